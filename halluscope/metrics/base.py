@@ -1,0 +1,168 @@
+"""The metric protocol: explicit state, ``update`` / ``compute`` / ``reset`` / ``merge``.
+
+A metric scores one :class:`~halluscope.records.Record` at a time (:meth:`Metric.score`, a pure
+function of the record and the metric's fixed resources), keeps only column sums
+(:class:`~halluscope.metrics.stats.SumState`), and computes dataset-level
+:class:`~halluscope.metrics.stats.MetricResult` values with bootstrap intervals. Each metric also
+has a pure-function twin over plain Python data in its own module (``chair_scores``,
+``pope_scores``, ...).
+
+Metrics register under the ``halluscope.metrics`` entry-point group, the same way third-party
+metrics do; :func:`metric_class` looks them up.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, ClassVar
+
+from halluscope.errors import ConfigError
+from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, MetricResult, Statistic, SumState
+from halluscope.records import Record
+
+
+@dataclass
+class ItemScore:
+    """What a metric says about one record.
+
+    Attributes:
+        payload: JSON-ready per-item detail, written under the metric's name in ``items.jsonl``.
+        row: One value per column of the metric (aligned with ``Metric.columns``).
+        groups: Names of the groups (split, category, ...) this item also counts towards.
+        tallies: Named counters to add up over the dataset (e.g. hallucinated object -> count).
+    """
+
+    payload: dict[str, Any]
+    row: tuple[float, ...]
+    groups: tuple[str, ...] = ()
+    tallies: dict[str, Counter] = field(default_factory=dict)
+
+
+@dataclass
+class MetricSummary:
+    """Dataset-level output of one metric."""
+
+    name: str
+    results: dict[str, MetricResult]
+    n: int
+    groups: dict[str, dict[str, MetricResult]] = field(default_factory=dict)
+    tallies: dict[str, dict[str, int]] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: v.to_dict() for k, v in self.results.items()}
+        out["n"] = self.n
+        if self.groups:
+            out["groups"] = {g: {k: v.to_dict() for k, v in res.items()}
+                             for g, res in self.groups.items()}
+        if self.tallies:
+            out["tallies"] = self.tallies
+        if self.info:
+            out["info"] = self.info
+        return out
+
+
+class Metric(ABC):
+    """Base class of metrics; subclasses set ``name``, ``columns``, ``statistics``, ``score``."""
+
+    name: ClassVar[str]
+    columns: ClassVar[tuple[str, ...]]
+    statistics: ClassVar[dict[str, Statistic]]
+
+    def __init__(self, *, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0,
+                 confidence: float = 0.95):
+        self.n_boot = n_boot
+        self.seed = seed
+        self.confidence = confidence
+        self.reset()
+
+    # -- to implement -------------------------------------------------------------------------
+    def applies_to(self, record: Record) -> bool:
+        """Whether this metric scores ``record`` (others pass it by)."""
+        return True
+
+    @abstractmethod
+    def score(self, record: Record) -> ItemScore:
+        """Score one record (pure: no change to the metric's state)."""
+
+    def describe(self) -> dict[str, Any]:
+        """What the run sheet records about this metric (variant, spec, data hashes)."""
+        return {}
+
+    def finish(self) -> None:
+        """Called once after the last record: final consistency checks."""
+
+    # -- state --------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.state = SumState(self.columns, self.n_boot, self.seed)
+        self.group_states: dict[str, SumState] = {}
+        self.tallies: dict[str, Counter] = {}
+
+    def update(self, record: Record) -> dict[str, Any]:
+        """Score ``record``, fold it into the state and return its per-item payload."""
+        item = self.score(record)
+        self.add(item)
+        return item.payload
+
+    def add(self, item: ItemScore) -> None:
+        self.state.add(item.row)
+        for g in item.groups:
+            st = self.group_states.get(g)
+            if st is None:
+                st = self.group_states[g] = SumState(self.columns, self.n_boot,
+                                                     self.seed + 1 + len(self.group_states))
+            st.add(item.row)
+        for key, counter in item.tallies.items():
+            self.tallies.setdefault(key, Counter()).update(counter)
+
+    def merge(self, other: "Metric") -> None:
+        """Fold another instance's state (a shard of the same run) into this one."""
+        self.state.merge(other.state)
+        for g, st in other.group_states.items():
+            if g in self.group_states:
+                self.group_states[g].merge(st)
+            else:
+                self.group_states[g] = st
+        for key, counter in other.tallies.items():
+            self.tallies.setdefault(key, Counter()).update(counter)
+
+    def _results(self, state: SumState) -> dict[str, MetricResult]:
+        return {name: state.result(name, stat, self.confidence)
+                for name, stat in self.statistics.items()}
+
+    def compute(self) -> MetricSummary:
+        return MetricSummary(
+            name=self.name,
+            results=self._results(self.state),
+            n=self.state.n,
+            groups={g: self._results(st) for g, st in sorted(self.group_states.items())},
+            tallies={k: dict(c.most_common()) for k, c in self.tallies.items()},
+            info=self.describe(),
+        )
+
+
+def available_metrics() -> dict[str, Any]:
+    """Registered metrics: entry-point name -> entry point (not loaded)."""
+    return {ep.name: ep for ep in metadata.entry_points(group="halluscope.metrics")}
+
+
+_BUILTIN = {
+    "chair": "halluscope.metrics.chair:ChairMetric",
+    "pope": "halluscope.metrics.pope:PopeMetric",
+}
+
+
+def metric_class(name: str) -> type[Metric]:
+    """The metric class registered as ``name``."""
+    eps = available_metrics()
+    if name in eps:
+        return eps[name].load()
+    if name in _BUILTIN:  # running from a source tree that was never installed
+        module, _, attr = _BUILTIN[name].partition(":")
+        import importlib
+        return getattr(importlib.import_module(module), attr)
+    known = sorted(set(eps) | set(_BUILTIN))
+    raise ConfigError(f"unknown metric {name!r}; expected one of: {', '.join(known)}")

@@ -1,0 +1,173 @@
+"""Statistics over sums: streaming state, Poisson bootstrap intervals, Wilson intervals.
+
+Every dataset-level number halluscope reports is a function of per-item column sums (CHAIR_i is
+hallucinated mentions / mentions, POPE F1 is a function of TP, FP and FN, ...). :class:`SumState`
+keeps those sums and, alongside, ``B`` Poisson-bootstrap replicates of them: each item enters
+replicate ``b`` with a weight drawn from Poisson(1) (Hanley & MacGibbon 2006; Chamandy et al.
+2012). This gives bootstrap confidence intervals for any function of sums in one streaming pass,
+with memory independent of the number of items, and states from shards merge by addition.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_BOOTSTRAP = 1000
+_CHUNK = 2048
+
+
+def ratio(num, den):
+    """``num / den`` elementwise, NaN where ``den`` is 0."""
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
+    return out if out.ndim else float(out)
+
+
+def f1(tp, fp, fn):
+    """F1 from counts (NaN when there are no positives at all)."""
+    tp, fp, fn = (np.asarray(x, dtype=float) for x in (tp, fp, fn))
+    return ratio(2 * tp, 2 * tp + fp + fn)
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """A dataset-level number computed from column sums.
+
+    Attributes:
+        fn: Maps a mapping of column name -> sum (floats or arrays of bootstrap replicates) to the
+            value (same shape).
+        higher_is_better: Direction, for reports and gates.
+        count: An integer count, reported without an interval.
+    """
+
+    fn: Callable[[Mapping[str, np.ndarray]], np.ndarray]
+    higher_is_better: bool = False
+    count: bool = False
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One reported number with its sample size and (optionally) a confidence interval."""
+
+    name: str
+    value: float
+    n: int
+    higher_is_better: bool = False
+    ci: tuple[float, float] | None = None
+    confidence: float | None = None
+
+    def to_dict(self) -> dict:
+        out: dict = {"value": _clean(self.value)}
+        if self.ci is not None:
+            out["ci"] = [_clean(self.ci[0]), _clean(self.ci[1])]
+            out["confidence"] = self.confidence
+        out["n"] = self.n
+        out["higher_is_better"] = self.higher_is_better
+        return out
+
+    def bound(self, which: str | None) -> float:
+        """The point estimate (``None``), or the ``"upper"``/``"lower"`` end of the interval."""
+        if which is None:
+            return self.value
+        if self.ci is None:
+            raise ValueError(f"{self.name} has no confidence interval; cannot use the "
+                             f"{which} bound")
+        if which == "upper":
+            return self.ci[1]
+        if which == "lower":
+            return self.ci[0]
+        raise ValueError(f"expected bound None, 'upper' or 'lower', got {which!r}")
+
+
+def _clean(x):
+    if x is None:
+        return None
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+class SumState:
+    """Column sums over items plus their Poisson-bootstrap replicates; streaming and mergeable."""
+
+    def __init__(self, columns: Sequence[str], n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0):
+        self.columns = tuple(columns)
+        self.n_boot = int(n_boot)
+        self.seed = seed
+        self.reset()
+
+    def reset(self) -> None:
+        k = len(self.columns)
+        self.n = 0
+        self.totals = np.zeros(k)
+        self.boot = np.zeros((self.n_boot, k))
+        self._buffer: list[Sequence[float]] = []
+        self._rng = np.random.default_rng(self.seed)
+
+    def add(self, row: Sequence[float]) -> None:
+        if len(row) != len(self.columns):
+            raise ValueError(f"expected {len(self.columns)} values {self.columns}, got {len(row)}")
+        self._buffer.append(row)
+        if len(self._buffer) >= _CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        x = np.asarray(self._buffer, dtype=float)
+        self._buffer = []
+        self.n += len(x)
+        self.totals += x.sum(axis=0)
+        if self.n_boot:
+            w = self._rng.poisson(1.0, size=(self.n_boot, len(x))).astype(float)
+            self.boot += w @ x
+
+    def merge(self, other: "SumState") -> None:
+        if other.columns != self.columns or other.n_boot != self.n_boot:
+            raise ValueError("cannot merge states with different columns or bootstrap sizes")
+        self.flush()
+        other.flush()
+        self.n += other.n
+        self.totals += other.totals
+        self.boot += other.boot
+
+    def sums(self) -> dict[str, float]:
+        self.flush()
+        return {c: float(v) for c, v in zip(self.columns, self.totals)}
+
+    def result(self, name: str, stat: Statistic, confidence: float = 0.95) -> MetricResult:
+        self.flush()
+        point = stat.fn({c: self.totals[i] for i, c in enumerate(self.columns)})
+        if stat.count:
+            return MetricResult(name, int(round(float(point))), self.n, stat.higher_is_better)
+        ci = None
+        if self.n_boot and self.n:
+            reps = np.asarray(stat.fn({c: self.boot[:, i] for i, c in enumerate(self.columns)}),
+                              dtype=float)
+            reps = reps[~np.isnan(reps)]
+            if reps.size:
+                alpha = (1.0 - confidence) / 2.0
+                lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
+                ci = (float(lo), float(hi))
+        return MetricResult(name, float(point), self.n, stat.higher_is_better, ci,
+                            confidence if ci else None)
+
+
+def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    from statistics import NormalDist
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))

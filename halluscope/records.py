@@ -1,0 +1,309 @@
+"""Records: one model output (or one question) per line, read as a stream.
+
+A :class:`Record` is what every later stage works on. :func:`iter_records` reads JSON Lines
+(optionally gzip-compressed, or a JSON array) one line at a time and accepts, besides our own
+format, the formats peers publish:
+
+===================================================  ===========================================
+shape of a line                                      read as
+===================================================  ===========================================
+``{"id", "image", "prompt", "response", ...}``        halluscope's own format (``task`` optional)
+``{"image_id", "caption"}``                           CHAIR caption logs (OPERA and others)
+``{"question_id", "image_id"|"image", "text", ...}``  LLaVA-style answer files (``text`` = answer)
+``{"question_id", "image", "text", "label"}``         POPE question files (``text`` = question)
+``{"question", "answer"}``                            POPE answer files
+===================================================  ===========================================
+
+A malformed line never stops the stream: it is yielded as a :class:`~halluscope.errors.RecordError`
+naming file, line and field, so that a caller can report it and go on (or stop, when strict).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from halluscope.errors import RecordError
+
+Task = Literal["caption", "yes-no", "vqa", "document"]
+TASKS: tuple[str, ...] = ("caption", "yes-no", "vqa", "document")
+
+_COCO_ID = re.compile(r"^(?:COCO_[a-z]+\d{4}_)?0*(\d+)(?:\.(?:jpe?g|png))?$", re.IGNORECASE)
+_YES_NO_PROMPT = re.compile(
+    r"^\s*(is|are|does|do|can|was|were|has|have)\b[^?]*\?", re.IGNORECASE)
+
+
+def coco_image_id(value: Any) -> int | None:
+    """Return the integer COCO image id in ``139``, ``"139"``, ``"000000000139.jpg"`` or
+    ``"COCO_val2014_000000000139.jpg"`` (a path prefix is ignored); ``None`` when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str):
+        m = _COCO_ID.match(value.strip().rsplit("/", 1)[-1])
+        if m:
+            return int(m.group(1))
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a record came from."""
+
+    file: str | None
+    line: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One model output, or one question awaiting an answer.
+
+    Attributes:
+        id: Identifier, unique within a file (``id``, else ``question_id``, else ``image_id``,
+            else the line number).
+        task: ``caption`` | ``yes-no`` | ``vqa`` | ``document``.
+        image: Image path or URL as written (relative paths are relative to the file).
+        image_id: COCO-style integer image id when one can be read from the record.
+        prompt: The prompt or question put to the model.
+        response: The model's answer; ``None`` for a question that has not been answered yet.
+        label: Ground-truth answer for yes/no questions (``"yes"``/``"no"``), when the file has it.
+        model: The model name, when recorded.
+        document: A document (PDF path or list of page images) for document tasks.
+        question_id: The question id of POPE/LLaVA-style files (kept apart from ``id``).
+        metadata: Every other field of the line, untouched.
+        source: File and 1-based line number.
+    """
+
+    id: str
+    task: str
+    image: str | None = None
+    image_id: int | None = None
+    prompt: str | None = None
+    response: str | None = None
+    label: str | None = None
+    model: str | None = None
+    document: Any = None
+    question_id: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    source: Source = Source(None, None)
+
+    def image_path(self) -> Path | None:
+        """The image as a local path, resolved against the record's file; ``None`` for URLs."""
+        if not self.image or "://" in self.image:
+            return None
+        p = Path(self.image)
+        if not p.is_absolute() and self.source.file:
+            p = Path(self.source.file).parent / p
+        return p
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record in halluscope's own JSONL format."""
+        out: dict[str, Any] = {"id": self.id, "task": self.task}
+        for key in ("image", "image_id", "question_id", "prompt", "response", "label", "model",
+                    "document"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.metadata:
+            out["metadata"] = dict(self.metadata)
+        return out
+
+
+_KNOWN = {"id", "task", "image", "image_id", "prompt", "response", "label", "model", "document",
+          "question_id", "caption", "text", "question", "answer", "metadata", "page", "pages"}
+
+
+def _string(value: Any, name: str, where: dict) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and name.endswith("id"):
+        return str(value)
+    raise RecordError(f"expected a string, got {type(value).__name__} {value!r:.60}",
+                      field=name, **where)
+
+
+def _label(value: Any, where: dict) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() in ("yes", "no"):
+        return value.strip().lower()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    raise RecordError(f"expected 'yes' or 'no', got {value!r:.60}", field="label", **where)
+
+
+def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = None,
+                     require_response: bool = True) -> Record:
+    """Build a :class:`Record` from one parsed line in any of the accepted formats.
+
+    Raises :class:`RecordError` naming the field that is missing or malformed.
+    """
+    where = {"file": file, "line": line}
+    if not isinstance(obj, dict):
+        raise RecordError(f"expected a JSON object, got {type(obj).__name__}", **where)
+
+    label = _label(obj.get("label"), where)
+    question_id = _string(obj.get("question_id"), "question_id", where)
+    prompt = _string(obj.get("prompt"), "prompt", where)
+    response = _string(obj.get("response"), "response", where)
+
+    if response is None and "caption" in obj:                     # CHAIR caption logs
+        response = _string(obj["caption"], "caption", where)
+    if response is None and "answer" in obj:                      # POPE answer files
+        response = _string(obj["answer"], "answer", where)
+    if prompt is None and "question" in obj:
+        prompt = _string(obj["question"], "question", where)
+    if "text" in obj:
+        text = _string(obj["text"], "text", where)
+        if label is not None and response is None and prompt is None:
+            prompt = text                                          # POPE question file
+        elif response is None:
+            response = text                                        # LLaVA-style answer file
+        elif prompt is None:
+            prompt = text
+
+    image = obj.get("image")
+    if image is not None and not isinstance(image, str):
+        raise RecordError(f"expected a path or URL string, got {type(image).__name__}",
+                          field="image", **where)
+    raw_image_id = obj.get("image_id")
+    image_id = None
+    if raw_image_id is not None:
+        image_id = coco_image_id(raw_image_id)
+        if image_id is None and not isinstance(raw_image_id, str):
+            raise RecordError(f"expected a COCO image id (139, '000000000139.jpg', "
+                              f"'COCO_val2014_000000000139.jpg'), got {raw_image_id!r:.60}",
+                              field="image_id", **where)
+        if image is None and isinstance(raw_image_id, str) and image_id is None:
+            image = raw_image_id
+    if image_id is None and image is not None:
+        image_id = coco_image_id(image)
+
+    task = obj.get("task")
+    if task is not None and task not in TASKS:
+        raise RecordError(f"expected one of {', '.join(TASKS)}, got {task!r:.60}",
+                          field="task", **where)
+    if task is None:
+        if label is not None or (prompt is not None and _YES_NO_PROMPT.match(prompt)):
+            task = "yes-no"
+        elif obj.get("document") is not None:
+            task = "document"
+        elif "caption" in obj or prompt is None:
+            task = "caption"
+        else:
+            task = "vqa"
+
+    if response is None and require_response:
+        raise RecordError("expected the model's answer in 'response' (or 'caption', 'text', "
+                          "'answer'), found none", field="response", **where)
+
+    raw_id = obj.get("id")
+    if raw_id is not None:
+        rid = _string(raw_id, "id", where)
+    elif question_id is not None:
+        rid = question_id
+    elif raw_image_id is not None:
+        rid = str(raw_image_id)
+    else:
+        rid = str(line) if line is not None else ""
+
+    model = obj.get("model", obj.get("model_id"))
+    metadata = {k: v for k, v in obj.items() if k not in _KNOWN}
+    if isinstance(obj.get("metadata"), dict):
+        metadata.update(obj["metadata"])
+    document = obj.get("document")
+    return Record(id=rid, task=task, image=image, image_id=image_id, prompt=prompt,
+                  response=response, label=label, model=model if isinstance(model, str) else None,
+                  document=document, question_id=question_id, metadata=metadata,
+                  source=Source(file, line))
+
+
+def open_text(path: str | Path) -> io.TextIOBase:
+    """Open a text file for reading, transparently un-gzipping ``*.gz``."""
+    path = Path(path)
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def iter_json_lines(path: str | Path) -> Iterator[tuple[int, Any | RecordError]]:
+    """Yield ``(line_number, parsed_object_or_error)`` for every non-blank line of ``path``.
+
+    A file whose first non-blank character is ``[`` is read as one JSON array instead (peers
+    publish a few such files); its elements are numbered from 1.
+    """
+    name = str(path)
+    with open_text(path) as fh:
+        first = ""
+        while True:
+            ch = fh.read(1)
+            if not ch or not ch.isspace():
+                first = ch
+                break
+        fh.seek(0)
+        if first == "[":
+            try:
+                items = json.load(fh)
+            except json.JSONDecodeError as exc:
+                yield exc.lineno, RecordError(f"invalid JSON array: {exc.msg}", file=name,
+                                              line=exc.lineno)
+                return
+            for i, item in enumerate(items, 1):
+                yield i, item
+            return
+        for lineno, text in enumerate(fh, 1):
+            if not text.strip():
+                continue
+            try:
+                yield lineno, json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield lineno, RecordError(f"invalid JSON at column {exc.colno}: {exc.msg}",
+                                          file=name, line=lineno)
+
+
+def iter_records(path: str | Path, *, require_response: bool = True
+                 ) -> Iterator[Record | RecordError]:
+    """Stream the records of ``path``; malformed lines come out as :class:`RecordError` values."""
+    name = str(path)
+    for lineno, obj in iter_json_lines(path):
+        if isinstance(obj, RecordError):
+            yield obj
+            continue
+        try:
+            yield record_from_dict(obj, file=name, line=lineno, require_response=require_response)
+        except RecordError as exc:
+            yield exc
+
+
+def read_records(path: str | Path, *, strict: bool = True, require_response: bool = True
+                 ) -> list[Record]:
+    """Read every record of a (small) file into a list; raise on the first bad line when strict,
+    else skip bad lines (use :func:`iter_records` to see them)."""
+    out = []
+    for item in iter_records(path, require_response=require_response):
+        if isinstance(item, RecordError):
+            if strict:
+                raise item
+            continue
+        out.append(item)
+    return out
+
+
+def write_records(path: str | Path, records) -> int:
+    """Write records (or plain dicts) as JSON Lines; return how many were written."""
+    n = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for rec in records:
+            obj = rec.to_dict() if isinstance(rec, Record) else rec
+            fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            n += 1
+    return n

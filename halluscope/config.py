@@ -33,6 +33,15 @@ class AuditConfig(BaseModel):
         confidence: Confidence level of the intervals.
         seed: Seed of the bootstrap (and anything else random).
         strict: Stop at the first bad record instead of reporting it and going on.
+        annotations: Object annotation files for claim checks: halluscope's simple JSON format,
+            AMBER annotations or Visual Genome-style files (COCO files go in
+            ``coco_annotations``).
+        detector: Detector backend for claim checks (``coco-ssd``, ``hf:<path or id>``,
+            ``groundingdino:<config>,<weights>``), or ``None``.
+        segmenter: Segmenter backend (``sam:<checkpoint>``, ``hf-sam:<path or id>``), or ``None``.
+        judge: Judge spec name or path for checks that annotations and detectors cannot decide.
+        claim_splitter: ``rules`` (spaCy, offline) or ``judge`` (LLM decomposition).
+        cache_dir: Where evidence and model answers are cached (default: the user cache folder).
         options: Options of metrics and checks added by later components (name -> value).
     """
 
@@ -49,6 +58,12 @@ class AuditConfig(BaseModel):
     confidence: float = Field(0.95, gt=0, lt=1)
     seed: int = 0
     strict: bool = False
+    annotations: tuple[Path, ...] = ()
+    detector: str | None = None
+    segmenter: str | None = None
+    judge: str | None = None
+    claim_splitter: str = "rules"
+    cache_dir: Path | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("metrics", mode="before")
@@ -63,7 +78,7 @@ class AuditConfig(BaseModel):
             out.extend(p.strip() for p in str(item).split(",") if p.strip())
         return tuple(dict.fromkeys(out))
 
-    @field_validator("coco_annotations", mode="before")
+    @field_validator("coco_annotations", "annotations", mode="before")
     @classmethod
     def _listify(cls, v):
         if v is None:
@@ -93,14 +108,11 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     for key in ("gt_objects", "questions"):
         if key in table and table[key]:
             table[key] = (folder / table[key]).resolve()
-    if "coco_annotations" in table:
-        anns = table["coco_annotations"]
-        anns = [anns] if isinstance(anns, str) else anns
-        table["coco_annotations"] = [(folder / a).resolve() for a in anns]
-    if "inputs" in table:
-        ins = table["inputs"]
-        ins = [ins] if isinstance(ins, str) else ins
-        table["inputs"] = [(folder / i).resolve() for i in ins]
+    for key in ("coco_annotations", "annotations", "inputs"):
+        if key in table:
+            items = table[key]
+            items = [items] if isinstance(items, str) else items
+            table[key] = [(folder / i).resolve() for i in items]
     opts = table.get("options")
     if isinstance(opts, dict):
         for k, v in list(opts.items()):

@@ -33,12 +33,15 @@ class ItemScore:
         row: One value per column of the metric (aligned with ``Metric.columns``).
         groups: Names of the groups (split, category, ...) this item also counts towards.
         tallies: Named counters to add up over the dataset (e.g. hallucinated object -> count).
+        top: Keys written at the top level of the item in ``items.jsonl`` rather than under the
+            metric's name (the claim-level ``"claims"`` list is one).
     """
 
     payload: dict[str, Any]
     row: tuple[float, ...]
     groups: tuple[str, ...] = ()
     tallies: dict[str, Counter] = field(default_factory=dict)
+    top: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,11 +104,11 @@ class Metric(ABC):
         self.group_states: dict[str, SumState] = {}
         self.tallies: dict[str, Counter] = {}
 
-    def update(self, record: Record) -> dict[str, Any]:
-        """Score ``record``, fold it into the state and return its per-item payload."""
+    def update(self, record: Record) -> ItemScore:
+        """Score ``record``, fold it into the state and return the item's score."""
         item = self.score(record)
         self.add(item)
-        return item.payload
+        return item
 
     def add(self, item: ItemScore) -> None:
         self.state.add(item.row)
@@ -149,9 +152,16 @@ def available_metrics() -> dict[str, Any]:
     return {ep.name: ep for ep in metadata.entry_points(group="halluscope.metrics")}
 
 
+# Mirrors pyproject's entry points, for source trees that were never installed.
 _BUILTIN = {
     "chair": "halluscope.metrics.chair:ChairMetric",
     "pope": "halluscope.metrics.pope:PopeMetric",
+    "claims": "halluscope.metrics.claims:ClaimsMetric",
+    "faithscore": "halluscope.metrics.faithscore:FaithScoreMetric",
+    "amber": "halluscope.metrics.amber:AmberMetric",
+    "region": "halluscope.metrics.grounding:RegionMetric",
+    "page": "halluscope.metrics.grounding:PageMetric",
+    "consistency": "halluscope.metrics.consistency:ConsistencyMetric",
 }
 
 

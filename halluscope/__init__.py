@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "audit": ("halluscope.audit", "audit"),
+    "audit": ("halluscope.pipeline", "audit"),
     "AuditResult": ("halluscope.result", "AuditResult"),
     "AuditConfig": ("halluscope.config", "AuditConfig"),
     "Record": ("halluscope.records", "Record"),
@@ -28,7 +28,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from halluscope.audit import audit  # noqa: F401
+    from halluscope.pipeline import audit  # noqa: F401
     from halluscope.result import AuditResult  # noqa: F401
 
 

@@ -1,0 +1,464 @@
+"""POPE (Li et al., 2023): polling-based object probing with yes/no questions.
+
+A model answers "Is there a <object> in the image?" for objects that are present (label yes) and
+absent (label no); POPE reports the confusion counts, accuracy, precision, recall, F1 and the share
+of yes answers. This module scores answer files against a question file.
+
+Answers to labels. An answer gets its label from the question file (aligned by ``question_id``, or
+by line order as the original scorer does), or from a ``label`` field on the answer line itself.
+Alignment ``auto`` uses the id where both sides have one, else the line order. By-order alignment
+is refused when the answer and question counts differ (:meth:`PopeMetric.begin`): POPE's random
+split was published with 2,910 questions (May 2023) and later with 3,000 (Nov 2023), and scoring
+one against the other by order silently mis-scores. When the answer line repeats its question,
+the text is checked against the question file too.
+
+Answer to prediction. A named parser (:mod:`halluscope.metrics.pope_parsers`) reads each answer as
+yes, no or unknown. The ``original`` parser, the default, reproduces RUCAIBox/POPE's
+``evaluate.py`` number for number.
+
+Unknown answers. An unknown answer is neither a positive nor a negative prediction:
+
+* accuracy = (TP + TN) / all answers: an unknown answer is wrong;
+* precision = TP / (TP + FP): unknown answers are not in the denominator;
+* recall = TP / answers labelled yes: an unknown answer to a yes question is a miss;
+* F1 = 2PR / (P + R) from those; yes_ratio = yes predictions / all answers;
+* unknown_rate = unknown predictions / all answers.
+
+``tp``, ``fp``, ``tn`` and ``fn`` count yes/no predictions only, so with unknown answers they add
+up to fewer than the answers. With parsers that never say unknown this is exactly the original.
+
+Groups: ``split:<name>`` (a ``split`` or ``category`` field of the question or the answer, else
+``coco_pope_<name>.json`` in the question file's name) and ``object:<name>`` (from the question
+"Is there a <name> in the image?").
+"""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import json
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from halluscope.errors import AlignmentError, ConfigError, RecordError
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, YES, AnswerParser,
+                                             get_parser)
+from halluscope.metrics.pope_questions import (KNOWN_QUESTION_FILES, Question, QuestionSet,
+                                               load_questions, normalise_question, object_of)
+from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, ratio
+from halluscope.records import Record, iter_records, record_from_dict
+
+if TYPE_CHECKING:
+    from halluscope.config import AuditConfig
+
+__all__ = ["KNOWN_QUESTION_FILES", "PARSERS", "PopeMetric", "Question", "QuestionSet",
+           "load_questions", "object_of", "pope_scores", "score_answers"]
+
+log = logging.getLogger(__name__)
+
+ALIGN_MODES = ("auto", "id", "order")
+
+
+# -- answer files: cheap scan for by-order alignment ------------------------------------------
+@dataclass
+class _AnswerFile:
+    """What :meth:`PopeMetric.begin` learned about one answer file."""
+
+    path: str
+    n_answers: int
+    blank_lines: list[int]
+    by_order: bool
+
+
+def _scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:
+    """(non-blank lines, line numbers of blank lines, first object) or ``None`` if unreadable."""
+    try:
+        if path.suffix == ".gz":
+            fh = gzip.open(path, "rb")
+        else:
+            fh = open(path, "rb")
+    except OSError:
+        return None
+    count, blanks, first = 0, [], None
+    with fh:
+        head = fh.read(1 << 16)
+        if head.lstrip().startswith(b"["):
+            try:
+                arr = json.loads((head + fh.read()).decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                return None
+            if not isinstance(arr, list):
+                return None
+            return len(arr), [], (arr[0] if arr else None)
+        fh.seek(0)
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                if count == 0:
+                    try:
+                        first = json.loads(line)
+                    except ValueError:
+                        first = None
+                count += 1
+            else:
+                blanks.append(lineno)
+    return count, blanks, first
+
+
+# -- statistics -------------------------------------------------------------------------------
+def _answers(s):
+    return s["tp"] + s["fp"] + s["tn"] + s["fn"] + s["unknown_yes"] + s["unknown_no"]
+
+
+def _precision(s):
+    return ratio(s["tp"], s["tp"] + s["fp"])
+
+
+def _recall(s):
+    return ratio(s["tp"], s["tp"] + s["fn"] + s["unknown_yes"])
+
+
+def _f1(s):
+    p, r = _precision(s), _recall(s)
+    return ratio(2 * p * r, p + r)  # the original's formula, so that values match to the bit
+
+
+_ROW = {(YES, YES): 0, (YES, NO): 1, (NO, NO): 2, (NO, YES): 3,
+        (UNKNOWN, YES): 4, (UNKNOWN, NO): 5}  # (prediction, label) -> column
+
+
+class PopeMetric(Metric):
+    """POPE scores of yes/no answers.
+
+    Args:
+        questions: The question file (path or loaded :class:`QuestionSet`); ``None`` when every
+            answer line carries its own ``label``.
+        parser: Name of the answer parser (see :data:`PARSERS`), or an :class:`AnswerParser`.
+        align: ``auto`` (by question id where the answer and the question file both have one,
+            else by line order), ``id`` or ``order``.
+        check_questions: Refuse an answer whose own question text differs from the question it is
+            aligned with.
+    """
+
+    name = "pope"
+    columns = ("tp", "fp", "tn", "fn", "unknown_yes", "unknown_no")
+    statistics = {
+        "tp": Statistic(lambda s: s["tp"], higher_is_better=True, count=True),
+        "fp": Statistic(lambda s: s["fp"], count=True),
+        "tn": Statistic(lambda s: s["tn"], higher_is_better=True, count=True),
+        "fn": Statistic(lambda s: s["fn"], count=True),
+        "accuracy": Statistic(lambda s: ratio(s["tp"] + s["tn"], _answers(s)),
+                              higher_is_better=True),
+        "precision": Statistic(_precision, higher_is_better=True),
+        "recall": Statistic(_recall, higher_is_better=True),
+        "f1": Statistic(_f1, higher_is_better=True),
+        "yes_ratio": Statistic(lambda s: ratio(s["tp"] + s["fp"], _answers(s))),
+        "unknown_rate": Statistic(lambda s: ratio(s["unknown_yes"] + s["unknown_no"],
+                                                  _answers(s))),
+    }
+
+    def __init__(self, questions: str | Path | QuestionSet | None = None, *,
+                 parser: str | AnswerParser = "original", align: str = "auto",
+                 check_questions: bool = True, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0,
+                 confidence: float = 0.95):
+        if align not in ALIGN_MODES:
+            raise ConfigError(f"expected POPE alignment auto, id or order, got {align!r}")
+        self.parser = get_parser(parser)
+        self.align = align
+        self.check_questions = check_questions
+        if questions is None or isinstance(questions, QuestionSet):
+            self.questions = questions
+        else:
+            self.questions = load_questions(questions)
+        self._files: dict[str, _AnswerFile] = {}
+        super().__init__(n_boot=n_boot, seed=seed, confidence=confidence)
+
+    @classmethod
+    def from_config(cls, config: AuditConfig, **kw) -> PopeMetric:
+        """Build the metric from an :class:`~halluscope.config.AuditConfig` (``kw`` wins)."""
+        args: dict[str, Any] = {"questions": config.questions, "parser": config.pope_parser,
+                                "align": config.pope_align, "n_boot": config.n_boot,
+                                "seed": config.seed, "confidence": config.confidence}
+        args.update(kw)
+        return cls(**args)
+
+    # -- state ----------------------------------------------------------------------------------
+    def reset(self) -> None:
+        super().reset()
+        self._used: dict[str, int] = {}            # alignment mode -> answers aligned that way
+        self._order_seen: dict[str | None, set[int]] = {}
+        self._id_seen: set[int] = set()
+        self._repeats = 0
+
+    def merge(self, other: Metric) -> None:
+        super().merge(other)
+        if isinstance(other, PopeMetric):
+            for mode, n in other._used.items():
+                self._used[mode] = self._used.get(mode, 0) + n
+            for f, seen in other._order_seen.items():
+                self._order_seen.setdefault(f, set()).update(seen)
+            self._repeats += other._repeats + len(self._id_seen & other._id_seen)
+            self._id_seen |= other._id_seen
+
+    def applies_to(self, record: Record) -> bool:
+        return record.task == "yes-no"
+
+    # -- alignment ------------------------------------------------------------------------------
+    def _file_info(self, file: str | None) -> _AnswerFile | None:
+        if file is None or not self._files:
+            return None
+        info = self._files.get(file)
+        if info is None:
+            info = self._files.get(str(Path(file).resolve()))
+        return info
+
+    def _mode_for(self, has_question_id: bool) -> str:
+        if self.align != "auto":
+            return self.align
+        return "id" if has_question_id and self.questions is not None \
+            and self.questions.has_ids else "order"
+
+    def begin(self, inputs: Iterable[str | Path]) -> None:
+        """Look at the answer files before scoring: refuse a by-order alignment whose answer
+        count differs from the question count (counting lines is cheap; mis-scoring is not)."""
+        if self.questions is None:
+            return
+        n_questions = len(self.questions)
+        for path in inputs:
+            path = Path(path)
+            scan = _scan_answers(path)
+            if scan is None:
+                continue
+            n_answers, blanks, first = scan
+            try:
+                rec = record_from_dict(first, file=str(path), line=1, require_response=False)
+            except RecordError:
+                continue
+            if rec.task != "yes-no":
+                continue  # not a POPE answer file (captions for CHAIR, ...)
+            by_order = self._mode_for(rec.question_id is not None) == "order"
+            info = _AnswerFile(str(path), n_answers, blanks, by_order)
+            self._files[str(path)] = info
+            self._files[str(path.resolve())] = info
+            if by_order and n_answers != n_questions:
+                raise AlignmentError(
+                    f"answers file {path} has {n_answers:,} lines but question file "
+                    f"{self.questions.path} ({self.questions.label_for_messages()}) has "
+                    f"{n_questions:,}: aligning by order would mis-score; pass the matching "
+                    f"question file or answers with question_id")
+
+    def _ordinal(self, record: Record) -> int:
+        line = record.source.line
+        if line is None:
+            raise AlignmentError(f"cannot align answer {record.id!r} by order: it has no line "
+                                 f"number; pass answers with question_id")
+        info = self._file_info(record.source.file)
+        blanks = info.blank_lines if info else ()
+        return line - 1 - bisect.bisect_left(blanks, line)
+
+    def _align(self, record: Record) -> tuple[Question | None, str, int | None]:
+        """(question, mode, index in the question file) for one answer."""
+        qs = self.questions
+        if qs is None:
+            return None, "label", None
+        where = {"file": record.source.file, "line": record.source.line}
+        mode = self._mode_for(record.question_id is not None)
+        if mode == "id":
+            if record.question_id is None:
+                raise RecordError("expected a question_id to align the answer with the "
+                                  "question file, found none", field="question_id", **where)
+            index = qs.by_id.get(record.question_id)
+            if index is None:
+                span = ""
+                if qs.has_ids:
+                    span = f", ids {qs.questions[0].question_id}..{qs.questions[-1].question_id}"
+                raise RecordError(
+                    f"question_id {record.question_id} is not in question file {qs.path} "
+                    f"({qs.label_for_messages()}{span})", field="question_id", **where)
+        else:
+            index = self._ordinal(record)
+            if index >= len(qs):
+                raise AlignmentError(
+                    f"{record.source.file}:{record.source.line}: answer number {index + 1:,} "
+                    f"has no question: question file {qs.path} ({qs.label_for_messages()}) "
+                    f"has {len(qs):,}; aligning by order would mis-score; pass the matching "
+                    f"question file or answers with question_id")
+        question = qs.questions[index]
+        if (self.check_questions and record.prompt and question.text
+                and normalise_question(question.text) not in normalise_question(record.prompt)):
+            raise RecordError(
+                f"expected the question {question.text!r} (question file {qs.path} line "
+                f"{question.line}), got {record.prompt!r:.120}: answers and questions are "
+                f"misaligned (aligned by {mode})", field="question", **where)
+        return question, mode, index
+
+    # -- scoring --------------------------------------------------------------------------------
+    def _score(self, record: Record) -> tuple[ItemScore, str, int | None]:
+        where = {"file": record.source.file, "line": record.source.line}
+        if record.response is None:
+            raise RecordError("expected the model's answer, found none", field="response",
+                              **where)
+        question, mode, index = self._align(record)
+        label = record.label
+        if question is not None and question.label is not None:
+            if label is not None and label != question.label:
+                raise RecordError(f"the answer line says label {label!r} but question "
+                                  f"{question.question_id} says {question.label!r}",
+                                  field="label", **where)
+            label = question.label
+        if label is None:
+            raise RecordError("expected a yes/no label: pass a question file with labels or "
+                              "put 'label' on each answer line", field="label", **where)
+        prediction = self.parser(record.response)
+        row = [0.0] * 6
+        row[_ROW[(prediction, label)]] = 1.0
+
+        qtext = question.text if question is not None and question.text else record.prompt
+        split = question.split if question is not None else None
+        if split is None:
+            meta = record.metadata
+            value = meta.get("split", meta.get("category"))
+            split = str(value).lower() if value else None
+        groups = []
+        if split:
+            groups.append(f"split:{split}")
+        obj = object_of(qtext)
+        if obj:
+            groups.append(f"object:{obj}")
+        qid = question.question_id if question is not None else None
+        payload = {"prediction": prediction, "label": label,
+                   "question_id": qid if qid is not None else record.question_id,
+                   "question": qtext, "parser": self.parser.name}
+        return ItemScore(payload=payload, row=tuple(row), groups=tuple(groups)), mode, index
+
+    def score(self, record: Record) -> ItemScore:
+        return self._score(record)[0]
+
+    def update(self, record: Record) -> dict[str, Any]:
+        item, mode, index = self._score(record)
+        self.add(item)
+        self._used[mode] = self._used.get(mode, 0) + 1
+        if index is not None:
+            if mode == "order":
+                seen = self._order_seen.setdefault(record.source.file, set())
+            else:
+                seen = self._id_seen
+            if index in seen:
+                self._repeats += 1
+            seen.add(index)
+        return item.payload
+
+    def finish(self) -> None:
+        """Check that by-order alignment consumed exactly all questions."""
+        if self.questions is None:
+            return
+        n = len(self.questions)
+        for file, seen in self._order_seen.items():
+            info = self._file_info(file)
+            n_answers = info.n_answers if info else (max(seen) + 1 if seen else 0)
+            if n_answers != n:
+                raise AlignmentError(
+                    f"answers file {file} has {n_answers:,} answers but question file "
+                    f"{self.questions.path} ({self.questions.label_for_messages()}) has {n:,}: "
+                    f"aligning by order would mis-score; pass the matching question file or "
+                    f"answers with question_id")
+            if len(seen) < n:
+                log.warning("%s: %d of %d questions got no scorable answer (bad lines are "
+                            "reported as errors)", file, n - len(seen), n)
+        if self._repeats:
+            log.warning("pope: %d answers repeat a question already answered", self._repeats)
+
+    def describe(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "parser": self.parser.name,
+            "parser_description": self.parser.description,
+            "align": self.align,
+            "aligned_by": dict(sorted(self._used.items())),
+            "unknown_answers": "wrong for accuracy, outside precision's denominator, a miss for "
+                               "recall when the label is yes",
+        }
+        if self.parser.alias_of:
+            info["parser_alias_of"] = self.parser.alias_of
+        info["questions"] = self.questions.describe() if self.questions is not None else None
+        if self._repeats:
+            info["repeated_answers"] = self._repeats
+        return info
+
+
+# -- pure-function twins ----------------------------------------------------------------------
+def pope_scores(predictions: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """POPE numbers from parsed predictions (``yes``/``no``/``unknown``) and labels.
+
+    Counts and formulas are the original scorer's (unknown answers as in the module docstring);
+    an undefined ratio is NaN.
+    """
+    if len(predictions) != len(labels):
+        raise AlignmentError(f"expected as many predictions as labels, got {len(predictions)} "
+                             f"and {len(labels)}")
+    counts = dict.fromkeys(PopeMetric.columns, 0)
+    for i, (p, y) in enumerate(zip(predictions, labels)):
+        key = _ROW.get((p, y))
+        if key is None:
+            raise ValueError(f"item {i}: expected prediction yes/no/unknown and label yes/no, "
+                             f"got {p!r} and {y!r}")
+        counts[PopeMetric.columns[key]] += 1
+    tp, fp, tn, fn = counts["tp"], counts["fp"], counts["tn"], counts["fn"]
+    n = len(labels)
+
+    def div(a, b):
+        return a / b if b else math.nan
+
+    precision = div(float(tp), float(tp + fp))
+    recall = div(float(tp), float(tp + fn + counts["unknown_yes"]))
+    f1 = div(2 * precision * recall, precision + recall) \
+        if not (math.isnan(precision) or math.isnan(recall)) else math.nan
+    return {"tp": tp, "fp": fp, "tn": tn, "fn": fn,
+            "accuracy": div(tp + tn, n), "precision": precision, "recall": recall, "f1": f1,
+            "yes_ratio": div(tp + fp, n),
+            "unknown_rate": div(counts["unknown_yes"] + counts["unknown_no"], n), "n": n}
+
+
+def score_answers(answers_path: str | Path, questions_path: str | Path | None,
+                  parser: str = "original", align: str = "auto", *,
+                  check_questions: bool = True) -> dict[str, Any]:
+    """Score one answer file against one question file.
+
+    Returns ``metrics`` (see :func:`pope_scores`), ``predictions`` (one per answer line, ``None``
+    for a line that could not be scored), ``labels``, ``errors`` (the lines that could not be
+    scored, as dicts with file, line, field and message), ``groups`` (metrics per split and
+    object) and ``info`` (parser, alignment, question file version).
+
+    Raises :class:`~halluscope.errors.AlignmentError` when by-order alignment is impossible.
+    """
+    metric = PopeMetric(questions_path, parser=parser, align=align,
+                        check_questions=check_questions, n_boot=0)
+    metric.begin([answers_path])
+    predictions: list[str | None] = []
+    labels: list[str | None] = []
+    errors: list[dict] = []
+    for item in iter_records(answers_path):
+        if isinstance(item, RecordError):
+            errors.append(item.to_dict())
+            predictions.append(None)
+            labels.append(None)
+            continue
+        try:
+            payload = metric.update(item)
+        except RecordError as exc:
+            errors.append(exc.to_dict())
+            predictions.append(None)
+            labels.append(None)
+            continue
+        predictions.append(payload["prediction"])
+        labels.append(payload["label"])
+    metric.finish()
+    scored = [(p, y) for p, y in zip(predictions, labels) if p is not None]
+    metrics = pope_scores([p for p, _ in scored], [y for _, y in scored])
+    summary = metric.compute()
+    groups = {g: {k: r.value for k, r in res.items()} for g, res in summary.groups.items()}
+    return {"metrics": metrics, "predictions": predictions, "labels": labels, "errors": errors,
+            "groups": groups, "info": metric.describe()}

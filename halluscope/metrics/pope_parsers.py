@@ -1,0 +1,230 @@
+"""Yes/no answer parsers for POPE: how a free-text answer becomes ``yes``, ``no`` or ``unknown``.
+
+Published POPE numbers disagree partly because the scripts that produced them read answers
+differently. Each rule below is named after the code it reproduces and is a pure function
+``str -> "yes" | "no" | "unknown"``. :data:`PARSERS` maps names to :class:`AnswerParser` entries
+(function + description); a name whose rule equals another is registered as an alias of it.
+
+===========  ==================================================================================
+name         rule (see each function for details)
+===========  ==================================================================================
+original     RUCAIBox/POPE ``evaluate.py``: first sentence, a negative word means no, else yes
+llava        alias of ``original``: LLaVA-1.5 ``eval_pope.py`` reads answers with the same rule
+opera        shikiw/OPERA ``pope_eval.py``: whole answer, adds ``NO`` and words ending in n't
+vlmevalkit   VLMEvalKit ``YOrN_Extraction``: yes xor no among the words, else unknown
+lmms-eval    lmms-eval ``pope`` task: the whole answer must be exactly yes or no, else unknown
+strict       halluscope's own: a clear yes or no as the first word, else unknown
+===========  ==================================================================================
+
+The ``original``, ``llava`` and ``opera`` rules never return ``unknown``: anything without a
+negative word counts as yes, which is why verbose or evasive models look better under them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from halluscope.errors import ConfigError
+
+YES, NO, UNKNOWN = "yes", "no", "unknown"
+ANSWERS: tuple[str, ...] = (YES, NO, UNKNOWN)
+
+
+def _text(answer: object) -> str:
+    if answer is None:
+        return ""
+    if not isinstance(answer, str):
+        raise TypeError(f"expected the answer as a string, got {type(answer).__name__}")
+    return answer
+
+
+# -- original (RUCAIBox/POPE evaluate.py) ------------------------------------------------------
+_ORIGINAL_NEGATIVES = frozenset({"No", "not", "no"})
+
+
+def parse_original(answer: str) -> str:
+    """The rule of the original POPE scorer.
+
+    Only the text before the first full stop is read (the whole answer when it has none); commas
+    are deleted; the rest is cut at every single space character (tabs and newlines do not
+    separate words). If one of the pieces is exactly ``No``, ``not`` or ``no``, the answer is no;
+    in every other case, including an empty answer, it is yes. Matching is case-sensitive, so
+    ``NO`` and ``Not`` count as yes, and ``No!`` or ``"no"`` (punctuation attached) count as yes.
+    This parser never returns ``unknown``.
+    """
+    words = _text(answer).split(".", 1)[0].replace(",", "").split(" ")
+    return NO if _ORIGINAL_NEGATIVES.intersection(words) else YES
+
+
+# -- opera (shikiw/OPERA pope_eval.py) --------------------------------------------------------
+_OPERA_NEGATIVES = frozenset({"No", "not", "no", "NO"})
+
+
+def parse_opera(answer: str) -> str:
+    """The rule of OPERA's POPE evaluation (``recorder`` in ``pope_eval.py``).
+
+    Unlike the original, the whole answer is read: every full stop and comma is deleted, then the
+    text is cut at single spaces. The answer is no when a piece is exactly ``No``, ``not``, ``no``
+    or ``NO``, or when a piece ends in ``n't`` (``isn't``, ``can't``, ``don't``); otherwise yes.
+    Never returns ``unknown``.
+    """
+    words = _text(answer).replace(".", "").replace(",", "").split(" ")
+    if _OPERA_NEGATIVES.intersection(words) or any(w.endswith("n't") for w in words):
+        return NO
+    return YES
+
+
+# -- vlmevalkit (open-compass/VLMEvalKit YOrN_Extraction) -------------------------------------
+_VLM_PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<",
+              "@", "`", ",", "?", "!")
+_DIGIT_COMMA_DIGIT = re.compile(r"\d,\d")
+_PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.(?!\d)")
+_VLM_MAX_PERIODS = 32
+
+
+def _vlmevalkit_words(text: str) -> list[str]:
+    # Each punctuation mark is either deleted or turned into a space, decided once for the whole
+    # text: deleted when the mark stands next to a space anywhere in it (or when the text has a
+    # digit-comma-digit group), else replaced by a space. Full stops not followed by a digit are
+    # then deleted, at most 32 of them (VLMEvalKit passes re.UNICODE where re.sub takes count).
+    out = text
+    keep_glued = _DIGIT_COMMA_DIGIT.search(text) is not None
+    for p in _VLM_PUNCT:
+        if keep_glued or (p + " ") in text or (" " + p) in text:
+            out = out.replace(p, "")
+        else:
+            out = out.replace(p, " ")
+    out = _PERIOD_NOT_BEFORE_DIGIT.sub("", out, count=_VLM_MAX_PERIODS)
+    return out.split()
+
+
+def parse_vlmevalkit(answer: str) -> str:
+    """VLMEvalKit's rule-based yes/no extraction (``YOrN_Extraction``), used before any judge.
+
+    The answer is lower-cased; punctuation is deleted or turned into spaces the way VLMEvalKit's
+    VQA normaliser does it (a mark is deleted when it stands next to a space somewhere in the
+    answer, else replaced by a space; full stops not before a digit are deleted, at most 32);
+    the text is split on whitespace. The answer is yes when ``yes`` is among the words and ``no``
+    is not, no in the opposite case, and ``unknown`` when both or neither appear (``Not sure``,
+    ``There is no dog`` -> no, ``Yes and no`` -> unknown, ``I cannot tell`` -> unknown).
+    VLMEvalKit may then ask an LLM judge about the unknown ones; that step is not reproduced.
+    """
+    words = _vlmevalkit_words(_text(answer).lower())
+    has_yes, has_no = "yes" in words, "no" in words
+    if has_yes and not has_no:
+        return YES
+    if has_no and not has_yes:
+        return NO
+    return UNKNOWN
+
+
+# -- lmms-eval (EvolvingLMMs-Lab/lmms-eval tasks/pope/utils.py) -------------------------------
+def parse_lmms_eval(answer: str) -> str:
+    """The rule of lmms-eval's ``pope`` task (``pope_process_results``).
+
+    The answer is lower-cased and stripped of surrounding whitespace; it is yes or no only when
+    what remains is exactly ``yes`` or ``no``. ``Yes.``, ``No, there is not.`` or any longer
+    answer is ``unknown``. (lmms-eval itself then leaves such answers out of recall's denominator
+    and reports the share of yes *labels* as its yes ratio; halluscope applies its own, documented
+    treatment of unknown answers instead: see :mod:`halluscope.metrics.pope`.)
+    """
+    text = _text(answer).lower().strip()
+    return text if text in (YES, NO) else UNKNOWN
+
+
+# -- strict (halluscope) ----------------------------------------------------------------------
+_STRICT = re.compile(
+    r"""^[\s"'“”‘’*_`(\[]*            # leading quotes, markdown emphasis, brackets
+        (yes|no)                     # the answer word, any case
+        (?=$|[\s.,!;:)\]"'“”’*_`])   # ... ending there or at punctuation, not '-', '/', letters
+        (?:[\s"'”’*_`)\]]*           # closing marks after it
+           ([a-z]+))?                # and the next word, if any
+    """,
+    re.IGNORECASE | re.VERBOSE)
+_STRICT_HEDGES = frozenset({"or", "and", "idea", "clue"})
+
+
+def parse_strict(answer: str) -> str:
+    """halluscope's strict rule: only a clear yes or no at the start counts.
+
+    After leading whitespace, quotes, markdown emphasis and brackets, the first word must be
+    ``yes`` or ``no`` (any case), ended by the end of the answer, whitespace or punctuation other
+    than ``-`` and ``/``. It is not clear, hence ``unknown``, when the next word is ``or``,
+    ``and``, ``idea`` or ``clue`` (``Yes or no``, ``No idea``). Everything else is ``unknown``:
+    ``Not sure``, ``There is no dog``, ``I cannot tell``, an empty answer.
+    """
+    m = _STRICT.match(_text(answer))
+    if m is None:
+        return UNKNOWN
+    if m.group(2) is not None and m.group(2).lower() in _STRICT_HEDGES:
+        return UNKNOWN
+    return m.group(1).lower()
+
+
+# -- registry ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AnswerParser:
+    """A named answer parser.
+
+    Attributes:
+        name: Registry name (what ``--pope-parser`` takes).
+        fn: The pure function ``str -> "yes" | "no" | "unknown"``.
+        description: One line on the rule and where it comes from.
+        alias_of: Name of the parser whose rule this one shares, if any.
+        returns_unknown: Whether the rule can answer ``unknown`` at all.
+    """
+
+    name: str
+    fn: Callable[[str], str]
+    description: str
+    alias_of: str | None = None
+    returns_unknown: bool = True
+
+    def __call__(self, answer: str) -> str:
+        return self.fn(answer)
+
+
+PARSERS: dict[str, AnswerParser] = {
+    p.name: p for p in (
+        AnswerParser(
+            "original", parse_original,
+            "RUCAIBox/POPE evaluate.py: text before the first '.', commas removed, split on "
+            "spaces; a word 'No', 'not' or 'no' means no, anything else yes (never unknown)",
+            returns_unknown=False),
+        AnswerParser(
+            "llava", parse_original,
+            "alias of 'original': LLaVA-1.5 llava/eval/eval_pope.py reads answers with the same "
+            "rule (it differs only in grouping answers by the question file's category)",
+            alias_of="original", returns_unknown=False),
+        AnswerParser(
+            "opera", parse_opera,
+            "shikiw/OPERA pope_eval.py: whole answer, '.' and ',' removed, split on spaces; "
+            "'No', 'not', 'no', 'NO' or a word ending in n't means no, else yes (never unknown)",
+            returns_unknown=False),
+        AnswerParser(
+            "vlmevalkit", parse_vlmevalkit,
+            "VLMEvalKit YOrN_Extraction: lower-cased, VQA punctuation handling, whitespace "
+            "words; 'yes' without 'no' -> yes, 'no' without 'yes' -> no, else unknown"),
+        AnswerParser(
+            "lmms-eval", parse_lmms_eval,
+            "lmms-eval pope task: lower-cased and stripped answer must be exactly 'yes' or 'no', "
+            "else unknown"),
+        AnswerParser(
+            "strict", parse_strict,
+            "halluscope: the first word must be a clear 'yes' or 'no' (not 'yes or no', "
+            "'no idea'), else unknown"),
+    )
+}
+
+
+def get_parser(name: str | AnswerParser) -> AnswerParser:
+    """The parser registered as ``name`` (an :class:`AnswerParser` is returned unchanged)."""
+    if isinstance(name, AnswerParser):
+        return name
+    try:
+        return PARSERS[name]
+    except KeyError:
+        raise ConfigError(f"unknown POPE answer parser {name!r}; expected one of: "
+                          f"{', '.join(PARSERS)}") from None

@@ -1,0 +1,182 @@
+"""POPE question files: reading them, recognising the published ones, and what they ask.
+
+The published POPE COCO question files are recognised by the sha256 of their bytes
+(:data:`KNOWN_QUESTION_FILES`): the May 2023 release (v1, whose random split has 2,910 questions
+and the typo "imange") and the November 2023 release (v3, 3,000 questions per split). Files are
+JSON lines (``question_id``, ``image``, ``text``, ``label``; optionally ``category``/``split``),
+a JSON array of such objects, or either gzip-compressed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from halluscope.errors import ConfigError, RecordError
+from halluscope.metrics.pope_parsers import NO, YES
+
+log = logging.getLogger(__name__)
+
+#: sha256 of the published POPE question files -> what they are (raw bytes as published).
+KNOWN_QUESTION_FILES: dict[str, str] = {
+    "c16b65d2df6d70bb0814c8a4375833d39cdb09928fd936d3fc546491efa37f35":
+        "POPE coco v1 (May 2023) random, 2,910 questions",
+    "5b16653023bf4f64d57eb0d168259de6627f5cde7538b85ebed3cc33034aa6cc":
+        "POPE coco v1 (May 2023) popular, 3,000 questions",
+    "1d8f0906a9b50c05640f6f23abfac97523be2a1bed28f7eadc63b811699b2d26":
+        "POPE coco v1 (May 2023) adversarial, 3,000 questions",
+    "ac25245170b975a5bdf9080b23fd431dfe6be458bc038259c1f4f09a6bef7994":
+        "POPE coco v3 (Nov 2023) random, 3,000 questions",
+    "72c1a8ad45d0c13514f5f22598261df41d3b533854d29682e924db50ed8aa753":
+        "POPE coco v3 (Nov 2023) popular, 3,000 questions",
+    "420b3407db1fa9f1187a805dca41cb7b97fd91504e6c2179706188c107fb8ef8":
+        "POPE coco v3 (Nov 2023) adversarial, 3,000 questions",
+}
+UNKNOWN_VERSION = "unknown (not a published POPE file)"
+
+# "Is there a dog in the image?"; v1 files have the typo "imange" for objects after "an".
+_OBJECT = re.compile(r"\bis there (?:an?|any) (.+?) in the (?:image|imange|picture|photo)\b",
+                     re.IGNORECASE)
+_SPLIT_IN_NAME = re.compile(r"pope_([a-z0-9]+)\.jsonl?(?:\.gz)?$", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+
+def object_of(question: str | None) -> str | None:
+    """The object a POPE question asks about (``"Is there a dog in the image?"`` -> ``dog``)."""
+    if not question:
+        return None
+    m = _OBJECT.search(question)
+    return m.group(1).strip().lower() if m else None
+
+
+def normalise_question(text: str) -> str:
+    """Lower-cased, spaces collapsed, the v1 typo "imange" corrected: for comparing questions."""
+    return _SPACES.sub(" ", text.replace("imange", "image")).strip().lower()
+
+
+# -- question files ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Question:
+    """One POPE question (``label`` may be ``None`` in files that carry no answers)."""
+
+    question_id: str | None
+    text: str | None
+    label: str | None
+    image: str | None = None
+    split: str | None = None
+    line: int | None = None
+
+    @property
+    def object(self) -> str | None:
+        return object_of(self.text)
+
+
+@dataclass
+class QuestionSet:
+    """A question file, read once: questions in file order plus an index by question id."""
+
+    path: str
+    sha256: str
+    questions: list[Question]
+    by_id: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    @property
+    def version(self) -> str:
+        """What the file is, recognised by content hash."""
+        return KNOWN_QUESTION_FILES.get(self.sha256, UNKNOWN_VERSION)
+
+    @property
+    def known(self) -> bool:
+        return self.sha256 in KNOWN_QUESTION_FILES
+
+    @property
+    def has_ids(self) -> bool:
+        return bool(self.by_id)
+
+    def label_for_messages(self) -> str:
+        if self.known:
+            return self.version
+        return f"not a published POPE file, {len(self):,} questions"
+
+    def describe(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "version": self.version,
+                "n_questions": len(self)}
+
+
+def _file_bytes(path: Path) -> tuple[bytes, bytes]:
+    """(raw bytes as stored, decompressed bytes)."""
+    raw = path.read_bytes()
+    return raw, (gzip.decompress(raw) if path.suffix == ".gz" else raw)
+
+
+def load_questions(path: str | Path) -> QuestionSet:
+    """Read a POPE question file (JSON lines, or a JSON array) and hash its bytes."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"POPE question file not found: {path}")
+    raw, data = _file_bytes(path)
+    sha = hashlib.sha256(raw).hexdigest()
+    text = data.decode("utf-8")
+    name = str(path)
+    split_from_name = None
+    m = _SPLIT_IN_NAME.search(path.name)
+    if m:
+        split_from_name = m.group(1).lower()
+
+    if text.lstrip().startswith("["):
+        try:
+            items = list(enumerate(json.loads(text), 1))
+        except json.JSONDecodeError as exc:
+            raise RecordError(f"invalid JSON array: {exc.msg}", file=name,
+                              line=exc.lineno) from None
+    else:
+        items = []
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                items.append((lineno, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise RecordError(f"invalid JSON at column {exc.colno}: {exc.msg}", file=name,
+                                  line=lineno) from None
+
+    questions: list[Question] = []
+    by_id: dict[str, int] = {}
+    for lineno, obj in items:
+        if not isinstance(obj, dict):
+            raise RecordError(f"expected a JSON object, got {type(obj).__name__}", file=name,
+                              line=lineno)
+        qid = obj.get("question_id")
+        qid = None if qid is None else str(qid)
+        label = obj.get("label", obj.get("answer"))
+        if label is not None:
+            label = str(label).strip().lower()
+            if label not in (YES, NO):
+                raise RecordError(f"expected 'yes' or 'no', got {obj.get('label')!r:.60}",
+                                  file=name, line=lineno, field="label")
+        qtext = obj.get("text", obj.get("question", obj.get("prompt")))
+        split = obj.get("split", obj.get("category"))
+        split = str(split).lower() if split else split_from_name
+        if qid is not None:
+            if qid in by_id:
+                raise RecordError(f"question_id {qid} appears twice (first on line "
+                                  f"{questions[by_id[qid]].line})", file=name, line=lineno,
+                                  field="question_id")
+            by_id[qid] = len(questions)
+        questions.append(Question(qid, qtext if isinstance(qtext, str) else None, label,
+                                  obj.get("image"), split, lineno))
+    if not questions:
+        raise ConfigError(f"POPE question file {path} holds no questions")
+    if by_id and len(by_id) != len(questions):
+        by_id = {}  # ids on some lines only: they cannot be trusted for alignment
+        log.warning("%s: question_id missing on some lines; aligning by order only", path)
+    return QuestionSet(name, sha, questions, by_id)

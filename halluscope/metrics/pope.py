@@ -338,7 +338,7 @@ class PopeMetric(Metric):
     def score(self, record: Record) -> ItemScore:
         return self._score(record)[0]
 
-    def update(self, record: Record) -> dict[str, Any]:
+    def update(self, record: Record) -> ItemScore:
         item, mode, index = self._score(record)
         self.add(item)
         self._used[mode] = self._used.get(mode, 0) + 1
@@ -350,7 +350,7 @@ class PopeMetric(Metric):
             if index in seen:
                 self._repeats += 1
             seen.add(index)
-        return item.payload
+        return item
 
     def finish(self) -> None:
         """Check that by-order alignment consumed exactly all questions."""
@@ -447,7 +447,7 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
             labels.append(None)
             continue
         try:
-            payload = metric.update(item)
+            payload = metric.update(item).payload
         except RecordError as exc:
             errors.append(exc.to_dict())
             predictions.append(None)

@@ -8,7 +8,7 @@ Every error halluscope raises on purpose derives from :class:`HalluscopeError`::
     │   └── AlignmentError    answers cannot be aligned with questions (count mismatch, unknown id)
     ├── ConfigError           bad options, unknown metric/variant/parser, missing companion file
     ├── MissingExtraError     an optional dependency is not installed (names the pip command)
-    └── GateFailed            a ``--fail-above``/``--fail-below`` gate was crossed (CLI exit code 2)
+    └── GateFailed            a ``--fail-above``/``--fail-below`` gate was crossed (CLI exit code 1)
 
 Messages follow the house rule: what was expected, what was found, and where (``file:line``).
 """

@@ -1,0 +1,255 @@
+"""The ``halluscope`` command.
+
+Exit codes (every command): 0 fine; 1 a quality gate was crossed (``--fail-above`` /
+``--fail-below``) or, for ``query``, some records failed; 2 usage or input errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from halluscope import __version__
+from halluscope.errors import HalluscopeError
+
+EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(name="halluscope", no_args_is_help=True, add_completion=False,
+                  help="Audit what multimodal models say about images and documents.",
+                  rich_markup_mode="rich", pretty_exceptions_enable=False)
+pope_app = typer.Typer(help="POPE question sets.", no_args_is_help=True)
+chair_app = typer.Typer(help="CHAIR ground truth.", no_args_is_help=True)
+app.add_typer(pope_app, name="pope")
+app.add_typer(chair_app, name="chair")
+
+err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"halluscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version,
+                                                    is_eager=True, help="Print the version.")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                         help="More log output (-vv for debug).")] = 0,
+) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    from rich.logging import RichHandler
+    logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]",
+                        handlers=[RichHandler(console=err_console, show_path=False)])
+
+
+def _parse_gates(values: list[str] | None, flag: str) -> dict[str, float]:
+    gates: dict[str, float] = {}
+    for raw in values or ():
+        name, sep, value = raw.partition("=")
+        try:
+            if not sep or "." not in name:
+                raise ValueError
+            gates[name.strip()] = float(value)
+        except ValueError:
+            raise typer.BadParameter(
+                f"expected METRIC.STATISTIC=VALUE (e.g. chair.chair_i=0.1), got {raw!r}",
+                param_hint=flag) from None
+    return gates
+
+
+def _parse_options(values: list[str] | None) -> dict[str, object]:
+    import json
+    out: dict[str, object] = {}
+    for raw in values or ():
+        key, sep, value = raw.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {raw!r}", param_hint="--option")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
+@app.command()
+def audit(
+    inputs: Annotated[list[Path], typer.Argument(
+        help="Model outputs (JSONL; .gz and JSON arrays too), or a folder with a halluscope.toml.",
+        show_default=False)],
+    metric: Annotated[Optional[list[str]], typer.Option(
+        "--metric", "-m", help="Metric(s) to compute: chair, pope, claims, faithscore, amber, "
+        "region, page, consistency (comma-separated or repeated). Default: inferred.")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Output folder for results.json, items.jsonl, report.html, "
+        "runsheet.json.")] = None,
+    chair_variant: Annotated[Optional[str], typer.Option(
+        help="CHAIR variant: 'original' reproduces Rohrbach et al.'s code, 'refined' fixes its "
+        "known defects.")] = None,
+    gt_objects: Annotated[Optional[Path], typer.Option(
+        help="CHAIR ground-truth objects file (image id -> object words).")] = None,
+    coco_annotations: Annotated[Optional[list[Path]], typer.Option(
+        help="COCO instance (and caption) annotation files; repeat for several.")] = None,
+    questions: Annotated[Optional[Path], typer.Option(
+        help="POPE question file the answers are aligned with.")] = None,
+    pope_parser: Annotated[Optional[str], typer.Option(
+        help="Yes/no parser: original, strict, llava, vlmevalkit, ... "
+        "(see `halluscope metrics`).")] = None,
+    pope_align: Annotated[Optional[str], typer.Option(
+        help="Align answers to questions by 'id', by 'order', or 'auto'.")] = None,
+    annotations: Annotated[Optional[list[Path]], typer.Option(
+        help="Object annotations for claim checks (halluscope JSON, AMBER, Visual Genome).")] = None,
+    detector: Annotated[Optional[str], typer.Option(
+        help="Detector for claim checks: coco-ssd, hf:<path or id>, "
+        "groundingdino:<config>,<weights>.")] = None,
+    segmenter: Annotated[Optional[str], typer.Option(
+        help="Segmenter for attribute checks: sam:<checkpoint>, hf-sam:<path or id>.")] = None,
+    judge: Annotated[Optional[str], typer.Option(
+        help="Judge spec (name in judges/ or a path) for claims no other evidence decides.")] = None,
+    claim_splitter: Annotated[Optional[str], typer.Option(
+        help="Claim splitter: 'rules' (spaCy) or 'judge'.")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(
+        help="Cache folder for evidence and model answers.")] = None,
+    option: Annotated[Optional[list[str]], typer.Option(
+        "--option", help="Extra metric option KEY=VALUE (JSON values allowed), repeatable.")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Stop at the first bad record instead of reporting it and going on.")
+    ] = False,
+    fail_above: Annotated[Optional[list[str]], typer.Option(
+        help="Gate METRIC.STAT=VALUE: exit 1 when the value is above VALUE (repeatable).")] = None,
+    fail_below: Annotated[Optional[list[str]], typer.Option(
+        help="Gate METRIC.STAT=VALUE: exit 1 when the value is below VALUE (repeatable).")] = None,
+    bootstrap: Annotated[Optional[int], typer.Option(
+        help="Bootstrap replicates for confidence intervals (0: none).")] = None,
+    confidence: Annotated[Optional[float], typer.Option(help="Confidence level.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Score model outputs: summary table, results.json, items.jsonl, report.html, runsheet.json."""
+    from halluscope.pipeline import audit as run_audit
+
+    console = Console()
+    above = _parse_gates(fail_above, "--fail-above")
+    below = _parse_gates(fail_below, "--fail-below")
+    options = dict(chair_variant=chair_variant, gt_objects=gt_objects,
+                   coco_annotations=coco_annotations or None, questions=questions,
+                   pope_parser=pope_parser, pope_align=pope_align,
+                   annotations=annotations or None, detector=detector, segmenter=segmenter,
+                   judge=judge, claim_splitter=claim_splitter, cache_dir=cache_dir,
+                   n_boot=bootstrap, confidence=confidence, seed=seed,
+                   strict=strict or None)
+    extra = _parse_options(option)
+    if extra:
+        options["options"] = extra
+    if out is None:
+        out = Path("halluscope-out")
+    try:
+        if quiet:
+            result = run_audit(inputs, metrics=metric or None, out=out, argv=sys.argv,
+                               write_report=not no_report, **options)
+        else:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+            with Progress(TextColumn("[bold]auditing"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("{task.fields[errors]} bad"), TimeElapsedColumn(),
+                          TimeRemainingColumn(), console=err_console, transient=True) as bar:
+                task = bar.add_task("audit", total=None, errors=0)
+
+                def on_progress(p) -> None:
+                    if p.done % 64 == 0 or p.done == p.total:
+                        bar.update(task, completed=p.done, total=p.total, errors=p.errors)
+
+                result = run_audit(inputs, metrics=metric or None, out=out, argv=sys.argv,
+                                   on_progress=on_progress, count_total=True,
+                                   write_report=not no_report, **options)
+    except HalluscopeError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except (KeyError, OSError) as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+
+    if not quiet:
+        from halluscope.report.console import render_summary
+        render_summary(result, console, out_dir=out)
+    try:
+        failures = result.gate_failures(above=above, below=below)
+    except KeyError as exc:
+        err_console.print(f"[bold red]error:[/] gate: {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    if failures:
+        for failure in failures:
+            err_console.print(f"[bold red]gate failed:[/] {failure}", highlight=False)
+        raise typer.Exit(EXIT_GATE)
+
+
+@app.command("metrics")
+def list_metrics() -> None:
+    """List the registered metrics, CHAIR variants and POPE parsers."""
+    from halluscope.metrics.base import _BUILTIN, available_metrics
+    console = Console()
+    names = sorted(set(available_metrics()) | set(_BUILTIN))
+    console.print("[bold]metrics:[/] " + ", ".join(names))
+    try:
+        from halluscope.metrics.pope import PARSERS
+        console.print("[bold]POPE parsers:[/]")
+        for name, parser in PARSERS.items():
+            doc = (getattr(parser, "description", None) or getattr(parser, "__doc__", "") or "")
+            console.print(f"  {name}: {doc.strip().splitlines()[0] if doc.strip() else ''}",
+                          highlight=False, markup=False)
+    except ImportError:
+        pass
+    console.print("[bold]CHAIR variants:[/] original, refined")
+
+
+@pope_app.command("build")
+def pope_build(
+    annotations: Annotated[Path, typer.Option(help="COCO-format instance annotation file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for coco_pope_<split>.json.")],
+    split: Annotated[Optional[list[str]], typer.Option(
+        help="random, popular, adversarial (repeatable; default all three).")] = None,
+    images: Annotated[int, typer.Option(help="Images to sample.")] = 500,
+    per_image: Annotated[int, typer.Option(help="Yes (and as many no) questions per image.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Build POPE question sets (random / popular / adversarial) from COCO annotations."""
+    from halluscope.metrics.pope import build_command
+    try:
+        paths = build_command(annotations, out, split or ["random", "popular", "adversarial"],
+                              images, per_image, seed)
+    except HalluscopeError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    for p in paths:
+        typer.echo(str(p))
+
+
+def _register_optional() -> None:
+    """Commands contributed by optional components (query, judges, chair tools)."""
+    import importlib
+    for module in ("halluscope.cli_query", "halluscope.metrics.chair_cli"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(app if module.endswith("cli_query") else chair_app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

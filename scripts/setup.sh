@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Set up halluscope on a fresh Debian machine: Debian packages, a virtual environment in .venv,
+# the package with every extra, and NLTK's WordNet. Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: WordNet for NLTK (claims), tesseract as the alternative OCR engine.
+DEBS=(wordnet-base wordnet-sense-index tesseract-ocr tesseract-ocr-eng)
+missing=()
+for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "setup: installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+
+# Reinstall only when the project's requirements or this script change.
+stamp=.venv/.halluscope-setup
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setup: installing halluscope and its dependencies into .venv"
+    .venv/bin/python -m pip install -q --upgrade pip
+    # torch and torchvision are pinned here, not in pyproject: this machine kind carries exactly
+    # these two releases on local disk (PyPI's torchvision does not load beside other torch files),
+    # and the detector/segmenter extras need torchvision.
+    .venv/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
+    .venv/bin/python -m pip install -q -e ".[all,dev]"
+    echo "$want" > "$stamp"
+fi
+
+# NLTK WordNet from the Debian files (NLTK refuses symlinks; it needs a copy and a lexnames file).
+.venv/bin/python -m halluscope.claims.wordnet >/dev/null

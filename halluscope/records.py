@@ -117,7 +117,7 @@ class Record:
 
 
 _KNOWN = {"id", "task", "image", "image_id", "prompt", "response", "label", "model", "document",
-          "question_id", "caption", "text", "question", "answer", "metadata", "page", "pages"}
+          "question_id", "caption", "text", "question", "answer", "metadata", "model_id"}
 
 
 def _string(value: Any, name: str, where: dict) -> str | None:
@@ -183,8 +183,9 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
             raise RecordError(f"expected a COCO image id (139, '000000000139.jpg', "
                               f"'COCO_val2014_000000000139.jpg'), got {raw_image_id!r:.60}",
                               field="image_id", **where)
-        if image is None and isinstance(raw_image_id, str) and image_id is None:
-            image = raw_image_id
+        if image is None and isinstance(raw_image_id, str) and (
+                image_id is None or "." in raw_image_id):
+            image = raw_image_id                                   # a file name, keep it
     if image_id is None and image is not None:
         image_id = coco_image_id(image)
 

@@ -1,0 +1,104 @@
+"""Records: peer formats, COCO ids, line-numbered errors, streaming."""
+
+import gzip
+import json
+
+import pytest
+
+from halluscope.errors import RecordError
+from halluscope.records import coco_image_id, iter_records, read_records, record_from_dict
+
+
+@pytest.mark.parametrize("value, expected", [
+    (139, 139), ("139", 139), ("000000000139.jpg", 139), ("COCO_val2014_000000000139.jpg", 139),
+    ("COCO_train2014_000000581929.jpg", 581929), ("val2014/COCO_val2014_000000000042.png", 42),
+    ("astronaut.jpg", None), (-3, None), (True, None), (None, None), (1.5, None),
+])
+def test_coco_image_id_forms(value, expected):
+    assert coco_image_id(value) == expected
+
+
+def test_opera_caption_log():
+    rec = record_from_dict({"image_id": 226988, "caption": "A woman at a table."}, line=1)
+    assert (rec.id, rec.image_id, rec.task, rec.response) == ("226988", 226988, "caption",
+                                                              "A woman at a table.")
+
+
+def test_llava_answer_file():
+    rec = record_from_dict({"question_id": 7, "image_id": "000000002239.jpg", "prompt": "Describe.",
+                            "text": "A dog.", "answer_id": "x", "model_id": "llava"}, line=3)
+    assert rec.id == "7" and rec.question_id == "7"
+    assert rec.image_id == 2239 and rec.image == "000000002239.jpg"
+    assert rec.response == "A dog." and rec.prompt == "Describe." and rec.model == "llava"
+    assert rec.metadata == {"answer_id": "x"}
+
+
+def test_pope_question_file_line_is_a_question():
+    rec = record_from_dict({"question_id": 1, "image": "COCO_val2014_000000310196.jpg",
+                            "text": "Is there a snowboard in the image?", "label": "yes"},
+                           require_response=False)
+    assert rec.task == "yes-no" and rec.prompt.startswith("Is there") and rec.response is None
+    assert rec.label == "yes" and rec.image_id == 310196
+
+
+def test_pope_answer_files():
+    a = record_from_dict({"question": "Is there a car in the image?", "answer": "No"})
+    assert (a.task, a.prompt, a.response) == ("yes-no", "Is there a car in the image?", "No")
+    b = record_from_dict({"question_id": 2, "text": "Yes, there is."})
+    assert b.response == "Yes, there is." and b.id == "2"
+
+
+def test_task_inference_and_explicit_task():
+    assert record_from_dict({"prompt": "What colour is the bus?", "response": "Red"}).task == "vqa"
+    assert record_from_dict({"prompt": "Are there two dogs?", "response": "No"}).task == "yes-no"
+    assert record_from_dict({"response": "A cat."}).task == "caption"
+    with pytest.raises(RecordError) as exc:
+        record_from_dict({"task": "poem", "response": "x"}, file="f.jsonl", line=4)
+    assert exc.value.location.field == "task" and "f.jsonl:4" in str(exc.value)
+
+
+@pytest.mark.parametrize("obj, field", [
+    ({"image_id": 1}, "response"),
+    ({"image_id": 1, "caption": 5}, "caption"),
+    ({"image_id": [1], "caption": "x"}, "image_id"),
+    ({"label": "maybe", "text": "Is it?"}, "label"),
+    ({"image": 3, "response": "x"}, "image"),
+])
+def test_errors_name_the_field(obj, field):
+    with pytest.raises(RecordError) as exc:
+        record_from_dict(obj, file="out.jsonl", line=12)
+    assert exc.value.location.field == field
+    assert str(exc.value).startswith(f"out.jsonl:12: field '{field}'")
+
+
+def test_stream_reports_bad_lines_and_keeps_the_rest(tmp_path):
+    path = tmp_path / "out.jsonl"
+    path.write_text('{"image_id": 1, "caption": "a"}\n\n{"image_id": 2, "caption": \n'
+                    '[1, 2]\n{"image_id": 3}\n{"image_id": 4, "caption": "d"}\n')
+    items = list(iter_records(path))
+    assert [type(i).__name__ for i in items] == ["Record", "RecordError", "RecordError",
+                                                   "RecordError", "Record"]
+    assert [i.location.line for i in items if isinstance(i, RecordError)] == [3, 4, 5]
+    assert items[-1].source.line == 6
+    with pytest.raises(RecordError):
+        read_records(path)
+    assert [r.image_id for r in read_records(path, strict=False)] == [1, 4]
+
+
+def test_gzip_and_json_array(tmp_path):
+    gz = tmp_path / "out.jsonl.gz"
+    with gzip.open(gz, "wt") as fh:
+        fh.write(json.dumps({"image_id": 5, "caption": "x"}) + "\n")
+    assert read_records(gz)[0].image_id == 5
+    arr = tmp_path / "out.json"
+    arr.write_text(json.dumps([{"image_id": 6, "caption": "y"}, {"image_id": 7, "caption": "z"}]))
+    assert [r.image_id for r in read_records(arr)] == [6, 7]
+
+
+def test_image_path_is_relative_to_the_file(tmp_path):
+    path = tmp_path / "sub" / "out.jsonl"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"id": "a", "image": "img/x.jpg", "response": "r"}) + "\n")
+    rec = read_records(path)[0]
+    assert rec.image_path() == tmp_path / "sub" / "img" / "x.jpg"
+    assert record_from_dict({"image": "http://x/y.jpg", "response": "r"}).image_path() is None

@@ -1,0 +1,70 @@
+"""Streaming sums with Poisson-bootstrap intervals."""
+
+import math
+
+import numpy as np
+import pytest
+
+from halluscope.metrics.stats import (MetricResult, Statistic, SumState, f1, ratio,
+                                      wilson_interval)
+
+MEAN = Statistic(lambda s: ratio(s["x"], s["one"]))
+
+
+def test_ratio_and_f1_edge_cases():
+    assert ratio(1, 4) == 0.25
+    assert math.isnan(ratio(1, 0))
+    assert f1(2, 1, 1) == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+    assert math.isnan(f1(0, 0, 0))
+
+
+def test_point_value_and_interval_cover_the_mean():
+    rng = np.random.default_rng(1)
+    data = rng.binomial(1, 0.3, size=5000)
+    st = SumState(("x", "one"), n_boot=400, seed=3)
+    for v in data:
+        st.add((v, 1))
+    res = st.result("mean", MEAN)
+    assert res.value == pytest.approx(data.mean())
+    assert res.n == 5000
+    lo, hi = res.ci
+    assert lo < data.mean() < hi
+    # close to the binomial standard error
+    se = math.sqrt(0.3 * 0.7 / 5000)
+    assert (hi - lo) == pytest.approx(2 * 1.96 * se, rel=0.2)
+
+
+def test_merge_equals_sums_of_shards():
+    a, b, whole = (SumState(("x", "one"), n_boot=50, seed=s) for s in (1, 2, 3))
+    for i in range(100):
+        (a if i % 2 else b).add((i, 1))
+        whole.add((i, 1))
+    a.merge(b)
+    assert a.sums() == whole.sums() and a.n == 100
+    assert a.result("m", MEAN).value == whole.result("m", MEAN).value
+
+
+def test_counts_have_no_interval_and_empty_state_is_nan():
+    st = SumState(("x", "one"), n_boot=10)
+    res = st.result("n", Statistic(lambda s: s["one"], count=True))
+    assert res.value == 0 and res.ci is None
+    assert math.isnan(st.result("m", MEAN).value)
+
+
+def test_no_bootstrap():
+    st = SumState(("x", "one"), n_boot=0)
+    st.add((1, 1))
+    assert st.result("m", MEAN).ci is None
+
+
+def test_result_bounds():
+    r = MetricResult("chair_i", 0.1, 10, ci=(0.05, 0.2), confidence=0.95)
+    assert r.bound(None) == 0.1 and r.bound("upper") == 0.2 and r.bound("lower") == 0.05
+    with pytest.raises(ValueError):
+        MetricResult("x", 0.1, 10).bound("upper")
+    assert r.to_dict()["ci"] == [0.05, 0.2]
+
+
+def test_wilson():
+    lo, hi = wilson_interval(5, 10)
+    assert 0.2 < lo < 0.5 < hi < 0.8

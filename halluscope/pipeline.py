@@ -226,7 +226,8 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     Args:
         inputs: A JSONL file, a list of them, or a folder with a ``halluscope.toml``.
         records: Alternatively, records as dicts or :class:`Record` objects (notebooks).
-        metrics: Metric names (``"chair"``, ``"pope"``, ``"chair,pope"``); inferred when omitted.
+        metrics: Metric names (``"chair"``, ``"pope"``, ``"chair,pope"``) and/or
+            :class:`~halluscope.metrics.base.Metric` instances; inferred when omitted.
         out: Folder for ``results.json``, ``items.jsonl``, ``report.html``, ``runsheet.json``.
             Without it, items go to a temporary folder and nothing else is written.
         config: A full :class:`AuditConfig`; ``options`` override its fields.
@@ -248,19 +249,25 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     if records is None:
         paths, manifest = resolve_inputs(inputs)
     base = config.model_dump(exclude_unset=True) if config else {}
+    custom: list[Metric] = []
     if metrics is not None:
-        options["metrics"] = metrics
+        if isinstance(metrics, Metric) or (not isinstance(metrics, str) and any(
+                isinstance(m, Metric) for m in metrics)):
+            metrics = [metrics] if isinstance(metrics, Metric) else list(metrics)
+            custom = [m for m in metrics if isinstance(m, Metric)]
+            metrics = [m for m in metrics if not isinstance(m, Metric)]
+        options["metrics"] = metrics or None
     merged = {**manifest, **base, **{k: v for k, v in options.items() if v is not None}}
     try:
         cfg = AuditConfig(**merged)
     except Exception as exc:  # pydantic.ValidationError -> our error type
         raise ConfigError(f"invalid audit options: {exc}") from exc
 
-    if not cfg.metrics:
+    if not cfg.metrics and not custom:
         if records is not None:
             raise ConfigError("pass metrics=... when auditing in-memory records")
         cfg = cfg.model_copy(update={"metrics": infer_metrics(paths, cfg)})
-    metric_objs = build_metrics(cfg.metrics, cfg)
+    metric_objs = build_metrics(cfg.metrics, cfg) + custom
     for metric in metric_objs:
         begin = getattr(metric, "begin", None)
         if begin is not None:

@@ -1,0 +1,118 @@
+"""The audit pipeline with a small metric of our own: streaming, problems, outputs, gates."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from halluscope.errors import ConfigError, RecordError
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import Statistic, ratio
+from halluscope.pipeline import audit
+
+
+class WordCount(Metric):
+    """Share of captions that mention 'dog'; raises for captions that mention 'error'."""
+
+    name = "dogs"
+    columns = ("dog", "one")
+    statistics = {"dog_rate": Statistic(lambda s: ratio(s["dog"], s["one"])),
+                  "n_dog": Statistic(lambda s: s["dog"], count=True)}
+
+    def applies_to(self, record):
+        return record.task == "caption"
+
+    def score(self, record):
+        text = record.response.lower()
+        if "error" in text:
+            raise RecordError("cannot score", file=record.source.file, line=record.source.line,
+                              field="response")
+        dog = int("dog" in text)
+        return ItemScore({"dog": bool(dog)}, (dog, 1), groups=(f"model:{record.model}",),
+                         tallies={"words": Counter(text.split())},
+                         top={"claims": [{"kind": "existence", "subject": "dog"}]} if dog else {})
+
+
+def write(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def outputs(tmp_path):
+    return write(tmp_path / "out.jsonl", [
+        json.dumps({"id": "a", "response": "a dog", "model": "m1"}),
+        json.dumps({"id": "b", "response": "a cat", "model": "m1"}),
+        '{"id": "c", "response": ',
+        json.dumps({"id": "d", "response": "an error", "model": "m2"}),
+        json.dumps({"id": "e", "prompt": "Is there a dog?", "response": "yes", "label": "yes"}),
+        json.dumps({"id": "f", "response": "two dogs", "model": "m2"}),
+    ])
+
+
+def test_audit_scores_the_rest_and_reports_every_problem(tmp_path, outputs):
+    res = audit(outputs, metrics=[WordCount(n_boot=50)], out=tmp_path / "run",
+                write_report=False)
+    assert res.get("dogs.dog_rate").value == pytest.approx(2 / 3)
+    assert res.get("dogs.n_dog").value == 2
+    assert res.get("dogs.dog_rate@model:m2").value == 1.0
+    assert [(e["line"], e["field"]) for e in res.errors] == [(3, None), (4, "response")]
+    assert res.errors[1]["metric"] == "dogs"
+    items = list(res.items)
+    assert [i["id"] for i in items] == ["a", "b", None, "d", "e", "f"]
+    assert items[0]["dogs"] == {"dog": True} and items[0]["claims"][0]["subject"] == "dog"
+    assert "error" in items[2] and items[2]["source"].endswith("out.jsonl:3")
+    assert "error" in items[3] and "dogs" not in items[3]
+    assert items[4]["skipped"].startswith("no selected metric")
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert saved["metrics"]["dogs"]["dog_rate"]["value"] == pytest.approx(2 / 3)
+    assert saved["metrics"]["dogs"]["n"] == 3 and saved["n_errors"] == 2
+    assert saved["metrics"]["dogs"]["tallies"]["words"]["dog"] == 1
+    sheet = json.loads((tmp_path / "run" / "runsheet.json").read_text())
+    assert sheet["files"][0]["sha256"] and sheet["counts"] == {"items": 6, "errors": 2}
+    assert sheet["environment"]["python"]
+
+
+def test_strict_stops_at_the_first_problem(outputs):
+    with pytest.raises(RecordError) as exc:
+        audit(outputs, metrics=[WordCount(n_boot=0)], strict=True)
+    assert exc.value.location.line == 3
+
+
+def test_gates_and_lookup_errors(outputs):
+    res = audit(outputs, metrics=[WordCount(n_boot=0)])
+    assert res.gate_failures(above={"dogs.dog_rate": 0.5}) == ["dogs.dog_rate = 0.6667 is above 0.5"]
+    assert res.gate_failures(below={"dogs.dog_rate": 0.5}) == []
+    with pytest.raises(KeyError, match="no metric 'chair'"):
+        res.get("chair.chair_i")
+    with pytest.raises(KeyError, match="no statistic"):
+        res.get("dogs.f1")
+
+
+def test_in_memory_records_and_pandas():
+    res = audit(records=[{"id": "x", "response": "dog"}, {"id": "y", "response": "cat"}],
+                metrics=[WordCount(n_boot=0)])
+    df = res.to_pandas()
+    assert list(df["id"]) == ["x", "y"] and list(df["dogs.dog"]) == [True, False]
+    assert len(res.to_pandas("claims")) == 1
+    assert "dog_rate" in res._repr_html_()
+
+
+def test_unknown_metric_and_missing_input(tmp_path, outputs):
+    with pytest.raises(ConfigError, match="unknown metric 'nope'"):
+        audit(outputs, metrics="nope")
+    with pytest.raises(ConfigError, match="does not exist"):
+        audit(tmp_path / "missing.jsonl", metrics="chair")
+
+
+def test_metrics_are_inferred_or_explained(tmp_path):
+    path = write(tmp_path / "caps.jsonl", [json.dumps({"image_id": 1, "caption": "a dog"})])
+    with pytest.raises(ConfigError, match="--gt-objects or --coco-annotations"):
+        audit(path)
+
+
+def test_manifest_supplies_defaults(tmp_path):
+    write(tmp_path / "out.jsonl", [json.dumps({"id": "a", "response": "dog"})])
+    (tmp_path / "halluscope.toml").write_text('[audit]\ninputs = ["out.jsonl"]\nn_boot = 0\n')
+    res = audit(tmp_path, metrics=[WordCount(n_boot=0)])
+    assert res.config.n_boot == 0 and len(res.items) == 1

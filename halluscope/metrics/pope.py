@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.pope_build import build_command, build_questions, write_questions
 from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, YES, AnswerParser,
                                              get_parser)
 from halluscope.metrics.pope_questions import (KNOWN_QUESTION_FILES, Question, QuestionSet,
@@ -57,7 +58,8 @@ if TYPE_CHECKING:
     from halluscope.config import AuditConfig
 
 __all__ = ["KNOWN_QUESTION_FILES", "PARSERS", "PopeMetric", "Question", "QuestionSet",
-           "load_questions", "object_of", "pope_scores", "score_answers"]
+           "build_command", "build_questions", "load_questions", "object_of", "pope_scores",
+           "score_answers", "write_questions"]
 
 log = logging.getLogger(__name__)
 

@@ -196,7 +196,7 @@ PARSERS: dict[str, AnswerParser] = {
         AnswerParser(
             "llava", parse_original,
             "alias of 'original': LLaVA-1.5 llava/eval/eval_pope.py reads answers with the same "
-            "rule (it differs only in grouping answers by the question file's category)",
+            "rule, never unknown (the script differs only in grouping answers by category)",
             alias_of="original", returns_unknown=False),
         AnswerParser(
             "opera", parse_opera,

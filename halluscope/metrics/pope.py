@@ -195,6 +195,7 @@ class PopeMetric(Metric):
         self._order_seen: dict[str | None, set[int]] = {}
         self._id_seen: set[int] = set()
         self._repeats = 0
+        self._mismatches = 0
 
     def merge(self, other: Metric) -> None:
         super().merge(other)
@@ -204,6 +205,7 @@ class PopeMetric(Metric):
             for f, seen in other._order_seen.items():
                 self._order_seen.setdefault(f, set()).update(seen)
             self._repeats += other._repeats + len(self._id_seen & other._id_seen)
+            self._mismatches += other._mismatches
             self._id_seen |= other._id_seen
 
     def applies_to(self, record: Record) -> bool:
@@ -341,7 +343,12 @@ class PopeMetric(Metric):
         return self._score(record)[0]
 
     def update(self, record: Record) -> ItemScore:
-        item, mode, index = self._score(record)
+        try:
+            item, mode, index = self._score(record)
+        except RecordError as exc:
+            if exc.location.field == "question":
+                self._mismatches += 1
+            raise
         self.add(item)
         self._used[mode] = self._used.get(mode, 0) + 1
         if index is not None:
@@ -373,6 +380,10 @@ class PopeMetric(Metric):
                             "reported as errors)", file, n - len(seen), n)
         if self._repeats:
             log.warning("pope: %d answers repeat a question already answered", self._repeats)
+        if self._mismatches:
+            log.warning("pope: %d answers ask a different question than the question file says "
+                        "for them (%s): is it the right question file?", self._mismatches,
+                        self.questions.label_for_messages())
 
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -388,6 +399,8 @@ class PopeMetric(Metric):
         info["questions"] = self.questions.describe() if self.questions is not None else None
         if self._repeats:
             info["repeated_answers"] = self._repeats
+        if self._mismatches:
+            info["question_mismatches"] = self._mismatches
         return info
 
 

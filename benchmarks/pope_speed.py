@@ -1,0 +1,108 @@
+"""POPE scoring speed against a naive in-process baseline; prints times and ratios.
+
+The baseline does what the original ``evaluate.py`` does (read both files whole, parse every
+answer with the original rule, count) and nothing else. halluscope does more per line: record
+parsing, alignment by id with a question-text check, groups, and 1,000 bootstrap replicates.
+
+    python benchmarks/pope_speed.py [--n 30000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source tree
+
+from halluscope.metrics.pope import PopeMetric, score_answers
+from halluscope.metrics.pope_parsers import PARSERS
+from halluscope.records import iter_records
+
+OBJECTS = ["person", "dog", "cat", "car", "apple", "bus", "umbrella", "dining table", "skis"]
+PHRASES = ["Yes", "No", "Yes.", "No, there is not.", "NO", "Not sure.",
+           "Yes, but it is not clearly visible.", "There is a {o} in the image.",
+           "I don't see any {o}.", "The image shows no {o}."]
+
+
+def make_data(folder: Path, n: int, seed: int = 0) -> tuple[Path, Path]:
+    rng = random.Random(seed)
+    questions, answers = folder / "coco_pope_random.json", folder / "answers.jsonl"
+    with open(questions, "w") as qf, open(answers, "w") as af:
+        for i in range(1, n + 1):
+            obj = rng.choice(OBJECTS)
+            article = "an" if obj[0] in "aeiou" else "a"
+            text = f"Is there {article} {obj} in the image?"
+            label = "yes" if i % 2 else "no"
+            qf.write(json.dumps({"question_id": i, "image": f"{i // 6}.jpg", "text": text,
+                                 "label": label}) + "\n")
+            answer = rng.choice(PHRASES).format(o=obj)
+            af.write(json.dumps({"question_id": i, "question": text, "answer": answer}) + "\n")
+    return answers, questions
+
+
+def naive(answers: Path, questions: Path) -> dict:
+    """The original scorer's work, in-process."""
+    preds = []
+    for line in open(answers):
+        text = json.loads(line)["answer"]
+        words = text.split(".")[0].replace(",", "").split(" ")
+        preds.append(0 if ("No" in words or "not" in words or "no" in words) else 1)
+    labels = [0 if json.loads(line)["label"] == "no" else 1 for line in open(questions)]
+    tp = sum(p == 1 and y == 1 for p, y in zip(preds, labels))
+    fp = sum(p == 1 and y == 0 for p, y in zip(preds, labels))
+    tn = sum(p == 0 and y == 0 for p, y in zip(preds, labels))
+    fn = sum(p == 0 and y == 1 for p, y in zip(preds, labels))
+    return {"tp": tp, "fp": fp, "tn": tn, "fn": fn}
+
+
+def streaming(answers: Path, questions: Path, n_boot: int) -> dict:
+    metric = PopeMetric(questions, n_boot=n_boot)
+    metric.begin([answers])
+    for rec in iter_records(answers):
+        metric.update(rec)
+    metric.finish()
+    return {k: v.value for k, v in metric.compute().results.items()}
+
+
+def best_of(fn, repeat: int) -> tuple[float, object]:
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=30000, help="questions and answers")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        answers, questions = make_data(Path(tmp), args.n)
+        base_t, base = best_of(lambda: naive(answers, questions), args.repeat)
+        rows = [("naive original (baseline)", base_t)]
+        t, out = best_of(lambda: score_answers(answers, questions), args.repeat)
+        assert {k: out["metrics"][k] for k in base} == base, "score_answers disagrees"
+        rows.append(("score_answers (no bootstrap)", t))
+        for n_boot in (0, 1000):
+            t, out = best_of(lambda: streaming(answers, questions, n_boot), args.repeat)
+            assert {k: out[k] for k in base} == base, "PopeMetric disagrees"
+            rows.append((f"PopeMetric streaming, n_boot={n_boot}", t))
+        texts = [json.loads(line)["answer"] for line in open(answers)]
+        for name in ("original", "opera", "vlmevalkit", "lmms-eval", "strict"):
+            t, _ = best_of(lambda: [PARSERS[name](x) for x in texts], args.repeat)
+            rows.append((f"parser {name} alone", t))
+    print(f"{args.n:,} answers, best of {args.repeat}")
+    for label, t in rows:
+        print(f"  {label:<36} {t * 1000:9.1f} ms  {args.n / t:>10,.0f}/s  "
+              f"{t / base_t:6.2f}x baseline")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Anthropic's Messages API through the ``anthropic`` SDK (``pip install "halluscope[anthropic]"``).
+
+* key from ``ANTHROPIC_API_KEY`` only; ``--base-url`` for gateways and tests;
+* system messages go to the ``system`` field; images as base64 blocks after the ``anthropic`` image
+  policy (long edge 1568 px, ~1.15 MP, 5 MB), placed before the text as Anthropic recommends;
+* the SDK (2.x) no longer has sampling parameters and the API version it sends rejects them, so
+  ``temperature``/``top_p`` are not sent unless ``send_sampling_params=True`` (for gateways or
+  older API versions that accept them); they still enter the cache key. The run sheet says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
+from halluscope.adapters.sdk_errors import map_sdk_error
+from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
+                                       Response, redact_secrets)
+from halluscope.errors import MissingExtraError
+
+KEY_ENV = "ANTHROPIC_API_KEY"
+
+
+def _import_anthropic():
+    try:
+        import anthropic
+    except ImportError as exc:  # pragma: no cover
+        raise MissingExtraError("the Anthropic adapter", "anthropic", "anthropic") from exc
+    return anthropic
+
+
+class AnthropicModel:
+    """Claude models through the Messages API.
+
+    Args:
+        model: Model name, e.g. ``claude-sonnet-4-5-20250929`` (prefer dated names: they are pins).
+        base_url: Override the API URL.
+        timeout: Seconds per request given to the SDK.
+        image_policy: Policy name or object (default ``anthropic``).
+        send_sampling_params: Send ``temperature``/``top_p`` (see the module docstring).
+    """
+
+    concurrency_hint = None
+
+    def __init__(self, model: str, *, provider: str = "anthropic", base_url: str | None = None,
+                 timeout: float | None = 120.0, image_policy: str | ImagePolicy | None = None,
+                 send_sampling_params: bool = False, max_side: int | None = None,
+                 pin: str | None = None):
+        sdk = _import_anthropic()
+        self._sdk = sdk
+        self.provider = provider
+        self.model = model
+        self._pin = pin or model
+        self.base_url = base_url
+        self.send_sampling_params = send_sampling_params
+        self.image_policy = policy(image_policy or "anthropic", max_side=max_side)
+        key = os.environ.get(KEY_ENV)
+        if not key:
+            raise AuthError(f"{KEY_ENV} is not set: the anthropic provider reads its API key "
+                            f"from the environment only (export {KEY_ENV}=...)")
+        self._key = key
+        kwargs: dict[str, Any] = {"api_key": key, "max_retries": 0}
+        if base_url:
+            kwargs["base_url"] = base_url
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        self._client = sdk.AsyncAnthropic(**kwargs)
+
+    @property
+    def pin(self) -> str:
+        return self._pin
+
+    def build(self, request: Request) -> dict[str, Any]:
+        """Keyword arguments of ``messages.create`` for ``request``."""
+        d = request.decoding
+        system = "\n\n".join(m.text() for m in request.messages if m.role == "system")
+        messages = []
+        for m in request.messages:
+            if m.role == "system":
+                continue
+            blocks: list[dict[str, Any]] = []
+            for p in m.content:
+                if isinstance(p, ImagePart):
+                    img = prepare(part_bytes(p), self.image_policy, name=p.source)
+                    blocks.append({"type": "image", "source": {
+                        "type": "base64", "media_type": img.mime, "data": img.base64()}})
+                else:
+                    blocks.append({"type": "text", "text": p.text})
+            messages.append({"role": m.role, "content": blocks})
+        kwargs: dict[str, Any] = {"model": self.model, "max_tokens": d.max_tokens,
+                                  "messages": messages}
+        if system:
+            kwargs["system"] = system
+        if d.stop:
+            kwargs["stop_sequences"] = list(d.stop)
+        if self.send_sampling_params:
+            extra: dict[str, Any] = {"temperature": d.temperature}
+            if d.top_p is not None:
+                extra["top_p"] = d.top_p
+            kwargs["extra_body"] = extra
+        return kwargs
+
+    async def generate(self, request: Request) -> Response:
+        if request.images():
+            kwargs = await asyncio.to_thread(self.build, request)
+        else:
+            kwargs = self.build(request)
+        try:
+            message = await self._client.messages.create(**kwargs)
+        except Exception as exc:  # noqa: BLE001
+            raise map_sdk_error(exc, self._sdk) from None
+        try:
+            texts = [b.text for b in message.content if getattr(b, "type", None) == "text"]
+            if not texts:
+                raise MalformedResponse("the response has no text block")
+            usage = {}
+            if message.usage is not None:
+                usage = {"input_tokens": message.usage.input_tokens or 0,
+                         "output_tokens": message.usage.output_tokens or 0}
+            return Response(text="".join(texts), model=message.model or None, usage=usage,
+                            finish_reason=message.stop_reason)
+        except MalformedResponse:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise MalformedResponse(f"malformed response: {type(exc).__name__}: {exc}") from None
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def describe(self) -> dict[str, Any]:
+        from halluscope.adapters.openai_compat import safe_url
+        return {"provider": self.provider, "model": self.model, "pin": self.pin,
+                "base_url": safe_url(self.base_url) or "https://api.anthropic.com",
+                "image_policy": self.image_policy.name,
+                "sampling_params_sent": self.send_sampling_params}
+
+    def redact(self, text: str) -> str:
+        return redact_secrets(text, (self._key,))
+
+
+def create(model: str, *, provider: str = "anthropic", base_url: str | None = None,
+           **options: Any) -> AnthropicModel:
+    """Entry-point factory: ``anthropic/<model>``."""
+    return AnthropicModel(model, provider=provider, base_url=base_url, **options)

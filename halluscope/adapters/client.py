@@ -1,0 +1,212 @@
+"""ModelClient: one provider wrapped with the cache, the adaptive limiter, retries and timeouts.
+
+Every provider gets the same behaviour from here:
+
+1. images are read (paths; URLs only when allowed) and hashed; the cache key is computed;
+2. a cache hit returns at once (no slot, no call); identical requests already in flight are
+   joined rather than sent twice;
+3. otherwise one attempt runs inside a limiter slot under a timeout;
+4. :class:`~halluscope.adapters.types.RetryableError` failures are retried with exponential
+   backoff and jitter, honouring ``Retry-After``; 429s also shrink the concurrency limit;
+   :class:`~halluscope.adapters.types.AuthError` and other non-retryable errors are raised at once;
+5. the answer is written to the cache as soon as it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from halluscope.adapters.cache import ResponseCache, hash_material, key_material
+from halluscope.adapters.images import ImageLoader
+from halluscope.adapters.limiter import AdaptiveLimiter
+from halluscope.adapters.types import (AdapterError, ImagePart, Message, ModelAPI,
+                                       RateLimited, Request, RequestTimeout, Response,
+                                       RetryableError)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How failed attempts are retried.
+
+    Attributes:
+        max_attempts: Attempts per request, the first included.
+        base_delay: Backoff cap of the first retry in seconds; doubles with each attempt.
+        max_delay: Upper bound of the backoff cap.
+        max_retry_after: Upper bound on a server's ``Retry-After``.
+    """
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after) + rng.uniform(0, 0.1 * self.base_delay)
+        cap = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return rng.uniform(cap / 10, cap)
+
+
+class ModelClient:
+    """Calls one model the careful way (see the module docstring).
+
+    Args:
+        api: The provider adapter.
+        cache: Response cache, or None for no caching.
+        max_connections: Concurrency bound (the provider's ``concurrency_hint`` may lower it).
+        retry: Retry policy.
+        timeout: Seconds one attempt may take (None: no limit).
+        images: Image loader (URL policy, root for relative paths).
+    """
+
+    def __init__(self, api: ModelAPI, *, cache: ResponseCache | None = None,
+                 max_connections: int = 8, retry: RetryPolicy | None = None,
+                 timeout: float | None = 120.0, images: ImageLoader | None = None,
+                 seed: int | None = None):
+        hint = getattr(api, "concurrency_hint", None)
+        bound = max(1, min(max_connections, hint) if hint else max_connections)
+        self.api = api
+        self.cache = cache
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.images = images or ImageLoader()
+        self.limiter = AdaptiveLimiter(bound)
+        self._rng = random.Random(seed)
+        self._inflight: dict[str, asyncio.Future] = {}
+        self.reported_models: Counter[str] = Counter()
+        self.calls = 0
+        self.cache_hits = 0
+        self.retries = 0
+        self.failures = 0
+
+    @property
+    def policy_key(self) -> dict[str, Any] | None:
+        pol = getattr(self.api, "image_policy", None)
+        return pol.key() if pol is not None and hasattr(pol, "key") else None
+
+    async def _hash_images(self, request: Request) -> list[str]:
+        sources = [p.source for p in request.images() if p.sha256 is None]
+        hashes: dict[str, str] = {}
+        for src in dict.fromkeys(sources):
+            hashes[src] = await asyncio.to_thread(self.images.sha256, src)
+        return [p.sha256 or hashes[p.source] for p in request.images()]
+
+    async def key(self, request: Request) -> tuple[str, dict[str, Any]]:
+        """The cache key of ``request`` and the document it hashes."""
+        doc = key_material(self.api.provider, self.api.pin, request,
+                           await self._hash_images(request), self.policy_key)
+        return hash_material(doc), doc
+
+    async def _with_image_bytes(self, request: Request) -> Request:
+        if not request.images():
+            return request
+
+        def load() -> Request:
+            messages = []
+            for m in request.messages:
+                parts = []
+                for p in m.content:
+                    if isinstance(p, ImagePart) and p.data is None:
+                        p = dataclasses.replace(p, data=self.images.read(p.source),
+                                                sha256=p.sha256 or self.images.sha256(p.source))
+                    parts.append(p)
+                messages.append(Message(m.role, tuple(parts)))
+            return dataclasses.replace(request, messages=tuple(messages))
+        return await asyncio.to_thread(load)
+
+    async def generate(self, request: Request, *, use_cache: bool = True) -> Response:
+        """The model's answer to ``request``; raises :class:`AdapterError` when it fails."""
+        key, doc = await self.key(request)
+        if self.cache is not None and use_cache:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.cache_hits += 1
+                if hit.model:
+                    self.reported_models[hit.model] += 1
+                return hit
+        joined = self._inflight.get(key)
+        if joined is not None:
+            response = await asyncio.shield(joined)
+            if response.model:
+                self.reported_models[response.model] += 1
+            return response
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            response = await self._call(await self._with_image_bytes(request))
+        except BaseException as exc:
+            if not future.done():
+                future.set_exception(exc)
+                future.exception()  # mark retrieved: joiners re-raise it themselves
+            raise
+        else:
+            future.set_result(response)
+            if self.cache is not None:
+                self.cache.put(key, doc, response)
+            if response.model:
+                self.reported_models[response.model] += 1
+            return response
+        finally:
+            self._inflight.pop(key, None)
+
+    async def _call(self, request: Request) -> Response:
+        attempt = 0
+        while True:
+            attempt += 1
+            async with self.limiter.slot() as generation:
+                self.calls += 1
+                t0 = time.perf_counter()
+                try:
+                    if self.timeout is None:
+                        response = await self.api.generate(request)
+                    else:
+                        response = await asyncio.wait_for(self.api.generate(request),
+                                                          self.timeout)
+                except asyncio.TimeoutError:
+                    error: AdapterError = RequestTimeout(
+                        f"no answer within {self.timeout:g} s")
+                except RetryableError as exc:
+                    error = exc
+                    if isinstance(exc, RateLimited):
+                        self.limiter.on_rate_limited(generation, exc.retry_after)
+                except AdapterError as exc:
+                    self.failures += 1
+                    raise _finish(exc, attempt, self.api.redact(str(exc))) from None
+                else:
+                    self.limiter.on_success()
+                    return dataclasses.replace(response, attempts=attempt,
+                                               latency_s=time.perf_counter() - t0)
+            if attempt >= self.retry.max_attempts:
+                self.failures += 1
+                message = self.api.redact(f"{error} (gave up after {attempt} attempts)")
+                raise _finish(error, attempt, message) from None
+            delay = self.retry.delay(attempt, getattr(error, "retry_after", None), self._rng)
+            self.retries += 1
+            log.debug("attempt %d failed (%s); retrying in %.2f s", attempt,
+                      type(error).__name__, delay)
+            await asyncio.sleep(delay)
+
+    def describe(self) -> dict[str, Any]:
+        return {"calls": self.calls, "cache_hits": self.cache_hits, "retries": self.retries,
+                "failures": self.failures, "limiter": self.limiter.describe(),
+                "reported_models": dict(self.reported_models)}
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+
+
+def _finish(error: AdapterError, attempts: int, message: str) -> AdapterError:
+    """``error`` with its (redacted) final message and the number of attempts it took."""
+    error.args = (message,)
+    error.attempts = attempts
+    return error

@@ -1,0 +1,330 @@
+"""Images for model calls: load (local paths; URLs only when allowed), hash, resize, re-encode.
+
+Each provider documents how large an image may be and what it does with larger ones; an
+:class:`ImagePolicy` states that, and :func:`prepare` shrinks and re-encodes an image so that the
+payload is within it (aspect ratio kept, never enlarged). An image that needs no change is sent as
+the original bytes. The policy enters the cache key, because it decides what the model saw.
+
+==========  ==========================================================================  ===========
+policy      documented behaviour we pre-apply                                            max bytes
+==========  ==========================================================================  ===========
+openai      ``detail=high``: fit in 2048x2048, then shortest side at most 768            20 MB
+openai-low  ``detail=low``: the model sees a 512x512 version                             20 MB
+anthropic   long edge above 1568 px or more than ~1.15 MP is scaled down by the API       5 MB
+gemini      inline data; large images are tiled/scaled by the API; we cap at 3072 px      7 MB
+none        send as is (local models: their processor resizes)                           -
+==========  ==========================================================================  ===========
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import logging
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from halluscope.adapters.types import ImageError
+
+log = logging.getLogger(__name__)
+
+MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif",
+        "heic": "image/heic", "heif": "image/heif"}
+_URL_SCHEMES = ("http", "https")
+MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePolicy:
+    """Limits an image must meet before it is sent.
+
+    Attributes:
+        name: Name for run sheets and the cache key.
+        max_side: Longest side in pixels (scale down to fit), or None.
+        max_short_side: Shortest side in pixels (scale down so it is at most this), or None.
+        max_pixels: Width x height (scale down to fit), or None.
+        max_bytes: Encoded size limit; re-encode (JPEG quality, then size) until under it.
+        formats: Encodings the provider accepts; others are re-encoded.
+        jpeg_quality: Quality of re-encoded JPEGs.
+    """
+
+    name: str
+    max_side: int | None = None
+    max_short_side: int | None = None
+    max_pixels: int | None = None
+    max_bytes: int | None = None
+    formats: tuple[str, ...] = ("jpeg", "png", "webp", "gif")
+    jpeg_quality: int = 90
+
+    def key(self) -> dict[str, Any]:
+        return {"name": self.name, "max_side": self.max_side,
+                "max_short_side": self.max_short_side, "max_pixels": self.max_pixels,
+                "max_bytes": self.max_bytes, "formats": list(self.formats),
+                "q": self.jpeg_quality}
+
+    @property
+    def passthrough(self) -> bool:
+        return (self.max_side is None and self.max_short_side is None
+                and self.max_pixels is None and self.max_bytes is None)
+
+
+_MB = 1024 * 1024
+POLICIES: dict[str, ImagePolicy] = {
+    "openai": ImagePolicy("openai", max_side=2048, max_short_side=768, max_bytes=20 * _MB),
+    "openai-low": ImagePolicy("openai-low", max_side=512, max_bytes=20 * _MB),
+    "anthropic": ImagePolicy("anthropic", max_side=1568, max_pixels=1_150_000,
+                             max_bytes=5 * _MB),
+    "gemini": ImagePolicy("gemini", max_side=3072, max_bytes=7 * _MB,
+                          formats=("jpeg", "png", "webp", "heic", "heif")),
+    "none": ImagePolicy("none", formats=tuple(MIME)),
+}
+
+
+def policy(name_or_policy: str | ImagePolicy | None, default: str = "none", *,
+           max_side: int | None = None) -> ImagePolicy:
+    """Look up a policy by name (or pass one through); ``max_side`` tightens it."""
+    if isinstance(name_or_policy, ImagePolicy):
+        pol = name_or_policy
+    else:
+        name = name_or_policy or default
+        if name not in POLICIES:
+            from halluscope.errors import ConfigError
+            raise ConfigError(f"unknown image policy {name!r}; expected one of "
+                              f"{', '.join(POLICIES)}")
+        pol = POLICIES[name]
+    if max_side is not None and (pol.max_side is None or max_side < pol.max_side):
+        pol = ImagePolicy(f"{pol.name}@{max_side}", max_side, pol.max_short_side,
+                          pol.max_pixels, pol.max_bytes, pol.formats, pol.jpeg_quality)
+    return pol
+
+
+def is_url(source: str) -> bool:
+    return urlparse(source).scheme in _URL_SCHEMES
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedImage:
+    """Bytes ready to send, with their MIME type and pixel size."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+    resized: bool
+
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{self.base64()}"
+
+
+class ImageLoader:
+    """Reads images by path or (when allowed) URL and hashes their bytes, with small memos.
+
+    Args:
+        allow_urls: Fetch ``http(s)`` images; off by default so that a prompts file cannot make
+            halluscope reach the network unasked.
+        root: Directory that relative paths are resolved against (default: working directory).
+        timeout: Seconds for a URL fetch.
+    """
+
+    def __init__(self, *, allow_urls: bool = False, root: str | Path | None = None,
+                 timeout: float = 30.0, memo_size: int = 64):
+        self.allow_urls = allow_urls
+        self.root = Path(root) if root is not None else None
+        self.timeout = timeout
+        self._hashes: dict[Any, str] = {}
+        self._bytes: OrderedDict[str, bytes] = OrderedDict()
+        self._memo_size = memo_size
+        self._lock = threading.Lock()
+
+    def resolve(self, source: str) -> str:
+        if is_url(source):
+            return source
+        if source.startswith("file://"):
+            source = urlparse(source).path
+        p = Path(source).expanduser()
+        if not p.is_absolute() and self.root is not None:
+            p = self.root / p
+        return str(p)
+
+    def read(self, source: str) -> bytes:
+        """The image's bytes; raises :class:`ImageError`."""
+        src = self.resolve(source)
+        with self._lock:
+            if src in self._bytes:
+                self._bytes.move_to_end(src)
+                return self._bytes[src]
+        if is_url(src):
+            data = self._fetch(src)
+        else:
+            try:
+                data = Path(src).read_bytes()
+            except FileNotFoundError:
+                raise ImageError(f"image not found: {src}") from None
+            except OSError as exc:
+                raise ImageError(f"cannot read image {src}: {exc.strerror or exc}") from None
+        with self._lock:
+            self._bytes[src] = data
+            while len(self._bytes) > self._memo_size:
+                self._bytes.popitem(last=False)
+        return data
+
+    def sha256(self, source: str) -> str:
+        """Hex sha256 of the image's bytes (memoised by path, size and mtime, or by URL)."""
+        src = self.resolve(source)
+        if is_url(src):
+            memo_key: Any = src
+        else:
+            try:
+                st = os.stat(src)
+            except FileNotFoundError:
+                raise ImageError(f"image not found: {src}") from None
+            except OSError as exc:
+                raise ImageError(f"cannot read image {src}: {exc.strerror or exc}") from None
+            memo_key = (src, st.st_size, st.st_mtime_ns)
+        with self._lock:
+            h = self._hashes.get(memo_key)
+        if h is None:
+            h = hashlib.sha256(self.read(src)).hexdigest()
+            with self._lock:
+                self._hashes[memo_key] = h
+        return h
+
+    def _fetch(self, url: str) -> bytes:
+        if not self.allow_urls:
+            raise ImageError(f"image is a URL ({url}) but fetching URLs is off; "
+                             f"allow it with --allow-urls (allow_urls=True)")
+        import httpx
+        try:
+            with httpx.Client(timeout=self.timeout, follow_redirects=True) as client:
+                with client.stream("GET", url) as resp:
+                    if resp.status_code != 200:
+                        raise ImageError(f"fetching {url}: HTTP {resp.status_code}")
+                    chunks, size = [], 0
+                    for chunk in resp.iter_bytes():
+                        size += len(chunk)
+                        if size > MAX_DOWNLOAD_BYTES:
+                            raise ImageError(f"fetching {url}: larger than "
+                                             f"{MAX_DOWNLOAD_BYTES // _MB} MB")
+                        chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise ImageError(f"fetching {url}: {type(exc).__name__}: {exc}") from None
+        return b"".join(chunks)
+
+    def open(self, source: str):
+        """The image as an RGB PIL image (EXIF orientation applied)."""
+        from PIL import Image, ImageOps
+        data = self.read(source)
+        try:
+            img = Image.open(io.BytesIO(data))
+            img = ImageOps.exif_transpose(img)
+            return img.convert("RGB")
+        except Exception as exc:  # noqa: BLE001 - PIL raises many kinds
+            raise ImageError(f"cannot decode image {source}: {exc}") from None
+
+    def prepare(self, source: str, pol: ImagePolicy) -> PreparedImage:
+        return prepare(self.read(source), pol, name=source)
+
+
+def _target_size(w: int, h: int, pol: ImagePolicy) -> tuple[int, int]:
+    scale = 1.0
+    if pol.max_side and max(w, h) * scale > pol.max_side:
+        scale = pol.max_side / max(w, h)
+    if pol.max_short_side and min(w, h) * scale > pol.max_short_side:
+        scale = pol.max_short_side / min(w, h)
+    if pol.max_pixels and w * h * scale * scale > pol.max_pixels:
+        scale = (pol.max_pixels / (w * h)) ** 0.5
+    if scale >= 1.0:
+        return w, h
+    return max(1, int(w * scale)), max(1, int(h * scale))
+
+
+def prepare(data: bytes, pol: ImagePolicy, *, name: str = "<bytes>") -> PreparedImage:
+    """Shrink/re-encode ``data`` to meet ``pol``; the original bytes when nothing must change."""
+    from PIL import Image, ImageOps
+    try:
+        img = Image.open(io.BytesIO(data))
+        fmt = (img.format or "").lower()
+        w, h = img.size
+    except Exception as exc:  # noqa: BLE001
+        raise ImageError(f"cannot decode image {name}: {exc}") from None
+    fmt = "jpeg" if fmt == "mpo" else fmt
+    rotated = False
+    try:
+        rotated = img.getexif().get(0x0112, 1) not in (1, None)
+    except Exception:  # noqa: BLE001 - broken EXIF is not our problem
+        rotated = False
+    animated = bool(getattr(img, "is_animated", False))
+    tw, th = _target_size(w, h, pol)
+    fits = (fmt in pol.formats and (tw, th) == (w, h) and not rotated
+            and (pol.max_bytes is None or len(data) <= pol.max_bytes)
+            and not (animated and fmt == "gif"))
+    if fits or (pol.passthrough and fmt in MIME):
+        return PreparedImage(data, MIME.get(fmt, "application/octet-stream"), w, h, False)
+
+    try:
+        img = ImageOps.exif_transpose(img)
+        if rotated:
+            w, h = img.size
+            tw, th = _target_size(w, h, pol)
+        keep_alpha = img.mode in ("RGBA", "LA", "P") and "png" in pol.formats
+        img = img.convert("RGBA" if keep_alpha else "RGB")
+        if (tw, th) != (w, h):
+            img = img.resize((tw, th), Image.Resampling.LANCZOS)
+    except Exception as exc:  # noqa: BLE001
+        raise ImageError(f"cannot decode image {name}: {exc}") from None
+
+    out_fmt = "png" if keep_alpha else ("jpeg" if "jpeg" in pol.formats else pol.formats[0])
+    quality = pol.jpeg_quality
+    for _ in range(12):
+        buf = io.BytesIO()
+        if out_fmt == "jpeg":
+            img.save(buf, format="JPEG", quality=quality, optimize=True)
+        else:
+            img.save(buf, format=out_fmt.upper())
+        encoded = buf.getvalue()
+        if pol.max_bytes is None or len(encoded) <= pol.max_bytes:
+            return PreparedImage(encoded, MIME[out_fmt], img.width, img.height, True)
+        if out_fmt == "jpeg" and quality > 60:
+            quality -= 10
+            continue
+        if out_fmt != "jpeg" and "jpeg" in pol.formats:
+            out_fmt = "jpeg"
+            img = img.convert("RGB")
+            continue
+        img = img.resize((max(1, int(img.width * 0.75)), max(1, int(img.height * 0.75))),
+                         Image.Resampling.LANCZOS)
+    raise ImageError(f"cannot bring image {name} under {pol.max_bytes} bytes")
+
+
+_DEFAULT_LOADER: ImageLoader | None = None
+
+
+def part_bytes(part) -> bytes:
+    """The bytes of an :class:`~halluscope.adapters.types.ImagePart`: its ``data`` when the client
+    filled it in, else read from its (local) source -- URLs are refused here."""
+    global _DEFAULT_LOADER
+    if part.data is not None:
+        return part.data
+    if _DEFAULT_LOADER is None:
+        _DEFAULT_LOADER = ImageLoader()
+    return _DEFAULT_LOADER.read(part.source)
+
+
+def part_image(part):
+    """An :class:`~halluscope.adapters.types.ImagePart` as an RGB PIL image."""
+    from PIL import Image, ImageOps
+    data = part_bytes(part)
+    try:
+        img = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+        return img.convert("RGB")
+    except Exception as exc:  # noqa: BLE001
+        raise ImageError(f"cannot decode image {part.source}: {exc}") from None

@@ -1,0 +1,231 @@
+"""OpenAI-compatible chat completions through the ``openai`` SDK.
+
+One adapter serves every server that speaks ``POST /v1/chat/completions``: OpenAI itself, Azure
+OpenAI, vLLM, SGLang, Ollama, TGI and LM Studio. The provider name picks the default base URL and
+the environment variable the key is read from (keys come from the environment only):
+
+==========  ================================  =========================================
+provider    default base URL                  key from
+==========  ================================  =========================================
+openai      https://api.openai.com/v1         ``OPENAI_API_KEY``
+azure       ``AZURE_OPENAI_ENDPOINT``         ``AZURE_OPENAI_API_KEY`` (+ ``OPENAI_API_VERSION``)
+vllm        http://localhost:8000/v1          ``VLLM_API_KEY``, else ``OPENAI_API_KEY``
+sglang      http://localhost:30000/v1         ``SGLANG_API_KEY``, else ``OPENAI_API_KEY``
+ollama      http://localhost:11434/v1         ``OLLAMA_API_KEY``, else ``OPENAI_API_KEY``
+tgi         http://localhost:8080/v1          ``TGI_API_KEY``/``HF_TOKEN``, else ``OPENAI_API_KEY``
+lmstudio    http://localhost:1234/v1          ``LMSTUDIO_API_KEY``, else ``OPENAI_API_KEY``
+==========  ================================  =========================================
+
+With ``--base-url`` any of them talks to any compatible server; a local server that needs no key
+gets the placeholder ``EMPTY``. Images go as base64 ``data:`` URLs after the ``openai`` image policy
+(or ``openai-low`` for ``detail=low``). The SDK's own retries are off: the client retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
+from halluscope.adapters.sdk_errors import map_sdk_error
+from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
+                                       Response, redact_secrets)
+from halluscope.errors import MissingExtraError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URLS = {
+    "vllm": "http://localhost:8000/v1",
+    "sglang": "http://localhost:30000/v1",
+    "ollama": "http://localhost:11434/v1",
+    "tgi": "http://localhost:8080/v1",
+    "lmstudio": "http://localhost:1234/v1",
+}
+KEY_ENV = {
+    "openai": ("OPENAI_API_KEY",),
+    "azure": ("AZURE_OPENAI_API_KEY",),
+    "vllm": ("VLLM_API_KEY", "OPENAI_API_KEY"),
+    "sglang": ("SGLANG_API_KEY", "OPENAI_API_KEY"),
+    "ollama": ("OLLAMA_API_KEY", "OPENAI_API_KEY"),
+    "tgi": ("TGI_API_KEY", "HF_TOKEN", "OPENAI_API_KEY"),
+    "lmstudio": ("LMSTUDIO_API_KEY", "OPENAI_API_KEY"),
+}
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` without user info, query and fragment (which may carry credentials)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _import_openai():
+    try:
+        import openai
+    except ImportError as exc:  # pragma: no cover - the extra is installed in development
+        raise MissingExtraError("the OpenAI-compatible adapter", "openai", "openai") from exc
+    return openai
+
+
+class OpenAICompatible:
+    """Chat completions against an OpenAI-compatible server.
+
+    Args:
+        model: Model (or Azure deployment) name as the server knows it.
+        provider: ``openai`` | ``azure`` | ``vllm`` | ``sglang`` | ``ollama`` | ``tgi`` | ``lmstudio``
+            (or any name registered with this factory).
+        base_url: Server URL ending in ``/v1`` (Azure: the resource endpoint).
+        timeout: Seconds per request given to the SDK.
+        detail: OpenAI image ``detail`` sent with each image (``low`` | ``high`` | ``auto``).
+        image_policy: Policy name or object (default from ``detail``).
+        max_tokens_param: ``max_tokens`` or ``max_completion_tokens`` (default: the latter for
+            OpenAI/Azure, the former for other servers).
+        pin: The model pin for the cache key (default: ``model``).
+        api_version: Azure API version (default ``$OPENAI_API_VERSION``).
+        max_side: Tighten the image policy's longest side.
+    """
+
+    concurrency_hint = None
+
+    def __init__(self, model: str, *, provider: str = "openai", base_url: str | None = None,
+                 timeout: float | None = 120.0, detail: str | None = None,
+                 image_policy: str | ImagePolicy | None = None,
+                 max_tokens_param: str | None = None, pin: str | None = None,
+                 api_version: str | None = None, max_side: int | None = None,
+                 default_headers: dict[str, str] | None = None):
+        openai = _import_openai()
+        self._sdk = openai
+        self.provider = provider
+        self.model = model
+        self.detail = detail
+        self._pin = pin or model
+        self.image_policy = policy(image_policy or ("openai-low" if detail == "low" else "openai"),
+                                   max_side=max_side)
+        if max_tokens_param is None:
+            max_tokens_param = ("max_completion_tokens" if provider in ("openai", "azure")
+                                else "max_tokens")
+        if max_tokens_param not in ("max_tokens", "max_completion_tokens"):
+            from halluscope.errors import ConfigError
+            raise ConfigError(f"expected max_tokens_param 'max_tokens' or "
+                              f"'max_completion_tokens', got {max_tokens_param!r}")
+        self.max_tokens_param = max_tokens_param
+        base_url = base_url or (os.environ.get("AZURE_OPENAI_ENDPOINT") if provider == "azure"
+                                else DEFAULT_BASE_URLS.get(provider))
+        self.base_url = base_url
+        key = None
+        for var in KEY_ENV.get(provider, ("OPENAI_API_KEY",)):
+            key = os.environ.get(var)
+            if key:
+                break
+        if not key:
+            if provider == "azure" or (provider == "openai" and base_url is None):
+                var = KEY_ENV.get(provider, ("OPENAI_API_KEY",))[0]
+                raise AuthError(f"{var} is not set: the {provider} provider reads its API key "
+                                f"from the environment only (export {var}=...)")
+            key = "EMPTY"  # local servers started without --api-key accept anything
+        self._key = key
+        common = dict(api_key=key, max_retries=0, default_headers=default_headers)
+        if timeout is not None:
+            common["timeout"] = timeout
+        if provider == "azure":
+            if not base_url:
+                raise AuthError("AZURE_OPENAI_ENDPOINT is not set and no --base-url was given")
+            self._client = openai.AsyncAzureOpenAI(
+                azure_endpoint=base_url, api_version=api_version
+                or os.environ.get("OPENAI_API_VERSION", "2024-10-21"), **common)
+        else:
+            self._client = openai.AsyncOpenAI(base_url=base_url, **common)
+
+    @property
+    def pin(self) -> str:
+        return self._pin
+
+    def _content(self, message) -> Any:
+        parts = message.content
+        if all(not isinstance(p, ImagePart) for p in parts):
+            return message.text()
+        out = []
+        for p in parts:
+            if isinstance(p, ImagePart):
+                img = prepare(part_bytes(p), self.image_policy, name=p.source)
+                image_url: dict[str, Any] = {"url": img.data_url()}
+                if p.detail or self.detail:
+                    image_url["detail"] = p.detail or self.detail
+                out.append({"type": "image_url", "image_url": image_url})
+            else:
+                out.append({"type": "text", "text": p.text})
+        return out
+
+    def build(self, request: Request) -> dict[str, Any]:
+        """The keyword arguments of ``chat.completions.create`` for ``request``."""
+        d = request.decoding
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": self._content(m)} for m in request.messages],
+            "temperature": d.temperature,
+            self.max_tokens_param: d.max_tokens,
+        }
+        if d.top_p is not None:
+            kwargs["top_p"] = d.top_p
+        if d.seed is not None:
+            kwargs["seed"] = d.seed
+        if d.stop:
+            kwargs["stop"] = list(d.stop)
+        return kwargs
+
+    async def generate(self, request: Request) -> Response:
+        if request.images():  # resizing/encoding is CPU work: keep it off the event loop
+            kwargs = await asyncio.to_thread(self.build, request)
+        else:
+            kwargs = self.build(request)
+        try:
+            completion = await self._client.chat.completions.create(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - every SDK failure is mapped
+            raise map_sdk_error(exc, self._sdk) from None
+        try:
+            choices = completion.choices
+            if not choices:
+                raise MalformedResponse("the response has no choices")
+            message = choices[0].message
+            text = message.content
+            if text is None:
+                refusal = getattr(message, "refusal", None)
+                if refusal:
+                    text = refusal
+                else:
+                    raise MalformedResponse("the response has no message content")
+            usage = {}
+            if completion.usage is not None:
+                usage = {"input_tokens": completion.usage.prompt_tokens or 0,
+                         "output_tokens": completion.usage.completion_tokens or 0}
+            return Response(text=text, model=completion.model or None, usage=usage,
+                            finish_reason=choices[0].finish_reason)
+        except MalformedResponse:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a body that is not a completion
+            raise MalformedResponse(f"malformed response: {type(exc).__name__}: {exc}") from None
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def describe(self) -> dict[str, Any]:
+        return {"provider": self.provider, "model": self.model, "pin": self.pin,
+                "base_url": safe_url(self.base_url) or "https://api.openai.com/v1",
+                "image_policy": self.image_policy.name, "detail": self.detail,
+                "max_tokens_param": self.max_tokens_param}
+
+    def redact(self, text: str) -> str:
+        return redact_secrets(text, (self._key,) if self._key != "EMPTY" else ())
+
+
+def create(model: str, *, provider: str = "openai", base_url: str | None = None,
+           **options: Any) -> OpenAICompatible:
+    """Entry-point factory for all OpenAI-compatible providers."""
+    return OpenAICompatible(model, provider=provider, base_url=base_url, **options)

@@ -1,0 +1,81 @@
+"""Providers are found through the ``halluscope.providers`` entry-point group.
+
+The built-in providers register there exactly as a third-party package would::
+
+    [project.entry-points."halluscope.providers"]
+    openai = "halluscope.adapters.openai_compat:create"
+    mycloud = "mypackage.halluscope_adapter:create"
+
+An entry point names a factory ``create(model, *, provider, base_url=None, **options) ->
+ModelAPI``. A model string is ``provider/model``: the text before the first ``/`` picks the
+provider, the rest is the model as the provider names it (``vllm/Qwen/Qwen2.5-VL-7B-Instruct`` is
+the model ``Qwen/Qwen2.5-VL-7B-Instruct`` on a vLLM server). When halluscope runs from a source tree
+that was never installed, :data:`BUILTIN` stands in for the entry points.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib import metadata
+from typing import Any, Callable
+
+from halluscope.errors import ConfigError
+
+ENTRY_POINT_GROUP = "halluscope.providers"
+
+_OPENAI = "halluscope.adapters.openai_compat:create"
+BUILTIN: dict[str, str] = {
+    "openai": _OPENAI,
+    "azure": _OPENAI,
+    "vllm": _OPENAI,
+    "sglang": _OPENAI,
+    "ollama": _OPENAI,
+    "tgi": _OPENAI,
+    "lmstudio": _OPENAI,
+    "anthropic": "halluscope.adapters.anthropic:create",
+    "gemini": "halluscope.adapters.gemini:create",
+    "hf": "halluscope.adapters.hf_local:create",
+    "mock": "halluscope.adapters.mock:create",
+}
+
+
+def parse_model(spec: str) -> tuple[str, str]:
+    """Split ``provider/model``; raises :class:`ConfigError` when there is no provider."""
+    provider, sep, model = spec.partition("/")
+    if not sep or not provider or not model:
+        raise ConfigError(f"expected a model as PROVIDER/MODEL (e.g. openai/gpt-4o-2024-08-06, "
+                          f"vllm/Qwen/Qwen2.5-VL-7B-Instruct), got {spec!r}")
+    return provider.strip().lower(), model.strip()
+
+
+def available_providers() -> dict[str, str]:
+    """Provider name -> ``module:factory`` (installed entry points, then the built-in table)."""
+    out = dict(BUILTIN)
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        out[ep.name] = ep.value
+    return dict(sorted(out.items()))
+
+
+def provider_factory(name: str) -> Callable[..., Any]:
+    """The factory registered as ``name``."""
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            return ep.load()
+    target = BUILTIN.get(name)
+    if target is None:
+        known = ", ".join(available_providers())
+        raise ConfigError(f"unknown provider {name!r}; expected one of: {known} "
+                          f"(or install a package that registers it under the "
+                          f"'{ENTRY_POINT_GROUP}' entry-point group)")
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def get_model(spec: str | Any, *, base_url: str | None = None, **options: Any):
+    """A :class:`~halluscope.adapters.types.ModelAPI` for ``provider/model`` (an adapter object
+    is returned as it is)."""
+    if not isinstance(spec, str):
+        return spec
+    provider, model = parse_model(spec)
+    factory = provider_factory(provider)
+    return factory(model, provider=provider, base_url=base_url, **options)

@@ -1,0 +1,315 @@
+"""The model protocol: one ``generate`` over a request of messages, and the errors a call raises.
+
+A provider implements :class:`ModelAPI`: an object with ``provider``, ``model``, ``pin``,
+``image_policy`` and ``async generate(request) -> Response``. One ``generate`` is one attempt:
+retries, concurrency limits, timeouts and caching live in :class:`~halluscope.adapters.client.ModelClient`,
+so that every provider gets the same behaviour.
+
+Errors of one call (all derive from :class:`AdapterError`)::
+
+    AdapterError              one model call failed
+    ├── AuthError             missing/invalid credentials, permission denied: never retried
+    ├── RequestError          the request itself is wrong (400, 404 unknown model, 413, 422): not retried
+    ├── ImageError            an image cannot be read, is a URL while URLs are not allowed, ...
+    └── RetryableError        may succeed later; ``retry_after`` (seconds) when the server said so
+        ├── RateLimited       429
+        ├── ServerError       5xx, overloaded
+        ├── RequestTimeout    no answer within the timeout
+        ├── ConnectFailed     connection refused/reset
+        └── MalformedResponse the body could not be read as an answer (bad JSON, no choices)
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from halluscope.errors import HalluscopeError
+
+
+# -- errors -------------------------------------------------------------------------------------
+class AdapterError(HalluscopeError):
+    """A model call failed."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None):
+        self.status = status
+        super().__init__(message)
+
+
+class AuthError(AdapterError):
+    """Credentials are missing, invalid, or lack permission; retrying cannot help."""
+
+
+class RequestError(AdapterError):
+    """The request is wrong (bad parameter, unknown model, payload too large)."""
+
+
+class ImageError(AdapterError):
+    """An image could not be loaded or prepared."""
+
+
+class RetryableError(AdapterError):
+    """A failure that may go away: retry after ``retry_after`` seconds when given."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, status: int | None = None,
+                 retry_after: float | None = None):
+        self.retry_after = retry_after
+        super().__init__(message, status=status)
+
+
+class RateLimited(RetryableError):
+    """HTTP 429: too many requests or tokens."""
+
+
+class ServerError(RetryableError):
+    """HTTP 5xx or an overloaded server."""
+
+
+class RequestTimeout(RetryableError):
+    """No answer within the timeout."""
+
+
+class ConnectFailed(RetryableError):
+    """The connection could not be made or broke."""
+
+
+class MalformedResponse(RetryableError):
+    """The server answered with something that is not a readable completion."""
+
+
+def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms``."""
+    if not headers:
+        return None
+    lower = {str(k).lower(): v for k, v in headers.items()}
+    ms = lower.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = lower.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def error_for_status(status: int, message: str, headers: Mapping[str, str] | None = None
+                     ) -> AdapterError:
+    """The :class:`AdapterError` subclass that an HTTP status maps to."""
+    if status in (401, 403):
+        return AuthError(f"authentication failed (HTTP {status}): {message}", status=status)
+    if status == 429:
+        return RateLimited(f"rate limited (HTTP 429): {message}", status=status,
+                           retry_after=parse_retry_after(headers))
+    if status == 408:
+        return RequestTimeout(f"server timed out (HTTP 408): {message}", status=status)
+    if status >= 500:
+        return ServerError(f"server error (HTTP {status}): {message}", status=status,
+                           retry_after=parse_retry_after(headers))
+    return RequestError(f"request rejected (HTTP {status}): {message}", status=status)
+
+
+# -- request / response -------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    """A piece of text in a message."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image in a message.
+
+    Attributes:
+        source: Local path (absolute, or relative to the working directory) or ``http(s)`` URL.
+        detail: OpenAI's ``detail`` (``low`` | ``high`` | ``auto``); other providers ignore it.
+        data: The image's bytes, filled in by the client before a provider sees the request
+            (providers then never read paths or URLs themselves).
+        sha256: Hex sha256 of ``data``.
+    """
+
+    source: str
+    detail: str | None = None
+    data: bytes | None = field(default=None, repr=False, compare=False)
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message: ``role`` is ``system`` | ``user`` | ``assistant``."""
+
+    role: str
+    content: tuple[TextPart | ImagePart, ...]
+
+    @classmethod
+    def user(cls, text: str | None = None, images: tuple[str, ...] | list[str] = (),
+             detail: str | None = None) -> "Message":
+        """A user message with images first, then the text (the order providers recommend)."""
+        parts: list[TextPart | ImagePart] = [ImagePart(str(i), detail) for i in images]
+        if text is not None:
+            parts.append(TextPart(text))
+        return cls("user", tuple(parts))
+
+    @classmethod
+    def system(cls, text: str) -> "Message":
+        return cls("system", (TextPart(text),))
+
+    def text(self) -> str:
+        """The message's text parts joined by newlines."""
+        return "\n".join(p.text for p in self.content if isinstance(p, TextPart))
+
+    def images(self) -> list[ImagePart]:
+        return [p for p in self.content if isinstance(p, ImagePart)]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoding:
+    """Decoding parameters; all of them enter the cache key.
+
+    Attributes:
+        temperature: 0 for greedy / deterministic decoding.
+        top_p: Nucleus sampling mass, ``None`` for the provider default.
+        max_tokens: Upper bound on generated tokens.
+        seed: Sampling seed where the provider supports one.
+        stop: Stop sequences.
+    """
+
+    temperature: float = 0.0
+    top_p: float | None = None
+    max_tokens: int = 512
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.temperature < 0:
+            raise ValueError(f"expected temperature >= 0, got {self.temperature}")
+        if self.max_tokens < 1:
+            raise ValueError(f"expected max_tokens >= 1, got {self.max_tokens}")
+
+    @property
+    def sampled(self) -> bool:
+        return self.temperature > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"temperature": self.temperature, "top_p": self.top_p,
+                "max_tokens": self.max_tokens, "seed": self.seed, "stop": list(self.stop)}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What one ``generate`` call is asked.
+
+    Attributes:
+        messages: The conversation.
+        decoding: Decoding parameters.
+        sample_index: Which sample this is when several are drawn per prompt; it enters the
+            cache key only for sampled decoding (temperature > 0): greedy samples are one answer.
+        replicate: A deliberate repeat of an identical request (judge reliability); enters the
+            cache key whenever it is not 0.
+    """
+
+    messages: tuple[Message, ...]
+    decoding: Decoding = Decoding()
+    sample_index: int = 0
+    replicate: int = 0
+
+    def images(self) -> list[ImagePart]:
+        return [p for m in self.messages for p in m.images()]
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A model's answer.
+
+    Attributes:
+        text: The generated text.
+        model: The model name the server reported (``None`` when it reported none).
+        usage: Token counts (``input_tokens``, ``output_tokens``) when reported.
+        latency_s: Seconds the successful attempt took (for a cache hit: the original call's).
+        finish_reason: Why generation stopped, as the provider says it.
+        cached: True when read from the cache instead of calling the model.
+        attempts: Attempts the call took (1 = no retry).
+    """
+
+    text: str
+    model: str | None
+    usage: dict[str, int] = field(default_factory=dict)
+    latency_s: float = 0.0
+    finish_reason: str | None = None
+    cached: bool = False
+    attempts: int = 1
+
+    def to_cache(self) -> dict[str, Any]:
+        return {"text": self.text, "model": self.model, "usage": self.usage,
+                "latency_s": round(self.latency_s, 4), "finish_reason": self.finish_reason}
+
+    @classmethod
+    def from_cache(cls, obj: Mapping[str, Any]) -> "Response":
+        return cls(text=obj["text"], model=obj.get("model"), usage=dict(obj.get("usage") or {}),
+                   latency_s=float(obj.get("latency_s") or 0.0),
+                   finish_reason=obj.get("finish_reason"), cached=True, attempts=0)
+
+
+@runtime_checkable
+class ModelAPI(Protocol):
+    """What a provider implements.
+
+    Attributes:
+        provider: Provider name as registered (``openai``, ``vllm``, ``anthropic``, ``hf``, ...).
+        model: Model name as requested.
+        pin: The resolved model pin that enters the cache key: the dated snapshot name for APIs,
+            the hub revision (or a hash of the local files) for local models.
+        image_policy: How images are resized/re-encoded before they are sent.
+        concurrency_hint: An upper bound on useful concurrency (1 for a local model), or None.
+    """
+
+    provider: str
+    model: str
+    image_policy: Any
+    concurrency_hint: int | None
+
+    @property
+    def pin(self) -> str: ...
+
+    async def generate(self, request: Request) -> Response:
+        """One attempt; raises :class:`AdapterError` subclasses."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections, threads or device memory."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What the run sheet records about this model (never credentials)."""
+        ...
+
+    def redact(self, text: str) -> str:
+        """``text`` with every credential this adapter holds replaced by ``<redacted>``."""
+        ...
+
+
+def redact_secrets(text: str, secrets: tuple[str, ...] | list[str]) -> str:
+    """Replace every occurrence of each (non-trivial) secret in ``text``."""
+    for s in secrets:
+        if s and len(s) >= 4 and s in text:
+            text = text.replace(s, "<redacted>")
+    return text

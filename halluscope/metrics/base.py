@@ -20,7 +20,9 @@ from importlib import metadata
 from typing import Any, ClassVar
 
 from halluscope.errors import ConfigError
-from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, MetricResult, Statistic, SumState
+import numpy as np
+
+from halluscope.metrics.stats import CHUNK, DEFAULT_BOOTSTRAP, MetricResult, Statistic, SumState
 from halluscope.records import Record
 
 
@@ -103,6 +105,8 @@ class Metric(ABC):
         self.state = SumState(self.columns, self.n_boot, self.seed)
         self.group_states: dict[str, SumState] = {}
         self.tallies: dict[str, Counter] = {}
+        self._rows: list[tuple[float, ...]] = []
+        self._row_groups: list[tuple[str, ...]] = []
 
     def update(self, record: Record) -> ItemScore:
         """Score ``record``, fold it into the state and return the item's score."""
@@ -111,18 +115,39 @@ class Metric(ABC):
         return item
 
     def add(self, item: ItemScore) -> None:
-        self.state.add(item.row)
-        for g in item.groups:
-            st = self.group_states.get(g)
-            if st is None:
-                st = self.group_states[g] = SumState(self.columns, self.n_boot,
-                                                     self.seed + 1 + len(self.group_states))
-            st.add(item.row)
+        if len(item.row) != len(self.columns):
+            raise ValueError(f"{self.name}: expected {len(self.columns)} values "
+                             f"{self.columns}, got {len(item.row)}")
+        self._rows.append(item.row)
+        self._row_groups.append(item.groups)
         for key, counter in item.tallies.items():
             self.tallies.setdefault(key, Counter()).update(counter)
+        if len(self._rows) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        """Fold buffered rows into the overall and group states with ONE bootstrap draw per
+        item, shared by the item's groups (each group's interval uses the same replicates)."""
+        if not self._rows:
+            return
+        x = np.asarray(self._rows, dtype=float)
+        weights = self.state.draw_weights(len(x))
+        self.state.add_block(x, weights)
+        members: dict[str, list[int]] = {}
+        for i, groups in enumerate(self._row_groups):
+            for g in groups:
+                members.setdefault(g, []).append(i)
+        for g, idx in members.items():
+            st = self.group_states.get(g)
+            if st is None:
+                st = self.group_states[g] = SumState(self.columns, self.n_boot, self.seed)
+            st.add_block(x[idx], None if weights is None else weights[:, idx])
+        self._rows, self._row_groups = [], []
 
     def merge(self, other: "Metric") -> None:
         """Fold another instance's state (a shard of the same run) into this one."""
+        self.flush()
+        other.flush()
         self.state.merge(other.state)
         for g, st in other.group_states.items():
             if g in self.group_states:
@@ -137,6 +162,7 @@ class Metric(ABC):
                 for name, stat in self.statistics.items()}
 
     def compute(self) -> MetricSummary:
+        self.flush()
         return MetricSummary(
             name=self.name,
             results=self._results(self.state),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_BOOTSTRAP = 1000
-_CHUNK = 2048
+CHUNK = 2048
 
 
 def ratio(num, den):
@@ -115,19 +115,31 @@ class SumState:
         if len(row) != len(self.columns):
             raise ValueError(f"expected {len(self.columns)} values {self.columns}, got {len(row)}")
         self._buffer.append(row)
-        if len(self._buffer) >= _CHUNK:
+        if len(self._buffer) >= CHUNK:
             self.flush()
+
+    def draw_weights(self, m: int) -> np.ndarray | None:
+        """Poisson(1) bootstrap weights for ``m`` items, shape ``(n_boot, m)``."""
+        if not self.n_boot:
+            return None
+        return self._rng.poisson(1.0, size=(self.n_boot, m)).astype(float)
+
+    def add_block(self, x: np.ndarray, weights: np.ndarray | None) -> None:
+        """Add rows ``x`` (m x k) with the given bootstrap weights (n_boot x m), so that several
+        states (overall and per group) can share one draw per item."""
+        if not len(x):
+            return
+        self.n += len(x)
+        self.totals += x.sum(axis=0)
+        if self.n_boot and weights is not None:
+            self.boot += weights @ x
 
     def flush(self) -> None:
         if not self._buffer:
             return
         x = np.asarray(self._buffer, dtype=float)
         self._buffer = []
-        self.n += len(x)
-        self.totals += x.sum(axis=0)
-        if self.n_boot:
-            w = self._rng.poisson(1.0, size=(self.n_boot, len(x))).astype(float)
-            self.boot += w @ x
+        self.add_block(x, self.draw_weights(len(x)))
 
     def merge(self, other: "SumState") -> None:
         if other.columns != self.columns or other.n_boot != self.n_boot:

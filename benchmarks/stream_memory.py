@@ -1,0 +1,78 @@
+"""Memory of an audit grows with nothing but the metric state: streaming, not loading.
+
+Audits a synthetic caption log of N records and of 10*N records (CHAIR, original variant,
+bootstrap on) in child processes and prints peak resident memory of each and their ratio. Flat
+memory means a ratio near 1.0 even though the input is ten times larger.
+
+    .venv/bin/python benchmarks/stream_memory.py [--n 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WORDS = ["dog", "cat", "table", "chair", "person", "car", "bus", "pizza", "cup", "bench",
+         "tree", "grass", "sky", "window", "street", "kitchen", "bottle", "laptop"]
+
+
+def make_inputs(folder: Path, n: int) -> tuple[Path, Path]:
+    rng = random.Random(0)
+    gt = {str(i): rng.sample(["dog", "cat", "dining table", "chair", "person", "car", "cup"], 3)
+          for i in range(1000)}
+    gt_path = folder / "gt.json"
+    gt_path.write_text(json.dumps(gt))
+    out = folder / f"captions_{n}.jsonl"
+    with open(out, "w") as fh:
+        for i in range(n):
+            words = " ".join(rng.choice(WORDS) for _ in range(12))
+            fh.write(json.dumps({"image_id": i % 1000, "caption": f"A photo of a {words}."}) + "\n")
+    return out, gt_path
+
+
+def child(path: str, gt: str, out: str) -> None:
+    import halluscope
+    t0 = time.perf_counter()
+    res = halluscope.audit(path, metrics="chair", chair_variant="original", gt_objects=gt,
+                           out=out, write_report=False)
+    dt = time.perf_counter() - t0
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"items": len(res.items), "seconds": dt, "peak_mib": peak_kib / 1024}))
+
+
+def run(path: Path, gt: Path, out: Path) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", str(path), str(gt), str(out)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(*sys.argv[2:5])
+        return
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=10_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        small, gt = make_inputs(folder, args.n)
+        large, _ = make_inputs(folder, args.n * 10)
+        a = run(small, gt, folder / "a")
+        b = run(large, gt, folder / "b")
+    print(f"{a['items']:>8} records: peak {a['peak_mib']:.0f} MiB, "
+          f"{a['items'] / a['seconds']:.0f} records/s")
+    print(f"{b['items']:>8} records: peak {b['peak_mib']:.0f} MiB, "
+          f"{b['items'] / b['seconds']:.0f} records/s")
+    print(f"peak memory ratio (10x input / 1x input): {b['peak_mib'] / a['peak_mib']:.2f} "
+          f"(1.00 = flat)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""The terminal summary of an audit (rich tables). Only the CLI imports this module.
+
+:func:`render_summary` prints, in order: the metrics with their confidence intervals, the most
+relevant per-group rows (POPE splits first, then the worst groups), the first bad records and
+the files the audit wrote. Text from the data (messages, group names) is printed as plain
+:class:`rich.text.Text`, never parsed as rich markup.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from halluscope.metrics.base import MetricSummary
+    from halluscope.result import AuditResult
+
+MAX_GROUP_ROWS = 20
+MAX_PROBLEMS = 20
+MAX_GROUP_COLUMNS = 5
+#: Statistics that best sum up a group, in order of preference.
+HEADLINE = ("f1", "accuracy", "chair_i", "chair_s", "hallucination_rate", "faithscore")
+OUTPUT_FILES = ("results.json", "items.jsonl", "runsheet.json", "report.html")
+
+
+def _num(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return "—" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4f}" if math.isfinite(value) else "—"
+    return str(value)
+
+
+def _ci(ci: Any) -> str:
+    if not ci or len(ci) != 2 or any(v is None for v in ci):
+        return ""
+    return f"[{_num(float(ci[0]))}, {_num(float(ci[1]))}]"
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def metrics_table(result: AuditResult) -> Table:
+    """Every top-level result: metric, statistic, value, 95% CI, n."""
+    table = Table(title="Metrics", box=box.SIMPLE_HEAVY, title_justify="left",
+                  title_style="bold")
+    table.add_column("metric", style="bold")
+    table.add_column("statistic")
+    table.add_column("value", justify="right", style="cyan")
+    table.add_column("95% CI", justify="right", style="dim")
+    table.add_column("n", justify="right", style="dim")
+    for name, summary in result.metrics.items():
+        first = True
+        for stat, res in summary.results.items():
+            arrow = "↑" if res.higher_is_better else "↓"
+            table.add_row(Text(name if first else ""), Text(f"{stat} {arrow}"),
+                          _num(res.value), _ci(res.ci), _num(res.n))
+            first = False
+        if summary.results:
+            table.add_section()
+    return table
+
+
+def _headline(summary: MetricSummary) -> str | None:
+    stats = [s for s, r in summary.results.items() if isinstance(r.value, float)]
+    for name in HEADLINE:
+        if name in stats:
+            return name
+    return stats[0] if stats else None
+
+
+def ranked_groups(summary: MetricSummary) -> list[str]:
+    """Group names, most relevant first: splits, then the worst values of the headline
+    statistic (larger groups first among equals)."""
+    head = _headline(summary)
+    better = summary.results[head].higher_is_better if head else False
+
+    def key(group: str):
+        results = summary.groups[group]
+        split = 0 if group.startswith("split:") else 1
+        res = results.get(head) if head else None
+        value = res.value if res is not None and _finite(res.value) else None
+        badness = (value if better else -value) if value is not None else math.inf
+        n = max((r.n for r in results.values()), default=0)
+        return (split, badness if split else 0, -n, group)
+
+    return sorted(summary.groups, key=key)
+
+
+def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS) -> tuple[Table | None, int]:
+    """The most relevant group rows over all metrics, and how many rows were left out."""
+    rows: list[tuple[str, str, Any]] = []
+    for name, summary in result.metrics.items():
+        for group in ranked_groups(summary):
+            rows.append((name, group, summary))
+    if not rows:
+        return None, 0
+    shown = rows[:limit]
+    columns: list[str] = []
+    for _, group, summary in shown:
+        for stat, res in summary.groups[group].items():
+            if isinstance(res.value, float) and stat not in columns:
+                columns.append(stat)
+    columns = columns[:MAX_GROUP_COLUMNS]
+    table = Table(title="By group", box=box.SIMPLE_HEAVY, title_justify="left",
+                  title_style="bold")
+    table.add_column("metric", style="bold")
+    table.add_column("group")
+    table.add_column("n", justify="right", style="dim")
+    for c in columns:
+        table.add_column(c, justify="right", style="cyan")
+    for name, group, summary in shown:
+        results = summary.groups[group]
+        n = max((r.n for r in results.values()), default=0)
+        table.add_row(Text(name), Text(group), _num(n),
+                      *[_num(results[c].value) if c in results else "" for c in columns])
+    return table, len(rows) - len(shown)
+
+
+def problems_table(result: AuditResult, limit: int = MAX_PROBLEMS) -> Table | None:
+    if not result.errors:
+        return None
+    table = Table(title=f"Problems ({len(result.errors):,} bad records, left out of the metrics)",
+                  box=box.SIMPLE_HEAVY, title_justify="left", title_style="bold yellow")
+    table.add_column("where", style="yellow", no_wrap=True)
+    table.add_column("field")
+    table.add_column("metric", style="dim")
+    table.add_column("message")
+    for err in result.errors[:limit]:
+        file, line = err.get("file"), err.get("line")
+        where = f"{file or '<input>'}:{line}" if line is not None else str(file or "<input>")
+        table.add_row(Text(where), Text(str(err.get("field") or "")),
+                      Text(str(err.get("metric") or "")), Text(str(err.get("message") or "")))
+    return table
+
+
+def output_files(result: AuditResult, out: str | Path | None = None) -> list[Path]:
+    """The files this audit wrote (those that exist)."""
+    folder = Path(out) if out is not None else result.items_path.parent
+    found = [folder / name for name in OUTPUT_FILES if (folder / name).is_file()]
+    if not found and result.items_path.is_file():
+        found = [result.items_path]
+    return found
+
+
+def _size(path: Path) -> str:
+    size = float(path.stat().st_size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+def render_summary(result: AuditResult, console: Console, *, out: str | Path | None = None,
+                   max_groups: int = MAX_GROUP_ROWS, max_problems: int = MAX_PROBLEMS) -> None:
+    """Print the summary of ``result`` on ``console``.
+
+    Args:
+        result: The audit.
+        console: Where to print.
+        out: The output folder (default: the folder holding ``items.jsonl``).
+        max_groups: Group rows shown at most.
+        max_problems: Bad records shown at most.
+    """
+    sheet = result.runsheet or {}
+    wall = sheet.get("wall_time_s")
+    head = Text()
+    head.append(f"{len(result.items):,}", style="bold")
+    head.append(" items audited")
+    if result.errors:
+        head.append(" · ")
+        head.append(f"{len(result.errors):,} bad records", style="bold yellow")
+    if _finite(wall):
+        head.append(f" · {wall:.2f} s")
+    variants = _variants(sheet.get("metrics"))
+    if variants:
+        head.append(f" · {variants}", style="dim")
+    console.print(head)
+
+    if result.metrics:
+        console.print(metrics_table(result))
+    else:
+        console.print(Text("No metrics ran.", style="dim"))
+
+    table, more = groups_table(result, max_groups)
+    if table is not None:
+        console.print(table)
+        if more:
+            console.print(Text(f"... and {more:,} more groups (see report.html or results.json)",
+                               style="dim"))
+
+    problems = problems_table(result, max_problems)
+    if problems is not None:
+        console.print(problems)
+        if len(result.errors) > max_problems:
+            console.print(Text(f"... and {len(result.errors) - max_problems:,} more "
+                               f"(see results.json)", style="dim"))
+
+    files = output_files(result, out)
+    if files:
+        console.print(Text("Output", style="bold"))
+        for path in files:
+            line = Text("  ")
+            line.append(str(path), style="green")
+            line.append(f"  ({_size(path)})", style="dim")
+            console.print(line)
+
+
+def _variants(info: Any) -> str:
+    if not isinstance(info, Mapping):
+        return ""
+    parts = []
+    for name, details in info.items():
+        if not isinstance(details, Mapping):
+            continue
+        for key in ("variant", "parser"):
+            if isinstance(details.get(key), (str, int, float)):
+                parts.append(f"{name} {key} {details[key]}")
+    return ", ".join(parts)
+
+
+__all__ = ["render_summary", "metrics_table", "groups_table", "problems_table", "output_files"]

@@ -1,0 +1,270 @@
+"""The HTML report: one self-contained file (inline CSS and JS, images as data URIs).
+
+:func:`write_report` renders an :class:`~halluscope.result.AuditResult` with the Jinja templates
+in ``templates/`` (autoescaping on: every prompt, response, word, reason and id from the data is
+escaped, in text, in attributes and in JSON inside ``<script>`` tags). The report holds:
+
+* a header: input files with their hashes, the metrics that ran with their variants (from the
+  run sheet), counts and wall time;
+* a summary table of every metric result with its confidence interval;
+* per-group tables (POPE per split and per object, ...), sortable;
+* the bad records (``file:line``, field, message);
+* plots (:mod:`halluscope.report.plots`);
+* a filterable list of items (all / with hallucinations / errors): the image (downscaled, with
+  evidence boxes drawn when :mod:`halluscope.report.overlays` is available), the prompt, the
+  response with CHAIR mentions and claim verdicts highlighted, claim details, POPE outcomes.
+
+Items are streamed from ``items.jsonl``: the first ``max_items`` are shown, then only items with
+hallucinations or errors (at most ``max_flagged`` more); the report says how many were left out.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from halluscope.report.itemview import ImageStore, has_hallucination, item_view
+
+if TYPE_CHECKING:
+    from halluscope.result import AuditResult
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).with_name("templates")
+MAX_ERROR_ROWS = 1000
+
+
+# -- formatting (also used as Jinja filters) --------------------------------------------------
+def fmt_value(value: Any, digits: int = 4) -> str:
+    """A number for a table: ``—`` for missing or NaN, thousands separators for integers."""
+    if value is None or isinstance(value, bool):
+        return "—" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "—"
+        if value.is_integer() and abs(value) >= 1000:
+            return f"{int(value):,}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def fmt_ci(ci: Any, digits: int = 4) -> str:
+    if not ci or len(ci) != 2 or any(v is None for v in ci):
+        return ""
+    return f"[{fmt_value(float(ci[0]), digits)}, {fmt_value(float(ci[1]), digits)}]"
+
+
+def _sort_key(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return repr(float(value))
+    return ""
+
+
+def _unit(value: Any) -> bool:
+    return (isinstance(value, float) and math.isfinite(value) and 0.0 <= value <= 1.0)
+
+
+@lru_cache(maxsize=1)
+def environment():
+    """The Jinja environment of the report templates (autoescaping on for everything)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = fmt_value
+    env.filters["ci"] = fmt_ci
+    return env
+
+
+# -- context ----------------------------------------------------------------------------------
+def _cell(res: Any) -> dict[str, Any]:
+    value = res.value
+    count = not isinstance(value, float)
+    cell = {"value": fmt_value(value), "ci": fmt_ci(res.ci), "n": fmt_value(res.n),
+            "sort": _sort_key(value), "count": count, "bar": None,
+            "better": "higher" if res.higher_is_better else "lower"}
+    if not count and _unit(value):
+        cell["bar"] = {"value": round(100 * value, 2)}
+        if res.ci and all(_unit(float(v)) for v in res.ci if v is not None) and None not in res.ci:
+            cell["bar"]["lo"] = round(100 * float(res.ci[0]), 2)
+            cell["bar"]["hi"] = round(100 * float(res.ci[1]), 2)
+    return cell
+
+
+def summary_rows(result: AuditResult) -> list[dict[str, Any]]:
+    """One block per metric: its name, n and a row per statistic."""
+    blocks = []
+    for name, summary in result.metrics.items():
+        rows = [{"stat": stat, **_cell(res)} for stat, res in summary.results.items()]
+        blocks.append({"metric": name, "n": fmt_value(summary.n), "rows": rows})
+    return blocks
+
+
+def group_tables(result: AuditResult) -> list[dict[str, Any]]:
+    """Per metric and per dimension (``split``, ``object``, ...) a table of group results."""
+    tables = []
+    for name, summary in result.metrics.items():
+        by_dim: dict[str, list[tuple[str, dict]]] = {}
+        for group, results in summary.groups.items():
+            dim, sep, value = group.partition(":")
+            by_dim.setdefault(dim if sep else "group", []).append((value if sep else group,
+                                                                   results))
+        for dim, groups in by_dim.items():
+            columns: list[str] = []
+            for _, results in groups:
+                columns += [s for s in results if s not in columns]
+            rows = []
+            for value, results in groups:
+                n = max((r.n for r in results.values()), default=0)
+                rows.append({"group": value, "n": fmt_value(n), "n_sort": _sort_key(n),
+                             "cells": [_cell(results[c]) if c in results else None
+                                       for c in columns]})
+            tables.append({"metric": name, "dimension": dim, "columns": columns, "rows": rows})
+    return tables
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    if isinstance(value, Mapping):
+        text = ", ".join(f"{k}={_short(v, 40)}" for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        text = ", ".join(_short(v, 40) for v in value)
+    else:
+        text = fmt_value(value) if isinstance(value, float) else str(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def header(result: AuditResult) -> dict[str, Any]:
+    sheet = result.runsheet or {}
+    files = []
+    for entry in sheet.get("files") or []:
+        if not isinstance(entry, Mapping):
+            continue
+        sha = str(entry.get("sha256") or "")
+        files.append({"role": str(entry.get("role") or ""), "path": str(entry.get("path") or ""),
+                      "sha": sha[:12], "sha_full": sha,
+                      "size": fmt_value(entry.get("bytes")) if entry.get("bytes") else "",
+                      "missing": bool(entry.get("missing"))})
+    info = sheet.get("metrics") or {}
+    metrics = []
+    for name in result.metrics:
+        details = info.get(name) if isinstance(info, Mapping) else None
+        pairs = ([(str(k), _short(v)) for k, v in details.items()]
+                 if isinstance(details, Mapping) else [])
+        metrics.append({"name": name, "info": pairs})
+    env = sheet.get("environment") or {}
+    command = sheet.get("command")
+    wall = sheet.get("wall_time_s")
+    started = str(sheet.get("started") or "")
+    try:
+        started = datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    except ValueError:
+        pass
+    return {
+        "files": files, "metrics": metrics, "started": started,
+        "wall": f"{wall:.2f} s" if isinstance(wall, (int, float)) else "",
+        "version": str(env.get("halluscope") or ""), "python": str(env.get("python") or ""),
+        "command": " ".join(map(str, command)) if isinstance(command, list) else "",
+    }
+
+
+def error_rows(result: AuditResult, limit: int = MAX_ERROR_ROWS) -> list[dict[str, str]]:
+    rows = []
+    for err in result.errors[:limit]:
+        file, line = err.get("file"), err.get("line")
+        where = f"{file or '<input>'}:{line}" if line is not None else str(file or "<input>")
+        rows.append({"where": where, "field": str(err.get("field") or ""),
+                     "metric": str(err.get("metric") or ""),
+                     "message": str(err.get("message") or "")})
+    return rows
+
+
+def select_items(result: AuditResult, max_items: int, max_flagged: int,
+                 images: ImageStore) -> dict[str, Any]:
+    """Stream ``result.items``: the first ``max_items``, then flagged items up to a cap."""
+    names = list(result.metrics)
+    views, extra = [], 0
+    total = halluc_total = errors_total = left_out = left_out_flagged = 0
+    for index, item in enumerate(result.items):
+        total += 1
+        halluc = has_hallucination(item)
+        error = bool(item.get("error"))
+        flagged = halluc or error
+        halluc_total += halluc
+        errors_total += error
+        if len(views) - extra < max_items:
+            views.append(item_view(item, index, names, images))
+        elif flagged and extra < max_flagged:
+            views.append(item_view(item, index, names, images))
+            extra += 1
+        else:
+            left_out += 1
+            left_out_flagged += flagged
+    return {
+        "views": views, "total": total, "shown": len(views),
+        "halluc_total": halluc_total, "errors_total": errors_total,
+        "left_out": left_out, "left_out_flagged": left_out_flagged,
+        "shown_halluc": sum(1 for v in views if v["n_halluc"]),
+        "shown_errors": sum(1 for v in views if v["error"]),
+        "max_items": max_items,
+    }
+
+
+def build_context(result: AuditResult, *, max_items: int = 500,
+                  max_flagged: int | None = None) -> dict[str, Any]:
+    """Everything the report template shows, as plain data."""
+    from halluscope.report.plots import all_plots
+    images = ImageStore()
+    items = select_items(result, max_items, max_items if max_flagged is None else max_flagged,
+                         images)
+    if images.skipped:
+        log.warning("report: %d image(s) left out to keep the file under %d MB",
+                    images.skipped, images.budget // 1_000_000)
+    plots = [{"key": p.key, "title": p.title, "caption": p.caption, "uri": p.data_uri}
+             for p in all_plots(result)]
+    return {
+        "title": "halluscope report",
+        "header": header(result),
+        "summary": summary_rows(result),
+        "groups": group_tables(result),
+        "errors": error_rows(result),
+        "n_errors": len(result.errors),
+        "plots": plots,
+        "items": items,
+        "images": images.uris,
+        "images_skipped": images.skipped,
+    }
+
+
+def render_report(result: AuditResult, *, max_items: int = 500,
+                  max_flagged: int | None = None) -> str:
+    """The report as an HTML string."""
+    context = build_context(result, max_items=max_items, max_flagged=max_flagged)
+    return environment().get_template("report.html").render(**context)
+
+
+def write_report(result: AuditResult, path: Path, max_items: int = 500, *,
+                 max_flagged: int | None = None) -> None:
+    """Write the self-contained HTML report of ``result`` to ``path``.
+
+    Args:
+        result: The audit.
+        path: Output file (``report.html``).
+        max_items: Items shown in full order; after these only items with hallucinations or
+            errors are added.
+        max_flagged: At most this many such extra items (default: ``max_items``).
+    """
+    path = Path(path)
+    text = render_report(result, max_items=max_items, max_flagged=max_flagged)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    log.info("wrote report %s (%.1f MB)", path, len(text.encode("utf-8")) / 1e6)
+
+
+__all__ = ["build_context", "render_report", "write_report"]

@@ -1,0 +1,493 @@
+"""Per-item views for the HTML report: highlighted responses, claim tables, embedded images.
+
+Everything here turns one line of ``items.jsonl`` into plain Python data (strings, numbers,
+lists) that the Jinja templates render with autoescaping on. No function here builds HTML: model
+text only ever reaches the page through the template engine, escaped.
+
+Highlighting. A response carries two kinds of marked spans: CHAIR object mentions
+(``item["chair"]["spans"]``, aligned with ``item["chair"]["mentioned"]``) and claim verdicts
+(``item["claims"][i]["span"]``). Spans may nest or overlap, so :func:`segment_text` cuts the text at
+every span boundary and gives each piece the set of spans covering it; a piece covered by several
+claims is coloured by the most severe verdict and lists all of them in its tooltip.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Severity of a verdict, for colouring a piece of text several claims cover.
+SEVERITY = {"hallucinated": 3, "unverifiable": 2, "supported": 1}
+MAX_SIDE = 480
+JPEG_QUALITY = 82
+#: Payload keys shown elsewhere (not repeated in an item's generic detail list).
+_HIDDEN_KEYS = {"spans", "mentioned", "hallucinated", "question", "prediction", "label"}
+
+
+# -- text segmentation ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Mark:
+    """A highlighted span of a response.
+
+    Attributes:
+        start: First character (inclusive).
+        end: Last character (exclusive).
+        family: ``claim`` or ``mention`` (a CHAIR object mention).
+        status: ``supported`` | ``hallucinated`` | ``unverifiable``.
+        title: Tooltip text (plain text; escaped by the template).
+        ref: Anchor of the claim's detail row, for linking (``None`` for mentions).
+    """
+
+    start: int
+    end: int
+    family: str
+    status: str
+    title: str = ""
+    ref: str | None = None
+
+
+def _valid_span(span: Any, length: int) -> tuple[int, int] | None:
+    if not isinstance(span, (list, tuple)) or len(span) != 2:
+        return None
+    start, end = span
+    if isinstance(start, bool) or isinstance(end, bool):
+        return None
+    if not isinstance(start, (int, float)) or not isinstance(end, (int, float)):
+        return None
+    start, end = max(0, int(start)), min(length, int(end))
+    return (start, end) if start < end else None
+
+
+def segment_text(text: str, marks: Iterable[Mark]) -> list[dict[str, Any]]:
+    """Cut ``text`` at every mark boundary; each piece says which marks cover it.
+
+    Returns a list of ``{"text", "cls", "title", "refs"}`` dicts whose texts concatenate to
+    ``text``. ``cls`` holds CSS classes (``claim v-hallucinated``, ``mention m-supported``,
+    ``multi`` when several claims overlap), ``refs`` the claim anchors (space-separated).
+    """
+    text = text or ""
+    marks = [m for m in marks if 0 <= m.start < m.end <= len(text)]
+    if not marks:
+        return [{"text": text, "cls": "", "title": "", "refs": ""}] if text else []
+    bounds = sorted({0, len(text), *(m.start for m in marks), *(m.end for m in marks)})
+    out = []
+    for a, b in zip(bounds, bounds[1:]):
+        cover = [m for m in marks if m.start <= a and m.end >= b]
+        classes = []
+        claims = [m for m in cover if m.family == "claim"]
+        mentions = [m for m in cover if m.family == "mention"]
+        if claims:
+            worst = max(claims, key=lambda m: SEVERITY.get(m.status, 0)).status
+            classes += ["claim", f"v-{worst}"]
+            if len(claims) > 1:
+                classes.append("multi")
+        if mentions:
+            worst = max(mentions, key=lambda m: SEVERITY.get(m.status, 0)).status
+            classes += ["mention", f"m-{worst}"]
+        out.append({
+            "text": text[a:b],
+            "cls": " ".join(classes),
+            "title": "\n".join(dict.fromkeys(m.title for m in cover if m.title)),
+            "refs": " ".join(m.ref for m in claims if m.ref),
+        })
+    return out
+
+
+# -- CHAIR mentions ---------------------------------------------------------------------------
+def _word_node(entry: Any) -> tuple[str, str, bool | None]:
+    """(word, node, explicit hallucination flag) of a CHAIR mention in any of its shapes:
+    ``"dog"``, ``["dogs", "dog"]`` or ``{"word", "node", "hallucinated"}``."""
+    if isinstance(entry, Mapping):
+        word = entry.get("word") or entry.get("text") or entry.get("node") or ""
+        node = entry.get("node") or word
+        flag = entry.get("hallucinated")
+        return str(word), str(node), (bool(flag) if flag is not None else None)
+    if isinstance(entry, (list, tuple)) and entry:
+        word = entry[0]
+        node = entry[1] if len(entry) > 1 else entry[0]
+        return str(word), str(node), None
+    return str(entry), str(entry), None
+
+
+def chair_mentions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The CHAIR mentions of an item: ``{"word", "node", "hallucinated", "span"}`` each."""
+    mentioned = payload.get("mentioned") or payload.get("words") or []
+    if not isinstance(mentioned, list):
+        return []
+    hall_words, hall_nodes = set(), set()
+    for entry in payload.get("hallucinated") or []:
+        word, node, _ = _word_node(entry)
+        hall_words.add(word)
+        hall_nodes.add(node)
+    spans = payload.get("spans")
+    spans = spans if isinstance(spans, list) and len(spans) == len(mentioned) else None
+    out = []
+    for i, entry in enumerate(mentioned):
+        word, node, flag = _word_node(entry)
+        hallucinated = flag if flag is not None else (node in hall_nodes or
+                                                      (word in hall_words and node == word))
+        out.append({"word": word, "node": node, "hallucinated": hallucinated,
+                    "span": spans[i] if spans is not None else None})
+    return out
+
+
+def chair_marks(mentions: Sequence[Mapping[str, Any]], length: int) -> list[Mark]:
+    marks = []
+    for m in mentions:
+        span = _valid_span(m.get("span"), length)
+        if span is None:
+            continue
+        status = "hallucinated" if m["hallucinated"] else "supported"
+        label = m["word"] if m["word"] == m["node"] else f"{m['word']} → {m['node']}"
+        marks.append(Mark(span[0], span[1], "mention", status,
+                          f"CHAIR: {label} ({'not in the ground truth' if m['hallucinated'] else 'in the ground truth'})"))
+    return marks
+
+
+# -- claims -----------------------------------------------------------------------------------
+def evidence_text(ev: Mapping[str, Any]) -> str:
+    """One line describing a piece of evidence (source, label, score, box, other fields)."""
+    parts = [str(ev.get("source", "?"))]
+    if ev.get("label") is not None:
+        parts.append(str(ev["label"]))
+    if isinstance(ev.get("score"), (int, float)):
+        parts.append(f"score {ev['score']:.2f}")
+    box = ev.get("box")
+    if isinstance(box, (list, tuple)) and len(box) == 4:
+        parts.append("box [" + ", ".join(_num(v) for v in box) + "]")
+    for key, value in ev.items():
+        if key in ("source", "label", "score", "box", "provenance"):
+            continue
+        if isinstance(value, (str, int, float, bool)) or (
+                isinstance(value, list) and len(value) <= 8):
+            parts.append(f"{key}: {_short(value)}")
+    return " · ".join(parts)
+
+
+def claim_summary(claim: Mapping[str, Any]) -> str:
+    """A compact statement of what a claim says (``dog · colour = brown``)."""
+    subject = claim.get("subject") or ""
+    kind = claim.get("kind")
+    if kind == "relation":
+        return f"{subject} — {claim.get('relation') or '?'} — {claim.get('object') or '?'}"
+    if claim.get("value") is not None:
+        return f"{subject} = {_short(claim['value'])}"
+    return str(subject)
+
+
+def claim_rows(claims: Sequence[Mapping[str, Any]], response: str, anchor: str
+               ) -> tuple[list[dict[str, Any]], list[Mark]]:
+    """Detail rows and highlight marks for an item's claims."""
+    rows, marks = [], []
+    for i, claim in enumerate(claims):
+        if not isinstance(claim, Mapping):
+            continue
+        verdict = str(claim.get("verdict") or "unverifiable")
+        status = verdict if verdict in SEVERITY else "unverifiable"
+        span = _valid_span(claim.get("span"), len(response))
+        evidence = [evidence_text(e) for e in claim.get("evidence") or [] if isinstance(e, Mapping)]
+        ref = f"{anchor}-c{i}"
+        reason = str(claim.get("reason") or "")
+        kind = str(claim.get("kind") or "claim")
+        title = f"{kind}: {claim_summary(claim)} — {verdict}"
+        if claim.get("analytic"):
+            title += " (analytic, not scored)"
+        if reason:
+            title += f"\n{reason}"
+        if evidence:
+            title += "\nevidence: " + "; ".join(evidence[:4])
+        if span is not None:
+            marks.append(Mark(span[0], span[1], "claim", status, title, ref))
+        conf = claim.get("confidence")
+        rows.append({
+            "ref": ref, "index": i + 1, "kind": kind, "status": status, "verdict": verdict,
+            "text": response[span[0]:span[1]] if span else "",
+            "summary": claim_summary(claim), "reason": reason,
+            "checker": str(claim.get("checker") or ""), "evidence": evidence,
+            "confidence": f"{conf:.2f}" if isinstance(conf, (int, float)) else "",
+            "analytic": bool(claim.get("analytic")),
+        })
+    return rows, marks
+
+
+# -- POPE -------------------------------------------------------------------------------------
+def pope_view(payload: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, Any]:
+    prediction = payload.get("prediction")
+    label = payload.get("label", item.get("label"))
+    outcome = None
+    if prediction in ("yes", "no") and label in ("yes", "no"):
+        outcome = {("yes", "yes"): "TP", ("yes", "no"): "FP", ("no", "no"): "TN",
+                   ("no", "yes"): "FN"}[(prediction, label)]
+    elif prediction is not None:
+        outcome = "unknown"
+    return {"question": str(payload.get("question") or item.get("prompt") or ""),
+            "prediction": "" if prediction is None else str(prediction),
+            "label": "" if label is None else str(label),
+            "outcome": outcome, "correct": prediction == label,
+            "hallucinated": outcome == "FP"}
+
+
+# -- boxes and images -------------------------------------------------------------------------
+def _is_box(value: Any) -> bool:
+    return (isinstance(value, (list, tuple)) and len(value) == 4
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+
+
+def item_boxes(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Boxes worth drawing on an item's image: claim evidence boxes, boxes a region claim
+    cites, and boxes in region payloads. Each ``{"box", "label", "verdict", "source"}``."""
+    out: list[dict[str, Any]] = []
+    seen = set()
+
+    def add(box, label, verdict, source):
+        key = (tuple(round(float(v), 1) for v in box), label)
+        if key not in seen:
+            seen.add(key)
+            out.append({"box": [float(v) for v in box], "label": label, "verdict": verdict,
+                        "source": source})
+
+    for claim in item.get("claims") or []:
+        if not isinstance(claim, Mapping):
+            continue
+        verdict = claim.get("verdict")
+        if claim.get("kind") == "region" and _is_box(claim.get("value")):
+            add(claim["value"], str(claim.get("subject") or "cited"), verdict, "cited")
+        for ev in claim.get("evidence") or []:
+            if isinstance(ev, Mapping) and _is_box(ev.get("box")):
+                add(ev["box"], str(ev.get("label") or claim.get("subject") or ""), verdict,
+                    str(ev.get("source") or ""))
+    region = item.get("region")
+    if isinstance(region, Mapping):
+        for key in ("regions", "boxes", "cited", "evidence"):
+            for entry in region.get(key) or []:
+                if isinstance(entry, Mapping) and _is_box(entry.get("box")):
+                    add(entry["box"], str(entry.get("label") or entry.get("id") or ""),
+                        entry.get("verdict"), key)
+                elif _is_box(entry):
+                    add(entry, "", None, key)
+    return out
+
+
+def resolve_image(item: Mapping[str, Any]) -> Path | None:
+    """The item's image as an existing local file (relative to its source file), or ``None``."""
+    image = item.get("image")
+    if not isinstance(image, str) or not image or "://" in image or image.startswith("data:"):
+        return None
+    path = Path(image)
+    if not path.is_absolute():
+        source = item.get("source")
+        if isinstance(source, str) and source:
+            file, sep, line = source.rpartition(":")
+            file = file if sep and line.isdigit() else source
+            path = Path(file).parent / path
+    try:
+        return path if path.is_file() else None
+    except OSError:
+        return None
+
+
+def encode_image(path: Path, boxes: Sequence[Mapping[str, Any]] = ()) -> str | None:
+    """A ``data:image/jpeg;base64`` URI of the image downscaled to ≤ 480 px, with boxes drawn
+    by :mod:`halluscope.report.overlays` when that module exists; ``None`` if unreadable."""
+    try:
+        from PIL import Image, ImageOps
+    except ImportError:  # pillow is a dependency, but a report must not die for lack of it
+        log.warning("pillow is not installed; images are left out of the report")
+        return None
+    source: Any = path
+    if boxes:
+        try:
+            from halluscope.report.overlays import draw_boxes
+        except ImportError:
+            draw_boxes = None
+        if draw_boxes is not None:
+            try:
+                source = io.BytesIO(draw_boxes(path, list(boxes)))
+            except Exception as exc:  # noqa: BLE001 - fall back to the bare image
+                log.warning("could not draw boxes on %s: %s", path, exc)
+                source = path
+    try:
+        with Image.open(source) as im:
+            im = ImageOps.exif_transpose(im)
+            im.thumbnail((MAX_SIDE, MAX_SIDE))
+            if im.mode != "RGB":
+                im = im.convert("RGB")
+            buf = io.BytesIO()
+            im.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    except Exception as exc:  # noqa: BLE001 - one unreadable image must not stop the report
+        log.warning("could not read image %s: %s", path, exc)
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+@dataclass
+class ImageStore:
+    """Encoded images, each stored once however many items show it.
+
+    Attributes:
+        budget: Stop embedding new images once this many bytes of data URIs are held.
+    """
+
+    budget: int = 80_000_000
+    uris: dict[str, str] = field(default_factory=dict)
+    _keys: dict[str, str | None] = field(default_factory=dict)
+    size: int = 0
+    skipped: int = 0
+
+    def add(self, path: Path, boxes: Sequence[Mapping[str, Any]] = ()) -> str | None:
+        key = json.dumps([str(path), list(boxes)], sort_keys=True, default=str)
+        if key in self._keys:
+            return self._keys[key]
+        if self.size >= self.budget:
+            self.skipped += 1
+            return None
+        uri = encode_image(path, boxes)
+        ref = None
+        if uri is not None:
+            ref = str(len(self.uris))
+            self.uris[ref] = uri
+            self.size += len(uri)
+        self._keys[key] = ref
+        return ref
+
+
+# -- one item ---------------------------------------------------------------------------------
+def _num(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}" if math.isfinite(v) else "—"
+    return str(v)
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    if isinstance(value, float):
+        text = _num(value)
+    elif isinstance(value, (list, tuple)):
+        text = ", ".join(_short(v, 40) for v in value)
+    elif isinstance(value, Mapping):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _details(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [(str(k), _short(v)) for k, v in payload.items()
+            if k not in _HIDDEN_KEYS and v is not None and v != [] and v != {}]
+
+
+def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
+              images: ImageStore | None = None) -> dict[str, Any]:
+    """Everything the item template shows about one line of ``items.jsonl``."""
+    anchor = f"it{index}"
+    response = item.get("response") if isinstance(item.get("response"), str) else ""
+    marks: list[Mark] = []
+    n_halluc = 0
+    badges: list[str] = []
+
+    def badge(count: int, what: str) -> None:
+        if count:
+            badges.append(f"{count} {what}{'' if count == 1 else 's'}")
+
+    claims, claim_marks = claim_rows(item.get("claims") or [], response, anchor)
+    marks += claim_marks
+    k = sum(1 for c in claims if c["status"] == "hallucinated" and not c["analytic"])
+    n_halluc += k
+    badge(k, "hallucinated claim")
+
+    chair = None
+    payload = item.get("chair")
+    if isinstance(payload, Mapping):
+        mentions = chair_mentions(payload)
+        mention_marks = chair_marks(mentions, len(response))
+        marks += mention_marks
+        k = sum(1 for m in mentions if m["hallucinated"])
+        n_halluc += k
+        badge(k, "hallucinated object")
+        chair = {"mentions": mentions, "spanned": bool(mention_marks),
+                 "details": _details(payload)}
+
+    pope = None
+    payload = item.get("pope")
+    if isinstance(payload, Mapping):
+        pope = pope_view(payload, item)
+        pope["details"] = _details({k: v for k, v in payload.items() if k != "parser"})
+        pope["parser"] = str(payload.get("parser") or "")
+        n_halluc += int(pope["hallucinated"])
+
+    others = []
+    for name in metric_names:
+        payload = item.get(name)
+        if name in ("chair", "pope", "claims") or not isinstance(payload, Mapping):
+            continue
+        hall = payload.get("hallucinated")
+        k = 0
+        if isinstance(hall, (int, float)) and not isinstance(hall, bool):
+            k = int(hall)
+        elif isinstance(hall, (list, bool)):
+            k = len(hall) if isinstance(hall, list) else int(hall)
+        n_halluc += k
+        badge(k, f"{name} hallucination")
+        others.append({"name": name, "details": _details(payload)})
+
+    image_ref, image_note = None, ""
+    path = resolve_image(item)
+    if path is not None and images is not None:
+        image_ref = images.add(path, item_boxes(item))
+        if image_ref is None:
+            image_note = "image not embedded (unreadable or over the report's size budget)"
+    elif isinstance(item.get("image"), str):
+        image_note = "image not found locally" if "://" not in item["image"] else "remote image"
+
+    error = item.get("error")
+    flags = []
+    if n_halluc:
+        flags.append("f-halluc")
+    if error:
+        flags.append("f-error")
+    if item.get("skipped"):
+        flags.append("f-skipped")
+    return {
+        "anchor": anchor, "index": index,
+        "id": "" if item.get("id") is None else str(item.get("id")),
+        "task": str(item.get("task") or ""), "source": str(item.get("source") or ""),
+        "image_name": str(item.get("image") or ""), "image_ref": image_ref,
+        "image_note": image_note,
+        "prompt": str(item.get("prompt") or ""),
+        "response": response, "has_response": isinstance(item.get("response"), str),
+        "segments": segment_text(response, marks),
+        "claims": claims, "chair": chair, "pope": pope, "others": others,
+        "n_halluc": n_halluc, "badges": badges, "error": str(error) if error else "",
+        "skipped": str(item.get("skipped") or ""), "flags": " ".join(flags),
+    }
+
+
+def is_flagged(item: Mapping[str, Any]) -> bool:
+    """Whether an item has a hallucination or an error (cheap; no image work)."""
+    return bool(item.get("error")) or has_hallucination(item)
+
+
+def has_hallucination(item: Mapping[str, Any]) -> bool:
+    """Whether any metric found a hallucination in an item (cheap; no image work)."""
+    for claim in item.get("claims") or []:
+        if isinstance(claim, Mapping) and claim.get("verdict") == "hallucinated" \
+                and not claim.get("analytic"):
+            return True
+    chair = item.get("chair")
+    if isinstance(chair, Mapping) and chair.get("hallucinated"):
+        return True
+    pope = item.get("pope")
+    if isinstance(pope, Mapping) and pope.get("prediction") == "yes" and pope.get("label") == "no":
+        return True
+    for key, value in item.items():
+        if key not in ("chair", "pope") and isinstance(value, Mapping) and value.get("hallucinated"):
+            return True
+    return False

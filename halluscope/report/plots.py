@@ -1,0 +1,262 @@
+"""Figures of an audit as PNG bytes, for the HTML report and notebooks.
+
+Each function takes an :class:`~halluscope.result.AuditResult` (or the metrics mapping) and
+returns PNG bytes, or ``None`` when the data it draws is absent. Figures are drawn on
+matplotlib's Agg canvas directly (``Figure`` + ``FigureCanvasAgg``): pyplot is never imported,
+so the global backend of a notebook or an application is left untouched and importing
+halluscope never imports matplotlib.
+
+>>> from halluscope.report import plots
+>>> png = plots.forest_plot(result)          # bytes or None
+>>> from IPython.display import Image; Image(png)
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+RED = "#c8423b"
+GREEN = "#3a8a57"
+AMBER = "#d49a1f"
+BLUE = "#3c6fb0"
+GREY = "#6b7280"
+TOP_CATEGORIES = 20
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A rendered figure: a title, a one-line caption and the PNG bytes."""
+
+    key: str
+    title: str
+    caption: str
+    png: bytes
+
+    @property
+    def data_uri(self) -> str:
+        return to_data_uri(self.png)
+
+
+def to_data_uri(png: bytes) -> str:
+    """``data:image/png;base64,...`` of PNG bytes."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _metrics(result: Any) -> Mapping[str, Any]:
+    return result.metrics if hasattr(result, "metrics") else result
+
+
+def _figure(width: float, height: float):
+    """A figure on an Agg canvas, never through pyplot."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(width, height), dpi=110)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight", facecolor="white")
+    return buf.getvalue()
+
+
+def _style(ax) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.spines["left"].set_color("#9ca3af")
+    ax.spines["bottom"].set_color("#9ca3af")
+    ax.tick_params(colors="#374151", labelsize=9)
+    ax.grid(axis="x", color="#e5e7eb", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+# -- per-category hallucination counts --------------------------------------------------------
+def _category_tally(metrics: Mapping[str, Any]) -> tuple[str, dict[str, int]] | None:
+    chair = metrics.get("chair")
+    if chair is not None and chair.tallies.get("hallucinated"):
+        return "CHAIR", dict(chair.tallies["hallucinated"])
+    for name, summary in metrics.items():
+        for key, tally in (summary.tallies or {}).items():
+            if "halluc" in key and tally:
+                return name, dict(tally)
+    return None
+
+
+def category_counts(result: Any, top: int = TOP_CATEGORIES) -> bytes | None:
+    """Horizontal bars: how often each object category was hallucinated (the ``top`` most)."""
+    found = _category_tally(_metrics(result))
+    if found is None:
+        return None
+    source, tally = found
+    pairs = sorted(((str(k), int(v)) for k, v in tally.items() if _finite(v) and v > 0),
+                   key=lambda kv: (-kv[1], kv[0]))[:top]
+    if not pairs:
+        return None
+    labels = [k for k, _ in pairs][::-1]
+    values = [v for _, v in pairs][::-1]
+    fig = _figure(6.4, 0.8 + 0.26 * len(pairs))
+    ax = fig.add_subplot()
+    bars = ax.barh(labels, values, color=RED, alpha=0.85, height=0.65)
+    ax.bar_label(bars, padding=3, fontsize=8, color="#374151")
+    ax.set_xlabel("hallucinated mentions", fontsize=9)
+    ax.set_title(f"Most hallucinated categories ({source})", fontsize=10, loc="left")
+    _style(ax)
+    ax.margins(x=0.12)
+    return _png(fig)
+
+
+# -- POPE confusion matrix --------------------------------------------------------------------
+def pope_confusion(result: Any, metric: str = "pope") -> bytes | None:
+    """The 2×2 confusion matrix of POPE predictions (rows: label, columns: prediction)."""
+    summary = _metrics(result).get(metric)
+    if summary is None:
+        return None
+    res = summary.results
+    if not all(k in res and _finite(res[k].value) for k in ("tp", "fp", "tn", "fn")):
+        return None
+    tp, fp, tn, fn = (int(res[k].value) for k in ("tp", "fp", "tn", "fn"))
+    total = tp + fp + tn + fn
+    if total == 0:
+        return None
+    cells = [[tp, fn], [fp, tn]]
+    fig = _figure(4.2, 3.6)
+    ax = fig.add_subplot()
+    import numpy as np
+    from matplotlib.colors import LinearSegmentedColormap
+    cmap = LinearSegmentedColormap.from_list("hs", ["#f3f4f6", BLUE])
+    ax.imshow(np.array(cells, dtype=float), cmap=cmap, vmin=0, vmax=max(1, max(tp, fp, tn, fn)))
+    names = [["TP", "FN"], ["FP", "TN"]]
+    for r in range(2):
+        for c in range(2):
+            v = cells[r][c]
+            dark = v > 0.55 * max(tp, fp, tn, fn)
+            colour = "white" if dark else ("#7f1d1d" if names[r][c] == "FP" else "#111827")
+            ax.text(c, r, f"{names[r][c]}\n{v:,}\n{v / total:.1%}", ha="center", va="center",
+                    fontsize=10, color=colour)
+    ax.set_xticks([0, 1], ["yes", "no"])
+    ax.set_yticks([0, 1], ["yes", "no"])
+    ax.set_xlabel("prediction", fontsize=9)
+    ax.set_ylabel("label", fontsize=9)
+    ax.tick_params(length=0, labelsize=9)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    unknown = res.get("unknown_rate")
+    title = "POPE confusion matrix"
+    if unknown is not None and _finite(unknown.value) and unknown.value > 0:
+        title += f" ({unknown.value:.1%} unknown answers not shown)"
+    ax.set_title(title, fontsize=10, loc="left")
+    return _png(fig)
+
+
+# -- per-kind rates (claims) ------------------------------------------------------------------
+def _rate_rows(summary: Any) -> list[tuple[str, float, tuple[float, float] | None, int]]:
+    rows = []
+    for name, res in summary.results.items():
+        if name.endswith("_rate") and _finite(res.value):
+            ci = res.ci if res.ci and all(_finite(v) for v in res.ci) else None
+            rows.append((name[: -len("_rate")] or name, float(res.value), ci, res.n))
+    return rows
+
+
+def kind_rates(result: Any, metric: str = "claims") -> bytes | None:
+    """Hallucination rate per claim kind with confidence-interval error bars."""
+    summary = _metrics(result).get(metric)
+    if summary is None:
+        return None
+    rows = _rate_rows(summary)
+    if not rows:
+        return None
+    labels = [r[0].replace("_", " ") for r in rows]
+    values = [r[1] for r in rows]
+    lo = [r[1] - r[2][0] if r[2] else 0.0 for r in rows]
+    hi = [r[2][1] - r[1] if r[2] else 0.0 for r in rows]
+    fig = _figure(6.0, 3.4)
+    ax = fig.add_subplot()
+    xs = range(len(rows))
+    ax.bar(xs, values, color=RED, alpha=0.8, width=0.6)
+    with_ci = [i for i, r in enumerate(rows) if r[2]]
+    if with_ci:
+        ax.errorbar(with_ci, [values[i] for i in with_ci],
+                    yerr=[[lo[i] for i in with_ci], [hi[i] for i in with_ci]], fmt="none",
+                    ecolor="#111827", capsize=4, linewidth=1)
+    ax.set_xticks(list(xs), labels, rotation=20 if len(rows) > 4 else 0, ha="right"
+                  if len(rows) > 4 else "center")
+    ax.set_ylabel("hallucination rate", fontsize=9)
+    top = max(v + h for v, h in zip(values, hi))
+    ax.set_ylim(0, min(1.0, top * 1.25) if top > 0 else 1.0)
+    ax.set_title(f"Hallucination rate by claim kind ({metric}, 95% CI)", fontsize=10, loc="left")
+    _style(ax)
+    ax.grid(axis="x", visible=False)
+    ax.grid(axis="y", color="#e5e7eb", linewidth=0.8)
+    return _png(fig)
+
+
+# -- forest plot ------------------------------------------------------------------------------
+def forest_plot(result: Any, max_rows: int = 30) -> bytes | None:
+    """Every non-count result with a confidence interval: point and interval on one axis."""
+    rows = []
+    for name, summary in _metrics(result).items():
+        for stat, res in summary.results.items():
+            if res.ci is None or not _finite(res.value) or not all(_finite(v) for v in res.ci):
+                continue
+            rows.append((f"{name}.{stat}", float(res.value), res.ci, res.higher_is_better))
+    if not rows:
+        return None
+    rows = rows[:max_rows]
+    fig = _figure(6.4, 0.9 + 0.32 * len(rows))
+    ax = fig.add_subplot()
+    ys = list(range(len(rows)))[::-1]
+    for y, (label, value, (lo, hi), better) in zip(ys, rows):
+        colour = GREEN if better else RED
+        ax.plot([lo, hi], [y, y], color=colour, linewidth=2, alpha=0.7, solid_capstyle="round")
+        ax.plot([value], [y], "o", color=colour, markersize=5)
+        ax.text(hi, y, f"  {value:.3f}", va="center", fontsize=8, color="#374151")
+    ax.set_yticks(ys, [r[0] for r in rows])
+    ax.set_title("Metrics with 95% confidence intervals (green: higher is better)",
+                 fontsize=10, loc="left")
+    _style(ax)
+    ax.margins(x=0.15, y=0.08)
+    return _png(fig)
+
+
+# -- all of them ------------------------------------------------------------------------------
+def all_plots(result: Any) -> list[Plot]:
+    """Every figure whose data this audit has, in report order; a figure that fails to draw is
+    logged and left out."""
+    specs = [
+        ("forest", "Metrics at a glance", "Point estimate and bootstrap confidence interval of "
+         "every metric.", forest_plot),
+        ("categories", "Hallucinated categories", "Objects named in responses but absent from "
+         "the evidence, by how often.", category_counts),
+        ("pope", "POPE confusion matrix", "False positives (yes to an absent object) are "
+         "hallucinations.", pope_confusion),
+        ("kinds", "Claims by kind", "Share of checked claims found hallucinated, per kind.",
+         kind_rates),
+    ]
+    out = []
+    for key, title, caption, fn in specs:
+        try:
+            png = fn(result)
+        except Exception as exc:  # noqa: BLE001 - a plot must never stop the report
+            log.warning("could not draw the %s plot: %s", key, exc)
+            continue
+        if png is not None:
+            out.append(Plot(key, title, caption, png))
+    return out
+
+
+__all__ = ["Plot", "all_plots", "category_counts", "forest_plot", "kind_rates",
+           "pope_confusion", "to_data_uri"]

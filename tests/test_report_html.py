@@ -382,3 +382,17 @@ def test_plots_leave_the_pyplot_backend_alone(tmp_path):
             "assert plots.forest_plot(m).startswith(b'\\x89PNG'); "
             "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_show_items_for_notebooks(tmp_path):
+    from halluscope.report.html import show_items
+    result = build_result(tmp_path, n_plain=5)
+    view = show_items(result, only="halluc", limit=10)
+    doc = str(view)
+    assert doc.count('<article class="item') == 2 and "Showing 2 of 2 items with hallucinations" in doc
+    assert XSS not in doc and "&lt;script&gt;alert(1)&lt;/script&gt;" in doc
+    frame = view._repr_html_()
+    assert frame.startswith('<iframe srcdoc="') and "<script" not in frame
+    assert show_items(result, only="error").html.count('<article class="item') == 1
+    with pytest.raises(ValueError):
+        show_items(result, only="nope")

@@ -184,12 +184,20 @@ def error_rows(result: AuditResult, limit: int = MAX_ERROR_ROWS) -> list[dict[st
     return rows
 
 
+_ONLY = {None: "items", "halluc": "items with hallucinations", "error": "items with errors"}
+
+
 def select_items(result: AuditResult, max_items: int, max_flagged: int,
-                 images: ImageStore) -> dict[str, Any]:
-    """Stream ``result.items``: the first ``max_items``, then flagged items up to a cap."""
+                 images: ImageStore, only: str | None = None) -> dict[str, Any]:
+    """Stream ``result.items``: the first ``max_items``, then flagged items up to a cap.
+
+    With ``only="halluc"`` or ``only="error"`` just the first ``max_items`` such items.
+    """
+    if only not in _ONLY:
+        raise ValueError(f"expected only=None, 'halluc' or 'error', got {only!r}")
     names = list(result.metrics)
     views, extra = [], 0
-    total = halluc_total = errors_total = left_out = left_out_flagged = 0
+    total = matching = halluc_total = errors_total = left_out = left_out_flagged = 0
     for index, item in enumerate(result.items):
         total += 1
         halluc = has_hallucination(item)
@@ -197,21 +205,38 @@ def select_items(result: AuditResult, max_items: int, max_flagged: int,
         flagged = halluc or error
         halluc_total += halluc
         errors_total += error
+        if (only == "halluc" and not halluc) or (only == "error" and not error):
+            continue
+        matching += 1
         if len(views) - extra < max_items:
             views.append(item_view(item, index, names, images))
-        elif flagged and extra < max_flagged:
+        elif flagged and extra < max_flagged and only is None:
             views.append(item_view(item, index, names, images))
             extra += 1
         else:
             left_out += 1
             left_out_flagged += flagged
+    shown = len(views)
+    note = ""
+    if only is not None:
+        note = f"Showing {shown:,} of {matching:,} {_ONLY[only]} ({total:,} items in all)."
+    elif left_out:
+        note = (f"Showing {shown:,} of {total:,} items: the first {max_items:,}, then only "
+                f"items with hallucinations or errors. {left_out:,} "
+                f"item{'' if left_out == 1 else 's'} left out")
+        if left_out_flagged:
+            note += f", {left_out_flagged:,} of them with hallucinations or errors"
+        note += "; every item is in items.jsonl."
     return {
-        "views": views, "total": total, "shown": len(views),
+        "views": views, "total": total, "shown": shown,
         "halluc_total": halluc_total, "errors_total": errors_total,
         "left_out": left_out, "left_out_flagged": left_out_flagged,
         "shown_halluc": sum(1 for v in views if v["n_halluc"]),
         "shown_errors": sum(1 for v in views if v["error"]),
-        "max_items": max_items,
+        "max_items": max_items, "note": note,
+        "legend": {"claims": any(v["claims"] for v in views),
+                   "chair": any(v["chair"] for v in views),
+                   "pope": any(v["pope"] for v in views)},
     }
 
 
@@ -267,4 +292,35 @@ def write_report(result: AuditResult, path: Path, max_items: int = 500, *,
     log.info("wrote report %s (%.1f MB)", path, len(text.encode("utf-8")) / 1e6)
 
 
-__all__ = ["build_context", "render_report", "write_report"]
+class ItemsView:
+    """Items of an audit as a notebook-ready view: the report's item list (images, highlighted
+    responses, claim tables, filters) in a sandboxed ``<iframe>`` so that its styles never leak
+    into the notebook. ``str(view)`` is the standalone HTML document."""
+
+    def __init__(self, html: str, height: int = 720):
+        self.html = html
+        self.height = height
+
+    def __str__(self) -> str:
+        return self.html
+
+    def _repr_html_(self) -> str:
+        from html import escape
+        return (f'<iframe srcdoc="{escape(self.html, quote=True)}" '
+                f'style="width: 100%; height: {int(self.height)}px; border: 1px solid #e5e7eb; '
+                f'border-radius: 8px;" sandbox="allow-scripts"></iframe>')
+
+
+def show_items(result: AuditResult, *, only: str | None = None, limit: int = 20,
+               height: int = 720) -> ItemsView:
+    """The first ``limit`` items (``only="halluc"``: with hallucinations; ``only="error"``: with
+    errors) as an :class:`ItemsView` for notebooks."""
+    images = ImageStore()
+    items = select_items(result, limit, 0, images, only=only)
+    text = environment().get_template("items.html").render(
+        title="halluscope items", items=items, images=images.uris,
+        images_skipped=images.skipped)
+    return ItemsView(text, height)
+
+
+__all__ = ["ItemsView", "build_context", "render_report", "show_items", "write_report"]

@@ -1,0 +1,185 @@
+"""Word lists the rule-based splitter uses (see ``docs/claims.md`` for what each one does)."""
+
+from __future__ import annotations
+
+#: Number words read as counts ("two cats" -> count 2).
+NUMBER_WORDS: dict[str, int] = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+}
+
+#: Modifiers that make a number approximate; no count claim is made then.
+APPROXIMATE = frozenset({"about", "around", "approximately", "roughly", "nearly", "almost",
+                         "over", "under", "least", "most", "more", "less", "fewer", "than",
+                         "up", "some", "several", "maybe", "perhaps", "possibly"})
+
+#: Nouns that stand for a group or a part of what follows "of" ("a group of people").
+PARTITIVES = frozenset({
+    "group", "herd", "flock", "bunch", "pair", "couple", "number", "lot", "lots", "variety",
+    "set", "pile", "stack", "collection", "assortment", "array", "cluster", "row", "line",
+    "bundle", "plenty", "kind", "type", "sort", "piece", "slice", "handful", "selection",
+    "series", "range", "team", "crowd", "bowl_of", "dozen", "couple", "few", "mix", "mixture",
+    "display", "arrangement", "swarm", "school", "pack", "fleet", "bouquet", "batch", "heap",
+    "abundance", "multitude", "host", "troop", "family", "gaggle", "pod", "litter", "stream",
+    "column", "serving", "portion", "chunk", "bit", "part", "half", "some", "amount", "quantity",
+})
+
+#: Nouns that refer to the image itself, never to an object in it.
+META_NOUNS = frozenset({
+    "image", "picture", "photo", "photograph", "scene", "snapshot", "shot", "frame", "view",
+    "illustration", "screenshot", "pic", "capture", "composition", "camera angle", "angle",
+    "perspective", "viewer", "photographer", "foreground", "background", "setting", "focus",
+    "close-up", "closeup", "moment", "depiction", "image's", "glimpse", "vantage", "viewpoint",
+})
+
+#: Nouns of place within a thing ("on the left side of", "in front of", "at the top of").
+POSITION_NOUNS = frozenset({
+    "left", "right", "side", "top", "bottom", "middle", "center", "centre", "front", "back",
+    "rear", "edge", "corner", "end", "foreground", "background", "distance", "surface",
+    "base", "foot", "head", "part", "area", "section", "half", "inside", "outside", "underside",
+    "top-left", "top-right", "bottom-left", "bottom-right", "upper", "lower", "vicinity",
+})
+
+#: Nouns that are neither objects nor checkable (abstract, quantities, time, generic).
+NON_OBJECT_NOUNS = frozenset({
+    "color", "colour", "shade", "hue", "tone", "texture", "pattern", "design", "style", "shape",
+    "size", "appearance", "look", "activity", "sense", "feeling", "vibe", "ambiance", "ambience",
+    "atmosphere", "mood", "attention", "interest", "touch", "element", "feature", "detail",
+    "object", "item", "thing", "stuff", "day", "time", "way", "lot", "kind", "type", "sort",
+    "variety", "number", "moment", "place", "spot", "location", "environment", "surroundings",
+    "space", "area", "region", "portion", "part", "image", "overall", "scene", "view", "life",
+    "world", "nature", "beauty", "presence", "sight", "situation", "event", "occasion",
+    "contrast", "composition", "lighting", "light source", "daytime", "night", "evening",
+    "morning", "afternoon", "weather", "condition", "purpose", "use", "idea", "fun",
+    "distance", "direction", "position", "arrangement", "display", "mix", "combination",
+    "selection", "variety", "collection", "group", "pair", "row", "line", "bunch", "set",
+    "setting", "focus", "theme", "aesthetic", "charm", "impression", "essence", "energy",
+    "spirit", "character", "appeal", "harmony", "balance", "warmth", "joy", "excitement",
+    "serenity", "tranquility", "leisure", "relaxation", "entertainment", "action", "motion",
+    "movement", "journey", "trip", "game", "match", "meal time", "break",
+})
+
+#: Adjectives that are not attributes of the object ("other", "several", "various").
+NON_ATTRIBUTE_ADJECTIVES = frozenset({
+    "other", "several", "many", "few", "various", "different", "same", "such", "own",
+    "certain", "main", "whole", "entire", "single", "only", "next", "last", "first", "second",
+    "third", "more", "most", "much", "numerous", "multiple", "additional", "possible",
+    "likely", "visible", "overall", "total", "similar", "particular", "specific", "further",
+    "separate", "individual", "respective", "usual", "typical", "actual", "real", "general",
+    "nearby", "distant", "left", "right", "middle", "central", "front", "rear", "back",
+    "top", "bottom", "upper", "lower", "far", "near", "close", "adjacent", "surrounding",
+    "present", "available", "apparent", "notable", "noticeable", "prominent", "main",
+    "primary", "key", "evident", "extra", "lone", "sole", "sole", "certain",
+    "approximately", "about", "some", "any", "every", "each", "both", "either", "neither",
+    "enough", "plenty", "distinct", "various", "assorted", "diverse", "countless",
+})
+
+#: Shade words skipped before a colour ("light blue" -> "blue").
+SHADES = frozenset({"light", "dark", "bright", "pale", "deep", "vivid", "pastel", "muted",
+                    "navy", "neon"})
+
+COLORS = frozenset({
+    "white", "black", "red", "blue", "green", "yellow", "brown", "gray", "grey", "orange",
+    "pink", "purple", "silver", "gold", "golden", "beige", "tan", "maroon", "violet", "cyan",
+    "teal", "turquoise", "navy", "cream", "ivory", "khaki", "magenta", "blond", "blonde",
+    "colorful", "colourful", "multicolored", "dark", "light",
+})
+
+#: Verbs whose prepositional phrase gives the subject's position: "sitting on a sofa" -> "on".
+POSITIONAL_VERBS = frozenset({
+    "be", "sit", "stand", "lie", "lay", "rest", "sleep", "perch", "park", "place", "put",
+    "locate", "position", "situate", "set", "seat", "hang", "lean", "float", "hover", "mount",
+    "stack", "pile", "display", "arrange", "scatter", "spread", "line", "gather", "crouch",
+    "kneel", "squat", "wait", "stay", "remain", "pose", "appear", "lounge", "nestle", "curl",
+    "snuggle", "relax", "balance", "stand", "walk", "run", "stroll", "graze", "play", "swim",
+    "fly", "drive", "ride", "travel", "move", "roam", "wander", "jump", "climb", "dangle",
+    "settle", "cluster", "huddle", "tuck", "sprawl", "lay", "store", "keep", "leave", "find",
+    "see", "show", "depict", "visible", "feature", "capture",
+})
+
+#: Verbs that only report what the image shows; their object is an existence claim.
+META_VERBS = frozenset({"show", "depict", "feature", "capture", "contain", "include",
+                        "display", "present", "portray", "showcase", "illustrate", "see",
+                        "highlight", "reveal", "consist", "observe", "notice", "spot",
+                        "feature", "find"})
+
+#: Verbs that never make an action attribute of their subject.
+NON_ACTION_VERBS = frozenset({"be", "have", "do", "appear", "seem", "look", "become", "get",
+                              "remain", "stay", "make", "take", "give", "go", "come", "use",
+                              "see", "show", "include", "contain", "feature", "add", "create",
+                              "suggest", "indicate", "can", "will", "let", "want", "need",
+                              "try", "help", "enjoy", "like", "love", "provide", "depict",
+                              "capture", "display", "visible", "keep", "allow", "consist"})
+
+#: Prepositions that never make a relation claim.
+NON_RELATION_PREPS = frozenset({"of", "for", "during", "than", "like", "about", "as", "since",
+                                "because", "despite", "except", "including", "via", "per",
+                                "while", "until", "after", "before", "unlike", "regarding",
+                                "throughout", "amid", "amidst"})
+
+#: Adverbs or adjectives that take a preposition to make one relation ("next to", "close to").
+ADVERB_PREPOSITIONS = frozenset({"next", "close", "adjacent", "near", "far", "away", "right",
+                                 "left", "ahead", "closer", "nearer", "across", "out"})
+
+#: Spatial prepositions: with a verb that has an object, the phrase alone is the relation.
+SPATIAL_PREPS = frozenset({"on", "in", "inside", "under", "underneath", "beneath", "below",
+                           "above", "over", "behind", "near", "beside", "besides", "by",
+                           "at", "against", "atop", "along", "alongside", "between", "among",
+                           "around", "across", "within", "outside", "onto", "into", "upon",
+                           "next to", "close to", "in front of", "on top of", "beneath"})
+
+#: Markers of speculation or interpretation: the clause they govern is analytic.
+HEDGE_WORDS = frozenset({
+    "possibly", "perhaps", "maybe", "probably", "likely", "presumably", "potentially",
+    "supposedly", "arguably", "conceivably", "seemingly", "apparently", "perchance",
+    "might", "may", "could", "would", "should", "must", "unlikely", "possible",
+    "probable", "suggesting", "implying", "indicating",
+})
+INTERPRETIVE_VERBS = frozenset({"suggest", "indicate", "imply", "evoke", "convey", "symbolize",
+                                "symbolise", "signify", "hint", "emphasize", "emphasise",
+                                "contribute", "enhance", "represent", "exude",
+                                "evoke", "radiate", "celebrate", "invite"})
+#: Verbs that are interpretive when their object is an abstract effect ("adds a touch of").
+EFFECT_VERBS = frozenset({"add", "create", "make", "give", "set", "lend", "provide", "offer",
+                          "bring", "produce", "build", "establish", "capture", "showcase",
+                          "highlight", "complement", "enhance"})
+#: Objects that make a clause interpretive ("creating a cozy atmosphere").
+ABSTRACT_EFFECTS = frozenset({
+    "atmosphere", "mood", "ambiance", "ambience", "vibe", "feeling", "sense", "impression",
+    "charm", "aesthetic", "tone", "essence", "spirit", "energy", "beauty", "warmth",
+    "serenity", "tranquility", "tranquillity", "excitement", "joy", "fun", "nostalgia",
+    "touch", "appeal", "harmony", "character", "elegance", "sophistication", "coziness",
+    "comfort", "peace", "calm", "liveliness", "vibrancy", "interest", "depth", "contrast",
+    "dynamism", "drama", "whimsy", "playfulness", "feel", "setting", "environment", "scene",
+    "experience", "relaxation", "leisure", "sense of", "emphasis", "focus", "life",
+})
+#: Sentence openers that make a whole sentence analytic.
+ANALYTIC_OPENERS = ("overall", "in summary", "in conclusion", "in general", "all in all",
+                    "it seems", "it is possible", "it's possible", "it is likely",
+                    "it's likely", "one can", "one could", "this suggests", "this indicates",
+                    "this could", "this might", "this may", "they might", "they may",
+                    "they could", "it could", "it might", "it may", "perhaps", "maybe",
+                    "presumably", "the image conveys", "the scene conveys", "the overall")
+
+PRONOUNS_SINGULAR = frozenset({"it", "itself"})
+PRONOUNS_MALE = frozenset({"he", "him", "himself"})
+PRONOUNS_FEMALE = frozenset({"she", "her", "herself"})
+PRONOUNS_PLURAL = frozenset({"they", "them", "themselves"})
+RELATIVE_PRONOUNS = frozenset({"that", "which", "who", "whom", "whose"})
+MALE_WORDS = frozenset({"man", "men", "boy", "gentleman", "guy", "father", "dad", "husband",
+                        "son", "brother", "king", "groom", "policeman", "male", "grandfather",
+                        "uncle", "businessman", "fisherman", "cowboy", "sir", "mr"})
+FEMALE_WORDS = frozenset({"woman", "women", "girl", "lady", "mother", "mom", "wife",
+                          "daughter", "sister", "queen", "bride", "female", "grandmother",
+                          "aunt", "businesswoman", "policewoman", "mrs", "ms", "miss"})
+
+#: Multi-word object names whose first word spaCy tags as an adjective.
+ADJECTIVE_COMPOUNDS = frozenset({"hot dog", "teddy bear", "potted plant", "dining table",
+                                 "living room", "parking meter", "traffic light", "wine glass",
+                                 "remote control", "cell phone", "stop sign", "fire hydrant",
+                                 "sports ball", "hair drier", "hair dryer", "high chair",
+                                 "flat screen", "stuffed animal", "french fries", "ice cream",
+                                 "fried egg", "baked potato"})

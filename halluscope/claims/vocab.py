@@ -1,0 +1,398 @@
+"""Object vocabularies: which entry (node) a noun in a response stands for.
+
+A :class:`Vocabulary` maps surface forms to nodes (``"puppy"`` -> ``"dog"``, ``"sofa"`` ->
+``"couch"``). :meth:`Vocabulary.map` tries, in order:
+
+1. the phrase itself, lower-cased (``"teddy bear"``, ``"people"``);
+2. its singular forms (an irregular-plural table first, then lemminflect and inflect);
+3. for a phrase of several words, its last word (``"police car"`` -> ``car``);
+4. WordNet hypernyms (NLTK) of the noun's most frequent sense, up to :data:`HYPERNYM_DEPTH`
+   steps (``"sedan"`` -> ``car``); only senses that name animals, artefacts, people, food,
+   plants or natural objects are followed.
+
+A noun that none of these maps has node ``None``: it is *outside the vocabulary*, and a check
+calls its claims unverifiable instead of supported or hallucinated.
+
+Built-in vocabularies: ``coco`` (the 80 COCO categories; the synonyms of the CHAIR spec
+``metrics/chair-coco.json`` when that file is present, else a built-in table) and ``amber``
+(AMBER's object words from its ``relation.json``). Any list or file of words a user gives works
+too (:func:`load_vocabulary`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from halluscope.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+HYPERNYM_DEPTH = 6
+_CONCRETE_LEXNAMES = frozenset({"noun.animal", "noun.artifact", "noun.person", "noun.food",
+                                "noun.plant", "noun.object", "noun.body", "noun.substance",
+                                "noun.location"})
+
+#: Plurals that singularisers get wrong, and plurale tantum nouns that stay as they are.
+IRREGULAR_PLURALS: dict[str, str] = {
+    "people": "people", "persons": "person", "children": "child", "men": "man",
+    "women": "woman", "mice": "mouse", "geese": "goose", "teeth": "tooth", "feet": "foot",
+    "cacti": "cactus", "fungi": "fungus", "octopi": "octopus", "leaves": "leaf",
+    "knives": "knife", "shelves": "shelf", "loaves": "loaf", "wolves": "wolf", "calves": "calf",
+    "halves": "half", "scarves": "scarf", "buses": "bus", "busses": "bus", "oxen": "ox",
+    "dice": "die", "wives": "wife", "lives": "life", "thieves": "thief", "skis": "ski",
+    "glasses": "glasses", "sunglasses": "sunglasses", "eyeglasses": "eyeglasses",
+    "pants": "pants", "jeans": "jeans", "shorts": "shorts", "trousers": "trousers",
+    "scissors": "scissors", "goggles": "goggles", "headphones": "headphones",
+    "binoculars": "binoculars", "tongs": "tongs", "pliers": "pliers", "clothes": "clothes",
+    "leggings": "leggings", "overalls": "overalls", "tweezers": "tweezers", "sheep": "sheep",
+    "deer": "deer", "fish": "fish", "species": "species", "series": "series",
+    "surroundings": "surroundings", "stairs": "stairs", "pajamas": "pajamas",
+    "sweatpants": "sweatpants", "earphones": "earphones", "bleachers": "bleachers",
+    "dishes": "dish", "boxes": "box", "hooves": "hoof",
+}
+
+# COCO-80 categories with common synonyms: used when the CHAIR spec is not available.
+_COCO_FALLBACK: dict[str, tuple[str, ...]] = {
+    "person": ("people", "man", "woman", "men", "women", "boy", "girl", "child", "kid", "baby",
+               "adult", "lady", "guy", "gentleman", "player", "skier", "snowboarder",
+               "skateboarder", "surfer", "rider", "biker", "cyclist", "pedestrian", "worker",
+               "chef", "cook", "officer", "policeman", "teenager", "toddler", "crowd",
+               "passenger", "spectator", "tourist", "batter", "pitcher", "catcher", "umpire"),
+    "bicycle": ("bike", "cycle"), "car": ("automobile", "sedan", "suv", "van", "taxi", "cab",
+                                           "jeep", "minivan"),
+    "motorcycle": ("motorbike", "scooter", "moped", "motor bike"),
+    "airplane": ("plane", "aircraft", "jet", "airliner", "jetliner", "aeroplane"),
+    "bus": ("minibus",), "train": ("locomotive", "tram"), "truck": ("lorry", "pickup",
+                                                                     "pickup truck"),
+    "boat": ("ship", "sailboat", "canoe", "kayak", "yacht", "ferry", "vessel"),
+    "traffic light": ("stoplight", "traffic signal", "stop light"),
+    "fire hydrant": ("hydrant",), "stop sign": (), "parking meter": (), "bench": (),
+    "bird": ("pigeon", "seagull", "gull", "duck", "goose", "parrot", "sparrow", "swan"),
+    "cat": ("kitten", "kitty", "feline"), "dog": ("puppy", "pup", "doggy", "canine"),
+    "horse": ("pony", "foal", "stallion", "mare"), "sheep": ("lamb", "ram", "ewe"),
+    "cow": ("cattle", "calf", "bull", "ox"), "elephant": (), "bear": (), "zebra": (),
+    "giraffe": (), "backpack": ("knapsack", "rucksack"), "umbrella": ("parasol",),
+    "handbag": ("purse",), "tie": ("necktie", "bow tie"), "suitcase": ("luggage",),
+    "frisbee": ("flying disc",), "skis": ("ski",), "snowboard": (), "sports ball": ("ball",),
+    "kite": (), "baseball bat": (), "baseball glove": ("mitt",),
+    "skateboard": (), "surfboard": (), "tennis racket": ("racket", "racquet"),
+    "bottle": (), "wine glass": (), "cup": ("mug",), "fork": (), "knife": (), "spoon": (),
+    "bowl": (), "banana": (), "apple": (), "sandwich": ("burger", "hamburger", "sub"),
+    "orange": (), "broccoli": (), "carrot": (), "hot dog": ("hotdog",), "pizza": (),
+    "donut": ("doughnut",), "cake": ("cupcake",), "chair": ("stool", "seat", "armchair"),
+    "couch": ("sofa", "loveseat", "settee"), "potted plant": ("houseplant", "pot plant"),
+    "bed": (), "dining table": ("table", "desk"), "toilet": (),
+    "tv": ("television", "monitor", "tv screen"), "laptop": ("computer", "notebook"),
+    "mouse": (), "remote": ("remote control", "controller"), "keyboard": (),
+    "cell phone": ("phone", "cellphone", "smartphone", "mobile phone", "telephone"),
+    "microwave": (), "oven": ("stove",), "toaster": (), "sink": (),
+    "refrigerator": ("fridge", "freezer"), "book": (), "clock": (), "vase": (),
+    "scissors": (), "teddy bear": ("teddy",), "hair drier": ("hair dryer", "hairdryer", "blow dryer"),
+    "toothbrush": (),
+}
+
+
+def _spec_synonyms() -> dict[str, tuple[str, ...]] | None:
+    """Node -> synonyms from the CHAIR spec, when it is installed."""
+    try:
+        from halluscope.resources import spec_path  # written with the CHAIR metric
+    except ImportError:
+        return None
+    try:
+        path = Path(spec_path("metrics", "chair-coco.json"))
+    except Exception:  # noqa: BLE001 - a missing spec is not an error here
+        return None
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        log.warning("cannot read %s (%s); using the built-in COCO-80 table", path, exc)
+        return None
+    table = _synonym_table(data)
+    if not table or len(table) < 80:
+        log.warning("%s holds no COCO-80 synonym table I can read; using the built-in one", path)
+        return None
+    return table
+
+
+def _synonym_table(data: Any) -> dict[str, tuple[str, ...]] | None:
+    """Read node -> synonyms from the shapes a spec may take."""
+    if isinstance(data, dict):
+        for key in ("synonyms", "vocabulary", "nodes", "objects"):
+            if key in data:
+                return _synonym_table(data[key])
+        if all(isinstance(v, (list, tuple)) for v in data.values()):
+            return {str(k): tuple(str(s) for s in v) for k, v in data.items()}
+        if all(isinstance(v, str) for v in data.values()):   # synonym -> node
+            out: dict[str, list[str]] = {}
+            for syn, node in data.items():
+                out.setdefault(node, []).append(syn)
+            return {k: tuple(v) for k, v in out.items()}
+        return None
+    if isinstance(data, list):
+        out2: dict[str, tuple[str, ...]] = {}
+        for row in data:
+            if isinstance(row, str):
+                parts = [p.strip() for p in row.split(",") if p.strip()]
+                if parts:
+                    out2[parts[0]] = tuple(parts[1:])
+            elif isinstance(row, (list, tuple)) and row:
+                out2[str(row[0]).strip()] = tuple(str(s).strip() for s in row[1:])
+            elif isinstance(row, dict) and ("node" in row or "name" in row):
+                node = row.get("node") or row.get("name")
+                out2[str(node)] = tuple(row.get("synonyms") or ())
+        return out2 or None
+    return None
+
+
+@lru_cache(maxsize=1)
+def _inflect_engine():
+    try:
+        import inflect
+        return inflect.engine()
+    except ImportError:  # pragma: no cover - a core dependency
+        return None
+
+
+@lru_cache(maxsize=65536)
+def singular_forms(word: str) -> tuple[str, ...]:
+    """Candidate singular forms of a (lower-case) noun, best first; the word itself included."""
+    word = word.lower()
+    out = [word]
+    if word in IRREGULAR_PLURALS:
+        out.insert(0, IRREGULAR_PLURALS[word])
+    if " " in word:
+        head, _, last = word.rpartition(" ")
+        return tuple(dict.fromkeys(out + [f"{head} {s}" for s in singular_forms(last)]))
+    try:
+        from lemminflect import getLemma
+        out.extend(getLemma(word, upos="NOUN"))
+    except ImportError:  # pragma: no cover
+        pass
+    eng = _inflect_engine()
+    if eng is not None and word.isalpha():
+        try:
+            s = eng.singular_noun(word)
+        except Exception:  # noqa: BLE001 - inflect raises on odd input
+            s = False
+        if s:
+            out.append(s)
+    return tuple(dict.fromkeys(w for w in out if w))
+
+
+_WN_LOCK = threading.Lock()
+_WN: Any = None
+_WN_FAILED = False
+
+
+def wordnet():
+    """NLTK's WordNet reader, or ``None`` when it cannot be loaded (logged once)."""
+    global _WN, _WN_FAILED
+    if _WN is not None or _WN_FAILED:
+        return _WN
+    with _WN_LOCK:
+        if _WN is None and not _WN_FAILED:
+            try:
+                from halluscope.claims.wordnet import load_wordnet
+                _WN = load_wordnet()
+            except Exception as exc:  # noqa: BLE001 - WordNet is an enhancement
+                _WN_FAILED = True
+                log.warning("WordNet unavailable (%s): hypernym mapping and the concrete-noun "
+                            "filter are off", exc)
+    return _WN
+
+
+@lru_cache(maxsize=65536)
+def noun_senses(word: str) -> tuple[Any, ...]:
+    wn = wordnet()
+    if wn is None:
+        return ()
+    try:
+        return tuple(wn.synsets(word.replace(" ", "_"), pos="n"))
+    except Exception:  # noqa: BLE001
+        return ()
+
+
+@lru_cache(maxsize=65536)
+def concrete_senses(word: str) -> tuple[Any, ...] | None:
+    """The noun senses of ``word`` among its three most frequent that name concrete things
+    (animals, artefacts, food, plants, natural objects, body parts, substances; people only as
+    the first sense); ``None`` when WordNet does not know the word."""
+    senses = noun_senses(word)
+    if not senses:
+        for s in singular_forms(word)[1:]:
+            senses = noun_senses(s)
+            if senses:
+                break
+    if not senses:
+        return None
+    return tuple(s for i, s in enumerate(senses[:3]) if s.lexname() in _CONCRETE_LEXNAMES
+                 and (i == 0 or s.lexname() != "noun.person"))
+
+
+def is_concrete(word: str) -> bool | None:
+    """Whether ``word`` names a physical thing (``None``: WordNet does not know it)."""
+    senses = concrete_senses(word)
+    return None if senses is None else bool(senses)
+
+
+@lru_cache(maxsize=65536)
+def is_person_word(word: str) -> bool:
+    """Whether the noun names a person (WordNet ``noun.person`` as its first sense)."""
+    senses = noun_senses(word) or next((noun_senses(s) for s in singular_forms(word)[1:]
+                                        if noun_senses(s)), ())
+    return bool(senses) and senses[0].lexname() == "noun.person"
+
+
+class Vocabulary:
+    """A set of nodes with their surface forms.
+
+    Args:
+        name: Name recorded in run sheets (``coco``, ``amber``, ``custom``).
+        synonyms: Node -> other surface forms of it.
+        use_wordnet: Also map through WordNet hypernyms.
+    """
+
+    def __init__(self, name: str, synonyms: Mapping[str, Iterable[str]], *,
+                 use_wordnet: bool = True):
+        self.name = name
+        self.nodes: tuple[str, ...] = tuple(synonyms)
+        self.use_wordnet = use_wordnet
+        table: dict[str, str] = {}
+        for node in synonyms:          # nodes first: a node is never the synonym of another
+            table[node.lower()] = node
+        for node, syns in synonyms.items():
+            for s in syns:
+                s = str(s).strip().lower()
+                if s and s not in table:
+                    table[s] = node
+        self.table = table
+        self.phrases = frozenset(k for k in table if " " in k)
+        self._memo: dict[str, str | None] = {}
+
+    def __contains__(self, node: str) -> bool:
+        return node in self.table and self.table[node] == node
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __repr__(self) -> str:
+        return f"Vocabulary({self.name!r}, {len(self.nodes)} nodes)"
+
+    def _direct(self, phrase: str) -> str | None:
+        for form in singular_forms(phrase):
+            node = self.table.get(form)
+            if node is not None:
+                return node
+        return None
+
+    def map(self, noun: str) -> str | None:
+        """The node ``noun`` (a lemma or phrase) stands for, or ``None``."""
+        key = noun.strip().lower()
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        node = self._direct(key)
+        if node is None and " " in key:
+            words = key.split()
+            for i in range(1, len(words)):
+                node = self._direct(" ".join(words[i:]))
+                if node is not None:
+                    break
+        if node is None and self.use_wordnet:
+            node = self._hypernym(key) or (self._hypernym(key.split()[-1]) if " " in key
+                                           else None)
+        if len(self._memo) < 200_000:
+            self._memo[key] = node
+        return node
+
+    def _hypernym(self, word: str) -> str | None:
+        senses = concrete_senses(word)
+        if not senses:
+            return None
+        frontier = [senses[0]]
+        seen = set(frontier)
+        for _ in range(HYPERNYM_DEPTH):
+            nxt = []
+            for syn in frontier:
+                for hyper in syn.hypernyms() + syn.instance_hypernyms():
+                    if hyper in seen:
+                        continue
+                    seen.add(hyper)
+                    for lemma in hyper.lemma_names():
+                        node = self.table.get(lemma.replace("_", " ").lower())
+                        if node is not None:
+                            return node
+                    nxt.append(hyper)
+            frontier = nxt
+            if not frontier:
+                break
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "nodes": len(self.nodes), "wordnet": self.use_wordnet}
+
+
+@lru_cache(maxsize=1)
+def coco_vocabulary() -> Vocabulary:
+    """The 80 COCO categories (CHAIR's synonyms when the spec is installed)."""
+    table = _spec_synonyms()
+    if table is None:
+        return Vocabulary("coco", _COCO_FALLBACK)
+    return Vocabulary("coco", table)
+
+
+@lru_cache(maxsize=8)
+def _amber_vocabulary(path: str) -> Vocabulary:
+    from halluscope.evidence.amber import load_amber_vocabulary
+    return load_amber_vocabulary(path)
+
+
+def load_vocabulary(spec: Any = None) -> Vocabulary:
+    """A :class:`Vocabulary` from ``None``/``"coco"`` (COCO-80), ``"amber"`` or
+    ``"amber:<relation.json>"``, a list of words, a mapping node -> synonyms, a Vocabulary, or
+    a file: JSON (list, or mapping node -> synonyms) or text (one node a line, synonyms after
+    commas)."""
+    if spec is None or spec == "coco":
+        return coco_vocabulary()
+    if isinstance(spec, Vocabulary):
+        return spec
+    if isinstance(spec, str) and (spec == "amber" or spec.startswith("amber:")):
+        path = spec.partition(":")[2]
+        if not path:
+            from halluscope.evidence.amber import default_amber_dir
+            d = default_amber_dir()
+            if d is None:
+                raise ConfigError("the AMBER vocabulary needs AMBER's relation.json: pass "
+                                  "'amber:<path to relation.json>'")
+            path = str(d / "relation.json")
+        return _amber_vocabulary(path)
+    if isinstance(spec, Mapping):
+        return Vocabulary("custom", {str(k): tuple(v or ()) for k, v in spec.items()})
+    if isinstance(spec, (str, Path)):
+        p = Path(spec)
+        if not p.is_file():
+            raise ConfigError(f"expected a vocabulary name (coco, amber) or a file, got {spec!r}")
+        text = p.read_text(encoding="utf-8")
+        if p.suffix == ".json":
+            try:
+                table = _synonym_table(json.loads(text))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{p}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+        else:
+            table = _synonym_table([ln for ln in text.splitlines() if ln.strip()
+                                    and not ln.startswith("#")])
+        if not table:
+            raise ConfigError(f"{p}: expected a list of words or a mapping node -> synonyms")
+        return Vocabulary(p.stem, table)
+    if isinstance(spec, Iterable):
+        return Vocabulary("custom", {str(w): () for w in spec})
+    raise ConfigError(f"expected a vocabulary (name, file, list or mapping), got {spec!r:.60}")

@@ -154,7 +154,8 @@ def header(result: AuditResult) -> dict[str, Any]:
     metrics = []
     for name in result.metrics:
         details = info.get(name) if isinstance(info, Mapping) else None
-        pairs = ([(str(k), _short(v)) for k, v in details.items()]
+        pairs = ([(str(k), _short(v, 60), _short(v, 2000)) for k, v in details.items()
+                  if v is not None and v != "" and v != [] and v != {}]
                  if isinstance(details, Mapping) else [])
         metrics.append({"name": name, "info": pairs})
     env = sheet.get("environment") or {}

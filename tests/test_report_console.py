@@ -106,3 +106,12 @@ def test_empty_audit(tmp_path):
     text = render(result)
     assert "0 items audited" in text and "No metrics ran." in text
     assert str(items_path) in text.replace("\n", "")
+
+
+def test_output_folder_given_explicitly(tmp_path):
+    result = build_result(tmp_path)
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "runsheet.json").write_text("{}", encoding="utf-8")
+    text = render(result, out_dir=other)
+    assert "runsheet.json" in text and "results.json" not in text

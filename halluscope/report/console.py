@@ -144,9 +144,9 @@ def problems_table(result: AuditResult, limit: int = MAX_PROBLEMS) -> Table | No
     return table
 
 
-def output_files(result: AuditResult, out: str | Path | None = None) -> list[Path]:
+def output_files(result: AuditResult, out_dir: str | Path | None = None) -> list[Path]:
     """The files this audit wrote (those that exist)."""
-    folder = Path(out) if out is not None else result.items_path.parent
+    folder = Path(out_dir) if out_dir is not None else result.items_path.parent
     found = [folder / name for name in OUTPUT_FILES if (folder / name).is_file()]
     if not found and result.items_path.is_file():
         found = [result.items_path]
@@ -162,14 +162,15 @@ def _size(path: Path) -> str:
     return ""
 
 
-def render_summary(result: AuditResult, console: Console, *, out: str | Path | None = None,
+def render_summary(result: AuditResult, console: Console, *,
+                   out_dir: str | Path | None = None,
                    max_groups: int = MAX_GROUP_ROWS, max_problems: int = MAX_PROBLEMS) -> None:
     """Print the summary of ``result`` on ``console``.
 
     Args:
         result: The audit.
         console: Where to print.
-        out: The output folder (default: the folder holding ``items.jsonl``).
+        out_dir: The output folder (default: the folder holding ``items.jsonl``).
         max_groups: Group rows shown at most.
         max_problems: Bad records shown at most.
     """
@@ -207,7 +208,7 @@ def render_summary(result: AuditResult, console: Console, *, out: str | Path | N
             console.print(Text(f"... and {len(result.errors) - max_problems:,} more "
                                f"(see results.json)", style="dim"))
 
-    files = output_files(result, out)
+    files = output_files(result, out_dir)
     if files:
         console.print(Text("Output", style="bold"))
         for path in files:

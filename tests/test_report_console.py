@@ -113,5 +113,5 @@ def test_output_folder_given_explicitly(tmp_path):
     other = tmp_path / "elsewhere"
     other.mkdir()
     (other / "runsheet.json").write_text("{}", encoding="utf-8")
-    text = render(result, out_dir=other)
-    assert "runsheet.json" in text and "results.json" not in text
+    output = render(result, out_dir=other).split("\nOutput\n", 1)[1]
+    assert "elsewhere/runsheet.json" in output and "results.json" not in output

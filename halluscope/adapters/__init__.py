@@ -1,0 +1,42 @@
+"""Model adapters: the ModelAPI protocol, providers, cache, limiter and the query run loop.
+
+>>> from halluscope.adapters import query
+>>> records = query("prompts.jsonl", "openai/gpt-4o-2024-08-06", out="outputs.jsonl")
+
+Submodules load lazily, so that importing this package pulls in no SDK.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_LAZY = {
+    "query": ("halluscope.adapters.query", "query"),
+    "aquery": ("halluscope.adapters.query", "aquery"),
+    "get_model": ("halluscope.adapters.registry", "get_model"),
+    "parse_model": ("halluscope.adapters.registry", "parse_model"),
+    "available_providers": ("halluscope.adapters.registry", "available_providers"),
+    "ModelClient": ("halluscope.adapters.client", "ModelClient"),
+    "RetryPolicy": ("halluscope.adapters.client", "RetryPolicy"),
+    "ResponseCache": ("halluscope.adapters.cache", "ResponseCache"),
+    "ModelAPI": ("halluscope.adapters.types", "ModelAPI"),
+    "Request": ("halluscope.adapters.types", "Request"),
+    "Response": ("halluscope.adapters.types", "Response"),
+    "Message": ("halluscope.adapters.types", "Message"),
+    "Decoding": ("halluscope.adapters.types", "Decoding"),
+    "MockModel": ("halluscope.adapters.mock", "MockModel"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'halluscope.adapters' has no attribute {name!r}") from None
+    import importlib
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+__all__ = list(_LAZY)

@@ -110,5 +110,6 @@ class MockModel:
 def create(model: str, *, provider: str = "mock", base_url: str | None = None,
            **options: Any) -> MockModel:
     """Entry-point factory: ``mock/<behaviour>``."""
-    options.pop("timeout", None)
+    for ignored in ("timeout", "detail", "image_policy", "max_side", "revision"):
+        options.pop(ignored, None)  # what judge specs pass to real providers
     return MockModel(model, provider=provider, **options)

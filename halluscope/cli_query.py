@@ -1,0 +1,196 @@
+"""``halluscope query`` and ``halluscope judges list|show``, added to the main app by
+:func:`register` (``halluscope.cli`` calls it).
+
+Exit codes of ``query``: 0 every prompt answered; 1 some records failed (they are written with
+``"error"``; run again to retry them); 3 usage or input errors (bad prompts file, unknown
+provider, missing or refused credentials).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 3
+
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+def _options(values: list[str] | None) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for raw in values or ():
+        key, sep, value = raw.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected KEY=VALUE, got {raw!r}", param_hint="--option")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
+def query_command(
+    prompts: Annotated[Path, typer.Argument(help="Prompts JSONL: id, image, prompt per line "
+                                                 "(POPE question files work as they are).")],
+    model: Annotated[str, typer.Option("--model", "-m", help="PROVIDER/MODEL, e.g. "
+                                       "openai/gpt-4o-2024-08-06 or vllm/Qwen/Qwen2.5-VL-7B-Instruct.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Outputs JSONL (appended to and "
+                                                          "resumed when it exists).")],
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Server URL of an "
+                                                    "OpenAI-compatible (or other) API.")] = None,
+    max_connections: Annotated[int, typer.Option("--max-connections", "-c", min=1,
+                                                 help="Requests in flight at most.")] = 8,
+    cache: Annotated[Optional[Path], typer.Option("--cache", help="Cache directory (default "
+                                                  "$HALLUSCOPE_CACHE or ~/.cache/halluscope).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
+                                                              "cache.")] = False,
+    samples: Annotated[int, typer.Option("--samples", "-n", min=1, help="Answers per prompt "
+                                         "(for Self-Consistency@N; use temperature > 0).")] = 1,
+    temperature: Annotated[float, typer.Option("--temperature", "-t", min=0.0)] = 0.0,
+    top_p: Annotated[Optional[float], typer.Option("--top-p")] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1)] = 512,
+    seed: Annotated[Optional[int], typer.Option("--seed")] = None,
+    system: Annotated[Optional[str], typer.Option("--system", help="System prompt.")] = None,
+    image_root: Annotated[Optional[Path], typer.Option("--image-root", help="Folder that "
+                          "relative image paths are resolved against (default: the prompts "
+                          "file's folder).")] = None,
+    allow_urls: Annotated[bool, typer.Option("--allow-urls", help="Fetch http(s) images.")] = False,
+    detail: Annotated[Optional[str], typer.Option("--detail", help="OpenAI image detail: "
+                                                  "low, high or auto.")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per attempt "
+                                                     "(default 120; none for local models).")] = None,
+    retries: Annotated[int, typer.Option("--max-attempts", min=1, help="Attempts per "
+                                         "request, the first included.")] = 6,
+    restart: Annotated[bool, typer.Option("--restart", help="Start the output file afresh "
+                                                            "instead of resuming.")] = False,
+    option: Annotated[Optional[list[str]], typer.Option("--option", "-O", help="Provider "
+                      "option KEY=VALUE (repeatable): revision, device, dtype, "
+                      "max_tokens_param, ...")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Ask a model every prompt of a file; write outputs that `halluscope audit` reads."""
+    from halluscope.adapters.query import QueryCounts, aquery, _run_sync
+    from halluscope.adapters.types import AuthError, Decoding
+    from halluscope.errors import HalluscopeError
+
+    if not prompts.is_file():
+        err_console.print(f"[red]error:[/red] prompts file not found: {prompts}")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        decoding = Decoding(temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+                            seed=seed)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    if samples > 1 and temperature == 0:
+        err_console.print("[yellow]note:[/yellow] --samples with temperature 0 repeats one "
+                          "greedy answer; pass --temperature for Self-Consistency@N")
+
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                   TimeRemainingColumn(), console=err_console, transient=False,
+                   disable=quiet)
+    task_id = None
+
+    def on_progress(c: QueryCounts) -> None:
+        nonlocal task_id
+        detail_text = f"cached {c.cached}  new {c.new}  failed {c.failed}"
+        if task_id is None:
+            task_id = bar.add_task("query", total=c.total, detail=detail_text)
+        bar.update(task_id, completed=c.done, detail=detail_text)
+
+    try:
+        with bar:
+            result = _run_sync(aquery(
+                prompts, model, out=out, base_url=base_url, max_connections=max_connections,
+                cache=False if no_cache else cache, decoding=decoding, samples=samples,
+                system=system, allow_urls=allow_urls, image_root=image_root, detail=detail,
+                timeout=timeout, max_attempts=retries, resume=not restart, collect=False,
+                progress=on_progress, model_options=_options(option), argv=sys.argv))
+    except AuthError as exc:
+        err_console.print(f"[red]authentication failed:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except HalluscopeError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+
+    c = result.counts
+    table = Table(title=f"halluscope query: {model}", show_header=True)
+    for col in ("already done", "cached", "new", "failed", "seconds"):
+        table.add_column(col, justify="right")
+    table.add_row(str(c.skipped), str(c.cached), str(c.new), str(c.failed),
+                  f"{result.elapsed_s:.1f}")
+    if not quiet:
+        err_console.print(table)
+    requested = result.runsheet.get("model", {}).get("model")
+    for name, n in sorted(result.reported_models.items()):
+        if name != requested:
+            err_console.print(f"[yellow]note:[/yellow] the server reported model {name!r} for "
+                              f"{n} answer(s) (requested {requested!r})")
+    err_console.print(f"wrote {out}" + (f"; {c.failed} failed - run again to retry them"
+                                        if c.failed else ""))
+    raise typer.Exit(result.exit_code)
+
+
+judges_app = typer.Typer(help="Pinned judge specs (judges/*.toml).", no_args_is_help=True)
+
+
+@judges_app.command("list")
+def judges_list(
+    path: Annotated[Optional[list[Path]], typer.Option("--path", help="Extra folder of "
+                                                       "judge specs (repeatable).")] = None,
+) -> None:
+    """List the judge specs that can be loaded by name."""
+    from halluscope.judges.spec import find_specs, load_spec
+    from halluscope.errors import HalluscopeError
+    table = Table(show_header=True)
+    for col in ("name", "provider", "model", "revision", "prompts", "status", "file"):
+        table.add_column(col)
+    for name, file in find_specs(extra=path or ()).items():
+        try:
+            spec = load_spec(file)
+            status = "[green]ok[/green]"
+            row = (spec.name, spec.provider, spec.model, spec.revision or "-",
+                   ", ".join(spec.prompts))
+        except HalluscopeError as exc:
+            status = f"[red]{exc}[/red]"
+            row = (name, "?", "?", "?", "?")
+        table.add_row(*row, status, str(file))
+    out_console.print(table)
+
+
+@judges_app.command("show")
+def judges_show(
+    name: Annotated[str, typer.Argument(help="Spec name (or path to a spec file).")],
+    path: Annotated[Optional[list[Path]], typer.Option("--path")] = None,
+    template: Annotated[bool, typer.Option("--templates", help="Print the prompt "
+                                           "templates too.")] = False,
+) -> None:
+    """Show one judge spec: pin, decoding, image policy, templates with their hashes."""
+    from halluscope.errors import HalluscopeError
+    from halluscope.judges.spec import load_spec
+    try:
+        spec = load_spec(name, extra=path or ())
+    except HalluscopeError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    out_console.print_json(json.dumps(spec.describe()))
+    if template:
+        for use, prompt in spec.prompts.items():
+            out_console.rule(f"{use}: {prompt.template}")
+            out_console.print(prompt.text, markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``query`` and the ``judges`` group to ``app``."""
+    app.command("query")(query_command)
+    app.add_typer(judges_app, name="judges")

@@ -1,0 +1,329 @@
+"""The Judge: an adapter + a pinned spec + prompt templates + answer parsers.
+
+>>> judge = Judge.load("gpt-4o-2024-08-06")                # judges/gpt-4o-2024-08-06.toml
+>>> verdict = await judge.verify(claim, "photo.jpg")       # Verdict, evidence keeps the raw answer
+>>> await judge.classify_yes_no("Well, I can see one.", question="Is there a cat?")  # "yes"
+>>> claims = await judge.decompose("A dog sits on a red sofa.")
+
+Every method has a blocking twin (``verify_sync``, ...) for scripts. Calls go through the same
+client as ``halluscope query`` (cache, retries, adaptive concurrency), so judging the same claim
+twice costs one call. The judge records the model name the server reports; an answer from a
+model other than the pinned one is counted (``stats``, run sheet) and, with ``strict_pin=True``,
+raises :class:`PinMismatch`.
+
+A judge answer that its parser cannot read gives an ``unverifiable`` verdict (``verify``), the
+label ``unknown`` (``classify_yes_no``) or :class:`JudgeParseError` (``decompose``), always with
+the raw answer kept -- never a default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from halluscope.adapters.cache import ResponseCache
+from halluscope.adapters.client import ModelClient, RetryPolicy
+from halluscope.adapters.images import ImageLoader
+from halluscope.adapters.registry import get_model
+from halluscope.adapters.types import AdapterError, AuthError, Decoding, Message, Request
+from halluscope.checks.model import Verdict
+from halluscope.claims.model import Claim
+from halluscope.errors import ConfigError, HalluscopeError
+from halluscope.evidence.model import Evidence
+from halluscope.judges.parsers import PARSERS, UNVERIFIABLE, Parsed
+from halluscope.judges.reliability import JudgeStats, human_agreement, repeat_agreement
+from halluscope.judges.spec import JudgeSpec, load_spec
+
+
+class JudgeError(HalluscopeError):
+    """A judge could not do what was asked."""
+
+
+class PinMismatch(JudgeError):
+    """The server answered with a model other than the pinned one (``strict_pin=True``)."""
+
+
+class JudgeParseError(JudgeError):
+    """The judge's answer could not be parsed; ``raw`` keeps it."""
+
+    def __init__(self, message: str, raw: str | None):
+        self.raw = raw
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeAnswer:
+    """A judge's answer to one question: the parsed label, the raw text, whether it parsed."""
+
+    label: str
+    raw: str | None
+    parsed: bool
+    error: str | None = None
+    model: str | None = None
+
+
+def claim_statement(claim: Claim) -> str:
+    """A plain sentence stating ``claim`` (what the judge is asked to check)."""
+    s = claim.subject
+    if claim.kind == "existence":
+        return f"There is a {s} in the image."
+    if claim.kind == "count":
+        return f"There are exactly {claim.value} {s}(s) in the image."
+    if claim.kind == "attribute":
+        return f"The {s} is {claim.value}."
+    if claim.kind == "relation":
+        return f"The {s} is {claim.relation} the {claim.object}."
+    if claim.text:
+        return claim.text
+    return f"The image shows: {s} {claim.value if claim.value is not None else ''}".strip()
+
+
+def _span(text: str, claim_text: str | None, subject: str) -> tuple[int, int]:
+    low = text.lower()
+    for needle in (claim_text, subject):
+        if needle:
+            i = low.find(needle.lower())
+            if i >= 0:
+                return (i, i + len(needle))
+    return (0, 0)
+
+
+class Judge:
+    """A pinned judge model (see the module docstring).
+
+    Args:
+        spec: A :class:`JudgeSpec` or a spec name/path.
+        api: An adapter to use instead of building one from the spec (tests, mocks).
+        cache: Cache directory, a :class:`ResponseCache`, or False (default: the user cache).
+        base_url: Override the spec's base URL (e.g. a vLLM server hosting the judge model).
+        strict_pin: Raise :class:`PinMismatch` when the served model is not the pinned one.
+    """
+
+    def __init__(self, spec: JudgeSpec | str | Path, *, api: Any = None,
+                 cache: str | Path | ResponseCache | bool | None = None,
+                 base_url: str | None = None, max_connections: int = 4,
+                 strict_pin: bool = False, timeout: float | None = None,
+                 max_attempts: int = 6, allow_urls: bool = False,
+                 model_options: dict[str, Any] | None = None):
+        self.spec = spec if isinstance(spec, JudgeSpec) else load_spec(spec)
+        s = self.spec
+        if api is None:
+            opts = s.adapter_options() | dict(model_options or {})
+            api = get_model(f"{s.provider}/{s.model}", base_url=base_url or s.base_url, **opts)
+        self.api = api
+        if cache is False:
+            store, self._owns_cache = None, False
+        elif isinstance(cache, ResponseCache):
+            store, self._owns_cache = cache, False
+        else:
+            store, self._owns_cache = ResponseCache(None if cache is True else cache), True
+        self.cache = store
+        if timeout is None:
+            timeout = getattr(api, "default_timeout", 120.0)
+        self.client = ModelClient(api, cache=store, max_connections=max_connections,
+                                  retry=RetryPolicy(max_attempts=max_attempts), timeout=timeout,
+                                  images=ImageLoader(allow_urls=allow_urls))
+        self.strict_pin = strict_pin
+        self.stats = JudgeStats()
+        d = s.decoding
+        self.decoding = Decoding(temperature=d.temperature, top_p=d.top_p,
+                                 max_tokens=d.max_tokens, seed=d.seed, stop=d.stop)
+        self._runner: asyncio.Runner | None = None
+
+    @classmethod
+    def load(cls, name_or_path: str | Path, **kwargs: Any) -> "Judge":
+        return cls(load_spec(name_or_path), **kwargs)
+
+    @property
+    def pin(self) -> str:
+        return self.spec.pin
+
+    # -- one call ---------------------------------------------------------------------------
+    async def _ask(self, use: str, prompt: str, images: Sequence[str] = (),
+                   replicate: int = 0) -> tuple[Parsed | None, str | None, str | None, str | None]:
+        """(parsed or None when the call failed, raw text, served model, call error)."""
+        stats = self.stats.use(use)
+        stats.calls += 1
+        request = Request((Message.user(prompt, tuple(str(i) for i in images),
+                                        self.spec.image.detail),),
+                          self.decoding, replicate=replicate)
+        try:
+            resp = await self.client.generate(request)
+        except AuthError:
+            raise
+        except AdapterError as exc:
+            stats.call_failures += 1
+            return None, None, None, f"{type(exc).__name__}: {exc}"
+        if resp.model:
+            self.stats.reported_models[resp.model] += 1
+            if resp.model != self.spec.model:
+                stats.pin_mismatches += 1
+                if self.strict_pin:
+                    raise PinMismatch(f"judge {self.spec.name!r} pins {self.spec.model!r} but "
+                                      f"the server answered as {resp.model!r}")
+        parser = PARSERS[use][self.spec.prompt(use).parser]
+        parsed = parser(resp.text)
+        if not parsed.ok:
+            stats.parse_failures += 1
+        return parsed, resp.text, resp.model, None
+
+    def _evidence(self, use: str, raw: str | None, model: str | None, *, label=None,
+                  score=None, error: str | None = None) -> Evidence:
+        prompt = self.spec.prompt(use)
+        payload: dict[str, Any] = {"raw": raw, "judge": self.pin}
+        if error:
+            payload["error"] = error
+        return Evidence(source="judge", label=label, score=score, payload=payload,
+                        provenance={"component": "judge", "spec": self.spec.name,
+                                    "model": self.spec.model, "revision": self.spec.revision,
+                                    "reported_model": model, "prompt_sha256": prompt.sha256,
+                                    "parser": prompt.parser})
+
+    # -- uses -------------------------------------------------------------------------------
+    async def verify(self, claim: Claim, image_path: str | Path, *, context: str | None = None,
+                     replicate: int = 0) -> Verdict:
+        """Check ``claim`` against the image; the raw answer is in the verdict's evidence."""
+        prompt = self.spec.prompt("verify").render(
+            statement=claim_statement(claim), context=context or claim.text or "",
+            kind=claim.kind, subject=claim.subject, value=claim.value,
+            relation=claim.relation, object=claim.object)
+        parsed, raw, model, error = await self._ask("verify", prompt, (str(image_path),),
+                                                    replicate)
+        checker = f"judge:{self.spec.name}"
+        if parsed is None:
+            return Verdict(claim, UNVERIFIABLE, 0.0,
+                           (self._evidence("verify", None, None, label=claim.subject,
+                                           error=error),),
+                           f"the judge could not be asked: {error}", checker)
+        if not parsed.ok:
+            return Verdict(claim, UNVERIFIABLE, 0.0,
+                           (self._evidence("verify", raw, model, label=claim.subject,
+                                           error=parsed.error),),
+                           f"the judge's answer could not be parsed ({parsed.error})", checker)
+        if parsed.value == UNVERIFIABLE:
+            self.stats.use("verify").abstains += 1
+        confidence = 0.0 if parsed.value == UNVERIFIABLE else (
+            parsed.confidence if parsed.confidence is not None else 1.0)
+        reason = parsed.reason or f"the judge answered {parsed.value}"
+        return Verdict(claim, parsed.value, confidence,
+                       (self._evidence("verify", raw, model, label=claim.subject,
+                                       score=parsed.confidence),),
+                       reason, checker)
+
+    async def classify_yes_no_detailed(self, answer: str, question: str | None = None, *,
+                                       replicate: int = 0) -> JudgeAnswer:
+        """Like :meth:`classify_yes_no`, with the raw answer and whether it parsed."""
+        prompt = self.spec.prompt("classify_yes_no").render(
+            answer=answer, question=question or "(not given)")
+        parsed, raw, model, error = await self._ask("classify_yes_no", prompt,
+                                                    replicate=replicate)
+        if parsed is None:
+            return JudgeAnswer("unknown", None, False, error, None)
+        if not parsed.ok:
+            return JudgeAnswer("unknown", raw, False, parsed.error, model)
+        if parsed.value == "unknown":
+            self.stats.use("classify_yes_no").abstains += 1
+        return JudgeAnswer(parsed.value, raw, True, None, model)
+
+    async def classify_yes_no(self, answer: str, question: str | None = None) -> str:
+        """``yes`` | ``no`` | ``unknown`` for a free-text answer that no rule could read."""
+        return (await self.classify_yes_no_detailed(answer, question)).label
+
+    async def decompose(self, text: str, *, image_path: str | Path | None = None
+                        ) -> list[Claim]:
+        """Split a response into claims; raises :class:`JudgeParseError` (with ``raw``) when
+        the answer cannot be read, and :class:`JudgeError` when the call failed."""
+        prompt = self.spec.prompt("decompose").render(text=text)
+        images = (str(image_path),) if image_path is not None else ()
+        parsed, raw, _, error = await self._ask("decompose", prompt, images)
+        if parsed is None:
+            raise JudgeError(f"judge {self.spec.name!r} could not be asked: {error}")
+        if not parsed.ok:
+            raise JudgeParseError(f"judge {self.spec.name!r}: cannot parse the decomposition "
+                                  f"({parsed.error})", raw)
+        claims = []
+        for c in parsed.value:
+            value = c.get("value")
+            claims.append(Claim(kind=c["kind"], subject=c["subject"], value=value,
+                                relation=c.get("relation"), object=c.get("object"),
+                                span=_span(text, c.get("text"), c["subject"]),
+                                text=c.get("text")))
+        return claims
+
+    # -- reliability ------------------------------------------------------------------------
+    async def repeatability(self, items: Sequence[tuple[Claim, str | Path]], repeats: int = 3
+                            ) -> dict[str, Any]:
+        """Verify each (claim, image) ``repeats`` times as deliberate repeats (each its own
+        call, not a cache hit) and report how often the verdicts agree."""
+        if repeats < 2:
+            raise ConfigError(f"expected repeats >= 2, got {repeats}")
+        rows = []
+        for claim, image in items:
+            verdicts = await asyncio.gather(*[self.verify(claim, image, replicate=r)
+                                              for r in range(repeats)])
+            rows.append([v.label for v in verdicts])
+        return repeat_agreement(rows)
+
+    def reliability(self, *, judge_labels: dict[str, str] | None = None,
+                    human_labels: dict[str, str] | None = None,
+                    repeat: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Parse-failure/abstain rates, plus human agreement and repeatability when given."""
+        out: dict[str, Any] = {"judge": self.pin, **self.stats.to_dict()}
+        if judge_labels is not None and human_labels is not None:
+            out["human_agreement"] = human_agreement(judge_labels, human_labels)
+        if repeat is not None:
+            out["repeat_agreement"] = repeat
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """For the run sheet: the spec, the served model names, mismatches and stats."""
+        reported = dict(self.stats.reported_models)
+        return {**self.spec.describe(), "adapter": self.api.describe(),
+                "reported_models": reported,
+                "pin_mismatch": any(m != self.spec.model for m in reported),
+                "strict_pin": self.strict_pin, "stats": self.stats.to_dict()}
+
+    # -- blocking twins and lifecycle -------------------------------------------------------
+    def _run(self, coro):
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        try:
+            return self._runner.run(coro)
+        except RuntimeError as exc:
+            if "running event loop" in str(exc):
+                coro.close()
+                raise JudgeError("inside a running event loop use 'await judge.verify(...)' "
+                                 "instead of the *_sync methods") from None
+            raise
+
+    def verify_sync(self, claim: Claim, image_path: str | Path, **kw: Any) -> Verdict:
+        return self._run(self.verify(claim, image_path, **kw))
+
+    def classify_yes_no_sync(self, answer: str, question: str | None = None) -> str:
+        return self._run(self.classify_yes_no(answer, question))
+
+    def decompose_sync(self, text: str, **kw: Any) -> list[Claim]:
+        return self._run(self.decompose(text, **kw))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        if self._owns_cache and self.cache is not None:
+            self.cache.close()
+
+    def close(self) -> None:
+        """Release the model/connections (blocking form of :meth:`aclose`)."""
+        if self._runner is not None:
+            self._runner.run(self.aclose())
+            self._runner.close()
+            self._runner = None
+        else:
+            asyncio.run(self.aclose())
+
+    async def __aenter__(self) -> "Judge":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()

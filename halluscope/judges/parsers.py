@@ -1,0 +1,168 @@
+"""Parsers that read a judge's raw answer. Each returns a :class:`Parsed`; a failure is a
+``Parsed`` with ``ok=False`` and the reason -- never a default value.
+
+=================  ===================  ==========================================================
+use                parser               accepts
+=================  ===================  ==========================================================
+verify             ``verdict-json``     a JSON object (a code fence or text around it is fine) with
+                                        ``verdict`` in supported / hallucinated / unverifiable (or
+                                        the synonyms below), optional ``confidence`` and ``reason``
+verify             ``verdict-line``     a line ``Verdict: <label>`` (or the label alone)
+classify_yes_no    ``yes-no-word``      ``yes``, ``no`` or ``unknown`` as the first word
+decompose          ``claims-json``      a JSON array of claim objects (or ``{"claims": [...]}``)
+=================  ===================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from halluscope.claims.model import CLAIM_KINDS
+
+SUPPORTED, HALLUCINATED, UNVERIFIABLE = "supported", "hallucinated", "unverifiable"
+_VERDICT_WORDS = {
+    "supported": SUPPORTED, "support": SUPPORTED, "true": SUPPORTED, "yes": SUPPORTED,
+    "correct": SUPPORTED, "consistent": SUPPORTED, "entailed": SUPPORTED,
+    "hallucinated": HALLUCINATED, "hallucination": HALLUCINATED, "false": HALLUCINATED,
+    "no": HALLUCINATED, "incorrect": HALLUCINATED, "unsupported": HALLUCINATED,
+    "contradicted": HALLUCINATED, "inconsistent": HALLUCINATED, "refuted": HALLUCINATED,
+    "unverifiable": UNVERIFIABLE, "unknown": UNVERIFIABLE, "unsure": UNVERIFIABLE,
+    "uncertain": UNVERIFIABLE, "undetermined": UNVERIFIABLE, "cannot determine": UNVERIFIABLE,
+    "not sure": UNVERIFIABLE, "abstain": UNVERIFIABLE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A parser's result: ``value`` when ``ok``, else ``error`` says why not."""
+
+    ok: bool
+    value: Any = None
+    error: str | None = None
+    confidence: float | None = None
+    reason: str | None = None
+
+
+def _fail(why: str) -> Parsed:
+    return Parsed(False, error=why)
+
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+
+
+def extract_json(text: str, opener: str) -> Any:
+    """The first JSON value starting with ``opener`` (``{`` or ``[``) in ``text``; raises
+    ``ValueError`` when there is none."""
+    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
+    decoder = json.JSONDecoder()
+    for cand in candidates:
+        start = cand.find(opener)
+        while start != -1:
+            try:
+                value, _ = decoder.raw_decode(cand, start)
+                return value
+            except json.JSONDecodeError:
+                start = cand.find(opener, start + 1)
+    raise ValueError(f"no JSON {'object' if opener == '{' else 'array'} found")
+
+
+def _verdict_word(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return SUPPORTED if value else HALLUCINATED
+    if not isinstance(value, str):
+        return None
+    key = " ".join(value.strip().strip(".!\"'").lower().split())
+    return _VERDICT_WORDS.get(key)
+
+
+def parse_verdict_json(text: str) -> Parsed:
+    try:
+        obj = extract_json(text or "", "{")
+    except ValueError as exc:
+        return _fail(str(exc))
+    if not isinstance(obj, dict):
+        return _fail("expected a JSON object")
+    raw = next((obj[k] for k in ("verdict", "label", "answer") if k in obj), None)
+    if raw is None:
+        return _fail("the JSON object has no 'verdict'")
+    label = _verdict_word(raw)
+    if label is None:
+        return _fail(f"expected verdict supported, hallucinated or unverifiable, got {raw!r:.40}")
+    conf = obj.get("confidence")
+    try:
+        conf = float(conf) if conf is not None else None
+        if conf is not None and not 0.0 <= conf <= 1.0:
+            conf = conf / 100.0 if 1.0 < conf <= 100.0 else None
+    except (TypeError, ValueError):
+        conf = None
+    reason = obj.get("reason")
+    return Parsed(True, label, confidence=conf, reason=str(reason) if reason else None)
+
+
+_LINE = re.compile(r"^\s*(?:verdict|answer|label)\s*[:=]\s*(.+?)\s*$", re.IGNORECASE | re.M)
+
+
+def parse_verdict_line(text: str) -> Parsed:
+    text = text or ""
+    m = _LINE.search(text)
+    word = m.group(1) if m else text.strip().splitlines()[0] if text.strip() else ""
+    label = _verdict_word(word)
+    if label is None:
+        return _fail(f"expected 'Verdict: supported|hallucinated|unverifiable', got {word!r:.40}")
+    return Parsed(True, label)
+
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def parse_yes_no_word(text: str) -> Parsed:
+    m = _WORD.search((text or "").lower())
+    word = m.group(0) if m else ""
+    if word in ("yes", "no", "unknown"):
+        return Parsed(True, word)
+    return _fail(f"expected yes, no or unknown as the first word, got {word!r:.40}")
+
+
+_CLAIM_FIELDS = ("kind", "subject", "value", "relation", "object", "text")
+
+
+def parse_claims_json(text: str) -> Parsed:
+    """A list of claim dicts (fields as in :class:`~halluscope.claims.model.Claim`); items that
+    are not valid claims make the parse fail rather than vanish."""
+    try:
+        obj = extract_json(text or "", "[")
+    except ValueError:
+        try:
+            obj = extract_json(text or "", "{")
+        except ValueError as exc:
+            return _fail(str(exc))
+        obj = obj.get("claims") if isinstance(obj, dict) else None
+        if obj is None:
+            return _fail("expected a JSON array of claims (or an object with 'claims')")
+    if not isinstance(obj, list):
+        return _fail("expected a JSON array of claims")
+    claims = []
+    for i, item in enumerate(obj):
+        if not isinstance(item, dict):
+            return _fail(f"claim {i}: expected an object, got {type(item).__name__}")
+        kind = str(item.get("kind") or "").strip().lower()
+        subject = item.get("subject")
+        if kind not in CLAIM_KINDS:
+            return _fail(f"claim {i}: expected kind in {', '.join(CLAIM_KINDS)}, got {kind!r:.30}")
+        if not isinstance(subject, str) or not subject.strip():
+            return _fail(f"claim {i}: expected a 'subject' noun")
+        claims.append({k: item.get(k) for k in _CLAIM_FIELDS} | {"kind": kind,
+                                                                 "subject": subject.strip()})
+    return Parsed(True, claims)
+
+
+#: use -> parser name -> function
+PARSERS: dict[str, dict[str, Callable[[str], Parsed]]] = {
+    "verify": {"verdict-json": parse_verdict_json, "verdict-line": parse_verdict_line},
+    "classify_yes_no": {"yes-no-word": parse_yes_no_word},
+    "decompose": {"claims-json": parse_claims_json},
+}

@@ -1,0 +1,138 @@
+"""How far a judge can be trusted: parse-failure and abstain rates, agreement between repeated
+calls, agreement with human labels (Cohen's kappa, via scikit-learn).
+
+* :class:`JudgeStats` counts, per use, calls, failed calls, answers that could not be parsed,
+  abstentions (``unverifiable`` / ``unknown``) and answers from a model other than the pinned one.
+* :func:`repeat_agreement` takes, for each item, the labels of repeated calls and reports the
+  share of items where every repeat agrees, the mean pairwise agreement, and Fleiss' kappa.
+* :func:`human_agreement` aligns judge and human labels by id and reports raw agreement and
+  Cohen's kappa. :func:`load_labels` reads a labelled file: JSON Lines ``{"id": ..., "label": ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from halluscope.errors import InputError
+
+
+@dataclass
+class UseStats:
+    calls: int = 0
+    call_failures: int = 0
+    parse_failures: int = 0
+    abstains: int = 0
+    pin_mismatches: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        answered = self.calls - self.call_failures
+        rate = (lambda k: round(k / answered, 4) if answered else None)
+        return {"calls": self.calls, "call_failures": self.call_failures,
+                "parse_failures": self.parse_failures, "abstains": self.abstains,
+                "pin_mismatches": self.pin_mismatches,
+                "parse_failure_rate": rate(self.parse_failures),
+                "abstain_rate": rate(self.abstains)}
+
+
+@dataclass
+class JudgeStats:
+    """Counters per use (``verify``, ``classify_yes_no``, ``decompose``)."""
+
+    uses: dict[str, UseStats] = field(default_factory=dict)
+    reported_models: Counter = field(default_factory=Counter)
+
+    def use(self, name: str) -> UseStats:
+        return self.uses.setdefault(name, UseStats())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"uses": {k: v.to_dict() for k, v in sorted(self.uses.items())},
+                "reported_models": dict(self.reported_models)}
+
+
+def fleiss_kappa(rows: Sequence[Sequence[str]]) -> float | None:
+    """Fleiss' kappa over items each rated by the same number (>= 2) of raters."""
+    rows = [list(r) for r in rows if len(r) >= 2]
+    if not rows:
+        return None
+    n = len(rows[0])
+    if any(len(r) != n for r in rows):
+        raise ValueError("Fleiss' kappa needs the same number of ratings for every item")
+    categories = sorted({x for r in rows for x in r})
+    totals = Counter()
+    p_items = []
+    for r in rows:
+        c = Counter(r)
+        totals.update(c)
+        p_items.append((sum(v * v for v in c.values()) - n) / (n * (n - 1)))
+    n_ratings = len(rows) * n
+    p_bar = sum(p_items) / len(rows)
+    p_e = sum((totals[k] / n_ratings) ** 2 for k in categories)
+    if p_e >= 1.0:
+        return 1.0 if p_bar >= 1.0 else None
+    return (p_bar - p_e) / (1 - p_e)
+
+
+def repeat_agreement(labels: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Agreement of repeated judge calls; ``labels[i]`` holds item i's labels over repeats."""
+    rows = [list(r) for r in labels if len(r) >= 2]
+    if not rows:
+        return {"items": 0, "repeats": 0, "all_agree": None, "pairwise": None,
+                "fleiss_kappa": None}
+    all_agree = sum(len(set(r)) == 1 for r in rows) / len(rows)
+    pair_scores = []
+    for r in rows:
+        pairs = list(combinations(r, 2))
+        pair_scores.append(sum(a == b for a, b in pairs) / len(pairs))
+    try:
+        kappa = fleiss_kappa(rows)
+    except ValueError:
+        kappa = None
+    return {"items": len(rows), "repeats": max(len(r) for r in rows),
+            "all_agree": round(all_agree, 4),
+            "pairwise": round(sum(pair_scores) / len(pair_scores), 4),
+            "fleiss_kappa": None if kappa is None else round(kappa, 4)}
+
+
+def human_agreement(judge: Mapping[str, str], human: Mapping[str, str]) -> dict[str, Any]:
+    """Raw agreement and Cohen's kappa between judge and human labels on their common ids."""
+    ids = sorted(set(judge) & set(human))
+    if not ids:
+        return {"n": 0, "agreement": None, "cohen_kappa": None,
+                "only_judge": len(judge), "only_human": len(human)}
+    from sklearn.metrics import cohen_kappa_score
+    a = [str(judge[i]) for i in ids]
+    b = [str(human[i]) for i in ids]
+    agree = sum(x == y for x, y in zip(a, b)) / len(ids)
+    if len(set(a) | set(b)) < 2:
+        kappa = 1.0 if agree == 1.0 else None  # one label everywhere: kappa is undefined
+    else:
+        kappa = float(cohen_kappa_score(a, b))
+    confusion = Counter(f"{x}->{y}" for x, y in zip(b, a))
+    return {"n": len(ids), "agreement": round(agree, 4),
+            "cohen_kappa": None if kappa is None else round(kappa, 4),
+            "only_judge": len(set(judge) - set(human)), "only_human": len(set(human) - set(judge)),
+            "human_to_judge": dict(sorted(confusion.items()))}
+
+
+def load_labels(path: str | Path, *, field_name: str = "label") -> dict[str, str]:
+    """Human labels from JSON Lines ``{"id": ..., "label": ...}`` (``field_name`` to change)."""
+    out: dict[str, str] = {}
+    with open(path, encoding="utf-8") as fh:
+        for lineno, text in enumerate(fh, 1):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
+            if not isinstance(obj, dict) or "id" not in obj or field_name not in obj:
+                raise InputError(f"{path}:{lineno}: expected an object with 'id' and "
+                                 f"'{field_name}'")
+            out[str(obj["id"])] = str(obj[field_name]).strip().lower()
+    return out

@@ -1,0 +1,241 @@
+"""Judge specs: the pinned description of a judge, read from a TOML file in ``judges/``.
+
+A spec names the provider and the model with a dated snapshot (APIs) or a hub revision (local
+models), the decoding (temperature 0 and a seed), the image policy, and for each use
+(``verify``, ``classify_yes_no``, ``decompose``) a prompt template file with its sha256 and the
+parser that reads the answer. Loading a spec whose template does not hash to the pinned value is
+an error: a changed prompt is a different judge.
+
+Specs are found by name in, in order: folders passed explicitly, ``$HALLUSCOPE_JUDGES``
+(``os.pathsep``-separated), the repository's ``judges/`` folder (source checkouts) and
+``halluscope/_pinned/judges`` (installed wheels).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import string
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from halluscope.errors import ConfigError
+
+#: The uses a spec can define, and the template placeholders each one must contain.
+USES: dict[str, tuple[str, ...]] = {
+    "verify": ("statement",),
+    "classify_yes_no": ("answer",),
+    "decompose": ("text",),
+}
+#: Placeholders each use may contain (all are always filled in).
+PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "verify": ("statement", "context", "kind", "subject", "value", "relation", "object"),
+    "classify_yes_no": ("answer", "question"),
+    "decompose": ("text",),
+}
+SPEC_SUFFIX = ".toml"
+
+
+class DecodingSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float = Field(0.0, ge=0)
+    top_p: float | None = None
+    max_tokens: int = Field(512, ge=1)
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+class ImageSpec(BaseModel):
+    """How images are sent: OpenAI ``detail``, the resize policy name, a longest-side cap."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detail: str | None = None
+    policy: str | None = None
+    max_side: int | None = Field(None, ge=16)
+
+
+class PromptSpec(BaseModel):
+    """One use's prompt template (path relative to the spec file), its sha256 and parser."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    template: str
+    sha256: str
+    parser: str
+    _text: str = PrivateAttr(default="")
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, v: str) -> str:
+        v = v.strip().lower()
+        if len(v) != 64 or any(c not in "0123456789abcdef" for c in v):
+            raise ValueError(f"expected 64 hex digits, got {v!r}")
+        return v
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def render(self, **values: Any) -> str:
+        """The template with ``$name`` placeholders filled in."""
+        return string.Template(self._text).safe_substitute(
+            {k: "" if v is None else str(v) for k, v in values.items()})
+
+
+class JudgeSpec(BaseModel):
+    """A pinned judge (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    provider: str
+    model: str
+    revision: str | None = None
+    base_url: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    decoding: DecodingSpec = DecodingSpec()
+    image: ImageSpec = ImageSpec()
+    prompts: dict[str, PromptSpec]
+    _path: Path | None = PrivateAttr(default=None)
+
+    @field_validator("prompts")
+    @classmethod
+    def _uses(cls, v: dict[str, PromptSpec]) -> dict[str, PromptSpec]:
+        unknown = set(v) - set(USES)
+        if unknown:
+            raise ValueError(f"unknown use(s) {sorted(unknown)}; expected some of {list(USES)}")
+        if not v:
+            raise ValueError("expected at least one prompt (verify, classify_yes_no, decompose)")
+        return v
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def pin(self) -> str:
+        """``provider/model`` plus ``@revision`` when there is one."""
+        pin = f"{self.provider}/{self.model}"
+        return f"{pin}@{self.revision}" if self.revision else pin
+
+    def prompt(self, use: str) -> PromptSpec:
+        if use not in self.prompts:
+            raise ConfigError(f"judge {self.name!r} defines no {use!r} prompt (it has: "
+                              f"{', '.join(self.prompts)})")
+        return self.prompts[use]
+
+    def adapter_options(self) -> dict[str, Any]:
+        """Keyword options for the provider factory that this spec implies."""
+        opts = dict(self.options)
+        if self.revision and self.provider == "hf":
+            opts.setdefault("revision", self.revision)
+        if self.image.policy:
+            opts.setdefault("image_policy", self.image.policy)
+        if self.image.max_side:
+            opts.setdefault("max_side", self.image.max_side)
+        if self.image.detail:
+            opts.setdefault("detail", self.image.detail)
+        return opts
+
+    def describe(self) -> dict[str, Any]:
+        """What a run sheet records about this judge."""
+        return {
+            "name": self.name, "pin": self.pin, "provider": self.provider, "model": self.model,
+            "revision": self.revision, "spec_file": str(self._path) if self._path else None,
+            "decoding": self.decoding.model_dump(mode="json"),
+            "image": self.image.model_dump(mode="json", exclude_none=True),
+            "options": self.options,
+            "prompts": {use: {"template": p.template, "sha256": p.sha256, "parser": p.parser}
+                        for use, p in self.prompts.items()},
+        }
+
+
+def sha256_text_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def spec_dirs(extra: Iterable[str | Path] = ()) -> list[Path]:
+    """Folders searched for specs, in order."""
+    dirs = [Path(p).expanduser() for p in extra]
+    env = os.environ.get("HALLUSCOPE_JUDGES")
+    if env:
+        dirs += [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    here = Path(__file__).resolve()
+    dirs.append(here.parents[2] / "judges")
+    dirs.append(here.parents[1] / "_pinned" / "judges")
+    seen, out = set(), []
+    for d in dirs:
+        key = str(d.resolve()) if d.exists() else str(d)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def find_specs(extra: Iterable[str | Path] = ()) -> dict[str, Path]:
+    """Spec name (file stem) -> file; the first folder that has a name wins."""
+    found: dict[str, Path] = {}
+    for d in spec_dirs(extra):
+        if d.is_dir():
+            for f in sorted(d.glob(f"*{SPEC_SUFFIX}")):
+                found.setdefault(f.stem, f)
+    return found
+
+
+def load_spec(name_or_path: str | Path, *, extra: Iterable[str | Path] = (),
+              check_hashes: bool = True) -> JudgeSpec:
+    """Read, validate and hash-check a spec given by name or path."""
+    p = Path(name_or_path).expanduser()
+    if not (p.suffix == SPEC_SUFFIX and p.is_file()):
+        specs = find_specs(extra)
+        if str(name_or_path) not in specs:
+            raise ConfigError(f"unknown judge {str(name_or_path)!r}; expected a spec file or "
+                              f"one of: {', '.join(specs) or '(none found)'} (searched "
+                              f"{', '.join(str(d) for d in spec_dirs(extra))})")
+        p = specs[str(name_or_path)]
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read judge spec: {exc}") from None
+    try:
+        spec = JudgeSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"
+                             for e in exc.errors())
+        raise ConfigError(f"{p}: invalid judge spec: {problems}") from None
+    spec._path = p
+    from halluscope.judges.parsers import PARSERS
+    for use, prompt in spec.prompts.items():
+        tpl = (p.parent / prompt.template).resolve()
+        if not tpl.is_file():
+            raise ConfigError(f"{p}: prompts.{use}: template file not found: {tpl}")
+        actual = sha256_text_file(tpl)
+        if check_hashes and actual != prompt.sha256:
+            raise ConfigError(f"{p}: prompts.{use}: template {prompt.template} has sha256 "
+                              f"{actual}, but the spec pins {prompt.sha256}; a changed prompt "
+                              f"is a different judge: restore the template, or update the "
+                              f"hash in a new spec")
+        prompt._text = tpl.read_text(encoding="utf-8")
+        names = {m.group("named") or m.group("braced")
+                 for m in string.Template.pattern.finditer(prompt._text)
+                 if m.group("named") or m.group("braced")}
+        missing = [n for n in USES[use] if n not in names]
+        if missing:
+            raise ConfigError(f"{p}: prompts.{use}: template {prompt.template} lacks the "
+                              f"placeholder(s) {', '.join('$' + n for n in missing)}")
+        unknown = names - set(PLACEHOLDERS[use])
+        if unknown:
+            raise ConfigError(f"{p}: prompts.{use}: unknown placeholder(s) "
+                              f"{', '.join('$' + n for n in sorted(unknown))}; expected some "
+                              f"of {', '.join('$' + n for n in PLACEHOLDERS[use])}")
+        if prompt.parser not in PARSERS.get(use, {}):
+            raise ConfigError(f"{p}: prompts.{use}: unknown parser {prompt.parser!r}; expected "
+                              f"one of {', '.join(PARSERS.get(use, {}))}")
+    return spec

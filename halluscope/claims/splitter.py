@@ -54,6 +54,7 @@ _LOCK = threading.Lock()
 _NLP: Any = None
 _KIND_RANK = {"existence": 0, "count": 1, "attribute": 2, "relation": 3}
 _DIGITS = re.compile(r"^\d{1,6}$")
+_WEATHER = frozenset({"rain", "snow", "drizzle", "pour", "storm", "hail", "thunder"})
 
 
 def load_pipeline():
@@ -356,6 +357,11 @@ class _DocClaims:
 
     def _resolve(self, tok) -> list[Mention]:
         low = tok.lower_
+        verb = tok.head
+        if low == "it" and (verb.lemma_ in _WEATHER or any(
+                c.dep_ in ("ccomp", "xcomp", "csubj") or (c.dep_ == "acomp" and c.lower_ in
+                                                          L.HEDGE_WORDS) for c in verb.children)):
+            return []       # "it is raining", "it is likely that ...", "it seems to ..."
         if low in L.PRONOUNS_SINGULAR:
             ok = lambda m: not m.plural and not m.person  # noqa: E731
         elif low in L.PRONOUNS_MALE:

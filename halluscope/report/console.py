@@ -26,7 +26,7 @@ MAX_GROUP_ROWS = 20
 MAX_PROBLEMS = 20
 MAX_GROUP_COLUMNS = 5
 #: Statistics that best sum up a group, in order of preference.
-HEADLINE = ("f1", "accuracy", "chair_i", "chair_s", "hallucination_rate", "faithscore")
+HEADLINE = ("accuracy", "f1", "chair_i", "chair_s", "hallucination_rate", "faithscore")
 OUTPUT_FILES = ("results.json", "items.jsonl", "runsheet.json", "report.html")
 
 
@@ -72,11 +72,17 @@ def metrics_table(result: AuditResult) -> Table:
 
 
 def _headline(summary: MetricSummary) -> str | None:
+    """The statistic groups are ranked by: the preferred one defined in the most groups."""
     stats = [s for s, r in summary.results.items() if isinstance(r.value, float)]
-    for name in HEADLINE:
-        if name in stats:
-            return name
-    return stats[0] if stats else None
+    if not stats:
+        return None
+    order = [s for s in HEADLINE if s in stats] + [s for s in stats if s not in HEADLINE]
+
+    def defined(stat: str) -> int:
+        return sum(1 for res in summary.groups.values()
+                   if stat in res and _finite(res[stat].value))
+
+    return max(order, key=lambda s: (defined(s), -order.index(s)))
 
 
 def ranked_groups(summary: MetricSummary) -> list[str]:

@@ -412,8 +412,11 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
         k = sum(1 for m in mentions if m["hallucinated"])
         n_halluc += k
         badge(k, "hallucinated object")
+        gt = payload.get("gt", payload.get("gt_words"))
         chair = {"mentions": mentions, "spanned": bool(mention_marks),
-                 "details": _details(payload)}
+                 "gt": [str(g) for g in gt] if isinstance(gt, list) else [],
+                 "details": _details({k: v for k, v in payload.items()
+                                      if k not in ("gt", "gt_words")})}
 
     pope = None
     payload = item.get("pope")

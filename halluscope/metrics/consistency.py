@@ -1,0 +1,237 @@
+"""Process consistency (MMP-Next): does a model give the same answer when asked again?
+
+Two metrics over queried outputs:
+
+* **Self-Consistency@N** (``self_consistency``): the same prompt asked N times with sampling.
+* **Paraphrase stability** (``paraphrase_stability``): the same question asked in several
+  phrasings.
+
+How records are grouped (one group = answers that should agree):
+
+=====================  ==========================================================================
+metric                 a record belongs to the group named by
+=====================  ==========================================================================
+self_consistency       ``sample_of`` (written by ``halluscope query --samples N`` together with
+                       ``sample_index``), else ``metadata["group"]``; or the record carries all
+                       its answers itself in ``samples`` (a list of strings)
+paraphrase_stability   ``paraphrase_of``: the id of the paraphrase set -- every phrasing carries
+                       it, the canonical phrasing included -- else ``metadata["group"]``
+=====================  ==========================================================================
+
+Records without a response (failed calls) are left out; groups with fewer than two answers are
+not scored. Answers are compared after normalisation: for yes/no questions (``task ==
+"yes-no"``) the answer's first word (``yes`` / ``no``, else ``unknown``); otherwise lower-cased
+text without punctuation, articles or extra spaces. With ``claims_fn`` (text -> set of claim
+keys, e.g. from the claim splitter) answers are also compared as claim sets (mean pairwise
+Jaccard similarity).
+
+Per group: ``majority_share`` (share of answers equal to the most common one), ``consistent``
+(all answers equal), ``pairwise`` (share of agreeing answer pairs) and, with claims,
+``claim_jaccard``. Dataset values are means over groups, with bootstrap intervals over groups;
+``flip_rate`` (paraphrase stability) is 1 - consistent_rate.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import combinations
+from typing import Any
+
+from halluscope.metrics.base import ItemScore, Metric, MetricSummary
+from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, ratio
+from halluscope.records import Record
+
+_PUNCT = str.maketrans({c: " " for c in string.punctuation})
+_ARTICLES = {"a", "an", "the"}
+_FIRST_WORD = re.compile(r"[a-z]+")
+
+
+def normalize_answer(text: str | None, *, yes_no: bool = False) -> str:
+    """The form answers are compared in (see the module docstring)."""
+    text = (text or "").strip().lower()
+    if yes_no:
+        m = _FIRST_WORD.search(text)
+        word = m.group(0) if m else ""
+        return word if word in ("yes", "no") else "unknown"
+    words = [w for w in text.translate(_PUNCT).split() if w not in _ARTICLES]
+    return " ".join(words)
+
+
+def jaccard(a: set, b: set) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+def group_agreement(answers: Sequence[str], claim_sets: Sequence[set] | None = None
+                    ) -> dict[str, float] | None:
+    """Agreement of one group's (normalised) answers; None for fewer than two."""
+    n = len(answers)
+    if n < 2:
+        return None
+    counts = Counter(answers)
+    top, top_n = counts.most_common(1)[0]
+    pairs = list(combinations(answers, 2))
+    out = {"n": n, "majority": top, "majority_share": top_n / n,
+           "consistent": float(len(counts) == 1),
+           "pairwise": sum(a == b for a, b in pairs) / len(pairs)}
+    if claim_sets is not None:
+        cpairs = list(combinations(claim_sets, 2))
+        out["claim_jaccard"] = sum(jaccard(a, b) for a, b in cpairs) / len(cpairs)
+    return out
+
+
+def consistency_scores(groups: Mapping[str, Sequence[str]], *, yes_no: bool = False,
+                       claims_fn: Callable[[str], Iterable[str]] | None = None
+                       ) -> dict[str, Any]:
+    """Pure-function twin of both metrics: group id -> raw answers in, means and per-group
+    values out (``agreement`` = mean majority share, ``consistent_rate``, ``pairwise``,
+    ``flip_rate``, ``claim_jaccard`` when ``claims_fn`` is given)."""
+    per_group: dict[str, dict[str, float]] = {}
+    for gid, raw in groups.items():
+        answers = [normalize_answer(a, yes_no=yes_no) for a in raw if a is not None]
+        sets = ([set(claims_fn(a)) for a in raw if a is not None] if claims_fn else None)
+        g = group_agreement(answers, sets)
+        if g is not None:
+            per_group[gid] = g
+    n = len(per_group)
+
+    def mean(key: str) -> float | None:
+        vals = [g[key] for g in per_group.values() if key in g]
+        return sum(vals) / len(vals) if vals else None
+    consistent = mean("consistent")
+    out: dict[str, Any] = {"groups": n, "agreement": mean("majority_share"),
+                           "consistent_rate": consistent, "pairwise": mean("pairwise"),
+                           "flip_rate": None if consistent is None else 1.0 - consistent,
+                           "per_group": per_group}
+    if claims_fn is not None:
+        out["claim_jaccard"] = mean("claim_jaccard")
+    return out
+
+
+self_consistency = consistency_scores
+paraphrase_stability = consistency_scores
+
+
+class _ConsistencyMetric(Metric):
+    """Buffers answers per group during ``update`` and scores whole groups in ``finish``."""
+
+    group_fields: tuple[str, ...] = ()
+    inline = False  # records may carry all their answers in ``samples``
+    columns = ("majority_share", "consistent", "pairwise", "claim_jaccard", "answers", "groups")
+    statistics = {
+        "agreement": Statistic(lambda s: ratio(s["majority_share"], s["groups"]),
+                               higher_is_better=True),
+        "consistent_rate": Statistic(lambda s: ratio(s["consistent"], s["groups"]),
+                                     higher_is_better=True),
+        "pairwise": Statistic(lambda s: ratio(s["pairwise"], s["groups"]),
+                              higher_is_better=True),
+        "flip_rate": Statistic(lambda s: 1.0 - ratio(s["consistent"], s["groups"])),
+        "answers_per_group": Statistic(lambda s: ratio(s["answers"], s["groups"])),
+        "groups": Statistic(lambda s: s["groups"], count=True),
+    }
+
+    def __init__(self, *, claims_fn: Callable[[str], Iterable[str]] | None = None,
+                 n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95):
+        self.claims_fn = claims_fn
+        if claims_fn is not None:
+            self.statistics = {**type(self).statistics, "claim_jaccard": Statistic(
+                lambda s: ratio(s["claim_jaccard"], s["groups"]), higher_is_better=True)}
+        super().__init__(n_boot=n_boot, seed=seed, confidence=confidence)
+
+    def reset(self) -> None:
+        super().reset()
+        self.buffers: dict[str, list[tuple[str, frozenset | None]]] = {}
+        self.group_tasks: dict[str, bool] = {}
+        self._folded = False
+
+    def group_of(self, record: Record) -> str | None:
+        md = record.metadata or {}
+        for name in self.group_fields:
+            if md.get(name) is not None:
+                return str(md[name])
+        group = md.get("group")
+        return str(group) if group is not None else None
+
+    def applies_to(self, record: Record) -> bool:
+        if isinstance((record.metadata or {}).get("samples"), list) and self.inline:
+            return True
+        return record.response is not None and self.group_of(record) is not None
+
+    def _claims(self, text: str) -> frozenset | None:
+        return frozenset(self.claims_fn(text)) if self.claims_fn else None
+
+    def _row(self, answers: list[str], sets: list | None) -> tuple[float, ...] | None:
+        g = group_agreement(answers, sets)
+        if g is None:
+            return None
+        return (g["majority_share"], g["consistent"], g["pairwise"],
+                g.get("claim_jaccard", 0.0), float(g["n"]), 1.0)
+
+    def score(self, record: Record) -> ItemScore:
+        """Score a record that carries all its answers in ``samples``."""
+        yes_no = record.task == "yes-no"
+        raw = [a for a in record.metadata["samples"] if isinstance(a, str)]
+        answers = [normalize_answer(a, yes_no=yes_no) for a in raw]
+        sets = [self._claims(a) for a in raw] if self.claims_fn else None
+        row = self._row(answers, sets)
+        if row is None:
+            row = (0.0,) * len(self.columns)
+        return ItemScore(payload={"answers": answers, "majority_share": row[0],
+                                  "consistent": bool(row[1])}, row=row)
+
+    def update(self, record: Record) -> dict[str, Any]:
+        if self.inline and isinstance((record.metadata or {}).get("samples"), list):
+            item = self.score(record)
+            if item.row[-1]:
+                self.add(item)
+            return item.payload
+        key = self.group_of(record)
+        yes_no = record.task == "yes-no"
+        answer = normalize_answer(record.response, yes_no=yes_no)
+        self.buffers.setdefault(key, []).append((answer, self._claims(record.response or "")))
+        self._folded = False
+        return {"group": key, "answer": answer}
+
+    def merge(self, other: "_ConsistencyMetric") -> None:
+        super().merge(other)
+        for key, items in other.buffers.items():
+            self.buffers.setdefault(key, []).extend(items)
+        self._folded = False
+
+    def finish(self) -> None:
+        if self._folded:
+            return
+        for key in sorted(self.buffers):
+            items = self.buffers[key]
+            sets = [s for _, s in items] if self.claims_fn else None
+            row = self._row([a for a, _ in items], sets)
+            if row is not None:
+                self.state.add(row)
+        self._folded = True
+
+    def compute(self) -> MetricSummary:
+        self.finish()
+        return super().compute()
+
+    def describe(self) -> dict[str, Any]:
+        return {"grouping": [*self.group_fields, 'metadata["group"]'],
+                "claims": self.claims_fn is not None, "groups_seen": len(self.buffers)}
+
+
+class SelfConsistencyMetric(_ConsistencyMetric):
+    """Self-Consistency@N: agreement of N sampled answers to one prompt."""
+
+    name = "self_consistency"
+    group_fields = ("sample_of",)
+    inline = True
+
+
+class ParaphraseStabilityMetric(_ConsistencyMetric):
+    """Paraphrase stability: agreement of answers to rephrasings of one question."""
+
+    name = "paraphrase_stability"
+    group_fields = ("paraphrase_of",)

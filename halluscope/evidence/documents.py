@@ -1,0 +1,250 @@
+"""Documents a record carries: the text of each page, and where on the page it is.
+
+A record's ``document`` is a PDF path, a page-image path, or a list of page-image paths
+(relative to the record's JSONL file, or absolute); a mapping ``{"pdf": ...}`` or
+``{"pages": [...]}`` works too.
+
+Page text comes from, in order:
+
+1. the PDF text layer (pypdfium2; the ``docs`` extra), when the page has at least
+   ``min_chars`` (default 16) non-space characters in it;
+2. OCR of the page rendered at ``dpi`` (default 200) otherwise, and for page images
+   (RapidOCR by default, or ``tesseract``; the ``ocr`` extra), cached by content hash.
+
+:meth:`Document.char_boxes` maps a character range of a page's text back to pixel boxes on the
+page image :meth:`Document.render` draws (from the PDF's character boxes, or the OCR lines that
+hold the range), so that a report can highlight a quote where it was found.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from halluscope.errors import ConfigError
+from halluscope.evidence.cache import EvidenceCache, sha256_file
+from halluscope.evidence.detect import require
+from halluscope.evidence.ocr import OcrEngine, OcrLine, cached_read, lines_text, load_ocr
+
+log = logging.getLogger(__name__)
+
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
+
+
+@dataclass
+class Page:
+    """The text of one page.
+
+    Attributes:
+        number: 1-based page number.
+        text: The page's text (lines separated by newlines).
+        source: ``pdf`` (text layer) or ``ocr``.
+        lines: OCR lines with pixel boxes (OCR pages only), at the document's render scale.
+        starts: Offset of each OCR line in ``text``.
+    """
+
+    number: int
+    text: str
+    source: str
+    lines: list[OcrLine] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+
+
+class Document:
+    """Pages of a PDF or of page images, read lazily and remembered.
+
+    Args:
+        source: A PDF path, or page-image paths.
+        ocr: OCR engine spec or object (used for page images and pages without text layer).
+        dpi: Resolution pages are rendered at (for OCR and for drawing).
+        min_chars: A PDF page with fewer non-space characters in its text layer is OCR'd.
+        cache: Evidence cache for OCR results.
+    """
+
+    def __init__(self, source: str | os.PathLike | Sequence[str | os.PathLike], *,
+                 ocr: str | OcrEngine = "rapidocr", dpi: int = 200, min_chars: int = 16,
+                 cache: EvidenceCache | None = None):
+        self.pdf_path: Path | None = None
+        self.images: list[Path] = []
+        if isinstance(source, (str, os.PathLike)):
+            p = Path(source)
+            if p.suffix.lower() == ".pdf":
+                self.pdf_path = p
+            elif p.suffix.lower() in _IMAGE_SUFFIXES:
+                self.images = [p]
+            else:
+                raise ConfigError(f"expected a PDF or page images as the document, got {p}")
+        else:
+            self.images = [Path(s) for s in source]
+        for p in ([self.pdf_path] if self.pdf_path else self.images):
+            if not p.is_file():
+                raise ConfigError(f"document file {p} not found")
+        self._ocr_spec = ocr
+        self._ocr: OcrEngine | None = None if isinstance(ocr, str) else ocr
+        self.dpi = int(dpi)
+        self.min_chars = int(min_chars)
+        self.cache = cache
+        self._pdf = None
+        self._pages: dict[int, Page] = {}
+        if self.pdf_path is not None:
+            pdfium = require("pypdfium2", "reading PDF documents", "docs", "pypdfium2")
+            try:
+                self._pdf = pdfium.PdfDocument(str(self.pdf_path))
+            except Exception as exc:                       # noqa: BLE001 - pdfium's errors
+                raise ConfigError(f"cannot open PDF {self.pdf_path}: {exc}") from exc
+            self.n_pages = len(self._pdf)
+        else:
+            self.n_pages = len(self.images)
+
+    @property
+    def name(self) -> str:
+        return self.pdf_path.name if self.pdf_path else ", ".join(p.name for p in self.images)
+
+    @property
+    def scale(self) -> float:
+        return self.dpi / 72.0
+
+    @property
+    def ocr(self) -> OcrEngine:
+        if self._ocr is None:
+            self._ocr = load_ocr(str(self._ocr_spec))
+        return self._ocr
+
+    def sha256(self) -> str:
+        if self.pdf_path:
+            return sha256_file(self.pdf_path)
+        import hashlib
+        return hashlib.sha256("".join(sha256_file(p) for p in self.images).encode()).hexdigest()
+
+    def exists(self, number: int) -> bool:
+        return 1 <= number <= self.n_pages
+
+    def page(self, number: int) -> Page:
+        """Page ``number`` (1-based); raises ``IndexError`` for a page that does not exist."""
+        if not self.exists(number):
+            raise IndexError(f"{self.name} has {self.n_pages} pages; no page {number}")
+        if number not in self._pages:
+            self._pages[number] = self._read(number)
+        return self._pages[number]
+
+    def text(self, number: int) -> str:
+        return self.page(number).text
+
+    def _read(self, number: int) -> Page:
+        if self._pdf is not None:
+            tp = self._pdf[number - 1].get_textpage()
+            text = tp.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
+            if sum(not c.isspace() for c in text) >= self.min_chars:
+                return Page(number, text, "pdf")
+            log.info("%s p.%d has no usable text layer; OCR", self.name, number)
+        image = self.render(number)
+        lines = cached_read(self.ocr, image, self.cache)
+        starts, pos = [], 0
+        for ln in lines:
+            starts.append(pos)
+            pos += len(ln.text) + 1
+        return Page(number, lines_text(lines), "ocr", lines, starts)
+
+    def render(self, number: int):
+        """Page ``number`` as a PIL image (PDF pages rendered at ``dpi``)."""
+        from PIL import Image
+
+        if not self.exists(number):
+            raise IndexError(f"{self.name} has {self.n_pages} pages; no page {number}")
+        if self._pdf is not None:
+            return self._pdf[number - 1].render(scale=self.scale).to_pil().convert("RGB")
+        with Image.open(self.images[number - 1]) as im:
+            return im.convert("RGB")
+
+    def char_boxes(self, number: int, start: int, end: int
+                   ) -> list[tuple[float, float, float, float]]:
+        """Pixel boxes (on :meth:`render`'s image) covering characters ``start:end`` of page
+        ``number``'s text, one per text line."""
+        page = self.page(number)
+        if page.source == "ocr":
+            return [ln.box for ln, s in zip(page.lines, page.starts)
+                    if s < end and s + len(ln.text) > start]
+        pdf_page = self._pdf[number - 1]
+        tp = pdf_page.get_textpage()
+        height = pdf_page.get_height()
+        raw = tp.get_text_range()
+        idx = _text_to_char_index(raw)
+        rows: list[list[float]] = []
+        for i in range(start, min(end, len(idx))):
+            ci = idx[i]
+            if ci is None or raw[ci].isspace():
+                continue
+            left, bottom, right, top = tp.get_charbox(ci)
+            if right <= left or top <= bottom:
+                continue
+            box = [left * self.scale, (height - top) * self.scale, right * self.scale,
+                   (height - bottom) * self.scale]
+            if rows and _same_line(rows[-1], box):
+                r = rows[-1]
+                rows[-1] = [min(r[0], box[0]), min(r[1], box[1]), max(r[2], box[2]),
+                            max(r[3], box[3])]
+            else:
+                rows.append(box)
+        return [tuple(r) for r in rows]
+
+    def close(self) -> None:
+        if self._pdf is not None:
+            self._pdf.close()
+            self._pdf = None
+
+
+def _same_line(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Boxes on one text line: vertical overlap of at least half the shorter one, and ``b``
+    not to the left of ``a``'s start."""
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    return overlap >= 0.5 * min(a[3] - a[1], b[3] - b[1]) and b[0] >= a[0] - 1
+
+
+def _text_to_char_index(raw: str) -> list[int | None]:
+    """Map offsets of the normalised page text (``\\r\\n`` -> ``\\n``) to pdfium char indices.
+
+    pdfium's ``get_text_range`` yields one character per text-page character, with ``\\r\\n``
+    for generated line breaks (two characters); after replacing those with ``\\n`` each text
+    offset maps to the index of its first character."""
+    out: list[int | None] = []
+    i = 0
+    while i < len(raw):
+        if raw.startswith("\r\n", i):
+            out.append(None)
+            i += 2
+            continue
+        out.append(i if raw[i] != "\r" else None)
+        i += 1
+    return out
+
+
+def document_source(value: Any, base: Path | None) -> str | list[str] | None:
+    """The document paths a record's ``document`` value names, resolved against ``base``."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value.get("pdf") or value.get("path") or value.get("pages")
+    def resolve(v: Any) -> str:
+        p = Path(str(v))
+        return str(p if p.is_absolute() or base is None else base / p)
+    if isinstance(value, str):
+        return resolve(value)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return [resolve(v) for v in value]
+    raise ConfigError(f"expected a PDF path or a list of page images as 'document', got "
+                      f"{value!r:.80}")
+
+
+def record_document(record: Any, **kw: Any) -> Document | None:
+    """The :class:`Document` a record carries (``None`` when it has none)."""
+    base = Path(record.source.file).parent if getattr(record, "source", None) and \
+        record.source.file and not str(record.source.file).startswith("<") else None
+    source = document_source(getattr(record, "document", None), base)
+    if source is None:
+        return None
+    return Document(source, **kw)
+

@@ -1,0 +1,438 @@
+"""Page grounding: the pages a response cites, and the quotes and numbers it puts on them.
+
+Citations
+---------
+:func:`parse_page_citations` finds, case-insensitively: ``p. 3``, ``p.3``, ``pp. 3-4``,
+``pp. 3, 5``, ``page 3``, ``pages 3 and 4``, ``pages 2-3``, ``[page 3]``, ``(p3)`` / ``[p3]``
+(inside brackets only), and in JSON (the whole response, or fenced ``json`` blocks) any object
+with ``"page"`` / ``"page_number"`` (a number or a list of numbers) and optionally ``"quote"`` /
+``"text"`` / ``"evidence"``. A range cites every page in it (at most 20).
+
+Attribution
+-----------
+A response is split into sentences; every quotation in a sentence that cites pages is
+attributed to those pages: text in double quotes (``"…"``, ``“…”``, ``«…»``) of at least 3
+characters. A citing sentence without quotations attributes its *numbers* instead (``4,210``,
+``12%``, ``3.5``; not the page numbers themselves, and not a number that is part of a word).
+
+Matching (documented normalisation)
+-----------------------------------
+Both the page text and the quote are normalised by :func:`normalise`:
+
+1. Unicode NFKC (ligatures such as ``ﬁ`` become ``fi``, full-width digits ASCII);
+2. case folding;
+3. curly quotes to straight ones, every dash (``‐ ‑ ‒ – — −``) to ``-``, ``…`` to ``...``;
+4. a word hyphenated across a line break is joined (``exam-\\nple`` -> ``example``);
+5. every run of whitespace becomes one space;
+6. thousands separators (commas between digit groups) are dropped (``4,210`` -> ``4210``).
+
+A quote is *found* when its normalised form is a substring of the page's; failing that, when it
+is one after removing all punctuation except inside numbers (``loose`` match). A number is found
+when the page has a number of equal value (``4,210`` = ``4210.0``; ``12%`` needs a ``%`` or
+``percent`` after the page's number). Anything else (paraphrase, ``4.2 million`` for
+``4,200,000``) is not found: a quote must be a quote.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+MAX_RANGE = 20
+
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
+_QUOTES = {ord("\u201c"): '"', ord("\u201d"): '"', ord("\u201e"): '"', ord("\u00ab"): '"',
+           ord("\u00bb"): '"', ord("\u2018"): "'", ord("\u2019"): "'", ord("\u201a"): "'"}
+_NUM = r"\d+(?:\s*(?:-|–|to|and|,|&)\s*\d+)*"
+_CITATION = re.compile(
+    r"(?P<bracket>[\[(]\s*)?"
+    r"(?:\b(?P<pp>pp?|pgs?)\.\s*(?P<n1>" + _NUM + r")"
+    r"|\b(?P<word>pages?)\s*(?:no\.?\s*|#\s*)?(?P<n2>" + _NUM + r")"
+    r"|(?<=[\[(])\s*p(?P<n3>\d+)\s*(?=[\])]))",
+    re.IGNORECASE)
+_RANGE = re.compile(r"(\d+)\s*(?:-|–|to)\s*(\d+)")
+_DQUOTE = re.compile(r"[\"\u201c\u201d\u00ab\u00bb]([^\"\u201c\u201d\u00ab\u00bb]{3,}?)"
+                     r"[\"\u201c\u201d\u00ab\u00bb]")
+_NUMBER = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s?%|\s?percent)?"
+                     r"(?![\w%])", re.IGNORECASE)
+_ABBREV = re.compile(r"\b(?:pp?|pgs?|e\.g|i\.e|etc|fig|vs|no|mr|mrs|dr)\.$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A quotation or number a response attributes to pages."""
+
+    text: str
+    span: tuple[int, int]
+    kind: str = "quote"              # quote | number
+
+
+@dataclass(frozen=True)
+class PageCitation:
+    """Pages cited at one place in a response, with what the response puts on them."""
+
+    pages: tuple[int, ...]
+    span: tuple[int, int]
+    sentence: str
+    quotes: tuple[Quote, ...] = ()
+    source: str = "text"             # text | json
+
+
+@dataclass
+class QuoteMatch:
+    """Where a quote was looked for and found."""
+
+    found: bool
+    page: int | None = None
+    span: tuple[int, int] | None = None      # in the page's text
+    how: str | None = None                   # exact | loose | number
+    snippet: str | None = None
+    elsewhere: list[int] = field(default_factory=list)
+
+
+# -- normalisation -----------------------------------------------------------------------------
+
+def _basic(text: str) -> list[tuple[str, int]]:
+    """Steps 1-5 of the normalisation, keeping each output character's source offset."""
+    out: list[tuple[str, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "-" or ord(ch) in _DASHES:
+            j = i + 1
+            while j < n and text[j] in " \t\r":
+                j += 1
+            if j < n and text[j] == "\n" and out and out[-1][0].isalpha():
+                k = j + 1
+                while k < n and text[k].isspace():
+                    k += 1
+                if k < n and text[k].isalpha():          # hyphenated line break: join
+                    i = k
+                    continue
+        piece = unicodedata.normalize("NFKC", ch).translate(_DASHES).translate(_QUOTES)
+        piece = piece.replace("\u2026", "...").casefold()
+        for c in piece:
+            if c.isspace():
+                if out and out[-1][0] != " ":
+                    out.append((" ", i))
+            else:
+                out.append((c, i))
+        i += 1
+    if out and out[-1][0] == " ":
+        out.pop()
+    return out
+
+
+_GROUPED = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?!\d)")
+
+
+def _drop_separators(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Step 6: thousands separators: ``4,210`` -> ``4210``, ``1,234,567`` -> ``1234567``
+    (``2023, 2024`` keeps its comma: the space breaks the group)."""
+    text = "".join(c for c, _ in chars)
+    drop = {m.start() + k for m in _GROUPED.finditer(text)
+            for k, c in enumerate(m.group(0)) if c == ","}
+    return [ch for k, ch in enumerate(chars) if k not in drop]
+
+
+def normalise_map(text: str) -> tuple[str, list[int]]:
+    """The normalised text and, for each of its characters, the offset it came from."""
+    chars = _drop_separators(_basic(text))
+    return "".join(c for c, _ in chars), [i for _, i in chars]
+
+
+def normalise(text: str) -> str:
+    """Normalise text for quote matching (see the module docstring)."""
+    return normalise_map(text)[0]
+
+
+def _loose_map(norm: str, idx: list[int]) -> tuple[str, list[int]]:
+    out, pos = [], []
+    for k, c in enumerate(norm):
+        if c.isalnum() or c == " " or (c in ".%" and 0 < k < len(norm) - 1
+                                       and norm[k - 1].isdigit()):
+            if c == " " and (not out or out[-1] == " "):
+                continue
+            out.append(c)
+            pos.append(idx[k])
+    while out and out[-1] == " ":
+        out.pop()
+        pos.pop()
+    return "".join(out), pos
+
+
+def loose(text: str) -> str:
+    return _loose_map(*normalise_map(text))[0]
+
+
+def number_value(token: str) -> tuple[Decimal, bool] | None:
+    """``("4,210")`` -> ``(Decimal(4210), False)``; ``"12%"`` -> ``(12, True)``."""
+    t = token.strip().lower()
+    pct = t.endswith("%") or t.endswith("percent")
+    t = re.sub(r"(%|percent)$", "", t).strip()
+    t = re.sub(r",(?=\d{3}\b)", "", t)
+    try:
+        return Decimal(t), pct
+    except InvalidOperation:
+        return None
+
+
+def page_numbers(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:
+    out = []
+    for m in _NUMBER.finditer(text):
+        v = number_value(m.group(0))
+        if v is not None:
+            out.append((v[0], v[1], m.span()))
+    return out
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+def _pages_of(numbers: str) -> tuple[int, ...]:
+    pages: list[int] = []
+    for part in re.split(r"\s*(?:,|and|&)\s*", numbers):
+        m = _RANGE.fullmatch(part.strip())
+        if m:
+            a, b = int(m.group(1)), int(m.group(2))
+            if a <= b and b - a < MAX_RANGE:
+                pages.extend(range(a, b + 1))
+            else:
+                pages.extend([a, b])
+        elif part.strip().isdigit():
+            pages.append(int(part))
+    return tuple(dict.fromkeys(pages))
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans: ends at ``.``/``!``/``?``/newline followed by space and a capital,
+    quote or end, except after abbreviations (``p.``, ``pp.``, ``e.g.``) and inside numbers."""
+    spans, start = [], 0
+    for m in re.finditer(r"[.!?]+[\"\u201d')\]]*(?=\s+[A-Z\"\u201c(\[]|\s*$)|\n\s*\n", text):
+        end = m.end()
+        if m.group(0).startswith(".") and _ABBREV.search(text[start:m.start() + 1]):
+            continue
+        if text[start:end].strip():
+            spans.append((start, end))
+        start = end
+    if text[start:].strip():
+        spans.append((start, len(text)))
+    return spans
+
+
+def _json_citations(text: str) -> list[PageCitation]:
+    blobs = []
+    stripped = text.strip()
+    if stripped[:1] in "[{":
+        blobs.append((stripped, text.find(stripped)))
+    for m in re.finditer(r"```(?:json)?\s*(.*?)```", text, re.S):
+        blobs.append((m.group(1), m.start(1)))
+    out: list[PageCitation] = []
+    for blob, offset in blobs:
+        try:
+            data = json.loads(blob)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            obj = stack.pop(0)
+            if isinstance(obj, list):
+                stack[:0] = obj
+                continue
+            if not isinstance(obj, dict):
+                continue
+            stack.extend(v for v in obj.values() if isinstance(v, (dict, list)))
+            raw = obj.get("page", obj.get("page_number", obj.get("pages")))
+            if raw is None:
+                continue
+            vals = raw if isinstance(raw, list) else [raw]
+            pages = tuple(int(v) for v in vals if isinstance(v, int) or
+                          (isinstance(v, str) and v.strip().isdigit()))
+            if not pages:
+                continue
+            quotes = []
+            for k in ("quote", "text", "evidence"):
+                q = obj.get(k)
+                if isinstance(q, str) and q.strip():
+                    pos = text.find(q)
+                    quotes.append(Quote(q, (pos, pos + len(q)) if pos >= 0 else (0, 0)))
+                    break
+            out.append(PageCitation(pages, (offset, offset + len(blob)), json.dumps(obj),
+                                    tuple(quotes), "json"))
+    return out
+
+
+def parse_page_citations(text: str | None) -> list[PageCitation]:
+    """Every page citation in a response, with the quotes or numbers attributed to it."""
+    if not text:
+        return []
+    out = _json_citations(text)
+    if out:
+        return out
+    for s, e in sentences(text):
+        sent = text[s:e]
+        cites = []
+        for m in _CITATION.finditer(sent):
+            nums = m.group("n1") or m.group("n2") or m.group("n3")
+            pages = _pages_of(nums)
+            if pages:
+                cites.append((pages, (s + m.start(), s + m.end())))
+        if not cites:
+            continue
+        cite_spans = [sp for _, sp in cites]
+        quotes = [Quote(q.group(1).strip(), (s + q.start(1), s + q.end(1)))
+                  for q in _DQUOTE.finditer(sent)]
+        if not quotes:
+            for m in _NUMBER.finditer(sent):
+                a, b = s + m.start(), s + m.end()
+                if any(cs <= a < ce for cs, ce in cite_spans):
+                    continue
+                quotes.append(Quote(m.group(0), (a, b), "number"))
+        for i, (pages, span) in enumerate(cites):
+            # quotes go to the citation after them in the sentence, else the nearest before
+            mine = tuple(q for q in quotes if _nearest(q, cite_spans) == i)
+            out.append(PageCitation(pages, span, sent.strip(), mine))
+    return out
+
+
+def _nearest(q: Quote, cite_spans: list[tuple[int, int]]) -> int:
+    after = [i for i, (a, _) in enumerate(cite_spans) if a >= q.span[1]]
+    if after:
+        return after[0]
+    return len(cite_spans) - 1
+
+
+# -- matching ----------------------------------------------------------------------------------
+
+def find_in_text(quote: Quote | str, page_text: str) -> QuoteMatch:
+    """Look for a quote or number in one page's text (see the module docstring)."""
+    if isinstance(quote, str):
+        quote = Quote(quote, (0, len(quote)))
+    if quote.kind == "number":
+        v = number_value(quote.text)
+        if v is None:
+            return QuoteMatch(False)
+        for value, pct, span in page_numbers(page_text):
+            if value == v[0] and (not v[1] or pct or
+                                  re.match(r"\s*(%|percent)", page_text[span[1]:], re.I)):
+                return QuoteMatch(True, span=span, how="number", snippet=page_text[
+                    span[0]:span[1]])
+        return QuoteMatch(False)
+    norm_page, idx = normalise_map(page_text)
+    q = normalise(quote.text)
+    if q:
+        k = norm_page.find(q)
+        if k >= 0:
+            span = (idx[k], idx[k + len(q) - 1] + 1)
+            return QuoteMatch(True, span=span, how="exact", snippet=page_text[span[0]:span[1]])
+    lp, lidx = _loose_map(norm_page, idx)
+    lq = loose(quote.text)
+    if lq:
+        k = lp.find(lq)
+        if k >= 0:
+            span = (lidx[k], lidx[k + len(lq) - 1] + 1)
+            return QuoteMatch(True, span=span, how="loose", snippet=page_text[span[0]:span[1]])
+    return QuoteMatch(False)
+
+
+def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: int
+               ) -> QuoteMatch:
+    """Look for ``quote`` on the cited pages, and (when it is not there) on the others.
+
+    ``page_text`` is a callable ``page number -> text``.
+    """
+    for p in cited:
+        if 1 <= p <= n_pages:
+            m = find_in_text(quote, page_text(p))
+            if m.found:
+                m.page = p
+                return m
+    elsewhere = [p for p in range(1, n_pages + 1) if p not in cited
+                 and find_in_text(quote, page_text(p)).found]
+    return QuoteMatch(False, elsewhere=elsewhere)
+
+
+# -- verdicts ----------------------------------------------------------------------------------
+
+def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | None = None
+                ) -> list[Any]:
+    """Verdicts on every page citation and attributed quote of ``record.response``.
+
+    Args:
+        record: The record (its ``response`` is parsed).
+        document: A :class:`~halluscope.evidence.documents.Document`, or ``None`` when the
+            record has none (every citation is then unverifiable).
+        citations: Already parsed citations (default: parse the response).
+
+    Returns a list of :class:`~halluscope.checks.model.Verdict`: one ``page`` claim per cited
+    page (``page-exists``: a page beyond the document's last is fabricated) and one per quote or
+    number (``page-quote``: supported when found on a cited page, hallucinated when it is not;
+    the reason says where else it was found, if anywhere).
+    """
+    from halluscope.checks.model import Verdict
+    from halluscope.claims.model import Claim
+    from halluscope.evidence.model import Evidence
+
+    citations = parse_page_citations(record.response) if citations is None else citations
+    out: list[Verdict] = []
+    if not citations:
+        return out
+    prov: dict[str, Any] = {}
+    if document is not None:
+        prov = {"component": "document", "document": document.name,
+                "pages": document.n_pages}
+    for cit in citations:
+        for page in cit.pages:
+            claim = Claim(kind="page", subject="page", value=page, span=cit.span,
+                          text=cit.sentence)
+            if document is None:
+                out.append(Verdict(claim, "unverifiable", 0.0, (), "the record carries no "
+                                   "document", "page-exists"))
+            elif document.exists(page):
+                ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=f"p. {page}",
+                              payload={"page": page, "pages": document.n_pages},
+                              provenance=prov)
+                out.append(Verdict(claim, "supported", 1.0, (ev,),
+                                   f"page {page} exists ({document.n_pages} pages)",
+                                   "page-exists"))
+            else:
+                ev = Evidence(source="pdf" if document.pdf_path else "ocr",
+                              payload={"pages": document.n_pages, "fabricated": True},
+                              provenance=prov)
+                out.append(Verdict(claim, "hallucinated", 1.0, (ev,),
+                                   f"page {page} does not exist: {document.name} has "
+                                   f"{document.n_pages} page{'s' * (document.n_pages != 1)}",
+                                   "page-exists"))
+        for q in cit.quotes:
+            value = cit.pages[0] if len(cit.pages) == 1 else list(cit.pages)
+            claim = Claim(kind="page", subject=q.kind, value=value, span=q.span,
+                          text=cit.sentence, quote=q.text)
+            if document is None:
+                out.append(Verdict(claim, "unverifiable", 0.0, (), "the record carries no "
+                                   "document", "page-quote"))
+                continue
+            valid = [p for p in cit.pages if document.exists(p)]
+            texts = {p: document.page(p) for p in valid}
+            if valid and not any(texts[p].text.strip() for p in valid):
+                out.append(Verdict(claim, "unverifiable", 0.0, (), f"no text could be read "
+                                   f"from page {', '.join(map(str, valid))}", "page-quote"))
+                continue
+            m = find_quote(q, cit.pages, document.text, document.n_pages)
+            where = "p. " + ", ".join(map(str, cit.pages))
+            if m.found:
+                page = texts[m.page]
+                ev = Evidence(source=page.source, label=f"p. {m.page}",
+                              payload={"page": m.page, "found": m.snippet, "match": m.how,
+                                       "char_span": list(m.span)}, provenance=prov)
+                out.append(Verdict(claim, "supported", 1.0, (ev,),
+                                   f"found on page {m.page} ({m.how} match)", "page-quote"))
+            else:
+                ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=where,
+                              payload={"found_on": m.elsewhere}, provenance=prov)
+                why = (f"not on {where}; found on page {', '.join(map(str, m.elsewhere))}"
+                       if m.elsewhere else f"not on {where} nor anywhere in the document")
+                out.append(Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote"))
+    return out

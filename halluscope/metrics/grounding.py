@@ -1,0 +1,330 @@
+"""Grounding metrics: region citations (boxes, region ids) and page citations (pages, quotes).
+
+``region`` (:class:`RegionMetric`), per record (see :mod:`halluscope.grounding.regions`):
+
+* ``precision``: supported citations / decided citations (boxes and region ids; unverifiable
+  ones are left out and counted in ``unverifiable``);
+* ``recall``: known instances (offered regions, ``metadata["objects"]``, detections) of the
+  objects the response cites that got a correct box or region id / all those instances;
+* ``fabricated_id_rate``: cited region ids never offered / cited region ids.
+
+``page`` (:class:`PageMetric`), per record (see :mod:`halluscope.grounding.pages`):
+
+* ``citation_accuracy``: citations whose pages all exist and whose quotes and numbers are all
+  found on them / citations;
+* ``quote_support_rate``: quotes and numbers found on their cited page / quotes and numbers;
+* ``fabricated_page_rate``: cited pages that do not exist / cited pages.
+
+Both write their verdicts as ``claims`` of kind ``region`` / ``page`` at the top level of each
+item in ``items.jsonl`` (the :meth:`Verdict.to_dict` shape plus ``quote``), and, under their own
+name, what the HTML report draws: cited and known boxes with their verdicts, and the page
+boxes where quotes were found.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import Statistic, ratio
+from halluscope.records import Record
+
+log = logging.getLogger(__name__)
+
+
+def _num(x: float) -> float | None:
+    """A JSON-safe number: ``None`` for NaN."""
+    x = float(x)
+    return None if x != x else x
+
+
+def _verdict_dict(v) -> dict[str, Any]:
+    d = v.to_dict()
+    if v.claim.quote is not None:
+        d["quote"] = v.claim.quote
+    if v.claim.text is not None:
+        d["text"] = v.claim.text
+    return d
+
+
+def _image_size(record: Record) -> tuple[int, int] | None:
+    md = record.metadata
+    size = md.get("image_size") or md.get("size")
+    if isinstance(size, (list, tuple)) and len(size) == 2:
+        return int(size[0]), int(size[1])
+    if isinstance(md.get("width"), int) and isinstance(md.get("height"), int):
+        return md["width"], md["height"]
+    path = record.image_path()
+    if path is not None and path.is_file():
+        try:
+            from PIL import Image
+            with Image.open(path) as im:
+                return im.size
+        except OSError as exc:
+            log.warning("record %s: cannot read image size of %s: %s", record.id, path, exc)
+    return None
+
+
+class RegionMetric(Metric):
+    """Region grounding of cited boxes and region ids (name ``region``)."""
+
+    name = "region"
+    columns = ("supported", "hallucinated", "unverifiable", "truth", "recalled", "ids",
+               "fabricated_ids")
+    statistics = {
+        "precision": Statistic(lambda s: ratio(s["supported"], s["supported"] + s["hallucinated"]),
+                               higher_is_better=True),
+        "recall": Statistic(lambda s: ratio(s["recalled"], s["truth"]), higher_is_better=True),
+        "fabricated_id_rate": Statistic(lambda s: ratio(s["fabricated_ids"], s["ids"])),
+        "citations": Statistic(lambda s: s["supported"] + s["hallucinated"] + s["unverifiable"],
+                               count=True),
+        "unverifiable": Statistic(lambda s: s["unverifiable"], count=True),
+    }
+
+    def __init__(self, *, iou_threshold: float | None = None, box_format: str = "auto",
+                 facts: Any = None, **kw: Any):
+        from halluscope.grounding.regions import BOX_FORMATS, IOU_THRESHOLD
+        if box_format not in BOX_FORMATS:
+            from halluscope.errors import ConfigError
+            raise ConfigError(f"expected box_format in {BOX_FORMATS}, got {box_format!r}")
+        self.iou_threshold = IOU_THRESHOLD if iou_threshold is None else float(iou_threshold)
+        self.box_format = box_format
+        self.facts = facts
+        super().__init__(**kw)
+
+    @classmethod
+    def from_config(cls, config: Any, **kw: Any) -> "RegionMetric":
+        opts = dict(getattr(config, "options", {}) or {})
+        facts = None
+        if getattr(config, "detector", None):
+            from halluscope.evidence.detector_facts import from_config
+            facts = from_config(config)
+        kw.setdefault("n_boot", config.n_boot)
+        kw.setdefault("seed", config.seed)
+        kw.setdefault("confidence", config.confidence)
+        return cls(iou_threshold=opts.get("region_iou"),
+                   box_format=opts.get("box_format", "auto"), facts=facts, **kw)
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"iou_threshold": self.iou_threshold,
+                               "box_format": self.box_format}
+        if self.facts is not None:
+            out["detector"] = getattr(self.facts, "spec", str(self.facts))
+        return out
+
+    def applies_to(self, record: Record) -> bool:
+        if not record.response:
+            return False
+        if "regions" in record.metadata:
+            return True
+        from halluscope.grounding.regions import parse_cited_boxes, parse_cited_regions
+        return bool(parse_cited_regions(record.response) or parse_cited_boxes(record.response))
+
+    def score(self, record: Record) -> ItemScore:
+        from halluscope.claims.model import Claim
+        from halluscope.evidence.model import Evidence
+        from halluscope.grounding.regions import (check_box, check_region, iou, label_key,
+                                                  parse_cited_boxes, parse_cited_regions,
+                                                  same_object, truth_from_metadata)
+
+        size = _image_size(record)
+        truth = truth_from_metadata(dict(record.metadata), size)
+        fmt = str(record.metadata.get("box_format", self.box_format))
+        boxes = parse_cited_boxes(record.response, size=size, box_format=fmt,
+                                  known=truth.labels())
+        regions = parse_cited_regions(record.response, known=truth.labels())
+        cited_labels = list(dict.fromkeys(c.label for c in [*boxes, *regions] if c.label))
+        detections: list[dict[str, Any]] = []
+        if self.facts is not None and boxes and cited_labels:
+            claims = [Claim(kind="region", subject=lab) for lab in cited_labels]
+            facts = self.facts.facts(record, claims)
+            if facts is not None:
+                for inst in facts.instances:
+                    detections.append({"label": inst.label, "box": inst.box,
+                                       "score": inst.score, "source": "detector"})
+                truth.objects.extend(detections)
+                best = facts.provenance.get("max_scores", {})
+                for a in facts.absent:
+                    truth.absent.add(label_key(a))
+                    truth.absent_evidence[label_key(a)] = Evidence(
+                        source="detector", label=a, score=float(best.get(a, 0.0)),
+                        payload={"below": facts.provenance.get("thresholds", {}).get("absent")},
+                        provenance={"detector": facts.provenance.get("detector")})
+                size = size or facts.size
+        box_verdicts = [check_box(b, truth, iou_threshold=self.iou_threshold) for b in boxes]
+        id_verdicts = [check_region(r, truth) for r in regions]
+        verdicts = box_verdicts + id_verdicts
+
+        # recall over known instances of the cited objects
+        known = [o for o in truth.objects if o.get("box") is not None]
+        known += [{"label": r.get("label"), "box": r["box"], "source": "annotation",
+                   "region": r["id"]} for r in (truth.regions or {}).values()
+                  if r.get("box") is not None]
+        universe: list[dict[str, Any]] = []
+        for o in known:
+            if not any(same_object(o["label"], lab) for lab in cited_labels):
+                continue
+            if any(same_object(o["label"], u["label"]) and iou(o["box"], u["box"]) >= 0.9
+                   for u in universe):
+                continue
+            universe.append(o)
+        hits = [v.evidence[0].box for v in box_verdicts if v.label == "supported" and v.evidence]
+        hit_ids = {str(v.claim.value) for v in id_verdicts if v.label == "supported"}
+        recalled = 0
+        for u in universe:
+            if any(h is not None and iou(h, u["box"]) >= self.iou_threshold for h in hits):
+                recalled += 1
+            elif any(r.get("box") is not None and iou(r["box"], u["box"]) >= 0.9
+                     for rid, r in (truth.regions or {}).items() if rid in hit_ids):
+                recalled += 1
+
+        counts = Counter(v.label for v in verdicts)
+        fabricated = sum(1 for v in id_verdicts if v.label == "hallucinated"
+                         and any(e.payload.get("fabricated") for e in v.evidence))
+        row = (counts["supported"], counts["hallucinated"], counts["unverifiable"],
+               len(universe), recalled, len(regions), fabricated)
+        payload = {
+            "image_size": list(size) if size else None,
+            "iou_threshold": self.iou_threshold,
+            "boxes": [{"label": b.label, "box": [round(x, 2) for x in b.box] if b.box else None,
+                       "raw": list(b.raw), "format": b.format, "coords": b.coords,
+                       "verdict": v.label, "reason": v.reason}
+                      for b, v in zip(boxes, box_verdicts)],
+            "regions": [{"id": r.id, "label": r.label, "verdict": v.label, "reason": v.reason}
+                        for r, v in zip(regions, id_verdicts)],
+            "known": [{"label": o.get("label"), "box": [round(x, 2) for x in o["box"]],
+                       "source": o.get("source"),
+                       **({"region": o["region"]} if "region" in o else {}),
+                       **({"score": round(o["score"], 4)} if o.get("score") else {})}
+                      for o in known],
+            "precision": _num(ratio(row[0], row[0] + row[1])),
+            "recall": _num(ratio(recalled, len(universe))),
+        }
+        tallies = {"hallucinated_regions": Counter(
+            str(v.claim.value) if v.checker == "region-id" else (v.claim.subject or "?")
+            for v in verdicts if v.label == "hallucinated")}
+        return ItemScore(payload=payload, row=row,
+                         top={"claims": [_verdict_dict(v) for v in verdicts]},
+                         tallies=tallies)
+
+
+class PageMetric(Metric):
+    """Page citations and the quotes attributed to pages (name ``page``)."""
+
+    name = "page"
+    columns = ("citations", "correct", "pages", "pages_existing", "quotes", "quotes_found")
+    statistics = {
+        "citation_accuracy": Statistic(lambda s: ratio(s["correct"], s["citations"]),
+                                       higher_is_better=True),
+        "quote_support_rate": Statistic(lambda s: ratio(s["quotes_found"], s["quotes"]),
+                                        higher_is_better=True),
+        "fabricated_page_rate": Statistic(
+            lambda s: ratio(s["pages"] - s["pages_existing"], s["pages"])),
+        "citations": Statistic(lambda s: s["citations"], count=True),
+    }
+
+    def __init__(self, *, ocr: str = "rapidocr", dpi: int = 200, cache: Any = None,
+                 highlight: bool = True, **kw: Any):
+        self.ocr = ocr
+        self.dpi = int(dpi)
+        self.cache = cache
+        self.highlight = highlight
+        self._docs: dict[Any, Any] = {}
+        super().__init__(**kw)
+
+    @classmethod
+    def from_config(cls, config: Any, **kw: Any) -> "PageMetric":
+        from halluscope.evidence.cache import EvidenceCache
+        opts = dict(getattr(config, "options", {}) or {})
+        kw.setdefault("n_boot", config.n_boot)
+        kw.setdefault("seed", config.seed)
+        kw.setdefault("confidence", config.confidence)
+        return cls(ocr=str(opts.get("ocr", "rapidocr")), dpi=int(opts.get("ocr_dpi", 200)),
+                   cache=EvidenceCache.from_config(config), **kw)
+
+    def describe(self) -> dict[str, Any]:
+        from halluscope.grounding import pages
+        return {"ocr": self.ocr, "dpi": self.dpi,
+                "normalisation": "NFKC, casefold, quotes/dashes unified, line-end hyphens "
+                                 "joined, whitespace collapsed, thousands commas dropped; "
+                                 "loose match ignores punctuation",
+                "max_range": pages.MAX_RANGE}
+
+    def applies_to(self, record: Record) -> bool:
+        if not record.response or (record.document is None and record.task != "document"):
+            return False
+        from halluscope.grounding.pages import parse_page_citations
+        return bool(parse_page_citations(record.response))
+
+    def _document(self, record: Record):
+        from halluscope.evidence.documents import Document, document_source
+        base = Path(record.source.file).parent if record.source.file and \
+            not record.source.file.startswith("<") else None
+        src = document_source(record.document, base)
+        if src is None:
+            return None
+        key = src if isinstance(src, str) else tuple(src)
+        if key not in self._docs:
+            if len(self._docs) >= 8:
+                self._docs.pop(next(iter(self._docs))).close()
+            self._docs[key] = Document(src, ocr=self.ocr, dpi=self.dpi, cache=self.cache)
+        return self._docs[key]
+
+    def score(self, record: Record) -> ItemScore:
+        from halluscope.errors import ConfigError, RecordError
+        from halluscope.grounding.pages import check_pages, parse_page_citations
+
+        try:
+            doc = self._document(record)
+        except ConfigError as exc:
+            raise RecordError(str(exc), file=record.source.file, line=record.source.line,
+                              field="document") from exc
+        citations = parse_page_citations(record.response)
+        verdicts = check_pages(record, doc, citations=citations)
+        # group verdicts back by citation: each citation yields len(pages) + len(quotes)
+        groups, k = [], 0
+        for cit in citations:
+            n = len(cit.pages) + len(cit.quotes)
+            groups.append((cit, verdicts[k:k + n]))
+            k += n
+        decided = [(c, vs) for c, vs in groups if all(v.label != "unverifiable" for v in vs)]
+        page_vs = [v for v in verdicts if v.checker == "page-exists" and v.label != "unverifiable"]
+        quote_vs = [v for v in verdicts if v.checker == "page-quote" and v.label != "unverifiable"]
+        row = (len(decided), sum(all(v.label == "supported" for v in vs) for _, vs in decided),
+               len(page_vs), sum(v.label == "supported" for v in page_vs),
+               len(quote_vs), sum(v.label == "supported" for v in quote_vs))
+        highlights = []
+        if self.highlight and doc is not None:
+            for v in quote_vs:
+                if v.label != "supported":
+                    continue
+                p = v.evidence[0].payload
+                try:
+                    boxes = doc.char_boxes(p["page"], *p["char_span"])
+                except Exception as exc:                 # noqa: BLE001 - drawing aid only
+                    log.debug("no highlight boxes for %s: %s", record.id, exc)
+                    boxes = []
+                highlights.append({"page": p["page"], "quote": v.claim.quote,
+                                   "boxes": [[round(x, 1) for x in b] for b in boxes]})
+        payload = {
+            "document": doc.name if doc else None,
+            "pages": doc.n_pages if doc else None,
+            "dpi": self.dpi,
+            "citations": [{"pages": list(c.pages), "sentence": c.sentence,
+                           "verdicts": [v.label for v in vs]} for c, vs in groups],
+            "highlights": highlights,
+            "citation_accuracy": _num(ratio(row[1], row[0])),
+            "quote_support_rate": _num(ratio(row[5], row[4])),
+        }
+        tallies = {"fabricated_pages": Counter(str(v.claim.value) for v in page_vs
+                                               if v.label == "hallucinated")}
+        return ItemScore(payload=payload, row=row,
+                         top={"claims": [_verdict_dict(v) for v in verdicts]}, tallies=tallies)
+
+    def finish(self) -> None:
+        for doc in self._docs.values():
+            doc.close()
+        self._docs.clear()

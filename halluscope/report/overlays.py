@@ -1,0 +1,187 @@
+"""Images with boxes drawn on them, as PNG bytes for the HTML report.
+
+:func:`draw_boxes` draws labelled boxes on an image; each box's ``kind`` picks its colour and
+line style (:data:`STYLES`): detections and annotations solid, cited boxes dashed and coloured
+by verdict. :func:`draw_page` renders a document page with the places where quotes were found
+highlighted. :func:`region_boxes` turns the ``region`` metric's item payload into box dicts.
+Large images are scaled down to ``max_side`` pixels first (boxes scaled with them).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+#: kind -> (RGB colour, dashed)
+STYLES: dict[str, tuple[tuple[int, int, int], bool]] = {
+    "detection": ((30, 110, 230), False),
+    "annotation": ((120, 120, 120), False),
+    "region": ((150, 70, 200), False),
+    "cited": ((240, 150, 0), True),
+    "supported": ((20, 160, 60), True),
+    "hallucinated": ((220, 30, 30), True),
+    "unverifiable": ((240, 150, 0), True),
+    "highlight": ((255, 200, 0), False),
+}
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        import matplotlib
+        path = os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")
+        return ImageFont.truetype(path, size)
+    except (ImportError, OSError):
+        try:
+            return ImageFont.load_default(size=size)
+        except TypeError:                       # Pillow < 10.1
+            return ImageFont.load_default()
+
+
+def _dashed_rect(draw, box, colour, width: int, dash: int = 8) -> None:
+    x1, y1, x2, y2 = box
+    for (ax, ay, bx, by) in ((x1, y1, x2, y1), (x2, y1, x2, y2), (x2, y2, x1, y2),
+                             (x1, y2, x1, y1)):
+        length = max(abs(bx - ax), abs(by - ay))
+        steps = max(1, int(length // dash))
+        for i in range(0, steps, 2):
+            t0, t1 = i / steps, min(1.0, (i + 1) / steps)
+            draw.line([(ax + (bx - ax) * t0, ay + (by - ay) * t0),
+                       (ax + (bx - ax) * t1, ay + (by - ay) * t1)], fill=colour, width=width)
+
+
+def _open(image: Any):
+    from PIL import Image
+
+    if isinstance(image, (str, os.PathLike)):
+        with Image.open(image) as im:
+            return im.convert("RGB")
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    import numpy as np
+    return Image.fromarray(np.asarray(image)).convert("RGB")
+
+
+def draw_boxes(image: Any, boxes: Iterable[dict[str, Any]], *, max_side: int = 1024,
+               fmt: str = "PNG") -> bytes:
+    """Draw ``boxes`` on ``image`` (a path, PIL image or array) and return the encoded image.
+
+    Each box is a dict with ``box`` (``[x1, y1, x2, y2]`` in the image's pixels), and optional
+    ``label``, ``kind`` (a key of :data:`STYLES`, default ``detection``), ``color`` (an RGB
+    tuple or a CSS colour name, overriding the kind's), ``score`` (appended to the label) and
+    ``dashed``.
+    """
+    from PIL import ImageDraw
+
+    im = _open(image)
+    scale = min(1.0, max_side / max(im.size)) if max_side else 1.0
+    if scale < 1.0:
+        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))))
+    draw = ImageDraw.Draw(im)
+    width = max(2, round(max(im.size) / 300))
+    font = _font(max(11, round(max(im.size) / 45)))
+    for spec in boxes:
+        box = spec.get("box")
+        if not box or len(box) != 4:
+            continue
+        x1, y1, x2, y2 = (float(v) * scale for v in box)
+        x1, x2 = sorted((x1, x2))
+        y1, y2 = sorted((y1, y2))
+        colour, dashed = STYLES.get(spec.get("kind", "detection"), STYLES["detection"])
+        colour = spec.get("color", spec.get("colour", colour))
+        if isinstance(colour, list):
+            colour = tuple(colour)
+        dashed = spec.get("dashed", dashed)
+        if dashed:
+            _dashed_rect(draw, (x1, y1, x2, y2), colour, width)
+        else:
+            draw.rectangle((x1, y1, x2, y2), outline=colour, width=width)
+        label = spec.get("label")
+        if spec.get("score") is not None:
+            label = f"{label or ''} {float(spec['score']):.2f}".strip()
+        if label:
+            tb = draw.textbbox((0, 0), str(label), font=font)
+            tw, th = tb[2] - tb[0], tb[3] - tb[1]
+            ty = y1 - th - 4 if y1 - th - 4 >= 0 else y1
+            draw.rectangle((x1, ty, x1 + tw + 6, ty + th + 4), fill=colour)
+            draw.text((x1 + 3, ty + 2 - tb[1]), str(label), fill=(255, 255, 255), font=font)
+    buf = io.BytesIO()
+    im.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def draw_page(page_image: Any, highlights: Sequence[Sequence[float]], *,
+              max_side: int = 1200, fmt: str = "PNG") -> bytes:
+    """A page image with translucent yellow marks over ``highlights`` (pixel boxes)."""
+    from PIL import Image, ImageDraw
+
+    im = _open(page_image)
+    overlay = Image.new("RGBA", im.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    colour = STYLES["highlight"][0]
+    for b in highlights:
+        x1, y1, x2, y2 = (float(v) for v in b)
+        pad = max(2.0, (y2 - y1) * 0.15)
+        draw.rectangle((x1 - pad, y1 - pad, x2 + pad, y2 + pad), fill=colour + (90,),
+                       outline=colour + (255,), width=2)
+    im = Image.alpha_composite(im.convert("RGBA"), overlay).convert("RGB")
+    scale = min(1.0, max_side / max(im.size)) if max_side else 1.0
+    if scale < 1.0:
+        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))))
+    buf = io.BytesIO()
+    im.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def render_document_page(document: Any, page: int, highlights: Sequence[Sequence[float]] = (),
+                         **kw: Any) -> bytes:
+    """Render page ``page`` of a :class:`~halluscope.evidence.documents.Document` (or a PDF
+    path / page-image list) with ``highlights`` (boxes from the ``page`` metric's payload,
+    which are in pixels at the document's ``dpi``)."""
+    if hasattr(document, "render"):
+        return draw_page(document.render(page), highlights, **kw)
+    from halluscope.evidence.documents import Document
+    doc = Document(document, dpi=kw.pop("dpi", 200))
+    try:
+        return draw_page(doc.render(page), highlights, **kw)
+    finally:
+        doc.close()
+
+
+def region_boxes(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Box dicts for :func:`draw_boxes` from a ``region`` item payload: known instances
+    (detections, annotations, offered regions) solid, cited boxes dashed by verdict."""
+    out: list[dict[str, Any]] = []
+    for k in payload.get("known", []):
+        kind = "detection" if k.get("source") == "detector" else (
+            "region" if "region" in k else "annotation")
+        label = k.get("label") or ""
+        if "region" in k:
+            label = f"R{k['region']} {label}".strip()
+        out.append({"box": k["box"], "label": label, "kind": kind, "score": k.get("score")})
+    for b in payload.get("boxes", []):
+        if b.get("box"):
+            out.append({"box": b["box"], "label": f"cited: {b.get('label') or '?'}",
+                        "kind": b.get("verdict", "cited")})
+    return out
+
+
+def claim_boxes(claims: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Box dicts from an item's claim verdicts: each evidence entry with a box (detections,
+    annotations), labelled with its label and score."""
+    out, seen = [], set()
+    for c in claims:
+        for ev in c.get("evidence", []):
+            box = ev.get("box")
+            if not box:
+                continue
+            key = (tuple(box), ev.get("label"))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append({"box": box, "label": ev.get("label"), "score": ev.get("score"),
+                        "kind": "detection" if ev.get("source") == "detector" else "annotation"})
+    return out

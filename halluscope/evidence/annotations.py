@@ -1,0 +1,305 @@
+"""Annotation files read into :class:`~halluscope.evidence.model.ImageFacts`.
+
+Four formats, told apart by their shape (:func:`load_annotations`):
+
+**COCO instances** (``instances_val2014.json``; read with pycocotools): every instance with its
+box (``[x, y, w, h]`` becomes ``[x1, y1, x2, y2]``), closed world over the 80 categories (COCO
+annotates every instance of every category), keys: the image id and the file name.
+
+**AMBER** (``annotations.json`` with its ``query/``, ``relation.json``): see
+:mod:`halluscope.evidence.amber`.
+
+**Visual Genome style** (``scene_graphs.json``, ``objects.json``, ``attributes.json``): a list of
+``{"image_id", "objects": [{"object_id", "x", "y", "w", "h", "names": [...],
+"attributes": [...]}], "relationships": [{"subject_id", "object_id", "predicate"}]}``
+(``relationships`` may also hold ``subject``/``object`` objects). Open world.
+
+**halluscope's simple format** (also in ``docs/annotations.md``)::
+
+    {"images": {
+       "<image key>": {
+          "size": [640, 480],
+          "objects": [{"label": "dog", "box": [10, 20, 200, 220], "attributes": ["brown"]},
+                      {"label": "sofa", "box": [0, 100, 640, 480], "attributes": ["red"]}],
+          "relations": [["dog", "on", "sofa"]],
+          "absent": ["car"],
+          "closed_world": false}}}
+
+The image key is a COCO id (``"139"``), an image file name (``"dog.jpg"``) or a record id.
+``box`` is ``[x1, y1, x2, y2]`` in pixels and optional; ``attributes``, ``relations``,
+``absent``, ``size`` are optional. With ``"closed_world": true`` every label the file uses
+anywhere (or those listed in a top-level ``"vocabulary"``) that is not among an image's objects
+counts as absent from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import threading
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from halluscope.errors import ConfigError
+from halluscope.evidence.model import ImageFacts, Instance
+
+log = logging.getLogger(__name__)
+
+_LOCK = threading.Lock()
+_SOURCES: dict[tuple[str, float], "AnnotationSource"] = {}
+
+
+class AnnotationSource:
+    """Facts for the images of one annotation file, looked up by image key."""
+
+    kind = "annotations"
+
+    def __init__(self, path: Path, facts: dict[str, ImageFacts], aliases: dict[str, str] | None
+                 = None):
+        self.path = path
+        self._facts = facts
+        self._aliases = aliases or {}
+        self.name = f"{self.kind}:{path.name}"
+
+    def get(self, key: str) -> ImageFacts | None:
+        key = str(key)
+        f = self._facts.get(key)
+        if f is None and key in self._aliases:
+            f = self._facts.get(self._aliases[key])
+        return f
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "file": str(self.path), "images": len(self)}
+
+
+def _box_xywh(b) -> tuple[float, float, float, float] | None:
+    if not b or len(b) != 4:
+        return None
+    x, y, w, h = (float(v) for v in b)
+    return (x, y, x + w, y + h)
+
+
+class CocoSource(AnnotationSource):
+    """COCO instance annotations through pycocotools."""
+
+    kind = "coco"
+
+    def __init__(self, path: Path):
+        try:
+            from pycocotools.coco import COCO
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            from halluscope.errors import MissingExtraError
+            raise MissingExtraError("reading COCO annotations", "coco", "pycocotools") from exc
+        with contextlib.redirect_stdout(io.StringIO()):     # pycocotools prints progress
+            self.coco = COCO(str(path))
+        cats = {c["id"]: c["name"] for c in self.coco.loadCats(self.coco.getCatIds())}
+        self.vocabulary = frozenset(cats.values())
+        self.categories = cats
+        aliases = {}
+        for img in self.coco.dataset.get("images", []):
+            if img.get("file_name"):
+                aliases[img["file_name"]] = str(img["id"])
+        super().__init__(path, {}, aliases)
+        self._known = {str(i) for i in self.coco.getImgIds()}
+
+    def get(self, key: str) -> ImageFacts | None:
+        key = self._aliases.get(str(key), str(key))
+        if key not in self._known:
+            return None
+        f = self._facts.get(key)
+        if f is None:
+            img = self.coco.loadImgs(int(key))[0]
+            anns = self.coco.loadAnns(self.coco.getAnnIds(imgIds=int(key), iscrowd=None))
+            instances = []
+            for a in anns:
+                payload = {"annotation_id": a.get("id")}
+                if a.get("iscrowd"):
+                    payload["crowd"] = True
+                instances.append(Instance(label=self.categories[a["category_id"]],
+                                          box=_box_xywh(a.get("bbox")), source="annotation",
+                                          payload=payload))
+            size = (img["width"], img["height"]) if "width" in img else None
+            f = ImageFacts(key=key, instances=tuple(instances), vocabulary=self.vocabulary,
+                           closed_world=True, size=size,
+                           provenance={"source": "annotation", "name": "coco",
+                                       "file": str(self.path)})
+            self._facts[key] = f
+        return f
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+
+def _from_simple(path: Path, data: dict[str, Any]) -> AnnotationSource:
+    images = data.get("images")
+    if not isinstance(images, dict):
+        raise ConfigError(f"{path}: expected 'images' to map image keys to objects")
+    declared = data.get("vocabulary")
+    all_labels = set(declared or ())
+    if not declared:
+        for entry in images.values():
+            for o in entry.get("objects", ()):
+                all_labels.add(str(o.get("label", "")).strip())
+            all_labels.update(str(a) for a in entry.get("absent", ()))
+    all_labels.discard("")
+    facts = {}
+    for key, entry in images.items():
+        where = f"{path}: image {key!r}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected an object, got {type(entry).__name__}")
+        instances = []
+        for i, o in enumerate(entry.get("objects", ())):
+            if not isinstance(o, dict) or not o.get("label"):
+                raise ConfigError(f"{where}: objects[{i}]: expected {{'label': ...}}, got {o!r:.60}")
+            box = o.get("box")
+            if box is not None and (len(box) != 4 or box[2] < box[0] or box[3] < box[1]):
+                raise ConfigError(f"{where}: objects[{i}]: expected box [x1, y1, x2, y2] with "
+                                  f"x2 >= x1 and y2 >= y1, got {box!r}")
+            instances.append(Instance(label=str(o["label"]).strip(),
+                                      box=tuple(float(v) for v in box) if box else None,
+                                      source="annotation",
+                                      attributes=tuple(str(a) for a in o.get("attributes", ())),
+                                      payload={k: v for k, v in o.items()
+                                               if k not in ("label", "box", "attributes")}))
+        rels = set()
+        for r in entry.get("relations", ()):
+            if not isinstance(r, (list, tuple)) or len(r) != 3:
+                raise ConfigError(f"{where}: expected relations as [subject, relation, object], "
+                                  f"got {r!r:.60}")
+            rels.add(tuple(str(x).strip() for x in r))
+        closed = bool(entry.get("closed_world", data.get("closed_world", False)))
+        size = entry.get("size")
+        facts[str(key)] = ImageFacts(
+            key=str(key), instances=tuple(instances),
+            absent=frozenset(str(a) for a in entry.get("absent", ())),
+            vocabulary=frozenset(all_labels) if closed or declared else None,
+            closed_world=closed, relations=frozenset(rels),
+            size=tuple(size) if size else None,
+            provenance={"source": "annotation", "name": "halluscope-json", "file": str(path)})
+    src = AnnotationSource(path, facts)
+    src.kind = "halluscope-json"
+    src.name = f"halluscope-json:{path.name}"
+    return src
+
+
+def _vg_names(o: dict[str, Any]) -> str | None:
+    names = o.get("names") or ([o["name"]] if o.get("name") else [])
+    return str(names[0]).strip().lower() if names else None
+
+
+def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSource:
+    facts = {}
+    aliases = {}
+    for entry in data:
+        key = str(entry.get("image_id", entry.get("id")))
+        by_id: dict[Any, str] = {}
+        instances = []
+        for o in entry.get("objects", ()):
+            label = _vg_names(o)
+            if not label:
+                continue
+            by_id[o.get("object_id", o.get("id"))] = label
+            box = None
+            if all(k in o for k in ("x", "y", "w", "h")):
+                box = (float(o["x"]), float(o["y"]), float(o["x"]) + float(o["w"]),
+                       float(o["y"]) + float(o["h"]))
+            instances.append(Instance(label=label, box=box, source="annotation",
+                                      attributes=tuple(str(a).strip().lower()
+                                                       for a in o.get("attributes", ()) or ())))
+        rels = set()
+        for r in entry.get("relationships", ()):
+            s = by_id.get(r.get("subject_id")) or (_vg_names(r["subject"]) if isinstance(
+                r.get("subject"), dict) else None)
+            o = by_id.get(r.get("object_id")) or (_vg_names(r["object"]) if isinstance(
+                r.get("object"), dict) else None)
+            if s and o and r.get("predicate"):
+                rels.add((s, str(r["predicate"]).strip().lower(), o))
+        facts[key] = ImageFacts(key=key, instances=tuple(instances), relations=frozenset(rels),
+                                provenance={"source": "annotation", "name": "visual-genome",
+                                            "file": str(path)})
+        if entry.get("url"):
+            aliases[str(entry["url"]).rsplit("/", 1)[-1]] = key
+    src = AnnotationSource(path, facts, aliases)
+    src.kind = "visual-genome"
+    src.name = f"visual-genome:{path.name}"
+    return src
+
+
+class AmberSource(AnnotationSource):
+    """AMBER annotations (see :mod:`halluscope.evidence.amber`)."""
+
+    kind = "amber"
+
+    def __init__(self, path: Path):
+        from halluscope.evidence.amber import load_amber
+        self.data = load_amber(path)
+        super().__init__(self.data.path, self.data.facts())
+
+
+def detect_format(obj: Any) -> str:
+    """``coco`` | ``amber`` | ``visual-genome`` | ``halluscope-json`` for parsed JSON."""
+    from halluscope.evidence.amber import is_amber
+    if isinstance(obj, dict) and "annotations" in obj and "categories" in obj:
+        return "coco"
+    if isinstance(obj, dict) and isinstance(obj.get("images"), dict):
+        return "halluscope-json"
+    if is_amber(obj):
+        return "amber"
+    if isinstance(obj, list) and obj and isinstance(obj[0], dict) and \
+            ("objects" in obj[0] or "relationships" in obj[0]):
+        return "visual-genome"
+    raise ConfigError("expected COCO instances, AMBER annotations, Visual Genome-style objects "
+                      "or halluscope's {\"images\": {...}} format; got none of these")
+
+
+def load_annotations(path: str | Path) -> AnnotationSource:
+    """Load an annotation file of any supported format (cached per path and modification
+    time within the process)."""
+    p = Path(path)
+    if p.is_dir() and (p / "annotations.json").is_file():
+        p = p / "annotations.json"
+    if not p.is_file():
+        raise ConfigError(f"annotation file not found: {p}")
+    key = (str(p.resolve()), p.stat().st_mtime)
+    with _LOCK:
+        if key in _SOURCES:
+            return _SOURCES[key]
+    from halluscope.records import open_text
+    try:
+        with open_text(p) as fh:
+            obj = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{p}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    try:
+        fmt = detect_format(obj)
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
+    if fmt == "coco":
+        del obj
+        src: AnnotationSource = CocoSource(p)
+    elif fmt == "amber":
+        src = AmberSource(p)
+    elif fmt == "visual-genome":
+        src = _from_visual_genome(p, obj)
+    else:
+        src = _from_simple(p, obj)
+    log.info("annotations: %s (%s, %d images)", p, fmt, len(src))
+    with _LOCK:
+        _SOURCES[key] = src
+    return src
+
+
+def labels_by_image(source: AnnotationSource, keys) -> dict[str, set[str]]:
+    """Present labels of the given images (a helper for reports and tests)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for k in keys:
+        f = source.get(k)
+        if f is not None:
+            out[str(k)] = set(f.labels())
+    return dict(out)

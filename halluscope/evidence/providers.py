@@ -1,0 +1,96 @@
+"""Facts providers: where the checks get :class:`ImageFacts` for a record.
+
+A provider has a ``name`` and ``facts(record, claims) -> ImageFacts | None``. Annotation
+providers look the record's image up by key, trying in order: the COCO image id
+(``record.image_id``), the image's file name, the image path as written, the record id, and
+``metadata["image_key"]``. :func:`build_providers` makes the providers an audit configuration
+asks for: annotation files first (``coco_annotations``, then ``annotations``, format detected),
+then the detector when ``detector`` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+from typing import Any, Protocol, runtime_checkable
+
+from halluscope.evidence.annotations import AnnotationSource, load_annotations
+from halluscope.evidence.model import ImageFacts
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class FactsProvider(Protocol):
+    """What the claim checks ask for facts."""
+
+    name: str
+
+    def facts(self, record, claims: Sequence[Any]) -> ImageFacts | None:
+        """Facts about the record's image, or ``None`` when this source does not know it."""
+        ...
+
+
+def image_keys(record) -> list[str]:
+    """Keys under which a record's image may be annotated, most specific first."""
+    keys: list[str] = []
+    image_id = getattr(record, "image_id", None)
+    if image_id is not None:
+        keys.append(str(image_id))
+    image = getattr(record, "image", None)
+    if isinstance(image, str) and image:
+        keys.append(PurePosixPath(image.replace("\\", "/")).name)
+        keys.append(image)
+    rid = getattr(record, "id", None)
+    if rid:
+        keys.append(str(rid))
+    meta = getattr(record, "metadata", None) or {}
+    if meta.get("image_key") is not None:
+        keys.insert(0, str(meta["image_key"]))
+    return list(dict.fromkeys(keys))
+
+
+class AnnotationProvider:
+    """Facts from one annotation file."""
+
+    def __init__(self, source: AnnotationSource):
+        self.source = source
+        self.name = source.name
+
+    def facts(self, record, claims: Sequence[Any] = ()) -> ImageFacts | None:
+        for key in image_keys(record):
+            f = self.source.get(key)
+            if f is not None:
+                return f
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return self.source.describe()
+
+
+def build_providers(config) -> list[FactsProvider]:
+    """The providers ``config`` (an :class:`~halluscope.config.AuditConfig`) asks for."""
+    providers: list[FactsProvider] = []
+    for path in tuple(config.coco_annotations) + tuple(config.annotations):
+        providers.append(AnnotationProvider(load_annotations(path)))
+    if getattr(config, "detector", None):
+        from halluscope.evidence.detector_facts import from_config
+        providers.append(from_config(config))
+    return providers
+
+
+def gather_facts(providers: Sequence[FactsProvider], record, claims: Sequence[Any] = ()
+                 ) -> list[ImageFacts]:
+    """Facts from every provider that knows the record's image, in provider order."""
+    out = []
+    for p in providers:
+        try:
+            f = p.facts(record, claims)
+        except Exception as exc:  # noqa: BLE001 - one failing source must not stop the audit
+            log.warning("facts provider %s failed on record %s: %s", getattr(p, "name", p),
+                        getattr(record, "id", "?"), exc)
+            continue
+        if f is not None:
+            out.append(f)
+    return out

@@ -9,7 +9,8 @@ Used by the adapter tests and ``benchmarks/adapter_throughput.py``::
 Faults (per request): ``429`` (with ``Retry-After``), ``500``, ``503``, ``401``, ``timeout``
 (answers only after ``hang`` seconds), ``malformed`` (a 200 whose body is not JSON),
 ``empty`` (a 200 with no choices), ``wrong_model`` (a normal answer naming another model),
-``disconnect`` (closes the connection without answering). They are drawn at random with the
+``disconnect`` (closes the connection without answering), ``leak`` (a 400 whose error
+message repeats the request's credentials, to test that they are redacted). They are drawn at random with the
 given probabilities (seeded), or scripted per prompt: ``script={"q7": ["429", "500"]}`` makes
 the first two attempts whose prompt contains ``q7`` fail and the third succeed.
 
@@ -32,7 +33,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("429", "500", "503", "401", "timeout", "malformed", "empty", "wrong_model",
-          "disconnect")
+          "disconnect", "leak")
 _GEMINI = re.compile(r"^/v1(?:beta)?/models/([^:]+):generateContent")
 
 
@@ -201,7 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(404, {"error": {"message": f"no route {path}"}})
         with fake._lock:
             fake.requests.append(body)
-            fake.headers.append(dict(self.headers))
+            fake.headers.append({k.lower(): v for k, v in self.headers.items()})
             fake.in_flight += 1
             fake.peak_in_flight = max(fake.peak_in_flight, fake.in_flight)
         try:
@@ -240,6 +241,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(401, {"error": {"message": "Incorrect API key provided",
                                               "type": "invalid_request_error",
                                               "code": "invalid_api_key"}})
+        if fault == "leak":
+            creds = " ".join(f"{k}={v}" for k, v in self.headers.items()
+                             if k.lower() in ("authorization", "x-api-key", "x-goog-api-key"))
+            return self._json(400, {"error": {"message": f"bad request from {creds}"}})
         if fault == "disconnect":
             self.close_connection = True
             self.connection.close()

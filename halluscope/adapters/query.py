@@ -223,6 +223,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                  decoding: Decoding | None = None, samples: int = 1, system: str | None = None,
                  allow_urls: bool = False, image_root: str | Path | None = None,
                  detail: str | None = None, timeout: float | None = None, max_attempts: int = 6,
+                 retry: RetryPolicy | None = None,
                  resume: bool = True, retry_failed: bool = True, collect: bool = True,
                  progress: Callable[[QueryCounts], None] | None = None,
                  model_options: Mapping[str, Any] | None = None,
@@ -245,7 +246,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         timeout = getattr(api, "default_timeout", 120.0)
     store, owned = _open_cache(None if cache is True else cache)
     client = ModelClient(api, cache=store, max_connections=max_connections,
-                         retry=RetryPolicy(max_attempts=max_attempts), timeout=timeout,
+                         retry=retry or RetryPolicy(max_attempts=max_attempts), timeout=timeout,
                          images=ImageLoader(allow_urls=allow_urls))
     out_path = Path(out) if out is not None else None
     done: set[str] = set()

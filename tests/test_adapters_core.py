@@ -1,0 +1,311 @@
+"""Adapter building blocks: registry, Retry-After, images, cache keys, limiter, client."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import io
+import sqlite3
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from PIL import Image
+
+from halluscope.adapters.cache import ResponseCache, hash_material, key_material
+from halluscope.adapters.client import ModelClient, RetryPolicy
+from halluscope.adapters.images import POLICIES, ImageLoader, ImagePolicy, prepare
+from halluscope.adapters.limiter import AdaptiveLimiter
+from halluscope.adapters.mock import MockModel
+from halluscope.adapters.registry import (BUILTIN, available_providers, get_model, parse_model,
+                                          provider_factory)
+from halluscope.adapters.types import (AuthError, Decoding, ImageError, Message, RateLimited,
+                                       Request, Response, ServerError, parse_retry_after)
+from halluscope.errors import ConfigError
+
+
+def png_bytes(size=(64, 48), mode="RGB", fmt="PNG", **save) -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size, (10, 120, 200) if mode == "RGB" else None).save(buf, format=fmt,
+                                                                           **save)
+    return buf.getvalue()
+
+
+# -- registry ---------------------------------------------------------------------------------
+def test_parse_model_splits_at_first_slash():
+    assert parse_model("openai/gpt-4o-2024-08-06") == ("openai", "gpt-4o-2024-08-06")
+    assert parse_model("vllm/Qwen/Qwen2.5-VL-7B-Instruct") == ("vllm",
+                                                               "Qwen/Qwen2.5-VL-7B-Instruct")
+    with pytest.raises(ConfigError, match="PROVIDER/MODEL"):
+        parse_model("gpt-4o")
+
+
+def test_registry_has_builtins_and_rejects_unknown():
+    names = available_providers()
+    for name in ("openai", "vllm", "sglang", "ollama", "tgi", "lmstudio", "azure", "anthropic",
+                 "gemini", "hf", "mock"):
+        assert name in names
+    assert set(BUILTIN) <= set(names)
+    with pytest.raises(ConfigError, match="unknown provider 'nope'"):
+        provider_factory("nope")
+    model = get_model("mock/yes")
+    assert isinstance(model, MockModel) and model.pin == "mock-yes"
+
+
+# -- Retry-After --------------------------------------------------------------------------------
+def test_parse_retry_after_forms():
+    assert parse_retry_after({"Retry-After": "3"}) == 3.0
+    assert parse_retry_after({"retry-after": "0.25"}) == 0.25
+    assert parse_retry_after({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
+    now = time.time()
+    date = email.utils.formatdate(now + 10, usegmt=True)
+    assert 8.0 <= parse_retry_after({"Retry-After": date}, now=now) <= 10.0
+    assert parse_retry_after({"Retry-After": "soon"}) is None
+    assert parse_retry_after({}) is None
+
+
+# -- images -------------------------------------------------------------------------------------
+def test_prepare_keeps_small_images_as_they_are():
+    data = png_bytes((64, 48))
+    img = prepare(data, POLICIES["openai"])
+    assert img.data == data and img.mime == "image/png" and not img.resized
+
+
+def test_prepare_applies_openai_high_detail_sizes():
+    img = prepare(png_bytes((3000, 1000)), POLICIES["openai"])
+    assert img.resized and max(img.width, img.height) <= 2048 and min(img.width, img.height) <= 768
+    assert abs(img.width / img.height - 3.0) < 0.02
+    low = prepare(png_bytes((3000, 1000)), POLICIES["openai-low"])
+    assert max(low.width, low.height) == 512
+
+
+def test_prepare_anthropic_pixels_and_bytes():
+    img = prepare(png_bytes((1500, 1500)), POLICIES["anthropic"])
+    assert img.width * img.height <= 1_150_000
+    tiny = ImagePolicy("tiny", max_bytes=3000, formats=("jpeg",))
+    noisy = Image.effect_noise((400, 400), 100).convert("RGB")
+    buf = io.BytesIO()
+    noisy.save(buf, format="PNG")
+    out = prepare(buf.getvalue(), tiny)
+    assert out.mime == "image/jpeg" and len(out.data) <= 3000
+
+
+def test_prepare_reencodes_unsupported_formats_and_keeps_alpha():
+    bmp = png_bytes((40, 30), fmt="BMP")
+    assert prepare(bmp, POLICIES["openai"]).mime == "image/jpeg"
+    rgba = png_bytes((40, 30), mode="RGBA")
+    assert prepare(rgba, POLICIES["gemini"]).mime == "image/png"
+
+
+def test_prepare_applies_exif_rotation():
+    img = Image.new("RGB", (80, 40), (1, 2, 3))
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", exif=exif)
+    out = prepare(buf.getvalue(), POLICIES["openai"])
+    assert out.resized and (out.width, out.height) == (40, 80)
+
+
+def test_prepare_rejects_garbage():
+    with pytest.raises(ImageError, match="cannot decode"):
+        prepare(b"not an image", POLICIES["openai"])
+
+
+def test_loader_hashes_and_refuses_urls(tmp_path):
+    p = tmp_path / "a.png"
+    p.write_bytes(png_bytes())
+    loader = ImageLoader()
+    h = loader.sha256(str(p))
+    assert len(h) == 64 and loader.sha256(str(p)) == h
+    with pytest.raises(ImageError, match="not found"):
+        loader.sha256(str(tmp_path / "missing.png"))
+    with pytest.raises(ImageError, match="--allow-urls"):
+        loader.read("https://example.com/x.png")
+
+
+def test_loader_fetches_urls_from_loopback_when_allowed():
+    data = png_bytes((20, 20))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200 if self.path == "/img.png" else 404)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/img.png"
+        loader = ImageLoader(allow_urls=True)
+        assert loader.read(url) == data
+        with pytest.raises(ImageError, match="HTTP 404"):
+            loader.read(url.replace("img.png", "nope.png"))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# -- cache --------------------------------------------------------------------------------------
+def _request(text="hi", temperature=0.0, sample=0, replicate=0, images=()):
+    return Request((Message.user(text, images),), Decoding(temperature=temperature, seed=1),
+                   sample_index=sample, replicate=replicate)
+
+
+def test_cache_key_rules():
+    def key(req, hashes=()):
+        return hash_material(key_material("openai", "m", req, list(hashes), {"name": "openai"}))
+    assert key(_request()) == key(_request())
+    assert key(_request(sample=0)) == key(_request(sample=3))          # greedy: one answer
+    assert key(_request(temperature=0.7, sample=0)) != key(_request(temperature=0.7, sample=1))
+    assert key(_request(replicate=1)) != key(_request())
+    assert key(_request("other")) != key(_request())
+    a = key(_request(images=("x.png",)), ["a" * 64])
+    assert a != key(_request(images=("x.png",)), ["b" * 64])           # content, not path
+    assert a == key(_request(images=("elsewhere/y.png",)), ["a" * 64])
+    doc = key_material("openai", "m", _request(), [], None)
+    assert "timeout" not in str(doc) and "base_url" not in str(doc)
+
+
+def test_cache_is_sqlite_wal_and_first_answer_wins(tmp_path):
+    cache = ResponseCache(tmp_path / "c")
+    doc = {"provider": "p", "model": "m"}
+    cache.put("k", doc, Response("first", "m"))
+    cache.put("k", doc, Response("second", "m"))
+    hit = cache.get("k")
+    assert hit.text == "first" and hit.cached and len(cache) == 1
+    assert cache.get("missing") is None
+    cache.close()
+    conn = sqlite3.connect(tmp_path / "c" / "responses.sqlite3")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+# -- limiter ------------------------------------------------------------------------------------
+def test_limiter_halves_once_per_generation_and_grows_back():
+    lim = AdaptiveLimiter(16)
+    gen = lim.generation
+    lim.on_rate_limited(gen)
+    lim.on_rate_limited(gen)      # same burst: no second cut
+    assert lim.limit == 8
+    lim.on_rate_limited(lim.generation)
+    assert lim.limit == 4
+    for _ in range(4):
+        lim.on_success()
+    assert lim.limit == 5
+    for _ in range(200):
+        lim.on_success()
+    assert lim.limit == 16
+    lim2 = AdaptiveLimiter(2, min_limit=2)
+    lim2.on_rate_limited(0)
+    assert lim2.limit == 2
+
+
+def test_limiter_bounds_concurrency_and_pauses_for_retry_after():
+    async def main():
+        lim = AdaptiveLimiter(3)
+        active = peak = 0
+
+        async def job():
+            nonlocal active, peak
+            async with lim.slot():
+                active += 1
+                peak = max(peak, active)
+                await asyncio.sleep(0.01)
+                active -= 1
+        await asyncio.gather(*[job() for _ in range(20)])
+        assert peak == 3
+        lim.on_rate_limited(lim.generation, retry_after=0.2)
+        t0 = time.monotonic()
+        async with lim.slot():
+            pass
+        assert time.monotonic() - t0 >= 0.18
+    asyncio.run(main())
+
+
+# -- client -------------------------------------------------------------------------------------
+class Flaky(MockModel):
+    """Fails with the given errors first, then answers."""
+
+    def __init__(self, errors, latency=0.0):
+        super().__init__("echo", latency=latency)
+        self.errors = list(errors)
+
+    async def generate(self, request):
+        self.calls += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if self.errors:
+            raise self.errors.pop(0)
+        return Response("ok", "flaky")
+
+
+FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
+
+
+def test_client_retries_retryable_errors():
+    api = Flaky([RateLimited("429", retry_after=0.01), ServerError("500")])
+    client = ModelClient(api, retry=FAST)
+    resp = asyncio.run(client.generate(_request()))
+    assert resp.text == "ok" and resp.attempts == 3 and api.calls == 3
+    assert client.limiter.decreases == 1
+
+
+def test_client_gives_up_with_attempt_count():
+    api = Flaky([ServerError("boom")] * 10)
+    client = ModelClient(api, retry=FAST)
+    with pytest.raises(ServerError, match="gave up after 4 attempts") as info:
+        asyncio.run(client.generate(_request()))
+    assert info.value.attempts == 4 and api.calls == 4
+
+
+def test_client_never_retries_auth_errors():
+    api = Flaky([AuthError("bad key")])
+    with pytest.raises(AuthError):
+        asyncio.run(ModelClient(api, retry=FAST).generate(_request()))
+    assert api.calls == 1
+
+
+def test_client_times_out_and_retries():
+    class Slow(Flaky):
+        async def generate(self, request):
+            self.calls += 1
+            if self.calls == 1:
+                await asyncio.sleep(1.0)
+            return Response("ok", "slow")
+    api = Slow([])
+    resp = asyncio.run(ModelClient(api, retry=FAST, timeout=0.05).generate(_request()))
+    assert resp.text == "ok" and resp.attempts == 2
+
+
+def test_client_joins_identical_requests_and_caches(tmp_path):
+    async def main():
+        api = MockModel("echo", latency=0.05)
+        cache = ResponseCache(tmp_path)
+        client = ModelClient(api, cache=cache)
+        answers = await asyncio.gather(*[client.generate(_request("same")) for _ in range(5)])
+        assert {a.text for a in answers} == {"same"} and api.calls == 1
+        again = await client.generate(_request("same"))
+        assert again.cached and api.calls == 1
+        sampled = await asyncio.gather(*[client.generate(_request("s", 0.8, sample=k))
+                                         for k in range(3)])
+        assert api.calls == 4 and len(sampled) == 3
+        cache.close()
+    asyncio.run(main())
+
+
+def test_client_hashes_image_content(tmp_path):
+    async def main():
+        a, b = tmp_path / "a.png", tmp_path / "b.png"
+        a.write_bytes(png_bytes((30, 30)))
+        b.write_bytes(png_bytes((30, 30)))
+        api = MockModel("yes-no")
+        client = ModelClient(api, cache=ResponseCache(tmp_path / "cache"))
+        await client.generate(_request("q", images=(str(a),)))
+        second = await client.generate(_request("q", images=(str(b),)))  # same bytes
+        assert second.cached and api.calls == 1
+    asyncio.run(main())

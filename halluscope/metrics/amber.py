@@ -1,0 +1,378 @@
+"""AMBER (Wang et al., 2023): generative CHAIR/Cover/Hal/Cog and discriminative yes/no scores.
+
+Records are matched to AMBER items by id (``{"id": 12, "response": ...}`` as AMBER's own
+response files are written, or ``metadata["amber_id"]``, or an image ``AMBER_<n>.jpg`` for the
+generative item). Items 1-1004 are generative (descriptions), the rest yes/no questions.
+
+**Generative** (per response, summed over responses):
+nouns are extracted (NLTK tokenizer and POS tagger, WordNet lemmatiser) and kept when they are
+AMBER object or association words; a noun that is not a safe word and is neither a truth object
+nor one of their association words is hallucinated. ``CHAIR`` = hallucinated nouns / nouns;
+``Cover`` = truth objects mentioned / truth objects; ``Hal`` = responses with a hallucinated
+noun / responses; ``Cog`` = hallu objects (AMBER's likely hallucinations) mentioned / hallu
+objects.
+
+**Discriminative**: accuracy, and precision, recall, F1 with "No" as the positive class, for
+all questions and per existence / attribute (state, number, action) / relation.
+``amber_score = (1 - CHAIR + F1) / 2`` with the overall discriminative F1.
+
+Variants (``options["amber_variant"]``):
+
+* ``original`` reproduces junyangwang0410/AMBER ``inference.py``: the case of the response is
+  kept (a sentence-initial "Dog" is no noun match, nor is the list word "TV"); counters start at
+  ``metrics.txt``'s values (0.001 for every denominator); cover marks the first matching word in
+  association-then-truth order (a truth word that is also another truth word's association
+  word covers that other word); answers count only when exactly ``"Yes"`` or ``"No"``; P and R
+  are rounded to 0.1 % before F1, which adds 0.0001 (0.001 for existence) to its denominator.
+  AMBER also treats a noun as safe when spaCy's ``en_core_web_lg`` word vectors give it a
+  similarity above 0.8 to a truth word; that runs when ``en_core_web_lg`` is installed and is
+  skipped otherwise (``describe()`` says which). The POS tagger is NLTK's averaged perceptron
+  when its data is installed, else spaCy's tagger over the same tokens (also recorded).
+* ``refined`` lower-cases responses, lets a truth word cover itself first, parses answers
+  leniently (first word yes/no, any case and punctuation), uses no vector similarity, and
+  computes exact ratios without the initial counters.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from typing import Any, ClassVar
+
+import numpy as np
+
+from halluscope.errors import ConfigError
+from halluscope.evidence.amber import AmberData, amber_id, dimension, load_amber
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import Statistic
+from halluscope.records import Record
+
+log = logging.getLogger(__name__)
+
+VARIANTS = ("original", "refined")
+GEN = ("chair_score", "chair_num", "safe_cover_score", "safe_cover_num", "hallu_cover_score",
+       "hallu_cover_num", "non_hallu_score", "non_hallu_num")
+GROUPS = ("qa", "ha", "as", "an", "aa", "asso")      # all, existence, state, number, action, rel
+QA = ("correct_score", "correct_num", "no_score", "no_num", "ans_no_score", "ans_no_num")
+_SUB = {"state": "as", "number": "an", "action": "aa"}
+
+
+def col(group: str, key: str) -> str:
+    """AMBER's counter names: ``qa_correct_num`` (all questions), ``ha_qa_correct_num``, ..."""
+    return f"qa_{key}" if group == "qa" else f"{group}_qa_{key}"
+
+
+# -- the generative rules -----------------------------------------------------------------------
+def _mark(flags: list[int], j: int, tail: int) -> None:
+    """AMBER's cover bookkeeping: positions before the tail hold the index of the truth (or
+    hallu) word an association word belongs to; the tail holds the coverage flags."""
+    if j < len(flags) - tail:
+        flags[flags[j] + len(flags) - tail] = 1
+    else:
+        flags[j] = 1
+
+
+def amber_generative(nouns: list[str], truth: list[str], hallu: list[str],
+                     association: dict[str, list[str]], global_safe: list[str], *,
+                     similar=None, refined: bool = False) -> dict[str, float]:
+    """Counters of one generative response (pure function; ``nouns`` already lemmatised)."""
+    vocab = set(association)
+    for v in association.values():
+        vocab.update(v)
+    if refined:
+        vocab = {w.lower() for w in vocab}
+    nouns = [n for n in nouns if n in vocab]
+    safe_words, safe_flags = [], []
+    for i, w in enumerate(truth):
+        safe_words += association.get(w, [])
+        safe_flags += [i] * len(association.get(w, []))
+    ha_words, ha_flags = [], []
+    for i, w in enumerate(hallu):
+        ha_words += association.get(w, [])
+        ha_flags += [i] * len(association.get(w, []))
+    safe_words += truth
+    safe_flags += [0] * len(truth)
+    ha_words += hallu
+    ha_flags += [0] * len(hallu)
+    if refined:
+        safe_words = [w.lower() for w in safe_words]
+        ha_words = [w.lower() for w in ha_words]
+    hallucinated = [0] * len(nouns)
+
+    def find(words: list[str], tail: int, noun: str) -> int:
+        if refined:                       # a truth (hallu) word covers itself first
+            own = words[len(words) - tail:]
+            if noun in own:
+                return len(words) - tail + own.index(noun)
+        return words.index(noun)          # the original: first match, associations first
+
+    for idx, noun in enumerate(nouns):
+        if noun in global_safe:
+            continue
+        if noun in safe_words:
+            _mark(safe_flags, find(safe_words, len(truth), noun), len(truth))
+            continue
+        if noun in ha_words:
+            _mark(ha_flags, find(ha_words, len(hallu), noun), len(hallu))
+        if similar is not None:
+            for j, w in enumerate(ha_words):
+                if similar(noun, w):
+                    _mark(ha_flags, j, len(hallu))
+                    break
+            near_safe = False
+            for j, w in enumerate(safe_words):
+                if similar(noun, w):
+                    _mark(safe_flags, j, len(truth))
+                    near_safe = True
+                    break
+            if near_safe:
+                continue
+        hallucinated[idx] = 1
+    cover = safe_flags[-len(truth):] if truth else []
+    cog = ha_flags[-len(hallu):] if hallu else []
+    return {"chair_score": sum(hallucinated), "chair_num": len(hallucinated),
+            "safe_cover_score": sum(cover), "safe_cover_num": len(cover),
+            "hallu_cover_score": sum(cog), "hallu_cover_num": len(cog),
+            "non_hallu_score": int(sum(hallucinated) == 0), "non_hallu_num": 1}
+
+
+# -- noun extraction ----------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _tokenizer():
+    try:
+        from halluscope.metrics.chair_text import word_tokenizer
+        return word_tokenizer(), "nltk.word_tokenize (halluscope.metrics.chair_text)"
+    except Exception:  # noqa: BLE001 - fall back to NLTK itself
+        import nltk
+        return nltk.word_tokenize, "nltk.word_tokenize"
+
+
+@lru_cache(maxsize=1)
+def _tagger():
+    import nltk
+    try:
+        nltk.pos_tag(["a", "dog"])
+        return nltk.pos_tag, "nltk averaged perceptron"
+    except LookupError:
+        from halluscope.claims.splitter import load_pipeline
+        nlp = load_pipeline()
+        from spacy.tokens import Doc
+        names = [n for n in ("tok2vec", "tagger") if n in nlp.pipe_names]
+
+        def tag(tokens):
+            doc = Doc(nlp.vocab, words=list(tokens))
+            for n in names:
+                doc = nlp.get_pipe(n)(doc)
+            return [(t.text, t.tag_) for t in doc]
+        log.info("AMBER: NLTK's POS tagger data is not installed; tagging with spaCy's tagger")
+        return tag, "spaCy tagger (NLTK tagger data absent)"
+
+
+@lru_cache(maxsize=1)
+def _lemmatizer():
+    from halluscope.claims.wordnet import load_wordnet
+    load_wordnet()
+    from nltk.stem import WordNetLemmatizer
+    return WordNetLemmatizer()
+
+
+def extract_nouns(text: str) -> list[str]:
+    """AMBER's noun extraction: tokens tagged NN* and lemmatised as nouns by WordNet."""
+    tokens = _tokenizer()[0](text)
+    if not tokens:
+        return []
+    lem = _lemmatizer()
+    return [lem.lemmatize(w) for w, pos in _tagger()[0](tokens) if pos.startswith("NN")]
+
+
+@lru_cache(maxsize=1)
+def vector_similarity():
+    """AMBER's near-synonym test (``en_core_web_lg`` similarity > 0.8), or ``None``."""
+    try:
+        import spacy
+        nlp = spacy.load("en_core_web_lg", exclude=["ner", "parser", "tagger", "lemmatizer"])
+    except (OSError, ImportError):
+        log.warning("AMBER original: en_core_web_lg is not installed; the near-synonym "
+                    "similarity step is skipped")
+        return None
+
+    @lru_cache(maxsize=200_000)
+    def similar(a: str, b: str) -> bool:
+        return nlp(a).similarity(nlp(b)) > 0.8
+    return similar
+
+
+# -- answers ------------------------------------------------------------------------------------
+_FIRST = re.compile(r"[a-z]+")
+
+
+def parse_answer(response: str, variant: str) -> str | None:
+    if variant == "original":
+        return "yes" if response == "Yes" else "no" if response == "No" else None
+    m = _FIRST.search((response or "").lower())
+    if m and m.group(0) in ("yes", "no"):
+        return m.group(0)
+    return None
+
+
+# -- statistics ---------------------------------------------------------------------------------
+def _r1(x):
+    return np.round(np.asarray(x, dtype=float), 1)
+
+
+def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
+    orig = variant == "original"
+
+    def num(s, name):
+        return s[name] + (init.get(name, 0.001) if orig else 0.0)
+
+    def div(a, b):
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(b != 0, a / np.where(b != 0, b, 1), np.nan)
+        return out if out.ndim else float(out)
+
+    def pct(a, b):
+        v = div(a, b) * 100
+        return _r1(v) if orig else v
+
+    def grp(s, g, key):
+        names = [col(x, key) for x in (("as", "an", "aa") if g == "attr" else (g,))]
+        return sum(num(s, n) for n in names)
+
+    def f1(p, r, eps):                   # p, r in percent
+        if orig:
+            return _r1(div(2 * (p / 100) * (r / 100), (p / 100) + (r / 100) + eps) * 100)
+        return div(2 * p * r, p + r)
+
+    def disc(g, eps=0.0001):
+        def acc(s):
+            return pct(grp(s, g, "correct_score"), grp(s, g, "correct_num")) / 100
+
+        def prec(s):
+            return pct(grp(s, g, "ans_no_score"), grp(s, g, "ans_no_num")) / 100
+
+        def rec(s):
+            return pct(grp(s, g, "no_score"), grp(s, g, "no_num")) / 100
+
+        def f(s):
+            return f1(prec(s) * 100, rec(s) * 100, eps) / 100
+        return acc, prec, rec, f
+
+    out: dict[str, Statistic] = {
+        "chair": Statistic(lambda s: pct(s["chair_score"], num(s, "chair_num")) / 100),
+        "cover": Statistic(lambda s: pct(s["safe_cover_score"], num(s, "safe_cover_num")) / 100,
+                           higher_is_better=True),
+        "hal": Statistic(lambda s: (100 - pct(s["non_hallu_score"], num(s, "non_hallu_num")))
+                         / 100 if orig else 1 - div(s["non_hallu_score"], s["non_hallu_num"])),
+        "cog": Statistic(lambda s: pct(s["hallu_cover_score"], num(s, "hallu_cover_num")) / 100),
+    }
+    names = {"qa": "", "ha": "existence_", "attr": "attribute_", "as": "state_",
+             "an": "number_", "aa": "action_", "asso": "relation_"}
+    for g, prefix in names.items():
+        acc, prec, rec, f = disc(g, 0.001 if g == "ha" else 0.0001)
+        out[f"{prefix}accuracy"] = Statistic(acc, higher_is_better=True)
+        out[f"{prefix}precision"] = Statistic(prec, higher_is_better=True)
+        out[f"{prefix}recall"] = Statistic(rec, higher_is_better=True)
+        out[f"{prefix}f1"] = Statistic(f, higher_is_better=True)
+    chair, f1_all = out["chair"].fn, out["f1"].fn
+    out["amber_score"] = Statistic(lambda s: (1 - chair(s) + f1_all(s)) / 2,
+                                   higher_is_better=True)
+    out["n_generative"] = Statistic(lambda s: s["non_hallu_num"], count=True)
+    out["n_discriminative"] = Statistic(lambda s: s["qa_correct_num"], count=True)
+    return out
+
+
+class AmberMetric(Metric):
+    """AMBER's generative and discriminative scores."""
+
+    name: ClassVar[str] = "amber"
+    columns: ClassVar[tuple[str, ...]] = GEN + tuple(col(g, k) for g in GROUPS for k in QA)
+    statistics: ClassVar[dict[str, Statistic]] = {}
+
+    def __init__(self, data: AmberData, *, variant: str = "original", **kw):
+        if variant not in VARIANTS:
+            raise ConfigError(f"expected amber_variant in {VARIANTS}, got {variant!r}")
+        self.data = data
+        self.variant = variant
+        self.statistics = _stats(variant, data.initial)
+        self._words = set(data.words())
+        super().__init__(**kw)
+
+    @classmethod
+    def from_config(cls, config, **kw):
+        opts = config.options or {}
+        path = opts.get("amber_annotations")
+        if path is None:
+            from halluscope.evidence.annotations import detect_format
+            for p in config.annotations:
+                try:
+                    import json
+                    with open(p, encoding="utf-8") as fh:
+                        if detect_format(json.load(fh)) == "amber":
+                            path = p
+                            break
+                except (OSError, ValueError, ConfigError):
+                    continue
+        if path is None:
+            raise ConfigError("the amber metric needs AMBER's annotations.json: pass it with "
+                              "--annotations or options amber_annotations")
+        return cls(load_amber(path), variant=opts.get("amber_variant", "original"),
+                   n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
+
+    def applies_to(self, record: Record) -> bool:
+        i = amber_id(record)
+        return i is not None and i in self.data.items and record.response is not None
+
+    def score(self, record: Record) -> ItemScore:
+        i = amber_id(record)
+        item = self.data.items.get(i) if i is not None else None
+        if item is None:
+            raise ConfigError(f"record {record.id}: no AMBER item with id {i}")
+        row = dict.fromkeys(self.columns, 0.0)
+        text = record.response or ""
+        if item["type"] == "generative":
+            refined = self.variant == "refined"
+            nouns = extract_nouns(text.lower() if refined else text)
+            c = amber_generative(nouns, item["truth"], item["hallu"], self.data.association,
+                                 self.data.safe_words, refined=refined,
+                                 similar=None if refined else vector_similarity())
+            row.update(c)
+            safe = set(self.data.safe_words)
+            payload = {"type": "generative", "nouns": [n for n in nouns if n in self._words or
+                                                        (refined and n.lower() in self._words)],
+                       **{k: c[k] for k in ("chair_score", "chair_num", "safe_cover_score",
+                                            "hallu_cover_score")}}
+            payload["safe_nouns"] = [n for n in payload["nouns"] if n in safe]
+        else:
+            dim, sub = dimension(item["type"])
+            g = "ha" if dim == "existence" else "asso" if dim == "relation" else _SUB[sub]
+            answer = parse_answer(text, self.variant)
+            truth = item["truth"]
+            for grp in ("qa", g):
+                row[col(grp, "correct_num")] = 1.0
+                row[col(grp, "correct_score")] = float(answer == truth)
+                row[col(grp, "no_num")] = float(truth == "no")
+                row[col(grp, "no_score")] = float(truth == "no" and answer == "no")
+                row[col(grp, "ans_no_num")] = float(answer == "no")
+                row[col(grp, "ans_no_score")] = float(answer == "no" and truth == "no")
+            payload = {"type": item["type"], "truth": truth, "answer": answer,
+                       "correct": answer == truth}
+        return ItemScore(payload=payload, row=tuple(row[c] for c in self.columns))
+
+    def _results(self, state):
+        return {name: state.result(name, stat, self.confidence)
+                for name, stat in self.statistics.items()}
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"variant": self.variant, "annotations": str(self.data.path)}
+        try:
+            out["tokenizer"] = _tokenizer()[1]
+            out["tagger"] = _tagger()[1]
+        except Exception:  # noqa: BLE001
+            pass
+        if self.variant == "original":
+            out["similarity"] = "en_core_web_lg > 0.8" if vector_similarity() else \
+                "skipped (en_core_web_lg not installed)"
+        return out

@@ -1,0 +1,161 @@
+"""Claim-level hallucination rates: split each response, check every claim, count by kind.
+
+For each record with a free-text response (caption, vqa, document) the response is split into
+claims (rule-based, or by a judge with ``claim_splitter="judge"``), facts about its image are
+gathered from the configured providers (annotations, detector), and each claim gets a verdict.
+
+Results (descriptive claims only; analytic claims are listed with their verdicts in items but
+not counted unless ``options["claims_analytic"] = "include"``):
+
+* ``existence_rate``, ``count_rate``, ``attribute_rate``, ``relation_rate``: hallucinated /
+  decided (supported + hallucinated) claims of that kind, with bootstrap intervals;
+* ``hallucination_rate``: the same over all kinds; ``unverifiable_rate``: unverifiable / all;
+* ``n_claims``: claims counted.
+
+Items get ``"claims": [...]`` at the top level of ``items.jsonl`` (kind, subject, value,
+relation, object, span, analytic, verdict, reason, evidence) and per-kind counts under
+``claims``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, OrderedDict
+from typing import Any, ClassVar
+
+from halluscope.checks import check_claim
+from halluscope.checks.model import Verdict
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import Statistic, ratio
+from halluscope.records import Record
+
+log = logging.getLogger(__name__)
+
+KINDS = ("existence", "count", "attribute", "relation")
+_MEMO_SIZE = 512
+_MEMO: "OrderedDict[tuple, list[Verdict]]" = OrderedDict()
+
+
+def _rate(kind: str):
+    return lambda s: ratio(s[f"{kind}_hallucinated"], s[f"{kind}_decided"])
+
+
+class ClaimsMetric(Metric):
+    """Per-kind hallucination rates of claims checked against evidence."""
+
+    name: ClassVar[str] = "claims"
+    columns: ClassVar[tuple[str, ...]] = tuple(
+        f"{k}_{c}" for k in KINDS for c in ("hallucinated", "decided", "n")) + (
+        "unverifiable", "n_claims")
+    statistics: ClassVar[dict[str, Statistic]] = {
+        **{f"{k}_rate": Statistic(_rate(k)) for k in KINDS},
+        "hallucination_rate": Statistic(lambda s: ratio(
+            sum(s[f"{k}_hallucinated"] for k in KINDS), sum(s[f"{k}_decided"] for k in KINDS))),
+        "unverifiable_rate": Statistic(lambda s: ratio(s["unverifiable"], s["n_claims"])),
+        "n_claims": Statistic(lambda s: s["n_claims"], count=True),
+    }
+
+    def __init__(self, *, providers=None, judge=None, decomposer=None, vocabulary=None,
+                 include_analytic: bool = False, config_key: str = "", **kw):
+        self.providers = list(providers or ())
+        self.judge = judge
+        self.decomposer = decomposer
+        self.vocabulary = vocabulary
+        self.include_analytic = include_analytic
+        self.config_key = config_key
+        super().__init__(**kw)
+
+    @classmethod
+    def from_config(cls, config, **kw):
+        from halluscope.evidence.providers import build_providers
+        opts = config.options or {}
+        decomposer = None
+        judge = kw.pop("judge", None)
+        if config.claim_splitter == "judge":
+            from halluscope.claims.llm import decomposer_from_config
+            decomposer = decomposer_from_config(config)
+        elif config.claim_splitter not in ("rules", "", None):
+            from halluscope.errors import ConfigError
+            raise ConfigError(f"expected claim_splitter 'rules' or 'judge', got "
+                              f"{config.claim_splitter!r}")
+        return cls(providers=kw.pop("providers", None) or build_providers(config), judge=judge,
+                   decomposer=decomposer, vocabulary=opts.get("claims_vocabulary"),
+                   include_analytic=opts.get("claims_analytic", "skip") == "include",
+                   config_key=repr((tuple(map(str, config.coco_annotations)),
+                                    tuple(map(str, config.annotations)), config.detector,
+                                    config.claim_splitter, opts.get("claims_vocabulary"))),
+                   n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
+
+    def applies_to(self, record: Record) -> bool:
+        return record.task in ("caption", "vqa", "document") and bool(record.response)
+
+    # -- the per-record work, shared with FaithScore -------------------------------------------
+    def split(self, text: str):
+        if self.decomposer is not None:
+            return self.decomposer.decompose(text)
+        from halluscope.claims.splitter import split_claims
+        return split_claims(text, self.vocabulary)
+
+    def verdicts(self, record: Record) -> list[Verdict]:
+        """Every claim of the record's response with its verdict (memoised per process so that
+        several claim metrics over the same record split and check it once)."""
+        key = (self.config_key, record.id, record.source.file, record.source.line,
+               record.image, record.image_id, record.response)
+        hit = _MEMO.get(key)
+        if hit is not None:
+            _MEMO.move_to_end(key)
+            return hit
+        claims = self.split(record.response or "")
+        from halluscope.evidence.providers import gather_facts
+        facts = gather_facts(self.providers, record, claims) if claims else []
+        out = [check_claim(c, facts, self.judge) for c in claims]
+        _MEMO[key] = out
+        if len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+        return out
+
+    def counted(self, v: Verdict) -> bool:
+        return v.claim.kind in KINDS and (self.include_analytic or not v.claim.analytic)
+
+    def score(self, record: Record) -> ItemScore:
+        verdicts = self.verdicts(record)
+        per = {k: Counter() for k in KINDS}
+        unverifiable = n = 0
+        for v in verdicts:
+            if not self.counted(v):
+                continue
+            n += 1
+            per[v.claim.kind][v.label] += 1
+            unverifiable += v.label == "unverifiable"
+        row = []
+        for k in KINDS:
+            c = per[k]
+            row += [c["hallucinated"], c["supported"] + c["hallucinated"], sum(c.values())]
+        row += [unverifiable, n]
+        payload: dict[str, Any] = {"n_claims": len(verdicts), "counted": n}
+        for k in KINDS:
+            if per[k]:
+                payload[k] = dict(per[k])
+        halluc = Counter(v.claim.node or v.claim.subject for v in verdicts
+                         if v.label == "hallucinated" and self.counted(v)
+                         and v.claim.kind == "existence")
+        return ItemScore(payload=payload, row=tuple(float(x) for x in row),
+                         tallies={"hallucinated_objects": halluc} if halluc else {},
+                         top={"claims": [v.to_dict() for v in verdicts]})
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "splitter": "judge" if self.decomposer is not None else "rules",
+            "providers": [getattr(p, "describe", lambda: {"name": getattr(p, "name", "?")})()
+                          for p in self.providers],
+            "analytic": "include" if self.include_analytic else "skip",
+        }
+        if self.decomposer is None:
+            try:
+                from halluscope.claims.splitter import pipeline_name
+                out["pipeline"] = pipeline_name()
+            except Exception:  # noqa: BLE001 - describing must not fail
+                pass
+        if self.vocabulary:
+            out["vocabulary"] = str(self.vocabulary)
+        return out

@@ -1,0 +1,269 @@
+"""Judge specs, parsers, the Judge class and its reliability statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from fake_openai_server import FakeServer
+from halluscope.adapters.mock import MockModel
+from halluscope.claims.model import Claim
+from halluscope.errors import ConfigError
+from halluscope.judges.judge import Judge, JudgeParseError, PinMismatch, claim_statement
+from halluscope.judges.parsers import (parse_claims_json, parse_verdict_json, parse_verdict_line,
+                                       parse_yes_no_word)
+from halluscope.judges.reliability import (fleiss_kappa, human_agreement, load_labels,
+                                           repeat_agreement)
+from halluscope.judges.spec import find_specs, load_spec
+
+REPO_JUDGES = Path(__file__).resolve().parents[1] / "judges"
+SHIPPED = ("gpt-4o-2024-08-06", "qwen2.5-vl-7b-instruct")
+
+
+@pytest.fixture
+def image(tmp_path):
+    path = tmp_path / "img.png"
+    Image.new("RGB", (48, 48), (250, 250, 0)).save(path)
+    return path
+
+
+@pytest.fixture
+def spec_dir(tmp_path):
+    """A copy of the shipped judges folder that tests may tamper with."""
+    dst = tmp_path / "judges"
+    shutil.copytree(REPO_JUDGES, dst)
+    return dst
+
+
+# -- specs --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_specs_load_and_are_pinned(name):
+    spec = load_spec(name)
+    assert spec.decoding.temperature == 0.0 and spec.decoding.seed is not None
+    assert set(spec.prompts) == {"verify", "classify_yes_no", "decompose"}
+    if spec.provider == "hf":
+        assert spec.revision and len(spec.revision) == 40             # a hub commit
+    else:
+        assert any(ch.isdigit() for ch in spec.model.split("-")[-1])  # a dated snapshot
+    assert spec.describe()["prompts"]["verify"]["sha256"] == spec.prompts["verify"].sha256
+    assert name in find_specs()
+
+
+def test_tampered_template_is_an_error(spec_dir):
+    tpl = spec_dir / "templates" / "verify_claim.txt"
+    tpl.write_text(tpl.read_text() + "\nBe lenient.\n")
+    with pytest.raises(ConfigError, match="has sha256 .* but the spec pins"):
+        load_spec(spec_dir / "gpt-4o-2024-08-06.toml")
+
+
+def test_spec_checks(spec_dir, tmp_path):
+    spec = spec_dir / "gpt-4o-2024-08-06.toml"
+    text = spec.read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace('parser = "verdict-json"', 'parser = "guess"'))
+    shutil.copytree(spec_dir / "templates", tmp_path / "templates")
+    with pytest.raises(ConfigError, match="unknown parser 'guess'"):
+        load_spec(bad)
+    bad.write_text(text.replace('provider = "openai"', 'provider = "openai"\ncolour = "red"'))
+    with pytest.raises(ConfigError, match="colour"):
+        load_spec(bad)
+    (tmp_path / "templates" / "x.txt").write_text("Check this: $claim\n")
+    import hashlib
+    h = hashlib.sha256(b"Check this: $claim\n").hexdigest()
+    bad.write_text(text.replace("templates/verify_claim.txt", "templates/x.txt").replace(
+        "cc2020cedf026cac810fa74c1c78b254f0ba4d1712e9ffd2f16c9906ca008cd0", h))
+    with pytest.raises(ConfigError, match=r"lacks the placeholder\(s\) \$statement"):
+        load_spec(bad)
+    with pytest.raises(ConfigError, match="unknown judge 'nope'"):
+        load_spec("nope")
+
+
+def test_user_specs_found_by_env(spec_dir, monkeypatch):
+    (spec_dir / "gpt-4o-2024-08-06.toml").rename(spec_dir / "my-judge.toml")
+    monkeypatch.setenv("HALLUSCOPE_JUDGES", str(spec_dir))
+    assert find_specs()["my-judge"] == spec_dir / "my-judge.toml"
+    assert load_spec("my-judge").model == "gpt-4o-2024-08-06"
+
+
+# -- parsers ------------------------------------------------------------------------------------
+def test_verdict_json_parser():
+    ok = parse_verdict_json('Sure!\n```json\n{"verdict": "Hallucinated", "confidence": 0.7, '
+                            '"reason": "no cat"}\n```')
+    assert ok.ok and ok.value == "hallucinated" and ok.confidence == 0.7 and ok.reason == "no cat"
+    assert parse_verdict_json('{"verdict": "yes", "confidence": 90}').confidence == 0.9
+    assert parse_verdict_json('{"verdict": "unsure"}').value == "unverifiable"
+    for bad in ("supported", '{"verdict": "maybe"}', '{"reason": "x"}', "", "[1, 2]"):
+        assert not parse_verdict_json(bad).ok, bad
+
+
+def test_other_parsers():
+    assert parse_verdict_line("Reasoning...\nVerdict: supported").value == "supported"
+    assert not parse_verdict_line("Verdict: perhaps").ok
+    assert parse_yes_no_word("Yes.").value == "yes"
+    assert parse_yes_no_word(" NO, it does not").value == "no"
+    assert parse_yes_no_word("unknown").value == "unknown"
+    assert not parse_yes_no_word("Probably yes").ok
+    claims = parse_claims_json('```json\n[{"kind": "existence", "subject": "dog"}]\n```')
+    assert claims.ok and claims.value[0]["subject"] == "dog"
+    assert parse_claims_json('{"claims": []}').ok
+    assert not parse_claims_json('[{"kind": "smell", "subject": "dog"}]').ok
+    assert not parse_claims_json("no claims here").ok
+
+
+# -- the Judge ----------------------------------------------------------------------------------
+def scripted(request):
+    text = request.messages[-1].text()
+    if "Statement:" in text:
+        if "dog" in text:
+            return '{"verdict": "supported", "confidence": 0.9, "reason": "a dog is visible"}'
+        if "cat" in text:
+            return '{"verdict": "hallucinated", "reason": "there is no cat"}'
+        if "zebra" in text:
+            return '{"verdict": "unverifiable", "reason": "too dark"}'
+        return "I would rather not say."
+    if "yes/no question" in text:
+        return {"Answer: Sure thing": "yes", "Answer: Nope": "No."}.get(
+            next(l for l in text.splitlines() if l.startswith("Answer:")), "Maybe")
+    if "A dog on a sofa" in text:
+        return json.dumps([{"kind": "existence", "subject": "dog", "text": "A dog"},
+                           {"kind": "relation", "subject": "dog", "relation": "on",
+                            "object": "sofa", "text": "on a sofa"}])
+    return "Here are the claims: dog, sofa."
+
+
+def mock_judge(model_name="gpt-4o-2024-08-06", **kw):
+    api = MockModel("script", responder=scripted)
+    api.pin_name = model_name
+
+    async def generate(request, _orig=api.generate):
+        resp = await _orig(request)
+        from dataclasses import replace
+        return replace(resp, model=model_name)
+    api.generate = generate
+    return Judge("gpt-4o-2024-08-06", api=api, cache=False, **kw), api
+
+
+def test_verify_verdicts_and_evidence(image):
+    judge, _ = mock_judge()
+    v = judge.verify_sync(Claim("existence", "dog", text="A dog sleeps."), image)
+    assert v.label == "supported" and v.confidence == 0.9 and v.reason == "a dog is visible"
+    assert v.checker == "judge:gpt-4o-2024-08-06"
+    ev = v.evidence[0]
+    assert ev.source == "judge" and ev.payload["judge"] == "openai/gpt-4o-2024-08-06"
+    assert "a dog is visible" in ev.payload["raw"]
+    assert ev.provenance["prompt_sha256"] == judge.spec.prompts["verify"].sha256
+    assert judge.verify_sync(Claim("attribute", "cat", value="black"), image).label == \
+        "hallucinated"
+    abstain = judge.verify_sync(Claim("existence", "zebra"), image)
+    assert abstain.label == "unverifiable" and abstain.confidence == 0.0
+    broken = judge.verify_sync(Claim("relation", "bird", relation="on", object="roof"), image)
+    assert broken.label == "unverifiable" and "could not be parsed" in broken.reason
+    assert broken.evidence[0].payload["raw"] == "I would rather not say."
+    stats = judge.stats.to_dict()["uses"]["verify"]
+    assert stats["calls"] == 4 and stats["parse_failures"] == 1 and stats["abstains"] == 1
+    assert stats["parse_failure_rate"] == 0.25 and stats["abstain_rate"] == 0.25
+    judge.close()
+
+
+def test_classify_and_decompose(image):
+    judge, _ = mock_judge()
+    assert judge.classify_yes_no_sync("Sure thing", "Is there a dog?") == "yes"
+    assert judge.classify_yes_no_sync("Nope") == "no"
+    detail = asyncio.run(judge.classify_yes_no_detailed("Hmm"))
+    assert detail.label == "unknown" and not detail.parsed and detail.raw == "Maybe"
+    claims = judge.decompose_sync("A dog on a sofa.")
+    assert [(c.kind, c.subject, c.relation, c.object) for c in claims] == [
+        ("existence", "dog", None, None), ("relation", "dog", "on", "sofa")]
+    assert claims[1].span == (6, 15)
+    with pytest.raises(JudgeParseError) as info:
+        judge.decompose_sync("Something else entirely.")
+    assert info.value.raw == "Here are the claims: dog, sofa."
+    judge.close()
+
+
+def test_pin_mismatch_is_flagged_and_can_be_fatal(image):
+    judge, _ = mock_judge(model_name="gpt-4o-2024-05-13")
+    judge.verify_sync(Claim("existence", "dog"), image)
+    info = judge.describe()
+    assert info["pin_mismatch"] and info["reported_models"] == {"gpt-4o-2024-05-13": 1}
+    assert info["stats"]["uses"]["verify"]["pin_mismatches"] == 1
+    strict, _ = mock_judge(model_name="gpt-4o-2024-05-13", strict_pin=True)
+    with pytest.raises(PinMismatch, match="gpt-4o-2024-05-13"):
+        strict.verify_sync(Claim("existence", "dog"), image)
+
+
+def test_repeatability_makes_distinct_calls(image, tmp_path):
+    judge, api = mock_judge()
+    items = [(Claim("existence", "dog"), image), (Claim("existence", "bird"), image)]
+    report = asyncio.run(judge.repeatability(items, repeats=3))
+    assert api.calls == 6
+    assert report == {"items": 2, "repeats": 3, "all_agree": 1.0, "pairwise": 1.0,
+                      "fleiss_kappa": 1.0}
+
+
+def test_judge_through_the_openai_protocol_with_the_shipped_spec(image, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-judge-test-000000")
+
+    def responder(prompt, body):
+        return '{"verdict": "hallucinated", "confidence": 1, "reason": "no"}'
+    with FakeServer(responder=responder, model_name="gpt-4o-2024-08-06") as server:
+        judge = Judge.load("gpt-4o-2024-08-06", base_url=server.url, cache=tmp_path / "c")
+        v = judge.verify_sync(Claim("existence", "cat"), image)
+        again = judge.verify_sync(Claim("existence", "cat"), image)       # from the cache
+        body = server.requests[0]
+        judge.close()
+        assert len(server.requests) == 1
+    assert v.label == again.label == "hallucinated"
+    assert body["temperature"] == 0.0 and body["seed"] == 20240806
+    assert body["model"] == "gpt-4o-2024-08-06"
+    image_part = body["messages"][0]["content"][0]
+    assert image_part["image_url"]["detail"] == "high"
+    assert "There is a cat in the image." in body["messages"][0]["content"][1]["text"]
+    assert judge.describe()["pin_mismatch"] is False
+
+
+def test_claim_statements():
+    assert claim_statement(Claim("count", "dog", value=2)) == \
+        "There are exactly 2 dog(s) in the image."
+    assert claim_statement(Claim("relation", "cup", relation="on", object="table")) == \
+        "The cup is on the table."
+    assert claim_statement(Claim("region", "dog", text="the dog at [1, 2, 3, 4]")) == \
+        "the dog at [1, 2, 3, 4]"
+
+
+# -- reliability --------------------------------------------------------------------------------
+def test_repeat_agreement_and_fleiss():
+    rows = [["yes", "yes", "yes"], ["yes", "no", "yes"], ["no", "no", "no"]]
+    r = repeat_agreement(rows)
+    assert r["items"] == 3 and r["all_agree"] == round(2 / 3, 4)
+    assert r["pairwise"] == round((1 + 1 / 3 + 1) / 3, 4)
+    # Fleiss (1971) style check on a small hand-computed example
+    k = fleiss_kappa([["a", "a"], ["b", "b"], ["a", "b"], ["a", "a"]])
+    p_bar = (1 + 1 + 0 + 1) / 4
+    p_a = 5 / 8
+    p_e = p_a ** 2 + (1 - p_a) ** 2
+    assert k == pytest.approx((p_bar - p_e) / (1 - p_e))
+
+
+def test_human_agreement_matches_sklearn(tmp_path):
+    from sklearn.metrics import cohen_kappa_score
+    judge = {"1": "supported", "2": "hallucinated", "3": "supported", "4": "unverifiable",
+             "5": "supported", "9": "supported"}
+    labels = tmp_path / "human.jsonl"
+    human_rows = [("1", "supported"), ("2", "hallucinated"), ("3", "hallucinated"),
+                  ("4", "unverifiable"), ("5", "supported"), ("7", "supported")]
+    labels.write_text("".join(json.dumps({"id": i, "label": lab}) + "\n"
+                              for i, lab in human_rows))
+    human = load_labels(labels)
+    out = human_agreement(judge, human)
+    ids = ["1", "2", "3", "4", "5"]
+    assert out["n"] == 5 and out["agreement"] == 0.8
+    assert out["cohen_kappa"] == round(cohen_kappa_score([judge[i] for i in ids],
+                                                         [human[i] for i in ids]), 4)
+    assert out["only_judge"] == 1 and out["only_human"] == 1
+    assert out["human_to_judge"]["hallucinated->supported"] == 1

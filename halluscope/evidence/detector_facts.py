@@ -188,6 +188,18 @@ class DetectorFacts:
         self._segmenter = None if isinstance(segmenter, str) or segmenter is None else segmenter
         self.cache = cache if cache is not None else EvidenceCache.from_config()
         self.passes = 0                   # detector passes this object ran (cache misses)
+        self.name = f"detector {self.spec}"
+
+    def describe(self) -> dict[str, Any]:
+        """What the run sheet records about this source."""
+        out = {"detector": self.spec, "identity": self.identity,
+               "thresholds": {"present": self.thresholds.present,
+                              "absent": self.thresholds.absent},
+               "nms_iou": self.nms_iou, "cache": self.cache.stats()}
+        if self._segmenter_spec is not None:
+            out["segmenter"] = str(self._segmenter_spec) if isinstance(
+                self._segmenter_spec, str) else getattr(self._segmenter_spec, "name", "?")
+        return out
 
     @classmethod
     def from_config(cls, config: Any, **kw: Any) -> "DetectorFacts":
@@ -249,12 +261,12 @@ class DetectorFacts:
         if hit is not None:
             return [Detection.from_dict(d) for d in hit["detections"]], tuple(hit["size"])
         rgb = load_rgb(image)
-        dets = self.detector.detect(rgb, asked)
+        stored = [d.to_dict() for d in self.detector.detect(rgb, asked)]
         self.passes += 1
         size = (int(rgb.shape[1]), int(rgb.shape[0]))
-        self.cache.put("detections", key, {"detections": [d.to_dict() for d in dets],
-                                           "size": list(size)})
-        return dets, size
+        self.cache.put("detections", key, {"detections": stored, "size": list(size)})
+        # the stored (rounded) values, so that a cold and a warm run decide alike
+        return [Detection.from_dict(d) for d in stored], size
 
     def facts(self, record: Any, claims: Sequence[Any]) -> ImageFacts | None:
         """The facts about the record's image for these claims; ``None`` without an image."""
@@ -296,7 +308,8 @@ class DetectorFacts:
                 uncertain[t.key] = round(best, 4)
         if self._segmenter_spec is not None and instances:
             instances = self._measure_colours(image, sha, instances, claims)
-        prov = {"component": "detector", "detector": self.spec,
+        prov = {"source": "detector", "component": "detector", "name": self.spec,
+                "detector": self.spec,
                 "identity": {k: v for k, v in self.identity.items() if k != "options"},
                 "thresholds": {"present": th.present, "absent": th.absent},
                 "asked": {t.key: t.phrase for t in targets},

@@ -85,7 +85,7 @@ class RegionMetric(Metric):
     }
 
     def __init__(self, *, iou_threshold: float | None = None, box_format: str = "auto",
-                 facts: Any = None, **kw: Any):
+                 facts: Any = None, annotations: Any = (), **kw: Any):
         from halluscope.grounding.regions import BOX_FORMATS, IOU_THRESHOLD
         if box_format not in BOX_FORMATS:
             from halluscope.errors import ConfigError
@@ -93,6 +93,7 @@ class RegionMetric(Metric):
         self.iou_threshold = IOU_THRESHOLD if iou_threshold is None else float(iou_threshold)
         self.box_format = box_format
         self.facts = facts
+        self.annotations = list(annotations)
         super().__init__(**kw)
 
     @classmethod
@@ -102,11 +103,19 @@ class RegionMetric(Metric):
         if getattr(config, "detector", None):
             from halluscope.evidence.detector_facts import from_config
             facts = from_config(config)
+        annotations = []
+        files = tuple(getattr(config, "coco_annotations", ())) + \
+            tuple(getattr(config, "annotations", ()))
+        if files:
+            from halluscope.evidence.annotations import load_annotations
+            from halluscope.evidence.providers import AnnotationProvider
+            annotations = [AnnotationProvider(load_annotations(p)) for p in files]
         kw.setdefault("n_boot", config.n_boot)
         kw.setdefault("seed", config.seed)
         kw.setdefault("confidence", config.confidence)
         return cls(iou_threshold=opts.get("region_iou"),
-                   box_format=opts.get("box_format", "auto"), facts=facts, **kw)
+                   box_format=opts.get("box_format", "auto"), facts=facts,
+                   annotations=annotations, **kw)
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"iou_threshold": self.iou_threshold,
@@ -137,6 +146,14 @@ class RegionMetric(Metric):
                                   known=truth.labels())
         regions = parse_cited_regions(record.response, known=truth.labels())
         cited_labels = list(dict.fromkeys(c.label for c in [*boxes, *regions] if c.label))
+        for provider in self.annotations:               # annotated objects with boxes
+            f = provider.facts(record, ())
+            if f is None:
+                continue
+            truth.objects.extend({"label": i.label, "box": i.box, "source": "annotation"}
+                                 for i in f.instances if i.box is not None)
+            truth.absent |= {label_key(a) for a in f.absent}
+            size = size or f.size
         detections: list[dict[str, Any]] = []
         if self.facts is not None and boxes and cited_labels:
             claims = [Claim(kind="region", subject=lab) for lab in cited_labels]

@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 3
@@ -81,13 +82,13 @@ def query_command(
     from halluscope.errors import HalluscopeError
 
     if not prompts.is_file():
-        err_console.print(f"[red]error:[/red] prompts file not found: {prompts}")
+        err_console.print(f"[red]error:[/red] prompts file not found: {escape(str(prompts))}")
         raise typer.Exit(EXIT_USAGE)
     try:
         decoding = Decoding(temperature=temperature, top_p=top_p, max_tokens=max_tokens,
                             seed=seed)
     except ValueError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     if samples > 1 and temperature == 0:
         err_console.print("[yellow]note:[/yellow] --samples with temperature 0 repeats one "
@@ -117,10 +118,10 @@ def query_command(
                 timeout=timeout, max_attempts=retries, resume=not restart, collect=False,
                 progress=on_progress, model_options=_options(option), argv=sys.argv))
     except AuthError as exc:
-        err_console.print(f"[red]authentication failed:[/red] {exc}")
+        err_console.print(f"[red]authentication failed:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     except HalluscopeError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
 
     c = result.counts
@@ -153,19 +154,21 @@ def judges_list(
     from halluscope.judges.spec import find_specs, load_spec
     from halluscope.errors import HalluscopeError
     table = Table(show_header=True)
-    for col in ("name", "provider", "model", "revision", "prompts", "status", "file"):
-        table.add_column(col)
+    table.add_column("name", no_wrap=True)
+    for col in ("provider", "model", "revision", "status"):
+        table.add_column(col, overflow="fold")
+    problems = []
     for name, file in find_specs(extra=path or ()).items():
         try:
             spec = load_spec(file)
-            status = "[green]ok[/green]"
-            row = (spec.name, spec.provider, spec.model, spec.revision or "-",
-                   ", ".join(spec.prompts))
+            table.add_row(spec.name, spec.provider, spec.model, (spec.revision or "-")[:12],
+                          "[green]ok[/green]")
         except HalluscopeError as exc:
-            status = f"[red]{exc}[/red]"
-            row = (name, "?", "?", "?", "?")
-        table.add_row(*row, status, str(file))
+            table.add_row(name, "?", "?", "?", "[red]invalid[/red]")
+            problems.append(f"{name}: {escape(str(exc))}")
     out_console.print(table)
+    for problem in problems:
+        err_console.print(problem, style="red", markup=False, highlight=False)
 
 
 @judges_app.command("show")
@@ -181,7 +184,7 @@ def judges_show(
     try:
         spec = load_spec(name, extra=path or ())
     except HalluscopeError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     out_console.print_json(json.dumps(spec.describe()))
     if template:

@@ -78,4 +78,11 @@ def get_model(spec: str | Any, *, base_url: str | None = None, **options: Any):
         return spec
     provider, model = parse_model(spec)
     factory = provider_factory(provider)
-    return factory(model, provider=provider, base_url=base_url, **options)
+    try:
+        return factory(model, provider=provider, base_url=base_url, **options)
+    except TypeError as exc:
+        if "unexpected keyword argument" not in str(exc):
+            raise
+        bad = str(exc).rsplit("argument", 1)[-1].strip()
+        raise ConfigError(f"provider {provider!r} does not take the option {bad} "
+                          f"(given: {', '.join(sorted(options)) or 'none'})") from None

@@ -1,0 +1,123 @@
+"""``halluscope query`` and ``halluscope judges`` through typer's CliRunner on a fresh app."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from fake_openai_server import FakeServer
+from halluscope.cli_query import EXIT_FAILED, EXIT_OK, EXIT_USAGE, register
+
+KEY = "sk-cli-test-0000000000"
+
+
+@pytest.fixture
+def app():
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """halluscope (test app)."""
+    register(app)
+    return app
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def prompts(tmp_path):
+    path = tmp_path / "prompts.jsonl"
+    from PIL import Image
+    Image.new("RGB", (30, 30)).save(tmp_path / "a.png")
+    path.write_text("".join(json.dumps({"id": f"p{i}", "image": "a.png",
+                                        "prompt": f"Is there a dog {i}?"}) + "\n"
+                            for i in range(6)))
+    return path
+
+
+def test_query_writes_outputs_and_exits_0(app, runner, prompts, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    out = tmp_path / "out.jsonl"
+    with FakeServer(api_key=KEY, model_name="served-model") as server:
+        res = runner.invoke(app, ["query", str(prompts), "--model", "openai/m", "--base-url",
+                                  server.url, "--max-connections", "3", "--cache",
+                                  str(tmp_path / "c"), "--out", str(out)])
+        assert res.exit_code == EXIT_OK, res.output
+        records = [json.loads(line) for line in open(out)]
+        assert [r["id"] for r in records] == [f"p{i}" for i in range(6)]
+        assert all(r["model"] == "served-model" and r["response"] for r in records)
+        assert "served-model" in res.output            # the mismatch with 'm' is reported
+        res = runner.invoke(app, ["query", str(prompts), "-m", "openai/m", "--base-url",
+                                  server.url, "--cache", str(tmp_path / "c"), "-o", str(out)])
+        assert res.exit_code == EXIT_OK and len(server.requests) == 6
+    assert "already done" in res.output
+    assert (tmp_path / "out.jsonl.runsheet.json").is_file()
+
+
+def test_query_exits_1_when_records_fail(app, runner, prompts, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    out = tmp_path / "out.jsonl"
+    with FakeServer(script={"dog 2?": ["500"] * 5}) as server:
+        res = runner.invoke(app, ["query", str(prompts), "-m", "openai/m", "--base-url",
+                                  server.url, "--no-cache", "--max-attempts", "2", "-o",
+                                  str(out), "--quiet"])
+        assert res.exit_code == EXIT_FAILED, res.output
+        failed = [json.loads(line) for line in open(out) if "error" in line]
+        assert [r["id"] for r in failed] == ["p2"]
+        res = runner.invoke(app, ["query", str(prompts), "-m", "openai/m", "--base-url",
+                                  server.url, "--no-cache", "-o", str(out), "--quiet"])
+        assert res.exit_code == EXIT_OK                 # the retry of p2 succeeds
+    assert sorted(json.loads(line)["id"] for line in open(out)) == [f"p{i}" for i in range(6)]
+
+
+@pytest.mark.parametrize("case", ["missing file", "bad model", "bad prompts", "no key",
+                                  "unknown provider", "bad option"])
+def test_query_usage_errors_exit_3(case, app, runner, prompts, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    args = ["query", str(prompts), "-m", "openai/gpt-4o-2024-08-06", "-o",
+            str(tmp_path / "o.jsonl"), "--no-cache"]
+    if case == "missing file":
+        args[1] = str(tmp_path / "nope.jsonl")
+    elif case == "bad model":
+        args[3] = "gpt-4o"
+    elif case == "bad prompts":
+        prompts.write_text('{"id": "x"}\n')
+        args[3] = "mock/echo"
+    elif case == "unknown provider":
+        args[3] = "nosuch/model"
+    elif case == "bad option":
+        args[3] = "mock/echo"
+        args += ["--option", "colour=red"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == EXIT_USAGE, res.output
+    if case == "no key":
+        assert "OPENAI_API_KEY" in res.output
+    if case == "bad option":
+        assert "does not take the option 'colour'" in res.output
+
+
+def test_query_mock_samples(app, runner, prompts, tmp_path):
+    out = tmp_path / "s.jsonl"
+    res = runner.invoke(app, ["query", str(prompts), "-m", "mock/yes-no", "-n", "3", "-t", "0.7",
+                              "--seed", "1", "-o", str(out), "--no-cache", "-q"])
+    assert res.exit_code == EXIT_OK, res.output
+    records = [json.loads(line) for line in open(out)]
+    assert len(records) == 18 and records[0]["id"] == "p0#0" and records[2]["sample_index"] == 2
+
+
+def test_judges_list_and_show(app, runner):
+    res = runner.invoke(app, ["judges", "list"])
+    assert res.exit_code == 0, res.output
+    assert "gpt-4o-2024-08-06" in res.output and "qwen2.5-vl-7b-instruct" in res.output
+    res = runner.invoke(app, ["judges", "show", "gpt-4o-2024-08-06", "--templates"])
+    assert res.exit_code == 0, res.output
+    assert "cc2020cedf026cac810fa74c1c78b254f0ba4d1712e9ffd2f16c9906ca008cd0" in res.output
+    assert "Statement: $statement" in res.output
+    res = runner.invoke(app, ["judges", "show", "no-such-judge"])
+    assert res.exit_code == EXIT_USAGE and "unknown judge" in res.output

@@ -6,7 +6,8 @@ Citations
 ``pp. 3, 5``, ``page 3``, ``pages 3 and 4``, ``pages 2-3``, ``[page 3]``, ``(p3)`` / ``[p3]``
 (inside brackets only), and in JSON (the whole response, or fenced ``json`` blocks) any object
 with ``"page"`` / ``"page_number"`` (a number or a list of numbers) and optionally ``"quote"`` /
-``"text"`` / ``"evidence"``. A range cites every page in it (at most 20).
+``"text"`` / ``"evidence"``. A range cites every page in it (a range of more than
+:data:`MAX_RANGE` pages cites its two ends only).
 
 Attribution
 -----------

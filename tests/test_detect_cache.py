@@ -1,0 +1,158 @@
+"""The evidence cache: keys, hits, atomic files, weights hashes; one pass per image."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from halluscope.claims.model import Claim
+from halluscope.evidence.cache import (EvidenceCache, default_cache_dir, image_sha256,
+                                       weights_hash)
+from halluscope.evidence.detect import Detection, Thresholds
+from halluscope.evidence.detector_facts import DetectorFacts
+from halluscope.records import record_from_dict
+
+
+class CountingDetector:
+    """An open-vocabulary detector that finds every phrase at a fixed box."""
+
+    name = "counting"
+    backend = "test"
+    vocabulary = None
+    thresholds = Thresholds(present=0.5, absent=0.2)
+
+    def __init__(self):
+        self.calls = 0
+        self.asked: list[list[str]] = []
+
+    def detect(self, image, phrases):
+        self.calls += 1
+        self.asked.append(list(phrases))
+        return [Detection(p, (1.0, 2.0, 10.0, 12.0), 0.9) for p in phrases if p != "ghost"]
+
+    def provenance(self):
+        return {"backend": "test", "weights_sha256": "0" * 16}
+
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    from halluscope.config import AuditConfig
+    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", str(tmp_path / "env"))
+    assert default_cache_dir() == tmp_path / "env"
+    assert default_cache_dir(AuditConfig(cache_dir=tmp_path / "cfg")) == tmp_path / "cfg"
+    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", "off")
+    assert default_cache_dir() is None and not EvidenceCache.from_config().enabled
+    monkeypatch.delenv("HALLUSCOPE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "halluscope"
+
+
+def test_get_put_and_counters(tmp_path):
+    c = EvidenceCache(tmp_path)
+    k = EvidenceCache.key("a", 1, {"b": [1, 2]})
+    assert k == EvidenceCache.key("a", 1, {"b": [1, 2]}) != EvidenceCache.key("a", 2)
+    assert c.get("ns", k) is None and c.misses == 1
+    c.put("ns", k, {"x": np.float32(0.5), "y": np.arange(2)})
+    assert c.get("ns", k) == {"x": 0.5, "y": [0, 1]} and c.hits == 1
+    path = tmp_path / "ns" / k[:2] / f"{k}.json"
+    assert path.is_file() and not list(path.parent.glob(".tmp-*"))
+    path.write_text("{broken")
+    assert c.get("ns", k) is None                         # unreadable entries are misses
+    off = EvidenceCache(None)
+    off.put("ns", k, 1)
+    assert off.get("ns", k) is None and not off.enabled
+
+
+def test_image_hash_by_bytes_and_by_pixels(tmp_path):
+    from PIL import Image
+    arr = (np.random.default_rng(0).random((8, 9, 3)) * 255).astype(np.uint8)
+    p = tmp_path / "a.png"
+    Image.fromarray(arr).save(p)
+    assert image_sha256(arr) == image_sha256(Image.fromarray(arr))
+    assert image_sha256(p) != image_sha256(arr)           # files hash by their bytes
+    assert len(image_sha256(p)) == 64
+
+
+def test_weights_hash_is_remembered_by_size_and_mtime(tmp_path, monkeypatch):
+    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"abc")
+    (folder / "config.json").write_text("{}")
+    (folder / "README.md").write_text("ignored")
+    h1 = weights_hash(folder)
+    index = json.loads((tmp_path / "cache" / "weights-index.json").read_text())
+    assert len(index) == 2
+    (folder / "README.md").write_text("still ignored")
+    assert weights_hash(folder) == h1
+    (folder / "model.safetensors").write_bytes(b"abd")
+    assert weights_hash(folder) != h1
+    assert weights_hash(folder / "config.json") != weights_hash(folder)
+    with pytest.raises(FileNotFoundError):
+        weights_hash(tmp_path / "empty_dir_missing")
+
+
+def make_records(tmp_path, n_images=3, per_image=4):
+    from PIL import Image
+    f = tmp_path / "outputs.jsonl"
+    recs = []
+    for i in range(n_images):
+        arr = np.full((20, 30, 3), 40 * i, np.uint8)
+        Image.fromarray(arr).save(tmp_path / f"img{i}.png")
+        for j in range(per_image):
+            recs.append(record_from_dict({"id": f"{i}-{j}", "image": f"img{i}.png",
+                                          "response": "x"}, file=str(f), line=len(recs) + 1))
+    return recs
+
+
+def test_one_detector_pass_per_image_with_all_phrases(tmp_path):
+    recs = make_records(tmp_path, n_images=3, per_image=4)
+    det = CountingDetector()
+    facts = DetectorFacts(det, cache=EvidenceCache(tmp_path / "cache"))
+    claims = [Claim("existence", "dog"), Claim("relation", "cat", relation="on", object="bed"),
+              Claim("count", "dog", value=2), Claim("existence", "ghost")]
+    out = [facts.facts(r, claims) for r in recs]
+    assert det.calls == 3 and facts.passes == 3              # one per image, not per record
+    assert det.asked[0] == ["bed", "cat", "dog", "ghost"]    # every phrase in that one pass
+    f = out[0]
+    assert {i.label for i in f.instances} == {"dog", "cat", "bed"}
+    assert f.absent == {"ghost"} and f.vocabulary == {"dog", "cat", "bed", "ghost"}
+    assert f.size == (30, 20) and len(f.key) == 64
+    # a new provider on the same cache runs nothing
+    det2 = CountingDetector()
+    facts2 = DetectorFacts(det2, cache=EvidenceCache(tmp_path / "cache"))
+    assert [facts2.facts(r, claims) for r in recs] == out
+    assert det2.calls == 0
+
+
+def test_cache_key_changes_with_weights_or_options(tmp_path):
+    recs = make_records(tmp_path, n_images=1, per_image=1)
+    det = CountingDetector()
+    cache = EvidenceCache(tmp_path / "cache")
+    DetectorFacts(det, cache=cache).facts(recs[0], [Claim("existence", "dog")])
+    det.provenance = lambda: {"backend": "test", "weights_sha256": "1" * 16}
+    DetectorFacts(det, cache=cache).facts(recs[0], [Claim("existence", "dog")])
+    assert det.calls == 2
+
+
+def test_spec_identity_does_not_load_the_model(tmp_path):
+    from halluscope.evidence.detector_facts import spec_identity
+    ident = spec_identity("coco-ssd")
+    assert ident["spec_backend"] == "coco-ssd" and "openpibo" in ident["package"]
+    assert spec_identity("hf:org/model")["model"] == "org/model"
+    (tmp_path / "w.pth").write_bytes(b"x")
+    gd = spec_identity(f"groundingdino:{tmp_path / 'c.py'},{tmp_path / 'w.pth'}")
+    assert len(gd["weights"]) == 1
+
+
+def test_cache_files_are_plain_json(tmp_path):
+    recs = make_records(tmp_path, n_images=1, per_image=1)
+    DetectorFacts(CountingDetector(), cache=EvidenceCache(tmp_path / "c")).facts(
+        recs[0], [Claim("existence", "dog")])
+    (entry,) = list((tmp_path / "c" / "detections").rglob("*.json"))
+    data = json.loads(entry.read_text())
+    assert data == {"detections": [{"label": "dog", "box": [1.0, 2.0, 10.0, 12.0],
+                                    "score": 0.9}], "size": [30, 20]}
+    assert os.access(entry, os.R_OK)

@@ -1,0 +1,162 @@
+"""Parsing cited boxes and region ids in every supported format, and deciding them."""
+
+from __future__ import annotations
+
+import pytest
+
+from halluscope.errors import ConfigError
+from halluscope.grounding.regions import (CitedBox, CitedRegion, Truth, check_box,
+                                          check_region, norm_region_id, parse_cited_boxes,
+                                          parse_cited_regions, same_object, truth_from_metadata)
+
+SIZE = (512, 400)
+
+
+def boxes(text, **kw):
+    kw.setdefault("size", SIZE)
+    return parse_cited_boxes(text, **kw)
+
+
+def test_plain_pixel_box_with_its_label():
+    (b,) = boxes("The dog is at [10, 20, 110, 220].")
+    assert b.box == (10, 20, 110, 220) and b.label == "dog" and b.format == "plain"
+    assert b.coords == "pixels" and "[10, 20, 110, 220]" == "The dog is at [10, 20, 110, 220]."[
+        b.span[0]:b.span[1]]
+
+
+def test_normalised_fractions():
+    (b,) = boxes("a cat [0.1, 0.2, 0.5, 0.75]")
+    assert b.coords == "norm" and b.box == pytest.approx((51.2, 80, 256, 300))
+    (b,) = boxes("a cat [0.1, 0.2, 0.5, 0.75]", size=None)
+    assert b.box is None and b.raw == (0.1, 0.2, 0.5, 0.75)
+
+
+def test_auto_detects_0_to_1000_when_values_exceed_the_image():
+    (b,) = boxes("the bed [100, 500, 900, 950]")
+    assert b.coords == "norm1000" and b.box == pytest.approx((51.2, 200, 460.8, 380))
+    (b,) = boxes("the bed [100, 50, 300, 350]")             # fits the image: pixels
+    assert b.coords == "pixels"
+    (b,) = boxes("the bed [100, 50, 300, 350]", box_format="norm1000")
+    assert b.box == pytest.approx((51.2, 20, 153.6, 140))
+    with pytest.raises(ConfigError):
+        boxes("x [1,2,3,4]", box_format="inches")
+
+
+def test_qwen_box_tokens_are_0_to_1000():
+    text = ("<|object_ref_start|>the flag<|object_ref_end|><|box_start|>(0,0),(185,999)"
+            "<|box_end|> and <|box_start|>(500,500),(1000,1000)<|box_end|>")
+    a, b = boxes(text, known=["flag"])
+    assert a.format == "qwen" and a.label == "the flag"
+    assert a.box == pytest.approx((0, 0, 94.72, 399.6))
+    assert b.box == pytest.approx((256, 200, 512, 400))
+
+
+def test_internvl_and_qwen_vl_tags():
+    text = "<ref>woman</ref><box>[[20, 20, 720, 996]]</box>, <ref>dog</ref><box>(1,2),(3,4)</box>"
+    a, b = boxes(text)
+    assert a.label == "woman" and a.format == "tag" and a.coords == "norm1000"
+    assert b.label == "dog" and b.raw == (1, 2, 3, 4)
+    assert len(boxes("<box>[[1,2,3,4],[5,6,7,8]]</box>")) == 2
+
+
+def test_json_outputs():
+    text = ('[{"bbox_2d": [10, 20, 100, 200], "label": "cat"}, '
+            '{"box_2d": [100, 50, 900, 500], "label": "dog"}, '
+            '{"bbox": [0.1, 0.1, 0.2, 0.2], "name": "cup"}]')
+    a, b, c = boxes(text)
+    assert (a.label, a.coords, a.box) == ("cat", "pixels", (10, 20, 100, 200))
+    assert b.coords == "norm1000" and b.box == pytest.approx((25.6, 40, 256, 360))  # y first
+    assert c.label == "cup" and c.coords == "norm"
+    assert text[a.span[0]:a.span[1]].startswith('"bbox_2d"')
+    fenced = 'Here:\n```json\n{"objects": [{"box": [1, 2, 30, 40], "category": "bird"}]}\n```'
+    (d,) = boxes(fenced)
+    assert d.label == "bird" and d.box == (1, 2, 30, 40)
+
+
+def test_known_labels_win_over_the_last_word():
+    (b,) = boxes("The teddy bear sitting quietly at [1, 2, 3, 4]", known=["teddy bear"])
+    assert b.label == "teddy bear"
+    (b,) = boxes("The dogs are at [1, 2, 3, 4]", known=["dog"])
+    assert b.label == "dog"
+    (b,) = boxes("Something sits at [1, 2, 3, 4]")
+    assert b.label == "something"
+
+
+def test_region_ids():
+    text = ("The astronaut [R1] stands before the flag (R2), beside <region7>; "
+            "see regions 3 and 5, and Region #12.")
+    got = parse_cited_regions(text, known=["flag", "astronaut"])
+    assert [r.id for r in got] == ["1", "2", "7", "3", "5", "12"]
+    assert got[0].label == "astronaut" and got[1].label == "flag"
+    js = parse_cited_regions('{"answer": [{"region_id": "R04", "label": "cup"}]}')
+    assert js == [CitedRegion("4", "cup", js[0].span)]
+    assert norm_region_id("Region 07") == "7" and norm_region_id("r3") == "3"
+    assert norm_region_id("a") == "a"
+
+
+def test_same_object():
+    assert same_object("dogs", "dog") and same_object("astronaut", "person")
+    assert same_object("sofa", "couch") and not same_object("cat", "dog")
+    assert not same_object(None, "dog")
+
+
+@pytest.fixture
+def truth():
+    return truth_from_metadata({
+        "regions": [{"id": 1, "box": [11, 10, 370, 510], "label": "person"},
+                    {"id": "R2", "box": [0, 0, 95, 512], "label": "flag"}],
+        "objects": [{"label": "helmet", "box": [195, 330, 360, 512]}, "space shuttle"],
+        "absent": ["dog"]}, (512, 512))
+
+
+def test_truth_from_metadata(truth):
+    assert set(truth.regions) == {"1", "2"}
+    assert truth.labels() == ["helmet", "space shuttle", "person", "flag"]
+    assert truth.absent == {"dog"}
+
+
+def cited(box, label):
+    return CitedBox(tuple(box), tuple(box), label, (0, 0), "plain", "pixels")
+
+
+def test_box_supported_when_iou_reaches_the_threshold(truth):
+    v = check_box(cited([20, 20, 360, 500], "woman"), truth)
+    assert v.label == "supported" and v.claim.kind == "region"
+    assert v.evidence[0].payload["iou"] > 0.9 and v.evidence[0].payload["region"] == 1
+    v = check_box(cited([195, 330, 360, 512], "helmet"), truth, iou_threshold=0.99)
+    assert v.label == "supported"
+
+
+def test_box_on_the_wrong_place_is_a_region_hallucination(truth):
+    v = check_box(cited([300, 0, 500, 100], "helmet"), truth)
+    assert v.label == "hallucinated" and "best IoU" in v.reason
+    assert v.evidence and v.evidence[0].label == "helmet"
+
+
+def test_box_of_an_absent_object_and_of_an_unknown_one(truth):
+    assert check_box(cited([1, 1, 50, 50], "dog"), truth).label == "hallucinated"
+    v = check_box(cited([1, 1, 50, 50], "balloon"), truth)
+    assert v.label == "unverifiable"
+    v = check_box(CitedBox((0.1, 0.1, 0.2, 0.2), None, "flag", (0, 0), "plain", "norm"),
+                  truth)
+    assert v.label == "unverifiable" and "image size" in v.reason
+
+
+def test_unlabelled_box_matches_any_object(truth):
+    assert check_box(cited([0, 0, 95, 510], None), truth).label == "supported"
+
+
+def test_region_ids_decisions(truth):
+    ok = check_region(CitedRegion("2", "flag", (0, 0)), truth)
+    assert ok.label == "supported" and ok.evidence[0].box == (0, 0, 95, 512)
+    fake = check_region(CitedRegion("5", "helmet", (0, 0)), truth)
+    assert fake.label == "hallucinated" and fake.evidence[0].payload["fabricated"]
+    assert "never offered" in fake.reason
+    wrong = check_region(CitedRegion("2", "helmet", (0, 0)), truth)
+    assert wrong.label == "hallucinated" and "holds the flag" in wrong.reason
+    odd = check_region(CitedRegion("1", "astronaut", (0, 0)), truth)
+    assert odd.label == "supported"
+    none = check_region(CitedRegion("1", None, (0, 0)), Truth())
+    assert none.label == "unverifiable"
+    empty = check_region(CitedRegion("1", None, (0, 0)), Truth(regions={}))
+    assert empty.label == "hallucinated"

@@ -99,20 +99,35 @@ class ClaimsMetric(Metric):
     def verdicts(self, record: Record) -> list[Verdict]:
         """Every claim of the record's response with its verdict (memoised per process so that
         several claim metrics over the same record split and check it once)."""
+        return self._entry(record)[0]
+
+    def _entry(self, record: Record) -> list:
         key = (self.config_key, record.id, record.source.file, record.source.line,
                record.image, record.image_id, record.response)
         hit = _MEMO.get(key)
         if hit is not None:
             _MEMO.move_to_end(key)
+            if hit[1] is not record:        # a new pass over the same record
+                hit[1], hit[2] = record, set()
             return hit
         claims = self.split(record.response or "")
         from halluscope.evidence.providers import gather_facts
         facts = gather_facts(self.providers, record, claims) if claims else []
-        out = [check_claim(c, facts, self.judge) for c in claims]
-        _MEMO[key] = out
+        entry = [[check_claim(c, facts, self.judge) for c in claims], record, set()]
+        _MEMO[key] = entry
         if len(_MEMO) > _MEMO_SIZE:
             _MEMO.popitem(last=False)
-        return out
+        return entry
+
+    def top_claims(self, record: Record) -> dict[str, Any]:
+        """``{"claims": [...]}`` for the item, unless another claim metric already wrote the
+        same list for this record in this pass (items.jsonl then holds it once)."""
+        entry = self._entry(record)
+        emitters = entry[2]
+        if emitters and id(self) not in emitters:
+            return {}
+        emitters.add(id(self))
+        return {"claims": [v.to_dict() for v in entry[0]]}
 
     def counted(self, v: Verdict) -> bool:
         return v.claim.kind in KINDS and (self.include_analytic or not v.claim.analytic)
@@ -141,7 +156,7 @@ class ClaimsMetric(Metric):
                          and v.claim.kind == "existence")
         return ItemScore(payload=payload, row=tuple(float(x) for x in row),
                          tallies={"hallucinated_objects": halluc} if halluc else {},
-                         top={"claims": [v.to_dict() for v in verdicts]})
+                         top=self.top_claims(record))
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {

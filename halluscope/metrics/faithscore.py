@@ -125,8 +125,7 @@ class FaithScoreMetric(ClaimsMetric):
                                    "scored_claims": n}
         if empty:
             payload["empty"] = True
-        return ItemScore(payload=payload, row=row,
-                         top={"claims": [v.to_dict() for v in verdicts]})
+        return ItemScore(payload=payload, row=row, top=self.top_claims(record))
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "empty": self.empty, "unverifiable": self.unverifiable}

@@ -1,0 +1,152 @@
+"""Annotation formats, facts providers, image keys, WordNet installation."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from halluscope.config import AuditConfig
+from halluscope.errors import ConfigError
+from halluscope.evidence.annotations import detect_format, load_annotations
+from halluscope.evidence.providers import AnnotationProvider, build_providers, image_keys
+from halluscope.records import record_from_dict
+
+SHARED = Path(os.environ.get("HALLUSCOPE_SHARED_DATA") or
+              Path(__file__).resolve().parents[2] / "shared" / "data")
+AMBER = SHARED / "amber"
+
+SIMPLE = {"images": {"dog.jpg": {
+    "size": [640, 480],
+    "objects": [{"label": "dog", "box": [10, 20, 200, 220], "attributes": ["brown"]},
+                {"label": "sofa", "box": [0, 100, 640, 480]}],
+    "relations": [["dog", "on", "sofa"]], "absent": ["car"]},
+    "7": {"objects": [{"label": "cat"}], "closed_world": True}}}
+
+
+def write(tmp_path, name, obj):
+    p = tmp_path / name
+    p.write_text(json.dumps(obj), encoding="utf-8")
+    return p
+
+
+def test_simple_format(tmp_path):
+    src = load_annotations(write(tmp_path, "ann.json", SIMPLE))
+    f = src.get("dog.jpg")
+    assert f.size == (640, 480) and not f.closed_world
+    assert [i.label for i in f.instances] == ["dog", "sofa"]
+    assert f.instances[0].box == (10.0, 20.0, 200.0, 220.0)
+    assert f.instances[0].attributes == ("brown",)
+    assert ("dog", "on", "sofa") in f.relations and "car" in f.absent
+    g = src.get("7")
+    assert g.closed_world and g.vocabulary >= {"dog", "sofa", "cat", "car"}
+
+
+def test_simple_format_errors(tmp_path):
+    bad = {"images": {"a": {"objects": [{"label": "dog", "box": [10, 10, 5, 5]}]}}}
+    with pytest.raises(ConfigError, match="x2 >= x1"):
+        load_annotations(write(tmp_path, "bad.json", bad))
+    with pytest.raises(ConfigError, match="expected COCO"):
+        load_annotations(write(tmp_path, "other.json", {"foo": 1}))
+    with pytest.raises(ConfigError, match="not found"):
+        load_annotations(tmp_path / "missing.json")
+
+
+def test_coco_instances(tmp_path):
+    coco = {"images": [{"id": 139, "file_name": "000000000139.jpg", "width": 640,
+                        "height": 426}],
+            "annotations": [{"id": 1, "image_id": 139, "category_id": 18,
+                             "bbox": [10, 20, 30, 40], "area": 1200, "iscrowd": 0},
+                            {"id": 2, "image_id": 139, "category_id": 18,
+                             "bbox": [100, 20, 30, 40], "area": 1200, "iscrowd": 0}],
+            "categories": [{"id": 18, "name": "dog"}, {"id": 17, "name": "cat"}]}
+    src = load_annotations(write(tmp_path, "instances.json", coco))
+    assert src.kind == "coco"
+    f = src.get("139")
+    assert f.closed_world and f.vocabulary == {"dog", "cat"} and f.size == (640, 426)
+    assert [i.box for i in f.instances] == [(10, 20, 40, 60), (100, 20, 130, 60)]
+    assert src.get("000000000139.jpg") is f        # by file name
+    assert src.get("1") is None
+    rec = record_from_dict({"image": "val/COCO_val2014_000000000139.jpg", "caption": "x"})
+    assert AnnotationProvider(src).facts(rec) is f
+
+
+def test_visual_genome_style(tmp_path):
+    vg = [{"image_id": 1, "objects": [
+        {"object_id": 5, "x": 1, "y": 2, "w": 10, "h": 20, "names": ["Dog"],
+         "attributes": ["Brown"]},
+        {"object_id": 6, "x": 0, "y": 0, "w": 50, "h": 50, "names": ["bed"]}],
+        "relationships": [{"subject_id": 5, "object_id": 6, "predicate": "ON"}]}]
+    src = load_annotations(write(tmp_path, "scene_graphs.json", vg))
+    f = src.get("1")
+    assert src.kind == "visual-genome"
+    assert f.instances[0].label == "dog" and f.instances[0].attributes == ("brown",)
+    assert f.instances[0].box == (1.0, 2.0, 11.0, 22.0)
+    assert f.relations == {("dog", "on", "bed")}
+
+
+def test_detect_format():
+    assert detect_format({"annotations": [], "categories": [], "images": []}) == "coco"
+    assert detect_format({"images": {}}) == "halluscope-json"
+    assert detect_format([{"id": 1, "type": "generative", "truth": []}]) == "amber"
+    assert detect_format([{"image_id": 1, "objects": []}]) == "visual-genome"
+
+
+def test_image_keys_order():
+    rec = record_from_dict({"id": "r1", "image": "a/b/pic.jpg", "caption": "x",
+                            "metadata": {"image_key": "K"}})
+    assert image_keys(rec) == ["K", "pic.jpg", "a/b/pic.jpg", "r1"]
+    rec = record_from_dict({"image_id": 139, "caption": "x"})
+    assert image_keys(rec)[0] == "139"
+
+
+def test_build_providers_and_cache(tmp_path):
+    p = write(tmp_path, "ann.json", SIMPLE)
+    cfg = AuditConfig(annotations=[p])
+    provs = build_providers(cfg)
+    assert len(provs) == 1 and provs[0].name == "halluscope-json:ann.json"
+    assert build_providers(cfg)[0].source is provs[0].source          # cached per path
+    rec = record_from_dict({"id": "x", "image": "imgs/dog.jpg", "response": "A dog."})
+    assert provs[0].facts(rec, []).key == "dog.jpg"
+
+
+@pytest.mark.skipif(not (AMBER / "annotations.json").is_file(),
+                    reason="AMBER annotations not in ../shared/data/amber")
+def test_amber_facts_from_shared_data():
+    src = load_annotations(AMBER / "annotations.json")
+    assert src.kind == "amber" and len(src) == 1004
+    f = src.get("AMBER_1.jpg")
+    assert {"sky", "forest", "person", "man", "people"} <= f.present    # truth + associations
+    assert {"cloud", "dog"} <= f.absent and f.closed_world
+    assert ("person", "contact", "grass") in f.relations
+    sky = f.of("sky")[0]
+    assert "sunny" in sky.attributes and "gloomy" in sky.payload["absent_attributes"]
+    data = src.data
+    assert len(data.items) == 15220 and len(data.queries) == 15220
+    for item in data.items.values():            # every generative word has associations
+        if item["type"] == "generative":
+            assert all(w in data.association for w in item["truth"] + item["hallu"])
+    assert data.initial["chair_num"] == 0.001 and data.safe_words[0] == "orange"
+
+
+def test_ensure_wordnet_idempotent(tmp_path):
+    from halluscope.claims.wordnet import ensure_wordnet, lexnames_text
+    lines = lexnames_text().splitlines()
+    assert len(lines) == 45 and lines[0] == "00\tadj.all\t3" and lines[-1] == "44\tadj.ppl\t3"
+    if not Path("/usr/share/wordnet/data.noun").is_file():
+        with pytest.raises(ConfigError, match="apt-get install wordnet-base"):
+            ensure_wordnet(tmp_path / "wn")
+        return
+    target = ensure_wordnet(tmp_path / "wn")
+    assert (target / "lexnames").is_file() and not (target / "data.noun").is_symlink()
+    mtime = (target / "data.noun").stat().st_mtime
+    assert ensure_wordnet(tmp_path / "wn") == target
+    assert (target / "data.noun").stat().st_mtime == mtime
+
+
+def test_ensure_wordnet_missing_source(tmp_path):
+    from halluscope.claims.wordnet import ensure_wordnet
+    with pytest.raises(ConfigError, match="apt-get install wordnet-base wordnet-sense-index"):
+        ensure_wordnet(tmp_path / "wn", source=tmp_path / "nothing")

@@ -1,0 +1,76 @@
+"""FaithScore on hand-computed cases: response score, sentence score, empty responses."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from halluscope.checks.model import Verdict
+from halluscope.claims.model import Claim
+from halluscope.errors import ConfigError
+from halluscope.metrics.faithscore import faithscore_scores, response_scores
+
+
+def v(label, sentence="s1", analytic=False, kind="existence"):
+    return Verdict(Claim(kind=kind, subject="x", analytic=analytic, text=sentence), label)
+
+
+R1 = [v("supported", "s1"), v("supported", "s1"), v("hallucinated", "s2"), v("supported", "s2"),
+      v("unverifiable", "s3"), v("hallucinated", "s4", analytic=True)]
+R2 = [v("supported", "a")]
+EMPTY = [v("unverifiable", "a"), v("supported", "b", analytic=True)]
+
+
+def test_response_scores():
+    # descriptive decided: 3 supported of 4; sentences s1 ok, s2 not -> 1/2
+    assert response_scores(R1) == (0.75, 0.5, 4)
+    # unverifiable counted as unsupported: 3/5; s3 becomes a failing sentence -> 1/3
+    f, s, n = response_scores(R1, unverifiable="unsupported")
+    assert (f, n) == (0.6, 5) and s == pytest.approx(1 / 3)
+    assert response_scores(EMPTY) == (None, None, 0)
+
+
+@pytest.mark.parametrize("empty,fs,ss,n", [
+    ("zero", (0.75 + 1 + 0) / 3, (0.5 + 1 + 0) / 3, 3),
+    ("skip", (0.75 + 1) / 2, (0.5 + 1) / 2, 2),
+    ("original", (0.75 + 1 + 0) / 3, (0.5 + 1 + 1) / 3, 3),   # published: 0 and 1
+])
+def test_empty_treatments(empty, fs, ss, n):
+    out = faithscore_scores([R1, R2, EMPTY], empty=empty)
+    assert out["faithscore"] == pytest.approx(fs)
+    assert out["faithscore_sentence"] == pytest.approx(ss)
+    assert out["n"] == n and out["n_empty"] == 1
+
+
+def test_all_empty_skip_is_nan():
+    assert math.isnan(faithscore_scores([EMPTY], empty="skip")["faithscore"])
+
+
+def test_bad_option():
+    with pytest.raises(ConfigError):
+        faithscore_scores([R1], empty="one")
+
+
+def test_metric_matches_function(tmp_path):
+    import json
+
+    from halluscope.config import AuditConfig
+    from halluscope.metrics.faithscore import FaithScoreMetric
+    from halluscope.records import record_from_dict
+    ann = {"images": {"a.jpg": {"objects": [{"label": "dog", "attributes": ["brown"]},
+                                             {"label": "sofa"}], "absent": ["car"]}}}
+    p = tmp_path / "ann.json"
+    p.write_text(json.dumps(ann))
+    recs = [record_from_dict({"id": "1", "image": "a.jpg",
+                              "response": "A brown dog is on a sofa. There is a car."}),
+            record_from_dict({"id": "2", "image": "a.jpg", "response": "Nice weather."})]
+    for empty, want in (("zero", (0.75 + 0) / 2), ("skip", 0.75)):
+        m = FaithScoreMetric.from_config(AuditConfig(annotations=[p], n_boot=0,
+                                                     options={"faithscore_empty": empty}))
+        items = [m.update(r) for r in recs]
+        # claims 1: dog (S), brown (S), sofa (S), car (H); relation on: unverifiable (no boxes)
+        assert items[0].payload["faithscore"] == 0.75
+        assert items[0].payload["faithscore_sentence"] == 0.5
+        assert items[1].payload.get("empty") is True
+        assert m.compute().results["faithscore"].value == pytest.approx(want)

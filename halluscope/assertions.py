@@ -1,0 +1,362 @@
+"""Dataset-level assertions: a metric against a threshold or a baseline, failing with evidence.
+
+:func:`check_threshold` backs :meth:`AuditResult.assert_below` and
+:meth:`AuditResult.assert_above`; :func:`check_regression` compares with a stored baseline
+(:mod:`halluscope.baseline`). Both return an :class:`Outcome` when the check passes and raise
+:class:`HalluscopeAssertionError` (an ``AssertionError``) when it fails. The message names the
+metric, its point value, confidence interval and sample size, the bound that was compared, the
+threshold, and the worst few items with their evidence, read by streaming ``result.items``::
+
+    chair.chair_i: upper bound of the 95% CI 0.3125 is above the threshold 0.05
+      metric     chair.chair_i (lower is better)
+      value      0.1667   95% CI [0.0625, 0.3125]   n = 12
+      compared   upper bound 0.3125 <= 0.05 required: exceeded by 0.2625
+      worst items (2 of 3 items with hallucinations):
+        1. id 7 (data/outputs.jsonl:7), image 000000000139.jpg
+           hallucinated: 'dog' (x2), 'frisbee'; ground truth: person, tv, chair
+           response: 'A dog catches a frisbee while a man watches television.'
+
+Comparisons are inclusive: ``assert_below(name, 0.05)`` passes at exactly 0.05.
+
+Every check, passed or failed, is also handed to the observers registered with
+:func:`add_observer`; the pytest plugin uses this for its summary, JSON report and JUnit
+properties. The worst items come from :mod:`halluscope.worst_items`.
+
+Importing this module loads only the standard library.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from halluscope.worst_items import (DEFAULT_WORST, EXPLAINERS, WorstItem, explain_chair,
+                                    explain_claims, explain_generic, explain_pope,
+                                    explainer_for, worst_items, worst_items_block)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One assertion made about an audit.
+
+    Attributes:
+        kind: ``threshold`` or ``regression``.
+        name: The metric (``"chair.chair_i"``, ``"pope.f1@split:random"``).
+        passed: Whether the check held.
+        value: The point estimate (``None`` when undefined, e.g. nothing was scored).
+        ci: The confidence interval, when there is one.
+        confidence: Its level.
+        n: Items the metric was computed from.
+        higher_is_better: The metric's direction.
+        bound: ``None`` (point estimate), ``"upper"`` or ``"lower"``.
+        compared: The number that was compared (the value or the bound).
+        direction: ``below`` (must be at most ``limit``) or ``above`` (at least ``limit``).
+        limit: The threshold, or the baseline value moved by the tolerance.
+        baseline: The baseline value (regression checks).
+        tolerance: The allowed worsening (regression checks).
+        message: The full message (the failure message when the check failed).
+        nodeid: The pytest test that made the check, filled in by the plugin.
+    """
+
+    kind: str
+    name: str
+    passed: bool
+    value: float | None
+    ci: tuple[float, float] | None
+    confidence: float | None
+    n: int
+    higher_is_better: bool
+    bound: str | None
+    compared: float | None
+    direction: str
+    limit: float | None
+    baseline: float | None = None
+    tolerance: float | None = None
+    message: str = ""
+    nodeid: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ci"] = list(self.ci) if self.ci is not None else None
+        return out
+
+    def describe(self) -> str:
+        """One line: ``chair.chair_i upper 0.3125 <= 0.05``."""
+        if self.kind == "baseline":
+            return f"{self.name} recorded {_fmt(self.value)} into the baseline"
+        op = "<=" if self.direction == "below" else ">="
+        what = self.bound or "value"
+        text = f"{self.name} {what} {_fmt(self.compared)} {op} {_fmt(self.limit)}"
+        if self.kind == "regression":
+            text += f" (baseline {_fmt(self.baseline)}, tolerance {self.tolerance:g})"
+        return text
+
+
+class HalluscopeAssertionError(AssertionError):
+    """A threshold or regression check failed; ``outcome`` holds the details."""
+
+    def __init__(self, outcome: Outcome):
+        self.outcome = outcome
+        super().__init__(outcome.message)
+
+
+# -- observers ------------------------------------------------------------------------------
+_observers: list[Callable[[Outcome], None]] = []
+
+
+def add_observer(fn: Callable[[Outcome], None]) -> None:
+    """Call ``fn(outcome)`` after every check (the pytest plugin's summary uses this)."""
+    _observers.append(fn)
+
+
+def remove_observer(fn: Callable[[Outcome], None]) -> None:
+    try:
+        _observers.remove(fn)
+    except ValueError:
+        pass
+
+
+def _notify(outcome: Outcome) -> Outcome:
+    for fn in list(_observers):
+        fn(outcome)
+    return outcome
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "undefined"
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    x = float(x)
+    if math.isnan(x):
+        return "undefined"
+    return f"{x:.4f}"
+
+
+def _defined(x: Any) -> bool:
+    return x is not None and not (isinstance(x, float) and math.isnan(x))
+
+
+def _resolve_bound(bound: str | None, direction: str) -> str | None:
+    if bound in (None, "value", "point"):
+        return None
+    if bound in ("conservative", "auto"):
+        return "upper" if direction == "below" else "lower"
+    if bound not in ("upper", "lower"):
+        raise ValueError(f"expected bound None, 'upper', 'lower' or 'conservative', "
+                         f"got {bound!r}")
+    return bound
+
+
+def _interval(metric: Any) -> str:
+    if metric.ci is None:
+        return "no CI"
+    level = f"{round(metric.confidence * 100, 1):g}% " if metric.confidence else ""
+    return f"{level}CI [{_fmt(metric.ci[0])}, {_fmt(metric.ci[1])}]"
+
+
+def _bound_label(which: str | None, metric: Any) -> str:
+    if which is None:
+        return "value"
+    level = f"{round(metric.confidence * 100, 1):g}% " if metric.confidence else ""
+    return f"{which} bound of the {level}CI"
+
+
+def _detail_lines(name: str, metric: Any) -> list[str]:
+    better = "higher" if metric.higher_is_better else "lower"
+    return [f"  metric     {name} ({better} is better)",
+            f"  value      {_fmt(metric.value)}   {_interval(metric)}   n = {metric.n}"]
+
+
+# -- threshold ------------------------------------------------------------------------------
+def check_threshold(result: Any, name: str, threshold: float, bound: str | None = None,
+                    direction: str = "below", *, worst: int = DEFAULT_WORST) -> Outcome:
+    """Check metric ``name`` of ``result`` against ``threshold``.
+
+    Args:
+        result: An :class:`~halluscope.result.AuditResult`.
+        name: ``"<metric>.<statistic>"``, optionally ``@<group>`` (``"pope.f1@split:random"``).
+        threshold: The limit; inclusive.
+        bound: ``None`` compares the point estimate; ``"upper"`` / ``"lower"`` an end of the
+            confidence interval; ``"conservative"`` the end that is harder to pass (upper for
+            ``below``, lower for ``above``).
+        direction: ``below`` (value must be at most the threshold) or ``above`` (at least).
+        worst: How many of the worst items to show in a failure message.
+
+    Returns:
+        The :class:`Outcome` when the check passes.
+
+    Raises:
+        HalluscopeAssertionError: the check failed (also when the metric is undefined or has no
+            interval for the bound asked for).
+        KeyError: no such metric in the audit.
+        ValueError: a bad ``bound``, ``direction`` or ``threshold``.
+    """
+    __tracebackhide__ = True
+    if direction not in ("below", "above"):
+        raise ValueError(f"expected direction 'below' or 'above', got {direction!r}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+            or math.isnan(float(threshold)):
+        raise ValueError(f"expected a number as the threshold of {name}, got {threshold!r}")
+    threshold = float(threshold)
+    which = _resolve_bound(bound, direction)
+    metric = result.get(name)
+    op = "<=" if direction == "below" else ">="
+    compared: float | None = None
+    problem = None
+    if not _defined(metric.value):
+        problem = (f"{name} is undefined (n = {metric.n}): nothing it needs was scored, so "
+                   f"the threshold {threshold:g} cannot be checked")
+    elif which is not None and metric.ci is None:
+        problem = (f"{name} has no confidence interval (bootstrap disabled with n_boot=0, a "
+                   f"count statistic, or too few items), so its {which} bound cannot be "
+                   f"compared with {threshold:g}")
+    else:
+        compared = float(metric.bound(which))
+        if not _defined(compared):
+            problem = f"the {which} bound of {name} is undefined"
+    passed = problem is None and (compared <= threshold if direction == "below"
+                                  else compared >= threshold)
+    label = _bound_label(which, metric)
+    if passed:
+        message = f"{name}: {label} {_fmt(compared)} {op} {threshold:g}"
+    else:
+        if problem is not None:
+            head = problem
+        else:
+            side = "above" if direction == "below" else "below"
+            head = f"{name}: {label} {_fmt(compared)} is {side} the threshold {threshold:g}"
+        lines = [head, *_detail_lines(name, metric)]
+        if compared is not None:
+            gap = abs(compared - threshold)
+            verb = "exceeded" if direction == "below" else "short"
+            lines.append(f"  compared   {label} {_fmt(compared)} {op} {threshold:g} required: "
+                         f"{verb} by {_fmt(gap)}")
+        else:
+            lines.append(f"  threshold  {label} {op} {threshold:g} required")
+        hint = _direction_hint(name, metric, direction)
+        if hint:
+            lines.append(hint)
+        lines.extend(worst_items_block(result, name, worst))
+        message = "\n".join(lines)
+    outcome = Outcome(kind="threshold", name=name, passed=passed, value=_num(metric.value),
+                      ci=tuple(metric.ci) if metric.ci is not None else None,
+                      confidence=metric.confidence, n=metric.n,
+                      higher_is_better=metric.higher_is_better, bound=which,
+                      compared=compared, direction=direction, limit=threshold,
+                      message=message)
+    _notify(outcome)
+    if not passed:
+        raise HalluscopeAssertionError(outcome)
+    return outcome
+
+
+def _num(x: Any) -> float | None:
+    return float(x) if _defined(x) else None
+
+
+def _direction_hint(name: str, metric: Any, direction: str) -> str | None:
+    if metric.higher_is_better and direction == "below":
+        return (f"  note       {name} is higher-is-better; a release gate usually wants "
+                f"assert_above(..., bound='lower')")
+    if not metric.higher_is_better and direction == "above":
+        return (f"  note       {name} is lower-is-better; a release gate usually wants "
+                f"assert_below(..., bound='upper')")
+    return None
+
+
+# -- regression -----------------------------------------------------------------------------
+def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name: str,
+                     tolerance: float = 0.0, *, worst: int = DEFAULT_WORST,
+                     source: str | Path | None = None) -> Outcome:
+    """Check that metric ``name`` is no worse than in ``baseline`` by more than ``tolerance``.
+
+    "Worse" follows the metric's direction: a lower-is-better metric (CHAIR_i) fails above
+    ``baseline + tolerance``, a higher-is-better one (POPE F1) below ``baseline - tolerance``.
+
+    Args:
+        result: An :class:`~halluscope.result.AuditResult`.
+        baseline: A baseline file's content (``{"metrics": {name: {"value": ...}}}``), a plain
+            mapping ``{name: {"value": ...}}`` or ``{name: value}``, or the file's path.
+        name: The metric name, as for :func:`check_threshold`.
+        tolerance: How much worse than the baseline is still accepted (>= 0).
+        worst: How many of the worst items to show in a failure message.
+        source: Where the baseline came from, for messages (its path is used when given one).
+    """
+    __tracebackhide__ = True
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or tolerance < 0:
+        raise ValueError(f"expected a tolerance >= 0, got {tolerance!r}")
+    tolerance = float(tolerance)
+    where = str(source) if source is not None else "the baseline"
+    if isinstance(baseline, (str, Path)):
+        from halluscope.baseline import load_baseline
+        where = str(source or baseline)
+        baseline = load_baseline(baseline)
+    entries = baseline.get("metrics", baseline) if isinstance(baseline, Mapping) else {}
+    entry = entries.get(name) if isinstance(entries, Mapping) else None
+    if isinstance(entry, (int, float)) and not isinstance(entry, bool):
+        entry = {"value": float(entry)}
+    metric = result.get(name)
+    direction = "above" if metric.higher_is_better else "below"
+    op = ">=" if metric.higher_is_better else "<="
+    base = _num(entry.get("value")) if isinstance(entry, Mapping) else None
+    limit = None
+    problem = None
+    if entry is None:
+        problem = (f"no baseline value for {name} in {where}; record one with "
+                   f"`pytest --halluscope-update-baseline` (or halluscope.baseline."
+                   f"write_baseline)")
+    elif base is None:
+        problem = f"the baseline value of {name} in {where} is undefined"
+    elif not _defined(metric.value):
+        problem = f"{name} is undefined now (n = {metric.n}); the baseline has {_fmt(base)}"
+    else:
+        limit = base - tolerance if metric.higher_is_better else base + tolerance
+    value = _num(metric.value)
+    passed = problem is None and (value >= limit if metric.higher_is_better else value <= limit)
+    if passed:
+        message = (f"{name}: value {_fmt(value)} {op} {_fmt(limit)} (baseline {_fmt(base)}, "
+                   f"tolerance {tolerance:g})")
+    else:
+        if problem is not None:
+            head = problem
+        else:
+            head = (f"{name} regressed: {_fmt(value)} now vs {_fmt(base)} in the baseline "
+                    f"{'' if source is None and where == 'the baseline' else where + ' '}(worse by {_fmt(abs(value - base))}, tolerance {tolerance:g})")
+        lines = [head, *_detail_lines(name, metric)]
+        if isinstance(entry, Mapping) and base is not None:
+            old = f"  baseline   {_fmt(base)}"
+            if entry.get("ci"):
+                lo, hi = entry["ci"]
+                old += f"   CI [{_fmt(lo)}, {_fmt(hi)}]"
+            if entry.get("n") is not None:
+                old += f"   n = {entry['n']}"
+            lines.append(old + (f"   ({where})" if where != "the baseline" else ""))
+        if limit is not None:
+            lines.append(f"  compared   value {_fmt(value)} {op} {_fmt(limit)} required "
+                         f"(baseline {'-' if metric.higher_is_better else '+'} tolerance)")
+        if entry is not None:
+            lines.extend(worst_items_block(result, name, worst))
+        message = "\n".join(lines)
+    outcome = Outcome(kind="regression", name=name, passed=passed, value=value,
+                      ci=tuple(metric.ci) if metric.ci is not None else None,
+                      confidence=metric.confidence, n=metric.n,
+                      higher_is_better=metric.higher_is_better, bound=None, compared=value,
+                      direction=direction, limit=limit, baseline=base, tolerance=tolerance,
+                      message=message)
+    _notify(outcome)
+    if not passed:
+        raise HalluscopeAssertionError(outcome)
+    return outcome
+
+
+__all__ = ["DEFAULT_WORST", "EXPLAINERS", "HalluscopeAssertionError", "Outcome", "WorstItem",
+           "add_observer", "check_regression", "check_threshold", "explain_chair",
+           "explain_claims", "explain_generic", "explain_pope", "explainer_for",
+           "remove_observer", "worst_items", "worst_items_block"]

@@ -1,0 +1,114 @@
+"""Baseline files: the metric values a release is compared against.
+
+A baseline is a small JSON file kept in the repository next to the tests::
+
+    {
+      "halluscope": "0.1.0",
+      "created": "2026-01-31T12:00:00+00:00",
+      "metrics": {
+        "chair.chair_i": {"value": 0.118, "ci": [0.09, 0.15], "confidence": 0.95, "n": 500,
+                          "higher_is_better": false},
+        "pope.f1":       {"value": 0.861, "ci": [0.84, 0.88], "confidence": 0.95, "n": 3000,
+                          "higher_is_better": true}
+      }
+    }
+
+Only ``value`` is compared; ``ci`` and ``n`` are kept so that a reviewer of a baseline change can
+see how sure the old number was. Writing merges into the existing file: entries for metrics that
+were not recorded this time are kept, so that several test modules can share one baseline.
+
+This module imports only the standard library (the pytest plugin imports it lazily anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+FORMAT_KEYS = ("halluscope", "created", "metrics")
+
+
+class BaselineError(ValueError):
+    """A baseline file exists but is not a halluscope baseline."""
+
+
+def _number(x: Any) -> float | int | None:
+    if x is None:
+        return None
+    if isinstance(x, int) and not isinstance(x, bool):
+        return x
+    if type(x).__name__.startswith("int"):   # numpy integers, without importing numpy
+        return int(x)
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def entry_from_result(metric_result: Any) -> dict[str, Any]:
+    """The baseline entry of one :class:`~halluscope.metrics.stats.MetricResult`."""
+    entry: dict[str, Any] = {"value": _number(metric_result.value)}
+    ci = getattr(metric_result, "ci", None)
+    if ci is not None:
+        entry["ci"] = [_number(ci[0]), _number(ci[1])]
+        entry["confidence"] = getattr(metric_result, "confidence", None)
+    entry["n"] = int(metric_result.n)
+    entry["higher_is_better"] = bool(getattr(metric_result, "higher_is_better", False))
+    return entry
+
+
+def empty_baseline() -> dict[str, Any]:
+    from halluscope import __version__
+    return {"halluscope": __version__, "created": None, "metrics": {}}
+
+
+def load_baseline(path: str | Path) -> dict[str, Any]:
+    """Read a baseline file; a missing file is an empty baseline (``{"metrics": {}}``)."""
+    path = Path(path)
+    if not path.is_file():
+        return empty_baseline()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BaselineError(f"{path}:{exc.lineno}: expected a JSON baseline file, got invalid "
+                            f"JSON ({exc.msg})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+        raise BaselineError(f"{path}: expected a halluscope baseline (a JSON object with a "
+                            f"'metrics' object), got {type(data).__name__}"
+                            + (f" with keys {sorted(data)}" if isinstance(data, dict) else ""))
+    for name, entry in data["metrics"].items():
+        if not isinstance(entry, dict) or "value" not in entry:
+            raise BaselineError(f"{path}: metric {name!r}: expected an object with a 'value', "
+                                f"got {entry!r:.80}")
+    return data
+
+
+def write_baseline(path: str | Path, entries: dict[str, dict[str, Any]]) -> Path:
+    """Merge ``entries`` (metric name -> entry) into the baseline at ``path`` and write it
+    atomically (a reader never sees a half-written file)."""
+    from halluscope import __version__
+    path = Path(path)
+    data = load_baseline(path)
+    metrics = dict(data.get("metrics", {}))
+    metrics.update(entries)
+    out = {"halluscope": __version__,
+           "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "metrics": dict(sorted(metrics.items()))}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(out, fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+__all__ = ["BaselineError", "entry_from_result", "empty_baseline", "load_baseline",
+           "write_baseline"]

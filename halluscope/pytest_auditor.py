@@ -1,0 +1,255 @@
+"""The auditor behind the pytest plugin's fixtures, and the AuditResult subclass they return.
+
+:class:`Auditor` runs :func:`halluscope.audit` with the plugin's options (command line, ini file)
+applied and memoises identical audits for the session. :func:`gate_result` gives the fixture's
+result an ``assert_no_regression`` that uses the session's baseline. With ``model=``, prompts are
+answered first through :mod:`halluscope.adapters`; in offline mode a missing cached answer fails
+the test with a message that names the model and the cache.
+
+Importing this module loads only pytest and the standard library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from halluscope.assertions import Outcome
+    from halluscope.pytest_plugin import GateSession, Settings
+    from halluscope.result import AuditResult
+
+ENV_CACHE = "HALLUSCOPE_CACHE"   # the adapters' response cache folder
+_PATH_KEYS = ("gt_objects", "questions", "cache_dir")
+_PATHS_KEYS = ("coco_annotations", "annotations")
+
+
+def default_cache_dir() -> Path:
+    """Where model and judge answers are cached when no cache folder is configured: the
+    adapters' default (``$HALLUSCOPE_CACHE``, else ``$XDG_CACHE_HOME/halluscope``, else
+    ``~/.cache/halluscope``)."""
+    try:
+        from halluscope.adapters.cache import default_cache_dir as adapters_default
+        return adapters_default()
+    except ImportError:
+        pass
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "halluscope"
+
+
+def cached_answers(cache: Path) -> int:
+    """How many answers the adapters' response cache in ``cache`` holds (0 when there is none);
+    read-only: never creates the cache."""
+    import sqlite3
+    path = cache if cache.suffix in (".sqlite3", ".sqlite", ".db") else \
+        cache / "responses.sqlite3"
+    if not path.is_file():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _key(inputs: list[str], records: Any, options: dict[str, Any]) -> str:
+    blob = json.dumps({"inputs": inputs, "records": records, "options": options},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class Auditor:
+    """Runs audits with the plugin's options; identical audits run once per process.
+
+    ``audit(outputs=None, *, records=None, model=None, **overrides)``: ``outputs`` replaces the
+    configured outputs (paths relative to the rootdir), ``records`` audits in-memory records,
+    ``model`` answers prompts without responses through :mod:`halluscope.adapters` first, and
+    ``overrides`` are :func:`halluscope.audit` options (``metrics``, ``confidence``,
+    ``n_boot``, ``gt_objects``, ... and ``offline``).
+    """
+
+    def __init__(self, session: GateSession):
+        self.session = session
+        self._cache: dict[str, AuditResult] = {}
+
+    @property
+    def settings(self) -> Settings:
+        return self.session.settings
+
+    def _resolve(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, (list, tuple)):
+            return [self._resolve(v) for v in value]
+        p = Path(value)
+        return p if p.is_absolute() else (self.settings.rootpath / p).resolve()
+
+    def prepare(self, outputs: Any = None, *, records: Any = None, **overrides: Any
+                ) -> tuple[list[Path], dict[str, Any]]:
+        """The inputs and :func:`halluscope.audit` keyword arguments an audit would use."""
+        overrides = dict(overrides)
+        if outputs is None:
+            outputs = overrides.pop("inputs", None)
+        opts = self.settings.audit_options()
+        offline = overrides.pop("offline", None)
+        for key in _PATH_KEYS:
+            if overrides.get(key) is not None:
+                overrides[key] = self._resolve(overrides[key])
+        for key in _PATHS_KEYS:
+            if overrides.get(key) is not None:
+                value = overrides[key]
+                overrides[key] = self._resolve(value if isinstance(value, (list, tuple))
+                                               else [value])
+        extra = dict(opts.pop("options", {}))
+        extra.update(overrides.pop("options", None) or {})
+        if offline is not None:
+            extra["offline"] = bool(offline)
+        opts.update(overrides)
+        if extra:
+            opts["options"] = extra
+        if outputs is None:
+            inputs = list(self.settings.outputs)
+        else:
+            inputs = self._resolve(outputs if isinstance(outputs, (list, tuple)) else [outputs])
+        if not inputs and records is None:
+            pytest.fail("halluscope: no model outputs to audit: pass --halluscope-outputs PATH, "
+                        "set halluscope_outputs in the ini file, or give outputs=... to "
+                        "@pytest.mark.halluscope or halluscope_auditor.audit()", pytrace=False)
+        return inputs, opts
+
+    def audit(self, outputs: Any = None, *, records: Any = None, model: str | None = None,
+              **overrides: Any) -> AuditResult:
+        """Audit with the plugin's options applied; see the class docstring."""
+        __tracebackhide__ = True
+        inputs, opts = self.prepare(outputs, records=records, **overrides)
+        key = _key([str(p) for p in inputs], records, {**opts, "model": model})
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        from halluscope.errors import HalluscopeError
+        out = self._out_dir(key, opts)
+        try:
+            if model is not None:
+                inputs = [self._answer_with_model(inputs, model, opts, out or self.session
+                                                  .scratch() / key[:12])]
+            from halluscope.pipeline import audit
+            result = audit(inputs or None, records=records, out=out or self.session.scratch()
+                           / key[:12], write_report=out is not None and _has_html_report(),
+                           **opts)
+        except HalluscopeError as exc:
+            offline = (opts.get("options") or {}).get("offline")
+            note = " (offline mode: only cached model/judge answers are used)" if offline \
+                else ""
+            pytest.fail(f"halluscope audit failed{note}: {exc}", pytrace=False)
+        self._cache[key] = result
+        shown = {k: v for k, v in overrides.items() if k not in ("inputs", "options")}
+        if model is not None:
+            shown["model"] = model
+        self.session.record_audit(key, [str(p) for p in inputs], result, out, shown)
+        return result
+
+    def _out_dir(self, key: str, opts: dict[str, Any]) -> Path | None:
+        base = self.settings.out
+        if base is None:
+            return None
+        if self.session.worker:
+            base = base / self.session.worker
+        metrics = opts.get("metrics")
+        label = metrics if isinstance(metrics, str) else "-".join(metrics or ()) or "audit"
+        return base / f"{label.replace(',', '-')}-{key[:8]}"
+
+    def _answer_with_model(self, inputs: list[Path], model: str, opts: dict[str, Any],
+                           folder: Path) -> Path:
+        """Answer the prompts in ``inputs`` with ``model`` (through the adapters' cache)."""
+        __tracebackhide__ = True
+        offline = bool((opts.get("options") or {}).get("offline"))
+        cache = Path(opts["cache_dir"]) if opts.get("cache_dir") else default_cache_dir()
+        try:
+            from halluscope.adapters import query
+        except ImportError:
+            query = None
+        if query is None:
+            if offline:
+                held = cached_answers(cache)
+                state = "is empty" if held == 0 else \
+                    f"holds {held} answer(s), but this installation has no " \
+                    f"halluscope.adapters.query to look them up"
+                pytest.fail(f"halluscope offline mode: no cached answers of model {model!r} "
+                            f"for {', '.join(map(str, inputs))}: the cache {cache} {state}. "
+                            f"Run once without --halluscope-offline to fill it, or audit "
+                            f"recorded outputs instead.", pytrace=False)
+            pytest.fail(f"halluscope: asking model {model!r} needs halluscope.adapters.query, "
+                        f"which this installation lacks; audit recorded outputs instead",
+                        pytrace=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            return Path(query(inputs, model=model, out=folder / "answers.jsonl",
+                              cache_dir=cache, offline=offline))
+        except Exception as exc:  # noqa: BLE001 - reported as a clear test failure
+            if offline:
+                pytest.fail(f"halluscope offline mode: model {model!r} has no cached answer "
+                            f"in {cache}: {type(exc).__name__}: {exc}", pytrace=False)
+            raise
+
+
+def _has_html_report() -> bool:
+    import importlib.util
+    try:
+        return importlib.util.find_spec("halluscope.report.html") is not None
+    except ImportError:
+        return False
+
+
+# -- the returned result --------------------------------------------------------------------
+class _GateMixin:
+    """What the plugin adds to :class:`~halluscope.result.AuditResult`."""
+
+    _halluscope_session: GateSession
+
+    def assert_below(self, name: str, threshold: float, bound: str | None = None) -> Outcome:
+        """Fail unless ``name`` (or its ``"upper"`` bound) is at most ``threshold``."""
+        __tracebackhide__ = True
+        from halluscope.assertions import check_threshold
+        return check_threshold(self, name, threshold, bound=bound, direction="below")
+
+    def assert_above(self, name: str, threshold: float, bound: str | None = None) -> Outcome:
+        """Fail unless ``name`` (or its ``"lower"`` bound) is at least ``threshold``."""
+        __tracebackhide__ = True
+        from halluscope.assertions import check_threshold
+        return check_threshold(self, name, threshold, bound=bound, direction="above")
+
+    def assert_no_regression(self, name: str, tolerance: float | None = None) -> Outcome:
+        """Fail when ``name`` got worse than the baseline by more than ``tolerance`` (default:
+        ``--halluscope-tolerance``); with ``--halluscope-update-baseline``, record it instead."""
+        __tracebackhide__ = True
+        return self._halluscope_session.check_regression(self, name, tolerance)
+
+
+_GATE_CLASS: type | None = None
+
+
+def gate_result(result: AuditResult, session: GateSession) -> AuditResult:
+    """``result`` as the plugin's AuditResult subclass (same data, shared items file)."""
+    global _GATE_CLASS
+    if _GATE_CLASS is None:
+        from halluscope.result import AuditResult
+        _GATE_CLASS = type("GateResult", (_GateMixin, AuditResult),
+                           {"__module__": __name__, "__doc__": "An AuditResult with the "
+                            "plugin's regression check (``assert_no_regression``)."})
+    gate = object.__new__(_GATE_CLASS)
+    gate.__dict__.update(result.__dict__)
+    gate._halluscope_session = session
+    return gate
+
+
+__all__ = ["Auditor", "cached_answers", "default_cache_dir", "gate_result"]

@@ -1,0 +1,609 @@
+"""pytest plugin: fail a test run when a model starts hallucinating more.
+
+Registered through the ``pytest11`` entry point as ``halluscope`` (or ``-p
+halluscope.pytest_plugin`` / ``pytest_plugins = ["halluscope.pytest_plugin"]`` from a source
+tree; the plugin never registers twice). Importing it loads only pytest and the standard
+library: audits, numpy and metric code load when a fixture is first used.
+
+Fixtures
+    ``halluscope_auditor`` (session): ``.audit(outputs=None, **overrides) -> AuditResult``, with
+    the command-line/ini options applied and identical audits run once per process.
+    ``halluscope_audit`` (function): the AuditResult of the configured outputs (options of the
+    test's ``@pytest.mark.halluscope`` applied), with ``assert_below``, ``assert_above`` and
+    ``assert_no_regression``.
+    ``halluscope_baseline`` (function): the baseline file and ``.check(result, name, tolerance)``.
+
+Marker
+    ``@pytest.mark.halluscope(metric="chair.chair_i", max_rate=0.05, bound="upper",
+    confidence=0.95)`` checks the metric after the test body; ``min_value=`` checks from below,
+    ``no_regression=True`` against the baseline; other keywords (``confidence``, ``metrics``,
+    ``outputs``, ``n_boot``, any :class:`~halluscope.config.AuditConfig` field) configure the
+    audit.
+
+Options (group ``halluscope``; each also an ini key, e.g. ``halluscope_outputs``)
+    ``--halluscope-outputs``, ``--halluscope-annotations`` (COCO instances), ``--halluscope-gt-
+    objects``, ``--halluscope-questions``, ``--halluscope-metrics``, ``--halluscope-out``,
+    ``--halluscope-baseline``, ``--halluscope-update-baseline``, ``--halluscope-tolerance``,
+    ``--halluscope-offline``, ``--halluscope-cache-dir``, ``--halluscope-report``.
+
+Offline mode (``--halluscope-offline``) sets ``HALLUSCOPE_OFFLINE=1`` for the session and
+``options["offline"] = True`` in every audit's config: model and judge adapters answer from their
+cache only, and a missing answer fails the test with a message naming the model and the cache.
+
+Results: a ``halluscope`` section in the terminal summary (audited metrics, every assertion),
+JUnit XML properties (``halluscope.<metric>`` values and ``halluscope.<kind>.<metric>``
+assertions), an optional JSON report; under pytest-xdist the workers send their records to the
+controller, which prints and writes the merged result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from halluscope.pytest_auditor import Auditor, gate_result
+
+if TYPE_CHECKING:  # pragma: no cover
+    from halluscope.assertions import Outcome
+    from halluscope.result import AuditResult
+
+ENV_OFFLINE = "HALLUSCOPE_OFFLINE"
+PLUGIN_NAMES = ("halluscope", "halluscope.pytest_plugin")
+DEFAULT_BASELINE = "halluscope-baseline.json"
+MARKER = "halluscope"
+_ASSERT_KEYS = frozenset({"metric", "max_rate", "max_value", "min_value", "min_rate", "bound",
+                          "no_regression", "tolerance", "worst"})
+
+
+# -- registration ---------------------------------------------------------------------------
+def pytest_plugin_registered(plugin: Any, plugin_name: str, manager: Any) -> None:
+    """Once registered under one name (entry point or module path), block the other, so that an
+    installed entry point and a ``pytest_plugins``/``-p`` line never register the plugin twice."""
+    if plugin is not sys.modules[__name__]:
+        return
+    for other in PLUGIN_NAMES:
+        if other != plugin_name and manager.get_plugin(other) is None \
+                and not manager.is_blocked(other):
+            manager.set_blocked(other)
+
+
+# -- options --------------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("halluscope", "halluscope: hallucination gates")
+
+    def add(flag: str, ini_type: str | None, help: str, **kw: Any) -> None:
+        dest = "halluscope_" + flag.replace("-", "_")
+        group.addoption(f"--halluscope-{flag}", dest=dest, help=help, **kw)
+        if ini_type is not None:
+            parser.addini(dest, help=help, type=ini_type,
+                          default=False if ini_type == "bool" else None)
+
+    add("outputs", "paths", "model outputs to audit: JSONL file(s) or a folder with a "
+        "halluscope.toml (repeatable)", action="append", metavar="PATH")
+    add("annotations", "paths", "COCO instance annotations for CHAIR (repeatable)",
+        action="append", metavar="PATH")
+    add("gt-objects", "string", "CHAIR ground-truth objects file (image id -> object words)",
+        metavar="PATH")
+    add("questions", "string", "POPE question file the yes/no answers are aligned with",
+        metavar="PATH")
+    add("metrics", "string", "metrics to run, e.g. 'chair,pope' (default: inferred)",
+        metavar="NAMES")
+    add("out", "string", "folder for audit results (one subfolder per audit and xdist worker)",
+        metavar="DIR")
+    add("baseline", "string", f"baseline JSON file for regression checks (default: "
+        f"{DEFAULT_BASELINE} in the rootdir)", metavar="PATH")
+    add("update-baseline", None, "write the audited values into the baseline instead of "
+        "comparing with it", action="store_true", default=None)
+    add("tolerance", "string", "how much worse than the baseline a metric may get "
+        "(default 0)", metavar="X")
+    add("offline", "bool", "only cached model/judge answers: no connection is opened, a cache "
+        "miss fails (sets HALLUSCOPE_OFFLINE=1)", action="store_true", default=None)
+    add("cache-dir", "string", "cache of model and judge answers (default: $HALLUSCOPE_CACHE "
+        "or ~/.cache/halluscope)", metavar="DIR")
+    add("report", "string", "write every assertion and audited metric to this JSON file",
+        metavar="PATH")
+
+
+@dataclass
+class Settings:
+    """The plugin's options, resolved: command line over ini over the data's halluscope.toml."""
+
+    outputs: list[Path] = field(default_factory=list)
+    coco_annotations: list[Path] = field(default_factory=list)
+    gt_objects: Path | None = None
+    questions: Path | None = None
+    metrics: str | None = None
+    out: Path | None = None
+    baseline: Path | None = None
+    update_baseline: bool = False
+    tolerance: float = 0.0
+    offline: bool = False
+    cache_dir: Path | None = None
+    report: Path | None = None
+    rootpath: Path = field(default_factory=Path.cwd)
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Settings:
+        here = Path(config.invocation_params.dir)
+        ini_dir = Path(config.inipath).parent if config.inipath else Path(config.rootpath)
+
+        def cli(name: str) -> Any:
+            return config.getoption("halluscope_" + name, default=None)
+
+        def ini(name: str) -> Any:
+            try:
+                return config.getini("halluscope_" + name)
+            except ValueError:
+                return None
+
+        def one_path(name: str) -> Path | None:
+            value = cli(name)
+            if value:
+                return (here / value).resolve()
+            value = ini(name)
+            if value:
+                return (ini_dir / str(value)).resolve()
+            return None
+
+        def many_paths(name: str) -> list[Path]:
+            values = cli(name)
+            if values:
+                return [(here / v).resolve() for v in values]
+            return [Path(v).resolve() for v in (ini(name) or [])]
+
+        tolerance_text = cli("tolerance") or ini("tolerance") or "0"
+        try:
+            tolerance = float(tolerance_text)
+        except ValueError:
+            raise pytest.UsageError(f"--halluscope-tolerance: expected a number >= 0, got "
+                                    f"{tolerance_text!r}") from None
+        if tolerance < 0:
+            raise pytest.UsageError(f"--halluscope-tolerance: expected a number >= 0, got "
+                                    f"{tolerance_text!r}")
+        offline = cli("offline")
+        if offline is None:
+            offline = bool(ini("offline")) or os.environ.get(ENV_OFFLINE, "") not in ("", "0")
+        return cls(
+            outputs=many_paths("outputs"), coco_annotations=many_paths("annotations"),
+            gt_objects=one_path("gt_objects"), questions=one_path("questions"),
+            metrics=cli("metrics") or ini("metrics") or None, out=one_path("out"),
+            baseline=one_path("baseline") or Path(config.rootpath) / DEFAULT_BASELINE,
+            update_baseline=bool(cli("update_baseline")), tolerance=tolerance,
+            offline=bool(offline), cache_dir=one_path("cache_dir"), report=one_path("report"),
+            rootpath=Path(config.rootpath))
+
+    def audit_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`halluscope.audit` these settings imply."""
+        opts: dict[str, Any] = {}
+        if self.coco_annotations:
+            opts["coco_annotations"] = list(self.coco_annotations)
+        if self.gt_objects:
+            opts["gt_objects"] = self.gt_objects
+        if self.questions:
+            opts["questions"] = self.questions
+        if self.metrics:
+            opts["metrics"] = self.metrics
+        if self.cache_dir:
+            opts["cache_dir"] = self.cache_dir
+        if self.offline:
+            opts["options"] = {"offline": True}
+        return opts
+
+
+# -- state ----------------------------------------------------------------------------------
+_STATE = pytest.StashKey["GateSession"]()
+_ACTIVE: list[GateSession] = []   # innermost session last (pytester runs nest sessions)
+
+
+def _worker_id(config: pytest.Config) -> str | None:
+    workerinput = getattr(config, "workerinput", None)
+    return workerinput.get("workerid") if workerinput else None
+
+
+def _metric_table(result: AuditResult) -> dict[str, dict[str, Any]]:
+    from halluscope.baseline import entry_from_result
+    table = {}
+    for name, summary in result.metrics.items():
+        for stat, res in summary.results.items():
+            table[f"{name}.{stat}"] = entry_from_result(res)
+    return table
+
+
+class GateSession:
+    """Per-session state: settings, audits run, assertions seen, baseline updates."""
+
+    def __init__(self, config: pytest.Config, settings: Settings):
+        self.config = config
+        self.settings = settings
+        self.worker = _worker_id(config)
+        self.auditor = Auditor(self)
+        self.audits: dict[str, dict[str, Any]] = {}
+        self.outcomes: list[dict[str, Any]] = []
+        self.updates: dict[str, dict[str, Any]] = {}
+        self.current: pytest.Item | None = None
+        self._baseline: dict[str, Any] | None = None
+        self._tmp: Path | None = None
+        self._old_env: str | None = None
+
+    # -- lifecycle
+    def start(self) -> None:
+        from halluscope.assertions import add_observer
+        add_observer(self.observe)
+        _ACTIVE.append(self)
+        if self.settings.offline:
+            self._old_env = os.environ.get(ENV_OFFLINE)
+            os.environ[ENV_OFFLINE] = "1"
+
+    def stop(self) -> None:
+        from halluscope.assertions import remove_observer
+        remove_observer(self.observe)
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
+        if self.settings.offline:
+            if self._old_env is None:
+                os.environ.pop(ENV_OFFLINE, None)
+            else:
+                os.environ[ENV_OFFLINE] = self._old_env
+        if self._tmp is not None:
+            import shutil
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def scratch(self) -> Path:
+        if self._tmp is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="halluscope-pytest-"))
+        return self._tmp
+
+    # -- records
+    def observe(self, outcome: Outcome) -> None:
+        """Record a check made by a test that uses the plugin (a ``halluscope_*`` fixture or
+        the marker); checks in other tests, and in nested pytester sessions, are not ours."""
+        if not _ACTIVE or _ACTIVE[-1] is not self:
+            return
+        item = self.current
+        if item is None or not _uses_plugin(item):
+            return
+        outcome = replace(outcome, nodeid=item.nodeid)
+        verdict = "passed" if outcome.passed else "FAILED"
+        item.user_properties.append((f"halluscope.{outcome.kind}.{outcome.name}",
+                                     f"{verdict}: {outcome.describe()}"))
+        data = outcome.to_dict()
+        data["worker"] = self.worker
+        self.outcomes.append(data)
+
+    def record_audit(self, key: str, inputs: list[str], result: AuditResult,
+                     out: Path | None, overrides: dict[str, Any] | None = None) -> None:
+        self.audits[key] = {
+            "key": key[:12], "inputs": inputs,
+            "overrides": {k: str(v) if isinstance(v, Path) else v
+                          for k, v in (overrides or {}).items()},
+            "metrics": _metric_table(result),
+            "n_items": len(result.items), "n_errors": len(result.errors),
+            "out": str(out) if out else None, "workers": [self.worker] if self.worker else [],
+        }
+
+    # -- baseline
+    def baseline_values(self) -> dict[str, Any]:
+        if self._baseline is None:
+            from halluscope.baseline import BaselineError, load_baseline
+            try:
+                self._baseline = load_baseline(self.settings.baseline)
+            except BaselineError as exc:
+                pytest.fail(str(exc), pytrace=False)
+        return self._baseline
+
+    def check_regression(self, result: AuditResult, name: str,
+                         tolerance: float | None = None) -> Outcome:
+        __tracebackhide__ = True
+        from halluscope.assertions import Outcome, check_regression
+        tol = self.settings.tolerance if tolerance is None else tolerance
+        if self.settings.update_baseline:
+            from halluscope.baseline import entry_from_result
+            metric = result.get(name)
+            entry = entry_from_result(metric)
+            self.updates[name] = entry
+            outcome = Outcome(
+                kind="baseline", name=name, passed=True, value=entry["value"],
+                ci=tuple(metric.ci) if metric.ci is not None else None,
+                confidence=metric.confidence, n=metric.n,
+                higher_is_better=metric.higher_is_better, bound=None,
+                compared=entry["value"], direction="above" if metric.higher_is_better
+                else "below", limit=None, tolerance=tol,
+                message=f"{name}: recorded {entry['value']} into {self.settings.baseline}")
+            self.observe(outcome)
+            return outcome
+        return check_regression(result, self.baseline_values(), name, tol,
+                                source=self.settings.baseline)
+
+    # -- hooks
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Any):
+        self.current = item
+        try:
+            return (yield)
+        finally:
+            self.current = None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        """Put the first line of a halluscope failure in the short summary (instead of the
+        exception's long class path)."""
+        report = yield
+        exc = call.excinfo.value if call.excinfo is not None else None
+        module = sys.modules.get("halluscope.assertions")
+        if report.failed and module is not None \
+                and isinstance(exc, module.HalluscopeAssertionError):
+            crash = getattr(report.longrepr, "reprcrash", None)
+            if crash is not None and hasattr(crash, "message"):
+                crash.message = "AssertionError: " + str(exc).split("\n", 1)[0]
+        return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        result = yield
+        gates = [m for m in item.iter_markers(MARKER) if _gate_kwargs(m)]
+        if gates:
+            _run_marker_gates(self, item, gates)
+        return result
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.worker is not None:
+            self.config.workeroutput["halluscope"] = json.dumps(  # type: ignore[attr-defined]
+                {"audits": self.audits, "outcomes": self.outcomes, "updates": self.updates},
+                default=str)
+            return
+        if self.updates:
+            from halluscope.baseline import write_baseline
+            write_baseline(self.settings.baseline, self.updates)
+        if self.settings.report:
+            self.write_report(self.settings.report)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """pytest-xdist, on the controller: merge what a worker audited and asserted."""
+        raw = getattr(node, "workeroutput", {}).get("halluscope")
+        if not raw:
+            return
+        data = json.loads(raw)
+        for key, audit in data.get("audits", {}).items():
+            mine = self.audits.get(key)
+            if mine is None:
+                self.audits[key] = audit
+            else:
+                mine["workers"] = sorted(set(mine["workers"]) | set(audit["workers"]))
+        self.outcomes.extend(data.get("outcomes", []))
+        self.updates.update(data.get("updates", {}))
+
+    def write_report(self, path: Path) -> None:
+        from halluscope import __version__
+        failed = sum(1 for o in self.outcomes if not o["passed"])
+        report = {
+            "halluscope": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "audits": list(self.audits.values()),
+            "assertions": sorted(self.outcomes, key=lambda o: (o.get("nodeid") or "",
+                                                               o["name"])),
+            "passed": len(self.outcomes) - failed, "failed": failed,
+            "baseline": {"path": str(self.settings.baseline),
+                         "updated": sorted(self.updates)} if self.updates else None,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n",
+                        encoding="utf-8")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.worker is not None or not (self.audits or self.outcomes or self.updates):
+            return
+        tr = terminalreporter
+        tr.write_sep("=", "halluscope")
+        for audit in self.audits.values():
+            names = sorted({n.split(".", 1)[0] for n in audit["metrics"]})
+            here = Path(self.config.invocation_params.dir)
+            where = ", ".join(_rel(p, self.settings.rootpath, here) for p in audit["inputs"])
+            extra = ", ".join(f"{k}={v}" for k, v in sorted(audit.get("overrides", {}).items()))
+            line = (f"audit {where or '<records>'} [{', '.join(names)}]"
+                    f"{f' ({extra})' if extra else ''}: {audit['n_items']} items, "
+                    f"{audit['n_errors']} problem(s)")
+            if audit.get("workers"):
+                line += f" (workers {', '.join(audit['workers'])})"
+            tr.write_line(line)
+            for name, entry in audit["metrics"].items():
+                if isinstance(entry.get("value"), int) and "ci" not in entry:
+                    continue  # counts (tp, fp, ...) are in results.json
+                ci = entry.get("ci")
+                text = f"    {name:<28} {_fmt(entry.get('value')):>8}"
+                if ci:
+                    level = f"{round((entry.get('confidence') or 0.95) * 100, 1):g}%"
+                    text += f"   {level} CI [{_fmt(ci[0])}, {_fmt(ci[1])}]"
+                tr.write_line(text + f"   n={entry.get('n')}")
+            if audit.get("out"):
+                tr.write_line(f"    results: {audit['out']}")
+        if self.outcomes:
+            failed = [o for o in self.outcomes if not o["passed"]]
+            tr.write_line(f"assertions: {len(self.outcomes) - len(failed)} passed, "
+                          f"{len(failed)} failed")
+            for o in sorted(self.outcomes, key=lambda o: (o["passed"], o.get("nodeid") or "")):
+                tag = "PASSED" if o["passed"] else "FAILED"
+                markup = {"green": True} if o["passed"] else {"red": True, "bold": True}
+                tr.write_line(f"  {tag} {_describe(o)}  [{o.get('nodeid') or '-'}]", **markup)
+        if self.updates:
+            tr.write_line(f"baseline: recorded {len(self.updates)} value(s) in "
+                          f"{self.settings.baseline}")
+        if self.settings.report:
+            tr.write_line(f"report: {self.settings.report}")
+
+
+def _uses_plugin(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return any(n.startswith("halluscope_") for n in names) \
+        or item.get_closest_marker(MARKER) is not None
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "n/a"
+    if isinstance(x, int) and not isinstance(x, bool):
+        return str(x)
+    return f"{float(x):.4f}"
+
+
+def _describe(o: dict[str, Any]) -> str:
+    op = "<=" if o["direction"] == "below" else ">="
+    if o["kind"] == "baseline":
+        return f"{o['name']} recorded {_fmt(o['value'])} into the baseline"
+    what = o.get("bound") or "value"
+    text = f"{o['name']} {what} {_fmt(o['compared'])} {op} {_fmt(o['limit'])}"
+    if o["kind"] == "regression":
+        text += f" (baseline {_fmt(o['baseline'])}, tolerance {o['tolerance']:g})"
+    return text
+
+
+def _rel(path: str, *roots: Path) -> str:
+    """``path`` relative to the first of ``roots`` it lies under, else as it is."""
+    for root in roots:
+        try:
+            return str(Path(path).relative_to(root)) or "."
+        except ValueError:
+            continue
+    return str(path)
+
+
+# -- marker ---------------------------------------------------------------------------------
+def _gate_kwargs(marker: pytest.Mark) -> dict[str, Any]:
+    kw = {k: v for k, v in marker.kwargs.items() if k in _ASSERT_KEYS}
+    if marker.args:
+        kw.setdefault("metric", marker.args[0])
+    return kw if ({"max_rate", "max_value", "min_value", "min_rate"} & set(kw)
+                  or kw.get("no_regression")) else {}
+
+
+def _audit_overrides(item: pytest.Item) -> dict[str, Any]:
+    """Audit options from the test's halluscope markers (closest marker wins)."""
+    out: dict[str, Any] = {}
+    for marker in item.iter_markers(MARKER):
+        for key, value in marker.kwargs.items():
+            if key not in _ASSERT_KEYS:
+                out.setdefault(key, value)
+    return out
+
+
+def _run_marker_gates(session: GateSession, item: pytest.Item, gates: list[pytest.Mark]
+                      ) -> None:
+    __tracebackhide__ = True
+    from halluscope.assertions import HalluscopeAssertionError
+    result = getattr(item, "funcargs", {}).get("halluscope_audit")
+    if result is None:
+        request = getattr(item, "_request", None)
+        if request is None:
+            pytest.fail("@pytest.mark.halluscope gates need the halluscope_audit fixture: add "
+                        "it to the test's arguments", pytrace=False)
+        result = request.getfixturevalue("halluscope_audit")
+    failures = []
+    for marker in gates:
+        kw = _gate_kwargs(marker)
+        name = kw.get("metric")
+        if not name:
+            pytest.fail(f"@pytest.mark.halluscope({', '.join(f'{k}={v!r}' for k, v in kw.items())}"
+                        f"): name the metric, e.g. metric='chair.chair_i'", pytrace=False)
+        bound = kw.get("bound")
+        checks = []
+        high = kw.get("max_rate", kw.get("max_value"))
+        low = kw.get("min_value", kw.get("min_rate"))
+        if high is not None:
+            checks.append(lambda: result.assert_below(name, high, bound=_bound(bound, "below")))
+        if low is not None:
+            checks.append(lambda: result.assert_above(name, low, bound=_bound(bound, "above")))
+        if kw.get("no_regression"):
+            checks.append(lambda: result.assert_no_regression(name, kw.get("tolerance")))
+        for check in checks:
+            try:
+                check()
+            except HalluscopeAssertionError as exc:
+                failures.append(str(exc))
+    if failures:
+        pytest.fail("\n\n".join(failures), pytrace=False)
+
+
+def _bound(bound: Any, direction: str) -> str | None:
+    """A marker's ``bound``: ``None``, ``"upper"``, ``"lower"``, ``"conservative"`` (the end
+    that is harder to pass), or ``{"below": ..., "above": ...}`` when it sets both a maximum and
+    a minimum."""
+    if isinstance(bound, dict):
+        return bound.get(direction)
+    return bound
+
+
+# -- fixtures -------------------------------------------------------------------------------
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "halluscope(metric=None, max_rate=None, min_value=None, bound=None, confidence=0.95, "
+        "no_regression=False, tolerance=None, **audit_options): check a hallucination metric "
+        "of the halluscope_audit fixture after the test body (bound: None for the point "
+        "estimate, 'upper'/'lower' for an end of the confidence interval)")
+    session = GateSession(config, Settings.from_config(config))
+    config.stash[_STATE] = session
+    config.pluginmanager.register(session, "halluscope-session")
+    session.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(_STATE, None)
+    if session is not None:
+        session.stop()
+        config.pluginmanager.unregister(session)
+        del config.stash[_STATE]
+
+
+@pytest.fixture(scope="session")
+def halluscope_auditor(pytestconfig: pytest.Config) -> Auditor:
+    """Runs audits with the plugin's options: ``halluscope_auditor.audit(**overrides)``."""
+    return pytestconfig.stash[_STATE].auditor
+
+
+@pytest.fixture
+def halluscope_audit(request: pytest.FixtureRequest, halluscope_auditor: Auditor
+                     ) -> AuditResult:
+    """The AuditResult of the configured outputs, with the test's marker options applied."""
+    __tracebackhide__ = True
+    session = request.config.stash[_STATE]
+    result = halluscope_auditor.audit(**_audit_overrides(request.node))
+    for name, value in result.summary.items():
+        request.node.user_properties.append((f"halluscope.{name}", value))
+    return gate_result(result, session)
+
+
+class BaselineGate:
+    """The baseline file of this run: ``check(result, name, tolerance=None)``."""
+
+    def __init__(self, session: GateSession):
+        self._session = session
+
+    @property
+    def path(self) -> Path:
+        return self._session.settings.baseline
+
+    @property
+    def updating(self) -> bool:
+        return self._session.settings.update_baseline
+
+    @property
+    def values(self) -> dict[str, dict[str, Any]]:
+        return dict(self._session.baseline_values().get("metrics", {}))
+
+    def check(self, result: AuditResult, name: str, tolerance: float | None = None) -> Outcome:
+        __tracebackhide__ = True
+        return self._session.check_regression(result, name, tolerance)
+
+
+@pytest.fixture
+def halluscope_baseline(pytestconfig: pytest.Config) -> BaselineGate:
+    """The baseline file (``--halluscope-baseline``) and a regression check against it."""
+    return BaselineGate(pytestconfig.stash[_STATE])

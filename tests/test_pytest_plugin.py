@@ -1,0 +1,616 @@
+"""The pytest plugin, run through pytester: passing and failing gates, markers, baselines,
+offline mode, xdist, JUnit XML, the JSON report, registration, and the real CHAIR and POPE metrics
+on the sample data."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import halluscope
+# Extension modules such as numpy load once per process: import them here, outside the module
+# snapshot that pytester restores after each in-process run. Runs that may load more (HTML
+# reports, spaCy for CHAIR) use runpytest_subprocess.
+import halluscope.assertions  # noqa: F401
+import halluscope.metrics.base  # noqa: F401
+import halluscope.pipeline  # noqa: F401
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(halluscope.__file__).resolve().parent.parent
+DATA = ROOT / "data"
+
+# A small caption metric that counts words of a tiny vocabulary the record's "truth" lacks, so
+# that the plugin can be tested apart from CHAIR's linguistics.
+FAKE_METRIC = '''
+import re
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import Statistic, ratio
+
+VOCAB = {"dog", "cat", "car", "frisbee", "person", "tree", "bird"}
+
+
+class FakeHallucination(Metric):
+    name = "fakehall"
+    columns = ("hallucinated", "mentions", "any", "one")
+    statistics = {
+        "rate": Statistic(lambda s: ratio(s["hallucinated"], s["mentions"])),
+        "caption_rate": Statistic(lambda s: ratio(s["any"], s["one"])),
+        "recall": Statistic(lambda s: ratio(s["mentions"] - s["hallucinated"], s["mentions"]),
+                            higher_is_better=True),
+    }
+
+    def applies_to(self, record):
+        return record.task == "caption"
+
+    def score(self, record):
+        words = [w for w in re.findall(r"[a-z]+", record.response.lower()) if w in VOCAB]
+        truth = set(record.metadata.get("truth", ()))
+        halluc = [w for w in words if w not in truth]
+        return ItemScore(payload={"mentioned": words, "hallucinated": halluc},
+                         row=(len(halluc), len(words), 1.0 if halluc else 0.0, 1.0))
+'''
+
+CONFTEST = '''
+from halluscope.metrics import base
+base._BUILTIN.setdefault("fakehall", "fakehall_metric:FakeHallucination")
+pytest_plugins = ["halluscope.pytest_plugin"]
+'''
+
+OUTPUTS = [
+    {"id": "a", "image": "1.jpg", "response": "A dog and a person near a tree.",
+     "truth": ["dog", "person", "tree"]},
+    {"id": "b", "image": "2.jpg", "response": "A cat sits on a car.", "truth": ["cat"]},
+    {"id": "c", "image": "3.jpg", "response": "A person throws a frisbee to a dog.",
+     "truth": ["person"]},
+    {"id": "d", "image": "4.jpg", "response": "A tree and a bird.", "truth": ["tree", "bird"]},
+]
+# fakehall.rate = 3 hallucinated / 10 mentions = 0.3, fakehall.recall = 0.7
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A project with outputs, the fake metric and the plugin configured in pytest.ini."""
+    monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    pytester.makepyfile(fakehall_metric=FAKE_METRIC)
+    pytester.makeconftest(CONFTEST)
+    write_jsonl(pytester.path / "outputs.jsonl", OUTPUTS)
+    pytester.makeini(textwrap.dedent("""
+        [pytest]
+        halluscope_outputs = outputs.jsonl
+        halluscope_metrics = fakehall
+        addopts = -p no:asyncio
+    """))
+    pytester.syspathinsert()
+    return pytester
+
+
+PASSING = '''
+import pytest
+
+def test_rate_below(halluscope_audit):
+    halluscope_audit.assert_below("fakehall.rate", 0.5)
+
+def test_recall_above(halluscope_audit):
+    halluscope_audit.assert_above("fakehall.recall", 0.5)
+
+def test_upper_bound(halluscope_audit):
+    halluscope_audit.assert_below("fakehall.rate", 0.95, bound="upper")
+
+@pytest.mark.halluscope(metric="fakehall.rate", max_rate=0.5, confidence=0.9)
+def test_marker_gate(halluscope_audit):
+    assert halluscope_audit.config.confidence == 0.9
+
+@pytest.mark.halluscope(metric="fakehall.caption_rate", max_rate=0.6)
+def test_marker_without_fixture_argument():
+    pass
+
+def test_auditor_memoises(halluscope_auditor):
+    assert halluscope_auditor.audit() is halluscope_auditor.audit()
+'''
+
+
+def test_passing_suite(project: pytest.Pytester):
+    project.makepyfile(test_gate=PASSING)
+    result = project.runpytest()
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines([
+        "*= halluscope =*",
+        "audit outputs.jsonl [[]fakehall[]]: 4 items, 0 problem(s)",
+        "*fakehall.rate*0.3000*CI*n=4",
+        "assertions: 5 passed, 0 failed",
+        "*PASSED fakehall.rate value 0.3000 <= 0.5000*test_gate.py::test_rate_below*",
+    ])
+
+
+FAILING = '''
+def test_strict_gate(halluscope_audit):
+    halluscope_audit.assert_below("fakehall.rate", 0.1, bound="upper")
+'''
+
+
+def test_failing_suite_shows_metric_bound_threshold_and_worst_items(project: pytest.Pytester):
+    project.makepyfile(test_gate=FAILING)
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*fakehall.rate: upper bound of the 95% CI * is above the threshold 0.1",
+        "*metric     fakehall.rate (lower is better)",
+        "*value      0.3000   95% CI [[]*, *[]]   n = 4",
+        "*compared   upper bound of the 95% CI * <= 0.1 required: exceeded by *",
+        "*worst items (2 of 2 items that count against fakehall.rate):",
+        "*1. id c (*outputs.jsonl:3), image 3.jpg",
+        "*hallucinated: 'frisbee', 'dog'",
+        "*response: 'A person throws a frisbee to a dog.'",
+        "*2. id b (*outputs.jsonl:2), image 2.jpg",
+        "*hallucinated: 'car'",
+    ])
+    # the short summary names the failure, and the halluscope section lists it
+    result.stdout.fnmatch_lines(["FAILED test_gate.py::test_strict_gate - *fakehall.rate*"])
+    result.stdout.fnmatch_lines(["assertions: 0 passed, 1 failed",
+                                 "*FAILED fakehall.rate upper * <= 0.1000*"])
+
+
+def test_marker_failure_is_reported_without_plugin_traceback(project: pytest.Pytester):
+    project.makepyfile(test_gate='''
+import pytest
+
+@pytest.mark.halluscope(metric="fakehall.rate", max_rate=0.05, bound="upper")
+@pytest.mark.halluscope(metric="fakehall.recall", min_value=0.99)
+def test_strict_gate_fails(halluscope_audit):
+    pass
+''')
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "fakehall.rate: upper bound of the 95% CI" in out
+    assert "is above the threshold 0.05" in out
+    assert "fakehall.recall: value 0.7000 is below the threshold 0.99" in out
+    assert "_hooks.py" not in out and "_run_marker_gates" not in out
+
+
+def test_checks_in_tests_that_do_not_use_the_plugin_stay_out_of_the_summary(
+        project: pytest.Pytester):
+    project.makepyfile(test_plain='''
+import halluscope
+
+def test_plain_audit():
+    result = halluscope.audit("outputs.jsonl", metrics="fakehall", n_boot=0)
+    result.assert_below("fakehall.rate", 0.5)
+''')
+    result = project.runpytest()
+    result.assert_outcomes(passed=1)
+    assert "= halluscope =" not in result.stdout.str()
+
+
+def test_marker_needs_a_metric_name(project: pytest.Pytester):
+    project.makepyfile(test_gate='''
+import pytest
+
+@pytest.mark.halluscope(max_rate=0.05)
+def test_gate(halluscope_audit):
+    pass
+''')
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*name the metric, e.g. metric='chair.chair_i'*"])
+
+
+def test_undefined_metric_and_missing_interval_fail_clearly(project: pytest.Pytester):
+    project.makepyfile(test_gate='''
+def test_no_interval(halluscope_auditor):
+    result = halluscope_auditor.audit(n_boot=0)
+    result.assert_below("fakehall.rate", 0.9)              # the point estimate still works
+    result.assert_below("fakehall.rate", 0.9, bound="upper")
+
+def test_unknown_metric(halluscope_audit):
+    halluscope_audit.assert_below("fakehall.nope", 0.9)
+''')
+    result = project.runpytest()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*fakehall.rate has no confidence interval (bootstrap disabled with n_boot=0*",
+        "*metric 'fakehall' has no statistic 'nope'; have: rate, caption_rate, recall*",
+    ])
+
+
+def test_cli_options_override_ini_and_configure_the_audit(project: pytest.Pytester):
+    worse = [dict(r, truth=[]) for r in OUTPUTS]
+    write_jsonl(project.path / "worse.jsonl", worse)
+    project.makepyfile(test_gate='''
+def test_rate(halluscope_audit):
+    assert halluscope_audit.get("fakehall.rate").value == 1.0
+''')
+    result = project.runpytest("--halluscope-outputs", "worse.jsonl")
+    result.assert_outcomes(passed=1)
+
+
+def test_no_outputs_configured_fails_clearly(pytester: pytest.Pytester):
+    pytester.makeini("[pytest]\naddopts = -p no:asyncio\n")
+    pytester.makeconftest('pytest_plugins = ["halluscope.pytest_plugin"]')
+    pytester.makepyfile(test_gate='''
+def test_gate(halluscope_audit):
+    pass
+''')
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*halluscope: no model outputs to audit: pass "
+                                 "--halluscope-outputs PATH*"])
+
+
+def test_bad_input_file_fails_with_the_audit_error(project: pytest.Pytester):
+    project.makepyfile(test_gate='''
+def test_gate(halluscope_audit):
+    pass
+''')
+    result = project.runpytest("--halluscope-outputs", "missing.jsonl")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*halluscope audit failed: input file *missing.jsonl does not "
+                                 "exist*"])
+
+
+def test_options_are_listed_in_help(project: pytest.Pytester):
+    result = project.runpytest("--help")
+    result.stdout.fnmatch_lines(["halluscope: hallucination gates:"])
+    out = result.stdout.str()
+    for flag in ("--halluscope-outputs", "--halluscope-annotations", "--halluscope-gt-objects",
+                 "--halluscope-questions", "--halluscope-out", "--halluscope-baseline",
+                 "--halluscope-update-baseline", "--halluscope-tolerance",
+                 "--halluscope-offline", "--halluscope-report"):
+        assert flag in out
+    for ini in ("halluscope_outputs", "halluscope_baseline", "halluscope_offline"):
+        assert ini in out
+
+
+# -- baseline -------------------------------------------------------------------------------
+REGRESSION = '''
+import pytest
+
+def test_no_regression(halluscope_audit):
+    halluscope_audit.assert_no_regression("fakehall.rate", tolerance=0.01)
+
+@pytest.mark.halluscope(metric="fakehall.recall", no_regression=True)
+def test_recall_no_regression(halluscope_audit):
+    pass
+
+def test_baseline_fixture(halluscope_audit, halluscope_baseline):
+    halluscope_baseline.check(halluscope_audit, "fakehall.caption_rate")
+'''
+
+
+def test_baseline_update_then_regression(project: pytest.Pytester):
+    project.makepyfile(test_regression=REGRESSION)
+    baseline = project.path / "baseline.json"
+
+    # no baseline yet: the check fails and says how to record one
+    result = project.runpytest("--halluscope-baseline", "baseline.json")
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(["*no baseline value for fakehall.rate in *baseline.json; record "
+                                 "one with `pytest --halluscope-update-baseline`*"])
+
+    # record it
+    result = project.runpytest("--halluscope-baseline", "baseline.json",
+                               "--halluscope-update-baseline")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*baseline: recorded 3 value(s) in *baseline.json"])
+    data = json.loads(baseline.read_text())
+    assert data["halluscope"] == halluscope.__version__ and data["created"]
+    entry = data["metrics"]["fakehall.rate"]
+    assert entry["value"] == pytest.approx(0.3) and entry["n"] == 4
+    assert len(entry["ci"]) == 2 and entry["higher_is_better"] is False
+    assert data["metrics"]["fakehall.recall"]["higher_is_better"] is True
+
+    # same outputs: no regression
+    result = project.runpytest("--halluscope-baseline", "baseline.json")
+    result.assert_outcomes(passed=3)
+
+    # the model got worse: one more hallucinated object
+    worse = [dict(r) for r in OUTPUTS]
+    worse[3] = dict(worse[3], response="A tree, a bird and a car.")
+    write_jsonl(project.path / "outputs.jsonl", worse)
+    result = project.runpytest("--halluscope-baseline", "baseline.json")
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines([
+        "*fakehall.rate regressed: 0.3636 now vs 0.3000 in the baseline *baseline.json "
+        "(worse by 0.0636, tolerance 0.01)",
+        "*baseline   0.3000   CI [[]*[]]   n = 4*",
+        "*compared   value 0.3636 <= 0.3100 required (baseline + tolerance)",
+        "*id d (*outputs.jsonl:4), image 4.jpg",
+        "*hallucinated: 'car'",
+    ])
+    result.stdout.fnmatch_lines(["*fakehall.recall regressed: 0.6364 now vs 0.7000*"])
+
+    # a tolerance from the command line lets the smaller drops through
+    result = project.runpytest("--halluscope-baseline", "baseline.json",
+                               "--halluscope-tolerance", "0.3", "-k", "not test_no_regression")
+    result.assert_outcomes(passed=2, deselected=1)
+
+
+def test_update_keeps_other_baseline_entries(project: pytest.Pytester):
+    baseline = project.path / "halluscope-baseline.json"   # the default file in the rootdir
+    baseline.write_text(json.dumps({"halluscope": "0.0", "created": None, "metrics": {
+        "other.metric": {"value": 0.5, "n": 10}}}))
+    project.makepyfile(test_regression='''
+def test_no_regression(halluscope_audit):
+    halluscope_audit.assert_no_regression("fakehall.rate")
+''')
+    result = project.runpytest("--halluscope-update-baseline")
+    result.assert_outcomes(passed=1)
+    data = json.loads(baseline.read_text())
+    assert set(data["metrics"]) == {"other.metric", "fakehall.rate"}
+
+
+def test_malformed_baseline_fails_clearly(project: pytest.Pytester):
+    (project.path / "halluscope-baseline.json").write_text("[1, 2]")
+    project.makepyfile(test_regression='''
+def test_no_regression(halluscope_audit):
+    halluscope_audit.assert_no_regression("fakehall.rate")
+''')
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*expected a halluscope baseline (a JSON object with a "
+                                 "'metrics' object), got list*"])
+
+
+# -- offline --------------------------------------------------------------------------------
+OFFLINE = '''
+import os
+
+def test_flag_reaches_adapters_and_config(halluscope_audit):
+    assert os.environ["HALLUSCOPE_OFFLINE"] == "1"
+    assert halluscope_audit.config.options["offline"] is True
+
+def test_model_answers_must_come_from_the_cache(halluscope_auditor):
+    halluscope_auditor.audit(outputs="prompts.jsonl", model="openai/gpt-4o-2024-08-06")
+'''
+
+
+def test_offline_mode_with_an_empty_cache_fails_clearly(project: pytest.Pytester):
+    write_jsonl(project.path / "prompts.jsonl", [
+        {"id": "p1", "image": "1.jpg", "prompt": "Describe this image."}])
+    (project.path / "empty-cache").mkdir()
+    project.makepyfile(test_offline=OFFLINE)
+    result = project.runpytest("--halluscope-offline", "--halluscope-cache-dir", "empty-cache")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*halluscope offline mode: *model 'openai/gpt-4o-2024-08-06'*empty-cache*"])
+    assert "Traceback" not in result.stdout.str()
+    assert "HALLUSCOPE_OFFLINE" not in os.environ    # restored after the run
+
+
+def test_offline_mode_from_the_ini_file(project: pytest.Pytester):
+    project.makeini(textwrap.dedent("""
+        [pytest]
+        halluscope_outputs = outputs.jsonl
+        halluscope_metrics = fakehall
+        halluscope_offline = true
+        addopts = -p no:asyncio
+    """))
+    project.makepyfile(test_offline='''
+import os
+
+def test_flag(halluscope_audit):
+    assert os.environ["HALLUSCOPE_OFFLINE"] == "1"
+''')
+    project.runpytest().assert_outcomes(passed=1)
+
+
+# -- reports --------------------------------------------------------------------------------
+MIXED = '''
+import pytest
+
+def test_pass(halluscope_audit):
+    halluscope_audit.assert_below("fakehall.rate", 0.7, bound="upper")
+
+def test_fail(halluscope_audit):
+    halluscope_audit.assert_above("fakehall.recall", 0.9, bound="lower")
+'''
+
+
+def test_junit_xml_properties(project: pytest.Pytester):
+    project.makepyfile(test_gate=MIXED)
+    result = project.runpytest("--junitxml=junit.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    tree = ET.parse(project.path / "junit.xml")
+    props = {}
+    for case in tree.iter("testcase"):
+        props[case.get("name")] = {p.get("name"): p.get("value")
+                                   for p in case.iter("property")}
+    assert float(props["test_pass"]["halluscope.fakehall.rate"]) == pytest.approx(0.3)
+    assert props["test_pass"]["halluscope.threshold.fakehall.rate"].startswith(
+        "passed: fakehall.rate upper ")
+    assert props["test_fail"]["halluscope.threshold.fakehall.recall"].startswith(
+        "FAILED: fakehall.recall lower ")
+
+
+def test_json_report_and_output_folder(project: pytest.Pytester):
+    project.makepyfile(test_gate=MIXED)
+    result = project.runpytest_subprocess("--halluscope-report", "report/halluscope.json",
+                                          "--halluscope-out", "results")
+    result.assert_outcomes(passed=1, failed=1)
+    report = json.loads((project.path / "report" / "halluscope.json").read_text())
+    assert report["passed"] == 1 and report["failed"] == 1
+    names = {(a["name"], a["passed"]) for a in report["assertions"]}
+    assert names == {("fakehall.rate", True), ("fakehall.recall", False)}
+    failed = next(a for a in report["assertions"] if not a["passed"])
+    assert failed["nodeid"] == "test_gate.py::test_fail" and failed["bound"] == "lower"
+    assert "worst items" in failed["message"]
+    (audit,) = report["audits"]
+    assert audit["metrics"]["fakehall.rate"]["value"] == pytest.approx(0.3)
+    out = Path(audit["out"])
+    assert out.parent == project.path / "results"
+    assert (out / "results.json").is_file() and (out / "items.jsonl").is_file()
+
+
+def test_xdist_workers_report_to_the_controller(project: pytest.Pytester):
+    pytest.importorskip("xdist")
+    project.makepyfile(test_gate=MIXED + PASSING.replace("import pytest", ""))
+    result = project.runpytest_subprocess("-n", "2", "-p", "xdist",
+                                          "--halluscope-report", "report.json",
+                                          "--junitxml=junit.xml",
+                                          "--halluscope-out", "results")
+    result.assert_outcomes(passed=7, failed=1)
+    out = result.stdout.str()
+    assert out.count("= halluscope =") == 1
+    result.stdout.fnmatch_lines([
+        "audit outputs.jsonl [[]fakehall[]]: 4 items, 0 problem(s) (workers gw*)",
+        "assertions: 6 passed, 1 failed",
+    ])
+    report = json.loads((project.path / "report.json").read_text())
+    assert report["passed"] == 6 and report["failed"] == 1
+    assert {a["worker"] for a in report["assertions"]} <= {"gw0", "gw1"}
+    assert sorted(p.name for p in (project.path / "results").iterdir()) <= ["gw0", "gw1"]
+    tree = ET.parse(project.path / "junit.xml")
+    assert any(p.get("name") == "halluscope.threshold.fakehall.recall"
+               for p in tree.iter("property"))
+
+
+def test_xdist_baseline_update_is_merged_by_the_controller(project: pytest.Pytester):
+    pytest.importorskip("xdist")
+    project.makepyfile(test_regression=REGRESSION)
+    result = project.runpytest_subprocess("-n", "2", "-p", "xdist",
+                                          "--halluscope-update-baseline")
+    result.assert_outcomes(passed=3)
+    data = json.loads((project.path / "halluscope-baseline.json").read_text())
+    assert set(data["metrics"]) == {"fakehall.rate", "fakehall.recall", "fakehall.caption_rate"}
+
+
+# -- registration and import cost -----------------------------------------------------------
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env.pop("HALLUSCOPE_OFFLINE", None)
+    return env
+
+
+def test_importing_the_plugin_loads_nothing_heavy():
+    code = ("import sys, halluscope.pytest_plugin\n"
+            "heavy = ('numpy', 'pandas', 'spacy', 'torch', 'pydantic', 'nltk', 'PIL', "
+            "'matplotlib', 'halluscope.pipeline', 'halluscope.metrics', 'halluscope.adapters')\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=_env(), check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_loading_the_plugin_in_a_session_loads_nothing_heavy(project: pytest.Pytester):
+    project.makepyfile(test_light='''
+import sys
+
+def test_nothing_heavy_until_a_fixture_is_used():
+    assert "numpy" not in sys.modules and "halluscope.pipeline" not in sys.modules
+''')
+    # conftest.py of the project imports halluscope.metrics.base (numpy) for the fake metric;
+    # a project without one must stay light:
+    (project.path / "conftest.py").write_text('pytest_plugins = ["halluscope.pytest_plugin"]')
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(passed=1)
+
+
+@pytest.fixture
+def installed_entry_point(tmp_path: Path) -> dict[str, str]:
+    """An environment in which the pytest11 entry point ``halluscope`` is installed."""
+    site = tmp_path / "site"
+    dist = site / "halluscope_plugin_probe-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: halluscope-plugin-probe\n"
+                                   "Version: 1.0\n")
+    (dist / "entry_points.txt").write_text("[pytest11]\nhalluscope = halluscope.pytest_plugin\n")
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join([str(site), env["PYTHONPATH"]])
+    return env
+
+
+@pytest.mark.parametrize("how", ["entry point only", "and pytest_plugins", "and -p module",
+                                 "and -p entry point name"])
+def test_registered_once_whatever_the_route(how: str, installed_entry_point, tmp_path: Path):
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    conftest = 'pytest_plugins = ["halluscope.pytest_plugin"]\n' if how == "and pytest_plugins" \
+        else ""
+    (proj / "conftest.py").write_text(conftest)
+    (proj / "test_reg.py").write_text(textwrap.dedent('''
+        def test_registered(pytestconfig):
+            pm = pytestconfig.pluginmanager
+            import halluscope.pytest_plugin as plugin
+            names = [n for n, p in pm.list_name_plugin() if p is plugin]
+            assert len(names) == 1, names
+            assert pm.get_plugin("halluscope-session") is not None
+    '''))
+    args = {"and -p module": ["-p", "halluscope.pytest_plugin"],
+            "and -p entry point name": ["-p", "halluscope"]}.get(how, [])
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+                         cwd=proj, capture_output=True, text=True, env=installed_entry_point)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+# -- the real metrics on the sample data ----------------------------------------------------
+SAMPLE = '''
+import pytest
+
+def test_chair(halluscope_audit):
+    halluscope_audit.assert_below("chair.chair_i", 0.9)
+
+def test_pope(halluscope_audit):
+    halluscope_audit.assert_above("pope.f1", 0.1)
+
+def test_strict_chair(halluscope_audit):
+    halluscope_audit.assert_below("chair.chair_i", 0.0, bound="upper")
+
+def test_strict_pope(halluscope_audit):
+    halluscope_audit.assert_above("pope.accuracy", 1.0, bound="lower")
+'''
+
+
+def test_real_chair_and_pope_on_the_sample_data(pytester: pytest.Pytester,
+                                                 monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    pytester.makeconftest('pytest_plugins = ["halluscope.pytest_plugin"]')
+    pytester.makepyfile(test_sample=SAMPLE)
+    pytester.makeini("[pytest]\naddopts = -p no:asyncio\n")
+    result = pytester.runpytest_subprocess(f"--halluscope-outputs={DATA}",
+                                           "--halluscope-metrics=chair,pope")
+    result.assert_outcomes(passed=2, failed=2)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(["*chair.chair_i: upper bound of the 95% CI * is above the "
+                                 "threshold 0",
+                                 "*metric     chair.chair_i (lower is better)"])
+    # CHAIR names the invented objects of the sample captions (a dog beside Chelsea, ...)
+    assert "hallucinated: " in out and "'dog'" in out
+    # POPE shows wrong answers, false positives first
+    result.stdout.fnmatch_lines(["*pope.accuracy: lower bound of the 95% CI * is below the "
+                                 "threshold 1"])
+    assert "answer read as" in out
+    result.stdout.fnmatch_lines(["audit *data [[]chair, pope[]]: * items, * problem(s)",
+                                 "*chair.chair_i *", "*pope.f1 *"])
+
+
+def test_the_example_shows_passing_and_failing_gates():
+    """``pytest examples/`` on the sample data: four gates pass, the two strict ones fail."""
+    out = subprocess.run([sys.executable, "-m", "pytest", "examples/", "-p", "no:cacheprovider",
+                          "-rfE"], cwd=ROOT, capture_output=True, text=True, env=_env())
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text
+    assert re.search(r"\b2 failed, 4 passed\b", text), text
+    failed = sorted(re.findall(r"^FAILED examples/test_release_gate.py::(\w+)", text, re.M))
+    assert failed == ["test_strict_gate_fails_on_sample", "test_strict_pope_gate_fails_on_sample"]
+    assert "chair.chair_i: upper bound of the 95% CI" in text and "worst items" in text
+    assert "= halluscope =" in text

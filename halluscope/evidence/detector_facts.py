@@ -39,7 +39,7 @@ from typing import Any
 from halluscope.errors import ConfigError
 from halluscope.evidence.cache import EvidenceCache, image_sha256, weights_hash
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
-                                        load_detector, load_rgb, nms)
+                                        default_thresholds, load_detector, load_rgb, nms)
 from halluscope.evidence.model import Evidence, ImageFacts, Instance
 
 log = logging.getLogger(__name__)
@@ -206,10 +206,7 @@ class DetectorFacts:
         if not getattr(config, "detector", None):
             raise ConfigError("expected a detector in the configuration (--detector)")
         opts = dict(getattr(config, "options", {}) or {})
-        base = spec_thresholds(config.detector)
-        present = float(opts.get("detector_present", base.present))
-        absent = float(opts.get("detector_absent", min(base.absent, present)))
-        th = Thresholds(present=present, absent=absent, floor=min(base.floor, absent))
+        th = default_thresholds(spec_thresholds(config.detector), opts)
         backend_opts = {k: opts[k] for k in ("device", "image_size", "allow_download")
                         if k in opts}
         kw.setdefault("cache", EvidenceCache.from_config(config))

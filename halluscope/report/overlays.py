@@ -65,12 +65,28 @@ def _open(image: Any):
     return Image.fromarray(np.asarray(image)).convert("RGB")
 
 
+_SOURCE_KINDS = {"detector": "detection", "annotation": "annotation", "regions": "region",
+                 "region": "region", "segmenter": "detection"}
+
+
+def _kind(spec: dict[str, Any]) -> str:
+    """The style of a box: its ``kind``; else, for ``{"source", "verdict"}`` boxes (the report's
+    item view), cited boxes take their verdict's style and evidence boxes their source's."""
+    if spec.get("kind"):
+        return str(spec["kind"])
+    source = str(spec.get("source") or "")
+    if source in ("cited", "boxes"):
+        return str(spec.get("verdict") or "cited")
+    return _SOURCE_KINDS.get(source, "detection")
+
+
 def draw_boxes(image: Any, boxes: Iterable[dict[str, Any]], *, max_side: int = 1024,
                fmt: str = "PNG") -> bytes:
     """Draw ``boxes`` on ``image`` (a path, PIL image or array) and return the encoded image.
 
     Each box is a dict with ``box`` (``[x1, y1, x2, y2]`` in the image's pixels), and optional
-    ``label``, ``kind`` (a key of :data:`STYLES`, default ``detection``), ``color`` (an RGB
+    ``label``, ``kind`` (a key of :data:`STYLES`; without it ``source`` and ``verdict`` decide,
+    default ``detection``), ``color`` (an RGB
     tuple or a CSS colour name, overriding the kind's), ``score`` (appended to the label) and
     ``dashed``.
     """
@@ -90,7 +106,7 @@ def draw_boxes(image: Any, boxes: Iterable[dict[str, Any]], *, max_side: int = 1
         x1, y1, x2, y2 = (float(v) * scale for v in box)
         x1, x2 = sorted((x1, x2))
         y1, y2 = sorted((y1, y2))
-        colour, dashed = STYLES.get(spec.get("kind", "detection"), STYLES["detection"])
+        colour, dashed = STYLES.get(_kind(spec), STYLES["detection"])
         colour = spec.get("color", spec.get("colour", colour))
         if isinstance(colour, list):
             colour = tuple(colour)

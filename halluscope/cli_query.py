@@ -40,16 +40,18 @@ def _options(values: list[str] | None) -> dict[str, object]:
 def query_command(
     prompts: Annotated[Path, typer.Argument(help="Prompts JSONL: id, image, prompt per line "
                                                  "(POPE question files work as they are).")],
-    model: Annotated[str, typer.Option("--model", "-m", help="PROVIDER/MODEL, e.g. "
-                                       "openai/gpt-4o-2024-08-06 or vllm/Qwen/Qwen2.5-VL-7B-Instruct.")],
+    model: Annotated[str, typer.Option(
+        "--model", "-m", help="PROVIDER/MODEL, e.g. openai/gpt-4o-2024-08-06 or "
+                              "vllm/Qwen/Qwen2.5-VL-7B-Instruct.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Outputs JSONL (appended to and "
                                                           "resumed when it exists).")],
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="Server URL of an "
                                                     "OpenAI-compatible (or other) API.")] = None,
     max_connections: Annotated[int, typer.Option("--max-connections", "-c", min=1,
                                                  help="Requests in flight at most.")] = 8,
-    cache: Annotated[Optional[Path], typer.Option("--cache", help="Cache directory (default "
-                                                  "$HALLUSCOPE_CACHE or ~/.cache/halluscope).")] = None,
+    cache: Annotated[Optional[Path], typer.Option(
+        "--cache", help="Cache directory (default $HALLUSCOPE_CACHE or "
+                        "~/.cache/halluscope).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
                                                               "cache.")] = False,
     samples: Annotated[int, typer.Option("--samples", "-n", min=1, help="Answers per prompt "
@@ -65,8 +67,8 @@ def query_command(
     allow_urls: Annotated[bool, typer.Option("--allow-urls", help="Fetch http(s) images.")] = False,
     detail: Annotated[Optional[str], typer.Option("--detail", help="OpenAI image detail: "
                                                   "low, high or auto.")] = None,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per attempt "
-                                                     "(default 120; none for local models).")] = None,
+    timeout: Annotated[Optional[float], typer.Option(
+        "--timeout", help="Seconds per attempt (default 120; none for local models).")] = None,
     retries: Annotated[int, typer.Option("--max-attempts", min=1, help="Attempts per "
                                          "request, the first included.")] = 6,
     restart: Annotated[bool, typer.Option("--restart", help="Start the output file afresh "

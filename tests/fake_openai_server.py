@@ -10,9 +10,10 @@ Faults (per request): ``429`` (with ``Retry-After``), ``500``, ``503``, ``401``,
 (answers only after ``hang`` seconds), ``malformed`` (a 200 whose body is not JSON),
 ``empty`` (a 200 with no choices), ``wrong_model`` (a normal answer naming another model),
 ``disconnect`` (closes the connection without answering), ``leak`` (a 400 whose error
-message repeats the request's credentials, to test that they are redacted). They are drawn at random with the
-given probabilities (seeded), or scripted per prompt: ``script={"q7": ["429", "500"]}`` makes
-the first two attempts whose prompt contains ``q7`` fail and the third succeed.
+message repeats the request's credentials, to test that they are redacted). They are drawn at
+random with the given probabilities (seeded), or scripted per prompt:
+``script={"q7": ["429", "500"]}`` makes the first two attempts whose prompt contains ``q7`` fail
+and the third succeed.
 
 Run ``python tests/fake_openai_server.py --latency 0.1`` to serve from a separate process (the
 benchmark does this, so that the server does not share the client's interpreter lock); it prints
@@ -191,7 +192,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path.endswith("/chat/completions"):
             kind, prompt, model = "openai", _last_user_text(body.get("messages")), body.get("model")
         elif path.endswith("/messages"):
-            kind, prompt, model = "anthropic", _last_user_text(body.get("messages")), body.get("model")
+            kind, model = "anthropic", body.get("model")
+            prompt = _last_user_text(body.get("messages"))
         elif _GEMINI.match(path):
             kind, model = "gemini", _GEMINI.match(path).group(1)
             prompt = " ".join(p.get("text", "") for c in body.get("contents", [])

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from halluscope.adapters.images import POLICIES
-from halluscope.adapters.types import ImagePart, Request, RequestError, Response
+from halluscope.adapters.types import ImagePart, Request, Response
 
 BEHAVIOURS = ("echo", "yes", "no", "yes-no", "caption", "script")
 _OBJECTS = ("cat", "dog", "person", "car", "bicycle", "cup", "chair", "bird", "boat", "clock")

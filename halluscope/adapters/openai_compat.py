@@ -80,8 +80,8 @@ class OpenAICompatible:
 
     Args:
         model: Model (or Azure deployment) name as the server knows it.
-        provider: ``openai`` | ``azure`` | ``vllm`` | ``sglang`` | ``ollama`` | ``tgi`` | ``lmstudio``
-            (or any name registered with this factory).
+        provider: ``openai`` | ``azure`` | ``vllm`` | ``sglang`` | ``ollama`` | ``tgi`` |
+            ``lmstudio`` (or any name registered with this factory).
         base_url: Server URL ending in ``/v1`` (Azure: the resource endpoint).
         timeout: Seconds per request given to the SDK.
         detail: OpenAI image ``detail`` sent with each image (``low`` | ``high`` | ``auto``).

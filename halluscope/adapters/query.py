@@ -28,7 +28,7 @@ import logging
 import os
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -142,8 +142,8 @@ def iter_prompts(source: str | Path | Iterable[Mapping[str, Any] | Record], *,
             yield exc
 
 
-def check_prompts(source, *, image_root=None) -> int:
-    """Validate every prompt (fields, unique ids); the count, or :class:`InputError`."""
+def check_prompts(source, *, image_root=None) -> list[str]:
+    """Validate every prompt (fields, unique ids); their ids, or :class:`InputError`."""
     problems: list[str] = []
     seen: dict[str, int | None] = {}
     n = 0
@@ -162,7 +162,7 @@ def check_prompts(source, *, image_root=None) -> int:
         more = (f"\n  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more"
                 if len(problems) > MAX_PROBLEMS_SHOWN else "")
         raise InputError(f"{len(problems)} bad prompt line(s):\n  {shown}{more}")
-    return n
+    return list(seen)
 
 
 # -- output file ----------------------------------------------------------------------------
@@ -239,7 +239,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     t0 = time.perf_counter()
     if not isinstance(prompts, (str, Path)):
         prompts = list(prompts)  # iterate twice: check, then run
-    n_prompts = check_prompts(prompts, image_root=image_root)
+    prompt_ids = check_prompts(prompts, image_root=image_root)
     decoding = decoding or Decoding()
     api = get_model(model, base_url=base_url, **dict(model_options or {}))
     if timeout is None:
@@ -257,8 +257,6 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         elif out_path.exists():
             out_path.unlink()
     counts = QueryCounts()
-    ids = [f"{i}" for i in range(samples)]
-    counts.skipped = 0
     records: list[dict[str, Any]] | None = [] if collect else None
     requested = api.model
     window = max(64, 8 * max_connections)
@@ -266,22 +264,19 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     out_dir = out_path.parent.resolve() if out_path is not None else None
     head: list[Message] = [Message.system(system)] if system else []
 
-    def task_id(item: PromptItem, k: int) -> str:
-        return item.id if samples == 1 else f"{item.id}#{ids[k]}"
+    def task_id(prompt_id: str, k: int) -> str:
+        return prompt_id if samples == 1 else f"{prompt_id}#{k}"
 
     # count what is left before starting, for an honest progress bar
-    for item in iter_prompts(prompts, image_root=image_root):
-        if isinstance(item, PromptItem):
-            for k in range(samples):
-                if task_id(item, k) in done:
-                    counts.skipped += 1
-    counts.total = n_prompts * samples - counts.skipped
+    if done:
+        counts.skipped = sum(task_id(i, k) in done for i in prompt_ids for k in range(samples))
+    counts.total = len(prompt_ids) * samples - counts.skipped
     if progress:
         progress(counts)
 
     async def run_one(item: PromptItem, k: int) -> dict[str, Any]:
         rec = dict(item.fields)
-        rec["id"] = task_id(item, k)
+        rec["id"] = task_id(item.id, k)
         if samples > 1:
             rec["sample_of"] = item.id
             rec["sample_index"] = k
@@ -333,7 +328,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
             if isinstance(item, RecordError):  # checked above; the file changed under us
                 raise item
             for k in range(samples):
-                if task_id(item, k) in done:
+                if task_id(item.id, k) in done:
                     continue
                 pending.append(asyncio.create_task(run_one(item, k)))
                 while pending and (len(pending) >= window or pending[0].done()):

@@ -2,21 +2,21 @@
 
 A provider implements :class:`ModelAPI`: an object with ``provider``, ``model``, ``pin``,
 ``image_policy`` and ``async generate(request) -> Response``. One ``generate`` is one attempt:
-retries, concurrency limits, timeouts and caching live in :class:`~halluscope.adapters.client.ModelClient`,
-so that every provider gets the same behaviour.
+retries, concurrency limits, timeouts and caching live in
+:class:`~halluscope.adapters.client.ModelClient`, so that every provider gets the same behaviour.
 
 Errors of one call (all derive from :class:`AdapterError`)::
 
     AdapterError              one model call failed
-    ├── AuthError             missing/invalid credentials, permission denied: never retried
-    ├── RequestError          the request itself is wrong (400, 404 unknown model, 413, 422): not retried
-    ├── ImageError            an image cannot be read, is a URL while URLs are not allowed, ...
-    └── RetryableError        may succeed later; ``retry_after`` (seconds) when the server said so
+    ├── AuthError             missing/invalid credentials, no permission: never retried
+    ├── RequestError          a wrong request (400, 404 unknown model, 413, 422): not retried
+    ├── ImageError            an image cannot be read, or is a URL while URLs are off
+    └── RetryableError        may succeed later; ``retry_after`` (s) when the server said
         ├── RateLimited       429
         ├── ServerError       5xx, overloaded
         ├── RequestTimeout    no answer within the timeout
         ├── ConnectFailed     connection refused/reset
-        └── MalformedResponse the body could not be read as an answer (bad JSON, no choices)
+        └── MalformedResponse the body is not an answer (bad JSON, no choices)
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ calls, agreement with human labels (Cohen's kappa, via scikit-learn).
 * :func:`repeat_agreement` takes, for each item, the labels of repeated calls and reports the
   share of items where every repeat agrees, the mean pairwise agreement, and Fleiss' kappa.
 * :func:`human_agreement` aligns judge and human labels by id and reports raw agreement and
-  Cohen's kappa. :func:`load_labels` reads a labelled file: JSON Lines ``{"id": ..., "label": ...}``.
+  Cohen's kappa. :func:`load_labels` reads a labelled file: JSON Lines
+  ``{"id": ..., "label": ...}``.
 """
 
 from __future__ import annotations

@@ -157,16 +157,16 @@ def judges_list(
     from halluscope.errors import HalluscopeError
     table = Table(show_header=True)
     table.add_column("name", no_wrap=True)
-    for col in ("provider", "model", "revision", "status"):
-        table.add_column(col, overflow="fold")
+    table.add_column("provider", overflow="fold")
+    table.add_column("model", no_wrap=True)
+    table.add_column("revision", overflow="fold")
     problems = []
     for name, file in find_specs(extra=path or ()).items():
         try:
             spec = load_spec(file)
-            table.add_row(spec.name, spec.provider, spec.model, (spec.revision or "-")[:12],
-                          "[green]ok[/green]")
+            table.add_row(spec.name, spec.provider, spec.model, (spec.revision or "-")[:8])
         except HalluscopeError as exc:
-            table.add_row(name, "?", "?", "?", "[red]invalid[/red]")
+            table.add_row(name, "?", "[red]invalid spec[/red]", "?")
             problems.append(f"{name}: {exc}")
     out_console.print(table)
     for problem in problems:

@@ -13,7 +13,7 @@ behaviour       answer
 
 Options: ``latency`` (seconds per call), ``responses`` (dict, for ``script``), ``default``,
 ``responder`` (a callable ``Request -> str`` that overrides the behaviour). The reported model
-name is ``mock-<behaviour>``.
+name is the behaviour's name; the pin (cache key) is ``mock-<behaviour>``.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class MockModel:
         if self.latency:
             await asyncio.sleep(self.latency)
         text = self.answer(request)
-        return Response(text=text, model=self.pin,
+        return Response(text=text, model=self.model,
                         usage={"input_tokens": sum(len(m.text().split())
                                                    for m in request.messages),
                                "output_tokens": len(text.split())},

@@ -14,6 +14,7 @@ from halluscope.evidence.cache import (EvidenceCache, default_cache_dir, image_s
 from halluscope.evidence.detect import Detection, Thresholds
 from halluscope.evidence.detector_facts import DetectorFacts
 from halluscope.records import record_from_dict
+from tests.tiny_detectors import isolated_cache  # noqa: F401
 
 
 class CountingDetector:

@@ -20,6 +20,7 @@ from halluscope.evidence.detect_cocossd import (COCO80, CocoSsdDetector,  # noqa
                                                 coco_node, packaged_model, singular)
 from halluscope.evidence.detector_facts import DetectorFacts, decide  # noqa: E402
 from halluscope.records import record_from_dict  # noqa: E402
+from tests.tiny_detectors import isolated_cache  # noqa: F401,E402
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

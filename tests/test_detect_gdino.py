@@ -18,7 +18,7 @@ except ImportError as exc:                              # the gdino extra is opt
 from halluscope.errors import ConfigError  # noqa: E402
 from halluscope.evidence.detect import THRESHOLDS, load_detector  # noqa: E402
 from halluscope.evidence.detect_gdino import TEXT_ENCODER_ENV, build_model  # noqa: E402
-from tests.tiny_detectors import build_gdino_py  # noqa: E402
+from tests.tiny_detectors import build_gdino_py, isolated_cache  # noqa: E402,F401
 
 pytestmark = pytest.mark.slow
 

@@ -13,6 +13,7 @@ from halluscope.config import AuditConfig
 from halluscope.metrics.base import metric_class
 from halluscope.metrics.grounding import PageMetric, RegionMetric
 from halluscope.records import read_records
+from tests.tiny_detectors import isolated_cache  # noqa: F401,E402
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -13,6 +13,7 @@ from halluscope.errors import ConfigError
 from halluscope.evidence.cache import EvidenceCache
 from halluscope.evidence.ocr import (OcrLine, cached_read, lines_text, load_ocr, parse_tsv,
                                      reading_order)
+from tests.tiny_detectors import isolated_cache  # noqa: F401,E402
 
 LINES = ["Total revenue: 4,210 units", "The committee approved the plan."]
 

@@ -10,6 +10,7 @@ from halluscope.grounding.pages import (PageCitation, Quote, check_pages, find_i
                                         normalise, normalise_map, parse_page_citations,
                                         sentences)
 from halluscope.records import record_from_dict
+from tests.tiny_detectors import isolated_cache  # noqa: F401,E402
 
 REPORT = Path(__file__).resolve().parents[1] / "data" / "docs" / "report.pdf"
 

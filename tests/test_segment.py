@@ -9,6 +9,7 @@ from halluscope.errors import ConfigError
 from halluscope.evidence.segment import (COLOUR_NAMES, SWATCHES, ColourMeasure, Segmenter,
                                          colour_names, load_segmenter, mask_box,
                                          measure_colour, sam_architecture, srgb_to_lab)
+from tests.tiny_detectors import isolated_cache  # noqa: F401,E402
 
 
 def test_lab_reference_values():

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "?", "a", "the", "dog", "cat",
          "bed", "cup", "person", "table", "dining", "bowl", "teddy", "bear", "red", "blue",
          "helmet", "flag", "rocket", "car", "bird", "spoon", "cake", "laptop"]
@@ -210,3 +212,10 @@ def build_gdino_py(folder: Path, *, bert_weights: bool = False) -> tuple[Path, P
                           for k, v in model.state_dict().items()}}, ckpt)
     (folder / "meta.json").write_text(json.dumps({"words": WORDS}))
     return cfg, ckpt, bert
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Keep the evidence cache and the weights-hash index out of the user's cache folder
+    (import this name into a test module to use it there)."""
+    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", str(tmp_path_factory.mktemp("hcache")))

@@ -184,6 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.fake
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
+        if len(raw) < length or not raw:  # the client went away mid-request
+            self.close_connection = True
+            return None
         try:
             body = json.loads(raw or b"{}")
         except json.JSONDecodeError:

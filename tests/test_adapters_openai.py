@@ -51,7 +51,11 @@ def test_every_fault_is_retried_or_recorded_and_nothing_is_lost(tmp_path, prompt
     src = prompts(120)
     faults = {"429": 0.08, "500": 0.05, "503": 0.03, "timeout": 0.03, "malformed": 0.04,
               "empty": 0.03, "disconnect": 0.03, "wrong_model": 0.04}
-    with FakeServer(latency=0.005, faults=faults, hang=2.0, api_key=KEY, seed=7) as server:
+    # random faults, plus every kind at least once for certain
+    script = {"picture 5?": ["429", "500", "503"], "picture 7?": ["timeout", "malformed"],
+              "picture 11?": ["empty", "disconnect"], "picture 13?": ["wrong_model"]}
+    with FakeServer(latency=0.005, faults=faults, script=script, hang=2.0, api_key=KEY,
+                    seed=7) as server:
         result = asyncio.run(aquery(src, "openai/gpt-test", out=tmp_path / "out.jsonl",
                                     base_url=server.url, cache=tmp_path / "cache",
                                     max_connections=16, timeout=0.3, retry=FAST))
@@ -62,7 +66,8 @@ def test_every_fault_is_retried_or_recorded_and_nothing_is_lost(tmp_path, prompt
     records = [json.loads(line) for line in open(tmp_path / "out.jsonl")]
     assert all(("response" in r) != ("error" in r) for r in records)
     assert result.counts.new + result.counts.failed == 120
-    for fault in ("429", "500", "timeout", "malformed", "disconnect", "wrong_model"):
+    for fault in ("429", "500", "503", "timeout", "malformed", "empty", "disconnect",
+                  "wrong_model"):
         assert outcomes[fault] > 0, fault
     wrong = [r for r in records if r.get("model") == "some-other-model"]
     assert wrong and all(r["requested_model"] == "gpt-test" for r in wrong)
@@ -189,11 +194,12 @@ def test_interrupted_run_resumes_without_loss_or_duplicates(tmp_path, prompts):
             return [m["messages"][-1]["content"][-1]["text"] for m in server.requests]
 
         async def interrupted():
+            def stop_after_ten(counts):  # like Ctrl-C: cancel the run mid-way
+                if counts.done >= 10:
+                    task.cancel()
             task = asyncio.create_task(aquery(src, "openai/m", out=out, base_url=server.url,
-                                              cache=tmp_path / "c", max_connections=4))
-            while not out.exists() or len(out.read_text().splitlines()) < 10:
-                await asyncio.sleep(0.01)
-            task.cancel()
+                                              cache=tmp_path / "c", max_connections=4,
+                                              progress=stop_after_ten))
             with pytest.raises(asyncio.CancelledError):
                 await task
         asyncio.run(interrupted())

@@ -333,8 +333,11 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                 pending.append(asyncio.create_task(run_one(item, k)))
                 while pending and (len(pending) >= window or pending[0].done()):
                     emit(await pending.popleft())
+                    await asyncio.sleep(0)  # awaiting a finished task never yields: let a
+                    # cancellation (Ctrl-C) land here instead of after every finished line
         while pending:
             emit(await pending.popleft())
+            await asyncio.sleep(0)
     except AuthError as exc:
         aborted = f"{type(exc).__name__}: {exc}"
         raise

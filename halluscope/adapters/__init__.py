@@ -1,6 +1,6 @@
 """Model adapters: the ModelAPI protocol, providers, cache, limiter and the query run loop.
 
->>> from halluscope.adapters import query
+>>> from halluscope.adapters.query import query      # also re-exported as halluscope.query
 >>> records = query("prompts.jsonl", "openai/gpt-4o-2024-08-06", out="outputs.jsonl")
 
 Submodules load lazily, so that importing this package pulls in no SDK.
@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 _LAZY = {
-    "query": ("halluscope.adapters.query", "query"),
     "aquery": ("halluscope.adapters.query", "aquery"),
     "get_model": ("halluscope.adapters.registry", "get_model"),
     "parse_model": ("halluscope.adapters.registry", "parse_model"),

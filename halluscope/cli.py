@@ -106,10 +106,24 @@ def audit(
     annotations: Annotated[Optional[list[Path]], typer.Option(
         help="Object annotations for claim checks (halluscope JSON, AMBER, Visual Genome).")] = None,
     detector: Annotated[Optional[str], typer.Option(
-        help="Detector for claim checks: coco-ssd, hf:<path or id>, "
-        "groundingdino:<config>,<weights>.")] = None,
+        help="Detector for claim and region checks: coco-ssd (packaged COCO-80 SSD, offline), "
+        "coco-ssd:<model>[,<config>], hf:<path or id> (GroundingDINO, OWL-ViT/OWLv2), "
+        "groundingdino:<config>,<weights>[,<text encoder folder>].")] = None,
+    detector_threshold: Annotated[Optional[str], typer.Option(
+        help="Detector scores PRESENT[,ABSENT]: at or above PRESENT an object is there, below "
+        "ABSENT it is not, in between undecided (defaults per backend).")] = None,
     segmenter: Annotated[Optional[str], typer.Option(
-        help="Segmenter for attribute checks: sam:<checkpoint>, hf-sam:<path or id>.")] = None,
+        help="Segmenter for colour attributes: grabcut (OpenCV, no weights), "
+        "sam:[vit_b|vit_l|vit_h:]<checkpoint>, hf-sam:<path or id>.")] = None,
+    ocr: Annotated[Optional[str], typer.Option(
+        help="OCR for page images and PDF pages without a text layer: rapidocr (default) or "
+        "tesseract[:<langs>].")] = None,
+    region_iou: Annotated[Optional[float], typer.Option(
+        help="IoU a cited box needs with a known instance of its object (default 0.5).")] = None,
+    box_format: Annotated[Optional[str], typer.Option(
+        help="Coordinates of cited boxes: auto, pixels, norm (0-1), norm1000 (0-1000).")] = None,
+    device: Annotated[Optional[str], typer.Option(
+        help="Device for detector/segmenter/local models: cpu, cuda, cuda:1, ...")] = None,
     judge: Annotated[Optional[str], typer.Option(
         help="Judge spec (name in judges/ or a path) for claims no other evidence decides.")] = None,
     claim_splitter: Annotated[Optional[str], typer.Option(
@@ -146,6 +160,20 @@ def audit(
                    n_boot=bootstrap, confidence=confidence, seed=seed,
                    strict=strict or None)
     extra = _parse_options(option)
+    if detector_threshold:
+        present, _, absent = detector_threshold.partition(",")
+        try:
+            extra["detector_present"] = float(present)
+            if absent:
+                extra["detector_absent"] = float(absent)
+        except ValueError:
+            raise typer.BadParameter(f"expected PRESENT[,ABSENT] scores, got "
+                                     f"{detector_threshold!r}",
+                                     param_hint="--detector-threshold") from None
+    for key, value in (("ocr", ocr), ("region_iou", region_iou), ("box_format", box_format),
+                       ("device", device)):
+        if value is not None:
+            extra[key] = value
     if extra:
         options["options"] = extra
     if out is None:

@@ -29,6 +29,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     # and the detector/segmenter extras need torchvision.
     .venv/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
     .venv/bin/python -m pip install -q -e ".[all,dev]"
+    # The original GroundingDINO code, without its conflicting pins (see pyproject's gdino extra).
+    .venv/bin/python -m pip install -q --no-deps "groundingdino-py==0.4.0"
     echo "$want" > "$stamp"
 fi
 

@@ -1,0 +1,91 @@
+"""The `halluscope` command on the embedded sample data, as a user runs it."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from halluscope.cli import EXIT_GATE, EXIT_USAGE, app
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample")
+    res = runner.invoke(app, ["audit", str(DATA), "--out", str(out), "--bootstrap", "200"])
+    return res, out
+
+
+def test_sample_audit_prints_a_summary_and_writes_four_files(sample_run):
+    res, out = sample_run
+    assert res.exit_code == 0, res.output
+    for name in ("results.json", "items.jsonl", "report.html", "runsheet.json"):
+        assert (out / name).is_file(), name
+    assert "chair_i" in res.output and "f1" in res.output
+    results = json.loads((out / "results.json").read_text())
+    chair, pope = results["metrics"]["chair"], results["metrics"]["pope"]
+    for key in ("chair_s", "chair_i", "recall", "len", "n"):
+        assert key in chair
+    for key in ("tp", "fp", "tn", "fn", "accuracy", "precision", "recall", "f1", "yes_ratio",
+                "unknown_rate", "n"):
+        assert key in pope
+    assert chair["n"] == 8 and pope["n"] == 12
+    assert 0 < chair["chair_i"]["value"] < 1 and chair["chair_i"]["ci"][0] <= chair["chair_i"]["value"]
+    # the two deliberately broken lines are reported with file, line and field
+    assert results["n_errors"] == 2
+    assert [(e["line"], e["field"]) for e in results["errors"]] == [(24, None), (25, "response")]
+
+
+def test_sample_items_follow_the_contract(sample_run):
+    _, out = sample_run
+    items = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
+    assert len(items) == 25
+    by_id = {i["id"]: i for i in items}
+    chelsea = by_id["cap-chelsea-a"]["chair"]
+    assert ["dog", "dog"] in chelsea["hallucinated"] and "cat" in chelsea["gt"]
+    assert all(len(pair) == 2 for pair in chelsea["mentioned"])
+    assert by_id["pope-02"]["pope"] == {**by_id["pope-02"]["pope"], "prediction": "yes",
+                                        "label": "no"}
+    assert "error" in items[-1] and "error" in items[-2]
+
+
+def test_runsheet_records_what_ran(sample_run):
+    _, out = sample_run
+    sheet = json.loads((out / "runsheet.json").read_text())
+    assert sheet["config"]["chair_variant"] == "refined"
+    assert {f["role"] for f in sheet["files"]} >= {"input", "coco annotations"}
+    assert all(len(f["sha256"]) == 64 for f in sheet["files"])
+    assert sheet["environment"]["libraries"]["numpy"]
+    assert "chair" in sheet["metrics"] and "pope" in sheet["metrics"]
+
+
+def test_gate_exit_code(tmp_path):
+    res = runner.invoke(app, ["audit", str(DATA), "--out", str(tmp_path), "--bootstrap", "0",
+                              "--quiet", "--fail-above", "chair.chair_i=0.01"])
+    assert res.exit_code == EXIT_GATE
+    assert "chair.chair_i" in res.output
+
+
+def test_usage_errors_exit_2(tmp_path):
+    res = runner.invoke(app, ["audit", str(tmp_path / "missing.jsonl"), "--quiet"])
+    assert res.exit_code == EXIT_USAGE and "does not exist" in res.output
+    res = runner.invoke(app, ["audit", str(DATA), "--quiet", "--fail-above", "oops"])
+    assert res.exit_code == EXIT_USAGE
+    res = runner.invoke(app, ["audit", str(DATA / "outputs.jsonl"), "--metric", "nope",
+                              "--quiet", "--out", str(tmp_path)])
+    assert res.exit_code == EXIT_USAGE and "unknown metric" in res.output
+
+
+def test_strict_stops_at_the_first_bad_line(tmp_path):
+    res = runner.invoke(app, ["audit", str(DATA), "--strict", "--quiet", "--out", str(tmp_path)])
+    assert res.exit_code == EXIT_USAGE and "outputs.jsonl:24" in res.output
+
+
+def test_version_and_metrics_listing():
+    assert runner.invoke(app, ["--version"]).output.startswith("halluscope ")
+    res = runner.invoke(app, ["metrics"])
+    assert res.exit_code == 0 and "chair" in res.output and "strict" in res.output

@@ -34,16 +34,18 @@ its quirks, kept on purpose:
 
 ``refined`` (the default) fixes these, each on purpose:
 
-1. singular forms come from a lemmatiser (lemminflect) with our own exceptions table, and a word
-   of the vocabulary is looked up as written first: ``bus``, ``buses``, ``ties``, ``glasses``,
-   ``people``, ``cacti`` and ``skis`` all come out right;
+1. a token is looked up as written first, then as a plural of a vocabulary word (every plural
+   of the closed vocabulary is generated from rules and tables of irregular and plural-only
+   nouns): ``bus``, ``buses``, ``ties``, ``wine glasses``, ``people``, ``knives``, ``calves``
+   and ``skis`` all come out right, and no other word is singularised into an object word;
 2. hyphenated tokens are split into their parts (``horse-drawn`` mentions a horse,
    ``hot-dogs`` fuses to ``hot dog``, ``double-decker`` is a bus);
 3. phrases of up to three words are fused, longest first, on singular forms: ``dining table``,
    ``stove top oven``, ``stove top``, ``motor bike``, ``tennis racket``, ``teddy bears``;
-   a few phrases count as nothing (``train track``, ``home plate``, ``passenger seat``,
-   ``toilet paper``, ``tennis court``) and a few count as another category (``tennis ball``,
-   ``wine bottle``, ``computer monitor``, ``remote control``);
+   a few phrases count as nothing (``train track``, ``train station``, ``bus stop``,
+   ``home plate``, ``passenger seat``, ``toilet paper``, ``tennis court``, ``pizza box``) and a
+   few count as another category (``tennis ball``, ``wine bottle``, ``toilet bowl``,
+   ``computer monitor``, ``computer mouse``, ``remote control``);
 4. the unmatchable synonyms match: ``motor bike``, ``cheesecake``, ``iphone``; the lone word
    ``bow`` (hair bow, bow of a boat) no longer counts as a tie (``bow tie`` does);
 5. ``orange`` is the fruit unless the caption uses it as a colour (followed by a colour word or
@@ -53,6 +55,10 @@ its quirks, kept on purpose:
    anywhere in a caption that mentions a toilet; token positions are never shifted;
 7. ``baby``/``adult`` before any animal word and ``passenger`` before any vehicle word are not
    persons (``passenger bus``, ``baby giraffe``).
+
+Token positions (``hallucination_idxs``) are indices into NLTK's tokens in both variants (the
+first token of a fused phrase); ``len`` counts tokens after phrase fusion, and for ``refined``
+after hyphenated tokens are split, so the two variants' ``len`` differ slightly.
 
 Everything the variants share (tokenizer, vocabulary file ``metrics/chair-coco.json``, ground
 truth) lives in ``chair_text``, ``chair_singular``, ``chair_vocab`` and ``chair_gt``.

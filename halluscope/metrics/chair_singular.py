@@ -16,8 +16,10 @@ depend on, so they are kept on purpose:
 
 The word lists and rules below are facts about Pattern's behaviour, restated as tables.
 
-``refined_singular`` uses lemminflect's noun lemmatiser, overridden by our own table of
-irregular and plural-only nouns (``people`` -> ``person``, ``cacti`` -> ``cactus``, ``jeans``).
+The refined variant instead maps the plurals of its own (closed) vocabulary back to their
+singulars (:func:`singular_table`), from rules and tables of irregular and plural-only nouns
+(``people``, ``cacti``, ``knives``, ``jeans``); it needs no lemmatiser and never turns a word
+outside the vocabulary into one inside it.
 """
 
 from __future__ import annotations
@@ -149,47 +151,64 @@ def pattern_singular(word: str) -> str:
 
 
 # -- refined ----------------------------------------------------------------------------------
+# The refined variant does not guess the singular of arbitrary words: CHAIR only needs to know
+# which tokens are plurals of its own vocabulary (object words, phrase words, a few context
+# words), and that vocabulary is closed. So it generates every plural of those words with the
+# rules and tables below and maps each plural back: no lemmatiser to load, no ``bus`` -> ``bu``,
+# and no word outside the vocabulary turned into one inside it.
 
-# Plural forms a lemmatiser leaves alone or gets wrong, and plural-only words kept as they are.
-# Words of the vocabulary itself (people, children, oxen, cattle, skis, scissors) never reach the
-# singulariser: the refined parser looks a token up as written before singularising it.
-REFINED_EXCEPTIONS: dict[str, str] = {
-    "people": "person", "peoples": "person", "persons": "person", "cacti": "cactus",
-    "octopi": "octopus", "pants": "pants", "jeans": "jeans", "shorts": "shorts",
-    "trousers": "trousers", "goggles": "goggles", "binoculars": "binoculars", "tongs": "tongs",
-    "clothes": "clothes", "scissors": "scissors", "skis": "skis", "buses": "bus",
-    "busses": "bus", "bus": "bus", "taxis": "taxi", "lens": "lens",
+#: Irregular plurals (singular -> plurals); ``-man`` -> ``-men`` is a rule.
+IRREGULAR_PLURALS: dict[str, tuple[str, ...]] = {
+    "person": ("people", "persons"), "child": ("children",), "grandchild": ("grandchildren",),
+    "mouse": ("mice",), "louse": ("lice",), "goose": ("geese",), "tooth": ("teeth",),
+    "foot": ("feet",), "ox": ("oxen",), "cactus": ("cacti", "cactuses"),
+    "octopus": ("octopi", "octopuses"), "die": ("dice",), "bus": ("buses", "busses"),
+    "minibus": ("minibuses", "minibusses"), "ski": ("skis", "skiis"), "taxi": ("taxis", "taxies"),
+    "calf": ("calves",), "half": ("halves",), "knife": ("knives",), "pocketknife":
+    ("pocketknives",), "leaf": ("leaves",), "loaf": ("loaves",), "shelf": ("shelves",),
+    "thief": ("thieves",), "wife": ("wives",), "wolf": ("wolves",), "life": ("lives",),
+    "elf": ("elves",), "scarf": ("scarves", "scarfs"), "hoof": ("hooves", "hoofs"),
 }
+#: Words whose plural is the word itself (or that only exist as plurals).
+INVARIANT_PLURALS = frozenset({
+    "sheep", "cattle", "bison", "buffalo", "fish", "deer", "moose", "series", "species",
+    "scissors", "skis", "pants", "jeans", "shorts", "trousers", "glasses", "sunglasses",
+    "goggles", "binoculars", "tongs", "clothes", "people", "police", "aircraft", "watercraft",
+    "offspring", "salmon", "trout", "broccoli", "luggage", "equipment", "furniture",
+})
 
 
-@lru_cache(maxsize=1)
-def _lemmatiser():
-    try:
-        from lemminflect import getLemma
-    except ImportError:  # pragma: no cover - lemminflect is a dependency
-        return None
-    return getLemma
+_NOT_MAN = frozenset({"human", "german", "shaman", "talisman", "caiman", "ottoman"})
 
 
-@lru_cache(maxsize=200_000)
-def refined_singular(word: str) -> str:
-    """A lower-case word's singular: our exceptions table, else lemminflect's noun lemma, else a
-    few plain suffix rules. Words that are not purely alphabetic are returned unchanged."""
-    hit = REFINED_EXCEPTIONS.get(word)
-    if hit is not None:
-        return hit
-    if len(word) < 3 or not word.isalpha():
-        return word
-    lemmatise = _lemmatiser()
-    if lemmatise is not None:
-        lemmas = lemmatise(word, upos="NOUN", lemmatize_oov=True)
-        if lemmas and lemmas[0]:
-            return lemmas[0]
-        return word
-    if word.endswith(("ss", "us", "is")):  # pragma: no cover - without lemminflect
-        return word
-    if word.endswith("ies") and len(word) > 4:  # pragma: no cover
-        return word[:-3] + "y"
-    if word.endswith(("ches", "shes", "xes", "sses", "zes")):  # pragma: no cover
-        return word[:-2]
-    return word[:-1] if word.endswith("s") else word  # pragma: no cover
+def plural_forms(word: str) -> set[str]:
+    """Every plural of a lower-case singular noun (of the last word, for a phrase) that a
+    caption may use: listed irregular forms, ``-man`` -> ``-men``, ``-y`` -> ``-ies``,
+    ``-es`` after a sibilant or ``o``, and the plain ``-s`` (extra forms that are not words do
+    no harm: no token equals them)."""
+    head, _, last = word.rpartition(" ")
+    forms = set(IRREGULAR_PLURALS.get(last, ()))
+    if last in INVARIANT_PLURALS:
+        forms.add(last)
+    if last.endswith("man") and last not in _NOT_MAN:
+        forms.add(last[:-3] + "men")
+    if last.endswith("y") and len(last) > 1 and last[-2] not in "aeiou":
+        forms.add(last[:-1] + "ies")
+    if last.endswith(("s", "x", "z", "ch", "sh", "o")):
+        forms.add(last + "es")
+    if not last.endswith(("s", "x", "z", "ch", "sh")):
+        forms.add(last + "s")
+    prefix = head + " " if head else ""
+    return {prefix + f for f in forms}
+
+
+def singular_table(words) -> dict[str, str]:
+    """``plural -> singular`` for every plural of ``words`` (a word that is itself one of the
+    ``words`` is never remapped)."""
+    words = set(words)
+    table: dict[str, str] = {}
+    for w in sorted(words):
+        for p in plural_forms(w):
+            if p not in words and p not in table:
+                table[p] = w
+    return table

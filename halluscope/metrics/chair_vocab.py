@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from halluscope.errors import ConfigError
-from halluscope.metrics.chair_singular import pattern_singular, refined_singular
+from halluscope.metrics.chair_singular import pattern_singular, singular_table
 from halluscope.metrics.chair_text import span_finder, word_tokenizer
 
 VOCABULARY_FILE = "chair-coco.json"
@@ -265,6 +265,15 @@ class RefinedParser:
                 vocab[w] = node
         self.nodes = tuple(spec.objects)
         self.vocabulary = {w: n for w, n in vocab.items() if " " not in w}
+        orange = ref.get("orange") or {}
+        # every word whose plural must be recognised: object words, the words of phrases,
+        # qualifier heads and the fruit words of the orange rule
+        known: set[str] = set()
+        for w in [*vocab, *ref.get("phrases", {}), *orange.get("fruit_heads", ())]:
+            known.update(w.split())
+        for group in ref.get("qualifiers", ()):
+            known.update(group.get("extra_heads", ()))
+        self._plurals = singular_table(known)
         # phrases, keyed by the singular of each of their words; target None counts nothing
         phrases: dict[tuple[str, ...], str | None] = {}
         for w, node in vocab.items():
@@ -287,23 +296,30 @@ class RefinedParser:
         seat = ref.get("toilet_seat") or {}
         self._seat = (seat.get("word", "seat"), seat.get("near", "toilet"),
                       int(seat.get("window", 3)))
-        orange = ref.get("orange") or {}
         self._fruit_heads = frozenset(orange.get("fruit_heads", ()))
         self._colours = frozenset(orange.get("colour_words", ()))
         self._colour_mods = frozenset(orange.get("colour_modifiers", ()))
         self._function_words = frozenset(orange.get("function_words", ()))
-        self._tokenize = tokenize or word_tokenizer()
+        self._tokenize = tokenize
+
+    @property
+    def tokenize(self) -> Callable[[str], list[str]]:
+        if self._tokenize is None:        # NLTK is imported on first use, not at start-up
+            self._tokenize = word_tokenizer()
+        return self._tokenize
 
     def _key(self, phrase: str) -> tuple[str, ...]:
         return tuple(self._singular(w) for w in phrase.split())
 
     def _singular(self, unit: str) -> str:
-        return unit if unit in self.vocabulary else refined_singular(unit)
+        if unit in self.vocabulary:
+            return unit
+        return self._plurals.get(unit, unit)
 
     def units(self, caption: str) -> tuple[list[str], list[str], list[int]]:
         """Tokens, units (hyphenated tokens split into their parts) and each unit's token."""
         low = caption.lower()
-        tokens = self._tokenize(low)
+        tokens = self.tokenize(low)
         units: list[str] = []
         owner: list[int] = []
         for j, tok in enumerate(tokens):

@@ -178,7 +178,7 @@ def test_finished_run_makes_no_calls_and_cache_serves_new_files(tmp_path, prompt
         assert n == 25
         again = query(src, "openai/m", out=tmp_path / "o.jsonl", base_url=server.url,
                       cache=tmp_path / "c")
-        assert again == [] and len(server.requests) == n                # nothing left to do
+        assert len(again) == 25 and len(server.requests) == n          # nothing left to do
         copy = query(src, "openai/m", out=tmp_path / "o2.jsonl", base_url=server.url,
                      cache=tmp_path / "c")
         assert len(copy) == 25 and len(server.requests) == n           # all from the cache

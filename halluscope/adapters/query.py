@@ -359,6 +359,10 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         await client.aclose()
         if owned and store is not None:
             store.close()
+    if records is not None and out_path is not None and counts.skipped:
+        # resumed: hand back the whole output file, earlier runs' lines included
+        with open(out_path, encoding="utf-8") as fh:
+            records = [json.loads(line) for line in fh if line.strip()]
     return QueryResult(records, counts, sheet, dict(client.reported_models), elapsed)
 
 
@@ -436,6 +440,9 @@ def query(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str
 
     >>> records = halluscope.query("prompts.jsonl", "openai/gpt-4o-2024-08-06",
     ...                            out="outputs.jsonl", max_connections=16)
+
+    Returns the output records; when ``out`` already held answers (a resumed run), all lines of
+    ``out``, earlier ones included.
 
     ``prompts`` is a JSONL path or an iterable of dicts/Records with ``id``, ``image`` and
     ``prompt``. ``cache``: a directory (default ``~/.cache/halluscope``), or False for none.

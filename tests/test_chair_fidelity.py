@@ -10,7 +10,6 @@ overall number, must come out the same. Skipped when the shared data folder is a
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from conftest import shared_data_dir

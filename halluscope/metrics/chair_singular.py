@@ -1,4 +1,4 @@
-"""Noun singularisers for CHAIR: Pattern's rules (``original``) and a lemmatiser (``refined``).
+"""Singular nouns for CHAIR: Pattern's rules (``original``), vocabulary plurals (``refined``).
 
 ``pattern_singular`` behaves like ``pattern.en.singularize`` of Pattern 3.6 (the library the
 original CHAIR imports), which is not installable on current Pythons. It is a suffix-rule
@@ -14,7 +14,11 @@ depend on, so they are kept on purpose:
 * hyphenated words are only split around a preposition (``mothers-in-law``), so
   ``horse-drawn`` stays one token that no vocabulary word equals.
 
-The word lists and rules below are facts about Pattern's behaviour, restated as tables.
+The word lists and rules below are facts about Pattern's behaviour, restated as tables; the
+function expects lower-case words (CHAIR lower-cases captions first). Some revisions of
+Pattern's file lack three commas in these lists ("wildebeest" "carp", "water" "cheese",
+"zombie" "bogie" run together); that changes only words ending in ``zombies`` or ``bogies``
+(``zombie``/``bogy`` instead of unchanged), never a CHAIR word. The lists here have the commas.
 
 The refined variant instead maps the plurals of its own (closed) vocabulary back to their
 singulars (:func:`singular_table`), from rules and tables of irregular and plural-only nouns
@@ -114,9 +118,10 @@ _RULES_BY_LAST, _RULES_ANY = _rule_buckets()
 # Pattern returns a word unchanged when some listed word ends with it: every suffix of every
 # listed word (the empty one included) is such a word.
 _UNINFLECTED_SUFFIXES = frozenset(w[i:] for w in _UNINFLECTED for i in range(len(w) + 1))
-_IRREGULAR_BY_LAST: dict[str, tuple[tuple[str, str], ...]] = {}
-for _plural, _single in _IRREGULAR:
-    _IRREGULAR_BY_LAST[_plural[-1]] = _IRREGULAR_BY_LAST.get(_plural[-1], ()) + ((_plural, _single),)
+# irregular plurals by final letter, in the list's order (the first one that fits wins)
+_IRREGULAR_BY_LAST: dict[str, list[tuple[str, str]]] = {}
+for _pair in _IRREGULAR:
+    _IRREGULAR_BY_LAST.setdefault(_pair[0][-1], []).append(_pair)
 
 
 def _apply_rules(word: str) -> str:

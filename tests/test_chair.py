@@ -486,3 +486,22 @@ def test_from_config_with_coco_annotations(tmp_path, monkeypatch):
     assert payload["hallucinated"] == [("cat", "cat")]
     assert m.describe()["ground_truth"]["source"] == "coco"
     assert Counter(m.tallies["hallucinated"]) == {"cat": 1}
+
+
+def test_chair_commands(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    files = _coco_files(tmp_path)
+    out = tmp_path / "gt.json"
+    args = ["chair", "gt", "-a", str(files[0]), "-a", str(files[1]), "-o", str(out)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    written = json.loads(out.read_text())
+    assert written["imid_to_objects"]["10"] == ["dog", "person"]
+    assert load_ground_truth(ORIGINAL, out)[11] == {"dining table", "bus", "wine glass"}
+    res = CliRunner().invoke(app, ["chair", "words", "Two hot dogs and a bus.", "--variant",
+                                   "original"])
+    assert res.exit_code == 0 and "hot dog\thot dog\ttoken 1\t'hot dogs'" in res.output
+    assert "1 mentions" in res.output

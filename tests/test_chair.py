@@ -505,3 +505,18 @@ def test_chair_commands(tmp_path, monkeypatch):
                                    "original"])
     assert res.exit_code == 0 and "hot dog\thot dog\ttoken 1\t'hot dogs'" in res.output
     assert "1 mentions" in res.output
+
+
+def test_a_broken_vocabulary_file_is_a_config_error(tmp_path):
+    from halluscope.metrics.chair_vocab import load_spec, make_parser
+    data = json.loads(spec_path("metrics", "chair-coco.json").read_text())
+    data["refined"]["phrases"]["flying saucer"] = "ufo"
+    bad = tmp_path / "vocab.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="'flying saucer' counts as 'ufo'"):
+        make_parser("refined", load_spec(bad))
+    bad.write_text(json.dumps({"name": "x"}))
+    with pytest.raises(ConfigError, match="expected a CHAIR vocabulary with 'version'"):
+        load_spec(bad)
+    with pytest.raises(ConfigError, match="expected CHAIR variant"):
+        parser_for("nope")

@@ -143,8 +143,7 @@ class OriginalParser:
             pairs[tuple(phrase.split(" ", 1))] = target
         self._pairs = pairs
         self._firsts = frozenset(a for a, _ in pairs)
-        drop = orig.get("drop_if_present") or {}
-        self._drop = [(w, t) for w, t in drop.items() if w != "why"]
+        self._drop = [(d["word"], d["trigger"]) for d in orig.get("drop_if_present", ())]
         self._interesting = frozenset(vocab) | self._firsts | {t for _, t in self._drop}
         self._cache: dict[str, str] = {}
         self._tokenize = tokenize
@@ -280,6 +279,9 @@ class RefinedParser:
             if " " in w:
                 phrases[self._key(w)] = node
         for phrase, target in ref.get("phrases", {}).items():
+            if target is not None and target not in vocab:
+                raise ConfigError(f"{spec.path}: refined phrase {phrase!r} counts as "
+                                  f"{target!r}, which is not a vocabulary word")
             phrases[self._key(phrase)] = None if target is None else vocab[target]
         self._phrases = phrases
         self._phrase_len = max((len(k) for k in phrases), default=1)

@@ -68,7 +68,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -84,16 +83,19 @@ VARIANTS = ("original", "refined")
 __all__ = ["VARIANTS", "ChairMetric", "chair_scores", "parser_for", "score_caption"]
 
 
-@lru_cache(maxsize=8)
-def _parser(variant: str, spec_path: str | None):
-    return make_parser(variant, load_spec(spec_path))
+_PARSERS: dict[tuple[str, str, str], Any] = {}
 
 
 def parser_for(variant: str = "original", spec: ChairSpec | str | Path | None = None):
-    """The (shared, cached) caption parser of a variant and vocabulary file."""
-    if isinstance(spec, ChairSpec):
-        return _parser(variant, spec.path)
-    return _parser(variant, None if spec is None else str(Path(spec).resolve()))
+    """The (shared) caption parser of a variant and vocabulary file; a vocabulary file that
+    changed on disk gets a new parser."""
+    if not isinstance(spec, ChairSpec):
+        spec = load_spec(spec)
+    key = (variant, spec.path, spec.sha256)
+    parser = _PARSERS.get(key)
+    if parser is None:
+        parser = _PARSERS[key] = make_parser(variant, spec)
+    return parser
 
 
 def score_caption(parsed: Parsed, gt: frozenset[str], gt_sorted: list[str] | None = None,

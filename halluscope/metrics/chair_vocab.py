@@ -76,11 +76,16 @@ def load_spec(path: str | Path | None = None) -> ChairSpec:
     if path is None:
         from halluscope.resources import spec_path
         path = spec_path("metrics", VOCABULARY_FILE)
-    return _load_spec(str(Path(path).resolve()))
+    path = Path(path).resolve()
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the CHAIR vocabulary {path}: {exc}") from exc
+    return _load_spec(str(path), st.st_mtime_ns, st.st_size)
 
 
 @lru_cache(maxsize=8)
-def _load_spec(path: str) -> ChairSpec:
+def _load_spec(path: str, mtime_ns: int, size: int) -> ChairSpec:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:

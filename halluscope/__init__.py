@@ -26,6 +26,7 @@ _LAZY = {
     "Evidence": ("halluscope.evidence.model", "Evidence"),
     "MetricResult": ("halluscope.metrics.stats", "MetricResult"),
     "split_claims": ("halluscope.claims.splitter", "split_claims"),
+    "query": ("halluscope.adapters.query", "query"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover

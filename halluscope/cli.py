@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from halluscope import __version__
 from halluscope.errors import HalluscopeError
@@ -28,6 +29,11 @@ app.add_typer(pope_app, name="pope")
 app.add_typer(chair_app, name="chair")
 
 err_console = Console(stderr=True)
+
+
+def _error(message: str, prefix: str = "error:") -> None:
+    """Print one error line on stderr, unwrapped, with model or file text escaped."""
+    err_console.print(f"[bold red]{prefix}[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _version(value: bool) -> None:
@@ -198,10 +204,10 @@ def audit(
                                    on_progress=on_progress, count_total=True,
                                    write_report=not no_report, **options)
     except HalluscopeError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     except (KeyError, OSError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
 
     if not quiet:
@@ -210,11 +216,11 @@ def audit(
     try:
         failures = result.gate_failures(above=above, below=below)
     except KeyError as exc:
-        err_console.print(f"[bold red]error:[/] gate: {exc}", highlight=False)
+        _error(f"gate: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
     if failures:
         for failure in failures:
-            err_console.print(f"[bold red]gate failed:[/] {failure}", highlight=False)
+            _error(failure, prefix="gate failed:")
         raise typer.Exit(EXIT_GATE)
 
 
@@ -253,7 +259,7 @@ def pope_build(
         paths = build_command(annotations, out, split or ["random", "popular", "adversarial"],
                               images, per_image, seed)
     except HalluscopeError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     for p in paths:
         typer.echo(str(p))

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2  # as every halluscope command
 
 err_console = Console(stderr=True)
 out_console = Console()

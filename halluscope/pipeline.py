@@ -160,13 +160,14 @@ def _iter_inputs(paths: list[Path], records: list[Any] | None
 
 def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], sink,
                  *, strict: bool, on_progress: Callable[[Progress], None] | None = None,
-                 total: int | None = None) -> tuple[int, list[dict[str, Any]]]:
+                 total: int | None = None) -> tuple[int, list[dict[str, Any]], int]:
     """Score every record into the metrics, writing one item line per input line to ``sink``.
 
-    Returns the number of items and the list of problems (file, line, field, message, metric).
+    Returns the number of items, the list of problems (file, line, field, message, metric) and
+    the number of records no selected metric applies to (kept in items.jsonl as ``skipped``).
     """
     problems: list[dict[str, Any]] = []
-    done = 0
+    done = skipped = 0
     for rec in stream:
         done += 1
         if isinstance(rec, RecordError):
@@ -208,11 +209,13 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
                     else:
                         item[key] = value
             if not applied and "error" not in item:
-                item["skipped"] = f"no selected metric applies to task '{rec.task}'"
+                skipped += 1
+                item["skipped"] = (f"no selected metric ({', '.join(m.name for m in metrics)}) "
+                                   f"applies to this {rec.task} record")
         sink.write(json.dumps(item, ensure_ascii=False) + "\n")
         if on_progress is not None:
             on_progress(Progress(done, total, len(problems)))
-    return done, problems
+    return done, problems, skipped
 
 
 def audit(inputs: Any = None, *, records: list[Any] | None = None,
@@ -280,7 +283,7 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     items_path = out_dir / ITEMS
     tmp_path = items_path.with_suffix(".jsonl.part")
     with open(tmp_path, "w", encoding="utf-8") as sink:
-        n_items, problems = score_stream(_iter_inputs(paths, records), metric_objs, sink,
+        n_items, problems, n_skipped = score_stream(_iter_inputs(paths, records), metric_objs, sink,
                                          strict=cfg.strict, on_progress=on_progress, total=total)
     tmp_path.replace(items_path)
     for metric in metric_objs:
@@ -290,10 +293,11 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     runsheet = build_runsheet(
         inputs=paths, config=cfg, metrics={n: s.info for n, s in summaries.items()},
         started=started, finished=finished,
-        counts={"items": n_items, "errors": len(problems)},
+        counts={"items": n_items, "errors": len(problems), "skipped": n_skipped},
         argv=argv if argv is not None else list(sys.argv))
     result = AuditResult(metrics=summaries, errors=problems, runsheet=runsheet,
-                         items_path=items_path, config=cfg, n_items=n_items)
+                         items_path=items_path, config=cfg, n_items=n_items,
+                         n_skipped=n_skipped)
     if out is not None:
         result.save(out_dir, write_items=False, write_report=write_report)
     log.info("audited %d items (%d problems) in %.2fs", n_items, len(problems),

@@ -60,16 +60,19 @@ class AuditResult:
         runsheet: What the run was (versions, hashes, variants, seeds, wall time).
         items: Per-record results, streamed from ``items.jsonl``.
         config: The :class:`~halluscope.config.AuditConfig` that ran.
+        n_skipped: Records that no selected metric applies to (marked ``skipped`` in items).
     """
 
     def __init__(self, *, metrics: dict[str, MetricSummary], errors: list[dict[str, Any]],
-                 runsheet: dict[str, Any], items_path: Path, config: Any, n_items: int):
+                 runsheet: dict[str, Any], items_path: Path, config: Any, n_items: int,
+                 n_skipped: int = 0):
         self.metrics = metrics
         self.errors = errors
         self.runsheet = runsheet
         self.items_path = Path(items_path)
         self.items = Items(self.items_path, n_items)
         self.config = config
+        self.n_skipped = n_skipped
 
     # -- lookup -------------------------------------------------------------------------------
     def get(self, name: str) -> MetricResult:
@@ -107,6 +110,7 @@ class AuditResult:
             "metrics": {name: s.to_dict() for name, s in self.metrics.items()},
             "n_items": len(self.items),
             "n_errors": len(self.errors),
+            "n_skipped": self.n_skipped,
             "errors": self.errors,
         }
 

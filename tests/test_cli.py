@@ -33,7 +33,12 @@ def test_sample_audit_prints_a_summary_and_writes_four_files(sample_run):
     for key in ("tp", "fp", "tn", "fn", "accuracy", "precision", "recall", "f1", "yes_ratio",
                 "unknown_rate", "n"):
         assert key in pope
-    assert chair["n"] == 8 and pope["n"] == 12
+    # 8 captions + the region answer about COCO image 1; the document and the non-COCO photo
+    # are not CHAIR items
+    assert chair["n"] == 9 and pope["n"] == 12
+    assert results["metrics"]["region"]["fabricated_id_rate"]["value"] > 0
+    assert results["metrics"]["page"]["citation_accuracy"]["value"] < 1
+    assert 0 < results["metrics"]["claims"]["attribute_rate"]["value"] < 1
     assert 0 < chair["chair_i"]["value"] < 1 and chair["chair_i"]["ci"][0] <= chair["chair_i"]["value"]
     # the two deliberately broken lines are reported with file, line and field
     assert results["n_errors"] == 2
@@ -51,6 +56,19 @@ def test_sample_items_follow_the_contract(sample_run):
     assert by_id["pope-02"]["pope"] == {**by_id["pope-02"]["pope"], "prediction": "yes",
                                         "label": "no"}
     assert "error" in items[-1] and "error" in items[-2]
+    kinds = {(c["kind"], c["verdict"]) for c in by_id["cap-coffee-a"]["claims"]}
+    assert {("attribute", "supported"), ("relation", "supported"),
+            ("existence", "hallucinated")} <= kinds
+    hopper = by_id["det-hopper"]["claims"]
+    laptop = next(c for c in hopper if c["subject"] == "laptop" and c["kind"] == "existence")
+    assert laptop["verdict"] == "hallucinated"
+    woman = next(c for c in hopper if c["subject"] == "woman" and c["kind"] == "existence")
+    assert woman["verdict"] == "supported"
+    assert any(e["source"] == "detector" and len(e["box"]) == 4 for e in woman["evidence"])
+    assert any(c["kind"] == "region" and c["verdict"] == "hallucinated"
+               for c in by_id["region-astronaut"]["claims"])
+    assert any(c["kind"] == "page" and c["verdict"] == "hallucinated"
+               for c in by_id["doc-report"]["claims"])
 
 
 def test_runsheet_records_what_ran(sample_run):

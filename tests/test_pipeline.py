@@ -69,7 +69,7 @@ def test_audit_scores_the_rest_and_reports_every_problem(tmp_path, outputs):
     assert saved["metrics"]["dogs"]["n"] == 3 and saved["n_errors"] == 2
     assert saved["metrics"]["dogs"]["tallies"]["words"]["dog"] == 1
     sheet = json.loads((tmp_path / "run" / "runsheet.json").read_text())
-    assert sheet["files"][0]["sha256"] and sheet["counts"] == {"items": 6, "errors": 2}
+    assert sheet["files"][0]["sha256"] and sheet["counts"] == {"items": 6, "errors": 2, "skipped": 1}
     assert sheet["environment"]["python"]
 
 

@@ -226,7 +226,12 @@ class ChairMetric(Metric):
         return cls(gt, variant, spec=spec, **kw)
 
     def applies_to(self, record: Record) -> bool:
-        return record.task in ("caption", "vqa", "document")
+        """Captions and free-form answers about COCO images. A record whose image is not a COCO
+        image (an image path with no COCO id in it and no ``image_id``) is not a CHAIR item; one
+        with neither an image nor an id is, and is reported as missing its image id."""
+        if record.task not in ("caption", "vqa"):
+            return False
+        return record.image_id is not None or not record.image
 
     def score(self, record: Record) -> ItemScore:
         where = {"file": record.source.file, "line": record.source.line}

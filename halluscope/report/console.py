@@ -188,6 +188,10 @@ def render_summary(result: AuditResult, console: Console, *,
     if result.errors:
         head.append(" · ")
         head.append(f"{len(result.errors):,} bad records", style="bold yellow")
+    skipped = getattr(result, "n_skipped", 0)
+    if skipped:
+        head.append(" · ")
+        head.append(f"{skipped:,} not scored (no selected metric applies)", style="yellow")
     if _finite(wall):
         head.append(f" · {wall:.2f} s")
     variants = _variants(sheet.get("metrics"))

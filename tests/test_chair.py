@@ -391,8 +391,12 @@ def test_applies_to_free_text_tasks_only():
     m = ChairMetric(GT, n_boot=0)
     assert m.applies_to(record(1, "x", task="caption"))
     assert m.applies_to(record(1, "x", task="vqa"))
-    assert m.applies_to(record(1, "x", task="document"))
+    assert not m.applies_to(record(1, "x", task="document"))
     assert not m.applies_to(record(1, "x", task="yes-no"))
+    # a photo that is not a COCO image is not a CHAIR item; a bare caption without an id is,
+    # and is reported as missing its image id
+    assert not m.applies_to(Record(id="p", task="caption", image="photos/me.jpg", response="x"))
+    assert m.applies_to(Record(id="q", task="caption", response="x"))
 
 
 # -- ground truth --------------------------------------------------------------------------------

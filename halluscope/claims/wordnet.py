@@ -146,3 +146,7 @@ def load_wordnet():
     from nltk.corpus import wordnet as wn2
     wn2.ensure_loaded()
     return wn2
+
+
+if __name__ == "__main__":  # the set-up script runs this once: `python -m halluscope.claims.wordnet`
+    print(load_wordnet().synsets("dog")[0].name() and ensure_wordnet())

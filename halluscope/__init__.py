@@ -10,7 +10,9 @@ Heavy modules (spaCy, torch, detectors) load only when a feature that needs them
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from halluscope._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -34,19 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from halluscope.result import AuditResult  # noqa: F401
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'halluscope' has no attribute {name!r}") from None
-    import importlib
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = ["__version__", *_LAZY]

@@ -8,7 +8,7 @@ Submodules load lazily, so that importing this package pulls in no SDK.
 
 from __future__ import annotations
 
-from typing import Any
+from halluscope._lazy import lazy_exports
 
 _LAZY = {
     "aquery": ("halluscope.adapters.query", "aquery"),
@@ -26,16 +26,7 @@ _LAZY = {
     "MockModel": ("halluscope.adapters.mock", "MockModel"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    try:
-        module, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'halluscope.adapters' has no attribute {name!r}") from None
-    import importlib
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = list(_LAZY)

@@ -6,7 +6,7 @@ model to decompose instead. Heavy modules load on first use.
 
 from __future__ import annotations
 
-from typing import Any
+from halluscope._lazy import lazy_exports
 
 from halluscope.claims.model import CLAIM_KINDS, Claim
 
@@ -21,16 +21,7 @@ _LAZY = {
     "ensure_wordnet": ("halluscope.claims.wordnet", "ensure_wordnet"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    try:
-        module, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'halluscope.claims' has no attribute {name!r}") from None
-    import importlib
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = ["CLAIM_KINDS", "Claim", *_LAZY]

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from halluscope._lazy import lazy_exports
 
 _LAZY = {
     "Judge": ("halluscope.judges.judge", "Judge"),
@@ -22,16 +22,7 @@ _LAZY = {
     "load_labels": ("halluscope.judges.reliability", "load_labels"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    try:
-        module, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'halluscope.judges' has no attribute {name!r}") from None
-    import importlib
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = list(_LAZY)

@@ -11,7 +11,8 @@ import pytest
 from halluscope.config import AuditConfig
 from halluscope.errors import ConfigError
 from halluscope.evidence.annotations import detect_format, load_annotations
-from halluscope.evidence.providers import AnnotationProvider, build_providers, image_keys
+from halluscope.evidence.providers import (AnnotationProvider, build_providers, image_keys,
+                                           provider_labels)
 from halluscope.records import record_from_dict
 
 SHARED = Path(os.environ.get("HALLUSCOPE_SHARED_DATA") or
@@ -44,6 +45,23 @@ def test_simple_format(tmp_path):
     assert g.closed_world and g.vocabulary >= {"dog", "sofa", "cat", "car"}
 
 
+def test_simple_format_counts_and_labels(tmp_path):
+    data = {"images": {"a.jpg": {"objects": [{"label": "tower", "box": [0, 0, 1, 1]}],
+                                 "not_exhaustive": ["tower"]},
+                       "b.jpg": {"objects": [{"label": "space suit"}],
+                                 "exhaustive_counts": False}}}
+    src = load_annotations(write(tmp_path, "counts.json", data))
+    a, b = src.get("a.jpg"), src.get("b.jpg")
+    assert a.provenance["exhaustive_counts"] and a.provenance["not_exhaustive"] == ["tower"]
+    assert not b.provenance["exhaustive_counts"]
+    assert src.labels() == {"tower", "space suit"}
+    assert AnnotationProvider(src).labels() == src.labels()
+    plain = load_annotations(write(tmp_path, "ann.json", SIMPLE))
+    assert plain.get("dog.jpg").provenance["exhaustive_counts"] is True     # the default
+    assert provider_labels([AnnotationProvider(src), AnnotationProvider(plain)]) >= {
+        "tower", "space suit", "dog", "sofa", "car", "cat"}
+
+
 def test_simple_format_errors(tmp_path):
     bad = {"images": {"a": {"objects": [{"label": "dog", "box": [10, 10, 5, 5]}]}}}
     with pytest.raises(ConfigError, match="x2 >= x1"):
@@ -63,7 +81,7 @@ def test_coco_instances(tmp_path):
                              "bbox": [100, 20, 30, 40], "area": 1200, "iscrowd": 0}],
             "categories": [{"id": 18, "name": "dog"}, {"id": 17, "name": "cat"}]}
     src = load_annotations(write(tmp_path, "instances.json", coco))
-    assert src.kind == "coco"
+    assert src.kind == "coco" and src.labels() == frozenset()     # the splitter knows COCO
     f = src.get("139")
     assert f.closed_world and f.vocabulary == {"dog", "cat"} and f.size == (640, 426)
     assert [i.box for i in f.instances] == [(10, 20, 40, 60), (100, 20, 130, 60)]

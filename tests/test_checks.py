@@ -148,3 +148,108 @@ def test_any_pair_supports():
     assert label == "supported" and pair == (0, 1)
     label, _, _ = spatial.decide_any("left of", [A], [(-300, 0, -200, 100)])
     assert label == "hallucinated"
+
+
+# -- matching a claim's noun to a source's labels ------------------------------------------------
+ASTRO = ImageFacts(
+    key="astronaut.jpg",
+    instances=(Instance("woman", (11, 10, 370, 510), attributes=("smiling",)),
+               Instance("space suit", (11, 100, 370, 512), attributes=("orange",)),
+               Instance("helmet", (195, 330, 360, 512)),
+               Instance("flag", (0, 0, 95, 512), attributes=("american",))),
+    relations=frozenset({("woman", "in front of", "flag")}), absent=frozenset({"laptop"}),
+    provenance={"source": "annotation", "name": "halluscope-json", "exhaustive_counts": True})
+ROCKET = ImageFacts(
+    key="rocket.jpg",
+    instances=(Instance("metal tower", (0, 0, 95, 427)),
+               Instance("lattice tower", (545, 0, 640, 427))),
+    provenance={"source": "annotation", "name": "user", "exhaustive_counts": True})
+TOWERS = ImageFacts(
+    key="rocket2.jpg",
+    instances=(Instance("towers", (0, 0, 95, 427)), Instance("towers", (545, 0, 640, 427))),
+    provenance={"source": "annotation", "name": "user", "exhaustive_counts": True})
+COCO_ASTRO = ImageFacts(
+    key="1", closed_world=True, vocabulary=frozenset({"person", "laptop", "dining table"}),
+    instances=(Instance("person", (11, 10, 370, 510)),), provenance={"source": "annotation",
+                                                                      "name": "coco"})
+
+
+def test_head_noun_of_a_multiword_label():
+    assert check_claim(claim("existence", "suit"), ASTRO).label == "supported"
+    assert check_claim(claim("attribute", "suit", "orange"), ASTRO).label == "supported"
+    # "suit" is more general than "space suit": another suit may be blue, or be there at all
+    assert check_claim(claim("attribute", "suit", "blue"), ASTRO).label == "unverifiable"
+    gone = ImageFacts(key="k", instances=(Instance("woman"),),
+                      absent=frozenset({"space suit"}))
+    assert check_claim(claim("existence", "suit"), gone).label == "unverifiable"
+    assert check_claim(claim("existence", "space suit"), gone).label == "hallucinated"
+
+
+def test_tower_matches_metal_and_lattice_towers_both_ways():
+    v = check_claim(claim("existence", "tower"), ROCKET)
+    assert v.label == "supported" and len(v.evidence) == 2
+    assert check_claim(claim("existence", "metal tower"), ROCKET).label == "supported"
+    assert check_claim(claim("existence", "steel tower"), ROCKET).label == "supported"
+    # counts use the same matching; the labels' count bounds a more general noun from below
+    assert check_claim(claim("count", "tower", 2), ROCKET).label == "supported"
+    assert check_claim(claim("count", "tower", 1), ROCKET).label == "hallucinated"
+    assert check_claim(claim("count", "tower", 3), ROCKET).label == "unverifiable"
+    assert check_claim(claim("count", "metal tower", 1), ROCKET).label == "supported"
+
+
+def test_count_uses_the_existence_match():
+    # "two metal towers" against two boxed "towers" (a plural label: matched by lemma)
+    for subject in ("metal tower", "tower"):
+        assert check_claim(claim("existence", subject), TOWERS).label == "supported"
+        v = check_claim(claim("count", subject, 2), TOWERS)
+        assert v.label == "supported", v.reason
+        assert check_claim(claim("count", subject, 3), TOWERS).label == "hallucinated"
+
+
+def test_counts_of_non_exhaustive_labels_stay_unknown():
+    facts = ImageFacts(key="k", instances=(Instance("tower", (0, 0, 1, 1)),),
+                       provenance={"exhaustive_counts": True, "not_exhaustive": ["tower"]})
+    assert check_claim(claim("count", "tower", 1), facts).label == "unverifiable"
+    facts = ImageFacts(key="k", instances=(Instance("tower", (0, 0, 1, 1)),))
+    assert check_claim(claim("count", "tower", 1), facts).label == "unverifiable"
+
+
+def test_wordnet_hypernyms_and_synonyms_of_labels():
+    assert check_claim(claim("existence", "person"), ASTRO).label == "supported"   # woman
+    couch = ImageFacts(key="k", instances=(Instance("couch"),))
+    assert check_claim(claim("existence", "sofa"), couch).label == "supported"
+    assert check_claim(claim("existence", "animal"),
+                       ImageFacts(key="k", instances=(Instance("cat"),))).label == "supported"
+
+
+def test_relation_object_is_mapped_and_the_knowing_source_explains():
+    c = claim("relation", "helmet", relation="in front of", obj="woman", object_node="person")
+    v = check_claim(c, [COCO_ASTRO, ASTRO])
+    assert v.label == "unverifiable"
+    assert "vocabulary" not in v.reason and "in front of" in v.reason      # boxes were read
+    d = v.to_dict()
+    assert d["object_node"] == "person" and d["node"] is None
+
+
+def test_converse_and_opposite_annotated_relations():
+    behind = claim("relation", "flag", relation="behind", obj="woman")
+    assert check_claim(behind, ASTRO).label == "supported"
+    front = claim("relation", "flag", relation="in front of", obj="woman")
+    assert check_claim(front, ASTRO).label == "hallucinated"
+    assert check_claim(claim("relation", "woman", relation="standing in front of", obj="flag"),
+                       ASTRO).label == "supported"
+
+
+def test_later_source_missing_an_object_does_not_overrule():
+    detector = ImageFacts(key="k", closed_world=True, vocabulary=frozenset({"spoon", "cup"}),
+                          instances=(Instance("cup", (0, 0, 10, 10), score=0.9,
+                                              source="detector"),),
+                          provenance={"source": "detector", "name": "coco-ssd"})
+    annotated = ImageFacts(key="k", instances=(Instance("spoon"), Instance("cup")),
+                           provenance={"source": "annotation", "name": "user"})
+    c = claim("relation", "cup", relation="with", obj="spoon", node="cup", object_node="spoon")
+    assert check_claim(c, [annotated, detector]).label == "unverifiable"
+    alone = check_claim(c, [detector])
+    assert alone.label == "hallucinated"                              # alone, it decides
+    from halluscope.checks.common import missed
+    assert "coco-ssd has no spoon but user has it" in missed(alone, detector, [annotated]).reason

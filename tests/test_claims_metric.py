@@ -4,6 +4,7 @@ through the mock model; the audit pipeline writing claim verdicts into items."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -121,8 +122,58 @@ def test_audit_writes_claims(tmp_path, ann):
                    out=tmp_path / "run")
     item = result.items[0]
     assert item["claims"] and CONTRACT <= set(item["claims"][0])
-    assert item["faithscore"]["faithscore"] == pytest.approx(7 / 9)
+    # 8 of 10 decided descriptive claims hold: "two small cats" is decided too, since the
+    # simple format's boxed instances of a label are all its instances (exhaustive counts)
+    assert item["faithscore"]["faithscore"] == pytest.approx(8 / 10)
     rows = result.to_pandas(level="claims")
     assert {"kind", "verdict", "subject"} <= set(rows.columns) and len(rows) == 13
     assert halluscope.split_claims("A dog.")[0].subject == "dog" \
         if hasattr(halluscope, "split_claims") else True
+
+
+# -- the sample data: verdicts that were wrong before -------------------------------------------
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def sample_metric():
+    if not (DATA / "annotations" / "objects.json").is_file():
+        pytest.skip("sample data not present")
+    return ClaimsMetric.from_config(AuditConfig(
+        coco_annotations=[DATA / "annotations" / "instances.json"],
+        annotations=[DATA / "annotations" / "objects.json"], n_boot=0))
+
+
+def _verdicts(metric, image_id, image, text):
+    item = metric.update(record_from_dict({"id": f"t{image_id}-{hash(text)}", "image": image,
+                                           "image_id": image_id, "response": text}))
+    return {(c["kind"], c["subject"], c["value"], c["relation"], c["object"]): c
+            for c in item.top["claims"]}
+
+
+def test_sample_annotation_labels_are_vocabulary(sample_metric):
+    v = _verdicts(sample_metric, 1, "images/astronaut.jpg",
+                  "A portrait of a woman in an orange suit, smiling, with a helmet in front of "
+                  "her and a flag behind her.")
+    assert "portrait" not in {k[1] for k in v}
+    assert v[("existence", "suit", None, None, None)]["verdict"] == "supported"
+    assert v[("attribute", "suit", "orange", None, None)]["verdict"] == "supported"
+    assert v[("existence", "helmet", None, None, None)]["node"] == "helmet"
+    rel = v[("relation", "helmet", None, "in front of", "woman")]
+    assert rel["object_node"] == "person" and "vocabulary" not in rel["reason"]
+    assert v[("relation", "flag", None, "behind", "woman")]["verdict"] == "supported"
+
+
+def test_sample_counts_and_parse_errors(sample_metric):
+    v = _verdicts(sample_metric, 4, "images/rocket.jpg",
+                  "A white rocket stands on the launch pad at dusk between two metal towers.")
+    assert v[("count", "metal tower", 2, None, None)]["verdict"] == "supported"
+    v = _verdicts(sample_metric, 3, "images/coffee.jpg",
+                  "Next to it, a slice of cake lies on a plate.")
+    assert "lie" not in {k[1] for k in v}
+    assert v[("relation", "cake", None, "on", "plate")]["verdict"] == "hallucinated"
+    v = _verdicts(sample_metric, 1, "images/astronaut.jpg",
+                  "A white model of the space shuttle stands next to an American flag.")
+    assert v[("attribute", "space shuttle", "model", None, None)]["verdict"] == "supported"
+    assert v[("attribute", "space shuttle", "white", None, None)]["verdict"] == "supported"
+    assert v[("attribute", "flag", "american", None, None)]["verdict"] == "supported"

@@ -267,3 +267,106 @@ def test_claim_to_dict_contract():
 def test_public_export():
     import halluscope.claims as claims
     assert claims.split_claims is split_claims
+
+
+# -- parse repairs, framing nouns, replicas (defects seen on the sample data) -------------------
+def test_verb_tagged_as_noun_after_partitive():
+    # en_core_web_sm tags "lies" NNS with "slice" as its subject: no claim "existence lie"
+    claims = [compact(c) for c in split_claims("Next to it, a slice of cake lies on a plate.")]
+    assert claims == [("existence", "cake"), ("existence", "plate"),
+                      ("relation", "cake", "on", "plate")]
+    # no verb at all in the parse: "rests" is read as "coffee rests" after "of"
+    assert [compact(c) for c in split_claims("A cup of coffee rests on the saucer.")] == [
+        ("existence", "cup"), ("existence", "coffee"), ("existence", "saucer"),
+        ("relation", "cup", "on", "saucer")]
+    assert ("relation", "cow", "in", "field") in {
+        compact(c) for c in split_claims("A herd of cows grazes in the field.")}
+
+
+def test_repair_leaves_real_nouns_alone():
+    from halluscope.claims.parse import load_pipeline, repair
+    nlp = load_pipeline()
+    # "making it a treat": a noun with a subject, but not a verb's -s form
+    doc = nlp("The cake has frosting, making it a visually appealing treat.")
+    assert repair(doc) == 0
+    doc = nlp("A slice of cake lies on a plate.")
+    assert repair(doc) == 1
+    lies = doc[4]
+    assert (lies.pos_, lies.tag_, lies.lemma_) == ("VERB", "VBZ", "lie")
+
+
+def test_framing_nouns_pass_their_role_on():
+    claims = [compact(c) for c in split_claims(
+        "Close-up of a cat with green eyes looking at the camera.")]
+    assert ("existence", "close up") not in claims
+    assert claims[0] == ("existence", "cat")
+    assert ("relation", "cat", "looking at", "camera") in claims
+    claims = [compact(c) for c in split_claims(
+        "A portrait of a woman in an orange suit, smiling, with a helmet in front of her and "
+        "a flag behind her.")]
+    assert claims == [
+        ("existence", "woman"), ("existence", "suit"), ("attribute", "suit", "orange"),
+        ("relation", "woman", "in", "suit"), ("attribute", "woman", "smiling"),
+        ("existence", "helmet"), ("relation", "helmet", "in front of", "woman"),
+        ("existence", "flag"), ("relation", "flag", "behind", "woman")]
+    assert [compact(c) for c in split_claims("The image is a photo of a dog on a sofa.")] == [
+        ("existence", "dog"), ("existence", "sofa"), ("relation", "dog", "on", "sofa")]
+
+
+def test_frames_that_are_things_in_the_image_stay():
+    # a picture someone takes, a view a window offers: not the image itself
+    for text in ("A man is taking a picture of a dog.", "A bench with a view of the city."):
+        rels = {(c.subject, c.object) for c in split_claims(text) if c.kind == "relation"}
+        assert ("man", "dog") not in rels and ("bench", "city") not in rels, text
+
+
+def test_replica_nouns():
+    claims = [compact(c) for c in split_claims(
+        "A white model of the space shuttle sits on a table.")]
+    assert claims == [("existence", "space shuttle"), ("attribute", "space shuttle", "white"),
+                      ("attribute", "space shuttle", "model"), ("existence", "table"),
+                      ("relation", "space shuttle", "on", "table")]
+    assert [compact(c) for c in split_claims("The shuttle model sits on the table.")][:2] == [
+        ("existence", "shuttle"), ("attribute", "shuttle", "model")]
+
+
+def test_adjective_of_nationality_is_an_attribute():
+    claims = [compact(c) for c in split_claims(
+        "A woman stands in front of an American flag.")]
+    assert ("attribute", "flag", "american") in claims
+
+
+def test_absolute_with_makes_no_with_relation():
+    # "with X in front of her" says where X is relative to her; no "sitting with X"
+    claims = [compact(c) for c in split_claims(
+        "A boy is sitting at a table with a doughnut in front of him.")]
+    assert ("relation", "doughnut", "in front of", "boy") in claims
+    assert not [c for c in claims if c[0] == "relation" and c[2].endswith("with")]
+    # a "with" whose object has its own place phrase about something else stays
+    claims = [compact(c) for c in split_claims("A man with a dog on a leash.")]
+    assert ("relation", "man", "with", "dog") in claims
+
+
+def test_negated_partitive_negates_what_it_stands_for():
+    assert [compact(c) for c in split_claims("There is no group of people on the beach.")] == [
+        ("existence", "beach")]
+
+
+def test_symbols_and_marks_are_not_objects():
+    subjects = {c.subject for c in split_claims(
+        "The flag is in [R2]. Costs fell by 12% (p. 2).")}
+    assert not subjects & {"r2", "%", "p."}
+
+
+def test_vocabulary_extended_with_annotation_labels():
+    from halluscope.claims.vocab import coco_vocabulary
+    base = coco_vocabulary()
+    v = base.extended(["helmet", "space suit", "woman", "table"])
+    assert v is not base and v.name == "coco+labels"
+    assert v.map("helmet") == "helmet" and v.map("space suit") == "space suit"
+    assert v.map("woman") == "person" and v.map("table") == "dining table"   # kept
+    assert v.map("puppy") == "dog" and len(v) == len(base) + 2
+    assert base.extended(["dog", "woman"]) is base
+    claims = split_claims("A woman holds a helmet.", vocabulary=v)
+    assert {c.subject: c.node for c in claims if c.kind == "existence"} == {
+        "woman": "person", "helmet": "helmet"}

@@ -3,7 +3,13 @@
 :func:`check_claim` asks each facts source in order until one decides (supported or
 hallucinated); when none does, a judge (any object with ``check_claim(claim, facts)`` returning
 a :class:`Verdict`, or a callable doing the same) gets the last word; otherwise the claim is
-unverifiable with the first source's reason.
+unverifiable with the reason of the source that can name most of its nouns, the first of those
+(a COCO file knows no "helmet"; the user's annotation file that does says why it could not
+decide).
+
+Sources disagree about objects (a detector misses a spoon that the annotations have): a later
+source's "hallucinated" that rests on the absence of an object an earlier source has in the
+image does not count (it becomes unverifiable, saying so).
 """
 
 from __future__ import annotations
@@ -42,11 +48,17 @@ def check_claim(claim: Claim, facts: Sequence[ImageFacts] | ImageFacts | None,
         first = Verdict(claim, "unverifiable", 0.0, reason=f"no check for {claim.kind} claims",
                         checker="none")
     else:
-        for f in facts:
+        from halluscope.checks.common import known_nouns, missed
+        undecided = []
+        for k, f in enumerate(facts):
             v = fn(claim, f)
+            if v.label == "hallucinated" and k:
+                v = missed(v, f, facts[:k]) or v
             if v.label != "unverifiable":
                 return v
-            first = first or v
+            undecided.append((known_nouns(claim, f), -k, v))
+        if undecided:
+            first = max(undecided, key=lambda x: x[:2])[2]
     if judge is not None:
         decide = getattr(judge, "check_claim", None) or judge
         v = decide(claim, facts)

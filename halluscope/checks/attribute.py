@@ -1,18 +1,20 @@
 """Attribute: does the object have the claimed attribute?
 
 Words are compared case-insensitively after light normalisation (``grey`` = ``gray``, verbs by
-lemma: ``sleeping`` = ``sleep``). Supported when an instance of the label carries the attribute;
-hallucinated when the object is absent, when the annotation denies the attribute
+lemma: ``sleeping`` = ``sleep``); the noun is matched to labels as for existence
+(:func:`halluscope.checks.common.match`). Supported when an instance of the label carries the
+attribute; hallucinated when the object is absent, when the annotation denies the attribute
 (``absent_attributes``), or when the claim names a colour and every instance of the label has a
-colour annotated, none of them this one; unverifiable otherwise.
+colour annotated, none of them this one (not when the noun is more general than the labels:
+another kind of it may have that colour); unverifiable otherwise.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from halluscope.checks.common import (absence_evidence, checker, evidence_of, existence_state,
-                                      unverifiable)
+from halluscope.checks.common import (absence_evidence, checker, evidence_of, instances, match,
+                                      name_of, not_known, state, unverifiable)
 from halluscope.checks.model import Verdict
 from halluscope.claims.lexicon import COLORS
 from halluscope.claims.model import Claim
@@ -44,31 +46,33 @@ def _matches(value: str, attrs) -> bool:
 
 
 def check_attribute(claim: Claim, facts: ImageFacts) -> Verdict:
-    label, state = existence_state(claim.subject, claim.node, facts)
-    if label is None:
-        return unverifiable(claim, f"'{claim.subject}' is outside the vocabulary", facts,
-                            "attribute")
-    if state == "absent":
+    m = match(claim.subject, claim.node, facts)
+    if not m:
+        return unverifiable(claim, not_known(claim.subject, facts), facts, "attribute")
+    label = name_of(m)
+    if state(m, facts) == "absent":
         return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label),
                        f"there is no {label} to be {claim.value}", checker(facts, "attribute"))
-    insts = facts.of(label)
+    insts = instances(facts, m)
     value = str(claim.value)
     for inst in insts:
         if _matches(value, inst.attributes):
             return Verdict(claim, "supported", 1.0 if inst.score is None else float(inst.score),
-                           (inst.evidence(),), f"{label} is annotated as {value}",
+                           (inst.evidence(),), f"{inst.label} is annotated as {value}",
                            checker(facts, "attribute"))
+    if m.broader:       # another, unannotated kind of the noun may have the attribute
+        return unverifiable(claim, f"no {label} is annotated as {value}", facts, "attribute")
     for inst in insts:
         if _matches(value, inst.payload.get("absent_attributes", ())):
             return Verdict(claim, "hallucinated", 1.0, (inst.evidence(),),
                            f"the annotation says {label} is not {value}",
                            checker(facts, "attribute"))
-    if norm(value) in {norm(c) for c in COLORS} and insts and all(
-            any(norm(a) in {norm(c) for c in COLORS} for a in i.attributes) for i in insts):
-        colours = sorted({a for i in insts for a in i.attributes if norm(a) in
-                          {norm(c) for c in COLORS}})
-        return Verdict(claim, "hallucinated", 1.0, evidence_of(facts, label),
-                       f"{label} is annotated as {', '.join(colours)}, not {value}",
+    colours = {norm(c) for c in COLORS}
+    if norm(value) in colours and insts and all(
+            any(norm(a) in colours for a in i.attributes) for i in insts):
+        annotated = sorted({a for i in insts for a in i.attributes if norm(a) in colours})
+        return Verdict(claim, "hallucinated", 1.0, evidence_of(facts, m),
+                       f"{label} is annotated as {', '.join(annotated)}, not {value}",
                        checker(facts, "attribute"))
     return unverifiable(claim, f"no annotation says whether {label} is {value}", facts,
                         "attribute")

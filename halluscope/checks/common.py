@@ -1,14 +1,60 @@
-"""Helpers the claim checks share: naming a claim's object in a facts source's words."""
+"""Helpers the claim checks share: naming a claim's noun in a facts source's words.
+
+:func:`match` finds the labels of a facts source that a claim's noun (its ``subject`` or
+``object``, with the vocabulary ``node`` the splitter mapped it to) stands for. Every check
+(existence, count, attribute, relation) goes through it, so a noun is decided the same way
+whatever the kind of claim. In order:
+
+1. **same**: the node or the noun is a label; else the labels' own mapping (lemma and singular
+   forms, then the last words of a phrase: "metal tower" -> ``tower``, then WordNet hypernyms of
+   the noun: "sedan" -> ``car``), or a label that is a WordNet synonym of the noun ("sofa" /
+   ``couch``). The noun's claims are decided against that label in full: present, absent, its
+   count, its attributes.
+2. **broader**: the noun is more general than labels present in the image (the label's head
+   noun: "suit" -> ``space suit``, "tower" -> ``metal tower`` + ``lattice tower``; a sibling
+   with the same head: "metal tower" -> ``lattice tower``; or a WordNet hypernym of the label:
+   "person" -> ``woman``). Their presence supports the noun; their absence says nothing about
+   it (another suit may be there), so such a match never makes a claim hallucinated except
+   where the labels' known count is already larger than the claimed one.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from halluscope.checks.model import Verdict
 from halluscope.claims.model import Claim
-from halluscope.evidence.model import Evidence, ImageFacts
+from halluscope.evidence.model import Evidence, ImageFacts, Instance
 
 _VOCABS: dict[int, tuple[frozenset, Any]] = {}
+_HYPERNYM_DEPTH = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The labels of a facts source that a claim's noun stands for.
+
+    Attributes:
+        labels: Labels of the source, best first; empty when the source cannot speak about
+            the noun.
+        broader: True when the noun is more general than the labels: their presence supports
+            it, their absence does not contradict it.
+    """
+
+    labels: tuple[str, ...] = ()
+    broader: bool = False
+
+    @property
+    def label(self) -> str | None:
+        return self.labels[0] if self.labels else None
+
+    def __bool__(self) -> bool:
+        return bool(self.labels)
+
+
+NO_MATCH = Match()
 
 
 def known_words(facts: ImageFacts) -> frozenset[str]:
@@ -18,12 +64,31 @@ def known_words(facts: ImageFacts) -> frozenset[str]:
     return facts.labels() | facts.absent
 
 
+@lru_cache(maxsize=16384)
+def label_lemmas(label: str) -> tuple[str, ...]:
+    """Other dictionary lemmas of a label written in the plural (``towers`` -> ``tower``)."""
+    from halluscope.claims.vocab import IRREGULAR_PLURALS
+    low = label.strip().lower()
+    head, _, last = low.rpartition(" ")
+    if last in IRREGULAR_PLURALS:
+        lemmas: tuple[str, ...] = (IRREGULAR_PLURALS[last],)
+    else:
+        try:
+            from lemminflect import getAllLemmas
+            lemmas = getAllLemmas(last, upos="NOUN").get("NOUN", ())
+        except ImportError:  # pragma: no cover - a core dependency
+            lemmas = ()
+    pre = head + " " if head else ""
+    return tuple(pre + lem for lem in lemmas if lem != last)
+
+
 def _vocab_for(words: frozenset[str]):
+    """A vocabulary whose nodes are ``words`` and whose synonyms are their lemmas."""
     from halluscope.claims.vocab import Vocabulary
     hit = _VOCABS.get(id(words))
     if hit is not None and hit[0] is words:
         return hit[1]
-    v = Vocabulary("facts", {w: () for w in sorted(words)})
+    v = Vocabulary("facts", {w: label_lemmas(w) for w in sorted(words)})
     if len(_VOCABS) > 64:
         _VOCABS.clear()
     _VOCABS[id(words)] = (words, v)
@@ -31,17 +96,179 @@ def _vocab_for(words: frozenset[str]):
 
 
 def resolve(name: str | None, node: str | None, facts: ImageFacts) -> str | None:
-    """The label ``facts`` uses for a claim's noun (``name``, mapped to ``node``), or ``None``
-    when the source cannot speak about it."""
+    """The label ``facts`` uses for a claim's noun (``name``, mapped to ``node``) when it names
+    the same kind of thing (tier 1 of :func:`match`), or ``None``."""
     if not name and not node:
         return None
     words = known_words(facts)
     for cand in (node, name):
         if cand and cand in words:
             return cand
-    if name:
-        return _vocab_for(words).map(name)
+    if not name:
+        return None
+    label = _vocab_for(words).map(name)
+    if label is None:
+        label = _synonym(name.strip().lower(), words)
+    return label
+
+
+def match(name: str | None, node: str | None, facts: ImageFacts) -> Match:
+    """The labels of ``facts`` that a claim's noun stands for (see the module docstring)."""
+    label = resolve(name, node, facts)
+    if label is not None:
+        return Match((label,))
+    if not name:
+        return NO_MATCH
+    broader = _broader(name.strip().lower(), facts)
+    return Match(broader, broader=True) if broader else NO_MATCH
+
+
+# -- the matching tiers -----------------------------------------------------------------------
+@lru_cache(maxsize=16384)
+def _head(phrase: str) -> str:
+    """The head noun of a phrase as a lemma ("metal towers" -> tower, "reading glasses" ->
+    glasses, "bus" -> bus)."""
+    last = phrase.rsplit(" ", 1)[-1]
+    lemmas = label_lemmas(last)
+    return lemmas[0] if lemmas else last
+
+
+@lru_cache(maxsize=16384)
+def _first_sense(word: str):
+    from halluscope.claims.vocab import concrete_senses
+    senses = concrete_senses(word)
+    return senses[0] if senses else None
+
+
+@lru_cache(maxsize=16384)
+def _sense_names(word: str) -> frozenset[str]:
+    """Lemma names of the noun's most frequent concrete sense (its synonyms)."""
+    s = _first_sense(word)
+    if s is None:
+        return frozenset()
+    return frozenset(n.replace("_", " ").lower() for n in s.lemma_names())
+
+
+@lru_cache(maxsize=16384)
+def _hypernym_names(word: str) -> frozenset[str]:
+    """Lemma names of every hypernym of the noun's most frequent concrete sense."""
+    s = _first_sense(word)
+    if s is None:
+        return frozenset()
+    out: set[str] = set()
+    frontier, seen = [s], {s}
+    for _ in range(_HYPERNYM_DEPTH):
+        nxt = []
+        for syn in frontier:
+            for h in syn.hypernyms() + syn.instance_hypernyms():
+                if h not in seen:
+                    seen.add(h)
+                    nxt.append(h)
+                    out.update(n.replace("_", " ").lower() for n in h.lemma_names())
+        frontier = nxt
+        if not frontier:
+            break
+    return frozenset(out)
+
+
+def _synonym(name: str, words: frozenset[str]) -> str | None:
+    """A label that is a WordNet synonym of the noun ("sofa" -> ``couch``)."""
+    for n in sorted(_sense_names(name)):
+        if n in words:
+            return n
     return None
+
+
+def _broader(name: str, facts: ImageFacts) -> tuple[str, ...]:
+    """Labels present in the image that the noun is a more general name for, or a sibling of
+    (same head noun)."""
+    present = sorted(facts.labels())
+    if not present:
+        return ()
+    head = _head(name)
+    out = [lab for lab in present if " " in lab.strip() and _head(lab.lower()) == head]
+    if out or " " in name:
+        return tuple(out)
+    for lab in present:
+        low = lab.lower()
+        if name in _hypernym_names(low) or name in _hypernym_names(_head(low)):
+            out.append(lab)
+    return tuple(out)
+
+
+# -- state and evidence -----------------------------------------------------------------------
+def state(m: Match, facts: ImageFacts) -> str | None:
+    """``"present"`` | ``"absent"`` | ``None`` (unknown) for a matched noun."""
+    if not m:
+        return None
+    labels = facts.labels()
+    if any(lab in labels for lab in m.labels):
+        return "present"
+    if m.broader:
+        return None
+    label = m.labels[0]
+    if label in facts.absent or (facts.closed_world and label in known_words(facts)):
+        return "absent"
+    return None
+
+
+def existence_state(claim_subject: str, node: str | None, facts: ImageFacts
+                    ) -> tuple[str | None, str | None]:
+    """``(label in facts, "present" | "absent" | None)`` for a noun."""
+    m = match(claim_subject, node, facts)
+    return m.label, state(m, facts)
+
+
+def instances(facts: ImageFacts, m: Match) -> tuple[Instance, ...]:
+    """The instances of every label of the match."""
+    if len(m.labels) == 1:
+        return facts.of(m.labels[0])
+    want = set(m.labels)
+    return tuple(i for i in facts.instances if i.label in want)
+
+
+def name_of(m: Match) -> str:
+    """The labels of a match as a reader sees them ("metal tower or lattice tower")."""
+    return " or ".join(m.labels)
+
+
+def nouns(claim: Claim) -> list[tuple[str, str | None]]:
+    """``(noun, node)`` of the claim's subject, and of its object for relations."""
+    out = [(claim.subject, claim.node)]
+    if claim.kind == "relation":
+        out.append((claim.object or "", claim.object_node))
+    return out
+
+
+def known_nouns(claim: Claim, facts: ImageFacts) -> int:
+    """How many of the claim's nouns ``facts`` can name."""
+    return sum(bool(match(n, node, facts)) for n, node in nouns(claim))
+
+
+def missed(verdict: Verdict, facts: ImageFacts, earlier) -> Verdict | None:
+    """An unverifiable verdict in place of ``verdict`` (hallucinated by ``facts``) when it
+    rests on the absence of an object that one of the ``earlier`` sources has in the image."""
+    for n, node in nouns(verdict.claim):
+        m = match(n, node, facts)
+        if state(m, facts) != "absent":
+            continue
+        for g in earlier:
+            if state(match(n, node, g), g) == "present":
+                return unverifiable(verdict.claim, f"{source_name(facts)} has no {m.labels[0]} "
+                                    f"but {source_name(g)} has it in the image", facts,
+                                    verdict.claim.kind)
+    return None
+
+
+def source_name(facts: ImageFacts) -> str:
+    return str((facts.provenance or {}).get("name") or source_of(facts))
+
+
+def not_known(noun: str, facts: ImageFacts) -> str:
+    """Why ``facts`` cannot name ``noun``: outside a vocabulary, or simply not annotated."""
+    if facts.vocabulary is None:
+        return f"'{noun}' is not among the objects {source_name(facts)} annotates for this image"
+    return f"'{noun}' is outside the vocabulary of {source_name(facts)}"
 
 
 def source_of(facts: ImageFacts) -> str:
@@ -55,37 +282,26 @@ def checker(facts: ImageFacts, kind: str) -> str:
     return f"{source_of(facts)}-{kind}"
 
 
-def evidence_of(facts: ImageFacts, label: str, limit: int = 5) -> tuple[Evidence, ...]:
-    prov = {k: v for k, v in (facts.provenance or {}).items() if k in ("name", "file",
-                                                                        "component", "version")}
-    out = [i.evidence(prov) for i in facts.of(label)[:limit]]
-    if not out and label in facts.present:
-        out.append(Evidence(source=source_of(facts), label=label, payload={"present": True},
-                            provenance=prov))
+def _prov(facts: ImageFacts, keys=("name", "file", "component", "version")) -> dict[str, Any]:
+    return {k: v for k, v in (facts.provenance or {}).items() if k in keys}
+
+
+def evidence_of(facts: ImageFacts, label: str | Match, limit: int = 5) -> tuple[Evidence, ...]:
+    m = label if isinstance(label, Match) else Match((label,))
+    prov = _prov(facts)
+    out = [i.evidence(prov) for i in instances(facts, m)[:limit]]
+    if not out:
+        out.extend(Evidence(source=source_of(facts), label=lab, payload={"present": True},
+                            provenance=prov) for lab in m.labels if lab in facts.present)
     return tuple(out)
 
 
 def absence_evidence(facts: ImageFacts, label: str) -> tuple[Evidence, ...]:
-    prov = {k: v for k, v in (facts.provenance or {}).items() if k in ("name", "file")}
     payload: dict[str, Any] = {"absent": True}
     if label not in facts.absent:
         payload["annotated"] = sorted(facts.labels())[:20]
-    return (Evidence(source=source_of(facts), label=label, payload=payload, provenance=prov),)
-
-
-def existence_state(claim_subject: str, node: str | None, facts: ImageFacts
-                    ) -> tuple[str | None, str | None]:
-    """``(label in facts, "present" | "absent" | None)`` for a noun."""
-    label = resolve(claim_subject, node, facts)
-    if label is None:
-        return None, None
-    if label in facts.labels():
-        return label, "present"
-    if label in facts.absent:
-        return label, "absent"
-    if facts.closed_world and label in known_words(facts):
-        return label, "absent"
-    return label, None
+    return (Evidence(source=source_of(facts), label=label, payload=payload,
+                     provenance=_prov(facts, ("name", "file"))),)
 
 
 def unverifiable(claim: Claim, reason: str, facts: ImageFacts | None = None, kind: str = ""

@@ -1,30 +1,47 @@
 """Count: are there as many objects as the claim says?
 
-The known count is the number of instances of the label when the source is closed-world and
-none of them is a crowd region, or the count an annotation states (AMBER number questions).
-Supported when it equals the claimed count; hallucinated when it differs, when the annotation
-denies that count, or when the object is absent altogether; unverifiable otherwise.
+The claim's noun is matched to labels exactly as for existence
+(:func:`halluscope.checks.common.match`). The known count is the number of instances of those
+labels when they are exhaustively annotated (:func:`exhaustive`) and none of them is a crowd
+region, or the count an annotation states (AMBER number questions). Supported when it equals
+the claimed count; hallucinated when it differs, when the annotation denies that count, or when
+the object is absent altogether; unverifiable otherwise. When the noun is more general than the
+labels ("two towers" against ``metal tower`` and ``lattice tower``), their count is a lower
+bound: a smaller claimed count is hallucinated, an equal one supported, a larger one
+unverifiable.
 """
 
 from __future__ import annotations
 
-from halluscope.checks.common import (absence_evidence, checker, evidence_of, existence_state,
-                                      unverifiable)
+from halluscope.checks.common import (Match, absence_evidence, checker, evidence_of, instances,
+                                      match, name_of, not_known, state, unverifiable)
 from halluscope.checks.model import Verdict
 from halluscope.claims.model import Claim
 from halluscope.evidence.model import ImageFacts
 
 
-def known_count(facts: ImageFacts, label: str) -> tuple[int | None, set[int]]:
+def exhaustive(facts: ImageFacts, label: str) -> bool:
+    """Whether every instance of ``label`` in the image is annotated: closed-world sources
+    (COCO), and sources that say so for the labels they annotate (halluscope's simple format
+    unless ``"exhaustive_counts": false`` or the label is in ``"not_exhaustive"``)."""
+    prov = facts.provenance or {}
+    if label in prov.get("not_exhaustive", ()):
+        return False
+    return facts.closed_world or bool(prov.get("exhaustive_counts"))
+
+
+def known_count(facts: ImageFacts, label: str | Match) -> tuple[int | None, set[int]]:
     """``(count or None, counts known to be wrong)``."""
-    insts = facts.of(label)
+    m = label if isinstance(label, Match) else Match((label,))
+    insts = instances(facts, m)
     denied: set[int] = set()
     for i in insts:
         denied.update(int(n) for n in i.payload.get("not_counts", ()))
-        if "count" in i.payload:
+        if "count" in i.payload and len(m.labels) == 1:
             return int(i.payload["count"]), denied
-    if insts and facts.closed_world and not any(i.payload.get("crowd") for i in insts) and \
-            all(i.source == insts[0].source for i in insts) and insts[0].box is not None:
+    if insts and all(exhaustive(facts, lab) for lab in m.labels) and \
+            not any(i.payload.get("crowd") for i in insts) and \
+            all(i.source == insts[0].source and i.box is not None for i in insts):
         return len(insts), denied
     return None, denied
 
@@ -34,21 +51,25 @@ def check_count(claim: Claim, facts: ImageFacts) -> Verdict:
         n = int(claim.value)
     except (TypeError, ValueError):
         return unverifiable(claim, f"expected a number, got {claim.value!r}", facts, "count")
-    label, state = existence_state(claim.subject, claim.node, facts)
-    if label is None:
-        return unverifiable(claim, f"'{claim.subject}' is outside the vocabulary", facts, "count")
-    if state == "absent" and n > 0:
+    m = match(claim.subject, claim.node, facts)
+    if not m:
+        return unverifiable(claim, not_known(claim.subject, facts), facts, "count")
+    label = name_of(m)
+    if state(m, facts) == "absent" and n > 0:
         return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label),
                        f"there is no {label} at all", checker(facts, "count"))
-    k, denied = known_count(facts, label)
-    ev = evidence_of(facts, label, limit=50)
+    k, denied = known_count(facts, m)
+    ev = evidence_of(facts, m, limit=50)
     if k is not None:
         if k == n:
             return Verdict(claim, "supported", 1.0, ev, f"{k} {label} annotated",
                            checker(facts, "count"))
-        return Verdict(claim, "hallucinated", 1.0, ev, f"{k} {label} annotated, not {n}",
-                       checker(facts, "count"))
-    if n in denied:
+        if k > n or not m.broader:
+            return Verdict(claim, "hallucinated", 1.0, ev, f"{k} {label} annotated, not {n}",
+                           checker(facts, "count"))
+        return unverifiable(claim, f"{k} {label} annotated; other kinds of {claim.subject} may "
+                            f"make up {n}", facts, "count")
+    if n in denied and not m.broader:
         return Verdict(claim, "hallucinated", 1.0, ev, f"the annotation says there are not "
                        f"{n} {label}", checker(facts, "count"))
     return unverifiable(claim, f"the number of {label} is not known", facts, "count")

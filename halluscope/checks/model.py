@@ -41,6 +41,7 @@ class Verdict:
         return {
             "kind": c.kind, "subject": c.subject, "value": c.value, "relation": c.relation,
             "object": c.object, "span": list(c.span), "analytic": c.analytic, "node": c.node,
+            "object_node": c.object_node,
             "verdict": self.label, "confidence": round(self.confidence, 4),
             "reason": self.reason, "checker": self.checker,
             "evidence": [e.to_dict() for e in self.evidence],

@@ -1,7 +1,10 @@
 """Relation: do the two objects stand in the claimed relation?
 
+Both nouns are matched to labels as for existence (:func:`halluscope.checks.common.match`).
 In order: hallucinated when either object is absent; supported when the source lists the
-relation (``(subject, relation, object)``, compared by canonical spatial name or by words);
+relation (``(subject, relation, object)``, compared by canonical spatial name or by words) or
+its converse (``(woman, in front of, flag)`` supports "flag behind woman"), hallucinated when it
+lists the opposite spatial relation;
 for relations that imply contact (``on``, ``holding``, ``riding``, ``wearing``, ...) hallucinated
 when the source says the two are not in contact (AMBER); decided from boxes by the rules in
 :mod:`halluscope.checks.spatial` for spatial relations; unverifiable otherwise.
@@ -10,8 +13,8 @@ when the source says the two are not in contact (AMBER); decided from boxes by t
 from __future__ import annotations
 
 from halluscope.checks import spatial
-from halluscope.checks.common import (absence_evidence, checker, evidence_of, existence_state,
-                                      resolve, unverifiable)
+from halluscope.checks.common import (absence_evidence, checker, evidence_of, instances, match,
+                                      name_of, not_known, resolve, state, unverifiable)
 from halluscope.checks.model import Verdict
 from halluscope.claims.model import Claim
 from halluscope.evidence.model import Evidence, ImageFacts
@@ -21,67 +24,101 @@ CONTACT_WORDS = ("on", "holding", "riding", "wearing", "carrying", "touching", "
                  "atop", "on top of", "perched on", "pushing", "pulling", "kicking", "grabbing",
                  "feeding", "petting", "resting on")
 
+#: Spatial relations seen from the other object: "a left of b" is "b right of a".
+CONVERSE = {"left of": "right of", "right of": "left of", "above": "below", "below": "above",
+            "in front of": "behind", "behind": "in front of", "next to": "next to"}
+_POSITIONAL = ("sitting", "standing", "lying", "parked", "placed", "located", "perched",
+               "hanging", "resting", "positioned", "seated")
+
 
 def implies_contact(relation: str) -> bool:
     r = relation.lower()
     return any(r == w or r.startswith(w + " ") or r.endswith(" " + w) for w in CONTACT_WORDS)
 
 
+def _canon(relation: str) -> str | None:
+    c = spatial.canonical(relation)
+    return "below" if c == "under" else c
+
+
 def _same_relation(a: str, b: str) -> bool:
     a, b = a.lower().strip(), b.lower().strip()
     if a == b:
         return True
-    ca, cb = spatial.canonical(a), spatial.canonical(b)
+    ca, cb = _canon(a), _canon(b)
     return ca is not None and ca == cb
 
 
-def check_relation(claim: Claim, facts: ImageFacts) -> Verdict:
+def _annotated(claim: Claim, facts: ImageFacts, s_labels: set[str], o_labels: set[str],
+               decisive: bool) -> Verdict | None:
+    """A verdict from the source's relation triples, read in either direction."""
     rel = claim.relation or ""
-    s_label, s_state = existence_state(claim.subject, claim.node, facts)
-    o_label, o_state = existence_state(claim.object or "", claim.object_node, facts)
-    for label, state in ((s_label, s_state), (o_label, o_state)):
-        if label is not None and state == "absent":
-            return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label),
-                           f"there is no {label}", checker(facts, "relation"))
-    s_name = s_label or claim.subject
-    o_name = o_label or claim.object or ""
-    for (a, r, b) in facts.relations:
+    c_claim = _canon(rel)
+    contra: Verdict | None = None
+    for (a, r, b) in sorted(facts.relations):
         ra = resolve(a, None, facts) or a
         rb = resolve(b, None, facts) or b
-        if {ra, rb} != {s_name, o_name} and (ra, rb) != (s_name, o_name):
+        forward = ra in s_labels and rb in o_labels
+        backward = ra in o_labels and rb in s_labels
+        if not (forward or backward):
             continue
         ev = (Evidence(source="annotation", label=f"{a} {r} {b}",
                        payload={"relation": [a, r, b]}),)
-        if r == "no contact" and implies_contact(rel):
+        if r == "no contact" and implies_contact(rel) and decisive:
             return Verdict(claim, "hallucinated", 1.0, ev, f"the annotation says {a} and {b} "
                            f"are not in contact, which '{rel}' needs", checker(facts, "relation"))
         if r == "contact" and rel.lower() in ("touching", "in contact with"):
             return Verdict(claim, "supported", 1.0, ev, f"the annotation says {a} and {b} touch",
                            checker(facts, "relation"))
-        if (ra, rb) == (s_name, o_name) and _same_relation(r, rel):
+        c_ann = _canon(r)
+        if (forward and _same_relation(r, rel)) or \
+                (backward and c_ann is not None and CONVERSE.get(c_ann) == c_claim):
             return Verdict(claim, "supported", 1.0, ev, f"annotated: {a} {r} {b}",
                            checker(facts, "relation"))
+        directional = c_ann in CONVERSE and CONVERSE[c_ann] != c_ann
+        if contra is None and decisive and directional and (
+                (forward and CONVERSE[c_ann] == c_claim) or (backward and c_ann == c_claim)):
+            contra = Verdict(claim, "hallucinated", 1.0, ev, f"annotated: {a} {r} {b}, the "
+                             f"opposite of the claim", checker(facts, "relation"))
+    return contra
+
+
+def check_relation(claim: Claim, facts: ImageFacts) -> Verdict:
+    rel = claim.relation or ""
+    sm = match(claim.subject, claim.node, facts)
+    om = match(claim.object or "", claim.object_node, facts)
+    for m in (sm, om):
+        if m and state(m, facts) == "absent":
+            return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, m.labels[0]),
+                           f"there is no {m.labels[0]}", checker(facts, "relation"))
+    decisive = not sm.broader and not om.broader
+    v = _annotated(claim, facts, set(sm.labels) or {claim.subject},
+                   set(om.labels) or {claim.object or ""}, decisive)
+    if v is not None:
+        return v
     canon = spatial.canonical(rel)
     if canon is None or (rel.split()[0].endswith(("ing", "ed")) and not
-                         rel.lower().startswith(("sitting", "standing", "lying", "parked",
-                                                 "placed", "located", "perched", "hanging",
-                                                 "resting", "positioned", "seated", "lying"))):
+                         rel.lower().startswith(_POSITIONAL)):
         return unverifiable(claim, f"boxes cannot decide '{rel}'", facts, "relation")
-    if s_label is None or o_label is None:
-        return unverifiable(claim, "an object of the relation is outside the vocabulary", facts,
-                            "relation")
-    s_boxes = [i for i in facts.of(s_label) if i.box is not None]
-    o_boxes = [i for i in facts.of(o_label) if i.box is not None]
+    if not sm or not om:
+        outside = claim.subject if not sm else claim.object
+        return unverifiable(claim, not_known(outside, facts), facts, "relation")
+    s_boxes = [i for i in instances(facts, sm) if i.box is not None]
+    o_boxes = [i for i in instances(facts, om) if i.box is not None]
+    s_name, o_name = name_of(sm), name_of(om)
     if not s_boxes or not o_boxes:
-        return unverifiable(claim, f"no boxes for {s_label if not s_boxes else o_label}", facts,
+        return unverifiable(claim, f"no boxes for {s_name if not s_boxes else o_name}", facts,
                             "relation")
-    if s_label == o_label and len(s_boxes) < 2:
-        return unverifiable(claim, f"only one {s_label} box", facts, "relation")
+    if sm.labels == om.labels and len(s_boxes) < 2:
+        return unverifiable(claim, f"only one {s_name} box", facts, "relation")
     label, why, pair = spatial.decide_any(canon, [i.box for i in s_boxes],
                                           [i.box for i in o_boxes])
-    ev = evidence_of(facts, s_label) + evidence_of(facts, o_label)
+    ev = evidence_of(facts, sm) + evidence_of(facts, om)
     if pair is not None and label == "supported":
         ev = (s_boxes[pair[0]].evidence(), o_boxes[pair[1]].evidence())
     if label is None:
         return unverifiable(claim, f"{canon}: too close to call ({why})", facts, "relation")
+    if label == "hallucinated" and not decisive:
+        return unverifiable(claim, f"{canon}: no annotated {s_name} / {o_name} pair fits ({why}); "
+                            "other kinds of the objects may", facts, "relation")
     return Verdict(claim, label, 1.0, ev, f"{canon}: {why}", checker(facts, "relation"))

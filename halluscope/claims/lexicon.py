@@ -35,6 +35,20 @@ META_NOUNS = frozenset({
     "close-up", "closeup", "moment", "depiction", "image's", "glimpse", "vantage", "viewpoint",
 })
 
+#: Nouns that frame the picture ("a close-up of a cat", "a portrait of a woman"): followed by
+#: "of", they stand for what follows and make no claim themselves.
+FRAME_NOUNS = frozenset({
+    "close-up", "closeup", "portrait", "photo", "photograph", "picture", "image", "view",
+    "shot", "scene", "snapshot", "selfie", "headshot", "depiction", "glimpse", "pic",
+    "panorama", "overview", "aerial view", "side view",
+    "top view", "front view", "rear view", "close-up view", "close-up shot",
+})
+
+#: Nouns of a replica ("a white model of the space shuttle", "a shuttle model"): they stand for
+#: the thing they copy, which gets the noun as an attribute (annotations label a model of a
+#: shuttle "space shuttle" with attribute "model").
+MODEL_NOUNS = frozenset({"model", "replica", "miniature", "mockup", "mock-up", "scale model"})
+
 #: Nouns of place within a thing ("on the left side of", "in front of", "at the top of").
 POSITION_NOUNS = frozenset({
     "left", "right", "side", "top", "bottom", "middle", "center", "centre", "front", "back",

@@ -337,6 +337,27 @@ class Vocabulary:
                 break
         return None
 
+    def synonyms(self) -> dict[str, tuple[str, ...]]:
+        """Node -> its other surface forms (the table this vocabulary was built from)."""
+        out: dict[str, list[str]] = {n: [] for n in self.nodes}
+        for form, node in self.table.items():
+            if form != node.lower():
+                out.setdefault(node, []).append(form)
+        return {n: tuple(v) for n, v in out.items()}
+
+    def extended(self, words: Iterable[str], name: str | None = None) -> "Vocabulary":
+        """This vocabulary plus ``words`` it cannot map (the labels of a user's annotation
+        file: ``helmet``, ``space suit``), each a node of its own; words it maps already keep
+        their node (``woman`` stays ``person``, ``table`` stays ``dining table``)."""
+        extra = sorted({str(w).strip().lower() for w in words if str(w).strip()})
+        extra = [w for w in extra if self.map(w) is None]
+        if not extra:
+            return self
+        table = self.synonyms()
+        for w in extra:
+            table.setdefault(w, ())
+        return Vocabulary(name or f"{self.name}+labels", table, use_wordnet=self.use_wordnet)
+
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "nodes": len(self.nodes), "wordnet": self.use_wordnet}
 

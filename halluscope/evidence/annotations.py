@@ -29,7 +29,11 @@ The image key is a COCO id (``"139"``), an image file name (``"dog.jpg"``) or a 
 ``box`` is ``[x1, y1, x2, y2]`` in pixels and optional; ``attributes``, ``relations``,
 ``absent``, ``size`` are optional. With ``"closed_world": true`` every label the file uses
 anywhere (or those listed in a top-level ``"vocabulary"``) that is not among an image's objects
-counts as absent from it.
+counts as absent from it. Every instance of a label an image annotates with boxes is taken to be
+annotated (so its count is known, as for each category of a COCO image) unless the file or the
+image says ``"exhaustive_counts": false`` or lists the label in ``"not_exhaustive"`` (as LVIS
+does). The labels the file uses count as vocabulary for the claim splitter
+(:meth:`AnnotationSource.labels`).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class AnnotationSource:
     """Facts for the images of one annotation file, looked up by image key."""
 
     kind = "annotations"
+    vocabulary: frozenset[str] = frozenset()
 
     def __init__(self, path: Path, facts: dict[str, ImageFacts], aliases: dict[str, str] | None
                  = None):
@@ -73,6 +78,12 @@ class AnnotationSource:
 
     def __len__(self) -> int:
         return len(self._facts)
+
+    def labels(self) -> frozenset[str]:
+        """The object names this file's annotators chose (its vocabulary, when it is one a
+        claim splitter should learn: halluscope's simple format; empty for COCO, whose 80
+        names the splitter knows, and for Visual Genome's open-ended names)."""
+        return self.vocabulary if self.kind == "halluscope-json" else frozenset()
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "file": str(self.path), "images": len(self)}
@@ -175,14 +186,20 @@ def _from_simple(path: Path, data: dict[str, Any]) -> AnnotationSource:
             rels.add(tuple(str(x).strip() for x in r))
         closed = bool(entry.get("closed_world", data.get("closed_world", False)))
         size = entry.get("size")
+        prov: dict[str, Any] = {"source": "annotation", "name": "halluscope-json",
+                                "file": str(path),
+                                "exhaustive_counts": bool(entry.get(
+                                    "exhaustive_counts", data.get("exhaustive_counts", True)))}
+        if entry.get("not_exhaustive"):
+            prov["not_exhaustive"] = sorted(str(x).strip() for x in entry["not_exhaustive"])
         facts[str(key)] = ImageFacts(
             key=str(key), instances=tuple(instances),
             absent=frozenset(str(a) for a in entry.get("absent", ())),
             vocabulary=frozenset(all_labels) if closed or declared else None,
             closed_world=closed, relations=frozenset(rels),
-            size=tuple(size) if size else None,
-            provenance={"source": "annotation", "name": "halluscope-json", "file": str(path)})
+            size=tuple(size) if size else None, provenance=prov)
     src = AnnotationSource(path, facts)
+    src.vocabulary = frozenset(all_labels)
     src.kind = "halluscope-json"
     src.name = f"halluscope-json:{path.name}"
     return src

@@ -5,7 +5,9 @@ providers look the record's image up by key, trying in order: the COCO image id
 (``record.image_id``), the image's file name, the image path as written, the record id, and
 ``metadata["image_key"]``. :func:`build_providers` makes the providers an audit configuration
 asks for: annotation files first (``coco_annotations``, then ``annotations``, format detected),
-then the detector when ``detector`` is set.
+then the detector when ``detector`` is set. :func:`provider_labels` collects the object names
+that annotation files in halluscope's simple format use, which the claims metric adds to the
+splitter's vocabulary.
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ class AnnotationProvider:
                 return f
         return None
 
+    def labels(self) -> frozenset[str]:
+        """Object names of the annotation file that a claim splitter should know."""
+        return self.source.labels()
+
     def describe(self) -> dict[str, Any]:
         return self.source.describe()
 
@@ -78,6 +84,17 @@ def build_providers(config) -> list[FactsProvider]:
         from halluscope.evidence.detector_facts import from_config
         providers.append(from_config(config))
     return providers
+
+
+def provider_labels(providers: Sequence[FactsProvider]) -> frozenset[str]:
+    """The object names the providers' annotation files use (for the splitter's vocabulary:
+    see :meth:`halluscope.claims.vocab.Vocabulary.extended`)."""
+    out: set[str] = set()
+    for p in providers:
+        labels = getattr(p, "labels", None)
+        if callable(labels):
+            out.update(labels())
+    return frozenset(out)
 
 
 def gather_facts(providers: Sequence[FactsProvider], record, claims: Sequence[Any] = ()

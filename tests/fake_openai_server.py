@@ -57,6 +57,26 @@ def default_responder(prompt: str, body: dict) -> str:
     return text
 
 
+def scripted_responder(replies, default=default_responder):
+    """A responder answering with the reply of the first key (in order) that occurs in the
+    prompt, else ``default(prompt, body)``. ``replies`` is a dict or a list of ``(key, reply)``
+    pairs; a reply is text or a callable ``(prompt, body) -> str``. Judge prompts and model
+    prompts can share one server this way (put the judge keys first)::
+
+        FakeServer(responder=scripted_responder([
+            ("Statement: The dog is purple.", '{"verdict": "hallucinated"}'),
+            ("Describe the image.", "A purple dog sits on a sofa.")]))
+    """
+    rules = list(replies.items() if isinstance(replies, dict) else replies)
+
+    def respond(prompt: str, body: dict) -> str:
+        for key, reply in rules:
+            if key in prompt:
+                return reply(prompt, body) if callable(reply) else reply
+        return default(prompt, body)
+    return respond
+
+
 class FakeServer:
     """The server; see the module docstring.
 
@@ -68,7 +88,7 @@ class FakeServer:
         api_key: When set, requests without ``Authorization: Bearer <api_key>`` get 401.
         retry_after: ``Retry-After`` value sent with 429s (seconds, as text).
         hang: Seconds a ``timeout`` fault waits before answering.
-        responder: ``(prompt, body) -> text``.
+        responder: ``(prompt, body) -> text`` (see :func:`scripted_responder`).
     """
 
     def __init__(self, *, latency: float = 0.0, faults: dict[str, float] | None = None,

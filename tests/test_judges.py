@@ -152,7 +152,7 @@ def test_verify_verdicts_and_evidence(image):
     judge, _ = mock_judge()
     v = judge.verify_sync(Claim("existence", "dog", text="A dog sleeps."), image)
     assert v.label == "supported" and v.confidence == 0.9 and v.reason == "a dog is visible"
-    assert v.checker == "judge:gpt-4o-2024-08-06"
+    assert v.checker == "judge-existence"
     ev = v.evidence[0]
     assert ev.source == "judge" and ev.payload["judge"] == "openai/gpt-4o-2024-08-06"
     assert "a dog is visible" in ev.payload["raw"]
@@ -267,3 +267,42 @@ def test_human_agreement_matches_sklearn(tmp_path):
                                                          [human[i] for i in ids]), 4)
     assert out["only_judge"] == 1 and out["only_human"] == 1
     assert out["human_to_judge"]["hallucinated->supported"] == 1
+
+
+def test_sync_methods_work_inside_a_running_event_loop(image):
+    """A notebook runs an event loop: the blocking twins then run the judge's loop in a helper
+    thread instead of failing."""
+    judge, _ = mock_judge()
+
+    async def cell():
+        one = judge.verify_sync(Claim("existence", "dog"), image)
+        many = judge.verify_many_sync([(Claim("existence", "cat"), image, None),
+                                       (Claim("existence", "dog"), image, "A dog.")])
+        return one, many
+    one, many = asyncio.run(cell())
+    assert one.label == "supported" and [v.label for v in many] == ["hallucinated", "supported"]
+    assert judge.verify_sync(Claim("existence", "dog"), image).label == "supported"
+    judge.close()
+
+
+def test_offline_judge_answers_from_the_cache_only(image, tmp_path):
+    from halluscope.errors import CacheMiss
+    from halluscope.judges import load_judge
+    judge, api = mock_judge()
+    judge.close()
+    online = Judge("gpt-4o-2024-08-06", api=api, cache=tmp_path / "c")
+    online.verify_sync(Claim("existence", "dog"), image)
+    online.close()
+    calls = api.calls
+    offline = Judge("gpt-4o-2024-08-06", api=api, cache=tmp_path / "c", offline=True)
+    again = offline.verify_sync(Claim("existence", "dog"), image)
+    assert again.label == "supported" and api.calls == calls
+    assert offline.stats.use("verify").cached == 1
+    with pytest.raises(CacheMiss, match="judge 'openai/gpt-4o-2024-08-06'"):
+        offline.verify_sync(Claim("existence", "bird"), image)
+    offline.close()
+    cold = load_judge("gpt-4o-2024-08-06", cache_dir=tmp_path / "none", offline=True)
+    with pytest.raises(CacheMiss, match=str(tmp_path / "none")):
+        cold.verify_sync(Claim("existence", "dog"), image)
+    cold.close()
+    assert not (tmp_path / "none").exists()

@@ -395,6 +395,53 @@ def test_offline_mode_with_an_empty_cache_fails_clearly(project: pytest.Pytester
     assert "HALLUSCOPE_OFFLINE" not in os.environ    # restored after the run
 
 
+WARM = '''
+import pytest
+
+def test_answers_come_from_the_warm_cache(halluscope_auditor):
+    result = halluscope_auditor.audit(outputs="prompts.jsonl", model="vllm/fake-vlm")
+    assert result.summary["fakehall.rate"] == pytest.approx(1 / 3)
+    result.assert_below("fakehall.rate", 0.5)
+'''
+
+
+def _prompts_with_images(folder: Path) -> Path:
+    from PIL import Image
+    for name in ("1.png", "2.png"):
+        Image.new("RGB", (16, 16), (10, 200, 10)).save(folder / name)
+    return write_jsonl(folder / "prompts.jsonl", [
+        {"id": "p1", "task": "caption", "image": "1.png", "prompt": "Describe picture one.",
+         "truth": ["dog", "person"]},
+        {"id": "p2", "task": "caption", "image": "2.png", "prompt": "Describe picture two.",
+         "truth": ["tree"]}])
+
+
+def test_offline_mode_passes_on_a_warm_cache(project: pytest.Pytester):
+    """The real adapters in offline mode: a cache filled by an earlier online run answers every
+    prompt, no server is reached (there is none), and the audit's gates pass."""
+    from fake_openai_server import FakeServer, scripted_responder
+    prompts = _prompts_with_images(project.path)
+    replies = {"picture one": "A dog and a cat.", "picture two": "A tree."}
+    with FakeServer(responder=scripted_responder(replies)) as server:
+        records = halluscope.query(prompts, "vllm/fake-vlm", base_url=server.url,
+                                   cache=project.path / "warm-cache", offline=False)
+        assert len(server.requests) == 2
+    assert [r["response"] for r in records] == ["A dog and a cat.", "A tree."]
+    project.makepyfile(test_warm=WARM)
+    result = project.runpytest_subprocess("--halluscope-offline", "--halluscope-cache-dir",
+                                          "warm-cache")
+    result.assert_outcomes(passed=1)
+    # the same audit with an empty cache fails, naming the model, the record and the cache
+    (project.path / "cold-cache").mkdir()
+    result = project.runpytest_subprocess("--halluscope-offline", "--halluscope-cache-dir",
+                                          "cold-cache")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*halluscope offline mode: model 'vllm/fake-vlm' has no cached answer in *cold-cache*"
+        "CacheMiss: offline mode: no cached answer of model 'vllm/fake-vlm' for record 'p1'*"])
+    assert "Traceback" not in result.stdout.str()
+
+
 def test_offline_mode_from_the_ini_file(project: pytest.Pytester):
     project.makeini(textwrap.dedent("""
         [pytest]

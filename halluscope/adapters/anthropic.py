@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
+from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
                                        Response, redact_secrets)
@@ -57,6 +58,8 @@ class AnthropicModel:
         self.send_sampling_params = send_sampling_params
         self.image_policy = policy(image_policy or "anthropic", max_side=max_side)
         key = os.environ.get(KEY_ENV)
+        if not key and is_offline():
+            key = OFFLINE_KEY  # cache-only: no request is ever sent
         if not key:
             raise AuthError(f"{KEY_ENV} is not set: the anthropic provider reads its API key "
                             f"from the environment only (export {KEY_ENV}=...)")

@@ -94,27 +94,40 @@ class ResponseCache:
 
     Args:
         path: A directory (the file ``responses.sqlite3`` in it is used) or a ``.sqlite3`` /
-            ``.sqlite`` / ``.db`` file path. Created when missing.
+            ``.sqlite`` / ``.db`` file path. Created when missing, unless ``create`` is false:
+            then a missing cache stays missing and answers nothing (offline mode).
     """
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, *, create: bool = True):
         path = Path(path).expanduser() if path is not None else default_cache_dir()
         if path.suffix not in (".sqlite3", ".sqlite", ".db"):
             path = path / CACHE_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        self.writes = 0
+        self._conn: sqlite3.Connection | None = None
+        if not create and not path.is_file():
+            log.info("no response cache at %s (not created)", path)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30.0,
                                      isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._conn.execute(_SCHEMA)
-        self.hits = 0
-        self.misses = 0
-        self.writes = 0
+
+    @property
+    def exists(self) -> bool:
+        """Whether there is a cache file behind this object."""
+        return self._conn is not None
 
     def get(self, key: str) -> Response | None:
+        if self._conn is None:
+            self.misses += 1
+            return None
         with self._lock:
             row = self._conn.execute("SELECT response FROM responses WHERE key = ?",
                                      (key,)).fetchone()
@@ -126,6 +139,8 @@ class ResponseCache:
 
     def put(self, key: str, doc: dict[str, Any], response: Response) -> None:
         """Store ``response`` under ``key`` unless an answer is already there."""
+        if self._conn is None:
+            return
         request_json = json.dumps(doc, sort_keys=True, ensure_ascii=False)
         response_json = json.dumps(response.to_cache(), ensure_ascii=False)
         with self._lock:
@@ -137,11 +152,15 @@ class ResponseCache:
         self.writes += 1
 
     def __len__(self) -> int:
+        if self._conn is None:
+            return 0
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
 
     def rows(self):
         """Every row as a dict (for inspection and tests)."""
+        if self._conn is None:
+            return []
         with self._lock:
             cur = self._conn.execute(
                 "SELECT key, provider, model, request, response, created FROM responses")
@@ -149,6 +168,8 @@ class ResponseCache:
             return [dict(zip(names, r)) for r in cur.fetchall()]
 
     def close(self) -> None:
+        if self._conn is None:
+            return
         with self._lock:
             try:
                 self._conn.close()
@@ -163,4 +184,4 @@ class ResponseCache:
 
     def describe(self) -> dict[str, Any]:
         return {"path": str(self.path), "hits": self.hits, "misses": self.misses,
-                "writes": self.writes}
+                "writes": self.writes, **({} if self.exists else {"exists": False})}

@@ -8,8 +8,13 @@ Every provider gets the same behaviour from here:
 3. otherwise one attempt runs inside a limiter slot under a timeout;
 4. :class:`~halluscope.adapters.types.RetryableError` failures are retried with exponential
    backoff and jitter, honouring ``Retry-After``; 429s also shrink the concurrency limit;
-   :class:`~halluscope.adapters.types.AuthError` and other non-retryable errors are raised at once;
+   :class:`~halluscope.adapters.types.AuthError` and other non-retryable errors are raised at once
+   (after one AuthError every later call fails with it without reaching the provider: the
+   credentials are the same);
 5. the answer is written to the cache as soon as it arrives.
+
+In offline mode (``offline=True``) step 2 is the last: a cache miss raises
+:class:`~halluscope.errors.CacheMiss` and the provider is never called.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from typing import Any
 from halluscope.adapters.cache import ResponseCache, hash_material, key_material
 from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.limiter import AdaptiveLimiter
-from halluscope.adapters.types import (AdapterError, ImagePart, Message, ModelAPI,
-                                       RateLimited, Request, RequestTimeout, Response,
-                                       RetryableError)
+from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, Message,
+                                       ModelAPI, RateLimited, Request, RequestTimeout,
+                                       Response, RetryableError)
+from halluscope.errors import CacheMiss
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +73,16 @@ class ModelClient:
         retry: Retry policy.
         timeout: Seconds one attempt may take (None: no limit).
         images: Image loader (URL policy, root for relative paths).
+        offline: Answer from the cache only; a miss raises :class:`CacheMiss`.
+        role: ``model`` or ``judge``, for the :class:`CacheMiss` message.
+        name: The name a :class:`CacheMiss` gives (default ``provider/model``).
     """
 
     def __init__(self, api: ModelAPI, *, cache: ResponseCache | None = None,
                  max_connections: int = 8, retry: RetryPolicy | None = None,
                  timeout: float | None = 120.0, images: ImageLoader | None = None,
-                 seed: int | None = None):
+                 seed: int | None = None, offline: bool = False, role: str = "model",
+                 name: str | None = None):
         hint = getattr(api, "concurrency_hint", None)
         bound = max(1, min(max_connections, hint) if hint else max_connections)
         self.api = api
@@ -83,6 +93,10 @@ class ModelClient:
         self.limiter = AdaptiveLimiter(bound)
         self._rng = random.Random(seed)
         self._inflight: dict[str, asyncio.Future] = {}
+        self._auth_failure: AuthError | None = None
+        self.offline = offline
+        self.role = role
+        self.name = name or f"{api.provider}/{getattr(api, 'model', '?')}"
         self.reported_models: Counter[str] = Counter()
         self.calls = 0
         self.cache_hits = 0
@@ -134,6 +148,9 @@ class ModelClient:
                 if hit.model:
                     self.reported_models[hit.model] += 1
                 return hit
+        if self.offline:
+            raise CacheMiss(self.name, str(self.cache.path) if self.cache is not None else None,
+                            role=self.role)
         joined = self._inflight.get(key)
         if joined is not None:
             response = await asyncio.shield(joined)
@@ -164,6 +181,9 @@ class ModelClient:
         while True:
             attempt += 1
             async with self.limiter.slot() as generation:
+                if self._auth_failure is not None:  # refused once: refused for every call
+                    self.failures += 1
+                    raise AuthError(str(self._auth_failure), status=self._auth_failure.status)
                 self.calls += 1
                 t0 = time.perf_counter()
                 try:
@@ -178,7 +198,10 @@ class ModelClient:
                         self.limiter.on_rate_limited(generation, exc.retry_after)
                 except AdapterError as exc:
                     self.failures += 1
-                    raise _finish(exc, attempt, self.api.redact(str(exc))) from None
+                    error = _finish(exc, attempt, self.api.redact(str(exc)))
+                    if isinstance(error, AuthError):
+                        self._auth_failure = error
+                    raise error from None
                 else:
                     self.limiter.on_success()
                     return dataclasses.replace(response, attempts=attempt,
@@ -195,6 +218,7 @@ class ModelClient:
 
     def describe(self) -> dict[str, Any]:
         return {"calls": self.calls, "cache_hits": self.cache_hits, "retries": self.retries,
+                "offline": self.offline,
                 "failures": self.failures, "limiter": self.limiter.describe(),
                 "reported_models": dict(self.reported_models)}
 

@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
+from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ImagePart,
                                        MalformedResponse, Request, RequestError, RequestTimeout,
                                        Response, error_for_status, redact_secrets)
@@ -63,6 +64,8 @@ class GeminiModel:
         self.base_url = base_url
         self.image_policy = policy(image_policy or "gemini", max_side=max_side)
         key = next((os.environ[v] for v in KEY_ENV if os.environ.get(v)), None)
+        if not key and is_offline():
+            key = OFFLINE_KEY  # cache-only: no request is ever sent
         if not key:
             raise AuthError("GEMINI_API_KEY is not set: the gemini provider reads its API key "
                             "from the environment only (export GEMINI_API_KEY=...)")

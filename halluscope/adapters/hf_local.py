@@ -11,9 +11,9 @@ Options: ``revision`` (hub branch, tag or commit; pin a commit), ``device`` (``a
 ``min_pixels``/``max_pixels``), ``max_side`` (shrink images before the processor sees them).
 
 The pin in the cache key is the hub commit the files came from (read from the local hub cache,
-downloading first when the files are not there), or, for a plain local folder, ``files:`` and a
-sha256 over ``config.json`` and each weights file's name, size and first MiB (the safetensors
-header: tensor names, shapes and offsets). Generation runs in a worker thread, one request at a
+downloading first when the files are not there -- never in offline mode), or, for a plain local
+folder, ``files:`` and a sha256 over ``config.json`` and each weights file's name, size and first
+MiB (the safetensors header: tensor names, shapes and offsets). Generation runs in a worker thread, one request at a
 time per model (``concurrency_hint = 1``); greedy unless temperature > 0, when the torch seed is
 derived from the decoding seed and sample index.
 """
@@ -79,6 +79,12 @@ def resolve_local(model: str, revision: str | None) -> tuple[Path, str]:
     try:
         folder = Path(snapshot_download(model, revision=revision, local_files_only=True))
     except Exception:  # noqa: BLE001 - not cached yet: download (raises offline)
+        from halluscope.adapters.offline import is_offline
+        if is_offline():
+            raise ConfigError(f"offline mode: the files of model {model!r} (revision "
+                              f"{revision or 'main'}) are not in the local hub cache, and "
+                              f"offline mode downloads nothing; pass a local folder or run "
+                              f"once online") from None
         try:
             folder = Path(snapshot_download(model, revision=revision))
         except Exception as exc:  # noqa: BLE001

@@ -17,8 +17,9 @@ lmstudio    http://localhost:1234/v1          ``LMSTUDIO_API_KEY``, else ``OPENA
 ==========  ================================  =========================================
 
 With ``--base-url`` any of them talks to any compatible server; a local server that needs no key
-gets the placeholder ``EMPTY``. Images go as base64 ``data:`` URLs after the ``openai`` image policy
-(or ``openai-low`` for ``detail=low``). The SDK's own retries are off: the client retries.
+gets the placeholder ``EMPTY``; in offline mode (cache only) no key is needed. Images go as
+base64 ``data:`` URLs after the ``openai`` image policy (or ``openai-low`` for ``detail=low``).
+The SDK's own retries are off: the client retries.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
+from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
                                        Response, redact_secrets)
@@ -125,6 +127,8 @@ class OpenAICompatible:
             key = os.environ.get(var)
             if key:
                 break
+        if not key and is_offline():
+            key = OFFLINE_KEY  # cache-only: no request is ever sent
         if not key:
             if provider == "azure" or (provider == "openai" and base_url is None):
                 var = KEY_ENV.get(provider, ("OPENAI_API_KEY",))[0]
@@ -136,6 +140,8 @@ class OpenAICompatible:
         if timeout is not None:
             common["timeout"] = timeout
         if provider == "azure":
+            if not base_url and key == OFFLINE_KEY:
+                base_url = "https://offline.invalid"
             if not base_url:
                 raise AuthError("AZURE_OPENAI_ENDPOINT is not set and no --base-url was given")
             self._client = openai.AsyncAzureOpenAI(
@@ -206,7 +212,8 @@ class OpenAICompatible:
                 "max_tokens_param": self.max_tokens_param}
 
     def redact(self, text: str) -> str:
-        return redact_secrets(text, (self._key,) if self._key != "EMPTY" else ())
+        return redact_secrets(text, (self._key,) if self._key not in ("EMPTY", OFFLINE_KEY)
+                              else ())
 
 
 def parse_completion(body: bytes | str) -> Response:

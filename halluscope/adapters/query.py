@@ -18,6 +18,9 @@ prompt line and adds ``"response"`` and ``"model"`` (the model name the server r
   so finishing an interrupted run makes no repeated model calls.
 * **Failures.** An authentication failure stops the run (every further call would fail too);
   other failures are written with ``"error"`` and the run goes on.
+* **Offline.** With ``offline=True`` (or ``$HALLUSCOPE_OFFLINE``) every answer must come from the
+  cache: no connection is opened, no API key is needed, and the first miss stops the run with
+  :class:`~halluscope.errors.CacheMiss` naming the model, the record id and the cache.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader, is_url
 from halluscope.adapters.registry import get_model
 from halluscope.adapters.types import AdapterError, AuthError, Decoding, Message, Request
-from halluscope.errors import InputError, RecordError
+from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record, iter_json_lines, record_from_dict
 
 log = logging.getLogger(__name__)
@@ -209,12 +212,12 @@ def _portable_image(item: PromptItem, out_dir: Path | None) -> Any:
 
 
 # -- the run --------------------------------------------------------------------------------
-def _open_cache(cache: Any) -> tuple[ResponseCache | None, bool]:
+def _open_cache(cache: Any, *, create: bool = True) -> tuple[ResponseCache | None, bool]:
     if cache is False:
         return None, False
     if isinstance(cache, ResponseCache):
         return cache, False
-    return ResponseCache(cache), True
+    return ResponseCache(cache, create=create), True
 
 
 async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str | Any, *,
@@ -227,12 +230,17 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                  resume: bool = True, retry_failed: bool = True, collect: bool = True,
                  progress: Callable[[QueryCounts], None] | None = None,
                  model_options: Mapping[str, Any] | None = None,
+                 offline: bool | None = None,
                  argv: list[str] | None = None) -> QueryResult:
     """Ask ``model`` every prompt (see the module docstring); the async form of :func:`query`.
 
-    Raises :class:`~halluscope.errors.InputError` for a bad prompts file (before any call) and
-    :class:`~halluscope.adapters.types.AuthError` when the credentials are refused.
+    Raises :class:`~halluscope.errors.InputError` for a bad prompts file (before any call),
+    :class:`~halluscope.adapters.types.AuthError` when the credentials are refused and, in
+    offline mode (``offline=True``, default ``$HALLUSCOPE_OFFLINE``),
+    :class:`~halluscope.errors.CacheMiss` for the first answer the cache lacks.
     """
+    from halluscope.adapters.offline import is_offline
+    offline = is_offline(offline)
     if samples < 1:
         raise InputError(f"expected samples >= 1, got {samples}")
     started = datetime.now(timezone.utc)
@@ -241,13 +249,13 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         prompts = list(prompts)  # iterate twice: check, then run
     prompt_ids = check_prompts(prompts, image_root=image_root)
     decoding = decoding or Decoding()
-    api = get_model(model, base_url=base_url, **dict(model_options or {}))
+    api = get_model(model, base_url=base_url, offline=offline, **dict(model_options or {}))
     if timeout is None:
         timeout = getattr(api, "default_timeout", 120.0)
-    store, owned = _open_cache(None if cache is True else cache)
+    store, owned = _open_cache(None if cache is True else cache, create=not offline)
     client = ModelClient(api, cache=store, max_connections=max_connections,
                          retry=retry or RetryPolicy(max_attempts=max_attempts), timeout=timeout,
-                         images=ImageLoader(allow_urls=allow_urls))
+                         images=ImageLoader(allow_urls=allow_urls), offline=offline)
     out_path = Path(out) if out is not None else None
     done: set[str] = set()
     if out_path is not None:
@@ -291,6 +299,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
             resp = await client.generate(request)
         except AuthError:
             raise
+        except CacheMiss as exc:
+            raise exc.for_record(rec["id"]) from None
         except AdapterError as exc:
             rec.pop("response", None)
             rec["model"] = requested
@@ -338,7 +348,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         while pending:
             emit(await pending.popleft())
             await asyncio.sleep(0)
-    except AuthError as exc:
+    except (AuthError, CacheMiss) as exc:
         aborted = f"{type(exc).__name__}: {exc}"
         raise
     finally:
@@ -351,7 +361,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         elapsed = time.perf_counter() - t0
         sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
                           max_connections, counts, started, elapsed, aborted, argv,
-                          system=system, allow_urls=allow_urls)
+                          system=system, allow_urls=allow_urls, offline=offline)
         if out_path is not None:
             sheet_path = out_path.with_name(out_path.name + ".runsheet.json")
             sheet_path.write_text(json.dumps(sheet, indent=2, ensure_ascii=False) + "\n",
@@ -367,7 +377,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
 
 
 def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,
-              started, elapsed, aborted, argv, *, system, allow_urls) -> dict[str, Any]:
+              started, elapsed, aborted, argv, *, system, allow_urls,
+              offline=False) -> dict[str, Any]:
     try:
         from halluscope.runsheet import environment, file_entry, redact
     except ImportError:  # pragma: no cover - the run sheet module is optional here
@@ -399,6 +410,7 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "samples": samples,
         "system_prompt": system,
         "allow_urls": allow_urls,
+        "offline": offline,
         "max_connections": max_connections,
         "counts": {"total": counts.total, "skipped": counts.skipped, "cached": counts.cached,
                    "new": counts.new, "failed": counts.failed},
@@ -434,6 +446,7 @@ def _run_sync(coro):
 def query(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str | Any,
           out: str | Path | None = None, *, base_url: str | None = None,
           max_connections: int = 8, cache: str | Path | ResponseCache | bool | None = None,
+          cache_dir: str | Path | None = None, offline: bool | None = None,
           temperature: float = 0.0, max_tokens: int = 512, top_p: float | None = None,
           seed: int | None = None, samples: int = 1, **options: Any) -> list[dict[str, Any]]:
     """Ask ``model`` (``provider/model``) every prompt and return the output records.
@@ -445,13 +458,20 @@ def query(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str
     ``out``, earlier ones included.
 
     ``prompts`` is a JSONL path or an iterable of dicts/Records with ``id``, ``image`` and
-    ``prompt``. ``cache``: a directory (default ``~/.cache/halluscope``), or False for none.
-    Other keyword arguments go to :func:`aquery` (``system``, ``allow_urls``, ``image_root``,
-    ``detail``, ``timeout``, ``max_attempts``, ``resume``, ``model_options``, ...). Failed records
-    are returned with an ``"error"`` field; an authentication failure raises.
+    ``prompt``. ``cache``: a directory (default ``~/.cache/halluscope``), or False for none;
+    ``cache_dir`` is the same as a directory ``cache``. ``offline=True`` (default:
+    ``$HALLUSCOPE_OFFLINE``) answers from the cache only and raises
+    :class:`~halluscope.errors.CacheMiss` on a miss. Other keyword arguments go to
+    :func:`aquery` (``system``, ``allow_urls``, ``image_root``, ``detail``, ``timeout``,
+    ``max_attempts``, ``resume``, ``model_options``, ...). Failed records are returned with an
+    ``"error"`` field; an authentication failure raises.
     """
+    if cache_dir is not None:
+        if cache is not None:
+            raise ConfigError("expected cache or cache_dir, got both")
+        cache = Path(cache_dir)
     decoding = Decoding(temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
     result = _run_sync(aquery(prompts, model, out=out, base_url=base_url,
                               max_connections=max_connections, cache=cache, decoding=decoding,
-                              samples=samples, **options))
+                              samples=samples, offline=offline, **options))
     return result.records or []

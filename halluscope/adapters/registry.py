@@ -71,15 +71,23 @@ def provider_factory(name: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), attr)
 
 
-def get_model(spec: str | Any, *, base_url: str | None = None, **options: Any):
+def get_model(spec: str | Any, *, base_url: str | None = None, offline: bool | None = None,
+              **options: Any):
     """A :class:`~halluscope.adapters.types.ModelAPI` for ``provider/model`` (an adapter object
-    is returned as it is)."""
+    is returned as it is).
+
+    ``offline`` (default: ``$HALLUSCOPE_OFFLINE``) builds the adapter for cache-only use: the
+    factory runs inside :func:`~halluscope.adapters.offline.offline_mode`, so that it neither
+    requires an API key nor downloads model files (see :mod:`halluscope.adapters.offline`).
+    """
     if not isinstance(spec, str):
         return spec
+    from halluscope.adapters.offline import is_offline, offline_mode
     provider, model = parse_model(spec)
     factory = provider_factory(provider)
     try:
-        return factory(model, provider=provider, base_url=base_url, **options)
+        with offline_mode(is_offline(offline)):
+            return factory(model, provider=provider, base_url=base_url, **options)
     except TypeError as exc:
         if "unexpected keyword argument" not in str(exc):
             raise

@@ -156,11 +156,23 @@ class JudgeDecomposer:
         return Request(messages=(Message.user(self.prompt.replace("{text}", text)),),
                        decoding=Decoding(temperature=0.0, max_tokens=self.max_tokens))
 
+    def with_nodes(self, claims: list[Claim]) -> list[Claim]:
+        """``claims`` with the vocabulary nodes of subject and object filled in where missing
+        (a judge's own decomposition names nouns, not vocabulary entries)."""
+        if self.vocabulary is False or not claims:
+            return claims
+        from dataclasses import replace
+        from halluscope.claims.vocab import load_vocabulary
+        vocab = load_vocabulary(self.vocabulary)
+        return [replace(c, node=c.node or vocab.map(c.subject),
+                        object_node=c.object_node or (vocab.map(c.object) if c.object else None))
+                for c in claims]
+
     async def adecompose(self, text: str) -> list[Claim]:
         own = getattr(self.target, "decompose", None)
         if own is not None:
             out = own(text)
-            return await out if asyncio.iscoroutine(out) else out
+            return self.with_nodes(await out if asyncio.iscoroutine(out) else out)
         response = await self.target.generate(self.request(text))
         answer = getattr(response, "text", response)
         claims, self.last_skipped = parse_decomposition(str(answer), text, self.vocabulary)
@@ -169,6 +181,9 @@ class JudgeDecomposer:
         return claims
 
     def decompose(self, text: str) -> list[Claim]:
+        own_sync = getattr(self.target, "decompose_sync", None)
+        if own_sync is not None:  # a Judge: its own event loop keeps its connections valid
+            return self.with_nodes(own_sync(text))
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -177,17 +192,15 @@ class JudgeDecomposer:
                            "await adecompose(text) instead")
 
 
-def decomposer_from_config(config) -> Decomposer:
-    """The decomposer ``claim_splitter="judge"`` asks for: the configured judge's."""
+def decomposer_from_config(config, judge: Any = None) -> Decomposer:
+    """The decomposer ``claim_splitter="judge"`` asks for: the configured judge's (``judge``
+    when the caller already built it from ``config``, so that one judge serves both)."""
     from halluscope.errors import ConfigError
-    if not config.judge:
+    if not config.judge and judge is None:
         raise ConfigError("claim_splitter 'judge' needs a judge: pass --judge <spec>")
-    try:
-        from halluscope.judges import load_judge
-    except ImportError as exc:
-        raise ConfigError("claim_splitter 'judge' needs halluscope.judges.load_judge, which "
-                          "this installation lacks") from exc
-    return JudgeDecomposer(load_judge(config.judge),
-                           vocabulary=(config.options or {}).get("claims_vocabulary"))
+    if judge is None:
+        from halluscope.judges.loading import judge_from_config
+        judge = judge_from_config(config)
+    return JudgeDecomposer(judge, vocabulary=(config.options or {}).get("claims_vocabulary"))
 
 

@@ -5,11 +5,17 @@
 >>> await judge.classify_yes_no("Well, I can see one.", question="Is there a cat?")  # "yes"
 >>> claims = await judge.decompose("A dog sits on a red sofa.")
 
-Every method has a blocking twin (``verify_sync``, ...) for scripts. Calls go through the same
+Every method has a blocking twin (``verify_sync``, ...) for scripts; ``verify_many`` checks
+several claims concurrently (the adapter's concurrency limit applies). Calls go through the same
 client as ``halluscope query`` (cache, retries, adaptive concurrency), so judging the same claim
-twice costs one call. The judge records the model name the server reports; an answer from a
-model other than the pinned one is counted (``stats``, run sheet) and, with ``strict_pin=True``,
-raises :class:`PinMismatch`.
+twice costs one call; with ``offline=True`` (or ``$HALLUSCOPE_OFFLINE``) the cache is all there
+is and a miss raises :class:`~halluscope.errors.CacheMiss`. The judge records the model name the
+server reports; an answer from a model other than the pinned one is counted (``stats``, run
+sheet) and, with ``strict_pin=True``, raises :class:`PinMismatch` (a
+:class:`~halluscope.errors.ConfigError`).
+
+:func:`halluscope.judges.load_judge` builds a judge from a spec name or file (and
+:func:`~halluscope.judges.loading.judge_from_config` from an audit configuration).
 
 A judge answer that its parser cannot read gives an ``unverifiable`` verdict (``verify``), the
 label ``unknown`` (``classify_yes_no``) or :class:`JudgeParseError` (``decompose``), always with
@@ -19,6 +25,7 @@ the raw answer kept -- never a default.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +49,10 @@ class JudgeError(HalluscopeError):
     """A judge could not do what was asked."""
 
 
-class PinMismatch(JudgeError):
-    """The server answered with a model other than the pinned one (``strict_pin=True``)."""
+class PinMismatch(JudgeError, ConfigError):
+    """The server answered with a model other than the pinned one (``strict_pin=True``, or
+    ``--option judge_fatal_mismatch=true`` in an audit): the run is not using the judge its
+    configuration names."""
 
 
 class JudgeParseError(JudgeError):
@@ -100,6 +109,8 @@ class Judge:
         cache: Cache directory, a :class:`ResponseCache`, or False (default: the user cache).
         base_url: Override the spec's base URL (e.g. a vLLM server hosting the judge model).
         strict_pin: Raise :class:`PinMismatch` when the served model is not the pinned one.
+        offline: Answer from the cache only (default: ``$HALLUSCOPE_OFFLINE``); a miss raises
+            :class:`~halluscope.errors.CacheMiss` and no connection is ever opened.
     """
 
     def __init__(self, spec: JudgeSpec | str | Path, *, api: Any = None,
@@ -107,31 +118,37 @@ class Judge:
                  base_url: str | None = None, max_connections: int = 4,
                  strict_pin: bool = False, timeout: float | None = None,
                  max_attempts: int = 6, allow_urls: bool = False,
-                 model_options: dict[str, Any] | None = None):
+                 model_options: dict[str, Any] | None = None, offline: bool | None = None):
+        from halluscope.adapters.offline import is_offline
         self.spec = spec if isinstance(spec, JudgeSpec) else load_spec(spec)
         s = self.spec
+        self.offline = is_offline(offline)
         if api is None:
             opts = s.adapter_options() | dict(model_options or {})
-            api = get_model(f"{s.provider}/{s.model}", base_url=base_url or s.base_url, **opts)
+            api = get_model(f"{s.provider}/{s.model}", base_url=base_url or s.base_url,
+                            offline=self.offline, **opts)
         self.api = api
         if cache is False:
             store, self._owns_cache = None, False
         elif isinstance(cache, ResponseCache):
             store, self._owns_cache = cache, False
         else:
-            store, self._owns_cache = ResponseCache(None if cache is True else cache), True
+            store = ResponseCache(None if cache is True else cache, create=not self.offline)
+            self._owns_cache = True
         self.cache = store
         if timeout is None:
             timeout = getattr(api, "default_timeout", 120.0)
         self.client = ModelClient(api, cache=store, max_connections=max_connections,
                                   retry=RetryPolicy(max_attempts=max_attempts), timeout=timeout,
-                                  images=ImageLoader(allow_urls=allow_urls))
+                                  images=ImageLoader(allow_urls=allow_urls),
+                                  offline=self.offline, role="judge", name=s.pin)
         self.strict_pin = strict_pin
         self.stats = JudgeStats()
         d = s.decoding
         self.decoding = Decoding(temperature=d.temperature, top_p=d.top_p,
                                  max_tokens=d.max_tokens, seed=d.seed, stop=d.stop)
         self._runner: asyncio.Runner | None = None
+        self._thread: concurrent.futures.ThreadPoolExecutor | None = None
 
     @classmethod
     def load(cls, name_or_path: str | Path, **kwargs: Any) -> "Judge":
@@ -157,13 +174,16 @@ class Judge:
         except AdapterError as exc:
             stats.call_failures += 1
             return None, None, None, f"{type(exc).__name__}: {exc}"
+        if resp.cached:
+            stats.cached += 1
         if resp.model:
             self.stats.reported_models[resp.model] += 1
             if resp.model != self.spec.model:
                 stats.pin_mismatches += 1
                 if self.strict_pin:
                     raise PinMismatch(f"judge {self.spec.name!r} pins {self.spec.model!r} but "
-                                      f"the server answered as {resp.model!r}")
+                                      f"the server answered as {resp.model!r} (the pin is "
+                                      f"enforced: strict_pin / judge_fatal_mismatch)")
         parser = PARSERS[use][self.spec.prompt(use).parser]
         parsed = parser(resp.text)
         if not parsed.ok:
@@ -192,7 +212,7 @@ class Judge:
             relation=claim.relation, object=claim.object)
         parsed, raw, model, error = await self._ask("verify", prompt, (str(image_path),),
                                                     replicate)
-        checker = f"judge:{self.spec.name}"
+        checker = f"judge-{claim.kind}"
         if parsed is None:
             return Verdict(claim, UNVERIFIABLE, 0.0,
                            (self._evidence("verify", None, None, label=claim.subject,
@@ -212,6 +232,19 @@ class Judge:
                        (self._evidence("verify", raw, model, label=claim.subject,
                                        score=parsed.confidence),),
                        reason, checker)
+
+    async def verify_many(self, items: Sequence[tuple[Claim, str | Path, str | None]]
+                          ) -> list[Verdict]:
+        """:meth:`verify` for each ``(claim, image, context)``, concurrently (the adapter's
+        concurrency limit applies); verdicts in the order of ``items``. When a call raises
+        (:class:`~halluscope.errors.CacheMiss`, :class:`PinMismatch`, an auth failure), every
+        other call still finishes before the first such error is raised."""
+        results = await asyncio.gather(*[self.verify(c, img, context=ctx)
+                                         for c, img, ctx in items], return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+        return list(results)
 
     async def classify_yes_no_detailed(self, answer: str, question: str | None = None, *,
                                        replicate: int = 0) -> JudgeAnswer:
@@ -284,26 +317,39 @@ class Judge:
         return {**self.spec.describe(), "adapter": self.api.describe(),
                 "reported_models": reported,
                 "pin_mismatch": any(m != self.spec.model for m in reported),
-                "strict_pin": self.strict_pin, "stats": self.stats.to_dict()}
+                "strict_pin": self.strict_pin, "offline": self.offline,
+                "cache": self.cache.describe() if self.cache is not None else None,
+                "stats": self.stats.to_dict()}
 
     # -- blocking twins and lifecycle -------------------------------------------------------
     def _run(self, coro):
+        """Run ``coro`` on this judge's own event loop (one loop for the judge's lifetime, so
+        that connections and limiter stay valid). Called from inside a running event loop
+        (a notebook), the loop runs in a helper thread while the caller waits."""
         if self._runner is None:
             self._runner = asyncio.Runner()
         try:
+            asyncio.get_running_loop()
+        except RuntimeError:
             return self._runner.run(coro)
-        except RuntimeError as exc:
-            if "running event loop" in str(exc):
-                coro.close()
-                raise JudgeError("inside a running event loop use 'await judge.verify(...)' "
-                                 "instead of the *_sync methods") from None
-            raise
+        if self._thread is None:
+            self._thread = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="halluscope-judge")
+        return self._thread.submit(self._runner.run, coro).result()
 
     def verify_sync(self, claim: Claim, image_path: str | Path, **kw: Any) -> Verdict:
         return self._run(self.verify(claim, image_path, **kw))
 
+    def verify_many_sync(self, items: Sequence[tuple[Claim, str | Path, str | None]]
+                         ) -> list[Verdict]:
+        return self._run(self.verify_many(items))
+
     def classify_yes_no_sync(self, answer: str, question: str | None = None) -> str:
         return self._run(self.classify_yes_no(answer, question))
+
+    def classify_yes_no_detailed_sync(self, answer: str, question: str | None = None
+                                      ) -> JudgeAnswer:
+        return self._run(self.classify_yes_no_detailed(answer, question))
 
     def decompose_sync(self, text: str, **kw: Any) -> list[Claim]:
         return self._run(self.decompose(text, **kw))
@@ -315,12 +361,16 @@ class Judge:
 
     def close(self) -> None:
         """Release the model/connections (blocking form of :meth:`aclose`)."""
-        if self._runner is not None:
-            self._runner.run(self.aclose())
-            self._runner.close()
-            self._runner = None
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        self._run(self.aclose())
+        runner, self._runner = self._runner, None
+        if self._thread is not None:
+            self._thread.submit(runner.close).result()
+            self._thread.shutdown()
+            self._thread = None
         else:
-            asyncio.run(self.aclose())
+            runner.close()
 
     async def __aenter__(self) -> "Judge":
         return self

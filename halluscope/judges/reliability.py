@@ -1,8 +1,9 @@
 """How far a judge can be trusted: parse-failure and abstain rates, agreement between repeated
 calls, agreement with human labels (Cohen's kappa, via scikit-learn).
 
-* :class:`JudgeStats` counts, per use, calls, failed calls, answers that could not be parsed,
-  abstentions (``unverifiable`` / ``unknown``) and answers from a model other than the pinned one.
+* :class:`JudgeStats` counts, per use, calls, calls answered from the cache, failed calls,
+  answers that could not be parsed, abstentions (``unverifiable`` / ``unknown``) and answers
+  from a model other than the pinned one.
 * :func:`repeat_agreement` takes, for each item, the labels of repeated calls and reports the
   share of items where every repeat agrees, the mean pairwise agreement, and Fleiss' kappa.
 * :func:`human_agreement` aligns judge and human labels by id and reports raw agreement and
@@ -25,7 +26,10 @@ from halluscope.errors import InputError
 
 @dataclass
 class UseStats:
+    """Counters of one use; ``cached`` counts the calls answered from the response cache."""
+
     calls: int = 0
+    cached: int = 0
     call_failures: int = 0
     parse_failures: int = 0
     abstains: int = 0
@@ -34,7 +38,7 @@ class UseStats:
     def to_dict(self) -> dict[str, Any]:
         answered = self.calls - self.call_failures
         rate = (lambda k: round(k / answered, 4) if answered else None)
-        return {"calls": self.calls, "call_failures": self.call_failures,
+        return {"calls": self.calls, "cached": self.cached, "call_failures": self.call_failures,
                 "parse_failures": self.parse_failures, "abstains": self.abstains,
                 "pin_mismatches": self.pin_mismatches,
                 "parse_failure_rate": rate(self.parse_failures),

@@ -18,6 +18,13 @@ not counted unless ``options["claims_analytic"] = "include"``):
 Items get ``"claims": [...]`` at the top level of ``items.jsonl`` (kind, subject, value,
 relation, object, span, analytic, verdict, reason, evidence) and per-kind counts under
 ``claims``.
+
+With a judge (``AuditConfig.judge``, ``--judge SPEC``) the descriptive claims that no evidence
+source decides are put to it (:func:`halluscope.judges.fallback.judge_claims`); their verdicts
+carry the judge's raw answer as evidence. The metric's info (results.json, the run sheet's
+``metrics.claims``) then holds ``judge`` (spec, pin, template sha256s, decoding, the model names
+the server reported, ``pin_mismatch``) and ``judge_reliability`` (calls, cached calls,
+parse-failure and abstain rates).
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from typing import Any, ClassVar
 
 from halluscope.checks import check_claim
 from halluscope.checks.model import Verdict
+from halluscope.errors import CacheMiss, ConfigError, HalluscopeError, RecordError
+from halluscope.judges.fallback import is_model_judge, judge_claims, judge_info
 from halluscope.metrics.base import ItemScore, Metric
 from halluscope.metrics.stats import Statistic, ratio
 from halluscope.records import Record
@@ -78,6 +87,7 @@ class ClaimsMetric(Metric):
         self.vocabulary = vocabulary
         self.include_analytic = include_analytic
         self.config_key = config_key
+        self._judge_info: dict[str, Any] | None = None
         super().__init__(**kw)
 
     @classmethod
@@ -86,9 +96,12 @@ class ClaimsMetric(Metric):
         opts = config.options or {}
         decomposer = None
         judge = kw.pop("judge", None)
+        if judge is None and config.judge:
+            from halluscope.judges.loading import judge_from_config
+            judge = judge_from_config(config)
         if config.claim_splitter == "judge":
             from halluscope.claims.llm import decomposer_from_config
-            decomposer = decomposer_from_config(config)
+            decomposer = decomposer_from_config(config, judge=judge)
         elif config.claim_splitter not in ("rules", "", None):
             from halluscope.errors import ConfigError
             raise ConfigError(f"expected claim_splitter 'rules' or 'judge', got "
@@ -99,11 +112,19 @@ class ClaimsMetric(Metric):
                    include_analytic=opts.get("claims_analytic", "skip") == "include",
                    config_key=repr((tuple(map(str, config.coco_annotations)),
                                     tuple(map(str, config.annotations)), config.detector,
-                                    config.claim_splitter, opts.get("claims_vocabulary"))),
+                                    config.claim_splitter, opts.get("claims_vocabulary"),
+                                    config.judge, opts.get("judge_base_url"),
+                                    str(config.cache_dir) if config.judge else None)),
                    n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
 
     def applies_to(self, record: Record) -> bool:
         return record.task in ("caption", "vqa", "document") and bool(record.response)
+
+    def finish(self) -> None:
+        """Release the judge (its description is kept for :meth:`describe`)."""
+        if is_model_judge(self.judge) and self._judge_info is None:
+            self._judge_info = judge_info(self.judge, "verify")
+            self.judge.close()
 
     # -- the per-record work, shared with FaithScore -------------------------------------------
     def split(self, text: str):
@@ -111,6 +132,24 @@ class ClaimsMetric(Metric):
             return self.decomposer.decompose(text)
         from halluscope.claims.splitter import split_claims
         return split_claims(text, self.vocabulary)
+
+    def _split(self, record: Record):
+        """:meth:`split` of the record's response; a judge that cannot split it (an answer its
+        parser cannot read, a failed call) makes this record an item error, not the audit's."""
+        try:
+            return self.split(record.response or "")
+        except CacheMiss as exc:
+            raise exc.for_record(record.id) from None
+        except HalluscopeError as exc:
+            from halluscope.adapters.types import AuthError
+            if self.decomposer is None or isinstance(exc, (RecordError, ConfigError,
+                                                           AuthError)):
+                raise
+            raw = getattr(exc, "raw", None)
+            detail = f"; raw answer: {raw[:300]!r}" if raw else ""
+            raise RecordError(f"the judge could not split the response into claims: "
+                              f"{exc}{detail}", file=record.source.file,
+                              line=record.source.line, field="response") from None
 
     def verdicts(self, record: Record) -> list[Verdict]:
         """Every claim of the record's response with its verdict (memoised per process so that
@@ -126,10 +165,16 @@ class ClaimsMetric(Metric):
             if hit[1] is not record:        # a new pass over the same record
                 hit[1], hit[2] = record, set()
             return hit
-        claims = self.split(record.response or "")
+        claims = self._split(record)
         from halluscope.evidence.providers import gather_facts
         facts = gather_facts(self.providers, record, claims) if claims else []
-        entry = [[check_claim(c, facts, self.judge) for c in claims], record, set()]
+        model_judge = is_model_judge(self.judge)
+        hook = None if model_judge else self.judge
+        verdicts = [check_claim(c, facts, hook) for c in claims]
+        if model_judge:
+            verdicts, _ = judge_claims(self.judge, record, verdicts,
+                                       include_analytic=self.include_analytic)
+        entry = [verdicts, record, set()]
         _MEMO[key] = entry
         if len(_MEMO) > _MEMO_SIZE:
             _MEMO.popitem(last=False)
@@ -187,6 +232,8 @@ class ClaimsMetric(Metric):
                 out["pipeline"] = pipeline_name()
             except Exception:  # noqa: BLE001 - describing must not fail
                 pass
+        if is_model_judge(self.judge):
+            out.update(self._judge_info or judge_info(self.judge, "verify"))
         if self.vocabulary:
             v = self.vocabulary
             out["vocabulary"] = (f"{v.name} ({len(v)} nodes)" if hasattr(v, "nodes")

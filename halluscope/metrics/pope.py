@@ -27,6 +27,17 @@ Unknown answers. An unknown answer is neither a positive nor a negative predicti
 ``tp``, ``fp``, ``tn`` and ``fn`` count yes/no predictions only, so with unknown answers they add
 up to fewer than the answers. With parsers that never say unknown this is exactly the original.
 
+Judge fallback. With a judge (``AuditConfig.judge``, ``--judge SPEC``), an answer the named parser
+maps to ``unknown`` is put to the judge's ``classify_yes_no`` prompt with its question; a ``yes``
+or ``no`` from the judge becomes the prediction, anything else (the judge's own ``unknown``, an
+answer its parser cannot read, a failed call) leaves it unknown. The item's payload then has
+``"judged": true``, ``judge_label`` and ``judge_raw`` (the judge's raw answer, ``null`` when the
+call failed); answers the parser read are never sent. ``parser`` in the payload and the run sheet
+stays the rule's name, and the run sheet's ``metrics.pope`` adds ``judge`` (spec, pin, template
+sha256s, reported model names, mismatch flag), ``judge_reliability`` and ``judge_answers``
+(asked, resolved to yes/no). This is VLMEvalKit's "rules first, then an LLM" order; with the
+``original`` parser no answer is ever unknown, so the judge is never asked.
+
 Groups: ``split:<name>`` (a ``split`` or ``category`` field of the question or the answer, else
 ``coco_pope_<name>.json`` in the question file's name) and ``object:<name>`` (from the question
 "Is there a <name> in the image?").
@@ -144,6 +155,8 @@ class PopeMetric(Metric):
             else by line order), ``id`` or ``order``.
         check_questions: Refuse an answer whose own question text differs from the question it is
             aligned with.
+        judge: A :class:`~halluscope.judges.judge.Judge` asked about answers the parser maps to
+            unknown (see "Judge fallback" in the module docstring).
     """
 
     name = "pope"
@@ -166,7 +179,9 @@ class PopeMetric(Metric):
     def __init__(self, questions: str | Path | QuestionSet | None = None, *,
                  parser: str | AnswerParser = "original", align: str = "auto",
                  check_questions: bool = True, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0,
-                 confidence: float = 0.95):
+                 confidence: float = 0.95, judge: Any = None):
+        self.judge = judge
+        self._judge_info: dict[str, Any] | None = None
         if align not in ALIGN_MODES:
             raise ConfigError(f"expected POPE alignment auto, id or order, got {align!r}")
         self.parser = get_parser(parser)
@@ -186,6 +201,9 @@ class PopeMetric(Metric):
                                 "align": config.pope_align, "n_boot": config.n_boot,
                                 "seed": config.seed, "confidence": config.confidence}
         args.update(kw)
+        if "judge" not in args and config.judge:
+            from halluscope.judges.loading import judge_from_config
+            args["judge"] = judge_from_config(config)
         return cls(**args)
 
     # -- state ----------------------------------------------------------------------------------
@@ -196,6 +214,7 @@ class PopeMetric(Metric):
         self._id_seen: set[int] = set()
         self._repeats = 0
         self._mismatches = 0
+        self._judged = {"asked": 0, "resolved": 0}
 
     def merge(self, other: Metric) -> None:
         super().merge(other)
@@ -207,6 +226,8 @@ class PopeMetric(Metric):
             self._repeats += other._repeats + len(self._id_seen & other._id_seen)
             self._mismatches += other._mismatches
             self._id_seen |= other._id_seen
+            for k, n in other._judged.items():
+                self._judged[k] += n
 
     def applies_to(self, record: Record) -> bool:
         return record.task == "yes-no"
@@ -318,10 +339,16 @@ class PopeMetric(Metric):
             raise RecordError("expected a yes/no label: pass a question file with labels or "
                               "put 'label' on each answer line", field="label", **where)
         prediction = self.parser(record.response)
+        qtext = question.text if question is not None and question.text else record.prompt
+        judged = None
+        if prediction == UNKNOWN and self.judge is not None:
+            from halluscope.judges.fallback import judge_yes_no
+            judged = judge_yes_no(self.judge, record, qtext)
+            if judged.label in (YES, NO):
+                prediction = judged.label
         row = [0.0] * 6
         row[_ROW[(prediction, label)]] = 1.0
 
-        qtext = question.text if question is not None and question.text else record.prompt
         split = question.split if question is not None else None
         if split is None:
             meta = record.metadata
@@ -337,6 +364,10 @@ class PopeMetric(Metric):
         payload = {"prediction": prediction, "label": label,
                    "question_id": qid if qid is not None else record.question_id,
                    "question": qtext, "parser": self.parser.name}
+        if judged is not None:
+            payload.update(judged=True, judge_label=judged.label, judge_raw=judged.raw)
+            if judged.error:
+                payload["judge_error"] = judged.error
         return ItemScore(payload=payload, row=tuple(row), groups=tuple(groups)), mode, index
 
     def score(self, record: Record) -> ItemScore:
@@ -350,6 +381,9 @@ class PopeMetric(Metric):
                 self._mismatches += 1
             raise
         self.add(item)
+        if item.payload.get("judged"):
+            self._judged["asked"] += 1
+            self._judged["resolved"] += item.payload["judge_label"] in (YES, NO)
         self._used[mode] = self._used.get(mode, 0) + 1
         if index is not None:
             if mode == "order":
@@ -362,7 +396,11 @@ class PopeMetric(Metric):
         return item
 
     def finish(self) -> None:
-        """Check that by-order alignment consumed exactly all questions."""
+        """Check that by-order alignment consumed exactly all questions; release the judge."""
+        if self.judge is not None and self._judge_info is None:
+            from halluscope.judges.fallback import judge_info
+            self._judge_info = judge_info(self.judge, "classify_yes_no")
+            self.judge.close()
         if self.questions is None:
             return
         n = len(self.questions)
@@ -401,6 +439,10 @@ class PopeMetric(Metric):
             info["repeated_answers"] = self._repeats
         if self._mismatches:
             info["question_mismatches"] = self._mismatches
+        if self.judge is not None:
+            from halluscope.judges.fallback import judge_info
+            info.update(self._judge_info or judge_info(self.judge, "classify_yes_no"))
+            info["judge_answers"] = dict(self._judged)
         return info
 
 

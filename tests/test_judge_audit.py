@@ -1,0 +1,373 @@
+"""End to end: ``halluscope query`` then ``halluscope audit --judge`` through the CLI, against the
+loopback OpenAI-compatible server and against a tiny random-weight local VLM; POPE answers no rule
+reads resolved by the judge; the response cache (no new calls on a re-run) and offline mode
+(a cache miss is a :class:`CacheMiss` naming the model, the record and the cache)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from fake_openai_server import FakeServer, scripted_responder
+import halluscope
+from halluscope.cli import app
+from halluscope.errors import CacheMiss, ConfigError
+from halluscope.metrics import claims as claims_metric
+
+HERE = Path(__file__).resolve().parent
+SPEC = HERE / "judges" / "loopback-judge.toml"
+JUDGE_MODEL = "loopback-judge-2025-01-01"
+JUDGE_PIN = f"vllm/{JUDGE_MODEL}"
+REASON = 'the dog is <b>brown</b> & "small"'
+
+# Judge prompts first: they quote the model's words, which the model keys would also match.
+PURPLE = json.dumps({"verdict": "hallucinated", "confidence": 0.8, "reason": REASON})
+REPLIES = [
+    ("Answer: I believe there might be one", "Yes."),
+    ("Answer: Hard to say", "Perhaps."),
+    ("Statement: The dog is purple.", PURPLE),
+    ("Statement: There is a zebra", "I cannot tell, sorry."),  # the judge's parser fails
+    ("next to the zebra.", "I cannot tell, sorry."),
+    ("Statement:", '{"verdict": "supported", "confidence": 0.9, "reason": "visible"}'),
+    ("Describe the image.", "A purple dog sits on a sofa."),
+    ("Describe this picture briefly.", "A cat sleeps next to a zebra."),
+    ("Is there a dog", "I believe there might be one."),
+    ("Is there a cat", "No."),
+    ("Is there a zebra", "Hard to say."),
+    ("Is there a sofa", "Yes, there is."),
+]
+
+
+@pytest.fixture(autouse=True)
+def fresh(monkeypatch):
+    """No key, no offline flag from the environment; no verdicts memoised by earlier tests."""
+    for var in ("OPENAI_API_KEY", "VLLM_API_KEY", "HALLUSCOPE_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    claims_metric._MEMO.clear()
+    yield
+    claims_metric._MEMO.clear()
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def work(tmp_path):
+    """Images, caption and yes/no prompts, and annotations for the images."""
+    (tmp_path / "img").mkdir()
+    Image.new("RGB", (64, 64), (120, 80, 40)).save(tmp_path / "img" / "a.png")
+    Image.new("RGB", (64, 64), (20, 20, 20)).save(tmp_path / "img" / "b.png")
+    write_jsonl(tmp_path / "captions.jsonl", [
+        {"id": "c1", "image": "img/a.png", "prompt": "Describe the image."},
+        {"id": "c2", "image": "img/b.png", "prompt": "Describe this picture briefly."}])
+    write_jsonl(tmp_path / "yesno.jsonl", [
+        {"id": f"q{i}", "image": "img/a.png", "prompt": f"Is there a {obj} in the image?",
+         "label": label}
+        for i, (obj, label) in enumerate([("dog", "yes"), ("cat", "no"), ("zebra", "no"),
+                                          ("sofa", "yes")], 1)])
+    (tmp_path / "ann.json").write_text(json.dumps({"images": {
+        "a.png": {"size": [64, 64], "objects": [{"label": "dog", "box": [0, 0, 30, 30]},
+                                                {"label": "sofa", "box": [0, 20, 64, 64]}]},
+        "b.png": {"size": [64, 64], "objects": [{"label": "cat", "box": [5, 5, 40, 40]}]}}}))
+    return tmp_path
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def invoke(runner, args, expect=0):
+    res = runner.invoke(app, args)
+    assert res.exit_code == expect, res.output + repr(res.exception)
+    return res
+
+
+def query_args(prompts, out, url, cache, *extra):
+    return ["query", str(prompts), "--model", "openai/fake-vlm", "--base-url", url,
+            "--cache", str(cache), "--out", str(out), "--quiet", *extra]
+
+
+def audit_args(inputs, out, url, cache, *extra):
+    return ["audit", *map(str, inputs), "--judge", str(SPEC), "--option",
+            f"judge_base_url={url}", "--cache-dir", str(cache), "--bootstrap", "0",
+            "--out", str(out), "--quiet", *extra]
+
+
+def claim(item, kind, subject, value=None):
+    found = [c for c in item["claims"] if c["kind"] == kind and c["subject"] == subject
+             and (value is None or c["value"] == value)]
+    assert found, (kind, subject, value, item["claims"])
+    return found[0]
+
+
+# -- (a) loopback server: query, then audit with a judge -------------------------------------
+def test_query_then_audit_with_a_judge_on_the_loopback_server(work, runner):
+    cache = work / "cache"
+    with FakeServer(responder=scripted_responder(REPLIES)) as server:
+        url = server.url
+        invoke(runner, query_args(work / "captions.jsonl", work / "out.jsonl", url, cache))
+        records = read_jsonl(work / "out.jsonl")
+        assert [(r["id"], r["model"]) for r in records] == [("c1", "fake-vlm"),
+                                                            ("c2", "fake-vlm")]
+        n_query = len(server.requests)
+        invoke(runner, audit_args([work / "out.jsonl"], work / "run", server.url, cache,
+                                  "--annotations", str(work / "ann.json")))
+        judge_requests = server.requests[n_query:]
+    assert judge_requests and all(r["model"] == JUDGE_MODEL for r in judge_requests)
+    assert all(r["temperature"] == 0.0 and r["seed"] == 7 for r in judge_requests)
+
+    items = {i["id"]: i for i in read_jsonl(work / "run" / "items.jsonl")}
+    purple = claim(items["c1"], "attribute", "dog", "purple")
+    assert purple["verdict"] == "hallucinated" and purple["checker"] == "judge-attribute"
+    assert purple["reason"] == REASON and purple["confidence"] == 0.8
+    ev = purple["evidence"][0]
+    assert ev["source"] == "judge" and ev["judge"] == JUDGE_PIN and ev["raw"] == PURPLE
+    assert ev["provenance"]["prompt_sha256"] == sha256(HERE / "judges/templates/verify.txt")
+    # annotation-decided claims are not sent to the judge
+    assert claim(items["c1"], "existence", "dog")["checker"].startswith("annotation")
+    zebra = claim(items["c2"], "existence", "zebra")
+    assert zebra["verdict"] == "unverifiable" and "could not be parsed" in zebra["reason"]
+    assert zebra["evidence"][0]["raw"] == "I cannot tell, sorry."
+
+    html = (work / "run" / "report.html").read_text(encoding="utf-8")
+    assert "the dog is &lt;b&gt;brown&lt;/b&gt; &amp; " in html and "<b>brown</b>" not in html
+
+    sheet = json.loads((work / "run" / "runsheet.json").read_text())
+    info = sheet["metrics"]["claims"]
+    assert sheet["config"]["judge"] == str(SPEC)
+    judge = info["judge"]
+    assert judge["pin"] == JUDGE_PIN and judge["name"] == "loopback-judge"
+    assert judge["prompts"]["verify"]["sha256"] == sha256(HERE / "judges/templates/verify.txt")
+    assert judge["decoding"]["max_tokens"] == 200                 # not mistaken for a secret
+    assert judge["reported_models"] == {JUDGE_MODEL: len(judge_requests)}
+    assert judge["pin_mismatch"] is False and judge["adapter"]["base_url"] == url
+    rel = info["judge_reliability"]
+    assert rel["calls"] == len(judge_requests) and rel["cached"] == 0
+    assert rel["parse_failures"] >= 1 and 0 < rel["parse_failure_rate"] < 1
+    results = json.loads((work / "run" / "results.json").read_text())
+    assert results["metrics"]["claims"]["info"]["judge_reliability"] == rel
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- (c) POPE: unknown answers go to the judge -----------------------------------------------
+def test_pope_unknown_answers_are_resolved_by_the_judge(work, runner):
+    cache = work / "cache"
+    with FakeServer(responder=scripted_responder(REPLIES)) as server:
+        invoke(runner, query_args(work / "yesno.jsonl", work / "answers.jsonl", server.url,
+                                  cache))
+        invoke(runner, audit_args([work / "answers.jsonl"], work / "run", server.url, cache,
+                                  "--metric", "pope", "--pope-parser", "strict"))
+        classify = [r for r in server.requests
+                    if "yes/no question" in json.dumps(r["messages"])]
+    assert len(classify) == 2                           # only the two answers strict cannot read
+    items = {i["id"]: i["pope"] for i in read_jsonl(work / "run" / "items.jsonl")}
+    assert items["q1"]["prediction"] == "yes" and items["q1"]["judged"] is True
+    assert items["q1"]["judge_raw"] == "Yes." and items["q1"]["parser"] == "strict"
+    assert items["q3"]["prediction"] == "unknown" and items["q3"]["judged"] is True
+    assert items["q3"]["judge_raw"] == "Perhaps." and items["q3"]["judge_label"] == "unknown"
+    assert "judged" not in items["q2"] and "judged" not in items["q4"]
+    sheet = json.loads((work / "run" / "runsheet.json").read_text())
+    pope = sheet["metrics"]["pope"]
+    assert pope["judge_answers"] == {"asked": 2, "resolved": 1}
+    assert pope["judge"]["pin"] == JUDGE_PIN
+    assert pope["judge_reliability"]["use"] == "classify_yes_no"
+    assert pope["judge_reliability"]["parse_failures"] == 1
+    result = json.loads((work / "run" / "results.json").read_text())
+    text = json.dumps(result)
+    assert '"tp"' in text
+
+
+# -- (d) the cache: re-running makes no call; offline with an empty cache fails --------------
+def test_rerun_uses_the_cache_and_offline_misses_name_model_record_and_cache(work, runner):
+    cache = work / "cache"
+    args = ("--annotations", str(work / "ann.json"))
+    with FakeServer(responder=scripted_responder(REPLIES)) as server:
+        url = server.url
+        invoke(runner, query_args(work / "captions.jsonl", work / "out.jsonl", url, cache))
+        invoke(runner, audit_args([work / "out.jsonl"], work / "run1", url, cache, *args))
+        calls = len(server.requests)
+        claims_metric._MEMO.clear()                 # make the judge really ask (its cache)
+        invoke(runner, audit_args([work / "out.jsonl"], work / "run2", url, cache, *args))
+        assert len(server.requests) == calls        # zero new model calls
+    first = json.loads((work / "run1" / "runsheet.json").read_text())["metrics"]["claims"]
+    again = json.loads((work / "run2" / "runsheet.json").read_text())["metrics"]["claims"]
+    rel = again["judge_reliability"]
+    assert rel["calls"] == rel["cached"] == first["judge_reliability"]["calls"] > 0
+    assert read_jsonl(work / "run1" / "items.jsonl") == read_jsonl(work / "run2" / "items.jsonl")
+
+    # the server is gone: offline mode must not try to reach it
+    dead = url
+    claims_metric._MEMO.clear()
+    invoke(runner, audit_args([work / "out.jsonl"], work / "run3", dead, cache, *args,
+                              "--offline"))
+    query_out = work / "again.jsonl"
+    invoke(runner, query_args(work / "captions.jsonl", query_out, dead, cache, "--offline"))
+    assert [r["response"] for r in read_jsonl(query_out)] == \
+        [r["response"] for r in read_jsonl(work / "out.jsonl")]
+
+    empty = work / "empty-cache"
+    claims_metric._MEMO.clear()
+    res = invoke(runner, audit_args([work / "out.jsonl"], work / "run4", dead, empty, *args,
+                                    "--option", "offline=true"), expect=2)
+    assert f"no cached answer of judge '{JUDGE_PIN}' for record 'c1'" in res.output
+    assert str(empty) in res.output
+    assert not empty.exists()                       # offline mode creates no cache
+    res = invoke(runner, query_args(work / "captions.jsonl", work / "o.jsonl", dead, empty,
+                                    "--offline"), expect=2)
+    assert "no cached answer of model 'openai/fake-vlm' for record 'c1'" in res.output
+
+    claims_metric._MEMO.clear()
+    with pytest.raises(CacheMiss) as info:
+        halluscope.audit(work / "out.jsonl", annotations=work / "ann.json", judge=str(SPEC),
+                         cache_dir=empty, n_boot=0, options={"offline": True,
+                                                             "judge_base_url": dead})
+    assert info.value.record_id == "c1" and info.value.model == JUDGE_PIN
+    assert info.value.cache_path == str(empty / "responses.sqlite3")
+
+
+def test_env_offline_and_fatal_mismatch(work, runner, monkeypatch):
+    cache = work / "cache"
+    with FakeServer(responder=scripted_responder(REPLIES), model_name="other-model") as server:
+        invoke(runner, query_args(work / "captions.jsonl", work / "out.jsonl", server.url,
+                                  cache))
+        # the server answers as another model: flagged, and fatal when asked for
+        invoke(runner, audit_args([work / "out.jsonl"], work / "run", server.url, cache,
+                                  "--annotations", str(work / "ann.json")))
+        judge = json.loads((work / "run" / "runsheet.json").read_text())["metrics"]["claims"][
+            "judge"]
+        assert judge["pin_mismatch"] is True and judge["reported_models"] == {
+            "other-model": judge["stats"]["uses"]["verify"]["calls"]}
+        claims_metric._MEMO.clear()
+        with pytest.raises(ConfigError, match="answered as 'other-model'"):
+            halluscope.audit(work / "out.jsonl", annotations=work / "ann.json",
+                             judge=str(SPEC), cache_dir=cache, n_boot=0,
+                             options={"judge_base_url": server.url,
+                                      "judge_fatal_mismatch": True})
+        res = invoke(runner, audit_args([work / "out.jsonl"], work / "run2", server.url, cache,
+                                        "--annotations", str(work / "ann.json"), "--option",
+                                        "judge_fatal_mismatch=true"), expect=2)
+        assert "other-model" in res.output
+    monkeypatch.setenv("HALLUSCOPE_OFFLINE", "1")
+    claims_metric._MEMO.clear()
+    with pytest.raises(CacheMiss, match="record 'c1'"):
+        halluscope.audit(work / "out.jsonl", annotations=work / "ann.json", judge=str(SPEC),
+                         cache_dir=work / "nothing", n_boot=0)
+
+
+def test_judge_splitter_uses_load_judge(work, runner):
+    """``claim_splitter="judge"``: the configured judge splits the response, then verifies."""
+    replies = [("List the atomic claims", json.dumps(
+        [{"kind": "existence", "subject": "dog", "text": "A purple dog"},
+         {"kind": "attribute", "subject": "dog", "value": "purple", "text": "A purple dog"}])),
+        *REPLIES]
+    cache = work / "cache"
+    with FakeServer(responder=scripted_responder(replies)) as server:
+        invoke(runner, query_args(work / "captions.jsonl", work / "out.jsonl", server.url,
+                                  cache))
+        invoke(runner, audit_args([work / "out.jsonl"], work / "run", server.url, cache,
+                                  "--annotations", str(work / "ann.json"),
+                                  "--claim-splitter", "judge"))
+    items = {i["id"]: i for i in read_jsonl(work / "run" / "items.jsonl")}
+    assert [(c["kind"], c["subject"], c["verdict"]) for c in items["c1"]["claims"]] == [
+        ("existence", "dog", "supported"), ("attribute", "dog", "hallucinated")]
+    stats = json.loads((work / "run" / "runsheet.json").read_text())["metrics"]["claims"][
+        "judge"]["stats"]["uses"]
+    assert stats["decompose"]["calls"] == 2 and stats["verify"]["calls"] >= 1
+
+
+def test_load_judge_by_name_path_and_hash_check(tmp_path):
+    from halluscope.judges import load_judge
+    judge = load_judge("gpt-4o-2024-08-06", cache_dir=tmp_path / "c", offline=True)
+    assert judge.spec.path.name == "gpt-4o-2024-08-06.toml" and judge.offline
+    judge.close()
+    copy = tmp_path / "j"
+    shutil.copytree(SPEC.parent, copy)
+    (copy / "templates" / "verify.txt").write_text("Statement: $statement (be kind)\n")
+    with pytest.raises(ConfigError, match="has sha256"):
+        load_judge(copy / SPEC.name, offline=True, cache_dir=tmp_path / "c")
+    with pytest.raises(ConfigError, match="unknown judge 'no-such-judge'"):
+        load_judge("no-such-judge")
+
+
+# -- (b) a tiny local transformers VLM as the model and as the judge -------------------------
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    pytest.importorskip("torch")
+    from tiny_vlms import tiny_vlm
+    return tiny_vlm("qwen2vl", tmp_path_factory.getbasetemp() / "tiny-vlms")
+
+
+@pytest.fixture
+def tiny_spec(tiny_model, tmp_path):
+    """The loopback judge's prompts, served by the tiny local model (``hf`` provider)."""
+    folder = tmp_path / "judges"
+    shutil.copytree(SPEC.parent / "templates", folder / "templates")
+    text = SPEC.read_text()
+    text = (text.replace('provider = "vllm"', 'provider = "hf"')
+                .replace(f'model = "{JUDGE_MODEL}"', f'model = "{tiny_model}"')
+                .replace('base_url = "http://127.0.0.1:8000/v1"\n', "")
+                .replace('name = "loopback-judge"', 'name = "tiny-qwen2vl"')
+                .replace("max_tokens = 200", "max_tokens = 12")
+                .replace('policy = "openai"\n', ""))
+    path = folder / "tiny-qwen2vl.toml"
+    path.write_text(text)
+    return path
+
+
+def test_query_and_audit_with_a_tiny_local_vlm(work, runner, tiny_model, tiny_spec):
+    from halluscope.metrics.pope_parsers import parse_strict
+    cache = work / "cache"
+    prompts = write_jsonl(work / "mixed.jsonl", read_jsonl(work / "yesno.jsonl")
+                          + read_jsonl(work / "captions.jsonl"))
+    invoke(runner, ["query", str(prompts), "--model", f"hf/{tiny_model}", "--max-tokens", "8",
+                    "--cache", str(cache), "--out", str(work / "out.jsonl"), "--quiet"])
+    records = read_jsonl(work / "out.jsonl")
+    assert [r["id"] for r in records] == ["q1", "q2", "q3", "q4", "c1", "c2"]
+    assert all(isinstance(r["response"], str) and r["model"] == str(tiny_model)
+               for r in records)
+    sheet = json.loads((work / "out.jsonl.runsheet.json").read_text())
+    assert sheet["model"]["pin"].startswith("files:")
+    # the tiny model's captions are noise: audit a fixed caption of the same image beside them
+    fixed = write_jsonl(work / "fixed.jsonl", [
+        {"id": "f1", "image": "img/a.png", "response": "A purple dog sits on a sofa."}])
+    invoke(runner, ["audit", str(work / "out.jsonl"), str(fixed), "--judge", str(tiny_spec),
+                    "--annotations", str(work / "ann.json"), "--metric", "claims,pope",
+                    "--pope-parser", "strict", "--cache-dir", str(cache), "--bootstrap", "0",
+                    "--out", str(work / "run"), "--quiet"])
+    items = {i["id"]: i for i in read_jsonl(work / "run" / "items.jsonl")}
+    judged = [c for c in items["f1"]["claims"]
+              if c["evidence"] and c["evidence"][0]["source"] == "judge"]
+    assert any(c["kind"] == "attribute" and c["value"] == "purple" for c in judged)
+    for c in judged:
+        ev = c["evidence"][0]
+        assert isinstance(ev["raw"], str) and c["checker"] == f"judge-{c['kind']}"
+        if "could not be parsed" in c["reason"]:
+            assert c["verdict"] == "unverifiable" and c["confidence"] == 0.0
+    for qid in ("q1", "q2", "q3", "q4"):
+        pope = items[qid]["pope"]
+        if parse_strict(items[qid]["response"]) == "unknown":
+            assert pope["judged"] is True and isinstance(pope["judge_raw"], str)
+        else:
+            assert "judged" not in pope
+    info = json.loads((work / "run" / "runsheet.json").read_text())["metrics"]["claims"]
+    assert info["judge"]["adapter"]["pin"].startswith("files:")
+    assert info["judge"]["pin_mismatch"] is False
+    rel = info["judge_reliability"]
+    assert rel["calls"] == len(judged)
+    assert rel["parse_failures"] == sum("could not be parsed" in c["reason"] for c in judged)

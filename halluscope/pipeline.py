@@ -203,7 +203,10 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
                     item.setdefault("error_detail", detail)
                     continue
                 applied.append(metric.name)
-                item[metric.name] = score.payload
+                # a metric whose item-level key (the claims list) shares its name keeps its
+                # own payload beside it, as "<name>_summary"
+                key = f"{metric.name}_summary" if metric.name in score.top else metric.name
+                item[key] = score.payload
                 for key, value in score.top.items():
                     if isinstance(value, list) and isinstance(item.get(key), list):
                         item[key].extend(value)

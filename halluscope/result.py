@@ -162,6 +162,8 @@ class AuditResult:
             row = {k: v for k, v in item.items() if not isinstance(v, (dict, list))}
             for name in self.metrics:
                 payload = item.get(name)
+                if not isinstance(payload, dict):
+                    payload = item.get(f"{name}_summary")
                 if isinstance(payload, dict):
                     for k, v in payload.items():
                         row[f"{name}.{k}"] = v

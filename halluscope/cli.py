@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from halluscope import __version__
+from halluscope.cli_options import parse_key_values
 from halluscope.errors import HalluscopeError
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
@@ -68,20 +69,6 @@ def _parse_gates(values: list[str] | None, flag: str) -> dict[str, float]:
                 f"expected METRIC.STATISTIC=VALUE (e.g. chair.chair_i=0.1), got {raw!r}",
                 param_hint=flag) from None
     return gates
-
-
-def _parse_options(values: list[str] | None) -> dict[str, object]:
-    import json
-    out: dict[str, object] = {}
-    for raw in values or ():
-        key, sep, value = raw.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"expected KEY=VALUE, got {raw!r}", param_hint="--option")
-        try:
-            out[key.strip()] = json.loads(value)
-        except ValueError:
-            out[key.strip()] = value
-    return out
 
 
 @app.command()
@@ -170,7 +157,7 @@ def audit(
                    judge=judge, claim_splitter=claim_splitter, cache_dir=cache_dir,
                    n_boot=bootstrap, confidence=confidence, seed=seed,
                    strict=strict or None)
-    extra = _parse_options(option)
+    extra = parse_key_values(option)
     if offline:
         extra["offline"] = True
     if detector_threshold:

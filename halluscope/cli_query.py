@@ -18,23 +18,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from halluscope.cli_options import parse_key_values
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2  # as every halluscope command
 
 err_console = Console(stderr=True)
 out_console = Console()
-
-
-def _options(values: list[str] | None) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for raw in values or ():
-        key, sep, value = raw.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"expected KEY=VALUE, got {raw!r}", param_hint="--option")
-        try:
-            out[key.strip()] = json.loads(value)
-        except ValueError:
-            out[key.strip()] = value
-    return out
 
 
 def query_command(
@@ -121,7 +110,7 @@ def query_command(
                 cache=False if no_cache else cache, decoding=decoding, samples=samples,
                 system=system, allow_urls=allow_urls, image_root=image_root, detail=detail,
                 timeout=timeout, max_attempts=retries, resume=not restart, collect=False,
-                progress=on_progress, model_options=_options(option),
+                progress=on_progress, model_options=parse_key_values(option),
                 offline=True if offline else None, argv=sys.argv))
     except AuthError as exc:
         err_console.print(f"[red]authentication failed:[/red] {escape(str(exc))}")

@@ -1,0 +1,22 @@
+"""Option parsing shared by the CLI modules (no heavy imports)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+
+def parse_key_values(values: list[str] | None, flag: str = "--option") -> dict[str, object]:
+    """``["k=v", ...]`` -> ``{"k": v}``; values are read as JSON where they parse, else kept as
+    strings."""
+    out: dict[str, object] = {}
+    for raw in values or ():
+        key, sep, value = raw.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected KEY=VALUE, got {raw!r}", param_hint=flag)
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out

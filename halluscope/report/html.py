@@ -12,7 +12,11 @@ escaped, in text, in attributes and in JSON inside ``<script>`` tags). The repor
 * plots (:mod:`halluscope.report.plots`);
 * a filterable list of items (all / with hallucinations / errors): the image (downscaled, with
   evidence boxes drawn when :mod:`halluscope.report.overlays` is available), the prompt, the
-  response with CHAIR mentions and claim verdicts highlighted, claim details, POPE outcomes.
+  response with CHAIR mentions and claim verdicts highlighted, claim details, POPE outcomes,
+  and (:mod:`halluscope.report.citations`) the regions a response cites (offered regions,
+  cited boxes by verdict, the instances they matched, fabricated ids) and its page citations
+  (each cited page rendered with the quote highlighted where it was found; pages that do not
+  exist shown as fabricated).
 
 Items are streamed from ``items.jsonl``: the first ``max_items`` are shown, then only items with
 hallucinations or errors (at most ``max_flagged`` more); the report says how many were left out.
@@ -246,8 +250,11 @@ def build_context(result: AuditResult, *, max_items: int = 500,
     """Everything the report template shows, as plain data."""
     from halluscope.report.plots import all_plots
     images = ImageStore()
-    items = select_items(result, max_items, max_items if max_flagged is None else max_flagged,
-                         images)
+    try:
+        items = select_items(result, max_items,
+                             max_items if max_flagged is None else max_flagged, images)
+    finally:
+        images.close()
     if images.skipped:
         log.warning("report: %d image(s) left out to keep the file under %d MB",
                     images.skipped, images.budget // 1_000_000)
@@ -317,7 +324,10 @@ def show_items(result: AuditResult, *, only: str | None = None, limit: int = 20,
     """The first ``limit`` items (``only="halluc"``: with hallucinations; ``only="error"``: with
     errors) as an :class:`ItemsView` for notebooks."""
     images = ImageStore()
-    items = select_items(result, limit, 0, images, only=only)
+    try:
+        items = select_items(result, limit, 0, images, only=only)
+    finally:
+        images.close()
     text = environment().get_template("items.html").render(
         title="halluscope items", items=items, images=images.uris,
         images_skipped=images.skipped)

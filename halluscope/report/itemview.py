@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from halluscope.report.citations import (box_legend, item_boxes, page_citations,
+                                         region_citations)
+
 log = logging.getLogger(__name__)
 
 #: Severity of a verdict, for colouring a piece of text several claims cover.
@@ -236,47 +239,7 @@ def pope_view(payload: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, 
             "hallucinated": outcome == "FP"}
 
 
-# -- boxes and images -------------------------------------------------------------------------
-def _is_box(value: Any) -> bool:
-    return (isinstance(value, (list, tuple)) and len(value) == 4
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
-
-
-def item_boxes(item: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Boxes worth drawing on an item's image: claim evidence boxes, boxes a region claim
-    cites, and boxes in region payloads. Each ``{"box", "label", "verdict", "source"}``."""
-    out: list[dict[str, Any]] = []
-    seen = set()
-
-    def add(box, label, verdict, source):
-        key = (tuple(round(float(v), 1) for v in box), label)
-        if key not in seen:
-            seen.add(key)
-            out.append({"box": [float(v) for v in box], "label": label, "verdict": verdict,
-                        "source": source})
-
-    for claim in item.get("claims") or []:
-        if not isinstance(claim, Mapping):
-            continue
-        verdict = claim.get("verdict")
-        if claim.get("kind") == "region" and _is_box(claim.get("value")):
-            add(claim["value"], str(claim.get("subject") or "cited"), verdict, "cited")
-        for ev in claim.get("evidence") or []:
-            if isinstance(ev, Mapping) and _is_box(ev.get("box")):
-                add(ev["box"], str(ev.get("label") or claim.get("subject") or ""), verdict,
-                    str(ev.get("source") or ""))
-    region = item.get("region")
-    if isinstance(region, Mapping):
-        for key in ("regions", "boxes", "cited", "evidence"):
-            for entry in region.get(key) or []:
-                if isinstance(entry, Mapping) and _is_box(entry.get("box")):
-                    add(entry["box"], str(entry.get("label") or entry.get("id") or ""),
-                        entry.get("verdict"), key)
-                elif _is_box(entry):
-                    add(entry, "", None, key)
-    return out
-
-
+# -- images -------------------------------------------------------------------------------------
 def resolve_image(item: Mapping[str, Any]) -> Path | None:
     """The item's image as an existing local file (relative to its source file), or ``None``."""
     image = item.get("image")
@@ -293,6 +256,16 @@ def resolve_image(item: Mapping[str, Any]) -> Path | None:
         return path if path.is_file() else None
     except OSError:
         return None
+
+
+def _data_uri(im: Any, max_width: int = MAX_SIDE, max_height: int = MAX_SIDE) -> str:
+    """A PIL image as a ``data:image/jpeg;base64`` URI, downscaled to fit the given box."""
+    im.thumbnail((max_width, max_height))
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def encode_image(path: Path, boxes: Sequence[Mapping[str, Any]] = ()) -> str | None:
@@ -317,21 +290,16 @@ def encode_image(path: Path, boxes: Sequence[Mapping[str, Any]] = ()) -> str | N
                 source = path
     try:
         with Image.open(source) as im:
-            im = ImageOps.exif_transpose(im)
-            im.thumbnail((MAX_SIDE, MAX_SIDE))
-            if im.mode != "RGB":
-                im = im.convert("RGB")
-            buf = io.BytesIO()
-            im.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True)
+            return _data_uri(ImageOps.exif_transpose(im))
     except Exception as exc:  # noqa: BLE001 - one unreadable image must not stop the report
         log.warning("could not read image %s: %s", path, exc)
         return None
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 @dataclass
 class ImageStore:
-    """Encoded images, each stored once however many items show it.
+    """Encoded images, each stored once however many items show it, and the documents whose
+    pages the report renders (kept open while the report is built; :meth:`close` them).
 
     Attributes:
         budget: Stop embedding new images once this many bytes of data URIs are held.
@@ -342,15 +310,37 @@ class ImageStore:
     _keys: dict[str, str | None] = field(default_factory=dict)
     size: int = 0
     skipped: int = 0
+    documents: dict[Any, Any] = field(default_factory=dict)
 
     def add(self, path: Path, boxes: Sequence[Mapping[str, Any]] = ()) -> str | None:
         key = json.dumps([str(path), list(boxes)], sort_keys=True, default=str)
+        return self._store(key, lambda: encode_image(path, boxes))
+
+    def add_rendered(self, key: str, render: Any, max_width: int = MAX_SIDE,
+                     max_height: int = 2 * MAX_SIDE) -> str | None:
+        """Store an image made on demand: ``render()`` returns encoded image bytes (or raises:
+        the image is then left out). ``key`` names what it shows, for reuse."""
+        def encode() -> str | None:
+            from PIL import Image
+            try:
+                with Image.open(io.BytesIO(render())) as im:
+                    return _data_uri(im, max_width, max_height)
+            except Exception as exc:  # noqa: BLE001 - one page must not stop the report
+                log.warning("could not render %s: %s", key, exc)
+                return None
+        return self._store("rendered:" + key, encode)
+
+    def has(self, key: str) -> bool:
+        """Whether a rendered image named ``key`` was already asked for."""
+        return "rendered:" + key in self._keys
+
+    def _store(self, key: str, encode: Any) -> str | None:
         if key in self._keys:
             return self._keys[key]
         if self.size >= self.budget:
             self.skipped += 1
             return None
-        uri = encode_image(path, boxes)
+        uri = encode()
         ref = None
         if uri is not None:
             ref = str(len(self.uris))
@@ -358,6 +348,14 @@ class ImageStore:
             self.size += len(uri)
         self._keys[key] = ref
         return ref
+
+    def close(self) -> None:
+        """Close the documents opened to render pages."""
+        for doc in self.documents.values():
+            close = getattr(doc, "close", None)
+            if close is not None:
+                close()
+        self.documents.clear()
 
 
 # -- one item ---------------------------------------------------------------------------------
@@ -441,10 +439,15 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
         badge(k, f"{name} hallucination")
         others.append({"name": name, "details": _details(payload)})
 
-    image_ref, image_note = None, ""
+    regions = region_citations(item)
+    pages = page_citations(item, images)
+
+    image_ref, image_note, legend = None, "", []
     path = resolve_image(item)
     if path is not None and images is not None:
-        image_ref = images.add(path, item_boxes(item))
+        boxes = item_boxes(item)
+        legend = box_legend(boxes)
+        image_ref = images.add(path, boxes)
         if image_ref is None:
             image_note = "image not embedded (unreadable or over the report's size budget)"
     elif isinstance(item.get("image"), str):
@@ -463,7 +466,9 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
         "id": "" if item.get("id") is None else str(item.get("id")),
         "task": str(item.get("task") or ""), "source": str(item.get("source") or ""),
         "image_name": str(item.get("image") or ""), "image_ref": image_ref,
-        "image_note": image_note,
+        "image_note": image_note, "box_legend": legend if image_ref is not None else [],
+        "wide": regions is not None,
+        "regions": regions, "pages": pages,
         "prompt": str(item.get("prompt") or ""),
         "response": response, "has_response": isinstance(item.get("response"), str),
         "segments": segment_text(response, marks),

@@ -2,8 +2,11 @@
 
 :func:`draw_boxes` draws labelled boxes on an image; each box's ``kind`` picks its colour and
 line style (:data:`STYLES`): detections and annotations solid, cited boxes dashed and coloured
-by verdict. :func:`draw_page` renders a document page with the places where quotes were found
-highlighted. :func:`region_boxes` turns the ``region`` metric's item payload into box dicts.
+by verdict; labels are placed clear of one another where there is room. :func:`draw_page`
+renders a document page with the places where quotes were found highlighted.
+:func:`region_boxes` turns the ``region`` metric's item payload into box dicts (every known
+instance); the HTML report draws fewer (the offered regions, the cited boxes and what they
+matched: :func:`halluscope.report.citations.item_boxes`).
 Large images are scaled down to ``max_side`` pixels first (boxes scaled with them).
 """
 
@@ -80,6 +83,26 @@ def _kind(spec: dict[str, Any]) -> str:
     return _SOURCE_KINDS.get(source, "detection")
 
 
+def _label_spot(tb_size, box, size, placed, pad: int = 4):
+    """Where a box's label goes: above its top-left corner, else inside it, else stacked below
+    earlier labels, so that no two labels cover each other."""
+    tw, th = tb_size
+    x1, y1, x2, y2 = box
+    w, h = size
+    x = min(max(0.0, x1), max(0.0, w - tw - 2 * pad))
+    cands = [y1 - th - pad, y1, y2 - th - pad, y2]
+    cands += [y1 + k * (th + pad) for k in range(1, 12)]
+    for y in cands:
+        if y < 0 or y + th + pad > h:
+            continue
+        rect = (x, y, x + tw + 2 * pad, y + th + pad)
+        if not any(rect[0] < r[2] and r[0] < rect[2] and rect[1] < r[3] and r[1] < rect[3]
+                   for r in placed):
+            return rect
+    y = min(max(0.0, y1), max(0.0, h - th - pad))
+    return (x, y, x + tw + 2 * pad, y + th + pad)
+
+
 def draw_boxes(image: Any, boxes: Iterable[dict[str, Any]], *, max_side: int = 1024,
                fmt: str = "PNG") -> bytes:
     """Draw ``boxes`` on ``image`` (a path, PIL image or array) and return the encoded image.
@@ -89,6 +112,10 @@ def draw_boxes(image: Any, boxes: Iterable[dict[str, Any]], *, max_side: int = 1
     default ``detection``), ``color`` (an RGB
     tuple or a CSS colour name, overriding the kind's), ``score`` (appended to the label) and
     ``dashed``.
+
+    Solid boxes are drawn first and dashed ones (cited boxes) over them; labels go on top of
+    every line, each placed where it covers no other label. Line width and label size follow
+    the image's size so that they stay legible when the image is shown at ~480 px.
     """
     from PIL import ImageDraw
 
@@ -97,8 +124,10 @@ def draw_boxes(image: Any, boxes: Iterable[dict[str, Any]], *, max_side: int = 1
     if scale < 1.0:
         im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))))
     draw = ImageDraw.Draw(im)
-    width = max(2, round(max(im.size) / 300))
-    font = _font(max(11, round(max(im.size) / 45)))
+    side = max(im.size)
+    width = max(2, round(side / 240))
+    font = _font(max(12, round(side / 32)))
+    specs = []
     for spec in boxes:
         box = spec.get("box")
         if not box or len(box) != 4:
@@ -110,20 +139,26 @@ def draw_boxes(image: Any, boxes: Iterable[dict[str, Any]], *, max_side: int = 1
         colour = spec.get("color", spec.get("colour", colour))
         if isinstance(colour, list):
             colour = tuple(colour)
-        dashed = spec.get("dashed", dashed)
+        specs.append(((x1, y1, x2, y2), colour, bool(spec.get("dashed", dashed)), spec))
+    specs.sort(key=lambda s: s[2])                  # solid first, dashed (cited) on top
+    for rect, colour, dashed, _ in specs:
         if dashed:
-            _dashed_rect(draw, (x1, y1, x2, y2), colour, width)
+            _dashed_rect(draw, rect, colour, width)
         else:
-            draw.rectangle((x1, y1, x2, y2), outline=colour, width=width)
+            draw.rectangle(rect, outline=colour, width=width)
+    placed: list[tuple[float, float, float, float]] = []
+    for rect, colour, _, spec in specs:
         label = spec.get("label")
         if spec.get("score") is not None:
             label = f"{label or ''} {float(spec['score']):.2f}".strip()
-        if label:
-            tb = draw.textbbox((0, 0), str(label), font=font)
-            tw, th = tb[2] - tb[0], tb[3] - tb[1]
-            ty = y1 - th - 4 if y1 - th - 4 >= 0 else y1
-            draw.rectangle((x1, ty, x1 + tw + 6, ty + th + 4), fill=colour)
-            draw.text((x1 + 3, ty + 2 - tb[1]), str(label), fill=(255, 255, 255), font=font)
+        if not label:
+            continue
+        tb = draw.textbbox((0, 0), str(label), font=font)
+        spot = _label_spot((tb[2] - tb[0], tb[3] - tb[1]), rect, im.size, placed)
+        placed.append(spot)
+        draw.rectangle(spot, fill=colour)
+        draw.text((spot[0] + 4, spot[1] + 2 - tb[1]), str(label), fill=(255, 255, 255),
+                  font=font)
     buf = io.BytesIO()
     im.save(buf, format=fmt)
     return buf.getvalue()

@@ -1,0 +1,547 @@
+"""What an item cites on its image or in its document, as plain data for the item template.
+
+:func:`item_boxes` picks the boxes drawn on an item's image: boxes the response cites (dashed,
+coloured by verdict, labelled with the cited object), the annotation or detection each was
+matched to, other claim evidence (detections with their score), and the regions offered to the
+model (``R<id>``). :func:`box_legend` says what the styles present mean.
+
+:func:`region_citations` lists what a response cites on the image: each cited box (the object it
+is for, its verdict, the instance it was matched to, with IoU) and each cited region id (offered
+or fabricated), from the item's ``region`` claims and the ``region`` metric's payload.
+
+:func:`page_citations` lists what a response cites in its document, one entry per citation:
+the pages cited (does each exist?), the quotes and numbers put on them (found? where? why
+not?), and page thumbnails rendered with :func:`~halluscope.report.overlays.render_document_page`,
+the places where a quote was found highlighted. Highlight boxes come from the ``page``
+metric's payload; for a quote found only on a page it does not cite, and for payloads without
+boxes, they are computed here from the PDF's text layer (never by running OCR: a page without
+a text layer is shown without its highlight). At most :data:`MAX_PAGE_RENDERS` pages are
+rendered per item.
+
+Nothing here builds HTML; the template escapes every string.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Page images rendered per item, at most.
+MAX_PAGE_RENDERS = 6
+#: Resolution pages are rendered at for the report (then shrunk to ≤ 480 px wide).
+RENDER_DPI = 100
+#: Height of a crop around a page's highlights, at most (render pixels).
+MAX_CROP = 240
+_STATUS = ("supported", "hallucinated", "unverifiable")
+
+
+def _status(verdict: Any) -> str:
+    return verdict if verdict in _STATUS else "unverifiable"
+
+
+def _box_text(box: Any) -> str:
+    try:
+        return "[" + ", ".join(f"{float(v):g}" for v in box) + "]"
+    except (TypeError, ValueError):
+        return str(box)
+
+
+def _worst(statuses: Sequence[str]) -> str:
+    if "hallucinated" in statuses:
+        return "hallucinated"
+    if not statuses or "unverifiable" in statuses:
+        return "unverifiable"
+    return "supported"
+
+
+# -- boxes drawn on the image ------------------------------------------------------------------
+def _is_box(value: Any) -> bool:
+    return (isinstance(value, (list, tuple)) and len(value) == 4
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+
+
+_MARK = {"supported": "\u2713", "hallucinated": "\u2717", "unverifiable": "?"}
+
+
+def _overlap(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two ``[x1, y1, x2, y2]`` boxes."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def item_boxes(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Boxes worth drawing on an item's image. Each ``{"box", "label", "verdict", "source"}``
+    (plus ``score`` for detections):
+
+    * boxes a region claim cites (``source="cited"``, labelled with the cited object and a
+      mark of its verdict, drawn dashed in the verdict's colour);
+    * claim evidence boxes: detections (with score) and annotations; for a cited box only the
+      instance it was matched to (or came closest to);
+    * the regions offered to the model (``region`` payload, ``source="regions"``, ``R<id>``);
+    * boxes in other region payload shapes (``regions``/``boxes``/``cited``/``evidence``).
+
+    Boxes that coincide (IoU >= 0.95) are drawn once: as the offered region when one of them is,
+    else, from one source, with their labels joined (``person / woman``).
+    """
+    out: list[dict[str, Any]] = []
+    seen = set()
+
+    def add(box, label, verdict, source, score=None, ident=None):
+        box = [float(v) for v in box]
+        cited = source in ("cited", "boxes")
+        key = (tuple(round(v, 1) for v in box), label if ident is None else ident,
+               "cited" if cited else source)
+        if key in seen:
+            return
+        seen.add(key)
+        entry = {"box": box, "label": label, "verdict": verdict, "source": source}
+        if isinstance(score, (int, float)) and not isinstance(score, bool) and score > 0:
+            entry["score"] = float(score)
+        same = [] if cited else [k for k, o in enumerate(out) if o["source"] not in
+                                 ("cited", "boxes") and _overlap(box, o["box"]) >= 0.95]
+        if source == "regions" and same:            # an offered region names the box
+            others = [k for k in same if out[k]["source"] != "regions"]
+            if others:
+                out[others[0]] = entry
+                for k in reversed(others[1:]):
+                    del out[k]
+                return
+        for k in same:
+            other = out[k]
+            if other["source"] == "regions" and source != "regions":
+                return
+            if other["source"] == source:           # one source, two names: join them
+                if label and label not in other["label"].split(" / "):
+                    other["label"] = f"{other['label']} / {label}".lstrip(" /")
+                return
+        out.append(entry)
+
+    for claim in item.get("claims") or []:
+        if not isinstance(claim, Mapping):
+            continue
+        verdict = claim.get("verdict")
+        region = claim.get("kind") == "region"
+        if region and _is_box(claim.get("value")):
+            subject = str(claim.get("subject") or "cited")
+            add(claim["value"], f"{subject} {_MARK.get(str(verdict), '?')}", verdict, "cited",
+                ident=subject)
+        evidence = [e for e in claim.get("evidence") or []
+                    if isinstance(e, Mapping) and _is_box(e.get("box"))]
+        for ev in evidence[:1] if region else evidence:
+            add(ev["box"], str(ev.get("label") or claim.get("subject") or ""), verdict,
+                str(ev.get("source") or ""), ev.get("score"))
+    region = item.get("region")
+    if isinstance(region, Mapping):
+        for known in region.get("known") or []:
+            if isinstance(known, Mapping) and known.get("region") is not None \
+                    and _is_box(known.get("box")):
+                add(known["box"], f"R{known['region']} {known.get('label') or ''}".strip(),
+                    None, "regions")
+        for key in ("regions", "boxes", "cited", "evidence"):
+            for entry in region.get(key) or []:
+                if isinstance(entry, Mapping) and _is_box(entry.get("box")):
+                    label = ident = str(entry.get("label") or entry.get("id") or "")
+                    if key == "boxes":
+                        label = f"{label} {_MARK.get(str(entry.get('verdict')), '?')}"
+                    add(entry["box"], label, entry.get("verdict"), key, ident=ident)
+                elif _is_box(entry):
+                    add(entry, "", None, key)
+    return out
+
+
+#: What each drawn box style means, for the legend under an image (CSS class, text).
+_LEGEND = {"regions": ("bx-region", "offered region"),
+           "annotation": ("bx-annotation", "annotation"),
+           "detector": ("bx-detection", "detection (score)"),
+           "segmenter": ("bx-detection", "segment"),
+           "supported": ("bx-supported", "cited box, supported"),
+           "hallucinated": ("bx-hallucinated", "cited box, hallucinated"),
+           "unverifiable": ("bx-unverifiable", "cited box, unverifiable")}
+
+
+def box_legend(boxes: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """The legend entries for the box styles present in ``boxes`` (in :data:`_LEGEND`'s
+    order)."""
+    present = set()
+    for b in boxes:
+        src = b.get("source")
+        present.add(str(b.get("verdict") or "unverifiable") if src in ("cited", "boxes")
+                    else src)
+    out: list[tuple[str, str]] = []
+    for key, entry in _LEGEND.items():
+        if key in present and entry not in out:
+            out.append(entry)
+    return out
+
+
+# -- regions ------------------------------------------------------------------------------------
+def _instance(ev: Mapping[str, Any]) -> str:
+    """``person (annotation) [11, 10, 370, 510], IoU 1.00`` for a matched instance."""
+    source = str(ev.get("source") or "")
+    if ev.get("region") is not None:
+        source = f"offered region R{ev['region']}"
+    score = ev.get("score")
+    if isinstance(score, (int, float)) and score:
+        source = f"{source}, score {float(score):.2f}" if source else f"score {score:.2f}"
+    text = str(ev.get("label") or "object") + (f" ({source})" if source else "")
+    if ev.get("box") is not None:
+        text += " " + _box_text(ev["box"])
+    if isinstance(ev.get("iou"), (int, float)):
+        text += f", IoU {float(ev['iou']):.2f}"
+    return text
+
+
+def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The item's region citations, or ``None`` when it has none.
+
+    Returns ``{"rows", "offered", "fabricated"}``: a row per citation (``what``: the box or
+    ``R<id>``; ``kind``: ``box`` | ``id``; ``object``; ``status``; ``fabricated``; ``matched``:
+    the instance a box was matched to, or came closest to, or the offered region an id names;
+    ``reason``), ids first; the offered regions (``R<id> label``); the fabricated ids.
+    """
+    payload = item.get("region") if isinstance(item.get("region"), Mapping) else {}
+    claims = [c for c in item.get("claims") or []
+              if isinstance(c, Mapping) and c.get("kind") == "region"]
+    if not claims and not payload:
+        return None
+    offered = {}
+    for k in payload.get("known") or []:
+        if isinstance(k, Mapping) and k.get("region") is not None:
+            offered[str(k["region"])] = str(k.get("label") or "")
+    rows, fabricated = [], []
+    for c in claims:
+        status = _status(c.get("verdict"))
+        value = c.get("value")
+        evidence = [e for e in c.get("evidence") or [] if isinstance(e, Mapping)]
+        is_box = isinstance(value, (list, tuple))
+        matched = ""
+        if evidence and evidence[0].get("box") is not None:
+            matched = _instance(evidence[0])
+            if is_box and status != "supported":
+                matched = "closest: " + matched
+        fab = not is_box and status == "hallucinated" and (
+            any(e.get("fabricated") for e in evidence)
+            or bool(offered and str(value) not in offered))
+        what = _box_text(value) if is_box else f"R{value}"
+        if fab:
+            fabricated.append({"id": what, "object": str(c.get("subject") or "")})
+        rows.append({"kind": "box" if is_box else "id", "what": what,
+                     "object": str(c.get("subject") or ""), "status": status,
+                     "verdict": str(c.get("verdict") or "unverifiable"),
+                     "fabricated": fab, "matched": matched,
+                     "reason": str(c.get("reason") or "")})
+    rows.sort(key=lambda r: r["kind"] != "id")          # ids first, as the image shows them
+    return {"rows": rows,
+            "offered": [f"R{rid} {label}".strip() for rid, label in
+                        sorted(offered.items(), key=lambda t: (len(t[0]), t[0]))],
+            "fabricated": fabricated}
+
+
+# -- documents ----------------------------------------------------------------------------------
+class _NoOcr:
+    """An OCR engine that refuses: the report reads text layers only, never runs OCR."""
+
+    name = "none"
+
+    def read(self, image: Any):
+        raise LookupError("the report does not run OCR")
+
+    def provenance(self) -> dict[str, Any]:
+        return {"name": "none"}
+
+
+def _source_dir(item: Mapping[str, Any]) -> Path | None:
+    source = item.get("source")
+    if not isinstance(source, str) or not source or source.startswith("<"):
+        return None
+    file, sep, line = source.rpartition(":")
+    return Path(file if sep and line.isdigit() else source).parent
+
+
+def _find(name: str, base: Path) -> Path | None:
+    """``name`` (a bare file name) in ``base`` or up to two folders below it."""
+    if not name or name != Path(name).name or name in (".", ".."):
+        return None
+    pattern = glob.escape(name)
+    for depth in ("", "*/", "*/*/"):
+        hits = sorted(base.glob(depth + pattern))
+        if hits and hits[0].is_file():
+            return hits[0]
+    return None
+
+
+def document_for(item: Mapping[str, Any], payload: Mapping[str, Any]):
+    """The item's document, opened without OCR at :data:`RENDER_DPI`, or a string saying why
+    there is none. The item's ``document`` field is used when it has one; otherwise the
+    payload's document name is looked for next to the item's source file (and up to two
+    folders below), and accepted when its page count is the payload's."""
+    from halluscope.errors import ConfigError
+    from halluscope.evidence.documents import Document, document_source
+
+    base = _source_dir(item)
+    try:
+        source = document_source(item.get("document"), base) if item.get("document") else None
+    except ConfigError as exc:
+        return str(exc)
+    name = str(payload.get("document") or "")
+    if source is None:
+        if base is None or not name:
+            return "document not found locally"
+        names = [name] if name.lower().endswith(".pdf") else name.split(", ")
+        found = [_find(n, base) for n in names]
+        if not all(found):
+            return f"{name} not found next to {base}"
+        source = str(found[0]) if len(found) == 1 and names == [name] else [str(f) for f in found]
+    try:
+        doc = Document(source, ocr=_NoOcr(), dpi=RENDER_DPI)
+    except Exception as exc:  # noqa: BLE001 - missing file, pdfium error, no pypdfium2
+        return f"cannot open {name or source}: {exc}"
+    if isinstance(payload.get("pages"), int) and doc.n_pages != payload["pages"]:
+        doc.close()
+        return f"{name} found locally has {doc.n_pages} pages, the audit saw {payload['pages']}"
+    return doc
+
+
+def _groups(payload: Mapping[str, Any], claims: list[Mapping[str, Any]]
+            ) -> list[tuple[dict[str, Any], list[Mapping[str, Any]]]]:
+    """Page claims grouped by citation: by the payload's citations (each has one verdict per
+    page then per quote, in the claims' order), else by the citing sentence."""
+    cits = [c for c in payload.get("citations") or [] if isinstance(c, Mapping)]
+    if cits and sum(len(c.get("verdicts") or []) for c in cits) == len(claims):
+        grouped, k = [], 0
+        for c in cits:
+            n = len(c.get("verdicts") or [])
+            part = claims[k:k + n]
+            k += n
+            pages = [p for p in c.get("pages") or [] if isinstance(p, int)]
+            if [x.get("checker") for x in part[:len(pages)]] != ["page-exists"] * len(pages):
+                break
+            grouped.append(({"pages": pages, "sentence": str(c.get("sentence") or "")}, part))
+        else:
+            return grouped
+    out: list[tuple[dict[str, Any], list[Mapping[str, Any]]]] = []
+    for c in claims:
+        sentence = str(c.get("text") or "")
+        if not out or out[-1][0]["sentence"] != sentence or (
+                c.get("checker") == "page-exists" and
+                any(x.get("checker") != "page-exists" for x in out[-1][1])):
+            out.append(({"pages": [], "sentence": sentence}, []))
+        if c.get("checker") == "page-exists" and isinstance(c.get("value"), int):
+            out[-1][0]["pages"].append(c["value"])
+        out[-1][1].append(c)
+    return out
+
+
+def _same_quote(a: Any, b: Any) -> bool:
+    return isinstance(a, str) and isinstance(b, str) and " ".join(a.split()).casefold() == \
+        " ".join(b.split()).casefold()
+
+
+class _Pages:
+    """Renders pages of one item's document (at most ``limit``), highlights scaled to the
+    render, each distinct (page, highlights) image stored once."""
+
+    def __init__(self, doc: Any, payload: Mapping[str, Any], images: Any, limit: int):
+        self.doc = doc
+        self.payload = payload
+        self.images = images
+        self.limit = limit
+        self.rendered = 0
+        self.left_out = 0
+        dpi = payload.get("dpi")
+        pdf = doc is not None and not isinstance(doc, str) and doc.pdf_path is not None
+        self.scale = RENDER_DPI / float(dpi) if pdf and isinstance(dpi, (int, float)) and dpi \
+            else 1.0
+        self._no_text: set[int] = set()
+
+    @property
+    def ok(self) -> bool:
+        return self.doc is not None and not isinstance(self.doc, str)
+
+    def highlights(self, page: int, quote: str | None, kind: str,
+                   char_span: Any = None) -> list[list[float]]:
+        """Boxes (render pixels) where ``quote`` is on ``page``: the payload's, else from the
+        text layer (the claim's character span, else a fresh search of the page's text)."""
+        for h in self.payload.get("highlights") or []:
+            if isinstance(h, Mapping) and h.get("page") == page and \
+                    _same_quote(h.get("quote"), quote) and h.get("boxes"):
+                return [[float(v) * self.scale for v in b] for b in h["boxes"]
+                        if isinstance(b, (list, tuple)) and len(b) == 4]
+        if not self.ok or not quote or page in self._no_text:
+            return []
+        try:
+            if not (isinstance(char_span, (list, tuple)) and len(char_span) == 2):
+                from halluscope.grounding.pages import Quote, find_in_text
+                m = find_in_text(Quote(quote, (0, len(quote)), kind), self.doc.text(page))
+                if not m.found or m.span is None:
+                    return []
+                char_span = m.span
+            return [list(b) for b in self.doc.char_boxes(page, int(char_span[0]),
+                                                         int(char_span[1]))]
+        except Exception as exc:  # noqa: BLE001 - no text layer (would need OCR), bad span
+            log.debug("no highlight on page %s: %s", page, exc)
+            self._no_text.add(page)
+            return []
+
+    def thumb(self, page: int, boxes: list[list[float]], caption: str, status: str
+              ) -> dict[str, Any]:
+        """A rendered page (``ref``) and, when it has highlights, a legible crop around them
+        (``crop_ref``); both from one render, which counts against the item's limit."""
+        entry = {"page": page, "caption": caption, "status": status, "ref": None,
+                 "crop_ref": None, "note": "", "marked": bool(boxes)}
+        if not self.ok:
+            entry["note"] = "not rendered (document not available)"
+            entry["status"] = "neutral"
+            return entry
+        from halluscope.report.overlays import render_document_page
+        key = "|".join([str(getattr(self.doc, "pdf_path", "") or self.doc.name), str(page),
+                        repr([[round(v, 1) for v in b] for b in boxes])])
+        if not self.images.has(key):
+            if self.rendered >= self.limit:
+                self.left_out += 1
+                entry["note"] = f"not rendered (at most {self.limit} pages per item)"
+                entry["status"] = "neutral"
+                return entry
+            self.rendered += 1
+        doc, made = self.doc, {}
+
+        def render() -> bytes:
+            if "png" not in made:
+                made["png"] = render_document_page(doc, page, boxes, max_side=0, fmt="PNG")
+            return made["png"]
+
+        entry["ref"] = self.images.add_rendered(key, render)
+        if entry["ref"] is None:
+            entry["note"] = "not rendered (unreadable, or over the report's size budget)"
+            entry["status"] = "neutral"
+        elif boxes:
+            entry["crop_ref"] = self.images.add_rendered(
+                key + "|crop", lambda: crop_around(render(), boxes), max_height=MAX_CROP)
+        return entry
+
+
+def crop_around(image: bytes, boxes: Sequence[Sequence[float]]) -> bytes:
+    """The text line(s) of a page image that hold ``boxes``, as PNG bytes: the strip from half a
+    line above the first box to half a line below the last (at most :data:`MAX_CROP` pixels),
+    cut to the ink in it plus a margin, so the highlighted words show at a readable size."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(image)) as im:
+        width, height = im.size
+        y1 = min(b[1] for b in boxes)
+        y2 = max(b[3] for b in boxes)
+        line = max(8.0, max(b[3] - b[1] for b in boxes))
+        top = max(0, round(y1 - line / 2))
+        bottom = min(height, round(y2 + line / 2), top + MAX_CROP)
+        strip = im.crop((0, top, width, max(bottom, top + 1)))
+        ink = ImageOps.invert(strip.convert("L")).point(lambda v: 255 if v > 40 else 0)
+        bbox = ink.getbbox()
+        x1 = min(b[0] for b in boxes)
+        x2 = max(b[2] for b in boxes)
+        left, right = (min(bbox[0], x1), max(bbox[2], x2)) if bbox else (x1, x2)
+        margin = line
+        part = strip.crop((max(0, round(left - margin)), 0,
+                           min(width, round(right + margin)), strip.height))
+        buf = io.BytesIO()
+        part.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def page_citations(item: Mapping[str, Any], images: Any,
+                   max_renders: int = MAX_PAGE_RENDERS) -> dict[str, Any] | None:
+    """The item's page citations with rendered pages, or ``None`` when it has none.
+
+    Returns ``{"document", "n_pages", "note", "citations", "left_out"}``; each citation has
+    ``sentence``, ``status``, ``pages`` (``{"page", "status", "exists", "reason"}``), ``quotes``
+    (``{"text", "kind", "status", "found", "reason"}``) and ``thumbs`` (``{"page", "ref",
+    "caption", "status", "note", "marked"}``; a cited page that does not exist has no image and
+    status ``hallucinated``).
+    """
+    payload = item.get("page") if isinstance(item.get("page"), Mapping) else {}
+    claims = [c for c in item.get("claims") or []
+              if isinstance(c, Mapping) and c.get("kind") == "page"]
+    if not claims:
+        return None
+    n_pages = payload.get("pages") if isinstance(payload.get("pages"), int) else None
+    doc: Any = None
+    note = ""
+    if images is not None:
+        key = ("document", str(item.get("document") or ""), str(payload.get("document") or ""),
+               str(_source_dir(item)), n_pages)
+        if key not in images.documents:
+            images.documents[key] = document_for(item, payload)
+        doc = images.documents[key]
+        if isinstance(doc, str):
+            note = doc
+    pages = _Pages(doc, payload, images, max_renders)
+    citations = []
+    for cit, part in _groups(payload, claims):
+        page_rows, quote_rows, thumbs = [], [], []
+        marks: dict[int, list[list[float]]] = {}
+        elsewhere: dict[int, list[list[float]]] = {}
+        for c in part:
+            status = _status(c.get("verdict"))
+            ev = next((e for e in c.get("evidence") or [] if isinstance(e, Mapping)), {})
+            if c.get("checker") == "page-exists":
+                fab = status == "hallucinated"
+                page_rows.append({"page": c.get("value"), "status": status,
+                                  "exists": {"supported": "yes", "hallucinated": "no"}.get(
+                                      status, "unknown"),
+                                  "fabricated": fab, "reason": str(c.get("reason") or "")})
+                continue
+            kind = str(c.get("subject") or "quote")
+            quote = c.get("quote") if isinstance(c.get("quote"), str) else None
+            found_on = ev.get("page") if status == "supported" else None
+            others = [p for p in ev.get("found_on") or [] if isinstance(p, int)]
+            if found_on is not None:
+                found = f"p. {found_on} ({ev.get('match') or 'match'})"
+                boxes = pages.highlights(found_on, quote, kind, ev.get("char_span"))
+                marks.setdefault(found_on, []).extend(boxes)
+            elif others:
+                found = "not on the cited page; on p. " + ", ".join(map(str, others))
+                for p in others[:2]:
+                    elsewhere.setdefault(p, []).extend(pages.highlights(p, quote, kind))
+            else:
+                found = "not found" if status == "hallucinated" else "—"
+            quote_rows.append({"text": quote or "", "kind": kind, "status": status,
+                               "verdict": str(c.get("verdict") or "unverifiable"),
+                               "found": found, "reason": str(c.get("reason") or "")})
+        for row in page_rows:
+            p = row["page"]
+            if not isinstance(p, int):
+                continue
+            if row["fabricated"]:
+                thumbs.append({"page": p, "ref": None, "crop_ref": None,
+                               "status": "hallucinated", "marked": False,
+                               "caption": f"p. {p} cited", "note": "does not exist"
+                               + (f" ({n_pages} pages)" if n_pages else "")})
+            elif row["status"] == "supported" or pages.ok:
+                got = marks.get(p, [])
+                thumbs.append(pages.thumb(p, got, f"p. {p} cited"
+                                          + (", quote highlighted" if got else ""),
+                                          "supported" if got else "neutral"))
+        for p, boxes in elsewhere.items():
+            if p not in cit["pages"]:
+                thumbs.append(pages.thumb(p, boxes, f"p. {p} not cited, but the quote is here",
+                                          "hallucinated"))
+        statuses = [r["status"] for r in page_rows] + [q["status"] for q in quote_rows]
+        citations.append({"sentence": cit["sentence"], "status": _worst(statuses),
+                          "pages": page_rows, "quotes": quote_rows, "thumbs": thumbs})
+    if pages.left_out:
+        note = (note + "; " if note else "") + (
+            f"{pages.left_out} page image(s) left out: at most {max_renders} per item")
+    return {"document": str(payload.get("document") or item.get("document") or ""),
+            "n_pages": n_pages, "note": note, "citations": citations,
+            "left_out": pages.left_out}

@@ -183,6 +183,8 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
                 item["image"] = rec.image
             if rec.image_id is not None:
                 item["image_id"] = rec.image_id
+            if rec.document is not None:
+                item["document"] = rec.document
             if rec.source.file:
                 item["source"] = f"{rec.source.file}:{rec.source.line}"
             if rec.prompt is not None:

@@ -118,7 +118,9 @@ class ClaimsMetric(Metric):
                    n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
 
     def applies_to(self, record: Record) -> bool:
-        return record.task in ("caption", "vqa", "document") and bool(record.response)
+        """Captions and free-form answers about an image. Document answers are the ``page``
+        metric's: no image evidence source can decide what a report's text claims."""
+        return record.task in ("caption", "vqa") and bool(record.response)
 
     def finish(self) -> None:
         """Release the judge (its description is kept for :meth:`describe`)."""

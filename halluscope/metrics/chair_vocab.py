@@ -121,6 +121,17 @@ def _mention_spans(caption: str, low: str, tokens: list[str], first: list[int],
     return spans
 
 
+def word_nodes(spec: ChairSpec, excluded: set[str] | frozenset[str] = frozenset()
+               ) -> dict[str, str]:
+    """Every object word and synonym of ``spec`` -> its node, leaving out ``excluded`` words."""
+    vocab: dict[str, str] = {}
+    for node, words in spec.objects.items():
+        for w in (node, *words):
+            if w not in excluded:
+                vocab[w] = node
+    return vocab
+
+
 class OriginalParser:
     """The caption parser of the original CHAIR (``caption_to_words``), quirks included."""
 
@@ -130,12 +141,7 @@ class OriginalParser:
         self.spec = spec
         orig = spec.data["original"]
         unmatchable = {u["word"] for u in orig.get("unmatchable", ())}
-        vocab: dict[str, str] = {}
-        for node, words in spec.objects.items():
-            for w in (node, *words):
-                if w not in unmatchable:
-                    vocab[w] = node
-        self.vocabulary = vocab
+        self.vocabulary = word_nodes(spec, unmatchable)
         self.nodes = tuple(spec.objects)
         pairs: dict[tuple[str, str], str] = {}
         for phrase in orig["phrases"]:
@@ -149,7 +155,7 @@ class OriginalParser:
         self._pairs = pairs
         self._firsts = frozenset(a for a, _ in pairs)
         self._drop = [(d["word"], d["trigger"]) for d in orig.get("drop_if_present", ())]
-        self._interesting = frozenset(vocab) | self._firsts | {t for _, t in self._drop}
+        self._interesting = frozenset(self.vocabulary) | self._firsts | {t for _, t in self._drop}
         self._cache: dict[str, str] = {}
         self._tokenize = tokenize
 
@@ -258,12 +264,7 @@ class RefinedParser:
     def __init__(self, spec: ChairSpec, tokenize: Callable[[str], list[str]] | None = None):
         self.spec = spec
         ref = spec.data["refined"]
-        removed = set(ref.get("removed_words", ()))
-        vocab: dict[str, str] = {}
-        for node, words in spec.objects.items():
-            for w in (node, *words):
-                if w not in removed:
-                    vocab[w] = node
+        vocab = word_nodes(spec, set(ref.get("removed_words", ())))
         for node, words in ref.get("extra_words", {}).items():
             for w in words:
                 vocab[w] = node

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from halluscope.grounding.jsonblobs import json_blobs, walk_dicts
+
 MAX_RANGE = 20
 
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
@@ -225,27 +227,9 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _json_citations(text: str) -> list[PageCitation]:
-    blobs = []
-    stripped = text.strip()
-    if stripped[:1] in "[{":
-        blobs.append((stripped, text.find(stripped)))
-    for m in re.finditer(r"```(?:json)?\s*(.*?)```", text, re.S):
-        blobs.append((m.group(1), m.start(1)))
     out: list[PageCitation] = []
-    for blob, offset in blobs:
-        try:
-            data = json.loads(blob)
-        except ValueError:
-            continue
-        stack = [data]
-        while stack:
-            obj = stack.pop(0)
-            if isinstance(obj, list):
-                stack[:0] = obj
-                continue
-            if not isinstance(obj, dict):
-                continue
-            stack.extend(v for v in obj.values() if isinstance(v, (dict, list)))
+    for data, start, end in json_blobs(text):
+        for obj in walk_dicts(data):
             raw = obj.get("page", obj.get("page_number", obj.get("pages")))
             if raw is None:
                 continue
@@ -261,7 +245,7 @@ def _json_citations(text: str) -> list[PageCitation]:
                     pos = text.find(q)
                     quotes.append(Quote(q, (pos, pos + len(q)) if pos >= 0 else (0, 0)))
                     break
-            out.append(PageCitation(pages, (offset, offset + len(blob)), json.dumps(obj),
+            out.append(PageCitation(pages, (start, end), json.dumps(obj),
                                     tuple(quotes), "json"))
     return out
 

@@ -49,11 +49,12 @@ accuracy@0.5; ``AuditConfig.options["region_iou"]`` changes it)
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from halluscope.grounding.jsonblobs import json_blobs, walk_dicts
 
 IOU_THRESHOLD = 0.5
 BOX_FORMATS = ("auto", "pixels", "norm", "norm1000")
@@ -203,33 +204,6 @@ def _numbers(body: str) -> list[tuple[float, float, float, float]]:
     return out
 
 
-def _json_items(text: str) -> list[tuple[Any, int]]:
-    blobs = []
-    s = text.strip()
-    if s[:1] in "[{":
-        blobs.append((s, text.find(s)))
-    for m in re.finditer(r"```(?:json)?\s*(.*?)```", text, re.S):
-        blobs.append((m.group(1), m.start(1)))
-    out = []
-    for blob, offset in blobs:
-        try:
-            out.append((json.loads(blob), offset))
-        except ValueError:
-            continue
-    return out
-
-
-def _walk(obj: Any):
-    stack = [obj]
-    while stack:
-        o = stack.pop(0)
-        if isinstance(o, list):
-            stack[:0] = o
-        elif isinstance(o, dict):
-            yield o
-            stack.extend(v for v in o.values() if isinstance(v, (dict, list)))
-
-
 _LABEL_KEYS = ("label", "name", "object", "category", "class", "phrase", "ref")
 
 
@@ -244,8 +218,8 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
     out: list[CitedBox] = []
     taken: list[tuple[int, int]] = []
     cursor = 0
-    for data, offset in _json_items(text):
-        for obj in _walk(data):
+    for data, offset, _ in json_blobs(text):
+        for obj in walk_dicts(data):
             for key in ("bbox_2d", "box_2d", "bbox", "box"):
                 raw = obj.get(key)
                 if not (isinstance(raw, list) and len(raw) == 4 and
@@ -297,8 +271,8 @@ def parse_cited_regions(text: str | None, *, known: Sequence[str] = ()) -> list[
         return []
     out: list[CitedRegion] = []
     cursor = 0
-    for data, offset in _json_items(text):
-        for obj in _walk(data):
+    for data, offset, _ in json_blobs(text):
+        for obj in walk_dicts(data):
             for key in ("region", "region_id", "regionId"):
                 if key in obj and isinstance(obj[key], (int, str)):
                     label = next((str(obj[k]) for k in _LABEL_KEYS

@@ -113,6 +113,19 @@ def _raw(rx):
     return getattr(rx, "_rx", rx)
 
 
+
+def _split_marks(text: str) -> list[str]:
+    """NLTK's punctuation rules that can act on plain text, as string operations: a comma or
+    colon not followed by a digit, runs of two or more periods, and double dashes are split off
+    (its second final-period rule cannot change the tokens once the final period is split)."""
+    if "," in text or ":" in text:
+        text = " ".join(_COMMA.split(text))
+    if ".." in text:
+        text = " ".join(_DOTS.split(text))
+    if "--" in text:
+        text = text.replace("--", " -- ")
+    return text.split()
+
 class _Rule:
     """One NLTK substitution and a probe that finds a character it could act on."""
 
@@ -224,17 +237,8 @@ class WordTokenizer:
         stripped = text.rstrip(" \t\n\r")
         if len(stripped) > 1 and stripped[-1] == "." and stripped[-2] != ".":
             text = stripped[:-1] + " . "
-        # 2. a comma or colon not followed by a digit is split off;
-        if "," in text or ":" in text:
-            text = " ".join(_COMMA.split(text))
-        # 3. runs of two or more periods are split off;
-        if ".." in text:
-            text = " ".join(_DOTS.split(text))
-        # 4. double dashes are split off. (NLTK's second final-period rule cannot change the
-        #    tokens once rule 1 has run.)
-        if "--" in text:
-            text = text.replace("--", " -- ")
-        return text.split()
+        # 2.-4. commas/colons, period runs and double dashes (_split_marks).
+        return _split_marks(text)
 
     def _may_contract(self, text: str) -> bool:
         # A necessary condition for any contraction rule to match, tested without a regex:
@@ -340,14 +344,7 @@ class WordTokenizer:
                     pieces.append(".")
                 else:
                     pieces.append(sent)
-            joined = " ".join(pieces)
-            if "," in joined or ":" in joined:
-                joined = " ".join(_COMMA.split(joined))
-            if ".." in joined:
-                joined = " ".join(_DOTS.split(joined))
-            if "--" in joined:
-                joined = joined.replace("--", " -- ")
-            return joined.split()
+            return _split_marks(" ".join(pieces))
         words = self.words
         out: list[str] = []
         for sent in sentences:

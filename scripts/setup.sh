@@ -18,19 +18,21 @@ fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 
-# Reinstall only when the project's requirements or this script change.
+# Reinstall only when the lock, the project's requirements or this script change.
 stamp=.venv/.halluscope-setup
-want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements.lock scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "setup: installing halluscope and its dependencies into .venv"
-    .venv/bin/python -m pip install -q --upgrade pip
-    # torch and torchvision are pinned here, not in pyproject: this machine kind carries exactly
-    # these two releases on local disk (PyPI's torchvision does not load beside other torch files),
-    # and the detector/segmenter extras need torchvision.
-    .venv/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
-    .venv/bin/python -m pip install -q -e ".[all,dev]"
+    echo "setup: installing halluscope and its locked dependencies into .venv"
+    .venv/bin/python -m pip install -q "pip==26.3"
+    # Every package comes at the version requirements.lock pins (scripts/lock.sh writes it; torch
+    # and torchvision there are the releases this machine kind carries on local disk). The lock
+    # is a constraints file: the project's own requirements decide what is installed, the lock
+    # decides which version.
+    .venv/bin/python -m pip install -q -c requirements.lock -e ".[all,dev]"
     # The original GroundingDINO code, without its conflicting pins (see pyproject's gdino extra).
     .venv/bin/python -m pip install -q --no-deps "groundingdino-py==0.4.0"
+    # Fail here, not in a test, when anything installed differs from the lock.
+    .venv/bin/python scripts/check_lock.py requirements.lock
     echo "$want" > "$stamp"
 fi
 

@@ -186,8 +186,14 @@ class CocoSsdDetector:
         self.thresholds = THRESHOLDS["coco-ssd"]
         self.floor = self.thresholds.floor if floor is None else float(floor)
         if self.model_path.suffix == ".pb":
-            self.net = self._cv2.dnn.readNetFromTensorflow(str(self.model_path),
-                                                           str(self.config_path or ""))
+            read_tf = getattr(self._cv2.dnn, "readNetFromTensorflow", None)
+            if read_tf is None:
+                raise ConfigError(
+                    f"expected OpenCV 4.x to load the TensorFlow graph {self.model_path.name}, "
+                    f"got OpenCV {getattr(self._cv2, '__version__', '?')}, which removed the "
+                    f"TensorFlow importer: install 'opencv-python-headless>=4.8,<5' (the lock "
+                    f"file does), or pass an ONNX model: --detector coco-ssd:<model.onnx>")
+            self.net = read_tf(str(self.model_path), str(self.config_path or ""))
         else:
             self.net = self._cv2.dnn.readNet(str(self.model_path), str(self.config_path or ""))
         self.calls = 0

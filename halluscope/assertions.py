@@ -206,13 +206,16 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
         raise ValueError(f"expected a number as the threshold of {name}, got {threshold!r}")
     threshold = float(threshold)
     which = _resolve_bound(bound, direction)
-    metric = result.get(name)
+    metric = validate_threshold(result, name, threshold)
     op = "<=" if direction == "below" else ">="
     compared: float | None = None
     problem = None
     if not _defined(metric.value):
-        problem = (f"{name} is undefined (n = {metric.n}): nothing it needs was scored, so "
+        problem = (f"{name} has no value (n = {metric.n}): nothing it needs was scored, so "
                    f"the threshold {threshold:g} cannot be checked")
+        reasons = (getattr(result, "unscored", None) or {}).get(name.split(".", 1)[0])
+        if reasons:
+            problem += " (" + "; ".join(reasons) + ")"
     elif which is not None and metric.ci is None:
         problem = (f"{name} has no confidence interval (bootstrap disabled with n_boot=0, a "
                    f"count statistic, or too few items), so its {which} bound cannot be "
@@ -255,6 +258,23 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
     if not passed:
         raise HalluscopeAssertionError(outcome)
     return outcome
+
+
+def validate_threshold(result: Any, name: str, threshold: float) -> Any:
+    """The metric ``name`` of ``result``, after checking that ``threshold`` lies in the
+    statistic's range. Raises :class:`~halluscope.errors.ConfigError` for a threshold outside
+    it (a rate compared with 12 rather than 0.12) and
+    :class:`~halluscope.errors.UnknownNameError` for an unknown name."""
+    from halluscope.errors import ConfigError
+    metric = result.get(name)
+    bounds = getattr(metric, "bounds", None)
+    if bounds is not None and not bounds[0] <= threshold <= bounds[1]:
+        hint = ""
+        if bounds == (0.0, 1.0) and 1 < threshold <= 100:
+            hint = f"; rates are fractions: did you mean {threshold / 100:g}?"
+        raise ConfigError(f"the threshold {threshold:g} of {name} is outside its range "
+                          f"[{bounds[0]:g}, {bounds[1]:g}]{hint}")
+    return metric
 
 
 def _num(x: Any) -> float | None:

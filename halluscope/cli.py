@@ -1,7 +1,9 @@
 """The ``halluscope`` command.
 
 Exit codes (every command): 0 fine; 1 a quality gate was crossed (``--fail-above`` /
-``--fail-below``) or, for ``query``, some records failed; 2 usage or input errors.
+``--fail-below``) or, for ``query``, some records failed; 2 usage or input errors (also an audit
+in which a metric that was asked for scored nothing); 3 an internal error: one line on stderr
+naming the file the traceback was written to (``--debug`` prints it instead).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from halluscope import __version__
 from halluscope.cli_options import parse_key_values
 from halluscope.errors import HalluscopeError
 
-EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+ENV_DEBUG = "HALLUSCOPE_DEBUG"
+_debug = False
 
 app = typer.Typer(name="halluscope", no_args_is_help=True, add_completion=False,
                   help="Audit what multimodal models say about images and documents.",
@@ -49,26 +53,15 @@ def _main(
                                                     is_eager=True, help="Print the version.")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
                                          help="More log output (-vv for debug).")] = 0,
+    debug: Annotated[bool, typer.Option("--debug", help="On an internal error, print the "
+                                        "traceback (also HALLUSCOPE_DEBUG=1).")] = False,
 ) -> None:
+    global _debug
+    _debug = debug or _debug
     level = logging.WARNING - 10 * min(verbose, 2)
     from rich.logging import RichHandler
     logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]",
                         handlers=[RichHandler(console=err_console, show_path=False)])
-
-
-def _parse_gates(values: list[str] | None, flag: str) -> dict[str, float]:
-    gates: dict[str, float] = {}
-    for raw in values or ():
-        name, sep, value = raw.partition("=")
-        try:
-            if not sep or "." not in name:
-                raise ValueError
-            gates[name.strip()] = float(value)
-        except ValueError:
-            raise typer.BadParameter(
-                f"expected METRIC.STATISTIC=VALUE (e.g. chair.chair_i=0.1), got {raw!r}",
-                param_hint=flag) from None
-    return gates
 
 
 @app.command()
@@ -147,9 +140,14 @@ def audit(
     """Score model outputs: summary table, results.json, items.jsonl, report.html, runsheet.json."""
     from halluscope.pipeline import audit as run_audit
 
+    from halluscope.gates import check_gates, parse_gates
+
     console = Console()
-    above = _parse_gates(fail_above, "--fail-above")
-    below = _parse_gates(fail_below, "--fail-below")
+    try:
+        gates = parse_gates(fail_above, fail_below)
+    except HalluscopeError as exc:
+        _error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
     options = dict(chair_variant=chair_variant, gt_objects=gt_objects,
                    coco_annotations=coco_annotations or None, questions=questions,
                    pope_parser=pope_parser, pope_align=pope_align,
@@ -200,7 +198,7 @@ def audit(
     except HalluscopeError as exc:
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
-    except (KeyError, OSError) as exc:
+    except OSError as exc:  # an input or output file that cannot be read or written
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
 
@@ -208,13 +206,18 @@ def audit(
         from halluscope.report.console import render_summary
         render_summary(result, console, out_dir=out)
     try:
-        failures = result.gate_failures(above=above, below=below)
-    except KeyError as exc:
+        failures = check_gates(result, gates)
+    except HalluscopeError as exc:
         _error(f"gate: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
+    if quiet:  # (the summary above lists them otherwise)
+        for name, reasons in result.unscored.items():
+            _error(f"{name} scored nothing: " + "; ".join(reasons))
+    for failure in failures:
+        _error(failure, prefix="gate failed:")
+    if result.unscored:
+        raise typer.Exit(EXIT_USAGE)
     if failures:
-        for failure in failures:
-            _error(failure, prefix="gate failed:")
         raise typer.Exit(EXIT_GATE)
 
 
@@ -275,8 +278,66 @@ def _register_optional() -> None:
 _register_optional()
 
 
+def _crash(exc: BaseException) -> int:
+    """Report an unexpected exception: one line, the traceback in a log file; exit code 3."""
+    import os
+    import tempfile
+    import time
+    import traceback
+    text = "".join(traceback.format_exception(exc))
+    if _debug or os.environ.get(ENV_DEBUG, "").strip() not in ("", "0", "false"):
+        sys.stderr.write(text)
+        _error(f"internal error: {type(exc).__name__}: {exc}", prefix="halluscope:")
+        return EXIT_INTERNAL
+    where = "(the traceback could not be written)"
+    try:
+        fd, path = tempfile.mkstemp(prefix=f"halluscope-crash-{time.strftime('%Y%m%dT%H%M%S')}-",
+                                    suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"halluscope {__version__}\n\n{text}")
+        where = f"traceback in {path}"
+    except OSError:
+        pass
+    _error(f"internal error: {type(exc).__name__}: {exc} ({where}; --debug prints it)",
+           prefix="halluscope:")
+    return EXIT_INTERNAL
+
+
+def _click_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """Click's usage-error and abort classes, from click and from the copy typer vendors."""
+    import importlib
+    usage, abort = [], [typer.Abort]
+    for module in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        for found, name in ((usage, "ClickException"), (abort, "Abort")):
+            cls = getattr(mod, name, None)
+            if isinstance(cls, type):
+                found.append(cls)
+    return tuple(usage), tuple(abort)
+
+
 def main() -> None:
-    app()
+    """The console script: every command, with an internal error reported as exit code 3."""
+    usage, abort = _click_errors()
+    try:
+        code = app(standalone_mode=False)
+    except abort:                         # Ctrl-C, or end of input at a prompt
+        _error("interrupted", prefix="halluscope:")
+        sys.exit(130)
+    except usage as exc:                  # usage errors: click's message, exit 2
+        exc.show()
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        _error("interrupted", prefix="halluscope:")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns a crash into exit 3
+        sys.exit(_crash(exc))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

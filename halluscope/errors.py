@@ -7,6 +7,7 @@ Every error halluscope raises on purpose derives from :class:`HalluscopeError`::
     │   ├── RecordError       one record (one line) is malformed or misses a field
     │   └── AlignmentError    answers cannot be aligned with questions (count mismatch, unknown id)
     ├── ConfigError           bad options, unknown metric/variant/parser, missing companion file
+    │   ├── UnknownNameError  an unknown metric, statistic, group or option (suggests the nearest)
     │   └── PinMismatch       a judge answered as another model than its pin (judges.judge)
     ├── MissingExtraError     an optional dependency is not installed (names the pip command)
     ├── CacheMiss             offline mode: a model/judge answer is not in the response cache
@@ -26,6 +27,14 @@ class HalluscopeError(Exception):
 
 class ConfigError(HalluscopeError):
     """An option, metric name, variant or companion file is wrong or missing."""
+
+
+class UnknownNameError(ConfigError, KeyError):
+    """An unknown metric, statistic, group or option name; the message names the nearest known
+    ones. Also a ``KeyError``, for callers that look names up."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class MissingExtraError(HalluscopeError, ImportError):

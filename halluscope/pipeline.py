@@ -18,7 +18,8 @@ import logging
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -159,69 +160,127 @@ def _iter_inputs(paths: list[Path], records: list[Any] | None
         yield from iter_records(path)
 
 
+@dataclass
+class StreamTally:
+    """What one pass over the records saw, for the summary and for metrics that scored nothing.
+
+    Attributes:
+        items: Input lines (good and bad).
+        problems: Every bad line or unscorable record (file, line, field, message, metric).
+        skipped: Records no selected metric applies to.
+        scored: Metric name -> records it scored.
+        bad_lines: Cause -> count, for lines no metric could read at all.
+        passed_by: Metric name -> cause -> count, for records a metric did not score.
+    """
+
+    items: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
+    scored: Counter = field(default_factory=Counter)
+    bad_lines: Counter = field(default_factory=Counter)
+    passed_by: dict[str, Counter] = field(default_factory=dict)
+
+    def unscored(self, metrics: Iterable[Metric]) -> dict[str, list[str]]:
+        """For every metric that scored no record: why, per cause, counted
+        (``"0 of 500 records scored"``, ``"500 bad records: expected the model's answer ..."``)."""
+        out = {}
+        for metric in metrics:
+            if self.scored[metric.name]:
+                continue
+            reasons = [f"0 of {self.items:,} records scored"]
+            causes = Counter(self.passed_by.get(metric.name, {}))
+            for cause, n in self.bad_lines.items():
+                causes[f"bad record: {cause}"] += n
+            reasons.extend(f"{n:,} {'record' if n == 1 else 'records'}: {cause}"
+                           for cause, n in causes.most_common())
+            if self.items == 0:
+                reasons = ["the input holds no records"]
+            out[metric.name] = reasons
+        return out
+
+
+def _cause(err: RecordError) -> str:
+    return f"field '{err.location.field}': {err.message}" if err.location.field else err.message
+
+
 def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], sink,
                  *, strict: bool, on_progress: Callable[[Progress], None] | None = None,
-                 total: int | None = None) -> tuple[int, list[dict[str, Any]], int]:
-    """Score every record into the metrics, writing one item line per input line to ``sink``.
-
-    Returns the number of items, the list of problems (file, line, field, message, metric) and
-    the number of records no selected metric applies to (kept in items.jsonl as ``skipped``).
-    """
-    problems: list[dict[str, Any]] = []
-    done = skipped = 0
+                 total: int | None = None) -> StreamTally:
+    """Score every record into the metrics, writing one item line per input line to ``sink``;
+    return what the pass saw (:class:`StreamTally`)."""
+    tally = StreamTally()
     for rec in stream:
-        done += 1
+        tally.items += 1
         if isinstance(rec, RecordError):
             if strict:
                 raise rec
-            problems.append(_error_item(rec))
+            tally.problems.append(_error_item(rec))
+            tally.bad_lines[_cause(rec)] += 1
             item: dict[str, Any] = {"id": None, "source": str(rec.location), "error": rec.message,
                                     "error_detail": _error_item(rec)}
         else:
-            item = {"id": rec.id, "task": rec.task}
-            if rec.image is not None:
-                item["image"] = rec.image
-            if rec.image_id is not None:
-                item["image_id"] = rec.image_id
-            if rec.document is not None:
-                item["document"] = rec.document
-            if rec.source.file:
-                item["source"] = f"{rec.source.file}:{rec.source.line}"
-            if rec.prompt is not None:
-                item["prompt"] = rec.prompt
-            item["response"] = rec.response
-            applied = []
-            for metric in metrics:
-                if not metric.applies_to(rec):
-                    continue
-                try:
-                    score = metric.update(rec)
-                except RecordError as exc:
-                    if strict:
-                        raise
-                    detail = _error_item(exc, metric.name)
-                    problems.append(detail)
-                    item["error"] = (item["error"] + "; " if "error" in item else "") + str(exc)
-                    item.setdefault("error_detail", detail)
-                    continue
-                applied.append(metric.name)
-                # a metric whose item-level key (the claims list) shares its name keeps its
-                # own payload beside it, as "<name>_summary"
-                key = f"{metric.name}_summary" if metric.name in score.top else metric.name
-                item[key] = score.payload
-                for key, value in score.top.items():
-                    if isinstance(value, list) and isinstance(item.get(key), list):
-                        item[key].extend(value)
-                    else:
-                        item[key] = value
-            if not applied and "error" not in item:
-                skipped += 1
-                item["skipped"] = (f"no selected metric ({', '.join(m.name for m in metrics)}) "
-                                   f"applies to this {rec.task} record")
+            item = _score_record(rec, metrics, tally, strict)
         sink.write(json.dumps(item, ensure_ascii=False) + "\n")
         if on_progress is not None:
-            on_progress(Progress(done, total, len(problems)))
-    return done, problems, skipped
+            on_progress(Progress(tally.items, total, len(tally.problems)))
+    return tally
+
+
+def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict: bool
+                  ) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": rec.id, "task": rec.task}
+    for key in ("image", "image_id", "document"):
+        if getattr(rec, key) is not None:
+            item[key] = getattr(rec, key)
+    if rec.source.file:
+        item["source"] = f"{rec.source.file}:{rec.source.line}"
+    if rec.prompt is not None:
+        item["prompt"] = rec.prompt
+    item["response"] = rec.response
+    applied = []
+    for metric in metrics:
+        if not metric.applies_to(rec):
+            tally.passed_by.setdefault(metric.name, Counter())[metric.skip_reason(rec)] += 1
+            continue
+        try:
+            score = metric.update(rec)
+        except RecordError as exc:
+            if strict:
+                raise
+            detail = _error_item(exc, metric.name)
+            tally.problems.append(detail)
+            tally.passed_by.setdefault(metric.name, Counter())[_cause(exc)] += 1
+            item["error"] = (item["error"] + "; " if "error" in item else "") + str(exc)
+            item.setdefault("error_detail", detail)
+            continue
+        applied.append(metric.name)
+        tally.scored[metric.name] += 1
+        # a metric whose item-level key (the claims list) shares its name keeps its
+        # own payload beside it, as "<name>_summary"
+        key = f"{metric.name}_summary" if metric.name in score.top else metric.name
+        item[key] = score.payload
+        for key, value in score.top.items():
+            if isinstance(value, list) and isinstance(item.get(key), list):
+                item[key].extend(value)
+            else:
+                item[key] = value
+    if not applied and "error" not in item:
+        tally.skipped += 1
+        item["skipped"] = (f"no selected metric ({', '.join(m.name for m in metrics)}) "
+                           f"applies to this {rec.task} record")
+    return item
+
+
+def _check_option_names(options: dict[str, Any]) -> None:
+    """An unknown audit option is a usage error that names the nearest known ones."""
+    from halluscope.errors import UnknownNameError
+    from halluscope.gates import suggest
+    known = set(AuditConfig.model_fields)
+    unknown = [k for k in options if k not in known]
+    if unknown:
+        hints = "; ".join(f"{k!r}{suggest(k, known) or ''}" for k in unknown)
+        raise UnknownNameError(f"unknown audit option(s): {hints} (options: "
+                               f"{', '.join(sorted(known))})")
 
 
 def audit(inputs: Any = None, *, records: list[Any] | None = None,
@@ -266,6 +325,9 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
             custom = [m for m in metrics if isinstance(m, Metric)]
             metrics = [m for m in metrics if not isinstance(m, Metric)]
         options["metrics"] = metrics or None
+    if "metric" in options and "metrics" not in options:     # audit(metric="chair") too
+        options["metrics"] = options.pop("metric")
+    _check_option_names(options)
     merged = {**manifest, **base, **{k: v for k, v in options.items() if v is not None}}
     try:
         cfg = AuditConfig(**merged)
@@ -289,21 +351,24 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     items_path = out_dir / ITEMS
     tmp_path = items_path.with_suffix(".jsonl.part")
     with open(tmp_path, "w", encoding="utf-8") as sink:
-        n_items, problems, n_skipped = score_stream(_iter_inputs(paths, records), metric_objs, sink,
-                                         strict=cfg.strict, on_progress=on_progress, total=total)
+        tally = score_stream(_iter_inputs(paths, records), metric_objs, sink,
+                             strict=cfg.strict, on_progress=on_progress, total=total)
     tmp_path.replace(items_path)
     for metric in metric_objs:
         metric.finish()
     summaries: dict[str, MetricSummary] = {m.name: m.compute() for m in metric_objs}
+    unscored = tally.unscored(metric_objs)  # shown by the CLI, repr and report; exit 2
+    n_items, problems, n_skipped = tally.items, tally.problems, tally.skipped
     finished = datetime.now(timezone.utc)
     runsheet = build_runsheet(
         inputs=paths, config=cfg, metrics={n: s.info for n, s in summaries.items()},
         started=started, finished=finished,
-        counts={"items": n_items, "errors": len(problems), "skipped": n_skipped},
+        counts={"items": n_items, "errors": len(problems), "skipped": n_skipped,
+                "scored": dict(tally.scored)},
         argv=argv if argv is not None else list(sys.argv))
     result = AuditResult(metrics=summaries, errors=problems, runsheet=runsheet,
                          items_path=items_path, config=cfg, n_items=n_items,
-                         n_skipped=n_skipped)
+                         n_skipped=n_skipped, unscored=unscored)
     if out is not None:
         result.save(out_dir, write_items=False, write_report=write_report)
     log.info("audited %d items (%d problems) in %.2fs", n_items, len(problems),
@@ -311,4 +376,4 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     return result
 
 
-__all__ = ["audit", "Progress", "count_lines", "infer_metrics", "HalluscopeError"]
+__all__ = ["audit", "Progress", "StreamTally", "count_lines", "infer_metrics", "HalluscopeError"]

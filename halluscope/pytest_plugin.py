@@ -61,6 +61,8 @@ DEFAULT_BASELINE = "halluscope-baseline.json"
 MARKER = "halluscope"
 _ASSERT_KEYS = frozenset({"metric", "max_rate", "max_value", "min_value", "min_rate", "bound",
                           "no_regression", "tolerance", "worst"})
+# Keywords the auditor takes besides the audit options (see Auditor.audit).
+_AUDITOR_KEYS = frozenset({"outputs", "inputs", "records", "model", "offline", "options"})
 
 
 # -- registration ---------------------------------------------------------------------------
@@ -485,10 +487,19 @@ def _gate_kwargs(marker: pytest.Mark) -> dict[str, Any]:
 
 
 def _audit_overrides(item: pytest.Item) -> dict[str, Any]:
-    """Audit options from the test's halluscope markers (closest marker wins)."""
+    """Audit options from the test's halluscope markers (closest marker wins). A keyword that
+    is neither an assertion keyword nor an audit option fails the test, naming the nearest."""
+    from halluscope.config import AuditConfig
+    from halluscope.gates import suggest
+    known = set(_ASSERT_KEYS) | set(AuditConfig.model_fields) | _AUDITOR_KEYS
     out: dict[str, Any] = {}
     for marker in item.iter_markers(MARKER):
         for key, value in marker.kwargs.items():
+            if key not in known:
+                pytest.fail(f"@pytest.mark.halluscope: unknown keyword {key!r}"
+                            f"{suggest(key, known)} (assertions: "
+                            f"{', '.join(sorted(_ASSERT_KEYS))}; or any audit option)",
+                            pytrace=False)
             if key not in _ASSERT_KEYS:
                 out.setdefault(key, value)
     return out
@@ -538,6 +549,38 @@ def _bound(bound: Any, direction: str) -> str | None:
     if isinstance(bound, dict):
         return bound.get(direction)
     return bound
+
+
+# -- rootdir ---------------------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
+                                  args: list[str]) -> None:
+    """``--halluscope-outputs PATH`` (a space, not ``=``) works as ``--halluscope-outputs=PATH``.
+
+    pytest decides its rootdir and ini file from the command line before it loads plugins, so it
+    took PATH for a test path and moved the rootdir to PATH's folder. Now that this plugin's
+    options are known, decide them again from the real test paths."""
+    ns = early_config.known_args_namespace
+    if not getattr(ns, "halluscope_outputs", None) or getattr(ns, "rootdir", None) \
+            or getattr(ns, "inifilename", None):
+        return
+    try:
+        from _pytest.config.findpaths import determine_setup
+        rootpath, inipath, inicfg, ignored = determine_setup(
+            inifile=None, override_ini=ns.override_ini, args=ns.file_or_dir,
+            rootdir_cmd_arg=None, invocation_dir=early_config.invocation_params.dir)
+    except (ImportError, TypeError):  # another pytest: leave its decision alone
+        return
+    if rootpath == early_config.rootpath and inipath == early_config.inipath:
+        return
+    old_cut = str(early_config.inipath.parent if early_config.inipath else
+                  early_config.rootpath)
+    early_config._rootpath, early_config._inipath = rootpath, inipath
+    early_config._inicfg, early_config._ignored_config_files = inicfg, ignored
+    early_config._inicache.clear()
+    parser.extra_info["rootdir"], parser.extra_info["inifile"] = str(rootpath), str(inipath)
+    if ns.confcutdir == old_cut:
+        ns.confcutdir = str(inipath.parent if inipath else rootpath)
 
 
 # -- fixtures -------------------------------------------------------------------------------

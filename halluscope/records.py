@@ -150,6 +150,12 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
     where = {"file": file, "line": line}
     if not isinstance(obj, dict):
         raise RecordError(f"expected a JSON object, got {type(obj).__name__}", **where)
+    failure = obj.get("error")
+    if require_response and failure not in (None, "", False):
+        # `halluscope query` (and peers) write a failed request as a line with an "error": it
+        # carries the prompt and the question fields but no answer, and is never scored.
+        raise RecordError(f"the model gave no answer: {str(failure):.300}", field="error",
+                          **where)
 
     label = _label(obj.get("label"), where)
     question_id = _string(obj.get("question_id"), "question_id", where)
@@ -204,6 +210,11 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
             task = "vqa"
 
     if response is None and require_response:
+        if label is not None and "text" in obj and prompt == obj.get("text"):
+            raise RecordError("expected the model's answer, got a POPE question (question_id, "
+                              "image, text, label: 'text' is the question): pass the question "
+                              "file as --questions and the model's answers as the input",
+                              field="response", **where)
         raise RecordError("expected the model's answer in 'response' (or 'caption', 'text', "
                           "'answer'), found none", field="response", **where)
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from halluscope.errors import UnknownNameError
 from halluscope.metrics.base import MetricSummary
 from halluscope.metrics.stats import MetricResult
 
@@ -61,11 +62,13 @@ class AuditResult:
         items: Per-record results, streamed from ``items.jsonl``.
         config: The :class:`~halluscope.config.AuditConfig` that ran.
         n_skipped: Records that no selected metric applies to (marked ``skipped`` in items).
+        unscored: Metric name -> why it scored no record (per cause, counted); the CLI exits 2
+            when this is not empty, and a gate on such a metric fails with these reasons.
     """
 
     def __init__(self, *, metrics: dict[str, MetricSummary], errors: list[dict[str, Any]],
                  runsheet: dict[str, Any], items_path: Path, config: Any, n_items: int,
-                 n_skipped: int = 0):
+                 n_skipped: int = 0, unscored: dict[str, list[str]] | None = None):
         self.metrics = metrics
         self.errors = errors
         self.runsheet = runsheet
@@ -73,26 +76,31 @@ class AuditResult:
         self.items = Items(self.items_path, n_items)
         self.config = config
         self.n_skipped = n_skipped
+        self.unscored = dict(unscored or {})
 
     # -- lookup -------------------------------------------------------------------------------
     def get(self, name: str) -> MetricResult:
         """The result named ``"<metric>.<statistic>"`` (e.g. ``"chair.chair_i"``, ``"pope.f1"``);
         ``"<metric>.<statistic>@<group>"`` picks a group (``"pope.f1@split:random"``)."""
+        from halluscope.gates import suggest
         metric, _, stat = name.partition(".")
         group = None
         if "@" in stat:
             stat, _, group = stat.partition("@")
         if metric not in self.metrics:
-            raise KeyError(f"no metric {metric!r} in this audit; have: "
-                           f"{', '.join(self.metrics) or 'none'}")
+            known = [f"{m}.{s}" for m, summary in self.metrics.items() for s in summary.results]
+            hint = suggest(name, known) or suggest(metric, self.metrics)
+            raise UnknownNameError(f"no metric {metric!r} in this audit{hint} (computed: "
+                                   f"{', '.join(self.metrics) or 'none'})")
         summary = self.metrics[metric]
         results = summary.results if group is None else summary.groups.get(group)
         if results is None:
-            raise KeyError(f"metric {metric!r} has no group {group!r}; have: "
-                           f"{', '.join(summary.groups) or 'none'}")
+            raise UnknownNameError(f"metric {metric!r} has no group {group!r}"
+                                   f"{suggest(group, summary.groups)} (groups: "
+                                   f"{', '.join(summary.groups) or 'none'})")
         if stat not in results:
-            raise KeyError(f"metric {metric!r} has no statistic {stat!r}; have: "
-                           f"{', '.join(results)}")
+            raise UnknownNameError(f"metric {metric!r} has no statistic {stat!r}"
+                                   f"{suggest(stat, results)} (statistics: {', '.join(results)})")
         return results[stat]
 
     @property
@@ -111,6 +119,7 @@ class AuditResult:
             "n_items": len(self.items),
             "n_errors": len(self.errors),
             "n_skipped": self.n_skipped,
+            "unscored": self.unscored,
             "errors": self.errors,
         }
 
@@ -131,18 +140,15 @@ class AuditResult:
 
     def gate_failures(self, above: dict[str, float] | None = None,
                       below: dict[str, float] | None = None) -> list[str]:
-        """Messages for every gate crossed: ``above`` fails when a value exceeds its limit,
-        ``below`` when a value falls under it."""
-        failures = []
-        for name, limit in (above or {}).items():
-            value = self.get(name).value
-            if value is not None and value > limit:
-                failures.append(f"{name} = {value:.4f} is above {limit:g}")
-        for name, limit in (below or {}).items():
-            value = self.get(name).value
-            if value is not None and value < limit:
-                failures.append(f"{name} = {value:.4f} is below {limit:g}")
-        return failures
+        """Messages for every gate that does not hold: ``above`` fails when a value exceeds its
+        limit, ``below`` when it falls under it, and either fails when the metric has no value.
+        Keys are ``metric.stat[@group][@upper|@lower]``. Raises
+        :class:`~halluscope.errors.ConfigError` for an unknown name or a threshold outside the
+        statistic's range (a rate above 1)."""
+        from halluscope.gates import check_gates, parse_gate
+        gates = ([parse_gate(f"{k}={v}", "below") for k, v in (above or {}).items()]
+                 + [parse_gate(f"{k}={v}", "above") for k, v in (below or {}).items()])
+        return check_gates(self, gates)
 
     # -- export -------------------------------------------------------------------------------
     def to_pandas(self, level: str = "items"):
@@ -199,6 +205,9 @@ class AuditResult:
                             f"<td>{value}</td><td>{ci}</td><td>{res.n}</td></tr>")
         errors = (f"<p>{len(self.errors)} bad record(s); see <code>.errors</code>.</p>"
                   if self.errors else "")
+        errors += "".join(f"<p><b>{html.escape(name)} scored nothing</b>: "
+                          f"{html.escape('; '.join(reasons))}</p>"
+                          for name, reasons in self.unscored.items())
         return ("<div class='halluscope'><table><thead><tr><th>metric</th><th>statistic</th>"
                 "<th>value</th><th>95% CI</th><th>n</th></tr></thead><tbody>"
                 + "".join(rows) + f"</tbody></table><p>{len(self.items)} items</p>{errors}</div>")
@@ -206,4 +215,6 @@ class AuditResult:
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                           for k, v in self.summary.items())
-        return f"AuditResult({parts}; items={len(self.items)}, errors={len(self.errors)})"
+        unscored = f", unscored={sorted(self.unscored)}" if self.unscored else ""
+        return (f"AuditResult({parts}; items={len(self.items)}, errors={len(self.errors)}"
+                f"{unscored})")

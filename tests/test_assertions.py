@@ -111,7 +111,7 @@ def test_no_interval_or_undefined_value_fails_clearly():
     empty = halluscope.audit(records=[{"id": "x", "response": "Nothing here."}],
                              metrics=[WordHallucination(n_boot=10)])
     assert math.isnan(empty.get("words.rate").value)
-    with pytest.raises(AssertionError, match=r"words.rate is undefined \(n = 1\): nothing it "
+    with pytest.raises(AssertionError, match=r"words.rate has no value \(n = 1\): nothing it "
                                              r"needs was scored"):
         empty.assert_below("words.rate", 0.5)
 

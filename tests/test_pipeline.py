@@ -69,7 +69,8 @@ def test_audit_scores_the_rest_and_reports_every_problem(tmp_path, outputs):
     assert saved["metrics"]["dogs"]["n"] == 3 and saved["n_errors"] == 2
     assert saved["metrics"]["dogs"]["tallies"]["words"]["dog"] == 1
     sheet = json.loads((tmp_path / "run" / "runsheet.json").read_text())
-    assert sheet["files"][0]["sha256"] and sheet["counts"] == {"items": 6, "errors": 2, "skipped": 1}
+    assert sheet["files"][0]["sha256"] and sheet["counts"] == {"items": 6, "errors": 2, "skipped": 1,
+                                                         "scored": {"dogs": 3}}
     assert sheet["environment"]["python"]
 
 
@@ -81,7 +82,8 @@ def test_strict_stops_at_the_first_problem(outputs):
 
 def test_gates_and_lookup_errors(outputs):
     res = audit(outputs, metrics=[WordCount(n_boot=0)])
-    assert res.gate_failures(above={"dogs.dog_rate": 0.5}) == ["dogs.dog_rate = 0.6667 is above 0.5"]
+    assert res.gate_failures(above={"dogs.dog_rate": 0.5}) == [
+        "dogs.dog_rate: value 0.6667 is above the threshold 0.5"]
     assert res.gate_failures(below={"dogs.dog_rate": 0.5}) == []
     with pytest.raises(KeyError, match="no metric 'chair'"):
         res.get("chair.chair_i")

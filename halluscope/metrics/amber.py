@@ -45,7 +45,7 @@ import numpy as np
 from halluscope.errors import ConfigError
 from halluscope.evidence.amber import AmberData, amber_id, dimension, load_amber
 from halluscope.metrics.base import ItemScore, Metric
-from halluscope.metrics.stats import Statistic
+from halluscope.metrics.stats import Statistic, rate
 from halluscope.records import Record
 
 log = logging.getLogger(__name__)
@@ -261,23 +261,23 @@ def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
         return acc, prec, rec, f
 
     out: dict[str, Statistic] = {
-        "chair": Statistic(lambda s: pct(s["chair_score"], num(s, "chair_num")) / 100),
-        "cover": Statistic(lambda s: pct(s["safe_cover_score"], num(s, "safe_cover_num")) / 100,
+        "chair": rate(lambda s: pct(s["chair_score"], num(s, "chair_num")) / 100),
+        "cover": rate(lambda s: pct(s["safe_cover_score"], num(s, "safe_cover_num")) / 100,
                            higher_is_better=True),
-        "hal": Statistic(lambda s: (100 - pct(s["non_hallu_score"], num(s, "non_hallu_num")))
+        "hal": rate(lambda s: (100 - pct(s["non_hallu_score"], num(s, "non_hallu_num")))
                          / 100 if orig else 1 - div(s["non_hallu_score"], s["non_hallu_num"])),
-        "cog": Statistic(lambda s: pct(s["hallu_cover_score"], num(s, "hallu_cover_num")) / 100),
+        "cog": rate(lambda s: pct(s["hallu_cover_score"], num(s, "hallu_cover_num")) / 100),
     }
     names = {"qa": "", "ha": "existence_", "attr": "attribute_", "as": "state_",
              "an": "number_", "aa": "action_", "asso": "relation_"}
     for g, prefix in names.items():
         acc, prec, rec, f = disc(g, 0.001 if g == "ha" else 0.0001)
-        out[f"{prefix}accuracy"] = Statistic(acc, higher_is_better=True)
-        out[f"{prefix}precision"] = Statistic(prec, higher_is_better=True)
-        out[f"{prefix}recall"] = Statistic(rec, higher_is_better=True)
-        out[f"{prefix}f1"] = Statistic(f, higher_is_better=True)
+        out[f"{prefix}accuracy"] = rate(acc, higher_is_better=True)
+        out[f"{prefix}precision"] = rate(prec, higher_is_better=True)
+        out[f"{prefix}recall"] = rate(rec, higher_is_better=True)
+        out[f"{prefix}f1"] = rate(f, higher_is_better=True)
     chair, f1_all = out["chair"].fn, out["f1"].fn
-    out["amber_score"] = Statistic(lambda s: (1 - chair(s) + f1_all(s)) / 2,
+    out["amber_score"] = rate(lambda s: (1 - chair(s) + f1_all(s)) / 2,
                                    higher_is_better=True)
     out["n_generative"] = Statistic(lambda s: s["non_hallu_num"], count=True)
     out["n_discriminative"] = Statistic(lambda s: s["qa_correct_num"], count=True)

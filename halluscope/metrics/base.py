@@ -89,6 +89,13 @@ class Metric(ABC):
         """Whether this metric scores ``record`` (others pass it by)."""
         return True
 
+    def skip_reason(self, record: Record) -> str:
+        """Why :meth:`applies_to` passed ``record`` by, in a few words (counted per cause and
+        shown when the metric scores nothing)."""
+        if record.response is None:
+            return "no model answer"
+        return f"not a {self.name} item ({record.task} record)"
+
     @abstractmethod
     def score(self, record: Record) -> ItemScore:
         """Score one record (pure: no change to the metric's state)."""

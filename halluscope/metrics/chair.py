@@ -75,7 +75,7 @@ from halluscope.errors import InputError, RecordError
 from halluscope.metrics.base import ItemScore, Metric
 from halluscope.metrics.chair_gt import GroundTruth, load_ground_truth
 from halluscope.metrics.chair_vocab import ChairSpec, Parsed, load_spec, make_parser
-from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, ratio
+from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, RATE_BOUNDS, Statistic, ratio
 from halluscope.records import Record
 
 VARIANTS = ("original", "refined")
@@ -174,8 +174,10 @@ def chair_scores(captions: Iterable[tuple[int, str]], gt: Mapping[int, Iterable[
             "captions": per}
 
 
-def _stat(num: str, den: str, higher_is_better: bool = False) -> Statistic:
-    return Statistic(lambda s: ratio(s[num], s[den]), higher_is_better=higher_is_better)
+def _stat(num: str, den: str, higher_is_better: bool = False, *, fraction: bool = True
+          ) -> Statistic:
+    return Statistic(lambda s: ratio(s[num], s[den]), higher_is_better=higher_is_better,
+                     bounds=RATE_BOUNDS if fraction else None)
 
 
 class ChairMetric(Metric):
@@ -195,7 +197,7 @@ class ChairMetric(Metric):
         "chair_s": _stat("hallucinated_captions", "captions"),
         "chair_i": _stat("hallucinated_mentions", "mentions"),
         "recall": _stat("recalled", "gt_objects", higher_is_better=True),
-        "len": _stat("tokens", "captions"),
+        "len": _stat("tokens", "captions", fraction=False),
     }
 
     def __init__(self, gt: Mapping[int, Iterable[str]], variant: str = "refined", *,
@@ -232,6 +234,11 @@ class ChairMetric(Metric):
         if record.task not in ("caption", "vqa"):
             return False
         return record.image_id is not None or not record.image
+
+    def skip_reason(self, record: Record) -> str:
+        if record.task not in ("caption", "vqa"):
+            return f"not a caption or free-form answer ({record.task} record)"
+        return "its image is not a COCO image (no COCO id in 'image' or 'image_id')"
 
     def score(self, record: Record) -> ItemScore:
         where = {"file": record.source.file, "line": record.source.line}

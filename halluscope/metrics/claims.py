@@ -38,7 +38,7 @@ from halluscope.checks.model import Verdict
 from halluscope.errors import CacheMiss, ConfigError, HalluscopeError, RecordError
 from halluscope.judges.fallback import is_model_judge, judge_claims, judge_info
 from halluscope.metrics.base import ItemScore, Metric
-from halluscope.metrics.stats import Statistic, ratio
+from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 
 log = logging.getLogger(__name__)
@@ -72,10 +72,10 @@ class ClaimsMetric(Metric):
         f"{k}_{c}" for k in KINDS for c in ("hallucinated", "decided", "n")) + (
         "unverifiable", "n_claims")
     statistics: ClassVar[dict[str, Statistic]] = {
-        **{f"{k}_rate": Statistic(_rate(k)) for k in KINDS},
-        "hallucination_rate": Statistic(lambda s: ratio(
+        **{f"{k}_rate": rate(_rate(k)) for k in KINDS},
+        "hallucination_rate": rate(lambda s: ratio(
             sum(s[f"{k}_hallucinated"] for k in KINDS), sum(s[f"{k}_decided"] for k in KINDS))),
-        "unverifiable_rate": Statistic(lambda s: ratio(s["unverifiable"], s["n_claims"])),
+        "unverifiable_rate": rate(lambda s: ratio(s["unverifiable"], s["n_claims"])),
         "n_claims": Statistic(lambda s: s["n_claims"], count=True),
     }
 
@@ -121,6 +121,11 @@ class ClaimsMetric(Metric):
         """Captions and free-form answers about an image. Document answers are the ``page``
         metric's: no image evidence source can decide what a report's text claims."""
         return record.task in ("caption", "vqa") and bool(record.response)
+
+    def skip_reason(self, record: Record) -> str:
+        if record.task not in ("caption", "vqa"):
+            return f"not a caption or free-form answer about an image ({record.task} record)"
+        return "an empty response"
 
     def finish(self) -> None:
         """Release the judge (its description is kept for :meth:`describe`)."""

@@ -41,7 +41,7 @@ from itertools import combinations
 from typing import Any
 
 from halluscope.metrics.base import ItemScore, Metric, MetricSummary
-from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, ratio
+from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
 from halluscope.records import Record
 
 _PUNCT = str.maketrans({c: " " for c in string.punctuation})
@@ -123,13 +123,13 @@ class _ConsistencyMetric(Metric):
     inline = False  # records may carry all their answers in ``samples``
     columns = ("majority_share", "consistent", "pairwise", "claim_jaccard", "answers", "groups")
     statistics = {
-        "agreement": Statistic(lambda s: ratio(s["majority_share"], s["groups"]),
+        "agreement": rate(lambda s: ratio(s["majority_share"], s["groups"]),
                                higher_is_better=True),
-        "consistent_rate": Statistic(lambda s: ratio(s["consistent"], s["groups"]),
+        "consistent_rate": rate(lambda s: ratio(s["consistent"], s["groups"]),
                                      higher_is_better=True),
-        "pairwise": Statistic(lambda s: ratio(s["pairwise"], s["groups"]),
+        "pairwise": rate(lambda s: ratio(s["pairwise"], s["groups"]),
                               higher_is_better=True),
-        "flip_rate": Statistic(lambda s: 1.0 - ratio(s["consistent"], s["groups"])),
+        "flip_rate": rate(lambda s: 1.0 - ratio(s["consistent"], s["groups"])),
         "answers_per_group": Statistic(lambda s: ratio(s["answers"], s["groups"])),
         "groups": Statistic(lambda s: s["groups"], count=True),
     }
@@ -138,7 +138,7 @@ class _ConsistencyMetric(Metric):
                  n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95):
         self.claims_fn = claims_fn
         if claims_fn is not None:
-            self.statistics = {**type(self).statistics, "claim_jaccard": Statistic(
+            self.statistics = {**type(self).statistics, "claim_jaccard": rate(
                 lambda s: ratio(s["claim_jaccard"], s["groups"]), higher_is_better=True)}
         super().__init__(n_boot=n_boot, seed=seed, confidence=confidence)
 

@@ -28,7 +28,7 @@ from halluscope.checks.model import Verdict
 from halluscope.errors import ConfigError
 from halluscope.metrics.base import ItemScore
 from halluscope.metrics.claims import ClaimsMetric
-from halluscope.metrics.stats import Statistic, ratio
+from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 
 EMPTY = ("zero", "skip", "original")
@@ -90,8 +90,8 @@ class FaithScoreMetric(ClaimsMetric):
     columns: ClassVar[tuple[str, ...]] = ("fs_sum", "fs_n", "sent_sum", "sent_n", "empty",
                                           "scored_claims")
     statistics: ClassVar[dict[str, Statistic]] = {
-        "faithscore": Statistic(lambda s: ratio(s["fs_sum"], s["fs_n"]), higher_is_better=True),
-        "faithscore_sentence": Statistic(lambda s: ratio(s["sent_sum"], s["sent_n"]),
+        "faithscore": rate(lambda s: ratio(s["fs_sum"], s["fs_n"]), higher_is_better=True),
+        "faithscore_sentence": rate(lambda s: ratio(s["sent_sum"], s["sent_n"]),
                                          higher_is_better=True),
         "n_empty": Statistic(lambda s: s["empty"], count=True),
         "n_scored_claims": Statistic(lambda s: s["scored_claims"], count=True),

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.metrics.base import ItemScore, Metric
-from halluscope.metrics.stats import Statistic, ratio
+from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 
 log = logging.getLogger(__name__)
@@ -75,10 +75,10 @@ class RegionMetric(Metric):
     columns = ("supported", "hallucinated", "unverifiable", "truth", "recalled", "ids",
                "fabricated_ids")
     statistics = {
-        "precision": Statistic(lambda s: ratio(s["supported"], s["supported"] + s["hallucinated"]),
+        "precision": rate(lambda s: ratio(s["supported"], s["supported"] + s["hallucinated"]),
                                higher_is_better=True),
-        "recall": Statistic(lambda s: ratio(s["recalled"], s["truth"]), higher_is_better=True),
-        "fabricated_id_rate": Statistic(lambda s: ratio(s["fabricated_ids"], s["ids"])),
+        "recall": rate(lambda s: ratio(s["recalled"], s["truth"]), higher_is_better=True),
+        "fabricated_id_rate": rate(lambda s: ratio(s["fabricated_ids"], s["ids"])),
         "citations": Statistic(lambda s: s["supported"] + s["hallucinated"] + s["unverifiable"],
                                count=True),
         "unverifiable": Statistic(lambda s: s["unverifiable"], count=True),
@@ -131,6 +131,11 @@ class RegionMetric(Metric):
             return True
         from halluscope.grounding.regions import parse_cited_boxes, parse_cited_regions
         return bool(parse_cited_regions(record.response) or parse_cited_boxes(record.response))
+
+    def skip_reason(self, record: Record) -> str:
+        if not record.response:
+            return "an empty response"
+        return "cites no box or region id and was offered no regions"
 
     def score(self, record: Record) -> ItemScore:
         from halluscope.claims.model import Claim
@@ -234,11 +239,11 @@ class PageMetric(Metric):
     name = "page"
     columns = ("citations", "correct", "pages", "pages_existing", "quotes", "quotes_found")
     statistics = {
-        "citation_accuracy": Statistic(lambda s: ratio(s["correct"], s["citations"]),
+        "citation_accuracy": rate(lambda s: ratio(s["correct"], s["citations"]),
                                        higher_is_better=True),
-        "quote_support_rate": Statistic(lambda s: ratio(s["quotes_found"], s["quotes"]),
+        "quote_support_rate": rate(lambda s: ratio(s["quotes_found"], s["quotes"]),
                                         higher_is_better=True),
-        "fabricated_page_rate": Statistic(
+        "fabricated_page_rate": rate(
             lambda s: ratio(s["pages"] - s["pages_existing"], s["pages"])),
         "citations": Statistic(lambda s: s["citations"], count=True),
     }
@@ -275,6 +280,13 @@ class PageMetric(Metric):
             return False
         from halluscope.grounding.pages import parse_page_citations
         return bool(parse_page_citations(record.response))
+
+    def skip_reason(self, record: Record) -> str:
+        if not record.response:
+            return "an empty response"
+        if record.document is None and record.task != "document":
+            return "no document ('document' field) to check page citations against"
+        return "cites no page"
 
     def _document(self, record: Record):
         from halluscope.evidence.documents import Document, document_source

@@ -62,7 +62,7 @@ from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, YES, AnswerPa
                                              get_parser)
 from halluscope.metrics.pope_questions import (KNOWN_QUESTION_FILES, Question, QuestionSet,
                                                load_questions, normalise_question, object_of)
-from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, ratio
+from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
 from halluscope.records import Record, iter_records, record_from_dict
 
 if TYPE_CHECKING:
@@ -166,13 +166,13 @@ class PopeMetric(Metric):
         "fp": Statistic(lambda s: s["fp"], count=True),
         "tn": Statistic(lambda s: s["tn"], higher_is_better=True, count=True),
         "fn": Statistic(lambda s: s["fn"], count=True),
-        "accuracy": Statistic(lambda s: ratio(s["tp"] + s["tn"], _answers(s)),
+        "accuracy": rate(lambda s: ratio(s["tp"] + s["tn"], _answers(s)),
                               higher_is_better=True),
-        "precision": Statistic(_precision, higher_is_better=True),
-        "recall": Statistic(_recall, higher_is_better=True),
-        "f1": Statistic(_f1, higher_is_better=True),
-        "yes_ratio": Statistic(lambda s: ratio(s["tp"] + s["fp"], _answers(s))),
-        "unknown_rate": Statistic(lambda s: ratio(s["unknown_yes"] + s["unknown_no"],
+        "precision": rate(_precision, higher_is_better=True),
+        "recall": rate(_recall, higher_is_better=True),
+        "f1": rate(_f1, higher_is_better=True),
+        "yes_ratio": rate(lambda s: ratio(s["tp"] + s["fp"], _answers(s))),
+        "unknown_rate": rate(lambda s: ratio(s["unknown_yes"] + s["unknown_no"],
                                                   _answers(s))),
     }
 
@@ -231,6 +231,9 @@ class PopeMetric(Metric):
 
     def applies_to(self, record: Record) -> bool:
         return record.task == "yes-no"
+
+    def skip_reason(self, record: Record) -> str:
+        return f"not a yes/no question ({record.task} record)"
 
     # -- alignment ------------------------------------------------------------------------------
     def _file_info(self, file: str | None) -> _AnswerFile | None:

@@ -44,11 +44,23 @@ class Statistic:
             value (same shape).
         higher_is_better: Direction, for reports and gates.
         count: An integer count, reported without an interval.
+        bounds: The range every value lies in, when it has one: ``(0.0, 1.0)`` for rates and
+            fractions (see :func:`rate`); gates refuse a threshold outside it.
     """
 
     fn: Callable[[Mapping[str, np.ndarray]], np.ndarray]
     higher_is_better: bool = False
     count: bool = False
+    bounds: tuple[float, float] | None = None
+
+
+RATE_BOUNDS = (0.0, 1.0)
+
+
+def rate(fn: Callable[[Mapping[str, np.ndarray]], np.ndarray], *,
+         higher_is_better: bool = False) -> Statistic:
+    """A :class:`Statistic` that is a fraction in [0, 1] (a rate, an accuracy, an F1)."""
+    return Statistic(fn, higher_is_better=higher_is_better, bounds=RATE_BOUNDS)
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,13 @@ class MetricResult:
     higher_is_better: bool = False
     ci: tuple[float, float] | None = None
     confidence: float | None = None
+    bounds: tuple[float, float] | None = None
+
+    @property
+    def defined(self) -> bool:
+        """Whether there is a value (a metric that scored nothing has none)."""
+        return self.value is not None and not (isinstance(self.value, float)
+                                               and math.isnan(self.value))
 
     def to_dict(self) -> dict:
         out: dict = {"value": _clean(self.value)}
@@ -158,7 +177,8 @@ class SumState:
         self.flush()
         point = stat.fn({c: self.totals[i] for i, c in enumerate(self.columns)})
         if stat.count:
-            return MetricResult(name, int(round(float(point))), self.n, stat.higher_is_better)
+            return MetricResult(name, int(round(float(point))), self.n, stat.higher_is_better,
+                                bounds=stat.bounds)
         ci = None
         if self.n_boot and self.n:
             reps = np.asarray(stat.fn({c: self.boot[:, i] for i, c in enumerate(self.columns)}),
@@ -169,7 +189,7 @@ class SumState:
                 lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
                 ci = (float(lo), float(hi))
         return MetricResult(name, float(point), self.n, stat.higher_is_better, ci,
-                            confidence if ci else None)
+                            confidence if ci else None, stat.bounds)
 
 
 def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:

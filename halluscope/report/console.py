@@ -133,21 +133,54 @@ def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS) -> tuple[Tabl
     return table, len(rows) - len(shown)
 
 
+def collapse_errors(errors: list[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], int, str]]:
+    """Identical problems (same field, metric and message) as one entry each, in order of first
+    appearance: ``(first error, count, where)``, ``where`` naming the first lines and how many
+    more. results.json keeps every error; only the console collapses them."""
+    groups: dict[tuple, list] = {}
+    for err in errors:
+        key = (err.get("field"), err.get("metric"), err.get("message"))
+        groups.setdefault(key, []).append(err)
+    out = []
+    for members in groups.values():
+        places = [_where(e) for e in members]
+        where = ", ".join(places[:3])
+        if len(places) > 3:
+            where += f" and {len(places) - 3:,} more"
+        out.append((members[0], len(members), where))
+    return out
+
+
+def _where(err: Mapping[str, Any]) -> str:
+    file, line = err.get("file"), err.get("line")
+    return f"{file or '<input>'}:{line}" if line is not None else str(file or "<input>")
+
+
 def problems_table(result: AuditResult, limit: int = MAX_PROBLEMS) -> Table | None:
     if not result.errors:
         return None
     table = Table(title=f"Problems ({len(result.errors):,} bad records, left out of the metrics)",
                   box=box.SIMPLE_HEAVY, title_justify="left", title_style="bold yellow")
-    table.add_column("where", style="yellow", no_wrap=True)
+    table.add_column("where", style="yellow", overflow="fold")
+    table.add_column("n", justify="right")
     table.add_column("field")
     table.add_column("metric", style="dim")
     table.add_column("message")
-    for err in result.errors[:limit]:
-        file, line = err.get("file"), err.get("line")
-        where = f"{file or '<input>'}:{line}" if line is not None else str(file or "<input>")
-        table.add_row(Text(where), Text(str(err.get("field") or "")),
+    for err, count, where in collapse_errors(result.errors)[:limit]:
+        table.add_row(Text(where), f"{count:,}", Text(str(err.get("field") or "")),
                       Text(str(err.get("metric") or "")), Text(str(err.get("message") or "")))
     return table
+
+
+def unscored_lines(result: AuditResult) -> list[Text]:
+    """One line per metric that scored nothing, with its reasons."""
+    lines = []
+    for name, reasons in (getattr(result, "unscored", None) or {}).items():
+        line = Text()
+        line.append(f"{name} scored nothing", style="bold red")
+        line.append(": " + "; ".join(reasons))
+        lines.append(line)
+    return lines
 
 
 def output_files(result: AuditResult, out_dir: str | Path | None = None) -> list[Path]:
@@ -214,9 +247,12 @@ def render_summary(result: AuditResult, console: Console, *,
     problems = problems_table(result, max_problems)
     if problems is not None:
         console.print(problems)
-        if len(result.errors) > max_problems:
-            console.print(Text(f"... and {len(result.errors) - max_problems:,} more "
-                               f"(see results.json)", style="dim"))
+        kinds = len(collapse_errors(result.errors))
+        if kinds > max_problems:
+            console.print(Text(f"... and {kinds - max_problems:,} more kinds of problem "
+                               f"(every one is in results.json)", style="dim"))
+    for line in unscored_lines(result):
+        console.print(line)
 
     files = output_files(result, out_dir)
     if files:

@@ -1,0 +1,111 @@
+"""Release gates: ``METRIC.STAT[@GROUP][@BOUND]=VALUE`` checked the same way everywhere.
+
+The CLI's ``--fail-above`` / ``--fail-below``, :meth:`AuditResult.gate_failures` and the pytest
+plugin's assertions all end in :func:`halluscope.assertions.check_threshold`, so a gate cannot
+pass by accident in one face and fail in another:
+
+- a gate on a metric that has no value (nothing was scored) fails, with the reason;
+- a threshold outside a statistic's range (a rate above 1) is a usage error
+  (:class:`~halluscope.errors.ConfigError`) that suggests the fraction ("did you mean 0.12?");
+- an unknown metric or statistic is a usage error naming the nearest known names.
+
+``--fail-above chair.chair_i@upper=0.12`` compares the upper end of the confidence interval,
+``--fail-below pope.f1@lower=0.8`` the lower end; without a bound the point value is compared.
+A group comes before the bound: ``pope.f1@split:random@lower=0.8``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from halluscope.errors import ConfigError
+
+BOUNDS = ("upper", "lower", "value", "conservative")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One threshold on one statistic.
+
+    Attributes:
+        name: ``metric.statistic`` with an optional ``@group``.
+        direction: ``below`` (the value must be at most ``limit``; ``--fail-above``) or
+            ``above`` (at least ``limit``; ``--fail-below``).
+        limit: The threshold, inclusive.
+        bound: ``None`` (the point value), ``upper``, ``lower`` or ``conservative``.
+        spec: The gate as the user wrote it, for messages.
+    """
+
+    name: str
+    direction: str
+    limit: float
+    bound: str | None = None
+    spec: str = ""
+
+
+def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
+    """Read ``METRIC.STAT[@GROUP][@BOUND]=VALUE``; :class:`ConfigError` when it is not one."""
+    where = f"{flag}: " if flag else ""
+    name, sep, value = raw.partition("=")
+    name = name.strip()
+    try:
+        if not sep or "." not in name.split("@", 1)[0]:
+            raise ValueError
+        limit = float(value)
+    except ValueError:
+        raise ConfigError(f"{where}expected METRIC.STAT[@BOUND]=VALUE (e.g. chair.chair_i=0.1 or "
+                          f"chair.chair_i@upper=0.1), got {raw!r}") from None
+    parts = name.split("@")
+    bound = None
+    if len(parts) > 1 and parts[-1] in BOUNDS:
+        bound = parts.pop()
+        bound = None if bound == "value" else bound
+    elif len(parts) > 1 and ":" not in parts[-1]:
+        close = difflib.get_close_matches(parts[-1], BOUNDS, n=1)
+        if close:
+            raise ConfigError(f"{where}unknown bound {parts[-1]!r} in {raw!r}: did you mean "
+                              f"@{close[0]}? (bounds: {', '.join(BOUNDS)})")
+    return Gate("@".join(parts), direction, limit, bound, raw)
+
+
+def parse_gates(above: Iterable[str] | None = None, below: Iterable[str] | None = None
+                ) -> list[Gate]:
+    """The gates of ``--fail-above`` (values must stay at or below) and ``--fail-below``."""
+    return ([parse_gate(r, "below", "--fail-above") for r in above or ()]
+            + [parse_gate(r, "above", "--fail-below") for r in below or ()])
+
+
+def check_gates(result: Any, gates: Iterable[Gate]) -> list[str]:
+    """Failure messages of every gate that does not hold on ``result``.
+
+    Raises :class:`ConfigError` (a usage error) for an unknown metric or statistic and for a
+    threshold outside the statistic's range, before any gate is judged.
+    """
+    from halluscope.assertions import HalluscopeAssertionError, check_threshold, validate_threshold
+    gates = list(gates)
+    for gate in gates:
+        validate_threshold(result, gate.name, gate.limit)
+    failures = []
+    for gate in gates:
+        try:
+            check_threshold(result, gate.name, gate.limit, bound=gate.bound,
+                            direction=gate.direction, worst=0)
+        except HalluscopeAssertionError as exc:
+            failures.append(str(exc).splitlines()[0])
+    return failures
+
+
+def suggest(name: str, known: Iterable[str], n: int = 3) -> str:
+    """``"; did you mean 'a' or 'b'?"`` for the nearest of ``known`` (empty when none is)."""
+    close = difflib.get_close_matches(name, list(known), n=n, cutoff=0.6)
+    if not close:
+        return ""
+    quoted = [repr(c) for c in close]
+    return "; did you mean " + (" or ".join(quoted) if len(quoted) < 3
+                                else ", ".join(quoted[:-1]) + " or " + quoted[-1]) + "?"
+
+
+__all__ = ["BOUNDS", "Gate", "check_gates", "parse_gate", "parse_gates", "suggest"]

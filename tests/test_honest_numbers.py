@@ -1,0 +1,252 @@
+"""Numbers never come from nothing: failed requests and questions are never scored, a metric
+that scored nothing says why and the audit exits 2, gates cannot pass by accident, and every
+command's exit code says what happened (0 fine, 1 gate crossed, 2 usage/input, 3 internal)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import halluscope
+from halluscope import cli
+from halluscope.errors import ConfigError, UnknownNameError
+
+
+def _jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _pope_questions(n: int = 6) -> list[dict]:
+    objs = ["dog", "cat", "car", "bus", "cup", "tie"]
+    return [{"question_id": i, "image": f"COCO_val2014_{i:012d}.jpg",
+             "text": f"Is there a {objs[i % 6]} in the image?",
+             "label": "yes" if i % 2 else "no"} for i in range(1, n + 1)]
+
+
+def run_cli(*args: str, monkeypatch=None) -> tuple[int, str]:
+    """Run the console script in-process; return (exit code, stderr+stdout text)."""
+    proc = subprocess.run([sys.executable, "-m", "halluscope", *args], capture_output=True,
+                          text=True, timeout=120)
+    return proc.returncode, " ".join((proc.stdout + proc.stderr).split())
+
+
+# -- never score what is not a model answer -----------------------------------------------------
+def test_failed_query_lines_are_bad_records_never_scored(tmp_path):
+    # what `halluscope query` writes when the server refused every request
+    rows = [{**q, "prompt": q["text"], "model": "qwen-tiny",
+             "error": "BadRequest: HTTP 400: {\"detail\": \"Server is pinned to x\"}"}
+            for q in _pope_questions()]
+    out = tmp_path / "out"
+    code, text = run_cli("audit", str(_jsonl(tmp_path / "answers.jsonl", rows)),
+                         "--metric", "pope", "--out", str(out), "--no-report")
+    assert code == 2, text
+    results = json.loads((out / "results.json").read_text())
+    assert results["n_errors"] == 6
+    assert {e["field"] for e in results["errors"]} == {"error"}
+    assert all("the model gave no answer" in e["message"] for e in results["errors"])
+    assert results["metrics"]["pope"]["tp"]["value"] == 0
+    assert results["metrics"]["pope"]["f1"]["value"] is None
+    assert results["unscored"]["pope"][0] == "0 of 6 records scored"
+    assert "pope scored nothing" in text and "6 records: bad record: field 'error'" in text
+    # collapsed in the console: one line with the count, not six
+    assert text.count("the model gave no answer") == 2   # problems table + reason line
+
+
+def test_question_file_audited_as_answers_is_an_input_error(tmp_path):
+    questions = _jsonl(tmp_path / "coco_pope_random.json", _pope_questions())
+    code, text = run_cli("audit", str(questions), "--metric", "pope",
+                         "--out", str(tmp_path / "o"), "--no-report")
+    assert code == 2
+    assert "got a POPE question" in text and "--questions" in text
+    assert "pope scored nothing" in text
+
+
+def test_metric_that_scored_nothing_is_counted_per_cause(tmp_path):
+    rows = [{"id": str(i), "image": f"photo{i}.jpg", "response": "A dog on a sofa."}
+            for i in range(5)]
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"1": ["dog"]}))
+    result = halluscope.audit(_jsonl(tmp_path / "caps.jsonl", rows), metrics="chair",
+                              gt_objects=gt, n_boot=0)
+    assert result.unscored == {"chair": [
+        "0 of 5 records scored",
+        "5 records: its image is not a COCO image (no COCO id in 'image' or 'image_id')"]}
+    assert result.to_dict()["unscored"] == result.unscored
+
+
+def test_records_with_answers_are_still_scored(tmp_path):
+    rows = [{**q, "answer": "Yes" if q["label"] == "yes" else "No"} for q in _pope_questions()]
+    result = halluscope.audit(_jsonl(tmp_path / "a.jsonl", rows), metrics="pope", n_boot=0)
+    assert result.unscored == {}
+    assert result.get("pope.accuracy").value == 1.0
+
+
+# -- gates ---------------------------------------------------------------------------------------
+@pytest.fixture
+def pope_run(tmp_path):
+    """Six answers, all 'no', all labels 'no': precision and F1 are undefined (no 'yes')."""
+    rows = [{**q, "label": "no", "answer": "No"} for q in _pope_questions()]
+    return _jsonl(tmp_path / "no.jsonl", rows), tmp_path
+
+
+def test_gate_on_a_metric_without_value_fails(pope_run):
+    path, tmp = pope_run
+    result = halluscope.audit(path, metrics="pope", n_boot=0)
+    assert result.get("pope.f1").value != result.get("pope.f1").value  # NaN: undefined
+    failures = result.gate_failures(below={"pope.f1": 0.8})
+    assert len(failures) == 1 and "has no value" in failures[0]
+    code, text = run_cli("audit", str(path), "--metric", "pope", "--out", str(tmp / "o"),
+                         "--no-report", "--fail-below", "pope.f1=0.8")
+    assert code == 1 and "gate failed" in text and "has no value" in text
+
+
+def test_threshold_outside_a_rates_range_is_a_usage_error(pope_run):
+    path, tmp = pope_run
+    result = halluscope.audit(path, metrics="pope", n_boot=0)
+    with pytest.raises(ConfigError, match=r"rates are fractions: did you mean 0\.12\?"):
+        result.gate_failures(above={"pope.yes_ratio": 12})
+    code, text = run_cli("audit", str(path), "--metric", "pope", "--out", str(tmp / "o"),
+                         "--no-report", "--fail-above", "pope.yes_ratio=12")
+    assert code == 2 and "did you mean 0.12" in text
+    with pytest.raises(ConfigError, match="outside its range"):
+        result.assert_below("pope.accuracy", 1.5)
+
+
+def test_unknown_gate_name_suggests_the_nearest(pope_run):
+    path, tmp = pope_run
+    result = halluscope.audit(path, metrics="pope", n_boot=0)
+    with pytest.raises(UnknownNameError, match=r"did you mean 'accuracy'"):
+        result.gate_failures(below={"pope.acuracy": 0.5})
+    with pytest.raises(KeyError):                       # still a KeyError for look-ups
+        result.get("pope.acuracy")
+    code, text = run_cli("audit", str(path), "--metric", "pope", "--out", str(tmp / "o"),
+                         "--no-report", "--fail-below", "pop.accuracy=0.5")
+    assert code == 2 and "did you mean 'pope" in text
+
+
+def test_gates_take_a_bound(tmp_path):
+    rows = [{**q, "answer": "Yes" if (q["label"] == "yes") != (q["question_id"] == 1) else "No"}
+            for q in _pope_questions(60)]
+    path = _jsonl(tmp_path / "a.jsonl", rows)
+    result = halluscope.audit(path, metrics="pope", n_boot=200)
+    acc = result.get("pope.accuracy")
+    lo, hi = acc.ci
+    assert lo < acc.value <= hi
+    mid = (lo + acc.value) / 2                         # between the lower bound and the value
+    assert result.gate_failures(below={"pope.accuracy": mid}) == []
+    fails = result.gate_failures(below={"pope.accuracy@lower": mid})
+    assert len(fails) == 1 and "lower bound" in fails[0]
+    code, _ = run_cli("audit", str(path), "--metric", "pope", "--out", str(tmp_path / "o"),
+                      "--no-report", "--bootstrap", "200", "--fail-below",
+                      f"pope.accuracy@lower={mid}")
+    assert code == 1
+    code, text = run_cli("audit", str(path), "--metric", "pope", "--out", str(tmp_path / "o"),
+                         "--no-report", "--fail-below", "pope.accuracy@lowr=0.5")
+    assert code == 2 and "did you mean @lower" in text
+
+
+def test_audit_option_typo_suggests_the_option(tmp_path):
+    with pytest.raises(UnknownNameError, match=r"'chair_varaint'; did you mean 'chair_variant'"):
+        halluscope.audit(records=[{"id": "1", "response": "x"}], metrics="chair",
+                         chair_varaint="original")
+
+
+# -- exit codes -----------------------------------------------------------------------------------
+def test_internal_error_exits_3_with_one_line_and_a_log(tmp_path, monkeypatch, capsys):
+    def boom(*a, **k):
+        raise RuntimeError("kaboom")
+    monkeypatch.setattr("halluscope.pipeline.audit", boom)
+    monkeypatch.setattr(sys, "argv", ["halluscope", "audit", "x.jsonl"])
+    monkeypatch.setattr(cli, "_debug", False)
+    monkeypatch.delenv(cli.ENV_DEBUG, raising=False)
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 3
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: kaboom" in err and "Traceback" not in err
+    log = Path(err.split("traceback in ")[1].split(";")[0])
+    assert "RuntimeError: kaboom" in log.read_text() and "Traceback" in log.read_text()
+    log.unlink()
+    monkeypatch.setenv(cli.ENV_DEBUG, "1")
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 3 and "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["audit"], ["nosuch"], ["audit", "/no/such/file.jsonl"],
+                                  ["audit", "x", "--bootstrap", "many"]])
+def test_usage_errors_exit_2(args):
+    code, _ = run_cli(*args)
+    assert code == 2
+
+
+def test_clean_run_exits_0(tmp_path):
+    rows = [{**q, "answer": "Yes" if q["label"] == "yes" else "No"} for q in _pope_questions()]
+    code, text = run_cli("audit", str(_jsonl(tmp_path / "a.jsonl", rows)), "--metric", "pope",
+                         "--out", str(tmp_path / "o"), "--no-report", "-q")
+    assert code == 0, text
+
+
+# -- pytest plugin -----------------------------------------------------------------------------
+def _plugin_project(tmp_path: Path, test_body: str) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(textwrap.dedent("""
+        [tool.pytest.ini_options]
+        markers = ["marked_in_project: proves the project's ini file was read"]
+        """))
+    (project / "test_gate.py").write_text(textwrap.dedent(test_body))
+    return project
+
+
+def _pytest(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-p", "no:xdist", *args], cwd=project, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_outputs_option_with_a_space_keeps_the_rootdir(tmp_path):
+    rows = [{**q, "answer": "Yes" if q["label"] == "yes" else "No"} for q in _pope_questions()]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    answers = _jsonl(elsewhere / "answers.jsonl", rows)
+    project = _plugin_project(tmp_path, """
+        import pytest
+
+        @pytest.mark.marked_in_project
+        def test_pope(halluscope_audit, pytestconfig):
+            assert pytestconfig.rootpath.name == "project"
+            halluscope_audit.assert_above("pope.accuracy", 0.9)
+        """)
+    for form in (["--halluscope-outputs", str(answers)], [f"--halluscope-outputs={answers}"]):
+        proc = _pytest(project, "--strict-markers", "--halluscope-metrics", "pope", *form)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "rootdir" not in proc.stdout or "project" in proc.stdout
+
+
+def test_marker_keyword_typo_and_auditor_metric_keywords(tmp_path):
+    rows = [{**q, "answer": "Yes" if q["label"] == "yes" else "No"} for q in _pope_questions()]
+    answers = _jsonl(tmp_path / "answers.jsonl", rows)
+    project = _plugin_project(tmp_path, f"""
+        import pytest
+
+        @pytest.mark.halluscope(metric="pope.accuracy", max_rat=0.1)
+        def test_typo(halluscope_audit):
+            pass
+
+        def test_metric_keyword(halluscope_auditor):
+            r1 = halluscope_auditor.audit({str(answers)!r}, metric="pope", n_boot=0)
+            r2 = halluscope_auditor.audit({str(answers)!r}, metrics="pope", n_boot=0)
+            assert r1.get("pope.accuracy").value == r2.get("pope.accuracy").value == 1.0
+        """)
+    proc = _pytest(project, f"--halluscope-outputs={answers}", "--halluscope-metrics", "pope")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "unknown keyword 'max_rat'; did you mean 'max_rate'" in out
+    assert "1 passed, 1 error" in out

@@ -28,7 +28,7 @@ from halluscope.config import AuditConfig, load_manifest
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.metrics.base import Metric, MetricSummary, metric_class
 from halluscope.records import Record, iter_records, record_from_dict
-from halluscope.result import AuditResult
+from halluscope.result import AuditResult, begin_outputs, new_run_id
 from halluscope.runsheet import build_runsheet
 
 log = logging.getLogger(__name__)
@@ -345,7 +345,8 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
             begin(paths)
 
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
-    out_dir.mkdir(parents=True, exist_ok=True)
+    begin_outputs(out_dir)        # the previous run's results.json goes before anything else
+    run_id = new_run_id()
     total = sum(count_lines(p) for p in paths) if (count_total and paths) else (
         len(records) if records is not None else None)
     items_path = out_dir / ITEMS
@@ -366,9 +367,10 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         counts={"items": n_items, "errors": len(problems), "skipped": n_skipped,
                 "scored": dict(tally.scored)},
         argv=argv if argv is not None else list(sys.argv))
+    runsheet = {"run_id": run_id, **runsheet}
     result = AuditResult(metrics=summaries, errors=problems, runsheet=runsheet,
                          items_path=items_path, config=cfg, n_items=n_items,
-                         n_skipped=n_skipped, unscored=unscored)
+                         n_skipped=n_skipped, unscored=unscored, run_id=run_id)
     if out is not None:
         result.save(out_dir, write_items=False, write_report=write_report)
     log.info("audited %d items (%d problems) in %.2fs", n_items, len(problems),

@@ -1,22 +1,82 @@
-"""``AuditResult``: the outcome of an audit, for notebooks, the CLI and the pytest plugin."""
+"""``AuditResult``: the outcome of an audit, for notebooks, the CLI and the pytest plugin.
+
+One run, one set of outputs. Every file of an output folder carries the run's id
+(``results.json`` and ``runsheet.json`` as ``run_id``, ``report.html`` in its header), and the
+files are written so that a reader never takes a mix of two runs for one: the previous
+``results.json`` is removed before anything else is written, each file is written to a temporary
+name and renamed into place, and ``results.json`` comes last, holding the sha256 of the others.
+:func:`check_outputs` is the reader's side: it refuses a folder whose ``results.json`` is missing
+(an interrupted run) or whose files do not match it (a mix of runs).
+"""
 
 from __future__ import annotations
 
 import html
 import json
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from halluscope.errors import UnknownNameError
+from halluscope.errors import InputError, UnknownNameError
 from halluscope.metrics.base import MetricSummary
 from halluscope.metrics.stats import MetricResult
 
 RESULTS = "results.json"
 RUNSHEET = "runsheet.json"
 REPORT = "report.html"
+ITEMS = "items.jsonl"
 
+
+def new_run_id() -> str:
+    """A fresh run id (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def replace_atomically(path: Path, write) -> None:
+    """Write ``path`` through ``write(tmp_path)`` then rename it into place, so that a reader
+    sees the old file or the whole new one, never half of it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def begin_outputs(out: Path) -> None:
+    """Mark ``out`` as being rewritten: the previous run's ``results.json`` goes first, so that
+    an interrupted run leaves a folder :func:`check_outputs` refuses, not a mix."""
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        (out / RESULTS).unlink()
+    except FileNotFoundError:
+        pass
+
+
+def check_outputs(out: str | Path) -> dict[str, Any]:
+    """The content of ``out/results.json`` after checking that every output file beside it is
+    the one that run wrote (same sha256). Raises :class:`~halluscope.errors.InputError` naming
+    the folder when ``results.json`` is missing (the run was interrupted or is still going) or
+    when a file differs from what it records (files from two runs)."""
+    from halluscope.runsheet import sha256_file
+    out = Path(out)
+    path = out / RESULTS
+    if not path.is_file():
+        raise InputError(f"{out}: expected a finished audit with {RESULTS}, found none: the "
+                         f"run that wrote this folder was interrupted or is still running")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for name, entry in (data.get("outputs") or {}).items():
+        f = out / name
+        if not f.is_file():
+            raise InputError(f"{out}: {name} of run {data.get('run_id')} is missing")
+        if sha256_file(f) != entry.get("sha256"):
+            raise InputError(f"{out}: {name} is not the one run {data.get('run_id')} wrote "
+                             f"(sha256 differs): the folder mixes two runs; audit again")
+    return data
 
 class Items:
     """The per-item results, read lazily from ``items.jsonl`` (never all held in memory)."""
@@ -68,7 +128,8 @@ class AuditResult:
 
     def __init__(self, *, metrics: dict[str, MetricSummary], errors: list[dict[str, Any]],
                  runsheet: dict[str, Any], items_path: Path, config: Any, n_items: int,
-                 n_skipped: int = 0, unscored: dict[str, list[str]] | None = None):
+                 n_skipped: int = 0, unscored: dict[str, list[str]] | None = None,
+                 run_id: str | None = None):
         self.metrics = metrics
         self.errors = errors
         self.runsheet = runsheet
@@ -77,6 +138,7 @@ class AuditResult:
         self.config = config
         self.n_skipped = n_skipped
         self.unscored = dict(unscored or {})
+        self.run_id = run_id or (runsheet or {}).get("run_id") or new_run_id()
 
     # -- lookup -------------------------------------------------------------------------------
     def get(self, name: str) -> MetricResult:
@@ -115,6 +177,7 @@ class AuditResult:
     def to_dict(self) -> dict[str, Any]:
         """The content of ``results.json``."""
         return {
+            "run_id": self.run_id,
             "metrics": {name: s.to_dict() for name, s in self.metrics.items()},
             "n_items": len(self.items),
             "n_errors": len(self.errors),
@@ -180,18 +243,32 @@ class AuditResult:
 
     def save(self, out: str | Path, *, write_items: bool = True,
              write_report: bool = True) -> Path:
-        """Write ``results.json``, ``items.jsonl``, ``runsheet.json`` and ``report.html``."""
+        """Write ``items.jsonl``, ``runsheet.json``, ``report.html`` and, last, ``results.json``
+        with the sha256 of the others (see the module docstring); a report from an earlier run
+        that this one does not rewrite is removed rather than left beside it."""
+        from halluscope.runsheet import sha256_file
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        if write_items and self.items_path.resolve() != (out / "items.jsonl").resolve():
-            shutil.copyfile(self.items_path, out / "items.jsonl")
-        (out / RESULTS).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False),
-                                   encoding="utf-8")
-        (out / RUNSHEET).write_text(json.dumps(self.runsheet, indent=2, ensure_ascii=False),
-                                    encoding="utf-8")
+        if write_items and self.items_path.resolve() != (out / ITEMS).resolve():
+            begin_outputs(out)
+            replace_atomically(out / ITEMS, lambda tmp: shutil.copyfile(self.items_path, tmp))
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+        self.runsheet = {**self.runsheet, "run_id": self.run_id}
+        replace_atomically(out / RUNSHEET, lambda tmp: tmp.write_text(
+            json.dumps(self.runsheet, indent=2, ensure_ascii=False), encoding="utf-8"))
+        written = [ITEMS, RUNSHEET]
         if write_report:
             from halluscope.report.html import write_report as _write
-            _write(self, out / REPORT)
+            replace_atomically(out / REPORT, lambda tmp: _write(self, tmp))
+            written.append(REPORT)
+        elif (out / REPORT).exists():
+            (out / REPORT).unlink()
+        data = self.to_dict()
+        data["outputs"] = {name: {"sha256": sha256_file(out / name),
+                                  "size": (out / name).stat().st_size}
+                           for name in written if (out / name).is_file()}
+        replace_atomically(out / RESULTS, lambda tmp: tmp.write_text(
+            json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8"))
         return out
 
     # -- notebooks ----------------------------------------------------------------------------

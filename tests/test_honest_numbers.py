@@ -250,3 +250,38 @@ def test_marker_keyword_typo_and_auditor_metric_keywords(tmp_path):
     assert proc.returncode == 1, out
     assert "unknown keyword 'max_rat'; did you mean 'max_rate'" in out
     assert "1 passed, 1 error" in out
+
+
+# -- one run, one set of outputs ----------------------------------------------------------------
+def test_outputs_carry_one_run_id_and_a_mix_is_refused(tmp_path, monkeypatch):
+    from halluscope.errors import InputError
+    from halluscope.result import check_outputs
+    rows = [{**q, "answer": "Yes" if q["label"] == "yes" else "No"} for q in _pope_questions()]
+    path = _jsonl(tmp_path / "a.jsonl", rows)
+    out = tmp_path / "run"
+    first = halluscope.audit(path, metrics="pope", n_boot=0, out=out)
+    data = check_outputs(out)
+    assert data["run_id"] == first.run_id
+    assert json.loads((out / "runsheet.json").read_text())["run_id"] == first.run_id
+    assert first.run_id in (out / "report.html").read_text()
+    assert set(data["outputs"]) == {"items.jsonl", "runsheet.json", "report.html"}
+
+    # a second run killed after items.jsonl was renamed into place: results.json is gone, so
+    # the folder is refused instead of read as one run
+    def killed(self, *a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("halluscope.result.AuditResult.save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        halluscope.audit(_jsonl(tmp_path / "b.jsonl", rows[:3]), metrics="pope", n_boot=0,
+                         out=out)
+    with pytest.raises(InputError, match="interrupted"):
+        check_outputs(out)
+    monkeypatch.undo()
+
+    # files of two runs side by side (one copied in by hand) are named as a mix
+    second = halluscope.audit(path, metrics="pope", n_boot=0, out=out)
+    other = tmp_path / "other"
+    halluscope.audit(_jsonl(tmp_path / "c.jsonl", rows[:2]), metrics="pope", n_boot=0, out=other)
+    (out / "items.jsonl").write_bytes((other / "items.jsonl").read_bytes())
+    with pytest.raises(InputError, match=f"items.jsonl is not the one run {second.run_id}"):
+        check_outputs(out)

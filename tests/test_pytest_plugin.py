@@ -226,7 +226,7 @@ def test_unknown_metric(halluscope_audit):
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines([
         "*fakehall.rate has no confidence interval (bootstrap disabled with n_boot=0*",
-        "*metric 'fakehall' has no statistic 'nope'; have: rate, caption_rate, recall*",
+        "*metric 'fakehall' has no statistic 'nope' (statistics: rate, caption_rate, recall*",
     ])
 
 

@@ -175,6 +175,7 @@ def header(result: AuditResult) -> dict[str, Any]:
         "wall": f"{wall:.2f} s" if isinstance(wall, (int, float)) else "",
         "version": str(env.get("halluscope") or ""), "python": str(env.get("python") or ""),
         "command": " ".join(map(str, command)) if isinstance(command, list) else "",
+        "run_id": str(getattr(result, "run_id", "") or sheet.get("run_id") or ""),
     }
 
 

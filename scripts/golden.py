@@ -1,0 +1,103 @@
+"""Golden outputs: record what a set of reference audits produce, and compare two recordings.
+
+Refactors are measured: record before the first move, compare after the last.
+
+    python scripts/golden.py record DIR      # runs the audits below, writes DIR/<name>.json
+    python scripts/golden.py compare A B     # every difference, key by key; exit 1 if any
+
+The audits: the demo (`data/`), and, when ../shared/data is there, CHAIR `original` on an
+OPERA caption file and POPE `original` on both reference answer sets. Each recording holds
+results.json and items.jsonl with what legitimately changes between runs removed (run ids,
+timings, absolute paths, output hashes).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+_VOLATILE = {"run_id", "outputs", "wall_time_s", "started", "finished"}
+
+
+def _audits() -> dict[str, dict]:
+    runs = {"demo": {"inputs": ROOT / "data"}}
+    if SHARED.is_dir():
+        chair = SHARED / "chair"
+        runs["chair_original_llava15_ours"] = {
+            "inputs": chair / "captions" / "opera" / "llava-1.5_ours.jsonl", "metrics": "chair",
+            "chair_variant": "original", "gt_objects": chair / "gt_objects_coco2014.json"}
+        for answers in ("a_clean", "b_verbose"):
+            runs[f"pope_original_{answers}"] = {
+                "inputs": SHARED / "pope" / "answers" / f"coco_pope_random__{answers}.jsonl",
+                "metrics": "pope", "pope_parser": "original",
+                "questions": SHARED / "pope" / "coco" / "v3" / "coco_pope_random.json"}
+    return runs
+
+
+def _clean(value, roots: tuple[str, ...]):
+    if isinstance(value, dict):
+        return {k: _clean(v, roots) for k, v in value.items() if k not in _VOLATILE}
+    if isinstance(value, list):
+        return [_clean(v, roots) for v in value]
+    if isinstance(value, str):
+        for root in roots:
+            value = value.replace(root, "<root>")
+    return value
+
+
+def record(folder: Path) -> None:
+    import halluscope
+    folder.mkdir(parents=True, exist_ok=True)
+    roots = (str(ROOT), str(SHARED.resolve()), str(SHARED))
+    for name, options in _audits().items():
+        options = dict(options)
+        with tempfile.TemporaryDirectory() as tmp:
+            halluscope.audit(options.pop("inputs"), out=tmp, write_report=False, **options)
+            results = json.loads((Path(tmp) / "results.json").read_text())
+            with open(Path(tmp) / "items.jsonl", encoding="utf-8") as fh:
+                items = [json.loads(line) for line in fh]
+        data = _clean({"results": results, "items": items}, roots)
+        (folder / f"{name}.json").write_text(json.dumps(data, indent=1, sort_keys=True))
+        print(f"golden: {name}: {len(items)} items")
+
+
+def _diff(a, b, path: str, out: list[str]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                out.append(f"{path}.{k}: {'only in B' if k not in a else 'only in A'}")
+            else:
+                _diff(a[k], b[k], f"{path}.{k}", out)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            _diff(x, y, f"{path}[{i}]", out)
+    elif a != b:
+        out.append(f"{path}: {json.dumps(a)[:120]} != {json.dumps(b)[:120]}")
+
+
+def compare(a: Path, b: Path) -> int:
+    differences = []
+    for f in sorted({p.name for p in a.glob("*.json")} | {p.name for p in b.glob("*.json")}):
+        if not (a / f).is_file() or not (b / f).is_file():
+            differences.append(f"{f}: missing in {'A' if not (a / f).is_file() else 'B'}")
+            continue
+        _diff(json.loads((a / f).read_text()), json.loads((b / f).read_text()), f[:-5],
+              differences)
+    for line in differences[:200]:
+        print(line)
+    print(f"golden: {len(differences)} difference(s)")
+    return 1 if differences else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "record":
+        record(Path(sys.argv[2]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "compare":
+        sys.exit(compare(Path(sys.argv[2]), Path(sys.argv[3])))
+    else:
+        print(__doc__)
+        sys.exit(2)

@@ -24,6 +24,8 @@ want=$(cat pyproject.toml requirements.lock scripts/setup.sh | sha256sum | cut -
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: installing halluscope and its locked dependencies into .venv"
     .venv/bin/python -m pip install -q "pip==26.3"
+    # A lock that names a path or URL (or the project itself) binds to one machine: refuse it here.
+    .venv/bin/python scripts/check_lock.py --lint requirements.lock
     # Every package comes at the version requirements.lock pins (scripts/lock.sh writes it; torch
     # and torchvision there are the releases this machine kind carries on local disk). The lock
     # is a constraints file: the project's own requirements decide what is installed, the lock

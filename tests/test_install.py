@@ -47,6 +47,19 @@ def test_lock_pins_every_extra_the_setup_installs():
     assert pins["torch"] == "2.14.1" and pins["torchvision"] == "0.29.1"
 
 
+def test_lock_binds_to_no_machine(tmp_path):
+    """A pin such as `halluscope @ file:///work/main` made CI's fresh clone (another path) fail
+    with ResolutionImpossible: the lock holds plain `name==version` pins only."""
+    check = _check_lock()
+    assert check.lint(ROOT / "requirements.lock") == []
+    bad = tmp_path / "bad.lock"
+    bad.write_text("numpy==2.4.6\n    # via x\nhalluscope @ file:///work/main\n"
+                   "halluscope==0.1.0\n-e .\nrequests>=2\n", encoding="utf-8")
+    problems = check.lint(bad)
+    assert [p.split(":")[1] for p in problems] == ["3", "4", "5", "6"]
+    assert "pins itself" in problems[1]
+
+
 def test_environment_is_the_locked_one():
     check = _check_lock()
     errors, _unlocked = check.differences(check.read_lock(ROOT / "requirements.lock"))

@@ -37,6 +37,7 @@ from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
                                        Response, redact_secrets)
 from halluscope.errors import MissingExtraError
+from halluscope.redact import endpoint_url, register_options, register_secret, register_url
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,9 @@ class OpenAICompatible:
                                 f"from the environment only (export {var}=...)")
             key = "EMPTY"  # local servers started without --api-key accept anything
         self._key = key
+        register_secret(key if key not in ("EMPTY", OFFLINE_KEY) else None)
+        register_url(base_url)
+        register_options({"default_headers": default_headers or {}})
         common = dict(api_key=key, max_retries=0, default_headers=default_headers)
         if timeout is not None:
             common["timeout"] = timeout
@@ -153,6 +157,11 @@ class OpenAICompatible:
     @property
     def pin(self) -> str:
         return self._pin
+
+    @property
+    def endpoint(self) -> str:
+        """The server this adapter asks (no credentials): part of the cache key."""
+        return endpoint_url(self.base_url) or "https://api.openai.com/v1"
 
     def _content(self, message) -> Any:
         parts = message.content

@@ -308,8 +308,7 @@ class ModelAPI(Protocol):
 
 
 def redact_secrets(text: str, secrets: tuple[str, ...] | list[str]) -> str:
-    """Replace every occurrence of each (non-trivial) secret in ``text``."""
-    for s in secrets:
-        if s and len(s) >= 4 and s in text:
-            text = text.replace(s, "<redacted>")
-    return text
+    """``text`` with each given secret and every known one redacted
+    (:func:`halluscope.redact.redact_text`)."""
+    from halluscope.redact import redact_text
+    return redact_text(text, secrets)

@@ -122,7 +122,7 @@ def query_command(
         err_console.print(f"[red]authentication failed:[/red] {escape(redact_text(str(exc)))}")
         raise typer.Exit(EXIT_USAGE) from None
     except HalluscopeError as exc:
-        err_console.print(f"[red]error:[/red] {escape(redact_text(str(exc)))}")
+        err_console.print(f"[red]error:[/red] {escape(redact_text(str(exc)))}", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
     _print_summary(result, model, out, quiet)
     raise typer.Exit(result.exit_code)
@@ -144,13 +144,13 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
     if cache.get("moved_aside"):
         err_console.print(f"[yellow]warning:[/yellow] the response cache {cache['path']} was "
                           f"unreadable; moved to {cache['moved_aside']} and rebuilt",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
     client = result.runsheet.get("client") or {}
     if client.get("rate_limited") or client.get("retry_wait_s"):
         err_console.print(f"waited {client.get('retry_wait_s', 0):.1f} s before retries "
                           f"(summed over requests), {client.get('rate_limit_wait_s', 0):.1f} s "
                           f"of it for {client.get('rate_limited', 0)} rate limit(s) (HTTP 429 / "
-                          f"Retry-After)", highlight=False)
+                          f"Retry-After)", highlight=False, soft_wrap=True)
     requested = result.runsheet.get("model", {}).get("model")
     for name, n in sorted(result.reported_models.items()):
         if name != requested:
@@ -162,17 +162,18 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
             status = f"HTTP {g.status} " if g.status is not None else ""
             ids = ", ".join(g.ids) + (", ..." if g.count > len(g.ids) else "")
             err_console.print(f"  {g.count} x {g.kind} {status}({ids}): "
-                              f"{escape(redact_text(g.message))}", highlight=False)
+                              f"{escape(redact_text(g.message))}", highlight=False,
+                              soft_wrap=True)
         if len(result.failures) > 5:
             err_console.print(f"  ... and {len(result.failures) - 5} other cause(s) "
                               f"(run sheet: failures)")
     if result.stopped:
         err_console.print(f"[red]stopped:[/red] {escape(redact_text(result.stopped))}",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
     tail = ""
     if c.failed or result.stopped:
         tail = "; run again to retry what failed or was not asked"
-    err_console.print(f"wrote {out}{tail}", highlight=False)
+    err_console.print(f"wrote {out}{tail}", highlight=False, soft_wrap=True)
 
 
 judges_app = typer.Typer(help="Pinned judge specs (judges/*.toml).", no_args_is_help=True)

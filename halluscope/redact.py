@@ -46,7 +46,10 @@ SECRET_ENV = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_ACCESS_KEY|_SECRET
 _URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>()\[\]{}]+")
 _AUTH_VALUE = re.compile(r"((?:authorization|proxy-authorization)['\"]?\s*[:=]\s*['\"]?"
                          r"(?:bearer|basic|token)?\s*)[^\s'\",}]+", re.IGNORECASE)
-_BEARER = re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
+# "Bearer <token>", and "Basic <base64>" only when it looks like base64 (a digit, + / or =),
+# so that prose such as "basic understanding" is left alone
+_BEARER = re.compile(r"\b((?i:bearer))\s+[A-Za-z0-9._~+/=-]{12,}|"
+                     r"\b(Basic)\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}")
 
 _known: set[str] = set()
 _lock = threading.Lock()
@@ -140,7 +143,7 @@ def redact_text(text: Any, extra: Iterable[str] = ()) -> Any:
     if "://" in text:
         text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)) or "", text)
     text = _AUTH_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
-    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _BEARER.sub(lambda m: f"{m.group(1) or m.group(2)} {REDACTED}", text)
 
 
 def redact_mapping(value: Any) -> Any:

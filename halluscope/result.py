@@ -179,10 +179,11 @@ class AuditResult:
         out.mkdir(parents=True, exist_ok=True)
         if write_items and self.items_path.resolve() != (out / "items.jsonl").resolve():
             shutil.copyfile(self.items_path, out / "items.jsonl")
-        (out / RESULTS).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False),
-                                   encoding="utf-8")
-        (out / RUNSHEET).write_text(json.dumps(self.runsheet, indent=2, ensure_ascii=False),
-                                    encoding="utf-8")
+        from halluscope.redact import redact_mapping
+        (out / RESULTS).write_text(json.dumps(redact_mapping(self.to_dict()), indent=2,
+                                              ensure_ascii=False), encoding="utf-8")
+        (out / RUNSHEET).write_text(json.dumps(redact_mapping(self.runsheet), indent=2,
+                                               ensure_ascii=False), encoding="utf-8")
         if write_report:
             from halluscope.report.html import write_report as _write
             _write(self, out / REPORT)

@@ -190,3 +190,74 @@ def test_rate_limit_wait_is_measured_and_reported(app, runner, prompts, tmp_path
     assert sheet["client"]["rate_limited"] == 2
     assert 0.6 <= sheet["client"]["rate_limit_wait_s"] < 1.5
     assert "for 2 rate limit(s)" in res.output and "waited 0." in res.output
+
+
+MARKERS = {"userinfo": "MKuserinfo7431", "query": "MKqueryparam5520", "header": "MKheader8812",
+           "judge": "MKjudgeurl3309", "env": "MKenvkey6674"}
+
+
+def test_no_secret_reaches_any_file_log_or_console(app, runner, tmp_path, monkeypatch):
+    """A marker planted in each channel is found in no file written, no log line, no output."""
+    import base64
+    import logging
+
+    from halluscope.cli import app as main_app
+    monkeypatch.setenv("VLLM_API_KEY", MARKERS["env"])
+    log_file = tmp_path / "debug.log"
+    handler = logging.FileHandler(log_file)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"question_id": f"q{i}",
+                                           "text": f"Is there a dog in scene {i}.",
+                                           "label": "yes" if i % 2 else "no"})
+                               + "\n" for i in range(4)))
+    out = tmp_path / "outputs.jsonl"
+    basic = base64.b64encode(f"user:{MARKERS['userinfo']}".encode()).decode()
+    try:
+        with FakeServer(script={"scene 1.": ["leak"], "scene 3.": ["leak"]}) as server:
+            url = (f"http://user:{MARKERS['userinfo']}@127.0.0.1:{server.port}/v1"
+                   f"?api-key={MARKERS['query']}")
+            headers = json.dumps({"X-Api-Key": MARKERS["header"]})
+            res = runner.invoke(app, ["query", str(prompts), "-m", "vllm/m", "--base-url", url,
+                                      "-O", f"default_headers={headers}", "-o", str(out),
+                                      "--cache", str(tmp_path / "cache")])
+            seen = json.dumps(server.headers)
+        # the channels really carried the markers to the server ...
+        assert MARKERS["header"] in seen and basic in seen
+        assert res.exit_code == EXIT_FAILED, res.output
+        assert "2 x RequestError HTTP 400" in res.output  # ... which echoed them back
+        with FakeServer(script={"scene 2.": ["leak"]}) as server:  # the env key as bearer
+            res_env = runner.invoke(app, ["query", str(prompts), "-m", "vllm/m", "--base-url",
+                                          server.url, "-o", str(tmp_path / "env.jsonl"),
+                                          "--cache", str(tmp_path / "cache")])
+            assert MARKERS["env"] in json.dumps(server.headers)
+        assert res_env.exit_code == EXIT_FAILED and "bad request from" in res_env.output
+        judge_url = f"http://u:{MARKERS['judge']}@127.0.0.1:9/v1"
+        audit_out = tmp_path / "audit"
+        res2 = runner.invoke(main_app, ["audit", str(out), "--out", str(audit_out),
+                                        "--option", f"judge_base_url={judge_url}",
+                                        "--metric", "pope", "--bootstrap", "50"])
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
+    assert (audit_out / "runsheet.json").is_file(), res2.output
+    runsheet = (audit_out / "runsheet.json").read_text()
+    assert "judge_base_url" in runsheet and "127.0.0.1:9" in runsheet  # recorded, redacted
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "prompts.jsonl"]
+    names = {p.name for p in written}
+    assert {"outputs.jsonl", "outputs.jsonl.runsheet.json", "responses.sqlite3", "results.json",
+            "items.jsonl", "runsheet.json", "report.html", "debug.log"} <= names
+    planted = {**MARKERS, "basic-auth": basic}
+    for path in written:
+        data = path.read_bytes()
+        for channel, marker in planted.items():
+            assert marker.encode() not in data, f"{channel} secret in {path}"
+    for text in (res.output, res_env.output, res2.output):
+        for channel, marker in planted.items():
+            assert marker not in text, f"{channel} secret on the console"
+    errors = [r["error"] for r in _lines(out) if "error" in r]
+    assert len(errors) == 2 and all("<redacted>" in e for e in errors)

@@ -29,7 +29,7 @@ import json
 import logging
 import os
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
@@ -68,6 +68,16 @@ def safe_url(url: str | None) -> str | None:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:
+    """``url`` without its query string, and the query as the SDK's ``default_query`` (a query in
+    the base URL, such as ``?api-key=...``, would otherwise be glued in front of the path)."""
+    if not url or "?" not in url:
+        return url, None
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", parts.fragment)), query or None
 
 
 def _import_openai():
@@ -140,7 +150,9 @@ class OpenAICompatible:
         register_secret(key if key not in ("EMPTY", OFFLINE_KEY) else None)
         register_url(base_url)
         register_options({"default_headers": default_headers or {}})
-        common = dict(api_key=key, max_retries=0, default_headers=default_headers)
+        base_url, default_query = _split_query(base_url)
+        common = dict(api_key=key, max_retries=0, default_headers=default_headers,
+                      default_query=default_query)
         if timeout is not None:
             common["timeout"] = timeout
         if provider == "azure":

@@ -146,6 +146,8 @@ class ResponseCache:
         self.hits = 0
         self.misses = 0
         self.writes = 0
+        self.write_errors = 0
+        self._warned = False
         self._conn: sqlite3.Connection | None = None
         self.moved_aside: Path | None = None
         if not create and not path.is_file():
@@ -193,9 +195,14 @@ class ResponseCache:
         if self._conn is None:
             self.misses += 1
             return None
-        with self._lock:
-            row = self._conn.execute("SELECT response FROM responses WHERE key = ?",
-                                     (key,)).fetchone()
+        try:
+            with self._lock:
+                row = self._conn.execute("SELECT response FROM responses WHERE key = ?",
+                                         (key,)).fetchone()
+        except sqlite3.Error as exc:  # damaged under us: answer as a miss, ask the model
+            self._warn_once(f"cannot read the response cache {self.path} ({exc}); "
+                            f"asking the model instead")
+            row = None
         if row is None:
             self.misses += 1
             return None
@@ -209,13 +216,24 @@ class ResponseCache:
         from halluscope.redact import redact_mapping
         request_json = json.dumps(redact_mapping(doc), sort_keys=True, ensure_ascii=False)
         response_json = json.dumps(redact_mapping(response.to_cache()), ensure_ascii=False)
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR IGNORE INTO responses (key, provider, model, request, response, "
-                "created) VALUES (?, ?, ?, ?, ?, ?)",
-                (key, doc.get("provider", ""), doc.get("model", ""), request_json,
-                 response_json, time.time()))
+        try:
+            with self._lock:
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO responses (key, provider, model, request, response, "
+                    "created) VALUES (?, ?, ?, ?, ?, ?)",
+                    (key, doc.get("provider", ""), doc.get("model", ""), request_json,
+                     response_json, time.time()))
+        except sqlite3.Error as exc:  # disk full, damaged file: the answer is still returned
+            self.write_errors += 1
+            self._warn_once(f"cannot write to the response cache {self.path} ({exc}); "
+                            f"answers are not being cached")
+            return
         self.writes += 1
+
+    def _warn_once(self, message: str) -> None:
+        if not self._warned:
+            self._warned = True
+            log.warning("%s", message)
 
     def __len__(self) -> int:
         if self._conn is None:
@@ -251,4 +269,5 @@ class ResponseCache:
     def describe(self) -> dict[str, Any]:
         return {"path": str(self.path), "hits": self.hits, "misses": self.misses,
                 "writes": self.writes, **({} if self.exists else {"exists": False}),
+                **({"write_errors": self.write_errors} if self.write_errors else {}),
                 **({"moved_aside": str(self.moved_aside)} if self.moved_aside else {})}

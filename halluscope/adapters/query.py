@@ -390,8 +390,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     pending: deque[asyncio.Task] = deque()
     aborted: str | None = None
     stopped: str | None = None
-    try:
-      try:
+
+    async def drive() -> None:
         for item in iter_prompts(prompts, image_root=image_root):
             if isinstance(item, RecordError):  # checked above; the file changed under us
                 raise item
@@ -406,7 +406,10 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         while pending:
             emit(await pending.popleft())
             await asyncio.sleep(0)
-      except ServerUnreachable as exc:  # stop: every further call would fail the same way
+
+    try:
+        await drive()
+    except ServerUnreachable as exc:  # stop: every further call would fail the same way
         stopped = aborted = redact_text(f"{type(exc).__name__}: {exc}")
     except (AuthError, CacheMiss) as exc:
         aborted = redact_text(f"{type(exc).__name__}: {exc}")
@@ -570,7 +573,8 @@ def query(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str
     :class:`~halluscope.errors.CacheMiss` on a miss. Other keyword arguments go to
     :func:`aquery` (``system``, ``allow_urls``, ``image_root``, ``detail``, ``timeout``,
     ``max_attempts``, ``resume``, ``model_options``, ...). Failed records are returned with an
-    ``"error"`` field; an authentication failure raises.
+    ``"error"`` field; an authentication failure and an unreachable server raise
+    (:class:`~halluscope.adapters.client.ServerUnreachable`; what was answered is in ``out``).
     """
     if cache_dir is not None:
         if cache is not None:
@@ -580,4 +584,6 @@ def query(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str
     result = _run_sync(aquery(prompts, model, out=out, base_url=base_url,
                               max_connections=max_connections, cache=cache, decoding=decoding,
                               samples=samples, offline=offline, **options))
+    if result.stopped:  # records were left unasked: never hand back a silently short list
+        raise ServerUnreachable(result.stopped)
     return result.records or []

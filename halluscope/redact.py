@@ -114,8 +114,8 @@ def redact_url(url: str | None) -> str | None:
         query = parts.query
         if query:
             pairs = parse_qsl(query, keep_blank_values=True)
-            query = urlencode([(k, REDACTED if SECRET_PARAM.search(k) and v else v) for k, v in pairs],
-                              safe="<>")
+            query = urlencode([(k, REDACTED if SECRET_PARAM.search(k) and v else v)
+                               for k, v in pairs], safe="<>")
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return REDACTED

@@ -42,7 +42,7 @@ from halluscope.adapters.types import ImagePart, Request, Response
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "responses.sqlite3"
-KEY_VERSION = 2  # 2: the endpoint is part of the key
+KEY_VERSION = 1  # adding the endpoint changed the keys of HTTP providers only: no bump needed
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (

@@ -292,21 +292,13 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                          retry=retry or RetryPolicy(max_attempts=max_attempts), timeout=timeout,
                          images=ImageLoader(allow_urls=allow_urls), offline=offline)
     out_path = Path(out) if out is not None else None
-    done: set[str] = set()
-    lock = None
-    if out_path is not None:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            lock = _lock_output(out_path)
-        except BaseException:
-            await client.aclose()
-            if owned and store is not None:
-                store.close()
-            raise
-        if resume:
-            done = read_done(out_path, retry_failed=retry_failed)
-        elif out_path.exists():
-            out_path.unlink()
+    try:
+        lock, done = _prepare_output(out_path, resume=resume, retry_failed=retry_failed)
+    except BaseException:
+        await client.aclose()
+        if owned and store is not None:
+            store.close()
+        raise
     counts = QueryCounts()
     records: list[dict[str, Any]] | None = [] if collect else None
     requested = api.model
@@ -448,6 +440,25 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
 def _group_dict(g: FailureGroup) -> dict[str, Any]:
     return {"error": g.kind, "status": g.status, "message": g.message, "count": g.count,
             "first_ids": list(g.ids)}
+
+
+def _prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool):
+    """Lock ``out_path`` and read what it already answers (or start it afresh): the lock and
+    the ids done."""
+    if out_path is None:
+        return None, set()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = _lock_output(out_path)
+    try:
+        if resume:
+            return lock, read_done(out_path, retry_failed=retry_failed)
+        if out_path.exists():
+            out_path.unlink()
+        return lock, set()
+    except BaseException:
+        if lock is not None:
+            _unlock_output(lock)
+        raise
 
 
 def _lock_output(out_path: Path):

@@ -146,11 +146,12 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
                           f"unreadable; moved to {cache['moved_aside']} and rebuilt",
                           highlight=False, soft_wrap=True)
     client = result.runsheet.get("client") or {}
-    if client.get("rate_limited") or client.get("retry_wait_s"):
-        err_console.print(f"waited {client.get('retry_wait_s', 0):.1f} s before retries "
-                          f"(summed over requests), {client.get('rate_limit_wait_s', 0):.1f} s "
-                          f"of it for {client.get('rate_limited', 0)} rate limit(s) (HTTP 429 / "
-                          f"Retry-After)", highlight=False, soft_wrap=True)
+    if client.get("retry_wait_s"):
+        limited = (f", {client.get('rate_limit_wait_s', 0):.1f} s of it for "
+                   f"{client['rate_limited']} rate limit(s) (HTTP 429 / Retry-After)"
+                   if client.get("rate_limited") else "")
+        err_console.print(f"waited {client['retry_wait_s']:.1f} s before retries (summed over "
+                          f"requests){limited}", highlight=False, soft_wrap=True)
     requested = result.runsheet.get("model", {}).get("model")
     for name, n in sorted(result.reported_models.items()):
         if name != requested:

@@ -222,14 +222,16 @@ class ModelClient:
                         self.limiter.on_rate_limited(generation, exc.retry_after)
                     if isinstance(exc, ConnectFailed):
                         self._connect_failures += 1
-                        if self._connect_failures >= self.retry.max_connect_failures:
-                            self.failures += 1
+                        if (self._connect_failures >= self.retry.max_connect_failures
+                                and self._unreachable is None):
                             where = getattr(self.api, "endpoint", None) or self.name
                             self._unreachable = ServerUnreachable(_redact(self.api,
                                 f"cannot reach {where}: {exc} ({self._connect_failures} "
                                 f"connection attempts in a row failed; is the server running "
                                 f"and the --base-url right?)"))
-                            raise self._unreachable from None
+                        if self._unreachable is not None:
+                            self.failures += 1
+                            raise ServerUnreachable(str(self._unreachable)) from None
                 except AdapterError as exc:
                     self.failures += 1
                     error = _finish(exc, attempt, self.api.redact(str(exc)))

@@ -60,7 +60,9 @@ def map_sdk_error(exc: BaseException, sdk: Any) -> AdapterError:
     if isinstance(exc, sdk.APITimeoutError):
         return RequestTimeout(f"request timed out: {_short(exc)}")
     if isinstance(exc, sdk.APIConnectionError):
-        return ConnectFailed(f"connection failed: {_short(exc)}")
+        cause = exc.__cause__ or exc.__context__
+        why = f" ({type(cause).__name__}: {_short(cause)})" if cause is not None else ""
+        return ConnectFailed(f"connection failed: {_short(exc)}{why}")
     if isinstance(exc, sdk.APIResponseValidationError):
         return MalformedResponse(f"malformed response: {_short(exc)}",
                                  status=getattr(exc, "status_code", None))

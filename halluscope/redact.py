@@ -132,30 +132,43 @@ def endpoint_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
-def redact_text(text: Any, extra: Iterable[str] = ()) -> Any:
-    """``text`` with known secrets, URL credentials and auth header values redacted."""
+def redact_text(text: Any, extra: Iterable[str] = (), *,
+                secrets: list[str] | None = None) -> Any:
+    """``text`` with known secrets, URL credentials and auth header values redacted.
+
+    ``secrets`` (default :func:`known_secrets`) lets a caller that redacts many strings look
+    the secrets up once."""
     if not isinstance(text, str) or not text:
         return text
-    for secret in sorted({s for s in extra if s and len(s) >= MIN_SECRET_LEN}, key=len,
-                         reverse=True) + known_secrets():
+    values = secrets if secrets is not None else known_secrets()
+    if extra:
+        values = sorted({s for s in extra if s and len(s) >= MIN_SECRET_LEN}, key=len,
+                        reverse=True) + list(values)
+    for secret in values:
         if secret in text:
             text = text.replace(secret, REDACTED)
     if "://" in text:
         text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)) or "", text)
-    text = _AUTH_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
-    return _BEARER.sub(lambda m: f"{m.group(1) or m.group(2)} {REDACTED}", text)
+    lower = text.lower()
+    if "authoriz" in lower:
+        text = _AUTH_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+    if "bearer" in lower or "Basic" in text:
+        text = _BEARER.sub(lambda m: f"{m.group(1) or m.group(2)} {REDACTED}", text)
+    return text
 
 
-def redact_mapping(value: Any) -> Any:
+def redact_mapping(value: Any, *, secrets: list[str] | None = None) -> Any:
     """A copy of ``value`` (dicts, lists, strings) with credentials redacted (recursively)."""
+    if secrets is None:
+        secrets = known_secrets()
     if isinstance(value, Mapping):
         return {k: (REDACTED if is_secret_key(k) and value[k] not in (None, "", {}, [])
                     and not isinstance(value[k], (bool, int, float))
-                    else redact_mapping(value[k])) for k in value}
+                    else redact_mapping(value[k], secrets=secrets)) for k in value}
     if isinstance(value, (list, tuple)):
-        return [redact_mapping(v) for v in value]
+        return [redact_mapping(v, secrets=secrets) for v in value]
     if isinstance(value, str):
-        return redact_text(value)
+        return redact_text(value, secrets=secrets)
     return value
 
 

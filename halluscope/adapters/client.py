@@ -38,16 +38,11 @@ from halluscope.adapters.cache import ResponseCache, hash_material, key_material
 from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.limiter import AdaptiveLimiter
 from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ImagePart,
-                                       Message,
-                                       ModelAPI, RateLimited, Request, RequestTimeout,
-                                       Response, RetryableError)
+                                       Message, ModelAPI, RateLimited, Request, RequestTimeout,
+                                       Response, RetryableError, ServerUnreachable)
 from halluscope.errors import CacheMiss
 
 log = logging.getLogger(__name__)
-
-
-class ServerUnreachable(AdapterError):
-    """Several connections in a row could not be made: the server is down or the URL wrong."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ prompt line and adds ``"response"`` and ``"model"`` (the model name the server r
   so finishing an interrupted run makes no repeated model calls.
 * **Failures.** An authentication failure stops the run (every further call would fail too), and
   so does a server that cannot be reached (a few connection failures in a row, see
-  :class:`~halluscope.adapters.client.ServerUnreachable`); other failures are written with
+  :class:`~halluscope.adapters.types.ServerUnreachable`); other failures are written with
   ``"error"`` (the error type, HTTP status and the server's message) and the run goes on.
   :attr:`QueryResult.failures` groups them by cause.
 * **One writer.** ``<out>.lock`` is held (``fcntl.flock``) while a run writes ``out``; a second
@@ -45,10 +45,11 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.adapters.cache import ResponseCache
-from halluscope.adapters.client import ModelClient, RetryPolicy, ServerUnreachable
+from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader, is_url
 from halluscope.adapters.registry import get_model
-from halluscope.adapters.types import AdapterError, AuthError, Decoding, Message, Request
+from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
+                                       ServerUnreachable)
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record, iter_json_lines, record_from_dict
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
@@ -585,7 +586,7 @@ def query(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str
     :func:`aquery` (``system``, ``allow_urls``, ``image_root``, ``detail``, ``timeout``,
     ``max_attempts``, ``resume``, ``model_options``, ...). Failed records are returned with an
     ``"error"`` field; an authentication failure and an unreachable server raise
-    (:class:`~halluscope.adapters.client.ServerUnreachable`; what was answered is in ``out``).
+    (:class:`~halluscope.adapters.types.ServerUnreachable`; what was answered is in ``out``).
     """
     if cache_dir is not None:
         if cache is not None:

@@ -11,6 +11,7 @@ Errors of one call (all derive from :class:`AdapterError`)::
     ├── AuthError             missing/invalid credentials, no permission: never retried
     ├── RequestError          a wrong request (400, 404 unknown model, 413, 422): not retried
     ├── ImageError            an image cannot be read, or is a URL while URLs are off
+    ├── ServerUnreachable     several connections in a row failed: the run stops (not retried)
     └── RetryableError        may succeed later; ``retry_after`` (s) when the server said
         ├── RateLimited       429
         ├── ServerError       5xx, overloaded
@@ -51,6 +52,11 @@ class RequestError(AdapterError):
 
 class ImageError(AdapterError):
     """An image could not be loaded or prepared."""
+
+
+class ServerUnreachable(AdapterError):
+    """Several connections in a row could not be made: the server is down or the URL wrong.
+    Raised by :class:`~halluscope.adapters.client.ModelClient` for every later call too."""
 
 
 class RetryableError(AdapterError):

@@ -62,6 +62,8 @@ def _main(
     from rich.logging import RichHandler
     logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]",
                         handlers=[RichHandler(console=err_console, show_path=False)])
+    from halluscope.redact import install_log_redaction
+    install_log_redaction()
 
 
 @app.command()
@@ -284,10 +286,12 @@ def _crash(exc: BaseException) -> int:
     import tempfile
     import time
     import traceback
-    text = "".join(traceback.format_exception(exc))
+    from halluscope.redact import redact_text
+    text = redact_text("".join(traceback.format_exception(exc)))
+    message = redact_text(f"{type(exc).__name__}: {exc}")
     if _debug or os.environ.get(ENV_DEBUG, "").strip() not in ("", "0", "false"):
         sys.stderr.write(text)
-        _error(f"internal error: {type(exc).__name__}: {exc}", prefix="halluscope:")
+        _error(f"internal error: {message}", prefix="halluscope:")
         return EXIT_INTERNAL
     where = "(the traceback could not be written)"
     try:
@@ -298,7 +302,7 @@ def _crash(exc: BaseException) -> int:
         where = f"traceback in {path}"
     except OSError:
         pass
-    _error(f"internal error: {type(exc).__name__}: {exc} ({where}; --debug prints it)",
+    _error(f"internal error: {message} ({where}; --debug prints it)",
            prefix="halluscope:")
     return EXIT_INTERNAL
 

@@ -1,9 +1,13 @@
 """``halluscope query`` and ``halluscope judges list|show``, added to the main app by
 :func:`register` (``halluscope.cli`` calls it).
 
-Exit codes of ``query``: 0 every prompt answered; 1 some records failed (they are written with
-``"error"``; run again to retry them); 2 usage or input errors (bad prompts file, unknown
-provider, missing or refused credentials, an answer missing from the cache in offline mode).
+Exit codes of ``query``: 0 every prompt answered; 1 some records failed after their retries
+(they are written with ``"error"``; run again to retry them); 2 usage or input errors (bad
+prompts file, unknown provider, missing or refused credentials, an unreachable server, every
+record refused, an output file another run is writing, an unusable cache, an answer missing from
+the cache in offline mode). Unexpected exceptions propagate to the main app's handler (exit 3).
+Failures are summarised grouped by cause: count, error type, HTTP status and the server's message
+(credentials redacted, as everywhere: :mod:`halluscope.redact`).
 """
 
 from __future__ import annotations
@@ -74,6 +78,8 @@ def query_command(
     from halluscope.adapters.query import QueryCounts, aquery, _run_sync
     from halluscope.adapters.types import AuthError, Decoding
     from halluscope.errors import HalluscopeError
+    from halluscope.redact import install_log_redaction, redact_text
+    install_log_redaction()
 
     if not prompts.is_file():
         err_console.print(f"[red]error:[/red] prompts file not found: {escape(str(prompts))}")
@@ -113,11 +119,18 @@ def query_command(
                 progress=on_progress, model_options=parse_key_values(option),
                 offline=True if offline else None, argv=sys.argv))
     except AuthError as exc:
-        err_console.print(f"[red]authentication failed:[/red] {escape(str(exc))}")
+        err_console.print(f"[red]authentication failed:[/red] {escape(redact_text(str(exc)))}")
         raise typer.Exit(EXIT_USAGE) from None
     except HalluscopeError as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        err_console.print(f"[red]error:[/red] {escape(redact_text(str(exc)))}", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
+    _print_summary(result, model, out, quiet)
+    raise typer.Exit(result.exit_code)
+
+
+def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
+    """The counts table, waiting time, model mismatches and failures grouped by cause."""
+    from halluscope.redact import redact_text
 
     c = result.counts
     table = Table(title=f"halluscope query: {model}", show_header=True)
@@ -127,14 +140,41 @@ def query_command(
                   f"{result.elapsed_s:.1f}")
     if not quiet:
         err_console.print(table)
+    cache = result.runsheet.get("cache") or {}
+    if cache.get("moved_aside"):
+        err_console.print(f"[yellow]warning:[/yellow] the response cache {cache['path']} was "
+                          f"unreadable; moved to {cache['moved_aside']} and rebuilt",
+                          highlight=False, soft_wrap=True)
+    client = result.runsheet.get("client") or {}
+    if client.get("retry_wait_s"):
+        limited = (f", {client.get('rate_limit_wait_s', 0):.1f} s of it for "
+                   f"{client['rate_limited']} rate limit(s) (HTTP 429 / Retry-After)"
+                   if client.get("rate_limited") else "")
+        err_console.print(f"waited {client['retry_wait_s']:.1f} s before retries (summed over "
+                          f"requests){limited}", highlight=False, soft_wrap=True)
     requested = result.runsheet.get("model", {}).get("model")
     for name, n in sorted(result.reported_models.items()):
         if name != requested:
             err_console.print(f"[yellow]note:[/yellow] the server reported model {name!r} for "
                               f"{n} answer(s) (requested {requested!r})")
-    err_console.print(f"wrote {out}" + (f"; {c.failed} failed - run again to retry them"
-                                        if c.failed else ""))
-    raise typer.Exit(result.exit_code)
+    if result.failures:
+        err_console.print(f"[red]{c.failed} record(s) failed[/red], by cause:")
+        for g in result.failures[:5]:
+            status = f"HTTP {g.status} " if g.status is not None else ""
+            ids = ", ".join(g.ids) + (", ..." if g.count > len(g.ids) else "")
+            err_console.print(f"  {g.count} x {g.kind} {status}({ids}): "
+                              f"{escape(redact_text(g.message))}", highlight=False,
+                              soft_wrap=True)
+        if len(result.failures) > 5:
+            err_console.print(f"  ... and {len(result.failures) - 5} other cause(s) "
+                              f"(run sheet: failures)")
+    if result.stopped:
+        err_console.print(f"[red]stopped:[/red] {escape(redact_text(result.stopped))}",
+                          highlight=False, soft_wrap=True)
+    tail = ""
+    if c.failed or result.stopped:
+        tail = "; run again to retry what failed or was not asked"
+    err_console.print(f"wrote {out}{tail}", highlight=False, soft_wrap=True)
 
 
 judges_app = typer.Typer(help="Pinned judge specs (judges/*.toml).", no_args_is_help=True)

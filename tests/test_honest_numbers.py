@@ -179,6 +179,28 @@ def test_internal_error_exits_3_with_one_line_and_a_log(tmp_path, monkeypatch, c
     assert exc.value.code == 3 and "Traceback" in capsys.readouterr().err
 
 
+def test_crash_line_and_log_hold_no_secret(monkeypatch, capsys):
+    secret = "sk-live-0123456789abcdefABCDEF"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+
+    def boom(*a, **k):
+        raise RuntimeError(f"request to https://u:pw@api.example/v1?api_key={secret} failed "
+                           f"with Authorization: Bearer {secret}")
+    monkeypatch.setattr("halluscope.pipeline.audit", boom)
+    monkeypatch.setattr(sys, "argv", ["halluscope", "audit", "x.jsonl"])
+    monkeypatch.setattr(cli, "_debug", False)
+    monkeypatch.delenv(cli.ENV_DEBUG, raising=False)
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 3
+    err = capsys.readouterr().err
+    log = Path(err.split("traceback in ")[1].split(";")[0])
+    text = log.read_text()
+    log.unlink()
+    assert secret not in err and secret not in text and ":pw@" not in err + text
+    assert "<redacted>" in err and "RuntimeError" in text
+
+
 @pytest.mark.parametrize("args", [["audit"], ["nosuch"], ["audit", "/no/such/file.jsonl"],
                                   ["audit", "x", "--bootstrap", "many"]])
 def test_usage_errors_exit_2(args):

@@ -64,6 +64,9 @@ class AnthropicModel:
             raise AuthError(f"{KEY_ENV} is not set: the anthropic provider reads its API key "
                             f"from the environment only (export {KEY_ENV}=...)")
         self._key = key
+        from halluscope.redact import register_secret, register_url
+        register_secret(key)
+        register_url(base_url)
         kwargs: dict[str, Any] = {"api_key": key, "max_retries": 0}
         if base_url:
             kwargs["base_url"] = base_url
@@ -131,6 +134,12 @@ class AnthropicModel:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+    @property
+    def endpoint(self) -> str:
+        """The server this adapter asks (no credentials): part of the cache key."""
+        from halluscope.redact import endpoint_url
+        return endpoint_url(self.base_url) or "https://api.anthropic.com"
 
     def describe(self) -> dict[str, Any]:
         from halluscope.adapters.openai_compat import safe_url

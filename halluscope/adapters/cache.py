@@ -2,20 +2,27 @@
 
 The key is the sha256 of a canonical JSON document holding exactly what decides an answer:
 
-* the provider and the resolved model pin (dated snapshot, hub revision or weights hash),
+* the provider, the endpoint (base URL without credentials or query: another server that serves
+  a model of the same name is asked anew) and the resolved model pin (dated snapshot, hub
+  revision or weights hash),
 * every message, with images replaced by the sha256 of their bytes and the image policy that
   decided what was sent,
 * the decoding parameters (temperature, top_p, max_tokens, seed, stop),
 * the sample index when decoding is sampled (temperature > 0) and the replicate number of a
   deliberate repeat.
 
-Timeouts, retry settings, concurrency, base URLs and credentials are not part of it: they change
+Timeouts, retry settings, concurrency and credentials are not part of it: they change
 how an answer is obtained, not which answer it is. The document itself is stored beside the
 answer (``request`` column) so that a row can be read by a person; it never holds a credential.
 
 Rows are written as soon as an answer arrives (``INSERT OR IGNORE``: the first answer for a key
 stays), so an interrupted run loses nothing it already paid for. WAL mode lets several processes
 read and write one cache file at once.
+
+A cache file that SQLite cannot read (truncated, garbage, not a database) is moved aside to
+``<file>.corrupt-<time>`` with a warning naming both files, and a fresh cache is built in its
+place; one that cannot be opened at all (permissions, a directory in the way) raises
+:class:`~halluscope.errors.InputError` naming the file and the fix.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from halluscope.adapters.types import ImagePart, Request, Response
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "responses.sqlite3"
-KEY_VERSION = 1
+KEY_VERSION = 1  # adding the endpoint changed the keys of HTTP providers only: no bump needed
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -59,7 +66,8 @@ def default_cache_dir() -> Path:
 
 
 def key_material(provider: str, pin: str, request: Request, image_hashes: list[str],
-                 image_policy: dict[str, Any] | None) -> dict[str, Any]:
+                 image_policy: dict[str, Any] | None,
+                 endpoint: str | None = None) -> dict[str, Any]:
     """The canonical document whose hash is the cache key (see the module docstring)."""
     hashes = iter(image_hashes)
     messages = []
@@ -75,6 +83,8 @@ def key_material(provider: str, pin: str, request: Request, image_hashes: list[s
         "v": KEY_VERSION, "provider": provider, "model": pin, "messages": messages,
         "decoding": request.decoding.to_dict(),
     }
+    if endpoint:
+        doc["endpoint"] = endpoint
     if request.images():
         doc["image_policy"] = image_policy
     if request.decoding.sampled:
@@ -82,6 +92,35 @@ def key_material(provider: str, pin: str, request: Request, image_hashes: list[s
     if request.replicate:
         doc["replicate"] = request.replicate
     return doc
+
+
+def _looks_corrupt(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return any(w in text for w in ("not a database", "malformed", "corrupt", "integrity",
+                                   "disk image"))
+
+
+def _move_aside(path: Path, exc: sqlite3.Error) -> Path:
+    """Rename a damaged cache file (and its WAL/SHM companions); the new name."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    try:
+        os.replace(path, target)
+        for suffix in ("-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                os.replace(side, target.with_name(target.name + suffix))
+    except OSError as move_exc:
+        raise _unusable(path, move_exc) from None
+    log.warning("response cache %s is unreadable (%s); moved it to %s and started a new one",
+                path, exc, target)
+    return target
+
+
+def _unusable(path: Path, exc: BaseException):
+    from halluscope.errors import InputError
+    return InputError(f"cannot use the response cache {path}: {exc}; fix its permissions, "
+                      f"remove it, or pass --cache DIR (another folder) or --no-cache")
 
 
 def hash_material(doc: dict[str, Any]) -> str:
@@ -107,17 +146,44 @@ class ResponseCache:
         self.hits = 0
         self.misses = 0
         self.writes = 0
+        self.write_errors = 0
+        self._warned = False
         self._conn: sqlite3.Connection | None = None
+        self.moved_aside: Path | None = None
         if not create and not path.is_file():
             log.info("no response cache at %s (not created)", path)
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30.0,
-                                     isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        self._conn.execute(_SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _unusable(path, exc) from None
+        try:
+            self._conn = self._open(path)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and not _looks_corrupt(exc):
+                raise _unusable(path, exc) from None
+            self.moved_aside = _move_aside(path, exc)
+            try:
+                self._conn = self._open(path)
+            except sqlite3.Error as again:
+                raise _unusable(path, again) from None
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30.0,
+                               isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(_SCHEMA)
+            # reads every page of the table (cheaper than PRAGMA quick_check, which also walks
+            # the key index): a truncated or overwritten file fails here, not mid-run
+            conn.execute("SELECT COUNT(*), MAX(LENGTH(response)) FROM responses").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     @property
     def exists(self) -> bool:
@@ -128,9 +194,14 @@ class ResponseCache:
         if self._conn is None:
             self.misses += 1
             return None
-        with self._lock:
-            row = self._conn.execute("SELECT response FROM responses WHERE key = ?",
-                                     (key,)).fetchone()
+        try:
+            with self._lock:
+                row = self._conn.execute("SELECT response FROM responses WHERE key = ?",
+                                         (key,)).fetchone()
+        except sqlite3.Error as exc:  # damaged under us: answer as a miss, ask the model
+            self._warn_once(f"cannot read the response cache {self.path} ({exc}); "
+                            f"asking the model instead")
+            row = None
         if row is None:
             self.misses += 1
             return None
@@ -141,15 +212,27 @@ class ResponseCache:
         """Store ``response`` under ``key`` unless an answer is already there."""
         if self._conn is None:
             return
-        request_json = json.dumps(doc, sort_keys=True, ensure_ascii=False)
-        response_json = json.dumps(response.to_cache(), ensure_ascii=False)
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR IGNORE INTO responses (key, provider, model, request, response, "
-                "created) VALUES (?, ?, ?, ?, ?, ?)",
-                (key, doc.get("provider", ""), doc.get("model", ""), request_json,
-                 response_json, time.time()))
+        from halluscope.redact import redact_mapping
+        request_json = json.dumps(redact_mapping(doc), sort_keys=True, ensure_ascii=False)
+        response_json = json.dumps(redact_mapping(response.to_cache()), ensure_ascii=False)
+        try:
+            with self._lock:
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO responses (key, provider, model, request, response, "
+                    "created) VALUES (?, ?, ?, ?, ?, ?)",
+                    (key, doc.get("provider", ""), doc.get("model", ""), request_json,
+                     response_json, time.time()))
+        except sqlite3.Error as exc:  # disk full, damaged file: the answer is still returned
+            self.write_errors += 1
+            self._warn_once(f"cannot write to the response cache {self.path} ({exc}); "
+                            f"answers are not being cached")
+            return
         self.writes += 1
+
+    def _warn_once(self, message: str) -> None:
+        if not self._warned:
+            self._warned = True
+            log.warning("%s", message)
 
     def __len__(self) -> int:
         if self._conn is None:
@@ -184,4 +267,6 @@ class ResponseCache:
 
     def describe(self) -> dict[str, Any]:
         return {"path": str(self.path), "hits": self.hits, "misses": self.misses,
-                "writes": self.writes, **({} if self.exists else {"exists": False})}
+                "writes": self.writes, **({} if self.exists else {"exists": False}),
+                **({"write_errors": self.write_errors} if self.write_errors else {}),
+                **({"moved_aside": str(self.moved_aside)} if self.moved_aside else {})}

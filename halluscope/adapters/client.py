@@ -13,6 +13,12 @@ Every provider gets the same behaviour from here:
    credentials are the same);
 5. the answer is written to the cache as soon as it arrives.
 
+A connection that cannot be made (refused, unresolvable host) is not retried record after record:
+after ``RetryPolicy.max_connect_failures`` consecutive connection failures with no answer in
+between, every call fails at once with :class:`ServerUnreachable` (the caller stops the run).
+Time spent waiting before retries is measured (``waited_s``; ``rate_limit_wait_s`` for the part
+that a 429 or ``Retry-After`` asked for) and reported by :meth:`ModelClient.describe`.
+
 In offline mode (``offline=True``) step 2 is the last: a cache miss raises
 :class:`~halluscope.errors.CacheMiss` and the provider is never called.
 """
@@ -31,9 +37,9 @@ from typing import Any
 from halluscope.adapters.cache import ResponseCache, hash_material, key_material
 from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.limiter import AdaptiveLimiter
-from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, Message,
-                                       ModelAPI, RateLimited, Request, RequestTimeout,
-                                       Response, RetryableError)
+from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ImagePart,
+                                       Message, ModelAPI, RateLimited, Request, RequestTimeout,
+                                       Response, RetryableError, ServerUnreachable)
 from halluscope.errors import CacheMiss
 
 log = logging.getLogger(__name__)
@@ -48,12 +54,15 @@ class RetryPolicy:
         base_delay: Backoff cap of the first retry in seconds; doubles with each attempt.
         max_delay: Upper bound of the backoff cap.
         max_retry_after: Upper bound on a server's ``Retry-After``.
+        max_connect_failures: Consecutive connection failures (no answer in between) after
+            which the server counts as unreachable and no further call is tried.
     """
 
     max_attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 120.0
+    max_connect_failures: int = 4
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
@@ -94,6 +103,11 @@ class ModelClient:
         self._rng = random.Random(seed)
         self._inflight: dict[str, asyncio.Future] = {}
         self._auth_failure: AuthError | None = None
+        self._unreachable: ServerUnreachable | None = None
+        self._connect_failures = 0
+        self.waited_s = 0.0
+        self.rate_limit_wait_s = 0.0
+        self.rate_limited = 0
         self.offline = offline
         self.role = role
         self.name = name or f"{api.provider}/{getattr(api, 'model', '?')}"
@@ -118,7 +132,8 @@ class ModelClient:
     async def key(self, request: Request) -> tuple[str, dict[str, Any]]:
         """The cache key of ``request`` and the document it hashes."""
         doc = key_material(self.api.provider, self.api.pin, request,
-                           await self._hash_images(request), self.policy_key)
+                           await self._hash_images(request), self.policy_key,
+                           endpoint=getattr(self.api, "endpoint", None))
         return hash_material(doc), doc
 
     async def _with_image_bytes(self, request: Request) -> Request:
@@ -184,6 +199,9 @@ class ModelClient:
                 if self._auth_failure is not None:  # refused once: refused for every call
                     self.failures += 1
                     raise AuthError(str(self._auth_failure), status=self._auth_failure.status)
+                if self._unreachable is not None:
+                    self.failures += 1
+                    raise ServerUnreachable(str(self._unreachable))
                 self.calls += 1
                 t0 = time.perf_counter()
                 try:
@@ -195,7 +213,20 @@ class ModelClient:
                 except RetryableError as exc:
                     error = exc
                     if isinstance(exc, RateLimited):
+                        self.rate_limited += 1
                         self.limiter.on_rate_limited(generation, exc.retry_after)
+                    if isinstance(exc, ConnectFailed):
+                        self._connect_failures += 1
+                        if (self._connect_failures >= self.retry.max_connect_failures
+                                and self._unreachable is None):
+                            where = getattr(self.api, "endpoint", None) or self.name
+                            self._unreachable = ServerUnreachable(_redact(self.api,
+                                f"cannot reach {where}: {exc} ({self._connect_failures} "
+                                f"connection attempts in a row failed; is the server running "
+                                f"and the --base-url right?)"))
+                        if self._unreachable is not None:
+                            self.failures += 1
+                            raise ServerUnreachable(str(self._unreachable)) from None
                 except AdapterError as exc:
                     self.failures += 1
                     error = _finish(exc, attempt, self.api.redact(str(exc)))
@@ -203,6 +234,7 @@ class ModelClient:
                         self._auth_failure = error
                     raise error from None
                 else:
+                    self._connect_failures = 0
                     self.limiter.on_success()
                     return dataclasses.replace(response, attempts=attempt,
                                                latency_s=time.perf_counter() - t0)
@@ -210,14 +242,21 @@ class ModelClient:
                 self.failures += 1
                 message = self.api.redact(f"{error} (gave up after {attempt} attempts)")
                 raise _finish(error, attempt, message) from None
-            delay = self.retry.delay(attempt, getattr(error, "retry_after", None), self._rng)
+            retry_after = getattr(error, "retry_after", None)
+            delay = self.retry.delay(attempt, retry_after, self._rng)
             self.retries += 1
+            self.waited_s += delay
+            if isinstance(error, RateLimited) or retry_after is not None:
+                self.rate_limit_wait_s += delay
             log.debug("attempt %d failed (%s); retrying in %.2f s", attempt,
                       type(error).__name__, delay)
             await asyncio.sleep(delay)
 
     def describe(self) -> dict[str, Any]:
         return {"calls": self.calls, "cache_hits": self.cache_hits, "retries": self.retries,
+                "retry_wait_s": round(self.waited_s, 3),
+                "rate_limited": self.rate_limited,
+                "rate_limit_wait_s": round(self.rate_limit_wait_s, 3),
                 "offline": self.offline,
                 "failures": self.failures, "limiter": self.limiter.describe(),
                 "reported_models": dict(self.reported_models)}
@@ -226,8 +265,14 @@ class ModelClient:
         await self.api.aclose()
 
 
+def _redact(api: Any, text: str) -> str:
+    from halluscope.redact import redact_text
+    return redact_text(api.redact(text))
+
+
 def _finish(error: AdapterError, attempts: int, message: str) -> AdapterError:
     """``error`` with its (redacted) final message and the number of attempts it took."""
-    error.args = (message,)
+    from halluscope.redact import redact_text
+    error.args = (redact_text(message),)
     error.attempts = attempts
     return error

@@ -70,6 +70,9 @@ class GeminiModel:
             raise AuthError("GEMINI_API_KEY is not set: the gemini provider reads its API key "
                             "from the environment only (export GEMINI_API_KEY=...)")
         self._key = key
+        from halluscope.redact import register_secret, register_url
+        register_secret(key)
+        register_url(base_url)
         http: dict[str, Any] = {}
         if hasattr(types, "HttpRetryOptions"):  # SDKs that retry by themselves: once only
             http["retry_options"] = types.HttpRetryOptions(attempts=1)
@@ -168,6 +171,12 @@ class GeminiModel:
             await self._client.aio.aclose()
         except AttributeError:  # older SDKs have no aclose
             pass
+
+    @property
+    def endpoint(self) -> str:
+        """The server this adapter asks (no credentials): part of the cache key."""
+        from halluscope.redact import endpoint_url
+        return endpoint_url(self.base_url) or "https://generativelanguage.googleapis.com"
 
     def describe(self) -> dict[str, Any]:
         from halluscope.adapters.openai_compat import safe_url

@@ -29,7 +29,7 @@ import json
 import logging
 import os
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
@@ -37,6 +37,7 @@ from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
                                        Response, redact_secrets)
 from halluscope.errors import MissingExtraError
+from halluscope.redact import endpoint_url, register_options, register_secret, register_url
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,16 @@ def safe_url(url: str | None) -> str | None:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:
+    """``url`` without its query string, and the query as the SDK's ``default_query`` (a query in
+    the base URL, such as ``?api-key=...``, would otherwise be glued in front of the path)."""
+    if not url or "?" not in url:
+        return url, None
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", parts.fragment)), query or None
 
 
 def _import_openai():
@@ -136,7 +147,12 @@ class OpenAICompatible:
                                 f"from the environment only (export {var}=...)")
             key = "EMPTY"  # local servers started without --api-key accept anything
         self._key = key
-        common = dict(api_key=key, max_retries=0, default_headers=default_headers)
+        register_secret(key if key not in ("EMPTY", OFFLINE_KEY) else None)
+        register_url(base_url)
+        register_options({"default_headers": default_headers or {}})
+        base_url, default_query = _split_query(base_url)
+        common = dict(api_key=key, max_retries=0, default_headers=default_headers,
+                      default_query=default_query)
         if timeout is not None:
             common["timeout"] = timeout
         if provider == "azure":
@@ -153,6 +169,11 @@ class OpenAICompatible:
     @property
     def pin(self) -> str:
         return self._pin
+
+    @property
+    def endpoint(self) -> str:
+        """The server this adapter asks (no credentials): part of the cache key."""
+        return endpoint_url(self.base_url) or "https://api.openai.com/v1"
 
     def _content(self, message) -> Any:
         parts = message.content

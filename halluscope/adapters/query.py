@@ -16,8 +16,14 @@ prompt line and adds ``"response"`` and ``"model"`` (the model name the server r
   with an ``"error"`` and a line cut short by an interruption are dropped and asked again, so the
   file never holds an id twice. Answers that arrived but were not yet written are in the cache,
   so finishing an interrupted run makes no repeated model calls.
-* **Failures.** An authentication failure stops the run (every further call would fail too);
-  other failures are written with ``"error"`` and the run goes on.
+* **Failures.** An authentication failure stops the run (every further call would fail too), and
+  so does a server that cannot be reached (a few connection failures in a row, see
+  :class:`~halluscope.adapters.types.ServerUnreachable`); other failures are written with
+  ``"error"`` (the error type, HTTP status and the server's message) and the run goes on.
+  :attr:`QueryResult.failures` groups them by cause.
+* **One writer.** ``<out>.lock`` is held (``fcntl.flock``) while a run writes ``out``; a second
+  run on the same file raises :class:`OutputLocked` naming the process that holds it.
+* **Secrets.** Output lines, the run sheet and cache rows pass through :mod:`halluscope.redact`.
 * **Offline.** With ``offline=True`` (or ``$HALLUSCOPE_OFFLINE``) every answer must come from the
   cache: no connection is opened, no API key is needed, and the first miss stops the run with
   :class:`~halluscope.errors.CacheMiss` naming the model, the record id and the cache.
@@ -42,13 +48,30 @@ from halluscope.adapters.cache import ResponseCache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader, is_url
 from halluscope.adapters.registry import get_model
-from halluscope.adapters.types import AdapterError, AuthError, Decoding, Message, Request
+from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
+                                       ServerUnreachable)
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record, iter_json_lines, record_from_dict
+from halluscope.redact import redact_mapping, redact_text, register_options, register_url
 
 log = logging.getLogger(__name__)
 
 MAX_PROBLEMS_SHOWN = 5
+
+
+class OutputLocked(InputError):
+    """Another process is writing the same output file."""
+
+
+@dataclass
+class FailureGroup:
+    """Failed records that share one cause (error type, HTTP status, message)."""
+
+    kind: str
+    status: int | None
+    message: str
+    count: int = 0
+    ids: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +117,21 @@ class QueryResult:
     runsheet: dict[str, Any] = field(default_factory=dict)
     reported_models: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    failures: list[FailureGroup] = field(default_factory=list)
+    stopped: str | None = None
+
+    @property
+    def answered(self) -> int:
+        return self.counts.cached + self.counts.new
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.counts.failed else 0
+        """0 all answered; 2 the run stopped or no record could be asked; 1 some failed."""
+        if self.stopped and not self.answered:
+            return 2
+        if self.counts.failed and not self.answered and not self.counts.skipped:
+            return 2
+        return 1 if (self.counts.failed or self.stopped) else 0
 
 
 # -- prompts --------------------------------------------------------------------------------
@@ -249,6 +283,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         prompts = list(prompts)  # iterate twice: check, then run
     prompt_ids = check_prompts(prompts, image_root=image_root)
     decoding = decoding or Decoding()
+    register_url(base_url)
+    register_options(model_options)
     api = get_model(model, base_url=base_url, offline=offline, **dict(model_options or {}))
     if timeout is None:
         timeout = getattr(api, "default_timeout", 120.0)
@@ -257,13 +293,13 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                          retry=retry or RetryPolicy(max_attempts=max_attempts), timeout=timeout,
                          images=ImageLoader(allow_urls=allow_urls), offline=offline)
     out_path = Path(out) if out is not None else None
-    done: set[str] = set()
-    if out_path is not None:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        if resume:
-            done = read_done(out_path, retry_failed=retry_failed)
-        elif out_path.exists():
-            out_path.unlink()
+    try:
+        lock, done = _prepare_output(out_path, resume=resume, retry_failed=retry_failed)
+    except BaseException:
+        await client.aclose()
+        if owned and store is not None:
+            store.close()
+        raise
     counts = QueryCounts()
     records: list[dict[str, Any]] | None = [] if collect else None
     requested = api.model
@@ -297,14 +333,18 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                           decoding, sample_index=k)
         try:
             resp = await client.generate(request)
-        except AuthError:
+        except (AuthError, ServerUnreachable):
             raise
         except CacheMiss as exc:
             raise exc.for_record(rec["id"]) from None
         except AdapterError as exc:
             rec.pop("response", None)
             rec["model"] = requested
-            rec["error"] = f"{type(exc).__name__}: {exc}"
+            message = redact_text(str(exc))
+            rec["error"] = f"{type(exc).__name__}: {message}"
+            if exc.status is not None:
+                rec["error_status"] = exc.status
+            rec["_failure"] = (type(exc).__name__, exc.status, message)
             return rec
         rec["response"] = resp.text
         rec["model"] = resp.model or requested
@@ -315,10 +355,19 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         rec["_cached"] = resp.cached
         return rec
 
+    groups: dict[tuple, FailureGroup] = {}
+
     def emit(rec: dict[str, Any]) -> None:
         cached = rec.pop("_cached", False)
+        failure = rec.pop("_failure", None)
+        rec = redact_mapping(rec)
         if "error" in rec:
             counts.failed += 1
+            group = groups.setdefault(failure or ("Error", None, rec["error"]),
+                                      FailureGroup(*(failure or ("Error", None, rec["error"]))))
+            group.count += 1
+            if len(group.ids) < MAX_PROBLEMS_SHOWN:
+                group.ids.append(rec["id"])
         elif cached:
             counts.cached += 1
         else:
@@ -333,7 +382,9 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
 
     pending: deque[asyncio.Task] = deque()
     aborted: str | None = None
-    try:
+    stopped: str | None = None
+
+    async def drive() -> None:
         for item in iter_prompts(prompts, image_root=image_root):
             if isinstance(item, RecordError):  # checked above; the file changed under us
                 raise item
@@ -348,8 +399,13 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         while pending:
             emit(await pending.popleft())
             await asyncio.sleep(0)
+
+    try:
+        await drive()
+    except ServerUnreachable as exc:  # stop: every further call would fail the same way
+        stopped = aborted = redact_text(f"{type(exc).__name__}: {exc}")
     except (AuthError, CacheMiss) as exc:
-        aborted = f"{type(exc).__name__}: {exc}"
+        aborted = redact_text(f"{type(exc).__name__}: {exc}")
         raise
     finally:
         for task in pending:
@@ -362,6 +418,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
                           max_connections, counts, started, elapsed, aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline)
+        sheet["failures"] = [_group_dict(g) for g in groups.values()]
+        sheet = redact_mapping(sheet)
         if out_path is not None:
             sheet_path = out_path.with_name(out_path.name + ".runsheet.json")
             sheet_path.write_text(json.dumps(sheet, indent=2, ensure_ascii=False) + "\n",
@@ -369,11 +427,74 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         await client.aclose()
         if owned and store is not None:
             store.close()
+        if lock is not None:
+            _unlock_output(lock)
     if records is not None and out_path is not None and counts.skipped:
         # resumed: hand back the whole output file, earlier runs' lines included
         with open(out_path, encoding="utf-8") as fh:
             records = [json.loads(line) for line in fh if line.strip()]
-    return QueryResult(records, counts, sheet, dict(client.reported_models), elapsed)
+    failures = sorted(groups.values(), key=lambda g: -g.count)
+    return QueryResult(records, counts, sheet, dict(client.reported_models), elapsed,
+                       failures=failures, stopped=stopped)
+
+
+def _group_dict(g: FailureGroup) -> dict[str, Any]:
+    return {"error": g.kind, "status": g.status, "message": g.message, "count": g.count,
+            "first_ids": list(g.ids)}
+
+
+def _prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool):
+    """Lock ``out_path`` and read what it already answers (or start it afresh): the lock and
+    the ids done."""
+    if out_path is None:
+        return None, set()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = _lock_output(out_path)
+    try:
+        if resume:
+            return lock, read_done(out_path, retry_failed=retry_failed)
+        if out_path.exists():
+            out_path.unlink()
+        return lock, set()
+    except BaseException:
+        if lock is not None:
+            _unlock_output(lock)
+        raise
+
+
+def _lock_output(out_path: Path):
+    """Hold ``<out>.lock`` (exclusive, non-blocking); :class:`OutputLocked` when another
+    process holds it. Returns the open lock file (None where ``fcntl`` does not exist)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        return None
+    lock_path = out_path.with_name(out_path.name + ".lock")
+    fh = open(lock_path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        holder = fh.read().strip() or "?"
+        fh.close()
+        raise OutputLocked(f"{out_path} is being written by another halluscope query "
+                           f"(process {holder}, lock {lock_path}); wait for it to finish or "
+                           f"pass another --out") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{os.getpid()}\n")
+    fh.flush()
+    return fh
+
+
+def _unlock_output(fh) -> None:
+    import fcntl
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    finally:
+        fh.close()
 
 
 def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,
@@ -464,7 +585,8 @@ def query(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str
     :class:`~halluscope.errors.CacheMiss` on a miss. Other keyword arguments go to
     :func:`aquery` (``system``, ``allow_urls``, ``image_root``, ``detail``, ``timeout``,
     ``max_attempts``, ``resume``, ``model_options``, ...). Failed records are returned with an
-    ``"error"`` field; an authentication failure raises.
+    ``"error"`` field; an authentication failure and an unreachable server raise
+    (:class:`~halluscope.adapters.types.ServerUnreachable`; what was answered is in ``out``).
     """
     if cache_dir is not None:
         if cache is not None:
@@ -474,4 +596,6 @@ def query(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str
     result = _run_sync(aquery(prompts, model, out=out, base_url=base_url,
                               max_connections=max_connections, cache=cache, decoding=decoding,
                               samples=samples, offline=offline, **options))
+    if result.stopped:  # records were left unasked: never hand back a silently short list
+        raise ServerUnreachable(result.stopped)
     return result.records or []

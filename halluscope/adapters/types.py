@@ -11,6 +11,7 @@ Errors of one call (all derive from :class:`AdapterError`)::
     ├── AuthError             missing/invalid credentials, no permission: never retried
     ├── RequestError          a wrong request (400, 404 unknown model, 413, 422): not retried
     ├── ImageError            an image cannot be read, or is a URL while URLs are off
+    ├── ServerUnreachable     several connections in a row failed: the run stops (not retried)
     └── RetryableError        may succeed later; ``retry_after`` (s) when the server said
         ├── RateLimited       429
         ├── ServerError       5xx, overloaded
@@ -51,6 +52,11 @@ class RequestError(AdapterError):
 
 class ImageError(AdapterError):
     """An image could not be loaded or prepared."""
+
+
+class ServerUnreachable(AdapterError):
+    """Several connections in a row could not be made: the server is down or the URL wrong.
+    Raised by :class:`~halluscope.adapters.client.ModelClient` for every later call too."""
 
 
 class RetryableError(AdapterError):
@@ -308,8 +314,7 @@ class ModelAPI(Protocol):
 
 
 def redact_secrets(text: str, secrets: tuple[str, ...] | list[str]) -> str:
-    """Replace every occurrence of each (non-trivial) secret in ``text``."""
-    for s in secrets:
-        if s and len(s) >= 4 and s in text:
-            text = text.replace(s, "<redacted>")
-    return text
+    """``text`` with each given secret and every known one redacted
+    (:func:`halluscope.redact.redact_text`)."""
+    from halluscope.redact import redact_text
+    return redact_text(text, secrets)

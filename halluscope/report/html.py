@@ -294,7 +294,8 @@ def write_report(result: AuditResult, path: Path, max_items: int = 500, *,
         max_flagged: At most this many such extra items (default: ``max_items``).
     """
     path = Path(path)
-    text = render_report(result, max_items=max_items, max_flagged=max_flagged)
+    from halluscope.redact import redact_text
+    text = redact_text(render_report(result, max_items=max_items, max_flagged=max_flagged))
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

@@ -1,0 +1,211 @@
+"""Secret redaction: the one place that decides what a credential looks like.
+
+Every boundary where text leaves halluscope -- run sheets, output lines, cache rows, the HTML
+report, log lines, exception messages, the console -- passes what it writes through one of:
+
+* :func:`redact_url` -- a URL without the password of its user info and with the values of
+  credential-like query parameters (``api-key``, ``key``, ``token``, ``access_token``, ``sig``,
+  ...) replaced by ``<redacted>``;
+* :func:`redact_mapping` -- a copy of a (nested) mapping or list whose values under
+  credential-like keys (``authorization``, ``api_key``, ``x-api-key``, ``token``, ``secret``,
+  ``password``, ``cookie``, ...) are redacted and whose strings pass through :func:`redact_text`;
+* :func:`redact_text` -- free text with every known secret value replaced: values registered with
+  :func:`register_secret` (API keys an adapter holds, header values, URL passwords) and the
+  values of environment variables named ``*_API_KEY``, ``*_TOKEN``, ``*_SECRET``, ``*_PASSWORD``;
+  URLs in the text lose their credentials too, and ``Authorization: Bearer/Basic ...`` values are
+  cut.
+
+"token" counts only as a word of its own (``hf_token``, ``access-token``), never inside
+``max_tokens`` or ``tokenizer``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+REDACTED = "<redacted>"
+MIN_SECRET_LEN = 4
+
+# a key (mapping key, header name, query parameter) whose value is a credential
+SECRET_KEY = re.compile(
+    r"(api[_-]?key|apikey|(?<![a-z])token(?![a-z])|(?<![a-z])(access|refresh|id)[_-]?token|"
+    r"secret|passw(or)?d|authorization|credential|cookie|(?<![a-z])auth(?![a-z]))",
+    re.IGNORECASE)
+# a URL query parameter whose value is a credential (adds key=, sig=, signature=, code=)
+SECRET_PARAM = re.compile(SECRET_KEY.pattern[:-1] + r"|(?<![a-z])(key|sig|signature|code)"
+                          r"(?![a-z]))", re.IGNORECASE)
+# environment variables whose values are secrets wherever they appear
+SECRET_ENV = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_ACCESS_KEY|_SECRET_KEY)$|"
+                        r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN)$", re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>()\[\]{}]+")
+_AUTH_VALUE = re.compile(r"((?:authorization|proxy-authorization)['\"]?\s*[:=]\s*['\"]?"
+                         r"(?:bearer|basic|token)?\s*)[^\s'\",}]+", re.IGNORECASE)
+# "Bearer <token>", and "Basic <base64>" only when it looks like base64 (a digit, + / or =),
+# so that prose such as "basic understanding" is left alone
+_BEARER = re.compile(r"\b((?i:bearer))\s+[A-Za-z0-9._~+/=-]{12,}|"
+                     r"\b(Basic)\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}")
+
+_known: set[str] = set()
+_lock = threading.Lock()
+
+
+def is_secret_key(name: Any) -> bool:
+    """Whether a key, header name or query parameter names a credential."""
+    return isinstance(name, str) and bool(SECRET_KEY.search(name))
+
+
+def register_secret(*values: Any) -> None:
+    """Remember secret values so that :func:`redact_text` removes them wherever they appear."""
+    with _lock:
+        for value in values:
+            if isinstance(value, str) and len(value) >= MIN_SECRET_LEN and value not in (
+                    "EMPTY", REDACTED):
+                _known.add(value)
+                if quote(value, safe="") != value:
+                    _known.add(quote(value, safe=""))
+
+
+def known_secrets() -> list[str]:
+    """Registered secrets and secret environment values, longest first."""
+    env = [v for k, v in os.environ.items() if SECRET_ENV.search(k) and len(v) >= MIN_SECRET_LEN
+           and v != "EMPTY"]
+    with _lock:
+        values = set(_known) | set(env)
+    return sorted(values, key=len, reverse=True)
+
+
+def register_url(url: str | None) -> None:
+    """Register the credentials a URL carries (password, secret query values)."""
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    if parts.password:
+        import base64
+        basic = base64.b64encode(f"{unquote(parts.username or '')}:"
+                                 f"{unquote(parts.password)}".encode()).decode()
+        register_secret(parts.password, unquote(parts.password), basic)
+    if parts.username and parts.password is None and "@" in parts.netloc:
+        register_secret(parts.username, unquote(parts.username))  # token-as-username
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if SECRET_PARAM.search(name):
+            register_secret(value)
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with the user-info password and credential-like query values redacted."""
+    if not url or "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            user = userinfo.split(":", 1)[0]
+            netloc = (f"{user}:{REDACTED}@{host}" if ":" in userinfo else f"{REDACTED}@{host}")
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            query = urlencode([(k, REDACTED if SECRET_PARAM.search(k) and v else v)
+                               for k, v in pairs], safe="<>")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return REDACTED
+
+
+def endpoint_url(url: str | None) -> str | None:
+    """``url`` as an endpoint identity: scheme, host, port and path; no credentials, no query."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def redact_text(text: Any, extra: Iterable[str] = (), *,
+                secrets: list[str] | None = None) -> Any:
+    """``text`` with known secrets, URL credentials and auth header values redacted.
+
+    ``secrets`` (default :func:`known_secrets`) lets a caller that redacts many strings look
+    the secrets up once."""
+    if not isinstance(text, str) or not text:
+        return text
+    values = secrets if secrets is not None else known_secrets()
+    if extra:
+        values = sorted({s for s in extra if s and len(s) >= MIN_SECRET_LEN}, key=len,
+                        reverse=True) + list(values)
+    for secret in values:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    if "://" in text:
+        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)) or "", text)
+    lower = text.lower()
+    if "authoriz" in lower:
+        text = _AUTH_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+    if "bearer" in lower or "Basic" in text:
+        text = _BEARER.sub(lambda m: f"{m.group(1) or m.group(2)} {REDACTED}", text)
+    return text
+
+
+def redact_mapping(value: Any, *, secrets: list[str] | None = None) -> Any:
+    """A copy of ``value`` (dicts, lists, strings) with credentials redacted (recursively)."""
+    if secrets is None:
+        secrets = known_secrets()
+    if isinstance(value, Mapping):
+        return {k: (REDACTED if is_secret_key(k) and value[k] not in (None, "", {}, [])
+                    and not isinstance(value[k], (bool, int, float))
+                    else redact_mapping(value[k], secrets=secrets)) for k in value}
+    if isinstance(value, (list, tuple)):
+        return [redact_mapping(v, secrets=secrets) for v in value]
+    if isinstance(value, str):
+        return redact_text(value, secrets=secrets)
+    return value
+
+
+def register_options(options: Mapping[str, Any] | None) -> None:
+    """Register the secret values among provider options (headers, judge URLs, keys)."""
+    for key, value in (options or {}).items():
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                if is_secret_key(k):
+                    register_secret(str(v))
+                    if isinstance(v, str) and " " in v:  # "Bearer xyz": the credential part
+                        register_secret(v.split(None, 1)[1])
+            register_options({k: v for k, v in value.items() if not is_secret_key(k)})
+        elif isinstance(value, str):
+            if is_secret_key(key):
+                register_secret(value)
+            if "://" in value:
+                register_url(value)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts every record's message (install on handlers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string: leave it to logging
+            return True
+        clean = redact_text(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def install_log_redaction(logger: logging.Logger | None = None) -> None:
+    """Add a :class:`RedactingFilter` to every handler of ``logger`` (default: the root)."""
+    logger = logger or logging.getLogger()
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

@@ -1,0 +1,263 @@
+"""``halluscope query`` when things go wrong: refused requests, an unreachable server, a corrupt
+cache, two runs on one output file, rate limits, and credentials in every channel."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from fake_openai_server import FakeServer
+from halluscope.adapters.cache import ResponseCache
+from halluscope.cli_query import EXIT_FAILED, EXIT_OK, EXIT_USAGE, register
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "sk-reliability-0000000000"
+
+
+@pytest.fixture
+def app():
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """halluscope (test app)."""
+    register(app)
+    return app
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def prompts(tmp_path):
+    path = tmp_path / "prompts.jsonl"
+    path.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"Is there a dog {i}?"}) + "\n"
+                            for i in range(6)))
+    return path
+
+
+def _query(runner, app, prompts, out, url, *extra):
+    return runner.invoke(app, ["query", str(prompts), "-m", "vllm/qwen-tiny", "--base-url", url,
+                               "-o", str(out), "-q", *extra])
+
+
+def _lines(path):
+    return [json.loads(line) for line in open(path)]
+
+
+def test_refused_requests_exit_2_with_the_server_reason_grouped(app, runner, prompts, tmp_path):
+    out = tmp_path / "out.jsonl"
+    with FakeServer(faults={"refuse": 1.0}, model_name="Qwen2.5-VL") as server:
+        res = _query(runner, app, prompts, out, server.url, "--no-cache")
+        assert len(server.requests) == 6  # a 400 is not retried
+    assert res.exit_code == EXIT_USAGE, res.output  # none could be asked
+    assert "6 record(s) failed" in res.output
+    assert "6 x RequestError HTTP 400" in res.output
+    assert "Server is pinned to 'Qwen2.5-VL'; requested 'qwen-tiny'" in res.output
+    lines = _lines(out)
+    assert len(lines) == 6 and all("pinned to 'Qwen2.5-VL'" in r["error"] for r in lines)
+    assert all(r["error_status"] == 400 for r in lines)
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    assert sheet["failures"][0]["count"] == 6 and sheet["failures"][0]["status"] == 400
+
+
+def test_some_refused_exit_1_and_two_causes(app, runner, prompts, tmp_path):
+    out = tmp_path / "out.jsonl"
+    with FakeServer(script={"dog 1?": ["refuse"], "dog 4?": ["500"] * 10}) as server:
+        res = _query(runner, app, prompts, out, server.url, "--no-cache", "--max-attempts", "2")
+    assert res.exit_code == EXIT_FAILED, res.output
+    assert "2 record(s) failed" in res.output
+    assert "1 x RequestError HTTP 400 (p1)" in res.output
+    assert "1 x ServerError HTTP 500 (p4)" in res.output
+    assert "The server had an error" in res.output
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again on exit: connections are refused
+
+
+def test_refused_connection_stops_early(app, runner, prompts, tmp_path):
+    out = tmp_path / "out.jsonl"
+    t0 = time.perf_counter()
+    res = _query(runner, app, prompts, out, f"http://127.0.0.1:{_closed_port()}/v1",
+                 "--no-cache", "-c", "1")
+    elapsed = time.perf_counter() - t0
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "stopped:" in res.output and "cannot reach http://127.0.0.1:" in res.output
+    assert "4 connection attempts in a row failed" in res.output
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    assert sheet["client"]["calls"] == 4  # not 6 records x 6 attempts
+    assert elapsed < 8
+    assert not out.exists() or out.read_text() == ""  # nothing asked, nothing written
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_corrupt_cache_is_moved_aside_and_rebuilt(app, runner, prompts, tmp_path, damage):
+    cache_dir = tmp_path / "cache"
+    with FakeServer() as server:
+        res = _query(runner, app, prompts, tmp_path / "first.jsonl", server.url, "--cache",
+                     str(cache_dir))
+        assert res.exit_code == EXIT_OK, res.output
+        db = cache_dir / "responses.sqlite3"
+        for side in ("-wal", "-shm"):
+            Path(str(db) + side).unlink(missing_ok=True)
+        if damage == "garbage":
+            db.write_bytes(os.urandom(5000))
+        else:
+            data = db.read_bytes()
+            db.write_bytes(data[: len(data) // 2])
+        res = _query(runner, app, prompts, tmp_path / "second.jsonl", server.url, "--cache",
+                     str(cache_dir))
+    assert res.exit_code == EXIT_OK, res.output
+    assert "warning:" in res.output and str(db) in res.output.replace("\n", "")
+    moved = list(cache_dir.glob("responses.sqlite3.corrupt-*"))
+    assert moved and moved[0].name in res.output.replace("\n", "")
+    assert len(_lines(tmp_path / "second.jsonl")) == 6
+    with ResponseCache(cache_dir) as cache:
+        assert len(cache) == 6  # rebuilt
+
+
+def test_unopenable_cache_exits_2_naming_the_file(app, runner, prompts, tmp_path):
+    blocker = tmp_path / "cache.db"
+    blocker.mkdir()  # a directory where the cache file should be
+    with FakeServer() as server:
+        res = _query(runner, app, prompts, tmp_path / "o.jsonl", server.url, "--cache",
+                     str(blocker))
+    assert res.exit_code == EXIT_USAGE
+    assert "cannot use the response cache" in res.output and "--no-cache" in res.output
+
+
+def test_cache_key_includes_the_endpoint(app, runner, prompts, tmp_path):
+    cache = str(tmp_path / "cache")
+    with FakeServer() as a, FakeServer() as b:
+        assert _query(runner, app, prompts, tmp_path / "a.jsonl", a.url, "--cache",
+                      cache).exit_code == EXIT_OK
+        assert _query(runner, app, prompts, tmp_path / "a2.jsonl", a.url, "--cache",
+                      cache).exit_code == EXIT_OK
+        assert len(a.requests) == 6  # the same server: answered from the cache
+        assert _query(runner, app, prompts, tmp_path / "b.jsonl", b.url, "--cache",
+                      cache).exit_code == EXIT_OK
+        assert len(b.requests) == 6  # another server serving the same model name: asked anew
+        urls = {a.url, b.url}
+    with ResponseCache(tmp_path / "cache") as store:
+        endpoints = {json.loads(r["request"])["endpoint"] for r in store.rows()}
+    assert endpoints == urls
+
+
+def test_second_query_on_the_same_out_exits_2_naming_the_holder(app, runner, prompts,
+                                                                 tmp_path):
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    with FakeServer(latency=0.5) as server:
+        first = subprocess.Popen(
+            [sys.executable, "-c", "from halluscope.cli import app; app()", "query",
+             str(prompts), "-m", "vllm/qwen-tiny", "--base-url", server.url, "-o", str(out),
+             "-q", "--no-cache", "-c", "1"], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        lock = tmp_path / "out.jsonl.lock"
+        deadline = time.time() + 30
+        while time.time() < deadline and not (lock.exists() and lock.read_text().strip()):
+            time.sleep(0.05)
+        res = _query(runner, app, prompts, out, server.url, "--no-cache")
+        first.communicate(timeout=60)
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert f"process {first.pid}" in res.output.replace("\n", " ")
+    assert first.returncode == EXIT_OK
+    ids = [r["id"] for r in _lines(out)]
+    assert sorted(ids) == [f"p{i}" for i in range(6)]  # each id once
+
+
+def test_rate_limit_wait_is_measured_and_reported(app, runner, prompts, tmp_path):
+    out = tmp_path / "out.jsonl"
+    with FakeServer(script={"dog 2?": ["429", "429"]}, retry_after="0.3") as server:
+        res = runner.invoke(app, ["query", str(prompts), "-m", "vllm/m", "--base-url",
+                                  server.url, "-o", str(out), "--no-cache"])
+    assert res.exit_code == EXIT_OK, res.output
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    assert sheet["client"]["rate_limited"] == 2
+    assert 0.6 <= sheet["client"]["rate_limit_wait_s"] < 1.5
+    assert "for 2 rate limit(s)" in res.output and "waited 0." in res.output
+
+
+MARKERS = {"userinfo": "MKuserinfo7431", "query": "MKqueryparam5520", "header": "MKheader8812",
+           "judge": "MKjudgeurl3309", "env": "MKenvkey6674"}
+
+
+def test_no_secret_reaches_any_file_log_or_console(app, runner, tmp_path, monkeypatch):
+    """A marker planted in each channel is found in no file written, no log line, no output."""
+    import base64
+    import logging
+
+    from halluscope.cli import app as main_app
+    monkeypatch.setenv("VLLM_API_KEY", MARKERS["env"])
+    log_file = tmp_path / "debug.log"
+    handler = logging.FileHandler(log_file)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"question_id": f"q{i}",
+                                           "text": f"Is there a dog in scene {i}.",
+                                           "label": "yes" if i % 2 else "no"})
+                               + "\n" for i in range(4)))
+    out = tmp_path / "outputs.jsonl"
+    basic = base64.b64encode(f"user:{MARKERS['userinfo']}".encode()).decode()
+    try:
+        with FakeServer(script={"scene 1.": ["leak"], "scene 3.": ["leak"]}) as server:
+            url = (f"http://user:{MARKERS['userinfo']}@127.0.0.1:{server.port}/v1"
+                   f"?api-key={MARKERS['query']}")
+            headers = json.dumps({"X-Api-Key": MARKERS["header"]})
+            res = runner.invoke(app, ["query", str(prompts), "-m", "vllm/m", "--base-url", url,
+                                      "-O", f"default_headers={headers}", "-o", str(out),
+                                      "--cache", str(tmp_path / "cache")])
+            seen = json.dumps(server.headers)
+        # the channels really carried the markers to the server ...
+        assert MARKERS["header"] in seen and basic in seen
+        assert res.exit_code == EXIT_FAILED, res.output
+        assert "2 x RequestError HTTP 400" in res.output  # ... which echoed them back
+        with FakeServer(script={"scene 2.": ["leak"]}) as server:  # the env key as bearer
+            res_env = runner.invoke(app, ["query", str(prompts), "-m", "vllm/m", "--base-url",
+                                          server.url, "-o", str(tmp_path / "env.jsonl"),
+                                          "--cache", str(tmp_path / "cache")])
+            assert MARKERS["env"] in json.dumps(server.headers)
+        assert res_env.exit_code == EXIT_FAILED and "bad request from" in res_env.output
+        judge_url = f"http://u:{MARKERS['judge']}@127.0.0.1:9/v1"
+        audit_out = tmp_path / "audit"
+        res2 = runner.invoke(main_app, ["audit", str(out), "--out", str(audit_out),
+                                        "--option", f"judge_base_url={judge_url}",
+                                        "--metric", "pope", "--bootstrap", "50"])
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
+    assert (audit_out / "runsheet.json").is_file(), res2.output
+    runsheet = (audit_out / "runsheet.json").read_text()
+    assert "judge_base_url" in runsheet and "127.0.0.1:9" in runsheet  # recorded, redacted
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "prompts.jsonl"]
+    names = {p.name for p in written}
+    assert {"outputs.jsonl", "outputs.jsonl.runsheet.json", "responses.sqlite3", "results.json",
+            "items.jsonl", "runsheet.json", "report.html", "debug.log"} <= names
+    planted = {**MARKERS, "basic-auth": basic}
+    for path in written:
+        data = path.read_bytes()
+        for channel, marker in planted.items():
+            assert marker.encode() not in data, f"{channel} secret in {path}"
+    for text in (res.output, res_env.output, res2.output):
+        for channel, marker in planted.items():
+            assert marker not in text, f"{channel} secret on the console"
+    errors = [r["error"] for r in _lines(out) if "error" in r]
+    assert len(errors) == 2 and all("<redacted>" in e for e in errors)

@@ -1,0 +1,63 @@
+"""halluscope.redact: what counts as a credential, and what must stay untouched."""
+
+from __future__ import annotations
+
+import asyncio
+
+from halluscope.redact import (REDACTED, endpoint_url, is_secret_key, redact_mapping,
+                               redact_text, redact_url, register_options, register_secret)
+
+
+def test_url_userinfo_and_secret_query_values_are_redacted():
+    url = "http://user:K3Y@host:8000/v1?api-key=AAA&key=BBB&sig=CCC&access_token=DDD&x=1"
+    assert redact_url(url) == (f"http://user:{REDACTED}@host:8000/v1?api-key={REDACTED}"
+                               f"&key={REDACTED}&sig={REDACTED}&access_token={REDACTED}&x=1")
+    assert redact_url("https://tok123@h/v1") == f"https://{REDACTED}@h/v1"
+    assert redact_url("http://localhost:8000/v1") == "http://localhost:8000/v1"
+    assert endpoint_url("http://u:p@h:1/v1/?key=1") == "http://h:1/v1"
+
+
+def test_secret_keys_but_not_token_counts():
+    for name in ("Authorization", "api_key", "X-Api-Key", "token", "hf_token", "access-token",
+                 "client_secret", "password", "Cookie", "judge_api_key"):
+        assert is_secret_key(name), name
+    for name in ("max_tokens", "max_completion_tokens", "tokenizer", "input_tokens", "keyword",
+                 "judge_base_url", "model", "monkey"):
+        assert not is_secret_key(name), name
+    doc = {"max_tokens": 512, "default_headers": {"Authorization": "Bearer zz", "X-Trace": "t"},
+           "judge_base_url": "http://u:pw99@h/v1", "nested": [{"token": "abc"}]}
+    assert redact_mapping(doc) == {
+        "max_tokens": 512, "default_headers": {"Authorization": REDACTED, "X-Trace": "t"},
+        "judge_base_url": f"http://u:{REDACTED}@h/v1", "nested": [{"token": REDACTED}]}
+
+
+def test_free_text_known_values_env_and_auth_headers(monkeypatch):
+    monkeypatch.setenv("SOME_SERVICE_API_KEY", "envsecret-4242")
+    register_secret("registered-9191")
+    register_options({"default_headers": {"Authorization": "Bearer hdrtoken-5151"}})
+    text = ("failed: envsecret-4242 registered-9191 hdrtoken-5151 "
+            "{'authorization': 'Basic dXNlcjpwYXNzd29yZA=='} a basic understanding")
+    out = redact_text(text)
+    for secret in ("envsecret-4242", "registered-9191", "hdrtoken-5151", "dXNlcjpwYXNzd29yZA=="):
+        assert secret not in out
+    assert "a basic understanding" in out  # prose is left alone
+    assert redact_text("max_tokens=512 tokenizer=x") == "max_tokens=512 tokenizer=x"
+
+
+def test_cache_key_holds_the_endpoint(monkeypatch):
+    """ModelClient.key is the key of query and of every judge (Judge wraps a ModelClient)."""
+    from halluscope.adapters.client import ModelClient
+    from halluscope.adapters.openai_compat import OpenAICompatible
+    from halluscope.adapters.types import Decoding, Message, Request
+
+    request = Request((Message.user("Is there a dog?"),), Decoding())
+    keys = {}
+    for url in ("http://a.example:8000/v1", "http://b.example:8000/v1",
+                "http://user:pw@a.example:8000/v1/?api-key=zz"):
+        client = ModelClient(OpenAICompatible("same-name", provider="vllm", base_url=url),
+                             cache=None)
+        keys[url], doc = asyncio.run(client.key(request))
+        assert "pw" not in str(doc) and "zz" not in str(doc)
+    # another server: another key; credentials and query: the same server, the same key
+    assert keys["http://a.example:8000/v1"] != keys["http://b.example:8000/v1"]
+    assert keys["http://a.example:8000/v1"] == keys["http://user:pw@a.example:8000/v1/?api-key=zz"]

@@ -15,6 +15,7 @@ The size is checked from the header, before any pixel is decoded.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -74,13 +75,13 @@ def check_path(path: str | os.PathLike, field: str = "image") -> Path:
     return p
 
 
-def check_pixels(width: int, height: int, path: str | None) -> None:
+def check_pixels(width: int, height: int, path: str | None, field: str = "image") -> None:
     """Raise :class:`UnreadableImage` when ``width x height`` is over the pixel limit."""
     limit = max_image_pixels()
     if width * height > limit:
         raise UnreadableImage(
             f"{width}x{height} = {width * height:,} pixels is over the limit of {limit:,} "
-            f"(option max_image_pixels / {_ENV})", path=path)
+            f"(option max_image_pixels / {_ENV})", path=path, field=field)
 
 
 def open_image(source: Any, *, mode: str | None = "RGB"):
@@ -109,8 +110,12 @@ def open_image(source: Any, *, mode: str | None = "RGB"):
         raise
     except UnidentifiedImageError:
         raise UnreadableImage("not an image (no image format recognised)", path=name) from None
-    except Image.DecompressionBombError as exc:
-        raise UnreadableImage(f"over Pillow's pixel limit: {exc}", path=name) from None
+    except Image.DecompressionBombError as exc:   # Pillow's own check, at twice its limit
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else "the image"
+        raise UnreadableImage(f"{size} is over the limit of {max_image_pixels():,} (option "
+                              f"max_image_pixels / {_ENV}; Pillow refused it: {exc})",
+                              path=name) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnreadableImage(f"truncated or corrupt: {exc}", path=name) from None
     except MemoryError:

@@ -137,6 +137,8 @@ class UnreadableImage(RecordError):
         thing = "document" if field == "document" else "image"
         what = f"cannot read {thing} {path}: " if path else f"cannot read {thing}: "
         super().__init__(what + reason, file=file, line=line, field=field)
+        if file is None and line is None:        # not yet located: no "<input>:" prefix
+            self.args = (self.message,)
 
     def at(self, file: str | None, line: int | None, field: str | None = None
            ) -> "UnreadableImage":

@@ -293,3 +293,23 @@ def test_page_images_that_are_a_bomb_or_truncated_are_bad_records(tmp_path):
     assert "400,000,000 pixels is over the limit" in msgs[0] and "truncated or corrupt" in msgs[1]
     assert "is a directory" in msgs[2]
     assert res.metrics["page"].tallies["unreadable"] == {"records": 4}
+
+
+def test_the_audit_option_max_image_pixels_sets_the_limit(tmp_path):
+    from halluscope.imageio import set_max_image_pixels
+    from halluscope.pipeline import audit
+    shutil.copy(DATA / "images" / "chelsea.jpg", tmp_path / "chelsea.jpg")
+    path = tmp_path / "o.jsonl"
+    path.write_text(json.dumps({"id": "c", "task": "vqa", "image": "chelsea.jpg",
+                                "prompt": "Where is the cat?",
+                                "response": "The cat is at [10, 10, 200, 200]."}) + "\n")
+    try:
+        res = audit(path, metrics="region", n_boot=0, options={"max_image_pixels": 1000},
+                    write_report=False)
+    finally:
+        set_max_image_pixels(None)
+    assert res.metrics["region"].n == 0
+    assert [e["line"] for e in res.errors] == [1]
+    assert "pixels is over the limit of 1,000 (option max_image_pixels" in res.errors[0]["message"]
+    res = audit(path, metrics="region", n_boot=0, write_report=False)
+    assert res.metrics["region"].n == 1 and not res.errors

@@ -313,3 +313,22 @@ def test_the_audit_option_max_image_pixels_sets_the_limit(tmp_path):
     assert "pixels is over the limit of 1,000 (option max_image_pixels" in res.errors[0]["message"]
     res = audit(path, metrics="region", n_boot=0, write_report=False)
     assert res.metrics["region"].n == 1 and not res.errors
+
+
+@pytest.mark.parametrize("kind", ["not an image", "truncated", "directory"])
+def test_a_judge_is_not_asked_about_an_unreadable_image(tmp_path, kind):
+    from halluscope.checks.model import Verdict
+    from halluscope.claims.model import Claim
+    from halluscope.judges.fallback import judge_claims
+    from halluscope.records import record_from_dict
+
+    class NeverCalled:
+        def verify_many_sync(self, items):
+            raise AssertionError("the judge was asked about an unreadable image")
+
+    name = _unreadable(tmp_path)[kind]
+    rec = record_from_dict({"id": "j", "image": name, "response": "A red cup."},
+                           file=str(tmp_path / "o.jsonl"), line=7)
+    undecided = [Verdict(Claim("attribute", "cup", value="red"), "unverifiable")]
+    with pytest.raises(UnreadableImage, match=name):
+        judge_claims(NeverCalled(), rec, undecided)

@@ -278,6 +278,9 @@ class DetectorFacts:
         return self.image_facts(check_path(path), claims)
 
     def image_facts(self, image: str | Path, claims: Sequence[Any]) -> ImageFacts:
+        if isinstance(image, (str, Path)):
+            from halluscope.imageio import check_path
+            image = check_path(image)    # UnreadableImage before hashing a directory or nothing
         targets = self.targets(claims)
         phrases = [t.phrase for t in targets if t.phrase]
         sha = image_sha256(image)

@@ -47,7 +47,10 @@ class AuditConfig(BaseModel):
         cache_dir: Where evidence and model answers are cached (default: the user cache folder).
         options: Options of metrics and checks added by later components (name -> value);
             ``offline``: model and judge answers from the cache only (default
-            ``$HALLUSCOPE_OFFLINE``), a miss raises :class:`~halluscope.errors.CacheMiss`.
+            ``$HALLUSCOPE_OFFLINE``), a miss raises :class:`~halluscope.errors.CacheMiss`;
+            ``max_image_pixels``: width x height above which an image is an unreadable record
+            (default ``$HALLUSCOPE_MAX_IMAGE_PIXELS`` or 89,478,485; see
+            :mod:`halluscope.imageio`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -5,6 +5,7 @@ Every error halluscope raises on purpose derives from :class:`HalluscopeError`::
     HalluscopeError
     ├── InputError            bad input data; names file, line and field when known
     │   ├── RecordError       one record (one line) is malformed or misses a field
+    │   │   └── UnreadableImage   its image or document page cannot be read (imageio.open_image)
     │   └── AlignmentError    answers cannot be aligned with questions (count mismatch, unknown id)
     ├── ConfigError           bad options, unknown metric/variant/parser, missing companion file
     │   ├── UnknownNameError  an unknown metric, statistic, group or option (suggests the nearest)
@@ -123,3 +124,39 @@ class GateFailed(HalluscopeError):
     def __init__(self, failures: list[str]):
         self.failures = failures
         super().__init__("; ".join(failures))
+
+
+class UnreadableImage(RecordError):
+    """A record's image or document page cannot be read: missing, not an image, a directory, a
+    broken or odd symlink, truncated or corrupt, over the pixel limit, or an unreadable PDF page.
+
+    Raised by :func:`halluscope.imageio.open_image` (which knows the path, not the record);
+    :meth:`at` names the record's file and line. Metrics count such records apart
+    (``tallies.unreadable``) and the audit lists them as bad records.
+
+    Attributes:
+        path: The image or document that could not be read.
+        reason: Why, in words ("not found", "not an image", "truncated or corrupt: ...").
+    """
+
+    def __init__(self, reason: str, *, path: str | None = None, file: str | None = None,
+                 line: int | None = None, field: str | None = "image"):
+        self.path = path
+        self.reason = reason
+        thing = "document" if field == "document" else "image"
+        what = f"cannot read {thing} {path}: " if path else f"cannot read {thing}: "
+        super().__init__(what + reason, file=file, line=line, field=field)
+        if file is None and line is None:        # not yet located: no "<input>:" prefix
+            self.args = (self.message,)
+
+    def at(self, file: str | None, line: int | None, field: str | None = None
+           ) -> "UnreadableImage":
+        """The same error located at a record's ``file:line``."""
+        return UnreadableImage(self.reason, path=self.path, file=file, line=line,
+                               field=field or self.location.field)
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out["kind"] = "unreadable_image"
+        out["path"] = self.path
+        return out

@@ -48,11 +48,12 @@ class Progress:
 
 def count_lines(path: Path) -> int:
     """Non-blank lines of a file (fast; for progress bars and by-order alignment checks)."""
-    from halluscope.records import open_text
+    import gzip
     n = 0
-    with open_text(path) as fh:
+    opener = gzip.open if Path(path).suffix == ".gz" else open
+    with opener(path, "rb") as fh:          # bytes: a line that is not UTF-8 still counts
         for line in fh:
-            if line.strip():
+            if line.strip(b" \t\r\n\xef\xbb\xbf"):
                 n += 1
     return n
 
@@ -128,6 +129,10 @@ def infer_metrics(paths: list[Path], config: AuditConfig) -> tuple[str, ...]:
 
 
 def build_metrics(names: Iterable[str], config: AuditConfig) -> list[Metric]:
+    """The metrics named, built from ``config`` (which also sets the image pixel limit,
+    option ``max_image_pixels``, for this process)."""
+    from halluscope.imageio import set_max_image_pixels
+    set_max_image_pixels((config.options or {}).get("max_image_pixels"))
     out = []
     for name in names:
         cls = metric_class(name)

@@ -20,6 +20,7 @@ naming file, line and field, so that a caller can report it and go on (or stop, 
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
@@ -239,47 +240,85 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
                   source=Source(file, line))
 
 
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
 def open_text(path: str | Path) -> io.TextIOBase:
-    """Open a text file for reading, transparently un-gzipping ``*.gz``."""
+    """Open a UTF-8 text file for reading (a leading BOM is skipped), un-gzipping ``*.gz``."""
     path = Path(path)
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
+
+
+def _not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
+    return (f"not UTF-8 at byte {exc.start + 1} of the line: expected UTF-8 text, got byte "
+            f"0x{raw[exc.start]:02x}")
+
+
+def iter_text_lines(path: str | Path, *, errors: str = "strict"
+                    ) -> Iterator[tuple[int, str | RecordError]]:
+    """Yield ``(line_number, text)`` for every line of ``path``, decoded one line at a time.
+
+    A leading UTF-8 BOM is dropped. A line that is not UTF-8 comes out as a
+    :class:`RecordError` ("not UTF-8 at byte N", 1-based within the line) and the lines after it
+    are still read; with ``errors="surrogateescape"`` such a line is decoded with escapes and
+    yielded together with the error (as a ``(text, error)`` pair) so a caller can go on parsing.
+    """
+    path = Path(path)
+    name = str(path)
+    with _open_binary(path) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+            try:
+                yield lineno, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                err = RecordError(_not_utf8(raw, exc), file=name, line=lineno)
+                if errors == "strict":
+                    yield lineno, err
+                else:
+                    yield lineno, (raw.decode("utf-8", errors), err)  # type: ignore[misc]
 
 
 def iter_json_lines(path: str | Path) -> Iterator[tuple[int, Any | RecordError]]:
     """Yield ``(line_number, parsed_object_or_error)`` for every non-blank line of ``path``.
 
-    A file whose first non-blank character is ``[`` is read as one JSON array instead (peers
-    publish a few such files); its elements are numbered from 1.
+    Each line is decoded on its own: a line that is not UTF-8, or not JSON, comes out as a
+    :class:`RecordError` and the rest of the file is still read. A file whose first non-blank
+    character is ``[`` is read as one JSON array instead (peers publish a few such files),
+    streamed element by element (see :func:`halluscope.json_array.iter_json_array`); its
+    elements are numbered from 1.
     """
     name = str(path)
-    with open_text(path) as fh:
-        first = ""
-        while True:
-            ch = fh.read(1)
-            if not ch or not ch.isspace():
-                first = ch
-                break
-        fh.seek(0)
-        if first == "[":
-            try:
-                items = json.load(fh)
-            except json.JSONDecodeError as exc:
-                yield exc.lineno, RecordError(f"invalid JSON array: {exc.msg}", file=name,
-                                              line=exc.lineno)
-                return
-            for i, item in enumerate(items, 1):
-                yield i, item
-            return
-        for lineno, text in enumerate(fh, 1):
-            if not text.strip():
-                continue
-            try:
-                yield lineno, json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield lineno, RecordError(f"invalid JSON at column {exc.colno}: {exc.msg}",
-                                          file=name, line=lineno)
+    first = _first_char(path)
+    if first == "[":
+        from halluscope.json_array import iter_json_array
+        yield from iter_json_array(iter_text_lines(path, errors="surrogateescape"), name)
+        return
+    for lineno, text in iter_text_lines(path):
+        if isinstance(text, RecordError):
+            yield lineno, text
+            continue
+        if not text.strip():
+            continue
+        try:
+            yield lineno, json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield lineno, RecordError(f"invalid JSON at column {exc.colno}: {exc.msg}",
+                                      file=name, line=lineno)
+
+
+def _first_char(path: str | Path) -> str:
+    """The first non-blank character of ``path`` (after a BOM), ``""`` when there is none."""
+    for _, text in iter_text_lines(path, errors="surrogateescape"):
+        if isinstance(text, tuple):
+            text = text[0]
+        stripped = text.strip()
+        if stripped:
+            return stripped[0]
+    return ""
 
 
 def iter_records(path: str | Path, *, require_response: bool = True

@@ -188,12 +188,16 @@ def test_uncertain_band_is_unverifiable(tmp_path):
     assert decide(Claim("existence", "bed", node="bed"), facts).label == "unverifiable"
 
 
-def test_missing_image_gives_no_facts(tmp_path, caplog):
+def test_a_missing_image_is_an_unreadable_record_not_a_warning(tmp_path):
+    from halluscope.errors import UnreadableImage
     f = tmp_path / "x.jsonl"
     rec = record_from_dict({"id": "x", "image": "nope.jpg", "response": "A cat."},
                            file=str(f), line=1)
-    assert DetectorFacts("coco-ssd", cache=EvidenceCache(None)).facts(rec, []) is None
-    assert "not found" in caplog.text
+    df = DetectorFacts("coco-ssd", cache=EvidenceCache(None))
+    with pytest.raises(UnreadableImage, match="nope.jpg: not found"):
+        df.facts(rec, [])
+    no_image = record_from_dict({"id": "y", "response": "A cat."}, file=str(f), line=2)
+    assert df.facts(no_image, []) is None
 
 
 def test_from_config_thresholds_and_segmenter(tmp_path):

@@ -140,8 +140,10 @@ def test_page_image_documents_and_scanned_pdfs_are_ocrd(tmp_path, rapid):
 
 def test_document_errors(tmp_path):
     from halluscope.evidence.documents import Document, document_source
-    with pytest.raises(ConfigError, match="not found"):
+    from halluscope.errors import UnreadableImage
+    with pytest.raises(UnreadableImage, match="missing.pdf: not found") as info:
         Document(tmp_path / "missing.pdf")
+    assert info.value.location.field == "document"
     with pytest.raises(ConfigError, match="expected a PDF"):
         Document(tmp_path / "notes.txt")
     with pytest.raises(ConfigError, match="expected a PDF path"):

@@ -283,7 +283,7 @@ def test_page_view_without_the_document_still_shows_fabricated_pages(sample, tmp
     item = dict(items["doc-report"], source=f"{tmp_path / 'elsewhere.jsonl'}:1")
     images = ImageStore()
     view = page_citations(item, images)
-    assert "report.pdf not found" in view["note"]
+    assert "report.pdf: not found" in view["note"]
     assert view["citations"][2]["pages"][0]["fabricated"]
     assert all(t["ref"] is None for c in view["citations"] for t in c["thumbs"])
 

@@ -157,8 +157,8 @@ def load_rgb(image: Any) -> np.ndarray:
     from PIL import Image
 
     if isinstance(image, (str, os.PathLike)):
-        with Image.open(image) as im:
-            image = im.convert("RGB")
+        from halluscope.imageio import open_image
+        image = open_image(image)        # UnreadableImage for anything that is not one
     if isinstance(image, Image.Image):
         return np.asarray(image.convert("RGB"))
     arr = np.asarray(image)

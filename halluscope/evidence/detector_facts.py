@@ -267,15 +267,20 @@ class DetectorFacts:
 
     def facts(self, record: Any, claims: Sequence[Any]) -> ImageFacts | None:
         """The facts about the record's image for these claims; ``None`` without an image."""
-        path = record.image_path() if hasattr(record, "image_path") else None
-        if path is None or not Path(path).is_file():
-            if getattr(record, "image", None):
-                log.warning("record %s: image %s not found; no detector evidence",
-                            getattr(record, "id", "?"), path or record.image)
+        from halluscope.errors import UnreadableImage
+        from halluscope.imageio import check_path
+        if not getattr(record, "image", None):
             return None
-        return self.image_facts(path, claims)
+        path = record.image_path() if hasattr(record, "image_path") else None
+        if path is None:
+            raise UnreadableImage("a URL; the detector reads local image files only",
+                                  path=record.image)
+        return self.image_facts(check_path(path), claims)
 
     def image_facts(self, image: str | Path, claims: Sequence[Any]) -> ImageFacts:
+        if isinstance(image, (str, Path)):
+            from halluscope.imageio import check_path
+            image = check_path(image)    # UnreadableImage before hashing a directory or nothing
         targets = self.targets(claims)
         phrases = [t.phrase for t in targets if t.phrase]
         sha = image_sha256(image)

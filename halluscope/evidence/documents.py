@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from halluscope.errors import ConfigError
+from halluscope.errors import ConfigError, UnreadableImage
 from halluscope.evidence.cache import EvidenceCache, sha256_file
 from halluscope.evidence.detect import require
 from halluscope.evidence.ocr import OcrEngine, OcrLine, cached_read, lines_text, load_ocr
+from halluscope.imageio import check_path, check_pixels, open_image
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,7 @@ class Document:
         else:
             self.images = [Path(s) for s in source]
         for p in ([self.pdf_path] if self.pdf_path else self.images):
-            if not p.is_file():
-                raise ConfigError(f"document file {p} not found")
+            check_path(p, "document")    # UnreadableImage: missing, a directory, a broken link
         self._ocr_spec = ocr
         self._ocr: OcrEngine | None = None if isinstance(ocr, str) else ocr
         self.dpi = int(dpi)
@@ -95,7 +95,8 @@ class Document:
             try:
                 self._pdf = pdfium.PdfDocument(str(self.pdf_path))
             except Exception as exc:                       # noqa: BLE001 - pdfium's errors
-                raise ConfigError(f"cannot open PDF {self.pdf_path}: {exc}") from exc
+                raise UnreadableImage(f"not a readable PDF: {exc}", path=str(self.pdf_path),
+                                      field="document") from None
             self.n_pages = len(self._pdf)
         else:
             self.n_pages = len(self.images)
@@ -136,8 +137,12 @@ class Document:
 
     def _read(self, number: int) -> Page:
         if self._pdf is not None:
-            tp = self._pdf[number - 1].get_textpage()
-            text = tp.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
+            try:
+                tp = self._pdf[number - 1].get_textpage()
+                text = tp.get_text_range().replace("\r\n", "\n").replace("\r", "\n")
+            except Exception as exc:                       # noqa: BLE001 - pdfium's errors
+                raise UnreadableImage(f"page {number} cannot be read: {exc}",
+                                      path=str(self.pdf_path), field="document") from None
             if sum(not c.isspace() for c in text) >= self.min_chars:
                 return Page(number, text, "pdf")
             log.info("%s p.%d has no usable text layer; OCR", self.name, number)
@@ -150,15 +155,26 @@ class Document:
         return Page(number, lines_text(lines), "ocr", lines, starts)
 
     def render(self, number: int):
-        """Page ``number`` as a PIL image (PDF pages rendered at ``dpi``)."""
-        from PIL import Image
-
+        """Page ``number`` as a PIL image (PDF pages rendered at ``dpi``); an unreadable page
+        (or one over the pixel limit) raises :class:`UnreadableImage`."""
         if not self.exists(number):
             raise IndexError(f"{self.name} has {self.n_pages} pages; no page {number}")
         if self._pdf is not None:
-            return self._pdf[number - 1].render(scale=self.scale).to_pil().convert("RGB")
-        with Image.open(self.images[number - 1]) as im:
-            return im.convert("RGB")
+            page = self._pdf[number - 1]
+            try:
+                check_pixels(round(page.get_width() * self.scale),
+                             round(page.get_height() * self.scale), str(self.pdf_path))
+                return page.render(scale=self.scale).to_pil().convert("RGB")
+            except UnreadableImage as exc:
+                raise UnreadableImage(f"page {number}: {exc.reason}", path=exc.path,
+                                      field="document") from None
+            except Exception as exc:                       # noqa: BLE001 - pdfium's errors
+                raise UnreadableImage(f"page {number} cannot be rendered: {exc}",
+                                      path=str(self.pdf_path), field="document") from None
+        try:
+            return open_image(self.images[number - 1])
+        except UnreadableImage as exc:
+            raise UnreadableImage(exc.reason, path=exc.path, field="document") from None
 
     def char_boxes(self, number: int, start: int, end: int
                    ) -> list[tuple[float, float, float, float]]:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 
+from halluscope.errors import UnreadableImage
 from halluscope.evidence.annotations import AnnotationSource, load_annotations
 from halluscope.evidence.model import ImageFacts
 
@@ -104,6 +105,8 @@ def gather_facts(providers: Sequence[FactsProvider], record, claims: Sequence[An
     for p in providers:
         try:
             f = p.facts(record, claims)
+        except UnreadableImage:
+            raise                        # the record is bad, not this source: the metric lists it
         except Exception as exc:  # noqa: BLE001 - one failing source must not stop the audit
             log.warning("facts provider %s failed on record %s: %s", getattr(p, "name", p),
                         getattr(record, "id", "?"), exc)

@@ -69,6 +69,9 @@ def judge_claims(judge: Any, record, verdicts: list[Verdict], *, include_analyti
         log.debug("record %s has no image: its %d undecided claims are not judged",
                   record.id, len(todo))
         return verdicts, 0
+    if record.image_path() is not None:
+        from halluscope.imageio import open_image
+        open_image(image)    # UnreadableImage: the record is listed as bad, the judge not asked
     response = record.response or ""
     items = [(verdicts[i].claim, image,
               verdicts[i].claim.text or claim_context(response, verdicts[i].claim.span))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, ClassVar
 
-from halluscope.errors import ConfigError
+from halluscope.errors import ConfigError, UnreadableImage
 import numpy as np
 
 from halluscope.metrics.stats import CHUNK, DEFAULT_BOOTSTRAP, MetricResult, Statistic, SumState
@@ -116,8 +116,19 @@ class Metric(ABC):
         self._row_groups: list[tuple[str, ...]] = []
 
     def update(self, record: Record) -> ItemScore:
-        """Score ``record``, fold it into the state and return the item's score."""
-        item = self.score(record)
+        """Score ``record``, fold it into the state and return the item's score.
+
+        A record whose image (or document page) cannot be read is not scored: it is counted in
+        ``tallies["unreadable"]["records"]`` (apart from claims that are merely unverifiable)
+        and the :class:`~halluscope.errors.UnreadableImage` is raised again at the record's
+        ``file:line`` for the audit to list."""
+        try:
+            item = self.score(record)
+        except UnreadableImage as exc:
+            self.tallies.setdefault("unreadable", Counter())["records"] += 1
+            if exc.location.file is None and exc.location.line is None:
+                exc = exc.at(record.source.file, record.source.line)
+            raise exc from None
         self.add(item)
         return item
 

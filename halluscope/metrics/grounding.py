@@ -57,15 +57,13 @@ def _image_size(record: Record) -> tuple[int, int] | None:
         return int(size[0]), int(size[1])
     if isinstance(md.get("width"), int) and isinstance(md.get("height"), int):
         return md["width"], md["height"]
+    if not record.image:
+        return None
     path = record.image_path()
-    if path is not None and path.is_file():
-        try:
-            from PIL import Image
-            with Image.open(path) as im:
-                return im.size
-        except OSError as exc:
-            log.warning("record %s: cannot read image size of %s: %s", record.id, path, exc)
-    return None
+    if path is None:
+        return None              # a URL: sizes come from metadata or the boxes stay as given
+    from halluscope.imageio import image_size
+    return image_size(path)      # UnreadableImage: the record is listed as bad
 
 
 class RegionMetric(Metric):
@@ -303,16 +301,21 @@ class PageMetric(Metric):
         return self._docs[key]
 
     def score(self, record: Record) -> ItemScore:
-        from halluscope.errors import ConfigError, RecordError
+        from halluscope.errors import ConfigError, RecordError, UnreadableImage
         from halluscope.grounding.pages import check_pages, parse_page_citations
 
         try:
             doc = self._document(record)
+        except UnreadableImage as exc:
+            raise exc.at(record.source.file, record.source.line, "document") from None
         except ConfigError as exc:
             raise RecordError(str(exc), file=record.source.file, line=record.source.line,
                               field="document") from exc
         citations = parse_page_citations(record.response)
-        verdicts = check_pages(record, doc, citations=citations)
+        try:
+            verdicts = check_pages(record, doc, citations=citations)
+        except UnreadableImage as exc:          # a page that cannot be read or rendered
+            raise exc.at(record.source.file, record.source.line, "document") from None
         # group verdicts back by citation: each citation yields len(pages) + len(quotes)
         groups, k = [], 0
         for cit in citations:

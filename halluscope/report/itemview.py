@@ -272,7 +272,7 @@ def encode_image(path: Path, boxes: Sequence[Mapping[str, Any]] = ()) -> str | N
     """A ``data:image/jpeg;base64`` URI of the image downscaled to ≤ 480 px, with boxes drawn
     by :mod:`halluscope.report.overlays` when that module exists; ``None`` if unreadable."""
     try:
-        from PIL import Image, ImageOps
+        from PIL import ImageOps
     except ImportError:  # pillow is a dependency, but a report must not die for lack of it
         log.warning("pillow is not installed; images are left out of the report")
         return None
@@ -289,8 +289,10 @@ def encode_image(path: Path, boxes: Sequence[Mapping[str, Any]] = ()) -> str | N
                 log.warning("could not draw boxes on %s: %s", path, exc)
                 source = path
     try:
-        with Image.open(source) as im:
-            return _data_uri(ImageOps.exif_transpose(im))
+        from halluscope.imageio import open_image
+        im = open_image(source.getvalue() if isinstance(source, io.BytesIO) else source,
+                        mode=None)       # the pixel limit and every unreadable kind, named
+        return _data_uri(ImageOps.exif_transpose(im))
     except Exception as exc:  # noqa: BLE001 - one unreadable image must not stop the report
         log.warning("could not read image %s: %s", path, exc)
         return None

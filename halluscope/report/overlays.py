@@ -60,8 +60,8 @@ def _open(image: Any):
     from PIL import Image
 
     if isinstance(image, (str, os.PathLike)):
-        with Image.open(image) as im:
-            return im.convert("RGB")
+        from halluscope.imageio import open_image
+        return open_image(image)         # UnreadableImage, with the reason
     if isinstance(image, Image.Image):
         return image.convert("RGB")
     import numpy as np

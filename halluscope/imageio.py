@@ -1,0 +1,127 @@
+"""The one place where halluscope opens an image file: every failure is an :class:`UnreadableImage`.
+
+Images come from the user's records and are as hostile as any other input: a path that does
+not exist, a directory, a symlink to ``/etc/passwd``, a truncated JPEG, a 20000 x 20000 PNG that
+would take gigabytes to decode. :func:`open_image` turns each of these into
+:class:`~halluscope.errors.UnreadableImage` (a :class:`~halluscope.errors.RecordError`) with the
+reason, so that the metric that needed the image lists the record as bad and the audit goes on.
+
+The pixel limit (width x height) defaults to :data:`DEFAULT_MAX_PIXELS` (Pillow's own warning
+threshold, about 89.5 Mpx) and is read from the ``HALLUSCOPE_MAX_IMAGE_PIXELS`` environment
+variable or set with :func:`set_max_image_pixels` (the audit's ``max_image_pixels`` option).
+The size is checked from the header, before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+from halluscope.errors import ConfigError, UnreadableImage
+
+DEFAULT_MAX_PIXELS = 89_478_485
+"""Default limit on width x height (Pillow's ``Image.MAX_IMAGE_PIXELS``)."""
+
+_ENV = "HALLUSCOPE_MAX_IMAGE_PIXELS"
+_limit: int | None = None
+
+
+def set_max_image_pixels(limit: int | None) -> None:
+    """Set the pixel limit for this process (``None``: back to the environment or default)."""
+    global _limit
+    if limit is not None:
+        limit = _positive(limit, "max_image_pixels")
+        from PIL import Image
+        # Pillow refuses images over twice its own limit before we can look; let ours decide
+        if Image.MAX_IMAGE_PIXELS is not None and limit > Image.MAX_IMAGE_PIXELS:
+            Image.MAX_IMAGE_PIXELS = limit
+    _limit = limit
+
+
+def max_image_pixels() -> int:
+    """The pixel limit in force."""
+    if _limit is not None:
+        return _limit
+    env = os.environ.get(_ENV)
+    return _positive(env, _ENV) if env else DEFAULT_MAX_PIXELS
+
+
+def _positive(value: Any, name: str) -> int:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if n <= 0:
+        raise ConfigError(f"expected {name} to be a positive number of pixels, got {value!r}")
+    return n
+
+
+def check_path(path: str | os.PathLike, field: str = "image") -> Path:
+    """``path`` as a :class:`Path` if it names a regular file; else :class:`UnreadableImage`
+    (``field``: ``image`` or ``document``, what the record calls it)."""
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        raise UnreadableImage("a symlink to nothing (broken link)", path=str(p), field=field)
+    if not p.exists():
+        raise UnreadableImage("not found", path=str(p), field=field)
+    if p.is_dir():
+        noun = "a file" if field == "document" else "an image"
+        raise UnreadableImage(f"is a directory, not {noun}", path=str(p), field=field)
+    if not p.is_file():
+        raise UnreadableImage("not a regular file", path=str(p), field=field)
+    return p
+
+
+def check_pixels(width: int, height: int, path: str | None, field: str = "image") -> None:
+    """Raise :class:`UnreadableImage` when ``width x height`` is over the pixel limit."""
+    limit = max_image_pixels()
+    if width * height > limit:
+        raise UnreadableImage(
+            f"{width}x{height} = {width * height:,} pixels is over the limit of {limit:,} "
+            f"(option max_image_pixels / {_ENV})", path=path, field=field)
+
+
+def open_image(source: Any, *, mode: str | None = "RGB"):
+    """Decode an image file (a path, or bytes) fully and return a PIL image in ``mode``.
+
+    Raises :class:`UnreadableImage` for a missing file, a directory, a non-image (whatever a
+    symlink points to), a truncated or corrupt file, or one over the pixel limit.
+    """
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(source, (bytes, bytearray)):
+        name, fp = "<image bytes>", io.BytesIO(source)
+    else:
+        p = check_path(source)
+        name, fp = str(p), p
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(fp) as im:
+                check_pixels(im.width, im.height, name)
+                im.load()
+                return im.convert(mode) if mode and im.mode != mode else im.copy()
+    except UnreadableImage:
+        raise
+    except UnidentifiedImageError:
+        raise UnreadableImage("not an image (no image format recognised)", path=name) from None
+    except Image.DecompressionBombError as exc:   # Pillow's own check, at twice its limit
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else "the image"
+        raise UnreadableImage(f"{size} is over the limit of {max_image_pixels():,} (option "
+                              f"max_image_pixels / {_ENV}; Pillow refused it: {exc})",
+                              path=name) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise UnreadableImage(f"truncated or corrupt: {exc}", path=name) from None
+    except MemoryError:
+        raise UnreadableImage("too large to decode in memory", path=name) from None
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(width, height)`` of a readable image (decoded once, so a truncated file is caught)."""
+    return open_image(path, mode=None).size

@@ -1,0 +1,148 @@
+"""A JSON array read element by element, so that a large file never sits in memory whole.
+
+:func:`iter_json_array` takes the decoded lines of a file (from
+:func:`halluscope.records.iter_text_lines` with ``errors="surrogateescape"``) and parses one
+element at a time with :meth:`json.JSONDecoder.raw_decode` over a buffer that holds little more
+than the element being read. Lines are always fed whole, and no JSON token can span a line
+break, so a parse error whose position is at the end of the buffer means "read more"; any other
+error is a real syntax error, reported with the file line and column where it is. The elements
+before it have already been yielded.
+
+An element that contains bytes that are not UTF-8 (inside a string) is yielded as a
+:class:`~halluscope.errors.RecordError` naming the line and byte, and the array goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from halluscope.errors import RecordError
+
+_DECODER = json.JSONDecoder()
+_WS = " \t\n\r"
+
+
+class _Buffer:
+    """The unread text of the array, with the file line and column of its first character."""
+
+    def __init__(self, lines: Iterator[tuple[int, Any]], name: str):
+        self.lines = lines
+        self.name = name
+        self.text = ""
+        self.line = 1          # file line of text[0]
+        self.col = 1           # 1-based column of text[0]
+        self.last_line = 0     # file line of the last line appended
+        self.eof = False
+        self.bad: list[RecordError] = []  # not-UTF-8 lines not yet claimed by an element
+
+    def more(self, at_least: int = 1) -> bool:
+        """Append whole lines until ``at_least`` characters were added; False at end of file."""
+        added = 0
+        while added < at_least:
+            try:
+                lineno, text = next(self.lines)
+            except StopIteration:
+                self.eof = True
+                return added > 0
+            if isinstance(text, tuple):
+                text, err = text
+                self.bad.append(err)
+            if not self.text:
+                self.line, self.col = lineno, 1
+            self.text += text
+            self.last_line = lineno
+            added += len(text)
+        return True
+
+    def where(self, pos: int) -> tuple[int, int]:
+        """File line and column of ``text[pos]``."""
+        before = self.text[:pos]
+        newlines = before.count("\n")
+        if not newlines:
+            return self.line, self.col + pos
+        return self.line + newlines, pos - before.rfind("\n")
+
+    def drop(self, pos: int) -> None:
+        """Forget ``text[:pos]``."""
+        self.line, self.col = self.where(pos)
+        self.text = self.text[pos:]
+
+    def skip_ws(self) -> str:
+        """Drop blanks (reading on as needed); the next character, ``""`` at end of file."""
+        while True:
+            stripped = self.text.lstrip(_WS)
+            if stripped:
+                self.drop(len(self.text) - len(stripped))
+                return stripped[0]
+            self.drop(len(self.text))
+            if self.eof or not self.more():
+                return ""
+
+    def error(self, pos: int, what: str) -> RecordError:
+        line, col = self.where(pos)
+        return RecordError(f"invalid JSON array at line {line} column {col}: {what}; the elements "
+                           f"after it were not read", file=self.name, line=line)
+
+
+def _value(buf: _Buffer) -> tuple[Any, int] | RecordError:
+    """Parse the value at the start of the buffer: ``(value, end)`` or the syntax error."""
+    while True:
+        try:
+            return _DECODER.raw_decode(buf.text)
+        except json.JSONDecodeError as exc:
+            if exc.pos < len(buf.text.rstrip(_WS)) or buf.eof:
+                return buf.error(exc.pos, exc.msg)
+            if not buf.more(at_least=max(len(buf.text), 4096)):
+                return buf.error(exc.pos, exc.msg)
+
+
+def iter_json_array(lines: Iterator[tuple[int, Any]], name: str
+                    ) -> Iterator[tuple[int, Any | RecordError]]:
+    """Yield ``(element_number, element_or_error)`` for the JSON array in ``lines``."""
+    buf = _Buffer(lines, name)
+    if buf.skip_ws() != "[":
+        yield 1, buf.error(0, "expected '['")
+        return
+    buf.drop(1)
+    if buf.skip_ws() == "]":
+        buf.drop(1)
+        yield from _trailing(buf, 0)
+        return
+    n = 0
+    while True:
+        if buf.skip_ws() == "":
+            yield n + 1, buf.error(0, "expected a value, got the end of the file")
+            return
+        start_line = buf.line
+        parsed = _value(buf)
+        if isinstance(parsed, RecordError):
+            yield n + 1, parsed
+            return
+        value, end = parsed
+        end_line = buf.where(end - 1)[0]
+        n += 1
+        bad = [e for e in buf.bad if start_line <= (e.location.line or 0) <= end_line]
+        buf.bad = [e for e in buf.bad if (e.location.line or 0) > end_line]
+        buf.drop(end)
+        if bad:
+            yield n, RecordError(f"element {n}: line {bad[0].location.line} is "
+                                 f"{bad[0].message}", file=name, line=bad[0].location.line)
+        else:
+            yield n, value
+        sep = buf.skip_ws()
+        if sep == "]":
+            buf.drop(1)
+            yield from _trailing(buf, n)
+            return
+        if sep != ",":
+            got = "the end of the file" if sep == "" else repr(sep)
+            yield n + 1, buf.error(0, f"expected ',' or ']' after element {n}, got {got}")
+            return
+        buf.drop(1)
+
+
+def _trailing(buf: _Buffer, n: int) -> Iterator[tuple[int, RecordError]]:
+    if buf.skip_ws() != "":
+        yield n + 1, buf.error(0, "expected the end of the file after the array's ']'")

@@ -292,16 +292,17 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         if not cites:
             continue
         cite_spans = [sp for _, sp in cites]
+        starts = [a for a, _ in cite_spans]          # in text order, not overlapping
         quotes = [Quote(q.group(1).strip(), (s + q.start(1), s + q.end(1)))
                   for q in _DQUOTE.finditer(sent)]
         if not quotes:
             for m in _NUMBER.finditer(sent):
                 a, b = s + m.start(), s + m.end()
-                if any(cs <= a < ce for cs, ce in cite_spans):
+                i = bisect.bisect_right(starts, a) - 1
+                if i >= 0 and a < cite_spans[i][1]:   # the citation's own page number
                     continue
                 quotes.append(Quote(m.group(0), (a, b), "number"))
         owned: list[list[Quote]] = [[] for _ in cites]
-        starts = [a for a, _ in cite_spans]
         for q in quotes:
             owned[_nearest(q, starts)].append(q)
         for (pages, span), mine in zip(cites, owned):

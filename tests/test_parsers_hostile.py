@@ -182,3 +182,25 @@ def test_long_caption_report_is_linear_and_truncated(tmp_path):
     assert "… truncated, " in html and "characters more" in html
     assert "<details class=\"fulltext\">" in html
     assert (t2 - t1) < 4 * (t1 - t0) + 0.5, (t1 - t0, t2 - t1)
+
+
+def test_claim_splitter_refuses_an_oversized_response_per_record():
+    from halluscope.claims.splitter import MAX_SPLIT_CHARS, split_claims
+    with pytest.raises(ValueError, match="at most"):
+        split_claims("a dog " * (MAX_SPLIT_CHARS // 5))
+
+
+def test_claims_metric_reports_an_oversized_response_as_the_records_error(tmp_path):
+    from halluscope.claims.splitter import MAX_SPLIT_CHARS
+    from halluscope.errors import RecordError
+    from halluscope.metrics.claims import ClaimsMetric
+    from halluscope.records import read_records
+    path = tmp_path / "outputs.jsonl"
+    path.write_text(json.dumps({"id": "huge", "task": "caption", "image": "x.jpg",
+                                "response": "a dog " * (MAX_SPLIT_CHARS // 5)}) + "\n")
+    rec, = read_records(path)
+    metric = ClaimsMetric.__new__(ClaimsMetric)
+    metric.decomposer, metric.vocabulary = None, None
+    with pytest.raises(RecordError) as err:
+        metric._split(rec)
+    assert err.value.location.field == "response" and err.value.location.line == 1

@@ -78,9 +78,9 @@ def test_pope_parsers_are_total(text):
 @given(hostile)
 def test_chair_tokeniser_is_total(text):
     from halluscope.metrics.chair_text import token_spans, word_tokenizer
-    tokens = word_tokenizer()(text) if callable(word_tokenizer()) else []
-    assert isinstance(tokens, list)
-    assert len(token_spans(text, [str(t) for t in tokens])) == len(tokens)
+    tokens = word_tokenizer()(text)
+    assert isinstance(tokens, list) and all(isinstance(t, str) for t in tokens)
+    assert len(token_spans(text, tokens)) == len(tokens)
 
 
 @pytest.mark.parametrize("text", ["[" * 100_000, "```json\n" + "[" * 100_000 + "```",
@@ -162,13 +162,14 @@ def test_long_caption_report_is_linear_and_truncated(tmp_path):
 
     rng = random.Random(0)
     filler = "the a big small red blue scene with near under over and very some".split()
-    words, n_mentions = [], 0
-    while sum(map(len, words)) + len(words) < 500_000:
+    words, n_mentions, length = [], 0, 0
+    while length < 500_000:
         if rng.random() < 0.01:
             words.append(rng.choice(["dog", "cat", "sofa", "bus"]))
             n_mentions += 1
         else:
             words.append(rng.choice(filler))
+        length += len(words[-1]) + 1
     caption = " ".join(words)
     assert len(caption) >= 500_000 and n_mentions >= 200
     records = [{"id": "long", "task": "caption", "image_id": 1, "response": caption},
@@ -204,3 +205,14 @@ def test_claims_metric_reports_an_oversized_response_as_the_records_error(tmp_pa
     with pytest.raises(RecordError) as err:
         metric._split(rec)
     assert err.value.location.field == "response" and err.value.location.line == 1
+
+
+def test_truncate_segments_cuts_inside_a_piece_and_counts_the_rest():
+    from halluscope.report.itemview import Mark, segment_text, truncate_segments
+    text = "a cat " * 10                                  # 60 characters
+    segs = segment_text(text, [Mark(2, 5, "mention", "supported"), Mark(20, 30, "claim",
+                                                                           "hallucinated")])
+    kept, more = truncate_segments(segs, 25)
+    assert "".join(s["text"] for s in kept) == text[:25] and more == 35
+    assert kept[-1]["cls"] == "claim v-hallucinated" and kept[-1]["text"] == text[20:25]
+    assert truncate_segments(segs, 1000) == (segs, 0)

@@ -305,8 +305,9 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         owned: list[list[Quote]] = [[] for _ in cites]
         for q in quotes:
             owned[_nearest(q, starts)].append(q)
+        context = sent.strip()                       # once: one sentence may cite many times
         for (pages, span), mine in zip(cites, owned):
-            out.append(PageCitation(pages, span, sent.strip(), tuple(mine)))
+            out.append(PageCitation(pages, span, context, tuple(mine)))
     return out
 
 

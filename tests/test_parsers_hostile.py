@@ -87,13 +87,14 @@ def test_chair_tokeniser_is_total(text):
                                   '{"page": "²"}', "p. " + "5" * 5_000, "p. " + "5" * 5_000 + ".",
                                   '{"bbox": [' + "9" * 4000 + ', 1, 2, 3]}',
                                   '"\\"' * 50_000, "." * 200_000 + "x", "<ref>a</ref> " * 20_000,
-                                  "<box>" * 50_000, "p. 1 " * 40_000])
+                                  "<box>" * 50_000, "p. 1 " * 40_000, "\n" * 100_000])
 def test_hostile_responses_parse_quickly(text):
     t = time.perf_counter()
     assert isinstance(parse_cited_boxes(text, known=["dog"]), list)
     assert isinstance(parse_cited_regions(text, known=["dog"]), list)
     assert isinstance(parse_page_citations(text), list)
-    assert isinstance(parse_verdict_json(text), Parsed)
+    for parse in (parse_verdict_json, parse_verdict_line, parse_yes_no_word, parse_claims_json):
+        assert isinstance(parse(text), Parsed)
     assert time.perf_counter() - t < 20
 
 

@@ -113,7 +113,10 @@ def parse_verdict_json(text: str) -> Parsed:
     return Parsed(True, label, confidence=conf, reason=str(reason) if reason else None)
 
 
-_LINE = re.compile(r"^\s*(?:verdict|answer|label)\s*[:=]\s*(.+?)\s*$", re.IGNORECASE | re.M)
+# horizontal space only before the colon: "^\s*" would rescan every following blank line from
+# every line start (quadratic on a run of newlines)
+_LINE = re.compile(r"^[ \t]*(?:verdict|answer|label)[ \t]*[:=]\s*(.+?)[ \t\r\f\v]*$",
+                   re.IGNORECASE | re.M)
 
 
 def parse_verdict_line(text: str) -> Parsed:

@@ -333,6 +333,11 @@ def claims_from_doc(doc, vocabulary: Vocabulary | None) -> list[Claim]:
     return _DocClaims(doc, vocabulary).run()
 
 
+MAX_SPLIT_CHARS = 200_000
+"""Longest response the rule-based splitter parses (spaCy's parser needs about 1 GB per
+100,000 characters and refuses ``nlp.max_length``); a longer one is that record's error."""
+
+
 def split_claims(text: str, vocabulary: Any = None) -> list[Claim]:
     """Split one response into atomic claims.
 
@@ -347,6 +352,9 @@ def split_claims(text: str, vocabulary: Any = None) -> list[Claim]:
     """
     if not text or not text.strip():
         return []
+    if len(text) > MAX_SPLIT_CHARS:
+        raise ValueError(f"expected a response of at most {MAX_SPLIT_CHARS:,} characters for "
+                         f"the rule-based claim splitter, got {len(text):,}")
     return claims_from_doc(load_pipeline()(text), _vocab(vocabulary))
 
 

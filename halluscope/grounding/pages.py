@@ -36,6 +36,7 @@ when the page has a number of equal value (``4,210`` = ``4210.0``; ``12%`` needs
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import unicodedata
@@ -46,6 +47,9 @@ from typing import Any
 from halluscope.grounding.jsonblobs import json_blobs, walk_dicts
 
 MAX_RANGE = 20
+MAX_PAGE = 100_000
+"""Largest page number a citation may name; longer digit runs are not page citations."""
+_MAX_PAGE_DIGITS = len(str(MAX_PAGE))
 
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
 _QUOTES = {ord("\u201c"): '"', ord("\u201d"): '"', ord("\u201e"): '"', ord("\u00ab"): '"',
@@ -62,6 +66,9 @@ _DQUOTE = re.compile(r"[\"\u201c\u201d\u00ab\u00bb]([^\"\u201c\u201d\u00ab\u00bb
                      r"[\"\u201c\u201d\u00ab\u00bb]")
 _NUMBER = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s?%|\s?percent)?"
                      r"(?![\w%])", re.IGNORECASE)
+# a run of end punctuation (whole, possessive: no backtracking inside "......") and closers
+_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++[\"\u201d')\]]*+(?=\s+[A-Z\"\u201c(\[]|\s*$)"
+                           r"|\n\s*\n")
 _ABBREV = re.compile(r"\b(?:pp?|pgs?|e\.g|i\.e|etc|fig|vs|no|mr|mrs|dr)\.$", re.IGNORECASE)
 
 
@@ -195,18 +202,34 @@ def page_numbers(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:
 
 # -- parsing -----------------------------------------------------------------------------------
 
+def page_number(value: Any) -> int | None:
+    """A page number from a cited token: a plain ``int`` or a string of decimal digits, at most
+    :data:`MAX_PAGE`; ``None`` for anything else (``"²"``, a 5,000-digit run, ``True``, ``-3``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= MAX_PAGE else None
+    if not isinstance(value, str):
+        return None
+    digits = value.strip()
+    if not digits or len(digits) > _MAX_PAGE_DIGITS or not digits.isdecimal():
+        return None
+    n = int(digits)
+    return n if n <= MAX_PAGE else None
+
+
 def _pages_of(numbers: str) -> tuple[int, ...]:
     pages: list[int] = []
     for part in re.split(r"\s*(?:,|and|&)\s*", numbers):
         m = _RANGE.fullmatch(part.strip())
         if m:
-            a, b = int(m.group(1)), int(m.group(2))
-            if a <= b and b - a < MAX_RANGE:
+            a, b = page_number(m.group(1)), page_number(m.group(2))
+            if a is not None and b is not None and a <= b and b - a < MAX_RANGE:
                 pages.extend(range(a, b + 1))
             else:
-                pages.extend([a, b])
-        elif part.strip().isdigit():
-            pages.append(int(part))
+                pages.extend(p for p in (a, b) if p is not None)
+        elif (p := page_number(part)) is not None:
+            pages.append(p)
     return tuple(dict.fromkeys(pages))
 
 
@@ -214,9 +237,11 @@ def sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans: ends at ``.``/``!``/``?``/newline followed by space and a capital,
     quote or end, except after abbreviations (``p.``, ``pp.``, ``e.g.``) and inside numbers."""
     spans, start = [], 0
-    for m in re.finditer(r"[.!?]+[\"\u201d')\]]*(?=\s+[A-Z\"\u201c(\[]|\s*$)|\n\s*\n", text):
+    for m in _SENTENCE_END.finditer(text):
         end = m.end()
-        if m.group(0).startswith(".") and _ABBREV.search(text[start:m.start() + 1]):
+        # the longest abbreviation is 4 characters: a short window keeps this linear
+        window = text[max(start, m.start() - 8):m.start() + 1]
+        if m.group(0).startswith(".") and _ABBREV.search(window):
             continue
         if text[start:end].strip():
             spans.append((start, end))
@@ -234,8 +259,7 @@ def _json_citations(text: str) -> list[PageCitation]:
             if raw is None:
                 continue
             vals = raw if isinstance(raw, list) else [raw]
-            pages = tuple(int(v) for v in vals if isinstance(v, int) or
-                          (isinstance(v, str) and v.strip().isdigit()))
+            pages = tuple(p for p in map(page_number, vals) if p is not None)
             if not pages:
                 continue
             quotes = []
@@ -268,26 +292,30 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         if not cites:
             continue
         cite_spans = [sp for _, sp in cites]
+        starts = [a for a, _ in cite_spans]          # in text order, not overlapping
         quotes = [Quote(q.group(1).strip(), (s + q.start(1), s + q.end(1)))
                   for q in _DQUOTE.finditer(sent)]
         if not quotes:
             for m in _NUMBER.finditer(sent):
                 a, b = s + m.start(), s + m.end()
-                if any(cs <= a < ce for cs, ce in cite_spans):
+                i = bisect.bisect_right(starts, a) - 1
+                if i >= 0 and a < cite_spans[i][1]:   # the citation's own page number
                     continue
                 quotes.append(Quote(m.group(0), (a, b), "number"))
-        for i, (pages, span) in enumerate(cites):
-            # quotes go to the citation after them in the sentence, else the nearest before
-            mine = tuple(q for q in quotes if _nearest(q, cite_spans) == i)
-            out.append(PageCitation(pages, span, sent.strip(), mine))
+        owned: list[list[Quote]] = [[] for _ in cites]
+        for q in quotes:
+            owned[_nearest(q, starts)].append(q)
+        context = sent.strip()                       # once: one sentence may cite many times
+        for (pages, span), mine in zip(cites, owned):
+            out.append(PageCitation(pages, span, context, tuple(mine)))
     return out
 
 
-def _nearest(q: Quote, cite_spans: list[tuple[int, int]]) -> int:
-    after = [i for i, (a, _) in enumerate(cite_spans) if a >= q.span[1]]
-    if after:
-        return after[0]
-    return len(cite_spans) - 1
+def _nearest(q: Quote, starts: list[int]) -> int:
+    """The citation a quote belongs to: the first one after it in the sentence, else the last
+    (``starts`` are the citations' starts in text order, so a binary search finds it)."""
+    i = bisect.bisect_left(starts, q.span[1])
+    return i if i < len(starts) else len(starts) - 1
 
 
 # -- matching ----------------------------------------------------------------------------------

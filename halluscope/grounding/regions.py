@@ -49,6 +49,9 @@ accuracy@0.5; ``AuditConfig.options["region_iou"]`` changes it)
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,9 +65,12 @@ BOX_FORMATS = ("auto", "pixels", "norm", "norm1000")
 _F = r"[-+]?\d+(?:\.\d+)?"
 _LIST4 = rf"\[\s*({_F})\s*,\s*({_F})\s*,\s*({_F})\s*,\s*({_F})\s*\]"
 _PAIRS = rf"\(\s*({_F})\s*,\s*({_F})\s*\)\s*,?\s*\(\s*({_F})\s*,\s*({_F})\s*\)"
-_QWEN = re.compile(r"(?:<\|object_ref_start\|>(?P<ref>.*?)<\|object_ref_end\|>\s*)?"
-                   r"<\|box_start\|>(?P<body>.*?)<\|box_end\|>", re.S)
-_TAG = re.compile(r"(?:<ref>(?P<ref>.*?)</ref>\s*)?<box>(?P<body>.*?)</box>", re.S)
+# label and box bodies are bounded (an unclosed tag then costs a constant, not the rest of the text)
+_QWEN = re.compile(r"(?:<\|object_ref_start\|>(?P<ref>.{0,300}?)<\|object_ref_end\|>\s*)?"
+                   r"<\|box_start\|>(?P<body>.{0,2000}?)<\|box_end\|>", re.S)
+_TAG = re.compile(r"(?:<ref>(?P<ref>.{0,300}?)</ref>\s*)?<box>(?P<body>.{0,2000}?)</box>", re.S)
+LABEL_WINDOW = 300
+"""How far before a citation (characters) its object name is looked for."""
 _PLAIN = re.compile(_LIST4)
 _REGION = re.compile(
     r"[\[(]\s*R\s*(?P<a>\d+)\s*[\])]"
@@ -154,8 +160,9 @@ def norm_region_id(value: Any) -> str:
 
 def _label_before(text: str, pos: int, known: Sequence[str]) -> str | None:
     """The object named closest before ``pos`` in its sentence."""
-    start = max(text.rfind(". ", 0, pos), text.rfind("\n", 0, pos), text.rfind("]", 0, pos),
-                text.rfind(">", 0, pos), text.rfind(";", 0, pos), -1) + 1
+    lo = max(0, pos - LABEL_WINDOW)
+    start = max(text.rfind(". ", lo, pos), text.rfind("\n", lo, pos), text.rfind("]", lo, pos),
+                text.rfind(">", lo, pos), text.rfind(";", lo, pos), lo - 1) + 1
     window = text[start:pos].lower()
     best, best_at = None, -1
     for lab in known:
@@ -204,6 +211,18 @@ def _numbers(body: str) -> list[tuple[float, float, float, float]]:
     return out
 
 
+def _finite4(raw: Any) -> list[float] | None:
+    """Four JSON numbers as finite floats, else ``None`` (a 400-digit integer overflows)."""
+    if not (isinstance(raw, list) and len(raw) == 4 and
+            all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw)):
+        return None
+    try:
+        vals = [float(v) for v in raw]
+    except OverflowError:
+        return None
+    return vals if all(math.isfinite(v) for v in vals) else None
+
+
 _LABEL_KEYS = ("label", "name", "object", "category", "class", "phrase", "ref")
 
 
@@ -222,10 +241,9 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
         for obj in walk_dicts(data):
             for key in ("bbox_2d", "box_2d", "bbox", "box"):
                 raw = obj.get(key)
-                if not (isinstance(raw, list) and len(raw) == 4 and
-                        all(isinstance(v, (int, float)) for v in raw)):
+                raw = _finite4(raw)
+                if raw is None:
                     continue
-                raw = [float(v) for v in raw]
                 fmt = box_format
                 if key == "box_2d":                       # Gemini: [y1, x1, y2, x2] / 1000
                     raw = [raw[1], raw[0], raw[3], raw[2]]
@@ -254,8 +272,12 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
                 coords, box = _coords(raw, fmt, size)
                 out.append(CitedBox(raw, box, ref, m.span(), fmt_name, coords))
             taken.append(m.span())
+    taken.sort()
+    starts = [a for a, _ in taken]
+    reach = list(itertools.accumulate((b for _, b in taken), max))
     for m in _PLAIN.finditer(text):
-        if any(a <= m.start() < b for a, b in taken):
+        i = bisect.bisect_right(starts, m.start()) - 1
+        if i >= 0 and reach[i] > m.start():          # inside a tag already read
             continue
         raw = tuple(float(v) for v in m.groups())
         coords, box = _coords(raw, box_format, size)

@@ -54,19 +54,29 @@ def _fail(why: str) -> Parsed:
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 
 
+MAX_JSON_STARTS = 64
+"""How many ``{``/``[`` positions :func:`extract_json` tries before giving up."""
+
+
 def extract_json(text: str, opener: str) -> Any:
     """The first JSON value starting with ``opener`` (``{`` or ``[``) in ``text``; raises
     ``ValueError`` when there is none."""
+    from halluscope.grounding.jsonblobs import MAX_DEPTH, nesting_depth
     candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
     decoder = json.JSONDecoder()
+    tries = 0
     for cand in candidates:
         start = cand.find(opener)
-        while start != -1:
+        # a bounded number of starts (each try may read to the end), none too deep to decode
+        while start != -1 and tries < MAX_JSON_STARTS:
+            tries += 1
             try:
-                value, _ = decoder.raw_decode(cand, start)
-                return value
-            except json.JSONDecodeError:
-                start = cand.find(opener, start + 1)
+                if nesting_depth(cand[start:start + 100_000]) <= MAX_DEPTH:
+                    value, _ = decoder.raw_decode(cand, start)
+                    return value
+            except (json.JSONDecodeError, RecursionError):
+                pass
+            start = cand.find(opener, start + 1)
     raise ValueError(f"no JSON {'object' if opener == '{' else 'array'} found")
 
 
@@ -103,7 +113,10 @@ def parse_verdict_json(text: str) -> Parsed:
     return Parsed(True, label, confidence=conf, reason=str(reason) if reason else None)
 
 
-_LINE = re.compile(r"^\s*(?:verdict|answer|label)\s*[:=]\s*(.+?)\s*$", re.IGNORECASE | re.M)
+# horizontal space only before the colon: "^\s*" would rescan every following blank line from
+# every line start (quadratic on a run of newlines)
+_LINE = re.compile(r"^[ \t]*(?:verdict|answer|label)[ \t]*[:=]\s*(.+?)[ \t\r\f\v]*$",
+                   re.IGNORECASE | re.M)
 
 
 def parse_verdict_line(text: str) -> Parsed:

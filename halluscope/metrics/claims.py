@@ -137,7 +137,11 @@ class ClaimsMetric(Metric):
     def split(self, text: str):
         if self.decomposer is not None:
             return self.decomposer.decompose(text)
-        from halluscope.claims.splitter import split_claims
+        from halluscope.claims.splitter import MAX_SPLIT_CHARS, split_claims
+        if len(text) > MAX_SPLIT_CHARS:
+            raise RecordError(f"expected a response of at most {MAX_SPLIT_CHARS:,} characters "
+                              f"for the rule-based claim splitter, got {len(text):,}",
+                              field="response")
         return split_claims(text, self.vocabulary)
 
     def _split(self, record: Record):
@@ -147,6 +151,11 @@ class ClaimsMetric(Metric):
             return self.split(record.response or "")
         except CacheMiss as exc:
             raise exc.for_record(record.id) from None
+        except RecordError as exc:
+            if exc.location.file is None and exc.location.line is None:
+                raise RecordError(exc.message, file=record.source.file, line=record.source.line,
+                                  field=exc.location.field) from None
+            raise
         except HalluscopeError as exc:
             from halluscope.adapters.types import AuthError
             if self.decomposer is None or isinstance(exc, (RecordError, ConfigError,

@@ -32,6 +32,22 @@ from halluscope.metrics.base import ItemScore, Metric
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 
+#: What a parser of model text may still raise on hostile input that no test foresaw; it
+#: becomes a per-record error, never an aborted audit.
+_PARSE_FAULTS = (RecursionError, ValueError, OverflowError, MemoryError)
+
+
+def _parse(fn, record: Record, **kw):
+    """``fn(record.response, **kw)``, a parse failure reported as the record's error."""
+    try:
+        return fn(record.response, **kw)
+    except _PARSE_FAULTS as exc:
+        from halluscope.errors import RecordError
+        raise RecordError(f"expected a response the citation parser can read, got one it "
+                          f"failed on ({type(exc).__name__}: {str(exc)[:120]})",
+                          file=record.source.file, line=record.source.line,
+                          field="response") from exc
+
 log = logging.getLogger(__name__)
 
 
@@ -128,7 +144,10 @@ class RegionMetric(Metric):
         if "regions" in record.metadata:
             return True
         from halluscope.grounding.regions import parse_cited_boxes, parse_cited_regions
-        return bool(parse_cited_regions(record.response) or parse_cited_boxes(record.response))
+        try:
+            return bool(parse_cited_regions(record.response) or parse_cited_boxes(record.response))
+        except _PARSE_FAULTS:
+            return True                      # score() reports the failure on the record
 
     def skip_reason(self, record: Record) -> str:
         if not record.response:
@@ -145,9 +164,9 @@ class RegionMetric(Metric):
         size = _image_size(record)
         truth = truth_from_metadata(dict(record.metadata), size)
         fmt = str(record.metadata.get("box_format", self.box_format))
-        boxes = parse_cited_boxes(record.response, size=size, box_format=fmt,
-                                  known=truth.labels())
-        regions = parse_cited_regions(record.response, known=truth.labels())
+        boxes = _parse(parse_cited_boxes, record, size=size, box_format=fmt,
+                       known=truth.labels())
+        regions = _parse(parse_cited_regions, record, known=truth.labels())
         cited_labels = list(dict.fromkeys(c.label for c in [*boxes, *regions] if c.label))
         for provider in self.annotations:               # annotated objects with boxes
             f = provider.facts(record, ())
@@ -277,7 +296,10 @@ class PageMetric(Metric):
         if not record.response or (record.document is None and record.task != "document"):
             return False
         from halluscope.grounding.pages import parse_page_citations
-        return bool(parse_page_citations(record.response))
+        try:
+            return bool(parse_page_citations(record.response))
+        except _PARSE_FAULTS:
+            return True                      # score() reports the failure on the record
 
     def skip_reason(self, record: Record) -> str:
         if not record.response:
@@ -311,7 +333,7 @@ class PageMetric(Metric):
         except ConfigError as exc:
             raise RecordError(str(exc), file=record.source.file, line=record.source.line,
                               field="document") from exc
-        citations = parse_page_citations(record.response)
+        citations = _parse(parse_page_citations, record)
         try:
             verdicts = check_pages(record, doc, citations=citations)
         except UnreadableImage as exc:          # a page that cannot be read or rendered

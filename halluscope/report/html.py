@@ -83,6 +83,8 @@ def environment():
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = fmt_value
     env.filters["ci"] = fmt_ci
+    from halluscope.report.itemview import SHOWN_CHARS
+    env.globals["shown_chars"] = SHOWN_CHARS
     return env
 
 

@@ -76,33 +76,67 @@ def segment_text(text: str, marks: Iterable[Mark]) -> list[dict[str, Any]]:
     Returns a list of ``{"text", "cls", "title", "refs"}`` dicts whose texts concatenate to
     ``text``. ``cls`` holds CSS classes (``claim v-hallucinated``, ``mention m-supported``,
     ``multi`` when several claims overlap), ``refs`` the claim anchors (space-separated).
+
+    One sweep over the sorted boundaries: O(n + k log k) for n characters and k marks (plus the
+    marks open at each piece), so a long response costs no more than reading it.
     """
     text = text or ""
     marks = [m for m in marks if 0 <= m.start < m.end <= len(text)]
     if not marks:
         return [{"text": text, "cls": "", "title": "", "refs": ""}] if text else []
-    bounds = sorted({0, len(text), *(m.start for m in marks), *(m.end for m in marks)})
+    opening: dict[int, list[int]] = {}
+    closing: dict[int, list[int]] = {}
+    for i, m in enumerate(marks):
+        opening.setdefault(m.start, []).append(i)
+        closing.setdefault(m.end, []).append(i)
+    bounds = sorted({0, len(text), *opening, *closing})
+    active: set[int] = set()
     out = []
     for a, b in zip(bounds, bounds[1:]):
-        cover = [m for m in marks if m.start <= a and m.end >= b]
-        classes = []
-        claims = [m for m in cover if m.family == "claim"]
-        mentions = [m for m in cover if m.family == "mention"]
-        if claims:
-            worst = max(claims, key=lambda m: SEVERITY.get(m.status, 0)).status
-            classes += ["claim", f"v-{worst}"]
-            if len(claims) > 1:
-                classes.append("multi")
-        if mentions:
-            worst = max(mentions, key=lambda m: SEVERITY.get(m.status, 0)).status
-            classes += ["mention", f"m-{worst}"]
-        out.append({
-            "text": text[a:b],
-            "cls": " ".join(classes),
-            "title": "\n".join(dict.fromkeys(m.title for m in cover if m.title)),
-            "refs": " ".join(m.ref for m in claims if m.ref),
-        })
+        active.difference_update(closing.get(a, ()))
+        active.update(opening.get(a, ()))
+        out.append(_piece(text[a:b], [marks[i] for i in sorted(active)]))
     return out
+
+
+def _piece(text: str, cover: list[Mark]) -> dict[str, Any]:
+    """One segment of :func:`segment_text`: its text and the classes of the marks covering it."""
+    classes = []
+    claims = [m for m in cover if m.family == "claim"]
+    mentions = [m for m in cover if m.family == "mention"]
+    if claims:
+        worst = max(claims, key=lambda m: SEVERITY.get(m.status, 0)).status
+        classes += ["claim", f"v-{worst}"]
+        if len(claims) > 1:
+            classes.append("multi")
+    if mentions:
+        worst = max(mentions, key=lambda m: SEVERITY.get(m.status, 0)).status
+        classes += ["mention", f"m-{worst}"]
+    return {
+        "text": text,
+        "cls": " ".join(classes),
+        "title": "\n".join(dict.fromkeys(m.title for m in cover if m.title)),
+        "refs": " ".join(m.ref for m in claims if m.ref),
+    }
+
+
+#: Characters of a response shown highlighted in report.html; the rest is behind a fold.
+SHOWN_CHARS = 20_000
+
+
+def truncate_segments(segments: list[dict[str, Any]], limit: int = SHOWN_CHARS
+                      ) -> tuple[list[dict[str, Any]], int]:
+    """The segments covering the first ``limit`` characters (the last one cut), and how many
+    characters were left out (0 when the text fits)."""
+    kept, used = [], 0
+    for seg in segments:
+        if used >= limit:
+            break
+        room = limit - used
+        kept.append(seg if len(seg["text"]) <= room else {**seg, "text": seg["text"][:room]})
+        used += len(kept[-1]["text"])
+    total = sum(len(seg["text"]) for seg in segments)
+    return kept, total - used
 
 
 # -- CHAIR mentions ---------------------------------------------------------------------------
@@ -455,6 +489,7 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
     elif isinstance(item.get("image"), str):
         image_note = "image not found locally" if "://" not in item["image"] else "remote image"
 
+    shown, left_out = truncate_segments(segment_text(response, marks))
     error = item.get("error")
     flags = []
     if n_halluc:
@@ -473,7 +508,7 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
         "regions": regions, "pages": pages,
         "prompt": str(item.get("prompt") or ""),
         "response": response, "has_response": isinstance(item.get("response"), str),
-        "segments": segment_text(response, marks),
+        "segments": shown, "truncated": left_out,
         "claims": claims, "chair": chair, "pope": pope, "others": others,
         "n_halluc": n_halluc, "badges": badges, "error": str(error) if error else "",
         "skipped": str(item.get("skipped") or ""), "flags": " ".join(flags),

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from halluscope import _json as fast_json
 from halluscope.errors import ConfigError
 from halluscope.records import coco_image_id
 
@@ -132,7 +133,7 @@ def _write_json(path: Path, obj: Any) -> None:
 def _read_json(path: Path) -> Any:
     try:
         with open(path, "rb") as fh:
-            return json.load(fh)
+            return fast_json.loads(fh.read())
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     except json.JSONDecodeError as exc:
@@ -147,6 +148,9 @@ def objects_from_mapping(mapping: Mapping[Any, Iterable[str]], vocabulary: Mappi
 
     ``vocabulary`` maps words (categories and synonyms) to categories; a word outside it is
     kept as written (it can then never be matched) and reported once in the log."""
+    fast = _objects_fast(mapping, vocabulary, where)
+    if fast is not None:
+        return fast
     interned: dict[tuple[str, ...], frozenset[str]] = {}
     by_list: dict[tuple, frozenset[str]] = {}     # most images share their list with others
     out: dict[int, frozenset[str]] = {}
@@ -183,6 +187,37 @@ def objects_from_mapping(mapping: Mapping[Any, Iterable[str]], vocabulary: Mappi
         log.warning("%s: %d object word(s) outside the CHAIR vocabulary, kept as written: %s",
                     where, len(unknown), ", ".join(sorted(unknown)[:10]))
     return out
+
+
+def _objects_fast(mapping: Mapping[Any, Iterable[str]], vocabulary: Mapping[str, str],
+                  where: str) -> dict[int, frozenset[str]] | None:
+    """:func:`objects_from_mapping` for the common shape (decimal string keys, lists of words),
+    with the per-image work done by C loops and each distinct word list converted once; ``None``
+    for any other shape (the general loop then checks and reports it)."""
+    if not isinstance(mapping, dict) \
+            or not all(type(k) is str and k.isdigit() and k.isascii() for k in mapping) \
+            or not all(type(v) is list for v in mapping.values()):
+        return None
+    lists = list(map(tuple, mapping.values()))
+    distinct = dict.fromkeys(lists)
+    if not all(type(w) is str for t in distinct for w in t):
+        return None
+    interned: dict[tuple[str, ...], frozenset[str]] = {}
+    unknown: set[str] = set()
+    for words in distinct:
+        nodes = set()
+        for w in words:
+            node = vocabulary.get(w)
+            if node is None:
+                unknown.add(w)
+                node = w
+            nodes.add(node)
+        k = tuple(sorted(nodes))
+        distinct[words] = interned.setdefault(k, frozenset(k)) if k else _EMPTY
+    if unknown:
+        log.warning("%s: %d object word(s) outside the CHAIR vocabulary, kept as written: %s",
+                    where, len(unknown), ", ".join(sorted(unknown)[:10]))
+    return dict(zip(map(int, mapping), map(distinct.__getitem__, lists)))
 
 
 def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str]) -> GroundTruth:

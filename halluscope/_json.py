@@ -4,7 +4,10 @@ surrogates) is parsed again by ``json``, which also gives the error message for 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+from collections.abc import Iterator
 from typing import Any
 
 try:
@@ -23,4 +26,18 @@ def loads(data: str | bytes | bytearray) -> Any:
     return json.loads(data)
 
 
-__all__ = ["loads"]
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Garbage collection off for a block that builds many small containers and no cycles
+    (parsing a large JSON document and converting it): Python's collector would otherwise
+    rescan the growing document again and again, which costs more than the parsing itself."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+__all__ = ["gc_paused", "loads"]

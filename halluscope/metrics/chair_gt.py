@@ -223,14 +223,16 @@ def _objects_fast(mapping: Mapping[Any, Iterable[str]], vocabulary: Mapping[str,
 def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str]) -> GroundTruth:
     """Read a ground-truth objects file (see the module docstring for the shapes)."""
     path = Path(path).expanduser()
-    data = _read_json(path)
     where = str(path)
-    if isinstance(data, dict) and isinstance(data.get("imid_to_objects"), dict):
-        data = data["imid_to_objects"]
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected {{\"imid_to_objects\": {{image_id: [words]}}}} "
-                          f"or {{image_id: [words]}}, got a JSON {type(data).__name__}")
-    objects = objects_from_mapping(data, vocabulary, where)
+    with fast_json.gc_paused():     # ~120k small lists: the collector would rescan them often
+        data = _read_json(path)
+        if isinstance(data, dict) and isinstance(data.get("imid_to_objects"), dict):
+            data = data["imid_to_objects"]
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected {{\"imid_to_objects\": {{image_id: [words]}}}} "
+                              f"or {{image_id: [words]}}, got a JSON {type(data).__name__}")
+        objects = objects_from_mapping(data, vocabulary, where)
+        del data
     return GroundTruth(objects, "gt-objects", [(where, _sha256_file(path))])
 
 
@@ -336,11 +338,12 @@ def load_coco_ground_truth(paths: Iterable[str | Path], parser, *,
     target = cache / f"gt-{parser.variant}-{key[:32]}.json"
     if use_cache and target.is_file():
         try:
-            with open(target, "rb") as fh:
+            with open(target, "rb") as fh, fast_json.gc_paused():
                 block = json.load(fh)
-            if block.get("key") == key:
+                objects = _decode(block) if block.get("key") == key else None
+            if objects is not None:
                 log.debug("CHAIR ground truth from cache %s", target)
-                return GroundTruth(_decode(block), "coco", files)
+                return GroundTruth(objects, "coco", files)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring unreadable CHAIR cache %s: %s", target, exc)
     objects = build_objects_from_coco(paths, parser)

@@ -7,18 +7,20 @@ collocations, the scikit-learn classifier wrapper, the transition parser's SVM).
 about 0.75 s of a 0.9 s import on a small machine, which is most of the start-up of a
 one-caption CHAIR audit.
 
-:func:`import_nltk` imports NLTK with SciPy, scikit-learn and pandas hidden (when nothing has
-imported them yet), then puts back in those NLTK modules a stand-in for each name their ``try``
-block could not import. A stand-in imports the real object the first time it is called or one
+:func:`import_nltk` imports NLTK with SciPy, scikit-learn and pandas hidden from the importing
+thread (when nothing has imported them yet: a finder at the head of ``sys.meta_path`` refuses
+them in that thread only), then puts back in those NLTK modules a stand-in for each name their
+``try`` block could not import. A stand-in imports the real object the first time it is called or one
 of its attributes is read, and replaces itself with it, so those NLTK features keep working in
 the same process. NLTK's own code is unchanged and the tokenizer is NLTK's.
 """
 
 from __future__ import annotations
 
-import _imp
 import importlib
+import importlib.abc
 import sys
+import threading
 from typing import Any
 
 #: Packages NLTK imports at import time only inside ``try`` blocks for features we do not use.
@@ -65,26 +67,36 @@ class _Deferred:
         return f"<deferred {source}{'.' + attr if attr else ''} for {owner}.{name}>"
 
 
+class _HideFromThisThread(importlib.abc.MetaPathFinder):
+    """Makes ``import scipy`` (and the others in ``_HIDDEN``) fail in one thread while NLTK is
+    imported there; imports in other threads are not affected."""
+
+    def __init__(self, hidden: frozenset[str]):
+        self.thread = threading.get_ident()
+        self.hidden = hidden
+
+    def find_spec(self, name, path=None, target=None):
+        if threading.get_ident() == self.thread and name.partition(".")[0] in self.hidden:
+            raise ModuleNotFoundError(f"{name} is hidden while halluscope imports NLTK",
+                                      name=name)
+        return None
+
+
 def import_nltk() -> Any:
     """``import nltk`` without importing SciPy, scikit-learn or pandas; returns the module."""
     if "nltk" in sys.modules:
-        return sys.modules["nltk"]
-    _imp.acquire_lock()           # nobody else imports while the packages are hidden
-    try:
-        hidden = [name for name in _HIDDEN if name not in sys.modules]
-        for name in hidden:
-            sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
-        try:
-            import nltk
-        finally:
-            for name in hidden:
-                if sys.modules.get(name, 0) is None:
-                    del sys.modules[name]
-        if hidden:
-            _restore_deferred()
+        import nltk     # (waits for an import under way in another thread)
         return nltk
+    hidden = frozenset(name for name in _HIDDEN if name not in sys.modules)
+    finder = _HideFromThisThread(hidden)
+    sys.meta_path.insert(0, finder)
+    try:
+        import nltk
     finally:
-        _imp.release_lock()
+        sys.meta_path.remove(finder)
+    if hidden:
+        _restore_deferred()
+    return nltk
 
 
 def _restore_deferred() -> None:

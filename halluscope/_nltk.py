@@ -10,9 +10,9 @@ one-caption CHAIR audit.
 :func:`import_nltk` imports NLTK with SciPy, scikit-learn and pandas hidden from the importing
 thread (when nothing has imported them yet: a finder at the head of ``sys.meta_path`` refuses
 them in that thread only), then puts back in those NLTK modules a stand-in for each name their
-``try`` block could not import. A stand-in imports the real object the first time it is called or one
-of its attributes is read, and replaces itself with it, so those NLTK features keep working in
-the same process. NLTK's own code is unchanged and the tokenizer is NLTK's.
+``try`` block could not import. A stand-in imports the real object the first time it is
+called or one of its attributes is read, and replaces itself with it, so those NLTK features
+keep working in the same process. NLTK's own code is unchanged and the tokenizer is NLTK's.
 """
 
 from __future__ import annotations

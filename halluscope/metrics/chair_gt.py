@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import logging
+import operator
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -220,6 +221,64 @@ def _objects_fast(mapping: Mapping[Any, Iterable[str]], vocabulary: Mapping[str,
     return dict(zip(map(int, mapping), map(distinct.__getitem__, lists)))
 
 
+class _WordLists(Mapping[int, frozenset[str]]):
+    """Image id -> categories over the ``{"image id": [words]}`` dict of a ground-truth objects
+    file, each distinct word list mapped to categories when first read: an audit of a few
+    captions reads a few of 120k images. Built only by :func:`_lazy_objects`, which checks the
+    shape (canonical decimal keys, lists of strings) and reports unknown words up front."""
+
+    def __init__(self, raw: dict[str, list[str]], vocabulary: Mapping[str, str]):
+        self._raw = raw
+        self._vocabulary = vocabulary
+        self._sets: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def __getitem__(self, image_id: object) -> frozenset[str]:
+        try:
+            key = str(operator.index(image_id))     # ints (numpy's too), as a dict keyed by int
+        except TypeError:
+            raise KeyError(image_id) from None
+        words = tuple(self._raw[key])
+        found = self._sets.get(words)
+        if found is None:
+            vocab = self._vocabulary
+            nodes = tuple(sorted({vocab.get(w, w) for w in words}))
+            found = self._sets[words] = frozenset(nodes) if nodes else _EMPTY
+        return found
+
+    def __contains__(self, image_id: object) -> bool:
+        try:
+            self[image_id]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[int]:
+        return map(int, self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
+def _lazy_objects(mapping: Any, vocabulary: Mapping[str, str], where: str
+                  ) -> _WordLists | None:
+    """A :class:`_WordLists` over ``mapping`` when it has the plain shape, else ``None``."""
+    if not isinstance(mapping, dict) or not all(
+            type(k) is str and k.isascii() and k.isdigit() and (len(k) == 1 or k[0] != "0")
+            for k in mapping) or not all(type(v) is list for v in mapping.values()):
+        return None
+    try:
+        words = set().union(*mapping.values())
+    except TypeError:           # an unhashable "word": the general path reports it
+        return None
+    if not all(type(w) is str for w in words):
+        return None
+    unknown = sorted(w for w in words if w not in vocabulary)
+    if unknown:
+        log.warning("%s: %d object word(s) outside the CHAIR vocabulary, kept as written: %s",
+                    where, len(unknown), ", ".join(unknown[:10]))
+    return _WordLists(mapping, vocabulary)
+
+
 def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str]) -> GroundTruth:
     """Read a ground-truth objects file (see the module docstring for the shapes)."""
     path = Path(path).expanduser()
@@ -231,7 +290,8 @@ def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str]) -> GroundTr
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: expected {{\"imid_to_objects\": {{image_id: [words]}}}} "
                               f"or {{image_id: [words]}}, got a JSON {type(data).__name__}")
-        objects = objects_from_mapping(data, vocabulary, where)
+        objects = _lazy_objects(data, vocabulary, where) \
+            or objects_from_mapping(data, vocabulary, where)
         del data
     return GroundTruth(objects, "gt-objects", [(where, _sha256_file(path))])
 

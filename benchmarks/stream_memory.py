@@ -5,6 +5,11 @@ bootstrap on) in child processes and prints peak resident memory of each and the
 memory means a ratio near 1.0 even though the input is ten times larger.
 
     .venv/bin/python benchmarks/stream_memory.py [--n 10000]
+    .venv/bin/python benchmarks/stream_memory.py --records 1000000   # one audit; goal < 1 GiB
+
+``--records N`` audits one generated log of N records and prints its peak resident memory next
+to that of an audit of 10,000 records (the fixed cost: interpreter, libraries, ground truth,
+and the bootstrap's full blocks of 2,048 items).
 """
 
 from __future__ import annotations
@@ -53,13 +58,34 @@ def run(path: Path, gt: Path, out: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def one_large(n: int) -> None:
+    """Peak memory of one audit of ``n`` records beside one of 10,000 records."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        small, gt = make_inputs(folder, 10_000)
+        large, _ = make_inputs(folder, n)
+        a = run(small, gt, folder / "a")
+        b = run(large, gt, folder / "b")
+    for r in (a, b):
+        print(f"{r['items']:>9,} records: peak {r['peak_mib']:.0f} MiB, "
+              f"{r['items'] / r['seconds']:.0f} records/s")
+    print(f"peak memory ratio ({n:,} records / 10,000 records): "
+          f"{b['peak_mib'] / a['peak_mib']:.2f}; goal: under 1 GiB "
+          f"({'met' if b['peak_mib'] < 1024 else 'NOT met'})")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(*sys.argv[2:5])
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--records", type=int, default=None,
+                    help="audit one log of this many records and report its peak memory")
     args = ap.parse_args()
+    if args.records:
+        one_large(args.records)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         small, gt = make_inputs(folder, args.n)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from halluscope import _json as fast_json
 from halluscope.errors import RecordError
 
 Task = Literal["caption", "yes-no", "vqa", "document"]
@@ -135,6 +136,8 @@ def _string(value: Any, name: str, where: dict) -> str | None:
 def _label(value: Any, where: dict) -> str | None:
     if value is None:
         return None
+    if value == "yes" or value == "no":
+        return value
     if isinstance(value, str) and value.strip().lower() in ("yes", "no"):
         return value.strip().lower()
     if isinstance(value, bool):
@@ -158,10 +161,19 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
         raise RecordError(f"the model gave no answer: {str(failure):.300}", field="error",
                           **where)
 
-    label = _label(obj.get("label"), where)
-    question_id = _string(obj.get("question_id"), "question_id", where)
-    prompt = _string(obj.get("prompt"), "prompt", where)
-    response = _string(obj.get("response"), "response", where)
+    # strings and absent fields are checked inline (the common case); anything else by _string
+    label = obj.get("label")
+    if label is not None:
+        label = _label(label, where)
+    question_id = obj.get("question_id")
+    if question_id is not None and type(question_id) is not str:
+        question_id = _string(question_id, "question_id", where)
+    prompt = obj.get("prompt")
+    if prompt is not None and type(prompt) is not str:
+        prompt = _string(prompt, "prompt", where)
+    response = obj.get("response")
+    if response is not None and type(response) is not str:
+        response = _string(response, "response", where)
 
     if response is None and "caption" in obj:                     # CHAIR caption logs
         response = _string(obj["caption"], "caption", where)
@@ -304,7 +316,7 @@ def iter_json_lines(path: str | Path) -> Iterator[tuple[int, Any | RecordError]]
         if not text.strip():
             continue
         try:
-            yield lineno, json.loads(text)
+            yield lineno, fast_json.loads(text)
         except json.JSONDecodeError as exc:
             yield lineno, RecordError(f"invalid JSON at column {exc.colno}: {exc.msg}",
                                       file=name, line=lineno)

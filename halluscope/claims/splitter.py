@@ -78,6 +78,18 @@ class _DocClaims(MentionIndex):
         self.analytic: set[int] = set()
         self.consumed: set[int] = set()
         self.out: list[tuple[tuple, Claim]] = []
+        self._sentence_texts: list[str] | None = None
+
+    def _sentence_text(self, tok) -> str:
+        """``tok.sent.text``, from one pass over the sentences (spaCy builds a span and its
+        tokens anew at every ``tok.sent`` and ``span.text``)."""
+        texts = self._sentence_texts
+        if texts is None:
+            doc = self.doc
+            texts = self._sentence_texts = [""] * len(doc)
+            for sent in doc.sents:
+                texts[sent.start:sent.end] = [doc.text[sent.start_char:sent.end_char]] * len(sent)
+        return texts[tok.i]
 
     # -- analytic scope -----------------------------------------------------------------------
     def _mark(self, tok) -> None:
@@ -92,7 +104,7 @@ class _DocClaims(MentionIndex):
 
     def _analytic_scopes(self) -> None:
         for sent in self.doc.sents:
-            low = sent.text.lstrip().lower()
+            low = self.doc.text[sent.start_char:sent.end_char].lstrip().lower()
             if low.startswith(L.ANALYTIC_OPENERS):
                 self.analytic.update(range(sent.start, sent.end))
                 continue
@@ -113,11 +125,12 @@ class _DocClaims(MentionIndex):
     # -- emission -----------------------------------------------------------------------------
     def _emit(self, anchor: int, kind: str, m: Mention, span: tuple[int, int], analytic: bool,
               *, value=None, relation=None, obj: Mention | None = None, sent=None) -> None:
+        """Record a claim; ``sent``: a token of the sentence the claim quotes as its text."""
         claim = Claim(kind=kind, subject=m.subject, value=value, relation=relation,
                       object=obj.subject if obj is not None else None, span=span,
                       analytic=analytic, node=m.node,
                       object_node=obj.node if obj is not None else None,
-                      text=sent.text if sent is not None else None)
+                      text=self._sentence_text(sent) if sent is not None else None)
         self.out.append(((anchor, _KIND_RANK[kind], span[0]), claim))
 
     def _mention_claims(self) -> None:
@@ -125,7 +138,7 @@ class _DocClaims(MentionIndex):
             m = self.mentions[i]
             if m.negated or not m.keep:
                 continue
-            sent = m.head.sent
+            sent = m.head
             an = m.head.i in self.analytic
             self._emit(i, "existence", m, (m.start, m.end), an, sent=sent)
             if m.count is not None:
@@ -146,7 +159,7 @@ class _DocClaims(MentionIndex):
                 end = max(t.idx + len(t) for t in toks)
                 an = any(t.i in self.analytic for t in (otok, *pred_toks))
                 self._emit(max(otok.i, stok.i), "relation", s, (start, end), an,
-                           relation=phrase, obj=o, sent=otok.sent)
+                           relation=phrase, obj=o, sent=otok)
 
     def _prep(self, p) -> None:
         if p.i in self.consumed:
@@ -278,7 +291,7 @@ class _DocClaims(MentionIndex):
                                    (min(stok.idx, adj.idx), max(stok.idx + len(stok),
                                                                 adj.idx + len(adj))),
                                    adj.i in self.analytic or stok.i in self.analytic,
-                                   value=w, sent=adj.sent)
+                                   value=w, sent=adj)
         if v.pos_ != "VERB" or dobjs or acomps or v.lemma_ in L.NON_ACTION_VERBS or \
                 v.lemma_ in L.META_VERBS or v.dep_ in ("aux", "auxpass"):
             return
@@ -295,7 +308,7 @@ class _DocClaims(MentionIndex):
             if m.keep and not m.negated:
                 self._emit(max(v.i, stok.i), "attribute", m,
                            (min(stok.idx, v.idx), max(stok.idx + len(stok), v.idx + len(v))),
-                           v.i in self.analytic, value=value, sent=v.sent)
+                           v.i in self.analytic, value=value, sent=v)
 
     def run(self) -> list[Claim]:
         self._analytic_scopes()

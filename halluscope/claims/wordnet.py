@@ -19,6 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from halluscope._nltk import import_nltk
 from halluscope.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ def ensure_wordnet(target: str | Path | None = None, *, source: str | Path | Non
 def wordnet_available() -> bool:
     """Whether NLTK can load WordNet now (without copying anything)."""
     try:
+        import_nltk()
         from nltk.corpus import wordnet as wn
         wn.ensure_loaded()
         return True
@@ -132,6 +134,7 @@ def wordnet_available() -> bool:
 
 def load_wordnet():
     """NLTK's ``wordnet`` corpus reader, installing the Debian files first when needed."""
+    import_nltk()       # without SciPy/scikit-learn (halluscope._nltk)
     from nltk.corpus import wordnet as wn
     try:
         wn.ensure_loaded()

@@ -150,7 +150,8 @@ def _tokenizer():
 
 @lru_cache(maxsize=1)
 def _tagger():
-    import nltk
+    from halluscope._nltk import import_nltk
+    nltk = import_nltk()
     try:
         nltk.pos_tag(["a", "dog"])
         return nltk.pos_tag, "nltk averaged perceptron"

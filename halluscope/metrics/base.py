@@ -159,7 +159,10 @@ class Metric(ABC):
             st = self.group_states.get(g)
             if st is None:
                 st = self.group_states[g] = SumState(self.columns, self.n_boot, self.seed)
-            st.add_block(x[idx], None if weights is None else weights[:, idx])
+            if len(idx) == len(x):      # every item (a POPE split, one model): no copies
+                st.add_block(x, weights)
+            else:
+                st.add_block(x[idx], None if weights is None else weights[:, idx])
         self._rows, self._row_groups = [], []
 
     def merge(self, other: "Metric") -> None:

@@ -25,12 +25,14 @@ import hashlib
 import io
 import json
 import logging
+import operator
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from halluscope import _json as fast_json
 from halluscope.errors import ConfigError
 from halluscope.records import coco_image_id
 
@@ -132,7 +134,7 @@ def _write_json(path: Path, obj: Any) -> None:
 def _read_json(path: Path) -> Any:
     try:
         with open(path, "rb") as fh:
-            return json.load(fh)
+            return fast_json.loads(fh.read())
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     except json.JSONDecodeError as exc:
@@ -147,6 +149,9 @@ def objects_from_mapping(mapping: Mapping[Any, Iterable[str]], vocabulary: Mappi
 
     ``vocabulary`` maps words (categories and synonyms) to categories; a word outside it is
     kept as written (it can then never be matched) and reported once in the log."""
+    fast = _objects_fast(mapping, vocabulary, where)
+    if fast is not None:
+        return fast
     interned: dict[tuple[str, ...], frozenset[str]] = {}
     by_list: dict[tuple, frozenset[str]] = {}     # most images share their list with others
     out: dict[int, frozenset[str]] = {}
@@ -185,17 +190,109 @@ def objects_from_mapping(mapping: Mapping[Any, Iterable[str]], vocabulary: Mappi
     return out
 
 
+def _objects_fast(mapping: Mapping[Any, Iterable[str]], vocabulary: Mapping[str, str],
+                  where: str) -> dict[int, frozenset[str]] | None:
+    """:func:`objects_from_mapping` for the common shape (decimal string keys, lists of words),
+    with the per-image work done by C loops and each distinct word list converted once; ``None``
+    for any other shape (the general loop then checks and reports it)."""
+    if not isinstance(mapping, dict) \
+            or not all(type(k) is str and k.isdigit() and k.isascii() for k in mapping) \
+            or not all(type(v) is list for v in mapping.values()):
+        return None
+    lists = list(map(tuple, mapping.values()))
+    distinct = dict.fromkeys(lists)
+    if not all(type(w) is str for t in distinct for w in t):
+        return None
+    interned: dict[tuple[str, ...], frozenset[str]] = {}
+    unknown: set[str] = set()
+    for words in distinct:
+        nodes = set()
+        for w in words:
+            node = vocabulary.get(w)
+            if node is None:
+                unknown.add(w)
+                node = w
+            nodes.add(node)
+        k = tuple(sorted(nodes))
+        distinct[words] = interned.setdefault(k, frozenset(k)) if k else _EMPTY
+    if unknown:
+        log.warning("%s: %d object word(s) outside the CHAIR vocabulary, kept as written: %s",
+                    where, len(unknown), ", ".join(sorted(unknown)[:10]))
+    return dict(zip(map(int, mapping), map(distinct.__getitem__, lists)))
+
+
+class _WordLists(Mapping[int, frozenset[str]]):
+    """Image id -> categories over the ``{"image id": [words]}`` dict of a ground-truth objects
+    file, each distinct word list mapped to categories when first read: an audit of a few
+    captions reads a few of 120k images. Built only by :func:`_lazy_objects`, which checks the
+    shape (canonical decimal keys, lists of strings) and reports unknown words up front."""
+
+    def __init__(self, raw: dict[str, list[str]], vocabulary: Mapping[str, str]):
+        self._raw = raw
+        self._vocabulary = vocabulary
+        self._sets: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def __getitem__(self, image_id: object) -> frozenset[str]:
+        try:
+            key = str(operator.index(image_id))     # ints (numpy's too), as a dict keyed by int
+        except TypeError:
+            raise KeyError(image_id) from None
+        words = tuple(self._raw[key])
+        found = self._sets.get(words)
+        if found is None:
+            vocab = self._vocabulary
+            nodes = tuple(sorted({vocab.get(w, w) for w in words}))
+            found = self._sets[words] = frozenset(nodes) if nodes else _EMPTY
+        return found
+
+    def __contains__(self, image_id: object) -> bool:
+        try:
+            self[image_id]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[int]:
+        return map(int, self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
+def _lazy_objects(mapping: Any, vocabulary: Mapping[str, str], where: str
+                  ) -> _WordLists | None:
+    """A :class:`_WordLists` over ``mapping`` when it has the plain shape, else ``None``."""
+    if not isinstance(mapping, dict) or not all(
+            type(k) is str and k.isascii() and k.isdigit() and (len(k) == 1 or k[0] != "0")
+            for k in mapping) or not all(type(v) is list for v in mapping.values()):
+        return None
+    try:
+        words = set().union(*mapping.values())
+    except TypeError:           # an unhashable "word": the general path reports it
+        return None
+    if not all(type(w) is str for w in words):
+        return None
+    unknown = sorted(w for w in words if w not in vocabulary)
+    if unknown:
+        log.warning("%s: %d object word(s) outside the CHAIR vocabulary, kept as written: %s",
+                    where, len(unknown), ", ".join(unknown[:10]))
+    return _WordLists(mapping, vocabulary)
+
+
 def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str]) -> GroundTruth:
     """Read a ground-truth objects file (see the module docstring for the shapes)."""
     path = Path(path).expanduser()
-    data = _read_json(path)
     where = str(path)
-    if isinstance(data, dict) and isinstance(data.get("imid_to_objects"), dict):
-        data = data["imid_to_objects"]
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected {{\"imid_to_objects\": {{image_id: [words]}}}} "
-                          f"or {{image_id: [words]}}, got a JSON {type(data).__name__}")
-    objects = objects_from_mapping(data, vocabulary, where)
+    with fast_json.gc_paused():     # ~120k small lists: the collector would rescan them often
+        data = _read_json(path)
+        if isinstance(data, dict) and isinstance(data.get("imid_to_objects"), dict):
+            data = data["imid_to_objects"]
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected {{\"imid_to_objects\": {{image_id: [words]}}}} "
+                              f"or {{image_id: [words]}}, got a JSON {type(data).__name__}")
+        objects = _lazy_objects(data, vocabulary, where) \
+            or objects_from_mapping(data, vocabulary, where)
+        del data
     return GroundTruth(objects, "gt-objects", [(where, _sha256_file(path))])
 
 
@@ -301,11 +398,12 @@ def load_coco_ground_truth(paths: Iterable[str | Path], parser, *,
     target = cache / f"gt-{parser.variant}-{key[:32]}.json"
     if use_cache and target.is_file():
         try:
-            with open(target, "rb") as fh:
+            with open(target, "rb") as fh, fast_json.gc_paused():
                 block = json.load(fh)
-            if block.get("key") == key:
+                objects = _decode(block) if block.get("key") == key else None
+            if objects is not None:
                 log.debug("CHAIR ground truth from cache %s", target)
-                return GroundTruth(_decode(block), "coco", files)
+                return GroundTruth(objects, "coco", files)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring unreadable CHAIR cache %s: %s", target, exc)
     objects = build_objects_from_coco(paths, parser)

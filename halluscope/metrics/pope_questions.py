@@ -15,9 +15,11 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from halluscope import _json as fast_json
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.pope_parsers import NO, YES
 
@@ -47,6 +49,7 @@ _SPLIT_IN_NAME = re.compile(r"pope_([a-z0-9]+)\.jsonl?(?:\.gz)?$", re.IGNORECASE
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1 << 16)         # a POPE file asks a few hundred distinct questions
 def object_of(question: str | None) -> str | None:
     """The object a POPE question asks about (``"Is there a dog in the image?"`` -> ``dog``)."""
     if not question:
@@ -55,6 +58,7 @@ def object_of(question: str | None) -> str | None:
     return m.group(1).strip().lower() if m else None
 
 
+@lru_cache(maxsize=1 << 16)
 def normalise_question(text: str) -> str:
     """Lower-cased, spaces collapsed, the v1 typo "imange" corrected: for comparing questions."""
     return _SPACES.sub(" ", text.replace("imange", "image")).strip().lower()
@@ -134,7 +138,7 @@ def load_questions(path: str | Path) -> QuestionSet:
 
     if text.lstrip().startswith("["):
         try:
-            items = list(enumerate(json.loads(text), 1))
+            items = list(enumerate(fast_json.loads(text), 1))
         except json.JSONDecodeError as exc:
             raise RecordError(f"invalid JSON array: {exc.msg}", file=name,
                               line=exc.lineno) from None
@@ -144,7 +148,7 @@ def load_questions(path: str | Path) -> QuestionSet:
             if not line.strip():
                 continue
             try:
-                items.append((lineno, json.loads(line)))
+                items.append((lineno, fast_json.loads(line)))
             except json.JSONDecodeError as exc:
                 raise RecordError(f"invalid JSON at column {exc.colno}: {exc.msg}", file=name,
                                   line=lineno) from None

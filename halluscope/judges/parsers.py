@@ -160,9 +160,46 @@ def parse_claims_json(text: str) -> Parsed:
     return Parsed(True, claims)
 
 
+_LABEL_ONLY = re.compile(r"^[\s\"'“”‘’`*.:!]*([a-z]+)[\s\"'“”‘’`*.:!]*$")
+
+
+def parse_correct_incorrect(text: str) -> Parsed:
+    """HallusionBench's judge answer read strictly: the whole answer is one of ``correct``,
+    ``incorrect`` or ``unclear`` (case, quotes and trailing punctuation aside)."""
+    m = _LABEL_ONLY.match((text or "").lower())
+    if m and m.group(1) in ("correct", "incorrect", "unclear"):
+        return Parsed(True, m.group(1))
+    return _fail(f"expected exactly one of correct, incorrect, unclear, got {text!r:.60}")
+
+
+def parse_same_different(text: str) -> Parsed:
+    """HallusionBench's consistency answer read strictly: ``same`` or ``different`` alone."""
+    m = _LABEL_ONLY.match((text or "").lower())
+    if m and m.group(1) in ("same", "different"):
+        return Parsed(True, m.group(1))
+    return _fail(f"expected exactly one of same, different, got {text!r:.60}")
+
+
+_RATING = re.compile(r"rating:\s*([0-6])\b", re.IGNORECASE)
+
+
+def parse_mmhal_rating(text: str) -> Parsed:
+    """MMHal-Bench's rating: exactly one ``Rating: N`` (N in 0..6) in the answer; none, or two
+    that disagree, is a parse failure."""
+    found = {int(m.group(1)) for m in _RATING.finditer(text or "")}
+    if len(found) == 1:
+        return Parsed(True, found.pop())
+    if not found:
+        return _fail(f"expected 'Rating: N' with N in 0..6, got {text[-60:] if text else text!r}")
+    return _fail(f"expected one rating, got several that disagree: {sorted(found)}")
+
+
 #: use -> parser name -> function
 PARSERS: dict[str, dict[str, Callable[[str], Parsed]]] = {
     "verify": {"verdict-json": parse_verdict_json, "verdict-line": parse_verdict_line},
     "classify_yes_no": {"yes-no-word": parse_yes_no_word},
     "decompose": {"claims-json": parse_claims_json},
+    "hallusionbench_correctness": {"correct-incorrect-unclear": parse_correct_incorrect},
+    "hallusionbench_same": {"same-different": parse_same_different},
+    "mmhal_rating": {"mmhal-rating": parse_mmhal_rating},
 }

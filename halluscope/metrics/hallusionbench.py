@@ -241,7 +241,8 @@ class HallusionBenchMetric(Metric):
                                   f"row's answer Yes or No, got {record.label!r}")
             extracted = vlmevalkit_extract(record.response)
             correct: bool | None = extracted == truth
-            payload.update(answer=truth, extracted=extracted, score=correct)
+            payload.update(index=str(record.metadata.get("index")), answer=truth,
+                           extracted=extracted, score=correct)
             unit = Unit(f"{l2}_{set_id}", f"{l2}_{set_id}_{fig}", f"{l2}_{set_id}_{qid}",
                         correct, (cat, l2))
         else:

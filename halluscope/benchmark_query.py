@@ -69,6 +69,8 @@ def benchmark_prompts(spec: BenchmarkSpec, questions: Path, images: str | Path |
         seen.add(rid)
         line: dict[str, Any] = {**row, "id": rid, "prompt": prompt, "benchmark": spec.pin}
         name = row.get(p.image_field) if p.image_field else None
+        if name and p.image_basename:
+            name = str(name).split("?")[0].rstrip("/").rsplit("/", 1)[-1]
         line.pop("image", None)
         if name:
             if root is None:

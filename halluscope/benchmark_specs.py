@@ -75,6 +75,7 @@ class BenchmarkPrompt(BaseModel):
     system: str = ""
     image_field: str | None = None
     id_field: str | None = None     # a field name, or a "{a}_{b}" template of several
+    image_basename: bool = False    # the image field is a URL: the file is its last part
 
     def record_id(self, row: dict[str, Any], number: int) -> str:
         """The row's id: its ``id_field`` (a field or a template of fields), else its number."""

@@ -180,12 +180,13 @@ def parse_same_different(text: str) -> Parsed:
     return _fail(f"expected exactly one of same, different, got {text!r:.60}")
 
 
-_RATING = re.compile(r"rating:\s*([0-6])\b", re.IGNORECASE)
+_RATING = re.compile(r"rating:\s*([0-6])(?![\d.]\d|\d)", re.IGNORECASE)
 
 
 def parse_mmhal_rating(text: str) -> Parsed:
-    """MMHal-Bench's rating: exactly one ``Rating: N`` (N in 0..6) in the answer; none, or two
-    that disagree, is a parse failure."""
+    """MMHal-Bench's rating: ``Rating: N`` with N a whole number in 0..6 (``Rating:4`` too, not
+    ``Rating: 3.5`` or ``Rating: 10``), the same N wherever it occurs; none, or two that
+    disagree, is a parse failure."""
     found = {int(m.group(1)) for m in _RATING.finditer(text or "")}
     if len(found) == 1:
         return Parsed(True, found.pop())

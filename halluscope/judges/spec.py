@@ -34,7 +34,7 @@ USES: dict[str, tuple[str, ...]] = {
     # and halluscope/metrics/mmhal.py)
     "hallusionbench_correctness": ("question", "reference", "prediction"),
     "hallusionbench_same": ("response1", "response2"),
-    "mmhal_rating": ("question", "answer", "image_content", "standard_answer", "response"),
+    "mmhal_rating": ("image_content", "question", "standard_answer", "response"),
 }
 #: Placeholders each use may contain (all are always filled in).
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
@@ -43,7 +43,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "decompose": ("text",),
     "hallusionbench_correctness": ("question", "reference", "prediction"),
     "hallusionbench_same": ("response1", "response2"),
-    "mmhal_rating": ("question", "answer", "image_content", "standard_answer", "response"),
+    "mmhal_rating": ("image_content", "question", "standard_answer", "response"),
 }
 SPEC_SUFFIX = ".toml"
 

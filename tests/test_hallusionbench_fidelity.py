@@ -56,6 +56,10 @@ def test_original_leaderboard_numbers(original_run):
     assert round(100 * m["facc"]["value"], 4) == board["fAcc (Acc per figure)"]
     assert round(100 * m["qacc"]["value"], 4) == board["qAcc (Acc per question pair)"]
     assert (m["aacc"]["n"], m["facc"]["n"], m["qacc"]["n"]) == (1129, 346, 455)
+    easy = next(v for k, v in board.items() if k.startswith("easy aAcc"))
+    hard = next(v for k, v in board.items() if k.startswith("hard aAcc"))
+    assert round(100 * m["easy_qacc"]["value"], 4) == easy
+    assert round(100 * m["hard_qacc"]["value"], 4) == hard
     for key in ("aacc", "facc", "qacc"):
         lo, hi = m[key]["ci"]
         assert lo <= m[key]["value"] <= hi
@@ -67,6 +71,13 @@ def test_original_per_category_tables(original_run):
     table = {row[0]: row[1] for row in expected["table_per_question"][1:]}
     assert round(100 * groups["VD"]["aacc"]["value"], 4) == table["VD"]
     assert round(100 * groups["VS"]["aacc"]["value"], 4) == table["VS"]
+    pairs = {row[0]: row[1:] for row in expected["table_per_question_pair"][1:]}
+    for cat in ("VD", "VS"):
+        got = [round(100 * groups[cat][k]["value"], 4) for k in ("easy_qacc", "hard_qacc", "qacc")]
+        assert got == pairs[cat], cat
+    figs = {row[0]: row[1] for row in expected["table_per_figure"][1:]}
+    for cat in ("VD", "VS"):
+        assert round(100 * groups[cat]["facc"]["value"], 4) == figs[cat], cat
     per_sub = next(v for k, v in expected.items() if k.startswith("per_subcategory"))
     for name, ref in per_sub.items():
         got = groups[name]

@@ -112,6 +112,7 @@ class Unit:
     pair: str
     correct: bool | None
     groups: tuple[str, ...]
+    hard: bool = False              # asked about an edited figure (visual_input 2)
 
 
 def _keys(record: Record, variant: str) -> tuple[str, str, str, str, str, str]:
@@ -144,10 +145,23 @@ def _weights(keys: list[str], n_boot: int, seed: int) -> np.ndarray:
 
 
 def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
-                          confidence: float = 0.95) -> dict[str, MetricResult]:
+                          confidence: float = 0.95, easy_hard: bool = False
+                          ) -> dict[str, MetricResult]:
     """aAcc, fAcc, qAcc (fractions) of ``units`` with cluster-bootstrap intervals; the pure twin
     of :class:`HallusionBenchMetric`. Units whose correctness is ``None`` are left out, with the
-    figure and pair they belong to."""
+    figure and pair they belong to. With ``easy_hard``, also ``easy_qacc`` / ``hard_qacc``: what
+    evaluation.py prints as "easy aAcc" / "hard aAcc", which are pair accuracies over the
+    questions on original / edited figures."""
+    out = _scores(units, n_boot, seed, confidence)
+    if easy_hard:
+        for name, hard in (("easy_qacc", False), ("hard_qacc", True)):
+            r = _scores([u for u in units if u.hard == hard], n_boot, seed, confidence)["qacc"]
+            out[name] = MetricResult(name, r.value, r.n, True, r.ci, r.confidence)
+    return out
+
+
+def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float
+            ) -> dict[str, MetricResult]:
     clusters = sorted({u.cluster for u in units})
     index = {c: i for i, c in enumerate(clusters)}
     counts = np.zeros((len(clusters), 6))  # q_ok q_n f_ok f_n p_ok p_n
@@ -244,12 +258,13 @@ class HallusionBenchMetric(Metric):
             payload.update(index=str(record.metadata.get("index")), answer=truth,
                            extracted=extracted, score=correct)
             unit = Unit(f"{l2}_{set_id}", f"{l2}_{set_id}_{fig}", f"{l2}_{set_id}_{qid}",
-                        correct, (cat, l2))
+                        correct, (cat, l2), visual == "2")
         else:
             correct = self._judged(record, cat, fig, payload)
             stem = f"{cat}_{sub}_{set_id}"
             figure = None if (cat == "VS" and fig == "0") else f"{stem}_{fig}"
-            unit = Unit(stem, figure, f"{stem}_{qid}", correct, (cat, f"{cat}_{sub}"))
+            unit = Unit(stem, figure, f"{stem}_{qid}", correct, (cat, f"{cat}_{sub}"),
+                        visual == "2")
         payload["correct"] = correct
         payload["_unit"] = unit
         return ItemScore(payload=payload, row=(1.0, float(bool(correct)), float(correct is None)),
@@ -301,7 +316,8 @@ class HallusionBenchMetric(Metric):
 
     def compute(self) -> MetricSummary:
         self.flush()
-        kw = {"n_boot": self.n_boot, "seed": self.seed, "confidence": self.confidence}
+        kw = {"n_boot": self.n_boot, "seed": self.seed, "confidence": self.confidence,
+              "easy_hard": self.variant != "vlmevalkit"}
         names = sorted({g for u in self.units for g in u.groups})
         return MetricSummary(
             name=self.name, results=hallusionbench_scores(self.units, **kw), n=len(self.units),

@@ -221,3 +221,34 @@ def test_cluster_bootstrap_is_order_free_and_resamples_sets():
         assert a[k].ci == b[k].ci and a[k].value == b[k].value
         assert a[k].ci[0] <= a[k].value <= a[k].ci[1]
     assert a["aacc"].n == 40 and a["facc"].n == 20 and a["qacc"].n == 20
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    pytest.importorskip("torch")
+    from tiny_vlms import tiny_vlm
+    return tiny_vlm("qwen2vl", tmp_path_factory.getbasetemp() / "tiny-vlms")
+
+
+def test_query_benchmark_with_a_tiny_local_vlm(bench, tiny_model):
+    """The same prompts through a local transformers model (random weights: noise answers),
+    then scored with the original judge prompt on the loopback server."""
+    tmp, spec, questions = bench
+    out = tmp / "answers.jsonl"
+    invoke(["query", "--benchmark", spec, "--data", questions, "--images", tmp / "images",
+            "--model", f"hf/{tiny_model}", "--max-tokens", "6", "--cache", tmp / "cache",
+            "--out", out, "--quiet"])
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["VD_illusion_0_0_0", "VD_illusion_0_1_0",
+                                       "VS_chart_0_0_0", "VS_chart_0_1_0"]
+    assert all(isinstance(r["response"], str) and r["model"] == str(tiny_model) for r in rows)
+    with FakeServer(responder=lambda prompt, body: "Incorrect") as server:
+        invoke(["audit", out, "--metric", "hallusionbench", "--option",
+                "hallusionbench_variant=original", "--judge", "hallusionbench-gpt-4",
+                "--option", f"judge_base_url={server.url}", "--cache-dir", tmp / "jc",
+                "--bootstrap", "0", "--out", tmp / "run", "--quiet"])
+        asked = [r["messages"][0]["content"] for r in server.requests]
+    assert len(asked) == 4 and all(p.startswith("Imagine you are an intelligent teacher.")
+                                   for p in asked)
+    m = json.loads((tmp / "run/results.json").read_text())["metrics"]["hallusionbench"]
+    assert m["aacc"]["value"] == 0.0 and m["aacc"]["n"] == 4

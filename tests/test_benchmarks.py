@@ -252,3 +252,27 @@ def test_query_benchmark_with_a_tiny_local_vlm(bench, tiny_model):
                                    for p in asked)
     m = json.loads((tmp / "run/results.json").read_text())["metrics"]["hallusionbench"]
     assert m["aacc"]["value"] == 0.0 and m["aacc"]["n"] == 4
+
+
+@pytest.mark.parametrize("text,label", [
+    ("Correct", "correct"), ("“correct”", "correct"), ("The prediction is correct.", "correct"),
+    ("correct\n\nThe prediction matches the reference answer.", "correct"),
+    ("The prediction answer conflicts with the reference answer, so it is incorrect.",
+     "incorrect"), ("The prediction is unclear about the answer.", "unclear"),
+    ("Output: N/A", None), ("", None), ("CORRECT?? incorrect??", None),
+    ("The prediction is not incorrect.", None), ("I'm sorry, I can't assess this.", None),
+    ("The prediction answer does not conflict with the reference answer.", None)])
+def test_refined_judge_text_parse(text, label):
+    from halluscope.judges.parsers import parse_correct_incorrect
+    parsed = parse_correct_incorrect(text)
+    assert parsed.ok == (label is not None) and parsed.value == label
+    if label is None:
+        assert parsed.error
+
+
+@pytest.mark.parametrize("text,label", [
+    ("Same", "same"), ("Different.", "different"), ("Consistent.", None),
+    ("The two responses are not the same.", None)])
+def test_same_different_parse(text, label):
+    from halluscope.judges.parsers import parse_same_different
+    assert parse_same_different(text).value == label

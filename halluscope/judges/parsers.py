@@ -160,24 +160,35 @@ def parse_claims_json(text: str) -> Parsed:
     return Parsed(True, claims)
 
 
-_LABEL_ONLY = re.compile(r"^[\s\"'“”‘’`*.:!]*([a-z]+)[\s\"'“”‘’`*.:!]*$")
+_WORDS = re.compile(r"[a-z]+(?:'t)?")
+_NEGATIONS = {"not", "no", "never", "isn't", "wasn't", "don't", "doesn't"}
+
+
+def _one_label(text: str, labels: tuple[str, ...]) -> Parsed:
+    """The single label word of ``labels`` that ``text`` uses (as a whole word, maybe more than
+    once); none, two different ones, or a negated one ("not incorrect", "not the same": a
+    negation within the two words before it) is a parse failure."""
+    words = _WORDS.findall((text or "").lower())
+    found = {w for w in words if w in labels}
+    negated = any(w in labels and _NEGATIONS & set(words[max(0, i - 2):i])
+                  for i, w in enumerate(words))
+    if len(found) == 1 and not negated:
+        return Parsed(True, found.pop())
+    why = ("a negated label" if negated else "several labels" if found else "no label")
+    return _fail(f"expected one of {', '.join(labels)}, found {why} in {text!r:.80}")
 
 
 def parse_correct_incorrect(text: str) -> Parsed:
-    """HallusionBench's judge answer read strictly: the whole answer is one of ``correct``,
-    ``incorrect`` or ``unclear`` (case, quotes and trailing punctuation aside)."""
-    m = _LABEL_ONLY.match((text or "").lower())
-    if m and m.group(1) in ("correct", "incorrect", "unclear"):
-        return Parsed(True, m.group(1))
-    return _fail(f"expected exactly one of correct, incorrect, unclear, got {text!r:.60}")
+    """HallusionBench's judge answer: exactly one of the words ``correct``, ``incorrect``,
+    ``unclear`` ("The prediction is correct." reads; "CORRECT?? incorrect??", "Output: N/A" and
+    "The prediction is not incorrect." do not)."""
+    return _one_label(text, ("correct", "incorrect", "unclear"))
 
 
 def parse_same_different(text: str) -> Parsed:
-    """HallusionBench's consistency answer read strictly: ``same`` or ``different`` alone."""
-    m = _LABEL_ONLY.match((text or "").lower())
-    if m and m.group(1) in ("same", "different"):
-        return Parsed(True, m.group(1))
-    return _fail(f"expected exactly one of same, different, got {text!r:.60}")
+    """HallusionBench's consistency answer: exactly one of the words ``same``, ``different``
+    ("The two responses are not the same." does not read)."""
+    return _one_label(text, ("same", "different"))
 
 
 _RATING = re.compile(r"rating:\s*([0-6])(?![\d.]\d|\d)", re.IGNORECASE)

@@ -248,9 +248,12 @@ def test_query_benchmark_with_a_tiny_local_vlm(bench, tiny_model):
                 "--option", f"judge_base_url={server.url}", "--cache-dir", tmp / "jc",
                 "--bootstrap", "0", "--out", tmp / "run", "--quiet"])
         asked = [r["messages"][0]["content"] for r in server.requests]
-    assert len(asked) == 4 and all(p.startswith("Imagine you are an intelligent teacher.")
-                                   for p in asked)
+    assert all(p.startswith("Imagine you are an intelligent teacher.") for p in asked)
+    assert sum("Prediction answer:" in p for p in asked) == 4        # correctness
+    assert any("response2: " in p for p in asked)                    # consistency (diagnosis)
     m = json.loads((tmp / "run/results.json").read_text())["metrics"]["hallusionbench"]
+    # the noise answers may repeat, so some consistency prompts come from the judge cache
+    assert m["info"]["judge_reliability_same"]["calls"] == 4
     assert m["aacc"]["value"] == 0.0 and m["aacc"]["n"] == 4
 
 

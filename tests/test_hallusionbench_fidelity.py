@@ -110,6 +110,23 @@ def test_original_run_sheet_pins_the_judge(original_run, tmp_path):
     assert prompts["hallusionbench_correctness"]["sha256"] == \
         "7e47d994f286344b5fa0d4cf56e6eb463dd2b7731a97d7d99bb8fc35688727cf"
     assert info["judge_reliability"]["calls"] == 1129
+    assert info["judge_reliability_same"]["calls"] == 1129
+    assert prompts["hallusionbench_same"]["sha256"] == \
+        "688188ef075d23ffdd58a1836f43a487856938ed267fa0201b547f3537fa2e5a"
+
+
+def test_original_consistency_diagnosis(original_run):
+    """LH / VI / Mixed as evaluation.py prints them (from the judge's "same" replies)."""
+    res, _, expected = original_run
+    diag = res["metrics"]["hallusionbench"]["info"]["diagnosis"]
+    header, row = expected["table_bias_consistency_diagnosis"]
+    printed = dict(zip(header, row))
+    assert diag["percent"] == {"LH": printed["LH"], "VI": printed["VI"],
+                               "Mixed": printed["Mixed"]}
+    pair = expected["pair_stat_all"]
+    assert diag["counts"] == {"LH": pair["LH_cg"], "VI": pair["VI_cg"], "Mixed": pair["Mix_cg"]}
+    same = sum(1 for it in expected["items"] if it["same"] == "1")
+    assert diag["same_replies"] == {"1": same, "0": 1129 - same, "failed": 0}
 
 
 def _vlmevalkit_rows(layout, predictions, path):

@@ -237,6 +237,8 @@ class HallusionBenchMetric(Metric):
         super().reset()
         self.units: list[Unit] = []
         self._codes: dict[str, int] = {}
+        self._answered: list = []
+        self._diagnosis: dict[str, Any] | None = None
 
     def applies_to(self, record: Record) -> bool:
         md = record.metadata
@@ -261,6 +263,11 @@ class HallusionBenchMetric(Metric):
                         correct, (cat, l2), visual == "2")
         else:
             correct = self._judged(record, cat, fig, payload)
+            if self.variant == "original" and "gpt4v_output_gpt_check" in payload:
+                from halluscope.metrics.hallusionbench_diagnosis import Answered
+                payload["_answered"] = Answered(cat, sub, set_id, fig, qid, visual,
+                                                payload["gpt4v_output_gpt_check"],
+                                                record.response or "")
             stem = f"{cat}_{sub}_{set_id}"
             figure = None if (cat == "VS" and fig == "0") else f"{stem}_{fig}"
             unit = Unit(stem, figure, f"{stem}_{qid}", correct, (cat, f"{cat}_{sub}"),
@@ -297,6 +304,9 @@ class HallusionBenchMetric(Metric):
     def add(self, item: ItemScore) -> None:
         unit = item.payload.pop("_unit")
         self.units.append(unit)
+        answered = item.payload.pop("_answered", None)
+        if answered is not None:
+            self._answered.append(answered)
         code = item.payload.get("gpt4v_output_gpt_check", item.payload.get("extracted"))
         key = "unverifiable" if unit.correct is None else str(code)
         self._codes[key] = self._codes.get(key, 0) + 1
@@ -305,14 +315,34 @@ class HallusionBenchMetric(Metric):
     def merge(self, other: "HallusionBenchMetric") -> None:
         super().merge(other)
         self.units.extend(other.units)
+        self._answered.extend(other._answered)
         for k, n in other._codes.items():
             self._codes[k] = self._codes.get(k, 0) + n
 
     def finish(self) -> None:
         if self.judge is not None and self._judge_info is None:
             from halluscope.judges.fallback import judge_info
+            self._diagnose()
             self._judge_info = judge_info(self.judge, CORRECTNESS)
+            if self._diagnosis is not None:
+                self._judge_info["judge_reliability_same"] = judge_info(
+                    self.judge, "hallusionbench_same")["judge_reliability"]
             self.judge.close()
+
+    def _diagnose(self) -> None:
+        """The original's consistency check and LH / VI / Mixed diagnosis (original variant,
+        when the judge spec has the ``hallusionbench_same`` prompt)."""
+        from halluscope.metrics.hallusionbench_diagnosis import SAME, diagnose
+        if self.variant != "original" or not self._answered \
+                or SAME not in getattr(getattr(self.judge, "spec", None), "prompts", {}):
+            return
+
+        def ask(first: str, second: str) -> str | None:
+            return self.judge.ask_sync(SAME, response1=first, response2=second).raw
+        try:
+            self._diagnosis = diagnose(self._answered, ask)
+        except ValueError as exc:
+            self._diagnosis = {"error": str(exc)}
 
     def compute(self) -> MetricSummary:
         self.flush()
@@ -335,6 +365,8 @@ class HallusionBenchMetric(Metric):
         if self.judge is not None:
             from halluscope.judges.fallback import judge_info
             out.update(self._judge_info or judge_info(self.judge, CORRECTNESS))
+        if self._diagnosis is not None:
+            out["diagnosis"] = self._diagnosis
         return out
 
 

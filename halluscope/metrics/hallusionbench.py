@@ -17,7 +17,9 @@ Variants (``options["hallusionbench_variant"]``):
     read by substring: ``incorrect`` anywhere -> 0, else ``correct`` anywhere -> 1, else 2
     (unclear). A question is correct when the code is 1, or -- for a VS question without an
     image -- when it is 1 or 2 (so an empty or refused judge answer counts as correct there).
-    fAcc leaves out the image-less VS rows.
+    fAcc leaves out the image-less VS rows. It also reports ``easy_qacc`` / ``hard_qacc`` and,
+    in the run sheet, the consistency check and LH / VI / Mixed diagnosis
+    (:mod:`halluscope.metrics.hallusionbench_diagnosis`).
 ``vlmevalkit``
     open-compass/VLMEvalKit@e8e78f0 keyword path (``YOrN_Extraction`` after
     ``process_punctuation``; ``Hallusion_rating``), no judge. Input: VLMEvalKit's rows (``index``

@@ -279,3 +279,18 @@ def test_refined_judge_text_parse(text, label):
 def test_same_different_parse(text, label):
     from halluscope.judges.parsers import parse_same_different
     assert parse_same_different(text).value == label
+
+
+@pytest.mark.skipif(shared_data_dir("mmhal/mmhal-bench_answer_template.json") is None,
+                    reason="shared data not found (../shared/data)")
+def test_mmhal_prompts_name_images_by_their_url_file_name(tmp_path):
+    from halluscope.benchmark_query import benchmark_prompts, questions_file
+    spec = load_benchmark("mmhal")
+    questions = questions_file(spec, shared_data_dir() / "mmhal")
+    rows = json.loads(questions.read_text())
+    for row in rows:
+        (tmp_path / row["image_src"].rsplit("/", 1)[-1]).write_bytes(b"x")
+    lines = benchmark_prompts(spec, questions, tmp_path)
+    assert len(lines) == 96 and [x["prompt"] for x in lines] == [r["question"] for r in rows]
+    assert lines[0]["image"] == str(tmp_path / "7206072054_c53d53b97d_o.jpg")
+    assert lines[0]["id"] == rows[0]["image_id"] and lines[0]["benchmark"] == "mmhal@1"

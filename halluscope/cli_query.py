@@ -31,13 +31,14 @@ out_console = Console()
 
 
 def query_command(
-    prompts: Annotated[Path, typer.Argument(help="Prompts JSONL: id, image, prompt per line "
-                                                 "(POPE question files work as they are).")],
+    prompts: Annotated[Optional[Path], typer.Argument(
+        help="Prompts JSONL: id, image, prompt per line (POPE question files work as they "
+             "are). Not needed with --benchmark.")] = None,
     model: Annotated[str, typer.Option(
         "--model", "-m", help="PROVIDER/MODEL, e.g. openai/gpt-4o-2024-08-06 or "
-                              "vllm/Qwen/Qwen2.5-VL-7B-Instruct.")],
+                              "vllm/Qwen/Qwen2.5-VL-7B-Instruct.")] = ...,
     out: Annotated[Path, typer.Option("--out", "-o", help="Outputs JSONL (appended to and "
-                                                          "resumed when it exists).")],
+                                                          "resumed when it exists).")] = ...,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="Server URL of an "
                                                     "OpenAI-compatible (or other) API.")] = None,
     max_connections: Annotated[int, typer.Option("--max-connections", "-c", min=1,
@@ -73,6 +74,14 @@ def query_command(
                        "open no connection and stop at the first answer the cache lacks "
                        "(also: HALLUSCOPE_OFFLINE=1).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    benchmark: Annotated[Optional[str], typer.Option(
+        "--benchmark", help="Ask a pinned benchmark's questions (see `halluscope benchmarks`); "
+                            "its question file comes from --data or $HALLUSCOPE_DATA and is "
+                            "hash-checked first.")] = None,
+    data: Annotated[Optional[Path], typer.Option(
+        "--data", help="With --benchmark: the question file, or a folder holding it.")] = None,
+    images: Annotated[Optional[Path], typer.Option(
+        "--images", help="With --benchmark: the folder of the benchmark's images.")] = None,
 ) -> None:
     """Ask a model every prompt of a file; write outputs that `halluscope audit` reads."""
     from halluscope.adapters.query import QueryCounts, aquery, _run_sync
@@ -81,7 +90,9 @@ def query_command(
     from halluscope.redact import install_log_redaction, redact_text
     install_log_redaction()
 
-    if not prompts.is_file():
+    if benchmark is not None:
+        prompts, system = _benchmark_prompts(benchmark, data, images, out, prompts, system)
+    if prompts is None or not prompts.is_file():
         err_console.print(f"[red]error:[/red] prompts file not found: {escape(str(prompts))}")
         raise typer.Exit(EXIT_USAGE)
     try:
@@ -175,6 +186,23 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
     if c.failed or result.stopped:
         tail = "; run again to retry what failed or was not asked"
     err_console.print(f"wrote {out}{tail}", highlight=False, soft_wrap=True)
+
+
+def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, out: Path,
+                       prompts: Path | None, system: str | None) -> tuple[Path, str | None]:
+    """The prompts file of ``--benchmark`` (written beside ``--out``) and the system prompt."""
+    from halluscope.benchmark_query import write_benchmark_prompts
+    from halluscope.errors import HalluscopeError
+    if prompts is not None:
+        err_console.print("[red]error:[/red] give a prompts file or --benchmark, not both")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        path, bench_system = write_benchmark_prompts(
+            benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"))
+    except HalluscopeError as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USAGE) from None
+    return path, system if system is not None else bench_system
 
 
 judges_app = typer.Typer(help="Pinned judge specs (judges/*.toml).", no_args_is_help=True)

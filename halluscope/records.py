@@ -119,7 +119,8 @@ class Record:
 
 
 _KNOWN = {"id", "task", "image", "image_id", "prompt", "response", "label", "model", "document",
-          "question_id", "caption", "text", "question", "answer", "metadata", "model_id"}
+          "question_id", "caption", "text", "question", "answer", "metadata", "model_id", "model_prediction", "prediction",
+          "model_answer"}
 
 
 def _string(value: Any, name: str, where: dict) -> str | None:
@@ -175,6 +176,12 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
     if response is not None and type(response) is not str:
         response = _string(response, "response", where)
 
+    for key in ("model_prediction", "prediction", "model_answer"):   # HallusionBench,
+        if response is None and key in obj:                        # VLMEvalKit, MMHal-Bench
+            response = _string(obj[key], key, where)
+            if label is None and key == "prediction" and isinstance(obj.get("answer"), str) \
+                    and obj["answer"].strip().lower() in ("yes", "no"):
+                label = obj["answer"].strip().lower()              # VLMEvalKit's truth column
     if response is None and "caption" in obj:                     # CHAIR caption logs
         response = _string(obj["caption"], "caption", where)
     if response is None and "answer" in obj:                      # POPE answer files

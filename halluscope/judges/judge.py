@@ -67,7 +67,7 @@ class JudgeParseError(JudgeError):
 class JudgeAnswer:
     """A judge's answer to one question: the parsed label, the raw text, whether it parsed."""
 
-    label: str
+    label: Any
     raw: str | None
     parsed: bool
     error: str | None = None
@@ -245,6 +245,22 @@ class Judge:
             if isinstance(r, BaseException):
                 raise r
         return list(results)
+
+    async def ask(self, use: str, **values: Any) -> JudgeAnswer:
+        """Put one of the spec's prompts (``use``) to the judge with ``values`` filled in; the
+        answer's ``label`` is the parsed value (``None`` when it did not parse), ``raw`` the text.
+        Benchmark scorers use this to send their original prompt byte for byte."""
+        prompt = self.spec.prompt(use).render(**values)
+        parsed, raw, model, error = await self._ask(use, prompt)
+        if parsed is None:
+            return JudgeAnswer(None, None, False, error, None)
+        if not parsed.ok:
+            return JudgeAnswer(None, raw, False, parsed.error, model)
+        return JudgeAnswer(parsed.value, raw, True, None, model)
+
+    def ask_sync(self, use: str, **values: Any) -> JudgeAnswer:
+        """Blocking :meth:`ask`."""
+        return self._run(self.ask(use, **values))
 
     async def classify_yes_no_detailed(self, answer: str, question: str | None = None, *,
                                        replicate: int = 0) -> JudgeAnswer:

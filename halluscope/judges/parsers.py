@@ -173,9 +173,58 @@ def parse_claims_json(text: str) -> Parsed:
     return Parsed(True, claims)
 
 
+_WORDS = re.compile(r"[a-z]+(?:'t)?")
+_NEGATIONS = {"not", "no", "never", "isn't", "wasn't", "don't", "doesn't"}
+
+
+def _one_label(text: str, labels: tuple[str, ...]) -> Parsed:
+    """The single label word of ``labels`` that ``text`` uses (as a whole word, maybe more than
+    once); none, two different ones, or a negated one ("not incorrect", "not the same": a
+    negation within the two words before it) is a parse failure."""
+    words = _WORDS.findall((text or "").lower())
+    found = {w for w in words if w in labels}
+    negated = any(w in labels and _NEGATIONS & set(words[max(0, i - 2):i])
+                  for i, w in enumerate(words))
+    if len(found) == 1 and not negated:
+        return Parsed(True, found.pop())
+    why = ("a negated label" if negated else "several labels" if found else "no label")
+    return _fail(f"expected one of {', '.join(labels)}, found {why} in {text!r:.80}")
+
+
+def parse_correct_incorrect(text: str) -> Parsed:
+    """HallusionBench's judge answer: exactly one of the words ``correct``, ``incorrect``,
+    ``unclear`` ("The prediction is correct." reads; "CORRECT?? incorrect??", "Output: N/A" and
+    "The prediction is not incorrect." do not)."""
+    return _one_label(text, ("correct", "incorrect", "unclear"))
+
+
+def parse_same_different(text: str) -> Parsed:
+    """HallusionBench's consistency answer: exactly one of the words ``same``, ``different``
+    ("The two responses are not the same." does not read)."""
+    return _one_label(text, ("same", "different"))
+
+
+_RATING = re.compile(r"rating:\s*([0-6])(?![\d.]\d|\d)", re.IGNORECASE)
+
+
+def parse_mmhal_rating(text: str) -> Parsed:
+    """MMHal-Bench's rating: ``Rating: N`` with N a whole number in 0..6 (``Rating:4`` too, not
+    ``Rating: 3.5`` or ``Rating: 10``), the same N wherever it occurs; none, or two that
+    disagree, is a parse failure."""
+    found = {int(m.group(1)) for m in _RATING.finditer(text or "")}
+    if len(found) == 1:
+        return Parsed(True, found.pop())
+    if not found:
+        return _fail(f"expected 'Rating: N' with N in 0..6, got {text[-60:] if text else text!r}")
+    return _fail(f"expected one rating, got several that disagree: {sorted(found)}")
+
+
 #: use -> parser name -> function
 PARSERS: dict[str, dict[str, Callable[[str], Parsed]]] = {
     "verify": {"verdict-json": parse_verdict_json, "verdict-line": parse_verdict_line},
     "classify_yes_no": {"yes-no-word": parse_yes_no_word},
     "decompose": {"claims-json": parse_claims_json},
+    "hallusionbench_correctness": {"correct-incorrect-unclear": parse_correct_incorrect},
+    "hallusionbench_same": {"same-different": parse_same_different},
+    "mmhal_rating": {"mmhal-rating": parse_mmhal_rating},
 }

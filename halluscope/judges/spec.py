@@ -30,12 +30,20 @@ USES: dict[str, tuple[str, ...]] = {
     "verify": ("statement",),
     "classify_yes_no": ("answer",),
     "decompose": ("text",),
+    # benchmark judges: the original scorers' own prompts (see halluscope/metrics/hallusionbench.py
+    # and halluscope/metrics/mmhal.py)
+    "hallusionbench_correctness": ("question", "reference", "prediction"),
+    "hallusionbench_same": ("response1", "response2"),
+    "mmhal_rating": ("image_content", "question", "standard_answer", "response"),
 }
 #: Placeholders each use may contain (all are always filled in).
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "verify": ("statement", "context", "kind", "subject", "value", "relation", "object"),
     "classify_yes_no": ("answer", "question"),
     "decompose": ("text",),
+    "hallusionbench_correctness": ("question", "reference", "prediction"),
+    "hallusionbench_same": ("response1", "response2"),
+    "mmhal_rating": ("image_content", "question", "standard_answer", "response"),
 }
 SPEC_SUFFIX = ".toml"
 

@@ -206,6 +206,8 @@ _BUILTIN = {
     "claims": "halluscope.metrics.claims:ClaimsMetric",
     "faithscore": "halluscope.metrics.faithscore:FaithScoreMetric",
     "amber": "halluscope.metrics.amber:AmberMetric",
+    "hallusionbench": "halluscope.metrics.hallusionbench:HallusionBenchMetric",
+    "mmhal": "halluscope.metrics.mmhal:MMHalMetric",
     "region": "halluscope.metrics.grounding:RegionMetric",
     "page": "halluscope.metrics.grounding:PageMetric",
     "consistency": "halluscope.metrics.consistency:ConsistencyMetric",

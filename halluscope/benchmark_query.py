@@ -1,0 +1,105 @@
+"""Prompts of a pinned benchmark: ``halluscope query --benchmark NAME --data FILE_OR_DIR
+--images DIR``.
+
+The question file is the user's copy: it is found among ``--data`` and ``$HALLUSCOPE_DATA`` and
+its sha256 checked against the manifest before anything is asked (a missing or altered file is an
+:class:`~halluscope.errors.InputError` naming the file and its expected hash). Each question row
+becomes one prompt line -- the row's own fields kept, so that ``halluscope audit`` finds what the
+benchmark's scorer reads, plus ``id``, ``prompt`` (the manifest's template filled in), ``image``
+(the row's image field, resolved under ``--images``) and ``benchmark`` (``name@version``). The
+normal query path then answers them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from halluscope.benchmark_specs import (FOUND, BenchmarkSpec, check_files, load_benchmark)
+from halluscope.errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+
+def read_questions(path: Path) -> list[dict[str, Any]]:
+    """The rows of a question file: a JSON array, or JSON Lines."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        if text.lstrip().startswith("["):
+            rows = json.loads(text)
+        else:
+            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    bad = next((i for i, r in enumerate(rows, 1) if not isinstance(r, dict)), None)
+    if bad is not None:
+        raise InputError(f"{path}: row {bad}: expected a JSON object, got "
+                         f"{type(rows[bad - 1]).__name__}")
+    return rows
+
+
+def questions_file(spec: BenchmarkSpec, data: str | Path | None) -> Path:
+    """The user's verified copy of ``spec``'s questions file, else :class:`InputError`."""
+    status = next(s for s in check_files(spec, data) if s.file.role == "questions")
+    if status.status != FOUND:
+        raise InputError(f"benchmark {spec.pin}: {status.message()}")
+    return status.path  # type: ignore[return-value]
+
+
+def benchmark_prompts(spec: BenchmarkSpec, questions: Path, images: str | Path | None
+                      ) -> list[dict[str, Any]]:
+    """One prompt line per question row (see the module docstring). An image the row names
+    that is not under ``images`` is an :class:`InputError` naming it."""
+    if spec.prompt is None:
+        raise ConfigError(f"benchmark {spec.pin} poses no prompt (its manifest has no [prompt])")
+    p = spec.prompt
+    root = Path(images).expanduser() if images is not None else None
+    out, seen, missing = [], set(), []
+    for number, row in enumerate(read_questions(questions), 1):
+        try:
+            prompt = p.render(row)
+        except ConfigError as exc:
+            raise InputError(f"{questions}: row {number}: {exc}") from None
+        rid = p.record_id(row, number)
+        if rid in seen:
+            raise InputError(f"{questions}: row {number}: id {rid!r} repeats an earlier row "
+                             f"(id_field {p.id_field!r})")
+        seen.add(rid)
+        line: dict[str, Any] = {**row, "id": rid, "prompt": prompt, "benchmark": spec.pin}
+        name = row.get(p.image_field) if p.image_field else None
+        if name and p.image_basename:
+            name = str(name).split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        line.pop("image", None)
+        if name:
+            if root is None:
+                raise InputError(f"benchmark {spec.pin} asks about images: pass --images DIR "
+                                 f"(the folder holding e.g. {name})")
+            path = (root / name).resolve()
+            if not path.is_file():
+                missing.append(f"{name} (row {number})")
+            line["image"] = str(path)
+        out.append(line)
+    if missing:
+        raise InputError(f"{len(missing)} image(s) of {spec.pin} not found under {root}: "
+                         f"{', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""))
+    return out
+
+
+def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Path | None,
+                            dest: Path) -> tuple[Path, str | None]:
+    """Verify the question file, build the prompts and write them to ``dest`` (JSON Lines);
+    returns the file and the manifest's system prompt (``None`` when it has none)."""
+    spec = load_benchmark(name)
+    questions = questions_file(spec, data)
+    lines = benchmark_prompts(spec, questions, images)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with dest.open("w", encoding="utf-8") as fh:
+        for line in lines:
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+    log.info("benchmark %s: %d prompts from %s -> %s", spec.pin, len(lines), questions, dest)
+    return dest, (spec.prompt.system or None) if spec.prompt else None
+
+
+__all__ = ["benchmark_prompts", "questions_file", "read_questions", "write_benchmark_prompts"]

@@ -1,0 +1,270 @@
+"""Benchmark manifests: a benchmark is pinned data plus the metric that scores it.
+
+A manifest is a TOML file in the repository's ``metrics/benchmarks/`` folder (in a wheel:
+``halluscope/_pinned/metrics/benchmarks/``). It names the question file(s) with their sha256 and
+size, where a user gets them, the prompt exactly as the paper or peer poses it, the scorer's
+variants and the judge (a spec in ``judges/``) it needs::
+
+    name = "hallusionbench"
+    version = "1"
+    metric = "hallusionbench"
+    default_variant = "refined"
+    variants = ["original", "vlmevalkit", "refined"]
+    judge = "hallusionbench-gpt-4"
+    ships_data = false
+    [[files]]
+    role = "questions"
+    name = "HallusionBench.json"
+    sha256 = "..."
+    size = 431987
+    url = "https://github.com/tianyi-lab/HallusionBench"
+    [prompt]
+    template = "{question}"
+    image_field = "filename"
+    id_field = "..."
+
+The data itself is the user's copy: :func:`check_files` says, for each file, whether it was
+found in the given folders, is missing, or has the wrong hash (naming the expected sha256).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import string
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from halluscope.errors import ConfigError
+from halluscope.resources import _PACKAGE
+
+FOUND, MISSING, WRONG_HASH = "found", "missing", "wrong hash"
+DATA_ENV = "HALLUSCOPE_DATA"
+
+
+class BenchmarkFile(BaseModel):
+    """One pinned data file of a benchmark."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: str
+    name: str
+    sha256: str
+    size: int | None = Field(None, ge=0)
+    url: str | None = None
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, v: str) -> str:
+        v = v.strip().lower()
+        if len(v) != 64 or any(c not in "0123456789abcdef" for c in v):
+            raise ValueError(f"expected 64 hex digits, got {v!r}")
+        return v
+
+
+class BenchmarkPrompt(BaseModel):
+    """How a question row becomes the prompt: ``{field}`` placeholders of the row's fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    template: str
+    system: str = ""
+    image_field: str | None = None
+    id_field: str | None = None     # a field name, or a "{a}_{b}" template of several
+    image_basename: bool = False    # the image field is a URL: the file is its last part
+
+    def record_id(self, row: dict[str, Any], number: int) -> str:
+        """The row's id: its ``id_field`` (a field or a template of fields), else its number."""
+        if not self.id_field:
+            return str(number)
+        if "{" in self.id_field:
+            return self.id_field.format_map({k: "" if v is None else v for k, v in row.items()})
+        value = row.get(self.id_field)
+        return str(number) if value is None else str(value)
+
+    def fields(self) -> list[str]:
+        return [f for _, f, _, _ in string.Formatter().parse(self.template) if f]
+
+    def render(self, row: dict[str, Any]) -> str:
+        """The prompt for ``row``; a field the row lacks is a :class:`ConfigError`."""
+        missing = [f for f in self.fields() if f not in row]
+        if missing:
+            raise ConfigError(f"expected field(s) {', '.join(missing)} in the question row, "
+                              f"found {', '.join(sorted(row)) or 'none'}")
+        return self.template.format_map({k: "" if v is None else v for k, v in row.items()})
+
+
+class BenchmarkSpec(BaseModel):
+    """A benchmark manifest (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: str
+    metric: str
+    title: str = ""
+    paper: str = ""
+    source: str = ""
+    licence: str = ""
+    default_variant: str | None = None
+    variants: list[str] = Field(default_factory=list)
+    judge: str | None = None
+    ships_data: bool = False
+    files: list[BenchmarkFile]
+    prompt: BenchmarkPrompt | None = None
+    path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _default_is_listed(self) -> "BenchmarkSpec":
+        if self.default_variant and self.variants and self.default_variant not in self.variants:
+            raise ValueError(f"default_variant {self.default_variant!r} is not one of "
+                             f"{self.variants}")
+        return self
+
+    @property
+    def pin(self) -> str:
+        """``name@version``, as run sheets record it."""
+        return f"{self.name}@{self.version}"
+
+    def file(self, role: str) -> BenchmarkFile:
+        for f in self.files:
+            if f.role == role:
+                return f
+        raise ConfigError(f"benchmark {self.name!r} has no {role!r} file (it has: "
+                          f"{', '.join(f.role for f in self.files)})")
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    """Where a benchmark file was looked for and what was found."""
+
+    file: BenchmarkFile
+    status: str                     # found | missing | wrong hash
+    path: Path | None = None        # the file found (also when its hash is wrong)
+    actual_sha256: str | None = None
+
+    def message(self) -> str:
+        f = self.file
+        if self.status == FOUND:
+            return f"{f.name}: found at {self.path}"
+        if self.status == MISSING:
+            where = f" (get it from {f.url})" if f.url else ""
+            return f"{f.name}: missing; expected a file with sha256 {f.sha256}{where}"
+        return (f"{f.name}: wrong hash at {self.path}: expected sha256 {f.sha256}, "
+                f"got {self.actual_sha256}")
+
+
+def benchmark_dirs() -> list[Path]:
+    """Folders holding manifests, in order: source tree, then an installed wheel."""
+    return [_PACKAGE.parent / "metrics" / "benchmarks",
+            _PACKAGE / "_pinned" / "metrics" / "benchmarks"]
+
+
+def _manifests() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for d in benchmark_dirs():
+        if d.is_dir():
+            for f in sorted(d.glob("*.toml")):
+                found.setdefault(f.stem, f)
+    return found
+
+
+def read_benchmark(path: str | Path) -> BenchmarkSpec:
+    """Read and validate one manifest file."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read benchmark manifest: {exc}") from None
+    try:
+        spec = BenchmarkSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"
+                             for e in exc.errors())
+        raise ConfigError(f"{p}: invalid benchmark manifest: {problems}") from None
+    return spec.model_copy(update={"path": p})
+
+
+def load_benchmark(name: str) -> BenchmarkSpec:
+    """The manifest of the benchmark ``name`` (or a manifest file path)."""
+    p = Path(name)
+    if p.suffix == ".toml" and p.is_file():
+        return read_benchmark(p)
+    found = _manifests()
+    if name not in found:
+        raise ConfigError(f"unknown benchmark {name!r}; expected one of: "
+                          f"{', '.join(found) or '(none found)'}")
+    return read_benchmark(found[name])
+
+
+def list_benchmarks() -> list[BenchmarkSpec]:
+    """Every manifest found, by name."""
+    return [read_benchmark(p) for _, p in sorted(_manifests().items())]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def data_dirs(data: str | Path | list[str | Path] | None = None) -> list[Path]:
+    """Where users' copies are looked for: ``data`` (a file's folder, or folders), then the
+    folders in ``$HALLUSCOPE_DATA``."""
+    given = data if isinstance(data, list) else [data] if data is not None else []
+    out = [Path(d).expanduser() for d in given]
+    env = os.environ.get(DATA_ENV)
+    if env:
+        out += [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    return out
+
+
+def check_file(f: BenchmarkFile, places: list[Path]) -> FileStatus:
+    """Find ``f`` among ``places`` (a place is the file itself, a folder holding it, or a folder
+    holding ``<benchmark>/<name>``), preferring a copy whose hash matches."""
+    wrong: FileStatus | None = None
+    for place in places:
+        if place.is_file():
+            # a file given by itself stands for the questions file (or one of the same name)
+            candidates = [place] if place.name == f.name or f.role == "questions" else []
+        else:
+            candidates = [place / f.name]
+        for c in candidates:
+            if not c.is_file():
+                continue
+            digest = sha256_file(c)
+            if digest == f.sha256:
+                return FileStatus(f, FOUND, c, digest)
+            wrong = wrong or FileStatus(f, WRONG_HASH, c, digest)
+    return wrong or FileStatus(f, MISSING)
+
+
+def check_files(spec: BenchmarkSpec, data: str | Path | list[str | Path] | None = None
+                ) -> list[FileStatus]:
+    """The status of each of ``spec``'s files among the user's data folders (see
+    :func:`data_dirs`); each folder is also searched under ``<folder>/<benchmark name>/``."""
+    places: list[Path] = []
+    for d in data_dirs(data):
+        places.append(d)
+        if d.is_dir():
+            places.append(d / spec.name)
+    return [check_file(f, places) for f in spec.files]
+
+
+def data_status(statuses: list[FileStatus]) -> str:
+    """One word for a benchmark: found (all files), missing (any missing), else wrong hash."""
+    kinds = {s.status for s in statuses}
+    if kinds <= {FOUND}:
+        return FOUND
+    return WRONG_HASH if WRONG_HASH in kinds else MISSING
+
+
+__all__ = ["BenchmarkFile", "BenchmarkPrompt", "BenchmarkSpec", "FOUND", "FileStatus", "MISSING",
+           "WRONG_HASH", "check_file", "check_files", "data_dirs", "data_status",
+           "list_benchmarks", "load_benchmark", "read_benchmark"]

@@ -1,0 +1,62 @@
+"""``halluscope benchmarks``: the pinned benchmark manifests and the status of the user's data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+EXIT_OK, EXIT_USAGE = 0, 2
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def benchmarks_command(
+    data: Annotated[Optional[list[Path]], typer.Option(
+        "--data", help="Folder (or file) holding your copies of the benchmark data; "
+                       "$HALLUSCOPE_DATA is also searched.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
+                       ] = False,
+) -> None:
+    """List the pinned benchmarks with their data status (found / missing / wrong hash)."""
+    from halluscope.benchmark_specs import check_files, data_status, list_benchmarks
+    from halluscope.errors import HalluscopeError
+    try:
+        specs = list_benchmarks()
+        rows = [(s, check_files(s, list(data or []))) for s in specs]
+    except HalluscopeError as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USAGE) from None
+    if as_json:
+        out = [{"name": s.name, "version": s.version, "metric": s.metric, "title": s.title,
+                "variants": s.variants, "default_variant": s.default_variant, "judge": s.judge,
+                "status": data_status(st),
+                "files": [{"role": x.file.role, "name": x.file.name, "status": x.status,
+                           "path": str(x.path) if x.path else None,
+                           "expected_sha256": x.file.sha256, "actual_sha256": x.actual_sha256,
+                           "url": x.file.url} for x in st]} for s, st in rows]
+        typer.echo(json.dumps(out, indent=2))
+        raise typer.Exit(EXIT_OK)
+    table = Table(title="halluscope benchmarks")
+    for col in ("benchmark", "metric", "variants", "judge", "data"):
+        table.add_column(col)
+    for s, st in rows:
+        status = data_status(st)
+        colour = {"found": "green", "missing": "yellow"}.get(status, "red")
+        table.add_row(f"{s.name}@{s.version}", s.metric, ", ".join(
+            f"[b]{v}[/b]" if v == s.default_variant else v for v in s.variants),
+            s.judge or "-", f"[{colour}]{status}[/{colour}]")
+    out_console.print(table)
+    for s, st in rows:
+        for x in st:
+            if x.status != "found":
+                out_console.print(f"{s.name}: {escape(x.message())}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("benchmarks")(benchmarks_command)

@@ -1,0 +1,377 @@
+"""HallusionBench (Guan et al., CVPR 2024): aAcc, fAcc and qAcc, per category and subcategory.
+
+HallusionBench asks yes/no questions about figures, in groups: a *figure* (category,
+subcategory, set, figure) carries several questions, and a *question pair* (category,
+subcategory, set, question) asks the same question of the original and of edited figures.
+
+* aAcc -- share of questions answered correctly;
+* fAcc -- share of figures whose questions are all answered correctly;
+* qAcc -- share of question pairs answered correctly on every figure.
+
+Variants (``options["hallusionbench_variant"]``):
+
+``original``
+    tianyi-lab/HallusionBench@744007c (evaluation.py + utils.py). Input: the question rows plus
+    ``model_prediction`` (``HallusionBench_result.json``). Each answer goes to the judge's
+    ``hallusionbench_correctness`` prompt (the original text, byte for byte); the judge's text is
+    read by substring: ``incorrect`` anywhere -> 0, else ``correct`` anywhere -> 1, else 2
+    (unclear). A question is correct when the code is 1, or -- for a VS question without an
+    image -- when it is 1 or 2 (so an empty or refused judge answer counts as correct there).
+    fAcc leaves out the image-less VS rows. It also reports ``easy_qacc`` / ``hard_qacc`` and,
+    in the run sheet, the consistency check and LH / VI / Mixed diagnosis
+    (:mod:`halluscope.metrics.hallusionbench_diagnosis`).
+``vlmevalkit``
+    open-compass/VLMEvalKit@e8e78f0 keyword path (``YOrN_Extraction`` after
+    ``process_punctuation``; ``Hallusion_rating``), no judge. Input: VLMEvalKit's rows (``index``
+    = ``<cat>_<subcat>_<visual_input>_<set>_<figure>_<question>``, ``l2-category``, ``answer``
+    Yes/No, ``prediction``). An answer with both or neither of yes/no is ``Unknown``, scored wrong.
+``refined``
+    The original's rows, prompt and rules, except that the judge's text must be exactly one of
+    correct / incorrect / unclear: anything else is *unverifiable*, counted in ``unverifiable``
+    and left out of every accuracy (with the figure and pair it belongs to), never a default.
+
+Intervals: Poisson bootstrap clustered by question *set* (category, subcategory, set), the unit
+that contains both the figures and the question pairs, so that fAcc and qAcc resample whole
+units; each set's weights are drawn from its own key and the seed, so any sharding gives the
+same interval.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from halluscope.errors import ConfigError
+from halluscope.metrics.base import ItemScore, Metric, MetricSummary
+from halluscope.metrics.stats import MetricResult, Statistic
+from halluscope.records import Record
+
+VARIANTS = ("original", "vlmevalkit", "refined")
+CORRECTNESS = "hallusionbench_correctness"
+
+
+# -- parsers ---------------------------------------------------------------------------------
+def original_correctness(judge_text: str | None) -> str:
+    """utils.py's reading of the judge's text: ``"0"`` incorrect, ``"1"`` correct, ``"2"``
+    unclear (anything else, the empty text included)."""
+    low = (judge_text or "").lower()
+    if "incorrect" in low:
+        return "0"
+    if "correct" in low:
+        return "1"
+    return "2"
+
+
+def original_is_correct(code: str, category: str, figure_id: str) -> bool:
+    """utils.py's ``assign_correctness``: 2 counts as correct for VS questions without a figure."""
+    if category == "VS" and int(figure_id) == 0:
+        return code in ("1", "2")
+    return code == "1"
+
+
+_PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@",
+          "`", ",", "?", "!")
+_COMMA_DIGITS = re.compile(r"(\d)(,)(\d)")
+_PERIOD = re.compile(r"(?<!\d)\.(?!\d)")
+
+
+def vlmevalkit_punctuation(text: str) -> str:
+    """VLMEvalKit's ``process_punctuation``, quirks included: a mark next to a space (or any
+    digit-comma-digit in the text) is deleted, otherwise replaced by a space; lone periods are
+    deleted, at most 32 of them (``re.UNICODE`` is passed as the count)."""
+    out = text
+    has_comma_digits = _COMMA_DIGITS.search(text) is not None
+    for p in _PUNCT:
+        if (p + " " in text or " " + p in text) or has_comma_digits:
+            out = out.replace(p, "")
+        else:
+            out = out.replace(p, " ")
+    return _PERIOD.sub("", out, count=int(re.UNICODE))
+
+
+def vlmevalkit_extract(prediction: str | None) -> str:
+    """VLMEvalKit's ``YOrN_Extraction``: ``Yes`` / ``No`` when exactly one of the words occurs."""
+    words = vlmevalkit_punctuation((prediction or "").lower()).split()
+    if "yes" in words and "no" not in words:
+        return "Yes"
+    if "yes" not in words and "no" in words:
+        return "No"
+    return "Unknown"
+
+
+# -- per-item bookkeeping ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Unit:
+    """One scored question: the set (bootstrap cluster), its figure and pair keys, its
+    correctness (``None`` = unverifiable) and the groups it reports in."""
+
+    cluster: str
+    figure: str | None
+    pair: str
+    correct: bool | None
+    groups: tuple[str, ...]
+    hard: bool = False              # asked about an edited figure (visual_input 2)
+
+
+def _keys(record: Record, variant: str) -> tuple[str, str, str, str, str, str]:
+    """(category, subcategory, visual_input, set, figure, question) of a row."""
+    md = record.metadata
+    if variant == "vlmevalkit":
+        index = str(md.get("index", record.id))
+        parts = index.split("_")
+        if len(parts) != 6:
+            raise ConfigError(f"{record.source.file}:{record.source.line}: expected VLMEvalKit's "
+                              f"index <cat>_<subcat>_<visual_input>_<set>_<figure>_<question>, "
+                              f"got {index!r}")
+        return tuple(parts)  # type: ignore[return-value]
+    md = {**md, "question_id": record.question_id} if record.question_id is not None else md
+    try:
+        return tuple(str(md[k]) for k in ("category", "subcategory", "visual_input", "set_id",
+                                          "figure_id", "question_id"))  # type: ignore[return-value]
+    except KeyError as exc:
+        raise ConfigError(f"{record.source.file}:{record.source.line}: expected HallusionBench's "
+                          f"field {exc.args[0]!r} (evaluation.py's input rows), found none") from None
+
+
+def _weights(keys: list[str], n_boot: int, seed: int) -> np.ndarray:
+    """Poisson(1) weights, one row per cluster, each drawn from the cluster's own key."""
+    out = np.empty((len(keys), n_boot))
+    for i, k in enumerate(keys):
+        h = int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big")
+        out[i] = np.random.default_rng([seed, h]).poisson(1.0, n_boot)
+    return out
+
+
+def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
+                          confidence: float = 0.95, easy_hard: bool = False
+                          ) -> dict[str, MetricResult]:
+    """aAcc, fAcc, qAcc (fractions) of ``units`` with cluster-bootstrap intervals; the pure twin
+    of :class:`HallusionBenchMetric`. Units whose correctness is ``None`` are left out, with the
+    figure and pair they belong to. With ``easy_hard``, also ``easy_qacc`` / ``hard_qacc``: what
+    evaluation.py prints as "easy aAcc" / "hard aAcc", which are pair accuracies over the
+    questions on original / edited figures."""
+    out = _scores(units, n_boot, seed, confidence)
+    if easy_hard:
+        for name, hard in (("easy_qacc", False), ("hard_qacc", True)):
+            r = _scores([u for u in units if u.hard == hard], n_boot, seed, confidence)["qacc"]
+            out[name] = MetricResult(name, r.value, r.n, True, r.ci, r.confidence)
+    return out
+
+
+def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float
+            ) -> dict[str, MetricResult]:
+    clusters = sorted({u.cluster for u in units})
+    index = {c: i for i, c in enumerate(clusters)}
+    counts = np.zeros((len(clusters), 6))  # q_ok q_n f_ok f_n p_ok p_n
+    figures: dict[str, list[bool | None]] = {}
+    pairs: dict[str, list[bool | None]] = {}
+    owner: dict[str, int] = {}
+    for u in units:
+        if u.correct is not None:
+            counts[index[u.cluster], 0] += u.correct
+            counts[index[u.cluster], 1] += 1
+        if u.figure is not None:
+            figures.setdefault(u.figure, []).append(u.correct)
+            owner["f" + u.figure] = index[u.cluster]
+        pairs.setdefault(u.pair, []).append(u.correct)
+        owner["p" + u.pair] = index[u.cluster]
+    for col, table, tag in ((2, figures, "f"), (4, pairs, "p")):
+        for key, vals in table.items():
+            if any(v is None for v in vals):
+                continue
+            counts[owner[tag + key], col] += all(vals)
+            counts[owner[tag + key], col + 1] += 1
+    reps = _weights(clusters, n_boot, seed).T @ counts if n_boot and clusters else None
+    out = {}
+    for name, col in (("aacc", 0), ("facc", 2), ("qacc", 4)):
+        den = counts[:, col + 1].sum()
+        value = counts[:, col].sum() / den if den else float("nan")
+        ci = None
+        if reps is not None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = reps[:, col] / reps[:, col + 1]
+            r = r[~np.isnan(r)]
+            if r.size:
+                a = (1 - confidence) / 2
+                ci = tuple(float(x) for x in np.quantile(r, [a, 1 - a]))
+        out[name] = MetricResult(name, float(value), int(den), True, ci, confidence if ci else None)
+    n_unv = sum(u.correct is None for u in units)
+    out["unverifiable"] = MetricResult("unverifiable", n_unv, len(units), False)
+    return out
+
+
+class HallusionBenchMetric(Metric):
+    """HallusionBench's aAcc / fAcc / qAcc (see the module docstring)."""
+
+    name: ClassVar[str] = "hallusionbench"
+    columns: ClassVar[tuple[str, ...]] = ("questions", "correct", "unverifiable")
+    statistics: ClassVar[dict[str, Statistic]] = {}
+
+    def __init__(self, *, variant: str = "refined", judge: Any = None, **kw):
+        if variant not in VARIANTS:
+            raise ConfigError(f"expected hallusionbench_variant in {VARIANTS}, got {variant!r}")
+        if variant != "vlmevalkit" and judge is None:
+            raise ConfigError(f"the {variant!r} HallusionBench variant puts every answer to a "
+                              f"judge: pass --judge hallusionbench-gpt-4 (or use "
+                              f"hallusionbench_variant=vlmevalkit, which needs none)")
+        self.variant = variant
+        self.judge = judge
+        self._judge_info: dict[str, Any] | None = None
+        super().__init__(**kw)
+
+    @classmethod
+    def from_config(cls, config, **kw) -> "HallusionBenchMetric":
+        opts = config.options or {}
+        variant = str(opts.get("hallusionbench_variant", "refined"))
+        args: dict[str, Any] = {"variant": variant, "n_boot": config.n_boot, "seed": config.seed,
+                                "confidence": config.confidence}
+        args.update(kw)
+        if "judge" not in args and variant != "vlmevalkit" and config.judge:
+            from halluscope.judges.loading import judge_from_config
+            args["judge"] = judge_from_config(config)
+        return cls(**args)
+
+    def reset(self) -> None:
+        super().reset()
+        self.units: list[Unit] = []
+        self._codes: dict[str, int] = {}
+        self._answered: list = []
+        self._diagnosis: dict[str, Any] | None = None
+
+    def applies_to(self, record: Record) -> bool:
+        md = record.metadata
+        return record.response is not None and (
+            "index" in md if self.variant == "vlmevalkit" else "category" in md)
+
+    def score(self, record: Record) -> ItemScore:
+        cat, sub, visual, set_id, fig, qid = _keys(record, self.variant)
+        payload: dict[str, Any] = {"key": "_".join((cat, sub, set_id, fig, qid)),
+                                   "category": cat, "subcategory": sub}
+        if self.variant == "vlmevalkit":
+            l2 = str(record.metadata.get("l2-category") or f"{cat}_{sub}")
+            truth = {"yes": "Yes", "no": "No"}.get(record.label or "")
+            if truth is None:
+                raise ConfigError(f"{record.source.file}:{record.source.line}: expected the "
+                                  f"row's answer Yes or No, got {record.label!r}")
+            extracted = vlmevalkit_extract(record.response)
+            correct: bool | None = extracted == truth
+            payload.update(index=str(record.metadata.get("index")), answer=truth,
+                           extracted=extracted, score=correct)
+            unit = Unit(f"{l2}_{set_id}", f"{l2}_{set_id}_{fig}", f"{l2}_{set_id}_{qid}",
+                        correct, (cat, l2), visual == "2")
+        else:
+            correct = self._judged(record, cat, fig, payload)
+            if self.variant == "original" and "gpt4v_output_gpt_check" in payload:
+                from halluscope.metrics.hallusionbench_diagnosis import Answered
+                payload["_answered"] = Answered(cat, sub, set_id, fig, qid, visual,
+                                                payload["gpt4v_output_gpt_check"],
+                                                record.response or "")
+            stem = f"{cat}_{sub}_{set_id}"
+            figure = None if (cat == "VS" and fig == "0") else f"{stem}_{fig}"
+            unit = Unit(stem, figure, f"{stem}_{qid}", correct, (cat, f"{cat}_{sub}"),
+                        visual == "2")
+        payload["correct"] = correct
+        payload["_unit"] = unit
+        return ItemScore(payload=payload, row=(1.0, float(bool(correct)), float(correct is None)),
+                         groups=unit.groups)
+
+    def _judged(self, record: Record, cat: str, fig: str, payload: dict) -> bool | None:
+        md = record.metadata
+        from halluscope.errors import CacheMiss
+        try:
+            ans = self.judge.ask_sync(CORRECTNESS, question=record.prompt or "",
+                                      reference=md.get("gt_answer_details", ""),
+                                      prediction=record.response or "")
+        except CacheMiss as exc:
+            raise exc.for_record(record.id) from None
+        payload.update(judge_raw=ans.raw, judge_label=ans.label)
+        if ans.raw is None:                       # the call itself failed: nothing to read
+            payload.update(verdict="unverifiable", judge_error=ans.error)
+            return None
+        if self.variant == "original":
+            code = original_correctness(ans.raw)
+            payload["gpt4v_output_gpt_check"] = code
+            return original_is_correct(code, cat, fig)
+        if ans.label is None:
+            payload.update(verdict="unverifiable", judge_error=ans.error)
+            return None
+        code = {"incorrect": "0", "correct": "1", "unclear": "2"}[ans.label]
+        payload["gpt4v_output_gpt_check"] = code
+        return original_is_correct(code, cat, fig)
+
+    def add(self, item: ItemScore) -> None:
+        unit = item.payload.pop("_unit")
+        self.units.append(unit)
+        answered = item.payload.pop("_answered", None)
+        if answered is not None:
+            self._answered.append(answered)
+        code = item.payload.get("gpt4v_output_gpt_check", item.payload.get("extracted"))
+        key = "unverifiable" if unit.correct is None else str(code)
+        self._codes[key] = self._codes.get(key, 0) + 1
+        super().add(item)
+
+    def merge(self, other: "HallusionBenchMetric") -> None:
+        super().merge(other)
+        self.units.extend(other.units)
+        self._answered.extend(other._answered)
+        for k, n in other._codes.items():
+            self._codes[k] = self._codes.get(k, 0) + n
+
+    def finish(self) -> None:
+        if self.judge is not None and self._judge_info is None:
+            from halluscope.judges.fallback import judge_info
+            self._diagnose()
+            self._judge_info = judge_info(self.judge, CORRECTNESS)
+            if self._diagnosis is not None:
+                self._judge_info["judge_reliability_same"] = judge_info(
+                    self.judge, "hallusionbench_same")["judge_reliability"]
+            self.judge.close()
+
+    def _diagnose(self) -> None:
+        """The original's consistency check and LH / VI / Mixed diagnosis (original variant,
+        when the judge spec has the ``hallusionbench_same`` prompt)."""
+        from halluscope.metrics.hallusionbench_diagnosis import SAME, diagnose
+        if self.variant != "original" or not self._answered \
+                or SAME not in getattr(getattr(self.judge, "spec", None), "prompts", {}):
+            return
+
+        def ask(first: str, second: str) -> str | None:
+            return self.judge.ask_sync(SAME, response1=first, response2=second).raw
+        try:
+            self._diagnosis = diagnose(self._answered, ask)
+        except ValueError as exc:
+            self._diagnosis = {"error": str(exc)}
+
+    def compute(self) -> MetricSummary:
+        self.flush()
+        kw = {"n_boot": self.n_boot, "seed": self.seed, "confidence": self.confidence,
+              "easy_hard": self.variant != "vlmevalkit"}
+        names = sorted({g for u in self.units for g in u.groups})
+        return MetricSummary(
+            name=self.name, results=hallusionbench_scores(self.units, **kw), n=len(self.units),
+            groups={g: hallusionbench_scores([u for u in self.units if g in u.groups], **kw)
+                    for g in names},
+            tallies={"decisions": dict(sorted(self._codes.items()))}, info=self.describe())
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "variant": self.variant,
+            "source": ("open-compass/VLMEvalKit@e8e78f0 (keyword extraction)"
+                       if self.variant == "vlmevalkit" else "tianyi-lab/HallusionBench@744007c"),
+            "intervals": "Poisson bootstrap clustered by question set (category_subcategory_set)",
+        }
+        if self.judge is not None:
+            from halluscope.judges.fallback import judge_info
+            out.update(self._judge_info or judge_info(self.judge, CORRECTNESS))
+        if self._diagnosis is not None:
+            out["diagnosis"] = self._diagnosis
+        return out
+
+
+__all__ = ["HallusionBenchMetric", "Unit", "VARIANTS", "hallusionbench_scores",
+           "original_correctness", "original_is_correct", "vlmevalkit_extract",
+           "vlmevalkit_punctuation"]

@@ -1,0 +1,111 @@
+"""HallusionBench's failure diagnosis (``original`` variant): language hallucination (LH),
+visual illusion (VI) or both (Mixed), as evaluation.py prints it.
+
+Each question's answer is compared by the judge (``hallusionbench_same`` prompt, byte for byte)
+with the answer to the same question on the pair's original figure (figure 0; figure-0 questions
+are compared with themselves); the reply reads as "same" when the word ``same`` occurs anywhere
+(so "not the same" is the same), else different. utils.py's ``get_eval_pair_all`` then labels
+every question with (LH, VI) from the category, the pair's figure-0 judge code, its own code,
+``visual_input`` and that consistency flag; the shares reported are those labels' counts over
+all labelled questions (``LH_cg``, ``VI_cg``, ``Mix_cg``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SAME = "hallusionbench_same"
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What the diagnosis needs of one question."""
+
+    category: str
+    subcategory: str
+    set_id: str
+    figure_id: str
+    question_id: str
+    visual_input: str
+    code: str               # the judge code "0" / "1" / "2"
+    response: str
+
+    @property
+    def pair(self) -> str:
+        return "_".join((self.category, self.subcategory, self.set_id, self.question_id))
+
+
+def original_same(judge_text: str | None) -> str:
+    """utils.py's reading of the consistency reply: ``"1"`` when "same" occurs, else ``"0"``."""
+    return "1" if "same" in (judge_text or "").lower() else "0"
+
+
+def _vd(code: str, orig: str, same: str) -> tuple[int, int]:
+    if orig == "1" and code == "0":
+        return (1, 1) if same == "1" else (0, 1)
+    if code in ("0", "2"):
+        return (0, 1)
+    return (0, 0)
+
+
+def _vs(code: str, orig: str, same: str, visual: str) -> tuple[int, int]:
+    if orig == "0":
+        if code == "0":
+            return (1, 0) if same == "1" else (1, 1)
+        return (1, 1) if code == "2" else (0, 0)
+    if orig == "2":
+        return (0, 1) if code in ("0", "2") else (0, 0)
+    if code == "2":
+        return (0, 1)
+    if code == "0":
+        if visual == "1":
+            return (0, 1)
+        if visual == "2":
+            return (1, 0) if same == "1" else (0, 1)
+        raise ValueError(f"expected visual_input 1 or 2 on an edited figure, got {visual!r}")
+    return (0, 0)
+
+
+def analysis(q: Answered, orig_code: str, same: str) -> tuple[int, int]:
+    """The (LH, VI) label of one question, as get_eval_pair_all assigns it."""
+    if q.figure_id == "0":
+        if q.category == "VD":
+            return (0, 1) if q.code in ("0", "2") else (0, 0)
+        return (1, 0) if q.code == "0" else (0, 0)
+    if q.category == "VD":
+        return _vd(q.code, orig_code, same)
+    return _vs(q.code, orig_code, same, q.visual_input)
+
+
+def diagnose(questions: list[Answered], ask_same) -> dict[str, Any]:
+    """Ask the consistency prompt for every question (``ask_same(response1, response2)`` returns
+    the judge's raw text or ``None`` when the call failed) and label the failures. Returns the
+    counts and the shares (percent, rounded to 4 places as printed)."""
+    originals = {q.pair: q for q in questions if q.figure_id == "0"}
+    counts = {"LH": 0, "VI": 0, "Mixed": 0}
+    same_replies = {"1": 0, "0": 0, "failed": 0}
+    for q in questions:
+        orig = originals.get(q.pair)
+        if orig is None:
+            raise ValueError(f"question pair {q.pair} has no figure-0 question; the original "
+                             f"stops here with a KeyError")
+        raw = ask_same(q.response, orig.response)
+        if raw is None:
+            same_replies["failed"] += 1
+            continue
+        same = original_same(raw)
+        same_replies[same] += 1
+        lh, vi = analysis(q, orig.code, same)
+        if lh and vi:
+            counts["Mixed"] += 1
+        elif lh:
+            counts["LH"] += 1
+        elif vi:
+            counts["VI"] += 1
+    total = sum(counts.values())
+    shares = {k: (round(100 * v / total, 4) if total else None) for k, v in counts.items()}
+    return {"counts": counts, "percent": shares, "same_replies": same_replies}
+
+
+__all__ = ["Answered", "analysis", "diagnose", "original_same"]

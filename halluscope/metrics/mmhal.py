@@ -1,0 +1,183 @@
+"""MMHal-Bench (Sun et al., 2023, LLaVA-RLHF): a judge rates each of 96 answers 0-6.
+
+The judge (``mmhal_rating`` prompt: the original review prompt, byte for byte) reads the image's
+contents, the question, the human answer and the model's answer and ends with ``Rating: N``.
+Reported: ``average_score`` (mean rating, 0-6), ``hallucination_rate`` (share rated below 3) and
+both per question type (eight types).
+
+Variants (``options["mmhal_variant"]``):
+
+``original``
+    llava-rlhf/LLaVA-RLHF@830a083 Eval/eval_gpt_mmhal.py (the same rules in RLAIF-V): the rating
+    is the single N in 0..6 for which ``"rating: N"`` occurs in the lower-cased text; none or
+    several -> **0**, silently (and so counted as a hallucination); ``"Rating: 10"`` reads as 1
+    and ``"Rating: 3.5"`` as 3. The question type is the record's position modulo 8, so the 96
+    records must be in template order. ``parse_fallback_to_0`` counts the silent zeros.
+``refined``
+    The same prompt; the rating must be a whole ``Rating: N`` (the same N wherever it occurs).
+    Anything else is *unverifiable*: counted in ``unverifiable``, left out of both averages,
+    never 0. The question type is the row's own ``question_type``.
+
+Input: the template layout (the 96 rows of ``mmhal-bench_answer_template.json`` with
+``model_answer``) or RLAIF-V's JSON Lines (``answer``/``text``/``model_answer`` per line, merged
+by position with the template given as ``--option mmhal_template=PATH``; ``"Assistant:"`` is
+removed and the answer stripped, as RLAIF-V's merge does).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+from halluscope.errors import CacheMiss, ConfigError
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import Statistic, ratio
+from halluscope.records import Record
+
+VARIANTS = ("original", "refined")
+USE = "mmhal_rating"
+#: Question types in template order (``i % 8``).
+QUESTION_TYPES = ("attribute", "adversarial", "comparison", "counting", "relation",
+                  "environment", "holistic", "other")
+TEMPLATE_SIZE = 96
+
+
+def original_rating(judge_text: str | None) -> tuple[int, bool]:
+    """(rating, fell back to 0) as the original reads the judge's text."""
+    low = (judge_text or "").lower()
+    found = [s for s in range(7) if f"rating: {s}" in low]
+    if len(found) == 1:
+        return found[0], False
+    return 0, True
+
+
+def _stats() -> dict[str, Statistic]:
+    return {
+        "average_score": Statistic(lambda s: ratio(s["score"], s["rated"]), higher_is_better=True),
+        "hallucination_rate": Statistic(lambda s: ratio(s["hallucinated"], s["rated"])),
+        "rated": Statistic(lambda s: s["rated"], count=True),
+        "unverifiable": Statistic(lambda s: s["unverifiable"], count=True),
+        "parse_fallback_to_0": Statistic(lambda s: s["fallback"], count=True),
+    }
+
+
+def load_template(path: str | Path) -> list[dict[str, Any]]:
+    """The 96 question rows of ``mmhal-bench_answer_template.json``."""
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the MMHal-Bench template: {exc}") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "question" in r
+                                             for r in rows):
+        raise ConfigError(f"{path}: expected a JSON array of MMHal-Bench question rows")
+    return rows
+
+
+class MMHalMetric(Metric):
+    """MMHal-Bench average score and hallucination rate (see the module docstring)."""
+
+    name: ClassVar[str] = "mmhal"
+    columns: ClassVar[tuple[str, ...]] = ("rated", "score", "hallucinated", "unverifiable",
+                                          "fallback")
+    statistics: ClassVar[dict[str, Statistic]] = _stats()
+
+    def __init__(self, *, judge: Any, variant: str = "refined",
+                 template: list[dict[str, Any]] | None = None, **kw):
+        if variant not in VARIANTS:
+            raise ConfigError(f"expected mmhal_variant in {VARIANTS}, got {variant!r}")
+        if judge is None:
+            raise ConfigError("MMHal-Bench is scored by a judge: pass --judge mmhal-gpt-4-0314 "
+                              "(the original's) or --judge mmhal-gpt-4o-2024-08-06")
+        self.variant = variant
+        self.judge = judge
+        self.template = template
+        self._judge_info: dict[str, Any] | None = None
+        super().__init__(**kw)
+
+    @classmethod
+    def from_config(cls, config, **kw) -> "MMHalMetric":
+        opts = config.options or {}
+        args: dict[str, Any] = {"variant": str(opts.get("mmhal_variant", "refined")),
+                                "n_boot": config.n_boot, "seed": config.seed,
+                                "confidence": config.confidence}
+        if opts.get("mmhal_template"):
+            args["template"] = load_template(opts["mmhal_template"])
+        args.update(kw)
+        if "judge" not in args:
+            from halluscope.judges.loading import judge_from_config
+            args["judge"] = judge_from_config(config)
+        return cls(**args)
+
+    def applies_to(self, record: Record) -> bool:
+        return record.response is not None and (
+            "image_content" in record.metadata or self.template is not None)
+
+    def _row(self, record: Record, position: int) -> tuple[dict[str, Any], str]:
+        """The question row and the answer as the original sends it."""
+        md = record.metadata
+        if "image_content" in md:
+            return {**md, "question": record.prompt}, record.response or ""
+        if self.template is None or not 0 <= position < len(self.template):
+            raise ConfigError(f"{record.source.file}:{record.source.line}: an answer line "
+                              f"without its question: pass --option mmhal_template=PATH "
+                              f"(mmhal-bench_answer_template.json, {TEMPLATE_SIZE} rows)")
+        answer = (record.response or "").replace("Assistant:", "").strip()
+        return self.template[position], answer
+
+    def score(self, record: Record) -> ItemScore:
+        position = (record.source.line or 1) - 1
+        row, answer = self._row(record, position)
+        if self.variant == "original":
+            qtype = QUESTION_TYPES[position % 8]
+        else:
+            qtype = str(row.get("question_type") or QUESTION_TYPES[position % 8])
+        contents = row.get("image_content") or []
+        try:
+            ans = self.judge.ask_sync(USE, image_content=", ".join(map(str, contents)),
+                                      question=row.get("question") or "",
+                                      standard_answer=row.get("gt_answer") or "",
+                                      response=answer)
+        except CacheMiss as exc:
+            raise exc.for_record(record.id) from None
+        payload: dict[str, Any] = {"index": position, "question_type": qtype,
+                                   "judge_raw": ans.raw}
+        if ans.raw is None:                              # the call failed: nothing to read
+            payload.update(rating=None, verdict="unverifiable", judge_error=ans.error)
+            return ItemScore(payload, (0.0, 0.0, 0.0, 1.0, 0.0), groups=(qtype,))
+        if self.variant == "original":
+            rating, fallback = original_rating(ans.raw)
+            payload.update(rating=rating, parse_fallback_to_0=fallback,
+                           hallucination=int(rating < 3))
+            return ItemScore(payload, (1.0, float(rating), float(rating < 3), 0.0,
+                                       float(fallback)), groups=(qtype,))
+        if ans.label is None:
+            payload.update(rating=None, verdict="unverifiable", judge_error=ans.error)
+            return ItemScore(payload, (0.0, 0.0, 0.0, 1.0, 0.0), groups=(qtype,))
+        rating = int(ans.label)
+        payload.update(rating=rating, hallucination=int(rating < 3))
+        return ItemScore(payload, (1.0, float(rating), float(rating < 3), 0.0, 0.0),
+                         groups=(qtype,))
+
+    def finish(self) -> None:
+        if self._judge_info is None:
+            from halluscope.judges.fallback import judge_info
+            self._judge_info = judge_info(self.judge, USE)
+            self.judge.close()
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "variant": self.variant,
+            "source": "llava-rlhf/LLaVA-RLHF@830a083 Eval/eval_gpt_mmhal.py",
+            "question_type": "position % 8" if self.variant == "original" else "row's own",
+        }
+        n = self.state.n + len(self._rows)
+        if self.variant == "original" and n != TEMPLATE_SIZE:
+            out["warning"] = (f"the original asserts {TEMPLATE_SIZE} records in template order; "
+                              f"got {n}")
+        from halluscope.judges.fallback import judge_info
+        out.update(self._judge_info or judge_info(self.judge, USE))
+        return out
+
+
+__all__ = ["MMHalMetric", "QUESTION_TYPES", "VARIANTS", "load_template", "original_rating"]

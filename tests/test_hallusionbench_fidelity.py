@@ -1,0 +1,189 @@
+"""HallusionBench fidelity: ``halluscope audit`` equals the original evaluator (tianyi-lab
+@744007c, judge replayed from the loopback server by prompt sha256) and VLMEvalKit's keyword path
+(@e8e78f0), number for number and decision for decision, on ../shared/data/reference."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import shared_data_dir
+from halluscope.cli import app
+from replay_judge_server import ReplayServer, load_replies
+
+REF = "reference/hallusionbench"
+pytestmark = pytest.mark.skipif(
+    shared_data_dir(f"{REF}/original/expected.json", "hallusionbench/HallusionBench.json") is None,
+    reason="shared reference data for HallusionBench not found (../shared/data)")
+
+
+def audit(args, out):
+    res = CliRunner().invoke(app, ["audit", *map(str, args), "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    return json.loads((out / "results.json").read_text())
+
+
+def items(out):
+    return [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def original_run(tmp_path_factory):
+    data = shared_data_dir()
+    ref = data / REF
+    tmp = tmp_path_factory.mktemp("hb")
+    with ReplayServer(load_replies(ref / "judge/judge_outputs.synth.jsonl"),
+                      model="gpt-4") as server:
+        res = audit([ref / "answers/HallusionBench_result.synth.json", "--metric",
+                     "hallusionbench", "--option", "hallusionbench_variant=original",
+                     "--judge", "hallusionbench-gpt-4", "--option",
+                     f"judge_base_url={server.url}", "--cache-dir", tmp / "cache",
+                     "--bootstrap", "200"], tmp / "out")
+        assert not server.unknown, "halluscope sent a prompt the original never sends"
+        assert set(server.roles) == {("user",)}
+    expected = json.loads((ref / "original/expected.json").read_text())
+    return res, items(tmp / "out"), expected
+
+
+def test_original_leaderboard_numbers(original_run):
+    res, _, expected = original_run
+    m = res["metrics"]["hallusionbench"]
+    board = expected["leaderboard"]
+    assert round(100 * m["aacc"]["value"], 4) == board["aAcc (Acc per question)"]
+    assert round(100 * m["facc"]["value"], 4) == board["fAcc (Acc per figure)"]
+    assert round(100 * m["qacc"]["value"], 4) == board["qAcc (Acc per question pair)"]
+    assert (m["aacc"]["n"], m["facc"]["n"], m["qacc"]["n"]) == (1129, 346, 455)
+    easy = next(v for k, v in board.items() if k.startswith("easy aAcc"))
+    hard = next(v for k, v in board.items() if k.startswith("hard aAcc"))
+    assert round(100 * m["easy_qacc"]["value"], 4) == easy
+    assert round(100 * m["hard_qacc"]["value"], 4) == hard
+    for key in ("aacc", "facc", "qacc"):
+        lo, hi = m[key]["ci"]
+        assert lo <= m[key]["value"] <= hi
+
+
+def test_original_per_category_tables(original_run):
+    res, _, expected = original_run
+    groups = res["metrics"]["hallusionbench"]["groups"]
+    table = {row[0]: row[1] for row in expected["table_per_question"][1:]}
+    assert round(100 * groups["VD"]["aacc"]["value"], 4) == table["VD"]
+    assert round(100 * groups["VS"]["aacc"]["value"], 4) == table["VS"]
+    pairs = {row[0]: row[1:] for row in expected["table_per_question_pair"][1:]}
+    for cat in ("VD", "VS"):
+        got = [round(100 * groups[cat][k]["value"], 4) for k in ("easy_qacc", "hard_qacc", "qacc")]
+        assert got == pairs[cat], cat
+    figs = {row[0]: row[1] for row in expected["table_per_figure"][1:]}
+    for cat in ("VD", "VS"):
+        assert round(100 * groups[cat]["facc"]["value"], 4) == figs[cat], cat
+    per_sub = next(v for k, v in expected.items() if k.startswith("per_subcategory"))
+    for name, ref in per_sub.items():
+        got = groups[name]
+        assert round(100 * got["aacc"]["value"], 4) == ref["aAcc"], name
+        assert round(100 * got["qacc"]["value"], 4) == ref["qAcc"], name
+        if ref["fAcc"] is None:
+            assert got["facc"]["value"] is None
+        else:
+            assert round(100 * got["facc"]["value"], 4) == ref["fAcc"], name
+        assert (got["aacc"]["n"], got["facc"]["n"], got["qacc"]["n"]) == \
+            (ref["n_questions"], ref["n_figures"], ref["n_pairs"]), name
+
+
+def test_original_per_item_decisions(original_run):
+    _, got, expected = original_run
+    ours = {it["hallusionbench"]["key"]: it["hallusionbench"] for it in got}
+    assert len(ours) == len(expected["items"]) == 1129
+    for ref in expected["items"]:
+        item = ours[ref["key"]]
+        assert item["judge_raw"] == ref["judge_output_correctness"], ref["key"]
+        assert item["gpt4v_output_gpt_check"] == ref["gpt4v_output_gpt_check"], ref["key"]
+        assert int(item["correct"]) == ref["correct"], ref["key"]
+
+
+def test_original_run_sheet_pins_the_judge(original_run, tmp_path):
+    res, _, _ = original_run
+    info = res["metrics"]["hallusionbench"]["info"]
+    assert info["variant"] == "original"
+    prompts = info["judge"]["prompts"]
+    assert prompts["hallusionbench_correctness"]["sha256"] == \
+        "7e47d994f286344b5fa0d4cf56e6eb463dd2b7731a97d7d99bb8fc35688727cf"
+    assert info["judge_reliability"]["calls"] == 1129
+    assert info["judge_reliability_same"]["calls"] == 1129
+    assert prompts["hallusionbench_same"]["sha256"] == \
+        "688188ef075d23ffdd58a1836f43a487856938ed267fa0201b547f3537fa2e5a"
+
+
+def test_original_consistency_diagnosis(original_run):
+    """LH / VI / Mixed as evaluation.py prints them (from the judge's "same" replies)."""
+    res, _, expected = original_run
+    diag = res["metrics"]["hallusionbench"]["info"]["diagnosis"]
+    header, row = expected["table_bias_consistency_diagnosis"]
+    printed = dict(zip(header, row))
+    assert diag["percent"] == {"LH": printed["LH"], "VI": printed["VI"],
+                               "Mixed": printed["Mixed"]}
+    pair = expected["pair_stat_all"]
+    assert diag["counts"] == {"LH": pair["LH_cg"], "VI": pair["VI_cg"], "Mixed": pair["Mix_cg"]}
+    same = sum(1 for it in expected["items"] if it["same"] == "1")
+    assert diag["same_replies"] == {"1": same, "0": 1129 - same, "failed": 0}
+
+
+def _vlmevalkit_rows(layout, predictions, path):
+    preds = {}
+    for line in predictions.read_text().splitlines():
+        row = json.loads(line)
+        preds[row["index"]] = row["prediction"]
+    with path.open("w") as fh:
+        for line in layout.read_text().splitlines():
+            row = json.loads(line)
+            row["prediction"] = preds[row["index"]]
+            fh.write(json.dumps(row) + "\n")
+    return path
+
+
+def _check_splits(res, splits, scale=100.0):
+    m = res["metrics"]["hallusionbench"]
+    for split, ref in splits.items():
+        got = m if split == "Overall" else m["groups"][split]
+        for ours, theirs in (("aacc", "aAcc"), ("facc", "fAcc"), ("qacc", "qAcc")):
+            assert math.isclose(scale * got[ours]["value"], ref[theirs], rel_tol=0,
+                                abs_tol=1e-9), (split, theirs)
+
+
+def test_vlmevalkit_keyword_variant(tmp_path):
+    data = shared_data_dir()
+    ref = data / REF
+    rows = _vlmevalkit_rows(data / "hallusionbench/vlmevalkit/HallusionBench_vlmevalkit_951.jsonl",
+                            ref / "answers/vlmevalkit_predictions.synth.jsonl",
+                            tmp_path / "rows.jsonl")
+    res = audit([rows, "--metric", "hallusionbench", "--option",
+                 "hallusionbench_variant=vlmevalkit", "--bootstrap", "0"], tmp_path / "out")
+    expected = json.loads((ref / "vlmevalkit/expected.json").read_text())
+    _check_splits(res, expected["splits"])
+    by_index = {it["hallusionbench"]["index"]: it["hallusionbench"]
+                for it in items(tmp_path / "out")}
+    for ref_item in expected["items"]:
+        item = by_index[ref_item["index"]]
+        assert item["extracted"] == ref_item["extracted"], ref_item
+        assert item["score"] == ref_item["score"], ref_item
+    assert len(by_index) == 951
+    assert res["metrics"]["hallusionbench"]["tallies"]["decisions"] == expected["extracted_counts"]
+
+
+@pytest.mark.parametrize("model", ["vila_13b", "vila_8b"])
+def test_vlmevalkit_published_vila_score_rows(model, tmp_path):
+    """All 12 rows of each score.csv VLMEvalKit published for VILA (PR #320)."""
+    import csv
+    data = shared_data_dir()
+    folder = data / "hallusionbench/vlmevalkit"
+    rows = _vlmevalkit_rows(folder / "HallusionBench_vlmevalkit_951.jsonl",
+                            folder / f"{model}_HallusionBench_auxmatch.jsonl",
+                            tmp_path / "rows.jsonl")
+    res = audit([rows, "--metric", "hallusionbench", "--option",
+                 "hallusionbench_variant=vlmevalkit", "--bootstrap", "0"], tmp_path / "out")
+    with (folder / f"{model}_HallusionBench_score.csv").open() as fh:
+        published = {r["split"]: {k: float(r[k]) for k in ("aAcc", "fAcc", "qAcc")}
+                     for r in csv.DictReader(fh)}
+    assert len(published) == 12
+    _check_splits(res, published)

@@ -188,6 +188,7 @@ _BUILTIN = {
     "region": "halluscope.metrics.grounding:RegionMetric",
     "page": "halluscope.metrics.grounding:PageMetric",
     "consistency": "halluscope.metrics.consistency:ConsistencyMetric",
+    "reefknot": "halluscope.metrics.reefknot:ReefknotMetric",
 }
 
 

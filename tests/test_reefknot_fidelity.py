@@ -158,3 +158,21 @@ def test_choice_readers_by_hand():
     rows = [{"label": "B", "response": r, "query_prompt": prompt} for r in cases]
     assert score_multichoice(rows) == (10, 2, 1)          # "B" and "b"
     assert score_multichoice(rows, "corrected") == (10, 7, 2)    # 7 read as B, "near." is D
+
+
+@needs_data
+def test_audit_end_to_end_reads_the_original_numbers(tmp_path):
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    answers = DATA / "reference/reefknot/answers/YESNO.synth_answers.jsonl"
+    res = CliRunner().invoke(app, ["audit", str(answers), "--metric", "reefknot", "--option",
+                                   "reefknot_variant=original", "--out", str(tmp_path),
+                                   "--quiet"])
+    assert res.exit_code == 0, res.output
+    got = json.loads((tmp_path / "results.json").read_text("utf-8"))["metrics"]["reefknot"]
+    printed = _printed(_ref()["printed"]["calculate_pairwise_accuracy(YESNO)"])
+    assert f"{got['accuracy']['value']:.4f}" == "0.6867"
+    assert f"{got['pairwise_accuracy']['value']:.2f}" == printed["Pairwise right rate"]
+    assert f"{got['no_accuracy']['value']:.2f}" == printed["Accuracy for No"]
+    assert got["info"]["variant"] == "original"

@@ -67,7 +67,7 @@ class JudgeParseError(JudgeError):
 class JudgeAnswer:
     """A judge's answer to one question: the parsed label, the raw text, whether it parsed."""
 
-    label: str
+    label: Any
     raw: str | None
     parsed: bool
     error: str | None = None
@@ -164,9 +164,11 @@ class Judge:
         """(parsed or None when the call failed, raw text, served model, call error)."""
         stats = self.stats.use(use)
         stats.calls += 1
-        request = Request((Message.user(prompt, tuple(str(i) for i in images),
-                                        self.spec.image.detail),),
-                          self.decoding, replicate=replicate)
+        if self.spec.prompt(use).role == "system":  # as the original scorer sends it
+            message = Message.system(prompt)
+        else:
+            message = Message.user(prompt, tuple(str(i) for i in images), self.spec.image.detail)
+        request = Request((message,), self.decoding, replicate=replicate)
         try:
             resp = await self.client.generate(request)
         except AuthError:
@@ -245,6 +247,18 @@ class Judge:
             if isinstance(r, BaseException):
                 raise r
         return list(results)
+
+    async def ask_prompt(self, use: str, prompt: str, *, replicate: int = 0) -> JudgeAnswer:
+        """Send ``prompt`` (already rendered from the spec's ``use`` template, as the spec's
+        role) and parse the answer with the use's parser; ``replicate`` > 0 asks again past the
+        response cache (a benchmark scorer's retry). ``label`` is the parsed value, ``None`` when
+        it did not parse."""
+        parsed, raw, model, error = await self._ask(use, prompt, replicate=replicate)
+        if parsed is None:
+            return JudgeAnswer(None, None, False, error, None)
+        if not parsed.ok:
+            return JudgeAnswer(None, raw, False, parsed.error, model)
+        return JudgeAnswer(parsed.value, raw, True, None, model)
 
     async def classify_yes_no_detailed(self, answer: str, question: str | None = None, *,
                                        replicate: int = 0) -> JudgeAnswer:

@@ -160,9 +160,26 @@ def parse_claims_json(text: str) -> Parsed:
     return Parsed(True, claims)
 
 
+def parse_object_list_original(text: str) -> Parsed:
+    """Object HalBench's reading of the extraction answer (RLAIF-V ``parse_object_list``): the
+    whole answer as JSON, else, when it contains ``["``, its last line as JSON; any JSON value is
+    accepted (the scorer then iterates it: a bare string letter by letter)."""
+    try:
+        return Parsed(True, json.loads(text))
+    except (ValueError, TypeError):
+        pass
+    if '["' in (text or ""):
+        try:
+            return Parsed(True, json.loads(text.strip().split("\n")[-1]))
+        except ValueError:
+            pass
+    return _fail(f"expected a JSON list (or one on the last line), got {text!r:.60}")
+
+
 #: use -> parser name -> function
 PARSERS: dict[str, dict[str, Callable[[str], Parsed]]] = {
     "verify": {"verdict-json": parse_verdict_json, "verdict-line": parse_verdict_line},
     "classify_yes_no": {"yes-no-word": parse_yes_no_word},
     "decompose": {"claims-json": parse_claims_json},
 }
+PARSERS["objhal_extract"] = {"object-list-original": parse_object_list_original}

@@ -189,6 +189,7 @@ _BUILTIN = {
     "page": "halluscope.metrics.grounding:PageMetric",
     "consistency": "halluscope.metrics.consistency:ConsistencyMetric",
     "reefknot": "halluscope.metrics.reefknot:ReefknotMetric",
+    "objhal": "halluscope.metrics.objhal:ObjhalMetric",
 }
 
 

@@ -176,3 +176,19 @@ def test_audit_end_to_end_reads_the_original_numbers(tmp_path):
     assert f"{got['pairwise_accuracy']['value']:.2f}" == printed["Pairwise right rate"]
     assert f"{got['no_accuracy']['value']:.2f}" == printed["Accuracy for No"]
     assert got["info"]["variant"] == "original"
+
+
+@needs_data
+def test_audit_reads_choice_labels_and_scores_multichoice(tmp_path):
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    answers = DATA / "reference/reefknot/answers/Multichoice.synth_answers.jsonl"
+    res = CliRunner().invoke(app, ["audit", str(answers), "--metric", "reefknot", "--out",
+                                   str(tmp_path), "--quiet"])
+    assert res.exit_code == 0, res.output
+    got = json.loads((tmp_path / "results.json").read_text("utf-8"))["metrics"]["reefknot"]
+    printed = _printed(_ref()["printed"]["calculate_multichoice_accuracy(Multichoice)"])
+    assert got["n_multichoice"]["value"] == int(printed["Total entries"]) == 832
+    assert round(got["multichoice_accuracy"]["value"] * 832) == int(printed["Correct responses"])
+    assert f"{got['multichoice_accuracy']['value']:.2f}" == printed["Accuracy"]

@@ -158,3 +158,19 @@ def test_metric_short_answers_and_variants(tmp_path):
     r = results["refined"]
     assert r["chairs"] == 0.5 and r["chairs_refine"] == 0.5 and r["chairi"] == 1 / 3
     assert r["obj_rec"] == 2 / 2
+
+
+def test_offline_rule_extractor_is_labelled_as_halluscopes_own():
+    from halluscope.metrics.objhal import ObjhalMetric, rule_extractor
+    from halluscope.records import Record, Source
+    nlp = _nlp()
+    phrases, raws = rule_extractor(nlp)("q", "A man sits at a wooden table with a cat.")
+    assert phrases == ["man", "table", "cat"] and raws == []
+    m = ObjhalMetric({7: ["person", "dining table"]}, vocabulary=VOCAB, n_boot=0)
+    item = m.update(Record(id="x", task="vqa", image_id=7, prompt="Describe the image.",
+                           response="A man sits at a wooden table with a cat.",
+                           source=Source("m", 1)))
+    assert item.payload["hallucinated"] == [["cat", "cat"]]
+    res = m.compute()
+    assert res.results["chairi"].value == 1 / 3
+    assert "not the paper's" in res.info["extractor"]

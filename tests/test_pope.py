@@ -94,15 +94,18 @@ def test_vlmevalkit_punctuation_rules():
 
 
 def test_vlmevalkit_strips_at_most_32_full_stops_of_a_long_numbered_list():
-    # 40 full stops: items "1." .. "39." (not before a digit) and the final "no.". VLMEvalKit
-    # deletes only the first 32, so items 33-39 keep theirs and so does "no." -> not the word
-    # "no": no yes/no word at all -> unknown. Deleting every stop would have read "no".
-    listing = " ".join(f"item{i}." for i in range(1, 40)) + " no."
-    assert listing.count(".") == 40
-    assert PARSERS["vlmevalkit"](listing) == "unknown"
-    assert PARSERS["vlmevalkit"](" ".join(f"item{i}." for i in range(1, 30)) + " no.") == "no"
-    # a full stop before a digit is never deleted: "3.5" stays one word
-    assert PARSERS["vlmevalkit"]("yes. 3.5 dogs.") == "yes"
+    # VLMEvalKit (process_punctuation since 2025-05, pinned @e8e78f0): a full stop neither
+    # preceded nor followed by a digit is deleted, at most 32 of them. 40 such stops: "x." 39
+    # times, then "no.": the first 32 go, "no." keeps its stop, so there is no word "no".
+    forty = " ".join(["x."] * 39) + " no."
+    assert forty.count(".") == 40
+    assert PARSERS["vlmevalkit"](forty) == "unknown"
+    assert PARSERS["vlmevalkit"](" ".join(["x."] * 29) + " no.") == "no"    # 30 stops: all go
+    # stops after a digit are never deleted and do not use up the 32: a list numbered "1." to
+    # "40." ending in "no." reads no (a rule without the look-behind would read unknown)
+    numbered = " ".join(f"{i}." for i in range(1, 41)) + " no."
+    assert PARSERS["vlmevalkit"](numbered) == "no"
+    assert PARSERS["vlmevalkit"]("yes. 3.5 dogs.") == "yes"    # "3.5" stays one word
 
 
 def test_parsers_reject_non_strings_and_unknown_names():

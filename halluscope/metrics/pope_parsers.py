@@ -87,15 +87,16 @@ def parse_opera(answer: str) -> str:
 _VLM_PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<",
               "@", "`", ",", "?", "!")
 _DIGIT_COMMA_DIGIT = re.compile(r"\d,\d")
-_PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.(?!\d)")
+_PERIOD_NOT_BY_DIGIT = re.compile(r"(?<!\d)\.(?!\d)")
 _VLM_MAX_PERIODS = 32
 
 
 def _vlmevalkit_words(text: str) -> list[str]:
     # Each punctuation mark is either deleted or turned into a space, decided once for the whole
     # text: deleted when the mark stands next to a space anywhere in it (or when the text has a
-    # digit-comma-digit group), else replaced by a space. Full stops not followed by a digit are
-    # then deleted, at most 32 of them (VLMEvalKit passes re.UNICODE where re.sub takes count).
+    # digit-comma-digit group), else replaced by a space. Full stops neither preceded nor followed
+    # by a digit are then deleted, at most 32 of them (VLMEvalKit passes re.UNICODE where re.sub
+    # takes count), so in "1. ... 40. no." the numbers' stops stay and do not use up the 32.
     out = text
     keep_glued = _DIGIT_COMMA_DIGIT.search(text) is not None
     for p in _VLM_PUNCT:
@@ -103,7 +104,7 @@ def _vlmevalkit_words(text: str) -> list[str]:
             out = out.replace(p, "")
         else:
             out = out.replace(p, " ")
-    out = _PERIOD_NOT_BEFORE_DIGIT.sub("", out, count=_VLM_MAX_PERIODS)
+    out = _PERIOD_NOT_BY_DIGIT.sub("", out, count=_VLM_MAX_PERIODS)
     return out.split()
 
 
@@ -112,7 +113,8 @@ def parse_vlmevalkit(answer: str) -> str:
 
     The answer is lower-cased; punctuation is deleted or turned into spaces the way VLMEvalKit's
     VQA normaliser does it (a mark is deleted when it stands next to a space somewhere in the
-    answer, else replaced by a space; full stops not before a digit are deleted, at most 32);
+    answer, else replaced by a space; full stops neither after nor before a digit are deleted, at
+    most 32);
     the text is split on whitespace. The answer is yes when ``yes`` is among the words and ``no``
     is not, no in the opposite case, and ``unknown`` when both or neither appear (``Not sure``,
     ``There is no dog`` -> no, ``Yes and no`` -> unknown, ``I cannot tell`` -> unknown).

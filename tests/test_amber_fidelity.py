@@ -52,7 +52,8 @@ def _load():
 
 
 def _records(responses):
-    return [Record(id=str(r["id"]), task="caption", response=r["response"], metadata={"amber_id": r["id"]},
+    return [Record(id=str(r["id"]), task="caption", response=r["response"],
+                   metadata={"amber_id": r["id"]},
                    source=Source("dev_responses.json", i))
             for i, r in enumerate(responses, 1)]
 
@@ -66,7 +67,8 @@ def test_nltk_tagger_is_used_when_its_data_is_found(nltk_data):
     assert amber_mod.nltk_tagger_available()
     assert amber_mod._tagger()[1].startswith("nltk averaged perceptron")
     info = _metric().describe()
-    assert info["tagger"].startswith("nltk averaged perceptron") and str(nltk_data) in info["tagger"]
+    assert info["tagger"].startswith("nltk averaged perceptron")
+    assert str(nltk_data) in info["tagger"]
 
 
 def test_every_printed_number_and_counter_matches_inference_py(nltk_data):
@@ -114,3 +116,21 @@ def test_without_nltk_tagger_data_spacy_tags_and_says_so(monkeypatch, tmp_path):
         pytest.skip(f"no spaCy pipeline to fall back to: {exc}")
     assert tagger[1].startswith("spaCy tagger")
     assert [t for _, t in tagger[0](["a", "dog", "runs"])][1].startswith("NN")
+
+
+def test_audit_end_to_end_with_nltk_data(nltk_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    ref, _ = _load()
+    res = CliRunner().invoke(app, [
+        "audit", str(DATA / "reference/amber/dev_responses.json"), "--metric", "amber",
+        "--annotations", str(DATA / "amber/annotations.json"), "--option",
+        "amber_variant=original", "--bootstrap", "0", "--out", str(tmp_path), "--quiet"])
+    assert res.exit_code == 0, res.output
+    got = json.loads((tmp_path / "results.json").read_text("utf-8"))["metrics"]["amber"]
+    for printed, name in PRINTED.items():
+        assert round(got[name]["value"] * 100, 1) == pytest.approx(ref["printed"][printed]), \
+            printed
+    sheet = json.loads((tmp_path / "runsheet.json").read_text("utf-8"))["metrics"]["amber"]
+    assert sheet["tagger"].startswith("nltk averaged perceptron")

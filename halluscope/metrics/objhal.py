@@ -24,7 +24,7 @@ words per answer (split on single spaces).
 Variants (``options["objhal_variant"]``):
 
 * ``original``: as above, exactly.
-* ``refined``: an unknown multi-word phrase falls back to its head noun (its last word, so
+* ``refined`` (the default, as for CHAIR): an unknown multi-word phrase falls back to its head noun (its last word, so
   "baseball player" is a person), and answers of three words or fewer are read like any other.
 
 Extraction: with a judge (``--judge objhal-gpt-3.5-turbo-0613``) as the original; without one,
@@ -282,7 +282,7 @@ class ObjhalMetric(Metric):
         gt_objects: ``{image id: objects}`` (COCO object words) or a JSON file of it.
         extractor: ``(question, answer) -> (phrases, raw judge completions)``: a
             :class:`JudgeExtractor` (the original's way) or :func:`rule_extractor` (offline).
-        variant: ``original`` or ``refined``.
+        variant: ``original`` (the paper's numbers) or ``refined`` (the default).
         question_image_ids: Image ids of the question file in line order, for answer files that
             carry no image id (RLAIF-V's answers are aligned with the questions by line).
         vocabulary: The synonym list (default: the shipped ``synonyms_refine.txt``).
@@ -305,7 +305,7 @@ class ObjhalMetric(Metric):
 
     def __init__(self, gt_objects: Mapping[int, Iterable[str]] | str | Path, *,
                  extractor: Callable[[str, str], tuple[Any, list[str]]] | None = None,
-                 variant: str = "original", question_image_ids: Sequence[int] | None = None,
+                 variant: str = "refined", question_image_ids: Sequence[int] | None = None,
                  vocabulary: ObjhalVocabulary | None = None, **kw):
         if variant not in VARIANTS:
             raise ConfigError(f"expected objhal_variant in {VARIANTS}, got {variant!r}")
@@ -329,7 +329,7 @@ class ObjhalMetric(Metric):
             kw["extractor"] = JudgeExtractor(judge_from_config(config))
         questions = opts.get("objhal_questions") or config.questions
         ids = load_question_image_ids(questions) if questions else None
-        return cls(gt, variant=opts.get("objhal_variant", "original"), question_image_ids=ids,
+        return cls(gt, variant=opts.get("objhal_variant", "refined"), question_image_ids=ids,
                    n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
 
     def applies_to(self, record: Record) -> bool:

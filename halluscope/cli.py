@@ -235,8 +235,13 @@ def list_metrics() -> None:
         console.print("[bold]POPE parsers:[/]")
         for name, parser in PARSERS.items():
             doc = (getattr(parser, "description", None) or getattr(parser, "__doc__", "") or "")
-            console.print(f"  {name}: {doc.strip().splitlines()[0] if doc.strip() else ''}",
-                          highlight=False, markup=False)
+            unknowns = getattr(parser, "unknowns", "halluscope")
+            console.print(f"  {name}: {doc.strip().splitlines()[0] if doc.strip() else ''} "
+                          f"[unknown answers: {unknowns}]", highlight=False, markup=False)
+        from halluscope.metrics.pope_parsers import UNKNOWN_TREATMENTS
+        console.print("[bold]POPE unknown-answer treatments:[/]")
+        for name, text in UNKNOWN_TREATMENTS.items():
+            console.print(f"  {name}: {text}", highlight=False, markup=False)
     except ImportError:
         pass
     console.print("[bold]CHAIR variants:[/] original, refined")

@@ -75,7 +75,8 @@ class Record:
         image_id: COCO-style integer image id when one can be read from the record.
         prompt: The prompt or question put to the model.
         response: The model's answer; ``None`` for a question that has not been answered yet.
-        label: Ground-truth answer for yes/no questions (``"yes"``/``"no"``), when the file has it.
+        label: Ground-truth answer for yes/no questions (``"yes"``/``"no"``), when the file has it
+            (a multiple-choice letter such as ``"B"`` is kept in ``metadata["label"]``).
         model: The model name, when recorded.
         document: A document (PDF path or list of page images) for document tasks.
         question_id: The question id of POPE/LLaVA-style files (kept apart from ``id``).
@@ -134,8 +135,12 @@ def _string(value: Any, name: str, where: dict) -> str | None:
                       field=name, **where)
 
 
+_CHOICE_LABEL = re.compile(r"[A-Z]")
+
+
 def _label(value: Any, where: dict) -> str | None:
-    if value is None:
+    if value is None or (isinstance(value, str) and _CHOICE_LABEL.fullmatch(value.strip())):
+        return None    # a multiple-choice label (Reefknot's A-D) stays in metadata["label"]
         return None
     if value == "yes" or value == "no":
         return value
@@ -250,6 +255,8 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
 
     model = obj.get("model", obj.get("model_id"))
     metadata = {k: v for k, v in obj.items() if k not in _KNOWN}
+    if label is None and isinstance(obj.get("label"), str) and obj["label"].strip():
+        metadata["label"] = obj["label"].strip()                  # a choice letter
     if isinstance(obj.get("metadata"), dict):
         metadata.update(obj["metadata"])
     document = obj.get("document")

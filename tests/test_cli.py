@@ -107,3 +107,6 @@ def test_version_and_metrics_listing():
     assert runner.invoke(app, ["--version"]).output.startswith("halluscope ")
     res = runner.invoke(app, ["metrics"])
     assert res.exit_code == 0 and "chair" in res.output and "strict" in res.output
+    # each POPE parser names how unknown answers are scored
+    assert "[unknown answers: lmms-eval]" in res.output
+    assert "[unknown answers: halluscope]" in res.output and "share of yes" in res.output

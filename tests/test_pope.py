@@ -18,7 +18,7 @@ from halluscope.metrics.pope import (PARSERS, PopeMetric, load_questions, object
                                      pope_scores, score_answers)
 from halluscope.metrics.pope_build import (build_command, build_questions, question_text,
                                            questions_from_objects, write_questions)
-from halluscope.metrics.pope_parsers import get_parser
+from halluscope.metrics.pope_parsers import UNKNOWN_TREATMENTS, get_parser
 from halluscope.metrics.pope_questions import UNKNOWN_VERSION
 from halluscope.records import Record, Source, iter_records
 
@@ -93,6 +93,21 @@ def test_vlmevalkit_punctuation_rules():
     assert vlm("." * 32 + " no.") == "unknown"  # 33: the one after "no" stays
 
 
+def test_vlmevalkit_strips_at_most_32_full_stops_of_a_long_numbered_list():
+    # VLMEvalKit (process_punctuation since 2025-05, pinned @e8e78f0): a full stop neither
+    # preceded nor followed by a digit is deleted, at most 32 of them. 40 such stops: "x." 39
+    # times, then "no.": the first 32 go, "no." keeps its stop, so there is no word "no".
+    forty = " ".join(["x."] * 39) + " no."
+    assert forty.count(".") == 40
+    assert PARSERS["vlmevalkit"](forty) == "unknown"
+    assert PARSERS["vlmevalkit"](" ".join(["x."] * 29) + " no.") == "no"    # 30 stops: all go
+    # stops after a digit are never deleted and do not use up the 32: a list numbered "1." to
+    # "40." ending in "no." reads no (a rule without the look-behind would read unknown)
+    numbered = " ".join(f"{i}." for i in range(1, 41)) + " no."
+    assert PARSERS["vlmevalkit"](numbered) == "no"
+    assert PARSERS["vlmevalkit"]("yes. 3.5 dogs.") == "yes"    # "3.5" stays one word
+
+
 def test_parsers_reject_non_strings_and_unknown_names():
     with pytest.raises(TypeError):
         PARSERS["strict"](3)
@@ -131,6 +146,58 @@ def test_pope_scores_undefined_ratios_are_nan_and_bad_input_refused():
         pope_scores(["yes"], ["yes", "no"])
     with pytest.raises(ValueError, match="expected prediction"):
         pope_scores(["maybe"], ["yes"])
+
+
+# lmms-eval's definitions, worked by hand. Answers (parsed by the exact-match rule) and labels:
+#   "yes"/yes TP, "yes"/yes TP, "no"/yes FN, "Yes."/yes unknown, "yes"/no FP, "no"/no TN,
+#   "No, not."/no unknown, "NO"/no TN   -> tp 2, fp 1, tn 2, fn 1, unknown 1 yes + 1 no
+LMMS_ANSWERS = ["yes", "yes", "no", "Yes.", "yes", "no", "No, not.", "NO"]
+LMMS_LABELS = ["yes", "yes", "yes", "yes", "no", "no", "no", "no"]
+
+
+def test_lmms_eval_parser_uses_lmms_evals_metric_definitions():
+    preds = [PARSERS["lmms-eval"](a) for a in LMMS_ANSWERS]
+    got = pope_scores(preds, LMMS_LABELS, unknowns="lmms-eval")
+    assert (got["tp"], got["fp"], got["tn"], got["fn"]) == (2, 1, 2, 1)
+    assert got["accuracy"] == 4 / 8
+    assert got["precision"] == 2 / 3                    # tp / (tp + fp)
+    assert got["recall"] == 2 / 3                       # tp / (tp + fn): the unknown is left out
+    assert got["f1"] == pytest.approx(2 / 3)
+    assert got["yes_ratio"] == 4 / 8                    # share of yes LABELS
+    # halluscope's treatment of the same predictions ("exact" parser): the unknown is a miss
+    mine = pope_scores([PARSERS["exact"](a) for a in LMMS_ANSWERS], LMMS_LABELS)
+    assert mine["recall"] == 2 / 4 and mine["yes_ratio"] == 3 / 8
+    assert mine["f1"] == pytest.approx(2 * (2 / 3) * 0.5 / (2 / 3 + 0.5))
+    # the streaming metric gives the same numbers per parser
+    for name, want in (("lmms-eval", got), ("exact", mine)):
+        metric = PopeMetric(parser=name, n_boot=0)
+        for i, (a, y) in enumerate(zip(LMMS_ANSWERS, LMMS_LABELS), 1):
+            metric.update(_labelled(a, y, i))
+        summary = metric.compute()
+        for key in ("accuracy", "precision", "recall", "f1", "yes_ratio", "unknown_rate"):
+            assert summary.results[key].value == pytest.approx(want[key]), (name, key)
+        assert summary.info["unknowns"] == ("lmms-eval" if name == "lmms-eval" else "halluscope")
+
+
+def test_lmms_eval_undefined_ratios_are_zero_not_nan():
+    # every answer unknown: lmms-eval's "x / y if y > 0 else 0" gives 0 where halluscope gives NaN
+    got = pope_scores(["unknown", "unknown"], ["yes", "no"], unknowns="lmms-eval")
+    assert got["precision"] == got["recall"] == got["f1"] == 0
+    assert got["yes_ratio"] == 0.5 and got["accuracy"] == 0
+    mine = pope_scores(["unknown", "unknown"], ["yes", "no"])
+    assert math.isnan(mine["precision"]) and mine["recall"] == 0
+    metric = PopeMetric(parser="lmms-eval", n_boot=0)
+    metric.update(_labelled("maybe", "yes", 1))
+    assert metric.compute().results["precision"].value == 0
+    with pytest.raises(ConfigError, match="expected unknowns"):
+        pope_scores(["yes"], ["yes"], unknowns="vlm")
+
+
+def test_every_parser_names_its_unknown_treatment():
+    for parser in PARSERS.values():
+        assert parser.unknowns in UNKNOWN_TREATMENTS
+    assert PARSERS["lmms-eval"].unknowns == "lmms-eval"
+    assert {p.name for p in PARSERS.values() if p.unknowns == "halluscope"} >= {"exact", "strict"}
 
 
 def _labelled(answer: str, label: str, i: int, question: str | None = None, **meta) -> Record:

@@ -164,9 +164,11 @@ class Judge:
         """(parsed or None when the call failed, raw text, served model, call error)."""
         stats = self.stats.use(use)
         stats.calls += 1
-        request = Request((Message.user(prompt, tuple(str(i) for i in images),
-                                        self.spec.image.detail),),
-                          self.decoding, replicate=replicate)
+        if self.spec.prompt(use).role == "system":  # as the original scorer sends it
+            message = Message.system(prompt)
+        else:
+            message = Message.user(prompt, tuple(str(i) for i in images), self.spec.image.detail)
+        request = Request((message,), self.decoding, replicate=replicate)
         try:
             resp = await self.client.generate(request)
         except AuthError:
@@ -250,8 +252,14 @@ class Judge:
         """Put one of the spec's prompts (``use``) to the judge with ``values`` filled in; the
         answer's ``label`` is the parsed value (``None`` when it did not parse), ``raw`` the text.
         Benchmark scorers use this to send their original prompt byte for byte."""
-        prompt = self.spec.prompt(use).render(**values)
-        parsed, raw, model, error = await self._ask(use, prompt)
+        return await self.ask_prompt(use, self.spec.prompt(use).render(**values))
+
+    async def ask_prompt(self, use: str, prompt: str, *, replicate: int = 0) -> JudgeAnswer:
+        """Send ``prompt`` (already rendered from the spec's ``use`` template, as the spec's
+        role) and parse the answer with the use's parser; ``replicate`` > 0 asks again past the
+        response cache (a benchmark scorer's retry). ``label`` is the parsed value, ``None`` when
+        it did not parse."""
+        parsed, raw, model, error = await self._ask(use, prompt, replicate=replicate)
         if parsed is None:
             return JudgeAnswer(None, None, False, error, None)
         if not parsed.ok:

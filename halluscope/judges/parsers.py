@@ -219,6 +219,22 @@ def parse_mmhal_rating(text: str) -> Parsed:
     return _fail(f"expected one rating, got several that disagree: {sorted(found)}")
 
 
+def parse_object_list_original(text: str) -> Parsed:
+    """Object HalBench's reading of the extraction answer (RLAIF-V ``parse_object_list``): the
+    whole answer as JSON, else, when it contains ``["``, its last line as JSON; any JSON value is
+    accepted (the scorer then iterates it: a bare string letter by letter)."""
+    try:
+        return Parsed(True, json.loads(text))
+    except (ValueError, TypeError):
+        pass
+    if '["' in (text or ""):
+        try:
+            return Parsed(True, json.loads(text.strip().split("\n")[-1]))
+        except ValueError:
+            pass
+    return _fail(f"expected a JSON list (or one on the last line), got {text!r:.60}")
+
+
 #: use -> parser name -> function
 PARSERS: dict[str, dict[str, Callable[[str], Parsed]]] = {
     "verify": {"verdict-json": parse_verdict_json, "verdict-line": parse_verdict_line},
@@ -227,4 +243,5 @@ PARSERS: dict[str, dict[str, Callable[[str], Parsed]]] = {
     "hallusionbench_correctness": {"correct-incorrect-unclear": parse_correct_incorrect},
     "hallusionbench_same": {"same-different": parse_same_different},
     "mmhal_rating": {"mmhal-rating": parse_mmhal_rating},
+    "objhal_extract": {"object-list-original": parse_object_list_original},
 }

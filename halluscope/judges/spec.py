@@ -36,6 +36,8 @@ USES: dict[str, tuple[str, ...]] = {
     "hallusionbench_same": ("response1", "response2"),
     "mmhal_rating": ("image_content", "question", "standard_answer", "response"),
 }
+# Object HalBench's extraction prompt (halluscope/metrics/objhal.py), sent as a system message.
+USES["objhal_extract"] = ("question", "answer")
 #: Placeholders each use may contain (all are always filled in).
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "verify": ("statement", "context", "kind", "subject", "value", "relation", "object"),
@@ -45,6 +47,9 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "hallusionbench_same": ("response1", "response2"),
     "mmhal_rating": ("image_content", "question", "standard_answer", "response"),
 }
+PLACEHOLDERS["objhal_extract"] = ("question", "answer")
+#: Roles a prompt can be sent as (most go as the user's message; some originals send a system one).
+ROLES = ("user", "system")
 SPEC_SUFFIX = ".toml"
 
 
@@ -76,7 +81,15 @@ class PromptSpec(BaseModel):
     template: str
     sha256: str
     parser: str
+    role: str = "user"
     _text: str = PrivateAttr(default="")
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, v: str) -> str:
+        if v not in ROLES:
+            raise ValueError(f"expected role one of {', '.join(ROLES)}, got {v!r}")
+        return v
 
     @field_validator("sha256")
     @classmethod

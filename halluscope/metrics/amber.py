@@ -148,26 +148,54 @@ def _tokenizer():
         return nltk.word_tokenize, "nltk.word_tokenize"
 
 
-@lru_cache(maxsize=1)
-def _tagger():
+NLTK_TAGGER = "taggers/averaged_perceptron_tagger_eng"
+
+
+def nltk_tagger_available() -> bool:
+    """Whether NLTK's averaged-perceptron tagger data (what AMBER's ``nltk.pos_tag`` loads) is
+    found on ``nltk.data.path`` (``NLTK_DATA``; users get it with
+    ``nltk.download("averaged_perceptron_tagger_eng")``)."""
     from halluscope._nltk import import_nltk
     nltk = import_nltk()
     try:
-        nltk.pos_tag(["a", "dog"])
-        return nltk.pos_tag, "nltk averaged perceptron"
+        nltk.data.find(NLTK_TAGGER)
     except LookupError:
-        from halluscope.claims.splitter import load_pipeline
-        nlp = load_pipeline()
-        from spacy.tokens import Doc
-        names = [n for n in ("tok2vec", "tagger") if n in nlp.pipe_names]
+        return False
+    return True
 
-        def tag(tokens):
-            doc = Doc(nlp.vocab, words=list(tokens))
-            for n in names:
-                doc = nlp.get_pipe(n)(doc)
-            return [(t.text, t.tag_) for t in doc]
-        log.info("AMBER: NLTK's POS tagger data is not installed; tagging with spaCy's tagger")
-        return tag, "spaCy tagger (NLTK tagger data absent)"
+
+def _tagger():
+    """``(tag function, description)``: NLTK's tagger when its data is found, else spaCy's.
+
+    Decided afresh whenever ``nltk.data.path`` changes, so pointing NLTK at its data after
+    import takes effect.
+    """
+    from halluscope._nltk import import_nltk
+    nltk = import_nltk()
+    return _tagger_for(tuple(nltk.data.path))
+
+
+@lru_cache(maxsize=4)
+def _tagger_for(paths: tuple[str, ...]):
+    if nltk_tagger_available():
+        import nltk
+        from nltk.tag.perceptron import PerceptronTagger
+        tagger = PerceptronTagger()      # what nltk.pos_tag builds on every call, built once
+        return tagger.tag, f"nltk averaged perceptron ({nltk.data.find(NLTK_TAGGER)})"
+    from halluscope.claims.splitter import load_pipeline
+    nlp = load_pipeline()
+    from spacy.tokens import Doc
+    names = [n for n in ("tok2vec", "tagger") if n in nlp.pipe_names]
+
+    def tag(tokens):
+        doc = Doc(nlp.vocab, words=list(tokens))
+        for n in names:
+            doc = nlp.get_pipe(n)(doc)
+        return [(t.text, t.tag_) for t in doc]
+    log.warning("AMBER: NLTK's averaged-perceptron tagger data is not found (%s); tagging with "
+                "spaCy's tagger, so nouns may differ from AMBER's (nltk.download("
+                "'averaged_perceptron_tagger_eng') gives the original's)", NLTK_TAGGER)
+    return tag, "spaCy tagger (NLTK tagger data absent; nouns may differ from AMBER's)"
 
 
 @lru_cache(maxsize=1)

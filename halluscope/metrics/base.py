@@ -211,6 +211,8 @@ _BUILTIN = {
     "region": "halluscope.metrics.grounding:RegionMetric",
     "page": "halluscope.metrics.grounding:PageMetric",
     "consistency": "halluscope.metrics.consistency:ConsistencyMetric",
+    "reefknot": "halluscope.metrics.reefknot:ReefknotMetric",
+    "objhal": "halluscope.metrics.objhal:ObjhalMetric",
 }
 
 

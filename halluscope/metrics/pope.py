@@ -26,6 +26,9 @@ Unknown answers. An unknown answer is neither a positive nor a negative predicti
 
 ``tp``, ``fp``, ``tn`` and ``fn`` count yes/no predictions only, so with unknown answers they add
 up to fewer than the answers. With parsers that never say unknown this is exactly the original.
+That is halluscope's treatment; the ``lmms-eval`` parser is scored with lmms-eval's own
+definitions instead (unknown answers outside recall's denominator too, yes_ratio the share of yes
+labels, 0 where a denominator is 0): each parser names its treatment (``unknowns``).
 
 Judge fallback. With a judge (``AuditConfig.judge``, ``--judge SPEC``), an answer the named parser
 maps to ``unknown`` is put to the judge's ``classify_yes_no`` prompt with its question; a ``yes``
@@ -55,11 +58,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
-from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, YES, AnswerParser,
-                                             get_parser)
+from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREATMENTS, YES,
+                                             AnswerParser, get_parser)
 from halluscope.metrics.pope_questions import (KNOWN_QUESTION_FILES, Question, QuestionSet,
                                                load_questions, normalise_question, object_of)
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
@@ -140,6 +145,27 @@ def _f1(s):
     return ratio(2 * p * r, p + r)  # the original's formula, so that values match to the bit
 
 
+def _zero_if_undefined(x):
+    return np.nan_to_num(x, nan=0.0)  # lmms-eval: "... if denominator > 0 else 0"
+
+
+def _lmms_precision(s):
+    return _zero_if_undefined(ratio(s["tp"], s["tp"] + s["fp"]))
+
+
+def _lmms_recall(s):
+    return _zero_if_undefined(ratio(s["tp"], s["tp"] + s["fn"]))  # unknowns left out
+
+
+def _lmms_f1(s):
+    p, r = _lmms_precision(s), _lmms_recall(s)
+    return _zero_if_undefined(ratio(2 * (p * r), p + r))
+
+
+def _yes_labels(s):
+    return s["tp"] + s["fn"] + s["unknown_yes"]
+
+
 _ROW = {(YES, YES): 0, (YES, NO): 1, (NO, NO): 2, (NO, YES): 3,
         (UNKNOWN, YES): 4, (UNKNOWN, NO): 5}  # (prediction, label) -> column
 
@@ -176,6 +202,18 @@ class PopeMetric(Metric):
                                                   _answers(s))),
     }
 
+    #: lmms-eval's metric definitions (``pope_aggregate_*`` in its ``tasks/pope/utils.py``),
+    #: used for parsers whose ``unknowns`` is ``lmms-eval``.
+    lmms_eval_statistics = {
+        **statistics,
+        "accuracy": Statistic(lambda s: _zero_if_undefined(ratio(s["tp"] + s["tn"], _answers(s))),
+                              higher_is_better=True),
+        "precision": Statistic(_lmms_precision, higher_is_better=True),
+        "recall": Statistic(_lmms_recall, higher_is_better=True),
+        "f1": Statistic(_lmms_f1, higher_is_better=True),
+        "yes_ratio": Statistic(lambda s: _zero_if_undefined(ratio(_yes_labels(s), _answers(s)))),
+    }
+
     def __init__(self, questions: str | Path | QuestionSet | None = None, *,
                  parser: str | AnswerParser = "original", align: str = "auto",
                  check_questions: bool = True, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0,
@@ -185,6 +223,11 @@ class PopeMetric(Metric):
         if align not in ALIGN_MODES:
             raise ConfigError(f"expected POPE alignment auto, id or order, got {align!r}")
         self.parser = get_parser(parser)
+        if self.parser.unknowns not in UNKNOWN_TREATMENTS:
+            raise ConfigError(f"parser {self.parser.name!r}: expected unknowns to be one of "
+                              f"{', '.join(UNKNOWN_TREATMENTS)}, got {self.parser.unknowns!r}")
+        if self.parser.unknowns == "lmms-eval":
+            self.statistics = self.lmms_eval_statistics
         self.align = align
         self.check_questions = check_questions
         if questions is None or isinstance(questions, QuestionSet):
@@ -432,8 +475,8 @@ class PopeMetric(Metric):
             "parser_description": self.parser.description,
             "align": self.align,
             "aligned_by": dict(sorted(self._used.items())),
-            "unknown_answers": "wrong for accuracy, outside precision's denominator, a miss for "
-                               "recall when the label is yes",
+            "unknowns": self.parser.unknowns,
+            "unknown_answers": UNKNOWN_TREATMENTS[self.parser.unknowns],
         }
         if self.parser.alias_of:
             info["parser_alias_of"] = self.parser.alias_of
@@ -450,12 +493,18 @@ class PopeMetric(Metric):
 
 
 # -- pure-function twins ----------------------------------------------------------------------
-def pope_scores(predictions: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+def pope_scores(predictions: Sequence[str], labels: Sequence[str],
+                unknowns: str = "halluscope") -> dict[str, Any]:
     """POPE numbers from parsed predictions (``yes``/``no``/``unknown``) and labels.
 
     Counts and formulas are the original scorer's (unknown answers as in the module docstring);
-    an undefined ratio is NaN.
+    an undefined ratio is NaN. With ``unknowns="lmms-eval"`` the numbers are lmms-eval's: unknown
+    answers are outside recall's denominator, yes_ratio is the share of yes labels and an
+    undefined ratio is 0.
     """
+    if unknowns not in UNKNOWN_TREATMENTS:
+        raise ConfigError(f"expected unknowns to be one of {', '.join(UNKNOWN_TREATMENTS)}, "
+                          f"got {unknowns!r}")
     if len(predictions) != len(labels):
         raise AlignmentError(f"expected as many predictions as labels, got {len(predictions)} "
                              f"and {len(labels)}")
@@ -476,9 +525,17 @@ def pope_scores(predictions: Sequence[str], labels: Sequence[str]) -> dict[str, 
     recall = div(float(tp), float(tp + fn + counts["unknown_yes"]))
     f1 = div(2 * precision * recall, precision + recall) \
         if not (math.isnan(precision) or math.isnan(recall)) else math.nan
+    yes_ratio = div(tp + fp, n)
+    if unknowns == "lmms-eval":
+        def or_zero(a, b):  # lmms-eval's "a / b if b > 0 else 0"
+            return a / b if b else 0
+        precision = or_zero(tp, tp + fp)
+        recall = or_zero(tp, tp + fn)
+        f1 = or_zero(2 * (precision * recall), precision + recall)
+        yes_ratio = or_zero(tp + fn + counts["unknown_yes"], n)
     return {"tp": tp, "fp": fp, "tn": tn, "fn": fn,
             "accuracy": div(tp + tn, n), "precision": precision, "recall": recall, "f1": f1,
-            "yes_ratio": div(tp + fp, n),
+            "yes_ratio": yes_ratio,
             "unknown_rate": div(counts["unknown_yes"] + counts["unknown_no"], n), "n": n}
 
 
@@ -517,7 +574,8 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
         labels.append(payload["label"])
     metric.finish()
     scored = [(p, y) for p, y in zip(predictions, labels) if p is not None]
-    metrics = pope_scores([p for p, _ in scored], [y for _, y in scored])
+    metrics = pope_scores([p for p, _ in scored], [y for _, y in scored],
+                          unknowns=metric.parser.unknowns)
     summary = metric.compute()
     groups = {g: {k: r.value for k, r in res.items()} for g, res in summary.groups.items()}
     return {"metrics": metrics, "predictions": predictions, "labels": labels, "errors": errors,

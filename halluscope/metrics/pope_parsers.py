@@ -12,9 +12,16 @@ original     RUCAIBox/POPE ``evaluate.py``: first sentence, a negative word mean
 llava        alias of ``original``: LLaVA-1.5 ``eval_pope.py`` reads answers with the same rule
 opera        shikiw/OPERA ``pope_eval.py``: whole answer, adds ``NO`` and words ending in n't
 vlmevalkit   VLMEvalKit ``YOrN_Extraction``: yes xor no among the words, else unknown
-lmms-eval    lmms-eval ``pope`` task: the whole answer must be exactly yes or no, else unknown
+lmms-eval    lmms-eval ``pope`` task: the whole answer must be exactly yes or no, else unknown;
+             scored with lmms-eval's own metric definitions (see :data:`UNKNOWN_TREATMENTS`)
+exact        halluscope: the ``lmms-eval`` rule, scored with halluscope's unknown treatment
 strict       halluscope's own: a clear yes or no as the first word, else unknown
 ===========  ==================================================================================
+
+Each parser also names how the POPE metric treats the answers it reads as unknown
+(:attr:`AnswerParser.unknowns`, a key of :data:`UNKNOWN_TREATMENTS`): a number labelled with a
+peer's name is that peer's number, so ``lmms-eval`` carries lmms-eval's metric definitions, and
+halluscope's own treatment is offered under halluscope's own names (``exact``, ``strict``).
 
 The ``original``, ``llava`` and ``opera`` rules never return ``unknown``: anything without a
 negative word counts as yes, which is why verbose or evasive models look better under them.
@@ -80,15 +87,16 @@ def parse_opera(answer: str) -> str:
 _VLM_PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<",
               "@", "`", ",", "?", "!")
 _DIGIT_COMMA_DIGIT = re.compile(r"\d,\d")
-_PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.(?!\d)")
+_PERIOD_NOT_BY_DIGIT = re.compile(r"(?<!\d)\.(?!\d)")
 _VLM_MAX_PERIODS = 32
 
 
 def _vlmevalkit_words(text: str) -> list[str]:
     # Each punctuation mark is either deleted or turned into a space, decided once for the whole
     # text: deleted when the mark stands next to a space anywhere in it (or when the text has a
-    # digit-comma-digit group), else replaced by a space. Full stops not followed by a digit are
-    # then deleted, at most 32 of them (VLMEvalKit passes re.UNICODE where re.sub takes count).
+    # digit-comma-digit group), else replaced by a space. Full stops neither preceded nor followed
+    # by a digit are then deleted, at most 32 of them (VLMEvalKit passes re.UNICODE where re.sub
+    # takes count), so in "1. ... 40. no." the numbers' stops stay and do not use up the 32.
     out = text
     keep_glued = _DIGIT_COMMA_DIGIT.search(text) is not None
     for p in _VLM_PUNCT:
@@ -96,7 +104,7 @@ def _vlmevalkit_words(text: str) -> list[str]:
             out = out.replace(p, "")
         else:
             out = out.replace(p, " ")
-    out = _PERIOD_NOT_BEFORE_DIGIT.sub("", out, count=_VLM_MAX_PERIODS)
+    out = _PERIOD_NOT_BY_DIGIT.sub("", out, count=_VLM_MAX_PERIODS)
     return out.split()
 
 
@@ -105,7 +113,8 @@ def parse_vlmevalkit(answer: str) -> str:
 
     The answer is lower-cased; punctuation is deleted or turned into spaces the way VLMEvalKit's
     VQA normaliser does it (a mark is deleted when it stands next to a space somewhere in the
-    answer, else replaced by a space; full stops not before a digit are deleted, at most 32);
+    answer, else replaced by a space; full stops neither after nor before a digit are deleted, at
+    most 32);
     the text is split on whitespace. The answer is yes when ``yes`` is among the words and ``no``
     is not, no in the opposite case, and ``unknown`` when both or neither appear (``Not sure``,
     ``There is no dog`` -> no, ``Yes and no`` -> unknown, ``I cannot tell`` -> unknown).
@@ -127,8 +136,8 @@ def parse_lmms_eval(answer: str) -> str:
     The answer is lower-cased and stripped of surrounding whitespace; it is yes or no only when
     what remains is exactly ``yes`` or ``no``. ``Yes.``, ``No, there is not.`` or any longer
     answer is ``unknown``. (lmms-eval itself then leaves such answers out of recall's denominator
-    and reports the share of yes *labels* as its yes ratio; halluscope applies its own, documented
-    treatment of unknown answers instead: see :mod:`halluscope.metrics.pope`.)
+    and reports the share of yes *labels* as its yes ratio; the ``lmms-eval`` parser is scored
+    that way, the ``exact`` parser, the same rule, with halluscope's treatment of unknowns.)
     """
     text = _text(answer).lower().strip()
     return text if text in (YES, NO) else UNKNOWN
@@ -164,6 +173,16 @@ def parse_strict(answer: str) -> str:
 
 
 # -- registry ---------------------------------------------------------------------------------
+#: How the POPE metric scores answers a parser reads as unknown: treatment name -> description.
+UNKNOWN_TREATMENTS: dict[str, str] = {
+    "halluscope": "unknown answers are wrong for accuracy, outside precision's denominator, a "
+                  "miss for recall when the label is yes; yes_ratio = yes predictions / answers",
+    "lmms-eval": "lmms-eval's definitions: unknown answers are wrong for accuracy and outside "
+                 "both precision's and recall's denominators; yes_ratio = share of yes LABELS; "
+                 "a ratio whose denominator is 0 is 0",
+}
+
+
 @dataclass(frozen=True)
 class AnswerParser:
     """A named answer parser.
@@ -174,6 +193,8 @@ class AnswerParser:
         description: One line on the rule and where it comes from.
         alias_of: Name of the parser whose rule this one shares, if any.
         returns_unknown: Whether the rule can answer ``unknown`` at all.
+        unknowns: How the POPE metric treats unknown answers, a key of
+            :data:`UNKNOWN_TREATMENTS` (``lmms-eval`` for the peer's own metric definitions).
     """
 
     name: str
@@ -181,6 +202,7 @@ class AnswerParser:
     description: str
     alias_of: str | None = None
     returns_unknown: bool = True
+    unknowns: str = "halluscope"
 
     def __call__(self, answer: str) -> str:
         return self.fn(answer)
@@ -210,7 +232,12 @@ PARSERS: dict[str, AnswerParser] = {
         AnswerParser(
             "lmms-eval", parse_lmms_eval,
             "lmms-eval pope task: lower-cased and stripped answer must be exactly 'yes' or 'no', "
-            "else unknown"),
+            "else unknown; scored with lmms-eval's metric definitions",
+            unknowns="lmms-eval"),
+        AnswerParser(
+            "exact", parse_lmms_eval,
+            "halluscope: the lmms-eval rule (lower-cased, stripped answer exactly 'yes' or 'no', "
+            "else unknown) scored with halluscope's treatment of unknowns"),
         AnswerParser(
             "strict", parse_strict,
             "halluscope: the first word must be a clear 'yes' or 'no' (not 'yes or no', "

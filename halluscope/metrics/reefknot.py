@@ -1,0 +1,291 @@
+"""Reefknot (Zheng et al., 2024): relation hallucination in yes/no and multiple-choice answers.
+
+Reefknot's rows (``YESNO.jsonl``, ``Multichoice.jsonl``) carry ``query_prompt``, ``label``
+(``yes``/``no`` or ``A``-``D``), ``relation_type`` (perception / cognitive) and the model's
+``response``. Yes/no rows come in pairs, a "yes" question followed by a "no" question on the same
+image. Its scorer (JackChen-seu/Reefknot ``RLC-bench/neok_code/utils.py`` @3811890) prints
+
+* yes/no: accuracy, hallucination rate (1 - accuracy) and the share of answers read as yes;
+* pairwise: right answers in the first (yes) and second (no) slot of each pair, their rates over
+  the pairs, and the share of pairs with both right;
+* multiple choice: accuracy.
+
+Variants (``options["reefknot_variant"]``):
+
+* ``original`` reads answers as that code does: yes/no is ``yes`` when "yes" occurs anywhere in
+  the lower-cased answer, else no ("eyes" -> yes). The pairwise scorer reads the first row of a
+  pair that way but the second as ``no`` when "no" occurs anywhere, else yes, so an empty or
+  evasive answer is no in the first slot and yes in the second ("know" reads as no). A choice is
+  the first character of the answer, upper-cased (" B", "(B)", "Option B" are wrong; an option
+  word counts by its initial). The original crashes on an empty choice answer (IndexError);
+  here it is a counted non-answer (wrong) instead.
+* ``corrected`` reads every yes/no answer with halluscope's ``strict`` rule (a clear yes or no
+  first, else a non-answer, wrong in both slots) and a choice as the option letter the answer
+  gives (``B``, ``B.``, ``(B)``, ``Option B``, ``The answer is B``), or the option whose text the
+  answer is, else a non-answer (wrong).
+
+Every variant counts non-answers (``non_answers``) so that a low score from evasive answers can
+be told apart from wrong ones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from halluscope.errors import ConfigError
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.pope_parsers import parse_strict
+from halluscope.metrics.stats import Statistic, ratio
+from halluscope.records import Record
+
+VARIANTS = ("original", "corrected")
+
+
+# -- answer readers -----------------------------------------------------------------------------
+def read_yes_no(response: str | None, variant: str, slot: int = 0) -> str | None:
+    """``yes``/``no`` as the variant reads ``response``; ``None`` is a non-answer (corrected).
+
+    ``slot`` is the row's place in its pair for the original's pairwise scorer: 0 (first, read
+    by "yes" anywhere) or 1 (second, read by "no" anywhere).
+    """
+    text = (response or "").strip().lower()
+    if variant == "original":
+        if slot == 1:
+            return "no" if "no" in text else "yes"
+        return "yes" if "yes" in text else "no"
+    answer = parse_strict(response or "")
+    return answer if answer in ("yes", "no") else None
+
+
+_OPTIONS = re.compile(r"\b([A-D])\.\s*(.+?)(?=\s+[A-D]\.\s|,\s*please choose|$)")
+_LETTER = re.compile(r"""^\W*(?:(?:the\s+)?(?:answer|option|choice)(?:\s+is)?\s*:?\s*)?
+                         \(?([A-Da-d])\b(?:\)|\.|:|\s|$)""", re.IGNORECASE | re.VERBOSE)
+
+
+def options_of(prompt: str | None) -> dict[str, str]:
+    """Option letter -> option text, as Reefknot poses them (``A. into B. toward ...``)."""
+    return {m.group(1): m.group(2).strip().lower() for m in _OPTIONS.finditer(prompt or "")}
+
+
+def read_choice(response: str | None, variant: str, prompt: str | None = None) -> str | None:
+    """The option letter the variant reads from ``response``; ``None`` is a non-answer."""
+    text = response or ""
+    if variant == "original":
+        return text[0].upper() if text else None    # the original raises IndexError here
+    stripped = text.strip()
+    m = _LETTER.match(stripped)
+    if m is not None:
+        return m.group(1).upper()
+    answer = stripped.rstrip(".").strip().lower()
+    hits = [k for k, v in options_of(prompt).items() if v == answer]
+    return hits[0] if len(hits) == 1 else None
+
+
+# -- pure-function scorers (the original's printed numbers) -------------------------------------
+@dataclass(frozen=True)
+class YesNoScores:
+    """What ``calculate_yes_no_accuracy`` prints, plus counted non-answers."""
+
+    total: int
+    correct: int
+    yes: int
+    non_answers: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else float("nan")
+
+    @property
+    def hallucination_rate(self) -> float:
+        return 1 - self.accuracy
+
+    @property
+    def yes_rate(self) -> float:
+        return self.yes / self.total if self.total else float("nan")
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """What ``calculate_pairwise_accuracy`` prints, plus counted non-answers."""
+
+    pairs: int
+    yes_right: int
+    no_right: int
+    pair_right: int
+    non_answers: int
+
+    @property
+    def yes_accuracy(self) -> float:
+        return self.yes_right / self.pairs if self.pairs else float("nan")
+
+    @property
+    def no_accuracy(self) -> float:
+        return self.no_right / self.pairs if self.pairs else float("nan")
+
+    @property
+    def pairwise_accuracy(self) -> float:
+        return self.pair_right / self.pairs if self.pairs else float("nan")
+
+
+def yes_no_decisions(rows: Iterable[Mapping[str, Any]], variant: str = "original"):
+    """``(parsed, correct)`` per yes/no row."""
+    out = []
+    for row in rows:
+        parsed = read_yes_no(row.get("response"), variant)
+        out.append((parsed, parsed is not None and parsed == str(row["label"]).strip().lower()))
+    return out
+
+
+def score_yes_no(rows: Iterable[Mapping[str, Any]], variant: str = "original") -> YesNoScores:
+    """Yes/no accuracy over rows (``label``, ``response``)."""
+    d = yes_no_decisions(rows, variant)
+    return YesNoScores(total=len(d), correct=sum(c for _, c in d),
+                       yes=sum(p == "yes" for p, _ in d), non_answers=sum(p is None for p, _ in d))
+
+
+def pair_decisions(rows: Sequence[Mapping[str, Any]], variant: str = "original"):
+    """``(first_right, second_right)`` per pair of consecutive rows (0-1, 2-3, ...).
+
+    Raises :class:`ConfigError` on an odd number of rows (the original would crash there).
+    """
+    if len(rows) % 2:
+        raise ConfigError(f"expected yes/no rows in pairs, got an odd number ({len(rows)})")
+    out = []
+    for i in range(0, len(rows), 2):
+        first = read_yes_no(rows[i].get("response"), variant, 0)
+        second = read_yes_no(rows[i + 1].get("response"), variant, 1)
+        out.append((first is not None and first == str(rows[i]["label"]).strip().lower(),
+                    second is not None and second == str(rows[i + 1]["label"]).strip().lower(),
+                    (first is None) + (second is None)))
+    return out
+
+
+def score_pairs(rows: Sequence[Mapping[str, Any]], variant: str = "original") -> PairScores:
+    """Pairwise scores over consecutive yes/no rows."""
+    d = pair_decisions(rows, variant)
+    return PairScores(pairs=len(d), yes_right=sum(a for a, _, _ in d),
+                      no_right=sum(b for _, b, _ in d), pair_right=sum(a and b for a, b, _ in d),
+                      non_answers=sum(n for _, _, n in d))
+
+
+def score_multichoice(rows: Iterable[Mapping[str, Any]], variant: str = "original"):
+    """``(total, correct, non_answers)`` over multiple-choice rows."""
+    total = correct = missing = 0
+    for row in rows:
+        total += 1
+        choice = read_choice(row.get("response"), variant, row.get("query_prompt"))
+        missing += choice is None
+        correct += choice is not None and choice == str(row["label"]).strip().upper()
+    return total, correct, missing
+
+
+# -- streaming metric ---------------------------------------------------------------------------
+class ReefknotMetric(Metric):
+    """Reefknot's yes/no and multiple-choice scores over records.
+
+    A record's label is ``record.label`` (yes/no) or ``metadata["label"]`` (``A``-``D``); the
+    prompt (or ``metadata["query_prompt"]``) gives the options. Pairs are consecutive yes/no
+    records of one input file (lines 1-2, 3-4, ...), as Reefknot's files are laid out.
+    """
+
+    name: ClassVar[str] = "reefknot"
+    columns: ClassVar[tuple[str, ...]] = (
+        "yn_n", "yn_correct", "yn_yes", "yn_none", "pair_n", "pair_first", "pair_second",
+        "pair_both", "mc_n", "mc_correct", "mc_none")
+    statistics: ClassVar[dict[str, Statistic]] = {
+        "accuracy": Statistic(lambda s: ratio(s["yn_correct"], s["yn_n"]), higher_is_better=True),
+        "hallucination_rate": Statistic(lambda s: 1 - ratio(s["yn_correct"], s["yn_n"])),
+        "yes_rate": Statistic(lambda s: ratio(s["yn_yes"], s["yn_n"])),
+        "yes_accuracy": Statistic(lambda s: ratio(s["pair_first"], s["pair_n"]),
+                                  higher_is_better=True),
+        "no_accuracy": Statistic(lambda s: ratio(s["pair_second"], s["pair_n"]),
+                                 higher_is_better=True),
+        "pairwise_accuracy": Statistic(lambda s: ratio(s["pair_both"], s["pair_n"]),
+                                       higher_is_better=True),
+        "multichoice_accuracy": Statistic(lambda s: ratio(s["mc_correct"], s["mc_n"]),
+                                          higher_is_better=True),
+        "non_answers": Statistic(lambda s: s["yn_none"] + s["mc_none"], count=True),
+        "n_yes_no": Statistic(lambda s: s["yn_n"], count=True),
+        "n_multichoice": Statistic(lambda s: s["mc_n"], count=True),
+    }
+
+    def __init__(self, *, variant: str = "original", **kw):
+        if variant not in VARIANTS:
+            raise ConfigError(f"expected reefknot_variant in {VARIANTS}, got {variant!r}")
+        self.variant = variant
+        super().__init__(**kw)
+
+    @classmethod
+    def from_config(cls, config, **kw):
+        opts = config.options or {}
+        return cls(variant=opts.get("reefknot_variant", "original"), n_boot=config.n_boot,
+                   seed=config.seed, confidence=config.confidence, **kw)
+
+    def reset(self) -> None:
+        super().reset()
+        self._pending: dict[tuple[str, int], tuple[Record, str | None]] = {}
+
+    @staticmethod
+    def _label(record: Record) -> str | None:
+        label = record.label or (record.metadata or {}).get("label")
+        return str(label).strip() if label is not None else None
+
+    def applies_to(self, record: Record) -> bool:
+        return record.response is not None and self._label(record) is not None
+
+    def score(self, record: Record) -> ItemScore:
+        row = dict.fromkeys(self.columns, 0.0)
+        label = self._label(record)
+        meta = record.metadata or {}
+        prompt = meta.get("query_prompt") or record.prompt
+        groups = (f"relation_type:{meta['relation_type']}",) if meta.get("relation_type") else ()
+        if label.lower() in ("yes", "no"):
+            parsed = read_yes_no(record.response, self.variant)
+            row.update(yn_n=1, yn_correct=float(parsed == label.lower()),
+                       yn_yes=float(parsed == "yes"), yn_none=float(parsed is None))
+            payload: dict[str, Any] = {"kind": "yes-no", "label": label.lower(),
+                                       "parsed": parsed, "correct": parsed == label.lower()}
+        else:
+            choice = read_choice(record.response, self.variant, prompt)
+            row.update(mc_n=1, mc_correct=float(choice == label.upper()),
+                       mc_none=float(choice is None))
+            payload = {"kind": "multichoice", "label": label.upper(), "parsed": choice,
+                       "correct": choice == label.upper()}
+        payload["variant"] = self.variant
+        return ItemScore(payload=payload, row=tuple(row[c] for c in self.columns), groups=groups)
+
+    def update(self, record: Record) -> ItemScore:
+        """Score ``record``; the second row of a yes/no pair also carries the pair's result."""
+        item = self.score(record)
+        if item.payload["kind"] == "yes-no":
+            row = dict(zip(self.columns, item.row))
+            extra = self._pair(record, item.payload["label"], row)
+            item = ItemScore(payload={**item.payload, **extra},
+                             row=tuple(row[c] for c in self.columns), groups=item.groups)
+        self.add(item)
+        return item
+
+    def _pair(self, record: Record, label: str, row: dict[str, float]) -> dict[str, Any]:
+        src = record.source
+        if src is None or src.line is None:
+            return {}
+        key = (str(src.file), (src.line - 1) // 2)
+        if (src.line - 1) % 2 == 0:
+            self._pending[key] = (record, label)
+            return {"pair_slot": 1}
+        first = self._pending.pop(key, None)
+        if first is None:
+            return {"pair_slot": 2, "pair": "first row of the pair not seen"}
+        r1 = read_yes_no(first[0].response, self.variant, 0)
+        r2 = read_yes_no(record.response, self.variant, 1)
+        a, b = r1 is not None and r1 == first[1], r2 is not None and r2 == label
+        row.update(pair_n=1, pair_first=float(a), pair_second=float(b), pair_both=float(a and b))
+        return {"pair_slot": 2, "pair_first_right": a, "pair_second_right": b}
+
+    def describe(self) -> dict[str, Any]:
+        return {"variant": self.variant,
+                "source": "JackChen-seu/Reefknot RLC-bench/neok_code/utils.py @3811890",
+                "pairs": "consecutive yes/no lines of one file (1-2, 3-4, ...)"}

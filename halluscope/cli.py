@@ -142,6 +142,9 @@ def audit(
     confidence: Annotated[Optional[float], typer.Option(help="Confidence level.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
+    input_format: Annotated[Optional[str], typer.Option(
+        "--format", help="Input format: jsonl, lmms-eval, vlmevalkit, csv, tsv, parquet, xlsx "
+        "(default: detected from each file).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
 ) -> None:
     """Score model outputs: summary table, results.json, items.jsonl, report.html, runsheet.json."""
@@ -156,7 +159,7 @@ def audit(
                    annotations=annotations or None, detector=detector, segmenter=segmenter,
                    judge=judge, claim_splitter=claim_splitter, cache_dir=cache_dir,
                    n_boot=bootstrap, confidence=confidence, seed=seed,
-                   strict=strict or None)
+                   strict=strict or None, input_format=input_format)
     extra = parse_key_values(option)
     if offline:
         extra["offline"] = True

@@ -48,6 +48,8 @@ class AuditConfig(BaseModel):
         options: Options of metrics and checks added by later components (name -> value);
             ``offline``: model and judge answers from the cache only (default
             ``$HALLUSCOPE_OFFLINE``), a miss raises :class:`~halluscope.errors.CacheMiss`.
+        input_format: Format of the input files (see :data:`halluscope.readers.FORMATS`);
+            ``None`` detects it per file.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -70,6 +72,7 @@ class AuditConfig(BaseModel):
     claim_splitter: str = "rules"
     cache_dir: Path | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    input_format: str | None = None
 
     @field_validator("metrics", mode="before")
     @classmethod

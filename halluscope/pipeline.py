@@ -26,7 +26,8 @@ from typing import Any
 from halluscope.config import AuditConfig, load_manifest
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.metrics.base import Metric, MetricSummary, metric_class
-from halluscope.records import Record, iter_records, record_from_dict
+from halluscope.readers import iter_input_records, rows_of
+from halluscope.records import Record, record_from_dict
 from halluscope.result import AuditResult
 from halluscope.runsheet import build_runsheet
 
@@ -45,15 +46,11 @@ class Progress:
     errors: int
 
 
-def count_lines(path: Path) -> int:
-    """Non-blank lines of a file (fast; for progress bars and by-order alignment checks)."""
-    from halluscope.records import open_text
-    n = 0
-    with open_text(path) as fh:
-        for line in fh:
-            if line.strip():
-                n += 1
-    return n
+def count_lines(path: Path, fmt: str | None = None) -> int:
+    """Records in a file: non-blank JSON lines, or table rows (for progress bars and by-order
+    alignment checks)."""
+    from halluscope.readers import count_input_records
+    return count_input_records(path, fmt)
 
 
 def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
@@ -87,12 +84,12 @@ def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
     return expanded, manifest
 
 
-def _peek_tasks(paths: list[Path]) -> tuple[set[str], bool]:
+def _peek_tasks(paths: list[Path], fmt: str | None = None) -> tuple[set[str], bool]:
     tasks: set[str] = set()
     regions = False
     seen = 0
     for path in paths:
-        for rec in iter_records(path):
+        for rec in iter_input_records(path, fmt):
             if isinstance(rec, Record):
                 tasks.add(rec.task)
                 regions = regions or "regions" in rec.metadata
@@ -104,7 +101,7 @@ def _peek_tasks(paths: list[Path]) -> tuple[set[str], bool]:
 
 def infer_metrics(paths: list[Path], config: AuditConfig) -> tuple[str, ...]:
     """Which metrics fit the records and the companion files given."""
-    tasks, regions = _peek_tasks(paths)
+    tasks, regions = _peek_tasks(paths, config.input_format)
     names: list[str] = []
     free_text = tasks & {"caption", "vqa"}
     if "yes-no" in tasks:
@@ -143,7 +140,7 @@ def _error_item(err: RecordError, metric: str | None = None) -> dict[str, Any]:
     return detail
 
 
-def _iter_inputs(paths: list[Path], records: list[Any] | None
+def _iter_inputs(paths: list[Path], records: list[Any] | None, fmt: str | None = None
                  ) -> Iterator[Record | RecordError]:
     if records is not None:
         for i, obj in enumerate(records, 1):
@@ -156,7 +153,7 @@ def _iter_inputs(paths: list[Path], records: list[Any] | None
                 yield exc
         return
     for path in paths:
-        yield from iter_records(path)
+        yield from iter_input_records(path, fmt)
 
 
 def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], sink,
@@ -255,6 +252,8 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         raise ConfigError("expected input files or records, got neither")
     paths: list[Path] = []
     manifest: dict[str, Any] = {}
+    if records is not None:
+        records = rows_of(records)        # DataFrames, datasets.Dataset, iterables of dicts
     if records is None:
         paths, manifest = resolve_inputs(inputs)
     base = config.model_dump(exclude_unset=True) if config else {}
@@ -284,12 +283,13 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
 
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    total = sum(count_lines(p) for p in paths) if (count_total and paths) else (
-        len(records) if records is not None else None)
+    total = (sum(count_lines(p, cfg.input_format) for p in paths) if (count_total and paths)
+             else len(records) if records is not None else None)
     items_path = out_dir / ITEMS
     tmp_path = items_path.with_suffix(".jsonl.part")
     with open(tmp_path, "w", encoding="utf-8") as sink:
-        n_items, problems, n_skipped = score_stream(_iter_inputs(paths, records), metric_objs, sink,
+        stream = _iter_inputs(paths, records, cfg.input_format)
+        n_items, problems, n_skipped = score_stream(stream, metric_objs, sink,
                                          strict=cfg.strict, on_progress=on_progress, total=total)
     tmp_path.replace(items_path)
     for metric in metric_objs:

@@ -145,6 +145,12 @@ def audit(
     input_format: Annotated[Optional[str], typer.Option(
         "--format", help="Input format: jsonl, lmms-eval, vlmevalkit, csv, tsv, parquet, xlsx "
         "(default: detected from each file).")] = None,
+    by: Annotated[Optional[list[str]], typer.Option(
+        "--by", help="Also report every metric per value of this record field (repeatable; "
+        "default: model).")] = None,
+    cluster_by: Annotated[Optional[str], typer.Option(
+        "--cluster-by", help="Bootstrap resampling unit: image (default: items sharing an image "
+        "are resampled together), item, or a record field.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
 ) -> None:
     """Score model outputs: summary table, results.json, items.jsonl, report.html, runsheet.json."""
@@ -159,7 +165,8 @@ def audit(
                    annotations=annotations or None, detector=detector, segmenter=segmenter,
                    judge=judge, claim_splitter=claim_splitter, cache_dir=cache_dir,
                    n_boot=bootstrap, confidence=confidence, seed=seed,
-                   strict=strict or None, input_format=input_format)
+                   strict=strict or None, input_format=input_format, by=by or None,
+                   cluster_by=cluster_by)
     extra = parse_key_values(option)
     if offline:
         extra["offline"] = True

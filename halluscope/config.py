@@ -50,6 +50,10 @@ class AuditConfig(BaseModel):
             ``$HALLUSCOPE_OFFLINE``), a miss raises :class:`~halluscope.errors.CacheMiss`.
         input_format: Format of the input files (see :data:`halluscope.readers.FORMATS`);
             ``None`` detects it per file.
+        cluster_by: The bootstrap's resampling unit: ``image`` (items sharing an image are
+            resampled together), ``item`` (every item alone) or any record/metadata field.
+        by: Record or metadata fields whose values make groups (``model:demo-vlm-a``) that every
+            metric reports beside its overall numbers.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -73,8 +77,10 @@ class AuditConfig(BaseModel):
     cache_dir: Path | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     input_format: str | None = None
+    cluster_by: str = "image"
+    by: tuple[str, ...] = ("model",)
 
-    @field_validator("metrics", mode="before")
+    @field_validator("metrics", "by", mode="before")
     @classmethod
     def _split_metrics(cls, v):
         if v is None:

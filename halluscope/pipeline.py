@@ -130,6 +130,9 @@ def build_metrics(names: Iterable[str], config: AuditConfig) -> list[Metric]:
         factory = getattr(cls, "from_config", None)
         out.append(factory(config) if factory else cls(n_boot=config.n_boot, seed=config.seed,
                                                         confidence=config.confidence))
+    for metric in out:
+        metric.cluster_by = config.cluster_by
+        metric.by = tuple(config.by)
     return out
 
 
@@ -202,6 +205,10 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
                     item.setdefault("error_detail", detail)
                     continue
                 applied.append(metric.name)
+                if score.row:       # what compare re-aggregates: the row, its unit, its groups
+                    item.setdefault("scores", {})[metric.name] = {
+                        "row": [float(v) for v in score.row], "unit": score.unit,
+                        "groups": list(score.groups)}
                 # a metric whose item-level key (the claims list) shares its name keeps its
                 # own payload beside it, as "<name>_summary"
                 key = f"{metric.name}_summary" if metric.name in score.top else metric.name
@@ -276,6 +283,9 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
             raise ConfigError("pass metrics=... when auditing in-memory records")
         cfg = cfg.model_copy(update={"metrics": infer_metrics(paths, cfg)})
     metric_objs = build_metrics(cfg.metrics, cfg) + custom
+    for metric in custom:
+        metric.cluster_by = cfg.cluster_by
+        metric.by = tuple(cfg.by)
     for metric in metric_objs:
         begin = getattr(metric, "begin", None)
         if begin is not None:

@@ -380,7 +380,7 @@ class PopeMetric(Metric):
             if exc.location.field == "question":
                 self._mismatches += 1
             raise
-        self.add(item)
+        self.add(item, record=record)
         if item.payload.get("judged"):
             self._judged["asked"] += 1
             self._judged["resolved"] += item.payload["judge_label"] in (YES, NO)

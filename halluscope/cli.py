@@ -272,14 +272,15 @@ def pope_build(
 def _register_optional() -> None:
     """Commands contributed by optional components (query, judges, chair tools)."""
     import importlib
-    for module in ("halluscope.cli_query", "halluscope.metrics.chair_cli"):
+    for module in ("halluscope.cli_query", "halluscope.cli_compare",
+                   "halluscope.metrics.chair_cli"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
             if exc.name != module:
                 raise
             continue
-        mod.register(app if module.endswith("cli_query") else chair_app)
+        mod.register(chair_app if module.endswith("chair_cli") else app)
 
 
 _register_optional()

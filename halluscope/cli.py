@@ -151,6 +151,10 @@ def audit(
     cluster_by: Annotated[Optional[str], typer.Option(
         "--cluster-by", help="Bootstrap resampling unit: image (default: items sharing an image "
         "are resampled together), item, or a record field.")] = None,
+    log_to: Annotated[Optional[list[str]], typer.Option(
+        "--log", help="Also log metrics, intervals, n, the run sheet and report.html to wandb "
+        "or mlflow (repeatable; offline into the output folder unless WANDB_MODE / "
+        "MLFLOW_TRACKING_URI say otherwise).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
 ) -> None:
     """Score model outputs: summary table, results.json, items.jsonl, report.html, runsheet.json."""
@@ -214,6 +218,13 @@ def audit(
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
 
+    if log_to:
+        from halluscope.tracking import log_run
+        try:
+            log_run(result, out, log_to)
+        except HalluscopeError as exc:
+            _error(str(exc))
+            raise typer.Exit(EXIT_USAGE) from None
     if not quiet:
         from halluscope.report.console import render_summary
         render_summary(result, console, out_dir=out)

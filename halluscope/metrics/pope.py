@@ -171,7 +171,8 @@ class PopeMetric(Metric):
         "precision": Statistic(_precision, higher_is_better=True),
         "recall": Statistic(_recall, higher_is_better=True),
         "f1": Statistic(_f1, higher_is_better=True),
-        "yes_ratio": Statistic(lambda s: ratio(s["tp"] + s["fp"], _answers(s))),
+        # no better direction: 0.5 is ideal on POPE's balanced splits
+        "yes_ratio": Statistic(lambda s: ratio(s["tp"] + s["fp"], _answers(s)), direction=False),
         "unknown_rate": Statistic(lambda s: ratio(s["unknown_yes"] + s["unknown_no"],
                                                   _answers(s))),
     }

@@ -100,6 +100,7 @@ class MetricResult:
     confidence: float | None = None
     ci_note: str | None = None
     clusters: int | None = None
+    direction: bool = True
 
     def to_dict(self) -> dict:
         out: dict = {"value": _clean(self.value)}
@@ -112,6 +113,8 @@ class MetricResult:
         if self.clusters is not None:
             out["clusters"] = self.clusters
         out["higher_is_better"] = self.higher_is_better
+        if not self.direction:
+            out["direction"] = False        # a count, a length, a ratio with an ideal middle
         return out
 
     def bound(self, which: str | None) -> float:
@@ -210,7 +213,8 @@ class SumState:
         self.flush()
         point = stat.fn({c: self.totals[i] for i, c in enumerate(self.columns)})
         if stat.count:
-            return MetricResult(name, int(round(float(point))), self.n, stat.higher_is_better)
+            return MetricResult(name, int(round(float(point))), self.n, stat.higher_is_better,
+                                direction=False)
         n = self.n
         if stat.units is not None:
             n = int(round(float(self.totals[self.columns.index(stat.units)])))
@@ -230,7 +234,7 @@ class SumState:
                 lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
                 ci = (float(lo), float(hi))
         return MetricResult(name, float(point), n, stat.higher_is_better, ci,
-                            confidence if ci else None, note, clusters)
+                            confidence if ci else None, note, clusters, stat.direction)
 
 
 def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:

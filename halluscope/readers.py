@@ -255,6 +255,8 @@ def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
     label = _yes_no(obj.get("target"))
     if label is None:
         label = _yes_no(doc.get("answer"))
+    if label is None and "gt_answer" in doc:         # hallusion_bench: "1" yes, "0" no
+        label = _yes_no(doc.get("gt_answer"), numeric=True)
     if label is not None:
         out["label"] = label
     qid = next((m["question_id"] for m in per_metric if m.get("question_id") is not None),
@@ -276,7 +278,8 @@ def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
         out["image"] = doc["image"]
     out["id"] = str(qid) if qid is not None else str(obj.get("doc_id"))
     meta = {k: v for k, v in doc.items()
-            if k not in ("question", "answer", "image", "image_source", "image_id", "question_id")
+            if k not in ("question", "answer", "gt_answer", "image", "image_source", "image_id",
+                         "question_id")
             and isinstance(v, (str, int, float, bool))}
     meta["doc_id"] = obj.get("doc_id")
     if label is None and obj.get("target") is not None:

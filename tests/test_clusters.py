@@ -84,3 +84,17 @@ def test_items_carry_rows_units_and_groups(tmp_path):
     score = item["scores"]["pope"]
     assert score["unit"] == "image:1" and "model:m-a" in score["groups"]
     assert len(score["row"]) == 6
+
+
+def test_to_pandas_metrics_per_group_and_integer_ids(tmp_path):
+    rows = _pope_rows(n_images=12)
+    for i, r in enumerate(rows):
+        r["id"] = str(i + 1)
+    res = audit(records=rows, metrics="pope", n_boot=0, out=tmp_path)
+    frame = res.to_pandas("metrics")
+    acc = frame[(frame.statistic == "accuracy") & (frame.group == "model:m-a")]
+    assert len(acc) == 1 and acc.value.iloc[0] == 0.5 and acc.n.iloc[0] == 36
+    items = res.to_pandas()
+    assert str(items["id"].dtype) == "int64" and items["id"].iloc[0] == 1
+    assert str(items["image_id"].dtype) == "int64"
+    assert "report.html" in res._repr_html_()

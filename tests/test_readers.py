@@ -211,3 +211,12 @@ def test_parquet_without_suffix_is_detected_by_magic(tmp_path):
     path = tmp_path / "answers.bin"
     _frame().to_parquet(path)
     assert detect_format(path) == "parquet"
+
+
+def test_lmms_eval_hallusion_bench_doc_with_numeric_answer():
+    from halluscope.readers import lmms_eval_row
+    row = lmms_eval_row({"doc_id": 0, "target": "1", "filtered_resps": ["Yes."],
+                         "doc": {"question_id": "0", "question": "Is the left line longer?",
+                                 "gt_answer": "1", "category": "VD", "set_id": "0"},
+                         "aAcc": {"question_id": "0", "answer": "Yes."}})
+    assert row["label"] == "yes" and row["metadata"]["category"] == "VD"

@@ -302,10 +302,10 @@ def _rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
     if table not in ("csv", "tsv", "parquet", "xlsx"):
         table = "tsv"
     frame = _read_table(path, table)
-    # row 1 is the header of a text or Excel table; number data rows as a spreadsheet does
-    offset = 2 if table in ("csv", "tsv", "xlsx") else 1
-    for i, row in enumerate(_frame_rows(frame)):
-        yield i + offset, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
+    # data rows are numbered from 1 (the header is not counted), so that a POPE answer table
+    # aligns by order with its question file exactly as a JSON Lines file does
+    for i, row in enumerate(_frame_rows(frame), 1):
+        yield i, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
 
 
 def iter_input_records(path: str | Path, fmt: str | None = None, *,

@@ -1,4 +1,4 @@
-"""Readers for tables, peers' logs and in-memory frames: one POPE set, every layout, same numbers."""
+"""Readers for tables, peer logs and in-memory frames: one POPE set, every layout, same numbers."""
 
 import json
 

@@ -23,10 +23,11 @@ def test_pope_f1_is_at_least_0_6(halluscope_audit):
     halluscope_audit.assert_above("pope.f1", 0.6)
 
 
-@pytest.mark.halluscope(metric="chair.chair_s", max_rate=0.95, bound="upper", confidence=0.9)
+@pytest.mark.halluscope(metric="chair.chair_s", max_rate=0.95)
 def test_even_the_pessimistic_caption_rate_is_below_0_95(halluscope_audit):
-    # The marker checks after the test body: the upper end of the 90% interval of CHAIR_s
-    # (captions with at least one hallucinated object) must be at most 0.95.
+    # The marker checks after the test body: CHAIR_s (captions with at least one hallucinated
+    # object) must be at most 0.95. On a real set, bound="upper" gates the interval's upper end;
+    # the sample's four images are too few clusters for an interval (10 are needed).
     pass
 
 
@@ -37,8 +38,9 @@ def test_no_regression_against_the_baseline(halluscope_audit):
 
 
 def test_strict_gate_fails_on_sample(halluscope_audit):
-    # Deliberately fails: with 8 captions the 95% interval of CHAIR_i is wide, and a gate on its
-    # upper bound asks the data to prove that at most 5% of object mentions are invented.
+    # Deliberately fails: a gate on the upper bound asks the data to prove that at most 5% of
+    # object mentions are invented, and captions of four images cannot prove anything: there is
+    # no interval at all (fewer than 10 images), and the failure says so.
     halluscope_audit.assert_below("chair.chair_i", 0.05, bound="upper")
 
 

@@ -29,6 +29,7 @@ _LAZY = {
     "MetricResult": ("halluscope.metrics.stats", "MetricResult"),
     "split_claims": ("halluscope.claims.splitter", "split_claims"),
     "query": ("halluscope.adapters.query", "query"),
+    "compare": ("halluscope.comparison", "compare"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover

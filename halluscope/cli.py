@@ -137,6 +137,19 @@ def audit(
     confidence: Annotated[Optional[float], typer.Option(help="Confidence level.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
+    input_format: Annotated[Optional[str], typer.Option(
+        "--format", help="Input format: jsonl, lmms-eval, vlmevalkit, csv, tsv, parquet, xlsx "
+        "(default: detected from each file).")] = None,
+    by: Annotated[Optional[list[str]], typer.Option(
+        "--by", help="Also report every metric per value of this record field (repeatable; "
+        "default: model).")] = None,
+    cluster_by: Annotated[Optional[str], typer.Option(
+        "--cluster-by", help="Bootstrap resampling unit: image (default: items sharing an image "
+        "are resampled together), item, or a record field.")] = None,
+    log_to: Annotated[Optional[list[str]], typer.Option(
+        "--log", help="Also log metrics, intervals, n, the run sheet and report.html to wandb "
+        "or mlflow (repeatable; offline into the output folder unless WANDB_MODE / "
+        "MLFLOW_TRACKING_URI say otherwise).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
 ) -> None:
     """Score model outputs: summary table, results.json, items.jsonl, report.html, runsheet.json."""
@@ -156,7 +169,8 @@ def audit(
                    annotations=annotations or None, detector=detector, segmenter=segmenter,
                    judge=judge, claim_splitter=claim_splitter, cache_dir=cache_dir,
                    n_boot=bootstrap, confidence=confidence, seed=seed,
-                   strict=strict or None)
+                   strict=strict or None, input_format=input_format, by=by or None,
+                   cluster_by=cluster_by)
     extra = parse_key_values(option)
     if offline:
         extra["offline"] = True
@@ -204,6 +218,13 @@ def audit(
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
 
+    if log_to:
+        from halluscope.tracking import log_run
+        try:
+            log_run(result, out, log_to)
+        except HalluscopeError as exc:
+            _error(str(exc))
+            raise typer.Exit(EXIT_USAGE) from None
     if not quiet:
         from halluscope.report.console import render_summary
         render_summary(result, console, out_dir=out)
@@ -272,8 +293,8 @@ def pope_build(
 def _register_optional() -> None:
     """Commands contributed by optional components (query, judges, chair tools)."""
     import importlib
-    for module in ("halluscope.cli_query", "halluscope.metrics.chair_cli",
-                   "halluscope.cli_benchmarks"):
+    for module in ("halluscope.cli_query", "halluscope.cli_compare",
+                   "halluscope.metrics.chair_cli", "halluscope.cli_benchmarks"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

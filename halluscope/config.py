@@ -51,6 +51,12 @@ class AuditConfig(BaseModel):
             ``max_image_pixels``: width x height above which an image is an unreadable record
             (default ``$HALLUSCOPE_MAX_IMAGE_PIXELS`` or 89,478,485; see
             :mod:`halluscope.imageio`).
+        input_format: Format of the input files (see :data:`halluscope.readers.FORMATS`);
+            ``None`` detects it per file.
+        cluster_by: The bootstrap's resampling unit: ``image`` (items sharing an image are
+            resampled together), ``item`` (every item alone) or any record/metadata field.
+        by: Record or metadata fields whose values make groups (``model:demo-vlm-a``) that every
+            metric reports beside its overall numbers.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -73,8 +79,11 @@ class AuditConfig(BaseModel):
     claim_splitter: str = "rules"
     cache_dir: Path | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    input_format: str | None = None
+    cluster_by: str = "image"
+    by: tuple[str, ...] = ("model",)
 
-    @field_validator("metrics", mode="before")
+    @field_validator("metrics", "by", mode="before")
     @classmethod
     def _split_metrics(cls, v):
         if v is None:

@@ -27,7 +27,8 @@ from typing import Any
 from halluscope.config import AuditConfig, load_manifest
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.metrics.base import Metric, MetricSummary, metric_class
-from halluscope.records import Record, iter_records, record_from_dict
+from halluscope.readers import iter_input_records, rows_of
+from halluscope.records import Record, record_from_dict
 from halluscope.result import AuditResult, begin_outputs, new_run_id
 from halluscope.runsheet import build_runsheet
 
@@ -46,16 +47,11 @@ class Progress:
     errors: int
 
 
-def count_lines(path: Path) -> int:
-    """Non-blank lines of a file (fast; for progress bars and by-order alignment checks)."""
-    import gzip
-    n = 0
-    opener = gzip.open if Path(path).suffix == ".gz" else open
-    with opener(path, "rb") as fh:          # bytes: a line that is not UTF-8 still counts
-        for line in fh:
-            if line.strip(b" \t\r\n\xef\xbb\xbf"):
-                n += 1
-    return n
+def count_lines(path: Path, fmt: str | None = None) -> int:
+    """Records in a file: non-blank JSON lines, or table rows (for progress bars and by-order
+    alignment checks)."""
+    from halluscope.readers import count_input_records
+    return count_input_records(path, fmt)
 
 
 def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
@@ -89,12 +85,12 @@ def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
     return expanded, manifest
 
 
-def _peek_tasks(paths: list[Path]) -> tuple[set[str], bool]:
+def _peek_tasks(paths: list[Path], fmt: str | None = None) -> tuple[set[str], bool]:
     tasks: set[str] = set()
     regions = False
     seen = 0
     for path in paths:
-        for rec in iter_records(path):
+        for rec in iter_input_records(path, fmt):
             if isinstance(rec, Record):
                 tasks.add(rec.task)
                 regions = regions or "regions" in rec.metadata
@@ -106,7 +102,7 @@ def _peek_tasks(paths: list[Path]) -> tuple[set[str], bool]:
 
 def infer_metrics(paths: list[Path], config: AuditConfig) -> tuple[str, ...]:
     """Which metrics fit the records and the companion files given."""
-    tasks, regions = _peek_tasks(paths)
+    tasks, regions = _peek_tasks(paths, config.input_format)
     names: list[str] = []
     free_text = tasks & {"caption", "vqa"}
     if "yes-no" in tasks:
@@ -139,6 +135,9 @@ def build_metrics(names: Iterable[str], config: AuditConfig) -> list[Metric]:
         factory = getattr(cls, "from_config", None)
         out.append(factory(config) if factory else cls(n_boot=config.n_boot, seed=config.seed,
                                                         confidence=config.confidence))
+    for metric in out:
+        metric.cluster_by = config.cluster_by
+        metric.by = tuple(config.by)
     return out
 
 
@@ -149,7 +148,7 @@ def _error_item(err: RecordError, metric: str | None = None) -> dict[str, Any]:
     return detail
 
 
-def _iter_inputs(paths: list[Path], records: list[Any] | None
+def _iter_inputs(paths: list[Path], records: list[Any] | None, fmt: str | None = None
                  ) -> Iterator[Record | RecordError]:
     if records is not None:
         for i, obj in enumerate(records, 1):
@@ -162,7 +161,7 @@ def _iter_inputs(paths: list[Path], records: list[Any] | None
                 yield exc
         return
     for path in paths:
-        yield from iter_records(path)
+        yield from iter_input_records(path, fmt)
 
 
 @dataclass
@@ -260,6 +259,10 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
             continue
         applied.append(metric.name)
         tally.scored[metric.name] += 1
+        if score.row:       # what compare re-aggregates: the row, its unit, its groups
+            item.setdefault("scores", {})[metric.name] = {
+                "row": [float(v) for v in score.row], "unit": score.unit,
+                "groups": list(score.groups)}
         # a metric whose item-level key (the claims list) shares its name keeps its
         # own payload beside it, as "<name>_summary"
         key = f"{metric.name}_summary" if metric.name in score.top else metric.name
@@ -319,6 +322,8 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         raise ConfigError("expected input files or records, got neither")
     paths: list[Path] = []
     manifest: dict[str, Any] = {}
+    if records is not None:
+        records = rows_of(records)        # DataFrames, datasets.Dataset, iterables of dicts
     if records is None:
         paths, manifest = resolve_inputs(inputs)
     base = config.model_dump(exclude_unset=True) if config else {}
@@ -344,6 +349,9 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
             raise ConfigError("pass metrics=... when auditing in-memory records")
         cfg = cfg.model_copy(update={"metrics": infer_metrics(paths, cfg)})
     metric_objs = build_metrics(cfg.metrics, cfg) + custom
+    for metric in custom:
+        metric.cluster_by = cfg.cluster_by
+        metric.by = tuple(cfg.by)
     for metric in metric_objs:
         begin = getattr(metric, "begin", None)
         if begin is not None:
@@ -352,13 +360,14 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
     begin_outputs(out_dir)        # the previous run's results.json goes before anything else
     run_id = new_run_id()
-    total = sum(count_lines(p) for p in paths) if (count_total and paths) else (
-        len(records) if records is not None else None)
+    total = (sum(count_lines(p, cfg.input_format) for p in paths) if (count_total and paths)
+             else len(records) if records is not None else None)
     items_path = out_dir / ITEMS
     tmp_path = items_path.with_suffix(".jsonl.part")
     with open(tmp_path, "w", encoding="utf-8") as sink:
-        tally = score_stream(_iter_inputs(paths, records), metric_objs, sink,
-                             strict=cfg.strict, on_progress=on_progress, total=total)
+        stream = _iter_inputs(paths, records, cfg.input_format)
+        tally = score_stream(stream, metric_objs, sink, strict=cfg.strict,
+                             on_progress=on_progress, total=total)
     tmp_path.replace(items_path)
     for metric in metric_objs:
         metric.finish()

@@ -131,11 +131,14 @@ class Auditor:
         return inputs, opts
 
     def audit(self, outputs: Any = None, *, records: Any = None, model: str | None = None,
-              **overrides: Any) -> AuditResult:
-        """Audit with the plugin's options applied; see the class docstring."""
+              base_url: str | None = None, **overrides: Any) -> AuditResult:
+        """Audit with the plugin's options applied; see the class docstring. ``base_url`` is
+        the server ``model`` is asked on (answers are cached per endpoint, so an offline run
+        names the same server as the run that filled the cache)."""
         __tracebackhide__ = True
         inputs, opts = self.prepare(outputs, records=records, **overrides)
-        key = _key([str(p) for p in inputs], records, {**opts, "model": model})
+        key = _key([str(p) for p in inputs], records, {**opts, "model": model,
+                                                        "base_url": base_url})
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -144,7 +147,7 @@ class Auditor:
         try:
             if model is not None:
                 inputs = self._answer_with_model(inputs, model, opts, out or self.session
-                                                 .scratch() / key[:12])
+                                                 .scratch() / key[:12], base_url=base_url)
             from halluscope.pipeline import audit
             result = audit(inputs or None, records=records, out=out or self.session.scratch()
                            / key[:12], write_report=out is not None and _has_html_report(),
@@ -172,7 +175,7 @@ class Auditor:
         return base / f"{label.replace(',', '-')}-{key[:8]}"
 
     def _answer_with_model(self, inputs: list[Path], model: str, opts: dict[str, Any],
-                           folder: Path) -> list[Path]:
+                           folder: Path, base_url: str | None = None) -> list[Path]:
         """Answer the prompts in ``inputs`` with ``model`` through the adapters' cache; one
         answers file per prompts file. In offline mode the answers must all be cached."""
         __tracebackhide__ = True
@@ -189,7 +192,7 @@ class Auditor:
         for i, prompts in enumerate(inputs):
             out = folder / ("answers.jsonl" if len(inputs) == 1 else f"answers-{i}.jsonl")
             try:
-                records = query(prompts, model, out=out, cache=cache,
+                records = query(prompts, model, out=out, cache=cache, base_url=base_url,
                                 offline=True if offline else None)
             except Exception as exc:  # noqa: BLE001 - reported as a clear test failure
                 if offline:

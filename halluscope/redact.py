@@ -61,7 +61,9 @@ def is_secret_key(name: Any) -> bool:
 
 
 def register_secret(*values: Any) -> None:
-    """Remember secret values so that :func:`redact_text` removes them wherever they appear."""
+    """Remember secret values so that :func:`redact_text` removes them wherever they appear
+    (log records of every logger included, see :func:`install_record_redaction`)."""
+    install_record_redaction()
     with _lock:
         for value in values:
             if isinstance(value, str) and len(value) >= MIN_SECRET_LEN and value not in (
@@ -201,6 +203,37 @@ class RedactingFilter(logging.Filter):
         if clean != message:
             record.msg, record.args = clean, None
         return True
+
+
+_factory_installed = False
+
+
+def install_record_redaction() -> None:
+    """Redact every log record as it is made, whoever logs it and wherever it goes.
+
+    Handler filters (:func:`install_log_redaction`) only guard the handlers present when they
+    are installed; the HTTP libraries under the provider SDKs log request and response headers
+    at DEBUG to loggers and handlers halluscope does not own (a notebook's, pytest's
+    ``caplog``). Wrapping the record factory covers them all. Idempotent."""
+    global _factory_installed
+    with _lock:
+        if _factory_installed:
+            return
+        _factory_installed = True
+        previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string: leave it to logging
+            return record
+        clean = redact_text(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return record
+
+    logging.setLogRecordFactory(factory)
 
 
 def install_log_redaction(logger: logging.Logger | None = None) -> None:

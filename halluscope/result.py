@@ -215,9 +215,13 @@ class AuditResult:
 
     # -- export -------------------------------------------------------------------------------
     def to_pandas(self, level: str = "items"):
-        """A DataFrame: one row per item (``level="items"``, metric payloads flattened) or one
-        row per claim (``level="claims"``)."""
+        """A DataFrame: one row per item (``level="items"``, metric payloads flattened; ids that
+        are all integers come out as integers), one row per claim (``level="claims"``), or one
+        row per metric, statistic and group (``level="metrics"``: ``group`` is empty overall,
+        ``model:demo-vlm-a`` per model, ...)."""
         import pandas as pd
+        if level == "metrics":
+            return pd.DataFrame(self._metric_rows())
         if level == "claims":
             rows = []
             for item in self.items:
@@ -239,7 +243,24 @@ class AuditResult:
             if "claims" in item:
                 row["n_claims"] = len(item["claims"])
             rows.append(row)
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        if "id" in frame and len(frame) and frame["id"].map(
+                lambda v: isinstance(v, str) and v.isdigit()).all():
+            frame["id"] = frame["id"].astype("int64")
+        if "image_id" in frame and frame["image_id"].notna().all():
+            frame["image_id"] = frame["image_id"].astype("int64")
+        return frame
+
+    def _metric_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for name, summary in self.metrics.items():
+            for group, results in [("", summary.results), *summary.groups.items()]:
+                for stat, res in results.items():
+                    rows.append({"metric": name, "statistic": stat, "group": group,
+                                 "value": res.value, "ci_lower": res.ci[0] if res.ci else None,
+                                 "ci_upper": res.ci[1] if res.ci else None, "n": res.n,
+                                 "ci_note": getattr(res, "ci_note", None)})
+        return rows
 
     def save(self, out: str | Path, *, write_items: bool = True,
              write_report: bool = True) -> Path:
@@ -287,6 +308,10 @@ class AuditResult:
         errors += "".join(f"<p><b>{html.escape(name)} scored nothing</b>: "
                           f"{html.escape('; '.join(reasons))}</p>"
                           for name, reasons in self.unscored.items())
+        report = self.items_path.parent / REPORT
+        if report.is_file():
+            errors += (f"<p><a href='{html.escape(report.as_uri())}' target='_blank'>"
+                       f"report.html</a></p>")
         return ("<div class='halluscope'><table><thead><tr><th>metric</th><th>statistic</th>"
                 "<th>value</th><th>95% CI</th><th>n</th></tr></thead><tbody>"
                 + "".join(rows) + f"</tbody></table><p>{len(self.items)} items</p>{errors}</div>")

@@ -49,7 +49,7 @@ def test_rates_and_items(ann):
     assert res["attribute_rate"].value == pytest.approx(1 / 3)   # brown red / blue
     assert res["relation_rate"].value == 0.0
     assert res["n_claims"].value == 11                            # analytic left out
-    assert res["existence_rate"].ci is not None
+    assert res["existence_rate"].ci is None and res["existence_rate"].n == 4  # 4 existence claims
 
 
 def test_analytic_included_on_request(ann):

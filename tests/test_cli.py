@@ -39,7 +39,9 @@ def test_sample_audit_prints_a_summary_and_writes_four_files(sample_run):
     assert results["metrics"]["region"]["fabricated_id_rate"]["value"] > 0
     assert results["metrics"]["page"]["citation_accuracy"]["value"] < 1
     assert 0 < results["metrics"]["claims"]["attribute_rate"]["value"] < 1
-    assert 0 < chair["chair_i"]["value"] < 1 and chair["chair_i"]["ci"][0] <= chair["chair_i"]["value"]
+    assert 0 < chair["chair_i"]["value"] < 1
+    # nine captions on few images: the interval is flagged rather than printed as [x, x]
+    assert "ci" in chair["chair_i"] or "fewer than" in chair["chair_i"]["ci_note"]
     # the two deliberately broken lines are reported with file, line and field
     assert results["n_errors"] == 2
     assert [(e["line"], e["field"]) for e in results["errors"]] == [(24, None), (25, "response")]

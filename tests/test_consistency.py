@@ -96,6 +96,7 @@ def test_paraphrase_stability_metric():
         {"id": "solo", "prompt": "Is there a car?", "response": "No"},
     ]
     m = ParaphraseStabilityMetric(n_boot=100, seed=1)
+    m.min_units = 1                    # two groups: intervals shown anyway for this check
     records = recs(rows)
     assert not m.applies_to(records[-1])
     summary = run(m, records)

@@ -13,6 +13,7 @@ metrics do; :func:`metric_class` looks them up.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,8 +23,51 @@ from typing import Any, ClassVar
 from halluscope.errors import ConfigError, UnreadableImage
 import numpy as np
 
-from halluscope.metrics.stats import CHUNK, DEFAULT_BOOTSTRAP, MetricResult, Statistic, SumState
+from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
+                                      Statistic, SumState, unit_weights)
 from halluscope.records import Record
+
+CLUSTER_DEFAULT = "image"
+"""Items that share an image are resampled together unless ``--cluster-by`` says otherwise."""
+
+
+def record_field(record: Record, name: str) -> Any:
+    """The value of a record field (``model``, ``task``, ``image_id``, ...) or of a metadata key
+    (dotted paths reach into nested metadata); ``None`` when the record has none."""
+    if name in ("id", "task", "image", "image_id", "model", "label", "question_id"):
+        return getattr(record, name)
+    value: Any = record.metadata
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def unit_of(record: Record, cluster_by: str | None = CLUSTER_DEFAULT) -> str:
+    """The key of the resampling unit ``record`` belongs to: its image (``image_id``, else the
+    image path, else the document) by default, any field given, or the item itself (``item``)
+    when the field is empty or ``cluster_by`` is ``None``/``"item"``."""
+    own = f"item:{record.id}|{record.question_id or ''}"
+    if cluster_by in (None, "", "item", "none"):
+        return own
+    if cluster_by == "image":
+        for value in (record.image_id, record.image, record.document):
+            if isinstance(value, (int, str)) and value != "":
+                return f"image:{value}"
+        return own
+    value = record_field(record, cluster_by)
+    return own if value is None else f"{cluster_by}:{json.dumps(value, sort_keys=True)}"
+
+
+def group_names(record: Record, by: tuple[str, ...]) -> tuple[str, ...]:
+    """The groups ``field:value`` a record joins for each field of ``by`` it has a value for."""
+    out = []
+    for name in by:
+        value = record_field(record, name)
+        if isinstance(value, (str, int, float, bool)) and value != "":
+            out.append(f"{name}:{value}")
+    return tuple(out)
 
 
 @dataclass
@@ -37,6 +81,7 @@ class ItemScore:
         tallies: Named counters to add up over the dataset (e.g. hallucinated object -> count).
         top: Keys written at the top level of the item in ``items.jsonl`` rather than under the
             metric's name (the claim-level ``"claims"`` list is one).
+        unit: The bootstrap resampling unit (cluster) the item was folded in with.
     """
 
     payload: dict[str, Any]
@@ -44,6 +89,7 @@ class ItemScore:
     groups: tuple[str, ...] = ()
     tallies: dict[str, Counter] = field(default_factory=dict)
     top: dict[str, Any] = field(default_factory=dict)
+    unit: str | None = None
 
 
 @dataclass
@@ -76,6 +122,12 @@ class Metric(ABC):
     name: ClassVar[str]
     columns: ClassVar[tuple[str, ...]]
     statistics: ClassVar[dict[str, Statistic]]
+    cluster_by: str | None = CLUSTER_DEFAULT
+    """Record field whose value is the bootstrap's resampling unit (set by the pipeline)."""
+    by: tuple[str, ...] = ("model",)
+    """Record fields whose values make groups reported beside the overall numbers."""
+    min_units: int = MIN_UNITS
+    """Fewest units (and clusters) an interval is computed over; below it, ``ci_note`` says so."""
 
     def __init__(self, *, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0,
                  confidence: float = 0.95):
@@ -114,6 +166,7 @@ class Metric(ABC):
         self.tallies: dict[str, Counter] = {}
         self._rows: list[tuple[float, ...]] = []
         self._row_groups: list[tuple[str, ...]] = []
+        self._row_units: list[str | None] = []
 
     def update(self, record: Record) -> ItemScore:
         """Score ``record``, fold it into the state and return the item's score.
@@ -129,15 +182,25 @@ class Metric(ABC):
             if exc.location.file is None and exc.location.line is None:
                 exc = exc.at(record.source.file, record.source.line)
             raise exc from None
-        self.add(item)
+        self.add(item, record=record)
         return item
 
-    def add(self, item: ItemScore) -> None:
+    def add(self, item: ItemScore, record: Record | None = None) -> None:
+        """Fold one item's row in; with its ``record``, the item is resampled with its cluster
+        (:func:`unit_of`) and joins the groups of :attr:`by` as well."""
         if len(item.row) != len(self.columns):
             raise ValueError(f"{self.name}: expected {len(self.columns)} values "
                              f"{self.columns}, got {len(item.row)}")
+        unit = None
+        if record is not None:
+            unit = unit_of(record, self.cluster_by)
+            extra = tuple(g for g in group_names(record, self.by) if g not in item.groups)
+            if extra:
+                item.groups = tuple(item.groups) + extra
+            item.unit = unit
         self._rows.append(item.row)
         self._row_groups.append(item.groups)
+        self._row_units.append(unit)
         for key, counter in item.tallies.items():
             self.tallies.setdefault(key, Counter()).update(counter)
         if len(self._rows) >= CHUNK:
@@ -149,8 +212,12 @@ class Metric(ABC):
         if not self._rows:
             return
         x = np.asarray(self._rows, dtype=float)
+        units = self._row_units
         weights = self.state.draw_weights(len(x))
-        self.state.add_block(x, weights)
+        known = [j for j, u in enumerate(units) if u is not None]
+        if weights is not None and known:
+            weights[:, known] = unit_weights([units[j] for j in known], self.n_boot, self.seed)
+        self.state.add_block(x, weights, units)
         members: dict[str, list[int]] = {}
         for i, groups in enumerate(self._row_groups):
             for g in groups:
@@ -160,10 +227,11 @@ class Metric(ABC):
             if st is None:
                 st = self.group_states[g] = SumState(self.columns, self.n_boot, self.seed)
             if len(idx) == len(x):      # every item (a POPE split, one model): no copies
-                st.add_block(x, weights)
+                st.add_block(x, weights, units)
             else:
-                st.add_block(x[idx], None if weights is None else weights[:, idx])
-        self._rows, self._row_groups = [], []
+                st.add_block(x[idx], None if weights is None else weights[:, idx],
+                             [units[i] for i in idx])
+        self._rows, self._row_groups, self._row_units = [], [], []
 
     def merge(self, other: "Metric") -> None:
         """Fold another instance's state (a shard of the same run) into this one."""
@@ -179,7 +247,7 @@ class Metric(ABC):
             self.tallies.setdefault(key, Counter()).update(counter)
 
     def _results(self, state: SumState) -> dict[str, MetricResult]:
-        return {name: state.result(name, stat, self.confidence)
+        return {name: state.result(name, stat, self.confidence, self.min_units)
                 for name, stat in self.statistics.items()}
 
     def compute(self) -> MetricSummary:
@@ -190,7 +258,9 @@ class Metric(ABC):
             n=self.state.n,
             groups={g: self._results(st) for g, st in sorted(self.group_states.items())},
             tallies={k: dict(c.most_common()) for k, c in self.tallies.items()},
-            info=self.describe(),
+            info={**self.describe(), "bootstrap": {
+                "n_boot": self.n_boot, "cluster_by": self.cluster_by or "item",
+                "clusters": len(self.state.units), "min_units": self.min_units}},
         )
 
 

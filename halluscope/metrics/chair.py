@@ -174,10 +174,11 @@ def chair_scores(captions: Iterable[tuple[int, str]], gt: Mapping[int, Iterable[
             "captions": per}
 
 
-def _stat(num: str, den: str, higher_is_better: bool = False, *, fraction: bool = True
-          ) -> Statistic:
+def _stat(num: str, den: str, higher_is_better: bool = False, *, fraction: bool = True,
+          direction: bool = True) -> Statistic:
+    """``num / den`` over the ``den`` units (captions, mentions or ground-truth objects)."""
     return Statistic(lambda s: ratio(s[num], s[den]), higher_is_better=higher_is_better,
-                     bounds=RATE_BOUNDS if fraction else None)
+                     bounds=RATE_BOUNDS if fraction else None, units=den, direction=direction)
 
 
 class ChairMetric(Metric):
@@ -197,7 +198,7 @@ class ChairMetric(Metric):
         "chair_s": _stat("hallucinated_captions", "captions"),
         "chair_i": _stat("hallucinated_mentions", "mentions"),
         "recall": _stat("recalled", "gt_objects", higher_is_better=True),
-        "len": _stat("tokens", "captions", fraction=False),
+        "len": _stat("tokens", "captions", fraction=False, direction=False),
     }
 
     def __init__(self, gt: Mapping[int, Iterable[str]], variant: str = "refined", *,

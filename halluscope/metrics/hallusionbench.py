@@ -303,7 +303,7 @@ class HallusionBenchMetric(Metric):
         payload["gpt4v_output_gpt_check"] = code
         return original_is_correct(code, cat, fig)
 
-    def add(self, item: ItemScore) -> None:
+    def add(self, item: ItemScore, record: Record | None = None) -> None:
         unit = item.payload.pop("_unit")
         self.units.append(unit)
         answered = item.payload.pop("_answered", None)
@@ -312,7 +312,7 @@ class HallusionBenchMetric(Metric):
         code = item.payload.get("gpt4v_output_gpt_check", item.payload.get("extracted"))
         key = "unverifiable" if unit.correct is None else str(code)
         self._codes[key] = self._codes.get(key, 0) + 1
-        super().add(item)
+        super().add(item, record=record)
 
     def merge(self, other: "HallusionBenchMetric") -> None:
         super().merge(other)

@@ -197,7 +197,8 @@ class PopeMetric(Metric):
         "precision": rate(_precision, higher_is_better=True),
         "recall": rate(_recall, higher_is_better=True),
         "f1": rate(_f1, higher_is_better=True),
-        "yes_ratio": rate(lambda s: ratio(s["tp"] + s["fp"], _answers(s))),
+        # no better direction: 0.5 is ideal on POPE's balanced splits
+        "yes_ratio": rate(lambda s: ratio(s["tp"] + s["fp"], _answers(s)), direction=False),
         "unknown_rate": rate(lambda s: ratio(s["unknown_yes"] + s["unknown_no"],
                                                   _answers(s))),
     }
@@ -426,7 +427,7 @@ class PopeMetric(Metric):
             if exc.location.field == "question":
                 self._mismatches += 1
             raise
-        self.add(item)
+        self.add(item, record=record)
         if item.payload.get("judged"):
             self._judged["asked"] += 1
             self._judged["resolved"] += item.payload["judge_label"] in (YES, NO)

@@ -6,18 +6,48 @@ keeps those sums and, alongside, ``B`` Poisson-bootstrap replicates of them: eac
 replicate ``b`` with a weight drawn from Poisson(1) (Hanley & MacGibbon 2006; Chamandy et al.
 2012). This gives bootstrap confidence intervals for any function of sums in one streaming pass,
 with memory independent of the number of items, and states from shards merge by addition.
+
+Clustered intervals: when several items share a unit of resampling (an image that six POPE
+questions are asked about), the items of a unit get the SAME weights, so that the bootstrap
+resamples units, not items (questions on one image are not independent). The weights of a unit
+are drawn from its identity (:func:`unit_weights`: a hash of the seed and the unit's key), so
+any sharding or order of the items, and any two runs over the same units (paired comparisons),
+see the same replicates.
+
+An interval over fewer than :data:`MIN_UNITS` units (or resampling fewer than
+:data:`MIN_UNITS` clusters) means nothing; it is not computed and the result says why
+(``ci_note``) instead of printing a degenerate ``[x, x]``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 DEFAULT_BOOTSTRAP = 1000
 CHUNK = 2048
+MIN_UNITS = 10
+"""Fewest units (and fewest resampled clusters) an interval is computed over."""
+
+
+def unit_weights(keys: Iterable[str], n_boot: int, seed: int = 0) -> np.ndarray:
+    """Poisson(1) bootstrap weights, shape ``(n_boot, len(keys))``, drawn from each key's
+    identity: the same key always gets the same column (for any order, shard or run)."""
+    keys = list(keys)
+    out = np.empty((n_boot, len(keys)))
+    cache: dict[str, np.ndarray] = {}
+    for j, key in enumerate(keys):
+        col = cache.get(key)
+        if col is None:
+            digest = hashlib.blake2b(f"{seed}\x00{key}".encode(), digest_size=8).digest()
+            rng = np.random.default_rng(int.from_bytes(digest, "little"))
+            col = cache[key] = rng.poisson(1.0, size=n_boot).astype(float)
+        out[:, j] = col
+    return out
 
 
 def ratio(num, den):
@@ -46,21 +76,30 @@ class Statistic:
         count: An integer count, reported without an interval.
         bounds: The range every value lies in, when it has one: ``(0.0, 1.0)`` for rates and
             fractions (see :func:`rate`); gates refuse a threshold outside it.
+        units: The column whose sum is the number of units the statistic is computed over (the
+            denominator: mentions for CHAIR_i, counted claims for count_rate); ``None`` when
+            the statistic is over items.
+        direction: Whether the statistic has a better direction at all (a length or a count
+            has none; reports draw no arrow then).
     """
 
     fn: Callable[[Mapping[str, np.ndarray]], np.ndarray]
     higher_is_better: bool = False
     count: bool = False
     bounds: tuple[float, float] | None = None
+    units: str | None = None
+    direction: bool = True
 
 
 RATE_BOUNDS = (0.0, 1.0)
 
 
 def rate(fn: Callable[[Mapping[str, np.ndarray]], np.ndarray], *,
-         higher_is_better: bool = False) -> Statistic:
+         higher_is_better: bool = False, units: str | None = None,
+         direction: bool = True) -> Statistic:
     """A :class:`Statistic` that is a fraction in [0, 1] (a rate, an accuracy, an F1)."""
-    return Statistic(fn, higher_is_better=higher_is_better, bounds=RATE_BOUNDS)
+    return Statistic(fn, higher_is_better=higher_is_better, bounds=RATE_BOUNDS, units=units,
+                     direction=direction)
 
 
 @dataclass(frozen=True)
@@ -74,6 +113,9 @@ class MetricResult:
     ci: tuple[float, float] | None = None
     confidence: float | None = None
     bounds: tuple[float, float] | None = None
+    ci_note: str | None = None
+    clusters: int | None = None
+    direction: bool = True
 
     @property
     def defined(self) -> bool:
@@ -86,8 +128,14 @@ class MetricResult:
         if self.ci is not None:
             out["ci"] = [_clean(self.ci[0]), _clean(self.ci[1])]
             out["confidence"] = self.confidence
+        if self.ci_note:
+            out["ci_note"] = self.ci_note
         out["n"] = self.n
+        if self.clusters is not None:
+            out["clusters"] = self.clusters
         out["higher_is_better"] = self.higher_is_better
+        if not self.direction:
+            out["direction"] = False        # a count, a length, a ratio with an ideal middle
         return out
 
     def bound(self, which: str | None) -> float:
@@ -125,6 +173,7 @@ class SumState:
     def reset(self) -> None:
         k = len(self.columns)
         self.n = 0
+        self.units: set[str] = set()
         self.totals = np.zeros(k)
         self.boot = np.zeros((self.n_boot, k))
         self._buffer: list[Sequence[float]] = []
@@ -143,12 +192,16 @@ class SumState:
             return None
         return self._rng.poisson(1.0, size=(self.n_boot, m)).astype(float)
 
-    def add_block(self, x: np.ndarray, weights: np.ndarray | None) -> None:
+    def add_block(self, x: np.ndarray, weights: np.ndarray | None,
+                  units: Sequence[str | None] | None = None) -> None:
         """Add rows ``x`` (m x k) with the given bootstrap weights (n_boot x m), so that several
-        states (overall and per group) can share one draw per item."""
+        states (overall and per group) can share one draw per item; ``units`` names each row's
+        cluster (for the count of clusters resampled)."""
         if not len(x):
             return
         self.n += len(x)
+        if units is not None:
+            self.units.update(u for u in units if u is not None)
         self.totals += x.sum(axis=0)
         if self.n_boot and weights is not None:
             self.boot += weights @ x
@@ -166,6 +219,7 @@ class SumState:
         self.flush()
         other.flush()
         self.n += other.n
+        self.units |= other.units
         self.totals += other.totals
         self.boot += other.boot
 
@@ -173,14 +227,26 @@ class SumState:
         self.flush()
         return {c: float(v) for c, v in zip(self.columns, self.totals)}
 
-    def result(self, name: str, stat: Statistic, confidence: float = 0.95) -> MetricResult:
+    def result(self, name: str, stat: Statistic, confidence: float = 0.95,
+               min_units: int = MIN_UNITS) -> MetricResult:
+        """The statistic with its interval (none, with ``ci_note`` saying why, over fewer than
+        ``min_units`` units or clusters)."""
         self.flush()
         point = stat.fn({c: self.totals[i] for i, c in enumerate(self.columns)})
         if stat.count:
             return MetricResult(name, int(round(float(point))), self.n, stat.higher_is_better,
-                                bounds=stat.bounds)
+                                bounds=stat.bounds, direction=False)
+        n = self.n
+        if stat.units is not None:
+            n = int(round(float(self.totals[self.columns.index(stat.units)])))
+        clusters = len(self.units) or None
         ci = None
-        if self.n_boot and self.n:
+        note = None
+        if self.n_boot and n < min_units:
+            note = f"no interval: n={n} units, fewer than {min_units}"
+        elif self.n_boot and clusters is not None and clusters < min_units:
+            note = f"no interval: {clusters} clusters resampled, fewer than {min_units}"
+        elif self.n_boot and self.n:
             reps = np.asarray(stat.fn({c: self.boot[:, i] for i, c in enumerate(self.columns)}),
                               dtype=float)
             reps = reps[~np.isnan(reps)]
@@ -188,8 +254,9 @@ class SumState:
                 alpha = (1.0 - confidence) / 2.0
                 lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
                 ci = (float(lo), float(hi))
-        return MetricResult(name, float(point), self.n, stat.higher_is_better, ci,
-                            confidence if ci else None, stat.bounds)
+        return MetricResult(name, float(point), n, stat.higher_is_better, ci,
+                            confidence if ci else None, bounds=stat.bounds, ci_note=note,
+                            clusters=clusters, direction=stat.direction)
 
 
 def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:

@@ -62,9 +62,15 @@ def metrics_table(result: AuditResult) -> Table:
     for name, summary in result.metrics.items():
         first = True
         for stat, res in summary.results.items():
-            arrow = "↑" if res.higher_is_better else "↓"
-            table.add_row(Text(name if first else ""), Text(f"{stat} {arrow}"),
-                          _num(res.value), _ci(res.ci), _num(res.n))
+            arrow = (" ↑" if res.higher_is_better else " ↓") if getattr(
+                res, "direction", True) else ""
+            label = f"{stat}{arrow}"
+            if stat == "yes_ratio" and _finite(res.value):
+                label += f" (0.5 ideal: off by {abs(res.value - 0.5):.3f})"
+            table.add_row(Text(name if first else ""), Text(label),
+                          _num(res.value),
+                          _ci(res.ci) or ("too few units" if getattr(res, "ci_note", None)
+                                          else ""), _num(res.n))
             first = False
         if summary.results:
             table.add_section()

@@ -94,7 +94,9 @@ def _cell(res: Any) -> dict[str, Any]:
     count = not isinstance(value, float)
     cell = {"value": fmt_value(value), "ci": fmt_ci(res.ci), "n": fmt_value(res.n),
             "sort": _sort_key(value), "count": count, "bar": None,
-            "better": "higher" if res.higher_is_better else "lower"}
+            "better": (("higher" if res.higher_is_better else "lower")
+                       if getattr(res, "direction", True) else None),
+            "gap": abs(value - 0.5) if isinstance(value, float) and math.isfinite(value) else None}
     if not count and _unit(value):
         cell["bar"] = {"value": round(100 * value, 2)}
         if res.ci and all(_unit(float(v)) for v in res.ci if v is not None) and None not in res.ci:

@@ -165,6 +165,9 @@ def pope_confusion(result: Any, metric: str = "pope") -> bytes | None:
 def _rate_rows(summary: Any) -> list[tuple[str, float, tuple[float, float] | None, int]]:
     rows = []
     for name, res in summary.results.items():
+        # kinds only: the overall hallucination and the unverifiable share are not kinds
+        if name in ("hallucination_rate", "unverifiable_rate"):
+            continue
         if name.endswith("_rate") and _finite(res.value):
             ci = res.ci if res.ci and all(_finite(v) for v in res.ci) else None
             rows.append((name[: -len("_rate")] or name, float(res.value), ci, res.n))
@@ -186,7 +189,12 @@ def kind_rates(result: Any, metric: str = "claims") -> bytes | None:
     fig = _figure(6.0, 3.4)
     ax = fig.add_subplot()
     xs = range(len(rows))
-    ax.bar(xs, values, color=RED, alpha=0.8, width=0.6)
+    # verdicts as colours: hallucinated share in red, the supported rest of the decided claims
+    # in green
+    ax.bar(xs, values, color=RED, alpha=0.8, width=0.6, label="hallucinated")
+    ax.bar(xs, [1.0 - v for v in values], bottom=values, color=GREEN, alpha=0.35, width=0.6,
+           label="supported")
+    ax.legend(fontsize=8, loc="upper right", frameon=False)
     with_ci = [i for i, r in enumerate(rows) if r[2]]
     if with_ci:
         ax.errorbar(with_ci, [values[i] for i in with_ci],
@@ -195,8 +203,7 @@ def kind_rates(result: Any, metric: str = "claims") -> bytes | None:
     ax.set_xticks(list(xs), labels, rotation=20 if len(rows) > 4 else 0, ha="right"
                   if len(rows) > 4 else "center")
     ax.set_ylabel("hallucination rate", fontsize=9)
-    top = max(v + h for v, h in zip(values, hi))
-    ax.set_ylim(0, min(1.0, top * 1.25) if top > 0 else 1.0)
+    ax.set_ylim(0, 1.0)
     ax.set_title(f"Hallucination rate by claim kind ({metric}, 95% CI)", fontsize=10, loc="left")
     _style(ax)
     ax.grid(axis="x", visible=False)
@@ -205,14 +212,44 @@ def kind_rates(result: Any, metric: str = "claims") -> bytes | None:
 
 
 # -- forest plot ------------------------------------------------------------------------------
-def forest_plot(result: Any, max_rows: int = 30) -> bytes | None:
-    """Every non-count result with a confidence interval: point and interval on one axis."""
+def _interval_rows(result: Any, rates: bool) -> list[tuple[str, float, Any, bool | None]]:
+    """Results with an interval: rates (everything in [0, 1]) or the rest (lengths, scores)."""
     rows = []
     for name, summary in _metrics(result).items():
         for stat, res in summary.results.items():
             if res.ci is None or not _finite(res.value) or not all(_finite(v) for v in res.ci):
                 continue
-            rows.append((f"{name}.{stat}", float(res.value), res.ci, res.higher_is_better))
+            is_rate = all(0.0 <= float(v) <= 1.0 for v in (res.value, *res.ci))
+            if is_rate != rates:
+                continue
+            better = res.higher_is_better if getattr(res, "direction", True) else None
+            rows.append((f"{name}.{stat}", float(res.value), res.ci, better))
+    return rows
+
+
+def scale_plot(result: Any, max_rows: int = 12) -> bytes | None:
+    """Results that are not rates (caption length, scores in other units), each on its own
+    axis so that a length of ~100 words does not flatten the rates."""
+    rows = _interval_rows(result, rates=False)[:max_rows]
+    if not rows:
+        return None
+    fig = _figure(6.4, 0.5 + 0.7 * len(rows))
+    for i, (label, value, (lo, hi), better) in enumerate(rows, 1):
+        ax = fig.add_subplot(len(rows), 1, i)
+        colour = GREY if better is None else (GREEN if better else RED)
+        ax.plot([lo, hi], [0, 0], color=colour, linewidth=2, alpha=0.7)
+        ax.plot([value], [0], "o", color=colour, markersize=5)
+        ax.set_yticks([0], [label])
+        ax.text(hi, 0, f"  {value:.3g}", va="center", fontsize=8, color="#374151")
+        _style(ax)
+        ax.margins(x=0.25)
+    return _png(fig)
+
+
+def forest_plot(result: Any, max_rows: int = 30) -> bytes | None:
+    """Every rate with a confidence interval: point and interval on one 0-1 axis (other units
+    are drawn by :func:`scale_plot`; grey marks statistics without a better direction)."""
+    rows = _interval_rows(result, rates=True)
     if not rows:
         return None
     rows = rows[:max_rows]
@@ -220,12 +257,12 @@ def forest_plot(result: Any, max_rows: int = 30) -> bytes | None:
     ax = fig.add_subplot()
     ys = list(range(len(rows)))[::-1]
     for y, (label, value, (lo, hi), better) in zip(ys, rows):
-        colour = GREEN if better else RED
+        colour = GREY if better is None else (GREEN if better else RED)
         ax.plot([lo, hi], [y, y], color=colour, linewidth=2, alpha=0.7, solid_capstyle="round")
         ax.plot([value], [y], "o", color=colour, markersize=5)
         ax.text(hi, y, f"  {value:.3f}", va="center", fontsize=8, color="#374151")
     ax.set_yticks(ys, [r[0] for r in rows])
-    ax.set_title("Metrics with 95% confidence intervals (green: higher is better)",
+    ax.set_title("Rates with 95% intervals (green: higher is better, red: lower, grey: neither)",
                  fontsize=10, loc="left")
     _style(ax)
     ax.margins(x=0.15, y=0.08)
@@ -238,7 +275,9 @@ def all_plots(result: Any) -> list[Plot]:
     logged and left out."""
     specs = [
         ("forest", "Metrics at a glance", "Point estimate and bootstrap confidence interval of "
-         "every metric.", forest_plot),
+         "every rate.", forest_plot),
+        ("scales", "Other quantities", "Numbers that are not rates (caption length, ...), each "
+         "on its own axis.", scale_plot),
         ("categories", "Hallucinated categories", "Objects named in responses but absent from "
          "the evidence, by how often.", category_counts),
         ("pope", "POPE confusion matrix", "False positives (yes to an absent object) are "
@@ -259,4 +298,4 @@ def all_plots(result: Any) -> list[Plot]:
 
 
 __all__ = ["Plot", "all_plots", "category_counts", "forest_plot", "kind_rates",
-           "pope_confusion", "to_data_uri"]
+           "pope_confusion", "scale_plot", "to_data_uri"]

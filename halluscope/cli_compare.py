@@ -1,0 +1,108 @@
+"""``halluscope compare RUN_A RUN_B [RUN_C ...] --out DIR``: paired differences between audits.
+
+Registered on the main app by :func:`register` (see ``halluscope.cli._register_optional``).
+Exit codes as every halluscope command: 0 fine, 1 a diff gate crossed, 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
+
+err_console = Console(stderr=True)
+
+
+def _gates(values: list[str] | None, flag: str) -> dict[str, float]:
+    gates: dict[str, float] = {}
+    for raw in values or ():
+        name, sep, value = raw.partition("=")
+        try:
+            if not sep or not name.strip().startswith("diff."):
+                raise ValueError
+            gates[name.strip()] = float(value)
+        except ValueError:
+            raise typer.BadParameter(
+                f"expected diff.METRIC.STATISTIC[@upper|@lower]=VALUE (e.g. "
+                f"diff.chair.chair_i@upper=0), got {raw!r}", param_hint=flag) from None
+    return gates
+
+
+def _table(comp) -> Table:
+    table = Table(title=f"B = {escape(comp.b)}  vs  A = {escape(comp.a)}", title_justify="left")
+    for col in ("metric", "A", "B", "B − A", "interval", "paired", "only A", "only B"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+
+    def num(x):
+        return "–" if x is None else f"{x:.4f}"
+
+    for key, e in comp.metrics.items():
+        if e.get("count"):
+            ci = "(count)"
+            diff = "–" if e["diff"] is None else f"{e['diff']:+g}"
+        else:
+            ci = (f"[{e['ci'][0]:+.4f}, {e['ci'][1]:+.4f}]" if e.get("ci")
+                  else ("too few units" if e.get("ci_note") else "–"))
+            diff = "–" if e["diff"] is None else f"{e['diff']:+.4f}"
+        table.add_row(escape(key), num(e["a"]), num(e["b"]), diff, ci, str(e["n_paired"]),
+                      str(e["only_a"]), str(e["only_b"]))
+    better = sum(c["change"] == "better" for c in comp.changed)
+    worse = sum(c["change"] == "worse" for c in comp.changed)
+    table.caption = f"items that changed verdict: {better} better, {worse} worse in B"
+    return table
+
+
+def compare_command(
+    runs: Annotated[list[Path], typer.Argument(
+        help="Audit output folders (holding items.jsonl); every run is compared with the first.",
+        show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for compare.json and "
+                                                          "compare.html.")] = Path("compare-out"),
+    bootstrap: Annotated[int, typer.Option(help="Paired-bootstrap replicates.")] = 1000,
+    confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+    seed: Annotated[int, typer.Option(help="Random seed of the bootstrap weights.")] = 0,
+    fail_above: Annotated[Optional[list[str]], typer.Option(
+        help="Gate diff.METRIC.STAT[@upper|@lower]=VALUE: exit 1 when above (repeatable), e.g. "
+             "diff.chair.chair_i@upper=0 for 'no worse than the baseline run'.")] = None,
+    fail_below: Annotated[Optional[list[str]], typer.Option(
+        help="Gate diff.METRIC.STAT[@upper|@lower]=VALUE: exit 1 when below (repeatable).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
+) -> None:
+    """Compare audits item by item: per metric A, B, B − A with a paired-bootstrap interval."""
+    from halluscope.comparison import compare, diff_gate_failures
+    from halluscope.errors import HalluscopeError
+
+    above = _gates(fail_above, "--fail-above")
+    below = _gates(fail_below, "--fail-below")
+    try:
+        result = compare(runs, out=out, n_boot=bootstrap, seed=seed, confidence=confidence)
+    except (HalluscopeError, OSError) as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    if not quiet:
+        console = Console()
+        for comp in result.comparisons:
+            console.print(_table(comp))
+        console.print(f"wrote {escape(str(out / 'compare.json'))}, "
+                      f"{escape(str(out / 'compare.html'))}")
+    try:
+        failures = diff_gate_failures(result, above, below)
+    except KeyError as exc:
+        err_console.print(f"[bold red]error:[/] gate: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    for failure in failures:
+        err_console.print(f"[bold red]gate failed:[/] {escape(failure)}", highlight=False)
+    if failures:
+        raise typer.Exit(EXIT_GATE)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``compare`` to ``app``."""
+    app.command("compare")(compare_command)

@@ -1,0 +1,332 @@
+"""Paired comparison of audit runs: does run B hallucinate less than run A?
+
+:func:`compare` reads the output folders of two or more audits (``items.jsonl`` keeps, per item
+and metric, the row of column values, the bootstrap unit and the groups) and, for every metric
+both runs computed, re-aggregates the statistics over the items the runs share:
+
+* items are paired by image and id (for POPE answer files the id is the question id, so image id +
+  question id); items one run has and the other lacks are counted (``only_a``, ``only_b``);
+* ``a`` and ``b`` are the statistic over the paired items of each run, ``diff`` is ``b - a``;
+* ``ci`` is a paired-bootstrap interval of ``diff``: the SAME replicate weights for both runs,
+  drawn per resampling unit (the image, wherever several items share one), so the correlation of
+  the two runs on the same images is kept (a run compared with itself gives ``[0, 0]``);
+* below :data:`~halluscope.metrics.stats.MIN_UNITS` paired items there is no interval
+  (``ci_note`` says so).
+
+Gates on differences (``diff.chair.chair_i@upper=0``) are evaluated by :func:`diff_value` and
+:func:`diff_gate_failures`, which the CLI (and the lead's gate parser) call.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from halluscope.errors import ConfigError
+from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, unit_weights
+
+log = logging.getLogger(__name__)
+
+COMPARE_JSON = "compare.json"
+COMPARE_HTML = "compare.html"
+
+
+@dataclass(frozen=True)
+class RunItems:
+    """The scored items of one audit run, per metric: pairing key -> (row, unit, item)."""
+
+    path: Path
+    metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]]
+
+
+def pair_key(item: Mapping[str, Any]) -> str:
+    """The key items are paired by across runs: image (id or path) and item id."""
+    image = item.get("image_id", item.get("image", ""))
+    return f"{image}|{item.get('id')}"
+
+
+def load_run(path: str | Path) -> RunItems:
+    """Read ``items.jsonl`` of an audit output folder."""
+    path = Path(path)
+    items_path = path / "items.jsonl"
+    if not items_path.is_file():
+        raise ConfigError(f"expected an audit output folder holding items.jsonl, got {path}")
+    metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]] = {}
+    with open(items_path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{items_path}:{lineno}: invalid JSON ({exc.msg})") from None
+            for name, score in (item.get("scores") or {}).items():
+                key = pair_key(item)
+                bucket = metrics.setdefault(name, {})
+                if key in bucket:
+                    log.warning("%s:%d: item key %s repeats; the first is kept", items_path,
+                                lineno, key)
+                    continue
+                bucket[key] = (score["row"], score.get("unit"), item)
+    if not metrics:
+        raise ConfigError(f"{items_path} holds no per-item scores (written by halluscope audit "
+                          f"since compare exists); re-run the audit")
+    return RunItems(path, metrics)
+
+
+def _statistics(name: str, width: int
+                ) -> dict[str, tuple[Statistic, tuple[str, ...]]] | None:
+    from halluscope.metrics.base import metric_class
+    try:
+        cls = metric_class(name)
+    except ConfigError:
+        return None
+    stats = getattr(cls, "statistics", None)
+    columns = getattr(cls, "columns", None)
+    if not isinstance(stats, dict) or columns is None or len(columns) != width:
+        return None
+    return {k: (v, tuple(columns)) for k, v in stats.items()}
+
+
+def _evaluate(stat: Statistic, columns: Sequence[str], sums: np.ndarray) -> Any:
+    return stat.fn({c: sums[..., i] for i, c in enumerate(columns)})
+
+
+def _clean(x: Any) -> Any:
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
+                    confidence: float) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    keys = sorted(set(a) & set(b))
+    width = len(next(iter(a.values()))[0])
+    stats = _statistics(name, width)
+    if stats is None:
+        log.warning("compare: metric %s has no fixed columns and statistics; left out", name)
+        return {}, []
+    xa = np.asarray([a[k][0] for k in keys], dtype=float).reshape(len(keys), width)
+    xb = np.asarray([b[k][0] for k in keys], dtype=float).reshape(len(keys), width)
+    units = [a[k][1] or b[k][1] or f"item:{k}" for k in keys]
+    weights = unit_weights(units, n_boot, seed) if n_boot and keys else None
+    clusters = len(set(units))
+    out: dict[str, dict[str, Any]] = {}
+    for stat_name, (stat, columns) in stats.items():
+        va = _evaluate(stat, columns, xa.sum(axis=0))
+        vb = _evaluate(stat, columns, xb.sum(axis=0))
+        entry: dict[str, Any] = {"a": _clean(va), "b": _clean(vb), "diff": _clean(vb - va),
+                                 "n_paired": len(keys), "only_a": len(set(a) - set(b)),
+                                 "only_b": len(set(b) - set(a)), "clusters": clusters,
+                                 "higher_is_better": stat.higher_is_better}
+        if stat.count:
+            entry["count"] = True
+        elif weights is None:
+            entry["ci"] = None
+        elif len(keys) < MIN_UNITS or clusters < MIN_UNITS:
+            entry["ci"] = None
+            entry["ci_note"] = (f"no interval: {len(keys)} paired items in {clusters} clusters, "
+                                f"fewer than {MIN_UNITS}")
+        else:
+            reps = (np.asarray(_evaluate(stat, columns, weights @ xb), dtype=float)
+                    - np.asarray(_evaluate(stat, columns, weights @ xa), dtype=float))
+            reps = reps[~np.isnan(reps)]
+            alpha = (1.0 - confidence) / 2.0
+            entry["ci"] = ([float(q) for q in np.quantile(reps, [alpha, 1 - alpha])]
+                           if reps.size else None)
+            entry["confidence"] = confidence
+        out[f"{name}.{stat_name}"] = entry
+    return out, _changed(name, stats, keys, a, b)
+
+
+def _primary(stats: Mapping[str, tuple[Statistic, tuple[str, ...]]]) -> tuple[str, Any] | None:
+    for stat_name, (stat, columns) in stats.items():
+        if not stat.count and stat.direction:
+            return stat_name, (stat, columns)
+    return None
+
+
+def _changed(name: str, stats, keys: list[str], a: dict, b: dict) -> list[dict[str, Any]]:
+    """Items whose per-item value of the metric's first directional statistic differs: hallucinated
+    in A and fine in B (``better``) or the reverse (``worse``)."""
+    primary = _primary(stats)
+    if primary is None:
+        return []
+    stat_name, (stat, columns) = primary
+    out = []
+    for k in keys:
+        va = _clean(_evaluate(stat, columns, np.asarray(a[k][0], dtype=float)))
+        vb = _clean(_evaluate(stat, columns, np.asarray(b[k][0], dtype=float)))
+        if va is None or vb is None or va == vb:
+            continue
+        better = (vb > va) == stat.higher_is_better
+        out.append({"metric": name, "statistic": stat_name, "key": k, "a": va, "b": vb,
+                    "change": "better" if better else "worse",
+                    "item_a": _evidence(a[k][2], name), "item_b": _evidence(b[k][2], name)})
+    return out
+
+
+def _evidence(item: Mapping[str, Any], metric: str) -> dict[str, Any]:
+    keep = {k: item.get(k) for k in ("id", "image", "image_id", "prompt", "response")
+            if item.get(k) is not None}
+    keep["evidence"] = item.get(metric, item.get(f"{metric}_summary"))
+    return keep
+
+
+@dataclass
+class Comparison:
+    """Run ``b`` against run ``a``: metric -> entry, and the items that changed verdict."""
+
+    a: str
+    b: str
+    metrics: dict[str, dict[str, Any]]
+    changed: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "metrics": self.metrics,
+                "changed": {"better": sum(c["change"] == "better" for c in self.changed),
+                            "worse": sum(c["change"] == "worse" for c in self.changed)}}
+
+
+@dataclass
+class CompareResult:
+    """Every run after the first compared with the first (the baseline)."""
+
+    runs: list[str]
+    comparisons: list[Comparison]
+
+    @property
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        """The first comparison's metrics (run 2 against run 1)."""
+        return self.comparisons[0].metrics if self.comparisons else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"runs": self.runs, "baseline": self.runs[0], "metrics": self.metrics,
+                "comparisons": [c.to_dict() for c in self.comparisons]}
+
+    def save(self, out: str | Path) -> Path:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / COMPARE_JSON).write_text(json.dumps(self.to_dict(), indent=2) + "\n",
+                                        encoding="utf-8")
+        (out / COMPARE_HTML).write_text(render_html(self), encoding="utf-8")
+        return out / COMPARE_JSON
+
+
+def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
+            n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95
+            ) -> CompareResult:
+    """Compare audit output folders: every run after the first against the first."""
+    if len(runs) < 2:
+        raise ConfigError(f"expected at least two audit output folders, got {len(runs)}")
+    loaded = [load_run(r) for r in runs]
+    base = loaded[0]
+    comparisons = []
+    for other in loaded[1:]:
+        metrics: dict[str, dict[str, Any]] = {}
+        changed: list[dict[str, Any]] = []
+        for name in base.metrics:
+            if name not in other.metrics:
+                log.warning("compare: %s lacks metric %s", other.path, name)
+                continue
+            entries, moved = _compare_metric(name, base.metrics[name], other.metrics[name],
+                                             n_boot=n_boot, seed=seed, confidence=confidence)
+            metrics.update(entries)
+            changed.extend(moved)
+        if not metrics:
+            raise ConfigError(f"{base.path} and {other.path} share no metric to compare")
+        comparisons.append(Comparison(str(base.path), str(other.path), metrics, changed))
+    result = CompareResult([str(r.path) for r in loaded], comparisons)
+    if out is not None:
+        result.save(out)
+    return result
+
+
+# --- gates on differences --------------------------------------------------------------------
+
+def diff_value(compared: CompareResult | Mapping[str, Any], name: str) -> float:
+    """The value a diff gate reads: ``diff.<metric>.<statistic>`` (the difference b - a),
+    ``...@upper`` / ``...@lower`` (its interval's bounds); a compare.json dict works too."""
+    metrics = compared.metrics if isinstance(compared, CompareResult) else compared["metrics"]
+    if not name.startswith("diff."):
+        raise KeyError(f"expected diff.METRIC.STATISTIC[@upper|@lower], got {name!r}")
+    key, _, bound = name[len("diff."):].partition("@")
+    if key not in metrics:
+        raise KeyError(f"no {key!r} in the comparison; have: {', '.join(metrics)}")
+    entry = metrics[key]
+    if not bound:
+        return entry["diff"]
+    if bound not in ("upper", "lower"):
+        raise KeyError(f"expected @upper or @lower after {key}, got @{bound}")
+    if not entry.get("ci"):
+        raise KeyError(f"{key} has no interval ({entry.get('ci_note', 'a count')}); cannot "
+                       f"gate on its {bound} bound")
+    return entry["ci"][1 if bound == "upper" else 0]
+
+
+def diff_gate_failures(compared: CompareResult | Mapping[str, Any],
+                       above: Mapping[str, float] | None = None,
+                       below: Mapping[str, float] | None = None) -> list[str]:
+    """Messages for every diff gate crossed (``above``: value > limit; ``below``: < limit)."""
+    failures = []
+    for gates, worse, word in ((above, lambda v, t: v > t, "above"),
+                               (below, lambda v, t: v < t, "below")):
+        for name, limit in (gates or {}).items():
+            value = diff_value(compared, name)
+            if value is not None and worse(value, limit):
+                failures.append(f"{name} = {value:+.4f} is {word} {limit:g}")
+    return failures
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+def _fmt(x: Any) -> str:
+    return "–" if x is None else (f"{x:+.4f}" if isinstance(x, float) else html.escape(str(x)))
+
+
+def render_html(result: CompareResult) -> str:
+    """compare.html: per comparison, the metric table and the items that changed verdict."""
+    parts = ["<!doctype html><meta charset='utf-8'><title>halluscope compare</title>",
+             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:3px 8px}.better{background:#e6ffe6}"
+             ".worse{background:#ffe6e6}pre{white-space:pre-wrap;max-width:60em}</style>"]
+    for comp in result.comparisons:
+        parts.append(f"<h1>{html.escape(comp.b)} vs {html.escape(comp.a)}</h1>")
+        parts.append("<table><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th>"
+                     "<th>interval</th><th>paired</th><th>only A</th><th>only B</th></tr>")
+        for key, e in comp.metrics.items():
+            ci = e.get("ci")
+            ci_text = (f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else
+                       html.escape(e.get("ci_note", "–")))
+            parts.append(f"<tr><td>{html.escape(key)}</td><td>{_fmt(e['a'])}</td>"
+                         f"<td>{_fmt(e['b'])}</td><td>{_fmt(e['diff'])}</td><td>{ci_text}</td>"
+                         f"<td>{e['n_paired']}</td><td>{e['only_a']}</td><td>{e['only_b']}</td>"
+                         "</tr>")
+        parts.append("</table>")
+        for change, title in (("worse", "fine in A, hallucinated in B"),
+                              ("better", "hallucinated in A, fine in B")):
+            moved = [c for c in comp.changed if c["change"] == change]
+            parts.append(f"<h2 class='{change}'>{title} ({len(moved)})</h2>")
+            for c in moved:
+                parts.append(f"<div class='{change}'><h3>{html.escape(c['key'])} — "
+                             f"{html.escape(c['metric'])}.{html.escape(c['statistic'])}: "
+                             f"{c['a']:g} → {c['b']:g}</h3>")
+                for side in ("item_a", "item_b"):
+                    parts.append(f"<b>{side[-1].upper()}</b><pre>"
+                                 f"{html.escape(json.dumps(c[side], indent=1, default=str))}"
+                                 f"</pre>")
+                parts.append("</div>")
+    return "\n".join(parts)
+
+
+__all__ = ["compare", "CompareResult", "Comparison", "diff_value", "diff_gate_failures",
+           "load_run", "pair_key"]

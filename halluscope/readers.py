@@ -1,0 +1,348 @@
+"""Readers for the files users already have: tables, peers' logs, in-memory frames.
+
+:func:`iter_input_records` is the one entry point the pipeline calls per input file; it detects
+the format from the file (name, first bytes, first row) unless one is forced:
+
+================  ==========================================================================
+format            what it is
+================  ==========================================================================
+``jsonl``         halluscope's own JSON Lines (and the peer layouts :mod:`halluscope.records`
+                  reads: CHAIR caption logs, LLaVA answer files, POPE files; ``.gz``, arrays)
+``lmms-eval``     lmms-eval ``samples_*.jsonl`` from ``--log_samples``: the current layout
+                  (``doc_id``, ``target``, ``filtered_resps``, per-metric dicts holding
+                  ``question_id``) and the pre-0.4 one (``doc``, ``resps``, ``arguments``)
+``vlmevalkit``    VLMEvalKit prediction files (``.xlsx`` or ``.tsv`` with ``index``,
+                  ``question``, ``answer``, ``prediction``, ``category``, ...)
+``csv``/``tsv``   tables whose columns are named like the JSON fields
+``parquet``       the same, as Parquet (needs the ``tables`` extra: pyarrow)
+``xlsx``          the same, as Excel (needs the ``tables`` extra: openpyxl)
+================  ==========================================================================
+
+In memory, :func:`rows_of` turns a pandas ``DataFrame``, a Hugging Face ``datasets.Dataset`` or
+any iterable of mappings into rows for ``audit(records=...)``.
+
+Every row goes through :func:`halluscope.records.record_from_dict`, so a bad row is reported
+with file, row number and field like a bad JSON line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from halluscope.errors import ConfigError, MissingExtraError, RecordError
+from halluscope.records import Record, iter_json_lines, open_text, record_from_dict
+
+FORMATS: tuple[str, ...] = ("jsonl", "lmms-eval", "vlmevalkit", "csv", "tsv", "parquet", "xlsx")
+_TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".xlsx": "xlsx"}
+_JSON_SUFFIXES = {".jsonl", ".json", ".ndjson", ".gz"}
+_VLMEVALKIT_COLUMNS = {"index", "prediction"}
+_LMMS_RESPONSE_KEYS = ("filtered_resps", "resps")
+# bulky columns of VLMEvalKit tables that are never needed for scoring (base64 images)
+_DROPPED_COLUMNS = {"image"}
+
+
+def _unknown(path: Path, why: str) -> ConfigError:
+    return ConfigError(f"{path}: cannot read this file ({why}); expected one of the formats "
+                       f"{', '.join(FORMATS)} (pass --format to force one)")
+
+
+def detect_format(path: str | Path) -> str:
+    """The format of ``path``: from its suffix, then its first bytes, then its first row."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".xlsx"):
+        table = suffix[1:]
+        return "vlmevalkit" if _VLMEVALKIT_COLUMNS <= set(_table_columns(path, table)) else table
+    if suffix in (".csv", ".tsv"):
+        cols = set(_table_columns(path, suffix[1:]))
+        return "vlmevalkit" if _VLMEVALKIT_COLUMNS <= cols else suffix[1:]
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if suffix not in _JSON_SUFFIXES and not head.lstrip()[:1] in (b"{", b"[", b"\xef", b""):
+        raise _unknown(path, f"suffix {suffix or 'none'!r} and first bytes {head!r} match none")
+    for _, obj in iter_json_lines(path):
+        if isinstance(obj, dict):
+            return "lmms-eval" if _is_lmms_eval(obj) else "jsonl"
+        break
+    return "jsonl"
+
+
+def _is_lmms_eval(obj: Mapping[str, Any]) -> bool:
+    return "doc_id" in obj and any(k in obj for k in _LMMS_RESPONSE_KEYS)
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError as exc:  # pragma: no cover - pandas is a core dependency of the report
+        raise MissingExtraError("reading tables", "tables", "pandas") from exc
+    return pandas
+
+
+def _read_table(path: Path, fmt: str, nrows: int | None = None):
+    pd = _pandas()
+    try:
+        if fmt == "parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError as exc:
+                raise MissingExtraError("reading .parquet files", "tables", "pyarrow") from exc
+            frame = pd.read_parquet(path)
+            return frame.head(nrows) if nrows else frame
+        if fmt == "xlsx":
+            try:
+                import openpyxl  # noqa: F401
+            except ImportError as exc:
+                raise MissingExtraError("reading .xlsx files", "tables", "openpyxl") from exc
+            return pd.read_excel(path, nrows=nrows)
+        sep = "\t" if fmt == "tsv" else ","
+        return pd.read_csv(path, sep=sep, nrows=nrows, dtype=str, keep_default_na=False,
+                           quoting=csv.QUOTE_MINIMAL)
+    except (MissingExtraError, ConfigError):
+        raise
+    except Exception as exc:  # pandas raises many types for unreadable files
+        raise _unknown(path, f"as {fmt}: {type(exc).__name__}: {exc}") from exc
+
+
+def _table_columns(path: Path, fmt: str) -> list[str]:
+    return [str(c) for c in _read_table(path, fmt, nrows=2).columns]
+
+
+def _cell(value: Any) -> Any:
+    """A table cell as a plain JSON-like value; empty and NaN cells become ``None``."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()                       # numpy scalar -> Python
+        except (ValueError, AttributeError):
+            value = value.tolist() if hasattr(value, "tolist") else value
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, str):
+        if value == "":
+            return None
+        text = value.strip()
+        if text[:1] in "[{" and text[-1:] in "]}":    # JSON columns (metadata, regions, ...)
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _row_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in row.items():
+        value = _cell(value)
+        if value is not None:
+            out[str(key)] = value
+    return out
+
+
+def _frame_rows(frame) -> Iterator[dict[str, Any]]:
+    for row in frame.to_dict(orient="records"):
+        yield _row_dict(row)
+
+
+def rows_of(obj: Any) -> list[Any]:
+    """Rows (dicts or :class:`Record` objects) of a pandas ``DataFrame``, a Hugging Face
+    ``datasets.Dataset`` or any iterable of mappings, for ``audit(records=...)``."""
+    module = type(obj).__module__ or ""
+    if module.startswith("pandas") and hasattr(obj, "to_dict") and hasattr(obj, "columns"):
+        return list(_frame_rows(obj))
+    if module.startswith("datasets") and hasattr(obj, "column_names"):
+        return [_row_dict(row) for row in obj]
+    if isinstance(obj, (str, bytes, Mapping)):
+        raise ConfigError(f"expected records as a list of dicts, a pandas DataFrame or a "
+                          f"datasets.Dataset, got {type(obj).__name__}")
+    return [row if isinstance(row, Record) else (_row_dict(row) if isinstance(row, Mapping)
+                                                 else row) for row in obj]
+
+
+# --- peers' layouts ---------------------------------------------------------------------------
+
+def _yes_no(value: Any, *, numeric: bool = False) -> str | None:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if numeric and isinstance(value, int) and value in (0, 1):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("yes", "no"):
+            return text
+        if numeric and text in ("0", "1"):
+            return "yes" if text == "1" else "no"
+    return None
+
+
+def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A VLMEvalKit prediction row as a halluscope record dict.
+
+    ``index`` is the id, ``question`` the prompt, ``prediction`` the answer; ``answer`` is the
+    yes/no label (``Yes``/``No``, or HallusionBench's ``1``/``0``); ``image_path`` the image; the
+    base64 ``image`` column is dropped; every other column (``category``, ``l2-category``,
+    ``split``, ...) is kept as metadata.
+    """
+    out: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    for key, value in row.items():
+        if key in _DROPPED_COLUMNS or value is None:
+            continue
+        if key == "index":
+            out["id"] = str(value)
+        elif key == "question":
+            out["prompt"] = str(value)
+        elif key == "prediction":
+            out["response"] = str(value)
+        elif key == "answer":
+            label = _yes_no(value, numeric=True)
+            if label is not None:
+                out["label"] = label
+            else:
+                meta["answer"] = value
+        elif key == "image_path":
+            out["image"] = value[0] if isinstance(value, list) and value else str(value)
+        elif key in ("image_id", "question_id", "model"):
+            out[key] = value
+        else:
+            meta[key] = value
+    if meta:
+        out["metadata"] = meta
+    return out
+
+
+def _first_text(value: Any) -> str | None:
+    """The first string inside ``filtered_resps``/``resps`` (lists nest one or two deep)."""
+    while isinstance(value, list):
+        if not value:
+            return None
+        value = value[0]
+    return value if isinstance(value, str) else None
+
+
+def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """One lmms-eval ``--log_samples`` line as a halluscope record dict.
+
+    The answer is ``filtered_resps`` (else ``resps``); the label is ``target`` when it is yes/no;
+    the question id comes from the per-metric dicts (``pope_accuracy: {"question_id": ...}``) or
+    ``doc``; the prompt from ``doc.question``, ``input`` or the first of ``arguments``; the image
+    from ``doc.image_source`` / ``image_id`` / ``image``. Everything else of ``doc`` is metadata.
+    """
+    doc = obj.get("doc") if isinstance(obj.get("doc"), Mapping) else {}
+    per_metric = [v for k, v in obj.items() if isinstance(v, Mapping) and k != "doc"]
+    out: dict[str, Any] = {}
+    response = None
+    for key in _LMMS_RESPONSE_KEYS:
+        response = _first_text(obj.get(key))
+        if response is not None:
+            break
+    if response is not None:
+        out["response"] = response
+    label = _yes_no(obj.get("target"))
+    if label is None:
+        label = _yes_no(doc.get("answer"))
+    if label is None and "gt_answer" in doc:         # hallusion_bench: "1" yes, "0" no
+        label = _yes_no(doc.get("gt_answer"), numeric=True)
+    if label is not None:
+        out["label"] = label
+    qid = next((m["question_id"] for m in per_metric if m.get("question_id") is not None),
+               doc.get("question_id"))
+    if qid is not None:
+        out["question_id"] = str(qid)
+    prompt = doc.get("question")
+    if prompt is None and isinstance(obj.get("input"), str):
+        prompt = obj["input"]
+    if prompt is None:
+        prompt = _first_text(obj.get("arguments"))
+    if isinstance(prompt, str):
+        out["prompt"] = prompt
+    image_id = next((m["image_id"] for m in per_metric if m.get("image_id") is not None),
+                    doc.get("image_id", doc.get("image_source")))
+    if image_id is not None:
+        out["image_id"] = image_id
+    elif isinstance(doc.get("image"), str) and len(doc["image"]) < 1024:
+        out["image"] = doc["image"]
+    out["id"] = str(qid) if qid is not None else str(obj.get("doc_id"))
+    meta = {k: v for k, v in doc.items()
+            if k not in ("question", "answer", "gt_answer", "image", "image_source", "image_id",
+                         "question_id")
+            and isinstance(v, (str, int, float, bool))}
+    meta["doc_id"] = obj.get("doc_id")
+    if label is None and obj.get("target") is not None:
+        meta["target"] = obj["target"]
+    out["metadata"] = meta
+    return out
+
+
+# --- the entry point --------------------------------------------------------------------------
+
+def _rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
+    """``(row number, dict or RecordError)`` of ``path`` read as ``fmt``."""
+    if fmt in ("jsonl", "lmms-eval"):
+        for lineno, obj in iter_json_lines(path):
+            if fmt == "lmms-eval" and isinstance(obj, dict):
+                obj = lmms_eval_row(obj)
+            yield lineno, obj
+        return
+    table = path.suffix.lower()[1:] if fmt == "vlmevalkit" else fmt
+    if table not in ("csv", "tsv", "parquet", "xlsx"):
+        table = "tsv"
+    frame = _read_table(path, table)
+    # data rows are numbered from 1 (the header is not counted), so that a POPE answer table
+    # aligns by order with its question file exactly as a JSON Lines file does
+    for i, row in enumerate(_frame_rows(frame), 1):
+        yield i, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
+
+
+def iter_input_records(path: str | Path, fmt: str | None = None, *,
+                       require_response: bool = True) -> Iterator[Record | RecordError]:
+    """Stream the records of ``path`` in format ``fmt`` (detected when ``None``); bad rows come
+    out as :class:`RecordError` values naming file and row."""
+    path = Path(path)
+    if fmt is None:
+        fmt = detect_format(path)
+    elif fmt not in FORMATS:
+        raise ConfigError(f"expected --format one of {', '.join(FORMATS)}, got {fmt!r}")
+    name = str(path)
+    for lineno, obj in _rows(path, fmt):
+        if isinstance(obj, RecordError):
+            yield obj
+            continue
+        try:
+            yield record_from_dict(obj, file=name, line=lineno, require_response=require_response)
+        except RecordError as exc:
+            yield exc
+
+
+def count_input_records(path: str | Path, fmt: str | None = None) -> int:
+    """Rows of ``path`` (for progress bars): non-blank lines of JSON, rows of tables."""
+    path = Path(path)
+    fmt = fmt or detect_format(path)
+    if fmt in ("jsonl", "lmms-eval"):
+        import gzip
+        n = 0
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as fh:      # bytes: a line that is not UTF-8 still counts
+            for line in fh:
+                if line.strip(b" \t\r\n\xef\xbb\xbf"):
+                    n += 1
+        return n
+    return sum(1 for _ in _rows(path, fmt))
+
+
+__all__ = ["FORMATS", "detect_format", "iter_input_records", "count_input_records", "rows_of",
+           "lmms_eval_row", "vlmevalkit_row"]

@@ -1,0 +1,134 @@
+"""Logging an audit where people track runs: Weights & Biases and MLflow (optional extras).
+
+:func:`log_run` sends every metric (overall and per group), its interval bounds and its n, the
+run sheet as the run's configuration, and ``report.html`` as an artifact. Both trackers work
+offline into a local folder:
+
+* ``wandb``: ``WANDB_MODE`` decides (``offline`` when unset, so nothing leaves the machine unless
+  asked); files go under ``WANDB_DIR`` or the audit's output folder.
+* ``mlflow``: ``MLFLOW_TRACKING_URI`` decides; when unset, a file store ``<out>/mlruns``
+  (MLflow 3 wants ``MLFLOW_ALLOW_FILE_STORE=true`` for it, which is then set).
+
+Names: ``chair.chair_i``, ``chair.chair_i.ci_lower``, ``chair.chair_i.ci_upper``,
+``chair.chair_i.n``; a group's numbers as ``split_random/pope.f1`` (trackers refuse ``@``/``:``,
+and a file store cannot hold a metric that is also a folder).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from halluscope.errors import ConfigError, MissingExtraError
+
+log = logging.getLogger(__name__)
+
+TRACKERS = ("wandb", "mlflow")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/ ]")
+
+
+def _name(metric: str, stat: str, group: str | None) -> str:
+    base = f"{metric}.{stat}"
+    return base if group is None else f"{_UNSAFE.sub('_', group)}/{base}"
+
+
+def flat_metrics(result) -> dict[str, float]:
+    """Every number of ``result`` under a tracker-safe name: value, ``.ci_lower``,
+    ``.ci_upper`` and ``.n`` for each statistic, overall and per group (NaN values left out)."""
+    out: dict[str, float] = {}
+    for metric, summary in result.metrics.items():
+        blocks = [(None, summary.results)] + list(summary.groups.items())
+        for group, results in blocks:
+            for stat, res in results.items():
+                key = _name(metric, stat, group)
+                if res.value is not None and not math.isnan(float(res.value)):
+                    out[key] = float(res.value)
+                if res.ci is not None:
+                    out[f"{key}.ci_lower"], out[f"{key}.ci_upper"] = map(float, res.ci)
+                out[f"{key}.n"] = float(res.n)
+    return out
+
+
+def _flat_params(obj: Any, prefix: str = "") -> dict[str, str]:
+    """The run sheet as flat ``key -> string`` parameters (MLflow caps values at 6000 chars)."""
+    out: dict[str, str] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(_flat_params(v, f"{prefix}{k}."))
+    else:
+        text = obj if isinstance(obj, str) else json.dumps(obj, default=str)
+        out[prefix.rstrip(".")] = text[:6000]
+    return out
+
+
+def _log_mlflow(result, out: Path, report: Path | None, name: str | None) -> str:
+    try:
+        import mlflow
+    except ImportError as exc:
+        raise MissingExtraError("--log mlflow", "mlflow", "mlflow") from exc
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        # MLflow 3 keeps the file store in maintenance mode behind an opt-in; a local folder is
+        # what an offline audit wants (point MLFLOW_TRACKING_URI at a server or sqlite instead)
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        mlflow.set_tracking_uri((out / "mlruns").resolve().as_uri())
+    mlflow.set_experiment("halluscope")
+    with mlflow.start_run(run_name=name) as run:
+        params = _flat_params(result.runsheet.get("config", {}), "config.")
+        mlflow.log_params(dict(list(params.items())[:100]))
+        mlflow.log_dict(result.runsheet, "runsheet.json")
+        mlflow.log_metrics(flat_metrics(result))
+        if report is not None:
+            mlflow.log_artifact(str(report))
+        return run.info.run_id
+
+
+def _log_wandb(result, out: Path, report: Path | None, name: str | None,
+               project: str | None) -> str:
+    try:
+        import wandb
+    except ImportError as exc:
+        raise MissingExtraError("--log wandb", "wandb", "wandb") from exc
+    mode = os.environ.get("WANDB_MODE", "offline")
+    run = wandb.init(project=project or "halluscope", name=name, mode=mode,
+                     dir=os.environ.get("WANDB_DIR", str(out)), config=result.runsheet,
+                     reinit=True)
+    try:
+        metrics = flat_metrics(result)
+        run.log(metrics)
+        for key, value in metrics.items():
+            run.summary[key] = value
+        if report is not None:
+            artifact = wandb.Artifact("report", type="report")
+            artifact.add_file(str(report))
+            run.log_artifact(artifact)
+        return run.id
+    finally:
+        run.finish()
+
+
+def log_run(result, out: str | Path, trackers: list[str] | tuple[str, ...], *,
+            name: str | None = None, project: str | None = None) -> dict[str, str]:
+    """Log ``result`` (saved in ``out``) to each tracker; return tracker -> run id."""
+    out = Path(out)
+    unknown = [t for t in trackers if t not in TRACKERS]
+    if unknown:
+        raise ConfigError(f"expected --log one of {', '.join(TRACKERS)}, got "
+                          f"{', '.join(unknown)}")
+    report = out / "report.html"
+    report = report if report.is_file() else None
+    ids: dict[str, str] = {}
+    for tracker in dict.fromkeys(trackers):
+        if tracker == "mlflow":
+            ids[tracker] = _log_mlflow(result, out, report, name)
+        else:
+            ids[tracker] = _log_wandb(result, out, report, name, project)
+        log.info("logged the audit to %s (run %s)", tracker, ids[tracker])
+    return ids
+
+
+__all__ = ["log_run", "flat_metrics", "TRACKERS"]

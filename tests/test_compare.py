@@ -1,0 +1,117 @@
+"""Paired comparison of audit runs: pairing, the paired bootstrap, diff gates, the CLI."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import halluscope
+from halluscope.cli import EXIT_GATE, EXIT_USAGE, app
+from halluscope.comparison import diff_gate_failures, diff_value
+from halluscope.pipeline import audit
+
+
+def _rows(right_images, n_images=20, per_image=3, drop=()):
+    """POPE answers: every question of an image in ``right_images`` answered right, the rest
+    wrong."""
+    rows = []
+    for img in range(1, n_images + 1):
+        for q in range(per_image):
+            qid = f"{img}-{q}"
+            if qid in drop:
+                continue
+            label = "yes" if q % 2 == 0 else "no"
+            answer = label if img in right_images else ("no" if label == "yes" else "yes")
+            rows.append({"question_id": qid, "image_id": img, "label": label,
+                         "prompt": "Is there a dog in the image?", "response": answer})
+    return rows
+
+
+def _run(tmp_path, name, rows):
+    audit(records=rows, metrics="pope", n_boot=0, out=tmp_path / name, write_report=False)
+    return tmp_path / name
+
+
+def test_hand_worked_pairing_and_difference(tmp_path):
+    a = _run(tmp_path, "a", _rows(right_images=set(range(1, 11))))           # 10/20 images
+    # b: images 1..15 right; one question of image 20 missing, so 59 paired items
+    b = _run(tmp_path, "b", _rows(right_images=set(range(1, 16)), drop={"20-2"}))
+    res = halluscope.compare([a, b], out=tmp_path / "cmp", n_boot=300)
+    acc = res.metrics["pope.accuracy"]
+    assert acc["n_paired"] == 59 and acc["only_a"] == 1 and acc["only_b"] == 0
+    assert acc["a"] == pytest.approx(30 / 59) and acc["b"] == pytest.approx(45 / 59)
+    assert acc["diff"] == pytest.approx(15 / 59)
+    lo, hi = acc["ci"]
+    assert 0 < lo < acc["diff"] < hi
+    # the 15 changed questions (images 11..15) are listed as better, none worse
+    comp = res.comparisons[0]
+    assert sum(c["change"] == "better" for c in comp.changed) == 15
+    assert not [c for c in comp.changed if c["change"] == "worse"]
+    saved = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert saved["metrics"]["pope.accuracy"]["ci"] == [lo, hi]
+    assert saved["metrics"]["pope.tp"]["count"] is True
+    html = (tmp_path / "cmp" / "compare.html").read_text()
+    assert "hallucinated in A, fine in B (15)" in html and "11-0" in html
+
+
+def test_run_compared_with_itself_has_zero_difference_and_zero_width(tmp_path):
+    rows = _rows(right_images={1, 4, 5, 9, 13, 17, 18})
+    a = _run(tmp_path, "a", rows)
+    b = _run(tmp_path, "b", rows)
+    res = halluscope.compare([a, b], n_boot=200)
+    for key, entry in res.metrics.items():
+        if entry.get("count") or entry["a"] is None:
+            continue
+        assert entry["diff"] == 0, key
+        assert entry["ci"] == [0.0, 0.0], key
+    assert res.comparisons[0].changed == []
+
+
+def test_paired_interval_is_narrower_than_unpaired_spread(tmp_path):
+    """Both runs share most of their errors: the paired interval of the difference is much
+    narrower than the two runs' own intervals would suggest."""
+    a_rows = _rows(right_images=set(range(1, 11)))
+    b_rows = _rows(right_images=set(range(1, 12)))
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    ra = audit(records=a_rows, metrics="pope", n_boot=300, out=a, write_report=False)
+    audit(records=b_rows, metrics="pope", n_boot=300, out=b, write_report=False)
+    res = halluscope.compare([a, b], n_boot=300)
+    lo, hi = res.metrics["pope.accuracy"]["ci"]
+    own_lo, own_hi = ra.get("pope.accuracy").ci
+    assert (hi - lo) < 0.5 * (own_hi - own_lo)
+
+
+def test_diff_gates(tmp_path):
+    a = _run(tmp_path, "a", _rows(right_images=set(range(1, 16))))
+    b = _run(tmp_path, "b", _rows(right_images=set(range(1, 11))))          # b is worse
+    res = halluscope.compare([a, b], n_boot=300)
+    assert diff_value(res, "diff.pope.accuracy") == pytest.approx(-15 / 60)
+    assert diff_value(res, "diff.pope.accuracy@upper") < 0
+    fails = diff_gate_failures(res, below={"diff.pope.accuracy@upper": 0})
+    assert fails and "diff.pope.accuracy@upper" in fails[0]
+    assert not diff_gate_failures(res, above={"diff.pope.accuracy": 0})
+    with pytest.raises(KeyError, match="no 'pope.nope'"):
+        diff_value(res, "diff.pope.nope")
+    # a compare.json dict is read the same way
+    assert diff_value(res.to_dict(), "diff.pope.accuracy") == pytest.approx(-15 / 60)
+
+
+def test_compare_cli(tmp_path):
+    a = _run(tmp_path, "a", _rows(right_images=set(range(1, 16))))
+    b = _run(tmp_path, "b", _rows(right_images=set(range(1, 11))))
+    runner = CliRunner()
+    out = runner.invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c"),
+                              "--bootstrap", "200"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "pope.accuracy" in out.output and "-0.2500" in out.output
+    assert (tmp_path / "c" / "compare.json").is_file()
+    out = runner.invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c"),
+                              "--bootstrap", "200", "-q",
+                              "--fail-below", "diff.pope.accuracy@upper=0"])
+    assert out.exit_code == EXIT_GATE
+    out = runner.invoke(app, ["compare", str(a), str(tmp_path / "missing"), "--out",
+                              str(tmp_path / "c")])
+    assert out.exit_code == EXIT_USAGE and "items.jsonl" in out.output
+    out = runner.invoke(app, ["compare", str(a), str(b), "--fail-above", "chair.chair_i=0"])
+    assert out.exit_code == EXIT_USAGE

@@ -1,0 +1,76 @@
+"""Logging audits to MLflow and Weights & Biases, offline into tmp folders."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from halluscope.cli import EXIT_USAGE, app
+from halluscope.errors import ConfigError
+from halluscope.pipeline import audit
+from halluscope.tracking import flat_metrics, log_run
+
+from test_clusters import _pope_rows
+
+
+@pytest.fixture
+def run(tmp_path):
+    out = tmp_path / "run"
+    result = audit(records=_pope_rows(n_images=12), metrics="pope", n_boot=100, out=out)
+    return result, out
+
+
+def test_flat_metrics_names_values_bounds_and_n(run):
+    result, _ = run
+    flat = flat_metrics(result)
+    acc = result.get("pope.accuracy")
+    assert flat["pope.accuracy"] == acc.value
+    assert (flat["pope.accuracy.ci_lower"], flat["pope.accuracy.ci_upper"]) == acc.ci
+    assert flat["pope.accuracy.n"] == 72
+    assert flat["model_m-a/pope.accuracy"] == result.get("pope.accuracy@model:m-a").value
+    assert all("@" not in k and ":" not in k for k in flat)
+
+
+def test_mlflow_file_store(run, tmp_path, monkeypatch):
+    mlflow = pytest.importorskip("mlflow")
+    result, out = run
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    ids = log_run(result, out, ["mlflow"], name="unit")
+    uri = (out / "mlruns").resolve().as_uri()
+    client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+    got = client.get_run(ids["mlflow"])
+    assert got.data.metrics["pope.accuracy"] == pytest.approx(result.get("pope.accuracy").value)
+    assert "pope.accuracy.ci_upper" in got.data.metrics
+    assert got.data.params["config.pope_parser"] == "original"
+    arts = {a.path for a in client.list_artifacts(ids["mlflow"])}
+    assert {"report.html", "runsheet.json"} <= arts
+
+
+def test_wandb_offline(run, tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    result, out = run
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    ids = log_run(result, out, ["wandb"], name="unit")
+    runs = list((tmp_path / "wb" / "wandb").glob(f"offline-run-*-{ids['wandb']}"))
+    assert len(runs) == 1
+    # the offline run's record log (protobuf) holds every metric name, the values as JSON text,
+    # the run sheet as config and the report artifact
+    data = (runs[0] / f"run-{ids['wandb']}.wandb").read_bytes()
+    for key in ("pope.accuracy", "pope.accuracy.ci_lower", "pope.accuracy.ci_upper",
+                "pope.accuracy.n", "model_m-a/pope.f1", "pope_parser", "report.html"):
+        assert key.encode() in data, key
+    assert json.dumps(result.get("pope.accuracy").ci[0]).encode() in data
+
+
+def test_unknown_tracker(run, tmp_path):
+    result, out = run
+    with pytest.raises(ConfigError, match="wandb, mlflow"):
+        log_run(result, out, ["tensorboard"])
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps(r) + "\n" for r in _pope_rows(n_images=2)))
+    res = CliRunner().invoke(app, ["audit", str(rows), "-m", "pope", "--out",
+                                   str(tmp_path / "o"), "-q", "--log", "tensorboard"])
+    assert res.exit_code == EXIT_USAGE

@@ -44,6 +44,19 @@ class ItemScore:
     groups: tuple[str, ...] = ()
     tallies: dict[str, Counter] = field(default_factory=dict)
     top: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+    """Bookkeeping a metric's :meth:`Metric.fold` needs beyond the row (never written out),
+    e.g. how POPE aligned the answer; plain JSON-ready data, so it can cross processes."""
+
+
+def item_key(record: Record) -> str:
+    """The identity of a record, from which its bootstrap weights are drawn: the source file's
+    name, the 1-based line and the record id (``"outputs.jsonl:12:img-7"``). The same in one
+    process, in N workers and on Ray, whatever the order of scoring; records passed in memory
+    without a source are keyed by their id and position (``"<records>:3:img-7"``)."""
+    file = record.source.file
+    name = file.replace("\\", "/").rsplit("/", 1)[-1] if file else "<records>"
+    return f"{name}:{record.source.line}:{record.id}"
 
 
 @dataclass
@@ -114,17 +127,35 @@ class Metric(ABC):
         self.tallies: dict[str, Counter] = {}
         self._rows: list[tuple[float, ...]] = []
         self._row_groups: list[tuple[str, ...]] = []
+        self._row_keys: list[str] = []
+        self._added = 0
+
+    #: Whether :meth:`score` may run in another process (workers, Ray) with :meth:`fold` in the
+    #: parent. Metrics whose ``update`` keeps cross-record state (consistency) set False and
+    #: run in the parent.
+    parallel: ClassVar[bool] = True
 
     def update(self, record: Record) -> ItemScore:
         """Score ``record``, fold it into the state and return the item's score."""
         item = self.score(record)
-        self.add(item)
+        self.fold(record, item)
         return item
 
-    def add(self, item: ItemScore) -> None:
+    def fold(self, record: Record, item: ItemScore) -> None:
+        """Fold a score computed by :meth:`score` (here or in a worker) into the state."""
+        self.add(item, item_key(record))
+
+    def fold_error(self, record: Record, error: Exception) -> None:
+        """Note that :meth:`score` refused ``record`` (bookkeeping only; the default: none)."""
+
+    def add(self, item: ItemScore, key: str | None = None) -> None:
+        """Fold one item; ``key`` is its identity (:func:`item_key`) from which its bootstrap
+        weights are drawn (without one: its position among the items added)."""
         if len(item.row) != len(self.columns):
             raise ValueError(f"{self.name}: expected {len(self.columns)} values "
                              f"{self.columns}, got {len(item.row)}")
+        self._row_keys.append(key if key is not None else f"#{self._added}")
+        self._added += 1
         self._rows.append(item.row)
         self._row_groups.append(item.groups)
         for key, counter in item.tallies.items():
@@ -138,7 +169,7 @@ class Metric(ABC):
         if not self._rows:
             return
         x = np.asarray(self._rows, dtype=float)
-        weights = self.state.draw_weights(len(x))
+        weights = self.state.draw_weights(self._row_keys)
         self.state.add_block(x, weights)
         members: dict[str, list[int]] = {}
         for i, groups in enumerate(self._row_groups):
@@ -149,7 +180,7 @@ class Metric(ABC):
             if st is None:
                 st = self.group_states[g] = SumState(self.columns, self.n_boot, self.seed)
             st.add_block(x[idx], None if weights is None else weights[:, idx])
-        self._rows, self._row_groups = [], []
+        self._rows, self._row_groups, self._row_keys = [], [], []
 
     def merge(self, other: "Metric") -> None:
         """Fold another instance's state (a shard of the same run) into this one."""

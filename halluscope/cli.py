@@ -134,6 +134,17 @@ def audit(
         help="Bootstrap replicates for confidence intervals (0: none).")] = None,
     confidence: Annotated[Optional[float], typer.Option(help="Confidence level.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="Score in N processes (0: one per core); results are identical for any N.")
+    ] = None,
+    engine: Annotated[Optional[str], typer.Option(
+        help="Where scoring runs: local (this process or --workers processes) or ray "
+        "(Ray Data; pip install 'halluscope[ray]').")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(
+        help="Ray cluster address for --engine ray (default: a local Ray instance).")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue an interrupted audit in the same --out folder, scoring "
+        "only what is missing.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
 ) -> None:
@@ -154,7 +165,8 @@ def audit(
                    annotations=annotations or None, detector=detector, segmenter=segmenter,
                    judge=judge, claim_splitter=claim_splitter, cache_dir=cache_dir,
                    n_boot=bootstrap, confidence=confidence, seed=seed,
-                   strict=strict or None)
+                   strict=strict or None, workers=workers, engine=engine,
+                   ray_address=ray_address, resume=resume or None)
     extra = parse_key_values(option)
     if offline:
         extra["offline"] = True

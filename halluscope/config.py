@@ -103,6 +103,13 @@ class AuditConfig(BaseModel):
             return (v,)
         return tuple(v)
 
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, v):
+        if v not in ("local", "ray"):
+            raise ValueError(f"expected engine local or ray, got {v!r}")
+        return v
+
     @field_validator("pope_align")
     @classmethod
     def _align(cls, v):

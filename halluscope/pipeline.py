@@ -323,13 +323,13 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     names = [m.name for m in built]
     if cfg.resume and journal_dir is None:
         raise ConfigError("resume needs an output folder (out=...) holding the interrupted run")
-    journal = None
-    if journal_dir is not None and records is None:
-        journal = Journal(journal_dir / JOURNAL, journal_header(paths, cfg, cfg.metrics),
-                          cfg.resume)
     engine = make_engine(cfg.engine, cfg.workers, names, cfg, paths, built)
+    journal = None
     done = False
     try:
+        if journal_dir is not None and records is None:
+            journal = Journal(journal_dir / JOURNAL, journal_header(paths, cfg, cfg.metrics),
+                              cfg.resume)
         with open(tmp_path, "w", encoding="utf-8") as sink:
             tally = score_stream(_iter_inputs(paths, records), metric_objs, sink,
                                  strict=cfg.strict, on_progress=on_progress, total=total,

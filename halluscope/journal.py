@@ -30,12 +30,12 @@ log = logging.getLogger(__name__)
 
 JOURNAL = "items.journal.part"
 FLUSH_EVERY = 64
-_EXECUTION = ("workers", "engine", "ray_address", "resume")
+_EXECUTION = ("workers", "engine", "ray_address", "resume", "cache_dir")
 
 
 def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[str, Any]:
     """What a journal must match to be resumed: inputs and scoring options (not how many
-    workers or which engine: those do not change results)."""
+    workers, which engine or which cache folder: those do not change results)."""
     inputs = []
     for p in paths:
         st = Path(p).stat()

@@ -136,6 +136,17 @@ def audit(
         help="Bootstrap replicates for confidence intervals (0: none).")] = None,
     confidence: Annotated[Optional[float], typer.Option(help="Confidence level.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="Score in N processes (0: one per core); results are identical for any N.")
+    ] = None,
+    engine: Annotated[Optional[str], typer.Option(
+        help="Where scoring runs: local (this process or --workers processes) or ray "
+        "(Ray Data; pip install 'halluscope[ray]').")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(
+        help="Ray cluster address for --engine ray (default: a local Ray instance).")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue an interrupted audit in the same --out folder, scoring "
+        "only what is missing.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip report.html.")] = False,
     input_format: Annotated[Optional[str], typer.Option(
         "--format", help="Input format: jsonl, lmms-eval, vlmevalkit, csv, tsv, parquet, xlsx "
@@ -170,7 +181,8 @@ def audit(
                    judge=judge, claim_splitter=claim_splitter, cache_dir=cache_dir,
                    n_boot=bootstrap, confidence=confidence, seed=seed,
                    strict=strict or None, input_format=input_format, by=by or None,
-                   cluster_by=cluster_by)
+                   cluster_by=cluster_by, workers=workers, engine=engine,
+                   ray_address=ray_address, resume=resume or None)
     extra = parse_key_values(option)
     if offline:
         extra["offline"] = True

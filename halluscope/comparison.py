@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from halluscope.errors import ConfigError
-from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, unit_weights
+from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, replicate_weights
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
     xa = np.asarray([a[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     xb = np.asarray([b[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     units = [a[k][1] or b[k][1] or f"item:{k}" for k in keys]
-    weights = unit_weights(units, n_boot, seed) if n_boot and keys else None
+    weights = replicate_weights(units, n_boot, seed) if n_boot and keys else None
     clusters = len(set(units))
     out: dict[str, dict[str, Any]] = {}
     for stat_name, (stat, columns) in stats.items():

@@ -45,6 +45,13 @@ class AuditConfig(BaseModel):
             :mod:`halluscope.judges.loading`).
         claim_splitter: ``rules`` (spaCy, offline) or ``judge`` (LLM decomposition).
         cache_dir: Where evidence and model answers are cached (default: the user cache folder).
+        workers: Processes that score records (``1``: this process; ``0``: one per core).
+            Results are identical for any number.
+        engine: ``local`` (this process or ``workers`` processes) or ``ray`` (Ray Data; the
+            ``halluscope[ray]`` extra).
+        ray_address: Address of a Ray cluster (default: a local Ray instance).
+        resume: Continue an interrupted audit in the same output folder, scoring only what is
+            missing (same final results).
         options: Options of metrics and checks added by later components (name -> value);
             ``offline``: model and judge answers from the cache only (default
             ``$HALLUSCOPE_OFFLINE``), a miss raises :class:`~halluscope.errors.CacheMiss`;
@@ -78,6 +85,10 @@ class AuditConfig(BaseModel):
     judge: str | None = None
     claim_splitter: str = "rules"
     cache_dir: Path | None = None
+    workers: int | None = Field(None, ge=0)
+    engine: str = "local"
+    ray_address: str | None = None
+    resume: bool = False
     options: dict[str, Any] = Field(default_factory=dict)
     input_format: str | None = None
     cluster_by: str = "image"
@@ -103,6 +114,13 @@ class AuditConfig(BaseModel):
         if isinstance(v, (str, Path)):
             return (v,)
         return tuple(v)
+
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, v):
+        if v not in ("local", "ray"):
+            raise ValueError(f"expected engine local or ray, got {v!r}")
+        return v
 
     @field_validator("pope_align")
     @classmethod

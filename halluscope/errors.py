@@ -113,6 +113,15 @@ class RecordError(InputError):
         return {"file": self.location.file, "line": self.location.line,
                 "field": self.location.field, "message": self.message}
 
+    def __reduce__(self):
+        """Pickle by message and location (errors cross process boundaries from workers)."""
+        return (_record_error, (type(self), self.message, self.location.file,
+                                self.location.line, self.location.field))
+
+
+def _record_error(cls, message, file, line, field):
+    return cls(message, file=file, line=line, field=field)
+
 
 class AlignmentError(InputError):
     """Answers and questions do not line up."""

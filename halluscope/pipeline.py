@@ -209,12 +209,24 @@ def _cause(err: RecordError) -> str:
 
 def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], sink,
                  *, strict: bool, on_progress: Callable[[Progress], None] | None = None,
-                 total: int | None = None) -> StreamTally:
+                 total: int | None = None, engine=None, journal=None) -> StreamTally:
     """Score every record into the metrics, writing one item line per input line to ``sink``;
-    return what the pass saw (:class:`StreamTally`)."""
+    return what the pass saw (:class:`StreamTally`).
+
+    ``engine`` (:mod:`halluscope.engines`) computes the outcomes of the metrics that may run
+    anywhere (default: in this process); they are folded here, in input order, so the result
+    does not depend on the engine. ``journal`` (:mod:`halluscope.journal`) records them as they
+    are folded and replays those of a resumed run."""
+    from halluscope.engines import LocalEngine, runs_in_parent
+    if engine is None:
+        engine = LocalEngine([m for m in metrics if not runs_in_parent(m)])
+    remote = engine.covers
+    slot = {id(m): i for i, m in enumerate(remote)}
     tally = StreamTally()
-    for rec in stream:
+    for rec, outcomes in _outcomes(stream, engine, journal.replay if journal else ()):
         tally.items += 1
+        if journal is not None and tally.items > len(journal.replay):
+            journal.append(outcomes)
         if isinstance(rec, RecordError):
             if strict:
                 raise rec
@@ -223,15 +235,44 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
             item: dict[str, Any] = {"id": None, "source": str(rec.location), "error": rec.message,
                                     "error_detail": _error_item(rec)}
         else:
-            item = _score_record(rec, metrics, tally, strict)
+            item = _score_record(rec, metrics, tally, strict,
+                                 lambda m: outcomes[slot[id(m)]] if id(m) in slot else None)
         sink.write(json.dumps(item, ensure_ascii=False) + "\n")
         if on_progress is not None:
             on_progress(Progress(tally.items, total, len(tally.problems)))
     return tally
 
 
-def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict: bool
-                  ) -> dict[str, Any]:
+def _outcomes(stream: Iterable[Any], engine, replay) -> Iterator[tuple[Any, Any]]:
+    """``(record, outcomes)`` in input order: replayed from a journal, then from the engine."""
+    it = iter(stream)
+    for entry in replay:
+        rec = next(it, None)
+        if rec is None:
+            raise ConfigError("cannot resume: the inputs have fewer lines than the journal")
+        yield rec, entry
+    yield from engine.run(it)
+
+
+def _fold_outcome(metric: Metric, rec: Record, outcome) -> tuple[str, Any]:
+    """Fold an outcome computed elsewhere; metrics that run here are updated instead."""
+    if outcome is None:
+        if not metric.applies_to(rec):
+            return ("skip", metric.skip_reason(rec))
+        try:
+            return ("ok", metric.update(rec))
+        except RecordError as exc:
+            return ("error", exc)
+    kind, value = outcome
+    if kind == "ok":
+        metric.fold(rec, value)
+    elif kind == "error":
+        metric.fold_error(rec, value)
+    return outcome
+
+
+def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict: bool,
+                  outcome_of: Callable[[Metric], Any] = lambda m: None) -> dict[str, Any]:
     item: dict[str, Any] = {"id": rec.id, "task": rec.task}
     for key in ("image", "image_id", "document"):
         if getattr(rec, key) is not None:
@@ -243,14 +284,14 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
     item["response"] = rec.response
     applied = []
     for metric in metrics:
-        if not metric.applies_to(rec):
-            tally.passed_by.setdefault(metric.name, Counter())[metric.skip_reason(rec)] += 1
+        kind, score = _fold_outcome(metric, rec, outcome_of(metric))
+        if kind == "skip":
+            tally.passed_by.setdefault(metric.name, Counter())[score] += 1
             continue
-        try:
-            score = metric.update(rec)
-        except RecordError as exc:
+        if kind == "error":
+            exc = score
             if strict:
-                raise
+                raise exc
             detail = _error_item(exc, metric.name)
             tally.problems.append(detail)
             tally.passed_by.setdefault(metric.name, Counter())[_cause(exc)] += 1
@@ -277,6 +318,36 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
         item["skipped"] = (f"no selected metric ({', '.join(m.name for m in metrics)}) "
                            f"applies to this {rec.task} record")
     return item
+
+
+def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
+                metric_objs: list[Metric], tmp_path: Path, *, journal_dir: Path | None,
+                on_progress, total) -> StreamTally:
+    """Stream the inputs through the engine the config names into ``tmp_path``, with a
+    progress journal in ``journal_dir`` (resumed with ``cfg.resume``)."""
+    from halluscope.engines import make_engine, runs_in_parent
+    from halluscope.journal import JOURNAL, Journal, journal_header
+    built = [m for m in metric_objs[:len(cfg.metrics)] if not runs_in_parent(m)]
+    names = [m.name for m in built]
+    if cfg.resume and journal_dir is None:
+        raise ConfigError("resume needs an output folder (out=...) holding the interrupted run")
+    engine = make_engine(cfg.engine, cfg.workers, names, cfg, paths, built)
+    journal = None
+    done = False
+    try:
+        if journal_dir is not None and records is None:
+            journal = Journal(journal_dir / JOURNAL, journal_header(paths, cfg, cfg.metrics),
+                              cfg.resume)
+        with open(tmp_path, "w", encoding="utf-8") as sink:
+            tally = score_stream(_iter_inputs(paths, records, cfg.input_format), metric_objs, sink,
+                                 strict=cfg.strict, on_progress=on_progress, total=total,
+                                 engine=engine, journal=journal)
+        done = True
+    finally:
+        engine.close()
+        if journal is not None:
+            journal.close(done)
+    return tally
 
 
 def _check_option_names(options: dict[str, Any]) -> None:
@@ -364,10 +435,9 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
              else len(records) if records is not None else None)
     items_path = out_dir / ITEMS
     tmp_path = items_path.with_suffix(".jsonl.part")
-    with open(tmp_path, "w", encoding="utf-8") as sink:
-        stream = _iter_inputs(paths, records, cfg.input_format)
-        tally = score_stream(stream, metric_objs, sink, strict=cfg.strict,
-                             on_progress=on_progress, total=total)
+    tally = _run_stream(paths, records, cfg, metric_objs, tmp_path,
+                        journal_dir=out_dir if out is not None else None,
+                        on_progress=on_progress, total=total)
     tmp_path.replace(items_path)
     for metric in metric_objs:
         metric.finish()

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from halluscope.metrics.base import unit_of
-from halluscope.metrics.stats import MIN_UNITS, unit_weights
+from halluscope.metrics.stats import MIN_UNITS, replicate_weights
 from halluscope.pipeline import audit
 from halluscope.records import record_from_dict
 
@@ -61,11 +61,11 @@ def test_tiny_samples_are_flagged_not_printed_as_a_point():
     assert "ci_note" in acc.to_dict() and "ci" not in acc.to_dict()
 
 
-def test_unit_weights_depend_on_identity_only():
-    w1 = unit_weights(["image:1", "image:2", "image:1"], 50, seed=3)
-    w2 = unit_weights(["image:2", "image:1"], 50, seed=3)
+def test_replicate_weights_of_units_depend_on_identity_only():
+    w1 = replicate_weights(["image:1", "image:2", "image:1"], 50, seed=3)
+    w2 = replicate_weights(["image:2", "image:1"], 50, seed=3)
     assert (w1[:, 0] == w1[:, 2]).all() and (w1[:, 0] == w2[:, 1]).all()
-    assert not (unit_weights(["image:1"], 50, seed=4) == w1[:, :1]).all()
+    assert not (replicate_weights(["image:1"], 50, seed=4) == w1[:, :1]).all()
 
 
 def test_unit_of_defaults_to_the_image():

@@ -109,15 +109,19 @@ def test_page_numbers_are_plain_and_capped():
 
 def test_linear_in_length():
     """Ten times the text costs about ten times the time, not a hundred."""
-    def cost(n):
+    def once(n):
         text = ("The dog [R1] sits at [1, 2, 3, 4] (p. 2). \"quoted text\" ... " * n)
         t = time.perf_counter()
         parse_cited_boxes(text, known=["dog"])
         parse_cited_regions(text, known=["dog"])
         parse_page_citations(text)
         return time.perf_counter() - t
+
+    def cost(n):        # the best of three: a busy machine slows runs, never speeds them up
+        return min(once(n) for _ in range(3))
     small, big = cost(300), cost(3000)
-    assert big < 30 * max(small, 1e-3)
+    # linear: ~10x; quadratic would be ~100x. The margin absorbs a loaded CI machine.
+    assert big < 40 * max(small, 1e-3)
 
 
 def test_deep_brackets_through_the_cli(tmp_path):

@@ -24,7 +24,7 @@ from halluscope.errors import ConfigError, UnreadableImage
 import numpy as np
 
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
-                                      Statistic, SumState, unit_weights)
+                                      Statistic, SumState)
 from halluscope.records import Record
 
 CLUSTER_DEFAULT = "image"
@@ -90,6 +90,19 @@ class ItemScore:
     tallies: dict[str, Counter] = field(default_factory=dict)
     top: dict[str, Any] = field(default_factory=dict)
     unit: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+    """Bookkeeping a metric's :meth:`Metric.fold` needs beyond the row (never written out),
+    e.g. how POPE aligned the answer; plain JSON-ready data, so it can cross processes."""
+
+
+def item_key(record: Record) -> str:
+    """The identity of a record, from which its bootstrap weights are drawn: the source file's
+    name, the 1-based line and the record id (``"outputs.jsonl:12:img-7"``). The same in one
+    process, in N workers and on Ray, whatever the order of scoring; records passed in memory
+    without a source are keyed by their id and position (``"<records>:3:img-7"``)."""
+    file = record.source.file
+    name = file.replace("\\", "/").rsplit("/", 1)[-1] if file else "<records>"
+    return f"{name}:{record.source.line}:{record.id}"
 
 
 @dataclass
@@ -167,6 +180,13 @@ class Metric(ABC):
         self._rows: list[tuple[float, ...]] = []
         self._row_groups: list[tuple[str, ...]] = []
         self._row_units: list[str | None] = []
+        self._row_keys: list[str] = []
+        self._added = 0
+
+    #: Whether :meth:`score` may run in another process (workers, Ray) with :meth:`fold` in the
+    #: parent. Metrics whose ``update`` keeps cross-record state (consistency) set False and
+    #: run in the parent.
+    parallel: ClassVar[bool] = True
 
     def update(self, record: Record) -> ItemScore:
         """Score ``record``, fold it into the state and return the item's score.
@@ -178,16 +198,29 @@ class Metric(ABC):
         try:
             item = self.score(record)
         except UnreadableImage as exc:
-            self.tallies.setdefault("unreadable", Counter())["records"] += 1
+            self.fold_error(record, exc)
             if exc.location.file is None and exc.location.line is None:
                 exc = exc.at(record.source.file, record.source.line)
             raise exc from None
-        self.add(item, record=record)
+        self.fold(record, item)
         return item
 
-    def add(self, item: ItemScore, record: Record | None = None) -> None:
-        """Fold one item's row in; with its ``record``, the item is resampled with its cluster
-        (:func:`unit_of`) and joins the groups of :attr:`by` as well."""
+    def fold(self, record: Record, item: ItemScore) -> None:
+        """Fold a score computed by :meth:`score` (here or in a worker) into the state."""
+        self.add(item, record=record)
+
+    def fold_error(self, record: Record, error: Exception) -> None:
+        """Note that :meth:`score` refused ``record``: an unreadable image is counted in
+        ``tallies["unreadable"]``; overrides add their own bookkeeping."""
+        if isinstance(error, UnreadableImage):
+            self.tallies.setdefault("unreadable", Counter())["records"] += 1
+
+    def add(self, item: ItemScore, key: str | None = None, *,
+            record: Record | None = None) -> None:
+        """Fold one item's row in. With its ``record``, the item is resampled with its cluster
+        (:func:`unit_of`, whose key draws its bootstrap weights) and joins the groups of
+        :attr:`by` as well; else ``key`` (:func:`item_key`) draws its weights (without either:
+        its position among the items added)."""
         if len(item.row) != len(self.columns):
             raise ValueError(f"{self.name}: expected {len(self.columns)} values "
                              f"{self.columns}, got {len(item.row)}")
@@ -198,6 +231,9 @@ class Metric(ABC):
             if extra:
                 item.groups = tuple(item.groups) + extra
             item.unit = unit
+        self._row_keys.append(unit if unit is not None else key if key is not None
+                              else f"#{self._added}")
+        self._added += 1
         self._rows.append(item.row)
         self._row_groups.append(item.groups)
         self._row_units.append(unit)
@@ -213,10 +249,7 @@ class Metric(ABC):
             return
         x = np.asarray(self._rows, dtype=float)
         units = self._row_units
-        weights = self.state.draw_weights(len(x))
-        known = [j for j, u in enumerate(units) if u is not None]
-        if weights is not None and known:
-            weights[:, known] = unit_weights([units[j] for j in known], self.n_boot, self.seed)
+        weights = self.state.draw_weights(self._row_keys)
         self.state.add_block(x, weights, units)
         members: dict[str, list[int]] = {}
         for i, groups in enumerate(self._row_groups):
@@ -231,7 +264,7 @@ class Metric(ABC):
             else:
                 st.add_block(x[idx], None if weights is None else weights[:, idx],
                              [units[i] for i in idx])
-        self._rows, self._row_groups, self._row_units = [], [], []
+        self._rows, self._row_groups, self._row_units, self._row_keys = [], [], [], []
 
     def merge(self, other: "Metric") -> None:
         """Fold another instance's state (a shard of the same run) into this one."""

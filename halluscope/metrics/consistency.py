@@ -117,7 +117,10 @@ paraphrase_stability = consistency_scores
 
 
 class _ConsistencyMetric(Metric):
-    """Buffers answers per group during ``update`` and scores whole groups in ``finish``."""
+    """Buffers answers per group during ``update`` and scores whole groups in ``finish``
+    (cross-record state: it runs in the parent process under ``--workers`` and Ray)."""
+
+    parallel = False
 
     group_fields: tuple[str, ...] = ()
     inline = False  # records may carry all their answers in ``samples``
@@ -189,7 +192,7 @@ class _ConsistencyMetric(Metric):
         if self.inline and isinstance((record.metadata or {}).get("samples"), list):
             item = self.score(record)
             if item.row[-1]:
-                self.add(item)
+                self.add(item, record=record)
             return item
         key = self.group_of(record)
         yes_no = record.task == "yes-no"
@@ -216,7 +219,7 @@ class _ConsistencyMetric(Metric):
             sets = [s for _, s in items] if self.claims_fn else None
             row = self._row([a for a, _ in items], sets)
             if row is not None:
-                self.add(ItemScore(payload={}, row=row))
+                self.add(ItemScore(payload={}, row=row), f"group:{key}")
         self._folded = True
 
     def compute(self) -> MetricSummary:
@@ -264,6 +267,8 @@ class ConsistencyMetric(Metric):
                         "agreement": "paraphrase_agreement", "flip_rate": "flip_rate",
                         "groups": "paraphrase_groups", "claim_jaccard": "paraphrase_claim_jaccard"},
     }
+
+    parallel = False  # groups span records: scored in the parent process
 
     def __init__(self, *, claims_fn: Callable[[str], Iterable[str]] | None = None,
                  n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95):

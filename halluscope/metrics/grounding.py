@@ -379,6 +379,10 @@ class PageMetric(Metric):
                          top={"claims": [_verdict_dict(v) for v in verdicts]}, tallies=tallies)
 
     def finish(self) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Close the open documents (also called when a worker process ends)."""
         for doc in self._docs.values():
             doc.close()
         self._docs.clear()

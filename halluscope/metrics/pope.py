@@ -418,16 +418,28 @@ class PopeMetric(Metric):
         return ItemScore(payload=payload, row=tuple(row), groups=tuple(groups)), mode, index
 
     def score(self, record: Record) -> ItemScore:
-        return self._score(record)[0]
+        item, mode, index = self._score(record)
+        item.notes.update(mode=mode, index=index)
+        return item
+
+    def fold_error(self, record: Record, error: Exception) -> None:
+        super().fold_error(record, error)
+        if isinstance(error, RecordError) and error.location.field == "question":
+            self._mismatches += 1
 
     def update(self, record: Record) -> ItemScore:
         try:
-            item, mode, index = self._score(record)
+            item = self.score(record)
         except RecordError as exc:
-            if exc.location.field == "question":
-                self._mismatches += 1
+            self.fold_error(record, exc)
             raise
+        self.fold(record, item)
+        return item
+
+    def fold(self, record: Record, item: ItemScore) -> None:
+        """Fold the item and keep the alignment bookkeeping (modes, repeats, judged answers)."""
         self.add(item, record=record)
+        mode, index = item.notes["mode"], item.notes["index"]
         if item.payload.get("judged"):
             self._judged["asked"] += 1
             self._judged["resolved"] += item.payload["judge_label"] in (YES, NO)
@@ -440,7 +452,6 @@ class PopeMetric(Metric):
             if index in seen:
                 self._repeats += 1
             seen.add(index)
-        return item
 
     def finish(self) -> None:
         """Check that by-order alignment consumed exactly all questions; release the judge."""

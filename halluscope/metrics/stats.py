@@ -7,12 +7,16 @@ replicate ``b`` with a weight drawn from Poisson(1) (Hanley & MacGibbon 2006; Ch
 2012). This gives bootstrap confidence intervals for any function of sums in one streaming pass,
 with memory independent of the number of items, and states from shards merge by addition.
 
+The weight an item gets in replicate ``b`` is a function of the item's *identity* (a string key,
+see :func:`item_key`) and the seed only, never of its position in the stream
+(:func:`replicate_weights`): one process, ``--workers N`` or Ray, in any order or sharding, give
+every item the same weights and so the same intervals. The key is any string, so a clustered
+bootstrap can pass the cluster (the image) instead of the item.
+
 Clustered intervals: when several items share a unit of resampling (an image that six POPE
-questions are asked about), the items of a unit get the SAME weights, so that the bootstrap
-resamples units, not items (questions on one image are not independent). The weights of a unit
-are drawn from its identity (:func:`unit_weights`: a hash of the seed and the unit's key), so
-any sharding or order of the items, and any two runs over the same units (paired comparisons),
-see the same replicates.
+questions are asked about), the items of a unit are given the unit's key, so they get the SAME
+weights and the bootstrap resamples units, not items (questions on one image are not
+independent); two runs over the same units (paired comparisons) see the same replicates.
 
 An interval over fewer than :data:`MIN_UNITS` units (or resampling fewer than
 :data:`MIN_UNITS` clusters) means nothing; it is not computed and the result says why
@@ -34,20 +38,58 @@ MIN_UNITS = 10
 """Fewest units (and fewest resampled clusters) an interval is computed over."""
 
 
-def unit_weights(keys: Iterable[str], n_boot: int, seed: int = 0) -> np.ndarray:
+_POISSON_CDF = None
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _poisson1_cdf() -> np.ndarray:
+    """CDF of Poisson(1) at 0, 1, 2, ... until it reaches 1 in float64 (inverse-CDF table)."""
+    global _POISSON_CDF
+    if _POISSON_CDF is None:
+        pmf, k, cdf = math.exp(-1.0), 0, []
+        total = 0.0
+        while total < 1.0 - 1e-17 and k < 40:
+            total += pmf
+            cdf.append(total)
+            k += 1
+            pmf /= k
+        _POISSON_CDF = np.asarray(cdf)
+    return _POISSON_CDF
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijective 64-bit mix (counter-based random numbers)."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def key_hash(key: str, seed: int = 0) -> int:
+    """A 64-bit hash of ``(seed, key)`` (blake2b), the stream every replicate weight of the key
+    is drawn from."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8,
+                             key=str(int(seed)).encode("ascii")).digest()
+    return int.from_bytes(digest, "little")
+
+
+def replicate_weights(keys: Sequence[str], n_boot: int, seed: int = 0) -> np.ndarray:
     """Poisson(1) bootstrap weights, shape ``(n_boot, len(keys))``, drawn from each key's
-    identity: the same key always gets the same column (for any order, shard or run)."""
-    keys = list(keys)
-    out = np.empty((n_boot, len(keys)))
-    cache: dict[str, np.ndarray] = {}
-    for j, key in enumerate(keys):
-        col = cache.get(key)
-        if col is None:
-            digest = hashlib.blake2b(f"{seed}\x00{key}".encode(), digest_size=8).digest()
-            rng = np.random.default_rng(int.from_bytes(digest, "little"))
-            col = cache[key] = rng.poisson(1.0, size=n_boot).astype(float)
-        out[:, j] = col
-    return out
+    identity: column ``j`` depends only on ``(keys[j], seed)``, never on the other keys or the
+    order, so any sharding of the items gives them the same weights.
+
+    Replicate ``b`` of key ``k`` is the inverse Poisson(1) CDF of the uniform number
+    ``splitmix64(blake2b(seed, k) + (b + 1) * golden) / 2**64`` (a counter-based generator).
+    """
+    m = len(keys)
+    if not n_boot or not m:
+        return np.zeros((int(n_boot), m))
+    base = np.fromiter((key_hash(k, seed) for k in keys), dtype=np.uint64, count=m)
+    counters = (np.arange(1, n_boot + 1, dtype=np.uint64) * _GOLDEN)[:, None]
+    with np.errstate(over="ignore"):
+        bits = _splitmix64(base[None, :] + counters)
+    u = (bits >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)  # [0, 1)
+    return np.searchsorted(_poisson1_cdf(), u, side="right").astype(float)
 
 
 def ratio(num, den):
@@ -177,20 +219,24 @@ class SumState:
         self.totals = np.zeros(k)
         self.boot = np.zeros((self.n_boot, k))
         self._buffer: list[Sequence[float]] = []
-        self._rng = np.random.default_rng(self.seed)
+        self._keys: list[str] = []
 
-    def add(self, row: Sequence[float]) -> None:
+    def add(self, row: Sequence[float], key: str | None = None) -> None:
+        """Add one item's row; ``key`` is its identity (the bootstrap weights come from it;
+        without one, its position among the rows added to this state)."""
         if len(row) != len(self.columns):
             raise ValueError(f"expected {len(self.columns)} values {self.columns}, got {len(row)}")
+        self._keys.append(key if key is not None else f"#{self.n + len(self._buffer)}")
         self._buffer.append(row)
         if len(self._buffer) >= CHUNK:
             self.flush()
 
-    def draw_weights(self, m: int) -> np.ndarray | None:
-        """Poisson(1) bootstrap weights for ``m`` items, shape ``(n_boot, m)``."""
+    def draw_weights(self, keys: Sequence[str]) -> np.ndarray | None:
+        """Poisson(1) bootstrap weights for the items ``keys``, shape ``(n_boot, len(keys))``
+        (see :func:`replicate_weights`)."""
         if not self.n_boot:
             return None
-        return self._rng.poisson(1.0, size=(self.n_boot, m)).astype(float)
+        return replicate_weights(keys, self.n_boot, self.seed)
 
     def add_block(self, x: np.ndarray, weights: np.ndarray | None,
                   units: Sequence[str | None] | None = None) -> None:
@@ -210,8 +256,8 @@ class SumState:
         if not self._buffer:
             return
         x = np.asarray(self._buffer, dtype=float)
-        self._buffer = []
-        self.add_block(x, self.draw_weights(len(x)))
+        keys, self._buffer, self._keys = self._keys, [], []
+        self.add_block(x, self.draw_weights(keys))
 
     def merge(self, other: "SumState") -> None:
         if other.columns != self.columns or other.n_boot != self.n_boot:

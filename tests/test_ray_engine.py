@@ -1,0 +1,45 @@
+"""``--engine ray`` on a local Ray instance with 2 CPUs gives the one-process results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from halluscope.pipeline import audit
+from tests.test_workers import amber_fixture, comparable, consistency_file
+
+ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'halluscope[ray]')")
+pytest.importorskip("ray.data", reason="Ray Data is not installed")
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "data" / "nltk"
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_ray_gives_the_one_process_results_on_every_metric(tmp_path, local_ray, monkeypatch):
+    if SHARED_NLTK.is_dir():
+        monkeypatch.setenv("NLTK_DATA", str(SHARED_NLTK))
+    answers = amber_fixture(tmp_path / "amber")
+    groups = consistency_file(tmp_path / "groups.jsonl")
+    runs = [
+        (DATA, dict(metrics="pope,chair,claims,faithscore,region,page")),
+        ([answers, groups], dict(metrics="amber,consistency",
+                                 annotations=[tmp_path / "amber" / "annotations.json"])),
+    ]
+    for k, (inputs, opts) in enumerate(runs):
+        outs = {}
+        for engine in ("local", "ray"):
+            out = tmp_path / f"{engine}{k}"
+            audit(inputs, out=out, engine=engine, workers=2 if engine == "ray" else 1,
+                  n_boot=200, write_report=False,
+                  **opts)
+            outs[engine] = comparable(out)
+        assert outs["local"] == outs["ray"]
+        assert set(outs["ray"][0]["metrics"]) == set(opts["metrics"].split(","))

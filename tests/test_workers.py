@@ -1,0 +1,208 @@
+"""Scale-out: identity-keyed bootstrap weights, ``--workers N`` giving the one-process results
+(every value, interval bound, group, tally and items.jsonl line), and ``--resume``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from halluscope.metrics.stats import SumState, replicate_weights
+from halluscope.pipeline import audit
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "data" / "nltk"
+
+
+# -- weights ---------------------------------------------------------------------------------
+def test_weights_depend_on_the_key_only():
+    keys = [f"f.jsonl:{i}:id{i}" for i in range(50)]
+    w = replicate_weights(keys, 200, seed=7)
+    assert w.shape == (200, 50)
+    # the same key gets the same column whatever its neighbours and position
+    w2 = replicate_weights(list(reversed(keys[10:20])), 200, seed=7)
+    assert np.array_equal(w2[:, ::-1], w[:, 10:20])
+    assert np.array_equal(replicate_weights([keys[3]], 200, seed=7)[:, 0], w[:, 3])
+    # another seed, other weights
+    assert not np.array_equal(replicate_weights(keys, 200, seed=8), w)
+
+
+def test_weights_are_poisson_one():
+    w = replicate_weights([str(i) for i in range(400)], 500, seed=0)   # 200,000 draws
+    assert abs(w.mean() - 1.0) < 0.01 and abs(w.var() - 1.0) < 0.02
+    # P(0) = P(1) = e^-1, P(2) = e^-1 / 2
+    for k, p in ((0, np.exp(-1)), (1, np.exp(-1)), (2, np.exp(-1) / 2)):
+        assert abs((w == k).mean() - p) < 0.005
+    assert w.min() == 0 and float(w.max()).is_integer()
+
+
+def test_sumstate_shards_merge_to_the_whole():
+    rows = [(float(i % 3), 1.0) for i in range(30)]
+    whole = SumState(("x", "one"), n_boot=100, seed=2)
+    for i, r in enumerate(rows):
+        whole.add(r, key=f"k{i}")
+    a, b = SumState(("x", "one"), 100, 2), SumState(("x", "one"), 100, 2)
+    for i, r in enumerate(rows):                       # interleaved shards, other order
+        (a if i % 2 else b).add(r, key=f"k{i}")
+    b.merge(a)
+    whole.flush()
+    assert np.allclose(b.boot, whole.boot) and b.n == whole.n
+
+
+# -- identical results -----------------------------------------------------------------------
+def comparable(out: Path) -> tuple[dict, str]:
+    """results.json without what differs by design (run id, output hashes, the detector
+    cache's hit counters, which count the lookups of the process that describes them)."""
+    data = json.loads((out / "results.json").read_text())
+    data.pop("run_id")
+    data.pop("outputs")
+    for summary in data["metrics"].values():
+        for provider in (summary.get("info") or {}).get("providers", []):
+            provider.get("cache", {}).pop("hits", None)
+            provider.get("cache", {}).pop("misses", None)
+    return data, (out / "items.jsonl").read_text()
+
+
+def amber_fixture(folder: Path) -> Path:
+    """A tiny AMBER: three items (one generative, two discriminative) and their answers."""
+    folder.mkdir()
+    (folder / "annotations.json").write_text(json.dumps([
+        {"id": 1, "type": "generative", "truth": ["dog", "grass"], "hallu": ["cat", "ball"]},
+        {"id": 2, "type": "discriminative-hallucination", "truth": "no"},
+        {"id": 3, "type": "discriminative-attribute-state", "truth": "yes"},
+    ]))
+    (folder / "relation.json").write_text(json.dumps({"dog": [], "grass": ["lawn"],
+                                                      "cat": [], "ball": []}))
+    (folder / "safe_words.txt").write_text("picture\nimage\n")
+    answers = folder / "answers.jsonl"
+    answers.write_text("\n".join(json.dumps(r) for r in [
+        {"id": 1, "task": "caption", "response": "A dog and a cat play on the lawn."},
+        {"id": 2, "task": "yes-no", "prompt": "Is there a car?", "response": "No."},
+        {"id": 3, "task": "yes-no", "prompt": "Is the dog running?", "response": "No"},
+    ]) + "\n")
+    return answers
+
+
+def consistency_file(path: Path) -> Path:
+    rows = []
+    for q, answers in {"q1": ["Yes", "yes", "No"], "q2": ["No", "No", "No"]}.items():
+        rows += [{"id": f"{q}-{k}", "prompt": "Is there a dog?", "task": "yes-no",
+                  "response": a, "sample_of": q} for k, a in enumerate(answers)]
+    rows += [{"id": "p1", "prompt": "Is there a cat?", "task": "yes-no", "response": "Yes",
+              "paraphrase_of": "p1"},
+             {"id": "p1b", "prompt": "Can you see a cat?", "task": "yes-no", "response": "No",
+              "paraphrase_of": "p1"}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_sample_audit_identical_for_one_and_two_workers(tmp_path, monkeypatch):
+    """The sample data/ audit (pope, chair, claims with annotations and the COCO detector,
+    region, page) plus faithscore: one process and two workers write the same results,
+    intervals included (the sample is small: intervals are allowed from 2 units here)."""
+    from halluscope.metrics.base import Metric
+    monkeypatch.setattr(Metric, "min_units", 2)
+    outs = {}
+    for n in (1, 2):
+        out = tmp_path / f"w{n}"
+        audit(DATA, out=out, workers=n, n_boot=200,
+              metrics="pope,chair,claims,faithscore,region,page", write_report=False)
+        outs[n] = comparable(out)
+    assert outs[1] == outs[2]
+    assert set(outs[1][0]["metrics"]) == {"pope", "chair", "claims", "faithscore", "region",
+                                          "page"}
+    metrics = outs[1][0]["metrics"]
+    for name, stat in [("pope", "accuracy"), ("chair", "chair_i"), ("claims", "existence_rate"),
+                       ("faithscore", "faithscore")]:
+        ci = metrics[name][stat]["ci"]
+        assert ci[0] < ci[1], (name, stat, ci)
+
+
+def test_amber_and_consistency_identical_for_one_and_two_workers(tmp_path, monkeypatch):
+    if SHARED_NLTK.is_dir():
+        monkeypatch.setenv("NLTK_DATA", str(SHARED_NLTK))
+    answers = amber_fixture(tmp_path / "amber")
+    groups = consistency_file(tmp_path / "groups.jsonl")
+    outs = {}
+    for n in (1, 2):
+        out = tmp_path / f"w{n}"
+        audit([answers, groups], out=out, workers=n, n_boot=100, metrics="amber,consistency",
+              annotations=[tmp_path / "amber" / "annotations.json"], write_report=False)
+        outs[n] = comparable(out)
+    assert outs[1] == outs[2]
+    metrics = outs[1][0]["metrics"]
+    assert metrics["amber"]["n"] >= 2
+    assert metrics["consistency"]["sample_groups"]["value"] == 2
+
+
+# -- resume ----------------------------------------------------------------------------------
+class Stop(Exception):
+    """Stands for a kill in the middle of an audit."""
+
+
+def stop_after(n: int):
+    def progress(p):
+        if p.done == n:
+            raise Stop
+    return progress
+
+
+def test_interrupted_audit_resumes_to_the_same_results(tmp_path, monkeypatch):
+    from halluscope.metrics.chair import ChairMetric
+    whole = tmp_path / "whole"
+    audit(DATA, out=whole, metrics="pope,chair,region", n_boot=200, write_report=False)
+
+    out = tmp_path / "resumed"
+    with pytest.raises(Stop):
+        audit(DATA, out=out, metrics="pope,chair,region", n_boot=200, write_report=False,
+              on_progress=stop_after(9))
+    assert not (out / "results.json").exists() and (out / "items.journal.part").is_file()
+
+    scored = []
+    real = ChairMetric.score
+    monkeypatch.setattr(ChairMetric, "score",
+                        lambda self, rec: scored.append(rec.id) or real(self, rec))
+    audit(DATA, out=out, metrics="pope,chair,region", n_boot=200, write_report=False,
+          resume=True)
+    assert comparable(out) == comparable(whole)
+    assert not (out / "items.journal.part").exists()
+    # only the records after the first 9 lines were scored again
+    from halluscope.records import Record, iter_records
+    lines = list(iter_records(DATA / "outputs.jsonl"))
+    first = {r.id for r in lines[:9] if isinstance(r, Record)}
+    later = [r.id for r in lines[9:] if isinstance(r, Record)]
+    assert scored and not set(scored) & first
+    assert scored == [i for i in later if i in scored]
+
+
+def test_resume_cuts_a_half_written_entry_and_refuses_other_inputs(tmp_path):
+    from halluscope.errors import ConfigError
+    whole = tmp_path / "whole"
+    audit(DATA, out=whole, metrics="pope", n_boot=50, write_report=False)
+    out = tmp_path / "cut"
+    with pytest.raises(Stop):
+        audit(DATA, out=out, metrics="pope", n_boot=50, write_report=False,
+              on_progress=stop_after(20))
+    journal = out / "items.journal.part"
+    journal.write_bytes(journal.read_bytes()[:-7])        # a kill in the middle of a write
+    audit(DATA, out=out, metrics="pope", n_boot=50, write_report=False, resume=True, workers=2)
+    assert comparable(out) == comparable(whole)
+
+    with pytest.raises(Stop):
+        audit(DATA, out=out, metrics="pope", n_boot=50, write_report=False,
+              on_progress=stop_after(5))
+    with pytest.raises(ConfigError, match="other inputs or options"):
+        audit(DATA, out=out, metrics="pope", n_boot=51, write_report=False, resume=True)
+
+
+def test_cli_workers_option(tmp_path):
+    from typer.testing import CliRunner
+    from halluscope.cli import app
+    res = CliRunner().invoke(app, ["audit", str(DATA / "outputs.jsonl"), "--metric", "pope",
+                                   "--workers", "2", "--out", str(tmp_path / "o"), "-q",
+                                   "--no-report"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "o" / "results.json").read_text())["metrics"]["pope"]["n"]

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv-lock/bin/pip-compile ] || { "$PY" -m venv .venv-lock && .venv-lock/bin/python -m pip install -q "pip-tools>=7.4"; }
-.venv-lock/bin/pip-compile --quiet --strip-extras --extra all --extra dev \
+.venv-lock/bin/pip-compile --quiet --strip-extras --extra all --extra dev --extra hf-datasets --extra wandb --extra mlflow \
     --no-emit-index-url --no-emit-find-links \
     --constraint requirements/lock-constraints.txt \
     --output-file requirements.lock "$@" pyproject.toml

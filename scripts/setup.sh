@@ -30,7 +30,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     # and torchvision there are the releases this machine kind carries on local disk). The lock
     # is a constraints file: the project's own requirements decide what is installed, the lock
     # decides which version.
-    .venv/bin/python -m pip install -q -c requirements.lock -e ".[all,dev]"
+    .venv/bin/python -m pip install -q -c requirements.lock -e ".[all,dev,hf-datasets,wandb,mlflow]"
     # The original GroundingDINO code, without its conflicting pins (see pyproject's gdino extra).
     .venv/bin/python -m pip install -q --no-deps "groundingdino-py==0.4.0"
     # Fail here, not in a test, when anything installed differs from the lock.

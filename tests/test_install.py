@@ -24,7 +24,7 @@ def _check_lock():
 
 def test_setup_installs_from_the_lock():
     setup = (ROOT / "scripts" / "setup.sh").read_text()
-    assert '-c requirements.lock -e ".[all,dev]"' in setup
+    assert '-c requirements.lock -e ".[all,dev,hf-datasets,wandb,mlflow]"' in setup
     assert "scripts/check_lock.py requirements.lock" in setup
     # the stamp follows the lock, so a new lock reinstalls
     assert "requirements.lock" in setup.split("want=")[1].splitlines()[0]

@@ -261,7 +261,9 @@ def diff_value(compared: CompareResult | Mapping[str, Any], name: str) -> float:
         raise KeyError(f"expected diff.METRIC.STATISTIC[@upper|@lower], got {name!r}")
     key, _, bound = name[len("diff."):].partition("@")
     if key not in metrics:
-        raise KeyError(f"no {key!r} in the comparison; have: {', '.join(metrics)}")
+        from halluscope.gates import suggest
+        raise KeyError(f"no {key!r} in the comparison{suggest(key, metrics)} (have: "
+                       f"{', '.join(metrics)})")
     entry = metrics[key]
     if not bound:
         return entry["diff"]
@@ -276,13 +278,19 @@ def diff_value(compared: CompareResult | Mapping[str, Any], name: str) -> float:
 def diff_gate_failures(compared: CompareResult | Mapping[str, Any],
                        above: Mapping[str, float] | None = None,
                        below: Mapping[str, float] | None = None) -> list[str]:
-    """Messages for every diff gate crossed (``above``: value > limit; ``below``: < limit)."""
+    """Messages for every diff gate crossed (``above``: value > limit; ``below``: < limit).
+
+    A gate never passes on a missing value: a difference that is undefined (a statistic one of
+    the runs could not compute over the paired items) fails its gate, saying so."""
     failures = []
     for gates, worse, word in ((above, lambda v, t: v > t, "above"),
                                (below, lambda v, t: v < t, "below")):
         for name, limit in (gates or {}).items():
             value = diff_value(compared, name)
-            if value is not None and worse(value, limit):
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                failures.append(f"{name} has no value (undefined over the paired items), so "
+                                f"the gate cannot hold")
+            elif worse(value, limit):
                 failures.append(f"{name} = {value:+.4f} is {word} {limit:g}")
     return failures
 

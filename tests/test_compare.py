@@ -95,6 +95,18 @@ def test_diff_gates(tmp_path):
         diff_value(res, "diff.pope.nope")
     # a compare.json dict is read the same way
     assert diff_value(res.to_dict(), "diff.pope.accuracy") == pytest.approx(-15 / 60)
+    with pytest.raises(KeyError, match="did you mean 'pope.accuracy'"):
+        diff_value(res, "diff.pope.acuracy")
+
+
+def test_diff_gate_never_passes_on_a_missing_value():
+    """An undefined difference (a statistic neither run could compute) fails its gate."""
+    compared = {"metrics": {"pope.f1": {"a": None, "b": None, "diff": None, "ci": None},
+                            "chair.chair_i": {"a": 0.1, "b": 0.1, "diff": float("nan")}}}
+    for name in ("diff.pope.f1", "diff.chair.chair_i"):
+        for side in ("above", "below"):
+            fails = diff_gate_failures(compared, **{side: {name: 0.0}})
+            assert len(fails) == 1 and "has no value" in fails[0]
 
 
 def test_compare_cli(tmp_path):

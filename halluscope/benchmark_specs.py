@@ -56,6 +56,16 @@ class BenchmarkFile(BaseModel):
     sha256: str
     size: int | None = Field(None, ge=0)
     url: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    """Other names the file has upstream (``synonyms_refine.txt``); a copy under any of them
+    counts when its hash matches."""
+    shipped: str | None = None
+    """Where halluscope's own copy lies (``metrics/objhal_synonyms_refine.txt``), for files
+    whose licence lets halluscope ship them; used when the user has none."""
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name, *self.aliases]
 
     @field_validator("sha256")
     @classmethod
@@ -225,17 +235,39 @@ def data_dirs(data: str | Path | list[str | Path] | None = None) -> list[Path]:
     return out
 
 
+#: How deep below a data folder a file is looked for (peers' layouts: pope/coco/v3/x.json).
+SEARCH_DEPTH = 3
+
+
+def _candidates(f: BenchmarkFile, place: Path) -> list[Path]:
+    """The copies of ``f`` that ``place`` may hold: the file given itself, or any of its names
+    in the folder or up to :data:`SEARCH_DEPTH` folders below it."""
+    if place.is_file():
+        # a file given by itself stands for the questions file (or one of the same name)
+        return [place] if place.name in f.names or f.role == "questions" else []
+    if not place.is_dir():
+        return []
+    out = []
+    for depth in range(SEARCH_DEPTH + 1):
+        for name in f.names:
+            out.extend(sorted(place.glob("/".join(["*"] * depth + [name]))))
+    return out
+
+
 def check_file(f: BenchmarkFile, places: list[Path]) -> FileStatus:
-    """Find ``f`` among ``places`` (a place is the file itself, a folder holding it, or a folder
-    holding ``<benchmark>/<name>``), preferring a copy whose hash matches."""
+    """Find ``f`` among ``places`` (the file itself, or a folder holding it under any of its
+    names, directly or a few folders down), preferring a copy whose hash matches; then
+    halluscope's own copy when it ships one."""
     wrong: FileStatus | None = None
+    if f.shipped:
+        from halluscope.resources import spec_path
+        kind, _, name = f.shipped.partition("/")
+        try:
+            places = [*places, spec_path(kind, name)]
+        except Exception:  # noqa: BLE001 - no shipped copy in this installation
+            pass
     for place in places:
-        if place.is_file():
-            # a file given by itself stands for the questions file (or one of the same name)
-            candidates = [place] if place.name == f.name or f.role == "questions" else []
-        else:
-            candidates = [place / f.name]
-        for c in candidates:
+        for c in _candidates(f, place):
             if not c.is_file():
                 continue
             digest = sha256_file(c)
@@ -251,9 +283,9 @@ def check_files(spec: BenchmarkSpec, data: str | Path | list[str | Path] | None 
     :func:`data_dirs`); each folder is also searched under ``<folder>/<benchmark name>/``."""
     places: list[Path] = []
     for d in data_dirs(data):
+        if d.is_dir() and (d / spec.name).is_dir():
+            places.append(d / spec.name)        # its own folder first: fewer files to hash
         places.append(d)
-        if d.is_dir():
-            places.append(d / spec.name)
     return [check_file(f, places) for f in spec.files]
 
 

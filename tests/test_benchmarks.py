@@ -169,6 +169,29 @@ def test_check_files_statuses(bench):
     assert st.status == WRONG_HASH and st.actual_sha256 == hashlib.sha256(b"[]").hexdigest()
 
 
+def test_check_files_searches_peer_layouts_aliases_and_shipped_copies(bench, tmp_path):
+    """A copy a few folders down (POPE's output/coco/v3/...), under the name the file has
+    upstream (an alias), or the copy halluscope ships is found; the right hash wins over a
+    same-named file with another hash elsewhere in the tree."""
+    from halluscope.benchmark_specs import BenchmarkSpec
+    tmp, spec_path, questions = bench
+    spec = read_benchmark(spec_path)
+    f = spec.files[0]
+    deep = tmp_path / "peer" / "output" / "coco" / "v3"
+    deep.mkdir(parents=True)
+    (tmp_path / "peer" / "output" / "coco" / "v1").mkdir()
+    (tmp_path / "peer" / "output" / "coco" / "v1" / f.name).write_text("[]")   # wrong hash
+    (deep / "upstream-name.json").write_bytes(questions.read_bytes())
+    assert check_files(spec, tmp_path / "peer")[0].status == WRONG_HASH
+    aliased = BenchmarkSpec.model_validate({
+        **spec.model_dump(), "files": [{**f.model_dump(), "aliases": ["upstream-name.json"]}]})
+    st = check_files(aliased, tmp_path / "peer")[0]
+    assert st.status == FOUND and st.path == deep / "upstream-name.json"
+    objhal = {s.name: s for s in list_benchmarks()}["objhal"]
+    synonyms = [s for s in check_files(objhal, tmp_path / "empty") if s.file.role == "synonyms"]
+    assert synonyms[0].status == FOUND                  # halluscope's own copy
+
+
 def test_shipped_manifests_validate_and_list(monkeypatch):
     specs = {s.name: s for s in list_benchmarks()}
     hb = specs["hallusionbench"]

@@ -39,6 +39,25 @@ def test_clustered_interval_is_wider_than_the_naive_one_on_pope():
     assert info["cluster_by"] == "image" and info["clusters"] == 40
 
 
+def test_pope_answers_without_images_cluster_by_the_question_files_image(tmp_path):
+    """POPE answer files (LLaVA's, the original's) carry only question_id and text: the image
+    comes from the aligned question, and the bootstrap resamples images, not questions."""
+    rows = _pope_rows()
+    questions = tmp_path / "coco_pope_random.json"
+    questions.write_text("".join(json.dumps(
+        {"question_id": r["question_id"], "image": f"COCO_val2014_{r['image_id']:012d}.jpg",
+         "text": r["prompt"], "label": r["label"]}) + "\n" for r in rows))
+    answers = [{"question_id": r["question_id"], "prompt": r["prompt"], "text": r["response"]}
+               for r in rows]
+    clustered = audit(records=answers, metrics="pope", questions=questions, n_boot=400)
+    naive = audit(records=answers, metrics="pope", questions=questions, n_boot=400,
+                  cluster_by="item")
+    c, n = clustered.get("pope.accuracy"), naive.get("pope.accuracy")
+    assert c.value == n.value == 0.5
+    assert c.clusters == 40 and n.clusters == 240
+    assert c.ci[1] - c.ci[0] > 1.8 * (n.ci[1] - n.ci[0])
+
+
 def test_groups_by_model_and_by_any_field():
     rows = _pope_rows()
     res = audit(records=rows, metrics="pope", n_boot=0)

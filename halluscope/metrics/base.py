@@ -226,7 +226,10 @@ class Metric(ABC):
                              f"{self.columns}, got {len(item.row)}")
         unit = None
         if record is not None:
-            unit = unit_of(record, self.cluster_by)
+            # a metric that knows the image better than the record (POPE: from the aligned
+            # question) sets the unit itself for the default image clustering
+            unit = (item.unit if item.unit is not None and self.cluster_by == CLUSTER_DEFAULT
+                    else unit_of(record, self.cluster_by))
             extra = tuple(g for g in group_names(record, self.by) if g not in item.groups)
             if extra:
                 item.groups = tuple(item.groups) + extra
@@ -244,13 +247,18 @@ class Metric(ABC):
 
     def flush(self) -> None:
         """Fold buffered rows into the overall and group states with ONE bootstrap draw per
-        item, shared by the item's groups (each group's interval uses the same replicates)."""
+        resampling unit, shared by the unit's items and groups (each group's interval uses the
+        same replicates). Rows are summed per unit first, so the replicates cost
+        ``n_boot x units`` rather than ``n_boot x items`` (six POPE questions share an image)."""
         if not self._rows:
             return
         x = np.asarray(self._rows, dtype=float)
         units = self._row_units
-        weights = self.state.draw_weights(self._row_keys)
-        self.state.add_block(x, weights, units)
+        index: dict[str, int] = {}
+        inv = np.fromiter((index.setdefault(k, len(index)) for k in self._row_keys),
+                          dtype=np.intp, count=len(x))
+        weights = self.state.draw_weights(list(index))
+        self.state.add_rows(x, weights, inv, units)
         members: dict[str, list[int]] = {}
         for i, groups in enumerate(self._row_groups):
             for g in groups:
@@ -260,10 +268,9 @@ class Metric(ABC):
             if st is None:
                 st = self.group_states[g] = SumState(self.columns, self.n_boot, self.seed)
             if len(idx) == len(x):      # every item (a POPE split, one model): no copies
-                st.add_block(x, weights, units)
+                st.add_rows(x, weights, inv, units)
             else:
-                st.add_block(x[idx], None if weights is None else weights[:, idx],
-                             [units[i] for i in idx])
+                st.add_rows(x[idx], weights, inv[idx], [units[i] for i in idx])
         self._rows, self._row_groups, self._row_units, self._row_keys = [], [], [], []
 
     def merge(self, other: "Metric") -> None:

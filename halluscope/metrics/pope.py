@@ -415,7 +415,11 @@ class PopeMetric(Metric):
             payload.update(judged=True, judge_label=judged.label, judge_raw=judged.raw)
             if judged.error:
                 payload["judge_error"] = judged.error
-        return ItemScore(payload=payload, row=tuple(row), groups=tuple(groups)), mode, index
+        # the image the question is about is the resampling unit (answer files often carry no
+        # image: the six questions of an image are not independent)
+        unit = f"image:{question.image}" if question is not None and question.image else None
+        return (ItemScore(payload=payload, row=tuple(row), groups=tuple(groups), unit=unit),
+                mode, index)
 
     def score(self, record: Record) -> ItemScore:
         item, mode, index = self._score(record)

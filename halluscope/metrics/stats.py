@@ -252,6 +252,27 @@ class SumState:
         if self.n_boot and weights is not None:
             self.boot += weights @ x
 
+    def add_rows(self, x: np.ndarray, weights: np.ndarray | None, unit_of_row: np.ndarray,
+                 units: Sequence[str | None] | None = None) -> None:
+        """Add rows ``x`` (m x k) whose bootstrap weights are columns of ``weights`` (n_boot x
+        U): row ``i`` takes column ``unit_of_row[i]``. The rows of one unit are summed before
+        the weights are applied, which is the same sum with fewer products."""
+        if not len(x):
+            return
+        self.n += len(x)
+        if units is not None:
+            self.units.update(u for u in units if u is not None)
+        self.totals += x.sum(axis=0)
+        if not self.n_boot or weights is None:
+            return
+        used, local = np.unique(unit_of_row, return_inverse=True)
+        if len(used) == len(x):                 # one row per unit: nothing to sum
+            self.boot += weights[:, unit_of_row] @ x
+            return
+        per_unit = np.zeros((len(used), x.shape[1]))
+        np.add.at(per_unit, local, x)
+        self.boot += weights[:, used] @ per_unit
+
     def flush(self) -> None:
         if not self._buffer:
             return

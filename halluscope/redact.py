@@ -123,15 +123,17 @@ def redact_url(url: str | None) -> str | None:
         return REDACTED
 
 
-def endpoint_url(url: str | None) -> str | None:
-    """``url`` as an endpoint identity: scheme, host, port and path; no credentials, no query."""
+def endpoint_url(url: str | None, *, strip_slash: bool = True) -> str | None:
+    """``url`` as an endpoint identity: scheme, host, port and path (a trailing slash dropped
+    unless ``strip_slash`` is False); no credentials, no query, no fragment."""
     if not url:
         return url
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+    path = parts.path.rstrip("/") if strip_slash else parts.path
+    return urlunsplit((parts.scheme, host, path, "", ""))
 
 
 def redact_text(text: Any, extra: Iterable[str] = (), *,
@@ -191,17 +193,24 @@ def register_options(options: Mapping[str, Any] | None) -> None:
                 register_url(value)
 
 
+def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """``record`` with its formatted message redacted in place (a record whose format string
+    is broken is left to logging to report)."""
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a bad format string: leave it to logging
+        return record
+    clean = redact_text(message)
+    if clean != message:
+        record.msg, record.args = clean, None
+    return record
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that redacts every record's message (install on handlers)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string: leave it to logging
-            return True
-        clean = redact_text(message)
-        if clean != message:
-            record.msg, record.args = clean, None
+        redact_record(record)
         return True
 
 
@@ -223,15 +232,7 @@ def install_record_redaction() -> None:
         previous = logging.getLogRecordFactory()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string: leave it to logging
-            return record
-        clean = redact_text(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return record
+        return redact_record(previous(*args, **kwargs))
 
     logging.setLogRecordFactory(factory)
 

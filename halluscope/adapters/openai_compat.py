@@ -61,13 +61,8 @@ KEY_ENV = {
 
 def safe_url(url: str | None) -> str | None:
     """``url`` without user info, query and fragment (which may carry credentials)."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    from halluscope.redact import endpoint_url
+    return endpoint_url(url, strip_slash=False)
 
 
 def _split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:

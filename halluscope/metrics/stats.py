@@ -238,20 +238,6 @@ class SumState:
             return None
         return replicate_weights(keys, self.n_boot, self.seed)
 
-    def add_block(self, x: np.ndarray, weights: np.ndarray | None,
-                  units: Sequence[str | None] | None = None) -> None:
-        """Add rows ``x`` (m x k) with the given bootstrap weights (n_boot x m), so that several
-        states (overall and per group) can share one draw per item; ``units`` names each row's
-        cluster (for the count of clusters resampled)."""
-        if not len(x):
-            return
-        self.n += len(x)
-        if units is not None:
-            self.units.update(u for u in units if u is not None)
-        self.totals += x.sum(axis=0)
-        if self.n_boot and weights is not None:
-            self.boot += weights @ x
-
     def add_rows(self, x: np.ndarray, weights: np.ndarray | None, unit_of_row: np.ndarray,
                  units: Sequence[str | None] | None = None) -> None:
         """Add rows ``x`` (m x k) whose bootstrap weights are columns of ``weights`` (n_boot x
@@ -264,6 +250,10 @@ class SumState:
             self.units.update(u for u in units if u is not None)
         self.totals += x.sum(axis=0)
         if not self.n_boot or weights is None:
+            return
+        if len(unit_of_row) == weights.shape[1] and (np.diff(unit_of_row) == 1).all() \
+                and (len(x) == 0 or unit_of_row[0] == 0):
+            self.boot += weights @ x            # row i is unit i: no copies, nothing to sum
             return
         used, local = np.unique(unit_of_row, return_inverse=True)
         if len(used) == len(x):                 # one row per unit: nothing to sum
@@ -278,7 +268,7 @@ class SumState:
             return
         x = np.asarray(self._buffer, dtype=float)
         keys, self._buffer, self._keys = self._keys, [], []
-        self.add_block(x, self.draw_weights(keys))
+        self.add_rows(x, self.draw_weights(keys), np.arange(len(x)))
 
     def merge(self, other: "SumState") -> None:
         if other.columns != self.columns or other.n_boot != self.n_boot:

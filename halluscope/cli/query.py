@@ -1,5 +1,4 @@
-"""``halluscope query`` and ``halluscope judges list|show``, added to the main app by
-:func:`register` (``halluscope.cli`` calls it).
+"""``halluscope query``, added to the main app by :func:`register` (``halluscope.cli`` calls it).
 
 Exit codes of ``query``: 0 every prompt answered; 1 some records failed after their retries
 (they are written with ``"error"``; run again to retry them); 2 usage or input errors (bad
@@ -12,82 +11,86 @@ Failures are summarised grouped by cause: count, error type, HTTP status and the
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from halluscope.cli_options import parse_key_values
+from halluscope.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err_console
+from halluscope.cli.options import parse_key_values
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2  # as every halluscope command
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "query_command", "register"]
 
-err_console = Console(stderr=True)
-out_console = Console()
+# -- the options, one alias each (typer reads them from the signature) ----------------------
+Prompts = Annotated[Optional[Path], typer.Argument(
+    help="Prompts JSONL: id, image, prompt per line (POPE question files work as they "
+         "are). Not needed with --benchmark.")]
+Model = Annotated[str, typer.Option(
+    "--model", "-m", help="PROVIDER/MODEL, e.g. openai/gpt-4o-2024-08-06 or "
+                          "vllm/Qwen/Qwen2.5-VL-7B-Instruct.")]
+Out = Annotated[Path, typer.Option("--out", "-o", help="Outputs JSONL (appended to and "
+                                                      "resumed when it exists).")]
+BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="Server URL of an "
+                                                "OpenAI-compatible (or other) API.")]
+MaxConnections = Annotated[int, typer.Option("--max-connections", "-c", min=1,
+                                             help="Requests in flight at most.")]
+Cache = Annotated[Optional[Path], typer.Option(
+    "--cache", help="Cache directory (default $HALLUSCOPE_CACHE or "
+                    "~/.cache/halluscope).")]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
+                                                          "cache.")]
+Samples = Annotated[int, typer.Option("--samples", "-n", min=1, help="Answers per prompt "
+                                      "(for Self-Consistency@N; use temperature > 0).")]
+Temperature = Annotated[float, typer.Option("--temperature", "-t", min=0.0)]
+TopP = Annotated[Optional[float], typer.Option("--top-p")]
+MaxTokens = Annotated[int, typer.Option("--max-tokens", min=1)]
+Seed = Annotated[Optional[int], typer.Option("--seed")]
+System = Annotated[Optional[str], typer.Option("--system", help="System prompt.")]
+ImageRoot = Annotated[Optional[Path], typer.Option("--image-root", help="Folder that "
+                      "relative image paths are resolved against (default: the prompts "
+                      "file's folder).")]
+AllowUrls = Annotated[bool, typer.Option("--allow-urls", help="Fetch http(s) images.")]
+Detail = Annotated[Optional[str], typer.Option("--detail", help="OpenAI image detail: "
+                                               "low, high or auto.")]
+Timeout = Annotated[Optional[float], typer.Option(
+    "--timeout", help="Seconds per attempt (default 120; none for local models).")]
+Retries = Annotated[int, typer.Option("--max-attempts", min=1, help="Attempts per "
+                                      "request, the first included.")]
+Restart = Annotated[bool, typer.Option("--restart", help="Start the output file afresh "
+                                                         "instead of resuming.")]
+ModelOption = Annotated[Optional[list[str]], typer.Option("--option", "-O", help="Provider "
+                        "option KEY=VALUE (repeatable): revision, device, dtype, "
+                        "max_tokens_param, ...")]
+Offline = Annotated[bool, typer.Option("--offline", help="Answer from the cache only: "
+                    "open no connection and stop at the first answer the cache lacks "
+                    "(also: HALLUSCOPE_OFFLINE=1).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Benchmark = Annotated[Optional[str], typer.Option(
+    "--benchmark", help="Ask a pinned benchmark's questions (see `halluscope benchmarks`); "
+                        "its question file comes from --data or $HALLUSCOPE_DATA and is "
+                        "hash-checked first.")]
+Data = Annotated[Optional[Path], typer.Option(
+    "--data", help="With --benchmark: the question file, or a folder holding it.")]
+Images = Annotated[Optional[Path], typer.Option(
+    "--images", help="With --benchmark: the folder of the benchmark's images.")]
 
 
 def query_command(
-    prompts: Annotated[Optional[Path], typer.Argument(
-        help="Prompts JSONL: id, image, prompt per line (POPE question files work as they "
-             "are). Not needed with --benchmark.")] = None,
-    model: Annotated[str, typer.Option(
-        "--model", "-m", help="PROVIDER/MODEL, e.g. openai/gpt-4o-2024-08-06 or "
-                              "vllm/Qwen/Qwen2.5-VL-7B-Instruct.")] = ...,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Outputs JSONL (appended to and "
-                                                          "resumed when it exists).")] = ...,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="Server URL of an "
-                                                    "OpenAI-compatible (or other) API.")] = None,
-    max_connections: Annotated[int, typer.Option("--max-connections", "-c", min=1,
-                                                 help="Requests in flight at most.")] = 8,
-    cache: Annotated[Optional[Path], typer.Option(
-        "--cache", help="Cache directory (default $HALLUSCOPE_CACHE or "
-                        "~/.cache/halluscope).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
-                                                              "cache.")] = False,
-    samples: Annotated[int, typer.Option("--samples", "-n", min=1, help="Answers per prompt "
-                                         "(for Self-Consistency@N; use temperature > 0).")] = 1,
-    temperature: Annotated[float, typer.Option("--temperature", "-t", min=0.0)] = 0.0,
-    top_p: Annotated[Optional[float], typer.Option("--top-p")] = None,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1)] = 512,
-    seed: Annotated[Optional[int], typer.Option("--seed")] = None,
-    system: Annotated[Optional[str], typer.Option("--system", help="System prompt.")] = None,
-    image_root: Annotated[Optional[Path], typer.Option("--image-root", help="Folder that "
-                          "relative image paths are resolved against (default: the prompts "
-                          "file's folder).")] = None,
-    allow_urls: Annotated[bool, typer.Option("--allow-urls", help="Fetch http(s) images.")] = False,
-    detail: Annotated[Optional[str], typer.Option("--detail", help="OpenAI image detail: "
-                                                  "low, high or auto.")] = None,
-    timeout: Annotated[Optional[float], typer.Option(
-        "--timeout", help="Seconds per attempt (default 120; none for local models).")] = None,
-    retries: Annotated[int, typer.Option("--max-attempts", min=1, help="Attempts per "
-                                         "request, the first included.")] = 6,
-    restart: Annotated[bool, typer.Option("--restart", help="Start the output file afresh "
-                                                            "instead of resuming.")] = False,
-    option: Annotated[Optional[list[str]], typer.Option("--option", "-O", help="Provider "
-                      "option KEY=VALUE (repeatable): revision, device, dtype, "
-                      "max_tokens_param, ...")] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Answer from the cache only: "
-                       "open no connection and stop at the first answer the cache lacks "
-                       "(also: HALLUSCOPE_OFFLINE=1).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    benchmark: Annotated[Optional[str], typer.Option(
-        "--benchmark", help="Ask a pinned benchmark's questions (see `halluscope benchmarks`); "
-                            "its question file comes from --data or $HALLUSCOPE_DATA and is "
-                            "hash-checked first.")] = None,
-    data: Annotated[Optional[Path], typer.Option(
-        "--data", help="With --benchmark: the question file, or a folder holding it.")] = None,
-    images: Annotated[Optional[Path], typer.Option(
-        "--images", help="With --benchmark: the folder of the benchmark's images.")] = None,
+    prompts: Prompts = None, model: Model = ..., out: Out = ..., base_url: BaseUrl = None,
+    max_connections: MaxConnections = 8, cache: Cache = None, no_cache: NoCache = False,
+    samples: Samples = 1, temperature: Temperature = 0.0, top_p: TopP = None,
+    max_tokens: MaxTokens = 512, seed: Seed = None, system: System = None,
+    image_root: ImageRoot = None, allow_urls: AllowUrls = False, detail: Detail = None,
+    timeout: Timeout = None, retries: Retries = 6, restart: Restart = False,
+    option: ModelOption = None, offline: Offline = False, quiet: Quiet = False,
+    benchmark: Benchmark = None, data: Data = None, images: Images = None,
 ) -> None:
     """Ask a model every prompt of a file; write outputs that `halluscope audit` reads."""
-    from halluscope.adapters.query import QueryCounts, aquery, _run_sync
-    from halluscope.adapters.types import AuthError, Decoding
-    from halluscope.errors import HalluscopeError
-    from halluscope.redact import install_log_redaction, redact_text
+    from halluscope.adapters.types import Decoding
+    from halluscope.redact import install_log_redaction
     install_log_redaction()
 
     if benchmark is not None:
@@ -104,7 +107,23 @@ def query_command(
     if samples > 1 and temperature == 0:
         err_console.print("[yellow]note:[/yellow] --samples with temperature 0 repeats one "
                           "greedy answer; pass --temperature for Self-Consistency@N")
+    result = _ask(quiet, prompts, model, out=out, base_url=base_url,
+                  max_connections=max_connections, cache=False if no_cache else cache,
+                  decoding=decoding, samples=samples, system=system, allow_urls=allow_urls,
+                  image_root=image_root, detail=detail, timeout=timeout, max_attempts=retries,
+                  resume=not restart, collect=False, model_options=parse_key_values(option),
+                  offline=True if offline else None, argv=sys.argv)
+    _print_summary(result, model, out, quiet)
+    raise typer.Exit(result.exit_code)
 
+
+def _ask(quiet: bool, prompts: Path, model: str, **kwargs):
+    """Run :func:`~halluscope.adapters.query.aquery` under a progress bar; refused
+    credentials and input errors exit 2."""
+    from halluscope.adapters.query import QueryCounts, _run_sync, aquery
+    from halluscope.adapters.types import AuthError
+    from halluscope.errors import HalluscopeError
+    from halluscope.redact import redact_text
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -122,21 +141,13 @@ def query_command(
 
     try:
         with bar:
-            result = _run_sync(aquery(
-                prompts, model, out=out, base_url=base_url, max_connections=max_connections,
-                cache=False if no_cache else cache, decoding=decoding, samples=samples,
-                system=system, allow_urls=allow_urls, image_root=image_root, detail=detail,
-                timeout=timeout, max_attempts=retries, resume=not restart, collect=False,
-                progress=on_progress, model_options=parse_key_values(option),
-                offline=True if offline else None, argv=sys.argv))
+            return _run_sync(aquery(prompts, model, progress=on_progress, **kwargs))
     except AuthError as exc:
         err_console.print(f"[red]authentication failed:[/red] {escape(redact_text(str(exc)))}")
         raise typer.Exit(EXIT_USAGE) from None
     except HalluscopeError as exc:
         err_console.print(f"[red]error:[/red] {escape(redact_text(str(exc)))}", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
-    _print_summary(result, model, out, quiet)
-    raise typer.Exit(result.exit_code)
 
 
 def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
@@ -205,58 +216,6 @@ def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, o
     return path, system if system is not None else bench_system
 
 
-judges_app = typer.Typer(help="Pinned judge specs (judges/*.toml).", no_args_is_help=True)
-
-
-@judges_app.command("list")
-def judges_list(
-    path: Annotated[Optional[list[Path]], typer.Option("--path", help="Extra folder of "
-                                                       "judge specs (repeatable).")] = None,
-) -> None:
-    """List the judge specs that can be loaded by name."""
-    from halluscope.judges.spec import find_specs, load_spec
-    from halluscope.errors import HalluscopeError
-    table = Table(show_header=True)
-    table.add_column("name", no_wrap=True)
-    table.add_column("provider", overflow="fold")
-    table.add_column("model", no_wrap=True)
-    table.add_column("revision", overflow="fold")
-    problems = []
-    for name, file in find_specs(extra=path or ()).items():
-        try:
-            spec = load_spec(file)
-            table.add_row(spec.name, spec.provider, spec.model, (spec.revision or "-")[:8])
-        except HalluscopeError as exc:
-            table.add_row(name, "?", "[red]invalid spec[/red]", "?")
-            problems.append(f"{name}: {exc}")
-    out_console.print(table)
-    for problem in problems:
-        err_console.print(problem, style="red", markup=False, highlight=False)
-
-
-@judges_app.command("show")
-def judges_show(
-    name: Annotated[str, typer.Argument(help="Spec name (or path to a spec file).")],
-    path: Annotated[Optional[list[Path]], typer.Option("--path")] = None,
-    template: Annotated[bool, typer.Option("--templates", help="Print the prompt "
-                                           "templates too.")] = False,
-) -> None:
-    """Show one judge spec: pin, decoding, image policy, templates with their hashes."""
-    from halluscope.errors import HalluscopeError
-    from halluscope.judges.spec import load_spec
-    try:
-        spec = load_spec(name, extra=path or ())
-    except HalluscopeError as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(EXIT_USAGE) from None
-    out_console.print_json(json.dumps(spec.describe()))
-    if template:
-        for use, prompt in spec.prompts.items():
-            out_console.rule(f"{use}: {prompt.template}")
-            out_console.print(prompt.text, markup=False, highlight=False)
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``query`` and the ``judges`` group to ``app``."""
+    """Add ``query`` to ``app``."""
     app.command("query")(query_command)
-    app.add_typer(judges_app, name="judges")

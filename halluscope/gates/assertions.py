@@ -2,7 +2,7 @@
 
 :func:`check_threshold` backs :meth:`AuditResult.assert_below` and
 :meth:`AuditResult.assert_above`; :func:`check_regression` compares with a stored baseline
-(:mod:`halluscope.baseline`). Both return an :class:`Outcome` when the check passes and raise
+(:mod:`halluscope.gates.baseline`). Both return an :class:`Outcome` when the check passes and raise
 :class:`HalluscopeAssertionError` (an ``AssertionError``) when it fails. The message names the
 metric, its point value, confidence interval and sample size, the bound that was compared, the
 threshold, and the worst few items with their evidence, read by streaming ``result.items``::
@@ -20,7 +20,7 @@ Comparisons are inclusive: ``assert_below(name, 0.05)`` passes at exactly 0.05.
 
 Every check, passed or failed, is also handed to the observers registered with
 :func:`add_observer`; the pytest plugin uses this for its summary, JSON report and JUnit
-properties. The worst items come from :mod:`halluscope.worst_items`.
+properties. The worst items come from :mod:`halluscope.gates.worst_items`.
 
 Importing this module loads only the standard library.
 """
@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from halluscope.worst_items import (DEFAULT_WORST, EXPLAINERS, WorstItem, explain_chair,
+from halluscope.gates.worst_items import (DEFAULT_WORST, EXPLAINERS, WorstItem, explain_chair,
                                     explain_claims, explain_generic, explain_pope,
                                     explainer_for, worst_items, worst_items_block)
 
@@ -315,7 +315,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
     tolerance = float(tolerance)
     where = str(source) if source is not None else "the baseline"
     if isinstance(baseline, (str, Path)):
-        from halluscope.baseline import load_baseline
+        from halluscope.gates.baseline import load_baseline
         where = str(source or baseline)
         baseline = load_baseline(baseline)
     entries = baseline.get("metrics", baseline) if isinstance(baseline, Mapping) else {}
@@ -330,7 +330,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
     problem = None
     if entry is None:
         problem = (f"no baseline value for {name} in {where}; record one with "
-                   f"`pytest --halluscope-update-baseline` (or halluscope.baseline."
+                   f"`pytest --halluscope-update-baseline` (or halluscope.gates.baseline."
                    f"write_baseline)")
     elif base is None:
         problem = f"the baseline value of {name} in {where} is undefined"

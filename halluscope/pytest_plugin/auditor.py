@@ -15,13 +15,14 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
+from halluscope.pytest_plugin.settings import Settings
+
 if TYPE_CHECKING:  # pragma: no cover
-    from halluscope.assertions import Outcome
-    from halluscope.pytest_plugin import GateSession, Settings
+    from halluscope.gates.assertions import Outcome
     from halluscope.result import AuditResult
 
 ENV_CACHE = "HALLUSCOPE_CACHE"   # the adapters' response cache folder
@@ -62,6 +63,22 @@ def cached_answers(cache: Path) -> int:
         return 0
 
 
+class AuditSession(Protocol):
+    """What the auditor needs of the plugin's session (``GateSession`` in
+    :mod:`halluscope.pytest_plugin`, which imports this module, not the other way round)."""
+
+    settings: Settings
+    worker: str | None
+
+    def scratch(self) -> Path: ...
+
+    def record_audit(self, key: str, inputs: list[str], result: AuditResult,
+                     out: Path | None, overrides: dict[str, Any] | None = None) -> None: ...
+
+    def check_regression(self, result: AuditResult, name: str,
+                         tolerance: float | None = None) -> Outcome: ...
+
+
 def _key(inputs: list[str], records: Any, options: dict[str, Any]) -> str:
     blob = json.dumps({"inputs": inputs, "records": records, "options": options},
                       sort_keys=True, default=str)
@@ -78,7 +95,7 @@ class Auditor:
     ``n_boot``, ``gt_objects``, ... and ``offline``).
     """
 
-    def __init__(self, session: GateSession):
+    def __init__(self, session: AuditSession):
         self.session = session
         self._cache: dict[str, AuditResult] = {}
 
@@ -224,18 +241,18 @@ def _has_html_report() -> bool:
 class _GateMixin:
     """What the plugin adds to :class:`~halluscope.result.AuditResult`."""
 
-    _halluscope_session: GateSession
+    _halluscope_session: AuditSession
 
     def assert_below(self, name: str, threshold: float, bound: str | None = None) -> Outcome:
         """Fail unless ``name`` (or its ``"upper"`` bound) is at most ``threshold``."""
         __tracebackhide__ = True
-        from halluscope.assertions import check_threshold
+        from halluscope.gates.assertions import check_threshold
         return check_threshold(self, name, threshold, bound=bound, direction="below")
 
     def assert_above(self, name: str, threshold: float, bound: str | None = None) -> Outcome:
         """Fail unless ``name`` (or its ``"lower"`` bound) is at least ``threshold``."""
         __tracebackhide__ = True
-        from halluscope.assertions import check_threshold
+        from halluscope.gates.assertions import check_threshold
         return check_threshold(self, name, threshold, bound=bound, direction="above")
 
     def assert_no_regression(self, name: str, tolerance: float | None = None) -> Outcome:
@@ -248,7 +265,7 @@ class _GateMixin:
 _GATE_CLASS: type | None = None
 
 
-def gate_result(result: AuditResult, session: GateSession) -> AuditResult:
+def gate_result(result: AuditResult, session: AuditSession) -> AuditResult:
     """``result`` as the plugin's AuditResult subclass (same data, shared items file)."""
     global _GATE_CLASS
     if _GATE_CLASS is None:

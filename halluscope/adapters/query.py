@@ -44,7 +44,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halluscope.adapters.cache import ResponseCache
+from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader, is_url
 from halluscope.adapters.registry import get_model
@@ -246,14 +246,6 @@ def _portable_image(item: PromptItem, out_dir: Path | None) -> Any:
 
 
 # -- the run --------------------------------------------------------------------------------
-def _open_cache(cache: Any, *, create: bool = True) -> tuple[ResponseCache | None, bool]:
-    if cache is False:
-        return None, False
-    if isinstance(cache, ResponseCache):
-        return cache, False
-    return ResponseCache(cache, create=create), True
-
-
 async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str | Any, *,
                  out: str | Path | None = None, base_url: str | None = None,
                  max_connections: int = 8, cache: str | Path | ResponseCache | bool | None = None,
@@ -288,7 +280,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     api = get_model(model, base_url=base_url, offline=offline, **dict(model_options or {}))
     if timeout is None:
         timeout = getattr(api, "default_timeout", 120.0)
-    store, owned = _open_cache(None if cache is True else cache, create=not offline)
+    store, owned = open_response_cache(cache, create=not offline)
     client = ModelClient(api, cache=store, max_connections=max_connections,
                          retry=retry or RetryPolicy(max_attempts=max_attempts), timeout=timeout,
                          images=ImageLoader(allow_urls=allow_urls), offline=offline)

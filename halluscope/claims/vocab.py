@@ -100,10 +100,7 @@ _COCO_FALLBACK: dict[str, tuple[str, ...]] = {
 
 def _spec_synonyms() -> dict[str, tuple[str, ...]] | None:
     """Node -> synonyms from the CHAIR spec, when it is installed."""
-    try:
-        from halluscope.resources import spec_path  # written with the CHAIR metric
-    except ImportError:
-        return None
+    from halluscope.resources import spec_path
     try:
         path = Path(spec_path("metrics", "chair-coco.json"))
     except Exception:  # noqa: BLE001 - a missing spec is not an error here

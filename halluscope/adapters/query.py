@@ -47,6 +47,7 @@ from typing import Any
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader, is_url
+from halluscope.adapters.outlock import OutputLocked, lock_output, unlock_output
 from halluscope.adapters.registry import get_model
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
                                        ServerUnreachable)
@@ -57,10 +58,6 @@ from halluscope.redact import redact_mapping, redact_text, register_options, reg
 log = logging.getLogger(__name__)
 
 MAX_PROBLEMS_SHOWN = 5
-
-
-class OutputLocked(InputError):
-    """Another process is writing the same output file."""
 
 
 @dataclass
@@ -320,7 +317,7 @@ async def _close(client: ModelClient, store: ResponseCache | None, lock) -> None
     if store is not None:
         store.close()
     if lock is not None:
-        _unlock_output(lock)
+        unlock_output(lock)
 
 
 class _QueryRun:
@@ -477,7 +474,7 @@ def _prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool):
     if out_path is None:
         return None, set()
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = _lock_output(out_path)
+    lock = lock_output(out_path)
     try:
         if resume:
             return lock, read_done(out_path, retry_failed=retry_failed)
@@ -486,43 +483,8 @@ def _prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool):
         return lock, set()
     except BaseException:
         if lock is not None:
-            _unlock_output(lock)
+            unlock_output(lock)
         raise
-
-
-def _lock_output(out_path: Path):
-    """Hold ``<out>.lock`` (exclusive, non-blocking); :class:`OutputLocked` when another
-    process holds it. Returns the open lock file (None where ``fcntl`` does not exist)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock
-        return None
-    lock_path = out_path.with_name(out_path.name + ".lock")
-    fh = open(lock_path, "a+", encoding="utf-8")
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.seek(0)
-        holder = fh.read().strip() or "?"
-        fh.close()
-        raise OutputLocked(f"{out_path} is being written by another halluscope query "
-                           f"(process {holder}, lock {lock_path}); wait for it to finish or "
-                           f"pass another --out") from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"{os.getpid()}\n")
-    fh.flush()
-    return fh
-
-
-def _unlock_output(fh) -> None:
-    import fcntl
-    try:
-        fh.seek(0)
-        fh.truncate()
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-    finally:
-        fh.close()
 
 
 def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,

@@ -126,6 +126,15 @@ def _notify(outcome: Outcome) -> Outcome:
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _conclude(outcome: Outcome) -> Outcome:
+    """Tell the observers, then raise :class:`HalluscopeAssertionError` if the check failed."""
+    __tracebackhide__ = True
+    _notify(outcome)
+    if not outcome.passed:
+        raise HalluscopeAssertionError(outcome)
+    return outcome
+
+
 def _fmt(x: Any) -> str:
     if x is None:
         return "undefined"
@@ -254,10 +263,7 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
                       higher_is_better=metric.higher_is_better, bound=which,
                       compared=compared, direction=direction, limit=threshold,
                       message=message)
-    _notify(outcome)
-    if not passed:
-        raise HalluscopeAssertionError(outcome)
-    return outcome
+    return _conclude(outcome)
 
 
 def validate_threshold(result: Any, name: str, threshold: float) -> Any:
@@ -370,10 +376,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
                       higher_is_better=metric.higher_is_better, bound=None, compared=value,
                       direction=direction, limit=limit, baseline=base, tolerance=tolerance,
                       message=message)
-    _notify(outcome)
-    if not passed:
-        raise HalluscopeAssertionError(outcome)
-    return outcome
+    return _conclude(outcome)
 
 
 __all__ = ["DEFAULT_WORST", "EXPLAINERS", "HalluscopeAssertionError", "Outcome", "WorstItem",

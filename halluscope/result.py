@@ -192,13 +192,13 @@ class AuditResult:
         the message shows the metric, its interval, the bound, the threshold and the worst
         items with their evidence."""
         __tracebackhide__ = True
-        from halluscope.assertions import check_threshold
+        from halluscope.gates.assertions import check_threshold
         return check_threshold(self, name, threshold, bound=bound, direction="below")
 
     def assert_above(self, name: str, threshold: float, bound: str | None = None):
         """Raise AssertionError unless metric ``name`` (or its ``"lower"`` bound) >= threshold."""
         __tracebackhide__ = True
-        from halluscope.assertions import check_threshold
+        from halluscope.gates.assertions import check_threshold
         return check_threshold(self, name, threshold, bound=bound, direction="above")
 
     def gate_failures(self, above: dict[str, float] | None = None,

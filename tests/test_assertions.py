@@ -10,10 +10,10 @@ import re
 import pytest
 
 import halluscope
-from halluscope.assertions import (HalluscopeAssertionError, add_observer, check_regression,
+from halluscope.gates.assertions import (HalluscopeAssertionError, add_observer, check_regression,
                                    check_threshold, explain_chair, explain_claims,
                                    explain_pope, remove_observer, worst_items)
-from halluscope.baseline import (BaselineError, entry_from_result, load_baseline,
+from halluscope.gates.baseline import (BaselineError, entry_from_result, load_baseline,
                                  write_baseline)
 from halluscope.metrics.base import ItemScore, Metric
 from halluscope.metrics.stats import MetricResult, Statistic, ratio

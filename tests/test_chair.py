@@ -462,7 +462,7 @@ def _coco_files(folder):
 
 
 def test_coco_ground_truth_is_built_the_original_way_and_cached(tmp_path, monkeypatch):
-    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
     files = _coco_files(tmp_path)
     gt = load_ground_truth(ORIGINAL, None, files)
     assert gt[10] == {"dog", "person"}
@@ -480,7 +480,7 @@ def test_coco_ground_truth_is_built_the_original_way_and_cached(tmp_path, monkey
     assert dict(again) == dict(gt)
     # the refined variant has its own cache entry; a changed file is a new key
     monkeypatch.undo()
-    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
     refined = load_coco_ground_truth(files, REFINED)
     assert refined[11] == {"dining table", "bus", "wine glass"}
     files[1].write_text(files[1].read_text().replace("his dog", "his cat"))
@@ -490,7 +490,7 @@ def test_coco_ground_truth_is_built_the_original_way_and_cached(tmp_path, monkey
 
 
 def test_from_config_with_coco_annotations(tmp_path, monkeypatch):
-    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
     files = _coco_files(tmp_path)
     m = ChairMetric.from_config(AuditConfig(coco_annotations=files, n_boot=0))
     payload = m.update(record(10, "A dog and a cat.")).payload
@@ -503,7 +503,7 @@ def test_chair_commands(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from halluscope.cli import app
-    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
     files = _coco_files(tmp_path)
     out = tmp_path / "gt.json"
     args = ["chair", "gt", "-a", str(files[0]), "-a", str(files[1]), "-o", str(out)]

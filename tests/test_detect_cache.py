@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from halluscope.claims.model import Claim
-from halluscope.evidence.cache import (EvidenceCache, default_cache_dir, image_sha256,
+from halluscope.evidence.cache import (EvidenceCache, evidence_cache_dir, image_sha256,
                                        weights_hash)
 from halluscope.evidence.detect import Detection, Thresholds
 from halluscope.evidence.detector_facts import DetectorFacts
@@ -38,16 +38,16 @@ class CountingDetector:
         return {"backend": "test", "weights_sha256": "0" * 16}
 
 
-def test_default_cache_dir(monkeypatch, tmp_path):
+def test_evidence_cache_dir(monkeypatch, tmp_path):
     from halluscope.config import AuditConfig
-    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", str(tmp_path / "env"))
-    assert default_cache_dir() == tmp_path / "env"
-    assert default_cache_dir(AuditConfig(cache_dir=tmp_path / "cfg")) == tmp_path / "cfg"
-    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", "off")
-    assert default_cache_dir() is None and not EvidenceCache.from_config().enabled
-    monkeypatch.delenv("HALLUSCOPE_CACHE_DIR")
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "env"))
+    assert evidence_cache_dir() == tmp_path / "env"
+    assert evidence_cache_dir(AuditConfig(cache_dir=tmp_path / "cfg")) == tmp_path / "cfg"
+    monkeypatch.setenv("HALLUSCOPE_CACHE", "off")
+    assert evidence_cache_dir() is None and not EvidenceCache.from_config().enabled
+    monkeypatch.delenv("HALLUSCOPE_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert default_cache_dir() == tmp_path / "xdg" / "halluscope"
+    assert evidence_cache_dir() == tmp_path / "xdg" / "halluscope"
 
 
 def test_get_put_and_counters(tmp_path):
@@ -77,7 +77,7 @@ def test_image_hash_by_bytes_and_by_pixels(tmp_path):
 
 
 def test_weights_hash_is_remembered_by_size_and_mtime(tmp_path, monkeypatch):
-    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"abc")

@@ -18,7 +18,8 @@ from halluscope.evidence.detect import (Detection, Detector, caption_for, iou,  
                                         load_detector, nms, phrase_scores)
 from halluscope.evidence.detect_cocossd import (COCO80, CocoSsdDetector,  # noqa: E402
                                                 coco_node, packaged_model, singular)
-from halluscope.evidence.detector_facts import DetectorFacts, decide  # noqa: E402
+from halluscope.checks import check_claim as decide  # noqa: E402
+from halluscope.evidence.detector_facts import DetectorFacts  # noqa: E402
 from halluscope.records import record_from_dict  # noqa: E402
 from tests.tiny_detectors import isolated_cache  # noqa: F401,E402
 

@@ -19,7 +19,7 @@ import halluscope
 # Extension modules such as numpy load once per process: import them here, outside the module
 # snapshot that pytester restores after each in-process run. Runs that may load more (HTML
 # reports, spaCy for CHAIR) use runpytest_subprocess.
-import halluscope.assertions  # noqa: F401
+import halluscope.gates.assertions  # noqa: F401
 import halluscope.metrics.base  # noqa: F401
 import halluscope.pipeline  # noqa: F401
 

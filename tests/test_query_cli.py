@@ -9,7 +9,8 @@ import typer
 from typer.testing import CliRunner
 
 from fake_openai_server import FakeServer
-from halluscope.cli_query import EXIT_FAILED, EXIT_OK, EXIT_USAGE, register
+from halluscope.cli import judges as judges_cli
+from halluscope.cli.query import EXIT_FAILED, EXIT_OK, EXIT_USAGE, register
 
 KEY = "sk-cli-test-0000000000"
 
@@ -22,6 +23,7 @@ def app():
     def main() -> None:
         """halluscope (test app)."""
     register(app)
+    judges_cli.register(app)
     return app
 
 

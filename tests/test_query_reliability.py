@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from fake_openai_server import FakeServer
 from halluscope.adapters.cache import ResponseCache
-from halluscope.cli_query import EXIT_FAILED, EXIT_OK, EXIT_USAGE, register
+from halluscope.cli.query import EXIT_FAILED, EXIT_OK, EXIT_USAGE, register
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-reliability-0000000000"

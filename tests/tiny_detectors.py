@@ -218,4 +218,4 @@ def build_gdino_py(folder: Path, *, bert_weights: bool = False) -> tuple[Path, P
 def isolated_cache(tmp_path_factory, monkeypatch):
     """Keep the evidence cache and the weights-hash index out of the user's cache folder
     (import this name into a test module to use it there)."""
-    monkeypatch.setenv("HALLUSCOPE_CACHE_DIR", str(tmp_path_factory.mktemp("hcache")))
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path_factory.mktemp("hcache")))

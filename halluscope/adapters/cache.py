@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.adapters.types import ImagePart, Request, Response
+from halluscope.cachedir import ENV_CACHE, default_cache_dir
+from halluscope.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +56,6 @@ CREATE TABLE IF NOT EXISTS responses (
     created  REAL NOT NULL
 )
 """
-
-
-def default_cache_dir() -> Path:
-    """``$HALLUSCOPE_CACHE``, else ``$XDG_CACHE_HOME/halluscope``, else ``~/.cache/halluscope``."""
-    env = os.environ.get("HALLUSCOPE_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "halluscope"
 
 
 def key_material(provider: str, pin: str, request: Request, image_hashes: list[str],
@@ -133,12 +126,19 @@ class ResponseCache:
 
     Args:
         path: A directory (the file ``responses.sqlite3`` in it is used) or a ``.sqlite3`` /
-            ``.sqlite`` / ``.db`` file path. Created when missing, unless ``create`` is false:
-            then a missing cache stays missing and answers nothing (offline mode).
+            ``.sqlite`` / ``.db`` file path; ``None``: halluscope's cache folder
+            (:func:`halluscope.cachedir.default_cache_dir`). Created when missing, unless
+            ``create`` is false: then a missing cache stays missing and answers nothing
+            (offline mode).
     """
 
     def __init__(self, path: str | Path | None = None, *, create: bool = True):
-        path = Path(path).expanduser() if path is not None else default_cache_dir()
+        if path is None:
+            path = default_cache_dir()
+            if path is None:
+                raise InputError(f"expected a cache folder, got none: caching is off "
+                                 f"({ENV_CACHE}=off); pass a folder or no cache")
+        path = Path(path).expanduser()
         if path.suffix not in (".sqlite3", ".sqlite", ".db"):
             path = path / CACHE_FILE
         self.path = path
@@ -270,3 +270,20 @@ class ResponseCache:
                 "writes": self.writes, **({} if self.exists else {"exists": False}),
                 **({"write_errors": self.write_errors} if self.write_errors else {}),
                 **({"moved_aside": str(self.moved_aside)} if self.moved_aside else {})}
+
+
+def open_response_cache(cache: str | Path | ResponseCache | bool | None, *,
+                        create: bool = True) -> tuple[ResponseCache | None, bool]:
+    """The response cache a caller asked for, and whether the caller owns (must close) it:
+    ``False`` none; a :class:`ResponseCache` itself (not owned); ``None`` or ``True``
+    halluscope's cache folder, or none when caching is off (``HALLUSCOPE_CACHE=off``); a path
+    that folder or file."""
+    if cache is False:
+        return None, False
+    if isinstance(cache, ResponseCache):
+        return cache, False
+    if cache is None or cache is True:
+        if default_cache_dir() is None:
+            return None, False
+        cache = None
+    return ResponseCache(cache, create=create), True

@@ -44,9 +44,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halluscope.adapters.cache import ResponseCache
+from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader, is_url
+from halluscope.adapters.outlock import OutputLocked, lock_output, unlock_output
 from halluscope.adapters.registry import get_model
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
                                        ServerUnreachable)
@@ -57,10 +58,6 @@ from halluscope.redact import redact_mapping, redact_text, register_options, reg
 log = logging.getLogger(__name__)
 
 MAX_PROBLEMS_SHOWN = 5
-
-
-class OutputLocked(InputError):
-    """Another process is writing the same output file."""
 
 
 @dataclass
@@ -246,14 +243,6 @@ def _portable_image(item: PromptItem, out_dir: Path | None) -> Any:
 
 
 # -- the run --------------------------------------------------------------------------------
-def _open_cache(cache: Any, *, create: bool = True) -> tuple[ResponseCache | None, bool]:
-    if cache is False:
-        return None, False
-    if isinstance(cache, ResponseCache):
-        return cache, False
-    return ResponseCache(cache, create=create), True
-
-
 async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str | Any, *,
                  out: str | Path | None = None, base_url: str | None = None,
                  max_connections: int = 8, cache: str | Path | ResponseCache | bool | None = None,
@@ -288,7 +277,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     api = get_model(model, base_url=base_url, offline=offline, **dict(model_options or {}))
     if timeout is None:
         timeout = getattr(api, "default_timeout", 120.0)
-    store, owned = _open_cache(None if cache is True else cache, create=not offline)
+    store, owned = open_response_cache(cache, create=not offline)
     client = ModelClient(api, cache=store, max_connections=max_connections,
                          retry=retry or RetryPolicy(max_attempts=max_attempts), timeout=timeout,
                          images=ImageLoader(allow_urls=allow_urls), offline=offline)
@@ -296,50 +285,98 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     try:
         lock, done = _prepare_output(out_path, resume=resume, retry_failed=retry_failed)
     except BaseException:
-        await client.aclose()
-        if owned and store is not None:
-            store.close()
+        await _close(client, store if owned else None, None)
         raise
-    counts = QueryCounts()
-    records: list[dict[str, Any]] | None = [] if collect else None
-    requested = api.model
-    window = max(64, 8 * max_connections)
-    fh = open(out_path, "a", encoding="utf-8") if out_path is not None else None
-    out_dir = out_path.parent.resolve() if out_path is not None else None
-    head: list[Message] = [Message.system(system)] if system else []
+    run = _QueryRun(client, api.model, samples, done, out_path, collect, progress,
+                    head=(Message.system(system),) if system else (), detail=detail,
+                    decoding=decoding, window=max(64, 8 * max_connections))
+    run.start(prompt_ids)
+    try:
+        await run.drive(iter_prompts(prompts, image_root=image_root))
+    finally:
+        await run.cancel_pending()
+        elapsed = time.perf_counter() - t0
+        sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
+                          max_connections, run.counts, started, elapsed, run.aborted, argv,
+                          system=system, allow_urls=allow_urls, offline=offline)
+        sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
+        sheet = redact_mapping(sheet)
+        if out_path is not None:
+            sheet_path = out_path.with_name(out_path.name + ".runsheet.json")
+            sheet_path.write_text(json.dumps(sheet, indent=2, ensure_ascii=False) + "\n",
+                                  encoding="utf-8")
+        await _close(client, store if owned else None, lock)
+    return QueryResult(run.final_records(), run.counts, sheet, dict(client.reported_models),
+                       elapsed, failures=sorted(run.groups.values(), key=lambda g: -g.count),
+                       stopped=run.stopped)
 
-    def task_id(prompt_id: str, k: int) -> str:
-        return prompt_id if samples == 1 else f"{prompt_id}#{k}"
 
-    # count what is left before starting, for an honest progress bar
-    if done:
-        counts.skipped = sum(task_id(i, k) in done for i in prompt_ids for k in range(samples))
-    counts.total = len(prompt_ids) * samples - counts.skipped
-    if progress:
-        progress(counts)
+async def _close(client: ModelClient, store: ResponseCache | None, lock) -> None:
+    """Close the client, the cache this run opened (``store``) and the output lock."""
+    await client.aclose()
+    if store is not None:
+        store.close()
+    if lock is not None:
+        unlock_output(lock)
 
-    async def run_one(item: PromptItem, k: int) -> dict[str, Any]:
+
+class _QueryRun:
+    """The state of one :func:`aquery` run: what is done, in flight, counted and written."""
+
+    def __init__(self, client: ModelClient, requested: str, samples: int, done: set[str],
+                 out_path: Path | None, collect: bool,
+                 progress: Callable[[QueryCounts], None] | None, *, head: tuple[Message, ...],
+                 detail: str | None, decoding: Decoding, window: int):
+        self.client, self.requested, self.samples, self.done = client, requested, samples, done
+        self.out_path, self.progress, self.head, self.detail = out_path, progress, head, detail
+        self.decoding, self.window = decoding, window
+        self.counts = QueryCounts()
+        self.records: list[dict[str, Any]] | None = [] if collect else None
+        self.out_dir = out_path.parent.resolve() if out_path is not None else None
+        self.groups: dict[tuple, FailureGroup] = {}
+        self.pending: deque[asyncio.Task] = deque()
+        self.aborted: str | None = None
+        self.stopped: str | None = None
+        self.fh = None
+
+    def task_id(self, prompt_id: str, k: int) -> str:
+        return prompt_id if self.samples == 1 else f"{prompt_id}#{k}"
+
+    def start(self, prompt_ids: list[str]) -> None:
+        """Count what is left before starting, for an honest progress bar; open the output."""
+        counts = self.counts
+        if self.done:
+            counts.skipped = sum(self.task_id(i, k) in self.done
+                                 for i in prompt_ids for k in range(self.samples))
+        counts.total = len(prompt_ids) * self.samples - counts.skipped
+        if self.out_path is not None:
+            self.fh = open(self.out_path, "a", encoding="utf-8")
+        if self.progress:
+            self.progress(counts)
+
+    async def run_one(self, item: PromptItem, k: int) -> dict[str, Any]:
+        """Ask one prompt (sample ``k``): the output record, with ``error`` when it failed."""
         rec = dict(item.fields)
-        rec["id"] = task_id(item.id, k)
-        if samples > 1:
+        rec["id"] = self.task_id(item.id, k)
+        if self.samples > 1:
             rec["sample_of"] = item.id
             rec["sample_index"] = k
         rec.setdefault("prompt", item.prompt)
         if item.image is not None:
-            rec["image"] = _portable_image(item, out_dir)
+            rec["image"] = _portable_image(item, self.out_dir)
         rec.pop("error", None)
         images = (item.image,) if item.image else ()
-        request = Request(tuple(head) + (Message.user(item.prompt, images, detail),),
-                          decoding, sample_index=k)
+        request = Request(self.head + (Message.user(item.prompt, images, self.detail),),
+                          self.decoding, sample_index=k)
         try:
-            resp = await client.generate(request)
+            resp = await self.client.generate(request)
         except (AuthError, ServerUnreachable):
             raise
         except CacheMiss as exc:
             raise exc.for_record(rec["id"]) from None
         except AdapterError as exc:
             rec.pop("response", None)
-            rec["model"] = requested
+            rec["model"] = self.requested
             message = redact_text(str(exc))
             rec["error"] = f"{type(exc).__name__}: {message}"
             if exc.status is not None:
@@ -347,24 +384,24 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
             rec["_failure"] = (type(exc).__name__, exc.status, message)
             return rec
         rec["response"] = resp.text
-        rec["model"] = resp.model or requested
-        if resp.model and resp.model != requested:
-            rec["requested_model"] = requested
+        rec["model"] = resp.model or self.requested
+        if resp.model and resp.model != self.requested:
+            rec["requested_model"] = self.requested
         else:
             rec.pop("requested_model", None)
         rec["_cached"] = resp.cached
         return rec
 
-    groups: dict[tuple, FailureGroup] = {}
-
-    def emit(rec: dict[str, Any]) -> None:
+    def emit(self, rec: dict[str, Any]) -> None:
+        """Count one finished record, group its failure, write it and report progress."""
         cached = rec.pop("_cached", False)
         failure = rec.pop("_failure", None)
         rec = redact_mapping(rec)
+        counts = self.counts
         if "error" in rec:
             counts.failed += 1
-            group = groups.setdefault(failure or ("Error", None, rec["error"]),
-                                      FailureGroup(*(failure or ("Error", None, rec["error"]))))
+            key = failure or ("Error", None, rec["error"])
+            group = self.groups.setdefault(key, FailureGroup(*key))
             group.count += 1
             if len(group.ids) < MAX_PROBLEMS_SHOWN:
                 group.ids.append(rec["id"])
@@ -372,70 +409,58 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
             counts.cached += 1
         else:
             counts.new += 1
-        if fh is not None:
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            fh.flush()
-        if records is not None:
-            records.append(rec)
-        if progress:
-            progress(counts)
+        if self.fh is not None:
+            self.fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self.fh.flush()
+        if self.records is not None:
+            self.records.append(rec)
+        if self.progress:
+            self.progress(counts)
 
-    pending: deque[asyncio.Task] = deque()
-    aborted: str | None = None
-    stopped: str | None = None
-
-    async def drive() -> None:
-        for item in iter_prompts(prompts, image_root=image_root):
+    async def _drive(self, items: Iterable[PromptItem | RecordError]) -> None:
+        pending = self.pending
+        for item in items:
             if isinstance(item, RecordError):  # checked above; the file changed under us
                 raise item
-            for k in range(samples):
-                if task_id(item.id, k) in done:
+            for k in range(self.samples):
+                if self.task_id(item.id, k) in self.done:
                     continue
-                pending.append(asyncio.create_task(run_one(item, k)))
-                while pending and (len(pending) >= window or pending[0].done()):
-                    emit(await pending.popleft())
+                pending.append(asyncio.create_task(self.run_one(item, k)))
+                while pending and (len(pending) >= self.window or pending[0].done()):
+                    self.emit(await pending.popleft())
                     await asyncio.sleep(0)  # awaiting a finished task never yields: let a
                     # cancellation (Ctrl-C) land here instead of after every finished line
         while pending:
-            emit(await pending.popleft())
+            self.emit(await pending.popleft())
             await asyncio.sleep(0)
 
-    try:
-        await drive()
-    except ServerUnreachable as exc:  # stop: every further call would fail the same way
-        stopped = aborted = redact_text(f"{type(exc).__name__}: {exc}")
-    except (AuthError, CacheMiss) as exc:
-        aborted = redact_text(f"{type(exc).__name__}: {exc}")
-        raise
-    finally:
-        for task in pending:
+    async def drive(self, items: Iterable[PromptItem | RecordError]) -> None:
+        """Ask every prompt not done, at most ``window`` in flight, emitting in order; an
+        unreachable server stops the run (``stopped``), refused credentials and cache misses
+        end it with the exception."""
+        try:
+            await self._drive(items)
+        except ServerUnreachable as exc:  # stop: every further call would fail the same way
+            self.stopped = self.aborted = redact_text(f"{type(exc).__name__}: {exc}")
+        except (AuthError, CacheMiss) as exc:
+            self.aborted = redact_text(f"{type(exc).__name__}: {exc}")
+            raise
+
+    async def cancel_pending(self) -> None:
+        """Cancel what is still in flight and close the output file."""
+        for task in self.pending:
             task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-        if fh is not None:
-            fh.close()
-        elapsed = time.perf_counter() - t0
-        sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
-                          max_connections, counts, started, elapsed, aborted, argv,
-                          system=system, allow_urls=allow_urls, offline=offline)
-        sheet["failures"] = [_group_dict(g) for g in groups.values()]
-        sheet = redact_mapping(sheet)
-        if out_path is not None:
-            sheet_path = out_path.with_name(out_path.name + ".runsheet.json")
-            sheet_path.write_text(json.dumps(sheet, indent=2, ensure_ascii=False) + "\n",
-                                  encoding="utf-8")
-        await client.aclose()
-        if owned and store is not None:
-            store.close()
-        if lock is not None:
-            _unlock_output(lock)
-    if records is not None and out_path is not None and counts.skipped:
-        # resumed: hand back the whole output file, earlier runs' lines included
-        with open(out_path, encoding="utf-8") as fh:
-            records = [json.loads(line) for line in fh if line.strip()]
-    failures = sorted(groups.values(), key=lambda g: -g.count)
-    return QueryResult(records, counts, sheet, dict(client.reported_models), elapsed,
-                       failures=failures, stopped=stopped)
+        if self.pending:
+            await asyncio.gather(*self.pending, return_exceptions=True)
+        if self.fh is not None:
+            self.fh.close()
+
+    def final_records(self) -> list[dict[str, Any]] | None:
+        """The records to hand back: after a resume, the whole output file."""
+        if self.records is not None and self.out_path is not None and self.counts.skipped:
+            with open(self.out_path, encoding="utf-8") as fh:
+                return [json.loads(line) for line in fh if line.strip()]
+        return self.records
 
 
 def _group_dict(g: FailureGroup) -> dict[str, Any]:
@@ -449,7 +474,7 @@ def _prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool):
     if out_path is None:
         return None, set()
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = _lock_output(out_path)
+    lock = lock_output(out_path)
     try:
         if resume:
             return lock, read_done(out_path, retry_failed=retry_failed)
@@ -458,59 +483,14 @@ def _prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool):
         return lock, set()
     except BaseException:
         if lock is not None:
-            _unlock_output(lock)
+            unlock_output(lock)
         raise
-
-
-def _lock_output(out_path: Path):
-    """Hold ``<out>.lock`` (exclusive, non-blocking); :class:`OutputLocked` when another
-    process holds it. Returns the open lock file (None where ``fcntl`` does not exist)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock
-        return None
-    lock_path = out_path.with_name(out_path.name + ".lock")
-    fh = open(lock_path, "a+", encoding="utf-8")
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.seek(0)
-        holder = fh.read().strip() or "?"
-        fh.close()
-        raise OutputLocked(f"{out_path} is being written by another halluscope query "
-                           f"(process {holder}, lock {lock_path}); wait for it to finish or "
-                           f"pass another --out") from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"{os.getpid()}\n")
-    fh.flush()
-    return fh
-
-
-def _unlock_output(fh) -> None:
-    import fcntl
-    try:
-        fh.seek(0)
-        fh.truncate()
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-    finally:
-        fh.close()
 
 
 def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,
               started, elapsed, aborted, argv, *, system, allow_urls,
               offline=False) -> dict[str, Any]:
-    try:
-        from halluscope.runsheet import environment, file_entry, redact
-    except ImportError:  # pragma: no cover - the run sheet module is optional here
-        def environment():
-            return {}
-
-        def redact(x):
-            return x
-
-        def file_entry(p, role):
-            return {"role": role, "path": str(p)}
+    from halluscope.runsheet import environment, file_entry, redact
     files = []
     if isinstance(prompts, (str, Path)):
         files.append(file_entry(prompts, "prompts"))

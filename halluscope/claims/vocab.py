@@ -13,18 +13,25 @@ A :class:`Vocabulary` maps surface forms to nodes (``"puppy"`` -> ``"dog"``, ``"
 A noun that none of these maps has node ``None``: it is *outside the vocabulary*, and a check
 calls its claims unverifiable instead of supported or hallucinated.
 
-Built-in vocabularies: ``coco`` (the 80 COCO categories; the synonyms of the CHAIR spec
-``metrics/chair-coco.json`` when that file is present, else a built-in table) and ``amber``
-(AMBER's object words from its ``relation.json``). Any list or file of words a user gives works
-too (:func:`load_vocabulary`).
+Built-in vocabularies: ``coco`` (the 80 COCO categories with the synonyms of the pinned
+vocabulary file ``metrics/chair-coco.json``) and ``amber`` (AMBER's object words from its
+``relation.json``). Any list or file of words a user gives works too (:func:`load_vocabulary`).
+
+This is the one noun vocabulary mechanism of the package: CHAIR's caption parsers
+(:mod:`halluscope.metrics.chair_vocab`) read the same pinned file through :func:`load_spec` and
+build their word -> category tables with :func:`word_table`, in CHAIR's own order
+(``last_wins=True``: a later word overwrites an earlier one, words taken as written, as the
+original code builds its dictionary), so that the ``original`` variant keeps its quirks.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -57,68 +64,89 @@ IRREGULAR_PLURALS: dict[str, str] = {
     "dishes": "dish", "boxes": "box", "hooves": "hoof",
 }
 
-# COCO-80 categories with common synonyms: used when the CHAIR spec is not available.
-_COCO_FALLBACK: dict[str, tuple[str, ...]] = {
-    "person": ("people", "man", "woman", "men", "women", "boy", "girl", "child", "kid", "baby",
-               "adult", "lady", "guy", "gentleman", "player", "skier", "snowboarder",
-               "skateboarder", "surfer", "rider", "biker", "cyclist", "pedestrian", "worker",
-               "chef", "cook", "officer", "policeman", "teenager", "toddler", "crowd",
-               "passenger", "spectator", "tourist", "batter", "pitcher", "catcher", "umpire"),
-    "bicycle": ("bike", "cycle"), "car": ("automobile", "sedan", "suv", "van", "taxi", "cab",
-                                           "jeep", "minivan"),
-    "motorcycle": ("motorbike", "scooter", "moped", "motor bike"),
-    "airplane": ("plane", "aircraft", "jet", "airliner", "jetliner", "aeroplane"),
-    "bus": ("minibus",), "train": ("locomotive", "tram"), "truck": ("lorry", "pickup",
-                                                                     "pickup truck"),
-    "boat": ("ship", "sailboat", "canoe", "kayak", "yacht", "ferry", "vessel"),
-    "traffic light": ("stoplight", "traffic signal", "stop light"),
-    "fire hydrant": ("hydrant",), "stop sign": (), "parking meter": (), "bench": (),
-    "bird": ("pigeon", "seagull", "gull", "duck", "goose", "parrot", "sparrow", "swan"),
-    "cat": ("kitten", "kitty", "feline"), "dog": ("puppy", "pup", "doggy", "canine"),
-    "horse": ("pony", "foal", "stallion", "mare"), "sheep": ("lamb", "ram", "ewe"),
-    "cow": ("cattle", "calf", "bull", "ox"), "elephant": (), "bear": (), "zebra": (),
-    "giraffe": (), "backpack": ("knapsack", "rucksack"), "umbrella": ("parasol",),
-    "handbag": ("purse",), "tie": ("necktie", "bow tie"), "suitcase": ("luggage",),
-    "frisbee": ("flying disc",), "skis": ("ski",), "snowboard": (), "sports ball": ("ball",),
-    "kite": (), "baseball bat": (), "baseball glove": ("mitt",),
-    "skateboard": (), "surfboard": (), "tennis racket": ("racket", "racquet"),
-    "bottle": (), "wine glass": (), "cup": ("mug",), "fork": (), "knife": (), "spoon": (),
-    "bowl": (), "banana": (), "apple": (), "sandwich": ("burger", "hamburger", "sub"),
-    "orange": (), "broccoli": (), "carrot": (), "hot dog": ("hotdog",), "pizza": (),
-    "donut": ("doughnut",), "cake": ("cupcake",), "chair": ("stool", "seat", "armchair"),
-    "couch": ("sofa", "loveseat", "settee"), "potted plant": ("houseplant", "pot plant"),
-    "bed": (), "dining table": ("table", "desk"), "toilet": (),
-    "tv": ("television", "monitor", "tv screen"), "laptop": ("computer", "notebook"),
-    "mouse": (), "remote": ("remote control", "controller"), "keyboard": (),
-    "cell phone": ("phone", "cellphone", "smartphone", "mobile phone", "telephone"),
-    "microwave": (), "oven": ("stove",), "toaster": (), "sink": (),
-    "refrigerator": ("fridge", "freezer"), "book": (), "clock": (), "vase": (),
-    "scissors": (), "teddy bear": ("teddy",), "hair drier": ("hair dryer", "hairdryer", "blow dryer"),
-    "toothbrush": (),
-}
+VOCABULARY_FILE = "chair-coco.json"
 
 
-def _spec_synonyms() -> dict[str, tuple[str, ...]] | None:
-    """Node -> synonyms from the CHAIR spec, when it is installed."""
+@dataclass(frozen=True)
+class ChairSpec:
+    """The pinned COCO vocabulary file (``metrics/chair-coco.json``), read: the 80 categories
+    with their words (``objects``) and the rules of CHAIR's two parsers (``original``,
+    ``refined``)."""
+
+    name: str
+    version: int
+    path: str
+    sha256: str
+    data: Mapping[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def objects(self) -> dict[str, list[str]]:
+        return self.data["objects"]
+
+
+def load_spec(path: str | Path | None = None) -> ChairSpec:
+    """Read a CHAIR vocabulary file (default: the pinned ``chair-coco.json``)."""
+    if path is None:
+        from halluscope.resources import spec_path
+        path = spec_path("metrics", VOCABULARY_FILE)
+    path = Path(path).resolve()
     try:
-        from halluscope.resources import spec_path  # written with the CHAIR metric
-    except ImportError:
-        return None
+        st = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the CHAIR vocabulary {path}: {exc}") from exc
+    return _load_spec(str(path), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=8)
+def _load_spec(path: str, mtime_ns: int, size: int) -> ChairSpec:
     try:
-        path = Path(spec_path("metrics", "chair-coco.json"))
-    except Exception:  # noqa: BLE001 - a missing spec is not an error here
-        return None
-    if not path.is_file():
-        return None
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the CHAIR vocabulary {path}: {exc}") from exc
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        log.warning("cannot read %s (%s); using the built-in COCO-80 table", path, exc)
-        return None
-    table = _synonym_table(data)
-    if not table or len(table) < 80:
-        log.warning("%s holds no COCO-80 synonym table I can read; using the built-in one", path)
-        return None
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    for key in ("name", "version", "objects", "original", "refined"):
+        if key not in data:
+            raise ConfigError(f"{path}: expected a CHAIR vocabulary with '{key}', found none")
+    objects = data["objects"]
+    if not isinstance(objects, dict) or not all(
+            isinstance(v, list) and all(isinstance(w, str) for w in v) for v in objects.values()):
+        raise ConfigError(f"{path}: expected 'objects' to map categories to lists of words")
+    return ChairSpec(str(data["name"]), int(data["version"]), path,
+                     hashlib.sha256(raw).hexdigest(), data)
+
+
+def word_table(synonyms: Mapping[str, Iterable[str]], *,
+               excluded: Collection[str] = frozenset(), last_wins: bool = False
+               ) -> dict[str, str]:
+    """Surface form -> node of a node -> synonyms table, leaving out ``excluded`` forms.
+
+    By default (halluscope's vocabularies) every node maps to itself first, forms are stripped
+    and lower-cased, and a form claimed by two nodes keeps the first. ``last_wins=True`` is
+    CHAIR's order: each node and then its words, in file order, taken as written, a later claim
+    overwriting an earlier one.
+    """
+    table: dict[str, str] = {}
+    if last_wins:
+        for node, words in synonyms.items():
+            for w in (node, *words):
+                if w not in excluded:
+                    table[w] = node
+        return table
+    for node in synonyms:          # nodes first: a node is never the synonym of another
+        if node.lower() not in excluded:
+            table[node.lower()] = node
+    for node, syns in synonyms.items():
+        for form in syns:
+            form = str(form).strip().lower()
+            if form and form not in table and form not in excluded:
+                table[form] = node
     return table
 
 
@@ -265,14 +293,7 @@ class Vocabulary:
         self.name = name
         self.nodes: tuple[str, ...] = tuple(synonyms)
         self.use_wordnet = use_wordnet
-        table: dict[str, str] = {}
-        for node in synonyms:          # nodes first: a node is never the synonym of another
-            table[node.lower()] = node
-        for node, syns in synonyms.items():
-            for s in syns:
-                s = str(s).strip().lower()
-                if s and s not in table:
-                    table[s] = node
+        table = word_table(synonyms)
         self.table = table
         self.phrases = frozenset(k for k in table if " " in k)
         self._memo: dict[str, str | None] = {}
@@ -364,11 +385,8 @@ class Vocabulary:
 
 @lru_cache(maxsize=1)
 def coco_vocabulary() -> Vocabulary:
-    """The 80 COCO categories (CHAIR's synonyms when the spec is installed)."""
-    table = _spec_synonyms()
-    if table is None:
-        return Vocabulary("coco", _COCO_FALLBACK)
-    return Vocabulary("coco", table)
+    """The 80 COCO categories with the words of the pinned vocabulary file CHAIR reads."""
+    return Vocabulary("coco", load_spec().objects)
 
 
 @lru_cache(maxsize=8)

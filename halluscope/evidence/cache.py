@@ -6,9 +6,9 @@ open-vocabulary detectors, the phrases asked). Entries are small JSON files unde
 ``<cache dir>/<namespace>/<key[:2]>/<key>.json``, written atomically, so that concurrent
 audits can share a folder and a re-audit of the same records runs no model at all.
 
-The folder is, in order: the ``cache_dir`` an :class:`~halluscope.config.AuditConfig` names,
-``$HALLUSCOPE_CACHE_DIR``, or ``~/.cache/halluscope`` (``$XDG_CACHE_HOME/halluscope`` when that
-is set). ``HALLUSCOPE_CACHE_DIR=off`` disables caching.
+The folder is the ``cache_dir`` an :class:`~halluscope.config.AuditConfig` names, else
+halluscope's cache folder (:func:`halluscope.cachedir.default_cache_dir`: ``$HALLUSCOPE_CACHE``,
+else ``~/.cache/halluscope``). ``HALLUSCOPE_CACHE=off`` disables caching.
 
 Hashing a multi-gigabyte checkpoint for every run would cost more than it saves, so
 :func:`weights_hash` remembers each file's hash in ``weights-index.json`` by absolute path,
@@ -28,23 +28,21 @@ from typing import Any
 
 import numpy as np
 
+from halluscope.cachedir import default_cache_dir
+
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
-_OFF = {"off", "none", "0", "false", "no"}
 _index_lock = threading.Lock()
 
 
-def default_cache_dir(config: Any = None) -> Path | None:
-    """The cache folder (see the module docstring); ``None`` when caching is off."""
+def evidence_cache_dir(config: Any = None) -> Path | None:
+    """The folder of the evidence cache: ``config.cache_dir`` when set, else halluscope's cache
+    folder; ``None`` when caching is off."""
     configured = getattr(config, "cache_dir", None) if config is not None else None
     if configured:
         return Path(configured).expanduser()
-    env = os.environ.get("HALLUSCOPE_CACHE_DIR")
-    if env is not None:
-        return None if env.strip().lower() in _OFF else Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "halluscope"
+    return default_cache_dir()
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -164,7 +162,7 @@ class EvidenceCache:
 
     @classmethod
     def from_config(cls, config: Any = None) -> "EvidenceCache":
-        return cls(default_cache_dir(config))
+        return cls(evidence_cache_dir(config))
 
     @property
     def enabled(self) -> bool:

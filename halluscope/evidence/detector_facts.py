@@ -40,7 +40,7 @@ from halluscope.errors import ConfigError
 from halluscope.evidence.cache import EvidenceCache, image_sha256, weights_hash
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
                                         default_thresholds, load_detector, load_rgb, nms)
-from halluscope.evidence.model import Evidence, ImageFacts, Instance
+from halluscope.evidence.model import ImageFacts, Instance
 
 log = logging.getLogger(__name__)
 
@@ -368,60 +368,3 @@ class DetectorFacts:
 def from_config(config: Any) -> DetectorFacts:
     """The facts provider for ``config.detector`` (and ``config.segmenter``)."""
     return DetectorFacts.from_config(config)
-
-
-# -- a minimal decision, for when halluscope.checks has no check_claim --------------------------
-
-def decide(claim: Any, facts: ImageFacts):
-    """Decide an existence, count or colour-attribute claim against detector facts.
-
-    Uses :func:`halluscope.checks.check_claim` when it exists (the shared checks); this local
-    rule set only runs without it.
-    """
-    try:
-        from halluscope.checks import check_claim
-    except ImportError:
-        check_claim = None
-    if check_claim is not None:
-        return check_claim(claim, facts)
-    from halluscope.checks.model import Verdict
-
-    key = str(claim.node or claim.subject).strip().lower()
-    prov = facts.provenance
-    if claim.kind not in ("existence", "count", "attribute"):
-        return Verdict(claim, "unverifiable", 0.0, (), f"no local rule for {claim.kind} claims "
-                       f"(halluscope.checks decides them)", "detector")
-    found = facts.of(key)
-    ev = tuple(i.evidence() for i in found)
-    if facts.vocabulary is None or key not in facts.vocabulary:
-        why = (f"the detector is unsure about {key!r} (best score "
-               f"{prov.get('uncertain', {}).get(key)})" if key in prov.get("uncertain", {})
-               else f"{key!r} is outside what the detector was asked about")
-        return Verdict(claim, "unverifiable", 0.0, ev, why, "detector-existence")
-    if claim.kind == "count" and isinstance(claim.value, int):
-        ok = len(found) == claim.value
-        return Verdict(claim, "supported" if ok else "hallucinated", 1.0, ev,
-                       f"the detector found {len(found)} {key}", "detector-count")
-    if not found:
-        best = prov.get("max_scores", {}).get(key, 0.0)
-        boxes: dict[Any, Instance] = {}
-        for i in facts.instances:
-            if i.box not in boxes or i.label == i.payload.get("detector_label"):
-                boxes[i.box] = i
-        seen = tuple(i.evidence() for i in list(boxes.values())[:3])
-        miss = Evidence(source="detector", label=key, score=best,
-                        payload={"below": prov.get("thresholds", {}).get("absent")})
-        return Verdict(claim, "hallucinated", 1.0, (miss,) + seen,
-                       f"no {key} detected (best score {best:.2f})", "detector-existence")
-    if claim.kind == "attribute":
-        word = COLOUR_WORDS.get(str(claim.value).lower())
-        measured = [i for i in found if i.attributes]
-        if word is None or not measured:
-            return Verdict(claim, "unverifiable", 0.0, ev,
-                           f"no measurement of {claim.value!r} for {key}", "detector-attribute")
-        ok = any(word in i.attributes for i in measured)
-        return Verdict(claim, "supported" if ok else "hallucinated", 1.0, ev,
-                       f"{key} measured as {', '.join(measured[0].attributes)}",
-                       "segmenter-colour")
-    return Verdict(claim, "supported", float(max(i.score or 0 for i in found)), ev,
-                   f"{len(found)} {key} detected", "detector-existence")

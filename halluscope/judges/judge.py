@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from halluscope.adapters.cache import ResponseCache
+from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.registry import get_model
@@ -128,13 +128,7 @@ class Judge:
             api = get_model(f"{s.provider}/{s.model}", base_url=base_url or s.base_url,
                             offline=self.offline, **opts)
         self.api = api
-        if cache is False:
-            store, self._owns_cache = None, False
-        elif isinstance(cache, ResponseCache):
-            store, self._owns_cache = cache, False
-        else:
-            store = ResponseCache(None if cache is True else cache, create=not self.offline)
-            self._owns_cache = True
+        store, self._owns_cache = open_response_cache(cache, create=not self.offline)
         self.cache = store
         if timeout is None:
             timeout = getattr(api, "default_timeout", 120.0)

@@ -12,8 +12,8 @@ Two sources:
   found for it.
 
 Building from COCO parses ~600k reference captions, so the result is cached as JSON under
-``~/.cache/halluscope/chair/`` (or ``$HALLUSCOPE_CACHE_DIR/chair``), keyed by the sha256 of the
-input files, the variant and the vocabulary; a later start reads the cache in well under a
+``chair/`` in halluscope's cache folder (``$HALLUSCOPE_CACHE``, else ``~/.cache/halluscope``),
+keyed by the sha256 of the input files, the variant and the vocabulary; a later start reads the cache in well under a
 second. File hashes are remembered by path, size and modification time so that large
 annotation files are not hashed again at every start.
 """
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope import _json as fast_json
+from halluscope.cachedir import default_cache_dir
 from halluscope.errors import ConfigError
 from halluscope.records import coco_image_id
 
@@ -78,11 +79,11 @@ class GroundTruth(Mapping[int, frozenset[str]]):
                 "files": [{"path": p, "sha256": h} for p, h in self.files]}
 
 
-def cache_dir() -> Path:
-    """``$HALLUSCOPE_CACHE_DIR/chair`` if set, else ``~/.cache/halluscope/chair``."""
-    root = os.environ.get("HALLUSCOPE_CACHE_DIR")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "halluscope"
-    return base / "chair"
+def cache_dir() -> Path | None:
+    """``chair/`` in halluscope's cache folder (:func:`halluscope.cachedir.default_cache_dir`);
+    ``None`` when caching is off."""
+    root = default_cache_dir()
+    return None if root is None else root / "chair"
 
 
 def _sha256_file(path: Path) -> str:
@@ -389,14 +390,15 @@ def load_coco_ground_truth(paths: Iterable[str | Path], parser, *,
     if not paths:
         raise ConfigError("expected COCO annotation files (--coco-annotations), got none")
     cache = cache_dir() if cache is None else Path(cache)
+    use_cache = use_cache and cache is not None
     files = [(str(p), file_sha256(p, cache if use_cache else None)) for p in paths]
     spec = parser.spec
     key_src = json.dumps({"format": CACHE_FORMAT, "files": sorted(h for _, h in files),
                           "variant": parser.variant, "vocabulary": spec.label,
                           "vocabulary_sha256": spec.sha256}, sort_keys=True)
     key = hashlib.sha256(key_src.encode()).hexdigest()
-    target = cache / f"gt-{parser.variant}-{key[:32]}.json"
-    if use_cache and target.is_file():
+    target = cache / f"gt-{parser.variant}-{key[:32]}.json" if use_cache else None
+    if target is not None and target.is_file():
         try:
             with open(target, "rb") as fh, fast_json.gc_paused():
                 block = json.load(fh)

@@ -1,4 +1,8 @@
-"""CHAIR vocabulary (``metrics/chair-coco.json``) and the two caption parsers built on it.
+"""CHAIR's two caption parsers, built on the pinned vocabulary ``metrics/chair-coco.json``.
+
+The file is read, and each parser's word -> category table built, by the package's one noun
+vocabulary mechanism (:mod:`halluscope.claims.vocab`: :func:`load_spec`, :func:`word_table`
+in CHAIR's order); :class:`ChairSpec` and :func:`load_spec` are re-exported here.
 
 A parser turns a caption into :class:`Parsed`: the object mentions in order (the word as the
 parser saw it, the COCO category it counts for, its token position and its character span in
@@ -12,22 +16,15 @@ lookups per token.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from bisect import bisect_left
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable
 from itertools import compress
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+from halluscope.claims.vocab import VOCABULARY_FILE, ChairSpec, load_spec, word_table
 from halluscope.errors import ConfigError
 from halluscope.metrics.chair_singular import pattern_singular, singular_table
 from halluscope.metrics.chair_text import span_finder, word_tokenizer
-
-VOCABULARY_FILE = "chair-coco.json"
-
 
 class Mention(NamedTuple):
     """One object mention in a caption (a named tuple: cheap to make by the hundred thousand).
@@ -52,59 +49,6 @@ class Parsed(NamedTuple):
     n_tokens: int
 
 
-@dataclass(frozen=True)
-class ChairSpec:
-    """The pinned vocabulary file, read."""
-
-    name: str
-    version: int
-    path: str
-    sha256: str
-    data: Mapping[str, Any]
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    @property
-    def objects(self) -> dict[str, list[str]]:
-        return self.data["objects"]
-
-
-def load_spec(path: str | Path | None = None) -> ChairSpec:
-    """Read a CHAIR vocabulary file (default: the pinned ``chair-coco.json``)."""
-    if path is None:
-        from halluscope.resources import spec_path
-        path = spec_path("metrics", VOCABULARY_FILE)
-    path = Path(path).resolve()
-    try:
-        st = path.stat()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the CHAIR vocabulary {path}: {exc}") from exc
-    return _load_spec(str(path), st.st_mtime_ns, st.st_size)
-
-
-@lru_cache(maxsize=8)
-def _load_spec(path: str, mtime_ns: int, size: int) -> ChairSpec:
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the CHAIR vocabulary {path}: {exc}") from exc
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
-    for key in ("name", "version", "objects", "original", "refined"):
-        if key not in data:
-            raise ConfigError(f"{path}: expected a CHAIR vocabulary with '{key}', found none")
-    objects = data["objects"]
-    if not isinstance(objects, dict) or not all(
-            isinstance(v, list) and all(isinstance(w, str) for w in v) for v in objects.values()):
-        raise ConfigError(f"{path}: expected 'objects' to map categories to lists of words")
-    return ChairSpec(str(data["name"]), int(data["version"]), path,
-                     hashlib.sha256(raw).hexdigest(), data)
-
-
 def _mention_spans(caption: str, low: str, tokens: list[str], first: list[int],
                    last: list[int]) -> list[tuple[int, int] | None]:
     """Character spans in ``caption`` covering tokens ``first[k]..last[k]`` for each mention."""
@@ -121,17 +65,6 @@ def _mention_spans(caption: str, low: str, tokens: list[str], first: list[int],
     return spans
 
 
-def word_nodes(spec: ChairSpec, excluded: set[str] | frozenset[str] = frozenset()
-               ) -> dict[str, str]:
-    """Every object word and synonym of ``spec`` -> its node, leaving out ``excluded`` words."""
-    vocab: dict[str, str] = {}
-    for node, words in spec.objects.items():
-        for w in (node, *words):
-            if w not in excluded:
-                vocab[w] = node
-    return vocab
-
-
 class OriginalParser:
     """The caption parser of the original CHAIR (``caption_to_words``), quirks included."""
 
@@ -141,7 +74,7 @@ class OriginalParser:
         self.spec = spec
         orig = spec.data["original"]
         unmatchable = {u["word"] for u in orig.get("unmatchable", ())}
-        self.vocabulary = word_nodes(spec, unmatchable)
+        self.vocabulary = word_table(spec.objects, excluded=unmatchable, last_wins=True)
         self.nodes = tuple(spec.objects)
         pairs: dict[tuple[str, str], str] = {}
         for phrase in orig["phrases"]:
@@ -264,7 +197,8 @@ class RefinedParser:
     def __init__(self, spec: ChairSpec, tokenize: Callable[[str], list[str]] | None = None):
         self.spec = spec
         ref = spec.data["refined"]
-        vocab = word_nodes(spec, set(ref.get("removed_words", ())))
+        vocab = word_table(spec.objects, excluded=set(ref.get("removed_words", ())),
+                           last_wins=True)
         for node, words in ref.get("extra_words", {}).items():
             for w in words:
                 vocab[w] = node
@@ -417,3 +351,7 @@ def make_parser(variant: str, spec: ChairSpec | None = None):
     if variant == "refined":
         return RefinedParser(spec)
     raise ConfigError(f"expected CHAIR variant 'original' or 'refined', got {variant!r}")
+
+
+__all__ = ["VOCABULARY_FILE", "ChairSpec", "Mention", "OriginalParser", "Parsed",
+           "RefinedParser", "load_spec", "make_parser"]

@@ -304,7 +304,7 @@ def _data_uri(im: Any, max_width: int = MAX_SIDE, max_height: int = MAX_SIDE) ->
 
 def encode_image(path: Path, boxes: Sequence[Mapping[str, Any]] = ()) -> str | None:
     """A ``data:image/jpeg;base64`` URI of the image downscaled to ≤ 480 px, with boxes drawn
-    by :mod:`halluscope.report.overlays` when that module exists; ``None`` if unreadable."""
+    by :mod:`halluscope.report.overlays`; ``None`` if unreadable."""
     try:
         from PIL import ImageOps
     except ImportError:  # pillow is a dependency, but a report must not die for lack of it
@@ -312,16 +312,12 @@ def encode_image(path: Path, boxes: Sequence[Mapping[str, Any]] = ()) -> str | N
         return None
     source: Any = path
     if boxes:
+        from halluscope.report.overlays import draw_boxes
         try:
-            from halluscope.report.overlays import draw_boxes
-        except ImportError:
-            draw_boxes = None
-        if draw_boxes is not None:
-            try:
-                source = io.BytesIO(draw_boxes(path, list(boxes)))
-            except Exception as exc:  # noqa: BLE001 - fall back to the bare image
-                log.warning("could not draw boxes on %s: %s", path, exc)
-                source = path
+            source = io.BytesIO(draw_boxes(path, list(boxes)))
+        except Exception as exc:  # noqa: BLE001 - fall back to the bare image
+            log.warning("could not draw boxes on %s: %s", path, exc)
+            source = path
     try:
         from halluscope.imageio import open_image
         im = open_image(source.getvalue() if isinstance(source, io.BytesIO) else source,

@@ -1,6 +1,6 @@
 """The worst items of an audit for one metric, with the evidence against each.
 
-Failure messages of :mod:`halluscope.assertions` show them. Items are streamed from
+Failure messages of :mod:`halluscope.gates.assertions` show them. Items are streamed from
 ``result.items`` (``items.jsonl``) and only the ``k`` worst are kept, so that this works on audits
 of any size. Each metric family has an *explainer* ``(item, statistic, group) -> (severity,
 lines) | None``: CHAIR lists the hallucinated object words and the ground truth, POPE the wrong

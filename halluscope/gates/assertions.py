@@ -2,7 +2,7 @@
 
 :func:`check_threshold` backs :meth:`AuditResult.assert_below` and
 :meth:`AuditResult.assert_above`; :func:`check_regression` compares with a stored baseline
-(:mod:`halluscope.baseline`). Both return an :class:`Outcome` when the check passes and raise
+(:mod:`halluscope.gates.baseline`). Both return an :class:`Outcome` when the check passes and raise
 :class:`HalluscopeAssertionError` (an ``AssertionError``) when it fails. The message names the
 metric, its point value, confidence interval and sample size, the bound that was compared, the
 threshold, and the worst few items with their evidence, read by streaming ``result.items``::
@@ -20,7 +20,7 @@ Comparisons are inclusive: ``assert_below(name, 0.05)`` passes at exactly 0.05.
 
 Every check, passed or failed, is also handed to the observers registered with
 :func:`add_observer`; the pytest plugin uses this for its summary, JSON report and JUnit
-properties. The worst items come from :mod:`halluscope.worst_items`.
+properties. The worst items come from :mod:`halluscope.gates.worst_items`.
 
 Importing this module loads only the standard library.
 """
@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from halluscope.worst_items import (DEFAULT_WORST, EXPLAINERS, WorstItem, explain_chair,
+from halluscope.gates.worst_items import (DEFAULT_WORST, EXPLAINERS, WorstItem, explain_chair,
                                     explain_claims, explain_generic, explain_pope,
                                     explainer_for, worst_items, worst_items_block)
 
@@ -126,6 +126,15 @@ def _notify(outcome: Outcome) -> Outcome:
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _conclude(outcome: Outcome) -> Outcome:
+    """Tell the observers, then raise :class:`HalluscopeAssertionError` if the check failed."""
+    __tracebackhide__ = True
+    _notify(outcome)
+    if not outcome.passed:
+        raise HalluscopeAssertionError(outcome)
+    return outcome
+
+
 def _fmt(x: Any) -> str:
     if x is None:
         return "undefined"
@@ -254,10 +263,7 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
                       higher_is_better=metric.higher_is_better, bound=which,
                       compared=compared, direction=direction, limit=threshold,
                       message=message)
-    _notify(outcome)
-    if not passed:
-        raise HalluscopeAssertionError(outcome)
-    return outcome
+    return _conclude(outcome)
 
 
 def validate_threshold(result: Any, name: str, threshold: float) -> Any:
@@ -315,7 +321,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
     tolerance = float(tolerance)
     where = str(source) if source is not None else "the baseline"
     if isinstance(baseline, (str, Path)):
-        from halluscope.baseline import load_baseline
+        from halluscope.gates.baseline import load_baseline
         where = str(source or baseline)
         baseline = load_baseline(baseline)
     entries = baseline.get("metrics", baseline) if isinstance(baseline, Mapping) else {}
@@ -330,7 +336,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
     problem = None
     if entry is None:
         problem = (f"no baseline value for {name} in {where}; record one with "
-                   f"`pytest --halluscope-update-baseline` (or halluscope.baseline."
+                   f"`pytest --halluscope-update-baseline` (or halluscope.gates.baseline."
                    f"write_baseline)")
     elif base is None:
         problem = f"the baseline value of {name} in {where} is undefined"
@@ -370,10 +376,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
                       higher_is_better=metric.higher_is_better, bound=None, compared=value,
                       direction=direction, limit=limit, baseline=base, tolerance=tolerance,
                       message=message)
-    _notify(outcome)
-    if not passed:
-        raise HalluscopeAssertionError(outcome)
-    return outcome
+    return _conclude(outcome)
 
 
 __all__ = ["DEFAULT_WORST", "EXPLAINERS", "HalluscopeAssertionError", "Outcome", "WorstItem",

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-EXIT_OK, EXIT_USAGE = 0, 2
+from halluscope.cli.common import EXIT_OK, EXIT_USAGE, err_console
+
 out_console = Console()
-err_console = Console(stderr=True)
 
 
 def benchmarks_command(
@@ -59,4 +59,5 @@ def benchmarks_command(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``benchmarks`` to ``app``."""
     app.command("benchmarks")(benchmarks_command)

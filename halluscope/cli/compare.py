@@ -1,6 +1,6 @@
 """``halluscope compare RUN_A RUN_B [RUN_C ...] --out DIR``: paired differences between audits.
 
-Registered on the main app by :func:`register` (see ``halluscope.cli._register_optional``).
+Registered on the main app by :func:`register` (``halluscope.cli`` calls it).
 Exit codes as every halluscope command: 0 fine, 1 a diff gate crossed, 2 usage or input error.
 """
 
@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
+from halluscope.cli.common import EXIT_GATE, EXIT_OK, EXIT_USAGE, err_console
 
-err_console = Console(stderr=True)
+__all__ = ["EXIT_GATE", "EXIT_OK", "EXIT_USAGE", "compare_command", "register"]
 
 
 def _gates(values: list[str] | None, flag: str) -> dict[str, float]:

@@ -13,41 +13,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
+from halluscope.cachedir import default_cache_dir
+from halluscope.pytest_plugin.settings import Settings
+
 if TYPE_CHECKING:  # pragma: no cover
-    from halluscope.assertions import Outcome
-    from halluscope.pytest_plugin import GateSession, Settings
+    from halluscope.gates.assertions import Outcome
     from halluscope.result import AuditResult
 
-ENV_CACHE = "HALLUSCOPE_CACHE"   # the adapters' response cache folder
 _PATH_KEYS = ("gt_objects", "questions", "cache_dir")
 _PATHS_KEYS = ("coco_annotations", "annotations")
 
 
-def default_cache_dir() -> Path:
-    """Where model and judge answers are cached when no cache folder is configured: the
-    adapters' default (``$HALLUSCOPE_CACHE``, else ``$XDG_CACHE_HOME/halluscope``, else
-    ``~/.cache/halluscope``)."""
-    try:
-        from halluscope.adapters.cache import default_cache_dir as adapters_default
-        return adapters_default()
-    except ImportError:
-        pass
-    if os.environ.get(ENV_CACHE):
-        return Path(os.environ[ENV_CACHE]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "halluscope"
-
-
-def cached_answers(cache: Path) -> int:
-    """How many answers the adapters' response cache in ``cache`` holds (0 when there is none);
-    read-only: never creates the cache."""
+def cached_answers(cache: Path | None) -> int:
+    """How many answers the adapters' response cache in ``cache`` holds (0 when there is none,
+    also when caching is off: ``None``); read-only: never creates the cache."""
     import sqlite3
+    if cache is None:
+        return 0
     path = cache if cache.suffix in (".sqlite3", ".sqlite", ".db") else \
         cache / "responses.sqlite3"
     if not path.is_file():
@@ -60,6 +47,22 @@ def cached_answers(cache: Path) -> int:
             conn.close()
     except sqlite3.Error:
         return 0
+
+
+class AuditSession(Protocol):
+    """What the auditor needs of the plugin's session (``GateSession`` in
+    :mod:`halluscope.pytest_plugin`, which imports this module, not the other way round)."""
+
+    settings: Settings
+    worker: str | None
+
+    def scratch(self) -> Path: ...
+
+    def record_audit(self, key: str, inputs: list[str], result: AuditResult,
+                     out: Path | None, overrides: dict[str, Any] | None = None) -> None: ...
+
+    def check_regression(self, result: AuditResult, name: str,
+                         tolerance: float | None = None) -> Outcome: ...
 
 
 def _key(inputs: list[str], records: Any, options: dict[str, Any]) -> str:
@@ -78,7 +81,7 @@ class Auditor:
     ``n_boot``, ``gt_objects``, ... and ``offline``).
     """
 
-    def __init__(self, session: GateSession):
+    def __init__(self, session: AuditSession):
         self.session = session
         self._cache: dict[str, AuditResult] = {}
 
@@ -150,8 +153,7 @@ class Auditor:
                                                  .scratch() / key[:12], base_url=base_url)
             from halluscope.pipeline import audit
             result = audit(inputs or None, records=records, out=out or self.session.scratch()
-                           / key[:12], write_report=out is not None and _has_html_report(),
-                           **opts)
+                           / key[:12], write_report=out is not None, **opts)
         except HalluscopeError as exc:
             offline = (opts.get("options") or {}).get("offline")
             note = " (offline mode: only cached model/judge answers are used)" if offline \
@@ -182,17 +184,14 @@ class Auditor:
         offline = bool((opts.get("options") or {}).get("offline"))
         cache = Path(opts["cache_dir"]) if opts.get("cache_dir") else default_cache_dir()
         mode = "halluscope offline mode" if offline else "halluscope"
-        try:
-            from halluscope.adapters.query import query
-        except ImportError:
-            pytest.fail(f"{mode}: asking model {model!r} needs halluscope.adapters, which this "
-                        f"installation lacks; audit recorded outputs instead", pytrace=False)
+        from halluscope.adapters.query import query
         folder.mkdir(parents=True, exist_ok=True)
         answers: list[Path] = []
         for i, prompts in enumerate(inputs):
             out = folder / ("answers.jsonl" if len(inputs) == 1 else f"answers-{i}.jsonl")
             try:
-                records = query(prompts, model, out=out, cache=cache, base_url=base_url,
+                records = query(prompts, model, out=out,
+                                cache=cache if cache is not None else False, base_url=base_url,
                                 offline=True if offline else None)
             except Exception as exc:  # noqa: BLE001 - reported as a clear test failure
                 if offline:
@@ -212,30 +211,22 @@ class Auditor:
         return answers
 
 
-def _has_html_report() -> bool:
-    import importlib.util
-    try:
-        return importlib.util.find_spec("halluscope.report.html") is not None
-    except ImportError:
-        return False
-
-
 # -- the returned result --------------------------------------------------------------------
 class _GateMixin:
     """What the plugin adds to :class:`~halluscope.result.AuditResult`."""
 
-    _halluscope_session: GateSession
+    _halluscope_session: AuditSession
 
     def assert_below(self, name: str, threshold: float, bound: str | None = None) -> Outcome:
         """Fail unless ``name`` (or its ``"upper"`` bound) is at most ``threshold``."""
         __tracebackhide__ = True
-        from halluscope.assertions import check_threshold
+        from halluscope.gates.assertions import check_threshold
         return check_threshold(self, name, threshold, bound=bound, direction="below")
 
     def assert_above(self, name: str, threshold: float, bound: str | None = None) -> Outcome:
         """Fail unless ``name`` (or its ``"lower"`` bound) is at least ``threshold``."""
         __tracebackhide__ = True
-        from halluscope.assertions import check_threshold
+        from halluscope.gates.assertions import check_threshold
         return check_threshold(self, name, threshold, bound=bound, direction="above")
 
     def assert_no_regression(self, name: str, tolerance: float | None = None) -> Outcome:
@@ -248,7 +239,7 @@ class _GateMixin:
 _GATE_CLASS: type | None = None
 
 
-def gate_result(result: AuditResult, session: GateSession) -> AuditResult:
+def gate_result(result: AuditResult, session: AuditSession) -> AuditResult:
     """``result`` as the plugin's AuditResult subclass (same data, shared items file)."""
     global _GATE_CLASS
     if _GATE_CLASS is None:
@@ -262,4 +253,4 @@ def gate_result(result: AuditResult, session: GateSession) -> AuditResult:
     return gate
 
 
-__all__ = ["Auditor", "cached_answers", "default_cache_dir", "gate_result"]
+__all__ = ["AuditSession", "Auditor", "cached_answers", "gate_result"]

@@ -1,7 +1,7 @@
 """Release gates: ``METRIC.STAT[@GROUP][@BOUND]=VALUE`` checked the same way everywhere.
 
 The CLI's ``--fail-above`` / ``--fail-below``, :meth:`AuditResult.gate_failures` and the pytest
-plugin's assertions all end in :func:`halluscope.assertions.check_threshold`, so a gate cannot
+plugin's assertions all end in :func:`halluscope.gates.assertions.check_threshold`, so a gate cannot
 pass by accident in one face and fail in another:
 
 - a gate on a metric that has no value (nothing was scored) fails, with the reason;
@@ -84,7 +84,7 @@ def check_gates(result: Any, gates: Iterable[Gate]) -> list[str]:
     Raises :class:`ConfigError` (a usage error) for an unknown metric or statistic and for a
     threshold outside the statistic's range, before any gate is judged.
     """
-    from halluscope.assertions import HalluscopeAssertionError, check_threshold, validate_threshold
+    from halluscope.gates.assertions import HalluscopeAssertionError, check_threshold, validate_threshold
     gates = list(gates)
     for gate in gates:
         validate_threshold(result, gate.name, gate.limit)

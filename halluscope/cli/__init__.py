@@ -1,0 +1,137 @@
+"""The ``halluscope`` command.
+
+Exit codes (every command): 0 fine; 1 a quality gate was crossed (``--fail-above`` /
+``--fail-below``) or, for ``query``, some records failed; 2 usage or input errors (also an audit
+in which a metric that was asked for scored nothing); 3 an internal error: one line on stderr
+naming the file the traceback was written to (``--debug`` prints it instead).
+
+One module per command: :mod:`~halluscope.cli.audit`, :mod:`~halluscope.cli.metrics`,
+:mod:`~halluscope.cli.query`, :mod:`~halluscope.cli.compare`, :mod:`~halluscope.cli.benchmarks`
+and the groups :mod:`~halluscope.cli.pope`, :mod:`~halluscope.cli.chair`,
+:mod:`~halluscope.cli.judges`; each has a ``register(app)``. Shared pieces:
+:mod:`~halluscope.cli.common` (exit codes, the error line), :mod:`~halluscope.cli.options`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from halluscope import __version__
+from halluscope.cli import audit, benchmarks, chair, compare, judges, metrics, pope, query
+from halluscope.cli.common import (EXIT_GATE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, err_console,
+                                   print_error)
+
+__all__ = ["EXIT_GATE", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "ENV_DEBUG", "app", "main"]
+
+ENV_DEBUG = "HALLUSCOPE_DEBUG"
+_debug = False
+
+app = typer.Typer(name="halluscope", no_args_is_help=True, add_completion=False,
+                  help="Audit what multimodal models say about images and documents.",
+                  rich_markup_mode="rich", pretty_exceptions_enable=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"halluscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version,
+                                                    is_eager=True, help="Print the version.")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                         help="More log output (-vv for debug).")] = 0,
+    debug: Annotated[bool, typer.Option("--debug", help="On an internal error, print the "
+                                        "traceback (also HALLUSCOPE_DEBUG=1).")] = False,
+) -> None:
+    global _debug
+    _debug = debug or _debug
+    level = logging.WARNING - 10 * min(verbose, 2)
+    from rich.logging import RichHandler
+    logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]",
+                        handlers=[RichHandler(console=err_console, show_path=False)])
+    from halluscope.redact import install_log_redaction
+    install_log_redaction()
+
+
+def _register_commands() -> None:
+    """One module per command (groups after the plain commands, as ``--help`` lists them)."""
+    for module in (audit, metrics, query, compare, benchmarks, pope, chair, judges):
+        module.register(app)
+
+
+_register_commands()
+
+
+def _crash(exc: BaseException) -> int:
+    """Report an unexpected exception: one line, the traceback in a log file; exit code 3."""
+    import os
+    import tempfile
+    import time
+    import traceback
+    from halluscope.redact import redact_text
+    text = redact_text("".join(traceback.format_exception(exc)))
+    message = redact_text(f"{type(exc).__name__}: {exc}")
+    if _debug or os.environ.get(ENV_DEBUG, "").strip() not in ("", "0", "false"):
+        sys.stderr.write(text)
+        print_error(f"internal error: {message}", prefix="halluscope:")
+        return EXIT_INTERNAL
+    where = "(the traceback could not be written)"
+    try:
+        fd, path = tempfile.mkstemp(prefix=f"halluscope-crash-{time.strftime('%Y%m%dT%H%M%S')}-",
+                                    suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"halluscope {__version__}\n\n{text}")
+        where = f"traceback in {path}"
+    except OSError:
+        pass
+    print_error(f"internal error: {message} ({where}; --debug prints it)",
+           prefix="halluscope:")
+    return EXIT_INTERNAL
+
+
+def _click_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """Click's usage-error and abort classes, from click and from the copy typer vendors."""
+    import importlib
+    usage, abort = [], [typer.Abort]
+    for module in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        for found, name in ((usage, "ClickException"), (abort, "Abort")):
+            cls = getattr(mod, name, None)
+            if isinstance(cls, type):
+                found.append(cls)
+    return tuple(usage), tuple(abort)
+
+
+def main() -> None:
+    """The console script: every command, with an internal error reported as exit code 3."""
+    usage, abort = _click_errors()
+    try:
+        code = app(standalone_mode=False)
+    except abort:                         # Ctrl-C, or end of input at a prompt
+        print_error("interrupted", prefix="halluscope:")
+        sys.exit(130)
+    except usage as exc:                  # usage errors: click's message, exit 2
+        exc.show()
+        sys.exit(exc.exit_code)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        print_error("interrupted", prefix="halluscope:")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns a crash into exit 3
+        sys.exit(_crash(exc))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

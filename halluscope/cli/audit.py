@@ -1,0 +1,241 @@
+"""``halluscope audit``: score model outputs, print the summary, write the results, apply gates.
+
+Exit codes: 0 fine; 1 a ``--fail-above`` / ``--fail-below`` gate was crossed; 2 usage or input
+errors, also an audit in which a metric that was asked for scored nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from halluscope.cli.common import EXIT_GATE, EXIT_USAGE, err_console, print_error
+from halluscope.cli.options import parse_key_values
+from halluscope.errors import HalluscopeError
+
+# -- the options, one alias each (typer reads them from the signature) ----------------------
+_Paths = Optional[list[Path]]
+Inputs = Annotated[list[Path], typer.Argument(
+    help="Model outputs (JSONL; .gz and JSON arrays too), or a folder with a halluscope.toml.",
+    show_default=False)]
+Metric = Annotated[Optional[list[str]], typer.Option(
+    "--metric", "-m", help="Metric(s) to compute: chair, pope, claims, faithscore, amber, "
+    "region, page, consistency (comma-separated or repeated). Default: inferred.")]
+Out = Annotated[Optional[Path], typer.Option(
+    "--out", "-o", help="Output folder for results.json, items.jsonl, report.html, "
+    "runsheet.json.")]
+ChairVariant = Annotated[Optional[str], typer.Option(
+    help="CHAIR variant: 'original' reproduces Rohrbach et al.'s code, 'refined' fixes its "
+    "known defects.")]
+GtObjects = Annotated[Optional[Path], typer.Option(
+    help="CHAIR ground-truth objects file (image id -> object words).")]
+CocoAnnotations = Annotated[_Paths, typer.Option(
+    help="COCO instance (and caption) annotation files; repeat for several.")]
+Questions = Annotated[Optional[Path], typer.Option(
+    help="POPE question file the answers are aligned with.")]
+PopeParser = Annotated[Optional[str], typer.Option(
+    help="Yes/no parser: original, strict, llava, vlmevalkit, ... "
+    "(see `halluscope metrics`).")]
+PopeAlign = Annotated[Optional[str], typer.Option(
+    help="Align answers to questions by 'id', by 'order', or 'auto'.")]
+Annotations = Annotated[_Paths, typer.Option(
+    help="Object annotations for claim checks (halluscope JSON, AMBER, Visual Genome).")]
+Detector = Annotated[Optional[str], typer.Option(
+    help="Detector for claim and region checks: coco-ssd (packaged COCO-80 SSD, offline), "
+    "coco-ssd:<model>[,<config>], hf:<path or id> (GroundingDINO, OWL-ViT/OWLv2), "
+    "groundingdino:<config>,<weights>[,<text encoder folder>].")]
+DetectorThreshold = Annotated[Optional[str], typer.Option(
+    help="Detector scores PRESENT[,ABSENT]: at or above PRESENT an object is there, below "
+    "ABSENT it is not, in between undecided (defaults per backend).")]
+Segmenter = Annotated[Optional[str], typer.Option(
+    help="Segmenter for colour attributes: grabcut (OpenCV, no weights), "
+    "sam:[vit_b|vit_l|vit_h:]<checkpoint>, hf-sam:<path or id>.")]
+Ocr = Annotated[Optional[str], typer.Option(
+    help="OCR for page images and PDF pages without a text layer: rapidocr (default) or "
+    "tesseract[:<langs>].")]
+RegionIou = Annotated[Optional[float], typer.Option(
+    help="IoU a cited box needs with a known instance of its object (default 0.5).")]
+BoxFormat = Annotated[Optional[str], typer.Option(
+    help="Coordinates of cited boxes: auto, pixels, norm (0-1), norm1000 (0-1000).")]
+Device = Annotated[Optional[str], typer.Option(
+    help="Device for detector/segmenter/local models: cpu, cuda, cuda:1, ...")]
+Judge = Annotated[Optional[str], typer.Option(
+    help="Judge spec (name in judges/ or a path to a .toml) for claims no other evidence "
+    "decides and POPE answers the parser reads as unknown. Options: judge_base_url, "
+    "judge_fatal_mismatch, judge_max_connections, judge_options (--option).")]
+ClaimSplitter = Annotated[Optional[str], typer.Option(
+    help="Claim splitter: 'rules' (spaCy) or 'judge'.")]
+CacheDir = Annotated[Optional[Path], typer.Option(
+    help="Cache folder for evidence and model answers.")]
+Option = Annotated[Optional[list[str]], typer.Option(
+    "--option", help="Extra metric option KEY=VALUE (JSON values allowed), repeatable.")]
+Strict = Annotated[bool, typer.Option(
+    "--strict", help="Stop at the first bad record instead of reporting it and going on.")]
+Offline = Annotated[bool, typer.Option(
+    "--offline", help="Judge answers from the cache only: no connection, a missing answer "
+    "stops the audit (also HALLUSCOPE_OFFLINE=1 or --option offline=true).")]
+FailAbove = Annotated[Optional[list[str]], typer.Option(
+    help="Gate METRIC.STAT=VALUE: exit 1 when the value is above VALUE (repeatable).")]
+FailBelow = Annotated[Optional[list[str]], typer.Option(
+    help="Gate METRIC.STAT=VALUE: exit 1 when the value is below VALUE (repeatable).")]
+Bootstrap = Annotated[Optional[int], typer.Option(
+    help="Bootstrap replicates for confidence intervals (0: none).")]
+Confidence = Annotated[Optional[float], typer.Option(help="Confidence level.")]
+Seed = Annotated[Optional[int], typer.Option(help="Random seed.")]
+Workers = Annotated[Optional[int], typer.Option(
+    help="Score in N processes (0: one per core); results are identical for any N.")]
+Engine = Annotated[Optional[str], typer.Option(
+    help="Where scoring runs: local (this process or --workers processes) or ray "
+    "(Ray Data; pip install 'halluscope[ray]').")]
+RayAddress = Annotated[Optional[str], typer.Option(
+    help="Ray cluster address for --engine ray (default: a local Ray instance).")]
+Resume = Annotated[bool, typer.Option(
+    "--resume", help="Continue an interrupted audit in the same --out folder, scoring "
+    "only what is missing.")]
+NoReport = Annotated[bool, typer.Option("--no-report", help="Skip report.html.")]
+InputFormat = Annotated[Optional[str], typer.Option(
+    "--format", help="Input format: jsonl, lmms-eval, vlmevalkit, csv, tsv, parquet, xlsx "
+    "(default: detected from each file).")]
+By = Annotated[Optional[list[str]], typer.Option(
+    "--by", help="Also report every metric per value of this record field (repeatable; "
+    "default: model).")]
+ClusterBy = Annotated[Optional[str], typer.Option(
+    "--cluster-by", help="Bootstrap resampling unit: image (default: items sharing an image "
+    "are resampled together), item, or a record field.")]
+LogTo = Annotated[Optional[list[str]], typer.Option(
+    "--log", help="Also log metrics, intervals, n, the run sheet and report.html to wandb "
+    "or mlflow (repeatable; offline into the output folder unless WANDB_MODE / "
+    "MLFLOW_TRACKING_URI say otherwise).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")]
+
+
+def audit(
+    inputs: Inputs, metric: Metric = None, out: Out = None, chair_variant: ChairVariant = None,
+    gt_objects: GtObjects = None, coco_annotations: CocoAnnotations = None,
+    questions: Questions = None, pope_parser: PopeParser = None, pope_align: PopeAlign = None,
+    annotations: Annotations = None, detector: Detector = None,
+    detector_threshold: DetectorThreshold = None, segmenter: Segmenter = None, ocr: Ocr = None,
+    region_iou: RegionIou = None, box_format: BoxFormat = None, device: Device = None,
+    judge: Judge = None, claim_splitter: ClaimSplitter = None, cache_dir: CacheDir = None,
+    option: Option = None, strict: Strict = False, offline: Offline = False,
+    fail_above: FailAbove = None, fail_below: FailBelow = None, bootstrap: Bootstrap = None,
+    confidence: Confidence = None, seed: Seed = None, workers: Workers = None,
+    engine: Engine = None, ray_address: RayAddress = None, resume: Resume = False,
+    no_report: NoReport = False, input_format: InputFormat = None, by: By = None,
+    cluster_by: ClusterBy = None, log_to: LogTo = None, quiet: Quiet = False,
+) -> None:
+    """Score model outputs: summary table, results.json, items.jsonl, report.html, runsheet.json."""
+    from halluscope.gates import parse_gates
+
+    try:
+        gates = parse_gates(fail_above, fail_below)
+    except HalluscopeError as exc:
+        print_error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+    options = dict(chair_variant=chair_variant, gt_objects=gt_objects,
+                   coco_annotations=coco_annotations or None, questions=questions,
+                   pope_parser=pope_parser, pope_align=pope_align,
+                   annotations=annotations or None, detector=detector, segmenter=segmenter,
+                   judge=judge, claim_splitter=claim_splitter, cache_dir=cache_dir,
+                   n_boot=bootstrap, confidence=confidence, seed=seed,
+                   strict=strict or None, input_format=input_format, by=by or None,
+                   cluster_by=cluster_by, workers=workers, engine=engine,
+                   ray_address=ray_address, resume=resume or None)
+    extra = _extra_options(option, offline, detector_threshold, ocr=ocr, region_iou=region_iou,
+                           box_format=box_format, device=device)
+    if extra:
+        options["options"] = extra
+    if out is None:
+        out = Path("halluscope-out")
+    result = _run(inputs, metric or None, out, quiet, not no_report, options)
+    _finish(result, out, gates, log_to, quiet)
+
+
+def _extra_options(option: list[str] | None, offline: bool, detector_threshold: str | None,
+                   **named: Any) -> dict[str, Any]:
+    """``--option KEY=VALUE`` pairs plus the flags that travel as metric options."""
+    extra = parse_key_values(option)
+    if offline:
+        extra["offline"] = True
+    if detector_threshold:
+        present, _, absent = detector_threshold.partition(",")
+        try:
+            extra["detector_present"] = float(present)
+            if absent:
+                extra["detector_absent"] = float(absent)
+        except ValueError:
+            raise typer.BadParameter(f"expected PRESENT[,ABSENT] scores, got "
+                                     f"{detector_threshold!r}",
+                                     param_hint="--detector-threshold") from None
+    for key, value in named.items():
+        if value is not None:
+            extra[key] = value
+    return extra
+
+
+def _run(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool,
+         write_report: bool, options: dict[str, Any]):
+    """Run the audit (with a progress bar unless quiet); input and output errors exit 2."""
+    from halluscope.pipeline import audit as run_audit
+    try:
+        if quiet:
+            return run_audit(inputs, metrics=metrics, out=out, argv=sys.argv,
+                             write_report=write_report, **options)
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+        with Progress(TextColumn("[bold]auditing"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[errors]} bad"), TimeElapsedColumn(),
+                      TimeRemainingColumn(), console=err_console, transient=True) as bar:
+            task = bar.add_task("audit", total=None, errors=0)
+
+            def on_progress(p) -> None:
+                if p.done % 64 == 0 or p.done == p.total:
+                    bar.update(task, completed=p.done, total=p.total, errors=p.errors)
+
+            return run_audit(inputs, metrics=metrics, out=out, argv=sys.argv,
+                             on_progress=on_progress, count_total=True,
+                             write_report=write_report, **options)
+    except HalluscopeError as exc:
+        print_error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+    except OSError as exc:  # an input or output file that cannot be read or written
+        print_error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> None:
+    """Log to trackers, print the summary, apply the gates and choose the exit code."""
+    from halluscope.gates import check_gates
+    if log_to:
+        from halluscope.tracking import log_run
+        try:
+            log_run(result, out, log_to)
+        except HalluscopeError as exc:
+            print_error(str(exc))
+            raise typer.Exit(EXIT_USAGE) from None
+    if not quiet:
+        from halluscope.report.console import render_summary
+        render_summary(result, Console(), out_dir=out)
+    try:
+        failures = check_gates(result, gates)
+    except HalluscopeError as exc:
+        print_error(f"gate: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    if quiet:  # (the summary above lists them otherwise)
+        for name, reasons in result.unscored.items():
+            print_error(f"{name} scored nothing: " + "; ".join(reasons))
+    for failure in failures:
+        print_error(failure, prefix="gate failed:")
+    if result.unscored:
+        raise typer.Exit(EXIT_USAGE)
+    if failures:
+        raise typer.Exit(EXIT_GATE)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``audit`` to ``app``."""
+    app.command("audit")(audit)

@@ -1,0 +1,16 @@
+"""What every ``halluscope`` command shares: the exit codes and the error line on stderr."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_FAILED = EXIT_GATE  # ``query``: some records failed after their retries
+
+err_console = Console(stderr=True)
+
+
+def print_error(message: str, prefix: str = "error:") -> None:
+    """Print one error line on stderr, unwrapped, with model or file text escaped."""
+    err_console.print(f"[bold red]{prefix}[/] {escape(message)}", highlight=False, soft_wrap=True)

@@ -1,0 +1,71 @@
+"""``halluscope judges list|show``: the pinned judge specs (``judges/*.toml``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from halluscope.cli.common import EXIT_USAGE, err_console
+
+out_console = Console()
+
+judges_app = typer.Typer(help="Pinned judge specs (judges/*.toml).", no_args_is_help=True)
+
+
+@judges_app.command("list")
+def judges_list(
+    path: Annotated[Optional[list[Path]], typer.Option("--path", help="Extra folder of "
+                                                       "judge specs (repeatable).")] = None,
+) -> None:
+    """List the judge specs that can be loaded by name."""
+    from halluscope.judges.spec import find_specs, load_spec
+    from halluscope.errors import HalluscopeError
+    table = Table(show_header=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("provider", overflow="fold")
+    table.add_column("model", no_wrap=True)
+    table.add_column("revision", overflow="fold")
+    problems = []
+    for name, file in find_specs(extra=path or ()).items():
+        try:
+            spec = load_spec(file)
+            table.add_row(spec.name, spec.provider, spec.model, (spec.revision or "-")[:8])
+        except HalluscopeError as exc:
+            table.add_row(name, "?", "[red]invalid spec[/red]", "?")
+            problems.append(f"{name}: {exc}")
+    out_console.print(table)
+    for problem in problems:
+        err_console.print(problem, style="red", markup=False, highlight=False)
+
+
+@judges_app.command("show")
+def judges_show(
+    name: Annotated[str, typer.Argument(help="Spec name (or path to a spec file).")],
+    path: Annotated[Optional[list[Path]], typer.Option("--path")] = None,
+    template: Annotated[bool, typer.Option("--templates", help="Print the prompt "
+                                           "templates too.")] = False,
+) -> None:
+    """Show one judge spec: pin, decoding, image policy, templates with their hashes."""
+    from halluscope.errors import HalluscopeError
+    from halluscope.judges.spec import load_spec
+    try:
+        spec = load_spec(name, extra=path or ())
+    except HalluscopeError as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USAGE) from None
+    out_console.print_json(json.dumps(spec.describe()))
+    if template:
+        for use, prompt in spec.prompts.items():
+            out_console.rule(f"{use}: {prompt.template}")
+            out_console.print(prompt.text, markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``judges`` group to ``app``."""
+    app.add_typer(judges_app, name="judges")

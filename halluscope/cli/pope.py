@@ -1,0 +1,40 @@
+"""``halluscope pope build``: POPE question sets from COCO annotations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from halluscope.cli.common import EXIT_USAGE, print_error
+from halluscope.errors import HalluscopeError
+
+pope_app = typer.Typer(help="POPE question sets.", no_args_is_help=True)
+
+
+@pope_app.command("build")
+def pope_build(
+    annotations: Annotated[Path, typer.Option(help="COCO-format instance annotation file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for coco_pope_<split>.json.")],
+    split: Annotated[Optional[list[str]], typer.Option(
+        help="random, popular, adversarial (repeatable; default all three).")] = None,
+    images: Annotated[int, typer.Option(help="Images to sample.")] = 500,
+    per_image: Annotated[int, typer.Option(help="Yes (and as many no) questions per image.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Build POPE question sets (random / popular / adversarial) from COCO annotations."""
+    from halluscope.metrics.pope import build_command
+    try:
+        paths = build_command(annotations, out, split or ["random", "popular", "adversarial"],
+                              images, per_image, seed)
+    except HalluscopeError as exc:
+        print_error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+    for p in paths:
+        typer.echo(str(p))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``pope`` group to ``app``."""
+    app.add_typer(pope_app, name="pope")

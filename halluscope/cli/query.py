@@ -1,0 +1,221 @@
+"""``halluscope query``, added to the main app by :func:`register` (``halluscope.cli`` calls it).
+
+Exit codes of ``query``: 0 every prompt answered; 1 some records failed after their retries
+(they are written with ``"error"``; run again to retry them); 2 usage or input errors (bad
+prompts file, unknown provider, missing or refused credentials, an unreachable server, every
+record refused, an output file another run is writing, an unusable cache, an answer missing from
+the cache in offline mode). Unexpected exceptions propagate to the main app's handler (exit 3).
+Failures are summarised grouped by cause: count, error type, HTTP status and the server's message
+(credentials redacted, as everywhere: :mod:`halluscope.redact`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from halluscope.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err_console
+from halluscope.cli.options import parse_key_values
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "query_command", "register"]
+
+# -- the options, one alias each (typer reads them from the signature) ----------------------
+Prompts = Annotated[Optional[Path], typer.Argument(
+    help="Prompts JSONL: id, image, prompt per line (POPE question files work as they "
+         "are). Not needed with --benchmark.")]
+Model = Annotated[str, typer.Option(
+    "--model", "-m", help="PROVIDER/MODEL, e.g. openai/gpt-4o-2024-08-06 or "
+                          "vllm/Qwen/Qwen2.5-VL-7B-Instruct.")]
+Out = Annotated[Path, typer.Option("--out", "-o", help="Outputs JSONL (appended to and "
+                                                      "resumed when it exists).")]
+BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="Server URL of an "
+                                                "OpenAI-compatible (or other) API.")]
+MaxConnections = Annotated[int, typer.Option("--max-connections", "-c", min=1,
+                                             help="Requests in flight at most.")]
+Cache = Annotated[Optional[Path], typer.Option(
+    "--cache", help="Cache directory (default $HALLUSCOPE_CACHE or "
+                    "~/.cache/halluscope).")]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
+                                                          "cache.")]
+Samples = Annotated[int, typer.Option("--samples", "-n", min=1, help="Answers per prompt "
+                                      "(for Self-Consistency@N; use temperature > 0).")]
+Temperature = Annotated[float, typer.Option("--temperature", "-t", min=0.0)]
+TopP = Annotated[Optional[float], typer.Option("--top-p")]
+MaxTokens = Annotated[int, typer.Option("--max-tokens", min=1)]
+Seed = Annotated[Optional[int], typer.Option("--seed")]
+System = Annotated[Optional[str], typer.Option("--system", help="System prompt.")]
+ImageRoot = Annotated[Optional[Path], typer.Option("--image-root", help="Folder that "
+                      "relative image paths are resolved against (default: the prompts "
+                      "file's folder).")]
+AllowUrls = Annotated[bool, typer.Option("--allow-urls", help="Fetch http(s) images.")]
+Detail = Annotated[Optional[str], typer.Option("--detail", help="OpenAI image detail: "
+                                               "low, high or auto.")]
+Timeout = Annotated[Optional[float], typer.Option(
+    "--timeout", help="Seconds per attempt (default 120; none for local models).")]
+Retries = Annotated[int, typer.Option("--max-attempts", min=1, help="Attempts per "
+                                      "request, the first included.")]
+Restart = Annotated[bool, typer.Option("--restart", help="Start the output file afresh "
+                                                         "instead of resuming.")]
+ModelOption = Annotated[Optional[list[str]], typer.Option("--option", "-O", help="Provider "
+                        "option KEY=VALUE (repeatable): revision, device, dtype, "
+                        "max_tokens_param, ...")]
+Offline = Annotated[bool, typer.Option("--offline", help="Answer from the cache only: "
+                    "open no connection and stop at the first answer the cache lacks "
+                    "(also: HALLUSCOPE_OFFLINE=1).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Benchmark = Annotated[Optional[str], typer.Option(
+    "--benchmark", help="Ask a pinned benchmark's questions (see `halluscope benchmarks`); "
+                        "its question file comes from --data or $HALLUSCOPE_DATA and is "
+                        "hash-checked first.")]
+Data = Annotated[Optional[Path], typer.Option(
+    "--data", help="With --benchmark: the question file, or a folder holding it.")]
+Images = Annotated[Optional[Path], typer.Option(
+    "--images", help="With --benchmark: the folder of the benchmark's images.")]
+
+
+def query_command(
+    prompts: Prompts = None, model: Model = ..., out: Out = ..., base_url: BaseUrl = None,
+    max_connections: MaxConnections = 8, cache: Cache = None, no_cache: NoCache = False,
+    samples: Samples = 1, temperature: Temperature = 0.0, top_p: TopP = None,
+    max_tokens: MaxTokens = 512, seed: Seed = None, system: System = None,
+    image_root: ImageRoot = None, allow_urls: AllowUrls = False, detail: Detail = None,
+    timeout: Timeout = None, retries: Retries = 6, restart: Restart = False,
+    option: ModelOption = None, offline: Offline = False, quiet: Quiet = False,
+    benchmark: Benchmark = None, data: Data = None, images: Images = None,
+) -> None:
+    """Ask a model every prompt of a file; write outputs that `halluscope audit` reads."""
+    from halluscope.adapters.types import Decoding
+    from halluscope.redact import install_log_redaction
+    install_log_redaction()
+
+    if benchmark is not None:
+        prompts, system = _benchmark_prompts(benchmark, data, images, out, prompts, system)
+    if prompts is None or not prompts.is_file():
+        err_console.print(f"[red]error:[/red] prompts file not found: {escape(str(prompts))}")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        decoding = Decoding(temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+                            seed=seed)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USAGE) from None
+    if samples > 1 and temperature == 0:
+        err_console.print("[yellow]note:[/yellow] --samples with temperature 0 repeats one "
+                          "greedy answer; pass --temperature for Self-Consistency@N")
+    result = _ask(quiet, prompts, model, out=out, base_url=base_url,
+                  max_connections=max_connections, cache=False if no_cache else cache,
+                  decoding=decoding, samples=samples, system=system, allow_urls=allow_urls,
+                  image_root=image_root, detail=detail, timeout=timeout, max_attempts=retries,
+                  resume=not restart, collect=False, model_options=parse_key_values(option),
+                  offline=True if offline else None, argv=sys.argv)
+    _print_summary(result, model, out, quiet)
+    raise typer.Exit(result.exit_code)
+
+
+def _ask(quiet: bool, prompts: Path, model: str, **kwargs):
+    """Run :func:`~halluscope.adapters.query.aquery` under a progress bar; refused
+    credentials and input errors exit 2."""
+    from halluscope.adapters.query import QueryCounts, _run_sync, aquery
+    from halluscope.adapters.types import AuthError
+    from halluscope.errors import HalluscopeError
+    from halluscope.redact import redact_text
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                   TimeRemainingColumn(), console=err_console, transient=False,
+                   disable=quiet)
+    task_id = None
+
+    def on_progress(c: QueryCounts) -> None:
+        nonlocal task_id
+        detail_text = f"cached {c.cached}  new {c.new}  failed {c.failed}"
+        if task_id is None:
+            task_id = bar.add_task("query", total=c.total, detail=detail_text)
+        bar.update(task_id, completed=c.done, detail=detail_text)
+
+    try:
+        with bar:
+            return _run_sync(aquery(prompts, model, progress=on_progress, **kwargs))
+    except AuthError as exc:
+        err_console.print(f"[red]authentication failed:[/red] {escape(redact_text(str(exc)))}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except HalluscopeError as exc:
+        err_console.print(f"[red]error:[/red] {escape(redact_text(str(exc)))}", soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
+    """The counts table, waiting time, model mismatches and failures grouped by cause."""
+    from halluscope.redact import redact_text
+
+    c = result.counts
+    table = Table(title=f"halluscope query: {model}", show_header=True)
+    for col in ("already done", "cached", "new", "failed", "seconds"):
+        table.add_column(col, justify="right")
+    table.add_row(str(c.skipped), str(c.cached), str(c.new), str(c.failed),
+                  f"{result.elapsed_s:.1f}")
+    if not quiet:
+        err_console.print(table)
+    cache = result.runsheet.get("cache") or {}
+    if cache.get("moved_aside"):
+        err_console.print(f"[yellow]warning:[/yellow] the response cache {cache['path']} was "
+                          f"unreadable; moved to {cache['moved_aside']} and rebuilt",
+                          highlight=False, soft_wrap=True)
+    client = result.runsheet.get("client") or {}
+    if client.get("retry_wait_s"):
+        limited = (f", {client.get('rate_limit_wait_s', 0):.1f} s of it for "
+                   f"{client['rate_limited']} rate limit(s) (HTTP 429 / Retry-After)"
+                   if client.get("rate_limited") else "")
+        err_console.print(f"waited {client['retry_wait_s']:.1f} s before retries (summed over "
+                          f"requests){limited}", highlight=False, soft_wrap=True)
+    requested = result.runsheet.get("model", {}).get("model")
+    for name, n in sorted(result.reported_models.items()):
+        if name != requested:
+            err_console.print(f"[yellow]note:[/yellow] the server reported model {name!r} for "
+                              f"{n} answer(s) (requested {requested!r})")
+    if result.failures:
+        err_console.print(f"[red]{c.failed} record(s) failed[/red], by cause:")
+        for g in result.failures[:5]:
+            status = f"HTTP {g.status} " if g.status is not None else ""
+            ids = ", ".join(g.ids) + (", ..." if g.count > len(g.ids) else "")
+            err_console.print(f"  {g.count} x {g.kind} {status}({ids}): "
+                              f"{escape(redact_text(g.message))}", highlight=False,
+                              soft_wrap=True)
+        if len(result.failures) > 5:
+            err_console.print(f"  ... and {len(result.failures) - 5} other cause(s) "
+                              f"(run sheet: failures)")
+    if result.stopped:
+        err_console.print(f"[red]stopped:[/red] {escape(redact_text(result.stopped))}",
+                          highlight=False, soft_wrap=True)
+    tail = ""
+    if c.failed or result.stopped:
+        tail = "; run again to retry what failed or was not asked"
+    err_console.print(f"wrote {out}{tail}", highlight=False, soft_wrap=True)
+
+
+def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, out: Path,
+                       prompts: Path | None, system: str | None) -> tuple[Path, str | None]:
+    """The prompts file of ``--benchmark`` (written beside ``--out``) and the system prompt."""
+    from halluscope.benchmark_query import write_benchmark_prompts
+    from halluscope.errors import HalluscopeError
+    if prompts is not None:
+        err_console.print("[red]error:[/red] give a prompts file or --benchmark, not both")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        path, bench_system = write_benchmark_prompts(
+            benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"))
+    except HalluscopeError as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_USAGE) from None
+    return path, system if system is not None else bench_system
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``query`` to ``app``."""
+    app.command("query")(query_command)

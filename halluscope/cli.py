@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from halluscope import __version__
 from halluscope.cli_options import parse_key_values
@@ -72,8 +73,9 @@ def audit(
         help="Model outputs (JSONL; .gz and JSON arrays too), or a folder with a halluscope.toml.",
         show_default=False)],
     metric: Annotated[Optional[list[str]], typer.Option(
-        "--metric", "-m", help="Metric(s) to compute: chair, pope, claims, faithscore, amber, "
-        "region, page, consistency (comma-separated or repeated). Default: inferred.")] = None,
+        "--metric", "-m", help="Metric(s) to compute: registered names (`halluscope metrics` "
+        "lists them with their options), module:Class or path/to/file.py:Class for one that "
+        "is not installed (comma-separated or repeated). Default: inferred.")] = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="Output folder for results.json, items.jsonl, report.html, "
         "runsheet.json.")] = None,
@@ -121,7 +123,8 @@ def audit(
     cache_dir: Annotated[Optional[Path], typer.Option(
         help="Cache folder for evidence and model answers.")] = None,
     option: Annotated[Optional[list[str]], typer.Option(
-        "--option", help="Extra metric option KEY=VALUE (JSON values allowed), repeatable.")] = None,
+        "--option", help="Extra metric option KEY=VALUE (JSON values allowed), repeatable; "
+        "`halluscope metrics` lists each metric's options.")] = None,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Stop at the first bad record instead of reporting it and going on.")
     ] = False,
@@ -258,26 +261,33 @@ def audit(
 
 @app.command("metrics")
 def list_metrics() -> None:
-    """List the registered metrics, CHAIR variants and POPE parsers."""
-    from halluscope.metrics.base import _BUILTIN, available_metrics
+    """List the registered metrics: what each computes, whether it needs claims checked, and
+    the options it reads (with their types, defaults and how to set them)."""
+    from halluscope.metrics.base import available_metrics, metric_class
     console = Console()
-    names = sorted(set(available_metrics()) | set(_BUILTIN))
+    names = sorted(available_metrics())
     console.print("[bold]metrics:[/] " + ", ".join(names))
-    try:
-        from halluscope.metrics.pope import PARSERS
-        console.print("[bold]POPE parsers:[/]")
-        for name, parser in PARSERS.items():
-            doc = (getattr(parser, "description", None) or getattr(parser, "__doc__", "") or "")
-            unknowns = getattr(parser, "unknowns", "halluscope")
-            console.print(f"  {name}: {doc.strip().splitlines()[0] if doc.strip() else ''} "
-                          f"[unknown answers: {unknowns}]", highlight=False, markup=False)
-        from halluscope.metrics.pope_parsers import UNKNOWN_TREATMENTS
-        console.print("[bold]POPE unknown-answer treatments:[/]")
-        for name, text in UNKNOWN_TREATMENTS.items():
-            console.print(f"  {name}: {text}", highlight=False, markup=False)
-    except ImportError:
-        pass
-    console.print("[bold]CHAIR variants:[/] original, refined")
+    for name in names:
+        try:
+            cls = metric_class(name)
+        except Exception as exc:  # noqa: BLE001 - a broken third-party metric is named, not fatal
+            console.print(f"[bold]{name}[/]: cannot be loaded ({type(exc).__name__}: "
+                          f"{escape(str(exc))})", highlight=False)
+            continue
+        head = Text()
+        head.append(name, style="bold")
+        line = cls.summary_line()
+        if line:
+            head.append(f": {line}")
+        if cls.needs_verification:
+            head.append(" [checks claims]", style="dim")
+        console.print(head, highlight=False)
+        for opt in cls.options:
+            console.print(Text(f"  {opt.describe()} ({opt.flag})"), highlight=False)
+        for extra in cls.listing():
+            console.print(Text(f"  {extra}"), highlight=False)
+    console.print(Text("Any metric not installed: --metric module:Class or "
+                       "--metric path/to/file.py:Class"), highlight=False)
 
 
 @pope_app.command("build")

@@ -26,7 +26,7 @@ from typing import Any
 
 from halluscope.config import AuditConfig, load_manifest
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
-from halluscope.metrics.base import Metric, MetricSummary, metric_class
+from halluscope.metrics.base import Metric, MetricSummary, metric_class, remember
 from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import AuditResult, begin_outputs, new_run_id
@@ -125,16 +125,14 @@ def infer_metrics(paths: list[Path], config: AuditConfig) -> tuple[str, ...]:
 
 
 def build_metrics(names: Iterable[str], config: AuditConfig) -> list[Metric]:
-    """The metrics named, built from ``config`` (which also sets the image pixel limit,
-    option ``max_image_pixels``, for this process)."""
+    """The metrics named (registered names, or ``module:Class`` / ``path/to/file.py:Class``
+    references), built from ``config`` (which also sets the image pixel limit, option
+    ``max_image_pixels``, for this process)."""
     from halluscope.imageio import set_max_image_pixels
     set_max_image_pixels((config.options or {}).get("max_image_pixels"))
     out = []
     for name in names:
-        cls = metric_class(name)
-        factory = getattr(cls, "from_config", None)
-        out.append(factory(config) if factory else cls(n_boot=config.n_boot, seed=config.seed,
-                                                        confidence=config.confidence))
+        out.append(metric_class(name).from_config(config))
     for metric in out:
         metric.cluster_by = config.cluster_by
         metric.by = tuple(config.by)
@@ -327,8 +325,9 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     progress journal in ``journal_dir`` (resumed with ``cfg.resume``)."""
     from halluscope.engines import make_engine, runs_in_parent
     from halluscope.journal import JOURNAL, Journal, journal_header
-    built = [m for m in metric_objs[:len(cfg.metrics)] if not runs_in_parent(m)]
-    names = [m.name for m in built]
+    pairs = [(ref, m) for ref, m in zip(cfg.metrics, metric_objs) if not runs_in_parent(m)]
+    built = [m for _, m in pairs]
+    names = [ref for ref, _ in pairs]     # what a worker builds them from (a name or module:Class)
     if cfg.resume and journal_dir is None:
         raise ConfigError("resume needs an output folder (out=...) holding the interrupted run")
     engine = make_engine(cfg.engine, cfg.workers, names, cfg, paths, built)
@@ -373,8 +372,10 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     Args:
         inputs: A JSONL file, a list of them, or a folder with a ``halluscope.toml``.
         records: Alternatively, records as dicts or :class:`Record` objects (notebooks).
-        metrics: Metric names (``"chair"``, ``"pope"``, ``"chair,pope"``) and/or
-            :class:`~halluscope.metrics.base.Metric` instances; inferred when omitted.
+        metrics: Metric names (``"chair"``, ``"pope"``, ``"chair,pope"``), references to
+            metric classes that are not installed (``"module:Class"``,
+            ``"path/to/file.py:Class"``) and/or :class:`~halluscope.metrics.base.Metric`
+            instances; inferred when omitted.
         out: Folder for ``results.json``, ``items.jsonl``, ``report.html``, ``runsheet.json``.
             Without it, items go to a temporary folder and nothing else is written.
         config: A full :class:`AuditConfig`; ``options`` override its fields.
@@ -423,10 +424,9 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     for metric in custom:
         metric.cluster_by = cfg.cluster_by
         metric.by = tuple(cfg.by)
+        remember(type(metric))
     for metric in metric_objs:
-        begin = getattr(metric, "begin", None)
-        if begin is not None:
-            begin(paths)
+        metric.begin(paths)
 
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
     begin_outputs(out_dir)        # the previous run's results.json goes before anything else

@@ -44,7 +44,8 @@ import numpy as np
 
 from halluscope.errors import ConfigError
 from halluscope.evidence.amber import AmberData, amber_id, dimension, load_amber
-from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.base import ItemScore, Metric, MetricOption
+from halluscope.metrics.explain import Explanation, explain_claim_verdicts
 from halluscope.metrics.stats import Statistic, rate
 from halluscope.records import Record
 
@@ -317,6 +318,20 @@ class AmberMetric(Metric):
     """AMBER's generative and discriminative scores."""
 
     name: ClassVar[str] = "amber"
+    headline: ClassVar[tuple[str, ...]] = ("accuracy", "f1")
+    options: ClassVar[tuple[MetricOption, ...]] = (
+        MetricOption("amber_variant", str, "original", "original or refined (module docstring)",
+                     choices=VARIANTS),
+        MetricOption("amber_annotations", str, None, "AMBER's annotations.json (default: the "
+                     "AMBER file among --annotations)"),
+        MetricOption("annotations", tuple, (), "annotation files", config_field=True),
+    )
+
+    @classmethod
+    def explain_item(cls, item: dict, statistic: str, group: str | None
+                     ) -> Explanation | None:
+        """The hallucinated claims, with the checker's reason and evidence."""
+        return explain_claim_verdicts(item, statistic, group)
     columns: ClassVar[tuple[str, ...]] = GEN + tuple(col(g, k) for g in GROUPS for k in QA)
     statistics: ClassVar[dict[str, Statistic]] = {}
 

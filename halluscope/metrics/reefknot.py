@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from halluscope.errors import ConfigError
-from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.pope_parsers import parse_strict
 from halluscope.metrics.stats import Statistic, ratio
 from halluscope.records import Record
@@ -192,6 +192,11 @@ class ReefknotMetric(Metric):
     """
 
     name: ClassVar[str] = "reefknot"
+    headline: ClassVar[tuple[str, ...]] = ("accuracy", "hallucination_rate")
+    options: ClassVar[tuple[MetricOption, ...]] = (
+        MetricOption("reefknot_variant", str, "original", "original or corrected (module "
+                     "docstring)", choices=VARIANTS),
+    )
     columns: ClassVar[tuple[str, ...]] = (
         "yn_n", "yn_correct", "yn_yes", "yn_none", "pair_n", "pair_first", "pair_second",
         "pair_both", "mc_n", "mc_correct", "mc_none")

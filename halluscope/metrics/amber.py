@@ -406,7 +406,7 @@ class AmberMetric(Metric):
         return ItemScore(payload=payload, row=tuple(row[c] for c in self.columns))
 
     def _results(self, state):
-        return {name: state.result(name, stat, self.confidence)
+        return {name: state.result(name, stat, self.confidence, self.min_units)
                 for name, stat in self.statistics.items()}
 
     def describe(self) -> dict[str, Any]:

@@ -270,7 +270,7 @@ class ReefknotMetric(Metric):
             extra = self._pair(record, item.payload["label"], row)
             item = ItemScore(payload={**item.payload, **extra},
                              row=tuple(row[c] for c in self.columns), groups=item.groups)
-        self.add(item)
+        self.add(item, record=record)   # weights drawn from the record's unit, not its position
         return item
 
     def _pair(self, record: Record, label: str, row: dict[str, float]) -> dict[str, Any]:

@@ -26,7 +26,8 @@ from typing import Any
 
 from halluscope.config import AuditConfig, load_manifest
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
-from halluscope.metrics.base import Metric, MetricSummary, metric_class, remember
+from halluscope.metrics.base import (InputSample, Metric, MetricSummary,
+                                      available_metrics, metric_class, remember)
 from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import AuditResult, begin_outputs, new_run_id
@@ -85,42 +86,42 @@ def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
     return expanded, manifest
 
 
-def _peek_tasks(paths: list[Path], fmt: str | None = None) -> tuple[set[str], bool]:
+def _peek_inputs(paths: list[Path], fmt: str | None = None) -> InputSample:
+    """The tasks and metadata keys of the first records (up to ``_PEEK`` lines)."""
     tasks: set[str] = set()
-    regions = False
+    keys: set[str] = set()
     seen = 0
     for path in paths:
         for rec in iter_input_records(path, fmt):
             if isinstance(rec, Record):
                 tasks.add(rec.task)
-                regions = regions or "regions" in rec.metadata
+                keys.update(rec.metadata)
             seen += 1
             if seen >= _PEEK:
-                return tasks, regions
-    return tasks, regions
+                return InputSample(frozenset(tasks), frozenset(keys))
+    return InputSample(frozenset(tasks), frozenset(keys))
 
 
 def infer_metrics(paths: list[Path], config: AuditConfig) -> tuple[str, ...]:
-    """Which metrics fit the records and the companion files given."""
-    tasks, regions = _peek_tasks(paths, config.input_format)
-    names: list[str] = []
-    free_text = tasks & {"caption", "vqa"}
-    if "yes-no" in tasks:
-        names.append("pope")
-    if free_text and (config.gt_objects or config.coco_annotations):
-        names.append("chair")
-    if free_text and (config.annotations or config.coco_annotations or config.detector
-                      or config.judge):
-        names.append("claims")
-    if regions:
-        names.append("region")
-    if "document" in tasks:
-        names.append("page")
+    """Which metrics fit the records and the companion files given: every registered metric
+    whose :meth:`~halluscope.metrics.base.Metric.fits` says so, in ``infer_rank`` order."""
+    sample = _peek_inputs(paths, config.input_format)
+    ranked = []
+    for name in available_metrics():
+        try:
+            cls = metric_class(name)
+        except Exception as exc:  # noqa: BLE001 - a broken third-party metric is not inferred
+            log.warning("metric %s cannot be loaded (%s: %s); not inferred", name,
+                        type(exc).__name__, exc)
+            continue
+        if cls.fits(sample, config):
+            ranked.append((cls.infer_rank, name))
+    names = [name for _, name in sorted(ranked)]
     if not names:
         raise ConfigError(
             f"cannot tell what to score in {', '.join(map(str, paths))} (tasks seen: "
-            f"{', '.join(sorted(tasks)) or 'none'}): pass --metric, and the ground truth it "
-            f"needs (--gt-objects or --coco-annotations for chair, --questions for pope)")
+            f"{', '.join(sorted(sample.tasks)) or 'none'}): pass --metric, and the ground truth "
+            f"it needs (--gt-objects or --coco-annotations for chair, --questions for pope)")
     return tuple(names)
 
 

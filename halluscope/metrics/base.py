@@ -147,7 +147,13 @@ class MetricSummary:
         return out
 
 
-_NO_DEFAULT = object()
+@dataclass(frozen=True)
+class InputSample:
+    """What the first records of an audit's inputs hold: what metrics are inferred from
+    (:meth:`Metric.fits`) when none is named."""
+
+    tasks: frozenset[str]
+    metadata_keys: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -238,6 +244,8 @@ class Metric(ABC):
     headline: ClassVar[tuple[str, ...]] = ()
     """The statistics that best sum the metric up, most telling first (the console ranks
     groups by the first one a group defines; without any, statistics in declared order)."""
+    infer_rank: ClassVar[int] = 100
+    """Where the metric comes among those inferred for an audit (lower first)."""
     report_view: ClassVar[str] = "details"
     """How report.html shows its per-item payload: ``details`` (a list of its fields),
     ``mentions`` (object mentions highlighted in the response: ``mentioned``,
@@ -265,6 +273,12 @@ class Metric(ABC):
         kw.setdefault("seed", config.seed)
         kw.setdefault("confidence", config.confidence)
         return cls(**kw)
+
+    @classmethod
+    def fits(cls, sample: InputSample, config: Any) -> bool:
+        """Whether an audit that names no metric runs this one, given what its first records
+        hold and the companion files ``config`` names; no by default (asked for by name)."""
+        return False
 
     @classmethod
     def option(cls, config: Any, name: str) -> Any:

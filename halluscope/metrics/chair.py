@@ -242,6 +242,14 @@ class ChairMetric(Metric):
         kw.setdefault("confidence", config.confidence)
         return cls(gt, variant, spec=spec, **kw)
 
+    infer_rank = 20
+
+    @classmethod
+    def fits(cls, sample, config) -> bool:
+        """Inferred for captions and free-form answers when ground truth is given."""
+        return bool(sample.tasks & {"caption", "vqa"}) and bool(
+            config.gt_objects or config.coco_annotations)
+
     @classmethod
     def explain_item(cls, item: dict, statistic: str, group: str | None
                      ) -> Explanation | None:

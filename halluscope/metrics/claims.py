@@ -88,6 +88,14 @@ class ClaimsMetric(Metric):
                      choices=("skip", "include")),
     )
 
+    infer_rank: ClassVar[int] = 30
+
+    @classmethod
+    def fits(cls, sample, config) -> bool:
+        """Inferred for captions and free-form answers when some evidence source is given."""
+        return bool(sample.tasks & {"caption", "vqa"}) and bool(
+            config.annotations or config.coco_annotations or config.detector or config.judge)
+
     @classmethod
     def explain_item(cls, item: dict, statistic: str, group: str | None
                      ) -> Explanation | None:

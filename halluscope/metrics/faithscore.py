@@ -104,6 +104,11 @@ class FaithScoreMetric(ClaimsMetric):
         "n_scored_claims": Statistic(lambda s: s["scored_claims"], count=True),
     }
 
+    @classmethod
+    def fits(cls, sample, config) -> bool:
+        """Never inferred (claims is): asked for by name."""
+        return False
+
     def __init__(self, *, empty: str = "zero", unverifiable: str = "skip", **kw):
         if empty not in EMPTY:
             raise ConfigError(f"expected faithscore_empty in {EMPTY}, got {empty!r}")

@@ -99,6 +99,13 @@ class RegionMetric(Metric):
                      config_field=True),
     )
 
+    infer_rank = 40
+
+    @classmethod
+    def fits(cls, sample, config) -> bool:
+        """Inferred when records offer regions (``metadata["regions"]``)."""
+        return "regions" in sample.metadata_keys
+
     @classmethod
     def explain_item(cls, item: dict, statistic: str, group: str | None
                      ) -> Explanation | None:
@@ -278,6 +285,13 @@ class PageMetric(Metric):
                      "layer: rapidocr or tesseract[:<langs>]"),
         MetricOption("ocr_dpi", int, 200, "resolution pages are rendered at for OCR"),
     )
+
+    infer_rank = 50
+
+    @classmethod
+    def fits(cls, sample, config) -> bool:
+        """Inferred for document records."""
+        return "document" in sample.tasks
 
     @classmethod
     def explain_item(cls, item: dict, statistic: str, group: str | None

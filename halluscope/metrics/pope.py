@@ -263,6 +263,13 @@ class PopeMetric(Metric):
             args["judge"] = judge_from_config(config)
         return cls(**args)
 
+    infer_rank = 10
+
+    @classmethod
+    def fits(cls, sample, config) -> bool:
+        """Inferred for yes/no questions."""
+        return "yes-no" in sample.tasks
+
     @classmethod
     def listing(cls) -> list[str]:
         """The answer parsers (and how each scores unknown answers) and the treatments."""

@@ -433,7 +433,9 @@ def test_options_are_typed_and_checked():
     chair = metric_class("chair")
     assert chair.option(AuditConfig(), "chair_variant") == "refined"
     assert chair.option(AuditConfig(chair_variant="original"), "chair_variant") == "original"
-    with pytest.raises(ConfigError, match="expected one of zero, skip, original, got 'never'"):
+    with pytest.raises(ConfigError, match=r"option 'faithscore_empty' of metric 'faithscore': "
+                                          r"expected faithscore_empty in \('zero', 'skip', "
+                                          r"'original'\), got 'never'"):
         metric_class("faithscore").option(AuditConfig(options={"faithscore_empty": "never"}),
                                           "faithscore_empty")
 

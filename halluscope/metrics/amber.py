@@ -346,8 +346,7 @@ class AmberMetric(Metric):
 
     @classmethod
     def from_config(cls, config, **kw):
-        opts = config.options or {}
-        path = opts.get("amber_annotations")
+        path = cls.option(config, "amber_annotations")
         if path is None:
             from halluscope.evidence.annotations import detect_format
             for p in config.annotations:
@@ -362,7 +361,7 @@ class AmberMetric(Metric):
         if path is None:
             raise ConfigError("the amber metric needs AMBER's annotations.json: pass it with "
                               "--annotations or options amber_annotations")
-        return cls(load_amber(path), variant=opts.get("amber_variant", "original"),
+        return cls(load_amber(path), variant=cls.option(config, "amber_variant"),
                    n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
 
     def applies_to(self, record: Record) -> bool:

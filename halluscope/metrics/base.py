@@ -219,8 +219,7 @@ class MetricOption:
             except ValueError:
                 raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}") from None
         if self.choices and value not in self.choices:
-            raise ConfigError(f"{where}: expected one of {', '.join(map(str, self.choices))}, "
-                              f"got {value!r}")
+            raise ConfigError(f"{where}: expected {self.name} in {self.choices}, got {value!r}")
         return value
 
     def describe(self) -> str:

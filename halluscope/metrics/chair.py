@@ -232,7 +232,7 @@ class ChairMetric(Metric):
         ``gt_objects``, ``coco_annotations``; ``options["chair_vocabulary_file"]`` may name
         another vocabulary file)."""
         variant = kw.pop("variant", config.chair_variant)
-        spec = kw.pop("spec", config.options.get("chair_vocabulary_file"))
+        spec = kw.pop("spec", cls.option(config, "chair_vocabulary_file"))
         parser = parser_for(variant, spec)
         gt = kw.pop("gt", None)
         if gt is None:

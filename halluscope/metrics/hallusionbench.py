@@ -231,8 +231,7 @@ class HallusionBenchMetric(Metric):
 
     @classmethod
     def from_config(cls, config, **kw) -> "HallusionBenchMetric":
-        opts = config.options or {}
-        variant = str(opts.get("hallusionbench_variant", "refined"))
+        variant = cls.option(config, "hallusionbench_variant")
         args: dict[str, Any] = {"variant": variant, "n_boot": config.n_boot, "seed": config.seed,
                                 "confidence": config.confidence}
         args.update(kw)

@@ -106,12 +106,11 @@ class MMHalMetric(Metric):
 
     @classmethod
     def from_config(cls, config, **kw) -> "MMHalMetric":
-        opts = config.options or {}
-        args: dict[str, Any] = {"variant": str(opts.get("mmhal_variant", "refined")),
+        args: dict[str, Any] = {"variant": cls.option(config, "mmhal_variant"),
                                 "n_boot": config.n_boot, "seed": config.seed,
                                 "confidence": config.confidence}
-        if opts.get("mmhal_template"):
-            args["template"] = load_template(opts["mmhal_template"])
+        if cls.option(config, "mmhal_template"):
+            args["template"] = load_template(cls.option(config, "mmhal_template"))
         args.update(kw)
         if "judge" not in args:
             from halluscope.judges.loading import judge_from_config

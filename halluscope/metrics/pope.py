@@ -273,15 +273,8 @@ class PopeMetric(Metric):
     @classmethod
     def listing(cls) -> list[str]:
         """The answer parsers (and how each scores unknown answers) and the treatments."""
-        lines = ["answer parsers (pope_parser):"]
-        for name, parser in PARSERS.items():
-            doc = (getattr(parser, "description", None) or getattr(parser, "__doc__", "") or "")
-            unknowns = getattr(parser, "unknowns", "halluscope")
-            lines.append(f"  {name}: {doc.strip().splitlines()[0] if doc.strip() else ''} "
-                         f"[unknown answers: {unknowns}]")
-        lines.append("unknown-answer treatments:")
-        lines.extend(f"  {name}: {text}" for name, text in UNKNOWN_TREATMENTS.items())
-        return lines
+        from halluscope.metrics.pope_parsers import describe_parsers
+        return describe_parsers()
 
     @classmethod
     def explain_item(cls, item: dict, statistic: str, group: str | None):

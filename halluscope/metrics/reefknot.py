@@ -225,8 +225,7 @@ class ReefknotMetric(Metric):
 
     @classmethod
     def from_config(cls, config, **kw):
-        opts = config.options or {}
-        return cls(variant=opts.get("reefknot_variant", "original"), n_boot=config.n_boot,
+        return cls(variant=cls.option(config, "reefknot_variant"), n_boot=config.n_boot,
                    seed=config.seed, confidence=config.confidence, **kw)
 
     def reset(self) -> None:

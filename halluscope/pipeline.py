@@ -27,7 +27,8 @@ from typing import Any
 from halluscope.config import AuditConfig, load_manifest
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.metrics.base import (InputSample, Metric, MetricSummary,
-                                      available_metrics, metric_class, remember)
+                                      available_metrics, metric_class,
+                                      portable_reference, remember)
 from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import AuditResult, begin_outputs, new_run_id
@@ -328,7 +329,7 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     from halluscope.journal import JOURNAL, Journal, journal_header
     pairs = [(ref, m) for ref, m in zip(cfg.metrics, metric_objs) if not runs_in_parent(m)]
     built = [m for _, m in pairs]
-    names = [ref for ref, _ in pairs]     # what a worker builds them from (a name or module:Class)
+    names = [portable_reference(ref) for ref, _ in pairs]   # what a worker builds them from
     if cfg.resume and journal_dir is None:
         raise ConfigError("resume needs an output folder (out=...) holding the interrupted run")
     engine = make_engine(cfg.engine, cfg.workers, names, cfg, paths, built)

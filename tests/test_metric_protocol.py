@@ -450,6 +450,7 @@ def test_unknown_names_and_references():
     with pytest.raises(ConfigError, match="expected a Metric subclass named 'count_words'"):
         metric_class(f"{EXAMPLE}:count_words")
     assert metric_class("halluscope.metrics.chair:ChairMetric") is metric_class("chair")
+    assert metric_class(WORDCOUNT) is metric_class(WORDCOUNT)     # the file runs once
 
 
 def test_wordcount_runs_through_audit_by_reference(tmp_path):

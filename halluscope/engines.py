@@ -98,9 +98,7 @@ def build_worker_metrics(names: list[str], config: Any, paths: list[str]) -> lis
     from halluscope.pipeline import build_metrics
     metrics = build_metrics(names, config)
     for metric in metrics:
-        begin = getattr(metric, "begin", None)
-        if begin is not None:
-            begin([Path(p) for p in paths])
+        metric.begin([Path(p) for p in paths])
     return metrics
 
 

@@ -26,7 +26,9 @@ from typing import Any
 
 from halluscope.config import AuditConfig, load_manifest
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
-from halluscope.metrics.base import Metric, MetricSummary, metric_class
+from halluscope.metrics.base import (InputSample, Metric, MetricSummary,
+                                      available_metrics, metric_class,
+                                      portable_reference, remember)
 from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import AuditResult, begin_outputs, new_run_id
@@ -85,56 +87,54 @@ def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
     return expanded, manifest
 
 
-def _peek_tasks(paths: list[Path], fmt: str | None = None) -> tuple[set[str], bool]:
+def _peek_inputs(paths: list[Path], fmt: str | None = None) -> InputSample:
+    """The tasks and metadata keys of the first records (up to ``_PEEK`` lines)."""
     tasks: set[str] = set()
-    regions = False
+    keys: set[str] = set()
     seen = 0
     for path in paths:
         for rec in iter_input_records(path, fmt):
             if isinstance(rec, Record):
                 tasks.add(rec.task)
-                regions = regions or "regions" in rec.metadata
+                keys.update(rec.metadata)
             seen += 1
             if seen >= _PEEK:
-                return tasks, regions
-    return tasks, regions
+                return InputSample(frozenset(tasks), frozenset(keys))
+    return InputSample(frozenset(tasks), frozenset(keys))
 
 
 def infer_metrics(paths: list[Path], config: AuditConfig) -> tuple[str, ...]:
-    """Which metrics fit the records and the companion files given."""
-    tasks, regions = _peek_tasks(paths, config.input_format)
-    names: list[str] = []
-    free_text = tasks & {"caption", "vqa"}
-    if "yes-no" in tasks:
-        names.append("pope")
-    if free_text and (config.gt_objects or config.coco_annotations):
-        names.append("chair")
-    if free_text and (config.annotations or config.coco_annotations or config.detector
-                      or config.judge):
-        names.append("claims")
-    if regions:
-        names.append("region")
-    if "document" in tasks:
-        names.append("page")
+    """Which metrics fit the records and the companion files given: every registered metric
+    whose :meth:`~halluscope.metrics.base.Metric.fits` says so, in ``infer_rank`` order."""
+    sample = _peek_inputs(paths, config.input_format)
+    ranked = []
+    for name in available_metrics():
+        try:
+            cls = metric_class(name)
+        except Exception as exc:  # noqa: BLE001 - a broken third-party metric is not inferred
+            log.warning("metric %s cannot be loaded (%s: %s); not inferred", name,
+                        type(exc).__name__, exc)
+            continue
+        if cls.fits(sample, config):
+            ranked.append((cls.infer_rank, name))
+    names = [name for _, name in sorted(ranked)]
     if not names:
         raise ConfigError(
             f"cannot tell what to score in {', '.join(map(str, paths))} (tasks seen: "
-            f"{', '.join(sorted(tasks)) or 'none'}): pass --metric, and the ground truth it "
-            f"needs (--gt-objects or --coco-annotations for chair, --questions for pope)")
+            f"{', '.join(sorted(sample.tasks)) or 'none'}): pass --metric, and the ground truth "
+            f"it needs (--gt-objects or --coco-annotations for chair, --questions for pope)")
     return tuple(names)
 
 
 def build_metrics(names: Iterable[str], config: AuditConfig) -> list[Metric]:
-    """The metrics named, built from ``config`` (which also sets the image pixel limit,
-    option ``max_image_pixels``, for this process)."""
+    """The metrics named (registered names, or ``module:Class`` / ``path/to/file.py:Class``
+    references), built from ``config`` (which also sets the image pixel limit, option
+    ``max_image_pixels``, for this process)."""
     from halluscope.imageio import set_max_image_pixels
     set_max_image_pixels((config.options or {}).get("max_image_pixels"))
     out = []
     for name in names:
-        cls = metric_class(name)
-        factory = getattr(cls, "from_config", None)
-        out.append(factory(config) if factory else cls(n_boot=config.n_boot, seed=config.seed,
-                                                        confidence=config.confidence))
+        out.append(metric_class(name).from_config(config))
     for metric in out:
         metric.cluster_by = config.cluster_by
         metric.by = tuple(config.by)
@@ -327,8 +327,9 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     progress journal in ``journal_dir`` (resumed with ``cfg.resume``)."""
     from halluscope.engines import make_engine, runs_in_parent
     from halluscope.journal import JOURNAL, Journal, journal_header
-    built = [m for m in metric_objs[:len(cfg.metrics)] if not runs_in_parent(m)]
-    names = [m.name for m in built]
+    pairs = [(ref, m) for ref, m in zip(cfg.metrics, metric_objs) if not runs_in_parent(m)]
+    built = [m for _, m in pairs]
+    names = [portable_reference(ref) for ref, _ in pairs]   # what a worker builds them from
     if cfg.resume and journal_dir is None:
         raise ConfigError("resume needs an output folder (out=...) holding the interrupted run")
     engine = make_engine(cfg.engine, cfg.workers, names, cfg, paths, built)
@@ -373,8 +374,10 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     Args:
         inputs: A JSONL file, a list of them, or a folder with a ``halluscope.toml``.
         records: Alternatively, records as dicts or :class:`Record` objects (notebooks).
-        metrics: Metric names (``"chair"``, ``"pope"``, ``"chair,pope"``) and/or
-            :class:`~halluscope.metrics.base.Metric` instances; inferred when omitted.
+        metrics: Metric names (``"chair"``, ``"pope"``, ``"chair,pope"``), references to
+            metric classes that are not installed (``"module:Class"``,
+            ``"path/to/file.py:Class"``) and/or :class:`~halluscope.metrics.base.Metric`
+            instances; inferred when omitted.
         out: Folder for ``results.json``, ``items.jsonl``, ``report.html``, ``runsheet.json``.
             Without it, items go to a temporary folder and nothing else is written.
         config: A full :class:`AuditConfig`; ``options`` override its fields.
@@ -423,10 +426,9 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     for metric in custom:
         metric.cluster_by = cfg.cluster_by
         metric.by = tuple(cfg.by)
+        remember(type(metric))
     for metric in metric_objs:
-        begin = getattr(metric, "begin", None)
-        if begin is not None:
-            begin(paths)
+        metric.begin(paths)
 
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
     begin_outputs(out_dir)        # the previous run's results.json goes before anything else

@@ -11,11 +11,13 @@ import pytest
 
 import halluscope
 from halluscope.gates.assertions import (HalluscopeAssertionError, add_observer, check_regression,
-                                   check_threshold, explain_chair, explain_claims,
-                                   explain_pope, remove_observer, worst_items)
+                                   check_threshold, explain_claims, remove_observer,
+                                   worst_items)
 from halluscope.gates.baseline import (BaselineError, entry_from_result, load_baseline,
                                  write_baseline)
 from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.chair import ChairMetric
+from halluscope.metrics.pope import PopeMetric
 from halluscope.metrics.stats import MetricResult, Statistic, ratio
 
 VOCAB = {"dog", "cat", "car", "frisbee", "person", "tree", "bird"}
@@ -237,18 +239,18 @@ def test_pope_false_positives_rank_before_other_mistakes():
     assert [w.id for w in worst_items(res, "pope.precision", 5)[0]] == ["fp"]
     assert [w.id for w in worst_items(res, "pope.recall", 5)[0]] == ["fn"]
     assert [w.id for w in worst_items(res, "pope.f1@object:dog", 5)[0]] == ["fp"]
-    assert explain_pope(items[1], "f1", None) is None
+    assert PopeMetric.explain_item(items[1], "f1", None) is None
 
 
 def test_chair_explanation_shows_words_and_ground_truth():
     item = {"chair": {"hallucinated": [["dogs", "dog"], ["table", "dining table"]],
                       "mentioned": [["cat", "cat"], ["dogs", "dog"], ["table", "dining table"]],
                       "gt": ["cat", "bed"]}}
-    severity, lines = explain_chair(item, "chair_i", None)
+    severity, lines = ChairMetric.explain_item(item, "chair_i", None)
     assert severity == 2
     assert lines == ["hallucinated: 'dogs→dog', 'table→dining table'; ground truth: bed, cat"]
-    assert explain_chair(item, "recall", None) == (1.0, ["missed objects: bed"])
-    assert explain_chair({"chair": {"hallucinated": [], "gt": []}}, "chair_s", None) is None
+    assert ChairMetric.explain_item(item, "recall", None) == (1.0, ["missed objects: bed"])
+    assert ChairMetric.explain_item({"chair": {"hallucinated": [], "gt": []}}, "chair_s", None) is None
 
 
 def test_claims_explanation_shows_reason_and_evidence():

@@ -61,8 +61,6 @@ class FakeHallucination(Metric):
 '''
 
 CONFTEST = '''
-from halluscope.metrics import base
-base._BUILTIN.setdefault("fakehall", "fakehall_metric:FakeHallucination")
 pytest_plugins = ["halluscope.pytest_plugin"]
 '''
 
@@ -94,7 +92,7 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
     pytester.makeini(textwrap.dedent("""
         [pytest]
         halluscope_outputs = outputs.jsonl
-        halluscope_metrics = fakehall
+        halluscope_metrics = fakehall_metric:FakeHallucination
         addopts = -p no:asyncio
     """))
     pytester.syspathinsert()
@@ -192,7 +190,7 @@ def test_checks_in_tests_that_do_not_use_the_plugin_stay_out_of_the_summary(
 import halluscope
 
 def test_plain_audit():
-    result = halluscope.audit("outputs.jsonl", metrics="fakehall", n_boot=0)
+    result = halluscope.audit("outputs.jsonl", metrics="fakehall_metric:FakeHallucination", n_boot=0)
     result.assert_below("fakehall.rate", 0.5)
 ''')
     result = project.runpytest()
@@ -452,7 +450,7 @@ def test_offline_mode_from_the_ini_file(project: pytest.Pytester):
     project.makeini(textwrap.dedent("""
         [pytest]
         halluscope_outputs = outputs.jsonl
-        halluscope_metrics = fakehall
+        halluscope_metrics = fakehall_metric:FakeHallucination
         halluscope_offline = true
         addopts = -p no:asyncio
     """))

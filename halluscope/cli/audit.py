@@ -23,8 +23,9 @@ Inputs = Annotated[list[Path], typer.Argument(
     help="Model outputs (JSONL; .gz and JSON arrays too), or a folder with a halluscope.toml.",
     show_default=False)]
 Metric = Annotated[Optional[list[str]], typer.Option(
-    "--metric", "-m", help="Metric(s) to compute: chair, pope, claims, faithscore, amber, "
-    "region, page, consistency (comma-separated or repeated). Default: inferred.")]
+    "--metric", "-m", help="Metric(s) to compute: registered names (`halluscope metrics` "
+    "lists them with their options), module:Class or path/to/file.py:Class for one that "
+    "is not installed (comma-separated or repeated). Default: inferred.")]
 Out = Annotated[Optional[Path], typer.Option(
     "--out", "-o", help="Output folder for results.json, items.jsonl, report.html, "
     "runsheet.json.")]
@@ -72,7 +73,8 @@ ClaimSplitter = Annotated[Optional[str], typer.Option(
 CacheDir = Annotated[Optional[Path], typer.Option(
     help="Cache folder for evidence and model answers.")]
 Option = Annotated[Optional[list[str]], typer.Option(
-    "--option", help="Extra metric option KEY=VALUE (JSON values allowed), repeatable.")]
+    "--option", help="Extra metric option KEY=VALUE (JSON values allowed), repeatable; "
+    "`halluscope metrics` lists each metric's options.")]
 Strict = Annotated[bool, typer.Option(
     "--strict", help="Stop at the first bad record instead of reporting it and going on.")]
 Offline = Annotated[bool, typer.Option(

@@ -4,26 +4,38 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 
 def list_metrics() -> None:
-    """List the registered metrics, CHAIR variants and POPE parsers."""
-    from halluscope.metrics.base import _BUILTIN, available_metrics
-    from halluscope.metrics.pope import PARSERS
-    from halluscope.metrics.pope_parsers import UNKNOWN_TREATMENTS
+    """List the registered metrics: what each computes, whether it needs claims checked, and
+    the options it reads (with their types, defaults and how to set them)."""
+    from halluscope.metrics.base import available_metrics, metric_class
     console = Console()
-    names = sorted(set(available_metrics()) | set(_BUILTIN))
+    names = sorted(available_metrics())
     console.print("[bold]metrics:[/] " + ", ".join(names))
-    console.print("[bold]POPE parsers:[/]")
-    for name, parser in PARSERS.items():
-        doc = (getattr(parser, "description", None) or getattr(parser, "__doc__", "") or "")
-        unknowns = getattr(parser, "unknowns", "halluscope")
-        console.print(f"  {name}: {doc.strip().splitlines()[0] if doc.strip() else ''} "
-                      f"[unknown answers: {unknowns}]", highlight=False, markup=False)
-    console.print("[bold]POPE unknown-answer treatments:[/]")
-    for name, text in UNKNOWN_TREATMENTS.items():
-        console.print(f"  {name}: {text}", highlight=False, markup=False)
-    console.print("[bold]CHAIR variants:[/] original, refined")
+    for name in names:
+        try:
+            cls = metric_class(name)
+        except Exception as exc:  # noqa: BLE001 - a broken third-party metric is named, not fatal
+            console.print(f"[bold]{name}[/]: cannot be loaded ({type(exc).__name__}: "
+                          f"{escape(str(exc))})", highlight=False)
+            continue
+        head = Text()
+        head.append(name, style="bold")
+        line = cls.summary_line()
+        if line:
+            head.append(f": {line}")
+        if cls.needs_verification:
+            head.append(" [checks claims]", style="dim")
+        console.print(head, highlight=False)
+        for opt in cls.options:
+            console.print(Text(f"  {opt.describe()} ({opt.flag})"), highlight=False)
+        for extra in cls.listing():
+            console.print(Text(f"  {extra}"), highlight=False)
+    console.print(Text("Any metric not installed: --metric module:Class or "
+                       "--metric path/to/file.py:Class"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -33,8 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from halluscope.gates.worst_items import (DEFAULT_WORST, EXPLAINERS, WorstItem, explain_chair,
-                                    explain_claims, explain_generic, explain_pope,
+from halluscope.gates.worst_items import (DEFAULT_WORST, WorstItem, explain_claims, explain_generic,
                                     explainer_for, worst_items, worst_items_block)
 
 
@@ -379,7 +378,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
     return _conclude(outcome)
 
 
-__all__ = ["DEFAULT_WORST", "EXPLAINERS", "HalluscopeAssertionError", "Outcome", "WorstItem",
-           "add_observer", "check_regression", "check_threshold", "explain_chair",
-           "explain_claims", "explain_generic", "explain_pope", "explainer_for",
+__all__ = ["DEFAULT_WORST", "HalluscopeAssertionError", "Outcome", "WorstItem",
+           "add_observer", "check_regression", "check_threshold",
+           "explain_claims", "explain_generic", "explainer_for",
            "remove_observer", "worst_items", "worst_items_block"]

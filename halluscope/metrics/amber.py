@@ -44,7 +44,8 @@ import numpy as np
 
 from halluscope.errors import ConfigError
 from halluscope.evidence.amber import AmberData, amber_id, dimension, load_amber
-from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.base import ItemScore, Metric, MetricOption
+from halluscope.metrics.explain import Explanation, explain_claim_verdicts
 from halluscope.metrics.stats import Statistic, rate
 from halluscope.records import Record
 
@@ -317,6 +318,20 @@ class AmberMetric(Metric):
     """AMBER's generative and discriminative scores."""
 
     name: ClassVar[str] = "amber"
+    headline: ClassVar[tuple[str, ...]] = ("accuracy", "f1")
+    options: ClassVar[tuple[MetricOption, ...]] = (
+        MetricOption("amber_variant", str, "original", "original or refined (module docstring)",
+                     choices=VARIANTS),
+        MetricOption("amber_annotations", str, None, "AMBER's annotations.json (default: the "
+                     "AMBER file among --annotations)"),
+        MetricOption("annotations", tuple, (), "annotation files", config_field=True),
+    )
+
+    @classmethod
+    def explain_item(cls, item: dict, statistic: str, group: str | None
+                     ) -> Explanation | None:
+        """The hallucinated claims, with the checker's reason and evidence."""
+        return explain_claim_verdicts(item, statistic, group)
     columns: ClassVar[tuple[str, ...]] = GEN + tuple(col(g, k) for g in GROUPS for k in QA)
     statistics: ClassVar[dict[str, Statistic]] = {}
 
@@ -331,8 +346,7 @@ class AmberMetric(Metric):
 
     @classmethod
     def from_config(cls, config, **kw):
-        opts = config.options or {}
-        path = opts.get("amber_annotations")
+        path = cls.option(config, "amber_annotations")
         if path is None:
             from halluscope.evidence.annotations import detect_format
             for p in config.annotations:
@@ -347,7 +361,7 @@ class AmberMetric(Metric):
         if path is None:
             raise ConfigError("the amber metric needs AMBER's annotations.json: pass it with "
                               "--annotations or options amber_annotations")
-        return cls(load_amber(path), variant=opts.get("amber_variant", "original"),
+        return cls(load_amber(path), variant=cls.option(config, "amber_variant"),
                    n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
 
     def applies_to(self, record: Record) -> bool:
@@ -391,7 +405,7 @@ class AmberMetric(Metric):
         return ItemScore(payload=payload, row=tuple(row[c] for c in self.columns))
 
     def _results(self, state):
-        return {name: state.result(name, stat, self.confidence)
+        return {name: state.result(name, stat, self.confidence, self.min_units)
                 for name, stat in self.statistics.items()}
 
     def describe(self) -> dict[str, Any]:

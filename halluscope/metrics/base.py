@@ -7,21 +7,39 @@ function of the record and the metric's fixed resources), keeps only column sums
 has a pure-function twin over plain Python data in its own module (``chair_scores``,
 ``pope_scores``, ...).
 
-Metrics register under the ``halluscope.metrics`` entry-point group, the same way third-party
-metrics do; :func:`metric_class` looks them up.
+A metric is one file. Its class declares on this base everything the rest of halluscope needs:
+
+* ``name``, ``columns``, ``statistics`` and :meth:`Metric.score` (required);
+* ``options``: its typed options (:class:`MetricOption`: name, type, default, help), read with
+  :meth:`Metric.option`; ``halluscope metrics`` lists them;
+* ``needs_verification``: whether it scores verified records (claims and verdicts) rather than
+  bare records;
+* ``headline``: the statistics that best sum it up, in order (the console ranks groups by them);
+* :meth:`Metric.from_config`, :meth:`Metric.begin`, :meth:`Metric.explain_item` (per-item
+  explanation for gate messages and reports), ``report_view`` (how report.html draws its
+  payload), with defaults that suit most metrics.
+
+Metrics register once, under the ``halluscope.metrics`` entry-point group, built-ins the same
+way third-party metrics do; :func:`metric_class` looks a name up, and also loads a metric that is
+not installed from ``module:Class`` or ``path/to/file.py:Class``.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any, ClassVar
 
-from halluscope.errors import ConfigError, UnreadableImage
 import numpy as np
+
+from halluscope.errors import ConfigError, UnknownNameError, UnreadableImage
+from halluscope.metrics.explain import Explanation, explain_payload
 
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
                                       Statistic, SumState)
@@ -129,12 +147,108 @@ class MetricSummary:
         return out
 
 
+@dataclass(frozen=True)
+class InputSample:
+    """What the first records of an audit's inputs hold: what metrics are inferred from
+    (:meth:`Metric.fits`) when none is named."""
+
+    tasks: frozenset[str]
+    metadata_keys: frozenset[str]
+
+
+@dataclass(frozen=True)
+class MetricOption:
+    """One option a metric reads, declared on its class (``Metric.options``).
+
+    Attributes:
+        name: The key: a field of :class:`~halluscope.config.AuditConfig` when ``config_field``
+            (it has a CLI flag of its own), else a key of ``AuditConfig.options``
+            (``--option NAME=VALUE``).
+        type: ``str``, ``int``, ``float``, ``bool`` or ``Path``; a value given is checked
+            (and a number or path given as text converted) against it.
+        default: The value when none is given (``None``: the metric decides).
+        help: One line on what it does, for ``halluscope metrics``.
+        config_field: Whether ``name`` is an ``AuditConfig`` field.
+        choices: The values allowed, when they are few.
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    config_field: bool = False
+    choices: tuple[Any, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        """How it is set on the command line."""
+        if self.config_field:
+            return "--" + self.name.replace("_", "-")
+        return f"--option {self.name}=VALUE"
+
+    def read(self, config: Any, metric: str = "") -> Any:
+        """The option's value in ``config`` (an ``AuditConfig``): given, else the default."""
+        if self.config_field:        # typed and checked by AuditConfig already
+            value = getattr(config, self.name, None)
+            return self.default if value is None else value
+        value = (getattr(config, "options", None) or {}).get(self.name)
+        if value is None:
+            return self.default
+        return self.check(value, metric)
+
+    def check(self, value: Any, metric: str = "") -> Any:
+        """``value`` as this option's type, or a :class:`ConfigError` saying what was expected."""
+        where = f"option {self.name!r}" + (f" of metric {metric!r}" if metric else "")
+        kind = self.type
+        ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+        if not ok:
+            try:
+                if kind is bool and isinstance(value, str) and value.lower() in (
+                        "1", "0", "true", "false", "yes", "no"):
+                    value = value.lower() in ("1", "true", "yes")
+                elif kind in (int, float) and isinstance(value, (str, int, float)) \
+                        and not isinstance(value, bool):
+                    value = kind(value)
+                elif kind is Path and isinstance(value, str):
+                    value = Path(value)
+                elif kind is str and isinstance(value, (int, float)) \
+                        and not isinstance(value, bool):
+                    value = str(value)
+                else:
+                    raise ValueError
+            except ValueError:
+                raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}") from None
+        if self.choices and value not in self.choices:
+            raise ConfigError(f"{where}: expected {self.name} in {self.choices}, got {value!r}")
+        return value
+
+    def describe(self) -> str:
+        """``name (type, default X): help`` for listings."""
+        default = "" if self.default is None else f", default {self.default}"
+        choices = f"; one of {', '.join(map(str, self.choices))}" if self.choices else ""
+        return f"{self.name} ({self.type.__name__}{default}{choices}): {self.help}"
+
+
 class Metric(ABC):
-    """Base class of metrics; subclasses set ``name``, ``columns``, ``statistics``, ``score``."""
+    """Base class of metrics; subclasses set ``name``, ``columns``, ``statistics``, ``score``,
+    and whatever else of the declaration below differs from the defaults."""
 
     name: ClassVar[str]
     columns: ClassVar[tuple[str, ...]]
     statistics: ClassVar[dict[str, Statistic]]
+    options: ClassVar[tuple[MetricOption, ...]] = ()
+    """The options it reads (:meth:`option`), with types, defaults and help."""
+    needs_verification: ClassVar[bool] = False
+    """Whether it scores verified records (claims, evidence, verdicts) rather than bare ones."""
+    headline: ClassVar[tuple[str, ...]] = ()
+    """The statistics that best sum the metric up, most telling first (the console ranks
+    groups by the first one a group defines; without any, statistics in declared order)."""
+    infer_rank: ClassVar[int] = 100
+    """Where the metric comes among those inferred for an audit (lower first)."""
+    report_view: ClassVar[str] = "details"
+    """How report.html shows its per-item payload: ``details`` (a list of its fields),
+    ``mentions`` (object mentions highlighted in the response: ``mentioned``,
+    ``hallucinated``, ``spans``, ``gt``) or ``yes-no`` (question, answer read, truth)."""
     cluster_by: str | None = CLUSTER_DEFAULT
     """Record field whose value is the bootstrap's resampling unit (set by the pipeline)."""
     by: tuple[str, ...] = ("model",)
@@ -148,6 +262,55 @@ class Metric(ABC):
         self.seed = seed
         self.confidence = confidence
         self.reset()
+
+    # -- declaration: defaults ------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, config: Any, **kw: Any) -> "Metric":
+        """Build from an :class:`~halluscope.config.AuditConfig` (the default: bootstrap
+        settings only; metrics with options override it and read them with :meth:`option`)."""
+        kw.setdefault("n_boot", config.n_boot)
+        kw.setdefault("seed", config.seed)
+        kw.setdefault("confidence", config.confidence)
+        return cls(**kw)
+
+    @classmethod
+    def fits(cls, sample: InputSample, config: Any) -> bool:
+        """Whether an audit that names no metric runs this one, given what its first records
+        hold and the companion files ``config`` names; no by default (asked for by name)."""
+        return False
+
+    @classmethod
+    def option(cls, config: Any, name: str) -> Any:
+        """The value of the declared option ``name`` in ``config`` (its default if not given)."""
+        for opt in cls.options:
+            if opt.name == name:
+                return opt.read(config, cls.name)
+        raise KeyError(f"{cls.__name__} declares no option {name!r}")
+
+    @classmethod
+    def summary_line(cls) -> str:
+        """The first line of the class docstring (for ``halluscope metrics``)."""
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+    @classmethod
+    def listing(cls) -> list[str]:
+        """Extra lines ``halluscope metrics`` prints under the metric's options (POPE lists its
+        answer parsers); none by default."""
+        return []
+
+    def begin(self, inputs: list[Path]) -> None:
+        """Called once with the input files before the first record (POPE looks at the answer
+        files for by-order alignment); nothing by default."""
+
+    @classmethod
+    def explain_item(cls, item: dict, statistic: str, group: str | None
+                     ) -> Explanation | None:
+        """Why one line of ``items.jsonl`` counts against ``statistic`` (within ``group``):
+        ``(severity, lines)``, or ``None`` when it does not. Gate failure messages list the
+        items with the highest severity. The default reads the fields of the metric's payload
+        that are about hallucinations."""
+        return explain_payload(item, cls.name)
 
     # -- to implement -------------------------------------------------------------------------
     def applies_to(self, record: Record) -> bool:
@@ -309,31 +472,103 @@ def available_metrics() -> dict[str, Any]:
     return {ep.name: ep for ep in metadata.entry_points(group="halluscope.metrics")}
 
 
-# Mirrors pyproject's entry points, for source trees that were never installed.
-_BUILTIN = {
-    "chair": "halluscope.metrics.chair:ChairMetric",
-    "pope": "halluscope.metrics.pope:PopeMetric",
-    "claims": "halluscope.metrics.claims:ClaimsMetric",
-    "faithscore": "halluscope.metrics.faithscore:FaithScoreMetric",
-    "amber": "halluscope.metrics.amber:AmberMetric",
-    "hallusionbench": "halluscope.metrics.hallusionbench:HallusionBenchMetric",
-    "mmhal": "halluscope.metrics.mmhal:MMHalMetric",
-    "region": "halluscope.metrics.grounding:RegionMetric",
-    "page": "halluscope.metrics.grounding:PageMetric",
-    "consistency": "halluscope.metrics.consistency:ConsistencyMetric",
-    "reefknot": "halluscope.metrics.reefknot:ReefknotMetric",
-    "objhal": "halluscope.metrics.objhal:ObjhalMetric",
-}
+_FILES: dict[str, Any] = {}
+
+
+def _exec_file(path: Path, ref: str) -> Any:
+    """Run a metric's Python file as a module of its own."""
+    import importlib.util
+    import sys
+    module_name = "halluscope_user_metric_" + "".join(
+        c if c.isalnum() else "_" for c in path.stem)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"metric {ref!r}: cannot load {path} as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module   # dataclasses and pickling look the module up
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def _load_reference(ref: str) -> type[Metric]:
+    """The class ``Class`` of ``module:Class`` or ``path/to/file.py:Class``."""
+    import importlib
+    target, _, attr = ref.rpartition(":")
+    if _is_path(target):
+        path = Path(target)
+        if not path.is_file():
+            raise ConfigError(f"metric {ref!r}: expected a Python file at {path}, found none")
+        module = _FILES.get(str(path.resolve()))
+        if module is None:              # a file is run once per process, like an import
+            module = _FILES[str(path.resolve())] = _exec_file(path, ref)
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ModuleNotFoundError as exc:
+            if exc.name and not target.startswith(exc.name):
+                raise                   # the module exists; something it imports does not
+            raise ConfigError(f"metric {ref!r}: expected an importable module {target!r}, "
+                              f"got {exc}") from None
+    cls = getattr(module, attr, None)
+    if not (isinstance(cls, type) and issubclass(cls, Metric)):
+        raise ConfigError(f"metric {ref!r}: expected a Metric subclass named {attr!r} in "
+                          f"{target}, got {type(cls).__name__ if cls is not None else 'nothing'}")
+    remember(cls)
+    return cls
+
+
+def _is_path(target: str) -> bool:
+    return target.endswith(".py") or "/" in target or "\\" in target
+
+
+def portable_reference(name: str) -> str:
+    """``name`` as another process finds it whatever its working folder: a
+    ``path/to/file.py:Class`` reference with the path made absolute; anything else unchanged."""
+    target, sep, attr = name.rpartition(":")
+    if sep and _is_path(target):
+        return f"{Path(target).resolve()}:{attr}"
+    return name
 
 
 def metric_class(name: str) -> type[Metric]:
-    """The metric class registered as ``name``."""
+    """The metric class registered as ``name``, or the class a reference ``module:Class`` /
+    ``path/to/file.py:Class`` names (a metric that is not installed). An unknown name is a
+    :class:`~halluscope.errors.UnknownNameError` naming the registered ones."""
+    if ":" in name:
+        return _load_reference(name)
     eps = available_metrics()
     if name in eps:
         return eps[name].load()
-    if name in _BUILTIN:  # running from a source tree that was never installed
-        module, _, attr = _BUILTIN[name].partition(":")
-        import importlib
-        return getattr(importlib.import_module(module), attr)
-    known = sorted(set(eps) | set(_BUILTIN))
-    raise ConfigError(f"unknown metric {name!r}; expected one of: {', '.join(known)}")
+    known = sorted(eps)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    raise UnknownNameError(f"unknown metric {name!r}{hint}; expected one of: {', '.join(known)} "
+                           f"(or module:Class, path/to/file.py:Class)")
+
+
+_SEEN: dict[str, type[Metric]] = {}
+"""Metric classes this process ran that are not registered (``module:Class`` references,
+objects passed to ``audit``), by metric name, so that the report finds their declarations."""
+
+
+def remember(cls: type[Metric]) -> None:
+    """Note a metric class that ran in this process under its name (see :func:`declared`)."""
+    name = getattr(cls, "name", None)
+    if isinstance(name, str):
+        _SEEN.setdefault(name, cls)
+
+
+def declared(name: str) -> type[Metric] | None:
+    """The class that declares metric ``name`` (registered, or run in this process), or
+    ``None`` when there is none: what readers of results (console, report, gate messages) use
+    to find a metric's declaration without failing on a metric they do not know."""
+    if name in _SEEN:
+        return _SEEN[name]
+    try:
+        return metric_class(name)
+    except Exception:  # noqa: BLE001 - a broken third-party entry point must not stop a report
+        return None

@@ -72,7 +72,8 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import InputError, RecordError
-from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.base import ItemScore, Metric, MetricOption
+from halluscope.metrics.explain import Explanation, first_of, word_of, words_of
 from halluscope.metrics.chair_gt import GroundTruth, load_ground_truth
 from halluscope.metrics.chair_vocab import ChairSpec, Parsed, load_spec, make_parser
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, RATE_BOUNDS, Statistic, ratio
@@ -192,6 +193,19 @@ class ChairMetric(Metric):
     """
 
     name = "chair"
+    headline = ("chair_i", "chair_s")
+    report_view = "mentions"
+    options = (
+        MetricOption("chair_variant", str, "refined", "original reproduces Rohrbach et al.'s "
+                     "code, refined fixes its known defects", config_field=True,
+                     choices=VARIANTS),
+        MetricOption("gt_objects", Path, None, "ground-truth objects file (image id -> object "
+                     "words)", config_field=True),
+        MetricOption("coco_annotations", tuple, (), "COCO instance (and caption) annotation "
+                     "files the ground truth is built from", config_field=True),
+        MetricOption("chair_vocabulary_file", str, None, "another vocabulary file than the "
+                     "pinned chair-coco.json"),
+    )
     columns = ("hallucinated_captions", "captions", "hallucinated_mentions", "mentions",
                "recalled", "gt_objects", "tokens")
     statistics = {
@@ -218,7 +232,7 @@ class ChairMetric(Metric):
         ``gt_objects``, ``coco_annotations``; ``options["chair_vocabulary_file"]`` may name
         another vocabulary file)."""
         variant = kw.pop("variant", config.chair_variant)
-        spec = kw.pop("spec", config.options.get("chair_vocabulary_file"))
+        spec = kw.pop("spec", cls.option(config, "chair_vocabulary_file"))
         parser = parser_for(variant, spec)
         gt = kw.pop("gt", None)
         if gt is None:
@@ -227,6 +241,45 @@ class ChairMetric(Metric):
         kw.setdefault("seed", config.seed)
         kw.setdefault("confidence", config.confidence)
         return cls(gt, variant, spec=spec, **kw)
+
+    infer_rank = 20
+
+    @classmethod
+    def fits(cls, sample, config) -> bool:
+        """Inferred for captions and free-form answers when ground truth is given."""
+        return bool(sample.tasks & {"caption", "vqa"}) and bool(
+            config.gt_objects or config.coco_annotations)
+
+    @classmethod
+    def explain_item(cls, item: dict, statistic: str, group: str | None
+                     ) -> Explanation | None:
+        """The hallucinated object words of a caption and what the image really holds (for
+        ``recall``: the objects it missed)."""
+        payload = item.get(cls.name)
+        if not isinstance(payload, Mapping):
+            return None
+        gt = first_of(payload, "gt_objects", "gt_words", "ground_truth", "gt")
+        if statistic == "recall":
+            mentioned = first_of(payload, "objects", "mentioned", "words", "nodes") or []
+            nodes = {word_of(m).split("→")[-1] for m in mentioned}
+            missed = sorted(set(map(str, gt or ())) - nodes)
+            if not missed:
+                return None
+            return float(len(missed)), [f"missed objects: {', '.join(missed)}"]
+        halluc = first_of(payload, "hallucinated", "hallucinated_words", "hallucinations",
+                          "hallucinated_objects")
+        if isinstance(halluc, (int, float)):
+            if not halluc:
+                return None
+            return float(halluc), [f"hallucinated mentions: {halluc}"]
+        if not halluc:
+            return None
+        text = f"hallucinated: {words_of(halluc)}"
+        if gt is not None:
+            gt_list = sorted(map(str, gt))
+            shown = ", ".join(gt_list[:12]) + (", …" if len(gt_list) > 12 else "")
+            text += f"; ground truth: {shown or '(none)'}"
+        return float(len(halluc)), [text]
 
     def applies_to(self, record: Record) -> bool:
         """Captions and free-form answers about COCO images. A record whose image is not a COCO

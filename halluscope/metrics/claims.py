@@ -37,7 +37,8 @@ from halluscope.checks import check_claim
 from halluscope.checks.model import Verdict
 from halluscope.errors import CacheMiss, ConfigError, HalluscopeError, RecordError
 from halluscope.judges.fallback import is_model_judge, judge_claims, judge_info
-from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.base import ItemScore, Metric, MetricOption
+from halluscope.metrics.explain import Explanation, explain_claim_verdicts
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 
@@ -68,6 +69,38 @@ class ClaimsMetric(Metric):
     """Per-kind hallucination rates of claims checked against evidence."""
 
     name: ClassVar[str] = "claims"
+    needs_verification: ClassVar[bool] = True
+    headline: ClassVar[tuple[str, ...]] = ("hallucination_rate",)
+    options: ClassVar[tuple[MetricOption, ...]] = (
+        MetricOption("annotations", tuple, (), "object annotations (halluscope JSON, AMBER, "
+                     "Visual Genome)", config_field=True),
+        MetricOption("coco_annotations", tuple, (), "COCO instance annotations",
+                     config_field=True),
+        MetricOption("detector", str, None, "detector backend", config_field=True),
+        MetricOption("segmenter", str, None, "segmenter backend", config_field=True),
+        MetricOption("judge", str, None, "judge for claims no other evidence decides",
+                     config_field=True),
+        MetricOption("claim_splitter", str, "rules", "rules (spaCy) or judge",
+                     config_field=True, choices=("rules", "judge")),
+        MetricOption("claims_vocabulary", str, None, "the splitter's object vocabulary "
+                     "(default COCO-80, extended by the annotations' labels)"),
+        MetricOption("claims_analytic", str, "skip", "include: count analytic claims too",
+                     choices=("skip", "include")),
+    )
+
+    infer_rank: ClassVar[int] = 30
+
+    @classmethod
+    def fits(cls, sample, config) -> bool:
+        """Inferred for captions and free-form answers when some evidence source is given."""
+        return bool(sample.tasks & {"caption", "vqa"}) and bool(
+            config.annotations or config.coco_annotations or config.detector or config.judge)
+
+    @classmethod
+    def explain_item(cls, item: dict, statistic: str, group: str | None
+                     ) -> Explanation | None:
+        """The hallucinated claims, with the checker's reason and evidence."""
+        return explain_claim_verdicts(item, statistic, group)
     columns: ClassVar[tuple[str, ...]] = tuple(
         f"{k}_{c}" for k in KINDS for c in ("hallucinated", "decided", "n")) + (
         "unverifiable", "n_claims")

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from halluscope.checks.model import Verdict
 from halluscope.errors import ConfigError
-from halluscope.metrics.base import ItemScore
+from halluscope.metrics.base import ItemScore, MetricOption
 from halluscope.metrics.claims import ClaimsMetric
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
@@ -87,6 +87,13 @@ class FaithScoreMetric(ClaimsMetric):
     """FaithScore and its sentence-level variant, over the same verdicts as ``claims``."""
 
     name: ClassVar[str] = "faithscore"
+    headline: ClassVar[tuple[str, ...]] = ("faithscore",)
+    options: ClassVar[tuple[MetricOption, ...]] = ClaimsMetric.options + (
+        MetricOption("faithscore_empty", str, "zero", "a response with no scored claim counts "
+                     "as zero, is skipped, or as the original does", choices=EMPTY),
+        MetricOption("faithscore_unverifiable", str, "skip", "skip unverifiable claims or count "
+                     "them as unsupported", choices=("skip", "unsupported")),
+    )
     columns: ClassVar[tuple[str, ...]] = ("fs_sum", "fs_n", "sent_sum", "sent_n", "empty",
                                           "scored_claims")
     statistics: ClassVar[dict[str, Statistic]] = {
@@ -96,6 +103,11 @@ class FaithScoreMetric(ClaimsMetric):
         "n_empty": Statistic(lambda s: s["empty"], count=True),
         "n_scored_claims": Statistic(lambda s: s["scored_claims"], count=True),
     }
+
+    @classmethod
+    def fits(cls, sample, config) -> bool:
+        """Never inferred (claims is): asked for by name."""
+        return False
 
     def __init__(self, *, empty: str = "zero", unverifiable: str = "skip", **kw):
         if empty not in EMPTY:

@@ -28,7 +28,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.base import ItemScore, Metric, MetricOption
+from halluscope.metrics.explain import Explanation, explain_claim_verdicts
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 
@@ -86,6 +87,30 @@ class RegionMetric(Metric):
     """Region grounding of cited boxes and region ids (name ``region``)."""
 
     name = "region"
+    needs_verification = True
+    options = (
+        MetricOption("region_iou", float, None, "IoU a cited box needs with a known instance of "
+                     "its object (default 0.5)"),
+        MetricOption("box_format", str, "auto", "coordinates of cited boxes: auto, pixels, "
+                     "norm (0-1), norm1000 (0-1000)"),
+        MetricOption("detector", str, None, "detector backend", config_field=True),
+        MetricOption("annotations", tuple, (), "object annotations", config_field=True),
+        MetricOption("coco_annotations", tuple, (), "COCO instance annotations",
+                     config_field=True),
+    )
+
+    infer_rank = 40
+
+    @classmethod
+    def fits(cls, sample, config) -> bool:
+        """Inferred when records offer regions (``metadata["regions"]``)."""
+        return "regions" in sample.metadata_keys
+
+    @classmethod
+    def explain_item(cls, item: dict, statistic: str, group: str | None
+                     ) -> Explanation | None:
+        """The hallucinated claims, with the checker's reason and evidence."""
+        return explain_claim_verdicts(item, statistic, group)
     columns = ("supported", "hallucinated", "unverifiable", "truth", "recalled", "ids",
                "fabricated_ids")
     statistics = {
@@ -254,6 +279,25 @@ class PageMetric(Metric):
     """Page citations and the quotes attributed to pages (name ``page``)."""
 
     name = "page"
+    needs_verification = True
+    options = (
+        MetricOption("ocr", str, "rapidocr", "OCR for page images and PDF pages without a text "
+                     "layer: rapidocr or tesseract[:<langs>]"),
+        MetricOption("ocr_dpi", int, 200, "resolution pages are rendered at for OCR"),
+    )
+
+    infer_rank = 50
+
+    @classmethod
+    def fits(cls, sample, config) -> bool:
+        """Inferred for document records."""
+        return "document" in sample.tasks
+
+    @classmethod
+    def explain_item(cls, item: dict, statistic: str, group: str | None
+                     ) -> Explanation | None:
+        """The hallucinated claims, with the checker's reason and evidence."""
+        return explain_claim_verdicts(item, statistic, group)
     columns = ("citations", "correct", "pages", "pages_existing", "quotes", "quotes_found")
     statistics = {
         "citation_accuracy": rate(lambda s: ratio(s["correct"], s["citations"]),

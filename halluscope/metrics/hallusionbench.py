@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from halluscope.errors import ConfigError
-from halluscope.metrics.base import ItemScore, Metric, MetricSummary
+from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.stats import MetricResult, Statistic
 from halluscope.records import Record
 
@@ -208,6 +208,12 @@ class HallusionBenchMetric(Metric):
     """HallusionBench's aAcc / fAcc / qAcc (see the module docstring)."""
 
     name: ClassVar[str] = "hallusionbench"
+    options: ClassVar[tuple[MetricOption, ...]] = (
+        MetricOption("hallusionbench_variant", str, "refined", "original, vlmevalkit or "
+                     "refined (module docstring)", choices=VARIANTS),
+        MetricOption("judge", str, None, "judge spec (name in judges/ or a .toml path)",
+                     config_field=True),
+    )
     columns: ClassVar[tuple[str, ...]] = ("questions", "correct", "unverifiable")
     statistics: ClassVar[dict[str, Statistic]] = {}
 
@@ -225,8 +231,7 @@ class HallusionBenchMetric(Metric):
 
     @classmethod
     def from_config(cls, config, **kw) -> "HallusionBenchMetric":
-        opts = config.options or {}
-        variant = str(opts.get("hallusionbench_variant", "refined"))
+        variant = cls.option(config, "hallusionbench_variant")
         args: dict[str, Any] = {"variant": variant, "n_boot": config.n_boot, "seed": config.seed,
                                 "confidence": config.confidence}
         args.update(kw)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from halluscope.errors import CacheMiss, ConfigError
-from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.stats import Statistic, ratio
 from halluscope.records import Record
 
@@ -78,6 +78,15 @@ class MMHalMetric(Metric):
     """MMHal-Bench average score and hallucination rate (see the module docstring)."""
 
     name: ClassVar[str] = "mmhal"
+    headline: ClassVar[tuple[str, ...]] = ("hallucination_rate",)
+    options: ClassVar[tuple[MetricOption, ...]] = (
+        MetricOption("mmhal_variant", str, "refined", "original or refined (module docstring)",
+                     choices=VARIANTS),
+        MetricOption("mmhal_template", str, None, "question template file (image contents "
+                     "and standard answers for records without them)"),
+        MetricOption("judge", str, None, "judge spec (name in judges/ or a .toml path)",
+                     config_field=True),
+    )
     columns: ClassVar[tuple[str, ...]] = ("rated", "score", "hallucinated", "unverifiable",
                                           "fallback")
     statistics: ClassVar[dict[str, Statistic]] = _stats()
@@ -97,12 +106,11 @@ class MMHalMetric(Metric):
 
     @classmethod
     def from_config(cls, config, **kw) -> "MMHalMetric":
-        opts = config.options or {}
-        args: dict[str, Any] = {"variant": str(opts.get("mmhal_variant", "refined")),
+        args: dict[str, Any] = {"variant": cls.option(config, "mmhal_variant"),
                                 "n_boot": config.n_boot, "seed": config.seed,
                                 "confidence": config.confidence}
-        if opts.get("mmhal_template"):
-            args["template"] = load_template(opts["mmhal_template"])
+        if cls.option(config, "mmhal_template"):
+            args["template"] = load_template(cls.option(config, "mmhal_template"))
         args.update(kw)
         if "judge" not in args:
             from halluscope.judges.loading import judge_from_config

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from halluscope.errors import ConfigError, RecordError
-from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.stats import Statistic, ratio
 from halluscope.records import Record
 
@@ -289,6 +289,18 @@ class ObjhalMetric(Metric):
     """
 
     name: ClassVar[str] = "objhal"
+    options: ClassVar[tuple[MetricOption, ...]] = (
+        MetricOption("objhal_variant", str, "refined", "original or refined (module docstring)",
+                     choices=VARIANTS),
+        MetricOption("objhal_gt_objects", str, None, "ground-truth objects file (default: "
+                     "--gt-objects)"),
+        MetricOption("objhal_questions", str, None, "question file naming the images asked "
+                     "about (default: --questions)"),
+        MetricOption("gt_objects", Path, None, "ground-truth objects file", config_field=True),
+        MetricOption("questions", Path, None, "question file", config_field=True),
+        MetricOption("judge", str, None, "judge that extracts objects; judge spec (name in judges/ or a .toml path)",
+                     config_field=True),
+    )
     columns: ClassVar[tuple[str, ...]] = (
         "answers", "hallucinated_answers", "coco_answers", "hallucinated_mentions", "mentions",
         "correct_objects", "gt_objects", "words")

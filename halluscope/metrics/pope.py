@@ -61,7 +61,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from halluscope.errors import AlignmentError, ConfigError, RecordError
-from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.base import ItemScore, Metric, MetricOption
+from halluscope.metrics.explain import explain_yes_no
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
 from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREATMENTS, YES,
                                              AnswerParser, get_parser)
@@ -186,6 +187,18 @@ class PopeMetric(Metric):
     """
 
     name = "pope"
+    headline = ("accuracy", "f1")
+    report_view = "yes-no"
+    options = (
+        MetricOption("questions", Path, None, "question file the answers are aligned with "
+                     "(none: every answer carries its own label)", config_field=True),
+        MetricOption("pope_parser", str, "original", "yes/no answer parser (listed below)",
+                     config_field=True),
+        MetricOption("pope_align", str, "auto", "align answers to questions by id, by order, "
+                     "or auto", config_field=True, choices=("auto", "id", "order")),
+        MetricOption("judge", str, None, "judge asked about answers the parser reads as "
+                     "unknown", config_field=True),
+    )
     columns = ("tp", "fp", "tn", "fn", "unknown_yes", "unknown_no")
     statistics = {
         "tp": Statistic(lambda s: s["tp"], higher_is_better=True, count=True),
@@ -249,6 +262,24 @@ class PopeMetric(Metric):
             from halluscope.judges.loading import judge_from_config
             args["judge"] = judge_from_config(config)
         return cls(**args)
+
+    infer_rank = 10
+
+    @classmethod
+    def fits(cls, sample, config) -> bool:
+        """Inferred for yes/no questions."""
+        return "yes-no" in sample.tasks
+
+    @classmethod
+    def listing(cls) -> list[str]:
+        """The answer parsers (and how each scores unknown answers) and the treatments."""
+        from halluscope.metrics.pope_parsers import describe_parsers
+        return describe_parsers()
+
+    @classmethod
+    def explain_item(cls, item: dict, statistic: str, group: str | None):
+        """A wrong answer; false positives (a yes for an absent object) first."""
+        return explain_yes_no(item, cls.name, statistic, group)
 
     # -- state ----------------------------------------------------------------------------------
     def reset(self) -> None:

@@ -255,3 +255,17 @@ def get_parser(name: str | AnswerParser) -> AnswerParser:
     except KeyError:
         raise ConfigError(f"unknown POPE answer parser {name!r}; expected one of: "
                           f"{', '.join(PARSERS)}") from None
+
+
+def describe_parsers() -> list[str]:
+    """Lines for ``halluscope metrics``: every parser with the first line of its description
+    and how it scores unknown answers, then the unknown-answer treatments."""
+    lines = ["answer parsers (pope_parser):"]
+    for name, parser in PARSERS.items():
+        doc = (getattr(parser, "description", None) or getattr(parser, "__doc__", "") or "")
+        unknowns = getattr(parser, "unknowns", "halluscope")
+        lines.append(f"  {name}: {doc.strip().splitlines()[0] if doc.strip() else ''} "
+                     f"[unknown answers: {unknowns}]")
+    lines.append("unknown-answer treatments:")
+    lines.extend(f"  {name}: {text}" for name, text in UNKNOWN_TREATMENTS.items())
+    return lines

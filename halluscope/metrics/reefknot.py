@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from halluscope.errors import ConfigError
-from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.pope_parsers import parse_strict
 from halluscope.metrics.stats import Statistic, ratio
 from halluscope.records import Record
@@ -192,6 +192,11 @@ class ReefknotMetric(Metric):
     """
 
     name: ClassVar[str] = "reefknot"
+    headline: ClassVar[tuple[str, ...]] = ("accuracy", "hallucination_rate")
+    options: ClassVar[tuple[MetricOption, ...]] = (
+        MetricOption("reefknot_variant", str, "original", "original or corrected (module "
+                     "docstring)", choices=VARIANTS),
+    )
     columns: ClassVar[tuple[str, ...]] = (
         "yn_n", "yn_correct", "yn_yes", "yn_none", "pair_n", "pair_first", "pair_second",
         "pair_both", "mc_n", "mc_correct", "mc_none")
@@ -220,8 +225,7 @@ class ReefknotMetric(Metric):
 
     @classmethod
     def from_config(cls, config, **kw):
-        opts = config.options or {}
-        return cls(variant=opts.get("reefknot_variant", "original"), n_boot=config.n_boot,
+        return cls(variant=cls.option(config, "reefknot_variant"), n_boot=config.n_boot,
                    seed=config.seed, confidence=config.confidence, **kw)
 
     def reset(self) -> None:
@@ -265,7 +269,7 @@ class ReefknotMetric(Metric):
             extra = self._pair(record, item.payload["label"], row)
             item = ItemScore(payload={**item.payload, **extra},
                              row=tuple(row[c] for c in self.columns), groups=item.groups)
-        self.add(item)
+        self.add(item, record=record)   # weights drawn from the record's unit, not its position
         return item
 
     def _pair(self, record: Record, label: str, row: dict[str, float]) -> dict[str, Any]:

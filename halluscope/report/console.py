@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 MAX_GROUP_ROWS = 20
 MAX_PROBLEMS = 20
 MAX_GROUP_COLUMNS = 5
-#: Statistics that best sum up a group, in order of preference.
-HEADLINE = ("accuracy", "f1", "chair_i", "chair_s", "hallucination_rate", "faithscore")
 OUTPUT_FILES = ("results.json", "items.jsonl", "runsheet.json", "report.html")
 
 
@@ -78,11 +76,15 @@ def metrics_table(result: AuditResult) -> Table:
 
 
 def _headline(summary: MetricSummary) -> str | None:
-    """The statistic groups are ranked by: the preferred one defined in the most groups."""
+    """The statistic groups are ranked by: the preferred one (the metric's declared
+    ``headline`` first, then the others in order) defined in the most groups."""
     stats = [s for s, r in summary.results.items() if isinstance(r.value, float)]
     if not stats:
         return None
-    order = [s for s in HEADLINE if s in stats] + [s for s in stats if s not in HEADLINE]
+    from halluscope.metrics.base import declared
+    cls = declared(summary.name)
+    preferred = cls.headline if cls is not None else ()
+    order = [s for s in preferred if s in stats] + [s for s in stats if s not in preferred]
 
     def defined(stat: str) -> int:
         return sum(1 for res in summary.groups.values()

@@ -245,8 +245,9 @@ def select_items(result: AuditResult, max_items: int, max_flagged: int,
         "shown_errors": sum(1 for v in views if v["error"]),
         "max_items": max_items, "note": note,
         "legend": {"claims": any(v["claims"] for v in views),
-                   "chair": any(v["chair"] for v in views),
-                   "pope": any(v["pope"] for v in views)},
+                   # the title of the first metric shown in each special view, if any
+                   "mentions": next((v["mentions"]["title"] for v in views if v["mentions"]), ""),
+                   "yes_no": next((v["yes_no"]["title"] for v in views if v["yes_no"]), "")},
     }
 
 

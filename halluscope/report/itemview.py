@@ -4,8 +4,12 @@ Everything here turns one line of ``items.jsonl`` into plain Python data (string
 lists) that the Jinja templates render with autoescaping on. No function here builds HTML: model
 text only ever reaches the page through the template engine, escaped.
 
-Highlighting. A response carries two kinds of marked spans: CHAIR object mentions
-(``item["chair"]["spans"]``, aligned with ``item["chair"]["mentioned"]``) and claim verdicts
+Which view a metric's payload gets is the metric's declaration
+(:attr:`~halluscope.metrics.base.Metric.report_view`): ``mentions`` (object mentions, e.g. CHAIR),
+``yes-no`` (question, answer read, truth, e.g. POPE) or ``details`` (its fields listed).
+
+Highlighting. A response carries two kinds of marked spans: object mentions of a ``mentions``
+metric (``item[name]["spans"]``, aligned with ``item[name]["mentioned"]``) and claim verdicts
 (``item["claims"][i]["span"]``). Spans may nest or overlap, so :func:`segment_text` cuts the text at
 every span boundary and gives each piece the set of spans covering it; a piece covered by several
 claims is coloured by the most severe verdict and lists all of them in its tooltip.
@@ -20,6 +24,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +182,10 @@ def chair_mentions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def chair_marks(mentions: Sequence[Mapping[str, Any]], length: int) -> list[Mark]:
+def chair_marks(mentions: Sequence[Mapping[str, Any]], length: int, title: str = "CHAIR"
+                ) -> list[Mark]:
+    """Highlight marks for object mentions; tooltips start with ``title`` (the metric's name
+    in capitals)."""
     marks = []
     for m in mentions:
         span = _valid_span(m.get("span"), length)
@@ -186,7 +194,7 @@ def chair_marks(mentions: Sequence[Mapping[str, Any]], length: int) -> list[Mark
         status = "hallucinated" if m["hallucinated"] else "supported"
         label = m["word"] if m["word"] == m["node"] else f"{m['word']} → {m['node']}"
         marks.append(Mark(span[0], span[1], "mention", status,
-                          f"CHAIR: {label} ({'not in the ground truth' if m['hallucinated'] else 'in the ground truth'})"))
+                          f"{title}: {label} ({'not in the ground truth' if m['hallucinated'] else 'in the ground truth'})"))
     return marks
 
 
@@ -414,6 +422,35 @@ def _details(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
             if k not in _HIDDEN_KEYS and v is not None and v != [] and v != {}]
 
 
+@lru_cache(maxsize=256)
+def view_of(name: str) -> str:
+    """The report view a metric's payload gets (its class's ``report_view``; ``details`` for a
+    metric whose class is unknown here)."""
+    from halluscope.metrics.base import declared
+    cls = declared(name)
+    return cls.report_view if cls is not None else "details"
+
+
+def _mentions_view(name: str, payload: Mapping[str, Any], length: int
+                   ) -> tuple[dict[str, Any], list[Mark], int]:
+    mentions = chair_mentions(payload)
+    marks = chair_marks(mentions, length, name.upper())
+    gt = payload.get("gt", payload.get("gt_words"))
+    view = {"name": name, "title": name.upper(), "mentions": mentions, "spanned": bool(marks),
+            "gt": [str(g) for g in gt] if isinstance(gt, list) else [],
+            "details": _details({k: v for k, v in payload.items() if k not in ("gt", "gt_words")})}
+    return view, marks, sum(1 for m in mentions if m["hallucinated"])
+
+
+def _yes_no_view(name: str, payload: Mapping[str, Any], item: Mapping[str, Any]
+                 ) -> dict[str, Any]:
+    view = pope_view(payload, item)
+    view.update(name=name, title=name.upper(),
+                details=_details({k: v for k, v in payload.items() if k != "parser"}),
+                parser=str(payload.get("parser") or ""))
+    return view
+
+
 def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
               images: ImageStore | None = None) -> dict[str, Any]:
     """Everything the item template shows about one line of ``items.jsonl``."""
@@ -433,33 +470,25 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
     n_halluc += k
     badge(k, "hallucinated claim")
 
-    chair = None
-    payload = item.get("chair")
-    if isinstance(payload, Mapping):
-        mentions = chair_mentions(payload)
-        mention_marks = chair_marks(mentions, len(response))
-        marks += mention_marks
-        k = sum(1 for m in mentions if m["hallucinated"])
-        n_halluc += k
-        badge(k, "hallucinated object")
-        gt = payload.get("gt", payload.get("gt_words"))
-        chair = {"mentions": mentions, "spanned": bool(mention_marks),
-                 "gt": [str(g) for g in gt] if isinstance(gt, list) else [],
-                 "details": _details({k: v for k, v in payload.items()
-                                      if k not in ("gt", "gt_words")})}
-
-    pope = None
-    payload = item.get("pope")
-    if isinstance(payload, Mapping):
-        pope = pope_view(payload, item)
-        pope["details"] = _details({k: v for k, v in payload.items() if k != "parser"})
-        pope["parser"] = str(payload.get("parser") or "")
-        n_halluc += int(pope["hallucinated"])
+    metric_names = [n for n in metric_names if isinstance(item.get(n), Mapping)]
+    mentions = yes_no = None
+    for name in metric_names:                  # the first of each special view, in that order
+        if view_of(name) == "mentions":
+            mentions, mention_marks, k = _mentions_view(name, item[name], len(response))
+            marks += mention_marks
+            n_halluc += k
+            badge(k, "hallucinated object")
+            break
+    for name in metric_names:
+        if view_of(name) == "yes-no":
+            yes_no = _yes_no_view(name, item[name], item)
+            n_halluc += int(yes_no["hallucinated"])
+            break
 
     others = []
     for name in metric_names:
-        payload = item.get(name)
-        if name in ("chair", "pope", "claims") or not isinstance(payload, Mapping):
+        payload = item[name]
+        if view_of(name) != "details":
             continue
         hall = payload.get("hallucinated")
         k = 0
@@ -505,7 +534,7 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
         "prompt": str(item.get("prompt") or ""),
         "response": response, "has_response": isinstance(item.get("response"), str),
         "segments": shown, "truncated": left_out,
-        "claims": claims, "chair": chair, "pope": pope, "others": others,
+        "claims": claims, "mentions": mentions, "yes_no": yes_no, "others": others,
         "n_halluc": n_halluc, "badges": badges, "error": str(error) if error else "",
         "skipped": str(item.get("skipped") or ""), "flags": " ".join(flags),
     }
@@ -517,18 +546,19 @@ def is_flagged(item: Mapping[str, Any]) -> bool:
 
 
 def has_hallucination(item: Mapping[str, Any]) -> bool:
-    """Whether any metric found a hallucination in an item (cheap; no image work)."""
+    """Whether any metric found a hallucination in an item (cheap; no image work): a
+    hallucinated claim, a payload with ``hallucinated`` set, or a yes to an absent object from a
+    ``yes-no`` metric."""
     for claim in item.get("claims") or []:
         if isinstance(claim, Mapping) and claim.get("verdict") == "hallucinated" \
                 and not claim.get("analytic"):
             return True
-    chair = item.get("chair")
-    if isinstance(chair, Mapping) and chair.get("hallucinated"):
-        return True
-    pope = item.get("pope")
-    if isinstance(pope, Mapping) and pope.get("prediction") == "yes" and pope.get("label") == "no":
-        return True
     for key, value in item.items():
-        if key not in ("chair", "pope") and isinstance(value, Mapping) and value.get("hallucinated"):
+        if not isinstance(value, Mapping):
+            continue
+        if view_of(key) == "yes-no":
+            if value.get("prediction") == "yes" and value.get("label") == "no":
+                return True
+        elif value.get("hallucinated"):
             return True
     return False

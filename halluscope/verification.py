@@ -109,3 +109,128 @@ class Verifier:
             verdicts, _ = judge_claims(self.judge, record, verdicts,
                                        include_analytic=self.include_analytic)
         return VerifiedRecord(record=record, verdicts=tuple(verdicts))
+
+
+# -- region citations ---------------------------------------------------------------------------
+
+#: What a parser of model text may still raise on hostile input that no test foresaw; it
+#: becomes a per-record error, never an aborted audit.
+PARSE_FAULTS = (RecursionError, ValueError, OverflowError, MemoryError)
+
+
+def parse_response(fn, record: Record, **kw):
+    """``fn(record.response, **kw)``, a parse failure reported as the record's error."""
+    try:
+        return fn(record.response, **kw)
+    except PARSE_FAULTS as exc:
+        raise RecordError(f"expected a response the citation parser can read, got one it "
+                          f"failed on ({type(exc).__name__}: {str(exc)[:120]})",
+                          file=record.source.file, line=record.source.line,
+                          field="response") from exc
+
+
+def image_size_of(record: Record) -> tuple[int, int] | None:
+    """The image's (width, height): from metadata, else read from the file (an unreadable
+    image raises :class:`~halluscope.errors.UnreadableImage`); ``None`` for a URL."""
+    md = record.metadata
+    size = md.get("image_size") or md.get("size")
+    if isinstance(size, (list, tuple)) and len(size) == 2:
+        return int(size[0]), int(size[1])
+    if isinstance(md.get("width"), int) and isinstance(md.get("height"), int):
+        return md["width"], md["height"]
+    if not record.image:
+        return None
+    path = record.image_path()
+    if path is None:
+        return None              # a URL: sizes come from metadata or the boxes stay as given
+    from halluscope.imageio import image_size
+    return image_size(path)
+
+
+@dataclass(frozen=True)
+class VerifiedRegions:
+    """A record's cited boxes and region ids with their verdicts, and the truth they were
+    checked against (its known objects, offered regions, image size)."""
+
+    record: Record
+    boxes: tuple[Any, ...]
+    regions: tuple[Any, ...]
+    box_verdicts: tuple[Verdict, ...]
+    id_verdicts: tuple[Verdict, ...]
+    truth: Any
+    size: tuple[int, int] | None
+    cited_labels: tuple[str, ...]
+
+    @property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        """Box verdicts, then region-id verdicts."""
+        return self.box_verdicts + self.id_verdicts
+
+
+@dataclass(frozen=True, eq=False)
+class RegionVerifier:
+    """Checks the boxes and region ids a response cites against the record's offered regions,
+    annotation providers and an optional detector (``facts``)."""
+
+    iou_threshold: float
+    box_format: str = "auto"
+    facts: Any = None
+    annotations: tuple[Any, ...] = ()
+
+    @property
+    def key(self) -> tuple:
+        return ("regions", self.iou_threshold, self.box_format, id(self.facts),
+                tuple(map(id, self.annotations)))
+
+    def verify(self, record: Record) -> VerifiedRegions:
+        """Parse the citations, gather the truth, check every citation."""
+        from halluscope.grounding.regions import (check_box, check_region, parse_cited_boxes,
+                                                  parse_cited_regions, truth_from_metadata)
+        size = image_size_of(record)
+        truth = truth_from_metadata(dict(record.metadata), size)
+        fmt = str(record.metadata.get("box_format", self.box_format))
+        boxes = parse_response(parse_cited_boxes, record, size=size, box_format=fmt,
+                               known=truth.labels())
+        regions = parse_response(parse_cited_regions, record, known=truth.labels())
+        cited = tuple(dict.fromkeys(c.label for c in [*boxes, *regions] if c.label))
+        size = self._add_annotations(record, truth, size)
+        if self.facts is not None and boxes and cited:
+            size = self._add_detections(record, truth, cited, size)
+        return VerifiedRegions(
+            record=record, boxes=tuple(boxes), regions=tuple(regions),
+            box_verdicts=tuple(check_box(b, truth, iou_threshold=self.iou_threshold)
+                               for b in boxes),
+            id_verdicts=tuple(check_region(r, truth) for r in regions),
+            truth=truth, size=size, cited_labels=cited)
+
+    def _add_annotations(self, record: Record, truth: Any, size):
+        """Annotated objects with boxes (and annotated absences) join the truth."""
+        from halluscope.grounding.regions import label_key
+        for provider in self.annotations:
+            f = provider.facts(record, ())
+            if f is None:
+                continue
+            truth.objects.extend({"label": i.label, "box": i.box, "source": "annotation"}
+                                 for i in f.instances if i.box is not None)
+            truth.absent |= {label_key(a) for a in f.absent}
+            size = size or f.size
+        return size
+
+    def _add_detections(self, record: Record, truth: Any, cited: tuple[str, ...], size):
+        """The detector's instances of the cited labels (and its absences) join the truth."""
+        from halluscope.claims.model import Claim
+        from halluscope.evidence.model import Evidence
+        from halluscope.grounding.regions import label_key
+        facts = self.facts.facts(record, [Claim(kind="region", subject=lab) for lab in cited])
+        if facts is None:
+            return size
+        truth.objects.extend({"label": inst.label, "box": inst.box, "score": inst.score,
+                              "source": "detector"} for inst in facts.instances)
+        best = facts.provenance.get("max_scores", {})
+        for a in facts.absent:
+            truth.absent.add(label_key(a))
+            truth.absent_evidence[label_key(a)] = Evidence(
+                source="detector", label=a, score=float(best.get(a, 0.0)),
+                payload={"below": facts.provenance.get("thresholds", {}).get("absent")},
+                provenance={"detector": facts.provenance.get("detector")})
+        return size or facts.size

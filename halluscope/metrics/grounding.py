@@ -31,22 +31,8 @@ from typing import Any
 from halluscope.metrics.base import ItemScore, Metric
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
-
-#: What a parser of model text may still raise on hostile input that no test foresaw; it
-#: becomes a per-record error, never an aborted audit.
-_PARSE_FAULTS = (RecursionError, ValueError, OverflowError, MemoryError)
-
-
-def _parse(fn, record: Record, **kw):
-    """``fn(record.response, **kw)``, a parse failure reported as the record's error."""
-    try:
-        return fn(record.response, **kw)
-    except _PARSE_FAULTS as exc:
-        from halluscope.errors import RecordError
-        raise RecordError(f"expected a response the citation parser can read, got one it "
-                          f"failed on ({type(exc).__name__}: {str(exc)[:120]})",
-                          file=record.source.file, line=record.source.line,
-                          field="response") from exc
+from halluscope.verification import (PARSE_FAULTS, RegionVerifier, VerifiedRegions,
+                                     parse_response)
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +50,6 @@ def _verdict_dict(v) -> dict[str, Any]:
     if v.claim.text is not None:
         d["text"] = v.claim.text
     return d
-
-
-def _image_size(record: Record) -> tuple[int, int] | None:
-    md = record.metadata
-    size = md.get("image_size") or md.get("size")
-    if isinstance(size, (list, tuple)) and len(size) == 2:
-        return int(size[0]), int(size[1])
-    if isinstance(md.get("width"), int) and isinstance(md.get("height"), int):
-        return md["width"], md["height"]
-    if not record.image:
-        return None
-    path = record.image_path()
-    if path is None:
-        return None              # a URL: sizes come from metadata or the boxes stay as given
-    from halluscope.imageio import image_size
-    return image_size(path)      # UnreadableImage: the record is listed as bad
 
 
 class RegionMetric(Metric):
@@ -146,7 +116,7 @@ class RegionMetric(Metric):
         from halluscope.grounding.regions import parse_cited_boxes, parse_cited_regions
         try:
             return bool(parse_cited_regions(record.response) or parse_cited_boxes(record.response))
-        except _PARSE_FAULTS:
+        except PARSE_FAULTS:
             return True                      # score() reports the failure on the record
 
     def skip_reason(self, record: Record) -> str:
@@ -154,48 +124,26 @@ class RegionMetric(Metric):
             return "an empty response"
         return "cites no box or region id and was offered no regions"
 
-    def score(self, record: Record) -> ItemScore:
-        from halluscope.claims.model import Claim
-        from halluscope.evidence.model import Evidence
-        from halluscope.grounding.regions import (check_box, check_region, iou, label_key,
-                                                  parse_cited_boxes, parse_cited_regions,
-                                                  same_object, truth_from_metadata)
+    needs_verification = True
 
-        size = _image_size(record)
-        truth = truth_from_metadata(dict(record.metadata), size)
-        fmt = str(record.metadata.get("box_format", self.box_format))
-        boxes = _parse(parse_cited_boxes, record, size=size, box_format=fmt,
-                       known=truth.labels())
-        regions = _parse(parse_cited_regions, record, known=truth.labels())
-        cited_labels = list(dict.fromkeys(c.label for c in [*boxes, *regions] if c.label))
-        for provider in self.annotations:               # annotated objects with boxes
-            f = provider.facts(record, ())
-            if f is None:
-                continue
-            truth.objects.extend({"label": i.label, "box": i.box, "source": "annotation"}
-                                 for i in f.instances if i.box is not None)
-            truth.absent |= {label_key(a) for a in f.absent}
-            size = size or f.size
-        detections: list[dict[str, Any]] = []
-        if self.facts is not None and boxes and cited_labels:
-            claims = [Claim(kind="region", subject=lab) for lab in cited_labels]
-            facts = self.facts.facts(record, claims)
-            if facts is not None:
-                for inst in facts.instances:
-                    detections.append({"label": inst.label, "box": inst.box,
-                                       "score": inst.score, "source": "detector"})
-                truth.objects.extend(detections)
-                best = facts.provenance.get("max_scores", {})
-                for a in facts.absent:
-                    truth.absent.add(label_key(a))
-                    truth.absent_evidence[label_key(a)] = Evidence(
-                        source="detector", label=a, score=float(best.get(a, 0.0)),
-                        payload={"below": facts.provenance.get("thresholds", {}).get("absent")},
-                        provenance={"detector": facts.provenance.get("detector")})
-                size = size or facts.size
-        box_verdicts = [check_box(b, truth, iou_threshold=self.iou_threshold) for b in boxes]
-        id_verdicts = [check_region(r, truth) for r in regions]
-        verdicts = box_verdicts + id_verdicts
+    @property
+    def verifier(self) -> RegionVerifier:
+        """What this metric's records are verified with."""
+        return RegionVerifier(iou_threshold=self.iou_threshold, box_format=self.box_format,
+                              facts=self.facts, annotations=tuple(self.annotations))
+
+    def score(self, record: Record) -> ItemScore:
+        """Verify ``record``'s citations and score them (direct use)."""
+        return self.score_verified(self.verifier.verify(record))
+
+    def score_verified(self, verified: VerifiedRegions, *, emit_claims: bool = True
+                       ) -> ItemScore:
+        """Precision of the cited boxes and ids, recall over known instances (pure)."""
+        from halluscope.grounding.regions import iou, same_object
+        truth, size, cited_labels = verified.truth, verified.size, verified.cited_labels
+        boxes, regions = verified.boxes, verified.regions
+        box_verdicts, id_verdicts = verified.box_verdicts, verified.id_verdicts
+        verdicts = list(verified.verdicts)
 
         # recall over known instances of the cited objects
         known = [o for o in truth.objects if o.get("box") is not None]
@@ -246,7 +194,8 @@ class RegionMetric(Metric):
             str(v.claim.value) if v.checker == "region-id" else (v.claim.subject or "?")
             for v in verdicts if v.label == "hallucinated")}
         return ItemScore(payload=payload, row=row,
-                         top={"claims": [_verdict_dict(v) for v in verdicts]},
+                         top={"claims": [_verdict_dict(v) for v in verdicts]}
+                         if emit_claims else {},
                          tallies=tallies)
 
 
@@ -298,7 +247,7 @@ class PageMetric(Metric):
         from halluscope.grounding.pages import parse_page_citations
         try:
             return bool(parse_page_citations(record.response))
-        except _PARSE_FAULTS:
+        except PARSE_FAULTS:
             return True                      # score() reports the failure on the record
 
     def skip_reason(self, record: Record) -> str:
@@ -333,7 +282,7 @@ class PageMetric(Metric):
         except ConfigError as exc:
             raise RecordError(str(exc), file=record.source.file, line=record.source.line,
                               field="document") from exc
-        citations = _parse(parse_page_citations, record)
+        citations = parse_response(parse_page_citations, record)
         try:
             verdicts = check_pages(record, doc, citations=citations)
         except UnreadableImage as exc:          # a page that cannot be read or rendered
@@ -376,7 +325,8 @@ class PageMetric(Metric):
         tallies = {"fabricated_pages": Counter(str(v.claim.value) for v in page_vs
                                                if v.label == "hallucinated")}
         return ItemScore(payload=payload, row=row,
-                         top={"claims": [_verdict_dict(v) for v in verdicts]}, tallies=tallies)
+                         top={"claims": [_verdict_dict(v) for v in verdicts]},
+                         tallies=tallies)
 
     def finish(self) -> None:
         self.release()

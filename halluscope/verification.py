@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from halluscope.checks import check_claim
@@ -234,3 +235,88 @@ class RegionVerifier:
                 payload={"below": facts.provenance.get("thresholds", {}).get("absent")},
                 provenance={"detector": facts.provenance.get("detector")})
         return size or facts.size
+
+
+# -- page citations -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VerifiedPages:
+    """A record's page citations, the verdicts of their pages and quotes (per citation, its
+    pages then its quotes), the document they were checked in and the boxes of the quotes found
+    there (``highlights``: page, quote, boxes in the document's pixels)."""
+
+    record: Record
+    citations: tuple[Any, ...]
+    verdicts: tuple[Verdict, ...]
+    document: Any
+    highlights: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, eq=False)
+class PageVerifier:
+    """Checks the pages and quotes a response cites in the record's document (read through
+    ``docs``, the owner's cache of open documents, at most 8)."""
+
+    ocr: str
+    dpi: int
+    cache: Any
+    docs: dict
+    highlight: bool = True
+
+    @property
+    def key(self) -> tuple:
+        return ("pages", self.ocr, self.dpi, id(self.docs), self.highlight)
+
+    def document(self, record: Record):
+        """The record's document (opened once per source), or ``None`` when it names none."""
+        from halluscope.evidence.documents import Document, document_source
+        base = Path(record.source.file).parent if record.source.file and \
+            not record.source.file.startswith("<") else None
+        src = document_source(record.document, base)
+        if src is None:
+            return None
+        key = src if isinstance(src, str) else tuple(src)
+        if key not in self.docs:
+            if len(self.docs) >= 8:
+                self.docs.pop(next(iter(self.docs))).close()
+            self.docs[key] = Document(src, ocr=self.ocr, dpi=self.dpi, cache=self.cache)
+        return self.docs[key]
+
+    def verify(self, record: Record) -> VerifiedPages:
+        """Open the document, parse the page citations, check them, box the found quotes."""
+        from halluscope.errors import UnreadableImage
+        from halluscope.grounding.pages import check_pages, parse_page_citations
+        try:
+            doc = self.document(record)
+        except UnreadableImage as exc:
+            raise exc.at(record.source.file, record.source.line, "document") from None
+        except ConfigError as exc:
+            raise RecordError(str(exc), file=record.source.file, line=record.source.line,
+                              field="document") from exc
+        citations = parse_response(parse_page_citations, record)
+        try:
+            verdicts = check_pages(record, doc, citations=citations)
+        except UnreadableImage as exc:          # a page that cannot be read or rendered
+            raise exc.at(record.source.file, record.source.line, "document") from None
+        highlights = self._highlights(record, doc, verdicts) if self.highlight and \
+            doc is not None else []
+        return VerifiedPages(record=record, citations=tuple(citations),
+                             verdicts=tuple(verdicts), document=doc,
+                             highlights=tuple(highlights))
+
+    @staticmethod
+    def _highlights(record: Record, doc: Any, verdicts) -> list[dict[str, Any]]:
+        """Boxes of the supported quotes on the pages they were found on."""
+        out = []
+        for v in verdicts:
+            if v.checker != "page-quote" or v.label != "supported":
+                continue
+            p = v.evidence[0].payload
+            try:
+                boxes = doc.char_boxes(p["page"], *p["char_span"])
+            except Exception as exc:                 # noqa: BLE001 - drawing aid only
+                log.debug("no highlight boxes for %s: %s", record.id, exc)
+                boxes = []
+            out.append({"page": p["page"], "quote": v.claim.quote,
+                        "boxes": [[round(x, 1) for x in b] for b in boxes]})
+        return out

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from halluscope.metrics.base import ItemScore, Metric
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
-from halluscope.verification import (PARSE_FAULTS, RegionVerifier, VerifiedRegions,
-                                     parse_response)
+from halluscope.verification import (PARSE_FAULTS, PageVerifier, RegionVerifier,
+                                     VerifiedPages, VerifiedRegions)
 
 log = logging.getLogger(__name__)
 
@@ -257,36 +256,22 @@ class PageMetric(Metric):
             return "no document ('document' field) to check page citations against"
         return "cites no page"
 
-    def _document(self, record: Record):
-        from halluscope.evidence.documents import Document, document_source
-        base = Path(record.source.file).parent if record.source.file and \
-            not record.source.file.startswith("<") else None
-        src = document_source(record.document, base)
-        if src is None:
-            return None
-        key = src if isinstance(src, str) else tuple(src)
-        if key not in self._docs:
-            if len(self._docs) >= 8:
-                self._docs.pop(next(iter(self._docs))).close()
-            self._docs[key] = Document(src, ocr=self.ocr, dpi=self.dpi, cache=self.cache)
-        return self._docs[key]
+    needs_verification = True
+
+    @property
+    def verifier(self) -> PageVerifier:
+        """What this metric's records are verified with (sharing its open documents)."""
+        return PageVerifier(ocr=self.ocr, dpi=self.dpi, cache=self.cache, docs=self._docs,
+                            highlight=self.highlight)
 
     def score(self, record: Record) -> ItemScore:
-        from halluscope.errors import ConfigError, RecordError, UnreadableImage
-        from halluscope.grounding.pages import check_pages, parse_page_citations
+        """Verify ``record``'s page citations and score them (direct use)."""
+        return self.score_verified(self.verifier.verify(record))
 
-        try:
-            doc = self._document(record)
-        except UnreadableImage as exc:
-            raise exc.at(record.source.file, record.source.line, "document") from None
-        except ConfigError as exc:
-            raise RecordError(str(exc), file=record.source.file, line=record.source.line,
-                              field="document") from exc
-        citations = parse_response(parse_page_citations, record)
-        try:
-            verdicts = check_pages(record, doc, citations=citations)
-        except UnreadableImage as exc:          # a page that cannot be read or rendered
-            raise exc.at(record.source.file, record.source.line, "document") from None
+    def score_verified(self, verified: VerifiedPages, *, emit_claims: bool = True
+                       ) -> ItemScore:
+        """Citation accuracy and quote support of a verified record (pure)."""
+        citations, verdicts, doc = verified.citations, list(verified.verdicts), verified.document
         # group verdicts back by citation: each citation yields len(pages) + len(quotes)
         groups, k = [], 0
         for cit in citations:
@@ -299,19 +284,7 @@ class PageMetric(Metric):
         row = (len(decided), sum(all(v.label == "supported" for v in vs) for _, vs in decided),
                len(page_vs), sum(v.label == "supported" for v in page_vs),
                len(quote_vs), sum(v.label == "supported" for v in quote_vs))
-        highlights = []
-        if self.highlight and doc is not None:
-            for v in quote_vs:
-                if v.label != "supported":
-                    continue
-                p = v.evidence[0].payload
-                try:
-                    boxes = doc.char_boxes(p["page"], *p["char_span"])
-                except Exception as exc:                 # noqa: BLE001 - drawing aid only
-                    log.debug("no highlight boxes for %s: %s", record.id, exc)
-                    boxes = []
-                highlights.append({"page": p["page"], "quote": v.claim.quote,
-                                   "boxes": [[round(x, 1) for x in b] for b in boxes]})
+        highlights = list(verified.highlights)
         payload = {
             "document": doc.name if doc else None,
             "pages": doc.n_pages if doc else None,
@@ -325,8 +298,8 @@ class PageMetric(Metric):
         tallies = {"fabricated_pages": Counter(str(v.claim.value) for v in page_vs
                                                if v.label == "hallucinated")}
         return ItemScore(payload=payload, row=row,
-                         top={"claims": [_verdict_dict(v) for v in verdicts]},
-                         tallies=tallies)
+                         top={"claims": [_verdict_dict(v) for v in verdicts]}
+                         if emit_claims else {}, tallies=tallies)
 
     def finish(self) -> None:
         self.release()

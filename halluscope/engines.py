@@ -58,9 +58,37 @@ def score_outcome(metric: Metric, rec: Record) -> Outcome:
         return ("error", exc)
 
 
+def _verified_outcome(metric: Metric, rec: Record, done: dict) -> Outcome:
+    """``metric``'s outcome from the record's verification, done once per verifier key
+    (``done`` maps it to the verified record or the error that verifying raised); the first
+    metric of a key writes the claims list into the item."""
+    if not metric.applies_to(rec):
+        return ("skip", metric.skip_reason(rec))
+    verifier = metric.verifier
+    first = verifier.key not in done
+    if first:
+        try:
+            done[verifier.key] = verifier.verify(rec)
+        except RecordError as exc:
+            done[verifier.key] = exc
+    verified = done[verifier.key]
+    try:
+        if isinstance(verified, Exception):
+            raise verified
+        return ("ok", metric.score_verified(verified, emit_claims=first))
+    except RecordError as exc:
+        if isinstance(exc, UnreadableImage) and exc.location.file is None \
+                and exc.location.line is None:
+            exc = exc.at(rec.source.file, rec.source.line)
+        return ("error", exc)
+
+
 def score_outcomes(rec: Record, metrics: list[Metric]) -> list[Outcome]:
-    """The outcomes of ``metrics`` (the ones that may run anywhere) for one record."""
-    return [score_outcome(m, rec) for m in metrics]
+    """The outcomes of ``metrics`` (the ones that may run anywhere) for one record; metrics
+    that need verification share one verification of the record per verifier."""
+    done: dict = {}
+    return [_verified_outcome(m, rec, done) if m.needs_verification else score_outcome(m, rec)
+            for m in metrics]
 
 
 def default_workers() -> int:

@@ -18,7 +18,6 @@ from fake_openai_server import FakeServer, scripted_responder
 import halluscope
 from halluscope.cli import app
 from halluscope.errors import CacheMiss, ConfigError
-from halluscope.metrics import claims as claims_metric
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "judges" / "loopback-judge.toml"
@@ -46,12 +45,10 @@ REPLIES = [
 
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch):
-    """No key, no offline flag from the environment; no verdicts memoised by earlier tests."""
+    """No key, no offline flag from the environment."""
     for var in ("OPENAI_API_KEY", "VLLM_API_KEY", "HALLUSCOPE_OFFLINE"):
         monkeypatch.delenv(var, raising=False)
-    claims_metric._MEMO.clear()
     yield
-    claims_metric._MEMO.clear()
 
 
 @pytest.fixture
@@ -202,7 +199,6 @@ def test_rerun_uses_the_cache_and_offline_misses_name_model_record_and_cache(wor
         invoke(runner, query_args(work / "captions.jsonl", work / "out.jsonl", url, cache))
         invoke(runner, audit_args([work / "out.jsonl"], work / "run1", url, cache, *args))
         calls = len(server.requests)
-        claims_metric._MEMO.clear()                 # make the judge really ask (its cache)
         invoke(runner, audit_args([work / "out.jsonl"], work / "run2", url, cache, *args))
         assert len(server.requests) == calls        # zero new model calls
     first = json.loads((work / "run1" / "runsheet.json").read_text())["metrics"]["claims"]
@@ -213,7 +209,6 @@ def test_rerun_uses_the_cache_and_offline_misses_name_model_record_and_cache(wor
 
     # the server is gone: offline mode must not try to reach it
     dead = url
-    claims_metric._MEMO.clear()
     invoke(runner, audit_args([work / "out.jsonl"], work / "run3", dead, cache, *args,
                               "--offline"))
     query_out = work / "again.jsonl"
@@ -222,7 +217,6 @@ def test_rerun_uses_the_cache_and_offline_misses_name_model_record_and_cache(wor
         [r["response"] for r in read_jsonl(work / "out.jsonl")]
 
     empty = work / "empty-cache"
-    claims_metric._MEMO.clear()
     res = invoke(runner, audit_args([work / "out.jsonl"], work / "run4", dead, empty, *args,
                                     "--option", "offline=true"), expect=2)
     assert f"no cached answer of judge '{JUDGE_PIN}' for record 'c1'" in res.output
@@ -232,7 +226,6 @@ def test_rerun_uses_the_cache_and_offline_misses_name_model_record_and_cache(wor
                                     "--offline"), expect=2)
     assert "no cached answer of model 'openai/fake-vlm' for record 'c1'" in res.output
 
-    claims_metric._MEMO.clear()
     with pytest.raises(CacheMiss) as info:
         halluscope.audit(work / "out.jsonl", annotations=work / "ann.json", judge=str(SPEC),
                          cache_dir=empty, n_boot=0, options={"offline": True,
@@ -253,7 +246,6 @@ def test_env_offline_and_fatal_mismatch(work, runner, monkeypatch):
             "judge"]
         assert judge["pin_mismatch"] is True and judge["reported_models"] == {
             "other-model": judge["stats"]["uses"]["verify"]["calls"]}
-        claims_metric._MEMO.clear()
         with pytest.raises(ConfigError, match="answered as 'other-model'"):
             halluscope.audit(work / "out.jsonl", annotations=work / "ann.json",
                              judge=str(SPEC), cache_dir=cache, n_boot=0,
@@ -264,7 +256,6 @@ def test_env_offline_and_fatal_mismatch(work, runner, monkeypatch):
                                         "judge_fatal_mismatch=true"), expect=2)
         assert "other-model" in res.output
     monkeypatch.setenv("HALLUSCOPE_OFFLINE", "1")
-    claims_metric._MEMO.clear()
     with pytest.raises(CacheMiss, match="record 'c1'"):
         halluscope.audit(work / "out.jsonl", annotations=work / "ann.json", judge=str(SPEC),
                          cache_dir=work / "nothing", n_boot=0)

@@ -199,16 +199,14 @@ def test_claim_splitter_refuses_an_oversized_response_per_record():
 def test_claims_metric_reports_an_oversized_response_as_the_records_error(tmp_path):
     from halluscope.claims.splitter import MAX_SPLIT_CHARS
     from halluscope.errors import RecordError
-    from halluscope.metrics.claims import ClaimsMetric
     from halluscope.records import read_records
+    from halluscope.verification import Verifier
     path = tmp_path / "outputs.jsonl"
     path.write_text(json.dumps({"id": "huge", "task": "caption", "image": "x.jpg",
                                 "response": "a dog " * (MAX_SPLIT_CHARS // 5)}) + "\n")
     rec, = read_records(path)
-    metric = ClaimsMetric.__new__(ClaimsMetric)
-    metric.decomposer, metric.vocabulary = None, None
     with pytest.raises(RecordError) as err:
-        metric._split(rec)
+        Verifier().split_record(rec)
     assert err.value.location.field == "response" and err.value.location.line == 1
 
 

@@ -255,6 +255,10 @@ class Metric(ABC):
     """Record fields whose values make groups reported beside the overall numbers."""
     min_units: int = MIN_UNITS
     """Fewest units (and clusters) an interval is computed over; below it, ``ci_note`` says so."""
+    needs_verification: ClassVar[bool] = False
+    """Whether the metric scores verified records (:mod:`halluscope.verification`): such a
+    metric has a ``verifier`` and ``score_verified(verified, *, emit_claims=True)``, and the
+    engines verify each record once for all metrics that share a verifier."""
 
     def __init__(self, *, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0,
                  confidence: float = 0.95):

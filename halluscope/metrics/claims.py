@@ -30,23 +30,21 @@ parse-failure and abstain rates).
 from __future__ import annotations
 
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
 from typing import Any, ClassVar
 
-from halluscope.checks import check_claim
 from halluscope.checks.model import Verdict
-from halluscope.errors import CacheMiss, ConfigError, HalluscopeError, RecordError
-from halluscope.judges.fallback import is_model_judge, judge_claims, judge_info
+from halluscope.errors import ConfigError
+from halluscope.judges.fallback import is_model_judge, judge_info
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import Explanation, explain_claim_verdicts
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
+from halluscope.verification import VerifiedRecord, Verifier
 
 log = logging.getLogger(__name__)
 
 KINDS = ("existence", "count", "attribute", "relation")
-_MEMO_SIZE = 512
-_MEMO: "OrderedDict[tuple, list[Verdict]]" = OrderedDict()
 
 
 def splitter_vocabulary(spec: Any, providers) -> Any:
@@ -167,84 +165,35 @@ class ClaimsMetric(Metric):
             self._judge_info = judge_info(self.judge, "verify")
             self.judge.close()
 
-    # -- the per-record work, shared with FaithScore -------------------------------------------
-    def split(self, text: str):
-        if self.decomposer is not None:
-            return self.decomposer.decompose(text)
-        from halluscope.claims.splitter import MAX_SPLIT_CHARS, split_claims
-        if len(text) > MAX_SPLIT_CHARS:
-            raise RecordError(f"expected a response of at most {MAX_SPLIT_CHARS:,} characters "
-                              f"for the rule-based claim splitter, got {len(text):,}",
-                              field="response")
-        return split_claims(text, self.vocabulary)
+    # -- verification (halluscope.verification), shared with FaithScore ----------------------
+    @property
+    def verifier(self) -> Verifier:
+        """What this metric's records are verified with (built from its components)."""
+        return Verifier(providers=tuple(self.providers), judge=self.judge,
+                        decomposer=self.decomposer, vocabulary=self.vocabulary,
+                        include_analytic=self.include_analytic, config_key=self.config_key)
 
-    def _split(self, record: Record):
-        """:meth:`split` of the record's response; a judge that cannot split it (an answer its
-        parser cannot read, a failed call) makes this record an item error, not the audit's."""
-        try:
-            return self.split(record.response or "")
-        except CacheMiss as exc:
-            raise exc.for_record(record.id) from None
-        except RecordError as exc:
-            if exc.location.file is None and exc.location.line is None:
-                raise RecordError(exc.message, file=record.source.file, line=record.source.line,
-                                  field=exc.location.field) from None
-            raise
-        except HalluscopeError as exc:
-            from halluscope.adapters.types import AuthError
-            if self.decomposer is None or isinstance(exc, (RecordError, ConfigError,
-                                                           AuthError)):
-                raise
-            raw = getattr(exc, "raw", None)
-            detail = f"; raw answer: {raw[:300]!r}" if raw else ""
-            raise RecordError(f"the judge could not split the response into claims: "
-                              f"{exc}{detail}", file=record.source.file,
-                              line=record.source.line, field="response") from None
+    def split(self, text: str):
+        """The claims of ``text`` (see :meth:`Verifier.split`)."""
+        return self.verifier.split(text)
 
     def verdicts(self, record: Record) -> list[Verdict]:
-        """Every claim of the record's response with its verdict (memoised per process so that
-        several claim metrics over the same record split and check it once)."""
-        return self._entry(record)[0]
+        """Every claim of the record's response with its verdict (verified afresh)."""
+        return list(self.verifier.verify(record).verdicts)
 
-    def _entry(self, record: Record) -> list:
-        key = (self.config_key, record.id, record.source.file, record.source.line,
-               record.image, record.image_id, record.response)
-        hit = _MEMO.get(key)
-        if hit is not None:
-            _MEMO.move_to_end(key)
-            if hit[1] is not record:        # a new pass over the same record
-                hit[1], hit[2] = record, set()
-            return hit
-        claims = self._split(record)
-        from halluscope.evidence.providers import gather_facts
-        facts = gather_facts(self.providers, record, claims) if claims else []
-        model_judge = is_model_judge(self.judge)
-        hook = None if model_judge else self.judge
-        verdicts = [check_claim(c, facts, hook) for c in claims]
-        if model_judge:
-            verdicts, _ = judge_claims(self.judge, record, verdicts,
-                                       include_analytic=self.include_analytic)
-        entry = [verdicts, record, set()]
-        _MEMO[key] = entry
-        if len(_MEMO) > _MEMO_SIZE:
-            _MEMO.popitem(last=False)
-        return entry
-
-    def top_claims(self, record: Record) -> dict[str, Any]:
-        """``{"claims": [...]}`` for the item, unless another claim metric already wrote the
-        same list for this record in this pass (items.jsonl then holds it once)."""
-        entry = self._entry(record)
-        emitters = entry[2]
-        if emitters and id(self) not in emitters:
-            return {}
-        emitters.add(id(self))
-        return {"claims": [v.to_dict() for v in entry[0]]}
+    def score(self, record: Record) -> ItemScore:
+        """Verify ``record`` and score it (direct use; the engines verify once and call
+        :meth:`score_verified`)."""
+        return self.score_verified(self.verifier.verify(record))
 
     def counted(self, v: Verdict) -> bool:
         return v.claim.kind in KINDS and (self.include_analytic or not v.claim.analytic)
 
-    def score(self, record: Record) -> ItemScore:
-        verdicts = self.verdicts(record)
+    def score_verified(self, verified: VerifiedRecord, *, emit_claims: bool = True
+                       ) -> ItemScore:
+        """Score a verified record (pure). ``emit_claims`` puts its claims list in the item;
+        the engines pass False to all but the first metric sharing one verification."""
+        verdicts = verified.verdicts
         per = {k: Counter() for k in KINDS}
         unverifiable = n = 0
         for v in verdicts:
@@ -267,7 +216,7 @@ class ClaimsMetric(Metric):
                          and v.claim.kind == "existence")
         return ItemScore(payload=payload, row=tuple(float(x) for x in row),
                          tallies={"hallucinated_objects": halluc} if halluc else {},
-                         top=self.top_claims(record))
+                         top={"claims": verified.claims_list()} if emit_claims else {})
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {

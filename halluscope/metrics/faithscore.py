@@ -29,7 +29,7 @@ from halluscope.errors import ConfigError
 from halluscope.metrics.base import ItemScore, MetricOption
 from halluscope.metrics.claims import ClaimsMetric
 from halluscope.metrics.stats import Statistic, rate, ratio
-from halluscope.records import Record
+from halluscope.verification import VerifiedRecord
 
 EMPTY = ("zero", "skip", "original")
 
@@ -125,8 +125,9 @@ class FaithScoreMetric(ClaimsMetric):
         return super().from_config(config, empty=opts.get("faithscore_empty", "zero"),
                                    unverifiable=opts.get("faithscore_unverifiable", "skip"), **kw)
 
-    def score(self, record: Record) -> ItemScore:
-        verdicts = self.verdicts(record)
+    def score_verified(self, verified: VerifiedRecord, *, emit_claims: bool = True
+                       ) -> ItemScore:
+        verdicts = verified.verdicts
         f, s, n = response_scores(verdicts, unverifiable=self.unverifiable)
         empty = f is None
         if empty:
@@ -137,7 +138,7 @@ class FaithScoreMetric(ClaimsMetric):
                                    "scored_claims": n}
         if empty:
             payload["empty"] = True
-        return ItemScore(payload=payload, row=row, top=self.top_claims(record))
+        return ItemScore(payload=payload, row=row, top={"claims": verified.claims_list()} if emit_claims else {})
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "empty": self.empty, "unverifiable": self.unverifiable}

@@ -25,29 +25,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import Explanation, explain_claim_verdicts
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
-
-#: What a parser of model text may still raise on hostile input that no test foresaw; it
-#: becomes a per-record error, never an aborted audit.
-_PARSE_FAULTS = (RecursionError, ValueError, OverflowError, MemoryError)
-
-
-def _parse(fn, record: Record, **kw):
-    """``fn(record.response, **kw)``, a parse failure reported as the record's error."""
-    try:
-        return fn(record.response, **kw)
-    except _PARSE_FAULTS as exc:
-        from halluscope.errors import RecordError
-        raise RecordError(f"expected a response the citation parser can read, got one it "
-                          f"failed on ({type(exc).__name__}: {str(exc)[:120]})",
-                          file=record.source.file, line=record.source.line,
-                          field="response") from exc
+from halluscope.verification import (PARSE_FAULTS, PageVerifier, RegionVerifier,
+                                     VerifiedPages, VerifiedRegions)
 
 log = logging.getLogger(__name__)
 
@@ -65,22 +50,6 @@ def _verdict_dict(v) -> dict[str, Any]:
     if v.claim.text is not None:
         d["text"] = v.claim.text
     return d
-
-
-def _image_size(record: Record) -> tuple[int, int] | None:
-    md = record.metadata
-    size = md.get("image_size") or md.get("size")
-    if isinstance(size, (list, tuple)) and len(size) == 2:
-        return int(size[0]), int(size[1])
-    if isinstance(md.get("width"), int) and isinstance(md.get("height"), int):
-        return md["width"], md["height"]
-    if not record.image:
-        return None
-    path = record.image_path()
-    if path is None:
-        return None              # a URL: sizes come from metadata or the boxes stay as given
-    from halluscope.imageio import image_size
-    return image_size(path)      # UnreadableImage: the record is listed as bad
 
 
 class RegionMetric(Metric):
@@ -171,7 +140,7 @@ class RegionMetric(Metric):
         from halluscope.grounding.regions import parse_cited_boxes, parse_cited_regions
         try:
             return bool(parse_cited_regions(record.response) or parse_cited_boxes(record.response))
-        except _PARSE_FAULTS:
+        except PARSE_FAULTS:
             return True                      # score() reports the failure on the record
 
     def skip_reason(self, record: Record) -> str:
@@ -179,48 +148,26 @@ class RegionMetric(Metric):
             return "an empty response"
         return "cites no box or region id and was offered no regions"
 
-    def score(self, record: Record) -> ItemScore:
-        from halluscope.claims.model import Claim
-        from halluscope.evidence.model import Evidence
-        from halluscope.grounding.regions import (check_box, check_region, iou, label_key,
-                                                  parse_cited_boxes, parse_cited_regions,
-                                                  same_object, truth_from_metadata)
+    needs_verification = True
 
-        size = _image_size(record)
-        truth = truth_from_metadata(dict(record.metadata), size)
-        fmt = str(record.metadata.get("box_format", self.box_format))
-        boxes = _parse(parse_cited_boxes, record, size=size, box_format=fmt,
-                       known=truth.labels())
-        regions = _parse(parse_cited_regions, record, known=truth.labels())
-        cited_labels = list(dict.fromkeys(c.label for c in [*boxes, *regions] if c.label))
-        for provider in self.annotations:               # annotated objects with boxes
-            f = provider.facts(record, ())
-            if f is None:
-                continue
-            truth.objects.extend({"label": i.label, "box": i.box, "source": "annotation"}
-                                 for i in f.instances if i.box is not None)
-            truth.absent |= {label_key(a) for a in f.absent}
-            size = size or f.size
-        detections: list[dict[str, Any]] = []
-        if self.facts is not None and boxes and cited_labels:
-            claims = [Claim(kind="region", subject=lab) for lab in cited_labels]
-            facts = self.facts.facts(record, claims)
-            if facts is not None:
-                for inst in facts.instances:
-                    detections.append({"label": inst.label, "box": inst.box,
-                                       "score": inst.score, "source": "detector"})
-                truth.objects.extend(detections)
-                best = facts.provenance.get("max_scores", {})
-                for a in facts.absent:
-                    truth.absent.add(label_key(a))
-                    truth.absent_evidence[label_key(a)] = Evidence(
-                        source="detector", label=a, score=float(best.get(a, 0.0)),
-                        payload={"below": facts.provenance.get("thresholds", {}).get("absent")},
-                        provenance={"detector": facts.provenance.get("detector")})
-                size = size or facts.size
-        box_verdicts = [check_box(b, truth, iou_threshold=self.iou_threshold) for b in boxes]
-        id_verdicts = [check_region(r, truth) for r in regions]
-        verdicts = box_verdicts + id_verdicts
+    @property
+    def verifier(self) -> RegionVerifier:
+        """What this metric's records are verified with."""
+        return RegionVerifier(iou_threshold=self.iou_threshold, box_format=self.box_format,
+                              facts=self.facts, annotations=tuple(self.annotations))
+
+    def score(self, record: Record) -> ItemScore:
+        """Verify ``record``'s citations and score them (direct use)."""
+        return self.score_verified(self.verifier.verify(record))
+
+    def score_verified(self, verified: VerifiedRegions, *, emit_claims: bool = True
+                       ) -> ItemScore:
+        """Precision of the cited boxes and ids, recall over known instances (pure)."""
+        from halluscope.grounding.regions import iou, same_object
+        truth, size, cited_labels = verified.truth, verified.size, verified.cited_labels
+        boxes, regions = verified.boxes, verified.regions
+        box_verdicts, id_verdicts = verified.box_verdicts, verified.id_verdicts
+        verdicts = list(verified.verdicts)
 
         # recall over known instances of the cited objects
         known = [o for o in truth.objects if o.get("box") is not None]
@@ -271,7 +218,8 @@ class RegionMetric(Metric):
             str(v.claim.value) if v.checker == "region-id" else (v.claim.subject or "?")
             for v in verdicts if v.label == "hallucinated")}
         return ItemScore(payload=payload, row=row,
-                         top={"claims": [_verdict_dict(v) for v in verdicts]},
+                         top={"claims": [_verdict_dict(v) for v in verdicts]}
+                         if emit_claims else {},
                          tallies=tallies)
 
 
@@ -342,7 +290,7 @@ class PageMetric(Metric):
         from halluscope.grounding.pages import parse_page_citations
         try:
             return bool(parse_page_citations(record.response))
-        except _PARSE_FAULTS:
+        except PARSE_FAULTS:
             return True                      # score() reports the failure on the record
 
     def skip_reason(self, record: Record) -> str:
@@ -352,36 +300,22 @@ class PageMetric(Metric):
             return "no document ('document' field) to check page citations against"
         return "cites no page"
 
-    def _document(self, record: Record):
-        from halluscope.evidence.documents import Document, document_source
-        base = Path(record.source.file).parent if record.source.file and \
-            not record.source.file.startswith("<") else None
-        src = document_source(record.document, base)
-        if src is None:
-            return None
-        key = src if isinstance(src, str) else tuple(src)
-        if key not in self._docs:
-            if len(self._docs) >= 8:
-                self._docs.pop(next(iter(self._docs))).close()
-            self._docs[key] = Document(src, ocr=self.ocr, dpi=self.dpi, cache=self.cache)
-        return self._docs[key]
+    needs_verification = True
+
+    @property
+    def verifier(self) -> PageVerifier:
+        """What this metric's records are verified with (sharing its open documents)."""
+        return PageVerifier(ocr=self.ocr, dpi=self.dpi, cache=self.cache, docs=self._docs,
+                            highlight=self.highlight)
 
     def score(self, record: Record) -> ItemScore:
-        from halluscope.errors import ConfigError, RecordError, UnreadableImage
-        from halluscope.grounding.pages import check_pages, parse_page_citations
+        """Verify ``record``'s page citations and score them (direct use)."""
+        return self.score_verified(self.verifier.verify(record))
 
-        try:
-            doc = self._document(record)
-        except UnreadableImage as exc:
-            raise exc.at(record.source.file, record.source.line, "document") from None
-        except ConfigError as exc:
-            raise RecordError(str(exc), file=record.source.file, line=record.source.line,
-                              field="document") from exc
-        citations = _parse(parse_page_citations, record)
-        try:
-            verdicts = check_pages(record, doc, citations=citations)
-        except UnreadableImage as exc:          # a page that cannot be read or rendered
-            raise exc.at(record.source.file, record.source.line, "document") from None
+    def score_verified(self, verified: VerifiedPages, *, emit_claims: bool = True
+                       ) -> ItemScore:
+        """Citation accuracy and quote support of a verified record (pure)."""
+        citations, verdicts, doc = verified.citations, list(verified.verdicts), verified.document
         # group verdicts back by citation: each citation yields len(pages) + len(quotes)
         groups, k = [], 0
         for cit in citations:
@@ -394,19 +328,7 @@ class PageMetric(Metric):
         row = (len(decided), sum(all(v.label == "supported" for v in vs) for _, vs in decided),
                len(page_vs), sum(v.label == "supported" for v in page_vs),
                len(quote_vs), sum(v.label == "supported" for v in quote_vs))
-        highlights = []
-        if self.highlight and doc is not None:
-            for v in quote_vs:
-                if v.label != "supported":
-                    continue
-                p = v.evidence[0].payload
-                try:
-                    boxes = doc.char_boxes(p["page"], *p["char_span"])
-                except Exception as exc:                 # noqa: BLE001 - drawing aid only
-                    log.debug("no highlight boxes for %s: %s", record.id, exc)
-                    boxes = []
-                highlights.append({"page": p["page"], "quote": v.claim.quote,
-                                   "boxes": [[round(x, 1) for x in b] for b in boxes]})
+        highlights = list(verified.highlights)
         payload = {
             "document": doc.name if doc else None,
             "pages": doc.n_pages if doc else None,
@@ -420,7 +342,8 @@ class PageMetric(Metric):
         tallies = {"fabricated_pages": Counter(str(v.claim.value) for v in page_vs
                                                if v.label == "hallucinated")}
         return ItemScore(payload=payload, row=row,
-                         top={"claims": [_verdict_dict(v) for v in verdicts]}, tallies=tallies)
+                         top={"claims": [_verdict_dict(v) for v in verdicts]}
+                         if emit_claims else {}, tallies=tallies)
 
     def finish(self) -> None:
         self.release()

@@ -1,0 +1,322 @@
+"""Verification: the stage between records and metrics.
+
+A :class:`Verifier` turns one record into a :class:`VerifiedRecord`: it splits the response
+into claims (rules, or a judge with ``claim_splitter="judge"``), gathers facts about the image
+from the configured providers (annotations, detector), checks every claim against them and puts
+the descriptive claims no evidence decides to a model judge. Metrics that declare
+``needs_verification`` are handed the verified record (``score_verified``) instead of doing this
+themselves; the engines (:func:`halluscope.engines.score_outcomes`) verify each record once per
+distinct verifier, wherever scoring runs, so ``claims`` and ``faithscore`` share one verification
+and metrics that need none (CHAIR, POPE) do not pay for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from halluscope.checks import check_claim
+from halluscope.checks.model import Verdict
+from halluscope.errors import CacheMiss, ConfigError, HalluscopeError, RecordError
+from halluscope.judges.fallback import is_model_judge, judge_claims
+from halluscope.records import Record
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VerifiedRecord:
+    """A record with every claim of its response and that claim's verdict."""
+
+    record: Record
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def claims(self) -> tuple[Any, ...]:
+        """The claims, in response order (each verdict's claim)."""
+        return tuple(v.claim for v in self.verdicts)
+
+    def claims_list(self) -> list[dict[str, Any]]:
+        """The ``"claims"`` list an item of ``items.jsonl`` holds."""
+        return [v.to_dict() for v in self.verdicts]
+
+
+@dataclass(frozen=True, eq=False)
+class Verifier:
+    """What a record is verified with: evidence providers, an optional judge (a model judge,
+    or a check hook), an optional judge-backed claim splitter and the splitter's vocabulary."""
+
+    providers: tuple[Any, ...] = ()
+    judge: Any = None
+    decomposer: Any = None
+    vocabulary: Any = None
+    include_analytic: bool = False
+    config_key: str = ""
+
+    @property
+    def key(self) -> tuple:
+        """Verifiers with equal keys give equal verified records (one verification serves
+        all of them): the configuration's key, or the identities of the components."""
+        if self.config_key:
+            return ("config", self.config_key, self.include_analytic)
+        return ("objects", tuple(map(id, self.providers)), id(self.judge), id(self.decomposer),
+                id(self.vocabulary), self.include_analytic)
+
+    def split(self, text: str):
+        """The claims of ``text`` (judge splitter, else rules over :attr:`vocabulary`)."""
+        if self.decomposer is not None:
+            return self.decomposer.decompose(text)
+        from halluscope.claims.splitter import MAX_SPLIT_CHARS, split_claims
+        if len(text) > MAX_SPLIT_CHARS:
+            raise RecordError(f"expected a response of at most {MAX_SPLIT_CHARS:,} characters "
+                              f"for the rule-based claim splitter, got {len(text):,}",
+                              field="response")
+        return split_claims(text, self.vocabulary)
+
+    def split_record(self, record: Record):
+        """:meth:`split` of the record's response; a judge that cannot split it (an answer its
+        parser cannot read, a failed call) makes this record an item error, not the audit's."""
+        try:
+            return self.split(record.response or "")
+        except CacheMiss as exc:
+            raise exc.for_record(record.id) from None
+        except RecordError as exc:
+            if exc.location.file is None and exc.location.line is None:
+                raise RecordError(exc.message, file=record.source.file, line=record.source.line,
+                                  field=exc.location.field) from None
+            raise
+        except HalluscopeError as exc:
+            from halluscope.adapters.types import AuthError
+            if self.decomposer is None or isinstance(exc, (RecordError, ConfigError,
+                                                           AuthError)):
+                raise
+            raw = getattr(exc, "raw", None)
+            detail = f"; raw answer: {raw[:300]!r}" if raw else ""
+            raise RecordError(f"the judge could not split the response into claims: "
+                              f"{exc}{detail}", file=record.source.file,
+                              line=record.source.line, field="response") from None
+
+    def verify(self, record: Record) -> VerifiedRecord:
+        """Split, gather facts, check and (with a model judge) judge: the verified record."""
+        claims = self.split_record(record)
+        from halluscope.evidence.providers import gather_facts
+        facts = gather_facts(list(self.providers), record, claims) if claims else []
+        model_judge = is_model_judge(self.judge)
+        hook = None if model_judge else self.judge
+        verdicts = [check_claim(c, facts, hook) for c in claims]
+        if model_judge:
+            verdicts, _ = judge_claims(self.judge, record, verdicts,
+                                       include_analytic=self.include_analytic)
+        return VerifiedRecord(record=record, verdicts=tuple(verdicts))
+
+
+# -- region citations ---------------------------------------------------------------------------
+
+#: What a parser of model text may still raise on hostile input that no test foresaw; it
+#: becomes a per-record error, never an aborted audit.
+PARSE_FAULTS = (RecursionError, ValueError, OverflowError, MemoryError)
+
+
+def parse_response(fn, record: Record, **kw):
+    """``fn(record.response, **kw)``, a parse failure reported as the record's error."""
+    try:
+        return fn(record.response, **kw)
+    except PARSE_FAULTS as exc:
+        raise RecordError(f"expected a response the citation parser can read, got one it "
+                          f"failed on ({type(exc).__name__}: {str(exc)[:120]})",
+                          file=record.source.file, line=record.source.line,
+                          field="response") from exc
+
+
+def image_size_of(record: Record) -> tuple[int, int] | None:
+    """The image's (width, height): from metadata, else read from the file (an unreadable
+    image raises :class:`~halluscope.errors.UnreadableImage`); ``None`` for a URL."""
+    md = record.metadata
+    size = md.get("image_size") or md.get("size")
+    if isinstance(size, (list, tuple)) and len(size) == 2:
+        return int(size[0]), int(size[1])
+    if isinstance(md.get("width"), int) and isinstance(md.get("height"), int):
+        return md["width"], md["height"]
+    if not record.image:
+        return None
+    path = record.image_path()
+    if path is None:
+        return None              # a URL: sizes come from metadata or the boxes stay as given
+    from halluscope.imageio import image_size
+    return image_size(path)
+
+
+@dataclass(frozen=True)
+class VerifiedRegions:
+    """A record's cited boxes and region ids with their verdicts, and the truth they were
+    checked against (its known objects, offered regions, image size)."""
+
+    record: Record
+    boxes: tuple[Any, ...]
+    regions: tuple[Any, ...]
+    box_verdicts: tuple[Verdict, ...]
+    id_verdicts: tuple[Verdict, ...]
+    truth: Any
+    size: tuple[int, int] | None
+    cited_labels: tuple[str, ...]
+
+    @property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        """Box verdicts, then region-id verdicts."""
+        return self.box_verdicts + self.id_verdicts
+
+
+@dataclass(frozen=True, eq=False)
+class RegionVerifier:
+    """Checks the boxes and region ids a response cites against the record's offered regions,
+    annotation providers and an optional detector (``facts``)."""
+
+    iou_threshold: float
+    box_format: str = "auto"
+    facts: Any = None
+    annotations: tuple[Any, ...] = ()
+
+    @property
+    def key(self) -> tuple:
+        return ("regions", self.iou_threshold, self.box_format, id(self.facts),
+                tuple(map(id, self.annotations)))
+
+    def verify(self, record: Record) -> VerifiedRegions:
+        """Parse the citations, gather the truth, check every citation."""
+        from halluscope.grounding.regions import (check_box, check_region, parse_cited_boxes,
+                                                  parse_cited_regions, truth_from_metadata)
+        size = image_size_of(record)
+        truth = truth_from_metadata(dict(record.metadata), size)
+        fmt = str(record.metadata.get("box_format", self.box_format))
+        boxes = parse_response(parse_cited_boxes, record, size=size, box_format=fmt,
+                               known=truth.labels())
+        regions = parse_response(parse_cited_regions, record, known=truth.labels())
+        cited = tuple(dict.fromkeys(c.label for c in [*boxes, *regions] if c.label))
+        size = self._add_annotations(record, truth, size)
+        if self.facts is not None and boxes and cited:
+            size = self._add_detections(record, truth, cited, size)
+        return VerifiedRegions(
+            record=record, boxes=tuple(boxes), regions=tuple(regions),
+            box_verdicts=tuple(check_box(b, truth, iou_threshold=self.iou_threshold)
+                               for b in boxes),
+            id_verdicts=tuple(check_region(r, truth) for r in regions),
+            truth=truth, size=size, cited_labels=cited)
+
+    def _add_annotations(self, record: Record, truth: Any, size):
+        """Annotated objects with boxes (and annotated absences) join the truth."""
+        from halluscope.grounding.regions import label_key
+        for provider in self.annotations:
+            f = provider.facts(record, ())
+            if f is None:
+                continue
+            truth.objects.extend({"label": i.label, "box": i.box, "source": "annotation"}
+                                 for i in f.instances if i.box is not None)
+            truth.absent |= {label_key(a) for a in f.absent}
+            size = size or f.size
+        return size
+
+    def _add_detections(self, record: Record, truth: Any, cited: tuple[str, ...], size):
+        """The detector's instances of the cited labels (and its absences) join the truth."""
+        from halluscope.claims.model import Claim
+        from halluscope.evidence.model import Evidence
+        from halluscope.grounding.regions import label_key
+        facts = self.facts.facts(record, [Claim(kind="region", subject=lab) for lab in cited])
+        if facts is None:
+            return size
+        truth.objects.extend({"label": inst.label, "box": inst.box, "score": inst.score,
+                              "source": "detector"} for inst in facts.instances)
+        best = facts.provenance.get("max_scores", {})
+        for a in facts.absent:
+            truth.absent.add(label_key(a))
+            truth.absent_evidence[label_key(a)] = Evidence(
+                source="detector", label=a, score=float(best.get(a, 0.0)),
+                payload={"below": facts.provenance.get("thresholds", {}).get("absent")},
+                provenance={"detector": facts.provenance.get("detector")})
+        return size or facts.size
+
+
+# -- page citations -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VerifiedPages:
+    """A record's page citations, the verdicts of their pages and quotes (per citation, its
+    pages then its quotes), the document they were checked in and the boxes of the quotes found
+    there (``highlights``: page, quote, boxes in the document's pixels)."""
+
+    record: Record
+    citations: tuple[Any, ...]
+    verdicts: tuple[Verdict, ...]
+    document: Any
+    highlights: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, eq=False)
+class PageVerifier:
+    """Checks the pages and quotes a response cites in the record's document (read through
+    ``docs``, the owner's cache of open documents, at most 8)."""
+
+    ocr: str
+    dpi: int
+    cache: Any
+    docs: dict
+    highlight: bool = True
+
+    @property
+    def key(self) -> tuple:
+        return ("pages", self.ocr, self.dpi, id(self.docs), self.highlight)
+
+    def document(self, record: Record):
+        """The record's document (opened once per source), or ``None`` when it names none."""
+        from halluscope.evidence.documents import Document, document_source
+        base = Path(record.source.file).parent if record.source.file and \
+            not record.source.file.startswith("<") else None
+        src = document_source(record.document, base)
+        if src is None:
+            return None
+        key = src if isinstance(src, str) else tuple(src)
+        if key not in self.docs:
+            if len(self.docs) >= 8:
+                self.docs.pop(next(iter(self.docs))).close()
+            self.docs[key] = Document(src, ocr=self.ocr, dpi=self.dpi, cache=self.cache)
+        return self.docs[key]
+
+    def verify(self, record: Record) -> VerifiedPages:
+        """Open the document, parse the page citations, check them, box the found quotes."""
+        from halluscope.errors import UnreadableImage
+        from halluscope.grounding.pages import check_pages, parse_page_citations
+        try:
+            doc = self.document(record)
+        except UnreadableImage as exc:
+            raise exc.at(record.source.file, record.source.line, "document") from None
+        except ConfigError as exc:
+            raise RecordError(str(exc), file=record.source.file, line=record.source.line,
+                              field="document") from exc
+        citations = parse_response(parse_page_citations, record)
+        try:
+            verdicts = check_pages(record, doc, citations=citations)
+        except UnreadableImage as exc:          # a page that cannot be read or rendered
+            raise exc.at(record.source.file, record.source.line, "document") from None
+        highlights = self._highlights(record, doc, verdicts) if self.highlight and \
+            doc is not None else []
+        return VerifiedPages(record=record, citations=tuple(citations),
+                             verdicts=tuple(verdicts), document=doc,
+                             highlights=tuple(highlights))
+
+    @staticmethod
+    def _highlights(record: Record, doc: Any, verdicts) -> list[dict[str, Any]]:
+        """Boxes of the supported quotes on the pages they were found on."""
+        out = []
+        for v in verdicts:
+            if v.checker != "page-quote" or v.label != "supported":
+                continue
+            p = v.evidence[0].payload
+            try:
+                boxes = doc.char_boxes(p["page"], *p["char_span"])
+            except Exception as exc:                 # noqa: BLE001 - drawing aid only
+                log.debug("no highlight boxes for %s: %s", record.id, exc)
+                boxes = []
+            out.append({"page": p["page"], "quote": v.claim.quote,
+                        "boxes": [[round(x, 1) for x in b] for b in boxes]})
+        return out

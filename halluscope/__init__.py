@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from halluscope._lazy import lazy_exports
 
-__version__ = "0.1.0"
+from halluscope._version import __version__
 
 _LAZY = {
     "audit": ("halluscope.pipeline", "audit"),

@@ -123,7 +123,7 @@ _WORKER_METRICS: list[Metric] = []
 def build_worker_metrics(names: list[str], config: Any, paths: list[str]) -> list[Metric]:
     """The metrics a worker scores with: built from the config, ``begin`` called on the inputs
     (POPE looks at the answer files for by-order alignment)."""
-    from halluscope.pipeline import build_metrics
+    from halluscope.metrics.build import build_metrics
     metrics = build_metrics(names, config)
     for metric in metrics:
         metric.begin([Path(p) for p in paths])
@@ -203,19 +203,3 @@ class ProcessEngine:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def make_engine(engine: str, workers: int | None, names: list[str], config: Any,
-                paths: list[Path], remote: list[Metric]):
-    """The engine that scores ``remote`` (metrics built from ``names``): local, processes or
-    Ray."""
-    if engine == "ray":
-        from halluscope.ray_engine import RayEngine
-        return RayEngine(names, config, paths, workers=workers,
-                         address=getattr(config, "ray_address", None), covers=remote)
-    if engine not in ("local", "processes"):
-        raise ConfigError(f"expected engine 'local', 'processes' or 'ray', got {engine!r}")
-    n = default_workers() if workers == 0 else (workers or 1)
-    if n <= 1 or not remote:
-        return LocalEngine(remote)
-    return ProcessEngine(names, config, paths, n, remote)

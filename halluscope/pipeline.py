@@ -29,6 +29,7 @@ from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.metrics.base import (InputSample, Metric, MetricSummary,
                                       available_metrics, metric_class,
                                       portable_reference, remember)
+from halluscope.metrics.build import build_metrics
 from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import AuditResult, begin_outputs, new_run_id
@@ -124,21 +125,6 @@ def infer_metrics(paths: list[Path], config: AuditConfig) -> tuple[str, ...]:
             f"{', '.join(sorted(sample.tasks)) or 'none'}): pass --metric, and the ground truth "
             f"it needs (--gt-objects or --coco-annotations for chair, --questions for pope)")
     return tuple(names)
-
-
-def build_metrics(names: Iterable[str], config: AuditConfig) -> list[Metric]:
-    """The metrics named (registered names, or ``module:Class`` / ``path/to/file.py:Class``
-    references), built from ``config`` (which also sets the image pixel limit, option
-    ``max_image_pixels``, for this process)."""
-    from halluscope.imageio import set_max_image_pixels
-    set_max_image_pixels((config.options or {}).get("max_image_pixels"))
-    out = []
-    for name in names:
-        out.append(metric_class(name).from_config(config))
-    for metric in out:
-        metric.cluster_by = config.cluster_by
-        metric.by = tuple(config.by)
-    return out
 
 
 def _error_item(err: RecordError, metric: str | None = None) -> dict[str, Any]:
@@ -320,12 +306,29 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
     return item
 
 
+def make_engine(engine: str, workers: int | None, names: list[str], config: Any,
+                paths: list[Path], remote: list[Metric]):
+    """The engine that scores ``remote`` (metrics built from ``names``): local, processes or
+    Ray (chosen here, above both engine modules)."""
+    from halluscope import engines
+    if engine == "ray":
+        from halluscope.ray_engine import RayEngine
+        return RayEngine(names, config, paths, workers=workers,
+                         address=getattr(config, "ray_address", None), covers=remote)
+    if engine not in ("local", "processes"):
+        raise ConfigError(f"expected engine 'local', 'processes' or 'ray', got {engine!r}")
+    n = engines.default_workers() if workers == 0 else (workers or 1)
+    if n <= 1 or not remote:
+        return engines.LocalEngine(remote)
+    return engines.ProcessEngine(names, config, paths, n, remote)
+
+
 def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                 metric_objs: list[Metric], tmp_path: Path, *, journal_dir: Path | None,
                 on_progress, total) -> StreamTally:
     """Stream the inputs through the engine the config names into ``tmp_path``, with a
     progress journal in ``journal_dir`` (resumed with ``cfg.resume``)."""
-    from halluscope.engines import make_engine, runs_in_parent
+    from halluscope.engines import runs_in_parent
     from halluscope.journal import JOURNAL, Journal, journal_header
     pairs = [(ref, m) for ref, m in zip(cfg.metrics, metric_objs) if not runs_in_parent(m)]
     built = [m for _, m in pairs]

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import halluscope
 from halluscope.errors import ConfigError
 
-_PACKAGE = Path(halluscope.__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent
 
 
 def spec_path(kind: str, name: str) -> Path:

@@ -77,7 +77,7 @@ def environment() -> dict[str, Any]:
     try:
         version = metadata.version("halluscope")
     except metadata.PackageNotFoundError:
-        from halluscope import __version__ as version
+        from halluscope._version import __version__ as version
     return {
         "halluscope": version,
         "python": sys.version.split()[0],

@@ -85,3 +85,11 @@ def test_opencv5_without_tensorflow_importer_is_a_clear_config_error(monkeypatch
     monkeypatch.setattr(detect_cocossd, "require", lambda *a, **k: fake_cv2)
     with pytest.raises(ConfigError, match=r"OpenCV 5\.1\.0.*opencv-python-headless>=4\.8,<5"):
         detect_cocossd.CocoSsdDetector()
+
+
+def test_version_module_matches_pyproject():
+    """halluscope._version (imported by the low modules instead of the package) is the
+    version pyproject declares."""
+    from halluscope._version import __version__
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"] \
+        == __version__

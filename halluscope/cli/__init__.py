@@ -20,7 +20,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from halluscope import __version__
+from halluscope._version import __version__
 from halluscope.cli import audit, benchmarks, chair, compare, judges, metrics, pope, query
 from halluscope.cli.common import (EXIT_GATE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, err_console,
                                    print_error)

@@ -61,7 +61,7 @@ def entry_from_result(metric_result: Any) -> dict[str, Any]:
 
 
 def empty_baseline() -> dict[str, Any]:
-    from halluscope import __version__
+    from halluscope._version import __version__
     return {"halluscope": __version__, "created": None, "metrics": {}}
 
 
@@ -89,7 +89,7 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
 def write_baseline(path: str | Path, entries: dict[str, dict[str, Any]]) -> Path:
     """Merge ``entries`` (metric name -> entry) into the baseline at ``path`` and write it
     atomically (a reader never sees a half-written file)."""
-    from halluscope import __version__
+    from halluscope._version import __version__
     path = Path(path)
     data = load_baseline(path)
     metrics = dict(data.get("metrics", {}))

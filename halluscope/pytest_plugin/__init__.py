@@ -261,7 +261,7 @@ class GateSession:
         self.updates.update(data.get("updates", {}))
 
     def write_report(self, path: Path) -> None:
-        from halluscope import __version__
+        from halluscope._version import __version__
         failed = sum(1 for o in self.outcomes if not o["passed"])
         report = {
             "halluscope": __version__,

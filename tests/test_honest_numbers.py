@@ -307,3 +307,17 @@ def test_outputs_carry_one_run_id_and_a_mix_is_refused(tmp_path, monkeypatch):
     (out / "items.jsonl").write_bytes((other / "items.jsonl").read_bytes())
     with pytest.raises(InputError, match=f"items.jsonl is not the one run {second.run_id}"):
         check_outputs(out)
+
+
+def test_quiet_audit_still_names_bad_records(tmp_path):
+    """--quiet drops the table, never the fact that records were left out."""
+    good = json.dumps({"id": "a", "task": "yes-no", "label": "yes", "response": "Yes",
+                       "prompt": "Is there a dog?"})
+    src = tmp_path / "answers.jsonl"
+    src.write_bytes((good + "\n").encode() + b'{"id": "b", "response": "caf\xe9"}\n'
+                    + (good.replace('"a"', '"c"') + "\n").encode())
+    code, text = run_cli("audit", str(src), "--metric", "pope", "--out", str(tmp_path / "o"),
+                         "-q")
+    assert code == 0
+    assert "1 bad record(s) left out" in text and "answers.jsonl:2" in text
+    assert "not UTF-8" in text

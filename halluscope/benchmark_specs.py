@@ -29,7 +29,6 @@ found in the given folders, is missing, or has the wrong hash (naming the expect
 
 from __future__ import annotations
 
-import hashlib
 import os
 import string
 import tomllib
@@ -40,6 +39,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from halluscope.errors import ConfigError
+from halluscope.hashing import sha256_file
 from halluscope.resources import _PACKAGE
 
 FOUND, MISSING, WRONG_HASH = "found", "missing", "wrong hash"
@@ -214,14 +214,6 @@ def load_benchmark(name: str) -> BenchmarkSpec:
 def list_benchmarks() -> list[BenchmarkSpec]:
     """Every manifest found, by name."""
     return [read_benchmark(p) for _, p in sorted(_manifests().items())]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def data_dirs(data: str | Path | list[str | Path] | None = None) -> list[Path]:

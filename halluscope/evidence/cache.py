@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from halluscope.cachedir import default_cache_dir
+from halluscope.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,6 @@ def evidence_cache_dir(config: Any = None) -> Path | None:
     if configured:
         return Path(configured).expanduser()
     return default_cache_dir()
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def image_sha256(image: Any) -> str:

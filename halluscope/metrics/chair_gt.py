@@ -35,6 +35,7 @@ from typing import Any
 from halluscope import _json as fast_json
 from halluscope.cachedir import default_cache_dir
 from halluscope.errors import ConfigError
+from halluscope.hashing import sha256_file as _sha256_file
 from halluscope.records import coco_image_id
 
 log = logging.getLogger(__name__)
@@ -84,14 +85,6 @@ def cache_dir() -> Path | None:
     ``None`` when caching is off."""
     root = default_cache_dir()
     return None if root is None else root / "chair"
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def file_sha256(path: str | Path, cache: Path | None = None) -> str:

@@ -69,6 +69,13 @@ def benchmark_prompts(spec: BenchmarkSpec, questions: Path, images: str | Path |
         seen.add(rid)
         line: dict[str, Any] = {**row, "id": rid, "prompt": prompt, "benchmark": spec.pin}
         name = row.get(p.image_field) if p.image_field else None
+        if name is not None and p.image_file:
+            try:
+                name = p.image_file.format(**row)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise InputError(f"{questions}: row {number}: cannot name its image with "
+                                 f"{p.image_file!r}: {type(exc).__name__}: {exc}") from None
+        name = None if name is None or name == "" else str(name)
         if name and p.image_basename:
             name = str(name).split("?")[0].rstrip("/").rsplit("/", 1)[-1]
         line.pop("image", None)

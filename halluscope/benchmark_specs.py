@@ -86,6 +86,9 @@ class BenchmarkPrompt(BaseModel):
     image_field: str | None = None
     id_field: str | None = None     # a field name, or a "{a}_{b}" template of several
     image_basename: bool = False    # the image field is a URL: the file is its last part
+    image_file: str | None = None
+    """The image's file name built from the row (Python format syntax), where the row holds an
+    id rather than a file name: ``"COCO_val2014_{image_id:012d}.jpg"``."""
 
     def record_id(self, row: dict[str, Any], number: int) -> str:
         """The row's id: its ``id_field`` (a field or a template of fields), else its number."""

@@ -317,3 +317,27 @@ def test_mmhal_prompts_name_images_by_their_url_file_name(tmp_path):
     assert len(lines) == 96 and [x["prompt"] for x in lines] == [r["question"] for r in rows]
     assert lines[0]["image"] == str(tmp_path / "7206072054_c53d53b97d_o.jpg")
     assert lines[0]["id"] == rows[0]["image_id"] and lines[0]["benchmark"] == "mmhal@1"
+
+
+def test_prompts_name_images_from_ids_with_the_manifests_template(tmp_path):
+    """Object HalBench rows hold a COCO image id (an int), Reefknot rows a Visual Genome id:
+    the manifest's image_file names the file (before, an int id crashed the query)."""
+    from halluscope.benchmark_query import benchmark_prompts
+    from halluscope.errors import InputError
+    specs = {s.name: s for s in list_benchmarks()}
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"image_id": 339761, "question": "Describe it."}) + "\n")
+    images = tmp_path / "val2014"
+    images.mkdir()
+    with pytest.raises(InputError, match="COCO_val2014_000000339761.jpg"):
+        benchmark_prompts(specs["objhal"], questions, images)
+    Image.new("RGB", (8, 8)).save(images / "COCO_val2014_000000339761.jpg")
+    [line] = benchmark_prompts(specs["objhal"], questions, images)
+    assert line["image"] == str(images / "COCO_val2014_000000339761.jpg")
+    assert line["image_id"] == 339761 and line["prompt"] == "Describe it."
+    rk = tmp_path / "yesno.jsonl"
+    rk.write_text(json.dumps({"image_id": "2391735", "query_prompt": "Is the knife on the "
+                              "apple? Please answer yes or no.", "label": "yes"}) + "\n")
+    Image.new("RGB", (8, 8)).save(images / "2391735.jpg")
+    [line] = benchmark_prompts(specs["reefknot"], rk, images)
+    assert line["image"] == str(images / "2391735.jpg")

@@ -38,5 +38,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 
+# yapf (GroundingDINO's config code) pickles its grammar into the user cache on first import;
+# two test workers importing it at once on a fresh machine read a half-written pickle
+# (EOFError). Import it once here, before any test runs.
+.venv/bin/python -c "import yapf.yapflib.yapf_api" >/dev/null
+
 # NLTK WordNet from the Debian files (NLTK refuses symlinks; it needs a copy and a lexnames file).
 .venv/bin/python -m halluscope.claims.wordnet >/dev/null

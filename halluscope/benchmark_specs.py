@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import os
 import string
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from halluscope.config import read_toml_model
 from halluscope.errors import ConfigError
 from halluscope.hashing import sha256_file
 from halluscope.resources import _PACKAGE
@@ -189,16 +189,7 @@ def _manifests() -> dict[str, Path]:
 def read_benchmark(path: str | Path) -> BenchmarkSpec:
     """Read and validate one manifest file."""
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read benchmark manifest: {exc}") from None
-    try:
-        spec = BenchmarkSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"
-                             for e in exc.errors())
-        raise ConfigError(f"{p}: invalid benchmark manifest: {problems}") from None
+    spec = read_toml_model(p, BenchmarkSpec, "benchmark manifest")
     return spec.model_copy(update={"path": p})
 
 

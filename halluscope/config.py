@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from halluscope.errors import ConfigError
 
@@ -128,6 +128,21 @@ class AuditConfig(BaseModel):
         if v not in ("auto", "id", "order"):
             raise ValueError(f"expected auto, id or order, got {v!r}")
         return v
+
+
+def read_toml_model(path: Path, model: type[BaseModel], what: str) -> BaseModel:
+    """A TOML file validated as ``model``; :class:`ConfigError` naming ``path`` and, for an
+    invalid one, every field that is wrong (``what``: "judge spec", "benchmark manifest")."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"
+                             for e in exc.errors())
+        raise ConfigError(f"{path}: invalid {what}: {problems}") from None
 
 
 def load_manifest(folder: Path) -> dict[str, Any]:

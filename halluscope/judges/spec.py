@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import os
 import string
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from halluscope.config import read_toml_model
 from halluscope.errors import ConfigError
 
 #: The uses a spec can define, and the template placeholders each one must contain.
@@ -221,16 +221,7 @@ def load_spec(name_or_path: str | Path, *, extra: Iterable[str | Path] = (),
                               f"one of: {', '.join(specs) or '(none found)'} (searched "
                               f"{', '.join(str(d) for d in spec_dirs(extra))})")
         p = specs[str(name_or_path)]
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read judge spec: {exc}") from None
-    try:
-        spec = JudgeSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"
-                             for e in exc.errors())
-        raise ConfigError(f"{p}: invalid judge spec: {problems}") from None
+    spec = read_toml_model(p, JudgeSpec, "judge spec")
     spec._path = p
     from halluscope.judges.parsers import PARSERS
     for use, prompt in spec.prompts.items():

@@ -165,23 +165,31 @@ def objects_from_mapping(mapping: Mapping[Any, Iterable[str]], vocabulary: Mappi
         as_tuple = tuple(words)
         found = by_list.get(as_tuple)
         if found is None:
-            nodes = set()
             for w in as_tuple:
                 if not isinstance(w, str):
                     raise ConfigError(f"{where}: image {key}: expected object words, "
                                       f"got {w!r:.60}")
-                node = vocabulary.get(w)
-                if node is None:
-                    unknown.add(w)
-                    node = w
-                nodes.add(node)
-            k = tuple(sorted(nodes))
-            found = by_list[as_tuple] = interned.setdefault(k, frozenset(k)) if k else _EMPTY
+            found = by_list[as_tuple] = _node_set(as_tuple, vocabulary, unknown, interned)
         out[image_id] = found
     if unknown:
         log.warning("%s: %d object word(s) outside the CHAIR vocabulary, kept as written: %s",
                     where, len(unknown), ", ".join(sorted(unknown)[:10]))
     return out
+
+
+def _node_set(words: tuple[str, ...], vocabulary: Mapping[str, str], unknown: set[str],
+              interned: dict[tuple[str, ...], frozenset[str]]) -> frozenset[str]:
+    """The CHAIR nodes of an image's object words (a word outside the vocabulary is kept as
+    written and added to ``unknown``), one shared frozenset per distinct set of nodes."""
+    nodes = set()
+    for w in words:
+        node = vocabulary.get(w)
+        if node is None:
+            unknown.add(w)
+            node = w
+        nodes.add(node)
+    k = tuple(sorted(nodes))
+    return interned.setdefault(k, frozenset(k)) if k else _EMPTY
 
 
 def _objects_fast(mapping: Mapping[Any, Iterable[str]], vocabulary: Mapping[str, str],
@@ -200,15 +208,7 @@ def _objects_fast(mapping: Mapping[Any, Iterable[str]], vocabulary: Mapping[str,
     interned: dict[tuple[str, ...], frozenset[str]] = {}
     unknown: set[str] = set()
     for words in distinct:
-        nodes = set()
-        for w in words:
-            node = vocabulary.get(w)
-            if node is None:
-                unknown.add(w)
-                node = w
-            nodes.add(node)
-        k = tuple(sorted(nodes))
-        distinct[words] = interned.setdefault(k, frozenset(k)) if k else _EMPTY
+        distinct[words] = _node_set(words, vocabulary, unknown, interned)
     if unknown:
         log.warning("%s: %d object word(s) outside the CHAIR vocabulary, kept as written: %s",
                     where, len(unknown), ", ".join(sorted(unknown)[:10]))

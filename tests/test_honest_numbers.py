@@ -158,9 +158,11 @@ def test_audit_option_typo_suggests_the_option(tmp_path):
 
 
 # -- exit codes -----------------------------------------------------------------------------------
-def test_internal_error_exits_3_with_one_line_and_a_log(tmp_path, monkeypatch, capsys):
+def _crash_audit(monkeypatch, capsys, message: str) -> tuple[str, Path]:
+    """Run ``halluscope audit`` with the pipeline raising RuntimeError(message); assert exit 3;
+    return stderr and the traceback log it names."""
     def boom(*a, **k):
-        raise RuntimeError("kaboom")
+        raise RuntimeError(message)
     monkeypatch.setattr("halluscope.pipeline.audit", boom)
     monkeypatch.setattr(sys, "argv", ["halluscope", "audit", "x.jsonl"])
     monkeypatch.setattr(cli, "_debug", False)
@@ -169,8 +171,12 @@ def test_internal_error_exits_3_with_one_line_and_a_log(tmp_path, monkeypatch, c
         cli.main()
     assert exc.value.code == 3
     err = capsys.readouterr().err
+    return err, Path(err.split("traceback in ")[1].split(";")[0])
+
+
+def test_internal_error_exits_3_with_one_line_and_a_log(tmp_path, monkeypatch, capsys):
+    err, log = _crash_audit(monkeypatch, capsys, "kaboom")
     assert "internal error: RuntimeError: kaboom" in err and "Traceback" not in err
-    log = Path(err.split("traceback in ")[1].split(";")[0])
     assert "RuntimeError: kaboom" in log.read_text() and "Traceback" in log.read_text()
     log.unlink()
     monkeypatch.setenv(cli.ENV_DEBUG, "1")
@@ -182,19 +188,9 @@ def test_internal_error_exits_3_with_one_line_and_a_log(tmp_path, monkeypatch, c
 def test_crash_line_and_log_hold_no_secret(monkeypatch, capsys):
     secret = "sk-live-0123456789abcdefABCDEF"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
-
-    def boom(*a, **k):
-        raise RuntimeError(f"request to https://u:pw@api.example/v1?api_key={secret} failed "
-                           f"with Authorization: Bearer {secret}")
-    monkeypatch.setattr("halluscope.pipeline.audit", boom)
-    monkeypatch.setattr(sys, "argv", ["halluscope", "audit", "x.jsonl"])
-    monkeypatch.setattr(cli, "_debug", False)
-    monkeypatch.delenv(cli.ENV_DEBUG, raising=False)
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    assert exc.value.code == 3
-    err = capsys.readouterr().err
-    log = Path(err.split("traceback in ")[1].split(";")[0])
+    err, log = _crash_audit(monkeypatch, capsys,
+                            f"request to https://u:pw@api.example/v1?api_key={secret} failed "
+                            f"with Authorization: Bearer {secret}")
     text = log.read_text()
     log.unlink()
     assert secret not in err and secret not in text and ":pw@" not in err + text

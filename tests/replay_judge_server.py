@@ -1,10 +1,13 @@
 """A loopback OpenAI-compatible server that replays recorded judge outputs keyed by the sha256
 of the exact prompt (the first message's text, as the original scorers send one message).
 
-An unknown prompt gets HTTP 400, so a port that builds a different prompt fails loudly::
+An unknown prompt gets HTTP 400, so a port that builds a different prompt fails loudly. A reply
+is one text, or the recorded attempts of a prompt asked several times (given in call order, the
+last one again once they run out)::
 
     with ReplayServer({"<sha256>": "Correct", ...}, model="gpt-4") as server:
-        ...  # server.url == "http://127.0.0.1:<port>/v1"; server.seen: prompt hashes asked
+        ...  # server.url == "http://127.0.0.1:<port>/v1"; server.seen: calls per prompt hash;
+             # server.roles: the role tuples of the requests
 """
 
 from __future__ import annotations
@@ -38,14 +41,27 @@ def load_replies(path, *, hash_key: str = "prompt_sha256", output_key: str = "ou
 
 
 class ReplayServer:
-    """Serves ``/v1/chat/completions`` from ``replies`` (prompt sha256 -> text)."""
+    """Serves ``/v1/chat/completions`` from ``replies`` (prompt sha256 -> text, or a list of
+    texts for successive calls)."""
 
-    def __init__(self, replies: dict[str, str], *, model: str | None = None):
+    def __init__(self, replies: dict[str, str | list[str]], *, model: str | None = None):
         self.replies = replies
         self.model = model
         self.seen: Counter = Counter()
         self.unknown: list[str] = []
         self.roles: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def reply(self, digest: str) -> str | None:
+        """The text for this call of the prompt ``digest`` (``None`` for an unknown prompt)."""
+        with self._lock:
+            if digest not in self.replies:
+                self.unknown.append(digest)
+                return None
+            k = self.seen[digest]
+            self.seen[digest] += 1
+        texts = self.replies[digest]
+        return texts if isinstance(texts, str) else texts[min(k, len(texts) - 1)]
 
     def __enter__(self) -> "ReplayServer":
         fake = self
@@ -59,17 +75,17 @@ class ReplayServer:
                 messages = body.get("messages") or []
                 prompt = message_text(messages[0]) if messages else ""
                 digest = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
-                fake.roles[tuple(m.get("role") for m in messages)] += 1
-                if digest not in fake.replies:
-                    fake.unknown.append(digest)
+                with fake._lock:
+                    fake.roles[tuple(m.get("role") for m in messages)] += 1
+                text = fake.reply(digest)
+                if text is None:
                     return self._send(400, {"error": {"message": f"no replay for prompt "
                                                                  f"sha256 {digest}"}})
-                fake.seen[digest] += 1
                 self._send(200, {
                     "id": f"chatcmpl-{digest[:12]}", "object": "chat.completion",
                     "created": int(time.time()), "model": fake.model or body.get("model"),
                     "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                        "role": "assistant", "content": fake.replies[digest]}}],
+                        "role": "assistant", "content": text}}],
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
 
             def _send(self, status, obj):

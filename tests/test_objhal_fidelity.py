@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from conftest import shared_data_dir
 from halluscope.metrics.objhal import (ObjhalVocabulary, coco_mentions, count_item,
                                        phrases_to_objects)
-from objhal_replay_server import AttemptReplayServer
+from replay_judge_server import ReplayServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "judges" / "objhal-gpt-3.5-turbo-0613.toml"
@@ -54,7 +54,7 @@ def test_audit_reproduces_every_number_and_item(tmp_path):
         attempts[rec["prompt_sha256"]] = rec["attempts"]
     _nlp()
     answers = DATA / "reference/objhal/answers/objhal_answers.synth.jsonl"
-    with AttemptReplayServer(attempts) as server:
+    with ReplayServer(attempts, model="gpt-3.5-turbo-0613") as server:
         res = CliRunner().invoke(app, [
             "audit", str(answers), "--metric", "objhal",
             "--gt-objects", str(DATA / "reference/objhal/answers/gt_objects.json"),
@@ -67,7 +67,7 @@ def test_audit_reproduces_every_number_and_item(tmp_path):
         assert set(server.roles) == {("system",)}         # sent as a system message
         # the original asks again for a prompt it has already asked (303 calls); halluscope's
         # response cache answers a repeated identical request itself
-        assert sum(server.calls.values()) <= ref["judge_calls"] == 303
+        assert sum(server.seen.values()) <= ref["judge_calls"] == 303
     results = json.loads((tmp_path / "run/results.json").read_text("utf-8"))
     got = results["metrics"]["objhal"]
     want = ref["overall_metrics"]

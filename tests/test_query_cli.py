@@ -1,29 +1,22 @@
-"""``halluscope query`` and ``halluscope judges`` through typer's CliRunner on a fresh app."""
+"""``halluscope query`` and ``halluscope judges`` through typer's CliRunner on the real app."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from fake_openai_server import FakeServer
-from halluscope.cli import judges as judges_cli
-from halluscope.cli.query import EXIT_FAILED, EXIT_OK, EXIT_USAGE, register
+from halluscope.cli.query import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 KEY = "sk-cli-test-0000000000"
 
 
 @pytest.fixture
 def app():
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """halluscope (test app)."""
-    register(app)
-    judges_cli.register(app)
+    """The real CLI (query and judges are among its commands)."""
+    from halluscope.cli import app
     return app
 
 

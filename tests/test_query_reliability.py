@@ -12,12 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from fake_openai_server import FakeServer
 from halluscope.adapters.cache import ResponseCache
-from halluscope.cli.query import EXIT_FAILED, EXIT_OK, EXIT_USAGE, register
+from halluscope.cli.query import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-reliability-0000000000"
@@ -25,12 +24,8 @@ KEY = "sk-reliability-0000000000"
 
 @pytest.fixture
 def app():
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """halluscope (test app)."""
-    register(app)
+    """The real CLI (query and judges are among its commands)."""
+    from halluscope.cli import app
     return app
 
 

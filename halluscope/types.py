@@ -1,9 +1,71 @@
-"""Evidence: what is really in the image or on the page, with where that knowledge came from."""
+"""The data that flows through an audit, in one low module that every stage imports.
+
+* :class:`Claim`: one atomic statement a response makes about the image or page (the claims
+  stage makes them, the checks decide them);
+* :class:`Evidence`, :class:`Instance`, :class:`ImageFacts`: what is really in the image or on
+  the page, with where that knowledge came from (the evidence stage gathers them);
+* :class:`Verdict`: a decision about one claim, with the evidence and the reason (the checks and
+  judges give them);
+* :class:`VerifiedRecord`: a record with every claim of its response and that claim's verdict
+  (the verification stage hands it to the metrics).
+
+It imports nothing of the package but :mod:`halluscope.records`, so no stage has to import
+another (or one above it) to name these.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from halluscope.records import Record
+
+# -- claims -------------------------------------------------------------------------------------
+
+ClaimKind = Literal["existence", "count", "attribute", "relation", "region", "page"]
+CLAIM_KINDS: tuple[str, ...] = ("existence", "count", "attribute", "relation", "region", "page")
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One atomic claim.
+
+    Attributes:
+        kind: ``existence`` | ``count`` | ``attribute`` | ``relation`` | ``region`` | ``page``.
+        subject: The head noun's lemma as written (``"dog"``, ``"teddy bear"``).
+        value: The attribute word, the count (int), a cited box (list of 4 floats), a cited
+            region id, a cited page number, ... depending on ``kind``.
+        relation: The predicate of a relation claim (``"on"``, ``"next to"``, ``"holding"``).
+        object: The second noun of a relation claim.
+        span: ``(start, end)`` character offsets of the claim's words in the response.
+        analytic: True for claims in speculative or interpretive sentences (FaithScore's
+            analytic class); only descriptive claims are scored by default.
+        node: The vocabulary entry ``subject`` maps to, or ``None`` when it is outside the
+            vocabulary (such claims are neither supported nor hallucinated).
+        object_node: The vocabulary entry ``object`` maps to, for relation claims.
+        text: The sentence or phrase the claim came from.
+        quote: A quoted string attributed to a page (page claims).
+    """
+
+    kind: str
+    subject: str
+    value: Any = None
+    relation: str | None = None
+    object: str | None = None
+    span: tuple[int, int] = (0, 0)
+    analytic: bool = False
+    node: str | None = None
+    object_node: str | None = None
+    text: str | None = None
+    quote: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["span"] = list(self.span)
+        return out
+
+
+# -- evidence -----------------------------------------------------------------------------------
 
 EvidenceSource = Literal["annotation", "detector", "segmenter", "ocr", "pdf", "judge"]
 
@@ -106,3 +168,62 @@ class ImageFacts:
     def of(self, label: str) -> tuple[Instance, ...]:
         """The instances of ``label``."""
         return tuple(i for i in self.instances if i.label == label)
+
+
+# -- verdicts -----------------------------------------------------------------------------------
+
+VerdictLabel = Literal["supported", "hallucinated", "unverifiable"]
+VERDICTS: tuple[str, ...] = ("supported", "hallucinated", "unverifiable")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a claim holds.
+
+    Attributes:
+        claim: The claim decided.
+        label: ``supported`` | ``hallucinated`` | ``unverifiable``.
+        confidence: In [0, 1]; 1.0 for annotation-backed decisions.
+        evidence: The evidence the decision rests on (possibly empty for "nothing was found").
+        reason: One sentence a person can read.
+        checker: Which check decided it (``annotation-existence``, ``detector-existence``, ...).
+    """
+
+    claim: Claim
+    label: str
+    confidence: float = 1.0
+    evidence: tuple[Evidence, ...] = ()
+    reason: str = ""
+    checker: str = ""
+
+    def __post_init__(self):
+        if self.label not in VERDICTS:
+            raise ValueError(f"expected a verdict in {VERDICTS}, got {self.label!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.claim
+        return {
+            "kind": c.kind, "subject": c.subject, "value": c.value, "relation": c.relation,
+            "object": c.object, "span": list(c.span), "analytic": c.analytic, "node": c.node,
+            "object_node": c.object_node,
+            "verdict": self.label, "confidence": round(self.confidence, 4),
+            "reason": self.reason, "checker": self.checker,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True)
+class VerifiedRecord:
+    """A record with every claim of its response and that claim's verdict."""
+
+    record: Record
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def claims(self) -> tuple[Any, ...]:
+        """The claims, in response order (each verdict's claim)."""
+        return tuple(v.claim for v in self.verdicts)
+
+    def claims_list(self) -> list[dict[str, Any]]:
+        """The ``"claims"`` list an item of ``items.jsonl`` holds."""
+        return [v.to_dict() for v in self.verdicts]

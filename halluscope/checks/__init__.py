@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from halluscope.checks.model import VERDICTS, Verdict
-from halluscope.claims.model import Claim
-from halluscope.evidence.model import ImageFacts
+from halluscope.types import VERDICTS, Claim, ImageFacts, Verdict
 
 
 def _checkers():

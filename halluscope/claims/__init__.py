@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from halluscope._lazy import lazy_exports
 
-from halluscope.claims.model import CLAIM_KINDS, Claim
+from halluscope.types import CLAIM_KINDS, Claim
 
 _LAZY = {
     "split_claims": ("halluscope.claims.splitter", "split_claims"),

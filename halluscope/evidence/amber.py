@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError
-from halluscope.evidence.model import ImageFacts, Instance
+from halluscope.types import ImageFacts, Instance
 
 log = logging.getLogger(__name__)
 

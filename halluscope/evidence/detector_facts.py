@@ -40,7 +40,7 @@ from halluscope.errors import ConfigError
 from halluscope.evidence.cache import EvidenceCache, image_sha256, weights_hash
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
                                         default_thresholds, load_detector, load_rgb, nms)
-from halluscope.evidence.model import ImageFacts, Instance
+from halluscope.types import ImageFacts, Instance
 
 log = logging.getLogger(__name__)
 

@@ -380,14 +380,12 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
             record has none (every citation is then unverifiable).
         citations: Already parsed citations (default: parse the response).
 
-    Returns a list of :class:`~halluscope.checks.model.Verdict`: one ``page`` claim per cited
+    Returns a list of :class:`~halluscope.types.Verdict`: one ``page`` claim per cited
     page (``page-exists``: a page beyond the document's last is fabricated) and one per quote or
     number (``page-quote``: supported when found on a cited page, hallucinated when it is not;
     the reason says where else it was found, if anywhere).
     """
-    from halluscope.checks.model import Verdict
-    from halluscope.claims.model import Claim
-    from halluscope.evidence.model import Evidence
+    from halluscope.types import Claim, Evidence, Verdict
 
     citations = parse_page_citations(record.response) if citations is None else citations
     out: list[Verdict] = []

@@ -357,7 +357,7 @@ def _candidates(truth: Truth, label: str | None) -> list[dict[str, Any]]:
 
 
 def _evidence(c: dict[str, Any], overlap: float | None = None):
-    from halluscope.evidence.model import Evidence
+    from halluscope.types import Evidence
 
     payload: dict[str, Any] = {}
     if overlap is not None:
@@ -371,8 +371,7 @@ def _evidence(c: dict[str, Any], overlap: float | None = None):
 
 def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRESHOLD):
     """The verdict on one cited box (see the module docstring)."""
-    from halluscope.checks.model import Verdict
-    from halluscope.claims.model import Claim
+    from halluscope.types import Claim, Verdict
 
     claim = Claim(kind="region", subject=cited.label or "", value=list(cited.box or cited.raw),
                   span=cited.span, text=None)
@@ -401,9 +400,7 @@ def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRES
 
 def check_region(cited: CitedRegion, truth: Truth):
     """The verdict on one cited region id."""
-    from halluscope.checks.model import Verdict
-    from halluscope.claims.model import Claim
-    from halluscope.evidence.model import Evidence
+    from halluscope.types import Claim, Evidence, Verdict
 
     claim = Claim(kind="region", subject=cited.label or "", value=cited.id, span=cited.span)
     if truth.regions is None:

@@ -15,7 +15,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from halluscope.grounding.jsonblobs import json_blobs, walk_dicts  # noqa: E402
+from halluscope.jsonblobs import json_blobs, walk_dicts  # noqa: E402
 from halluscope.grounding.pages import PageCitation, page_number, parse_page_citations  # noqa: E402
 from halluscope.grounding.regions import (CitedBox, CitedRegion, parse_cited_boxes,  # noqa: E402
                                           parse_cited_regions)

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from halluscope.grounding.jsonblobs import json_blobs, walk_dicts
+from halluscope.jsonblobs import json_blobs, walk_dicts
 
 MAX_RANGE = 20
 MAX_PAGE = 100_000

@@ -57,7 +57,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from halluscope.grounding.jsonblobs import json_blobs, walk_dicts
+from halluscope.jsonblobs import json_blobs, walk_dicts
 
 IOU_THRESHOLD = 0.5
 BOX_FORMATS = ("auto", "pixels", "norm", "norm1000")

@@ -61,7 +61,7 @@ MAX_JSON_STARTS = 64
 def extract_json(text: str, opener: str) -> Any:
     """The first JSON value starting with ``opener`` (``{`` or ``[``) in ``text``; raises
     ``ValueError`` when there is none."""
-    from halluscope.grounding.jsonblobs import MAX_DEPTH, nesting_depth
+    from halluscope.jsonblobs import MAX_DEPTH, nesting_depth
     candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
     decoder = json.JSONDecoder()
     tries = 0

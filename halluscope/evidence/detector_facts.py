@@ -107,7 +107,7 @@ def spec_thresholds(spec: str) -> Thresholds:
 def _coco_class(*words: str | None) -> str | None:
     """The COCO class the first mappable word names: exact class names, then the built-in
     synonym table, then (slower) the claims vocabulary's WordNet mapping when it is there."""
-    from halluscope.evidence.detect_cocossd import COCO80, coco_node
+    from halluscope.claims.coco import COCO80, coco_node
 
     words = tuple(w for w in words if w)
     for w in words:

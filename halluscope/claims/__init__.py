@@ -1,7 +1,8 @@
 """Claims: a response split into atomic statements about the image.
 
 ``split_claims(text)`` is the rule-based splitter (spaCy, offline); ``JudgeDecomposer`` asks a
-model to decompose instead. Heavy modules load on first use.
+model to decompose instead. :mod:`halluscope.claims.citations` parses the boxes, region ids and
+pages a response cites. Heavy modules load on first use.
 """
 
 from __future__ import annotations

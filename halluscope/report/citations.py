@@ -381,7 +381,8 @@ class _Pages:
             return []
         try:
             if not (isinstance(char_span, (list, tuple)) and len(char_span) == 2):
-                from halluscope.grounding.pages import Quote, find_in_text
+                from halluscope.checks.pages import find_in_text
+                from halluscope.claims.citations import Quote
                 m = find_in_text(Quote(quote, (0, len(quote)), kind), self.doc.text(page))
                 if not m.found or m.span is None:
                     return []

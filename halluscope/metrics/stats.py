@@ -58,11 +58,39 @@ def _poisson1_cdf() -> np.ndarray:
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser: a bijective 64-bit mix (counter-based random numbers)."""
+    """SplitMix64's finaliser: a bijective 64-bit mix (counter-based random numbers), computed
+    in place in ``x`` (which is returned)."""
+    tmp = np.empty_like(x)
     with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
+        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+            np.right_shift(x, np.uint64(shift), out=tmp)
+            x ^= tmp
+            x *= np.uint64(mult)
+        np.right_shift(x, np.uint64(31), out=tmp)
+        x ^= tmp
+    return x
+
+
+_TWO_53 = 9007199254740992.0
+
+
+def _poisson1_from_bits(bits53: np.ndarray) -> np.ndarray:
+    """The inverse Poisson(1) CDF of ``u = bits53 / 2**53`` as floats: the number of CDF values
+    ``<= u``. ``cdf[k] <= u`` is ``ceil(cdf[k] * 2**53) <= bits53`` exactly (scaling by a power of
+    two is exact), so the count is taken on the integers: three comparisons cover 98% of draws
+    (weights 0 to 3), a binary search the rest."""
+    cdf = _poisson1_cdf()
+    thresholds = np.ceil(cdf[cdf < 1.0] * _TWO_53).astype(np.uint64)
+    small = np.zeros(bits53.shape, dtype=np.uint8)
+    hit = np.empty(bits53.shape, dtype=bool)
+    for t in thresholds[:3]:
+        np.greater_equal(bits53, t, out=hit)
+        small += hit
+    out = small.astype(np.float64)
+    flat = bits53.reshape(-1)
+    tail = np.flatnonzero(flat >= thresholds[3])
+    out.reshape(-1)[tail] = np.searchsorted(thresholds, flat[tail], side="right")
+    return out
 
 
 def key_hash(key: str, seed: int = 0) -> int:
@@ -85,11 +113,11 @@ def replicate_weights(keys: Sequence[str], n_boot: int, seed: int = 0) -> np.nda
     if not n_boot or not m:
         return np.zeros((int(n_boot), m))
     base = np.fromiter((key_hash(k, seed) for k in keys), dtype=np.uint64, count=m)
-    counters = (np.arange(1, n_boot + 1, dtype=np.uint64) * _GOLDEN)[:, None]
     with np.errstate(over="ignore"):
-        bits = _splitmix64(base[None, :] + counters)
-    u = (bits >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)  # [0, 1)
-    return np.searchsorted(_poisson1_cdf(), u, side="right").astype(float)
+        bits = (np.arange(1, n_boot + 1, dtype=np.uint64) * _GOLDEN)[:, None] + base[None, :]
+    bits = _splitmix64(bits)
+    bits >>= np.uint64(11)                    # u = bits / 2**53, in [0, 1)
+    return _poisson1_from_bits(bits)
 
 
 def ratio(num, den):

@@ -45,6 +45,17 @@ from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, Metri
                                       Statistic, SumState)
 from halluscope.records import Record
 
+_GROUP_COLUMNS = 1024
+"""Columns (groups x metric columns) of one matrix product when folding groups' replicates."""
+
+
+
+def _small_integers(x: np.ndarray) -> bool:
+    """Whether every value is an integer below 2**31 in size: a chunk's weighted sums of such
+    rows are exact in float64 whatever the order of the additions."""
+    return bool((np.abs(x) < 2.0 ** 31).all() and (x == np.floor(x)).all())
+
+
 CLUSTER_DEFAULT = "image"
 """Items that share an image are resampled together unless ``--cluster-by`` says otherwise."""
 
@@ -430,15 +441,46 @@ class Metric(ABC):
         for i, groups in enumerate(self._row_groups):
             for g in groups:
                 members.setdefault(g, []).append(i)
-        for g, idx in members.items():
-            st = self.group_states.get(g)
-            if st is None:
-                st = self.group_states[g] = SumState(self.columns, self.n_boot, self.seed)
-            if len(idx) == len(x):      # every item (a POPE split, one model): no copies
-                st.add_rows(x, weights, inv, units)
-            else:
-                st.add_rows(x[idx], weights, inv[idx], [units[i] for i in idx])
+        if weights is not None and members and _small_integers(x):
+            self._fold_groups_exact(x, weights, inv, units, members)
+        else:
+            for g, idx in members.items():
+                st = self._group_state(g)
+                if len(idx) == len(x):      # every item (a POPE split, one model): no copies
+                    st.add_rows(x, weights, inv, units)
+                else:
+                    st.add_rows(x[idx], weights, inv[idx], [units[i] for i in idx])
         self._rows, self._row_groups, self._row_units, self._row_keys = [], [], [], []
+
+    def _group_state(self, group: str) -> SumState:
+        st = self.group_states.get(group)
+        if st is None:
+            st = self.group_states[group] = SumState(self.columns, self.n_boot, self.seed)
+        return st
+
+    def _fold_groups_exact(self, x: np.ndarray, weights: np.ndarray, inv: np.ndarray,
+                           units: list[str | None], members: dict[str, list[int]]) -> None:
+        """The groups' replicates of integer rows in one matrix product per batch of groups:
+        each group's rows summed per unit side by side (units x columns x groups), times the
+        weights. Products and sums of integers are exact in float64, so the replicates are the
+        same as group by group, to the bit."""
+        n_units, k = weights.shape[1], x.shape[1]
+        names = list(members)
+        per_batch = max(1, _GROUP_COLUMNS // k)
+        for start in range(0, len(names), per_batch):
+            batch = names[start:start + per_batch]
+            per_unit = np.zeros((n_units, k * len(batch)))
+            for j, g in enumerate(batch):
+                idx = np.asarray(members[g], dtype=np.intp)
+                rows, where = x[idx], inv[idx]
+                for c in range(k):
+                    per_unit[:, j * k + c] = np.bincount(where, rows[:, c], minlength=n_units)
+            boot = weights @ per_unit
+            for j, g in enumerate(batch):
+                idx = members[g]
+                sub = x if len(idx) == len(x) else x[idx]
+                sub_units = units if len(idx) == len(x) else [units[i] for i in idx]
+                self._group_state(g).add_replicated(sub, boot[:, j * k:(j + 1) * k], sub_units)
 
     def merge(self, other: "Metric") -> None:
         """Fold another instance's state (a shard of the same run) into this one."""

@@ -287,9 +287,24 @@ class SumState:
         if len(used) == len(x):                 # one row per unit: nothing to sum
             self.boot += weights[:, unit_of_row] @ x
             return
-        per_unit = np.zeros((len(used), x.shape[1]))
-        np.add.at(per_unit, local, x)
-        self.boot += weights[:, used] @ per_unit
+        per_unit = np.empty((len(used), x.shape[1]))
+        for c in range(x.shape[1]):             # row order, as np.add.at would add them
+            per_unit[:, c] = np.bincount(local, x[:, c], minlength=len(used))
+        every = len(used) == weights.shape[1] and used[-1] == len(used) - 1
+        self.boot += (weights if every else weights[:, used]) @ per_unit
+
+    def add_replicated(self, x: np.ndarray, boot: np.ndarray,
+                       units: Sequence[str | None] | None = None) -> None:
+        """Add rows ``x`` (m x k) whose bootstrap replicates the caller has already summed
+        (``boot``: n_boot x k, the weighted column sums of ``x``)."""
+        if not len(x):
+            return
+        self.n += len(x)
+        if units is not None:
+            self.units.update(u for u in units if u is not None)
+        self.totals += x.sum(axis=0)
+        if self.n_boot:
+            self.boot += boot
 
     def flush(self) -> None:
         if not self._buffer:

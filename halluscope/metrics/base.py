@@ -42,19 +42,8 @@ from halluscope.errors import ConfigError, UnknownNameError, UnreadableImage
 from halluscope.metrics.explain import Explanation, explain_payload
 
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
-                                      Statistic, SumState)
+                                      Statistic, SumState, group_replicates, small_integers)
 from halluscope.records import Record
-
-_GROUP_COLUMNS = 1024
-"""Columns (groups x metric columns) of one matrix product when folding groups' replicates."""
-
-
-
-def _small_integers(x: np.ndarray) -> bool:
-    """Whether every value is an integer below 2**31 in size: a chunk's weighted sums of such
-    rows are exact in float64 whatever the order of the additions."""
-    return bool((np.abs(x) < 2.0 ** 31).all() and (x == np.floor(x)).all())
-
 
 CLUSTER_DEFAULT = "image"
 """Items that share an image are resampled together unless ``--cluster-by`` says otherwise."""
@@ -441,7 +430,7 @@ class Metric(ABC):
         for i, groups in enumerate(self._row_groups):
             for g in groups:
                 members.setdefault(g, []).append(i)
-        if weights is not None and members and _small_integers(x):
+        if weights is not None and members and small_integers(x):
             self._fold_groups_exact(x, weights, inv, units, members)
         else:
             for g, idx in members.items():
@@ -460,27 +449,14 @@ class Metric(ABC):
 
     def _fold_groups_exact(self, x: np.ndarray, weights: np.ndarray, inv: np.ndarray,
                            units: list[str | None], members: dict[str, list[int]]) -> None:
-        """The groups' replicates of integer rows in one matrix product per batch of groups:
-        each group's rows summed per unit side by side (units x columns x groups), times the
-        weights. Products and sums of integers are exact in float64, so the replicates are the
-        same as group by group, to the bit."""
-        n_units, k = weights.shape[1], x.shape[1]
-        names = list(members)
-        per_batch = max(1, _GROUP_COLUMNS // k)
-        for start in range(0, len(names), per_batch):
-            batch = names[start:start + per_batch]
-            per_unit = np.zeros((n_units, k * len(batch)))
-            for j, g in enumerate(batch):
-                idx = np.asarray(members[g], dtype=np.intp)
-                rows, where = x[idx], inv[idx]
-                for c in range(k):
-                    per_unit[:, j * k + c] = np.bincount(where, rows[:, c], minlength=n_units)
-            boot = weights @ per_unit
-            for j, g in enumerate(batch):
-                idx = members[g]
-                sub = x if len(idx) == len(x) else x[idx]
-                sub_units = units if len(idx) == len(x) else [units[i] for i in idx]
-                self._group_state(g).add_replicated(sub, boot[:, j * k:(j + 1) * k], sub_units)
+        """Integer rows: every group's replicates from one matrix product per batch of groups
+        (:func:`~halluscope.metrics.stats.group_replicates`), bit-identical to group by group."""
+        for g, boot in group_replicates(x, weights, inv, members):
+            idx = members[g]
+            if len(idx) == len(x):
+                self._group_state(g).add_replicated(x, boot, units)
+            else:
+                self._group_state(g).add_replicated(x[idx], boot, [units[i] for i in idx])
 
     def merge(self, other: "Metric") -> None:
         """Fold another instance's state (a shard of the same run) into this one."""

@@ -49,12 +49,9 @@ Groups: ``split:<name>`` (a ``split`` or ``category`` field of the question or t
 from __future__ import annotations
 
 import bisect
-import gzip
-import json
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +60,7 @@ import numpy as np
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import explain_yes_no
+from halluscope.metrics.pope_answers import AnswerFile, scan_answers
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
 from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREATMENTS, YES,
                                              AnswerParser, get_parser)
@@ -81,51 +79,6 @@ __all__ = ["KNOWN_QUESTION_FILES", "PARSERS", "PopeMetric", "Question", "Questio
 log = logging.getLogger(__name__)
 
 ALIGN_MODES = ("auto", "id", "order")
-
-
-# -- answer files: cheap scan for by-order alignment ------------------------------------------
-@dataclass
-class _AnswerFile:
-    """What :meth:`PopeMetric.begin` learned about one answer file."""
-
-    path: str
-    n_answers: int
-    blank_lines: list[int]
-    by_order: bool
-
-
-def _scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:
-    """(non-blank lines, line numbers of blank lines, first object) or ``None`` if unreadable."""
-    try:
-        if path.suffix == ".gz":
-            fh = gzip.open(path, "rb")
-        else:
-            fh = open(path, "rb")
-    except OSError:
-        return None
-    count, blanks, first = 0, [], None
-    with fh:
-        head = fh.read(1 << 16)
-        if head.lstrip().startswith(b"["):
-            try:
-                arr = json.loads((head + fh.read()).decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                return None
-            if not isinstance(arr, list):
-                return None
-            return len(arr), [], (arr[0] if arr else None)
-        fh.seek(0)
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                if count == 0:
-                    try:
-                        first = json.loads(line)
-                    except ValueError:
-                        first = None
-                count += 1
-            else:
-                blanks.append(lineno)
-    return count, blanks, first
 
 
 # -- statistics -------------------------------------------------------------------------------
@@ -248,7 +201,7 @@ class PopeMetric(Metric):
             self.questions = questions
         else:
             self.questions = load_questions(questions)
-        self._files: dict[str, _AnswerFile] = {}
+        self._files: dict[str, AnswerFile] = {}
         super().__init__(n_boot=n_boot, seed=seed, confidence=confidence)
 
     @classmethod
@@ -311,7 +264,7 @@ class PopeMetric(Metric):
         return f"not a yes/no question ({record.task} record)"
 
     # -- alignment ------------------------------------------------------------------------------
-    def _file_info(self, file: str | None) -> _AnswerFile | None:
+    def _file_info(self, file: str | None) -> AnswerFile | None:
         if file is None or not self._files:
             return None
         info = self._files.get(file)
@@ -333,7 +286,7 @@ class PopeMetric(Metric):
         n_questions = len(self.questions)
         for path in inputs:
             path = Path(path)
-            scan = _scan_answers(path)
+            scan = scan_answers(path)
             if scan is None:
                 continue
             n_answers, blanks, first = scan
@@ -344,7 +297,7 @@ class PopeMetric(Metric):
             if rec.task != "yes-no":
                 continue  # not a POPE answer file (captions for CHAIR, ...)
             by_order = self._mode_for(rec.question_id is not None) == "order"
-            info = _AnswerFile(str(path), n_answers, blanks, by_order)
+            info = AnswerFile(str(path), n_answers, blanks, by_order)
             self._files[str(path)] = info
             self._files[str(path.resolve())] = info
             if by_order and n_answers != n_questions:

@@ -359,6 +359,39 @@ class SumState:
                             clusters=clusters, direction=stat.direction)
 
 
+GROUP_COLUMNS = 1024
+"""Columns (groups x metric columns) of one matrix product in :func:`group_replicates`."""
+
+
+def small_integers(x: np.ndarray) -> bool:
+    """Whether every value is an integer below 2**31 in size: weighted sums of a chunk of such
+    rows are exact in float64, whatever the order of the additions."""
+    return bool((np.abs(x) < 2.0 ** 31).all() and (x == np.floor(x)).all())
+
+
+def group_replicates(x: np.ndarray, weights: np.ndarray, unit_of_row: np.ndarray,
+                     members: Mapping[str, Sequence[int]]):
+    """``(group, replicates)`` for every group: the weighted column sums (n_boot x k) of the
+    group's rows ``x[members[group]]``, row ``i`` weighted by column ``unit_of_row[i]`` of
+    ``weights``. The groups' rows are summed per unit side by side and multiplied by the weights
+    in one product per batch of groups; for :func:`small_integers` rows this is exact, so the
+    same to the bit as one group at a time."""
+    n_units, k = weights.shape[1], x.shape[1]
+    names = list(members)
+    per_batch = max(1, GROUP_COLUMNS // k)
+    for start in range(0, len(names), per_batch):
+        batch = names[start:start + per_batch]
+        per_unit = np.zeros((n_units, k * len(batch)))
+        for j, g in enumerate(batch):
+            idx = np.asarray(members[g], dtype=np.intp)
+            rows, where = x[idx], unit_of_row[idx]
+            for c in range(k):
+                per_unit[:, j * k + c] = np.bincount(where, rows[:, c], minlength=n_units)
+        boot = weights @ per_unit
+        for j, g in enumerate(batch):
+            yield g, boot[:, j * k:(j + 1) * k]
+
+
 def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion."""
     if n <= 0:

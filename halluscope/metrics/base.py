@@ -397,9 +397,10 @@ class Metric(ABC):
             # question) sets the unit itself for the default image clustering
             unit = (item.unit if item.unit is not None and self.cluster_by == CLUSTER_DEFAULT
                     else unit_of(record, self.cluster_by))
-            extra = tuple(g for g in group_names(record, self.by) if g not in item.groups)
-            if extra:
-                item.groups = tuple(item.groups) + extra
+            if self.by:
+                extra = tuple(g for g in group_names(record, self.by) if g not in item.groups)
+                if extra:
+                    item.groups = tuple(item.groups) + extra
             item.unit = unit
         self._row_keys.append(unit if unit is not None else key if key is not None
                               else f"#{self._added}")

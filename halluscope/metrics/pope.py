@@ -122,6 +122,11 @@ def _yes_labels(s):
 
 _ROW = {(YES, YES): 0, (YES, NO): 1, (NO, NO): 2, (NO, YES): 3,
         (UNKNOWN, YES): 4, (UNKNOWN, NO): 5}  # (prediction, label) -> column
+_ONE_HOT = {key: tuple(float(i == col) for i in range(6)) for key, col in _ROW.items()}
+
+
+def _where(record: Record) -> dict[str, Any]:
+    return {"file": record.source.file, "line": record.source.line}
 
 
 class PopeMetric(Metric):
@@ -321,12 +326,11 @@ class PopeMetric(Metric):
         qs = self.questions
         if qs is None:
             return None, "label", None
-        where = {"file": record.source.file, "line": record.source.line}
         mode = self._mode_for(record.question_id is not None)
         if mode == "id":
             if record.question_id is None:
                 raise RecordError("expected a question_id to align the answer with the "
-                                  "question file, found none", field="question_id", **where)
+                                  "question file, found none", field="question_id", **_where(record))
             index = qs.by_id.get(record.question_id)
             if index is None:
                 span = ""
@@ -334,7 +338,7 @@ class PopeMetric(Metric):
                     span = f", ids {qs.questions[0].question_id}..{qs.questions[-1].question_id}"
                 raise RecordError(
                     f"question_id {record.question_id} is not in question file {qs.path} "
-                    f"({qs.label_for_messages()}{span})", field="question_id", **where)
+                    f"({qs.label_for_messages()}{span})", field="question_id", **_where(record))
         else:
             index = self._ordinal(record)
             if index >= len(qs):
@@ -349,26 +353,26 @@ class PopeMetric(Metric):
             raise RecordError(
                 f"expected the question {question.text!r} (question file {qs.path} line "
                 f"{question.line}), got {record.prompt!r:.120}: answers and questions are "
-                f"misaligned (aligned by {mode})", field="question", **where)
+                f"misaligned (aligned by {mode})", field="question", **_where(record))
         return question, mode, index
 
     # -- scoring --------------------------------------------------------------------------------
     def _score(self, record: Record) -> tuple[ItemScore, str, int | None]:
-        where = {"file": record.source.file, "line": record.source.line}
         if record.response is None:
             raise RecordError("expected the model's answer, found none", field="response",
-                              **where)
+                              **_where(record))
         question, mode, index = self._align(record)
         label = record.label
         if question is not None and question.label is not None:
             if label is not None and label != question.label:
                 raise RecordError(f"the answer line says label {label!r} but question "
                                   f"{question.question_id} says {question.label!r}",
-                                  field="label", **where)
+                                  field="label", **_where(record))
             label = question.label
         if label is None:
             raise RecordError("expected a yes/no label: pass a question file with labels or "
-                              "put 'label' on each answer line", field="label", **where)
+                              "put 'label' on each answer line", field="label",
+                              **_where(record))
         prediction = self.parser(record.response)
         qtext = question.text if question is not None and question.text else record.prompt
         judged = None
@@ -377,8 +381,7 @@ class PopeMetric(Metric):
             judged = judge_yes_no(self.judge, record, qtext)
             if judged.label in (YES, NO):
                 prediction = judged.label
-        row = [0.0] * 6
-        row[_ROW[(prediction, label)]] = 1.0
+        row = _ONE_HOT[(prediction, label)]
 
         split = question.split if question is not None else None
         if split is None:
@@ -402,7 +405,7 @@ class PopeMetric(Metric):
         # the image the question is about is the resampling unit (answer files often carry no
         # image: the six questions of an image are not independent)
         unit = f"image:{question.image}" if question is not None and question.image else None
-        return (ItemScore(payload=payload, row=tuple(row), groups=tuple(groups), unit=unit),
+        return (ItemScore(payload=payload, row=row, groups=tuple(groups), unit=unit),
                 mode, index)
 
     def score(self, record: Record) -> ItemScore:

@@ -220,7 +220,7 @@ def kind_rates_svg(result: Any, metric: str = "claims") -> str | None:
     rows = _rate_rows(summary)
     if not rows:
         return None
-    left, right, top, bottom = 60, WIDTH - 20, 34, 250
+    left, right, top, bottom = 60, WIDTH - 20, 46, 262
     y = _scale(0.0, 1.0, bottom, top)
     band = (right - left) / len(rows)
     body = [_text(8, 14, f"Hallucination rate by claim kind ({metric}, 95% CI)", 11.5)]

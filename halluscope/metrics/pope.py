@@ -178,12 +178,13 @@ class PopeMetric(Metric):
     #: used for parsers whose ``unknowns`` is ``lmms-eval``.
     lmms_eval_statistics = {
         **statistics,
-        "accuracy": Statistic(lambda s: _zero_if_undefined(ratio(s["tp"] + s["tn"], _answers(s))),
-                              higher_is_better=True),
-        "precision": Statistic(_lmms_precision, higher_is_better=True),
-        "recall": Statistic(_lmms_recall, higher_is_better=True),
-        "f1": Statistic(_lmms_f1, higher_is_better=True),
-        "yes_ratio": Statistic(lambda s: _zero_if_undefined(ratio(_yes_labels(s), _answers(s)))),
+        "accuracy": rate(lambda s: _zero_if_undefined(ratio(s["tp"] + s["tn"], _answers(s))),
+                         higher_is_better=True),
+        "precision": rate(_lmms_precision, higher_is_better=True),
+        "recall": rate(_lmms_recall, higher_is_better=True),
+        "f1": rate(_lmms_f1, higher_is_better=True),
+        "yes_ratio": rate(lambda s: _zero_if_undefined(ratio(_yes_labels(s), _answers(s))),
+                          direction=False),
     }
 
     def __init__(self, questions: str | Path | QuestionSet | None = None, *,

@@ -178,3 +178,31 @@ def test_local_model_on_an_actor_pool_answers_as_locally(tmp_path, local_ray):
     assert result.runsheet["engine"]["workers"] == 2
     assert result.runsheet["model"]["pin"].startswith("files:")
     assert _lines(tmp_path / "ray.jsonl") == local
+
+
+_WRITER = """
+import sys
+from halluscope.adapters.cache import ResponseCache
+from halluscope.adapters.types import Response
+cache = ResponseCache(sys.argv[1])
+for i in range(40):
+    key = f"{sys.argv[2]}-{i}" if i % 2 else f"shared-{i}"
+    cache.put(key, {"provider": "p", "model": "m"}, Response(text=f"{sys.argv[2]} {i}", model="m"))
+    assert cache.get(key) is not None
+assert cache.write_errors == 0, cache.write_errors
+cache.close()
+"""
+
+
+def test_the_response_cache_is_safe_for_several_processes(tmp_path):
+    """Four processes open one fresh cache at once and write: every row lands, none fails."""
+    import os
+    import subprocess
+    from halluscope.adapters.cache import ResponseCache
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path / "c"), f"w{n}"],
+                              env=env, stderr=subprocess.PIPE, text=True) for n in range(4)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+    with ResponseCache(tmp_path / "c") as cache:
+        assert len(cache) == 4 * 20 + 20

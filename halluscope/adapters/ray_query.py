@@ -130,6 +130,12 @@ class QueryWorker:
                              head=(Message.system(s.system),) if s.system else (),
                              detail=s.detail, decoding=s.decoding, window=0)
 
+    def ready(self) -> str:
+        """Build the adapter, client and cache now; this actor's name."""
+        if self.run is None:
+            self._setup()
+        return self.name
+
     async def ask(self, batch: list[tuple[Any, int]]) -> dict[str, Any]:
         """The output records of ``batch`` (a failure that ends a run as ``{"_raise": ...}``)
         and this actor's statistics so far."""
@@ -236,6 +242,7 @@ class RayPool:
     owns_ray: bool
     address: str | None
     gpus_per_worker: float
+    startup_s: float = 0.0
     inflight: deque = field(default_factory=deque)
 
     def close(self) -> None:
@@ -270,8 +277,17 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
     actor_cls = ray.remote(QueryWorker).options(num_cpus=1, num_gpus=gpus_per_worker or 0,
                                                 max_concurrency=64)
     env = forwarded_env()
+    t0 = time.perf_counter()
     actors = [actor_cls.remote(settings, env) for _ in range(workers)]
-    return RayPool(ray, actors, owns, address, gpus_per_worker)
+    pool = RayPool(ray, actors, owns, address, gpus_per_worker)
+    try:
+        ray.get([a.ready.remote() for a in actors])
+    except BaseException:
+        pool.close()
+        raise
+    pool.startup_s = round(time.perf_counter() - t0, 3)
+    log.info("%d query actor(s) ready in %.1f s", workers, pool.startup_s)
+    return pool
 
 
 def _batches(run: _QueryRun, items: Iterable[Any], size: int) -> Iterator[list[tuple[Any, int]]]:
@@ -415,7 +431,8 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
         sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
         sheet["engine"] = {"name": "ray", "address": address,
                            "workers": len(pool.actors) if pool else 0,
-                           "gpus_per_worker": gpus_per_worker, "batch_size": batch_size}
+                           "gpus_per_worker": gpus_per_worker, "batch_size": batch_size,
+                           "startup_s": pool.startup_s if pool else 0.0}
         sheet = redact_mapping(sheet)
         if out_path is not None:
             import json

@@ -354,6 +354,21 @@ def _cache_location(cache: Any, offline: bool) -> tuple[str | None, dict[str, An
             store.close()
 
 
+def _write_sheet(sheet: dict[str, Any], run: _QueryRun, pool: RayPool | None,
+                 out_path: Path | None, **engine: Any) -> dict[str, Any]:
+    """The run sheet with the failure groups and the ``engine`` entry, redacted, written beside
+    ``out_path``."""
+    import json
+    sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
+    sheet["engine"] = {"name": "ray", **engine, "workers": len(pool.actors) if pool else 0,
+                       "startup_s": pool.startup_s if pool else 0.0}
+    sheet = redact_mapping(sheet)
+    if out_path is not None:
+        out_path.with_name(out_path.name + ".runsheet.json").write_text(
+            json.dumps(sheet, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return sheet
+
+
 class _CacheView:
     """The summed cache statistics, shaped as a cache for the run sheet."""
 
@@ -428,16 +443,8 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
         sheet = _runsheet(api, stats, _CacheView(stats), prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline)
-        sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
-        sheet["engine"] = {"name": "ray", "address": address,
-                           "workers": len(pool.actors) if pool else 0,
-                           "gpus_per_worker": gpus_per_worker, "batch_size": batch_size,
-                           "startup_s": pool.startup_s if pool else 0.0}
-        sheet = redact_mapping(sheet)
-        if out_path is not None:
-            import json
-            out_path.with_name(out_path.name + ".runsheet.json").write_text(
-                json.dumps(sheet, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        sheet = _write_sheet(sheet, run, pool, out_path, address=address,
+                             gpus_per_worker=gpus_per_worker, batch_size=batch_size)
         if lock is not None:
             unlock_output(lock)
         _run_sync(api.aclose())

@@ -206,3 +206,12 @@ def test_the_response_cache_is_safe_for_several_processes(tmp_path):
     assert [p.returncode for p in procs] == [0] * 4, errors
     with ResponseCache(tmp_path / "c") as cache:
         assert len(cache) == 4 * 20 + 20
+
+
+def test_bad_prompt_lines_are_named_before_ray_starts(app, prompts, tmp_path):
+    with open(prompts, "a") as fh:
+        fh.write('{"id": "nothing to ask"}\n')
+    res = _query(app, prompts, tmp_path / "o.jsonl", "http://127.0.0.1:9/v1", "ray",
+                 "--no-cache")
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert f"prompts.jsonl:{N + 1}" in res.output and "expected the question" in res.output

@@ -356,8 +356,7 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
 
 def _check_option_names(options: dict[str, Any]) -> None:
     """An unknown audit option is a usage error that names the nearest known ones."""
-    from halluscope.errors import UnknownNameError
-    from halluscope.gates import suggest
+    from halluscope.errors import UnknownNameError, suggest
     known = set(AuditConfig.model_fields)
     unknown = [k for k in options if k not in known]
     if unknown:

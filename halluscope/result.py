@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from halluscope.errors import InputError, UnknownNameError
+from halluscope.errors import InputError, UnknownNameError, suggest
 from halluscope.metrics.base import MetricSummary
 from halluscope.metrics.stats import MetricResult
 
@@ -144,7 +144,6 @@ class AuditResult:
     def get(self, name: str) -> MetricResult:
         """The result named ``"<metric>.<statistic>"`` (e.g. ``"chair.chair_i"``, ``"pope.f1"``);
         ``"<metric>.<statistic>@<group>"`` picks a group (``"pope.f1@split:random"``)."""
-        from halluscope.gates import suggest
         metric, _, stat = name.partition(".")
         group = None
         if "@" in stat:

@@ -176,7 +176,7 @@ def test_draw_boxes_keeps_labels_apart():
 def sample(tmp_path_factory):
     """``region-astronaut`` and ``doc-report`` from data/outputs.jsonl, audited with the
     region and page metrics and the sample's annotations (no detector: fast)."""
-    from halluscope.pipeline import audit
+    from halluscope.api import audit
     root = tmp_path_factory.mktemp("sample")
     for sub in ("images", "docs", "annotations"):
         shutil.copytree(DATA / sub, root / sub)

@@ -480,4 +480,5 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
                        unscored=unscored, run_id=run_id)
 
 
-__all__ = ["run_audit", "Progress", "StreamTally", "count_lines", "infer_metrics", "HalluscopeError"]
+__all__ = ["run_audit", "Progress", "StreamTally", "count_lines", "infer_metrics",
+           "HalluscopeError"]

@@ -1,6 +1,6 @@
 """Release gates: ``METRIC.STAT[@GROUP][@BOUND]=VALUE`` checked the same way everywhere.
 
-The CLI's ``--fail-above`` / ``--fail-below``, :meth:`AuditResult.gate_failures` and the pytest
+The CLI's ``--fail-above`` / ``--fail-below``, :meth:`NotebookResult.gate_failures` and the pytest
 plugin's assertions all end in :func:`halluscope.gates.assertions.check_threshold`, so a gate cannot
 pass by accident in one face and fail in another:
 

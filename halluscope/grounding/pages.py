@@ -102,6 +102,7 @@ class QuoteMatch:
     how: str | None = None                   # exact | loose | number
     snippet: str | None = None
     elsewhere: list[int] = field(default_factory=list)
+    others: list[QuoteMatch] = field(default_factory=list)   # the matches on those pages
 
 
 # -- normalisation -----------------------------------------------------------------------------
@@ -363,9 +364,22 @@ def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: in
             if m.found:
                 m.page = p
                 return m
-    elsewhere = [p for p in range(1, n_pages + 1) if p not in cited
-                 and find_in_text(quote, page_text(p)).found]
-    return QuoteMatch(False, elsewhere=elsewhere)
+    others = []
+    for p in range(1, n_pages + 1):
+        if p not in cited:
+            m = find_in_text(quote, page_text(p))
+            if m.found:
+                m.page = p
+                others.append(m)
+    return QuoteMatch(False, elsewhere=[m.page for m in others], others=others)
+
+
+def found_elsewhere(match: QuoteMatch) -> list[dict[str, Any]]:
+    """Where a quote missing from its cited pages was found instead, as verdict evidence: one
+    ``{"page", "found", "match", "char_span"}`` per page (the span in that page's text), so a
+    reader can draw it without searching again."""
+    return [{"page": m.page, "found": m.snippet, "match": m.how, "char_span": list(m.span)}
+            for m in match.others if m.span is not None]
 
 
 # -- verdicts ----------------------------------------------------------------------------------
@@ -383,7 +397,8 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
     Returns a list of :class:`~halluscope.checks.model.Verdict`: one ``page`` claim per cited
     page (``page-exists``: a page beyond the document's last is fabricated) and one per quote or
     number (``page-quote``: supported when found on a cited page, hallucinated when it is not;
-    the reason says where else it was found, if anywhere).
+    the reason says where else it was found, if anywhere, and the evidence's ``found_on`` lists
+    those pages and ``found_elsewhere`` the match on each, see :func:`found_elsewhere`).
     """
     from halluscope.checks.model import Verdict
     from halluscope.claims.model import Claim
@@ -443,8 +458,11 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
                 out.append(Verdict(claim, "supported", 1.0, (ev,),
                                    f"found on page {m.page} ({m.how} match)", "page-quote"))
             else:
+                payload = {"found_on": m.elsewhere}
+                if m.others:
+                    payload["found_elsewhere"] = found_elsewhere(m)
                 ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=where,
-                              payload={"found_on": m.elsewhere}, provenance=prov)
+                              payload=payload, provenance=prov)
                 why = (f"not on {where}; found on page {', '.join(map(str, m.elsewhere))}"
                        if m.elsewhere else f"not on {where} nor anywhere in the document")
                 out.append(Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote"))

@@ -199,6 +199,11 @@ def chair_marks(mentions: Sequence[Mapping[str, Any]], length: int, title: str =
 
 
 # -- claims -----------------------------------------------------------------------------------
+#: Evidence fields an evidence line leaves out: shown above, or drawn (``found_elsewhere``: the
+#: page check's matches off the cited pages, shown as ``found_on`` and as highlighted pages).
+_NOT_IN_EVIDENCE_TEXT = ("source", "label", "score", "box", "provenance", "found_elsewhere")
+
+
 def evidence_text(ev: Mapping[str, Any]) -> str:
     """One line describing a piece of evidence (source, label, score, box, other fields)."""
     parts = [str(ev.get("source", "?"))]
@@ -210,7 +215,7 @@ def evidence_text(ev: Mapping[str, Any]) -> str:
     if isinstance(box, (list, tuple)) and len(box) == 4:
         parts.append("box [" + ", ".join(_num(v) for v in box) + "]")
     for key, value in ev.items():
-        if key in ("source", "label", "score", "box", "provenance"):
+        if key in _NOT_IN_EVIDENCE_TEXT:
             continue
         if isinstance(value, (str, int, float, bool)) or (
                 isinstance(value, list) and len(value) <= 8):

@@ -143,21 +143,27 @@ def item_boxes(item: Mapping[str, Any]) -> list[dict[str, Any]]:
                 str(ev.get("source") or ""), ev.get("score"))
     region = item.get("region")
     if isinstance(region, Mapping):
-        for known in region.get("known") or []:
-            if isinstance(known, Mapping) and known.get("region") is not None \
-                    and _is_box(known.get("box")):
-                add(known["box"], f"R{known['region']} {known.get('label') or ''}".strip(),
-                    None, "regions")
-        for key in ("regions", "boxes", "cited", "evidence"):
-            for entry in region.get(key) or []:
-                if isinstance(entry, Mapping) and _is_box(entry.get("box")):
-                    label = ident = str(entry.get("label") or entry.get("id") or "")
-                    if key == "boxes":
-                        label = f"{label} {_MARK.get(str(entry.get('verdict')), '?')}"
-                    add(entry["box"], label, entry.get("verdict"), key, ident=ident)
-                elif _is_box(entry):
-                    add(entry, "", None, key)
+        _add_region_payload(region, add)
     return out
+
+
+def _add_region_payload(region: Mapping[str, Any], add: Any) -> None:
+    """Pass the boxes of a ``region`` payload to ``add`` (:func:`item_boxes`' collector): the
+    offered regions (``R<id>``), then the boxes of other payload shapes."""
+    for known in region.get("known") or []:
+        if isinstance(known, Mapping) and known.get("region") is not None \
+                and _is_box(known.get("box")):
+            add(known["box"], f"R{known['region']} {known.get('label') or ''}".strip(),
+                None, "regions")
+    for key in ("regions", "boxes", "cited", "evidence"):
+        for entry in region.get(key) or []:
+            if isinstance(entry, Mapping) and _is_box(entry.get("box")):
+                label = ident = str(entry.get("label") or entry.get("id") or "")
+                if key == "boxes":
+                    label = f"{label} {_MARK.get(str(entry.get('verdict')), '?')}"
+                add(entry["box"], label, entry.get("verdict"), key, ident=ident)
+            elif _is_box(entry):
+                add(entry, "", None, key)
 
 
 #: What each drawn box style means, for the legend under an image (CSS class, text).

@@ -382,6 +382,15 @@ def found_elsewhere(match: QuoteMatch) -> list[dict[str, Any]]:
             for m in match.others if m.span is not None]
 
 
+def _missing_payload(match: QuoteMatch) -> dict[str, Any]:
+    """Evidence of a quote not on its cited pages: the pages it is on instead (``found_on``)
+    and, when there are any, the match on each (``found_elsewhere``)."""
+    payload: dict[str, Any] = {"found_on": match.elsewhere}
+    if match.others:
+        payload["found_elsewhere"] = found_elsewhere(match)
+    return payload
+
+
 # -- verdicts ----------------------------------------------------------------------------------
 
 def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | None = None
@@ -458,11 +467,8 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
                 out.append(Verdict(claim, "supported", 1.0, (ev,),
                                    f"found on page {m.page} ({m.how} match)", "page-quote"))
             else:
-                payload = {"found_on": m.elsewhere}
-                if m.others:
-                    payload["found_elsewhere"] = found_elsewhere(m)
                 ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=where,
-                              payload=payload, provenance=prov)
+                              payload=_missing_payload(m), provenance=prov)
                 why = (f"not on {where}; found on page {', '.join(map(str, m.elsewhere))}"
                        if m.elsewhere else f"not on {where} nor anywhere in the document")
                 out.append(Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote"))

@@ -8,6 +8,11 @@ with a fixed latency per request, sends N requests through ``halluscope.query``'
 * records/s of a fully cached re-run (same prompts, new output file: no model calls).
 
     python benchmarks/adapter_throughput.py [--requests 1000] [--latency 0.25] [--connections 32]
+                                            [--ray WORKERS]
+
+With ``--ray N`` the same requests are also sent through ``--engine ray`` (N actors sharing the
+``--connections``, a fresh cache; a local Ray instance started before the clock runs), and the
+ratio of its requests/s to the one-process run's is printed.
 
 What limits the ratio: the client handles answers on one event loop, ~1.2 ms of CPU each (most
 of it in the openai SDK and httpx). With a fixed latency the requests of one "wave" come back
@@ -50,12 +55,33 @@ def write_prompts(path: Path, n: int, image: Path | None) -> None:
             fh.write(json.dumps(rec) + "\n")
 
 
+def run_ray(prompts: Path, url: str, tmp: Path, args) -> tuple[float, float]:
+    """Seconds the ``--engine ray`` run of the same prompts takes (Ray started beforehand),
+    and the part of it that starting the actors took."""
+    import ray
+
+    from halluscope.adapters.ray_query import query_ray
+    ray.init(num_cpus=max(2, args.ray), include_dashboard=False, log_to_driver=False)
+    try:
+        t0 = time.perf_counter()
+        result = query_ray(prompts, "openai/bench-model", out=tmp / "out_ray.jsonl",
+                           base_url=url, cache=tmp / "cache_ray",
+                           max_connections=args.connections, workers=args.ray)
+        elapsed = time.perf_counter() - t0
+    finally:
+        ray.shutdown()
+    assert result.counts.new == args.requests and result.counts.failed == 0, result.counts
+    return elapsed, result.runsheet["engine"]["startup_s"]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--latency", type=float, default=0.25, help="seconds per request")
     ap.add_argument("--connections", type=int, default=32, help="--max-connections")
     ap.add_argument("--images", action="store_true", help="attach a 640x480 JPEG to each")
+    ap.add_argument("--ray", type=int, default=0, metavar="WORKERS",
+                    help="also run with --engine ray on WORKERS actors (local Ray instance)")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("OPENAI_API_KEY", "sk-benchmark-not-a-real-key")
@@ -98,6 +124,11 @@ def main(argv=None) -> int:
             assert cached.counts.cached == args.requests, cached.counts
             print(f"cached re-run:     {args.requests / cached_elapsed:.0f} records/s "
                   f"({cached_elapsed:.2f} s, {cached.runsheet['client']['calls']} model calls)")
+            if args.ray:
+                ray_elapsed, startup = run_ray(prompts, url, tmp, args)
+                print(f"ray, {args.ray} workers:  {args.requests / ray_elapsed:.1f} req/s in "
+                      f"{ray_elapsed:.2f} s ({startup:.2f} s of it starting the actors); "
+                      f"ratio to one process: {elapsed / ray_elapsed:.3f}")
     finally:
         proc.stdin.close()
         proc.wait(timeout=10)

@@ -54,7 +54,7 @@ def make_inputs(folder: Path, n_records: int, n_images: int):
 
 
 def claims():
-    from halluscope.claims.model import Claim
+    from halluscope.types import Claim
 
     out = []
     for kind, subject, value in CLAIMS:

@@ -4,8 +4,8 @@ Each command runs in a fresh interpreter (best of ``--repeat`` wall-clock runs) 
 baselines measured in the same run: ``python -c pass`` (the interpreter alone) and
 ``python -c "import json"``. Prints seconds and the ratio to ``python -c pass``. The audit reads
 the 123,287-image ground-truth objects file of ``../shared/data/chair`` when present (else a
-synthetic one of the same size) and is timed with and without ``report.html`` (the report's
-plots need matplotlib). Goals: ``--help`` under 0.3 s, the audit under 1 s.
+synthetic one of the same size) and is timed with and without ``report.html`` (its figures
+are SVG written without matplotlib). Goals: ``--help`` under 0.3 s, the audit under 1 s.
 
     python benchmarks/startup.py [--repeat 5] [--data ../shared/data]
 """

@@ -26,8 +26,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from halluscope._ray import import_ray  # noqa: F401 - also importable from here
 from halluscope.engines import build_worker_metrics, chunked, default_workers, score_outcomes
-from halluscope.errors import ConfigError
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
 
@@ -35,17 +35,6 @@ log = logging.getLogger(__name__)
 
 WINDOW = 20_000
 BATCH = 32
-
-
-def import_ray():
-    """The ``ray`` module, or a usage error saying how to install it."""
-    try:
-        import ray
-        import ray.data  # noqa: F401
-    except ImportError as exc:
-        raise ConfigError("--engine ray needs Ray Data: pip install 'halluscope[ray]' "
-                          f"(expected the ray package, got {exc})") from None
-    return ray
 
 
 class RecordScorer:

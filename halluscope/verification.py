@@ -18,29 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.checks import check_claim
-from halluscope.checks.model import Verdict
 from halluscope.errors import CacheMiss, ConfigError, HalluscopeError, RecordError
 from halluscope.judges.fallback import is_model_judge, judge_claims
 from halluscope.records import Record
+from halluscope.types import Verdict, VerifiedRecord
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class VerifiedRecord:
-    """A record with every claim of its response and that claim's verdict."""
-
-    record: Record
-    verdicts: tuple[Verdict, ...]
-
-    @property
-    def claims(self) -> tuple[Any, ...]:
-        """The claims, in response order (each verdict's claim)."""
-        return tuple(v.claim for v in self.verdicts)
-
-    def claims_list(self) -> list[dict[str, Any]]:
-        """The ``"claims"`` list an item of ``items.jsonl`` holds."""
-        return [v.to_dict() for v in self.verdicts]
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,8 +168,8 @@ class RegionVerifier:
 
     def verify(self, record: Record) -> VerifiedRegions:
         """Parse the citations, gather the truth, check every citation."""
-        from halluscope.grounding.regions import (check_box, check_region, parse_cited_boxes,
-                                                  parse_cited_regions, truth_from_metadata)
+        from halluscope.checks.regions import check_box, check_region, truth_from_metadata
+        from halluscope.claims.citations import parse_cited_boxes, parse_cited_regions
         size = image_size_of(record)
         truth = truth_from_metadata(dict(record.metadata), size)
         fmt = str(record.metadata.get("box_format", self.box_format))
@@ -206,7 +189,7 @@ class RegionVerifier:
 
     def _add_annotations(self, record: Record, truth: Any, size):
         """Annotated objects with boxes (and annotated absences) join the truth."""
-        from halluscope.grounding.regions import label_key
+        from halluscope.claims.citations import label_key
         for provider in self.annotations:
             f = provider.facts(record, ())
             if f is None:
@@ -219,9 +202,8 @@ class RegionVerifier:
 
     def _add_detections(self, record: Record, truth: Any, cited: tuple[str, ...], size):
         """The detector's instances of the cited labels (and its absences) join the truth."""
-        from halluscope.claims.model import Claim
-        from halluscope.evidence.model import Evidence
-        from halluscope.grounding.regions import label_key
+        from halluscope.claims.citations import label_key
+        from halluscope.types import Claim, Evidence
         facts = self.facts.facts(record, [Claim(kind="region", subject=lab) for lab in cited])
         if facts is None:
             return size
@@ -285,7 +267,8 @@ class PageVerifier:
     def verify(self, record: Record) -> VerifiedPages:
         """Open the document, parse the page citations, check them, box the found quotes."""
         from halluscope.errors import UnreadableImage
-        from halluscope.grounding.pages import check_pages, parse_page_citations
+        from halluscope.checks.pages import check_pages
+        from halluscope.claims.citations import parse_page_citations
         try:
             doc = self.document(record)
         except UnreadableImage as exc:

@@ -1,10 +1,12 @@
 """The package's import graph between rooms (sub-packages and top-level modules), every import
 counted, also those inside functions.
 
-    python scripts/import_graph.py            # rooms, arrows (with counts) and cycles
-    python scripts/import_graph.py --modules  # the same between modules
+    python scripts/import_graph.py            # rooms, arrows (with counts), cycles, climbs
+    python scripts/import_graph.py --modules  # the same between modules (no layers)
 
 A room is ``halluscope.<first part>`` (``halluscope.metrics.chair`` is in room ``metrics``).
+:data:`LAYERS` is the house's one layer map (tests/test_layers.py reads it): a room imports
+only rooms of its own layer or of layers below; within a layer, imports must form no cycle.
 """
 
 from __future__ import annotations
@@ -16,6 +18,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "halluscope"
+
+#: The layers, bottom up (issue 11): each room imports only its own layer and those below.
+#: Claims sit below evidence: evidence names what it finds with claims' noun vocabulary
+#: (claims/vocab.py, claims/coco.py); claims never import evidence. The result (AuditResult,
+#: data) sits below the audit pipeline, which fills it and returns it.
+LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) for name, rooms in (
+    ("records and types", {"records", "types", "errors", "_json", "_lazy", "_nltk", "hashing",
+                           "cachedir", "redact", "imageio", "resources", "config", "_version",
+                           "json_array", "jsonblobs", "journal", "runsheet", "benchmark_specs",
+                           "_ray"}),
+    ("adapters", {"adapters"}),
+    ("judges", {"judges"}),
+    ("claims", {"claims"}),
+    ("evidence", {"evidence"}),
+    ("checks", {"checks"}),
+    ("verification", {"verification"}),
+    ("metrics", {"metrics"}),
+    ("result", {"result"}),
+    ("audit pipeline", {"pipeline", "engines", "ray_engine", "readers", "benchmark_query"}),
+    ("report and gates", {"report", "gates", "comparison", "tracking"}),
+    ("faces", {"cli", "pytest_plugin", "api", "halluscope", "__main__"}),
+))
 
 
 def module_name(path: Path) -> str:
@@ -111,6 +135,19 @@ def cycles(edges: dict[str, Counter]) -> list[list[str]]:
     return out
 
 
+def layer_of() -> dict[str, int]:
+    """Room -> its layer's index in :data:`LAYERS` (0 is the bottom)."""
+    return {room: k for k, (_, rooms) in enumerate(LAYERS) for room in rooms}
+
+
+def climbs(edges: dict[str, Counter]) -> list[tuple[str, str]]:
+    """Arrows ``(importer, imported)`` that go up a layer, and arrows touching a room that no
+    layer holds (a new room must be placed in :data:`LAYERS` first)."""
+    layer = layer_of()
+    return sorted((a, b) for a, targets in edges.items() for b in targets
+                  if a not in layer or b not in layer or layer[b] > layer[a])
+
+
 def main(argv: list[str]) -> int:
     level = "module" if "--modules" in argv else "room"
     edges = graph(level)
@@ -120,7 +157,11 @@ def main(argv: list[str]) -> int:
     found = cycles(edges)
     for comp in found:
         print("cycle: " + " <-> ".join(comp))
-    print(f"{len(edges)} {level}s importing others; {len(found)} cycle(s)")
+    up = climbs(edges) if level == "room" else []
+    for a, b in up:
+        print(f"climbs: {a} -> {b}")
+    print(f"{len(edges)} {level}s importing others; {len(found)} cycle(s)"
+          + (f"; {len(up)} arrow(s) climbing a layer" if level == "room" else ""))
     return 0
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from halluscope.checks import check_claim, spatial
-from halluscope.checks.model import Verdict
-from halluscope.claims.model import Claim
-from halluscope.evidence.model import ImageFacts, Instance
+from halluscope.types import Claim, ImageFacts, Instance, Verdict
 
 COCO_LIKE = ImageFacts(
     key="1", closed_world=True, vocabulary=frozenset({"dog", "couch", "cat", "car", "person"}),

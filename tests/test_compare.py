@@ -127,3 +127,17 @@ def test_compare_cli(tmp_path):
     assert out.exit_code == EXIT_USAGE and "items.jsonl" in out.output
     out = runner.invoke(app, ["compare", str(a), str(b), "--fail-above", "chair.chair_i=0"])
     assert out.exit_code == EXIT_USAGE
+
+
+def test_compare_table_in_a_narrow_terminal_keeps_every_digit(tmp_path):
+    """At 60 columns the table does not fit: each metric is printed as a line (wrapped at
+    spaces), every number whole."""
+    a = _run(tmp_path, "a", _rows(right_images=set(range(1, 16))))
+    b = _run(tmp_path, "b", _rows(right_images=set(range(1, 11))))
+    out = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c"),
+                                   "--bootstrap", "200"], env={"COLUMNS": "60"})
+    assert out.exit_code == 0, out.output
+    assert "…" not in out.output
+    assert "pope.accuracy" in out.output
+    assert "pope.accuracy: A 0.7500, B 0.5000, B − A -0.2500" in " ".join(out.output.split())
+    assert "pope.tp: A 30, B 20, B − A -10" in " ".join(out.output.split())

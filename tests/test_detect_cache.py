@@ -8,12 +8,12 @@ import os
 import numpy as np
 import pytest
 
-from halluscope.claims.model import Claim
 from halluscope.evidence.cache import (EvidenceCache, evidence_cache_dir, image_sha256,
                                        weights_hash)
 from halluscope.evidence.detect import Detection, Thresholds
 from halluscope.evidence.detector_facts import DetectorFacts
 from halluscope.records import record_from_dict
+from halluscope.types import Claim
 from tests.tiny_detectors import isolated_cache  # noqa: F401
 
 

@@ -11,16 +11,16 @@ import pytest
 pytest.importorskip("cv2")
 skdata = pytest.importorskip("skimage.data")
 
-from halluscope.claims.model import Claim  # noqa: E402
+from halluscope.claims.coco import coco_node, singular  # noqa: E402
 from halluscope.errors import ConfigError, MissingExtraError  # noqa: E402
 from halluscope.evidence.cache import EvidenceCache  # noqa: E402
 from halluscope.evidence.detect import (Detection, Detector, caption_for, iou,  # noqa: E402
                                         load_detector, nms, phrase_scores)
-from halluscope.evidence.detect_cocossd import (COCO80, CocoSsdDetector,  # noqa: E402
-                                                coco_node, packaged_model, singular)
+from halluscope.evidence.detect_cocossd import COCO80, CocoSsdDetector, packaged_model  # noqa: E402
 from halluscope.checks import check_claim as decide  # noqa: E402
 from halluscope.evidence.detector_facts import DetectorFacts  # noqa: E402
 from halluscope.records import record_from_dict  # noqa: E402
+from halluscope.types import Claim  # noqa: E402
 from tests.tiny_detectors import isolated_cache  # noqa: F401,E402
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -9,11 +9,11 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from halluscope.claims.model import Claim  # noqa: E402
 from halluscope.errors import ConfigError  # noqa: E402
 from halluscope.evidence.cache import EvidenceCache  # noqa: E402
 from halluscope.evidence.detect import THRESHOLDS, Detector, load_detector  # noqa: E402
 from halluscope.evidence.detector_facts import DetectorFacts, spec_thresholds  # noqa: E402
+from halluscope.types import Claim  # noqa: E402
 from tests.tiny_detectors import (build_grounding_dino, build_owlv2,  # noqa: E402
                                   isolated_cache)  # noqa: F401
 

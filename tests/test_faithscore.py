@@ -6,10 +6,9 @@ import math
 
 import pytest
 
-from halluscope.checks.model import Verdict
-from halluscope.claims.model import Claim
 from halluscope.errors import ConfigError
 from halluscope.metrics.faithscore import faithscore_scores, response_scores
+from halluscope.types import Claim, Verdict
 
 
 def v(label, sentence="s1", analytic=False, kind="existence"):

@@ -317,10 +317,9 @@ def test_the_audit_option_max_image_pixels_sets_the_limit(tmp_path):
 
 @pytest.mark.parametrize("kind", ["not an image", "truncated", "directory"])
 def test_a_judge_is_not_asked_about_an_unreadable_image(tmp_path, kind):
-    from halluscope.checks.model import Verdict
-    from halluscope.claims.model import Claim
     from halluscope.judges.fallback import judge_claims
     from halluscope.records import record_from_dict
+    from halluscope.types import Claim, Verdict
 
     class NeverCalled:
         def verify_many_sync(self, items):

@@ -12,7 +12,6 @@ from PIL import Image
 
 from fake_openai_server import FakeServer
 from halluscope.adapters.mock import MockModel
-from halluscope.claims.model import Claim
 from halluscope.errors import ConfigError
 from halluscope.judges.judge import Judge, JudgeParseError, PinMismatch, claim_statement
 from halluscope.judges.parsers import (parse_claims_json, parse_verdict_json, parse_verdict_line,
@@ -20,6 +19,7 @@ from halluscope.judges.parsers import (parse_claims_json, parse_verdict_json, pa
 from halluscope.judges.reliability import (fleiss_kappa, human_agreement, load_labels,
                                            repeat_agreement)
 from halluscope.judges.spec import find_specs, load_spec
+from halluscope.types import Claim
 
 REPO_JUDGES = Path(__file__).resolve().parents[1] / "judges"
 SHIPPED = ("gpt-4o-2024-08-06", "qwen2.5-vl-7b-instruct")

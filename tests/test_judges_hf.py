@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from tiny_vlms import tiny_vlm
-from halluscope.claims.model import Claim
 from halluscope.judges.judge import Judge, JudgeParseError
 from halluscope.judges.spec import load_spec
+from halluscope.types import Claim
 
 pytest.importorskip("torch")
 REPO_JUDGES = Path(__file__).resolve().parents[1] / "judges"

@@ -464,3 +464,26 @@ def test_wordcount_runs_through_audit_by_reference(tmp_path):
     from halluscope.metrics.base import _SEEN
     count_words = __import__(_SEEN["wordcount"].__module__).count_words
     assert mean.value == pytest.approx(sum(count_words(r.response) for r in _demo_records()) / 23)
+
+
+def test_every_rate_of_every_builtin_metric_is_bounded_to_fractions():
+    """A statistic named as a rate, an accuracy, a precision, recall, F1 or CHAIR value is a
+    fraction: its bounds are [0, 1] so that a gate refuses `=80` meaning 80 %."""
+    import re
+
+    from halluscope.metrics.base import available_metrics
+    from halluscope.metrics.pope import PopeMetric
+
+    rate_like = re.compile(r"(rate|ratio|accuracy|precision|recall|^f1$|^chair|^obj_rec$|cover)")
+    classes = {name: ep.load() for name, ep in available_metrics().items()}
+    tables = [(name, cls.statistics) for name, cls in classes.items()
+              if getattr(cls, "statistics", None)]
+    tables.append(("pope[lmms-eval]", PopeMetric.lmms_eval_statistics))
+    checked = 0
+    for name, stats in tables:
+        for key, stat in stats.items():
+            if stat.count or not rate_like.search(key):
+                continue
+            checked += 1
+            assert stat.bounds == (0.0, 1.0), f"{name}.{key} is a rate without [0, 1] bounds"
+    assert checked >= 20

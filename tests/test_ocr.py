@@ -108,7 +108,7 @@ def test_ocr_cache(tmp_path):
 def test_page_image_documents_and_scanned_pdfs_are_ocrd(tmp_path, rapid):
     pytest.importorskip("pypdfium2")
     from halluscope.evidence.documents import Document
-    from halluscope.grounding.pages import check_pages
+    from halluscope.checks.pages import check_pages
     from halluscope.records import record_from_dict
 
     p1, p2 = tmp_path / "p1.png", tmp_path / "p2.png"

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from halluscope.grounding.pages import (PageCitation, Quote, check_pages, find_in_text,
-                                        normalise, normalise_map, parse_page_citations,
-                                        sentences)
+from halluscope.checks.pages import check_pages, find_in_text, normalise, normalise_map
+from halluscope.claims.citations import PageCitation, Quote, parse_page_citations, sentences
 from halluscope.records import record_from_dict
 from tests.tiny_detectors import isolated_cache  # noqa: F401,E402
 

@@ -15,10 +15,10 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from halluscope.grounding.jsonblobs import json_blobs, walk_dicts  # noqa: E402
-from halluscope.grounding.pages import PageCitation, page_number, parse_page_citations  # noqa: E402
-from halluscope.grounding.regions import (CitedBox, CitedRegion, parse_cited_boxes,  # noqa: E402
-                                          parse_cited_regions)
+from halluscope.claims.citations import (CitedBox, CitedRegion, PageCitation,  # noqa: E402
+                                         page_number, parse_cited_boxes, parse_cited_regions,
+                                         parse_page_citations)
+from halluscope.jsonblobs import json_blobs, walk_dicts  # noqa: E402
 from halluscope.judges.parsers import (Parsed, parse_claims_json, parse_verdict_json,  # noqa: E402
                                        parse_verdict_line, parse_yes_no_word)
 from halluscope.metrics.pope_parsers import get_parser  # noqa: E402

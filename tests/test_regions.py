@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from halluscope.checks.regions import Truth, check_box, check_region, truth_from_metadata
+from halluscope.claims.citations import (CitedBox, CitedRegion, norm_region_id, parse_cited_boxes,
+                                         parse_cited_regions, same_object)
 from halluscope.errors import ConfigError
-from halluscope.grounding.regions import (CitedBox, CitedRegion, Truth, check_box,
-                                          check_region, norm_region_id, parse_cited_boxes,
-                                          parse_cited_regions, same_object, truth_from_metadata)
 
 SIZE = (512, 400)
 

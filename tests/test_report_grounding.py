@@ -281,7 +281,7 @@ def test_page_highlights_without_payload_boxes_come_from_the_text_layer(sample):
 def test_page_view_draws_what_the_verdict_says_without_searching(sample, monkeypatch):
     """A quote found off its cited page is highlighted from the verdict's ``found_elsewhere``
     span; the report never looks for quotes itself (without the span: the page, unmarked)."""
-    import halluscope.grounding.pages as pages_mod
+    import halluscope.checks.pages as pages_mod
     _, _, items = sample
     monkeypatch.setattr(pages_mod, "find_in_text",
                         lambda *a, **k: pytest.fail("the report searched the page text"))

@@ -316,8 +316,11 @@ def test_report_contents(report):
         assert needle in text, needle
     p = parse(text)
     plot_imgs = [a for t, a in p.tags if t == "img" and a.get("src", "").startswith(
-        "data:image/png;base64,")]
+        "data:image/svg+xml;base64,")]
     assert len(plot_imgs) == 4                      # forest, categories, confusion, kinds
+    assert not any(a.get("src", "").startswith("data:image/png") for t, a in p.tags
+                   if t == "img" and a.get("alt") in ("Metrics at a glance",
+                                                      "POPE confusion matrix"))
     classes = [a.get("class", "") for t, a in p.tags if t == "article"]
     assert sum("f-halluc" in c for c in classes) == 2
     assert sum("f-error" in c for c in classes) == 1
@@ -366,6 +369,50 @@ def test_plots_return_png_or_none(tmp_path):
         assert fn({}) is None
     assert plots.pope_confusion({"pope": MetricSummary("pope", {}, 0)}) is None
     assert [p.key for p in plots.all_plots(result)] == ["forest", "categories", "pope", "kinds"]
+
+
+def test_svg_plots_show_what_the_png_plots_show(tmp_path):
+    import xml.etree.ElementTree as ET
+    result = build_result(tmp_path)
+    svg = {p.key: p for p in plots.all_plots(result, fmt="svg")}
+    assert list(svg) == [p.key for p in plots.all_plots(result)]
+    texts = {}
+    for key, plot in svg.items():
+        assert plot.mime == "image/svg+xml" and plot.data_uri.startswith("data:image/svg+xml")
+        root = ET.fromstring(plot.data.decode("utf-8"))          # well-formed XML
+        texts[key] = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+        with pytest.raises(ValueError, match="not PNG"):
+            plot.png
+    res = result.metrics["pope"].results
+    tp, fp, tn, fn = (int(res[k].value) for k in ("tp", "fp", "tn", "fn"))
+    total = tp + fp + tn + fn
+    for name, v in (("TP", tp), ("FP", fp), ("TN", tn), ("FN", fn)):
+        at = texts["pope"].index(name)
+        assert texts["pope"][at + 1:at + 3] == [f"{v:,}", f"{v / total:.1%}"]
+    for label, value, _ci, _better in plots._interval_rows(result, rates=True):
+        at = texts["forest"].index(label)
+        assert texts["forest"][at + 1] == f"{value:.3f}"
+    tally = result.metrics["chair"].tallies["hallucinated"]
+    for name, count in tally.items():
+        assert texts["categories"][texts["categories"].index(name) + 1] == f"{count:,}"
+    assert plots.all_plots({}, fmt="svg") == []
+    with pytest.raises(ValueError, match="expected plot format"):
+        plots.all_plots(result, fmt="gif")
+
+
+def test_svg_plots_escape_labels():
+    from halluscope.report.svgplots import category_counts_svg
+    m = {"chair": MetricSummary("chair", {}, 3, tallies={"hallucinated": {XSS: 2, "dog": 1}})}
+    svg = category_counts_svg(m)
+    assert XSS not in svg and "&lt;script&gt;" in svg
+
+
+def test_writing_a_report_does_not_import_matplotlib(tmp_path):
+    code = ("import sys; from tests.test_report_html import build_result; "
+            "from pathlib import Path; from halluscope.report.html import write_report; "
+            f"p = Path({str(tmp_path)!r}); write_report(build_result(p), p / 'r.html'); "
+            "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
 
 
 def test_importing_halluscope_does_not_import_matplotlib():

@@ -68,3 +68,50 @@ def test_result_bounds():
 def test_wilson():
     lo, hi = wilson_interval(5, 10)
     assert 0.2 < lo < 0.5 < hi < 0.8
+
+
+def _weights_by_definition(keys, n_boot, seed):
+    """Replicate weights written out as the definition says: the float uniform
+    ``(splitmix64(hash + (b + 1) * golden) >> 11) / 2**53`` through searchsorted on the float
+    Poisson(1) CDF, one step at a time with no in-place tricks."""
+    from halluscope.metrics.stats import _GOLDEN, _poisson1_cdf, key_hash
+    out = np.zeros((n_boot, len(keys)))
+    mask = (1 << 64) - 1
+    for j, key in enumerate(keys):
+        h = key_hash(key, seed)
+        for b in range(n_boot):
+            x = (h + (b + 1) * int(_GOLDEN)) & mask
+            x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+            x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+            x = x ^ (x >> 31)
+            u = (x >> 11) * (1.0 / 9007199254740992.0)
+            out[b, j] = np.searchsorted(_poisson1_cdf(), u, side="right")
+    return out
+
+
+def test_replicate_weights_match_their_definition():
+    from halluscope.metrics.stats import replicate_weights
+    keys = [f"image:{i}" for i in range(40)] + ["", "é", "#3"]
+    for seed in (0, 11):
+        fast = replicate_weights(keys, 300, seed)
+        assert np.array_equal(fast, _weights_by_definition(keys, 300, seed))
+        assert fast.max() >= 4          # the binary-searched tail is exercised too
+    assert np.array_equal(replicate_weights(keys[5:9], 50, 11), replicate_weights(
+        keys, 50, 11)[:, 5:9])
+
+
+def test_group_replicates_equal_group_by_group_sums():
+    from halluscope.metrics.stats import group_replicates, replicate_weights, small_integers
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 3, size=(60, 3)).astype(float)
+    unit_of_row = np.sort(rng.integers(0, 12, size=60))
+    _, unit_of_row = np.unique(unit_of_row, return_inverse=True)
+    weights = replicate_weights([f"u{i}" for i in range(unit_of_row.max() + 1)], 200)
+    members = {"all": list(range(60)), "even": list(range(0, 60, 2)), "one": [7]}
+    assert small_integers(x) and not small_integers(x + 0.5)
+    got = dict(group_replicates(x, weights, unit_of_row, members))
+    for g, idx in members.items():
+        want = np.zeros((200, 3))
+        for i in idx:                       # weight of the row's unit times the row, by hand
+            want += np.outer(weights[:, unit_of_row[i]], x[i])
+        assert np.array_equal(got[g], want), g

@@ -3,14 +3,13 @@ that needs it; metrics that need none are not verified for."""
 
 from __future__ import annotations
 
-from halluscope.checks.model import Verdict
-from halluscope.claims.model import Claim
 from halluscope.engines import score_outcomes
 from halluscope.metrics.chair import ChairMetric
 from halluscope.metrics.claims import ClaimsMetric
 from halluscope.metrics.faithscore import FaithScoreMetric
 from halluscope.records import Record
-from halluscope.verification import VerifiedRecord, Verifier
+from halluscope.types import Claim, Verdict, VerifiedRecord
+from halluscope.verification import Verifier
 
 
 def _record() -> Record:

@@ -10,15 +10,16 @@ decide).
 Sources disagree about objects (a detector misses a spoon that the annotations have): a later
 source's "hallucinated" that rests on the absence of an object an earlier source has in the
 image does not count (it becomes unverifiable, saying so).
+
+Citations are checked by :mod:`halluscope.checks.regions` (cited boxes and region ids) and
+:mod:`halluscope.checks.pages` (cited pages, and the quotes and numbers put on them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from halluscope.checks.model import VERDICTS, Verdict
-from halluscope.claims.model import Claim
-from halluscope.evidence.model import ImageFacts
+from halluscope.types import VERDICTS, Claim, ImageFacts, Verdict
 
 
 def _checkers():

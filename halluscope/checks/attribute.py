@@ -15,10 +15,8 @@ from functools import lru_cache
 
 from halluscope.checks.common import (absence_evidence, checker, evidence_of, instances, match,
                                       name_of, not_known, state, unverifiable)
-from halluscope.checks.model import Verdict
 from halluscope.claims.lexicon import COLORS
-from halluscope.claims.model import Claim
-from halluscope.evidence.model import ImageFacts
+from halluscope.types import Claim, ImageFacts, Verdict
 
 _SAME = {"grey": "gray", "colour": "color", "blonde": "blond", "golden": "gold"}
 

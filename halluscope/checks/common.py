@@ -24,9 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from halluscope.checks.model import Verdict
-from halluscope.claims.model import Claim
-from halluscope.evidence.model import Evidence, ImageFacts, Instance
+from halluscope.types import Claim, Evidence, ImageFacts, Instance, Verdict
 
 _VOCABS: dict[int, tuple[frozenset, Any]] = {}
 _HYPERNYM_DEPTH = 10

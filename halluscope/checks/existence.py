@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from halluscope.checks.common import (absence_evidence, checker, evidence_of, instances, match,
                                       name_of, not_known, state, unverifiable)
-from halluscope.checks.model import Verdict
-from halluscope.claims.model import Claim
-from halluscope.evidence.model import ImageFacts
+from halluscope.types import Claim, ImageFacts, Verdict
 
 
 def check_existence(claim: Claim, facts: ImageFacts) -> Verdict:

@@ -15,9 +15,7 @@ from __future__ import annotations
 from halluscope.checks import spatial
 from halluscope.checks.common import (absence_evidence, checker, evidence_of, instances, match,
                                       name_of, not_known, resolve, state, unverifiable)
-from halluscope.checks.model import Verdict
-from halluscope.claims.model import Claim
-from halluscope.evidence.model import Evidence, ImageFacts
+from halluscope.types import Claim, Evidence, ImageFacts, Verdict
 
 CONTACT_WORDS = ("on", "holding", "riding", "wearing", "carrying", "touching", "sitting on",
                  "standing on", "lying on", "in contact", "eating", "hugging", "leaning on",

@@ -1,14 +1,15 @@
 """Claims: a response split into atomic statements about the image.
 
 ``split_claims(text)`` is the rule-based splitter (spaCy, offline); ``JudgeDecomposer`` asks a
-model to decompose instead. Heavy modules load on first use.
+model to decompose instead. :mod:`halluscope.claims.citations` parses the boxes, region ids and
+pages a response cites. Heavy modules load on first use.
 """
 
 from __future__ import annotations
 
 from halluscope._lazy import lazy_exports
 
-from halluscope.claims.model import CLAIM_KINDS, Claim
+from halluscope.types import CLAIM_KINDS, Claim
 
 _LAZY = {
     "split_claims": ("halluscope.claims.splitter", "split_claims"),

@@ -21,7 +21,7 @@ import logging
 
 from typing import Any, Protocol, runtime_checkable
 
-from halluscope.claims.model import Claim
+from halluscope.types import Claim
 
 log = logging.getLogger(__name__)
 

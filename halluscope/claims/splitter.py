@@ -45,9 +45,9 @@ from typing import Any
 
 from halluscope.claims import lexicon as L
 from halluscope.claims.mentions import Mention, MentionIndex
-from halluscope.claims.model import Claim
 from halluscope.claims.parse import PIPELINES, load_pipeline, pipeline_name, repair
 from halluscope.claims.vocab import Vocabulary, load_vocabulary
+from halluscope.types import Claim
 
 log = logging.getLogger(__name__)
 

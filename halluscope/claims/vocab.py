@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -389,9 +390,30 @@ def coco_vocabulary() -> Vocabulary:
     return Vocabulary("coco", load_spec().objects)
 
 
+def default_amber_dir() -> Path | None:
+    """``$HALLUSCOPE_SHARED_DATA/amber`` or ``../shared/data/amber`` beside the project."""
+    env = os.environ.get("HALLUSCOPE_SHARED_DATA")
+    root = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    d = root / "amber"
+    return d if (d / "annotations.json").is_file() else None
+
+
+def load_amber_vocabulary(relation_json: str | Path) -> Vocabulary:
+    """AMBER's object words (with their association words) as a vocabulary."""
+    p = Path(relation_json)
+    if p.is_dir():
+        p = p / "relation.json"
+    assoc = json.loads(p.read_text(encoding="utf-8"))
+    words: dict[str, tuple[str, ...]] = {}
+    for k, v in assoc.items():
+        words.setdefault(k, ())
+        for w in v:
+            words.setdefault(w, ())
+    return Vocabulary("amber", words)
+
+
 @lru_cache(maxsize=8)
 def _amber_vocabulary(path: str) -> Vocabulary:
-    from halluscope.evidence.amber import load_amber_vocabulary
     return load_amber_vocabulary(path)
 
 
@@ -407,7 +429,6 @@ def load_vocabulary(spec: Any = None) -> Vocabulary:
     if isinstance(spec, str) and (spec == "amber" or spec.startswith("amber:")):
         path = spec.partition(":")[2]
         if not path:
-            from halluscope.evidence.amber import default_amber_dir
             d = default_amber_dir()
             if d is None:
                 raise ConfigError("the AMBER vocabulary needs AMBER's relation.json: pass "

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from halluscope.cli.common import EXIT_GATE, EXIT_OK, EXIT_USAGE, err_console
@@ -37,10 +38,12 @@ def _gates(values: list[str] | None, flag: str) -> dict[str, float]:
 def _table(comp) -> Table:
     table = Table(title=f"B = {escape(comp.b)}  vs  A = {escape(comp.a)}", title_justify="left")
     for col in ("metric", "A", "B", "B − A", "interval", "paired", "only A", "only B"):
-        table.add_column(col, justify="left" if col == "metric" else "right")
+        # a number is never folded or cut to '…'; the metric name may fold
+        table.add_column(col, justify="left" if col == "metric" else "right",
+                         overflow="fold", no_wrap=col != "metric")
 
-    def num(x):
-        return "–" if x is None else f"{x:.4f}"
+    def num(x, count=False):
+        return "–" if x is None else (f"{x:g}" if count else f"{x:.4f}")
 
     for key, e in comp.metrics.items():
         if e.get("count"):
@@ -50,12 +53,30 @@ def _table(comp) -> Table:
             ci = (f"[{e['ci'][0]:+.4f}, {e['ci'][1]:+.4f}]" if e.get("ci")
                   else ("too few units" if e.get("ci_note") else "–"))
             diff = "–" if e["diff"] is None else f"{e['diff']:+.4f}"
-        table.add_row(escape(key), num(e["a"]), num(e["b"]), diff, ci, str(e["n_paired"]),
+        count = bool(e.get("count"))
+        table.add_row(escape(key), num(e["a"], count), num(e["b"], count), diff, ci, str(e["n_paired"]),
                       str(e["only_a"]), str(e["only_b"]))
     better = sum(c["change"] == "better" for c in comp.changed)
     worse = sum(c["change"] == "worse" for c in comp.changed)
     table.caption = f"items that changed verdict: {better} better, {worse} worse in B"
     return table
+
+
+def _print_comparison(console: Console, comp) -> None:
+    """The table, or where the terminal is too narrow for it, one line per cell, so that no
+    number is cut short."""
+    table = _table(comp)
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    if natural <= console.width:
+        console.print(table)
+        return
+    console.print(table.title, highlight=False)
+    headers = [c.header for c in table.columns]
+    cells = [list(c.cells) for c in table.columns]
+    for row in zip(*cells):
+        console.print(f"{row[0]}: " + ", ".join(f"{h} {c}" for h, c in zip(headers[1:], row[1:])),
+                      highlight=False)
+    console.print(table.caption, highlight=False)
 
 
 def compare_command(
@@ -89,7 +110,7 @@ def compare_command(
     if not quiet:
         console = Console()
         for comp in result.comparisons:
-            console.print(_table(comp))
+            _print_comparison(console, comp)
         console.print(f"wrote {escape(str(out / 'compare.json'))}, "
                       f"{escape(str(out / 'compare.html'))}")
     try:

@@ -74,6 +74,18 @@ Benchmark = Annotated[Optional[str], typer.Option(
                         "hash-checked first.")]
 Data = Annotated[Optional[Path], typer.Option(
     "--data", help="With --benchmark: the question file, or a folder holding it.")]
+Engine = Annotated[str, typer.Option(
+    "--engine", help="local: one process (asyncio); ray: Ray actors ask the prompts in "
+                     "batches, this process writes the output in prompt order.")]
+RayAddress = Annotated[Optional[str], typer.Option(
+    "--ray-address", help="Ray cluster address for --engine ray (default: a local Ray "
+                          "instance).")]
+RayWorkers = Annotated[Optional[int], typer.Option(
+    "--ray-workers", min=1, help="Actors for --engine ray (default: one per CPU of the "
+                                 "cluster); --max-connections is shared among them.")]
+RayGpus = Annotated[float, typer.Option(
+    "--ray-gpus-per-worker", min=0.0, help="GPUs each Ray actor asks for (local models are "
+                                           "loaded once per actor).")]
 Images = Annotated[Optional[Path], typer.Option(
     "--images", help="With --benchmark: the folder of the benchmark's images.")]
 
@@ -87,6 +99,8 @@ def query_command(
     timeout: Timeout = None, retries: Retries = 6, restart: Restart = False,
     option: ModelOption = None, offline: Offline = False, quiet: Quiet = False,
     benchmark: Benchmark = None, data: Data = None, images: Images = None,
+    engine: Engine = "local", ray_address: RayAddress = None, ray_workers: RayWorkers = None,
+    ray_gpus_per_worker: RayGpus = 0.0,
 ) -> None:
     """Ask a model every prompt of a file; write outputs that `halluscope audit` reads."""
     from halluscope.adapters.types import Decoding
@@ -104,10 +118,16 @@ def query_command(
     except ValueError as exc:
         err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
+    if engine not in ("local", "ray"):
+        err_console.print(f"[red]error:[/red] expected --engine local or ray, got "
+                          f"{escape(engine)!r}")
+        raise typer.Exit(EXIT_USAGE)
+    ray_options = ({"workers": ray_workers, "address": ray_address,
+                    "gpus_per_worker": ray_gpus_per_worker} if engine == "ray" else None)
     if samples > 1 and temperature == 0:
         err_console.print("[yellow]note:[/yellow] --samples with temperature 0 repeats one "
                           "greedy answer; pass --temperature for Self-Consistency@N")
-    result = _ask(quiet, prompts, model, out=out, base_url=base_url,
+    result = _ask(quiet, prompts, model, ray_options, out=out, base_url=base_url,
                   max_connections=max_connections, cache=False if no_cache else cache,
                   decoding=decoding, samples=samples, system=system, allow_urls=allow_urls,
                   image_root=image_root, detail=detail, timeout=timeout, max_attempts=retries,
@@ -117,9 +137,10 @@ def query_command(
     raise typer.Exit(result.exit_code)
 
 
-def _ask(quiet: bool, prompts: Path, model: str, **kwargs):
-    """Run :func:`~halluscope.adapters.query.aquery` under a progress bar; refused
-    credentials and input errors exit 2."""
+def _ask(quiet: bool, prompts: Path, model: str, ray_options: dict | None, **kwargs):
+    """Run :func:`~halluscope.adapters.query.aquery` (or, with ``ray_options``,
+    :func:`~halluscope.adapters.ray_query.query_ray`) under a progress bar; refused
+    credentials, input errors and a missing Ray exit 2."""
     from halluscope.adapters.query import QueryCounts, _run_sync, aquery
     from halluscope.adapters.types import AuthError
     from halluscope.errors import HalluscopeError
@@ -141,6 +162,9 @@ def _ask(quiet: bool, prompts: Path, model: str, **kwargs):
 
     try:
         with bar:
+            if ray_options is not None:
+                from halluscope.adapters.ray_query import query_ray
+                return query_ray(prompts, model, progress=on_progress, **ray_options, **kwargs)
             return _run_sync(aquery(prompts, model, progress=on_progress, **kwargs))
     except AuthError as exc:
         err_console.print(f"[red]authentication failed:[/red] {escape(redact_text(str(exc)))}")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError
-from halluscope.evidence.model import ImageFacts, Instance
+from halluscope.types import ImageFacts, Instance
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +52,6 @@ def dimension(item_type: str) -> tuple[str, str | None]:
     """``(dimension, sub-dimension)`` of a discriminative item as AMBER's scorer counts it:
     any type that is not existence or attribute counts as relation."""
     return DIMENSIONS.get(item_type, ("relation", None))
-
-
-def default_amber_dir() -> Path | None:
-    """``$HALLUSCOPE_SHARED_DATA/amber`` or ``../shared/data/amber`` beside the project."""
-    env = os.environ.get("HALLUSCOPE_SHARED_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
-    d = root / "amber"
-    return d if (d / "annotations.json").is_file() else None
 
 
 def is_amber(obj: Any) -> bool:
@@ -245,18 +236,3 @@ def amber_id(record) -> int | None:
         if m:
             return int(m.group(1))
     return None
-
-
-def load_amber_vocabulary(relation_json: str | Path):
-    """AMBER's object words (with their association words) as a vocabulary."""
-    from halluscope.claims.vocab import Vocabulary
-    p = Path(relation_json)
-    if p.is_dir():
-        p = p / "relation.json"
-    assoc = json.loads(p.read_text(encoding="utf-8"))
-    words: dict[str, tuple[str, ...]] = {}
-    for k, v in assoc.items():
-        words.setdefault(k, ())
-        for w in v:
-            words.setdefault(w, ())
-    return Vocabulary("amber", words)

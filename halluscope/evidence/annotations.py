@@ -1,4 +1,4 @@
-"""Annotation files read into :class:`~halluscope.evidence.model.ImageFacts`.
+"""Annotation files read into :class:`~halluscope.types.ImageFacts`.
 
 Four formats, told apart by their shape (:func:`load_annotations`):
 
@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError
-from halluscope.evidence.model import ImageFacts, Instance
+from halluscope.types import ImageFacts, Instance
 
 log = logging.getLogger(__name__)
 

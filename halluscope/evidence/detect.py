@@ -51,7 +51,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from halluscope.errors import ConfigError, MissingExtraError
-from halluscope.evidence.model import Evidence
+from halluscope.types import Evidence
 
 log = logging.getLogger(__name__)
 

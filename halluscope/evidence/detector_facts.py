@@ -40,7 +40,7 @@ from halluscope.errors import ConfigError
 from halluscope.evidence.cache import EvidenceCache, image_sha256, weights_hash
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
                                         default_thresholds, load_detector, load_rgb, nms)
-from halluscope.evidence.model import ImageFacts, Instance
+from halluscope.types import ImageFacts, Instance
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def spec_thresholds(spec: str) -> Thresholds:
 def _coco_class(*words: str | None) -> str | None:
     """The COCO class the first mappable word names: exact class names, then the built-in
     synonym table, then (slower) the claims vocabulary's WordNet mapping when it is there."""
-    from halluscope.evidence.detect_cocossd import COCO80, coco_node
+    from halluscope.claims.coco import COCO80, coco_node
 
     words = tuple(w for w in words if w)
     for w in words:

@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from halluscope.errors import UnreadableImage
 from halluscope.evidence.annotations import AnnotationSource, load_annotations
-from halluscope.evidence.model import ImageFacts
+from halluscope.types import ImageFacts
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from halluscope.checks.model import Verdict
 from halluscope.errors import CacheMiss
+from halluscope.types import Verdict
 
 log = logging.getLogger(__name__)
 

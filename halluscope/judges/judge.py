@@ -36,13 +36,11 @@ from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.registry import get_model
 from halluscope.adapters.types import AdapterError, AuthError, Decoding, Message, Request
-from halluscope.checks.model import Verdict
-from halluscope.claims.model import Claim
 from halluscope.errors import ConfigError, HalluscopeError
-from halluscope.evidence.model import Evidence
 from halluscope.judges.parsers import PARSERS, UNVERIFIABLE, Parsed
 from halluscope.judges.reliability import JudgeStats, human_agreement, repeat_agreement
 from halluscope.judges.spec import JudgeSpec, load_spec
+from halluscope.types import Claim, Evidence, Verdict
 
 
 class JudgeError(HalluscopeError):

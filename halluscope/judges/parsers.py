@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from halluscope.claims.model import CLAIM_KINDS
+from halluscope.types import CLAIM_KINDS
 
 SUPPORTED, HALLUCINATED, UNVERIFIABLE = "supported", "hallucinated", "unverifiable"
 _VERDICT_WORDS = {
@@ -61,7 +61,7 @@ MAX_JSON_STARTS = 64
 def extract_json(text: str, opener: str) -> Any:
     """The first JSON value starting with ``opener`` (``{`` or ``[``) in ``text``; raises
     ``ValueError`` when there is none."""
-    from halluscope.grounding.jsonblobs import MAX_DEPTH, nesting_depth
+    from halluscope.jsonblobs import MAX_DEPTH, nesting_depth
     candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
     decoder = json.JSONDecoder()
     tries = 0
@@ -144,7 +144,7 @@ _CLAIM_FIELDS = ("kind", "subject", "value", "relation", "object", "text")
 
 
 def parse_claims_json(text: str) -> Parsed:
-    """A list of claim dicts (fields as in :class:`~halluscope.claims.model.Claim`); items that
+    """A list of claim dicts (fields as in :class:`~halluscope.types.Claim`); items that
     are not valid claims make the parse fail rather than vanish."""
     try:
         obj = extract_json(text or "", "[")

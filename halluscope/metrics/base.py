@@ -42,7 +42,7 @@ from halluscope.errors import ConfigError, UnknownNameError, UnreadableImage
 from halluscope.metrics.explain import Explanation, explain_payload
 
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
-                                      Statistic, SumState)
+                                      Statistic, SumState, group_replicates, small_integers)
 from halluscope.records import Record
 
 CLUSTER_DEFAULT = "image"
@@ -397,9 +397,10 @@ class Metric(ABC):
             # question) sets the unit itself for the default image clustering
             unit = (item.unit if item.unit is not None and self.cluster_by == CLUSTER_DEFAULT
                     else unit_of(record, self.cluster_by))
-            extra = tuple(g for g in group_names(record, self.by) if g not in item.groups)
-            if extra:
-                item.groups = tuple(item.groups) + extra
+            if self.by:
+                extra = tuple(g for g in group_names(record, self.by) if g not in item.groups)
+                if extra:
+                    item.groups = tuple(item.groups) + extra
             item.unit = unit
         self._row_keys.append(unit if unit is not None else key if key is not None
                               else f"#{self._added}")
@@ -430,15 +431,33 @@ class Metric(ABC):
         for i, groups in enumerate(self._row_groups):
             for g in groups:
                 members.setdefault(g, []).append(i)
-        for g, idx in members.items():
-            st = self.group_states.get(g)
-            if st is None:
-                st = self.group_states[g] = SumState(self.columns, self.n_boot, self.seed)
-            if len(idx) == len(x):      # every item (a POPE split, one model): no copies
-                st.add_rows(x, weights, inv, units)
-            else:
-                st.add_rows(x[idx], weights, inv[idx], [units[i] for i in idx])
+        if weights is not None and members and small_integers(x):
+            self._fold_groups_exact(x, weights, inv, units, members)
+        else:
+            for g, idx in members.items():
+                st = self._group_state(g)
+                if len(idx) == len(x):      # every item (a POPE split, one model): no copies
+                    st.add_rows(x, weights, inv, units)
+                else:
+                    st.add_rows(x[idx], weights, inv[idx], [units[i] for i in idx])
         self._rows, self._row_groups, self._row_units, self._row_keys = [], [], [], []
+
+    def _group_state(self, group: str) -> SumState:
+        st = self.group_states.get(group)
+        if st is None:
+            st = self.group_states[group] = SumState(self.columns, self.n_boot, self.seed)
+        return st
+
+    def _fold_groups_exact(self, x: np.ndarray, weights: np.ndarray, inv: np.ndarray,
+                           units: list[str | None], members: dict[str, list[int]]) -> None:
+        """Integer rows: every group's replicates from one matrix product per batch of groups
+        (:func:`~halluscope.metrics.stats.group_replicates`), bit-identical to group by group."""
+        for g, boot in group_replicates(x, weights, inv, members):
+            idx = members[g]
+            if len(idx) == len(x):
+                self._group_state(g).add_replicated(x, boot, units)
+            else:
+                self._group_state(g).add_replicated(x[idx], boot, [units[i] for i in idx])
 
     def merge(self, other: "Metric") -> None:
         """Fold another instance's state (a shard of the same run) into this one."""

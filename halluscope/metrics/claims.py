@@ -33,14 +33,14 @@ import logging
 from collections import Counter
 from typing import Any, ClassVar
 
-from halluscope.checks.model import Verdict
 from halluscope.errors import ConfigError
 from halluscope.judges.fallback import is_model_judge, judge_info
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import Explanation, explain_claim_verdicts
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
-from halluscope.verification import VerifiedRecord, Verifier
+from halluscope.types import Verdict, VerifiedRecord
+from halluscope.verification import Verifier
 
 log = logging.getLogger(__name__)
 

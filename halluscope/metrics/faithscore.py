@@ -24,12 +24,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
-from halluscope.checks.model import Verdict
 from halluscope.errors import ConfigError
 from halluscope.metrics.base import ItemScore, MetricOption
 from halluscope.metrics.claims import ClaimsMetric
 from halluscope.metrics.stats import Statistic, rate, ratio
-from halluscope.verification import VerifiedRecord
+from halluscope.types import Verdict, VerifiedRecord
 
 EMPTY = ("zero", "skip", "original")
 

@@ -1,6 +1,6 @@
 """Grounding metrics: region citations (boxes, region ids) and page citations (pages, quotes).
 
-``region`` (:class:`RegionMetric`), per record (see :mod:`halluscope.grounding.regions`):
+``region`` (:class:`RegionMetric`), per record (see :mod:`halluscope.checks.regions`):
 
 * ``precision``: supported citations / decided citations (boxes and region ids; unverifiable
   ones are left out and counted in ``unverifiable``);
@@ -8,7 +8,7 @@
   objects the response cites that got a correct box or region id / all those instances;
 * ``fabricated_id_rate``: cited region ids never offered / cited region ids.
 
-``page`` (:class:`PageMetric`), per record (see :mod:`halluscope.grounding.pages`):
+``page`` (:class:`PageMetric`), per record (see :mod:`halluscope.checks.pages`):
 
 * ``citation_accuracy``: citations whose pages all exist and whose quotes and numbers are all
   found on them / citations;
@@ -94,7 +94,8 @@ class RegionMetric(Metric):
 
     def __init__(self, *, iou_threshold: float | None = None, box_format: str = "auto",
                  facts: Any = None, annotations: Any = (), **kw: Any):
-        from halluscope.grounding.regions import BOX_FORMATS, IOU_THRESHOLD
+        from halluscope.checks.regions import IOU_THRESHOLD
+        from halluscope.claims.citations import BOX_FORMATS
         if box_format not in BOX_FORMATS:
             from halluscope.errors import ConfigError
             raise ConfigError(f"expected box_format in {BOX_FORMATS}, got {box_format!r}")
@@ -137,7 +138,7 @@ class RegionMetric(Metric):
             return False
         if "regions" in record.metadata:
             return True
-        from halluscope.grounding.regions import parse_cited_boxes, parse_cited_regions
+        from halluscope.claims.citations import parse_cited_boxes, parse_cited_regions
         try:
             return bool(parse_cited_regions(record.response) or parse_cited_boxes(record.response))
         except PARSE_FAULTS:
@@ -163,7 +164,8 @@ class RegionMetric(Metric):
     def score_verified(self, verified: VerifiedRegions, *, emit_claims: bool = True
                        ) -> ItemScore:
         """Precision of the cited boxes and ids, recall over known instances (pure)."""
-        from halluscope.grounding.regions import iou, same_object
+        from halluscope.checks.regions import iou
+        from halluscope.claims.citations import same_object
         truth, size, cited_labels = verified.truth, verified.size, verified.cited_labels
         boxes, regions = verified.boxes, verified.regions
         box_verdicts, id_verdicts = verified.box_verdicts, verified.id_verdicts
@@ -277,17 +279,17 @@ class PageMetric(Metric):
                    cache=EvidenceCache.from_config(config), **kw)
 
     def describe(self) -> dict[str, Any]:
-        from halluscope.grounding import pages
+        from halluscope.claims import citations
         return {"ocr": self.ocr, "dpi": self.dpi,
                 "normalisation": "NFKC, casefold, quotes/dashes unified, line-end hyphens "
                                  "joined, whitespace collapsed, thousands commas dropped; "
                                  "loose match ignores punctuation",
-                "max_range": pages.MAX_RANGE}
+                "max_range": citations.MAX_RANGE}
 
     def applies_to(self, record: Record) -> bool:
         if not record.response or (record.document is None and record.task != "document"):
             return False
-        from halluscope.grounding.pages import parse_page_citations
+        from halluscope.claims.citations import parse_page_citations
         try:
             return bool(parse_page_citations(record.response))
         except PARSE_FAULTS:

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 from halluscope.errors import CacheMiss, ConfigError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
-from halluscope.metrics.stats import Statistic, ratio
+from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 
 VARIANTS = ("original", "refined")
@@ -54,8 +54,9 @@ def original_rating(judge_text: str | None) -> tuple[int, bool]:
 
 def _stats() -> dict[str, Statistic]:
     return {
-        "average_score": Statistic(lambda s: ratio(s["score"], s["rated"]), higher_is_better=True),
-        "hallucination_rate": Statistic(lambda s: ratio(s["hallucinated"], s["rated"])),
+        "average_score": Statistic(lambda s: ratio(s["score"], s["rated"]), higher_is_better=True,
+                                   units="rated"),
+        "hallucination_rate": rate(lambda s: ratio(s["hallucinated"], s["rated"]), units="rated"),
         "rated": Statistic(lambda s: s["rated"], count=True),
         "unverifiable": Statistic(lambda s: s["unverifiable"], count=True),
         "parse_fallback_to_0": Statistic(lambda s: s["fallback"], count=True),

@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
-from halluscope.metrics.stats import Statistic, ratio
+from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 
 log = logging.getLogger(__name__)
@@ -305,11 +305,13 @@ class ObjhalMetric(Metric):
         "answers", "hallucinated_answers", "coco_answers", "hallucinated_mentions", "mentions",
         "correct_objects", "gt_objects", "words")
     statistics: ClassVar[dict[str, Statistic]] = {
-        "chairs": Statistic(lambda s: ratio(s["hallucinated_answers"], s["answers"])),
-        "chairs_refine": Statistic(lambda s: ratio(s["hallucinated_answers"], s["coco_answers"])),
-        "chairi": Statistic(lambda s: ratio(s["hallucinated_mentions"], s["mentions"])),
-        "obj_rec": Statistic(lambda s: ratio(s["correct_objects"], s["gt_objects"]),
-                             higher_is_better=True),
+        "chairs": rate(lambda s: ratio(s["hallucinated_answers"], s["answers"]), units="answers"),
+        "chairs_refine": rate(lambda s: ratio(s["hallucinated_answers"], s["coco_answers"]),
+                              units="coco_answers"),
+        "chairi": rate(lambda s: ratio(s["hallucinated_mentions"], s["mentions"]),
+                       units="mentions"),
+        "obj_rec": rate(lambda s: ratio(s["correct_objects"], s["gt_objects"]),
+                        higher_is_better=True, units="gt_objects"),
         "avg_len": Statistic(lambda s: ratio(s["words"], s["answers"])),
         "coco_answers": Statistic(lambda s: s["coco_answers"], count=True),
         "mentions": Statistic(lambda s: s["mentions"], count=True),

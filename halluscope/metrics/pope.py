@@ -49,12 +49,9 @@ Groups: ``split:<name>`` (a ``split`` or ``category`` field of the question or t
 from __future__ import annotations
 
 import bisect
-import gzip
-import json
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +60,7 @@ import numpy as np
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import explain_yes_no
+from halluscope.metrics.pope_answers import AnswerFile, scan_answers
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
 from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREATMENTS, YES,
                                              AnswerParser, get_parser)
@@ -81,51 +79,6 @@ __all__ = ["KNOWN_QUESTION_FILES", "PARSERS", "PopeMetric", "Question", "Questio
 log = logging.getLogger(__name__)
 
 ALIGN_MODES = ("auto", "id", "order")
-
-
-# -- answer files: cheap scan for by-order alignment ------------------------------------------
-@dataclass
-class _AnswerFile:
-    """What :meth:`PopeMetric.begin` learned about one answer file."""
-
-    path: str
-    n_answers: int
-    blank_lines: list[int]
-    by_order: bool
-
-
-def _scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:
-    """(non-blank lines, line numbers of blank lines, first object) or ``None`` if unreadable."""
-    try:
-        if path.suffix == ".gz":
-            fh = gzip.open(path, "rb")
-        else:
-            fh = open(path, "rb")
-    except OSError:
-        return None
-    count, blanks, first = 0, [], None
-    with fh:
-        head = fh.read(1 << 16)
-        if head.lstrip().startswith(b"["):
-            try:
-                arr = json.loads((head + fh.read()).decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                return None
-            if not isinstance(arr, list):
-                return None
-            return len(arr), [], (arr[0] if arr else None)
-        fh.seek(0)
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                if count == 0:
-                    try:
-                        first = json.loads(line)
-                    except ValueError:
-                        first = None
-                count += 1
-            else:
-                blanks.append(lineno)
-    return count, blanks, first
 
 
 # -- statistics -------------------------------------------------------------------------------
@@ -169,6 +122,11 @@ def _yes_labels(s):
 
 _ROW = {(YES, YES): 0, (YES, NO): 1, (NO, NO): 2, (NO, YES): 3,
         (UNKNOWN, YES): 4, (UNKNOWN, NO): 5}  # (prediction, label) -> column
+_ONE_HOT = {key: tuple(float(i == col) for i in range(6)) for key, col in _ROW.items()}
+
+
+def _where(record: Record) -> dict[str, Any]:
+    return {"file": record.source.file, "line": record.source.line}
 
 
 class PopeMetric(Metric):
@@ -220,12 +178,13 @@ class PopeMetric(Metric):
     #: used for parsers whose ``unknowns`` is ``lmms-eval``.
     lmms_eval_statistics = {
         **statistics,
-        "accuracy": Statistic(lambda s: _zero_if_undefined(ratio(s["tp"] + s["tn"], _answers(s))),
-                              higher_is_better=True),
-        "precision": Statistic(_lmms_precision, higher_is_better=True),
-        "recall": Statistic(_lmms_recall, higher_is_better=True),
-        "f1": Statistic(_lmms_f1, higher_is_better=True),
-        "yes_ratio": Statistic(lambda s: _zero_if_undefined(ratio(_yes_labels(s), _answers(s)))),
+        "accuracy": rate(lambda s: _zero_if_undefined(ratio(s["tp"] + s["tn"], _answers(s))),
+                         higher_is_better=True),
+        "precision": rate(_lmms_precision, higher_is_better=True),
+        "recall": rate(_lmms_recall, higher_is_better=True),
+        "f1": rate(_lmms_f1, higher_is_better=True),
+        "yes_ratio": rate(lambda s: _zero_if_undefined(ratio(_yes_labels(s), _answers(s))),
+                          direction=False),
     }
 
     def __init__(self, questions: str | Path | QuestionSet | None = None, *,
@@ -248,7 +207,7 @@ class PopeMetric(Metric):
             self.questions = questions
         else:
             self.questions = load_questions(questions)
-        self._files: dict[str, _AnswerFile] = {}
+        self._files: dict[str, AnswerFile] = {}
         super().__init__(n_boot=n_boot, seed=seed, confidence=confidence)
 
     @classmethod
@@ -311,7 +270,7 @@ class PopeMetric(Metric):
         return f"not a yes/no question ({record.task} record)"
 
     # -- alignment ------------------------------------------------------------------------------
-    def _file_info(self, file: str | None) -> _AnswerFile | None:
+    def _file_info(self, file: str | None) -> AnswerFile | None:
         if file is None or not self._files:
             return None
         info = self._files.get(file)
@@ -333,7 +292,7 @@ class PopeMetric(Metric):
         n_questions = len(self.questions)
         for path in inputs:
             path = Path(path)
-            scan = _scan_answers(path)
+            scan = scan_answers(path)
             if scan is None:
                 continue
             n_answers, blanks, first = scan
@@ -344,7 +303,7 @@ class PopeMetric(Metric):
             if rec.task != "yes-no":
                 continue  # not a POPE answer file (captions for CHAIR, ...)
             by_order = self._mode_for(rec.question_id is not None) == "order"
-            info = _AnswerFile(str(path), n_answers, blanks, by_order)
+            info = AnswerFile(str(path), n_answers, blanks, by_order)
             self._files[str(path)] = info
             self._files[str(path.resolve())] = info
             if by_order and n_answers != n_questions:
@@ -368,12 +327,11 @@ class PopeMetric(Metric):
         qs = self.questions
         if qs is None:
             return None, "label", None
-        where = {"file": record.source.file, "line": record.source.line}
         mode = self._mode_for(record.question_id is not None)
         if mode == "id":
             if record.question_id is None:
                 raise RecordError("expected a question_id to align the answer with the "
-                                  "question file, found none", field="question_id", **where)
+                                  "question file, found none", field="question_id", **_where(record))
             index = qs.by_id.get(record.question_id)
             if index is None:
                 span = ""
@@ -381,7 +339,7 @@ class PopeMetric(Metric):
                     span = f", ids {qs.questions[0].question_id}..{qs.questions[-1].question_id}"
                 raise RecordError(
                     f"question_id {record.question_id} is not in question file {qs.path} "
-                    f"({qs.label_for_messages()}{span})", field="question_id", **where)
+                    f"({qs.label_for_messages()}{span})", field="question_id", **_where(record))
         else:
             index = self._ordinal(record)
             if index >= len(qs):
@@ -396,26 +354,26 @@ class PopeMetric(Metric):
             raise RecordError(
                 f"expected the question {question.text!r} (question file {qs.path} line "
                 f"{question.line}), got {record.prompt!r:.120}: answers and questions are "
-                f"misaligned (aligned by {mode})", field="question", **where)
+                f"misaligned (aligned by {mode})", field="question", **_where(record))
         return question, mode, index
 
     # -- scoring --------------------------------------------------------------------------------
     def _score(self, record: Record) -> tuple[ItemScore, str, int | None]:
-        where = {"file": record.source.file, "line": record.source.line}
         if record.response is None:
             raise RecordError("expected the model's answer, found none", field="response",
-                              **where)
+                              **_where(record))
         question, mode, index = self._align(record)
         label = record.label
         if question is not None and question.label is not None:
             if label is not None and label != question.label:
                 raise RecordError(f"the answer line says label {label!r} but question "
                                   f"{question.question_id} says {question.label!r}",
-                                  field="label", **where)
+                                  field="label", **_where(record))
             label = question.label
         if label is None:
             raise RecordError("expected a yes/no label: pass a question file with labels or "
-                              "put 'label' on each answer line", field="label", **where)
+                              "put 'label' on each answer line", field="label",
+                              **_where(record))
         prediction = self.parser(record.response)
         qtext = question.text if question is not None and question.text else record.prompt
         judged = None
@@ -424,8 +382,7 @@ class PopeMetric(Metric):
             judged = judge_yes_no(self.judge, record, qtext)
             if judged.label in (YES, NO):
                 prediction = judged.label
-        row = [0.0] * 6
-        row[_ROW[(prediction, label)]] = 1.0
+        row = _ONE_HOT[(prediction, label)]
 
         split = question.split if question is not None else None
         if split is None:
@@ -449,7 +406,7 @@ class PopeMetric(Metric):
         # the image the question is about is the resampling unit (answer files often carry no
         # image: the six questions of an image are not independent)
         unit = f"image:{question.image}" if question is not None and question.image else None
-        return (ItemScore(payload=payload, row=tuple(row), groups=tuple(groups), unit=unit),
+        return (ItemScore(payload=payload, row=row, groups=tuple(groups), unit=unit),
                 mode, index)
 
     def score(self, record: Record) -> ItemScore:

@@ -122,20 +122,8 @@ def _file_bytes(path: Path) -> tuple[bytes, bytes]:
     return raw, (gzip.decompress(raw) if path.suffix == ".gz" else raw)
 
 
-def load_questions(path: str | Path) -> QuestionSet:
-    """Read a POPE question file (JSON lines, or a JSON array) and hash its bytes."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"POPE question file not found: {path}")
-    raw, data = _file_bytes(path)
-    sha = hashlib.sha256(raw).hexdigest()
-    text = data.decode("utf-8")
-    name = str(path)
-    split_from_name = None
-    m = _SPLIT_IN_NAME.search(path.name)
-    if m:
-        split_from_name = m.group(1).lower()
-
+def _parsed(text: str, name: str) -> list[tuple[int, Any]]:
+    """(line number, parsed JSON) of every question in the file's text (JSON lines or array)."""
     if text.lstrip().startswith("["):
         try:
             items = list(enumerate(fast_json.loads(text), 1))
@@ -152,7 +140,12 @@ def load_questions(path: str | Path) -> QuestionSet:
             except json.JSONDecodeError as exc:
                 raise RecordError(f"invalid JSON at column {exc.colno}: {exc.msg}", file=name,
                                   line=lineno) from None
+    return items
 
+
+def _questions(items: list[tuple[int, Any]], name: str, split_from_name: str | None
+               ) -> tuple[list[Question], dict[str, int]]:
+    """The questions and the index of each question id, from the parsed lines."""
     questions: list[Question] = []
     by_id: dict[str, int] = {}
     for lineno, obj in items:
@@ -178,6 +171,25 @@ def load_questions(path: str | Path) -> QuestionSet:
             by_id[qid] = len(questions)
         questions.append(Question(qid, qtext if isinstance(qtext, str) else None, label,
                                   obj.get("image"), split, lineno))
+    return questions, by_id
+
+
+def load_questions(path: str | Path) -> QuestionSet:
+    """Read a POPE question file (JSON lines, or a JSON array) and hash its bytes."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"POPE question file not found: {path}")
+    raw, data = _file_bytes(path)
+    sha = hashlib.sha256(raw).hexdigest()
+    text = data.decode("utf-8")
+    name = str(path)
+    split_from_name = None
+    m = _SPLIT_IN_NAME.search(path.name)
+    if m:
+        split_from_name = m.group(1).lower()
+
+    with fast_json.gc_paused():   # ~30,000 small dicts and questions: no collector rescans
+        questions, by_id = _questions(_parsed(text, name), name, split_from_name)
     if not questions:
         raise ConfigError(f"POPE question file {path} holds no questions")
     if by_id and len(by_id) != len(questions):

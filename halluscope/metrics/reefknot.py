@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 from halluscope.errors import ConfigError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.pope_parsers import parse_strict
-from halluscope.metrics.stats import Statistic, ratio
+from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 
 VARIANTS = ("original", "corrected")
@@ -201,17 +201,18 @@ class ReefknotMetric(Metric):
         "yn_n", "yn_correct", "yn_yes", "yn_none", "pair_n", "pair_first", "pair_second",
         "pair_both", "mc_n", "mc_correct", "mc_none")
     statistics: ClassVar[dict[str, Statistic]] = {
-        "accuracy": Statistic(lambda s: ratio(s["yn_correct"], s["yn_n"]), higher_is_better=True),
-        "hallucination_rate": Statistic(lambda s: 1 - ratio(s["yn_correct"], s["yn_n"])),
-        "yes_rate": Statistic(lambda s: ratio(s["yn_yes"], s["yn_n"])),
-        "yes_accuracy": Statistic(lambda s: ratio(s["pair_first"], s["pair_n"]),
-                                  higher_is_better=True),
-        "no_accuracy": Statistic(lambda s: ratio(s["pair_second"], s["pair_n"]),
-                                 higher_is_better=True),
-        "pairwise_accuracy": Statistic(lambda s: ratio(s["pair_both"], s["pair_n"]),
-                                       higher_is_better=True),
-        "multichoice_accuracy": Statistic(lambda s: ratio(s["mc_correct"], s["mc_n"]),
-                                          higher_is_better=True),
+        "accuracy": rate(lambda s: ratio(s["yn_correct"], s["yn_n"]), higher_is_better=True,
+                         units="yn_n"),
+        "hallucination_rate": rate(lambda s: 1 - ratio(s["yn_correct"], s["yn_n"]), units="yn_n"),
+        "yes_rate": rate(lambda s: ratio(s["yn_yes"], s["yn_n"]), units="yn_n"),
+        "yes_accuracy": rate(lambda s: ratio(s["pair_first"], s["pair_n"]), higher_is_better=True,
+                             units="pair_n"),
+        "no_accuracy": rate(lambda s: ratio(s["pair_second"], s["pair_n"]),
+                            higher_is_better=True, units="pair_n"),
+        "pairwise_accuracy": rate(lambda s: ratio(s["pair_both"], s["pair_n"]),
+                                  higher_is_better=True, units="pair_n"),
+        "multichoice_accuracy": rate(lambda s: ratio(s["mc_correct"], s["mc_n"]),
+                                     higher_is_better=True, units="mc_n"),
         "non_answers": Statistic(lambda s: s["yn_none"] + s["mc_none"], count=True),
         "n_yes_no": Statistic(lambda s: s["yn_n"], count=True),
         "n_multichoice": Statistic(lambda s: s["mc_n"], count=True),

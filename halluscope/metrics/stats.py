@@ -58,11 +58,39 @@ def _poisson1_cdf() -> np.ndarray:
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser: a bijective 64-bit mix (counter-based random numbers)."""
+    """SplitMix64's finaliser: a bijective 64-bit mix (counter-based random numbers), computed
+    in place in ``x`` (which is returned)."""
+    tmp = np.empty_like(x)
     with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
+        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+            np.right_shift(x, np.uint64(shift), out=tmp)
+            x ^= tmp
+            x *= np.uint64(mult)
+        np.right_shift(x, np.uint64(31), out=tmp)
+        x ^= tmp
+    return x
+
+
+_TWO_53 = 9007199254740992.0
+
+
+def _poisson1_from_bits(bits53: np.ndarray) -> np.ndarray:
+    """The inverse Poisson(1) CDF of ``u = bits53 / 2**53`` as floats: the number of CDF values
+    ``<= u``. ``cdf[k] <= u`` is ``ceil(cdf[k] * 2**53) <= bits53`` exactly (scaling by a power of
+    two is exact), so the count is taken on the integers: three comparisons cover 98% of draws
+    (weights 0 to 3), a binary search the rest."""
+    cdf = _poisson1_cdf()
+    thresholds = np.ceil(cdf[cdf < 1.0] * _TWO_53).astype(np.uint64)
+    small = np.zeros(bits53.shape, dtype=np.uint8)
+    hit = np.empty(bits53.shape, dtype=bool)
+    for t in thresholds[:3]:
+        np.greater_equal(bits53, t, out=hit)
+        small += hit
+    out = small.astype(np.float64)
+    flat = bits53.reshape(-1)
+    tail = np.flatnonzero(flat >= thresholds[3])
+    out.reshape(-1)[tail] = np.searchsorted(thresholds, flat[tail], side="right")
+    return out
 
 
 def key_hash(key: str, seed: int = 0) -> int:
@@ -85,11 +113,11 @@ def replicate_weights(keys: Sequence[str], n_boot: int, seed: int = 0) -> np.nda
     if not n_boot or not m:
         return np.zeros((int(n_boot), m))
     base = np.fromiter((key_hash(k, seed) for k in keys), dtype=np.uint64, count=m)
-    counters = (np.arange(1, n_boot + 1, dtype=np.uint64) * _GOLDEN)[:, None]
     with np.errstate(over="ignore"):
-        bits = _splitmix64(base[None, :] + counters)
-    u = (bits >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)  # [0, 1)
-    return np.searchsorted(_poisson1_cdf(), u, side="right").astype(float)
+        bits = (np.arange(1, n_boot + 1, dtype=np.uint64) * _GOLDEN)[:, None] + base[None, :]
+    bits = _splitmix64(bits)
+    bits >>= np.uint64(11)                    # u = bits / 2**53, in [0, 1)
+    return _poisson1_from_bits(bits)
 
 
 def ratio(num, den):
@@ -259,9 +287,24 @@ class SumState:
         if len(used) == len(x):                 # one row per unit: nothing to sum
             self.boot += weights[:, unit_of_row] @ x
             return
-        per_unit = np.zeros((len(used), x.shape[1]))
-        np.add.at(per_unit, local, x)
-        self.boot += weights[:, used] @ per_unit
+        per_unit = np.empty((len(used), x.shape[1]))
+        for c in range(x.shape[1]):             # row order, as np.add.at would add them
+            per_unit[:, c] = np.bincount(local, x[:, c], minlength=len(used))
+        every = len(used) == weights.shape[1] and used[-1] == len(used) - 1
+        self.boot += (weights if every else weights[:, used]) @ per_unit
+
+    def add_replicated(self, x: np.ndarray, boot: np.ndarray,
+                       units: Sequence[str | None] | None = None) -> None:
+        """Add rows ``x`` (m x k) whose bootstrap replicates the caller has already summed
+        (``boot``: n_boot x k, the weighted column sums of ``x``)."""
+        if not len(x):
+            return
+        self.n += len(x)
+        if units is not None:
+            self.units.update(u for u in units if u is not None)
+        self.totals += x.sum(axis=0)
+        if self.n_boot:
+            self.boot += boot
 
     def flush(self) -> None:
         if not self._buffer:
@@ -314,6 +357,39 @@ class SumState:
         return MetricResult(name, float(point), n, stat.higher_is_better, ci,
                             confidence if ci else None, bounds=stat.bounds, ci_note=note,
                             clusters=clusters, direction=stat.direction)
+
+
+GROUP_COLUMNS = 1024
+"""Columns (groups x metric columns) of one matrix product in :func:`group_replicates`."""
+
+
+def small_integers(x: np.ndarray) -> bool:
+    """Whether every value is an integer below 2**31 in size: weighted sums of a chunk of such
+    rows are exact in float64, whatever the order of the additions."""
+    return bool((np.abs(x) < 2.0 ** 31).all() and (x == np.floor(x)).all())
+
+
+def group_replicates(x: np.ndarray, weights: np.ndarray, unit_of_row: np.ndarray,
+                     members: Mapping[str, Sequence[int]]):
+    """``(group, replicates)`` for every group: the weighted column sums (n_boot x k) of the
+    group's rows ``x[members[group]]``, row ``i`` weighted by column ``unit_of_row[i]`` of
+    ``weights``. The groups' rows are summed per unit side by side and multiplied by the weights
+    in one product per batch of groups; for :func:`small_integers` rows this is exact, so the
+    same to the bit as one group at a time."""
+    n_units, k = weights.shape[1], x.shape[1]
+    names = list(members)
+    per_batch = max(1, GROUP_COLUMNS // k)
+    for start in range(0, len(names), per_batch):
+        batch = names[start:start + per_batch]
+        per_unit = np.zeros((n_units, k * len(batch)))
+        for j, g in enumerate(batch):
+            idx = np.asarray(members[g], dtype=np.intp)
+            rows, where = x[idx], unit_of_row[idx]
+            for c in range(k):
+                per_unit[:, j * k + c] = np.bincount(where, rows[:, c], minlength=n_units)
+        boot = weights @ per_unit
+        for j, g in enumerate(batch):
+            yield g, boot[:, j * k:(j + 1) * k]
 
 
 def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:

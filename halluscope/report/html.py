@@ -265,7 +265,7 @@ def build_context(result: AuditResult, *, max_items: int = 500,
         log.warning("report: %d image(s) left out to keep the file under %d MB",
                     images.skipped, images.budget // 1_000_000)
     plots = [{"key": p.key, "title": p.title, "caption": p.caption, "uri": p.data_uri}
-             for p in all_plots(result)]
+             for p in all_plots(result, fmt="svg")]  # no matplotlib
     return {
         "title": "halluscope report",
         "header": header(result),

@@ -1,4 +1,5 @@
-"""Figures of an audit as PNG bytes, for the HTML report and notebooks.
+"""Figures of an audit as PNG bytes, for notebooks and scripts (the HTML report shows the
+same figures as SVG written by :mod:`halluscope.report.svgplots`, without matplotlib).
 
 Each function takes an :class:`~halluscope.result.AuditResult` (or the metrics mapping) and
 returns PNG bytes, or ``None`` when the data it draws is absent. Figures are drawn on
@@ -33,16 +34,26 @@ TOP_CATEGORIES = 20
 
 @dataclass(frozen=True)
 class Plot:
-    """A rendered figure: a title, a one-line caption and the PNG bytes."""
+    """A rendered figure: a title, a one-line caption and the image (PNG bytes, or SVG text
+    encoded as UTF-8 when ``mime`` is ``image/svg+xml``)."""
 
     key: str
     title: str
     caption: str
-    png: bytes
+    data: bytes
+    mime: str = "image/png"
+
+    @property
+    def png(self) -> bytes:
+        """The PNG bytes (figures drawn with ``fmt="png"``, the default)."""
+        if self.mime != "image/png":
+            raise ValueError(f"plot {self.key!r} is {self.mime}, not PNG: draw it with "
+                             f"all_plots(result, fmt='png')")
+        return self.data
 
     @property
     def data_uri(self) -> str:
-        return to_data_uri(self.png)
+        return f"data:{self.mime};base64," + base64.b64encode(self.data).decode("ascii")
 
 
 def to_data_uri(png: bytes) -> str:
@@ -270,31 +281,47 @@ def forest_plot(result: Any, max_rows: int = 30) -> bytes | None:
 
 
 # -- all of them ------------------------------------------------------------------------------
-def all_plots(result: Any) -> list[Plot]:
+def all_plots(result: Any, fmt: str = "png") -> list[Plot]:
     """Every figure whose data this audit has, in report order; a figure that fails to draw is
-    logged and left out."""
-    specs = [
-        ("forest", "Metrics at a glance", "Point estimate and bootstrap confidence interval of "
-         "every rate.", forest_plot),
-        ("scales", "Other quantities", "Numbers that are not rates (caption length, ...), each "
-         "on its own axis.", scale_plot),
-        ("categories", "Hallucinated categories", "Objects named in responses but absent from "
-         "the evidence, by how often.", category_counts),
-        ("pope", "POPE confusion matrix", "False positives (yes to an absent object) are "
-         "hallucinations.", pope_confusion),
-        ("kinds", "Claims by kind", "Share of checked claims found hallucinated, per kind.",
-         kind_rates),
-    ]
+    logged and left out. ``fmt="png"`` draws them with matplotlib; ``fmt="svg"`` writes the same
+    figures as SVG without it (:mod:`halluscope.report.svgplots`, what report.html shows)."""
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"expected plot format 'png' or 'svg', got {fmt!r}")
+    if fmt == "svg":
+        from halluscope.report import svgplots
+        drawers = {"forest": svgplots.forest_svg, "scales": svgplots.scale_svg,
+                   "categories": svgplots.category_counts_svg,
+                   "pope": svgplots.pope_confusion_svg, "kinds": svgplots.kind_rates_svg}
+    else:
+        drawers = {"forest": forest_plot, "scales": scale_plot, "categories": category_counts,
+                   "pope": pope_confusion, "kinds": kind_rates}
     out = []
-    for key, title, caption, fn in specs:
+    for key, title, caption in _SPECS:
         try:
-            png = fn(result)
+            image = drawers[key](result)
         except Exception as exc:  # noqa: BLE001 - a plot must never stop the report
             log.warning("could not draw the %s plot: %s", key, exc)
             continue
-        if png is not None:
-            out.append(Plot(key, title, caption, png))
+        if image is None:
+            continue
+        if fmt == "svg":
+            out.append(Plot(key, title, caption, image.encode("utf-8"), "image/svg+xml"))
+        else:
+            out.append(Plot(key, title, caption, image))
     return out
+
+
+_SPECS = (
+    ("forest", "Metrics at a glance", "Point estimate and bootstrap confidence interval of "
+     "every rate."),
+    ("scales", "Other quantities", "Numbers that are not rates (caption length, ...), each on "
+     "its own axis."),
+    ("categories", "Hallucinated categories", "Objects named in responses but absent from the "
+     "evidence, by how often."),
+    ("pope", "POPE confusion matrix", "False positives (yes to an absent object) are "
+     "hallucinations."),
+    ("kinds", "Claims by kind", "Share of checked claims found hallucinated, per kind."),
+)
 
 
 __all__ = ["Plot", "all_plots", "category_counts", "forest_plot", "kind_rates",

@@ -1,4 +1,8 @@
-"""Region grounding: the boxes and region ids a response cites, checked against the image.
+"""Citations in a response: the boxes, region ids and pages it cites, parsed.
+
+The checks that decide them are :mod:`halluscope.checks.regions` (boxes and region ids
+against the image) and :mod:`halluscope.checks.pages` (pages, quotes and numbers against the
+document).
 
 Cited boxes
 -----------
@@ -34,32 +38,36 @@ The object a citation is about is the known label (an offered region's, an annot
 or a detected one's) named closest before it in the same sentence, else the noun right before
 it, else, in JSON, its label field.
 
-Decisions (IoU threshold :data:`IOU_THRESHOLD`, 0.5, as in PASCAL VOC and RefCOCO's
-accuracy@0.5; ``AuditConfig.options["region_iou"]`` changes it)
-----------------------------------------------------------------------------------------------
-* a cited box is *supported* when it overlaps a known instance of its object (an offered
-  region, ``metadata["objects"]``, or a detection of that object) with IoU >= the threshold;
-  it is a *region hallucination* when it overlaps none of them that well, or when its object is
-  known to be absent (the detector was asked and found none); *unverifiable* when nothing is
-  known about its object;
-* a cited region id that was never offered is *fabricated* (hallucinated); an offered region
-  cited for an object it does not hold (``the dog [R2]`` where R2 is the flag) is hallucinated;
-  a record without ``metadata["regions"]`` leaves ids unverifiable.
+Page citations
+--------------
+:func:`parse_page_citations` finds, case-insensitively: ``p. 3``, ``p.3``, ``pp. 3-4``,
+``pp. 3, 5``, ``page 3``, ``pages 3 and 4``, ``pages 2-3``, ``[page 3]``, ``(p3)`` / ``[p3]``
+(inside brackets only), and in JSON (the whole response, or fenced ``json`` blocks) any object
+with ``"page"`` / ``"page_number"`` (a number or a list of numbers) and optionally ``"quote"`` /
+``"text"`` / ``"evidence"``. A range cites every page in it (a range of more than
+:data:`MAX_RANGE` pages cites its two ends only).
+
+Attribution
+-----------
+A response is split into sentences; every quotation in a sentence that cites pages is
+attributed to those pages: text in double quotes (``"…"``, ``“…”``, ``«…»``) of at least 3
+characters. A citing sentence without quotations attributes its *numbers* instead (``4,210``,
+``12%``, ``3.5``; not the page numbers themselves, and not a number that is part of a word).
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
+import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from halluscope.grounding.jsonblobs import json_blobs, walk_dicts
+from halluscope.jsonblobs import json_blobs, walk_dicts
 
-IOU_THRESHOLD = 0.5
 BOX_FORMATS = ("auto", "pixels", "norm", "norm1000")
 
 _F = r"[-+]?\d+(?:\.\d+)?"
@@ -114,30 +122,13 @@ class CitedRegion:
     span: tuple[int, int]
 
 
-@dataclass
-class Truth:
-    """What is known to be where: offered regions, annotated objects, detections."""
-
-    regions: dict[str, dict[str, Any]] | None = None     # id -> {"box", "label"}
-    objects: list[dict[str, Any]] = field(default_factory=list)   # {"label","box","source",...}
-    absent: set[str] = field(default_factory=set)        # labels known not to be there
-    absent_evidence: dict[str, Any] = field(default_factory=dict)  # label key -> Evidence
-    size: tuple[int, int] | None = None
-
-    def labels(self) -> list[str]:
-        out = [o["label"] for o in self.objects if o.get("label")]
-        if self.regions:
-            out += [r["label"] for r in self.regions.values() if r.get("label")]
-        return list(dict.fromkeys(out))
-
-
 # -- labels ------------------------------------------------------------------------------------
 
 def label_key(label: str | None) -> str | None:
     """Compare labels by singular form, and by COCO class when both have one."""
     if not label:
         return None
-    from halluscope.evidence.detect_cocossd import singular
+    from halluscope.claims.coco import singular
     return singular(re.sub(r"[^a-z0-9 ]+", " ", label.lower()).strip())
 
 
@@ -147,7 +138,7 @@ def same_object(a: str | None, b: str | None) -> bool:
     ka, kb = label_key(a), label_key(b)
     if ka == kb:
         return True
-    from halluscope.evidence.detect_cocossd import coco_node
+    from halluscope.claims.coco import coco_node
     na, nb = coco_node(ka), coco_node(kb)
     return na is not None and na == nb
 
@@ -314,115 +305,163 @@ def parse_cited_regions(text: str | None, *, known: Sequence[str] = ()) -> list[
     return out
 
 
-# -- truth and decisions -----------------------------------------------------------------------
+# -- page citations ----------------------------------------------------------------------------
 
-def truth_from_metadata(metadata: dict[str, Any], size: tuple[int, int] | None = None) -> Truth:
-    """Offered regions and annotated objects from a record's metadata."""
-    regions = None
-    if isinstance(metadata.get("regions"), list):
-        regions = {}
-        for r in metadata["regions"]:
-            if isinstance(r, dict) and "id" in r:
-                box = r.get("box") or r.get("bbox")
-                regions[norm_region_id(r["id"])] = {
-                    "id": r["id"], "label": r.get("label"),
-                    "box": tuple(float(v) for v in box) if box and len(box) == 4 else None}
-    objects = []
-    for o in metadata.get("objects") or []:
-        if isinstance(o, dict) and o.get("label"):
-            box = o.get("box") or o.get("bbox")
-            objects.append({"label": str(o["label"]), "source": "annotation",
-                            "box": tuple(float(v) for v in box) if box and len(box) == 4
-                            else None})
-        elif isinstance(o, str):
-            objects.append({"label": o, "source": "annotation", "box": None})
-    absent = {label_key(a) for a in metadata.get("absent") or [] if isinstance(a, str)}
-    return Truth(regions=regions, objects=objects, absent=absent, size=size)
+MAX_RANGE = 20
+MAX_PAGE = 100_000
+"""Largest page number a citation may name; longer digit runs are not page citations."""
+_MAX_PAGE_DIGITS = len(str(MAX_PAGE))
 
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    from halluscope.evidence.detect import iou as _iou
-    return _iou(a, b)
+_NUM = r"\d+(?:\s*(?:-|–|to|and|,|&)\s*\d+)*"
+_CITATION = re.compile(
+    r"(?P<bracket>[\[(]\s*)?"
+    r"(?:\b(?P<pp>pp?|pgs?)\.\s*(?P<n1>" + _NUM + r")"
+    r"|\b(?P<word>pages?)\s*(?:no\.?\s*|#\s*)?(?P<n2>" + _NUM + r")"
+    r"|(?<=[\[(])\s*p(?P<n3>\d+)\s*(?=[\])]))",
+    re.IGNORECASE)
+_RANGE = re.compile(r"(\d+)\s*(?:-|–|to)\s*(\d+)")
+_DQUOTE = re.compile(r"[\"\u201c\u201d\u00ab\u00bb]([^\"\u201c\u201d\u00ab\u00bb]{3,}?)"
+                     r"[\"\u201c\u201d\u00ab\u00bb]")
+NUMBER_TOKEN = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+                          r"(?:\s?%|\s?percent)?(?![\w%])", re.IGNORECASE)
+"""A number as a response writes it (``4,210``, ``12%``, ``3.5``, ``40 percent``)."""
+# a run of end punctuation (whole, possessive: no backtracking inside "......") and closers
+_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++[\"\u201d')\]]*+(?=\s+[A-Z\"\u201c(\[]|\s*$)"
+                           r"|\n\s*\n")
+_ABBREV = re.compile(r"\b(?:pp?|pgs?|e\.g|i\.e|etc|fig|vs|no|mr|mrs|dr)\.$", re.IGNORECASE)
 
 
-def _candidates(truth: Truth, label: str | None) -> list[dict[str, Any]]:
-    cands = [dict(o) for o in truth.objects if o.get("box") is not None]
-    for rid, r in (truth.regions or {}).items():
-        if r.get("box") is not None:
-            cands.append({"label": r.get("label"), "box": r["box"], "source": "annotation",
-                          "region": r["id"]})
-    if label is None:
-        return cands
-    return [c for c in cands if same_object(c.get("label"), label)]
+@dataclass(frozen=True)
+class Quote:
+    """A quotation or number a response attributes to pages."""
+
+    text: str
+    span: tuple[int, int]
+    kind: str = "quote"              # quote | number
 
 
-def _evidence(c: dict[str, Any], overlap: float | None = None):
-    from halluscope.evidence.model import Evidence
+@dataclass(frozen=True)
+class PageCitation:
+    """Pages cited at one place in a response, with what the response puts on them."""
 
-    payload: dict[str, Any] = {}
-    if overlap is not None:
-        payload["iou"] = round(overlap, 4)
-    if "region" in c:
-        payload["region"] = c["region"]
-    return Evidence(source=c.get("source", "annotation"), label=c.get("label"),
-                    score=c.get("score"), box=tuple(c["box"]) if c.get("box") else None,
-                    payload=payload)
+    pages: tuple[int, ...]
+    span: tuple[int, int]
+    sentence: str
+    quotes: tuple[Quote, ...] = ()
+    source: str = "text"             # text | json
 
 
-def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRESHOLD):
-    """The verdict on one cited box (see the module docstring)."""
-    from halluscope.checks.model import Verdict
-    from halluscope.claims.model import Claim
-
-    claim = Claim(kind="region", subject=cited.label or "", value=list(cited.box or cited.raw),
-                  span=cited.span, text=None)
-    if cited.box is None:
-        return Verdict(claim, "unverifiable", 0.0, (), f"normalised box {list(cited.raw)} and "
-                       f"no image size to scale it", "region-box")
-    cands = _candidates(truth, cited.label)
-    if cands:
-        scored = sorted(((iou(cited.box, c["box"]), c) for c in cands), key=lambda t: -t[0])
-        best, c = scored[0]
-        name = cited.label or c.get("label") or "an object"
-        if best >= iou_threshold:
-            return Verdict(claim, "supported", 1.0, (_evidence(c, best),),
-                           f"matches the {c.get('label') or name} at "
-                           f"{[round(v) for v in c['box']]} (IoU {best:.2f})", "region-box")
-        return Verdict(claim, "hallucinated", 1.0, tuple(_evidence(x, o) for o, x in scored[:3]),
-                       f"no {name} there: best IoU {best:.2f} < {iou_threshold}", "region-box")
-    key = label_key(cited.label)
-    if cited.label and key in truth.absent:
-        ev = truth.absent_evidence.get(key)
-        return Verdict(claim, "hallucinated", 1.0, (ev,) if ev is not None else (),
-                       f"there is no {cited.label} in the image to box", "region-box")
-    return Verdict(claim, "unverifiable", 0.0, (), f"nothing is known about where "
-                   f"{cited.label or 'this object'} is", "region-box")
+def page_number(value: Any) -> int | None:
+    """A page number from a cited token: a plain ``int`` or a string of decimal digits, at most
+    :data:`MAX_PAGE`; ``None`` for anything else (``"²"``, a 5,000-digit run, ``True``, ``-3``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= MAX_PAGE else None
+    if not isinstance(value, str):
+        return None
+    digits = value.strip()
+    if not digits or len(digits) > _MAX_PAGE_DIGITS or not digits.isdecimal():
+        return None
+    n = int(digits)
+    return n if n <= MAX_PAGE else None
 
 
-def check_region(cited: CitedRegion, truth: Truth):
-    """The verdict on one cited region id."""
-    from halluscope.checks.model import Verdict
-    from halluscope.claims.model import Claim
-    from halluscope.evidence.model import Evidence
+def _pages_of(numbers: str) -> tuple[int, ...]:
+    pages: list[int] = []
+    for part in re.split(r"\s*(?:,|and|&)\s*", numbers):
+        m = _RANGE.fullmatch(part.strip())
+        if m:
+            a, b = page_number(m.group(1)), page_number(m.group(2))
+            if a is not None and b is not None and a <= b and b - a < MAX_RANGE:
+                pages.extend(range(a, b + 1))
+            else:
+                pages.extend(p for p in (a, b) if p is not None)
+        elif (p := page_number(part)) is not None:
+            pages.append(p)
+    return tuple(dict.fromkeys(pages))
 
-    claim = Claim(kind="region", subject=cited.label or "", value=cited.id, span=cited.span)
-    if truth.regions is None:
-        return Verdict(claim, "unverifiable", 0.0, (), "the record does not say which regions "
-                       "were offered", "region-id")
-    offered = sorted(truth.regions, key=lambda s: (len(s), s))
-    if cited.id not in truth.regions:
-        ev = Evidence(source="annotation", payload={"offered": offered, "fabricated": True})
-        return Verdict(claim, "hallucinated", 1.0, (ev,),
-                       f"region {cited.id} was never offered (offered: "
-                       f"{', '.join(offered) or 'none'})", "region-id")
-    r = truth.regions[cited.id]
-    c = {"label": r.get("label"), "box": r.get("box"), "source": "annotation",
-         "region": r["id"]}
-    if cited.label and r.get("label") and not same_object(cited.label, r["label"]) \
-            and label_key(cited.label) in {label_key(x) for x in truth.labels()}:
-        return Verdict(claim, "hallucinated", 1.0, (_evidence(c),),
-                       f"region {cited.id} holds the {r['label']}, not the {cited.label}",
-                       "region-id")
-    return Verdict(claim, "supported", 1.0, (_evidence(c),),
-                   f"region {cited.id} was offered" + (f" ({r['label']})" if r.get("label")
-                                                       else ""), "region-id")
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans: ends at ``.``/``!``/``?``/newline followed by space and a capital,
+    quote or end, except after abbreviations (``p.``, ``pp.``, ``e.g.``) and inside numbers."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        end = m.end()
+        # the longest abbreviation is 4 characters: a short window keeps this linear
+        window = text[max(start, m.start() - 8):m.start() + 1]
+        if m.group(0).startswith(".") and _ABBREV.search(window):
+            continue
+        if text[start:end].strip():
+            spans.append((start, end))
+        start = end
+    if text[start:].strip():
+        spans.append((start, len(text)))
+    return spans
+
+
+def _json_citations(text: str) -> list[PageCitation]:
+    out: list[PageCitation] = []
+    for data, start, end in json_blobs(text):
+        for obj in walk_dicts(data):
+            raw = obj.get("page", obj.get("page_number", obj.get("pages")))
+            if raw is None:
+                continue
+            vals = raw if isinstance(raw, list) else [raw]
+            pages = tuple(p for p in map(page_number, vals) if p is not None)
+            if not pages:
+                continue
+            quotes = []
+            for k in ("quote", "text", "evidence"):
+                q = obj.get(k)
+                if isinstance(q, str) and q.strip():
+                    pos = text.find(q)
+                    quotes.append(Quote(q, (pos, pos + len(q)) if pos >= 0 else (0, 0)))
+                    break
+            out.append(PageCitation(pages, (start, end), json.dumps(obj),
+                                    tuple(quotes), "json"))
+    return out
+
+
+def parse_page_citations(text: str | None) -> list[PageCitation]:
+    """Every page citation in a response, with the quotes or numbers attributed to it."""
+    if not text:
+        return []
+    out = _json_citations(text)
+    if out:
+        return out
+    for s, e in sentences(text):
+        sent = text[s:e]
+        cites = []
+        for m in _CITATION.finditer(sent):
+            nums = m.group("n1") or m.group("n2") or m.group("n3")
+            pages = _pages_of(nums)
+            if pages:
+                cites.append((pages, (s + m.start(), s + m.end())))
+        if not cites:
+            continue
+        cite_spans = [sp for _, sp in cites]
+        starts = [a for a, _ in cite_spans]          # in text order, not overlapping
+        quotes = [Quote(q.group(1).strip(), (s + q.start(1), s + q.end(1)))
+                  for q in _DQUOTE.finditer(sent)]
+        if not quotes:
+            for m in NUMBER_TOKEN.finditer(sent):
+                a, b = s + m.start(), s + m.end()
+                i = bisect.bisect_right(starts, a) - 1
+                if i >= 0 and a < cite_spans[i][1]:   # the citation's own page number
+                    continue
+                quotes.append(Quote(m.group(0), (a, b), "number"))
+        owned: list[list[Quote]] = [[] for _ in cites]
+        for q in quotes:
+            owned[_nearest(q, starts)].append(q)
+        context = sent.strip()                       # once: one sentence may cite many times
+        for (pages, span), mine in zip(cites, owned):
+            out.append(PageCitation(pages, span, context, tuple(mine)))
+    return out
+
+
+def _nearest(q: Quote, starts: list[int]) -> int:
+    """The citation a quote belongs to: the first one after it in the sentence, else the last
+    (``starts`` are the citations' starts in text order, so a binary search finds it)."""
+    i = bisect.bisect_left(starts, q.span[1])
+    return i if i < len(starts) else len(starts) - 1

@@ -1,0 +1,453 @@
+"""``halluscope query --engine ray``: the prompts of :func:`~halluscope.adapters.query.aquery`,
+asked by a pool of Ray actors, written by this process in prompt order.
+
+What runs where:
+
+* the driver (this process) does everything the one-process run does before and after the calls,
+  with the same functions: it validates the prompts file (bad lines named by file:line, before
+  any call), builds the adapter once to check the provider and credentials, opens the response
+  cache (moving a damaged one aside), locks the output file and reads what it already answers
+  (resume). It then sends the prompts left to ask, in batches of :data:`BATCH`, to the actors,
+  keeps at most two batches per actor in flight, and writes the answers in prompt order with the
+  same :class:`~halluscope.adapters.query._QueryRun` (same fields, redaction, counts, failure
+  groups, run sheet and exit codes);
+* each :class:`QueryWorker` actor builds the same adapter from the same settings once (a local
+  transformers model is loaded once per actor, on ``gpus_per_worker`` GPUs when asked), with its
+  own :class:`~halluscope.adapters.client.ModelClient` over the same response cache (SQLite in
+  WAL mode: several processes read and write it at once; the first answer for a key stays), and
+  asks its batches concurrently (``max_connections`` is the total: each of ``workers`` actors
+  gets an equal share, at least one).
+
+Credentials: environment variables that adapters read (``*_API_KEY``, ``*_TOKEN``, endpoints,
+``HALLUSCOPE_*``) are handed to each actor as a constructor argument whose ``repr`` is redacted,
+and set in the actor's environment; they are not put in a ``runtime_env`` (Ray's runtime-env
+agent logs those) and never written to a file. Answers, errors and statistics come back
+redacted, as in the one-process run.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from halluscope._ray import import_ray
+from halluscope.adapters.cache import ResponseCache, open_response_cache
+from halluscope.adapters.client import ModelClient, RetryPolicy
+from halluscope.adapters.images import ImageLoader
+from halluscope.adapters.outlock import unlock_output
+from halluscope.adapters.query import (QueryCounts, QueryResult, _group_dict, _prepare_output,
+                                       _QueryRun, _run_sync, _runsheet, check_prompts,
+                                       iter_prompts)
+from halluscope.adapters.registry import get_model
+from halluscope.adapters.types import (AuthError, Decoding, Message,
+                                       ServerUnreachable)
+from halluscope.errors import CacheMiss, InputError, RecordError
+from halluscope.records import Record
+from halluscope.redact import redact_mapping, redact_text, register_options, register_url
+
+log = logging.getLogger(__name__)
+
+BATCH = 32
+"""Prompts per batch sent to an actor."""
+
+FORWARDED_ENV = re.compile(r"(_API_KEY|_TOKEN|_API_VERSION|_ENDPOINT|_BASE_URL)$|"
+                           r"^(HALLUSCOPE_|OPENAI_|ANTHROPIC_|GEMINI_|GOOGLE_|AZURE_|HF_)")
+"""Names of the driver's environment variables that each actor gets (credentials, endpoints,
+halluscope's own settings)."""
+
+
+class ForwardedEnv:
+    """Environment variables for the actors; ``repr`` and ``str`` name them, never the values."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = dict(env)
+
+    def __repr__(self) -> str:
+        return f"ForwardedEnv({sorted(self.env)}, values redacted)"
+
+    __str__ = __repr__
+
+
+def forwarded_env(environ: Mapping[str, str] | None = None) -> ForwardedEnv:
+    """The variables of ``environ`` (default ``os.environ``) that match :data:`FORWARDED_ENV`."""
+    environ = os.environ if environ is None else environ
+    return ForwardedEnv({k: v for k, v in environ.items() if FORWARDED_ENV.search(k)})
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What an actor needs to build the same adapter, client and cache as the driver."""
+
+    model: str
+    base_url: str | None
+    model_options: dict[str, Any]
+    offline: bool
+    cache_path: str | None
+    max_connections: int
+    retry: RetryPolicy
+    timeout: float
+    allow_urls: bool
+    samples: int
+    system: str | None
+    detail: str | None
+    decoding: Decoding
+    out_path: str | None
+
+
+class QueryWorker:
+    """A Ray actor (async): builds the adapter, client and cache once, then asks batches of
+    ``(PromptItem, sample index)`` and returns their output records in batch order."""
+
+    def __init__(self, settings: WorkerSettings, env: ForwardedEnv):
+        os.environ.update(env.env)
+        self.settings = settings
+        self.name = uuid.uuid4().hex
+        self.run: _QueryRun | None = None
+        self.store: ResponseCache | None = None
+
+    def _setup(self) -> None:
+        s = self.settings
+        register_url(s.base_url)
+        register_options(s.model_options)
+        api = get_model(s.model, base_url=s.base_url, offline=s.offline, **s.model_options)
+        self.store = (ResponseCache(s.cache_path, create=not s.offline)
+                      if s.cache_path is not None else None)
+        client = ModelClient(api, cache=self.store, max_connections=s.max_connections,
+                             retry=s.retry, timeout=s.timeout,
+                             images=ImageLoader(allow_urls=s.allow_urls), offline=s.offline)
+        self.run = _QueryRun(client, api.model, s.samples, set(),
+                             Path(s.out_path) if s.out_path else None, False, None,
+                             head=(Message.system(s.system),) if s.system else (),
+                             detail=s.detail, decoding=s.decoding, window=0)
+
+    def ready(self) -> str:
+        """Build the adapter, client and cache now; this actor's name."""
+        if self.run is None:
+            self._setup()
+        return self.name
+
+    async def ask(self, batch: list[tuple[Any, int]]) -> dict[str, Any]:
+        """The output records of ``batch`` (a failure that ends a run as ``{"_raise": ...}``)
+        and this actor's statistics so far."""
+        import asyncio
+        if self.run is None:
+            self._setup()
+        run = self.run
+        results = await asyncio.gather(*(run.run_one(item, k) for item, k in batch),
+                                       return_exceptions=True)
+        records = [{"_raise": portable_error(r)} if isinstance(r, BaseException) else r
+                   for r in results]
+        return {"worker": self.name, "records": records,
+                "client": redact_mapping(run.client.describe()),
+                "cache": self.store.describe() if self.store is not None else None}
+
+    async def close(self) -> None:
+        if self.run is not None:
+            await self.run.client.aclose()
+        if self.store is not None:
+            self.store.close()
+
+
+def portable_error(exc: BaseException) -> dict[str, Any]:
+    """An exception as plain data that survives pickling (halluscope's errors take keyword
+    arguments that ``BaseException.__reduce__`` loses); messages redacted."""
+    out = {"type": type(exc).__name__, "message": redact_text(str(exc)),
+           "status": getattr(exc, "status", None)}
+    if isinstance(exc, CacheMiss):
+        out["cache_miss"] = (exc.model, exc.cache_path, exc.record_id, exc.role)
+    return out
+
+
+def rebuild_error(data: dict[str, Any]) -> BaseException:
+    """The exception :func:`portable_error` described (a ``RuntimeError`` for unexpected ones,
+    which the CLI reports as an internal error, exit 3)."""
+    kinds = {"AuthError": AuthError, "ServerUnreachable": ServerUnreachable}
+    if data.get("cache_miss"):
+        model, path, record_id, role = data["cache_miss"]
+        return CacheMiss(model, path, record_id=record_id, role=role)
+    if data["type"] in kinds:
+        return kinds[data["type"]](data["message"], status=data["status"])
+    if data["type"] in ("InputError", "RecordError", "ConfigError"):
+        return InputError(data["message"])
+    return RuntimeError(f"{data['type']} in a Ray worker: {data['message']}")
+
+
+class WorkerStats:
+    """The actors' client and cache statistics, summed: what the run sheet and summary show.
+    Stands in for the client and the cache in :func:`~halluscope.adapters.query._runsheet`."""
+
+    SUMMED = ("calls", "cache_hits", "retries", "retry_wait_s", "rate_limited",
+              "rate_limit_wait_s", "hits", "misses", "writes", "write_errors")
+
+    def __init__(self, cache_base: dict[str, Any] | None, offline: bool):
+        self.clients: dict[str, dict[str, Any]] = {}
+        self.caches: dict[str, dict[str, Any] | None] = {}
+        self.cache_base = cache_base
+        self.offline = offline
+
+    def update(self, answer: dict[str, Any]) -> None:
+        self.clients[answer["worker"]] = answer["client"]
+        self.caches[answer["worker"]] = answer["cache"]
+
+    @property
+    def reported_models(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for d in self.clients.values():
+            total.update(d.get("reported_models") or {})
+        return total
+
+    def _sum(self, rows: Iterable[dict[str, Any]], base: dict[str, Any]) -> dict[str, Any]:
+        out = dict(base)
+        for row in rows:
+            for k, v in row.items():
+                if k in self.SUMMED and isinstance(v, (int, float)):
+                    out[k] = round(out.get(k, 0) + v, 3)
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """The client statistics summed over the actors (``failures`` summed by cause)."""
+        out = self._sum(self.clients.values(), {k: 0 for k in self.SUMMED[:6]})
+        failures: Counter[str] = Counter()
+        for d in self.clients.values():
+            if isinstance(d.get("failures"), Mapping):
+                failures.update(d["failures"])
+        out.update(offline=self.offline, failures=dict(failures), workers=len(self.clients),
+                   reported_models=dict(self.reported_models))
+        return out
+
+    def describe_cache(self) -> dict[str, Any] | None:
+        if self.cache_base is None:
+            return None
+        rows = [c for c in self.caches.values() if c]
+        base = {**self.cache_base, "hits": 0, "misses": 0, "writes": 0}
+        return self._sum(rows, base)
+
+
+@dataclass
+class RayPool:
+    """The actors of one run and how to reach them."""
+
+    ray: Any
+    actors: list[Any]
+    owns_ray: bool
+    address: str | None
+    gpus_per_worker: float
+    startup_s: float = 0.0
+    inflight: deque = field(default_factory=deque)
+
+    def close(self) -> None:
+        for ref in self.inflight:
+            self.ray.cancel(ref, force=False)
+        for actor in self.actors:
+            try:
+                self.ray.get(actor.close.remote(), timeout=30)
+            except Exception as exc:  # noqa: BLE001 - best effort, the run is over
+                log.debug("closing a query actor: %s", exc)
+            self.ray.kill(actor)
+        if self.owns_ray:
+            self.ray.shutdown()
+
+
+def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | None,
+               address: str | None, gpus_per_worker: float) -> RayPool:
+    """Start Ray (or join ``address``) and ``workers`` actors (default: one per CPU of the
+    cluster, or per ``gpus_per_worker`` GPUs when asked); ``settings_for(n)`` the settings of
+    ``n`` actors."""
+    ray = import_ray()
+    owns = not ray.is_initialized()
+    if owns:
+        ray.init(address=address, log_to_driver=False, include_dashboard=False,
+                 ignore_reinit_error=True)
+    resources = ray.cluster_resources()
+    if workers is None:
+        workers = max(1, int(resources.get("CPU", 1)))
+        if gpus_per_worker:
+            workers = max(1, min(workers, int(resources.get("GPU", 0) // gpus_per_worker)))
+    settings = settings_for(workers)
+    actor_cls = ray.remote(QueryWorker).options(num_cpus=1, num_gpus=gpus_per_worker or 0,
+                                                max_concurrency=64)
+    env = forwarded_env()
+    t0 = time.perf_counter()
+    actors = [actor_cls.remote(settings, env) for _ in range(workers)]
+    pool = RayPool(ray, actors, owns, address, gpus_per_worker)
+    try:
+        ray.get([a.ready.remote() for a in actors])
+    except BaseException:
+        pool.close()
+        raise
+    pool.startup_s = round(time.perf_counter() - t0, 3)
+    log.info("%d query actor(s) ready in %.1f s", workers, pool.startup_s)
+    return pool
+
+
+def _batches(run: _QueryRun, items: Iterable[Any], size: int) -> Iterator[list[tuple[Any, int]]]:
+    """Consecutive batches of ``(item, sample index)`` not yet done, in prompt order."""
+    batch: list[tuple[Any, int]] = []
+    for item in items:
+        if isinstance(item, RecordError):  # checked before; the file changed under us
+            raise item
+        for k in range(run.samples):
+            if run.task_id(item.id, k) in run.done:
+                continue
+            batch.append((item, k))
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterable[Any], *,
+               batch_size: int = BATCH) -> None:
+    """Send the batches round-robin (two per actor in flight at most; batches no larger than
+    an equal share of the run) and emit their records in
+    prompt order; the same stops as the one-process run: an unreachable server sets
+    ``stopped``, refused credentials and cache misses raise."""
+    ray, inflight = pool.ray, pool.inflight
+    limit = 2 * len(pool.actors)
+    # small runs: smaller batches, so that every actor gets some
+    batch_size = max(1, min(batch_size, math.ceil(run.counts.total / len(pool.actors))))
+
+    def take() -> None:
+        answer = ray.get(inflight.popleft())
+        stats.update(answer)
+        for rec in answer["records"]:
+            if "_raise" in rec:
+                raise rebuild_error(rec["_raise"])
+            run.emit(rec)
+
+    try:
+        for n, batch in enumerate(_batches(run, items, batch_size)):
+            inflight.append(pool.actors[n % len(pool.actors)].ask.remote(batch))
+            if len(inflight) >= limit:
+                take()
+        while inflight:
+            take()
+    except ServerUnreachable as exc:
+        run.stopped = run.aborted = redact_text(f"{type(exc).__name__}: {exc}")
+    except (AuthError, CacheMiss) as exc:
+        run.aborted = redact_text(f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _cache_location(cache: Any, offline: bool) -> tuple[str | None, dict[str, Any] | None]:
+    """The cache file the actors share (checked, and a damaged one moved aside, here first)
+    and its description without counters."""
+    store, owned = open_response_cache(cache, create=not offline)
+    if store is None:
+        return None, None
+    try:
+        return str(store.path), {k: v for k, v in store.describe().items()
+                                 if k not in ("hits", "misses", "writes")}
+    finally:
+        if owned:
+            store.close()
+
+
+def _write_sheet(sheet: dict[str, Any], run: _QueryRun, pool: RayPool | None,
+                 out_path: Path | None, **engine: Any) -> dict[str, Any]:
+    """The run sheet with the failure groups and the ``engine`` entry, redacted, written beside
+    ``out_path``."""
+    import json
+    sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
+    sheet["engine"] = {"name": "ray", **engine, "workers": len(pool.actors) if pool else 0,
+                       "startup_s": pool.startup_s if pool else 0.0}
+    sheet = redact_mapping(sheet)
+    if out_path is not None:
+        out_path.with_name(out_path.name + ".runsheet.json").write_text(
+            json.dumps(sheet, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return sheet
+
+
+class _CacheView:
+    """The summed cache statistics, shaped as a cache for the run sheet."""
+
+    def __init__(self, stats: WorkerStats):
+        self.stats = stats
+
+    def describe(self) -> dict[str, Any] | None:
+        return self.stats.describe_cache()
+
+
+def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str, *,
+              out: str | Path | None = None, base_url: str | None = None,
+              max_connections: int = 8, cache: Any = None, decoding: Decoding | None = None,
+              samples: int = 1, system: str | None = None, allow_urls: bool = False,
+              image_root: str | Path | None = None, detail: str | None = None,
+              timeout: float | None = None, max_attempts: int = 6,
+              retry: RetryPolicy | None = None, resume: bool = True, retry_failed: bool = True,
+              collect: bool = True, progress: Callable[[QueryCounts], None] | None = None,
+              model_options: Mapping[str, Any] | None = None, offline: bool | None = None,
+              argv: list[str] | None = None, workers: int | None = None,
+              address: str | None = None, gpus_per_worker: float = 0.0,
+              batch_size: int = BATCH) -> QueryResult:
+    """:func:`~halluscope.adapters.query.aquery` with the calls made by Ray actors (see the
+    module docstring); the same arguments, output, run sheet and errors, plus ``workers``,
+    ``address`` (a Ray cluster; default a local instance), ``gpus_per_worker`` and
+    ``batch_size``. Raises :class:`~halluscope.errors.ConfigError` when Ray is missing."""
+    from halluscope.adapters.offline import is_offline
+    offline = is_offline(offline)
+    if samples < 1:
+        raise InputError(f"expected samples >= 1, got {samples}")
+    import_ray()  # a missing extra is a usage error before anything else happens
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    if not isinstance(prompts, (str, Path)):
+        prompts = list(prompts)
+    prompt_ids = check_prompts(prompts, image_root=image_root)
+    decoding = decoding or Decoding()
+    register_url(base_url)
+    register_options(model_options)
+    options = dict(model_options or {})
+    api = get_model(model, base_url=base_url, offline=offline, **options)  # checks credentials
+    if timeout is None:
+        timeout = getattr(api, "default_timeout", 120.0)
+    cache_path, cache_base = _cache_location(cache, offline)
+    out_path = Path(out) if out is not None else None
+    retry = retry or RetryPolicy(max_attempts=max_attempts)
+
+    def settings_for(n: int) -> WorkerSettings:
+        return WorkerSettings(model, base_url, options, offline, cache_path,
+                              max(1, math.ceil(max_connections / n)), retry, timeout,
+                              allow_urls, samples, system, detail, decoding,
+                              str(out_path) if out_path is not None else None)
+
+    stats = WorkerStats(cache_base, offline)
+    lock, done = _prepare_output(out_path, resume=resume, retry_failed=retry_failed)
+    run = _QueryRun(stats, api.model, samples, done, out_path, collect, progress,
+                    head=(), detail=detail, decoding=decoding, window=0)
+    pool = None
+    try:
+        run.start(prompt_ids)
+        if run.counts.total:
+            pool = start_pool(settings_for, workers=workers, address=address,
+                              gpus_per_worker=gpus_per_worker)
+            drive_pool(run, pool, stats, iter_prompts(prompts, image_root=image_root),
+                       batch_size=batch_size)
+    finally:
+        if run.fh is not None:
+            run.fh.close()
+        if pool is not None:
+            pool.close()
+        elapsed = time.perf_counter() - t0
+        sheet = _runsheet(api, stats, _CacheView(stats), prompts, out_path, decoding, samples,
+                          max_connections, run.counts, started, elapsed, run.aborted, argv,
+                          system=system, allow_urls=allow_urls, offline=offline)
+        sheet = _write_sheet(sheet, run, pool, out_path, address=address,
+                             gpus_per_worker=gpus_per_worker, batch_size=batch_size)
+        if lock is not None:
+            unlock_output(lock)
+        _run_sync(api.aclose())
+    return QueryResult(run.final_records(), run.counts, sheet, dict(stats.reported_models),
+                       elapsed, failures=sorted(run.groups.values(), key=lambda g: -g.count),
+                       stopped=run.stopped)

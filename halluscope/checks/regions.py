@@ -1,0 +1,149 @@
+"""Region checks: the boxes and region ids a response cites, checked against the image.
+
+The citations are parsed by :func:`~halluscope.claims.citations.parse_cited_boxes` and
+:func:`~halluscope.claims.citations.parse_cited_regions`.
+
+Decisions (IoU threshold :data:`IOU_THRESHOLD`, 0.5, as in PASCAL VOC and RefCOCO's
+accuracy@0.5; ``AuditConfig.options["region_iou"]`` changes it)
+----------------------------------------------------------------------------------------------
+* a cited box is *supported* when it overlaps a known instance of its object (an offered
+  region, ``metadata["objects"]``, or a detection of that object) with IoU >= the threshold;
+  it is a *region hallucination* when it overlaps none of them that well, or when its object is
+  known to be absent (the detector was asked and found none); *unverifiable* when nothing is
+  known about its object;
+* a cited region id that was never offered is *fabricated* (hallucinated); an offered region
+  cited for an object it does not hold (``the dog [R2]`` where R2 is the flag) is hallucinated;
+  a record without ``metadata["regions"]`` leaves ids unverifiable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from halluscope.claims.citations import (CitedBox, CitedRegion, label_key, norm_region_id,
+                                         same_object)
+from halluscope.types import Claim, Evidence, Verdict
+
+IOU_THRESHOLD = 0.5
+
+
+@dataclass
+class Truth:
+    """What is known to be where: offered regions, annotated objects, detections."""
+
+    regions: dict[str, dict[str, Any]] | None = None     # id -> {"box", "label"}
+    objects: list[dict[str, Any]] = field(default_factory=list)   # {"label","box","source",...}
+    absent: set[str] = field(default_factory=set)        # labels known not to be there
+    absent_evidence: dict[str, Any] = field(default_factory=dict)  # label key -> Evidence
+    size: tuple[int, int] | None = None
+
+    def labels(self) -> list[str]:
+        out = [o["label"] for o in self.objects if o.get("label")]
+        if self.regions:
+            out += [r["label"] for r in self.regions.values() if r.get("label")]
+        return list(dict.fromkeys(out))
+
+
+def truth_from_metadata(metadata: dict[str, Any], size: tuple[int, int] | None = None) -> Truth:
+    """Offered regions and annotated objects from a record's metadata."""
+    regions = None
+    if isinstance(metadata.get("regions"), list):
+        regions = {}
+        for r in metadata["regions"]:
+            if isinstance(r, dict) and "id" in r:
+                box = r.get("box") or r.get("bbox")
+                regions[norm_region_id(r["id"])] = {
+                    "id": r["id"], "label": r.get("label"),
+                    "box": tuple(float(v) for v in box) if box and len(box) == 4 else None}
+    objects = []
+    for o in metadata.get("objects") or []:
+        if isinstance(o, dict) and o.get("label"):
+            box = o.get("box") or o.get("bbox")
+            objects.append({"label": str(o["label"]), "source": "annotation",
+                            "box": tuple(float(v) for v in box) if box and len(box) == 4
+                            else None})
+        elif isinstance(o, str):
+            objects.append({"label": o, "source": "annotation", "box": None})
+    absent = {label_key(a) for a in metadata.get("absent") or [] if isinstance(a, str)}
+    return Truth(regions=regions, objects=objects, absent=absent, size=size)
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    from halluscope.evidence.detect import iou as _iou
+    return _iou(a, b)
+
+
+def _candidates(truth: Truth, label: str | None) -> list[dict[str, Any]]:
+    cands = [dict(o) for o in truth.objects if o.get("box") is not None]
+    for rid, r in (truth.regions or {}).items():
+        if r.get("box") is not None:
+            cands.append({"label": r.get("label"), "box": r["box"], "source": "annotation",
+                          "region": r["id"]})
+    if label is None:
+        return cands
+    return [c for c in cands if same_object(c.get("label"), label)]
+
+
+def _evidence(c: dict[str, Any], overlap: float | None = None):
+    payload: dict[str, Any] = {}
+    if overlap is not None:
+        payload["iou"] = round(overlap, 4)
+    if "region" in c:
+        payload["region"] = c["region"]
+    return Evidence(source=c.get("source", "annotation"), label=c.get("label"),
+                    score=c.get("score"), box=tuple(c["box"]) if c.get("box") else None,
+                    payload=payload)
+
+
+def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRESHOLD):
+    """The verdict on one cited box (see the module docstring)."""
+    claim = Claim(kind="region", subject=cited.label or "", value=list(cited.box or cited.raw),
+                  span=cited.span, text=None)
+    if cited.box is None:
+        return Verdict(claim, "unverifiable", 0.0, (), f"normalised box {list(cited.raw)} and "
+                       f"no image size to scale it", "region-box")
+    cands = _candidates(truth, cited.label)
+    if cands:
+        scored = sorted(((iou(cited.box, c["box"]), c) for c in cands), key=lambda t: -t[0])
+        best, c = scored[0]
+        name = cited.label or c.get("label") or "an object"
+        if best >= iou_threshold:
+            return Verdict(claim, "supported", 1.0, (_evidence(c, best),),
+                           f"matches the {c.get('label') or name} at "
+                           f"{[round(v) for v in c['box']]} (IoU {best:.2f})", "region-box")
+        return Verdict(claim, "hallucinated", 1.0, tuple(_evidence(x, o) for o, x in scored[:3]),
+                       f"no {name} there: best IoU {best:.2f} < {iou_threshold}", "region-box")
+    key = label_key(cited.label)
+    if cited.label and key in truth.absent:
+        ev = truth.absent_evidence.get(key)
+        return Verdict(claim, "hallucinated", 1.0, (ev,) if ev is not None else (),
+                       f"there is no {cited.label} in the image to box", "region-box")
+    return Verdict(claim, "unverifiable", 0.0, (), f"nothing is known about where "
+                   f"{cited.label or 'this object'} is", "region-box")
+
+
+def check_region(cited: CitedRegion, truth: Truth):
+    """The verdict on one cited region id."""
+    claim = Claim(kind="region", subject=cited.label or "", value=cited.id, span=cited.span)
+    if truth.regions is None:
+        return Verdict(claim, "unverifiable", 0.0, (), "the record does not say which regions "
+                       "were offered", "region-id")
+    offered = sorted(truth.regions, key=lambda s: (len(s), s))
+    if cited.id not in truth.regions:
+        ev = Evidence(source="annotation", payload={"offered": offered, "fabricated": True})
+        return Verdict(claim, "hallucinated", 1.0, (ev,),
+                       f"region {cited.id} was never offered (offered: "
+                       f"{', '.join(offered) or 'none'})", "region-id")
+    r = truth.regions[cited.id]
+    c = {"label": r.get("label"), "box": r.get("box"), "source": "annotation",
+         "region": r["id"]}
+    if cited.label and r.get("label") and not same_object(cited.label, r["label"]) \
+            and label_key(cited.label) in {label_key(x) for x in truth.labels()}:
+        return Verdict(claim, "hallucinated", 1.0, (_evidence(c),),
+                       f"region {cited.id} holds the {r['label']}, not the {cited.label}",
+                       "region-id")
+    return Verdict(claim, "supported", 1.0, (_evidence(c),),
+                   f"region {cited.id} was offered" + (f" ({r['label']})" if r.get("label")
+                                                       else ""), "region-id")

@@ -1,0 +1,217 @@
+"""``halluscope query --engine ray`` on a local Ray instance with 2 CPUs gives the one-process
+output: the same lines in the same order, resume, cache, failures and exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fake_openai_server import FakeServer
+from halluscope.cli.query import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'halluscope[ray]')")
+pytest.importorskip("ray.data", reason="Ray Data is not installed")
+
+KEY = "sk-rayquery-secret-0000000000"
+N = 14
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def app():
+    from halluscope.cli import app
+    return app
+
+
+@pytest.fixture
+def prompts(tmp_path):
+    from PIL import Image
+    Image.new("RGB", (24, 24), (10, 200, 30)).save(tmp_path / "a.png")
+    path = tmp_path / "prompts.jsonl"
+    path.write_text("".join(json.dumps({"id": f"p{i}", "image": "a.png", "label": "yes",
+                                        "prompt": f"Is there a dog {i}?"}) + "\n"
+                            for i in range(N)))
+    return path
+
+
+def _query(app, prompts, out, url, engine, *extra):
+    args = ["query", str(prompts), "-m", "openai/m", "--base-url", url, "-o", str(out), "-q",
+            "--engine", engine, *extra]
+    if engine == "ray":
+        args += ["--ray-workers", "2"]
+    return CliRunner().invoke(app, args)
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _sheet(out: Path) -> dict:
+    return json.loads(out.with_name(out.name + ".runsheet.json").read_text())
+
+
+def test_ray_output_equals_local_and_keeps_the_key_secret(app, prompts, tmp_path, local_ray,
+                                                          monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    outs = {}
+    with FakeServer(api_key=KEY, model_name="served") as server:
+        for engine in ("local", "ray"):
+            out = tmp_path / f"{engine}.jsonl"
+            res = _query(app, prompts, out, server.url, engine, "-c", "4", "--cache",
+                         str(tmp_path / f"cache-{engine}"))
+            assert res.exit_code == EXIT_OK, res.output
+            outs[engine] = out
+        assert len(server.requests) == 2 * N
+    local, ray_lines = _lines(outs["local"]), _lines(outs["ray"])
+    assert ray_lines == local
+    assert [r["id"] for r in ray_lines] == [f"p{i}" for i in range(N)]
+    assert all(r["response"] and r["model"] == "served" for r in ray_lines)
+    sheet, local_sheet = _sheet(outs["ray"]), _sheet(outs["local"])
+    assert sheet["counts"] == local_sheet["counts"] == {"total": N, "skipped": 0, "cached": 0,
+                                                        "new": N, "failed": 0}
+    assert sheet["client"]["calls"] == N and sheet["client"]["workers"] == 2
+    assert sheet["reported_models"] == local_sheet["reported_models"] == {"served": N}
+    assert sheet["cache"]["writes"] == N and sheet["engine"]["workers"] == 2
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    session = Path(ray._private.worker.global_worker.node.get_session_dir_path())
+    written += [p for p in session.rglob("*") if p.is_file()]
+    assert not [p for p in written if KEY.encode() in p.read_bytes()]
+
+
+def test_ray_resumes_and_a_cached_rerun_makes_no_calls(app, prompts, tmp_path, local_ray):
+    out = tmp_path / "out.jsonl"
+    cache = str(tmp_path / "cache")
+    with FakeServer() as server:
+        assert _query(app, prompts, out, server.url, "local", "--cache", cache).exit_code == 0
+        full = _lines(out)
+        out.write_text("".join(json.dumps(r) + "\n" for r in full[:5]) + '{"id": "p5", "resp')
+        res = _query(app, prompts, out, server.url, "ray", "--no-cache")
+        assert res.exit_code == EXIT_OK, res.output
+        assert len(server.requests) == N + N - 5       # only the unanswered ones
+        assert _lines(out) == full
+        assert _sheet(out)["counts"]["skipped"] == 5
+        again = tmp_path / "again.jsonl"
+        res = _query(app, prompts, again, server.url, "ray", "--cache", cache)
+        assert res.exit_code == EXIT_OK, res.output
+        assert len(server.requests) == 2 * N - 5       # every answer from the cache
+    sheet = _sheet(again)
+    assert sheet["counts"]["cached"] == N and sheet["client"]["calls"] == 0
+    assert sheet["cache"]["hits"] == N
+    assert _lines(again) == full
+
+
+def test_ray_failures_give_the_local_exit_code_and_causes(app, prompts, tmp_path, local_ray):
+    script = {"dog 1?": ["refuse"], "dog 4?": ["500"] * 10}
+    results = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / f"{engine}.jsonl"
+        with FakeServer(script={k: list(v) for k, v in script.items()}) as server:
+            res = _query(app, prompts, out, server.url, engine, "--no-cache",
+                         "--max-attempts", "2")
+        results[engine] = (res, _lines(out), _sheet(out))
+    for engine, (res, lines, _) in results.items():
+        assert res.exit_code == EXIT_FAILED, (engine, res.output)
+        assert "2 record(s) failed" in res.output
+        assert "1 x RequestError HTTP 400 (p1)" in res.output
+        assert "1 x ServerError HTTP 500 (p4)" in res.output
+    assert results["ray"][1] == results["local"][1]
+    assert results["ray"][2]["failures"] == results["local"][2]["failures"]
+
+
+def test_ray_unreachable_server_stops_with_exit_2(app, prompts, tmp_path, local_ray):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "out.jsonl"
+    res = _query(app, prompts, out, f"http://127.0.0.1:{port}/v1", "ray", "--no-cache", "-c", "2")
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "stopped:" in res.output and "cannot reach" in res.output
+    assert _sheet(out)["aborted"].startswith("ServerUnreachable")
+
+
+def test_missing_ray_is_a_clear_usage_error(app, prompts, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    res = _query(app, prompts, tmp_path / "o.jsonl", "http://127.0.0.1:9/v1", "ray",
+                 "--no-cache")
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "pip install 'halluscope[ray]'" in res.output
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_unknown_engine_exits_2(app, prompts, tmp_path):
+    res = _query(app, prompts, tmp_path / "o.jsonl", "http://127.0.0.1:9/v1", "spark")
+    assert res.exit_code == EXIT_USAGE and "expected --engine local or ray" in res.output
+
+
+def test_local_model_on_an_actor_pool_answers_as_locally(tmp_path, local_ray):
+    pytest.importorskip("torch")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tiny_vlms import tiny_vlm
+
+    from halluscope.adapters.query import query
+    from halluscope.adapters.ray_query import query_ray
+    from PIL import Image
+    Image.new("RGB", (64, 48), (180, 40, 40)).save(tmp_path / "photo.jpg")
+    src = tmp_path / "p.jsonl"
+    src.write_text("".join(json.dumps({"id": str(i), "image": "photo.jpg",
+                                       "prompt": f"Question {i}?"}) + "\n" for i in range(4)))
+    model = f"hf/{tiny_vlm('llava', tmp_path / 'vlm')}"
+    opts = {"device": "cpu", "dtype": "float32"}
+    local = query(src, model, out=tmp_path / "local.jsonl", cache=False, max_tokens=4,
+                  model_options=opts)
+    from halluscope.adapters.types import Decoding
+    result = query_ray(src, model, out=tmp_path / "ray.jsonl", cache=tmp_path / "c",
+                       decoding=Decoding(max_tokens=4), model_options=opts, workers=2)
+    assert result.exit_code == 0 and result.counts.new == 4
+    assert result.runsheet["engine"]["workers"] == 2
+    assert result.runsheet["model"]["pin"].startswith("files:")
+    assert _lines(tmp_path / "ray.jsonl") == local
+
+
+_WRITER = """
+import sys
+from halluscope.adapters.cache import ResponseCache
+from halluscope.adapters.types import Response
+cache = ResponseCache(sys.argv[1])
+for i in range(40):
+    key = f"{sys.argv[2]}-{i}" if i % 2 else f"shared-{i}"
+    cache.put(key, {"provider": "p", "model": "m"}, Response(text=f"{sys.argv[2]} {i}", model="m"))
+    assert cache.get(key) is not None
+assert cache.write_errors == 0, cache.write_errors
+cache.close()
+"""
+
+
+def test_the_response_cache_is_safe_for_several_processes(tmp_path):
+    """Four processes open one fresh cache at once and write: every row lands, none fails."""
+    import os
+    import subprocess
+    from halluscope.adapters.cache import ResponseCache
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path / "c"), f"w{n}"],
+                              env=env, stderr=subprocess.PIPE, text=True) for n in range(4)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+    with ResponseCache(tmp_path / "c") as cache:
+        assert len(cache) == 4 * 20 + 20
+
+
+def test_bad_prompt_lines_are_named_before_ray_starts(app, prompts, tmp_path):
+    with open(prompts, "a") as fh:
+        fh.write('{"id": "nothing to ask"}\n')
+    res = _query(app, prompts, tmp_path / "o.jsonl", "http://127.0.0.1:9/v1", "ray",
+                 "--no-cache")
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert f"prompts.jsonl:{N + 1}" in res.output and "expected the question" in res.output

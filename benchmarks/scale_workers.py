@@ -52,7 +52,7 @@ def build_inputs(folder: Path, n: int) -> Path:
 
 
 def run(inputs: Path, work: Path, label: str, **opts) -> tuple[float, dict]:
-    from halluscope.pipeline import audit
+    from halluscope.api import audit
     out = work / f"out-{label}"
     t0 = time.perf_counter()
     audit(inputs, out=out, metrics="claims", detector="coco-ssd", cache_dir=work / f"cache-{label}",

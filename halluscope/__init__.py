@@ -17,8 +17,9 @@ from halluscope._lazy import lazy_exports
 from halluscope._version import __version__
 
 _LAZY = {
-    "audit": ("halluscope.pipeline", "audit"),
+    "audit": ("halluscope.api", "audit"),
     "AuditResult": ("halluscope.result", "AuditResult"),
+    "NotebookResult": ("halluscope.api", "NotebookResult"),
     "AuditConfig": ("halluscope.config", "AuditConfig"),
     "Record": ("halluscope.records", "Record"),
     "iter_records": ("halluscope.records", "iter_records"),
@@ -33,7 +34,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from halluscope.pipeline import audit  # noqa: F401
+    from halluscope.api import NotebookResult, audit  # noqa: F401
     from halluscope.result import AuditResult  # noqa: F401
 
 

@@ -261,7 +261,7 @@ def diff_value(compared: CompareResult | Mapping[str, Any], name: str) -> float:
         raise KeyError(f"expected diff.METRIC.STATISTIC[@upper|@lower], got {name!r}")
     key, _, bound = name[len("diff."):].partition("@")
     if key not in metrics:
-        from halluscope.gates import suggest
+        from halluscope.errors import suggest
         raise KeyError(f"no {key!r} in the comparison{suggest(key, metrics)} (have: "
                        f"{', '.join(metrics)})")
     entry = metrics[key]

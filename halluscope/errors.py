@@ -19,6 +19,8 @@ Messages follow the house rule: what was expected, what was found, and where (``
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -28,6 +30,17 @@ class HalluscopeError(Exception):
 
 class ConfigError(HalluscopeError):
     """An option, metric name, variant or companion file is wrong or missing."""
+
+
+def suggest(name: str, known: Iterable[str], n: int = 3) -> str:
+    """``"; did you mean 'a' or 'b'?"`` for the nearest of ``known`` (empty when none is): the
+    hint an :class:`UnknownNameError` message carries."""
+    close = difflib.get_close_matches(name, list(known), n=n, cutoff=0.6)
+    if not close:
+        return ""
+    quoted = [repr(c) for c in close]
+    return "; did you mean " + (" or ".join(quoted) if len(quoted) < 3
+                                else ", ".join(quoted[:-1]) + " or " + quoted[-1]) + "?"
 
 
 class UnknownNameError(ConfigError, KeyError):

@@ -1,10 +1,10 @@
-"""``audit``: records in, metrics + per-item verdicts + run sheet out, in one streaming pass.
+"""``run_audit``: records in, metrics + per-item verdicts + run sheet out, in one streaming pass.
 
 Data flow (one way)::
 
     input JSONL ──> Record ──> each applicable Metric.update ──> items.jsonl (streamed)
                                         │
-                                        └──> Metric state (sums) ──> results.json, report, run sheet
+                                        └──> Metric state (sums) ──> AuditResult (run sheet)
 
 A malformed line or a record a metric cannot score is written to ``items.jsonl`` with an
 ``"error"`` and listed in the summary; the rest is scored. With ``strict`` the first such problem
@@ -356,8 +356,7 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
 
 def _check_option_names(options: dict[str, Any]) -> None:
     """An unknown audit option is a usage error that names the nearest known ones."""
-    from halluscope.errors import UnknownNameError
-    from halluscope.gates import suggest
+    from halluscope.errors import UnknownNameError, suggest
     known = set(AuditConfig.model_fields)
     unknown = [k for k in options if k not in known]
     if unknown:
@@ -366,35 +365,11 @@ def _check_option_names(options: dict[str, Any]) -> None:
                                f"{', '.join(sorted(known))})")
 
 
-def audit(inputs: Any = None, *, records: list[Any] | None = None,
-          metrics: str | Iterable[str] | None = None, out: str | Path | None = None,
-          config: AuditConfig | None = None,
-          on_progress: Callable[[Progress], None] | None = None,
-          count_total: bool = False, argv: list[str] | None = None,
-          write_report: bool = True, **options: Any) -> AuditResult:
-    """Audit model outputs and return an :class:`~halluscope.result.AuditResult`.
-
-    Args:
-        inputs: A JSONL file, a list of them, or a folder with a ``halluscope.toml``.
-        records: Alternatively, records as dicts or :class:`Record` objects (notebooks).
-        metrics: Metric names (``"chair"``, ``"pope"``, ``"chair,pope"``), references to
-            metric classes that are not installed (``"module:Class"``,
-            ``"path/to/file.py:Class"``) and/or :class:`~halluscope.metrics.base.Metric`
-            instances; inferred when omitted.
-        out: Folder for ``results.json``, ``items.jsonl``, ``report.html``, ``runsheet.json``.
-            Without it, items go to a temporary folder and nothing else is written.
-        config: A full :class:`AuditConfig`; ``options`` override its fields.
-        on_progress: Called with a :class:`Progress` after each record.
-        count_total: Count input lines first so that progress knows the total.
-        **options: Any :class:`AuditConfig` field (``chair_variant``, ``gt_objects``,
-            ``coco_annotations``, ``questions``, ``pope_parser``, ``n_boot``, ``strict``, ...).
-
-    Raises:
-        ConfigError: bad options or a missing companion file.
-        RecordError: with ``strict=True``, the first bad record.
-        AlignmentError: POPE answers that cannot be aligned with the questions.
-    """
-    started = datetime.now(timezone.utc)
+def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
+               config: AuditConfig | None, options: dict[str, Any]
+               ) -> tuple[list[Path], list[Any] | None, AuditConfig, list[Metric]]:
+    """The input paths, the in-memory records, the validated configuration and the metric
+    objects passed in ``metrics`` (the rest of ``metrics`` are names in the configuration)."""
     if records is None and inputs is None:
         raise ConfigError("expected input files or records, got neither")
     paths: list[Path] = []
@@ -420,11 +395,15 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         cfg = AuditConfig(**merged)
     except Exception as exc:  # pydantic.ValidationError -> our error type
         raise ConfigError(f"invalid audit options: {exc}") from exc
-
     if not cfg.metrics and not custom:
         if records is not None:
             raise ConfigError("pass metrics=... when auditing in-memory records")
         cfg = cfg.model_copy(update={"metrics": infer_metrics(paths, cfg)})
+    return paths, records, cfg, custom
+
+
+def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path]) -> list[Metric]:
+    """The configured metrics plus the caller's own, set up and begun on ``paths``."""
     metric_objs = build_metrics(cfg.metrics, cfg) + custom
     for metric in custom:
         metric.cluster_by = cfg.cluster_by
@@ -432,7 +411,46 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         remember(type(metric))
     for metric in metric_objs:
         metric.begin(paths)
+    return metric_objs
 
+
+def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
+              metrics: str | Iterable[str] | None = None, out: str | Path | None = None,
+              config: AuditConfig | None = None,
+              on_progress: Callable[[Progress], None] | None = None,
+              count_total: bool = False, argv: list[str] | None = None,
+              **options: Any) -> AuditResult:
+    """Score model outputs in one streaming pass and return the
+    :class:`~halluscope.result.AuditResult` (data: metrics, problems, run sheet, items).
+
+    This is the stage under :func:`halluscope.audit` (:mod:`halluscope.api`), which takes the
+    same arguments and also writes the outputs. Here only ``items.jsonl`` (and, with ``out``,
+    the journal of a resumable run) is written; ``results.json``, ``runsheet.json`` and
+    ``report.html`` are written by :func:`halluscope.api.write_outputs`.
+
+    Args:
+        inputs: A JSONL file, a list of them, or a folder with a ``halluscope.toml``.
+        records: Alternatively, records as dicts or :class:`Record` objects (notebooks).
+        metrics: Metric names (``"chair"``, ``"pope"``, ``"chair,pope"``), references to
+            metric classes that are not installed (``"module:Class"``,
+            ``"path/to/file.py:Class"``) and/or :class:`~halluscope.metrics.base.Metric`
+            instances; inferred when omitted.
+        out: Folder for ``items.jsonl``; the previous run's ``results.json`` there is removed
+            first. Without it, items go to a temporary folder.
+        config: A full :class:`AuditConfig`; ``options`` override its fields.
+        on_progress: Called with a :class:`Progress` after each record.
+        count_total: Count input lines first so that progress knows the total.
+        **options: Any :class:`AuditConfig` field (``chair_variant``, ``gt_objects``,
+            ``coco_annotations``, ``questions``, ``pope_parser``, ``n_boot``, ``strict``, ...).
+
+    Raises:
+        ConfigError: bad options or a missing companion file.
+        RecordError: with ``strict=True``, the first bad record.
+        AlignmentError: POPE answers that cannot be aligned with the questions.
+    """
+    started = datetime.now(timezone.utc)
+    paths, records, cfg, custom = _config_of(inputs, records, metrics, config, options)
+    metric_objs = _begin_metrics(cfg, custom, paths)
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
     begin_outputs(out_dir)        # the previous run's results.json goes before anything else
     run_id = new_run_id()
@@ -448,23 +466,19 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         metric.finish()
     summaries: dict[str, MetricSummary] = {m.name: m.compute() for m in metric_objs}
     unscored = tally.unscored(metric_objs)  # shown by the CLI, repr and report; exit 2
-    n_items, problems, n_skipped = tally.items, tally.problems, tally.skipped
-    finished = datetime.now(timezone.utc)
     runsheet = build_runsheet(
         inputs=paths, config=cfg, metrics={n: s.info for n, s in summaries.items()},
-        started=started, finished=finished,
-        counts={"items": n_items, "errors": len(problems), "skipped": n_skipped,
+        started=started, finished=datetime.now(timezone.utc),
+        counts={"items": tally.items, "errors": len(tally.problems), "skipped": tally.skipped,
                 "scored": dict(tally.scored)},
         argv=argv if argv is not None else list(sys.argv))
-    runsheet = {"run_id": run_id, **runsheet}
-    result = AuditResult(metrics=summaries, errors=problems, runsheet=runsheet,
-                         items_path=items_path, config=cfg, n_items=n_items,
-                         n_skipped=n_skipped, unscored=unscored, run_id=run_id)
-    if out is not None:
-        result.save(out_dir, write_items=False, write_report=write_report)
-    log.info("audited %d items (%d problems) in %.2fs", n_items, len(problems),
+    log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
              runsheet["wall_time_s"])
-    return result
+    return AuditResult(metrics=summaries, errors=tally.problems,
+                       runsheet={"run_id": run_id, **runsheet}, items_path=items_path,
+                       config=cfg, n_items=tally.items, n_skipped=tally.skipped,
+                       unscored=unscored, run_id=run_id)
 
 
-__all__ = ["audit", "Progress", "StreamTally", "count_lines", "infer_metrics", "HalluscopeError"]
+__all__ = ["run_audit", "Progress", "StreamTally", "count_lines", "infer_metrics",
+           "HalluscopeError"]

@@ -151,22 +151,10 @@ def _label(value: Any, where: dict) -> str | None:
     raise RecordError(f"expected 'yes' or 'no', got {value!r:.60}", field="label", **where)
 
 
-def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = None,
-                     require_response: bool = True) -> Record:
-    """Build a :class:`Record` from one parsed line in any of the accepted formats.
-
-    Raises :class:`RecordError` naming the field that is missing or malformed.
-    """
-    where = {"file": file, "line": line}
-    if not isinstance(obj, dict):
-        raise RecordError(f"expected a JSON object, got {type(obj).__name__}", **where)
-    failure = obj.get("error")
-    if require_response and failure not in (None, "", False):
-        # `halluscope query` (and peers) write a failed request as a line with an "error": it
-        # carries the prompt and the question fields but no answer, and is never scored.
-        raise RecordError(f"the model gave no answer: {str(failure):.300}", field="error",
-                          **where)
-
+def _texts_of(obj: dict[str, Any], where: dict[str, Any]
+              ) -> tuple[str | None, str | None, str | None, str | None]:
+    """``(label, question_id, prompt, response)`` of a line, from halluscope's own fields or the
+    ones peers write (HallusionBench, VLMEvalKit, MMHal-Bench, CHAIR logs, POPE, LLaVA)."""
     # strings and absent fields are checked inline (the common case); anything else by _string
     label = obj.get("label")
     if label is not None:
@@ -201,7 +189,12 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
             response = text                                        # LLaVA-style answer file
         elif prompt is None:
             prompt = text
+    return label, question_id, prompt, response
 
+
+def _image_of(obj: dict[str, Any], where: dict[str, Any]) -> tuple[str | None, int | None]:
+    """``(image, image_id)``: the path or URL, and the COCO image id read from ``image_id`` or
+    from the image's file name (an ``image_id`` that is a file name is also the image)."""
     image = obj.get("image")
     if image is not None and not isinstance(image, str):
         raise RecordError(f"expected a path or URL string, got {type(image).__name__}",
@@ -219,51 +212,88 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
             image = raw_image_id                                   # a file name, keep it
     if image_id is None and image is not None:
         image_id = coco_image_id(image)
+    return image, image_id
 
+
+def _task_of(obj: dict[str, Any], label: str | None, prompt: str | None,
+             where: dict[str, Any]) -> str:
+    """The line's ``task``, or the one its fields imply."""
     task = obj.get("task")
     if task is not None and task not in TASKS:
         raise RecordError(f"expected one of {', '.join(TASKS)}, got {task!r:.60}",
                           field="task", **where)
-    if task is None:
-        if label is not None or (prompt is not None and _YES_NO_PROMPT.match(prompt)):
-            task = "yes-no"
-        elif obj.get("document") is not None:
-            task = "document"
-        elif "caption" in obj or prompt is None:
-            task = "caption"
-        else:
-            task = "vqa"
+    if task is not None:
+        return task
+    if label is not None or (prompt is not None and _YES_NO_PROMPT.match(prompt)):
+        return "yes-no"
+    if obj.get("document") is not None:
+        return "document"
+    if "caption" in obj or prompt is None:
+        return "caption"
+    return "vqa"
 
-    if response is None and require_response:
-        if label is not None and "text" in obj and prompt == obj.get("text"):
-            raise RecordError("expected the model's answer, got a POPE question (question_id, "
-                              "image, text, label: 'text' is the question): pass the question "
-                              "file as --questions and the model's answers as the input",
-                              field="response", **where)
-        raise RecordError("expected the model's answer in 'response' (or 'caption', 'text', "
-                          "'answer'), found none", field="response", **where)
 
+def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
+                 where: dict[str, Any]) -> RecordError:
+    """The error for a line without the model's answer (a POPE question line is named)."""
+    if label is not None and "text" in obj and prompt == obj.get("text"):
+        return RecordError("expected the model's answer, got a POPE question (question_id, "
+                           "image, text, label: 'text' is the question): pass the question "
+                           "file as --questions and the model's answers as the input",
+                           field="response", **where)
+    return RecordError("expected the model's answer in 'response' (or 'caption', 'text', "
+                       "'answer'), found none", field="response", **where)
+
+
+def _record_id(obj: dict[str, Any], question_id: str | None, line: int | None,
+               where: dict[str, Any]) -> str:
+    """``id``, else the question id, else the image id, else the line number."""
     raw_id = obj.get("id")
     if raw_id is not None:
-        rid = _string(raw_id, "id", where)
-    elif question_id is not None:
-        rid = question_id
-    elif raw_image_id is not None:
-        rid = str(raw_image_id)
-    else:
-        rid = str(line) if line is not None else ""
+        return _string(raw_id, "id", where)
+    if question_id is not None:
+        return question_id
+    if obj.get("image_id") is not None:
+        return str(obj["image_id"])
+    return str(line) if line is not None else ""
 
-    model = obj.get("model", obj.get("model_id"))
+
+def _metadata_of(obj: dict[str, Any], label: str | None) -> dict[str, Any]:
+    """The fields halluscope does not read itself, plus the line's ``metadata`` object."""
     metadata = {k: v for k, v in obj.items() if k not in _KNOWN}
     if label is None and isinstance(obj.get("label"), str) and obj["label"].strip():
         metadata["label"] = obj["label"].strip()                  # a choice letter
     if isinstance(obj.get("metadata"), dict):
         metadata.update(obj["metadata"])
-    document = obj.get("document")
+    return metadata
+
+
+def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = None,
+                     require_response: bool = True) -> Record:
+    """Build a :class:`Record` from one parsed line in any of the accepted formats.
+
+    Raises :class:`RecordError` naming the field that is missing or malformed.
+    """
+    where = {"file": file, "line": line}
+    if not isinstance(obj, dict):
+        raise RecordError(f"expected a JSON object, got {type(obj).__name__}", **where)
+    failure = obj.get("error")
+    if require_response and failure not in (None, "", False):
+        # `halluscope query` (and peers) write a failed request as a line with an "error": it
+        # carries the prompt and the question fields but no answer, and is never scored.
+        raise RecordError(f"the model gave no answer: {str(failure):.300}", field="error",
+                          **where)
+    label, question_id, prompt, response = _texts_of(obj, where)
+    image, image_id = _image_of(obj, where)
+    task = _task_of(obj, label, prompt, where)
+    if response is None and require_response:
+        raise _no_response(obj, label, prompt, where)
+    rid = _record_id(obj, question_id, line, where)
+    model = obj.get("model", obj.get("model_id"))
     return Record(id=rid, task=task, image=image, image_id=image_id, prompt=prompt,
                   response=response, label=label, model=model if isinstance(model, str) else None,
-                  document=document, question_id=question_id, metadata=metadata,
-                  source=Source(file, line))
+                  document=obj.get("document"), question_id=question_id,
+                  metadata=_metadata_of(obj, label), source=Source(file, line))
 
 
 def _open_binary(path: Path):

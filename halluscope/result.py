@@ -1,26 +1,31 @@
-"""``AuditResult``: the outcome of an audit, for notebooks, the CLI and the pytest plugin.
+"""``AuditResult``: the outcome of an audit as data (metrics, problems, run sheet, items).
+
+This module imports nothing above the audit pipeline: writing the outputs with the report
+(:func:`halluscope.api.write_outputs`) and asserting thresholds (:mod:`halluscope.gates`) live
+above it, and :func:`halluscope.audit` returns a :class:`halluscope.api.NotebookResult`, an
+``AuditResult`` with ``save``, ``assert_below``, ``assert_above``, ``gate_failures`` and an HTML
+view for notebooks.
 
 One run, one set of outputs. Every file of an output folder carries the run's id
 (``results.json`` and ``runsheet.json`` as ``run_id``, ``report.html`` in its header), and the
 files are written so that a reader never takes a mix of two runs for one: the previous
-``results.json`` is removed before anything else is written, each file is written to a temporary
-name and renamed into place, and ``results.json`` comes last, holding the sha256 of the others.
-:func:`check_outputs` is the reader's side: it refuses a folder whose ``results.json`` is missing
-(an interrupted run) or whose files do not match it (a mix of runs).
+``results.json`` is removed before anything else is written (:func:`begin_outputs`), each file is
+written to a temporary name and renamed into place (:func:`replace_atomically`), and
+``results.json`` comes last, holding the sha256 of the others. :func:`check_outputs` is the
+reader's side: it refuses a folder whose ``results.json`` is missing (an interrupted run) or
+whose files do not match it (a mix of runs).
 """
 
 from __future__ import annotations
 
-import html
 import json
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from halluscope.errors import InputError, UnknownNameError
+from halluscope.errors import InputError, UnknownNameError, suggest
 from halluscope.metrics.base import MetricSummary
 from halluscope.metrics.stats import MetricResult
 
@@ -113,7 +118,8 @@ class Items:
 
 
 class AuditResult:
-    """Metrics, per-item verdicts, problems and the run sheet of one audit.
+    """Metrics, per-item verdicts, problems and the run sheet of one audit (data: lookups and
+    exports only; see the module docstring for what sits above it).
 
     Attributes:
         metrics: Metric name -> :class:`~halluscope.metrics.base.MetricSummary`.
@@ -144,7 +150,6 @@ class AuditResult:
     def get(self, name: str) -> MetricResult:
         """The result named ``"<metric>.<statistic>"`` (e.g. ``"chair.chair_i"``, ``"pope.f1"``);
         ``"<metric>.<statistic>@<group>"`` picks a group (``"pope.f1@split:random"``)."""
-        from halluscope.gates import suggest
         metric, _, stat = name.partition(".")
         group = None
         if "@" in stat:
@@ -185,33 +190,6 @@ class AuditResult:
             "unscored": self.unscored,
             "errors": self.errors,
         }
-
-    # -- assertions (pytest plugin and notebooks) --------------------------------------------
-    def assert_below(self, name: str, threshold: float, bound: str | None = None):
-        """Raise AssertionError unless metric ``name`` (or its ``"upper"`` bound) <= threshold;
-        the message shows the metric, its interval, the bound, the threshold and the worst
-        items with their evidence."""
-        __tracebackhide__ = True
-        from halluscope.gates.assertions import check_threshold
-        return check_threshold(self, name, threshold, bound=bound, direction="below")
-
-    def assert_above(self, name: str, threshold: float, bound: str | None = None):
-        """Raise AssertionError unless metric ``name`` (or its ``"lower"`` bound) >= threshold."""
-        __tracebackhide__ = True
-        from halluscope.gates.assertions import check_threshold
-        return check_threshold(self, name, threshold, bound=bound, direction="above")
-
-    def gate_failures(self, above: dict[str, float] | None = None,
-                      below: dict[str, float] | None = None) -> list[str]:
-        """Messages for every gate that does not hold: ``above`` fails when a value exceeds its
-        limit, ``below`` when it falls under it, and either fails when the metric has no value.
-        Keys are ``metric.stat[@group][@upper|@lower]``. Raises
-        :class:`~halluscope.errors.ConfigError` for an unknown name or a threshold outside the
-        statistic's range (a rate above 1)."""
-        from halluscope.gates import check_gates, parse_gate
-        gates = ([parse_gate(f"{k}={v}", "below") for k, v in (above or {}).items()]
-                 + [parse_gate(f"{k}={v}", "above") for k, v in (below or {}).items()])
-        return check_gates(self, gates)
 
     # -- export -------------------------------------------------------------------------------
     def to_pandas(self, level: str = "items"):
@@ -261,60 +239,6 @@ class AuditResult:
                                  "ci_upper": res.ci[1] if res.ci else None, "n": res.n,
                                  "ci_note": getattr(res, "ci_note", None)})
         return rows
-
-    def save(self, out: str | Path, *, write_items: bool = True,
-             write_report: bool = True) -> Path:
-        """Write ``items.jsonl``, ``runsheet.json``, ``report.html`` and, last, ``results.json``
-        with the sha256 of the others (see the module docstring); a report from an earlier run
-        that this one does not rewrite is removed rather than left beside it."""
-        from halluscope.runsheet import sha256_file
-        out = Path(out)
-        if write_items and self.items_path.resolve() != (out / ITEMS).resolve():
-            begin_outputs(out)
-            replace_atomically(out / ITEMS, lambda tmp: shutil.copyfile(self.items_path, tmp))
-        else:
-            out.mkdir(parents=True, exist_ok=True)
-        from halluscope.redact import redact_mapping
-        self.runsheet = {**self.runsheet, "run_id": self.run_id}
-        replace_atomically(out / RUNSHEET, lambda tmp: tmp.write_text(
-            json.dumps(redact_mapping(self.runsheet), indent=2, ensure_ascii=False),
-            encoding="utf-8"))
-        written = [ITEMS, RUNSHEET]
-        if write_report:
-            from halluscope.report.html import write_report as _write
-            replace_atomically(out / REPORT, lambda tmp: _write(self, tmp))
-            written.append(REPORT)
-        elif (out / REPORT).exists():
-            (out / REPORT).unlink()
-        data = redact_mapping(self.to_dict())
-        data["outputs"] = {name: {"sha256": sha256_file(out / name),
-                                  "size": (out / name).stat().st_size}
-                           for name in written if (out / name).is_file()}
-        replace_atomically(out / RESULTS, lambda tmp: tmp.write_text(
-            json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8"))
-        return out
-
-    # -- notebooks ----------------------------------------------------------------------------
-    def _repr_html_(self) -> str:
-        rows = []
-        for name, summary in self.metrics.items():
-            for stat, res in summary.results.items():
-                ci = (f"[{res.ci[0]:.4f}, {res.ci[1]:.4f}]" if res.ci else "")
-                value = f"{res.value:.4f}" if isinstance(res.value, float) else str(res.value)
-                rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(stat)}</td>"
-                            f"<td>{value}</td><td>{ci}</td><td>{res.n}</td></tr>")
-        errors = (f"<p>{len(self.errors)} bad record(s); see <code>.errors</code>.</p>"
-                  if self.errors else "")
-        errors += "".join(f"<p><b>{html.escape(name)} scored nothing</b>: "
-                          f"{html.escape('; '.join(reasons))}</p>"
-                          for name, reasons in self.unscored.items())
-        report = self.items_path.parent / REPORT
-        if report.is_file():
-            errors += (f"<p><a href='{html.escape(report.as_uri())}' target='_blank'>"
-                       f"report.html</a></p>")
-        return ("<div class='halluscope'><table><thead><tr><th>metric</th><th>statistic</th>"
-                "<th>value</th><th>95% CI</th><th>n</th></tr></thead><tbody>"
-                + "".join(rows) + f"</tbody></table><p>{len(self.items)} items</p>{errors}</div>")
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"

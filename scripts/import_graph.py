@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) 
     ("result", {"result"}),
     ("audit pipeline", {"pipeline", "engines", "ray_engine", "readers", "benchmark_query"}),
     ("report and gates", {"report", "gates", "comparison", "tracking"}),
-    ("faces", {"cli", "pytest_plugin", "halluscope", "__main__"}),
+    ("faces", {"cli", "pytest_plugin", "api", "halluscope", "__main__"}),
 ))
 
 

@@ -115,7 +115,7 @@ def test_metric_with_decomposer(ann):
 
 def test_audit_writes_claims(tmp_path, ann):
     import halluscope
-    from halluscope.pipeline import audit
+    from halluscope.api import audit
     inp = tmp_path / "out.jsonl"
     inp.write_text(json.dumps({"id": "1", "image": "dog.jpg", "response": TEXT}) + "\n")
     result = audit(inp, metrics="claims,faithscore", annotations=[ann], n_boot=0,

@@ -6,7 +6,7 @@ import pytest
 
 from halluscope.metrics.base import unit_of
 from halluscope.metrics.stats import MIN_UNITS, replicate_weights
-from halluscope.pipeline import audit
+from halluscope.api import audit
 from halluscope.records import record_from_dict
 
 

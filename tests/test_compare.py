@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 import halluscope
 from halluscope.cli import EXIT_GATE, EXIT_USAGE, app
 from halluscope.comparison import diff_gate_failures, diff_value
-from halluscope.pipeline import audit
+from halluscope.api import audit
 
 
 def _rows(right_images, n_images=20, per_image=3, drop=()):

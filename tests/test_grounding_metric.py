@@ -131,7 +131,7 @@ def test_page_metric_reports_a_missing_document_as_a_record_error(tmp_path):
 
 
 def test_audit_writes_grounding_claims_to_items(folder):
-    from halluscope.pipeline import audit
+    from halluscope.api import audit
     res = audit(folder / "outputs.jsonl", metrics="region,page", detector="coco-ssd",
                 cache_dir=str(folder / "cache"), n_boot=0, out=folder / "out",
                 write_report=False)

@@ -163,7 +163,7 @@ def _crash_audit(monkeypatch, capsys, message: str) -> tuple[str, Path]:
     return stderr and the traceback log it names."""
     def boom(*a, **k):
         raise RuntimeError(message)
-    monkeypatch.setattr("halluscope.pipeline.audit", boom)
+    monkeypatch.setattr("halluscope.api.audit", boom)
     monkeypatch.setattr(sys, "argv", ["halluscope", "audit", "x.jsonl"])
     monkeypatch.setattr(cli, "_debug", False)
     monkeypatch.delenv(cli.ENV_DEBUG, raising=False)
@@ -286,9 +286,9 @@ def test_outputs_carry_one_run_id_and_a_mix_is_refused(tmp_path, monkeypatch):
 
     # a second run killed after items.jsonl was renamed into place: results.json is gone, so
     # the folder is refused instead of read as one run
-    def killed(self, *a, **k):
+    def killed(result, *a, **k):
         raise KeyboardInterrupt
-    monkeypatch.setattr("halluscope.result.AuditResult.save", killed)
+    monkeypatch.setattr("halluscope.api.write_outputs", killed)
     with pytest.raises(KeyboardInterrupt):
         halluscope.audit(_jsonl(tmp_path / "b.jsonl", rows[:3]), metrics="pope", n_boot=0,
                          out=out)

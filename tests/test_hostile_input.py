@@ -43,7 +43,7 @@ def test_a_non_utf8_line_in_the_middle_is_one_bad_record(tmp_path):
 
 
 def test_a_non_utf8_line_through_the_audit_is_listed_and_the_rest_scored(tmp_path):
-    from halluscope.pipeline import audit
+    from halluscope.api import audit
     path = tmp_path / "captions.jsonl"
     path.write_bytes(_caption(1) + b'{"image_id": 2, "caption": "\xff"}\n' + _caption(3))
     res = audit(path, records=None, metrics="chair", gt_objects=_gt(tmp_path), n_boot=0,
@@ -231,7 +231,7 @@ def test_unreadable_images_are_bad_records_through_the_detector(tmp_path, metric
 
 def test_unreadable_images_stay_out_of_unverifiable_claims(tmp_path):
     pytest.importorskip("cv2")
-    from halluscope.pipeline import audit
+    from halluscope.api import audit
     path = _image_records(tmp_path, "claims")
     res = audit(path, metrics="claims", detector="coco-ssd", cache_dir=str(tmp_path / "cache"),
                 n_boot=0, out=tmp_path / "out", write_report=True)
@@ -251,7 +251,7 @@ def test_unreadable_images_stay_out_of_unverifiable_claims(tmp_path):
 
 
 def test_region_without_a_detector_lists_a_bomb_image(tmp_path):
-    from halluscope.pipeline import audit
+    from halluscope.api import audit
     _bomb(tmp_path)
     shutil.copy(DATA / "images" / "chelsea.jpg", tmp_path / "chelsea.jpg")
     recs = [{"id": "ok", "task": "vqa", "image": "chelsea.jpg", "prompt": "Where is the cat?",
@@ -269,7 +269,7 @@ def test_region_without_a_detector_lists_a_bomb_image(tmp_path):
 
 def test_page_images_that_are_a_bomb_or_truncated_are_bad_records(tmp_path):
     pytest.importorskip("pypdfium2")
-    from halluscope.pipeline import audit
+    from halluscope.api import audit
     _bomb(tmp_path)
     _unreadable_dir = tmp_path / "u"
     _unreadable_dir.mkdir()
@@ -297,7 +297,7 @@ def test_page_images_that_are_a_bomb_or_truncated_are_bad_records(tmp_path):
 
 def test_the_audit_option_max_image_pixels_sets_the_limit(tmp_path):
     from halluscope.imageio import set_max_image_pixels
-    from halluscope.pipeline import audit
+    from halluscope.api import audit
     shutil.copy(DATA / "images" / "chelsea.jpg", tmp_path / "chelsea.jpg")
     path = tmp_path / "o.jsonl"
     path.write_text(json.dumps({"id": "c", "task": "vqa", "image": "chelsea.jpg",

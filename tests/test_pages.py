@@ -119,6 +119,13 @@ def test_check_pages_on_the_sample_report(doc):
         ("page-exists", 3, None, "supported"), ("page-quote", 3, "185", "hallucinated")]
     assert "has 3 pages" in vs[4].reason and vs[4].evidence[0].payload["fabricated"]
     assert vs[8].reason == "not on p. 3; found on page 2"
+    # where else the number is, as evidence a report can draw without searching again
+    ((page, found, how, (a, b)),) = [
+        (e["page"], e["found"], e["match"], e["char_span"])
+        for e in vs[8].evidence[0].payload["found_elsewhere"]]
+    assert (page, found, how) == (2, "185", "number") and doc.text(2)[a:b] == "185"
+    assert vs[8].evidence[0].payload["found_on"] == [2]
+    assert "found_elsewhere" not in vs[6].evidence[0].payload      # found nowhere
     assert vs[3].evidence[0].payload["found"] == "The committee approved the plan"
     assert all(v.claim.kind == "page" for v in vs)
 

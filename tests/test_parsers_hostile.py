@@ -162,7 +162,7 @@ def test_long_caption_report_is_linear_and_truncated(tmp_path):
     import random
 
     from halluscope.metrics.chair import ChairMetric
-    from halluscope.pipeline import audit
+    from halluscope.api import audit
     from halluscope.report.html import write_report
 
     rng = random.Random(0)

@@ -8,7 +8,7 @@ import pytest
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric
 from halluscope.metrics.stats import Statistic, ratio
-from halluscope.pipeline import audit
+from halluscope.api import audit
 
 
 class WordCount(Metric):

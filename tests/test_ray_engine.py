@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from halluscope.pipeline import audit
+from halluscope.api import audit
 from tests.test_workers import amber_fixture, comparable, consistency_file
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'halluscope[ray]')")

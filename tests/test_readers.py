@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from halluscope.cli import EXIT_USAGE, app
 from halluscope.errors import ConfigError
-from halluscope.pipeline import audit
+from halluscope.api import audit
 from halluscope.readers import FORMATS, detect_format, iter_input_records, rows_of
 from halluscope.records import Record
 

@@ -176,7 +176,7 @@ def test_draw_boxes_keeps_labels_apart():
 def sample(tmp_path_factory):
     """``region-astronaut`` and ``doc-report`` from data/outputs.jsonl, audited with the
     region and page metrics and the sample's annotations (no detector: fast)."""
-    from halluscope.pipeline import audit
+    from halluscope.api import audit
     root = tmp_path_factory.mktemp("sample")
     for sub in ("images", "docs", "annotations"):
         shutil.copytree(DATA / sub, root / sub)
@@ -276,6 +276,29 @@ def test_page_highlights_without_payload_boxes_come_from_the_text_layer(sample):
         images.close()
     assert view["citations"][0]["thumbs"][0]["marked"]          # from the claim's char span
     assert view["citations"][1]["thumbs"][0]["marked"]
+
+
+def test_page_view_draws_what_the_verdict_says_without_searching(sample, monkeypatch):
+    """A quote found off its cited page is highlighted from the verdict's ``found_elsewhere``
+    span; the report never looks for quotes itself (without the span: the page, unmarked)."""
+    import halluscope.checks.pages as pages_mod
+    _, _, items = sample
+    monkeypatch.setattr(pages_mod, "find_in_text",
+                        lambda *a, **k: pytest.fail("the report searched the page text"))
+    item = json.loads(json.dumps(items["doc-report"]))
+    staff = item["claims"][-1]
+    assert staff["quote"] == "185" and staff["evidence"][0]["found_elsewhere"][0]["page"] == 2
+    images = ImageStore()
+    try:
+        view = page_citations(item, images)
+        assert [(t["page"], t["marked"]) for t in view["citations"][4]["thumbs"]] == [
+            (3, False), (2, True)]
+        del staff["evidence"][0]["found_elsewhere"]
+        view = page_citations(item, images)
+        assert [(t["page"], t["marked"]) for t in view["citations"][4]["thumbs"]] == [
+            (3, False), (2, False)]
+    finally:
+        images.close()
 
 
 def test_page_view_without_the_document_still_shows_fabricated_pages(sample, tmp_path):

@@ -345,8 +345,9 @@ def test_max_items_keeps_flagged_items_and_says_how_many_left_out(tmp_path):
 
 
 def test_save_writes_report(tmp_path):
+    from halluscope.api import write_outputs
     result = build_result(tmp_path)
-    out = result.save(tmp_path / "saved")
+    out = write_outputs(result, tmp_path / "saved")
     assert (out / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 

@@ -4,7 +4,7 @@ as its distance from 0.5, claim kinds only."""
 from rich.console import Console
 
 from halluscope.metrics.stats import MetricResult
-from halluscope.pipeline import audit
+from halluscope.api import audit
 from halluscope.report import plots
 from halluscope.report.console import metrics_table
 

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from halluscope.cli import EXIT_USAGE, app
 from halluscope.errors import ConfigError
-from halluscope.pipeline import audit
+from halluscope.api import audit
 from halluscope.tracking import flat_metrics, log_run
 
 from test_clusters import _pope_rows

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from halluscope.metrics.stats import SumState, replicate_weights
-from halluscope.pipeline import audit
+from halluscope.api import audit
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "data" / "nltk"

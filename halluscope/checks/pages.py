@@ -48,6 +48,7 @@ class QuoteMatch:
     how: str | None = None                   # exact | loose | number
     snippet: str | None = None
     elsewhere: list[int] = field(default_factory=list)
+    others: list[QuoteMatch] = field(default_factory=list)   # the matches on those pages
 
 
 # -- normalisation -----------------------------------------------------------------------------
@@ -191,9 +192,31 @@ def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: in
             if m.found:
                 m.page = p
                 return m
-    elsewhere = [p for p in range(1, n_pages + 1) if p not in cited
-                 and find_in_text(quote, page_text(p)).found]
-    return QuoteMatch(False, elsewhere=elsewhere)
+    others = []
+    for p in range(1, n_pages + 1):
+        if p not in cited:
+            m = find_in_text(quote, page_text(p))
+            if m.found:
+                m.page = p
+                others.append(m)
+    return QuoteMatch(False, elsewhere=[m.page for m in others], others=others)
+
+
+def found_elsewhere(match: QuoteMatch) -> list[dict[str, Any]]:
+    """Where a quote missing from its cited pages was found instead, as verdict evidence: one
+    ``{"page", "found", "match", "char_span"}`` per page (the span in that page's text), so a
+    reader can draw it without searching again."""
+    return [{"page": m.page, "found": m.snippet, "match": m.how, "char_span": list(m.span)}
+            for m in match.others if m.span is not None]
+
+
+def _missing_payload(match: QuoteMatch) -> dict[str, Any]:
+    """Evidence of a quote not on its cited pages: the pages it is on instead (``found_on``)
+    and, when there are any, the match on each (``found_elsewhere``)."""
+    payload: dict[str, Any] = {"found_on": match.elsewhere}
+    if match.others:
+        payload["found_elsewhere"] = found_elsewhere(match)
+    return payload
 
 
 # -- verdicts ----------------------------------------------------------------------------------
@@ -211,7 +234,8 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
     Returns a list of :class:`~halluscope.types.Verdict`: one ``page`` claim per cited
     page (``page-exists``: a page beyond the document's last is fabricated) and one per quote or
     number (``page-quote``: supported when found on a cited page, hallucinated when it is not;
-    the reason says where else it was found, if anywhere).
+    the reason says where else it was found, if anywhere, and the evidence's ``found_on`` lists
+    those pages and ``found_elsewhere`` the match on each, see :func:`found_elsewhere`).
     """
     citations = parse_page_citations(record.response) if citations is None else citations
     out: list[Verdict] = []
@@ -268,7 +292,7 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
                                    f"found on page {m.page} ({m.how} match)", "page-quote"))
             else:
                 ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=where,
-                              payload={"found_on": m.elsewhere}, provenance=prov)
+                              payload=_missing_payload(m), provenance=prov)
                 why = (f"not on {where}; found on page {', '.join(map(str, m.elsewhere))}"
                        if m.elsewhere else f"not on {where} nor anywhere in the document")
                 out.append(Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote"))

@@ -182,7 +182,7 @@ def _extra_options(option: list[str] | None, offline: bool, detector_threshold: 
 def _run(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool,
          write_report: bool, options: dict[str, Any]):
     """Run the audit (with a progress bar unless quiet); input and output errors exit 2."""
-    from halluscope.pipeline import audit as run_audit
+    from halluscope.api import audit as run_audit
     try:
         if quiet:
             return run_audit(inputs, metrics=metrics, out=out, argv=sys.argv,

@@ -1,7 +1,7 @@
 """Dataset-level assertions: a metric against a threshold or a baseline, failing with evidence.
 
-:func:`check_threshold` backs :meth:`AuditResult.assert_below` and
-:meth:`AuditResult.assert_above`; :func:`check_regression` compares with a stored baseline
+:func:`check_threshold` backs :meth:`NotebookResult.assert_below` and
+:meth:`NotebookResult.assert_above`; :func:`check_regression` compares with a stored baseline
 (:mod:`halluscope.gates.baseline`). Both return an :class:`Outcome` when the check passes and raise
 :class:`HalluscopeAssertionError` (an ``AssertionError``) when it fails. The message names the
 metric, its point value, confidence interval and sample size, the bound that was compared, the

@@ -1,6 +1,6 @@
 """Release gates: ``METRIC.STAT[@GROUP][@BOUND]=VALUE`` checked the same way everywhere.
 
-The CLI's ``--fail-above`` / ``--fail-below``, :meth:`AuditResult.gate_failures` and the pytest
+The CLI's ``--fail-above`` / ``--fail-below``, :meth:`NotebookResult.gate_failures` and the pytest
 plugin's assertions all end in :func:`halluscope.gates.assertions.check_threshold`, so a gate cannot
 pass by accident in one face and fail in another:
 
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from halluscope.errors import ConfigError
+from halluscope.errors import ConfigError, suggest  # suggest: re-exported here
 
 BOUNDS = ("upper", "lower", "value", "conservative")
 
@@ -96,16 +96,6 @@ def check_gates(result: Any, gates: Iterable[Gate]) -> list[str]:
         except HalluscopeAssertionError as exc:
             failures.append(str(exc).splitlines()[0])
     return failures
-
-
-def suggest(name: str, known: Iterable[str], n: int = 3) -> str:
-    """``"; did you mean 'a' or 'b'?"`` for the nearest of ``known`` (empty when none is)."""
-    close = difflib.get_close_matches(name, list(known), n=n, cutoff=0.6)
-    if not close:
-        return ""
-    quoted = [repr(c) for c in close]
-    return "; did you mean " + (" or ".join(quoted) if len(quoted) < 3
-                                else ", ".join(quoted[:-1]) + " or " + quoted[-1]) + "?"
 
 
 __all__ = ["BOUNDS", "Gate", "check_gates", "parse_gate", "parse_gates", "suggest"]

@@ -1,4 +1,4 @@
-"""The auditor behind the pytest plugin's fixtures, and the AuditResult subclass they return.
+"""The auditor behind the pytest plugin's fixtures, and the NotebookResult subclass they return.
 
 :class:`Auditor` runs :func:`halluscope.audit` with the plugin's options (command line, ini file)
 applied and memoises identical audits for the session. :func:`gate_result` gives the fixture's
@@ -151,7 +151,7 @@ class Auditor:
             if model is not None:
                 inputs = self._answer_with_model(inputs, model, opts, out or self.session
                                                  .scratch() / key[:12], base_url=base_url)
-            from halluscope.pipeline import audit
+            from halluscope.api import audit
             result = audit(inputs or None, records=records, out=out or self.session.scratch()
                            / key[:12], write_report=out is not None, **opts)
         except HalluscopeError as exc:
@@ -213,21 +213,10 @@ class Auditor:
 
 # -- the returned result --------------------------------------------------------------------
 class _GateMixin:
-    """What the plugin adds to :class:`~halluscope.result.AuditResult`."""
+    """What the plugin adds to :class:`~halluscope.api.NotebookResult` (whose ``assert_below``
+    and ``assert_above`` return the :class:`~halluscope.gates.assertions.Outcome`)."""
 
     _halluscope_session: AuditSession
-
-    def assert_below(self, name: str, threshold: float, bound: str | None = None) -> Outcome:
-        """Fail unless ``name`` (or its ``"upper"`` bound) is at most ``threshold``."""
-        __tracebackhide__ = True
-        from halluscope.gates.assertions import check_threshold
-        return check_threshold(self, name, threshold, bound=bound, direction="below")
-
-    def assert_above(self, name: str, threshold: float, bound: str | None = None) -> Outcome:
-        """Fail unless ``name`` (or its ``"lower"`` bound) is at least ``threshold``."""
-        __tracebackhide__ = True
-        from halluscope.gates.assertions import check_threshold
-        return check_threshold(self, name, threshold, bound=bound, direction="above")
 
     def assert_no_regression(self, name: str, tolerance: float | None = None) -> Outcome:
         """Fail when ``name`` got worse than the baseline by more than ``tolerance`` (default:
@@ -240,15 +229,14 @@ _GATE_CLASS: type | None = None
 
 
 def gate_result(result: AuditResult, session: AuditSession) -> AuditResult:
-    """``result`` as the plugin's AuditResult subclass (same data, shared items file)."""
+    """``result`` as the plugin's NotebookResult subclass (same data, shared items file)."""
     global _GATE_CLASS
     if _GATE_CLASS is None:
-        from halluscope.result import AuditResult
-        _GATE_CLASS = type("GateResult", (_GateMixin, AuditResult),
-                           {"__module__": __name__, "__doc__": "An AuditResult with the "
+        from halluscope.api import NotebookResult
+        _GATE_CLASS = type("GateResult", (_GateMixin, NotebookResult),
+                           {"__module__": __name__, "__doc__": "A NotebookResult with the "
                             "plugin's regression check (``assert_no_regression``)."})
-    gate = object.__new__(_GATE_CLASS)
-    gate.__dict__.update(result.__dict__)
+    gate = _GATE_CLASS.of(result)
     gate._halluscope_session = session
     return gate
 

@@ -12,11 +12,12 @@ or fabricated), from the item's ``region`` claims and the ``region`` metric's pa
 :func:`page_citations` lists what a response cites in its document, one entry per citation:
 the pages cited (does each exist?), the quotes and numbers put on them (found? where? why
 not?), and page thumbnails rendered with :func:`~halluscope.report.overlays.render_document_page`,
-the places where a quote was found highlighted. Highlight boxes come from the ``page``
-metric's payload; for a quote found only on a page it does not cite, and for payloads without
-boxes, they are computed here from the PDF's text layer (never by running OCR: a page without
-a text layer is shown without its highlight). At most :data:`MAX_PAGE_RENDERS` pages are
-rendered per item.
+the places where a quote was found highlighted. The report only draws what the verdicts say:
+highlight boxes come from the ``page`` metric's payload; for a quote found only on a page it does
+not cite (the verdict's ``found_elsewhere``), and for payloads without boxes, the character span
+the verdict recorded is mapped to boxes through the PDF's text layer (never by running OCR: a
+page without a text layer is shown without its highlight). Nothing is searched for here. At most
+:data:`MAX_PAGE_RENDERS` pages are rendered per item.
 
 Nothing here builds HTML; the template escapes every string.
 """
@@ -142,21 +143,27 @@ def item_boxes(item: Mapping[str, Any]) -> list[dict[str, Any]]:
                 str(ev.get("source") or ""), ev.get("score"))
     region = item.get("region")
     if isinstance(region, Mapping):
-        for known in region.get("known") or []:
-            if isinstance(known, Mapping) and known.get("region") is not None \
-                    and _is_box(known.get("box")):
-                add(known["box"], f"R{known['region']} {known.get('label') or ''}".strip(),
-                    None, "regions")
-        for key in ("regions", "boxes", "cited", "evidence"):
-            for entry in region.get(key) or []:
-                if isinstance(entry, Mapping) and _is_box(entry.get("box")):
-                    label = ident = str(entry.get("label") or entry.get("id") or "")
-                    if key == "boxes":
-                        label = f"{label} {_MARK.get(str(entry.get('verdict')), '?')}"
-                    add(entry["box"], label, entry.get("verdict"), key, ident=ident)
-                elif _is_box(entry):
-                    add(entry, "", None, key)
+        _add_region_payload(region, add)
     return out
+
+
+def _add_region_payload(region: Mapping[str, Any], add: Any) -> None:
+    """Pass the boxes of a ``region`` payload to ``add`` (:func:`item_boxes`' collector): the
+    offered regions (``R<id>``), then the boxes of other payload shapes."""
+    for known in region.get("known") or []:
+        if isinstance(known, Mapping) and known.get("region") is not None \
+                and _is_box(known.get("box")):
+            add(known["box"], f"R{known['region']} {known.get('label') or ''}".strip(),
+                None, "regions")
+    for key in ("regions", "boxes", "cited", "evidence"):
+        for entry in region.get(key) or []:
+            if isinstance(entry, Mapping) and _is_box(entry.get("box")):
+                label = ident = str(entry.get("label") or entry.get("id") or "")
+                if key == "boxes":
+                    label = f"{label} {_MARK.get(str(entry.get('verdict')), '?')}"
+                add(entry["box"], label, entry.get("verdict"), key, ident=ident)
+            elif _is_box(entry):
+                add(entry, "", None, key)
 
 
 #: What each drawn box style means, for the legend under an image (CSS class, text).
@@ -368,25 +375,20 @@ class _Pages:
     def ok(self) -> bool:
         return self.doc is not None and not isinstance(self.doc, str)
 
-    def highlights(self, page: int, quote: str | None, kind: str,
-                   char_span: Any = None) -> list[list[float]]:
-        """Boxes (render pixels) where ``quote`` is on ``page``: the payload's, else from the
-        text layer (the claim's character span, else a fresh search of the page's text)."""
+    def highlights(self, page: int, quote: str | None, char_span: Any = None
+                   ) -> list[list[float]]:
+        """Boxes (render pixels) where ``quote`` is on ``page``: the payload's, else the text
+        layer's boxes of the character span the verdict recorded (nothing is searched here: a
+        verdict without a span gets no highlight)."""
         for h in self.payload.get("highlights") or []:
             if isinstance(h, Mapping) and h.get("page") == page and \
                     _same_quote(h.get("quote"), quote) and h.get("boxes"):
                 return [[float(v) * self.scale for v in b] for b in h["boxes"]
                         if isinstance(b, (list, tuple)) and len(b) == 4]
-        if not self.ok or not quote or page in self._no_text:
+        if not self.ok or not quote or page in self._no_text or not (
+                isinstance(char_span, (list, tuple)) and len(char_span) == 2):
             return []
         try:
-            if not (isinstance(char_span, (list, tuple)) and len(char_span) == 2):
-                from halluscope.checks.pages import find_in_text
-                from halluscope.claims.citations import Quote
-                m = find_in_text(Quote(quote, (0, len(quote)), kind), self.doc.text(page))
-                if not m.found or m.span is None:
-                    return []
-                char_span = m.span
             return [list(b) for b in self.doc.char_boxes(page, int(char_span[0]),
                                                          int(char_span[1]))]
         except Exception as exc:  # noqa: BLE001 - no text layer (would need OCR), bad span
@@ -460,6 +462,104 @@ def crop_around(image: bytes, boxes: Sequence[Sequence[float]]) -> bytes:
     return buf.getvalue()
 
 
+def _spans_elsewhere(ev: Mapping[str, Any]) -> dict[int, Any]:
+    """Page -> character span of a quote the page check found off its cited pages (the
+    evidence's ``found_elsewhere``)."""
+    return {e["page"]: e.get("char_span") for e in ev.get("found_elsewhere") or []
+            if isinstance(e, Mapping) and isinstance(e.get("page"), int)}
+
+
+def _page_row(c: Mapping[str, Any], status: str) -> dict[str, Any]:
+    """A cited page: does it exist?"""
+    return {"page": c.get("value"), "status": status,
+            "exists": {"supported": "yes", "hallucinated": "no"}.get(status, "unknown"),
+            "fabricated": status == "hallucinated", "reason": str(c.get("reason") or "")}
+
+
+def _quote_row(c: Mapping[str, Any], status: str, pages: _Pages,
+               marks: dict[int, list[list[float]]], elsewhere: dict[int, list[list[float]]]
+               ) -> dict[str, Any]:
+    """A quote or number put on the cited pages: found? where? Its highlights go to ``marks``
+    (on a cited page) or ``elsewhere`` (on at most two pages it does not cite)."""
+    ev = next((e for e in c.get("evidence") or [] if isinstance(e, Mapping)), {})
+    kind = str(c.get("subject") or "quote")
+    quote = c.get("quote") if isinstance(c.get("quote"), str) else None
+    found_on = ev.get("page") if status == "supported" else None
+    others = [p for p in ev.get("found_on") or [] if isinstance(p, int)]
+    if found_on is not None:
+        found = f"p. {found_on} ({ev.get('match') or 'match'})"
+        boxes = pages.highlights(found_on, quote, ev.get("char_span"))
+        marks.setdefault(found_on, []).extend(boxes)
+    elif others:
+        found = "not on the cited page; on p. " + ", ".join(map(str, others))
+        spans = _spans_elsewhere(ev)
+        for p in others[:2]:
+            elsewhere.setdefault(p, []).extend(pages.highlights(p, quote, spans.get(p)))
+    else:
+        found = "not found" if status == "hallucinated" else "—"
+    return {"text": quote or "", "kind": kind, "status": status,
+            "verdict": str(c.get("verdict") or "unverifiable"),
+            "found": found, "reason": str(c.get("reason") or "")}
+
+
+def _thumbs(cited: Sequence[int], page_rows: list[dict[str, Any]], pages: _Pages,
+            marks: dict[int, list[list[float]]], elsewhere: dict[int, list[list[float]]],
+            n_pages: int | None) -> list[dict[str, Any]]:
+    """The page images of one citation: each cited page (a page that does not exist has no
+    image), then the pages it does not cite where its quote is."""
+    thumbs = []
+    for row in page_rows:
+        p = row["page"]
+        if not isinstance(p, int):
+            continue
+        if row["fabricated"]:
+            thumbs.append({"page": p, "ref": None, "crop_ref": None,
+                           "status": "hallucinated", "marked": False,
+                           "caption": f"p. {p} cited", "note": "does not exist"
+                           + (f" ({n_pages} pages)" if n_pages else "")})
+        elif row["status"] == "supported" or pages.ok:
+            got = marks.get(p, [])
+            thumbs.append(pages.thumb(p, got, f"p. {p} cited"
+                                      + (", quote highlighted" if got else ""),
+                                      "supported" if got else "neutral"))
+    for p, boxes in elsewhere.items():
+        if p not in cited:
+            thumbs.append(pages.thumb(p, boxes, f"p. {p} not cited, but the quote is here",
+                                      "hallucinated"))
+    return thumbs
+
+
+def _citation_view(cit: Mapping[str, Any], part: list[Mapping[str, Any]], pages: _Pages,
+                   n_pages: int | None) -> dict[str, Any]:
+    """One citation of :func:`page_citations`: its pages, quotes and page images."""
+    page_rows, quote_rows = [], []
+    marks: dict[int, list[list[float]]] = {}
+    elsewhere: dict[int, list[list[float]]] = {}
+    for c in part:
+        status = _status(c.get("verdict"))
+        if c.get("checker") == "page-exists":
+            page_rows.append(_page_row(c, status))
+        else:
+            quote_rows.append(_quote_row(c, status, pages, marks, elsewhere))
+    thumbs = _thumbs(cit["pages"], page_rows, pages, marks, elsewhere, n_pages)
+    statuses = [r["status"] for r in page_rows] + [q["status"] for q in quote_rows]
+    return {"sentence": cit["sentence"], "status": _worst(statuses), "pages": page_rows,
+            "quotes": quote_rows, "thumbs": thumbs}
+
+
+def _open_document(item: Mapping[str, Any], payload: Mapping[str, Any], images: Any,
+                   n_pages: int | None) -> Any:
+    """The item's document from ``images``' cache of open documents (opened once per
+    document), a string saying why there is none, or ``None`` without ``images``."""
+    if images is None:
+        return None
+    key = ("document", str(item.get("document") or ""), str(payload.get("document") or ""),
+           str(_source_dir(item)), n_pages)
+    if key not in images.documents:
+        images.documents[key] = document_for(item, payload)
+    return images.documents[key]
+
+
 def page_citations(item: Mapping[str, Any], images: Any,
                    max_renders: int = MAX_PAGE_RENDERS) -> dict[str, Any] | None:
     """The item's page citations with rendered pages, or ``None`` when it has none.
@@ -476,70 +576,11 @@ def page_citations(item: Mapping[str, Any], images: Any,
     if not claims:
         return None
     n_pages = payload.get("pages") if isinstance(payload.get("pages"), int) else None
-    doc: Any = None
-    note = ""
-    if images is not None:
-        key = ("document", str(item.get("document") or ""), str(payload.get("document") or ""),
-               str(_source_dir(item)), n_pages)
-        if key not in images.documents:
-            images.documents[key] = document_for(item, payload)
-        doc = images.documents[key]
-        if isinstance(doc, str):
-            note = doc
+    doc = _open_document(item, payload, images, n_pages)
+    note = doc if isinstance(doc, str) else ""
     pages = _Pages(doc, payload, images, max_renders)
-    citations = []
-    for cit, part in _groups(payload, claims):
-        page_rows, quote_rows, thumbs = [], [], []
-        marks: dict[int, list[list[float]]] = {}
-        elsewhere: dict[int, list[list[float]]] = {}
-        for c in part:
-            status = _status(c.get("verdict"))
-            ev = next((e for e in c.get("evidence") or [] if isinstance(e, Mapping)), {})
-            if c.get("checker") == "page-exists":
-                fab = status == "hallucinated"
-                page_rows.append({"page": c.get("value"), "status": status,
-                                  "exists": {"supported": "yes", "hallucinated": "no"}.get(
-                                      status, "unknown"),
-                                  "fabricated": fab, "reason": str(c.get("reason") or "")})
-                continue
-            kind = str(c.get("subject") or "quote")
-            quote = c.get("quote") if isinstance(c.get("quote"), str) else None
-            found_on = ev.get("page") if status == "supported" else None
-            others = [p for p in ev.get("found_on") or [] if isinstance(p, int)]
-            if found_on is not None:
-                found = f"p. {found_on} ({ev.get('match') or 'match'})"
-                boxes = pages.highlights(found_on, quote, kind, ev.get("char_span"))
-                marks.setdefault(found_on, []).extend(boxes)
-            elif others:
-                found = "not on the cited page; on p. " + ", ".join(map(str, others))
-                for p in others[:2]:
-                    elsewhere.setdefault(p, []).extend(pages.highlights(p, quote, kind))
-            else:
-                found = "not found" if status == "hallucinated" else "—"
-            quote_rows.append({"text": quote or "", "kind": kind, "status": status,
-                               "verdict": str(c.get("verdict") or "unverifiable"),
-                               "found": found, "reason": str(c.get("reason") or "")})
-        for row in page_rows:
-            p = row["page"]
-            if not isinstance(p, int):
-                continue
-            if row["fabricated"]:
-                thumbs.append({"page": p, "ref": None, "crop_ref": None,
-                               "status": "hallucinated", "marked": False,
-                               "caption": f"p. {p} cited", "note": "does not exist"
-                               + (f" ({n_pages} pages)" if n_pages else "")})
-            elif row["status"] == "supported" or pages.ok:
-                got = marks.get(p, [])
-                thumbs.append(pages.thumb(p, got, f"p. {p} cited"
-                                          + (", quote highlighted" if got else ""),
-                                          "supported" if got else "neutral"))
-        for p, boxes in elsewhere.items():
-            if p not in cit["pages"]:
-                thumbs.append(pages.thumb(p, boxes, f"p. {p} not cited, but the quote is here",
-                                          "hallucinated"))
-        statuses = [r["status"] for r in page_rows] + [q["status"] for q in quote_rows]
-        citations.append({"sentence": cit["sentence"], "status": _worst(statuses),
-                          "pages": page_rows, "quotes": quote_rows, "thumbs": thumbs})
+    citations = [_citation_view(cit, part, pages, n_pages)
+                 for cit, part in _groups(payload, claims)]
     if pages.left_out:
         note = (note + "; " if note else "") + (
             f"{pages.left_out} page image(s) left out: at most {max_renders} per item")

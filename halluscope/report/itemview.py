@@ -199,6 +199,11 @@ def chair_marks(mentions: Sequence[Mapping[str, Any]], length: int, title: str =
 
 
 # -- claims -----------------------------------------------------------------------------------
+#: Evidence fields an evidence line leaves out: shown above, or drawn (``found_elsewhere``: the
+#: page check's matches off the cited pages, shown as ``found_on`` and as highlighted pages).
+_NOT_IN_EVIDENCE_TEXT = ("source", "label", "score", "box", "provenance", "found_elsewhere")
+
+
 def evidence_text(ev: Mapping[str, Any]) -> str:
     """One line describing a piece of evidence (source, label, score, box, other fields)."""
     parts = [str(ev.get("source", "?"))]
@@ -210,7 +215,7 @@ def evidence_text(ev: Mapping[str, Any]) -> str:
     if isinstance(box, (list, tuple)) and len(box) == 4:
         parts.append("box [" + ", ".join(_num(v) for v in box) + "]")
     for key, value in ev.items():
-        if key in ("source", "label", "score", "box", "provenance"):
+        if key in _NOT_IN_EVIDENCE_TEXT:
             continue
         if isinstance(value, (str, int, float, bool)) or (
                 isinstance(value, list) and len(value) <= 8):
@@ -451,58 +456,57 @@ def _yes_no_view(name: str, payload: Mapping[str, Any], item: Mapping[str, Any]
     return view
 
 
-def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
-              images: ImageStore | None = None) -> dict[str, Any]:
-    """Everything the item template shows about one line of ``items.jsonl``."""
-    anchor = f"it{index}"
-    response = item.get("response") if isinstance(item.get("response"), str) else ""
-    marks: list[Mark] = []
-    n_halluc = 0
-    badges: list[str] = []
+def _badge(badges: list[str], count: int, what: str) -> None:
+    """Add ``"3 hallucinated claims"`` to ``badges`` (nothing for 0)."""
+    if count:
+        badges.append(f"{count} {what}{'' if count == 1 else 's'}")
 
-    def badge(count: int, what: str) -> None:
-        if count:
-            badges.append(f"{count} {what}{'' if count == 1 else 's'}")
 
-    claims, claim_marks = claim_rows(item.get("claims") or [], response, anchor)
-    marks += claim_marks
-    k = sum(1 for c in claims if c["status"] == "hallucinated" and not c["analytic"])
-    n_halluc += k
-    badge(k, "hallucinated claim")
+def _details_count(payload: Mapping[str, Any]) -> int:
+    """Hallucinations a ``details`` payload counts (a number, a list or a flag)."""
+    hall = payload.get("hallucinated")
+    if isinstance(hall, (int, float)) and not isinstance(hall, bool):
+        return int(hall)
+    if isinstance(hall, (list, bool)):
+        return len(hall) if isinstance(hall, list) else int(hall)
+    return 0
 
-    metric_names = [n for n in metric_names if isinstance(item.get(n), Mapping)]
+
+def _metric_views(item: Mapping[str, Any], metric_names: list[str], response: str,
+                  marks: list[Mark], badges: list[str]
+                  ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[dict[str, Any]],
+                             int]:
+    """``(mentions, yes_no, others, n_halluc)``: the first mentions view and yes/no view of
+    the item's metrics (in that order), and the details of the rest; mention marks go to
+    ``marks``, counts to ``badges``."""
     mentions = yes_no = None
+    n_halluc = 0
     for name in metric_names:                  # the first of each special view, in that order
         if view_of(name) == "mentions":
             mentions, mention_marks, k = _mentions_view(name, item[name], len(response))
             marks += mention_marks
             n_halluc += k
-            badge(k, "hallucinated object")
+            _badge(badges, k, "hallucinated object")
             break
     for name in metric_names:
         if view_of(name) == "yes-no":
             yes_no = _yes_no_view(name, item[name], item)
             n_halluc += int(yes_no["hallucinated"])
             break
-
     others = []
     for name in metric_names:
-        payload = item[name]
         if view_of(name) != "details":
             continue
-        hall = payload.get("hallucinated")
-        k = 0
-        if isinstance(hall, (int, float)) and not isinstance(hall, bool):
-            k = int(hall)
-        elif isinstance(hall, (list, bool)):
-            k = len(hall) if isinstance(hall, list) else int(hall)
+        k = _details_count(item[name])
         n_halluc += k
-        badge(k, f"{name} hallucination")
-        others.append({"name": name, "details": _details(payload)})
+        _badge(badges, k, f"{name} hallucination")
+        others.append({"name": name, "details": _details(item[name])})
+    return mentions, yes_no, others, n_halluc
 
-    regions = region_citations(item)
-    pages = page_citations(item, images)
 
+def _image_view(item: Mapping[str, Any], images: ImageStore | None
+                ) -> tuple[str | None, str, list[tuple[str, str]]]:
+    """``(image_ref, image_note, legend)``: the item's image with its boxes, or why not."""
     image_ref, image_note, legend = None, "", []
     path = resolve_image(item)
     if path is not None and images is not None:
@@ -513,16 +517,39 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
             image_note = "image not embedded (unreadable or over the report's size budget)"
     elif isinstance(item.get("image"), str):
         image_note = "image not found locally" if "://" not in item["image"] else "remote image"
+    return image_ref, image_note, legend
 
-    shown, left_out = truncate_segments(segment_text(response, marks))
-    error = item.get("error")
+
+def _flags(item: Mapping[str, Any], n_halluc: int) -> str:
+    """The item's CSS filter classes."""
     flags = []
     if n_halluc:
         flags.append("f-halluc")
-    if error:
+    if item.get("error"):
         flags.append("f-error")
     if item.get("skipped"):
         flags.append("f-skipped")
+    return " ".join(flags)
+
+
+def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
+              images: ImageStore | None = None) -> dict[str, Any]:
+    """Everything the item template shows about one line of ``items.jsonl``."""
+    anchor = f"it{index}"
+    response = item.get("response") if isinstance(item.get("response"), str) else ""
+    badges: list[str] = []
+    claims, marks = claim_rows(item.get("claims") or [], response, anchor)
+    marks = list(marks)
+    n_halluc = sum(1 for c in claims if c["status"] == "hallucinated" and not c["analytic"])
+    _badge(badges, n_halluc, "hallucinated claim")
+    metric_names = [n for n in metric_names if isinstance(item.get(n), Mapping)]
+    mentions, yes_no, others, k = _metric_views(item, metric_names, response, marks, badges)
+    n_halluc += k
+    regions = region_citations(item)
+    pages = page_citations(item, images)
+    image_ref, image_note, legend = _image_view(item, images)
+    shown, left_out = truncate_segments(segment_text(response, marks))
+    error = item.get("error")
     return {
         "anchor": anchor, "index": index,
         "id": "" if item.get("id") is None else str(item.get("id")),
@@ -536,7 +563,7 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
         "segments": shown, "truncated": left_out,
         "claims": claims, "mentions": mentions, "yes_no": yes_no, "others": others,
         "n_halluc": n_halluc, "badges": badges, "error": str(error) if error else "",
-        "skipped": str(item.get("skipped") or ""), "flags": " ".join(flags),
+        "skipped": str(item.get("skipped") or ""), "flags": _flags(item, n_halluc),
     }
 
 

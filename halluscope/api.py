@@ -1,0 +1,175 @@
+"""The Python API: :func:`audit`, the :class:`NotebookResult` it returns, and
+:func:`write_outputs`, which writes an audit's output folder, report included.
+
+>>> import halluscope
+>>> result = halluscope.audit("data/")          # a NotebookResult
+>>> result.summary, result.get("pope.f1").ci     # the data (halluscope.result.AuditResult)
+>>> result.assert_below("chair.chair_i", 0.15)   # the gates
+>>> result.save("runs/notebook")                 # results.json, items.jsonl, report.html, ...
+
+This room sits above the report and the gates, beside the CLI and the pytest plugin (the faces):
+:class:`~halluscope.result.AuditResult` stays data, and what needs the report or the gates is
+added here. The CLI calls :func:`audit` and the gates directly; the plugin's fixture result is a
+:class:`NotebookResult` too.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from halluscope.pipeline import Progress, run_audit
+from halluscope.result import (ITEMS, REPORT, RESULTS, RUNSHEET, AuditResult, begin_outputs,
+                               replace_atomically)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from halluscope.config import AuditConfig
+
+
+def write_outputs(result: AuditResult, out: str | Path, *, write_items: bool = True,
+                  write_report: bool = True) -> Path:
+    """Write ``items.jsonl``, ``runsheet.json``, ``report.html`` and, last, ``results.json``
+    with the sha256 of the others (see :mod:`halluscope.result`) into ``out``; a report from
+    an earlier run that this one does not rewrite is removed rather than left beside it.
+    ``result.runsheet`` gets the run id. Returns ``out``."""
+    from halluscope.redact import redact_mapping
+    from halluscope.runsheet import sha256_file
+    out = Path(out)
+    if write_items and result.items_path.resolve() != (out / ITEMS).resolve():
+        begin_outputs(out)
+        replace_atomically(out / ITEMS, lambda tmp: shutil.copyfile(result.items_path, tmp))
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+    result.runsheet = {**result.runsheet, "run_id": result.run_id}
+    replace_atomically(out / RUNSHEET, lambda tmp: tmp.write_text(
+        json.dumps(redact_mapping(result.runsheet), indent=2, ensure_ascii=False),
+        encoding="utf-8"))
+    written = [ITEMS, RUNSHEET]
+    if write_report:
+        from halluscope.report.html import write_report as _write
+        replace_atomically(out / REPORT, lambda tmp: _write(result, tmp))
+        written.append(REPORT)
+    elif (out / REPORT).exists():
+        (out / REPORT).unlink()
+    data = redact_mapping(result.to_dict())
+    data["outputs"] = {name: {"sha256": sha256_file(out / name),
+                              "size": (out / name).stat().st_size}
+                       for name in written if (out / name).is_file()}
+    replace_atomically(out / RESULTS, lambda tmp: tmp.write_text(
+        json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8"))
+    return out
+
+
+class NotebookResult(AuditResult):
+    """An :class:`~halluscope.result.AuditResult` with what notebooks and tests do with one:
+    :meth:`save` (the outputs, report included), :meth:`assert_below`, :meth:`assert_above`,
+    :meth:`gate_failures` (the gates) and an HTML summary in Jupyter."""
+
+    @classmethod
+    def of(cls, result: AuditResult) -> NotebookResult:
+        """``result``'s data (shared, not copied: the same items file) as a ``cls``."""
+        return cls(metrics=result.metrics, errors=result.errors, runsheet=result.runsheet,
+                   items_path=result.items_path, config=result.config,
+                   n_items=len(result.items), n_skipped=result.n_skipped,
+                   unscored=result.unscored, run_id=result.run_id)
+
+    def save(self, out: str | Path, *, write_items: bool = True,
+             write_report: bool = True) -> Path:
+        """Write the outputs into ``out`` (:func:`write_outputs`)."""
+        return write_outputs(self, out, write_items=write_items, write_report=write_report)
+
+    # -- gates (pytest plugin and notebooks) ---------------------------------------------------
+    def assert_below(self, name: str, threshold: float, bound: str | None = None):
+        """Raise AssertionError unless metric ``name`` (or its ``"upper"`` bound) <= threshold;
+        the message shows the metric, its interval, the bound, the threshold and the worst
+        items with their evidence."""
+        __tracebackhide__ = True
+        from halluscope.gates.assertions import check_threshold
+        return check_threshold(self, name, threshold, bound=bound, direction="below")
+
+    def assert_above(self, name: str, threshold: float, bound: str | None = None):
+        """Raise AssertionError unless metric ``name`` (or its ``"lower"`` bound) >= threshold."""
+        __tracebackhide__ = True
+        from halluscope.gates.assertions import check_threshold
+        return check_threshold(self, name, threshold, bound=bound, direction="above")
+
+    def gate_failures(self, above: dict[str, float] | None = None,
+                      below: dict[str, float] | None = None) -> list[str]:
+        """Messages for every gate that does not hold: ``above`` fails when a value exceeds its
+        limit, ``below`` when it falls under it, and either fails when the metric has no value.
+        Keys are ``metric.stat[@group][@upper|@lower]``. Raises
+        :class:`~halluscope.errors.ConfigError` for an unknown name or a threshold outside the
+        statistic's range (a rate above 1)."""
+        from halluscope.gates import check_gates, parse_gate
+        gates = ([parse_gate(f"{k}={v}", "below") for k, v in (above or {}).items()]
+                 + [parse_gate(f"{k}={v}", "above") for k, v in (below or {}).items()])
+        return check_gates(self, gates)
+
+    # -- notebooks ----------------------------------------------------------------------------
+    def _repr_html_(self) -> str:
+        rows = []
+        for name, summary in self.metrics.items():
+            for stat, res in summary.results.items():
+                ci = (f"[{res.ci[0]:.4f}, {res.ci[1]:.4f}]" if res.ci else "")
+                value = f"{res.value:.4f}" if isinstance(res.value, float) else str(res.value)
+                rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(stat)}</td>"
+                            f"<td>{value}</td><td>{ci}</td><td>{res.n}</td></tr>")
+        errors = (f"<p>{len(self.errors)} bad record(s); see <code>.errors</code>.</p>"
+                  if self.errors else "")
+        errors += "".join(f"<p><b>{html.escape(name)} scored nothing</b>: "
+                          f"{html.escape('; '.join(reasons))}</p>"
+                          for name, reasons in self.unscored.items())
+        report = self.items_path.parent / REPORT
+        if report.is_file():
+            errors += (f"<p><a href='{html.escape(report.as_uri())}' target='_blank'>"
+                       f"report.html</a></p>")
+        return ("<div class='halluscope'><table><thead><tr><th>metric</th><th>statistic</th>"
+                "<th>value</th><th>95% CI</th><th>n</th></tr></thead><tbody>"
+                + "".join(rows) + f"</tbody></table><p>{len(self.items)} items</p>{errors}</div>")
+
+
+def audit(inputs: Any = None, *, records: list[Any] | None = None,
+          metrics: str | Iterable[str] | None = None, out: str | Path | None = None,
+          config: AuditConfig | None = None,
+          on_progress: Callable[[Progress], None] | None = None,
+          count_total: bool = False, argv: list[str] | None = None,
+          write_report: bool = True, **options: Any) -> NotebookResult:
+    """Audit model outputs and return a :class:`NotebookResult`.
+
+    Args:
+        inputs: A JSONL file, a list of them, or a folder with a ``halluscope.toml``.
+        records: Alternatively, records as dicts or :class:`~halluscope.records.Record`
+            objects (notebooks).
+        metrics: Metric names (``"chair"``, ``"pope"``, ``"chair,pope"``), references to
+            metric classes that are not installed (``"module:Class"``,
+            ``"path/to/file.py:Class"``) and/or :class:`~halluscope.metrics.base.Metric`
+            instances; inferred when omitted.
+        out: Folder for ``results.json``, ``items.jsonl``, ``report.html``, ``runsheet.json``.
+            Without it, items go to a temporary folder and nothing else is written.
+        config: A full :class:`~halluscope.config.AuditConfig`; ``options`` override its fields.
+        on_progress: Called with a :class:`~halluscope.pipeline.Progress` after each record.
+        count_total: Count input lines first so that progress knows the total.
+        argv: The command line recorded in the run sheet (default: ``sys.argv``).
+        write_report: Write ``report.html`` into ``out`` (with ``out`` only).
+        **options: Any :class:`~halluscope.config.AuditConfig` field (``chair_variant``,
+            ``gt_objects``, ``coco_annotations``, ``questions``, ``pope_parser``, ``n_boot``,
+            ``strict``, ...).
+
+    Raises:
+        ConfigError: bad options or a missing companion file.
+        RecordError: with ``strict=True``, the first bad record.
+        AlignmentError: POPE answers that cannot be aligned with the questions.
+    """
+    result = NotebookResult.of(run_audit(
+        inputs, records=records, metrics=metrics, out=out, config=config,
+        on_progress=on_progress, count_total=count_total, argv=argv, **options))
+    if out is not None:
+        write_outputs(result, out, write_items=False, write_report=write_report)
+    return result
+
+
+__all__ = ["NotebookResult", "audit", "write_outputs"]

@@ -105,7 +105,10 @@ def run(inputs: Path, work: Path, label: str, **opts) -> dict:
     detector already loaded by an earlier one (a user's audit starts cold)."""
     import subprocess
     cmd = [sys.executable, __file__, "--_one", json.dumps([str(inputs), str(work), label, opts])]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"expected the {label} run to succeed, got exit {done.returncode}:\n"
+                         f"{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -307,6 +307,47 @@ class _ThreadLimit:
             cv2.setNumThreads(self.cv2 if self.cv2 is not None else -1)
 
 
+def open_files() -> dict[int, str] | None:
+    """This process's open file descriptors and what they point at (Linux ``/proc``), less the
+    listing's own; ``None`` where that cannot be read."""
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return None
+    out = {}
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:       # the listing's own descriptor, closed by now
+            continue
+        if not target.startswith("/proc/"):
+            out[int(fd)] = target
+    return out
+
+
+def close_reopenable() -> None:
+    """Close the files that libraries keep open but reopen on their own when next needed:
+    NLTK's WordNet reader keeps its data files open and seeks in them, and a forked process
+    would share their offsets with its parent and siblings (garbled reads)."""
+    import sys
+    corpus = sys.modules.get("nltk.corpus")
+    readers = [getattr(corpus, "wordnet", None)] if corpus is not None else []
+    vocab = sys.modules.get("halluscope.claims.vocab")
+    readers.append(getattr(vocab, "_WN", None))
+    for reader in readers:
+        files = getattr(reader, "__dict__", {}).get("_data_file_map")  # a loaded reader only
+        if not files:
+            continue
+        for fh in files.values():
+            fh.close()
+        files.clear()
+        for attr in ("_key_count_file", "_key_synset_file"):
+            fh = getattr(reader, attr, None)
+            if fh is not None:
+                fh.close()
+                setattr(reader, attr, None)
+
+
 def _init_forked_worker(threads: int) -> None:
     from multiprocessing import util
     limit_threads(threads)
@@ -349,6 +390,22 @@ class ProcessEngine:
                                             initializer=_init_worker,
                                             initargs=(*self.spec, self.threads))
 
+    @staticmethod
+    def _fork_or_spawn(before: dict | None, after: dict | None) -> str:
+        """Fork only if warming left no thread running and no file or socket open that the
+        workers would share with this process (a judge's connections, a document)."""
+        if not fork_is_safe():
+            log.info("processes engine: warming started a thread; spawning the workers")
+            return "spawn"
+        if before is None or after is None:
+            return "spawn"
+        new = {fd: t for fd, t in after.items() if before.get(fd) != t}
+        if new:
+            log.info("processes engine: warming left %s open; spawning the workers",
+                     ", ".join(sorted(set(new.values()))))
+            return "spawn"
+        return "fork"
+
     def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None]]:
         it = iter(stream)
         if self.method == "fork":
@@ -359,12 +416,13 @@ class ProcessEngine:
                     continue
                 import time
                 t0 = time.perf_counter()
+                before = open_files()
                 with _ThreadLimit(self.threads):
                     _WORKER_METRICS = build_worker_metrics(*self.spec)
                     first = score_outcomes(item, _WORKER_METRICS)
+                close_reopenable()
                 self.warm_seconds = time.perf_counter() - t0
-                if not fork_is_safe():    # warming started a thread: spawn after all
-                    self.method = "spawn"
+                self.method = self._fork_or_spawn(before, open_files())
                 self._start(self.method == "fork")
                 yield item, first
                 break

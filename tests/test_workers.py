@@ -206,3 +206,33 @@ def test_cli_workers_option(tmp_path):
                                    "--no-report"])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "o" / "results.json").read_text())["metrics"]["pope"]["n"]
+
+
+def test_fork_refused_while_warming_left_a_file_open(tmp_path):
+    """Forked workers would share the offset of every file the parent holds open: a file
+    opened while warming sends the engine back to spawning."""
+    from halluscope.engines import ProcessEngine, open_files
+    before = open_files()
+    if before is None:
+        pytest.skip("no /proc/self/fd on this system")
+    assert ProcessEngine._fork_or_spawn(before, open_files()) == "fork"
+    with open(tmp_path / "held.txt", "w") as fh:
+        fh.write("x")
+        after = open_files()
+        assert str(tmp_path / "held.txt") in after.values()
+        assert ProcessEngine._fork_or_spawn(before, after) == "spawn"
+
+
+def test_wordnet_files_closed_before_fork_and_reopened_on_use():
+    """NLTK's WordNet reader keeps data files open; closing them before a fork leaves a
+    reader that reopens them and answers as before."""
+    from halluscope.claims.vocab import wordnet
+    from halluscope.engines import close_reopenable, open_files
+    wn = wordnet()
+    if wn is None:
+        pytest.skip("WordNet is not installed")
+    want = [s.name() for s in wn.synset("dog.n.01").hypernyms()]
+    assert any(t.endswith("data.noun") for t in (open_files() or {}).values())
+    close_reopenable()
+    assert not any(t.endswith("data.noun") for t in (open_files() or {}).values())
+    assert [s.name() for s in wn.synset("dog.n.01").hypernyms()] == want

@@ -150,12 +150,18 @@ def limit_threads(threads: int) -> None:
     for var in THREAD_VARIABLES:
         os.environ.setdefault(var, str(threads))
     import sys
+
+    def count(var: str) -> int:
+        try:
+            return max(1, int(os.environ[var]))
+        except ValueError:   # a user's value in another syntax ("4,2"): ours
+            return threads
     torch = sys.modules.get("torch")     # already started: set directly
     if torch is not None:
-        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+        torch.set_num_threads(count("OMP_NUM_THREADS"))
     cv2 = sys.modules.get("cv2")
     if cv2 is not None:
-        cv2.setNumThreads(int(os.environ["OPENCV_FOR_THREADS_NUM"]))
+        cv2.setNumThreads(count("OPENCV_FOR_THREADS_NUM"))
 
 
 def _init_worker(names: list[str], config: Any, paths: list[str], threads: int = 0) -> None:

@@ -331,6 +331,15 @@ def open_files() -> dict[int, str] | None:
     return out
 
 
+def opened_between(before: dict[int, str] | None, after: dict[int, str] | None
+                   ) -> dict[int, str] | None:
+    """The descriptors of ``after`` (:func:`open_files`) that ``before`` did not hold;
+    ``None`` when either listing is unknown."""
+    if before is None or after is None:
+        return None
+    return {fd: t for fd, t in after.items() if before.get(fd) != t}
+
+
 def close_reopenable() -> None:
     """Close the files that libraries keep open but reopen on their own when next needed:
     NLTK's WordNet reader keeps its data files open and seeks in them, and a forked process
@@ -403,9 +412,9 @@ class ProcessEngine:
         if not fork_is_safe():
             log.info("processes engine: warming started a thread; spawning the workers")
             return "spawn"
-        if before is None or after is None:
+        new = opened_between(before, after)
+        if new is None:
             return "spawn"
-        new = {fd: t for fd, t in after.items() if before.get(fd) != t}
         if new:
             log.info("processes engine: warming left %s open; spawning the workers",
                      ", ".join(sorted(set(new.values()))))

@@ -208,19 +208,19 @@ def test_cli_workers_option(tmp_path):
     assert json.loads((tmp_path / "o" / "results.json").read_text())["metrics"]["pope"]["n"]
 
 
-def test_fork_refused_while_warming_left_a_file_open(tmp_path):
+def test_files_opened_while_warming_are_found(tmp_path):
     """Forked workers would share the offset of every file the parent holds open: a file
-    opened while warming sends the engine back to spawning."""
-    from halluscope.engines import ProcessEngine, open_files
+    opened while warming is found (and the engine then spawns its workers)."""
+    from halluscope.engines import open_files, opened_between
     before = open_files()
     if before is None:
         pytest.skip("no /proc/self/fd on this system")
-    assert ProcessEngine._fork_or_spawn(before, open_files()) == "fork"
+    assert opened_between(before, open_files()) == {}
     with open(tmp_path / "held.txt", "w") as fh:
         fh.write("x")
-        after = open_files()
-        assert str(tmp_path / "held.txt") in after.values()
-        assert ProcessEngine._fork_or_spawn(before, after) == "spawn"
+        new = opened_between(before, open_files())
+    assert list(new.values()) == [str(tmp_path / "held.txt")]
+    assert opened_between(None, before) is None
 
 
 def test_wordnet_files_closed_before_fork_and_reopened_on_use():

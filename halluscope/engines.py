@@ -119,6 +119,19 @@ class LocalEngine:
 # -- process pool ----------------------------------------------------------------------------
 _WORKER_METRICS: list[Metric] = []
 
+#: Records in the first chunks a process pool gets, before any record's cost is known.
+FIRST_CHUNK_RECORDS = 4
+#: Most records in one chunk (bounds the memory of the chunks in flight).
+MAX_CHUNK_RECORDS = 256
+#: Work aimed at per chunk: long enough that shipping a chunk costs little against it, short
+#: enough that the last chunks leave no worker idle for long (load balance at the end).
+CHUNK_SECONDS = 0.5
+
+#: Environment variables that size the thread pools of OpenMP (torch), BLAS and OpenCV; read
+#: when those libraries start, so a worker sets them before it imports any of them.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "OPENCV_FOR_THREADS_NUM")
+
 
 def build_worker_metrics(names: list[str], config: Any, paths: list[str]) -> list[Metric]:
     """The metrics a worker scores with: built from the config, ``begin`` called on the inputs
@@ -130,9 +143,32 @@ def build_worker_metrics(names: list[str], config: Any, paths: list[str]) -> lis
     return metrics
 
 
-def _init_worker(names: list[str], config: Any, paths: list[str]) -> None:
+def limit_threads(threads: int) -> None:
+    """Give this process's numeric libraries ``threads`` threads each (the cores divided among
+    the workers, so that N workers do not run N x cores threads on the cores); a limit the user
+    set in the environment is kept."""
+    for var in THREAD_VARIABLES:
+        os.environ.setdefault(var, str(threads))
+    import sys
+
+    def count(var: str) -> int:
+        try:
+            return max(1, int(os.environ[var]))
+        except ValueError:   # a user's value in another syntax ("4,2"): ours
+            return threads
+    torch = sys.modules.get("torch")     # already started: set directly
+    if torch is not None:
+        torch.set_num_threads(count("OMP_NUM_THREADS"))
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None:
+        cv2.setNumThreads(count("OPENCV_FOR_THREADS_NUM"))
+
+
+def _init_worker(names: list[str], config: Any, paths: list[str], threads: int = 0) -> None:
     from multiprocessing import util
     global _WORKER_METRICS
+    if threads > 0:
+        limit_threads(threads)
     _WORKER_METRICS = build_worker_metrics(names, config, paths)
     util.Finalize(None, release_metrics, args=(_WORKER_METRICS,), exitpriority=10)
 
@@ -145,8 +181,19 @@ def release_metrics(metrics: list[Metric]) -> None:
             release()
 
 
-def _score_chunk(records: list[Record]) -> list[list[Outcome]]:
-    return [score_outcomes(rec, _WORKER_METRICS) for rec in records]
+def _score_chunk(records: list[Record]) -> tuple[list[list[Outcome]], tuple]:
+    """The outcomes of a chunk, with what the parent sizes chunks and reports from: the
+    worker's pid, seconds spent scoring, the median and the longest record's seconds, and the
+    worker's CPU seconds so far."""
+    import time
+    outcomes, seconds = [], []
+    for rec in records:
+        t0 = time.perf_counter()
+        outcomes.append(score_outcomes(rec, _WORKER_METRICS))
+        seconds.append(time.perf_counter() - t0)
+    ordered = sorted(seconds)
+    return outcomes, (os.getpid(), sum(seconds), ordered[len(ordered) // 2], ordered[-1],
+                      time.process_time())
 
 
 def chunked(stream: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -161,45 +208,253 @@ def chunked(stream: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _ordered(stream: Iterable[Any], submit, window: int
+class ChunkSizer:
+    """Sizes the chunks of a process pool from what records cost: ``FIRST_CHUNK_RECORDS`` at
+    first, then about ``CHUNK_SECONDS`` of work, judged by the median record of the last chunk
+    (a worker's first record carries its start-up: imports, models). Keeps per-worker tallies
+    (:attr:`workers`: pid -> records, scoring seconds, longest record, CPU seconds)."""
+
+    def __init__(self, first: int = FIRST_CHUNK_RECORDS, most: int = MAX_CHUNK_RECORDS,
+                 seconds: float = CHUNK_SECONDS):
+        self.size = first
+        self.most = most
+        self.seconds = seconds
+        self.sizes: list[int] = []
+        self.workers: dict[int, list[float]] = {}
+
+    def observe(self, n: int, info: tuple) -> None:
+        pid, busy, median, longest, cpu = info
+        tally = self.workers.setdefault(pid, [0, 0.0, 0.0, 0.0])
+        tally[0] += n
+        tally[1] += busy
+        tally[2] = max(tally[2], longest)
+        tally[3] = cpu
+        self.size = max(1, min(self.most, int(self.seconds / max(median, 1e-6))))
+
+    def summary(self) -> str:
+        """One line per worker for the log: records, seconds scoring, slowest record, CPU."""
+        parts = [f"worker {pid}: {int(n)} records, {busy:.1f} s scoring (slowest record "
+                 f"{longest:.1f} s), {cpu:.1f} s CPU"
+                 for pid, (n, busy, longest, cpu) in sorted(self.workers.items())]
+        sizes = f"{min(self.sizes)}-{max(self.sizes)}" if self.sizes else "-"
+        return f"{len(self.sizes)} chunks of {sizes} records; " + "; ".join(parts)
+
+
+def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer | None = None
              ) -> Iterator[tuple[Any, list[Outcome] | None]]:
-    """Submit chunks of records to ``submit`` (returns something with ``.result()``), keep at
-    most ``window`` in flight, and yield ``(record, outcomes)`` in input order."""
+    """Submit chunks of records to ``submit`` (returns something with ``.result()``: the
+    outcomes, or with ``sizer`` the pair :func:`_score_chunk` returns), keep at most ``window``
+    in flight, and yield ``(record, outcomes)`` in input order."""
+    from itertools import islice
     pending: deque = deque()
 
     def drain_one():
-        chunk, future = pending.popleft()
-        results = iter(future.result() if future is not None else ())
+        chunk, good, future = pending.popleft()
+        results: Any = ()
+        if future is not None:
+            results = future.result()
+            if sizer is not None:
+                results, info = results
+                sizer.observe(good, info)
+        results = iter(results)
         for rec in chunk:
             yield rec, (next(results) if isinstance(rec, Record) else None)
 
-    for chunk in chunked(stream, CHUNK_RECORDS):
+    it = iter(stream)
+    while True:
+        chunk = list(islice(it, sizer.size if sizer is not None else CHUNK_RECORDS))
+        if not chunk:
+            break
         good = [r for r in chunk if isinstance(r, Record)]
-        pending.append((chunk, submit(good) if good else None))
+        if sizer is not None:
+            sizer.sizes.append(len(chunk))
+        pending.append((chunk, len(good), submit(good) if good else None))
         while len(pending) > window:
             yield from drain_one()
     while pending:
         yield from drain_one()
 
 
+def fork_is_safe() -> bool:
+    """Whether worker processes may be forked from this one: on Linux, and only while this
+    process runs no other thread (a fork copies locks that another thread may hold)."""
+    import sys
+    import threading
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+class _ThreadLimit:
+    """Limits this process's numeric libraries to ``threads`` threads while it warms the
+    workers' metrics (so that no thread pool exists when it forks), then restores them."""
+
+    def __init__(self, threads: int):
+        self.threads = threads
+
+    def __enter__(self):
+        import sys
+        self.env = {var: os.environ.get(var) for var in THREAD_VARIABLES}
+        torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
+        self.torch = torch.get_num_threads() if torch is not None else None
+        self.cv2 = cv2.getNumThreads() if cv2 is not None else None
+        limit_threads(self.threads)
+        return self
+
+    def __exit__(self, *exc):
+        import sys
+        for var, value in self.env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+        torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
+        if torch is not None:
+            torch.set_num_threads(self.torch if self.torch is not None else default_workers())
+        if cv2 is not None:
+            cv2.setNumThreads(self.cv2 if self.cv2 is not None else -1)
+
+
+def open_files() -> dict[int, str] | None:
+    """This process's open file descriptors and what they point at (Linux ``/proc``), less the
+    listing's own; ``None`` where that cannot be read."""
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return None
+    out = {}
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:       # the listing's own descriptor, closed by now
+            continue
+        if not target.startswith("/proc/"):
+            out[int(fd)] = target
+    return out
+
+
+def opened_between(before: dict[int, str] | None, after: dict[int, str] | None
+                   ) -> dict[int, str] | None:
+    """The descriptors of ``after`` (:func:`open_files`) that ``before`` did not hold;
+    ``None`` when either listing is unknown."""
+    if before is None or after is None:
+        return None
+    return {fd: t for fd, t in after.items() if before.get(fd) != t}
+
+
+def close_reopenable() -> None:
+    """Close the files that libraries keep open but reopen on their own when next needed:
+    NLTK's WordNet reader keeps its data files open and seeks in them, and a forked process
+    would share their offsets with its parent and siblings (garbled reads)."""
+    import sys
+    corpus = sys.modules.get("nltk.corpus")
+    readers = [getattr(corpus, "wordnet", None)] if corpus is not None else []
+    vocab = sys.modules.get("halluscope.claims.vocab")
+    readers.append(getattr(vocab, "_WN", None))
+    for reader in readers:
+        files = getattr(reader, "__dict__", {}).get("_data_file_map")  # a loaded reader only
+        if not files:
+            continue
+        for fh in files.values():
+            fh.close()
+        files.clear()
+        for attr in ("_key_count_file", "_key_synset_file"):
+            fh = getattr(reader, attr, None)
+            if fh is not None:
+                fh.close()
+                setattr(reader, attr, None)
+
+
+def _init_forked_worker(threads: int) -> None:
+    from multiprocessing import util
+    limit_threads(threads)
+    util.Finalize(None, release_metrics, args=(_WORKER_METRICS,), exitpriority=10)
+
+
 class ProcessEngine:
-    """Scores in ``workers`` processes, each with its own metrics built from the config."""
+    """Scores in ``workers`` processes, each with its own metrics built from the config.
+
+    Where forking is safe (:func:`fork_is_safe`), this process builds the workers' metrics
+    once and scores the first record with them (which imports spaCy and loads the models,
+    WordNet, the detector, ...), then forks the workers, which inherit everything loaded:
+    the start-up is paid once instead of once per worker. Elsewhere the workers are spawned
+    and each builds its metrics from the config (a pool initializer)."""
 
     name = "processes"
 
     def __init__(self, names: list[str], config: Any, paths: list[Path], workers: int,
                  covers: list[Metric]):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
         self.workers = workers
         self.covers = covers
-        ctx = multiprocessing.get_context("spawn")   # no fork of a process holding threads
-        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                        initargs=(list(names), config, [str(p) for p in paths]))
+        self.sizer = ChunkSizer()
+        self.threads = max(1, default_workers() // workers)
+        self.spec = (list(names), config, [str(p) for p in paths])
+        self.pool: Any = None
+        self.method = "fork" if fork_is_safe() else "spawn"
+        self.warm_seconds = 0.0
+
+    def _start(self, forked: bool) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        if forked:
+            ctx = multiprocessing.get_context("fork")
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                            initializer=_init_forked_worker,
+                                            initargs=(self.threads,))
+        else:
+            ctx = multiprocessing.get_context("spawn")   # no fork of a process with threads
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
+                                            initializer=_init_worker,
+                                            initargs=(*self.spec, self.threads))
+
+    @staticmethod
+    def _fork_or_spawn(before: dict | None, after: dict | None) -> str:
+        """Fork only if warming left no thread running and no file or socket open that the
+        workers would share with this process (a judge's connections, a document)."""
+        if not fork_is_safe():
+            log.info("processes engine: warming started a thread; spawning the workers")
+            return "spawn"
+        new = opened_between(before, after)
+        if new is None:
+            return "spawn"
+        if new:
+            log.info("processes engine: warming left %s open; spawning the workers",
+                     ", ".join(sorted(set(new.values()))))
+            return "spawn"
+        return "fork"
 
     def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None]]:
-        return _ordered(stream, lambda chunk: self.pool.submit(_score_chunk, chunk),
-                        2 * self.workers)
+        it = iter(stream)
+        if self.method == "fork":
+            global _WORKER_METRICS
+            for item in it:      # up to the first record: scored here, warming the metrics
+                if not isinstance(item, Record):
+                    yield item, None
+                    continue
+                import time
+                t0 = time.perf_counter()
+                before = open_files()
+                with _ThreadLimit(self.threads):
+                    _WORKER_METRICS = build_worker_metrics(*self.spec)
+                    first = score_outcomes(item, _WORKER_METRICS)
+                close_reopenable()
+                self.warm_seconds = time.perf_counter() - t0
+                self.method = self._fork_or_spawn(before, open_files())
+                self._start(self.method == "fork")
+                yield item, first
+                break
+        elif self.pool is None:
+            self._start(False)
+        if self.pool is not None:
+            yield from _ordered(it, lambda chunk: self.pool.submit(_score_chunk, chunk),
+                                2 * self.workers, self.sizer)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        global _WORKER_METRICS
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if _WORKER_METRICS:      # warmed here before forking
+            release_metrics(_WORKER_METRICS)
+            _WORKER_METRICS = []
+        if self.sizer.sizes:
+            log.info("processes engine, %d workers (%s; first record and model loading in "
+                     "the parent %.1f s): %s", self.workers, self.method, self.warm_seconds,
+                     self.sizer.summary())

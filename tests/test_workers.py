@@ -206,3 +206,33 @@ def test_cli_workers_option(tmp_path):
                                    "--no-report"])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "o" / "results.json").read_text())["metrics"]["pope"]["n"]
+
+
+def test_files_opened_while_warming_are_found(tmp_path):
+    """Forked workers would share the offset of every file the parent holds open: a file
+    opened while warming is found (and the engine then spawns its workers)."""
+    from halluscope.engines import open_files, opened_between
+    before = open_files()
+    if before is None:
+        pytest.skip("no /proc/self/fd on this system")
+    assert opened_between(before, open_files()) == {}
+    with open(tmp_path / "held.txt", "w") as fh:
+        fh.write("x")
+        new = opened_between(before, open_files())
+    assert list(new.values()) == [str(tmp_path / "held.txt")]
+    assert opened_between(None, before) is None
+
+
+def test_wordnet_files_closed_before_fork_and_reopened_on_use():
+    """NLTK's WordNet reader keeps data files open; closing them before a fork leaves a
+    reader that reopens them and answers as before."""
+    from halluscope.claims.vocab import wordnet
+    from halluscope.engines import close_reopenable, open_files
+    wn = wordnet()
+    if wn is None:
+        pytest.skip("WordNet is not installed")
+    want = [s.name() for s in wn.synset("dog.n.01").hypernyms()]
+    assert any(t.endswith("data.noun") for t in (open_files() or {}).values())
+    close_reopenable()
+    assert not any(t.endswith("data.noun") for t in (open_files() or {}).values())
+    assert [s.name() for s in wn.synset("dog.n.01").hypernyms()] == want

@@ -73,12 +73,14 @@ def verb_form(tok) -> str:
 class _DocClaims(MentionIndex):
     """The claims of one parsed response."""
 
-    def __init__(self, doc, vocab: Vocabulary | None):
+    def __init__(self, doc, vocab: Vocabulary | None, text: str | None = None):
         super().__init__(doc, vocab)
         self.analytic: set[int] = set()
         self.consumed: set[int] = set()
         self.out: list[tuple[tuple, Claim]] = []
         self._sentence_texts: list[str] | None = None
+        # ``doc.text`` joins every token's text anew at each call: read once (or given)
+        self.text = doc.text if text is None else text
 
     def _sentence_text(self, tok) -> str:
         """``tok.sent.text``, from one pass over the sentences (spaCy builds a span and its
@@ -88,7 +90,7 @@ class _DocClaims(MentionIndex):
             doc = self.doc
             texts = self._sentence_texts = [""] * len(doc)
             for sent in doc.sents:
-                texts[sent.start:sent.end] = [doc.text[sent.start_char:sent.end_char]] * len(sent)
+                texts[sent.start:sent.end] = [self.text[sent.start_char:sent.end_char]] * len(sent)
         return texts[tok.i]
 
     # -- analytic scope -----------------------------------------------------------------------
@@ -104,7 +106,7 @@ class _DocClaims(MentionIndex):
 
     def _analytic_scopes(self) -> None:
         for sent in self.doc.sents:
-            low = self.doc.text[sent.start_char:sent.end_char].lstrip().lower()
+            low = self.text[sent.start_char:sent.end_char].lstrip().lower()
             if low.startswith(L.ANALYTIC_OPENERS):
                 self.analytic.update(range(sent.start, sent.end))
                 continue
@@ -340,10 +342,12 @@ def _vocab(vocabulary) -> Vocabulary | None:
     return load_vocabulary(vocabulary)
 
 
-def claims_from_doc(doc, vocabulary: Vocabulary | None) -> list[Claim]:
-    """The claims of one spaCy ``Doc`` (whose mis-tagged verbs are repaired in place)."""
+def claims_from_doc(doc, vocabulary: Vocabulary | None, *, text: str | None = None
+                    ) -> list[Claim]:
+    """The claims of one spaCy ``Doc`` (whose mis-tagged verbs are repaired in place);
+    ``text``: the text the doc was parsed from, when the caller has it (saves a pass)."""
     repair(doc)
-    return _DocClaims(doc, vocabulary).run()
+    return _DocClaims(doc, vocabulary, text).run()
 
 
 MAX_SPLIT_CHARS = 200_000
@@ -368,7 +372,7 @@ def split_claims(text: str, vocabulary: Any = None) -> list[Claim]:
     if len(text) > MAX_SPLIT_CHARS:
         raise ValueError(f"expected a response of at most {MAX_SPLIT_CHARS:,} characters for "
                          f"the rule-based claim splitter, got {len(text):,}")
-    return claims_from_doc(load_pipeline()(text), _vocab(vocabulary))
+    return claims_from_doc(load_pipeline()(text), _vocab(vocabulary), text=text)
 
 
 def split_claims_batch(texts: Iterable[str], vocabulary: Any = None, *, batch_size: int = 64,
@@ -377,8 +381,9 @@ def split_claims_batch(texts: Iterable[str], vocabulary: Any = None, *, batch_si
     vocab = _vocab(vocabulary)
     texts = [t or "" for t in texts]
     out = []
-    for doc in load_pipeline().pipe(texts, batch_size=batch_size, n_process=n_process):
-        out.append(claims_from_doc(doc, vocab) if doc.text.strip() else [])
+    docs = load_pipeline().pipe(texts, batch_size=batch_size, n_process=n_process)
+    for text, doc in zip(texts, docs):      # a doc's text is the text it was parsed from
+        out.append(claims_from_doc(doc, vocab, text=text) if text.strip() else [])
     return out
 
 

@@ -189,14 +189,22 @@ def _run(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool,
                              write_report=write_report, **options)
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                    TimeElapsedColumn, TimeRemainingColumn)
+        import time
+        # refreshed from here rather than by rich's refresh thread: with no other thread
+        # running, --workers may fork its workers from this process (halluscope.engines)
         with Progress(TextColumn("[bold]auditing"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[errors]} bad"), TimeElapsedColumn(),
-                      TimeRemainingColumn(), console=err_console, transient=True) as bar:
+                      TimeRemainingColumn(), console=err_console, transient=True,
+                      auto_refresh=False) as bar:
             task = bar.add_task("audit", total=None, errors=0)
+            shown = [time.monotonic()]
 
             def on_progress(p) -> None:
-                if p.done % 64 == 0 or p.done == p.total:
+                now = time.monotonic()
+                if p.done % 64 == 0 or p.done == p.total or now - shown[0] > 0.25:
                     bar.update(task, completed=p.done, total=p.total, errors=p.errors)
+                    bar.refresh()
+                    shown[0] = now
 
             return run_audit(inputs, metrics=metrics, out=out, argv=sys.argv,
                              on_progress=on_progress, count_total=True,

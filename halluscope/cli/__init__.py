@@ -14,6 +14,7 @@ and the groups :mod:`~halluscope.cli.pope`, :mod:`~halluscope.cli.chair`,
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from typing import Annotated, Optional
@@ -114,6 +115,10 @@ def _click_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
 
 def main() -> None:
     """The console script: every command, with an internal error reported as exit code 3."""
+    # A command builds large acyclic data once (ground truth, vocabularies, parsed models): with
+    # the default threshold (700 allocations) the cyclic collector rescans it again and again,
+    # ~0.1 s of a one-caption audit. Objects are still freed by reference counting.
+    gc.set_threshold(50_000, 20, 20)
     usage, abort = _click_errors()
     try:
         code = app(standalone_mode=False)

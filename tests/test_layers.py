@@ -85,3 +85,25 @@ def test_the_known_exceptions_still_exist():
     edges = g.graph("room")
     stale = [(a, b) for a, b in sorted(KNOWN_CLIMBS) if b not in edges.get(a, {})]
     assert not stale, f"no longer imported, remove from KNOWN_CLIMBS: {stale}"
+
+
+#: House limits (issue 11): a module reads in one sitting, a function fits on a screen.
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 80
+
+
+def test_modules_and_functions_stay_small():
+    import ast
+
+    too_long = []
+    for path in sorted((ROOT / "halluscope").rglob("*.py")):
+        src = path.read_text(encoding="utf-8")
+        rel = path.relative_to(ROOT)
+        if src.count("\n") > MAX_MODULE_LINES:
+            too_long.append(f"{rel}: {src.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    too_long.append(f"{rel}:{node.lineno} {node.name}: {n} lines")
+    assert not too_long, "split these: " + "; ".join(too_long)

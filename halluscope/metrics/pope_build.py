@@ -86,6 +86,37 @@ def _ranked(counter: Counter) -> list[str]:
     return [k for k, _ in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
+def _sample_images(images: Sequence[ImageObjects], n_images: int, min_objects: int,
+                   rng: random.Random) -> list[tuple[str, list[str]]]:
+    """``n_images`` of the images showing at least ``min_objects`` distinct objects (each with
+    its objects, duplicates dropped, in order), drawn with ``rng``."""
+    eligible = [(name, list(dict.fromkeys(objs))) for name, objs in images
+                if len(set(objs)) >= min_objects]
+    if not eligible:
+        raise InputError(f"no image shows at least {min_objects} distinct object categories "
+                         f"({len(images)} images read); lower min_objects")
+    if n_images > len(eligible):
+        log.warning("POPE build: asked for %d images but only %d show at least %d categories; "
+                    "using %d", n_images, len(eligible), min_objects, len(eligible))
+        n_images = len(eligible)
+    return rng.sample(eligible, n_images)
+
+
+def _rankings(sample: Sequence[tuple[str, list[str]]]
+              ) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """The sample's object vocabulary (sorted), its objects by frequency (``popular``
+    negatives) and, per object, the objects seen with it by co-occurrence (``adversarial``)."""
+    frequency: Counter = Counter()
+    co_occurrence: dict[str, Counter] = {}
+    for _, objs in sample:
+        frequency.update(objs)
+        for a in objs:
+            row = co_occurrence.setdefault(a, Counter())
+            row.update(b for b in objs if b != a)
+    return (sorted(frequency), _ranked(frequency),
+            {a: _ranked(row) for a, row in co_occurrence.items()})
+
+
 def questions_from_objects(images: Sequence[ImageObjects], split: str, n_images: int = 500,
                            n_per_image: int = 3, seed: int = 0, min_objects: int = 3,
                            categories: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -107,28 +138,9 @@ def questions_from_objects(images: Sequence[ImageObjects], split: str, n_images:
         raise ConfigError(f"expected n_images, n_per_image and min_objects >= 1, got "
                           f"{n_images}, {n_per_image}, {min_objects}")
     rng = random.Random(seed)
-    eligible = [(name, list(dict.fromkeys(objs))) for name, objs in images
-                if len(set(objs)) >= min_objects]
-    if not eligible:
-        raise InputError(f"no image shows at least {min_objects} distinct object categories "
-                         f"({len(images)} images read); lower min_objects")
-    if n_images > len(eligible):
-        log.warning("POPE build: asked for %d images but only %d show at least %d categories; "
-                    "using %d", n_images, len(eligible), min_objects, len(eligible))
-        n_images = len(eligible)
-    sample = rng.sample(eligible, n_images)
-
-    frequency: Counter = Counter()
-    co_occurrence: dict[str, Counter] = {}
-    for _, objs in sample:
-        frequency.update(objs)
-        for a in objs:
-            row = co_occurrence.setdefault(a, Counter())
-            row.update(b for b in objs if b != a)
-    vocabulary = sorted(frequency)
+    sample = _sample_images(images, n_images, min_objects, rng)
+    vocabulary, popular, adversarial = _rankings(sample)
     fallback = sorted(set(categories or ()) | set(vocabulary))
-    popular = _ranked(frequency)
-    adversarial = {a: _ranked(row) for a, row in co_occurrence.items()}
 
     questions: list[dict[str, Any]] = []
     short_images = missing_negatives = 0

@@ -130,8 +130,15 @@ def category_counts(result: Any, top: int = TOP_CATEGORIES) -> bytes | None:
 
 
 # -- POPE confusion matrix --------------------------------------------------------------------
-def pope_confusion(result: Any, metric: str = "pope") -> bytes | None:
-    """The 2×2 confusion matrix of POPE predictions (rows: label, columns: prediction)."""
+#: The confusion matrix's cell names, rows (label) by columns (prediction): yes, no.
+CONFUSION_NAMES = (("TP", "FN"), ("FP", "TN"))
+
+
+def pope_confusion_data(result: Any, metric: str = "pope"
+                        ) -> tuple[list[list[int]], int, str] | None:
+    """What the confusion matrix shows, whatever draws it: the counts (rows: label, columns:
+    prediction), their total and the title (naming the unknown answers left out); ``None``
+    when the run has no POPE counts."""
     summary = _metrics(result).get(metric)
     if summary is None:
         return None
@@ -142,21 +149,37 @@ def pope_confusion(result: Any, metric: str = "pope") -> bytes | None:
     total = tp + fp + tn + fn
     if total == 0:
         return None
-    cells = [[tp, fn], [fp, tn]]
+    title = "POPE confusion matrix"
+    unknown = res.get("unknown_rate")
+    if unknown is not None and _finite(unknown.value) and unknown.value > 0:
+        title += f" ({unknown.value:.1%} unknown answers not shown)"
+    return [[tp, fn], [fp, tn]], total, title
+
+
+def confusion_cell_colour(value: int, cells: list[list[int]], name: str) -> str:
+    """Text colour of a cell: white on the darker cells, dark red for false positives."""
+    if value > 0.55 * max(max(row) for row in cells):
+        return "white"
+    return "#7f1d1d" if name == "FP" else "#111827"
+
+
+def pope_confusion(result: Any, metric: str = "pope") -> bytes | None:
+    """The 2×2 confusion matrix of POPE predictions (rows: label, columns: prediction)."""
+    found = pope_confusion_data(result, metric)
+    if found is None:
+        return None
+    cells, total, title = found
     fig = _figure(4.2, 3.6)
     ax = fig.add_subplot()
     import numpy as np
     from matplotlib.colors import LinearSegmentedColormap
     cmap = LinearSegmentedColormap.from_list("hs", ["#f3f4f6", BLUE])
-    ax.imshow(np.array(cells, dtype=float), cmap=cmap, vmin=0, vmax=max(1, max(tp, fp, tn, fn)))
-    names = [["TP", "FN"], ["FP", "TN"]]
+    ax.imshow(np.array(cells, dtype=float), cmap=cmap, vmin=0, vmax=max(1, *(v for row in cells for v in row)))
     for r in range(2):
         for c in range(2):
-            v = cells[r][c]
-            dark = v > 0.55 * max(tp, fp, tn, fn)
-            colour = "white" if dark else ("#7f1d1d" if names[r][c] == "FP" else "#111827")
-            ax.text(c, r, f"{names[r][c]}\n{v:,}\n{v / total:.1%}", ha="center", va="center",
-                    fontsize=10, color=colour)
+            v, name = cells[r][c], CONFUSION_NAMES[r][c]
+            ax.text(c, r, f"{name}\n{v:,}\n{v / total:.1%}", ha="center", va="center",
+                    fontsize=10, color=confusion_cell_colour(v, cells, name))
     ax.set_xticks([0, 1], ["yes", "no"])
     ax.set_yticks([0, 1], ["yes", "no"])
     ax.set_xlabel("prediction", fontsize=9)
@@ -164,10 +187,6 @@ def pope_confusion(result: Any, metric: str = "pope") -> bytes | None:
     ax.tick_params(length=0, labelsize=9)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    unknown = res.get("unknown_rate")
-    title = "POPE confusion matrix"
-    if unknown is not None and _finite(unknown.value) and unknown.value > 0:
-        title += f" ({unknown.value:.1%} unknown answers not shown)"
     ax.set_title(title, fontsize=10, loc="left")
     return _png(fig)
 

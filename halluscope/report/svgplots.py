@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from halluscope.report.plots import (BLUE, GREEN, GREY, RED, TOP_CATEGORIES,
+from halluscope.report.plots import (BLUE, CONFUSION_NAMES, GREEN, GREY, RED, TOP_CATEGORIES,
                                      _category_tally, _finite, _interval_rows, _metrics,
-                                     _rate_rows)
+                                     _rate_rows, confusion_cell_colour, pope_confusion_data)
 
 __all__ = ["category_counts_svg", "forest_svg", "kind_rates_svg", "pope_confusion_svg",
            "scale_svg"]
@@ -174,31 +174,20 @@ def _mix(fraction: float) -> str:
 
 def pope_confusion_svg(result: Any, metric: str = "pope") -> str | None:
     """The 2×2 confusion matrix of POPE predictions (rows: label, columns: prediction)."""
-    summary = _metrics(result).get(metric)
-    if summary is None:
+    found = pope_confusion_data(result, metric)
+    if found is None:
         return None
-    res = summary.results
-    if not all(k in res and _finite(res[k].value) for k in ("tp", "fp", "tn", "fn")):
-        return None
-    tp, fp, tn, fn = (int(res[k].value) for k in ("tp", "fp", "tn", "fn"))
-    total = tp + fp + tn + fn
-    if total == 0:
-        return None
-    cells, names = [[tp, fn], [fp, tn]], [["TP", "FN"], ["FP", "TN"]]
-    peak = max(1, tp, fp, tn, fn)
-    title = "POPE confusion matrix"
-    unknown = res.get("unknown_rate")
-    if unknown is not None and _finite(unknown.value) and unknown.value > 0:
-        title += f" ({unknown.value:.1%} unknown answers not shown)"
+    cells, total, title = found
+    peak = max(1, *(v for row in cells for v in row))
     left, top, size = 90, 40, 120
     body = [_text(8, 14, title, 11.5)]
     for r in range(2):
         for c in range(2):
             v, x0, y0 = cells[r][c], left + c * size, top + r * size
-            dark = v > 0.55 * max(tp, fp, tn, fn)
-            colour = "white" if dark else ("#7f1d1d" if names[r][c] == "FP" else "#111827")
+            name = CONFUSION_NAMES[r][c]
+            colour = confusion_cell_colour(v, cells, name)
             body.append(_rect(x0, y0, size, size, _mix(v / peak)))
-            for j, line in enumerate((names[r][c], f"{v:,}", f"{v / total:.1%}")):
+            for j, line in enumerate((name, f"{v:,}", f"{v / total:.1%}")):
                 body.append(_text(x0 + size / 2, y0 + size / 2 + (j - 1) * 15, line, 11,
                                   "middle", colour))
         body.append(_text(left - 8, top + r * size + size / 2, ("yes", "no")[r], 10, "end"))

@@ -164,20 +164,22 @@ def find_in_text(quote: Quote | str, page_text: str) -> QuoteMatch:
                     span[0]:span[1]])
         return QuoteMatch(False)
     norm_page, idx = normalise_map(page_text)
-    q = normalise(quote.text)
-    if q:
-        k = norm_page.find(q)
-        if k >= 0:
-            span = (idx[k], idx[k + len(q) - 1] + 1)
-            return QuoteMatch(True, span=span, how="exact", snippet=page_text[span[0]:span[1]])
-    lp, lidx = _loose_map(norm_page, idx)
-    lq = loose(quote.text)
-    if lq:
-        k = lp.find(lq)
-        if k >= 0:
-            span = (lidx[k], lidx[k + len(lq) - 1] + 1)
-            return QuoteMatch(True, span=span, how="loose", snippet=page_text[span[0]:span[1]])
-    return QuoteMatch(False)
+    found = _find_mapped(normalise(quote.text), norm_page, idx, page_text, "exact")
+    if found is None:
+        lp, lidx = _loose_map(norm_page, idx)
+        found = _find_mapped(loose(quote.text), lp, lidx, page_text, "loose")
+    return found or QuoteMatch(False)
+
+
+def _find_mapped(needle: str, hay: str, idx: list[int], page_text: str,
+                 how: str) -> QuoteMatch | None:
+    """``needle`` found in ``hay`` (a normalised form of ``page_text`` whose character ``i``
+    comes from ``page_text[idx[i]]``), as a match on the page's own text; ``None`` if absent."""
+    k = hay.find(needle) if needle else -1
+    if k < 0:
+        return None
+    span = (idx[k], idx[k + len(needle) - 1] + 1)
+    return QuoteMatch(True, span=span, how=how, snippet=page_text[span[0]:span[1]])
 
 
 def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: int

@@ -271,13 +271,7 @@ class SumState:
         """Add rows ``x`` (m x k) whose bootstrap weights are columns of ``weights`` (n_boot x
         U): row ``i`` takes column ``unit_of_row[i]``. The rows of one unit are summed before
         the weights are applied, which is the same sum with fewer products."""
-        if not len(x):
-            return
-        self.n += len(x)
-        if units is not None:
-            self.units.update(u for u in units if u is not None)
-        self.totals += x.sum(axis=0)
-        if not self.n_boot or weights is None:
+        if not self._count(x, units) or not self.n_boot or weights is None:
             return
         if len(unit_of_row) == weights.shape[1] and (np.diff(unit_of_row) == 1).all() \
                 and (len(x) == 0 or unit_of_row[0] == 0):
@@ -297,14 +291,19 @@ class SumState:
                        units: Sequence[str | None] | None = None) -> None:
         """Add rows ``x`` (m x k) whose bootstrap replicates the caller has already summed
         (``boot``: n_boot x k, the weighted column sums of ``x``)."""
+        if self._count(x, units) and self.n_boot:
+            self.boot += boot
+
+    def _count(self, x: np.ndarray, units: Sequence[str | None] | None) -> bool:
+        """Adds rows ``x`` to the point totals and their units to the clusters seen; whether
+        there were any rows."""
         if not len(x):
-            return
+            return False
         self.n += len(x)
         if units is not None:
             self.units.update(u for u in units if u is not None)
         self.totals += x.sum(axis=0)
-        if self.n_boot:
-            self.boot += boot
+        return True
 
     def flush(self) -> None:
         if not self._buffer:

@@ -417,17 +417,21 @@ class _QueryRun:
         if self.progress:
             self.progress(counts)
 
-    async def _drive(self, items: Iterable[PromptItem | RecordError]) -> None:
-        pending = self.pending
+    def todo(self, items: Iterable[PromptItem | RecordError]) -> Iterator[tuple[PromptItem, int]]:
+        """``(prompt, sample index)`` of every request not answered yet, in prompt order."""
         for item in items:
-            if isinstance(item, RecordError):  # checked above; the file changed under us
+            if isinstance(item, RecordError):  # checked before; the file changed under us
                 raise item
             for k in range(self.samples):
-                if self.task_id(item.id, k) in self.done:
-                    continue
-                pending.append(asyncio.create_task(self.run_one(item, k)))
-                while pending and (len(pending) >= self.window or pending[0].done()):
-                    self.emit(await pending.popleft())
+                if self.task_id(item.id, k) not in self.done:
+                    yield item, k
+
+    async def _drive(self, items: Iterable[PromptItem | RecordError]) -> None:
+        pending = self.pending
+        for item, k in self.todo(items):
+            pending.append(asyncio.create_task(self.run_one(item, k)))
+            while pending and (len(pending) >= self.window or pending[0].done()):
+                self.emit(await pending.popleft())
                     await asyncio.sleep(0)  # awaiting a finished task never yields: let a
                     # cancellation (Ctrl-C) land here instead of after every finished line
         while pending:

@@ -293,16 +293,11 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
 def _batches(run: _QueryRun, items: Iterable[Any], size: int) -> Iterator[list[tuple[Any, int]]]:
     """Consecutive batches of ``(item, sample index)`` not yet done, in prompt order."""
     batch: list[tuple[Any, int]] = []
-    for item in items:
-        if isinstance(item, RecordError):  # checked before; the file changed under us
-            raise item
-        for k in range(run.samples):
-            if run.task_id(item.id, k) in run.done:
-                continue
-            batch.append((item, k))
-            if len(batch) >= size:
-                yield batch
-                batch = []
+    for task in run.todo(items):
+        batch.append(task)
+        if len(batch) >= size:
+            yield batch
+            batch = []
     if batch:
         yield batch
 

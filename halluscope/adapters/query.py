@@ -432,8 +432,8 @@ class _QueryRun:
             pending.append(asyncio.create_task(self.run_one(item, k)))
             while pending and (len(pending) >= self.window or pending[0].done()):
                 self.emit(await pending.popleft())
-                    await asyncio.sleep(0)  # awaiting a finished task never yields: let a
-                    # cancellation (Ctrl-C) land here instead of after every finished line
+                await asyncio.sleep(0)  # awaiting a finished task never yields: let a
+                # cancellation (Ctrl-C) land here instead of after every finished line
         while pending:
             self.emit(await pending.popleft())
             await asyncio.sleep(0)

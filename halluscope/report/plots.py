@@ -106,16 +106,25 @@ def _category_tally(metrics: Mapping[str, Any]) -> tuple[str, dict[str, int]] | 
     return None
 
 
-def category_counts(result: Any, top: int = TOP_CATEGORIES) -> bytes | None:
-    """Horizontal bars: how often each object category was hallucinated (the ``top`` most)."""
+def category_counts_data(result: Any, top: int = TOP_CATEGORIES
+                         ) -> tuple[str, list[tuple[str, int]]] | None:
+    """What the category chart shows, whatever draws it: the metric the counts come from and
+    the ``top`` most hallucinated categories with their counts, most first; ``None`` if none."""
     found = _category_tally(_metrics(result))
     if found is None:
         return None
     source, tally = found
     pairs = sorted(((str(k), int(v)) for k, v in tally.items() if _finite(v) and v > 0),
                    key=lambda kv: (-kv[1], kv[0]))[:top]
-    if not pairs:
+    return (source, pairs) if pairs else None
+
+
+def category_counts(result: Any, top: int = TOP_CATEGORIES) -> bytes | None:
+    """Horizontal bars: how often each object category was hallucinated (the ``top`` most)."""
+    found = category_counts_data(result, top)
+    if found is None:
         return None
+    source, pairs = found
     labels = [k for k, _ in pairs][::-1]
     values = [v for _, v in pairs][::-1]
     fig = _figure(6.4, 0.8 + 0.26 * len(pairs))

@@ -18,8 +18,8 @@ from html import escape
 from typing import Any
 
 from halluscope.report.plots import (BLUE, CONFUSION_NAMES, GREEN, GREY, RED, TOP_CATEGORIES,
-                                     _category_tally, _finite, _interval_rows, _metrics,
-                                     _rate_rows, confusion_cell_colour, pope_confusion_data)
+                                     _interval_rows, _metrics, _rate_rows, category_counts_data,
+                                     confusion_cell_colour, pope_confusion_data)
 
 __all__ = ["category_counts_svg", "forest_svg", "kind_rates_svg", "pope_confusion_svg",
            "scale_svg"]
@@ -142,14 +142,10 @@ def scale_svg(result: Any, max_rows: int = 12) -> str | None:
 # -- per-category hallucination counts --------------------------------------------------------
 def category_counts_svg(result: Any, top: int = TOP_CATEGORIES) -> str | None:
     """Horizontal bars: how often each object category was hallucinated (the ``top`` most)."""
-    found = _category_tally(_metrics(result))
+    found = category_counts_data(result, top)
     if found is None:
         return None
-    source, tally = found
-    pairs = sorted(((str(k), int(v)) for k, v in tally.items() if _finite(v) and v > 0),
-                   key=lambda kv: (-kv[1], kv[0]))[:top]
-    if not pairs:
-        return None
+    source, pairs = found
     left, right, top_y, step = 150, WIDTH - 70, 32, 20
     bottom = top_y + step * len(pairs)
     hi = max(v for _, v in pairs)

@@ -42,7 +42,7 @@ def test_claim_kind_plot_has_kinds_only():
         "existence_rate": MetricResult("existence_rate", 0.2, 40, False, (0.1, 0.3), 0.95),
         "hallucination_rate": MetricResult("hallucination_rate", 0.2, 50),
         "unverifiable_rate": MetricResult("unverifiable_rate", 0.4, 50)})
-    assert [r[0] for r in plots._rate_rows(summary)] == ["existence"]
+    assert [r[0] for r in plots.kind_rate_rows({"claims": summary})] == ["existence"]
 
 
 def test_console_arrows_only_with_a_direction_and_yes_ratio_gap():

@@ -201,7 +201,13 @@ def pope_confusion(result: Any, metric: str = "pope") -> bytes | None:
 
 
 # -- per-kind rates (claims) ------------------------------------------------------------------
-def _rate_rows(summary: Any) -> list[tuple[str, float, tuple[float, float] | None, int]]:
+def kind_rate_rows(result: Any, metric: str = "claims"
+                   ) -> list[tuple[str, float, tuple[float, float] | None, int]]:
+    """What the per-kind chart shows, whatever draws it: ``(kind, rate, interval, n)`` for each
+    claim kind of ``metric`` (empty when the run has none)."""
+    summary = _metrics(result).get(metric)
+    if summary is None:
+        return []
     rows = []
     for name, res in summary.results.items():
         # kinds only: the overall hallucination and the unverifiable share are not kinds
@@ -215,10 +221,7 @@ def _rate_rows(summary: Any) -> list[tuple[str, float, tuple[float, float] | Non
 
 def kind_rates(result: Any, metric: str = "claims") -> bytes | None:
     """Hallucination rate per claim kind with confidence-interval error bars."""
-    summary = _metrics(result).get(metric)
-    if summary is None:
-        return None
-    rows = _rate_rows(summary)
+    rows = kind_rate_rows(result, metric)
     if not rows:
         return None
     labels = [r[0].replace("_", " ") for r in rows]

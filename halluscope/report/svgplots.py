@@ -18,7 +18,7 @@ from html import escape
 from typing import Any
 
 from halluscope.report.plots import (BLUE, CONFUSION_NAMES, GREEN, GREY, RED, TOP_CATEGORIES,
-                                     _interval_rows, _metrics, _rate_rows, category_counts_data,
+                                     _interval_rows, _metrics, category_counts_data, kind_rate_rows,
                                      confusion_cell_colour, pope_confusion_data)
 
 __all__ = ["category_counts_svg", "forest_svg", "kind_rates_svg", "pope_confusion_svg",
@@ -199,10 +199,7 @@ def pope_confusion_svg(result: Any, metric: str = "pope") -> str | None:
 def kind_rates_svg(result: Any, metric: str = "claims") -> str | None:
     """Hallucination rate per claim kind (red) over the supported rest (green), with 95%
     confidence-interval error bars."""
-    summary = _metrics(result).get(metric)
-    if summary is None:
-        return None
-    rows = _rate_rows(summary)
+    rows = kind_rate_rows(result, metric)
     if not rows:
         return None
     left, right, top, bottom = 60, WIDTH - 20, 46, 262

@@ -45,7 +45,7 @@ import numpy as np
 from halluscope.errors import ConfigError
 from halluscope.evidence.amber import AmberData, amber_id, dimension, load_amber
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
-from halluscope.metrics.explain import Explanation, explain_claim_verdicts
+from halluscope.metrics.explain import ExplainsClaimVerdicts
 from halluscope.metrics.stats import Statistic, rate
 from halluscope.records import Record
 
@@ -314,7 +314,7 @@ def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
     return out
 
 
-class AmberMetric(Metric):
+class AmberMetric(ExplainsClaimVerdicts, Metric):
     """AMBER's generative and discriminative scores."""
 
     name: ClassVar[str] = "amber"
@@ -327,11 +327,6 @@ class AmberMetric(Metric):
         MetricOption("annotations", tuple, (), "annotation files", config_field=True),
     )
 
-    @classmethod
-    def explain_item(cls, item: dict, statistic: str, group: str | None
-                     ) -> Explanation | None:
-        """The hallucinated claims, with the checker's reason and evidence."""
-        return explain_claim_verdicts(item, statistic, group)
     columns: ClassVar[tuple[str, ...]] = GEN + tuple(col(g, k) for g in GROUPS for k in QA)
     statistics: ClassVar[dict[str, Statistic]] = {}
 

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 from halluscope.errors import ConfigError
 from halluscope.judges.fallback import is_model_judge, judge_info
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
-from halluscope.metrics.explain import Explanation, explain_claim_verdicts
+from halluscope.metrics.explain import ExplainsClaimVerdicts
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 from halluscope.types import Verdict, VerifiedRecord
@@ -63,7 +63,7 @@ def _rate(kind: str):
     return lambda s: ratio(s[f"{kind}_hallucinated"], s[f"{kind}_decided"])
 
 
-class ClaimsMetric(Metric):
+class ClaimsMetric(ExplainsClaimVerdicts, Metric):
     """Per-kind hallucination rates of claims checked against evidence."""
 
     name: ClassVar[str] = "claims"
@@ -94,11 +94,6 @@ class ClaimsMetric(Metric):
         return bool(sample.tasks & {"caption", "vqa"}) and bool(
             config.annotations or config.coco_annotations or config.detector or config.judge)
 
-    @classmethod
-    def explain_item(cls, item: dict, statistic: str, group: str | None
-                     ) -> Explanation | None:
-        """The hallucinated claims, with the checker's reason and evidence."""
-        return explain_claim_verdicts(item, statistic, group)
     columns: ClassVar[tuple[str, ...]] = tuple(
         f"{k}_{c}" for k in KINDS for c in ("hallucinated", "decided", "n")) + (
         "unverifiable", "n_claims")

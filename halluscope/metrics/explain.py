@@ -90,6 +90,18 @@ def _evidence_text(evidence: Any) -> str:
     return "; ".join(out) + (f"; +{more} more" if more > 0 else "")
 
 
+class ExplainsClaimVerdicts:
+    """Mixin for a metric whose items list claim verdicts (claims, FaithScore, AMBER, region,
+    page): a gate failure names the item's hallucinated claims, with the checker's reason and
+    evidence (:func:`explain_claim_verdicts`). Put it before ``Metric`` in the bases."""
+
+    @classmethod
+    def explain_item(cls, item: dict, statistic: str, group: str | None
+                     ) -> Explanation | None:
+        """The hallucinated claims, with the checker's reason and evidence."""
+        return explain_claim_verdicts(item, statistic, group)
+
+
 def explain_claim_verdicts(item: dict, stat: str, group: str | None) -> Explanation | None:
     """Claim-level metrics (claims, FaithScore, AMBER, grounding): the hallucinated claims with
     the checker's reason and the evidence it looked at."""
@@ -194,5 +206,5 @@ def explain_generic(metric: str) -> Explainer:
     return explain
 
 
-__all__ = ["Explainer", "Explanation", "explain_claim_verdicts", "explain_generic",
-           "explain_payload", "explain_yes_no", "first_of", "short_text", "word_of", "words_of"]
+__all__ = ["Explainer", "Explanation", "ExplainsClaimVerdicts", "explain_claim_verdicts",
+           "explain_generic", "explain_payload", "explain_yes_no", "first_of", "short_text", "word_of", "words_of"]

@@ -28,7 +28,7 @@ from collections import Counter
 from typing import Any
 
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
-from halluscope.metrics.explain import Explanation, explain_claim_verdicts
+from halluscope.metrics.explain import ExplainsClaimVerdicts
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 from halluscope.verification import (PARSE_FAULTS, PageVerifier, RegionVerifier,
@@ -52,7 +52,7 @@ def _verdict_dict(v) -> dict[str, Any]:
     return d
 
 
-class RegionMetric(Metric):
+class RegionMetric(ExplainsClaimVerdicts, Metric):
     """Region grounding of cited boxes and region ids (name ``region``)."""
 
     name = "region"
@@ -75,11 +75,6 @@ class RegionMetric(Metric):
         """Inferred when records offer regions (``metadata["regions"]``)."""
         return "regions" in sample.metadata_keys
 
-    @classmethod
-    def explain_item(cls, item: dict, statistic: str, group: str | None
-                     ) -> Explanation | None:
-        """The hallucinated claims, with the checker's reason and evidence."""
-        return explain_claim_verdicts(item, statistic, group)
     columns = ("supported", "hallucinated", "unverifiable", "truth", "recalled", "ids",
                "fabricated_ids")
     statistics = {
@@ -225,7 +220,7 @@ class RegionMetric(Metric):
                          tallies=tallies)
 
 
-class PageMetric(Metric):
+class PageMetric(ExplainsClaimVerdicts, Metric):
     """Page citations and the quotes attributed to pages (name ``page``)."""
 
     name = "page"
@@ -243,11 +238,6 @@ class PageMetric(Metric):
         """Inferred for document records."""
         return "document" in sample.tasks
 
-    @classmethod
-    def explain_item(cls, item: dict, statistic: str, group: str | None
-                     ) -> Explanation | None:
-        """The hallucinated claims, with the checker's reason and evidence."""
-        return explain_claim_verdicts(item, statistic, group)
     columns = ("citations", "correct", "pages", "pages_existing", "quotes", "quotes_found")
     statistics = {
         "citation_accuracy": rate(lambda s: ratio(s["correct"], s["citations"]),

@@ -47,8 +47,12 @@ class QuoteMatch:
     span: tuple[int, int] | None = None      # in the page's text
     how: str | None = None                   # exact | loose | number
     snippet: str | None = None
-    elsewhere: list[int] = field(default_factory=list)
-    others: list[QuoteMatch] = field(default_factory=list)   # the matches on those pages
+    others: list[QuoteMatch] = field(default_factory=list)   # matches on pages not cited
+
+    @property
+    def elsewhere(self) -> list[int]:
+        """The pages not cited that hold the quote."""
+        return [m.page for m in self.others]
 
 
 # -- normalisation -----------------------------------------------------------------------------
@@ -201,7 +205,7 @@ def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: in
             if m.found:
                 m.page = p
                 others.append(m)
-    return QuoteMatch(False, elsewhere=[m.page for m in others], others=others)
+    return QuoteMatch(False, others=others)
 
 
 def found_elsewhere(match: QuoteMatch) -> list[dict[str, Any]]:

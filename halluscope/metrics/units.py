@@ -1,0 +1,62 @@
+"""The resampling unit and the groups of a record: what the bootstrap resamples together
+(:func:`unit_of`), what identity draws an item's weights (:func:`item_key`) and which groups
+(``model:...``) a record joins (:func:`group_names`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from halluscope.records import Record
+
+CLUSTER_DEFAULT = "image"
+"""Items that share an image are resampled together unless ``--cluster-by`` says otherwise."""
+
+
+def record_field(record: Record, name: str) -> Any:
+    """The value of a record field (``model``, ``task``, ``image_id``, ...) or of a metadata key
+    (dotted paths reach into nested metadata); ``None`` when the record has none."""
+    if name in ("id", "task", "image", "image_id", "model", "label", "question_id"):
+        return getattr(record, name)
+    value: Any = record.metadata
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def unit_of(record: Record, cluster_by: str | None = CLUSTER_DEFAULT) -> str:
+    """The key of the resampling unit ``record`` belongs to: its image (``image_id``, else the
+    image path, else the document) by default, any field given, or the item itself (``item``)
+    when the field is empty or ``cluster_by`` is ``None``/``"item"``."""
+    own = f"item:{record.id}|{record.question_id or ''}"
+    if cluster_by in (None, "", "item", "none"):
+        return own
+    if cluster_by == "image":
+        for value in (record.image_id, record.image, record.document):
+            if isinstance(value, (int, str)) and value != "":
+                return f"image:{value}"
+        return own
+    value = record_field(record, cluster_by)
+    return own if value is None else f"{cluster_by}:{json.dumps(value, sort_keys=True)}"
+
+
+def group_names(record: Record, by: tuple[str, ...]) -> tuple[str, ...]:
+    """The groups ``field:value`` a record joins for each field of ``by`` it has a value for."""
+    out = []
+    for name in by:
+        value = record_field(record, name)
+        if isinstance(value, (str, int, float, bool)) and value != "":
+            out.append(f"{name}:{value}")
+    return tuple(out)
+
+
+def item_key(record: Record) -> str:
+    """The identity of a record, from which its bootstrap weights are drawn: the source file's
+    name, the 1-based line and the record id (``"outputs.jsonl:12:img-7"``). The same in one
+    process, in N workers and on Ray, whatever the order of scoring; records passed in memory
+    without a source are keyed by their id and position (``"<records>:3:img-7"``)."""
+    file = record.source.file
+    name = file.replace("\\", "/").rsplit("/", 1)[-1] if file else "<records>"
+    return f"{name}:{record.source.line}:{record.id}"

@@ -15,11 +15,12 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 from halluscope import _json as fast_json
+from halluscope.columns import read_json_columns
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.pope_parsers import NO, YES
 
@@ -83,15 +84,27 @@ class Question:
 
 @dataclass
 class QuestionSet:
-    """A question file, read once: questions in file order plus an index by question id."""
+    """A question file, read once, as columns (element ``i`` of each is the file's question
+    ``i``, in file order) plus an index by question id; :attr:`questions` as objects."""
 
     path: str
     sha256: str
-    questions: list[Question]
+    ids: list[str | None]
+    texts: list[str | None]
+    labels: list[str | None]
+    images: list[Any]
+    splits: list[str | None]
+    lines: list[int]
     by_id: dict[str, int] = field(default_factory=dict)
 
+    @cached_property
+    def questions(self) -> list[Question]:
+        """The questions as :class:`Question` objects (built on first use)."""
+        return [Question(*row) for row in zip(self.ids, self.texts, self.labels, self.images,
+                                              self.splits, self.lines)]
+
     def __len__(self) -> int:
-        return len(self.questions)
+        return len(self.ids)
 
     @property
     def version(self) -> str:
@@ -143,11 +156,16 @@ def _parsed(text: str, name: str) -> list[tuple[int, Any]]:
     return items
 
 
-def _questions(items: list[tuple[int, Any]], name: str, split_from_name: str | None
-               ) -> tuple[list[Question], dict[str, int]]:
-    """The questions and the index of each question id, from the parsed lines."""
-    questions: list[Question] = []
-    by_id: dict[str, int] = {}
+_QUESTION_KEYS = frozenset({"question_id", "text", "question", "prompt", "label", "answer",
+                            "image", "split", "category"})
+
+
+def _question_columns(items: list[tuple[int, Any]], name: str, split_from_name: str | None
+                      ) -> dict[str, list]:
+    """The question file's columns (see :class:`QuestionSet`), from its parsed lines."""
+    cols: dict[str, list] = {k: [] for k in ("ids", "texts", "labels", "images", "splits",
+                                              "lines")}
+    seen: dict[str, int] = {}
     for lineno, obj in items:
         if not isinstance(obj, dict):
             raise RecordError(f"expected a JSON object, got {type(obj).__name__}", file=name,
@@ -162,16 +180,51 @@ def _questions(items: list[tuple[int, Any]], name: str, split_from_name: str | N
                                   file=name, line=lineno, field="label")
         qtext = obj.get("text", obj.get("question", obj.get("prompt")))
         split = obj.get("split", obj.get("category"))
-        split = str(split).lower() if split else split_from_name
         if qid is not None:
-            if qid in by_id:
+            if qid in seen:
                 raise RecordError(f"question_id {qid} appears twice (first on line "
-                                  f"{questions[by_id[qid]].line})", file=name, line=lineno,
-                                  field="question_id")
-            by_id[qid] = len(questions)
-        questions.append(Question(qid, qtext if isinstance(qtext, str) else None, label,
-                                  obj.get("image"), split, lineno))
-    return questions, by_id
+                                  f"{seen[qid]})", file=name, line=lineno, field="question_id")
+            seen[qid] = lineno
+        cols["ids"].append(qid)
+        cols["texts"].append(qtext if isinstance(qtext, str) else None)
+        cols["labels"].append(label)
+        cols["images"].append(obj.get("image"))
+        cols["splits"].append(str(split).lower() if split else split_from_name)
+        cols["lines"].append(lineno)
+    return cols
+
+
+def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str, list] | None:
+    """The columns of a flat JSON-lines question file read whole (:mod:`halluscope.columns`),
+    the same as :func:`_question_columns` would give; ``None`` when it must be read line by line
+    (also to report a bad label or a repeated id at its line)."""
+    read = read_json_columns(path, _QUESTION_KEYS, frozenset({"question_id"}))
+    if read is None:
+        return None
+    columns, is_integer = read
+    n = len(next(iter(columns.values())))
+
+    def first(*keys: str) -> list | None:
+        return next((columns[k] for k in keys if k in columns), None)
+
+    ids = columns.get("question_id")
+    if ids is not None and is_integer["question_id"]:
+        ids = [str(v) for v in ids]
+    if ids is not None and len(set(ids)) != n:
+        return None
+    labels = first("label", "answer")
+    if labels is not None:
+        normal = {v: v.strip().lower() for v in set(labels)}
+        if not set(normal.values()) <= {YES, NO}:
+            return None
+        labels = [normal[v] for v in labels]
+    splits = first("split", "category")
+    if splits is not None:
+        lowered = {v: v.lower() if v else split_from_name for v in set(splits)}
+        splits = [lowered[v] for v in splits]
+    return {"ids": ids or [None] * n, "texts": first("text", "question", "prompt") or [None] * n,
+            "labels": labels or [None] * n, "images": columns.get("image") or [None] * n,
+            "splits": splits or [split_from_name] * n, "lines": list(range(1, n + 1))}
 
 
 def load_questions(path: str | Path) -> QuestionSet:
@@ -181,18 +234,21 @@ def load_questions(path: str | Path) -> QuestionSet:
         raise ConfigError(f"POPE question file not found: {path}")
     raw, data = _file_bytes(path)
     sha = hashlib.sha256(raw).hexdigest()
-    text = data.decode("utf-8")
+    text = data.decode("utf-8-sig")   # a leading BOM is not part of the first question
     name = str(path)
     split_from_name = None
     m = _SPLIT_IN_NAME.search(path.name)
     if m:
         split_from_name = m.group(1).lower()
 
-    with fast_json.gc_paused():   # ~30,000 small dicts and questions: no collector rescans
-        questions, by_id = _questions(_parsed(text, name), name, split_from_name)
-    if not questions:
+    cols = _flat_question_columns(path, split_from_name) if path.suffix != ".gz" else None
+    if cols is None:
+        with fast_json.gc_paused():   # ~30,000 small dicts: no collector rescans
+            cols = _question_columns(_parsed(text, name), name, split_from_name)
+    if not cols["ids"]:
         raise ConfigError(f"POPE question file {path} holds no questions")
-    if by_id and len(by_id) != len(questions):
+    by_id = {qid: i for i, qid in enumerate(cols["ids"]) if qid is not None}
+    if by_id and len(by_id) != len(cols["ids"]):
         by_id = {}  # ids on some lines only: they cannot be trusted for alignment
         log.warning("%s: question_id missing on some lines; aligning by order only", path)
-    return QuestionSet(name, sha, questions, by_id)
+    return QuestionSet(name, sha, by_id=by_id, **cols)

@@ -1,0 +1,98 @@
+"""The columnar reader gives, line for line, what the record reader gives, or refuses the file."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from halluscope import columns
+from halluscope.columns import read_record_columns
+from halluscope.records import iter_records
+
+pytest.importorskip("pyarrow", reason="the columnar path needs pyarrow (the tables extra)")
+
+FIELDS = ("id", "task", "image", "image_id", "prompt", "response", "label", "model",
+          "question_id")
+
+
+def _write(path, lines, raw: bytes | None = None):
+    path.write_bytes(raw if raw is not None else
+                     "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode())
+    return path
+
+
+def _same_as_records(path):
+    cols = read_record_columns(path)
+    assert cols is not None, "expected the file to be read as columns"
+    records = list(iter_records(path))
+    assert cols.n == len(records)
+    for i, rec in enumerate(records):
+        assert not isinstance(rec, Exception), rec
+        assert cols.record(i) == rec
+        for name in FIELDS:
+            column = cols.column(name)
+            assert (column[i] if column is not None else None) == getattr(rec, name), (i, name)
+    return cols
+
+
+@pytest.mark.parametrize("lines", [
+    [{"question_id": 1, "question": "Is there a dog in the image?", "answer": "Yes"},
+     {"question_id": 2, "question": "Is there a cat in the image?", "answer": "No, there is"}],
+    [{"question_id": "a1", "prompt": "Is there a dog in the image?", "response": ""}],
+    [{"id": 7, "question_id": 3, "text": "Yes", "model_id": "llava"}],
+    [{"question_id": 3, "text": "No", "image": "COCO_val2014_000000000139.jpg", "model_id": "v"}],
+    [{"question_id": 3, "answer": "No", "image": "000000000139.jpg", "label": "no"}],
+    [{"id": "x", "image": "img/000000000285.jpg", "prompt": "Describe it.", "response": "A bear",
+      "model": "m"}],
+    [{"question": "What is it?", "answer": "A dog", "label": "yes"}],
+    [{"answer": "Yes"}, {"answer": "No"}],
+    [{"question_id": 1, "question": "Is there ünïcode \u2028 here?", "answer": "Ja \"quoted\""}],
+])
+def test_flat_files_read_as_columns_equal_the_records(tmp_path, lines):
+    _same_as_records(_write(tmp_path / "a.jsonl", lines))
+
+
+def test_bom_and_crlf_lines_read_the_same(tmp_path):
+    body = b'{"question_id": 1, "answer": "Yes"}\r\n{"question_id": 2, "answer": "No"}\r\n'
+    _same_as_records(_write(tmp_path / "a.jsonl", None, b"\xef\xbb\xbf" + body))
+    _same_as_records(_write(tmp_path / "b.jsonl", None, body.rstrip()))   # no final newline
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"answer": "Yes"}\n\n{"answer": "No"}\n',                 # a blank line
+    b'\n{"answer": "Yes"}\n',                                    # a blank first line
+    b'{"answer": "Yes"}\n   \n',                                 # a whitespace-only line
+    b'{"answer": "Yes"} {"answer": "No"}\n',                     # two objects on a line
+    b'{"answer":\n "Yes"}\n',                                    # one object over two lines
+    b'{"answer": "Yes", "error": "timeout"}\n',                  # a failed request
+    b'{"answer": "Yes", "extra": 1}\n',                          # a field for metadata
+    b'{"answer": "Yes", "metadata": {"a": 1}}\n',                # nested
+    b'{"answer": "Yes"}\n{"question": "Q?"}\n',                  # a key missing on a line
+    b'{"answer": null}\n',                                       # null
+    b'{"question_id": 1, "answer": "Y"}\n{"question_id": "2", "answer": "N"}\n',  # mixed types
+    b'{"question_id": 1.5, "answer": "Y"}\n',                    # a float id
+    b'{"question_id": true, "answer": "Y"}\n',                   # a boolean id
+    b'{"answer": 3}\n',                                          # a number as the answer
+    b'{"answer": "Y\xe9"}\n',                                    # not UTF-8
+    b'{"answer": "\\ud800"}\n',                                  # a lone surrogate
+    b'{"answer": "Y", "answer": "N"}\n',                         # a repeated key
+    b'[{"answer": "Y"}]\n',                                      # a JSON array
+    b'{"answer": "Y", "label": " Yes"}\n',                       # a label to normalise
+    b'{"answer": "Y", "label": "B"}\n',                          # a choice letter
+    b'{"question_id": 1, "text": "Is it?", "label": "yes"}\n',   # a question, no answer
+    b'',
+])
+def test_files_the_record_reader_reads_differently_are_refused(tmp_path, raw):
+    assert read_record_columns(_write(tmp_path / "a.jsonl", None, raw)) is None
+
+
+def test_compressed_files_and_a_missing_pyarrow_go_line_by_line(tmp_path, monkeypatch):
+    line = b'{"question_id": 1, "answer": "Yes"}\n'
+    gz = tmp_path / "a.jsonl.gz"
+    gz.write_bytes(gzip.compress(line))
+    assert read_record_columns(gz) is None
+    plain = _write(tmp_path / "a.jsonl", None, line)
+    monkeypatch.setattr(columns, "_pyarrow_json", lambda: None)
+    assert read_record_columns(plain) is None

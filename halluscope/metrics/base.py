@@ -27,7 +27,6 @@ not installed from ``module:Class`` or ``path/to/file.py:Class``.
 from __future__ import annotations
 
 import difflib
-import json
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable
@@ -42,51 +41,14 @@ from halluscope.errors import ConfigError, UnknownNameError, UnreadableImage
 from halluscope.metrics.explain import Explanation, explain_payload
 
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
-                                      Statistic, SumState, group_replicates, small_integers)
+                                      Statistic, SumState, block_replicates, group_replicates,
+                                      small_integers)
+from halluscope.metrics.units import (CLUSTER_DEFAULT, group_names, item_key, record_field,
+                                      unit_of)
 from halluscope.records import Record
 
-CLUSTER_DEFAULT = "image"
-"""Items that share an image are resampled together unless ``--cluster-by`` says otherwise."""
-
-
-def record_field(record: Record, name: str) -> Any:
-    """The value of a record field (``model``, ``task``, ``image_id``, ...) or of a metadata key
-    (dotted paths reach into nested metadata); ``None`` when the record has none."""
-    if name in ("id", "task", "image", "image_id", "model", "label", "question_id"):
-        return getattr(record, name)
-    value: Any = record.metadata
-    for part in name.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def unit_of(record: Record, cluster_by: str | None = CLUSTER_DEFAULT) -> str:
-    """The key of the resampling unit ``record`` belongs to: its image (``image_id``, else the
-    image path, else the document) by default, any field given, or the item itself (``item``)
-    when the field is empty or ``cluster_by`` is ``None``/``"item"``."""
-    own = f"item:{record.id}|{record.question_id or ''}"
-    if cluster_by in (None, "", "item", "none"):
-        return own
-    if cluster_by == "image":
-        for value in (record.image_id, record.image, record.document):
-            if isinstance(value, (int, str)) and value != "":
-                return f"image:{value}"
-        return own
-    value = record_field(record, cluster_by)
-    return own if value is None else f"{cluster_by}:{json.dumps(value, sort_keys=True)}"
-
-
-def group_names(record: Record, by: tuple[str, ...]) -> tuple[str, ...]:
-    """The groups ``field:value`` a record joins for each field of ``by`` it has a value for."""
-    out = []
-    for name in by:
-        value = record_field(record, name)
-        if isinstance(value, (str, int, float, bool)) and value != "":
-            out.append(f"{name}:{value}")
-    return tuple(out)
-
+__all__ = ["CLUSTER_DEFAULT", "InputSample", "ItemScore", "Metric", "MetricOption",
+           "MetricSummary", "group_names", "item_key", "record_field", "unit_of"]
 
 @dataclass
 class ItemScore:
@@ -111,16 +73,6 @@ class ItemScore:
     notes: dict[str, Any] = field(default_factory=dict)
     """Bookkeeping a metric's :meth:`Metric.fold` needs beyond the row (never written out),
     e.g. how POPE aligned the answer; plain JSON-ready data, so it can cross processes."""
-
-
-def item_key(record: Record) -> str:
-    """The identity of a record, from which its bootstrap weights are drawn: the source file's
-    name, the 1-based line and the record id (``"outputs.jsonl:12:img-7"``). The same in one
-    process, in N workers and on Ray, whatever the order of scoring; records passed in memory
-    without a source are keyed by their id and position (``"<records>:3:img-7"``)."""
-    file = record.source.file
-    name = file.replace("\\", "/").rsplit("/", 1)[-1] if file else "<records>"
-    return f"{name}:{record.source.line}:{record.id}"
 
 
 @dataclass
@@ -441,6 +393,34 @@ class Metric(ABC):
                 else:
                     st.add_rows(x[idx], weights, inv[idx], [units[i] for i in idx])
         self._rows, self._row_groups, self._row_units, self._row_keys = [], [], [], []
+
+    def add_block(self, x: np.ndarray, unit_of_row: np.ndarray, units: list[str],
+                  members: dict[str, np.ndarray]) -> None:
+        """Fold many items at once: rows ``x`` (m x k, :func:`small_integers` only), each row's
+        resampling unit (``units[unit_of_row[i]]``, distinct names whose keys draw the weights,
+        as :meth:`add` with a record) and each group's rows (``members``, ascending). The state
+        is the one :meth:`add` item by item gives, to the bit; each unit's weights are drawn
+        once for the whole block and all its groups
+        (:func:`~halluscope.metrics.stats.block_replicates`)."""
+        self.flush()
+        if not len(x):
+            return
+        if not small_integers(x):
+            raise ValueError(f"{self.name}: add_block takes rows of small integers")
+        k, n_units = x.shape[1], len(units)
+        rows = [np.arange(len(x))] + [np.asarray(idx, dtype=np.intp) for idx in members.values()]
+        per_unit = np.zeros((n_units, k * len(rows)))
+        for j, idx in enumerate(rows):
+            where = unit_of_row[idx]
+            for c in range(k):
+                per_unit[:, j * k + c] = np.bincount(where, x[idx, c], minlength=n_units)
+        boot = (block_replicates(per_unit, units, self.n_boot, self.seed)
+                if self.n_boot else np.zeros((0, per_unit.shape[1])))
+        for j, (g, idx) in enumerate(zip(["", *members], rows)):
+            state = self.state if j == 0 else self._group_state(g)
+            names = [units[u] for u in np.unique(unit_of_row[idx])]
+            state.add_replicated(x[idx], boot[:, j * k:(j + 1) * k], names)
+        self._added += len(x)
 
     def _group_state(self, group: str) -> SumState:
         st = self.group_states.get(group)

@@ -90,6 +90,9 @@ def main() -> None:
         t, out = best_of(lambda: score_answers(answers, questions), args.repeat)
         assert {k: out["metrics"][k] for k in base} == base, "score_answers disagrees"
         rows.append(("score_answers (no bootstrap)", t))
+        t, out = best_of(lambda: score_answers(answers, questions, n_boot=1000), args.repeat)
+        assert {k: out["metrics"][k] for k in base} == base, "score_answers disagrees"
+        rows.append(("score_answers, n_boot=1000", t))
         for n_boot in (0, 1000):
             t, out = best_of(lambda: streaming(answers, questions, n_boot), args.repeat)
             assert {k: out[k] for k in base} == base, "PopeMetric disagrees"

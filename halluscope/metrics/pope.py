@@ -51,16 +51,21 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from halluscope.columns import read_record_columns
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import explain_yes_no
 from halluscope.metrics.pope_answers import AnswerFile, scan_answers
+from halluscope.metrics.pope_columns import (ROW, asks_otherwise, label_conflict, no_label,
+                                             no_question_id, past_the_questions, score_columns,
+                                             scores_columns, unknown_question_id)
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
 from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREATMENTS, YES,
                                              AnswerParser, get_parser)
@@ -120,8 +125,7 @@ def _yes_labels(s):
     return s["tp"] + s["fn"] + s["unknown_yes"]
 
 
-_ROW = {(YES, YES): 0, (YES, NO): 1, (NO, NO): 2, (NO, YES): 3,
-        (UNKNOWN, YES): 4, (UNKNOWN, NO): 5}  # (prediction, label) -> column
+_ROW = ROW
 _ONE_HOT = {key: tuple(float(i == col) for i in range(6)) for key, col in _ROW.items()}
 
 
@@ -328,34 +332,22 @@ class PopeMetric(Metric):
         if qs is None:
             return None, "label", None
         mode = self._mode_for(record.question_id is not None)
+        where = _where(record)
         if mode == "id":
             if record.question_id is None:
-                raise RecordError("expected a question_id to align the answer with the "
-                                  "question file, found none", field="question_id", **_where(record))
+                raise no_question_id(where)
             index = qs.by_id.get(record.question_id)
             if index is None:
-                span = ""
-                if qs.has_ids:
-                    span = f", ids {qs.questions[0].question_id}..{qs.questions[-1].question_id}"
-                raise RecordError(
-                    f"question_id {record.question_id} is not in question file {qs.path} "
-                    f"({qs.label_for_messages()}{span})", field="question_id", **_where(record))
+                raise unknown_question_id(qs, record.question_id, where)
         else:
             index = self._ordinal(record)
             if index >= len(qs):
-                raise AlignmentError(
-                    f"{record.source.file}:{record.source.line}: answer number {index + 1:,} "
-                    f"has no question: question file {qs.path} ({qs.label_for_messages()}) "
-                    f"has {len(qs):,}; aligning by order would mis-score; pass the matching "
-                    f"question file or answers with question_id")
-        question = qs.questions[index]
-        if (self.check_questions and record.prompt and question.text
-                and normalise_question(question.text) not in normalise_question(record.prompt)):
-            raise RecordError(
-                f"expected the question {question.text!r} (question file {qs.path} line "
-                f"{question.line}), got {record.prompt!r:.120}: answers and questions are "
-                f"misaligned (aligned by {mode})", field="question", **_where(record))
-        return question, mode, index
+                raise past_the_questions(qs, index, where)
+        if self.check_questions:
+            why = asks_otherwise(qs, index, record.prompt, mode)
+            if why is not None:
+                raise RecordError(why, field="question", **where)
+        return qs.questions[index], mode, index
 
     # -- scoring --------------------------------------------------------------------------------
     def _score(self, record: Record) -> tuple[ItemScore, str, int | None]:
@@ -366,14 +358,11 @@ class PopeMetric(Metric):
         label = record.label
         if question is not None and question.label is not None:
             if label is not None and label != question.label:
-                raise RecordError(f"the answer line says label {label!r} but question "
-                                  f"{question.question_id} says {question.label!r}",
-                                  field="label", **_where(record))
+                raise label_conflict(label, question.question_id, question.label,
+                                     _where(record))
             label = question.label
         if label is None:
-            raise RecordError("expected a yes/no label: pass a question file with labels or "
-                              "put 'label' on each answer line", field="label",
-                              **_where(record))
+            raise no_label(_where(record))
         prediction = self.parser(record.response)
         qtext = question.text if question is not None and question.text else record.prompt
         judged = None
@@ -513,12 +502,13 @@ def pope_scores(predictions: Sequence[str], labels: Sequence[str],
         raise AlignmentError(f"expected as many predictions as labels, got {len(predictions)} "
                              f"and {len(labels)}")
     counts = dict.fromkeys(PopeMetric.columns, 0)
-    for i, (p, y) in enumerate(zip(predictions, labels)):
+    for (p, y), n in Counter(zip(predictions, labels)).items():
         key = _ROW.get((p, y))
         if key is None:
+            i = next(i for i, pair in enumerate(zip(predictions, labels)) if pair == (p, y))
             raise ValueError(f"item {i}: expected prediction yes/no/unknown and label yes/no, "
                              f"got {p!r} and {y!r}")
-        counts[PopeMetric.columns[key]] += 1
+        counts[PopeMetric.columns[key]] += n
     tp, fp, tn, fn = counts["tp"], counts["fp"], counts["tn"], counts["fn"]
     n = len(labels)
 
@@ -545,29 +535,51 @@ def pope_scores(predictions: Sequence[str], labels: Sequence[str],
 
 def score_answers(answers_path: str | Path, questions_path: str | Path | None,
                   parser: str = "original", align: str = "auto", *,
-                  check_questions: bool = True) -> dict[str, Any]:
-    """Score one answer file against one question file.
+                  check_questions: bool = True, n_boot: int = 0, seed: int = 0
+                  ) -> dict[str, Any]:
+    """Score one answer file against one question file (every line as a POPE answer).
 
     Returns ``metrics`` (see :func:`pope_scores`), ``predictions`` (one per answer line, ``None``
     for a line that could not be scored), ``labels``, ``errors`` (the lines that could not be
-    scored, as dicts with file, line, field and message), ``groups`` (metrics per split and
-    object) and ``info`` (parser, alignment, question file version).
+    scored, as dicts with file, line, field and message), ``results`` (each statistic with its
+    bootstrap interval when ``n_boot`` > 0), ``groups`` (metrics per split and object) and
+    ``info`` (parser, alignment, question file version). A flat answer file is scored as
+    columns (:mod:`halluscope.metrics.pope_columns`), any other line by line, with the same
+    result.
 
     Raises :class:`~halluscope.errors.AlignmentError` when by-order alignment is impossible.
     """
     metric = PopeMetric(questions_path, parser=parser, align=align,
-                        check_questions=check_questions, n_boot=0)
+                        check_questions=check_questions, n_boot=n_boot, seed=seed)
     metric.begin([answers_path])
+    cols = read_record_columns(answers_path) if scores_columns(metric) else None
+    if cols is not None:
+        scored = score_columns(metric, cols, every_line=True)
+        predictions, labels = scored.predictions, scored.labels
+        errors = [scored.errors[i].to_dict() for i in sorted(scored.errors)]
+    else:
+        predictions, labels, errors = _score_lines(metric, answers_path)
+    metric.finish()
+    pairs = [(p, y) for p, y in zip(predictions, labels) if p is not None]
+    metrics = pope_scores([p for p, _ in pairs], [y for _, y in pairs],
+                          unknowns=metric.parser.unknowns)
+    summary = metric.compute()
+    groups = {g: {k: r.value for k, r in res.items()} for g, res in summary.groups.items()}
+    return {"metrics": metrics, "predictions": predictions, "labels": labels, "errors": errors,
+            "results": {k: r.to_dict() for k, r in summary.results.items()},
+            "groups": groups, "info": metric.describe()}
+
+
+def _score_lines(metric: PopeMetric, answers_path: str | Path
+                 ) -> tuple[list[str | None], list[str | None], list[dict]]:
+    """(predictions, labels, errors) of every line, one record at a time."""
     predictions: list[str | None] = []
     labels: list[str | None] = []
     errors: list[dict] = []
     for item in iter_records(answers_path):
-        if isinstance(item, RecordError):
-            errors.append(item.to_dict())
-            predictions.append(None)
-            labels.append(None)
-            continue
         try:
+            if isinstance(item, RecordError):
+                raise item
             payload = metric.update(item).payload
         except RecordError as exc:
             errors.append(exc.to_dict())
@@ -576,11 +588,4 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
             continue
         predictions.append(payload["prediction"])
         labels.append(payload["label"])
-    metric.finish()
-    scored = [(p, y) for p, y in zip(predictions, labels) if p is not None]
-    metrics = pope_scores([p for p, _ in scored], [y for _, y in scored],
-                          unknowns=metric.parser.unknowns)
-    summary = metric.compute()
-    groups = {g: {k: r.value for k, r in res.items()} for g, res in summary.groups.items()}
-    return {"metrics": metrics, "predictions": predictions, "labels": labels, "errors": errors,
-            "groups": groups, "info": metric.describe()}
+    return predictions, labels, errors

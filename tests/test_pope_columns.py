@@ -1,0 +1,159 @@
+"""POPE scored as columns gives every number, interval bound, error and bookkeeping entry that
+scoring line by line gives."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+import halluscope.metrics.pope as pope
+from halluscope.columns import read_record_columns
+from halluscope.errors import AlignmentError, RecordError
+from halluscope.metrics.pope import PopeMetric, score_answers
+from halluscope.metrics.pope_columns import score_columns
+from halluscope.records import iter_records
+
+pytest.importorskip("pyarrow", reason="the columnar path needs pyarrow (the tables extra)")
+
+OBJECTS = ["dog", "cat", "dining table", "person", "umbrella"]
+ANSWERS = ["Yes", "No", "No, there is not.", "Not sure.", "I see a {o}.", "yes", "NO"]
+
+
+def _jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _questions(tmp_path, n=60, *, ids=True, images=True, split=None):
+    rows = []
+    for i in range(1, n + 1):
+        o = OBJECTS[i % len(OBJECTS)]
+        row = {"text": f"Is there a {o} in the image?", "label": "yes" if i % 3 else "no"}
+        if ids:
+            row["question_id"] = i
+        if images:
+            row["image"] = f"{(i - 1) // 6}.jpg"
+        if split:
+            row["category"] = split
+        rows.append(row)
+    return _jsonl(tmp_path / "coco_pope_random.json", rows)
+
+
+def _answers(tmp_path, questions, *, seed=0, drop=(), extra=(), model=None, ask=True, mess=()):
+    rng = random.Random(seed)
+    rows = []
+    for line in questions.read_text().splitlines():
+        q = json.loads(line)
+        qid = q.get("question_id")
+        if qid in drop:
+            continue
+        o = q["text"].split("a ", 1)[1].split(" in")[0]
+        row = {"answer": rng.choice(ANSWERS).format(o=o)}
+        if qid is not None:
+            row["question_id"] = qid
+        if ask:
+            row["question"] = q["text"]
+        if model:
+            row["model_id"] = model
+        rows.append(row)
+    for i in mess:     # a different question asked
+        rows[i]["question"] = "Is there a giraffe in the image?"
+    rows.extend({**row, "model_id": model} if model else row for row in extra)
+    return _jsonl(tmp_path / "answers.jsonl", rows)
+
+
+def _both(answers, questions, **kw):
+    assert read_record_columns(answers) is not None
+    fast = score_answers(answers, questions, **kw)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pope, "read_record_columns", lambda path: None)
+        slow = score_answers(answers, questions, **kw)
+    assert json.dumps(fast, sort_keys=True) == json.dumps(slow, sort_keys=True)
+    return fast
+
+
+@pytest.mark.parametrize("kw", [{}, {"n_boot": 200, "seed": 3}, {"parser": "vlmevalkit"},
+                                {"parser": "lmms-eval", "n_boot": 50}, {"align": "order"}])
+def test_clean_answers_score_the_same(tmp_path, kw):
+    q = _questions(tmp_path)
+    out = _both(_answers(tmp_path, q), q, **kw)
+    assert not out["errors"] and len(out["predictions"]) == 60
+
+
+def test_unknown_ids_repeats_mismatches_and_conflicts_score_the_same(tmp_path):
+    q = _questions(tmp_path)
+    extra = [{"question_id": 999, "question": "Is there a dog in the image?", "answer": "Yes"},
+             {"question_id": 4, "question": "Is there a umbrella in the image?", "answer": "No"},
+             {"question_id": 5, "question": "Is there a person in the image?", "answer": "Yes"}]
+    a = _answers(tmp_path, q, drop={7, 8}, extra=extra, mess=(2, 10), seed=1)
+    out = _both(a, q, n_boot=100)
+    fields = sorted(e["field"] for e in out["errors"])
+    assert fields == ["question", "question", "question", "question_id"]
+    assert out["info"]["repeated_answers"] == 1 and out["info"]["question_mismatches"] == 3
+    assert _both(a, q, check_questions=False)["info"]["repeated_answers"] == 2
+
+
+def test_answers_with_their_own_labels_and_no_question_file_score_the_same(tmp_path):
+    rows = [{"question": f"Is there a {o} in the image?", "answer": a, "label": lab}
+            for o, a, lab in zip(OBJECTS * 4, ANSWERS * 3, ["yes", "no"] * 10)]
+    a = _jsonl(tmp_path / "answers.jsonl", rows)
+    out = _both(a, None, n_boot=100)
+    assert out["info"]["aligned_by"] == {"label": 20}
+
+
+def test_a_question_file_without_ids_or_images_aligns_by_order_the_same(tmp_path):
+    q = _questions(tmp_path, n=30, ids=False, images=False, split="adversarial")
+    a = _answers(tmp_path, q, ask=False)
+    out = _both(a, q, n_boot=100)
+    assert out["info"]["aligned_by"] == {"order": 30}
+    assert "split:adversarial" in out["groups"]
+
+
+def test_answers_past_the_question_file_by_order_fail_the_same(tmp_path):
+    q = _questions(tmp_path, n=12, ids=False)
+    rows = [{"question": "Is there a dog in the image?", "answer": "Yes"} for _ in range(13)]
+    a = _jsonl(tmp_path / "answers.jsonl", rows)
+    metric = PopeMetric(q, n_boot=0, check_questions=False)   # no begin(): the line fails
+    with pytest.raises(AlignmentError, match="answer number 13 has no question"):
+        score_columns(metric, read_record_columns(a))
+    slow = PopeMetric(q, n_boot=0, check_questions=False)
+    with pytest.raises(AlignmentError, match="answer number 13 has no question"):
+        for rec in iter_records(a):
+            slow.update(rec)
+
+
+def _stream(metric, path):
+    errors = []
+    for rec in iter_records(path):
+        if not metric.applies_to(rec):
+            continue
+        try:
+            metric.update(rec)
+        except RecordError as exc:
+            errors.append(exc.to_dict())
+    return errors
+
+
+@pytest.mark.parametrize("options", [{}, {"cluster_by": "item"}, {"by": ()},
+                                     {"by": ("model", "image_id")}])
+def test_the_metric_state_is_the_same_as_line_by_line(tmp_path, options):
+    q = _questions(tmp_path)
+    a = _answers(tmp_path, q, model="llava-1.5", extra=[
+        {"question_id": 77, "question": "Describe the image.", "answer": "A dog."}], seed=2)
+    fast, slow = PopeMetric(q, n_boot=100, seed=5), PopeMetric(q, n_boot=100, seed=5)
+    for m in (fast, slow):
+        for k, v in options.items():
+            setattr(m, k, v)
+        m.begin([a])
+    scored = score_columns(fast, read_record_columns(a))
+    assert scored.outcome.count("skip") == 1 and "vqa record" in scored.skips[60]
+    errors = [scored.errors[i].to_dict() for i in sorted(scored.errors)]
+    assert errors == _stream(slow, a)
+    fast.finish()
+    slow.finish()
+    one, two = fast.compute().to_dict(), slow.compute().to_dict()
+    assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
+    if options.get("by") == ("model", "image_id"):
+        assert "model:llava-1.5" in one["groups"]

@@ -36,6 +36,14 @@ def loads(data: str | bytes | bytearray) -> Any:
     return json.loads(data)
 
 
+def dumps_finite(obj: Any) -> str:
+    """``json.dumps(obj, ensure_ascii=False)`` up to spacing, through orjson, for data the caller
+    knows holds no NaN or infinity (orjson writes those as ``null``) and only string keys."""
+    if _orjson is None:   # pragma: no cover - orjson is a core dependency
+        return json.dumps(obj, ensure_ascii=False)
+    return _orjson.dumps(obj).decode("utf-8")
+
+
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
     """Garbage collection off for a block that builds many small containers and no cycles
@@ -50,4 +58,4 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-__all__ = ["gc_paused", "loads"]
+__all__ = ["dumps_finite", "gc_paused", "loads"]

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from halluscope import _json as fast_json
 from halluscope.errors import ConfigError
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, replicate_weights
 
@@ -65,7 +66,7 @@ def load_run(path: str | Path) -> RunItems:
             if not line.strip():
                 continue
             try:
-                item = json.loads(line)
+                item = fast_json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{items_path}:{lineno}: invalid JSON ({exc.msg})") from None
             for name, score in (item.get("scores") or {}).items():

@@ -24,13 +24,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from halluscope._json import dumps_finite
 from halluscope.config import AuditConfig, load_manifest
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.metrics.base import (InputSample, Metric, MetricSummary,
                                       available_metrics, metric_class,
                                       portable_reference, remember)
 from halluscope.metrics.build import build_metrics
-from halluscope.readers import iter_input_records, rows_of
+from halluscope.columns import read_record_columns
+from halluscope.readers import detect_format, iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import AuditResult, begin_outputs, new_run_id
 from halluscope.runsheet import build_runsheet
@@ -240,8 +242,10 @@ def _outcomes(stream: Iterable[Any], engine, replay) -> Iterator[tuple[Any, Any]
     yield from engine.run(it)
 
 
-def _fold_outcome(metric: Metric, rec: Record, outcome) -> tuple[str, Any]:
-    """Fold an outcome computed elsewhere; metrics that run here are updated instead."""
+def _fold_outcome(metric: Metric, rec: Record, outcome, folded: bool = False
+                  ) -> tuple[str, Any]:
+    """Fold an outcome computed elsewhere (unless ``folded`` already); metrics that run here
+    are updated instead."""
     if outcome is None:
         if not metric.applies_to(rec):
             return ("skip", metric.skip_reason(rec))
@@ -250,15 +254,47 @@ def _fold_outcome(metric: Metric, rec: Record, outcome) -> tuple[str, Any]:
         except RecordError as exc:
             return ("error", exc)
     kind, value = outcome
-    if kind == "ok":
+    if folded:
+        pass
+    elif kind == "ok":
         metric.fold(rec, value)
     elif kind == "error":
         metric.fold_error(rec, value)
     return outcome
 
 
+def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink, *,
+                  on_progress: Callable[[Progress], None] | None = None,
+                  total: int | None = None) -> StreamTally | None:
+    """Score flat JSON-lines inputs as columns, when the one metric asked for can
+    (:meth:`Metric.scores_columns`, POPE) and every input is such a file
+    (:func:`~halluscope.columns.read_record_columns`); ``None`` otherwise, before anything is
+    scored. The items, tallies and metric state are the ones :func:`score_stream` gives."""
+    if len(metrics) != 1 or not metrics[0].scores_columns() or cfg.engine == "ray" or not paths:
+        return None
+    if any((cfg.input_format or detect_format(p)) != "jsonl" for p in paths):
+        return None
+    files = [read_record_columns(p) for p in paths]
+    if any(cols is None for cols in files):
+        return None
+    metric, tally = metrics[0], StreamTally()
+    for cols in files:
+        scored = metric.score_columns(cols)
+        for i, kind in enumerate(scored.outcome):
+            tally.items += 1
+            outcome = (("ok", scored.item(i)) if kind == "ok" else
+                       ("error", scored.errors[i]) if kind == "error" else None)
+            item = _score_record(cols.record(i), metrics, tally, cfg.strict,
+                                 lambda m: outcome, folded=True)
+            sink.write(dumps_finite(item) + "\n")     # POPE items: strings, 0/1 rows
+        if on_progress is not None:
+            on_progress(Progress(tally.items, total, len(tally.problems)))
+    return tally
+
+
 def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict: bool,
-                  outcome_of: Callable[[Metric], Any] = lambda m: None) -> dict[str, Any]:
+                  outcome_of: Callable[[Metric], Any] = lambda m: None, folded: bool = False
+                  ) -> dict[str, Any]:
     item: dict[str, Any] = {"id": rec.id, "task": rec.task}
     for key in ("image", "image_id", "document"):
         if getattr(rec, key) is not None:
@@ -270,7 +306,7 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
     item["response"] = rec.response
     applied = []
     for metric in metrics:
-        kind, score = _fold_outcome(metric, rec, outcome_of(metric))
+        kind, score = _fold_outcome(metric, rec, outcome_of(metric), folded)
         if kind == "skip":
             tally.passed_by.setdefault(metric.name, Counter())[score] += 1
             continue
@@ -343,9 +379,14 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
             journal = Journal(journal_dir / JOURNAL, journal_header(paths, cfg, cfg.metrics),
                               cfg.resume)
         with open(tmp_path, "w", encoding="utf-8") as sink:
-            tally = score_stream(_iter_inputs(paths, records, cfg.input_format), metric_objs, sink,
-                                 strict=cfg.strict, on_progress=on_progress, total=total,
-                                 engine=engine, journal=journal)
+            tally = None
+            if records is None and not (journal is not None and journal.replay):
+                tally = score_columns(paths, cfg, metric_objs, sink, on_progress=on_progress,
+                                      total=total)
+            if tally is None:
+                tally = score_stream(_iter_inputs(paths, records, cfg.input_format), metric_objs,
+                                     sink, strict=cfg.strict, on_progress=on_progress,
+                                     total=total, engine=engine, journal=journal)
         done = True
     finally:
         engine.close()

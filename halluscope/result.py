@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from halluscope import _json as fast_json
 from halluscope.errors import InputError, UnknownNameError, suggest
 from halluscope.metrics.base import MetricSummary
 from halluscope.metrics.stats import MetricResult
@@ -96,7 +97,7 @@ class Items:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         with open(self.path, encoding="utf-8") as fh:
             for line in fh:
-                yield json.loads(line)
+                yield fast_json.loads(line)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if index < 0:

@@ -157,3 +157,47 @@ def test_the_metric_state_is_the_same_as_line_by_line(tmp_path, options):
     assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
     if options.get("by") == ("model", "image_id"):
         assert "model:llava-1.5" in one["groups"]
+
+
+def _audit_both(tmp_path, inputs, **options):
+    import halluscope
+    import halluscope.pipeline as pipeline
+    fast = halluscope.audit(inputs, metrics="pope", out=tmp_path / "fast", **options)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "score_columns", lambda *a, **k: None)
+        slow = halluscope.audit(inputs, metrics="pope", out=tmp_path / "slow", **options)
+    for name in ("fast", "slow"):
+        assert (tmp_path / name / "items.jsonl").is_file()
+    items = [[json.loads(line) for line in open(tmp_path / name / "items.jsonl")]
+             for name in ("fast", "slow")]
+    assert items[0] == items[1]
+    assert json.dumps(fast.metrics["pope"].to_dict(), sort_keys=True) == \
+        json.dumps(slow.metrics["pope"].to_dict(), sort_keys=True)
+    assert fast.errors == slow.errors
+    assert (len(fast.items), fast.n_skipped) == (len(slow.items), slow.n_skipped)
+    return fast, items[0]
+
+
+def test_an_audit_of_flat_answer_files_gives_the_line_by_line_items_and_results(tmp_path):
+    q = _questions(tmp_path)
+    extra = [{"question_id": 999, "question": "Is there a dog in the image?", "answer": "Yes"},
+             {"question_id": 61, "question": "Describe the image.", "answer": "A dog."}]
+    a = _answers(tmp_path, q, extra=extra, mess=(2,), model="m1")
+    other = tmp_path / "more"
+    other.mkdir()
+    b = _answers(other, _questions(other), seed=4, model="m2")
+    result, items = _audit_both(tmp_path, [a, b], questions=q, n_boot=100)
+    assert len(items) == 122 and result.n_skipped == 1
+    assert sorted(e["field"] for e in result.errors) == ["question", "question_id"]
+    assert items[61]["skipped"].startswith("no selected metric (pope) applies")
+    assert "model:m1" in result.metrics["pope"].groups and "model:m2" in result.metrics["pope"].groups
+
+
+def test_a_strict_audit_stops_at_the_first_bad_answer_the_same(tmp_path):
+    import halluscope
+    from halluscope.errors import RecordError as Bad
+    q = _questions(tmp_path)
+    a = _answers(tmp_path, q, mess=(5, 9))
+    with pytest.raises(Bad) as caught:
+        halluscope.audit(a, metrics="pope", questions=q, strict=True, out=tmp_path / "o")
+    assert caught.value.location.line == 6

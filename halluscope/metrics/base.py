@@ -284,6 +284,18 @@ class Metric(ABC):
     def score(self, record: Record) -> ItemScore:
         """Score one record (pure: no change to the metric's state)."""
 
+    def scores_columns(self) -> bool:
+        """Whether :meth:`score_columns` can score a whole file read as columns (none by
+        default: records are scored one by one)."""
+        return False
+
+    def score_columns(self, cols: Any) -> Any:
+        """Score every line of a :class:`~halluscope.columns.RecordColumns` and fold the scored
+        ones into the state, as :meth:`update` line by line would; returns what happened to each
+        line: ``outcome[i]`` (``ok``, ``error``, ``skip``), ``errors[i]`` and ``item(i)``, the
+        :class:`ItemScore` of a scored line. Only called when :meth:`scores_columns`."""
+        raise NotImplementedError(f"{self.name} does not score columns")
+
     def describe(self) -> dict[str, Any]:
         """What the run sheet records about this metric (variant, spec, data hashes)."""
         return {}

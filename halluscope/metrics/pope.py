@@ -462,6 +462,13 @@ class PopeMetric(Metric):
                         "for them (%s): is it the right question file?", self._mismatches,
                         self.questions.label_for_messages())
 
+    def scores_columns(self) -> bool:
+        return scores_columns(self)
+
+    def score_columns(self, cols: Any) -> Any:
+        """A flat answer file scored as columns (:mod:`halluscope.metrics.pope_columns`)."""
+        return score_columns(self, cols)
+
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {
             "parser": self.parser.name,

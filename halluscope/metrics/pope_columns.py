@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from halluscope.errors import AlignmentError, RecordError
+from halluscope.metrics.base import ItemScore
 from halluscope.metrics.pope_parsers import NO, UNKNOWN, YES
 from halluscope.metrics.pope_questions import normalise_question, object_of
 from halluscope.metrics.units import CLUSTER_DEFAULT, unit_of
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 ROW = {(YES, YES): 0, (YES, NO): 1, (NO, NO): 2, (NO, YES): 3,
        (UNKNOWN, YES): 4, (UNKNOWN, NO): 5}  # (prediction, label) -> column
+ONE_HOT = tuple(tuple(float(i == c) for i in range(len(ROW))) for c in range(len(ROW)))
 _FIELDS = ("id", "task", "image", "image_id", "model", "label", "question_id")
 
 
@@ -88,6 +90,7 @@ class ColumnScores:
     question)."""
 
     cols: RecordColumns
+    question_set: QuestionSet | None
     parser: str
     mode: str
     outcome: list[str]
@@ -98,17 +101,25 @@ class ColumnScores:
     units: list[str | None] = field(default_factory=list)
     groups: list[tuple[str, ...]] = field(default_factory=list)
     rows: np.ndarray | None = None
+    codes: dict[int, int] = field(default_factory=dict)      # line -> column of its one-hot row
     skips: dict[int, str] = field(default_factory=dict)
 
-    def payload(self, i: int, qs: QuestionSet | None) -> dict[str, Any]:
+    def payload(self, i: int) -> dict[str, Any]:
         """Line ``i``'s POPE payload, as :meth:`PopeMetric.score` writes it."""
-        q = self.questions[i]
+        q, qs = self.questions[i], self.question_set
         qtext = qs.texts[q] if q is not None else None
         qid = qs.ids[q] if q is not None else None
         cols = self.cols
         return {"prediction": self.predictions[i], "label": self.labels[i],
                 "question_id": qid if qid is not None else _at(cols.question_ids, i),
                 "question": qtext or _at(cols.prompts, i), "parser": self.parser}
+
+
+    def item(self, i: int) -> ItemScore:
+        """Line ``i``'s score, as :meth:`PopeMetric.score` and :meth:`Metric.add` make it."""
+        return ItemScore(payload=self.payload(i), row=ONE_HOT[self.codes[i]],
+                         groups=self.groups[i], unit=self.units[i],
+                         notes={"mode": self.mode, "index": self.questions[i]})
 
 
 def _at(values: list | None, i: int) -> Any:
@@ -239,7 +250,7 @@ def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool =
     line would do, errors and bookkeeping included."""
     qs = metric.questions
     mode = "label" if qs is None else metric._mode_for(cols.question_ids is not None)
-    out = ColumnScores(cols, metric.parser.name, mode, ["skip"] * cols.n)
+    out = ColumnScores(cols, qs, metric.parser.name, mode, ["skip"] * cols.n)
     todo = [i for i, task in enumerate(cols.tasks) if every_line or task == "yes-no"]
     if len(todo) < cols.n:
         reasons: dict[str, str] = {}
@@ -261,7 +272,7 @@ def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool =
             prediction = memo[text] = parse(text)
         out.predictions[i] = prediction
         out.outcome[i] = "ok"
-        codes[j] = ROW[(prediction, out.labels[i])]
+        codes[j] = out.codes[i] = ROW[(prediction, out.labels[i])]
     block = _groups_and_units(metric, cols, ok, out)
     out.rows = np.eye(len(ROW))[codes]
     _fold(metric, cols, ok, out, block)

@@ -163,6 +163,8 @@ class StreamTally:
         scored: Metric name -> records it scored.
         bad_lines: Cause -> count, for lines no metric could read at all.
         passed_by: Metric name -> cause -> count, for records a metric did not score.
+        execution: How the records were scored (columns or record by record, the engine, how
+            many workers and why), for the run sheet.
     """
 
     items: int = 0
@@ -171,6 +173,7 @@ class StreamTally:
     scored: Counter = field(default_factory=Counter)
     bad_lines: Counter = field(default_factory=Counter)
     passed_by: dict[str, Counter] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)
 
     def unscored(self, metrics: Iterable[Metric]) -> dict[str, list[str]]:
         """For every metric that scored no record: why, per cause, counted
@@ -342,10 +345,37 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
     return item
 
 
+HEAVY_RECORDS = 64
+"""Fewest input records on which heavy work is spread over all cores by default: below it, the
+workers' start (a fork after loading the models once) costs more than it saves."""
+
+
+def choose_workers(cfg: AuditConfig, remote: list[Metric], paths: list[Path]
+                   ) -> tuple[int, str]:
+    """How many processes score the records, and why: ``--workers`` as given (0: one per core);
+    without it, one per core where the work is heavy (a metric that verifies claims against a
+    detector or segmenter, on at least :data:`HEAVY_RECORDS` records, where the workers can be
+    forked from this process), else this process alone."""
+    from halluscope import engines
+    if cfg.workers is not None:
+        n = engines.default_workers() if cfg.workers == 0 else cfg.workers
+        return n, "--workers"
+    cores = engines.default_workers()
+    heavy = (cfg.detector or cfg.segmenter) and any(m.needs_verification for m in remote)
+    if not heavy or cores <= 1:
+        return 1, "default: light work" if not heavy else "default: one core"
+    if not engines.fork_is_safe():
+        return 1, "default: workers cannot be forked here (pass --workers to spawn them)"
+    records = sum(count_lines(p, cfg.input_format) for p in paths)
+    if records < HEAVY_RECORDS:
+        return 1, f"default: {records} records, fewer than {HEAVY_RECORDS}"
+    return cores, "default: heavy work (detector or segmenter), one worker per core"
+
+
 def make_engine(engine: str, workers: int | None, names: list[str], config: Any,
                 paths: list[Path], remote: list[Metric]):
     """The engine that scores ``remote`` (metrics built from ``names``): local, processes or
-    Ray (chosen here, above both engine modules)."""
+    Ray (chosen here, above both engine modules); ``workers`` processes (``None``: one)."""
     from halluscope import engines
     if engine == "ray":
         from halluscope.ray_engine import RayEngine
@@ -371,7 +401,11 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     names = [portable_reference(ref) for ref, _ in pairs]   # what a worker builds them from
     if cfg.resume and journal_dir is None:
         raise ConfigError("resume needs an output folder (out=...) holding the interrupted run")
-    engine = make_engine(cfg.engine, cfg.workers, names, cfg, paths, built)
+    if cfg.engine == "ray" or records is not None:
+        workers, why = cfg.workers, "--workers" if cfg.workers is not None else "default"
+    else:
+        workers, why = choose_workers(cfg, built, paths)
+    engine = make_engine(cfg.engine, workers, names, cfg, paths, built)
     journal = None
     done = False
     try:
@@ -383,10 +417,15 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
             if records is None and not (journal is not None and journal.replay):
                 tally = score_columns(paths, cfg, metric_objs, sink, on_progress=on_progress,
                                       total=total)
-            if tally is None:
+            if tally is not None:
+                tally.execution = {"scored": "as columns (whole files)", "workers": 1}
+            else:
                 tally = score_stream(_iter_inputs(paths, records, cfg.input_format), metric_objs,
                                      sink, strict=cfg.strict, on_progress=on_progress,
                                      total=total, engine=engine, journal=journal)
+                tally.execution = {"scored": f"record by record, {engine.name} engine",
+                                   "workers": getattr(engine, "workers", None) or 1}
+            tally.execution["workers_from"] = why
         done = True
     finally:
         engine.close()
@@ -512,7 +551,7 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         started=started, finished=datetime.now(timezone.utc),
         counts={"items": tally.items, "errors": len(tally.problems), "skipped": tally.skipped,
                 "scored": dict(tally.scored)},
-        argv=argv if argv is not None else list(sys.argv))
+        argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
     log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
              runsheet["wall_time_s"])
     return AuditResult(metrics=summaries, errors=tally.problems,

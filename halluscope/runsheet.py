@@ -95,8 +95,10 @@ def file_entry(path: str | Path, role: str) -> dict[str, Any]:
 
 def build_runsheet(*, inputs: list[Path], config: Any, metrics: dict[str, Any],
                    started: datetime, finished: datetime, counts: dict[str, int],
-                   argv: list[str] | None = None) -> dict[str, Any]:
-    """Assemble the run sheet (a JSON-ready dict)."""
+                   argv: list[str] | None = None,
+                   execution: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Assemble the run sheet (a JSON-ready dict); ``execution`` says how the records were
+    scored (results do not depend on it)."""
     files = [file_entry(p, "input") for p in inputs]
     cfg = config.model_dump(mode="json")
     for key, role in (("gt_objects", "chair ground truth"), ("questions", "pope questions")):
@@ -118,4 +120,5 @@ def build_runsheet(*, inputs: list[Path], config: Any, metrics: dict[str, Any],
         "seeds": {"bootstrap": cfg.get("seed")},
         "metrics": redact(metrics),
         "counts": counts,
+        "execution": execution or {},
     }

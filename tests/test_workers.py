@@ -236,3 +236,51 @@ def test_wordnet_files_closed_before_fork_and_reopened_on_use():
     close_reopenable()
     assert not any(t.endswith("data.noun") for t in (open_files() or {}).values())
     assert [s.name() for s in wn.synset("dog.n.01").hypernyms()] == want
+
+
+def _config(**kw):
+    from types import SimpleNamespace
+    base = {"workers": None, "detector": None, "segmenter": None, "input_format": None}
+    return SimpleNamespace(**{**base, **kw})
+
+
+def test_heavy_audits_use_every_core_by_default_and_light_ones_one_process(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from halluscope import engines
+    from halluscope.pipeline import HEAVY_RECORDS, choose_workers
+    monkeypatch.setattr(engines, "default_workers", lambda: 4)
+    monkeypatch.setattr(engines, "fork_is_safe", lambda: True)
+    claims, pope = SimpleNamespace(needs_verification=True), SimpleNamespace(
+        needs_verification=False)
+    many, few = tmp_path / "many.jsonl", tmp_path / "few.jsonl"
+    many.write_text('{"id": "a", "caption": "A dog."}\n' * HEAVY_RECORDS)
+    few.write_text('{"id": "a", "caption": "A dog."}\n' * (HEAVY_RECORDS - 1))
+    assert choose_workers(_config(detector="coco-ssd"), [claims], [many]) == (
+        4, "default: heavy work (detector or segmenter), one worker per core")
+    assert choose_workers(_config(detector="coco-ssd"), [claims], [few])[0] == 1
+    assert choose_workers(_config(), [claims], [many]) == (1, "default: light work")
+    assert choose_workers(_config(detector="coco-ssd"), [pope], [many])[0] == 1
+    assert choose_workers(_config(detector="coco-ssd", workers=1), [claims], [many]) == (
+        1, "--workers")
+    assert choose_workers(_config(workers=0), [pope], [many]) == (4, "--workers")
+    monkeypatch.setattr(engines, "fork_is_safe", lambda: False)
+    n, why = choose_workers(_config(detector="coco-ssd"), [claims], [many])
+    assert n == 1 and "cannot be forked" in why
+
+
+def test_the_run_sheet_says_how_the_records_were_scored(tmp_path):
+    import halluscope
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("".join(json.dumps({"question": "Is there a dog in the image?",
+                                           "answer": "Yes", "label": "yes"}) + "\n"
+                               for _ in range(12)))
+    result = halluscope.audit(answers, metrics="pope", out=tmp_path / "a")
+    sheet = json.loads((tmp_path / "a" / "runsheet.json").read_text())
+    assert sheet["execution"] == {"scored": "as columns (whole files)", "workers": 1,
+                                  "workers_from": "default: light work"}
+    assert result.runsheet["execution"] == sheet["execution"]
+    halluscope.audit(answers, metrics="pope", out=tmp_path / "b", workers=2, engine="local",
+                     strict=False, n_boot=0, pope_align="auto", options={})
+    sheet = json.loads((tmp_path / "b" / "runsheet.json").read_text())
+    assert sheet["execution"]["workers_from"] == "--workers"

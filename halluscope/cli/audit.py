@@ -89,7 +89,8 @@ Bootstrap = Annotated[Optional[int], typer.Option(
 Confidence = Annotated[Optional[float], typer.Option(help="Confidence level.")]
 Seed = Annotated[Optional[int], typer.Option(help="Random seed.")]
 Workers = Annotated[Optional[int], typer.Option(
-    help="Score in N processes (0: one per core); results are identical for any N.")]
+    help="Score in N processes (0: one per core; default: one per core for a detector or "
+    "segmenter over 64 records or more, else 1); results are identical for any N.")]
 Engine = Annotated[Optional[str], typer.Option(
     help="Where scoring runs: local (this process or --workers processes) or ray "
     "(Ray Data; pip install 'halluscope[ray]').")]

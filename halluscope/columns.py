@@ -23,16 +23,17 @@ from __future__ import annotations
 import codecs
 import io
 import re
-from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from halluscope.records import Record, Source, _image_of, _task_of, record_from_dict
 
-__all__ = ["RecordColumns", "read_json_columns", "read_record_columns"]
+__all__ = ["Coded", "RecordColumns", "integers", "read_json_table", "read_record_columns"]
 
-_BLANK_LINE = re.compile(rb"\n[ \t\r\f\v]*\n")    # (a blank first line: see read_json_columns)
+_BLANK_LINE = re.compile(rb"\n[ \t\r\f\v]*\n")    # (a blank first line: see read_json_table)
 
 #: Keys an answer line may have for the columnar path (all also read by record_from_dict;
 #: anything else goes to ``metadata`` or changes how a line is read, so the file goes line by line).
@@ -49,12 +50,11 @@ def _pyarrow_json():
     return pa_json
 
 
-def read_json_columns(path: str | Path, keys: frozenset[str],
-                      integer_keys: frozenset[str] = frozenset()
-                      ) -> tuple[dict[str, list], dict[str, bool]] | None:
-    """``(columns, is_integer)`` of a JSON-lines file whose lines are all flat objects with the
-    same keys, all drawn from ``keys``, every value a string (or an integer, in ``integer_keys``);
-    ``None`` when the file is not such a file (or pyarrow is not installed)."""
+def read_json_table(path: str | Path, keys: frozenset[str],
+                    integer_keys: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    """The columns (pyarrow arrays) of a JSON-lines file whose lines are all flat objects with
+    the same keys, all drawn from ``keys``, every value a string (or an integer, in
+    ``integer_keys``); ``None`` when the file is not such a file (or pyarrow is not installed)."""
     pa_json = _pyarrow_json()
     path = Path(path)
     if pa_json is None or path.suffix == ".gz":
@@ -70,69 +70,152 @@ def read_json_columns(path: str | Path, keys: frozenset[str],
     lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
     try:
         table = pa_json.read_json(io.BytesIO(raw))
+        table.validate(full=True)           # pyarrow checks UTF-8 here, not while parsing
     except Exception:      # noqa: BLE001 - whatever pyarrow refuses is read line by line
         return None
     if table.num_rows != lines or not set(table.column_names) <= keys:
         return None        # two objects on a line, an object over several lines, other keys
-    columns: dict[str, list] = {}
-    is_integer: dict[str, bool] = {}
+    arrays: dict[str, Any] = {}
     for name in table.column_names:
         column = table.column(name)
         kind = str(column.type)
-        if column.null_count or not (kind in ("string", "large_string") or
+        if column.null_count or not (kind == "string" or
                                      (kind == "int64" and name in integer_keys)):
             return None
-        try:
-            columns[name] = column.to_pylist()
-        except UnicodeDecodeError:      # pyarrow does not check UTF-8 while parsing
-            return None
-        is_integer[name] = kind == "int64"
-    return columns, is_integer
+        arrays[name] = column.combine_chunks()
+    return arrays
 
 
-@dataclass
+def integers(array: Any, missing: int = -1) -> np.ndarray:
+    """A pyarrow integer array as a numpy ``intp`` array (nulls as ``missing``), read from its
+    buffers (pyarrow's ``to_numpy`` and ``fill_null`` import pandas, a tenth of a second)."""
+    width = array.type.bit_width // 8
+    validity, data = array.buffers()[:2]
+    values = np.frombuffer(data, dtype=f"<i{width}", count=len(array),
+                           offset=array.offset * width).astype(np.intp)
+    if validity is not None and array.null_count:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        values[~bits[array.offset:array.offset + len(array)].astype(bool)] = missing
+    return values
+
+
+class Coded:
+    """A column as codes into its distinct values (dictionary encoding): value ``i`` is
+    ``values[codes[i]]``. Scorers work on the codes and look at each distinct value once."""
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, codes: np.ndarray, values: list):
+        self.codes = codes
+        self.values = values
+
+    @classmethod
+    def of(cls, column: Any) -> Coded:
+        """Encode a list or a pyarrow array."""
+        if isinstance(column, list):
+            index: dict[Any, int] = {}
+            codes = np.fromiter((index.setdefault(v, len(index)) for v in column),
+                                dtype=np.intp, count=len(column))
+            return cls(codes, list(index))
+        encoded = column.dictionary_encode()
+        return cls(integers(encoded.indices), encoded.dictionary.to_pylist())
+
+    def map(self, fn: Any) -> Coded:
+        """The column of ``fn(value)``, computed once per distinct value."""
+        return Coded(self.codes, [fn(v) for v in self.values])
+
+    def take(self, rows: np.ndarray) -> Coded:
+        return Coded(self.codes[rows], self.values)
+
+    def tolist(self) -> list:
+        table = np.empty(len(self.values), dtype=object)
+        table[:] = self.values
+        return table[self.codes].tolist()
+
+
 class RecordColumns:
-    """The records of one answer file as columns: element ``i`` of every list is what
+    """The records of one answer file as columns: element ``i`` of every column is what
     :func:`~halluscope.records.record_from_dict` gives for line ``i + 1`` (there is no blank line
-    and no bad line: such files are read line by line). A column the file lacks is ``None``."""
+    and no bad line: such files are read line by line). A column the file lacks is ``None``.
+    Columns come as lists (:meth:`column`) or encoded (:meth:`coded`), each made on first use."""
 
-    file: str
-    n: int
-    ids: list[str]
-    tasks: list[str]
-    question_ids: list[str] | None
-    prompts: list[str] | None
-    responses: list[str] | None
-    labels: list[str] | None
-    images: list[str] | None
-    image_ids: list[int | None] | None
-    models: list[str] | None
+    def __init__(self, file: str, n: int, arrays: dict[str, Any], roles: dict[str, str | None]):
+        self.file = file
+        self.n = n
+        self._arrays = arrays
+        self._roles = roles
+        self._lists: dict[str, list | None] = {}
+        self._coded: dict[str, Coded | None] = {}
+
+    def array(self, name: str) -> Any:
+        """The pyarrow string array of a field read from the file (integer ids as their
+        decimal strings), or ``None``."""
+        key = self._roles.get(name)
+        if key is None:
+            return None
+        values = self._arrays[key]
+        if str(values.type) == "int64":
+            import pyarrow.compute as pc
+            values = pc.cast(values, "string")
+        return values
+
+    def coded(self, name: str) -> Coded | None:
+        """A field (``id``, ``task``, ``image``, ``image_id``, ``model``, ``label``,
+        ``question_id``, ``prompt``, ``response``) as :class:`Coded`."""
+        if name not in self._coded:
+            self._coded[name] = self._encode(name)
+        return self._coded[name]
+
+    def _encode(self, name: str) -> Coded | None:
+        if name == "task":
+            return self._tasks()
+        if name == "image_id":
+            images = self.coded("image")
+            where = {"file": None, "line": None}
+            return images.map(lambda im: _image_of({"image": im}, where)[1]) if images else None
+        if name == "id" and self._roles.get("id") is None:
+            qids = self.coded("question_id")
+            return qids if qids is not None else Coded(np.arange(self.n),
+                                                       [str(i) for i in range(1, self.n + 1)])
+        values = self.array(name)
+        return None if values is None else Coded.of(values)
+
+    def _tasks(self) -> Coded:
+        """Each line's task, as the record reader infers it (once per distinct prompt)."""
+        where = {"file": None, "line": None}
+        label = "yes" if self._roles.get("label") else None
+        prompts = self.coded("prompt")
+        if prompts is None:
+            return Coded(np.zeros(self.n, dtype=np.intp), [_task_of({}, label, None, where)])
+        return prompts.map(lambda p: _task_of({}, label, p, where))
+
+    def column(self, name: str) -> list | None:
+        """A field as a list (see :meth:`coded`)."""
+        if name not in self._lists:
+            coded = self.coded(name)
+            self._lists[name] = None if coded is None else coded.tolist()
+        return self._lists[name]
+
+    @cached_property
+    def _record_columns(self) -> list[list | None]:
+        return [self.column(name) for name in _RECORD_FIELDS]
 
     def record(self, i: int) -> Record:
         """Row ``i`` as the :class:`~halluscope.records.Record` the line reader gives."""
-        def at(values: list | None) -> Any:
-            return None if values is None else values[i]
-        return Record(id=self.ids[i], task=self.tasks[i], image=at(self.images),
-                      image_id=at(self.image_ids), prompt=at(self.prompts),
-                      response=at(self.responses), label=at(self.labels), model=at(self.models),
-                      question_id=at(self.question_ids), source=Source(self.file, i + 1))
-
-    def column(self, name: str) -> list | None:
-        """The column of a record field (``id``, ``task``, ``image``, ``image_id``, ``model``,
-        ``label``, ``question_id``, ``prompt``, ``response``)."""
-        return {"id": self.ids, "task": self.tasks, "question_id": self.question_ids,
-                "prompt": self.prompts, "response": self.responses, "label": self.labels,
-                "image": self.images, "image_id": self.image_ids, "model": self.models}[name]
+        values = [None if column is None else column[i] for column in self._record_columns]
+        return Record(**dict(zip(_RECORD_FIELDS, values)), source=Source(self.file, i + 1))
 
 
+_RECORD_FIELDS = ("id", "task", "image", "image_id", "prompt", "response", "label", "model",
+                  "question_id")
 _FIELDS = ("question_id", "prompt", "response", "label", "image", "model")
 
 
 @lru_cache(maxsize=64)
 def _roles(keys: tuple[str, ...]) -> dict[str, str | None] | None:
     """Which key each record field is read from, for lines with exactly ``keys`` (every value a
-    non-empty string, labels ``yes``/``no``): one probe line through the record reader, each key
-    holding its own name as value. ``None`` when a line of this shape is not an answer."""
+    string, labels ``yes``/``no``): one probe line through the record reader, each key holding
+    its own name as value. ``None`` when a line of this shape is not an answer."""
     probe: dict[str, Any] = {k: f"\x00{k}" for k in keys}
     if "label" in probe:
         probe["label"] = "yes"
@@ -154,49 +237,14 @@ def _roles(keys: tuple[str, ...]) -> dict[str, str | None] | None:
 def read_record_columns(path: str | Path) -> RecordColumns | None:
     """The records of a flat answer file as :class:`RecordColumns`, or ``None`` when the file
     must be read line by line (see the module docstring)."""
-    read = read_json_columns(path, RECORD_KEYS, _INTEGER_KEYS)
-    if read is None:
+    arrays = read_json_table(path, RECORD_KEYS, _INTEGER_KEYS)
+    if arrays is None:
         return None
-    columns, is_integer = read
-    roles = _roles(tuple(sorted(columns)))
+    roles = _roles(tuple(sorted(arrays)))
     if roles is None:
         return None
-    n = len(next(iter(columns.values())))
-
-    def column(field: str) -> list | None:
-        key = roles[field]
-        if key is None:
-            return None
-        values = columns[key]
-        return [str(v) for v in values] if is_integer.get(key) else values
-
-    labels = column("label")
-    if labels is not None and not set(labels) <= {"yes", "no"}:
+    cols = RecordColumns(str(path), len(next(iter(arrays.values()))), arrays, roles)
+    labels = cols.coded("label")
+    if labels is not None and not set(labels.values) <= {"yes", "no"}:
         return None        # labels to normalise (" Yes", True, "B"): line by line
-    prompts, responses, images, models = (column(f) for f in ("prompt", "response", "image",
-                                                               "model"))
-    question_ids = column("question_id")
-    ids = column("id") if roles["id"] else (question_ids or [str(i) for i in range(1, n + 1)])
-    return RecordColumns(
-        file=str(path), n=n, ids=ids, tasks=_tasks(prompts, labels, n),
-        question_ids=question_ids, prompts=prompts, responses=responses, labels=labels,
-        images=images, image_ids=_image_ids(images), models=models)
-
-
-def _tasks(prompts: list[str] | None, labels: list[str] | None, n: int) -> list[str]:
-    """Each line's task, as the record reader infers it (once per distinct prompt)."""
-    where = {"file": None, "line": None}
-    if prompts is None:
-        return [_task_of({}, "yes" if labels else None, None, where)] * n
-    label = "yes" if labels is not None else None
-    memo = {p: _task_of({}, label, p, where) for p in set(prompts)}
-    return [memo[p] for p in prompts]
-
-
-def _image_ids(images: list[str] | None) -> list[int | None] | None:
-    """Each line's COCO image id, read from its image as the record reader does."""
-    if images is None:
-        return None
-    where = {"file": None, "line": None}
-    memo = {im: _image_of({"image": im}, where)[1] for im in set(images)}
-    return [memo[im] for im in images]
+    return cols

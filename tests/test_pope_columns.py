@@ -190,7 +190,8 @@ def test_an_audit_of_flat_answer_files_gives_the_line_by_line_items_and_results(
     assert len(items) == 122 and result.n_skipped == 1
     assert sorted(e["field"] for e in result.errors) == ["question", "question_id"]
     assert items[61]["skipped"].startswith("no selected metric (pope) applies")
-    assert "model:m1" in result.metrics["pope"].groups and "model:m2" in result.metrics["pope"].groups
+    groups = result.metrics["pope"].groups
+    assert "model:m1" in groups and "model:m2" in groups
 
 
 def test_a_strict_audit_stops_at_the_first_bad_answer_the_same(tmp_path):
@@ -201,3 +202,41 @@ def test_a_strict_audit_stops_at_the_first_bad_answer_the_same(tmp_path):
     with pytest.raises(Bad) as caught:
         halluscope.audit(a, metrics="pope", questions=q, strict=True, out=tmp_path / "o")
     assert caught.value.location.line == 6
+
+
+@pytest.mark.parametrize("rows", [
+    [{"question_id": 1, "image": "a.jpg", "text": "Is there a dog in the image?",
+      "label": " Yes", "category": "Popular"},
+     {"question_id": 2, "image": "a.jpg", "text": "Is there a cat in the image?",
+      "label": "no", "category": ""}],
+    [{"question_id": "q1", "question": "Is there a dog in the image?", "answer": "NO"},
+     {"question_id": "q2", "question": "Is there a car in the image?", "answer": "yes"}],
+    [{"text": "Is there a dog in the image?", "label": "yes"}],
+])
+def test_question_files_read_whole_equal_those_read_line_by_line(tmp_path, rows):
+    import gzip
+
+    from halluscope.metrics.pope_questions import load_questions
+    flat = _jsonl(tmp_path / "coco_pope_adversarial.json", rows)
+    packed = tmp_path / "coco_pope_adversarial.json.gz"      # .gz: read line by line
+    packed.write_bytes(gzip.compress(flat.read_bytes()))
+    from halluscope.metrics.pope_questions import _flat_question_columns
+    assert _flat_question_columns(flat, "adversarial") is not None     # read whole
+    one, two = load_questions(flat), load_questions(packed)
+    for name in ("ids", "texts", "labels", "images", "splits", "lines", "by_id", "has_ids",
+                 "questions"):
+        assert getattr(one, name) == getattr(two, name), name
+
+
+def test_scoring_as_columns_does_not_import_pandas(tmp_path):
+    import subprocess
+    import sys
+    q = _questions(tmp_path)
+    a = _answers(tmp_path, q, drop={3})
+    code = ("import sys\nfrom halluscope.metrics.pope import score_answers\n"
+            f"out = score_answers({str(a)!r}, {str(q)!r}, n_boot=20)\n"
+            "assert len(out['predictions']) == 59, out['errors']\n"
+            "print('pandas' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"

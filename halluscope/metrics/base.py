@@ -422,16 +422,20 @@ class Metric(ABC):
         k, n_units = x.shape[1], len(units)
         rows = [np.arange(len(x))] + [np.asarray(idx, dtype=np.intp) for idx in members.values()]
         per_unit = np.zeros((n_units, k * len(rows)))
+        present = []
         for j, idx in enumerate(rows):
             where = unit_of_row[idx]
-            for c in range(k):
-                per_unit[:, j * k + c] = np.bincount(where, x[idx, c], minlength=n_units)
+            cells = (where[:, None] * k + np.arange(k)).reshape(-1)
+            per_unit[:, j * k:(j + 1) * k] = np.bincount(
+                cells, x[idx].reshape(-1), minlength=n_units * k).reshape(n_units, k)
+            present.append(np.bincount(where, minlength=n_units) > 0)
         boot = (block_replicates(per_unit, units, self.n_boot, self.seed)
-                if self.n_boot else np.zeros((0, per_unit.shape[1])))
+                if self.n_boot else None)
         for j, (g, idx) in enumerate(zip(["", *members], rows)):
             state = self.state if j == 0 else self._group_state(g)
-            names = [units[u] for u in np.unique(unit_of_row[idx])]
-            state.add_replicated(x[idx], boot[:, j * k:(j + 1) * k], names)
+            state.add_summed(len(idx), per_unit[:, j * k:(j + 1) * k].sum(axis=0),
+                             None if boot is None else boot[:, j * k:(j + 1) * k],
+                             [units[u] for u in np.flatnonzero(present[j]).tolist()])
         self._added += len(x)
 
     def _group_state(self, group: str) -> SumState:

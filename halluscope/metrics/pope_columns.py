@@ -12,11 +12,12 @@ line. The alignment errors are written here, for both paths.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from halluscope.columns import Coded, integers
 from halluscope.errors import AlignmentError, RecordError
 from halluscope.metrics.base import ItemScore
 from halluscope.metrics.pope_parsers import NO, UNKNOWN, YES
@@ -53,12 +54,17 @@ def past_the_questions(qs: QuestionSet, index: int, where: dict) -> AlignmentErr
         f"order would mis-score; pass the matching question file or answers with question_id")
 
 
+def asks_another(text: str | None, prompt: str | None) -> bool:
+    """Whether an answer line's own question ``prompt`` is not the question ``text``."""
+    return bool(prompt and text and prompt != text and
+                normalise_question(text) not in normalise_question(prompt))
+
+
 def asks_otherwise(qs: QuestionSet, index: int, prompt: str | None, mode: str
                    ) -> str | None:
     """Why the answer's own question is not question ``index`` (``None`` when it is)."""
     text = qs.texts[index]
-    if not prompt or not text or prompt == text or \
-            normalise_question(text) in normalise_question(prompt):
+    if not asks_another(text, prompt):
         return None
     return (f"expected the question {text!r} (question file {qs.path} line "
             f"{qs.lines[index]}), got {prompt!r:.120}: answers and questions are misaligned "
@@ -83,164 +89,152 @@ def scores_columns(metric: PopeMetric) -> bool:
     return metric.judge is None and all(name in _FIELDS for name in metric.by)
 
 
-@dataclass
+_LABEL = {YES: 0, NO: 1}
+_PREDICTION = {YES: 0, NO: 1, UNKNOWN: 2}
+_ROW_OF = np.array([[ROW[(p, y)] for y in (YES, NO)] for p in (YES, NO, UNKNOWN)])
+
+
+def _codes(coded: Coded | None, table: dict[Any, int], n: int) -> np.ndarray:
+    """Each line's code in ``table`` (-1: no value, or one outside the table)."""
+    if coded is None:
+        return np.full(n, -1, dtype=np.intp)
+    return np.array([table.get(v, -1) for v in coded.values], dtype=np.intp)[coded.codes] \
+        if coded.values else np.full(n, -1, dtype=np.intp)
+
+
 class ColumnScores:
     """What POPE made of each line of a :class:`~halluscope.columns.RecordColumns`:
-    ``outcome[i]`` is ``ok``, ``error`` (``errors[i]`` says why) or ``skip`` (not a yes/no
-    question)."""
+    ``outcome[i]`` is ``ok``, ``error`` (``errors[i]`` says why) or ``skip`` (``skips[i]``: not a
+    yes/no question); :meth:`item` is a scored line's :class:`ItemScore`."""
 
-    cols: RecordColumns
-    question_set: QuestionSet | None
-    parser: str
-    mode: str
-    outcome: list[str]
-    errors: dict[int, RecordError] = field(default_factory=dict)
-    predictions: list[str | None] = field(default_factory=list)
-    labels: list[str | None] = field(default_factory=list)
-    questions: list[int | None] = field(default_factory=list)
-    units: list[str | None] = field(default_factory=list)
-    groups: list[tuple[str, ...]] = field(default_factory=list)
-    rows: np.ndarray | None = None
-    codes: dict[int, int] = field(default_factory=dict)      # line -> column of its one-hot row
-    skips: dict[int, str] = field(default_factory=dict)
+    def __init__(self, cols: RecordColumns, qs: QuestionSet | None, parser: str, mode: str):
+        n = cols.n
+        self.cols, self.question_set, self.parser, self.mode = cols, qs, parser, mode
+        self.errors: dict[int, RecordError] = {}
+        self.skips: dict[int, str] = {}
+        self.question = np.full(n, -1, dtype=np.intp)     # index in the question file
+        self.label = np.full(n, -1, dtype=np.intp)        # 0 yes, 1 no
+        self.prediction = np.full(n, -1, dtype=np.intp)   # 0 yes, 1 no, 2 unknown
+        self.ok = np.zeros(n, dtype=bool)
+        self.signature = np.full(n, -1, dtype=np.intp)    # index into signatures (groups)
+        self.signatures: list[tuple[str, ...]] = []
+        self.unit = np.full(n, -1, dtype=np.intp)         # index into units
+        self.units: list[str] = []
+
+    @cached_property
+    def outcome(self) -> list[str]:
+        out = ["skip"] * self.cols.n
+        for i in self.errors:
+            out[i] = "error"
+        for i in np.flatnonzero(self.ok).tolist():
+            out[i] = "ok"
+        return out
+
+    def _values(self, codes: np.ndarray, values: list) -> list:
+        table = np.empty(len(values) + 1, dtype=object)
+        table[:-1] = values
+        table[-1] = None
+        return table[np.where(self.ok, codes, -1)].tolist()
+
+    @cached_property
+    def predictions(self) -> list[str | None]:
+        return self._values(self.prediction, [YES, NO, UNKNOWN])
+
+    @cached_property
+    def labels(self) -> list[str | None]:
+        return self._values(self.label, [YES, NO])
+
+    @cached_property
+    def _per_line(self) -> tuple[list, list, list, list]:
+        """(question, row code, groups, unit) of every line, as lists (for items one by one)."""
+        row = np.where(self.ok, _ROW_OF[np.maximum(self.prediction, 0),
+                                        np.maximum(self.label, 0)], -1)
+        groups = np.empty(len(self.signatures) + 1, dtype=object)
+        for j, signature in enumerate(self.signatures):    # tuples: one by one, not broadcast
+            groups[j] = signature
+        units = np.empty(len(self.units) + 1, dtype=object)
+        units[:-1] = self.units
+        return (self.question.tolist(), row.tolist(), groups[self.signature].tolist(),
+                units[self.unit].tolist())
 
     def payload(self, i: int) -> dict[str, Any]:
         """Line ``i``'s POPE payload, as :meth:`PopeMetric.score` writes it."""
-        q, qs = self.questions[i], self.question_set
-        qtext = qs.texts[q] if q is not None else None
-        qid = qs.ids[q] if q is not None else None
-        cols = self.cols
+        q, qs, cols = self._per_line[0][i], self.question_set, self.cols
+        qtext = qs.texts[q] if q >= 0 else None
+        qid = qs.ids[q] if q >= 0 else None
+        own_id, prompts = cols.column("question_id"), cols.column("prompt")
         return {"prediction": self.predictions[i], "label": self.labels[i],
-                "question_id": qid if qid is not None else _at(cols.question_ids, i),
-                "question": qtext or _at(cols.prompts, i), "parser": self.parser}
-
+                "question_id": qid if qid is not None else own_id[i] if own_id else None,
+                "question": qtext or (prompts[i] if prompts else None), "parser": self.parser}
 
     def item(self, i: int) -> ItemScore:
         """Line ``i``'s score, as :meth:`PopeMetric.score` and :meth:`Metric.add` make it."""
-        return ItemScore(payload=self.payload(i), row=ONE_HOT[self.codes[i]],
-                         groups=self.groups[i], unit=self.units[i],
-                         notes={"mode": self.mode, "index": self.questions[i]})
+        question, row, groups, units = self._per_line
+        q = question[i]
+        return ItemScore(payload=self.payload(i), row=ONE_HOT[row[i]], groups=groups[i],
+                         unit=units[i], notes={"mode": self.mode, "index": q if q >= 0 else None})
+
+    def fail(self, rows: np.ndarray, error) -> None:
+        """Lines ``rows`` (still alive) fail with ``error(i)``."""
+        for i in rows.tolist():
+            self.errors[i] = error(i)
+        self.ok[rows] = False
 
 
-def _at(values: list | None, i: int) -> Any:
-    return None if values is None else values[i]
+def _where(cols: RecordColumns, i: int) -> dict[str, Any]:
+    return {"file": cols.file, "line": i + 1}
 
 
-def _align(metric: PopeMetric, cols: RecordColumns, todo: list[int], out: ColumnScores
-           ) -> list[int]:
-    """Each line's question (``out.questions``); the lines still to score."""
+def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
+    """Each line's question (``out.question``); lines that have none fail."""
     qs = metric.questions
-    out.questions = [None] * cols.n
     if qs is None:
-        return todo
+        return
+    alive = np.flatnonzero(out.ok)
     if out.mode == "order":
-        for i in todo:
-            if i >= len(qs):
-                raise past_the_questions(qs, i, {"file": cols.file, "line": i + 1})
-            out.questions[i] = i
-        return todo
-    if cols.question_ids is None:
-        for i in todo:
-            out.errors[i] = no_question_id({"file": cols.file, "line": i + 1})
-        return []
-    by_id, qids, left = qs.by_id, cols.question_ids, []
-    for i in todo:
-        q = out.questions[i] = by_id.get(qids[i])
-        if q is None:
-            out.errors[i] = unknown_question_id(qs, qids[i], {"file": cols.file, "line": i + 1})
-        else:
-            left.append(i)
-    return left
+        past = alive[alive >= len(qs)]
+        if past.size:
+            raise past_the_questions(qs, int(past[0]), _where(cols, int(past[0])))
+        out.question[alive] = alive
+        return
+    qids = cols.array("question_id")
+    if qids is None:
+        out.fail(alive, lambda i: no_question_id(_where(cols, i)))
+        return
+    import pyarrow.compute as pc
+    index = integers(pc.index_in(qids, value_set=qs.id_array()))
+    out.question[alive] = index[alive]
+    out.fail(alive[index[alive] < 0], lambda i: unknown_question_id(
+        qs, qids[i].as_py(), _where(cols, i)))
 
 
-def _labels(metric: PopeMetric, cols: RecordColumns, todo: list[int], out: ColumnScores
-            ) -> list[int]:
-    """Each line's label (``out.labels``), after the question check; the lines still to score."""
-    qs, left = metric.questions, []
-    own = cols.labels or [None] * cols.n
-    out.labels = [None] * cols.n
-    prompts = cols.prompts or [None] * cols.n
-    for i in todo:
-        q = out.questions[i]
-        label = own[i]
-        if q is not None:
-            why = asks_otherwise(qs, q, prompts[i], out.mode) if metric.check_questions else None
-            if why is not None:
-                out.errors[i] = RecordError(why, field="question", file=cols.file, line=i + 1)
-                continue
-            ql = qs.labels[q]
-            if ql is not None:
-                if label is not None and label != ql:
-                    out.errors[i] = label_conflict(label, qs.ids[q], ql,
-                                                   {"file": cols.file, "line": i + 1})
-                    continue
-                label = ql
-        if label is None:
-            out.errors[i] = no_label({"file": cols.file, "line": i + 1})
-            continue
-        out.labels[i] = label
-        left.append(i)
-    return left
-
-
-@dataclass
-class _Block:
-    """The scored lines' groups and units as codes: what :meth:`Metric.add_block` takes."""
-
-    signature_of_row: np.ndarray        # row -> index into signatures (a tuple of groups)
-    signatures: list[tuple[str, ...]]
-    unit_of_row: np.ndarray             # row -> index into units
-    units: list[str]
-
-    def members(self) -> dict[str, np.ndarray]:
-        """Each group's rows, ascending."""
-        rows: dict[str, list[np.ndarray]] = {}
-        for code, groups in enumerate(self.signatures):
-            where = np.flatnonzero(self.signature_of_row == code)
-            for g in groups:
-                rows.setdefault(g, []).append(where)
-        return {g: parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
-                for g, parts in rows.items()}
-
-
-def _groups(split: str | None, qtext: str | None) -> tuple[str, ...]:
-    """The groups POPE gives an answer: its split and the object it asks about."""
-    obj = object_of(qtext)
-    return tuple(g for g in (split and f"split:{split}", obj and f"object:{obj}") if g)
-
-
-def _groups_and_units(metric: PopeMetric, cols: RecordColumns, ok: list[int],
-                      out: ColumnScores) -> _Block:
-    """Each scored line's groups and resampling unit, as :meth:`Metric.add` gives them."""
-    qs = metric.questions
-    n = cols.n
-    prompts = cols.prompts or [None] * n
-    by = [(name, values) for name in metric.by if (values := cols.column(name)) is not None]
-    default = metric.cluster_by == CLUSTER_DEFAULT
-    own: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
-    signatures: dict[tuple[str, ...], int] = {}
-    units: dict[str | None, int] = {}
-    signature_of_row = np.empty(len(ok), dtype=np.intp)
-    unit_of_row = np.empty(len(ok), dtype=np.intp)
-    out.groups, out.units = [()] * n, [None] * n
-    for j, i in enumerate(ok):
-        q = out.questions[i]
-        if q is None:
-            key, image = (None, prompts[i]), None
-        else:
-            key, image = (qs.splits[q], qs.texts[q] or prompts[i]), qs.images[q]
-        groups = own.get(key)
-        if groups is None:
-            groups = own[key] = _groups(*key)
-        unit = f"image:{image}" if image and default else unit_of(cols.record(i),
-                                                                   metric.cluster_by)
-        if by:
-            groups = groups + tuple(g for name, values in by if values[i] not in (None, "")
-                                    and (g := f"{name}:{values[i]}") not in groups)
-        out.groups[i], out.units[i] = groups, unit
-        signature_of_row[j] = signatures.setdefault(groups, len(signatures))
-        unit_of_row[j] = units.setdefault(unit, len(units))
-    return _Block(signature_of_row, list(signatures), unit_of_row, list(units))
+def _check_and_label(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
+    """The question check, then each line's label (``out.label``); lines that fail them fail."""
+    qs, n = metric.questions, cols.n
+    has_q = out.ok & (out.question >= 0)
+    prompts = cols.coded("prompt")
+    if qs is not None and metric.check_questions and prompts is not None and has_q.any():
+        texts = qs.coded("texts")
+        rows = np.flatnonzero(has_q)
+        pair = prompts.codes[rows] * len(texts.values) + texts.codes[out.question[rows]]
+        pairs, inverse = np.unique(pair, return_inverse=True)
+        other = np.array([asks_another(texts.values[p % len(texts.values)],
+                                       prompts.values[p // len(texts.values)])
+                          for p in pairs.tolist()], dtype=bool)[inverse]
+        out.fail(rows[other], lambda i: RecordError(
+            asks_otherwise(qs, int(out.question[i]), prompts.values[prompts.codes[i]],
+                           out.mode), field="question", **_where(cols, i)))
+        if other.any():
+            has_q = out.ok & (out.question >= 0)
+    own = _codes(cols.coded("label"), _LABEL, n)
+    given = np.full(n, -1, dtype=np.intp)
+    if qs is not None:
+        given[has_q] = _codes(qs.coded("labels"), _LABEL, len(qs))[out.question[has_q]]
+    conflict = out.ok & (own >= 0) & (given >= 0) & (own != given)
+    out.fail(np.flatnonzero(conflict), lambda i: label_conflict(
+        (YES, NO)[own[i]], qs.ids[out.question[i]], (YES, NO)[given[i]], _where(cols, i)))
+    out.label = np.where(given >= 0, given, own)
+    out.fail(np.flatnonzero(out.ok & (out.label < 0)), lambda i: no_label(_where(cols, i)))
 
 
 def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool = False
@@ -249,45 +243,123 @@ def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool =
     fold the scored ones into ``metric`` in one block: what :meth:`PopeMetric.update` line by
     line would do, errors and bookkeeping included."""
     qs = metric.questions
-    mode = "label" if qs is None else metric._mode_for(cols.question_ids is not None)
-    out = ColumnScores(cols, qs, metric.parser.name, mode, ["skip"] * cols.n)
-    todo = [i for i, task in enumerate(cols.tasks) if every_line or task == "yes-no"]
-    if len(todo) < cols.n:
-        reasons: dict[str, str] = {}
-        for i, task in enumerate(cols.tasks):
-            if task != "yes-no":
-                if task not in reasons:
-                    reasons[task] = metric.skip_reason(cols.record(i))
-                out.skips[i] = reasons[task]
-    ok = _labels(metric, cols, _align(metric, cols, todo, out), out)
-    for i in todo:
-        out.outcome[i] = "error"
-    parse, memo = metric.parser, {}
-    out.predictions = [None] * cols.n
-    codes = np.empty(len(ok), dtype=np.intp)
-    for j, i in enumerate(ok):
-        text = cols.responses[i]
-        prediction = memo.get(text)
-        if prediction is None:
-            prediction = memo[text] = parse(text)
-        out.predictions[i] = prediction
-        out.outcome[i] = "ok"
-        codes[j] = out.codes[i] = ROW[(prediction, out.labels[i])]
-    block = _groups_and_units(metric, cols, ok, out)
-    out.rows = np.eye(len(ROW))[codes]
-    _fold(metric, cols, ok, out, block)
+    mode = "label" if qs is None else metric._mode_for(cols.array("question_id") is not None)
+    out = ColumnScores(cols, qs, metric.parser.name, mode)
+    tasks = cols.coded("task")
+    yes_no = np.array([t == "yes-no" for t in tasks.values], dtype=bool)[tasks.codes]
+    out.ok[:] = True if every_line else yes_no
+    for code, task in enumerate(tasks.values):
+        rows = np.flatnonzero((tasks.codes == code) & ~out.ok)
+        if rows.size:
+            reason = metric.skip_reason(cols.record(int(rows[0])))
+            out.skips.update(dict.fromkeys(rows.tolist(), reason))
+    _align(metric, cols, out)
+    _check_and_label(metric, cols, out)
+    responses = cols.coded("response")
+    parsed = [_PREDICTION[metric.parser(text)] for text in responses.values]
+    out.prediction = np.array(parsed, dtype=np.intp)[responses.codes] if parsed else \
+        out.prediction
+    _groups_and_units(metric, cols, out)
+    _fold(metric, cols, out)
     return out
 
 
-def _fold(metric: PopeMetric, cols: RecordColumns, ok: list[int], out: ColumnScores,
-          block: _Block) -> None:
+def _groups(split: str | None, qtext: str | None) -> tuple[str, ...]:
+    """The groups POPE gives an answer: its split and the object it asks about."""
+    obj = object_of(qtext)
+    return tuple(g for g in (split and f"split:{split}", obj and f"object:{obj}") if g)
+
+
+def _on_questions(coded: Coded, q: np.ndarray) -> np.ndarray:
+    """The code of each scored line's question in a question column (-1: no question)."""
+    return np.where(q >= 0, coded.codes[np.maximum(q, 0)], -1) if len(coded.codes) else \
+        np.full(len(q), -1, dtype=np.intp)
+
+
+def _distinct_rows(columns: list[np.ndarray]) -> tuple[list[list[int]], np.ndarray]:
+    """The distinct rows of integer ``columns`` (as lists) and each row's index among them,
+    factorising one column at a time (a sort of integers, not of rows)."""
+    inverse = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        low = int(column.min()) if len(column) else 0
+        codes, inverse = np.unique(inverse * (int(column.max(initial=0)) - low + 1)
+                                   + (column - low), return_inverse=True)
+    some = np.zeros(len(codes), dtype=np.intp)
+    some[inverse] = np.arange(len(inverse))      # a line of each distinct row (all alike)
+    return np.stack(columns, axis=1)[some].tolist(), inverse.reshape(-1)
+
+
+def _groups_and_units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
+    """Each scored line's groups (``out.signature``) and resampling unit (``out.unit``), as
+    :meth:`Metric.add` gives them: worked out once per distinct (split, question text, grouping
+    fields) and once per image."""
+    qs, rows = metric.questions, np.flatnonzero(out.ok)
+    q = out.question[rows]
+    prompts = cols.coded("prompt")
+    prompt = prompts.codes[rows] if prompts is not None else np.zeros(len(rows), dtype=np.intp)
+    prompt_values = prompts.values if prompts is not None else [None]
+    texts = qs.coded("texts") if qs is not None else Coded(np.zeros(0, np.intp), [])
+    split_values = qs.coded("splits").values if qs is not None else []
+    text = _on_questions(texts, q)
+    truthy = np.array([bool(v) for v in texts.values] + [False], dtype=bool)[text]
+    # a question's text where it has one, else the line's own prompt (codes after the texts)
+    key = [_on_questions(qs.coded("splits"), q) if qs is not None else np.full(len(q), -1),
+           np.where(truthy, text, len(texts.values) + prompt)]
+    by = [(name, coded) for name in metric.by if (coded := cols.coded(name)) is not None]
+    key += [coded.codes[rows] for _, coded in by]
+    distinct, inverse = _distinct_rows(key)
+    for split, t, *extra in distinct:
+        own = _groups(split_values[split] if split >= 0 else None,
+                      texts.values[t] if t < len(texts.values)
+                      else prompt_values[t - len(texts.values)])
+        for (name, coded), code in zip(by, extra):
+            value = coded.values[code]
+            if value not in (None, "") and f"{name}:{value}" not in own:
+                own += (f"{name}:{value}",)
+        out.signatures.append(own)
+    out.signature[rows] = inverse.reshape(-1)
+    _units(metric, cols, out, rows, q)
+
+
+def _units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores, rows: np.ndarray,
+           q: np.ndarray) -> None:
+    """Each scored line's unit: its question's image, else :func:`unit_of` its record."""
+    qs = metric.questions
+    image = np.full(len(rows), -1, dtype=np.intp)
+    images: list[Any] = []
+    if qs is not None and metric.cluster_by == CLUSTER_DEFAULT:
+        images = qs.coded("images").values
+        code = _on_questions(qs.coded("images"), q)
+        usable = np.array([bool(v) for v in images] + [False], dtype=bool)[code]
+        image = np.where(usable, code, -1)
+    used, local = np.unique(image[image >= 0], return_inverse=True)
+    out.units = [f"image:{images[c]}" for c in used.tolist()]
+    out.unit[rows[image >= 0]] = local.reshape(-1)
+    index: dict[str, int] = {}
+    for i in rows[image < 0].tolist():
+        unit = unit_of(cols.record(i), metric.cluster_by)
+        out.unit[i] = index.setdefault(unit, len(out.units) + len(index))
+    out.units += list(index)
+
+
+def _fold(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
     """Fold the scored lines into the metric's state and its alignment bookkeeping."""
-    metric.add_block(out.rows, block.unit_of_row, block.units, block.members())
-    metric._used[out.mode] = metric._used.get(out.mode, 0) + len(ok)
-    if metric.questions is not None and ok:
+    rows = np.flatnonzero(out.ok)
+    x = np.eye(len(ROW))[_ROW_OF[out.prediction[rows], out.label[rows]]]
+    signature = out.signature[rows]
+    members: dict[str, list[np.ndarray]] = {}
+    for code, groups in enumerate(out.signatures):
+        where = np.flatnonzero(signature == code)
+        for g in groups:
+            members.setdefault(g, []).append(where)
+    metric.add_block(x, out.unit[rows], out.units,
+                     {g: parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
+                      for g, parts in members.items()})
+    metric._used[out.mode] = metric._used.get(out.mode, 0) + len(rows)
+    if metric.questions is not None and len(rows):
         seen = (metric._order_seen.setdefault(cols.file, set()) if out.mode == "order"
                 else metric._id_seen)
-        answered = [out.questions[i] for i in ok]
+        answered = out.question[rows].tolist()
         new = set(answered) - seen
         metric._repeats += len(answered) - len(new)
         seen |= new

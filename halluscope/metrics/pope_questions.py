@@ -14,13 +14,15 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from halluscope import _json as fast_json
-from halluscope.columns import read_json_columns
+from halluscope.columns import Coded, read_json_table
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.pope_parsers import NO, YES
 
@@ -82,29 +84,74 @@ class Question:
         return object_of(self.text)
 
 
-@dataclass
 class QuestionSet:
-    """A question file, read once, as columns (element ``i`` of each is the file's question
-    ``i``, in file order) plus an index by question id; :attr:`questions` as objects."""
+    """A question file, read once, as columns (:class:`~halluscope.columns.Coded`; element ``i``
+    of each is the file's question ``i``, in file order): ``ids``, ``texts``, ``labels``,
+    ``images``, ``splits`` and ``lines`` as lists, an index by question id (``by_id``, when
+    every question has an id) and :attr:`questions` as objects, each made on first use."""
 
-    path: str
-    sha256: str
-    ids: list[str | None]
-    texts: list[str | None]
-    labels: list[str | None]
-    images: list[Any]
-    splits: list[str | None]
-    lines: list[int]
-    by_id: dict[str, int] = field(default_factory=dict)
+    def __init__(self, path: str, sha256: str, columns: dict[str, Any],
+                 lines: list[int] | None = None, has_ids: bool = False):
+        self.path = path
+        self.sha256 = sha256
+        self.columns = columns         # Coded; "ids" may be a pyarrow string array
+        self.n = len(columns["texts"].codes)
+        self._lines = lines
+        self.has_ids = has_ids
+
+    def coded(self, name: str) -> Coded:
+        """Column ``ids``, ``texts``, ``labels``, ``images`` or ``splits``, encoded."""
+        column = self.columns[name]
+        if not isinstance(column, Coded):
+            column = self.columns[name] = Coded.of(column)
+        return column
+
+    def id_array(self) -> Any:
+        """The question ids as a pyarrow string array (every question has one: ``has_ids``)."""
+        column = self.columns["ids"]
+        if isinstance(column, Coded):
+            import pyarrow as pa
+            return pa.array(self.ids, type=pa.string())
+        return column
+
+    @cached_property
+    def ids(self) -> list[str | None]:
+        column = self.columns["ids"]
+        return column.tolist() if isinstance(column, Coded) else column.to_pylist()
+
+    @cached_property
+    def texts(self) -> list[str | None]:
+        return self.columns["texts"].tolist()
+
+    @cached_property
+    def labels(self) -> list[str | None]:
+        return self.columns["labels"].tolist()
+
+    @cached_property
+    def images(self) -> list[Any]:
+        return self.columns["images"].tolist()
+
+    @cached_property
+    def splits(self) -> list[str | None]:
+        return self.columns["splits"].tolist()
+
+    @cached_property
+    def lines(self) -> list[int]:
+        return self._lines if self._lines is not None else list(range(1, self.n + 1))
+
+    @cached_property
+    def by_id(self) -> dict[str, int]:
+        """Question id -> index (empty unless every question has an id)."""
+        return {qid: i for i, qid in enumerate(self.ids)} if self.has_ids else {}
 
     @cached_property
     def questions(self) -> list[Question]:
-        """The questions as :class:`Question` objects (built on first use)."""
+        """The questions as :class:`Question` objects."""
         return [Question(*row) for row in zip(self.ids, self.texts, self.labels, self.images,
                                               self.splits, self.lines)]
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self.n
 
     @property
     def version(self) -> str:
@@ -114,10 +161,6 @@ class QuestionSet:
     @property
     def known(self) -> bool:
         return self.sha256 in KNOWN_QUESTION_FILES
-
-    @property
-    def has_ids(self) -> bool:
-        return bool(self.by_id)
 
     def label_for_messages(self) -> str:
         if self.known:
@@ -194,37 +237,39 @@ def _question_columns(items: list[tuple[int, Any]], name: str, split_from_name: 
     return cols
 
 
-def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str, list] | None:
+def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str, Any] | None:
     """The columns of a flat JSON-lines question file read whole (:mod:`halluscope.columns`),
     the same as :func:`_question_columns` would give; ``None`` when it must be read line by line
     (also to report a bad label or a repeated id at its line)."""
-    read = read_json_columns(path, _QUESTION_KEYS, frozenset({"question_id"}))
-    if read is None:
+    arrays = read_json_table(path, _QUESTION_KEYS, frozenset({"question_id"}))
+    if arrays is None:
         return None
-    columns, is_integer = read
-    n = len(next(iter(columns.values())))
+    n = len(next(iter(arrays.values())))
 
-    def first(*keys: str) -> list | None:
-        return next((columns[k] for k in keys if k in columns), None)
+    def first(*keys: str) -> Coded | None:
+        return next((Coded.of(arrays[k]) for k in keys if k in arrays), None)
 
-    ids = columns.get("question_id")
-    if ids is not None and is_integer["question_id"]:
-        ids = [str(v) for v in ids]
-    if ids is not None and len(set(ids)) != n:
-        return None
+    def constant(value: Any) -> Coded:
+        return Coded(np.zeros(n, dtype=np.intp), [value])
+
+    import pyarrow.compute as pc
+    ids = None
+    if "question_id" in arrays:
+        ids = pc.cast(arrays["question_id"], "string")
+        if pc.count_distinct(ids).as_py() != n:
+            return None
     labels = first("label", "answer")
     if labels is not None:
-        normal = {v: v.strip().lower() for v in set(labels)}
-        if not set(normal.values()) <= {YES, NO}:
+        labels = labels.map(lambda v: v.strip().lower())
+        if not set(labels.values) <= {YES, NO}:
             return None
-        labels = [normal[v] for v in labels]
     splits = first("split", "category")
-    if splits is not None:
-        lowered = {v: v.lower() if v else split_from_name for v in set(splits)}
-        splits = [lowered[v] for v in splits]
-    return {"ids": ids or [None] * n, "texts": first("text", "question", "prompt") or [None] * n,
-            "labels": labels or [None] * n, "images": columns.get("image") or [None] * n,
-            "splits": splits or [split_from_name] * n, "lines": list(range(1, n + 1))}
+    texts = first("text", "question", "prompt")
+    return {"ids": ids if ids is not None else constant(None),
+            "texts": texts or constant(None), "labels": labels or constant(None),
+            "images": first("image") or constant(None),
+            "splits": splits.map(lambda v: v.lower() if v else split_from_name) if splits
+            else constant(split_from_name)}
 
 
 def load_questions(path: str | Path) -> QuestionSet:
@@ -241,14 +286,18 @@ def load_questions(path: str | Path) -> QuestionSet:
     if m:
         split_from_name = m.group(1).lower()
 
-    cols = _flat_question_columns(path, split_from_name) if path.suffix != ".gz" else None
-    if cols is None:
+    coded = _flat_question_columns(path, split_from_name) if path.suffix != ".gz" else None
+    lines = None
+    if coded is None:
         with fast_json.gc_paused():   # ~30,000 small dicts: no collector rescans
             cols = _question_columns(_parsed(text, name), name, split_from_name)
-    if not cols["ids"]:
+        lines = cols.pop("lines")
+        coded = {key: Coded.of(values) for key, values in cols.items()}
+    if not len(coded["texts"].codes):
         raise ConfigError(f"POPE question file {path} holds no questions")
-    by_id = {qid: i for i, qid in enumerate(cols["ids"]) if qid is not None}
-    if by_id and len(by_id) != len(cols["ids"]):
-        by_id = {}  # ids on some lines only: they cannot be trusted for alignment
+    ids = coded["ids"]
+    with_id = not isinstance(ids, Coded) or None not in ids.values
+    if not with_id and ids.values != [None]:
+        # ids on some lines only: they cannot be trusted for alignment
         log.warning("%s: question_id missing on some lines; aligning by order only", path)
-    return QuestionSet(name, sha, by_id=by_id, **cols)
+    return QuestionSet(name, sha, coded, lines, has_ids=with_id)

@@ -302,6 +302,18 @@ class SumState:
         if self._count(x, units) and self.n_boot:
             self.boot += boot
 
+    def add_summed(self, n: int, totals: np.ndarray, boot: np.ndarray | None,
+                   units: Iterable[str]) -> None:
+        """Add ``n`` rows by their column sums (``totals``), the replicates of those sums
+        (``boot``; ``None`` without replicates) and the units they belong to."""
+        if not n:
+            return
+        self.n += n
+        self.units.update(units)
+        self.totals += totals
+        if self.n_boot and boot is not None:
+            self.boot += boot
+
     def _count(self, x: np.ndarray, units: Sequence[str | None] | None) -> bool:
         """Adds rows ``x`` to the point totals and their units to the clusters seen; whether
         there were any rows."""

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from halluscope.records import Record, Source, _image_of, _task_of, record_from_dict
+from halluscope.records import _KNOWN, Record, Source, _image_of, _task_of, record_from_dict
 
 __all__ = ["Coded", "RecordColumns", "integers", "read_json_table", "read_record_columns"]
 
@@ -51,10 +51,14 @@ def _pyarrow_json():
 
 
 def read_json_table(path: str | Path, keys: frozenset[str],
-                    integer_keys: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+                    integer_keys: frozenset[str] = frozenset(), *, others: str = "refuse"
+                    ) -> dict[str, Any] | None:
     """The columns (pyarrow arrays) of a JSON-lines file whose lines are all flat objects with
-    the same keys, all drawn from ``keys``, every value a string (or an integer, in
-    ``integer_keys``); ``None`` when the file is not such a file (or pyarrow is not installed)."""
+    the same keys, drawn from ``keys``, every value a string (or an integer, in
+    ``integer_keys``); ``None`` when the file is not such a file (or pyarrow is not installed).
+    Other keys: ``refuse`` the file, ``ignore`` them (left out, whatever they hold) or take
+    them as ``flat`` columns of strings or integers (and a ``metadata`` that is always ``{}``,
+    left out)."""
     pa_json = _pyarrow_json()
     path = Path(path)
     if pa_json is None or path.suffix == ".gz":
@@ -73,14 +77,20 @@ def read_json_table(path: str | Path, keys: frozenset[str],
         table.validate(full=True)           # pyarrow checks UTF-8 here, not while parsing
     except Exception:      # noqa: BLE001 - whatever pyarrow refuses is read line by line
         return None
-    if table.num_rows != lines or not set(table.column_names) <= keys:
-        return None        # two objects on a line, an object over several lines, other keys
+    if table.num_rows != lines:
+        return None        # two objects on a line, an object over several lines
     arrays: dict[str, Any] = {}
     for name in table.column_names:
         column = table.column(name)
         kind = str(column.type)
-        if column.null_count or not (kind == "string" or
-                                     (kind == "int64" and name in integer_keys)):
+        known = name in keys
+        if not known and others == "ignore":
+            continue
+        if not known and others == "flat" and name == "metadata" and kind == "struct<>" \
+                and not column.null_count:
+            continue       # "metadata": {} on every line adds nothing
+        if (not known and others != "flat") or column.null_count or not (
+                kind == "string" or (kind == "int64" and (name in integer_keys or not known))):
             return None
         arrays[name] = column.combine_chunks()
     return arrays
@@ -139,13 +149,23 @@ class RecordColumns:
     and no bad line: such files are read line by line). A column the file lacks is ``None``.
     Columns come as lists (:meth:`column`) or encoded (:meth:`coded`), each made on first use."""
 
-    def __init__(self, file: str, n: int, arrays: dict[str, Any], roles: dict[str, str | None]):
+    def __init__(self, file: str, n: int, arrays: dict[str, Any], roles: dict[str, str | None],
+                 metadata: list[str] | tuple[str, ...] = ()):
         self.file = file
         self.n = n
         self._arrays = arrays
         self._roles = roles
+        self.metadata = list(metadata)     # keys whose values are the records' metadata
         self._lists: dict[str, list | None] = {}
         self._coded: dict[str, Coded | None] = {}
+
+    def meta(self, key: str) -> Coded | None:
+        """A metadata key's values (strings or integers, as the line reader gives them)."""
+        if key not in self.metadata:
+            return None
+        if f"meta:{key}" not in self._coded:
+            self._coded[f"meta:{key}"] = Coded.of(self._arrays[key])
+        return self._coded[f"meta:{key}"]
 
     def array(self, name: str) -> Any:
         """The pyarrow string array of a field read from the file (integer ids as their
@@ -197,13 +217,16 @@ class RecordColumns:
         return self._lists[name]
 
     @cached_property
-    def _record_columns(self) -> list[list | None]:
-        return [self.column(name) for name in _RECORD_FIELDS]
+    def _record_columns(self) -> tuple[list[list | None], list[list]]:
+        return ([self.column(name) for name in _RECORD_FIELDS],
+                [self.meta(key).tolist() for key in self.metadata])
 
     def record(self, i: int) -> Record:
         """Row ``i`` as the :class:`~halluscope.records.Record` the line reader gives."""
-        values = [None if column is None else column[i] for column in self._record_columns]
-        return Record(**dict(zip(_RECORD_FIELDS, values)), source=Source(self.file, i + 1))
+        fields, meta = self._record_columns
+        values = [None if column is None else column[i] for column in fields]
+        return Record(**dict(zip(_RECORD_FIELDS, values)), source=Source(self.file, i + 1),
+                      metadata={k: column[i] for k, column in zip(self.metadata, meta)})
 
 
 _RECORD_FIELDS = ("id", "task", "image", "image_id", "prompt", "response", "label", "model",
@@ -236,14 +259,20 @@ def _roles(keys: tuple[str, ...]) -> dict[str, str | None] | None:
 
 def read_record_columns(path: str | Path) -> RecordColumns | None:
     """The records of a flat answer file as :class:`RecordColumns`, or ``None`` when the file
-    must be read line by line (see the module docstring)."""
-    arrays = read_json_table(path, RECORD_KEYS, _INTEGER_KEYS)
-    if arrays is None:
+    must be read line by line (see the module docstring). Keys the record reader does not know
+    become metadata columns (LLaVA's ``answer_id``); a known key outside :data:`RECORD_KEYS`
+    (``caption``, ``error``, ``task``, ...) sends the file line by line."""
+    arrays = read_json_table(path, RECORD_KEYS, _INTEGER_KEYS, others="flat")
+    if not arrays:
         return None
-    roles = _roles(tuple(sorted(arrays)))
+    fields = tuple(sorted(k for k in arrays if k in RECORD_KEYS))
+    extra = [k for k in arrays if k not in RECORD_KEYS]
+    if any(k in _KNOWN or k == "error" for k in extra):
+        return None        # a key that changes how a line is read (a failed request, ...)
+    roles = _roles(fields)
     if roles is None:
         return None
-    cols = RecordColumns(str(path), len(next(iter(arrays.values()))), arrays, roles)
+    cols = RecordColumns(str(path), len(next(iter(arrays.values()))), arrays, roles, extra)
     labels = cols.coded("label")
     if labels is not None and not set(labels.values) <= {"yes", "no"}:
         return None        # labels to normalise (" Yes", True, "B"): line by line

@@ -48,6 +48,8 @@ def _same_as_records(path):
       "model": "m"}],
     [{"question": "What is it?", "answer": "A dog", "label": "yes"}],
     [{"answer": "Yes"}, {"answer": "No"}],
+    [{"question_id": 7, "prompt": "Is there a dog in the image?", "text": "Yes",
+      "answer_id": "a1", "model_id": "llava", "metadata": {}, "split": "random"}],
     [{"question_id": 1, "question": "Is there ünïcode \u2028 here?", "answer": "Ja \"quoted\""}],
 ])
 def test_flat_files_read_as_columns_equal_the_records(tmp_path, lines):
@@ -67,7 +69,9 @@ def test_bom_and_crlf_lines_read_the_same(tmp_path):
     b'{"answer": "Yes"} {"answer": "No"}\n',                     # two objects on a line
     b'{"answer":\n "Yes"}\n',                                    # one object over two lines
     b'{"answer": "Yes", "error": "timeout"}\n',                  # a failed request
-    b'{"answer": "Yes", "extra": 1}\n',                          # a field for metadata
+    b'{"answer": "Yes", "extra": 1.5}\n',                        # a float for metadata
+    b'{"answer": "Yes", "extra": [1]}\n',                        # a list for metadata
+    b'{"answer": "Yes", "caption": "A dog."}\n',                 # a known key it reads itself
     b'{"answer": "Yes", "metadata": {"a": 1}}\n',                # nested
     b'{"answer": "Yes"}\n{"question": "Q?"}\n',                  # a key missing on a line
     b'{"answer": null}\n',                                       # null

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-import halluscope.metrics.pope as pope
+import halluscope.metrics.pope_answers as pope_answers
 from halluscope.columns import read_record_columns
 from halluscope.errors import AlignmentError, RecordError
 from halluscope.metrics.pope import PopeMetric, score_answers
@@ -68,7 +68,7 @@ def _both(answers, questions, **kw):
     assert read_record_columns(answers) is not None
     fast = score_answers(answers, questions, **kw)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pope, "read_record_columns", lambda path: None)
+        mp.setattr(pope_answers, "read_record_columns", lambda path: None)
         slow = score_answers(answers, questions, **kw)
     assert json.dumps(fast, sort_keys=True) == json.dumps(slow, sort_keys=True)
     return fast
@@ -111,6 +111,18 @@ def test_a_question_file_without_ids_or_images_aligns_by_order_the_same(tmp_path
     assert "split:adversarial" in out["groups"]
 
 
+def test_answers_carrying_their_own_split_group_by_it_the_same(tmp_path):
+    q = _jsonl(tmp_path / "questions.jsonl", [
+        {"question_id": i, "text": f"Is there a {OBJECTS[i % 5]} in the image?",
+         "label": "yes" if i % 2 else "no"} for i in range(1, 25)])
+    rows = [json.loads(line) for line in _answers(tmp_path, q).read_text().splitlines()]
+    a = _jsonl(tmp_path / "answers.jsonl", [
+        {**r, "answer_id": i, "category": ["Random", "popular", ""][i % 3]}
+        for i, r in enumerate(rows)])
+    out = _both(a, q, n_boot=50)
+    assert {"split:random", "split:popular"} <= set(out["groups"])
+
+
 def test_answers_past_the_question_file_by_order_fail_the_same(tmp_path):
     q = _questions(tmp_path, n=12, ids=False)
     rows = [{"question": "Is there a dog in the image?", "answer": "Yes"} for _ in range(13)]
@@ -137,11 +149,14 @@ def _stream(metric, path):
 
 
 @pytest.mark.parametrize("options", [{}, {"cluster_by": "item"}, {"by": ()},
-                                     {"by": ("model", "image_id")}])
+                                     {"by": ("model", "image_id")}, {"by": ("answer_id",)},
+                                     {"cluster_by": "answer_id"}])
 def test_the_metric_state_is_the_same_as_line_by_line(tmp_path, options):
     q = _questions(tmp_path)
     a = _answers(tmp_path, q, model="llava-1.5", extra=[
         {"question_id": 77, "question": "Describe the image.", "answer": "A dog."}], seed=2)
+    rows = [json.loads(line) for line in a.read_text().splitlines()]
+    a = _jsonl(a, [{**r, "answer_id": f"x{i % 7}", "metadata": {}} for i, r in enumerate(rows)])
     fast, slow = PopeMetric(q, n_boot=100, seed=5), PopeMetric(q, n_boot=100, seed=5)
     for m in (fast, slow):
         for k, v in options.items():

@@ -58,11 +58,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from halluscope.columns import read_record_columns
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import explain_yes_no
-from halluscope.metrics.pope_answers import AnswerFile, scan_answers
+from halluscope.metrics.pope_answers import AnswerFile, scan_answers, score_answers
 from halluscope.metrics.pope_columns import (ROW, asks_otherwise, label_conflict, no_label,
                                              no_question_id, past_the_questions, score_columns,
                                              scores_columns, unknown_question_id)
@@ -72,7 +71,7 @@ from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREAT
 from halluscope.metrics.pope_questions import (KNOWN_QUESTION_FILES, Question, QuestionSet,
                                                load_questions, normalise_question, object_of)
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
-from halluscope.records import Record, iter_records, record_from_dict
+from halluscope.records import Record, record_from_dict
 
 if TYPE_CHECKING:
     from halluscope.config import AuditConfig
@@ -538,61 +537,3 @@ def pope_scores(predictions: Sequence[str], labels: Sequence[str],
             "accuracy": div(tp + tn, n), "precision": precision, "recall": recall, "f1": f1,
             "yes_ratio": yes_ratio,
             "unknown_rate": div(counts["unknown_yes"] + counts["unknown_no"], n), "n": n}
-
-
-def score_answers(answers_path: str | Path, questions_path: str | Path | None,
-                  parser: str = "original", align: str = "auto", *,
-                  check_questions: bool = True, n_boot: int = 0, seed: int = 0
-                  ) -> dict[str, Any]:
-    """Score one answer file against one question file (every line as a POPE answer).
-
-    Returns ``metrics`` (see :func:`pope_scores`), ``predictions`` (one per answer line, ``None``
-    for a line that could not be scored), ``labels``, ``errors`` (the lines that could not be
-    scored, as dicts with file, line, field and message), ``results`` (each statistic with its
-    bootstrap interval when ``n_boot`` > 0), ``groups`` (metrics per split and object) and
-    ``info`` (parser, alignment, question file version). A flat answer file is scored as
-    columns (:mod:`halluscope.metrics.pope_columns`), any other line by line, with the same
-    result.
-
-    Raises :class:`~halluscope.errors.AlignmentError` when by-order alignment is impossible.
-    """
-    metric = PopeMetric(questions_path, parser=parser, align=align,
-                        check_questions=check_questions, n_boot=n_boot, seed=seed)
-    metric.begin([answers_path])
-    cols = read_record_columns(answers_path) if scores_columns(metric) else None
-    if cols is not None:
-        scored = score_columns(metric, cols, every_line=True)
-        predictions, labels = scored.predictions, scored.labels
-        errors = [scored.errors[i].to_dict() for i in sorted(scored.errors)]
-    else:
-        predictions, labels, errors = _score_lines(metric, answers_path)
-    metric.finish()
-    pairs = [(p, y) for p, y in zip(predictions, labels) if p is not None]
-    metrics = pope_scores([p for p, _ in pairs], [y for _, y in pairs],
-                          unknowns=metric.parser.unknowns)
-    summary = metric.compute()
-    groups = {g: {k: r.value for k, r in res.items()} for g, res in summary.groups.items()}
-    return {"metrics": metrics, "predictions": predictions, "labels": labels, "errors": errors,
-            "results": {k: r.to_dict() for k, r in summary.results.items()},
-            "groups": groups, "info": metric.describe()}
-
-
-def _score_lines(metric: PopeMetric, answers_path: str | Path
-                 ) -> tuple[list[str | None], list[str | None], list[dict]]:
-    """(predictions, labels, errors) of every line, one record at a time."""
-    predictions: list[str | None] = []
-    labels: list[str | None] = []
-    errors: list[dict] = []
-    for item in iter_records(answers_path):
-        try:
-            if isinstance(item, RecordError):
-                raise item
-            payload = metric.update(item).payload
-        except RecordError as exc:
-            errors.append(exc.to_dict())
-            predictions.append(None)
-            labels.append(None)
-            continue
-        predictions.append(payload["prediction"])
-        labels.append(payload["label"])
-    return predictions, labels, errors

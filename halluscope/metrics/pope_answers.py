@@ -1,6 +1,6 @@
-"""POPE answer files, looked at before scoring: how many answers a file holds, where its blank
-lines are and what its first answer looks like (for by-order alignment, see
-:meth:`halluscope.metrics.pope.PopeMetric.begin`)."""
+"""POPE answer files: looked at before scoring (how many answers a file holds, where its blank
+lines are and what its first answer looks like, for by-order alignment, see
+:meth:`halluscope.metrics.pope.PopeMetric.begin`), and scored whole (:func:`score_answers`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["AnswerFile", "scan_answers"]
+from halluscope.columns import read_record_columns
+from halluscope.errors import RecordError
+from halluscope.metrics.pope_columns import score_columns, scores_columns
+from halluscope.records import iter_records
+
+__all__ = ["AnswerFile", "scan_answers", "score_answers"]
 
 
 @dataclass
@@ -87,3 +93,62 @@ def scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:
             else:
                 blanks.append(lineno)
     return count, blanks, first
+
+
+def score_answers(answers_path: str | Path, questions_path: str | Path | None,
+                  parser: str = "original", align: str = "auto", *,
+                  check_questions: bool = True, n_boot: int = 0, seed: int = 0
+                  ) -> dict[str, Any]:
+    """Score one answer file against one question file (every line as a POPE answer).
+
+    Returns ``metrics`` (see :func:`pope_scores`), ``predictions`` (one per answer line, ``None``
+    for a line that could not be scored), ``labels``, ``errors`` (the lines that could not be
+    scored, as dicts with file, line, field and message), ``results`` (each statistic with its
+    bootstrap interval when ``n_boot`` > 0), ``groups`` (metrics per split and object) and
+    ``info`` (parser, alignment, question file version). A flat answer file is scored as
+    columns (:mod:`halluscope.metrics.pope_columns`), any other line by line, with the same
+    result.
+
+    Raises :class:`~halluscope.errors.AlignmentError` when by-order alignment is impossible.
+    """
+    from halluscope.metrics.pope import PopeMetric, pope_scores
+    metric = PopeMetric(questions_path, parser=parser, align=align,
+                        check_questions=check_questions, n_boot=n_boot, seed=seed)
+    metric.begin([answers_path])
+    cols = read_record_columns(answers_path) if scores_columns(metric) else None
+    if cols is not None:
+        scored = score_columns(metric, cols, every_line=True)
+        predictions, labels = scored.predictions, scored.labels
+        errors = [scored.errors[i].to_dict() for i in sorted(scored.errors)]
+    else:
+        predictions, labels, errors = _score_lines(metric, answers_path)
+    metric.finish()
+    pairs = [(p, y) for p, y in zip(predictions, labels) if p is not None]
+    metrics = pope_scores([p for p, _ in pairs], [y for _, y in pairs],
+                          unknowns=metric.parser.unknowns)
+    summary = metric.compute()
+    groups = {g: {k: r.value for k, r in res.items()} for g, res in summary.groups.items()}
+    return {"metrics": metrics, "predictions": predictions, "labels": labels, "errors": errors,
+            "results": {k: r.to_dict() for k, r in summary.results.items()},
+            "groups": groups, "info": metric.describe()}
+
+
+def _score_lines(metric: Any, answers_path: str | Path
+                 ) -> tuple[list[str | None], list[str | None], list[dict]]:
+    """(predictions, labels, errors) of every line, one record at a time."""
+    predictions: list[str | None] = []
+    labels: list[str | None] = []
+    errors: list[dict] = []
+    for item in iter_records(answers_path):
+        try:
+            if isinstance(item, RecordError):
+                raise item
+            payload = metric.update(item).payload
+        except RecordError as exc:
+            errors.append(exc.to_dict())
+            predictions.append(None)
+            labels.append(None)
+            continue
+        predictions.append(payload["prediction"])
+        labels.append(payload["label"])
+    return predictions, labels, errors

@@ -85,8 +85,8 @@ def no_label(where: dict) -> RecordError:
 # -- whole columns ----------------------------------------------------------------------------
 def scores_columns(metric: PopeMetric) -> bool:
     """Whether ``metric`` can score an answer file as columns (no judge; groups by the record's
-    own fields only)."""
-    return metric.judge is None and all(name in _FIELDS for name in metric.by)
+    own fields or top-level metadata keys only)."""
+    return metric.judge is None and all("." not in name for name in metric.by)
 
 
 _LABEL = {YES: 0, NO: 1}
@@ -289,6 +289,22 @@ def _distinct_rows(columns: list[np.ndarray]) -> tuple[list[list[int]], np.ndarr
     return np.stack(columns, axis=1)[some].tolist(), inverse.reshape(-1)
 
 
+def _splits(qs: QuestionSet | None, cols: RecordColumns, rows: np.ndarray, q: np.ndarray
+            ) -> tuple[np.ndarray, list[str | None]]:
+    """Each scored line's split (a code into the values returned; -1: none): its question's,
+    else the line's own ``split`` (or ``category``) field."""
+    values: list[str | None] = list(qs.coded("splits").values) if qs is not None else []
+    split = _on_questions(qs.coded("splits"), q) if qs is not None else np.full(len(q), -1)
+    split = np.where(np.array([v is not None for v in values] + [False], dtype=bool)[split],
+                     split, -1)
+    own = cols.meta("split") if "split" in cols.metadata else cols.meta("category")
+    if own is not None:
+        own = own.map(lambda v: str(v).lower() if v else None)
+        split = np.where(split >= 0, split, len(values) + own.codes[rows])
+        values += own.values
+    return split, values
+
+
 def _groups_and_units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
     """Each scored line's groups (``out.signature``) and resampling unit (``out.unit``), as
     :meth:`Metric.add` gives them: worked out once per distinct (split, question text, grouping
@@ -299,13 +315,13 @@ def _groups_and_units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores
     prompt = prompts.codes[rows] if prompts is not None else np.zeros(len(rows), dtype=np.intp)
     prompt_values = prompts.values if prompts is not None else [None]
     texts = qs.coded("texts") if qs is not None else Coded(np.zeros(0, np.intp), [])
-    split_values = qs.coded("splits").values if qs is not None else []
     text = _on_questions(texts, q)
     truthy = np.array([bool(v) for v in texts.values] + [False], dtype=bool)[text]
+    split, split_values = _splits(qs, cols, rows, q)
     # a question's text where it has one, else the line's own prompt (codes after the texts)
-    key = [_on_questions(qs.coded("splits"), q) if qs is not None else np.full(len(q), -1),
-           np.where(truthy, text, len(texts.values) + prompt)]
-    by = [(name, coded) for name in metric.by if (coded := cols.coded(name)) is not None]
+    key = [split, np.where(truthy, text, len(texts.values) + prompt)]
+    by = [(name, coded) for name in metric.by if (coded := cols.coded(name) if name in _FIELDS
+                                                  else cols.meta(name)) is not None]
     key += [coded.codes[rows] for _, coded in by]
     distinct, inverse = _distinct_rows(key)
     for split, t, *extra in distinct:

@@ -32,7 +32,8 @@ import numpy as np
 
 from halluscope import _json as fast_json
 from halluscope.errors import ConfigError
-from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, replicate_weights
+from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
+                                      replicate_weights)
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +139,10 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
             entry["ci_note"] = (f"no interval: {len(keys)} paired items in {clusters} clusters, "
                                 f"fewer than {MIN_UNITS}")
         else:
-            reps = (np.asarray(_evaluate(stat, columns, weights @ xb), dtype=float)
-                    - np.asarray(_evaluate(stat, columns, weights @ xa), dtype=float))
+            with one_blas_thread():
+                boot_a, boot_b = weights @ xa, weights @ xb
+            reps = (np.asarray(_evaluate(stat, columns, boot_b), dtype=float)
+                    - np.asarray(_evaluate(stat, columns, boot_a), dtype=float))
             reps = reps[~np.isnan(reps)]
             alpha = (1.0 - confidence) / 2.0
             entry["ci"] = ([float(q) for q in np.quantile(reps, [alpha, 1 - alpha])]

@@ -47,7 +47,7 @@ import numpy as np
 
 from halluscope.errors import ConfigError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
-from halluscope.metrics.stats import MetricResult, Statistic
+from halluscope.metrics.stats import MetricResult, Statistic, one_blas_thread
 from halluscope.records import Record
 
 VARIANTS = ("original", "vlmevalkit", "refined")
@@ -185,7 +185,10 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float
                 continue
             counts[owner[tag + key], col] += all(vals)
             counts[owner[tag + key], col + 1] += 1
-    reps = _weights(clusters, n_boot, seed).T @ counts if n_boot and clusters else None
+    reps = None
+    if n_boot and clusters:
+        with one_blas_thread():
+            reps = _weights(clusters, n_boot, seed).T @ counts
     out = {}
     for name, col in (("aacc", 0), ("facc", 2), ("qacc", 4)):
         den = counts[:, col + 1].sum()

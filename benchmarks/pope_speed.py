@@ -3,6 +3,10 @@
 The baseline does what the original ``evaluate.py`` does (read both files whole, parse every
 answer with the original rule, count) and nothing else. halluscope does more per line: record
 parsing, alignment by id with a question-text check, groups, and 1,000 bootstrap replicates.
+``score_answers`` scores a flat answer file as columns; ``PopeMetric`` streaming is the
+line-by-line path (any other input). End to end, ``halluscope audit --no-report`` (items.jsonl,
+results.json and the run sheet written) is timed as a fresh process against the original rule
+run as a script, interpreter start-up included on both sides.
 
     python benchmarks/pope_speed.py [--n 30000] [--repeat 3]
 """
@@ -11,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,6 +75,39 @@ def streaming(answers: Path, questions: Path, n_boot: int) -> dict:
     return {k: v.value for k, v in metric.compute().results.items()}
 
 
+ORIGINAL_SCRIPT = """
+import json, sys
+preds = []
+for line in open(sys.argv[1]):
+    words = json.loads(line)["answer"].split(".")[0].replace(",", "").split(" ")
+    preds.append(0 if ("No" in words or "not" in words or "no" in words) else 1)
+labels = [0 if json.loads(line)["label"] == "no" else 1 for line in open(sys.argv[2])]
+tp = sum(p == 1 and y == 1 for p, y in zip(preds, labels))
+print(tp / max(1, sum(preds)))
+"""
+
+
+def end_to_end(answers: Path, questions: Path, repeat: int) -> tuple[float, float]:
+    """(seconds for the original rule as a script, seconds for ``halluscope audit``), best of
+    ``repeat`` fresh processes each."""
+    script = answers.parent / "evaluate_original.py"
+    script.write_text(ORIGINAL_SCRIPT)
+    original = [sys.executable, str(script), str(answers), str(questions)]
+    ours = [sys.executable, "-m", "halluscope", "audit", str(answers), "--metric", "pope",
+            "--questions", str(questions), "--out", str(answers.parent / "out"), "--no-report",
+            "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    times = []
+    for cmd in (original, ours):
+        best = float("inf")
+        for _ in range(repeat):
+            t = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True, env=env)
+            best = min(best, time.perf_counter() - t)
+        times.append(best)
+    return times[0], times[1]
+
+
 def best_of(fn, repeat: int) -> tuple[float, object]:
     best, out = float("inf"), None
     for _ in range(repeat):
@@ -97,6 +136,7 @@ def main() -> None:
             t, out = best_of(lambda: streaming(answers, questions, n_boot), args.repeat)
             assert {k: out[k] for k in base} == base, "PopeMetric disagrees"
             rows.append((f"PopeMetric streaming, n_boot={n_boot}", t))
+        script_t, cli_t = end_to_end(answers, questions, args.repeat)
         texts = [json.loads(line)["answer"] for line in open(answers)]
         for name in ("original", "opera", "vlmevalkit", "lmms-eval", "strict"):
             t, _ = best_of(lambda: [PARSERS[name](x) for x in texts], args.repeat)
@@ -105,6 +145,11 @@ def main() -> None:
     for label, t in rows:
         print(f"  {label:<36} {t * 1000:9.1f} ms  {args.n / t:>10,.0f}/s  "
               f"{t / base_t:6.2f}x baseline")
+    print("end to end, fresh processes")
+    for label, t in (("original rule as a script (baseline)", script_t),
+                     ("halluscope audit --no-report", cli_t)):
+        print(f"  {label:<36} {t * 1000:9.1f} ms  {args.n / t:>10,.0f}/s  "
+              f"{t / script_t:6.2f}x baseline")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Whole-file, columnar reading of simple JSON-lines files: the fast path beside :mod:`records`.
 
-:func:`iter_records` builds one :class:`~halluscope.records.Record` per line, which costs a few
-microseconds a line; scorers that work on whole columns (POPE over 30,000 answers, a question
-file) read flat files here instead, with pyarrow's multi-threaded JSON reader, into plain lists.
+:func:`~halluscope.records.iter_records` builds one :class:`~halluscope.records.Record` per line,
+which costs a few microseconds a line; scorers that work on whole columns (POPE over 30,000
+answers, a question file) read flat files here instead, with pyarrow's multi-threaded JSON
+reader, into pyarrow arrays kept dictionary-encoded (:class:`Coded`: each distinct value once,
+a code per line), turned into lists only where a caller asks for one.
 
 A file is read here only when every one of its lines would come out of the line-by-line reader
-the same way, and :func:`read_json_columns` returns ``None`` otherwise (the caller then reads the
+the same way, and :func:`read_json_table` returns ``None`` otherwise (the caller then reads the
 file line by line, with its per-line errors). It must be uncompressed JSON lines, with no blank
 line and one flat object per line; every object has the same keys, none null, each column of one
 JSON type (strings, or integers in the columns that may hold them); no line is invalid UTF-8 or
@@ -15,7 +17,9 @@ is read line by line.
 
 :func:`read_record_columns` goes one step further for answer files: it derives each column's
 role (prompt, response, question id, ...) by handing :func:`~halluscope.records.record_from_dict`
-one probe line of the file's shape, so the columns mean exactly what the records would.
+one probe line of the file's shape, so the columns mean exactly what the records would; keys the
+record reader does not know are the records' metadata (strings or integers; ``"metadata": {}``
+on every line adds none).
 """
 
 from __future__ import annotations
@@ -35,8 +39,8 @@ __all__ = ["Coded", "RecordColumns", "integers", "read_json_table", "read_record
 
 _BLANK_LINE = re.compile(rb"\n[ \t\r\f\v]*\n")    # (a blank first line: see read_json_table)
 
-#: Keys an answer line may have for the columnar path (all also read by record_from_dict;
-#: anything else goes to ``metadata`` or changes how a line is read, so the file goes line by line).
+#: Keys whose values a record takes as plain columns (a known key outside these changes how a
+#: line is read, and the file goes line by line; an unknown key is metadata).
 RECORD_KEYS = frozenset({"id", "question_id", "question", "prompt", "answer", "response", "text",
                          "label", "image", "model", "model_id"})
 _INTEGER_KEYS = frozenset({"id", "question_id"})

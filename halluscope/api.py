@@ -71,11 +71,11 @@ class NotebookResult(AuditResult):
 
     @classmethod
     def of(cls, result: AuditResult) -> NotebookResult:
-        """``result``'s data (shared, not copied: the same items file) as a ``cls``."""
-        return cls(metrics=result.metrics, errors=result.errors, runsheet=result.runsheet,
-                   items_path=result.items_path, config=result.config,
-                   n_items=len(result.items), n_skipped=result.n_skipped,
-                   unscored=result.unscored, run_id=result.run_id)
+        """``result``'s data (shared, not copied: the same items file) as a ``cls``: every
+        attribute, whatever AuditResult holds."""
+        new = cls.__new__(cls)
+        new.__dict__.update(vars(result))
+        return new
 
     def save(self, out: str | Path, *, write_items: bool = True,
              write_report: bool = True) -> Path:

@@ -45,6 +45,10 @@ RECORD_KEYS = frozenset({"id", "question_id", "question", "prompt", "answer", "r
                          "label", "image", "model", "model_id"})
 _INTEGER_KEYS = frozenset({"id", "question_id"})
 
+MAX_BYTES = 256 << 20
+"""Largest file read whole (its bytes and its table are held at once); larger files are
+streamed line by line, in flat memory."""
+
 
 def _pyarrow_json():
     try:
@@ -68,6 +72,8 @@ def read_json_table(path: str | Path, keys: frozenset[str],
     if pa_json is None or path.suffix == ".gz":
         return None
     try:
+        if path.stat().st_size > MAX_BYTES:
+            return None
         raw = path.read_bytes()
     except OSError:
         return None

@@ -100,3 +100,10 @@ def test_compressed_files_and_a_missing_pyarrow_go_line_by_line(tmp_path, monkey
     plain = _write(tmp_path / "a.jsonl", None, line)
     monkeypatch.setattr(columns, "_pyarrow_json", lambda: None)
     assert read_record_columns(plain) is None
+
+
+def test_files_larger_than_the_limit_are_streamed(tmp_path, monkeypatch):
+    path = _write(tmp_path / "a.jsonl", [{"question_id": 1, "answer": "Yes"}] * 10)
+    assert read_record_columns(path) is not None
+    monkeypatch.setattr(columns, "MAX_BYTES", path.stat().st_size - 1)
+    assert read_record_columns(path) is None

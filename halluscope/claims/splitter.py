@@ -45,7 +45,8 @@ from typing import Any
 
 from halluscope.claims import lexicon as L
 from halluscope.claims.mentions import Mention, MentionIndex
-from halluscope.claims.parse import PIPELINES, load_pipeline, pipeline_name, repair
+from halluscope.claims.parse import PIPELINES, load_pipeline, needs_repair, pipeline_name, repair
+from halluscope.claims.tokens import snapshot
 from halluscope.claims.vocab import Vocabulary, load_vocabulary
 from halluscope.types import Claim
 
@@ -345,9 +346,18 @@ def _vocab(vocabulary) -> Vocabulary | None:
 def claims_from_doc(doc, vocabulary: Vocabulary | None, *, text: str | None = None
                     ) -> list[Claim]:
     """The claims of one spaCy ``Doc`` (whose mis-tagged verbs are repaired in place);
-    ``text``: the text the doc was parsed from, when the caller has it (saves a pass)."""
-    repair(doc)
-    return _DocClaims(doc, vocabulary, text).run()
+    ``text``: the text the doc was parsed from, when the caller has it (saves a pass).
+
+    The rules read a :func:`~halluscope.claims.tokens.snapshot` of the parse, taken again after
+    a repair."""
+    view = snapshot(doc, text)
+    if needs_repair(view):
+        repair(doc)
+        view = snapshot(doc, view.text, exact_edges=True)
+    try:
+        return _DocClaims(view, vocabulary, view.text).run()
+    finally:
+        view.release()
 
 
 MAX_SPLIT_CHARS = 200_000

@@ -16,7 +16,7 @@ The snapshot is read-only: a repair (:func:`halluscope.claims.parse.repair`) cha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import accumulate, repeat
 from typing import Any
 
@@ -24,6 +24,8 @@ _STRINGS: dict[int, str] = {}
 """Hash -> string, shared by every document (spaCy's hashes are of the strings themselves)."""
 _MAX_STRINGS = 200_000
 _SIGN = 1 << 63
+_NONE: tuple = ()
+"""The children of a token that has none (shared: most tokens are leaves)."""
 
 
 def _attrs() -> list[int]:
@@ -61,8 +63,8 @@ class Tok:
     def __init__(self, i, text, lower_, lemma_, pos_, tag_, dep_, idx, doc):
         self.i, self.text, self.lower_, self.lemma_ = i, text, lower_, lemma_
         self.pos_, self.tag_, self.dep_, self.idx, self.doc = pos_, tag_, dep_, idx, doc
-        self.lefts: list[Tok] = []
-        self.rights: list[Tok] = []
+        self.lefts: Sequence[Tok] = _NONE       # a list of its own once there is a child
+        self.rights: Sequence[Tok] = _NONE
         self._conjuncts: tuple[Tok, ...] | None = None
 
     def __len__(self) -> int:
@@ -105,12 +107,9 @@ class DocView(list):
     def release(self) -> None:
         """Break the references between the tokens (heads, children, sentences, this list), so
         that they are freed at once instead of waiting for Python's cycle collector."""
-        for tok in self:
-            tok.head = tok.doc = tok.sent = tok._conjuncts = None
-            tok.lefts = tok.rights = tok.children = None
-        for s in self.sents:
-            s.doc = None
-        self.sents = []
+        for tok in self:                # head and children, conjuncts: the cycles
+            tok.head = tok._conjuncts = None
+        self.sents = []                 # the sentences point back at this list
         self.clear()
 
 
@@ -159,15 +158,22 @@ def snapshot(doc, text: str | None = None, *, exact_edges: bool = False) -> DocV
         h = view[tok.i + off]
         tok.head = h
         if off > 0:
-            h.lefts.append(tok)
+            if h.lefts is _NONE:
+                h.lefts = [tok]
+            else:
+                h.lefts.append(tok)
         elif off < 0:
-            h.rights.append(tok)
+            if h.rights is _NONE:
+                h.rights = [tok]
+            else:
+                h.rights.append(tok)
     if exact_edges:
         for tok, real in zip(view, doc):
-            tok.lefts = [view[c.i] for c in real.lefts]
-            tok.rights = [view[c.i] for c in real.rights]
+            tok.lefts = [view[c.i] for c in real.lefts] or _NONE
+            tok.rights = [view[c.i] for c in real.rights] or _NONE
     for tok in view:
-        tok.children = tok.lefts + tok.rights
+        left, right = tok.lefts, tok.rights
+        tok.children = left + right if left and right else left or right
     view.sents = [Sent(view, s.start, s.end, s.start_char, s.end_char) for s in doc.sents]
     for s in view.sents:
         for tok in view[s.start:s.end]:

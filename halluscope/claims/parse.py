@@ -137,7 +137,7 @@ def _repair_of(tok) -> tuple[str, str] | None:
 def needs_repair(tokens) -> bool:
     """Whether :func:`repair` would change anything: tells from a read-only view of the parse
     (spaCy ``Doc`` or :class:`~halluscope.claims.tokens.DocView`) before it changes."""
-    return any(_repair_of(tok) is not None for tok in tokens)
+    return any(_repair_of(tok) is not None for tok in tokens if tok.pos_ == "NOUN")
 
 
 def repair(doc) -> int:

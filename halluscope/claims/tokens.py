@@ -58,7 +58,7 @@ class Tok:
     """One token of the snapshot (the spaCy ``Token`` attributes the claim rules read)."""
 
     __slots__ = ("i", "text", "lower_", "lemma_", "pos_", "tag_", "dep_", "idx", "doc", "head",
-                 "lefts", "rights", "children", "sent", "_conjuncts")
+                 "lefts", "rights", "children", "_conjuncts")
 
     def __init__(self, i, text, lower_, lemma_, pos_, tag_, dep_, idx, doc):
         self.i, self.text, self.lower_, self.lemma_ = i, text, lower_, lemma_
@@ -86,6 +86,11 @@ class Tok:
                 output.extend(c for c in word.rights if c.dep_ == "conj")
             self._conjuncts = tuple(w for w in output if w.i != self.i)
         return self._conjuncts
+
+    @property
+    def sent(self) -> Sent:
+        """The sentence this token is in."""
+        return next(s for s in self.doc.sents if s.start <= self.i < s.end)
 
     @property
     def subtree(self) -> Iterator[Tok]:
@@ -175,7 +180,4 @@ def snapshot(doc, text: str | None = None, *, exact_edges: bool = False) -> DocV
         left, right = tok.lefts, tok.rights
         tok.children = left + right if left and right else left or right
     view.sents = [Sent(view, s.start, s.end, s.start_char, s.end_char) for s in doc.sents]
-    for s in view.sents:
-        for tok in view[s.start:s.end]:
-            tok.sent = s
     return view

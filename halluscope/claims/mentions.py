@@ -22,6 +22,7 @@ the subjects of a verb or adjective through coordination, relative clauses and p
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,21 @@ def parse_number(tok) -> int | None:
     return None
 
 
+_MAX_MEMO = 100_000
+_MEMOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MEMO_NO_VOCAB: dict[tuple, tuple] = {}
+
+
+def _facts_memo(vocab: Vocabulary | None) -> dict[tuple, tuple]:
+    """The memo of :meth:`MentionIndex._facts` for one vocabulary (kept while it lives)."""
+    if vocab is None:
+        return _MEMO_NO_VOCAB
+    memo = _MEMOS.get(vocab)
+    if memo is None:
+        memo = _MEMOS[vocab] = {}
+    return memo
+
+
 class MentionIndex:
     """The mentions of one parsed response and the references to them."""
 
@@ -72,6 +88,7 @@ class MentionIndex:
         self.mentions: dict[int, Mention] = {}
         self.alias: dict[int, Mention] = {}
         self.pron: dict[int, list[Mention]] = {}
+        self._memo = _facts_memo(vocab)
 
     # -- names --------------------------------------------------------------------------------
     def _name(self, tok) -> tuple[str, list, list]:
@@ -117,8 +134,8 @@ class MentionIndex:
             return "leaf"
         return lemma
 
-    def _is_object(self, tok, subject: str, node: str | None, direct: bool) -> bool:
-        low, lemma = tok.lower_, subject.split()[-1]
+    def _is_object(self, low: str, subject: str, node: str | None, direct: bool) -> bool:
+        lemma = subject.split()[-1]
         if low in L.META_NOUNS or lemma in L.META_NOUNS or subject in L.META_NOUNS or \
                 subject.replace(" ", "-") in L.META_NOUNS:
             return False
@@ -137,22 +154,33 @@ class MentionIndex:
             concrete = is_concrete(lemma)
         return concrete is not False
 
-    def _mention(self, tok, subject: str, name_toks: list) -> Mention:
+    def _facts(self, subject: str, low: str, tag: str) -> tuple:
+        """``(node, keep, plural, person, gender)`` of a mention, which depend only on its name,
+        the head's lower-case form and tag (and the vocabulary): worked out once per process."""
+        key = (subject, low, tag)
+        facts = self._memo.get(key)
+        if facts is not None:
+            return facts
         vocab = self.vocab
         node = vocab.map(subject) if vocab is not None else None
         direct = node is not None and vocab is not None and \
             any(f in vocab.table for f in singular_forms(subject))
-        keep = self._is_object(tok, subject, node, direct)
-        m = Mention(head=tok, subject=subject, start=name_toks[0].idx,
-                    end=tok.idx + len(tok.text),
-                    plural=tok.tag_ in ("NNS", "NNPS") or subject == "people"
-                    or L_IRREGULAR.get(tok.lower_, tok.lower_) != tok.lower_, node=node,
-                    keep=keep, name_tokens=frozenset(t.i for t in name_toks))
-        m.person = node == "person" or subject in L.MALE_WORDS or \
+        keep = self._is_object(low, subject, node, direct)
+        plural = tag in ("NNS", "NNPS") or subject == "people" or L_IRREGULAR.get(low, low) != low
+        person = node == "person" or subject in L.MALE_WORDS or \
             subject in L.FEMALE_WORDS or (keep and is_person_word(subject.split()[-1]))
-        m.gender = "m" if subject in L.MALE_WORDS else "f" if subject in L.FEMALE_WORDS \
-            else None
-        return m
+        gender = "m" if subject in L.MALE_WORDS else "f" if subject in L.FEMALE_WORDS else None
+        facts = (node, keep, plural, person, gender)
+        if len(self._memo) < _MAX_MEMO:
+            self._memo[key] = facts
+        return facts
+
+    def _mention(self, tok, subject: str, name_toks: list) -> Mention:
+        node, keep, plural, person, gender = self._facts(subject, tok.lower_, tok.tag_)
+        return Mention(head=tok, subject=subject, start=name_toks[0].idx,
+                       end=tok.idx + len(tok.text), plural=plural, node=node, keep=keep,
+                       person=person, gender=gender,
+                       name_tokens=frozenset(t.i for t in name_toks))
 
     # -- finding ------------------------------------------------------------------------------
     def find_mentions(self) -> None:

@@ -115,29 +115,44 @@ def _verbless_head(tok) -> bool:
     return not any(t.pos_ in ("VERB", "AUX") for t in tok.sent)
 
 
+def _repair_of(tok) -> tuple[str, str] | None:
+    """``(tag, lemma)`` when ``tok`` is a verb tagged as a noun: ``tag`` is the verb's tag, or
+    ``"restructure"`` for the no-verb shape; else ``None``."""
+    if tok.pos_ != "NOUN":
+        return None
+    tag = tok.tag_
+    if tag == "NNS" and _governs_subject(tok):
+        lemma = verb_reading(tok.lower_, "VBZ")
+        return ("VBZ", lemma) if lemma is not None else None
+    if tag == "NN" and tok.lower_.endswith("ed") and _governs_subject(tok):
+        lemma = verb_reading(tok.lower_, "VBD")
+        return ("VBD", lemma) if lemma is not None else None
+    if tag == "NNS" and _verbless_head(tok):
+        lemma = verb_reading(tok.lower_, "VBZ")
+        if lemma is not None and lemma in POSTURE_VERBS:
+            return ("restructure", lemma)
+    return None
+
+
+def needs_repair(tokens) -> bool:
+    """Whether :func:`repair` would change anything: tells from a read-only view of the parse
+    (spaCy ``Doc`` or :class:`~halluscope.claims.tokens.DocView`) before it changes."""
+    return any(_repair_of(tok) is not None for tok in tokens if tok.pos_ == "NOUN")
+
+
 def repair(doc) -> int:
     """Repair verbs tagged as nouns in ``doc`` (in place); returns how many were repaired."""
     fixed = 0
     for tok in doc:
-        if tok.pos_ != "NOUN":
+        fix = _repair_of(tok)
+        if fix is None:
             continue
-        tag = tok.tag_
-        if tag == "NNS" and _governs_subject(tok):
-            lemma = verb_reading(tok.lower_, "VBZ")
-            if lemma is not None:
-                _as_verb(tok, lemma, "VBZ")
-                fixed += 1
-        elif tag == "NN" and tok.lower_.endswith("ed") and _governs_subject(tok):
-            lemma = verb_reading(tok.lower_, "VBD")
-            if lemma is not None:
-                _as_verb(tok, lemma, "VBD")
-                fixed += 1
-        elif tag == "NNS" and _verbless_head(tok):
-            lemma = verb_reading(tok.lower_, "VBZ")
-            if lemma is None or lemma not in POSTURE_VERBS:
-                continue
+        tag, lemma = fix
+        if tag == "restructure":
             _restructure(tok, lemma)
-            fixed += 1
+        else:
+            _as_verb(tok, lemma, tag)
+        fixed += 1
     return fixed
 
 

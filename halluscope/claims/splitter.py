@@ -41,11 +41,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from halluscope.claims import lexicon as L
 from halluscope.claims.mentions import Mention, MentionIndex
-from halluscope.claims.parse import PIPELINES, load_pipeline, pipeline_name, repair
+from halluscope.claims.parse import PIPELINES, load_pipeline, needs_repair, pipeline_name, repair
+from halluscope.claims.tokens import snapshot
 from halluscope.claims.vocab import Vocabulary, load_vocabulary
 from halluscope.types import Claim
 
@@ -60,14 +62,19 @@ def verb_form(tok) -> str:
         return tok.lower_
     if tok.tag_ == "VBG":
         return tok.lower_
+    form = _ing_form(tok.lemma_.lower())
+    return form if form is not None else tok.lower_
+
+
+@lru_cache(maxsize=8192)
+def _ing_form(lemma: str) -> str | None:
+    """The -ing form of a verb lemma (lemminflect), or ``None``."""
     try:
         from lemminflect import getInflection
-        forms = getInflection(tok.lemma_.lower(), tag="VBG")
-        if forms:
-            return forms[0]
     except ImportError:  # pragma: no cover
-        pass
-    return tok.lower_
+        return None
+    forms = getInflection(lemma, tag="VBG")
+    return forms[0] if forms else None
 
 
 class _DocClaims(MentionIndex):
@@ -77,7 +84,7 @@ class _DocClaims(MentionIndex):
         super().__init__(doc, vocab)
         self.analytic: set[int] = set()
         self.consumed: set[int] = set()
-        self.out: list[tuple[tuple, Claim]] = []
+        self.out: list[tuple[tuple, tuple]] = []
         self._sentence_texts: list[str] | None = None
         # ``doc.text`` joins every token's text anew at each call: read once (or given)
         self.text = doc.text if text is None else text
@@ -127,13 +134,12 @@ class _DocClaims(MentionIndex):
     # -- emission -----------------------------------------------------------------------------
     def _emit(self, anchor: int, kind: str, m: Mention, span: tuple[int, int], analytic: bool,
               *, value=None, relation=None, obj: Mention | None = None, sent=None) -> None:
-        """Record a claim; ``sent``: a token of the sentence the claim quotes as its text."""
-        claim = Claim(kind=kind, subject=m.subject, value=value, relation=relation,
-                      object=obj.subject if obj is not None else None, span=span,
-                      analytic=analytic, node=m.node,
-                      object_node=obj.node if obj is not None else None,
-                      text=self._sentence_text(sent) if sent is not None else None)
-        self.out.append(((anchor, _KIND_RANK[kind], span[0]), claim))
+        """Record a claim; ``sent``: a token of the sentence the claim quotes as its text. The
+        :class:`Claim` is made in :meth:`run`, for the claims that survive de-duplication."""
+        fields = (kind, m.subject, value, relation, obj.subject if obj is not None else None,
+                  span, analytic, m.node, obj.node if obj is not None else None,
+                  self._sentence_text(sent) if sent is not None else None)
+        self.out.append(((anchor, _KIND_RANK[kind], span[0]), fields))
 
     def _mention_claims(self) -> None:
         for i in sorted(self.mentions):
@@ -323,17 +329,18 @@ class _DocClaims(MentionIndex):
                 self._verb(tok)
         self.out.sort(key=lambda x: x[0])
         seen: dict[tuple, int] = {}
-        claims: list[Claim] = []
-        for _, c in self.out:
-            key = (c.kind, c.subject, c.value, c.relation, c.object)
+        kept: list[tuple] = []
+        for _, f in self.out:
+            key = f[:5]             # kind, subject, value, relation, object
             if key in seen:
                 j = seen[key]
-                if claims[j].analytic and not c.analytic:
-                    claims[j] = c
+                if kept[j][6] and not f[6]:     # an analytic claim gives way to a descriptive one
+                    kept[j] = f
                 continue
-            seen[key] = len(claims)
-            claims.append(c)
-        return claims
+            seen[key] = len(kept)
+            kept.append(f)
+        return [Claim(kind=k, subject=s, value=v, relation=r, object=o, span=sp, analytic=a,
+                      node=n, object_node=on, text=t) for k, s, v, r, o, sp, a, n, on, t in kept]
 
 
 def _vocab(vocabulary) -> Vocabulary | None:
@@ -345,9 +352,18 @@ def _vocab(vocabulary) -> Vocabulary | None:
 def claims_from_doc(doc, vocabulary: Vocabulary | None, *, text: str | None = None
                     ) -> list[Claim]:
     """The claims of one spaCy ``Doc`` (whose mis-tagged verbs are repaired in place);
-    ``text``: the text the doc was parsed from, when the caller has it (saves a pass)."""
-    repair(doc)
-    return _DocClaims(doc, vocabulary, text).run()
+    ``text``: the text the doc was parsed from, when the caller has it (saves a pass).
+
+    The rules read a :func:`~halluscope.claims.tokens.snapshot` of the parse, taken again after
+    a repair."""
+    view = snapshot(doc, text)
+    if needs_repair(view):
+        repair(doc)
+        view = snapshot(doc, view.text, exact_edges=True)
+    try:
+        return _DocClaims(view, vocabulary, view.text).run()
+    finally:
+        view.release()
 
 
 MAX_SPLIT_CHARS = 200_000

@@ -1,0 +1,183 @@
+"""A plain-Python snapshot of a parsed spaCy ``Doc``, read once per response.
+
+spaCy builds a new ``Token`` object at every ``doc[i]``, ``tok.head``, ``tok.children`` and
+``tok.conjuncts`` and looks every string up in the ``StringStore`` at every ``tok.dep_``; the
+claim rules ask the same questions of the same tokens many times over, so that per-access work
+cost as much as a fifth of the parse itself. :func:`snapshot` reads the parse once (one
+``Doc.to_array`` call, strings through a cache) into :class:`Tok` objects with the same
+attribute names and meanings as spaCy's (``i``, ``text``, ``lower_``, ``lemma_``, ``pos_``,
+``tag_``, ``dep_``, ``idx``, ``head``, ``lefts``, ``rights``, ``children``, ``conjuncts``,
+``subtree``, ``sent``, ``doc``, ``len()``), so the rules in :mod:`~halluscope.claims.mentions`,
+:mod:`~halluscope.claims.parse` and :mod:`~halluscope.claims.splitter` read either.
+
+The snapshot is read-only: a repair (:func:`halluscope.claims.parse.repair`) changes the
+``Doc`` and a new snapshot is taken after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from itertools import accumulate, repeat
+from typing import Any
+
+_STRINGS: dict[int, str] = {}
+"""Hash -> string, shared by every document (spaCy's hashes are of the strings themselves)."""
+_MAX_STRINGS = 200_000
+_SIGN = 1 << 63
+_NONE: tuple = ()
+"""The children of a token that has none (shared: most tokens are leaves)."""
+
+
+def _attrs() -> list[int]:
+    from spacy.attrs import DEP, HEAD, LEMMA, LENGTH, LOWER, POS, SPACY, TAG
+    return [LOWER, LEMMA, POS, TAG, DEP, HEAD, LENGTH, SPACY]
+
+
+_ATTRS: list[int] = []
+_POS_NAMES: dict[int, str] = {}
+
+
+class Sent:
+    """A sentence of the snapshot: ``start``/``end`` token offsets, ``start_char``/``end_char``
+    character offsets, iterable over its tokens like a spaCy ``Span``."""
+
+    __slots__ = ("doc", "start", "end", "start_char", "end_char")
+
+    def __init__(self, doc: DocView, start: int, end: int, start_char: int, end_char: int):
+        self.doc, self.start, self.end = doc, start, end
+        self.start_char, self.end_char = start_char, end_char
+
+    def __iter__(self) -> Iterator[Tok]:
+        return iter(self.doc[self.start:self.end])
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+class Tok:
+    """One token of the snapshot (the spaCy ``Token`` attributes the claim rules read)."""
+
+    __slots__ = ("i", "text", "lower_", "lemma_", "pos_", "tag_", "dep_", "idx", "doc", "head",
+                 "lefts", "rights", "children", "_conjuncts")
+
+    def __init__(self, i, text, lower_, lemma_, pos_, tag_, dep_, idx, doc):
+        self.i, self.text, self.lower_, self.lemma_ = i, text, lower_, lemma_
+        self.pos_, self.tag_, self.dep_, self.idx, self.doc = pos_, tag_, dep_, idx, doc
+        self.lefts: Sequence[Tok] = _NONE       # a list of its own once there is a child
+        self.rights: Sequence[Tok] = _NONE
+        self._conjuncts: tuple[Tok, ...] | None = None
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def __repr__(self) -> str:
+        return self.text
+
+    @property
+    def conjuncts(self) -> tuple[Tok, ...]:
+        """The tokens coordinated with this one, itself excluded (spaCy's rule: up the ``conj``
+        arcs to the first conjunct, then down its right ``conj`` children)."""
+        if self._conjuncts is None:
+            start = self
+            while start.i != start.head.i and start.dep_ == "conj":
+                start = start.head
+            output = [start]
+            for word in output:
+                output.extend(c for c in word.rights if c.dep_ == "conj")
+            self._conjuncts = tuple(w for w in output if w.i != self.i)
+        return self._conjuncts
+
+    @property
+    def sent(self) -> Sent:
+        """The sentence this token is in."""
+        return next(s for s in self.doc.sents if s.start <= self.i < s.end)
+
+    @property
+    def subtree(self) -> Iterator[Tok]:
+        """This token and its descendants, in spaCy's order."""
+        for word in self.lefts:
+            yield from word.subtree
+        yield self
+        for word in self.rights:
+            yield from word.subtree
+
+
+class DocView(list):
+    """The tokens of one parsed response (a list of :class:`Tok`) with its ``text`` and
+    ``sents``."""
+
+    text: str
+    sents: list[Sent]
+
+    def release(self) -> None:
+        """Break the references between the tokens (heads, children, sentences, this list), so
+        that they are freed at once instead of waiting for Python's cycle collector."""
+        for tok in self:                # head and children, conjuncts: the cycles
+            tok.head = tok._conjuncts = None
+        self.sents = []                 # the sentences point back at this list
+        self.clear()
+
+
+def _strings(hashes: list[int], store: Any) -> list[str]:
+    try:
+        return [_STRINGS[h] for h in hashes]
+    except KeyError:
+        if len(_STRINGS) > _MAX_STRINGS:
+            _STRINGS.clear()
+        for h in hashes:
+            if h not in _STRINGS:
+                _STRINGS[h] = store[h]
+        return [_STRINGS[h] for h in hashes]
+
+
+def snapshot(doc, text: str | None = None, *, exact_edges: bool = False) -> DocView:
+    """The parse of ``doc`` as a :class:`DocView`; ``text``: ``doc.text`` when the caller has it.
+
+    Children are the tokens whose head is the token, left ones before it and right ones after
+    it, in order: what spaCy's ``lefts``/``rights`` give after a parse. ``exact_edges`` asks
+    spaCy for them token by token instead, for a doc whose heads were changed after parsing
+    (spaCy then only scans the left and right edges it kept).
+    """
+    if not _ATTRS:
+        from spacy.parts_of_speech import NAMES
+        _ATTRS.extend(_attrs())
+        _POS_NAMES.update(NAMES)
+    view = DocView()
+    view.text = text = doc.text if text is None else text
+    n = len(doc)
+    if n == 0:
+        view.sents = []
+        return view
+    lower, lemma, pos, tag, dep, head, length, space = doc.to_array(_ATTRS).T.tolist()
+    store = doc.vocab.strings
+    starts = list(accumulate(map(int.__add__, length, space), initial=0))
+    view.extend(map(Tok, range(n), [text[a:a + k] for a, k in zip(starts, length)],
+                    _strings(lower, store), _strings(lemma, store),
+                    [_POS_NAMES[p] for p in pos], _strings(tag, store), _strings(dep, store),
+                    starts, repeat(view, n)))
+    for tok, off, label in zip(view, head, dep):
+        if label == 0:                  # no head: spaCy's ``head`` is the token itself
+            off = 0
+        elif off >= _SIGN:
+            off -= 1 << 64
+        h = view[tok.i + off]
+        tok.head = h
+        if off > 0:
+            if h.lefts is _NONE:
+                h.lefts = [tok]
+            else:
+                h.lefts.append(tok)
+        elif off < 0:
+            if h.rights is _NONE:
+                h.rights = [tok]
+            else:
+                h.rights.append(tok)
+    if exact_edges:
+        for tok, real in zip(view, doc):
+            tok.lefts = [view[c.i] for c in real.lefts] or _NONE
+            tok.rights = [view[c.i] for c in real.rights] or _NONE
+    for tok in view:
+        left, right = tok.lefts, tok.rights
+        tok.children = left + right if left and right else left or right
+    view.sents = [Sent(view, s.start, s.end, s.start_char, s.end_char) for s in doc.sents]
+    return view

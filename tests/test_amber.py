@@ -138,3 +138,21 @@ def test_shared_files_format():
     assert all(a["truth"] in ("yes", "no") for a in ann[1004:])
     metrics = dict(line.split("=") for line in (AMBER / "metrics.txt").read_text().split())
     assert all(float(v) == (0.001 if k.endswith("_num") else 0) for k, v in metrics.items())
+
+
+def test_a_word_maps_to_the_same_amber_node_whatever_the_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    from halluscope.claims.vocab import default_amber_dir
+    folder = default_amber_dir()
+    if folder is None or not (folder / "relation.json").is_file():
+        pytest.skip("AMBER's relation.json is not in ../shared/data")
+    code = ("from halluscope.claims.vocab import default_amber_dir, load_amber_vocabulary\n"
+            "v = load_amber_vocabulary(default_amber_dir() / 'relation.json')\n"
+            "print([v._hypernym(w) for w in ('automobile', 'trolley', 'puppy')])")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={**os.environ, "PYTHONHASHSEED": str(seed)}
+                           ).stdout.strip() for seed in (1, 2, 3)}
+    assert seen == {"['vehicle', 'vehicle', 'dog']"}      # wheeled vehicle: not "container"

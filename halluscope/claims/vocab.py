@@ -373,14 +373,18 @@ class Vocabulary:
             nxt = []
             for syn in frontier:
                 for hyper in syn.hypernyms() + syn.instance_hypernyms():
-                    if hyper in seen:
-                        continue
-                    seen.add(hyper)
-                    for lemma in hyper.lemma_names():
-                        node = self.table.get(lemma.replace("_", " ").lower())
-                        if node is not None:
-                            return node
-                    nxt.append(hyper)
+                    if hyper not in seen:
+                        seen.add(hyper)
+                        nxt.append(hyper)
+            # NLTK gives hypernyms in set order (it changes with PYTHONHASHSEED): of the
+            # categories found at the nearest level, the most specific (deepest) wins, then
+            # the first by name, so a word maps to the same node in every run
+            found = sorted((-hyper.max_depth(), hyper.name(), k, node) for hyper in nxt
+                           for k, lemma in enumerate(hyper.lemma_names())
+                           if (node := self.table.get(lemma.replace("_", " ").lower()))
+                           is not None)
+            if found:
+                return found[0][3]
             frontier = nxt
             if not frontier:
                 break

@@ -148,8 +148,10 @@ class Coded:
         return Coded(self.codes[rows], self.values)
 
     def tolist(self) -> list:
+        """The column as a list (a negative code counts from the end of ``values``)."""
         table = np.empty(len(self.values), dtype=object)
-        table[:] = self.values
+        for j, value in enumerate(self.values):    # one by one: tuples are not broadcast
+            table[j] = value
         return table[self.codes].tolist()
 
 

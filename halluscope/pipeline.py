@@ -257,11 +257,9 @@ def _fold_outcome(metric: Metric, rec: Record, outcome, folded: bool = False
         except RecordError as exc:
             return ("error", exc)
     kind, value = outcome
-    if folded:
-        pass
-    elif kind == "ok":
+    if kind == "ok" and not folded:
         metric.fold(rec, value)
-    elif kind == "error":
+    elif kind == "error" and not folded:
         metric.fold_error(rec, value)
     return outcome
 

@@ -131,10 +131,8 @@ class ColumnScores:
         return out
 
     def _values(self, codes: np.ndarray, values: list) -> list:
-        table = np.empty(len(values) + 1, dtype=object)
-        table[:-1] = values
-        table[-1] = None
-        return table[np.where(self.ok, codes, -1)].tolist()
+        """Each line's value (``None`` for a line not scored)."""
+        return Coded(np.where(self.ok, codes, -1), [*values, None]).tolist()
 
     @cached_property
     def predictions(self) -> list[str | None]:
@@ -149,13 +147,9 @@ class ColumnScores:
         """(question, row code, groups, unit) of every line, as lists (for items one by one)."""
         row = np.where(self.ok, _ROW_OF[np.maximum(self.prediction, 0),
                                         np.maximum(self.label, 0)], -1)
-        groups = np.empty(len(self.signatures) + 1, dtype=object)
-        for j, signature in enumerate(self.signatures):    # tuples: one by one, not broadcast
-            groups[j] = signature
-        units = np.empty(len(self.units) + 1, dtype=object)
-        units[:-1] = self.units
-        return (self.question.tolist(), row.tolist(), groups[self.signature].tolist(),
-                units[self.unit].tolist())
+        return (self.question.tolist(), row.tolist(),
+                Coded(self.signature, [*self.signatures, None]).tolist(),
+                Coded(self.unit, [*self.units, None]).tolist())
 
     def payload(self, i: int) -> dict[str, Any]:
         """Line ``i``'s POPE payload, as :meth:`PopeMetric.score` writes it."""

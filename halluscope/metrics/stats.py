@@ -337,13 +337,9 @@ class SumState:
     def _count(self, x: np.ndarray, units: Sequence[str | None] | None) -> bool:
         """Adds rows ``x`` to the point totals and their units to the clusters seen; whether
         there were any rows."""
-        if not len(x):
-            return False
-        self.n += len(x)
-        if units is not None:
-            self.units.update(u for u in units if u is not None)
-        self.totals += x.sum(axis=0)
-        return True
+        self.add_summed(len(x), x.sum(axis=0), None,
+                        () if units is None else (u for u in units if u is not None))
+        return bool(len(x))
 
     def flush(self) -> None:
         if not self._buffer:

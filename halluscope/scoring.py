@@ -1,0 +1,235 @@
+"""Scoring the records: each record through the metrics, one item line per input line.
+
+:func:`score_stream` folds the outcomes an engine computed (in this process, in worker
+processes or on Ray) into the metrics in input order and writes ``items.jsonl`` as it goes;
+:func:`score_columns` does the same for a flat answer file scored as whole columns, where the
+metric can (POPE), writing the scored lines' items as whole columns too
+(:mod:`halluscope.column_json`). Both give the same items, tallies and metric state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from halluscope._json import dumps_finite
+from halluscope.columns import read_record_columns
+from halluscope.config import AuditConfig
+from halluscope.errors import ConfigError, RecordError
+from halluscope.metrics.base import Metric
+from halluscope.readers import detect_format
+from halluscope.records import Record
+
+
+@dataclass
+class Progress:
+    """What a progress callback is told after every record."""
+
+    done: int
+    total: int | None
+    errors: int
+
+
+def _error_item(err: RecordError, metric: str | None = None) -> dict[str, Any]:
+    detail = err.to_dict()
+    if metric:
+        detail["metric"] = metric
+    return detail
+
+
+@dataclass
+class StreamTally:
+    """What one pass over the records saw, for the summary and for metrics that scored nothing.
+
+    Attributes:
+        items: Input lines (good and bad).
+        problems: Every bad line or unscorable record (file, line, field, message, metric).
+        skipped: Records no selected metric applies to.
+        scored: Metric name -> records it scored.
+        bad_lines: Cause -> count, for lines no metric could read at all.
+        passed_by: Metric name -> cause -> count, for records a metric did not score.
+        execution: How the records were scored (columns or record by record, the engine, how
+            many workers and why), for the run sheet.
+    """
+
+    items: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
+    scored: Counter = field(default_factory=Counter)
+    bad_lines: Counter = field(default_factory=Counter)
+    passed_by: dict[str, Counter] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)
+
+    def unscored(self, metrics: Iterable[Metric]) -> dict[str, list[str]]:
+        """For every metric that scored no record: why, per cause, counted
+        (``"0 of 500 records scored"``, ``"500 bad records: expected the model's answer ..."``)."""
+        out = {}
+        for metric in metrics:
+            if self.scored[metric.name]:
+                continue
+            reasons = [f"0 of {self.items:,} records scored"]
+            causes = Counter(self.passed_by.get(metric.name, {}))
+            for cause, n in self.bad_lines.items():
+                causes[f"bad record: {cause}"] += n
+            reasons.extend(f"{n:,} {'record' if n == 1 else 'records'}: {cause}"
+                           for cause, n in causes.most_common())
+            if self.items == 0:
+                reasons = ["the input holds no records"]
+            out[metric.name] = reasons
+        return out
+
+
+def _cause(err: RecordError) -> str:
+    return f"field '{err.location.field}': {err.message}" if err.location.field else err.message
+
+
+def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], sink,
+                 *, strict: bool, on_progress: Callable[[Progress], None] | None = None,
+                 total: int | None = None, engine=None, journal=None) -> StreamTally:
+    """Score every record into the metrics, writing one item line per input line to ``sink``;
+    return what the pass saw (:class:`StreamTally`).
+
+    ``engine`` (:mod:`halluscope.engines`) computes the outcomes of the metrics that may run
+    anywhere (default: in this process); they are folded here, in input order, so the result
+    does not depend on the engine. ``journal`` (:mod:`halluscope.journal`) records them as they
+    are folded and replays those of a resumed run."""
+    from halluscope.engines import LocalEngine, runs_in_parent
+    if engine is None:
+        engine = LocalEngine([m for m in metrics if not runs_in_parent(m)])
+    remote = engine.covers
+    slot = {id(m): i for i, m in enumerate(remote)}
+    tally = StreamTally()
+    for rec, outcomes in _outcomes(stream, engine, journal.replay if journal else ()):
+        tally.items += 1
+        if journal is not None and tally.items > len(journal.replay):
+            journal.append(outcomes)
+        if isinstance(rec, RecordError):
+            if strict:
+                raise rec
+            tally.problems.append(_error_item(rec))
+            tally.bad_lines[_cause(rec)] += 1
+            item: dict[str, Any] = {"id": None, "source": str(rec.location), "error": rec.message,
+                                    "error_detail": _error_item(rec)}
+        else:
+            item = _score_record(rec, metrics, tally, strict,
+                                 lambda m: outcomes[slot[id(m)]] if id(m) in slot else None)
+        sink.write(json.dumps(item, ensure_ascii=False) + "\n")
+        if on_progress is not None:
+            on_progress(Progress(tally.items, total, len(tally.problems)))
+    return tally
+
+
+def _outcomes(stream: Iterable[Any], engine, replay) -> Iterator[tuple[Any, Any]]:
+    """``(record, outcomes)`` in input order: replayed from a journal, then from the engine."""
+    it = iter(stream)
+    for entry in replay:
+        rec = next(it, None)
+        if rec is None:
+            raise ConfigError("cannot resume: the inputs have fewer lines than the journal")
+        yield rec, entry
+    yield from engine.run(it)
+
+
+def _fold_outcome(metric: Metric, rec: Record, outcome, folded: bool = False
+                  ) -> tuple[str, Any]:
+    """Fold an outcome computed elsewhere (unless ``folded`` already); metrics that run here
+    are updated instead."""
+    if outcome is None:
+        if not metric.applies_to(rec):
+            return ("skip", metric.skip_reason(rec))
+        try:
+            return ("ok", metric.update(rec))
+        except RecordError as exc:
+            return ("error", exc)
+    kind, value = outcome
+    if kind == "ok" and not folded:
+        metric.fold(rec, value)
+    elif kind == "error" and not folded:
+        metric.fold_error(rec, value)
+    return outcome
+
+
+def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink, *,
+                  on_progress: Callable[[Progress], None] | None = None,
+                  total: int | None = None) -> StreamTally | None:
+    """Score flat JSON-lines inputs as columns, when the one metric asked for can
+    (:meth:`Metric.scores_columns`, POPE) and every input is such a file
+    (:func:`~halluscope.columns.read_record_columns`); ``None`` otherwise, before anything is
+    scored. The items, tallies and metric state are the ones :func:`score_stream` gives."""
+    if len(metrics) != 1 or not metrics[0].scores_columns() or cfg.engine == "ray" or not paths:
+        return None
+    if any((cfg.input_format or detect_format(p)) != "jsonl" for p in paths):
+        return None
+    files = [read_record_columns(p) for p in paths]
+    if any(cols is None for cols in files):
+        return None
+    metric, tally = metrics[0], StreamTally()
+    for cols in files:
+        scored = metric.score_columns(cols)
+        for i, kind in enumerate(scored.outcome):
+            tally.items += 1
+            outcome = (("ok", scored.item(i)) if kind == "ok" else
+                       ("error", scored.errors[i]) if kind == "error" else None)
+            item = _score_record(cols.record(i), metrics, tally, cfg.strict,
+                                 lambda m: outcome, folded=True)
+            sink.write(dumps_finite(item) + "\n")     # POPE items: strings, 0/1 rows
+        if on_progress is not None:
+            on_progress(Progress(tally.items, total, len(tally.problems)))
+    return tally
+
+
+def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict: bool,
+                  outcome_of: Callable[[Metric], Any] = lambda m: None, folded: bool = False
+                  ) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": rec.id, "task": rec.task}
+    for key in ("image", "image_id", "document"):
+        if getattr(rec, key) is not None:
+            item[key] = getattr(rec, key)
+    if rec.source.file:
+        item["source"] = f"{rec.source.file}:{rec.source.line}"
+    if rec.prompt is not None:
+        item["prompt"] = rec.prompt
+    item["response"] = rec.response
+    applied = []
+    for metric in metrics:
+        kind, score = _fold_outcome(metric, rec, outcome_of(metric), folded)
+        if kind == "skip":
+            tally.passed_by.setdefault(metric.name, Counter())[score] += 1
+            continue
+        if kind == "error":
+            exc = score
+            if strict:
+                raise exc
+            detail = _error_item(exc, metric.name)
+            tally.problems.append(detail)
+            tally.passed_by.setdefault(metric.name, Counter())[_cause(exc)] += 1
+            item["error"] = (item["error"] + "; " if "error" in item else "") + str(exc)
+            item.setdefault("error_detail", detail)
+            continue
+        applied.append(metric.name)
+        tally.scored[metric.name] += 1
+        if score.row:       # what compare re-aggregates: the row, its unit, its groups
+            item.setdefault("scores", {})[metric.name] = {
+                "row": [float(v) for v in score.row], "unit": score.unit,
+                "groups": list(score.groups)}
+        # a metric whose item-level key (the claims list) shares its name keeps its
+        # own payload beside it, as "<name>_summary"
+        key = f"{metric.name}_summary" if metric.name in score.top else metric.name
+        item[key] = score.payload
+        for key, value in score.top.items():
+            if isinstance(value, list) and isinstance(item.get(key), list):
+                item[key].extend(value)
+            else:
+                item[key] = value
+    if not applied and "error" not in item:
+        tally.skipped += 1
+        item["skipped"] = (f"no selected metric ({', '.join(m.name for m in metrics)}) "
+                           f"applies to this {rec.task} record")
+    return item
+
+
+__all__ = ["Progress", "StreamTally", "score_columns", "score_stream"]

@@ -35,7 +35,8 @@ import numpy as np
 
 from halluscope.records import _KNOWN, Record, Source, _image_of, _task_of, record_from_dict
 
-__all__ = ["Coded", "RecordColumns", "integers", "read_json_table", "read_record_columns"]
+__all__ = ["Coded", "RecordColumns", "arrow_bools", "arrow_ints", "arrow_strings", "integers",
+           "read_json_table", "read_record_columns"]
 
 _BLANK_LINE = re.compile(rb"\n[ \t\r\f\v]*\n")    # (a blank first line: see read_json_table)
 
@@ -119,6 +120,39 @@ def integers(array: Any, missing: int = -1) -> np.ndarray:
     return values
 
 
+def arrow_ints(values: np.ndarray) -> Any:
+    """A numpy integer array as a pyarrow ``int64`` array, made from its buffer (``pa.array``
+    and pyarrow scalars import pandas, a tenth of a second, to check what they are given)."""
+    import pyarrow as pa
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def arrow_bools(mask: np.ndarray) -> Any:
+    """A numpy boolean array as a pyarrow ``bool`` array, made from its bits."""
+    import pyarrow as pa
+    bits = np.packbits(np.asarray(mask, dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])
+
+
+def arrow_strings(texts: list[str | None]) -> Any:
+    """Python strings (``None``: null) as a pyarrow ``string`` array (``large_string`` past
+    2 GiB of text), made from their UTF-8 bytes."""
+    import pyarrow as pa
+    data = [b"" if t is None else t.encode("utf-8") for t in texts]
+    n = len(data)
+    size = sum(map(len, data))
+    kind, width = (pa.string(), np.int32) if size < 2 ** 31 else (pa.large_string(), np.int64)
+    offsets = np.zeros(n + 1, dtype=width)
+    np.cumsum(np.fromiter(map(len, data), dtype=np.int64, count=n), out=offsets[1:])
+    valid = None
+    if any(t is None for t in texts):
+        valid = pa.py_buffer(np.packbits(np.array([t is not None for t in texts], dtype=bool),
+                                         bitorder="little"))
+    return pa.Array.from_buffers(kind, n, [valid, pa.py_buffer(offsets),
+                                           pa.py_buffer(b"".join(data))])
+
+
 class Coded:
     """A column as codes into its distinct values (dictionary encoding): value ``i`` is
     ``values[codes[i]]``. Scorers work on the codes and look at each distinct value once."""
@@ -190,6 +224,14 @@ class RecordColumns:
             import pyarrow.compute as pc
             values = pc.cast(values, "string")
         return values
+
+    def plain(self, name: str) -> Any:
+        """The pyarrow string array of a field whose values are a column of the file as it is
+        (an ``id`` the file lacks is its ``question_id``), or ``None`` (a derived field:
+        :meth:`coded`)."""
+        if name == "id" and self._roles.get("id") is None:
+            return self.array("question_id")
+        return self.array(name)
 
     def coded(self, name: str) -> Coded | None:
         """A field (``id``, ``task``, ``image``, ``image_id``, ``model``, ``label``,

@@ -251,7 +251,57 @@ def test_scoring_as_columns_does_not_import_pandas(tmp_path):
     code = ("import sys\nfrom halluscope.metrics.pope import score_answers\n"
             f"out = score_answers({str(a)!r}, {str(q)!r}, n_boot=20)\n"
             "assert len(out['predictions']) == 59, out['errors']\n"
+            "import halluscope\n"      # an audit writes its items from columns too
+            f"res = halluscope.audit({str(a)!r}, metrics='pope', questions={str(q)!r}, "
+            f"out={str(tmp_path / 'out')!r}, write_report=False)\n"
+            "assert res.runsheet['execution']['scored'] == 'as columns (whole files)'\n"
             "print('pandas' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("chunk", [1 << 16, 5, 1])
+def test_items_written_as_columns_are_the_line_by_line_items_to_the_byte(tmp_path, monkeypatch,
+                                                                         chunk):
+    """Items put together from whole columns (halluscope.column_json) are, line for line, the
+    compact JSON of the item the line-by-line path writes: quotes, backslashes, control
+    characters and non-ASCII text in ids, questions, answers and image names included, and
+    error lines at any place in a chunk of lines."""
+    import halluscope.scoring as scoring
+    from halluscope._json import dumps_finite
+    monkeypatch.setattr(scoring, "ITEM_CHUNK", chunk)
+    q = _questions(tmp_path)
+    rows = [json.loads(line) for line in _answers(tmp_path, q).read_text().splitlines()]
+    odd = ['Yes "quoted" \\ back', "No\nnew line\ttab \x01", "Oui, é 日本 \u2028", 'No."']
+    for i, row in enumerate(rows):
+        row["answer"] = odd[i % len(odd)] if i % 3 == 0 else row["answer"]
+        row["image"] = f'im"{i // 6}\\.jpg' if i % 2 else f"{i // 6}.jpg"
+    rows[4]["question"] = 'Is there a "dog" in the image?'       # a mismatch: an error line
+    rows[5]["question_id"] = 7000                                 # at the end of a chunk
+    rows.append({"question_id": 5000, "question": "Is there a cat in the image?",
+                 "answer": "Yes", "image": "x.jpg"})              # an unknown id
+    a = _jsonl(tmp_path / 'ans"wers.jsonl', rows)
+    result, _ = _audit_both(tmp_path, a, questions=q, n_boot=20)
+    assert result.runsheet["execution"]["scored"].startswith("as columns"), result.runsheet
+    lines, slow = ((tmp_path / name / "items.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
+                   for name in ("fast", "slow"))     # (a U+2028 in a string is not a line end)
+    assert len(lines) == len(slow) == 61
+    assert lines == [dumps_finite(json.loads(line)) for line in slow]
+    assert len(result.errors) == 3
+
+
+@pytest.mark.parametrize("ids, whole", [([3, 1, 2], True), ([1, 2, 1], False), ([2, 5, 2], False),
+                                        (["a", "b", "a"], False), (["b", "a", "c"], True)])
+def test_a_question_file_with_a_repeated_id_is_read_line_by_line_to_name_the_line(
+        tmp_path, ids, whole):
+    from halluscope.metrics.pope_questions import _flat_question_columns, load_questions
+    rows = [{"question_id": qid, "image": "a.jpg", "text": "Is there a dog in the image?",
+             "label": "yes"} for qid in ids]
+    path = _jsonl(tmp_path / "q.jsonl", rows)
+    assert (_flat_question_columns(path, None) is not None) == whole
+    if whole:
+        assert load_questions(path).ids == [str(q) for q in ids]
+    else:
+        with pytest.raises(Exception, match=r"appears twice \(first on line 1\)"):
+            load_questions(path)

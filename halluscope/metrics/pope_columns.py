@@ -12,12 +12,13 @@ line. The alignment errors are written here, for both paths.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from halluscope.columns import Coded, integers
+from halluscope.columns import Coded, arrow_bools, arrow_ints, integers
 from halluscope.errors import AlignmentError, RecordError
 from halluscope.metrics.base import ItemScore
 from halluscope.metrics.pope_parsers import NO, UNKNOWN, YES
@@ -102,6 +103,19 @@ def _codes(coded: Coded | None, table: dict[Any, int], n: int) -> np.ndarray:
         if coded.values else np.full(n, -1, dtype=np.intp)
 
 
+@dataclass
+class ItemColumns:
+    """Every line's :class:`ItemScore` as columns, for writing the items whole
+    (:mod:`halluscope.column_json`): ``row``, ``unit`` and ``groups`` as :class:`Coded`, and the
+    payload's keys in order, each :class:`Coded` or a pyarrow array. Only the scored lines'
+    values mean anything."""
+
+    row: Coded
+    unit: Coded
+    groups: Coded
+    payload: dict[str, Any]
+
+
 class ColumnScores:
     """What POPE made of each line of a :class:`~halluscope.columns.RecordColumns`:
     ``outcome[i]`` is ``ok``, ``error`` (``errors[i]`` says why) or ``skip`` (``skips[i]``: not a
@@ -130,43 +144,69 @@ class ColumnScores:
             out[i] = "ok"
         return out
 
-    def _values(self, codes: np.ndarray, values: list) -> list:
-        """Each line's value (``None`` for a line not scored)."""
-        return Coded(np.where(self.ok, codes, -1), [*values, None]).tolist()
+    def _coded(self, codes: np.ndarray, values: list) -> Coded:
+        """A column of the scored lines (``None`` on the others)."""
+        return Coded(np.where(self.ok, codes, -1), [*values, None])
 
     @cached_property
     def predictions(self) -> list[str | None]:
-        return self._values(self.prediction, [YES, NO, UNKNOWN])
+        return self._coded(self.prediction, [YES, NO, UNKNOWN]).tolist()
 
     @cached_property
     def labels(self) -> list[str | None]:
-        return self._values(self.label, [YES, NO])
+        return self._coded(self.label, [YES, NO]).tolist()
 
     @cached_property
-    def _per_line(self) -> tuple[list, list, list, list]:
-        """(question, row code, groups, unit) of every line, as lists (for items one by one)."""
-        row = np.where(self.ok, _ROW_OF[np.maximum(self.prediction, 0),
-                                        np.maximum(self.label, 0)], -1)
-        return (self.question.tolist(), row.tolist(),
-                Coded(self.signature, [*self.signatures, None]).tolist(),
-                Coded(self.unit, [*self.units, None]).tolist())
+    def item_columns(self) -> ItemColumns:
+        """Every scored line's score as columns (what :meth:`item` gives line by line)."""
+        row = _ROW_OF[np.maximum(self.prediction, 0), np.maximum(self.label, 0)]
+        payload = {"prediction": self._coded(self.prediction, [YES, NO, UNKNOWN]),
+                   "label": self._coded(self.label, [YES, NO]),
+                   "question_id": self._question_ids(), "question": self._questions(),
+                   "parser": Coded(np.zeros(self.cols.n, dtype=np.intp), [self.parser])}
+        return ItemColumns(row=self._coded(row, list(ONE_HOT)),
+                           unit=self._coded(self.unit, self.units),
+                           groups=self._coded(self.signature, self.signatures), payload=payload)
+
+    def _question_ids(self) -> Any:
+        """Each line's question id (pyarrow strings): its question's, else its own."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        own = self.cols.array("question_id")
+        if own is None:
+            own = pa.nulls(self.cols.n, type=pa.string())
+        qs = self.question_set
+        if qs is None or not len(qs):
+            return own
+        given = qs.id_array().take(arrow_ints(np.maximum(self.question, 0)))
+        return pc.if_else(pc.and_(arrow_bools(self.question >= 0), pc.is_valid(given)), given,
+                          own)
+
+    def _questions(self) -> Coded:
+        """Each line's question text: its question's (when not empty), else its own prompt."""
+        qs, q, n = self.question_set, self.question, self.cols.n
+        texts = qs.coded("texts") if qs is not None else Coded(np.zeros(0, np.intp), [])
+        prompts = self.cols.coded("prompt")
+        code = np.full(n, -1, dtype=np.intp)
+        if prompts is not None:
+            code = len(texts.values) + prompts.codes
+        truthy = np.array([bool(v) for v in texts.values] + [False], dtype=bool)
+        text = _on_questions(texts, q)
+        code = np.where(truthy[text], text, code)
+        return Coded(code, [*texts.values, *(prompts.values if prompts else ()), None])
 
     def payload(self, i: int) -> dict[str, Any]:
         """Line ``i``'s POPE payload, as :meth:`PopeMetric.score` writes it."""
-        q, qs, cols = self._per_line[0][i], self.question_set, self.cols
-        qtext = qs.texts[q] if q >= 0 else None
-        qid = qs.ids[q] if q >= 0 else None
-        own_id, prompts = cols.column("question_id"), cols.column("prompt")
-        return {"prediction": self.predictions[i], "label": self.labels[i],
-                "question_id": qid if qid is not None else own_id[i] if own_id else None,
-                "question": qtext or (prompts[i] if prompts else None), "parser": self.parser}
+        return {key: column.values[column.codes[i]] if isinstance(column, Coded)
+                else column[i].as_py() for key, column in self.item_columns.payload.items()}
 
     def item(self, i: int) -> ItemScore:
         """Line ``i``'s score, as :meth:`PopeMetric.score` and :meth:`Metric.add` make it."""
-        question, row, groups, units = self._per_line
-        q = question[i]
-        return ItemScore(payload=self.payload(i), row=ONE_HOT[row[i]], groups=groups[i],
-                         unit=units[i], notes={"mode": self.mode, "index": q if q >= 0 else None})
+        columns, q = self.item_columns, int(self.question[i])
+        row, unit, groups = (c.values[c.codes[i]] for c in (columns.row, columns.unit,
+                                                             columns.groups))
+        return ItemScore(payload=self.payload(i), row=row, groups=groups, unit=unit,
+                         notes={"mode": self.mode, "index": q if q >= 0 else None})
 
     def fail(self, rows: np.ndarray, error) -> None:
         """Lines ``rows`` (still alive) fail with ``error(i)``."""

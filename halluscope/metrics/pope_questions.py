@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from halluscope import _json as fast_json
-from halluscope.columns import Coded, read_json_table
+from halluscope.columns import Coded, arrow_strings, integers, read_json_table
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.pope_parsers import NO, YES
 
@@ -109,10 +109,7 @@ class QuestionSet:
     def id_array(self) -> Any:
         """The question ids as a pyarrow string array (every question has one: ``has_ids``)."""
         column = self.columns["ids"]
-        if isinstance(column, Coded):
-            import pyarrow as pa
-            return pa.array(self.ids, type=pa.string())
-        return column
+        return arrow_strings(self.ids) if isinstance(column, Coded) else column
 
     @cached_property
     def ids(self) -> list[str | None]:
@@ -256,7 +253,7 @@ def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str,
     ids = None
     if "question_id" in arrays:
         ids = pc.cast(arrays["question_id"], "string")
-        if pc.count_distinct(ids).as_py() != n:
+        if not _distinct(arrays["question_id"], ids):
             return None
     labels = first("label", "answer")
     if labels is not None:
@@ -270,6 +267,16 @@ def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str,
             "images": first("image") or constant(None),
             "splits": splits.map(lambda v: v.lower() if v else split_from_name) if splits
             else constant(split_from_name)}
+
+
+def _distinct(given: Any, ids: Any) -> bool:
+    """Whether no question id repeats: integers in increasing order (as files number them) by
+    one comparison, else by a sort (integers) or a hash count (strings)."""
+    if str(given.type) == "int64":
+        numbers = integers(given)
+        return bool(np.all(numbers[1:] > numbers[:-1])) or len(np.unique(numbers)) == len(numbers)
+    import pyarrow.compute as pc
+    return pc.count_distinct(ids).as_py() == len(ids)
 
 
 def load_questions(path: str | Path) -> QuestionSet:

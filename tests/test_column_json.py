@@ -1,0 +1,65 @@
+"""JSON lines put together from columns are the text dumps_finite gives for the same dicts."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import numpy as np
+import pytest
+
+from halluscope._json import dumps_finite
+from halluscope.column_json import constant, join, numbers, piece, write_rows
+from halluscope.columns import Coded
+
+pa = pytest.importorskip("pyarrow", reason="columns need pyarrow (the tables extra)")
+
+ODD = ["plain", 'q"uote', "back\\slash", "new\nline", "\x00nul\x1f", "é 日本", "\u2028", "", "/"]
+
+
+def _lines(pieces, n):
+    out = io.StringIO()
+    write_rows(out, join([*pieces, constant("}\n", n)]), 0, n)
+    return out.getvalue().split("\n")[:-1]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_lines_from_pieces_equal_dumps_finite_of_each_row(seed):
+    rng = random.Random(seed)
+    n = 40
+    strings = [rng.choice(ODD) + str(rng.randrange(3)) for _ in range(n)]
+    safe = [f"id-{i}" for i in range(n)]
+    maybe = [rng.choice([None, "a", 'b"']) for _ in range(n)]
+    rows_ = [rng.choice([(1.0, 0.0), ("g:x", "g:y"), (), None]) for _ in range(n)]
+    ints = [rng.choice([None, 0, -5, 2 ** 40]) for _ in range(n)]
+    pieces = [piece(pa.array(safe), "id", lead="{"), piece(pa.array(strings), "text"),
+              piece(Coded.of(maybe), "maybe", omit_none=True), piece(Coded.of(rows_), "row"),
+              piece(pa.array(maybe), "nullable"), piece(pa.array(maybe), "gone", omit_none=True),
+              piece(pa.array(ints, type=pa.int64()), "int")]
+    expected = []
+    for i in range(n):
+        row = {"id": safe[i], "text": strings[i]}
+        if maybe[i] is not None:
+            row["maybe"] = maybe[i]
+        row["row"] = list(rows_[i]) if rows_[i] is not None else None
+        row["nullable"] = maybe[i]
+        if maybe[i] is not None:
+            row["gone"] = maybe[i]
+        row["int"] = ints[i]
+        expected.append(dumps_finite(row))
+    assert _lines(pieces, n) == expected
+
+
+def test_rows_slices_negative_codes_and_partial_writes():
+    coded = Coded(np.array([0, -1, 1, 0, -1]), ["a", "b", None])
+    got = piece(coded, "k", lead="{", omit_none=True, rows=slice(1, 4)).to_pylist()
+    assert got == ["", '{"k":"b"', '{"k":"a"']
+    assert numbers(3, 6).to_pylist() == ["3", "4", "5"]
+    lines = join([piece(pa.array(["x", "y", "z"]), "v", lead="{"), constant("}\n", 3)])
+    out = io.StringIO()
+    write_rows(out, lines, 1, 3)
+    write_rows(out, lines, 2, 2)                    # nothing
+    assert out.getvalue() == '{"v":"y"}\n{"v":"z"}\n'
+    sliced = io.StringIO()
+    write_rows(sliced, lines.slice(1), 1, 2)        # an array that starts at an offset
+    assert sliced.getvalue() == '{"v":"z"}\n'

@@ -6,9 +6,11 @@ parsing, alignment by id with a question-text check, groups, and 1,000 bootstrap
 ``score_answers`` scores a flat answer file as columns; ``PopeMetric`` streaming is the
 line-by-line path (any other input). End to end, ``halluscope audit --no-report`` (items.jsonl,
 results.json and the run sheet written) is timed as a fresh process against the original rule
-run as a script, interpreter start-up included on both sides.
+run as a script, interpreter start-up included on both sides, at ``--n`` answers and at
+``--large`` answers; the difference between the two sizes is the cost per answer once both
+programs have started (halluscope imports numpy and pyarrow, the original only ``json``).
 
-    python benchmarks/pope_speed.py [--n 30000] [--repeat 3]
+    python benchmarks/pope_speed.py [--n 30000] [--large 300000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -120,6 +122,8 @@ def best_of(fn, repeat: int) -> tuple[float, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=30000, help="questions and answers")
+    ap.add_argument("--large", type=int, default=300000,
+                    help="answers in the second end-to-end run (0: none)")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,6 +141,10 @@ def main() -> None:
             assert {k: out[k] for k in base} == base, "PopeMetric disagrees"
             rows.append((f"PopeMetric streaming, n_boot={n_boot}", t))
         script_t, cli_t = end_to_end(answers, questions, args.repeat)
+        if args.large:
+            big = Path(tmp) / "large"
+            big.mkdir()
+            large = end_to_end(*make_data(big, args.large), args.repeat)
         texts = [json.loads(line)["answer"] for line in open(answers)]
         for name in ("original", "opera", "vlmevalkit", "lmms-eval", "strict"):
             t, _ = best_of(lambda: [PARSERS[name](x) for x in texts], args.repeat)
@@ -150,6 +158,14 @@ def main() -> None:
                      ("halluscope audit --no-report", cli_t)):
         print(f"  {label:<36} {t * 1000:9.1f} ms  {args.n / t:>10,.0f}/s  "
               f"{t / script_t:6.2f}x baseline")
+    if args.large:
+        extra = args.large - args.n
+        print(f"end to end at {args.large:,} answers; per answer beyond the first {args.n:,}")
+        for label, t, small in (("original rule as a script (baseline)", large[0], script_t),
+                                ("halluscope audit --no-report", large[1], cli_t)):
+            per = (t - small) / extra
+            print(f"  {label:<36} {t * 1000:9.1f} ms  {per * 1e6:6.2f} us/answer  "
+                  f"{per / ((large[0] - script_t) / extra):6.2f}x baseline")
 
 
 if __name__ == "__main__":

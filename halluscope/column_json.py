@@ -20,7 +20,8 @@ import numpy as np
 from halluscope._json import dumps_finite
 from halluscope.columns import Coded, arrow_ints, arrow_strings
 
-__all__ = ["Piece", "constant", "join", "numbers", "piece", "write_rows"]
+__all__ = ["Fixed", "JsonColumn", "LineNumbers", "Piece", "Writer", "constant", "join", "numbers",
+           "piece", "write_rows"]
 
 #: What orjson escapes in a string (``"``, ``\\`` and control characters): a string array
 #: holding none of them is quoted as it is.
@@ -34,21 +35,57 @@ def _key(key: str | None, lead: str) -> str:
     return lead if key is None else f"{lead}{dumps_finite(key)}:"
 
 
+class JsonColumn:
+    """A column's pieces (see :func:`piece`), prepared once for a whole file: a
+    :class:`Coded` column's distinct values are encoded here, and :meth:`rows` takes each
+    chunk's rows from them."""
+
+    def __init__(self, column: Coded | Any, key: str | None = None, *, lead: str = ",",
+                 omit_none: bool = False):
+        self.prefix, self.omit_none = _key(key, lead), omit_none
+        self._column, self._texts = column, None
+        if isinstance(column, Coded):
+            texts = ["" if value is None and omit_none else self.prefix + dumps_finite(value)
+                     for value in column.values]
+            self._texts = arrow_strings(texts)
+            self._codes = column.codes % len(texts) if texts else column.codes
+
+    def rows(self, start: int, stop: int) -> Piece:
+        """The pieces of rows ``start`` to ``stop`` (not included)."""
+        if self._texts is not None:
+            return self._texts.take(arrow_ints(self._codes[start:stop]))
+        return _array_piece(self._column[start:stop], self.prefix, self.omit_none)
+
+
+class Fixed(JsonColumn):
+    """The same text on every row."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def rows(self, start: int, stop: int) -> Piece:
+        return constant(self.text, stop - start)
+
+
+class LineNumbers(JsonColumn):
+    """Each row's number, counted from 1, as text."""
+
+    def __init__(self):
+        pass
+
+    def rows(self, start: int, stop: int) -> Piece:
+        return numbers(start + 1, stop + 1)
+
+
 def piece(column: Coded | Any, key: str | None = None, *, lead: str = ",",
           omit_none: bool = False, rows: slice = slice(None)) -> Piece:
     """Each row's ``lead`` + ``"key":`` + JSON text of its value, for the rows ``rows`` of a
     :class:`Coded` column (a negative code counts from the end of its values) or of a pyarrow
     array (a null is JSON ``null``). With ``omit_none`` a row whose value is ``None`` gives the
     empty text (the key is left out of its line)."""
-    prefix = _key(key, lead)
-    if isinstance(column, Coded):
-        texts = ["" if value is None and omit_none else prefix + dumps_finite(value)
-                 for value in column.values]
-        codes = column.codes[rows]
-        if len(texts) and codes.size and codes.min() < 0:
-            codes = codes % len(texts)
-        return arrow_strings(texts).take(arrow_ints(codes))
-    return _array_piece(column[rows], prefix, omit_none)
+    start, stop, _ = rows.indices(len(column.codes) if isinstance(column, Coded)
+                                  else len(column))
+    return JsonColumn(column, key, lead=lead, omit_none=omit_none).rows(start, stop)
 
 
 def _array_piece(values: Any, prefix: str, omit_none: bool) -> Piece:
@@ -64,7 +101,7 @@ def _array_piece(values: Any, prefix: str, omit_none: bool) -> Piece:
                                          ).as_py():
         text = join([constant(prefix + '"', n), values, constant('"', n)])
     else:
-        text = piece(Coded.of(values), None, lead=prefix)
+        text = JsonColumn(Coded.of(values), None, lead=prefix).rows(0, n)
     if not values.null_count:
         return text
     return pc.if_else(pc.is_valid(values), text, constant("" if omit_none else prefix + "null",
@@ -108,3 +145,47 @@ def write_rows(sink: Any, lines: Piece, start: int, stop: int) -> None:
         raw.write(data)
     else:
         sink.write(data.to_pybytes().decode("utf-8"))
+
+
+class Writer:
+    """Writes to ``sink`` in the order they are asked for, on one background thread, so that
+    the next chunk of lines is put together (pyarrow, without the GIL) while the last one goes
+    to disk. At most ``ahead`` writes wait at a time; a failed write is raised by the next call
+    or by :meth:`close`."""
+
+    def __init__(self, sink: Any, ahead: int = 2):
+        from concurrent.futures import ThreadPoolExecutor
+        self.sink, self.ahead = sink, ahead
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="halluscope-items")
+        self._pending: list[Any] = []
+
+    def _submit(self, fn: Any, *args: Any) -> None:
+        while self._pending and (len(self._pending) >= self.ahead or self._pending[0].done()):
+            self._pending.pop(0).result()
+        self._pending.append(self._pool.submit(fn, *args))
+
+    def rows(self, lines: Piece, start: int, stop: int) -> None:
+        """:func:`write_rows`, in turn."""
+        if stop > start:
+            self._submit(write_rows, self.sink, lines, start, stop)
+
+    def text(self, text: str) -> None:
+        self._submit(self.sink.write, text)
+
+    def close(self) -> None:
+        """Wait for every write (raising the first that failed)."""
+        try:
+            while self._pending:
+                self._pending.pop(0).result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if exc[0] is not None:      # already failing: wait for the writes, keep that error
+            for future in self._pending:
+                future.exception()
+            self._pending.clear()
+        self.close()

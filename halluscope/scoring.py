@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from halluscope._json import dumps_finite
-from halluscope.column_json import constant, join, numbers, piece, write_rows
+from halluscope.column_json import Fixed, JsonColumn, LineNumbers, Writer, join
 from halluscope.columns import RecordColumns, read_record_columns
 from halluscope.config import AuditConfig
 from halluscope.errors import ConfigError, RecordError
@@ -176,18 +176,20 @@ def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], si
         ok = np.asarray(scored.outcome) == "ok"
         tally.items += cols.n
         tally.scored[metric.name] += int(ok.sum())
-        for start in range(0, cols.n, ITEM_CHUNK):
-            stop = min(start + ITEM_CHUNK, cols.n)
-            lines = _scored_lines(cols, scored.item_columns, metric.name, start, stop)
-            done = start
-            for i in (start + np.flatnonzero(~ok[start:stop])).tolist():
-                write_rows(sink, lines, done - start, i - start)
-                outcome = ("error", scored.errors[i]) if i in scored.errors else None
-                item = _score_record(cols.record(i), metrics, tally, cfg.strict,
-                                     lambda m: outcome, folded=True)
-                sink.write(dumps_finite(item) + "\n")
-                done = i + 1
-            write_rows(sink, lines, done - start, stop - start)
+        pieces = _item_pieces(cols, scored.item_columns, metric.name)
+        with Writer(sink) as out:
+            for start in range(0, cols.n, ITEM_CHUNK):
+                stop = min(start + ITEM_CHUNK, cols.n)
+                lines = join([column.rows(start, stop) for column in pieces])
+                done = start
+                for i in (start + np.flatnonzero(~ok[start:stop])).tolist():
+                    out.rows(lines, done - start, i - start)
+                    outcome = ("error", scored.errors[i]) if i in scored.errors else None
+                    item = _score_record(cols.record(i), metrics, tally, cfg.strict,
+                                         lambda m: outcome, folded=True)
+                    out.text(dumps_finite(item) + "\n")
+                    done = i + 1
+                out.rows(lines, done - start, stop - start)
         if on_progress is not None:
             on_progress(Progress(tally.items, total, len(tally.problems)))
     return tally
@@ -197,36 +199,31 @@ ITEM_CHUNK = 1 << 16
 """Lines whose items are put together at a time on the columnar path (memory stays bounded)."""
 
 
-def _scored_lines(cols: RecordColumns, scores: Any, name: str, start: int, stop: int) -> Any:
-    """The item lines :func:`_score_record` writes for scored lines ``start`` to ``stop`` of
+def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[JsonColumn]:
+    """The pieces of the item lines :func:`_score_record` writes for the scored lines of
     ``cols`` (``scores``: the metric's item columns), put together from whole columns
     (:mod:`halluscope.column_json`); the lines of rows not scored mean nothing."""
-    rows, n = slice(start, stop), stop - start
 
-    def field(key: str, omit_none: bool = True) -> Any:
+    def field(key: str, omit_none: bool = True) -> JsonColumn | None:
         """A record field as it is read (a plain column) or derived (id, task, image_id)."""
         column = cols.plain(key)
         column = cols.coded(key) if column is None else column
         if column is None:
-            return None if omit_none else constant(f',"{key}":null', n)
-        return piece(column, key, lead="{" if key == "id" else ",", omit_none=omit_none,
-                     rows=rows)
+            return None if omit_none else Fixed(f',"{key}":null')
+        return JsonColumn(column, key, lead="{" if key == "id" else ",", omit_none=omit_none)
 
     pieces = [field("id", False), field("task", False), field("image"), field("image_id")]
     if cols.file:
-        pieces += [constant(',"source":' + dumps_finite(f"{cols.file}:")[:-1], n),
-                   numbers(start + 1, stop + 1), constant('"', n)]
-    pieces += [field("prompt"), field("response", False)]
-    head = f',"scores":{{{dumps_finite(name)}:'
-    pieces += [piece(scores.row, "row", lead=head + "{", rows=rows),
-               piece(scores.unit, "unit", rows=rows), piece(scores.groups, "groups", rows=rows),
-               constant("}}", n)]
+        pieces += [Fixed(',"source":' + dumps_finite(f"{cols.file}:")[:-1]), LineNumbers(),
+                   Fixed('"')]
+    pieces += [field("prompt"), field("response", False),
+               JsonColumn(scores.row, "row", lead=f',"scores":{{{dumps_finite(name)}:{{'),
+               JsonColumn(scores.unit, "unit"), JsonColumn(scores.groups, "groups"), Fixed("}}")]
     lead = f",{dumps_finite(name)}:{{"
     for key, column in scores.payload.items():
-        pieces.append(piece(column, key, lead=lead, rows=rows))
+        pieces.append(JsonColumn(column, key, lead=lead))
         lead = ","
-    pieces.append(constant("}}\n", n))
-    return join([x for x in pieces if x is not None])
+    return [column for column in pieces + [Fixed("}}\n")] if column is not None]
 
 
 def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict: bool,

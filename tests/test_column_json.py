@@ -63,3 +63,25 @@ def test_rows_slices_negative_codes_and_partial_writes():
     sliced = io.StringIO()
     write_rows(sliced, lines.slice(1), 1, 2)        # an array that starts at an offset
     assert sliced.getvalue() == '{"v":"z"}\n'
+
+
+def test_the_background_writer_keeps_the_order_and_raises_a_failed_write():
+    from halluscope.column_json import Writer
+    lines = join([piece(pa.array([str(i) for i in range(50)]), "n", lead="{"),
+                  constant("}\n", 50)])
+    out = io.StringIO()
+    with Writer(out, ahead=2) as writer:
+        for i in range(0, 50, 5):
+            writer.rows(lines, i, i + 4)
+            writer.text(f"# {i + 4}\n")
+    expected = "".join(f'{{"n":"{j}"}}\n' if j % 5 != 4 else f"# {j}\n" for j in range(50))
+    assert out.getvalue() == expected
+
+    class Full(io.StringIO):
+        def write(self, text):
+            raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        with Writer(Full()) as writer:
+            writer.text("a")
+            writer.text("b")

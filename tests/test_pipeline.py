@@ -118,3 +118,35 @@ def test_manifest_supplies_defaults(tmp_path):
     (tmp_path / "halluscope.toml").write_text('[audit]\ninputs = ["out.jsonl"]\nn_boot = 0\n')
     res = audit(tmp_path, metrics=[WordCount(n_boot=0)])
     assert res.config.n_boot == 0 and len(res.items) == 1
+
+
+@pytest.mark.parametrize("coded", [False, True])
+def test_add_block_is_adding_item_by_item_to_the_bit(coded):
+    """Metric.add_block (rows as they are, or distinct rows and a code per item) leaves the
+    state, groups and interval bounds that adding the items one at a time leaves."""
+    import random
+
+    import numpy as np
+    rng = random.Random(7)
+    table = np.array([[1, 1], [0, 1], [3, 2], [0, 0]], dtype=float)
+    codes = np.array([rng.randrange(4) for _ in range(300)])
+    unit_of_row = np.array([rng.randrange(40) for _ in range(300)])
+    units = [f"image:{u}" for u in range(40)]
+    groups = {"model:a": np.flatnonzero(codes % 2 == 0), "model:b": np.arange(0, 300, 7)}
+    one, block = WordCount(n_boot=200, seed=5), WordCount(n_boot=200, seed=5)
+    for i, c in enumerate(codes.tolist()):
+        names = tuple(g for g, rows in groups.items() if i in set(rows.tolist()))
+        one.add(ItemScore({}, tuple(table[c]), groups=names), key=units[unit_of_row[i]])
+    if coded:
+        block.add_block(table, unit_of_row, units, groups, codes=codes)
+    else:
+        block.add_block(table[codes], unit_of_row, units, groups)
+    a, b = one.compute().to_dict(), block.compute().to_dict()
+    # items added by key alone (no record) have no cluster to count; the block's units are
+    assert b["info"]["bootstrap"]["clusters"] == 40 and b["dog_rate"]["clusters"] == 40
+
+    def values(x):
+        return ({k: values(v) for k, v in x.items() if k != "clusters"} if isinstance(x, dict)
+                else x)
+    assert json.dumps(values(a), sort_keys=True) == json.dumps(values(b), sort_keys=True)
+    assert b["groups"]["model:b"]["n_dog"]["n"] == 43 and b["dog_rate"]["ci"][0] > 0.8

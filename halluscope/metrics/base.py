@@ -407,28 +407,32 @@ class Metric(ABC):
         self._rows, self._row_groups, self._row_units, self._row_keys = [], [], [], []
 
     def add_block(self, x: np.ndarray, unit_of_row: np.ndarray, units: list[str],
-                  members: dict[str, np.ndarray]) -> None:
-        """Fold many items at once: rows ``x`` (m x k, :func:`small_integers` only), each row's
+                  members: dict[str, np.ndarray], codes: np.ndarray | None = None) -> None:
+        """Fold many items at once: rows ``x`` (m x k, :func:`small_integers` only; with
+        ``codes``, the distinct rows, item ``i``'s row being ``x[codes[i]]``), each item's
         resampling unit (``units[unit_of_row[i]]``, distinct names whose keys draw the weights,
-        as :meth:`add` with a record) and each group's rows (``members``, ascending). The state
-        is the one :meth:`add` item by item gives, to the bit; each unit's weights are drawn
-        once for the whole block and all its groups
+        as :meth:`add` with a record) and each group's items (``members``, ascending). The
+        state is the one :meth:`add` item by item gives, to the bit; each unit's weights are
+        drawn once for the whole block and all its groups
         (:func:`~halluscope.metrics.stats.block_replicates`)."""
         self.flush()
-        if not len(x):
+        if codes is None:
+            x, codes = np.unique(x, axis=0, return_inverse=True) if len(x) else (x, x[:, 0])
+        codes = np.asarray(codes, dtype=np.intp).reshape(-1)
+        if not len(codes):
             return
         if not small_integers(x):
             raise ValueError(f"{self.name}: add_block takes rows of small integers")
-        k, n_units = x.shape[1], len(units)
-        rows = [np.arange(len(x))] + [np.asarray(idx, dtype=np.intp) for idx in members.values()]
+        k, n_units, d = x.shape[1], len(units), len(x)
+        rows = [np.arange(len(codes))] + [np.asarray(idx, dtype=np.intp)
+                                          for idx in members.values()]
         per_unit = np.zeros((n_units, k * len(rows)))
         present = []
-        for j, idx in enumerate(rows):
-            where = unit_of_row[idx]
-            cells = (where[:, None] * k + np.arange(k)).reshape(-1)
-            per_unit[:, j * k:(j + 1) * k] = np.bincount(
-                cells, x[idx].reshape(-1), minlength=n_units * k).reshape(n_units, k)
-            present.append(np.bincount(where, minlength=n_units) > 0)
+        for j, idx in enumerate(rows):     # items per (unit, distinct row), times the rows
+            counts = np.bincount(unit_of_row[idx] * d + codes[idx],
+                                 minlength=n_units * d).reshape(n_units, d)
+            per_unit[:, j * k:(j + 1) * k] = counts @ x     # integers: exact in any order
+            present.append(counts.any(axis=1))
         boot = (block_replicates(per_unit, units, self.n_boot, self.seed)
                 if self.n_boot else None)
         for j, (g, idx) in enumerate(zip(["", *members], rows)):
@@ -436,7 +440,7 @@ class Metric(ABC):
             state.add_summed(len(idx), per_unit[:, j * k:(j + 1) * k].sum(axis=0),
                              None if boot is None else boot[:, j * k:(j + 1) * k],
                              [units[u] for u in np.flatnonzero(present[j]).tolist()])
-        self._added += len(x)
+        self._added += len(codes)
 
     def _group_state(self, group: str) -> SumState:
         st = self.group_states.get(group)

@@ -395,16 +395,16 @@ def _units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores, rows: np.
 def _fold(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
     """Fold the scored lines into the metric's state and its alignment bookkeeping."""
     rows = np.flatnonzero(out.ok)
-    x = np.eye(len(ROW))[_ROW_OF[out.prediction[rows], out.label[rows]]]
+    row_code = _ROW_OF[out.prediction[rows], out.label[rows]]
     signature = out.signature[rows]
     members: dict[str, list[np.ndarray]] = {}
     for code, groups in enumerate(out.signatures):
         where = np.flatnonzero(signature == code)
         for g in groups:
             members.setdefault(g, []).append(where)
-    metric.add_block(x, out.unit[rows], out.units,
+    metric.add_block(np.eye(len(ROW)), out.unit[rows], out.units,
                      {g: parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
-                      for g, parts in members.items()})
+                      for g, parts in members.items()}, codes=row_code)
     metric._used[out.mode] = metric._used.get(out.mode, 0) + len(rows)
     if metric.questions is not None and len(rows):
         seen = (metric._order_seen.setdefault(cols.file, set()) if out.mode == "order"

@@ -60,14 +60,14 @@ def _pyarrow_json():
 
 
 def read_json_table(path: str | Path, keys: frozenset[str],
-                    integer_keys: frozenset[str] = frozenset(), *, others: str = "refuse"
-                    ) -> dict[str, Any] | None:
+                    integer_keys: frozenset[str] = frozenset(), *, others: str = "refuse",
+                    raw: bytes | None = None) -> dict[str, Any] | None:
     """The columns (pyarrow arrays) of a JSON-lines file whose lines are all flat objects with
     the same keys, drawn from ``keys``, every value a string (or an integer, in
     ``integer_keys``); ``None`` when the file is not such a file (or pyarrow is not installed).
     Other keys: ``refuse`` the file, ``ignore`` them (left out, whatever they hold) or take
     them as ``flat`` columns of strings or integers (and a ``metadata`` that is always ``{}``,
-    left out)."""
+    left out). ``raw``: the file's bytes, when the caller has read them already."""
     pa_json = _pyarrow_json()
     path = Path(path)
     if pa_json is None or path.suffix == ".gz":
@@ -75,7 +75,7 @@ def read_json_table(path: str | Path, keys: frozenset[str],
     try:
         if path.stat().st_size > MAX_BYTES:
             return None
-        raw = path.read_bytes()
+        raw = path.read_bytes() if raw is None else raw
     except OSError:
         return None
     if raw.startswith(codecs.BOM_UTF8):

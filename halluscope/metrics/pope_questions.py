@@ -234,11 +234,12 @@ def _question_columns(items: list[tuple[int, Any]], name: str, split_from_name: 
     return cols
 
 
-def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str, Any] | None:
+def _flat_question_columns(path: Path, split_from_name: str | None, raw: bytes | None = None
+                           ) -> dict[str, Any] | None:
     """The columns of a flat JSON-lines question file read whole (:mod:`halluscope.columns`),
     the same as :func:`_question_columns` would give; ``None`` when it must be read line by line
     (also to report a bad label or a repeated id at its line)."""
-    arrays = read_json_table(path, _QUESTION_KEYS, frozenset({"question_id"}))
+    arrays = read_json_table(path, _QUESTION_KEYS, frozenset({"question_id"}), raw=raw)
     if arrays is None:
         return None
     n = len(next(iter(arrays.values())))
@@ -286,17 +287,17 @@ def load_questions(path: str | Path) -> QuestionSet:
         raise ConfigError(f"POPE question file not found: {path}")
     raw, data = _file_bytes(path)
     sha = hashlib.sha256(raw).hexdigest()
-    text = data.decode("utf-8-sig")   # a leading BOM is not part of the first question
     name = str(path)
     split_from_name = None
     m = _SPLIT_IN_NAME.search(path.name)
     if m:
         split_from_name = m.group(1).lower()
 
-    coded = _flat_question_columns(path, split_from_name) if path.suffix != ".gz" else None
+    coded = _flat_question_columns(path, split_from_name, raw) if path.suffix != ".gz" else None
     lines = None
     if coded is None:
         with fast_json.gc_paused():   # ~30,000 small dicts: no collector rescans
+            text = data.decode("utf-8-sig")   # a leading BOM is not part of the first question
             cols = _question_columns(_parsed(text, name), name, split_from_name)
         lines = cols.pop("lines")
         coded = {key: Coded.of(values) for key, values in cols.items()}

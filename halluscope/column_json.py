@@ -23,9 +23,6 @@ from halluscope.columns import Coded, arrow_ints, arrow_strings
 __all__ = ["Fixed", "JsonColumn", "LineNumbers", "Piece", "Writer", "constant", "join", "numbers",
            "piece", "write_rows"]
 
-#: What orjson escapes in a string (``"``, ``\\`` and control characters): a string array
-#: holding none of them is quoted as it is.
-_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 
 Piece = Any
 """A column of text, one value per row (a pyarrow string array)."""
@@ -97,8 +94,7 @@ def _array_piece(values: Any, prefix: str, omit_none: bool) -> Piece:
     n, kind = len(values), str(values.type)
     if kind == "int64":
         text = join([constant(prefix, n), pc.cast(values, pa.string())])
-    elif kind == "string" and not pc.any(pc.match_substring_regex(values, _NEEDS_ESCAPE)
-                                         ).as_py():
+    elif kind == "string" and not _needs_escape(values):
         text = join([constant(prefix + '"', n), values, constant('"', n)])
     else:
         text = JsonColumn(Coded.of(values), None, lead=prefix).rows(0, n)
@@ -106,6 +102,17 @@ def _array_piece(values: Any, prefix: str, omit_none: bool) -> Piece:
         return text
     return pc.if_else(pc.is_valid(values), text, constant("" if omit_none else prefix + "null",
                                                           n))
+
+
+def _needs_escape(values: Any) -> bool:
+    """Whether any string of a pyarrow ``string`` array holds a character orjson escapes
+    (``"``, ``\\``, a control character): one pass over the bytes of its values."""
+    if not len(values) or values.buffers()[2] is None:
+        return False
+    offsets = np.frombuffer(values.buffers()[1], dtype="<i4", count=len(values) + 1,
+                            offset=values.offset * 4)
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return bool(((data < 0x20) | (data == 0x22) | (data == 0x5C)).any())
 
 
 def constant(text: str, n: int) -> Piece:

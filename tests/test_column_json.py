@@ -85,3 +85,16 @@ def test_the_background_writer_keeps_the_order_and_raises_a_failed_write():
         with Writer(Full()) as writer:
             writer.text("a")
             writer.text("b")
+
+
+def test_strings_are_quoted_as_they_are_only_where_nothing_needs_an_escape():
+    from halluscope.column_json import _needs_escape
+    values = pa.array(["ok", 'a"b', "fine", "", "c\\d", "\x1f", "é"])
+    assert _needs_escape(values)
+    assert not _needs_escape(values.slice(2, 2))       # "fine", "" (an offset into the bytes)
+    assert _needs_escape(values.slice(3, 2)) and not _needs_escape(values.slice(6, 1))
+    assert not _needs_escape(pa.array(["", ""])) and not _needs_escape(pa.array([], pa.string()))
+    for start in range(7):
+        part = values.slice(start, 7 - start)
+        assert piece(part, "k", lead="").to_pylist() == \
+            [f'"k":{dumps_finite(v)}' for v in part.to_pylist()]

@@ -44,6 +44,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from halluscope._json import gc_paused
 from halluscope.claims import lexicon as L
 from halluscope.claims.mentions import Mention, MentionIndex
 from halluscope.claims.parse import PIPELINES, load_pipeline, needs_repair, pipeline_name, repair
@@ -355,15 +356,20 @@ def claims_from_doc(doc, vocabulary: Vocabulary | None, *, text: str | None = No
     ``text``: the text the doc was parsed from, when the caller has it (saves a pass).
 
     The rules read a :func:`~halluscope.claims.tokens.snapshot` of the parse, taken again after
-    a repair."""
-    view = snapshot(doc, text)
-    if needs_repair(view):
-        repair(doc)
-        view = snapshot(doc, view.text, exact_edges=True)
-    try:
-        return _DocClaims(view, vocabulary, view.text).run()
-    finally:
-        view.release()
+    a repair. The cyclic garbage collector is paused meanwhile: the snapshot's tokens point at
+    each other (heads, children) until :meth:`~halluscope.claims.tokens.DocView.release`, and
+    collections triggered by building them would rescan every live object for nothing
+    (measured: the claim rules took 0.5 to 1.2 s per 1,000 captions with the collector on,
+    0.5 s every time with it paused)."""
+    with gc_paused():
+        view = snapshot(doc, text)
+        if needs_repair(view):
+            repair(doc)
+            view = snapshot(doc, view.text, exact_edges=True)
+        try:
+            return _DocClaims(view, vocabulary, view.text).run()
+        finally:
+            view.release()
 
 
 MAX_SPLIT_CHARS = 200_000

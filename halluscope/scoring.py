@@ -173,7 +173,7 @@ def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], si
     metric, tally = metrics[0], StreamTally()
     for cols in files:
         scored = metric.score_columns(cols)
-        ok = np.asarray(scored.outcome) == "ok"
+        ok = np.asarray(scored.ok, dtype=bool)
         tally.items += cols.n
         tally.scored[metric.name] += int(ok.sum())
         pieces = _item_pieces(cols, scored.item_columns, metric.name)

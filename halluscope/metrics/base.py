@@ -292,8 +292,11 @@ class Metric(ABC):
     def score_columns(self, cols: Any) -> Any:
         """Score every line of a :class:`~halluscope.columns.RecordColumns` and fold the scored
         ones into the state, as :meth:`update` line by line would; returns what happened to each
-        line: ``outcome[i]`` (``ok``, ``error``, ``skip``), ``errors[i]`` and ``item(i)``, the
-        :class:`ItemScore` of a scored line. Only called when :meth:`scores_columns`."""
+        line: ``ok`` (a boolean array: scored), ``outcome[i]`` (``ok``, ``error``, ``skip``),
+        ``errors[i]``, ``item(i)``, the :class:`ItemScore` of a scored line, and
+        ``item_columns``, those of every line as columns (``row``, ``unit``, ``groups`` and the
+        ``payload``'s keys, for :mod:`halluscope.column_json`). Only called when
+        :meth:`scores_columns`."""
         raise NotImplementedError(f"{self.name} does not score columns")
 
     def describe(self) -> dict[str, Any]:

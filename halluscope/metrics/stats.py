@@ -57,20 +57,6 @@ def _poisson1_cdf() -> np.ndarray:
     return _POISSON_CDF
 
 
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser: a bijective 64-bit mix (counter-based random numbers), computed
-    in place in ``x`` (which is returned)."""
-    tmp = np.empty_like(x)
-    with np.errstate(over="ignore"):
-        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
-            np.right_shift(x, np.uint64(shift), out=tmp)
-            x ^= tmp
-            x *= np.uint64(mult)
-        np.right_shift(x, np.uint64(31), out=tmp)
-        x ^= tmp
-    return x
-
-
 _TWO_53 = 9007199254740992.0
 _THRESHOLDS = None
 
@@ -87,19 +73,62 @@ def _poisson1_thresholds() -> np.ndarray:
 
 def _poisson1_from_bits(bits: np.ndarray, dtype=np.float64) -> np.ndarray:
     """The inverse Poisson(1) CDF of ``u = (bits >> 11) / 2**53``: the number of CDF values
-    ``<= u``, counted on the integers (:func:`_poisson1_thresholds`). Three comparisons cover
-    98% of draws (weights 0 to 3), a binary search the rest."""
-    thresholds = _poisson1_thresholds()
-    small = np.greater_equal(bits, thresholds[0]).view(np.uint8)
-    hit = np.empty(bits.shape, dtype=bool)
-    for t in thresholds[1:3]:
-        np.greater_equal(bits, t, out=hit)
-        small += hit.view(np.uint8)
-    out = small.astype(dtype)
-    flat = bits.reshape(-1)
-    tail = np.flatnonzero(flat >= thresholds[3])
-    out.reshape(-1)[tail] = np.searchsorted(thresholds, flat[tail], side="right")
+    ``<= u``, counted on the integers (:func:`_poisson1_thresholds`)."""
+    return np.searchsorted(_poisson1_thresholds(), bits, side="right").astype(dtype)
+
+
+_TOP_BITS = 16
+_TABLES: dict = {}
+
+
+def _poisson1_table(dtype) -> np.ndarray:
+    """The Poisson(1) count of every 64-bit value by its top 16 bits, as ``dtype``: the count
+    where every value with those top bits has the same one, -1 in the buckets that a threshold
+    of :func:`_poisson1_thresholds` splits (8 of 65,536; the largest thresholds share one)."""
+    key = np.dtype(dtype)
+    if key not in _TABLES:
+        thresholds, shift = _poisson1_thresholds(), np.uint64(64 - _TOP_BITS)
+        top = np.arange(1 << _TOP_BITS, dtype=np.uint64)
+        low = np.searchsorted(thresholds, top << shift, side="right")
+        high = np.searchsorted(thresholds, (top << shift) | ((np.uint64(1) << shift)
+                                                             - np.uint64(1)), side="right")
+        _TABLES[key] = np.where(low == high, low, -1).astype(key)
+    return _TABLES[key]
+
+
+def _draw_weights(base: np.ndarray, steps: np.ndarray, out: np.ndarray, x: np.ndarray,
+                  tmp: np.ndarray) -> np.ndarray:
+    """Poisson(1) weights ``out[b, j]`` of key hashes ``base[j]`` at counters ``steps[b]``
+    (``(b + 1) * golden``), with ``x`` and ``tmp`` (uint64, ``out``'s shape; all three
+    C-contiguous, ``out`` of a float type) as scratch: the
+    same numbers as :func:`_poisson1_from_bits` of SplitMix64's finaliser (``x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9; x ^= x >> 27; x *= 0x94D049BB133111EB; x ^= x >> 31``), in fewer
+    passes. The last step leaves the top 31 bits as they are, so the top 16 bits after the
+    first four index :func:`_poisson1_table`; only the draws in a bucket that a threshold
+    splits (about 1 in 8,000) are finished and searched one by one."""
+    if not (out.flags.c_contiguous and x.flags.c_contiguous):
+        raise ValueError("expected C-contiguous weight and scratch arrays, got strided ones")
+    np.add(steps[:, None], base[None, :], out=x)
+    with np.errstate(over="ignore"):
+        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+            np.right_shift(x, np.uint64(shift), out=tmp)
+            x ^= tmp
+            x *= np.uint64(mult)
+    np.right_shift(x, np.uint64(64 - _TOP_BITS), out=tmp)
+    np.take(_poisson1_table(out.dtype), tmp.view(np.int64), out=out)
+    flat = out.reshape(-1)
+    split = np.flatnonzero(flat < 0)
+    if split.size:
+        bits = x.reshape(-1)[split]
+        bits ^= bits >> np.uint64(31)
+        flat[split] = _poisson1_from_bits(bits, out.dtype)
     return out
+
+
+def _steps(n_boot: int) -> np.ndarray:
+    """The counters ``(b + 1) * golden`` (mod 2**64) of replicates ``b < n_boot``."""
+    with np.errstate(over="ignore"):
+        return np.arange(1, n_boot + 1, dtype=np.uint64) * _GOLDEN
 
 
 _CONTROLLER = None
@@ -125,6 +154,20 @@ def key_hash(key: str, seed: int = 0) -> int:
     return int.from_bytes(digest, "little")
 
 
+def key_hashes(keys: Iterable[str], seed: int = 0) -> np.ndarray:
+    """:func:`key_hash` of every key, as uint64. The keyed hasher is set up once (keying
+    blake2b compresses a whole block) and copied per key: the same digests, half the time."""
+    keyed = hashlib.blake2b(digest_size=8, key=str(int(seed)).encode("ascii"))
+    copy = keyed.copy
+
+    def digest(key: str) -> bytes:
+        h = copy()
+        h.update(key.encode("utf-8"))
+        return h.digest()
+
+    return np.frombuffer(b"".join(map(digest, keys)), dtype="<u8").astype(np.uint64)
+
+
 def replicate_weights(keys: Sequence[str], n_boot: int, seed: int = 0,
                       dtype=np.float64) -> np.ndarray:
     """Poisson(1) bootstrap weights, shape ``(n_boot, len(keys))``, drawn from each key's
@@ -137,10 +180,10 @@ def replicate_weights(keys: Sequence[str], n_boot: int, seed: int = 0,
     m = len(keys)
     if not n_boot or not m:
         return np.zeros((int(n_boot), m))
-    base = np.fromiter((key_hash(k, seed) for k in keys), dtype=np.uint64, count=m)
-    with np.errstate(over="ignore"):
-        bits = (np.arange(1, n_boot + 1, dtype=np.uint64) * _GOLDEN)[:, None] + base[None, :]
-    return _poisson1_from_bits(_splitmix64(bits), dtype)   # u = (bits >> 11) / 2**53
+    shape = (int(n_boot), m)
+    x, tmp = np.empty(shape, np.uint64), np.empty(shape, np.uint64)
+    return _draw_weights(key_hashes(keys, seed), _steps(n_boot), np.empty(shape, dtype), x,
+                         tmp)
 
 
 def ratio(num, den):
@@ -437,23 +480,35 @@ def block_replicates(per_unit: np.ndarray, keys: Sequence[str], n_boot: int, see
                      ) -> np.ndarray:
     """The bootstrap replicates ``W @ per_unit`` (n_boot x columns) of sums over units, where
     ``per_unit`` holds one row per unit (``keys[u]`` its identity) and ``W`` their weights
-    (:func:`replicate_weights`), drawn :data:`UNIT_BLOCK` units at a time. For
-    :func:`small_integers` sums every order of additions gives the same result to the bit; a
-    block whose products and sums stay below 2**24 is multiplied in float32 (exact there too)
-    and added into float64."""
+    (:func:`replicate_weights`), drawn :data:`UNIT_BLOCK` units at a time into the same
+    buffers. For :func:`small_integers` sums every order of additions gives the same result to
+    the bit; a block whose products and sums stay below 2**24 is multiplied in float32 (exact
+    there too) and added into float64. The blocks' products are added in block order, so the
+    result of any other sums is the same to the bit too."""
     out = np.zeros((n_boot, per_unit.shape[1]))
+    if not n_boot or not len(keys):
+        return out
     exact32 = small_integers(per_unit)
+    base, steps = key_hashes(keys, seed), _steps(n_boot)
+    shape = (n_boot, min(UNIT_BLOCK, len(keys)))
+    buffers = (np.empty(shape, np.float32), np.empty(shape, np.uint64),
+               np.empty(shape, np.uint64))
     with one_blas_thread():
         for s in range(0, len(keys), UNIT_BLOCK):
-            out += _block_product(per_unit[s:s + UNIT_BLOCK], keys[s:s + UNIT_BLOCK], n_boot,
-                                  seed, exact32)
+            out += _block_product(per_unit[s:s + UNIT_BLOCK], base[s:s + UNIT_BLOCK], steps,
+                                  exact32, buffers)
     return out
 
 
-def _block_product(counts: np.ndarray, keys: Sequence[str], n_boot: int, seed: int,
-                   exact32: bool) -> np.ndarray:
-    """One block of :func:`block_replicates`."""
-    weights = replicate_weights(keys, n_boot, seed, np.float32)
+def _block_product(counts: np.ndarray, base: np.ndarray, steps: np.ndarray, exact32: bool,
+                   buffers: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """One block of :func:`block_replicates`: the weights of the units whose key hashes are
+    ``base``, drawn into ``buffers`` (float32 weights, two uint64 scratch arrays, at least as
+    wide as the block), times the block's rows."""
+    weights, x, tmp = (b[:, :len(base)] for b in buffers)
+    if weights.shape[1] != buffers[0].shape[1]:     # the last, narrower block: contiguous
+        weights, x, tmp = (np.empty_like(b) for b in (weights, x, tmp))
+    _draw_weights(base, steps, weights, x, tmp)
     if exact32 and float(np.abs(counts).sum(axis=0).max()) * float(weights.max()) < 2.0 ** 24:
         return weights @ counts.astype(np.float32)
     return weights.astype(np.float64) @ counts

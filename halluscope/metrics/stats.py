@@ -27,7 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,19 +100,17 @@ def _poisson1_table(dtype) -> np.ndarray:
     return _TABLES[key]
 
 
-def _draw_weights(base: np.ndarray, steps: np.ndarray, out: np.ndarray, x: np.ndarray,
-                  tmp: np.ndarray) -> np.ndarray:
-    """Poisson(1) weights ``out[b, j]`` of key hashes ``base[j]`` at counters ``steps[b]``
-    (``(b + 1) * golden``), with ``x`` and ``tmp`` (uint64, ``out``'s shape; all three
-    C-contiguous, ``out`` of a float type) as scratch: the
-    same numbers as :func:`_poisson1_from_bits` of SplitMix64's finaliser (``x ^= x >> 30;
-    x *= 0xBF58476D1CE4E5B9; x ^= x >> 27; x *= 0x94D049BB133111EB; x ^= x >> 31``), in fewer
-    passes. The last step leaves the top 31 bits as they are, so the top 16 bits after the
-    first four index :func:`_poisson1_table`; only the draws in a bucket that a threshold
-    splits (about 1 in 8,000) are finished and searched one by one."""
+def _draw_weights(x: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """Poisson(1) weights into ``out`` (C-contiguous, a float type) of the counter values ``x``
+    (uint64, ``key hash + (b + 1) * golden`` per draw, ``out``'s shape, C-contiguous; mixed in
+    place), with ``tmp`` as scratch: the same numbers as :func:`_poisson1_from_bits` of
+    SplitMix64's finaliser (``x ^= x >> 30; x *= 0xBF58476D1CE4E5B9; x ^= x >> 27;
+    x *= 0x94D049BB133111EB; x ^= x >> 31``), in fewer passes. The last step leaves the top 31
+    bits as they are, so the top 16 bits after the first four index :func:`_poisson1_table`;
+    only the draws in a bucket that a threshold splits (about 1 in 8,000) are finished and
+    searched one by one."""
     if not (out.flags.c_contiguous and x.flags.c_contiguous):
-        raise ValueError("expected C-contiguous weight and scratch arrays, got strided ones")
-    np.add(steps[:, None], base[None, :], out=x)
+        raise ValueError("expected C-contiguous weight and counter arrays, got strided ones")
     with np.errstate(over="ignore"):
         for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
             np.right_shift(x, np.uint64(shift), out=tmp)
@@ -180,10 +182,9 @@ def replicate_weights(keys: Sequence[str], n_boot: int, seed: int = 0,
     m = len(keys)
     if not n_boot or not m:
         return np.zeros((int(n_boot), m))
-    shape = (int(n_boot), m)
-    x, tmp = np.empty(shape, np.uint64), np.empty(shape, np.uint64)
-    return _draw_weights(key_hashes(keys, seed), _steps(n_boot), np.empty(shape, dtype), x,
-                         tmp)
+    with np.errstate(over="ignore"):
+        x = np.add(_steps(n_boot)[:, None], key_hashes(keys, seed)[None, :])
+    return _draw_weights(x, np.empty(x.shape, dtype), np.empty_like(x))
 
 
 def ratio(num, den):
@@ -472,46 +473,104 @@ def group_replicates(x: np.ndarray, weights: np.ndarray, unit_of_row: np.ndarray
 
 
 UNIT_BLOCK = 64
-"""Units whose weights are drawn and multiplied at a time in :func:`block_replicates` (the
-weights of 64 units, 1,000 replicates, stay in the CPU's cache)."""
+"""Units whose weights are drawn at a time in :func:`block_replicates` (the counters of 64
+units, 1,000 replicates, stay in the CPU's cache), and multiplied at a time when the sums are
+not :func:`small_integers`."""
+
+EXACT_BLOCK = 1024
+"""Units multiplied at a time in :func:`block_replicates` when the sums are
+:func:`small_integers` (exact in any order, so one product of 1,024 units: 1.2 ms against
+1.9 ms for 16 products of 64 and their additions, 1,000 replicates x 66 columns)."""
+
+MAX_THREADS = 4
+"""Most threads :func:`block_replicates` draws blocks on (numpy's passes and BLAS release the
+GIL, so blocks run side by side)."""
+
+THREAD_MIN_UNITS = 8 * UNIT_BLOCK
+"""Fewest units worth starting threads for."""
 
 
-def block_replicates(per_unit: np.ndarray, keys: Sequence[str], n_boot: int, seed: int = 0
-                     ) -> np.ndarray:
+def default_threads(n_units: int) -> int:
+    """Threads for the weights of ``n_units`` units: half the CPUs this process may use (the
+    other half for the rest of the program and the machine: on two CPUs, one busy elsewhere, a
+    second thread measured slower, 28 -> 35 ms for 5,000 units), at most :data:`MAX_THREADS`
+    and the ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` a process-pool worker is given
+    (:func:`halluscope.engines.limit_threads`); one below :data:`THREAD_MIN_UNITS` units."""
+    if n_units < THREAD_MIN_UNITS:
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    limit = MAX_THREADS
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            limit = min(limit, int(value))
+    return max(1, min(limit, (cpus or 1) // 2))
+
+
+def block_replicates(per_unit: np.ndarray, keys: Sequence[str], n_boot: int, seed: int = 0,
+                     threads: int | None = None) -> np.ndarray:
     """The bootstrap replicates ``W @ per_unit`` (n_boot x columns) of sums over units, where
     ``per_unit`` holds one row per unit (``keys[u]`` its identity) and ``W`` their weights
-    (:func:`replicate_weights`), drawn :data:`UNIT_BLOCK` units at a time into the same
-    buffers. For :func:`small_integers` sums every order of additions gives the same result to
-    the bit; a block whose products and sums stay below 2**24 is multiplied in float32 (exact
-    there too) and added into float64. The blocks' products are added in block order, so the
-    result of any other sums is the same to the bit too."""
+    (:func:`replicate_weights`), drawn :data:`UNIT_BLOCK` units at a time into reused buffers,
+    on ``threads`` threads (default :func:`default_threads`).
+
+    :func:`small_integers` sums are exact in any order: :data:`EXACT_BLOCK` units are
+    multiplied at a time, in float32 where the products and sums stay below 2**24. Other sums
+    are multiplied :data:`UNIT_BLOCK` units at a time in float64, and the blocks' products
+    added in block order whatever the threads, so they too are the same to the bit for any
+    number of threads."""
     out = np.zeros((n_boot, per_unit.shape[1]))
     if not n_boot or not len(keys):
         return out
-    exact32 = small_integers(per_unit)
-    base, steps = key_hashes(keys, seed), _steps(n_boot)
-    shape = (n_boot, min(UNIT_BLOCK, len(keys)))
-    buffers = (np.empty(shape, np.float32), np.empty(shape, np.uint64),
-               np.empty(shape, np.uint64))
-    with one_blas_thread():
-        for s in range(0, len(keys), UNIT_BLOCK):
-            out += _block_product(per_unit[s:s + UNIT_BLOCK], base[s:s + UNIT_BLOCK], steps,
-                                  exact32, buffers)
+    exact = small_integers(per_unit)
+    span = EXACT_BLOCK if exact else UNIT_BLOCK
+    base = key_hashes(keys, seed)
+    steps = np.repeat(_steps(n_boot)[None, :], min(UNIT_BLOCK, len(keys)), axis=0)
+    local = threading.local()
+
+    def product(s: int) -> np.ndarray:
+        if not hasattr(local, "buffers"):
+            local.buffers = (np.empty((min(span, len(keys)), n_boot), np.float32),
+                             np.empty(steps.shape, np.uint64), np.empty(steps.shape, np.uint64))
+        return _span_product(per_unit[s:s + span], base[s:s + span], steps, exact,
+                             local.buffers)
+
+    threads = default_threads(len(keys)) if threads is None else max(1, int(threads))
+    with one_blas_thread():             # process-wide for OpenBLAS: every worker's products
+        if threads == 1:
+            for s in range(0, len(keys), span):
+                out += product(s)
+            return out
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            pending: deque = deque()
+            for s in range(0, len(keys), span):     # a few ahead, added in order
+                pending.append(pool.submit(product, s))
+                if len(pending) > 2 * threads:
+                    out += pending.popleft().result()
+            while pending:
+                out += pending.popleft().result()
     return out
 
 
-def _block_product(counts: np.ndarray, base: np.ndarray, steps: np.ndarray, exact32: bool,
-                   buffers: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-    """One block of :func:`block_replicates`: the weights of the units whose key hashes are
-    ``base``, drawn into ``buffers`` (float32 weights, two uint64 scratch arrays, at least as
-    wide as the block), times the block's rows."""
-    weights, x, tmp = (b[:, :len(base)] for b in buffers)
-    if weights.shape[1] != buffers[0].shape[1]:     # the last, narrower block: contiguous
-        weights, x, tmp = (np.empty_like(b) for b in (weights, x, tmp))
-    _draw_weights(base, steps, weights, x, tmp)
-    if exact32 and float(np.abs(counts).sum(axis=0).max()) * float(weights.max()) < 2.0 ** 24:
-        return weights @ counts.astype(np.float32)
-    return weights.astype(np.float64) @ counts
+def _span_product(counts: np.ndarray, base: np.ndarray, steps: np.ndarray, exact: bool,
+                  buffers: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """One span of :func:`block_replicates`: the weights of the units whose key hashes are
+    ``base`` (``steps``: each replicate's counter, repeated on :data:`UNIT_BLOCK` rows), drawn
+    transposed (one row per unit, contiguous) into ``buffers`` (float32 weights, as many rows
+    as the longest span; counters and scratch, as ``steps``), times the span's rows
+    ``counts``."""
+    weights_t, x, tmp = buffers
+    weights_t = weights_t[:len(base)]
+    for r in range(0, len(base), UNIT_BLOCK):
+        m = min(UNIT_BLOCK, len(base) - r)
+        with np.errstate(over="ignore"):
+            np.add(base[r:r + m, None], steps[:m], out=x[:m])
+        _draw_weights(x[:m], weights_t[r:r + m], tmp[:m])
+    if not exact:                       # C-contiguous float64, as it always was multiplied
+        return np.ascontiguousarray(weights_t.T, dtype=np.float64) @ counts
+    if float(np.abs(counts).sum(axis=0).max()) * float(weights_t.max()) < 2.0 ** 24:
+        return weights_t.T @ counts.astype(np.float32)
+    return weights_t.T.astype(np.float64) @ counts
 
 
 def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:

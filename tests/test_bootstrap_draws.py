@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from halluscope.metrics import stats
-from halluscope.metrics.stats import block_replicates, key_hashes, replicate_weights
+from halluscope.metrics import draws as stats
+from halluscope.metrics.draws import block_replicates, key_hashes, replicate_weights
 
 MASK = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
@@ -140,12 +140,17 @@ def test_poisson_table_agrees_with_both_ends_of_each_bucket():
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("n_boot", [5, 300])
 def test_block_replicates_equal_the_reference(threads, n_boot):
-    """Integer sums (float32 products where they stay exact, float64 above 2**24) and
+    """Integer sums (float32 products where they stay exact, float64 above 2**24; repeated and
+    all-zero columns multiplied once and not at all) and
     non-integer sums (float64 in 64-unit blocks), over more than one span of each path (a
     narrower last one too), on one thread and on three."""
     rng = np.random.default_rng(n_boot)
     keys = random_keys(rng, 2100)
-    cases = {"integer": rng.integers(-3, 4, size=(len(keys), 5)).astype(np.float64),
+    ints = rng.integers(-3, 4, size=(len(keys), 5)).astype(np.float64)
+    cases = {"integer": ints,
+             "repeated and zero columns": np.column_stack([ints[:, :2], 0 * ints[:, :1], ints,
+                                                           ints[:, 1], 0 * ints[:, :1]]),
+             "all zero": np.zeros((len(keys), 3)),
              "large integer": rng.integers(0, 2 ** 20, size=(len(keys), 2)).astype(np.float64),
              "float": rng.normal(size=(len(keys), 4)) * 1e3}
     for name, per_unit in cases.items():
@@ -175,3 +180,15 @@ def test_default_threads_respect_worker_limits(monkeypatch):
     assert 1 <= many <= stats.MAX_THREADS
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")        # a process-pool worker's share
     assert stats.default_threads(10 ** 6) == 1
+
+
+def test_distinct_columns():
+    x = np.array([[1, 0, 1, 2, 0], [3, 0, 3, 2, 0], [0, 0, 0, 1, 0]], dtype=float)
+    distinct, column = stats._distinct_columns(x)
+    assert distinct.tolist() == [[1, 2], [3, 2], [0, 1]]
+    assert column.tolist() == [0, -1, 0, 1, -1]
+    c = math.cos(1.0)       # the fingerprint vector is cos(0), cos(1), ...: equal dot products
+    same_print = np.array([[c, 0.0], [0.0, 1.0]])
+    assert np.array_equal(same_print.T @ np.cos(np.arange(2.0)), [c, c])
+    distinct, column = stats._distinct_columns(same_print)
+    assert np.array_equal(distinct, same_print) and column.tolist() == [0, 1]

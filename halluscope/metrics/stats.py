@@ -25,166 +25,19 @@ An interval over fewer than :data:`MIN_UNITS` units (or resampling fewer than
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+
+from halluscope.metrics.draws import (  # noqa: F401  (re-exported: callers import them here)
+    block_replicates, key_hash, key_hashes, one_blas_thread, replicate_weights, small_integers)
 
 DEFAULT_BOOTSTRAP = 1000
 CHUNK = 2048
 MIN_UNITS = 10
 """Fewest units (and fewest resampled clusters) an interval is computed over."""
-
-
-_POISSON_CDF = None
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _poisson1_cdf() -> np.ndarray:
-    """CDF of Poisson(1) at 0, 1, 2, ... until it reaches 1 in float64 (inverse-CDF table)."""
-    global _POISSON_CDF
-    if _POISSON_CDF is None:
-        pmf, k, cdf = math.exp(-1.0), 0, []
-        total = 0.0
-        while total < 1.0 - 1e-17 and k < 40:
-            total += pmf
-            cdf.append(total)
-            k += 1
-            pmf /= k
-        _POISSON_CDF = np.asarray(cdf)
-    return _POISSON_CDF
-
-
-_TWO_53 = 9007199254740992.0
-_THRESHOLDS = None
-
-
-def _poisson1_thresholds() -> np.ndarray:
-    """``cdf[k] <= bits / 2**64`` as integers: ``bits >> 11 >= ceil(cdf[k] * 2**53)``, that is
-    ``bits >= ceil(cdf[k] * 2**53) << 11`` (scaling by a power of two is exact)."""
-    global _THRESHOLDS
-    if _THRESHOLDS is None:
-        cdf = _poisson1_cdf()
-        _THRESHOLDS = np.ceil(cdf[cdf < 1.0] * _TWO_53).astype(np.uint64) << np.uint64(11)
-    return _THRESHOLDS
-
-
-def _poisson1_from_bits(bits: np.ndarray, dtype=np.float64) -> np.ndarray:
-    """The inverse Poisson(1) CDF of ``u = (bits >> 11) / 2**53``: the number of CDF values
-    ``<= u``, counted on the integers (:func:`_poisson1_thresholds`)."""
-    return np.searchsorted(_poisson1_thresholds(), bits, side="right").astype(dtype)
-
-
-_TOP_BITS = 16
-_TABLES: dict = {}
-
-
-def _poisson1_table(dtype) -> np.ndarray:
-    """The Poisson(1) count of every 64-bit value by its top 16 bits, as ``dtype``: the count
-    where every value with those top bits has the same one, -1 in the buckets that a threshold
-    of :func:`_poisson1_thresholds` splits (8 of 65,536; the largest thresholds share one)."""
-    key = np.dtype(dtype)
-    if key not in _TABLES:
-        thresholds, shift = _poisson1_thresholds(), np.uint64(64 - _TOP_BITS)
-        top = np.arange(1 << _TOP_BITS, dtype=np.uint64)
-        low = np.searchsorted(thresholds, top << shift, side="right")
-        high = np.searchsorted(thresholds, (top << shift) | ((np.uint64(1) << shift)
-                                                             - np.uint64(1)), side="right")
-        _TABLES[key] = np.where(low == high, low, -1).astype(key)
-    return _TABLES[key]
-
-
-def _draw_weights(x: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-    """Poisson(1) weights into ``out`` (C-contiguous, a float type) of the counter values ``x``
-    (uint64, ``key hash + (b + 1) * golden`` per draw, ``out``'s shape, C-contiguous; mixed in
-    place), with ``tmp`` as scratch: the same numbers as :func:`_poisson1_from_bits` of
-    SplitMix64's finaliser (``x ^= x >> 30; x *= 0xBF58476D1CE4E5B9; x ^= x >> 27;
-    x *= 0x94D049BB133111EB; x ^= x >> 31``), in fewer passes. The last step leaves the top 31
-    bits as they are, so the top 16 bits after the first four index :func:`_poisson1_table`;
-    only the draws in a bucket that a threshold splits (about 1 in 8,000) are finished and
-    searched one by one."""
-    if not (out.flags.c_contiguous and x.flags.c_contiguous):
-        raise ValueError("expected C-contiguous weight and counter arrays, got strided ones")
-    with np.errstate(over="ignore"):
-        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
-            np.right_shift(x, np.uint64(shift), out=tmp)
-            x ^= tmp
-            x *= np.uint64(mult)
-    np.right_shift(x, np.uint64(64 - _TOP_BITS), out=tmp)
-    np.take(_poisson1_table(out.dtype), tmp.view(np.int64), out=out)
-    flat = out.reshape(-1)
-    split = np.flatnonzero(flat < 0)
-    if split.size:
-        bits = x.reshape(-1)[split]
-        bits ^= bits >> np.uint64(31)
-        flat[split] = _poisson1_from_bits(bits, out.dtype)
-    return out
-
-
-def _steps(n_boot: int) -> np.ndarray:
-    """The counters ``(b + 1) * golden`` (mod 2**64) of replicates ``b < n_boot``."""
-    with np.errstate(over="ignore"):
-        return np.arange(1, n_boot + 1, dtype=np.uint64) * _GOLDEN
-
-
-_CONTROLLER = None
-
-
-def one_blas_thread():
-    """A context in which numpy's BLAS runs on one thread. The bootstrap's products are small
-    (1,000 replicates x a few dozen units or columns), and a threaded BLAS spends longer waking
-    its threads than multiplying: measured here, 8 ms per product on two threads while the other
-    core was busy, against 0.07 ms on one. The previous limits come back on exit."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
-
-
-def key_hash(key: str, seed: int = 0) -> int:
-    """A 64-bit hash of ``(seed, key)`` (blake2b), the stream every replicate weight of the key
-    is drawn from."""
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8,
-                             key=str(int(seed)).encode("ascii")).digest()
-    return int.from_bytes(digest, "little")
-
-
-def key_hashes(keys: Iterable[str], seed: int = 0) -> np.ndarray:
-    """:func:`key_hash` of every key, as uint64. The keyed hasher is set up once (keying
-    blake2b compresses a whole block) and copied per key: the same digests, half the time."""
-    keyed = hashlib.blake2b(digest_size=8, key=str(int(seed)).encode("ascii"))
-    copy = keyed.copy
-
-    def digest(key: str) -> bytes:
-        h = copy()
-        h.update(key.encode("utf-8"))
-        return h.digest()
-
-    return np.frombuffer(b"".join(map(digest, keys)), dtype="<u8").astype(np.uint64)
-
-
-def replicate_weights(keys: Sequence[str], n_boot: int, seed: int = 0,
-                      dtype=np.float64) -> np.ndarray:
-    """Poisson(1) bootstrap weights, shape ``(n_boot, len(keys))``, drawn from each key's
-    identity: column ``j`` depends only on ``(keys[j], seed)``, never on the other keys or the
-    order, so any sharding of the items gives them the same weights.
-
-    Replicate ``b`` of key ``k`` is the inverse Poisson(1) CDF of the uniform number
-    ``splitmix64(blake2b(seed, k) + (b + 1) * golden) / 2**64`` (a counter-based generator).
-    """
-    m = len(keys)
-    if not n_boot or not m:
-        return np.zeros((int(n_boot), m))
-    with np.errstate(over="ignore"):
-        x = np.add(_steps(n_boot)[:, None], key_hashes(keys, seed)[None, :])
-    return _draw_weights(x, np.empty(x.shape, dtype), np.empty_like(x))
 
 
 def ratio(num, den):
@@ -442,12 +295,6 @@ GROUP_COLUMNS = 1024
 """Columns (groups x metric columns) of one matrix product in :func:`group_replicates`."""
 
 
-def small_integers(x: np.ndarray) -> bool:
-    """Whether every value is an integer below 2**31 in size: weighted sums of a chunk of such
-    rows are exact in float64, whatever the order of the additions."""
-    return bool((np.abs(x) < 2.0 ** 31).all() and (x == np.floor(x)).all())
-
-
 def group_replicates(x: np.ndarray, weights: np.ndarray, unit_of_row: np.ndarray,
                      members: Mapping[str, Sequence[int]]):
     """``(group, replicates)`` for every group: the weighted column sums (n_boot x k) of the
@@ -470,107 +317,6 @@ def group_replicates(x: np.ndarray, weights: np.ndarray, unit_of_row: np.ndarray
             boot = weights @ per_unit
         for j, g in enumerate(batch):
             yield g, boot[:, j * k:(j + 1) * k]
-
-
-UNIT_BLOCK = 64
-"""Units whose weights are drawn at a time in :func:`block_replicates` (the counters of 64
-units, 1,000 replicates, stay in the CPU's cache), and multiplied at a time when the sums are
-not :func:`small_integers`."""
-
-EXACT_BLOCK = 1024
-"""Units multiplied at a time in :func:`block_replicates` when the sums are
-:func:`small_integers` (exact in any order, so one product of 1,024 units: 1.2 ms against
-1.9 ms for 16 products of 64 and their additions, 1,000 replicates x 66 columns)."""
-
-MAX_THREADS = 4
-"""Most threads :func:`block_replicates` draws blocks on (numpy's passes and BLAS release the
-GIL, so blocks run side by side)."""
-
-THREAD_MIN_UNITS = 8 * UNIT_BLOCK
-"""Fewest units worth starting threads for."""
-
-
-def default_threads(n_units: int) -> int:
-    """Threads for the weights of ``n_units`` units: half the CPUs this process may use (the
-    other half for the rest of the program and the machine: on two CPUs, one busy elsewhere, a
-    second thread measured slower, 28 -> 35 ms for 5,000 units), at most :data:`MAX_THREADS`
-    and the ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` a process-pool worker is given
-    (:func:`halluscope.engines.limit_threads`); one below :data:`THREAD_MIN_UNITS` units."""
-    if n_units < THREAD_MIN_UNITS:
-        return 1
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    limit = MAX_THREADS
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        value = os.environ.get(var, "").strip()
-        if value.isdigit() and int(value) > 0:
-            limit = min(limit, int(value))
-    return max(1, min(limit, (cpus or 1) // 2))
-
-
-def block_replicates(per_unit: np.ndarray, keys: Sequence[str], n_boot: int, seed: int = 0,
-                     threads: int | None = None) -> np.ndarray:
-    """The bootstrap replicates ``W @ per_unit`` (n_boot x columns) of sums over units, where
-    ``per_unit`` holds one row per unit (``keys[u]`` its identity) and ``W`` their weights
-    (:func:`replicate_weights`), drawn :data:`UNIT_BLOCK` units at a time into reused buffers,
-    on ``threads`` threads (default :func:`default_threads`).
-
-    :func:`small_integers` sums are exact in any order: :data:`EXACT_BLOCK` units are
-    multiplied at a time, in float32 where the products and sums stay below 2**24. Other sums
-    are multiplied :data:`UNIT_BLOCK` units at a time in float64, and the blocks' products
-    added in block order whatever the threads, so they too are the same to the bit for any
-    number of threads."""
-    out = np.zeros((n_boot, per_unit.shape[1]))
-    if not n_boot or not len(keys):
-        return out
-    exact = small_integers(per_unit)
-    span = EXACT_BLOCK if exact else UNIT_BLOCK
-    base = key_hashes(keys, seed)
-    steps = np.repeat(_steps(n_boot)[None, :], min(UNIT_BLOCK, len(keys)), axis=0)
-    local = threading.local()
-
-    def product(s: int) -> np.ndarray:
-        if not hasattr(local, "buffers"):
-            local.buffers = (np.empty((min(span, len(keys)), n_boot), np.float32),
-                             np.empty(steps.shape, np.uint64), np.empty(steps.shape, np.uint64))
-        return _span_product(per_unit[s:s + span], base[s:s + span], steps, exact,
-                             local.buffers)
-
-    threads = default_threads(len(keys)) if threads is None else max(1, int(threads))
-    with one_blas_thread():             # process-wide for OpenBLAS: every worker's products
-        if threads == 1:
-            for s in range(0, len(keys), span):
-                out += product(s)
-            return out
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            pending: deque = deque()
-            for s in range(0, len(keys), span):     # a few ahead, added in order
-                pending.append(pool.submit(product, s))
-                if len(pending) > 2 * threads:
-                    out += pending.popleft().result()
-            while pending:
-                out += pending.popleft().result()
-    return out
-
-
-def _span_product(counts: np.ndarray, base: np.ndarray, steps: np.ndarray, exact: bool,
-                  buffers: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-    """One span of :func:`block_replicates`: the weights of the units whose key hashes are
-    ``base`` (``steps``: each replicate's counter, repeated on :data:`UNIT_BLOCK` rows), drawn
-    transposed (one row per unit, contiguous) into ``buffers`` (float32 weights, as many rows
-    as the longest span; counters and scratch, as ``steps``), times the span's rows
-    ``counts``."""
-    weights_t, x, tmp = buffers
-    weights_t = weights_t[:len(base)]
-    for r in range(0, len(base), UNIT_BLOCK):
-        m = min(UNIT_BLOCK, len(base) - r)
-        with np.errstate(over="ignore"):
-            np.add(base[r:r + m, None], steps[:m], out=x[:m])
-        _draw_weights(x[:m], weights_t[r:r + m], tmp[:m])
-    if not exact:                       # C-contiguous float64, as it always was multiplied
-        return np.ascontiguousarray(weights_t.T, dtype=np.float64) @ counts
-    if float(np.abs(counts).sum(axis=0).max()) * float(weights_t.max()) < 2.0 ** 24:
-        return weights_t.T @ counts.astype(np.float32)
-    return weights_t.T.astype(np.float64) @ counts
 
 
 def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:

@@ -61,6 +61,10 @@ def _poisson1_from_bits(bits: np.ndarray, dtype=np.float64) -> np.ndarray:
 
 
 _TOP_BITS = 16
+_TOP_SHIFT = np.uint64(64 - _TOP_BITS)
+_MIX = ((np.uint64(30), np.uint64(0xBF58476D1CE4E5B9)),
+        (np.uint64(27), np.uint64(0x94D049BB133111EB)))
+"""SplitMix64's first four steps: ``x ^= x >> shift; x *= mult`` twice."""
 _TABLES: dict = {}
 
 
@@ -90,12 +94,11 @@ def _draw_weights(x: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray
     searched one by one."""
     if not (out.flags.c_contiguous and x.flags.c_contiguous):
         raise ValueError("expected C-contiguous weight and counter arrays, got strided ones")
-    with np.errstate(over="ignore"):
-        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
-            np.right_shift(x, np.uint64(shift), out=tmp)
-            x ^= tmp
-            x *= np.uint64(mult)
-    np.right_shift(x, np.uint64(64 - _TOP_BITS), out=tmp)
+    for shift, mult in _MIX:            # uint64 arrays wrap around silently
+        np.right_shift(x, shift, out=tmp)
+        x ^= tmp
+        x *= mult
+    np.right_shift(x, _TOP_SHIFT, out=tmp)
     np.take(_poisson1_table(out.dtype), tmp.view(np.int64), out=out, mode="clip")  # < 2**16
     flat = out.reshape(-1)
     split = np.flatnonzero(flat < 0)
@@ -311,8 +314,7 @@ def _span_product(counts: np.ndarray, base: np.ndarray, steps: np.ndarray, exact
     weights_t = weights_t[:len(base)]
     for r in range(0, len(base), len(steps)):
         m = min(len(steps), len(base) - r)
-        with np.errstate(over="ignore"):
-            np.add(base[r:r + m, None], steps[:m], out=x[:m])
+        np.add(base[r:r + m, None], steps[:m], out=x[:m])
         _draw_weights(x[:m], weights_t[r:r + m], tmp[:m])
     if not exact:                       # C-contiguous float64, as it always was multiplied
         return np.ascontiguousarray(weights_t.T, dtype=np.float64) @ counts

@@ -74,7 +74,7 @@ def _poisson1_table(dtype) -> np.ndarray:
     of :func:`_poisson1_thresholds` splits (8 of 65,536; the largest thresholds share one)."""
     key = np.dtype(dtype)
     if key not in _TABLES:
-        thresholds, shift = _poisson1_thresholds(), np.uint64(64 - _TOP_BITS)
+        thresholds, shift = _poisson1_thresholds(), _TOP_SHIFT
         top = np.arange(1 << _TOP_BITS, dtype=np.uint64)
         low = np.searchsorted(thresholds, top << shift, side="right")
         high = np.searchsorted(thresholds, (top << shift) | ((np.uint64(1) << shift)
@@ -222,8 +222,9 @@ def block_replicates(per_unit: np.ndarray, keys: Sequence[str], n_boot: int, see
                      threads: int | None = None) -> np.ndarray:
     """The bootstrap replicates ``W @ per_unit`` (n_boot x columns) of sums over units, where
     ``per_unit`` holds one row per unit (``keys[u]`` its identity) and ``W`` their weights
-    (:func:`replicate_weights`), drawn :data:`DRAW_UNITS` units at a time into reused buffers,
-    on ``threads`` threads (default :func:`default_threads`).
+    (:func:`replicate_weights`), drawn :data:`DRAW_UNITS` units at a time into reused buffers
+    (:data:`THREAD_DRAW_UNITS` on threads), on ``threads`` threads (default
+    :func:`default_threads`).
 
     :func:`small_integers` sums are exact in any order: :data:`EXACT_BLOCK` units are
     multiplied at a time, in float32 where the products and sums stay below 2**24. Other sums
@@ -275,6 +276,7 @@ def _replicates(per_unit: np.ndarray, keys: Sequence[str], n_boot: int, seed: in
     span = EXACT_BLOCK if exact else UNIT_BLOCK
     base = key_hashes(keys, seed)
     threads = default_threads(len(keys)) if threads is None else max(1, int(threads))
+    threads = min(threads, -(-len(keys) // span))      # no more threads than spans
     draw = DRAW_UNITS if threads == 1 else THREAD_DRAW_UNITS
     steps = np.repeat(_steps(n_boot)[None, :], min(draw, len(keys)), axis=0)
     local = threading.local()

@@ -74,7 +74,7 @@ def _weights_by_definition(keys, n_boot, seed):
     """Replicate weights written out as the definition says: the float uniform
     ``(splitmix64(hash + (b + 1) * golden) >> 11) / 2**53`` through searchsorted on the float
     Poisson(1) CDF, one step at a time with no in-place tricks."""
-    from halluscope.metrics.stats import _GOLDEN, _poisson1_cdf, key_hash
+    from halluscope.metrics.draws import _GOLDEN, _poisson1_cdf, key_hash
     out = np.zeros((n_boot, len(keys)))
     mask = (1 << 64) - 1
     for j, key in enumerate(keys):

@@ -25,122 +25,19 @@ An interval over fewer than :data:`MIN_UNITS` units (or resampling fewer than
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from halluscope.metrics.draws import (  # noqa: F401  (re-exported: callers import them here)
+    block_replicates, key_hash, key_hashes, one_blas_thread, replicate_weights, small_integers)
+
 DEFAULT_BOOTSTRAP = 1000
 CHUNK = 2048
 MIN_UNITS = 10
 """Fewest units (and fewest resampled clusters) an interval is computed over."""
-
-
-_POISSON_CDF = None
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _poisson1_cdf() -> np.ndarray:
-    """CDF of Poisson(1) at 0, 1, 2, ... until it reaches 1 in float64 (inverse-CDF table)."""
-    global _POISSON_CDF
-    if _POISSON_CDF is None:
-        pmf, k, cdf = math.exp(-1.0), 0, []
-        total = 0.0
-        while total < 1.0 - 1e-17 and k < 40:
-            total += pmf
-            cdf.append(total)
-            k += 1
-            pmf /= k
-        _POISSON_CDF = np.asarray(cdf)
-    return _POISSON_CDF
-
-
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser: a bijective 64-bit mix (counter-based random numbers), computed
-    in place in ``x`` (which is returned)."""
-    tmp = np.empty_like(x)
-    with np.errstate(over="ignore"):
-        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
-            np.right_shift(x, np.uint64(shift), out=tmp)
-            x ^= tmp
-            x *= np.uint64(mult)
-        np.right_shift(x, np.uint64(31), out=tmp)
-        x ^= tmp
-    return x
-
-
-_TWO_53 = 9007199254740992.0
-_THRESHOLDS = None
-
-
-def _poisson1_thresholds() -> np.ndarray:
-    """``cdf[k] <= bits / 2**64`` as integers: ``bits >> 11 >= ceil(cdf[k] * 2**53)``, that is
-    ``bits >= ceil(cdf[k] * 2**53) << 11`` (scaling by a power of two is exact)."""
-    global _THRESHOLDS
-    if _THRESHOLDS is None:
-        cdf = _poisson1_cdf()
-        _THRESHOLDS = np.ceil(cdf[cdf < 1.0] * _TWO_53).astype(np.uint64) << np.uint64(11)
-    return _THRESHOLDS
-
-
-def _poisson1_from_bits(bits: np.ndarray, dtype=np.float64) -> np.ndarray:
-    """The inverse Poisson(1) CDF of ``u = (bits >> 11) / 2**53``: the number of CDF values
-    ``<= u``, counted on the integers (:func:`_poisson1_thresholds`). Three comparisons cover
-    98% of draws (weights 0 to 3), a binary search the rest."""
-    thresholds = _poisson1_thresholds()
-    small = np.greater_equal(bits, thresholds[0]).view(np.uint8)
-    hit = np.empty(bits.shape, dtype=bool)
-    for t in thresholds[1:3]:
-        np.greater_equal(bits, t, out=hit)
-        small += hit.view(np.uint8)
-    out = small.astype(dtype)
-    flat = bits.reshape(-1)
-    tail = np.flatnonzero(flat >= thresholds[3])
-    out.reshape(-1)[tail] = np.searchsorted(thresholds, flat[tail], side="right")
-    return out
-
-
-_CONTROLLER = None
-
-
-def one_blas_thread():
-    """A context in which numpy's BLAS runs on one thread. The bootstrap's products are small
-    (1,000 replicates x a few dozen units or columns), and a threaded BLAS spends longer waking
-    its threads than multiplying: measured here, 8 ms per product on two threads while the other
-    core was busy, against 0.07 ms on one. The previous limits come back on exit."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
-
-
-def key_hash(key: str, seed: int = 0) -> int:
-    """A 64-bit hash of ``(seed, key)`` (blake2b), the stream every replicate weight of the key
-    is drawn from."""
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8,
-                             key=str(int(seed)).encode("ascii")).digest()
-    return int.from_bytes(digest, "little")
-
-
-def replicate_weights(keys: Sequence[str], n_boot: int, seed: int = 0,
-                      dtype=np.float64) -> np.ndarray:
-    """Poisson(1) bootstrap weights, shape ``(n_boot, len(keys))``, drawn from each key's
-    identity: column ``j`` depends only on ``(keys[j], seed)``, never on the other keys or the
-    order, so any sharding of the items gives them the same weights.
-
-    Replicate ``b`` of key ``k`` is the inverse Poisson(1) CDF of the uniform number
-    ``splitmix64(blake2b(seed, k) + (b + 1) * golden) / 2**64`` (a counter-based generator).
-    """
-    m = len(keys)
-    if not n_boot or not m:
-        return np.zeros((int(n_boot), m))
-    base = np.fromiter((key_hash(k, seed) for k in keys), dtype=np.uint64, count=m)
-    with np.errstate(over="ignore"):
-        bits = (np.arange(1, n_boot + 1, dtype=np.uint64) * _GOLDEN)[:, None] + base[None, :]
-    return _poisson1_from_bits(_splitmix64(bits), dtype)   # u = (bits >> 11) / 2**53
 
 
 def ratio(num, den):
@@ -398,12 +295,6 @@ GROUP_COLUMNS = 1024
 """Columns (groups x metric columns) of one matrix product in :func:`group_replicates`."""
 
 
-def small_integers(x: np.ndarray) -> bool:
-    """Whether every value is an integer below 2**31 in size: weighted sums of a chunk of such
-    rows are exact in float64, whatever the order of the additions."""
-    return bool((np.abs(x) < 2.0 ** 31).all() and (x == np.floor(x)).all())
-
-
 def group_replicates(x: np.ndarray, weights: np.ndarray, unit_of_row: np.ndarray,
                      members: Mapping[str, Sequence[int]]):
     """``(group, replicates)`` for every group: the weighted column sums (n_boot x k) of the
@@ -426,37 +317,6 @@ def group_replicates(x: np.ndarray, weights: np.ndarray, unit_of_row: np.ndarray
             boot = weights @ per_unit
         for j, g in enumerate(batch):
             yield g, boot[:, j * k:(j + 1) * k]
-
-
-UNIT_BLOCK = 64
-"""Units whose weights are drawn and multiplied at a time in :func:`block_replicates` (the
-weights of 64 units, 1,000 replicates, stay in the CPU's cache)."""
-
-
-def block_replicates(per_unit: np.ndarray, keys: Sequence[str], n_boot: int, seed: int = 0
-                     ) -> np.ndarray:
-    """The bootstrap replicates ``W @ per_unit`` (n_boot x columns) of sums over units, where
-    ``per_unit`` holds one row per unit (``keys[u]`` its identity) and ``W`` their weights
-    (:func:`replicate_weights`), drawn :data:`UNIT_BLOCK` units at a time. For
-    :func:`small_integers` sums every order of additions gives the same result to the bit; a
-    block whose products and sums stay below 2**24 is multiplied in float32 (exact there too)
-    and added into float64."""
-    out = np.zeros((n_boot, per_unit.shape[1]))
-    exact32 = small_integers(per_unit)
-    with one_blas_thread():
-        for s in range(0, len(keys), UNIT_BLOCK):
-            out += _block_product(per_unit[s:s + UNIT_BLOCK], keys[s:s + UNIT_BLOCK], n_boot,
-                                  seed, exact32)
-    return out
-
-
-def _block_product(counts: np.ndarray, keys: Sequence[str], n_boot: int, seed: int,
-                   exact32: bool) -> np.ndarray:
-    """One block of :func:`block_replicates`."""
-    weights = replicate_weights(keys, n_boot, seed, np.float32)
-    if exact32 and float(np.abs(counts).sum(axis=0).max()) * float(weights.max()) < 2.0 ** 24:
-        return weights @ counts.astype(np.float32)
-    return weights.astype(np.float64) @ counts
 
 
 def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:

@@ -220,9 +220,9 @@ class RecordColumns:
         if key is None:
             return None
         values = self._arrays[key]
-        if str(values.type) == "int64":
+        if str(values.type) == "int64":      # cast once: ids are asked for several times
             import pyarrow.compute as pc
-            values = pc.cast(values, "string")
+            values = self._arrays[key] = pc.cast(values, "string")
         return values
 
     def plain(self, name: str) -> Any:

@@ -427,8 +427,7 @@ class Metric(ABC):
         if not small_integers(x):
             raise ValueError(f"{self.name}: add_block takes rows of small integers")
         k, n_units, d = x.shape[1], len(units), len(x)
-        rows = [np.arange(len(codes))] + [np.asarray(idx, dtype=np.intp)
-                                          for idx in members.values()]
+        rows = [np.arange(len(codes)), *(np.asarray(i, dtype=np.intp) for i in members.values())]
         per_unit = np.zeros((n_units, k * len(rows)))
         present = []
         for j, idx in enumerate(rows):     # items per (unit, distinct row), times the rows
@@ -436,7 +435,8 @@ class Metric(ABC):
                                  minlength=n_units * d).reshape(n_units, d)
             per_unit[:, j * k:(j + 1) * k] = counts @ x     # integers: exact in any order
             present.append(counts.any(axis=1))
-        boot = (block_replicates(per_unit, units, self.n_boot, self.seed)
+        small = len(codes) * float(np.abs(x).max(initial=0)) < 2.0 ** 31   # bounds every sum
+        boot = (block_replicates(per_unit, units, self.n_boot, self.seed, integers=small or None)
                 if self.n_boot else None)
         for j, (g, idx) in enumerate(zip(["", *members], rows)):
             state = self.state if j == 0 else self._group_state(g)

@@ -219,7 +219,7 @@ def default_threads(n_units: int) -> int:
 
 
 def block_replicates(per_unit: np.ndarray, keys: Sequence[str], n_boot: int, seed: int = 0,
-                     threads: int | None = None) -> np.ndarray:
+                     threads: int | None = None, integers: bool | None = None) -> np.ndarray:
     """The bootstrap replicates ``W @ per_unit`` (n_boot x columns) of sums over units, where
     ``per_unit`` holds one row per unit (``keys[u]`` its identity) and ``W`` their weights
     (:func:`replicate_weights`), drawn :data:`DRAW_UNITS` units at a time into reused buffers
@@ -231,11 +231,12 @@ def block_replicates(per_unit: np.ndarray, keys: Sequence[str], n_boot: int, see
     are multiplied :data:`UNIT_BLOCK` units at a time in float64, and the blocks' products
     added in block order whatever the threads, so they too are the same to the bit for any
     number of threads. Of integer sums, only the distinct columns that are not all zero are
-    multiplied (:func:`_distinct_columns`; POPE's 66 columns are 40)."""
+    multiplied (:func:`_distinct_columns`; POPE's 66 columns are 40). ``integers``: whether
+    ``per_unit`` is known to be :func:`small_integers` (``None``: checked here)."""
     out = np.zeros((n_boot, per_unit.shape[1]))
     if not n_boot or not len(keys):
         return out
-    if not small_integers(per_unit):
+    if not (small_integers(per_unit) if integers is None else integers):
         return _replicates(per_unit, keys, n_boot, seed, threads, exact=False)
     distinct, column = _distinct_columns(per_unit)
     if distinct.shape[1]:               # all zero: no weights needed, every replicate is 0

@@ -20,8 +20,8 @@ import numpy as np
 from halluscope._json import dumps_finite
 from halluscope.columns import Coded, arrow_ints, arrow_strings
 
-__all__ = ["Fixed", "JsonColumn", "LineNumbers", "Piece", "Writer", "constant", "join", "numbers",
-           "piece", "write_rows"]
+__all__ = ["Fixed", "JsonColumn", "LineNumbers", "Piece", "Pieces", "Writer", "constant", "join",
+           "numbers", "piece", "write_rows"]
 
 
 Piece = Any
@@ -32,7 +32,15 @@ def _key(key: str | None, lead: str) -> str:
     return lead if key is None else f"{lead}{dumps_finite(key)}:"
 
 
-class JsonColumn:
+class Pieces:
+    """Text for every row of a file, given a chunk of rows at a time."""
+
+    def rows(self, start: int, stop: int) -> Piece:
+        """The pieces of rows ``start`` to ``stop`` (not included)."""
+        raise NotImplementedError
+
+
+class JsonColumn(Pieces):
     """A column's pieces (see :func:`piece`), prepared once for a whole file: a
     :class:`Coded` column's distinct values are encoded here, and :meth:`rows` takes each
     chunk's rows from them."""
@@ -48,13 +56,12 @@ class JsonColumn:
             self._codes = column.codes % len(texts) if texts else column.codes
 
     def rows(self, start: int, stop: int) -> Piece:
-        """The pieces of rows ``start`` to ``stop`` (not included)."""
         if self._texts is not None:
             return self._texts.take(arrow_ints(self._codes[start:stop]))
         return _array_piece(self._column[start:stop], self.prefix, self.omit_none)
 
 
-class Fixed(JsonColumn):
+class Fixed(Pieces):
     """The same text on every row."""
 
     def __init__(self, text: str):
@@ -64,11 +71,8 @@ class Fixed(JsonColumn):
         return constant(self.text, stop - start)
 
 
-class LineNumbers(JsonColumn):
+class LineNumbers(Pieces):
     """Each row's number, counted from 1, as text."""
-
-    def __init__(self):
-        pass
 
     def rows(self, start: int, stop: int) -> Piece:
         return numbers(start + 1, stop + 1)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from halluscope._json import dumps_finite
-from halluscope.column_json import Fixed, JsonColumn, LineNumbers, Writer, join
+from halluscope.column_json import Fixed, JsonColumn, LineNumbers, Pieces, Writer, join
 from halluscope.columns import RecordColumns, read_record_columns
 from halluscope.config import AuditConfig
 from halluscope.errors import ConfigError, RecordError
@@ -199,12 +199,12 @@ ITEM_CHUNK = 1 << 16
 """Lines whose items are put together at a time on the columnar path (memory stays bounded)."""
 
 
-def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[JsonColumn]:
+def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[Pieces]:
     """The pieces of the item lines :func:`_score_record` writes for the scored lines of
     ``cols`` (``scores``: the metric's item columns), put together from whole columns
     (:mod:`halluscope.column_json`); the lines of rows not scored mean nothing."""
 
-    def field(key: str, omit_none: bool = True) -> JsonColumn | None:
+    def field(key: str, omit_none: bool = True) -> Pieces | None:
         """A record field as it is read (a plain column) or derived (id, task, image_id)."""
         column = cols.plain(key)
         column = cols.coded(key) if column is None else column

@@ -141,10 +141,12 @@ def arrow_strings(texts: list[str | None]) -> Any:
     import pyarrow as pa
     data = [b"" if t is None else t.encode("utf-8") for t in texts]
     n = len(data)
-    size = sum(map(len, data))
-    kind, width = (pa.string(), np.int32) if size < 2 ** 31 else (pa.large_string(), np.int64)
-    offsets = np.zeros(n + 1, dtype=width)
-    np.cumsum(np.fromiter(map(len, data), dtype=np.int64, count=n), out=offsets[1:])
+    lengths = np.fromiter(map(len, data), dtype=np.int64, count=n)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    kind = pa.string() if offsets[-1] < 2 ** 31 else pa.large_string()
+    if kind == pa.string():
+        offsets = offsets.astype(np.int32)
     valid = None
     if any(t is None for t in texts):
         valid = pa.py_buffer(np.packbits(np.array([t is not None for t in texts], dtype=bool),

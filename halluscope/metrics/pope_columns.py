@@ -149,19 +149,26 @@ class ColumnScores:
         return Coded(np.where(self.ok, codes, -1), [*values, None])
 
     @cached_property
+    def _predictions(self) -> Coded:
+        return self._coded(self.prediction, [YES, NO, UNKNOWN])
+
+    @cached_property
+    def _labels(self) -> Coded:
+        return self._coded(self.label, [YES, NO])
+
+    @cached_property
     def predictions(self) -> list[str | None]:
-        return self._coded(self.prediction, [YES, NO, UNKNOWN]).tolist()
+        return self._predictions.tolist()
 
     @cached_property
     def labels(self) -> list[str | None]:
-        return self._coded(self.label, [YES, NO]).tolist()
+        return self._labels.tolist()
 
     @cached_property
     def item_columns(self) -> ItemColumns:
         """Every scored line's score as columns (what :meth:`item` gives line by line)."""
         row = _ROW_OF[np.maximum(self.prediction, 0), np.maximum(self.label, 0)]
-        payload = {"prediction": self._coded(self.prediction, [YES, NO, UNKNOWN]),
-                   "label": self._coded(self.label, [YES, NO]),
+        payload = {"prediction": self._predictions, "label": self._labels,
                    "question_id": self._question_ids(), "question": self._questions(),
                    "parser": Coded(np.zeros(self.cols.n, dtype=np.intp), [self.parser])}
         return ItemColumns(row=self._coded(row, list(ONE_HOT)),

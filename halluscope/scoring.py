@@ -170,26 +170,18 @@ def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], si
     files = [read_record_columns(p) for p in paths]
     if any(cols is None for cols in files):
         return None
+    from concurrent.futures import ThreadPoolExecutor
     metric, tally = metrics[0], StreamTally()
     for cols in files:
-        scored = metric.score_columns(cols)
-        ok = np.asarray(scored.ok, dtype=bool)
+        scored = metric.score_columns(cols, fold=False)
         tally.items += cols.n
-        tally.scored[metric.name] += int(ok.sum())
-        pieces = _item_pieces(cols, scored.item_columns, metric.name)
-        with Writer(sink) as out:
-            for start in range(0, cols.n, ITEM_CHUNK):
-                stop = min(start + ITEM_CHUNK, cols.n)
-                lines = join([column.rows(start, stop) for column in pieces])
-                done = start
-                for i in (start + np.flatnonzero(~ok[start:stop])).tolist():
-                    out.rows(lines, done - start, i - start)
-                    outcome = ("error", scored.errors[i]) if i in scored.errors else None
-                    item = _score_record(cols.record(i), metrics, tally, cfg.strict,
-                                         lambda m: outcome, folded=True)
-                    out.text(dumps_finite(item) + "\n")
-                    done = i + 1
-                out.rows(lines, done - start, stop - start)
+        tally.scored[metric.name] += int(np.count_nonzero(scored.ok))
+        # the fold (numpy, the bootstrap) runs beside the items (pyarrow, the file): both
+        # mostly without the GIL; an error writing the items waits for the fold, then is raised
+        with ThreadPoolExecutor(1, thread_name_prefix="halluscope-fold") as pool:
+            folding = pool.submit(metric.fold_columns, cols, scored)
+            _write_column_items(cols, scored, metrics, tally, cfg.strict, sink)
+            folding.result()
         if on_progress is not None:
             on_progress(Progress(tally.items, total, len(tally.problems)))
     return tally
@@ -197,6 +189,27 @@ def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], si
 
 ITEM_CHUNK = 1 << 16
 """Lines whose items are put together at a time on the columnar path (memory stays bounded)."""
+
+
+def _write_column_items(cols: RecordColumns, scored: Any, metrics: list[Metric],
+                        tally: StreamTally, strict: bool, sink) -> None:
+    """The item lines of ``cols``, in order: the scored ones put together from whole columns,
+    the others (errors, skips) one by one as :func:`score_stream` writes them."""
+    ok = np.asarray(scored.ok, dtype=bool)
+    pieces = _item_pieces(cols, scored.item_columns, metrics[0].name)
+    with Writer(sink) as out:
+        for start in range(0, cols.n, ITEM_CHUNK):
+            stop = min(start + ITEM_CHUNK, cols.n)
+            lines = join([column.rows(start, stop) for column in pieces])
+            done = start
+            for i in (start + np.flatnonzero(~ok[start:stop])).tolist():
+                out.rows(lines, done - start, i - start)
+                outcome = ("error", scored.errors[i]) if i in scored.errors else None
+                item = _score_record(cols.record(i), metrics, tally, strict,
+                                     lambda m: outcome, folded=True)
+                out.text(dumps_finite(item) + "\n")
+                done = i + 1
+            out.rows(lines, done - start, stop - start)
 
 
 def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[Pieces]:

@@ -219,6 +219,34 @@ def test_a_strict_audit_stops_at_the_first_bad_answer_the_same(tmp_path):
     assert caught.value.location.line == 6
 
 
+def test_the_fold_beside_the_items_is_waited_for_and_its_failure_raised(tmp_path, monkeypatch):
+    import threading
+
+    import halluscope
+    from halluscope.errors import RecordError as Bad
+    q = _questions(tmp_path)
+    a = _answers(tmp_path, q, mess=(5,))
+    folded = []
+
+    def slow_fold(self, cols, scores):
+        threading.Event().wait(0.2)           # still folding when the bad line is written
+        folded.append(scores)
+
+    monkeypatch.setattr(PopeMetric, "fold_columns", slow_fold)
+    with pytest.raises(Bad) as caught:      # the items' error, after the fold has ended
+        halluscope.audit(a, metrics="pope", questions=q, strict=True, out=tmp_path / "o")
+    assert caught.value.location.line == 6 and len(folded) == 1
+    assert not [t for t in threading.enumerate() if t.name.startswith("halluscope-fold")]
+
+    def failing_fold(self, cols, scores):
+        raise MemoryError("no room for the replicates")
+
+    monkeypatch.setattr(PopeMetric, "fold_columns", failing_fold)
+    with pytest.raises(MemoryError, match="no room"):
+        halluscope.audit(a, metrics="pope", questions=q, out=tmp_path / "o2")
+    assert not (tmp_path / "o2" / "results.json").exists()
+
+
 @pytest.mark.parametrize("rows", [
     [{"question_id": 1, "image": "a.jpg", "text": "Is there a dog in the image?",
       "label": " Yes", "category": "Popular"},

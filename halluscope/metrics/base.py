@@ -39,12 +39,10 @@ import numpy as np
 
 from halluscope.errors import ConfigError, UnknownNameError, UnreadableImage
 from halluscope.metrics.explain import Explanation, explain_payload
-
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
                                       Statistic, SumState, block_replicates, group_replicates,
                                       small_integers)
-from halluscope.metrics.units import (CLUSTER_DEFAULT, group_names, item_key, record_field,
-                                      unit_of)
+from halluscope.metrics.units import CLUSTER_DEFAULT, group_names, item_key, record_field, unit_of
 from halluscope.records import Record
 
 __all__ = ["CLUSTER_DEFAULT", "InputSample", "ItemScore", "Metric", "MetricOption",
@@ -190,8 +188,6 @@ class Metric(ABC):
     statistics: ClassVar[dict[str, Statistic]]
     options: ClassVar[tuple[MetricOption, ...]] = ()
     """The options it reads (:meth:`option`), with types, defaults and help."""
-    needs_verification: ClassVar[bool] = False
-    """Whether it scores verified records (claims, evidence, verdicts) rather than bare ones."""
     headline: ClassVar[tuple[str, ...]] = ()
     """The statistics that best sum the metric up, most telling first (the console ranks
     groups by the first one a group defines; without any, statistics in declared order)."""
@@ -208,9 +204,10 @@ class Metric(ABC):
     min_units: int = MIN_UNITS
     """Fewest units (and clusters) an interval is computed over; below it, ``ci_note`` says so."""
     needs_verification: ClassVar[bool] = False
-    """Whether the metric scores verified records (:mod:`halluscope.verification`): such a
-    metric has a ``verifier`` and ``score_verified(verified, *, emit_claims=True)``, and the
-    engines verify each record once for all metrics that share a verifier."""
+    """Whether it scores verified records (claims, evidence, verdicts; see
+    :mod:`halluscope.verification`) rather than bare ones: such a metric has a ``verifier`` and
+    ``score_verified(verified, *, emit_claims=True)``; the engines verify each record once for
+    all metrics that share a verifier."""
 
     def __init__(self, *, n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0,
                  confidence: float = 0.95):
@@ -289,14 +286,17 @@ class Metric(ABC):
         default: records are scored one by one)."""
         return False
 
-    def score_columns(self, cols: Any) -> Any:
-        """Score every line of a :class:`~halluscope.columns.RecordColumns` and fold the scored
-        ones into the state, as :meth:`update` line by line would; returns what happened to each
-        line: ``ok`` (a boolean array: scored), ``outcome[i]`` (``ok``, ``error``, ``skip``),
-        ``errors[i]``, ``item(i)``, the :class:`ItemScore` of a scored line, and
-        ``item_columns``, those of every line as columns (``row``, ``unit``, ``groups`` and the
-        ``payload``'s keys, for :mod:`halluscope.column_json`). Only called when
-        :meth:`scores_columns`."""
+    def score_columns(self, cols: Any, fold: bool = True) -> Any:
+        """Score each line of a :class:`~halluscope.columns.RecordColumns` and fold the scored
+        ones (or, if not ``fold``, let :meth:`fold_columns` do it), as :meth:`update` would line
+        by line. Returns ``ok`` (a boolean array: scored), ``outcome[i]`` (``ok``, ``error``,
+        ``skip``), ``errors[i]``, ``item(i)`` (an :class:`ItemScore`) and ``item_columns``, the
+        items as columns (``row``, ``unit``, ``groups``, the ``payload``'s keys). Only called
+        when :meth:`scores_columns`."""
+        raise NotImplementedError(f"{self.name} does not score columns")
+
+    def fold_columns(self, cols: Any, scores: Any) -> None:
+        """Fold ``score_columns(cols, fold=False)``; changes only the state, not its inputs."""
         raise NotImplementedError(f"{self.name} does not score columns")
 
     def describe(self) -> dict[str, Any]:

@@ -249,23 +249,23 @@ def block_replicates(per_unit: np.ndarray, keys: Sequence[str], n_boot: int, see
 def _distinct_columns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(distinct, column)``: the distinct columns of ``x`` that are not all zero, in order of
     first appearance, and for each column of ``x`` its index among them (-1: all zero).
-    Columns are grouped by a dot product with a fixed vector and compared in full."""
-    xt = np.ascontiguousarray(x.T)
-    zero = ~xt.any(axis=1)
-    fingerprints = (xt @ np.cos(np.arange(len(x), dtype=np.float64))).tolist()
+    Columns are grouped by a dot product with a fixed vector and compared in full (read in
+    place: a transposed copy of a tall ``x`` costs more than the rare comparisons)."""
+    zero = ~x.any(axis=0)
+    fingerprints = (np.cos(np.arange(len(x), dtype=np.float64)) @ x).tolist()
     seen: dict[float, list[int]] = {}
-    column, keep = np.full(len(xt), -1, dtype=np.intp), []
+    column, keep = np.full(x.shape[1], -1, dtype=np.intp), []
     for c, f in enumerate(fingerprints):
         if zero[c]:
             continue
-        same = [r for r in seen.get(f, ()) if np.array_equal(xt[r], xt[c])]
+        same = [r for r in seen.get(f, ()) if np.array_equal(x[:, r], x[:, c])]
         if same:
             column[c] = column[same[0]]
         else:
             seen.setdefault(f, []).append(c)
             column[c] = len(keep)
             keep.append(c)
-    return np.ascontiguousarray(xt[keep].T), column
+    return x.take(keep, axis=1), column
 
 
 def _replicates(per_unit: np.ndarray, keys: Sequence[str], n_boot: int, seed: int,

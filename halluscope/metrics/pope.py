@@ -62,9 +62,9 @@ from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import explain_yes_no
 from halluscope.metrics.pope_answers import AnswerFile, scan_answers, score_answers
-from halluscope.metrics.pope_columns import (ROW, asks_otherwise, label_conflict, no_label,
-                                             no_question_id, past_the_questions, score_columns,
-                                             scores_columns, unknown_question_id)
+from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, label_conflict,
+                                             no_label, no_question_id, past_the_questions,
+                                             score_columns, scores_columns, unknown_question_id)
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
 from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREATMENTS, YES,
                                              AnswerParser, get_parser)
@@ -464,9 +464,12 @@ class PopeMetric(Metric):
     def scores_columns(self) -> bool:
         return scores_columns(self)
 
-    def score_columns(self, cols: Any) -> Any:
+    def score_columns(self, cols: Any, fold: bool = True) -> Any:
         """A flat answer file scored as columns (:mod:`halluscope.metrics.pope_columns`)."""
-        return score_columns(self, cols)
+        return score_columns(self, cols, fold=fold)
+
+    def fold_columns(self, cols: Any, scores: Any) -> None:
+        fold_columns(self, cols, scores)
 
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {

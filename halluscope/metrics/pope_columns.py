@@ -278,11 +278,12 @@ def _check_and_label(metric: PopeMetric, cols: RecordColumns, out: ColumnScores)
     out.fail(np.flatnonzero(out.ok & (out.label < 0)), lambda i: no_label(_where(cols, i)))
 
 
-def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool = False
-                  ) -> ColumnScores:
+def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool = False,
+                  fold: bool = True) -> ColumnScores:
     """Score every yes/no line of ``cols`` (``every_line``: every line, whatever its task) and
-    fold the scored ones into ``metric`` in one block: what :meth:`PopeMetric.update` line by
-    line would do, errors and bookkeeping included."""
+    fold the scored ones into ``metric`` in one block (unless not ``fold``: then
+    :func:`fold_columns` does, later): what :meth:`PopeMetric.update` line by line would do,
+    errors and bookkeeping included."""
     qs = metric.questions
     mode = "label" if qs is None else metric._mode_for(cols.array("question_id") is not None)
     out = ColumnScores(cols, qs, metric.parser.name, mode)
@@ -301,7 +302,8 @@ def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool =
     out.prediction = np.array(parsed, dtype=np.intp)[responses.codes] if parsed else \
         out.prediction
     _groups_and_units(metric, cols, out)
-    _fold(metric, cols, out)
+    if fold:
+        fold_columns(metric, cols, out)
     return out
 
 
@@ -399,8 +401,10 @@ def _units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores, rows: np.
     out.units += list(index)
 
 
-def _fold(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
-    """Fold the scored lines into the metric's state and its alignment bookkeeping."""
+def fold_columns(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
+    """Fold the lines :func:`score_columns` scored into the metric's state (the bootstrap's
+    replicates included) and its alignment bookkeeping. It reads ``cols`` and ``out`` and
+    changes only ``metric``, so it may run beside work that reads them (the items)."""
     rows = np.flatnonzero(out.ok)
     row_code = _ROW_OF[out.prediction[rows], out.label[rows]]
     signature = out.signature[rows]

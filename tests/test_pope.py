@@ -362,6 +362,32 @@ def test_order_alignment_skips_blank_lines_and_ignores_other_files(tmp_path, que
     assert (r["tp"].value, r["fp"].value, r["tn"].value) == (2, 1, 1)
 
 
+def test_begin_counts_only_files_that_align_by_order(tmp_path, questions, monkeypatch):
+    import halluscope.metrics.pope_answers as pope_answers
+    rows = [{"question_id": 1, "question": "Is there a dog in the image?", "answer": "Yes"},
+            {"question_id": 2, "question": "Is there a cat in the image?", "answer": "No"},
+            {"question": "Is there a car in the image?", "answer": "Yes"},
+            {"question_id": 4, "question": "Is there a bus in the image?", "answer": "Yes"}]
+    path = tmp_path / "answers.jsonl"
+    lines = [json.dumps(r) for r in rows]
+    path.write_text("\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:]) + "\n")
+    counted = []
+    scan = pope_answers.scan_answers
+    monkeypatch.setattr(pope_answers, "scan_answers", lambda p: counted.append(p) or scan(p))
+    metric = PopeMetric(questions, n_boot=0)
+    metric.begin([path])
+    assert counted == []                    # by id: no pass over the whole file
+    for rec in iter_records(path):
+        metric.update(rec)                  # line 4 has no id: by order, past the blank line
+    assert counted == [path]
+    r = metric.compute().results
+    assert (r["tp"].value, r["fp"].value, r["tn"].value) == (2, 1, 1)
+    by_order = _answers(tmp_path, [(1, "Yes"), (2, "No")], ids=False, name="short.jsonl")
+    with pytest.raises(AlignmentError, match="has 2 lines"):
+        PopeMetric(questions, n_boot=0).begin([by_order])       # counted at once, refused
+    assert counted[-1] == by_order
+
+
 def test_unknown_question_id_and_mismatched_question_are_record_errors(tmp_path, questions):
     path = _write_jsonl(tmp_path / "a.jsonl", [
         {"question_id": 1, "question": "Is there a dog in the image?", "answer": "Yes"},

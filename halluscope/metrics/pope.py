@@ -61,7 +61,7 @@ import numpy as np
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import explain_yes_no
-from halluscope.metrics.pope_answers import AnswerFile, scan_answers, score_answers
+from halluscope.metrics.pope_answers import AnswerFile, first_answer, score_answers
 from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, label_conflict,
                                              no_label, no_question_id, past_the_questions,
                                              score_columns, scores_columns, unknown_question_id)
@@ -295,10 +295,10 @@ class PopeMetric(Metric):
         n_questions = len(self.questions)
         for path in inputs:
             path = Path(path)
-            scan = scan_answers(path)
-            if scan is None:
+            head = first_answer(path)
+            if head is None:
                 continue
-            n_answers, blanks, first = scan
+            first, scan = head
             try:
                 rec = record_from_dict(first, file=str(path), line=1, require_response=False)
             except RecordError:
@@ -306,10 +306,10 @@ class PopeMetric(Metric):
             if rec.task != "yes-no":
                 continue  # not a POPE answer file (captions for CHAIR, ...)
             by_order = self._mode_for(rec.question_id is not None) == "order"
-            info = AnswerFile(str(path), n_answers, blanks, by_order)
+            info = AnswerFile(str(path), by_order, scan)
             self._files[str(path)] = info
             self._files[str(path.resolve())] = info
-            if by_order and n_answers != n_questions:
+            if by_order and (n_answers := info.n_answers) != n_questions:
                 raise AlignmentError(
                     f"answers file {path} has {n_answers:,} lines but question file "
                     f"{self.questions.path} ({self.questions.label_for_messages()}) has "

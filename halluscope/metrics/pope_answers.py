@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,30 @@ from halluscope.errors import RecordError
 from halluscope.metrics.pope_columns import score_columns, scores_columns
 from halluscope.records import iter_records
 
-__all__ = ["AnswerFile", "scan_answers", "score_answers"]
+__all__ = ["AnswerFile", "first_answer", "scan_answers", "score_answers"]
 
 
-@dataclass
 class AnswerFile:
-    """What :meth:`PopeMetric.begin` learned about one answer file."""
+    """What :meth:`PopeMetric.begin` learned about one answer file: whether its first answer
+    aligns by order, and (counted when first asked for: at once for a file that aligns by
+    order, only if some line needs it for one aligned by id) its answers and blank lines."""
 
-    path: str
-    n_answers: int
-    blank_lines: list[int]
-    by_order: bool
+    def __init__(self, path: str, by_order: bool, scan: tuple[int, list[int]] | None = None):
+        self.path, self.by_order, self._scan = path, by_order, scan
+
+    def _counted(self) -> tuple[int, list[int]]:
+        if self._scan is None:
+            scan = scan_answers(Path(self.path))
+            self._scan = (0, []) if scan is None else (scan[0], scan[1])
+        return self._scan
+
+    @property
+    def n_answers(self) -> int:
+        return self._counted()[0]
+
+    @property
+    def blank_lines(self) -> list[int]:
+        return self._counted()[1]
 
 
 _BLANK = re.compile(rb"\n[ \t\r\f\v]*\n")
@@ -55,6 +67,27 @@ def _count_lines(fh) -> tuple[int, list[int], dict | None] | None:
     except ValueError:
         parsed = None
     return count, [], parsed
+
+
+def first_answer(path: Path) -> tuple[Any, tuple[int, list[int]] | None] | None:
+    """``(first object, scan)`` of an answer file, reading only its first non-blank line (the
+    scan, as :func:`scan_answers` gives it, only for a JSON array, which is read whole anyway);
+    ``None`` if unreadable."""
+    try:
+        fh = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+        with fh:
+            head = fh.read(1 << 16)
+            if head.lstrip().startswith(b"["):
+                scan = scan_answers(path)
+                return None if scan is None else (scan[2], (scan[0], scan[1]))
+            fh.seek(0)
+            line = next((line for line in fh if line.strip()), None)
+    except OSError:
+        return None
+    try:
+        return (json.loads(line) if line is not None else None), None
+    except ValueError:
+        return None, None
 
 
 def scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:

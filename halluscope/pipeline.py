@@ -31,7 +31,8 @@ from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import AuditResult, begin_outputs, new_run_id
 from halluscope.runsheet import build_runsheet
-from halluscope.scoring import Progress, StreamTally, score_columns, score_stream
+from halluscope.scoring import (Progress, StreamTally, empty_answers_note, score_columns,
+                                score_stream)
 
 log = logging.getLogger(__name__)
 
@@ -337,10 +338,13 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         inputs=paths, config=cfg, metrics={n: s.info for n, s in summaries.items()},
         started=started, finished=datetime.now(timezone.utc),
         counts={"items": tally.items, "errors": len(tally.problems), "skipped": tally.skipped,
-                "scored": dict(tally.scored)},
+                "scored": dict(tally.scored),
+                **({"empty_answers_scored": dict(tally.empty)} if tally.empty else {})},
         argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
     log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
              runsheet["wall_time_s"])
+    for line in empty_answers_note(tally):
+        log.warning("%s", line)
     return AuditResult(metrics=summaries, errors=tally.problems,
                        runsheet={"run_id": run_id, **runsheet}, items_path=items_path,
                        config=cfg, n_items=tally.items, n_skipped=tally.skipped,

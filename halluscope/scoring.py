@@ -53,6 +53,8 @@ class StreamTally:
         problems: Every bad line or unscorable record (file, line, field, message, metric).
         skipped: Records no selected metric applies to.
         scored: Metric name -> records it scored.
+        empty: Metric name -> records it scored whose model answer is empty (nothing or only
+            whitespace): scored by the metric's rule, and said so (:func:`empty_answers_note`).
         bad_lines: Cause -> count, for lines no metric could read at all.
         passed_by: Metric name -> cause -> count, for records a metric did not score.
         execution: How the records were scored (columns or record by record, the engine, how
@@ -63,6 +65,7 @@ class StreamTally:
     problems: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
     scored: Counter = field(default_factory=Counter)
+    empty: Counter = field(default_factory=Counter)
     bad_lines: Counter = field(default_factory=Counter)
     passed_by: dict[str, Counter] = field(default_factory=dict)
     execution: dict[str, Any] = field(default_factory=dict)
@@ -84,6 +87,21 @@ class StreamTally:
                 reasons = ["the input holds no records"]
             out[metric.name] = reasons
         return out
+
+
+def is_empty_answer(response: Any) -> bool:
+    """Whether a model answer is empty: an empty or whitespace-only string."""
+    return isinstance(response, str) and not response.strip()
+
+
+def empty_answers_note(tally: StreamTally) -> list[str]:
+    """One line per metric that scored empty model answers: how many, of how many, and that
+    they were scored as that metric reads an empty answer (logged, and kept in the run sheet,
+    because an empty answer scored by a rule is a number the model did not give)."""
+    return [f"{name}: {n:,} of {tally.scored[name]:,} scored records have an empty model answer "
+            f"(nothing or only whitespace), scored by {name}'s own rule for one (see `halluscope "
+            f"metrics`); mark failed generations with an 'error' field instead"
+            for name, n in sorted(tally.empty.items()) if n]
 
 
 def _cause(err: RecordError) -> str:
@@ -176,6 +194,12 @@ def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], si
         scored = metric.score_columns(cols, fold=False)
         tally.items += cols.n
         tally.scored[metric.name] += int(np.count_nonzero(scored.ok))
+        responses = cols.coded("response")
+        if responses is not None and len(responses.codes):
+            empty = np.array([is_empty_answer(v) for v in responses.values], dtype=bool)
+            n_empty = int(np.count_nonzero(empty[responses.codes] & scored.ok))
+            if n_empty:
+                tally.empty[metric.name] += n_empty
         # the fold (numpy, the bootstrap) runs beside the items (pyarrow, the file): both
         # mostly without the GIL; an error writing the items waits for the fold, then is raised
         with ThreadPoolExecutor(1, thread_name_prefix="halluscope-fold") as pool:
@@ -269,6 +293,8 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
             continue
         applied.append(metric.name)
         tally.scored[metric.name] += 1
+        if is_empty_answer(rec.response):
+            tally.empty[metric.name] += 1
         if score.row:       # what compare re-aggregates: the row, its unit, its groups
             item.setdefault("scores", {})[metric.name] = {
                 "row": [float(v) for v in score.row], "unit": score.unit,
@@ -289,4 +315,5 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
     return item
 
 
-__all__ = ["Progress", "StreamTally", "score_columns", "score_stream"]
+__all__ = ["Progress", "StreamTally", "empty_answers_note", "is_empty_answer", "score_columns",
+           "score_stream"]

@@ -87,6 +87,27 @@ def test_records_with_answers_are_still_scored(tmp_path):
     assert result.get("pope.accuracy").value == 1.0
 
 
+@pytest.mark.parametrize("name", ["a.jsonl", "a.jsonl.gz"])     # as columns, line by line
+def test_empty_answers_scored_by_a_rule_are_counted_and_said(tmp_path, name, caplog):
+    import gzip
+    answers = ["Yes", "", "No", "  \n", "No", "Yes"]
+    rows = [{**q, "answer": a} for q, a in zip(_pope_questions(), answers)]
+    path = _jsonl(tmp_path / "a.jsonl", rows)
+    if name.endswith(".gz"):
+        path = tmp_path / name
+        path.write_bytes(gzip.compress((tmp_path / "a.jsonl").read_bytes()))
+    with caplog.at_level("WARNING"):
+        result = halluscope.audit(path, metrics="pope", n_boot=0, out=tmp_path / name[:-6])
+    assert result.runsheet["counts"]["empty_answers_scored"] == {"pope": 2}
+    assert result.get("pope.accuracy").n == 6       # the original rule reads them as yes
+    said = [r.getMessage() for r in caplog.records if "empty model answer" in r.getMessage()]
+    assert said == ["pope: 2 of 6 scored records have an empty model answer (nothing or only "
+                    "whitespace), scored by pope's own rule for one (see `halluscope metrics`); "
+                    "mark failed generations with an 'error' field instead"]
+    clean = halluscope.audit(_jsonl(tmp_path / "c.jsonl", rows[:1]), metrics="pope", n_boot=0)
+    assert "empty_answers_scored" not in clean.runsheet["counts"]
+
+
 # -- gates ---------------------------------------------------------------------------------------
 @pytest.fixture
 def pope_run(tmp_path):

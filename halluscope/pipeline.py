@@ -207,6 +207,9 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                                       total=total)
             if tally is not None:
                 tally.execution = {"scored": "as columns (whole files)", "workers": 1}
+                if (workers or 1) > 1:
+                    why = (f"{why} gave {workers}; whole files scored as columns run in one "
+                           f"process")
             else:
                 tally = score_stream(_iter_inputs(paths, records, cfg.input_format), metric_objs,
                                      sink, strict=cfg.strict, on_progress=on_progress,

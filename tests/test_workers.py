@@ -283,4 +283,6 @@ def test_the_run_sheet_says_how_the_records_were_scored(tmp_path):
     halluscope.audit(answers, metrics="pope", out=tmp_path / "b", workers=2, engine="local",
                      strict=False, n_boot=0, pope_align="auto", options={})
     sheet = json.loads((tmp_path / "b" / "runsheet.json").read_text())
-    assert sheet["execution"]["workers_from"] == "--workers"
+    assert sheet["execution"] == {   # asked for 2, and told why it ran as one
+        "scored": "as columns (whole files)", "workers": 1,
+        "workers_from": "--workers gave 2; whole files scored as columns run in one process"}

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from halluscope._ray import import_ray  # noqa: F401 - also importable from here
-from halluscope.engines import build_worker_metrics, chunked, default_workers, score_outcomes
+from halluscope.engines import (build_worker_metrics, chunked, claims_split_together,
+                                default_workers, score_outcomes)
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
 
@@ -44,8 +45,10 @@ class RecordScorer:
         self.metrics = build_worker_metrics(names, config, paths)
 
     def __call__(self, batch):
-        outs = [pickle.dumps(score_outcomes(pickle.loads(r), self.metrics),
-                             protocol=pickle.HIGHEST_PROTOCOL) for r in batch["record"]]
+        records = [pickle.loads(r) for r in batch["record"]]
+        with claims_split_together(records, self.metrics):
+            outs = [pickle.dumps(score_outcomes(rec, self.metrics),
+                                 protocol=pickle.HIGHEST_PROTOCOL) for rec in records]
         return {"i": list(batch["i"]), "outcomes": outs}
 
 

@@ -13,6 +13,9 @@ and metrics that need none (CHAIR, POPE) do not pay for it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,10 +50,28 @@ class Verifier:
         return ("objects", tuple(map(id, self.providers)), id(self.judge), id(self.decomposer),
                 id(self.vocabulary), self.include_analytic)
 
+    def split_ahead(self, records: list[Record]) -> dict[str, list]:
+        """The claims of the responses of ``records``, split together in one ``nlp.pipe`` pass
+        (a parse per response costs ~1.4x as much): response -> one claims list per record,
+        for :meth:`split` to take within :func:`claims_split_ahead`. The rules splitter only;
+        a response it fails on is left out (splitting it alone raises)."""
+        texts = [r.response for r in records if isinstance(r.response, str) and r.response]
+        if self.decomposer is not None or len(texts) < 2:
+            return {}
+        from halluscope.claims.splitter import split_claims_or_none
+        ready: dict[str, list] = {}
+        for text, claims in zip(texts, split_claims_or_none(texts, self.vocabulary)):
+            if claims is not None:
+                ready.setdefault(text, []).append(claims)
+        return ready
+
     def split(self, text: str):
         """The claims of ``text`` (judge splitter, else rules over :attr:`vocabulary`)."""
         if self.decomposer is not None:
             return self.decomposer.decompose(text)
+        ready = _AHEAD.get().get(self.key, {}).get(text)
+        if ready:
+            return ready.pop()
         from halluscope.claims.splitter import MAX_SPLIT_CHARS, split_claims
         if len(text) > MAX_SPLIT_CHARS:
             raise RecordError(f"expected a response of at most {MAX_SPLIT_CHARS:,} characters "
@@ -93,6 +114,22 @@ class Verifier:
             verdicts, _ = judge_claims(self.judge, record, verdicts,
                                        include_analytic=self.include_analytic)
         return VerifiedRecord(record=record, verdicts=tuple(verdicts))
+
+
+_AHEAD: ContextVar[dict] = ContextVar("halluscope_claims_ahead", default={})
+"""Verifier key -> response -> claims lists split ahead (:func:`claims_split_ahead`)."""
+
+
+@contextmanager
+def claims_split_ahead(ahead: dict[tuple, dict[str, list]]) -> Iterator[None]:
+    """Within the block, :meth:`Verifier.split` takes the claims of a response from ``ahead``
+    (verifier key -> :meth:`Verifier.split_ahead`), one list per record, before splitting it
+    itself; nothing is kept after the block."""
+    token = _AHEAD.set(ahead)
+    try:
+        yield
+    finally:
+        _AHEAD.reset(token)
 
 
 # -- region citations ---------------------------------------------------------------------------

@@ -249,11 +249,34 @@ def test_empty_and_blank():
     assert split_claims("   ") == []
 
 
-def test_batch_matches_single():
-    texts = [c[0] for c in CASES[:12]] + ["", "A dog."]
-    batch = split_claims_batch(texts)
-    assert [[compact(c) for c in b] for b in batch] == [
-        [compact(c) for c in split_claims(t)] for t in texts]
+@pytest.mark.parametrize("batch_size", [1, 3, 64])
+def test_batch_matches_single(batch_size):
+    # audits split the claims of many records in one parse (engines.claims_split_together):
+    # a parse must not depend on the texts beside it, or results would depend on the chunking
+    import random
+    texts = [c[0] for c in CASES] + ["", "A dog.", "   "]
+    random.Random(batch_size).shuffle(texts)
+    batch = split_claims_batch(texts, batch_size=batch_size)
+    assert [[c.to_dict() for c in b] for b in batch] == [
+        [c.to_dict() for c in split_claims(t)] for t in texts]
+
+
+def test_split_together_leaves_what_fails_to_the_single_split(monkeypatch):
+    import halluscope.claims.splitter as splitter
+    from halluscope.claims.splitter import MAX_SPLIT_CHARS, split_claims_or_none
+    real = splitter.claims_from_doc
+
+    def fragile(doc, vocabulary, *, text=None):
+        if "zebra" in (text or ""):
+            raise RecursionError("too deep")
+        return real(doc, vocabulary, text=text)
+
+    monkeypatch.setattr(splitter, "claims_from_doc", fragile)
+    texts = ["A dog on a sofa.", "A zebra.", "x" * (MAX_SPLIT_CHARS + 1), "", "Two cats."]
+    out = split_claims_or_none(texts)
+    assert out[1] is None and out[2] is None and out[3] is None
+    assert [compact(c) for c in out[4]] == [("existence", "cat"), ("count", "cat", 2)]
+    assert [compact(c) for c in out[0]] == [compact(c) for c in split_claims(texts[0])]
 
 
 def test_claim_to_dict_contract():

@@ -62,3 +62,58 @@ def test_metrics_without_verification_are_not_verified_for(monkeypatch):
     monkeypatch.setattr(ChairMetric, "applies_to", lambda self, r: False)
     monkeypatch.setattr(ChairMetric, "skip_reason", lambda self, r: "not here")
     assert score_outcomes(_record(), [metric]) == [("skip", "not here")]
+
+
+def test_claims_split_together_give_the_outcomes_of_one_record_at_a_time(monkeypatch):
+    import pytest
+    pytest.importorskip("spacy")
+    import halluscope.claims.splitter as splitter
+    from halluscope.engines import LocalEngine, claims_split_together
+    from halluscope.errors import RecordError
+    texts = ["A brown dog is on a red sofa.", "Two cats sleep on a bed.", "A dog.",
+             "A brown dog is on a red sofa.", "", "x" * (splitter.MAX_SPLIT_CHARS + 1)]
+    records = [Record(id=f"r{i}", task="caption", image="x.jpg", response=t)
+               for i, t in enumerate(texts)]
+    records.append(Record(id="q", task="yes-no", image="x.jpg", response="Yes"))
+
+    def outcomes(together):
+        metrics = [ClaimsMetric(config_key="k"), FaithScoreMetric(config_key="k")]
+        if not together:
+            return [score_outcomes(r, metrics) for r in records]
+        return [o for _, o in LocalEngine(metrics).run(records)]
+
+    def plain(outs):
+        return [[(k, v.payload, v.top) if k == "ok" else (k, str(v)) for k, v in o]
+                for o in outs]
+
+    parsed = []
+    real = splitter.load_pipeline
+
+    class Counting:
+        def __init__(self, nlp):
+            self.nlp = nlp
+
+        def __call__(self, text):
+            parsed.append(1)
+            return self.nlp(text)
+
+        def pipe(self, texts, **kw):
+            texts = list(texts)
+            parsed.append(len(texts))
+            return self.nlp.pipe(texts, **kw)
+
+    monkeypatch.setattr(splitter, "load_pipeline", lambda: Counting(real()))
+    alone = plain(outcomes(False))
+    assert parsed == [1] * 4                     # one parse per response that fits
+    parsed.clear()
+    together = plain(outcomes(True))
+    assert together == alone
+    assert parsed == [4]     # one parse of every response that fits (the repeat too), no other
+    assert together[5][0][0] == "error" and "at most" in together[5][0][1]
+    from halluscope.verification import _AHEAD
+    metric = ClaimsMetric(config_key="k")
+    with claims_split_together(records[:2], [metric]):
+        assert len(_AHEAD.get()[metric.verifier.key]) == 2
+    assert _AHEAD.get() == {}                    # nothing verified: nothing kept after
+    with pytest.raises(RecordError, match="at most"):
+        metric.verifier.split_record(records[5])

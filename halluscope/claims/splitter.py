@@ -40,7 +40,7 @@ emission and ordering.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -399,14 +399,38 @@ def split_claims(text: str, vocabulary: Any = None) -> list[Claim]:
 
 def split_claims_batch(texts: Iterable[str], vocabulary: Any = None, *, batch_size: int = 64,
                        n_process: int = 1) -> list[list[Claim]]:
-    """:func:`split_claims` over many texts through ``nlp.pipe``."""
+    """:func:`split_claims` over many texts through ``nlp.pipe`` (the same claims: a parse
+    does not depend on the texts parsed beside it, see ``tests/test_claims_split.py``)."""
+    out = []
+    for claims in _split_each(texts, vocabulary, batch_size, n_process):
+        if isinstance(claims, Exception):
+            raise claims
+        out.append(claims)
+    return out
+
+
+def split_claims_or_none(texts: Sequence[str], vocabulary: Any = None, *, batch_size: int = 64
+                         ) -> list[list[Claim] | None]:
+    """:func:`split_claims` of each text, parsed together through ``nlp.pipe``; ``None`` for a
+    text the splitter refuses or fails on (splitting it alone raises what it raises)."""
+    fits = [i for i, t in enumerate(texts) if t and len(t) <= MAX_SPLIT_CHARS]
+    out: list[list[Claim] | None] = [None] * len(texts)
+    for i, claims in zip(fits, _split_each([texts[i] for i in fits], vocabulary, batch_size)):
+        out[i] = None if isinstance(claims, Exception) else claims
+    return out
+
+
+def _split_each(texts: Iterable[str], vocabulary: Any, batch_size: int, n_process: int = 1
+                ) -> Iterator[list[Claim] | Exception]:
+    """Each text's claims, or the exception the rules raised on it."""
     vocab = _vocab(vocabulary)
     texts = [t or "" for t in texts]
-    out = []
     docs = load_pipeline().pipe(texts, batch_size=batch_size, n_process=n_process)
     for text, doc in zip(texts, docs):      # a doc's text is the text it was parsed from
-        out.append(claims_from_doc(doc, vocab, text=text) if text.strip() else [])
-    return out
+        try:
+            yield claims_from_doc(doc, vocab, text=text) if text.strip() else []
+        except Exception as exc:  # noqa: BLE001 - the caller decides: raise, or split alone
+            yield exc
 
 
 def describe() -> dict[str, Any]:
@@ -414,5 +438,6 @@ def describe() -> dict[str, Any]:
     return {"splitter": "rules", "pipeline": pipeline_name()}
 
 
-__all__: Sequence[str] = ("split_claims", "split_claims_batch", "claims_from_doc",
-                          "load_pipeline", "pipeline_name", "PIPELINES", "Mention")
+__all__: Sequence[str] = ("split_claims", "split_claims_batch", "split_claims_or_none",
+                          "claims_from_doc", "load_pipeline", "pipeline_name", "PIPELINES",
+                          "Mention")

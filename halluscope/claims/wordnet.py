@@ -132,9 +132,32 @@ def wordnet_available() -> bool:
         return False
 
 
+def _skip_identity_map() -> None:
+    """At every load, NLTK's WordNet reader maps WordNet 3.0's synset offsets to the loaded
+    version's (``map_wn``, for the multilingual OMW data, which uses 3.0's offsets) by reading
+    ``index.sense`` twice: 1.5 of the 2.7 s a load takes here. NLTK 3.10 decides whether to
+    build the map by comparing the loaded version ("3.0") with a corpus name ("wordnet"), so
+    it builds it for WordNet 3.0 too, where it is the identity. There it is skipped (OMW data,
+    which halluscope never reads, would then be looked up by its own offsets, as it should)."""
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    original = WordNetCorpusReader.map_wn
+    if getattr(original, "skips_identity", False):
+        return
+
+    def map_wn(self, version="wordnet"):
+        if version == "wordnet" and self.get_version() == "3.0":
+            return None
+        return original(self, version)
+
+    map_wn.skips_identity = True        # type: ignore[attr-defined]
+    map_wn.original = original          # type: ignore[attr-defined]
+    WordNetCorpusReader.map_wn = map_wn
+
+
 def load_wordnet():
     """NLTK's ``wordnet`` corpus reader, installing the Debian files first when needed."""
     import_nltk()       # without SciPy/scikit-learn (halluscope._nltk)
+    _skip_identity_map()
     from nltk.corpus import wordnet as wn
     try:
         wn.ensure_loaded()

@@ -13,6 +13,9 @@ them in that thread only), then puts back in those NLTK modules a stand-in for e
 ``try`` block could not import. A stand-in imports the real object the first time it is
 called or one of its attributes is read, and replaces itself with it, so those NLTK features
 keep working in the same process. NLTK's own code is unchanged and the tokenizer is NLTK's.
+
+:func:`import_spacy` does the same for spaCy and torch (thinc imports torch for layers the
+claim splitter's pipelines do not have).
 """
 
 from __future__ import annotations
@@ -77,26 +80,41 @@ class _HideFromThisThread(importlib.abc.MetaPathFinder):
 
     def find_spec(self, name, path=None, target=None):
         if threading.get_ident() == self.thread and name.partition(".")[0] in self.hidden:
-            raise ModuleNotFoundError(f"{name} is hidden while halluscope imports NLTK",
-                                      name=name)
+            raise ModuleNotFoundError(f"{name} is hidden while halluscope imports a library "
+                                      f"that does not need it", name=name)
         return None
+
+
+def import_hiding(module: str, hidden: tuple[str, ...]) -> tuple[Any, frozenset[str]]:
+    """``import module`` with the packages ``hidden`` that nothing has imported yet refused in
+    this thread (the module's ``try`` blocks go without them); returns the module and the
+    packages that were hidden. Later imports of them, anywhere, work as usual."""
+    if module in sys.modules:
+        return importlib.import_module(module), frozenset()  # (waits for another thread)
+    hide = frozenset(name for name in hidden if name not in sys.modules)
+    finder = _HideFromThisThread(hide)
+    sys.meta_path.insert(0, finder)
+    try:
+        return importlib.import_module(module), hide
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def import_nltk() -> Any:
     """``import nltk`` without importing SciPy, scikit-learn or pandas; returns the module."""
-    if "nltk" in sys.modules:
-        import nltk     # (waits for an import under way in another thread)
-        return nltk
-    hidden = frozenset(name for name in _HIDDEN if name not in sys.modules)
-    finder = _HideFromThisThread(hidden)
-    sys.meta_path.insert(0, finder)
-    try:
-        import nltk
-    finally:
-        sys.meta_path.remove(finder)
+    nltk, hidden = import_hiding("nltk", _HIDDEN)
     if hidden:
         _restore_deferred()
     return nltk
+
+
+def import_spacy() -> Any:
+    """``import spacy`` without torch, when nothing has imported torch yet: thinc imports it
+    (1.1 of spaCy's 1.6 s import here) only to offer torch-backed layers, which the CNN
+    pipelines the claim splitter loads (:data:`halluscope.claims.parse.PIPELINES`) do not use.
+    thinc then reports ``has_torch = False`` in this process; torch itself imports as usual
+    for whatever needs it later (a detector, a local model)."""
+    return import_hiding("spacy", ("torch",))[0]
 
 
 def _restore_deferred() -> None:

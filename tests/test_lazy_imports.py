@@ -55,3 +55,17 @@ def test_nltk_features_that_need_scipy_still_work():
             "from nltk.parse import transitionparser\n"
             "assert transitionparser.sparse.csr_matrix is not None")
     assert {"nltk", "scipy"} <= loaded_after(code)
+
+
+def test_the_claim_splitter_loads_spacy_without_torch_and_torch_still_imports():
+    pytest.importorskip("spacy")
+    split = ("from halluscope.claims.splitter import split_claims\n"
+             "assert [c.subject for c in split_claims('A dog on a sofa.')][:1] == ['dog']\n")
+    assert "torch" not in loaded_after(split)
+    pytest.importorskip("torch")
+    later = split + ("import torch, thinc.compat\n"
+                     "assert torch.ones(2).sum().item() == 2 and not thinc.compat.has_torch")
+    assert {"spacy", "torch"} <= loaded_after(later)
+    first = ("import torch\n" + split + "import thinc.compat\n"   # torch already there: kept
+             "assert thinc.compat.has_torch")
+    assert {"spacy", "torch"} <= loaded_after(first)

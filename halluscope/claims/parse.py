@@ -25,6 +25,7 @@ import threading
 from functools import lru_cache
 from typing import Any
 
+from halluscope._nltk import import_spacy
 from halluscope.errors import MissingExtraError
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def load_pipeline():
     with _LOCK:
         if _NLP is None:
             try:
-                import spacy
+                spacy = import_spacy()      # without torch, which the pipelines do not use
             except ImportError as exc:  # pragma: no cover - a core dependency
                 raise MissingExtraError("the rule-based claim splitter", "claims", "spacy") \
                     from exc

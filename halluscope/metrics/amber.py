@@ -220,8 +220,8 @@ def extract_nouns(text: str) -> list[str]:
 def vector_similarity():
     """AMBER's near-synonym test (``en_core_web_lg`` similarity > 0.8), or ``None``."""
     try:
-        import spacy
-        nlp = spacy.load("en_core_web_lg", exclude=["ner", "parser", "tagger", "lemmatizer"])
+        from halluscope._nltk import import_spacy
+        nlp = import_spacy().load("en_core_web_lg", exclude=["ner", "parser", "tagger", "lemmatizer"])
     except (OSError, ImportError):
         log.warning("AMBER original: en_core_web_lg is not installed; the near-synonym "
                     "similarity step is skipped")

@@ -1,11 +1,13 @@
-"""Start-up of the command line: ``halluscope --help`` and a one-caption CHAIR audit.
+"""Start-up of the command line: ``halluscope --help``, a one-caption CHAIR audit and a
+one-caption claims audit.
 
 Each command runs in a fresh interpreter (best of ``--repeat`` wall-clock runs) beside two
 baselines measured in the same run: ``python -c pass`` (the interpreter alone) and
 ``python -c "import json"``. Prints seconds and the ratio to ``python -c pass``. The audit reads
 the 123,287-image ground-truth objects file of ``../shared/data/chair`` when present (else a
 synthetic one of the same size) and is timed with and without ``report.html`` (its figures
-are SVG written without matplotlib). Goals: ``--help`` under 0.3 s, the audit under 1 s.
+are SVG written without matplotlib). Goals: ``--help`` under 0.3 s, the CHAIR audit under 1 s.
+The claims audit (no goal) loads spaCy, its English pipeline and WordNet.
 
     python benchmarks/startup.py [--repeat 5] [--data ../shared/data]
 """
@@ -71,7 +73,11 @@ def main() -> None:
                 ('python -c "import json"', [py, "-c", "import json"]),
                 ("halluscope --help", [py, "-m", "halluscope", "--help"]),
                 ("audit 1 caption, CHAIR original", audit),
-                ("  the same with --no-report", audit + ["--no-report"])]
+                ("  the same with --no-report", audit + ["--no-report"]),
+                # claims: spaCy (imported without torch), WordNet, the rules, no report
+                ("audit 1 caption, claims --no-report", [
+                    py, "-m", "halluscope", "audit", str(one), "--metric", "claims",
+                    "--gt-objects", str(gt), "-o", str(tmp / "out_claims"), "--no-report"])]
         best_wall(rows[-1][1], 1, env)       # warm the disk cache and .pyc files
         times = [(label, best_wall(cmd, args.repeat, env)) for label, cmd in rows]
     base = times[0][1]

@@ -221,7 +221,8 @@ def vector_similarity():
     """AMBER's near-synonym test (``en_core_web_lg`` similarity > 0.8), or ``None``."""
     try:
         from halluscope._nltk import import_spacy
-        nlp = import_spacy().load("en_core_web_lg", exclude=["ner", "parser", "tagger", "lemmatizer"])
+        nlp = import_spacy().load("en_core_web_lg",
+                                  exclude=["ner", "parser", "tagger", "lemmatizer"])
     except (OSError, ImportError):
         log.warning("AMBER original: en_core_web_lg is not installed; the near-synonym "
                     "similarity step is skipped")

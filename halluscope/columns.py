@@ -8,12 +8,12 @@ a code per line), turned into lists only where a caller asks for one.
 
 A file is read here only when every one of its lines would come out of the line-by-line reader
 the same way, and :func:`read_json_table` returns ``None`` otherwise (the caller then reads the
-file line by line, with its per-line errors). It must be uncompressed JSON lines, with no blank
-line and one flat object per line; every object has the same keys, none null, each column of one
-JSON type (strings, or integers in the columns that may hold them); no line is invalid UTF-8 or
-invalid JSON (pyarrow refuses what the line reader would refuse: repeated keys, lone surrogates,
-a type that changes between lines). pyarrow comes with the ``tables`` extra; without it every file
-is read line by line.
+file line by line, with its per-line errors). It must be JSON lines (gzip-compressed or not, at
+most :data:`MAX_BYTES` once decompressed), with no blank line and one flat object per line;
+every object has the same keys, none null, each column of one JSON type (strings, or integers in
+the columns that may hold them); no line is invalid UTF-8 or invalid JSON (pyarrow refuses what
+the line reader would refuse: repeated keys, lone surrogates, a type that changes between
+lines). pyarrow comes with the ``tables`` extra; without it every file is read line by line.
 
 :func:`read_record_columns` goes one step further for answer files: it derives each column's
 role (prompt, response, question id, ...) by handing :func:`~halluscope.records.record_from_dict`
@@ -67,16 +67,14 @@ def read_json_table(path: str | Path, keys: frozenset[str],
     ``integer_keys``); ``None`` when the file is not such a file (or pyarrow is not installed).
     Other keys: ``refuse`` the file, ``ignore`` them (left out, whatever they hold) or take
     them as ``flat`` columns of strings or integers (and a ``metadata`` that is always ``{}``,
-    left out). ``raw``: the file's bytes, when the caller has read them already."""
+    left out). ``raw``: the file's content (decompressed), when the caller has read it already.
+    A ``.gz`` file is read decompressed, as the line reader reads it."""
     pa_json = _pyarrow_json()
     path = Path(path)
-    if pa_json is None or path.suffix == ".gz":
+    if pa_json is None:
         return None
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            return None
-        raw = path.read_bytes() if raw is None else raw
-    except OSError:
+    raw = _content(path) if raw is None else raw
+    if raw is None:
         return None
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
@@ -105,6 +103,20 @@ def read_json_table(path: str | Path, keys: frozenset[str],
             return None
         arrays[name] = column.combine_chunks()
     return arrays
+
+
+def _content(path: Path) -> bytes | None:
+    """The file's content (decompressed, for ``.gz``), or ``None`` when it is over
+    :data:`MAX_BYTES` or cannot be read (the line reader then says why)."""
+    try:
+        if path.suffix == ".gz":
+            import gzip
+            with gzip.open(path, "rb") as fh:
+                data = fh.read(MAX_BYTES + 1)
+            return data if len(data) <= MAX_BYTES else None
+        return path.read_bytes() if path.stat().st_size <= MAX_BYTES else None
+    except (OSError, EOFError, ValueError):     # a truncated or corrupt gzip stream too
+        return None
 
 
 def integers(array: Any, missing: int = -1) -> np.ndarray:

@@ -92,14 +92,26 @@ def test_files_the_record_reader_reads_differently_are_refused(tmp_path, raw):
     assert read_record_columns(_write(tmp_path / "a.jsonl", None, raw)) is None
 
 
-def test_compressed_files_and_a_missing_pyarrow_go_line_by_line(tmp_path, monkeypatch):
-    line = b'{"question_id": 1, "answer": "Yes"}\n'
+def test_compressed_files_are_read_decompressed_and_a_missing_pyarrow_goes_line_by_line(
+        tmp_path, monkeypatch):
+    lines = b'\xef\xbb\xbf{"question_id": 1, "answer": "Yes"}\n{"question_id": 2, "answer": "No"}'
     gz = tmp_path / "a.jsonl.gz"
-    gz.write_bytes(gzip.compress(line))
-    assert read_record_columns(gz) is None
-    plain = _write(tmp_path / "a.jsonl", None, line)
+    gz.write_bytes(gzip.compress(lines))
+    plain = _write(tmp_path / "a.jsonl", None, lines)
+    packed, flat = read_record_columns(gz), read_record_columns(plain)
+    assert packed is not None and packed.n == 2 and packed.file == str(gz)
+    assert [packed.record(i).response for i in range(2)] == ["Yes", "No"]
+    assert [(r.id, r.response, r.source.line) for r in iter_records(gz)] == [
+        (packed.record(i).id, packed.record(i).response, i + 1) for i in range(2)]
+    assert [flat.record(i).response for i in range(2)] == ["Yes", "No"]
+    broken = tmp_path / "b.jsonl.gz"
+    broken.write_bytes(gzip.compress(lines)[:-9])          # cut: the line reader says why
+    assert read_record_columns(broken) is None
+    monkeypatch.setattr(columns, "MAX_BYTES", len(lines) - 1)
+    assert read_record_columns(gz) is None                 # over the limit once decompressed
+    monkeypatch.setattr(columns, "MAX_BYTES", 1 << 20)
     monkeypatch.setattr(columns, "_pyarrow_json", lambda: None)
-    assert read_record_columns(plain) is None
+    assert read_record_columns(plain) is None and read_record_columns(gz) is None
 
 
 def test_files_larger_than_the_limit_are_streamed(tmp_path, monkeypatch):

@@ -260,15 +260,22 @@ def test_question_files_read_whole_equal_those_read_line_by_line(tmp_path, rows)
     import gzip
 
     from halluscope.metrics.pope_questions import load_questions
+    import halluscope.metrics.pope_questions as pope_questions
     flat = _jsonl(tmp_path / "coco_pope_adversarial.json", rows)
-    packed = tmp_path / "coco_pope_adversarial.json.gz"      # .gz: read line by line
+    packed = tmp_path / "coco_pope_adversarial.json.gz"      # read whole, decompressed
     packed.write_bytes(gzip.compress(flat.read_bytes()))
-    from halluscope.metrics.pope_questions import _flat_question_columns
-    assert _flat_question_columns(flat, "adversarial") is not None     # read whole
-    one, two = load_questions(flat), load_questions(packed)
+    assert pope_questions._flat_question_columns(flat, "adversarial") is not None
+    assert pope_questions._flat_question_columns(
+        packed, "adversarial", gzip.decompress(packed.read_bytes())) is not None
+    whole, packed_whole = load_questions(flat), load_questions(packed)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pope_questions, "_flat_question_columns", lambda *a, **k: None)
+        by_line = load_questions(flat)
+    assert packed_whole.sha256 != whole.sha256               # the bytes as stored
     for name in ("ids", "texts", "labels", "images", "splits", "lines", "by_id", "has_ids",
                  "questions"):
-        assert getattr(one, name) == getattr(two, name), name
+        assert getattr(whole, name) == getattr(by_line, name), name
+        assert getattr(packed_whole, name) == getattr(by_line, name), name
 
 
 def test_scoring_as_columns_does_not_import_pandas(tmp_path):
@@ -289,9 +296,10 @@ def test_scoring_as_columns_does_not_import_pandas(tmp_path):
     assert done.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("chunk", [1 << 16, 5, 1])
+@pytest.mark.parametrize("chunk, packed", [(1 << 16, False), (5, False), (1, False),
+                                           (1 << 16, True)])
 def test_items_written_as_columns_are_the_line_by_line_items_to_the_byte(tmp_path, monkeypatch,
-                                                                         chunk):
+                                                                         chunk, packed):
     """Items put together from whole columns (halluscope.column_json) are, line for line, the
     compact JSON of the item the line-by-line path writes: quotes, backslashes, control
     characters and non-ASCII text in ids, questions, answers and image names included, and
@@ -310,6 +318,10 @@ def test_items_written_as_columns_are_the_line_by_line_items_to_the_byte(tmp_pat
     rows.append({"question_id": 5000, "question": "Is there a cat in the image?",
                  "answer": "Yes", "image": "x.jpg"})              # an unknown id
     a = _jsonl(tmp_path / 'ans"wers.jsonl', rows)
+    if packed:                          # gzip-compressed: read whole too, decompressed
+        import gzip
+        a = a.with_name(a.name + ".gz")
+        a.write_bytes(gzip.compress(a.with_suffix("").read_bytes()))
     result, _ = _audit_both(tmp_path, a, questions=q, n_boot=20)
     assert result.runsheet["execution"]["scored"].startswith("as columns"), result.runsheet
     lines, slow = ((tmp_path / name / "items.jsonl").read_text(encoding="utf-8").split("\n")[:-1]

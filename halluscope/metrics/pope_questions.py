@@ -293,7 +293,7 @@ def load_questions(path: str | Path) -> QuestionSet:
     if m:
         split_from_name = m.group(1).lower()
 
-    coded = _flat_question_columns(path, split_from_name, raw) if path.suffix != ".gz" else None
+    coded = _flat_question_columns(path, split_from_name, data)
     lines = None
     if coded is None:
         with fast_json.gc_paused():   # ~30,000 small dicts: no collector rescans

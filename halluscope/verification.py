@@ -13,6 +13,7 @@ and metrics that need none (CHAIR, POPE) do not pay for it.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -59,11 +60,12 @@ class Verifier:
         if self.decomposer is not None or len(texts) < 2:
             return {}
         from halluscope.claims.splitter import split_claims_or_none
-        ready: dict[str, list] = {}
-        for text, claims in zip(texts, split_claims_or_none(texts, self.vocabulary)):
-            if claims is not None:
-                ready.setdefault(text, []).append(claims)
-        return ready
+        repeats = Counter(texts)            # a response given again is parsed once
+        distinct = list(repeats)
+        return {text: [list(claims) for _ in range(repeats[text])]   # (claims are frozen)
+                for text, claims in zip(distinct, split_claims_or_none(distinct,
+                                                                       self.vocabulary))
+                if claims is not None}
 
     def split(self, text: str):
         """The claims of ``text`` (judge splitter, else rules over :attr:`vocabulary`)."""

@@ -108,7 +108,7 @@ def test_claims_split_together_give_the_outcomes_of_one_record_at_a_time(monkeyp
     parsed.clear()
     together = plain(outcomes(True))
     assert together == alone
-    assert parsed == [4]     # one parse of every response that fits (the repeat too), no other
+    assert parsed == [3]     # one parse of the distinct responses that fit, no other
     assert together[5][0][0] == "error" and "at most" in together[5][0][1]
     from halluscope.verification import _AHEAD
     metric = ClaimsMetric(config_key="k")

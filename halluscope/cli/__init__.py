@@ -122,7 +122,11 @@ def main() -> None:
     usage, abort = _click_errors()
     try:
         code = app(standalone_mode=False)
-    except abort:                         # Ctrl-C, or end of input at a prompt
+    except abort as exc:                  # Ctrl-C, or end of input at a prompt
+        if isinstance(exc.__cause__, EOFError):
+            # click turns every EOFError into an abort; no command here reads a prompt, so it
+            # is a failure inside the command, never a user's end of input: a crash, not 130
+            sys.exit(_crash(exc.__cause__))
         print_error("interrupted", prefix="halluscope:")
         sys.exit(130)
     except usage as exc:                  # usage errors: click's message, exit 2

@@ -33,7 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from halluscope.records import _KNOWN, Record, Source, _image_of, _task_of, record_from_dict
+from halluscope.errors import InputError
+from halluscope.records import (_KNOWN, Record, Source, _image_of, _task_of, open_binary,
+                                record_from_dict)
 
 __all__ = ["Coded", "RecordColumns", "arrow_bools", "arrow_ints", "arrow_strings", "integers",
            "read_json_table", "read_record_columns"]
@@ -110,12 +112,11 @@ def _content(path: Path) -> bytes | None:
     :data:`MAX_BYTES` or cannot be read (the line reader then says why)."""
     try:
         if path.suffix == ".gz":
-            import gzip
-            with gzip.open(path, "rb") as fh:
+            with open_binary(path) as fh:
                 data = fh.read(MAX_BYTES + 1)
             return data if len(data) <= MAX_BYTES else None
         return path.read_bytes() if path.stat().st_size <= MAX_BYTES else None
-    except (OSError, EOFError, ValueError):     # a truncated or corrupt gzip stream too
+    except (OSError, InputError):     # a truncated or corrupt gzip stream too
         return None
 
 

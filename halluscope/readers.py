@@ -333,10 +333,9 @@ def count_input_records(path: str | Path, fmt: str | None = None) -> int:
     path = Path(path)
     fmt = fmt or detect_format(path)
     if fmt in ("jsonl", "lmms-eval"):
-        import gzip
+        from halluscope.records import open_binary
         n = 0
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as fh:      # bytes: a line that is not UTF-8 still counts
+        with open_binary(path) as fh:       # bytes: a line that is not UTF-8 still counts
             for line in fh:
                 if line.strip(b" \t\r\n\xef\xbb\xbf"):
                     n += 1

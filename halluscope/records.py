@@ -25,13 +25,14 @@ import gzip
 import io
 import json
 import re
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from halluscope import _json as fast_json
-from halluscope.errors import RecordError
+from halluscope.errors import InputError, RecordError
 
 Task = Literal["caption", "yes-no", "vqa", "document"]
 TASKS: tuple[str, ...] = ("caption", "yes-no", "vqa", "document")
@@ -296,15 +297,61 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
                   metadata=_metadata_of(obj, label), source=Source(file, line))
 
 
-def _open_binary(path: Path):
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+class _CheckedGzipFile(gzip.GzipFile):
+    """A gzip input whose stream, cut short or corrupt, raises :class:`InputError` naming the
+    file, not ``EOFError`` or ``zlib.error`` (command-line tools take an ``EOFError`` for the
+    end of input at a prompt, and would report an interrupted run)."""
+
+    def __init__(self, path: Path):
+        super().__init__(path, "rb")
+        self._path = str(path)
+
+    def _checked(self, read, *args):
+        try:
+            return read(*args)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise gzip_error(self._path, exc) from None
+
+    def read(self, size=-1):
+        return self._checked(super().read, size)
+
+    def read1(self, size=-1):
+        return self._checked(super().read1, size)
+
+    def readline(self, size=-1):
+        return self._checked(super().readline, size)
+
+    def peek(self, n):
+        return self._checked(super().peek, n)
+
+
+def gzip_error(name: str, exc: BaseException) -> InputError:
+    """The error for a gzip input that cannot be decompressed to its end."""
+    return InputError(f"{name}: expected a complete gzip file, but its compressed stream "
+                      f"{'ends early' if isinstance(exc, EOFError) else 'is corrupt'} "
+                      f"({exc}); is the file truncated?")
+
+
+def gunzip(data: bytes, name: str) -> bytes:
+    """``gzip.decompress(data)`` of the file ``name``, failing as :class:`_CheckedGzipFile`."""
+    try:
+        return gzip.decompress(data)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise gzip_error(name, exc) from None
+
+
+def open_binary(path: str | Path):
+    """Open an input file for reading bytes, un-gzipping ``*.gz`` (a damaged gzip stream
+    raises :class:`InputError` naming the file)."""
+    path = Path(path)
+    return _CheckedGzipFile(path) if path.suffix == ".gz" else open(path, "rb")
 
 
 def open_text(path: str | Path) -> io.TextIOBase:
     """Open a UTF-8 text file for reading (a leading BOM is skipped), un-gzipping ``*.gz``."""
     path = Path(path)
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
+        return io.TextIOWrapper(_CheckedGzipFile(path), encoding="utf-8-sig")
     return open(path, encoding="utf-8-sig")
 
 
@@ -324,7 +371,7 @@ def iter_text_lines(path: str | Path, *, errors: str = "strict"
     """
     path = Path(path)
     name = str(path)
-    with _open_binary(path) as fh:
+    with open_binary(path) as fh:
         for lineno, raw in enumerate(fh, 1):
             if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8):]

@@ -206,6 +206,40 @@ def test_internal_error_exits_3_with_one_line_and_a_log(tmp_path, monkeypatch, c
     assert exc.value.code == 3 and "Traceback" in capsys.readouterr().err
 
 
+def test_an_eof_error_inside_a_command_is_a_crash_not_an_interruption(monkeypatch, capsys):
+    # click turns every EOFError into "Aborted" (end of input at a prompt): exit 3 here
+    def boom(*a, **k):
+        raise EOFError("a stream ended early")
+    monkeypatch.setattr("halluscope.api.audit", boom)
+    monkeypatch.setattr(sys, "argv", ["halluscope", "audit", "x.jsonl"])
+    monkeypatch.setattr(cli, "_debug", False)
+    monkeypatch.delenv(cli.ENV_DEBUG, raising=False)
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 3 and "internal error: EOFError: a stream ended early" in err
+    assert "interrupted" not in err
+    Path(err.split("traceback in ")[1].split(";")[0]).unlink()
+
+
+@pytest.mark.parametrize("which", ["answers", "questions"])
+def test_a_truncated_gzip_input_is_an_input_error_naming_the_file(tmp_path, which):
+    import gzip
+    rows = [{**q, "answer": "Yes"} for q in _pope_questions()] * 300
+    answers = _jsonl(tmp_path / "a.jsonl", rows)
+    questions = _jsonl(tmp_path / "q.jsonl", _pope_questions())
+    src = answers if which == "answers" else questions
+    cut = tmp_path / (src.name + ".gz")
+    packed = gzip.compress(src.read_bytes())
+    cut.write_bytes(packed[:len(packed) // 2])
+    args = (["audit", str(cut), "--questions", str(questions)] if which == "answers" else
+            ["audit", str(answers), "--questions", str(cut)])
+    code, out = run_cli(*args, "--metric", "pope", "--out", str(tmp_path / "o"), "--no-report")
+    assert code == 2, out
+    assert f"{cut.name}: expected a complete gzip file, but its compressed stream ends " \
+           "early" in out and "interrupted" not in out
+
+
 def test_crash_line_and_log_hold_no_secret(monkeypatch, capsys):
     secret = "sk-live-0123456789abcdefABCDEF"
     monkeypatch.setenv("OPENAI_API_KEY", secret)

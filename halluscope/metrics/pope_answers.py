@@ -4,7 +4,6 @@ lines are and what its first answer looks like, for by-order alignment, see
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 from halluscope.columns import read_record_columns
 from halluscope.errors import RecordError
 from halluscope.metrics.pope_columns import score_columns, scores_columns
-from halluscope.records import iter_records
+from halluscope.records import iter_records, open_binary
 
 __all__ = ["AnswerFile", "first_answer", "scan_answers", "score_answers"]
 
@@ -74,8 +73,7 @@ def first_answer(path: Path) -> tuple[Any, tuple[int, list[int]] | None] | None:
     scan, as :func:`scan_answers` gives it, only for a JSON array, which is read whole anyway);
     ``None`` if unreadable."""
     try:
-        fh = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
-        with fh:
+        with open_binary(path) as fh:
             head = fh.read(1 << 16)
             if head.lstrip().startswith(b"["):
                 scan = scan_answers(path)
@@ -93,10 +91,7 @@ def first_answer(path: Path) -> tuple[Any, tuple[int, list[int]] | None] | None:
 def scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:
     """(non-blank lines, line numbers of blank lines, first object) or ``None`` if unreadable."""
     try:
-        if path.suffix == ".gz":
-            fh = gzip.open(path, "rb")
-        else:
-            fh = open(path, "rb")
+        fh = open_binary(path)
     except OSError:
         return None
     count, blanks, first = 0, [], None

@@ -179,11 +179,12 @@ def test_audit_option_typo_suggests_the_option(tmp_path):
 
 
 # -- exit codes -----------------------------------------------------------------------------------
-def _crash_audit(monkeypatch, capsys, message: str) -> tuple[str, Path]:
-    """Run ``halluscope audit`` with the pipeline raising RuntimeError(message); assert exit 3;
+def _crash_audit(monkeypatch, capsys, message: str, kind: type = RuntimeError
+                 ) -> tuple[str, Path]:
+    """Run ``halluscope audit`` with the pipeline raising ``kind(message)``; assert exit 3;
     return stderr and the traceback log it names."""
     def boom(*a, **k):
-        raise RuntimeError(message)
+        raise kind(message)
     monkeypatch.setattr("halluscope.api.audit", boom)
     monkeypatch.setattr(sys, "argv", ["halluscope", "audit", "x.jsonl"])
     monkeypatch.setattr(cli, "_debug", False)
@@ -208,18 +209,10 @@ def test_internal_error_exits_3_with_one_line_and_a_log(tmp_path, monkeypatch, c
 
 def test_an_eof_error_inside_a_command_is_a_crash_not_an_interruption(monkeypatch, capsys):
     # click turns every EOFError into "Aborted" (end of input at a prompt): exit 3 here
-    def boom(*a, **k):
-        raise EOFError("a stream ended early")
-    monkeypatch.setattr("halluscope.api.audit", boom)
-    monkeypatch.setattr(sys, "argv", ["halluscope", "audit", "x.jsonl"])
-    monkeypatch.setattr(cli, "_debug", False)
-    monkeypatch.delenv(cli.ENV_DEBUG, raising=False)
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    err = capsys.readouterr().err
-    assert exc.value.code == 3 and "internal error: EOFError: a stream ended early" in err
+    err, log = _crash_audit(monkeypatch, capsys, "a stream ended early", EOFError)
+    assert "internal error: EOFError: a stream ended early" in err
     assert "interrupted" not in err
-    Path(err.split("traceback in ")[1].split(";")[0]).unlink()
+    log.unlink()
 
 
 @pytest.mark.parametrize("which", ["answers", "questions"])

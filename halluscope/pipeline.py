@@ -138,17 +138,30 @@ HEAVY_RECORDS = 64
 workers' start (a fork after loading the models once) costs more than it saves."""
 
 
+def _local_judge(cfg: AuditConfig) -> bool:
+    """Whether the audit's judge is a model this process loads (``provider = "hf"``)."""
+    if not cfg.judge:
+        return False
+    from halluscope.judges.loading import find_spec
+    from halluscope.judges.spec import load_spec
+    return load_spec(find_spec(cfg.judge)).provider == "hf"
+
+
 def choose_workers(cfg: AuditConfig, remote: list[Metric], paths: list[Path]
                    ) -> tuple[int, str]:
     """How many processes score the records, and why: ``--workers`` as given (0: one per core);
     without it, one per core where the work is heavy (a metric that verifies claims against a
     detector or segmenter, on at least :data:`HEAVY_RECORDS` records, where the workers can be
-    forked from this process), else this process alone."""
+    forked from this process), else this process alone; this process alone, too, with a local
+    judge model (each worker would hold its own copy: 16 GB for a 7B judge)."""
     from halluscope import engines
     if cfg.workers is not None:
         n = engines.default_workers() if cfg.workers == 0 else cfg.workers
         return n, "--workers"
     cores = engines.default_workers()
+    if _local_judge(cfg):
+        return 1, ("default: the local judge model would be loaded once per worker (pass "
+                   "--workers N for N copies)")
     heavy = (cfg.detector or cfg.segmenter) and any(m.needs_verification for m in remote)
     if not heavy or cores <= 1:
         return 1, "default: light work" if not heavy else "default: one core"
@@ -216,6 +229,8 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                                      total=total, engine=engine, journal=journal)
                 tally.execution = {"scored": f"record by record, {engine.name} engine",
                                    "workers": getattr(engine, "workers", None) or 1}
+                if hasattr(engine, "report"):
+                    tally.execution[engine.name] = engine.report()
             tally.execution["workers_from"] = why
         done = True
     finally:

@@ -3,13 +3,16 @@
 What runs where:
 
 * the driver (this process) reads the inputs with halluscope's own readers (so bad lines keep
-  their file and line), cuts them into windows of :data:`WINDOW` records, and turns each window
-  into a Ray dataset of ``{"i": position, "record": pickled Record}`` rows;
-* ``map_batches`` runs :class:`RecordScorer`, an actor pool of ``workers`` actors: each actor
-  builds the metrics from the :class:`~halluscope.config.AuditConfig` once (models such as
-  detectors, segmenters and local judges are loaded once per actor, on a GPU when
-  ``options.ray_num_gpus`` asks for one) and returns the pickled outcomes of each record;
-* the driver puts the outcomes back in input order and folds them into the metrics
+  their file and line) and puts them into Ray's object store in blocks of ``{"i": position,
+  "entry": pickled record or bad line}`` rows (:meth:`RayEngine.block_size`); the driver keeps
+  only the blocks' references, so its memory does not grow with the input (the object store
+  spills to disk when it fills);
+* one Ray dataset over all the blocks runs :class:`RecordScorer` in ``map_batches``, an actor
+  pool of ``workers`` actors for the whole run: each actor builds the metrics from the
+  :class:`~halluscope.config.AuditConfig` once (models such as detectors, segmenters and local
+  judges are loaded once per actor, on a GPU when ``options.ray_num_gpus`` asks for one) and
+  returns each entry with its pickled outcomes (bad lines pass through unscored);
+* the driver takes the rows back in input order and folds them into the metrics
   (:mod:`halluscope.engines`), so ``items.jsonl`` and ``results.json`` are the ones a single
   process writes.
 
@@ -34,22 +37,31 @@ from halluscope.records import Record
 
 log = logging.getLogger(__name__)
 
-WINDOW = 20_000
+#: Entries per batch an actor scores, and fewest per block in the object store.
 BATCH = 32
+#: Most entries per block. Ray Data costs some milliseconds per block, so blocks grow with the
+#: input (about :data:`BLOCKS_PER_ACTOR` per actor) up to this size; small blocks spread a small
+#: run of heavy records over every actor.
+MAX_BLOCK = 2048
+BLOCKS_PER_ACTOR = 16
+_PICKLE = pickle.HIGHEST_PROTOCOL
 
 
 class RecordScorer:
-    """A Ray Data actor: builds the metrics once, then scores batches of pickled records."""
+    """A Ray Data actor: builds the metrics once, then scores batches of pickled entries."""
 
     def __init__(self, names: list[str], config: Any, paths: list[str]):
+        import ray
         self.metrics = build_worker_metrics(names, config, paths)
+        self.actor = ray.get_runtime_context().get_actor_id() or ""
 
     def __call__(self, batch):
-        records = [pickle.loads(r) for r in batch["record"]]
-        with claims_split_together(records, self.metrics):
-            outs = [pickle.dumps(score_outcomes(rec, self.metrics),
-                                 protocol=pickle.HIGHEST_PROTOCOL) for rec in records]
-        return {"i": list(batch["i"]), "outcomes": outs}
+        entries = [pickle.loads(e) for e in batch["entry"]]
+        with claims_split_together([e for e in entries if isinstance(e, Record)], self.metrics):
+            outs = [pickle.dumps(score_outcomes(e, self.metrics) if isinstance(e, Record)
+                                 else None, protocol=_PICKLE) for e in entries]
+        return {"i": list(batch["i"]), "entry": list(batch["entry"]), "outcomes": outs,
+                "actor": [self.actor] * len(entries)}
 
 
 class RayEngine:
@@ -67,7 +79,9 @@ class RayEngine:
         self.paths = [str(p) for p in paths]
         self._owns = not ray.is_initialized()
         ctx = ray.data.DataContext.get_current()
+        self._ctx = (ctx, ctx.enable_progress_bars, ctx.execution_options.preserve_order)
         ctx.enable_progress_bars = False
+        ctx.execution_options.preserve_order = True     # bounds the rows held back below
         if self._owns:
             ray.init(address=address, log_to_driver=False, include_dashboard=False,
                      ignore_reinit_error=True)
@@ -76,29 +90,69 @@ class RayEngine:
                                               else cpus))
         opts = config.options or {}
         self.num_gpus = float(opts.get("ray_num_gpus", 0) or 0)
+        self.actors: set[str] = set()     # the actors that scored (one model load each)
+        self.blocks = 0
 
-    def _score_window(self, window: list[Record]) -> list[Any]:
-        import pandas  # noqa: F401  - Ray Data's pandas batches
-        rows = [{"i": i, "record": pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)}
-                for i, r in enumerate(window)]
-        ds = self.ray.data.from_items(rows)
+    def block_size(self) -> int:
+        """Entries per object-store block: about :data:`BLOCKS_PER_ACTOR` blocks per actor for
+        the records the input files hold (counted ahead), within [BATCH, MAX_BLOCK]."""
+        from halluscope.readers import count_input_records
+        fmt = getattr(self.config, "input_format", None)
+        expected = sum(count_input_records(Path(p), fmt) for p in self.paths)
+        size = -(-expected // (self.workers * BLOCKS_PER_ACTOR))
+        return max(BATCH, min(MAX_BLOCK, size))
+
+    def _put(self, stream: Iterable[Any]) -> tuple[list[Any], int]:
+        """The entries of ``stream`` as object-store blocks; their references and count."""
+        import pyarrow
+        refs, n = [], 0
+        for block in chunked(stream, self.block_size()):
+            table = pyarrow.table({
+                "i": pyarrow.array(range(n, n + len(block)), pyarrow.int64()),
+                "entry": pyarrow.array([pickle.dumps(e, protocol=_PICKLE) for e in block],
+                                       pyarrow.binary())})
+            refs.append(self.ray.put(table))
+            n += len(block)
+        return refs, n
+
+    def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        refs, n = self._put(stream)
+        self.blocks = len(refs)
+        if not refs:
+            return
+        log.info("ray: %d entries in %d blocks, %d actors", n, len(refs),
+                 min(self.workers, -(-n // BATCH)))
+        ds = self.ray.data.from_arrow_refs(refs)
         ds = ds.map_batches(RecordScorer, batch_size=BATCH, batch_format="pandas",
                             fn_constructor_args=(self.names, self.config, self.paths),
                             compute=self.ray.data.ActorPoolStrategy(
-                                size=min(self.workers, max(1, len(window) // BATCH + 1))),
+                                size=min(self.workers, -(-n // BATCH))),
                             num_cpus=1, num_gpus=self.num_gpus or None)
-        out: list[Any] = [None] * len(window)
-        for row in ds.iter_rows():
-            out[int(row["i"])] = pickle.loads(row["outcomes"])
-        return out
+        yield from self._in_order(ds.iter_rows(), n)
 
-    def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
-        for window in chunked(stream, WINDOW):
-            good = [r for r in window if isinstance(r, Record)]
-            outcomes = iter(self._score_window(good) if good else ())
-            for rec in window:
-                yield rec, (next(outcomes) if isinstance(rec, Record) else None)
+    def _in_order(self, rows: Iterable[dict], n: int) -> Iterator[tuple[Any, Any]]:
+        """``(entry, outcomes)`` in input order from ``rows`` (in order already when Ray keeps
+        it; held back here only when a row comes early)."""
+        early: dict[int, dict] = {}
+        nxt = 0
+        for row in rows:
+            early[int(row["i"])] = row
+            while nxt in early:
+                row = early.pop(nxt)
+                self.actors.add(row["actor"])
+                yield pickle.loads(row["entry"]), pickle.loads(row["outcomes"])
+                nxt += 1
+        if nxt != n:
+            raise RuntimeError(f"Ray returned {nxt} of {n} entries in order "
+                               f"({len(early)} held back)")
+
+    def report(self) -> dict[str, Any]:
+        """What the run sheet says about the Ray run: actors that scored, blocks."""
+        return {"actors": len(self.actors), "blocks": self.blocks}
 
     def close(self) -> None:
+        ctx, bars, order = self._ctx       # the caller's Ray Data settings, as they were
+        ctx.enable_progress_bars = bars
+        ctx.execution_options.preserve_order = order
         if self._owns:
             self.ray.shutdown()

@@ -43,3 +43,24 @@ def test_ray_gives_the_one_process_results_on_every_metric(tmp_path, local_ray, 
             outs[engine] = comparable(out)
         assert outs["local"] == outs["ray"]
         assert set(outs["ray"][0]["metrics"]) == set(opts["metrics"].split(","))
+
+
+def test_one_actor_pool_scores_the_whole_run_and_loads_the_models_once_per_actor(
+        tmp_path, local_ray, monkeypatch):
+    """25 records in blocks of 2 (13 blocks): the same two actors score them all (the run
+    sheet counts the actors that returned rows), and the results are the one-process ones."""
+    import json
+
+    from halluscope import ray_engine
+    monkeypatch.setattr(ray_engine, "BATCH", 2)
+    outs = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / engine
+        audit(DATA, out=out, engine=engine, workers=2 if engine == "ray" else 1,
+              metrics="chair,pope,region", n_boot=100, write_report=False)
+        outs[engine] = comparable(out)
+    assert outs["local"] == outs["ray"]
+    sheet = json.loads((tmp_path / "ray" / "runsheet.json").read_text())
+    assert sheet["execution"]["ray"]["blocks"] == 13
+    assert 1 <= sheet["execution"]["ray"]["actors"] <= 2
+    assert sheet["execution"]["workers"] == 2

@@ -246,7 +246,8 @@ def test_wordnet_files_closed_before_fork_and_reopened_on_use():
 
 def _config(**kw):
     from types import SimpleNamespace
-    base = {"workers": None, "detector": None, "segmenter": None, "input_format": None}
+    base = {"workers": None, "detector": None, "segmenter": None, "input_format": None,
+            "judge": None}
     return SimpleNamespace(**{**base, **kw})
 
 
@@ -270,6 +271,14 @@ def test_heavy_audits_use_every_core_by_default_and_light_ones_one_process(tmp_p
     assert choose_workers(_config(detector="coco-ssd", workers=1), [claims], [many]) == (
         1, "--workers")
     assert choose_workers(_config(workers=0), [pope], [many]) == (4, "--workers")
+    # a local judge model: one copy, in this process, unless --workers asks for more
+    n, why = choose_workers(_config(detector="coco-ssd", judge="qwen2.5-vl-7b-instruct"),
+                            [claims], [many])
+    assert n == 1 and "local judge" in why
+    assert choose_workers(_config(detector="coco-ssd", judge="qwen2.5-vl-7b-instruct",
+                                  workers=2), [claims], [many]) == (2, "--workers")
+    assert choose_workers(_config(detector="coco-ssd", judge="gpt-4o-2024-08-06"), [claims],
+                          [many])[0] == 4
     monkeypatch.setattr(engines, "fork_is_safe", lambda: False)
     n, why = choose_workers(_config(detector="coco-ssd"), [claims], [many])
     assert n == 1 and "cannot be forked" in why

@@ -47,20 +47,26 @@ def test_ray_gives_the_one_process_results_on_every_metric(tmp_path, local_ray, 
 
 def test_one_actor_pool_scores_the_whole_run_and_loads_the_models_once_per_actor(
         tmp_path, local_ray, monkeypatch):
-    """25 records in blocks of 2 (13 blocks): the same two actors score them all (the run
-    sheet counts the actors that returned rows), and the results are the one-process ones."""
+    """25 records and 2 bad lines in blocks of 2 (14 blocks): the same two actors score them
+    all (the run sheet counts the actors that returned rows), the bad lines travel with the
+    records and are listed with file and line, and the results are the one-process ones."""
     import json
 
     from halluscope import ray_engine
     monkeypatch.setattr(ray_engine, "BATCH", 2)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('not json\n{"id": "no-answer", "image_id": 1}\n')
     outs = {}
     for engine in ("local", "ray"):
         out = tmp_path / engine
-        audit(DATA, out=out, engine=engine, workers=2 if engine == "ray" else 1,
-              metrics="chair,pope,region", n_boot=100, write_report=False)
+        audit([DATA / "outputs.jsonl", bad], out=out, engine=engine,
+              workers=2 if engine == "ray" else 1, metrics="chair,pope,region", n_boot=100,
+              write_report=False)
         outs[engine] = comparable(out)
     assert outs["local"] == outs["ray"]
+    listed = {(e["file"], e["line"]) for e in outs["ray"][0]["errors"]}
+    assert {(str(bad), 1), (str(bad), 2)} <= listed
     sheet = json.loads((tmp_path / "ray" / "runsheet.json").read_text())
-    assert sheet["execution"]["ray"]["blocks"] == 13
+    assert sheet["execution"]["ray"]["blocks"] == 14
     assert 1 <= sheet["execution"]["ray"]["actors"] <= 2
     assert sheet["execution"]["workers"] == 2

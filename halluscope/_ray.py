@@ -16,3 +16,17 @@ def import_ray():
         raise ConfigError("--engine ray needs Ray Data: pip install 'halluscope[ray]' "
                           f"(expected the ray package, got {exc})") from None
     return ray
+
+
+def start_ray(ray, address: str | None) -> None:
+    """Start a local Ray instance, or join the cluster at ``address``, for one command: no
+    dashboard, workers' logs kept in Ray's session folder, and Ray's own messages on this
+    terminal from warnings up (from INFO when halluscope logs at INFO, ``-v``), without the
+    warning that progress bars are off (halluscope shows its own)."""
+    import logging
+    level = logging.INFO if logging.getLogger("halluscope").isEnabledFor(logging.INFO) \
+        else logging.WARNING
+    ray.init(address=address, log_to_driver=False, include_dashboard=False,
+             ignore_reinit_error=True, logging_level=level)
+    logging.getLogger("ray.data").setLevel(level)
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)

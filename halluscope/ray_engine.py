@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import import_ray  # noqa: F401 - also importable from here
+from halluscope._ray import import_ray, start_ray  # noqa: F401 - also importable from here
 from halluscope.engines import (build_worker_metrics, chunked, claims_split_together,
                                 default_workers, score_outcomes)
 from halluscope.metrics.base import Metric
@@ -83,8 +83,7 @@ class RayEngine:
         ctx.enable_progress_bars = False
         ctx.execution_options.preserve_order = True     # bounds the rows held back below
         if self._owns:
-            ray.init(address=address, log_to_driver=False, include_dashboard=False,
-                     ignore_reinit_error=True)
+            start_ray(ray, address)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = workers or max(1, min(cpus, default_workers() if address is None
                                               else cpus))

@@ -40,7 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import import_ray
+from halluscope._ray import import_ray, start_ray
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
@@ -266,8 +266,7 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
     ray = import_ray()
     owns = not ray.is_initialized()
     if owns:
-        ray.init(address=address, log_to_driver=False, include_dashboard=False,
-                 ignore_reinit_error=True)
+        start_ray(ray, address)
     resources = ray.cluster_resources()
     if workers is None:
         workers = max(1, int(resources.get("CPU", 1)))

@@ -37,11 +37,13 @@ from halluscope.records import Record
 
 log = logging.getLogger(__name__)
 
-#: Entries per batch an actor scores, and fewest per block in the object store.
+#: Most entries in a batch an actor scores.
 BATCH = 32
-#: Most entries per block. Ray Data costs some milliseconds per block, so blocks grow with the
-#: input (about :data:`BLOCKS_PER_ACTOR` per actor) up to this size; small blocks spread a small
-#: run of heavy records over every actor.
+#: Entries per block in the object store: about :data:`BLOCKS_PER_ACTOR` blocks per actor,
+#: within [MIN_BLOCK, MAX_BLOCK]. Ray Data costs some milliseconds per block, so blocks grow
+#: with the input; small blocks spread a small run of heavy records evenly over the actors (an
+#: actor's last block is the others' idle time).
+MIN_BLOCK = 4
 MAX_BLOCK = 2048
 BLOCKS_PER_ACTOR = 16
 _PICKLE = pickle.HIGHEST_PROTOCOL
@@ -94,18 +96,19 @@ class RayEngine:
 
     def block_size(self) -> int:
         """Entries per object-store block: about :data:`BLOCKS_PER_ACTOR` blocks per actor for
-        the records the input files hold (counted ahead), within [BATCH, MAX_BLOCK]."""
+        the records the input files hold (counted ahead), within [MIN_BLOCK, MAX_BLOCK]."""
         from halluscope.readers import count_input_records
         fmt = getattr(self.config, "input_format", None)
         expected = sum(count_input_records(Path(p), fmt) for p in self.paths)
         size = -(-expected // (self.workers * BLOCKS_PER_ACTOR))
-        return max(BATCH, min(MAX_BLOCK, size))
+        return max(MIN_BLOCK, min(MAX_BLOCK, size))
 
-    def _put(self, stream: Iterable[Any]) -> tuple[list[Any], int]:
-        """The entries of ``stream`` as object-store blocks; their references and count."""
+    def _put(self, stream: Iterable[Any], size: int) -> tuple[list[Any], int]:
+        """The entries of ``stream`` as object-store blocks of ``size``; their references and
+        count."""
         import pyarrow
         refs, n = [], 0
-        for block in chunked(stream, self.block_size()):
+        for block in chunked(stream, size):
             table = pyarrow.table({
                 "i": pyarrow.array(range(n, n + len(block)), pyarrow.int64()),
                 "entry": pyarrow.array([pickle.dumps(e, protocol=_PICKLE) for e in block],
@@ -115,17 +118,18 @@ class RayEngine:
         return refs, n
 
     def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
-        refs, n = self._put(stream)
+        size = self.block_size()
+        refs, n = self._put(stream, size)
         self.blocks = len(refs)
         if not refs:
             return
-        log.info("ray: %d entries in %d blocks, %d actors", n, len(refs),
-                 min(self.workers, -(-n // BATCH)))
+        actors = min(self.workers, len(refs))
+        log.info("ray: %d entries in %d blocks, %d actors", n, len(refs), actors)
         ds = self.ray.data.from_arrow_refs(refs)
-        ds = ds.map_batches(RecordScorer, batch_size=BATCH, batch_format="pandas",
+        # a batch no larger than a block: Ray Data would join small blocks into one batch
+        ds = ds.map_batches(RecordScorer, batch_size=min(BATCH, size), batch_format="pandas",
                             fn_constructor_args=(self.names, self.config, self.paths),
-                            compute=self.ray.data.ActorPoolStrategy(
-                                size=min(self.workers, -(-n // BATCH))),
+                            compute=self.ray.data.ActorPoolStrategy(size=actors),
                             num_cpus=1, num_gpus=self.num_gpus or None)
         yield from self._in_order(ds.iter_rows(), n)
 

@@ -53,7 +53,7 @@ def test_one_actor_pool_scores_the_whole_run_and_loads_the_models_once_per_actor
     import json
 
     from halluscope import ray_engine
-    monkeypatch.setattr(ray_engine, "BATCH", 2)
+    monkeypatch.setattr(ray_engine, "MIN_BLOCK", 2)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('not json\n{"id": "no-answer", "image_id": 1}\n')
     outs = {}
@@ -70,3 +70,25 @@ def test_one_actor_pool_scores_the_whole_run_and_loads_the_models_once_per_actor
     assert sheet["execution"]["ray"]["blocks"] == 14
     assert 1 <= sheet["execution"]["ray"]["actors"] <= 2
     assert sheet["execution"]["workers"] == 2
+
+
+def test_blocks_grow_with_the_input_within_their_bounds(tmp_path):
+    """About 16 blocks per actor: small blocks spread a small heavy run over every actor,
+    large inputs get large blocks (Ray Data costs milliseconds per block)."""
+    from types import SimpleNamespace
+
+    from halluscope.ray_engine import MAX_BLOCK, MIN_BLOCK, RayEngine
+
+    def size(records: int, workers: int) -> int:
+        path = tmp_path / f"{records}.jsonl"
+        path.write_text('{"id": "a", "caption": "A dog."}\n' * records)
+        engine = RayEngine.__new__(RayEngine)
+        engine.paths, engine.workers = [str(path)], workers
+        engine.config = SimpleNamespace(input_format=None)
+        return engine.block_size()
+
+    assert size(10, 2) == MIN_BLOCK
+    assert size(160, 2) == 5
+    assert size(50_000, 2) == 1563
+    assert size(50_000, 64) == 49
+    assert size(200_000, 2) == MAX_BLOCK

@@ -46,6 +46,11 @@ BATCH = 32
 MIN_BLOCK = 4
 MAX_BLOCK = 2048
 BLOCKS_PER_ACTOR = 16
+#: Restarts of a dead actor, and retries of its batch, before the run fails. Ray Data's default
+#: is forever: an actor that dies on a record (a segfault, the OOM killer) hung the audit. Two
+#: tries more survive a lost node or a preempted actor; a record that kills every actor it
+#: meets ends the run as an internal error (exit 3).
+RETRIES = 2
 _PICKLE = pickle.HIGHEST_PROTOCOL
 
 
@@ -130,7 +135,8 @@ class RayEngine:
         ds = ds.map_batches(RecordScorer, batch_size=min(BATCH, size), batch_format="pandas",
                             fn_constructor_args=(self.names, self.config, self.paths),
                             compute=self.ray.data.ActorPoolStrategy(size=actors),
-                            num_cpus=1, num_gpus=self.num_gpus or None)
+                            num_cpus=1, num_gpus=self.num_gpus or None,
+                            max_restarts=RETRIES, max_task_retries=RETRIES)
         yield from self._in_order(ds.iter_rows(), n)
 
     def _in_order(self, rows: Iterable[dict], n: int) -> Iterator[tuple[Any, Any]]:

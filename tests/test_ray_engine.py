@@ -92,3 +92,42 @@ def test_blocks_grow_with_the_input_within_their_bounds(tmp_path):
     assert size(50_000, 2) == 1563
     assert size(50_000, 64) == 49
     assert size(200_000, 2) == MAX_BLOCK
+
+
+CRASHING_METRIC = '''
+import os
+import sys
+
+sys.path.insert(0, {examples!r})
+from custom_metric import WordCount
+
+
+class Crash(WordCount):
+    """Kills the process that scores a response about a cat (a segfault, the OOM killer)."""
+    name = "crash"
+
+    def score(self, record):
+        if "cat" in (record.response or ""):
+            os._exit(7)
+        return super().score(record)
+'''
+
+
+def test_an_actor_that_dies_on_a_record_fails_the_run_instead_of_hanging(tmp_path):
+    """Ray Data restarts a dead actor and retries its batch forever by default: the audit hung.
+    Now two more tries, then an internal error (exit 3), with the work so far kept for
+    --resume."""
+    import subprocess
+    import sys
+
+    metric = tmp_path / "crash.py"
+    metric.write_text(CRASHING_METRIC.format(examples=str(DATA.parent / "examples")))
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "halluscope", "audit", str(DATA / "outputs.jsonl"), "--metric",
+         f"{metric}:Crash", "--engine", "ray", "--workers", "2", "--no-report", "--out",
+         str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "internal error" in done.stderr and "ActorDiedError" in done.stderr
+    assert not (out / "results.json").exists()
+    assert (out / "items.journal.part").exists()

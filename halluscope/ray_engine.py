@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -131,12 +132,16 @@ class RayEngine:
         actors = min(self.workers, len(refs))
         log.info("ray: %d entries in %d blocks, %d actors", n, len(refs), actors)
         ds = self.ray.data.from_arrow_refs(refs)
-        # a batch no larger than a block: Ray Data would join small blocks into one batch
-        ds = ds.map_batches(RecordScorer, batch_size=min(BATCH, size), batch_format="pandas",
-                            fn_constructor_args=(self.names, self.config, self.paths),
-                            compute=self.ray.data.ActorPoolStrategy(size=actors),
-                            num_cpus=1, num_gpus=self.num_gpus or None,
-                            max_restarts=RETRIES, max_task_retries=RETRIES)
+        with warnings.catch_warnings():
+            # Ray 2.60 deprecates remote args such as max_restarts in map_batches without a
+            # named replacement; the locked Ray takes them (tests/test_ray_engine.py fails if not)
+            warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+            # a batch no larger than a block: Ray Data would join small blocks into one batch
+            ds = ds.map_batches(RecordScorer, batch_size=min(BATCH, size), batch_format="pandas",
+                                fn_constructor_args=(self.names, self.config, self.paths),
+                                compute=self.ray.data.ActorPoolStrategy(size=actors),
+                                num_cpus=1, num_gpus=self.num_gpus or None,
+                                max_restarts=RETRIES, max_task_retries=RETRIES)
         yield from self._in_order(ds.iter_rows(), n)
 
     def _in_order(self, rows: Iterable[dict], n: int) -> Iterator[tuple[Any, Any]]:

@@ -87,9 +87,13 @@ class RayEngine:
         self.paths = [str(p) for p in paths]
         self._owns = not ray.is_initialized()
         ctx = ray.data.DataContext.get_current()
-        self._ctx = (ctx, ctx.enable_progress_bars, ctx.execution_options.preserve_order)
+        self._ctx = (ctx, ctx.enable_progress_bars, ctx.execution_options.preserve_order,
+                     ctx.raise_original_map_exception)
         ctx.enable_progress_bars = False
         ctx.execution_options.preserve_order = True     # bounds the rows held back below
+        # an error raised while scoring reaches the CLI as itself (a ConfigError is a usage
+        # error, a bug names its type and message), not as Ray's UserCodeException
+        ctx.raise_original_map_exception = True
         if self._owns:
             start_ray(ray, address)
         cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -142,7 +146,13 @@ class RayEngine:
                                 compute=self.ray.data.ActorPoolStrategy(size=actors),
                                 num_cpus=1, num_gpus=self.num_gpus or None,
                                 max_restarts=RETRIES, max_task_retries=RETRIES)
-        yield from self._in_order(ds.iter_rows(), n)
+        try:
+            yield from self._in_order(ds.iter_rows(), n)
+        except self.ray.exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None)    # what the actor raised, as the actor raised it
+            if isinstance(cause, Exception) and not isinstance(cause, self.ray.exceptions.RayError):
+                raise cause from exc
+            raise
 
     def _in_order(self, rows: Iterable[dict], n: int) -> Iterator[tuple[Any, Any]]:
         """``(entry, outcomes)`` in input order from ``rows`` (in order already when Ray keeps
@@ -165,8 +175,9 @@ class RayEngine:
         return {"actors": len(self.actors), "blocks": self.blocks}
 
     def close(self) -> None:
-        ctx, bars, order = self._ctx       # the caller's Ray Data settings, as they were
+        ctx, bars, order, original = self._ctx     # the caller's Ray Data settings, as they were
         ctx.enable_progress_bars = bars
         ctx.execution_options.preserve_order = order
+        ctx.raise_original_map_exception = original
         if self._owns:
             self.ray.shutdown()

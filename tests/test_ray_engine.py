@@ -110,6 +110,16 @@ class Crash(WordCount):
         if "cat" in (record.response or ""):
             os._exit(7)
         return super().score(record)
+
+
+class Bug(WordCount):
+    """Raises on a response about a cat (a bug in a metric)."""
+    name = "bug"
+
+    def score(self, record):
+        if "cat" in (record.response or ""):
+            raise ValueError(f"a bug met {{record.id}}")
+        return super().score(record)
 '''
 
 
@@ -131,3 +141,19 @@ def test_an_actor_that_dies_on_a_record_fails_the_run_instead_of_hanging(tmp_pat
     assert "internal error" in done.stderr and "ActorDiedError" in done.stderr
     assert not (out / "results.json").exists()
     assert (out / "items.journal.part").exists()
+
+
+def test_an_error_raised_on_an_actor_reaches_the_user_as_itself(tmp_path):
+    """Not as Ray's wrapper (RayTaskError(UserCodeException) and the actor's name): the
+    error's own type and message, as with one process."""
+    import subprocess
+    import sys
+
+    metric = tmp_path / "bug.py"
+    metric.write_text(CRASHING_METRIC.format(examples=str(DATA.parent / "examples")))
+    done = subprocess.run(
+        [sys.executable, "-m", "halluscope", "audit", str(DATA / "outputs.jsonl"), "--metric",
+         f"{metric}:Bug", "--engine", "ray", "--workers", "2", "--no-report", "--out",
+         str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "halluscope: internal error: ValueError: a bug met cap-" in done.stderr

@@ -33,6 +33,7 @@ from typing import Any
 from halluscope._ray import import_ray, start_ray  # noqa: F401 - also importable from here
 from halluscope.engines import (build_worker_metrics, chunked, claims_split_together,
                                 default_workers, score_outcomes)
+from halluscope.errors import ConfigError
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
 
@@ -53,6 +54,19 @@ BLOCKS_PER_ACTOR = 16
 #: meets ends the run as an internal error (exit 3).
 RETRIES = 2
 _PICKLE = pickle.HIGHEST_PROTOCOL
+
+
+def _gpus_per_actor(options: dict) -> float:
+    """``options.ray_num_gpus`` as a number of GPUs (0: none); a usage error if it is not."""
+    value = options.get("ray_num_gpus", 0) or 0
+    try:
+        gpus = float(value)
+    except (TypeError, ValueError):
+        gpus = -1.0
+    if not gpus >= 0:
+        raise ConfigError(f"expected option ray_num_gpus as a number of GPUs per Ray actor "
+                          f"(0, 0.5, 1, ...), got {value!r}")
+    return gpus
 
 
 class RecordScorer:
@@ -94,15 +108,34 @@ class RayEngine:
         # an error raised while scoring reaches the CLI as itself (a ConfigError is a usage
         # error, a bug names its type and message), not as Ray's UserCodeException
         ctx.raise_original_map_exception = True
-        if self._owns:
-            start_ray(ray, address)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        self.workers = workers or max(1, min(cpus, default_workers() if address is None
-                                              else cpus))
-        opts = config.options or {}
-        self.num_gpus = float(opts.get("ray_num_gpus", 0) or 0)
         self.actors: set[str] = set()     # the actors that scored (one model load each)
         self.blocks = 0
+        self.num_gpus = _gpus_per_actor(config.options or {})
+        if self._owns:
+            start_ray(ray, address)
+        try:
+            self.workers = self._actors_wanted(workers, address)
+        except BaseException:
+            self.close()
+            raise
+
+    def _actors_wanted(self, workers: int | None, address: str | None) -> int:
+        """``workers``, or one actor per CPU of the cluster (this machine's cores on a local
+        instance), and no more than its GPUs hold when actors ask for GPUs; a usage error when
+        not one such actor fits (Ray Data would wait for it forever)."""
+        resources = self.ray.cluster_resources()
+        cpus = int(resources.get("CPU", 1))
+        wanted = workers or max(1, min(cpus, default_workers() if address is None else cpus))
+        if self.num_gpus:
+            gpus = float(resources.get("GPU", 0))
+            if gpus < self.num_gpus:
+                raise ConfigError(
+                    f"--option ray_num_gpus={self.num_gpus:g} asks {self.num_gpus:g} GPU(s) per "
+                    f"Ray actor, but the Ray cluster ({address or 'a local instance'}) has "
+                    f"{gpus:g}; drop the option to score on CPUs")
+            if not workers:
+                wanted = min(wanted, int(gpus // self.num_gpus))
+        return wanted
 
     def block_size(self) -> int:
         """Entries per object-store block: about :data:`BLOCKS_PER_ACTOR` blocks per actor for

@@ -157,3 +157,18 @@ def test_an_error_raised_on_an_actor_reaches_the_user_as_itself(tmp_path):
          str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
     assert done.returncode == 3, done.stderr[-2000:]
     assert "halluscope: internal error: ValueError: a bug met cap-" in done.stderr
+
+
+def test_asking_gpus_the_cluster_lacks_is_a_usage_error_not_a_wait_forever(tmp_path, local_ray):
+    """Ray Data waits forever for an actor no node can hold ('The job may hang forever unless
+    the cluster scales up'): the audit says so at once instead."""
+    from halluscope.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"ray_num_gpus=1 asks 1 GPU\(s\) per Ray actor, but "
+                                          r"the Ray cluster \(a local instance\) has 0"):
+        audit(DATA, out=tmp_path / "gpu", engine="ray", workers=2, metrics="chair",
+              options={"ray_num_gpus": 1}, write_report=False)
+    with pytest.raises(ConfigError, match="expected option ray_num_gpus as a number"):
+        audit(DATA, out=tmp_path / "nan", engine="ray", metrics="chair",
+              options={"ray_num_gpus": "one"}, write_report=False)
+    assert ray.is_initialized()       # the caller's Ray instance is left running

@@ -55,6 +55,30 @@ def test_query_writes_outputs_and_exits_0(app, runner, prompts, tmp_path, monkey
     assert (tmp_path / "out.jsonl.runsheet.json").is_file()
 
 
+def test_option_base_url_is_the_server_as_with_base_url(app, runner, prompts, tmp_path,
+                                                         monkeypatch):
+    """``--option base_url=URL`` crashed (exit 3: get_model() got base_url twice); it names the
+    server like ``--base-url``, two different servers are a usage error, and options that the
+    model name or --offline set are refused."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    out = tmp_path / "out.jsonl"
+    with FakeServer(api_key=KEY) as server:
+        res = runner.invoke(app, ["query", str(prompts), "-m", "openai/m", "--option",
+                                  f"base_url={server.url}", "--no-cache", "-o", str(out)])
+        assert res.exit_code == EXIT_OK, res.output
+        assert len(server.requests) == 6
+        res = runner.invoke(app, ["query", str(prompts), "-m", "openai/m", "--option",
+                                  f"base_url={server.url}", "--base-url", server.url + "/x",
+                                  "--no-cache", "-o", str(tmp_path / "two.jsonl")])
+        assert res.exit_code == EXIT_USAGE and "two servers given" in res.output
+        assert len(server.requests) == 6
+    for key in ("offline", "provider", "model"):
+        res = runner.invoke(app, ["query", str(prompts), "-m", "mock/echo", "--option",
+                                  f"{key}=x", "--no-cache", "-o", str(tmp_path / f"{key}.jsonl")])
+        assert res.exit_code == EXIT_USAGE, res.output
+        assert f"option '{key}' cannot be given as a provider option" in res.output
+
+
 def test_query_exits_1_when_records_fail(app, runner, prompts, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     out = tmp_path / "out.jsonl"

@@ -48,7 +48,7 @@ from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader, is_url
 from halluscope.adapters.outlock import OutputLocked, lock_output, unlock_output
-from halluscope.adapters.registry import get_model
+from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
                                        ServerUnreachable)
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
@@ -272,9 +272,10 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         prompts = list(prompts)  # iterate twice: check, then run
     prompt_ids = check_prompts(prompts, image_root=image_root)
     decoding = decoding or Decoding()
-    register_url(base_url)
     register_options(model_options)
-    api = get_model(model, base_url=base_url, offline=offline, **dict(model_options or {}))
+    base_url, model_options = server_and_options(base_url, model_options)
+    register_url(base_url)
+    api = get_model(model, base_url=base_url, offline=offline, **model_options)
     if timeout is None:
         timeout = getattr(api, "default_timeout", 120.0)
     store, owned = open_response_cache(cache, create=not offline)

@@ -48,7 +48,7 @@ from halluscope.adapters.outlock import unlock_output
 from halluscope.adapters.query import (QueryCounts, QueryResult, _group_dict, _prepare_output,
                                        _QueryRun, _run_sync, _runsheet, check_prompts,
                                        iter_prompts)
-from halluscope.adapters.registry import get_model
+from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AuthError, Decoding, Message,
                                        ServerUnreachable)
 from halluscope.errors import CacheMiss, InputError, RecordError
@@ -400,9 +400,9 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
         prompts = list(prompts)
     prompt_ids = check_prompts(prompts, image_root=image_root)
     decoding = decoding or Decoding()
-    register_url(base_url)
     register_options(model_options)
-    options = dict(model_options or {})
+    base_url, options = server_and_options(base_url, model_options)
+    register_url(base_url)
     api = get_model(model, base_url=base_url, offline=offline, **options)  # checks credentials
     if timeout is None:
         timeout = getattr(api, "default_timeout", 120.0)

@@ -71,6 +71,26 @@ def provider_factory(name: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), attr)
 
 
+def server_and_options(base_url: str | None, options: dict[str, Any] | None
+                       ) -> tuple[str | None, dict[str, Any]]:
+    """The model server and the provider options, from ``--base-url`` and ``--option``s:
+    ``base_url`` given as an option is the server, as with ``--base-url`` (a usage error when
+    both name different servers); ``provider``, ``model`` and ``offline`` are set by the model
+    name and ``--offline``, never as options."""
+    options = dict(options or {})
+    for key in ("provider", "model", "offline"):
+        if key in options:
+            raise ConfigError(f"option {key!r} cannot be given as a provider option: it comes "
+                              f"from {'--offline' if key == 'offline' else 'the model name'}")
+    if "base_url" in options:
+        given = options.pop("base_url")
+        if base_url is not None and given != base_url:
+            raise ConfigError("two servers given: --base-url and option base_url differ; "
+                              "give one")
+        base_url = given
+    return base_url, options
+
+
 def get_model(spec: str | Any, *, base_url: str | None = None, offline: bool | None = None,
               **options: Any):
     """A :class:`~halluscope.adapters.types.ModelAPI` for ``provider/model`` (an adapter object

@@ -140,6 +140,35 @@ def test_ray_unreachable_server_stops_with_exit_2(app, prompts, tmp_path, local_
     assert _sheet(out)["aborted"].startswith("ServerUnreachable")
 
 
+def test_actors_the_cluster_cannot_hold_are_a_usage_error_not_a_wait_forever(app, prompts,
+                                                                             tmp_path, local_ray):
+    """Every actor must be ready before the first batch: 3 actors of 1 CPU on 2 CPUs, or an
+    actor asking a GPU of a cluster without one, waited for ever; now exit 2 at once."""
+    for extra in (["--ray-workers", "3"], ["--ray-gpus-per-worker", "1"]):
+        out = tmp_path / "out.jsonl"
+        res = CliRunner().invoke(app, ["query", str(prompts), "-m", "mock/echo", "-o", str(out),
+                                       "-q", "--engine", "ray", "--no-cache", *extra])
+        assert res.exit_code == EXIT_USAGE, res.output
+        assert "do not fit the Ray cluster" in res.output and "2 CPU(s), 0 GPU(s)" in res.output
+        assert out.read_text() == ""
+        assert "do not fit the Ray cluster" in _sheet(out)["aborted"]
+    assert ray.is_initialized()       # the test's own Ray instance is left running
+
+
+def test_actors_that_fit_default_to_the_cluster_and_check_what_is_asked():
+    from halluscope.adapters.ray_query import _actors_that_fit
+    from halluscope.errors import ConfigError
+    eight = {"CPU": 8.0, "GPU": 2.0}
+    assert _actors_that_fit(eight, None, 0, None) == 8
+    assert _actors_that_fit(eight, None, 1, None) == 2
+    assert _actors_that_fit(eight, None, 0.5, None) == 4
+    assert _actors_that_fit(eight, 3, 0, None) == 3
+    with pytest.raises(ConfigError, match="3 query actor"):
+        _actors_that_fit(eight, 3, 1, "auto")
+    with pytest.raises(ConfigError):
+        _actors_that_fit({"CPU": 8.0}, None, 1, None)
+
+
 def test_missing_ray_is_a_clear_usage_error(app, prompts, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     monkeypatch.setitem(sys.modules, "ray.data", None)

@@ -51,7 +51,7 @@ from halluscope.adapters.query import (QueryCounts, QueryResult, _group_dict, _p
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AuthError, Decoding, Message,
                                        ServerUnreachable)
-from halluscope.errors import CacheMiss, InputError, RecordError
+from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
 
@@ -267,11 +267,12 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
     owns = not ray.is_initialized()
     if owns:
         start_ray(ray, address)
-    resources = ray.cluster_resources()
-    if workers is None:
-        workers = max(1, int(resources.get("CPU", 1)))
-        if gpus_per_worker:
-            workers = max(1, min(workers, int(resources.get("GPU", 0) // gpus_per_worker)))
+    try:
+        workers = _actors_that_fit(ray.cluster_resources(), workers, gpus_per_worker, address)
+    except ConfigError:
+        if owns:
+            ray.shutdown()
+        raise
     settings = settings_for(workers)
     actor_cls = ray.remote(QueryWorker).options(num_cpus=1, num_gpus=gpus_per_worker or 0,
                                                 max_concurrency=64)
@@ -287,6 +288,24 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
     pool.startup_s = round(time.perf_counter() - t0, 3)
     log.info("%d query actor(s) ready in %.1f s", workers, pool.startup_s)
     return pool
+
+
+def _actors_that_fit(resources: dict, workers: int | None, gpus_per_worker: float,
+                     address: str | None) -> int:
+    """``workers`` query actors (default: one per CPU of the cluster, or per
+    ``gpus_per_worker`` GPUs); a usage error when the cluster cannot hold them all (1 CPU
+    each, and the GPUs asked): waiting for every actor to be ready would wait for ever."""
+    cpus, gpus = float(resources.get("CPU", 0)), float(resources.get("GPU", 0))
+    if workers is None:
+        workers = max(1, int(cpus))
+        if gpus_per_worker:
+            workers = max(1, min(workers, int(gpus // gpus_per_worker)))
+    if workers > cpus or workers * gpus_per_worker > gpus:
+        asked = f"1 CPU{f' and {gpus_per_worker:g} GPU(s)' if gpus_per_worker else ''}"
+        raise ConfigError(f"{workers} query actor(s) of {asked} each do not fit the Ray cluster "
+                          f"({address or 'a local instance'}: {cpus:g} CPU(s), {gpus:g} "
+                          f"GPU(s)); pass fewer --ray-workers or --ray-gpus-per-worker")
+    return workers
 
 
 def _batches(run: _QueryRun, items: Iterable[Any], size: int) -> Iterator[list[tuple[Any, int]]]:
@@ -424,8 +443,12 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
     try:
         run.start(prompt_ids)
         if run.counts.total:
-            pool = start_pool(settings_for, workers=workers, address=address,
-                              gpus_per_worker=gpus_per_worker)
+            try:
+                pool = start_pool(settings_for, workers=workers, address=address,
+                                  gpus_per_worker=gpus_per_worker)
+            except ConfigError as exc:      # the run sheet says why nothing was asked
+                run.aborted = redact_text(f"{type(exc).__name__}: {exc}")
+                raise
             drive_pool(run, pool, stats, iter_prompts(prompts, image_root=image_root),
                        batch_size=batch_size)
     finally:

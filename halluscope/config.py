@@ -141,9 +141,17 @@ def read_toml_model(path: Path, model: type[BaseModel], what: str) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"
-                             for e in exc.errors())
-        raise ConfigError(f"{path}: invalid {what}: {problems}") from None
+        raise ConfigError(f"{path}: invalid {what}: {validation_problems(exc)}") from None
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """Every field a pydantic validation refused, with the reason and the value given:
+    ``workers: Input should be greater than or equal to 0 (got -1)``."""
+    def one(e: dict) -> str:
+        where = ".".join(str(x) for x in e["loc"]) or "value"
+        given = f" (got {e['input']!r:.80})" if "input" in e and e["type"] != "missing" else ""
+        return f"{where}: {e['msg']}{given}"
+    return "; ".join(one(e) for e in exc.errors())
 
 
 def load_manifest(folder: Path) -> dict[str, Any]:

@@ -21,7 +21,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halluscope.config import AuditConfig, load_manifest
+from pydantic import ValidationError
+
+from halluscope.config import AuditConfig, load_manifest, validation_problems
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.metrics.base import (InputSample, Metric, MetricSummary,
                                       available_metrics, metric_class,
@@ -279,8 +281,8 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     merged = {**manifest, **base, **{k: v for k, v in options.items() if v is not None}}
     try:
         cfg = AuditConfig(**merged)
-    except Exception as exc:  # pydantic.ValidationError -> our error type
-        raise ConfigError(f"invalid audit options: {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigError(f"invalid audit options: {validation_problems(exc)}") from None
     if not cfg.metrics and not custom:
         if records is not None:
             raise ConfigError("pass metrics=... when auditing in-memory records")

@@ -301,3 +301,17 @@ def test_the_run_sheet_says_how_the_records_were_scored(tmp_path):
     assert sheet["execution"] == {   # asked for 2, and told why it ran as one
         "scored": "as columns (whole files)", "workers": 1,
         "workers_from": "--workers gave 2; whole files scored as columns run in one process"}
+
+
+def test_an_invalid_option_is_named_with_the_value_given(tmp_path):
+    """Not pydantic's report (its class name, error codes and a link): each refused field,
+    why, and what was given; exit 2 on the command line."""
+    import halluscope
+    from halluscope.errors import ConfigError
+    with pytest.raises(ConfigError) as caught:
+        halluscope.audit(DATA, metrics="chair", workers=-1, n_boot=-5, out=tmp_path / "o")
+    message = str(caught.value)
+    assert message.startswith("invalid audit options: ")
+    assert "workers: Input should be greater than or equal to 0 (got -1)" in message
+    assert "(got -5)" in message
+    assert "pydantic" not in message and "AuditConfig" not in message

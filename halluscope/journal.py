@@ -14,7 +14,8 @@ results are identical and nothing already scored is scored again. Metrics that r
 (consistency) are cheap and simply updated again. The journal goes when the audit finishes.
 
 A journal is only resumed by the same audit: a header whose inputs (path, size, modification
-time) or options differ is refused with a usage error.
+time), options, or files the options name (ground truth, questions, annotations) differ is
+refused with a usage error.
 """
 
 from __future__ import annotations
@@ -33,14 +34,38 @@ FLUSH_EVERY = 64
 _EXECUTION = ("workers", "engine", "ray_address", "resume", "cache_dir")
 
 
+def _identity(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def _files_named(value: Any) -> set[Path]:
+    """The files a configuration value names (strings, lists, tables; ``file.py:Class``)."""
+    if isinstance(value, dict):
+        return set().union(*(_files_named(v) for v in value.values()))
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_files_named(v) for v in value))
+    if not isinstance(value, str) or not value or len(value) > 4096:
+        return set()
+    found = set()
+    for candidate in {value, value.rpartition(":")[0]} - {""}:
+        try:
+            if Path(candidate).is_file():
+                found.add(Path(candidate))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
 def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[str, Any]:
-    """What a journal must match to be resumed: inputs and scoring options (not how many
-    workers, which engine or which cache folder: those do not change results)."""
-    inputs = []
-    for p in paths:
-        st = Path(p).stat()
-        inputs.append((str(Path(p).resolve()), st.st_size, st.st_mtime_ns))
-    return {"version": 1, "inputs": inputs, "metrics": list(metrics),
+    """What a journal must match to be resumed: inputs, scoring options, and the files the
+    options name (ground truth, questions, annotations, a metric's file: path, size and
+    modification time), not how many workers, which engine or which cache folder (those do not
+    change results)."""
+    inputs = [_identity(Path(p)) for p in paths]
+    dumped = config.model_dump(mode="json", exclude=set(_EXECUTION))
+    companions = sorted(_identity(p) for p in _files_named(dumped))
+    return {"version": 2, "inputs": inputs, "metrics": list(metrics), "companions": companions,
             "config": config.model_dump_json(exclude=set(_EXECUTION))}
 
 
@@ -55,9 +80,9 @@ def read_journal(path: Path, header: dict[str, Any]) -> tuple[list[Any], int]:
                               f"({exc}); run without --resume") from None
         if found != header:
             raise ConfigError(
-                f"{path}: cannot resume: the journal was written for other inputs or options "
-                f"(inputs {[i[0] for i in found.get('inputs', [])]}, metrics "
-                f"{found.get('metrics')}); run without --resume to start again")
+                f"{path}: cannot resume: the journal was written for other inputs, options "
+                f"or companion files ({_difference(found, header)}); run without --resume to "
+                f"start again")
         good = fh.tell()
         while True:
             try:
@@ -69,6 +94,24 @@ def read_journal(path: Path, header: dict[str, Any]) -> tuple[list[Any], int]:
                 break
             good = fh.tell()
     return entries, good
+
+
+def _difference(found: Any, header: dict[str, Any]) -> str:
+    """What differs between the journal's header and this audit's, in words."""
+    if not isinstance(found, dict) or found.get("version") != header["version"]:
+        return "written by another halluscope version"
+    said = []
+    for key, what in (("inputs", "inputs"), ("companions", "files the options name")):
+        before = {f[0]: tuple(f[1:]) for f in found.get(key, [])}
+        now = {f[0]: tuple(f[1:]) for f in header[key]}
+        changed = sorted(p for p in before.keys() | now.keys() if before.get(p) != now.get(p))
+        if changed:
+            said.append(f"{what} changed or differ: {', '.join(changed)}")
+    if found.get("metrics") != header["metrics"]:
+        said.append(f"metrics {found.get('metrics')} then, {header['metrics']} now")
+    if found.get("config") != header["config"]:
+        said.append("options differ")
+    return "; ".join(said) or "headers differ"
 
 
 class Journal:

@@ -194,8 +194,31 @@ def test_resume_cuts_a_half_written_entry_and_refuses_other_inputs(tmp_path):
     with pytest.raises(Stop):
         audit(DATA, out=out, metrics="pope", n_boot=50, write_report=False,
               on_progress=stop_after(5))
-    with pytest.raises(ConfigError, match="other inputs or options"):
+    with pytest.raises(ConfigError, match="other inputs, options or companion files "
+                                          r"\(options differ\)"):
         audit(DATA, out=out, metrics="pope", n_boot=51, write_report=False, resume=True)
+
+
+def test_resume_refuses_when_a_file_the_options_name_changed(tmp_path):
+    """The ground truth edited between the kill and --resume: the journal's scores were made
+    against the old one, so resuming would mix two ground truths into one result (it did:
+    only the inputs and the options' text were compared)."""
+    import os
+
+    from halluscope.errors import ConfigError
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"1": ["dog"], "2": ["cat"]}))
+    captions = tmp_path / "captions.jsonl"
+    captions.write_text("".join(json.dumps({"image_id": i % 2 + 1, "caption": "A dog and a cat."})
+                                + "\n" for i in range(12)))
+    out = tmp_path / "out"
+    opts = dict(out=out, metrics="chair", gt_objects=gt, n_boot=20, write_report=False)
+    with pytest.raises(Stop):
+        audit(captions, on_progress=stop_after(5), **opts)
+    gt.write_text(json.dumps({"1": [], "2": []}))
+    os.utime(gt, ns=(gt.stat().st_atime_ns, gt.stat().st_mtime_ns + 10**9))
+    with pytest.raises(ConfigError, match=f"files the options name changed or differ: {gt}"):
+        audit(captions, resume=True, **opts)
 
 
 def test_cli_workers_option(tmp_path):

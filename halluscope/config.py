@@ -131,6 +131,24 @@ class AuditConfig(BaseModel):
         return v
 
 
+#: ``--option`` keys read outside any one metric (metrics declare their own in
+#: ``Metric.options``): name -> what it sets.
+AUDIT_OPTIONS: dict[str, str] = {
+    "offline": "model and judge answers from the cache only",
+    "device": "device of local models (detector, segmenter, a local judge): cpu, cuda, ...",
+    "image_size": "input size of the detector",
+    "allow_download": "let a detector or segmenter fetch a hub id that is not cached",
+    "max_image_pixels": "width x height above which an image is an unreadable record",
+    "detector_present": "detector score from which an object counts as present",
+    "detector_absent": "detector score below which an object counts as absent",
+    "judge_base_url": "server of the judge model",
+    "judge_options": "provider options of the judge model (a JSON object)",
+    "judge_max_connections": "judge calls in flight at most",
+    "judge_fatal_mismatch": "stop when the judge answers as another model than pinned",
+    "ray_num_gpus": "GPUs per Ray actor (--engine ray)",
+}
+
+
 def read_toml_model(path: Path, model: type[BaseModel], what: str) -> BaseModel:
     """A TOML file validated as ``model``; :class:`ConfigError` naming ``path`` and, for an
     invalid one, every field that is wrong (``what``: "judge spec", "benchmark manifest")."""

@@ -253,6 +253,36 @@ def _check_option_names(options: dict[str, Any]) -> None:
                                f"{', '.join(sorted(known))})")
 
 
+def check_metric_options(cfg: AuditConfig, custom: list[Metric]) -> None:
+    """Every ``--option`` key is read by something: a usage error names an unknown one (and
+    the nearest known ones) or an audit setting given as an option (it has a flag of its own,
+    and the option was ignored); an option of a metric this audit does not run is a warning."""
+    from halluscope.config import AUDIT_OPTIONS
+    from halluscope.errors import UnknownNameError, suggest
+    if not cfg.options:
+        return
+    declared: dict[str, str] = {}       # option -> metric, of every installed metric
+    for name in available_metrics():
+        for opt in getattr(metric_class(name), "options", ()):
+            declared.setdefault(opt.name, name)
+    running = {opt.name for cls in [metric_class(m) for m in cfg.metrics]
+               + [type(m) for m in custom] for opt in getattr(cls, "options", ())}
+    fields = set(AuditConfig.model_fields)
+    for key in cfg.options:
+        if key in fields:
+            raise ConfigError(f"option {key!r} is an audit setting, not an --option: pass "
+                              f"--{key.replace('_', '-')} (Python: {key}=...)")
+        if key in AUDIT_OPTIONS or key in running:
+            continue
+        if key in declared:
+            log.warning("option %r is read by metric %r, which this audit does not run",
+                        key, declared[key])
+            continue
+        known = set(AUDIT_OPTIONS) | set(declared) | running
+        raise UnknownNameError(f"unknown option {key!r}{suggest(key, known) or ''} (known: "
+                               f"{', '.join(sorted(known - fields))})")
+
+
 def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
                config: AuditConfig | None, options: dict[str, Any]
                ) -> tuple[list[Path], list[Any] | None, AuditConfig, list[Metric]]:
@@ -287,6 +317,7 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
         if records is not None:
             raise ConfigError("pass metrics=... when auditing in-memory records")
         cfg = cfg.model_copy(update={"metrics": infer_metrics(paths, cfg)})
+    check_metric_options(cfg, custom)
     return paths, records, cfg, custom
 
 

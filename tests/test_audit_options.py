@@ -1,0 +1,57 @@
+"""Every ``--option`` key is read by something: a misspelled one changed nothing and the audit
+ran with the default (a reefknot_varient=corrected audit scored the original variant)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+import halluscope
+from halluscope.errors import ConfigError, UnknownNameError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_a_misspelled_option_is_a_usage_error_naming_the_nearest(tmp_path):
+    with pytest.raises(UnknownNameError, match="unknown option 'chair_vocabulary_fil'; did "
+                                               "you mean 'chair_vocabulary_file'"):
+        halluscope.audit(DATA, metrics="chair", options={"chair_vocabulary_fil": "x"},
+                         out=tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_audit_setting_given_as_an_option_says_which_flag_sets_it(tmp_path):
+    with pytest.raises(ConfigError, match="option 'chair_variant' is an audit setting, not an "
+                                          "--option: pass --chair-variant"):
+        halluscope.audit(DATA, metrics="chair", options={"chair_variant": "original"},
+                         out=tmp_path / "o")
+
+
+def test_known_options_pass_and_another_metrics_option_is_a_warning(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="halluscope.pipeline"):
+        result = halluscope.audit(DATA, metrics="chair", write_report=False, out=tmp_path / "o",
+                                  options={"max_image_pixels": 10**8,
+                                           "reefknot_variant": "corrected"})
+    assert result.metrics["chair"].n
+    assert "option 'reefknot_variant' is read by metric 'reefknot', which this audit does " \
+           "not run" in caplog.text
+
+
+def test_a_custom_metrics_declared_option_is_known(tmp_path):
+    metric = f"{DATA.parent / 'examples' / 'custom_metric.py'}:WordCount"
+    result = halluscope.audit(DATA, metrics=metric, options={"wordcount_min_words": 3},
+                              write_report=False, out=tmp_path / "o")
+    assert result.metrics["wordcount"].n
+
+
+def test_the_cli_exits_2_on_an_unknown_option(tmp_path):
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    res = CliRunner().invoke(app, ["audit", str(DATA), "--metric", "chair", "--option",
+                                   "detector_presnt=0.5", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert "did you mean 'detector_present'" in res.output
+    assert not (tmp_path / "o" / "results.json").exists()

@@ -76,8 +76,7 @@ def read_journal(path: Path, header: dict[str, Any]) -> tuple[list[Any], int]:
         try:
             found = pickle.load(fh)
         except Exception as exc:  # noqa: BLE001 - an empty or cut header: nothing to resume
-            raise ConfigError(f"{path}: cannot resume: the journal has no readable header "
-                              f"({exc}); run without --resume") from None
+            raise _NoHeader(f"{exc}") from None
         if found != header:
             raise ConfigError(
                 f"{path}: cannot resume: the journal was written for other inputs, options "
@@ -114,24 +113,36 @@ def _difference(found: Any, header: dict[str, Any]) -> str:
     return "; ".join(said) or "headers differ"
 
 
+class _NoHeader(Exception):
+    """A journal without a readable header: killed before its header was written, so no
+    outcome was journaled either."""
+
+
 class Journal:
     """Appends one entry per input line; flushed every :data:`FLUSH_EVERY` entries."""
 
     def __init__(self, path: Path, header: dict[str, Any], resume: bool):
         self.path = path
         self.replay: list[Any] = []
+        good = None
         if resume and path.is_file():
-            self.replay, good = read_journal(path, header)
+            try:
+                self.replay, good = read_journal(path, header)
+            except _NoHeader as exc:
+                log.warning("--resume: the journal in %s was cut before its header was "
+                            "written (%s), so nothing was scored yet; starting from the "
+                            "beginning", path.parent, exc)
+        elif resume:
+            log.warning("--resume: no journal in %s; starting from the beginning", path.parent)
+        if good is not None:
             self.fh = open(path, "r+b")
             self.fh.truncate(good)
             self.fh.seek(good)
             log.info("resuming: %d input lines already scored", len(self.replay))
         else:
-            if resume:
-                log.warning("--resume: no journal in %s; starting from the beginning",
-                            path.parent)
             self.fh = open(path, "wb")
             pickle.dump(header, self.fh)
+            self.fh.flush()         # a kill from here on leaves a journal that resumes
         self._unflushed = 0
         self.written = len(self.replay)
 

@@ -338,3 +338,33 @@ def test_an_invalid_option_is_named_with_the_value_given(tmp_path):
     assert "workers: Input should be greater than or equal to 0 (got -1)" in message
     assert "(got -5)" in message
     assert "pydantic" not in message and "AuditConfig" not in message
+
+
+def test_resume_after_a_kill_before_the_journal_header_starts_again(tmp_path, caplog):
+    """A SIGKILL in the first moments (Ray starting, a whole-file POPE run, fewer than 64
+    records) left an empty journal, and --resume refused it with exit 2; nothing was scored
+    then, so the audit starts again with a warning, as with no journal at all."""
+    import logging
+    whole = tmp_path / "whole"
+    audit(DATA, out=whole, metrics="pope", n_boot=50, write_report=False)
+    for cut in (b"", b"\x80\x05\x95"):          # empty, and a header cut short
+        out = tmp_path / f"cut{len(cut)}"
+        out.mkdir()
+        (out / "items.journal.part").write_bytes(cut)
+        (out / "items.jsonl.part").write_bytes(b"")
+        with caplog.at_level(logging.WARNING, logger="halluscope.journal"):
+            audit(DATA, out=out, metrics="pope", n_boot=50, write_report=False, resume=True)
+        assert comparable(out) == comparable(whole)
+        assert "cut before its header was written" in caplog.text
+
+
+def test_the_journal_header_is_on_disk_before_the_first_record(tmp_path):
+    from halluscope.config import AuditConfig
+    from halluscope.journal import Journal, journal_header, read_journal
+    header = journal_header([DATA / "outputs.jsonl"], AuditConfig(metrics=("pope",)), ["pope"])
+    journal = Journal(tmp_path / "j.part", header, resume=False)
+    try:
+        assert read_journal(tmp_path / "j.part", header) == ([], (tmp_path / "j.part").stat(
+        ).st_size)
+    finally:
+        journal.close(done=False)

@@ -138,7 +138,9 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
         else:
             item = _score_record(rec, metrics, tally, strict,
                                  lambda m: outcomes[slot[id(m)]] if id(m) in slot else None)
-        sink.write(json.dumps(item, ensure_ascii=False) + "\n")
+        # compact, as the whole-file path writes its lines: items.jsonl is the same bytes
+        # whichever path or engine scored the file
+        sink.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
         if on_progress is not None:
             on_progress(Progress(tally.items, total, len(tally.problems)))
     return tally

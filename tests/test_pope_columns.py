@@ -301,7 +301,8 @@ def test_scoring_as_columns_does_not_import_pandas(tmp_path):
 def test_items_written_as_columns_are_the_line_by_line_items_to_the_byte(tmp_path, monkeypatch,
                                                                          chunk, packed):
     """Items put together from whole columns (halluscope.column_json) are, line for line, the
-    compact JSON of the item the line-by-line path writes: quotes, backslashes, control
+    bytes the line-by-line path writes (Ray, or any file not read whole, wrote them with
+    spaces before): quotes, backslashes, control
     characters and non-ASCII text in ids, questions, answers and image names included, and
     error lines at any place in a chunk of lines."""
     import halluscope.scoring as scoring
@@ -328,6 +329,7 @@ def test_items_written_as_columns_are_the_line_by_line_items_to_the_byte(tmp_pat
                    for name in ("fast", "slow"))     # (a U+2028 in a string is not a line end)
     assert len(lines) == len(slow) == 61
     assert lines == [dumps_finite(json.loads(line)) for line in slow]
+    assert lines == slow            # and the line-by-line path writes the same bytes
     assert len(result.errors) == 3
 
 

@@ -56,12 +56,18 @@ def pair_key(item: Mapping[str, Any]) -> str:
 
 
 def load_run(path: str | Path) -> RunItems:
-    """Read ``items.jsonl`` of an audit output folder."""
+    """Read ``items.jsonl`` of a finished audit's output folder (an interrupted run, or files
+    of two runs, are refused: :func:`~halluscope.result.check_outputs`). An item key that
+    repeats (several captions of one image, one id in two input files) is paired by its
+    occurrence: the second one in A with the second one in B."""
+    from halluscope.result import check_outputs
     path = Path(path)
     items_path = path / "items.jsonl"
     if not items_path.is_file():
         raise ConfigError(f"expected an audit output folder holding items.jsonl, got {path}")
+    check_outputs(path)
     metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]] = {}
+    seen: dict[str, int] = {}
     with open(items_path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -70,14 +76,13 @@ def load_run(path: str | Path) -> RunItems:
                 item = fast_json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{items_path}:{lineno}: invalid JSON ({exc.msg})") from None
+            key = pair_key(item)
+            if item.get("scores"):
+                seen[key] = seen.get(key, 0) + 1
+                if seen[key] > 1:
+                    key = f"{key}#{seen[key]}"
             for name, score in (item.get("scores") or {}).items():
-                key = pair_key(item)
-                bucket = metrics.setdefault(name, {})
-                if key in bucket:
-                    log.warning("%s:%d: item key %s repeats; the first is kept", items_path,
-                                lineno, key)
-                    continue
-                bucket[key] = (score["row"], score.get("unit"), item)
+                metrics.setdefault(name, {})[key] = (score["row"], score.get("unit"), item)
     if not metrics:
         raise ConfigError(f"{items_path} holds no per-item scores (written by halluscope audit "
                           f"since compare exists); re-run the audit")

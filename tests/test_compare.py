@@ -141,3 +141,34 @@ def test_compare_table_in_a_narrow_terminal_keeps_every_digit(tmp_path):
     assert "pope.accuracy" in out.output
     assert "pope.accuracy: A 0.7500, B 0.5000, B − A -0.2500" in " ".join(out.output.split())
     assert "pope.tp: A 30, B 20, B − A -10" in " ".join(out.output.split())
+
+
+def test_an_interrupted_or_mixed_run_folder_is_refused(tmp_path):
+    """An audit killed while rewriting its folder leaves the previous run's items.jsonl and no
+    results.json: compare read those stale items and showed +0.0000 everywhere."""
+    from halluscope.errors import InputError
+    rows = _rows(right_images={1, 2, 3})
+    a = _run(tmp_path, "a", rows)
+    b = _run(tmp_path, "b", rows)
+    (b / "results.json").unlink()
+    with pytest.raises(InputError, match="interrupted or is still running"):
+        halluscope.compare([a, b], n_boot=0)
+    c = _run(tmp_path, "c", rows)
+    with open(c / "items.jsonl", "a") as fh:
+        fh.write("\n")
+    with pytest.raises(InputError, match="mixes two runs"):
+        halluscope.compare([a, c], n_boot=0)
+    res = CliRunner().invoke(app, ["compare", str(a), str(b)])
+    assert res.exit_code == EXIT_USAGE, res.output
+
+
+def test_repeated_item_keys_are_paired_by_occurrence_not_dropped(tmp_path):
+    """Two answers per question id (e.g. two captions of one image): both are compared, the
+    first with the first and the second with the second; the second used to be dropped."""
+    rows = _rows(right_images=set(range(1, 21)), n_images=20, per_image=1)
+    worse = [dict(r, response="no" if r["label"] == "yes" else "yes") for r in rows]
+    a = _run(tmp_path, "a", rows + rows)
+    b = _run(tmp_path, "b", rows + worse)
+    acc = halluscope.compare([a, b], n_boot=0).metrics["pope.accuracy"]
+    assert acc["n_paired"] == 40 and acc["only_a"] == acc["only_b"] == 0
+    assert acc["a"] == pytest.approx(1.0) and acc["b"] == pytest.approx(0.5)

@@ -253,6 +253,17 @@ def _check_option_names(options: dict[str, Any]) -> None:
                                f"{', '.join(sorted(known))})")
 
 
+def _check_resumable(out: Path) -> None:
+    """``--resume`` on a folder holding a finished audit and no journal would delete its
+    results and score everything again: a usage error that leaves the folder as it is."""
+    from halluscope.journal import JOURNAL
+    from halluscope.result import RESULTS
+    if (out / RESULTS).is_file() and not (out / JOURNAL).is_file():
+        raise ConfigError(f"--resume: {out} holds a finished audit ({RESULTS}) and no journal, "
+                          f"so nothing to resume; its results are left as they are (run "
+                          f"without --resume to audit again)")
+
+
 def check_metric_options(cfg: AuditConfig, custom: list[Metric]) -> None:
     """Every ``--option`` key is read by something: a usage error names an unknown one (and
     the nearest known ones) or an audit setting given as an option (it has a flag of its own,
@@ -371,6 +382,8 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
     paths, records, cfg, custom = _config_of(inputs, records, metrics, config, options)
     metric_objs = _begin_metrics(cfg, custom, paths)
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
+    if cfg.resume and out is not None:
+        _check_resumable(out_dir)
     begin_outputs(out_dir)        # the previous run's results.json goes before anything else
     run_id = new_run_id()
     total = (sum(count_lines(p, cfg.input_format) for p in paths) if (count_total and paths)

@@ -368,3 +368,15 @@ def test_the_journal_header_is_on_disk_before_the_first_record(tmp_path):
         ).st_size)
     finally:
         journal.close(done=False)
+
+
+def test_resume_on_a_finished_audit_leaves_its_results(tmp_path):
+    """--resume where the audit had finished deleted results.json at once and scored it all
+    again (hours for a detector audit, and nothing left if that run was stopped)."""
+    from halluscope.errors import ConfigError
+    out = tmp_path / "done"
+    audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(ConfigError, match="holds a finished audit .* nothing to resume"):
+        audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False, resume=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

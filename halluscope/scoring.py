@@ -25,6 +25,7 @@ from halluscope.config import AuditConfig
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import Metric
 from halluscope.readers import detect_format
+from halluscope.redact import known_secrets, redact_mapping, redact_text
 from halluscope.records import Record
 
 
@@ -124,6 +125,7 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
     remote = engine.covers
     slot = {id(m): i for i, m in enumerate(remote)}
     tally = StreamTally()
+    secrets = known_secrets()      # a model's text that quotes one is redacted in the items
     for rec, outcomes in _outcomes(stream, engine, journal.replay if journal else ()):
         tally.items += 1
         if journal is not None and tally.items > len(journal.replay):
@@ -131,7 +133,8 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
         if isinstance(rec, RecordError):
             if strict:
                 raise rec
-            tally.problems.append(_error_item(rec))
+            tally.problems.append(redact_mapping(_error_item(rec), secrets=secrets)
+                                  if secrets else _error_item(rec))
             tally.bad_lines[_cause(rec)] += 1
             item: dict[str, Any] = {"id": None, "source": str(rec.location), "error": rec.message,
                                     "error_detail": _error_item(rec)}
@@ -140,7 +143,10 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
                                  lambda m: outcomes[slot[id(m)]] if id(m) in slot else None)
         # compact, as the whole-file path writes its lines: items.jsonl is the same bytes
         # whichever path or engine scored the file
-        sink.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
+        line = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+        if secrets and any(secret in line for secret in secrets):
+            line = redact_text(line, secrets=secrets)
+        sink.write(line + "\n")
         if on_progress is not None:
             on_progress(Progress(tally.items, total, len(tally.problems)))
     return tally
@@ -176,6 +182,25 @@ def _fold_outcome(metric: Metric, rec: Record, outcome, folded: bool = False
     return outcome
 
 
+def _quotes_a_secret(paths: list[Path]) -> bool:
+    """Whether an input file holds a known secret (an API key in the environment, a
+    registered credential): the whole-file path copies text into the items unchanged."""
+    secrets = [s.encode("utf-8") for s in known_secrets()]
+    if not secrets:
+        return False
+    from halluscope.records import open_binary
+    overlap = max(map(len, secrets)) - 1
+    for path in paths:
+        with open_binary(path) as fh:
+            tail = b""
+            while block := fh.read(1 << 24):
+                data = tail + block
+                if any(secret in data for secret in secrets):
+                    return True
+                tail = data[-overlap:] if overlap else b""
+    return False
+
+
 def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink, *,
                   on_progress: Callable[[Progress], None] | None = None,
                   total: int | None = None) -> StreamTally | None:
@@ -186,6 +211,8 @@ def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], si
     if len(metrics) != 1 or not metrics[0].scores_columns() or cfg.engine == "ray" or not paths:
         return None
     if any((cfg.input_format or detect_format(p)) != "jsonl" for p in paths):
+        return None
+    if _quotes_a_secret(paths):         # the line path redacts it in the items
         return None
     files = [read_record_columns(p) for p in paths]
     if any(cols is None for cols in files):

@@ -61,3 +61,44 @@ def test_cache_key_holds_the_endpoint(monkeypatch):
     # another server: another key; credentials and query: the same server, the same key
     assert keys["http://a.example:8000/v1"] != keys["http://b.example:8000/v1"]
     assert keys["http://a.example:8000/v1"] == keys["http://user:pw@a.example:8000/v1/?api-key=zz"]
+
+
+def test_an_audit_writes_no_known_secret_a_model_quoted(tmp_path, monkeypatch):
+    """A model's answer that quotes the API key in the environment, or a bad line that holds
+    it: items.jsonl, results.json, the run sheet and the console show <redacted> (items.jsonl
+    and the console did not). A flat POPE file that quotes it is scored line by line, which
+    redacts, with the numbers the whole-file path gives without the key."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    secret = "sk-test-QUOTED-0123456789"
+    questions, flat, bad = tmp_path / "q.jsonl", tmp_path / "a.jsonl", tmp_path / "bad.jsonl"
+    rows = [{"question_id": i, "image": f"{i // 2}.jpg", "text": "Is there a dog in the image?",
+             "label": "yes" if i % 2 else "no"} for i in range(1, 9)]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    flat.write_text("".join(json.dumps({"question_id": r["question_id"], "question": r["text"],
+                                        "answer": f"Yes, {secret}" if i == 2 else "No"}) + "\n"
+                            for i, r in enumerate(rows)))
+    bad.write_text(json.dumps({"question_id": 1, "answer": [secret]}) + "\n")
+
+    def run(name, *inputs):
+        res = CliRunner().invoke(app, ["audit", *map(str, inputs), "--metric", "pope",
+                                       "--questions", str(questions), "--out",
+                                       str(tmp_path / name)])
+        sheet = json.loads((tmp_path / name / "runsheet.json").read_text())
+        metrics = json.loads((tmp_path / name / "results.json").read_text())["metrics"]
+        return res.output, sheet["execution"]["scored"], metrics
+
+    _, how, plain = run("plain", flat)
+    assert how == "as columns (whole files)"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    _, how, keyed = run("keyed", flat)
+    assert how == "record by record, local engine" and keyed == plain
+    output, _, _ = run("bad", flat, bad)
+    assert secret not in output and "<redacted>" in output
+    for name in ("keyed", "bad"):
+        for path in (tmp_path / name).iterdir():
+            assert secret not in path.read_text(encoding="utf-8"), path
+        assert "<redacted>" in (tmp_path / name / "items.jsonl").read_text()

@@ -174,9 +174,11 @@ def problems_table(result: AuditResult, limit: int = MAX_PROBLEMS) -> Table | No
     table.add_column("field")
     table.add_column("metric", style="dim")
     table.add_column("message")
+    from halluscope.redact import redact_text
     for err, count, where in collapse_errors(result.errors)[:limit]:
         table.add_row(Text(where), f"{count:,}", Text(str(err.get("field") or "")),
-                      Text(str(err.get("metric") or "")), Text(str(err.get("message") or "")))
+                      Text(str(err.get("metric") or "")),
+                      Text(redact_text(str(err.get("message") or ""))))
     return table
 
 

@@ -211,6 +211,31 @@ def test_gate(halluscope_audit):
     result.stdout.fnmatch_lines(["*name the metric, e.g. metric='chair.chair_i'*"])
 
 
+def test_marker_naming_a_metric_without_a_threshold_fails(project: pytest.Pytester):
+    """It passed whatever the metric's value, and even when the metric was misspelled or
+    never run: a marker that checks nothing is a mistake; one that only sets audit options
+    (no metric) is fine."""
+    project.makepyfile(test_gate='''
+import pytest
+
+@pytest.mark.halluscope(metric="fakehall.rte")
+def test_typo(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope("chair.chair_i")
+def test_positional(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(n_boot=0)
+def test_options_only(halluscope_audit):
+    pass
+''')
+    result = project.runpytest()
+    result.assert_outcomes(failed=2, passed=1)
+    result.stdout.fnmatch_lines(["*names the metric 'fakehall.rte' but no threshold*",
+                                 "*names the metric 'chair.chair_i' but no threshold*"])
+
+
 def test_undefined_metric_and_missing_interval_fail_clearly(project: pytest.Pytester):
     project.makepyfile(test_gate='''
 def test_no_interval(halluscope_auditor):

@@ -227,6 +227,12 @@ class GateSession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
         result = yield
+        for marker in item.iter_markers(MARKER):
+            named = marker.kwargs.get("metric") or (marker.args[0] if marker.args else None)
+            if named and not _gate_kwargs(marker):
+                pytest.fail(f"@pytest.mark.halluscope names the metric {named!r} but no "
+                            f"threshold, so it would check nothing: add max_rate=, max_value=, "
+                            f"min_value=, min_rate= or no_regression=True", pytrace=False)
         gates = [m for m in item.iter_markers(MARKER) if _gate_kwargs(m)]
         if gates:
             _run_marker_gates(self, item, gates)

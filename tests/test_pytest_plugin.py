@@ -380,6 +380,26 @@ def test_no_regression(halluscope_audit):
     assert set(data["metrics"]) == {"other.metric", "fakehall.rate"}
 
 
+def test_updating_the_baseline_with_a_missing_value_fails(project: pytest.Pytester):
+    """A metric without a value (no mention to rate) was recorded as null and the test passed:
+    every later run then compared with nothing."""
+    write_jsonl(project.path / "nothing.jsonl",
+                [{"id": "z", "image": "9.jpg", "response": "Nothing to see.", "truth": []}])
+    project.makepyfile(test_regression='''
+import pytest
+
+@pytest.mark.halluscope(outputs="nothing.jsonl")
+def test_no_regression(halluscope_audit):
+    halluscope_audit.assert_no_regression("fakehall.rate")
+''')
+    result = project.runpytest("--halluscope-update-baseline")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*fakehall.rate: has no value (n=*), so nothing was recorded*"])
+    baseline = project.path / "halluscope-baseline.json"
+    assert not baseline.exists() or "fakehall.rate" not in json.loads(baseline.read_text())[
+        "metrics"]
+
+
 def test_malformed_baseline_fails_clearly(project: pytest.Pytester):
     (project.path / "halluscope-baseline.json").write_text("[1, 2]")
     project.makepyfile(test_regression='''

@@ -187,16 +187,24 @@ class GateSession:
             from halluscope.gates.baseline import entry_from_result
             metric = result.get(name)
             entry = entry_from_result(metric)
-            self.updates[name] = entry
+            recorded = entry["value"] is not None
+            if recorded:
+                self.updates[name] = entry
             outcome = Outcome(
-                kind="baseline", name=name, passed=True, value=entry["value"],
+                kind="baseline", name=name, passed=recorded, value=entry["value"],
                 ci=tuple(metric.ci) if metric.ci is not None else None,
                 confidence=metric.confidence, n=metric.n,
                 higher_is_better=metric.higher_is_better, bound=None,
                 compared=entry["value"], direction="above" if metric.higher_is_better
                 else "below", limit=None, tolerance=tol,
-                message=f"{name}: recorded {entry['value']} into {self.settings.baseline}")
+                message=f"{name}: recorded {entry['value']} into {self.settings.baseline}"
+                if recorded else f"{name}: has no value (n={metric.n}), so nothing was "
+                f"recorded into {self.settings.baseline}; a baseline of a missing value would "
+                f"pass every later run")
             self.observe(outcome)
+            if not recorded:
+                from halluscope.gates.assertions import HalluscopeAssertionError
+                raise HalluscopeAssertionError(outcome)
             return outcome
         return check_regression(result, self.baseline_values(), name, tol,
                                 source=self.settings.baseline)

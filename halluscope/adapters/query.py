@@ -478,6 +478,9 @@ def _prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool):
     the ids done."""
     if out_path is None:
         return None, set()
+    if out_path.is_dir():
+        raise InputError(f"--out {out_path}: expected the path of a JSON-lines file to write, "
+                         f"got a folder")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     lock = lock_output(out_path)
     try:

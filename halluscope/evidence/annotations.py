@@ -96,19 +96,45 @@ def _box_xywh(b) -> tuple[float, float, float, float] | None:
     return (x, y, x + w, y + h)
 
 
+def check_coco(data: Any, path: Path) -> None:
+    """A usage error naming the first entry of a COCO annotation file that pycocotools would
+    fail on (an annotation without ``id``, ``image_id`` or ``category_id``, a category
+    without ``id``/``name``, an image without ``id``, an annotation of an unknown category)."""
+    cats = set()
+    for i, cat in enumerate(data.get("categories") or []):
+        if not isinstance(cat, dict) or "id" not in cat or "name" not in cat:
+            raise ConfigError(f"{path}: categories[{i}]: expected an object with 'id' and "
+                              f"'name', got {cat!r:.80}")
+        cats.add(cat["id"])
+    for i, img in enumerate(data.get("images") or []):
+        if not isinstance(img, dict) or "id" not in img:
+            raise ConfigError(f"{path}: images[{i}]: expected an object with 'id', got "
+                              f"{img!r:.80}")
+    for i, ann in enumerate(data.get("annotations") or []):
+        if not isinstance(ann, dict) or not {"id", "image_id"} <= set(ann):
+            raise ConfigError(f"{path}: annotations[{i}]: expected an object with 'id' and "
+                              f"'image_id', got {ann!r:.80}")
+        if "category_id" in ann and cats and ann["category_id"] not in cats:
+            raise ConfigError(f"{path}: annotations[{i}]: category_id {ann['category_id']!r} "
+                              f"is not in 'categories'")
+
+
 class CocoSource(AnnotationSource):
     """COCO instance annotations through pycocotools."""
 
     kind = "coco"
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, data: dict):
         try:
             from pycocotools.coco import COCO
         except ImportError as exc:  # pragma: no cover - a core dependency
             from halluscope.errors import MissingExtraError
             raise MissingExtraError("reading COCO annotations", "coco", "pycocotools") from exc
+        check_coco(data, path)
+        self.coco = COCO()
+        self.coco.dataset = data
         with contextlib.redirect_stdout(io.StringIO()):     # pycocotools prints progress
-            self.coco = COCO(str(path))
+            self.coco.createIndex()
         cats = {c["id"]: c["name"] for c in self.coco.loadCats(self.coco.getCatIds())}
         self.vocabulary = frozenset(cats.values())
         self.categories = cats
@@ -293,13 +319,15 @@ def load_annotations(path: str | Path) -> AnnotationSource:
             obj = json.load(fh)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{p}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: expected a UTF-8 JSON annotation file, got a byte that is not "
+                          f"UTF-8 at offset {exc.start}") from None
     try:
         fmt = detect_format(obj)
     except ConfigError as exc:
         raise ConfigError(f"{p}: {exc}") from None
     if fmt == "coco":
-        del obj
-        src: AnnotationSource = CocoSource(p)
+        src: AnnotationSource = CocoSource(p, obj)
     elif fmt == "amber":
         src = AmberSource(p)
     elif fmt == "visual-genome":

@@ -5,10 +5,21 @@ lives with the metrics, below both."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 
 from halluscope.config import AuditConfig
+from halluscope.errors import ConfigError
 from halluscope.metrics.base import Metric, metric_class
+
+
+def _scoring_class(name: str) -> type[Metric]:
+    """:func:`metric_class`, refusing an abstract class (``--metric module:Metric``)."""
+    cls = metric_class(name)
+    if inspect.isabstract(cls):
+        raise ConfigError(f"metric {name!r}: expected a metric that can score, got an abstract "
+                          f"class (it does not define {', '.join(sorted(cls.__abstractmethods__))})")
+    return cls
 
 
 def build_metrics(names: Iterable[str], config: AuditConfig) -> list[Metric]:
@@ -17,7 +28,7 @@ def build_metrics(names: Iterable[str], config: AuditConfig) -> list[Metric]:
     ``max_image_pixels``, for this process)."""
     from halluscope.imageio import set_max_image_pixels
     set_max_image_pixels((config.options or {}).get("max_image_pixels"))
-    out = [metric_class(name).from_config(config) for name in names]
+    out = [_scoring_class(name).from_config(config) for name in names]
     for metric in out:
         metric.cluster_by = config.cluster_by
         metric.by = tuple(config.by)

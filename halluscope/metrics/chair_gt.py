@@ -133,6 +133,9 @@ def _read_json(path: Path) -> Any:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: expected a UTF-8 JSON file, got a byte that is not UTF-8 "
+                          f"at offset {exc.start}") from None
 
 
 # -- ground-truth objects file --------------------------------------------------------------
@@ -303,6 +306,8 @@ def _load_coco(path: Path):
     if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
         raise ConfigError(f"{path}: expected a COCO annotation file with 'annotations', "
                           f"got {type(data).__name__}")
+    from halluscope.evidence.annotations import check_coco
+    check_coco(data, path)
     coco = COCO()
     coco.dataset = data
     chatter = io.StringIO()

@@ -297,7 +297,11 @@ def load_questions(path: str | Path) -> QuestionSet:
     lines = None
     if coded is None:
         with fast_json.gc_paused():   # ~30,000 small dicts: no collector rescans
-            text = data.decode("utf-8-sig")   # a leading BOM is not part of the first question
+            try:
+                text = data.decode("utf-8-sig")   # a BOM is not part of the first question
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"POPE question file {path}: expected UTF-8 JSON, got a byte "
+                                  f"that is not UTF-8 at offset {exc.start}") from None
             cols = _question_columns(_parsed(text, name), name, split_from_name)
         lines = cols.pop("lines")
         coded = {key: Coded.of(values) for key, values in cols.items()}

@@ -1,0 +1,83 @@
+"""Companion files and targets that are not what they should be are usage errors (exit 2) that
+name the file and what is wrong, not internal errors (exit 3: UnicodeDecodeError, KeyError,
+IsADirectoryError, TypeError)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from halluscope.cli import app
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _audit(*args: str):
+    return CliRunner().invoke(app, ["audit", *args, "--no-report", "-q"])
+
+
+@pytest.fixture
+def files(tmp_path):
+    binary = tmp_path / "photo.json"
+    binary.write_bytes((DATA / "images" / "astronaut.jpg").read_bytes()[:2000])
+    captions = tmp_path / "captions.jsonl"
+    captions.write_text(json.dumps({"image_id": 1, "caption": "A dog."}) + "\n")
+    coco = json.loads((DATA / "annotations" / "instances.json").read_text())
+    no_id = json.loads(json.dumps(coco))
+    del no_id["annotations"][0]["id"]
+    bad_cat = json.loads(json.dumps(coco))
+    bad_cat["annotations"][0]["category_id"] = 99999
+    (tmp_path / "no_id.json").write_text(json.dumps(no_id))
+    (tmp_path / "bad_cat.json").write_text(json.dumps(bad_cat))
+    return tmp_path, binary, captions
+
+
+@pytest.mark.parametrize("option, metric, expected", [
+    ("--questions", "pope", "expected UTF-8 JSON, got a byte that is not UTF-8 at offset 0"),
+    ("--gt-objects", "chair", "expected a UTF-8 JSON file, got a byte that is not UTF-8"),
+    ("--coco-annotations", "chair", "expected a UTF-8 JSON file, got a byte that is not UTF-8"),
+    ("--annotations", "region", "expected a UTF-8 JSON annotation file, got a byte"),
+])
+def test_a_binary_companion_file_is_a_usage_error(files, option, metric, expected):
+    tmp, binary, captions = files
+    inputs = DATA / "outputs.jsonl" if metric in ("pope", "region") else captions
+    res = _audit(str(inputs), "--metric", metric, option, str(binary), "--out", str(tmp / "o"))
+    assert res.exit_code == 2, res.output
+    assert expected in res.output and "photo.json" in res.output
+
+
+@pytest.mark.parametrize("name, metric, expected", [
+    ("no_id.json", "chair", "annotations[0]: expected an object with 'id' and 'image_id'"),
+    ("no_id.json", "region", "annotations[0]: expected an object with 'id' and 'image_id'"),
+    ("bad_cat.json", "chair", "annotations[0]: category_id 99999 is not in 'categories'"),
+    ("bad_cat.json", "region", "annotations[0]: category_id 99999 is not in 'categories'"),
+])
+def test_a_broken_coco_file_names_the_entry(files, name, metric, expected):
+    tmp, _, captions = files
+    inputs = DATA / "outputs.jsonl" if metric == "region" else captions
+    res = _audit(str(inputs), "--metric", metric, "--coco-annotations", str(tmp / name),
+                 "--out", str(tmp / "o"))
+    assert res.exit_code == 2, res.output
+    assert expected in res.output
+
+
+def test_an_abstract_metric_class_is_a_usage_error(files):
+    tmp, _, captions = files
+    res = _audit(str(captions), "--metric", "halluscope.metrics.base:Metric", "--out",
+                 str(tmp / "o"))
+    assert res.exit_code == 2, res.output
+    assert "expected a metric that can score, got an abstract class" in res.output
+
+
+def test_query_into_a_folder_is_a_usage_error(tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"id": "a", "prompt": "Hi?",
+                                   "image": str(DATA / "images" / "chelsea.jpg")}) + "\n")
+    (tmp_path / "out").mkdir()
+    res = CliRunner().invoke(app, ["query", str(prompts), "-m", "mock/yes", "-o",
+                                   str(tmp_path / "out"), "--no-cache"])
+    assert res.exit_code == 2, res.output
+    assert "expected the path of a JSON-lines file to write, got a folder" in res.output

@@ -140,3 +140,39 @@ def test_judges_list_and_show(app, runner):
     assert "Statement: $statement" in res.output
     res = runner.invoke(app, ["judges", "show", "no-such-judge"])
     assert res.exit_code == EXIT_USAGE and "unknown judge" in res.output
+
+
+def test_resume_refuses_a_file_another_model_answered(app, runner, prompts, tmp_path):
+    """Resuming mock/yes's file with mock/no said 'already done' and the run sheet named
+    mock/no over mock/yes's answers; now a usage error, and --restart starts it again."""
+    out = tmp_path / "out.jsonl"
+    args = ["query", str(prompts), "-o", str(out), "--no-cache", "-q"]
+    assert runner.invoke(app, [*args, "-m", "mock/yes"]).exit_code == EXIT_OK
+    before = out.read_text()
+    res = runner.invoke(app, [*args, "-m", "mock/no"])
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "holds answers of another run" in res.output and "mock-yes" in res.output
+    assert out.read_text() == before
+    res = runner.invoke(app, [*args, "-m", "mock/yes", "--temperature", "0.7"])
+    assert res.exit_code == EXIT_USAGE and "decoding" in res.output
+    assert runner.invoke(app, [*args, "-m", "mock/no", "--restart"]).exit_code == EXIT_OK
+    assert {json.loads(line)["response"] for line in open(out)} == {"No."}
+
+
+def test_resume_leaves_a_file_that_is_not_query_output_alone(app, runner, prompts, tmp_path):
+    """-o pointed at an unrelated file: its lines were dropped as 'cut short' and the file
+    rewritten; only a last line cut short by a kill is dropped."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hi\n")
+    res = runner.invoke(app, ["query", str(prompts), "-m", "mock/yes", "-o", str(notes),
+                              "--no-cache", "-q"])
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "expected a line of halluscope query output" in res.output
+    assert notes.read_text() == "hi\n"
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(json.dumps({"id": "p0", "prompt": "Is there a dog 0?", "response": "Yes.",
+                               "model": "yes"}) + '\n{"id": "p1", "prom')
+    res = runner.invoke(app, ["query", str(prompts), "-m", "mock/yes", "-o", str(cut),
+                              "--no-cache", "-q"])
+    assert res.exit_code == EXIT_OK, res.output
+    assert sorted(json.loads(line)["id"] for line in open(cut)) == [f"p{i}" for i in range(6)]

@@ -208,14 +208,21 @@ def read_done(out: Path, *, retry_failed: bool = True) -> set[str]:
     keep: list[str] = []
     done: set[str] = set()
     dropped = 0
-    with open(out, encoding="utf-8") as fh:
-        for text in fh:
+    cut = None          # a line that is not JSON: only the last one may be (a write cut short)
+    with open(out, encoding="utf-8", errors="replace") as fh:
+        for lineno, text in enumerate(fh, 1):
             if not text.strip():
                 continue
+            if cut is not None or not text.lstrip().startswith("{"):
+                raise InputError(f"{out}:{cut or lineno}: expected a line of halluscope query "
+                                 f"output (a JSON object), got other text; the file is left as "
+                                 f"it is (write to another --out, or pass --restart to replace "
+                                 f"it)")
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError:
-                dropped += 1  # an interrupted write
+                cut = lineno
+                dropped += 1  # an interrupted write, if it is the last line
                 continue
             rid = obj.get("id") if isinstance(obj, dict) else None
             if rid is None or str(rid) in done or (retry_failed and "error" in obj):
@@ -284,7 +291,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                          images=ImageLoader(allow_urls=allow_urls), offline=offline)
     out_path = Path(out) if out is not None else None
     try:
-        lock, done = _prepare_output(out_path, resume=resume, retry_failed=retry_failed)
+        lock, done = _prepare_output(out_path, resume=resume, retry_failed=retry_failed,
+                                     answers=answers_of(api, decoding, system))
     except BaseException:
         await _close(client, store if owned else None, None)
         raise
@@ -473,9 +481,35 @@ def _group_dict(g: FailureGroup) -> dict[str, Any]:
             "first_ids": list(g.ids)}
 
 
-def _prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool):
+def answers_of(api: Any, decoding: Decoding, system: str | None) -> dict[str, Any]:
+    """What makes two runs' answers the same kind, as their run sheets record it."""
+    return redact_mapping({"model": api.describe(), "decoding": decoding.to_dict(),
+                           "system_prompt": system})
+
+
+def _check_same_answers(out_path: Path, wanted: dict[str, Any]) -> None:
+    """Resuming into a file another model (decoding, system prompt) answered would mix two
+    runs' answers in one file under this run's run sheet: a usage error."""
+    sheet_path = out_path.with_name(out_path.name + ".runsheet.json")
+    if not (out_path.is_file() and out_path.stat().st_size and sheet_path.is_file()):
+        return
+    try:
+        sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    differ = [k for k, v in wanted.items() if k in sheet and sheet[k] != v]
+    if differ:
+        shown = "; ".join(f"{k}: {sheet[k]!r:.120} then, {wanted[k]!r:.120} now" for k in differ)
+        raise ConfigError(f"{out_path} holds answers of another run ({shown}); resuming would "
+                          f"mix them in one file: pass --restart to start it again, or write "
+                          f"to another --out")
+
+
+def _prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
+                    answers: dict[str, Any] | None = None):
     """Lock ``out_path`` and read what it already answers (or start it afresh): the lock and
-    the ids done."""
+    the ids done (``answers``: what this run's answers are, checked against the file's run
+    sheet when resuming)."""
     if out_path is None:
         return None, set()
     if out_path.is_dir():
@@ -485,6 +519,8 @@ def _prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool):
     lock = lock_output(out_path)
     try:
         if resume:
+            if answers is not None:
+                _check_same_answers(out_path, answers)
             return lock, read_done(out_path, retry_failed=retry_failed)
         if out_path.exists():
             out_path.unlink()

@@ -96,6 +96,46 @@ def _peek_inputs(paths: list[Path], fmt: str | None = None) -> InputSample:
     return InputSample(frozenset(tasks), frozenset(keys))
 
 
+def check_fields(paths: list[Path], records: list[Any] | None, cfg: AuditConfig) -> None:
+    """``--cluster-by FIELD`` that none of the first records has is a usage error (every item
+    would silently be its own unit, and the intervals would change); ``--by FIELD`` likewise a
+    warning (no group would come of it)."""
+    from halluscope.metrics.units import record_field
+    default_by = AuditConfig.model_fields["by"].default
+    wanted = [f for f in cfg.by if f not in default_by]     # records without a model are fine
+    cluster = cfg.cluster_by not in (None, "", "item", "none", "image")
+    if cluster:
+        wanted.append(cfg.cluster_by)
+    if not wanted:
+        return
+    missing, seen, keys = set(wanted), 0, set()
+    sample = records[:_PEEK] if records is not None else (
+        rec for p in paths for rec in iter_input_records(p, cfg.input_format))
+    for rec in sample:
+        if isinstance(rec, dict):
+            try:
+                rec = record_from_dict(rec, file="<records>", line=seen + 1)
+            except RecordError:
+                rec = None
+        if isinstance(rec, Record):
+            keys.update(rec.metadata)
+            missing = {f for f in missing if record_field(rec, f) is None}
+        seen += 1
+        if not missing or seen >= _PEEK:
+            break
+    if not seen or not keys and not missing:
+        return
+    known = "id, task, image, image_id, model, label, question_id" + (
+        f"; metadata: {', '.join(sorted(keys))}" if keys else "")
+    for field in sorted(missing):
+        said = (f"none of the first {seen:,} records has a field or metadata key {field!r} "
+                f"(fields: {known})")
+        if cluster and field == cfg.cluster_by:
+            raise ConfigError(f"--cluster-by {field}: {said}; every item would be its own "
+                              f"resampling unit")
+        log.warning("--by %s: %s; no group comes of it", field, said)
+
+
 def infer_metrics(paths: list[Path], config: AuditConfig) -> tuple[str, ...]:
     """Which metrics fit the records and the companion files given: every registered metric
     whose :meth:`~halluscope.metrics.base.Metric.fits` says so, in ``infer_rank`` order."""
@@ -331,6 +371,7 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     from halluscope.redact import register_options
     register_options(cfg.options)    # secret-named option values leave no file, log or message
     check_metric_options(cfg, custom)
+    check_fields(paths, records, cfg)
     return paths, records, cfg, custom
 
 

@@ -55,3 +55,20 @@ def test_the_cli_exits_2_on_an_unknown_option(tmp_path):
     assert res.exit_code == 2, res.output
     assert "did you mean 'detector_present'" in res.output
     assert not (tmp_path / "o" / "results.json").exists()
+
+
+def test_cluster_by_a_field_no_record_has_is_a_usage_error(tmp_path, caplog):
+    """A misspelled --cluster-by made every item its own resampling unit, silently, and the
+    intervals changed; a misspelled --by gave no group without a word."""
+    with pytest.raises(ConfigError, match="--cluster-by modle: none of the first 25 records "
+                                          "has a field or metadata key 'modle'"):
+        halluscope.audit(DATA, metrics="chair", cluster_by="modle", out=tmp_path / "o")
+    with caplog.at_level(logging.WARNING, logger="halluscope.pipeline"):
+        halluscope.audit(DATA, metrics="chair", by=["modle"], out=tmp_path / "p",
+                         write_report=False)
+    assert "--by modle: none of the first 25 records" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="halluscope.pipeline"):
+        halluscope.audit(DATA, metrics="chair", cluster_by="model", by=["model"],
+                         out=tmp_path / "q", write_report=False)
+    assert "none of the first" not in caplog.text

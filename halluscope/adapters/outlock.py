@@ -1,13 +1,20 @@
-"""The lock that keeps two ``halluscope query`` runs from writing one output file:
-``<out>.lock``, held with ``fcntl.flock`` (exclusive, non-blocking) and holding the writer's
-process id; none where ``fcntl`` does not exist (Windows)."""
+"""The output file of ``halluscope query``: the lock that keeps two runs from writing it
+(``<out>.lock``, held with ``fcntl.flock``, exclusive and non-blocking, holding the writer's
+process id; none where ``fcntl`` does not exist, Windows), and, when a run resumes, what it
+already answers and whether those answers are this run's kind."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from pathlib import Path
+from typing import Any
 
-from halluscope.errors import InputError
+from halluscope.errors import ConfigError, InputError
+from halluscope.redact import redact_mapping
+
+log = logging.getLogger(__name__)
 
 
 class OutputLocked(InputError):
@@ -51,3 +58,92 @@ def unlock_output(fh) -> None:
 
 
 __all__ = ["OutputLocked", "lock_output", "unlock_output"]
+
+
+def read_done(out: Path, *, retry_failed: bool = True) -> set[str]:
+    """Ids already answered in ``out``; rewrites the file without error lines (when retrying
+    them) and without a line cut short, so that appending never duplicates an id."""
+    if not out.is_file():
+        return set()
+    keep: list[str] = []
+    done: set[str] = set()
+    dropped = 0
+    cut = None          # a line that is not JSON: only the last one may be (a write cut short)
+    with open(out, encoding="utf-8", errors="replace") as fh:
+        for lineno, text in enumerate(fh, 1):
+            if not text.strip():
+                continue
+            if cut is not None or not text.lstrip().startswith("{"):
+                raise InputError(f"{out}:{cut or lineno}: expected a line of halluscope query "
+                                 f"output (a JSON object), got other text; the file is left as "
+                                 f"it is (write to another --out, or pass --restart to replace "
+                                 f"it)")
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError:
+                cut = lineno
+                dropped += 1  # an interrupted write, if it is the last line
+                continue
+            rid = obj.get("id") if isinstance(obj, dict) else None
+            if rid is None or str(rid) in done or (retry_failed and "error" in obj):
+                dropped += 1
+                continue
+            done.add(str(rid))
+            keep.append(text if text.endswith("\n") else text + "\n")
+    if dropped:
+        tmp = out.with_name(out.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.writelines(keep)
+        os.replace(tmp, out)
+        log.info("%s: kept %d answered lines, dropped %d to ask again", out, len(keep), dropped)
+    return done
+
+
+def answers_of(api: Any, decoding: Any, system: str | None) -> dict[str, Any]:
+    """What makes two runs' answers the same kind, as their run sheets record it."""
+    return redact_mapping({"model": api.describe(), "decoding": decoding.to_dict(),
+                           "system_prompt": system})
+
+
+def _check_same_answers(out_path: Path, wanted: dict[str, Any]) -> None:
+    """Resuming into a file another model (decoding, system prompt) answered would mix two
+    runs' answers in one file under this run's run sheet: a usage error."""
+    sheet_path = out_path.with_name(out_path.name + ".runsheet.json")
+    if not (out_path.is_file() and out_path.stat().st_size and sheet_path.is_file()):
+        return
+    try:
+        sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    differ = [k for k, v in wanted.items() if k in sheet and sheet[k] != v]
+    if differ:
+        shown = "; ".join(f"{k}: {sheet[k]!r:.120} then, {wanted[k]!r:.120} now" for k in differ)
+        raise ConfigError(f"{out_path} holds answers of another run ({shown}); resuming would "
+                          f"mix them in one file: pass --restart to start it again, or write "
+                          f"to another --out")
+
+
+def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
+                    answers: dict[str, Any] | None = None):
+    """Lock ``out_path`` and read what it already answers (or start it afresh): the lock and
+    the ids done (``answers``: what this run's answers are, checked against the file's run
+    sheet when resuming)."""
+    if out_path is None:
+        return None, set()
+    if out_path.is_dir():
+        raise InputError(f"--out {out_path}: expected the path of a JSON-lines file to write, "
+                         f"got a folder")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = lock_output(out_path)
+    try:
+        if resume:
+            if answers is not None:
+                _check_same_answers(out_path, answers)
+            return lock, read_done(out_path, retry_failed=retry_failed)
+        if out_path.exists():
+            out_path.unlink()
+        return lock, set()
+    except BaseException:
+        if lock is not None:
+            unlock_output(lock)
+        raise

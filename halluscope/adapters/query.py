@@ -47,7 +47,8 @@ from typing import Any
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader, is_url
-from halluscope.adapters.outlock import OutputLocked, lock_output, unlock_output
+from halluscope.adapters.outlock import (OutputLocked, answers_of, prepare_output, read_done,
+                                         unlock_output)
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
                                        ServerUnreachable)
@@ -200,45 +201,6 @@ def check_prompts(source, *, image_root=None) -> list[str]:
 
 
 # -- output file ----------------------------------------------------------------------------
-def read_done(out: Path, *, retry_failed: bool = True) -> set[str]:
-    """Ids already answered in ``out``; rewrites the file without error lines (when retrying
-    them) and without a line cut short, so that appending never duplicates an id."""
-    if not out.is_file():
-        return set()
-    keep: list[str] = []
-    done: set[str] = set()
-    dropped = 0
-    cut = None          # a line that is not JSON: only the last one may be (a write cut short)
-    with open(out, encoding="utf-8", errors="replace") as fh:
-        for lineno, text in enumerate(fh, 1):
-            if not text.strip():
-                continue
-            if cut is not None or not text.lstrip().startswith("{"):
-                raise InputError(f"{out}:{cut or lineno}: expected a line of halluscope query "
-                                 f"output (a JSON object), got other text; the file is left as "
-                                 f"it is (write to another --out, or pass --restart to replace "
-                                 f"it)")
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError:
-                cut = lineno
-                dropped += 1  # an interrupted write, if it is the last line
-                continue
-            rid = obj.get("id") if isinstance(obj, dict) else None
-            if rid is None or str(rid) in done or (retry_failed and "error" in obj):
-                dropped += 1
-                continue
-            done.add(str(rid))
-            keep.append(text if text.endswith("\n") else text + "\n")
-    if dropped:
-        tmp = out.with_name(out.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.writelines(keep)
-        os.replace(tmp, out)
-        log.info("%s: kept %d answered lines, dropped %d to ask again", out, len(keep), dropped)
-    return done
-
-
 def _portable_image(item: PromptItem, out_dir: Path | None) -> Any:
     original = item.fields.get("image")
     if item.image is None or is_url(item.image) or out_dir is None:
@@ -291,8 +253,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                          images=ImageLoader(allow_urls=allow_urls), offline=offline)
     out_path = Path(out) if out is not None else None
     try:
-        lock, done = _prepare_output(out_path, resume=resume, retry_failed=retry_failed,
-                                     answers=answers_of(api, decoding, system))
+        lock, done = prepare_output(out_path, resume=resume, retry_failed=retry_failed,
+                                    answers=answers_of(api, decoding, system))
     except BaseException:
         await _close(client, store if owned else None, None)
         raise
@@ -479,56 +441,6 @@ class _QueryRun:
 def _group_dict(g: FailureGroup) -> dict[str, Any]:
     return {"error": g.kind, "status": g.status, "message": g.message, "count": g.count,
             "first_ids": list(g.ids)}
-
-
-def answers_of(api: Any, decoding: Decoding, system: str | None) -> dict[str, Any]:
-    """What makes two runs' answers the same kind, as their run sheets record it."""
-    return redact_mapping({"model": api.describe(), "decoding": decoding.to_dict(),
-                           "system_prompt": system})
-
-
-def _check_same_answers(out_path: Path, wanted: dict[str, Any]) -> None:
-    """Resuming into a file another model (decoding, system prompt) answered would mix two
-    runs' answers in one file under this run's run sheet: a usage error."""
-    sheet_path = out_path.with_name(out_path.name + ".runsheet.json")
-    if not (out_path.is_file() and out_path.stat().st_size and sheet_path.is_file()):
-        return
-    try:
-        sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    differ = [k for k, v in wanted.items() if k in sheet and sheet[k] != v]
-    if differ:
-        shown = "; ".join(f"{k}: {sheet[k]!r:.120} then, {wanted[k]!r:.120} now" for k in differ)
-        raise ConfigError(f"{out_path} holds answers of another run ({shown}); resuming would "
-                          f"mix them in one file: pass --restart to start it again, or write "
-                          f"to another --out")
-
-
-def _prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
-                    answers: dict[str, Any] | None = None):
-    """Lock ``out_path`` and read what it already answers (or start it afresh): the lock and
-    the ids done (``answers``: what this run's answers are, checked against the file's run
-    sheet when resuming)."""
-    if out_path is None:
-        return None, set()
-    if out_path.is_dir():
-        raise InputError(f"--out {out_path}: expected the path of a JSON-lines file to write, "
-                         f"got a folder")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = lock_output(out_path)
-    try:
-        if resume:
-            if answers is not None:
-                _check_same_answers(out_path, answers)
-            return lock, read_done(out_path, retry_failed=retry_failed)
-        if out_path.exists():
-            out_path.unlink()
-        return lock, set()
-    except BaseException:
-        if lock is not None:
-            unlock_output(lock)
-        raise
 
 
 def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,

@@ -44,10 +44,9 @@ from halluscope._ray import import_ray, start_ray
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
-from halluscope.adapters.outlock import unlock_output
-from halluscope.adapters.query import (QueryCounts, QueryResult, _group_dict, _prepare_output,
-                                       _QueryRun, _run_sync, _runsheet, answers_of,
-                                       check_prompts, iter_prompts)
+from halluscope.adapters.outlock import answers_of, prepare_output, unlock_output
+from halluscope.adapters.query import (QueryCounts, QueryResult, _group_dict, _QueryRun,
+                                       _run_sync, _runsheet, check_prompts, iter_prompts)
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AuthError, Decoding, Message,
                                        ServerUnreachable)
@@ -436,8 +435,8 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                               str(out_path) if out_path is not None else None)
 
     stats = WorkerStats(cache_base, offline)
-    lock, done = _prepare_output(out_path, resume=resume, retry_failed=retry_failed,
-                                 answers=answers_of(api, decoding, system))
+    lock, done = prepare_output(out_path, resume=resume, retry_failed=retry_failed,
+                                answers=answers_of(api, decoding, system))
     run = _QueryRun(stats, api.model, samples, done, out_path, collect, progress,
                     head=(), detail=detail, decoding=decoding, window=0)
     pool = None

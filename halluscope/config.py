@@ -167,7 +167,8 @@ def validation_problems(exc: ValidationError) -> str:
     ``workers: Input should be greater than or equal to 0 (got -1)``."""
     def one(e: dict) -> str:
         where = ".".join(str(x) for x in e["loc"]) or "value"
-        given = f" (got {e['input']!r:.80})" if "input" in e and e["type"] != "missing" else ""
+        given = (f" (got {e['input']!r:.80})" if "input" in e and e["type"] != "missing"
+                 and "got " not in e["msg"] else "")
         return f"{where}: {e['msg']}{given}"
     return "; ".join(one(e) for e in exc.errors())
 

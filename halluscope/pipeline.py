@@ -275,6 +275,11 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                     tally.execution[engine.name] = engine.report()
             tally.execution["workers_from"] = why
         done = True
+    except RecordError:
+        if cfg.strict:      # a strict stop is no interruption: no part files to resume from
+            done = True
+            tmp_path.unlink(missing_ok=True)
+        raise
     finally:
         engine.close()
         if journal is not None:

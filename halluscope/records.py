@@ -408,9 +408,21 @@ def iter_json_lines(path: str | Path) -> Iterator[tuple[int, Any | RecordError]]
             continue
         try:
             yield lineno, fast_json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield lineno, RecordError(f"invalid JSON at column {exc.colno}: {exc.msg}",
-                                      file=name, line=lineno)
+        except json.JSONDecodeError:
+            yield lineno, RecordError(json_problem(text), file=name, line=lineno)
+
+
+def json_problem(line: str) -> str:
+    """Why ``line`` is not JSON, said of the line without its end (the line end the reader
+    keeps made an unterminated string read as an 'invalid control character'), with the
+    column: ``invalid JSON: Unterminated string starting at column 29``."""
+    try:
+        json.loads(line.rstrip("\r\n"))
+    except json.JSONDecodeError as exc:
+        if exc.msg.endswith(" at"):
+            return f"invalid JSON: {exc.msg} column {exc.colno}"
+        return f"invalid JSON at column {exc.colno}: {exc.msg}"
+    return "invalid JSON: a line end inside the value"
 
 
 def _first_char(path: str | Path) -> str:

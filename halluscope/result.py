@@ -56,6 +56,8 @@ def replace_atomically(path: Path, write) -> None:
 def begin_outputs(out: Path) -> None:
     """Mark ``out`` as being rewritten: the previous run's ``results.json`` goes first, so that
     an interrupted run leaves a folder :func:`check_outputs` refuses, not a mix."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: expected a folder for the audit's outputs, got a file")
     out.mkdir(parents=True, exist_ok=True)
     try:
         (out / RESULTS).unlink()

@@ -81,3 +81,28 @@ def test_query_into_a_folder_is_a_usage_error(tmp_path):
                                    str(tmp_path / "out"), "--no-cache"])
     assert res.exit_code == 2, res.output
     assert "expected the path of a JSON-lines file to write, got a folder" in res.output
+
+
+def test_a_line_cut_inside_a_string_is_called_unterminated(tmp_path):
+    """The reader passed the line with its end, so a string cut short read as an 'Invalid
+    control character at' (a dangling 'at', and the wrong cause) on every line but the last."""
+    from halluscope.records import iter_records
+    path = tmp_path / "cut.jsonl"
+    path.write_text('{"image_id": 1, "caption": "A dog\n{"image_id": 1, "caption": "A dog')
+    problems = [str(r) for r in iter_records(path)]
+    assert problems == [f"{path}:1: invalid JSON: Unterminated string starting at column 28",
+                        f"{path}:2: invalid JSON: Unterminated string starting at column 28"]
+
+
+def test_out_naming_a_file_and_a_strict_stop(tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    res = _audit(str(DATA / "outputs.jsonl"), "--metric", "chair", "--out", str(taken))
+    assert res.exit_code == 2 and "expected a folder for the audit's outputs, got a file" \
+        in res.output
+    out = tmp_path / "strict"
+    res = _audit(str(DATA / "outputs.jsonl"), "--metric", "chair", "--strict", "--out", str(out))
+    assert res.exit_code == 2 and "outputs.jsonl:24" in res.output
+    assert list(out.iterdir()) == []      # no part files left to resume from
+    res = _audit(str(DATA / "outputs.jsonl"), "--metric", "chair", "--engine", "spark")
+    assert res.exit_code == 2 and res.output.count("got 'spark'") == 1

@@ -190,9 +190,9 @@ def _parsed(text: str, name: str) -> list[tuple[int, Any]]:
                 continue
             try:
                 items.append((lineno, fast_json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise RecordError(f"invalid JSON at column {exc.colno}: {exc.msg}", file=name,
-                                  line=lineno) from None
+            except json.JSONDecodeError:
+                from halluscope.records import json_problem
+                raise RecordError(json_problem(line), file=name, line=lineno) from None
     return items
 
 

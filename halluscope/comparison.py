@@ -47,6 +47,7 @@ class RunItems:
 
     path: Path
     metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]]
+    setup: dict[str, dict[str, Any]] = field(default_factory=dict)   # metric -> how it scored
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
@@ -65,7 +66,7 @@ def load_run(path: str | Path) -> RunItems:
     items_path = path / "items.jsonl"
     if not items_path.is_file():
         raise ConfigError(f"expected an audit output folder holding items.jsonl, got {path}")
-    check_outputs(path)
+    results = check_outputs(path)
     metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]] = {}
     seen: dict[str, int] = {}
     with open(items_path, encoding="utf-8") as fh:
@@ -86,7 +87,51 @@ def load_run(path: str | Path) -> RunItems:
     if not metrics:
         raise ConfigError(f"{items_path} holds no per-item scores (written by halluscope audit "
                           f"since compare exists); re-run the audit")
-    return RunItems(path, metrics)
+    setup = {name: _setup(summary.get("info") or {})
+             for name, summary in (results.get("metrics") or {}).items()}
+    return RunItems(path, metrics, setup)
+
+
+#: A metric's settings that change what its numbers mean (its info's top-level values).
+_SETTINGS = ("variant", "parser", "unknowns", "align", "vocabulary", "template")
+
+
+def _setup(info: Mapping[str, Any]) -> dict[str, Any]:
+    """How a metric scored, from its ``info``: the settings above, and the sha256 of every
+    companion file it read (questions, ground truth, annotations, vocabulary)."""
+    files: list[str] = []
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, Mapping):
+            if isinstance(value.get("sha256"), str):
+                files.append(f"{where}:{value['sha256']}")
+            for k, v in value.items():
+                if k != "bootstrap":
+                    walk(v, f"{where}.{k}" if where else str(k))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, where)
+        elif where.endswith("sha256") and isinstance(value, str):
+            files.append(f"{where}:{value}")
+    walk(info, "")
+    return {"settings": {k: info[k] for k in _SETTINGS if k in info}, "files": sorted(set(files))}
+
+
+def _same_setup(name: str, a: RunItems, b: RunItems) -> list[str]:
+    """Why ``name`` in ``a`` and ``b`` is not the same measure: companion files that differ
+    raise (the items paired by id would not be the same questions or truths); settings that
+    differ (a variant, a parser) are returned, to be said beside the numbers."""
+    sa, sb = a.setup.get(name), b.setup.get(name)
+    if not sa or not sb:
+        return []
+    if sa["files"] != sb["files"]:
+        raise ConfigError(f"{a.path} and {b.path}: metric {name} read different companion files "
+                          f"(questions, ground truth or annotations: sha256 differ), so items "
+                          f"paired by id are not the same questions; audit both against the same "
+                          f"files to compare them")
+    return [f"{k}: {sa['settings'].get(k)!r} in A, {sb['settings'].get(k)!r} in B"
+            for k in sorted(set(sa["settings"]) | set(sb["settings"]))
+            if sa["settings"].get(k) != sb["settings"].get(k)]
 
 
 def _statistics(name: str, width: int
@@ -247,8 +292,15 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
             if name not in other.metrics:
                 log.warning("compare: %s lacks metric %s", other.path, name)
                 continue
+            differ = _same_setup(name, base, other)
+            if differ:
+                log.warning("compare: %s was scored differently in the two runs (%s): the "
+                            "difference includes that change", name, "; ".join(differ))
             entries, moved = _compare_metric(name, base.metrics[name], other.metrics[name],
                                              n_boot=n_boot, seed=seed, confidence=confidence)
+            for entry in entries.values():
+                if differ:
+                    entry["setup_differs"] = differ
             metrics.update(entries)
             changed.extend(moved)
         if not metrics:

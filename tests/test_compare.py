@@ -1,6 +1,7 @@
 """Paired comparison of audit runs: pairing, the paired bootstrap, diff gates, the CLI."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -9,6 +10,8 @@ import halluscope
 from halluscope.cli import EXIT_GATE, EXIT_USAGE, app
 from halluscope.comparison import diff_gate_failures, diff_value
 from halluscope.api import audit
+
+DEMO = Path(__file__).resolve().parents[1] / "data"
 
 
 def _rows(right_images, n_images=20, per_image=3, drop=()):
@@ -172,3 +175,39 @@ def test_repeated_item_keys_are_paired_by_occurrence_not_dropped(tmp_path):
     acc = halluscope.compare([a, b], n_boot=0).metrics["pope.accuracy"]
     assert acc["n_paired"] == 40 and acc["only_a"] == acc["only_b"] == 0
     assert acc["a"] == pytest.approx(1.0) and acc["b"] == pytest.approx(0.5)
+
+
+def test_runs_scored_against_other_files_are_refused_and_other_settings_said(tmp_path):
+    """Two POPE runs against different question files paired question 2 ('car' in one,
+    'dining table' in the other) without a word; a CHAIR variant change was silent too."""
+    from halluscope.errors import ConfigError
+    questions = []
+    for name, obj in (("q1.jsonl", "car"), ("q2.jsonl", "dining table")):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps({"question_id": i, "image": f"{i}.jpg",
+                                            "text": f"Is there a {obj} in the image?",
+                                            "label": "yes"}) + "\n" for i in range(1, 21)))
+        questions.append(path)
+    answers = tmp_path / "a.jsonl"
+    answers.write_text("".join(json.dumps({"question_id": i, "answer": "Yes",
+                                           "question": "Is there a thing in the image?"})
+                               + "\n" for i in range(1, 21)))
+    for k, q in enumerate(questions):      # the question texts differ: not checked against them
+        q.write_text(q.read_text().replace(["car", "dining table"][k], "thing"))
+        q.write_text(q.read_text().replace('"label": "yes"', f'"label": "{["yes", "no"][k]}"'))
+    for k, q in enumerate(questions):
+        audit(answers, metrics="pope", questions=q, out=tmp_path / f"r{k}", n_boot=0,
+              write_report=False)
+    with pytest.raises(ConfigError, match="read different companion files"):
+        halluscope.compare([tmp_path / "r0", tmp_path / "r1"], n_boot=0)
+    res = CliRunner().invoke(app, ["compare", str(tmp_path / "r0"), str(tmp_path / "r1")])
+    assert res.exit_code == EXIT_USAGE, res.output
+
+    for v in ("original", "refined"):
+        audit(DEMO, metrics="chair", chair_variant=v, out=tmp_path / v, n_boot=0,
+              write_report=False)
+    res = halluscope.compare([tmp_path / "original", tmp_path / "refined"], n_boot=0)
+    assert res.metrics["chair.chair_i"]["setup_differs"] == [
+        "variant: 'original' in A, 'refined' in B"]
+    same = halluscope.compare([tmp_path / "original", tmp_path / "original"], n_boot=0)
+    assert "setup_differs" not in same.metrics["chair.chair_i"]

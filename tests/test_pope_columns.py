@@ -347,3 +347,29 @@ def test_a_question_file_with_a_repeated_id_is_read_line_by_line_to_name_the_lin
     else:
         with pytest.raises(Exception, match=r"appears twice \(first on line 1\)"):
             load_questions(path)
+
+
+def test_answers_that_do_not_repeat_the_question_are_pope_answers(tmp_path):
+    """``{"question_id", "text"}``, as the README lists POPE answer files: nothing in the line
+    says it answers a question, so it was read as a caption and skipped ('pope scored
+    nothing'); with a question file, an answer to one of its numbered questions is scored,
+    the same on the whole-file and the line-by-line path."""
+    import halluscope
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": i, "image": f"{i % 5}.jpg",
+                                             "text": "Is there a dog in the image?",
+                                             "label": "yes" if i % 2 else "no"}) + "\n"
+                                 for i in range(1, 31)))
+    flat = tmp_path / "a.jsonl"
+    flat.write_text("".join(json.dumps({"question_id": i, "text": "Yes" if i % 3 else "No"})
+                            + "\n" for i in range(1, 31)))
+    mixed = tmp_path / "b.jsonl"                    # a list answer: read line by line
+    mixed.write_text(flat.read_text() + json.dumps({"question_id": 31, "text": ["x"]}) + "\n")
+    whole = halluscope.audit(flat, metrics="pope", questions=questions, out=tmp_path / "w",
+                             n_boot=50, write_report=False)
+    lines = halluscope.audit(mixed, metrics="pope", questions=questions, out=tmp_path / "l",
+                             n_boot=50, write_report=False)
+    assert whole.runsheet["execution"]["scored"].startswith("as columns")
+    assert lines.runsheet["execution"]["scored"].startswith("record by record")
+    assert whole.metrics["pope"].n == lines.metrics["pope"].n == 30
+    assert whole.metrics["pope"].to_dict() == lines.metrics["pope"].to_dict()

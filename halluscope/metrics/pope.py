@@ -267,7 +267,13 @@ class PopeMetric(Metric):
                 self._judged[k] += n
 
     def applies_to(self, record: Record) -> bool:
-        return record.task == "yes-no"
+        """A yes/no question; or, with a question file, an answer to one of its numbered
+        questions that does not repeat the question (``{"question_id", "text"}``: read as a
+        caption, since nothing in the line says it answers a question)."""
+        if record.task == "yes-no":
+            return True
+        return record.task == "caption" and record.question_id is not None \
+            and self.questions is not None
 
     def skip_reason(self, record: Record) -> str:
         return f"not a yes/no question ({record.task} record)"

@@ -373,3 +373,23 @@ def test_answers_that_do_not_repeat_the_question_are_pope_answers(tmp_path):
     assert lines.runsheet["execution"]["scored"].startswith("record by record")
     assert whole.metrics["pope"].n == lines.metrics["pope"].n == 30
     assert whole.metrics["pope"].to_dict() == lines.metrics["pope"].to_dict()
+
+
+def test_an_answer_without_its_id_in_a_file_aligned_by_id_is_one_bad_record(tmp_path):
+    """It was aligned by order, and the whole audit stopped: 'has 10 answers but question
+    file has 30' (a count of the file's lines, not the problem). By order stays where the
+    file holds one answer per question (tests/test_pope.py)."""
+    import halluscope
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": i, "image": f"{i}.jpg",
+                                             "text": "Is there a dog in the image?",
+                                             "label": "yes"}) + "\n" for i in range(1, 31)))
+    answers = tmp_path / "a.jsonl"
+    rows = [{"question_id": i, "question": "Is there a dog in the image?", "answer": "Yes"}
+            for i in range(1, 11)]
+    rows[6]["question_id"] = None
+    answers.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = halluscope.audit(answers, metrics="pope", questions=questions, n_boot=0,
+                              out=tmp_path / "o", write_report=False)
+    assert result.metrics["pope"].n == 9
+    assert [(e["line"], e["field"]) for e in result.errors] == [(7, "question_id")]

@@ -338,6 +338,10 @@ class PopeMetric(Metric):
             return None, "label", None
         mode = self._mode_for(record.question_id is not None)
         where = _where(record)
+        info = self._file_info(record.source.file)
+        if mode == "order" and self.align == "auto" and info is not None and not info.by_order \
+                and info.n_answers != len(qs):
+            raise no_question_id(where)     # by order it would mis-align: a bad line
         if mode == "id":
             if record.question_id is None:
                 raise no_question_id(where)

@@ -193,9 +193,18 @@ def limit_threads(threads: int) -> None:
         cv2.setNumThreads(count("OPENCV_FOR_THREADS_NUM"))
 
 
+def _leave_interrupts_to_the_parent() -> None:
+    """Ctrl-C reaches every process of the terminal's group: a worker lets the parent stop
+    the pool (after the chunks in hand, about 0.5 s of work each) instead of printing its own
+    KeyboardInterrupt traceback."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _init_worker(names: list[str], config: Any, paths: list[str], threads: int = 0) -> None:
     from multiprocessing import util
     global _WORKER_METRICS
+    _leave_interrupts_to_the_parent()
     if threads > 0:
         limit_threads(threads)
     _WORKER_METRICS = build_worker_metrics(names, config, paths)
@@ -397,6 +406,7 @@ def close_reopenable() -> None:
 
 def _init_forked_worker(threads: int) -> None:
     from multiprocessing import util
+    _leave_interrupts_to_the_parent()
     limit_threads(threads)
     util.Finalize(None, release_metrics, args=(_WORKER_METRICS,), exitpriority=10)
 

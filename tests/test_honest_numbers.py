@@ -215,6 +215,48 @@ def test_an_eof_error_inside_a_command_is_a_crash_not_an_interruption(monkeypatc
     log.unlink()
 
 
+def test_ctrl_c_inside_a_command_says_interrupted_and_exits_130(monkeypatch, capsys):
+    """typer turns a KeyboardInterrupt inside a command into a silent Exit(130): the run
+    ended without a word."""
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("halluscope.api.audit", interrupted)
+    monkeypatch.setattr(sys, "argv", ["halluscope", "audit", "x.jsonl"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 130
+    assert "halluscope: interrupted" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_workers_without_their_tracebacks(tmp_path):
+    """Ctrl-C reaches every process of the terminal's group; each forked worker printed its
+    own KeyboardInterrupt traceback. Now the parent alone stops the pool."""
+    import os
+    import signal
+    import subprocess
+    import time
+    captions = tmp_path / "captions.jsonl"
+    captions.write_text("".join(json.dumps({"image_id": i % 50, "caption": "A dog on a sofa "
+                                            "with a cat and a cup."}) + "\n"
+                                for i in range(300_000)))
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({str(i): ["dog"] for i in range(50)}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "halluscope", "audit", str(captions), "--metric", "chair",
+         "--gt-objects", str(gt), "--workers", "2", "--no-report", "--out", str(tmp_path / "o")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "o" / "items.journal.part").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGINT)           # what a terminal's Ctrl-C does
+    out, _ = proc.communicate(timeout=120)
+    text = out.decode()
+    assert proc.returncode == 130, text[-2000:]
+    assert "halluscope: interrupted" in text and "Traceback" not in text
+
+
 @pytest.mark.parametrize("which", ["answers", "questions"])
 def test_a_truncated_gzip_input_is_an_input_error_naming_the_file(tmp_path, which):
     import gzip

@@ -139,6 +139,8 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the one place that turns a crash into exit 3
         sys.exit(_crash(exc))
+    if code == 130:     # typer turns Ctrl-C inside a command into a silent Exit(130)
+        print_error("interrupted", prefix="halluscope:")
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -35,33 +35,29 @@ def files(tmp_path):
     return tmp_path, binary, captions
 
 
-@pytest.mark.parametrize("option, metric, expected", [
-    ("--questions", "pope", "expected UTF-8 JSON, got a byte that is not UTF-8 at offset 0"),
-    ("--gt-objects", "chair", "expected a UTF-8 JSON file, got a byte that is not UTF-8"),
-    ("--coco-annotations", "chair", "expected a UTF-8 JSON file, got a byte that is not UTF-8"),
-    ("--annotations", "region", "expected a UTF-8 JSON annotation file, got a byte"),
+@pytest.mark.parametrize("option, name, metric, expected", [
+    ("--questions", "photo.json", "pope", "expected UTF-8 JSON, got a byte that is not UTF-8"),
+    ("--gt-objects", "photo.json", "chair", "expected a UTF-8 JSON file, got a byte that is "
+                                            "not UTF-8"),
+    ("--coco-annotations", "photo.json", "chair", "expected a UTF-8 JSON file, got a byte"),
+    ("--annotations", "photo.json", "region", "expected a UTF-8 JSON annotation file, got a"),
+    ("--coco-annotations", "no_id.json", "chair", "annotations[0]: expected an object with "
+                                                  "'id' and 'image_id'"),
+    ("--coco-annotations", "no_id.json", "region", "annotations[0]: expected an object with "
+                                                   "'id' and 'image_id'"),
+    ("--coco-annotations", "bad_cat.json", "chair", "annotations[0]: category_id 99999 is not "
+                                                    "in 'categories'"),
+    ("--coco-annotations", "bad_cat.json", "region", "annotations[0]: category_id 99999 is "
+                                                     "not in 'categories'"),
 ])
-def test_a_binary_companion_file_is_a_usage_error(files, option, metric, expected):
-    tmp, binary, captions = files
-    inputs = DATA / "outputs.jsonl" if metric in ("pope", "region") else captions
-    res = _audit(str(inputs), "--metric", metric, option, str(binary), "--out", str(tmp / "o"))
-    assert res.exit_code == 2, res.output
-    assert expected in res.output and "photo.json" in res.output
-
-
-@pytest.mark.parametrize("name, metric, expected", [
-    ("no_id.json", "chair", "annotations[0]: expected an object with 'id' and 'image_id'"),
-    ("no_id.json", "region", "annotations[0]: expected an object with 'id' and 'image_id'"),
-    ("bad_cat.json", "chair", "annotations[0]: category_id 99999 is not in 'categories'"),
-    ("bad_cat.json", "region", "annotations[0]: category_id 99999 is not in 'categories'"),
-])
-def test_a_broken_coco_file_names_the_entry(files, name, metric, expected):
+def test_a_broken_companion_file_is_a_usage_error_naming_it(files, option, name, metric,
+                                                             expected):
     tmp, _, captions = files
-    inputs = DATA / "outputs.jsonl" if metric == "region" else captions
-    res = _audit(str(inputs), "--metric", metric, "--coco-annotations", str(tmp / name),
-                 "--out", str(tmp / "o"))
+    inputs = DATA / "outputs.jsonl" if metric in ("pope", "region") else captions
+    res = _audit(str(inputs), "--metric", metric, option, str(tmp / name), "--out",
+                 str(tmp / "o"))
     assert res.exit_code == 2, res.output
-    assert expected in res.output
+    assert expected in res.output and name in res.output
 
 
 def test_an_abstract_metric_class_is_a_usage_error(files):

@@ -272,7 +272,8 @@ class CompareResult:
         out.mkdir(parents=True, exist_ok=True)
         (out / COMPARE_JSON).write_text(json.dumps(self.to_dict(), indent=2) + "\n",
                                         encoding="utf-8")
-        (out / COMPARE_HTML).write_text(render_html(self), encoding="utf-8")
+        from halluscope.report.visible import visible_controls
+        (out / COMPARE_HTML).write_text(visible_controls(render_html(self)), encoding="utf-8")
         return out / COMPARE_JSON
 
 

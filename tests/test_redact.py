@@ -102,3 +102,22 @@ def test_an_audit_writes_no_known_secret_a_model_quoted(tmp_path, monkeypatch):
         for path in (tmp_path / name).iterdir():
             assert secret not in path.read_text(encoding="utf-8"), path
         assert "<redacted>" in (tmp_path / name / "items.jsonl").read_text()
+
+
+def test_reports_show_control_and_bidirectional_characters(tmp_path):
+    """A NUL byte was written raw into report.html and a right-to-left override reordered
+    the text after it on screen; HTML escaping leaves both as they are."""
+    import json
+
+    import halluscope
+    from halluscope.report.visible import visible_controls
+    assert visible_controls("a\x00b\u202ec\td\ne\x1b") == "a\u2400b⟨U+202E⟩c\td\ne\u241b"
+    rows = [{"id": "x", "image_id": 1, "caption": "A dog\x00 on a \u202esofa."}]
+    inputs = tmp_path / "c.jsonl"
+    inputs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"1": ["dog"]}))
+    halluscope.audit(inputs, metrics="chair", gt_objects=gt, out=tmp_path / "o")
+    html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert "\x00" not in html and "\u202e" not in html
+    assert "⟨U+202E⟩" in html

@@ -300,7 +300,9 @@ def write_report(result: AuditResult, path: Path, max_items: int = 500, *,
     """
     path = Path(path)
     from halluscope.redact import redact_text
-    text = redact_text(render_report(result, max_items=max_items, max_flagged=max_flagged))
+    from halluscope.report.visible import visible_controls
+    text = visible_controls(redact_text(render_report(result, max_items=max_items,
+                                                      max_flagged=max_flagged)))
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
@@ -335,10 +337,11 @@ def show_items(result: AuditResult, *, only: str | None = None, limit: int = 20,
         items = select_items(result, limit, 0, images, only=only)
     finally:
         images.close()
+    from halluscope.report.visible import visible_controls
     text = environment().get_template("items.html").render(
         title="halluscope items", items=items, images=images.uris,
         images_skipped=images.skipped)
-    return ItemsView(text, height)
+    return ItemsView(visible_controls(text), height)
 
 
 __all__ = ["ItemsView", "build_context", "render_report", "show_items", "write_report"]

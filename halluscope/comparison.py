@@ -332,9 +332,17 @@ def diff_value(compared: CompareResult | Mapping[str, Any], name: str) -> float:
     if bound not in ("upper", "lower"):
         raise KeyError(f"expected @upper or @lower after {key}, got @{bound}")
     if not entry.get("ci"):
-        raise KeyError(f"{key} has no interval ({entry.get('ci_note', 'a count')}); cannot "
-                       f"gate on its {bound} bound")
+        raise NoInterval(f"{key} has no interval ({entry.get('ci_note', 'a count')}), so a gate "
+                         f"on its {bound} bound cannot hold")
     return entry["ci"][1 if bound == "upper" else 0]
+
+
+class NoInterval(KeyError):
+    """A gate on a bound of a difference that has none: it fails (exit 1), as an audit gate on
+    a missing value does, rather than being a usage error."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def diff_gate_failures(compared: CompareResult | Mapping[str, Any],
@@ -348,7 +356,11 @@ def diff_gate_failures(compared: CompareResult | Mapping[str, Any],
     for gates, worse, word in ((above, lambda v, t: v > t, "above"),
                                (below, lambda v, t: v < t, "below")):
         for name, limit in (gates or {}).items():
-            value = diff_value(compared, name)
+            try:
+                value = diff_value(compared, name)
+            except NoInterval as exc:
+                failures.append(str(exc))
+                continue
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 failures.append(f"{name} has no value (undefined over the paired items), so "
                                 f"the gate cannot hold")

@@ -110,6 +110,12 @@ def test_diff_gate_never_passes_on_a_missing_value():
         for side in ("above", "below"):
             fails = diff_gate_failures(compared, **{side: {name: 0.0}})
             assert len(fails) == 1 and "has no value" in fails[0]
+    # a bound of a difference without an interval fails too (an audit gate's exit 1), rather
+    # than being a usage error (it was exit 2, its message wrapped in a KeyError's quotes)
+    compared["metrics"]["pope.f1"].update(diff=0.1, ci_note="too few units")
+    fails = diff_gate_failures(compared, below={"diff.pope.f1@lower": 0.0})
+    assert fails == ["pope.f1 has no interval (too few units), so a gate on its lower bound "
+                     "cannot hold"]
 
 
 def test_compare_cli(tmp_path):

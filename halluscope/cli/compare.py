@@ -116,7 +116,8 @@ def compare_command(
     try:
         failures = diff_gate_failures(result, above, below)
     except KeyError as exc:
-        err_console.print(f"[bold red]error:[/] gate: {escape(str(exc))}", highlight=False)
+        err_console.print(f"[bold red]error:[/] gate: {escape(str(exc.args[0]))}",
+                          highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     for failure in failures:
         err_console.print(f"[bold red]gate failed:[/] {escape(failure)}", highlight=False)

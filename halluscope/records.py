@@ -170,12 +170,19 @@ def _texts_of(obj: dict[str, Any], where: dict[str, Any]
     if response is not None and type(response) is not str:
         response = _string(response, "response", where)
 
+    predicted = None      # the benchmark column that holds the model's answer, when there is one
     for key in ("model_prediction", "prediction", "model_answer"):   # HallusionBench,
-        if response is None and key in obj:                        # VLMEvalKit, MMHal-Bench
+        if response is None and predicted is None and key in obj:  # VLMEvalKit, MMHal-Bench
+            predicted = key
             response = _string(obj[key], key, where)
             if label is None and key == "prediction" and isinstance(obj.get("answer"), str) \
                     and obj["answer"].strip().lower() in ("yes", "no"):
                 label = obj["answer"].strip().lower()              # VLMEvalKit's truth column
+    if response is None and predicted is not None:
+        # a null prediction is no answer: 'answer' beside it is the truth (VLMEvalKit), and
+        # reading it as the model's answer scored the truth against itself
+        raise RecordError(f"expected the model's answer in '{predicted}', got null",
+                          field=predicted, **where)
     if response is None and "caption" in obj:                     # CHAIR caption logs
         response = _string(obj["caption"], "caption", where)
     if response is None and "answer" in obj:                      # POPE answer files

@@ -210,8 +210,17 @@ class RegionVerifier:
         from halluscope.checks.regions import check_box, check_region, truth_from_metadata
         from halluscope.claims.citations import parse_cited_boxes, parse_cited_regions
         size = image_size_of(record)
-        truth = truth_from_metadata(dict(record.metadata), size)
-        fmt = str(record.metadata.get("box_format", self.box_format))
+        try:
+            truth = truth_from_metadata(dict(record.metadata), size)
+        except RecordError as exc:
+            raise RecordError(exc.message, field=exc.location.field, file=record.source.file,
+                              line=record.source.line) from None
+        fmt = record.metadata.get("box_format", self.box_format)
+        from halluscope.claims.citations import BOX_FORMATS
+        if fmt not in BOX_FORMATS:          # one record's value: a bad record, not the run
+            raise RecordError(f"expected box_format in {BOX_FORMATS}, got {fmt!r:.40}",
+                              field="metadata.box_format", file=record.source.file,
+                              line=record.source.line)
         boxes = parse_response(parse_cited_boxes, record, size=size, box_format=fmt,
                                known=truth.labels())
         regions = parse_response(parse_cited_regions, record, known=truth.labels())

@@ -407,3 +407,19 @@ def test_quiet_audit_still_names_bad_records(tmp_path):
     assert code == 0
     assert "1 bad record(s) left out" in text and "answers.jsonl:2" in text
     assert "not UTF-8" in text
+
+
+def test_a_null_prediction_is_no_answer_not_the_truth_beside_it(tmp_path):
+    """VLMEvalKit rows hold the truth in 'answer' and the model's answer in 'prediction'; a
+    null prediction fell back to 'answer', so the truth was scored against itself (POPE and
+    HallusionBench at 1.0 with no model answer at all)."""
+    rows = [{"index": 1, "question": "Is there a dog in the image?", "answer": "Yes",
+             "prediction": None},
+            {"index": 2, "question": "Is there a cat in the image?", "answer": "No",
+             "prediction": "Yes"}]
+    path = _jsonl(tmp_path / "vk.jsonl", rows)
+    result = halluscope.audit(path, metrics="pope", out=tmp_path / "o", n_boot=0,
+                              write_report=False)
+    assert result.metrics["pope"].results["accuracy"].value == 0.0      # the one real answer
+    assert [(e["line"], e["field"]) for e in result.errors] == [(1, "prediction")]
+    assert "expected the model's answer in 'prediction', got null" in result.errors[0]["message"]

@@ -175,11 +175,30 @@ def find_in_text(quote: Quote | str, page_text: str) -> QuoteMatch:
     return found or QuoteMatch(False)
 
 
+def _in_words(c: str) -> bool:
+    """A letter or digit of a script that separates its words (CJK text does not)."""
+    return c.isalnum() and not ("\u2e80" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af"
+                                or "\uf900" <= c <= "\ufaff")
+
+
+def _whole_words(needle: str, hay: str, k: int) -> bool:
+    """Whether ``needle`` at ``hay[k:]`` starts and ends on word edges: a quote does not
+    begin or end inside a word or number ("Staff grew to 18" is not in "... to 185 people")."""
+    end = k + len(needle)
+    inside_left = k > 0 and _in_words(needle[0]) and _in_words(hay[k - 1])
+    inside_right = end < len(hay) and _in_words(needle[-1]) and _in_words(hay[end])
+    return not (inside_left or inside_right)
+
+
 def _find_mapped(needle: str, hay: str, idx: list[int], page_text: str,
                  how: str) -> QuoteMatch | None:
     """``needle`` found in ``hay`` (a normalised form of ``page_text`` whose character ``i``
     comes from ``page_text[idx[i]]``), as a match on the page's own text; ``None`` if absent."""
-    k = hay.find(needle) if needle else -1
+    k = -1
+    while needle:
+        k = hay.find(needle, k + 1)
+        if k < 0 or _whole_words(needle, hay, k):
+            break
     if k < 0:
         return None
     span = (idx[k], idx[k + len(needle) - 1] + 1)

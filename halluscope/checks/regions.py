@@ -18,12 +18,14 @@ accuracy@0.5; ``AuditConfig.options["region_iou"]`` changes it)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from halluscope.claims.citations import (CitedBox, CitedRegion, label_key, norm_region_id,
                                          same_object)
+from halluscope.errors import RecordError
 from halluscope.types import Claim, Evidence, Verdict
 
 IOU_THRESHOLD = 0.5
@@ -51,23 +53,37 @@ def truth_from_metadata(metadata: dict[str, Any], size: tuple[int, int] | None =
     regions = None
     if isinstance(metadata.get("regions"), list):
         regions = {}
-        for r in metadata["regions"]:
+        for i, r in enumerate(metadata["regions"]):
             if isinstance(r, dict) and "id" in r:
-                box = r.get("box") or r.get("bbox")
                 regions[norm_region_id(r["id"])] = {
                     "id": r["id"], "label": r.get("label"),
-                    "box": tuple(float(v) for v in box) if box and len(box) == 4 else None}
+                    "box": _truth_box(r.get("box") or r.get("bbox"), f"regions[{i}].box")}
     objects = []
-    for o in metadata.get("objects") or []:
+    for i, o in enumerate(metadata.get("objects") or []):
         if isinstance(o, dict) and o.get("label"):
-            box = o.get("box") or o.get("bbox")
             objects.append({"label": str(o["label"]), "source": "annotation",
-                            "box": tuple(float(v) for v in box) if box and len(box) == 4
-                            else None})
+                            "box": _truth_box(o.get("box") or o.get("bbox"),
+                                              f"objects[{i}].box")})
         elif isinstance(o, str):
             objects.append({"label": o, "source": "annotation", "box": None})
     absent = {label_key(a) for a in metadata.get("absent") or [] if isinstance(a, str)}
     return Truth(regions=regions, objects=objects, absent=absent, size=size)
+
+
+def _truth_box(box: Any, field: str) -> tuple[float, ...] | None:
+    """A ground-truth box of the record's metadata as four finite numbers; a bad record
+    naming the field when it is not (a NaN box made every cited box miss it; a null or text
+    coordinate stopped the whole run)."""
+    if not box or not isinstance(box, (list, tuple)) or len(box) != 4:
+        return None
+    try:
+        values = tuple(float(v) for v in box)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise RecordError(f"expected a box of four finite numbers, got {list(box)!r:.80}",
+                          field=f"metadata.{field}")
+    return values
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:

@@ -95,6 +95,9 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
             from halluscope.errors import ConfigError
             raise ConfigError(f"expected box_format in {BOX_FORMATS}, got {box_format!r}")
         self.iou_threshold = IOU_THRESHOLD if iou_threshold is None else float(iou_threshold)
+        if not 0.0 < self.iou_threshold <= 1.0:     # nan, -1 or 2 decided every box alike
+            from halluscope.errors import ConfigError
+            raise ConfigError(f"expected region_iou in (0, 1], got {iou_threshold!r}")
         self.box_format = box_format
         self.facts = facts
         self.annotations = list(annotations)
@@ -192,8 +195,11 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
         counts = Counter(v.label for v in verdicts)
         fabricated = sum(1 for v in id_verdicts if v.label == "hallucinated"
                          and any(e.payload.get("fabricated") for e in v.evidence))
+        # ids that could be checked: an id of a record that does not say which regions were
+        # offered is unverifiable and outside the rate (it made the rate 0.0 from nothing)
+        checked_ids = sum(1 for v in id_verdicts if v.label != "unverifiable")
         row = (counts["supported"], counts["hallucinated"], counts["unverifiable"],
-               len(universe), recalled, len(regions), fabricated)
+               len(universe), recalled, checked_ids, fabricated)
         payload = {
             "image_size": list(size) if size else None,
             "iou_threshold": self.iou_threshold,

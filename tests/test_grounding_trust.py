@@ -1,0 +1,72 @@
+"""Region and page grounding say nothing they cannot back (found by a user-style bug hunt)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+import halluscope
+from halluscope.errors import ConfigError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+REGIONS = [{"id": 1, "box": [11, 10, 370, 510], "label": "person"},
+           {"id": 2, "box": [0, 0, 95, 512], "label": "flag"}]
+
+
+def _audit(tmp_path, rows, metric, **kw):
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return halluscope.audit(path, metrics=metric, out=tmp_path / "o", write_report=False,
+                            n_boot=0, **kw)
+
+
+def _rec(rid, response, **meta):
+    return {"id": rid, "task": "vqa", "image": str(DATA / "images" / "astronaut.jpg"),
+            "prompt": "p", "response": response, "metadata": meta}
+
+
+def test_region_ids_no_record_can_check_stay_out_of_the_fabricated_rate(tmp_path):
+    """Ids of a record that does not say which regions were offered are unverifiable: the
+    rate was 0.0 over them."""
+    result = _audit(tmp_path, [_rec("a", "The person is in [R9] and the flag in region 12.")],
+                    "region")
+    assert math.isnan(result.metrics["region"].results["fabricated_id_rate"].value)
+
+
+def test_region_iou_outside_zero_one_is_a_usage_error(tmp_path):
+    for bad in ("nan", -1, 2):
+        with pytest.raises(ConfigError, match="expected region_iou in"):
+            _audit(tmp_path, [_rec("a", "The person is at [11, 10, 370, 510].",
+                                   regions=REGIONS)], "region", options={"region_iou": bad})
+
+
+def test_bad_boxes_and_box_formats_in_metadata_are_bad_records(tmp_path):
+    """A NaN box made the right cited box miss ('best IoU 0.00'); a null or text coordinate
+    stopped the run (exit 3); one record's box_format stopped the whole run, unlocated."""
+    nan_box = [{"id": 1, "box": [float("nan"), 10, 370, 510], "label": "person"}]
+    rows = [_rec("good", "The person is at [11, 10, 370, 510].", regions=REGIONS),
+            _rec("nan", "The person is at [11, 10, 370, 510].", regions=nan_box),
+            _rec("null", "The person is at [11, 10, 370, 510].",
+                 objects=[{"label": "person", "box": [11, 10, None, 510]}]),
+            _rec("fmt", "The person is at [11, 10, 370, 510].", regions=REGIONS,
+                 box_format="xywh")]
+    result = _audit(tmp_path, rows, "region")
+    assert result.metrics["region"].results["precision"].value == 1.0
+    assert [(e["line"], e["field"]) for e in result.errors] == [
+        (2, "metadata.regions[0].box"), (3, "metadata.objects[0].box"),
+        (4, "metadata.box_format")]
+
+
+def test_a_quote_does_not_start_or_end_inside_a_word_or_number(tmp_path):
+    """'Staff grew to 18' was found in 'Staff grew to 185 people', '4,2' in '4,210'."""
+    rows = [{"id": f"q{i}", "task": "document", "document": str(DATA / "docs" / "report.pdf"),
+             "prompt": "p", "response": f'The report says "{quote}" (p. {page}).'}
+            for i, (quote, page) in enumerate([("Staff grew to 18", 2), ("Revenue reached 4,2", 1),
+                                               ("Staff grew to 185 people", 2)])]
+    result = _audit(tmp_path, rows, "page")
+    verdicts = [[c["verdict"] for c in item["claims"] if c["subject"] == "quote"]
+                for item in result.items]
+    assert verdicts == [["hallucinated"], ["hallucinated"], ["supported"]]

@@ -135,7 +135,8 @@ class MMHalMetric(Metric):
         return self.template[position], answer
 
     def score(self, record: Record) -> ItemScore:
-        position = (record.source.line or 1) - 1
+        from halluscope.metrics.positions import position as position_of
+        position = position_of(record) or 0          # blank lines aside
         row, answer = self._row(record, position)
         if self.variant == "original":
             qtype = QUESTION_TYPES[position % 8]

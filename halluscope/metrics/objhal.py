@@ -352,7 +352,9 @@ class ObjhalMetric(Metric):
     def _image_id(self, record: Record) -> int:
         if record.image_id is not None:
             return int(record.image_id)
-        line = record.source.line if record.source else None
+        from halluscope.metrics.positions import position
+        at = position(record)
+        line = None if at is None else at + 1        # the answer's number, blank lines aside
         if self.question_image_ids is None or line is None:
             raise RecordError("expected an image_id, or a question file (--questions) whose "
                               "lines the answers follow", field="image_id")

@@ -274,11 +274,12 @@ class ReefknotMetric(Metric):
         return item
 
     def _pair(self, record: Record, label: str, row: dict[str, float]) -> dict[str, Any]:
-        src = record.source
-        if src is None or src.line is None:
+        from halluscope.metrics.positions import position
+        src, at = record.source, position(record)     # blank lines aside
+        if at is None:
             return {}
-        key = (str(src.file), (src.line - 1) // 2)
-        if (src.line - 1) % 2 == 0:
+        key = (str(src.file), at // 2)
+        if at % 2 == 0:
             self._pending[key] = (record, label)
             return {"pair_slot": 1}
         first = self._pending.pop(key, None)

@@ -1,0 +1,45 @@
+"""An answer's position among the answers of its file, for the benchmarks whose original
+scorers align the i-th answer with the i-th question (Object HalBench, MMHal-Bench's template,
+Reefknot's pairs of consecutive rows): the record's line, less the blank lines before it. A blank
+line shifted every later answer onto the next question before (a line number is not a
+position)."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from pathlib import Path
+
+from halluscope.records import Record
+
+_BLANKS: dict[str, list[int]] = {}
+_TABLES = (".csv", ".tsv", ".parquet", ".xlsx")
+_LOCK = threading.Lock()
+
+
+def _blank_lines(file: str) -> list[int]:
+    """The line numbers of ``file``'s blank lines (none for tables and JSON arrays)."""
+    with _LOCK:
+        found = _BLANKS.get(file)
+    if found is None:
+        from halluscope.metrics.pope_answers import scan_answers
+        found = []
+        if Path(file).suffix.lower() not in _TABLES:     # tables number their data rows
+            scanned = scan_answers(Path(file))
+            found = list(scanned[1]) if scanned is not None else []
+        with _LOCK:
+            _BLANKS[file] = found
+    return found
+
+
+def position(record: Record) -> int | None:
+    """0-based position of ``record`` among its file's records; ``None`` without a line."""
+    src = record.source
+    if src is None or src.line is None:
+        return None
+    if not src.file:
+        return src.line - 1
+    return src.line - 1 - bisect.bisect_left(_blank_lines(src.file), src.line)
+
+
+__all__ = ["position"]

@@ -158,3 +158,19 @@ def test_refined_rating_parse(text, value):
     parsed = parse_mmhal_rating(text)
     assert parsed.ok == (value is not None)
     assert parsed.value == value
+
+
+@needs_data
+def test_original_on_fewer_rows_says_the_question_types_shift(tmp_path, caplog):
+    """The original asserts 96 rows and takes each row's question type from its position; a
+    missing row was only noted in the run sheet while every later type shifted."""
+    import logging
+    ref = shared_data_dir() / REF
+    rows = json.loads((ref / "answers/mmhal_answers.synth.json").read_text())
+    del rows[10]
+    short = tmp_path / "short.json"
+    short.write_text(json.dumps(rows))
+    with caplog.at_level(logging.WARNING, logger="halluscope.metrics.mmhal"):
+        res, _ = run(tmp_path, short, "original")
+    assert "mmhal original: 95 records, but the original asserts 96" in caplog.text
+    assert "got 95" in res["metrics"]["mmhal"]["info"]["warning"]

@@ -27,6 +27,7 @@ removed and the answer stripped, as RLAIF-V's merge does).
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,6 +35,8 @@ from halluscope.errors import CacheMiss, ConfigError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
+
+log = logging.getLogger(__name__)
 
 VARIANTS = ("original", "refined")
 USE = "mmhal_rating"
@@ -170,6 +173,11 @@ class MMHalMetric(Metric):
                          groups=(qtype,))
 
     def finish(self) -> None:
+        n = self.state.n + len(self._rows)
+        if self.variant == "original" and n != TEMPLATE_SIZE:
+            log.warning("mmhal original: %d records, but the original asserts %d in template "
+                        "order and takes each one's question type from its position: a missing "
+                        "or extra row shifts the types of every later one", n, TEMPLATE_SIZE)
         if self._judge_info is None:
             from halluscope.judges.fallback import judge_info
             self._judge_info = judge_info(self.judge, USE)

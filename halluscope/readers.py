@@ -204,6 +204,7 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if key == "index":
             out["id"] = str(value)
+            meta["index"] = value          # benchmark scorers key rows by it, as from JSON
         elif key == "question":
             out["prompt"] = str(value)
         elif key == "prediction":

@@ -46,3 +46,26 @@ def test_position_counts_records_not_lines(tmp_path):
     path.write_text('{"id": "a", "caption": "x"}\n\n\n{"id": "b", "caption": "y"}\n'
                     '   \n{"id": "c", "caption": "z"}\n')
     assert [position(r) for r in iter_records(path)] == [0, 1, 2]
+
+
+def test_vlmevalkit_tables_score_as_their_json_lines(tmp_path):
+    """A VLMEvalKit .tsv moved 'index' into the record id only, and the HallusionBench
+    vlmevalkit variant, which keys rows by it, skipped every row ('scored nothing')."""
+    rows = [("VD_illusion_1_0_0_0", "Is the right circle the same size as the left one?", "Yes",
+             "From the figure, the answer is yes."),
+            ("VD_illusion_1_0_0_1", "Is the right circle larger than the left one?", "No",
+             "Yes, it is larger."),
+            ("VD_illusion_1_1_0_0", "Is the top line longer than the bottom one?", "No", "No.")]
+    tsv = tmp_path / "preds.tsv"
+    tsv.write_text("index\tcategory\tl2-category\tquestion\tanswer\tprediction\n" + "".join(
+        f"{i}\tVD\tVD_illusion\t{q}\t{a}\t{p}\n" for i, q, a, p in rows))
+    jsonl = tmp_path / "preds.jsonl"
+    jsonl.write_text("".join(json.dumps({"index": i, "category": "VD", "l2-category":
+                                         "VD_illusion", "question": q, "answer": a,
+                                         "prediction": p}) + "\n" for i, q, a, p in rows))
+    opts = dict(metrics="hallusionbench", options={"hallusionbench_variant": "vlmevalkit"},
+                n_boot=0, write_report=False)
+    a = halluscope.audit(tsv, out=tmp_path / "t", **opts)
+    b = halluscope.audit(jsonl, out=tmp_path / "j", **opts)
+    assert a.metrics["hallusionbench"].results["aacc"].value == pytest.approx(2 / 3)
+    assert json.dumps(_values(a, "hallusionbench")) == json.dumps(_values(b, "hallusionbench"))

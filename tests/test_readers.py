@@ -142,7 +142,7 @@ def test_vlmevalkit_hallusionbench_numeric_answers():
     from halluscope.readers import vlmevalkit_row
     row = vlmevalkit_row({"index": 7, "question": "Is the left line longer?", "answer": 0,
                           "prediction": "No", "category": "VD", "set_id": 2})
-    assert row["label"] == "no" and row["metadata"] == {"category": "VD", "set_id": 2}
+    assert row["label"] == "no" and row["metadata"] == {"index": 7, "category": "VD", "set_id": 2}
 
 
 @pytest.mark.parametrize("layout", [_lmms_current, _lmms_old])

@@ -287,6 +287,31 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     return tally
 
 
+def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, list[str]],
+                     tally: StreamTally) -> dict[str, list[str]]:
+    """Metrics that scored records but whose every rate is undefined: nothing those records
+    said could be decided (every citation or claim unverifiable: no region offered, a judge
+    that could not be reached). They fail the run as a metric that scored nothing does,
+    instead of exiting 0 with only dashes."""
+    import math
+    out = {}
+    for name, summary in summaries.items():
+        if name in unscored or not tally.scored[name]:
+            continue
+        rates = [r.value for r in summary.results.values() if isinstance(r.value, float)]
+        if not rates or not all(math.isnan(v) for v in rates):
+            continue
+        n = tally.scored[name]
+        why = [f"no statistic has a value: nothing the {n:,} {'record' if n == 1 else 'records'}"
+               f" it scored said could be decided"]
+        unverifiable = summary.results.get("unverifiable")
+        if unverifiable is not None and unverifiable.value:
+            why.append(f"{unverifiable.value:,} unverifiable (no evidence could decide them: "
+                       f"see the items' reasons)")
+        out[name] = why
+    return out
+
+
 def _check_option_names(options: dict[str, Any]) -> None:
     """An unknown audit option is a usage error that names the nearest known ones."""
     from halluscope.errors import UnknownNameError, suggest
@@ -446,6 +471,7 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         metric.finish()
     summaries: dict[str, MetricSummary] = {m.name: m.compute() for m in metric_objs}
     unscored = tally.unscored(metric_objs)  # shown by the CLI, repr and report; exit 2
+    unscored.update(_decided_nothing(summaries, unscored, tally))
     runsheet = build_runsheet(
         inputs=paths, config=cfg, metrics={n: s.info for n, s in summaries.items()},
         started=started, finished=datetime.now(timezone.utc),

@@ -70,3 +70,21 @@ def test_a_quote_does_not_start_or_end_inside_a_word_or_number(tmp_path):
     verdicts = [[c["verdict"] for c in item["claims"] if c["subject"] == "quote"]
                 for item in result.items]
     assert verdicts == [["hallucinated"], ["hallucinated"], ["supported"]]
+
+
+def test_a_metric_that_decided_nothing_fails_the_run(tmp_path):
+    """Every citation unverifiable (no region offered; in the same way a judge that cannot
+    be reached): every rate was a dash and the run exited 0 with nothing unscored."""
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    result = _audit(tmp_path, [_rec("a", "The person is in [R9].")], "region")
+    assert result.unscored["region"][0] == ("no statistic has a value: nothing the 1 record "
+                                            "it scored said could be decided")
+    path = tmp_path / "in.jsonl"
+    res = CliRunner().invoke(app, ["audit", str(path), "--metric", "region", "--out",
+                                   str(tmp_path / "cli"), "--no-report"])
+    assert res.exit_code == 2 and "no statistic has a value" in res.output
+    fine = _audit(tmp_path, [_rec("b", "The person is at [11, 10, 370, 510].",
+                                  regions=REGIONS)], "region")
+    assert fine.unscored == {}

@@ -88,3 +88,19 @@ def test_a_metric_that_decided_nothing_fails_the_run(tmp_path):
     fine = _audit(tmp_path, [_rec("b", "The person is at [11, 10, 370, 510].",
                                   regions=REGIONS)], "region")
     assert fine.unscored == {}
+
+
+def test_a_box_outside_the_image_is_not_a_real_box(tmp_path):
+    """[-50, 10, 370, 510], or a box reaching past a 512x512 image, matched the person by IoU
+    and counted as supported."""
+    rows = [_rec("neg", "The person is at [-50, 10, 370, 510].", regions=REGIONS),
+            _rec("px", "The person is at [11, 10, 370, 560].", regions=REGIONS,
+                 box_format="pixels"),
+            _rec("in", "The person is at [11, 10, 370, 511].", regions=REGIONS,
+                 box_format="pixels")]
+    result = _audit(tmp_path, rows, "region")
+    verdicts = [[b["verdict"] for b in item["region"]["boxes"]] for item in result.items]
+    assert verdicts == [["hallucinated"], ["hallucinated"], ["supported"]]
+    reasons = [item["region"]["boxes"][0]["reason"] for item in result.items]
+    assert "starts left of or above the image" in reasons[0]
+    assert "reaches past the 512x512 image" in reasons[1]

@@ -113,6 +113,21 @@ def _evidence(c: dict[str, Any], overlap: float | None = None):
                     payload=payload)
 
 
+def _outside(box: Sequence[float], size: tuple[int, int] | None) -> str | None:
+    """How ``box`` (pixels) leaves an image of ``size`` (width, height), beyond a pixel or 1%
+    of rounding; ``None`` when it lies inside or the size is unknown."""
+    if not size:
+        return None
+    width, height = size
+    x1, y1, x2, y2 = box
+    tol_x, tol_y = max(2.0, 0.01 * width), max(2.0, 0.01 * height)
+    if min(x1, x2) < -tol_x or min(y1, y2) < -tol_y:
+        return "it starts left of or above the image"
+    if max(x1, x2) > width + tol_x or max(y1, y2) > height + tol_y:
+        return f"it reaches past the {width}x{height} image"
+    return None
+
+
 def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRESHOLD):
     """The verdict on one cited box (see the module docstring)."""
     claim = Claim(kind="region", subject=cited.label or "", value=list(cited.box or cited.raw),
@@ -120,6 +135,10 @@ def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRES
     if cited.box is None:
         return Verdict(claim, "unverifiable", 0.0, (), f"normalised box {list(cited.raw)} and "
                        f"no image size to scale it", "region-box")
+    outside = _outside(cited.box, truth.size)
+    if outside:
+        return Verdict(claim, "hallucinated", 1.0, (), f"the box {[round(v) for v in cited.box]} "
+                       f"is not in the image: {outside}", "region-box")
     cands = _candidates(truth, cited.label)
     if cands:
         scored = sorted(((iou(cited.box, c["box"]), c) for c in cands), key=lambda t: -t[0])

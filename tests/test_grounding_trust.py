@@ -104,3 +104,16 @@ def test_a_box_outside_the_image_is_not_a_real_box(tmp_path):
     reasons = [item["region"]["boxes"][0]["reason"] for item in result.items]
     assert "starts left of or above the image" in reasons[0]
     assert "reaches past the 512x512 image" in reasons[1]
+
+
+def test_json_page_citations_with_a_negative_or_whole_float_page_are_checked(tmp_path):
+    """{"page": -1} and {"page": 5.0} were dropped ('cites no page'), so a fabricated page
+    never reached fabricated_page_rate."""
+    rows = [{"id": f"j{i}", "task": "document", "document": str(DATA / "docs" / "report.pdf"),
+             "prompt": "p", "response": json.dumps({"answer": "x", "citations": [
+                 {"page": page, "quote": "Annual Report"}]})}
+            for i, page in enumerate([-1, 5.0, 2.0])]
+    result = _audit(tmp_path, rows, "page")
+    pages = [[(c["value"], c["verdict"]) for c in item["claims"] if c["subject"] == "page"]
+             for item in result.items]
+    assert pages == [[(-1, "hallucinated")], [(5, "hallucinated")], [(2, "supported")]]

@@ -352,12 +352,16 @@ class PageCitation:
 
 
 def page_number(value: Any) -> int | None:
-    """A page number from a cited token: a plain ``int`` or a string of decimal digits, at most
-    :data:`MAX_PAGE`; ``None`` for anything else (``"²"``, a 5,000-digit run, ``True``, ``-3``)."""
+    """A page number from a cited token: an ``int`` (a whole ``float`` too: ``5.0``, as JSON
+    writers give them) or a string of decimal digits, at most :data:`MAX_PAGE` either way; a
+    negative number is kept (a page that cannot exist: counted as fabricated, not dropped);
+    ``None`` for anything else (``"²"``, a 5,000-digit run, ``True``, ``5.5``)."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, int):
-        return value if 0 <= value <= MAX_PAGE else None
+        return value if -MAX_PAGE <= value <= MAX_PAGE else None
     if not isinstance(value, str):
         return None
     digits = value.strip()

@@ -117,3 +117,19 @@ def test_json_page_citations_with_a_negative_or_whole_float_page_are_checked(tmp
     pages = [[(c["value"], c["verdict"]) for c in item["claims"] if c["subject"] == "page"]
              for item in result.items]
     assert pages == [[(-1, "hallucinated")], [(5, "hallucinated")], [(2, "supported")]]
+
+
+def test_a_region_cited_for_another_object_is_never_supported(tmp_path):
+    """'The dog is in [R2]' where R2 is the flag counted as supported ('region 2 was
+    offered'): it is unverifiable (the flag is no COCO object: what else is there is not
+    known), and hallucinated where both are COCO objects or the object is known elsewhere."""
+    cat = [{"id": 1, "box": [11, 10, 370, 510], "label": "person"},
+           {"id": 2, "box": [0, 0, 95, 512], "label": "cat"},
+           {"id": 3, "box": [100, 0, 195, 512], "label": "flag"}]
+    rows = [_rec("flag", "The dog is in [R3].", regions=cat),
+            _rec("cat", "The dog is in [R2].", regions=cat),
+            _rec("known", "The person is in [R3].", regions=cat),
+            _rec("same", "The man is in [R1].", regions=cat)]
+    result = _audit(tmp_path, rows, "region")
+    verdicts = [[r["verdict"] for r in item["region"]["regions"]] for item in result.items]
+    assert verdicts == [["unverifiable"], ["hallucinated"], ["hallucinated"], ["supported"]]

@@ -12,8 +12,11 @@ accuracy@0.5; ``AuditConfig.options["region_iou"]`` changes it)
   known to be absent (the detector was asked and found none); *unverifiable* when nothing is
   known about its object;
 * a cited region id that was never offered is *fabricated* (hallucinated); an offered region
-  cited for an object it does not hold (``the dog [R2]`` where R2 is the flag) is hallucinated;
-  a record without ``metadata["regions"]`` leaves ids unverifiable.
+  cited for an object it does not hold is hallucinated when that is known (``the dog [R2]``
+  where R2 is the cat: two COCO objects; or the dog is known elsewhere in the image), and
+  unverifiable when it is not (``the dog [R2]`` where R2 is the flag, a word outside COCO's
+  objects: the region is real, what it holds besides its label is not known); a record
+  without ``metadata["regions"]`` leaves ids unverifiable.
 """
 
 from __future__ import annotations
@@ -159,6 +162,12 @@ def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRES
                    f"{cited.label or 'this object'} is", "region-box")
 
 
+def _both_coco(a: str, b: str) -> bool:
+    """Whether both words name COCO objects (then unequal ones are different objects)."""
+    from halluscope.claims.coco import coco_node
+    return coco_node(label_key(a)) is not None and coco_node(label_key(b)) is not None
+
+
 def check_region(cited: CitedRegion, truth: Truth):
     """The verdict on one cited region id."""
     claim = Claim(kind="region", subject=cited.label or "", value=cited.id, span=cited.span)
@@ -174,11 +183,17 @@ def check_region(cited: CitedRegion, truth: Truth):
     r = truth.regions[cited.id]
     c = {"label": r.get("label"), "box": r.get("box"), "source": "annotation",
          "region": r["id"]}
-    if cited.label and r.get("label") and not same_object(cited.label, r["label"]) \
-            and label_key(cited.label) in {label_key(x) for x in truth.labels()}:
-        return Verdict(claim, "hallucinated", 1.0, (_evidence(c),),
-                       f"region {cited.id} holds the {r['label']}, not the {cited.label}",
-                       "region-id")
+    if cited.label and r.get("label") and not same_object(cited.label, r["label"]):
+        if label_key(cited.label) in {label_key(x) for x in truth.labels()} \
+                or _both_coco(cited.label, r["label"]):
+            return Verdict(claim, "hallucinated", 1.0, (_evidence(c),),
+                           f"region {cited.id} holds the {r['label']}, not the {cited.label}",
+                           "region-id")
+        # a word the truth does not know ("dog" for the flag's region): the region is real,
+        # whether it holds that is not known; it counted as supported
+        return Verdict(claim, "unverifiable", 0.0, (_evidence(c),),
+                       f"region {cited.id} was offered as the {r['label']}; whether it holds "
+                       f"the {cited.label} is not known", "region-id")
     return Verdict(claim, "supported", 1.0, (_evidence(c),),
                    f"region {cited.id} was offered" + (f" ({r['label']})" if r.get("label")
                                                        else ""), "region-id")

@@ -334,6 +334,9 @@ def _check_resumable(out: Path) -> None:
                           f"without --resume to audit again)")
 
 
+_FLAGS = ("offline", "judge_fatal_mismatch", "allow_download")
+
+
 def check_metric_options(cfg: AuditConfig, custom: list[Metric]) -> None:
     """Every ``--option`` key is read by something: a usage error names an unknown one (and
     the nearest known ones) or an audit setting given as an option (it has a flag of its own,
@@ -353,6 +356,12 @@ def check_metric_options(cfg: AuditConfig, custom: list[Metric]) -> None:
         if key in fields:
             raise ConfigError(f"option {key!r} is an audit setting, not an --option: pass "
                               f"--{key.replace('_', '-')} (Python: {key}=...)")
+        if key in _FLAGS:               # 'maybe' was taken for true
+            from halluscope.adapters.offline import as_flag
+            try:
+                as_flag(cfg.options[key])
+            except ConfigError as exc:
+                raise ConfigError(f"option {key!r}: {exc}") from None
         if key in AUDIT_OPTIONS or key in running:
             continue
         if key in declared:

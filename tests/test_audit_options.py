@@ -72,3 +72,13 @@ def test_cluster_by_a_field_no_record_has_is_a_usage_error(tmp_path, caplog):
         halluscope.audit(DATA, metrics="chair", cluster_by="model", by=["model"],
                          out=tmp_path / "q", write_report=False)
     assert "none of the first" not in caplog.text
+
+
+def test_a_flag_option_that_is_no_flag_is_a_usage_error(tmp_path):
+    """offline=maybe was taken for true (failing safe, but silently)."""
+    from halluscope.adapters.offline import as_flag
+    with pytest.raises(ConfigError, match="option 'offline': expected a flag .* got 'maybe'"):
+        halluscope.audit(DATA, metrics="chair", options={"offline": "maybe"},
+                         out=tmp_path / "o")
+    assert [as_flag(v) for v in ("yes", "Off", 1, 0, "TRUE", None)] == [True, False, True,
+                                                                      False, True, None]

@@ -27,6 +27,7 @@ from contextvars import ContextVar
 
 ENV_OFFLINE = "HALLUSCOPE_OFFLINE"
 _FALSE = ("", "0", "false", "no", "off")
+_TRUE = ("1", "true", "yes", "on")
 _FORCED: ContextVar[bool | None] = ContextVar("halluscope_offline", default=None)
 
 
@@ -41,7 +42,11 @@ def as_flag(value: object) -> bool | None:
         return value
     if isinstance(value, (int, float)):
         return bool(value)
-    return str(value).strip().lower() not in _FALSE
+    text = str(value).strip().lower()
+    if text in _FALSE or text in _TRUE:
+        return text in _TRUE
+    from halluscope.errors import ConfigError
+    raise ConfigError(f"expected a flag (true/false, yes/no, on/off, 1/0), got {value!r:.40}")
 
 
 def is_offline(explicit: object = None) -> bool:

@@ -345,13 +345,14 @@ def check_metric_options(cfg: AuditConfig, custom: list[Metric]) -> None:
     from halluscope.errors import UnknownNameError, suggest
     if not cfg.options:
         return
-    declared: dict[str, str] = {}       # option -> metric, of every installed metric
-    for name in available_metrics():
-        for opt in getattr(metric_class(name), "options", ()):
-            declared.setdefault(opt.name, name)
     running = {opt.name for cls in [metric_class(m) for m in cfg.metrics]
                + [type(m) for m in custom] for opt in getattr(cls, "options", ())}
     fields = set(AuditConfig.model_fields)
+    declared: dict[str, str] = {}       # option -> metric, of every installed metric
+    if any(k not in AUDIT_OPTIONS and k not in running for k in cfg.options):
+        for name in available_metrics():     # imported only for a key found nowhere else
+            for opt in getattr(metric_class(name), "options", ()):
+                declared.setdefault(opt.name, name)
     for key in cfg.options:
         if key in fields:
             raise ConfigError(f"option {key!r} is an audit setting, not an --option: pass "

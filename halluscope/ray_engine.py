@@ -111,12 +111,12 @@ class RayEngine:
         self.actors: set[str] = set()     # the actors that scored (one model load each)
         self.blocks = 0
         self.num_gpus = _gpus_per_actor(config.options or {})
-        if self._owns:
-            start_ray(ray, address)
         try:
+            if self._owns:
+                start_ray(ray, address)
             self.workers = self._actors_wanted(workers, address)
         except BaseException:
-            self.close()
+            self.close()        # the caller's Ray Data settings back, our Ray instance down
             raise
 
     def _actors_wanted(self, workers: int | None, address: str | None) -> int:

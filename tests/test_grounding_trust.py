@@ -52,12 +52,14 @@ def test_bad_boxes_and_box_formats_in_metadata_are_bad_records(tmp_path):
             _rec("null", "The person is at [11, 10, 370, 510].",
                  objects=[{"label": "person", "box": [11, 10, None, 510]}]),
             _rec("fmt", "The person is at [11, 10, 370, 510].", regions=REGIONS,
-                 box_format="xywh")]
+                 box_format="xywh"),
+            _rec("huge", "The person is at [11, 10, 370, 510].",
+                 objects=[{"label": "person", "box": [11, 10, 10**400, 510]}])]
     result = _audit(tmp_path, rows, "region")
     assert result.metrics["region"].results["precision"].value == 1.0
     assert [(e["line"], e["field"]) for e in result.errors] == [
         (2, "metadata.regions[0].box"), (3, "metadata.objects[0].box"),
-        (4, "metadata.box_format")]
+        (4, "metadata.box_format"), (5, "metadata.objects[0].box")]
 
 
 def test_a_quote_does_not_start_or_end_inside_a_word_or_number(tmp_path):

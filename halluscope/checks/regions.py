@@ -81,7 +81,7 @@ def _truth_box(box: Any, field: str) -> tuple[float, ...] | None:
         return None
     try:
         values = tuple(float(v) for v in box)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):     # a 400-digit integer overflows
         values = ()
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
         raise RecordError(f"expected a box of four finite numbers, got {list(box)!r:.80}",

@@ -122,7 +122,7 @@ def test_from_config_detects_amber_and_rejects_bad_variant(tmp_path):
     m = AmberMetric.from_config(cfg)
     assert m.variant == "refined" and m.describe()["variant"] == "refined"
     assert m.applies_to(record_from_dict({"id": 3, "response": "x"}))
-    assert not m.applies_to(record_from_dict({"id": 999999, "response": "x"}))
+    assert m.applies_to(record_from_dict({"id": 999999, "response": "x"}))  # a bad record
     with pytest.raises(ConfigError):
         AmberMetric.from_config(AuditConfig(annotations=[AMBER / "annotations.json"],
                                             options={"amber_variant": "new"}))

@@ -42,10 +42,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from halluscope.errors import ConfigError
+from halluscope.errors import ConfigError, RecordError
 from halluscope.evidence.amber import AmberData, amber_id, dimension, load_amber
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import ExplainsClaimVerdicts
+from halluscope.metrics.repeats import Repeats
 from halluscope.metrics.stats import Statistic, rate
 from halluscope.records import Record
 
@@ -360,15 +361,28 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
         return cls(load_amber(path), variant=cls.option(config, "amber_variant"),
                    n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
 
+    def reset(self) -> None:
+        super().reset()
+        self._repeats = Repeats()
+
     def applies_to(self, record: Record) -> bool:
-        i = amber_id(record)
-        return i is not None and i in self.data.items and record.response is not None
+        return amber_id(record) is not None and record.response is not None
+
+    def skip_reason(self, record: Record) -> str:
+        if record.response is None:
+            return "no model answer"
+        return "no AMBER id ('id', 'question_id' or an AMBER_<n>.jpg image)"
 
     def score(self, record: Record) -> ItemScore:
         i = amber_id(record)
         item = self.data.items.get(i) if i is not None else None
         if item is None:
-            raise ConfigError(f"record {record.id}: no AMBER item with id {i}")
+            # AMBER's inference.py indexes its ground truth by id - 1: an id outside it is no
+            # AMBER question (the wrong file, or a typo), listed rather than passed by
+            raise RecordError(f"expected the id of one of the annotations' "
+                              f"{len(self.data.items):,} AMBER items ({min(self.data.items)} to "
+                              f"{max(self.data.items)}), got {i}, which is none of them",
+                              field="id", file=record.source.file, line=record.source.line)
         row = dict.fromkeys(self.columns, 0.0)
         text = record.response or ""
         if item["type"] == "generative":
@@ -400,12 +414,25 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
                        "correct": answer == truth}
         return ItemScore(payload=payload, row=tuple(row[c] for c in self.columns))
 
+    def fold(self, record: Record, item: ItemScore) -> None:
+        self.add(item, record=record)
+        self._repeats.note(amber_id(record))
+
+    def merge(self, other: Metric) -> None:
+        super().merge(other)
+        if isinstance(other, AmberMetric):
+            self._repeats.merge(other._repeats)
+
+    def finish(self) -> None:
+        self._repeats.warn(self.name, "an AMBER id")
+
     def _results(self, state):
         return {name: state.result(name, stat, self.confidence, self.min_units)
                 for name, stat in self.statistics.items()}
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"variant": self.variant, "annotations": str(self.data.path)}
+        self._repeats.describe(out)
         try:
             out["tokenizer"] = _tokenizer()[1]
             out["tagger"] = _tagger()[1]

@@ -45,8 +45,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from halluscope.errors import ConfigError
+from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
+from halluscope.metrics.repeats import Repeats
 from halluscope.metrics.stats import MetricResult, Statistic, one_blas_thread
 from halluscope.records import Record
 
@@ -124,17 +125,18 @@ def _keys(record: Record, variant: str) -> tuple[str, str, str, str, str, str]:
         index = str(md.get("index", record.id))
         parts = index.split("_")
         if len(parts) != 6:
-            raise ConfigError(f"{record.source.file}:{record.source.line}: expected VLMEvalKit's "
-                              f"index <cat>_<subcat>_<visual_input>_<set>_<figure>_<question>, "
-                              f"got {index!r}")
+            raise RecordError(f"expected VLMEvalKit's index <cat>_<subcat>_<visual_input>_<set>_"
+                              f"<figure>_<question>, got {index!r:.80}", field="index",
+                              file=record.source.file, line=record.source.line)
         return tuple(parts)  # type: ignore[return-value]
     md = {**md, "question_id": record.question_id} if record.question_id is not None else md
     try:
         return tuple(str(md[k]) for k in ("category", "subcategory", "visual_input", "set_id",
                                           "figure_id", "question_id"))  # type: ignore[return-value]
     except KeyError as exc:
-        raise ConfigError(f"{record.source.file}:{record.source.line}: expected HallusionBench's "
-                          f"field {exc.args[0]!r} (evaluation.py's input rows), found none") from None
+        raise RecordError(f"expected HallusionBench's field {exc.args[0]!r} (evaluation.py's "
+                          f"input rows), found none", field=exc.args[0],
+                          file=record.source.file, line=record.source.line) from None
 
 
 def _weights(keys: list[str], n_boot: int, seed: int) -> np.ndarray:
@@ -249,6 +251,7 @@ class HallusionBenchMetric(Metric):
         self._codes: dict[str, int] = {}
         self._answered: list = []
         self._diagnosis: dict[str, Any] | None = None
+        self._repeats = Repeats()
 
     def applies_to(self, record: Record) -> bool:
         md = record.metadata
@@ -258,13 +261,16 @@ class HallusionBenchMetric(Metric):
     def score(self, record: Record) -> ItemScore:
         cat, sub, visual, set_id, fig, qid = _keys(record, self.variant)
         payload: dict[str, Any] = {"key": "_".join((cat, sub, set_id, fig, qid)),
-                                   "category": cat, "subcategory": sub}
+                                   "category": cat, "subcategory": sub,
+                                   "_seen": (cat, sub, visual, set_id, fig, qid)}
         if self.variant == "vlmevalkit":
             l2 = str(record.metadata.get("l2-category") or f"{cat}_{sub}")
             truth = {"yes": "Yes", "no": "No"}.get(record.label or "")
             if truth is None:
-                raise ConfigError(f"{record.source.file}:{record.source.line}: expected the "
-                                  f"row's answer Yes or No, got {record.label!r}")
+                raise RecordError("expected VLMEvalKit's truth Yes or No in 'answer' and the "
+                                  "model's answer in 'prediction', got no such pair (a row "
+                                  "without 'prediction' has no model answer)", field="prediction",
+                                  file=record.source.file, line=record.source.line)
             extracted = vlmevalkit_extract(record.response)
             correct: bool | None = extracted == truth
             payload.update(index=str(record.metadata.get("index")), answer=truth,
@@ -313,6 +319,7 @@ class HallusionBenchMetric(Metric):
 
     def add(self, item: ItemScore, record: Record | None = None) -> None:
         unit = item.payload.pop("_unit")
+        self._repeats.note(item.payload.pop("_seen", item.payload["key"]))
         self.units.append(unit)
         answered = item.payload.pop("_answered", None)
         if answered is not None:
@@ -325,11 +332,13 @@ class HallusionBenchMetric(Metric):
     def merge(self, other: "HallusionBenchMetric") -> None:
         super().merge(other)
         self.units.extend(other.units)
+        self._repeats.merge(other._repeats)
         self._answered.extend(other._answered)
         for k, n in other._codes.items():
             self._codes[k] = self._codes.get(k, 0) + n
 
     def finish(self) -> None:
+        self._repeats.warn(self.name, "a question")
         if self.judge is not None and self._judge_info is None:
             from halluscope.judges.fallback import judge_info
             self._diagnose()
@@ -377,6 +386,7 @@ class HallusionBenchMetric(Metric):
             out.update(self._judge_info or judge_info(self.judge, CORRECTNESS))
         if self._diagnosis is not None:
             out["diagnosis"] = self._diagnosis
+        self._repeats.describe(out)
         return out
 
 

@@ -31,7 +31,7 @@ import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
-from halluscope.errors import CacheMiss, ConfigError
+from halluscope.errors import CacheMiss, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
@@ -130,7 +130,12 @@ class MMHalMetric(Metric):
         md = record.metadata
         if "image_content" in md:
             return {**md, "question": record.prompt}, record.response or ""
-        if self.template is None or not 0 <= position < len(self.template):
+        if self.template is not None and not 0 <= position < len(self.template):
+            raise RecordError(f"expected at most {len(self.template)} answers, one per row of "
+                              f"the MMHal-Bench template, got answer {position + 1}",
+                              field="response", file=record.source.file,
+                              line=record.source.line)
+        if self.template is None:
             raise ConfigError(f"{record.source.file}:{record.source.line}: an answer line "
                               f"without its question: pass --option mmhal_template=PATH "
                               f"(mmhal-bench_answer_template.json, {TEMPLATE_SIZE} rows)")

@@ -1,0 +1,138 @@
+"""Benchmark rows that are not what the benchmark's scorer reads are listed with file, line and
+field and the rest is scored (they stopped the run, or were passed by without a word); rows that
+repeat a question are scored as the original scores them, and counted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import halluscope
+from halluscope.errors import RecordError
+from halluscope.evidence.amber import AmberData
+from halluscope.metrics.amber import AmberMetric
+from halluscope.metrics.mmhal import MMHalMetric
+from halluscope.records import iter_records, record_from_dict
+
+ITEMS = {1: {"type": "discriminative-existence", "truth": "yes"},
+         2: {"type": "discriminative-existence", "truth": "no"},
+         3: {"type": "discriminative-existence", "truth": "no"}}
+
+
+def _amber() -> AmberMetric:
+    return AmberMetric(AmberData(path=Path("annotations.json"), items=ITEMS), variant="original",
+                       n_boot=0)
+
+
+def _jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_an_amber_id_outside_the_annotations_is_a_bad_record():
+    """AMBER's inference.py indexes its ground truth by id; an id it does not hold was counted
+    as 'not scored' (no selected metric applies) and never listed."""
+    m = _amber()
+    rec = record_from_dict({"id": 999999, "response": "Yes"}, file="r.jsonl", line=4)
+    assert m.applies_to(rec)
+    with pytest.raises(RecordError) as info:
+        m.score(rec)
+    err = info.value
+    assert (err.location.file, err.location.line, err.location.field) == ("r.jsonl", 4, "id")
+    assert "one of the annotations' 3 AMBER items (1 to 3), got 999999" in err.message
+    assert not m.applies_to(record_from_dict({"response": "Yes"}))        # no id at all
+    assert "no AMBER id" in m.skip_reason(record_from_dict({"response": "Yes"}))
+
+
+def test_repeated_amber_ids_are_scored_and_counted_across_workers(caplog):
+    """inference.py scores every row it is given, a repeated id too: so does the original
+    variant, and the repeats are counted (also when two workers saw the two copies)."""
+    rows = [{"id": 1, "response": "Yes"}, {"id": 2, "response": "Yes"},
+            {"id": 1, "response": "No"}, {"id": 3, "response": "No"}]
+    whole = _amber()
+    for i, r in enumerate(rows, 1):
+        whole.update(record_from_dict(r, line=i))
+    whole.finish()
+    summary = whole.compute()
+    assert summary.results["n_discriminative"].value == 4
+    assert summary.info["repeated_answers"] == 1
+    assert "1 answer repeats an AMBER id already answered" in caplog.text
+    a, b = _amber(), _amber()
+    for i, r in enumerate(rows, 1):
+        (a if i % 2 else b).update(record_from_dict(r, line=i))
+    b.merge(a)                                   # a holds rows 1 and 3: id 1 twice
+    assert b._repeats.count == 1
+    a2, b2 = _amber(), _amber()
+    a2.update(record_from_dict(rows[0], line=1))
+    b2.update(record_from_dict(rows[2], line=3))
+    a2.merge(b2)                                 # the two copies of id 1 in two workers
+    assert a2._repeats.count == 1
+    assert "repeated_answers" not in _amber().compute().info
+
+
+VK = [("VD_illusion_1_0_0_0", "Yes", "From the figure, the answer is yes."),
+      ("VD_illusion_1_0_0_1", "No", "Yes, it is larger."),
+      ("VD_illusion_1_1_0_0", "No", "No.")]
+
+
+def _vk_rows(rows=VK) -> list[dict]:
+    return [{"index": i, "category": "VD", "l2-category": "VD_illusion",
+             "question": "Is it so?", "answer": a, "prediction": p} for i, a, p in rows]
+
+
+def _hb(path: Path, out: Path):
+    return halluscope.audit(path, metrics="hallusionbench", out=out, n_boot=0,
+                            write_report=False, options={"hallusionbench_variant": "vlmevalkit"})
+
+
+def test_a_vlmevalkit_row_without_prediction_is_listed_and_the_rest_scored(tmp_path):
+    """Without 'prediction', the truth in 'answer' was read as the model's answer and the run
+    stopped: "expected the row's answer Yes or No, got None"."""
+    rows = _vk_rows()
+    del rows[1]["prediction"]
+    rows[2]["index"] = "VD_illusion_1_1_0"                  # five parts, not six
+    result = _hb(_jsonl(tmp_path / "vk.jsonl", rows), tmp_path / "o")
+    assert [(e["line"], e["field"]) for e in result.errors] == [(2, "prediction"), (3, "index")]
+    assert "a row without 'prediction' has no model answer" in result.errors[0]["message"]
+    assert result.metrics["hallusionbench"].results["aacc"].value == 1.0     # row 1 alone
+
+
+def test_a_repeated_hallusionbench_question_is_scored_and_counted(tmp_path):
+    rows = _vk_rows() + _vk_rows(VK[1:2])
+    result = _hb(_jsonl(tmp_path / "vk.jsonl", rows), tmp_path / "o")
+    assert result.metrics["hallusionbench"].results["aacc"].value == pytest.approx(2 / 4)
+    assert result.runsheet["metrics"]["hallusionbench"]["repeated_answers"] == 1
+    items = (tmp_path / "o" / "items.jsonl").read_text()
+    assert "_seen" not in items                               # bookkeeping stays out
+    two = halluscope.audit(tmp_path / "vk.jsonl", metrics="hallusionbench", out=tmp_path / "w",
+                           n_boot=0, write_report=False, workers=2,
+                           options={"hallusionbench_variant": "vlmevalkit"})
+    assert two.runsheet["metrics"]["hallusionbench"]["repeated_answers"] == 1
+
+
+def test_visual_input_tells_hallusionbench_questions_apart(tmp_path):
+    """A VS question is asked with and without its figure: same set, figure and question ids,
+    another visual input. That is not a repeat."""
+    rows = _vk_rows([("VS_chart_0_0_0_0", "Yes", "Yes"), ("VS_chart_1_0_0_0", "Yes", "Yes")])
+    result = _hb(_jsonl(tmp_path / "vs.jsonl", rows), tmp_path / "o")
+    assert "repeated_answers" not in result.runsheet["metrics"]["hallusionbench"]
+
+
+class _NoJudge:
+    def ask_sync(self, *a, **kw):                 # never reached by the rows tested here
+        raise AssertionError("the judge was asked")
+
+
+def test_an_mmhal_answer_past_the_template_is_a_bad_record(tmp_path):
+    """The template has one row per question; an extra answer stopped the whole run."""
+    template = [{"question": "q1", "image_content": ["dog"], "gt_answer": "a dog"}]
+    m = MMHalMetric(judge=_NoJudge(), template=template, variant="refined", n_boot=0)
+    path = _jsonl(tmp_path / "a.jsonl", [{"response": "A dog."}, {"response": "A cat."}])
+    second = list(iter_records(path))[1]
+    assert m.applies_to(second)
+    with pytest.raises(RecordError) as info:
+        m.score(second)
+    assert (info.value.location.line, info.value.location.field) == (2, "response")
+    assert "expected at most 1 answers" in info.value.message

@@ -74,22 +74,29 @@ class CacheMiss(HalluscopeError):
     """
 
     def __init__(self, model: str, cache_path: str | None, *, record_id: str | None = None,
-                 role: str = "model"):
+                 role: str = "model", at: str | None = None):
         self.model = model
         self.cache_path = cache_path
         self.record_id = record_id
         self.role = role
+        self.at = at
         where = f"in the cache {cache_path}" if cache_path else "(caching is off)"
         record = f"record {record_id!r}" if record_id is not None else "a request"
+        if at:
+            record += f" ({at})"
         super().__init__(f"offline mode: no cached answer of {role} {model!r} for {record} "
                          f"{where}; run once without offline mode (HALLUSCOPE_OFFLINE, "
                          f"--offline, options['offline']) to fill the cache")
 
-    def for_record(self, record_id: str | None) -> "CacheMiss":
-        """The same miss, naming ``record_id`` (callers that know the record add it)."""
+    def for_record(self, record_id: str | None, file: str | None = None,
+                   line: int | None = None) -> "CacheMiss":
+        """The same miss, naming ``record_id`` and where it is (``file:line``; callers that
+        know the record add them)."""
         if record_id is None or self.record_id is not None:
             return self
-        return CacheMiss(self.model, self.cache_path, record_id=record_id, role=self.role)
+        at = (f"{file}:{line}" if file and line is not None else f"line {line}"
+              if line is not None else file)
+        return CacheMiss(self.model, self.cache_path, record_id=record_id, role=self.role, at=at)
 
 
 class InputError(HalluscopeError):

@@ -87,7 +87,7 @@ class Verifier:
         try:
             return self.split(record.response or "")
         except CacheMiss as exc:
-            raise exc.for_record(record.id) from None
+            raise exc.for_record(record.id, record.source.file, record.source.line) from None
         except RecordError as exc:
             if exc.location.file is None and exc.location.line is None:
                 raise RecordError(exc.message, file=record.source.file, line=record.source.line,

@@ -220,17 +220,20 @@ def test_rerun_uses_the_cache_and_offline_misses_name_model_record_and_cache(wor
     res = invoke(runner, audit_args([work / "out.jsonl"], work / "run4", dead, empty, *args,
                                     "--option", "offline=true"), expect=2)
     assert f"no cached answer of judge '{JUDGE_PIN}' for record 'c1'" in res.output
+    assert f"record 'c1' ({work / 'out.jsonl'}:1)" in res.output     # where it is, too
     assert str(empty) in res.output
     assert not empty.exists()                       # offline mode creates no cache
     res = invoke(runner, query_args(work / "captions.jsonl", work / "o.jsonl", dead, empty,
                                     "--offline"), expect=2)
     assert "no cached answer of model 'openai/fake-vlm' for record 'c1'" in res.output
+    assert f"({work / 'captions.jsonl'}:1)" in res.output
 
     with pytest.raises(CacheMiss) as info:
         halluscope.audit(work / "out.jsonl", annotations=work / "ann.json", judge=str(SPEC),
                          cache_dir=empty, n_boot=0, options={"offline": True,
                                                              "judge_base_url": dead})
     assert info.value.record_id == "c1" and info.value.model == JUDGE_PIN
+    assert info.value.at == f"{work / 'out.jsonl'}:1"
     assert info.value.cache_path == str(empty / "responses.sqlite3")
 
 

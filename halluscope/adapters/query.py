@@ -81,6 +81,7 @@ class PromptItem:
     image: str | None
     prompt: str
     line: int | None = None
+    file: str | None = None
 
 
 @dataclass
@@ -149,7 +150,7 @@ def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
     if not rec.id:
         raise RecordError("expected an 'id' (or 'question_id'), found none", file=file,
                           line=line, field="id")
-    return PromptItem(rec.id, dict(obj), image, rec.prompt, line)
+    return PromptItem(rec.id, dict(obj), image, rec.prompt, line, file)
 
 
 def iter_prompts(source: str | Path | Iterable[Mapping[str, Any] | Record], *,
@@ -344,7 +345,7 @@ class _QueryRun:
         except (AuthError, ServerUnreachable):
             raise
         except CacheMiss as exc:
-            raise exc.for_record(rec["id"]) from None
+            raise exc.for_record(rec["id"], item.file, item.line) from None
         except AdapterError as exc:
             rec.pop("response", None)
             rec["model"] = self.requested

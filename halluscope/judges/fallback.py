@@ -79,7 +79,7 @@ def judge_claims(judge: Any, record, verdicts: list[Verdict], *, include_analyti
     try:
         judged = judge.verify_many_sync(items)
     except CacheMiss as exc:
-        raise exc.for_record(record.id) from None
+        raise exc.for_record(record.id, record.source.file, record.source.line) from None
     out = list(verdicts)
     for i, v in zip(todo, judged):
         out[i] = v
@@ -92,7 +92,7 @@ def judge_yes_no(judge: Any, record, question: str | None):
     try:
         return judge.classify_yes_no_detailed_sync(record.response or "", question)
     except CacheMiss as exc:
-        raise exc.for_record(record.id) from None
+        raise exc.for_record(record.id, record.source.file, record.source.line) from None
 
 
 def judge_info(judge: Any, use: str) -> dict[str, Any]:

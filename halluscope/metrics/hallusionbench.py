@@ -301,7 +301,7 @@ class HallusionBenchMetric(Metric):
                                       reference=md.get("gt_answer_details", ""),
                                       prediction=record.response or "")
         except CacheMiss as exc:
-            raise exc.for_record(record.id) from None
+            raise exc.for_record(record.id, record.source.file, record.source.line) from None
         payload.update(judge_raw=ans.raw, judge_label=ans.label)
         if ans.raw is None:                       # the call itself failed: nothing to read
             payload.update(verdict="unverifiable", judge_error=ans.error)

@@ -157,7 +157,7 @@ class MMHalMetric(Metric):
                                       standard_answer=row.get("gt_answer") or "",
                                       response=answer)
         except CacheMiss as exc:
-            raise exc.for_record(record.id) from None
+            raise exc.for_record(record.id, record.source.file, record.source.line) from None
         payload: dict[str, Any] = {"index": position, "question_type": qtype,
                                    "judge_raw": ans.raw}
         if ans.raw is None:                              # the call failed: nothing to read

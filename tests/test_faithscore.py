@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from halluscope.config import AuditConfig
 from halluscope.errors import ConfigError
 from halluscope.metrics.faithscore import faithscore_scores, response_scores
 from halluscope.types import Claim, Verdict
@@ -40,6 +41,15 @@ def test_empty_treatments(empty, fs, ss, n):
     assert out["faithscore"] == pytest.approx(fs)
     assert out["faithscore_sentence"] == pytest.approx(ss)
     assert out["n"] == n and out["n_empty"] == 1
+
+
+def test_a_response_with_no_decided_claim_is_left_out_by_default():
+    """No decided claim is no evidence either way: 0 by default was a number from nothing (a
+    response whose claims are all unverifiable pulled FaithScore down as if all were false)."""
+    from halluscope.metrics.faithscore import FaithScoreMetric
+    out = faithscore_scores([R1, R2, EMPTY])
+    assert out["faithscore"] == pytest.approx((0.75 + 1) / 2) and out["n_empty"] == 1
+    assert FaithScoreMetric.option(AuditConfig(), "faithscore_empty") == "skip"
 
 
 def test_all_empty_skip_is_nan():

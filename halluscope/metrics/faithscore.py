@@ -12,8 +12,10 @@ over responses.
 counts such a response as 0 in FaithScore but as 1 in the sentence-level score. Choose with
 ``options["faithscore_empty"]``:
 
-* ``"zero"`` (default): 0 in both means;
-* ``"skip"``: left out of both means (``n_empty`` says how many);
+* ``"skip"`` (default): left out of both means (``n_empty`` says how many): a response none of
+  whose claims could be decided has no evidence either way, and a 0 would be a number from
+  nothing (a run where every claim is unverifiable decides nothing and fails);
+* ``"zero"``: 0 in both means;
 * ``"original"``: 0 for FaithScore and 1 for the sentence-level score, as published.
 
 Pure-function twin: :func:`faithscore_scores`.
@@ -62,7 +64,7 @@ def _empty_values(empty: str) -> tuple[float | None, float | None]:
     return None, None
 
 
-def faithscore_scores(responses: Iterable[Sequence[Verdict]], *, empty: str = "zero",
+def faithscore_scores(responses: Iterable[Sequence[Verdict]], *, empty: str = "skip",
                       unverifiable: str = "skip") -> dict[str, float]:
     """FaithScore over responses given as lists of verdicts (the functional twin)."""
     if empty not in EMPTY:
@@ -88,8 +90,8 @@ class FaithScoreMetric(ClaimsMetric):
     name: ClassVar[str] = "faithscore"
     headline: ClassVar[tuple[str, ...]] = ("faithscore",)
     options: ClassVar[tuple[MetricOption, ...]] = ClaimsMetric.options + (
-        MetricOption("faithscore_empty", str, "zero", "a response with no scored claim counts "
-                     "as zero, is skipped, or as the original does", choices=EMPTY),
+        MetricOption("faithscore_empty", str, "skip", "a response with no scored claim is "
+                     "skipped, counts as zero, or as the original does", choices=EMPTY),
         MetricOption("faithscore_unverifiable", str, "skip", "skip unverifiable claims or count "
                      "them as unsupported", choices=("skip", "unsupported")),
     )
@@ -108,7 +110,7 @@ class FaithScoreMetric(ClaimsMetric):
         """Never inferred (claims is): asked for by name."""
         return False
 
-    def __init__(self, *, empty: str = "zero", unverifiable: str = "skip", **kw):
+    def __init__(self, *, empty: str = "skip", unverifiable: str = "skip", **kw):
         if empty not in EMPTY:
             raise ConfigError(f"expected faithscore_empty in {EMPTY}, got {empty!r}")
         if unverifiable not in ("skip", "unsupported"):
@@ -121,7 +123,7 @@ class FaithScoreMetric(ClaimsMetric):
     @classmethod
     def from_config(cls, config, **kw):
         opts = config.options or {}
-        return super().from_config(config, empty=opts.get("faithscore_empty", "zero"),
+        return super().from_config(config, empty=opts.get("faithscore_empty", "skip"),
                                    unverifiable=opts.get("faithscore_unverifiable", "skip"), **kw)
 
     def score_verified(self, verified: VerifiedRecord, *, emit_claims: bool = True

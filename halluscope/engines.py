@@ -237,6 +237,17 @@ def _score_chunk(records: list[Record]) -> tuple[list[list[Outcome]], tuple]:
                       time.process_time())
 
 
+def died_on(rec: Record, metrics: list[Metric]) -> list[Outcome]:
+    """The outcomes of a record that killed the worker process scoring it, alone: a bad record
+    for every metric that would have scored it."""
+    err = RecordError("the worker process scoring this record died (a crash in native code, "
+                      "or the OOM killer); it is left out and the other records are scored",
+                      file=rec.source.file, line=rec.source.line)
+    log.error("%s:%s: %s", rec.source.file, rec.source.line, err.message)
+    return [("error", err) if m.applies_to(rec) else ("skip", m.skip_reason(rec))
+            for m in metrics]
+
+
 def chunked(stream: Iterable[Any], size: int) -> Iterator[list[Any]]:
     """Consecutive lists of ``size`` items (the last may be shorter)."""
     chunk: list[Any] = []
@@ -281,11 +292,13 @@ class ChunkSizer:
         return f"{len(self.sizes)} chunks of {sizes} records; " + "; ".join(parts)
 
 
-def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer | None = None
-             ) -> Iterator[tuple[Any, list[Outcome] | None]]:
+def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer | None = None,
+             rescue=None) -> Iterator[tuple[Any, list[Outcome] | None]]:
     """Submit chunks of records to ``submit`` (returns something with ``.result()``: the
     outcomes, or with ``sizer`` the pair :func:`_score_chunk` returns), keep at most ``window``
-    in flight, and yield ``(record, outcomes)`` in input order."""
+    in flight, and yield ``(record, outcomes)`` in input order. When a chunk's worker died
+    (``BrokenProcessPool``), ``rescue(records, future)`` gives the chunk's outcomes instead."""
+    from concurrent.futures.process import BrokenProcessPool
     from itertools import islice
     pending: deque = deque()
 
@@ -293,10 +306,16 @@ def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer | Non
         chunk, good, future = pending.popleft()
         results: Any = ()
         if future is not None:
-            results = future.result()
-            if sizer is not None:
-                results, info = results
-                sizer.observe(good, info)
+            try:
+                results = future.result()
+            except BrokenProcessPool:
+                if rescue is None:
+                    raise
+                results = rescue([r for r in chunk if isinstance(r, Record)], future)
+            else:
+                if sizer is not None:
+                    results, info = results
+                    sizer.observe(good, info)
         results = iter(results)
         for rec in chunk:
             yield rec, (next(results) if isinstance(rec, Record) else None)
@@ -432,6 +451,7 @@ class ProcessEngine:
         self.pool: Any = None
         self.method = "fork" if fork_is_safe() else "spawn"
         self.warm_seconds = 0.0
+        self.restarts = 0                      # pools started again after a worker died
 
     def _start(self, forked: bool) -> None:
         import multiprocessing
@@ -486,8 +506,43 @@ class ProcessEngine:
         elif self.pool is None:
             self._start(False)
         if self.pool is not None:
-            yield from _ordered(it, lambda chunk: self.pool.submit(_score_chunk, chunk),
-                                2 * self.workers, self.sizer)
+            yield from _ordered(it, self._submit, 2 * self.workers, self.sizer,
+                                rescue=self._rescue)
+
+    def report(self) -> dict[str, Any]:
+        """What the run sheet says about the pool: how it started its workers, and how many
+        times a dead worker's pool was started again."""
+        return {"start": self.method, "restarts_after_a_worker_died": self.restarts}
+
+    def _submit(self, records: list[Record]) -> Any:
+        future = self.pool.submit(_score_chunk, records)
+        future.pool = self.pool                 # which pool: a dead worker breaks only its own
+        return future
+
+    def _restart(self) -> None:
+        """A fresh pool for the broken one (forked again only where it is still safe)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.restarts += 1
+        self._start(self.method == "fork" and bool(_WORKER_METRICS) and fork_is_safe())
+
+    def _rescue(self, records: list[Record], future: Any) -> list[list[Outcome]]:
+        """The outcomes of a chunk whose worker died: its records scored again one at a time
+        in a fresh pool, so that the record that kills its worker (a crash in native code, the
+        OOM killer) is found and listed as a bad record, and the others are scored as ever."""
+        from concurrent.futures.process import BrokenProcessPool
+        if getattr(future, "pool", None) is self.pool:
+            self._restart()
+        where = [f"{r.source.file}:{r.source.line}" for r in (records[0], records[-1])]
+        log.warning("a worker process died while scoring %d records (%s to %s); scoring them "
+                    "one at a time to find the record it died on", len(records), *where)
+        out = []
+        for rec in records:
+            try:
+                out.append(self._submit([rec]).result()[0][0])
+            except BrokenProcessPool:
+                self._restart()
+                out.append(died_on(rec, self.covers))
+        return out
 
     def close(self) -> None:
         global _WORKER_METRICS

@@ -1,0 +1,68 @@
+"""A record that kills the worker process scoring it (a crash in native code, the OOM killer)
+is found, listed as a bad record at its line, and the other records are scored as in one
+process; the audit used to stop with an internal error (BrokenProcessPool), losing them all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from halluscope import engines
+from halluscope.api import audit
+
+KILLER = '''
+import os
+from typing import ClassVar
+
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import rate, ratio
+
+
+class Killer(Metric):
+    """Share of long answers; an answer saying DIE ends the process scoring it."""
+
+    name: ClassVar[str] = "killer"
+    columns: ClassVar[tuple[str, ...]] = ("n", "long")
+    statistics: ClassVar[dict] = {"long_rate": rate(lambda s: ratio(s["long"], s["n"]))}
+
+    def score(self, record):
+        if "DIE" in (record.response or ""):
+            os._exit(9)
+        return ItemScore(payload={}, row=(1.0, float(len(record.response or "") > 12)))
+'''
+
+
+def _inputs(tmp_path: Path, die: set[int]) -> tuple[Path, Path, str]:
+    metric = tmp_path / "killer.py"
+    metric.write_text(KILLER)
+    rows = [{"id": str(i), "caption": "DIE" if i in die else "a caption" + " x" * (i % 5)}
+            for i in range(1, 121)]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("".join(json.dumps(r) + "\n" for r in rows if int(r["id"]) not in die))
+    return path, clean, f"{metric}:Killer"
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_the_record_that_kills_its_worker_is_a_bad_record(tmp_path, monkeypatch, start):
+    if start == "spawn":
+        monkeypatch.setattr(engines, "fork_is_safe", lambda: False)
+    path, clean, metric = _inputs(tmp_path, die={40, 97})
+    two = audit(path, metrics=metric, out=tmp_path / "w", workers=2, n_boot=50,
+                write_report=False)
+    assert [(e["line"], e["metric"]) for e in two.errors] == [(40, "killer"), (97, "killer")]
+    assert "the worker process scoring this record died" in two.errors[0]["message"]
+    ex = two.runsheet["execution"]
+    assert ex["workers"] == 2 and ex["processes"]["start"] == start
+    assert ex["processes"]["restarts_after_a_worker_died"] >= 2
+    # the other 118 records: the numbers one process gives on the file without the two
+    one = audit(clean, metrics=metric, out=tmp_path / "o", workers=1, n_boot=50,
+                write_report=False)
+    a, b = two.metrics["killer"].results["long_rate"], one.metrics["killer"].results["long_rate"]
+    assert (a.value, a.n) == (b.value, b.n) and a.n == 118
+    items = [json.loads(x) for x in (tmp_path / "w" / "items.jsonl").read_text().splitlines()]
+    assert len(items) == 120
+    assert [i["error_detail"]["line"] for i in items if "error" in i] == [40, 97]

@@ -48,6 +48,7 @@ class RunItems:
     path: Path
     metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]]
     setup: dict[str, dict[str, Any]] = field(default_factory=dict)   # metric -> how it scored
+    info: dict[str, dict[str, Any]] = field(default_factory=dict)    # metric -> its run info
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
@@ -87,9 +88,15 @@ def load_run(path: str | Path) -> RunItems:
     if not metrics:
         raise ConfigError(f"{items_path} holds no per-item scores (written by halluscope audit "
                           f"since compare exists); re-run the audit")
-    setup = {name: _setup(summary.get("info") or {})
-             for name, summary in (results.get("metrics") or {}).items()}
-    return RunItems(path, metrics, setup)
+    summaries = results["metrics"]
+    missing = sorted(set(metrics) - set(summaries))
+    if missing:
+        raise ConfigError(f"{path}: items.jsonl scores {', '.join(missing)}, which results.json "
+                          f"does not hold: the folder is damaged; audit again")
+    info = {name: (summary.get("info") or {}) if isinstance(summary, dict) else {}
+            for name, summary in summaries.items()}
+    setup = {name: _setup(i) for name, i in info.items()}
+    return RunItems(path, metrics, setup, info)
 
 
 #: A metric's settings that change what its numbers mean (its info's top-level values).
@@ -134,14 +141,16 @@ def _same_setup(name: str, a: RunItems, b: RunItems) -> list[str]:
             if sa["settings"].get(k) != sb["settings"].get(k)]
 
 
-def _statistics(name: str, width: int
+def _statistics(name: str, width: int, info: Mapping[str, Any] | None = None
                 ) -> dict[str, tuple[Statistic, tuple[str, ...]]] | None:
+    """The statistics ``name`` computed in the run whose metric ``info`` is given (a POPE run
+    with lmms-eval's parser has lmms-eval's definitions); ``None`` when they cannot be known."""
     from halluscope.metrics.base import metric_class
     try:
         cls = metric_class(name)
     except ConfigError:
         return None
-    stats = getattr(cls, "statistics", None)
+    stats = cls.statistics_for(info or {})
     columns = getattr(cls, "columns", None)
     if not isinstance(stats, dict) or columns is None or len(columns) != width:
         return None
@@ -160,12 +169,15 @@ def _clean(x: Any) -> Any:
 
 
 def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
-                    confidence: float) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+                    confidence: float, info: Mapping[str, Any] | None = None
+                    ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     keys = sorted(set(a) & set(b))
     width = len(next(iter(a.values()))[0])
-    stats = _statistics(name, width)
-    if stats is None:
-        log.warning("compare: metric %s has no fixed columns and statistics; left out", name)
+    stats = _statistics(name, width, info)
+    if not stats:
+        log.warning("compare: metric %s: its statistics cannot be recomputed from the items "
+                    "(they depend on how the run was set up, or the columns differ); left out",
+                    name)
         return {}, []
     xa = np.asarray([a[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     xb = np.asarray([b[k][0] for k in keys], dtype=float).reshape(len(keys), width)
@@ -180,10 +192,15 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
                                  "n_paired": len(keys), "only_a": len(set(a) - set(b)),
                                  "only_b": len(set(b) - set(a)), "clusters": clusters,
                                  "higher_is_better": stat.higher_is_better}
+        if stat.bounds is not None:         # a difference of two values in [lo, hi]
+            lo, hi = stat.bounds
+            entry["diff_bounds"] = [lo - hi, hi - lo]
         if stat.count:
             entry["count"] = True
         elif weights is None:
             entry["ci"] = None
+            entry["ci_note"] = ("no bootstrap replicates" if not n_boot else
+                                "no paired items")
         elif len(keys) < MIN_UNITS or clusters < MIN_UNITS:
             entry["ci"] = None
             entry["ci_note"] = (f"no interval: {len(keys)} paired items in {clusters} clusters, "
@@ -197,6 +214,8 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
             alpha = (1.0 - confidence) / 2.0
             entry["ci"] = ([float(q) for q in np.quantile(reps, [alpha, 1 - alpha])]
                            if reps.size else None)
+            if not reps.size:
+                entry["ci_note"] = "undefined in every replicate"
             entry["confidence"] = confidence
         out[f"{name}.{stat_name}"] = entry
     return out, _changed(name, stats, keys, a, b)
@@ -298,7 +317,8 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
                 log.warning("compare: %s was scored differently in the two runs (%s): the "
                             "difference includes that change", name, "; ".join(differ))
             entries, moved = _compare_metric(name, base.metrics[name], other.metrics[name],
-                                             n_boot=n_boot, seed=seed, confidence=confidence)
+                                             n_boot=n_boot, seed=seed, confidence=confidence,
+                                             info=base.info.get(name))
             for entry in entries.values():
                 if differ:
                     entry["setup_differs"] = differ
@@ -317,8 +337,15 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
 
 def diff_value(compared: CompareResult | Mapping[str, Any], name: str) -> float:
     """The value a diff gate reads: ``diff.<metric>.<statistic>`` (the difference b - a),
-    ``...@upper`` / ``...@lower`` (its interval's bounds); a compare.json dict works too."""
-    metrics = compared.metrics if isinstance(compared, CompareResult) else compared["metrics"]
+    ``...@upper`` / ``...@lower`` (its interval's bounds), of the first comparison; a
+    compare.json dict, or one comparison's ``metrics``, works too."""
+    metrics = compared.metrics if isinstance(compared, CompareResult) else \
+        compared.get("metrics", compared)
+    return _diff_value(metrics, name)
+
+
+def _gate_entry(metrics: Mapping[str, Any], name: str) -> tuple[str, dict[str, Any], str]:
+    """``(key, entry, bound)`` a gate ``name`` reads; KeyError for a name that is none."""
     if not name.startswith("diff."):
         raise KeyError(f"expected diff.METRIC.STATISTIC[@upper|@lower], got {name!r}")
     key, _, bound = name[len("diff."):].partition("@")
@@ -326,14 +353,19 @@ def diff_value(compared: CompareResult | Mapping[str, Any], name: str) -> float:
         from halluscope.errors import suggest
         raise KeyError(f"no {key!r} in the comparison{suggest(key, metrics)} (have: "
                        f"{', '.join(metrics)})")
-    entry = metrics[key]
+    if bound and bound not in ("upper", "lower"):
+        raise KeyError(f"expected @upper or @lower after {key}, got @{bound}")
+    return key, metrics[key], bound
+
+
+def _diff_value(metrics: Mapping[str, Any], name: str) -> float:
+    key, entry, bound = _gate_entry(metrics, name)
     if not bound:
         return entry["diff"]
-    if bound not in ("upper", "lower"):
-        raise KeyError(f"expected @upper or @lower after {key}, got @{bound}")
     if not entry.get("ci"):
-        raise NoInterval(f"{key} has no interval ({entry.get('ci_note', 'a count')}), so a gate "
-                         f"on its {bound} bound cannot hold")
+        why = "a count" if entry.get("count") else entry.get("ci_note", "none was computed")
+        raise NoInterval(f"{key} has no interval ({why}), so a gate on its {bound} bound "
+                         f"cannot hold")
     return entry["ci"][1 if bound == "upper" else 0]
 
 
@@ -345,27 +377,66 @@ class NoInterval(KeyError):
         return str(self.args[0])
 
 
-def diff_gate_failures(compared: CompareResult | Mapping[str, Any],
-                       above: Mapping[str, float] | None = None,
-                       below: Mapping[str, float] | None = None) -> list[str]:
-    """Messages for every diff gate crossed (``above``: value > limit; ``below``: < limit).
+Gates = Mapping[str, float] | Iterable[tuple[str, float]]
+
+
+def _comparisons(compared: CompareResult | Mapping[str, Any]
+                 ) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(run b, metrics)`` of every comparison (each run after the first against the first)."""
+    if isinstance(compared, CompareResult):
+        return [(c.b, c.metrics) for c in compared.comparisons]
+    if isinstance(compared.get("comparisons"), list):
+        return [(c.get("b", "?"), c["metrics"]) for c in compared["comparisons"]]
+    return [("B", compared["metrics"])]
+
+
+def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
+    """A usage error for a threshold no difference of the statistic can cross (NaN, or a
+    rate's difference compared with 12 rather than 0.12)."""
+    if math.isnan(limit):
+        raise ConfigError(f"expected a number as the threshold of {name}, got nan")
+    entry = metrics.get(name[len("diff."):].partition("@")[0]) or {}
+    lo, hi = entry.get("diff_bounds") or (-math.inf, math.inf)
+    if not lo <= limit <= hi:
+        hint = f"; rates are fractions: did you mean {limit / 100:g}?" if hi == 1 and \
+            1 < abs(limit) <= 100 else ""
+        raise ConfigError(f"the threshold {limit:g} of {name} is outside the range of a "
+                          f"difference of its values [{lo:g}, {hi:g}]{hint}")
+
+
+def diff_gate_failures(compared: CompareResult | Mapping[str, Any], above: Gates | None = None,
+                       below: Gates | None = None) -> list[str]:
+    """Messages for every diff gate crossed (``above``: value > limit; ``below``: < limit), in
+    every comparison (with three runs or more, each run against the first); a gate given
+    twice with two thresholds is two gates.
 
     A gate never passes on a missing value: a difference that is undefined (a statistic one of
-    the runs could not compute over the paired items) fails its gate, saying so."""
+    the runs could not compute over the paired items) fails its gate, saying so. An unknown
+    name, a NaN threshold or one outside the difference's range is a usage error (KeyError,
+    :class:`~halluscope.errors.ConfigError`)."""
+    comparisons = _comparisons(compared)
+    checks = [(name, float(limit), worse, word)
+              for gates, worse, word in ((above, lambda v, t: v > t, "above"),
+                                         (below, lambda v, t: v < t, "below"))
+              for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ())]
+    for name, limit, _, _ in checks:         # usage errors before any gate is judged
+        for _, metrics in comparisons:
+            _gate_entry(metrics, name)
+            _check_limit(metrics, name, limit)
     failures = []
-    for gates, worse, word in ((above, lambda v, t: v > t, "above"),
-                               (below, lambda v, t: v < t, "below")):
-        for name, limit in (gates or {}).items():
+    for run, metrics in comparisons:
+        label = f"{run}: " if len(comparisons) > 1 else ""
+        for name, limit, worse, word in checks:
             try:
-                value = diff_value(compared, name)
+                value = _diff_value(metrics, name)
             except NoInterval as exc:
-                failures.append(str(exc))
+                failures.append(f"{label}{exc}")
                 continue
             if value is None or (isinstance(value, float) and math.isnan(value)):
-                failures.append(f"{name} has no value (undefined over the paired items), so "
-                                f"the gate cannot hold")
+                failures.append(f"{label}{name} has no value (undefined over the paired "
+                                f"items), so the gate cannot hold")
             elif worse(value, limit):
-                failures.append(f"{name} = {value:+.4f} is {word} {limit:g}")
+                failures.append(f"{label}{name} = {value:+.4f} is {word} {limit:g}")
     return failures
 
 

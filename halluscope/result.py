@@ -76,8 +76,19 @@ def check_outputs(out: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"{out}: expected a finished audit with {RESULTS}, found none: the "
                          f"run that wrote this folder was interrupted or is still running")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    for name, entry in (data.get("outputs") or {}).items():
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: expected the JSON an audit writes, got a damaged file "
+                         f"({exc}); audit again") from None
+    if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict) \
+            or not isinstance(data.get("outputs"), dict) or not data["outputs"]:
+        got = ("an object without them" if isinstance(data, dict) else "null" if data is None
+               else "an array" if isinstance(data, list) else f"a JSON {type(data).__name__}")
+        raise InputError(f"{path}: expected an audit's results (with 'metrics' and "
+                         f"'outputs'), got {got}: the file is damaged or not halluscope's; "
+                         f"audit again")
+    for name, entry in data["outputs"].items():
         f = out / name
         if not f.is_file():
             raise InputError(f"{out}: {name} of run {data.get('run_id')} is missing")

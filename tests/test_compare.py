@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 import halluscope
 from halluscope.cli import EXIT_GATE, EXIT_USAGE, app
 from halluscope.comparison import diff_gate_failures, diff_value
+from halluscope.errors import ConfigError
 from halluscope.api import audit
 
 DEMO = Path(__file__).resolve().parents[1] / "data"
@@ -217,3 +218,76 @@ def test_runs_scored_against_other_files_are_refused_and_other_settings_said(tmp
         "variant: 'original' in A, 'refined' in B"]
     same = halluscope.compare([tmp_path / "original", tmp_path / "original"], n_boot=0)
     assert "setup_differs" not in same.metrics["chair.chair_i"]
+
+
+def test_every_comparison_is_gated_and_every_threshold_kept(tmp_path):
+    """With three runs only the first pair was gated; a gate given twice kept its last
+    threshold (a dict by name)."""
+    good = _rows(right_images=set(range(1, 16)))
+    a, a2 = _run(tmp_path, "a", good), _run(tmp_path, "a2", good)
+    b = _run(tmp_path, "b", _rows(right_images=set(range(1, 11))))         # b is worse
+    res = halluscope.compare([a, a2, b], n_boot=0)
+    fails = diff_gate_failures(res, below=[("diff.pope.accuracy", -0.1)])
+    assert fails == [f"{b}: diff.pope.accuracy = -0.2500 is below -0.1"]
+    runner = CliRunner()
+    out = runner.invoke(app, ["compare", str(a), str(a2), str(b), "--out", str(tmp_path / "c"),
+                              "-q", "--bootstrap", "0", "--fail-below",
+                              "diff.pope.accuracy=-0.1"])
+    assert out.exit_code == EXIT_GATE, out.output
+    out = runner.invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c"), "-q",
+                              "--bootstrap", "0", "--fail-below", "diff.pope.accuracy=-0.1",
+                              "--fail-below", "diff.pope.accuracy=-0.9"])
+    assert out.exit_code == EXIT_GATE and "is below -0.1" in out.output
+
+
+@pytest.mark.parametrize("gate,message", [
+    ("diff.pope.accuracy=nan", "expected diff.METRIC.STATISTIC"),
+    ("diff.pope.accuracy=12", "outside the range of a difference of its values [-1, 1]; rates "
+                              "are fractions: did you mean 0.12?"),
+])
+def test_a_threshold_no_difference_can_cross_is_a_usage_error(tmp_path, gate, message):
+    """NaN passed every gate (v > nan is false), and so did 12 on a rate's difference."""
+    a = _run(tmp_path, "a", _rows(right_images=set(range(1, 16))))
+    out = CliRunner().invoke(app, ["compare", str(a), str(a), "--out", str(tmp_path / "c"),
+                                   "-q", "--bootstrap", "0", "--fail-above", gate],
+                             env={"COLUMNS": "300"})
+    assert out.exit_code == EXIT_USAGE and message in " ".join(out.output.split())
+    with pytest.raises(ConfigError):
+        diff_gate_failures(halluscope.compare([a, a], n_boot=0),
+                           above=[(gate.partition("=")[0], float(gate.partition("=")[2]))])
+
+
+@pytest.mark.parametrize("args", [["--confidence", "1.5"], ["--confidence", "0"],
+                                  ["--bootstrap", "-5"]])
+def test_compare_options_out_of_range_are_usage_errors(tmp_path, args):
+    a = _run(tmp_path, "a", _rows(right_images=set(range(1, 16))))
+    out = CliRunner().invoke(app, ["compare", str(a), str(a), "--out", str(tmp_path / "c"),
+                                   "-q", *args])
+    assert out.exit_code == EXIT_USAGE, out.output
+
+
+@pytest.mark.parametrize("content", ["{}", '{"metrics": ', "[]", "null"])
+def test_a_damaged_results_json_is_an_input_error(tmp_path, content):
+    """'{}' skipped the interrupted-run, mixed-runs and companion-file checks (exit 0); a cut
+    or non-object file was exit 3."""
+    a = _run(tmp_path, "a", _rows(right_images=set(range(1, 16))))
+    b = _run(tmp_path, "b", _rows(right_images=set(range(1, 11))))
+    (b / "results.json").write_text(content)
+    out = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c"),
+                                   "-q"])
+    assert out.exit_code == EXIT_USAGE and "results.json" in out.output, out.output
+
+
+def test_compare_recomputes_the_statistics_the_run_computed(tmp_path):
+    """A POPE run with lmms-eval's parser was recomputed with halluscope's own definitions:
+    compare showed other numbers than the run's under its name."""
+    rows = _rows(right_images=set(range(1, 16)))
+    for i, row in enumerate(rows):
+        if i % 3 == 0:
+            row["response"] = "I cannot tell."
+    audit(records=rows, metrics="pope", n_boot=0, out=tmp_path / "l", write_report=False,
+          pope_parser="lmms-eval")
+    run = json.loads((tmp_path / "l" / "results.json").read_text())["metrics"]["pope"]
+    res = halluscope.compare([tmp_path / "l", tmp_path / "l"], n_boot=0)
+    for stat in ("accuracy", "precision", "recall", "f1", "yes_ratio"):
+        assert res.metrics[f"pope.{stat}"]["a"] == pytest.approx(run[stat]["value"]), stat

@@ -6,6 +6,8 @@ Exit codes as every halluscope command: 0 fine, 1 a diff gate crossed, 2 usage o
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -20,14 +22,15 @@ from halluscope.cli.common import EXIT_GATE, EXIT_OK, EXIT_USAGE, err_console
 __all__ = ["EXIT_GATE", "EXIT_OK", "EXIT_USAGE", "compare_command", "register"]
 
 
-def _gates(values: list[str] | None, flag: str) -> dict[str, float]:
-    gates: dict[str, float] = {}
+def _gates(values: list[str] | None, flag: str) -> list[tuple[str, float]]:
+    """The gates of one flag, each kept (two thresholds on one difference are two gates)."""
+    gates: list[tuple[str, float]] = []
     for raw in values or ():
         name, sep, value = raw.partition("=")
         try:
-            if not sep or not name.strip().startswith("diff."):
+            if not sep or not name.strip().startswith("diff.") or math.isnan(float(value)):
                 raise ValueError
-            gates[name.strip()] = float(value)
+            gates.append((name.strip(), float(value)))
         except ValueError:
             raise typer.BadParameter(
                 f"expected diff.METRIC.STATISTIC[@upper|@lower]=VALUE (e.g. "
@@ -102,6 +105,12 @@ def compare_command(
 
     above = _gates(fail_above, "--fail-above")
     below = _gates(fail_below, "--fail-below")
+    if bootstrap < 0:
+        raise typer.BadParameter(f"expected 0 or more replicates, got {bootstrap}",
+                                 param_hint="--bootstrap")
+    if not 0 < confidence < 1:
+        raise typer.BadParameter(f"expected a confidence level between 0 and 1 (e.g. 0.95), "
+                                 f"got {confidence}", param_hint="--confidence")
     try:
         result = compare(runs, out=out, n_boot=bootstrap, seed=seed, confidence=confidence)
     except (HalluscopeError, OSError) as exc:
@@ -115,9 +124,9 @@ def compare_command(
                       f"{escape(str(out / 'compare.html'))}")
     try:
         failures = diff_gate_failures(result, above, below)
-    except KeyError as exc:
-        err_console.print(f"[bold red]error:[/] gate: {escape(str(exc.args[0]))}",
-                          highlight=False)
+    except (KeyError, HalluscopeError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) else exc
+        err_console.print(f"[bold red]error:[/] gate: {escape(str(message))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     for failure in failures:
         err_console.print(f"[bold red]gate failed:[/] {escape(failure)}", highlight=False)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -332,6 +333,14 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
     columns: ClassVar[tuple[str, ...]] = GEN + tuple(col(g, k) for g in GROUPS for k in QA)
     statistics: ClassVar[dict[str, Statistic]] = {}
 
+    @classmethod
+    def statistics_for(cls, info: Mapping[str, Any]) -> dict[str, Statistic] | None:
+        """The run's variant with the initial counters it started from (run sheets from before
+        they were recorded do not say: ``None``)."""
+        if info.get("variant") not in VARIANTS or not isinstance(info.get("initial"), dict):
+            return None
+        return _stats(info["variant"], {k: float(v) for k, v in info["initial"].items()})
+
     def __init__(self, data: AmberData, *, variant: str = "original", **kw):
         if variant not in VARIANTS:
             raise ConfigError(f"expected amber_variant in {VARIANTS}, got {variant!r}")
@@ -431,7 +440,8 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
                 for name, stat in self.statistics.items()}
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"variant": self.variant, "annotations": str(self.data.path)}
+        out: dict[str, Any] = {"variant": self.variant, "annotations": str(self.data.path),
+                               "initial": dict(self.data.initial)}
         self._repeats.describe(out)
         try:
             out["tokenizer"] = _tokenizer()[1]

@@ -29,7 +29,7 @@ from __future__ import annotations
 import difflib
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -264,6 +264,13 @@ class Metric(ABC):
         items with the highest severity. The default reads the fields of the metric's payload
         that are about hallucinations."""
         return explain_payload(item, cls.name)
+
+    @classmethod
+    def statistics_for(cls, info: Mapping[str, Any]) -> dict[str, Statistic] | None:
+        """The statistics a run of this metric computed, from its run-sheet ``info``
+        (:func:`halluscope.comparison.compare` recomputes them from the items); ``None`` when
+        ``info`` does not say. The class's own by default."""
+        return cls.statistics
 
     # -- to implement -------------------------------------------------------------------------
     def applies_to(self, record: Record) -> bool:

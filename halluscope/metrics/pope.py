@@ -52,7 +52,7 @@ import bisect
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -189,6 +189,11 @@ class PopeMetric(Metric):
         "yes_ratio": rate(lambda s: _zero_if_undefined(ratio(_yes_labels(s), _answers(s))),
                           direction=False),
     }
+
+    @classmethod
+    def statistics_for(cls, info: Mapping[str, Any]) -> dict[str, Statistic] | None:
+        """lmms-eval's definitions for a run whose parser reads unknowns as lmms-eval does."""
+        return cls.lmms_eval_statistics if info.get("unknowns") == "lmms-eval" else cls.statistics
 
     def __init__(self, questions: str | Path | QuestionSet | None = None, *,
                  parser: str | AnswerParser = "original", align: str = "auto",

@@ -236,6 +236,58 @@ def test_options_only(halluscope_audit):
                                  "*names the metric 'chair.chair_i' but no threshold*"])
 
 
+def test_every_threshold_of_a_marker_is_checked(project: pytest.Pytester):
+    """max_rate=None hid max_value, and max_rate= with max_value= (or min_value= with
+    min_rate=) checked only one of them; a misspelled key of a bound dict meant no bound."""
+    project.makepyfile(test_gate='''
+import pytest
+
+@pytest.mark.halluscope(metric="fakehall.rate", max_rate=None, max_value=0.1)
+def test_none_beside(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="fakehall.rate", max_rate=0.9, max_value=0.1)
+def test_both_max(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="fakehall.recall", min_value=0.1, min_rate=0.9)
+def test_both_min(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="fakehall.recall", min_value=0.1, bound={"abov": "lower"})
+def test_bound_typo(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="fakehall.rate", max_rate=0.9, max_value=0.5)
+def test_both_hold(halluscope_audit):
+    pass
+''')
+    result = project.runpytest()
+    result.assert_outcomes(failed=4, passed=1)
+    out = result.stdout.str()
+    assert out.count("FAILED fakehall.rate value 0.3000 <= 0.1000") == 2
+    assert "FAILED fakehall.recall value 0.7000 >= 0.9000" in out
+    assert "got the key 'abov'; did you mean 'above'?" in out
+
+
+def test_no_regression_of_a_statistic_without_a_better_direction_is_two_sided(tmp_path):
+    """POPE's yes-ratio is best at 0.5: lower was taken for better, so a model that turned to
+    answering no to everything passed its no-regression check, and one moving to 0.5 failed."""
+    from halluscope.gates.assertions import HalluscopeAssertionError, check_regression
+    rows = [{"id": str(i), "task": "yes-no", "label": "yes" if i % 2 else "no",
+             "prompt": "Is there a dog?", "response": "no" if i < 7 else "yes"}
+            for i in range(8)]
+    result = halluscope.audit(records=rows, metrics="pope", n_boot=0, out=tmp_path / "o",
+                              write_report=False)
+    assert result.metrics["pope"].results["yes_ratio"].value == 0.125
+    with pytest.raises(HalluscopeAssertionError, match="moved by 0.375"):
+        check_regression(result, {"pope.yes_ratio": 0.5}, "pope.yes_ratio")
+    assert check_regression(result, {"pope.yes_ratio": 0.1}, "pope.yes_ratio",
+                            tolerance=0.05).passed
+    with pytest.raises(HalluscopeAssertionError):
+        check_regression(result, {"pope.yes_ratio": 0.1}, "pope.yes_ratio")
+
+
 def test_undefined_metric_and_missing_interval_fail_clearly(project: pytest.Pytester):
     project.makepyfile(test_gate='''
 def test_no_interval(halluscope_auditor):

@@ -52,7 +52,8 @@ class Outcome:
         higher_is_better: The metric's direction.
         bound: ``None`` (point estimate), ``"upper"`` or ``"lower"``.
         compared: The number that was compared (the value or the bound).
-        direction: ``below`` (must be at most ``limit``) or ``above`` (at least ``limit``).
+        direction: ``below`` (must be at most ``limit``), ``above`` (at least ``limit``) or,
+            for a regression check of a statistic with no better direction, ``either``.
         limit: The threshold, or the baseline value moved by the tolerance.
         baseline: The baseline value (regression checks).
         tolerance: The allowed worsening (regression checks).
@@ -86,6 +87,9 @@ class Outcome:
         """One line: ``chair.chair_i upper 0.3125 <= 0.05``."""
         if self.kind == "baseline":
             return f"{self.name} recorded {_fmt(self.value)} into the baseline"
+        if self.direction == "either":        # no better direction: a move either way
+            return (f"{self.name} value {_fmt(self.compared)} within {_fmt(self.baseline)} ± "
+                    f"{self.tolerance:g} (the baseline)")
         op = "<=" if self.direction == "below" else ">="
         what = self.bound or "value"
         text = f"{self.name} {what} {_fmt(self.compared)} {op} {_fmt(self.limit)}"
@@ -303,7 +307,9 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
     """Check that metric ``name`` is no worse than in ``baseline`` by more than ``tolerance``.
 
     "Worse" follows the metric's direction: a lower-is-better metric (CHAIR_i) fails above
-    ``baseline + tolerance``, a higher-is-better one (POPE F1) below ``baseline - tolerance``.
+    ``baseline + tolerance``, a higher-is-better one (POPE F1) below ``baseline - tolerance``,
+    and one with no better direction (POPE's yes-ratio, ideally 0.5; a count; a length) fails
+    when it moved either way by more than ``tolerance``.
 
     Args:
         result: An :class:`~halluscope.result.AuditResult`.
@@ -328,8 +334,9 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
     if isinstance(entry, (int, float)) and not isinstance(entry, bool):
         entry = {"value": float(entry)}
     metric = result.get(name)
-    direction = "above" if metric.higher_is_better else "below"
-    op = ">=" if metric.higher_is_better else "<="
+    either_way = not getattr(metric, "direction", True)
+    direction = "either" if either_way else "above" if metric.higher_is_better else "below"
+    op = "within" if either_way else ">=" if metric.higher_is_better else "<="
     base = _num(entry.get("value")) if isinstance(entry, Mapping) else None
     limit = None
     problem = None
@@ -344,16 +351,24 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
     else:
         limit = base - tolerance if metric.higher_is_better else base + tolerance
     value = _num(metric.value)
-    passed = problem is None and (value >= limit if metric.higher_is_better else value <= limit)
+    if either_way and limit is not None:
+        passed = abs(value - base) <= tolerance
+        shown = f"{_fmt(base)} ± {tolerance:g}"
+    else:
+        passed = problem is None and (value >= limit if metric.higher_is_better else
+                                      value <= limit)
+        shown = _fmt(limit) if limit is not None else "?"
     if passed:
-        message = (f"{name}: value {_fmt(value)} {op} {_fmt(limit)} (baseline {_fmt(base)}, "
+        message = (f"{name}: value {_fmt(value)} {op} {shown} (baseline {_fmt(base)}, "
                    f"tolerance {tolerance:g})")
     else:
         if problem is not None:
             head = problem
         else:
+            named = "" if source is None and where == "the baseline" else where + " "
+            moved = "moved" if either_way else "worse"
             head = (f"{name} regressed: {_fmt(value)} now vs {_fmt(base)} in the baseline "
-                    f"{'' if source is None and where == 'the baseline' else where + ' '}(worse by {_fmt(abs(value - base))}, tolerance {tolerance:g})")
+                    f"{named}({moved} by {_fmt(abs(value - base))}, tolerance {tolerance:g})")
         lines = [head, *_detail_lines(name, metric)]
         if isinstance(entry, Mapping) and base is not None:
             old = f"  baseline   {_fmt(base)}"
@@ -364,8 +379,9 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
                 old += f"   n = {entry['n']}"
             lines.append(old + (f"   ({where})" if where != "the baseline" else ""))
         if limit is not None:
-            lines.append(f"  compared   value {_fmt(value)} {op} {_fmt(limit)} required "
-                         f"(baseline {'-' if metric.higher_is_better else '+'} tolerance)")
+            sign = "±" if either_way else "-" if metric.higher_is_better else "+"
+            lines.append(f"  compared   value {_fmt(value)} {op} {shown} required "
+                         f"(baseline {sign} tolerance)")
         if entry is not None:
             lines.extend(worst_items_block(result, name, worst))
         message = "\n".join(lines)

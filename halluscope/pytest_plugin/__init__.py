@@ -348,14 +348,14 @@ def _fmt(x: Any) -> str:
 
 
 def _describe(o: dict[str, Any]) -> str:
-    op = "<=" if o["direction"] == "below" else ">="
-    if o["kind"] == "baseline":
-        return f"{o['name']} recorded {_fmt(o['value'])} into the baseline"
-    what = o.get("bound") or "value"
-    text = f"{o['name']} {what} {_fmt(o['compared'])} {op} {_fmt(o['limit'])}"
-    if o["kind"] == "regression":
-        text += f" (baseline {_fmt(o['baseline'])}, tolerance {o['tolerance']:g})"
-    return text
+    """One line for an outcome that came back as a dict (from an xdist worker, too)."""
+    from dataclasses import fields
+
+    from halluscope.gates.assertions import Outcome
+    known = {f.name for f in fields(Outcome)}
+    ci = o.get("ci")
+    return Outcome(**{**{k: v for k, v in o.items() if k in known},
+                      "ci": tuple(ci) if ci else None}).describe()
 
 
 def _rel(path: str, *roots: Path) -> str:
@@ -373,8 +373,9 @@ def _gate_kwargs(marker: pytest.Mark) -> dict[str, Any]:
     kw = {k: v for k, v in marker.kwargs.items() if k in _ASSERT_KEYS}
     if marker.args:
         kw.setdefault("metric", marker.args[0])
-    return kw if ({"max_rate", "max_value", "min_value", "min_rate"} & set(kw)
-                  or kw.get("no_regression")) else {}
+    given = {k for k in ("max_rate", "max_value", "min_value", "min_rate")
+             if kw.get(k) is not None}
+    return kw if (given or kw.get("no_regression")) else {}
 
 
 def _audit_overrides(item: pytest.Item) -> dict[str, Any]:
@@ -416,12 +417,13 @@ def _run_marker_gates(session: GateSession, item: pytest.Item, gates: list[pytes
                         f"): name the metric, e.g. metric='chair.chair_i'", pytrace=False)
         bound = kw.get("bound")
         checks = []
-        high = kw.get("max_rate", kw.get("max_value"))
-        low = kw.get("min_value", kw.get("min_rate"))
-        if high is not None:
-            checks.append(lambda: result.assert_below(name, high, bound=_bound(bound, "below")))
-        if low is not None:
-            checks.append(lambda: result.assert_above(name, low, bound=_bound(bound, "above")))
+        for key, assert_, side in (("max_rate", result.assert_below, "below"),
+                                   ("max_value", result.assert_below, "below"),
+                                   ("min_value", result.assert_above, "above"),
+                                   ("min_rate", result.assert_above, "above")):
+            if kw.get(key) is not None:         # every threshold given is checked
+                checks.append(lambda f=assert_, t=kw[key], b=_bound(bound, side):
+                              f(name, t, bound=b))
         if kw.get("no_regression"):
             checks.append(lambda: result.assert_no_regression(name, kw.get("tolerance")))
         for check in checks:
@@ -438,6 +440,12 @@ def _bound(bound: Any, direction: str) -> str | None:
     that is harder to pass), or ``{"below": ..., "above": ...}`` when it sets both a maximum and
     a minimum."""
     if isinstance(bound, dict):
+        wrong = sorted(set(map(str, bound)) - {"below", "above"})
+        if wrong:
+            from halluscope.gates import suggest
+            pytest.fail(f"@pytest.mark.halluscope: expected bound={{'below': ..., 'above': "
+                        f"...}}, got the key {wrong[0]!r}{suggest(wrong[0], ['below', 'above'])}",
+                        pytrace=False)
         return bound.get(direction)
     return bound
 

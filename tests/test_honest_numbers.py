@@ -139,6 +139,15 @@ def test_threshold_outside_a_rates_range_is_a_usage_error(pope_run):
         result.assert_below("pope.accuracy", 1.5)
 
 
+@pytest.mark.parametrize("gate", ["pope.tp=nan", "pope.f1=inf"])
+def test_a_threshold_that_is_no_finite_number_is_a_usage_error(pope_run, gate):
+    """NaN on a count (no range to check it against) was an internal error (exit 3)."""
+    path, tmp = pope_run
+    code, text = run_cli("audit", str(path), "--metric", "pope", "--out", str(tmp / "o"),
+                         "--no-report", "--fail-above", gate)
+    assert code == 2 and "expected a finite number as the threshold" in text
+
+
 def test_unknown_gate_name_suggests_the_nearest(pope_run):
     path, tmp = pope_run
     result = halluscope.audit(path, metrics="pope", n_boot=0)

@@ -17,6 +17,7 @@ A group comes before the bound: ``pope.f1@split:random@lower=0.8``.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,9 @@ def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
         if not sep or "." not in name.split("@", 1)[0]:
             raise ValueError
         limit = float(value)
+        if not math.isfinite(limit):       # nan is never crossed, inf never either
+            raise ConfigError(f"{where}expected a finite number as the threshold of "
+                              f"{name}, got {value.strip()!r}")
     except ValueError:
         raise ConfigError(f"{where}expected METRIC.STAT[@BOUND]=VALUE (e.g. chair.chair_i=0.1 or "
                           f"chair.chair_i@upper=0.1), got {raw!r}") from None

@@ -33,7 +33,7 @@ import numpy as np
 from halluscope import _json as fast_json
 from halluscope.errors import ConfigError
 from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
-                                      replicate_weights)
+                                      percentile_interval, replicate_weights)
 
 log = logging.getLogger(__name__)
 
@@ -210,12 +210,10 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
                 boot_a, boot_b = weights @ xa, weights @ xb
             reps = (np.asarray(_evaluate(stat, columns, boot_b), dtype=float)
                     - np.asarray(_evaluate(stat, columns, boot_a), dtype=float))
-            reps = reps[~np.isnan(reps)]
-            alpha = (1.0 - confidence) / 2.0
-            entry["ci"] = ([float(q) for q in np.quantile(reps, [alpha, 1 - alpha])]
-                           if reps.size else None)
-            if not reps.size:
-                entry["ci_note"] = "undefined in every replicate"
+            ci, note = percentile_interval(reps, confidence)
+            entry["ci"] = list(ci) if ci is not None else None
+            if note:
+                entry["ci_note"] = note
             entry["confidence"] = confidence
         out[f"{name}.{stat_name}"] = entry
     return out, _changed(name, stats, keys, a, b)

@@ -25,10 +25,10 @@ from pydantic import ValidationError
 
 from halluscope.config import AuditConfig, load_manifest, validation_problems
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
-from halluscope.metrics.base import (InputSample, Metric, MetricSummary,
-                                      available_metrics, metric_class,
-                                      portable_reference, remember)
+from halluscope.metrics.base import (InputSample, Metric, MetricSummary, available_metrics,
+                                      metric_class, remember)
 from halluscope.metrics.build import build_metrics
+from halluscope.metrics.references import portable_reference
 from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import AuditResult, begin_outputs, new_run_id

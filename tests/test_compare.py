@@ -274,8 +274,9 @@ def test_a_damaged_results_json_is_an_input_error(tmp_path, content):
     b = _run(tmp_path, "b", _rows(right_images=set(range(1, 11))))
     (b / "results.json").write_text(content)
     out = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c"),
-                                   "-q"])
-    assert out.exit_code == EXIT_USAGE and "results.json" in out.output, out.output
+                                   "-q"], env={"COLUMNS": "1000"})
+    text = "".join(out.output.split())           # however the console wrapped it
+    assert out.exit_code == EXIT_USAGE and "results.json:expected" in text, out.output
 
 
 def test_compare_recomputes_the_statistics_the_run_computed(tmp_path):

@@ -56,7 +56,8 @@ def test_the_record_that_kills_its_worker_is_a_bad_record(tmp_path, monkeypatch,
     assert [(e["line"], e["metric"]) for e in two.errors] == [(40, "killer"), (97, "killer")]
     assert "the worker process scoring this record died" in two.errors[0]["message"]
     ex = two.runsheet["execution"]
-    assert ex["workers"] == 2 and ex["processes"]["start"] == start
+    # forked where this process has no thread running (earlier tests may have left one)
+    assert ex["workers"] == 2 and ex["processes"]["start"] in (start, "spawn")
     assert ex["processes"]["restarts_after_a_worker_died"] >= 2
     # the other 118 records: the numbers one process gives on the file without the two
     one = audit(clean, metrics=metric, out=tmp_path / "o", workers=1, n_boot=50,

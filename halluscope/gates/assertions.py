@@ -301,6 +301,41 @@ def _direction_hint(name: str, metric: Any, direction: str) -> str | None:
 
 
 # -- regression -----------------------------------------------------------------------------
+def _baseline_entry(baseline: Any, name: str) -> Mapping[str, Any] | None:
+    """``name``'s entry in a baseline (``{"metrics": {name: {...}}}``, ``{name: {...}}`` or
+    ``{name: value}``), as a mapping; ``None`` when it has none."""
+    entries = baseline.get("metrics", baseline) if isinstance(baseline, Mapping) else {}
+    entry = entries.get(name) if isinstance(entries, Mapping) else None
+    if isinstance(entry, (int, float)) and not isinstance(entry, bool):
+        entry = {"value": float(entry)}
+    return entry
+
+
+def _baseline_line(entry: Mapping[str, Any], base: float, where: str) -> str:
+    """The baseline's value, interval and size, for a failure message."""
+    line = f"  baseline   {_fmt(base)}"
+    if entry.get("ci"):
+        lo, hi = entry["ci"]
+        line += f"   CI [{_fmt(lo)}, {_fmt(hi)}]"
+    if entry.get("n") is not None:
+        line += f"   n = {entry['n']}"
+    return line + (f"   ({where})" if where != "the baseline" else "")
+
+
+def _why_unchecked(name: str, metric: Any, entry: Mapping[str, Any] | None,
+                   base: float | None, where: str) -> str | None:
+    """Why ``name`` cannot be checked against its baseline (``None`` when it can)."""
+    if entry is None:
+        return (f"no baseline value for {name} in {where}; record one with "
+                f"`pytest --halluscope-update-baseline` (or halluscope.gates.baseline."
+                f"write_baseline)")
+    if base is None:
+        return f"the baseline value of {name} in {where} is undefined"
+    if not _defined(metric.value):
+        return f"{name} is undefined now (n = {metric.n}); the baseline has {_fmt(base)}"
+    return None
+
+
 def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name: str,
                      tolerance: float = 0.0, *, worst: int = DEFAULT_WORST,
                      source: str | Path | None = None) -> Outcome:
@@ -329,26 +364,15 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
         from halluscope.gates.baseline import load_baseline
         where = str(source or baseline)
         baseline = load_baseline(baseline)
-    entries = baseline.get("metrics", baseline) if isinstance(baseline, Mapping) else {}
-    entry = entries.get(name) if isinstance(entries, Mapping) else None
-    if isinstance(entry, (int, float)) and not isinstance(entry, bool):
-        entry = {"value": float(entry)}
+    entry = _baseline_entry(baseline, name)
     metric = result.get(name)
     either_way = not getattr(metric, "direction", True)
     direction = "either" if either_way else "above" if metric.higher_is_better else "below"
     op = "within" if either_way else ">=" if metric.higher_is_better else "<="
     base = _num(entry.get("value")) if isinstance(entry, Mapping) else None
+    problem = _why_unchecked(name, metric, entry, base, where)
     limit = None
-    problem = None
-    if entry is None:
-        problem = (f"no baseline value for {name} in {where}; record one with "
-                   f"`pytest --halluscope-update-baseline` (or halluscope.gates.baseline."
-                   f"write_baseline)")
-    elif base is None:
-        problem = f"the baseline value of {name} in {where} is undefined"
-    elif not _defined(metric.value):
-        problem = f"{name} is undefined now (n = {metric.n}); the baseline has {_fmt(base)}"
-    else:
+    if problem is None:
         limit = base - tolerance if metric.higher_is_better else base + tolerance
     value = _num(metric.value)
     if either_way and limit is not None:
@@ -371,13 +395,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
                     f"{named}({moved} by {_fmt(abs(value - base))}, tolerance {tolerance:g})")
         lines = [head, *_detail_lines(name, metric)]
         if isinstance(entry, Mapping) and base is not None:
-            old = f"  baseline   {_fmt(base)}"
-            if entry.get("ci"):
-                lo, hi = entry["ci"]
-                old += f"   CI [{_fmt(lo)}, {_fmt(hi)}]"
-            if entry.get("n") is not None:
-                old += f"   n = {entry['n']}"
-            lines.append(old + (f"   ({where})" if where != "the baseline" else ""))
+            lines.append(_baseline_line(entry, base, where))
         if limit is not None:
             sign = "±" if either_way else "-" if metric.higher_is_better else "+"
             lines.append(f"  compared   value {_fmt(value)} {op} {shown} required "

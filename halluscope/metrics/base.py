@@ -267,9 +267,8 @@ class Metric(ABC):
 
     @classmethod
     def statistics_for(cls, info: Mapping[str, Any]) -> dict[str, Statistic] | None:
-        """The statistics a run of this metric computed, from its run-sheet ``info``
-        (:func:`halluscope.comparison.compare` recomputes them from the items); ``None`` when
-        ``info`` does not say. The class's own by default."""
+        """The statistics a run with run-sheet ``info`` computed (``compare`` recomputes them
+        from the items); ``None`` when ``info`` does not say. The class's own by default."""
         return cls.statistics
 
     # -- to implement -------------------------------------------------------------------------
@@ -505,74 +504,13 @@ def available_metrics() -> dict[str, Any]:
     return {ep.name: ep for ep in metadata.entry_points(group="halluscope.metrics")}
 
 
-_FILES: dict[str, Any] = {}
-
-
-def _exec_file(path: Path, ref: str) -> Any:
-    """Run a metric's Python file as a module of its own."""
-    import importlib.util
-    import sys
-    module_name = "halluscope_user_metric_" + "".join(
-        c if c.isalnum() else "_" for c in path.stem)
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ConfigError(f"metric {ref!r}: cannot load {path} as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module   # dataclasses and pickling look the module up
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(module_name, None)
-        raise
-    return module
-
-
-def _load_reference(ref: str) -> type[Metric]:
-    """The class ``Class`` of ``module:Class`` or ``path/to/file.py:Class``."""
-    import importlib
-    target, _, attr = ref.rpartition(":")
-    if _is_path(target):
-        path = Path(target)
-        if not path.is_file():
-            raise ConfigError(f"metric {ref!r}: expected a Python file at {path}, found none")
-        module = _FILES.get(str(path.resolve()))
-        if module is None:              # a file is run once per process, like an import
-            module = _FILES[str(path.resolve())] = _exec_file(path, ref)
-    else:
-        try:
-            module = importlib.import_module(target)
-        except ModuleNotFoundError as exc:
-            if exc.name and not target.startswith(exc.name):
-                raise                   # the module exists; something it imports does not
-            raise ConfigError(f"metric {ref!r}: expected an importable module {target!r}, "
-                              f"got {exc}") from None
-    cls = getattr(module, attr, None)
-    if not (isinstance(cls, type) and issubclass(cls, Metric)):
-        raise ConfigError(f"metric {ref!r}: expected a Metric subclass named {attr!r} in "
-                          f"{target}, got {type(cls).__name__ if cls is not None else 'nothing'}")
-    remember(cls)
-    return cls
-
-
-def _is_path(target: str) -> bool:
-    return target.endswith(".py") or "/" in target or "\\" in target
-
-
-def portable_reference(name: str) -> str:
-    """``name`` as another process finds it whatever its working folder: a
-    ``path/to/file.py:Class`` reference with the path made absolute; anything else unchanged."""
-    target, sep, attr = name.rpartition(":")
-    if sep and _is_path(target):
-        return f"{Path(target).resolve()}:{attr}"
-    return name
-
-
 def metric_class(name: str) -> type[Metric]:
     """The metric class registered as ``name``, or the class a reference ``module:Class`` /
     ``path/to/file.py:Class`` names (a metric that is not installed). An unknown name is a
     :class:`~halluscope.errors.UnknownNameError` naming the registered ones."""
     if ":" in name:
-        return _load_reference(name)
+        from halluscope.metrics.references import load_reference
+        return load_reference(name)
     eps = available_metrics()
     if name in eps:
         return eps[name].load()

@@ -48,7 +48,8 @@ import numpy as np
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.repeats import Repeats
-from halluscope.metrics.stats import MetricResult, Statistic, one_blas_thread
+from halluscope.metrics.stats import (MetricResult, Statistic, one_blas_thread,
+                                      percentile_interval)
 from halluscope.records import Record
 
 VARIANTS = ("original", "vlmevalkit", "refined")
@@ -195,15 +196,12 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float
     for name, col in (("aacc", 0), ("facc", 2), ("qacc", 4)):
         den = counts[:, col + 1].sum()
         value = counts[:, col].sum() / den if den else float("nan")
-        ci = None
+        ci = note = None
         if reps is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
-                r = reps[:, col] / reps[:, col + 1]
-            r = r[~np.isnan(r)]
-            if r.size:
-                a = (1 - confidence) / 2
-                ci = tuple(float(x) for x in np.quantile(r, [a, 1 - a]))
-        out[name] = MetricResult(name, float(value), int(den), True, ci, confidence if ci else None)
+                ci, note = percentile_interval(reps[:, col] / reps[:, col + 1], confidence)
+        out[name] = MetricResult(name, float(value), int(den), True, ci, confidence if ci else None,
+                                 ci_note=note)
     n_unv = sum(u.correct is None for u in units)
     out["unverifiable"] = MetricResult("unverifiable", n_unv, len(units), False)
     return out

@@ -279,16 +279,33 @@ class SumState:
         elif self.n_boot and clusters is not None and clusters < min_units:
             note = f"no interval: {clusters} clusters resampled, fewer than {min_units}"
         elif self.n_boot and self.n:
-            reps = np.asarray(stat.fn({c: self.boot[:, i] for i, c in enumerate(self.columns)}),
-                              dtype=float)
-            reps = reps[~np.isnan(reps)]
-            if reps.size:
-                alpha = (1.0 - confidence) / 2.0
-                lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
-                ci = (float(lo), float(hi))
+            ci, note = percentile_interval(
+                stat.fn({c: self.boot[:, i] for i, c in enumerate(self.columns)}), confidence)
         return MetricResult(name, float(point), n, stat.higher_is_better, ci,
                             confidence if ci else None, bounds=stat.bounds, ci_note=note,
                             clusters=clusters, direction=stat.direction)
+
+
+def min_replicates(confidence: float) -> int:
+    """The fewest bootstrap replicates a percentile interval at ``confidence`` is read from:
+    each tail must hold at least one replicate (40 for 95%, 200 for 99%). With fewer, the
+    "interval" is a replicate or two that need not even hold the point estimate."""
+    return max(2, math.ceil(2.0 / max(1.0 - confidence, 1e-9) - 1e-9))
+
+
+def percentile_interval(reps: np.ndarray, confidence: float
+                        ) -> tuple[tuple[float, float] | None, str | None]:
+    """``(interval, note)`` from bootstrap replicates (undefined ones dropped): no interval,
+    with the reason, when too few are defined (:func:`min_replicates`)."""
+    reps = np.asarray(reps, dtype=float)
+    reps = reps[~np.isnan(reps)]
+    need = min_replicates(confidence)
+    if reps.size < need:
+        return None, (f"no interval: {reps.size} defined bootstrap replicates, fewer than the "
+                      f"{need} a {confidence:.0%} interval needs")
+    alpha = (1.0 - confidence) / 2.0
+    lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
+    return (float(lo), float(hi)), None
 
 
 GROUP_COLUMNS = 1024

@@ -17,6 +17,14 @@ report, log lines, exception messages, the console -- passes what it writes thro
 
 "token" counts only as a word of its own (``hf_token``, ``access-token``), never inside
 ``max_tokens`` or ``tokenizer``.
+
+**The audited text is never rewritten by pattern.** A model's answer and the prompt it was
+given (:data:`AUDITED_TEXT` keys) lose only known secret values quoted verbatim; the patterns
+(URLs, ``Basic ...``, ``code=``) are for messages, headers and settings, where they cut text the
+model read off an image ("code=SUMMER2024") otherwise. A known secret is a credential-like
+value (:func:`credential_like`): eight characters or more with a digit or a symbol, or twenty or
+more; a placeholder key such as ``none`` or ``ollama``, or ``BUILD_TOKEN=please``, is no
+secret, so that "there is none" stays as the model wrote it.
 """
 
 from __future__ import annotations
@@ -30,7 +38,11 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 REDACTED = "<redacted>"
-MIN_SECRET_LEN = 4
+MIN_SECRET_LEN = 8
+#: Keys whose strings are model text under audit (answers, prompts): only known secret values
+#: quoted verbatim are replaced in them, never a pattern.
+AUDITED_TEXT = frozenset({"response", "prompt", "text", "caption", "question", "answer",
+                          "prediction", "model_answer", "model_prediction", "content"})
 
 # a key (mapping key, header name, query parameter) whose value is a credential
 SECRET_KEY = re.compile(
@@ -60,14 +72,22 @@ def is_secret_key(name: Any) -> bool:
     return isinstance(name, str) and bool(SECRET_KEY.search(name))
 
 
+def credential_like(value: Any) -> bool:
+    """Whether ``value`` can be a credential worth cutting out of free text: 8 characters or
+    more with a digit or a symbol, or 20 or more (placeholders such as ``none``, ``dummy``,
+    ``ollama`` or ``EMPTY`` and plain words are not)."""
+    if not isinstance(value, str) or len(value) < MIN_SECRET_LEN or value in (REDACTED,):
+        return False
+    return len(value) >= 20 or any(not c.isalpha() for c in value)
+
+
 def register_secret(*values: Any) -> None:
     """Remember secret values so that :func:`redact_text` removes them wherever they appear
     (log records of every logger included, see :func:`install_record_redaction`)."""
     install_record_redaction()
     with _lock:
         for value in values:
-            if isinstance(value, str) and len(value) >= MIN_SECRET_LEN and value not in (
-                    "EMPTY", REDACTED):
+            if credential_like(value):
                 _known.add(value)
                 if quote(value, safe="") != value:
                     _known.add(quote(value, safe=""))
@@ -75,8 +95,7 @@ def register_secret(*values: Any) -> None:
 
 def known_secrets() -> list[str]:
     """Registered secrets and secret environment values, longest first."""
-    env = [v for k, v in os.environ.items() if SECRET_ENV.search(k) and len(v) >= MIN_SECRET_LEN
-           and v != "EMPTY"]
+    env = [v for k, v in os.environ.items() if SECRET_ENV.search(k) and credential_like(v)]
     with _lock:
         values = set(_known) | set(env)
     return sorted(values, key=len, reverse=True)
@@ -137,20 +156,22 @@ def endpoint_url(url: str | None, *, strip_slash: bool = True) -> str | None:
 
 
 def redact_text(text: Any, extra: Iterable[str] = (), *,
-                secrets: list[str] | None = None) -> Any:
+                secrets: list[str] | None = None, patterns: bool = True) -> Any:
     """``text`` with known secrets, URL credentials and auth header values redacted.
 
     ``secrets`` (default :func:`known_secrets`) lets a caller that redacts many strings look
-    the secrets up once."""
+    the secrets up once; ``patterns=False`` replaces known secret values only (model text)."""
     if not isinstance(text, str) or not text:
         return text
     values = secrets if secrets is not None else known_secrets()
     if extra:
-        values = sorted({s for s in extra if s and len(s) >= MIN_SECRET_LEN}, key=len,
+        values = sorted({s for s in extra if credential_like(s)}, key=len,
                         reverse=True) + list(values)
     for secret in values:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    if not patterns:
+        return text
     if "://" in text:
         text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)) or "", text)
     lower = text.lower()
@@ -161,18 +182,22 @@ def redact_text(text: Any, extra: Iterable[str] = (), *,
     return text
 
 
-def redact_mapping(value: Any, *, secrets: list[str] | None = None) -> Any:
-    """A copy of ``value`` (dicts, lists, strings) with credentials redacted (recursively)."""
+def redact_mapping(value: Any, *, secrets: list[str] | None = None,
+                   patterns: bool = True) -> Any:
+    """A copy of ``value`` (dicts, lists, strings) with credentials redacted (recursively);
+    strings under :data:`AUDITED_TEXT` keys lose known secret values only."""
     if secrets is None:
         secrets = known_secrets()
     if isinstance(value, Mapping):
         return {k: (REDACTED if is_secret_key(k) and value[k] not in (None, "", {}, [])
                     and not isinstance(value[k], (bool, int, float))
-                    else redact_mapping(value[k], secrets=secrets)) for k in value}
+                    else redact_mapping(value[k], secrets=secrets,
+                                        patterns=patterns and k not in AUDITED_TEXT))
+                for k in value}
     if isinstance(value, (list, tuple)):
-        return [redact_mapping(v, secrets=secrets) for v in value]
+        return [redact_mapping(v, secrets=secrets, patterns=patterns) for v in value]
     if isinstance(value, str):
-        return redact_text(value, secrets=secrets)
+        return redact_text(value, secrets=secrets, patterns=patterns)
     return value
 
 

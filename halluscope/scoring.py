@@ -145,7 +145,7 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
         # whichever path or engine scored the file
         line = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
         if secrets and any(secret in line for secret in secrets):
-            line = redact_text(line, secrets=secrets)
+            line = redact_text(line, secrets=secrets, patterns=False)   # the model's text
         sink.write(line + "\n")
         if on_progress is not None:
             on_progress(Progress(tally.items, total, len(tally.problems)))

@@ -256,3 +256,35 @@ def test_no_secret_reaches_any_file_log_or_console(app, runner, tmp_path, monkey
             assert marker not in text, f"{channel} secret on the console"
     errors = [r["error"] for r in _lines(out) if "error" in r]
     assert len(errors) == 2 and all("<redacted>" in e for e in errors)
+
+
+def test_answers_and_prompts_are_never_rewritten_by_redaction(app, runner, tmp_path,
+                                                              monkeypatch):
+    """A placeholder key ('none', as local servers take) was a 'secret': "No, there is none."
+    was written and cached as "No, there is <redacted>.", and patterns cut text the model read
+    off an image ("code=SUMMER2024", "Basic Training101"). A real key the model quotes is still
+    cut."""
+    monkeypatch.setenv("VLLM_API_KEY", "none")
+    monkeypatch.setenv("BUILD_TOKEN", "please")
+    real = "sk-real-key-0123456789abcdef"
+    replies = [("dog", "No, there is none."),
+               ("sign", "It says: visit shop.example?code=SUMMER2024 and use Basic Training101"),
+               ("key", f"Your key is {real}.")]
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps({"id": k, "prompt": f"Read the {k}, please. Answer "
+                                                             f"none if none."}) + "\n"
+                               for k, _ in replies))
+    from fake_openai_server import scripted_responder
+    from halluscope.redact import register_secret
+    register_secret(real)
+    out = tmp_path / "out.jsonl"
+    with FakeServer(responder=scripted_responder(replies)) as server:
+        for _ in range(2):                   # then from the cache
+            res = _query(runner, app, prompts, out, server.url, "--cache",
+                         str(tmp_path / "cache"), "--restart")
+            assert res.exit_code == EXIT_OK, res.output
+            got = {r["id"]: r for r in _lines(out)}
+            assert got["dog"]["response"] == "No, there is none."
+            assert got["dog"]["prompt"] == "Read the dog, please. Answer none if none."
+            assert got["sign"]["response"] == replies[1][1]
+            assert got["key"]["response"] == "Your key is <redacted>."

@@ -288,3 +288,73 @@ def test_answers_and_prompts_are_never_rewritten_by_redaction(app, runner, tmp_p
             assert got["dog"]["prompt"] == "Read the dog, please. Answer none if none."
             assert got["sign"]["response"] == replies[1][1]
             assert got["key"]["response"] == "Your key is <redacted>."
+
+
+def test_a_line_without_an_answer_is_not_taken_for_answered(app, runner, prompts, tmp_path):
+    """read_done counted every line with an id as done: a prompts file given as --out (or a
+    line with a null response) was 'already done', exit 0, the prompts never asked."""
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id": "p0", "prompt": "Is there a dog 0?", "response": "No."}\n'
+                   '{"id": "p1", "prompt": "Is there a dog 1?", "response": null}\n')
+    with FakeServer() as server:
+        res = _query(runner, app, prompts, out, server.url, "--no-cache")
+        assert res.exit_code == EXIT_USAGE and "with neither" in res.output, res.output
+        assert len(server.requests) == 0
+        assert "null" in out.read_text()                     # left as it is
+        res = _query(runner, app, prompts, prompts, server.url, "--no-cache", "--restart")
+        assert res.exit_code == EXIT_USAGE and "prompts file" in res.output
+        assert len(_lines(prompts)) == 6                      # --restart did not empty it
+        res = _query(runner, app, prompts, tmp_path / "o.jsonl.gz", server.url, "--no-cache")
+        assert res.exit_code == EXIT_USAGE and "plain JSON-lines" in res.output
+        res = _query(runner, app, prompts, prompts / "sub" / "o.jsonl", server.url)
+        assert res.exit_code == EXIT_USAGE and "cannot create its folder" in res.output
+
+
+def test_resume_appends_after_a_last_line_without_its_newline(app, runner, prompts, tmp_path):
+    out = tmp_path / "out.jsonl"
+    with FakeServer() as server:
+        assert _query(runner, app, prompts, out, server.url, "--no-cache").exit_code == EXIT_OK
+        lines = out.read_text().splitlines()
+        out.write_text("\n".join(lines[:3]))                  # cut after line 3's text
+        assert _query(runner, app, prompts, out, server.url, "--no-cache").exit_code == EXIT_OK
+    assert sorted(r["id"] for r in _lines(out)) == [f"p{i}" for i in range(6)]
+
+
+def test_a_killed_run_leaves_a_run_sheet_that_refuses_other_settings(app, runner, prompts,
+                                                                      tmp_path):
+    """The resume check read only the run sheet a run writes when it ends: after a kill,
+    resuming with another temperature, system prompt or samples mixed two runs in one file."""
+    from halluscope.adapters.outlock import answers_of, prepare_output, unlock_output
+    from halluscope.adapters.registry import get_model
+    from halluscope.adapters.types import Decoding
+    out = tmp_path / "out.jsonl"
+    with FakeServer() as server:
+        api = get_model("vllm/qwen-tiny", base_url=server.url)
+        lock, _ = prepare_output(out, resume=True, retry_failed=True,
+                                 answers=answers_of(api, Decoding(), None))
+        out.write_text('{"id": "p0", "prompt": "Is there a dog 0?", "response": "No."}\n')
+        unlock_output(lock)                # killed here: no run sheet of its own was written
+        sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+        assert "did not finish" in sheet["aborted"]
+        for extra in (["-t", "0.7"], ["--system", "Always lie."], ["-n", "2"],
+                      ["--detail", "low"]):
+            res = _query(runner, app, prompts, out, server.url, "--no-cache", *extra)
+            assert res.exit_code == EXIT_USAGE and "holds answers of another run" in res.output
+        assert len(server.requests) == 0
+        res = _query(runner, app, prompts, out, server.url, "--no-cache")   # the same: goes on
+        assert res.exit_code == EXIT_OK, res.output
+        assert len(server.requests) == 5 and len(_lines(out)) == 6
+
+
+def test_the_output_lock_holds_through_a_symbolic_link(tmp_path):
+    from halluscope.adapters.outlock import OutputLocked, prepare_output, unlock_output
+    real = tmp_path / "out.jsonl"
+    (tmp_path / "link").mkdir()
+    real.write_text("")
+    (tmp_path / "link" / "out.jsonl").symlink_to(real)
+    lock, _ = prepare_output(real, resume=True, retry_failed=True)
+    try:
+        with pytest.raises(OutputLocked):
+            prepare_output(tmp_path / "link" / "out.jsonl", resume=True, retry_failed=True)
+    finally:
+        unlock_output(lock)

@@ -68,6 +68,7 @@ def read_done(out: Path, *, retry_failed: bool = True) -> set[str]:
     keep: list[str] = []
     done: set[str] = set()
     dropped = 0
+    last_open = False   # the last line lacks its newline (appending would glue two answers)
     cut = None          # a line that is not JSON: only the last one may be (a write cut short)
     with open(out, encoding="utf-8", errors="replace") as fh:
         for lineno, text in enumerate(fh, 1):
@@ -88,8 +89,19 @@ def read_done(out: Path, *, retry_failed: bool = True) -> set[str]:
             if rid is None or str(rid) in done or (retry_failed and "error" in obj):
                 dropped += 1
                 continue
+            if not isinstance(obj.get("response"), str) and "error" not in obj:
+                # query writes an answer or an error on every line: a line with neither is a
+                # prompt (the prompts file given as --out?) and was taken for answered
+                raise InputError(f"{out}:{lineno}: expected a line of halluscope query output "
+                                 f"(with 'response' or 'error'), got one with neither (id "
+                                 f"{str(rid)!r:.60}); the file is left as it is (is it the "
+                                 f"prompts file? write to another --out)")
             done.add(str(rid))
             keep.append(text if text.endswith("\n") else text + "\n")
+            last_open = not text.endswith("\n")
+    if keep and not dropped and last_open:
+        with open(out, "a", encoding="utf-8") as fh:     # the next answer on a line of its own
+            fh.write("\n")
     if dropped:
         tmp = out.with_name(out.name + ".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -99,16 +111,43 @@ def read_done(out: Path, *, retry_failed: bool = True) -> set[str]:
     return done
 
 
-def answers_of(api: Any, decoding: Any, system: str | None) -> dict[str, Any]:
+def answers_of(api: Any, decoding: Any, system: str | None, *, samples: int = 1,
+               detail: str | None = None) -> dict[str, Any]:
     """What makes two runs' answers the same kind, as their run sheets record it."""
     return redact_mapping({"model": api.describe(), "decoding": decoding.to_dict(),
-                           "system_prompt": system})
+                           "system_prompt": system, "samples": samples, "detail": detail})
+
+
+def _sheet_path(out_path: Path) -> Path:
+    return out_path.with_name(out_path.name + ".runsheet.json")
+
+
+def _write_started(out_path: Path, answers: dict[str, Any]) -> None:
+    """A run sheet saying what this run's answers are, written before the first answer: a
+    run killed before its own run sheet leaves this one, so that a resume with other settings
+    is still refused, and the file does not look like a finished run."""
+    sheet = {"halluscope_runsheet": 1, "kind": "query", **answers,
+             "aborted": "the run did not finish (killed before it wrote its run sheet)"}
+    _sheet_path(out_path).write_text(json.dumps(sheet, indent=2, ensure_ascii=False) + "\n",
+                                     encoding="utf-8")
+
+
+def _check_target(out_path: Path, prompts: Any) -> None:
+    """A usage error for an output path query cannot write: the prompts file itself (it would
+    be emptied, or taken for answers), a compressed name (query writes plain lines)."""
+    if isinstance(prompts, (str, Path)) and Path(prompts).exists() and out_path.exists() \
+            and Path(prompts).resolve() == out_path.resolve():
+        raise InputError(f"--out {out_path}: expected a file other than the prompts file "
+                         f"{prompts}; writing answers there would replace the prompts")
+    if out_path.suffix.lower() in (".gz", ".bz2", ".xz", ".zst", ".zip"):
+        raise InputError(f"--out {out_path}: expected a plain JSON-lines file (.jsonl): query "
+                         f"writes one answer per line as it goes; compress it afterwards")
 
 
 def _check_same_answers(out_path: Path, wanted: dict[str, Any]) -> None:
     """Resuming into a file another model (decoding, system prompt) answered would mix two
     runs' answers in one file under this run's run sheet: a usage error."""
-    sheet_path = out_path.with_name(out_path.name + ".runsheet.json")
+    sheet_path = _sheet_path(out_path)
     if not (out_path.is_file() and out_path.stat().st_size and sheet_path.is_file()):
         return
     try:
@@ -123,26 +162,40 @@ def _check_same_answers(out_path: Path, wanted: dict[str, Any]) -> None:
                           f"to another --out")
 
 
+def _make_parent(out_path: Path) -> None:
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out_path}: cannot create its folder {out_path.parent} "
+                         f"({exc.strerror or exc})") from None
+
+
 def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
-                    answers: dict[str, Any] | None = None):
+                   answers: dict[str, Any] | None = None, prompts: Any = None):
     """Lock ``out_path`` and read what it already answers (or start it afresh): the lock and
     the ids done (``answers``: what this run's answers are, checked against the file's run
-    sheet when resuming)."""
+    sheet when resuming, and written to a first run sheet). The lock is taken on the resolved
+    path, so a symbolic link to the file is the same file."""
     if out_path is None:
         return None, set()
     if out_path.is_dir():
         raise InputError(f"--out {out_path}: expected the path of a JSON-lines file to write, "
                          f"got a folder")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = lock_output(out_path)
+    _check_target(out_path, prompts)
+    _make_parent(out_path)
+    lock = lock_output(out_path.resolve())
     try:
         if resume:
             if answers is not None:
                 _check_same_answers(out_path, answers)
-            return lock, read_done(out_path, retry_failed=retry_failed)
-        if out_path.exists():
-            out_path.unlink()
-        return lock, set()
+            done = read_done(out_path, retry_failed=retry_failed)
+        else:
+            if out_path.exists():
+                out_path.unlink()
+            done = set()
+        if answers is not None:
+            _write_started(out_path, answers)
+        return lock, done
     except BaseException:
         if lock is not None:
             unlock_output(lock)

@@ -255,7 +255,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     out_path = Path(out) if out is not None else None
     try:
         lock, done = prepare_output(out_path, resume=resume, retry_failed=retry_failed,
-                                    answers=answers_of(api, decoding, system))
+                                    answers=answers_of(api, decoding, system, samples=samples,
+                                                       detail=detail), prompts=prompts)
     except BaseException:
         await _close(client, store if owned else None, None)
         raise
@@ -270,7 +271,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         elapsed = time.perf_counter() - t0
         sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
-                          system=system, allow_urls=allow_urls, offline=offline)
+                          system=system, allow_urls=allow_urls, offline=offline, detail=detail)
         sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
         sheet = redact_mapping(sheet)
         if out_path is not None:
@@ -446,7 +447,7 @@ def _group_dict(g: FailureGroup) -> dict[str, Any]:
 
 def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,
               started, elapsed, aborted, argv, *, system, allow_urls,
-              offline=False) -> dict[str, Any]:
+              offline=False, detail=None) -> dict[str, Any]:
     from halluscope.runsheet import environment, file_entry, redact
     files = []
     if isinstance(prompts, (str, Path)):
@@ -466,6 +467,7 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "model": redact(api.describe()),
         "decoding": decoding.to_dict(),
         "samples": samples,
+        "detail": detail,
         "system_prompt": system,
         "allow_urls": allow_urls,
         "offline": offline,

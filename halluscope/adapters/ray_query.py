@@ -436,7 +436,8 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
 
     stats = WorkerStats(cache_base, offline)
     lock, done = prepare_output(out_path, resume=resume, retry_failed=retry_failed,
-                                answers=answers_of(api, decoding, system))
+                                answers=answers_of(api, decoding, system, samples=samples,
+                                                   detail=detail), prompts=prompts)
     run = _QueryRun(stats, api.model, samples, done, out_path, collect, progress,
                     head=(), detail=detail, decoding=decoding, window=0)
     pool = None
@@ -459,7 +460,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
         elapsed = time.perf_counter() - t0
         sheet = _runsheet(api, stats, _CacheView(stats), prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
-                          system=system, allow_urls=allow_urls, offline=offline)
+                          system=system, allow_urls=allow_urls, offline=offline, detail=detail)
         sheet = _write_sheet(sheet, run, pool, out_path, address=address,
                              gpus_per_worker=gpus_per_worker, batch_size=batch_size)
         if lock is not None:

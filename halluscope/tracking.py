@@ -77,10 +77,12 @@ def _log_mlflow(result, out: Path, report: Path | None, name: str | None) -> str
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         mlflow.set_tracking_uri((out / "mlruns").resolve().as_uri())
     mlflow.set_experiment("halluscope")
+    from halluscope.redact import redact_mapping
+    sheet = redact_mapping(result.runsheet)
     with mlflow.start_run(run_name=name) as run:
-        params = _flat_params(result.runsheet.get("config", {}), "config.")
+        params = _flat_params(sheet.get("config", {}), "config.")
         mlflow.log_params(dict(list(params.items())[:100]))
-        mlflow.log_dict(result.runsheet, "runsheet.json")
+        mlflow.log_dict(sheet, "runsheet.json")
         mlflow.log_metrics(flat_metrics(result))
         if report is not None:
             mlflow.log_artifact(str(report))
@@ -93,10 +95,16 @@ def _log_wandb(result, out: Path, report: Path | None, name: str | None,
         import wandb
     except ImportError as exc:
         raise MissingExtraError("--log wandb", "wandb", "wandb") from exc
+    from halluscope.redact import redact_mapping
     mode = os.environ.get("WANDB_MODE", "offline")
+    # W&B records the raw command line (and the code, the git state) by itself: an
+    # --option judge_base_url=http://user:PASSWORD@... reached its files. The run sheet it
+    # gets as config is the redacted one, and it records nothing else about the process.
+    settings = wandb.Settings(x_disable_meta=True, disable_code=True, save_code=False,
+                              disable_git=True)
     run = wandb.init(project=project or "halluscope", name=name, mode=mode,
-                     dir=os.environ.get("WANDB_DIR", str(out)), config=result.runsheet,
-                     reinit=True)
+                     dir=os.environ.get("WANDB_DIR", str(out)),
+                     config=redact_mapping(result.runsheet), reinit=True, settings=settings)
     try:
         metrics = flat_metrics(result)
         run.log(metrics)

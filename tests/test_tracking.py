@@ -1,6 +1,7 @@
 """Logging audits to MLflow and Weights & Biases, offline into tmp folders."""
 
 import json
+import sys
 import time
 
 import pytest
@@ -54,6 +55,10 @@ def test_wandb_offline(run, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
     monkeypatch.setenv("WANDB_SILENT", "true")
+    # W&B recorded the raw command line itself: a password in an --option URL reached its files
+    secret_arg = "judge_base_url=http://u:JPASS7777@127.0.0.1:9/v1?token=JTOK8888"
+    monkeypatch.setattr(sys, "argv", ["halluscope", "audit", "--option", secret_arg])
+    result.runsheet["command"] = list(sys.argv)
     ids = log_run(result, out, ["wandb"], name="unit")
     runs = list((tmp_path / "wb" / "wandb").glob(f"offline-run-*-{ids['wandb']}"))
     assert len(runs) == 1
@@ -73,6 +78,10 @@ def test_wandb_offline(run, tmp_path, monkeypatch):
                 "pope.accuracy.n", "model_m-a/pope.f1", "pope_parser", "report.html"):
         assert key.encode() in data, key
     assert json.dumps(result.get("pope.accuracy").ci[0]).encode() in data
+    for path in (tmp_path / "wb").rglob("*"):
+        if path.is_file():
+            blob = path.read_bytes()
+            assert b"JPASS7777" not in blob and b"JTOK8888" not in blob, path
 
 
 def test_unknown_tracker(run, tmp_path):

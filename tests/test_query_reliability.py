@@ -358,3 +358,31 @@ def test_the_output_lock_holds_through_a_symbolic_link(tmp_path):
             prepare_output(tmp_path / "link" / "out.jsonl", resume=True, retry_failed=True)
     finally:
         unlock_output(lock)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--base-url", "http://127.0.0.1:99999/v1"], "expected the server as an http(s) URL"),
+    (["--base-url", "http://[::1/v1"], "expected the server as an http(s) URL"),
+    (["--base-url", "http://127.0.0.1:9/v1", "--timeout", "0"], "expected --timeout"),
+    (["--base-url", "http://127.0.0.1:9/v1", "--timeout", "nan"], "expected --timeout"),
+    (["--base-url", "http://127.0.0.1:9/v1", "-t", "inf"], "expected temperature"),
+    (["--base-url", "http://127.0.0.1:9/v1", "--top-p", "nan"], "expected top_p in (0, 1]"),
+])
+def test_settings_no_request_can_use_are_usage_errors(app, runner, prompts, tmp_path, args,
+                                                      message):
+    """A bad port was an internal error (exit 3) at the first request; a zero timeout or an
+    infinite temperature was sent, retried six times and blamed on the server."""
+    res = runner.invoke(app, ["query", str(prompts), "-m", "vllm/qwen-tiny", "-o",
+                              str(tmp_path / "o.jsonl"), "-q", *args], env={"COLUMNS": "300"})
+    assert res.exit_code == EXIT_USAGE and message in res.output, res.output
+
+
+def test_a_folder_that_is_no_model_is_a_usage_error(app, runner, prompts, tmp_path):
+    pytest.importorskip("transformers")
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{not json")
+    res = runner.invoke(app, ["query", str(prompts), "-m", f"hf/{folder}", "-o",
+                              str(tmp_path / "o.jsonl"), "-q"], env={"COLUMNS": "300"})
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "expected a transformers image-text model folder" in res.output

@@ -158,14 +158,22 @@ class HFLocalModel:
             torch, transformers = _import_torch_transformers()
             device, dtype = self._choose(torch)
             log.info("loading %s (%s) on %s as %s", self.model, self._pin, device, dtype)
-            self._processor = transformers.AutoProcessor.from_pretrained(
-                str(self.folder), trust_remote_code=self.trust_remote_code,
-                **self.processor_kwargs)
             kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": self.trust_remote_code}
             if self.attn_implementation:
                 kwargs["attn_implementation"] = self.attn_implementation
-            model = transformers.AutoModelForImageTextToText.from_pretrained(str(self.folder),
-                                                                             **kwargs)
+            try:
+                self._processor = transformers.AutoProcessor.from_pretrained(
+                    str(self.folder), trust_remote_code=self.trust_remote_code,
+                    **self.processor_kwargs)
+                model = transformers.AutoModelForImageTextToText.from_pretrained(
+                    str(self.folder), **kwargs)
+            except (OSError, ValueError, KeyError) as exc:
+                # an empty folder, a config.json that is not JSON, a model type transformers
+                # does not know: the folder is not a model this adapter can load
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise ConfigError(f"{self.folder}: expected a transformers image-text model "
+                                  f"folder (config.json, weights, processor files), got one "
+                                  f"it cannot load: {type(exc).__name__}: {first:.300}") from None
             self._model = model.to(device).eval()
             self.device, self.dtype = device, str(dtype).replace("torch.", "")
 

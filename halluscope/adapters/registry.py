@@ -88,7 +88,28 @@ def server_and_options(base_url: str | None, options: dict[str, Any] | None
             raise ConfigError("two servers given: --base-url and option base_url differ; "
                               "give one")
         base_url = given
+    check_base_url(base_url)
     return base_url, options
+
+
+def check_base_url(url: Any) -> None:
+    """A usage error for a server address no request can reach (it was an internal error at
+    the first request: a port out of range, a host missing, another scheme)."""
+    if url is None:
+        return
+    from urllib.parse import urlsplit
+
+    from halluscope.redact import redact_url
+    shown = redact_url(str(url))
+    try:
+        parts = urlsplit(str(url))
+        parts.port                          # noqa: B018 - raises for a bad port
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"expected the server as an http(s) URL such as "
+                          f"http://127.0.0.1:8000/v1, got {shown!r}")
 
 
 def get_model(spec: str | Any, *, base_url: str | None = None, offline: bool | None = None,

@@ -23,6 +23,7 @@ Errors of one call (all derive from :class:`AdapterError`)::
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -206,8 +207,10 @@ class Decoding:
     stop: tuple[str, ...] = ()
 
     def __post_init__(self):
-        if self.temperature < 0:
-            raise ValueError(f"expected temperature >= 0, got {self.temperature}")
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise ValueError(f"expected temperature as a number >= 0, got {self.temperature}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:     # nan fails it too
+            raise ValueError(f"expected top_p in (0, 1], got {self.top_p}")
         if self.max_tokens < 1:
             raise ValueError(f"expected max_tokens >= 1, got {self.max_tokens}")
 

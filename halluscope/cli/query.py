@@ -11,6 +11,7 @@ Failures are summarised grouped by cause: count, error type, HTTP status and the
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -113,6 +114,8 @@ def query_command(
         err_console.print(f"[red]error:[/red] prompts file not found: {escape(str(prompts))}")
         raise typer.Exit(EXIT_USAGE)
     try:
+        if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"expected --timeout in seconds > 0, got {timeout}")
         decoding = Decoding(temperature=temperature, top_p=top_p, max_tokens=max_tokens,
                             seed=seed)
     except ValueError as exc:

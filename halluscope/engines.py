@@ -234,7 +234,7 @@ def _score_chunk(records: list[Record]) -> tuple[list[list[Outcome]], tuple]:
             seconds.append(time.perf_counter() - t0 + shared)
     ordered = sorted(seconds)
     return outcomes, (os.getpid(), sum(seconds), ordered[len(ordered) // 2], ordered[-1],
-                      time.process_time())
+                      time.process_time(), take_judge_stats(_WORKER_METRICS))
 
 
 def died_on(rec: Record, metrics: list[Metric]) -> list[Outcome]:
@@ -246,6 +246,32 @@ def died_on(rec: Record, metrics: list[Metric]) -> list[Outcome]:
     log.error("%s:%s: %s", rec.source.file, rec.source.line, err.message)
     return [("error", err) if m.applies_to(rec) else ("skip", m.skip_reason(rec))
             for m in metrics]
+
+
+def take_judge_stats(metrics: list[Metric]) -> list[tuple[int, Any]]:
+    """The judge counters (calls, failures, the model names the server reported) gathered
+    since the last call, per judge of ``metrics`` (by the index of the first metric holding
+    it), and reset: what a worker sends back so that the parent's run sheet counts every call
+    and sees a pin mismatch, not only its own."""
+    out, seen = [], set()
+    for i, metric in enumerate(metrics):
+        judge = getattr(metric, "judge", None)
+        stats = getattr(judge, "stats", None)
+        if stats is None or id(judge) in seen or not hasattr(stats, "merge"):
+            continue
+        seen.add(id(judge))
+        if stats.uses or stats.reported_models:
+            judge.stats = type(stats)()
+            out.append((i, stats))
+    return out
+
+
+def fold_judge_stats(metrics: list[Metric], taken: list[tuple[int, Any]]) -> None:
+    """Add what :func:`take_judge_stats` took elsewhere to the judges of ``metrics``."""
+    for i, stats in taken:
+        judge = getattr(metrics[i], "judge", None) if i < len(metrics) else None
+        if judge is not None and hasattr(getattr(judge, "stats", None), "merge"):
+            judge.stats.merge(stats)
 
 
 def chunked(stream: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -275,7 +301,7 @@ class ChunkSizer:
         self.workers: dict[int, list[float]] = {}
 
     def observe(self, n: int, info: tuple) -> None:
-        pid, busy, median, longest, cpu = info
+        pid, busy, median, longest, cpu = info[:5]
         tally = self.workers.setdefault(pid, [0, 0.0, 0.0, 0.0])
         tally[0] += n
         tally[1] += busy
@@ -293,7 +319,7 @@ class ChunkSizer:
 
 
 def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer | None = None,
-             rescue=None) -> Iterator[tuple[Any, list[Outcome] | None]]:
+             rescue=None, on_info=None) -> Iterator[tuple[Any, list[Outcome] | None]]:
     """Submit chunks of records to ``submit`` (returns something with ``.result()``: the
     outcomes, or with ``sizer`` the pair :func:`_score_chunk` returns), keep at most ``window``
     in flight, and yield ``(record, outcomes)`` in input order. When a chunk's worker died
@@ -316,6 +342,8 @@ def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer | Non
                 if sizer is not None:
                     results, info = results
                     sizer.observe(good, info)
+                    if on_info is not None:
+                        on_info(info)
         results = iter(results)
         for rec in chunk:
             yield rec, (next(results) if isinstance(rec, Record) else None)
@@ -497,6 +525,7 @@ class ProcessEngine:
                 with _ThreadLimit(self.threads):
                     _WORKER_METRICS = build_worker_metrics(*self.spec)
                     first = score_outcomes(item, _WORKER_METRICS)
+                    fold_judge_stats(self.covers, take_judge_stats(_WORKER_METRICS))
                 close_reopenable()
                 self.warm_seconds = time.perf_counter() - t0
                 self.method = self._fork_or_spawn(before, open_files())
@@ -507,7 +536,8 @@ class ProcessEngine:
             self._start(False)
         if self.pool is not None:
             yield from _ordered(it, self._submit, 2 * self.workers, self.sizer,
-                                rescue=self._rescue)
+                                rescue=self._rescue,
+                                on_info=lambda info: fold_judge_stats(self.covers, info[5]))
 
     def report(self) -> dict[str, Any]:
         """What the run sheet says about the pool: how it started its workers, and how many
@@ -538,7 +568,9 @@ class ProcessEngine:
         out = []
         for rec in records:
             try:
-                out.append(self._submit([rec]).result()[0][0])
+                outcomes, info = self._submit([rec]).result()
+                fold_judge_stats(self.covers, info[5])
+                out.append(outcomes[0])
             except BrokenProcessPool:
                 self._restart()
                 out.append(died_on(rec, self.covers))

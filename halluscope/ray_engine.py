@@ -32,7 +32,8 @@ from typing import Any
 
 from halluscope._ray import import_ray, start_ray  # noqa: F401 - also importable from here
 from halluscope.engines import (build_worker_metrics, chunked, claims_split_together,
-                                default_workers, score_outcomes)
+                                default_workers, fold_judge_stats, score_outcomes,
+                                take_judge_stats)
 from halluscope.errors import ConfigError
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
@@ -82,8 +83,11 @@ class RecordScorer:
         with claims_split_together([e for e in entries if isinstance(e, Record)], self.metrics):
             outs = [pickle.dumps(score_outcomes(e, self.metrics) if isinstance(e, Record)
                                  else None, protocol=_PICKLE) for e in entries]
+        # the judge calls of the batch travel with its first row, to be counted by the driver
+        judges = [pickle.dumps(take_judge_stats(self.metrics), protocol=_PICKLE)]
         return {"i": list(batch["i"]), "entry": list(batch["entry"]), "outcomes": outs,
-                "actor": [self.actor] * len(entries)}
+                "actor": [self.actor] * len(entries),
+                "judges": judges + [b""] * (len(entries) - 1)}
 
 
 class RayEngine:
@@ -197,6 +201,8 @@ class RayEngine:
             while nxt in early:
                 row = early.pop(nxt)
                 self.actors.add(row["actor"])
+                if row.get("judges"):
+                    fold_judge_stats(self.covers, pickle.loads(row["judges"]))
                 yield pickle.loads(row["entry"]), pickle.loads(row["outcomes"])
                 nxt += 1
         if nxt != n:

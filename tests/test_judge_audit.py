@@ -365,3 +365,30 @@ def test_query_and_audit_with_a_tiny_local_vlm(work, runner, tiny_model, tiny_sp
     rel = info["judge_reliability"]
     assert rel["calls"] == len(judged)
     assert rel["parse_failures"] == sum("could not be parsed" in c["reason"] for c in judged)
+
+
+@pytest.mark.parametrize("engine", [["--workers", "2"], ["--engine", "ray", "--workers", "2"]])
+def test_judge_calls_made_by_workers_are_counted_in_the_run_sheet(work, runner, engine):
+    """With workers or Ray, the judge ran in other processes and the parent's run sheet said
+    calls 0, reported_models {} and pin_mismatch false, though another model had answered."""
+    if "ray" in engine:
+        pytest.importorskip("ray")
+    rows = [{"id": f"c{i}", "image": "img/a.png", "caption": "A purple dog sits on a sofa."}
+            for i in range(8)]
+    answers = write_jsonl(work / "answers.jsonl", rows)
+    sheets = {}
+    with FakeServer(responder=scripted_responder(REPLIES), model_name="impostor") as server:
+        for name, extra in (("one", ["--workers", "1"]), ("many", engine)):
+            invoke(runner, audit_args([answers], work / name, server.url, work / f"cache-{name}",
+                                      "--annotations", str(work / "ann.json"), *extra))
+            sheets[name] = json.loads((work / name / "runsheet.json").read_text())
+    one, many = (sheets[k]["metrics"]["claims"] for k in ("one", "many"))
+    assert one["judge_reliability"]["calls"] > 0
+    # every count but 'cached': two workers may both ask what one process asked once, then read
+    drop = (lambda d: {k: v for k, v in d.items() if k != "cached"})
+    assert drop(many["judge_reliability"]) == drop(one["judge_reliability"])
+    assert many["judge"]["reported_models"] == one["judge"]["reported_models"] == {
+        "impostor": one["judge_reliability"]["calls"]}
+    assert many["judge"]["pin_mismatch"] is True
+    assert (work / "one" / "items.jsonl").read_bytes() == (work / "many" / "items.jsonl"
+                                                          ).read_bytes()

@@ -55,6 +55,15 @@ class JudgeStats:
     def use(self, name: str) -> UseStats:
         return self.uses.setdefault(name, UseStats())
 
+    def merge(self, other: "JudgeStats") -> None:
+        """Add another copy's counters (a worker process's, a Ray actor's judge)."""
+        for name, theirs in other.uses.items():
+            mine = self.use(name)
+            for f in ("calls", "cached", "call_failures", "parse_failures", "abstains",
+                      "pin_mismatches"):
+                setattr(mine, f, getattr(mine, f) + getattr(theirs, f))
+        self.reported_models.update(other.reported_models)
+
     def to_dict(self) -> dict[str, Any]:
         return {"uses": {k: v.to_dict() for k, v in sorted(self.uses.items())},
                 "reported_models": dict(self.reported_models)}

@@ -33,8 +33,8 @@ from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import AuditResult, begin_outputs, new_run_id
 from halluscope.runsheet import build_runsheet
-from halluscope.scoring import (Progress, StreamTally, empty_answers_note, score_columns,
-                                score_stream)
+from halluscope.scoring import (Progress, StreamTally, empty_answers_note, judge_failures_note,
+                                score_columns, score_stream)
 
 log = logging.getLogger(__name__)
 
@@ -491,7 +491,8 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
     log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
              runsheet["wall_time_s"])
-    for line in empty_answers_note(tally):
+    for line in empty_answers_note(tally) + judge_failures_note(
+            {n: s.info for n, s in summaries.items()}):
         log.warning("%s", line)
     return AuditResult(metrics=summaries, errors=tally.problems,
                        runsheet={"run_id": run_id, **runsheet}, items_path=items_path,

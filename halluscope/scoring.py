@@ -105,6 +105,27 @@ def empty_answers_note(tally: StreamTally) -> list[str]:
             for name, n in sorted(tally.empty.items()) if n]
 
 
+def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per metric whose judge failed calls or answered as another model than its
+    pin: the audit goes on (those answers or claims are read without the judge, or left
+    unverifiable), and this says so where the user looks, not only in the run sheet."""
+    lines = []
+    for name, info in sorted(infos.items()):
+        rel = info.get("judge_reliability") or {}
+        failed, calls = rel.get("call_failures") or 0, rel.get("calls") or 0
+        if failed:
+            lines.append(f"{name}: the judge failed {failed:,} of {calls:,} calls (the reason of "
+                         f"each is in items.jsonl, 'judge_error'); what it was asked about was "
+                         f"read without it or left unverifiable")
+        judge = info.get("judge") or {}
+        if judge.get("pin_mismatch"):
+            others = [m for m in judge.get("reported_models") or {} if m != judge.get("model")]
+            lines.append(f"{name}: the judge is pinned to {judge.get('model')!r} but the server "
+                         f"answered as {', '.join(map(repr, others))} (judge_fatal_mismatch="
+                         f"true stops such a run)")
+    return lines
+
+
 def _cause(err: RecordError) -> str:
     return f"field '{err.location.field}': {err.message}" if err.location.field else err.message
 

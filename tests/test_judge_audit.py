@@ -392,3 +392,19 @@ def test_judge_calls_made_by_workers_are_counted_in_the_run_sheet(work, runner, 
     assert many["judge"]["pin_mismatch"] is True
     assert (work / "one" / "items.jsonl").read_bytes() == (work / "many" / "items.jsonl"
                                                           ).read_bytes()
+
+
+def test_a_judge_that_fails_its_calls_is_said_not_only_recorded(work, caplog):
+    """Every judge call failed (an unreachable server) and the audit said nothing: the reasons
+    were only in items.jsonl and the run sheet."""
+    rows = [{"id": "q1", "task": "yes-no", "label": "yes", "prompt": "Is there a dog?",
+             "response": "I believe there might be one."},
+            {"id": "q2", "task": "yes-no", "label": "no", "prompt": "Is there a cat?",
+             "response": "No."}]
+    result = halluscope.audit(records=rows, metrics="pope", judge=str(SPEC), n_boot=0,
+                              pope_parser="strict", cache_dir=work / "cache",
+                              options={"judge_base_url": "http://127.0.0.1:9/v1"},
+                              out=work / "run", write_report=False)
+    rel = result.runsheet["metrics"]["pope"]["judge_reliability"]
+    assert rel["call_failures"] == rel["calls"] == 1
+    assert "pope: the judge failed 1 of 1 calls" in caplog.text

@@ -287,6 +287,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "timeout":
             time.sleep(fake.hang)
         text = fake.responder(prompt, body)
+        finish, thought = "stop", None
+        if isinstance(text, dict):          # {"text", "finish_reason", "thought"}: special
+            finish, thought, text = text.get("finish_reason", "stop"), text.get("thought"), \
+                text["text"]
         reported = "some-other-model" if fault == "wrong_model" else (fake.model_name or model)
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
         n_in, n_out = len(prompt.split()), len(text.split())
@@ -303,15 +307,18 @@ class _Handler(BaseHTTPRequestHandler):
                     "usage": {"input_tokens": n_in, "output_tokens": n_out}})
             if kind == "gemini":
                 return self._json(200, {
-                    "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
-                                    "finishReason": "STOP", "index": 0}],
+                    "candidates": [{"content": {"role": "model", "parts": (
+                        [{"text": thought, "thought": True}] if thought else []) + [
+                            {"text": text}]},
+                        "finishReason": "MAX_TOKENS" if finish == "length" else "STOP",
+                        "index": 0}],
                     "usageMetadata": {"promptTokenCount": n_in, "candidatesTokenCount": n_out,
                                       "totalTokenCount": n_in + n_out},
                     "modelVersion": reported})
             return self._json(200, {
                 "id": f"chatcmpl-{digest}", "object": "chat.completion",
                 "created": int(time.time()), "model": reported,
-                "choices": [{"index": 0, "finish_reason": "stop",
+                "choices": [{"index": 0, "finish_reason": finish,
                              "message": {"role": "assistant", "content": text}}],
                 "usage": {"prompt_tokens": n_in, "completion_tokens": n_out,
                           "total_tokens": n_in + n_out}})

@@ -164,3 +164,37 @@ def test_api_key_never_leaves_the_request(provider, tmp_path, monkeypatch, caplo
     assert len(caplog.records) > 12          # the SDKs' and our own debug logging was on
     for where, text in texts.items():
         assert key not in text, f"the API key leaked into the {where}"  # ...and nowhere else
+
+
+def test_a_gemini_thought_summary_is_no_part_of_the_answer(monkeypatch):
+    """A thinking model's thought part was glued onto its answer ("Let me think: maybeA dog.");
+    an answer stopped at the token limit says so."""
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    reply = {"text": "A dog.", "thought": "Let me think: maybe", "finish_reason": "length"}
+    with FakeServer(api_key=GEMINI_KEY, responder=lambda prompt, body: reply) as server:
+        resp = _ask(get_model("gemini/g", base_url=server.base),
+                    Request((Message.user("What is it?"),)))
+    assert resp.text == "A dog." and resp.finish_reason.lower() == "max_tokens"
+
+
+def test_filtered_and_truncated_openai_answers(tmp_path, monkeypatch):
+    """A content-filtered empty answer was written as "response": "" and scored; an answer cut
+    at the token limit looked complete."""
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    replies = {"a": {"text": "", "finish_reason": "content_filter"},
+               "b": {"text": "A dog sits on a", "finish_reason": "length"},
+               "c": {"text": "A cat.", "finish_reason": "stop"}}
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps({"id": k, "prompt": f"Describe {k}."}) + "\n"
+                               for k in replies))
+    with FakeServer(responder=lambda prompt, body: replies[prompt.split()[-1][0]]) as server:
+        result = query(prompts, "openai/gpt-test", base_url=server.url, cache=None,
+                       out=tmp_path / "out.jsonl", max_attempts=1)
+    lines = {r["id"]: r for r in map(json.loads, (tmp_path / "out.jsonl").read_text()
+                                     .splitlines())}
+    assert "response" not in lines["a"] and "content filter" in lines["a"]["error"]
+    assert lines["b"]["response"] == "A dog sits on a" and lines["b"]["finish_reason"] == "length"
+    assert lines["c"]["finish_reason"] == "stop"
+    assert len(result) == 3
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    assert sheet["counts"]["failed"] == 1 and sheet["counts"]["truncated"] == 1

@@ -153,7 +153,9 @@ class GeminiModel:
             raise MalformedResponse("the response has no candidates")
         cand = resp.candidates[0]
         parts = getattr(getattr(cand, "content", None), "parts", None) or []
-        texts = [p.text for p in parts if getattr(p, "text", None)]
+        # a thinking model's thought summary is no part of its answer
+        texts = [p.text for p in parts if getattr(p, "text", None)
+                 and not getattr(p, "thought", False)]
         finish = getattr(cand, "finish_reason", None)
         finish = getattr(finish, "value", finish)
         if not texts:

@@ -35,7 +35,7 @@ from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
-                                       Response, redact_secrets)
+                                       RequestError, Response, redact_secrets)
 from halluscope.errors import MissingExtraError
 from halluscope.redact import endpoint_url, register_options, register_secret, register_url
 
@@ -242,6 +242,10 @@ def parse_completion(body: bytes | str) -> Response:
             raise MalformedResponse("the response has no choices")
         message = choices[0].get("message") or {}
         text = message.get("content")
+        if choices[0].get("finish_reason") == "content_filter" and not text:
+            # no answer: the provider's filter withheld it (an empty string is no answer)
+            raise RequestError("the provider's content filter withheld the answer "
+                               "(finish_reason content_filter)")
         if isinstance(text, list):  # some servers answer with content parts
             text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
         if text is None:

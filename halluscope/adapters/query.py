@@ -84,6 +84,11 @@ class PromptItem:
     file: str | None = None
 
 
+#: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
+#: limit.
+TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens"})
+
+
 @dataclass
 class QueryCounts:
     """Progress of a run.
@@ -94,6 +99,8 @@ class QueryCounts:
         cached: Answered from the cache.
         new: Answered by the model in this run.
         failed: Written with an ``"error"``.
+        truncated: Answers the model stopped at the token limit (``finish_reason`` says so
+            in their lines): answers, but cut short.
     """
 
     total: int = 0
@@ -101,6 +108,7 @@ class QueryCounts:
     cached: int = 0
     new: int = 0
     failed: int = 0
+    truncated: int = 0
 
     @property
     def done(self) -> int:
@@ -357,6 +365,10 @@ class _QueryRun:
             rec["_failure"] = (type(exc).__name__, exc.status, message)
             return rec
         rec["response"] = resp.text
+        if resp.finish_reason is not None:
+            rec["finish_reason"] = resp.finish_reason      # 'length': cut at the token limit
+        else:
+            rec.pop("finish_reason", None)
         rec["model"] = resp.model or self.requested
         if resp.model and resp.model != self.requested:
             rec["requested_model"] = self.requested
@@ -382,6 +394,8 @@ class _QueryRun:
             counts.cached += 1
         else:
             counts.new += 1
+        if str(rec.get("finish_reason", "")).lower() in TRUNCATED:
+            counts.truncated += 1
         if self.fh is not None:
             self.fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             self.fh.flush()
@@ -473,7 +487,7 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "offline": offline,
         "max_connections": max_connections,
         "counts": {"total": counts.total, "skipped": counts.skipped, "cached": counts.cached,
-                   "new": counts.new, "failed": counts.failed},
+                   "new": counts.new, "failed": counts.failed, "truncated": counts.truncated},
         "reported_models": reported,
         "model_mismatch": bool(mismatched),
         "client": client.describe(),

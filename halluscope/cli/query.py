@@ -201,6 +201,10 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
                    if client.get("rate_limited") else "")
         err_console.print(f"waited {client['retry_wait_s']:.1f} s before retries (summed over "
                           f"requests){limited}", highlight=False, soft_wrap=True)
+    if c.truncated:
+        err_console.print(f"[yellow]note:[/yellow] {c.truncated} answer(s) stopped at the token "
+                          f"limit (finish_reason in their lines); raise --max-tokens to let "
+                          f"them finish", highlight=False, soft_wrap=True)
     requested = result.runsheet.get("model", {}).get("model")
     for name, n in sorted(result.reported_models.items()):
         if name != requested:

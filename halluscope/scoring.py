@@ -118,6 +118,11 @@ def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
                          f"each is in items.jsonl, 'judge_error'); what it was asked about was "
                          f"read without it or left unverifiable")
         judge = info.get("judge") or {}
+        split = ((judge.get("stats") or {}).get("uses") or {}).get("decompose") or {}
+        if split.get("unfounded_claims"):
+            lines.append(f"{name}: the judge splitting the responses proposed "
+                         f"{split['unfounded_claims']:,} claim(s) whose words are not in the "
+                         f"response; they were not scored")
         if judge.get("pin_mismatch"):
             others = [m for m in judge.get("reported_models") or {} if m != judge.get("model")]
             lines.append(f"{name}: the judge is pinned to {judge.get('model')!r} but the server "

@@ -79,11 +79,12 @@ def test_parse_decomposition():
         '{"kind": "count", "subject": "cat", "value": 2}',
         '{"kind": "relation", "subject": "dog", "relation": "on", "object": "sofa"}',
         '{"kind": "count", "subject": "cat", "value": "many"}',      # unreadable count
-        'not json', '{"kind": "colour", "subject": "dog"}'])
+        'not json', '{"kind": "colour", "subject": "dog"}',
+        '{"kind": "existence", "subject": "zebra"}'])              # not in the response
     claims, skipped = parse_decomposition(answer, "A dog on a sofa with two cats.")
     assert [(c.kind, c.subject) for c in claims] == [("existence", "dog"), ("count", "cat"),
                                                      ("relation", "dog")]
-    assert skipped == 2 and claims[0].node == "dog" and claims[2].object_node == "couch"
+    assert skipped == 3 and claims[0].node == "dog" and claims[2].object_node == "couch"
     assert claims[0].span == (2, 5)
 
 

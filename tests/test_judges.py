@@ -130,7 +130,8 @@ def scripted(request):
         return {"Answer: Sure thing": "yes", "Answer: Nope": "No."}.get(
             next(l for l in text.splitlines() if l.startswith("Answer:")), "Maybe")
     if "A dog on a sofa" in text:
-        return json.dumps([{"kind": "existence", "subject": "dog", "text": "A dog"},
+        return json.dumps([{"kind": "existence", "subject": "cat", "text": "a cat"},  # made up
+                           {"kind": "existence", "subject": "dog", "text": "A dog"},
                            {"kind": "relation", "subject": "dog", "relation": "on",
                             "object": "sofa", "text": "on a sofa"}])
     return "Here are the claims: dog, sofa."
@@ -180,6 +181,8 @@ def test_classify_and_decompose(image):
     assert [(c.kind, c.subject, c.relation, c.object) for c in claims] == [
         ("existence", "dog", None, None), ("relation", "dog", "on", "sofa")]
     assert claims[1].span == (6, 15)
+    # the judge's "cat" is nowhere in the response: not the model's claim, never scored
+    assert judge.stats.to_dict()["uses"]["decompose"]["unfounded_claims"] == 1
     with pytest.raises(JudgeParseError) as info:
         judge.decompose_sync("Something else entirely.")
     assert info.value.raw == "Here are the claims: dog, sofa."

@@ -10,7 +10,8 @@ A :class:`Decomposer` has ``name`` and ``decompose(text) -> list[Claim]``. Two s
 
 Lines the parser cannot read are skipped and counted (``last_skipped``), never guessed.
 Character spans are found by searching the claim's words in the response; a claim whose words
-do not occur there gets span ``(0, 0)``.
+do not occur there is the model's no more (a judge can invent one) and is skipped and counted
+as well: it would be scored against the model.
 """
 
 from __future__ import annotations
@@ -128,10 +129,14 @@ def parse_decomposition(answer: str, text: str, vocabulary: Any = None
         if kind == "relation" and (not relation or not other):
             skipped += 1
             continue
+        span = _span(text, subject, str(value) if kind == "attribute" else None, other)
+        if span == (0, 0) and text:        # not in the response: not the model's claim
+            skipped += 1
+            continue
         claims.append(Claim(
             kind=kind, subject=subject, value=value, relation=relation,
             object=str(other).lower() if other else None,
-            span=_span(text, subject, str(value) if kind == "attribute" else None, other),
+            span=span,
             analytic=bool(obj.get("analytic", False)),
             node=vocab.map(subject) if vocab else None,
             object_node=vocab.map(str(other)) if vocab and other else None))
@@ -177,7 +182,8 @@ class JudgeDecomposer:
         answer = getattr(response, "text", response)
         claims, self.last_skipped = parse_decomposition(str(answer), text, self.vocabulary)
         if self.last_skipped:
-            log.warning("decomposition: %d unreadable lines skipped", self.last_skipped)
+            log.warning("decomposition: %d lines skipped (unreadable, or a claim whose words "
+                        "are not in the response)", self.last_skipped)
         return claims
 
     def decompose(self, text: str) -> list[Claim]:

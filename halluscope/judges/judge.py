@@ -296,11 +296,15 @@ class Judge:
                                   f"({parsed.error})", raw)
         claims = []
         for c in parsed.value:
-            value = c.get("value")
-            claims.append(Claim(kind=c["kind"], subject=c["subject"], value=value,
+            span = _span(text, c.get("text"), c["subject"])
+            if span == (0, 0) and text:
+                # neither the words it quotes nor its subject are in the response: a claim the
+                # judge made up is not the model's, and is never scored against it
+                self.stats.use("decompose").unfounded_claims += 1
+                continue
+            claims.append(Claim(kind=c["kind"], subject=c["subject"], value=c.get("value"),
                                 relation=c.get("relation"), object=c.get("object"),
-                                span=_span(text, c.get("text"), c["subject"]),
-                                text=c.get("text")))
+                                span=span, text=c.get("text")))
         return claims
 
     # -- reliability ------------------------------------------------------------------------

@@ -34,13 +34,14 @@ class UseStats:
     parse_failures: int = 0
     abstains: int = 0
     pin_mismatches: int = 0
+    unfounded_claims: int = 0     # decompose: claims whose words the response does not hold
 
     def to_dict(self) -> dict[str, Any]:
         answered = self.calls - self.call_failures
         rate = (lambda k: round(k / answered, 4) if answered else None)
         return {"calls": self.calls, "cached": self.cached, "call_failures": self.call_failures,
                 "parse_failures": self.parse_failures, "abstains": self.abstains,
-                "pin_mismatches": self.pin_mismatches,
+                "pin_mismatches": self.pin_mismatches, "unfounded_claims": self.unfounded_claims,
                 "parse_failure_rate": rate(self.parse_failures),
                 "abstain_rate": rate(self.abstains)}
 
@@ -60,7 +61,7 @@ class JudgeStats:
         for name, theirs in other.uses.items():
             mine = self.use(name)
             for f in ("calls", "cached", "call_failures", "parse_failures", "abstains",
-                      "pin_mismatches"):
+                      "pin_mismatches", "unfounded_claims"):
                 setattr(mine, f, getattr(mine, f) + getattr(theirs, f))
         self.reported_models.update(other.reported_models)
 

@@ -386,3 +386,37 @@ def test_a_folder_that_is_no_model_is_a_usage_error(app, runner, prompts, tmp_pa
                               str(tmp_path / "o.jsonl"), "-q"], env={"COLUMNS": "300"})
     assert res.exit_code == EXIT_USAGE, res.output
     assert "expected a transformers image-text model folder" in res.output
+
+
+def test_resume_refuses_answers_given_for_another_prompt(app, runner, prompts, tmp_path):
+    """A prompt changed under the same id kept its old answer, and the run sheet named the new
+    prompts file: the answer was filed under a prompt it never answered."""
+    out = tmp_path / "out.jsonl"
+    with FakeServer() as server:
+        assert _query(runner, app, prompts, out, server.url, "--no-cache").exit_code == EXIT_OK
+        changed = tmp_path / "changed.jsonl"
+        rows = _lines(prompts)
+        rows[2]["prompt"] = "Is there a cat 2?"
+        changed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        before = out.read_text()
+        res = _query(runner, app, changed, out, server.url, "--no-cache")
+        assert res.exit_code == EXIT_USAGE, res.output
+        assert "'p2' was answered for another prompt" in " ".join(res.output.split())
+        assert out.read_text() == before
+        assert _query(runner, app, prompts, out, server.url, "--no-cache").exit_code == EXIT_OK
+
+
+def test_an_interrupted_run_says_so_in_its_run_sheet(prompts, tmp_path):
+    """Ctrl-C left a run sheet with aborted: None, as a finished run's."""
+    from halluscope.adapters.query import query
+
+    def stop_after_two(counts):
+        if counts.done >= 2:
+            raise KeyboardInterrupt
+    out = tmp_path / "out.jsonl"
+    with FakeServer() as server:
+        with pytest.raises(KeyboardInterrupt):
+            query(prompts, "vllm/qwen-tiny", base_url=server.url, cache=False, out=out,
+                  progress=stop_after_two, max_connections=1)
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    assert sheet["aborted"].startswith("interrupted") and sheet["counts"]["new"] == 2

@@ -60,13 +60,14 @@ def unlock_output(fh) -> None:
 __all__ = ["OutputLocked", "lock_output", "unlock_output"]
 
 
-def read_done(out: Path, *, retry_failed: bool = True) -> set[str]:
-    """Ids already answered in ``out``; rewrites the file without error lines (when retrying
-    them) and without a line cut short, so that appending never duplicates an id."""
+def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None]:
+    """Ids already answered in ``out``, each with the prompt and image it was answered for;
+    rewrites the file without error lines (when retrying them) and without a line cut short,
+    so that appending never duplicates an id."""
     if not out.is_file():
-        return set()
+        return {}
     keep: list[str] = []
-    done: set[str] = set()
+    done: dict[str, tuple | None] = {}
     dropped = 0
     last_open = False   # the last line lacks its newline (appending would glue two answers)
     cut = None          # a line that is not JSON: only the last one may be (a write cut short)
@@ -96,7 +97,8 @@ def read_done(out: Path, *, retry_failed: bool = True) -> set[str]:
                                  f"(with 'response' or 'error'), got one with neither (id "
                                  f"{str(rid)!r:.60}); the file is left as it is (is it the "
                                  f"prompts file? write to another --out)")
-            done.add(str(rid))
+            done[str(rid)] = ((obj.get("prompt"), obj.get("image"))
+                              if isinstance(obj.get("prompt"), str) else None)
             keep.append(text if text.endswith("\n") else text + "\n")
             last_open = not text.endswith("\n")
     if keep and not dropped and last_open:
@@ -177,7 +179,7 @@ def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
     sheet when resuming, and written to a first run sheet). The lock is taken on the resolved
     path, so a symbolic link to the file is the same file."""
     if out_path is None:
-        return None, set()
+        return None, {}
     if out_path.is_dir():
         raise InputError(f"--out {out_path}: expected the path of a JSON-lines file to write, "
                          f"got a folder")
@@ -192,7 +194,7 @@ def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
         else:
             if out_path.exists():
                 out_path.unlink()
-            done = set()
+            done = {}
         if answers is not None:
             _write_started(out_path, answers)
         return lock, done

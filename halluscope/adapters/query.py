@@ -304,7 +304,7 @@ async def _close(client: ModelClient, store: ResponseCache | None, lock) -> None
 class _QueryRun:
     """The state of one :func:`aquery` run: what is done, in flight, counted and written."""
 
-    def __init__(self, client: ModelClient, requested: str, samples: int, done: set[str],
+    def __init__(self, client: ModelClient, requested: str, samples: int, done: dict,
                  out_path: Path | None, collect: bool,
                  progress: Callable[[QueryCounts], None] | None, *, head: tuple[Message, ...],
                  detail: str | None, decoding: Decoding, window: int):
@@ -410,8 +410,22 @@ class _QueryRun:
             if isinstance(item, RecordError):  # checked before; the file changed under us
                 raise item
             for k in range(self.samples):
-                if self.task_id(item.id, k) not in self.done:
+                task = self.task_id(item.id, k)
+                if task not in self.done:
                     yield item, k
+                elif self.done[task] is not None:
+                    self._check_unchanged(item, task)
+
+    def _check_unchanged(self, item: PromptItem, task: str) -> None:
+        """A usage error when ``task`` was answered for another prompt or image than the one
+        its id has now: keeping the old answer would file it under the new prompt."""
+        prompt, image = self.done[task]
+        now = _portable_image(item, self.out_dir) if item.image is not None else None
+        if prompt != item.prompt or (image is not None and image != now):
+            what = "prompt" if prompt != item.prompt else "image"
+            raise InputError(f"{self.out_path}: {task!r} was answered for another {what} "
+                             f"than the prompts file now gives it (line {item.line}); pass "
+                             f"--restart to ask everything again, or write to another --out")
 
     async def _drive(self, items: Iterable[PromptItem | RecordError]) -> None:
         pending = self.pending
@@ -435,6 +449,10 @@ class _QueryRun:
             self.stopped = self.aborted = redact_text(f"{type(exc).__name__}: {exc}")
         except (AuthError, CacheMiss) as exc:
             self.aborted = redact_text(f"{type(exc).__name__}: {exc}")
+            raise
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            # Ctrl-C: the run sheet must not look like a finished run's
+            self.aborted = "interrupted (Ctrl-C); run again to ask what is left"
             raise
 
     async def cancel_pending(self) -> None:

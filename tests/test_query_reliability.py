@@ -420,3 +420,20 @@ def test_an_interrupted_run_says_so_in_its_run_sheet(prompts, tmp_path):
                   progress=stop_after_two, max_connections=1)
     sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
     assert sheet["aborted"].startswith("interrupted") and sheet["counts"]["new"] == 2
+
+
+def test_the_run_sheet_after_a_resume_counts_the_whole_files_models(app, runner, prompts,
+                                                                     tmp_path):
+    """After a resume the run sheet counted only the last run's answers: another model's
+    answers from the first run were in the file, and model_mismatch said false."""
+    out = tmp_path / "out.jsonl"
+    with FakeServer(model_name="served-a") as server:
+        assert _query(runner, app, prompts, out, server.url, "--no-cache").exit_code == EXIT_OK
+        url = server.url
+    out.write_text("".join(out.read_text().splitlines(keepends=True)[:3]))
+    with FakeServer(model_name="qwen-tiny", port=int(url.rsplit(":", 1)[1].split("/")[0])
+                    ) as server:
+        assert _query(runner, app, prompts, out, server.url, "--no-cache").exit_code == EXIT_OK
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    assert sheet["reported_models"] == {"served-a": 3, "qwen-tiny": 3}
+    assert sheet["model_mismatch"] is True

@@ -158,7 +158,7 @@ class ResponseCache:
         except OSError as exc:
             raise _unusable(path, exc) from None
         try:
-            self._conn = self._open(path)
+            self._conn = self._open_shared(path)
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and not _looks_corrupt(exc):
                 raise _unusable(path, exc) from None
@@ -167,6 +167,21 @@ class ResponseCache:
                 self._conn = self._open(path)
             except sqlite3.Error as again:
                 raise _unusable(path, again) from None
+
+    @classmethod
+    def _open_shared(cls, path: Path, tries: int = 6) -> sqlite3.Connection:
+        """:meth:`_open`, tried again while another process holds the lock that creating the
+        file or switching it to WAL needs (SQLite answers "database is locked" at once there,
+        whatever the busy timeout, when two processes open a fresh cache together)."""
+        import time
+        for attempt in range(tries):
+            try:
+                return cls._open(path)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == tries - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:

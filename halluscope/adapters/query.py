@@ -487,6 +487,8 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
     if out_path is not None:
         files.append({"role": "outputs", "path": str(out_path)})
     reported = dict(client.reported_models)
+    if out_path is not None and out_path.is_file():
+        reported = _file_models(out_path)  # the whole file: earlier runs' answers too
     mismatched = {m: n for m, n in reported.items() if m != api.model}
     return {
         "halluscope_runsheet": 1,
@@ -512,6 +514,23 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "cache": store.describe() if store is not None else None,
         "aborted": aborted,
     }
+
+
+def _file_models(out_path: Path) -> dict[str, int]:
+    """How many answers of the output file each model gave (after a resume, the file holds
+    earlier runs' answers as well as this run's)."""
+    from collections import Counter
+    found: Counter = Counter()
+    with open(out_path, encoding="utf-8", errors="replace") as fh:
+        for text in fh:
+            try:
+                obj = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and isinstance(obj.get("response"), str) \
+                    and isinstance(obj.get("model"), str):
+                found[obj["model"]] += 1
+    return dict(found)
 
 
 def _run_sync(coro):

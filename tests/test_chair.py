@@ -531,3 +531,17 @@ def test_a_broken_vocabulary_file_is_a_config_error(tmp_path):
         load_spec(bad)
     with pytest.raises(ConfigError, match="expected CHAIR variant"):
         parser_for("nope")
+
+
+def test_a_coco_name_with_a_typo_is_a_bad_record_not_a_non_coco_image():
+    """'COCO_val2014_00000000000x.jpg' gave no COCO id and was passed by as "not a COCO image",
+    counted among the skipped; a name that is no COCO name at all still is."""
+    m = ChairMetric(GT, "original", n_boot=0)
+    typo = Record(id="c2", task="caption", image="COCO_val2014_00000000000x.jpg",
+                  response="A cat.", source=Source("a.jsonl", 2))
+    assert m.applies_to(typo)
+    with pytest.raises(RecordError) as info:
+        m.score(typo)
+    assert info.value.location.field == "image" and "got 'COCO_val2014_0" in info.value.message
+    other = Record(id="c1", task="caption", image="photos/beach.jpg", response="A cat.")
+    assert not m.applies_to(other) and "not a COCO image" in m.skip_reason(other)

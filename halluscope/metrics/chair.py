@@ -66,6 +66,7 @@ truth) lives in ``chair_text``, ``chair_singular``, ``chair_vocab`` and ``chair_
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -182,6 +183,15 @@ def _stat(num: str, den: str, higher_is_better: bool = False, *, fraction: bool 
                      bounds=RATE_BOUNDS if fraction else None, units=den, direction=direction)
 
 
+_COCO_NAME = re.compile(r"(?i)^(coco_|\d{6,})")
+
+
+def _looks_coco(image: str) -> bool:
+    """Whether an image name that gave no COCO id still looks meant as one (``COCO_val2014_
+    00000000013x.jpg``, a run of digits): a typo to report, not a non-COCO image to pass by."""
+    return bool(_COCO_NAME.match(image.strip().replace("\\", "/").rsplit("/", 1)[-1]))
+
+
 class ChairMetric(Metric):
     """CHAIR_s, CHAIR_i, recall and mean length, streamed over caption-like records.
 
@@ -287,7 +297,7 @@ class ChairMetric(Metric):
         with neither an image nor an id is, and is reported as missing its image id."""
         if record.task not in ("caption", "vqa"):
             return False
-        return record.image_id is not None or not record.image
+        return record.image_id is not None or not record.image or _looks_coco(record.image)
 
     def skip_reason(self, record: Record) -> str:
         if record.task not in ("caption", "vqa"):
@@ -297,6 +307,10 @@ class ChairMetric(Metric):
     def score(self, record: Record) -> ItemScore:
         where = {"file": record.source.file, "line": record.source.line}
         image_id = record.image_id
+        if image_id is None and record.image:      # a COCO name with a typo in its digits
+            raise RecordError(f"expected a COCO image id (139, '000000000139.jpg', "
+                              f"'COCO_val2014_000000000139.jpg'), got {record.image!r:.80}",
+                              field="image", **where)
         if image_id is None:
             raise RecordError("expected a COCO image id ('image_id', or a COCO file name in "
                               "'image'), found none", field="image_id", **where)

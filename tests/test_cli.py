@@ -112,3 +112,17 @@ def test_version_and_metrics_listing():
     # each POPE parser names how unknown answers are scored
     assert "[unknown answers: lmms-eval]" in res.output
     assert "[unknown answers: halluscope]" in res.output and "share of yes" in res.output
+
+
+def test_a_reader_that_closes_the_pipe_is_not_a_crossed_gate(tmp_path):
+    """`halluscope audit ... | head -1` exited 1, the code of a crossed gate (rich and click
+    answer a broken pipe with exit 1); it is 141, as for a process ended by SIGPIPE."""
+    import subprocess
+    import sys
+    cmd = [sys.executable, "-m", "halluscope", "audit", str(DATA), "--metric", "chair",
+           "--out", str(tmp_path / "o"), "--no-report"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                          # the reader went away before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert subprocess.run(cmd, capture_output=True, timeout=120).returncode == 0

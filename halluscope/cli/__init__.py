@@ -113,6 +113,17 @@ def _click_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
     return tuple(usage), tuple(abort)
 
 
+def _stdout_closed() -> bool:
+    """Whether click met a closed stdout or stderr (it wraps them in PacifyFlushWrapper; rich
+    raises SystemExit(1) from the BrokenPipeError instead)."""
+    try:
+        from click.utils import PacifyFlushWrapper
+    except ImportError:  # pragma: no cover - another click
+        return False
+    return isinstance(sys.stdout, PacifyFlushWrapper) or isinstance(sys.stderr,
+                                                                     PacifyFlushWrapper)
+
+
 def main() -> None:
     """The console script: every command, with an internal error reported as exit code 3."""
     # A command builds large acyclic data once (ground truth, vocabularies, parsed models): with
@@ -132,7 +143,12 @@ def main() -> None:
     except usage as exc:                  # usage errors: click's message, exit 2
         exc.show()
         sys.exit(exc.exit_code)
-    except SystemExit:
+    except SystemExit as exc:
+        if exc.code == 1 and (_stdout_closed() or isinstance(exc.__context__, BrokenPipeError)):
+            # click answers a closed pipe (`halluscope audit ... | head -1`) with exit 1, the
+            # code of a crossed gate; a reader that went away is no result: 141, as a shell
+            # reports a process ended by SIGPIPE
+            sys.exit(141)
         raise
     except KeyboardInterrupt:
         print_error("interrupted", prefix="halluscope:")

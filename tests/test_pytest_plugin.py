@@ -288,6 +288,23 @@ def test_no_regression_of_a_statistic_without_a_better_direction_is_two_sided(tm
         check_regression(result, {"pope.yes_ratio": 0.1}, "pope.yes_ratio")
 
 
+def test_a_test_that_edits_the_result_cannot_pass_another_tests_gate(project: pytest.Pytester):
+    """The audit is shared by the tests: one that replaced a value made a later gate pass."""
+    project.makepyfile(test_gate='''
+from dataclasses import replace
+
+def test_1_edits(halluscope_audit):
+    results = halluscope_audit.metrics["fakehall"].results
+    results["rate"] = replace(results["rate"], value=0.0)
+
+def test_2_gate(halluscope_audit):
+    halluscope_audit.assert_below("fakehall.rate", 0.1)
+''')
+    result = project.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_2_gate*"])
+
+
 def test_undefined_metric_and_missing_interval_fail_clearly(project: pytest.Pytester):
     project.makepyfile(test_gate='''
 def test_no_interval(halluscope_auditor):

@@ -237,6 +237,12 @@ def gate_result(result: AuditResult, session: AuditSession) -> AuditResult:
                            {"__module__": __name__, "__doc__": "A NotebookResult with the "
                             "plugin's regression check (``assert_no_regression``)."})
     gate = _GATE_CLASS.of(result)
+    # the audit is run once and shared by the tests; each gets its own copy of what it can
+    # change, so that a test that edits a value cannot pass or fail another test's gate
+    import copy
+    for name in ("metrics", "runsheet", "errors", "unscored"):
+        if name in vars(gate):
+            setattr(gate, name, copy.deepcopy(getattr(gate, name)))
     gate._halluscope_session = session
     return gate
 

@@ -182,6 +182,11 @@ def load_manifest(folder: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    other = sorted(k for k in data if k != "audit")
+    if other:        # a [gates] table was read as nothing at all, and the audit passed
+        hint = (" (gates are --fail-above / --fail-below, or the pytest plugin's markers)"
+                if other[0].startswith("gate") else "")
+        raise ConfigError(f"{path}: expected only an [audit] table, got {other[0]!r}{hint}")
     table = dict(data.get("audit", {}))
     for key in ("gt_objects", "questions"):
         if key in table and table[key]:

@@ -118,6 +118,12 @@ def test_manifest_supplies_defaults(tmp_path):
     (tmp_path / "halluscope.toml").write_text('[audit]\ninputs = ["out.jsonl"]\nn_boot = 0\n')
     res = audit(tmp_path, metrics=[WordCount(n_boot=0)])
     assert res.config.n_boot == 0 and len(res.items) == 1
+    # a table the audit does not read was ignored, and the audit passed without its gates
+    (tmp_path / "halluscope.toml").write_text('[audit]\ninputs = ["out.jsonl"]\n'
+                                              '[gates]\nfail_above = ["chair.chair_i=0.1"]\n')
+    with pytest.raises(ConfigError, match=r"expected only an \[audit\] table, got 'gates' "
+                                          r"\(gates are --fail-above"):
+        audit(tmp_path, metrics=[WordCount(n_boot=0)])
 
 
 @pytest.mark.parametrize("coded", [False, True])

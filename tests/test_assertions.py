@@ -13,6 +13,7 @@ import halluscope
 from halluscope.gates.assertions import (HalluscopeAssertionError, add_observer, check_regression,
                                    check_threshold, explain_claims, remove_observer,
                                    worst_items)
+from halluscope.errors import ConfigError
 from halluscope.gates.baseline import (BaselineError, entry_from_result, load_baseline,
                                  write_baseline)
 from halluscope.metrics.base import ItemScore, Metric
@@ -114,8 +115,8 @@ def test_no_interval_or_undefined_value_fails_clearly():
     empty = halluscope.audit(records=[{"id": "x", "response": "Nothing here."}],
                              metrics=[WordHallucination(n_boot=10)])
     assert math.isnan(empty.get("words.rate").value)
-    with pytest.raises(AssertionError, match=r"words.rate has no value \(n = 1\): nothing it "
-                                             r"needs was scored"):
+    with pytest.raises(AssertionError, match=r"words.rate has no value \(n = 1\): undefined "
+                                             r"over its 1 scored items"):
         empty.assert_below("words.rate", 0.5)
 
 
@@ -271,3 +272,12 @@ def test_claims_explanation_shows_reason_and_evidence():
     # a kind in the statistic or the group narrows the claims
     assert explain_claims(item, "attribute_rate", None)[0] == 1
     assert explain_claims(item, "rate", "kind:relation") is None
+
+
+def test_a_gate_on_a_group_whose_value_holds_an_equals_sign():
+    """'pope.f1@split:a=b@lower=0.8' was cut at the first '=' and refused (exit 2)."""
+    from halluscope.gates.thresholds import parse_gate
+    gate = parse_gate("pope.f1@split:a=b@lower=0.8", "above")
+    assert (gate.name, gate.bound, gate.limit) == ("pope.f1@split:a=b", "lower", 0.8)
+    with pytest.raises(ConfigError, match=r"METRIC\.STAT\[@GROUP\]\[@BOUND\]=VALUE"):
+        parse_gate("pope.f1", "above")

@@ -223,8 +223,10 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
     compared: float | None = None
     problem = None
     if not _defined(metric.value):
-        problem = (f"{name} has no value (n = {metric.n}): nothing it needs was scored, so "
-                   f"the threshold {threshold:g} cannot be checked")
+        why = (f"undefined over its {metric.n} scored items (a ratio with nothing in its "
+               f"denominator)" if metric.n else "nothing it needs was scored")
+        problem = (f"{name} has no value (n = {metric.n}): {why}, so the threshold "
+                   f"{threshold:g} cannot be checked")
         reasons = (getattr(result, "unscored", None) or {}).get(name.split(".", 1)[0])
         if reasons:
             problem += " (" + "; ".join(reasons) + ")"

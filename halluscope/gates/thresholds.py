@@ -50,7 +50,7 @@ class Gate:
 def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
     """Read ``METRIC.STAT[@GROUP][@BOUND]=VALUE``; :class:`ConfigError` when it is not one."""
     where = f"{flag}: " if flag else ""
-    name, sep, value = raw.partition("=")
+    name, sep, value = raw.rpartition("=")     # a group value may hold '=' (split:a=b)
     name = name.strip()
     try:
         if not sep or "." not in name.split("@", 1)[0]:
@@ -60,8 +60,9 @@ def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
             raise ConfigError(f"{where}expected a finite number as the threshold of "
                               f"{name}, got {value.strip()!r}")
     except ValueError:
-        raise ConfigError(f"{where}expected METRIC.STAT[@BOUND]=VALUE (e.g. chair.chair_i=0.1 or "
-                          f"chair.chair_i@upper=0.1), got {raw!r}") from None
+        raise ConfigError(f"{where}expected METRIC.STAT[@GROUP][@BOUND]=VALUE (e.g. "
+                          f"chair.chair_i=0.1, chair.chair_i@upper=0.1 or "
+                          f"pope.f1@split:random@lower=0.8), got {raw!r}") from None
     parts = name.split("@")
     bound = None
     if len(parts) > 1 and parts[-1] in BOUNDS:

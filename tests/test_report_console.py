@@ -115,3 +115,16 @@ def test_output_folder_given_explicitly(tmp_path):
     (other / "runsheet.json").write_text("{}", encoding="utf-8")
     output = render(result, out_dir=other).split("\nOutput\n", 1)[1]
     assert "elsewhere/runsheet.json" in output and "results.json" not in output
+
+
+def test_each_metrics_groups_have_its_own_columns(tmp_path):
+    """One table for all had the first metric's columns: the second metric's group values
+    were blank (faithscore under claims' rates), and its rows could be cut altogether."""
+    result = build_result(tmp_path)
+    result.metrics["chair"].groups.update({
+        f"model:m{i}": {"chair_i": _res("chair_i", 0.3 + i / 10, 20, None)} for i in range(2)})
+    text = render(result)
+    assert "By group: chair" in text and "By group: pope" in text
+    chair_rows = [line for line in text.splitlines() if "model:m1" in line]
+    assert chair_rows and "0.4000" in chair_rows[0]
+    assert "object:obj00" in text                          # pope's rows are still shown

@@ -111,34 +111,47 @@ def ranked_groups(summary: MetricSummary) -> list[str]:
     return sorted(summary.groups, key=key)
 
 
-def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS) -> tuple[Table | None, int]:
-    """The most relevant group rows over all metrics, and how many rows were left out."""
-    rows: list[tuple[str, str, Any]] = []
-    for name, summary in result.metrics.items():
-        for group in ranked_groups(summary):
-            rows.append((name, group, summary))
-    if not rows:
+def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS) -> tuple[Any, int]:
+    """The most relevant group rows, one table per metric with that metric's own columns
+    (its headline first), the rows shared fairly between the metrics; and how many rows were
+    left out. One table for all had the first metric's columns only: another metric's group
+    values were blank, and its groups could be cut altogether."""
+    ranked = {name: ranked_groups(summary) for name, summary in result.metrics.items()
+              if summary.groups}
+    if not ranked:
         return None, 0
-    shown = rows[:limit]
-    columns: list[str] = []
-    for _, group, summary in shown:
-        for stat, res in summary.groups[group].items():
-            if isinstance(res.value, float) and stat not in columns:
-                columns.append(stat)
-    columns = columns[:MAX_GROUP_COLUMNS]
-    table = Table(title="By group", box=box.SIMPLE_HEAVY, title_justify="left",
-                  title_style="bold")
-    table.add_column("metric", style="bold")
-    table.add_column("group")
-    table.add_column("n", justify="right", style="dim")
-    for c in columns:
-        table.add_column(c, justify="right", style="cyan")
-    for name, group, summary in shown:
-        results = summary.groups[group]
-        n = max((r.n for r in results.values()), default=0)
-        table.add_row(Text(name), Text(group), _num(n),
-                      *[_num(results[c].value) if c in results else "" for c in columns])
-    return table, len(rows) - len(shown)
+    share = max(3, -(-limit // len(ranked)))
+    tables, shown = [], 0
+    for name, groups in ranked.items():
+        summary = result.metrics[name]
+        rows = groups[:share]
+        shown += len(rows)
+        head = _headline(summary)
+        columns: list[str] = [head] if head else []
+        for group in rows:
+            for stat, res in summary.groups[group].items():
+                if isinstance(res.value, float) and stat not in columns:
+                    columns.append(stat)
+        columns = columns[:MAX_GROUP_COLUMNS]
+        title = "By group" if len(ranked) == 1 else f"By group: {name}"
+        table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left",
+                      title_style="bold")
+        table.add_column("metric", style="bold")
+        table.add_column("group")
+        table.add_column("n", justify="right", style="dim")
+        for c in columns:
+            table.add_column(c, justify="right", style="cyan")
+        for group in rows:
+            results = summary.groups[group]
+            n = max((r.n for r in results.values()), default=0)
+            table.add_row(Text(name), Text(group), _num(n),
+                          *[_num(results[c].value) if c in results else "" for c in columns])
+        tables.append(table)
+    total = sum(len(g) for g in ranked.values())
+    if len(tables) == 1:
+        return tables[0], total - shown
+    from rich.console import Group
+    return Group(*tables), total - shown
 
 
 def collapse_errors(errors: list[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], int, str]]:

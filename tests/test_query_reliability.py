@@ -437,3 +437,18 @@ def test_the_run_sheet_after_a_resume_counts_the_whole_files_models(app, runner,
     sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
     assert sheet["reported_models"] == {"served-a": 3, "qwen-tiny": 3}
     assert sheet["model_mismatch"] is True
+
+
+def test_an_empty_prompts_file_and_duplicate_ids_are_named(app, runner, tmp_path):
+    """An empty prompts file exited 0, as if every prompt had been asked; a duplicate id was
+    named by its line without its file."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    res = _query(runner, app, empty, tmp_path / "o.jsonl", "http://127.0.0.1:9/v1")
+    assert res.exit_code == EXIT_USAGE and "expected at least one prompt line" in res.output
+    dup = tmp_path / "dup.jsonl"
+    dup.write_text('{"id": "a", "prompt": "x?"}\n{"id": "a", "prompt": "y?"}\n')
+    res = runner.invoke(app, ["query", str(dup), "-m", "vllm/q", "--base-url",
+                              "http://127.0.0.1:9/v1", "-o", str(tmp_path / "o.jsonl"), "-q"],
+                        env={"COLUMNS": "300"})
+    assert res.exit_code == EXIT_USAGE and f"{dup}:2: duplicate id 'a'" in res.output

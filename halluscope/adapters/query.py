@@ -197,10 +197,14 @@ def check_prompts(source, *, image_root=None) -> list[str]:
             continue
         n += 1
         if item.id in seen:
-            problems.append(f"line {item.line}: duplicate id {item.id!r} (first on line "
+            where = f"{item.file}:{item.line}" if item.file else f"line {item.line}"
+            problems.append(f"{where}: duplicate id {item.id!r} (first on line "
                             f"{seen[item.id]}); ids must be unique for resuming to work")
         else:
             seen[item.id] = item.line
+    if not n and not problems:      # nothing to ask: exit 0 would say every prompt was asked
+        raise InputError(f"{source if isinstance(source, (str, Path)) else 'the prompts'}: "
+                         f"expected at least one prompt line, found none")
     if problems:
         shown = "\n  ".join(problems[:MAX_PROBLEMS_SHOWN])
         more = (f"\n  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more"

@@ -107,9 +107,11 @@ def judge_from_config(config, **kw: Any):
     register_options(provider_kw)
     try:
         connections = int(opts.get("judge_max_connections", 4))
+        if connections < 1:
+            raise ValueError
     except (TypeError, ValueError):
-        raise ConfigError(f"expected option judge_max_connections as a number, got "
-                          f"{opts.get('judge_max_connections')!r}") from None
+        raise ConfigError(f"expected option judge_max_connections as a number of calls >= 1, "
+                          f"got {opts.get('judge_max_connections')!r}") from None
     args: dict[str, Any] = dict(
         base_url=opts.get("judge_base_url"), cache_dir=config.cache_dir,
         offline=opts.get("offline"), strict_pin=_flag(opts.get("judge_fatal_mismatch")),

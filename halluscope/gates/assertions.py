@@ -223,10 +223,8 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
     compared: float | None = None
     problem = None
     if not _defined(metric.value):
-        why = (f"undefined over its {metric.n} scored items (a ratio with nothing in its "
-               f"denominator)" if metric.n else "nothing it needs was scored")
-        problem = (f"{name} has no value (n = {metric.n}): {why}, so the threshold "
-                   f"{threshold:g} cannot be checked")
+        problem = (f"{name} has no value (n = {metric.n}): {_why_undefined(metric)}, so the "
+                   f"threshold {threshold:g} cannot be checked")
         reasons = (getattr(result, "unscored", None) or {}).get(name.split(".", 1)[0])
         if reasons:
             problem += " (" + "; ".join(reasons) + ")"
@@ -303,6 +301,14 @@ def _direction_hint(name: str, metric: Any, direction: str) -> str | None:
 
 
 # -- regression -----------------------------------------------------------------------------
+def _why_undefined(metric: Any) -> str:
+    """Why a statistic has no value: nothing scored, or a ratio over nothing."""
+    if metric.n:
+        return f"undefined over its {metric.n} scored items (a ratio with nothing in its " \
+               f"denominator)"
+    return "nothing it needs was scored"
+
+
 def _baseline_entry(baseline: Any, name: str) -> Mapping[str, Any] | None:
     """``name``'s entry in a baseline (``{"metrics": {name: {...}}}``, ``{name: {...}}`` or
     ``{name: value}``), as a mapping; ``None`` when it has none."""

@@ -30,3 +30,33 @@ def start_ray(ray, address: str | None) -> None:
              ignore_reinit_error=True, logging_level=level)
     logging.getLogger("ray.data").setLevel(level)
     logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
+    _terminate_as_an_interruption()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM while Ray runs: an interruption (the journal kept, the run sheet saying so),
+    reported with exit 143 as for a process ended by SIGTERM."""
+
+
+#: Set when SIGTERM arrived (Ray's code may turn the exception into a plain KeyboardInterrupt).
+terminated = False
+
+
+def _on_sigterm(signum, frame):
+    global terminated
+    terminated = True
+    raise Terminated(f"terminated (signal {signum})")
+
+
+def was_terminated(exc: BaseException | None = None) -> bool:
+    """Whether an interruption came from SIGTERM (see :func:`_terminate_as_an_interruption`)."""
+    return terminated or type(exc).__name__ == "Terminated"
+
+
+def _terminate_as_an_interruption() -> None:
+    """Take SIGTERM back from Ray: its handlers end the process with exit 1, the code of
+    "some records failed" (query) and of a crossed gate (audit), and no run sheet written."""
+    import signal
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)

@@ -172,3 +172,27 @@ def test_asking_gpus_the_cluster_lacks_is_a_usage_error_not_a_wait_forever(tmp_p
         audit(DATA, out=tmp_path / "nan", engine="ray", metrics="chair",
               options={"ray_num_gpus": "one"}, write_report=False)
     assert ray.is_initialized()       # the caller's Ray instance is left running
+
+
+def test_sigterm_while_ray_runs_is_an_interruption_with_exit_143(monkeypatch):
+    """Ray's SIGTERM handlers ended a run with exit 1 (a crossed gate; for query, "some records
+    failed") and a run sheet that said nothing of it."""
+    import os
+    import signal
+
+    from halluscope import _ray
+    from halluscope.cli import _interrupted
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(_ray, "terminated", False)
+    try:
+        _ray._terminate_as_an_interruption()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(100):              # the handler runs between bytecodes
+                pass
+        assert _ray.was_terminated()
+        with pytest.raises(SystemExit) as info:
+            _interrupted(None)
+        assert info.value.code == 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)

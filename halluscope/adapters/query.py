@@ -454,9 +454,9 @@ class _QueryRun:
         except (AuthError, CacheMiss) as exc:
             self.aborted = redact_text(f"{type(exc).__name__}: {exc}")
             raise
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            # Ctrl-C: the run sheet must not look like a finished run's
-            self.aborted = "interrupted (Ctrl-C); run again to ask what is left"
+        except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+            # the run sheet must not look like a finished run's
+            self.aborted = interruption(exc)
             raise
 
     async def cancel_pending(self) -> None:
@@ -518,6 +518,13 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "cache": store.describe() if store is not None else None,
         "aborted": aborted,
     }
+
+
+def interruption(exc: BaseException) -> str:
+    """What the run sheet's ``aborted`` says about an interrupted run."""
+    from halluscope._ray import was_terminated
+    how = "SIGTERM" if was_terminated(exc) else "Ctrl-C"
+    return f"interrupted ({how}); run again to ask what is left"
 
 
 def _file_models(out_path: Path) -> dict[str, int]:

@@ -46,6 +46,7 @@ from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.outlock import answers_of, prepare_output, unlock_output
 from halluscope.adapters.query import (QueryCounts, QueryResult, _group_dict, _QueryRun,
+                                       interruption,
                                        _run_sync, _runsheet, check_prompts, iter_prompts)
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AuthError, Decoding, Message,
@@ -349,6 +350,9 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
         run.stopped = run.aborted = redact_text(f"{type(exc).__name__}: {exc}")
     except (AuthError, CacheMiss) as exc:
         run.aborted = redact_text(f"{type(exc).__name__}: {exc}")
+        raise
+    except KeyboardInterrupt as exc:          # Ctrl-C, or SIGTERM (halluscope._ray)
+        run.aborted = interruption(exc)
         raise
 
 

@@ -113,6 +113,16 @@ def _click_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
     return tuple(usage), tuple(abort)
 
 
+def _interrupted(exc: BaseException | None) -> None:
+    """Exit as an interrupted run: 130 for Ctrl-C, 143 for SIGTERM (taken from Ray)."""
+    from halluscope._ray import was_terminated
+    if was_terminated(exc):
+        print_error("terminated", prefix="halluscope:")
+        sys.exit(143)
+    print_error("interrupted", prefix="halluscope:")
+    sys.exit(130)
+
+
 def _stdout_closed() -> bool:
     """Whether click met a closed stdout or stderr (it wraps them in PacifyFlushWrapper; rich
     raises SystemExit(1) from the BrokenPipeError instead)."""
@@ -138,8 +148,7 @@ def main() -> None:
             # click turns every EOFError into an abort; no command here reads a prompt, so it
             # is a failure inside the command, never a user's end of input: a crash, not 130
             sys.exit(_crash(exc.__cause__))
-        print_error("interrupted", prefix="halluscope:")
-        sys.exit(130)
+        _interrupted(exc.__cause__ or exc.__context__)
     except usage as exc:                  # usage errors: click's message, exit 2
         exc.show()
         sys.exit(exc.exit_code)
@@ -150,13 +159,12 @@ def main() -> None:
             # reports a process ended by SIGPIPE
             sys.exit(141)
         raise
-    except KeyboardInterrupt:
-        print_error("interrupted", prefix="halluscope:")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
     except Exception as exc:  # noqa: BLE001 - the one place that turns a crash into exit 3
         sys.exit(_crash(exc))
     if code == 130:     # typer turns Ctrl-C inside a command into a silent Exit(130)
-        print_error("interrupted", prefix="halluscope:")
+        _interrupted(None)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -263,7 +263,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     store, owned = open_response_cache(cache, create=not offline)
     client = ModelClient(api, cache=store, max_connections=max_connections,
                          retry=retry or RetryPolicy(max_attempts=max_attempts), timeout=timeout,
-                         images=ImageLoader(allow_urls=allow_urls), offline=offline)
+                         images=ImageLoader(allow_urls=allow_urls, timeout=timeout or 30.0),
+                         offline=offline)
     out_path = Path(out) if out is not None else None
     try:
         lock, done = prepare_output(out_path, resume=resume, retry_failed=retry_failed,

@@ -124,7 +124,8 @@ class QueryWorker:
                       if s.cache_path is not None else None)
         client = ModelClient(api, cache=self.store, max_connections=s.max_connections,
                              retry=s.retry, timeout=s.timeout,
-                             images=ImageLoader(allow_urls=s.allow_urls), offline=s.offline)
+                             images=ImageLoader(allow_urls=s.allow_urls,
+                                                timeout=s.timeout or 30.0), offline=s.offline)
         self.run = _QueryRun(client, api.model, s.samples, set(),
                              Path(s.out_path) if s.out_path else None, False, None,
                              head=(Message.system(s.system),) if s.system else (),

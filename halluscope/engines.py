@@ -565,13 +565,20 @@ class ProcessEngine:
         where = [f"{r.source.file}:{r.source.line}" for r in (records[0], records[-1])]
         log.warning("a worker process died while scoring %d records (%s to %s); scoring them "
                     "one at a time to find the record it died on", len(records), *where)
-        out = []
+        out, died = [], 0
         for rec in records:
             try:
                 outcomes, info = self._submit([rec]).result()
                 fold_judge_stats(self.covers, info[5])
                 out.append(outcomes[0])
-            except BrokenProcessPool:
+            except BrokenProcessPool as exc:
+                died += 1
+                if died >= 3 and died * 2 > len(out) + 1:
+                    # most records kill their worker: no record's fault (a worker that cannot
+                    # start, memory too small for any record); stop rather than list them all
+                    raise BrokenProcessPool(f"worker processes keep dying ({died} of the "
+                                            f"{len(out) + 1} records scored one at a time): "
+                                            f"not one record's fault") from exc
                 self._restart()
                 out.append(died_on(rec, self.covers))
         return out

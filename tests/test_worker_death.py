@@ -67,3 +67,14 @@ def test_the_record_that_kills_its_worker_is_a_bad_record(tmp_path, monkeypatch,
     items = [json.loads(x) for x in (tmp_path / "w" / "items.jsonl").read_text().splitlines()]
     assert len(items) == 120
     assert [i["error_detail"]["line"] for i in items if "error" in i] == [40, 97]
+
+
+def test_workers_that_die_on_every_record_stop_the_audit(tmp_path):
+    """When most records kill their worker it is no record's fault (a worker that cannot start,
+    too little memory): an internal error, not every record listed as bad."""
+    from concurrent.futures.process import BrokenProcessPool
+    # the first record is scored here, warming the metrics before the workers fork
+    path, _, metric = _inputs(tmp_path, die=set(range(2, 121)))
+    with pytest.raises(BrokenProcessPool, match="keep dying"):
+        audit(path, metrics=metric, out=tmp_path / "w", workers=2, n_boot=0,
+              write_report=False)

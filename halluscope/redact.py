@@ -189,15 +189,28 @@ def redact_mapping(value: Any, *, secrets: list[str] | None = None,
     if secrets is None:
         secrets = known_secrets()
     if isinstance(value, Mapping):
-        return {k: (REDACTED if is_secret_key(k) and value[k] not in (None, "", {}, [])
-                    and not isinstance(value[k], (bool, int, float))
-                    else redact_mapping(value[k], secrets=secrets,
-                                        patterns=patterns and k not in AUDITED_TEXT))
-                for k in value}
+        # a key is data too (a group named after a model): known secrets leave it; and a
+        # secret-looking key hides a credential, not a table (results.json's group
+        # "model:llava-token-merge" lost its metrics to "<redacted>")
+        return {redact_text(k, secrets=secrets, patterns=False):
+                _under_secret_key(v) if is_secret_key(k) and not isinstance(v, Mapping)
+                else redact_mapping(v, secrets=secrets,
+                                    patterns=patterns and k not in AUDITED_TEXT)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact_mapping(v, secrets=secrets, patterns=patterns) for v in value]
     if isinstance(value, str):
         return redact_text(value, secrets=secrets, patterns=patterns)
+    return value
+
+
+def _under_secret_key(value: Any) -> Any:
+    """The value of a secret-looking key: a credential string (or a list of them) redacted;
+    numbers, flags and empty values kept."""
+    if isinstance(value, str):
+        return REDACTED if value else value
+    if isinstance(value, (list, tuple)):
+        return [_under_secret_key(v) for v in value]
     return value
 
 

@@ -121,3 +121,15 @@ def test_reports_show_control_and_bidirectional_characters(tmp_path):
     html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
     assert "\x00" not in html and "\u202e" not in html
     assert "⟨U+202E⟩" in html
+
+
+def test_a_table_under_a_secret_looking_key_is_kept_and_keys_lose_known_secrets(monkeypatch):
+    """results.json's group "model:llava-token-merge" became "<redacted>" (its metrics lost),
+    and a known secret inside a key stayed in clear text."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-SECRETVALUE12345")
+    groups = {"model:llava-token-merge": {"f1": {"value": 0.5}},
+              "model:m-sk-SECRETVALUE12345": {"f1": {"value": 0.7}}}
+    out = redact_mapping({"groups": groups, "api_key": ["k-1234567890", 3], "token": ""})
+    assert out["groups"]["model:llava-token-merge"] == {"f1": {"value": 0.5}}
+    assert out["groups"][f"model:m-{REDACTED}"] == {"f1": {"value": 0.7}}
+    assert out["api_key"] == [REDACTED, 3] and out["token"] == ""

@@ -150,3 +150,12 @@ def test_char_boxes_cover_the_quote(doc):
     img = doc.render(2)
     assert 0 < box[0] < box[2] < img.width and 0 < box[1] < box[3] < img.height * 0.3
     assert isinstance(PageCitation((1,), (0, 0), ""), PageCitation)
+
+
+def test_page_citations_outside_a_json_block_count_as_well():
+    text = ('```json\n{"page": 2, "quote": "The meeting ended at noon"}\n```\n'
+            'Page 9 lists the risks. "Profits fell 50%" (p. 1).')
+    cites = parse_page_citations(text)
+    assert [(c.pages, c.source) for c in cites] == [((2,), "json"), ((9,), "text"),
+                                                     ((1,), "text")]
+    assert cites[1].sentence == "Page 9 lists the risks."

@@ -160,3 +160,15 @@ def test_region_ids_decisions(truth):
     assert none.label == "unverifiable"
     empty = check_region(CitedRegion("1", None, (0, 0)), Truth(regions={}))
     assert empty.label == "hallucinated"
+
+
+def test_citations_outside_a_json_block_count_as_well():
+    """A JSON citation made every prose citation of the same response invisible: a box for an
+    absent dog, or a region id never offered, beside a fenced JSON block went unchecked."""
+    text = ('```json\n{"label": "person", "bbox": [11, 10, 370, 510]}\n```\n'
+            'Also a dog at [400, 50, 500, 150], in [R9].')
+    boxes = parse_cited_boxes(text, size=(512, 512), known=["person", "dog"])
+    assert [(b.format, b.label) for b in boxes] == [("json", "person"), ("plain", "dog")]
+    regions = parse_cited_regions('```json\n{"region": 1, "label": "person"}\n```\n'
+                                  'The helmet is in [R9].', known=["helmet"])
+    assert [r.id for r in regions] == ["1", "9"]

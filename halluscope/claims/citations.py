@@ -228,7 +228,8 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
     out: list[CitedBox] = []
     taken: list[tuple[int, int]] = []
     cursor = 0
-    for data, offset, _ in json_blobs(text):
+    blobs = json_blobs(text)
+    for data, offset, _ in blobs:
         for obj in walk_dicts(data):
             for key in ("bbox_2d", "box_2d", "bbox", "box"):
                 raw = obj.get(key)
@@ -250,8 +251,7 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
                 cursor = max(cursor, end)
                 out.append(CitedBox(tuple(raw), box, label, span, "json", coords))
                 break
-    if out:
-        return out
+    text = _prose(text, blobs)       # the citations written outside the JSON count as well
     for rx, fmt_name in ((_QWEN, "qwen"), (_TAG, "tag")):
         for m in rx.finditer(text):
             nums = _numbers(m.group("body"))
@@ -284,7 +284,8 @@ def parse_cited_regions(text: str | None, *, known: Sequence[str] = ()) -> list[
         return []
     out: list[CitedRegion] = []
     cursor = 0
-    for data, offset, _ in json_blobs(text):
+    blobs = json_blobs(text)
+    for data, offset, _ in blobs:
         for obj in walk_dicts(data):
             for key in ("region", "region_id", "regionId"):
                 if key in obj and isinstance(obj[key], (int, str)):
@@ -295,14 +296,28 @@ def parse_cited_regions(text: str | None, *, known: Sequence[str] = ()) -> list[
                     cursor = max(cursor, span[1])
                     out.append(CitedRegion(norm_region_id(obj[key]), label, span))
                     break
-    if out:
-        return out
+    text = _prose(text, blobs)
     for m in _REGION.finditer(text):
         ids = m.group("a") or m.group("b") or m.group("c")
         label = _label_before(text, m.start(), known)
         for rid in re.findall(r"\d+", ids):
             out.append(CitedRegion(norm_region_id(rid), label, m.span()))
+    out.sort(key=lambda c: c.span)
     return out
+
+
+def _prose(text: str, blobs: list[tuple[Any, int, int]]) -> str:
+    """``text`` with its JSON blobs blanked out (offsets kept): where the prose citations are
+    read once the JSON ones are. A response citing both ways had its prose citations ignored:
+    a fabricated page or region id beside a JSON citation went unseen."""
+    if not blobs:
+        return text
+    for _, start, end in blobs:       # line ends: the prose around it is its own sentences
+        text = text[:start] + "\n" * (end - start) + text[end:]
+    return _FENCE_LINE.sub(lambda m: " " * len(m.group(0)), text)
+
+
+_FENCE_LINE = re.compile(r"(?m)^[ \t]*```[\w-]*[ \t]*$")
 
 
 # -- page citations ----------------------------------------------------------------------------
@@ -404,9 +419,9 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _json_citations(text: str) -> list[PageCitation]:
+def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCitation]:
     out: list[PageCitation] = []
-    for data, start, end in json_blobs(text):
+    for data, start, end in blobs:
         for obj in walk_dicts(data):
             raw = obj.get("page", obj.get("page_number", obj.get("pages")))
             if raw is None:
@@ -431,9 +446,9 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
     """Every page citation in a response, with the quotes or numbers attributed to it."""
     if not text:
         return []
-    out = _json_citations(text)
-    if out:
-        return out
+    blobs = json_blobs(text)
+    out = _json_citations(text, blobs)
+    text = _prose(text, blobs)
     for s, e in sentences(text):
         sent = text[s:e]
         cites = []
@@ -461,6 +476,7 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         context = sent.strip()                       # once: one sentence may cite many times
         for (pages, span), mine in zip(cites, owned):
             out.append(PageCitation(pages, span, context, tuple(mine)))
+    out.sort(key=lambda c: c.span)
     return out
 
 

@@ -172,3 +172,13 @@ def test_citations_outside_a_json_block_count_as_well():
     regions = parse_cited_regions('```json\n{"region": 1, "label": "person"}\n```\n'
                                   'The helmet is in [R9].', known=["helmet"])
     assert [r.id for r in regions] == ["1", "9"]
+
+
+def test_an_inline_gemini_box_keeps_its_axes():
+    """JSON inline in a sentence is read by the prose parser: Gemini's box_2d ([y1, x1, y2, x2]
+    over 1000) was read as [x1, y1, x2, y2], and a right box was judged hallucinated."""
+    whole = parse_cited_boxes('{"label": "flag", "box_2d": [0, 0, 1000, 186]}', size=(512, 512))
+    inline = parse_cited_boxes('The flag: {"label": "flag", "box_2d": [0, 0, 1000, 186]}',
+                               size=(512, 512), known=["flag"])
+    assert [b.box for b in inline] == [b.box for b in whole]
+    assert inline[0].coords == "norm1000"

@@ -215,6 +215,8 @@ def _finite4(raw: Any) -> list[float] | None:
 
 
 _LABEL_KEYS = ("label", "name", "object", "category", "class", "phrase", "ref")
+# a JSON key right before a box the prose parser reads (JSON inline in a sentence)
+_KEY_BEFORE = re.compile(r'"(box_2d|bbox_2d)"\s*:\s*$')
 
 
 def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
@@ -271,7 +273,14 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
         if i >= 0 and reach[i] > m.start():          # inside a tag already read
             continue
         raw = tuple(float(v) for v in m.groups())
-        coords, box = _coords(raw, box_format, size)
+        fmt = box_format
+        key = _KEY_BEFORE.search(text, max(0, m.start() - 16), m.start())
+        if key and key.group(1) == "box_2d":        # Gemini's, inline: [y1, x1, y2, x2] / 1000
+            raw = (raw[1], raw[0], raw[3], raw[2])
+            fmt = "norm1000" if box_format == "auto" else box_format
+        elif key and box_format == "auto":           # Qwen2.5-VL's bbox_2d: pixels
+            fmt = "pixels"
+        coords, box = _coords(raw, fmt, size)
         out.append(CitedBox(raw, box, _label_before(text, m.start(), known), m.span(),
                             "plain", coords))
     out.sort(key=lambda c: c.span)

@@ -129,7 +129,13 @@ def label_key(label: str | None) -> str | None:
     if not label:
         return None
     from halluscope.claims.coco import singular
-    return singular(re.sub(r"[^a-z0-9 ]+", " ", label.lower()).strip())
+    words = re.sub(r"[^a-z0-9 ]+", " ", label.lower()).split()
+    while len(words) > 1 and words[0] in _ARTICLES:      # "the flag" is the flag
+        words.pop(0)
+    return singular(" ".join(words))
+
+
+_ARTICLES = frozenset({"the", "a", "an", "this", "that", "these", "those", "its", "their"})
 
 
 def same_object(a: str | None, b: str | None) -> bool:

@@ -298,14 +298,21 @@ def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, li
     for name, summary in summaries.items():
         if name in unscored or not tally.scored[name]:
             continue
-        rates = [r.value for r in summary.results.values() if isinstance(r.value, float)]
+        # what the model is scored on: not the share of what could not be decided (claims'
+        # unverifiable_rate is 1.0 when nothing could be), nor counts
+        rates = [r.value for k, r in summary.results.items()
+                 if isinstance(r.value, float) and "unverifiable" not in k]
         if not rates or not all(math.isnan(v) for v in rates):
             continue
         n = tally.scored[name]
         why = [f"no statistic has a value: nothing the {n:,} {'record' if n == 1 else 'records'}"
                f" it scored said could be decided"]
         unverifiable = summary.results.get("unverifiable")
-        if unverifiable is not None and unverifiable.value:
+        share = summary.results.get("unverifiable_rate")
+        if share is not None and share.value and not math.isnan(share.value):
+            why.append(f"{share.value:.0%} of its claims unverifiable (no evidence could decide "
+                       f"them: see the items' reasons)")
+        elif unverifiable is not None and unverifiable.value:
             why.append(f"{unverifiable.value:,} unverifiable (no evidence could decide them: "
                        f"see the items' reasons)")
         out[name] = why

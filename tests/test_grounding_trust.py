@@ -135,3 +135,19 @@ def test_a_region_cited_for_another_object_is_never_supported(tmp_path):
     result = _audit(tmp_path, rows, "region")
     verdicts = [[r["verdict"] for r in item["region"]["regions"]] for item in result.items]
     assert verdicts == [["unverifiable"], ["hallucinated"], ["hallucinated"], ["supported"]]
+
+
+def test_a_claims_audit_that_decided_nothing_fails_the_run(tmp_path):
+    """claims' unverifiable_rate (1.0) and n_claims have values when nothing was decided, so
+    the run exited 0 with every rate a dash; faithscore on the same input exited 2."""
+    import json
+
+    import halluscope
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps({"images": {"other.jpg": {"objects": [{"label": "cat"}]}}}))
+    result = halluscope.audit(records=[{"id": "u1", "image": "nowhere.jpg",
+                                        "response": "A cat on a mat."}],
+                              metrics="claims", annotations=ann, n_boot=0,
+                              out=tmp_path / "o", write_report=False)
+    why = result.unscored["claims"]
+    assert why[0].startswith("no statistic has a value") and "100% of its claims" in why[1]

@@ -151,3 +151,17 @@ def test_a_claims_audit_that_decided_nothing_fails_the_run(tmp_path):
                               out=tmp_path / "o", write_report=False)
     why = result.unscored["claims"]
     assert why[0].startswith("no statistic has a value") and "100% of its claims" in why[1]
+
+
+def test_recall_leaves_out_objects_whose_citations_nothing_could_check(tmp_path):
+    """A normalised box with no image size to scale it is unverifiable: recall was 0.0 over
+    the object it cited, a number from nothing."""
+    row = {"id": "n1", "response": "The person is at [0.02, 0.02, 0.72, 1.0].",
+           "metadata": {"objects": [{"label": "person", "box": [11, 10, 370, 510]}]}}
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    result = halluscope.audit(path, metrics="region", out=tmp_path / "o", write_report=False,
+                              n_boot=0)
+    item = json.loads((tmp_path / "o" / "items.jsonl").read_text())
+    assert item["region"]["recall"] is None and item["region"]["precision"] is None
+    assert "region" in result.unscored

@@ -169,7 +169,13 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
         box_verdicts, id_verdicts = verified.box_verdicts, verified.id_verdicts
         verdicts = list(verified.verdicts)
 
-        # recall over known instances of the cited objects
+        # recall over known instances of the cited objects whose citations were decided: an
+        # object cited only where nothing could check it (a box with no image size to scale
+        # it) gave recall 0.0 from nothing
+        decided = [c.label for c, v in [*zip(boxes, box_verdicts), *zip(regions, id_verdicts)]
+                   if c.label and v.label != "unverifiable"]
+        cited_labels = [lab for lab in cited_labels
+                        if any(same_object(lab, d) for d in decided)]
         known = [o for o in truth.objects if o.get("box") is not None]
         known += [{"label": r.get("label"), "box": r["box"], "source": "annotation",
                    "region": r["id"]} for r in (truth.regions or {}).values()

@@ -39,6 +39,8 @@ def write_outputs(result: AuditResult, out: str | Path, *, write_items: bool = T
     from halluscope.redact import redact_mapping
     from halluscope.runsheet import sha256_file
     out = Path(out)
+    if write_items:
+        result.items.check()        # never save another run's items under these metrics
     if write_items and result.items_path.resolve() != (out / ITEMS).resolve():
         begin_outputs(out)
         replace_atomically(out / ITEMS, lambda tmp: shutil.copyfile(result.items_path, tmp))

@@ -97,22 +97,47 @@ def check_outputs(out: str | Path) -> dict[str, Any]:
                              f"(sha256 differs): the folder mixes two runs; audit again")
     return data
 
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What tells one ``items.jsonl`` from the next written at the same path."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 class Items:
     """The per-item results, read lazily from ``items.jsonl`` (never all held in memory)."""
 
     def __init__(self, path: Path, n: int):
         self.path = path
         self._n = n
+        self._stamp = _stamp(path)
 
     def __len__(self) -> int:
         return self._n
 
+    def check(self) -> None:
+        """An :class:`~halluscope.errors.InputError` when ``items.jsonl`` is no longer the file
+        this audit wrote: a later audit into the same folder replaced it, and reading it would
+        give that run's items under this result's metrics."""
+        if self._stamp is not None and _stamp(self.path) != self._stamp:
+            raise InputError(f"{self.path} was replaced after this audit wrote it (another "
+                             f"audit into the same folder?): this result's items are gone; "
+                             f"give each audit its own out=")
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        self.check()
         with open(self.path, encoding="utf-8") as fh:
             for line in fh:
                 yield fast_json.loads(line)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            wanted = list(range(self._n)[index])
+            picked = set(wanted)
+            found = {i: item for i, item in enumerate(self) if i in picked} if picked else {}
+            return [found[i] for i in wanted]
         if index < 0:
             index += self._n
         if not 0 <= index < self._n:

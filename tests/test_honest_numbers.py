@@ -14,7 +14,7 @@ import pytest
 
 import halluscope
 from halluscope import cli
-from halluscope.errors import ConfigError, UnknownNameError
+from halluscope.errors import ConfigError, InputError, UnknownNameError
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:
@@ -432,3 +432,22 @@ def test_a_null_prediction_is_no_answer_not_the_truth_beside_it(tmp_path):
     assert result.metrics["pope"].results["accuracy"].value == 0.0      # the one real answer
     assert [(e["line"], e["field"]) for e in result.errors] == [(1, "prediction")]
     assert "expected the model's answer in 'prediction', got null" in result.errors[0]["message"]
+
+
+def test_a_result_never_reads_another_audits_items(tmp_path):
+    """A second audit into the same folder replaced items.jsonl: the first result went on
+    reading it (its metrics beside the other run's items), and save() wrote the mix."""
+    a = [{"id": f"a{i}", "image": f"a{i}.jpg", "prompt": "Is there a cat in the image?",
+          "label": "yes", "response": "yes"} for i in range(3)]
+    b = [{"id": "b0", "image": "b.jpg", "prompt": "Is there a dog in the image?",
+          "label": "no", "response": "yes"}]
+    r1 = halluscope.audit(records=a, metrics="pope", out=tmp_path / "run", n_boot=0,
+                          write_report=False)
+    assert [i["id"] for i in r1.items[0:2]] == ["a0", "a1"] and r1.items[::-1][0]["id"] == "a2"
+    halluscope.audit(records=b, metrics="pope", out=tmp_path / "run", n_boot=0,
+                     write_report=False)
+    with pytest.raises(InputError, match="was replaced after this audit wrote it"):
+        list(r1.items)
+    with pytest.raises(InputError, match="was replaced"):
+        r1.save(tmp_path / "saved")
+    assert not (tmp_path / "saved" / "results.json").exists()

@@ -189,3 +189,13 @@ class UnreadableImage(RecordError):
         out["kind"] = "unreadable_image"
         out["path"] = self.path
         return out
+
+    def __reduce__(self):
+        """Pickle by reason and path (RecordError's way made a worker's error say "cannot read
+        image: cannot read image X: ..." with no path: items differed by engine)."""
+        return (_unreadable, (self.reason, self.path, self.location.file, self.location.line,
+                              self.location.field))
+
+
+def _unreadable(reason, path, file, line, field):
+    return UnreadableImage(reason, path=path, file=file, line=line, field=field)

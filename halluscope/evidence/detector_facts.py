@@ -195,7 +195,9 @@ class DetectorFacts:
         out = {"detector": self.spec, "identity": self.identity,
                "thresholds": {"present": self.thresholds.present,
                               "absent": self.thresholds.absent},
-               "nms_iou": self.nms_iou, "cache": self.cache.stats()}
+               # the cache's folder only: its hit counters count this process's lookups (a
+               # warm cache, another worker), and results.json is the same for any of them
+               "nms_iou": self.nms_iou, "cache": {"dir": self.cache.stats()["dir"]}}
         if self._segmenter_spec is not None:
             out["segmenter"] = str(self._segmenter_spec) if isinstance(
                 self._segmenter_spec, str) else getattr(self._segmenter_spec, "name", "?")

@@ -123,6 +123,9 @@ class Location:
 class RecordError(InputError):
     """One record is malformed; carries its :class:`Location`."""
 
+    #: The bad line's own id, when it has a plain one (``None`` otherwise).
+    record_id: str | None = None
+
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  field: str | None = None):
         self.location = Location(file, line, field)
@@ -130,17 +133,22 @@ class RecordError(InputError):
         super().__init__(f"{self.location}: {message}")
 
     def to_dict(self) -> dict:
-        return {"file": self.location.file, "line": self.location.line,
-                "field": self.location.field, "message": self.message}
+        out = {"file": self.location.file, "line": self.location.line,
+               "field": self.location.field, "message": self.message}
+        if self.record_id is not None:
+            out["id"] = self.record_id
+        return out
 
     def __reduce__(self):
         """Pickle by message and location (errors cross process boundaries from workers)."""
         return (_record_error, (type(self), self.message, self.location.file,
-                                self.location.line, self.location.field))
+                                self.location.line, self.location.field, self.record_id))
 
 
-def _record_error(cls, message, file, line, field):
-    return cls(message, file=file, line=line, field=field)
+def _record_error(cls, message, file, line, field, record_id=None):
+    err = cls(message, file=file, line=line, field=field)
+    err.record_id = record_id
+    return err
 
 
 class AlignmentError(InputError):

@@ -285,6 +285,18 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
     where = {"file": file, "line": line}
     if not isinstance(obj, dict):
         raise RecordError(f"expected a JSON object, got {type(obj).__name__}", **where)
+    try:
+        return _record_of(obj, file, line, require_response, where)
+    except RecordError as exc:
+        # the line's id, when it has a plain one, stays with its error (items.jsonl keeps it)
+        hint = obj.get("id", obj.get("question_id"))
+        if exc.record_id is None and isinstance(hint, (str, int)) and not isinstance(hint, bool):
+            exc.record_id = str(hint)[:200]
+        raise
+
+
+def _record_of(obj: dict[str, Any], file: str | None, line: int | None,
+               require_response: bool, where: dict[str, Any]) -> Record:
     failure = obj.get("error")
     if require_response and failure not in (None, "", False):
         # `halluscope query` (and peers) write a failed request as a line with an "error": it

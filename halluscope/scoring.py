@@ -162,7 +162,8 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
             tally.problems.append(redact_mapping(_error_item(rec), secrets=secrets)
                                   if secrets else _error_item(rec))
             tally.bad_lines[_cause(rec)] += 1
-            item: dict[str, Any] = {"id": None, "source": str(rec.location), "error": rec.message,
+            item: dict[str, Any] = {"id": rec.record_id, "source": str(rec.location),
+                                    "error": rec.message,
                                     "error_detail": _error_item(rec)}
         else:
             item = _score_record(rec, metrics, tally, strict,

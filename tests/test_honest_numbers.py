@@ -451,3 +451,15 @@ def test_a_result_never_reads_another_audits_items(tmp_path):
     with pytest.raises(InputError, match="was replaced"):
         r1.save(tmp_path / "saved")
     assert not (tmp_path / "saved" / "results.json").exists()
+
+
+def test_a_bad_records_item_keeps_its_id(tmp_path):
+    """items.jsonl wrote "id": null for a bad line whose id was plain to read."""
+    src = tmp_path / "a.jsonl"
+    src.write_text('{"id": "ok-1", "task": "yes-no", "label": "yes", "prompt": "Is there a '
+                   'dog?", "response": "Yes"}\n{"id": "no-answer-7", "task": "yes-no", '
+                   '"label": "no", "prompt": "Is there a cat?"}\n')
+    result = halluscope.audit(src, metrics="pope", out=tmp_path / "o", n_boot=0,
+                              write_report=False)
+    bad = [json.loads(x) for x in (tmp_path / "o" / "items.jsonl").read_text().splitlines()][1]
+    assert bad["id"] == "no-answer-7" and result.errors[0]["id"] == "no-answer-7"

@@ -102,3 +102,52 @@ def test_out_naming_a_file_and_a_strict_stop(tmp_path):
     assert list(out.iterdir()) == []      # no part files left to resume from
     res = _audit(str(DATA / "outputs.jsonl"), "--metric", "chair", "--engine", "spark")
     assert res.exit_code == 2 and res.output.count("got 'spark'") == 1
+
+
+@pytest.mark.parametrize("images,message", [
+    ({"c.jpg": {"objects": [{"label": "cup", "box": ["a", 1, 2, 3]}]}}, "expected box"),
+    ({"c.jpg": {"objects": [{"label": "cup", "box": [0, 0, float("nan"), 9]}]}},
+     "expected box"),
+    ({"c.jpg": {"objects": "cup"}}, "expected 'objects' as a list"),
+    ({"c.jpg": {"objects": [{"label": "cup", "attributes": "red"}]}},
+     "expected attributes as a list of strings, got 'red'"),
+    ({"c.jpg": {"objects": [], "absent": "fork"}}, "expected absent as a list of strings"),
+    ({"c.jpg": {"objects": [], "size": "big"}}, "expected size [width, height]"),
+])
+def test_a_malformed_annotation_entry_is_a_usage_error_naming_it(tmp_path, images, message):
+    """Text in a box was exit 3 (TypeError); "attributes": "red" was read as 'r', 'e', 'd' and
+    "absent": "fork" as letters, without a word."""
+    from halluscope.errors import ConfigError
+    from halluscope.evidence.annotations import load_annotations
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps({"images": images}))
+    with pytest.raises(ConfigError, match=r"image 'c\.jpg'") as info:
+        load_annotations(path)
+    assert message in str(info.value)
+
+
+def test_visual_genome_names_and_coco_boxes_are_checked(tmp_path):
+    from halluscope.errors import ConfigError
+    from halluscope.evidence.annotations import load_annotations
+    vg = tmp_path / "vg.json"
+    vg.write_text(json.dumps([{"image_id": 3, "objects": [{"object_id": 1, "names": "cup",
+                                                           "x": 0, "y": 0, "w": 5, "h": 5}]}]))
+    with pytest.raises(ConfigError, match="expected 'names' as a list of strings"):
+        load_annotations(vg)
+    coco = tmp_path / "coco.json"
+    coco.write_text(json.dumps({"images": [{"id": 1}], "categories": [{"id": 1, "name": "cup"}],
+                                "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
+                                                 "bbox": "x"}]}))
+    with pytest.raises(ConfigError, match=r"annotations\[0\]: expected bbox"):
+        load_annotations(coco)
+
+
+def test_a_top_level_vocabulary_adds_to_the_labels_the_file_uses(tmp_path):
+    """A vocabulary that left out a label the file annotates made that object unknown."""
+    from halluscope.evidence.annotations import load_annotations
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps({"vocabulary": ["cup", "fork"], "images": {"c.jpg": {
+        "closed_world": True, "objects": [{"label": "cup"}, {"label": "table"}]}}}))
+    src = load_annotations(path)
+    assert {"cup", "fork", "table"} <= set(src.vocabulary)
+    assert "table" in src.get("c.jpg").vocabulary

@@ -42,6 +42,7 @@ import contextlib
 import io
 import json
 import logging
+import math
 import threading
 from collections import defaultdict
 from pathlib import Path
@@ -117,6 +118,11 @@ def check_coco(data: Any, path: Path) -> None:
         if "category_id" in ann and cats and ann["category_id"] not in cats:
             raise ConfigError(f"{path}: annotations[{i}]: category_id {ann['category_id']!r} "
                               f"is not in 'categories'")
+        bbox = ann.get("bbox")
+        if bbox is not None and not (isinstance(bbox, list) and len(bbox) == 4
+                                     and all(map(_number, bbox))):
+            raise ConfigError(f"{path}: annotations[{i}]: expected bbox [x, y, width, height] "
+                              f"as finite numbers, got {bbox!r:.80}")
 
 
 class CocoSource(AnnotationSource):
@@ -173,67 +179,119 @@ class CocoSource(AnnotationSource):
         return len(self._known)
 
 
+def _strings(value: Any, where: str, what: str) -> list[str]:
+    """A list of strings (labels, attributes), or a usage error naming the field: a string
+    where a list belongs was read letter by letter ("red" as "r", "e", "d")."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected {what} as a list of strings, got {value!r:.60}")
+    return [v.strip() for v in value]
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _simple_box(box: Any, where: str) -> tuple[float, ...] | None:
+    """``[x1, y1, x2, y2]`` as finite numbers, or a usage error naming the object."""
+    if box is None:
+        return None
+    if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(map(_number, box))
+            and box[2] >= box[0] and box[3] >= box[1]):
+        raise ConfigError(f"{where}: expected box [x1, y1, x2, y2] as finite numbers with "
+                          f"x2 >= x1 and y2 >= y1, got {box!r:.80}")
+    return tuple(float(v) for v in box)
+
+
+def _simple_instances(entry: dict[str, Any], where: str) -> list[Instance]:
+    objects = entry.get("objects", ())
+    if not isinstance(objects, (list, tuple)):
+        raise ConfigError(f"{where}: expected 'objects' as a list, got {objects!r:.60}")
+    out = []
+    for i, o in enumerate(objects):
+        at = f"{where}: objects[{i}]"
+        if not isinstance(o, dict) or not isinstance(o.get("label"), str) or \
+                not o["label"].strip():
+            raise ConfigError(f"{at}: expected {{'label': ...}}, got {o!r:.60}")
+        out.append(Instance(label=o["label"].strip(), box=_simple_box(o.get("box"), at),
+                            source="annotation",
+                            attributes=tuple(_strings(o.get("attributes"), at, "attributes")),
+                            payload={k: v for k, v in o.items()
+                                     if k not in ("label", "box", "attributes")}))
+    return out
+
+
+def _simple_facts(key: str, entry: Any, path: Path, data: dict[str, Any],
+                  vocabulary: frozenset[str] | None) -> ImageFacts:
+    where = f"{path}: image {key!r}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected an object, got {type(entry).__name__}")
+    instances = _simple_instances(entry, where)
+    rels = set()
+    for r in entry.get("relations", ()):
+        if not isinstance(r, (list, tuple)) or len(r) != 3:
+            raise ConfigError(f"{where}: expected relations as [subject, relation, object], "
+                              f"got {r!r:.60}")
+        rels.add(tuple(str(x).strip() for x in r))
+    closed = bool(entry.get("closed_world", data.get("closed_world", False)))
+    size = entry.get("size")
+    if size is not None and not (isinstance(size, (list, tuple)) and len(size) == 2
+                                 and all(_number(v) and v > 0 for v in size)):
+        raise ConfigError(f"{where}: expected size [width, height] in pixels, got {size!r:.60}")
+    prov: dict[str, Any] = {"source": "annotation", "name": "halluscope-json", "file": str(path),
+                            "exhaustive_counts": bool(entry.get(
+                                "exhaustive_counts", data.get("exhaustive_counts", True)))}
+    partial = _strings(entry.get("not_exhaustive"), where, "not_exhaustive")
+    if partial:
+        prov["not_exhaustive"] = sorted(partial)
+    return ImageFacts(
+        key=key, instances=tuple(instances),
+        absent=frozenset(_strings(entry.get("absent"), where, "absent")),
+        vocabulary=vocabulary if closed or data.get("vocabulary") else None,
+        closed_world=closed, relations=frozenset(rels),
+        size=tuple(size) if size else None, provenance=prov)
+
+
 def _from_simple(path: Path, data: dict[str, Any]) -> AnnotationSource:
     images = data.get("images")
     if not isinstance(images, dict):
         raise ConfigError(f"{path}: expected 'images' to map image keys to objects")
-    declared = data.get("vocabulary")
-    all_labels = set(declared or ())
-    if not declared:
-        for entry in images.values():
-            for o in entry.get("objects", ()):
-                all_labels.add(str(o.get("label", "")).strip())
-            all_labels.update(str(a) for a in entry.get("absent", ()))
+    # every label the file uses, and those its top-level vocabulary lists: a vocabulary that
+    # left out a label the file annotates made that object unknown ("outside the vocabulary")
+    all_labels = set(_strings(data.get("vocabulary"), str(path), "vocabulary"))
+    for entry in images.values():
+        if isinstance(entry, dict) and isinstance(entry.get("objects"), (list, tuple)):
+            all_labels.update(str(o.get("label", "")).strip() for o in entry["objects"]
+                              if isinstance(o, dict))
+        if isinstance(entry, dict) and isinstance(entry.get("absent"), (list, tuple)):
+            all_labels.update(str(a).strip() for a in entry["absent"])
     all_labels.discard("")
-    facts = {}
-    for key, entry in images.items():
-        where = f"{path}: image {key!r}"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected an object, got {type(entry).__name__}")
-        instances = []
-        for i, o in enumerate(entry.get("objects", ())):
-            if not isinstance(o, dict) or not o.get("label"):
-                raise ConfigError(f"{where}: objects[{i}]: expected {{'label': ...}}, got {o!r:.60}")
-            box = o.get("box")
-            if box is not None and (len(box) != 4 or box[2] < box[0] or box[3] < box[1]):
-                raise ConfigError(f"{where}: objects[{i}]: expected box [x1, y1, x2, y2] with "
-                                  f"x2 >= x1 and y2 >= y1, got {box!r}")
-            instances.append(Instance(label=str(o["label"]).strip(),
-                                      box=tuple(float(v) for v in box) if box else None,
-                                      source="annotation",
-                                      attributes=tuple(str(a) for a in o.get("attributes", ())),
-                                      payload={k: v for k, v in o.items()
-                                               if k not in ("label", "box", "attributes")}))
-        rels = set()
-        for r in entry.get("relations", ()):
-            if not isinstance(r, (list, tuple)) or len(r) != 3:
-                raise ConfigError(f"{where}: expected relations as [subject, relation, object], "
-                                  f"got {r!r:.60}")
-            rels.add(tuple(str(x).strip() for x in r))
-        closed = bool(entry.get("closed_world", data.get("closed_world", False)))
-        size = entry.get("size")
-        prov: dict[str, Any] = {"source": "annotation", "name": "halluscope-json",
-                                "file": str(path),
-                                "exhaustive_counts": bool(entry.get(
-                                    "exhaustive_counts", data.get("exhaustive_counts", True)))}
-        if entry.get("not_exhaustive"):
-            prov["not_exhaustive"] = sorted(str(x).strip() for x in entry["not_exhaustive"])
-        facts[str(key)] = ImageFacts(
-            key=str(key), instances=tuple(instances),
-            absent=frozenset(str(a) for a in entry.get("absent", ())),
-            vocabulary=frozenset(all_labels) if closed or declared else None,
-            closed_world=closed, relations=frozenset(rels),
-            size=tuple(size) if size else None, provenance=prov)
+    vocabulary = frozenset(all_labels)
+    facts = {str(key): _simple_facts(str(key), entry, path, data, vocabulary)
+             for key, entry in images.items()}
     src = AnnotationSource(path, facts)
-    src.vocabulary = frozenset(all_labels)
+    src.vocabulary = vocabulary
     src.kind = "halluscope-json"
     src.name = f"halluscope-json:{path.name}"
     return src
 
 
-def _vg_names(o: dict[str, Any]) -> str | None:
+def _vg_names(o: dict[str, Any], where: str = "") -> str | None:
     names = o.get("names") or ([o["name"]] if o.get("name") else [])
+    if isinstance(names, str):      # read as its first letter: "cup" was "c"
+        raise ConfigError(f"{where}: expected 'names' as a list of strings, got {names!r:.60}")
     return str(names[0]).strip().lower() if names else None
+
+
+def _vg_box(o: dict[str, Any], where: str) -> tuple[float, float, float, float] | None:
+    if not all(k in o for k in ("x", "y", "w", "h")):
+        return None
+    if not all(_number(o[k]) for k in ("x", "y", "w", "h")) or o["w"] < 0 or o["h"] < 0:
+        raise ConfigError(f"{where}: expected x, y, w, h as finite numbers (w, h >= 0), got "
+                          f"{[o[k] for k in ('x', 'y', 'w', 'h')]!r:.80}")
+    return (float(o["x"]), float(o["y"]), float(o["x"]) + float(o["w"]),
+            float(o["y"]) + float(o["h"]))
 
 
 def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSource:
@@ -243,18 +301,15 @@ def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSou
         key = str(entry.get("image_id", entry.get("id")))
         by_id: dict[Any, str] = {}
         instances = []
-        for o in entry.get("objects", ()):
-            label = _vg_names(o)
+        for i, o in enumerate(entry.get("objects", ())):
+            where = f"{path}: image {key}: objects[{i}]"
+            label = _vg_names(o, where)
             if not label:
                 continue
             by_id[o.get("object_id", o.get("id"))] = label
-            box = None
-            if all(k in o for k in ("x", "y", "w", "h")):
-                box = (float(o["x"]), float(o["y"]), float(o["x"]) + float(o["w"]),
-                       float(o["y"]) + float(o["h"]))
-            instances.append(Instance(label=label, box=box, source="annotation",
-                                      attributes=tuple(str(a).strip().lower()
-                                                       for a in o.get("attributes", ()) or ())))
+            instances.append(Instance(label=label, box=_vg_box(o, where), source="annotation",
+                                      attributes=tuple(a.lower() for a in _strings(
+                                          o.get("attributes"), where, "attributes"))))
         rels = set()
         for r in entry.get("relationships", ()):
             s = by_id.get(r.get("subject_id")) or (_vg_names(r["subject"]) if isinstance(

@@ -210,6 +210,13 @@ def test_counts_of_non_exhaustive_labels_stay_unknown():
     assert check_claim(claim("count", "tower", 1), facts).label == "unverifiable"
     facts = ImageFacts(key="k", instances=(Instance("tower", (0, 0, 1, 1)),))
     assert check_claim(claim("count", "tower", 1), facts).label == "unverifiable"
+    # the annotated ones are a lower bound (docs/annotations.md): fewer cannot be
+    two = ImageFacts(key="k", instances=(Instance("person", (0, 0, 1, 1), source="annotation"),
+                                         Instance("person", (2, 2, 3, 3), source="annotation")),
+                     provenance={"exhaustive_counts": True, "not_exhaustive": ["person"]})
+    v = check_claim(claim("count", "person", 1), two)
+    assert v.label == "hallucinated" and "at least 2" in v.reason
+    assert check_claim(claim("count", "person", 3), two).label == "unverifiable"
 
 
 def test_wordnet_hypernyms_and_synonyms_of_labels():

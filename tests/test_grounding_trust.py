@@ -165,3 +165,17 @@ def test_recall_leaves_out_objects_whose_citations_nothing_could_check(tmp_path)
     item = json.loads((tmp_path / "o" / "items.jsonl").read_text())
     assert item["region"]["recall"] is None and item["region"]["precision"] is None
     assert "region" in result.unscored
+
+
+@pytest.mark.parametrize("regions,field", [
+    ([{"region": 1, "box": [11, 10, 370, 510], "label": "person"}], "metadata.regions[0].id"),
+    ({"1": {"box": [11, 10, 370, 510]}}, "metadata.regions"),
+])
+def test_offered_regions_that_cannot_be_read_are_a_bad_record(tmp_path, regions, field):
+    """An entry without "id" was dropped (the right citation [R1] counted as fabricated), and
+    regions given as a dict made every cited id unverifiable, without a word."""
+    result = _audit(tmp_path, [_rec("noid", "The person is in [R1].", regions=regions),
+                               _rec("ok", "The person is in [R1].", regions=REGIONS)],
+                    "region")
+    assert [(e["line"], e["field"]) for e in result.errors] == [(1, field)]
+    assert result.metrics["region"].results["precision"].value == 1.0

@@ -54,13 +54,22 @@ class Truth:
 def truth_from_metadata(metadata: dict[str, Any], size: tuple[int, int] | None = None) -> Truth:
     """Offered regions and annotated objects from a record's metadata."""
     regions = None
-    if isinstance(metadata.get("regions"), list):
+    offered = metadata.get("regions")
+    if offered is not None and not isinstance(offered, list):
+        # a dict or a string of regions made every cited id unverifiable without a word
+        raise RecordError(f"expected the offered regions as a list of {{'id', 'box', "
+                          f"'label'}}, got {type(offered).__name__}", field="metadata.regions")
+    if isinstance(offered, list):
         regions = {}
-        for i, r in enumerate(metadata["regions"]):
-            if isinstance(r, dict) and "id" in r:
-                regions[norm_region_id(r["id"])] = {
-                    "id": r["id"], "label": r.get("label"),
-                    "box": _truth_box(r.get("box") or r.get("bbox"), f"regions[{i}].box")}
+        for i, r in enumerate(offered):
+            if not isinstance(r, dict) or not isinstance(r.get("id"), (str, int)) \
+                    or isinstance(r.get("id"), bool):
+                # an entry without its id was dropped: a right citation counted as fabricated
+                raise RecordError(f"expected an offered region with an 'id', got {r!r:.80}",
+                                  field=f"metadata.regions[{i}].id")
+            regions[norm_region_id(r["id"])] = {
+                "id": r["id"], "label": r.get("label"),
+                "box": _truth_box(r.get("box") or r.get("bbox"), f"regions[{i}].box")}
     objects = []
     for i, o in enumerate(metadata.get("objects") or []):
         if isinstance(o, dict) and o.get("label"):

@@ -164,6 +164,12 @@ def _iter_inputs(paths: list[Path], records: list[Any] | None, fmt: str | None =
     if records is not None:
         for i, obj in enumerate(records, 1):
             if isinstance(obj, Record):
+                if obj.source.file is None and obj.source.line is None:
+                    # its place in the list, as for dicts: its problems can be found
+                    from dataclasses import replace
+
+                    from halluscope.records import Source
+                    obj = replace(obj, source=Source("<records>", i))
                 yield obj
                 continue
             try:

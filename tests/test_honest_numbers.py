@@ -463,3 +463,15 @@ def test_a_bad_records_item_keeps_its_id(tmp_path):
                               write_report=False)
     bad = [json.loads(x) for x in (tmp_path / "o" / "items.jsonl").read_text().splitlines()][1]
     assert bad["id"] == "no-answer-7" and result.errors[0]["id"] == "no-answer-7"
+
+
+def test_a_bad_record_object_is_named_by_its_place_in_the_list(tmp_path):
+    """Record objects had no file or line: a bad one was listed as '<input>', not findable."""
+    from halluscope.records import Record
+    recs = [Record(id="r1", task="yes-no", image="a.jpg", prompt="Is there a dog?",
+                   response="No", label="no"),
+            Record(id="r2", task="yes-no", image="a.jpg", prompt="Is there a dog?",
+                   response=None, label="no")]
+    result = halluscope.audit(records=recs, metrics="pope", out=tmp_path / "o", n_boot=0,
+                              write_report=False)
+    assert [(e["file"], e["line"]) for e in result.errors] == [("<records>", 2)]

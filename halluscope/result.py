@@ -97,6 +97,13 @@ def check_outputs(out: str | Path) -> dict[str, Any]:
                              f"(sha256 differs): the folder mixes two runs; audit again")
     return data
 
+def _plain_integer(value: Any) -> bool:
+    """Whether an id reads back as itself as an integer: "7" does, "007", "²" and a 20-digit
+    id do not (as integers they would merge with "7", or fail)."""
+    return (isinstance(value, str) and value.isascii() and value.isdigit()
+            and str(int(value)) == value and int(value) < 2 ** 63)
+
+
 def _stamp(path: Path) -> tuple[int, int, int] | None:
     """What tells one ``items.jsonl`` from the next written at the same path."""
     try:
@@ -261,8 +268,7 @@ class AuditResult:
                 row["n_claims"] = len(item["claims"])
             rows.append(row)
         frame = pd.DataFrame(rows)
-        if "id" in frame and len(frame) and frame["id"].map(
-                lambda v: isinstance(v, str) and v.isdigit()).all():
+        if "id" in frame and len(frame) and frame["id"].map(_plain_integer).all():
             frame["id"] = frame["id"].astype("int64")
         if "image_id" in frame and frame["image_id"].notna().all():
             frame["image_id"] = frame["image_id"].astype("int64")

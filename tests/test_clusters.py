@@ -117,3 +117,14 @@ def test_to_pandas_metrics_per_group_and_integer_ids(tmp_path):
     assert str(items["id"].dtype) == "int64" and items["id"].iloc[0] == 1
     assert str(items["image_id"].dtype) == "int64"
     assert "report.html" in res._repr_html_()
+
+
+@pytest.mark.parametrize("ids", [["007", "7", "0007"], ["²", "1", "2"],
+                                 ["12345678901234567890", "1", "2"]])
+def test_ids_that_are_no_plain_integers_stay_text(tmp_path, ids):
+    """'007', '7' and '0007' all became 7; '²' and a 20-digit id made to_pandas raise."""
+    rows = _pope_rows(n_images=1)[:3]
+    for r, i in zip(rows, ids):
+        r["id"] = i
+    res = audit(records=rows, metrics="pope", n_boot=0, out=tmp_path)
+    assert list(res.to_pandas()["id"]) == ids

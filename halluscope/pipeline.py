@@ -507,10 +507,13 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
     for line in empty_answers_note(tally) + judge_failures_note(
             {n: s.info for n, s in summaries.items()}):
         log.warning("%s", line)
-    return AuditResult(metrics=summaries, errors=tally.problems,
-                       runsheet={"run_id": run_id, **runsheet}, items_path=items_path,
-                       config=cfg, n_items=tally.items, n_skipped=tally.skipped,
-                       unscored=unscored, run_id=run_id)
+    result = AuditResult(metrics=summaries, errors=tally.problems,
+                         runsheet={"run_id": run_id, **runsheet}, items_path=items_path,
+                         config=cfg, n_items=tally.items, n_skipped=tally.skipped,
+                         unscored=unscored, run_id=run_id)
+    if out is None:     # the temporary folder goes with the last result reading its items
+        result.items.own_folder(out_dir)
+    return result
 
 
 __all__ = ["run_audit", "Progress", "StreamTally", "count_lines", "infer_metrics",

@@ -124,6 +124,13 @@ class Items:
     def __len__(self) -> int:
         return self._n
 
+    def own_folder(self, folder: Path) -> None:
+        """Delete ``folder`` (a temporary one holding ``items.jsonl``) once nothing reads
+        these items any more: an audit without ``out`` left a folder behind every time."""
+        import shutil
+        import weakref
+        weakref.finalize(self, shutil.rmtree, str(folder), True)
+
     def check(self) -> None:
         """An :class:`~halluscope.errors.InputError` when ``items.jsonl`` is no longer the file
         this audit wrote: a later audit into the same folder replaced it, and reading it would

@@ -475,3 +475,17 @@ def test_a_bad_record_object_is_named_by_its_place_in_the_list(tmp_path):
     result = halluscope.audit(records=recs, metrics="pope", out=tmp_path / "o", n_boot=0,
                               write_report=False)
     assert [(e["file"], e["line"]) for e in result.errors] == [("<records>", 2)]
+
+
+def test_an_audit_without_out_leaves_no_folder_behind():
+    """Each audit without out= left a /tmp/halluscope-* folder (thousands on a busy machine);
+    it goes once no result reads its items."""
+    import gc
+    result = halluscope.audit(records=[{"id": "a", "task": "yes-no", "label": "yes",
+                                        "prompt": "Is there a dog?", "response": "Yes"}],
+                              metrics="pope", n_boot=0)
+    folder = result.items_path.parent
+    assert folder.is_dir() and len(list(result.items)) == 1
+    del result
+    gc.collect()
+    assert not folder.exists()

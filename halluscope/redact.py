@@ -167,13 +167,15 @@ def redact_text(text: Any, extra: Iterable[str] = (), *,
     if extra:
         values = sorted({s for s in extra if credential_like(s)}, key=len,
                         reverse=True) + list(values)
+    if patterns and "://" in text:
+        # URLs first: a known password replaced inside a URL ends the URL's match at '<', and
+        # its api-key= parameter after it stayed in clear text
+        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)) or "", text)
     for secret in values:
         if secret in text:
             text = text.replace(secret, REDACTED)
     if not patterns:
         return text
-    if "://" in text:
-        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)) or "", text)
     lower = text.lower()
     if "authoriz" in lower:
         text = _AUTH_VALUE.sub(lambda m: m.group(1) + REDACTED, text)

@@ -133,3 +133,11 @@ def test_a_table_under_a_secret_looking_key_is_kept_and_keys_lose_known_secrets(
     assert out["groups"]["model:llava-token-merge"] == {"f1": {"value": 0.5}}
     assert out["groups"][f"model:m-{REDACTED}"] == {"f1": {"value": 0.7}}
     assert out["api_key"] == [REDACTED, 3] and out["token"] == ""
+
+
+def test_a_url_whose_password_is_known_loses_its_key_parameter_too():
+    """The known password was replaced first, the URL's match stopped at '<', and
+    api-key=QKEYX2 stayed in the query run sheet's command line."""
+    text = "query --base-url http://user:PASSWORDX1@127.0.0.1:9/v1?api-key=QKEYX2 -o x"
+    out = redact_text(text, secrets=["PASSWORDX1"])
+    assert "PASSWORDX1" not in out and "QKEYX2" not in out

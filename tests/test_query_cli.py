@@ -167,11 +167,13 @@ def test_resume_leaves_a_file_that_is_not_query_output_alone(app, runner, prompt
     res = runner.invoke(app, ["query", str(prompts), "-m", "mock/yes", "-o", str(notes),
                               "--no-cache", "-q"])
     assert res.exit_code == EXIT_USAGE, res.output
-    assert "expected a line of halluscope query output" in res.output
+    assert "no run sheet" in res.output
     assert notes.read_text() == "hi\n"
     cut = tmp_path / "cut.jsonl"
     cut.write_text(json.dumps({"id": "p0", "prompt": "Is there a dog 0?", "response": "Yes.",
                                "model": "yes"}) + '\n{"id": "p1", "prom')
+    # a killed run leaves the run sheet it wrote before its first answer
+    (tmp_path / "cut.jsonl.runsheet.json").write_text('{"halluscope_runsheet": 1}')
     res = runner.invoke(app, ["query", str(prompts), "-m", "mock/yes", "-o", str(cut),
                               "--no-cache", "-q"])
     assert res.exit_code == EXIT_OK, res.output

@@ -297,6 +297,10 @@ def test_a_line_without_an_answer_is_not_taken_for_answered(app, runner, prompts
     out.write_text('{"id": "p0", "prompt": "Is there a dog 0?", "response": "No."}\n'
                    '{"id": "p1", "prompt": "Is there a dog 1?", "response": null}\n')
     with FakeServer() as server:
+        # no run sheet beside it: not query's file (another tool's, another model's answers)
+        res = _query(runner, app, prompts, out, server.url, "--no-cache")
+        assert res.exit_code == EXIT_USAGE and "no run sheet" in res.output, res.output
+        (tmp_path / "out.jsonl.runsheet.json").write_text('{"halluscope_runsheet": 1}')
         res = _query(runner, app, prompts, out, server.url, "--no-cache")
         assert res.exit_code == EXIT_USAGE and "with neither" in res.output, res.output
         assert len(server.requests) == 0
@@ -452,3 +456,15 @@ def test_an_empty_prompts_file_and_duplicate_ids_are_named(app, runner, tmp_path
                               "http://127.0.0.1:9/v1", "-o", str(tmp_path / "o.jsonl"), "-q"],
                         env={"COLUMNS": "300"})
     assert res.exit_code == EXIT_USAGE and f"{dup}:2: duplicate id 'a'" in res.output
+
+
+def test_a_file_of_lines_without_ids_is_left_alone(app, runner, prompts, tmp_path):
+    """A CHAIR caption log given as --out lost every line (no id: 'dropped to ask again') and
+    was replaced by answers, exit 0."""
+    out = tmp_path / "captions.jsonl"
+    out.write_text('{"image_id": 139, "caption": "A dog."}\n')
+    (tmp_path / "captions.jsonl.runsheet.json").write_text('{"halluscope_runsheet": 1}')
+    with FakeServer() as server:
+        res = _query(runner, app, prompts, out, server.url, "--no-cache")
+    assert res.exit_code == EXIT_USAGE and "got one without" in res.output
+    assert out.read_text() == '{"image_id": 139, "caption": "A dog."}\n'

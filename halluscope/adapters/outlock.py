@@ -87,7 +87,11 @@ def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None
                 dropped += 1  # an interrupted write, if it is the last line
                 continue
             rid = obj.get("id") if isinstance(obj, dict) else None
-            if rid is None or str(rid) in done or (retry_failed and "error" in obj):
+            if rid is None:     # query writes an id on every line: this file is something else
+                raise InputError(f"{out}:{lineno}: expected a line of halluscope query output "
+                                 f"(with its 'id'), got one without; the file is left as it "
+                                 f"is (write to another --out, or pass --restart to replace it)")
+            if str(rid) in done or (retry_failed and "error" in obj):
                 dropped += 1
                 continue
             if not isinstance(obj.get("response"), str) and "error" not in obj:
@@ -132,6 +136,17 @@ def _write_started(out_path: Path, answers: dict[str, Any]) -> None:
              "aborted": "the run did not finish (killed before it wrote its run sheet)"}
     _sheet_path(out_path).write_text(json.dumps(sheet, indent=2, ensure_ascii=False) + "\n",
                                      encoding="utf-8")
+
+
+def _check_has_run_sheet(out_path: Path) -> None:
+    """A usage error for a non-empty output file without the run sheet every query run writes
+    beside it (from its start): another tool's file, or another model's answers, which a resume
+    would mix this run's into (or rewrite)."""
+    if out_path.is_file() and out_path.stat().st_size and not _sheet_path(out_path).is_file():
+        raise InputError(f"{out_path} holds lines but no run sheet ({_sheet_path(out_path).name})"
+                         f": it was not written by halluscope query, or its run sheet was "
+                         f"removed; resuming would mix this run's answers into it. Pass "
+                         f"--restart to replace it, or write to another --out")
 
 
 def _check_target(out_path: Path, prompts: Any) -> None:
@@ -188,6 +203,7 @@ def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
     lock = lock_output(out_path.resolve())
     try:
         if resume:
+            _check_has_run_sheet(out_path)
             if answers is not None:
                 _check_same_answers(out_path, answers)
             done = read_done(out_path, retry_failed=retry_failed)

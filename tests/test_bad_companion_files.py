@@ -151,3 +151,13 @@ def test_a_top_level_vocabulary_adds_to_the_labels_the_file_uses(tmp_path):
     src = load_annotations(path)
     assert {"cup", "fork", "table"} <= set(src.vocabulary)
     assert "table" in src.get("c.jpg").vocabulary
+
+
+def test_a_misspelled_detector_is_a_usage_error_for_claims(tmp_path):
+    """--detector coco-sd failed record by record (a warning each) and the claims audit went on
+    without a detector, exit 0 with other numbers."""
+    data = Path(__file__).resolve().parents[1] / "data"
+    res = CliRunner().invoke(app, ["audit", str(data), "--metric", "claims", "--detector",
+                                   "coco-sd", "--out", str(tmp_path / "o"), "--no-report"],
+                             env={"COLUMNS": "300"})
+    assert res.exit_code == 2 and "did you mean 'coco-ssd'" in res.output

@@ -299,6 +299,24 @@ def _split_paths(rest: str, spec: str, least: int, most: int) -> list[str]:
     return parts
 
 
+BACKENDS = ("coco-ssd", "hf", "groundingdino", "gdino")
+
+
+def check_detector_spec(spec: Any) -> None:
+    """A usage error for a spec no backend reads (checked when the audit starts: a detector
+    loaded lazily failed record by record, each failure a warning, and the audit went on
+    without it, with other numbers)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f"expected a detector spec (coco-ssd, hf:<path or id>, "
+                          f"groundingdino:<config>,<weights>), got {spec!r}")
+    backend = spec.strip().partition(":")[0].lower()
+    if backend not in BACKENDS:
+        from halluscope.errors import suggest
+        raise ConfigError(f"unknown detector backend {backend!r} in {spec!r}"
+                          f"{suggest(backend, BACKENDS)} (backends: coco-ssd, hf:<path or id>, "
+                          f"groundingdino:<config>,<weights>)")
+
+
 def load_detector(spec: str, *, device: str | None = None, **options: Any) -> Detector:
     """Build the detector a spec string names (see the module docstring).
 

@@ -207,6 +207,8 @@ class DetectorFacts:
     def from_config(cls, config: Any, **kw: Any) -> "DetectorFacts":
         if not getattr(config, "detector", None):
             raise ConfigError("expected a detector in the configuration (--detector)")
+        from halluscope.evidence.detect import check_detector_spec
+        check_detector_spec(config.detector)
         opts = dict(getattr(config, "options", {}) or {})
         th = default_thresholds(spec_thresholds(config.detector), opts)
         backend_opts = {k: opts[k] for k in ("device", "image_size", "allow_download")

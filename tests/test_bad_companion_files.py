@@ -161,3 +161,16 @@ def test_a_misspelled_detector_is_a_usage_error_for_claims(tmp_path):
                                    "coco-sd", "--out", str(tmp_path / "o"), "--no-report"],
                              env={"COLUMNS": "300"})
     assert res.exit_code == 2 and "did you mean 'coco-ssd'" in res.output
+
+
+def test_object_halbench_reads_chairs_ground_truth_layout(tmp_path):
+    """CHAIR's {"source", "imid_to_objects"} file (what `halluscope chair gt` writes) gave
+    exit 3: invalid literal for int() with base 10: 'source'."""
+    from halluscope.errors import ConfigError
+    from halluscope.metrics.objhal import load_gt_objects
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"source": "coco", "imid_to_objects": {"139": ["dog", "person"]}}))
+    assert load_gt_objects(gt) == {139: frozenset({"dog", "person"})}
+    gt.write_text(json.dumps({"source": "coco"}))
+    with pytest.raises(ConfigError, match="expected image ids as keys"):
+        load_gt_objects(gt)

@@ -255,10 +255,20 @@ def load_gt_objects(path: str | Path) -> dict[int, frozenset[str]]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: expected a JSON object image id -> objects, got {exc}") from exc
+    if isinstance(data, dict) and isinstance(data.get("imid_to_objects"), dict):
+        data = data["imid_to_objects"]        # CHAIR's layout (halluscope chair gt writes it)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object image id -> objects, got "
                           f"{type(data).__name__}")
-    return {int(k): frozenset(v) for k, v in data.items()}
+    out = {}
+    for k, v in data.items():
+        if not str(k).strip().isdigit() or not isinstance(v, list) or \
+                not all(isinstance(o, str) for o in v):
+            raise ConfigError(f"{path}: expected image ids as keys and lists of object words as "
+                              f"values (or CHAIR's {{\"imid_to_objects\": ...}}), got "
+                              f"{k!r:.40}: {v!r:.60}")
+        out[int(k)] = frozenset(v)
+    return out
 
 
 def load_question_image_ids(path: str | Path) -> list[int]:

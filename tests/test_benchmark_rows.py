@@ -136,3 +136,27 @@ def test_an_mmhal_answer_past_the_template_is_a_bad_record(tmp_path):
         m.score(second)
     assert (info.value.location.line, info.value.location.field) == (2, "response")
     assert "expected at most 1 answers" in info.value.message
+
+
+def test_the_vlmevalkit_rule_scores_hallusionbench_rows_as_query_writes_them(tmp_path):
+    """`halluscope query --benchmark hallusionbench` writes HallusionBench's own rows
+    (category, ..., gt_answer 1/0), and the vlmevalkit variant, which needs no judge, scored
+    none of them ("not a hallusionbench item"): the README's workflow ended there."""
+    vk = _vk_rows(VK + [("VS_chart_0_0_0_1", "No", "No, it is not."),
+                        ("VS_chart_1_0_0_1", "No", "Yes")])
+    for r in vk:                                 # VLMEvalKit's category columns of each row
+        r["category"], r["l2-category"] = r["index"].split("_")[0], "_".join(
+            r["index"].split("_")[:2])
+    own = []
+    for r in vk:
+        cat, sub, visual, set_id, fig, qid = r["index"].split("_")
+        own.append({"category": cat, "subcategory": sub, "visual_input": visual,
+                    "set_id": set_id, "figure_id": fig, "question_id": qid,
+                    "question": r["question"], "gt_answer": "1" if r["answer"] == "Yes" else "0",
+                    "id": f"{cat}_{sub}_{set_id}_{fig}_{qid}", "prompt": r["question"],
+                    "response": r["prediction"]})
+    a = _hb(_jsonl(tmp_path / "vk.jsonl", vk), tmp_path / "a")
+    b = _hb(_jsonl(tmp_path / "own.jsonl", own), tmp_path / "b")
+    values = {k: r.value for k, r in a.metrics["hallusionbench"].results.items()}
+    assert values == {k: r.value for k, r in b.metrics["hallusionbench"].results.items()}
+    assert values["aacc"] == pytest.approx(3 / 5) and not b.errors

@@ -122,8 +122,8 @@ class Unit:
 def _keys(record: Record, variant: str) -> tuple[str, str, str, str, str, str]:
     """(category, subcategory, visual_input, set, figure, question) of a row."""
     md = record.metadata
-    if variant == "vlmevalkit":
-        index = str(md.get("index", record.id))
+    if variant == "vlmevalkit" and "index" in md:
+        index = str(md["index"])
         parts = index.split("_")
         if len(parts) != 6:
             raise RecordError(f"expected VLMEvalKit's index <cat>_<subcat>_<visual_input>_<set>_"
@@ -252,9 +252,15 @@ class HallusionBenchMetric(Metric):
         self._repeats = Repeats()
 
     def applies_to(self, record: Record) -> bool:
+        """A VLMEvalKit row (``index``), or a row of HallusionBench's own question file
+        (``category`` ...; for the vlmevalkit variant with its ``gt_answer``), as ``halluscope
+        query --benchmark hallusionbench`` writes them."""
         md = record.metadata
-        return record.response is not None and (
-            "index" in md if self.variant == "vlmevalkit" else "category" in md)
+        if record.response is None:
+            return False
+        if self.variant == "vlmevalkit":
+            return "index" in md or ("category" in md and "gt_answer" in md)
+        return "category" in md
 
     def score(self, record: Record) -> ItemScore:
         cat, sub, visual, set_id, fig, qid = _keys(record, self.variant)
@@ -264,6 +270,8 @@ class HallusionBenchMetric(Metric):
         if self.variant == "vlmevalkit":
             l2 = str(record.metadata.get("l2-category") or f"{cat}_{sub}")
             truth = {"yes": "Yes", "no": "No"}.get(record.label or "")
+            if "index" not in record.metadata:     # HallusionBench's own row: gt_answer 1 / 0
+                truth = {"1": "Yes", "0": "No"}.get(str(record.metadata.get("gt_answer")))
             if truth is None:
                 raise RecordError("expected VLMEvalKit's truth Yes or No in 'answer' and the "
                                   "model's answer in 'prediction', got no such pair (a row "
@@ -271,7 +279,8 @@ class HallusionBenchMetric(Metric):
                                   file=record.source.file, line=record.source.line)
             extracted = vlmevalkit_extract(record.response)
             correct: bool | None = extracted == truth
-            payload.update(index=str(record.metadata.get("index")), answer=truth,
+            payload.update(index=str(record.metadata.get("index", "_".join(
+                               (cat, sub, visual, set_id, fig, qid)))), answer=truth,
                            extracted=extracted, score=correct)
             unit = Unit(f"{l2}_{set_id}", f"{l2}_{set_id}_{fig}", f"{l2}_{set_id}_{qid}",
                         correct, (cat, l2), visual == "2")

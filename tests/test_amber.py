@@ -156,3 +156,22 @@ def test_a_word_maps_to_the_same_amber_node_whatever_the_hash_seed():
                            check=True, env={**os.environ, "PYTHONHASHSEED": str(seed)}
                            ).stdout.strip() for seed in (1, 2, 3)}
     assert seen == {"['vehicle', 'vehicle', 'dog']"}      # wheeled vehicle: not "container"
+
+
+def test_each_statistic_counts_the_items_it_is_computed_over():
+    """Every statistic had n = all records (66), so intervals came out over 6 answers, such as
+    number_accuracy 1.0 [1.0, 1.0], which the fewer-than-10-units rule is there to prevent."""
+    from pathlib import Path as _P
+
+    from halluscope.evidence.amber import AmberData
+    items = {1: {"type": "generative", "truth": ["dog"], "hallu": ["cat"]},
+             2: {"type": "discriminative-hallucination", "truth": "yes"},
+             3: {"type": "discriminative-attribute-number", "truth": "no"}}
+    m = AmberMetric(AmberData(path=_P("a.json"), items=items, association={"dog": [], "cat": []}),
+                    variant="refined", n_boot=0)
+    for i, r in enumerate([{"id": 1, "response": "A dog."}, {"id": 2, "response": "Yes"},
+                           {"id": 3, "response": "No"}], 1):
+        m.update(record_from_dict(r, line=i))
+    res = m.compute().results
+    assert (res["chair"].n, res["accuracy"].n, res["existence_accuracy"].n,
+            res["attribute_accuracy"].n, res["number_accuracy"].n) == (1, 2, 1, 1, 1)

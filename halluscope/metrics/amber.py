@@ -293,22 +293,29 @@ def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
             return f1(prec(s) * 100, rec(s) * 100, eps) / 100
         return acc, prec, rec, f
 
+    # each statistic's n is the items it is computed over (generative captions, the answers of
+    # its group), not every record: an interval over 6 answers is no interval
+    gen = "non_hallu_num"
     out: dict[str, Statistic] = {
-        "chair": rate(lambda s: pct(s["chair_score"], num(s, "chair_num")) / 100),
+        "chair": rate(lambda s: pct(s["chair_score"], num(s, "chair_num")) / 100, units=gen),
         "cover": rate(lambda s: pct(s["safe_cover_score"], num(s, "safe_cover_num")) / 100,
-                           higher_is_better=True),
+                      higher_is_better=True, units=gen),
         "hal": rate(lambda s: (100 - pct(s["non_hallu_score"], num(s, "non_hallu_num")))
-                         / 100 if orig else 1 - div(s["non_hallu_score"], s["non_hallu_num"])),
-        "cog": rate(lambda s: pct(s["hallu_cover_score"], num(s, "hallu_cover_num")) / 100),
+                    / 100 if orig else 1 - div(s["non_hallu_score"], s["non_hallu_num"]),
+                    units=gen),
+        "cog": rate(lambda s: pct(s["hallu_cover_score"], num(s, "hallu_cover_num")) / 100,
+                    units=gen),
     }
     names = {"qa": "", "ha": "existence_", "attr": "attribute_", "as": "state_",
              "an": "number_", "aa": "action_", "asso": "relation_"}
     for g, prefix in names.items():
         acc, prec, rec, f = disc(g, 0.001 if g == "ha" else 0.0001)
-        out[f"{prefix}accuracy"] = rate(acc, higher_is_better=True)
-        out[f"{prefix}precision"] = rate(prec, higher_is_better=True)
-        out[f"{prefix}recall"] = rate(rec, higher_is_better=True)
-        out[f"{prefix}f1"] = rate(f, higher_is_better=True)
+        answers = tuple(col(x, "correct_num") for x in (("as", "an", "aa") if g == "attr"
+                                                         else (g,)))
+        out[f"{prefix}accuracy"] = rate(acc, higher_is_better=True, units=answers)
+        out[f"{prefix}precision"] = rate(prec, higher_is_better=True, units=answers)
+        out[f"{prefix}recall"] = rate(rec, higher_is_better=True, units=answers)
+        out[f"{prefix}f1"] = rate(f, higher_is_better=True, units=answers)
     chair, f1_all = out["chair"].fn, out["f1"].fn
     out["amber_score"] = rate(lambda s: (1 - chair(s) + f1_all(s)) / 2,
                                    higher_is_better=True)

@@ -77,7 +77,7 @@ class Statistic:
     higher_is_better: bool = False
     count: bool = False
     bounds: tuple[float, float] | None = None
-    units: str | None = None
+    units: str | tuple[str, ...] | None = None
     direction: bool = True
 
 
@@ -85,7 +85,7 @@ RATE_BOUNDS = (0.0, 1.0)
 
 
 def rate(fn: Callable[[Mapping[str, np.ndarray]], np.ndarray], *,
-         higher_is_better: bool = False, units: str | None = None,
+         higher_is_better: bool = False, units: str | tuple[str, ...] | None = None,
          direction: bool = True) -> Statistic:
     """A :class:`Statistic` that is a fraction in [0, 1] (a rate, an accuracy, an F1)."""
     return Statistic(fn, higher_is_better=higher_is_better, bounds=RATE_BOUNDS, units=units,
@@ -270,7 +270,8 @@ class SumState:
                                 bounds=stat.bounds, direction=False)
         n = self.n
         if stat.units is not None:
-            n = int(round(float(self.totals[self.columns.index(stat.units)])))
+            names = (stat.units,) if isinstance(stat.units, str) else stat.units
+            n = int(round(float(sum(self.totals[self.columns.index(c)] for c in names))))
         clusters = len(self.units) or None
         ci = None
         note = None

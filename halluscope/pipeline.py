@@ -304,6 +304,9 @@ def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, li
     for name, summary in summaries.items():
         if name in unscored or not tally.scored[name]:
             continue
+        if (summary.info or {}).get("decided_nothing"):     # the metric says so itself
+            out[name] = [str(summary.info["decided_nothing"])]
+            continue
         # what the model is scored on: not the share of what could not be decided (claims'
         # unverifiable_rate is 1.0 when nothing could be), nor counts
         rates = [r.value for k, r in summary.results.items()

@@ -160,3 +160,32 @@ def test_the_vlmevalkit_rule_scores_hallusionbench_rows_as_query_writes_them(tmp
     values = {k: r.value for k, r in a.metrics["hallusionbench"].results.items()}
     assert values == {k: r.value for k, r in b.metrics["hallusionbench"].results.items()}
     assert values["aacc"] == pytest.approx(3 / 5) and not b.errors
+
+
+class _Unreadable:
+    """A judge whose every answer holds no rating the original can read."""
+
+    def __init__(self):
+        from halluscope.judges.reliability import JudgeStats
+        self.stats = JudgeStats()
+
+    def ask_sync(self, use, **values):
+        from halluscope.judges.judge import JudgeAnswer
+        return JudgeAnswer(None, "I would rather not rate this.", False)
+
+    def describe(self):
+        return {"name": "stub"}
+
+    def close(self):
+        pass
+
+
+def test_mmhal_original_with_no_readable_rating_decided_nothing(tmp_path):
+    """The original reads an answer without a rating as 0: with every answer so, it reported
+    average_score 0.0 and hallucination_rate 1.0, exit 0, without a word."""
+    rows = [{"id": f"m{i}", "image": "x.jpg", "prompt": "What is it?", "response": "A dog.",
+             "metadata": {"image_content": ["dog"], "gt_answer": "A dog."}} for i in range(3)]
+    metric = MMHalMetric(judge=_Unreadable(), variant="original", n_boot=0)
+    result = halluscope.audit(records=rows, metrics=[metric], out=tmp_path / "o",
+                              write_report=False)
+    assert "every one of the 3 judge answers had no rating" in result.unscored["mmhal"][0]

@@ -198,6 +198,14 @@ class MMHalMetric(Metric):
         if self.variant == "original" and n != TEMPLATE_SIZE:
             out["warning"] = (f"the original asserts {TEMPLATE_SIZE} records in template order; "
                               f"got {n}")
+        self.flush()
+        sums = self.state.sums()
+        if self.variant == "original" and sums["rated"] and sums["fallback"] == sums["rated"]:
+            # the original reads an answer without a rating as 0: when every one fell back, the
+            # scores are its default, not the judge's (pipeline: the run fails, exit 2)
+            out["decided_nothing"] = (f"every one of the {int(sums['rated'])} judge answers "
+                                      f"had no rating the original could read, each scored 0 "
+                                      f"(parse_fallback_to_0)")
         from halluscope.judges.fallback import judge_info
         out.update(self._judge_info or judge_info(self.judge, USE))
         return out

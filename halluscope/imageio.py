@@ -84,6 +84,24 @@ def check_pixels(width: int, height: int, path: str | None, field: str = "image"
             f"(option max_image_pixels / {_ENV})", path=path, field=field)
 
 
+def check_header(path: str | os.PathLike, field: str = "image") -> None:
+    """The pixel limit checked from the image's header alone (nothing decoded): for paths
+    whose results come from a cache, so that a warm cache answers as a cold one would (an
+    over-limit image was a bad record the first time and scored from the cache the next)."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                size = im.size
+    except Image.DecompressionBombError:
+        open_image(path, mode=None)     # raises the UnreadableImage that names the limit
+        return
+    except (UnidentifiedImageError, OSError, ValueError):
+        return              # left to the full decode, which names what is wrong
+    check_pixels(size[0], size[1], str(path), field)
+
+
 def open_image(source: Any, *, mode: str | None = "RGB"):
     """Decode an image file (a path, or bytes) fully and return a PIL image in ``mode``.
 

@@ -157,3 +157,21 @@ def test_cache_files_are_plain_json(tmp_path):
     assert data == {"detections": [{"label": "dog", "box": [1.0, 2.0, 10.0, 12.0],
                                     "score": 0.9}], "size": [30, 20]}
     assert os.access(entry, os.R_OK)
+
+
+def test_the_pixel_limit_holds_when_the_detections_are_cached(tmp_path):
+    """An over-limit image was a bad record with a cold cache and scored from the cache the
+    next run: one command, two results."""
+    from halluscope.errors import UnreadableImage
+    from halluscope.imageio import set_max_image_pixels
+    recs = make_records(tmp_path, n_images=1, per_image=1)            # a 30 x 20 image
+    claims = [Claim("existence", "dog")]
+    DetectorFacts(CountingDetector(), cache=EvidenceCache(tmp_path / "cache")).facts(recs[0],
+                                                                                    claims)
+    set_max_image_pixels(100)
+    try:
+        with pytest.raises(UnreadableImage, match="over the limit of 100"):
+            DetectorFacts(CountingDetector(), cache=EvidenceCache(tmp_path / "cache")).facts(
+                recs[0], claims)
+    finally:
+        set_max_image_pixels(None)

@@ -272,14 +272,16 @@ class DetectorFacts:
     def facts(self, record: Any, claims: Sequence[Any]) -> ImageFacts | None:
         """The facts about the record's image for these claims; ``None`` without an image."""
         from halluscope.errors import UnreadableImage
-        from halluscope.imageio import check_path
+        from halluscope.imageio import check_header, check_path
         if not getattr(record, "image", None):
             return None
         path = record.image_path() if hasattr(record, "image_path") else None
         if path is None:
             raise UnreadableImage("a URL; the detector reads local image files only",
                                   path=record.image)
-        return self.image_facts(check_path(path), claims)
+        path = check_path(path)
+        check_header(path)          # the pixel limit, whether the detections are cached or not
+        return self.image_facts(path, claims)
 
     def image_facts(self, image: str | Path, claims: Sequence[Any]) -> ImageFacts:
         if isinstance(image, (str, Path)):

@@ -82,3 +82,19 @@ def test_a_flag_option_that_is_no_flag_is_a_usage_error(tmp_path):
                          out=tmp_path / "o")
     assert [as_flag(v) for v in ("yes", "Off", 1, 0, "TRUE", None)] == [True, False, True,
                                                                       False, True, None]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--metric", "page", "--ocr", "nosuch"], "unknown OCR engine 'nosuch'"),
+    (["--metric", "claims", "--option", "claims_analytic=bogus"],
+     "expected claims_analytic in ('skip', 'include'), got 'bogus'"),
+])
+def test_option_values_no_metric_reads_are_usage_errors(tmp_path, args, message):
+    """claims_analytic=bogus was taken for 'skip', and --ocr nosuch went unnoticed on PDFs
+    with a text layer: exit 0 either way."""
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    res = CliRunner().invoke(app, ["audit", str(DATA), *args, "--out", str(tmp_path / "o"),
+                                   "--no-report", "-q"], env={"COLUMNS": "300"})
+    assert res.exit_code == 2 and message in res.output, res.output

@@ -174,3 +174,17 @@ def test_object_halbench_reads_chairs_ground_truth_layout(tmp_path):
     gt.write_text(json.dumps({"source": "coco"}))
     with pytest.raises(ConfigError, match="expected image ids as keys"):
         load_gt_objects(gt)
+
+
+def test_a_top_level_not_exhaustive_list_applies_to_every_image(tmp_path):
+    """A top-level "not_exhaustive": ["dog"] was ignored: "Three dogs" against two boxed dogs
+    came out hallucinated though not every dog is annotated."""
+    from halluscope.checks import check_claim
+    from halluscope.evidence.annotations import load_annotations
+    from halluscope.types import Claim
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps({"not_exhaustive": ["dog"], "images": {"d.jpg": {"objects": [
+        {"label": "dog", "box": [0, 0, 5, 5]}, {"label": "dog", "box": [9, 9, 15, 15]}]}}}))
+    facts = load_annotations(path).get("d.jpg")
+    assert check_claim(Claim("count", "dog", value=3), facts).label == "unverifiable"
+    assert check_claim(Claim("count", "dog", value=1), facts).label == "hallucinated"

@@ -242,7 +242,9 @@ def _simple_facts(key: str, entry: Any, path: Path, data: dict[str, Any],
     prov: dict[str, Any] = {"source": "annotation", "name": "halluscope-json", "file": str(path),
                             "exhaustive_counts": bool(entry.get(
                                 "exhaustive_counts", data.get("exhaustive_counts", True)))}
-    partial = _strings(entry.get("not_exhaustive"), where, "not_exhaustive")
+    # the file's own list (top level) applies to every image, as exhaustive_counts does
+    partial = (_strings(entry.get("not_exhaustive"), where, "not_exhaustive")
+               + _strings(data.get("not_exhaustive"), str(path), "not_exhaustive"))
     if partial:
         prov["not_exhaustive"] = sorted(partial)
     return ImageFacts(

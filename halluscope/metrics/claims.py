@@ -136,7 +136,7 @@ class ClaimsMetric(ExplainsClaimVerdicts, Metric):
         providers = kw.pop("providers", None) or build_providers(config)
         return cls(providers=providers, judge=judge, decomposer=decomposer,
                    vocabulary=splitter_vocabulary(opts.get("claims_vocabulary"), providers),
-                   include_analytic=opts.get("claims_analytic", "skip") == "include",
+                   include_analytic=cls.option(config, "claims_analytic") == "include",
                    config_key=repr((tuple(map(str, config.coco_annotations)),
                                     tuple(map(str, config.annotations)), config.detector,
                                     config.claim_splitter, opts.get("claims_vocabulary"),

@@ -263,6 +263,14 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
 
     def __init__(self, *, ocr: str = "rapidocr", dpi: int = 200, cache: Any = None,
                  highlight: bool = True, **kw: Any):
+        from halluscope.errors import ConfigError
+        if str(ocr).strip().partition(":")[0].lower() not in ("rapidocr", "tesseract"):
+            # checked now: the engine loads at the first page without a text layer, and an
+            # audit of PDFs with text never named the misspelling
+            raise ConfigError(f"unknown OCR engine {ocr!r}; expected rapidocr or "
+                              f"tesseract[:<langs>]")
+        if int(dpi) <= 0:
+            raise ConfigError(f"expected ocr_dpi as a resolution > 0, got {dpi!r}")
         self.ocr = ocr
         self.dpi = int(dpi)
         self.cache = cache

@@ -218,3 +218,20 @@ def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
         if lock is not None:
             unlock_output(lock)
         raise
+
+
+def file_models(out_path: Path) -> dict[str, int]:
+    """How many answers of the output file each model gave (after a resume, the file holds
+    earlier runs' answers as well as this run's)."""
+    from collections import Counter
+    found: Counter = Counter()
+    with open(out_path, encoding="utf-8", errors="replace") as fh:
+        for text in fh:
+            try:
+                obj = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and isinstance(obj.get("response"), str) \
+                    and isinstance(obj.get("model"), str):
+                found[obj["model"]] += 1
+    return dict(found)

@@ -47,8 +47,8 @@ from typing import Any
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader, is_url
-from halluscope.adapters.outlock import (OutputLocked, answers_of, prepare_output, read_done,
-                                         unlock_output)
+from halluscope.adapters.outlock import (OutputLocked, answers_of, file_models, prepare_output,
+                                         read_done, unlock_output)
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
                                        ServerUnreachable)
@@ -493,7 +493,7 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         files.append({"role": "outputs", "path": str(out_path)})
     reported = dict(client.reported_models)
     if out_path is not None and out_path.is_file():
-        reported = _file_models(out_path)  # the whole file: earlier runs' answers too
+        reported = file_models(out_path)  # the whole file: earlier runs' answers too
     mismatched = {m: n for m, n in reported.items() if m != api.model}
     return {
         "halluscope_runsheet": 1,
@@ -526,23 +526,6 @@ def interruption(exc: BaseException) -> str:
     from halluscope._ray import was_terminated
     how = "SIGTERM" if was_terminated(exc) else "Ctrl-C"
     return f"interrupted ({how}); run again to ask what is left"
-
-
-def _file_models(out_path: Path) -> dict[str, int]:
-    """How many answers of the output file each model gave (after a resume, the file holds
-    earlier runs' answers as well as this run's)."""
-    from collections import Counter
-    found: Counter = Counter()
-    with open(out_path, encoding="utf-8", errors="replace") as fh:
-        for text in fh:
-            try:
-                obj = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(obj, dict) and isinstance(obj.get("response"), str) \
-                    and isinstance(obj.get("model"), str):
-                found[obj["model"]] += 1
-    return dict(found)
 
 
 def _run_sync(coro):

@@ -229,9 +229,8 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
         if reasons:
             problem += " (" + "; ".join(reasons) + ")"
     elif which is not None and metric.ci is None:
-        problem = (f"{name} has no confidence interval (bootstrap disabled with n_boot=0, a "
-                   f"count statistic, or too few items), so its {which} bound cannot be "
-                   f"compared with {threshold:g}")
+        problem = (f"{name} has no confidence interval ({_why_no_interval(metric)}), so its "
+                   f"{which} bound cannot be compared with {threshold:g}")
     else:
         compared = float(metric.bound(which))
         if not _defined(compared):
@@ -301,6 +300,17 @@ def _direction_hint(name: str, metric: Any, direction: str) -> str | None:
 
 
 # -- regression -----------------------------------------------------------------------------
+def _why_no_interval(metric: Any) -> str:
+    """Why a statistic has no interval: its own note (too few units or replicates), a count,
+    or no bootstrap."""
+    note = getattr(metric, "ci_note", None)
+    if note:
+        return note
+    if not getattr(metric, "direction", True) and isinstance(metric.value, int):
+        return "a count"
+    return "bootstrap disabled with n_boot=0"
+
+
 def _why_undefined(metric: Any) -> str:
     """Why a statistic has no value: nothing scored, or a ratio over nothing."""
     if metric.n:

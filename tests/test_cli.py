@@ -126,3 +126,15 @@ def test_a_reader_that_closes_the_pipe_is_not_a_crossed_gate(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, err
     assert subprocess.run(cmd, capture_output=True, timeout=120).returncode == 0
+
+
+def test_a_missing_benchmarks_data_folder_is_a_usage_error(tmp_path):
+    """--data /nonexistent listed every benchmark as 'missing', exit 0."""
+    res = runner.invoke(app, ["benchmarks", "--data", str(tmp_path / "nowhere")])
+    assert res.exit_code == EXIT_USAGE and "no such file or folder" in res.output
+
+
+def test_help_shows_the_extra_in_brackets():
+    """rich markup ate '[ray]' in `pip install 'halluscope[ray]'`."""
+    res = runner.invoke(app, ["audit", "--help"], env={"COLUMNS": "250"})
+    assert "halluscope[ray]" in res.output

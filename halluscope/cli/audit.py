@@ -93,7 +93,7 @@ Workers = Annotated[Optional[int], typer.Option(
     "segmenter over 64 records or more, else 1); results are identical for any N.")]
 Engine = Annotated[Optional[str], typer.Option(
     help="Where scoring runs: local (this process or --workers processes) or ray "
-    "(Ray Data; pip install 'halluscope[ray]').")]
+    "(Ray Data; pip install 'halluscope\\[ray]').")]
 RayAddress = Annotated[Optional[str], typer.Option(
     help="Ray cluster address for --engine ray (default: a local Ray instance).")]
 Resume = Annotated[bool, typer.Option(

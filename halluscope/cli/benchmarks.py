@@ -26,6 +26,11 @@ def benchmarks_command(
     """List the pinned benchmarks with their data status (found / missing / wrong hash)."""
     from halluscope.benchmark_specs import check_files, data_status, list_benchmarks
     from halluscope.errors import HalluscopeError
+    missing = [p for p in data or [] if not p.exists()]
+    if missing:             # a mistyped folder listed every benchmark as "missing", exit 0
+        err_console.print(f"[red]error:[/red] --data {escape(str(missing[0]))}: no such file or "
+                          f"folder")
+        raise typer.Exit(EXIT_USAGE)
     try:
         specs = list_benchmarks()
         rows = [(s, check_files(s, list(data or []))) for s in specs]

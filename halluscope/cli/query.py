@@ -110,7 +110,11 @@ def query_command(
 
     if benchmark is not None:
         prompts, system = _benchmark_prompts(benchmark, data, images, out, prompts, system)
-    if prompts is None or not prompts.is_file():
+    if prompts is None:
+        err_console.print("[red]error:[/red] expected a prompts file (or --benchmark NAME), "
+                          "got neither")
+        raise typer.Exit(EXIT_USAGE)
+    if not prompts.is_file():
         err_console.print(f"[red]error:[/red] prompts file not found: {escape(str(prompts))}")
         raise typer.Exit(EXIT_USAGE)
     try:

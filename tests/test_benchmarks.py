@@ -192,13 +192,13 @@ def test_check_files_searches_peer_layouts_aliases_and_shipped_copies(bench, tmp
     assert synonyms[0].status == FOUND                  # halluscope's own copy
 
 
-def test_shipped_manifests_validate_and_list(monkeypatch):
+def test_shipped_manifests_validate_and_list(monkeypatch, tmp_path):
     specs = {s.name: s for s in list_benchmarks()}
     hb = specs["hallusionbench"]
     assert hb.metric == "hallusionbench" and hb.judge == "hallusionbench-gpt-4"
     assert hb.default_variant in hb.variants and not hb.ships_data
     monkeypatch.delenv("HALLUSCOPE_DATA", raising=False)
-    res = invoke(["benchmarks", "--json", "--data", "/nonexistent"])
+    res = invoke(["benchmarks", "--json", "--data", str(tmp_path)])     # an empty folder
     listed = {b["name"]: b for b in json.loads(res.output)}
     assert listed["hallusionbench"]["status"] == "missing"
     assert listed["hallusionbench"]["files"][0]["expected_sha256"] == hb.files[0].sha256

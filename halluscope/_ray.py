@@ -26,11 +26,37 @@ def start_ray(ray, address: str | None) -> None:
     import logging
     level = logging.INFO if logging.getLogger("halluscope").isEnabledFor(logging.INFO) \
         else logging.WARNING
+    _check_reachable(address)
     ray.init(address=address, log_to_driver=False, include_dashboard=False,
              ignore_reinit_error=True, logging_level=level)
     logging.getLogger("ray.data").setLevel(level)
     logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
     _terminate_as_an_interruption()
+
+
+def _check_reachable(address: str | None, timeout: float = 10.0) -> None:
+    """A usage error for a cluster address nothing answers at: Ray itself waits and retries
+    (well past a minute) with only its own warnings. ``auto`` and a local instance are Ray's
+    to find."""
+    if not address or address == "auto" or "://" in address and not address.startswith(
+            "ray://"):
+        return
+    import socket
+    from urllib.parse import urlsplit
+    target = address if "://" in address else f"ray://{address}"
+    try:
+        parts = urlsplit(target)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise ConfigError(f"expected --ray-address as host:port, ray://host:port or auto, got "
+                          f"{address!r}")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); "
+                          f"is it running? (--ray-address auto joins the local one)") from None
 
 
 class Terminated(KeyboardInterrupt):

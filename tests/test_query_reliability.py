@@ -468,3 +468,11 @@ def test_a_file_of_lines_without_ids_is_left_alone(app, runner, prompts, tmp_pat
         res = _query(runner, app, prompts, out, server.url, "--no-cache")
     assert res.exit_code == EXIT_USAGE and "got one without" in res.output
     assert out.read_text() == '{"image_id": 139, "caption": "A dog."}\n'
+
+
+def test_an_empty_image_field_is_a_bad_prompt(app, runner, tmp_path):
+    """"image": "" was asked as a text-only prompt without a word."""
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"id": "a", "image": "", "prompt": "What is it?"}\n')
+    res = _query(runner, app, prompts, tmp_path / "o.jsonl", "http://127.0.0.1:9/v1")
+    assert res.exit_code == EXIT_USAGE and "got an empty string" in res.output

@@ -196,3 +196,15 @@ def test_sigterm_while_ray_runs_is_an_interruption_with_exit_143(monkeypatch):
         assert info.value.code == 143
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_cluster_address_nothing_answers_at_is_a_usage_error():
+    """Ray waited and retried well past a minute with only its own warnings."""
+    from halluscope._ray import _check_reachable
+    from halluscope.errors import ConfigError
+    with pytest.raises(ConfigError, match="cannot reach the Ray cluster at 127.0.0.1:1"):
+        _check_reachable("127.0.0.1:1", timeout=2)
+    with pytest.raises(ConfigError, match="expected --ray-address as host:port"):
+        _check_reachable("nonsense")
+    _check_reachable("auto")
+    _check_reachable(None)

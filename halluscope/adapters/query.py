@@ -149,6 +149,10 @@ def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
         raise RecordError("expected the question in 'prompt' (or 'text', 'question'), found none",
                           file=file, line=line, field="prompt")
     image = rec.image
+    if isinstance(obj.get("image"), str) and not obj["image"].strip():
+        # asked as a text-only prompt without a word before
+        raise RecordError("expected an image path or URL, got an empty string (leave 'image' "
+                          "out for a text-only prompt)", file=file, line=line, field="image")
     if image and not is_url(image):
         p = Path(image).expanduser()
         if not p.is_absolute():

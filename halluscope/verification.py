@@ -109,6 +109,12 @@ class Verifier:
         claims = self.split_record(record)
         from halluscope.evidence.providers import gather_facts
         facts = gather_facts(list(self.providers), record, claims) if claims else []
+        if claims and not facts and not record.image and record.image_id is None:
+            # nothing to check its claims against: no image, and no annotation knows its id
+            # (its claims came out unverifiable one by one, the record never listed)
+            raise RecordError("expected the image the response is about ('image' or "
+                              "'image_id'), found none, and no annotation knows its id",
+                              field="image", file=record.source.file, line=record.source.line)
         model_judge = is_model_judge(self.judge)
         hook = None if model_judge else self.judge
         verdicts = [check_claim(c, facts, hook) for c in claims]

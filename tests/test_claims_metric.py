@@ -178,3 +178,18 @@ def test_sample_counts_and_parse_errors(sample_metric):
     assert v[("attribute", "space shuttle", "model", None, None)]["verdict"] == "supported"
     assert v[("attribute", "space shuttle", "white", None, None)]["verdict"] == "supported"
     assert v[("attribute", "flag", "american", None, None)]["verdict"] == "supported"
+
+
+def test_a_record_with_no_image_and_no_annotation_for_its_id_is_a_bad_record(tmp_path):
+    """Its claims came out unverifiable one by one and the record was never listed; one whose
+    id the annotations know is scored (annotations may be keyed by record id)."""
+    import json
+
+    import halluscope
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps({"images": {"known-id": {"objects": [{"label": "cat"}]}}}))
+    rows = [{"id": "known-id", "response": "A cat."}, {"id": "stray", "response": "A cat."}]
+    result = halluscope.audit(records=rows, metrics="claims", annotations=ann, n_boot=0,
+                              out=tmp_path / "o", write_report=False)
+    assert [(e["line"], e["field"]) for e in result.errors] == [(2, "image")]
+    assert result.metrics["claims"].results["existence_rate"].value == 0.0

@@ -331,6 +331,12 @@ class PageVerifier:
             raise RecordError(str(exc), file=record.source.file, line=record.source.line,
                               field="document") from exc
         citations = parse_response(parse_page_citations, record)
+        if doc is None and citations:
+            # a document task without its document: its citations came out unverifiable one
+            # by one and the record was never listed
+            raise RecordError("expected the document the response cites ('document'), found "
+                              "none", field="document", file=record.source.file,
+                              line=record.source.line)
         try:
             verdicts = check_pages(record, doc, citations=citations)
         except UnreadableImage as exc:          # a page that cannot be read or rendered

@@ -179,3 +179,13 @@ def test_offered_regions_that_cannot_be_read_are_a_bad_record(tmp_path, regions,
                     "region")
     assert [(e["line"], e["field"]) for e in result.errors] == [(1, field)]
     assert result.metrics["region"].results["precision"].value == 1.0
+
+
+def test_a_document_task_without_its_document_is_a_bad_record(tmp_path):
+    """Its page citations came out unverifiable one by one and the record was never listed."""
+    rows = [{"id": "p-nodoc", "task": "document", "response": "See page 2."}]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = halluscope.audit(path, metrics="page", out=tmp_path / "o", write_report=False,
+                              n_boot=0)
+    assert [(e["line"], e["field"]) for e in result.errors] == [(1, "document")]

@@ -219,10 +219,14 @@ def release_metrics(metrics: list[Metric]) -> None:
             release()
 
 
+_JUDGES = 5  # where _score_chunk's second value holds the chunk's judge counters
+
+
 def _score_chunk(records: list[Record]) -> tuple[list[list[Outcome]], tuple]:
     """The outcomes of a chunk, with what the parent sizes chunks and reports from: the
-    worker's pid, seconds spent scoring, the median and the longest record's seconds, and the
-    worker's CPU seconds so far."""
+    worker's pid, seconds spent scoring, the median and the longest record's seconds, the
+    worker's CPU seconds so far, and (at :data:`_JUDGES`) the judge counters the chunk took
+    (:func:`take_judge_stats`), for the parent to add up."""
     import time
     outcomes, seconds = [], []
     t0 = time.perf_counter()
@@ -537,7 +541,7 @@ class ProcessEngine:
         if self.pool is not None:
             yield from _ordered(it, self._submit, 2 * self.workers, self.sizer,
                                 rescue=self._rescue,
-                                on_info=lambda info: fold_judge_stats(self.covers, info[5]))
+                                on_info=lambda info: fold_judge_stats(self.covers, info[_JUDGES]))
 
     def report(self) -> dict[str, Any]:
         """What the run sheet says about the pool: how it started its workers, and how many
@@ -569,7 +573,7 @@ class ProcessEngine:
         for rec in records:
             try:
                 outcomes, info = self._submit([rec]).result()
-                fold_judge_stats(self.covers, info[5])
+                fold_judge_stats(self.covers, info[_JUDGES])
                 out.append(outcomes[0])
             except BrokenProcessPool as exc:
                 died += 1

@@ -77,7 +77,10 @@ def detect_format(path: str | Path) -> str:
 
 
 def _is_lmms_eval(obj: Mapping[str, Any]) -> bool:
-    return "doc_id" in obj and any(k in obj for k in _LMMS_RESPONSE_KEYS)
+    """An lmms-eval sample: its responses beside ``doc_id`` or its ``doc`` (some early logs
+    have no ``doc_id``)."""
+    return (("doc_id" in obj or isinstance(obj.get("doc"), Mapping))
+            and any(k in obj for k in _LMMS_RESPONSE_KEYS))
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -277,12 +280,14 @@ def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
         out["image_id"] = image_id
     elif isinstance(doc.get("image"), str) and len(doc["image"]) < 1024:
         out["image"] = doc["image"]
-    out["id"] = str(qid) if qid is not None else str(obj.get("doc_id"))
+    if qid is not None or obj.get("doc_id") is not None:
+        out["id"] = str(qid if qid is not None else obj["doc_id"])
     meta = {k: v for k, v in doc.items()
             if k not in ("question", "answer", "gt_answer", "image", "image_source", "image_id",
                          "question_id")
             and isinstance(v, (str, int, float, bool))}
-    meta["doc_id"] = obj.get("doc_id")
+    if "doc_id" in obj:
+        meta["doc_id"] = obj["doc_id"]
     if label is None and obj.get("target") is not None:
         meta["target"] = obj["target"]
     out["metadata"] = meta

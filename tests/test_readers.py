@@ -164,6 +164,29 @@ def test_lmms_eval_samples_files(tmp_path, layout):
     assert res.get("pope.precision").value == pytest.approx(1.0)
 
 
+def test_lmms_eval_samples_without_doc_id(tmp_path):
+    """Early logs carry the doc and its responses but no doc_id: still lmms-eval samples (they
+    were read as plain JSON lines, where every line lacked a response), with the question id
+    from the doc."""
+    old = _lmms_old(tmp_path)
+    lines = [json.loads(x) for x in old.read_text().splitlines()]
+    for x in lines:
+        del x["doc_id"], x["filtered_resps"]
+    path = tmp_path / "samples_no_doc_id.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert detect_format(path) == "lmms-eval"
+    recs = list(iter_input_records(path))
+    assert [r.id for r in recs] == [str(q[0]) for q in QUESTIONS]
+    assert "doc_id" not in recs[0].metadata and recs[0].response == "Yes, there is a dog."
+    assert _pope_numbers(audit(path, metrics="pope", n_boot=0)) == pytest.approx(EXPECTED)
+    for x in lines:
+        del x["doc"]["question_id"]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    recs = list(iter_input_records(path))
+    # then the id is what any line without one gets: its image id (never "None")
+    assert [r.id for r in recs] == [f"COCO_val2014_{q[1]:012d}" for q in QUESTIONS]
+
+
 def test_lmms_eval_caption_sample_keeps_image_id(tmp_path):
     from halluscope.readers import lmms_eval_row
     row = lmms_eval_row({"doc_id": 3, "target": ["a dog on a sofa"],

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, RecordError, UnreadableImage
+from halluscope.forkfiles import close_reopenable, open_files, opened_between
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
 
@@ -405,56 +406,6 @@ class _ThreadLimit:
             cv2.setNumThreads(self.cv2 if self.cv2 is not None else -1)
 
 
-def open_files() -> dict[int, str] | None:
-    """This process's open file descriptors and what they point at (Linux ``/proc``), less the
-    listing's own; ``None`` where that cannot be read."""
-    try:
-        fds = os.listdir("/proc/self/fd")
-    except OSError:
-        return None
-    out = {}
-    for fd in fds:
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:       # the listing's own descriptor, closed by now
-            continue
-        if not target.startswith("/proc/"):
-            out[int(fd)] = target
-    return out
-
-
-def opened_between(before: dict[int, str] | None, after: dict[int, str] | None
-                   ) -> dict[int, str] | None:
-    """The descriptors of ``after`` (:func:`open_files`) that ``before`` did not hold;
-    ``None`` when either listing is unknown."""
-    if before is None or after is None:
-        return None
-    return {fd: t for fd, t in after.items() if before.get(fd) != t}
-
-
-def close_reopenable() -> None:
-    """Close the files that libraries keep open but reopen on their own when next needed:
-    NLTK's WordNet reader keeps its data files open and seeks in them, and a forked process
-    would share their offsets with its parent and siblings (garbled reads)."""
-    import sys
-    corpus = sys.modules.get("nltk.corpus")
-    readers = [getattr(corpus, "wordnet", None)] if corpus is not None else []
-    vocab = sys.modules.get("halluscope.claims.vocab")
-    readers.append(getattr(vocab, "_WN", None))
-    for reader in readers:
-        files = getattr(reader, "__dict__", {}).get("_data_file_map")  # a loaded reader only
-        if not files:
-            continue
-        for fh in files.values():
-            fh.close()
-        files.clear()
-        for attr in ("_key_count_file", "_key_synset_file"):
-            fh = getattr(reader, attr, None)
-            if fh is not None:
-                fh.close()
-                setattr(reader, attr, None)
-
-
 def _init_forked_worker(threads: int) -> None:
     from multiprocessing import util
     _leave_interrupts_to_the_parent()
@@ -549,7 +500,12 @@ class ProcessEngine:
         return {"start": self.method, "restarts_after_a_worker_died": self.restarts}
 
     def _submit(self, records: list[Record]) -> Any:
-        future = self.pool.submit(_score_chunk, records)
+        from concurrent.futures import Future, process
+        try:
+            future = self.pool.submit(_score_chunk, records)
+        except process.BrokenProcessPool as exc:  # a worker died since the last chunk went
+            future = Future()                     # out: rescued like the chunks in flight
+            future.set_exception(exc)
         future.pool = self.pool                 # which pool: a dead worker breaks only its own
         return future
 
@@ -567,7 +523,7 @@ class ProcessEngine:
         if getattr(future, "pool", None) is self.pool:
             self._restart()
         where = [f"{r.source.file}:{r.source.line}" for r in (records[0], records[-1])]
-        log.warning("a worker process died while scoring %d records (%s to %s); scoring them "
+        log.warning("a worker process died with %d records (%s to %s) in flight; scoring them "
                     "one at a time to find the record it died on", len(records), *where)
         out, died = [], 0
         for rec in records:

@@ -69,6 +69,21 @@ def test_the_record_that_kills_its_worker_is_a_bad_record(tmp_path, monkeypatch,
     assert [i["error_detail"]["line"] for i in items if "error" in i] == [40, 97]
 
 
+def test_a_chunk_sent_to_a_pool_broken_meanwhile_is_rescued_too(tmp_path):
+    """A worker that dies while the next chunk is being sent breaks the pool under that
+    ``submit``, which raised BrokenProcessPool at once (exit 3) instead of rescuing the chunk
+    like the ones in flight; small inputs with several such records met it every time."""
+    path, clean, metric = _inputs(tmp_path, die={6, 10, 14, 18, 22})
+    for k in range(3):
+        two = audit(path, metrics=metric, out=tmp_path / f"w{k}", workers=2, n_boot=0,
+                    write_report=False)
+        assert [e["line"] for e in two.errors] == [6, 10, 14, 18, 22]
+    one = audit(clean, metrics=metric, out=tmp_path / "o", workers=1, n_boot=0,
+                write_report=False)
+    a, b = two.metrics["killer"].results["long_rate"], one.metrics["killer"].results["long_rate"]
+    assert (a.value, a.n) == (b.value, b.n) and a.n == 115
+
+
 def test_workers_that_die_on_every_record_stop_the_audit(tmp_path):
     """When most records kill their worker it is no record's fault (a worker that cannot start,
     too little memory): an internal error, not every record listed as bad."""

@@ -229,7 +229,7 @@ def test_cli_workers_option(tmp_path):
 def test_files_opened_while_warming_are_found(tmp_path):
     """Forked workers would share the offset of every file the parent holds open: a file
     opened while warming is found (and the engine then spawns its workers)."""
-    from halluscope.engines import open_files, opened_between
+    from halluscope.forkfiles import open_files, opened_between
     before = open_files()
     if before is None:
         pytest.skip("no /proc/self/fd on this system")
@@ -245,7 +245,7 @@ def test_wordnet_files_closed_before_fork_and_reopened_on_use():
     """NLTK's WordNet reader keeps data files open; closing them before a fork leaves a
     reader that reopens them and answers as before."""
     from halluscope.claims.vocab import wordnet
-    from halluscope.engines import close_reopenable, open_files
+    from halluscope.forkfiles import close_reopenable, open_files
     wn = wordnet()
     if wn is None:
         pytest.skip("WordNet is not installed")

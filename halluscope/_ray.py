@@ -31,7 +31,21 @@ def start_ray(ray, address: str | None) -> None:
              ignore_reinit_error=True, logging_level=level)
     logging.getLogger("ray.data").setLevel(level)
     logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
+    if level > logging.INFO:    # the error reaches the user as halluscope's own, traced in
+        for name in _TASK_ERRORS:   # its crash log
+            logging.getLogger(name).addFilter(_drop_task_errors)
     _terminate_as_an_interruption()
+
+
+#: Where Ray Data logs, with its traceback, an error that it then raises to the driver.
+_TASK_ERRORS = ("ray.data._internal.execution.streaming_executor_state", "ray.data.exceptions")
+_RAISED_ANYWAY = ("exception was raised from a task", "Exception occurred in Ray Data",
+                  "Full stack trace")
+
+
+def _drop_task_errors(record) -> bool:
+    message = record.getMessage()
+    return not any(text in message for text in _RAISED_ANYWAY)
 
 
 def _check_reachable(address: str | None, timeout: float = 10.0) -> None:

@@ -32,9 +32,9 @@ from typing import Any
 
 from halluscope._ray import import_ray, start_ray  # noqa: F401 - also importable from here
 from halluscope.engines import (build_worker_metrics, chunked, claims_split_together,
-                                default_workers, fold_judge_stats, score_outcomes,
+                                default_workers, died_on, fold_judge_stats, score_outcomes,
                                 take_judge_stats)
-from halluscope.errors import ConfigError
+from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
 
@@ -49,11 +49,19 @@ BATCH = 32
 MIN_BLOCK = 4
 MAX_BLOCK = 2048
 BLOCKS_PER_ACTOR = 16
-#: Restarts of a dead actor, and retries of its batch, before the run fails. Ray Data's default
-#: is forever: an actor that dies on a record (a segfault, the OOM killer) hung the audit. Two
-#: tries more survive a lost node or a preempted actor; a record that kills every actor it
-#: meets ends the run as an internal error (exit 3).
-RETRIES = 2
+#: Tries of a batch whose actor died, after the first, before the run fails. Ray retries a dead
+#: actor's batch (Ray Data's default: for ever, which hung an audit whose record killed every
+#: actor it met); this counts the tries that began scoring. The first retry scores the batch one
+#: record at a time, each noted with the :class:`BatchTracker` before it is scored, so that the
+#: next death names its record; the try after lists that record as a bad record
+#: (:func:`~halluscope.engines.died_on`) and scores the others. A batch whose records keep
+#: killing their actor (no record's fault: an actor that cannot work) ends the run as an
+#: internal error (exit 3), with the journal kept for ``--resume``.
+RETRIES = 4
+#: Actors that died while they started (loading their models), beyond the pool's size, before
+#: the run fails: a dead actor is restarted (its models loaded again) as often as records kill
+#: it, but not for ever when it cannot start.
+START_DEATHS = 3
 _PICKLE = pickle.HIGHEST_PROTOCOL
 
 
@@ -70,24 +78,133 @@ def _gpus_per_actor(options: dict) -> float:
     return gpus
 
 
-class RecordScorer:
-    """A Ray Data actor: builds the metrics once, then scores batches of pickled entries."""
+class ActorsKeepDying(RuntimeError):
+    """Ray actors died on most of a batch's records, or while they started: no record's fault
+    (too little memory, a crash loading the models); an internal error (exit 3)."""
 
-    def __init__(self, names: list[str], config: Any, paths: list[str]):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+    def __reduce__(self):
+        return type(self), (self.reason,)
+
+
+def _keeps_dying(exc: BaseException | None, depth: int = 0) -> ActorsKeepDying | None:
+    """The :class:`ActorsKeepDying` that Ray wrapped in ``exc`` (an actor's error, or its
+    constructor's), if any."""
+    if exc is None or depth > 5:
+        return None
+    if isinstance(exc, ActorsKeepDying):
+        return exc
+    for attr in ("cause", "__cause__", "__context__"):
+        found = _keeps_dying(getattr(exc, attr, None), depth + 1)
+        if found is not None:
+            return found
+    # an actor's constructor error arrives as text only (ActorDiedError.error_msg)
+    import re
+    said = re.search(r"ActorsKeepDying: ([^\n]+)", str(exc))
+    return ActorsKeepDying(said.group(1).strip()) if said else None
+
+
+class BatchTracker:
+    """A small Ray actor beside the pool: which batches an actor began (a batch begun twice was
+    being scored when its actor died), which records of such a batch were started and not
+    finished when it is scored again one record at a time (the one an actor died on), and how
+    many actors began to start and never finished."""
+
+    def __init__(self) -> None:
+        self.begun: dict[int, int] = {}
+        self.unfinished: dict[int, int] = {}
+        self.starts = self.started = 0
+
+    def starting(self) -> int:
+        """Actors that began to start before this one and never finished (died, or still
+        starting beside it)."""
+        self.starts += 1
+        return self.starts - 1 - self.started
+
+    def ready(self) -> None:
+        self.started += 1
+
+    def begin(self, key: int) -> int:
+        """How many times the batch ``key`` was begun before (0: its first try)."""
+        before = self.begun.get(key, 0)
+        self.begun[key] = before + 1
+        return before
+
+    def start(self, i: int) -> int:
+        """How many times entry ``i`` was started before and never finished."""
+        before = self.unfinished.get(i, 0)
+        self.unfinished[i] = before + 1
+        return before
+
+    def finish(self, i: int) -> None:
+        self.unfinished.pop(i, None)
+
+    def retried(self) -> int:
+        """Batches tried again after an actor died on them."""
+        return sum(1 for n in self.begun.values() if n > 1)
+
+
+class RecordScorer:
+    """A Ray Data actor: builds the metrics once, then scores batches of pickled entries (one
+    record at a time, noted with the tracker, when the batch killed an actor before)."""
+
+    def __init__(self, names: list[str], config: Any, paths: list[str], tracker: Any = None,
+                 actors: int = 1):
         import ray
+        self.tracker = tracker
+        if tracker is not None:
+            died = self._get(tracker.starting.remote()) - (actors - 1)
+            if died >= START_DEATHS:
+                raise ActorsKeepDying(f"Ray actors keep dying while they start ({died} so far: "
+                                      f"too little memory for the models, a crash loading "
+                                      f"them)")
         self.metrics = build_worker_metrics(names, config, paths)
         self.actor = ray.get_runtime_context().get_actor_id() or ""
+        if tracker is not None:
+            tracker.ready.remote()
 
     def __call__(self, batch):
         entries = [pickle.loads(e) for e in batch["entry"]]
-        with claims_split_together([e for e in entries if isinstance(e, Record)], self.metrics):
-            outs = [pickle.dumps(score_outcomes(e, self.metrics) if isinstance(e, Record)
-                                 else None, protocol=_PICKLE) for e in entries]
+        positions = [int(i) for i in batch["i"]]
+        tries = self._get(self.tracker.begin.remote(positions[0])) if self.tracker else 0
+        if tries > RETRIES:
+            where = [e.location if isinstance(e, RecordError) else
+                     f"{e.source.file}:{e.source.line}" for e in (entries[0], entries[-1])]
+            raise ActorsKeepDying(f"the Ray actors scoring the records {where[0]} to "
+                                  f"{where[1]} died {tries} times: not one record's fault")
+        if tries:
+            outcomes = [self._carefully(i, e) for i, e in zip(positions, entries)]
+        else:
+            with claims_split_together([e for e in entries if isinstance(e, Record)],
+                                       self.metrics):
+                outcomes = [score_outcomes(e, self.metrics) if isinstance(e, Record) else None
+                            for e in entries]
+        outs = [pickle.dumps(o, protocol=_PICKLE) for o in outcomes]
         # the judge calls of the batch travel with its first row, to be counted by the driver
         judges = [pickle.dumps(take_judge_stats(self.metrics), protocol=_PICKLE)]
-        return {"i": list(batch["i"]), "entry": list(batch["entry"]), "outcomes": outs,
+        return {"i": positions, "entry": list(batch["entry"]), "outcomes": outs,
                 "actor": [self.actor] * len(entries),
                 "judges": judges + [b""] * (len(entries) - 1)}
+
+    def _carefully(self, i: int, entry: Any) -> Any:
+        """The outcomes of entry ``i`` of a batch that killed an actor: noted as started before
+        it is scored (the tracker's answer awaited, so a death now names it), a bad record if
+        an actor died while scoring it before (:func:`~halluscope.engines.died_on`)."""
+        if not isinstance(entry, Record):
+            return None
+        if self._get(self.tracker.start.remote(i)):
+            return died_on(entry, self.metrics)
+        outcomes = score_outcomes(entry, self.metrics)
+        self.tracker.finish.remote(i)   # ordered before this actor's next call to the tracker
+        return outcomes
+
+    @staticmethod
+    def _get(ref: Any) -> Any:
+        import ray
+        return ray.get(ref)
 
 
 class RayEngine:
@@ -114,6 +231,7 @@ class RayEngine:
         ctx.raise_original_map_exception = True
         self.actors: set[str] = set()     # the actors that scored (one model load each)
         self.blocks = 0
+        self.tracker: Any = None
         self.num_gpus = _gpus_per_actor(config.options or {})
         try:
             if self._owns:
@@ -173,21 +291,27 @@ class RayEngine:
         actors = min(self.workers, len(refs))
         log.info("ray: %d entries in %d blocks, %d actors", n, len(refs), actors)
         ds = self.ray.data.from_arrow_refs(refs)
+        self.tracker = self.ray.remote(num_cpus=0)(BatchTracker).remote()
         with warnings.catch_warnings():
             # Ray 2.60 deprecates remote args such as max_restarts in map_batches without a
             # named replacement; the locked Ray takes them (tests/test_ray_engine.py fails if not)
             warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
             # a batch no larger than a block: Ray Data would join small blocks into one batch
             ds = ds.map_batches(RecordScorer, batch_size=min(BATCH, size), batch_format="pandas",
-                                fn_constructor_args=(self.names, self.config, self.paths),
+                                fn_constructor_args=(self.names, self.config, self.paths,
+                                                     self.tracker, actors),
                                 compute=self.ray.data.ActorPoolStrategy(size=actors),
                                 num_cpus=1, num_gpus=self.num_gpus or None,
-                                max_restarts=RETRIES, max_task_retries=RETRIES)
+                                max_restarts=-1, max_task_retries=-1)
         try:
             yield from self._in_order(ds.iter_rows(), n)
-        except self.ray.exceptions.RayTaskError as exc:
+        except self.ray.exceptions.RayError as exc:
+            dying = _keeps_dying(exc)
+            if dying is not None:       # as itself, without what Ray Data appends to errors
+                raise ActorsKeepDying(dying.reason) from None
             cause = getattr(exc, "cause", None)    # what the actor raised, as the actor raised it
-            if isinstance(cause, Exception) and not isinstance(cause, self.ray.exceptions.RayError):
+            if isinstance(exc, self.ray.exceptions.RayTaskError) and isinstance(
+                    cause, Exception) and not isinstance(cause, self.ray.exceptions.RayError):
                 raise cause from exc
             raise
 
@@ -210,8 +334,11 @@ class RayEngine:
                                f"({len(early)} held back)")
 
     def report(self) -> dict[str, Any]:
-        """What the run sheet says about the Ray run: actors that scored, blocks."""
-        return {"actors": len(self.actors), "blocks": self.blocks}
+        """What the run sheet says about the Ray run: actors that scored, blocks, batches tried
+        again after an actor died on them."""
+        retried = self.ray.get(self.tracker.retried.remote()) if self.tracker else 0
+        return {"actors": len(self.actors), "blocks": self.blocks,
+                "batches_retried_after_an_actor_died": retried}
 
     def close(self) -> None:
         ctx, bars, order, original = self._ctx     # the caller's Ray Data settings, as they were

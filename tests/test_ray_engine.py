@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -123,24 +124,88 @@ class Bug(WordCount):
 '''
 
 
-def test_an_actor_that_dies_on_a_record_fails_the_run_instead_of_hanging(tmp_path):
-    """Ray Data restarts a dead actor and retries its batch forever by default: the audit hung.
-    Now two more tries, then an internal error (exit 3), with the work so far kept for
-    --resume."""
+DYING_METRICS = '''
+import os
+import sys
+
+sys.path.insert(0, {examples!r})
+from custom_metric import WordCount
+
+
+class Every(WordCount):
+    """Kills the process that scores any record."""
+    name = "every"
+
+    def score(self, record):
+        os._exit(7)
+
+
+class Start(WordCount):
+    """Kills a Ray actor while it builds its metrics (not the driver, which builds them too)."""
+    name = "start"
+
+    def __init__(self, *args, **kwargs):
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized() and ray.get_runtime_context().get_actor_id():
+            os._exit(7)
+        super().__init__(*args, **kwargs)
+'''
+
+
+def _ray_audit(tmp_path: Path, metric: str, inputs: Path = DATA / "outputs.jsonl", **env):
+    import os
     import subprocess
     import sys
+    return subprocess.run(
+        [sys.executable, "-m", "halluscope", "audit", str(inputs), "--metric", metric,
+         "--engine", "ray", "--workers", "2", "--no-report", "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, **env})
 
+
+def test_the_record_that_kills_its_actor_is_a_bad_record(tmp_path):
+    """Ray Data restarts a dead actor and retries its batch for ever by default: the audit hung
+    (and later ended with exit 3, losing the run). Now the retry scores the batch one record
+    at a time, noting each before it is scored, so the record an actor dies on is listed as a
+    bad record, as with --workers; items and results are the processes engine's, byte for
+    byte."""
     metric = tmp_path / "crash.py"
     metric.write_text(CRASHING_METRIC.format(examples=str(DATA.parent / "examples")))
+    done = _ray_audit(tmp_path, f"{metric}:Crash")
+    assert done.returncode == 0, done.stderr[-3000:]
+    two = audit(DATA / "outputs.jsonl", metrics=f"{metric}:Crash", workers=2,
+                out=tmp_path / "processes", write_report=False)
+    assert [(e["line"], e["metric"]) for e in two.errors if e.get("metric")] == \
+        [(2, "crash"), (6, "crash"), (12, "crash")]
     out = tmp_path / "out"
-    done = subprocess.run(
-        [sys.executable, "-m", "halluscope", "audit", str(DATA / "outputs.jsonl"), "--metric",
-         f"{metric}:Crash", "--engine", "ray", "--workers", "2", "--no-report", "--out",
-         str(out)], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 3, done.stderr[-2000:]
-    assert "internal error" in done.stderr and "ActorDiedError" in done.stderr
-    assert not (out / "results.json").exists()
-    assert (out / "items.journal.part").exists()
+    assert (out / "items.jsonl").read_bytes() == \
+        (tmp_path / "processes" / "items.jsonl").read_bytes()
+    ours = json.loads((out / "results.json").read_text())
+    assert ours["metrics"] == json.loads(
+        (tmp_path / "processes" / "results.json").read_text())["metrics"]
+    ray_sheet = json.loads((out / "runsheet.json").read_text())["execution"]["ray"]
+    assert ray_sheet["batches_retried_after_an_actor_died"] == 3
+
+
+def test_actors_that_die_on_every_record_stop_the_run(tmp_path):
+    """No record's fault (too little memory, a worker that cannot work): an internal error
+    after a few tries of one batch, with the work so far kept for --resume, not every record
+    listed as bad and not restarts for ever."""
+    metric = tmp_path / "every.py"
+    metric.write_text(DYING_METRICS.format(examples=str(DATA.parent / "examples")))
+    six = tmp_path / "six.jsonl"
+    six.write_text("".join(json.dumps({"id": str(i), "caption": f"a caption {i}"}) + "\n"
+                           for i in range(6)))
+    done = _ray_audit(tmp_path, f"{metric}:Every", six)
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert "internal error: ActorsKeepDying: the Ray actors scoring the records " in done.stderr
+    assert "not one record's fault" in done.stderr
+    assert not (tmp_path / "out" / "results.json").exists()
+    assert (tmp_path / "out" / "items.journal.part").exists()
+    # actors that die while they start are not restarted for ever either
+    done = _ray_audit(tmp_path, f"{metric}:Start", six)
+    assert done.returncode == 3, done.stderr[-3000:]
+    assert "internal error: ActorsKeepDying: Ray actors keep dying while they start" \
+        in done.stderr
 
 
 def test_an_error_raised_on_an_actor_reaches_the_user_as_itself(tmp_path):

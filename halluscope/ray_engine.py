@@ -49,15 +49,15 @@ BATCH = 32
 MIN_BLOCK = 4
 MAX_BLOCK = 2048
 BLOCKS_PER_ACTOR = 16
-#: Tries of a batch whose actor died, after the first, before the run fails. Ray retries a dead
-#: actor's batch (Ray Data's default: for ever, which hung an audit whose record killed every
-#: actor it met); this counts the tries that began scoring. The first retry scores the batch one
-#: record at a time, each noted with the :class:`BatchTracker` before it is scored, so that the
-#: next death names its record; the try after lists that record as a bad record
-#: (:func:`~halluscope.engines.died_on`) and scores the others. A batch whose records keep
-#: killing their actor (no record's fault: an actor that cannot work) ends the run as an
-#: internal error (exit 3), with the journal kept for ``--resume``.
-RETRIES = 4
+# A dead actor's batch is tried again (Ray Data's default: for ever, which hung an audit whose
+# record killed every actor it met). The :class:`BatchTracker` counts the tries that began
+# scoring: the first retry scores the batch one record at a time, each noted with the tracker
+# before it is scored, so that the next death names its record; the try after lists that
+# record as a bad record (:func:`~halluscope.engines.died_on`) and scores the others. A batch
+# whose records mostly kill their actor (as the processes engine judges it: no record's fault,
+# an actor that cannot work) ends the run as an internal error (exit 3), with the journal kept
+# for ``--resume``.
+
 #: Actors that died while they started (loading their models), beyond the pool's size, before
 #: the run fails: a dead actor is restarted (its models loaded again) as often as records kill
 #: it, but not for ever when it cannot start.
@@ -105,6 +105,11 @@ def _keeps_dying(exc: BaseException | None, depth: int = 0) -> ActorsKeepDying |
     import re
     said = re.search(r"ActorsKeepDying: ([^\n]+)", str(exc))
     return ActorsKeepDying(said.group(1).strip()) if said else None
+
+
+def _where(entry: Any) -> str:
+    return str(entry.location) if isinstance(entry, RecordError) else \
+        f"{entry.source.file}:{entry.source.line}"
 
 
 class BatchTracker:
@@ -170,13 +175,8 @@ class RecordScorer:
         entries = [pickle.loads(e) for e in batch["entry"]]
         positions = [int(i) for i in batch["i"]]
         tries = self._get(self.tracker.begin.remote(positions[0])) if self.tracker else 0
-        if tries > RETRIES:
-            where = [e.location if isinstance(e, RecordError) else
-                     f"{e.source.file}:{e.source.line}" for e in (entries[0], entries[-1])]
-            raise ActorsKeepDying(f"the Ray actors scoring the records {where[0]} to "
-                                  f"{where[1]} died {tries} times: not one record's fault")
         if tries:
-            outcomes = [self._carefully(i, e) for i, e in zip(positions, entries)]
+            outcomes = self._carefully(positions, entries, tries)
         else:
             with claims_split_together([e for e in entries if isinstance(e, Record)],
                                        self.metrics):
@@ -189,16 +189,27 @@ class RecordScorer:
                 "actor": [self.actor] * len(entries),
                 "judges": judges + [b""] * (len(entries) - 1)}
 
-    def _carefully(self, i: int, entry: Any) -> Any:
-        """The outcomes of entry ``i`` of a batch that killed an actor: noted as started before
-        it is scored (the tracker's answer awaited, so a death now names it), a bad record if
-        an actor died while scoring it before (:func:`~halluscope.engines.died_on`)."""
-        if not isinstance(entry, Record):
-            return None
-        if self._get(self.tracker.start.remote(i)):
-            return died_on(entry, self.metrics)
-        outcomes = score_outcomes(entry, self.metrics)
-        self.tracker.finish.remote(i)   # ordered before this actor's next call to the tracker
+    def _carefully(self, positions: list[int], entries: list[Any], tries: int) -> list[Any]:
+        """The outcomes of a batch that killed an actor, one entry at a time: each record noted
+        as started before it is scored (the tracker's answer awaited, so a death now names
+        it), a bad record if an actor died while scoring it before
+        (:func:`~halluscope.engines.died_on`). When most records died (three at least), or
+        the batch was tried more often than it has records, it is no record's fault."""
+        outcomes, dead = [], 0
+        for k, (i, entry) in enumerate(zip(positions, entries)):
+            if not isinstance(entry, Record):
+                outcomes.append(None)
+            elif self._get(self.tracker.start.remote(i)):
+                dead += 1
+                if dead >= 3 and dead * 2 > k + 1 or tries > len(entries) + 1:
+                    raise ActorsKeepDying(
+                        f"the Ray actors scoring the records {_where(entries[0])} to "
+                        f"{_where(entries[-1])} died {tries} times, on {dead} of the first "
+                        f"{k + 1}: not one record's fault")
+                outcomes.append(died_on(entry, self.metrics))
+            else:
+                outcomes.append(score_outcomes(entry, self.metrics))
+                self.tracker.finish.remote(i)   # before this actor's next call to the tracker
         return outcomes
 
     @staticmethod

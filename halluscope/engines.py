@@ -437,18 +437,21 @@ class ProcessEngine:
         self.restarts = 0                      # pools started again after a worker died
 
     def _start(self, forked: bool) -> None:
+        self.pool = self._new_pool(self.workers, forked)
+
+    def _new_pool(self, workers: int, forked: bool) -> Any:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         if forked:
-            ctx = multiprocessing.get_context("fork")
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
-                                            initializer=_init_forked_worker,
-                                            initargs=(self.threads,))
-        else:
-            ctx = multiprocessing.get_context("spawn")   # no fork of a process with threads
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx,
-                                            initializer=_init_worker,
-                                            initargs=(*self.spec, self.threads))
+            return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                       initializer=_init_forked_worker, initargs=(self.threads,))
+        # no fork of a process with threads
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker, initargs=(*self.spec, self.threads))
+
+    def _forks(self) -> bool:
+        """Whether a new pool may be forked (the metrics warmed here, no thread running)."""
+        return self.method == "fork" and bool(_WORKER_METRICS) and fork_is_safe()
 
     @staticmethod
     def _fork_or_spawn(before: dict | None, after: dict | None) -> str:
@@ -506,41 +509,44 @@ class ProcessEngine:
         except process.BrokenProcessPool as exc:  # a worker died since the last chunk went
             future = Future()                     # out: rescued like the chunks in flight
             future.set_exception(exc)
-        future.pool = self.pool                 # which pool: a dead worker breaks only its own
         return future
-
-    def _restart(self) -> None:
-        """A fresh pool for the broken one (forked again only where it is still safe)."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        self.restarts += 1
-        self._start(self.method == "fork" and bool(_WORKER_METRICS) and fork_is_safe())
 
     def _rescue(self, records: list[Record], future: Any) -> list[list[Outcome]]:
         """The outcomes of a chunk whose worker died: its records scored again one at a time
-        in a fresh pool, so that the record that kills its worker (a crash in native code, the
-        OOM killer) is found and listed as a bad record, and the others are scored as ever."""
+        in a pool of one worker where nothing else runs, so that the record that kills its
+        worker (a crash in native code, the OOM killer) is found and listed as a bad record,
+        and the others are scored as ever. The main pool is let finish what it holds first:
+        a chunk still running there could break a shared pool and get an innocent record
+        blamed. Then a fresh main pool (forked again only where it is still safe)."""
         from concurrent.futures.process import BrokenProcessPool
-        if getattr(future, "pool", None) is self.pool:
-            self._restart()
+        self.pool.shutdown(wait=True)      # what it still runs ends, its results kept
         where = [f"{r.source.file}:{r.source.line}" for r in (records[0], records[-1])]
         log.warning("a worker process died with %d records (%s to %s) in flight; scoring them "
                     "one at a time to find the record it died on", len(records), *where)
-        out, died = [], 0
-        for rec in records:
-            try:
-                outcomes, info = self._submit([rec]).result()
-                fold_judge_stats(self.covers, info[_JUDGES])
-                out.append(outcomes[0])
-            except BrokenProcessPool as exc:
-                died += 1
-                if died >= 3 and died * 2 > len(out) + 1:
-                    # most records kill their worker: no record's fault (a worker that cannot
-                    # start, memory too small for any record); stop rather than list them all
-                    raise BrokenProcessPool(f"worker processes keep dying ({died} of the "
-                                            f"{len(out) + 1} records scored one at a time): "
-                                            f"not one record's fault") from exc
-                self._restart()
-                out.append(died_on(rec, self.covers))
+        out, died, rescuer = [], 0, None
+        try:
+            for rec in records:
+                rescuer = rescuer or self._new_pool(1, self._forks())
+                try:
+                    outcomes, info = rescuer.submit(_score_chunk, [rec]).result()
+                    fold_judge_stats(self.covers, info[_JUDGES])
+                    out.append(outcomes[0])
+                except BrokenProcessPool as exc:
+                    died += 1
+                    if died >= 3 and died * 2 > len(out) + 1:
+                        # most records kill their worker: no record's fault (a worker that
+                        # cannot start, memory too small for any record); stop, not list all
+                        raise BrokenProcessPool(f"worker processes keep dying ({died} of the "
+                                                f"{len(out) + 1} records scored one at a "
+                                                f"time): not one record's fault") from exc
+                    rescuer.shutdown(wait=True)
+                    rescuer, self.restarts = None, self.restarts + 1
+                    out.append(died_on(rec, self.covers))
+        finally:
+            if rescuer is not None:
+                rescuer.shutdown(wait=True)
+        self.restarts += 1
+        self._start(self._forks())
         return out
 
     def close(self) -> None:

@@ -90,6 +90,21 @@ def test_gate_exit_code(tmp_path):
     assert "chair.chair_i" in res.output
 
 
+def test_group_names_print_as_written_not_as_emoji(tmp_path):
+    """A group such as ``model:smile`` printed as ``model😄`` in the summary and in the gate's
+    message: rich read ``:smile:`` as an emoji code."""
+    (tmp_path / "gt.json").write_text('{"1": ["dog"], "2": ["car"]}')
+    (tmp_path / "caps.jsonl").write_text(
+        '{"image_id": 1, "caption": "A dog and a cat.", "model": "smile"}\n'
+        '{"image_id": 2, "caption": "A car.", "model": "smile"}\n')
+    res = runner.invoke(app, ["audit", str(tmp_path / "caps.jsonl"), "--metric", "chair",
+                              "--gt-objects", str(tmp_path / "gt.json"), "--out",
+                              str(tmp_path / "out"), "--no-report", "--bootstrap", "0",
+                              "--fail-above", "chair.chair_i@model:smile=0.1"])
+    assert res.exit_code == EXIT_GATE
+    assert "chair.chair_i@model:smile:" in res.output and "\U0001f604" not in res.output
+
+
 def test_usage_errors_exit_2(tmp_path):
     res = runner.invoke(app, ["audit", str(tmp_path / "missing.jsonl"), "--quiet"])
     assert res.exit_code == EXIT_USAGE and "does not exist" in res.output

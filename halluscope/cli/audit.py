@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 
-from halluscope.cli.common import EXIT_GATE, EXIT_USAGE, err_console, print_error
+from halluscope.cli.common import EXIT_GATE, EXIT_USAGE, err_console, make_console, print_error
 from halluscope.cli.options import parse_key_values
 from halluscope.errors import HalluscopeError
 
@@ -230,7 +229,7 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
             raise typer.Exit(EXIT_USAGE) from None
     if not quiet:
         from halluscope.report.console import render_summary
-        render_summary(result, Console(), out_dir=out)
+        render_summary(result, make_console(), out_dir=out)
     try:
         failures = check_gates(result, gates)
     except HalluscopeError as exc:

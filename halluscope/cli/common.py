@@ -8,7 +8,13 @@ from rich.markup import escape
 EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_FAILED = EXIT_GATE  # ``query``: some records failed after their retries
 
-err_console = Console(stderr=True)
+def make_console(**kw) -> Console:
+    """A rich console for the CLI's output: no emoji codes read in text (a group such as
+    ``model:smile:`` printed as an emoji), else rich's defaults."""
+    return Console(emoji=False, **kw)
+
+
+err_console = make_console(stderr=True)
 
 
 def print_error(message: str, prefix: str = "error:") -> None:

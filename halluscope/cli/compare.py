@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from halluscope.cli.common import EXIT_GATE, EXIT_OK, EXIT_USAGE, err_console
+from halluscope.cli.common import EXIT_GATE, EXIT_OK, EXIT_USAGE, err_console, make_console
 
 __all__ = ["EXIT_GATE", "EXIT_OK", "EXIT_USAGE", "compare_command", "register"]
 
@@ -117,7 +117,7 @@ def compare_command(
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     if not quiet:
-        console = Console()
+        console = make_console()
         for comp in result.comparisons:
             _print_comparison(console, comp)
         console.print(f"wrote {escape(str(out / 'compare.json'))}, "

@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from halluscope.cli.common import EXIT_USAGE, err_console
+from halluscope.cli.common import EXIT_USAGE, err_console, make_console
 
-out_console = Console()
+out_console = make_console()
 
 judges_app = typer.Typer(help="Pinned judge specs (judges/*.toml).", no_args_is_help=True)
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
+
+from halluscope.cli.common import make_console
 
 
 def list_metrics() -> None:
     """List the registered metrics: what each computes, whether it needs claims checked, and
     the options it reads (with their types, defaults and how to set them)."""
     from halluscope.metrics.base import available_metrics, metric_class
-    console = Console()
+    console = make_console()
     names = sorted(available_metrics())
     console.print("[bold]metrics:[/] " + ", ".join(names))
     for name in names:

@@ -142,7 +142,7 @@ def test_the_vlmevalkit_rule_scores_hallusionbench_rows_as_query_writes_them(tmp
     """`halluscope query --benchmark hallusionbench` writes HallusionBench's own rows
     (category, ..., gt_answer 1/0), and the vlmevalkit variant, which needs no judge, scored
     none of them ("not a hallusionbench item"): the README's workflow ended there."""
-    vk = _vk_rows(VK + [("VS_chart_0_0_0_1", "No", "No, it is not."),
+    vk = _vk_rows(VK + [("VS_chart_2_0_0_1", "No", "No, it is not."),
                         ("VS_chart_1_0_0_1", "No", "Yes")])
     for r in vk:                                 # VLMEvalKit's category columns of each row
         r["category"], r["l2-category"] = r["index"].split("_")[0], "_".join(
@@ -160,6 +160,33 @@ def test_the_vlmevalkit_rule_scores_hallusionbench_rows_as_query_writes_them(tmp
     values = {k: r.value for k, r in a.metrics["hallusionbench"].results.items()}
     assert values == {k: r.value for k, r in b.metrics["hallusionbench"].results.items()}
     assert values["aacc"] == pytest.approx(3 / 5) and not b.errors
+
+
+def test_the_vlmevalkit_rule_leaves_out_imageless_rows_and_names_a_bad_truth(tmp_path):
+    """VLMEvalKit's HallusionBench has no image-less question (visual_input 0: its 951 rows
+    against the benchmark's 1,129); its variant scored them from HallusionBench's own rows and
+    gave other numbers under VLMEvalKit's name. A truth that is not Yes/No was reported as a
+    row without a model answer only."""
+    rows = [{"category": "VS", "subcategory": "chart", "visual_input": v, "set_id": "0",
+             "figure_id": f, "question_id": "0", "question": "Is it so?", "gt_answer": "1",
+             "id": f"VS_chart_0_{f}_0_{v}", "response": answer}
+            for v, f, answer in (("1", "1", "Yes"), ("2", "2", "No"), ("0", "0", "No"))]
+    res = _hb(_jsonl(tmp_path / "own.jsonl", rows), tmp_path / "a")
+    aacc = res.metrics["hallusionbench"].results["aacc"]
+    assert (aacc.value, aacc.n) == (0.5, 2) and not res.errors
+    assert res.n_skipped == 1
+    from halluscope.metrics.hallusionbench import HallusionBenchMetric
+    from halluscope.records import iter_records
+    imageless = list(iter_records(tmp_path / "own.jsonl"))[2]
+    assert "image-less question" in HallusionBenchMetric(variant="vlmevalkit").skip_reason(
+        imageless)
+    vk = [{"index": "VD_illusion_1_0_0_0", "category": "VD", "l2-category": "VD_illusion",
+           "question": "q?", "answer": "Yes", "prediction": "Yes"},
+          {"index": "VD_illusion_1_0_0_1", "category": "VD", "l2-category": "VD_illusion",
+           "question": "q?", "answer": "maybe", "prediction": "No"}]
+    res = _hb(_jsonl(tmp_path / "vk.jsonl", vk), tmp_path / "b")
+    assert [e["line"] for e in res.errors] == [2]
+    assert "an 'answer' other than Yes or No is no truth" in res.errors[0]["message"]
 
 
 class _Unreadable:

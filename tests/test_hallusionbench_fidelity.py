@@ -171,6 +171,19 @@ def test_vlmevalkit_keyword_variant(tmp_path):
     assert res["metrics"]["hallusionbench"]["tallies"]["decisions"] == expected["extracted_counts"]
 
 
+def test_vlmevalkit_variant_on_hallusionbench_own_layout(tmp_path):
+    """evaluation.py's layout (the 1,129 question rows with model_prediction) under the
+    vlmevalkit variant: VLMEvalKit's numbers for the same answers, its 951 rows; the 178
+    image-less questions, which VLMEvalKit's dataset lacks, are left out (scored before)."""
+    ref = shared_data_dir() / REF
+    res = audit([str(ref / "answers/HallusionBench_result.synth.json"), "--metric",
+                 "hallusionbench", "--option", "hallusionbench_variant=vlmevalkit",
+                 "--bootstrap", "0"], tmp_path / "out")
+    expected = json.loads((ref / "vlmevalkit/expected.json").read_text())
+    _check_splits(res, {"Overall": expected["splits"]["Overall"]})
+    assert res["metrics"]["hallusionbench"]["aacc"]["n"] == 951 and res["n_skipped"] == 178
+
+
 @pytest.mark.parametrize("model", ["vila_13b", "vila_8b"])
 def test_vlmevalkit_published_vila_score_rows(model, tmp_path):
     """All 12 rows of each score.csv VLMEvalKit published for VILA (PR #320)."""

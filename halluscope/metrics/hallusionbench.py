@@ -119,6 +119,11 @@ class Unit:
     hard: bool = False              # asked about an edited figure (visual_input 2)
 
 
+def _imageless(md: dict) -> bool:
+    """A HallusionBench row asked without a figure (``visual_input`` 0)."""
+    return str(md.get("visual_input", "")) == "0"
+
+
 def _keys(record: Record, variant: str) -> tuple[str, str, str, str, str, str]:
     """(category, subcategory, visual_input, set, figure, question) of a row."""
     md = record.metadata
@@ -259,8 +264,16 @@ class HallusionBenchMetric(Metric):
         if record.response is None:
             return False
         if self.variant == "vlmevalkit":
-            return "index" in md or ("category" in md and "gt_answer" in md)
+            return "index" in md or ("category" in md and "gt_answer" in md
+                                     and not _imageless(md))
         return "category" in md
+
+    def skip_reason(self, record: Record) -> str:
+        if self.variant == "vlmevalkit" and record.response is not None and _imageless(
+                record.metadata) and "index" not in record.metadata:
+            return ("an image-less question (visual_input 0): VLMEvalKit's HallusionBench has "
+                    "none, so its variant leaves them out")
+        return super().skip_reason(record)
 
     def score(self, record: Record) -> ItemScore:
         cat, sub, visual, set_id, fig, qid = _keys(record, self.variant)
@@ -272,10 +285,15 @@ class HallusionBenchMetric(Metric):
             truth = {"yes": "Yes", "no": "No"}.get(record.label or "")
             if "index" not in record.metadata:     # HallusionBench's own row: gt_answer 1 / 0
                 truth = {"1": "Yes", "0": "No"}.get(str(record.metadata.get("gt_answer")))
-            if truth is None:
+            if truth is None and "index" not in record.metadata:
+                raise RecordError(f"expected the truth in 'gt_answer' as 1 or 0, got "
+                                  f"{record.metadata.get('gt_answer')!r}", field="gt_answer",
+                                  file=record.source.file, line=record.source.line)
+            if truth is None:       # the two causes look alike once the row is read
                 raise RecordError("expected VLMEvalKit's truth Yes or No in 'answer' and the "
                                   "model's answer in 'prediction', got no such pair (a row "
-                                  "without 'prediction' has no model answer)", field="prediction",
+                                  "without 'prediction' has no model answer; an 'answer' other "
+                                  "than Yes or No is no truth)", field="prediction",
                                   file=record.source.file, line=record.source.line)
             extracted = vlmevalkit_extract(record.response)
             correct: bool | None = extracted == truth

@@ -50,6 +50,10 @@ def test_rates_and_items(ann):
     assert res["relation_rate"].value == 0.0
     assert res["n_claims"].value == 11                            # analytic left out
     assert res["existence_rate"].ci is None and res["existence_rate"].n == 4  # 4 existence claims
+    # over the decided claims of every kind, not the one record
+    decided = sum(res[f"{k}_rate"].n for k in ("existence", "attribute", "count", "relation")
+                  if f"{k}_rate" in res)
+    assert res["hallucination_rate"].n == decided > 1
 
 
 def test_analytic_included_on_request(ann):

@@ -598,3 +598,22 @@ def test_build_command_writes_readable_files(tmp_path):
     with pytest.raises(ConfigError):
         build_command(_coco(tmp_path), tmp_path / "out", ["hard"])
     assert write_questions([], tmp_path / "deep" / "x.json").read_text() == ""
+
+
+def test_precision_and_recall_count_the_answers_they_are_over(tmp_path):
+    """n of a ratio is its denominator: recall over 3 yes-labelled answers of 30 said n=30 and
+    had an interval ([0, 1]) where every interval needs ten units."""
+    from halluscope.api import audit
+    rows = [{"id": f"q{i}", "image": f"COCO_val2014_{i + 1:012d}.jpg",
+             "prompt": "Is there a dog in the image?", "response": "Yes" if i in (0, 1, 5)
+             else "No", "label": "yes" if i < 3 else "no"} for i in range(30)]
+    path = tmp_path / "answers.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = audit(path, metrics="pope", out=tmp_path / "o", write_report=False).metrics["pope"]
+    precision, recall, f1 = (res.results[k] for k in ("precision", "recall", "f1"))
+    assert (precision.n, recall.n, f1.n) == (3, 3, 4)      # tp+fp, tp+fn, tp+fp+fn
+    assert precision.ci is None and "fewer than 10" in recall.ci_note
+    assert res.results["accuracy"].n == 30 and res.results["accuracy"].ci is not None
+    lmms = audit(path, metrics="pope", out=tmp_path / "l", write_report=False,
+                 pope_parser="lmms-eval").metrics["pope"]
+    assert lmms.results["recall"].n == 3

@@ -100,7 +100,8 @@ class ClaimsMetric(ExplainsClaimVerdicts, Metric):
     statistics: ClassVar[dict[str, Statistic]] = {
         **{f"{k}_rate": rate(_rate(k), units=f"{k}_decided") for k in KINDS},
         "hallucination_rate": rate(lambda s: ratio(
-            sum(s[f"{k}_hallucinated"] for k in KINDS), sum(s[f"{k}_decided"] for k in KINDS))),
+            sum(s[f"{k}_hallucinated"] for k in KINDS), sum(s[f"{k}_decided"] for k in KINDS)),
+            units=tuple(f"{k}_decided" for k in KINDS)),
         "unverifiable_rate": rate(lambda s: ratio(s["unverifiable"], s["n_claims"]),
                                   units="n_claims"),
         "n_claims": Statistic(lambda s: s["n_claims"], count=True),

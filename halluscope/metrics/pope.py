@@ -168,9 +168,11 @@ class PopeMetric(Metric):
         "fn": Statistic(lambda s: s["fn"], count=True),
         "accuracy": rate(lambda s: ratio(s["tp"] + s["tn"], _answers(s)),
                               higher_is_better=True),
-        "precision": rate(_precision, higher_is_better=True),
-        "recall": rate(_recall, higher_is_better=True),
-        "f1": rate(_f1, higher_is_better=True),
+        # n: the answers each ratio is over (its denominator), so that an interval needs ten
+        # of them, as every interval does: recall over 3 yes-labelled answers had one
+        "precision": rate(_precision, higher_is_better=True, units=("tp", "fp")),
+        "recall": rate(_recall, higher_is_better=True, units=("tp", "fn", "unknown_yes")),
+        "f1": rate(_f1, higher_is_better=True, units=("tp", "fp", "fn", "unknown_yes")),
         # no better direction: 0.5 is ideal on POPE's balanced splits
         "yes_ratio": rate(lambda s: ratio(s["tp"] + s["fp"], _answers(s)), direction=False),
         "unknown_rate": rate(lambda s: ratio(s["unknown_yes"] + s["unknown_no"],
@@ -183,9 +185,9 @@ class PopeMetric(Metric):
         **statistics,
         "accuracy": rate(lambda s: _zero_if_undefined(ratio(s["tp"] + s["tn"], _answers(s))),
                          higher_is_better=True),
-        "precision": rate(_lmms_precision, higher_is_better=True),
-        "recall": rate(_lmms_recall, higher_is_better=True),
-        "f1": rate(_lmms_f1, higher_is_better=True),
+        "precision": rate(_lmms_precision, higher_is_better=True, units=("tp", "fp")),
+        "recall": rate(_lmms_recall, higher_is_better=True, units=("tp", "fn")),
+        "f1": rate(_lmms_f1, higher_is_better=True, units=("tp", "fp", "fn")),
         "yes_ratio": rate(lambda s: _zero_if_undefined(ratio(_yes_labels(s), _answers(s))),
                           direction=False),
     }

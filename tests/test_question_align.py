@@ -104,3 +104,67 @@ def test_objhal_by_position_with_equal_counts_still_checks_the_prompt(tmp_path, 
     scored, errors = _run(_objhal(tmp_path), path)
     assert [p["image_id"] for p in scored] == [1, 2]
     assert [(line, field) for line, field, _ in errors] == [(3, "prompt")]
+
+
+class _EchoJudge:
+    """Rates each answer 6 when it is the template's standard answer to the question asked, 0
+    otherwise, and remembers the questions it was asked."""
+
+    def __init__(self, template):
+        from halluscope.judges.reliability import JudgeStats
+        self.stats = JudgeStats()
+        self.gt = {row["question"]: row["gt_answer"] for row in template}
+        self.asked: list[str] = []
+
+    def ask_sync(self, use, **values):
+        from halluscope.judges.judge import JudgeAnswer
+        self.asked.append(values["question"])
+        rating = 6 if self.gt[values["question"]] == values["response"] else 0
+        return JudgeAnswer(rating, f"Rating: {rating}", True)
+
+    def describe(self):
+        return {"name": "echo"}
+
+    def close(self):
+        pass
+
+
+TEMPLATE = [{"question_type": t, "question": f"What is thing {i}?", "gt_answer": f"Thing {i}.",
+             "image_content": [f"thing {i}"]}
+            for i, t in enumerate(("attribute", "adversarial", "comparison"))]
+
+
+@pytest.mark.parametrize("variant", ["original", "refined"])
+def test_mmhal_swapped_lines_are_judged_against_their_own_questions(tmp_path, variant):
+    from halluscope.metrics.mmhal import MMHalMetric
+    path = _jsonl(tmp_path / "a.jsonl", [{"question_id": 1, "answer": "Thing 1."},
+                                         {"question_id": 0, "answer": "Thing 0."},
+                                         {"question_id": 2, "answer": "Assistant: Thing 2."}])
+    judge = _EchoJudge(TEMPLATE)
+    metric = MMHalMetric(judge=judge, template=TEMPLATE, variant=variant, n_boot=0)
+    scored, errors = _run(metric, path)
+    assert errors == []
+    assert judge.asked == ["What is thing 1?", "What is thing 0?", "What is thing 2?"]
+    # by position the first two were rated 0 (each the other's answer): average 2, not 6
+    assert [(p["index"], p["question_type"], p["rating"]) for p in scored] == [
+        (1, "adversarial", 6), (0, "attribute", 6), (2, "comparison", 6)]
+    assert metric.compute().results["average_score"].value == 6.0
+
+
+def test_mmhal_refuses_fewer_lines_than_rows_by_position_and_checks_the_question(tmp_path):
+    from halluscope.metrics.mmhal import MMHalMetric
+    metric = MMHalMetric(judge=_EchoJudge(TEMPLATE), template=TEMPLATE, n_boot=0)
+    short = _jsonl(tmp_path / "short.jsonl", [{"answer": "Thing 0."}, {"answer": "Thing 2."}])
+    with pytest.raises(AlignmentError, match="has 2 answers without question_id but the "
+                                             "MMHal-Bench template has 3"):
+        metric.begin([short])
+    judge = _EchoJudge(TEMPLATE)
+    metric = MMHalMetric(judge=judge, template=TEMPLATE, n_boot=0)
+    path = _jsonl(tmp_path / "a.jsonl", [
+        {"question_id": 0, "question": "What is thing 0?", "answer": "Thing 0."},
+        {"question_id": 1, "question": "What is thing 2?", "answer": "Thing 2."},
+        {"question_id": 5, "answer": "Thing 5."}])
+    scored, errors = _run(metric, path)
+    assert [p["index"] for p in scored] == [0] and judge.asked == ["What is thing 0?"]
+    assert [(line, field) for line, field, _ in errors] == [(2, "prompt"), (3, "question_id")]
+    assert "expected the question 'What is thing 1?'" in errors[0][2]

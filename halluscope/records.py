@@ -136,7 +136,7 @@ def _string(value: Any, name: str, where: dict) -> str | None:
                       field=name, **where)
 
 
-_CHOICE_LABEL = re.compile(r"[A-Z]")
+_CHOICE_LABEL = re.compile(r"[A-Za-z]")
 
 
 def _label(value: Any, where: dict) -> str | None:

@@ -1,6 +1,8 @@
 """Reefknot pairs that do not join a "yes" and a "no" question on one image are bad records with
 file, line and reason, not scored: after one missing line every later pair did, and was scored
-without a word."""
+without a word. Labels that are not yes/no or an offered option letter, and rows without a label
+(passed by without a word), are bad records too; the corrected choice reader gives no letter for
+answers that do not give one clearly."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import pytest
 
 import halluscope
 from halluscope.errors import RecordError
-from halluscope.metrics.reefknot import ReefknotMetric, pair_rows
+from halluscope.metrics.reefknot import ReefknotMetric, pair_rows, read_choice
 from halluscope.records import Record, Source
+
+PROMPT = "What is the relation? A. into B. toward C. out D. near, please choose."
 
 def _yn(image: str, label: str, response: str) -> dict:
     return {"image_id": image, "query_prompt": f"Is it so on {image}? Please answer yes or no.",
@@ -83,3 +87,28 @@ def test_pair_rows_by_hand():
     plan = pair_rows(rows)
     assert plan[0] == 1 and plan[1] == 2
     assert "got no further row" in plan[2] and "got no row before it" in plan[4]
+
+
+def test_labels_are_yes_no_or_an_offered_option(tmp_path):
+    base = {"image_id": "9", "query_prompt": PROMPT, "relation_type": "perception"}
+    rows = [{**base, "label": "a", "response": "A"},           # a lower-case letter: option A
+            {**base, "label": "E", "response": "E"},           # not among A-D
+            {**base, "response": "A"},                         # no label
+            {**base, "label": "B", "response": "toward"}]
+    values, errors = _audit(tmp_path, rows, "corrected")
+    assert [(line, field) for line, field, _ in errors] == [(2, "label"), (3, "label")]
+    assert "offers (A, B, C, D), got 'E'" in errors[0][2]
+    assert "expected a label" in errors[1][2]
+    assert values["n_multichoice"] == 2 and values["multichoice_accuracy"] == 1.0
+
+
+def test_corrected_choice_reader_needs_a_clear_letter():
+    for answer in ("a dog walks toward the building.", "A or B", "B is wrong; A",
+                   "A man walks toward it.", "I think C or D"):
+        assert read_choice(answer, "corrected", PROMPT) is None, answer
+    for answer, letter in (("d", "D"), ("(B)", "B"), ("B. toward", "B"), ("(C) out", "C"),
+                           ("A: into", "A"), ("**B**", "B"), ("The correct answer is D.", "D"),
+                           ("Answer: C", "C"), ("near", "D")):
+        assert read_choice(answer, "corrected", PROMPT) == letter, answer
+    # the original keeps reading the first character
+    assert read_choice("a dog walks toward the building.", "original", PROMPT) == "A"

@@ -21,8 +21,10 @@ Variants (``options["reefknot_variant"]``):
   here it is a counted non-answer (wrong) instead.
 * ``corrected`` reads every yes/no answer with halluscope's ``strict`` rule (a clear yes or no
   first, else a non-answer, wrong in both slots) and a choice as the option letter the answer
-  gives (``B``, ``B.``, ``(B)``, ``Option B``, ``The answer is B``), or the option whose text the
-  answer is, else a non-answer (wrong).
+  gives (the answer is the letter alone, any case: ``b``, ``(B)``; or begins with a capital
+  letter and ``)``, ``.`` or ``:``: ``B. toward``, ``(B) toward``; or ``Option B``, ``The answer
+  is B.``), or the option whose text the answer is, else a non-answer (wrong): "a dog walks
+  toward ...", "A or B" and "B is wrong; A" give no letter.
 
 Pairs: a pair is a ``yes`` row and the ``no`` row right after it on the same image (lines 1-2,
 3-4, ... of Reefknot's files). The rows of each input file are paired before scoring; a row no
@@ -73,8 +75,9 @@ def read_yes_no(response: str | None, variant: str, slot: int = 0) -> str | None
 
 
 _OPTIONS = re.compile(r"\b([A-D])\.\s*(.+?)(?=\s+[A-D]\.\s|,\s*please choose|$)")
-_LETTER = re.compile(r"""^\W*(?:(?:the\s+)?(?:answer|option|choice)(?:\s+is)?\s*:?\s*)?
-                         \(?([A-Da-d])\b(?:\)|\.|:|\s|$)""", re.IGNORECASE | re.VERBOSE)
+_LETTER = re.compile(r"""^\W*(?i:(?:the\s+)?(?:correct\s+)?(?:answer|option|choice)(?:\s+is)?
+                         \s*:?\s*)?\(?([A-D])(?:\W*$|[).:]\s)""", re.VERBOSE)
+_BARE_LETTER = re.compile(r"^\W*([A-Da-d])\W*$")
 
 
 def options_of(prompt: str | None) -> dict[str, str]:
@@ -88,9 +91,9 @@ def read_choice(response: str | None, variant: str, prompt: str | None = None) -
     if variant == "original":
         return text[0].upper() if text else None    # the original raises IndexError here
     stripped = text.strip()
-    m = _LETTER.match(stripped)
-    if m is not None:
-        return m.group(1).upper()
+    m = _BARE_LETTER.match(stripped) or _LETTER.match(stripped)
+    if m is not None:               # "b", "(B)", "B. toward", "Option B", "The answer is B."
+        return m.group(1).upper()   # (not "a dog ...", "A or B", "B is wrong; A")
     answer = stripped.rstrip(".").strip().lower()
     hits = [k for k, v in options_of(prompt).items() if v == answer]
     return hits[0] if len(hits) == 1 else None
@@ -269,13 +272,16 @@ class ReefknotMetric(Metric):
         return scanned.get(file) or scanned.get(str(Path(file).resolve()))
 
     def applies_to(self, record: Record) -> bool:
-        return record.response is not None and _label_of(record) is not None
+        return record.response is not None
 
     def score(self, record: Record) -> ItemScore:
         row = dict.fromkeys(self.columns, 0.0)
         label = _label_of(record)
         meta = record.metadata or {}
         prompt = meta.get("query_prompt") or record.prompt
+        if label is None:
+            raise _bad(record, "expected a label ('yes'/'no', or the option letter of a "
+                       "multiple-choice question), found none", "label")
         groups = (f"relation_type:{meta['relation_type']}",) if meta.get("relation_type") else ()
         if label.lower() in ("yes", "no"):
             parsed = read_yes_no(record.response, self.variant)
@@ -284,6 +290,10 @@ class ReefknotMetric(Metric):
             payload: dict[str, Any] = {"kind": "yes-no", "label": label.lower(),
                                        "parsed": parsed, "correct": parsed == label.lower()}
         else:
+            offered = sorted(options_of(prompt)) or ["A", "B", "C", "D"]
+            if label.upper() not in offered:
+                raise _bad(record, f"expected 'yes', 'no' or an option letter the question "
+                           f"offers ({', '.join(offered)}), got {label!r}", "label")
             choice = read_choice(record.response, self.variant, prompt)
             row.update(mc_n=1, mc_correct=float(choice == label.upper()),
                        mc_none=float(choice is None))

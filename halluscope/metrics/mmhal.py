@@ -83,6 +83,11 @@ def load_template(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _without_contents(record: Record) -> bool:
+    """An answer line that needs its template row (the template layout carries its own)."""
+    return "image_content" not in record.metadata
+
+
 class MMHalMetric(Metric):
     """MMHal-Bench average score and hallucination rate (see the module docstring)."""
 
@@ -112,7 +117,7 @@ class MMHalMetric(Metric):
         self.template = template
         self.aligner = None if template is None else RowAligner(
             rows_of("the MMHal-Bench template", template, ("question",)),
-            "the MMHal-Bench template", needs_row=lambda r: "image_content" not in r.metadata)
+            "the MMHal-Bench template", needs_row=_without_contents)
         self._judge_info: dict[str, Any] | None = None
         super().__init__(**kw)
 

@@ -303,6 +303,11 @@ def load_question_image_ids(path: str | Path) -> list[int]:
     return load_question_file(path)[0]
 
 
+def _without_image_id(record: Record) -> bool:
+    """An answer that needs its question's row for its image."""
+    return record.image_id is None
+
+
 # -- streaming metric ---------------------------------------------------------------------------
 class ObjhalMetric(Metric):
     """Object HalBench scores of free answers (see the module docstring).
@@ -370,8 +375,7 @@ class ObjhalMetric(Metric):
             if len(rows) != len(self.question_image_ids):
                 raise ConfigError(f"expected {len(self.question_image_ids)} question rows, one "
                                   f"per image id, got {len(rows)}")
-            self.aligner = RowAligner(rows, f"{rows.path}",
-                                      needs_row=lambda r: r.image_id is None)
+            self.aligner = RowAligner(rows, f"{rows.path}", needs_row=_without_image_id)
         super().__init__(**kw)
 
     @classmethod

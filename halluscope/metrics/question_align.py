@@ -61,6 +61,10 @@ class QuestionRows:
         return bool(self.by_id)
 
 
+def _always(record: Record) -> bool:
+    return True
+
+
 class RowAligner:
     """Finds the question row of each answer (see the module docstring).
 
@@ -72,8 +76,9 @@ class RowAligner:
     """
 
     def __init__(self, questions: QuestionRows, what: str,
-                 needs_row: Callable[[Record], bool] = lambda r: True):
-        self.questions, self.what, self.needs_row = questions, what, needs_row
+                 needs_row: Callable[[Record], bool] | None = None):
+        self.questions, self.what = questions, what
+        self.needs_row = needs_row or _always       # module-level: the metric pickles
         self._by_id: dict[str, bool] = {}          # answer file -> its answers carry ids
 
     def begin(self, inputs: Iterable[str | Path]) -> None:

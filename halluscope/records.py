@@ -136,7 +136,7 @@ def _string(value: Any, name: str, where: dict) -> str | None:
                       field=name, **where)
 
 
-_CHOICE_LABEL = re.compile(r"[A-Z]")
+_CHOICE_LABEL = re.compile(r"[A-Za-z]")
 
 
 def _label(value: Any, where: dict) -> str | None:
@@ -306,7 +306,7 @@ def _record_of(obj: dict[str, Any], file: str | None, line: int | None,
     label, question_id, prompt, response = _texts_of(obj, where)
     image, image_id = _image_of(obj, where)
     task = _task_of(obj, label, prompt, where)
-    if response is None and require_response:
+    if response is None and require_response and not _carries_samples(obj):
         raise _no_response(obj, label, prompt, where)
     rid = _record_id(obj, question_id, line, where)
     model = obj.get("model", obj.get("model_id"))
@@ -314,6 +314,13 @@ def _record_of(obj: dict[str, Any], file: str | None, line: int | None,
                   response=response, label=label, model=model if isinstance(model, str) else None,
                   document=obj.get("document"), question_id=question_id,
                   metadata=_metadata_of(obj, label), source=Source(file, line))
+
+
+def _carries_samples(obj: dict[str, Any]) -> bool:
+    """Whether a line carries its answers in a non-empty ``samples`` list (Self-Consistency@N
+    written by peers: the consistency metric reads them; other metrics find no answer)."""
+    samples = obj.get("samples")
+    return isinstance(samples, list) and bool(samples)
 
 
 class _CheckedGzipFile(gzip.GzipFile):

@@ -165,3 +165,39 @@ def test_consistency_is_registered():
     from halluscope.metrics.base import metric_class
     from halluscope.metrics.consistency import ConsistencyMetric
     assert metric_class("consistency") is ConsistencyMetric
+
+
+def test_a_failed_sample_makes_the_record_a_bad_record(tmp_path):
+    """["Yes", null, 5, "Yes"] was scored as two answers that agree: consistent."""
+    import halluscope
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"id": "s1", "task": "yes-no", "prompt": "Is there a dog?",
+                                "response": "Yes", "samples": ["Yes", None, 5, "Yes"]}) + "\n"
+                    + json.dumps({"id": "s2", "task": "yes-no", "prompt": "Is there a cat?",
+                                  "response": "No", "samples": ["No", "no."]}) + "\n")
+    result = halluscope.audit(path, metrics="consistency", out=tmp_path / "o", n_boot=0,
+                              write_report=False)
+    assert [(e["line"], e["field"]) for e in result.errors] == [(1, "samples")]
+    assert "got null at index 1, int at index 2" in result.errors[0]["message"]
+    values = result.metrics["consistency"].results
+    assert values["sample_groups"].value == 1                     # s2 only
+    assert values["self_consistent_rate"].value == 1.0
+
+
+def test_a_record_with_only_samples_is_scored(tmp_path):
+    """The docstring allows a record that carries its answers in 'samples' alone; the reader
+    refused it as having no answer."""
+    import halluscope
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps({"id": "s3", "task": "yes-no", "prompt": "Is there a dog?",
+                                "samples": ["Yes", "No", "Yes, it is."]}) + "\n")
+    result = halluscope.audit(path, metrics="consistency", out=tmp_path / "o", n_boot=0,
+                              write_report=False)
+    assert result.errors == []
+    values = result.metrics["consistency"].results
+    # yes, no, yes: majority 2/3, not all agree, one agreeing pair of three
+    assert values["self_consistency"].value == pytest.approx(2 / 3)
+    assert values["self_consistent_rate"].value == 0.0
+    # a line with neither a response nor samples still has no answer
+    with pytest.raises(Exception, match="expected the model's answer"):
+        record_from_dict({"id": "x", "prompt": "Is there a dog?", "samples": []}, line=1)

@@ -13,7 +13,9 @@ metric                 a record belongs to the group named by
 =====================  ==========================================================================
 self_consistency       ``sample_of`` (written by ``halluscope query --samples N`` together with
                        ``sample_index``), else ``metadata["group"]``; or the record carries all
-                       its answers itself in ``samples`` (a list of strings)
+                       its answers itself in ``samples`` (a list of strings; ``response`` is
+                       then not needed, and an entry that is not a string -- ``null`` for a
+                       failed generation -- makes the record a bad record)
 paraphrase_stability   ``paraphrase_of``: the id of the paraphrase set -- every phrasing carries
                        it, the canonical phrasing included -- else ``metadata["group"]``
 =====================  ==========================================================================
@@ -40,6 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
+from halluscope.errors import RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricSummary
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
 from halluscope.records import Record
@@ -175,9 +178,21 @@ class _ConsistencyMetric(Metric):
                 g.get("claim_jaccard", 0.0), float(g["n"]), 1.0)
 
     def score(self, record: Record) -> ItemScore:
-        """Score a record that carries all its answers in ``samples``."""
+        """Score a record that carries all its answers in ``samples``; an entry that is not an
+        answer (``null`` for a failed generation, a number) makes it a bad record: left out, a
+        group of four with two failures was scored as two answers that agree."""
         yes_no = record.task == "yes-no"
-        raw = [a for a in record.metadata["samples"] if isinstance(a, str)]
+        raw = list(record.metadata["samples"])
+        wrong = [f"{type(a).__name__ if a is not None else 'null'} at index {i}"
+                 for i, a in enumerate(raw) if not isinstance(a, str)]
+        if wrong:
+            src = record.source
+            raise RecordError(f"expected every entry of 'samples' to be one of the model's "
+                              f"answers (a string), got {', '.join(wrong[:5])}"
+                              f"{' ...' if len(wrong) > 5 else ''}: a failed generation cannot "
+                              f"count as agreeing; drop it (and say so) or re-query",
+                              field="samples", file=src.file if src else None,
+                              line=src.line if src else None)
         answers = [normalize_answer(a, yes_no=yes_no) for a in raw]
         sets = [self._claims(a) for a in raw] if self.claims_fn else None
         row = self._row(answers, sets)

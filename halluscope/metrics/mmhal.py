@@ -20,8 +20,12 @@ Variants (``options["mmhal_variant"]``):
 
 Input: the template layout (the 96 rows of ``mmhal-bench_answer_template.json`` with
 ``model_answer``) or RLAIF-V's JSON Lines (``answer``/``text``/``model_answer`` per line, merged
-by position with the template given as ``--option mmhal_template=PATH``; ``"Assistant:"`` is
-removed and the answer stripped, as RLAIF-V's merge does).
+with the template given as ``--option mmhal_template=PATH``; ``"Assistant:"`` is removed and the
+answer stripped, as RLAIF-V's merge does). RLAIF-V's merge pairs the i-th line with the i-th
+template row; halluscope pairs a line by its ``question_id`` (the template row's 0-based index)
+where it has one, else by position with the counts checked first, and a line whose own question
+is not its row's is a bad record (:mod:`halluscope.metrics.question_align`): two swapped lines
+were judged against each other's questions.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any, ClassVar
 
 from halluscope.errors import CacheMiss, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
+from halluscope.metrics.question_align import RowAligner, rows_of
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 
@@ -78,6 +83,11 @@ def load_template(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _without_contents(record: Record) -> bool:
+    """An answer line that needs its template row (the template layout carries its own)."""
+    return "image_content" not in record.metadata
+
+
 class MMHalMetric(Metric):
     """MMHal-Bench average score and hallucination rate (see the module docstring)."""
 
@@ -105,6 +115,9 @@ class MMHalMetric(Metric):
         self.variant = variant
         self.judge = judge
         self.template = template
+        self.aligner = None if template is None else RowAligner(
+            rows_of("the MMHal-Bench template", template, ("question",)),
+            "the MMHal-Bench template", needs_row=_without_contents)
         self._judge_info: dict[str, Any] | None = None
         super().__init__(**kw)
 
@@ -125,27 +138,33 @@ class MMHalMetric(Metric):
         return record.response is not None and (
             "image_content" in record.metadata or self.template is not None)
 
-    def _row(self, record: Record, position: int) -> tuple[dict[str, Any], str]:
-        """The question row and the answer as the original sends it."""
+    def begin(self, inputs) -> None:
+        """Refuse an answer file paired with the template by position whose answer count is not
+        the template's row count (:meth:`RowAligner.begin`)."""
+        if self.aligner is not None:
+            self.aligner.begin(inputs)
+
+    def _row(self, record: Record) -> tuple[dict[str, Any], str, int]:
+        """The question row, the answer as the original sends it and the row's index."""
+        from halluscope.metrics.positions import position
         md = record.metadata
         if "image_content" in md:
-            return {**md, "question": record.prompt}, record.response or ""
-        if self.template is not None and not 0 <= position < len(self.template):
-            raise RecordError(f"expected at most {len(self.template)} answers, one per row of "
-                              f"the MMHal-Bench template, got answer {position + 1}",
-                              field="response", file=record.source.file,
-                              line=record.source.line)
-        if self.template is None:
+            return {**md, "question": record.prompt}, record.response or "", \
+                position(record) or 0                    # blank lines aside
+        if self.template is None or self.aligner is None:
             raise ConfigError(f"{record.source.file}:{record.source.line}: an answer line "
                               f"without its question: pass --option mmhal_template=PATH "
                               f"(mmhal-bench_answer_template.json, {TEMPLATE_SIZE} rows)")
+        try:
+            index, _ = self.aligner.index(record)    # by question_id, else by position
+        except RecordError as exc:
+            raise RecordError(exc.message, field=exc.location.field, file=record.source.file,
+                              line=record.source.line) from None
         answer = (record.response or "").replace("Assistant:", "").strip()
-        return self.template[position], answer
+        return self.template[index], answer, index
 
     def score(self, record: Record) -> ItemScore:
-        from halluscope.metrics.positions import position as position_of
-        position = position_of(record) or 0          # blank lines aside
-        row, answer = self._row(record, position)
+        row, answer, position = self._row(record)
         if self.variant == "original":
             qtype = QUESTION_TYPES[position % 8]
         else:

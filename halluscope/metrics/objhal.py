@@ -27,6 +27,14 @@ Variants (``options["objhal_variant"]``):
 * ``refined`` (the default, as for CHAIR): an unknown multi-word phrase falls back to its head noun (its last word, so
   "baseball player" is a person), and answers of three words or fewer are read like any other.
 
+Pairing: an answer with its own ``image_id`` is scored against that image. One without is paired
+with a line of the question file (``--questions``) by its ``question_id`` (the file's own
+``question_id`` where its lines carry one, else the 0-based line index, as RLAIF-V numbers its
+answers), else by position, and then the answer and question counts must be equal; an answer
+whose own ``prompt`` is not its question's is a bad record
+(:mod:`halluscope.metrics.question_align`). The original pairs by position only, so a missing
+answer line put every later answer on the previous question's image.
+
 Extraction: with a judge (``--judge objhal-gpt-3.5-turbo-0613``) as the original; without one,
 halluscope's rule-based extractor takes spaCy's noun chunks of the answer (its own numbers, not
 the paper's: the run sheet says which). The original used spaCy ``en_core_web_trf``; halluscope
@@ -46,6 +54,7 @@ from typing import Any, ClassVar
 
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
+from halluscope.metrics.question_align import QuestionRows, RowAligner, rows_of
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 
@@ -271,17 +280,32 @@ def load_gt_objects(path: str | Path) -> dict[int, frozenset[str]]:
     return out
 
 
-def load_question_image_ids(path: str | Path) -> list[int]:
-    """Image ids of an Object HalBench question file, in line order (answers align by order)."""
-    ids = []
+def load_question_file(path: str | Path) -> tuple[list[int], QuestionRows]:
+    """Image ids of an Object HalBench question file in line order, and its questions (text in
+    ``question``, ``text`` or ``prompt``; ``question_id`` where the rows carry one), which the
+    answers are paired with (:mod:`halluscope.metrics.question_align`)."""
+    ids, rows, lines = [], [], []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if line.strip():
             try:
-                ids.append(int(json.loads(line)["image_id"]))
+                row = json.loads(line)
+                ids.append(int(row["image_id"]))
             except (ValueError, KeyError, TypeError) as exc:
                 raise ConfigError(f"{path}:{n}: expected a JSON line with image_id, got "
                                   f"{line[:60]!r} ({exc})") from exc
-    return ids
+            rows.append(row)
+            lines.append(n)
+    return ids, rows_of(str(path), rows, ("question", "text", "prompt"), lines)
+
+
+def load_question_image_ids(path: str | Path) -> list[int]:
+    """Image ids of an Object HalBench question file, in line order."""
+    return load_question_file(path)[0]
+
+
+def _without_image_id(record: Record) -> bool:
+    """An answer that needs its question's row for its image."""
+    return record.image_id is None
 
 
 # -- streaming metric ---------------------------------------------------------------------------
@@ -294,7 +318,10 @@ class ObjhalMetric(Metric):
             :class:`JudgeExtractor` (the original's way) or :func:`rule_extractor` (offline).
         variant: ``original`` (the paper's numbers) or ``refined`` (the default).
         question_image_ids: Image ids of the question file in line order, for answer files that
-            carry no image id (RLAIF-V's answers are aligned with the questions by line).
+            carry no image id: such an answer is paired with its question by ``question_id``,
+            else by position (:mod:`halluscope.metrics.question_align`).
+        question_rows: The question file's questions (texts, lines, ids) for that pairing and
+            for checking an answer's own ``prompt`` against its question.
         vocabulary: The synonym list (default: the shipped ``synonyms_refine.txt``).
     """
 
@@ -330,6 +357,7 @@ class ObjhalMetric(Metric):
     def __init__(self, gt_objects: Mapping[int, Iterable[str]] | str | Path, *,
                  extractor: Callable[[str, str], tuple[Any, list[str]]] | None = None,
                  variant: str = "refined", question_image_ids: Sequence[int] | None = None,
+                 question_rows: QuestionRows | None = None,
                  vocabulary: ObjhalVocabulary | None = None, **kw):
         if variant not in VARIANTS:
             raise ConfigError(f"expected objhal_variant in {VARIANTS}, got {variant!r}")
@@ -339,6 +367,15 @@ class ObjhalMetric(Metric):
         self.vocab = vocabulary or ObjhalVocabulary.load()
         self.extractor = extractor if extractor is not None else rule_extractor(_nlp())
         self.question_image_ids = list(question_image_ids) if question_image_ids else None
+        self.aligner: RowAligner | None = None
+        if self.question_image_ids is not None:
+            rows = question_rows or QuestionRows(
+                "the question file", (None,) * len(self.question_image_ids),
+                tuple(range(1, len(self.question_image_ids) + 1)))
+            if len(rows) != len(self.question_image_ids):
+                raise ConfigError(f"expected {len(self.question_image_ids)} question rows, one "
+                                  f"per image id, got {len(rows)}")
+            self.aligner = RowAligner(rows, f"{rows.path}", needs_row=_without_image_id)
         super().__init__(**kw)
 
     @classmethod
@@ -352,27 +389,28 @@ class ObjhalMetric(Metric):
             from halluscope.judges.loading import judge_from_config
             kw["extractor"] = JudgeExtractor(judge_from_config(config))
         questions = opts.get("objhal_questions") or config.questions
-        ids = load_question_image_ids(questions) if questions else None
+        ids, rows = load_question_file(questions) if questions else (None, None)
         return cls(gt, variant=opts.get("objhal_variant", "refined"), question_image_ids=ids,
+                   question_rows=rows,
                    n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
 
     def applies_to(self, record: Record) -> bool:
         return record.response is not None
 
+    def begin(self, inputs) -> None:
+        """Refuse an answer file paired with the questions by position whose answer count is
+        not the question count (:meth:`RowAligner.begin`)."""
+        if self.aligner is not None:
+            self.aligner.begin(inputs)
+
     def _image_id(self, record: Record) -> int:
         if record.image_id is not None:
             return int(record.image_id)
-        from halluscope.metrics.positions import position
-        at = position(record)
-        line = None if at is None else at + 1        # the answer's number, blank lines aside
-        if self.question_image_ids is None or line is None:
+        if self.aligner is None or self.question_image_ids is None:
             raise RecordError("expected an image_id, or a question file (--questions) whose "
-                              "lines the answers follow", field="image_id")
-        # the original aligns the i-th answer with the i-th question line
-        if not 1 <= line <= len(self.question_image_ids):
-            raise RecordError(f"expected at most {len(self.question_image_ids)} answers (the "
-                              f"question file's lines), got line {line}", field="image_id")
-        return self.question_image_ids[line - 1]
+                              "questions the answers answer", field="image_id")
+        index, _ = self.aligner.index(record)        # by question_id, else by position
+        return self.question_image_ids[index]
 
     def score(self, record: Record) -> ItemScore:
         try:

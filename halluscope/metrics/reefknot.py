@@ -21,8 +21,17 @@ Variants (``options["reefknot_variant"]``):
   here it is a counted non-answer (wrong) instead.
 * ``corrected`` reads every yes/no answer with halluscope's ``strict`` rule (a clear yes or no
   first, else a non-answer, wrong in both slots) and a choice as the option letter the answer
-  gives (``B``, ``B.``, ``(B)``, ``Option B``, ``The answer is B``), or the option whose text the
-  answer is, else a non-answer (wrong).
+  gives (the answer is the letter alone, any case: ``b``, ``(B)``; or begins with a capital
+  letter and ``)``, ``.`` or ``:``: ``B. toward``, ``(B) toward``; or ``Option B``, ``The answer
+  is B.``), or the option whose text the answer is, else a non-answer (wrong): "a dog walks
+  toward ...", "A or B" and "B is wrong; A" give no letter.
+
+Pairs: a pair is a ``yes`` row and the ``no`` row right after it on the same image (lines 1-2,
+3-4, ... of Reefknot's files). The rows of each input file are paired before scoring; a row no
+pair holds (its partner missing, another image, the labels not yes then no) is a bad record
+with its file, line and reason, and not scored, so one missing line costs its own pair, not
+every later one. Labels: ``yes``/``no``, or an option letter the question offers (A-D); a row
+without a label, or with another, is a bad record.
 
 Every variant counts non-answers (``non_answers``) so that a low score from evasive answers can
 be told apart from wrong ones.
@@ -30,16 +39,21 @@ be told apart from wrong ones.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
-from halluscope.errors import ConfigError
+from halluscope.errors import ConfigError, InputError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.pope_parsers import parse_strict
+from halluscope.metrics.positions import position
 from halluscope.metrics.stats import Statistic, rate, ratio
-from halluscope.records import Record
+from halluscope.records import Record, iter_records
+
+log = logging.getLogger(__name__)
 
 VARIANTS = ("original", "corrected")
 
@@ -61,8 +75,9 @@ def read_yes_no(response: str | None, variant: str, slot: int = 0) -> str | None
 
 
 _OPTIONS = re.compile(r"\b([A-D])\.\s*(.+?)(?=\s+[A-D]\.\s|,\s*please choose|$)")
-_LETTER = re.compile(r"""^\W*(?:(?:the\s+)?(?:answer|option|choice)(?:\s+is)?\s*:?\s*)?
-                         \(?([A-Da-d])\b(?:\)|\.|:|\s|$)""", re.IGNORECASE | re.VERBOSE)
+_LETTER = re.compile(r"""^\W*(?i:(?:the\s+)?(?:correct\s+)?(?:answer|option|choice)(?:\s+is)?
+                         \s*:?\s*)?\(?([A-D])(?:\W*$|[).:]\s)""", re.VERBOSE)
+_BARE_LETTER = re.compile(r"^\W*([A-Da-d])\W*$")
 
 
 def options_of(prompt: str | None) -> dict[str, str]:
@@ -76,9 +91,9 @@ def read_choice(response: str | None, variant: str, prompt: str | None = None) -
     if variant == "original":
         return text[0].upper() if text else None    # the original raises IndexError here
     stripped = text.strip()
-    m = _LETTER.match(stripped)
-    if m is not None:
-        return m.group(1).upper()
+    m = _BARE_LETTER.match(stripped) or _LETTER.match(stripped)
+    if m is not None:               # "b", "(B)", "B. toward", "Option B", "The answer is B."
+        return m.group(1).upper()   # (not "a dog ...", "A or B", "B is wrong; A")
     answer = stripped.rstrip(".").strip().lower()
     hits = [k for k, v in options_of(prompt).items() if v == answer]
     return hits[0] if len(hits) == 1 else None
@@ -187,8 +202,8 @@ class ReefknotMetric(Metric):
     """Reefknot's yes/no and multiple-choice scores over records.
 
     A record's label is ``record.label`` (yes/no) or ``metadata["label"]`` (``A``-``D``); the
-    prompt (or ``metadata["query_prompt"]``) gives the options. Pairs are consecutive yes/no
-    records of one input file (lines 1-2, 3-4, ...), as Reefknot's files are laid out.
+    prompt (or ``metadata["query_prompt"]``) gives the options. Pairs are a "yes" row and the
+    "no" row right after it on the same image (module docstring).
     """
 
     name: ClassVar[str] = "reefknot"
@@ -231,21 +246,42 @@ class ReefknotMetric(Metric):
 
     def reset(self) -> None:
         super().reset()
-        self._pending: dict[tuple[str, int], tuple[Record, str | None]] = {}
+        self._pending: dict[tuple[str, int], tuple[Record, str]] = {}
+        self._unpaired = 0
 
-    @staticmethod
-    def _label(record: Record) -> str | None:
-        label = record.label or (record.metadata or {}).get("label")
-        return str(label).strip() if label is not None else None
+    def begin(self, inputs) -> None:
+        """Pair each input file's yes/no rows before scoring (:func:`pair_rows`), so that both
+        rows of a broken pair are bad records."""
+        self._scanned: dict[str, dict[int, int | str]] = {}
+        for path in map(Path, inputs):
+            try:
+                rows = [(position(r), r.source.line, _label_of(r), _image_of(r))
+                        for r in iter_records(path, require_response=False)
+                        if isinstance(r, Record)]
+            except (OSError, InputError):
+                continue
+            plan = pair_rows([r for r in rows if r[0] is not None and r[2] is not None
+                              and r[2].lower() in ("yes", "no")])
+            self._scanned[str(path)] = self._scanned[str(path.resolve())] = plan
+
+    def _plan(self, record: Record) -> dict[int, int | str] | None:
+        scanned = getattr(self, "_scanned", None)
+        if not scanned or record.source is None or record.source.file is None:
+            return None
+        file = str(record.source.file)
+        return scanned.get(file) or scanned.get(str(Path(file).resolve()))
 
     def applies_to(self, record: Record) -> bool:
-        return record.response is not None and self._label(record) is not None
+        return record.response is not None
 
     def score(self, record: Record) -> ItemScore:
         row = dict.fromkeys(self.columns, 0.0)
-        label = self._label(record)
+        label = _label_of(record)
         meta = record.metadata or {}
         prompt = meta.get("query_prompt") or record.prompt
+        if label is None:
+            raise _bad(record, "expected a label ('yes'/'no', or the option letter of a "
+                       "multiple-choice question), found none", "label")
         groups = (f"relation_type:{meta['relation_type']}",) if meta.get("relation_type") else ()
         if label.lower() in ("yes", "no"):
             parsed = read_yes_no(record.response, self.variant)
@@ -254,6 +290,10 @@ class ReefknotMetric(Metric):
             payload: dict[str, Any] = {"kind": "yes-no", "label": label.lower(),
                                        "parsed": parsed, "correct": parsed == label.lower()}
         else:
+            offered = sorted(options_of(prompt)) or ["A", "B", "C", "D"]
+            if label.upper() not in offered:
+                raise _bad(record, f"expected 'yes', 'no' or an option letter the question "
+                           f"offers ({', '.join(offered)}), got {label!r}", "label")
             choice = read_choice(record.response, self.variant, prompt)
             row.update(mc_n=1, mc_correct=float(choice == label.upper()),
                        mc_none=float(choice is None))
@@ -273,25 +313,109 @@ class ReefknotMetric(Metric):
         self.add(item, record=record)   # weights drawn from the record's unit, not its position
         return item
 
+    def _slot(self, record: Record, label: str, at: int) -> int:
+        """1 or 2: the record's place in its pair; a row of a broken pair is a bad record."""
+        plan = self._plan(record)
+        if plan is not None:
+            slot = plan.get(at)
+            if isinstance(slot, str):
+                raise _bad(record, slot, "label")
+            if slot is not None:
+                return slot
+        # not scanned before scoring (records in memory): a "no" row completes the "yes" row
+        # just before it on the same image, checked here; a "yes" row waits for its "no" row
+        if label == "yes":
+            return 1
+        first = self._pending.get((str(record.source.file), at - 1))
+        if first is None or _image_of(first[0]) != _image_of(record):
+            raise _bad(record, "expected this 'no' question right after the 'yes' question on "
+                       f"the same image (image {_image_of(record)}), found "
+                       + ("none" if first is None else f"image {_image_of(first[0])}")
+                       + ": a row is missing or out of order, so the pair is not scored",
+                       "label")
+        return 2
+
     def _pair(self, record: Record, label: str, row: dict[str, float]) -> dict[str, Any]:
-        from halluscope.metrics.positions import position
         src, at = record.source, position(record)     # blank lines aside
         if at is None:
             return {}
-        key = (str(src.file), at // 2)
-        if at % 2 == 0:
-            self._pending[key] = (record, label)
+        if self._slot(record, label, at) == 1:
+            if self._pending.pop((str(src.file), at - 1), None) is not None:
+                self._unpaired += 1                   # a "yes" row no "no" row followed
+            self._pending[(str(src.file), at)] = (record, label)
             return {"pair_slot": 1}
-        first = self._pending.pop(key, None)
+        first = self._pending.pop((str(src.file), at - 1), None)
         if first is None:
-            return {"pair_slot": 2, "pair": "first row of the pair not seen"}
+            raise _bad(record, "expected the 'yes' row before this one to be scored as the "
+                       "first of its pair, it was not (no answer, or a bad record): the pair "
+                       "is not scored", "label")
         r1 = read_yes_no(first[0].response, self.variant, 0)
         r2 = read_yes_no(record.response, self.variant, 1)
         a, b = r1 is not None and r1 == first[1], r2 is not None and r2 == label
         row.update(pair_n=1, pair_first=float(a), pair_second=float(b), pair_both=float(a and b))
         return {"pair_slot": 2, "pair_first_right": a, "pair_second_right": b}
 
+    def finish(self) -> None:
+        self._unpaired += len(self._pending)
+        self._pending.clear()
+        if self._unpaired:
+            log.warning("reefknot: %d 'yes' rows had no 'no' row after them on the same image: "
+                        "their pairs are not scored", self._unpaired)
+
     def describe(self) -> dict[str, Any]:
-        return {"variant": self.variant,
-                "source": "JackChen-seu/Reefknot RLC-bench/neok_code/utils.py @3811890",
-                "pairs": "consecutive yes/no lines of one file (1-2, 3-4, ...)"}
+        out: dict[str, Any] = {
+            "variant": self.variant,
+            "source": "JackChen-seu/Reefknot RLC-bench/neok_code/utils.py @3811890",
+            "pairs": "a 'yes' row and the 'no' row right after it on the same image"}
+        if self._unpaired:
+            out["unpaired_yes_rows"] = self._unpaired
+        return out
+
+
+def _label_of(record: Record) -> str | None:
+    """The row's label: ``yes``/``no`` or a choice letter (``metadata["label"]``)."""
+    label = record.label or (record.metadata or {}).get("label")
+    return str(label).strip() if label is not None and str(label).strip() else None
+
+
+def _image_of(record: Record) -> Any:
+    return record.image_id if record.image_id is not None else record.image
+
+
+def _bad(record: Record, message: str, field: str) -> RecordError:
+    src = record.source
+    return RecordError(message, field=field, file=src.file if src else None,
+                       line=src.line if src else None)
+
+
+def pair_rows(rows: Sequence[tuple[int, int | None, str, Any]]) -> dict[int, int | str]:
+    """How the yes/no rows of one file pair up: ``rows`` are ``(position, line, label, image)``
+    in file order; the result maps a position to its slot (1 or 2) or, for a row no pair holds,
+    to the reason. A pair is a ``yes`` row and the ``no`` row right after it on the same image
+    (Reefknot's layout, lines 1-2, 3-4, ...); a row that is not is left unpaired, so one missing
+    line costs its own pair only."""
+    out: dict[int, int | str] = {}
+    i = 0
+    while i < len(rows):
+        at, line, label, image = rows[i]
+        nxt = rows[i + 1] if i + 1 < len(rows) else None
+        if label.lower() == "yes" and nxt is not None and nxt[0] == at + 1 \
+                and nxt[2].lower() == "no" and nxt[3] == image:
+            out[at], out[nxt[0]] = 1, 2
+            i += 2
+            continue
+        if label.lower() == "yes":
+            got = "no further row" if nxt is None or nxt[0] != at + 1 else \
+                f"line {nxt[1]}: label {nxt[2]!r} on image {nxt[3]}"
+            out[at] = (f"expected the 'no' question on the same image (image {image}) right "
+                       f"after this 'yes' question, got {got}: a row is missing or out of "
+                       f"order, so the pair is not scored")
+        else:
+            prev = rows[i - 1] if i > 0 and rows[i - 1][0] == at - 1 else None
+            got = "no row before it" if prev is None else \
+                f"line {prev[1]}: label {prev[2]!r} on image {prev[3]}"
+            out[at] = (f"expected this 'no' question right after the 'yes' question on the same "
+                       f"image (image {image}), got {got}: a row is missing or out of order, so "
+                       f"the pair is not scored")
+        i += 1
+    return out

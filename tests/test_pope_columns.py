@@ -393,3 +393,49 @@ def test_an_answer_without_its_id_in_a_file_aligned_by_id_is_one_bad_record(tmp_
                               out=tmp_path / "o", write_report=False)
     assert result.metrics["pope"].n == 9
     assert [(e["line"], e["field"]) for e in result.errors] == [(7, "question_id")]
+
+
+@pytest.mark.parametrize("key", ["text", "answer"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_answer_files_in_shards_score_as_the_one_file_they_split(tmp_path, key, suffix):
+    """Two ``{"question_id", "text"|"answer"}`` shards died with 'IndexError: index 1500 is out
+    of bounds' (their lines were left to the line path, which added rows to the metric while
+    the columns' fold ran beside it). Hand-worked: labels yes on odd ids; answers no on ids
+    3, 6, 9, 12: tp 1 5 7 11, fn 3 9, fp 2 4 8 10, tn 6 12."""
+    import gzip
+
+    import halluscope
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": i, "image": f"{(i - 1) // 3}.jpg",
+                                             "text": "Is there a dog in the image?",
+                                             "label": "yes" if i % 2 else "no"}) + "\n"
+                                 for i in range(1, 13)))
+    lines = [json.dumps({"question_id": i, key: "No" if i % 3 == 0 else "Yes"}) + "\n"
+             for i in range(1, 13)]
+
+    def write(name, part):
+        path = tmp_path / (name + suffix)
+        data = "".join(part).encode()
+        path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+        return path
+
+    shards = [write("shard1", lines[:7]), write("shard2", lines[7:])]
+    one = write("all", lines)
+    run = {"metrics": "pope", "questions": questions, "n_boot": 200, "seed": 1,
+           "write_report": False}
+    two = halluscope.audit(shards, out=tmp_path / "two", **run)
+    whole = halluscope.audit(one, out=tmp_path / "one", **run)
+    pope = two.metrics["pope"].to_dict()
+    assert [pope[k]["value"] for k in ("tp", "fp", "tn", "fn")] == [4, 4, 2, 2]
+    assert pope["accuracy"]["value"] == 0.5 and pope["precision"]["value"] == 0.5
+    assert pope["recall"]["value"] == pytest.approx(4 / 6)
+    assert pope["f1"]["value"] == pytest.approx(4 / 7)
+    assert pope == whole.metrics["pope"].to_dict()      # intervals and groups too
+    assert two.runsheet["execution"]["scored"].startswith("as columns")
+
+    def items(out):
+        rows = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in row.items() if k != "source"} for row in rows]
+
+    assert items(tmp_path / "two") == items(tmp_path / "one")
+    assert len(items(tmp_path / "two")) == 12

@@ -278,6 +278,18 @@ def _check_and_label(metric: PopeMetric, cols: RecordColumns, out: ColumnScores)
     out.fail(np.flatnonzero(out.ok & (out.label < 0)), lambda i: no_label(_where(cols, i)))
 
 
+def _applies(metric: PopeMetric, cols: RecordColumns) -> np.ndarray:
+    """Which lines :meth:`PopeMetric.applies_to` takes: yes/no questions and, with a question
+    file, answers that carry a ``question_id`` (read as captions: no question beside them)."""
+    tasks = cols.coded("task")
+    yes_no = np.array([t == "yes-no" for t in tasks.values], dtype=bool)[tasks.codes]
+    qids = cols.coded("question_id")
+    if metric.questions is None or qids is None:
+        return yes_no
+    caption = np.array([t == "caption" for t in tasks.values], dtype=bool)[tasks.codes]
+    return yes_no | (caption & (qids.codes >= 0))       # (a null id has no code)
+
+
 def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool = False,
                   fold: bool = True) -> ColumnScores:
     """Score every yes/no line of ``cols`` (``every_line``: every line, whatever its task) and
@@ -288,8 +300,7 @@ def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool =
     mode = "label" if qs is None else metric._mode_for(cols.array("question_id") is not None)
     out = ColumnScores(cols, qs, metric.parser.name, mode)
     tasks = cols.coded("task")
-    yes_no = np.array([t == "yes-no" for t in tasks.values], dtype=bool)[tasks.codes]
-    out.ok[:] = True if every_line else yes_no
+    out.ok[:] = True if every_line else _applies(metric, cols)
     for code, task in enumerate(tasks.values):
         rows = np.flatnonzero((tasks.codes == code) & ~out.ok)
         if rows.size:

@@ -336,9 +336,9 @@ def test_order_alignment_checks_at_finish_and_on_overrun_without_begin(tmp_path,
         metric.update(rec)
     with pytest.raises(AlignmentError, match="has 2 answers"):
         metric.finish()
-    rows = [{"answer": "Yes"}] * 5
+    rows = [{"answer": "Yes"}] * 5      # answers alone align by order only when asked
     long = _write_jsonl(tmp_path / "long.jsonl", rows)
-    metric = PopeMetric(questions, n_boot=0, check_questions=False)
+    metric = PopeMetric(questions, n_boot=0, check_questions=False, align="order")
     recs = list(iter_records(long, require_response=True))
     for rec in recs[:4]:
         metric.update(rec)

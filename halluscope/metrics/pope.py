@@ -272,13 +272,17 @@ class PopeMetric(Metric):
                 self._judged[k] += n
 
     def applies_to(self, record: Record) -> bool:
-        """A yes/no question; or, with a question file, an answer to one of its numbered
-        questions that does not repeat the question (``{"question_id", "text"}``: read as a
-        caption, since nothing in the line says it answers a question)."""
+        """A yes/no question; or, with a question file, an answer that does not repeat its
+        question (read as a caption, since nothing in the line says it answers a question):
+        one to a numbered question (``{"question_id", "text"}``), one without a prompt under
+        ``align="order"``, or a line holding only an answer (``{"answer"}``, evaluate.py's
+        input: aligned by order only under ``align="order"``, else a bad line that says so)."""
         if record.task == "yes-no":
             return True
-        return record.task == "caption" and record.question_id is not None \
-            and self.questions is not None
+        if record.task != "caption" or self.questions is None:
+            return False
+        return record.question_id is not None or record.prompt is None and (
+            self.align == "order" or _alone(record))
 
     def skip_reason(self, record: Record) -> str:
         return f"not a yes/no question ({record.task} record)"
@@ -314,9 +318,11 @@ class PopeMetric(Metric):
                 rec = record_from_dict(first, file=str(path), line=1, require_response=False)
             except RecordError:
                 continue
-            if rec.task != "yes-no":
+            if not self.applies_to(rec):
                 continue  # not a POPE answer file (captions for CHAIR, ...)
-            by_order = self._mode_for(rec.question_id is not None) == "order"
+            # (a file of answers alone aligns by order only when asked: else each is refused)
+            by_order = self._mode_for(rec.question_id is not None) == "order" and not (
+                self.align == "auto" and rec.task == "caption" and rec.question_id is None)
             info = AnswerFile(str(path), by_order, scan)
             self._files[str(path)] = info
             self._files[str(path.resolve())] = info
@@ -344,12 +350,15 @@ class PopeMetric(Metric):
         mode = self._mode_for(record.question_id is not None)
         where = _where(record)
         info = self._file_info(record.source.file)
-        if mode == "order" and self.align == "auto" and info is not None and not info.by_order \
-                and info.n_answers != len(qs):
-            raise no_question_id(where)     # by order it would mis-align: a bad line
+        alone = record.task == "caption" and record.question_id is None
+        if mode == "order" and self.align == "auto" and (alone or info is not None and not
+                                                         info.by_order
+                                                         and info.n_answers != len(qs)):
+            # by order it would mis-align, or nothing in the line could check it: a bad line
+            raise no_question_id(where, alone=alone)
         if mode == "id":
             if record.question_id is None:
-                raise no_question_id(where)
+                raise no_question_id(where, alone=alone)
             index = qs.by_id.get(record.question_id)
             if index is None:
                 raise unknown_question_id(qs, record.question_id, where)
@@ -507,6 +516,11 @@ class PopeMetric(Metric):
             info.update(self._judge_info or judge_info(self.judge, "classify_yes_no"))
             info["judge_answers"] = dict(self._judged)
         return info
+
+
+def _alone(record: Record) -> bool:
+    """Whether a line holds nothing but the model's answer: no image or document either."""
+    return record.image is None and record.image_id is None and record.document is None
 
 
 # -- pure-function twins ----------------------------------------------------------------------

@@ -137,9 +137,15 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
     columns (:mod:`halluscope.metrics.pope_columns`), any other line by line, with the same
     result.
 
+    A file whose first line holds only an answer (``{"answer": ...}``, the original
+    evaluate.py's input) aligns by order under ``align="auto"``, as evaluate.py aligns it (an
+    audit asks for ``--pope-align order``: its inputs need not all be POPE answers).
+
     Raises :class:`~halluscope.errors.AlignmentError` when by-order alignment is impossible.
     """
     from halluscope.metrics.pope import PopeMetric, pope_scores
+    if align == "auto" and questions_path is not None and _answers_alone(Path(answers_path)):
+        align = "order"
     metric = PopeMetric(questions_path, parser=parser, align=align,
                         check_questions=check_questions, n_boot=n_boot, seed=seed)
     metric.begin([answers_path])
@@ -159,6 +165,19 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
     return {"metrics": metrics, "predictions": predictions, "labels": labels, "errors": errors,
             "results": {k: r.to_dict() for k, r in summary.results.items()},
             "groups": groups, "info": metric.describe()}
+
+
+def _answers_alone(path: Path) -> bool:
+    """Whether an answer file's first line holds only an answer (no question, id or label)."""
+    from halluscope.records import record_from_dict
+    head = first_answer(path)
+    if head is None or not isinstance(head[0], dict):
+        return False
+    try:
+        rec = record_from_dict(head[0], file=str(path), line=1, require_response=False)
+    except RecordError:
+        return False
+    return rec.task == "caption" and rec.prompt is None and rec.question_id is None
 
 
 def _score_lines(metric: Any, answers_path: str | Path

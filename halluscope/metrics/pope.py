@@ -68,6 +68,7 @@ from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, 
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
 from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREATMENTS, YES,
                                              AnswerParser, get_parser)
+from halluscope.metrics.pope_splits import copies, split_names
 from halluscope.metrics.pope_questions import (KNOWN_QUESTION_FILES, Question, QuestionSet,
                                                load_questions, normalise_question, object_of)
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
@@ -257,6 +258,7 @@ class PopeMetric(Metric):
         self._repeats = 0
         self._mismatches = 0
         self._judged = {"asked": 0, "resolved": 0}
+        self._split_copies = 0                     # extra rows of answers in several splits
 
     def merge(self, other: Metric) -> None:
         super().merge(other)
@@ -267,6 +269,7 @@ class PopeMetric(Metric):
                 self._order_seen.setdefault(f, set()).update(seen)
             self._repeats += other._repeats + len(self._id_seen & other._id_seen)
             self._mismatches += other._mismatches
+            self._split_copies += other._split_copies
             self._id_seen |= other._id_seen
             for k, n in other._judged.items():
                 self._judged[k] += n
@@ -397,13 +400,17 @@ class PopeMetric(Metric):
         row = _ONE_HOT[(prediction, label)]
 
         split = question.split if question is not None else None
+        splits = [split] if split else []
         if split is None:
             meta = record.metadata
             value = meta.get("split", meta.get("category"))
-            split = str(value).lower() if value else None
-        groups = []
-        if split:
-            groups.append(f"split:{split}")
+            splits = split_names(str(value).lower() if value else None,
+                                 self.parser.explodes_categories)
+        notes = {}
+        if len(splits) > 1:         # counted once per split, overall too (pope_splits)
+            notes["splits"] = splits
+            row = tuple(v * len(splits) for v in row)
+        groups = list(dict.fromkeys(f"split:{s}" for s in splits if s))
         obj = object_of(qtext)
         if obj:
             groups.append(f"object:{obj}")
@@ -418,8 +425,8 @@ class PopeMetric(Metric):
         # the image the question is about is the resampling unit (answer files often carry no
         # image: the six questions of an image are not independent)
         unit = f"image:{question.image}" if question is not None and question.image else None
-        return (ItemScore(payload=payload, row=row, groups=tuple(groups), unit=unit),
-                mode, index)
+        return (ItemScore(payload=payload, row=row, groups=tuple(groups), unit=unit,
+                          notes=notes), mode, index)
 
     def score(self, record: Record) -> ItemScore:
         item, mode, index = self._score(record)
@@ -441,8 +448,19 @@ class PopeMetric(Metric):
         return item
 
     def fold(self, record: Record, item: ItemScore) -> None:
-        """Fold the item and keep the alignment bookkeeping (modes, repeats, judged answers)."""
-        self.add(item, record=record)
+        """Fold the item (an answer listed in several splits: one copy per split,
+        :mod:`~halluscope.metrics.pope_splits`) and keep the alignment bookkeeping (modes,
+        repeats, judged answers)."""
+        if "splits" in item.notes:
+            one_hot = _ONE_HOT[(item.payload["prediction"], item.payload["label"])]
+            for part in copies(item, one_hot):
+                self.add(part, record=record)
+            item.unit = part.unit      # and the groups add() gave it (--by)
+            item.groups += tuple(g for g in part.groups if g not in item.groups
+                                 and not g.startswith("split:"))
+            self._split_copies += len(item.notes["splits"]) - 1
+        else:
+            self.add(item, record=record)
         mode, index = item.notes["mode"], item.notes["index"]
         if item.payload.get("judged"):
             self._judged["asked"] += 1
@@ -511,6 +529,8 @@ class PopeMetric(Metric):
             info["repeated_answers"] = self._repeats
         if self._mismatches:
             info["question_mismatches"] = self._mismatches
+        if self._split_copies:
+            info["rows_added_for_several_splits"] = self._split_copies
         if self.judge is not None:
             from halluscope.judges.fallback import judge_info
             info.update(self._judge_info or judge_info(self.judge, "classify_yes_no"))

@@ -93,8 +93,10 @@ def no_label(where: dict) -> RecordError:
 # -- whole columns ----------------------------------------------------------------------------
 def scores_columns(metric: PopeMetric) -> bool:
     """Whether ``metric`` can score an answer file as columns (no judge; groups by the record's
-    own fields or top-level metadata keys only)."""
-    return metric.judge is None and all("." not in name for name in metric.by)
+    own fields or top-level metadata keys only; a parser that counts an answer once per split
+    it lists, :mod:`~halluscope.metrics.pope_splits`, folds it line by line)."""
+    return metric.judge is None and not metric.parser.explodes_categories and \
+        all("." not in name for name in metric.by)
 
 
 _LABEL = {YES: 0, NO: 1}

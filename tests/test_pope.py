@@ -119,13 +119,13 @@ VLMEVALKIT_ROWS = [  # category, truth, prediction -> YOrN_Extraction
 ]
 
 
-def _vlmevalkit_table(tmp_path: Path) -> Path:
+def _vlmevalkit_table(tmp_path: Path, rows=VLMEVALKIT_ROWS) -> Path:
     objects = ["dog", "cat", "car", "bus", "cup", "tie"]
     tsv = tmp_path / "POPE_pred.tsv"
     tsv.write_text("index\tquestion\tanswer\tcategory\timage_path\tprediction\n" + "".join(
         f"{i}\tIs there a {objects[i - 1]} in the image?\t{truth}\t{cat}\t"
         f"COCO_val2014_{(i + 1) // 2:012d}.jpg\t{pred}\n"
-        for i, (cat, truth, pred) in enumerate(VLMEVALKIT_ROWS, 1)))
+        for i, (cat, truth, pred) in enumerate(rows, 1)))
     return tsv
 
 
@@ -161,6 +161,28 @@ def test_vlmevalkit_counts_a_row_once_in_each_split_it_lists_overall_too(tmp_pat
     assert items[0]["scores"]["pope"]["row"] == [3.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     assert items[0]["scores"]["pope"]["groups"] == ["split:adversarial", "split:popular",
                                                    "split:random", "object:dog"]
+
+
+def test_vlmevalkit_gives_0_for_a_ratio_whose_denominator_is_0(tmp_path):
+    """POPE_rating's cal_f1_score: 'a / b if b != 0 else 0'. Split 'random' (rows 1, 2: no,
+    no; unknown, yes): no yes prediction, so precision 0/0 -> 0; recall 0/1 = 0; F1 0 (P + R is
+    0). Split 'popular' (row 3: no, no): recall 0/0 -> 0 too. halluscope's treatment leaves
+    them undefined."""
+    import halluscope
+    rows = [("random", "No", "No"), ("random", "Yes", "Not sure"), ("popular", "No", "No")]
+    run = halluscope.audit(_vlmevalkit_table(tmp_path, rows), metrics="pope",
+                           pope_parser="vlmevalkit", n_boot=0, out=tmp_path / "out",
+                           write_report=False)
+    pope = run.metrics["pope"]
+    assert pope.info["unknowns"] == "vlmevalkit"
+    for group, accuracy in (("split:random", 0.5), ("split:popular", 1.0)):
+        got = pope.groups[group]
+        assert [got[k].value for k in ("accuracy", "precision", "recall", "f1")] == \
+            [accuracy, 0.0, 0.0, 0.0]
+    assert pope.results["precision"].value == 0.0 and pope.results["accuracy"].value == 2 / 3
+    assert pope_scores(["no", "unknown", "no"], ["no", "yes", "no"], unknowns="vlmevalkit")[
+        "f1"] == 0.0
+    assert math.isnan(pope_scores(["no"], ["no"])["precision"])       # halluscope's own
 
 
 def test_other_parsers_keep_a_comma_joined_category_as_one_group(tmp_path):

@@ -190,11 +190,16 @@ class PopeMetric(Metric):
         "yes_ratio": rate(lambda s: _zero_if_undefined(ratio(_yes_labels(s), _answers(s))),
                           direction=False),
     }
+    #: VLMEvalKit's (``POPE_rating``'s ``cal_f1_score``): halluscope's, an undefined ratio 0.
+    vlmevalkit_statistics = {**statistics, **{k: rate(
+        lambda s, f=f: _zero_if_undefined(f(s)), higher_is_better=True)
+        for k, f in (("precision", _precision), ("recall", _recall), ("f1", _f1))}}
 
     @classmethod
     def statistics_for(cls, info: Mapping[str, Any]) -> dict[str, Statistic] | None:
-        """lmms-eval's definitions for a run whose parser reads unknowns as lmms-eval does."""
-        return cls.lmms_eval_statistics if info.get("unknowns") == "lmms-eval" else cls.statistics
+        """The definitions of the treatment of unknowns a run's parser names."""
+        return {"lmms-eval": cls.lmms_eval_statistics, "vlmevalkit": cls.vlmevalkit_statistics
+                }.get(info.get("unknowns"), cls.statistics)
 
     def __init__(self, questions: str | Path | QuestionSet | None = None, *,
                  parser: str | AnswerParser = "original", align: str = "auto",
@@ -208,8 +213,7 @@ class PopeMetric(Metric):
         if self.parser.unknowns not in UNKNOWN_TREATMENTS:
             raise ConfigError(f"parser {self.parser.name!r}: expected unknowns to be one of "
                               f"{', '.join(UNKNOWN_TREATMENTS)}, got {self.parser.unknowns!r}")
-        if self.parser.unknowns == "lmms-eval":
-            self.statistics = self.lmms_eval_statistics
+        self.statistics = self.statistics_for({"unknowns": self.parser.unknowns})
         self.align = align
         self.check_questions = check_questions
         if questions is None or isinstance(questions, QuestionSet):
@@ -549,7 +553,8 @@ def pope_scores(predictions: Sequence[str], labels: Sequence[str],
     """POPE numbers from parsed predictions (``yes``/``no``/``unknown``) and labels.
 
     Counts and formulas are the original scorer's (unknown answers as in the module docstring);
-    an undefined ratio is NaN. With ``unknowns="lmms-eval"`` the numbers are lmms-eval's: unknown
+    an undefined ratio is NaN (``unknowns="vlmevalkit"``: 0 for precision, recall and F1, as
+    VLMEvalKit). With ``unknowns="lmms-eval"`` the numbers are lmms-eval's: unknown
     answers are outside recall's denominator, yes_ratio is the share of yes labels and an
     undefined ratio is 0.
     """
@@ -585,6 +590,8 @@ def pope_scores(predictions: Sequence[str], labels: Sequence[str],
         recall = or_zero(tp, tp + fn)
         f1 = or_zero(2 * (precision * recall), precision + recall)
         yes_ratio = or_zero(tp + fn + counts["unknown_yes"], n)
+    elif unknowns == "vlmevalkit":
+        precision, recall, f1 = (0.0 if math.isnan(v) else v for v in (precision, recall, f1))
     return {"tp": tp, "fp": fp, "tn": tn, "fn": fn,
             "accuracy": div(tp + tn, n), "precision": precision, "recall": recall, "f1": f1,
             "yes_ratio": yes_ratio,

@@ -180,6 +180,9 @@ UNKNOWN_TREATMENTS: dict[str, str] = {
     "lmms-eval": "lmms-eval's definitions: unknown answers are wrong for accuracy and outside "
                  "both precision's and recall's denominators; yes_ratio = share of yes LABELS; "
                  "a ratio whose denominator is 0 is 0",
+    "vlmevalkit": "VLMEvalKit's POPE_rating: as halluscope (unknown answers wrong for accuracy, "
+                  "outside precision's denominator, a miss for recall when the label is yes), "
+                  "but a precision, recall or F1 whose denominator is 0 is 0",
 }
 
 
@@ -234,7 +237,7 @@ PARSERS: dict[str, AnswerParser] = {
             "VLMEvalKit YOrN_Extraction: lower-cased, VQA punctuation handling, whitespace "
             "words; 'yes' without 'no' -> yes, 'no' without 'yes' -> no, else unknown; an answer "
             "whose category lists several splits counts once in each, overall too "
-            "(POPE_rating)", explodes_categories=True),
+            "(POPE_rating)", unknowns="vlmevalkit", explodes_categories=True),
         AnswerParser(
             "lmms-eval", parse_lmms_eval,
             "lmms-eval pope task: lower-cased and stripped answer must be exactly 'yes' or 'no', "

@@ -468,6 +468,12 @@ def test_answers_alone_align_by_order_when_asked_as_evaluate_py_scores_them(tmp_
     assert pope["precision"] == pope["recall"] == pope["f1"] == pytest.approx(2 / 3)
     assert [i["pope"]["question_id"] for i in items] == [str(i) for i in range(1, 7)]
     assert result.errors == [] and result.n_skipped == 0
+    captions = _jsonl(tmp_path / "captions.jsonl", [{"image_id": 1, "caption": "A dog."}] * 2)
+    other = tmp_path / "with-captions"
+    other.mkdir()
+    both, _ = _audit_both(other, [captions, a], questions=q, pope_align="order", n_boot=0,
+                          write_report=False)   # captions of images are no POPE answers
+    assert both.metrics["pope"].n == 6 and both.n_skipped == 2 and both.errors == []
     api = score_answers(a, q)                        # every line a POPE answer: by order
     assert api["info"]["align"] == "order"
     assert [api["metrics"][k] for k in ("tp", "fp", "tn", "fn", "n")] == [2, 1, 2, 1, 6]

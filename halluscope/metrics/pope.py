@@ -281,15 +281,14 @@ class PopeMetric(Metric):
     def applies_to(self, record: Record) -> bool:
         """A yes/no question; or, with a question file, an answer that does not repeat its
         question (read as a caption, since nothing in the line says it answers a question):
-        one to a numbered question (``{"question_id", "text"}``), one without a prompt under
-        ``align="order"``, or a line holding only an answer (``{"answer"}``, evaluate.py's
-        input: aligned by order only under ``align="order"``, else a bad line that says so)."""
+        one to a numbered question (``{"question_id", "text"}``), or a line holding only an
+        answer (``{"answer"}``, evaluate.py's input: aligned by order only under
+        ``align="order"``, else a bad line that says so). A caption of an image is not one."""
         if record.task == "yes-no":
             return True
         if record.task != "caption" or self.questions is None:
             return False
-        return record.question_id is not None or record.prompt is None and (
-            self.align == "order" or _alone(record))
+        return record.question_id is not None or record.prompt is None and _alone(record)
 
     def skip_reason(self, record: Record) -> str:
         return f"not a yes/no question ({record.task} record)"

@@ -309,14 +309,14 @@ def _captions(cols: RecordColumns) -> np.ndarray:
 
 def _applies(metric: PopeMetric, cols: RecordColumns) -> np.ndarray:
     """Which lines :meth:`PopeMetric.applies_to` takes: yes/no questions and, with a question
-    file, answers read as captions (no question beside them) that carry a ``question_id``,
-    that have no prompt under ``--pope-align order``, or that hold nothing but the answer."""
+    file, answers read as captions (no question beside them) that carry a ``question_id`` or
+    hold nothing but the answer (no prompt, no image)."""
     tasks = cols.coded("task")
     yes_no = np.array([t == "yes-no" for t in tasks.values], dtype=bool)[tasks.codes]
     if metric.questions is None:
         return yes_no
     caption = np.array([t == "caption" for t in tasks.values], dtype=bool)[tasks.codes]
-    bare = ~_present(cols, "prompt") & (metric.align == "order" or ~_present(cols, "image"))
+    bare = ~_present(cols, "prompt") & ~_present(cols, "image")
     return yes_no | (caption & (_present(cols, "question_id") | bare))
 
 

@@ -163,6 +163,19 @@ def test_vlmevalkit_counts_a_row_once_in_each_split_it_lists_overall_too(tmp_pat
                                                    "split:random", "object:dog"]
 
 
+def test_score_answers_counts_vlmevalkit_rows_once_per_split_too(tmp_path):
+    """score_answers' 'metrics' (pope_scores over the answers) agree with its 'results' (the
+    metric's): the same 10 rows as the table above."""
+    path = tmp_path / "preds.jsonl"
+    path.write_text("".join(json.dumps({"index": i, "question": "Is there a dog in the image?",
+                                        "answer": truth, "category": cat, "prediction": pred})
+                            + "\n" for i, (cat, truth, pred) in enumerate(VLMEVALKIT_ROWS, 1)))
+    out = score_answers(path, None, parser="vlmevalkit")
+    assert [out["metrics"][k] for k in ("tp", "fp", "tn", "fn", "n")] == [3, 1, 3, 2, 10]
+    assert out["metrics"]["f1"] == pytest.approx(0.6) == out["results"]["f1"]["value"]
+    assert len(out["predictions"]) == 6 and out["groups"]["split:random"]["f1"] == 0.5
+
+
 def test_vlmevalkit_gives_0_for_a_ratio_whose_denominator_is_0(tmp_path):
     """POPE_rating's cal_f1_score: 'a / b if b != 0 else 0'. Split 'random' (rows 1, 2: no,
     no; unknown, yes): no yes prediction, so precision 0/0 -> 0; recall 0/1 = 0; F1 0 (P + R is

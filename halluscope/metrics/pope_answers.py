@@ -154,10 +154,13 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
         scored = score_columns(metric, cols, every_line=True)
         predictions, labels = scored.predictions, scored.labels
         errors = [scored.errors[i].to_dict() for i in sorted(scored.errors)]
+        counts = [1] * len(predictions)
     else:
-        predictions, labels, errors = _score_lines(metric, answers_path)
+        predictions, labels, errors, counts = _score_lines(metric, answers_path)
     metric.finish()
-    pairs = [(p, y) for p, y in zip(predictions, labels) if p is not None]
+    # (an answer listed in several splits counts once per split: pope_splits)
+    pairs = [(p, y) for p, y, k in zip(predictions, labels, counts) if p is not None
+             for _ in range(k)]
     metrics = pope_scores([p for p, _ in pairs], [y for _, y in pairs],
                           unknowns=metric.parser.unknowns)
     summary = metric.compute()
@@ -181,21 +184,25 @@ def _answers_alone(path: Path) -> bool:
 
 
 def _score_lines(metric: Any, answers_path: str | Path
-                 ) -> tuple[list[str | None], list[str | None], list[dict]]:
-    """(predictions, labels, errors) of every line, one record at a time."""
+                 ) -> tuple[list[str | None], list[str | None], list[dict], list[int]]:
+    """(predictions, labels, errors, counts) of every line, one record at a time; a line's
+    count is how many times the metric counts it (once per split it lists, or once)."""
     predictions: list[str | None] = []
     labels: list[str | None] = []
     errors: list[dict] = []
+    counts: list[int] = []
     for item in iter_records(answers_path):
         try:
             if isinstance(item, RecordError):
                 raise item
-            payload = metric.update(item).payload
+            score = metric.update(item)
         except RecordError as exc:
             errors.append(exc.to_dict())
             predictions.append(None)
             labels.append(None)
+            counts.append(1)
             continue
-        predictions.append(payload["prediction"])
-        labels.append(payload["label"])
-    return predictions, labels, errors
+        predictions.append(score.payload["prediction"])
+        labels.append(score.payload["label"])
+        counts.append(len(score.notes.get("splits", ())) or 1)
+    return predictions, labels, errors, counts

@@ -284,7 +284,9 @@ def _write_column_items(cols: RecordColumns, scored: Any, metrics: list[Metric],
             done = start
             for i in (start + np.flatnonzero(~ok[start:stop])).tolist():
                 out.rows(lines, done - start, i - start)
-                outcome = ("error", scored.errors[i]) if i in scored.errors else None
+                # a line the columns did not score is never scored here, beside the fold
+                outcome = (("error", scored.errors[i]) if i in scored.errors
+                           else ("skip", scored.skips[i]))
                 item = _score_record(cols.record(i), metrics, tally, strict,
                                      lambda m: outcome, folded=True)
                 out.text(dumps_finite(item) + "\n")

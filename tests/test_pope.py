@@ -108,6 +108,106 @@ def test_vlmevalkit_strips_at_most_32_full_stops_of_a_long_numbered_list():
     assert PARSERS["vlmevalkit"]("yes. 3.5 dogs.") == "yes"    # "3.5" stays one word
 
 
+# VLMEvalKit's POPE table: a question in several splits is one row whose category joins them
+VLMEVALKIT_ROWS = [  # category, truth, prediction -> YOrN_Extraction
+    ("adversarial,popular,random", "Yes", "Yes"),        # yes/yes: tp in 3 splits
+    ("random", "No", "Yes, there is."),                   # fp
+    ("popular", "No", "No"),                              # tn
+    ("adversarial", "Yes", "I do not know"),              # unknown, truth yes
+    ("popular,random", "No", "no"),                       # tn in 2 splits
+    ("adversarial,random", "Yes", "No"),                  # fn in 2 splits
+]
+
+
+def _vlmevalkit_table(tmp_path: Path, rows=VLMEVALKIT_ROWS) -> Path:
+    objects = ["dog", "cat", "car", "bus", "cup", "tie"]
+    tsv = tmp_path / "POPE_pred.tsv"
+    tsv.write_text("index\tquestion\tanswer\tcategory\timage_path\tprediction\n" + "".join(
+        f"{i}\tIs there a {objects[i - 1]} in the image?\t{truth}\t{cat}\t"
+        f"COCO_val2014_{(i + 1) // 2:012d}.jpg\t{pred}\n"
+        for i, (cat, truth, pred) in enumerate(rows, 1)))
+    return tsv
+
+
+def test_vlmevalkit_counts_a_row_once_in_each_split_it_lists_overall_too(tmp_path):
+    """VLMEvalKit's POPE_rating splits 'category' on commas and repeats the row per name
+    before scoring: 10 rows here (tp 3, fp 1, tn 3, fn 2, unknown 1). Overall: accuracy 6/10,
+    precision 3/4, recall 3/6 (the unknown is a miss), F1 0.6; adversarial (rows 1 4 6):
+    accuracy 1/3, precision 1, recall 1/3, F1 0.5; popular (1 3 5): all 1; random (1 2 5 6):
+    accuracy, precision, recall and F1 1/2. (The row as one answer gave F1 0.4 overall and a
+    group 'split:adversarial,popular,random'.)"""
+    import halluscope
+    tsv = _vlmevalkit_table(tmp_path)
+    run = halluscope.audit(tsv, metrics="pope", pope_parser="vlmevalkit", n_boot=0,
+                           out=tmp_path / "out", write_report=False)
+    pope = run.metrics["pope"]
+    values = {k: r.value for k, r in pope.results.items()}
+    assert [values[k] for k in ("tp", "fp", "tn", "fn")] == [3, 1, 3, 2]
+    assert values["accuracy"] == pytest.approx(0.6) and values["precision"] == 0.75
+    assert values["recall"] == 0.5 and values["f1"] == pytest.approx(0.6)
+    assert pope.results["f1"].n == 10
+    expected = {"adversarial": (1 / 3, 1.0, 1 / 3, 0.5, 3), "popular": (1.0, 1.0, 1.0, 1.0, 3),
+                "random": (0.5, 0.5, 0.5, 0.5, 4)}
+    splits = {g.split(":", 1)[1]: r for g, r in pope.groups.items() if g.startswith("split:")}
+    assert sorted(splits) == sorted(expected)
+    for name, (acc, p, r, f1, n) in expected.items():
+        got = splits[name]
+        assert (got["accuracy"].value, got["precision"].value, got["recall"].value,
+                got["f1"].value) == pytest.approx((acc, p, r, f1)), name
+        assert got["accuracy"].n == n
+    assert pope.groups["object:dog"]["tp"].value == 3
+    assert pope.info["rows_added_for_several_splits"] == 4
+    items = [json.loads(line) for line in (tmp_path / "out" / "items.jsonl").open()]
+    assert items[0]["scores"]["pope"]["row"] == [3.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert items[0]["scores"]["pope"]["groups"] == ["split:adversarial", "split:popular",
+                                                   "split:random", "object:dog"]
+
+
+def test_score_answers_counts_vlmevalkit_rows_once_per_split_too(tmp_path):
+    """score_answers' 'metrics' (pope_scores over the answers) agree with its 'results' (the
+    metric's): the same 10 rows as the table above."""
+    path = tmp_path / "preds.jsonl"
+    path.write_text("".join(json.dumps({"index": i, "question": "Is there a dog in the image?",
+                                        "answer": truth, "category": cat, "prediction": pred})
+                            + "\n" for i, (cat, truth, pred) in enumerate(VLMEVALKIT_ROWS, 1)))
+    out = score_answers(path, None, parser="vlmevalkit")
+    assert [out["metrics"][k] for k in ("tp", "fp", "tn", "fn", "n")] == [3, 1, 3, 2, 10]
+    assert out["metrics"]["f1"] == pytest.approx(0.6) == out["results"]["f1"]["value"]
+    assert len(out["predictions"]) == 6 and out["groups"]["split:random"]["f1"] == 0.5
+
+
+def test_vlmevalkit_gives_0_for_a_ratio_whose_denominator_is_0(tmp_path):
+    """POPE_rating's cal_f1_score: 'a / b if b != 0 else 0'. Split 'random' (rows 1, 2: no,
+    no; unknown, yes): no yes prediction, so precision 0/0 -> 0; recall 0/1 = 0; F1 0 (P + R is
+    0). Split 'popular' (row 3: no, no): recall 0/0 -> 0 too. halluscope's treatment leaves
+    them undefined."""
+    import halluscope
+    rows = [("random", "No", "No"), ("random", "Yes", "Not sure"), ("popular", "No", "No")]
+    run = halluscope.audit(_vlmevalkit_table(tmp_path, rows), metrics="pope",
+                           pope_parser="vlmevalkit", n_boot=0, out=tmp_path / "out",
+                           write_report=False)
+    pope = run.metrics["pope"]
+    assert pope.info["unknowns"] == "vlmevalkit"
+    for group, accuracy in (("split:random", 0.5), ("split:popular", 1.0)):
+        got = pope.groups[group]
+        assert [got[k].value for k in ("accuracy", "precision", "recall", "f1")] == \
+            [accuracy, 0.0, 0.0, 0.0]
+    assert pope.results["precision"].value == 0.0 and pope.results["accuracy"].value == 2 / 3
+    assert pope_scores(["no", "unknown", "no"], ["no", "yes", "no"], unknowns="vlmevalkit")[
+        "f1"] == 0.0
+    assert math.isnan(pope_scores(["no"], ["no"])["precision"])       # halluscope's own
+
+
+def test_other_parsers_keep_a_comma_joined_category_as_one_group(tmp_path):
+    """Only the parser named after VLMEvalKit counts rows as its POPE_rating does."""
+    import halluscope
+    run = halluscope.audit(_vlmevalkit_table(tmp_path), metrics="pope", pope_parser="strict",
+                           n_boot=0, out=tmp_path / "out", write_report=False)
+    pope = run.metrics["pope"]
+    assert pope.n == 6 and "split:adversarial,popular,random" in pope.groups
+    assert "rows_added_for_several_splits" not in pope.info
+
+
 def test_parsers_reject_non_strings_and_unknown_names():
     with pytest.raises(TypeError):
         PARSERS["strict"](3)
@@ -336,9 +436,9 @@ def test_order_alignment_checks_at_finish_and_on_overrun_without_begin(tmp_path,
         metric.update(rec)
     with pytest.raises(AlignmentError, match="has 2 answers"):
         metric.finish()
-    rows = [{"answer": "Yes"}] * 5
+    rows = [{"answer": "Yes"}] * 5      # answers alone align by order only when asked
     long = _write_jsonl(tmp_path / "long.jsonl", rows)
-    metric = PopeMetric(questions, n_boot=0, check_questions=False)
+    metric = PopeMetric(questions, n_boot=0, check_questions=False, align="order")
     recs = list(iter_records(long, require_response=True))
     for rec in recs[:4]:
         metric.update(rec)

@@ -393,3 +393,125 @@ def test_an_answer_without_its_id_in_a_file_aligned_by_id_is_one_bad_record(tmp_
                               out=tmp_path / "o", write_report=False)
     assert result.metrics["pope"].n == 9
     assert [(e["line"], e["field"]) for e in result.errors] == [(7, "question_id")]
+
+
+@pytest.mark.parametrize("key", ["text", "answer"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_answer_files_in_shards_score_as_the_one_file_they_split(tmp_path, key, suffix):
+    """Two ``{"question_id", "text"|"answer"}`` shards died with 'IndexError: index 1500 is out
+    of bounds' (their lines were left to the line path, which added rows to the metric while
+    the columns' fold ran beside it). Hand-worked: labels yes on odd ids; answers no on ids
+    3, 6, 9, 12: tp 1 5 7 11, fn 3 9, fp 2 4 8 10, tn 6 12."""
+    import gzip
+
+    import halluscope
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": i, "image": f"{(i - 1) // 3}.jpg",
+                                             "text": "Is there a dog in the image?",
+                                             "label": "yes" if i % 2 else "no"}) + "\n"
+                                 for i in range(1, 13)))
+    lines = [json.dumps({"question_id": i, key: "No" if i % 3 == 0 else "Yes"}) + "\n"
+             for i in range(1, 13)]
+
+    def write(name, part):
+        path = tmp_path / (name + suffix)
+        data = "".join(part).encode()
+        path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+        return path
+
+    shards = [write("shard1", lines[:7]), write("shard2", lines[7:])]
+    one = write("all", lines)
+    run = {"metrics": "pope", "questions": questions, "n_boot": 200, "seed": 1,
+           "write_report": False}
+    two = halluscope.audit(shards, out=tmp_path / "two", **run)
+    whole = halluscope.audit(one, out=tmp_path / "one", **run)
+    pope = two.metrics["pope"].to_dict()
+    assert [pope[k]["value"] for k in ("tp", "fp", "tn", "fn")] == [4, 4, 2, 2]
+    assert pope["accuracy"]["value"] == 0.5 and pope["precision"]["value"] == 0.5
+    assert pope["recall"]["value"] == pytest.approx(4 / 6)
+    assert pope["f1"]["value"] == pytest.approx(4 / 7)
+    assert pope == whole.metrics["pope"].to_dict()      # intervals and groups too
+    assert two.runsheet["execution"]["scored"].startswith("as columns")
+
+    def items(out):
+        rows = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in row.items() if k != "source"} for row in rows]
+
+    assert items(tmp_path / "two") == items(tmp_path / "one")
+    assert len(items(tmp_path / "two")) == 12
+
+
+def _six_questions(tmp_path):
+    """Six questions, labels yes on odd ids."""
+    objects = ["dog", "cat", "car", "bus", "cup", "tie"]
+    return _jsonl(tmp_path / "q.jsonl", [
+        {"question_id": i, "image": f"{i}.jpg", "text": f"Is there a {objects[i - 1]} in the "
+         "image?", "label": "yes" if i % 2 else "no"} for i in range(1, 7)])
+
+
+# evaluate.py's input: answers alone, aligned by order. Hand-worked with the original parser:
+# 1 yes/yes tp, 2 no/no tn, 3 no/yes fn, 4 yes/no fp, 5 yes/yes tp, 6 no/no tn
+EVALUATE_ANSWERS = ["Yes", "No, there is not.", "no", "Yes, there is a cat.", "There is a bus.",
+                    "No"]
+
+
+def test_answers_alone_align_by_order_when_asked_as_evaluate_py_scores_them(tmp_path):
+    """``{"answer"}`` lines were skipped as captions ('pope scored nothing'), even with
+    ``--pope-align order``; score_answers scored them. Both paths now score them by order."""
+    q = _six_questions(tmp_path)
+    a = _jsonl(tmp_path / "answers.jsonl", [{"answer": t} for t in EVALUATE_ANSWERS])
+    result, items = _audit_both(tmp_path, a, questions=q, pope_align="order", n_boot=0,
+                                write_report=False)
+    pope = {k: r.value for k, r in result.metrics["pope"].results.items()}
+    assert [pope[k] for k in ("tp", "fp", "tn", "fn")] == [2, 1, 2, 1]
+    assert pope["accuracy"] == pytest.approx(4 / 6) and pope["yes_ratio"] == 0.5
+    assert pope["precision"] == pope["recall"] == pope["f1"] == pytest.approx(2 / 3)
+    assert [i["pope"]["question_id"] for i in items] == [str(i) for i in range(1, 7)]
+    assert result.errors == [] and result.n_skipped == 0
+    captions = _jsonl(tmp_path / "captions.jsonl", [{"image_id": 1, "caption": "A dog."}] * 2)
+    other = tmp_path / "with-captions"
+    other.mkdir()
+    both, _ = _audit_both(other, [captions, a], questions=q, pope_align="order", n_boot=0,
+                          write_report=False)   # captions of images are no POPE answers
+    assert both.metrics["pope"].n == 6 and both.n_skipped == 2 and both.errors == []
+    api = score_answers(a, q)                        # every line a POPE answer: by order
+    assert api["info"]["align"] == "order"
+    assert [api["metrics"][k] for k in ("tp", "fp", "tn", "fn", "n")] == [2, 1, 2, 1, 6]
+
+
+def test_answers_alone_without_align_order_are_refused_saying_how(tmp_path):
+    """Without ``--pope-align order`` nothing checks such a line's position: each is a bad
+    line saying to pass it, and the audit exits 2 (scored nothing)."""
+    import subprocess
+    import sys
+    q = _six_questions(tmp_path)
+    a = _jsonl(tmp_path / "answers.jsonl", [{"answer": t} for t in EVALUATE_ANSWERS])
+    result, _ = _audit_both(tmp_path, a, questions=q, n_boot=0, write_report=False)
+    assert [(e["line"], e["field"]) for e in result.errors] == [(i, "question_id")
+                                                                 for i in range(1, 7)]
+    assert all("--pope-align order" in e["message"] for e in result.errors)
+    done = subprocess.run([sys.executable, "-m", "halluscope", "audit", str(a), "--metric",
+                           "pope", "--questions", str(q), "--out", str(tmp_path / "cli"),
+                           "--no-report", "--bootstrap", "0", "-q"],
+                          capture_output=True, text=True, timeout=120)
+    text = " ".join(done.stderr.split())
+    assert done.returncode == 2 and "pope scored nothing" in text
+    assert "--pope-align order" in text
+
+
+def test_an_answer_alone_in_a_file_aligned_by_id_is_a_bad_line_and_counts_are_right(tmp_path):
+    """The line without an id was skipped silently (exit 0); score_answers aligned it by order
+    and then refused the file as having '2 answers' (it has 3)."""
+    q = _six_questions(tmp_path)
+    a = _jsonl(tmp_path / "mixed.jsonl", [{"question_id": 1, "answer": "Yes"},
+                                          {"answer": "No"},
+                                          {"question_id": 3, "answer": "Yes"}])
+    result, items = _audit_both(tmp_path, a, questions=q, n_boot=0, write_report=False)
+    assert result.metrics["pope"].results["tp"].value == 2
+    assert result.metrics["pope"].n == 2 and result.n_skipped == 0
+    assert [(e["line"], e["field"]) for e in result.errors] == [(2, "question_id")]
+    api = score_answers(a, q)
+    assert api["metrics"]["tp"] == 2 and api["predictions"] == ["yes", None, "yes"]
+    assert [e["line"] for e in api["errors"]] == [2]
+    with pytest.raises(AlignmentError, match="has 3 lines but question file .* has 6"):
+        score_answers(a, q, align="order")

@@ -68,6 +68,7 @@ from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, 
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
 from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREATMENTS, YES,
                                              AnswerParser, get_parser)
+from halluscope.metrics.pope_splits import copies, split_names
 from halluscope.metrics.pope_questions import (KNOWN_QUESTION_FILES, Question, QuestionSet,
                                                load_questions, normalise_question, object_of)
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
@@ -191,11 +192,16 @@ class PopeMetric(Metric):
         "yes_ratio": rate(lambda s: _zero_if_undefined(ratio(_yes_labels(s), _answers(s))),
                           direction=False),
     }
+    #: VLMEvalKit's (``POPE_rating``'s ``cal_f1_score``): halluscope's, an undefined ratio 0.
+    vlmevalkit_statistics = {**statistics, **{k: rate(
+        lambda s, f=f: _zero_if_undefined(f(s)), higher_is_better=True)
+        for k, f in (("precision", _precision), ("recall", _recall), ("f1", _f1))}}
 
     @classmethod
     def statistics_for(cls, info: Mapping[str, Any]) -> dict[str, Statistic] | None:
-        """lmms-eval's definitions for a run whose parser reads unknowns as lmms-eval does."""
-        return cls.lmms_eval_statistics if info.get("unknowns") == "lmms-eval" else cls.statistics
+        """The definitions of the treatment of unknowns a run's parser names."""
+        return {"lmms-eval": cls.lmms_eval_statistics, "vlmevalkit": cls.vlmevalkit_statistics
+                }.get(info.get("unknowns"), cls.statistics)
 
     def __init__(self, questions: str | Path | QuestionSet | None = None, *,
                  parser: str | AnswerParser = "original", align: str = "auto",
@@ -209,8 +215,7 @@ class PopeMetric(Metric):
         if self.parser.unknowns not in UNKNOWN_TREATMENTS:
             raise ConfigError(f"parser {self.parser.name!r}: expected unknowns to be one of "
                               f"{', '.join(UNKNOWN_TREATMENTS)}, got {self.parser.unknowns!r}")
-        if self.parser.unknowns == "lmms-eval":
-            self.statistics = self.lmms_eval_statistics
+        self.statistics = self.statistics_for({"unknowns": self.parser.unknowns})
         self.align = align
         self.check_questions = check_questions
         if questions is None or isinstance(questions, QuestionSet):
@@ -259,6 +264,7 @@ class PopeMetric(Metric):
         self._repeats = 0
         self._mismatches = 0
         self._judged = {"asked": 0, "resolved": 0}
+        self._split_copies = 0                     # extra rows of answers in several splits
 
     def merge(self, other: Metric) -> None:
         super().merge(other)
@@ -269,18 +275,22 @@ class PopeMetric(Metric):
                 self._order_seen.setdefault(f, set()).update(seen)
             self._repeats += other._repeats + len(self._id_seen & other._id_seen)
             self._mismatches += other._mismatches
+            self._split_copies += other._split_copies
             self._id_seen |= other._id_seen
             for k, n in other._judged.items():
                 self._judged[k] += n
 
     def applies_to(self, record: Record) -> bool:
-        """A yes/no question; or, with a question file, an answer to one of its numbered
-        questions that does not repeat the question (``{"question_id", "text"}``: read as a
-        caption, since nothing in the line says it answers a question)."""
+        """A yes/no question; or, with a question file, an answer that does not repeat its
+        question (read as a caption, since nothing in the line says it answers a question):
+        one to a numbered question (``{"question_id", "text"}``), or a line holding only an
+        answer (``{"answer"}``, evaluate.py's input: aligned by order only under
+        ``align="order"``, else a bad line that says so). A caption of an image is not one."""
         if record.task == "yes-no":
             return True
-        return record.task == "caption" and record.question_id is not None \
-            and self.questions is not None
+        if record.task != "caption" or self.questions is None:
+            return False
+        return record.question_id is not None or record.prompt is None and _alone(record)
 
     def skip_reason(self, record: Record) -> str:
         return f"not a yes/no question ({record.task} record)"
@@ -316,9 +326,11 @@ class PopeMetric(Metric):
                 rec = record_from_dict(first, file=str(path), line=1, require_response=False)
             except RecordError:
                 continue
-            if rec.task != "yes-no":
+            if not self.applies_to(rec):
                 continue  # not a POPE answer file (captions for CHAIR, ...)
-            by_order = self._mode_for(rec.question_id is not None) == "order"
+            # (a file of answers alone aligns by order only when asked: else each is refused)
+            by_order = self._mode_for(rec.question_id is not None) == "order" and not (
+                self.align == "auto" and rec.task == "caption" and rec.question_id is None)
             info = AnswerFile(str(path), by_order, scan)
             self._files[str(path)] = info
             self._files[str(path.resolve())] = info
@@ -346,12 +358,15 @@ class PopeMetric(Metric):
         mode = self._mode_for(record.question_id is not None)
         where = _where(record)
         info = self._file_info(record.source.file)
-        if mode == "order" and self.align == "auto" and info is not None and not info.by_order \
-                and info.n_answers != len(qs):
-            raise no_question_id(where)     # by order it would mis-align: a bad line
+        alone = record.task == "caption" and record.question_id is None
+        if mode == "order" and self.align == "auto" and (alone or info is not None and not
+                                                         info.by_order
+                                                         and info.n_answers != len(qs)):
+            # by order it would mis-align, or nothing in the line could check it: a bad line
+            raise no_question_id(where, alone=alone)
         if mode == "id":
             if record.question_id is None:
-                raise no_question_id(where)
+                raise no_question_id(where, alone=alone)
             index = qs.by_id.get(record.question_id)
             if index is None:
                 raise unknown_question_id(qs, record.question_id, where)
@@ -390,13 +405,17 @@ class PopeMetric(Metric):
         row = _ONE_HOT[(prediction, label)]
 
         split = question.split if question is not None else None
+        splits = [split] if split else []
         if split is None:
             meta = record.metadata
             value = meta.get("split", meta.get("category"))
-            split = str(value).lower() if value else None
-        groups = []
-        if split:
-            groups.append(f"split:{split}")
+            splits = split_names(str(value).lower() if value else None,
+                                 self.parser.explodes_categories)
+        notes = {}
+        if len(splits) > 1:         # counted once per split, overall too (pope_splits)
+            notes["splits"] = splits
+            row = tuple(v * len(splits) for v in row)
+        groups = list(dict.fromkeys(f"split:{s}" for s in splits if s))
         obj = object_of(qtext)
         if obj:
             groups.append(f"object:{obj}")
@@ -411,8 +430,8 @@ class PopeMetric(Metric):
         # the image the question is about is the resampling unit (answer files often carry no
         # image: the six questions of an image are not independent)
         unit = f"image:{question.image}" if question is not None and question.image else None
-        return (ItemScore(payload=payload, row=row, groups=tuple(groups), unit=unit),
-                mode, index)
+        return (ItemScore(payload=payload, row=row, groups=tuple(groups), unit=unit,
+                          notes=notes), mode, index)
 
     def score(self, record: Record) -> ItemScore:
         item, mode, index = self._score(record)
@@ -434,8 +453,19 @@ class PopeMetric(Metric):
         return item
 
     def fold(self, record: Record, item: ItemScore) -> None:
-        """Fold the item and keep the alignment bookkeeping (modes, repeats, judged answers)."""
-        self.add(item, record=record)
+        """Fold the item (an answer listed in several splits: one copy per split,
+        :mod:`~halluscope.metrics.pope_splits`) and keep the alignment bookkeeping (modes,
+        repeats, judged answers)."""
+        if "splits" in item.notes:
+            one_hot = _ONE_HOT[(item.payload["prediction"], item.payload["label"])]
+            for part in copies(item, one_hot):
+                self.add(part, record=record)
+            item.unit = part.unit      # and the groups add() gave it (--by)
+            item.groups += tuple(g for g in part.groups if g not in item.groups
+                                 and not g.startswith("split:"))
+            self._split_copies += len(item.notes["splits"]) - 1
+        else:
+            self.add(item, record=record)
         mode, index = item.notes["mode"], item.notes["index"]
         if item.payload.get("judged"):
             self._judged["asked"] += 1
@@ -504,11 +534,18 @@ class PopeMetric(Metric):
             info["repeated_answers"] = self._repeats
         if self._mismatches:
             info["question_mismatches"] = self._mismatches
+        if self._split_copies:
+            info["rows_added_for_several_splits"] = self._split_copies
         if self.judge is not None:
             from halluscope.judges.fallback import judge_info
             info.update(self._judge_info or judge_info(self.judge, "classify_yes_no"))
             info["judge_answers"] = dict(self._judged)
         return info
+
+
+def _alone(record: Record) -> bool:
+    """Whether a line holds nothing but the model's answer: no image or document either."""
+    return record.image is None and record.image_id is None and record.document is None
 
 
 # -- pure-function twins ----------------------------------------------------------------------
@@ -517,7 +554,8 @@ def pope_scores(predictions: Sequence[str], labels: Sequence[str],
     """POPE numbers from parsed predictions (``yes``/``no``/``unknown``) and labels.
 
     Counts and formulas are the original scorer's (unknown answers as in the module docstring);
-    an undefined ratio is NaN. With ``unknowns="lmms-eval"`` the numbers are lmms-eval's: unknown
+    an undefined ratio is NaN (``unknowns="vlmevalkit"``: 0 for precision, recall and F1, as
+    VLMEvalKit). With ``unknowns="lmms-eval"`` the numbers are lmms-eval's: unknown
     answers are outside recall's denominator, yes_ratio is the share of yes labels and an
     undefined ratio is 0.
     """
@@ -553,6 +591,8 @@ def pope_scores(predictions: Sequence[str], labels: Sequence[str],
         recall = or_zero(tp, tp + fn)
         f1 = or_zero(2 * (precision * recall), precision + recall)
         yes_ratio = or_zero(tp + fn + counts["unknown_yes"], n)
+    elif unknowns == "vlmevalkit":
+        precision, recall, f1 = (0.0 if math.isnan(v) else v for v in (precision, recall, f1))
     return {"tp": tp, "fp": fp, "tn": tn, "fn": fn,
             "accuracy": div(tp + tn, n), "precision": precision, "recall": recall, "f1": f1,
             "yes_ratio": yes_ratio,

@@ -137,9 +137,15 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
     columns (:mod:`halluscope.metrics.pope_columns`), any other line by line, with the same
     result.
 
+    A file whose first line holds only an answer (``{"answer": ...}``, the original
+    evaluate.py's input) aligns by order under ``align="auto"``, as evaluate.py aligns it (an
+    audit asks for ``--pope-align order``: its inputs need not all be POPE answers).
+
     Raises :class:`~halluscope.errors.AlignmentError` when by-order alignment is impossible.
     """
     from halluscope.metrics.pope import PopeMetric, pope_scores
+    if align == "auto" and questions_path is not None and _answers_alone(Path(answers_path)):
+        align = "order"
     metric = PopeMetric(questions_path, parser=parser, align=align,
                         check_questions=check_questions, n_boot=n_boot, seed=seed)
     metric.begin([answers_path])
@@ -148,10 +154,13 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
         scored = score_columns(metric, cols, every_line=True)
         predictions, labels = scored.predictions, scored.labels
         errors = [scored.errors[i].to_dict() for i in sorted(scored.errors)]
+        counts = [1] * len(predictions)
     else:
-        predictions, labels, errors = _score_lines(metric, answers_path)
+        predictions, labels, errors, counts = _score_lines(metric, answers_path)
     metric.finish()
-    pairs = [(p, y) for p, y in zip(predictions, labels) if p is not None]
+    # (an answer listed in several splits counts once per split: pope_splits)
+    pairs = [(p, y) for p, y, k in zip(predictions, labels, counts) if p is not None
+             for _ in range(k)]
     metrics = pope_scores([p for p, _ in pairs], [y for _, y in pairs],
                           unknowns=metric.parser.unknowns)
     summary = metric.compute()
@@ -161,22 +170,39 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
             "groups": groups, "info": metric.describe()}
 
 
+def _answers_alone(path: Path) -> bool:
+    """Whether an answer file's first line holds only an answer (no question, id or label)."""
+    from halluscope.records import record_from_dict
+    head = first_answer(path)
+    if head is None or not isinstance(head[0], dict):
+        return False
+    try:
+        rec = record_from_dict(head[0], file=str(path), line=1, require_response=False)
+    except RecordError:
+        return False
+    return rec.task == "caption" and rec.prompt is None and rec.question_id is None
+
+
 def _score_lines(metric: Any, answers_path: str | Path
-                 ) -> tuple[list[str | None], list[str | None], list[dict]]:
-    """(predictions, labels, errors) of every line, one record at a time."""
+                 ) -> tuple[list[str | None], list[str | None], list[dict], list[int]]:
+    """(predictions, labels, errors, counts) of every line, one record at a time; a line's
+    count is how many times the metric counts it (once per split it lists, or once)."""
     predictions: list[str | None] = []
     labels: list[str | None] = []
     errors: list[dict] = []
+    counts: list[int] = []
     for item in iter_records(answers_path):
         try:
             if isinstance(item, RecordError):
                 raise item
-            payload = metric.update(item).payload
+            score = metric.update(item)
         except RecordError as exc:
             errors.append(exc.to_dict())
             predictions.append(None)
             labels.append(None)
+            counts.append(1)
             continue
-        predictions.append(payload["prediction"])
-        labels.append(payload["label"])
-    return predictions, labels, errors
+        predictions.append(score.payload["prediction"])
+        labels.append(score.payload["label"])
+        counts.append(len(score.notes.get("splits", ())) or 1)
+    return predictions, labels, errors, counts

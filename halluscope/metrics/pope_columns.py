@@ -37,9 +37,16 @@ _FIELDS = ("id", "task", "image", "image_id", "model", "label", "question_id")
 
 
 # -- the errors of aligning an answer, for both paths ---------------------------------------------
-def no_question_id(where: dict) -> RecordError:
+ALONE_BY_ORDER = ("a line holding only an answer, with no question, question_id or label, is "
+                  "aligned by its position only with --pope-align order, as POPE's "
+                  "evaluate.py aligns its answers")
+
+
+def no_question_id(where: dict, alone: bool = False) -> RecordError:
+    """No id to align by; ``alone``: the line holds only an answer (a caption-shaped record)."""
+    hint = f" ({ALONE_BY_ORDER})" if alone else ""
     return RecordError("expected a question_id to align the answer with the question file, "
-                       "found none", field="question_id", **where)
+                       f"found none{hint}", field="question_id", **where)
 
 
 def unknown_question_id(qs: QuestionSet, question_id: str, where: dict) -> RecordError:
@@ -86,8 +93,10 @@ def no_label(where: dict) -> RecordError:
 # -- whole columns ----------------------------------------------------------------------------
 def scores_columns(metric: PopeMetric) -> bool:
     """Whether ``metric`` can score an answer file as columns (no judge; groups by the record's
-    own fields or top-level metadata keys only)."""
-    return metric.judge is None and all("." not in name for name in metric.by)
+    own fields or top-level metadata keys only; a parser that counts an answer once per split
+    it lists, :mod:`~halluscope.metrics.pope_splits`, folds it line by line)."""
+    return metric.judge is None and not metric.parser.explodes_categories and \
+        all("." not in name for name in metric.by)
 
 
 _LABEL = {YES: 0, NO: 1}
@@ -232,6 +241,10 @@ def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
     if qs is None:
         return
     alive = np.flatnonzero(out.ok)
+    alone = _captions(cols)
+    if out.mode == "order" and metric.align == "auto":     # by order only when asked
+        out.fail(alive[alone[alive]], lambda i: no_question_id(_where(cols, i), alone=True))
+        alive = np.flatnonzero(out.ok)
     if out.mode == "order":
         past = alive[alive >= len(qs)]
         if past.size:
@@ -240,8 +253,11 @@ def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
         return
     qids = cols.array("question_id")
     if qids is None:
-        out.fail(alive, lambda i: no_question_id(_where(cols, i)))
+        out.fail(alive, lambda i: no_question_id(_where(cols, i), alone=bool(alone[i])))
         return
+    missing = alive[~_present(cols, "question_id")[alive]]
+    out.fail(missing, lambda i: no_question_id(_where(cols, i), alone=bool(alone[i])))
+    alive = np.flatnonzero(out.ok)
     import pyarrow.compute as pc
     index = integers(pc.index_in(qids, value_set=qs.id_array()))
     out.question[alive] = index[alive]
@@ -278,6 +294,32 @@ def _check_and_label(metric: PopeMetric, cols: RecordColumns, out: ColumnScores)
     out.fail(np.flatnonzero(out.ok & (out.label < 0)), lambda i: no_label(_where(cols, i)))
 
 
+def _present(cols: RecordColumns, name: str) -> np.ndarray:
+    """Which lines have a value of field ``name`` (a null has no code)."""
+    coded = cols.coded(name)
+    return np.zeros(cols.n, dtype=bool) if coded is None else coded.codes >= 0
+
+
+def _captions(cols: RecordColumns) -> np.ndarray:
+    """Which lines are caption-shaped records without a ``question_id``: answers alone."""
+    tasks = cols.coded("task")
+    caption = np.array([t == "caption" for t in tasks.values], dtype=bool)[tasks.codes]
+    return caption & ~_present(cols, "question_id")
+
+
+def _applies(metric: PopeMetric, cols: RecordColumns) -> np.ndarray:
+    """Which lines :meth:`PopeMetric.applies_to` takes: yes/no questions and, with a question
+    file, answers read as captions (no question beside them) that carry a ``question_id`` or
+    hold nothing but the answer (no prompt, no image)."""
+    tasks = cols.coded("task")
+    yes_no = np.array([t == "yes-no" for t in tasks.values], dtype=bool)[tasks.codes]
+    if metric.questions is None:
+        return yes_no
+    caption = np.array([t == "caption" for t in tasks.values], dtype=bool)[tasks.codes]
+    bare = ~_present(cols, "prompt") & ~_present(cols, "image")
+    return yes_no | (caption & (_present(cols, "question_id") | bare))
+
+
 def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool = False,
                   fold: bool = True) -> ColumnScores:
     """Score every yes/no line of ``cols`` (``every_line``: every line, whatever its task) and
@@ -288,8 +330,7 @@ def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool =
     mode = "label" if qs is None else metric._mode_for(cols.array("question_id") is not None)
     out = ColumnScores(cols, qs, metric.parser.name, mode)
     tasks = cols.coded("task")
-    yes_no = np.array([t == "yes-no" for t in tasks.values], dtype=bool)[tasks.codes]
-    out.ok[:] = True if every_line else yes_no
+    out.ok[:] = True if every_line else _applies(metric, cols)
     for code, task in enumerate(tasks.values):
         rows = np.flatnonzero((tasks.codes == code) & ~out.ok)
         if rows.size:
@@ -416,7 +457,8 @@ def fold_columns(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> 
     metric.add_block(np.eye(len(ROW)), out.unit[rows], out.units,
                      {g: parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
                       for g, parts in members.items()}, codes=row_code)
-    metric._used[out.mode] = metric._used.get(out.mode, 0) + len(rows)
+    if len(rows):           # (as line by line: a mode no answer was aligned by is not named)
+        metric._used[out.mode] = metric._used.get(out.mode, 0) + len(rows)
     if metric.questions is not None and len(rows):
         seen = (metric._order_seen.setdefault(cols.file, set()) if out.mode == "order"
                 else metric._id_seen)

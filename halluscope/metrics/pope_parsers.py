@@ -180,6 +180,9 @@ UNKNOWN_TREATMENTS: dict[str, str] = {
     "lmms-eval": "lmms-eval's definitions: unknown answers are wrong for accuracy and outside "
                  "both precision's and recall's denominators; yes_ratio = share of yes LABELS; "
                  "a ratio whose denominator is 0 is 0",
+    "vlmevalkit": "VLMEvalKit's POPE_rating: as halluscope (unknown answers wrong for accuracy, "
+                  "outside precision's denominator, a miss for recall when the label is yes), "
+                  "but a precision, recall or F1 whose denominator is 0 is 0",
 }
 
 
@@ -195,6 +198,9 @@ class AnswerParser:
         returns_unknown: Whether the rule can answer ``unknown`` at all.
         unknowns: How the POPE metric treats unknown answers, a key of
             :data:`UNKNOWN_TREATMENTS` (``lmms-eval`` for the peer's own metric definitions).
+        explodes_categories: Whether an answer whose own ``category`` lists several splits
+            (``"adversarial,popular,random"``) counts once in each split and once per split in
+            the overall numbers, as the peer's scorer counts it (VLMEvalKit's ``POPE_rating``).
     """
 
     name: str
@@ -203,6 +209,7 @@ class AnswerParser:
     alias_of: str | None = None
     returns_unknown: bool = True
     unknowns: str = "halluscope"
+    explodes_categories: bool = False
 
     def __call__(self, answer: str) -> str:
         return self.fn(answer)
@@ -228,7 +235,9 @@ PARSERS: dict[str, AnswerParser] = {
         AnswerParser(
             "vlmevalkit", parse_vlmevalkit,
             "VLMEvalKit YOrN_Extraction: lower-cased, VQA punctuation handling, whitespace "
-            "words; 'yes' without 'no' -> yes, 'no' without 'yes' -> no, else unknown"),
+            "words; 'yes' without 'no' -> yes, 'no' without 'yes' -> no, else unknown; an answer "
+            "whose category lists several splits counts once in each, overall too "
+            "(POPE_rating)", unknowns="vlmevalkit", explodes_categories=True),
         AnswerParser(
             "lmms-eval", parse_lmms_eval,
             "lmms-eval pope task: lower-cased and stripped answer must be exactly 'yes' or 'no', "

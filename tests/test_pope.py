@@ -145,7 +145,8 @@ def test_vlmevalkit_counts_a_row_once_in_each_split_it_lists_overall_too(tmp_pat
     assert [values[k] for k in ("tp", "fp", "tn", "fn")] == [3, 1, 3, 2]
     assert values["accuracy"] == pytest.approx(0.6) and values["precision"] == 0.75
     assert values["recall"] == 0.5 and values["f1"] == pytest.approx(0.6)
-    assert pope.results["f1"].n == 10
+    # every row counts once per split it lists: 10 answers, 7 of them in F1 (tp+fp+fn+unknown yes)
+    assert pope.results["accuracy"].n == 10 and pope.results["f1"].n == 7
     expected = {"adversarial": (1 / 3, 1.0, 1 / 3, 0.5, 3), "popular": (1.0, 1.0, 1.0, 1.0, 3),
                 "random": (0.5, 0.5, 0.5, 0.5, 4)}
     splits = {g.split(":", 1)[1]: r for g, r in pope.groups.items() if g.startswith("split:")}

@@ -108,25 +108,27 @@ def _zero_if_undefined(x):
     return np.nan_to_num(x, nan=0.0)  # lmms-eval: "... if denominator > 0 else 0"
 
 
-def _lmms_precision(s):
-    return _zero_if_undefined(ratio(s["tp"], s["tp"] + s["fp"]))
-
-
 def _lmms_recall(s):
     return _zero_if_undefined(ratio(s["tp"], s["tp"] + s["fn"]))  # unknowns left out
 
 
 def _lmms_f1(s):
-    p, r = _lmms_precision(s), _lmms_recall(s)
+    p, r = _zero_if_undefined(_precision(s)), _lmms_recall(s)
     return _zero_if_undefined(ratio(2 * (p * r), p + r))
+
+
+def _zero_when_undefined(stats: dict) -> dict:
+    """VLMEvalKit's definitions: a precision, recall or F1 with a zero denominator is 0."""
+    return {**stats, **{k: rate(lambda s, f=stats[k].fn: _zero_if_undefined(f(s)),
+                                higher_is_better=True, units=stats[k].units)
+                        for k in ("precision", "recall", "f1")}}
 
 
 def _yes_labels(s):
     return s["tp"] + s["fn"] + s["unknown_yes"]
 
 
-_ROW = ROW
-_ONE_HOT = {key: tuple(float(i == col) for i in range(6)) for key, col in _ROW.items()}
+_ONE_HOT = {key: tuple(float(i == col) for i in range(6)) for key, col in ROW.items()}
 
 
 def _where(record: Record) -> dict[str, Any]:
@@ -169,8 +171,7 @@ class PopeMetric(Metric):
         "fn": Statistic(lambda s: s["fn"], count=True),
         "accuracy": rate(lambda s: ratio(s["tp"] + s["tn"], _answers(s)),
                               higher_is_better=True),
-        # n: the answers each ratio is over (its denominator), so that an interval needs ten
-        # of them, as every interval does: recall over 3 yes-labelled answers had one
+        # n: the answers a ratio is over (ten needed for an interval, as everywhere)
         "precision": rate(_precision, higher_is_better=True, units=("tp", "fp")),
         "recall": rate(_recall, higher_is_better=True, units=("tp", "fn", "unknown_yes")),
         "f1": rate(_f1, higher_is_better=True, units=("tp", "fp", "fn", "unknown_yes")),
@@ -186,16 +187,15 @@ class PopeMetric(Metric):
         **statistics,
         "accuracy": rate(lambda s: _zero_if_undefined(ratio(s["tp"] + s["tn"], _answers(s))),
                          higher_is_better=True),
-        "precision": rate(_lmms_precision, higher_is_better=True, units=("tp", "fp")),
+        "precision": rate(lambda s: _zero_if_undefined(_precision(s)), higher_is_better=True,
+                          units=("tp", "fp")),
         "recall": rate(_lmms_recall, higher_is_better=True, units=("tp", "fn")),
         "f1": rate(_lmms_f1, higher_is_better=True, units=("tp", "fp", "fn")),
         "yes_ratio": rate(lambda s: _zero_if_undefined(ratio(_yes_labels(s), _answers(s))),
                           direction=False),
     }
     #: VLMEvalKit's (``POPE_rating``'s ``cal_f1_score``): halluscope's, an undefined ratio 0.
-    vlmevalkit_statistics = {**statistics, **{k: rate(
-        lambda s, f=f: _zero_if_undefined(f(s)), higher_is_better=True)
-        for k, f in (("precision", _precision), ("recall", _recall), ("f1", _f1))}}
+    vlmevalkit_statistics = _zero_when_undefined(statistics)
 
     @classmethod
     def statistics_for(cls, info: Mapping[str, Any]) -> dict[str, Statistic] | None:
@@ -567,7 +567,7 @@ def pope_scores(predictions: Sequence[str], labels: Sequence[str],
                              f"and {len(labels)}")
     counts = dict.fromkeys(PopeMetric.columns, 0)
     for (p, y), n in Counter(zip(predictions, labels)).items():
-        key = _ROW.get((p, y))
+        key = ROW.get((p, y))
         if key is None:
             i = next(i for i, pair in enumerate(zip(predictions, labels)) if pair == (p, y))
             raise ValueError(f"item {i}: expected prediction yes/no/unknown and label yes/no, "

@@ -56,6 +56,10 @@ MORE_DENIALS = [
     ("The room is devoid of people.", [("existence", "room")]),
     ("I see no evidence of any cats.", []),
     ("A cat is visible, but the dog is not.", [("existence", "cat")]),
+    ("A dog, not a cat, is visible.", [("existence", "dog")]),
+    ("There is neither a cat nor a dog.", []),
+    ("The kitchen lacks a refrigerator.", [("existence", "kitchen")]),
+    ("The fridge is free of magnets.", [("existence", "fridge")]),
     ("The dog is sleeping and the cat is not visible.",
      [("existence", "dog"), ("attribute", "dog", "sleeping")]),
 ]
@@ -81,6 +85,15 @@ KEPT = [
     ("The cat is visible on the sofa.",
      [("existence", "cat"), ("existence", "sofa"), ("relation", "cat", "on", "sofa")]),
     ("There is no group of people on the beach.", [("existence", "beach")]),
+    # a subject's "neither ... nor" or ", not X," denies the predicate, not the people
+    ("Neither the man nor the woman is smiling.", [("existence", "man"), ("existence", "woman")]),
+    ("The man, not the woman, is holding the umbrella.",
+     [("existence", "man"), ("existence", "woman"), ("existence", "umbrella"),
+      ("relation", "man", "holding", "umbrella")]),
+    # a denied raising verb over a verb of perception: she does not notice it, it is there
+    ("A woman stands near a bus; she does not seem to notice the bicycle behind her.",
+     [("existence", "woman"), ("existence", "bus"), ("relation", "woman", "near", "bus"),
+      ("existence", "bicycle")]),
 ]
 
 

@@ -2,8 +2,9 @@
 
 :class:`MentionIndex` reads the nouns of a spaCy ``Doc`` (repaired by
 :func:`halluscope.claims.parse.repair`) into :class:`Mention` objects: the name (compounds
-joined, "hot dog" kept whole), vocabulary node, plural, person and gender, negation, count and
-adjectives. Some nouns stand for the noun after their "of" and are replaced by it:
+joined, "hot dog" kept whole), vocabulary node, plural, person and gender, negation (the rules
+of :mod:`halluscope.claims.negation`), count and adjectives. Some nouns stand for the noun
+after their "of" and are replaced by it:
 
 * partitives: "a group of people", "a slice of cake" -> people, cake;
 * framing nouns: "a close-up of a cat", "a portrait of a woman" -> cat, woman (the frame makes no

@@ -6,10 +6,16 @@ dependency parse (a spaCy ``Token`` or a :class:`~halluscope.claims.tokens.Tok`;
 same attributes) and are shared by the claim splitter (:mod:`halluscope.claims.mentions`) and
 Object HalBench's rule extractor (:mod:`halluscope.metrics.objhal`). A noun is denied when:
 
-* its own words deny it: "no cat", "neither a cat nor a dog", "not a cat" ("a dog, not a cat";
-  "not only" restricts instead), "zero cats" / "0 cats"; "nothing", "nobody";
+* its own words deny it: "no cat", "not a cat" ("not a single cat"; "not only" restricts
+  instead), "zero cats" / "0 cats"; "nothing", "nobody";
+* it is in a "neither ... nor" coordination that is not a subject ("I see neither a cat nor a
+  dog", "there is neither ..."); a subject's "neither" denies its verb instead, which denies the
+  subject only before a predicate of presence ("neither a cat nor a dog is visible"; "neither
+  the man nor the woman is smiling" keeps them and drops "smiling");
 * it is coordinated with a denied first noun ("no cats or birds") and has no determiner of its
   own that asserts it ("no cat and a dog": the dog is there);
+* "X, not Y" / "X but not Y" ("there is a dog, not a cat"); of a subject, only before a
+  predicate of presence ("the man, not the woman, is holding it" keeps the woman);
 * it is the object of "without" / "except", of "none of" / "neither of", of an absence adjective
   ("devoid of people", "free of"), or of a denied evidence, partitive or framing noun ("no sign
   of a cat", "no group of people");
@@ -18,11 +24,14 @@ Object HalBench's rule extractor (:mod:`halluscope.metrics.objhal`). A noun is d
 * it is the subject of a predicate of absence ("the cat is absent / missing"), or of a denied
   predicate of presence ("cats are not present", "a cat is not visible", "cats cannot be seen",
   "a cat does not appear in the image", "the cat is not in the picture", "a cat is nowhere to
-  be seen"). The subject of any other denied verb is still there ("the dog is not sleeping").
+  be seen", "a cat is visible, but the dog is not"). The subject of any other denied verb is
+  still there ("the dog is not sleeping", "the cat's face is not visible" keeps the cat).
 
-A verb is denied by "not"/"n't"/"never" or "nowhere", by a denied belief verb above it ("I don't
-think there is a cat": neg-raising) or by a denied raising verb ("there doesn't seem to be a
-cat").
+A verb is denied by "not"/"n't"/"never" or "nowhere" ("nowhere near the dog" keeps the dog), by
+a "neither ... nor" subject, by a denied belief verb above it ("I don't think there is a cat":
+neg-raising) or by a denied raising verb ("there doesn't seem to be a cat"; not over a verb of
+perception: "she does not seem to notice the bicycle" keeps the bicycle). A denied verb makes no
+relation or attribute either ("I don't think the cat is on the sofa": the cat, no "on").
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from halluscope.claims import lexicon as L
 
 _VERBS = ("VERB", "AUX")
 _NOUNS = ("NOUN", "PROPN")
+_SUBJECTS = ("nsubj", "nsubjpass")
 _COMPLEMENTS = frozenset({"xcomp", "acomp", "attr", "oprd", "ccomp", "dobj"})
 
 
@@ -51,17 +61,17 @@ def _has_neg(tok: Any) -> bool:
 
 def verb_denied(v: Any) -> bool:
     """Whether verb (or predicate adjective) ``v`` is denied: its own "not"/"never"/"nowhere",
-    or a denied belief verb ("I don't think ...") or raising verb ("doesn't seem to ...") that
-    governs it."""
-    if _has_neg(v):
+    a "neither ... nor" subject ("neither the man nor the woman is smiling"), or a denied belief
+    verb ("I don't think ...") or raising verb ("doesn't seem to be ...") that governs it."""
+    if _has_neg(v) or any(c.dep_ in _SUBJECTS and _neither(c) for c in v.children):
         return True
     h = v.head
     if h.i == v.i or h.pos_ not in _VERBS:
         return False
     if v.dep_ == "ccomp" and h.lemma_ in L.NEG_RAISING_VERBS:
         return _has_neg(h)
-    if v.dep_ == "xcomp" and h.lemma_ in L.RAISING_VERBS:
-        return verb_denied(h)
+    if v.dep_ == "xcomp" and h.lemma_ in L.RAISING_VERBS and v.lemma_ not in L.META_VERBS:
+        return verb_denied(h)       # not "she does not seem to notice the bicycle"
     return False
 
 
@@ -77,8 +87,6 @@ def _own_denial(tok: Any) -> bool:
     for c in tok.children:
         dep = c.dep_
         if dep == "det" and c.lower_ in L.NEGATIVE_DETERMINERS:
-            return True
-        if dep == "preconj" and c.lower_ == "neither":
             return True
         if dep == "neg" and c.i < tok.i and not _restrictive(c):
             return True
@@ -141,13 +149,19 @@ def denied(tok: Any) -> bool:
     first = first_conjunct(tok)
     if _own_denial(tok):
         return True
-    if first.i != tok.i and (_neither(first) or (_own_denial(first) and
-                                                 not _asserts_itself(tok))):
+    if _neither(first) and first.dep_ not in _SUBJECTS:
+        return True         # a subject's "neither" denies its verb instead (verb_denied)
+    if first.i != tok.i and _own_denial(first) and not _asserts_itself(tok):
         return True
     if tok.dep_ in ("appos", "conj") and any(
             c.dep_ == "neg" and tok.head.i < c.i < tok.i and not _restrictive(c)
             for c in tok.head.children):
-        return True         # "a dog, not a cat": spaCy hangs "not" on the dog
+        # "a dog, not a cat" (spaCy hangs "not" on the dog); of a subject, only before a
+        # predicate of presence: "the man, not the woman, is holding it" keeps the woman
+        head = tok.head
+        if head.dep_ in _SUBJECTS and head.head.pos_ in _VERBS:
+            return _presence_predicate(head.head)
+        return True
     anchor = cur = first
     while cur.head.i != cur.i:
         if cur.lower_ == "nowhere":
@@ -170,7 +184,7 @@ def denied(tok: Any) -> bool:
                         return True
                     anchor = g      # what is said of "a sign of a cat" is said of the cat
         if h.pos_ in _VERBS:
-            if cur.dep_ in ("nsubj", "nsubjpass"):
+            if cur.dep_ in _SUBJECTS:
                 return cur.i == anchor.i and subject_denied(h)
             lack = cur.dep_ == "dobj" and h.lemma_ in L.ABSENCE_VERBS
             return verb_denied(h) != lack

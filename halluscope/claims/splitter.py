@@ -16,8 +16,9 @@ How (the full rule list is in ``docs/claims.md``):
   ``background``), positions (``left``, ``top``) and abstractions (``mood``; WordNet decides for
   words not in the vocabulary) are not objects. Verbs that spaCy tagged as nouns are repaired
   first (:func:`halluscope.claims.parse.repair`: "a slice of cake lies on a plate").
-* **Negation**: a noun under "no"/"without"/"none of", or under a negated verb without being its
-  subject, makes no claim ("there is no car" says nothing exists).
+* **Negation** (:mod:`halluscope.claims.negation`): a denied noun makes no claim ("there is no
+  car", "neither a cat nor a dog is visible", "the cat is absent", "no sign of a cat", "I don't
+  think there is a cat"); a denied verb makes no relation or attribute.
 * **Existence** once per name; **count** from a number (word or digits) that is not
   approximate; **attributes** from adjectives before the noun, predicate adjectives ("the sofa
   is red") and actions with no other argument ("the cat is sleeping").

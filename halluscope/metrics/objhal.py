@@ -429,6 +429,6 @@ class ObjhalMetric(Metric):
             info["extractor"] = "judge"
             info.update(self.extractor.describe())
         else:
-            info["extractor"] = ("halluscope rules (spaCy noun chunks); not the paper's judge "
-                                 "extraction")
+            info["extractor"] = ("halluscope rules (spaCy noun chunks, denied ones left out); "
+                                 "not the paper's judge extraction")
         return info

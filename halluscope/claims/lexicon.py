@@ -197,3 +197,43 @@ ADJECTIVE_COMPOUNDS = frozenset({"hot dog", "teddy bear", "potted plant", "dinin
                                  "sports ball", "hair drier", "hair dryer", "high chair",
                                  "flat screen", "stuffed animal", "french fries", "ice cream",
                                  "fried egg", "baked potato"})
+
+# -- denials (halluscope/claims/negation.py) ----------------------------------------------------
+#: Determiners that deny their noun ("no cat", "neither cat").
+NEGATIVE_DETERMINERS = frozenset({"no", "neither", "nor"})
+#: Determiners and numbers by which a coordinated noun asserts itself: "no cat and *a* dog".
+ASSERTING_DETERMINERS = frozenset({"a", "an", "the", "this", "that", "these", "those", "some",
+                                   "one", "several", "many", "a few", "few", "each", "every",
+                                   "another", "both"})
+#: Words after "not" that restrict rather than deny ("not only a cat but also a dog").
+NOT_RESTRICTORS = frozenset({"only", "just", "merely", "simply", "solely", "exactly", "quite"})
+#: Predicates that say the subject is there; denied, they deny the subject ("a cat is not
+#: visible", "cats are not present", "a cat is nowhere to be seen").
+PRESENCE_WORDS = frozenset({"present", "visible", "there", "here", "seen", "shown", "depicted",
+                            "pictured", "apparent", "evident", "noticeable", "discernible",
+                            "detectable", "observable", "identifiable", "included", "found",
+                            "featured", "displayed", "captured", "spotted", "observed",
+                            "noticed", "detected", "in view", "in sight"})
+#: Verbs that say their subject is there when nothing else completes them ("a cat does not
+#: appear in the image", "cats cannot be seen", "no such cat exists").
+PRESENCE_VERBS = frozenset({"appear", "exist", "see", "show", "depict", "picture", "find",
+                            "include", "feature", "display", "capture", "detect", "observe",
+                            "notice", "spot", "visible", "present"})
+#: Nouns that name the image itself: "the cat is not in the picture" denies the cat.
+IMAGE_NOUNS = frozenset({"image", "picture", "photo", "photograph", "scene", "snapshot", "shot",
+                         "frame", "view", "pic", "illustration", "screenshot"})
+#: Predicates that say the subject is not there ("the cat is absent", "the cat is missing").
+ABSENCE_WORDS = frozenset({"absent", "missing", "gone", "invisible", "nonexistent",
+                           "non-existent", "lacking", "unseen"})
+#: Verbs whose object is denied ("the photo lacks any cats").
+ABSENCE_VERBS = frozenset({"lack"})
+#: Adjectives whose "of" object is denied ("devoid of people", "free of clutter").
+ABSENCE_OF_ADJECTIVES = frozenset({"devoid", "free", "bereft", "empty"})
+#: Nouns through whose "of" a denial passes ("no sign of a cat", "no trace of people").
+EVIDENCE_NOUNS = frozenset({"sign", "trace", "evidence", "hint", "indication", "presence",
+                            "suggestion", "mention", "indicator", "sighting"})
+#: Verbs whose denial is that of their complement ("I don't think there is a cat").
+NEG_RAISING_VERBS = frozenset({"think", "believe", "suppose", "expect", "imagine", "reckon",
+                               "feel", "guess"})
+#: Raising verbs whose denial passes to their infinitive ("there doesn't seem to be a cat").
+RAISING_VERBS = frozenset({"seem", "appear"})

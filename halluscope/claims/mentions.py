@@ -2,8 +2,9 @@
 
 :class:`MentionIndex` reads the nouns of a spaCy ``Doc`` (repaired by
 :func:`halluscope.claims.parse.repair`) into :class:`Mention` objects: the name (compounds
-joined, "hot dog" kept whole), vocabulary node, plural, person and gender, negation, count and
-adjectives. Some nouns stand for the noun after their "of" and are replaced by it:
+joined, "hot dog" kept whole), vocabulary node, plural, person and gender, negation (the rules
+of :mod:`halluscope.claims.negation`), count and adjectives. Some nouns stand for the noun
+after their "of" and are replaced by it:
 
 * partitives: "a group of people", "a slice of cake" -> people, cake;
 * framing nouns: "a close-up of a cat", "a portrait of a woman" -> cat, woman (the frame makes no
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from halluscope.claims import lexicon as L
+from halluscope.claims.negation import denied
 from halluscope.claims.vocab import IRREGULAR_PLURALS as L_IRREGULAR
 from halluscope.claims.vocab import Vocabulary, is_concrete, is_person_word, singular_forms
 
@@ -261,32 +263,9 @@ class MentionIndex:
         m.attrs.insert(0, (m.head.lemma_.lower(), m.head))
 
     def _negation(self, m: Mention) -> None:
-        tok = m.head
-        first = tok
-        while first.dep_ == "conj" and first.head.i != first.i:
-            first = first.head
-        for t in {tok, first}:
-            if any(c.dep_ == "det" and c.lower_ in ("no", "neither", "nor") for c in t.children):
-                m.negated = True
-                return
-        if tok.lower_ in ("nothing", "nobody"):
+        """A denied noun makes no claim (the rules: :mod:`halluscope.claims.negation`)."""
+        if denied(m.head):
             m.negated = True
-            return
-        cur = first
-        while cur.head.i != cur.i:
-            h = cur.head
-            if cur.dep_ == "pobj" and h.lower_ in ("without", "except", "besides_no"):
-                m.negated = True
-                return
-            if cur.dep_ == "pobj" and h.lower_ == "of" and h.head.lower_ in ("none", "neither"):
-                m.negated = True
-                return
-            if h.pos_ in ("VERB", "AUX"):
-                if cur.dep_ not in ("nsubj", "nsubjpass") and any(
-                        c.dep_ == "neg" for c in h.children):
-                    m.negated = True
-                return
-            cur = h
 
     def _count_and_attributes(self, m: Mention) -> None:
         tok = m.head

@@ -16,8 +16,9 @@ How (the full rule list is in ``docs/claims.md``):
   ``background``), positions (``left``, ``top``) and abstractions (``mood``; WordNet decides for
   words not in the vocabulary) are not objects. Verbs that spaCy tagged as nouns are repaired
   first (:func:`halluscope.claims.parse.repair`: "a slice of cake lies on a plate").
-* **Negation**: a noun under "no"/"without"/"none of", or under a negated verb without being its
-  subject, makes no claim ("there is no car" says nothing exists).
+* **Negation** (:mod:`halluscope.claims.negation`): a denied noun makes no claim ("there is no
+  car", "neither a cat nor a dog is visible", "the cat is absent", "no sign of a cat", "I don't
+  think there is a cat"); a denied verb makes no relation or attribute.
 * **Existence** once per name; **count** from a number (word or digits) that is not
   approximate; **attributes** from adjectives before the noun, predicate adjectives ("the sofa
   is red") and actions with no other argument ("the cat is sleeping").
@@ -47,6 +48,7 @@ from typing import Any
 from halluscope._json import gc_paused
 from halluscope.claims import lexicon as L
 from halluscope.claims.mentions import Mention, MentionIndex
+from halluscope.claims.negation import verb_denied
 from halluscope.claims.parse import PIPELINES, load_pipeline, needs_repair, pipeline_name, repair
 from halluscope.claims.tokens import snapshot
 from halluscope.claims.vocab import Vocabulary, load_vocabulary
@@ -210,7 +212,7 @@ class _DocClaims(MentionIndex):
                 return
         elif h.pos_ in ("VERB", "AUX"):
             subjects = self.subjects(h)
-            negated = any(c.dep_ == "neg" for c in h.children)
+            negated = verb_denied(h)
             if h.lemma_ not in L.POSITIONAL_VERBS or not spatial:
                 has_obj = any(c.dep_ == "dobj" for c in h.children)
                 if has_obj:
@@ -227,10 +229,10 @@ class _DocClaims(MentionIndex):
             pred.append(h)
             subjects = self.subjects(h.head) if h.dep_ in ("acomp", "advmod") else self.refs(
                 h.head)
-            negated = any(c.dep_ == "neg" for c in h.head.children)
+            negated = verb_denied(h.head)
         elif h.pos_ == "ADJ" and h.head.pos_ in ("VERB", "AUX"):
             subjects = self.subjects(h.head)
-            negated = any(c.dep_ == "neg" for c in h.head.children)
+            negated = verb_denied(h.head)
         else:
             return
         if p.dep_ == "agent":
@@ -273,7 +275,7 @@ class _DocClaims(MentionIndex):
         subjects = self.subjects(v)
         if not subjects:
             return
-        negated = any(c.dep_ == "neg" for c in v.children)
+        negated = verb_denied(v)
         dobjs = [c for c in v.children if c.dep_ == "dobj"]
         if dobjs and v.lemma_ not in L.META_VERBS:
             rel = "with" if v.lemma_ == "have" else " ".join(

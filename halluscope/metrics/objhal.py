@@ -240,11 +240,18 @@ class JudgeExtractor:
 
 def rule_extractor(nlp) -> Callable[[str, str], tuple[list[str], list[str]]]:
     """halluscope's offline extractor: the answer's spaCy noun chunks (their compound nouns
-    and head), so that the judge-free numbers are halluscope's own."""
+    and head), so that the judge-free numbers are halluscope's own. A chunk whose noun the
+    answer denies ("there is no cat", "neither a dog nor a person is visible": the claim
+    splitter's rules, :mod:`halluscope.claims.negation`) is left out, as the benchmark's judge
+    prompt asks only for the objects the answer says are shown."""
+    from halluscope.claims.negation import denied
+
     def extract(question: str, answer: str):
         doc = nlp(answer)
         out = []
         for chunk in doc.noun_chunks:
+            if denied(chunk.root):
+                continue
             toks = [t.text for t in chunk if t.tag_ in _NOUN_TAGS]
             if toks:
                 out.append(" ".join(toks))
@@ -460,6 +467,6 @@ class ObjhalMetric(Metric):
             info["extractor"] = "judge"
             info.update(self.extractor.describe())
         else:
-            info["extractor"] = ("halluscope rules (spaCy noun chunks); not the paper's judge "
-                                 "extraction")
+            info["extractor"] = ("halluscope rules (spaCy noun chunks, denied ones left out); "
+                                 "not the paper's judge extraction")
         return info

@@ -83,3 +83,23 @@ def test_metric_matches_function(tmp_path):
         assert items[0].payload["faithscore_sentence"] == 0.5
         assert items[1].payload.get("empty") is True
         assert m.compute().results["faithscore"].value == pytest.approx(want)
+
+
+def test_n_is_the_responses_averaged_so_one_response_has_no_interval(tmp_path):
+    """Twelve records, one with claims: FaithScore said n=12 and an interval [x, x] drawn from
+    that one response, and a lower-bound gate passed on it."""
+    import json
+
+    from halluscope.api import audit
+    images = {f"i{k}.jpg": {"objects": [{"label": "dog", "box": [10, 20, 200, 220]},
+                                        {"label": "sofa", "box": [0, 100, 640, 480]}],
+                            "absent": ["car"]} for k in range(12)}
+    (tmp_path / "ann.json").write_text(json.dumps({"images": images}))
+    rows = [{"id": f"r{k}", "image": f"i{k}.jpg", "response": "A dog on a sofa. There is a car."
+             if k == 0 else "Nice weather today."} for k in range(12)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = audit(tmp_path / "in.jsonl", metrics="faithscore", annotations=[tmp_path / "ann.json"],
+                out=tmp_path / "o", write_report=False, cluster_by="item").metrics["faithscore"]
+    fs, sent = res.results["faithscore"], res.results["faithscore_sentence"]
+    assert (fs.n, sent.n) == (1, 1) and fs.ci is None and "n=1 units" in fs.ci_note
+    assert res.results["n_empty"].value == 11

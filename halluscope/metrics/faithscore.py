@@ -98,9 +98,12 @@ class FaithScoreMetric(ClaimsMetric):
     columns: ClassVar[tuple[str, ...]] = ("fs_sum", "fs_n", "sent_sum", "sent_n", "empty",
                                           "scored_claims")
     statistics: ClassVar[dict[str, Statistic]] = {
-        "faithscore": rate(lambda s: ratio(s["fs_sum"], s["fs_n"]), higher_is_better=True),
+        # n: the responses averaged, not every record: twelve records of which
+        # one had claims gave n=12 and an "interval" from that one response
+        "faithscore": rate(lambda s: ratio(s["fs_sum"], s["fs_n"]), higher_is_better=True,
+                           units="fs_n"),
         "faithscore_sentence": rate(lambda s: ratio(s["sent_sum"], s["sent_n"]),
-                                         higher_is_better=True),
+                                    higher_is_better=True, units="sent_n"),
         "n_empty": Statistic(lambda s: s["empty"], count=True),
         "n_scored_claims": Statistic(lambda s: s["scored_claims"], count=True),
     }

@@ -423,7 +423,8 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     if not cfg.metrics and not custom:
         if records is not None:
             raise ConfigError("pass metrics=... when auditing in-memory records")
-        cfg = cfg.model_copy(update={"metrics": infer_metrics(paths, cfg)})
+        cfg = cfg.model_copy(update={"metrics": infer_metrics(paths, cfg),
+                                     "metrics_inferred": True})
     from halluscope.redact import register_options
     register_options(cfg.options)    # secret-named option values leave no file, log or message
     check_metric_options(cfg, custom)

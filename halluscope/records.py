@@ -83,6 +83,9 @@ class Record:
         question_id: The question id of POPE/LLaVA-style files (kept apart from ``id``).
         metadata: Every other field of the line, untouched.
         source: File and 1-based line number.
+        id_from_line: Whether ``id`` is only the line number (the line had no ``id``,
+            ``question_id`` or ``image_id``): such an id names no item, image or question, and
+            metrics that look up ground truth by id must not read it as one.
     """
 
     id: str
@@ -97,6 +100,7 @@ class Record:
     question_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     source: Source = Source(None, None)
+    id_from_line: bool = False
 
     def image_path(self) -> Path | None:
         """The image as a local path, resolved against the record's file; ``None`` for URLs."""
@@ -309,11 +313,13 @@ def _record_of(obj: dict[str, Any], file: str | None, line: int | None,
     if response is None and require_response:
         raise _no_response(obj, label, prompt, where)
     rid = _record_id(obj, question_id, line, where)
+    from_line = obj.get("id") is None and question_id is None and obj.get("image_id") is None
     model = obj.get("model", obj.get("model_id"))
     return Record(id=rid, task=task, image=image, image_id=image_id, prompt=prompt,
                   response=response, label=label, model=model if isinstance(model, str) else None,
                   document=obj.get("document"), question_id=question_id,
-                  metadata=_metadata_of(obj, label), source=Source(file, line))
+                  metadata=_metadata_of(obj, label), source=Source(file, line),
+                  id_from_line=from_line)
 
 
 class _CheckedGzipFile(gzip.GzipFile):

@@ -382,7 +382,9 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
         self._repeats = Repeats()
 
     def applies_to(self, record: Record) -> bool:
-        return amber_id(record) is not None and record.response is not None
+        """An answer with an AMBER id; when AMBER was asked for, every answer (one without an
+        AMBER id is then a bad record, not passed by)."""
+        return record.response is not None and (self.explicit or amber_id(record) is not None)
 
     def skip_reason(self, record: Record) -> str:
         if record.response is None:
@@ -391,7 +393,13 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
 
     def score(self, record: Record) -> ItemScore:
         i = amber_id(record)
-        item = self.data.items.get(i) if i is not None else None
+        if i is None:
+            raise RecordError("no AMBER id: expected a whole-number 'id' (or 'question_id', "
+                              f"metadata 'amber_id') or an image named AMBER_<n>.jpg, got "
+                              f"{'no id' if record.id_from_line else repr(record.id)[:60]}"
+                              f"{' and image ' + repr(record.image)[:80] if record.image else ''}",
+                              field="id", file=record.source.file, line=record.source.line)
+        item = self.data.items.get(i)
         if item is None:
             # AMBER's inference.py indexes its ground truth by id - 1: an id outside it is no
             # AMBER question (the wrong file, or a typo), listed rather than passed by

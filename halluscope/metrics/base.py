@@ -201,6 +201,10 @@ class Metric(ABC):
     """Record field whose value is the bootstrap's resampling unit (set by the pipeline)."""
     by: tuple[str, ...] = ("model",)
     """Record fields whose values make groups reported beside the overall numbers."""
+    explicit: bool = True
+    """Whether the user asked for this metric (``--metric``; set by the pipeline, false when it
+    was inferred from the records). An explicit metric lists a record of its own kind that it
+    cannot score as a bad record (file, line, field) instead of passing it by."""
     min_units: int = MIN_UNITS
     """Fewest units (and clusters) an interval is computed over; below it, ``ci_note`` says so."""
     needs_verification: ClassVar[bool] = False

@@ -91,6 +91,9 @@ def _value(buf: _Buffer) -> tuple[Any, int] | RecordError:
     while True:
         try:
             return _DECODER.raw_decode(buf.text)
+        except RecursionError:
+            from halluscope._json import TOO_DEEP
+            return buf.error(0, TOO_DEEP)
         except json.JSONDecodeError as exc:
             if exc.pos < len(buf.text.rstrip(_WS)) or buf.eof:
                 return buf.error(exc.pos, exc.msg)

@@ -140,7 +140,7 @@ def _cell(value: Any) -> Any:
         if text[:1] in "[{" and text[-1:] in "]}":    # JSON columns (metadata, regions, ...)
             try:
                 return json.loads(text)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 return value
     if isinstance(value, float) and value.is_integer():
         return int(value)

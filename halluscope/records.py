@@ -442,8 +442,10 @@ def json_problem(line: str) -> str:
     keeps made an unterminated string read as an 'invalid control character'), with the
     column: ``invalid JSON: Unterminated string starting at column 29``."""
     try:
-        json.loads(line.rstrip("\r\n"))
+        fast_json.loads(line.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
+        if exc.msg == fast_json.TOO_DEEP:
+            return f"invalid JSON: {exc.msg}"
         if exc.msg.endswith(" at"):
             return f"invalid JSON: {exc.msg} column {exc.colno}"
         return f"invalid JSON at column {exc.colno}: {exc.msg}"

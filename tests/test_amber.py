@@ -194,10 +194,9 @@ def test_a_line_number_is_no_amber_id_and_the_image_name_wins():
     m = AmberMetric(AmberData(items={1005: {"id": 1005, "type": "discriminative-attribute-state",
                                             "truth": "yes"}},
                               path=Path("ann.json")), n_boot=0)
-    assert m.applies_to(bare)                       # asked for: listed, not passed by
-    with pytest.raises(RecordError, match="no AMBER id") as exc:
-        m.score(bare)
-    assert (exc.value.location.file, exc.value.location.line, exc.value.location.field) == \
-        ("r.jsonl", 2, "id")
-    m.explicit = False                              # inferred: passed by, as before
     assert not m.applies_to(bare)
+    err = m.refusal(bare)                           # asked for: listed, not passed by
+    assert "no AMBER id" in err.message
+    assert (err.location.file, err.location.line, err.location.field) == ("r.jsonl", 2, "id")
+    with pytest.raises(RecordError, match="no AMBER id"):
+        m.score(bare)

@@ -382,9 +382,18 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
         self._repeats = Repeats()
 
     def applies_to(self, record: Record) -> bool:
-        """An answer with an AMBER id; when AMBER was asked for, every answer (one without an
-        AMBER id is then a bad record, not passed by)."""
-        return record.response is not None and (self.explicit or amber_id(record) is not None)
+        return amber_id(record) is not None and record.response is not None
+
+    def refusal(self, record: Record) -> RecordError | None:
+        """An answer without an AMBER id (an id that is only the line number is none)."""
+        if record.response is None or amber_id(record) is not None:
+            return None
+        got = "no id" if record.id_from_line else f"id {record.id!r:.60}"
+        image = f" and image {record.image!r:.80}" if record.image else ""
+        return RecordError(f"no AMBER id: expected a whole-number 'id' (or 'question_id', "
+                           f"metadata 'amber_id') or an image named AMBER_<n>.jpg, got {got}"
+                           f"{image}", field="id", file=record.source.file,
+                           line=record.source.line)
 
     def skip_reason(self, record: Record) -> str:
         if record.response is None:
@@ -394,11 +403,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
     def score(self, record: Record) -> ItemScore:
         i = amber_id(record)
         if i is None:
-            raise RecordError("no AMBER id: expected a whole-number 'id' (or 'question_id', "
-                              f"metadata 'amber_id') or an image named AMBER_<n>.jpg, got "
-                              f"{'no id' if record.id_from_line else repr(record.id)[:60]}"
-                              f"{' and image ' + repr(record.image)[:80] if record.image else ''}",
-                              field="id", file=record.source.file, line=record.source.line)
+            raise self.refusal(record)
         item = self.data.items.get(i)
         if item is None:
             # AMBER's inference.py indexes its ground truth by id - 1: an id outside it is no

@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from halluscope.errors import ConfigError, UnknownNameError, UnreadableImage
+from halluscope.errors import ConfigError, RecordError, UnknownNameError, UnreadableImage
 from halluscope.metrics.explain import Explanation, explain_payload
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
                                       Statistic, SumState, block_replicates, group_replicates,
@@ -203,8 +203,8 @@ class Metric(ABC):
     """Record fields whose values make groups reported beside the overall numbers."""
     explicit: bool = True
     """Whether the user asked for this metric (``--metric``; set by the pipeline, false when it
-    was inferred from the records). An explicit metric lists a record of its own kind that it
-    cannot score as a bad record (file, line, field) instead of passing it by."""
+    was inferred from the records). A record of an explicit metric's kind that it cannot score
+    and no other selected metric scores is a bad record (:meth:`refusal`), not passed by."""
     min_units: int = MIN_UNITS
     """Fewest units (and clusters) an interval is computed over; below it, ``ci_note`` says so."""
     needs_verification: ClassVar[bool] = False
@@ -286,6 +286,13 @@ class Metric(ABC):
         if record.response is None:
             return "no model answer"
         return f"not a {self.name} item ({record.task} record)"
+
+    def refusal(self, record: Record) -> RecordError | None:
+        """Why ``record``, passed by (:meth:`applies_to` false), is nonetheless of this metric's
+        kind and cannot be scored (a caption without a COCO image id for CHAIR), as the bad
+        record's error; ``None`` (the default) when it is simply not this metric's. Asked only
+        of a metric the user named (:attr:`explicit`), for a record no selected metric scored."""
+        return None
 
     @abstractmethod
     def score(self, record: Record) -> ItemScore:

@@ -299,6 +299,18 @@ class ChairMetric(Metric):
             return False
         return record.image_id is not None or not record.image or _looks_coco(record.image)
 
+    def refusal(self, record: Record) -> RecordError | None:
+        """A caption or free-form answer whose image has no COCO id (``dog.jpg``, an
+        ``image_id`` of ``"abc"``)."""
+        if record.task not in ("caption", "vqa") or not record.image:
+            return None
+        # one message for all (the problems table counts them as one cause); the item and
+        # file:line say which image
+        return RecordError("expected a COCO image id ('image_id' such as 139, or a COCO file "
+                           "name such as '000000000139.jpg' in 'image'), got an image without "
+                           "one: CHAIR scores captions of COCO images only", field="image",
+                           file=record.source.file, line=record.source.line)
+
     def skip_reason(self, record: Record) -> str:
         if record.task not in ("caption", "vqa"):
             return f"not a caption or free-form answer ({record.task} record)"

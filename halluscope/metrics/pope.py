@@ -283,6 +283,18 @@ class PopeMetric(Metric):
     def skip_reason(self, record: Record) -> str:
         return f"not a yes/no question ({record.task} record)"
 
+    def refusal(self, record: Record) -> RecordError | None:
+        """With a question file, an answer alone (``{"answer": "Yes"}``: no question, image or
+        question id): nothing says which question it answers."""
+        return no_question_id(_where(record)) if self.bare_answer(record) else None
+
+    def bare_answer(self, record: Record) -> bool:
+        """Whether ``record`` is an answer alone, which POPE with a question file cannot align
+        (see :meth:`refusal`)."""
+        return self.questions is not None and record.task == "caption" \
+            and record.question_id is None and record.prompt is None and record.image is None \
+            and record.image_id is None and record.response is not None
+
     # -- alignment ------------------------------------------------------------------------------
     def _file_info(self, file: str | None) -> AnswerFile | None:
         if file is None or not self._files:

@@ -508,7 +508,8 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
     log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
              runsheet["wall_time_s"])
-    for line in empty_answers_note(tally) + judge_failures_note(
+    rules = {m.name: type(m).empty_answer for m in metric_objs}
+    for line in empty_answers_note(tally, rules) + judge_failures_note(
             {n: s.info for n, s in summaries.items()}):
         log.warning("%s", line)
     result = AuditResult(metrics=summaries, errors=tally.problems,

@@ -95,13 +95,16 @@ def is_empty_answer(response: Any) -> bool:
     return isinstance(response, str) and not response.strip()
 
 
-def empty_answers_note(tally: StreamTally) -> list[str]:
-    """One line per metric that scored empty model answers: how many, of how many, and that
-    they were scored as that metric reads an empty answer (logged, and kept in the run sheet,
-    because an empty answer scored by a rule is a number the model did not give)."""
+def empty_answers_note(tally: StreamTally, rules: dict[str, str] | None = None) -> list[str]:
+    """One line per metric that scored empty model answers: how many, of how many, and how
+    that metric reads an empty answer (``rules``: name -> :attr:`Metric.empty_answer`; logged,
+    and kept in the run sheet, because an empty answer scored by a rule is a number the model
+    did not give)."""
+    rules = rules or {}
     return [f"{name}: {n:,} of {tally.scored[name]:,} scored records have an empty model answer "
-            f"(nothing or only whitespace), scored by {name}'s own rule for one (see `halluscope "
-            f"metrics`); mark failed generations with an 'error' field instead"
+            f"(nothing or only whitespace), scored by {name}'s rule for one: "
+            f"{rules.get(name) or 'its own (see `halluscope metrics`, empty answer)'}; mark "
+            f"failed generations with an 'error' field instead"
             for name, n in sorted(tally.empty.items()) if n]
 
 

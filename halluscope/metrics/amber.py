@@ -328,6 +328,8 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
     """AMBER's generative and discriminative scores."""
 
     name: ClassVar[str] = "amber"
+    empty_answer: ClassVar[str] = ("a description with no noun (generative), an answer that is "
+                                   "neither yes nor no, so wrong (discriminative)")
     headline: ClassVar[tuple[str, ...]] = ("accuracy", "f1")
     options: ClassVar[tuple[MetricOption, ...]] = (
         MetricOption("amber_variant", str, "original", "original or refined (module docstring)",

@@ -191,6 +191,10 @@ class Metric(ABC):
     headline: ClassVar[tuple[str, ...]] = ()
     """The statistics that best sum the metric up, most telling first (the console ranks
     groups by the first one a group defines; without any, statistics in declared order)."""
+    empty_answer: ClassVar[str] = ("read as any other answer: an empty text, which names no "
+                                   "object, claim or yes/no")
+    """How the metric scores an empty model answer (nothing, or only whitespace): listed by
+    ``halluscope metrics`` and said in the warning of a run that scored some."""
     infer_rank: ClassVar[int] = 100
     """Where the metric comes among those inferred for an audit (lower first)."""
     report_view: ClassVar[str] = "details"

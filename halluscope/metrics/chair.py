@@ -291,6 +291,9 @@ class ChairMetric(Metric):
             text += f"; ground truth: {shown or '(none)'}"
         return float(len(halluc)), [text]
 
+    empty_answer: ClassVar[str] = ("a caption that mentions no object: it counts in CHAIR_s "
+                                   "as not hallucinated and adds nothing to CHAIR_i")
+
     def applies_to(self, record: Record) -> bool:
         """Captions and free-form answers about COCO images. A record whose image is not a COCO
         image (an image path with no COCO id in it and no ``image_id``) is not a CHAIR item; one

@@ -342,6 +342,8 @@ class PopeMetric(Metric):
                     f"question file or answers with question_id")
 
     def _ordinal(self, record: Record) -> int:
+        if record.source.index is not None:
+            return record.source.index - 1     # a JSON array's element, a table's row
         line = record.source.line
         if line is None:
             raise AlignmentError(f"cannot align answer {record.id!r} by order: it has no line "

@@ -1,6 +1,7 @@
 """JSON parsing through orjson when it is installed (faster than ``json``), with exactly
 ``json``'s results: a document orjson refuses is parsed again by ``json`` (which also gives the
-error message for invalid JSON), and one with a run of 19 or more digits (a possible integer
+error message for invalid JSON; a document nested too deep for it is a ``JSONDecodeError``, not
+a ``RecursionError``), and one with a run of 19 or more digits (a possible integer
 beyond 64 bits, which orjson would read as a float) goes to ``json`` directly."""
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ def loads(data: str | bytes | bytearray) -> Any:
                 return _orjson.loads(data)
             except _orjson.JSONDecodeError:
                 pass
-    return json.loads(data)
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise json.JSONDecodeError(TOO_DEEP, "", 0) from None
+
+
+#: Why a document nested deeper than Python's JSON parser recurses is not read (orjson stops at
+#: 1,024 levels, ``json`` at the interpreter's recursion limit, about 1,000).
+TOO_DEEP = ("expected JSON nested at most about 1,000 brackets deep, got deeper nesting "
+            "(Python's JSON parser cannot read it)")
 
 
 def dumps_finite(obj: Any) -> str:

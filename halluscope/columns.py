@@ -295,7 +295,8 @@ class RecordColumns:
         fields, meta = self._record_columns
         values = [None if column is None else column[i] for column in fields]
         return Record(**dict(zip(_RECORD_FIELDS, values)), source=Source(self.file, i + 1),
-                      metadata={k: column[i] for k, column in zip(self.metadata, meta)})
+                      metadata={k: column[i] for k, column in zip(self.metadata, meta)},
+                      id_from_line=self._roles.get("id") is None and values[-1] is None)
 
 
 _RECORD_FIELDS = ("id", "task", "image", "image_id", "prompt", "response", "label", "model",

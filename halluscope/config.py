@@ -22,6 +22,9 @@ class AuditConfig(BaseModel):
 
     Attributes:
         metrics: Metric names to run; empty means infer them from the records.
+        metrics_inferred: Whether ``metrics`` were inferred rather than asked for (set by the
+            pipeline; an inferred metric passes by the records it cannot score, an explicit one
+            lists those of its kind as bad records). Not part of the run sheet.
         chair_variant: ``original`` (reproduces Rohrbach et al.'s code) or ``refined``.
         gt_objects: CHAIR ground-truth objects file (image id -> object words).
         coco_annotations: COCO instance (and caption) annotation files.
@@ -70,6 +73,7 @@ class AuditConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     metrics: tuple[str, ...] = ()
+    metrics_inferred: bool = Field(False, exclude=True)
     chair_variant: str = "refined"
     gt_objects: Path | None = None
     coco_annotations: tuple[Path, ...] = ()

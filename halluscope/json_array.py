@@ -91,6 +91,9 @@ def _value(buf: _Buffer) -> tuple[Any, int] | RecordError:
     while True:
         try:
             return _DECODER.raw_decode(buf.text)
+        except RecursionError:
+            from halluscope._json import TOO_DEEP
+            return buf.error(0, TOO_DEEP)
         except json.JSONDecodeError as exc:
             if exc.pos < len(buf.text.rstrip(_WS)) or buf.eof:
                 return buf.error(exc.pos, exc.msg)
@@ -101,6 +104,23 @@ def _value(buf: _Buffer) -> tuple[Any, int] | RecordError:
 def iter_json_array(lines: Iterator[tuple[int, Any]], name: str
                     ) -> Iterator[tuple[int, Any | RecordError]]:
     """Yield ``(element_number, element_or_error)`` for the JSON array in ``lines``."""
+    for n, _, item in iter_json_elements(lines, name):
+        yield n, item
+
+
+def iter_json_elements(lines: Iterator[tuple[int, Any]], name: str
+                       ) -> Iterator[tuple[int, int | None, Any | RecordError]]:
+    """Yield ``(element_number, file_line, element_or_error)`` for the JSON array in
+    ``lines``: the line where the element starts (an error's own line for an error)."""
+    for n, item in _elements(lines, name):
+        if isinstance(item, RecordError):
+            yield n, item.location.line, item
+        else:
+            yield n, item[0], item[1]
+
+
+def _elements(lines: Iterator[tuple[int, Any]], name: str
+              ) -> Iterator[tuple[int, tuple[int, Any] | RecordError]]:
     buf = _Buffer(lines, name)
     if buf.skip_ws() != "[":
         yield 1, buf.error(0, "expected '['")
@@ -130,7 +150,7 @@ def iter_json_array(lines: Iterator[tuple[int, Any]], name: str
             yield n, RecordError(f"element {n}: line {bad[0].location.line} is "
                                  f"{bad[0].message}", file=name, line=bad[0].location.line)
         else:
-            yield n, value
+            yield n, (start_line, value)
         sep = buf.skip_ws()
         if sep == "]":
             buf.drop(1)

@@ -423,7 +423,8 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     if not cfg.metrics and not custom:
         if records is not None:
             raise ConfigError("pass metrics=... when auditing in-memory records")
-        cfg = cfg.model_copy(update={"metrics": infer_metrics(paths, cfg)})
+        cfg = cfg.model_copy(update={"metrics": infer_metrics(paths, cfg),
+                                     "metrics_inferred": True})
     from halluscope.redact import register_options
     register_options(cfg.options)    # secret-named option values leave no file, log or message
     check_metric_options(cfg, custom)
@@ -507,7 +508,8 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
     log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
              runsheet["wall_time_s"])
-    for line in empty_answers_note(tally) + judge_failures_note(
+    rules = {m.name: type(m).empty_answer for m in metric_objs}
+    for line in empty_answers_note(tally, rules) + judge_failures_note(
             {n: s.info for n, s in summaries.items()}):
         log.warning("%s", line)
     result = AuditResult(metrics=summaries, errors=tally.problems,

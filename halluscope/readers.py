@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, MissingExtraError, RecordError
-from halluscope.records import Record, iter_json_lines, open_text, record_from_dict
+from halluscope.records import Record, iter_json_values, open_text, record_from_dict
 
 FORMATS: tuple[str, ...] = ("jsonl", "lmms-eval", "vlmevalkit", "csv", "tsv", "parquet", "xlsx")
 _TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".xlsx": "xlsx"}
@@ -69,7 +69,7 @@ def detect_format(path: str | Path) -> str:
         return "xlsx"
     if suffix not in _JSON_SUFFIXES and not head.lstrip()[:1] in (b"{", b"[", b"\xef", b""):
         raise _unknown(path, f"suffix {suffix or 'none'!r} and first bytes {head!r} match none")
-    for _, obj in iter_json_lines(path):
+    for _, _, obj in iter_json_values(path):
         if isinstance(obj, dict):
             return "lmms-eval" if _is_lmms_eval(obj) else "jsonl"
         break
@@ -140,7 +140,7 @@ def _cell(value: Any) -> Any:
         if text[:1] in "[{" and text[-1:] in "]}":    # JSON columns (metadata, regions, ...)
             try:
                 return json.loads(text)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -296,22 +296,50 @@ def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- the entry point --------------------------------------------------------------------------
 
-def _rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
-    """``(row number, dict or RecordError)`` of ``path`` read as ``fmt``."""
+def _rows(path: Path, fmt: str) -> Iterator[tuple[int | None, int | None, Any]]:
+    """``(line, index, dict or RecordError)`` of ``path`` read as ``fmt``: the file line where
+    the row starts and, for tables and JSON arrays, the row's number among them (see
+    :class:`~halluscope.records.Source`)."""
     if fmt in ("jsonl", "lmms-eval"):
-        for lineno, obj in iter_json_lines(path):
+        for lineno, index, obj in iter_json_values(path):
             if fmt == "lmms-eval" and isinstance(obj, dict):
                 obj = lmms_eval_row(obj)
-            yield lineno, obj
+            yield lineno, index, obj
         return
     table = path.suffix.lower()[1:] if fmt == "vlmevalkit" else fmt
     if table not in ("csv", "tsv", "parquet", "xlsx"):
         table = "tsv"
     frame = _read_table(path, table)
-    # data rows are numbered from 1 (the header is not counted), so that a POPE answer table
-    # aligns by order with its question file exactly as a JSON Lines file does
+    # data rows are numbered from 1 (the header is not counted: ``index``), so that a POPE
+    # answer table aligns by order with its question file exactly as a JSON Lines file does;
+    # ``line`` is the row's line in the file (the sheet's row for Excel, the header being its
+    # first; Parquet has no lines: its row number)
+    lines = _row_lines(path, table, len(frame))
     for i, row in enumerate(_frame_rows(frame), 1):
-        yield i, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
+        line = lines[i - 1] if lines else i + 1 if table != "parquet" else i
+        yield line, i, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
+
+
+def _row_lines(path: Path, table: str, n_rows: int) -> list[int] | None:
+    """The file line where each data row of a CSV/TSV table starts (a quoted cell may span
+    lines; blank lines are skipped, as pandas does); ``None`` for other tables or when the rows
+    counted differ from pandas' (then the header is taken as one line)."""
+    if table not in ("csv", "tsv"):
+        return None
+    starts: list[int] = []
+    try:
+        with open_text(path) as fh:
+            reader = csv.reader(fh, delimiter="\t" if table == "tsv" else ",")
+            if next(reader, None) is None:
+                return None
+            end = reader.line_num
+            for row in reader:
+                if row:
+                    starts.append(end + 1)
+                end = reader.line_num
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return starts if len(starts) == n_rows else None
 
 
 def iter_input_records(path: str | Path, fmt: str | None = None, *,
@@ -324,12 +352,13 @@ def iter_input_records(path: str | Path, fmt: str | None = None, *,
     elif fmt not in FORMATS:
         raise ConfigError(f"expected --format one of {', '.join(FORMATS)}, got {fmt!r}")
     name = str(path)
-    for lineno, obj in _rows(path, fmt):
+    for lineno, index, obj in _rows(path, fmt):
         if isinstance(obj, RecordError):
             yield obj
             continue
         try:
-            yield record_from_dict(obj, file=name, line=lineno, require_response=require_response)
+            yield record_from_dict(obj, file=name, line=lineno, require_response=require_response,
+                                   index=index)
         except RecordError as exc:
             yield exc
 

@@ -58,10 +58,13 @@ def coco_image_id(value: Any) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a record came from."""
+    """Where a record came from: its file, the 1-based file line where it starts, and for an
+    element of a JSON array or a row of a table its 1-based number among them (``index``; its
+    position, as a JSON line's is its line less the blank lines before it)."""
 
     file: str | None
     line: int | None
+    index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,9 @@ class Record:
         question_id: The question id of POPE/LLaVA-style files (kept apart from ``id``).
         metadata: Every other field of the line, untouched.
         source: File and 1-based line number.
+        id_from_line: Whether ``id`` is only the line number (the line had no ``id``,
+            ``question_id`` or ``image_id``): such an id names no item, image or question, and
+            metrics that look up ground truth by id must not read it as one.
     """
 
     id: str
@@ -97,6 +103,7 @@ class Record:
     question_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     source: Source = Source(None, None)
+    id_from_line: bool = False
 
     def image_path(self) -> Path | None:
         """The image as a local path, resolved against the record's file; ``None`` for URLs."""
@@ -277,8 +284,9 @@ def _metadata_of(obj: dict[str, Any], label: str | None) -> dict[str, Any]:
 
 
 def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = None,
-                     require_response: bool = True) -> Record:
-    """Build a :class:`Record` from one parsed line in any of the accepted formats.
+                     require_response: bool = True, index: int | None = None) -> Record:
+    """Build a :class:`Record` from one parsed line in any of the accepted formats (``index``:
+    the element or row number, for JSON arrays and tables; see :class:`Source`).
 
     Raises :class:`RecordError` naming the field that is missing or malformed.
     """
@@ -286,7 +294,7 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
     if not isinstance(obj, dict):
         raise RecordError(f"expected a JSON object, got {type(obj).__name__}", **where)
     try:
-        return _record_of(obj, file, line, require_response, where)
+        return _record_of(obj, Source(file, line, index), require_response, where)
     except RecordError as exc:
         # the line's id, when it has a plain one, stays with its error (items.jsonl keeps it)
         hint = obj.get("id", obj.get("question_id"))
@@ -295,8 +303,8 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
         raise
 
 
-def _record_of(obj: dict[str, Any], file: str | None, line: int | None,
-               require_response: bool, where: dict[str, Any]) -> Record:
+def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
+               where: dict[str, Any]) -> Record:
     failure = obj.get("error")
     if require_response and failure not in (None, "", False):
         # `halluscope query` (and peers) write a failed request as a line with an "error": it
@@ -308,12 +316,15 @@ def _record_of(obj: dict[str, Any], file: str | None, line: int | None,
     task = _task_of(obj, label, prompt, where)
     if response is None and require_response and not _carries_samples(obj):
         raise _no_response(obj, label, prompt, where)
-    rid = _record_id(obj, question_id, line, where)
+    number = source.line if source.index is None else source.index
+    rid = _record_id(obj, question_id, number, where)
+    from_line = obj.get("id") is None and question_id is None and obj.get("image_id") is None
     model = obj.get("model", obj.get("model_id"))
     return Record(id=rid, task=task, image=image, image_id=image_id, prompt=prompt,
                   response=response, label=label, model=model if isinstance(model, str) else None,
                   document=obj.get("document"), question_id=question_id,
-                  metadata=_metadata_of(obj, label), source=Source(file, line))
+                  metadata=_metadata_of(obj, label), source=source,
+                  id_from_line=from_line)
 
 
 def _carries_samples(obj: dict[str, Any]) -> bool:
@@ -412,30 +423,41 @@ def iter_text_lines(path: str | Path, *, errors: str = "strict"
 
 
 def iter_json_lines(path: str | Path) -> Iterator[tuple[int, Any | RecordError]]:
-    """Yield ``(line_number, parsed_object_or_error)`` for every non-blank line of ``path``.
+    """``(number, parsed_object_or_error)`` of :func:`iter_json_values`: the line number of a
+    JSON line, the element number of a JSON array's element."""
+    for line, index, item in iter_json_values(path):
+        yield (line if index is None else index), item
+
+
+def iter_json_values(path: str | Path
+                     ) -> Iterator[tuple[int | None, int | None, Any | RecordError]]:
+    """Yield ``(line, index, parsed_object_or_error)`` for every non-blank line of ``path``
+    (``index`` is ``None`` for JSON lines).
 
     Each line is decoded on its own: a line that is not UTF-8, or not JSON, comes out as a
     :class:`RecordError` and the rest of the file is still read. A file whose first non-blank
     character is ``[`` is read as one JSON array instead (peers publish a few such files),
-    streamed element by element (see :func:`halluscope.json_array.iter_json_array`); its
-    elements are numbered from 1.
+    streamed element by element (see :func:`halluscope.json_array.iter_json_elements`): its
+    elements are numbered from 1 (``index``), and ``line`` is the file line where each starts.
     """
     name = str(path)
     first = _first_char(path)
     if first == "[":
-        from halluscope.json_array import iter_json_array
-        yield from iter_json_array(iter_text_lines(path, errors="surrogateescape"), name)
+        from halluscope.json_array import iter_json_elements
+        for n, line, item in iter_json_elements(
+                iter_text_lines(path, errors="surrogateescape"), name):
+            yield line, n, item
         return
     for lineno, text in iter_text_lines(path):
         if isinstance(text, RecordError):
-            yield lineno, text
+            yield lineno, None, text
             continue
         if not text.strip():
             continue
         try:
-            yield lineno, fast_json.loads(text)
+            yield lineno, None, fast_json.loads(text)
         except json.JSONDecodeError:
-            yield lineno, RecordError(json_problem(text), file=name, line=lineno)
+            yield lineno, None, RecordError(json_problem(text), file=name, line=lineno)
 
 
 def json_problem(line: str) -> str:
@@ -443,8 +465,10 @@ def json_problem(line: str) -> str:
     keeps made an unterminated string read as an 'invalid control character'), with the
     column: ``invalid JSON: Unterminated string starting at column 29``."""
     try:
-        json.loads(line.rstrip("\r\n"))
+        fast_json.loads(line.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
+        if exc.msg == fast_json.TOO_DEEP:
+            return f"invalid JSON: {exc.msg}"
         if exc.msg.endswith(" at"):
             return f"invalid JSON: {exc.msg} column {exc.colno}"
         return f"invalid JSON at column {exc.colno}: {exc.msg}"
@@ -466,12 +490,13 @@ def iter_records(path: str | Path, *, require_response: bool = True
                  ) -> Iterator[Record | RecordError]:
     """Stream the records of ``path``; malformed lines come out as :class:`RecordError` values."""
     name = str(path)
-    for lineno, obj in iter_json_lines(path):
+    for lineno, index, obj in iter_json_values(path):
         if isinstance(obj, RecordError):
             yield obj
             continue
         try:
-            yield record_from_dict(obj, file=name, line=lineno, require_response=require_response)
+            yield record_from_dict(obj, file=name, line=lineno, require_response=require_response,
+                                   index=index)
         except RecordError as exc:
             yield exc
 

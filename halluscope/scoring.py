@@ -95,13 +95,16 @@ def is_empty_answer(response: Any) -> bool:
     return isinstance(response, str) and not response.strip()
 
 
-def empty_answers_note(tally: StreamTally) -> list[str]:
-    """One line per metric that scored empty model answers: how many, of how many, and that
-    they were scored as that metric reads an empty answer (logged, and kept in the run sheet,
-    because an empty answer scored by a rule is a number the model did not give)."""
+def empty_answers_note(tally: StreamTally, rules: dict[str, str] | None = None) -> list[str]:
+    """One line per metric that scored empty model answers: how many, of how many, and how
+    that metric reads an empty answer (``rules``: name -> :attr:`Metric.empty_answer`; logged,
+    and kept in the run sheet, because an empty answer scored by a rule is a number the model
+    did not give)."""
+    rules = rules or {}
     return [f"{name}: {n:,} of {tally.scored[name]:,} scored records have an empty model answer "
-            f"(nothing or only whitespace), scored by {name}'s own rule for one (see `halluscope "
-            f"metrics`); mark failed generations with an 'error' field instead"
+            f"(nothing or only whitespace), scored by {name}'s rule for one: "
+            f"{rules.get(name) or 'its own (see `halluscope metrics`, empty answer)'}; mark "
+            f"failed generations with an 'error' field instead"
             for name, n in sorted(tally.empty.items()) if n]
 
 
@@ -333,11 +336,12 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
     if rec.prompt is not None:
         item["prompt"] = rec.prompt
     item["response"] = rec.response
-    applied = []
+    applied, skips = [], {}
     for metric in metrics:
         kind, score = _fold_outcome(metric, rec, outcome_of(metric), folded)
         if kind == "skip":
             tally.passed_by.setdefault(metric.name, Counter())[score] += 1
+            skips[metric.name] = score
             continue
         if kind == "error":
             exc = score
@@ -366,11 +370,30 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
                 item[key].extend(value)
             else:
                 item[key] = value
-    if not applied and "error" not in item:
+    refused = None if applied or "error" in item else _refusal(rec, metrics)
+    if refused is not None:
+        name, exc = refused
+        if strict:
+            raise exc
+        detail = _error_item(exc, name)
+        tally.problems.append(detail)
+        tally.passed_by[name][skips[name]] -= 1           # refused, not passed by
+        tally.passed_by[name] += Counter({_cause(exc): 1})   # (drops the count at zero)
+        item["error"], item["error_detail"] = str(exc), detail
+    elif not applied and "error" not in item:
         tally.skipped += 1
         item["skipped"] = (f"no selected metric ({', '.join(m.name for m in metrics)}) "
                            f"applies to this {rec.task} record")
     return item
+
+
+def _refusal(rec: Record, metrics: list[Metric]) -> tuple[str, RecordError] | None:
+    """``(metric name, error)`` for a record no selected metric scored, when a metric the user
+    named says it is of its kind (:meth:`~halluscope.metrics.base.Metric.refusal`)."""
+    for metric in metrics:
+        if metric.explicit and (err := metric.refusal(rec)) is not None:
+            return metric.name, err
+    return None
 
 
 __all__ = ["Progress", "StreamTally", "empty_answers_note", "is_empty_answer", "score_columns",

@@ -175,3 +175,28 @@ def test_each_statistic_counts_the_items_it_is_computed_over():
     res = m.compute().results
     assert (res["chair"].n, res["accuracy"].n, res["existence_accuracy"].n,
             res["attribute_accuracy"].n, res["number_accuracy"].n) == (1, 2, 1, 1, 1)
+
+
+def test_a_line_number_is_no_amber_id_and_the_image_name_wins():
+    """A record without an id gets its line number as id; that id names no AMBER item: the
+    documented AMBER_<n>.jpg mapping is read instead, and a record with neither is a bad
+    record, not AMBER item <line> (found by a bug hunt)."""
+    from halluscope.errors import RecordError
+    from halluscope.evidence.amber import AmberData, amber_id
+    by_image = record_from_dict({"image": "AMBER_7.jpg", "response": "A beach."},
+                                file="r.jsonl", line=2)
+    assert by_image.id == "2" and by_image.id_from_line
+    assert amber_id(by_image) == 7
+    bare = record_from_dict({"response": "Yes"}, file="r.jsonl", line=2)
+    assert amber_id(bare) is None
+    assert amber_id(record_from_dict({"id": 2, "response": "Yes"}, line=5)) == 2
+    assert not record_from_dict({"id": 2, "response": "Yes"}, line=5).id_from_line
+    m = AmberMetric(AmberData(items={1005: {"id": 1005, "type": "discriminative-attribute-state",
+                                            "truth": "yes"}},
+                              path=Path("ann.json")), n_boot=0)
+    assert not m.applies_to(bare)
+    err = m.refusal(bare)                           # asked for: listed, not passed by
+    assert "no AMBER id" in err.message
+    assert (err.location.file, err.location.line, err.location.field) == ("r.jsonl", 2, "id")
+    with pytest.raises(RecordError, match="no AMBER id"):
+        m.score(bare)

@@ -98,7 +98,9 @@ def test_out_naming_a_file_and_a_strict_stop(tmp_path):
         in res.output
     out = tmp_path / "strict"
     res = _audit(str(DATA / "outputs.jsonl"), "--metric", "chair", "--strict", "--out", str(out))
-    assert res.exit_code == 2 and "outputs.jsonl:24" in res.output
+    # the first bad record for CHAIR asked for alone: line 21, a caption of an image with no
+    # COCO id (no other selected metric scores it), before line 24's broken JSON
+    assert res.exit_code == 2 and "outputs.jsonl:21" in res.output
     assert list(out.iterdir()) == []      # no part files left to resume from
     res = _audit(str(DATA / "outputs.jsonl"), "--metric", "chair", "--engine", "spark")
     assert res.exit_code == 2 and res.output.count("got 'spark'") == 1

@@ -489,6 +489,38 @@ def test_coco_ground_truth_is_built_the_original_way_and_cached(tmp_path, monkey
     assert len(list((tmp_path / "cache" / "chair").glob("gt-*.json"))) == 3
 
 
+def test_a_gt_objects_value_that_is_an_object_is_refused_with_file_and_key(tmp_path):
+    """{"1": {"dog": true, "person": false}} was read as its keys, person (false) counted as
+    present; a string value was already refused. Both name the file and the image key."""
+    gt = tmp_path / "gt.json"
+    for value in ({"dog": True, "person": False}, "dog"):
+        gt.write_text(json.dumps({"1": value}))
+        with pytest.raises(ConfigError, match=r"gt.json: image 1: expected a list of object "
+                                              r"words .*got (dict|str)"):
+            load_ground_truth(ORIGINAL, gt)
+
+
+def test_original_from_instances_only_warns_that_it_cannot_be_the_original(
+        tmp_path, monkeypatch, caplog):
+    """The original always adds the object words of the reference captions; built from the
+    instances alone its numbers differ in silence. Said as a warning (also when the ground
+    truth comes from the cache), and in the description (reference_captions: 0)."""
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    instances, captions = _coco_files(tmp_path)
+    for _ in range(2):                      # built, then read from the cache
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            gt = load_ground_truth(ORIGINAL, None, [instances])
+        assert gt[10] == {"dog"} and gt.describe()["reference_captions"] == 0
+        assert any("hold no reference captions" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        full = load_ground_truth(ORIGINAL, None, [instances, captions])
+        load_ground_truth(REFINED, None, [instances])
+    assert full[10] == {"dog", "person"} and "reference_captions" not in full.describe()
+    assert not any("reference captions" in r.getMessage() for r in caplog.records)
+
+
 def test_from_config_with_coco_annotations(tmp_path, monkeypatch):
     monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
     files = _coco_files(tmp_path)

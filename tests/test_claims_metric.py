@@ -70,6 +70,26 @@ def test_unknown_image_is_unverifiable(ann):
     assert m.compute().results["unverifiable_rate"].value == 1.0
 
 
+def test_a_line_number_is_not_an_image_id(tmp_path):
+    """A record with neither an image nor an id has its line number as id; the annotation
+    lookup must not take it for image 2 (found by a bug hunt): the record is a bad record."""
+    from halluscope.errors import RecordError
+    from halluscope.evidence.providers import image_keys
+    p = tmp_path / "ann.json"
+    p.write_text(json.dumps({"images": {"2": {"size": [640, 480], "objects": [
+        {"label": "cat", "box": [1, 1, 50, 50]}, {"label": "bed", "box": [1, 1, 90, 90]}]}}}))
+    m = ClaimsMetric.from_config(AuditConfig(annotations=[p], n_boot=0))
+    bare = record_from_dict({"prompt": "Describe.", "response": "A cat on a bed."},
+                            file="noimg.jsonl", line=2)
+    assert bare.id == "2" and image_keys(bare) == []
+    with pytest.raises(RecordError, match="expected the image .* found none") as exc:
+        m.update(bare)
+    assert (exc.value.location.file, exc.value.location.line) == ("noimg.jsonl", 2)
+    named = record_from_dict({"id": "2", "prompt": "Describe.", "response": "A cat."}, line=9)
+    assert image_keys(named) == ["2"]              # a real id still names its image
+    assert [c["verdict"] for c in m.update(named).top["claims"]] == ["supported"]
+
+
 def test_applies_to_free_text_only(ann):
     m = ClaimsMetric.from_config(AuditConfig(annotations=[ann], n_boot=0))
     assert m.applies_to(record_from_dict({"caption": "A dog.", "image_id": 1}))

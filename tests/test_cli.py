@@ -153,3 +153,39 @@ def test_help_shows_the_extra_in_brackets():
     """rich markup ate '[ray]' in `pip install 'halluscope[ray]'`."""
     res = runner.invoke(app, ["audit", "--help"], env={"COLUMNS": "250"})
     assert "halluscope[ray]" in res.output
+
+
+def test_records_a_named_metric_cannot_score_are_bad_records_not_skipped(tmp_path):
+    """A CHAIR caption of a non-COCO image, a POPE answer without question_id: with the metric
+    asked for, a bad record naming file:line and field (they were passed by in silence, and
+    --strict passed); on a mixed file, records another metric scores stay as they were."""
+    import halluscope
+    from halluscope.errors import RecordError
+    gt = tmp_path / "gt.json"
+    gt.write_text('{"1": ["dog"]}')
+    caps = tmp_path / "chair.jsonl"
+    caps.write_text('{"image_id": 1, "caption": "A dog."}\n'
+                    '{"image_id": "abc", "caption": "A cat."}\n'
+                    '{"image": "dog.jpg", "caption": "A cat."}\n')
+    res = halluscope.audit(caps, metrics="chair", gt_objects=gt, n_boot=0, out=tmp_path / "c")
+    assert [(e["line"], e["field"], e["metric"]) for e in res.errors] == \
+        [(2, "image", "chair"), (3, "image", "chair")]
+    assert res.n_skipped == 0 and "got an image without one" in res.errors[1]["message"]
+    with pytest.raises(RecordError):
+        halluscope.audit(caps, metrics="chair", gt_objects=gt, n_boot=0, strict=True,
+                         out=tmp_path / "s")
+    inferred = halluscope.audit(caps, gt_objects=gt, n_boot=0, out=tmp_path / "i")
+    assert inferred.n_skipped == 2 and not inferred.errors        # not asked for: passed by
+    q = tmp_path / "q.jsonl"
+    q.write_text('{"question_id": 1, "image": "a.jpg", "text": "Is there a dog?", "label": "yes"}\n'
+                 '{"question_id": 2, "image": "a.jpg", "text": "Is there a cat?", "label": "no"}\n')
+    from halluscope.columns import read_record_columns
+    for rows, bad in ((['{"question_id": 1, "answer": "Yes"}', '{"answer": "Yes"}'], [2]),
+                      (['{"answer": "Yes"}', '{"answer": "No"}'], [1, 2])):
+        a = tmp_path / "a.jsonl"
+        a.write_text("\n".join(rows) + "\n")
+        assert (read_record_columns(a) is None) == (bad == [2])   # line by line, as columns
+        res = halluscope.audit(a, metrics="pope", questions=q, n_boot=0, out=tmp_path / "p")
+        assert [(e["line"], e["field"]) for e in res.errors] == \
+            [(n, "question_id") for n in bad]
+        assert res.n_skipped == 0

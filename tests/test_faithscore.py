@@ -103,3 +103,40 @@ def test_n_is_the_responses_averaged_so_one_response_has_no_interval(tmp_path):
     fs, sent = res.results["faithscore"], res.results["faithscore_sentence"]
     assert (fs.n, sent.n) == (1, 1) and fs.ci is None and "n=1 units" in fs.ci_note
     assert res.results["n_empty"].value == 11
+
+
+@pytest.mark.parametrize("empty, fs, sent", [("skip", 0.75, 0.5), ("zero", 0.375, 0.25),
+                                             ("original", 0.375, 0.75)])
+def test_an_empty_response_is_a_response_with_no_claim(tmp_path, empty, fs, sent):
+    """An empty response was passed by under every faithscore_empty setting (n_empty 0, no
+    empty-answer warning); it is a response with no claim, as 'Nice weather.' is."""
+    import json
+
+    import halluscope
+    from halluscope.scoring import StreamTally, empty_answers_note
+    p = tmp_path / "ann.json"
+    p.write_text(json.dumps({"images": {"a.jpg": {"objects": [
+        {"label": "dog", "attributes": ["brown"]}, {"label": "sofa"}], "absent": ["car"]}}}))
+    rows = tmp_path / "r.jsonl"
+    rows.write_text('{"id": "1", "image": "a.jpg", "response": "A brown dog is on a sofa. '
+                    'There is a car."}\n{"id": "2", "image": "a.jpg", "response": ""}\n')
+    res = halluscope.audit(rows, metrics="faithscore", annotations=[p], n_boot=0,
+                           options={"faithscore_empty": empty}, out=tmp_path / "o")
+    stats = {k: v.value for k, v in res.metrics["faithscore"].results.items()}
+    assert (stats["faithscore"], stats["faithscore_sentence"], stats["n_empty"]) == \
+        pytest.approx((fs, sent, 1))
+    assert res.n_skipped == 0
+    assert res.runsheet["counts"]["empty_answers_scored"] == {"faithscore": 1}
+    tally = StreamTally()
+    tally.empty["faithscore"], tally.scored["faithscore"] = 1, 2
+    [note] = empty_answers_note(tally, {"faithscore": "a response with no claim"})
+    assert "scored by faithscore's rule for one: a response with no claim" in note
+
+
+def test_every_metric_says_how_it_reads_an_empty_answer():
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    out = CliRunner().invoke(app, ["metrics"], env={"COLUMNS": "300"}).output
+    assert "empty answer: a caption that mentions no object" in out
+    assert "empty answer: read by the --pope-parser rule" in out

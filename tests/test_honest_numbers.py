@@ -74,10 +74,14 @@ def test_metric_that_scored_nothing_is_counted_per_cause(tmp_path):
     gt.write_text(json.dumps({"1": ["dog"]}))
     result = halluscope.audit(_jsonl(tmp_path / "caps.jsonl", rows), metrics="chair",
                               gt_objects=gt, n_boot=0)
+    # CHAIR was asked for: captions of images without a COCO id are its bad records, one cause
     assert result.unscored == {"chair": [
         "0 of 5 records scored",
-        "5 records: its image is not a COCO image (no COCO id in 'image' or 'image_id')"]}
+        "5 records: field 'image': expected a COCO image id ('image_id' such as 139, or a COCO "
+        "file name such as '000000000139.jpg' in 'image'), got an image without one: CHAIR "
+        "scores captions of COCO images only"]}
     assert result.to_dict()["unscored"] == result.unscored
+    assert [e["line"] for e in result.errors] == [1, 2, 3, 4, 5]
 
 
 def test_records_with_answers_are_still_scored(tmp_path):
@@ -102,7 +106,9 @@ def test_empty_answers_scored_by_a_rule_are_counted_and_said(tmp_path, name, cap
     assert result.get("pope.accuracy").n == 6       # the original rule reads them as yes
     said = [r.getMessage() for r in caplog.records if "empty model answer" in r.getMessage()]
     assert said == ["pope: 2 of 6 scored records have an empty model answer (nothing or only "
-                    "whitespace), scored by pope's own rule for one (see `halluscope metrics`); "
+                    "whitespace), scored by pope's rule for one: read by the --pope-parser "
+                    "rule: original, llava and opera read it as yes, as their scorers do; "
+                    "vlmevalkit, lmms-eval, exact and strict as unknown; "
                     "mark failed generations with an 'error' field instead"]
     clean = halluscope.audit(_jsonl(tmp_path / "c.jsonl", rows[:1]), metrics="pope", n_boot=0)
     assert "empty_answers_scored" not in clean.runsheet["counts"]

@@ -515,3 +515,20 @@ def test_an_answer_alone_in_a_file_aligned_by_id_is_a_bad_line_and_counts_are_ri
     assert [e["line"] for e in api["errors"]] == [2]
     with pytest.raises(AlignmentError, match="has 3 lines but question file .* has 6"):
         score_answers(a, q, align="order")
+
+
+def test_an_answer_nested_too_deep_is_one_bad_record_not_the_end_of_the_audit(tmp_path):
+    """A line nested 2,000 deep sends the file line by line (not flat), where it made json raise
+    RecursionError and the audit end with exit 3; it is one bad record, the rest scored."""
+    import halluscope
+    q = tmp_path / "q.jsonl"
+    q.write_text('{"question_id": 1, "image": "a.jpg", "text": "Is there a dog?", "label": "yes"}\n'
+                 '{"question_id": 2, "image": "a.jpg", "text": "Is there a cat?", "label": "no"}\n')
+    a = tmp_path / "a.jsonl"
+    a.write_text('{"question_id": 1, "answer": "Yes"}\n'
+                 '{"question_id": 2, "answer": "No", "meta": ' + "[" * 2000 + "]" * 2000 + "}\n")
+    assert read_record_columns(a) is None
+    result = halluscope.audit(a, metrics="pope", questions=q, out=tmp_path / "o", n_boot=0)
+    assert [(e["line"], e["message"][:30]) for e in result.errors] == \
+        [(2, "invalid JSON: expected JSON ne")]
+    assert result.metrics["pope"].results["accuracy"].value == 1.0

@@ -115,7 +115,7 @@ def test_table_row_errors_name_file_and_row(tmp_path):
     items = list(iter_input_records(path))
     bad = [x for x in items if not isinstance(x, Record)]
     assert len(bad) == 1
-    assert bad[0].location.line == 3            # the third data row
+    assert bad[0].location.line == 4            # the third data row, on the file's line 4
     assert "expected 'yes' or 'no'" in str(bad[0])
 
 
@@ -244,3 +244,25 @@ def test_lmms_eval_hallusion_bench_doc_with_numeric_answer():
                                  "gt_answer": "1", "category": "VD", "set_id": "0"},
                          "aAcc": {"question_id": "0", "answer": "Yes."}})
     assert row["label"] == "yes" and row["metadata"]["category"] == "VD"
+
+
+def test_a_bad_row_or_element_is_named_by_its_line_in_the_file(tmp_path):
+    """A bad JSON-array element was reported by its element number and a table row by its
+    data-row number (header not counted); both now name the file line where they start, while
+    the element or row number stays their position (ids, by-order alignment)."""
+    import json
+
+    from halluscope.metrics.positions import position
+    pretty = tmp_path / "a.json"
+    pretty.write_text(json.dumps([{"id": 1005, "response": "Yes"}, {"response": "No"},
+                                  {"id": 1008, "response": 7}], indent=4))
+    items = list(iter_input_records(pretty))
+    assert [x.source.line for x in items[:2]] == [2, 6]
+    assert items[1].id == "2" and position(items[1]) == 1      # the element's number
+    assert items[2].location.line == 9 and items[2].location.field == "response"
+    table = tmp_path / "t.csv"
+    table.write_text('id,response,label\n1,Yes,yes\n2,"two\nlines",no\n\n3,No,maybe\n')
+    rows = list(iter_input_records(table))
+    assert [r.source.line for r in rows[:2]] == [2, 3]
+    assert [position(r) for r in rows[:2]] == [0, 1]
+    assert rows[2].location.line == 6 and rows[2].location.field == "label"

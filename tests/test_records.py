@@ -102,3 +102,24 @@ def test_image_path_is_relative_to_the_file(tmp_path):
     rec = read_records(path)[0]
     assert rec.image_path() == tmp_path / "sub" / "img" / "x.jpg"
     assert record_from_dict({"image": "http://x/y.jpg", "response": "r"}).image_path() is None
+
+
+def test_a_line_nested_too_deep_is_one_bad_record(tmp_path):
+    """A line nested 2,000 brackets deep (an extra field) made json raise RecursionError and
+    abort the audit (exit 3); it is one bad record naming its line, the others are read, in
+    JSON lines and in a JSON array (found by a bug hunt)."""
+    deep = "[" * 2000 + "]" * 2000
+    lines = tmp_path / "a.jsonl"
+    lines.write_text('{"id": "a", "response": "Yes"}\n'
+                     f'{{"id": "b", "response": "No", "meta": {deep}}}\n'
+                     '{"id": "c", "response": "No"}\n')
+    out = list(iter_records(lines))
+    assert [r.id for r in out if not isinstance(r, RecordError)] == ["a", "c"]
+    err = out[1]
+    assert isinstance(err, RecordError) and err.location.line == 2
+    assert "nested at most about 1,000 brackets deep" in err.message
+    array = tmp_path / "a.json"
+    array.write_text(f'[{{"id": "a", "response": "Yes"}},\n {{"id": "b", "meta": {deep}}}]')
+    out = list(iter_records(array))
+    assert out[0].id == "a" and isinstance(out[1], RecordError)
+    assert "nested at most" in out[1].message and out[1].location.line == 2

@@ -33,6 +33,7 @@ def list_metrics() -> None:
         console.print(head, highlight=False)
         for opt in cls.options:
             console.print(Text(f"  {opt.describe()} ({opt.flag})"), highlight=False)
+        console.print(Text(f"  empty answer: {cls.empty_answer}"), highlight=False)
         for extra in cls.listing():
             console.print(Text(f"  {extra}"), highlight=False)
     console.print(Text("Any metric not installed: --metric module:Class or "

@@ -222,10 +222,12 @@ def _build_facts(data: AmberData) -> dict[str, ImageFacts]:
 
 def amber_id(record) -> int | None:
     """The AMBER item id of a record: its numeric ``id``, ``metadata["amber_id"]``, or the
-    generative item of an image named ``AMBER_<n>.jpg``."""
+    generative item of an image named ``AMBER_<n>.jpg``. An id that is only the record's line
+    number (:attr:`~halluscope.records.Record.id_from_line`) names no AMBER item and is not
+    read: the image's name is, or there is no AMBER id."""
     meta = getattr(record, "metadata", None) or {}
-    for value in (meta.get("amber_id"), getattr(record, "id", None),
-                  getattr(record, "question_id", None)):
+    own_id = None if getattr(record, "id_from_line", False) else getattr(record, "id", None)
+    for value in (meta.get("amber_id"), own_id, getattr(record, "question_id", None)):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().isdigit():

@@ -2,8 +2,8 @@
 
 A provider has a ``name`` and ``facts(record, claims) -> ImageFacts | None``. Annotation
 providers look the record's image up by key, trying in order: the COCO image id
-(``record.image_id``), the image's file name, the image path as written, the record id, and
-``metadata["image_key"]``. :func:`build_providers` makes the providers an audit configuration
+(``record.image_id``), the image's file name, the image path as written, the record id (not
+when it is only the line number), and ``metadata["image_key"]``. :func:`build_providers` makes the providers an audit configuration
 asks for: annotation files first (``coco_annotations``, then ``annotations``, format detected),
 then the detector when ``detector`` is set. :func:`provider_labels` collects the object names
 that annotation files in halluscope's simple format use, which the claims metric adds to the
@@ -46,7 +46,9 @@ def image_keys(record) -> list[str]:
         keys.append(PurePosixPath(image.replace("\\", "/")).name)
         keys.append(image)
     rid = getattr(record, "id", None)
-    if rid:
+    if rid and not getattr(record, "id_from_line", False):
+        # a record without an id has its line number as id: that names no image (line 2 is
+        # not COCO image 2)
         keys.append(str(rid))
     meta = getattr(record, "metadata", None) or {}
     if meta.get("image_key") is not None:

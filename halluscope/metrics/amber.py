@@ -328,6 +328,8 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
     """AMBER's generative and discriminative scores."""
 
     name: ClassVar[str] = "amber"
+    empty_answer: ClassVar[str] = ("a description with no noun (generative), an answer that is "
+                                   "neither yes nor no, so wrong (discriminative)")
     headline: ClassVar[tuple[str, ...]] = ("accuracy", "f1")
     options: ClassVar[tuple[MetricOption, ...]] = (
         MetricOption("amber_variant", str, "original", "original or refined (module docstring)",
@@ -384,6 +386,17 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
     def applies_to(self, record: Record) -> bool:
         return amber_id(record) is not None and record.response is not None
 
+    def refusal(self, record: Record) -> RecordError | None:
+        """An answer without an AMBER id (an id that is only the line number is none)."""
+        if record.response is None or amber_id(record) is not None:
+            return None
+        got = "no id" if record.id_from_line else f"id {record.id!r:.60}"
+        image = f" and image {record.image!r:.80}" if record.image else ""
+        return RecordError(f"no AMBER id: expected a whole-number 'id' (or 'question_id', "
+                           f"metadata 'amber_id') or an image named AMBER_<n>.jpg, got {got}"
+                           f"{image}", field="id", file=record.source.file,
+                           line=record.source.line)
+
     def skip_reason(self, record: Record) -> str:
         if record.response is None:
             return "no model answer"
@@ -391,7 +404,9 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
 
     def score(self, record: Record) -> ItemScore:
         i = amber_id(record)
-        item = self.data.items.get(i) if i is not None else None
+        if i is None:
+            raise self.refusal(record)
+        item = self.data.items.get(i)
         if item is None:
             # AMBER's inference.py indexes its ground truth by id - 1: an id outside it is no
             # AMBER question (the wrong file, or a typo), listed rather than passed by

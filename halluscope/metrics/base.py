@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from halluscope.errors import ConfigError, UnknownNameError, UnreadableImage
+from halluscope.errors import ConfigError, RecordError, UnknownNameError, UnreadableImage
 from halluscope.metrics.explain import Explanation, explain_payload
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
                                       Statistic, SumState, block_replicates, group_replicates,
@@ -191,6 +191,10 @@ class Metric(ABC):
     headline: ClassVar[tuple[str, ...]] = ()
     """The statistics that best sum the metric up, most telling first (the console ranks
     groups by the first one a group defines; without any, statistics in declared order)."""
+    empty_answer: ClassVar[str] = ("read as any other answer: an empty text, which names no "
+                                   "object, claim or yes/no")
+    """How the metric scores an empty model answer (nothing, or only whitespace): listed by
+    ``halluscope metrics`` and said in the warning of a run that scored some."""
     infer_rank: ClassVar[int] = 100
     """Where the metric comes among those inferred for an audit (lower first)."""
     report_view: ClassVar[str] = "details"
@@ -201,6 +205,10 @@ class Metric(ABC):
     """Record field whose value is the bootstrap's resampling unit (set by the pipeline)."""
     by: tuple[str, ...] = ("model",)
     """Record fields whose values make groups reported beside the overall numbers."""
+    explicit: bool = True
+    """Whether the user asked for this metric (``--metric``; set by the pipeline, false when it
+    was inferred from the records). A record of an explicit metric's kind that it cannot score
+    and no other selected metric scores is a bad record (:meth:`refusal`), not passed by."""
     min_units: int = MIN_UNITS
     """Fewest units (and clusters) an interval is computed over; below it, ``ci_note`` says so."""
     needs_verification: ClassVar[bool] = False
@@ -282,6 +290,13 @@ class Metric(ABC):
         if record.response is None:
             return "no model answer"
         return f"not a {self.name} item ({record.task} record)"
+
+    def refusal(self, record: Record) -> RecordError | None:
+        """Why ``record``, passed by (:meth:`applies_to` false), is nonetheless of this metric's
+        kind and cannot be scored (a caption without a COCO image id for CHAIR), as the bad
+        record's error; ``None`` (the default) when it is simply not this metric's. Asked only
+        of a metric the user named (:attr:`explicit`), for a record no selected metric scored."""
+        return None
 
     @abstractmethod
     def score(self, record: Record) -> ItemScore:

@@ -32,6 +32,7 @@ def build_metrics(names: Iterable[str], config: AuditConfig) -> list[Metric]:
     for metric in out:
         metric.cluster_by = config.cluster_by
         metric.by = tuple(config.by)
+        metric.explicit = not config.metrics_inferred
     return out
 
 

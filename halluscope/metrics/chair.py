@@ -291,6 +291,9 @@ class ChairMetric(Metric):
             text += f"; ground truth: {shown or '(none)'}"
         return float(len(halluc)), [text]
 
+    empty_answer: ClassVar[str] = ("a caption that mentions no object: it counts in CHAIR_s "
+                                   "as not hallucinated and adds nothing to CHAIR_i")
+
     def applies_to(self, record: Record) -> bool:
         """Captions and free-form answers about COCO images. A record whose image is not a COCO
         image (an image path with no COCO id in it and no ``image_id``) is not a CHAIR item; one
@@ -298,6 +301,18 @@ class ChairMetric(Metric):
         if record.task not in ("caption", "vqa"):
             return False
         return record.image_id is not None or not record.image or _looks_coco(record.image)
+
+    def refusal(self, record: Record) -> RecordError | None:
+        """A caption or free-form answer whose image has no COCO id (``dog.jpg``, an
+        ``image_id`` of ``"abc"``)."""
+        if record.task not in ("caption", "vqa") or not record.image:
+            return None
+        # one message for all (the problems table counts them as one cause); the item and
+        # file:line say which image
+        return RecordError("expected a COCO image id ('image_id' such as 139, or a COCO file "
+                           "name such as '000000000139.jpg' in 'image'), got an image without "
+                           "one: CHAIR scores captions of COCO images only", field="image",
+                           file=record.source.file, line=record.source.line)
 
     def skip_reason(self, record: Record) -> str:
         if record.task not in ("caption", "vqa"):

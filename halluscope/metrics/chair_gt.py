@@ -40,7 +40,7 @@ from halluscope.records import coco_image_id
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2     # 2: the block counts the reference captions read
 _EMPTY: frozenset[str] = frozenset()
 
 
@@ -50,13 +50,16 @@ class GroundTruth(Mapping[int, frozenset[str]]):
     Attributes:
         source: ``"gt-objects"`` or ``"coco"``.
         files: ``(path, sha256)`` of each input file.
+        captions: How many reference captions a COCO-built ground truth read (``None``: not
+            built from COCO, or read from a cache written before it was counted).
     """
 
     def __init__(self, objects: Mapping[int, frozenset[str]], source: str,
-                 files: Iterable[tuple[str, str]]):
+                 files: Iterable[tuple[str, str]], captions: int | None = None):
         self._objects = objects
         self.source = source
         self.files = tuple(files)
+        self.captions = captions
 
     def __getitem__(self, image_id: int) -> frozenset[str]:
         return self._objects[image_id]
@@ -76,8 +79,11 @@ class GroundTruth(Mapping[int, frozenset[str]]):
         return ", ".join(p for p, _ in self.files) or "<in-memory ground truth>"
 
     def describe(self) -> dict[str, Any]:
-        return {"source": self.source, "images": len(self),
-                "files": [{"path": p, "sha256": h} for p, h in self.files]}
+        out = {"source": self.source, "images": len(self),
+               "files": [{"path": p, "sha256": h} for p, h in self.files]}
+        if self.captions == 0:
+            out["reference_captions"] = 0    # the original always reads them: see no_captions
+        return out
 
 
 def cache_dir() -> Path | None:
@@ -161,9 +167,12 @@ def objects_from_mapping(mapping: Mapping[Any, Iterable[str]], vocabulary: Mappi
             if image_id is None:
                 raise ConfigError(f"{where}: expected COCO image ids as keys, got {key!r:.60}")
         if type(words) is not list:
-            if isinstance(words, (str, bytes)) or not isinstance(words, Iterable):
-                raise ConfigError(f"{where}: image {key}: expected a list of object words, "
-                                  f"got {type(words).__name__}")
+            if isinstance(words, (str, bytes, Mapping)) or not isinstance(words, Iterable):
+                # a dict ({"dog": true, "person": false}) would be read as its keys, the
+                # objects marked false or 0 included
+                raise ConfigError(f"{where}: image {key}: expected a list of object words "
+                                  f"(the objects present), got {type(words).__name__}"
+                                  f"{' (list the present objects instead)' if isinstance(words, Mapping) else ''}")
             words = list(words)
         as_tuple = tuple(words)
         found = by_list.get(as_tuple)
@@ -317,8 +326,10 @@ def _load_coco(path: Path):
     return coco
 
 
-def build_objects_from_coco(paths: Iterable[str | Path], parser) -> dict[int, frozenset[str]]:
-    """Ground truth from COCO instance and caption files, the original way."""
+def build_objects_from_coco(paths: Iterable[str | Path], parser, counts: dict | None = None
+                            ) -> dict[int, frozenset[str]]:
+    """Ground truth from COCO instance and caption files, the original way (``counts``, when
+    given, gets ``captions``: how many reference captions were read)."""
     vocab = parser.vocabulary
     nodes = frozenset(parser.nodes)
     per_image: dict[int, set[str]] = {}
@@ -347,6 +358,8 @@ def build_objects_from_coco(paths: Iterable[str | Path], parser) -> dict[int, fr
         log.warning("COCO categories outside the CHAIR vocabulary were ignored: %s",
                     ", ".join(sorted(unknown)[:10]))
     log.info("CHAIR ground truth: %d images, %d reference captions", len(per_image), n_captions)
+    if counts is not None:
+        counts["captions"] = n_captions
     interned: dict[tuple[str, ...], frozenset[str]] = {}
     out = {}
     for image_id, nodes in per_image.items():
@@ -403,19 +416,35 @@ def load_coco_ground_truth(paths: Iterable[str | Path], parser, *,
                 objects = _decode(block) if block.get("key") == key else None
             if objects is not None:
                 log.debug("CHAIR ground truth from cache %s", target)
-                return GroundTruth(objects, "coco", files)
+                return _coco_truth(objects, files, block.get("captions"), parser.variant)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring unreadable CHAIR cache %s: %s", target, exc)
-    objects = build_objects_from_coco(paths, parser)
+    counts: dict[str, int] = {}
+    objects = build_objects_from_coco(paths, parser, counts)
     if use_cache:
         block = {"format": CACHE_FORMAT, "key": key, "variant": parser.variant,
+                 "captions": counts["captions"],
                  "vocabulary": spec.label, "files": [{"path": p, "sha256": h} for p, h in files],
                  **_encode(objects, parser.nodes)}
         try:
             _write_json(target, block)
         except OSError as exc:
             log.warning("cannot write the CHAIR cache %s: %s", target, exc)
-    return GroundTruth(objects, "coco", files)
+    return _coco_truth(objects, files, counts["captions"], parser.variant)
+
+
+def _coco_truth(objects: Mapping[int, frozenset[str]], files: list[tuple[str, str]],
+                captions: int | None, variant: str) -> GroundTruth:
+    """The COCO-built :class:`GroundTruth`, warning when the ``original`` variant has no
+    reference captions: the original always adds their object words to each image's ground
+    truth, so its numbers cannot be reproduced from instances alone."""
+    if captions == 0 and variant == "original":
+        log.warning("CHAIR original: the COCO annotations (%s) hold no reference captions; the "
+                    "original always adds the objects its captions_*.json name to each image's "
+                    "ground truth, so these numbers differ from the original's: pass the "
+                    "captions file too (--coco-annotations instances.json captions.json)",
+                    ", ".join(p for p, _ in files))
+    return GroundTruth(objects, "coco", files, captions)
 
 
 def load_ground_truth(parser, gt_objects: str | Path | None = None,

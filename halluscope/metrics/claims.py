@@ -145,6 +145,8 @@ class ClaimsMetric(ExplainsClaimVerdicts, Metric):
                                     str(config.cache_dir) if config.judge else None)),
                    n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
 
+    empty_answer: ClassVar[str] = "never scored: an empty response has no claim to rate"
+
     def applies_to(self, record: Record) -> bool:
         """Captions and free-form answers about an image. Document answers are the ``page``
         metric's: no image evidence source can decide what a report's text claims."""

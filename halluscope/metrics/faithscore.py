@@ -8,7 +8,7 @@ would). The sentence-level score of a response is the share of its descriptive s
 whose decided claims is hallucinated. ``faithscore`` and ``faithscore_sentence`` are the means
 over responses.
 
-**Responses with no scored claim.** The published code (bcdnlp/FAITHSCORE ``framework.py``)
+**Responses with no scored claim** (an empty response is one). The published code (bcdnlp/FAITHSCORE ``framework.py``)
 counts such a response as 0 in FaithScore but as 1 in the sentence-level score. Choose with
 ``options["faithscore_empty"]``:
 
@@ -30,6 +30,7 @@ from halluscope.errors import ConfigError
 from halluscope.metrics.base import ItemScore, MetricOption
 from halluscope.metrics.claims import ClaimsMetric
 from halluscope.metrics.stats import Statistic, rate, ratio
+from halluscope.records import Record
 from halluscope.types import Verdict, VerifiedRecord
 
 EMPTY = ("zero", "skip", "original")
@@ -112,6 +113,16 @@ class FaithScoreMetric(ClaimsMetric):
     def fits(cls, sample, config) -> bool:
         """Never inferred (claims is): asked for by name."""
         return False
+
+    empty_answer: ClassVar[str] = ("a response with no claim, scored as option "
+                                   "faithscore_empty says (skip: left out of both means and "
+                                   "counted in n_empty; zero; original)")
+
+    def applies_to(self, record: Record) -> bool:
+        """Captions and free-form answers about an image, an empty one included: it is a
+        response with no claim, which ``faithscore_empty`` decides (``claims`` passes it by,
+        having no claim to rate)."""
+        return record.task in ("caption", "vqa") and record.response is not None
 
     def __init__(self, *, empty: str = "skip", unverifiable: str = "skip", **kw):
         if empty not in EMPTY:

@@ -151,6 +151,8 @@ class PopeMetric(Metric):
     """
 
     name = "pope"
+    empty_answer = ("read by the --pope-parser rule: original, llava and opera read it as yes, "
+                    "as their scorers do; vlmevalkit, lmms-eval, exact and strict as unknown")
     headline = ("accuracy", "f1")
     report_view = "yes-no"
     options = (
@@ -295,6 +297,18 @@ class PopeMetric(Metric):
     def skip_reason(self, record: Record) -> str:
         return f"not a yes/no question ({record.task} record)"
 
+    def refusal(self, record: Record) -> RecordError | None:
+        """With a question file, an answer alone (``{"answer": "Yes"}``: no question, image or
+        question id): nothing says which question it answers."""
+        return no_question_id(_where(record)) if self.bare_answer(record) else None
+
+    def bare_answer(self, record: Record) -> bool:
+        """Whether ``record`` is an answer alone, which POPE with a question file cannot align
+        (see :meth:`refusal`)."""
+        return self.questions is not None and record.task == "caption" \
+            and record.question_id is None and record.prompt is None and record.image is None \
+            and record.image_id is None and record.response is not None
+
     # -- alignment ------------------------------------------------------------------------------
     def _file_info(self, file: str | None) -> AnswerFile | None:
         if file is None or not self._files:
@@ -342,6 +356,8 @@ class PopeMetric(Metric):
                     f"question file or answers with question_id")
 
     def _ordinal(self, record: Record) -> int:
+        if record.source.index is not None:
+            return record.source.index - 1     # a JSON array's element, a table's row
         line = record.source.line
         if line is None:
             raise AlignmentError(f"cannot align answer {record.id!r} by order: it has no line "

@@ -63,7 +63,7 @@ def _count_lines(fh) -> tuple[int, list[int], dict | None] | None:
         count += 1
     try:
         parsed = json.loads(first) if first is not None else None
-    except ValueError:
+    except (ValueError, RecursionError):
         parsed = None
     return count, [], parsed
 
@@ -84,7 +84,7 @@ def first_answer(path: Path) -> tuple[Any, tuple[int, list[int]] | None] | None:
         return None
     try:
         return (json.loads(line) if line is not None else None), None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, None
 
 
@@ -100,7 +100,7 @@ def scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:
         if head.lstrip().startswith(b"["):
             try:
                 arr = json.loads((head + fh.read()).decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 return None
             if not isinstance(arr, list):
                 return None
@@ -115,7 +115,7 @@ def scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:
                 if count == 0:
                     try:
                         first = json.loads(line)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         first = None
                 count += 1
             else:

@@ -35,6 +35,8 @@ def _blank_lines(file: str) -> list[int]:
 def position(record: Record) -> int | None:
     """0-based position of ``record`` among its file's records; ``None`` without a line."""
     src = record.source
+    if src is not None and getattr(src, "index", None) is not None:
+        return src.index - 1          # a JSON array's element, a table's row
     if src is None or src.line is None:
         return None
     if not src.file:

@@ -283,11 +283,9 @@ class PopeMetric(Metric):
                 self._judged[k] += n
 
     def applies_to(self, record: Record) -> bool:
-        """A yes/no question; or, with a question file, an answer that does not repeat its
-        question (read as a caption, since nothing in the line says it answers a question):
-        one to a numbered question (``{"question_id", "text"}``), or a line holding only an
-        answer (``{"answer"}``, evaluate.py's input: aligned by order only under
-        ``align="order"``, else a bad line that says so). A caption of an image is not one."""
+        """A yes/no question; with a question file, also an answer to a numbered question
+        (``{"question_id", "text"}``) or an answer alone (``{"answer"}``, evaluate.py's input:
+        aligned by order under ``align="order"``, else a bad line saying so); no caption."""
         if record.task == "yes-no":
             return True
         if record.task != "caption" or self.questions is None:
@@ -296,18 +294,6 @@ class PopeMetric(Metric):
 
     def skip_reason(self, record: Record) -> str:
         return f"not a yes/no question ({record.task} record)"
-
-    def refusal(self, record: Record) -> RecordError | None:
-        """With a question file, an answer alone (``{"answer": "Yes"}``: no question, image or
-        question id): nothing says which question it answers."""
-        return no_question_id(_where(record)) if self.bare_answer(record) else None
-
-    def bare_answer(self, record: Record) -> bool:
-        """Whether ``record`` is an answer alone, which POPE with a question file cannot align
-        (see :meth:`refusal`)."""
-        return self.questions is not None and record.task == "caption" \
-            and record.question_id is None and record.prompt is None and record.image is None \
-            and record.image_id is None and record.response is not None
 
     # -- alignment ------------------------------------------------------------------------------
     def _file_info(self, file: str | None) -> AnswerFile | None:
@@ -325,8 +311,7 @@ class PopeMetric(Metric):
             and self.questions.has_ids else "order"
 
     def begin(self, inputs: Iterable[str | Path]) -> None:
-        """Look at the answer files before scoring: refuse a by-order alignment whose answer
-        count differs from the question count (counting lines is cheap; mis-scoring is not)."""
+        """Refuse a by-order alignment whose answer count differs from the question count."""
         if self.questions is None:
             return
         n_questions = len(self.questions)

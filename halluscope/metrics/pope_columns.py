@@ -336,8 +336,6 @@ def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool =
         if rows.size:
             reason = metric.skip_reason(cols.record(int(rows[0])))
             out.skips.update(dict.fromkeys(rows.tolist(), reason))
-    if metric.explicit and qs is not None and not every_line:
-        _bare_answers(metric, cols, out)
     _align(metric, cols, out)
     _check_and_label(metric, cols, out)
     responses = cols.coded("response")
@@ -348,14 +346,6 @@ def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool =
     if fold:
         fold_columns(metric, cols, out)
     return out
-
-
-def _bare_answers(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
-    """Lines that are answers alone (:meth:`PopeMetric.bare_answer`) are bad records (no
-    ``question_id``), as line by line when POPE was asked for (:meth:`PopeMetric.refusal`)."""
-    for i in [i for i in out.skips if metric.bare_answer(cols.record(i))]:
-        del out.skips[i]
-        out.errors[i] = no_question_id(_where(cols, i))
 
 
 def _groups(split: str | None, qtext: str | None) -> tuple[str, ...]:

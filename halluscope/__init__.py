@@ -29,6 +29,8 @@ _LAZY = {
     "Evidence": ("halluscope.types", "Evidence"),
     "MetricResult": ("halluscope.metrics.stats", "MetricResult"),
     "split_claims": ("halluscope.claims.splitter", "split_claims"),
+    "split_claims_batch": ("halluscope.claims.splitter", "split_claims_batch"),
+    "check_claim": ("halluscope.checks", "check_claim"),
     "query": ("halluscope.adapters.query", "query"),
     "compare": ("halluscope.comparison", "compare"),
 }

@@ -74,6 +74,7 @@ NON_OBJECT_NOUNS = frozenset({
     "spirit", "character", "appeal", "harmony", "balance", "warmth", "joy", "excitement",
     "serenity", "tranquility", "leisure", "relaxation", "entertainment", "action", "motion",
     "movement", "journey", "trip", "game", "match", "meal time", "break",
+    "am", "pm", "a.m.", "p.m.", "o'clock",     # times of day: "taken at 5 pm"
 })
 
 #: Adjectives that are not attributes of the object ("other", "several", "various").

@@ -34,6 +34,8 @@ from halluscope.claims.vocab import Vocabulary, is_concrete, is_person_word, sin
 
 _DIGITS = re.compile(r"^\d{1,6}$")
 _WORD = re.compile(r"^[^\W\d_][^\W\d_'-]*(?:[-'][^\W\d_]+)*$")
+#: Hyphened words the rules name (spaCy splits them at the hyphen: "close" amod + noun "up").
+_HYPHEN_NAMES = L.FRAME_NOUNS | L.META_NOUNS | L.MODEL_NOUNS
 _WEATHER = frozenset({"rain", "snow", "drizzle", "pour", "storm", "hail", "thunder"})
 
 
@@ -89,6 +91,7 @@ class MentionIndex:
         self.vocab = vocab
         self.mentions: dict[int, Mention] = {}
         self.alias: dict[int, Mention] = {}
+        self.frames: set[int] = set()   # framing nouns ("in a close-up of"), aliases
         self.pron: dict[int, list[Mention]] = {}
         self._memo = _facts_memo(vocab)
 
@@ -110,6 +113,9 @@ class MentionIndex:
             nxt = run[0].i if run else tok.i
             if c.i == nxt - 1 or (c.i == nxt - 2 and self.doc[c.i + 1].text == "-"):
                 run.insert(0, c)
+        hyphened = self._hyphened(run[0] if run else tok, tok)
+        if hyphened is not None:        # "close-up": one word that spaCy split at the hyphen
+            run.insert(0, hyphened)
         lemma = self._lemma(tok)
         words = [c.lower_ for c in run] + [lemma]
         merged = []
@@ -121,6 +127,24 @@ class MentionIndex:
                 merged.append(prev)
                 words.insert(0, prev.lower_)
         return " ".join(words), merged + run + [tok], merged
+
+    def _hyphened(self, first, head):
+        """The word joined by a hyphen, without spaces, to ``first`` (the name's first token)
+        when it modifies ``head`` and the hyphened word is one the rules or the vocabulary
+        name ("close" of "close-up": a framing noun), else ``None``. Other hyphened words keep
+        spaCy's reading ("left-center": a position, "high-rise": rise, high)."""
+        if first.i < 2:
+            return None
+        dash, word = self.doc[first.i - 1], self.doc[first.i - 2]
+        if dash.text != "-" or word.idx + len(word) != dash.idx or dash.idx + 1 != first.idx:
+            return None
+        if word.head.i != head.i:
+            return None
+        joined = f"{word.lower_}-{first.lower_}"
+        if joined in _HYPHEN_NAMES or (self.vocab is not None and (
+                joined in self.vocab.table or joined.replace("-", " ") in self.vocab.phrases)):
+            return word
+        return None
 
     @staticmethod
     def _lemma(tok) -> str:
@@ -246,6 +270,8 @@ class MentionIndex:
                 continue
             del self.mentions[i]
             self.alias[i] = inner
+            if kind == "frame":
+                self.frames.add(i)
             inner.negated = inner.negated or m.negated
             if kind == "model":
                 inner.attrs.extend([(m.head.lemma_.lower(), m.head), *m.attrs])

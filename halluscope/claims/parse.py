@@ -16,6 +16,11 @@ Two shapes are repaired, each only when the word is an inflection of a verb (lem
   verb of posture or motion (:data:`POSTURE_VERBS`): the compound becomes the noun again, the
   sentence's root noun phrase becomes the verb's subject ("a herd of cows grazes in the
   field" -> herd <- grazes -> in).
+
+It also trusts the vocabulary's table of irregular plurals over the tagger, which misreads some
+of them ("two *cacti* stand": an adjective of a noun "stand"; "three *sheep* graze": a compound
+of a noun "graze"; "there are two *cacti*": an adverb beside the number): see
+:func:`_plural_repair`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from functools import lru_cache
 from typing import Any
 
 from halluscope._nltk import import_spacy
+from halluscope.claims.lexicon import NUMBER_WORDS
+from halluscope.claims.vocab import IRREGULAR_PLURALS
 from halluscope.errors import MissingExtraError
 
 log = logging.getLogger(__name__)
@@ -138,13 +145,21 @@ def _repair_of(tok) -> tuple[str, str] | None:
 def needs_repair(tokens) -> bool:
     """Whether :func:`repair` would change anything: tells from a read-only view of the parse
     (spaCy ``Doc`` or :class:`~halluscope.claims.tokens.DocView`) before it changes."""
-    return any(_repair_of(tok) is not None for tok in tokens if tok.pos_ == "NOUN")
+    return any((tok.pos_ == "NOUN" and _repair_of(tok) is not None)
+               or (tok.lower_ in IRREGULAR_PLURALS and _plural_repair(tok) is not None)
+               for tok in tokens)
 
 
 def repair(doc) -> int:
     """Repair verbs tagged as nouns in ``doc`` (in place); returns how many were repaired."""
     fixed = 0
     for tok in doc:
+        if tok.lower_ in IRREGULAR_PLURALS:
+            plural = _plural_repair(tok)
+            if plural is not None:
+                _apply_plural(tok, *plural)
+                fixed += 1
+                continue
         fix = _repair_of(tok)
         if fix is None:
             continue
@@ -178,3 +193,90 @@ def _restructure(verb, lemma: str) -> None:
         root.head = verb
         root.dep_ = "nsubj"
     _as_verb(verb, lemma, "VBZ")
+
+
+# -- irregular plurals ---------------------------------------------------------------------------
+# ``en_core_web_sm`` does not know some irregular plurals as nouns ("cacti", "geese": tagged
+# adjective or adverb) and reads an invariant plural before a verb's base form as a compound
+# ("three sheep graze": ``sheep`` <- compound ``graze`` NOUN). The plural-noun table of the
+# vocabulary (:data:`~halluscope.claims.vocab.IRREGULAR_PLURALS`) is trusted over the tag.
+
+_NOUN_ROLES = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "oprd"})
+
+
+def _number(tok) -> int | None:
+    """The value of a number token (word or digits), or ``None``."""
+    w = tok.lower_.replace(",", "")
+    if w in NUMBER_WORDS:
+        return NUMBER_WORDS[w]
+    return int(w) if w.isdigit() and len(w) <= 6 else None
+
+
+def _counted_plural(tok, head) -> bool:
+    """Whether a number of at least two before ``tok`` counts ``head`` or ``tok``: "two deer
+    stand" counts the deer (a singular ``stand`` cannot take "two")."""
+    for c in (*head.lefts, *tok.lefts):
+        if c.dep_ == "nummod" and c.i < tok.i:
+            n = _number(c)
+            if n is not None and n >= 2:
+                return True
+    return False
+
+
+def _plural_repair(tok) -> tuple[str, str | None] | None:
+    """``(shape, verb lemma)`` when ``tok``, a word of the plural-noun table, is parsed as no
+    noun or as a modifier of the verb after it; else ``None``. Shapes:
+
+    * ``verb``: "(two) cacti stand on ...": the plural modifies a singular noun that is the
+      sentence's root and a verb's base form; that noun is the verb, the plural its subject
+      (a noun-tagged plural only with a number of two or more: "two deer stand", never "a deer
+      stand");
+    * ``subject``: the plural is a compound or adverb of a later verb without subject ("two
+      dice lie", "cacti stand"): its subject;
+    * ``number``: "there are two cacti", "I see two cacti": the number before the plural holds
+      the noun's place; the plural takes it, the number counts it;
+    * ``noun``: any other adjective / adverb reading: the plural is a noun where it stands.
+    """
+    noun = tok.pos_ in ("NOUN", "PROPN")
+    if not noun and tok.pos_ not in ("ADJ", "ADV"):
+        return None         # "people fish", "he lives": a verb reading stays
+    doc = tok.doc
+    head = tok.head
+    if tok.i + 1 < len(doc) and head.i == tok.i + 1 and tok.dep_ in ("amod", "compound", "nmod") \
+            and head.pos_ == "NOUN" and head.tag_ == "NN" and head.dep_ == "ROOT" \
+            and (not noun or _counted_plural(tok, head)):
+        lemma = verb_reading(head.lower_, "VBP")
+        if lemma is not None:
+            return ("verb", lemma)
+    if tok.dep_ in ("compound", "advmod") and head.pos_ in ("VERB", "AUX") and head.i > tok.i \
+            and not _governs_subject(head) and (tok.dep_ == "compound") == noun:
+        return ("subject", None)
+    if noun:
+        return None
+    prev = doc[tok.i - 1] if tok.i > 0 else None
+    if prev is not None and prev.pos_ == "NUM" and prev.head.i != tok.i and \
+            prev.dep_ in _NOUN_ROLES:
+        return ("number", None)
+    return ("noun", None)
+
+
+def _apply_plural(tok, shape: str, lemma: str | None) -> None:
+    """Make ``tok`` the plural noun :func:`_plural_repair` found, in the shape it found."""
+    tok.pos_ = "NOUN"
+    tok.tag_ = "NNS"
+    tok.lemma_ = IRREGULAR_PLURALS[tok.lower_]
+    if shape == "verb":
+        verb = tok.head
+        for c in list(verb.lefts):      # "two", "the": they belong to the noun
+            if c.i < tok.i:
+                c.head = tok
+        tok.dep_ = "nsubj"
+        _as_verb(verb, lemma, "VBP")
+    elif shape == "subject":
+        tok.dep_ = "nsubj"
+    elif shape == "number":
+        num = tok.doc[tok.i - 1]
+        tok.head = tok if num.dep_ == "ROOT" else num.head
+        tok.dep_ = num.dep_
+        num.head = tok
+        num.dep_ = "nummod"

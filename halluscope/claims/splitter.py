@@ -176,8 +176,8 @@ class _DocClaims(MentionIndex):
         if p.i in self.consumed:
             return
         pobj = next((c for c in p.children if c.dep_ == "pobj"), None)
-        if pobj is None:
-            return
+        if pobj is None or pobj.i in self.frames:
+            return      # "in a close-up of a bird, the bird ...": the frame is no place
         word = p.lower_
         h = p.head
         pred = [p]

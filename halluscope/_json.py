@@ -32,8 +32,11 @@ def loads(data: str | bytes | bytearray) -> Any:
         if long_digits.search(data) is None:
             try:
                 return _orjson.loads(data)
-            except _orjson.JSONDecodeError:
-                pass
+            except _orjson.JSONDecodeError as exc:
+                # too deep for orjson (1,024 levels) is too deep, whatever recursion limit
+                # json would meet in this process (a library may have raised it)
+                if str(exc).startswith("depth limit exceeded"):
+                    raise json.JSONDecodeError(TOO_DEEP, "", 0) from None
     try:
         return json.loads(data)
     except RecursionError:

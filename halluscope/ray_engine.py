@@ -58,6 +58,10 @@ BLOCKS_PER_ACTOR = 16
 # an actor that cannot work) ends the run as an internal error (exit 3), with the journal kept
 # for ``--resume``.
 
+#: Deaths while scoring a record (one run of its batch each) before it is listed as the record
+#: that kills its actor: two, so that a run of the batch that is still going on elsewhere
+#: cannot get an innocent record blamed (see :meth:`RecordScorer._carefully`).
+DEATHS_TO_BLAME = 2
 #: Actors that died while they started (loading their models), beyond the pool's size, before
 #: the run fails: a dead actor is restarted (its models loaded again) as often as records kill
 #: it, but not for ever when it cannot start.
@@ -191,17 +195,20 @@ class RecordScorer:
 
     def _carefully(self, positions: list[int], entries: list[Any], tries: int) -> list[Any]:
         """The outcomes of a batch that killed an actor, one entry at a time: each record noted
-        as started before it is scored (the tracker's answer awaited, so a death now names
-        it), a bad record if an actor died while scoring it before
-        (:func:`~halluscope.engines.died_on`). When most records died (three at least), or
-        the batch was tried more often than it has records, it is no record's fault."""
+        as started before it is scored and as finished after (both awaited), a bad record
+        (:func:`~halluscope.engines.died_on`) once actors died :data:`DEATHS_TO_BLAME` times
+        while scoring it: Ray may run a batch again while a first run still goes on (a task
+        "may or may not have been executed"), and one unfinished start then blamed the record
+        the other run was scoring. When most records died (three at least), or the batch was
+        begun more often than its records can explain, it is no record's fault."""
         outcomes, dead = [], 0
         for k, (i, entry) in enumerate(zip(positions, entries)):
             if not isinstance(entry, Record):
                 outcomes.append(None)
-            elif self._get(self.tracker.start.remote(i)):
+            elif self._get(self.tracker.start.remote(i)) >= DEATHS_TO_BLAME:
                 dead += 1
-                if dead >= 3 and dead * 2 > k + 1 or tries > len(entries) + 1:
+                if dead >= 3 and dead * 2 > k + 1 or \
+                        tries > DEATHS_TO_BLAME * (len(entries) + 2):
                     raise ActorsKeepDying(
                         f"the Ray actors scoring the records {_where(entries[0])} to "
                         f"{_where(entries[-1])} died {tries} times, on {dead} of the first "
@@ -209,7 +216,7 @@ class RecordScorer:
                 outcomes.append(died_on(entry, self.metrics))
             else:
                 outcomes.append(score_outcomes(entry, self.metrics))
-                self.tracker.finish.remote(i)   # before this actor's next call to the tracker
+                self._get(self.tracker.finish.remote(i))
         return outcomes
 
     @staticmethod

@@ -258,3 +258,31 @@ def test_later_source_missing_an_object_does_not_overrule():
     assert alone.label == "hallucinated"                              # alone, it decides
     from halluscope.checks.common import missed
     assert "coco-ssd has no spoon but user has it" in missed(alone, detector, [annotated]).reason
+
+
+# The image says "puppy" and "sofa"; the file's vocabulary (or another image) says "dog" and
+# "couch". Worked by hand: a puppy is a dog (WordNet puts puppy under dog) and sofa is a
+# synonym of couch, so "A dog on a couch." is right whether or not the world is closed; only
+# a noun with no present label of its kind ("cat") is absent.
+@pytest.mark.parametrize("closed", [False, True])
+def test_vocabulary_does_not_hide_the_images_own_word(closed):
+    facts = ImageFacts(
+        key="a", closed_world=closed, vocabulary=frozenset({"dog", "couch", "puppy", "sofa",
+                                                            "cat"}),
+        instances=(Instance("puppy", (0, 0, 10, 10)), Instance("sofa", (0, 0, 100, 100))),
+        provenance={"source": "annotation", "name": "halluscope-json"})
+    assert check_claim(claim("existence", "dog", node="dog"), facts).label == "supported"
+    assert check_claim(claim("existence", "couch", node="couch"), facts).label == "supported"
+    rel = check_claim(claim("relation", "dog", relation="on", obj="couch", node="dog",
+                            object_node="couch"), facts)
+    assert rel.label == "supported"
+    assert check_claim(claim("existence", "cat", node="cat"), facts).label == \
+        ("hallucinated" if closed else "unverifiable")
+
+
+def test_teddy_bear_is_no_bear_in_a_closed_world():
+    # WordNet knows "teddy bear" as a toy: its head noun does not make it a bear
+    facts = ImageFacts(key="t", closed_world=True, vocabulary=frozenset({"bear", "teddy bear"}),
+                       instances=(Instance("teddy bear", (0, 0, 5, 5)),),
+                       provenance={"source": "annotation", "name": "coco"})
+    assert check_claim(claim("existence", "bear", node="bear"), facts).label == "hallucinated"

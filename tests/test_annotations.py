@@ -72,6 +72,34 @@ def test_simple_format_errors(tmp_path):
         load_annotations(tmp_path / "missing.json")
 
 
+@pytest.mark.parametrize("where,key,value,message", [
+    ("image", "closed_world", "false", "image 'a.jpg': expected closed_world true or false, "
+                                       "got 'false'"),
+    ("image", "exhaustive_counts", "false", "image 'a.jpg': expected exhaustive_counts true or "
+                                            "false, got 'false'"),
+    ("top", "closed_world", 0, "bools.json: expected closed_world true or false, got 0"),
+    ("top", "exhaustive_counts", "no", "expected exhaustive_counts true or false, got 'no'"),
+    ("object", "crowd", "false", r"objects\[0\]: expected crowd true or false, got 'false'"),
+])
+def test_simple_format_booleans_must_be_json_booleans(tmp_path, where, key, value, message):
+    # bool("false") is True: a quoted "false" closed the world it meant to leave open
+    image = {"objects": [{"label": "dog", "box": [0, 0, 10, 10]}]}
+    data = {"images": {"a.jpg": image}}
+    {"image": image, "top": data, "object": image["objects"][0]}[where][key] = value
+    with pytest.raises(ConfigError, match=message):
+        load_annotations(write(tmp_path, "bools.json", data))
+    {"image": image, "top": data, "object": image["objects"][0]}[where][key] = False
+    assert load_annotations(write(tmp_path, "bools2.json", data)).get("a.jpg") is not None
+
+
+def test_coco_iscrowd_must_be_0_or_1(tmp_path):
+    data = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "dog"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": "0",
+                             "bbox": [0, 0, 1, 1]}]}
+    with pytest.raises(ConfigError, match=r"annotations\[0\]: expected iscrowd 0 or 1, got '0'"):
+        load_annotations(write(tmp_path, "crowd.json", data))
+
+
 def test_coco_instances(tmp_path):
     coco = {"images": [{"id": 139, "file_name": "000000000139.jpg", "width": 640,
                         "height": 426}],

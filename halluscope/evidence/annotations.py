@@ -118,6 +118,9 @@ def check_coco(data: Any, path: Path) -> None:
         if "category_id" in ann and cats and ann["category_id"] not in cats:
             raise ConfigError(f"{path}: annotations[{i}]: category_id {ann['category_id']!r} "
                               f"is not in 'categories'")
+        if ann.get("iscrowd", 0) not in (0, 1):      # True/False compare equal to 1/0
+            raise ConfigError(f"{path}: annotations[{i}]: expected iscrowd 0 or 1, got "
+                              f"{ann['iscrowd']!r:.40}")
         bbox = ann.get("bbox")
         if bbox is not None and not (isinstance(bbox, list) and len(bbox) == 4
                                      and all(map(_number, bbox))):
@@ -189,6 +192,15 @@ def _strings(value: Any, where: str, what: str) -> list[str]:
     return [v.strip() for v in value]
 
 
+def _flag(obj: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    """A JSON boolean field, or a usage error: ``bool("false")`` is true, so a quoted
+    ``"false"`` read that way closed the world it meant to leave open."""
+    value = obj.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected {key} true or false, got {value!r:.60}")
+    return value
+
+
 def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -214,6 +226,8 @@ def _simple_instances(entry: dict[str, Any], where: str) -> list[Instance]:
         if not isinstance(o, dict) or not isinstance(o.get("label"), str) or \
                 not o["label"].strip():
             raise ConfigError(f"{at}: expected {{'label': ...}}, got {o!r:.60}")
+        if "crowd" in o:
+            _flag(o, "crowd", at, False)
         out.append(Instance(label=o["label"].strip(), box=_simple_box(o.get("box"), at),
                             source="annotation",
                             attributes=tuple(_strings(o.get("attributes"), at, "attributes")),
@@ -234,14 +248,14 @@ def _simple_facts(key: str, entry: Any, path: Path, data: dict[str, Any],
             raise ConfigError(f"{where}: expected relations as [subject, relation, object], "
                               f"got {r!r:.60}")
         rels.add(tuple(str(x).strip() for x in r))
-    closed = bool(entry.get("closed_world", data.get("closed_world", False)))
+    closed = _flag(entry, "closed_world", where, _flag(data, "closed_world", str(path), False))
     size = entry.get("size")
     if size is not None and not (isinstance(size, (list, tuple)) and len(size) == 2
                                  and all(_number(v) and v > 0 for v in size)):
         raise ConfigError(f"{where}: expected size [width, height] in pixels, got {size!r:.60}")
     prov: dict[str, Any] = {"source": "annotation", "name": "halluscope-json", "file": str(path),
-                            "exhaustive_counts": bool(entry.get(
-                                "exhaustive_counts", data.get("exhaustive_counts", True)))}
+                            "exhaustive_counts": _flag(entry, "exhaustive_counts", where, _flag(
+                                data, "exhaustive_counts", str(path), True))}
     # the file's own list (top level) applies to every image, as exhaustive_counts does
     partial = (_strings(entry.get("not_exhaustive"), where, "not_exhaustive")
                + _strings(data.get("not_exhaustive"), str(path), "not_exhaustive"))

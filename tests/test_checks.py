@@ -286,3 +286,24 @@ def test_teddy_bear_is_no_bear_in_a_closed_world():
                        instances=(Instance("teddy bear", (0, 0, 5, 5)),),
                        provenance={"source": "annotation", "name": "coco"})
     assert check_claim(claim("existence", "bear", node="bear"), facts).label == "hallucinated"
+
+
+def test_annotation_files_disagreeing_do_not_depend_on_order():
+    # COCO (closed world) has a cup and no spoon; the user's file boxes both. The spoon is in
+    # the image by one annotation file, so the other's absence must not win whatever the order.
+    coco = ImageFacts(key="k", closed_world=True, vocabulary=frozenset({"cup", "spoon"}),
+                      instances=(Instance("cup", (0, 0, 100, 100)),),
+                      provenance={"source": "annotation", "name": "coco"})
+    mine = ImageFacts(key="k", instances=(Instance("cup", (0, 0, 100, 100)),
+                                          Instance("spoon", (100, 0, 150, 100))),
+                      provenance={"source": "annotation", "name": "halluscope-json"})
+    spoon = claim("existence", "spoon", node="spoon")
+    for order in ((coco, mine), (mine, coco)):
+        v = check_claim(spoon, order)
+        assert (v.label, v.reason) == ("supported", "spoon is in the image (1 instances)")
+    # a detector (always after the annotation files) that sees a spoon does not outweigh the
+    # closed-world annotation that has none
+    det = ImageFacts(key="k", instances=(Instance("spoon", (5, 5, 9, 9), score=0.9,
+                                                  source="detector"),),
+                     provenance={"source": "detector", "name": "det"})
+    assert check_claim(spoon, (coco, det)).label == "hallucinated"

@@ -307,3 +307,19 @@ def test_annotation_files_disagreeing_do_not_depend_on_order():
                                                   source="detector"),),
                      provenance={"source": "detector", "name": "det"})
     assert check_claim(spoon, (coco, det)).label == "hallucinated"
+
+
+@pytest.mark.parametrize("annotated", ["holding", "holds", "hold", "is holding"])
+def test_annotated_relation_verb_forms_match_the_claim(annotated):
+    # the splitter writes "holding"; annotators and Visual Genome write "holds", "hold",
+    # "is holding": all name the same relation (both sides lemmatised: hold)
+    facts = ImageFacts(key="h", instances=(Instance("man"), Instance("umbrella")),
+                       relations=frozenset({("man", annotated, "umbrella")}),
+                       provenance={"source": "annotation", "name": "halluscope-json"})
+    v = check_claim(claim("relation", "man", relation="holding", obj="umbrella", node="man",
+                          object_node="umbrella"), facts)
+    assert (v.label, v.reason) == ("supported", f"annotated: man {annotated} umbrella")
+    # a different verb stays different: no box to decide "riding", so unverifiable
+    v = check_claim(claim("relation", "man", relation="riding", obj="umbrella", node="man",
+                          object_node="umbrella"), facts)
+    assert v.label == "unverifiable"

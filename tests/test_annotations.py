@@ -133,6 +133,19 @@ def test_visual_genome_style(tmp_path):
     assert f.relations == {("dog", "on", "bed")}
 
 
+def test_visual_genome_attributes_json(tmp_path):
+    # Visual Genome's attributes.json lists each image's objects under "attributes"
+    data = [{"image_id": 7, "attributes": [
+        {"object_id": 1, "x": 10, "y": 20, "w": 100, "h": 50, "names": ["Dog"],
+         "synsets": ["dog.n.01"], "attributes": ["Brown"]},
+        {"object_id": 2, "x": 0, "y": 0, "w": 5, "h": 5, "names": ["ball"]}]}]
+    src = load_annotations(write(tmp_path, "attributes.json", data))
+    assert src.kind == "visual-genome"
+    f = src.get("7")
+    assert [(i.label, i.box, i.attributes) for i in f.instances] == [
+        ("dog", (10.0, 20.0, 110.0, 70.0), ("brown",)), ("ball", (0.0, 0.0, 5.0, 5.0), ())]
+
+
 def test_detect_format():
     assert detect_format({"annotations": [], "categories": [], "images": []}) == "coco"
     assert detect_format({"images": {}}) == "halluscope-json"

@@ -12,7 +12,8 @@ annotates every instance of every category), keys: the image id and the file nam
 **Visual Genome style** (``scene_graphs.json``, ``objects.json``, ``attributes.json``): a list of
 ``{"image_id", "objects": [{"object_id", "x", "y", "w", "h", "names": [...],
 "attributes": [...]}], "relationships": [{"subject_id", "object_id", "predicate"}]}``
-(``relationships`` may also hold ``subject``/``object`` objects). Open world.
+(``relationships`` may also hold ``subject``/``object`` objects; ``attributes.json`` puts the
+objects under ``"attributes"``). Open world.
 
 **halluscope's simple format** (also in ``docs/annotations.md``)::
 
@@ -317,8 +318,12 @@ def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSou
         key = str(entry.get("image_id", entry.get("id")))
         by_id: dict[Any, str] = {}
         instances = []
-        for i, o in enumerate(entry.get("objects", ())):
-            where = f"{path}: image {key}: objects[{i}]"
+        # attributes.json lists the objects (with their attributes) under "attributes"
+        field = "objects" if "objects" in entry else "attributes"
+        for i, o in enumerate(entry.get(field) or ()):
+            where = f"{path}: image {key}: {field}[{i}]"
+            if not isinstance(o, dict):
+                raise ConfigError(f"{where}: expected an object with 'names', got {o!r:.60}")
             label = _vg_names(o, where)
             if not label:
                 continue
@@ -356,6 +361,14 @@ class AmberSource(AnnotationSource):
         super().__init__(self.data.path, self.data.facts())
 
 
+def _vg_attributes(entry: dict[str, Any]) -> bool:
+    """An entry of Visual Genome's ``attributes.json``: ``{"image_id", "attributes": [objects
+    with "names" and "attributes"]}``."""
+    objs = entry.get("attributes")
+    return "image_id" in entry and isinstance(objs, list) and (
+        not objs or isinstance(objs[0], dict))
+
+
 def detect_format(obj: Any) -> str:
     """``coco`` | ``amber`` | ``visual-genome`` | ``halluscope-json`` for parsed JSON."""
     from halluscope.evidence.amber import is_amber
@@ -366,7 +379,7 @@ def detect_format(obj: Any) -> str:
     if is_amber(obj):
         return "amber"
     if isinstance(obj, list) and obj and isinstance(obj[0], dict) and \
-            ("objects" in obj[0] or "relationships" in obj[0]):
+            ("objects" in obj[0] or "relationships" in obj[0] or _vg_attributes(obj[0])):
         return "visual-genome"
     raise ConfigError("expected COCO instances, AMBER annotations, Visual Genome-style objects "
                       "or halluscope's {\"images\": {...}} format; got none of these")

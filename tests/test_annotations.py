@@ -237,3 +237,47 @@ def test_ensure_wordnet_missing_source(tmp_path):
     from halluscope.claims.wordnet import ensure_wordnet
     with pytest.raises(ConfigError, match="apt-get install wordnet-base wordnet-sense-index"):
         ensure_wordnet(tmp_path / "wn", source=tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("image,message", [
+    ({"objects": [{"label": "dog", "bbox": [0, 0, 10, 10]}]},
+     r"image 'a.jpg': objects\[0\]: unknown key 'bbox', .*did you mean 'box'\?"),
+    ({"objects": [{"label": "dog"}], "absnet": ["car"]},
+     r"image 'a.jpg': unknown key 'absnet', .*did you mean 'absent'\?"),
+    ({"objects": [{"label": "dog"}], "colour": ["red"]},
+     r"image 'a.jpg': unknown key 'colour', expected one of size, objects"),
+    ({"objects": [{"label": "car"}], "absent": ["car"]},
+     r"image 'a.jpg': expected a label either among 'objects' or in 'absent', got 'car' in both"),
+    ({"size": [100, 50], "objects": [{"label": "dog", "box": [10, 10, 90, 60]}]},
+     r"objects\[0\]: expected a box inside the image's size \[100, 50\], got "
+     r"\[10.0, 10.0, 90.0, 60.0\]"),
+])
+def test_simple_format_mistakes_are_errors(tmp_path, image, message):
+    # each of these was silently accepted: the box or absent list dropped, or a contradiction
+    with pytest.raises(ConfigError, match=message):
+        load_annotations(write(tmp_path, "typo.json", {"images": {"a.jpg": image}}))
+
+
+def test_simple_format_keeps_unknown_object_keys_and_file_notes(tmp_path):
+    # an object's own extra keys are payload, a top-level note is fine; a near miss is not
+    data = {"description": "my set", "images": {"a.jpg": {
+        "size": [100, 50], "objects": [{"label": "dog", "box": [0, 0, 100, 50], "id": 7}]}}}
+    f = load_annotations(write(tmp_path, "ok.json", data)).get("a.jpg")
+    assert f.instances[0].payload == {"id": 7}
+    data["vocabulary"] = ["dog"]
+    data["closed_wrold"] = True
+    with pytest.raises(ConfigError, match=r"ok2.json: unknown key 'closed_wrold', .*did you "
+                                          r"mean 'closed_world'\?"):
+        load_annotations(write(tmp_path, "ok2.json", data))
+
+
+def test_visual_genome_object_with_part_of_a_box(tmp_path):
+    data = [{"image_id": 1, "objects": [{"object_id": 1, "x": 3, "names": ["dog"]}]}]
+    with pytest.raises(ConfigError, match=r"image 1: objects\[0\]: expected a box as x, y, w and "
+                                          r"h, got x without y, w, h"):
+        load_annotations(write(tmp_path, "vg.json", data))
+
+
+def test_a_folder_is_named_as_a_folder(tmp_path):
+    with pytest.raises(ConfigError, match=r"expected an annotation JSON file .*got the folder"):
+        load_annotations(tmp_path)

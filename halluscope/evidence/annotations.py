@@ -217,6 +217,41 @@ def _simple_box(box: Any, where: str) -> tuple[float, ...] | None:
     return tuple(float(v) for v in box)
 
 
+#: The keys of halluscope's simple format, at the top, per image and per object (an object may
+#: carry more, kept as its payload, and the file notes such as "description", except a near
+#: miss of a known key: "bbox" for "box").
+TOP_KEYS = ("images", "vocabulary", "closed_world", "exhaustive_counts", "not_exhaustive")
+IMAGE_KEYS = ("size", "objects", "relations", "absent", "closed_world", "exhaustive_counts",
+              "not_exhaustive")
+OBJECT_KEYS = ("label", "box", "attributes", "absent_attributes", "count", "not_counts",
+               "crowd")
+
+
+def _check_keys(obj: dict[str, Any], known: tuple[str, ...], where: str, strict: bool) -> None:
+    """A usage error for a key of ``obj`` that is not ``known`` (``strict``) or is a near miss
+    of a known one: a typo such as ``absnet`` was silently ignored."""
+    import difflib
+    for key in obj:
+        if key in known or not isinstance(key, str):
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        if strict or close:
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{where}: unknown key {key!r}, expected one of "
+                              f"{', '.join(known)}{hint}")
+
+
+def _inside(box: tuple[float, ...] | None, size: Any, where: str) -> None:
+    """A usage error for a box outside the image's ``size`` (one pixel of slack for
+    rounding)."""
+    if box is None or size is None:
+        return
+    w, h = size
+    if box[0] < -1 or box[1] < -1 or box[2] > w + 1 or box[3] > h + 1:
+        raise ConfigError(f"{where}: expected a box inside the image's size {list(size)}, got "
+                          f"{list(box)}")
+
+
 def _simple_instances(entry: dict[str, Any], where: str) -> list[Instance]:
     objects = entry.get("objects", ())
     if not isinstance(objects, (list, tuple)):
@@ -227,6 +262,7 @@ def _simple_instances(entry: dict[str, Any], where: str) -> list[Instance]:
         if not isinstance(o, dict) or not isinstance(o.get("label"), str) or \
                 not o["label"].strip():
             raise ConfigError(f"{at}: expected {{'label': ...}}, got {o!r:.60}")
+        _check_keys(o, OBJECT_KEYS, at, strict=False)
         if "crowd" in o:
             _flag(o, "crowd", at, False)
         out.append(Instance(label=o["label"].strip(), box=_simple_box(o.get("box"), at),
@@ -242,6 +278,7 @@ def _simple_facts(key: str, entry: Any, path: Path, data: dict[str, Any],
     where = f"{path}: image {key!r}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected an object, got {type(entry).__name__}")
+    _check_keys(entry, IMAGE_KEYS, where, strict=True)
     instances = _simple_instances(entry, where)
     rels = set()
     for r in entry.get("relations", ()):
@@ -254,6 +291,13 @@ def _simple_facts(key: str, entry: Any, path: Path, data: dict[str, Any],
     if size is not None and not (isinstance(size, (list, tuple)) and len(size) == 2
                                  and all(_number(v) and v > 0 for v in size)):
         raise ConfigError(f"{where}: expected size [width, height] in pixels, got {size!r:.60}")
+    for i, inst in enumerate(instances):
+        _inside(inst.box, size, f"{where}: objects[{i}]")
+    absent = frozenset(_strings(entry.get("absent"), where, "absent"))
+    both = sorted(absent & {i.label for i in instances})
+    if both:
+        raise ConfigError(f"{where}: expected a label either among 'objects' or in 'absent', "
+                          f"got {both[0]!r} in both")
     prov: dict[str, Any] = {"source": "annotation", "name": "halluscope-json", "file": str(path),
                             "exhaustive_counts": _flag(entry, "exhaustive_counts", where, _flag(
                                 data, "exhaustive_counts", str(path), True))}
@@ -264,7 +308,7 @@ def _simple_facts(key: str, entry: Any, path: Path, data: dict[str, Any],
         prov["not_exhaustive"] = sorted(partial)
     return ImageFacts(
         key=key, instances=tuple(instances),
-        absent=frozenset(_strings(entry.get("absent"), where, "absent")),
+        absent=absent,
         vocabulary=vocabulary if closed or data.get("vocabulary") else None,
         closed_world=closed, relations=frozenset(rels),
         size=tuple(size) if size else None, provenance=prov)
@@ -274,6 +318,7 @@ def _from_simple(path: Path, data: dict[str, Any]) -> AnnotationSource:
     images = data.get("images")
     if not isinstance(images, dict):
         raise ConfigError(f"{path}: expected 'images' to map image keys to objects")
+    _check_keys(data, TOP_KEYS, str(path), strict=False)   # "description" and such
     # every label the file uses, and those its top-level vocabulary lists: a vocabulary that
     # left out a label the file annotates made that object unknown ("outside the vocabulary")
     all_labels = set(_strings(data.get("vocabulary"), str(path), "vocabulary"))
@@ -302,8 +347,13 @@ def _vg_names(o: dict[str, Any], where: str = "") -> str | None:
 
 
 def _vg_box(o: dict[str, Any], where: str) -> tuple[float, float, float, float] | None:
-    if not all(k in o for k in ("x", "y", "w", "h")):
+    have = [k for k in ("x", "y", "w", "h") if k in o]
+    if not have:
         return None
+    if len(have) < 4:       # the box was silently dropped
+        missing = [k for k in ("x", "y", "w", "h") if k not in o]
+        raise ConfigError(f"{where}: expected a box as x, y, w and h, got {', '.join(have)} "
+                          f"without {', '.join(missing)}")
     if not all(_number(o[k]) for k in ("x", "y", "w", "h")) or o["w"] < 0 or o["h"] < 0:
         raise ConfigError(f"{where}: expected x, y, w, h as finite numbers (w, h >= 0), got "
                           f"{[o[k] for k in ('x', 'y', 'w', 'h')]!r:.80}")
@@ -391,6 +441,10 @@ def load_annotations(path: str | Path) -> AnnotationSource:
     p = Path(path)
     if p.is_dir() and (p / "annotations.json").is_file():
         p = p / "annotations.json"
+    if p.is_dir():
+        raise ConfigError(f"expected an annotation JSON file (COCO instances_*.json, AMBER's "
+                          f"annotations.json, Visual Genome's scene_graphs.json or halluscope's "
+                          f"format), got the folder {p} (it holds no annotations.json)")
     if not p.is_file():
         raise ConfigError(f"annotation file not found: {p}")
     key = (str(p.resolve()), p.stat().st_mtime)

@@ -175,3 +175,22 @@ def test_each_statistic_counts_the_items_it_is_computed_over():
     res = m.compute().results
     assert (res["chair"].n, res["accuracy"].n, res["existence_accuracy"].n,
             res["attribute_accuracy"].n, res["number_accuracy"].n) == (1, 2, 1, 1, 1)
+
+
+def test_amber_annotations_found_in_a_folder_or_named_when_missing(tmp_path):
+    # --annotations DIR (AMBER's folder) is accepted; a folder without annotations.json and
+    # a file that is not AMBER's are named in the error
+    from halluscope.errors import ConfigError
+    from halluscope.evidence.amber import amber_among
+    folder = tmp_path / "amber"
+    folder.mkdir()
+    (folder / "annotations.json").write_text(json.dumps(
+        [{"id": 1, "type": "generative", "truth": ["dog"], "hallu": ["cat"]}]))
+    assert amber_among([folder]) == folder / "annotations.json"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    other = tmp_path / "coco.json"
+    other.write_text(json.dumps({"images": {}}))
+    with pytest.raises(ConfigError, match=r"got the folder .*empty \(no annotations.json in "
+                                          r"it\), .*coco.json \(not AMBER's annotations\)"):
+        amber_among([empty, other])

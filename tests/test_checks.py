@@ -323,3 +323,22 @@ def test_annotated_relation_verb_forms_match_the_claim(annotated):
     v = check_claim(claim("relation", "man", relation="riding", obj="umbrella", node="man",
                           object_node="umbrella"), facts)
     assert v.label == "unverifiable"
+
+
+def test_a_narrower_noun_is_not_absent_where_a_wider_label_is_present():
+    # closed world over {dog, puppy}; the image has a dog. "puppy" is not annotated, but the
+    # dog may be a puppy (WordNet puts puppy under dog): unverifiable, not hallucinated. Listed
+    # as absent by the annotator, it is hallucinated.
+    facts = ImageFacts(key="p", closed_world=True, vocabulary=frozenset({"dog", "puppy"}),
+                       instances=(Instance("dog", (0, 0, 10, 10)),),
+                       provenance={"source": "annotation", "name": "halluscope-json"})
+    v = check_claim(claim("existence", "puppy", node="puppy"), facts)
+    assert (v.label, v.reason) == ("unverifiable",
+                                   "puppy is not annotated, but dog is, which may be one")
+    assert check_claim(claim("count", "puppy", 2, node="puppy"), facts).label == "unverifiable"
+    assert check_claim(claim("attribute", "puppy", "brown", node="puppy"), facts).label == \
+        "unverifiable"
+    listed = ImageFacts(key="p", closed_world=True, vocabulary=facts.vocabulary,
+                        instances=facts.instances, absent=frozenset({"puppy"}),
+                        provenance=facts.provenance)
+    assert check_claim(claim("existence", "puppy", node="puppy"), listed).label == "hallucinated"

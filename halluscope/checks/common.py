@@ -39,10 +39,14 @@ class Match:
             the noun.
         broader: True when the noun is more general than the labels: their presence supports
             it, their absence does not contradict it.
+        wider: Labels present in the image that are more general than the noun (``dog`` for
+            "puppy"): the noun's label is missing, but the object may be one of these, so its
+            absence is not concluded (``broader`` is then set too).
     """
 
     labels: tuple[str, ...] = ()
     broader: bool = False
+    wider: tuple[str, ...] = ()
 
     @property
     def label(self) -> str | None:
@@ -118,9 +122,14 @@ def match(name: str | None, node: str | None, facts: ImageFacts) -> Match:
             # a vocabulary that also lists the noun ("dog") must not hide the image's own
             # word for it ("puppy", "sofa" for "couch"): absence is concluded only when no
             # present label is the same or a narrower kind of thing
-            present = _present_kind(name.strip().lower(), facts)
+            low = name.strip().lower()
+            present = _present_kind(low, facts)
             if present:
                 return present
+            wider = () if label in facts.absent else tuple(
+                lab for lab in sorted(facts.labels()) if lab.lower() in _hypernym_names(low))
+            if wider:
+                return Match((label,), broader=True, wider=wider)
         return Match((label,))
     if not name:
         return NO_MATCH

@@ -34,7 +34,9 @@ counts as absent from it. Every instance of a label an image annotates with boxe
 annotated (so its count is known, as for each category of a COCO image) unless the file or the
 image says ``"exhaustive_counts": false`` or lists the label in ``"not_exhaustive"`` (as LVIS
 does). The labels the file uses count as vocabulary for the claim splitter
-(:meth:`AnnotationSource.labels`).
+(:meth:`AnnotationSource.labels`). Booleans must be JSON booleans; an unknown image key, a near
+miss of a known key (``bbox``), a label both present and absent and a box outside ``size`` are
+usage errors naming the file and image.
 """
 
 from __future__ import annotations

@@ -115,6 +115,11 @@ class Verifier:
             raise RecordError("expected the image the response is about ('image' or "
                               "'image_id'), found none, and no annotation knows its id",
                               field="image", file=record.source.file, line=record.source.line)
+        if claims:
+            from halluscope.evidence.providers import unknown_image
+            err = unknown_image(self.providers, record, facts, self.judge)
+            if err is not None:
+                raise err
         model_judge = is_model_judge(self.judge)
         hook = None if model_judge else self.judge
         verdicts = [check_claim(c, facts, hook) for c in claims]

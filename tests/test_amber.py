@@ -200,3 +200,22 @@ def test_a_line_number_is_no_amber_id_and_the_image_name_wins():
     assert (err.location.file, err.location.line, err.location.field) == ("r.jsonl", 2, "id")
     with pytest.raises(RecordError, match="no AMBER id"):
         m.score(bare)
+
+
+def test_amber_annotations_found_in_a_folder_or_named_when_missing(tmp_path):
+    # --annotations DIR (AMBER's folder) is accepted; a folder without annotations.json and
+    # a file that is not AMBER's are named in the error
+    from halluscope.errors import ConfigError
+    from halluscope.evidence.amber import amber_among
+    folder = tmp_path / "amber"
+    folder.mkdir()
+    (folder / "annotations.json").write_text(json.dumps(
+        [{"id": 1, "type": "generative", "truth": ["dog"], "hallu": ["cat"]}]))
+    assert amber_among([folder]) == folder / "annotations.json"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    other = tmp_path / "coco.json"
+    other.write_text(json.dumps({"images": {}}))
+    with pytest.raises(ConfigError, match=r"got the folder .*empty \(no annotations.json in "
+                                          r"it\), .*coco.json \(not AMBER's annotations\)"):
+        amber_among([empty, other])

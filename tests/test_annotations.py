@@ -72,6 +72,34 @@ def test_simple_format_errors(tmp_path):
         load_annotations(tmp_path / "missing.json")
 
 
+@pytest.mark.parametrize("where,key,value,message", [
+    ("image", "closed_world", "false", "image 'a.jpg': expected closed_world true or false, "
+                                       "got 'false'"),
+    ("image", "exhaustive_counts", "false", "image 'a.jpg': expected exhaustive_counts true or "
+                                            "false, got 'false'"),
+    ("top", "closed_world", 0, "bools.json: expected closed_world true or false, got 0"),
+    ("top", "exhaustive_counts", "no", "expected exhaustive_counts true or false, got 'no'"),
+    ("object", "crowd", "false", r"objects\[0\]: expected crowd true or false, got 'false'"),
+])
+def test_simple_format_booleans_must_be_json_booleans(tmp_path, where, key, value, message):
+    # bool("false") is True: a quoted "false" closed the world it meant to leave open
+    image = {"objects": [{"label": "dog", "box": [0, 0, 10, 10]}]}
+    data = {"images": {"a.jpg": image}}
+    {"image": image, "top": data, "object": image["objects"][0]}[where][key] = value
+    with pytest.raises(ConfigError, match=message):
+        load_annotations(write(tmp_path, "bools.json", data))
+    {"image": image, "top": data, "object": image["objects"][0]}[where][key] = False
+    assert load_annotations(write(tmp_path, "bools2.json", data)).get("a.jpg") is not None
+
+
+def test_coco_iscrowd_must_be_0_or_1(tmp_path):
+    data = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "dog"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": "0",
+                             "bbox": [0, 0, 1, 1]}]}
+    with pytest.raises(ConfigError, match=r"annotations\[0\]: expected iscrowd 0 or 1, got '0'"):
+        load_annotations(write(tmp_path, "crowd.json", data))
+
+
 def test_coco_instances(tmp_path):
     coco = {"images": [{"id": 139, "file_name": "000000000139.jpg", "width": 640,
                         "height": 426}],
@@ -103,6 +131,19 @@ def test_visual_genome_style(tmp_path):
     assert f.instances[0].label == "dog" and f.instances[0].attributes == ("brown",)
     assert f.instances[0].box == (1.0, 2.0, 11.0, 22.0)
     assert f.relations == {("dog", "on", "bed")}
+
+
+def test_visual_genome_attributes_json(tmp_path):
+    # Visual Genome's attributes.json lists each image's objects under "attributes"
+    data = [{"image_id": 7, "attributes": [
+        {"object_id": 1, "x": 10, "y": 20, "w": 100, "h": 50, "names": ["Dog"],
+         "synsets": ["dog.n.01"], "attributes": ["Brown"]},
+        {"object_id": 2, "x": 0, "y": 0, "w": 5, "h": 5, "names": ["ball"]}]}]
+    src = load_annotations(write(tmp_path, "attributes.json", data))
+    assert src.kind == "visual-genome"
+    f = src.get("7")
+    assert [(i.label, i.box, i.attributes) for i in f.instances] == [
+        ("dog", (10.0, 20.0, 110.0, 70.0), ("brown",)), ("ball", (0.0, 0.0, 5.0, 5.0), ())]
 
 
 def test_detect_format():
@@ -196,3 +237,47 @@ def test_ensure_wordnet_missing_source(tmp_path):
     from halluscope.claims.wordnet import ensure_wordnet
     with pytest.raises(ConfigError, match="apt-get install wordnet-base wordnet-sense-index"):
         ensure_wordnet(tmp_path / "wn", source=tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("image,message", [
+    ({"objects": [{"label": "dog", "bbox": [0, 0, 10, 10]}]},
+     r"image 'a.jpg': objects\[0\]: unknown key 'bbox', .*did you mean 'box'\?"),
+    ({"objects": [{"label": "dog"}], "absnet": ["car"]},
+     r"image 'a.jpg': unknown key 'absnet', .*did you mean 'absent'\?"),
+    ({"objects": [{"label": "dog"}], "colour": ["red"]},
+     r"image 'a.jpg': unknown key 'colour', expected one of size, objects"),
+    ({"objects": [{"label": "car"}], "absent": ["car"]},
+     r"image 'a.jpg': expected a label either among 'objects' or in 'absent', got 'car' in both"),
+    ({"size": [100, 50], "objects": [{"label": "dog", "box": [10, 10, 90, 60]}]},
+     r"objects\[0\]: expected a box inside the image's size \[100, 50\], got "
+     r"\[10.0, 10.0, 90.0, 60.0\]"),
+])
+def test_simple_format_mistakes_are_errors(tmp_path, image, message):
+    # each of these was silently accepted: the box or absent list dropped, or a contradiction
+    with pytest.raises(ConfigError, match=message):
+        load_annotations(write(tmp_path, "typo.json", {"images": {"a.jpg": image}}))
+
+
+def test_simple_format_keeps_unknown_object_keys_and_file_notes(tmp_path):
+    # an object's own extra keys are payload, a top-level note is fine; a near miss is not
+    data = {"description": "my set", "images": {"a.jpg": {
+        "size": [100, 50], "objects": [{"label": "dog", "box": [0, 0, 100, 50], "id": 7}]}}}
+    f = load_annotations(write(tmp_path, "ok.json", data)).get("a.jpg")
+    assert f.instances[0].payload == {"id": 7}
+    data["vocabulary"] = ["dog"]
+    data["closed_wrold"] = True
+    with pytest.raises(ConfigError, match=r"ok2.json: unknown key 'closed_wrold', .*did you "
+                                          r"mean 'closed_world'\?"):
+        load_annotations(write(tmp_path, "ok2.json", data))
+
+
+def test_visual_genome_object_with_part_of_a_box(tmp_path):
+    data = [{"image_id": 1, "objects": [{"object_id": 1, "x": 3, "names": ["dog"]}]}]
+    with pytest.raises(ConfigError, match=r"image 1: objects\[0\]: expected a box as x, y, w and "
+                                          r"h, got x without y, w, h"):
+        load_annotations(write(tmp_path, "vg.json", data))
+
+
+def test_a_folder_is_named_as_a_folder(tmp_path):
+    with pytest.raises(ConfigError, match=r"expected an annotation JSON file .*got the folder"):
+        load_annotations(tmp_path)

@@ -258,3 +258,87 @@ def test_later_source_missing_an_object_does_not_overrule():
     assert alone.label == "hallucinated"                              # alone, it decides
     from halluscope.checks.common import missed
     assert "coco-ssd has no spoon but user has it" in missed(alone, detector, [annotated]).reason
+
+
+# The image says "puppy" and "sofa"; the file's vocabulary (or another image) says "dog" and
+# "couch". Worked by hand: a puppy is a dog (WordNet puts puppy under dog) and sofa is a
+# synonym of couch, so "A dog on a couch." is right whether or not the world is closed; only
+# a noun with no present label of its kind ("cat") is absent.
+@pytest.mark.parametrize("closed", [False, True])
+def test_vocabulary_does_not_hide_the_images_own_word(closed):
+    facts = ImageFacts(
+        key="a", closed_world=closed, vocabulary=frozenset({"dog", "couch", "puppy", "sofa",
+                                                            "cat"}),
+        instances=(Instance("puppy", (0, 0, 10, 10)), Instance("sofa", (0, 0, 100, 100))),
+        provenance={"source": "annotation", "name": "halluscope-json"})
+    assert check_claim(claim("existence", "dog", node="dog"), facts).label == "supported"
+    assert check_claim(claim("existence", "couch", node="couch"), facts).label == "supported"
+    rel = check_claim(claim("relation", "dog", relation="on", obj="couch", node="dog",
+                            object_node="couch"), facts)
+    assert rel.label == "supported"
+    assert check_claim(claim("existence", "cat", node="cat"), facts).label == \
+        ("hallucinated" if closed else "unverifiable")
+
+
+def test_teddy_bear_is_no_bear_in_a_closed_world():
+    # WordNet knows "teddy bear" as a toy: its head noun does not make it a bear
+    facts = ImageFacts(key="t", closed_world=True, vocabulary=frozenset({"bear", "teddy bear"}),
+                       instances=(Instance("teddy bear", (0, 0, 5, 5)),),
+                       provenance={"source": "annotation", "name": "coco"})
+    assert check_claim(claim("existence", "bear", node="bear"), facts).label == "hallucinated"
+
+
+def test_annotation_files_disagreeing_do_not_depend_on_order():
+    # COCO (closed world) has a cup and no spoon; the user's file boxes both. The spoon is in
+    # the image by one annotation file, so the other's absence must not win whatever the order.
+    coco = ImageFacts(key="k", closed_world=True, vocabulary=frozenset({"cup", "spoon"}),
+                      instances=(Instance("cup", (0, 0, 100, 100)),),
+                      provenance={"source": "annotation", "name": "coco"})
+    mine = ImageFacts(key="k", instances=(Instance("cup", (0, 0, 100, 100)),
+                                          Instance("spoon", (100, 0, 150, 100))),
+                      provenance={"source": "annotation", "name": "halluscope-json"})
+    spoon = claim("existence", "spoon", node="spoon")
+    for order in ((coco, mine), (mine, coco)):
+        v = check_claim(spoon, order)
+        assert (v.label, v.reason) == ("supported", "spoon is in the image (1 instances)")
+    # a detector (always after the annotation files) that sees a spoon does not outweigh the
+    # closed-world annotation that has none
+    det = ImageFacts(key="k", instances=(Instance("spoon", (5, 5, 9, 9), score=0.9,
+                                                  source="detector"),),
+                     provenance={"source": "detector", "name": "det"})
+    assert check_claim(spoon, (coco, det)).label == "hallucinated"
+
+
+@pytest.mark.parametrize("annotated", ["holding", "holds", "hold", "is holding"])
+def test_annotated_relation_verb_forms_match_the_claim(annotated):
+    # the splitter writes "holding"; annotators and Visual Genome write "holds", "hold",
+    # "is holding": all name the same relation (both sides lemmatised: hold)
+    facts = ImageFacts(key="h", instances=(Instance("man"), Instance("umbrella")),
+                       relations=frozenset({("man", annotated, "umbrella")}),
+                       provenance={"source": "annotation", "name": "halluscope-json"})
+    v = check_claim(claim("relation", "man", relation="holding", obj="umbrella", node="man",
+                          object_node="umbrella"), facts)
+    assert (v.label, v.reason) == ("supported", f"annotated: man {annotated} umbrella")
+    # a different verb stays different: no box to decide "riding", so unverifiable
+    v = check_claim(claim("relation", "man", relation="riding", obj="umbrella", node="man",
+                          object_node="umbrella"), facts)
+    assert v.label == "unverifiable"
+
+
+def test_a_narrower_noun_is_not_absent_where_a_wider_label_is_present():
+    # closed world over {dog, puppy}; the image has a dog. "puppy" is not annotated, but the
+    # dog may be a puppy (WordNet puts puppy under dog): unverifiable, not hallucinated. Listed
+    # as absent by the annotator, it is hallucinated.
+    facts = ImageFacts(key="p", closed_world=True, vocabulary=frozenset({"dog", "puppy"}),
+                       instances=(Instance("dog", (0, 0, 10, 10)),),
+                       provenance={"source": "annotation", "name": "halluscope-json"})
+    v = check_claim(claim("existence", "puppy", node="puppy"), facts)
+    assert (v.label, v.reason) == ("unverifiable",
+                                   "puppy is not annotated, but dog is, which may be one")
+    assert check_claim(claim("count", "puppy", 2, node="puppy"), facts).label == "unverifiable"
+    assert check_claim(claim("attribute", "puppy", "brown", node="puppy"), facts).label == \
+        "unverifiable"
+    listed = ImageFacts(key="p", closed_world=True, vocabulary=facts.vocabulary,
+                        instances=facts.instances, absent=frozenset({"puppy"}),
+                        provenance=facts.provenance)
+    assert check_claim(claim("existence", "puppy", node="puppy"), listed).label == "hallucinated"

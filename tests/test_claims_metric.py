@@ -63,8 +63,23 @@ def test_analytic_included_on_request(ann):
     assert m.compute().results["n_claims"].value == 13
 
 
-def test_unknown_image_is_unverifiable(ann):
+def test_unknown_image_is_a_bad_record_when_annotations_are_the_only_evidence(ann):
+    # a typo'd image name no annotation file knows: its claims would all be unverifiable for
+    # want of evidence, so the record is listed (file:line, field image), as CHAIR does
+    from halluscope.errors import RecordError
     m = ClaimsMetric.from_config(AuditConfig(annotations=[ann], n_boot=0))
+    rec = record_from_dict({"id": "2", "image": "other.jpg", "response": "A dog."})
+    with pytest.raises(RecordError, match="expected an image the annotation files know, got "
+                                          "'other.jpg', in none of .*ann.json") as err:
+        m.update(rec)
+    assert err.value.location.field == "image"
+
+
+def test_unknown_image_with_a_judge_is_checked_by_the_judge(ann):
+    # a judge can look at the image itself: no bad record; this judge declines (None), so the
+    # claim is unverifiable with the facts-less reason
+    m = ClaimsMetric.from_config(AuditConfig(annotations=[ann], n_boot=0),
+                                 judge=lambda claim, facts: None)
     item = m.update(record_from_dict({"id": "2", "image": "other.jpg", "response": "A dog."}))
     assert [c["verdict"] for c in item.top["claims"]] == ["unverifiable"]
     assert m.compute().results["unverifiable_rate"].value == 1.0

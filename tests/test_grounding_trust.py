@@ -144,8 +144,10 @@ def test_a_claims_audit_that_decided_nothing_fails_the_run(tmp_path):
 
     import halluscope
     ann = tmp_path / "ann.json"
-    ann.write_text(json.dumps({"images": {"other.jpg": {"objects": [{"label": "cat"}]}}}))
-    result = halluscope.audit(records=[{"id": "u1", "image": "nowhere.jpg",
+    # the image is annotated (an unknown image is a bad record, not an undecided one) but
+    # with nothing the response speaks of
+    ann.write_text(json.dumps({"images": {"other.jpg": {"objects": [{"label": "dog"}]}}}))
+    result = halluscope.audit(records=[{"id": "u1", "image": "other.jpg",
                                         "response": "A cat on a mat."}],
                               metrics="claims", annotations=ann, n_boot=0,
                               out=tmp_path / "o", write_report=False)

@@ -9,7 +9,11 @@ decide).
 
 Sources disagree about objects (a detector misses a spoon that the annotations have): a later
 source's "hallucinated" that rests on the absence of an object an earlier source has in the
-image does not count (it becomes unverifiable, saying so).
+image does not count (it becomes unverifiable, saying so). Among annotation files order does
+not matter: one file's absence (closed world or listed) never outweighs another annotation
+file that has the object in the image, whichever was given first (a COCO file without the
+spoon against the user's file with it). A detector, always after the annotation files, cannot
+outweigh an annotation file's absence.
 
 Citations are checked by :mod:`halluscope.checks.regions` (cited boxes and region ids) and
 :mod:`halluscope.checks.pages` (cited pages, and the quotes and numbers put on them).
@@ -53,8 +57,8 @@ def check_claim(claim: Claim, facts: Sequence[ImageFacts] | ImageFacts | None,
         undecided = []
         for k, f in enumerate(facts):
             v = fn(claim, f)
-            if v.label == "hallucinated" and k:
-                v = missed(v, f, facts[:k]) or v
+            if v.label == "hallucinated" and len(facts) > 1:
+                v = missed(v, f, _witnesses(facts, k)) or v
             if v.label != "unverifiable":
                 return v
             undecided.append((known_nouns(claim, f), -k, v))
@@ -69,6 +73,16 @@ def check_claim(claim: Claim, facts: Sequence[ImageFacts] | ImageFacts | None,
         first = Verdict(claim, "unverifiable", 0.0,
                         reason="no evidence source knows this image", checker="none")
     return first
+
+
+def _witnesses(facts: tuple[ImageFacts, ...], k: int) -> tuple[ImageFacts, ...]:
+    """The sources whose having an object outweighs source ``k``'s absence of it: every
+    earlier one, and for an annotation file every other annotation file too."""
+    from halluscope.checks.common import source_of
+    later = ()
+    if source_of(facts[k]) == "annotation":
+        later = tuple(g for g in facts[k + 1:] if source_of(g) == "annotation")
+    return facts[:k] + later
 
 
 __all__ = ["VERDICTS", "Verdict", "check_claim"]

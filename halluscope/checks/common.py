@@ -39,10 +39,14 @@ class Match:
             the noun.
         broader: True when the noun is more general than the labels: their presence supports
             it, their absence does not contradict it.
+        wider: Labels present in the image that are more general than the noun (``dog`` for
+            "puppy"): the noun's label is missing, but the object may be one of these, so its
+            absence is not concluded (``broader`` is then set too).
     """
 
     labels: tuple[str, ...] = ()
     broader: bool = False
+    wider: tuple[str, ...] = ()
 
     @property
     def label(self) -> str | None:
@@ -114,6 +118,18 @@ def match(name: str | None, node: str | None, facts: ImageFacts) -> Match:
     """The labels of ``facts`` that a claim's noun stands for (see the module docstring)."""
     label = resolve(name, node, facts)
     if label is not None:
+        if name and label not in facts.labels():
+            # a vocabulary that also lists the noun ("dog") must not hide the image's own
+            # word for it ("puppy", "sofa" for "couch"): absence is concluded only when no
+            # present label is the same or a narrower kind of thing
+            low = name.strip().lower()
+            present = _present_kind(low, facts)
+            if present:
+                return present
+            wider = () if label in facts.absent else tuple(
+                lab for lab in sorted(facts.labels()) if lab.lower() in _hypernym_names(low))
+            if wider:
+                return Match((label,), broader=True, wider=wider)
         return Match((label,))
     if not name:
         return NO_MATCH
@@ -175,6 +191,30 @@ def _synonym(name: str, words: frozenset[str]) -> str | None:
         if n in words:
             return n
     return None
+
+
+def _present_kind(name: str, facts: ImageFacts) -> Match:
+    """Labels present in the image that name the noun's kind: a lemma or WordNet synonym of
+    the noun (the same kind), else labels that WordNet puts under the noun ("puppy" under
+    "dog") or a phrase WordNet does not know whose head is the noun ("metal tower" for
+    "tower"; "teddy bear" is WordNet's own word and no bear)."""
+    present = facts.labels()
+    if not present:
+        return NO_MATCH
+    for cand in (name, *label_lemmas(name)):
+        if cand in present:
+            return Match((cand,))
+    same = _synonym(name, frozenset(present))
+    if same is not None:
+        return Match((same,))
+    narrower = []
+    for lab in sorted(present):
+        low = lab.lower()
+        if name in _hypernym_names(low):
+            narrower.append(lab)
+        elif " " in low and _first_sense(low) is None and _head(low) == name:
+            narrower.append(lab)
+    return Match(tuple(narrower), broader=True) if narrower else NO_MATCH
 
 
 def _broader(name: str, facts: ImageFacts) -> tuple[str, ...]:

@@ -33,5 +33,8 @@ def check_existence(claim: Claim, facts: ImageFacts) -> Verdict:
                f"no {label} among the image's annotated objects (closed world)")
         return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label), why,
                        checker(facts, "existence"))
+    if m.wider:
+        return unverifiable(claim, f"{label} is not annotated, but {' and '.join(m.wider)} is, "
+                            f"which may be one", facts, "existence")
     return unverifiable(claim, f"{label} is not annotated for this image and the source is not "
                         f"exhaustive", facts, "existence")

@@ -12,6 +12,8 @@ when the source says the two are not in contact (AMBER); decided from boxes by t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from halluscope.checks import spatial
 from halluscope.checks.common import (absence_evidence, checker, evidence_of, instances, match,
                                       name_of, not_known, resolve, state, unverifiable)
@@ -39,12 +41,37 @@ def _canon(relation: str) -> str | None:
     return "below" if c == "under" else c
 
 
+_AUXILIARIES = frozenset({"is", "are", "was", "were", "be", "being", "been", "am"})
+
+
+@lru_cache(maxsize=4096)
+def verb_key(relation: str) -> str:
+    """A relation with its auxiliary dropped and its verb as a lemma, the same for every form
+    the claim splitter or an annotator writes: "holding", "holds", "hold", "is holding" ->
+    ``hold``; "sitting on" / "sits on" -> ``sit on``. Words that are no verb stay as written."""
+    words = relation.lower().split()
+    while len(words) > 1 and words[0] in _AUXILIARIES:
+        words = words[1:]
+    if not words:
+        return ""
+    try:
+        from lemminflect import getAllLemmas
+        lemmas = getAllLemmas(words[0], upos="VERB").get("VERB", ())
+    except ImportError:  # pragma: no cover - a core dependency
+        lemmas = ()
+    if lemmas:
+        words[0] = lemmas[0]
+    return " ".join(words)
+
+
 def _same_relation(a: str, b: str) -> bool:
     a, b = a.lower().strip(), b.lower().strip()
     if a == b:
         return True
     ca, cb = _canon(a), _canon(b)
-    return ca is not None and ca == cb
+    if ca is not None and ca == cb:
+        return True
+    return verb_key(a) == verb_key(b)
 
 
 def _annotated(claim: Claim, facts: ImageFacts, s_labels: set[str], o_labels: set[str],

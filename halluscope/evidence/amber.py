@@ -238,3 +238,24 @@ def amber_id(record) -> int | None:
         if m:
             return int(m.group(1))
     return None
+
+
+def amber_among(paths) -> Path:
+    """AMBER's ``annotations.json`` among annotation paths (a folder holding it counts), or a
+    usage error saying what each given path was instead."""
+    seen = []
+    for p in map(Path, paths):
+        cand = p / "annotations.json" if p.is_dir() else p
+        if p.is_dir() and not cand.is_file():
+            seen.append(f"the folder {p} (no annotations.json in it)")
+            continue
+        try:
+            with open(cand, encoding="utf-8") as fh:
+                if is_amber(json.load(fh)):
+                    return cand
+            seen.append(f"{cand} (not AMBER's annotations)")
+        except (OSError, ValueError) as exc:
+            seen.append(f"{cand} (unreadable: {type(exc).__name__})")
+    got = "; got " + ", ".join(seen) if seen else "; got no --annotations"
+    raise ConfigError("the amber metric needs AMBER's annotations.json (or the folder holding "
+                      "it): pass it with --annotations or options amber_annotations" + got)

@@ -12,7 +12,8 @@ annotates every instance of every category), keys: the image id and the file nam
 **Visual Genome style** (``scene_graphs.json``, ``objects.json``, ``attributes.json``): a list of
 ``{"image_id", "objects": [{"object_id", "x", "y", "w", "h", "names": [...],
 "attributes": [...]}], "relationships": [{"subject_id", "object_id", "predicate"}]}``
-(``relationships`` may also hold ``subject``/``object`` objects). Open world.
+(``relationships`` may also hold ``subject``/``object`` objects; ``attributes.json`` puts the
+objects under ``"attributes"``). Open world.
 
 **halluscope's simple format** (also in ``docs/annotations.md``)::
 
@@ -33,7 +34,9 @@ counts as absent from it. Every instance of a label an image annotates with boxe
 annotated (so its count is known, as for each category of a COCO image) unless the file or the
 image says ``"exhaustive_counts": false`` or lists the label in ``"not_exhaustive"`` (as LVIS
 does). The labels the file uses count as vocabulary for the claim splitter
-(:meth:`AnnotationSource.labels`).
+(:meth:`AnnotationSource.labels`). Booleans must be JSON booleans; an unknown image key, a near
+miss of a known key (``bbox``), a label both present and absent and a box outside ``size`` are
+usage errors naming the file and image.
 """
 
 from __future__ import annotations
@@ -118,6 +121,9 @@ def check_coco(data: Any, path: Path) -> None:
         if "category_id" in ann and cats and ann["category_id"] not in cats:
             raise ConfigError(f"{path}: annotations[{i}]: category_id {ann['category_id']!r} "
                               f"is not in 'categories'")
+        if ann.get("iscrowd", 0) not in (0, 1):      # True/False compare equal to 1/0
+            raise ConfigError(f"{path}: annotations[{i}]: expected iscrowd 0 or 1, got "
+                              f"{ann['iscrowd']!r:.40}")
         bbox = ann.get("bbox")
         if bbox is not None and not (isinstance(bbox, list) and len(bbox) == 4
                                      and all(map(_number, bbox))):
@@ -189,6 +195,15 @@ def _strings(value: Any, where: str, what: str) -> list[str]:
     return [v.strip() for v in value]
 
 
+def _flag(obj: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    """A JSON boolean field, or a usage error: ``bool("false")`` is true, so a quoted
+    ``"false"`` read that way closed the world it meant to leave open."""
+    value = obj.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected {key} true or false, got {value!r:.60}")
+    return value
+
+
 def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -204,6 +219,41 @@ def _simple_box(box: Any, where: str) -> tuple[float, ...] | None:
     return tuple(float(v) for v in box)
 
 
+#: The keys of halluscope's simple format, at the top, per image and per object (an object may
+#: carry more, kept as its payload, and the file notes such as "description", except a near
+#: miss of a known key: "bbox" for "box").
+TOP_KEYS = ("images", "vocabulary", "closed_world", "exhaustive_counts", "not_exhaustive")
+IMAGE_KEYS = ("size", "objects", "relations", "absent", "closed_world", "exhaustive_counts",
+              "not_exhaustive")
+OBJECT_KEYS = ("label", "box", "attributes", "absent_attributes", "count", "not_counts",
+               "crowd")
+
+
+def _check_keys(obj: dict[str, Any], known: tuple[str, ...], where: str, strict: bool) -> None:
+    """A usage error for a key of ``obj`` that is not ``known`` (``strict``) or is a near miss
+    of a known one: a typo such as ``absnet`` was silently ignored."""
+    import difflib
+    for key in obj:
+        if key in known or not isinstance(key, str):
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        if strict or close:
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{where}: unknown key {key!r}, expected one of "
+                              f"{', '.join(known)}{hint}")
+
+
+def _inside(box: tuple[float, ...] | None, size: Any, where: str) -> None:
+    """A usage error for a box outside the image's ``size`` (one pixel of slack for
+    rounding)."""
+    if box is None or size is None:
+        return
+    w, h = size
+    if box[0] < -1 or box[1] < -1 or box[2] > w + 1 or box[3] > h + 1:
+        raise ConfigError(f"{where}: expected a box inside the image's size {list(size)}, got "
+                          f"{list(box)}")
+
+
 def _simple_instances(entry: dict[str, Any], where: str) -> list[Instance]:
     objects = entry.get("objects", ())
     if not isinstance(objects, (list, tuple)):
@@ -214,6 +264,9 @@ def _simple_instances(entry: dict[str, Any], where: str) -> list[Instance]:
         if not isinstance(o, dict) or not isinstance(o.get("label"), str) or \
                 not o["label"].strip():
             raise ConfigError(f"{at}: expected {{'label': ...}}, got {o!r:.60}")
+        _check_keys(o, OBJECT_KEYS, at, strict=False)
+        if "crowd" in o:
+            _flag(o, "crowd", at, False)
         out.append(Instance(label=o["label"].strip(), box=_simple_box(o.get("box"), at),
                             source="annotation",
                             attributes=tuple(_strings(o.get("attributes"), at, "attributes")),
@@ -227,6 +280,7 @@ def _simple_facts(key: str, entry: Any, path: Path, data: dict[str, Any],
     where = f"{path}: image {key!r}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected an object, got {type(entry).__name__}")
+    _check_keys(entry, IMAGE_KEYS, where, strict=True)
     instances = _simple_instances(entry, where)
     rels = set()
     for r in entry.get("relations", ()):
@@ -234,14 +288,21 @@ def _simple_facts(key: str, entry: Any, path: Path, data: dict[str, Any],
             raise ConfigError(f"{where}: expected relations as [subject, relation, object], "
                               f"got {r!r:.60}")
         rels.add(tuple(str(x).strip() for x in r))
-    closed = bool(entry.get("closed_world", data.get("closed_world", False)))
+    closed = _flag(entry, "closed_world", where, _flag(data, "closed_world", str(path), False))
     size = entry.get("size")
     if size is not None and not (isinstance(size, (list, tuple)) and len(size) == 2
                                  and all(_number(v) and v > 0 for v in size)):
         raise ConfigError(f"{where}: expected size [width, height] in pixels, got {size!r:.60}")
+    for i, inst in enumerate(instances):
+        _inside(inst.box, size, f"{where}: objects[{i}]")
+    absent = frozenset(_strings(entry.get("absent"), where, "absent"))
+    both = sorted(absent & {i.label for i in instances})
+    if both:
+        raise ConfigError(f"{where}: expected a label either among 'objects' or in 'absent', "
+                          f"got {both[0]!r} in both")
     prov: dict[str, Any] = {"source": "annotation", "name": "halluscope-json", "file": str(path),
-                            "exhaustive_counts": bool(entry.get(
-                                "exhaustive_counts", data.get("exhaustive_counts", True)))}
+                            "exhaustive_counts": _flag(entry, "exhaustive_counts", where, _flag(
+                                data, "exhaustive_counts", str(path), True))}
     # the file's own list (top level) applies to every image, as exhaustive_counts does
     partial = (_strings(entry.get("not_exhaustive"), where, "not_exhaustive")
                + _strings(data.get("not_exhaustive"), str(path), "not_exhaustive"))
@@ -249,7 +310,7 @@ def _simple_facts(key: str, entry: Any, path: Path, data: dict[str, Any],
         prov["not_exhaustive"] = sorted(partial)
     return ImageFacts(
         key=key, instances=tuple(instances),
-        absent=frozenset(_strings(entry.get("absent"), where, "absent")),
+        absent=absent,
         vocabulary=vocabulary if closed or data.get("vocabulary") else None,
         closed_world=closed, relations=frozenset(rels),
         size=tuple(size) if size else None, provenance=prov)
@@ -259,6 +320,7 @@ def _from_simple(path: Path, data: dict[str, Any]) -> AnnotationSource:
     images = data.get("images")
     if not isinstance(images, dict):
         raise ConfigError(f"{path}: expected 'images' to map image keys to objects")
+    _check_keys(data, TOP_KEYS, str(path), strict=False)   # "description" and such
     # every label the file uses, and those its top-level vocabulary lists: a vocabulary that
     # left out a label the file annotates made that object unknown ("outside the vocabulary")
     all_labels = set(_strings(data.get("vocabulary"), str(path), "vocabulary"))
@@ -287,8 +349,13 @@ def _vg_names(o: dict[str, Any], where: str = "") -> str | None:
 
 
 def _vg_box(o: dict[str, Any], where: str) -> tuple[float, float, float, float] | None:
-    if not all(k in o for k in ("x", "y", "w", "h")):
+    have = [k for k in ("x", "y", "w", "h") if k in o]
+    if not have:
         return None
+    if len(have) < 4:       # the box was silently dropped
+        missing = [k for k in ("x", "y", "w", "h") if k not in o]
+        raise ConfigError(f"{where}: expected a box as x, y, w and h, got {', '.join(have)} "
+                          f"without {', '.join(missing)}")
     if not all(_number(o[k]) for k in ("x", "y", "w", "h")) or o["w"] < 0 or o["h"] < 0:
         raise ConfigError(f"{where}: expected x, y, w, h as finite numbers (w, h >= 0), got "
                           f"{[o[k] for k in ('x', 'y', 'w', 'h')]!r:.80}")
@@ -303,8 +370,12 @@ def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSou
         key = str(entry.get("image_id", entry.get("id")))
         by_id: dict[Any, str] = {}
         instances = []
-        for i, o in enumerate(entry.get("objects", ())):
-            where = f"{path}: image {key}: objects[{i}]"
+        # attributes.json lists the objects (with their attributes) under "attributes"
+        field = "objects" if "objects" in entry else "attributes"
+        for i, o in enumerate(entry.get(field) or ()):
+            where = f"{path}: image {key}: {field}[{i}]"
+            if not isinstance(o, dict):
+                raise ConfigError(f"{where}: expected an object with 'names', got {o!r:.60}")
             label = _vg_names(o, where)
             if not label:
                 continue
@@ -342,6 +413,14 @@ class AmberSource(AnnotationSource):
         super().__init__(self.data.path, self.data.facts())
 
 
+def _vg_attributes(entry: dict[str, Any]) -> bool:
+    """An entry of Visual Genome's ``attributes.json``: ``{"image_id", "attributes": [objects
+    with "names" and "attributes"]}``."""
+    objs = entry.get("attributes")
+    return "image_id" in entry and isinstance(objs, list) and (
+        not objs or isinstance(objs[0], dict))
+
+
 def detect_format(obj: Any) -> str:
     """``coco`` | ``amber`` | ``visual-genome`` | ``halluscope-json`` for parsed JSON."""
     from halluscope.evidence.amber import is_amber
@@ -352,7 +431,7 @@ def detect_format(obj: Any) -> str:
     if is_amber(obj):
         return "amber"
     if isinstance(obj, list) and obj and isinstance(obj[0], dict) and \
-            ("objects" in obj[0] or "relationships" in obj[0]):
+            ("objects" in obj[0] or "relationships" in obj[0] or _vg_attributes(obj[0])):
         return "visual-genome"
     raise ConfigError("expected COCO instances, AMBER annotations, Visual Genome-style objects "
                       "or halluscope's {\"images\": {...}} format; got none of these")
@@ -364,6 +443,10 @@ def load_annotations(path: str | Path) -> AnnotationSource:
     p = Path(path)
     if p.is_dir() and (p / "annotations.json").is_file():
         p = p / "annotations.json"
+    if p.is_dir():
+        raise ConfigError(f"expected an annotation JSON file (COCO instances_*.json, AMBER's "
+                          f"annotations.json, Visual Genome's scene_graphs.json or halluscope's "
+                          f"format), got the folder {p} (it holds no annotations.json)")
     if not p.is_file():
         raise ConfigError(f"annotation file not found: {p}")
     key = (str(p.resolve()), p.stat().st_mtime)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 
-from halluscope.errors import UnreadableImage
+from halluscope.errors import RecordError, UnreadableImage
 from halluscope.evidence.annotations import AnnotationSource, load_annotations
 from halluscope.types import ImageFacts
 
@@ -98,6 +98,29 @@ def provider_labels(providers: Sequence[FactsProvider]) -> frozenset[str]:
         if callable(labels):
             out.update(labels())
     return frozenset(out)
+
+
+def unknown_image(providers: Sequence[FactsProvider], record, facts: Sequence[ImageFacts],
+                  judge=None) -> RecordError | None:
+    """The record's error when it names an image that none of the annotation files knows and
+    they are the only evidence (a typo such as ``dgo.jpg``: every claim would be unverifiable
+    for want of evidence, not for anything the model said). ``None`` when some source knows
+    the image, when a detector or a judge can look at it anyway, or when the record names no
+    image at all (another check's business)."""
+    if facts or judge is not None or not providers or \
+            not all(isinstance(p, AnnotationProvider) for p in providers):
+        return None
+    image_id = getattr(record, "image_id", None)
+    image = getattr(record, "image", None)
+    if image_id is None and not image:
+        return None
+    field, value = ("image_id", image_id) if image_id is not None else ("image", image)
+    files = ", ".join(str(p.source.path) for p in providers)
+    src = getattr(record, "source", None)
+    return RecordError(f"expected an image the annotation files know, got {value!r}, in none "
+                       f"of {files} (looked up as {', '.join(image_keys(record))})",
+                       file=getattr(src, "file", None), line=getattr(src, "line", None),
+                       field=field)
 
 
 def gather_facts(providers: Sequence[FactsProvider], record, claims: Sequence[Any] = ()

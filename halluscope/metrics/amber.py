@@ -44,7 +44,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from halluscope.errors import ConfigError, RecordError
-from halluscope.evidence.amber import AmberData, amber_id, dimension, load_amber
+from halluscope.evidence.amber import AmberData, amber_among, amber_id, dimension, load_amber
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import ExplainsClaimVerdicts
 from halluscope.metrics.repeats import Repeats
@@ -363,19 +363,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
     def from_config(cls, config, **kw):
         path = cls.option(config, "amber_annotations")
         if path is None:
-            from halluscope.evidence.annotations import detect_format
-            for p in config.annotations:
-                try:
-                    import json
-                    with open(p, encoding="utf-8") as fh:
-                        if detect_format(json.load(fh)) == "amber":
-                            path = p
-                            break
-                except (OSError, ValueError, ConfigError):
-                    continue
-        if path is None:
-            raise ConfigError("the amber metric needs AMBER's annotations.json: pass it with "
-                              "--annotations or options amber_annotations")
+            path = amber_among(config.annotations)
         return cls(load_amber(path), variant=cls.option(config, "amber_variant"),
                    n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
 

@@ -55,7 +55,10 @@ class Case:
 
 
 def _demo_records() -> list[Record]:
-    return [r for r in iter_input_records(DATA / "outputs.jsonl") if isinstance(r, Record)]
+    # the photo only the demo's detector knows is left out: this harness drops the detector,
+    # and with annotation files alone an image none of them knows is a bad record
+    return [r for r in iter_input_records(DATA / "outputs.jsonl") if isinstance(r, Record)
+            and not (r.image or "").endswith("grace_hopper.jpg")]
 
 
 def _variants(demo: list[Record], task_key: str, responses: list[str]) -> list[Record]:
@@ -463,7 +466,8 @@ def test_wordcount_runs_through_audit_by_reference(tmp_path):
     assert lo < mean.value < hi
     from halluscope.metrics.base import _SEEN
     count_words = __import__(_SEEN["wordcount"].__module__).count_words
-    assert mean.value == pytest.approx(sum(count_words(r.response) for r in _demo_records()) / 23)
+    demo = [r for r in iter_input_records(DATA / "outputs.jsonl") if isinstance(r, Record)]
+    assert mean.value == pytest.approx(sum(count_words(r.response) for r in demo) / 23)
 
 
 def test_every_rate_of_every_builtin_metric_is_bounded_to_fractions():

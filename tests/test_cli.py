@@ -113,6 +113,10 @@ def test_usage_errors_exit_2(tmp_path):
     res = runner.invoke(app, ["audit", str(DATA / "outputs.jsonl"), "--metric", "nope",
                               "--quiet", "--out", str(tmp_path)])
     assert res.exit_code == EXIT_USAGE and "unknown metric" in res.output
+    # a Ray address without --engine ray was ignored: the audit ran here, exit 0
+    res = runner.invoke(app, ["audit", str(DATA / "outputs.jsonl"), "--metric", "chair",
+                              "--ray-address", "auto", "--quiet", "--out", str(tmp_path)])
+    assert res.exit_code == EXIT_USAGE and "is for --engine ray" in res.output
 
 
 def test_strict_stops_at_the_first_bad_line(tmp_path):

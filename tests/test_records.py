@@ -112,7 +112,7 @@ def test_a_line_nested_too_deep_is_one_bad_record(tmp_path, recursion_limit):
     interpreter's recursion limit (the full suite's workers: json then read the line)."""
     import sys
     before = sys.getrecursionlimit()
-    sys.setrecursionlimit(recursion_limit or before)
+    sys.setrecursionlimit(recursion_limit or 1000)      # the interpreter's default, or raised
     try:
         _read_too_deep(tmp_path, array=recursion_limit is None)
     finally:

@@ -134,11 +134,16 @@ def _option_changes(found: Any, header: dict[str, Any]) -> list[str]:
         if a == b:
             continue
         if isinstance(a, dict) and isinstance(b, dict):
-            said += [f"--option {k}: expected {a.get(k)!r} as journaled, got {b.get(k)!r}"
+            said += [f"--option {k}: expected {_shown(a, k)} as journaled, got {_shown(b, k)}"
                      for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
         else:
-            said.append(f"{key}: expected {a!r} as journaled, got {b!r}")
+            said.append(f"{key}: expected {_shown(before, key)} as journaled, got "
+                        f"{_shown(now, key)}")
     return said
+
+
+def _shown(table: dict[str, Any], key: str) -> str:
+    return repr(table[key]) if key in table else "not set"
 
 
 def _difference(found: Any, header: dict[str, Any]) -> str:

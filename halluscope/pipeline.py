@@ -455,8 +455,9 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
     This is the stage under :func:`halluscope.audit` (:mod:`halluscope.api`), which takes the
     same arguments and also writes the outputs. Here only ``items.jsonl`` (and, with ``out``,
     the journal of a resumable run, which stays until ``write_outputs`` has written the results,
-    so that an interrupt in the metrics' finish step resumes from it) is written; ``results.json``, ``runsheet.json`` and
-    ``report.html`` are written by :func:`halluscope.api.write_outputs`.
+    so that an interrupt in the metrics' finish step resumes from it) is written;
+    ``results.json``, ``runsheet.json`` and ``report.html`` are written by
+    :func:`halluscope.api.write_outputs`.
 
     Args:
         inputs: A JSONL file, a list of them, or a folder with a ``halluscope.toml``.

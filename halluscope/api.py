@@ -36,6 +36,7 @@ def write_outputs(result: AuditResult, out: str | Path, *, write_items: bool = T
     with the sha256 of the others (see :mod:`halluscope.result`) into ``out``; a report from
     an earlier run that this one does not rewrite is removed rather than left beside it.
     ``result.runsheet`` gets the run id. Returns ``out``."""
+    from halluscope.journal import discard_journal
     from halluscope.redact import redact_mapping
     from halluscope.runsheet import sha256_file
     out = Path(out)
@@ -63,6 +64,7 @@ def write_outputs(result: AuditResult, out: str | Path, *, write_items: bool = T
                        for name in written if (out / name).is_file()}
     replace_atomically(out / RESULTS, lambda tmp: tmp.write_text(
         json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8"))
+    discard_journal(out)        # kept till now: an interrupt before this resumes from it
     return out
 
 

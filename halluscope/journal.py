@@ -11,15 +11,24 @@ outcomes from the journal instead of being scored, the rest are scored, and ever
 and written exactly as in an uninterrupted run (``items.jsonl`` is rewritten from the records
 and outcomes, and the metric states are rebuilt by folding in input order), so the final
 results are identical and nothing already scored is scored again. Metrics that run in the parent
-(consistency) are cheap and simply updated again. The journal goes when the audit finishes.
+(consistency) are cheap and simply updated again.
+
+The journal stays until the outputs are written (:func:`discard_journal`, called by
+:func:`halluscope.api.write_outputs` once ``results.json`` is there): an interrupt in the metrics'
+finish step (HallusionBench's consistency judge questions) or while the outputs are written
+leaves a complete journal, so ``--resume`` replays every outcome and redoes only that step.
 
 A journal is only resumed by the same audit: a header whose inputs (path, size, modification
 time), options, or files the options name (ground truth, questions, annotations) differ is
-refused with a usage error.
+refused with a usage error that names each difference ("option X: expected A as journaled,
+got B"). The options that only change how the outcomes are folded (:data:`FOLD_ONLY`: the
+bootstrap's seed, replicates and confidence, the ``--by`` groups) may differ: the journal holds
+each record's outcome before folding, and resume folds them all again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 from pathlib import Path
@@ -32,6 +41,9 @@ log = logging.getLogger(__name__)
 JOURNAL = "items.journal.part"
 FLUSH_EVERY = 64
 _EXECUTION = ("workers", "engine", "ray_address", "resume", "cache_dir")
+FOLD_ONLY = ("seed", "n_boot", "confidence", "by")
+"""Options that only change how journaled outcomes are folded into results (the bootstrap and
+the groups of ``--by``, applied by :meth:`Metric.add` in the parent): a resume may change them."""
 
 
 def _identity(path: Path) -> tuple[str, int, int]:
@@ -77,7 +89,7 @@ def read_journal(path: Path, header: dict[str, Any]) -> tuple[list[Any], int]:
             found = pickle.load(fh)
         except Exception as exc:  # noqa: BLE001 - an empty or cut header: nothing to resume
             raise _NoHeader(f"{exc}") from None
-        if found != header:
+        if _comparable(found) != _comparable(header):
             raise ConfigError(
                 f"{path}: cannot resume: the journal was written for other inputs, options "
                 f"or companion files ({_difference(found, header)}); run without --resume to "
@@ -95,6 +107,45 @@ def read_journal(path: Path, header: dict[str, Any]) -> tuple[list[Any], int]:
     return entries, good
 
 
+def _options(header: Any) -> dict[str, Any]:
+    """The scoring options of a header, less :data:`FOLD_ONLY`."""
+    try:
+        config = json.loads(header["config"])
+    except (TypeError, KeyError, ValueError):
+        return {}
+    return {k: v for k, v in config.items() if k not in FOLD_ONLY} if isinstance(
+        config, dict) else {}
+
+
+def _comparable(header: Any) -> Any:
+    """A header with its options parsed and the fold-only ones left out."""
+    if not isinstance(header, dict):
+        return header
+    return {**header, "config": _options(header)}
+
+
+def _option_changes(found: Any, header: dict[str, Any]) -> list[str]:
+    """``option: expected A as journaled, got B`` for each scoring option that differs (the
+    ``--option`` table key by key)."""
+    before, now = _options(found), _options(header)
+    said = []
+    for key in sorted(before.keys() | now.keys()):
+        a, b = before.get(key), now.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            said += [f"--option {k}: expected {_shown(a, k)} as journaled, got {_shown(b, k)}"
+                     for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+        else:
+            said.append(f"{key}: expected {_shown(before, key)} as journaled, got "
+                        f"{_shown(now, key)}")
+    return said
+
+
+def _shown(table: dict[str, Any], key: str) -> str:
+    return repr(table[key]) if key in table else "not set"
+
+
 def _difference(found: Any, header: dict[str, Any]) -> str:
     """What differs between the journal's header and this audit's, in words."""
     if not isinstance(found, dict) or found.get("version") != header["version"]:
@@ -108,8 +159,7 @@ def _difference(found: Any, header: dict[str, Any]) -> str:
             said.append(f"{what} changed or differ: {', '.join(changed)}")
     if found.get("metrics") != header["metrics"]:
         said.append(f"metrics {found.get('metrics')} then, {header['metrics']} now")
-    if found.get("config") != header["config"]:
-        said.append("options differ")
+    said += _option_changes(found, header)
     return "; ".join(said) or "headers differ"
 
 
@@ -157,7 +207,15 @@ class Journal:
         self.fh.flush()
         self._unflushed = 0
 
-    def close(self, done: bool) -> None:
+    def close(self, discard: bool = False) -> None:
+        """Close the file; ``discard`` removes it too (a strict stop, which leaves nothing to
+        resume). A finished pass keeps it until the outputs are written
+        (:func:`discard_journal`)."""
         self.fh.close()
-        if done:
+        if discard:
             self.path.unlink(missing_ok=True)
+
+
+def discard_journal(out: Path) -> None:
+    """Remove the journal of the audit whose outputs were just written into ``out``."""
+    (Path(out) / JOURNAL).unlink(missing_ok=True)

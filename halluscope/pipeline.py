@@ -259,7 +259,7 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
         workers, why = choose_workers(cfg, built, paths)
     engine = make_engine(cfg.engine, workers, names, cfg, paths, built)
     journal = None
-    done = False
+    strict_stop = False
     try:
         if journal_dir is not None and records is None:
             journal = Journal(journal_dir / JOURNAL, journal_header(paths, cfg, cfg.metrics),
@@ -283,16 +283,15 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                 if hasattr(engine, "report"):
                     tally.execution[engine.name] = engine.report()
             tally.execution["workers_from"] = why
-        done = True
     except RecordError:
         if cfg.strict:      # a strict stop is no interruption: no part files to resume from
-            done = True
+            strict_stop = True
             tmp_path.unlink(missing_ok=True)
         raise
     finally:
         engine.close()
-        if journal is not None:
-            journal.close(done)
+        if journal is not None:     # kept until the outputs are written (discard_journal)
+            journal.close(discard=strict_stop)
     return tally
 
 
@@ -458,8 +457,10 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
 
     This is the stage under :func:`halluscope.audit` (:mod:`halluscope.api`), which takes the
     same arguments and also writes the outputs. Here only ``items.jsonl`` (and, with ``out``,
-    the journal of a resumable run) is written; ``results.json``, ``runsheet.json`` and
-    ``report.html`` are written by :func:`halluscope.api.write_outputs`.
+    the journal of a resumable run, which stays until ``write_outputs`` has written the results,
+    so that an interrupt in the metrics' finish step resumes from it) is written;
+    ``results.json``, ``runsheet.json`` and ``report.html`` are written by
+    :func:`halluscope.api.write_outputs`.
 
     Args:
         inputs: A JSONL file, a list of them, or a folder with a ``halluscope.toml``.

@@ -128,3 +128,46 @@ def test_ids_that_are_no_plain_integers_stay_text(tmp_path, ids):
         r["id"] = i
     res = audit(records=rows, metrics="pope", n_boot=0, out=tmp_path)
     assert list(res.to_pandas()["id"]) == ids
+
+
+def test_unit_of_an_id_seen_before_is_the_items_identity():
+    """Two logs of the same images (or one id repeated in a file) are other items, not one
+    cluster: ``--cluster-by item`` gave n=1000 but 500 clusters. The first record of an id keeps
+    its plain key (the weights of an input without repeats are unchanged)."""
+    seen: dict[str, int] = {}
+    a = record_from_dict({"id": "x", "response": "a dog"}, file="a/cap.jsonl", line=3)
+    b = record_from_dict({"id": "x", "response": "a cat"}, file="b/other.jsonl", line=3)
+    c = record_from_dict({"id": "x", "response": "a cow"}, file="c/other.jsonl", line=3)
+    assert unit_of(a, "item", seen) == "item:x|" == unit_of(a, "item")
+    assert unit_of(b, "item", seen) == "item@other.jsonl:3:x|"
+    assert unit_of(c, "item", seen) == "item@other.jsonl:3:x|#1"    # same name, other folder
+    assert unit_of(b, "image", {}) == "item:x|"          # no image: the item, first seen
+
+
+@pytest.mark.parametrize("path", ["columns", "records"])
+def test_cluster_by_item_counts_each_item_of_repeated_ids(tmp_path, monkeypatch, path):
+    if path == "records":       # POPE over flat files is scored as columns; force the lines
+        monkeypatch.setattr("halluscope.pipeline.score_columns", lambda *a, **k: None)
+    rows = [{"question_id": str(i), "label": "yes" if i % 2 else "no", "response": "yes"}
+            for i in range(30)]
+    files = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        files.append(tmp_path / name / f"{name}.jsonl")
+        files[-1].write_text("".join(json.dumps(r) + "\n" for r in rows))
+    one = audit(files[0], metrics="pope", n_boot=200, cluster_by="item", out=tmp_path / "o1")
+    units = [json.loads(x)["scores"]["pope"]["unit"]
+             for x in (tmp_path / "o1" / "items.jsonl").read_text().splitlines()]
+    assert units == [f"item:{i}|{i}" for i in range(30)]     # the keys they always had
+    two = audit(files, metrics="pope", n_boot=200, cluster_by="item", out=tmp_path / "o2")
+    units = [json.loads(x)["scores"]["pope"]["unit"]
+             for x in (tmp_path / "o2" / "items.jsonl").read_text().splitlines()]
+    assert units[30:] == [f"item@b.jsonl:{i + 1}:{i}|{i}" for i in range(30)]
+    r = two.get("pope.accuracy")
+    assert (r.n, r.clusters) == (60, 60) and one.get("pope.accuracy").clusters == 30
+    if path == "records":       # the units are found where the outcomes are folded: any engine
+        again = audit(files, metrics="pope", n_boot=200, cluster_by="item", workers=2,
+                      out=tmp_path / "w2")
+        assert again.get("pope.accuracy").ci == r.ci
+        assert (tmp_path / "w2" / "items.jsonl").read_text() == \
+            (tmp_path / "o2" / "items.jsonl").read_text()

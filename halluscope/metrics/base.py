@@ -337,6 +337,7 @@ class Metric(ABC):
         self._row_units: list[str | None] = []
         self._row_keys: list[str] = []
         self._added = 0
+        self._own_units: dict[str, int] = {}    # the ids unit_of saw: a repeat is another item
 
     #: Whether :meth:`score` may run in another process (workers, Ray) with :meth:`fold` in the
     #: parent. Metrics whose ``update`` keeps cross-record state (consistency) set False and
@@ -384,7 +385,7 @@ class Metric(ABC):
             # a metric that knows the image better than the record (POPE: from the aligned
             # question) sets the unit itself for the default image clustering
             unit = (item.unit if item.unit is not None and self.cluster_by == CLUSTER_DEFAULT
-                    else unit_of(record, self.cluster_by))
+                    else unit_of(record, self.cluster_by, self._own_units))
             if self.by:
                 extra = tuple(g for g in group_names(record, self.by) if g not in item.groups)
                 if extra:
@@ -495,6 +496,8 @@ class Metric(ABC):
                 self.group_states[g] = st
         for key, counter in other.tallies.items():
             self.tallies.setdefault(key, Counter()).update(counter)
+        for key, count in other._own_units.items():
+            self._own_units[key] = self._own_units.get(key, 0) + count
 
     def _results(self, state: SumState) -> dict[str, MetricResult]:
         return {name: state.result(name, stat, self.confidence, self.min_units)

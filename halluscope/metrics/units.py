@@ -26,11 +26,25 @@ def record_field(record: Record, name: str) -> Any:
     return value
 
 
-def unit_of(record: Record, cluster_by: str | None = CLUSTER_DEFAULT) -> str:
+def unit_of(record: Record, cluster_by: str | None = CLUSTER_DEFAULT,
+            seen: dict[str, int] | None = None) -> str:
     """The key of the resampling unit ``record`` belongs to: its image (``image_id``, else the
     image path, else the document) by default, any field given, or the item itself (``item``)
-    when the field is empty or ``cluster_by`` is ``None``/``"item"``."""
+    when the field is empty or ``cluster_by`` is ``None``/``"item"``.
+
+    The item's own key is ``item:<id>|<question_id>``. With ``seen`` (the own keys folded so
+    far, in input order), a record whose id and question id an earlier record already had is
+    another item, not the same cluster: it gets its identity (:func:`item_key`, file, line and
+    id) instead, so two files of captions of the same images count twice the clusters. The
+    first record of an id keeps the plain key, so the weights (drawn from the key) of an input
+    without repeated ids are those they always were."""
     own = f"item:{record.id}|{record.question_id or ''}"
+    unit = _unit(record, cluster_by, own)
+    return _distinct(own, record, seen) if seen is not None and unit == own else unit
+
+
+def _unit(record: Record, cluster_by: str | None, own: str) -> str:
+    """:func:`unit_of` without ``seen``."""
     if cluster_by in (None, "", "item", "none"):
         return own
     if cluster_by == "image":
@@ -40,6 +54,18 @@ def unit_of(record: Record, cluster_by: str | None = CLUSTER_DEFAULT) -> str:
         return own
     value = record_field(record, cluster_by)
     return own if value is None else f"{cluster_by}:{json.dumps(value, sort_keys=True)}"
+
+
+def _distinct(own: str, record: Record, seen: dict[str, int]) -> str:
+    """``own``, or the record's identity when an earlier record had ``own`` (the same id)."""
+    count = seen.get(own, 0)
+    seen[own] = count + 1
+    if not count:
+        return own
+    identity = f"item@{item_key(record)}|{record.question_id or ''}"
+    again = seen.get(identity, 0)           # the same file name, line and id (other folders)
+    seen[identity] = again + 1
+    return identity if not again else f"{identity}#{again}"
 
 
 def group_names(record: Record, by: tuple[str, ...]) -> tuple[str, ...]:

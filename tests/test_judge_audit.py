@@ -392,6 +392,19 @@ def test_judge_calls_made_by_workers_are_counted_in_the_run_sheet(work, runner, 
     assert many["judge"]["pin_mismatch"] is True
     assert (work / "one" / "items.jsonl").read_bytes() == (work / "many" / "items.jsonl"
                                                           ).read_bytes()
+    # results.json is the same for both engines: the judge's cache is named without the
+    # hit/miss/write counters of one process (the parent made no call with workers: 0 writes
+    # beside 8 rows in the cache), and the counts that do come back are added up
+    results = {}
+    for name in ("one", "many"):
+        data = json.loads((work / name / "results.json").read_text())
+        info = data["metrics"]["claims"]["info"]
+        assert set(info["judge"]["cache"]) == {"path"}, info["judge"]["cache"]
+        info["judge"]["cache"].pop("path")
+        for counts in (info["judge_reliability"], *info["judge"]["stats"]["uses"].values()):
+            counts.pop("cached")           # see above: two workers may both ask one prompt
+        results[name] = {k: v for k, v in data.items() if k not in ("run_id", "outputs")}
+    assert results["many"] == results["one"]
 
 
 def test_a_judge_that_fails_its_calls_is_said_not_only_recorded(work, caplog):

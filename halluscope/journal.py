@@ -5,6 +5,14 @@ receives, for every input line in order, the outcomes of the metrics that score 
 (:mod:`halluscope.engines`: ``("ok", ItemScore)``, ``("skip", reason)``, ``("error", ...)``), as
 consecutive pickles, after a header that names the inputs and the scoring options.
 
+Between the entries, whenever the judges' counters changed, a :class:`JudgeCounters` entry holds
+a copy of them as they stood (calls, parse failures, the model names the server reported: every
+call of the metrics the engine scores so far, whichever process made it); ``--resume`` adds the
+last one back, so that the run sheet and ``results.json`` count the calls of the whole audit and
+a pin mismatch in its first part is not lost. The counters are folded with a chunk's first
+record: records of that chunk scored again after a kill are counted again, as they were asked
+again.
+
 ``--resume`` reads back every complete entry (a half-written last one, from a kill, is cut off),
 and the audit then streams the inputs again from the start: the first ``k`` records take their
 outcomes from the journal instead of being scored, the rest are scored, and everything is folded
@@ -31,6 +39,7 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +90,37 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[s
             "config": config.model_dump_json(exclude=set(_EXECUTION))}
 
 
+@dataclass(frozen=True)
+class JudgeCounters:
+    """A journal entry between outcomes: the judges' counters as they stood, in the form
+    :func:`halluscope.engines.take_judge_stats` gives (index of the first metric holding the
+    judge, its :class:`~halluscope.judges.reliability.JudgeStats`)."""
+
+    taken: list[tuple[int, Any]]
+
+
+def judge_counters(metrics: list[Any]) -> list[tuple[int, Any]]:
+    """The counters of each judge of ``metrics`` (by the index of the first metric holding it):
+    the judges' own objects, left in place (pickling one into the journal copies it)."""
+    out, seen = [], set()
+    for i, metric in enumerate(metrics):
+        judge = getattr(metric, "judge", None)
+        stats = getattr(judge, "stats", None)
+        if stats is None or id(judge) in seen or not hasattr(stats, "merge"):
+            continue
+        seen.add(id(judge))
+        if stats.uses or stats.reported_models:
+            out.append((i, stats))
+    return out
+
+
+def _key(taken: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    return [(i, stats.to_dict()) for i, stats in taken]
+
+
 def read_journal(path: Path, header: dict[str, Any]) -> tuple[list[Any], int]:
-    """The outcomes written so far and the byte offset just after the last complete entry."""
+    """The entries written so far (outcomes and :class:`JudgeCounters`) and the byte offset
+    just after the last complete entry."""
     entries: list[Any] = []
     with open(path, "rb") as fh:
         try:
@@ -174,10 +212,14 @@ class Journal:
     def __init__(self, path: Path, header: dict[str, Any], resume: bool):
         self.path = path
         self.replay: list[Any] = []
+        self.judges: list[tuple[int, Any]] = []    # the counters to add back on resume
         good = None
         if resume and path.is_file():
             try:
-                self.replay, good = read_journal(path, header)
+                entries, good = read_journal(path, header)
+                self.replay = [e for e in entries if not isinstance(e, JudgeCounters)]
+                self.judges = next((e.taken for e in reversed(entries)
+                                    if isinstance(e, JudgeCounters)), [])
             except _NoHeader as exc:
                 log.warning("--resume: the journal in %s was cut before its header was "
                             "written (%s), so nothing was scored yet; starting from the "
@@ -195,9 +237,17 @@ class Journal:
             self.fh.flush()         # a kill from here on leaves a journal that resumes
         self._unflushed = 0
         self.written = len(self.replay)
+        self._counted = _key(self.judges)
 
-    def append(self, entry: Any) -> None:
+    def append(self, entry: Any, metrics: list[Any] = ()) -> None:
+        """Journal one input line's outcomes, then the counters of the judges of ``metrics``
+        if they changed since they were last journaled."""
         pickle.dump(entry, self.fh, protocol=pickle.HIGHEST_PROTOCOL)
+        counters = judge_counters(list(metrics))
+        key = _key(counters) if counters else None
+        if counters and key != self._counted:
+            pickle.dump(JudgeCounters(counters), self.fh, protocol=pickle.HIGHEST_PROTOCOL)
+            self._counted = key
         self.written += 1
         self._unflushed += 1
         if self._unflushed >= FLUSH_EVERY:

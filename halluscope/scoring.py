@@ -148,17 +148,19 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
     anywhere (default: in this process); they are folded here, in input order, so the result
     does not depend on the engine. ``journal`` (:mod:`halluscope.journal`) records them as they
     are folded and replays those of a resumed run."""
-    from halluscope.engines import LocalEngine, runs_in_parent
+    from halluscope.engines import LocalEngine, fold_judge_stats, runs_in_parent
     if engine is None:
         engine = LocalEngine([m for m in metrics if not runs_in_parent(m)])
     remote = engine.covers
+    if journal is not None and journal.judges:   # the judge calls of the interrupted part
+        fold_judge_stats(remote, journal.judges)
     slot = {id(m): i for i, m in enumerate(remote)}
     tally = StreamTally()
     secrets = known_secrets()      # a model's text that quotes one is redacted in the items
     for rec, outcomes in _outcomes(stream, engine, journal.replay if journal else ()):
         tally.items += 1
         if journal is not None and tally.items > len(journal.replay):
-            journal.append(outcomes)
+            journal.append(outcomes, remote)
         if isinstance(rec, RecordError):
             if strict:
                 raise rec

@@ -392,6 +392,75 @@ def test_judge_calls_made_by_workers_are_counted_in_the_run_sheet(work, runner, 
     assert many["judge"]["pin_mismatch"] is True
     assert (work / "one" / "items.jsonl").read_bytes() == (work / "many" / "items.jsonl"
                                                           ).read_bytes()
+    # results.json is the same for both engines: the judge's cache is named without the
+    # hit/miss/write counters of one process (the parent made no call with workers: 0 writes
+    # beside 8 rows in the cache), and the counts that do come back are added up
+    results = {}
+    for name in ("one", "many"):
+        data = json.loads((work / name / "results.json").read_text())
+        info = data["metrics"]["claims"]["info"]
+        assert set(info["judge"]["cache"]) == {"path"}, info["judge"]["cache"]
+        info["judge"]["cache"].pop("path")
+        for counts in (info["judge_reliability"], *info["judge"]["stats"]["uses"].values()):
+            counts.pop("cached")           # see above: two workers may both ask one prompt
+        results[name] = {k: v for k, v in data.items() if k not in ("run_id", "outputs")}
+    assert results["many"] == results["one"]
+
+
+class Stop(Exception):
+    """Stands for a kill in the middle of an audit."""
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_resume_counts_the_judge_calls_of_the_interrupted_part(work, workers, monkeypatch):
+    """The first part of an audit answered by a judge reporting another model than its pin,
+    then a kill, then --resume against a server answering as pinned: the run sheet counted only
+    the resumed part's calls (pin_mismatch false, the impostor's answers gone)."""
+    from halluscope import engines
+    from halluscope.api import audit
+    # one record per chunk in this process: the kill lands between two chunks, so every call
+    # is counted once (records of a chunk cut by the kill are asked, and counted, again)
+    monkeypatch.setattr(engines, "LOCAL_BATCH", 1)
+    rows = [{"id": f"c{i}", "image": "img/a.png" if i % 2 else "img/b.png",
+             "caption": "A purple dog sits on a sofa." if i % 2 else
+             "A cat sleeps next to a zebra."} for i in range(8)]
+    answers = write_jsonl(work / "answers.jsonl", rows)
+
+    def run(out, server, cache, **kw):
+        return audit(answers, out=out, metrics="claims", judge=str(SPEC), n_boot=0,
+                     options={"judge_base_url": server.url}, cache_dir=str(cache),
+                     annotations=[str(work / "ann.json")], workers=workers,
+                     write_report=False, **kw)
+
+    def stop_after(n):
+        def progress(p):
+            if p.done == n:
+                raise Stop
+        return progress
+
+    with FakeServer(responder=scripted_responder(REPLIES), model_name="impostor") as server:
+        run(work / "whole", server, work / "cache-whole")
+        with pytest.raises(Stop):
+            run(work / "cut", server, work / "cache-1", on_progress=stop_after(4))
+        assert (work / "cut" / "items.journal.part").is_file()
+        server.model_name = JUDGE_MODEL       # the same address now answers as pinned
+        run(work / "cut", server, work / "cache-2", resume=True)
+    whole, cut = (json.loads((work / d / "runsheet.json").read_text())["metrics"]["claims"]
+                  for d in ("whole", "cut"))
+    models = cut["judge"]["reported_models"]
+    assert models.get("impostor", 0) > 0 and models.get(JUDGE_MODEL, 0) > 0, models
+    assert cut["judge"]["pin_mismatch"] is True
+    rel = cut["judge_reliability"]
+    assert rel["calls"] == sum(models.values()) and rel["pin_mismatches"] == models["impostor"]
+    assert rel["parse_failures"] > 0
+    results = json.loads((work / "cut" / "results.json").read_text())
+    assert results["metrics"]["claims"]["info"]["judge_reliability"] == rel
+    assert rel["calls"] >= whole["judge_reliability"]["calls"]
+    if workers == 1:      # record by record: each call counted once, as in one uninterrupted run
+        assert rel["calls"] == whole["judge_reliability"]["calls"]
+        assert rel["parse_failures"] == whole["judge_reliability"]["parse_failures"]
+    # the items differ where the evidence names the model that answered; one line per input
+    assert [i["id"] for i in read_jsonl(work / "cut" / "items.jsonl")] == [r["id"] for r in rows]
 
 
 def test_a_judge_that_fails_its_calls_is_said_not_only_recorded(work, caplog):

@@ -333,13 +333,17 @@ class Judge:
         return out
 
     def describe(self) -> dict[str, Any]:
-        """For the run sheet: the spec, the served model names, mismatches and stats."""
+        """For the run sheet and ``results.json``: the spec, the served model names, mismatches
+        and stats (added up over workers and a resumed run's first part). The response cache
+        is named without its hit/miss/write counters: they count one process's lookups (none
+        in the parent when workers call the judge), so they made ``results.json`` differ by
+        engine; ``stats.uses[*].cached`` counts the calls answered from the cache."""
         reported = dict(self.stats.reported_models)
         return {**self.spec.describe(), "adapter": self.api.describe(),
                 "reported_models": reported,
                 "pin_mismatch": any(m != self.spec.model for m in reported),
                 "strict_pin": self.strict_pin, "offline": self.offline,
-                "cache": self.cache.describe() if self.cache is not None else None,
+                "cache": _cache_place(self.cache),
                 "stats": self.stats.to_dict()}
 
     # -- blocking twins and lifecycle -------------------------------------------------------
@@ -398,3 +402,12 @@ class Judge:
 
     async def __aexit__(self, *exc) -> None:
         await self.aclose()
+
+
+def _cache_place(cache: ResponseCache | None) -> dict[str, Any] | None:
+    """Where a judge's response cache is and what happened to it, without the per-process
+    hit/miss/write (and write-error) counters (see :meth:`Judge.describe`)."""
+    if cache is None:
+        return None
+    counters = ("hits", "misses", "writes", "write_errors")
+    return {k: v for k, v in cache.describe().items() if k not in counters}

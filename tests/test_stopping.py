@@ -1,0 +1,121 @@
+"""How an audit with ``--workers`` stops when a signal reaches its process alone (``kill PID``,
+a supervisor, the OOM killer): SIGTERM is an interruption (journal kept, "terminated", exit
+143, the pool shut down) and no worker outlives its parent, even one killed with SIGKILL. Both
+used to leave the workers running for ever, re-parented to init, holding the terminal's pipes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="reads /proc; PR_SET_PDEATHSIG is Linux's")
+
+SLOW = '''
+import time
+from typing import ClassVar
+
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import rate, ratio
+
+
+class Slow(Metric):
+    """Share of long answers, 0.1 s a record."""
+
+    name: ClassVar[str] = "slow"
+    columns: ClassVar[tuple[str, ...]] = ("n", "long")
+    statistics: ClassVar[dict] = {"long_rate": rate(lambda s: ratio(s["long"], s["n"]))}
+
+    def score(self, record):
+        time.sleep(0.1)
+        return ItemScore(payload={}, row=(1.0, float(len(record.response or "") > 12)))
+'''
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for init to reap it does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _start(tmp_path: Path) -> tuple[subprocess.Popen, list[int], Path]:
+    """An audit of 400 records at 0.1 s each with two workers, once both workers run."""
+    metric = tmp_path / "slow.py"
+    metric.write_text(SLOW)
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "caption": "a caption" + " x" * (i % 5)})
+                            + "\n" for i in range(400)))
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "halluscope", "audit", str(path), "--metric",
+                             f"{metric}:Slow", "--out", str(out), "--workers", "2", "-q",
+                             "--no-report", "--bootstrap", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    deadline = time.monotonic() + 60
+    kids: list[int] = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        kids = [k for k in _children(proc.pid) if _alive(k)]
+        if len(kids) >= 2 and (out / "items.journal.part").is_file():
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None and len(kids) >= 2, (kids, proc.poll())
+    time.sleep(1.0)          # some chunks scored and journaled
+    return proc, kids, out
+
+
+def _gone(pids: list[int], seconds: float = 10.0) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        left = [p for p in pids if _alive(p)]
+        if not left:
+            return []
+        time.sleep(0.1)
+    for p in left:              # do not leave them behind for the rest of the suite
+        os.kill(p, signal.SIGKILL)
+    return left
+
+
+def test_sigterm_to_the_audit_alone_is_an_interruption_that_ends_its_workers(tmp_path):
+    proc, kids, out = _start(tmp_path)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=30)    # no worker holds the pipes open
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 143, err
+    assert "halluscope: terminated" in err
+    assert _gone(kids) == []
+    # as after Ctrl-C: no results, the journal kept for --resume
+    assert not (out / "results.json").exists() and (out / "items.journal.part").is_file()
+
+
+def test_workers_die_with_a_parent_killed_by_sigkill(tmp_path):
+    proc, kids, _ = _start(tmp_path)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert _gone(kids) == []
+    proc.communicate(timeout=10)        # the pipes' last holders are gone: they close

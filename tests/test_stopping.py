@@ -119,3 +119,100 @@ def test_workers_die_with_a_parent_killed_by_sigkill(tmp_path):
     proc.wait(timeout=30)
     assert _gone(kids) == []
     proc.communicate(timeout=10)        # the pipes' last holders are gone: they close
+
+
+# -- one audit per output folder -------------------------------------------------------------
+HOLD = """
+import sys
+from pathlib import Path
+from halluscope.result import hold_outputs
+with hold_outputs(Path(sys.argv[1])):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def _holder(out: Path) -> subprocess.Popen:
+    """Another process holding ``out`` as an audit does, until its stdin closes."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, env=env, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_second_audit_into_the_same_folder_is_refused_up_front(tmp_path, monkeypatch):
+    """Two audits writing one --out (a retried CI job resuming while the first still ran):
+    the second scored everything again, then failed over the first's files with a raw
+    'No such file or directory: items.jsonl.part'. Now it is refused before it scores."""
+    from typer.testing import CliRunner
+
+    from halluscope.adapters.outlock import OutputLocked
+    from halluscope.api import audit
+    from halluscope.cli import EXIT_USAGE, app
+    from halluscope.metrics.chair import ChairMetric
+    data = Path(__file__).resolve().parents[1] / "data"
+    out = tmp_path / "out"
+    audit(data, out=out, metrics="pope", n_boot=20, write_report=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert ".audit.lock" not in before           # released and removed after the run
+    holder = _holder(out)
+    try:
+        scored = []
+        monkeypatch.setattr(ChairMetric, "score", lambda self, rec: scored.append(rec))
+        with pytest.raises(OutputLocked, match=rf"another audit \(pid {holder.pid}\) is "
+                                               rf"writing to {out}"):
+            audit(data, out=out, metrics="chair", n_boot=20, write_report=False)
+        res = CliRunner().invoke(app, ["audit", str(data), "--metric", "chair", "--out",
+                                       str(out), "--resume", "-q"])
+        assert res.exit_code == EXIT_USAGE and f"another audit (pid {holder.pid})" in res.output
+        assert scored == []
+        # the first audit's folder as it was (its lock file aside)
+        assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != ".audit.lock"} \
+            == before
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    audit(data, out=out, metrics="pope", n_boot=20, write_report=False)    # free again
+    assert not (out / ".audit.lock").exists()
+
+
+def test_a_killed_holder_leaves_the_folder_free_and_a_thread_is_refused(tmp_path):
+    """The OS releases the lock of a process killed with SIGKILL (its file stays, unlocked);
+    another thread of the same process is refused as another process is."""
+    import threading
+
+    from halluscope.adapters.outlock import OutputLocked
+    from halluscope.result import hold_outputs
+    out = tmp_path / "out"
+    holder = _holder(out)
+    holder.kill()
+    holder.wait(timeout=30)
+    assert (out / ".audit.lock").is_file()
+    errors = []
+    with hold_outputs(out):
+        with hold_outputs(out):            # the same thread again (audit around run_audit)
+            pass
+
+        def other():
+            try:
+                with hold_outputs(out):
+                    pass
+            except OutputLocked as exc:
+                errors.append(str(exc))
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+    assert len(errors) == 1 and "another thread" in errors[0]
+    assert not (out / ".audit.lock").exists()
+
+
+def test_a_usage_error_leaves_no_folder(tmp_path):
+    """The lock is taken before the options are read; an audit refused for its options still
+    leaves no output folder behind, as before."""
+    from halluscope.api import audit
+    from halluscope.errors import HalluscopeError
+    data = Path(__file__).resolve().parents[1] / "data"
+    with pytest.raises(HalluscopeError):
+        audit(data, out=tmp_path / "new" / "out", metrics="no-such-metric")
+    assert not (tmp_path / "new" / "out").exists()

@@ -216,3 +216,27 @@ def test_a_usage_error_leaves_no_folder(tmp_path):
     with pytest.raises(HalluscopeError):
         audit(data, out=tmp_path / "new" / "out", metrics="no-such-metric")
     assert not (tmp_path / "new" / "out").exists()
+
+
+def test_a_lock_file_removed_before_it_is_locked_is_opened_again(tmp_path, monkeypatch):
+    """The holder removes the lock file as it releases it: a process that opened the old file
+    just before would lock a file no one else sees; it must lock the one at the path."""
+    import fcntl
+
+    from halluscope.adapters.outlock import lock_output, unlock_output
+    lock = tmp_path / ".audit.lock"
+    real, calls = fcntl.flock, []
+
+    def flock(fd, op):
+        if not calls:                   # the holder releases and removes it meanwhile
+            lock.unlink()
+        calls.append(op)
+        return real(fd, op)
+    monkeypatch.setattr(fcntl, "flock", flock)
+    fh = lock_output(tmp_path, lock_path=lock)
+    try:
+        assert len(calls) == 2 and os.path.samestat(os.fstat(fh.fileno()), os.stat(lock))
+        assert lock.read_text().strip() == str(os.getpid())
+    finally:
+        unlock_output(fh, remove=lock)
+    assert not lock.exists()

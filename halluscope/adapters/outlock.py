@@ -31,8 +31,9 @@ def lock_output(out_path: Path, *, lock_path: Path | None = None,
     """Hold ``lock_path`` (default ``<out>.lock``; exclusive, non-blocking) and write this
     process's id into it; :class:`OutputLocked` when another process holds it, with
     ``message`` filled in (``{out}``, ``{pid}`` of the holder, ``{lock}``). Returns the open
-    lock file (None where ``fcntl`` does not exist). A lock file that its holder removed while
-    this process waited to lock it (:func:`unlock_output` with ``remove``) is opened again."""
+    lock file (None where ``fcntl`` does not exist). A lock file that its holder removed between
+    this process's opening and locking it (:func:`unlock_output` with ``remove``) is opened
+    again: locking the removed one would let a third process lock a new file beside it."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no lock
@@ -56,6 +57,9 @@ def lock_output(out_path: Path, *, lock_path: Path | None = None,
         if same:
             break
         fh.close()        # locked a file its holder had just removed: lock the new one
+    else:
+        raise OutputLocked(message.format(out=out_path, pid="?", lock=lock_path)
+                           + " (its lock file kept being replaced)")
     fh.seek(0)
     fh.truncate()
     fh.write(f"{os.getpid()}\n")

@@ -19,12 +19,13 @@ import html
 import json
 import shutil
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from halluscope.pipeline import Progress, run_audit
 from halluscope.result import (ITEMS, REPORT, RESULTS, RUNSHEET, AuditResult, begin_outputs,
-                               replace_atomically)
+                               hold_outputs, replace_atomically)
 
 if TYPE_CHECKING:  # pragma: no cover
     from halluscope.config import AuditConfig
@@ -168,11 +169,13 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         RecordError: with ``strict=True``, the first bad record.
         AlignmentError: POPE answers that cannot be aligned with the questions.
     """
-    result = NotebookResult.of(run_audit(
-        inputs, records=records, metrics=metrics, out=out, config=config,
-        on_progress=on_progress, count_total=count_total, argv=argv, **options))
-    if out is not None:
-        write_outputs(result, out, write_items=False, write_report=write_report)
+    # one audit writes a folder at a time, from before its options are read to its last file
+    with hold_outputs(Path(out)) if out is not None else nullcontext():
+        result = NotebookResult.of(run_audit(
+            inputs, records=records, metrics=metrics, out=out, config=config,
+            on_progress=on_progress, count_total=count_total, argv=argv, **options))
+        if out is not None:
+            write_outputs(result, out, write_items=False, write_report=write_report)
     return result
 
 

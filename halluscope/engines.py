@@ -194,18 +194,26 @@ def limit_threads(threads: int) -> None:
         cv2.setNumThreads(count("OPENCV_FOR_THREADS_NUM"))
 
 
-def _leave_interrupts_to_the_parent() -> None:
-    """Ctrl-C reaches every process of the terminal's group: a worker lets the parent stop
-    the pool (after the chunks in hand, about 0.5 s of work each) instead of printing its own
-    KeyboardInterrupt traceback."""
+def _leave_interrupts_to_the_parent(parent: int | None) -> None:
+    """Ctrl-C reaches every process of the terminal's group, SIGTERM every process of a group
+    that a supervisor stops: a worker lets the parent stop the pool (after the chunks in hand,
+    about 0.5 s of work each) instead of printing its own KeyboardInterrupt traceback or dying
+    under it (which the parent would take for a record that kills its worker). And it dies
+    with the parent (:func:`~halluscope.stopping.die_with_parent`), even one killed with
+    SIGKILL, instead of running on for ever."""
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if parent is not None:
+        from halluscope.stopping import die_with_parent
+        die_with_parent(parent)
 
 
-def _init_worker(names: list[str], config: Any, paths: list[str], threads: int = 0) -> None:
+def _init_worker(names: list[str], config: Any, paths: list[str], threads: int = 0,
+                 parent: int | None = None) -> None:
     from multiprocessing import util
     global _WORKER_METRICS
-    _leave_interrupts_to_the_parent()
+    _leave_interrupts_to_the_parent(parent)
     if threads > 0:
         limit_threads(threads)
     _WORKER_METRICS = build_worker_metrics(names, config, paths)
@@ -406,9 +414,9 @@ class _ThreadLimit:
             cv2.setNumThreads(self.cv2 if self.cv2 is not None else -1)
 
 
-def _init_forked_worker(threads: int) -> None:
+def _init_forked_worker(threads: int, parent: int | None = None) -> None:
     from multiprocessing import util
-    _leave_interrupts_to_the_parent()
+    _leave_interrupts_to_the_parent(parent)
     limit_threads(threads)
     util.Finalize(None, release_metrics, args=(_WORKER_METRICS,), exitpriority=10)
 
@@ -444,10 +452,12 @@ class ProcessEngine:
         from concurrent.futures import ProcessPoolExecutor
         if forked:
             return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                       initializer=_init_forked_worker, initargs=(self.threads,))
+                                       initializer=_init_forked_worker,
+                                       initargs=(self.threads, os.getpid()))
         # no fork of a process with threads
         return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(*self.spec, self.threads))
+                                   initializer=_init_worker,
+                                   initargs=(*self.spec, self.threads, os.getpid()))
 
     def _forks(self) -> bool:
         """Whether a new pool may be forked (the metrics warmed here, no thread running)."""

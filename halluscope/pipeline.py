@@ -17,6 +17,7 @@ import logging
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from halluscope.metrics.build import build_metrics
 from halluscope.metrics.references import portable_reference
 from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
-from halluscope.result import AuditResult, begin_outputs, new_run_id
+from halluscope.result import AuditResult, begin_outputs, hold_outputs, new_run_id
 from halluscope.runsheet import build_runsheet
 from halluscope.scoring import (Progress, StreamTally, empty_answers_note, judge_failures_note,
                                 score_columns, score_stream)
@@ -486,42 +487,43 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
     paths, records, cfg, custom = _config_of(inputs, records, metrics, config, options)
     metric_objs = _begin_metrics(cfg, custom, paths)
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
-    if cfg.resume and out is not None:
-        _check_resumable(out_dir)
-    begin_outputs(out_dir)        # the previous run's results.json goes before anything else
-    run_id = new_run_id()
-    total = (sum(count_lines(p, cfg.input_format) for p in paths) if (count_total and paths)
-             else len(records) if records is not None else None)
-    items_path = out_dir / ITEMS
-    tmp_path = items_path.with_suffix(".jsonl.part")
-    tally = _run_stream(paths, records, cfg, metric_objs, tmp_path,
-                        journal_dir=out_dir if out is not None else None,
-                        on_progress=on_progress, total=total)
-    tmp_path.replace(items_path)
-    for metric in metric_objs:
-        metric.finish()
-    summaries: dict[str, MetricSummary] = {m.name: m.compute() for m in metric_objs}
-    unscored = tally.unscored(metric_objs)  # shown by the CLI, repr and report; exit 2
-    unscored.update(_decided_nothing(summaries, unscored, tally))
-    runsheet = build_runsheet(
-        inputs=paths, config=cfg, metrics={n: s.info for n, s in summaries.items()},
-        started=started, finished=datetime.now(timezone.utc),
-        counts={"items": tally.items, "errors": len(tally.problems), "skipped": tally.skipped,
-                "scored": dict(tally.scored),
-                **({"empty_answers_scored": dict(tally.empty)} if tally.empty else {})},
-        argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
-    log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
-             runsheet["wall_time_s"])
-    rules = {m.name: type(m).empty_answer for m in metric_objs}
-    for line in empty_answers_note(tally, rules) + judge_failures_note(
-            {n: s.info for n, s in summaries.items()}):
-        log.warning("%s", line)
-    result = AuditResult(metrics=summaries, errors=tally.problems,
-                         runsheet={"run_id": run_id, **runsheet}, items_path=items_path,
-                         config=cfg, n_items=tally.items, n_skipped=tally.skipped,
-                         unscored=unscored, run_id=run_id)
-    if out is None:     # the temporary folder goes with the last result reading its items
-        result.items.own_folder(out_dir)
+    with hold_outputs(out_dir) if out is not None else nullcontext():  # one writer
+        if cfg.resume and out is not None:
+            _check_resumable(out_dir)
+        begin_outputs(out_dir)        # the previous run's results.json goes before anything else
+        run_id = new_run_id()
+        total = (sum(count_lines(p, cfg.input_format) for p in paths) if (count_total and paths)
+                 else len(records) if records is not None else None)
+        items_path = out_dir / ITEMS
+        tmp_path = items_path.with_suffix(".jsonl.part")
+        tally = _run_stream(paths, records, cfg, metric_objs, tmp_path,
+                            journal_dir=out_dir if out is not None else None,
+                            on_progress=on_progress, total=total)
+        tmp_path.replace(items_path)
+        for metric in metric_objs:
+            metric.finish()
+        summaries: dict[str, MetricSummary] = {m.name: m.compute() for m in metric_objs}
+        unscored = tally.unscored(metric_objs)  # shown by the CLI, repr and report; exit 2
+        unscored.update(_decided_nothing(summaries, unscored, tally))
+        runsheet = build_runsheet(
+            inputs=paths, config=cfg, metrics={n: s.info for n, s in summaries.items()},
+            started=started, finished=datetime.now(timezone.utc),
+            counts={"items": tally.items, "errors": len(tally.problems),
+                    "skipped": tally.skipped, "scored": dict(tally.scored),
+                    **({"empty_answers_scored": dict(tally.empty)} if tally.empty else {})},
+            argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
+        log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
+                 runsheet["wall_time_s"])
+        rules = {m.name: type(m).empty_answer for m in metric_objs}
+        for line in empty_answers_note(tally, rules) + judge_failures_note(
+                {n: s.info for n, s in summaries.items()}):
+            log.warning("%s", line)
+        result = AuditResult(metrics=summaries, errors=tally.problems,
+                             runsheet={"run_id": run_id, **runsheet}, items_path=items_path,
+                             config=cfg, n_items=tally.items, n_skipped=tally.skipped,
+                             unscored=unscored, run_id=run_id)
+        if out is None:     # the temporary folder goes with the last result reading its items
+            result.items.own_folder(out_dir)
     return result
 
 

@@ -22,6 +22,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +54,66 @@ def replace_atomically(path: Path, write) -> None:
             tmp.unlink()
 
 
+#: The lock file an audit holds in its output folder while it writes there (removed after).
+LOCK = ".audit.lock"
+AUDIT_LOCKED = ("another audit (pid {pid}) is writing to {out} (lock {lock}); wait for it to "
+                "finish or pass another --out")
+_HELD: dict[Path, dict[str, Any]] = {}     # folder -> its lock file, depth, thread, begun
+
+
+def _check_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: expected a folder for the audit's outputs, got a file")
+
+
+@contextmanager
+def hold_outputs(out: Path) -> Iterator[None]:
+    """Hold ``out``'s lock (:data:`LOCK`, ``fcntl.flock``, the holder's pid inside) while the
+    block writes the folder: a second audit writing there, in this process or another, is
+    refused at once (:class:`~halluscope.adapters.outlock.OutputLocked`, an input error)
+    instead of scoring everything again and failing at the end over the first one's files.
+    The same thread may hold it again (``audit`` around ``run_audit``). The OS releases the
+    lock of a process that dies; a folder this made and no audit began writing is removed."""
+    import threading
+    from halluscope.adapters.outlock import OutputLocked, lock_output, unlock_output
+    _check_folder(out)
+    key = out.resolve()
+    held = _HELD.get(key)
+    if held is not None:
+        if held["thread"] != threading.get_ident():
+            raise OutputLocked(AUDIT_LOCKED.format(pid=f"{os.getpid()}, another thread",
+                                                   out=out, lock=out / LOCK))
+        held["depth"] += 1
+        try:
+            yield
+        finally:
+            held["depth"] -= 1
+        return
+    made = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    fh = lock_output(out, lock_path=out / LOCK, message=AUDIT_LOCKED)
+    _HELD[key] = held = {"depth": 1, "thread": threading.get_ident(), "begun": False}
+    try:
+        yield
+    finally:
+        del _HELD[key]
+        if fh is not None:
+            unlock_output(fh, remove=out / LOCK)
+        if made and not held["begun"]:
+            try:
+                out.rmdir()         # a usage error before the audit began: no folder left
+            except OSError:
+                pass
+
+
 def begin_outputs(out: Path) -> None:
     """Mark ``out`` as being rewritten: the previous run's ``results.json`` goes first, so that
     an interrupted run leaves a folder :func:`check_outputs` refuses, not a mix."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: expected a folder for the audit's outputs, got a file")
+    _check_folder(out)
     out.mkdir(parents=True, exist_ok=True)
+    held = _HELD.get(out.resolve())
+    if held is not None:
+        held["begun"] = True
     try:
         (out / RESULTS).unlink()
     except FileNotFoundError:

@@ -21,24 +21,45 @@ class OutputLocked(InputError):
     """Another process is writing the same output file."""
 
 
-def lock_output(out_path: Path):
-    """Hold ``<out>.lock`` (exclusive, non-blocking); :class:`OutputLocked` when another
-    process holds it. Returns the open lock file (None where ``fcntl`` does not exist)."""
+#: What :func:`lock_output` says by default when another process holds the lock.
+QUERY_LOCKED = ("{out} is being written by another halluscope query (process {pid}, lock "
+                "{lock}); wait for it to finish or pass another --out")
+
+
+def lock_output(out_path: Path, *, lock_path: Path | None = None,
+                message: str = QUERY_LOCKED):
+    """Hold ``lock_path`` (default ``<out>.lock``; exclusive, non-blocking) and write this
+    process's id into it; :class:`OutputLocked` when another process holds it, with
+    ``message`` filled in (``{out}``, ``{pid}`` of the holder, ``{lock}``). Returns the open
+    lock file (None where ``fcntl`` does not exist). A lock file that its holder removed between
+    this process's opening and locking it (:func:`unlock_output` with ``remove``) is opened
+    again: locking the removed one would let a third process lock a new file beside it."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no lock
         return None
-    lock_path = out_path.with_name(out_path.name + ".lock")
-    fh = open(lock_path, "a+", encoding="utf-8")
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.seek(0)
-        holder = fh.read().strip() or "?"
-        fh.close()
-        raise OutputLocked(f"{out_path} is being written by another halluscope query "
-                           f"(process {holder}, lock {lock_path}); wait for it to finish or "
-                           f"pass another --out") from None
+    if lock_path is None:
+        lock_path = out_path.with_name(out_path.name + ".lock")
+    for _ in range(100):
+        fh = open(lock_path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            fh.close()
+            raise OutputLocked(message.format(out=out_path, pid=holder, lock=lock_path)) \
+                from None
+        try:
+            same = os.path.samestat(os.fstat(fh.fileno()), os.stat(lock_path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        fh.close()        # locked a file its holder had just removed: lock the new one
+    else:
+        raise OutputLocked(message.format(out=out_path, pid="?", lock=lock_path)
+                           + " (its lock file kept being replaced)")
     fh.seek(0)
     fh.truncate()
     fh.write(f"{os.getpid()}\n")
@@ -46,10 +67,13 @@ def lock_output(out_path: Path):
     return fh
 
 
-def unlock_output(fh) -> None:
-    """Empty and release the lock file that :func:`lock_output` returned, and close it."""
+def unlock_output(fh, *, remove: Path | None = None) -> None:
+    """Empty and release the lock file that :func:`lock_output` returned, and close it;
+    with ``remove`` (its path), delete it first, still locked."""
     import fcntl
     try:
+        if remove is not None:
+            remove.unlink(missing_ok=True)
         fh.seek(0)
         fh.truncate()
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
@@ -57,7 +81,7 @@ def unlock_output(fh) -> None:
         fh.close()
 
 
-__all__ = ["OutputLocked", "lock_output", "unlock_output"]
+__all__ = ["OutputLocked", "QUERY_LOCKED", "lock_output", "unlock_output"]
 
 
 def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None]:

@@ -182,6 +182,14 @@ def _extra_options(option: list[str] | None, offline: bool, detector_threshold: 
 def _run(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool,
          write_report: bool, options: dict[str, Any]):
     """Run the audit (with a progress bar unless quiet); input and output errors exit 2."""
+    from halluscope.stopping import sigterm_as_interruption
+    with sigterm_as_interruption():     # SIGTERM stops the audit as Ctrl-C does (exit 143)
+        return _audit(inputs, metrics, out, quiet, write_report, options)
+
+
+def _audit(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool,
+           write_report: bool, options: dict[str, Any]):
+    """:func:`_run` without the SIGTERM handler."""
     from halluscope.api import audit as run_audit
     try:
         if quiet:

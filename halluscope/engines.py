@@ -266,16 +266,10 @@ def take_judge_stats(metrics: list[Metric]) -> list[tuple[int, Any]]:
     since the last call, per judge of ``metrics`` (by the index of the first metric holding
     it), and reset: what a worker sends back so that the parent's run sheet counts every call
     and sees a pin mismatch, not only its own."""
-    out, seen = [], set()
-    for i, metric in enumerate(metrics):
-        judge = getattr(metric, "judge", None)
-        stats = getattr(judge, "stats", None)
-        if stats is None or id(judge) in seen or not hasattr(stats, "merge"):
-            continue
-        seen.add(id(judge))
-        if stats.uses or stats.reported_models:
-            judge.stats = type(stats)()
-            out.append((i, stats))
+    from halluscope.journal import judge_counters
+    out = judge_counters(metrics)
+    for i, stats in out:
+        metrics[i].judge.stats = type(stats)()
     return out
 
 

@@ -16,16 +16,10 @@ from __future__ import annotations
 import pytest
 
 from halluscope.claims.splitter import split_claims
+from tests.test_claims_negation import compact
 
 pytest.importorskip("spacy")
 
-
-def compact(c):
-    if c.kind == "relation":
-        return (c.kind, c.subject, c.relation, c.object)
-    if c.kind == "existence":
-        return (c.kind, c.subject)
-    return (c.kind, c.subject, c.value)
 
 
 PLURALS = [

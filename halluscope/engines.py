@@ -523,6 +523,12 @@ class ProcessEngine:
         a chunk still running there could break a shared pool and get an innocent record
         blamed. Then a fresh main pool (forked again only where it is still safe)."""
         from concurrent.futures.process import BrokenProcessPool
+        if getattr(self.pool, "_broken", False):
+            # workers ignore SIGTERM (a group's SIGTERM is the parent's to handle), so the
+            # executor's terminate() of a broken pool's survivors may not end one stuck on a
+            # queue lock the dead worker held: kill them, or the join below could wait forever
+            for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
+                proc.kill()
         self.pool.shutdown(wait=True)      # what it still runs ends, its results kept
         where = [f"{r.source.file}:{r.source.line}" for r in (records[0], records[-1])]
         log.warning("a worker process died with %d records (%s to %s) in flight; scoring them "

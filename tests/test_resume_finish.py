@@ -64,6 +64,16 @@ def _comparable(out: Path) -> tuple[dict, str]:
     return data, (out / "items.jsonl").read_text()
 
 
+def _interrupted_after(done: int, path: Path, **kw) -> None:
+    """An audit of ``path`` in one process, stopped (as by Ctrl-C) once ``done`` records were
+    scored, its journal left in ``kw["out"]``."""
+    def stop(progress):
+        if progress.done == done:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        audit(path, workers=1, write_report=False, on_progress=stop, **kw)
+
+
 def test_an_interrupt_in_finish_resumes_only_the_finish_step(tmp_path, monkeypatch):
     path, metric = _inputs(tmp_path)
     log = tmp_path / "calls.log"
@@ -93,12 +103,7 @@ def test_a_resume_may_change_what_only_folds_the_outcomes(tmp_path, monkeypatch)
     (tmp_path / "calls.log.interrupted").write_text("no interrupt in finish here")
     out = tmp_path / "out"
 
-    def stop(p):
-        if p.done == 17:
-            raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        audit(path, metrics=metric, out=out, n_boot=50, workers=1, write_report=False,
-              on_progress=stop)
+    _interrupted_after(17, path, metrics=metric, out=out, n_boot=50)
     log.write_text("")
     new = dict(n_boot=80, seed=5, by=("model", "task"), confidence=0.9)
     audit(path, metrics=metric, out=out, workers=1, write_report=False, resume=True, **new)
@@ -117,12 +122,8 @@ def test_a_refused_resume_names_each_option_with_both_values(tmp_path, monkeypat
     (tmp_path / "calls.log.interrupted").write_text("no interrupt in finish here")
     out = tmp_path / "out"
 
-    def stop(p):
-        if p.done == 5:
-            raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        audit(path, metrics=metric, out=out, n_boot=20, workers=1, write_report=False,
-              on_progress=stop, options={"max_image_pixels": 1000})
+    _interrupted_after(5, path, metrics=metric, out=out, n_boot=20,
+                       options={"max_image_pixels": 1000})
     with pytest.raises(ConfigError) as caught:
         audit(path, metrics=metric, out=out, n_boot=20, workers=1, write_report=False,
               resume=True, cluster_by="item", options={"max_image_pixels": 2000})

@@ -52,8 +52,9 @@ BLOCKS_PER_ACTOR = 16
 # A dead actor's batch is tried again (Ray Data's default: for ever, which hung an audit whose
 # record killed every actor it met). The :class:`BatchTracker` counts the tries that began
 # scoring: the first retry scores the batch one record at a time, each noted with the tracker
-# before it is scored, so that the next death names its record; the try after lists that
-# record as a bad record (:func:`~halluscope.engines.died_on`) and scores the others. A batch
+# before it is scored, so that the next death names its record; once actors died
+# :data:`DEATHS_TO_BLAME` times on a record, a later try lists it as a bad record
+# (:func:`~halluscope.engines.died_on`) and scores the others. A batch
 # whose records mostly kill their actor (as the processes engine judges it: no record's fault,
 # an actor that cannot work) ends the run as an internal error (exit 3), with the journal kept
 # for ``--resume``.
@@ -160,25 +161,22 @@ class RecordScorer:
     """A Ray Data actor: builds the metrics once, then scores batches of pickled entries (one
     record at a time, noted with the tracker, when the batch killed an actor before)."""
 
-    def __init__(self, names: list[str], config: Any, paths: list[str], tracker: Any = None,
-                 actors: int = 1):
+    def __init__(self, names: list[str], config: Any, paths: list[str], tracker: Any,
+                 actors: int):
         import ray
         self.tracker = tracker
-        if tracker is not None:
-            died = self._get(tracker.starting.remote()) - (actors - 1)
-            if died >= START_DEATHS:
-                raise ActorsKeepDying(f"Ray actors keep dying while they start ({died} so far: "
-                                      f"too little memory for the models, a crash loading "
-                                      f"them)")
+        died = self._get(tracker.starting.remote()) - (actors - 1)
+        if died >= START_DEATHS:
+            raise ActorsKeepDying(f"Ray actors keep dying while they start ({died} so far: too "
+                                  f"little memory for the models, a crash loading them)")
         self.metrics = build_worker_metrics(names, config, paths)
         self.actor = ray.get_runtime_context().get_actor_id() or ""
-        if tracker is not None:
-            tracker.ready.remote()
+        tracker.ready.remote()
 
     def __call__(self, batch):
         entries = [pickle.loads(e) for e in batch["entry"]]
         positions = [int(i) for i in batch["i"]]
-        tries = self._get(self.tracker.begin.remote(positions[0])) if self.tracker else 0
+        tries = self._get(self.tracker.begin.remote(positions[0]))
         if tries:
             outcomes = self._carefully(positions, entries, tries)
         else:

@@ -26,6 +26,11 @@ The journal stays until the outputs are written (:func:`discard_journal`, called
 finish step (HallusionBench's consistency judge questions) or while the outputs are written
 leaves a complete journal, so ``--resume`` replays every outcome and redoes only that step.
 
+Each record's entry also holds the size and modification time of the files it names (its image,
+its document's pages): a record whose file changed since (a broken image repaired, a photo
+replaced) is not replayed. The journal is cut there and that record and every later one are
+scored again, so that the results equal a fresh run on the files as they are now.
+
 A journal is only resumed by the same audit: a header whose inputs (path, size, modification
 time), options, or files the options name (ground truth, questions, annotations) differ is
 refused with a usage error that names each difference ("option X: expected A as journaled,
@@ -60,6 +65,19 @@ def _identity(path: Path) -> tuple[str, int, int]:
     return (str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
+def file_stamps(paths: list[Path]) -> tuple[tuple[str, int | None, int | None], ...]:
+    """Path, size and modification time of each file (``None`` for one that is not there), as
+    a record's journal entry holds them."""
+    out = []
+    for path in paths:
+        try:
+            st = path.stat()
+            out.append((str(path), st.st_size, st.st_mtime_ns))
+        except (OSError, ValueError):
+            out.append((str(path), None, None))
+    return tuple(out)
+
+
 def _files_named(value: Any) -> set[Path]:
     """The files a configuration value names (strings, lists, tables; ``file.py:Class``)."""
     if isinstance(value, dict):
@@ -86,8 +104,17 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[s
     inputs = [_identity(Path(p)) for p in paths]
     dumped = config.model_dump(mode="json", exclude=set(_EXECUTION))
     companions = sorted(_identity(p) for p in _files_named(dumped))
-    return {"version": 2, "inputs": inputs, "metrics": list(metrics), "companions": companions,
+    return {"version": 3, "inputs": inputs, "metrics": list(metrics), "companions": companions,
             "config": config.model_dump_json(exclude=set(_EXECUTION))}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A journal entry for one input line: the outcomes of its metrics and the
+    :func:`file_stamps` of the files its record names."""
+
+    outcomes: Any
+    files: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -118,9 +145,11 @@ def _key(taken: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
     return [(i, stats.to_dict()) for i, stats in taken]
 
 
-def read_journal(path: Path, header: dict[str, Any]) -> tuple[list[Any], int]:
-    """The entries written so far (outcomes and :class:`JudgeCounters`) and the byte offset
-    just after the last complete entry."""
+def read_journal(path: Path, header: dict[str, Any],
+                 offsets: list[int] | None = None) -> tuple[list[Any], int]:
+    """The entries written so far (:class:`Entry` and :class:`JudgeCounters`) and the byte
+    offset just after the last complete entry; ``offsets`` receives the offset each
+    :class:`Entry` begins at."""
     entries: list[Any] = []
     with open(path, "rb") as fh:
         try:
@@ -136,6 +165,8 @@ def read_journal(path: Path, header: dict[str, Any]) -> tuple[list[Any], int]:
         while True:
             try:
                 entries.append(pickle.load(fh))
+                if offsets is not None and isinstance(entries[-1], Entry):
+                    offsets.append(good)
             except EOFError:
                 break
             except Exception:  # noqa: BLE001 - a half-written entry from a kill
@@ -211,13 +242,17 @@ class Journal:
 
     def __init__(self, path: Path, header: dict[str, Any], resume: bool):
         self.path = path
-        self.replay: list[Any] = []
+        self.replay: list[Any] = []     # each journaled line's outcomes
+        self.files: list[tuple] = []    # and the file_stamps of its record's files
+        self._offsets: list[int] = []   # where each line's entry begins
         self.judges: list[tuple[int, Any]] = []    # the counters to add back on resume
         good = None
         if resume and path.is_file():
             try:
-                entries, good = read_journal(path, header)
-                self.replay = [e for e in entries if not isinstance(e, JudgeCounters)]
+                entries, good = read_journal(path, header, self._offsets)
+                lines = [e for e in entries if isinstance(e, Entry)]
+                self.replay = [e.outcomes for e in lines]
+                self.files = [e.files for e in lines]
                 self.judges = next((e.taken for e in reversed(entries)
                                     if isinstance(e, JudgeCounters)), [])
             except _NoHeader as exc:
@@ -239,10 +274,10 @@ class Journal:
         self.written = len(self.replay)
         self._counted = _key(self.judges)
 
-    def append(self, entry: Any, metrics: list[Any] = ()) -> None:
-        """Journal one input line's outcomes, then the counters of the judges of ``metrics``
-        if they changed since they were last journaled."""
-        pickle.dump(entry, self.fh, protocol=pickle.HIGHEST_PROTOCOL)
+    def append(self, outcomes: Any, metrics: list[Any] = (), files: tuple = ()) -> None:
+        """Journal one input line's outcomes and its files' stamps, then the counters of the
+        judges of ``metrics`` if they changed since they were last journaled."""
+        pickle.dump(Entry(outcomes, files), self.fh, protocol=pickle.HIGHEST_PROTOCOL)
         counters = judge_counters(list(metrics))
         key = _key(counters) if counters else None
         if counters and key != self._counted:
@@ -252,6 +287,16 @@ class Journal:
         self._unflushed += 1
         if self._unflushed >= FLUSH_EVERY:
             self.flush()
+
+    def cut(self, k: int) -> None:
+        """Forget the journaled lines from the ``k``-th on (counted from 0): they are scored
+        again. The judge counters journaled after them stay added (their calls were
+        made; the calls made again are counted again)."""
+        self.fh.flush()
+        self.fh.truncate(self._offsets[k])
+        self.fh.seek(self._offsets[k])
+        del self.replay[k:], self.files[k:], self._offsets[k:]
+        self.written = k
 
     def flush(self) -> None:
         self.fh.flush()

@@ -9,7 +9,10 @@ metric can (POPE), writing the scored lines' items as whole columns too
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +30,8 @@ from halluscope.metrics.base import Metric
 from halluscope.readers import detect_format
 from halluscope.redact import known_secrets, redact_mapping, redact_text
 from halluscope.records import Record
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -157,10 +162,11 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
     slot = {id(m): i for i, m in enumerate(remote)}
     tally = StreamTally()
     secrets = known_secrets()      # a model's text that quotes one is redacted in the items
-    for rec, outcomes in _outcomes(stream, engine, journal.replay if journal else ()):
+    files = _stamper() if journal is not None else None
+    for rec, outcomes in _outcomes(stream, engine, journal, files):
         tally.items += 1
         if journal is not None and tally.items > len(journal.replay):
-            journal.append(outcomes, remote)
+            journal.append(outcomes, remote, files(rec))
         if isinstance(rec, RecordError):
             if strict:
                 raise rec
@@ -184,15 +190,59 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
     return tally
 
 
-def _outcomes(stream: Iterable[Any], engine, replay) -> Iterator[tuple[Any, Any]]:
-    """``(record, outcomes)`` in input order: replayed from a journal, then from the engine."""
+def _outcomes(stream: Iterable[Any], engine, journal, files) -> Iterator[tuple[Any, Any]]:
+    """``(record, outcomes)`` in input order: replayed from a journal, then from the engine.
+    A journaled record whose files changed since ends the replay: it and the rest are scored."""
     it = iter(stream)
-    for entry in replay:
+    for k, entry in enumerate(journal.replay if journal is not None else ()):
         rec = next(it, None)
         if rec is None:
             raise ConfigError("cannot resume: the inputs have fewer lines than the journal")
+        if journal.files[k] != files(rec):
+            log.warning("--resume: %s names a file that changed since it was scored (%s); "
+                        "scoring it and the %d journaled lines after it again",
+                        _where(rec), _changed(journal.files[k], files(rec)),
+                        len(journal.replay) - k - 1)
+            journal.cut(k)
+            yield from engine.run(itertools.chain([rec], it))
+            return
         yield rec, entry
     yield from engine.run(it)
+
+
+def _stamper() -> Callable[[Any], tuple]:
+    """The :func:`~halluscope.journal.file_stamps` of the files a record names (its image, its
+    document), each file's read once per pass (records of one image come together)."""
+    from halluscope.evidence.documents import document_source
+    from halluscope.journal import file_stamps
+
+    @functools.lru_cache(maxsize=4096)
+    def stamp(path: Path) -> tuple:
+        return file_stamps([path])[0]
+
+    def files(rec: Any) -> tuple:
+        if isinstance(rec, RecordError):
+            return ()
+        paths = [rec.image_path()] if rec.image_path() is not None else []
+        base = Path(rec.source.file).parent if rec.source.file and \
+            not rec.source.file.startswith("<") else None
+        try:
+            doc = document_source(rec.document, base)
+        except ConfigError:
+            doc = None
+        paths += [Path(d) for d in ([doc] if isinstance(doc, str) else doc or [])]
+        return tuple(stamp(p) for p in paths)
+    return files
+
+
+def _where(rec: Any) -> str:
+    """``file:line`` of a record, else its id."""
+    src = rec.source
+    return f"{src.file}:{src.line}" if src.file and src.line else f"record {rec.id!r}"
+
+
+def _changed(before: tuple, now: tuple) -> str:
+    return ", ".join(sorted({stamp[0] for stamp in set(before) ^ set(now)}))
 
 
 def _fold_outcome(metric: Metric, rec: Record, outcome, folded: bool = False

@@ -132,3 +132,84 @@ def test_a_refused_resume_names_each_option_with_both_values(tmp_path, monkeypat
     assert "--option max_image_pixels: expected 1000 as journaled, got 2000" in message
     assert "options differ" not in message
     assert os.path.isfile(out / "items.journal.part")      # left for a resume that matches
+
+
+IMAGE_BYTES = '''
+import os
+from typing import ClassVar
+
+from halluscope.errors import RecordError
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import rate, ratio
+
+
+class ImageBytes(Metric):
+    """Share of images over 4 bytes (a bad record when one cannot be read); each score() call
+    is logged."""
+
+    name: ClassVar[str] = "image_bytes"
+    columns: ClassVar[tuple[str, ...]] = ("n", "big")
+    statistics: ClassVar[dict] = {"big_rate": rate(lambda s: ratio(s["big"], s["n"]))}
+
+    def score(self, record):
+        with open(os.environ["IMAGE_LOG"], "a") as fh:
+            fh.write(str(record.id) + "\\n")
+        data = record.image_path().read_bytes()
+        if data.startswith(b"BROKEN"):
+            raise RecordError("the image cannot be read", field="image")
+        return ItemScore(payload={"bytes": len(data)}, row=(1.0, float(len(data) > 4)))
+'''
+
+
+def test_a_resume_scores_again_a_record_whose_image_changed(tmp_path, monkeypatch, caplog):
+    """An image repaired (or replaced) after the interrupt: that record and the ones after it
+    are scored again, and the results are those of a fresh run on the files as they are now."""
+    import logging
+    (tmp_path / "image_bytes.py").write_text(IMAGE_BYTES)
+    metric = f"{tmp_path / 'image_bytes.py'}:ImageBytes"
+    for i in range(1, 7):
+        (tmp_path / f"{i}.jpg").write_bytes(b"BROKEN" if i == 2 else b"x" * i)
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "image": f"{i}.jpg", "caption": "c",
+                                        "task": "caption"}) + "\n" for i in range(1, 7)))
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("IMAGE_LOG", str(log))
+    _interrupted_after(4, path, out=tmp_path / "run", metrics=metric)
+    assert log.read_text().split()[:4] == ["1", "2", "3", "4"]
+    (tmp_path / "2.jpg").write_bytes(b"y" * 20)          # the user repairs the image
+    log.write_text("")
+    with caplog.at_level(logging.WARNING, logger="halluscope.scoring"):
+        resumed = audit(path, out=tmp_path / "run", metrics=metric, workers=1,
+                        write_report=False, resume=True)
+    assert log.read_text().split() == ["2", "3", "4", "5", "6"]    # line 1 is replayed
+    assert "in.jsonl:2 names a file that changed" in caplog.text and "2.jpg" in caplog.text
+    assert not resumed.errors
+    audit(path, out=tmp_path / "fresh", metrics=metric, workers=1, write_report=False)
+    assert _comparable(tmp_path / "run") == _comparable(tmp_path / "fresh")
+
+
+def test_a_resume_with_unchanged_files_replays_every_journaled_record(tmp_path, monkeypatch):
+    (tmp_path / "image_bytes.py").write_text(IMAGE_BYTES)
+    metric = f"{tmp_path / 'image_bytes.py'}:ImageBytes"
+    (tmp_path / "a.jpg").write_bytes(b"abc")
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "image": "a.jpg", "caption": "c",
+                                        "task": "caption"}) + "\n" for i in range(1, 6)))
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("IMAGE_LOG", str(log))
+    _interrupted_after(3, path, out=tmp_path / "run", metrics=metric)
+    log.write_text("")
+    audit(path, out=tmp_path / "run", metrics=metric, workers=1, write_report=False, resume=True)
+    assert log.read_text().split() == ["4", "5"]
+
+
+def test_a_records_files_are_its_image_and_its_documents_pages(tmp_path):
+    from halluscope.records import Record, Source
+    from halluscope.scoring import _stamper
+    (tmp_path / "p1.png").write_bytes(b"12")
+    files = _stamper()
+    rec = Record(id="1", task="document", image="img.jpg", document=["p1.png", "p2.png"],
+                 source=Source(str(tmp_path / "in.jsonl"), 1))
+    assert [(Path(p).name, size) for p, size, _ in files(rec)] == [
+        ("img.jpg", None), ("p1.png", 2), ("p2.png", None)]
+    assert files(Record(id="2", task="caption", image="https://x/y.jpg")) == ()

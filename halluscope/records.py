@@ -182,9 +182,6 @@ def _texts_of(obj: dict[str, Any], where: dict[str, Any]
         if response is None and predicted is None and key in obj:  # VLMEvalKit, MMHal-Bench
             predicted = key
             response = _string(obj[key], key, where)
-            if label is None and key == "prediction" and isinstance(obj.get("answer"), str) \
-                    and obj["answer"].strip().lower() in ("yes", "no"):
-                label = obj["answer"].strip().lower()              # VLMEvalKit's truth column
     if response is None and predicted is not None:
         # a null prediction is no answer: 'answer' beside it is the truth (VLMEvalKit), and
         # reading it as the model's answer scored the truth against itself
@@ -192,7 +189,11 @@ def _texts_of(obj: dict[str, Any], where: dict[str, Any]
                           field=predicted, **where)
     if response is None and "caption" in obj:                     # CHAIR caption logs
         response = _string(obj["caption"], "caption", where)
-    if response is None and "answer" in obj:                      # POPE answer files
+    if _vlmevalkit_row(obj, predicted):        # its 'answer' is the truth, not the model's
+        if label is None and isinstance(obj.get("answer"), str) \
+                and obj["answer"].strip().lower() in ("yes", "no"):
+            label = obj["answer"].strip().lower()
+    elif response is None and "answer" in obj:                    # POPE answer files
         response = _string(obj["answer"], "answer", where)
     if prompt is None and "question" in obj:
         prompt = _string(obj["question"], "question", where)
@@ -248,9 +249,20 @@ def _task_of(obj: dict[str, Any], label: str | None, prompt: str | None,
     return "vqa"
 
 
+def _vlmevalkit_row(obj: dict[str, Any], predicted: str | None) -> bool:
+    """Whether a line is a VLMEvalKit row (``index``, ``answer`` the truth, ``prediction`` the
+    model's answer when it has one)."""
+    return predicted == "prediction" or (predicted is None and "index" in obj
+                                         and "answer" in obj and "response" not in obj)
+
+
 def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
                  where: dict[str, Any]) -> RecordError:
     """The error for a line without the model's answer (a POPE question line is named)."""
+    if _vlmevalkit_row(obj, None):
+        return RecordError("expected the model's answer in 'prediction' beside 'index' and "
+                           "'answer' (a VLMEvalKit row, whose 'answer' is the truth), found "
+                           "none", field="prediction", **where)
     if label is not None and "text" in obj and prompt == obj.get("text"):
         return RecordError("expected the model's answer, got a POPE question (question_id, "
                            "image, text, label: 'text' is the question): pass the question "
@@ -268,6 +280,10 @@ def _record_id(obj: dict[str, Any], question_id: str | None, line: int | None,
         return _string(raw_id, "id", where)
     if question_id is not None:
         return question_id
+    index = obj.get("index")
+    if isinstance(index, (str, int)) and not isinstance(index, bool) and _vlmevalkit_row(
+            obj, "prediction" if "prediction" in obj else None):
+        return str(index)                   # as read from VLMEvalKit's tables
     if obj.get("image_id") is not None:
         return str(obj["image_id"])
     return str(line) if line is not None else ""
@@ -278,6 +294,9 @@ def _metadata_of(obj: dict[str, Any], label: str | None) -> dict[str, Any]:
     metadata = {k: v for k, v in obj.items() if k not in _KNOWN}
     if label is None and isinstance(obj.get("label"), str) and obj["label"].strip():
         metadata["label"] = obj["label"].strip()                  # a choice letter
+    if label is None and obj.get("answer") is not None and _vlmevalkit_row(
+            obj, "prediction" if "prediction" in obj else None):
+        metadata["answer"] = obj["answer"]        # a VLMEvalKit truth other than Yes or No
     if isinstance(obj.get("metadata"), dict):
         metadata.update(obj["metadata"])
     return metadata
@@ -297,7 +316,7 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
         return _record_of(obj, Source(file, line, index), require_response, where)
     except RecordError as exc:
         # the line's id, when it has a plain one, stays with its error (items.jsonl keeps it)
-        hint = obj.get("id", obj.get("question_id"))
+        hint = obj.get("id", obj.get("question_id", obj.get("index")))
         if exc.record_id is None and isinstance(hint, (str, int)) and not isinstance(hint, bool):
             exc.record_id = str(hint)[:200]
         raise
@@ -318,7 +337,8 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
         raise _no_response(obj, label, prompt, where)
     number = source.line if source.index is None else source.index
     rid = _record_id(obj, question_id, number, where)
-    from_line = obj.get("id") is None and question_id is None and obj.get("image_id") is None
+    from_line = obj.get("id") is None and question_id is None and obj.get("image_id") is None \
+        and not (obj.get("index") is not None and rid == str(obj["index"]))
     model = obj.get("model", obj.get("model_id"))
     return Record(id=rid, task=task, image=image, image_id=image_id, prompt=prompt,
                   response=response, label=label, model=model if isinstance(model, str) else None,

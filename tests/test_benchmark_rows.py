@@ -95,7 +95,7 @@ def test_a_vlmevalkit_row_without_prediction_is_listed_and_the_rest_scored(tmp_p
     rows[2]["index"] = "VD_illusion_1_1_0"                  # five parts, not six
     result = _hb(_jsonl(tmp_path / "vk.jsonl", rows), tmp_path / "o")
     assert [(e["line"], e["field"]) for e in result.errors] == [(2, "prediction"), (3, "index")]
-    assert "a row without 'prediction' has no model answer" in result.errors[0]["message"]
+    assert "expected the model's answer in 'prediction'" in result.errors[0]["message"]
     assert result.metrics["hallusionbench"].results["aacc"].value == 1.0     # row 1 alone
 
 
@@ -186,7 +186,9 @@ def test_the_vlmevalkit_rule_leaves_out_imageless_rows_and_names_a_bad_truth(tmp
            "question": "q?", "answer": "maybe", "prediction": "No"}]
     res = _hb(_jsonl(tmp_path / "vk.jsonl", vk), tmp_path / "b")
     assert [e["line"] for e in res.errors] == [2]
-    assert "an 'answer' other than Yes or No is no truth" in res.errors[0]["message"]
+    assert res.errors[0]["field"] == "answer"
+    assert "expected VLMEvalKit's truth Yes or No in 'answer', got 'maybe'" in res.errors[0][
+        "message"]
 
 
 class _Unreadable:

@@ -137,3 +137,21 @@ def _read_too_deep(tmp_path, array: bool):
     out = list(iter_records(array))
     assert out[0].id == "a" and isinstance(out[1], RecordError)
     assert "nested at most" in out[1].message and out[1].location.line == 2
+
+
+def test_a_vlmevalkit_row_reads_answer_as_the_truth_and_index_as_the_id():
+    """A VLMEvalKit row without 'prediction' took its 'answer' (the truth) for the model's
+    answer, and its id was the line number where VLMEvalKit's tables give the index."""
+    row = {"index": "VD_figure_1_0_0_0", "question": "q?", "answer": "Yes"}
+    asked = record_from_dict(row, file="vk.jsonl", line=4, require_response=False)
+    assert (asked.id, asked.response, asked.label, asked.prompt) == (
+        "VD_figure_1_0_0_0", None, "yes", "q?")
+    with pytest.raises(RecordError, match="in 'prediction' beside 'index' and 'answer'") as err:
+        record_from_dict(row, file="vk.jsonl", line=4)
+    assert (err.value.location.field, err.value.record_id) == ("prediction", "VD_figure_1_0_0_0")
+    answered = record_from_dict({**row, "index": 7, "answer": "1?", "prediction": "No"})
+    assert (answered.id, answered.response, answered.label, answered.metadata["answer"]) == (
+        "7", "No", None, "1?")
+    assert not answered.id_from_line
+    pope = record_from_dict({"question_id": 3, "answer": "yes"})       # POPE's answer files
+    assert pope.response == "yes"

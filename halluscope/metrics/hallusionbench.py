@@ -289,12 +289,12 @@ class HallusionBenchMetric(Metric):
                 raise RecordError(f"expected the truth in 'gt_answer' as 1 or 0, got "
                                   f"{record.metadata.get('gt_answer')!r}", field="gt_answer",
                                   file=record.source.file, line=record.source.line)
-            if truth is None:       # the two causes look alike once the row is read
-                raise RecordError("expected VLMEvalKit's truth Yes or No in 'answer' and the "
-                                  "model's answer in 'prediction', got no such pair (a row "
-                                  "without 'prediction' has no model answer; an 'answer' other "
-                                  "than Yes or No is no truth)", field="prediction",
-                                  file=record.source.file, line=record.source.line)
+            if truth is None:       # (a row without 'prediction' is a bad record when read)
+                got = record.metadata.get("answer")
+                raise RecordError("expected VLMEvalKit's truth Yes or No in 'answer', got "
+                                  + (f"{got!r:.80}" if got is not None else "another value"),
+                                  field="answer", file=record.source.file,
+                                  line=record.source.line)
             extracted = vlmevalkit_extract(record.response)
             correct: bool | None = extracted == truth
             payload.update(index=str(record.metadata.get("index", "_".join(

@@ -393,6 +393,33 @@ def check_metric_options(cfg: AuditConfig, custom: list[Metric]) -> None:
                                f"{', '.join(sorted(known - fields))})")
 
 
+#: Audit settings that only some metrics read (each declares it: ``MetricOption(config_field=True)``).
+_METRIC_SETTINGS = ("gt_objects", "coco_annotations", "questions", "annotations", "detector",
+                    "segmenter", "judge", "claim_splitter", "chair_variant", "pope_parser",
+                    "pope_align")
+
+
+def warn_unread_settings(cfg: AuditConfig, custom: list[Metric], given: set[str]) -> None:
+    """Warn about each setting ``given`` (a flag, an argument; not a data folder's manifest,
+    which sets up every metric it has data for) that none of the audit's metrics reads
+    (``--gt-objects`` with ``--metric claims`` was left unused in silence, its claims all
+    unverifiable). A metric of the caller's own may read any setting: then nothing is said."""
+    installed = set(available_metrics())
+    if custom or any(m not in installed for m in cfg.metrics):
+        return
+    read = {opt.name for m in cfg.metrics for opt in getattr(metric_class(m), "options", ())
+            if opt.config_field}
+    for key in _METRIC_SETTINGS:
+        if key in read or key not in given or \
+                getattr(cfg, key) == AuditConfig.model_fields[key].default:
+            continue
+        readers = sorted(m for m in installed for opt in getattr(metric_class(m), "options", ())
+                         if opt.config_field and opt.name == key)
+        log.warning("--%s (%s) is read by %s; this audit runs %s, which %s not read it: it is "
+                    "left unused", key.replace("_", "-"), key, ", ".join(readers) or "no metric",
+                    ", ".join(cfg.metrics), "does" if len(cfg.metrics) == 1 else "do")
+
+
 def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
                config: AuditConfig | None, options: dict[str, Any]
                ) -> tuple[list[Path], list[Any] | None, AuditConfig, list[Metric]]:
@@ -431,6 +458,8 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     from halluscope.redact import register_options
     register_options(cfg.options)    # secret-named option values leave no file, log or message
     check_metric_options(cfg, custom)
+    warn_unread_settings(cfg, custom, given=set(base) | {k for k, v in options.items()
+                                                         if v is not None})
     check_fields(paths, records, cfg)
     return paths, records, cfg, custom
 

@@ -98,3 +98,23 @@ def test_option_values_no_metric_reads_are_usage_errors(tmp_path, args, message)
     res = CliRunner().invoke(app, ["audit", str(DATA), *args, "--out", str(tmp_path / "o"),
                                    "--no-report", "-q"], env={"COLUMNS": "300"})
     assert res.exit_code == 2 and message in res.output, res.output
+
+
+def test_a_setting_no_metric_of_the_audit_reads_is_a_warning_naming_its_readers(tmp_path,
+                                                                                caplog):
+    """``--gt-objects`` with ``--metric claims`` was left unused in silence (claims reads
+    annotations and detectors, not CHAIR's ground truth): every claim came out unverifiable."""
+    gt = tmp_path / "gt.json"
+    gt.write_text('{"imid_to_objects": {"1": ["dog"]}}')
+    with caplog.at_level(logging.WARNING, logger="halluscope.pipeline"):
+        result = halluscope.audit(DATA, metrics="pope", write_report=False, gt_objects=gt,
+                                  detector="coco-ssd", out=tmp_path / "o")
+    assert result.metrics["pope"].n
+    assert "--gt-objects (gt_objects) is read by chair, objhal; this audit runs pope, which " \
+           "does not read it: it is left unused" in caplog.text
+    assert "--detector (detector) is read by claims, faithscore, region" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="halluscope.pipeline"):
+        halluscope.audit(DATA, metrics=("pope", "chair"), write_report=False, gt_objects=gt,
+                         chair_variant="original", out=tmp_path / "p")
+    assert "left unused" not in caplog.text

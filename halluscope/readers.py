@@ -35,11 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, MissingExtraError, RecordError
-from halluscope.records import Record, iter_json_values, open_text, record_from_dict
+from halluscope.records import (Record, is_gzip_name, iter_json_values, open_text,
+                                record_from_dict)
 
 FORMATS: tuple[str, ...] = ("jsonl", "lmms-eval", "vlmevalkit", "csv", "tsv", "parquet", "xlsx")
 _TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".xlsx": "xlsx"}
-_JSON_SUFFIXES = {".jsonl", ".json", ".ndjson", ".gz"}
+_JSON_SUFFIXES = {".jsonl", ".json", ".ndjson"}         # and gzip (is_gzip_name)
 _VLMEVALKIT_COLUMNS = {"index", "prediction"}
 _LMMS_RESPONSE_KEYS = ("filtered_resps", "resps")
 # bulky columns of VLMEvalKit tables that are never needed for scoring (base64 images)
@@ -67,7 +68,8 @@ def detect_format(path: str | Path) -> str:
         return "parquet"
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
-    if suffix not in _JSON_SUFFIXES and not head.lstrip()[:1] in (b"{", b"[", b"\xef", b""):
+    if suffix not in _JSON_SUFFIXES and not is_gzip_name(path) \
+            and not head.lstrip()[:1] in (b"{", b"[", b"\xef", b""):
         raise _unknown(path, f"suffix {suffix or 'none'!r} and first bytes {head!r} match none")
     for _, _, obj in iter_json_values(path):
         if isinstance(obj, dict):

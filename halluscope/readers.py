@@ -46,6 +46,25 @@ _LMMS_RESPONSE_KEYS = ("filtered_resps", "resps")
 # bulky columns of VLMEvalKit tables that are never needed for scoring (base64 images)
 _DROPPED_COLUMNS = {"image"}
 
+#: Columns of tables and in-memory rows read as text, exactly as written, even when a cell
+#: looks like JSON: the fields the record reader takes as strings (a model's answer written as
+#: ``{"answer": "no"}`` is that text, as in a JSON line). A cell of any other column holding a
+#: JSON object or array is parsed (``metadata``, ``document``, ``samples``, ``regions``,
+#: ``objects``, ``absent`` and the like carry structure in a table this way only).
+TEXT_COLUMNS = frozenset({
+    "id", "question_id", "index", "image", "image_id", "task", "model", "model_id", "error",
+    "prompt", "question", "response", "prediction", "model_prediction", "model_answer",
+    "answer", "caption", "text", "label"})
+#: The columns of a VLMEvalKit table whose JSON cells are parsed: ``image_path`` (a list of
+#: images) alone; VLMEvalKit reads every other cell as text, and so does halluscope.
+VLMEVALKIT_JSON_COLUMNS = frozenset({"image_path"})
+#: Columns the record reader may take the model's answer from: their empty or NaN cell is
+#: kept as ``None`` (a missing answer, listed as a bad record) instead of being left out, which
+#: made the row look as if it had no such column and let the reader fall back on another one
+#: (the truth in ``answer``). Empty cells of other columns are left out.
+ANSWER_COLUMNS = frozenset({"response", "prediction", "model_prediction", "model_answer",
+                            "caption", "text", "answer"})
+
 
 def _unknown(path: Path, why: str) -> ConfigError:
     return ConfigError(f"{path}: cannot read this file ({why}); expected one of the formats "
@@ -124,8 +143,10 @@ def _table_columns(path: Path, fmt: str) -> list[str]:
     return [str(c) for c in _read_table(path, fmt, nrows=2).columns]
 
 
-def _cell(value: Any) -> Any:
-    """A table cell as a plain JSON-like value; empty and NaN cells become ``None``."""
+def _cell(value: Any, parse_json: bool = False) -> Any:
+    """A table cell as a plain JSON-like value; empty and NaN cells become ``None``. A text
+    cell holding a JSON object or array is parsed only with ``parse_json`` (see
+    :data:`TEXT_COLUMNS`); otherwise it stays the text as written."""
     if value is None:
         return None
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
@@ -139,7 +160,7 @@ def _cell(value: Any) -> Any:
         if value == "":
             return None
         text = value.strip()
-        if text[:1] in "[{" and text[-1:] in "]}":    # JSON columns (metadata, regions, ...)
+        if parse_json and text[:1] in "[{" and text[-1:] in "]}":
             try:
                 return json.loads(text)
             except (json.JSONDecodeError, RecursionError):
@@ -149,18 +170,24 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _row_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+def _row_dict(row: Mapping[str, Any], json_columns: Any = None) -> dict[str, Any]:
+    """A table row (or an in-memory mapping) as a record dict: empty and NaN cells are left
+    out, except in :data:`ANSWER_COLUMNS` (kept as ``None``: a missing answer, not a missing
+    column). ``json_columns``: the columns whose JSON cells are parsed (a set), or ``None``
+    for every column outside :data:`TEXT_COLUMNS`."""
     out = {}
     for key, value in row.items():
-        value = _cell(value)
-        if value is not None:
-            out[str(key)] = value
+        key = str(key)
+        parse = key not in TEXT_COLUMNS if json_columns is None else key in json_columns
+        value = _cell(value, parse)
+        if value is not None or key in ANSWER_COLUMNS:
+            out[key] = value
     return out
 
 
-def _frame_rows(frame) -> Iterator[dict[str, Any]]:
+def _frame_rows(frame, json_columns: Any = None) -> Iterator[dict[str, Any]]:
     for row in frame.to_dict(orient="records"):
-        yield _row_dict(row)
+        yield _row_dict(row, json_columns)
 
 
 def rows_of(obj: Any) -> list[Any]:
@@ -197,14 +224,18 @@ def _yes_no(value: Any, *, numeric: bool = False) -> str | None:
 def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """A VLMEvalKit prediction row as a halluscope record dict.
 
-    ``index`` is the id, ``question`` the prompt, ``prediction`` the answer; ``answer`` is the
-    yes/no label (``Yes``/``No``, or HallusionBench's ``1``/``0``); ``image_path`` the image; the
-    base64 ``image`` column is dropped; every other column (``category``, ``l2-category``,
-    ``split``, ...) is kept as metadata.
+    ``index`` is the id, ``question`` the prompt, ``prediction`` the answer (kept as written;
+    an empty cell stays ``None``: a row without an answer); ``answer`` is the yes/no label
+    (``Yes``/``No``, or HallusionBench's ``1``/``0``); ``image_path`` the image (the first of a
+    JSON list); the base64 ``image`` column is dropped; every other column (``category``,
+    ``l2-category``, ``split``, ...) is kept as metadata, as text.
     """
     out: dict[str, Any] = {}
     meta: dict[str, Any] = {}
     for key, value in row.items():
+        if key == "prediction" and value is None:
+            out["prediction"] = None       # an empty cell: no answer, listed as a bad record
+            continue
         if key in _DROPPED_COLUMNS or value is None:
             continue
         if key == "index":
@@ -317,7 +348,8 @@ def _rows(path: Path, fmt: str) -> Iterator[tuple[int | None, int | None, Any]]:
     # ``line`` is the row's line in the file (the sheet's row for Excel, the header being its
     # first; Parquet has no lines: its row number)
     lines = _row_lines(path, table, len(frame))
-    for i, row in enumerate(_frame_rows(frame), 1):
+    json_columns = VLMEVALKIT_JSON_COLUMNS if fmt == "vlmevalkit" else None
+    for i, row in enumerate(_frame_rows(frame, json_columns), 1):
         line = lines[i - 1] if lines else i + 1 if table != "parquet" else i
         yield line, i, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
 

@@ -24,6 +24,86 @@ def _split(items):
     return good, bad
 
 
+# --- 1. an empty answer cell is a missing answer, never the truth beside it -------------------
+
+ANSWERS_CSV = ("question_id,question,answer,prediction\n"
+               "1,Is there a snowboard in the image?,yes,Yes\n"
+               "2,Is there a car in the image?,no,Yes\n"
+               "3,Is there a person in the image?,yes,\n"
+               "4,Is there a sandwich in the image?,no,\n"
+               "5,Is there a skis in the image?,yes,No\n"
+               "6,Is there a couch in the image?,no,Yes\n")
+
+
+def test_an_empty_prediction_cell_is_a_bad_record_not_the_truth(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text(ANSWERS_CSV)
+    good, bad = _split(list(iter_input_records(path)))
+    assert [(e.location.line, e.location.field) for e in bad] == [(4, "prediction"),
+                                                                  (5, "prediction")]
+    assert all("got null" in e.message for e in bad)
+    assert [(r.question_id, r.response, r.label) for r in good] == [
+        ("1", "Yes", "yes"), ("2", "Yes", "no"), ("5", "No", "yes"), ("6", "Yes", "no")]
+    # scored: q1 TP, q2 FP, q5 FN, q6 FP -> accuracy 1/4 (it was 0.5 with the truth of q3, q4
+    # read as their answers)
+    res = audit(path, metrics="pope", n_boot=0)
+    assert res.get("pope.accuracy").value == pytest.approx(0.25)
+    assert len(res.errors) == 2
+
+
+def test_empty_or_nan_answer_cells_stay_as_null_and_other_empty_cells_are_left_out():
+    frame = pd.DataFrame({"question_id": [1, 2], "response": ["Yes", float("nan")],
+                          "caption": ["", "a dog"], "answer": ["yes", ""],
+                          "image": ["", "x.jpg"], "category": [float("nan"), ""]})
+    rows = rows_of(frame)
+    assert rows[0] == {"question_id": 1, "response": "Yes", "caption": None, "answer": "yes"}
+    assert rows[1] == {"question_id": 2, "response": None, "caption": "a dog", "answer": None,
+                       "image": "x.jpg"}
+    assert rows_of([{"prediction": float("nan"), "answer": "no", "tag": ""}]) == [
+        {"prediction": None, "answer": "no"}]
+
+
+def test_a_vlmevalkit_row_with_an_empty_prediction_names_prediction(tmp_path):
+    path = tmp_path / "POPE.tsv"
+    path.write_text("index\tquestion\tanswer\tprediction\n"
+                    "1\tIs there a dog?\tYes\t\n"
+                    "2\tIs there a cat?\tNo\tNo\n")
+    assert detect_format(path) == "vlmevalkit"
+    good, bad = _split(list(iter_input_records(path)))
+    assert [(e.location.line, e.location.field, e.record_id) for e in bad] == [
+        (2, "prediction", "1")]
+    assert [(r.id, r.response, r.label) for r in good] == [("2", "No", "no")]
+
+
+# --- 6. text columns keep JSON-looking text as written ----------------------------------------
+
+def test_json_looking_text_cells_are_kept_as_written(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text('question_id,question,answer,regions,metadata,note\n'
+                    '1,[1] or [2]?,"{""answer"": ""no""}",'
+                    '"[{""id"": 1, ""box"": [0, 0, 5, 5]}]","{""split"": ""dev""}",'
+                    '"[""a"", ""b""]"\n')
+    (rec,) = list(iter_input_records(path))
+    assert rec.response == '{"answer": "no"}'
+    assert rec.prompt == "[1] or [2]?"
+    # structured columns are parsed, as they would be in a JSON line
+    assert rec.metadata == {"regions": [{"id": 1, "box": [0, 0, 5, 5]}], "split": "dev",
+                            "note": ["a", "b"]}
+
+
+def test_a_vlmevalkit_prediction_is_never_rewritten_as_a_python_repr(tmp_path):
+    path = tmp_path / "POPE.tsv"
+    path.write_text('index\tquestion\tanswer\tcategory\timage_path\tprediction\n'
+                    '1\tIs there a dog?\tNo\t["random"]\t'
+                    '["COCO_val2014_000000000139.jpg", "b.jpg"]\t'
+                    '{"answer": "no", "bbox": [1, 2, 3, 4]}\n')
+    (rec,) = list(iter_input_records(path))
+    assert rec.response == '{"answer": "no", "bbox": [1, 2, 3, 4]}'
+    assert json.loads(rec.response)["bbox"] == [1, 2, 3, 4]
+    assert rec.metadata["category"] == '["random"]'       # VLMEvalKit reads text: so do we
+    assert rec.image == "COCO_val2014_000000000139.jpg" and rec.image_id == 139
+
+
 # --- 12. gzip in any case ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("suffix", [".gz", ".GZ", ".Gz"])

@@ -29,14 +29,18 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from halluscope.errors import ConfigError, MissingExtraError, RecordError
+from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
 from halluscope.records import (Record, is_gzip_name, iter_json_values, open_text,
                                 record_from_dict)
+
+logger = logging.getLogger(__name__)
 
 FORMATS: tuple[str, ...] = ("jsonl", "lmms-eval", "vlmevalkit", "csv", "tsv", "parquet", "xlsx")
 _TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".xlsx": "xlsx"}
@@ -327,6 +331,102 @@ def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# --- where table rows are in the file ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class _BrokenRow:
+    """A CSV/TSV row that runs over the lines after it: a quote opening one of its cells is
+    closed mid-cell on a later line, so those lines were read into the cell, not as rows.
+    pandas, and VLMEvalKit's ``read_csv`` with it, read such a file so; halluscope reads it the
+    same way and lists the row as a bad record instead of scoring it."""
+
+    first: int                     # the file line where the row starts
+    last: int                      # the line where it ends
+    column: str | None             # the cell that swallowed the lines
+    why: str                       # what a strict CSV reader says of the row
+
+
+def _physical_records(path: Path, delimiter: str
+                      ) -> Iterator[tuple[int, int, list[str], list[str]]]:
+    """``(first line, last line, cells, raw lines)`` of every record a CSV reader finds in
+    ``path``, leaving out the lines pandas skips: blank lines and lines of nothing but spaces
+    and tabs (tabs only where they are not the delimiter)."""
+    blank = set(" \t") - {delimiter}
+    taken: list[str] = []
+    with open_text(path) as fh:
+        def lines() -> Iterator[str]:
+            for line in fh:
+                taken.append(line)     # the reader asks for no line past its record's end
+                yield line
+        read = 0
+        for cells in csv.reader(lines(), delimiter=delimiter):
+            raw = taken[:]
+            taken.clear()
+            first, read = read + 1, read + len(raw)
+            if not cells or (len(raw) == 1 and set(raw[0].rstrip("\r\n")) <= blank):
+                continue
+            yield first, read, cells, raw
+
+
+def _quote_problem(raw: list[str], delimiter: str) -> str | None:
+    """What a strict CSV reader says of a record that spans ``raw`` lines; ``None`` when its
+    quotes are well formed (a quoted cell holding line ends, closed at the cell's end)."""
+    try:
+        for _ in csv.reader(raw, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return str(exc).replace("\t", "\\t")       # "'\t' expected after '\"'"
+    return None
+
+
+def _table_lines(path: Path, table: str, n_rows: int
+                 ) -> tuple[list[int] | None, dict[int, _BrokenRow]]:
+    """The file line where each data row of a CSV/TSV table starts (a quoted cell may span
+    lines; blank and whitespace-only lines are skipped, as pandas does), and the rows that run
+    over later lines because of a quote (:class:`_BrokenRow`, by row number from 1). ``None``
+    lines for other tables, or when the rows counted here differ from pandas' ``n_rows``
+    (then each row is named by its number + 1, as if the header and each row were a line)."""
+    if table not in ("csv", "tsv"):
+        return None, {}
+    delimiter = "\t" if table == "tsv" else ","
+    header: list[str] | None = None
+    starts: list[int] = []
+    broken: dict[int, _BrokenRow] = {}
+    try:
+        for first, last, cells, raw in _physical_records(path, delimiter):
+            if header is None:
+                header = cells
+                continue
+            starts.append(first)
+            why = _quote_problem(raw, delimiter) if last > first else None
+            if why is not None:
+                column = next((header[j] for j, cell in enumerate(cells)
+                               if "\n" in cell and j < len(header)), None)
+                broken[len(starts)] = _BrokenRow(first, last, column, why)
+    except (OSError, UnicodeDecodeError, csv.Error, InputError):
+        return None, {}
+    if len(starts) != n_rows:
+        logger.warning("%s: counted %d rows, pandas read %d: rows are named by their number "
+                       "+ 1, not their line", path, len(starts), n_rows)
+        return None, {}
+    return starts, broken
+
+
+def _broken_row_error(name: str, broken: _BrokenRow, row: Mapping[str, Any]) -> RecordError:
+    """The bad record for a row that swallowed the lines after it."""
+    lines = (f"line {broken.last}" if broken.last == broken.first + 1
+             else f"lines {broken.first + 1}-{broken.last}")
+    err = RecordError(
+        f"expected each quote in a cell closed at the cell's end (or doubled: \"\"), got a "
+        f"quote closed mid-cell ({broken.why}): {lines} of the file were read into this cell, "
+        f"not as rows (pandas and VLMEvalKit's read_csv read them so)",
+        file=name, line=broken.first, field=broken.column)
+    hint = row.get("index", row.get("id", row.get("question_id")))
+    if isinstance(hint, (str, int)) and not isinstance(hint, bool):
+        err.record_id = str(hint)[:200]
+    return err
+
+
 # --- the entry point --------------------------------------------------------------------------
 
 def _rows(path: Path, fmt: str) -> Iterator[tuple[int | None, int | None, Any]]:
@@ -347,33 +447,14 @@ def _rows(path: Path, fmt: str) -> Iterator[tuple[int | None, int | None, Any]]:
     # answer table aligns by order with its question file exactly as a JSON Lines file does;
     # ``line`` is the row's line in the file (the sheet's row for Excel, the header being its
     # first; Parquet has no lines: its row number)
-    lines = _row_lines(path, table, len(frame))
+    starts, broken = _table_lines(path, table, len(frame))
     json_columns = VLMEVALKIT_JSON_COLUMNS if fmt == "vlmevalkit" else None
     for i, row in enumerate(_frame_rows(frame, json_columns), 1):
-        line = lines[i - 1] if lines else i + 1 if table != "parquet" else i
-        yield line, i, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
-
-
-def _row_lines(path: Path, table: str, n_rows: int) -> list[int] | None:
-    """The file line where each data row of a CSV/TSV table starts (a quoted cell may span
-    lines; blank lines are skipped, as pandas does); ``None`` for other tables or when the rows
-    counted differ from pandas' (then the header is taken as one line)."""
-    if table not in ("csv", "tsv"):
-        return None
-    starts: list[int] = []
-    try:
-        with open_text(path) as fh:
-            reader = csv.reader(fh, delimiter="\t" if table == "tsv" else ",")
-            if next(reader, None) is None:
-                return None
-            end = reader.line_num
-            for row in reader:
-                if row:
-                    starts.append(end + 1)
-                end = reader.line_num
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
-    return starts if len(starts) == n_rows else None
+        line = starts[i - 1] if starts else i + 1 if table != "parquet" else i
+        if i in broken:
+            yield line, i, _broken_row_error(str(path), broken[i], row)
+        else:
+            yield line, i, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
 
 
 def iter_input_records(path: str | Path, fmt: str | None = None, *,

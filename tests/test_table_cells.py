@@ -104,6 +104,71 @@ def test_a_vlmevalkit_prediction_is_never_rewritten_as_a_python_repr(tmp_path):
     assert rec.image == "COCO_val2014_000000000139.jpg" and rec.image_id == 139
 
 
+# --- 4. a quote that swallows the rows after it -----------------------------------------------
+
+def test_an_unclosed_quote_that_swallows_rows_is_a_bad_record_naming_the_lines(tmp_path):
+    path = tmp_path / "pope.tsv"
+    path.write_text("index\tquestion\tanswer\tprediction\n"
+                    '1\tIs there a snowboard?\tYes\t"Yes, it is\n'
+                    "2\tIs there a car?\tNo\tYes\n"
+                    '3\tIs there a person?\tYes\tI think "no"\n'
+                    "4\tIs there a sandwich?\tNo\tNo\n")
+    pandas_rows = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    assert len(pandas_rows) == 2              # parsing is unchanged: the peer reads two rows
+    good, bad = _split(list(iter_input_records(path)))
+    (err,) = bad
+    assert (err.location.line, err.location.field, err.record_id) == (2, "prediction", "1")
+    assert "lines 3-4 of the file were read into this cell" in err.message
+    assert "'\\t' expected after '\"'" in err.message
+    assert [(r.id, r.response, r.source.line) for r in good] == [("4", "No", 5)]
+    csv_path = tmp_path / "a.csv"
+    csv_path.write_text("id,question,response\n"
+                        '1,Is there a dog?,"Yes, one\n'
+                        "2,Is there a cat?,No\n"
+                        '3,Is there a cow?,"No" I think\n')
+    good, bad = _split(list(iter_input_records(csv_path)))
+    assert [(e.location.line, e.location.field) for e in bad] == [(2, "response")]
+    assert "lines 3-4" in bad[0].message and good == []
+
+
+def test_well_quoted_cells_over_several_lines_are_rows(tmp_path):
+    frame = pd.DataFrame({"id": [1, 2, 3], "response": ['Yes, "a dog"\non a sofa', "No",
+                                                        'a\n"quoted"\nthree lines']})
+    path = tmp_path / "a.tsv"
+    frame.to_csv(path, sep="\t", index=False)
+    good, bad = _split(list(iter_input_records(path)))
+    assert bad == []
+    assert [(r.id, r.response, r.source.line) for r in good] == [
+        ("1", 'Yes, "a dog"\non a sofa', 2), ("2", "No", 4), ("3", 'a\n"quoted"\nthree lines', 5)]
+
+
+# --- 11. whitespace-only lines do not shift the lines reported --------------------------------
+
+def test_a_whitespace_only_line_does_not_shift_line_numbers(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("question_id,question,answer\n"
+                    "1,Is there a snowboard in the image?,Yes\n"
+                    "   \n"
+                    "2,Is there a car in the image?,No\n"
+                    " \t \n"
+                    "3,Is there a person in the image?,\n")
+    good, bad = _split(list(iter_input_records(path)))
+    assert [(r.question_id, r.source.line, r.source.index) for r in good] == [
+        ("1", 2, 1), ("2", 4, 2)]
+    assert [(e.location.line, e.location.field) for e in bad] == [(6, "response")]
+
+
+def test_a_tsv_line_of_tabs_is_a_row_and_one_of_spaces_is_not(tmp_path):
+    # pandas skips a line of spaces in a TSV but reads "\t" as a row of empty cells (the tab
+    # is the delimiter): lines are counted the same way
+    path = tmp_path / "a.tsv"
+    path.write_text("id\tresponse\n1\tYes\n  \n\t\n2\tNo\n")
+    items = list(iter_input_records(path))
+    assert [x.source.line if isinstance(x, Record) else x.location.line for x in items] == [
+        2, 4, 5]
+    assert isinstance(items[1], RecordError) and items[1].location.field == "response"
+
+
 # --- 12. gzip in any case ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("suffix", [".gz", ".GZ", ".Gz"])

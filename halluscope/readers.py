@@ -267,7 +267,7 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _first_text(value: Any) -> str | None:
-    """The first string inside ``filtered_resps``/``resps`` (lists nest one or two deep)."""
+    """The first string inside ``arguments`` (lists nest one or two deep)."""
     while isinstance(value, list):
         if not value:
             return None
@@ -275,22 +275,40 @@ def _first_text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _lmms_response(obj: Mapping[str, Any]) -> str | None:
+    """The model's answer of a sample: the first string inside ``filtered_resps`` (lists nest
+    one or two deep), else, when the sample has no ``filtered_resps``, inside ``resps``;
+    ``None`` when it has neither. A present one that holds no string (empty, a number, null)
+    raises :class:`RecordError` naming it: lmms-eval scores ``filtered_resps``, so reading
+    ``resps`` or another field instead would score an answer it never scored."""
+    key = next((k for k in _LMMS_RESPONSE_KEYS if k in obj), None)
+    if key is None:
+        return None
+    value = obj[key]
+    while isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, str):
+        return value
+    got = ("an empty list" if value == [] else "null" if value is None
+           else f"{type(value).__name__} {value!r:.60}")
+    raise RecordError(f"expected the model's answer as a string in '{key}', got {got}",
+                      field=key)
+
+
 def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
     """One lmms-eval ``--log_samples`` line as a halluscope record dict.
 
-    The answer is ``filtered_resps`` (else ``resps``); the label is ``target`` when it is yes/no;
-    the question id comes from the per-metric dicts (``pope_accuracy: {"question_id": ...}``) or
-    ``doc``; the prompt from ``doc.question``, ``input`` or the first of ``arguments``; the image
-    from ``doc.image_source`` / ``image_id`` / ``image``. Everything else of ``doc`` is metadata.
+    The answer is ``filtered_resps`` (else ``resps``); the label is ``target`` when it is
+    yes/no; the question id comes from the per-metric dicts (``pope_accuracy: {"question_id":
+    ...}``) or ``doc``; the prompt from ``doc.question``, ``input`` or the first of
+    ``arguments``; the image from ``doc.image_source`` / ``image_id`` / ``image``. Everything
+    else of ``doc`` is metadata. An answer field that holds no string raises
+    :class:`RecordError` naming it (without file or line: :func:`iter_input_records` adds them).
     """
     doc = obj.get("doc") if isinstance(obj.get("doc"), Mapping) else {}
     per_metric = [v for k, v in obj.items() if isinstance(v, Mapping) and k != "doc"]
     out: dict[str, Any] = {}
-    response = None
-    for key in _LMMS_RESPONSE_KEYS:
-        response = _first_text(obj.get(key))
-        if response is not None:
-            break
+    response = _lmms_response(obj)
     if response is not None:
         out["response"] = response
     label = _yes_no(obj.get("target"))
@@ -329,6 +347,33 @@ def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
         meta["target"] = obj["target"]
     out["metadata"] = meta
     return out
+
+
+def _lmms_eval_line(obj: dict[str, Any], name: str, line: int | None, origin: str
+                    ) -> dict[str, Any] | RecordError:
+    """A line of an lmms-eval samples file as a record dict, or the bad record it is: a line of
+    another format (``origin`` says why the file is read as lmms-eval), or a sample whose
+    answer field holds no string."""
+    if not _is_lmms_eval(obj):
+        if "doc_id" in obj or isinstance(obj.get("doc"), Mapping):
+            message = ("expected the model's answer in 'filtered_resps' or 'resps' of this "
+                       "lmms-eval sample, found neither")
+        else:
+            keys = ", ".join(sorted(map(str, obj))[:8])
+            message = (f"expected an lmms-eval sample (doc_id or doc, with filtered_resps or "
+                       f"resps), as {origin}; got a line of another format (keys: {keys:.200})"
+                       f": a file holds one format")
+        err = RecordError(message, file=name, line=line, field="filtered_resps")
+    else:
+        try:
+            return lmms_eval_row(obj)
+        except RecordError as exc:
+            err = RecordError(exc.message, file=name, line=line, field=exc.location.field)
+    doc = obj.get("doc") if isinstance(obj.get("doc"), Mapping) else {}
+    hint = doc.get("question_id", obj.get("question_id", obj.get("doc_id", obj.get("id"))))
+    if isinstance(hint, (str, int)) and not isinstance(hint, bool):
+        err.record_id = str(hint)[:200]
+    return err
 
 
 # --- where table rows are in the file ---------------------------------------------------------
@@ -429,14 +474,20 @@ def _broken_row_error(name: str, broken: _BrokenRow, row: Mapping[str, Any]) -> 
 
 # --- the entry point --------------------------------------------------------------------------
 
-def _rows(path: Path, fmt: str) -> Iterator[tuple[int | None, int | None, Any]]:
+def _rows(path: Path, fmt: str, detected: bool = False
+          ) -> Iterator[tuple[int | None, int | None, Any]]:
     """``(line, index, dict or RecordError)`` of ``path`` read as ``fmt``: the file line where
     the row starts and, for tables and JSON arrays, the row's number among them (see
-    :class:`~halluscope.records.Source`)."""
+    :class:`~halluscope.records.Source`). ``detected``: ``fmt`` was detected from the file
+    (said in the reason of a line of another format), not forced."""
     if fmt in ("jsonl", "lmms-eval"):
+        first = None
         for lineno, index, obj in iter_json_values(path):
             if fmt == "lmms-eval" and isinstance(obj, dict):
-                obj = lmms_eval_row(obj)
+                first = lineno if first is None else first
+                origin = (f"this file's format was detected from line {first}" if detected
+                          else "--format lmms-eval says")
+                obj = _lmms_eval_line(obj, str(path), lineno, origin)
             yield lineno, index, obj
         return
     table = path.suffix.lower()[1:] if fmt == "vlmevalkit" else fmt
@@ -462,12 +513,13 @@ def iter_input_records(path: str | Path, fmt: str | None = None, *,
     """Stream the records of ``path`` in format ``fmt`` (detected when ``None``); bad rows come
     out as :class:`RecordError` values naming file and row."""
     path = Path(path)
+    detected = fmt is None
     if fmt is None:
         fmt = detect_format(path)
     elif fmt not in FORMATS:
         raise ConfigError(f"expected --format one of {', '.join(FORMATS)}, got {fmt!r}")
     name = str(path)
-    for lineno, index, obj in _rows(path, fmt):
+    for lineno, index, obj in _rows(path, fmt, detected):
         if isinstance(obj, RecordError):
             yield obj
             continue

@@ -191,3 +191,45 @@ def test_gzip_inputs_are_decompressed_whatever_the_case_of_their_suffix(tmp_path
     res = audit(path, metrics="pope", n_boot=0)
     assert res.get("pope.accuracy").value == pytest.approx(0.5)
     assert res.get("pope.precision").value == pytest.approx(0.5)
+
+
+# --- 13. lmms-eval lines that hold no answer, or are of another format ------------------------
+
+def _sample(doc_id, qid, resps, filtered):
+    return {"doc_id": doc_id, "doc": {"question_id": qid, "question": "Is there a dog?",
+                                      "answer": "yes"}, "target": "yes", "resps": resps,
+            "filtered_resps": filtered}
+
+
+def test_lmms_eval_reasons_name_filtered_resps_or_the_format_of_line_one(tmp_path):
+    path = tmp_path / "samples_pope.jsonl"
+    lines = [_sample(0, "1", [["Yes"]], ["Yes"]), _sample(1, "2", [[5]], [5]),
+             _sample(2, "3", [], []), _sample(3, "4", [["Yes"]], [None]),
+             {"question_id": 5, "question": "Is there a cat?", "answer": "No"},
+             {"doc_id": 5, "doc": {"question_id": "6"}, "target": "no"}]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    good, bad = _split(list(iter_input_records(path)))
+    assert [(r.id, r.response) for r in good] == [("1", "Yes")]
+    got = [(e.location.line, e.location.field, e.record_id, e.message) for e in bad]
+    assert got[0] == (2, "filtered_resps", "2", "expected the model's answer as a string in "
+                      "'filtered_resps', got int 5")
+    assert got[1] == (3, "filtered_resps", "3", "expected the model's answer as a string in "
+                      "'filtered_resps', got an empty list")
+    # resps holds a string, but lmms-eval scored filtered_resps: no other answer is taken
+    assert got[2] == (4, "filtered_resps", "4", "expected the model's answer as a string in "
+                      "'filtered_resps', got null")
+    assert got[3][:3] == (5, "filtered_resps", "5")
+    assert "format was detected from line 1" in got[3][3]
+    assert "keys: answer, question, question_id" in got[3][3]
+    assert got[4][:3] == (6, "filtered_resps", "6") and "found neither" in got[4][3]
+    forced = list(iter_input_records(path, "lmms-eval"))
+    assert "--format lmms-eval says" in forced[4].message
+
+
+def test_a_sample_without_filtered_resps_still_reads_resps(tmp_path):
+    from halluscope.readers import lmms_eval_row
+    row = lmms_eval_row({"doc_id": 0, "doc": {"question_id": "1"}, "resps": [["No."]]})
+    assert row["response"] == "No."
+    with pytest.raises(RecordError, match="in 'resps', got dict") as exc:
+        lmms_eval_row({"doc_id": 0, "resps": [[{"text": "No."}]]})
+    assert exc.value.location.field == "resps"

@@ -233,3 +233,20 @@ def test_a_sample_without_filtered_resps_still_reads_resps(tmp_path):
     with pytest.raises(RecordError, match="in 'resps', got dict") as exc:
         lmms_eval_row({"doc_id": 0, "resps": [[{"text": "No."}]]})
     assert exc.value.location.field == "resps"
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".GZ"])
+def test_a_pope_question_file_named_gz_in_any_case_is_decompressed(tmp_path, suffix):
+    from halluscope.metrics.pope_questions import load_questions
+    lines = b'{"question_id": 1, "image": "COCO_val2014_000000000139.jpg", ' \
+            b'"text": "Is there a dog in the image?", "label": "yes"}\n' \
+            b'{"question_id": 2, "image": "COCO_val2014_000000000139.jpg", ' \
+            b'"text": "Is there a cat in the image?", "label": "no"}\n'
+    path = tmp_path / f"questions.jsonl{suffix}"
+    path.write_bytes(gzip.compress(lines))
+    assert len(load_questions(path)) == 2
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text('{"question_id": 1, "answer": "Yes"}\n{"question_id": 2, "answer": "No"}\n')
+    res = audit(answers, metrics="pope", questions=path, n_boot=0)       # a TP and a TN
+    assert res.get("pope.accuracy").value == pytest.approx(1.0)
+    assert res.get("pope.yes_ratio").value == pytest.approx(0.5)

@@ -22,7 +22,11 @@ In memory, :func:`rows_of` turns a pandas ``DataFrame``, a Hugging Face ``datase
 any iterable of mappings into rows for ``audit(records=...)``.
 
 Every row goes through :func:`halluscope.records.record_from_dict`, so a bad row is reported
-with file, row number and field like a bad JSON line.
+with file, row number and field like a bad JSON line. Cells are read as written: text columns
+(:data:`TEXT_COLUMNS`) are never parsed as JSON, other columns are when a cell holds a JSON
+object or array (VLMEvalKit tables: :data:`VLMEVALKIT_JSON_COLUMNS` only); an empty cell of a
+column the answer may come from (:data:`ANSWER_COLUMNS`) is a null answer, not an absent
+column; a CSV/TSV row that a stray quote made swallow the lines after it is a bad record.
 """
 
 from __future__ import annotations

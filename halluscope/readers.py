@@ -144,6 +144,8 @@ def _read_table(path: Path, fmt: str, nrows: int | None = None):
     except (MissingExtraError, ConfigError):
         raise
     except Exception as exc:  # pandas raises many types for unreadable files
+        if fmt in ("csv", "tsv") and "EOF inside string" in str(exc):
+            raise _unclosed_quote(path, fmt) from exc
         raise _unknown(path, f"as {fmt}: {type(exc).__name__}: {exc}") from exc
 
 
@@ -459,6 +461,21 @@ def _table_lines(path: Path, table: str, n_rows: int
                        "+ 1, not their line", path, len(starts), n_rows)
         return None, {}
     return starts, broken
+
+
+def _unclosed_quote(path: Path, table: str) -> InputError:
+    """The error for a CSV/TSV file whose last quoted cell is never closed (pandas reads no
+    row of it): it names the line where that cell's row starts."""
+    first = None
+    try:
+        for first, _, _, _ in _physical_records(path, "\t" if table == "tsv" else ","):
+            pass
+    except (OSError, UnicodeDecodeError, csv.Error, InputError):
+        first = None
+    where = f"{path}:{first}" if first is not None else str(path)
+    return InputError(f"{where}: expected the quote opening a cell of this row closed, got the "
+                      f"end of the file: every line after it would be that cell's text (pandas "
+                      f"and VLMEvalKit's read_csv refuse the file); close or double the quote")
 
 
 def _broken_row_error(name: str, broken: _BrokenRow, row: Mapping[str, Any]) -> RecordError:

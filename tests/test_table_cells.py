@@ -250,3 +250,12 @@ def test_a_pope_question_file_named_gz_in_any_case_is_decompressed(tmp_path, suf
     res = audit(answers, metrics="pope", questions=path, n_boot=0)       # a TP and a TN
     assert res.get("pope.accuracy").value == pytest.approx(1.0)
     assert res.get("pope.yes_ratio").value == pytest.approx(0.5)
+
+
+def test_a_quote_never_closed_is_an_input_error_naming_its_line(tmp_path):
+    from halluscope.errors import InputError
+    path = tmp_path / "a.tsv"
+    path.write_text('id\tresponse\n1\tYes\n\n2\t"No, it\n3\tYes\n')
+    with pytest.raises(InputError, match=r"a\.tsv:4: expected the quote opening a cell of this "
+                                         r"row closed, got the end of the file"):
+        list(iter_input_records(path))

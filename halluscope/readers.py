@@ -253,8 +253,11 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
             meta["index"] = value          # benchmark scorers key rows by it, as from JSON
         elif key == "question":
             out["prompt"] = str(value)
-        elif key == "prediction":
-            out["response"] = str(value)
+        elif key == "prediction":   # text as written (a number of Excel's as its digits);
+            if isinstance(value, (dict, list)):     # never a Python repr of a structure:
+                out["prediction"] = value           # the record reader says it is no text
+            else:
+                out["response"] = str(value)
         elif key == "answer":
             label = _yes_no(value, numeric=True)
             if label is not None:

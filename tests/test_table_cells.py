@@ -259,3 +259,14 @@ def test_a_quote_never_closed_is_an_input_error_naming_its_line(tmp_path):
     with pytest.raises(InputError, match=r"a\.tsv:4: expected the quote opening a cell of this "
                                          r"row closed, got the end of the file"):
         list(iter_input_records(path))
+
+
+def test_a_vlmevalkit_row_given_a_structure_as_prediction_is_not_stringified():
+    from halluscope.readers import vlmevalkit_row
+    from halluscope.records import record_from_dict
+    row = vlmevalkit_row({"index": 3, "question": "Is there a dog?", "answer": "Yes",
+                          "prediction": {"answer": "yes"}})
+    with pytest.raises(RecordError, match="expected a string, got dict") as exc:
+        record_from_dict(row, file="p.tsv", line=4)
+    assert exc.value.location.field == "prediction"
+    assert vlmevalkit_row({"index": 4, "prediction": 1})["response"] == "1"

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from halluscope.errors import InputError
-from halluscope.records import (_KNOWN, Record, Source, _image_of, _task_of, open_binary,
-                                record_from_dict)
+from halluscope.records import (_KNOWN, Record, Source, _image_of, _task_of, is_gzip_name,
+                                open_binary, record_from_dict)
 
 __all__ = ["Coded", "RecordColumns", "arrow_bools", "arrow_ints", "arrow_strings", "integers",
            "read_json_table", "read_record_columns"]
@@ -108,10 +108,10 @@ def read_json_table(path: str | Path, keys: frozenset[str],
 
 
 def _content(path: Path) -> bytes | None:
-    """The file's content (decompressed, for ``.gz``), or ``None`` when it is over
+    """The file's content (decompressed, for ``.gz`` in any case), or ``None`` when it is over
     :data:`MAX_BYTES` or cannot be read (the line reader then says why)."""
     try:
-        if path.suffix == ".gz":
+        if is_gzip_name(path):
             with open_binary(path) as fh:
                 data = fh.read(MAX_BYTES + 1)
             return data if len(data) <= MAX_BYTES else None

@@ -22,28 +22,56 @@ In memory, :func:`rows_of` turns a pandas ``DataFrame``, a Hugging Face ``datase
 any iterable of mappings into rows for ``audit(records=...)``.
 
 Every row goes through :func:`halluscope.records.record_from_dict`, so a bad row is reported
-with file, row number and field like a bad JSON line.
+with file, row number and field like a bad JSON line. Cells are read as written: text columns
+(:data:`TEXT_COLUMNS`) are never parsed as JSON, other columns are when a cell holds a JSON
+object or array (VLMEvalKit tables: :data:`VLMEVALKIT_JSON_COLUMNS` only); an empty cell of a
+column the answer may come from (:data:`ANSWER_COLUMNS`) is a null answer, not an absent
+column; a CSV/TSV row that a stray quote made swallow the lines after it is a bad record.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from halluscope.errors import ConfigError, MissingExtraError, RecordError
-from halluscope.records import Record, iter_json_values, open_text, record_from_dict
+from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
+from halluscope.records import (Record, is_gzip_name, iter_json_values, open_text,
+                                record_from_dict)
+
+logger = logging.getLogger(__name__)
 
 FORMATS: tuple[str, ...] = ("jsonl", "lmms-eval", "vlmevalkit", "csv", "tsv", "parquet", "xlsx")
 _TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".xlsx": "xlsx"}
-_JSON_SUFFIXES = {".jsonl", ".json", ".ndjson", ".gz"}
+_JSON_SUFFIXES = {".jsonl", ".json", ".ndjson"}         # and gzip (is_gzip_name)
 _VLMEVALKIT_COLUMNS = {"index", "prediction"}
 _LMMS_RESPONSE_KEYS = ("filtered_resps", "resps")
 # bulky columns of VLMEvalKit tables that are never needed for scoring (base64 images)
 _DROPPED_COLUMNS = {"image"}
+
+#: Columns of tables and in-memory rows read as text, exactly as written, even when a cell
+#: looks like JSON: the fields the record reader takes as strings (a model's answer written as
+#: ``{"answer": "no"}`` is that text, as in a JSON line). A cell of any other column holding a
+#: JSON object or array is parsed (``metadata``, ``document``, ``samples``, ``regions``,
+#: ``objects``, ``absent`` and the like carry structure in a table this way only).
+TEXT_COLUMNS = frozenset({
+    "id", "question_id", "index", "image", "image_id", "task", "model", "model_id", "error",
+    "prompt", "question", "response", "prediction", "model_prediction", "model_answer",
+    "answer", "caption", "text", "label"})
+#: The columns of a VLMEvalKit table whose JSON cells are parsed: ``image_path`` (a list of
+#: images) alone; VLMEvalKit reads every other cell as text, and so does halluscope.
+VLMEVALKIT_JSON_COLUMNS = frozenset({"image_path"})
+#: Columns the record reader may take the model's answer from: their empty or NaN cell is
+#: kept as ``None`` (a missing answer, listed as a bad record) instead of being left out, which
+#: made the row look as if it had no such column and let the reader fall back on another one
+#: (the truth in ``answer``). Empty cells of other columns are left out.
+ANSWER_COLUMNS = frozenset({"response", "prediction", "model_prediction", "model_answer",
+                            "caption", "text", "answer"})
 
 
 def _unknown(path: Path, why: str) -> ConfigError:
@@ -67,7 +95,8 @@ def detect_format(path: str | Path) -> str:
         return "parquet"
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
-    if suffix not in _JSON_SUFFIXES and not head.lstrip()[:1] in (b"{", b"[", b"\xef", b""):
+    if suffix not in _JSON_SUFFIXES and not is_gzip_name(path) \
+            and not head.lstrip()[:1] in (b"{", b"[", b"\xef", b""):
         raise _unknown(path, f"suffix {suffix or 'none'!r} and first bytes {head!r} match none")
     for _, _, obj in iter_json_values(path):
         if isinstance(obj, dict):
@@ -115,6 +144,8 @@ def _read_table(path: Path, fmt: str, nrows: int | None = None):
     except (MissingExtraError, ConfigError):
         raise
     except Exception as exc:  # pandas raises many types for unreadable files
+        if fmt in ("csv", "tsv") and "EOF inside string" in str(exc):
+            raise _unclosed_quote(path, fmt) from exc
         raise _unknown(path, f"as {fmt}: {type(exc).__name__}: {exc}") from exc
 
 
@@ -122,8 +153,10 @@ def _table_columns(path: Path, fmt: str) -> list[str]:
     return [str(c) for c in _read_table(path, fmt, nrows=2).columns]
 
 
-def _cell(value: Any) -> Any:
-    """A table cell as a plain JSON-like value; empty and NaN cells become ``None``."""
+def _cell(value: Any, parse_json: bool = False) -> Any:
+    """A table cell as a plain JSON-like value; empty and NaN cells become ``None``. A text
+    cell holding a JSON object or array is parsed only with ``parse_json`` (see
+    :data:`TEXT_COLUMNS`); otherwise it stays the text as written."""
     if value is None:
         return None
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
@@ -137,7 +170,7 @@ def _cell(value: Any) -> Any:
         if value == "":
             return None
         text = value.strip()
-        if text[:1] in "[{" and text[-1:] in "]}":    # JSON columns (metadata, regions, ...)
+        if parse_json and text[:1] in "[{" and text[-1:] in "]}":
             try:
                 return json.loads(text)
             except (json.JSONDecodeError, RecursionError):
@@ -147,18 +180,24 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _row_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+def _row_dict(row: Mapping[str, Any], json_columns: Any = None) -> dict[str, Any]:
+    """A table row (or an in-memory mapping) as a record dict: empty and NaN cells are left
+    out, except in :data:`ANSWER_COLUMNS` (kept as ``None``: a missing answer, not a missing
+    column). ``json_columns``: the columns whose JSON cells are parsed (a set), or ``None``
+    for every column outside :data:`TEXT_COLUMNS`."""
     out = {}
     for key, value in row.items():
-        value = _cell(value)
-        if value is not None:
-            out[str(key)] = value
+        key = str(key)
+        parse = key not in TEXT_COLUMNS if json_columns is None else key in json_columns
+        value = _cell(value, parse)
+        if value is not None or key in ANSWER_COLUMNS:
+            out[key] = value
     return out
 
 
-def _frame_rows(frame) -> Iterator[dict[str, Any]]:
+def _frame_rows(frame, json_columns: Any = None) -> Iterator[dict[str, Any]]:
     for row in frame.to_dict(orient="records"):
-        yield _row_dict(row)
+        yield _row_dict(row, json_columns)
 
 
 def rows_of(obj: Any) -> list[Any]:
@@ -195,14 +234,18 @@ def _yes_no(value: Any, *, numeric: bool = False) -> str | None:
 def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """A VLMEvalKit prediction row as a halluscope record dict.
 
-    ``index`` is the id, ``question`` the prompt, ``prediction`` the answer; ``answer`` is the
-    yes/no label (``Yes``/``No``, or HallusionBench's ``1``/``0``); ``image_path`` the image; the
-    base64 ``image`` column is dropped; every other column (``category``, ``l2-category``,
-    ``split``, ...) is kept as metadata.
+    ``index`` is the id, ``question`` the prompt, ``prediction`` the answer (kept as written;
+    an empty cell stays ``None``: a row without an answer); ``answer`` is the yes/no label
+    (``Yes``/``No``, or HallusionBench's ``1``/``0``); ``image_path`` the image (the first of a
+    JSON list); the base64 ``image`` column is dropped; every other column (``category``,
+    ``l2-category``, ``split``, ...) is kept as metadata, as text.
     """
     out: dict[str, Any] = {}
     meta: dict[str, Any] = {}
     for key, value in row.items():
+        if key == "prediction" and value is None:
+            out["prediction"] = None       # an empty cell: no answer, listed as a bad record
+            continue
         if key in _DROPPED_COLUMNS or value is None:
             continue
         if key == "index":
@@ -210,8 +253,11 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
             meta["index"] = value          # benchmark scorers key rows by it, as from JSON
         elif key == "question":
             out["prompt"] = str(value)
-        elif key == "prediction":
-            out["response"] = str(value)
+        elif key == "prediction":   # text as written (a number of Excel's as its digits);
+            if isinstance(value, (dict, list)):     # never a Python repr of a structure:
+                out["prediction"] = value           # the record reader says it is no text
+            else:
+                out["response"] = str(value)
         elif key == "answer":
             label = _yes_no(value, numeric=True)
             if label is not None:
@@ -230,7 +276,7 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _first_text(value: Any) -> str | None:
-    """The first string inside ``filtered_resps``/``resps`` (lists nest one or two deep)."""
+    """The first string inside ``arguments`` (lists nest one or two deep)."""
     while isinstance(value, list):
         if not value:
             return None
@@ -238,22 +284,40 @@ def _first_text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _lmms_response(obj: Mapping[str, Any]) -> str | None:
+    """The model's answer of a sample: the first string inside ``filtered_resps`` (lists nest
+    one or two deep), else, when the sample has no ``filtered_resps``, inside ``resps``;
+    ``None`` when it has neither. A present one that holds no string (empty, a number, null)
+    raises :class:`RecordError` naming it: lmms-eval scores ``filtered_resps``, so reading
+    ``resps`` or another field instead would score an answer it never scored."""
+    key = next((k for k in _LMMS_RESPONSE_KEYS if k in obj), None)
+    if key is None:
+        return None
+    value = obj[key]
+    while isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, str):
+        return value
+    got = ("an empty list" if value == [] else "null" if value is None
+           else f"{type(value).__name__} {value!r:.60}")
+    raise RecordError(f"expected the model's answer as a string in '{key}', got {got}",
+                      field=key)
+
+
 def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
     """One lmms-eval ``--log_samples`` line as a halluscope record dict.
 
-    The answer is ``filtered_resps`` (else ``resps``); the label is ``target`` when it is yes/no;
-    the question id comes from the per-metric dicts (``pope_accuracy: {"question_id": ...}``) or
-    ``doc``; the prompt from ``doc.question``, ``input`` or the first of ``arguments``; the image
-    from ``doc.image_source`` / ``image_id`` / ``image``. Everything else of ``doc`` is metadata.
+    The answer is ``filtered_resps`` (else ``resps``); the label is ``target`` when it is
+    yes/no; the question id comes from the per-metric dicts (``pope_accuracy: {"question_id":
+    ...}``) or ``doc``; the prompt from ``doc.question``, ``input`` or the first of
+    ``arguments``; the image from ``doc.image_source`` / ``image_id`` / ``image``. Everything
+    else of ``doc`` is metadata. An answer field that holds no string raises
+    :class:`RecordError` naming it (without file or line: :func:`iter_input_records` adds them).
     """
     doc = obj.get("doc") if isinstance(obj.get("doc"), Mapping) else {}
     per_metric = [v for k, v in obj.items() if isinstance(v, Mapping) and k != "doc"]
     out: dict[str, Any] = {}
-    response = None
-    for key in _LMMS_RESPONSE_KEYS:
-        response = _first_text(obj.get(key))
-        if response is not None:
-            break
+    response = _lmms_response(obj)
     if response is not None:
         out["response"] = response
     label = _yes_no(obj.get("target"))
@@ -294,16 +358,160 @@ def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _lmms_eval_line(obj: dict[str, Any], name: str, line: int | None, origin: str
+                    ) -> dict[str, Any] | RecordError:
+    """A line of an lmms-eval samples file as a record dict, or the bad record it is: a line of
+    another format (``origin`` says why the file is read as lmms-eval), or a sample whose
+    answer field holds no string."""
+    if not _is_lmms_eval(obj):
+        if "doc_id" in obj or isinstance(obj.get("doc"), Mapping):
+            message = ("expected the model's answer in 'filtered_resps' or 'resps' of this "
+                       "lmms-eval sample, found neither")
+        else:
+            keys = ", ".join(sorted(map(str, obj))[:8])
+            message = (f"expected an lmms-eval sample (doc_id or doc, with filtered_resps or "
+                       f"resps), as {origin}; got a line of another format (keys: {keys:.200})"
+                       f": a file holds one format")
+        err = RecordError(message, file=name, line=line, field="filtered_resps")
+    else:
+        try:
+            return lmms_eval_row(obj)
+        except RecordError as exc:
+            err = RecordError(exc.message, file=name, line=line, field=exc.location.field)
+    doc = obj.get("doc") if isinstance(obj.get("doc"), Mapping) else {}
+    hint = doc.get("question_id", obj.get("question_id", obj.get("doc_id", obj.get("id"))))
+    if isinstance(hint, (str, int)) and not isinstance(hint, bool):
+        err.record_id = str(hint)[:200]
+    return err
+
+
+# --- where table rows are in the file ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class _BrokenRow:
+    """A CSV/TSV row that runs over the lines after it: a quote opening one of its cells is
+    closed mid-cell on a later line, so those lines were read into the cell, not as rows.
+    pandas, and VLMEvalKit's ``read_csv`` with it, read such a file so; halluscope reads it the
+    same way and lists the row as a bad record instead of scoring it."""
+
+    first: int                     # the file line where the row starts
+    last: int                      # the line where it ends
+    column: str | None             # the cell that swallowed the lines
+    why: str                       # what a strict CSV reader says of the row
+
+
+def _physical_records(path: Path, delimiter: str
+                      ) -> Iterator[tuple[int, int, list[str], list[str]]]:
+    """``(first line, last line, cells, raw lines)`` of every record a CSV reader finds in
+    ``path``, leaving out the lines pandas skips: blank lines and lines of nothing but spaces
+    and tabs (tabs only where they are not the delimiter)."""
+    blank = set(" \t") - {delimiter}
+    taken: list[str] = []
+    with open_text(path) as fh:
+        def lines() -> Iterator[str]:
+            for line in fh:
+                taken.append(line)     # the reader asks for no line past its record's end
+                yield line
+        read = 0
+        for cells in csv.reader(lines(), delimiter=delimiter):
+            raw = taken[:]
+            taken.clear()
+            first, read = read + 1, read + len(raw)
+            if not cells or (len(raw) == 1 and set(raw[0].rstrip("\r\n")) <= blank):
+                continue
+            yield first, read, cells, raw
+
+
+def _quote_problem(raw: list[str], delimiter: str) -> str | None:
+    """What a strict CSV reader says of a record that spans ``raw`` lines; ``None`` when its
+    quotes are well formed (a quoted cell holding line ends, closed at the cell's end)."""
+    try:
+        for _ in csv.reader(raw, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return str(exc).replace("\t", "\\t")       # "'\t' expected after '\"'"
+    return None
+
+
+def _table_lines(path: Path, table: str, n_rows: int
+                 ) -> tuple[list[int] | None, dict[int, _BrokenRow]]:
+    """The file line where each data row of a CSV/TSV table starts (a quoted cell may span
+    lines; blank and whitespace-only lines are skipped, as pandas does), and the rows that run
+    over later lines because of a quote (:class:`_BrokenRow`, by row number from 1). ``None``
+    lines for other tables, or when the rows counted here differ from pandas' ``n_rows``
+    (then each row is named by its number + 1, as if the header and each row were a line)."""
+    if table not in ("csv", "tsv"):
+        return None, {}
+    delimiter = "\t" if table == "tsv" else ","
+    header: list[str] | None = None
+    starts: list[int] = []
+    broken: dict[int, _BrokenRow] = {}
+    try:
+        for first, last, cells, raw in _physical_records(path, delimiter):
+            if header is None:
+                header = cells
+                continue
+            starts.append(first)
+            why = _quote_problem(raw, delimiter) if last > first else None
+            if why is not None:
+                column = next((header[j] for j, cell in enumerate(cells)
+                               if "\n" in cell and j < len(header)), None)
+                broken[len(starts)] = _BrokenRow(first, last, column, why)
+    except (OSError, UnicodeDecodeError, csv.Error, InputError):
+        return None, {}
+    if len(starts) != n_rows:
+        logger.warning("%s: counted %d rows, pandas read %d: rows are named by their number "
+                       "+ 1, not their line", path, len(starts), n_rows)
+        return None, {}
+    return starts, broken
+
+
+def _unclosed_quote(path: Path, table: str) -> InputError:
+    """The error for a CSV/TSV file whose last quoted cell is never closed (pandas reads no
+    row of it): it names the line where that cell's row starts."""
+    first = None
+    try:
+        for first, _, _, _ in _physical_records(path, "\t" if table == "tsv" else ","):
+            pass
+    except (OSError, UnicodeDecodeError, csv.Error, InputError):
+        first = None
+    where = f"{path}:{first}" if first is not None else str(path)
+    return InputError(f"{where}: expected the quote opening a cell of this row closed, got the "
+                      f"end of the file: every line after it would be that cell's text (pandas "
+                      f"and VLMEvalKit's read_csv refuse the file); close or double the quote")
+
+
+def _broken_row_error(name: str, broken: _BrokenRow, row: Mapping[str, Any]) -> RecordError:
+    """The bad record for a row that swallowed the lines after it."""
+    lines = (f"line {broken.last}" if broken.last == broken.first + 1
+             else f"lines {broken.first + 1}-{broken.last}")
+    err = RecordError(
+        f"expected each quote in a cell closed at the cell's end (or doubled: \"\"), got a "
+        f"quote closed mid-cell ({broken.why}): {lines} of the file were read into this cell, "
+        f"not as rows (pandas and VLMEvalKit's read_csv read them so)",
+        file=name, line=broken.first, field=broken.column)
+    hint = row.get("index", row.get("id", row.get("question_id")))
+    if isinstance(hint, (str, int)) and not isinstance(hint, bool):
+        err.record_id = str(hint)[:200]
+    return err
+
+
 # --- the entry point --------------------------------------------------------------------------
 
-def _rows(path: Path, fmt: str) -> Iterator[tuple[int | None, int | None, Any]]:
+def _rows(path: Path, fmt: str, detected: bool = False
+          ) -> Iterator[tuple[int | None, int | None, Any]]:
     """``(line, index, dict or RecordError)`` of ``path`` read as ``fmt``: the file line where
     the row starts and, for tables and JSON arrays, the row's number among them (see
-    :class:`~halluscope.records.Source`)."""
+    :class:`~halluscope.records.Source`). ``detected``: ``fmt`` was detected from the file
+    (said in the reason of a line of another format), not forced."""
     if fmt in ("jsonl", "lmms-eval"):
+        first = None
         for lineno, index, obj in iter_json_values(path):
             if fmt == "lmms-eval" and isinstance(obj, dict):
-                obj = lmms_eval_row(obj)
+                first = lineno if first is None else first
+                origin = (f"this file's format was detected from line {first}" if detected
+                          else "--format lmms-eval says")
+                obj = _lmms_eval_line(obj, str(path), lineno, origin)
             yield lineno, index, obj
         return
     table = path.suffix.lower()[1:] if fmt == "vlmevalkit" else fmt
@@ -314,32 +522,14 @@ def _rows(path: Path, fmt: str) -> Iterator[tuple[int | None, int | None, Any]]:
     # answer table aligns by order with its question file exactly as a JSON Lines file does;
     # ``line`` is the row's line in the file (the sheet's row for Excel, the header being its
     # first; Parquet has no lines: its row number)
-    lines = _row_lines(path, table, len(frame))
-    for i, row in enumerate(_frame_rows(frame), 1):
-        line = lines[i - 1] if lines else i + 1 if table != "parquet" else i
-        yield line, i, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
-
-
-def _row_lines(path: Path, table: str, n_rows: int) -> list[int] | None:
-    """The file line where each data row of a CSV/TSV table starts (a quoted cell may span
-    lines; blank lines are skipped, as pandas does); ``None`` for other tables or when the rows
-    counted differ from pandas' (then the header is taken as one line)."""
-    if table not in ("csv", "tsv"):
-        return None
-    starts: list[int] = []
-    try:
-        with open_text(path) as fh:
-            reader = csv.reader(fh, delimiter="\t" if table == "tsv" else ",")
-            if next(reader, None) is None:
-                return None
-            end = reader.line_num
-            for row in reader:
-                if row:
-                    starts.append(end + 1)
-                end = reader.line_num
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
-    return starts if len(starts) == n_rows else None
+    starts, broken = _table_lines(path, table, len(frame))
+    json_columns = VLMEVALKIT_JSON_COLUMNS if fmt == "vlmevalkit" else None
+    for i, row in enumerate(_frame_rows(frame, json_columns), 1):
+        line = starts[i - 1] if starts else i + 1 if table != "parquet" else i
+        if i in broken:
+            yield line, i, _broken_row_error(str(path), broken[i], row)
+        else:
+            yield line, i, vlmevalkit_row(row) if fmt == "vlmevalkit" else row
 
 
 def iter_input_records(path: str | Path, fmt: str | None = None, *,
@@ -347,12 +537,13 @@ def iter_input_records(path: str | Path, fmt: str | None = None, *,
     """Stream the records of ``path`` in format ``fmt`` (detected when ``None``); bad rows come
     out as :class:`RecordError` values naming file and row."""
     path = Path(path)
+    detected = fmt is None
     if fmt is None:
         fmt = detect_format(path)
     elif fmt not in FORMATS:
         raise ConfigError(f"expected --format one of {', '.join(FORMATS)}, got {fmt!r}")
     name = str(path)
-    for lineno, index, obj in _rows(path, fmt):
+    for lineno, index, obj in _rows(path, fmt, detected):
         if isinstance(obj, RecordError):
             yield obj
             continue

@@ -397,17 +397,24 @@ def gunzip(data: bytes, name: str) -> bytes:
         raise gzip_error(name, exc) from None
 
 
+def is_gzip_name(path: str | Path) -> bool:
+    """Whether ``path`` is named as gzip-compressed: its suffix is ``.gz`` in any case
+    (``.GZ``, ``.Gz``); every reader that un-gzips decides by this one test."""
+    return Path(path).suffix.lower() == ".gz"
+
+
 def open_binary(path: str | Path):
-    """Open an input file for reading bytes, un-gzipping ``*.gz`` (a damaged gzip stream
-    raises :class:`InputError` naming the file)."""
+    """Open an input file for reading bytes, un-gzipping ``*.gz`` (any case; a damaged gzip
+    stream raises :class:`InputError` naming the file)."""
     path = Path(path)
-    return _CheckedGzipFile(path) if path.suffix == ".gz" else open(path, "rb")
+    return _CheckedGzipFile(path) if is_gzip_name(path) else open(path, "rb")
 
 
 def open_text(path: str | Path) -> io.TextIOBase:
-    """Open a UTF-8 text file for reading (a leading BOM is skipped), un-gzipping ``*.gz``."""
+    """Open a UTF-8 text file for reading (a leading BOM is skipped), un-gzipping ``*.gz``
+    (any case)."""
     path = Path(path)
-    if path.suffix == ".gz":
+    if is_gzip_name(path):
         return io.TextIOWrapper(_CheckedGzipFile(path), encoding="utf-8-sig")
     return open(path, encoding="utf-8-sig")
 

@@ -24,7 +24,7 @@ from halluscope import _json as fast_json
 from halluscope.columns import Coded, arrow_strings, integers, read_json_table
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.pope_parsers import NO, YES
-from halluscope.records import gunzip
+from halluscope.records import gunzip, is_gzip_name
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class QuestionSet:
 def _file_bytes(path: Path) -> tuple[bytes, bytes]:
     """(raw bytes as stored, decompressed bytes)."""
     raw = path.read_bytes()
-    return raw, (gunzip(raw, str(path)) if path.suffix == ".gz" else raw)
+    return raw, (gunzip(raw, str(path)) if is_gzip_name(path) else raw)
 
 
 def _parsed(text: str, name: str) -> list[tuple[int, Any]]:

@@ -57,7 +57,8 @@ from typing import TYPE_CHECKING, Any
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import explain_yes_no
-from halluscope.metrics.pope_answers import AnswerFile, first_answer, score_answers
+from halluscope.metrics.pope_answers import (TABLE_SUFFIXES, AnswerFile, first_answer,
+                                             score_answers, table_columns)
 from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, label_conflict,
                                              no_label, no_question_id, past_the_questions,
                                              score_columns, scores_columns, unknown_question_id)
@@ -254,12 +255,18 @@ class PopeMetric(Metric):
         return f"not a yes/no question ({record.task} record)"
 
     # -- alignment ------------------------------------------------------------------------------
-    def _file_info(self, file: str | None) -> AnswerFile | None:
-        if file is None or not self._files:
+    def _file_info(self, file: str | None, *, scan: bool = False) -> AnswerFile | None:
+        """What :meth:`begin` learned about ``file``; with ``scan``, a file it did not look at
+        (its first line is not a readable answer) is looked at now, as aligned by order (its
+        blank lines and its count are the reader's, never guessed)."""
+        if file is None:
             return None
         info = self._files.get(file)
         if info is None:
             info = self._files.get(str(Path(file).resolve()))
+        if info is None and scan:
+            info = self._files[file] = AnswerFile(
+                file, True, table=Path(file).suffix.lower() in TABLE_SUFFIXES)
         return info
 
     def _mode_for(self, has_question_id: bool) -> str:
@@ -269,34 +276,51 @@ class PopeMetric(Metric):
             and self.questions.has_ids else "order"
 
     def begin(self, inputs: Iterable[str | Path]) -> None:
-        """Refuse a by-order alignment whose answer count differs from the question count."""
+        """Note how each answer file aligns (by its first answer, or a table's columns) and
+        refuse a by-order alignment whose answer count differs from the question count."""
         if self.questions is None:
             return
         n_questions = len(self.questions)
         for path in inputs:
             path = Path(path)
-            head = first_answer(path)
-            if head is None:
+            info = self._look_at(path)
+            if info is None:
                 continue
-            first, scan = head
-            try:
-                rec = record_from_dict(first, file=str(path), line=1, require_response=False)
-            except RecordError:
-                continue
-            if not self.applies_to(rec):
-                continue  # not a POPE answer file (captions for CHAIR, ...)
-            # (a file of answers alone aligns by order only when asked: else each is refused)
-            by_order = self._mode_for(rec.question_id is not None) == "order" and not (
-                self.align == "auto" and rec.task == "caption" and rec.question_id is None)
-            info = AnswerFile(str(path), by_order, scan)
             self._files[str(path)] = info
             self._files[str(path.resolve())] = info
-            if by_order and (n_answers := info.n_answers) != n_questions:
+            if info.by_order and (n_answers := info.n_answers) not in (None, n_questions):
                 raise AlignmentError(
-                    f"answers file {path} has {n_answers:,} lines but question file "
-                    f"{self.questions.path} ({self.questions.label_for_messages()}) has "
-                    f"{n_questions:,}: aligning by order would mis-score; pass the matching "
-                    f"question file or answers with question_id")
+                    f"answers file {path} has {n_answers:,} answers (non-blank lines) but "
+                    f"question file {self.questions.path} "
+                    f"({self.questions.label_for_messages()}) has {n_questions:,}: aligning "
+                    f"by order would mis-score; pass the matching question file or answers "
+                    f"with question_id")
+
+    def _look_at(self, path: Path) -> AnswerFile | None:
+        """How the answer file ``path`` aligns; ``None`` for a file that is not one (captions
+        for CHAIR, ...) or whose first answer cannot be read."""
+        if path.suffix.lower() in TABLE_SUFFIXES:
+            # rows the table reader reads: a question_id column means answers by id
+            columns = table_columns(path)
+            if columns is None:
+                return None
+            mode = self._mode_for("question_id" in columns)
+            return AnswerFile(str(path), mode == "order", by_id=mode == "id", table=True)
+        head = first_answer(path)
+        if head is None:
+            return None
+        first, scan = head
+        try:
+            rec = record_from_dict(first, file=str(path), line=1, require_response=False)
+        except RecordError:
+            return None
+        if not self.applies_to(rec):
+            return None
+        mode = self._mode_for(rec.question_id is not None)
+        # (a file of answers alone aligns by order only when asked: else each is refused)
+        by_order = mode == "order" and not (
+            self.align == "auto" and rec.task == "caption" and rec.question_id is None)
+        return AnswerFile(str(path), by_order, scan, by_id=mode == "id")
 
     def _ordinal(self, record: Record) -> int:
         if record.source.index is not None:
@@ -305,7 +329,7 @@ class PopeMetric(Metric):
         if line is None:
             raise AlignmentError(f"cannot align answer {record.id!r} by order: it has no line "
                                  f"number; pass answers with question_id")
-        info = self._file_info(record.source.file)
+        info = self._file_info(record.source.file, scan=True)
         blanks = info.blank_lines if info else ()
         return line - 1 - bisect.bisect_left(blanks, line)
 
@@ -318,6 +342,9 @@ class PopeMetric(Metric):
         where = _where(record)
         info = self._file_info(record.source.file)
         alone = record.task == "caption" and record.question_id is None
+        if mode == "order" and info is not None and info.by_id:
+            # the file's answers align by id: by its position this one would be a guess
+            raise no_question_id(where, alone=alone, by_id=True)
         if mode == "order" and self.align == "auto" and (alone or info is not None and not
                                                          info.by_order
                                                          and info.n_answers != len(qs)):
@@ -449,14 +476,8 @@ class PopeMetric(Metric):
             return
         n = len(self.questions)
         for file, seen in self._order_seen.items():
-            info = self._file_info(file)
-            n_answers = info.n_answers if info else (max(seen) + 1 if seen else 0)
-            if n_answers != n:
-                raise AlignmentError(
-                    f"answers file {file} has {n_answers:,} answers but question file "
-                    f"{self.questions.path} ({self.questions.label_for_messages()}) has {n:,}: "
-                    f"aligning by order would mis-score; pass the matching question file or "
-                    f"answers with question_id")
+            info = self._file_info(file, scan=True)
+            self._check_count(file, info, seen, n)
             if len(seen) < n:
                 log.warning("%s: %d of %d questions got no scorable answer (bad lines are "
                             "reported as errors)", file, n - len(seen), n)
@@ -466,6 +487,23 @@ class PopeMetric(Metric):
             log.warning("pope: %d answers ask a different question than the question file says "
                         "for them (%s): is it the right question file?", self._mismatches,
                         self.questions.label_for_messages())
+
+    def _check_count(self, file: str, info: AnswerFile | None, seen: set[int], n: int) -> None:
+        """Refuse a file aligned by order whose answers are not as many as the questions (a
+        table's rows are the table reader's: its last row aligned by order is what is known)."""
+        n_answers = info.n_answers if info is not None else None
+        where = f"question file {self.questions.path} ({self.questions.label_for_messages()})"
+        if n_answers is None and seen and max(seen) + 1 < n:
+            raise AlignmentError(
+                f"answers table {file}: its last answer aligned by order is row "
+                f"{max(seen) + 1:,} (rows after it, if any, were bad records) but {where} has "
+                f"{n:,} questions: aligning by order would mis-score; pass the matching "
+                f"question file or answers with question_id")
+        if n_answers is not None and n_answers != n:
+            raise AlignmentError(
+                f"answers file {file} has {n_answers:,} answers (non-blank lines) but {where} "
+                f"has {n:,}: aligning by order would mis-score; pass the matching question "
+                f"file or answers with question_id")
 
     def scores_columns(self) -> bool:
         return scores_columns(self)

@@ -38,6 +38,11 @@ def test_whitespace_is_every_character_str_strip_removes():
     every = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()} - {"\n"}
     assert set(WHITESPACE) == every
     assert {"\u00a0", "\u3000", "\u2028", "\r", "\x1c"} <= set(WHITESPACE)
+    # the byte pattern agrees with str.strip() on every character up to U+3100
+    for c in map(chr, range(0x3100)):
+        if c != "\n" and not 0xD800 <= ord(c) <= 0xDFFF:
+            line = b"\n" + c.encode("utf-8") * 2 + b"\n"
+            assert (BLANK_LINE.search(line) is not None) is c.isspace(), repr(c)
 
 
 @pytest.mark.parametrize("line, blank", [("\u00a0", True), (" \u3000\t\r", True),

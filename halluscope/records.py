@@ -20,7 +20,6 @@ naming file, line and field, so that a caller can report it and go on (or stop, 
 
 from __future__ import annotations
 
-import codecs
 import gzip
 import io
 import json
@@ -33,6 +32,7 @@ from typing import Any, Literal
 
 from halluscope import _json as fast_json
 from halluscope.errors import InputError, RecordError
+from halluscope.textfiles import drop_bom, is_blank
 
 Task = Literal["caption", "yes-no", "vqa", "document"]
 TASKS: tuple[str, ...] = ("caption", "yes-no", "vqa", "document")
@@ -437,8 +437,8 @@ def iter_text_lines(path: str | Path, *, errors: str = "strict"
     name = str(path)
     with open_binary(path) as fh:
         for lineno, raw in enumerate(fh, 1):
-            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8):]
+            if lineno == 1:
+                raw = drop_bom(raw)
             try:
                 yield lineno, raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -468,7 +468,7 @@ def iter_json_values(path: str | Path
     elements are numbered from 1 (``index``), and ``line`` is the file line where each starts.
     """
     name = str(path)
-    first = _first_char(path)
+    first = first_char(path)
     if first == "[":
         from halluscope.json_array import iter_json_elements
         for n, line, item in iter_json_elements(
@@ -479,7 +479,7 @@ def iter_json_values(path: str | Path
         if isinstance(text, RecordError):
             yield lineno, None, text
             continue
-        if not text.strip():
+        if is_blank(text):        # the same blank lines as every counter (textfiles)
             continue
         try:
             yield lineno, None, fast_json.loads(text)
@@ -502,8 +502,9 @@ def json_problem(line: str) -> str:
     return "invalid JSON: a line end inside the value"
 
 
-def _first_char(path: str | Path) -> str:
-    """The first non-blank character of ``path`` (after a BOM), ``""`` when there is none."""
+def first_char(path: str | Path) -> str:
+    """The first non-blank character of ``path`` (after a BOM), ``""`` when there is none: ``[``
+    for a JSON array."""
     for _, text in iter_text_lines(path, errors="surrogateescape"):
         if isinstance(text, tuple):
             text = text[0]

@@ -422,7 +422,7 @@ def test_order_alignment_refuses_a_count_mismatch_before_scoring(tmp_path, quest
     with pytest.raises(AlignmentError) as err:
         metric.begin([path])
     msg = str(err.value)
-    assert "has 3 lines" in msg and "has 4" in msg and "mis-score" in msg
+    assert "has 3 answers (non-blank lines)" in msg and "has 4" in msg and "mis-score" in msg
     assert "not a published POPE file, 4 questions" in msg
     # forcing order alignment refuses even answers that carry ids
     path2 = _answers(tmp_path, [(1, "Yes"), (2, "No"), (3, "Yes")], name="b.jsonl")
@@ -464,6 +464,9 @@ def test_order_alignment_skips_blank_lines_and_ignores_other_files(tmp_path, que
 
 
 def test_begin_counts_only_files_that_align_by_order(tmp_path, questions, monkeypatch):
+    """A file whose first answer carries a question_id aligns by id: begin makes no pass over
+    it, and its line without an id is one bad record (aligned by its position, as before, it
+    was a guess: labels q1 yes, q2 no, q4 no give tp 1 (q1), tn 1 (q2), fp 1 (q4))."""
     import halluscope.metrics.pope_answers as pope_answers
     rows = [{"question_id": 1, "question": "Is there a dog in the image?", "answer": "Yes"},
             {"question_id": 2, "question": "Is there a cat in the image?", "answer": "No"},
@@ -478,13 +481,19 @@ def test_begin_counts_only_files_that_align_by_order(tmp_path, questions, monkey
     metric = PopeMetric(questions, n_boot=0)
     metric.begin([path])
     assert counted == []                    # by id: no pass over the whole file
+    errors = []
     for rec in iter_records(path):
-        metric.update(rec)                  # line 4 has no id: by order, past the blank line
-    assert counted == [path]
+        try:
+            metric.update(rec)
+        except RecordError as exc:
+            errors.append((exc.location.line, exc.location.field))
+    assert errors == [(4, "question_id")]
+    assert counted == []
+    metric.finish()                         # no count refusal: nothing aligned by order
     r = metric.compute().results
-    assert (r["tp"].value, r["fp"].value, r["tn"].value) == (2, 1, 1)
+    assert (r["tp"].value, r["fp"].value, r["tn"].value, r["fn"].value) == (1, 1, 1, 0)
     by_order = _answers(tmp_path, [(1, "Yes"), (2, "No")], ids=False, name="short.jsonl")
-    with pytest.raises(AlignmentError, match="has 2 lines"):
+    with pytest.raises(AlignmentError, match=r"has 2 answers \(non-blank lines\)"):
         PopeMetric(questions, n_boot=0).begin([by_order])       # counted at once, refused
     assert counted[-1] == by_order
 

@@ -513,7 +513,8 @@ def test_an_answer_alone_in_a_file_aligned_by_id_is_a_bad_line_and_counts_are_ri
     api = score_answers(a, q)
     assert api["metrics"]["tp"] == 2 and api["predictions"] == ["yes", None, "yes"]
     assert [e["line"] for e in api["errors"]] == [2]
-    with pytest.raises(AlignmentError, match="has 3 lines but question file .* has 6"):
+    with pytest.raises(AlignmentError,
+                       match=r"has 3 answers \(non-blank lines\) but question file .* has 6"):
         score_answers(a, q, align="order")
 
 

@@ -105,7 +105,7 @@ def test_by_order_against_the_2910_question_file_is_refused():
     with pytest.raises(AlignmentError) as err:
         score_answers(_answers("a_clean"), _questions("v1"), align="order")
     msg = str(err.value)
-    assert "3,000 lines" in msg and "has 2,910" in msg
+    assert "3,000 answers (non-blank lines)" in msg and "has 2,910" in msg
     assert "POPE coco v1 (May 2023) random, 2,910 questions" in msg
     assert "mis-score" in msg
     metric = PopeMetric(_questions("v1"), align="order", n_boot=0)

@@ -168,3 +168,24 @@ def test_mmhal_refuses_fewer_lines_than_rows_by_position_and_checks_the_question
     assert [p["index"] for p in scored] == [0] and judge.asked == ["What is thing 0?"]
     assert [(line, field) for line, field, _ in errors] == [(2, "prompt"), (3, "question_id")]
     assert "expected the question 'What is thing 1?'" in errors[0][2]
+
+
+def test_a_table_row_without_question_id_in_a_table_with_the_column_is_refused(tmp_path):
+    """A CSV of answers with a question_id column pairs by id; its row without one is a bad
+    record (begin read tables as JSON, learnt nothing, and the row was paired by position)."""
+    from halluscope.metrics.objhal import load_question_file
+    from halluscope.metrics.question_align import RowAligner
+    from halluscope.readers import iter_input_records
+    _, rows = load_question_file(_jsonl(tmp_path / "q.jsonl", QUESTIONS))
+    path = tmp_path / "a.csv"
+    path.write_text("question_id,prompt,response\n0,Describe the image.,A dog.\n"
+                    ",What is this photo about?,A cat.\n2,Describe the picture.,A man.\n")
+    aligner = RowAligner(rows, "the question file")
+    aligner.begin([path])
+    out = []
+    for rec in iter_input_records(path):
+        try:
+            out.append(aligner.index(rec))
+        except RecordError as exc:
+            out.append(exc.location.field)
+    assert out == [(0, "id"), "question_id", (2, "id")]

@@ -21,7 +21,6 @@ generative scorer treats them:
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError
+from halluscope.textfiles import read_json_file, read_text_file
 from halluscope.types import ImageFacts, Instance
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class AmberData:
 
 def _read_initial(path: Path) -> dict[str, float]:
     out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_text_file(path, "AMBER's metrics.txt").splitlines():
         name, sep, value = line.partition("=")
         if sep:
             out[name.strip()] = float(value.strip())
@@ -115,10 +115,7 @@ def load_amber(path: str | Path) -> AmberData:
             return _CACHE[key]
     if not p.is_file():
         raise ConfigError(f"expected AMBER's annotations.json at {p}, found none")
-    try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{p}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
+    raw = read_json_file(p, "AMBER's annotations.json")
     if not is_amber(raw):
         raise ConfigError(f"{p}: expected AMBER annotations (a list of {{id, type, truth}}), "
                           f"got something else")
@@ -126,12 +123,13 @@ def load_amber(path: str | Path) -> AmberData:
     for d in (p.parent, p.parent / "data"):
         q = d / "query" / "query_all.json"
         if q.is_file() and not data.queries:
-            data.queries = {int(x["id"]): x for x in json.loads(q.read_text(encoding="utf-8"))}
+            data.queries = {int(x["id"]): x for x in read_json_file(q, "AMBER's queries")}
         if (d / "relation.json").is_file() and not data.association:
-            data.association = json.loads((d / "relation.json").read_text(encoding="utf-8"))
+            data.association = read_json_file(d / "relation.json", "AMBER's relation.json")
         if (d / "safe_words.txt").is_file() and not data.safe_words:
             data.safe_words = [ln.split("\n")[0] for ln in
-                               (d / "safe_words.txt").read_text(encoding="utf-8").split("\n")
+                               read_text_file(d / "safe_words.txt", "AMBER's safe words")
+                               .split("\n")
                                if ln != ""]
         if (d / "metrics.txt").is_file() and not data.initial:
             data.initial = _read_initial(d / "metrics.txt")
@@ -250,12 +248,11 @@ def amber_among(paths) -> Path:
             seen.append(f"the folder {p} (no annotations.json in it)")
             continue
         try:
-            with open(cand, encoding="utf-8") as fh:
-                if is_amber(json.load(fh)):
-                    return cand
+            if is_amber(read_json_file(cand, "AMBER's annotations.json")):
+                return cand
             seen.append(f"{cand} (not AMBER's annotations)")
-        except (OSError, ValueError) as exc:
-            seen.append(f"{cand} (unreadable: {type(exc).__name__})")
+        except ConfigError as exc:
+            seen.append(f"{exc}")
     got = "; got " + ", ".join(seen) if seen else "; got no --annotations"
     raise ConfigError("the amber metric needs AMBER's annotations.json (or the folder holding "
                       "it): pass it with --annotations or options amber_annotations" + got)

@@ -30,7 +30,6 @@ were judged against each other's questions.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +39,7 @@ from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.question_align import RowAligner, rows_of
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
+from halluscope.textfiles import read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,7 @@ def _stats() -> dict[str, Statistic]:
 
 def load_template(path: str | Path) -> list[dict[str, Any]]:
     """The 96 question rows of ``mmhal-bench_answer_template.json``."""
-    try:
-        rows = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the MMHal-Bench template: {exc}") from None
+    rows = read_json_file(path, "the MMHal-Bench template (a JSON array of question rows)")
     if not isinstance(rows, list) or not all(isinstance(r, dict) and "question" in r
                                              for r in rows):
         raise ConfigError(f"{path}: expected a JSON array of MMHal-Bench question rows")

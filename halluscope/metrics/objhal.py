@@ -57,6 +57,7 @@ from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.question_align import QuestionRows, RowAligner, rows_of
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
+from halluscope.textfiles import is_blank, read_json_file, read_text_file, split_lines
 
 log = logging.getLogger(__name__)
 
@@ -267,10 +268,7 @@ def _nlp():
 
 def load_gt_objects(path: str | Path) -> dict[int, frozenset[str]]:
     """``{image id: objects}`` from a JSON object ``{"<image id>": [object, ...]}``."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: expected a JSON object image id -> objects, got {exc}") from exc
+    data = read_json_file(path, "a JSON object image id -> objects")
     if isinstance(data, dict) and isinstance(data.get("imid_to_objects"), dict):
         data = data["imid_to_objects"]        # CHAIR's layout (halluscope chair gt writes it)
     if not isinstance(data, dict):
@@ -292,14 +290,15 @@ def load_question_file(path: str | Path) -> tuple[list[int], QuestionRows]:
     ``question``, ``text`` or ``prompt``; ``question_id`` where the rows carry one), which the
     answers are paired with (:mod:`halluscope.metrics.question_align`)."""
     ids, rows, lines = [], [], []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
+    # JSON lines, split at "\n" only (a U+2028 inside a question is no line end)
+    for n, line in split_lines(read_text_file(path, "an Object HalBench question file")):
+        if not is_blank(line):
             try:
                 row = json.loads(line)
                 ids.append(int(row["image_id"]))
             except (ValueError, KeyError, TypeError) as exc:
                 raise ConfigError(f"{path}:{n}: expected a JSON line with image_id, got "
-                                  f"{line[:60]!r} ({exc})") from exc
+                                  f"{line.rstrip()[:60]!r} ({exc})") from exc
             rows.append(row)
             lines.append(n)
     return ids, rows_of(str(path), rows, ("question", "text", "prompt"), lines)

@@ -50,18 +50,15 @@ from __future__ import annotations
 
 import bisect
 import logging
-import math
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import explain_yes_no
-from halluscope.metrics.pope_answers import AnswerFile, first_answer, score_answers
+from halluscope.metrics.pope_answers import (TABLE_SUFFIXES, AnswerFile, first_answer,
+                                             score_answers, table_columns)
 from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, label_conflict,
                                              no_label, no_question_id, past_the_questions,
                                              score_columns, scores_columns, unknown_question_id)
@@ -71,6 +68,10 @@ from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREAT
 from halluscope.metrics.pope_splits import copies, split_names
 from halluscope.metrics.pope_questions import (KNOWN_QUESTION_FILES, Question, QuestionSet,
                                                load_questions, normalise_question, object_of)
+from halluscope.metrics.pope_stats import (COLUMNS, _answers, _f1, _lmms_f1, _lmms_recall,
+                                           _precision, _recall, _yes_labels,
+                                           _zero_if_undefined, _zero_when_undefined,
+                                           pope_scores)
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
 from halluscope.records import Record, record_from_dict
 
@@ -84,48 +85,6 @@ __all__ = ["KNOWN_QUESTION_FILES", "PARSERS", "PopeMetric", "Question", "Questio
 log = logging.getLogger(__name__)
 
 ALIGN_MODES = ("auto", "id", "order")
-
-
-# -- statistics -------------------------------------------------------------------------------
-def _answers(s):
-    return s["tp"] + s["fp"] + s["tn"] + s["fn"] + s["unknown_yes"] + s["unknown_no"]
-
-
-def _precision(s):
-    return ratio(s["tp"], s["tp"] + s["fp"])
-
-
-def _recall(s):
-    return ratio(s["tp"], s["tp"] + s["fn"] + s["unknown_yes"])
-
-
-def _f1(s):
-    p, r = _precision(s), _recall(s)
-    return ratio(2 * p * r, p + r)  # the original's formula, so that values match to the bit
-
-
-def _zero_if_undefined(x):
-    return np.nan_to_num(x, nan=0.0)  # lmms-eval: "... if denominator > 0 else 0"
-
-
-def _lmms_recall(s):
-    return _zero_if_undefined(ratio(s["tp"], s["tp"] + s["fn"]))  # unknowns left out
-
-
-def _lmms_f1(s):
-    p, r = _zero_if_undefined(_precision(s)), _lmms_recall(s)
-    return _zero_if_undefined(ratio(2 * (p * r), p + r))
-
-
-def _zero_when_undefined(stats: dict) -> dict:
-    """VLMEvalKit's definitions: a precision, recall or F1 with a zero denominator is 0."""
-    return {**stats, **{k: rate(lambda s, f=stats[k].fn: _zero_if_undefined(f(s)),
-                                higher_is_better=True, units=stats[k].units)
-                        for k in ("precision", "recall", "f1")}}
-
-
-def _yes_labels(s):
-    return s["tp"] + s["fn"] + s["unknown_yes"]
 
 
 _ONE_HOT = {key: tuple(float(i == col) for i in range(6)) for key, col in ROW.items()}
@@ -165,7 +124,7 @@ class PopeMetric(Metric):
         MetricOption("judge", str, None, "judge asked about answers the parser reads as "
                      "unknown", config_field=True),
     )
-    columns = ("tp", "fp", "tn", "fn", "unknown_yes", "unknown_no")
+    columns = COLUMNS
     statistics = {
         "tp": Statistic(lambda s: s["tp"], higher_is_better=True, count=True),
         "fp": Statistic(lambda s: s["fp"], count=True),
@@ -296,12 +255,18 @@ class PopeMetric(Metric):
         return f"not a yes/no question ({record.task} record)"
 
     # -- alignment ------------------------------------------------------------------------------
-    def _file_info(self, file: str | None) -> AnswerFile | None:
-        if file is None or not self._files:
+    def _file_info(self, file: str | None, *, scan: bool = False) -> AnswerFile | None:
+        """What :meth:`begin` learned about ``file``; with ``scan``, a file it did not look at
+        (its first line is not a readable answer) is looked at now, as aligned by order (its
+        blank lines and its count are the reader's, never guessed)."""
+        if file is None:
             return None
         info = self._files.get(file)
         if info is None:
             info = self._files.get(str(Path(file).resolve()))
+        if info is None and scan:
+            info = self._files[file] = AnswerFile(
+                file, True, table=Path(file).suffix.lower() in TABLE_SUFFIXES)
         return info
 
     def _mode_for(self, has_question_id: bool) -> str:
@@ -311,34 +276,51 @@ class PopeMetric(Metric):
             and self.questions.has_ids else "order"
 
     def begin(self, inputs: Iterable[str | Path]) -> None:
-        """Refuse a by-order alignment whose answer count differs from the question count."""
+        """Note how each answer file aligns (by its first answer, or a table's columns) and
+        refuse a by-order alignment whose answer count differs from the question count."""
         if self.questions is None:
             return
         n_questions = len(self.questions)
         for path in inputs:
             path = Path(path)
-            head = first_answer(path)
-            if head is None:
+            info = self._look_at(path)
+            if info is None:
                 continue
-            first, scan = head
-            try:
-                rec = record_from_dict(first, file=str(path), line=1, require_response=False)
-            except RecordError:
-                continue
-            if not self.applies_to(rec):
-                continue  # not a POPE answer file (captions for CHAIR, ...)
-            # (a file of answers alone aligns by order only when asked: else each is refused)
-            by_order = self._mode_for(rec.question_id is not None) == "order" and not (
-                self.align == "auto" and rec.task == "caption" and rec.question_id is None)
-            info = AnswerFile(str(path), by_order, scan)
             self._files[str(path)] = info
             self._files[str(path.resolve())] = info
-            if by_order and (n_answers := info.n_answers) != n_questions:
+            if info.by_order and (n_answers := info.n_answers) not in (None, n_questions):
                 raise AlignmentError(
-                    f"answers file {path} has {n_answers:,} lines but question file "
-                    f"{self.questions.path} ({self.questions.label_for_messages()}) has "
-                    f"{n_questions:,}: aligning by order would mis-score; pass the matching "
-                    f"question file or answers with question_id")
+                    f"answers file {path} has {n_answers:,} answers (non-blank lines) but "
+                    f"question file {self.questions.path} "
+                    f"({self.questions.label_for_messages()}) has {n_questions:,}: aligning "
+                    f"by order would mis-score; pass the matching question file or answers "
+                    f"with question_id")
+
+    def _look_at(self, path: Path) -> AnswerFile | None:
+        """How the answer file ``path`` aligns; ``None`` for a file that is not one (captions
+        for CHAIR, ...) or whose first answer cannot be read."""
+        if path.suffix.lower() in TABLE_SUFFIXES:
+            # rows the table reader reads: a question_id column means answers by id
+            columns = table_columns(path)
+            if columns is None:
+                return None
+            mode = self._mode_for("question_id" in columns)
+            return AnswerFile(str(path), mode == "order", by_id=mode == "id", table=True)
+        head = first_answer(path)
+        if head is None:
+            return None
+        first, scan = head
+        try:
+            rec = record_from_dict(first, file=str(path), line=1, require_response=False)
+        except RecordError:
+            return None
+        if not self.applies_to(rec):
+            return None
+        mode = self._mode_for(rec.question_id is not None)
+        # (a file of answers alone aligns by order only when asked: else each is refused)
+        by_order = mode == "order" and not (
+            self.align == "auto" and rec.task == "caption" and rec.question_id is None)
+        return AnswerFile(str(path), by_order, scan, by_id=mode == "id")
 
     def _ordinal(self, record: Record) -> int:
         if record.source.index is not None:
@@ -347,7 +329,7 @@ class PopeMetric(Metric):
         if line is None:
             raise AlignmentError(f"cannot align answer {record.id!r} by order: it has no line "
                                  f"number; pass answers with question_id")
-        info = self._file_info(record.source.file)
+        info = self._file_info(record.source.file, scan=True)
         blanks = info.blank_lines if info else ()
         return line - 1 - bisect.bisect_left(blanks, line)
 
@@ -360,6 +342,9 @@ class PopeMetric(Metric):
         where = _where(record)
         info = self._file_info(record.source.file)
         alone = record.task == "caption" and record.question_id is None
+        if mode == "order" and info is not None and info.by_id:
+            # the file's answers align by id: by its position this one would be a guess
+            raise no_question_id(where, alone=alone, by_id=True)
         if mode == "order" and self.align == "auto" and (alone or info is not None and not
                                                          info.by_order
                                                          and info.n_answers != len(qs)):
@@ -491,14 +476,8 @@ class PopeMetric(Metric):
             return
         n = len(self.questions)
         for file, seen in self._order_seen.items():
-            info = self._file_info(file)
-            n_answers = info.n_answers if info else (max(seen) + 1 if seen else 0)
-            if n_answers != n:
-                raise AlignmentError(
-                    f"answers file {file} has {n_answers:,} answers but question file "
-                    f"{self.questions.path} ({self.questions.label_for_messages()}) has {n:,}: "
-                    f"aligning by order would mis-score; pass the matching question file or "
-                    f"answers with question_id")
+            info = self._file_info(file, scan=True)
+            self._check_count(file, info, seen, n)
             if len(seen) < n:
                 log.warning("%s: %d of %d questions got no scorable answer (bad lines are "
                             "reported as errors)", file, n - len(seen), n)
@@ -508,6 +487,23 @@ class PopeMetric(Metric):
             log.warning("pope: %d answers ask a different question than the question file says "
                         "for them (%s): is it the right question file?", self._mismatches,
                         self.questions.label_for_messages())
+
+    def _check_count(self, file: str, info: AnswerFile | None, seen: set[int], n: int) -> None:
+        """Refuse a file aligned by order whose answers are not as many as the questions (a
+        table's rows are the table reader's: its last row aligned by order is what is known)."""
+        n_answers = info.n_answers if info is not None else None
+        where = f"question file {self.questions.path} ({self.questions.label_for_messages()})"
+        if n_answers is None and seen and max(seen) + 1 < n:
+            raise AlignmentError(
+                f"answers table {file}: its last answer aligned by order is row "
+                f"{max(seen) + 1:,} (rows after it, if any, were bad records) but {where} has "
+                f"{n:,} questions: aligning by order would mis-score; pass the matching "
+                f"question file or answers with question_id")
+        if n_answers is not None and n_answers != n:
+            raise AlignmentError(
+                f"answers file {file} has {n_answers:,} answers (non-blank lines) but {where} "
+                f"has {n:,}: aligning by order would mis-score; pass the matching question "
+                f"file or answers with question_id")
 
     def scores_columns(self) -> bool:
         return scores_columns(self)
@@ -547,54 +543,3 @@ class PopeMetric(Metric):
 def _alone(record: Record) -> bool:
     """Whether a line holds nothing but the model's answer: no image or document either."""
     return record.image is None and record.image_id is None and record.document is None
-
-
-# -- pure-function twins ----------------------------------------------------------------------
-def pope_scores(predictions: Sequence[str], labels: Sequence[str],
-                unknowns: str = "halluscope") -> dict[str, Any]:
-    """POPE numbers from parsed predictions (``yes``/``no``/``unknown``) and labels.
-
-    Counts and formulas are the original scorer's (unknown answers as in the module docstring);
-    an undefined ratio is NaN (``unknowns="vlmevalkit"``: 0 for precision, recall and F1, as
-    VLMEvalKit). With ``unknowns="lmms-eval"`` the numbers are lmms-eval's: unknown
-    answers are outside recall's denominator, yes_ratio is the share of yes labels and an
-    undefined ratio is 0.
-    """
-    if unknowns not in UNKNOWN_TREATMENTS:
-        raise ConfigError(f"expected unknowns to be one of {', '.join(UNKNOWN_TREATMENTS)}, "
-                          f"got {unknowns!r}")
-    if len(predictions) != len(labels):
-        raise AlignmentError(f"expected as many predictions as labels, got {len(predictions)} "
-                             f"and {len(labels)}")
-    counts = dict.fromkeys(PopeMetric.columns, 0)
-    for (p, y), n in Counter(zip(predictions, labels)).items():
-        key = ROW.get((p, y))
-        if key is None:
-            i = next(i for i, pair in enumerate(zip(predictions, labels)) if pair == (p, y))
-            raise ValueError(f"item {i}: expected prediction yes/no/unknown and label yes/no, "
-                             f"got {p!r} and {y!r}")
-        counts[PopeMetric.columns[key]] += n
-    tp, fp, tn, fn = counts["tp"], counts["fp"], counts["tn"], counts["fn"]
-    n = len(labels)
-
-    def div(a, b):
-        return a / b if b else math.nan
-
-    precision = div(float(tp), float(tp + fp))
-    recall = div(float(tp), float(tp + fn + counts["unknown_yes"]))
-    f1 = div(2 * precision * recall, precision + recall) \
-        if not (math.isnan(precision) or math.isnan(recall)) else math.nan
-    yes_ratio = div(tp + fp, n)
-    if unknowns == "lmms-eval":
-        def or_zero(a, b):  # lmms-eval's "a / b if b > 0 else 0"
-            return a / b if b else 0
-        precision = or_zero(tp, tp + fp)
-        recall = or_zero(tp, tp + fn)
-        f1 = or_zero(2 * (precision * recall), precision + recall)
-        yes_ratio = or_zero(tp + fn + counts["unknown_yes"], n)
-    elif unknowns == "vlmevalkit":
-        precision, recall, f1 = (0.0 if math.isnan(v) else v for v in (precision, recall, f1))
-    return {"tp": tp, "fp": fp, "tn": tn, "fn": fn,
-            "accuracy": div(tp + tn, n), "precision": precision, "recall": recall, "f1": f1,
-            "yes_ratio": yes_ratio,
-            "unknown_rate": div(counts["unknown_yes"] + counts["unknown_no"], n), "n": n}

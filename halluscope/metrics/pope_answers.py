@@ -4,26 +4,34 @@ lines are and what its first answer looks like, for by-order alignment, see
 
 from __future__ import annotations
 
+import csv
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from halluscope.columns import read_record_columns
 from halluscope.errors import RecordError
 from halluscope.metrics.pope_columns import score_columns, scores_columns
-from halluscope.records import iter_records, open_binary
+from halluscope.records import (first_char, iter_json_values, iter_records, open_binary,
+                                open_text)
+from halluscope.textfiles import BLANK_LINE, drop_bom, is_blank_bytes
 
-__all__ = ["AnswerFile", "first_answer", "scan_answers", "score_answers"]
+__all__ = ["TABLE_SUFFIXES", "AnswerFile", "first_answer", "scan_answers", "score_answers",
+           "table_columns"]
 
 
 class AnswerFile:
-    """What :meth:`PopeMetric.begin` learned about one answer file: whether its first answer
-    aligns by order, and (counted when first asked for: at once for a file that aligns by
-    order, only if some line needs it for one aligned by id) its answers and blank lines."""
+    """What :meth:`PopeMetric.begin` learned about one answer file: whether it aligns by order
+    (``by_order``) or by question id (``by_id``: its first answer carries a question_id, or the
+    table has a question_id column), and (counted when first asked for: at once for a file
+    that aligns by order, only if some line needs it for one aligned by id) its answers and
+    blank lines. A table's answers are not counted here (``n_answers`` is ``None``: its rows
+    are the table reader's) and it has no blank lines (its rows are numbered: ``index``)."""
 
-    def __init__(self, path: str, by_order: bool, scan: tuple[int, list[int]] | None = None):
-        self.path, self.by_order, self._scan = path, by_order, scan
+    def __init__(self, path: str, by_order: bool, scan: tuple[int, list[int]] | None = None,
+                 *, by_id: bool = False, table: bool = False):
+        self.path, self.by_order, self.by_id, self.table = path, by_order, by_id, table
+        self._scan = scan
 
     def _counted(self) -> tuple[int, list[int]]:
         if self._scan is None:
@@ -32,95 +40,127 @@ class AnswerFile:
         return self._scan
 
     @property
-    def n_answers(self) -> int:
-        return self._counted()[0]
+    def n_answers(self) -> int | None:
+        return None if self.table else self._counted()[0]
 
     @property
     def blank_lines(self) -> list[int]:
-        return self._counted()[1]
+        return [] if self.table else self._counted()[1]
 
 
-_BLANK = re.compile(rb"\n[ \t\r\f\v]*\n")
+#: The suffixes of the tables the audit reads (:mod:`halluscope.readers`): one row an answer.
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".xlsx")
+
+
+def table_columns(path: Path) -> list[str] | None:
+    """The column names of an answer table (its header), ``None`` when they cannot be read
+    (the table reader reports the file)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".tsv"):
+            with open_text(path) as fh:
+                return next(csv.reader(fh, delimiter="\t" if suffix == ".tsv" else ","), None)
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+            return list(pq.read_schema(path).names)
+        if suffix == ".xlsx":
+            import openpyxl
+            book = openpyxl.load_workbook(path, read_only=True)
+            try:
+                row = next(book.active.iter_rows(max_row=1, values_only=True), ())
+            finally:
+                book.close()
+            return [str(c) for c in row if c is not None]
+    except Exception:      # noqa: BLE001 - unreadable: the table reader reports it, as it reads
+        return None
+    return None
 
 
 def _count_lines(fh) -> tuple[int, list[int], dict | None] | None:
-    """The scan of a file without blank lines, read in blocks (``None`` when it has one, or a
-    line that is only whitespace: those are found line by line)."""
-    count, first, tail = 0, None, b""
+    """The scan of a file without blank lines, read in blocks (``None`` when it has one: those
+    are found line by line). Blank is the reader's blank (:mod:`halluscope.textfiles`)."""
+    count, first, tail, start = 0, None, b"", True
     for block in iter(lambda: fh.read(1 << 20), b""):
+        if start:
+            block, start = drop_bom(block), False
         block = tail + block
         cut = block.rfind(b"\n") + 1
         whole, tail = block[:cut], block[cut:]
-        if _BLANK.search(b"\n" + whole):     # (the block's first line too)
+        if BLANK_LINE.search(b"\n" + whole):     # (the block's first line too)
             return None
         if first is None and whole:
             first = whole[:whole.index(b"\n")]
         count += whole.count(b"\n")
     if tail:
-        if not tail.strip():
+        if is_blank_bytes(tail):
             return None
         first = tail if first is None else first
         count += 1
+    return count, [], _parsed(first)
+
+
+def _parsed(line: bytes | None) -> Any:
+    """``line`` parsed as JSON; ``None`` for no line or one that is not JSON."""
     try:
-        parsed = json.loads(first) if first is not None else None
+        return json.loads(line) if line is not None else None
     except (ValueError, RecursionError):
-        parsed = None
-    return count, [], parsed
+        return None
 
 
 def first_answer(path: Path) -> tuple[Any, tuple[int, list[int]] | None] | None:
-    """``(first object, scan)`` of an answer file, reading only its first non-blank line (the
-    scan, as :func:`scan_answers` gives it, only for a JSON array, which is read whole anyway);
-    ``None`` if unreadable."""
+    """``(first object, scan)`` of an answer file, as the reader reads it: its first non-blank
+    line (``None`` when that is not JSON; the scan, as :func:`scan_answers` gives it, only for a
+    JSON array, which is read whole anyway); ``None`` if unreadable."""
     try:
-        with open_binary(path) as fh:
-            head = fh.read(1 << 16)
-            if head.lstrip().startswith(b"["):
-                scan = scan_answers(path)
-                return None if scan is None else (scan[2], (scan[0], scan[1]))
-            fh.seek(0)
-            line = next((line for line in fh if line.strip()), None)
+        if first_char(path) == "[":
+            scan = scan_answers(path)
+            return None if scan is None else (scan[2], (scan[0], scan[1]))
+        for _line, _index, item in iter_json_values(path):
+            return (None if isinstance(item, RecordError) else item), None
     except OSError:
         return None
-    try:
-        return (json.loads(line) if line is not None else None), None
-    except (ValueError, RecursionError):
-        return None, None
+    return None, None
 
 
 def scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:
-    """(non-blank lines, line numbers of blank lines, first object) or ``None`` if unreadable."""
+    """(answers, line numbers of blank lines, first object) or ``None`` if unreadable: the
+    lines the reader yields (blank ones skipped, a BOM dropped: :mod:`halluscope.textfiles`),
+    or a JSON array's elements."""
     try:
+        if first_char(path) == "[":
+            return _scan_array(path)
         fh = open_binary(path)
     except OSError:
         return None
     count, blanks, first = 0, [], None
     with fh:
-        head = fh.read(1 << 16)
-        if head.lstrip().startswith(b"["):
-            try:
-                arr = json.loads((head + fh.read()).decode("utf-8"))
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                return None
-            if not isinstance(arr, list):
-                return None
-            return len(arr), [], (arr[0] if arr else None)
-        fh.seek(0)
         counted = _count_lines(fh)
         if counted is not None:
             return counted
         fh.seek(0)
         for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                if count == 0:
-                    try:
-                        first = json.loads(line)
-                    except (ValueError, RecursionError):
-                        first = None
-                count += 1
-            else:
+            if lineno == 1:
+                line = drop_bom(line)
+            if is_blank_bytes(line):
                 blanks.append(lineno)
+                continue
+            if count == 0:
+                first = _parsed(line)
+            count += 1
     return count, blanks, first
+
+
+def _scan_array(path: Path) -> tuple[int, list[int], Any] | None:
+    """The scan of a JSON-array answer file (its elements), ``None`` when it is not one."""
+    with open_binary(path) as fh:
+        data = drop_bom(fh.read())
+    try:
+        arr = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(arr, list):
+        return None
+    return len(arr), [], (arr[0] if arr else None)
 
 
 def score_answers(answers_path: str | Path, questions_path: str | Path | None,

@@ -42,9 +42,15 @@ ALONE_BY_ORDER = ("a line holding only an answer, with no question, question_id 
                   "evaluate.py aligns its answers")
 
 
-def no_question_id(where: dict, alone: bool = False) -> RecordError:
-    """No id to align by; ``alone``: the line holds only an answer (a caption-shaped record)."""
-    hint = f" ({ALONE_BY_ORDER})" if alone else ""
+BY_ID_FILE = ("this file's answers carry a question_id, so they align by it: aligning this one "
+              "by its position would be a guess")
+
+
+def no_question_id(where: dict, alone: bool = False, by_id: bool = False) -> RecordError:
+    """No id to align by; ``alone``: the line holds only an answer (a caption-shaped record);
+    ``by_id``: the other answers of its file align by id (``--pope-align auto``)."""
+    hints = [text for text, on in ((BY_ID_FILE, by_id), (ALONE_BY_ORDER, alone)) if on]
+    hint = f" ({'; '.join(hints)})" if hints else ""
     return RecordError("expected a question_id to align the answer with the question file, "
                        f"found none{hint}", field="question_id", **where)
 
@@ -256,7 +262,9 @@ def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
         out.fail(alive, lambda i: no_question_id(_where(cols, i), alone=bool(alone[i])))
         return
     missing = alive[~_present(cols, "question_id")[alive]]
-    out.fail(missing, lambda i: no_question_id(_where(cols, i), alone=bool(alone[i])))
+    by_id = metric.align == "auto"        # (as line by line: the file aligns by id)
+    out.fail(missing, lambda i: no_question_id(_where(cols, i), alone=bool(alone[i]),
+                                               by_id=by_id))
     alive = np.flatnonzero(out.ok)
     import pyarrow.compute as pc
     index = integers(pc.index_in(qids, value_set=qs.id_array()))

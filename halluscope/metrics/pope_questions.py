@@ -23,8 +23,10 @@ import numpy as np
 from halluscope import _json as fast_json
 from halluscope.columns import Coded, arrow_strings, integers, read_json_table
 from halluscope.errors import ConfigError, RecordError
+from halluscope.json_array import iter_json_elements
 from halluscope.metrics.pope_parsers import NO, YES
 from halluscope.records import gunzip, is_gzip_name
+from halluscope.textfiles import is_blank, split_lines
 
 log = logging.getLogger(__name__)
 
@@ -176,23 +178,26 @@ def _file_bytes(path: Path) -> tuple[bytes, bytes]:
 
 
 def _parsed(text: str, name: str) -> list[tuple[int, Any]]:
-    """(line number, parsed JSON) of every question in the file's text (JSON lines or array)."""
+    """(line number, parsed JSON) of every question in the file's text: JSON lines, split at
+    ``\n`` only as the record reader splits them (a U+2028 inside a string is no line end), or
+    a JSON array, each element numbered by the file line where it starts
+    (:func:`~halluscope.json_array.iter_json_elements`, as the reader numbers them)."""
+    from halluscope.records import json_problem
     if text.lstrip().startswith("["):
-        try:
-            items = list(enumerate(fast_json.loads(text), 1))
-        except json.JSONDecodeError as exc:
-            raise RecordError(f"invalid JSON array: {exc.msg}", file=name,
-                              line=exc.lineno) from None
-    else:
         items = []
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                items.append((lineno, fast_json.loads(line)))
-            except json.JSONDecodeError:
-                from halluscope.records import json_problem
-                raise RecordError(json_problem(line), file=name, line=lineno) from None
+        for _n, line, item in iter_json_elements(split_lines(text), name):
+            if isinstance(item, RecordError):
+                raise item
+            items.append((line, item))
+        return items
+    items = []
+    for lineno, line in split_lines(text):
+        if is_blank(line):
+            continue
+        try:
+            items.append((lineno, fast_json.loads(line)))
+        except json.JSONDecodeError:
+            raise RecordError(json_problem(line), file=name, line=lineno) from None
     return items
 
 

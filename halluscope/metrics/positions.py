@@ -13,18 +13,19 @@ from pathlib import Path
 from halluscope.records import Record
 
 _BLANKS: dict[str, list[int]] = {}
-_TABLES = (".csv", ".tsv", ".parquet", ".xlsx")
 _LOCK = threading.Lock()
 
 
 def _blank_lines(file: str) -> list[int]:
-    """The line numbers of ``file``'s blank lines (none for tables and JSON arrays)."""
+    """The line numbers of ``file``'s blank lines (none for tables and JSON arrays), blank as
+    the reader skips them (:mod:`halluscope.textfiles`: a BOM-only first line, a line of
+    Unicode whitespace)."""
     with _LOCK:
         found = _BLANKS.get(file)
     if found is None:
-        from halluscope.metrics.pope_answers import scan_answers
+        from halluscope.metrics.pope_answers import TABLE_SUFFIXES, scan_answers
         found = []
-        if Path(file).suffix.lower() not in _TABLES:     # tables number their data rows
+        if Path(file).suffix.lower() not in TABLE_SUFFIXES:     # tables number their data rows
             scanned = scan_answers(Path(file))
             found = list(scanned[1]) if scanned is not None else []
         with _LOCK:

@@ -11,7 +11,8 @@ does (:mod:`halluscope.metrics.pope`):
   must hold exactly as many answers as there are questions, or it is refused before scoring
   (:class:`~halluscope.errors.AlignmentError`): one missing line would move every later answer
   onto the previous question;
-* an answer without ``question_id`` in a file whose first answer has one is a bad record;
+* an answer without ``question_id`` in a file whose first answer has one (or in a table with a
+  ``question_id`` column) is a bad record;
 * an answer that repeats its question (``prompt``) is checked against the question it was
   paired with: another question is a bad record ("answers and questions are misaligned").
 """
@@ -84,8 +85,17 @@ class RowAligner:
     def begin(self, inputs: Iterable[str | Path]) -> None:
         """Note how each answer file aligns (by its first answer) and refuse a file aligned by
         position whose answer count is not the question count."""
-        from halluscope.metrics.pope_answers import first_answer, scan_answers
+        from halluscope.metrics.pope_answers import (TABLE_SUFFIXES, first_answer,
+                                                     scan_answers, table_columns)
         for path in map(Path, inputs):
+            if path.suffix.lower() in TABLE_SUFFIXES:
+                # a table's rows are the table reader's: its question_id column says how
+                # they pair (a row past the questions is refused as it comes)
+                columns = table_columns(path)
+                if columns is not None:
+                    by_id = "question_id" in columns
+                    self._by_id[str(path)] = self._by_id[str(path.resolve())] = by_id
+                continue
             head = first_answer(path)
             if head is None or not isinstance(head[0], dict):
                 continue

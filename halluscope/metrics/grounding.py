@@ -78,10 +78,14 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
     columns = ("supported", "hallucinated", "unverifiable", "truth", "recalled", "ids",
                "fabricated_ids")
     statistics = {
+        # n of each rate is the units it is over (decided citations, known instances, checked
+        # ids), not the records: one cited id among 13 records was reported as n=13
         "precision": rate(lambda s: ratio(s["supported"], s["supported"] + s["hallucinated"]),
-                               higher_is_better=True),
-        "recall": rate(lambda s: ratio(s["recalled"], s["truth"]), higher_is_better=True),
-        "fabricated_id_rate": rate(lambda s: ratio(s["fabricated_ids"], s["ids"])),
+                          higher_is_better=True, units=("supported", "hallucinated")),
+        "recall": rate(lambda s: ratio(s["recalled"], s["truth"]), higher_is_better=True,
+                       units="truth"),
+        "fabricated_id_rate": rate(lambda s: ratio(s["fabricated_ids"], s["ids"]),
+                                   units="ids"),
         "citations": Statistic(lambda s: s["supported"] + s["hallucinated"] + s["unverifiable"],
                                count=True),
         "unverifiable": Statistic(lambda s: s["unverifiable"], count=True),
@@ -252,12 +256,13 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
 
     columns = ("citations", "correct", "pages", "pages_existing", "quotes", "quotes_found")
     statistics = {
+        # n: decided citations, checked quotes and numbers, checked pages (not records)
         "citation_accuracy": rate(lambda s: ratio(s["correct"], s["citations"]),
-                                       higher_is_better=True),
+                                  higher_is_better=True, units="citations"),
         "quote_support_rate": rate(lambda s: ratio(s["quotes_found"], s["quotes"]),
-                                        higher_is_better=True),
+                                   higher_is_better=True, units="quotes"),
         "fabricated_page_rate": rate(
-            lambda s: ratio(s["pages"] - s["pages_existing"], s["pages"])),
+            lambda s: ratio(s["pages"] - s["pages_existing"], s["pages"]), units="pages"),
         "citations": Statistic(lambda s: s["citations"], count=True),
     }
 

@@ -1,0 +1,77 @@
+"""Region and page grounding: what the verification stage reads and how the rates count (second
+user-style bug hunt on grounding: n over units, truth boxes, image sizes, unknown images,
+options, long detector labels)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import halluscope
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+ASTRONAUT = str(DATA / "images" / "astronaut.jpg")
+
+
+def _write(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _audit(tmp_path, rows, metric, **kw):
+    kw.setdefault("n_boot", 0)
+    return halluscope.audit(_write(tmp_path / "in.jsonl", rows), metrics=metric,
+                            out=tmp_path / "o", write_report=False, **kw)
+
+
+def _items(tmp_path) -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "o" / "items.jsonl").open()]
+
+
+# -- item 8: n is the number of units a rate is over ---------------------------------------------
+
+def test_region_rates_count_their_units_not_records(tmp_path):
+    """Three records; hand-worked: record a cites two right boxes (the dog R1, the cat R2) and
+    was offered a second dog R3 it did not box; record b cites region 4, never offered; record c
+    cites nothing. precision 2/3 over 3 decided citations, recall 2/4 over the 4 known instances
+    of the cited objects (a: dog R1, cat R2, dog R3; b: dog R1), fabricated_id_rate 1/1 over one
+    cited id: n was 3 (the records) for all three, and one id got an interval."""
+    offered = [{"id": 1, "box": [100, 100, 300, 300], "label": "dog"},
+               {"id": 2, "box": [300, 300, 400, 400], "label": "cat"},
+               {"id": 3, "box": [350, 20, 450, 120], "label": "dog"}]
+    rows = [{"id": "a", "image": ASTRONAUT, "image_id": 1,
+             "response": "The dog is at [100, 100, 300, 300]. The cat is at [300, 300, 400, 400].",
+             "metadata": {"regions": offered}},
+            {"id": "b", "image": ASTRONAUT, "image_id": 2, "response": "The dog is in region 4.",
+             "metadata": {"regions": offered[:1]}},
+            {"id": "c", "image": ASTRONAUT, "image_id": 3, "response": "A dog.",
+             "metadata": {"regions": offered[:1]}}]
+    res = _audit(tmp_path, rows, "region", n_boot=50).metrics["region"].results
+    got = {k: (res[k].value, res[k].n) for k in ("precision", "recall", "fabricated_id_rate")}
+    assert got == {"precision": (pytest.approx(2 / 3), 3), "recall": (0.5, 4),
+                   "fabricated_id_rate": (1.0, 1)}
+    assert res["fabricated_id_rate"].ci is None
+    assert res["fabricated_id_rate"].ci_note == "no interval: n=1 units, fewer than 10"
+    assert res["citations"].value == 3
+
+
+def test_page_rates_count_their_units_not_records(tmp_path):
+    """Five records on the 3-page report, hand-worked: five citations (one each), three correct
+    (pages 1 and 2 alone; 185 found on page 2); pages cited 1, 3, 9, 2, 2, of which 9 does not
+    exist; quotes and numbers: "Costs fell sharply" (not on page 3) and 185 (on page 2)."""
+    shutil.copy(DATA / "docs" / "report.pdf", tmp_path / "report.pdf")
+    doc = str(tmp_path / "report.pdf")
+    texts = ["See page 1.", 'The report says "Costs fell sharply" (p. 3).',
+             "Page 9 lists the risks.", "See page 2.", "Staff grew to 185 people (p. 2)."]
+    rows = [{"id": f"d{i}", "task": "document", "document": doc, "response": t}
+            for i, t in enumerate(texts)]
+    res = _audit(tmp_path, rows, "page", n_boot=50).metrics["page"].results
+    got = {k: (res[k].value, res[k].n)
+           for k in ("citation_accuracy", "quote_support_rate", "fabricated_page_rate")}
+    assert got == {"citation_accuracy": (0.6, 5), "quote_support_rate": (0.5, 2),
+                   "fabricated_page_rate": (0.2, 5)}
+    assert res["quote_support_rate"].ci is None
+    assert res["quote_support_rate"].ci_note == "no interval: n=2 units, fewer than 10"

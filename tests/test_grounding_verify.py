@@ -75,3 +75,39 @@ def test_page_rates_count_their_units_not_records(tmp_path):
                    "fabricated_page_rate": (0.2, 5)}
     assert res["quote_support_rate"].ci is None
     assert res["quote_support_rate"].ci_note == "no interval: n=2 units, fewer than 10"
+
+
+# -- item 17: a number option that is not a number is a usage error -------------------------------
+
+@pytest.mark.parametrize("metric,key,value,expected", [
+    ("region", "region_iou", "abc", "option 'region_iou' of metric 'region': expected float, "
+                                    "got 'abc'"),
+    ("page", "ocr_dpi", "abc", "option 'ocr_dpi' of metric 'page': expected int, got 'abc'"),
+    ("page", "ocr_dpi", "7.5", "option 'ocr_dpi' of metric 'page': expected int, got '7.5'"),
+    ("region", "detector_present", "abc", "option 'detector_present': expected a number "
+                                          "(float), got 'abc'"),
+    ("region", "detector_absent", "low", "option 'detector_absent': expected a number "
+                                         "(float), got 'low'"),
+    ("region", "image_size", "big", "option 'image_size': expected a whole number (int), "
+                                    "got 'big'"),
+])
+def test_number_options_that_are_not_numbers_are_usage_errors(tmp_path, metric, key, value,
+                                                              expected):
+    """They stopped the audit as an internal error (ValueError, exit 3)."""
+    from halluscope.errors import ConfigError
+    kw = {"detector": "coco-ssd"} if key.startswith(("detector", "image")) else {}
+    rows = [{"id": "a", "image": ASTRONAUT, "response": "The person is at [10, 10, 370, 510]."}]
+    with pytest.raises(ConfigError) as info:
+        _audit(tmp_path, rows, metric, options={key: value}, **kw)
+    assert str(info.value) == expected
+
+
+def test_a_number_option_that_is_not_a_number_exits_2_on_the_command_line(tmp_path):
+    from typer.testing import CliRunner
+    from halluscope.cli import app
+    path = _write(tmp_path / "in.jsonl", [{"id": "a", "image": ASTRONAUT,
+                                           "response": "The person is at [10, 10, 370, 510]."}])
+    res = CliRunner().invoke(app, ["audit", str(path), "--metric", "region", "--option",
+                                   "region_iou=abc", "--out", str(tmp_path / "o"), "-q"])
+    assert res.exit_code == 2, res.output
+    assert "region_iou" in res.output and "expected float, got 'abc'" in res.output

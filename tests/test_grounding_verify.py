@@ -111,3 +111,37 @@ def test_a_number_option_that_is_not_a_number_exits_2_on_the_command_line(tmp_pa
                                    "region_iou=abc", "--out", str(tmp_path / "o"), "-q"])
     assert res.exit_code == 2, res.output
     assert "region_iou" in res.output and "expected float, got 'abc'" in res.output
+
+
+# -- item 6: ground-truth boxes in metadata are checked as annotation boxes are --------------------
+
+@pytest.mark.parametrize("box,why", [
+    ([300, 300, 100, 100], "x2 > x1 and y2 > y1"),       # inverted: a right box was hallucinated
+    ([0, 0, 0, 0], "x2 > x1 and y2 > y1"),               # a placeholder of no area: the same
+    ([100, 100, 300, 100], "x2 > x1 and y2 > y1"),       # a line
+    ([100, 100, 300], "four finite numbers"),            # dropped in silence: unverifiable
+    ("100,100,300,300", "four finite numbers"),          # the same
+    (["100", "100", "300", "300"], "four finite numbers"),
+    ([True, 100, 300, 300], "four finite numbers"),
+])
+def test_bad_truth_boxes_in_metadata_regions_are_bad_records(tmp_path, box, why):
+    good = [{"id": 1, "box": [100, 100, 300, 300], "label": "dog"}]
+    rows = [{"id": "bad", "image": ASTRONAUT, "response": "The dog is at [100, 100, 300, 300].",
+             "metadata": {"regions": [{"id": 1, "box": box, "label": "dog"}]}},
+            {"id": "ok", "image": ASTRONAUT, "response": "The dog is at [100, 100, 300, 300].",
+             "metadata": {"regions": good}}]
+    result = _audit(tmp_path, rows, "region")
+    (err,) = result.errors
+    assert (Path(err["file"]).name, err["line"], err["field"]) == (
+        "in.jsonl", 1, "metadata.regions[0].box")
+    assert why in err["message"] and "got" in err["message"]
+    res = result.metrics["region"].results
+    assert (res["precision"].value, res["precision"].n, res["citations"].value) == (1.0, 1, 1)
+
+
+def test_bad_truth_boxes_in_metadata_objects_are_bad_records(tmp_path):
+    rows = [{"id": "bad", "image": ASTRONAUT, "response": "The dog is at [100, 100, 300, 300].",
+             "metadata": {"objects": [{"label": "dog", "box": [100, 100, 300, 300]},
+                                      {"label": "cat", "box": [50, 50, 10, 10]}]}}]
+    result = _audit(tmp_path, rows, "region")
+    assert [(e["line"], e["field"]) for e in result.errors] == [(1, "metadata.objects[1].box")]

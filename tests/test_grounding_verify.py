@@ -145,3 +145,85 @@ def test_bad_truth_boxes_in_metadata_objects_are_bad_records(tmp_path):
                                       {"label": "cat", "box": [50, 50, 10, 10]}]}}]
     result = _audit(tmp_path, rows, "region")
     assert [(e["line"], e["field"]) for e in result.errors] == [(1, "metadata.objects[1].box")]
+
+
+# -- item 15: a size in metadata is two numbers >= 1 ---------------------------------------------
+
+@pytest.mark.parametrize("meta,field", [
+    ({"image_size": [0, 0]}, "metadata.image_size"),        # scaled the box to nothing
+    ({"image_size": ["wide", "tall"]}, "metadata.image_size"),   # exit 3
+    ({"image_size": [None, 512]}, "metadata.image_size"),        # exit 3
+    ({"image_size": [512]}, "metadata.image_size"),
+    ({"image_size": "512x512"}, "metadata.image_size"),
+    ({"size": [512, float("nan")]}, "metadata.size"),
+    ({"width": 0, "height": 512}, "metadata.width"),
+    ({"width": "512", "height": 512}, "metadata.width"),
+])
+def test_a_bad_image_size_in_metadata_is_a_bad_record(tmp_path, meta, field):
+    regions = [{"id": 1, "box": [51, 51, 256, 256], "label": "dog"}]
+    rows = [{"id": "bad", "image": ASTRONAUT, "response": "The dog is at [0.1, 0.1, 0.5, 0.5].",
+             "metadata": {**meta, "regions": regions}},
+            {"id": "ok", "image": ASTRONAUT, "response": "The dog is at [0.1, 0.1, 0.5, 0.5].",
+             "metadata": {"image_size": [512, 512], "regions": regions}}]
+    result = _audit(tmp_path, rows, "region")
+    (err,) = result.errors
+    assert (Path(err["file"]).name, err["line"], err["field"]) == ("in.jsonl", 1, field)
+    assert "in pixels, two numbers >= 1, got" in err["message"]
+    # the good record: [0.1, 0.1, 0.5, 0.5] of 512 x 512 is [51.2, 51.2, 256, 256], IoU with
+    # [51, 51, 256, 256] = 204.8^2 / (205 * 205) = 0.998
+    res = result.metrics["region"].results
+    assert (res["precision"].value, res["precision"].n) == (1.0, 1)
+
+
+def test_a_size_key_that_is_not_a_pair_is_not_read_as_the_image_size(tmp_path):
+    """``metadata.size`` may mean something else (a file size): only a pair is a size."""
+    rows = [{"id": "a", "image": ASTRONAUT, "response": "The dog is at [0.1, 0.1, 0.5, 0.5].",
+             "metadata": {"size": "large", "regions": [{"id": 1, "box": [51, 51, 256, 256],
+                                                        "label": "dog"}]}}]
+    result = _audit(tmp_path, rows, "region")
+    assert result.errors == [] and _items(tmp_path)[0]["region"]["image_size"] == [512, 512]
+
+
+# -- item 12: the annotation file's image size scales normalised boxes ---------------------------
+
+def test_the_annotation_files_image_size_scales_normalised_boxes(tmp_path):
+    """The image is a URL (no file to read its size from); the annotation file says 512 x 512.
+    [0.1953, 0.1953, 0.5859, 0.5859] x 512 = [99.99, 99.99, 299.98, 299.98]: IoU with the dog's
+    [100, 100, 300, 300] is 199.98^2 / 200^2 = 0.9998, supported. It was 'no image size to
+    scale it' while items.jsonl showed image_size [512, 512]."""
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps({"images": {"x.jpg": {"size": [512, 512], "objects": [
+        {"label": "dog", "box": [100, 100, 300, 300]}]}}}))
+    rows = [{"id": "u", "image": "https://example.com/x.jpg",
+             "response": "The dog is at [0.1953, 0.1953, 0.5859, 0.5859]."}]
+    result = _audit(tmp_path, rows, "region", annotations=[ann])
+    region = _items(tmp_path)[0]["region"]
+    assert region["image_size"] == [512, 512]
+    assert region["boxes"][0]["box"] == [99.99, 99.99, 299.98, 299.98]
+    assert region["boxes"][0]["verdict"] == "supported"
+    assert result.metrics["region"].results["precision"].value == 1.0
+
+
+# -- item 11: an image no annotation file knows, with them the only evidence ---------------------
+
+def test_an_image_no_annotation_file_knows_is_a_bad_record_for_region(tmp_path):
+    """As for claims: the typo img_01.jpg was scored, its citation unverifiable, errors empty."""
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps({"images": {"img_001.jpg": {"size": [512, 512], "objects": [
+        {"label": "dog", "box": [100, 100, 300, 300]}]}}}))
+    for name in ("img_001.jpg", "img_01.jpg"):
+        shutil.copy(ASTRONAUT, tmp_path / name)
+    rows = [{"id": "known", "image": "img_001.jpg",
+             "response": "The dog is at [100, 100, 300, 300]."},
+            {"id": "typo", "image": "img_01.jpg",
+             "response": "The dog is at [100, 100, 300, 300]."},
+            {"id": "own", "image": "img_01.jpg",       # its own regions: it has evidence
+             "response": "The dog is at [100, 100, 300, 300].",
+             "metadata": {"regions": [{"id": 1, "box": [100, 100, 300, 300], "label": "dog"}]}}]
+    result = _audit(tmp_path, rows, "region", annotations=[ann])
+    (err,) = result.errors
+    assert (err["line"], err["field"]) == (2, "image")
+    assert err["message"] == (f"expected an image the annotation files know, got 'img_01.jpg', "
+                              f"in none of {ann} (looked up as img_01.jpg, typo)")
+    res = result.metrics["region"].results
+    assert (res["precision"].value, res["precision"].n, res["unverifiable"].value) == (1.0, 2, 0)

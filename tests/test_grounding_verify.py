@@ -227,3 +227,21 @@ def test_an_image_no_annotation_file_knows_is_a_bad_record_for_region(tmp_path):
                               f"in none of {ann} (looked up as img_01.jpg, typo)")
     res = result.metrics["region"].results
     assert (res["precision"].value, res["precision"].n, res["unverifiable"].value) == (1.0, 2, 0)
+
+
+# -- item 16: a long cited label never stops an audit with an OWL detector -----------------------
+
+def test_a_long_cited_label_sent_to_owlv2_does_not_stop_the_audit(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.tiny_detectors import build_owlv2
+    owl = build_owlv2(tmp_path / "owl")
+    label = "dog cat bed cup person helmet flag dog cat bed cup person helmet flag dog cat bed"
+    rows = [{"id": "short", "image": ASTRONAUT, "response": "The dog is at [100, 100, 300, 300]."},
+            {"id": "long", "image": ASTRONAUT,
+             "response": json.dumps([{"bbox_2d": [100, 100, 300, 300], "label": label}])}]
+    result = _audit(tmp_path, rows, "region", detector=f"hf:{owl}", cache_dir=tmp_path / "c")
+    assert result.errors == []
+    items = {i["id"]: i for i in _items(tmp_path)}
+    assert [c["subject"] for c in items["long"]["claims"]] == [label]
+    assert result.metrics["region"].results["citations"].value == 2     # both scored

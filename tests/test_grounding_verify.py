@@ -245,3 +245,43 @@ def test_a_long_cited_label_sent_to_owlv2_does_not_stop_the_audit(tmp_path):
     items = {i["id"]: i for i in _items(tmp_path)}
     assert [c["subject"] for c in items["long"]["claims"]] == [label]
     assert result.metrics["region"].results["citations"].value == 2     # both scored
+
+
+# -- item 19 (claims): a detector's absence says which detector, its best score, its threshold ----
+
+def _detector_facts():
+    from halluscope.types import ImageFacts, Instance
+    return ImageFacts(key="sha", instances=(Instance("cat", (10, 10, 90, 90), score=0.91,
+                                                     source="detector"),),
+                      absent=frozenset({"dog"}), vocabulary=frozenset({"cat", "dog"}),
+                      closed_world=True,
+                      provenance={"source": "detector", "name": "coco-ssd",
+                                  "thresholds": {"present": 0.5, "absent": 0.3},
+                                  "max_scores": {"cat": 0.91, "dog": 0.12}})
+
+
+@pytest.mark.parametrize("kind,value,reason", [
+    ("existence", None, "no dog detected (detector coco-ssd: best score 0.12 < 0.3)"),
+    ("count", 2, "there is no dog at all (detector coco-ssd: best score 0.12 < 0.3)"),
+    ("attribute", "brown", "there is no dog to be brown (detector coco-ssd: best score 0.12 "
+                           "< 0.3)"),
+])
+def test_a_detectors_absence_gives_its_score_and_threshold(kind, value, reason):
+    """It read "dog is listed as absent", as an annotation's absence, with neither."""
+    from halluscope.checks import check_claim
+    from halluscope.types import Claim
+    v = check_claim(Claim(kind=kind, subject="dog", value=value, node="dog"), _detector_facts())
+    assert (v.label, v.reason) == ("hallucinated", reason)
+    (ev,) = v.evidence
+    assert ev.to_dict() == {"source": "detector", "label": "dog", "score": 0.12, "absent": True,
+                            "below": 0.3, "provenance": {"name": "coco-ssd"}}
+
+
+def test_an_annotations_absence_is_still_listed_as_absent():
+    from halluscope.checks import check_claim
+    from halluscope.types import Claim, ImageFacts
+    facts = ImageFacts(key="k", absent=frozenset({"dog"}),
+                       provenance={"source": "annotation", "name": "user"})
+    v = check_claim(Claim(kind="existence", subject="dog", node="dog"), facts)
+    assert (v.label, v.reason) == ("hallucinated", "dog is listed as absent")
+    assert v.evidence[0].score is None and "below" not in v.evidence[0].payload

@@ -153,6 +153,25 @@ AUDIT_OPTIONS: dict[str, str] = {
 }
 
 
+def number_option(options: dict[str, Any] | None, key: str, default: Any, kind: type = float
+                  ) -> Any:
+    """``options[key]`` (an ``--option`` value, text from the command line or a number from
+    Python or TOML) as a ``kind`` (``int`` or ``float``), ``default`` when it is not given; a
+    :class:`ConfigError` naming the option and the type expected when it is not one (``abc``
+    for ``detector_present`` stopped the audit as an internal error, exit 3)."""
+    value = (options or {}).get(key)
+    if value is None:
+        return default
+    try:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ValueError
+        return kind(value)
+    except (ValueError, OverflowError):
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"option {key!r}: expected {what} ({kind.__name__}), got "
+                          f"{value!r:.60}") from None
+
+
 def read_toml_model(path: Path, model: type[BaseModel], what: str) -> BaseModel:
     """A TOML file validated as ``model``; :class:`ConfigError` naming ``path`` and, for an
     invalid one, every field that is wrong (``what``: "judge spec", "benchmark manifest")."""

@@ -164,14 +164,19 @@ def parse_response(fn, record: Record, **kw):
 
 
 def image_size_of(record: Record) -> tuple[int, int] | None:
-    """The image's (width, height): from metadata, else read from the file (an unreadable
-    image raises :class:`~halluscope.errors.UnreadableImage`); ``None`` for a URL."""
+    """The image's (width, height): from metadata (``image_size``, a two-number ``size``, or
+    ``width`` and ``height``), else read from the file (an unreadable image raises
+    :class:`~halluscope.errors.UnreadableImage`); ``None`` for a URL. A size in metadata that
+    is not two numbers >= 1 is the record's error naming the field: ``[0, 0]`` scaled every
+    cited box to nothing (hallucinated), text or a null stopped the whole run (exit 3)."""
     md = record.metadata
-    size = md.get("image_size") or md.get("size")
-    if isinstance(size, (list, tuple)) and len(size) == 2:
-        return int(size[0]), int(size[1])
-    if isinstance(md.get("width"), int) and isinstance(md.get("height"), int):
-        return md["width"], md["height"]
+    if md.get("image_size") is not None:
+        return _metadata_size(record, "image_size", md["image_size"])
+    size = md.get("size")
+    if isinstance(size, (list, tuple)) and len(size) == 2:    # else "size" may be another thing
+        return _metadata_size(record, "size", size)
+    if md.get("width") is not None and md.get("height") is not None:
+        return _metadata_size(record, "width", [md["width"], md["height"]])
     if not record.image:
         return None
     path = record.image_path()
@@ -179,6 +184,18 @@ def image_size_of(record: Record) -> tuple[int, int] | None:
         return None              # a URL: sizes come from metadata or the boxes stay as given
     from halluscope.imageio import image_size
     return image_size(path)
+
+
+def _metadata_size(record: Record, field: str, size: Any) -> tuple[int, int]:
+    """``size`` (metadata ``field``) as (width, height) in pixels, or the record's error."""
+    def pixels(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and 1 <= v < 1e9
+    if isinstance(size, (list, tuple)) and len(size) == 2 and all(map(pixels, size)):
+        return int(size[0]), int(size[1])
+    what = ("width and height" if field == "width" else f"{field} [width, height]")
+    raise RecordError(f"expected {what} in pixels, two numbers >= 1, got {size!r:.60}",
+                      field=f"metadata.{field}", file=record.source.file,
+                      line=record.source.line)
 
 
 @dataclass(frozen=True)
@@ -217,7 +234,8 @@ class RegionVerifier:
                 tuple(map(id, self.annotations)))
 
     def verify(self, record: Record) -> VerifiedRegions:
-        """Parse the citations, gather the truth, check every citation."""
+        """Gather the truth (the record's own, then the annotation files': their image size
+        scales normalised boxes), parse the citations, check every one."""
         from halluscope.checks.regions import check_box, check_region, truth_from_metadata
         from halluscope.claims.citations import parse_cited_boxes, parse_cited_regions
         size = image_size_of(record)
@@ -226,6 +244,11 @@ class RegionVerifier:
         except RecordError as exc:
             raise RecordError(exc.message, field=exc.location.field, file=record.source.file,
                               line=record.source.line) from None
+        own = truth.regions is not None or bool(truth.objects or truth.absent)
+        found = self._add_annotations(record, truth)
+        # before the boxes are parsed: a normalised box was left unscaled ("no image size")
+        # while the annotation file gave the size
+        size = truth.size = size or next((f.size for f in found if f.size), None)
         fmt = record.metadata.get("box_format", self.box_format)
         from halluscope.claims.citations import BOX_FORMATS
         if fmt not in BOX_FORMATS:          # one record's value: a bad record, not the run
@@ -235,8 +258,14 @@ class RegionVerifier:
         boxes = parse_response(parse_cited_boxes, record, size=size, box_format=fmt,
                                known=truth.labels())
         regions = parse_response(parse_cited_regions, record, known=truth.labels())
+        if (boxes or regions) and not found and not own and self.facts is None:
+            # annotation files are the only evidence and none knows the image (a typo): its
+            # citations were all unverifiable and the record never listed
+            from halluscope.evidence.providers import unknown_image
+            err = unknown_image(self.annotations, record, found)
+            if err is not None:
+                raise err
         cited = tuple(dict.fromkeys(c.label for c in [*boxes, *regions] if c.label))
-        size = self._add_annotations(record, truth, size)
         if self.facts is not None and boxes and cited:
             size = self._add_detections(record, truth, cited, size)
         return VerifiedRegions(
@@ -246,18 +275,20 @@ class RegionVerifier:
             id_verdicts=tuple(check_region(r, truth) for r in regions),
             truth=truth, size=size, cited_labels=cited)
 
-    def _add_annotations(self, record: Record, truth: Any, size):
-        """Annotated objects with boxes (and annotated absences) join the truth."""
+    def _add_annotations(self, record: Record, truth: Any) -> list[Any]:
+        """Annotated objects with boxes (and annotated absences) join the truth; the facts of
+        the files that know the record's image."""
         from halluscope.claims.citations import label_key
+        found = []
         for provider in self.annotations:
             f = provider.facts(record, ())
             if f is None:
                 continue
+            found.append(f)
             truth.objects.extend({"label": i.label, "box": i.box, "source": "annotation"}
                                  for i in f.instances if i.box is not None)
             truth.absent |= {label_key(a) for a in f.absent}
-            size = size or f.size
-        return size
+        return found
 
     def _add_detections(self, record: Record, truth: Any, cited: tuple[str, ...], size):
         """The detector's instances of the cited labels (and its absences) join the truth."""

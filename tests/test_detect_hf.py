@@ -109,3 +109,27 @@ def test_facts_cache_warm_run_loads_no_model(gdino_dir, tmp_path):
     # a different phrase set is a different pass
     warm.image_facts(img, [Claim("existence", "cup")])
     assert warm.passes == 1
+
+
+def test_owlv2_truncates_a_label_longer_than_its_text_model(owl_dir, image, caplog):
+    """A cited label of more than 16 tokens (the text model's positions) stopped the audit:
+    "size of tensor a (19) must match the size of tensor b (16)". It is truncated as OWL's own
+    query tokenizer does: the long label scores exactly as its first 16 tokens do."""
+    det = load_detector(f"hf:{owl_dir}", floor=0.0)
+    tok = det.processor.tokenizer
+    words = "dog cat bed cup person helmet flag dog cat bed cup person helmet flag dog cat".split()
+    long = " ".join(words)
+    assert len(tok(long)["input_ids"]) > 16
+    # the longest prefix of whole words that fits 16 tokens with <|startoftext|> and the end
+    head = max((" ".join(words[:k]) for k in range(1, len(words))
+                if len(tok(" ".join(words[:k]))["input_ids"]) <= 16),
+               key=lambda p: len(tok(p)["input_ids"]))
+    assert len(tok(head)["input_ids"]) == 16          # so truncation cuts exactly there
+    with caplog.at_level("WARNING", logger="halluscope.evidence.detect_hf"):
+        got = det.detect(image, [long])
+    want = det.detect(image, [head])
+    assert [d.label for d in got] == [long] * len(want)
+    assert [(d.box, d.score) for d in got] == [(d.box, d.score) for d in want]
+    assert [r.getMessage() for r in caplog.records].count(
+        f"hf:{owl_dir}: the label {long!r} is longer than the 16 tokens an OWL query may have; "
+        f"it was truncated to 16 tokens") == 1

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from halluscope.checks.common import (absence_evidence, checker, evidence_of, instances, match,
-                                      name_of, not_known, state, unverifiable)
+from halluscope.checks.common import (absence_detail, absence_evidence, checker, evidence_of,
+                                      instances, match, name_of, not_known, state, unverifiable)
 from halluscope.claims.lexicon import COLORS
 from halluscope.types import Claim, ImageFacts, Verdict
 
@@ -50,7 +50,8 @@ def check_attribute(claim: Claim, facts: ImageFacts) -> Verdict:
     label = name_of(m)
     if state(m, facts) == "absent":
         return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label),
-                       f"there is no {label} to be {claim.value}", checker(facts, "attribute"))
+                       f"there is no {label} to be {claim.value}{absence_detail(facts, label)}",
+                       checker(facts, "attribute"))
     insts = instances(facts, m)
     value = str(claim.value)
     for inst in insts:

@@ -334,12 +334,39 @@ def evidence_of(facts: ImageFacts, label: str | Match, limit: int = 5) -> tuple[
     return tuple(out)
 
 
+def _detector_miss(facts: ImageFacts, label: str) -> tuple[float, float] | None:
+    """``(best score, absent threshold)`` when ``label`` is absent because a detector scored it
+    below its threshold; ``None`` for any other source."""
+    prov = facts.provenance or {}
+    best, th = prov.get("max_scores", {}).get(label), prov.get("thresholds", {}).get("absent")
+    if source_of(facts) != "detector" or label not in facts.absent or best is None or th is None:
+        return None
+    return float(best), float(th)
+
+
 def absence_evidence(facts: ImageFacts, label: str) -> tuple[Evidence, ...]:
+    """The evidence that ``label`` is not in the image: listed absent, not among a closed
+    world's objects, or a detector's best score for it below its threshold (score and
+    ``below``, as the region checks give them)."""
     payload: dict[str, Any] = {"absent": True}
     if label not in facts.absent:
         payload["annotated"] = sorted(facts.labels())[:20]
-    return (Evidence(source=source_of(facts), label=label, payload=payload,
-                     provenance=_prov(facts, ("name", "file"))),)
+    miss = _detector_miss(facts, label)
+    if miss is not None:
+        payload["below"] = miss[1]
+    return (Evidence(source=source_of(facts), label=label, score=None if miss is None else miss[0],
+                     payload=payload, provenance=_prov(facts, ("name", "file"))),)
+
+
+def absence_detail(facts: ImageFacts, label: str) -> str:
+    """How a detector found ``label`` absent (`` (detector coco-ssd: best score 0.04 < 0.3)``),
+    for a verdict's reason; empty for other sources (it read "listed as absent", as an
+    annotation's absence does, with neither score nor threshold)."""
+    miss = _detector_miss(facts, label)
+    if miss is None:
+        return ""
+    name = (facts.provenance or {}).get("name") or "detector"
+    return f" (detector {name}: best score {miss[0]:.2f} < {miss[1]:g})"
 
 
 def unverifiable(claim: Claim, reason: str, facts: ImageFacts | None = None, kind: str = ""

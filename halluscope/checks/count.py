@@ -14,8 +14,9 @@ unverifiable. So are annotated instances of a label that is not exhaustively ann
 
 from __future__ import annotations
 
-from halluscope.checks.common import (Match, absence_evidence, checker, evidence_of, instances,
-                                      match, name_of, not_known, state, unverifiable)
+from halluscope.checks.common import (Match, absence_detail, absence_evidence, checker,
+                                      evidence_of, instances, match, name_of, not_known, state,
+                                      unverifiable)
 from halluscope.types import Claim, ImageFacts, Verdict
 
 
@@ -56,7 +57,8 @@ def check_count(claim: Claim, facts: ImageFacts) -> Verdict:
     label = name_of(m)
     if state(m, facts) == "absent" and n > 0:
         return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label),
-                       f"there is no {label} at all", checker(facts, "count"))
+                       f"there is no {label} at all{absence_detail(facts, label)}",
+                       checker(facts, "count"))
     k, denied = known_count(facts, m)
     ev = evidence_of(facts, m, limit=50)
     if k is not None:

@@ -10,8 +10,8 @@ vocabulary, the source is open-world, or only narrower labels are known and none
 
 from __future__ import annotations
 
-from halluscope.checks.common import (absence_evidence, checker, evidence_of, instances, match,
-                                      name_of, not_known, state, unverifiable)
+from halluscope.checks.common import (absence_detail, absence_evidence, checker, evidence_of,
+                                      instances, match, name_of, not_known, state, unverifiable)
 from halluscope.types import Claim, ImageFacts, Verdict
 
 
@@ -29,7 +29,9 @@ def check_existence(claim: Claim, facts: ImageFacts) -> Verdict:
                        f"{label} is in the image ({n or 'listed as present'}"
                        f"{' instances' if n else ''})", checker(facts, "existence"))
     if st == "absent":
-        why = (f"{label} is listed as absent" if label in facts.absent else
+        detail = absence_detail(facts, label)
+        why = (f"no {label} detected{detail}" if detail else
+               f"{label} is listed as absent" if label in facts.absent else
                f"no {label} among the image's annotated objects (closed world)")
         return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label), why,
                        checker(facts, "existence"))

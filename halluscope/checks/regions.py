@@ -83,18 +83,27 @@ def truth_from_metadata(metadata: dict[str, Any], size: tuple[int, int] | None =
 
 
 def _truth_box(box: Any, field: str) -> tuple[float, ...] | None:
-    """A ground-truth box of the record's metadata as four finite numbers; a bad record
-    naming the field when it is not (a NaN box made every cited box miss it; a null or text
-    coordinate stopped the whole run)."""
-    if not box or not isinstance(box, (list, tuple)) or len(box) != 4:
+    """A ground-truth box of the record's metadata as ``[x1, y1, x2, y2]``: four finite numbers
+    with ``x2 > x1`` and ``y2 > y1``, as annotation files are read (there, a box of no area is
+    allowed; here it is a placeholder no cited box can match); ``None`` when there is none. A bad
+    record naming the field when it is not: a NaN, inverted or ``[0, 0, 0, 0]`` box made a right
+    citation hallucinated; three numbers or a text box was dropped in silence (unverifiable); a
+    null or text coordinate stopped the whole run."""
+    if box is None:
         return None
-    try:
-        values = tuple(float(v) for v in box)
-    except (TypeError, ValueError, OverflowError):     # a 400-digit integer overflows
-        values = ()
+    values: tuple[float, ...] = ()
+    if isinstance(box, (list, tuple)) and len(box) == 4 and not any(
+            isinstance(v, bool) or not isinstance(v, (int, float)) for v in box):
+        try:
+            values = tuple(float(v) for v in box)
+        except OverflowError:                           # a 400-digit integer
+            values = ()
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise RecordError(f"expected a box of four finite numbers, got {list(box)!r:.80}",
-                          field=f"metadata.{field}")
+        raise RecordError(f"expected a box [x1, y1, x2, y2] of four finite numbers, got "
+                          f"{box!r:.80}", field=f"metadata.{field}")
+    if not (values[2] > values[0] and values[3] > values[1]):
+        raise RecordError(f"expected a box [x1, y1, x2, y2] with x2 > x1 and y2 > y1 (an "
+                          f"area), got {list(box)!r:.80}", field=f"metadata.{field}")
     return values
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 from halluscope.checks import spatial
-from halluscope.checks.common import (absence_evidence, checker, evidence_of, instances, match,
-                                      name_of, not_known, resolve, state, unverifiable)
+from halluscope.checks.common import (absence_detail, absence_evidence, checker, evidence_of,
+                                      instances, match, name_of, not_known, resolve, state,
+                                      unverifiable)
 from halluscope.types import Claim, Evidence, ImageFacts, Verdict
 
 CONTACT_WORDS = ("on", "holding", "riding", "wearing", "carrying", "touching", "sitting on",
@@ -115,7 +116,8 @@ def check_relation(claim: Claim, facts: ImageFacts) -> Verdict:
     for m in (sm, om):
         if m and state(m, facts) == "absent":
             return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, m.labels[0]),
-                           f"there is no {m.labels[0]}", checker(facts, "relation"))
+                           f"there is no {m.labels[0]}{absence_detail(facts, m.labels[0])}",
+                           checker(facts, "relation"))
     decisive = not sm.broader and not om.broader
     v = _annotated(claim, facts, set(sm.labels) or {claim.subject},
                    set(om.labels) or {claim.object or ""}, decisive)

@@ -357,7 +357,7 @@ def load_detector(spec: str, *, device: str | None = None, **options: Any) -> De
 def default_thresholds(base: Thresholds, options: dict[str, Any] | None = None) -> Thresholds:
     """``base`` with the ``detector_present`` / ``detector_absent`` overrides of
     ``AuditConfig.options`` applied (absent defaults to ``min(base.absent, present)``)."""
-    options = options or {}
-    present = float(options.get("detector_present", base.present))
-    absent = float(options.get("detector_absent", min(base.absent, present)))
+    from halluscope.config import number_option
+    present = number_option(options, "detector_present", base.present)
+    absent = number_option(options, "detector_absent", min(base.absent, present))
     return Thresholds(present=present, absent=absent, floor=min(base.floor, absent))

@@ -84,6 +84,7 @@ class HFZeroShotDetector:
         self.revision = revision or getattr(self.model.config, "_commit_hash", None)
         self._local = local if local.exists() else None
         self.calls = 0
+        self._truncated: set[str] = set()        # labels said to be too long (said once)
         self._provenance: dict[str, Any] | None = None
 
     # -- passes --------------------------------------------------------------------------------
@@ -128,13 +129,33 @@ class HFZeroShotDetector:
         from PIL import Image
 
         h, w = rgb.shape[:2]
-        inputs = self.processor(text=[phrases], images=Image.fromarray(rgb), return_tensors="pt")
+        limit = self._owl_text_limit(phrases)
+        # truncated to the text model's positions, as OWL's own query tokenizer does: a cited
+        # label of more than 16 tokens stopped the audit ("size of tensor a (19) must match")
+        inputs = self.processor(text=[phrases], images=Image.fromarray(rgb), return_tensors="pt",
+                                truncation=True, max_length=limit)
         out = self._forward(inputs)
         scores = out.logits[0].sigmoid().float().cpu().numpy()[:, :len(phrases)]
         side = max(w, h) if self.model_type == "owlv2" else None
         boxes = cxcywh_to_xyxy(out.pred_boxes[0].float().cpu().numpy(),
                                side or w, side or h)
         return detections_from_scores(scores, boxes, phrases, w, h, self.floor)
+
+    def _owl_text_limit(self, phrases: list[str]) -> int:
+        """The most tokens an OWL text query may have (the text model's position embeddings,
+        or the tokenizer's limit when lower); phrases longer than that are logged, once each."""
+        text = getattr(self.model.config, "text_config", None)
+        limit = int(getattr(text, "max_position_embeddings", 0) or 16)
+        tok = self.processor.tokenizer
+        if 0 < getattr(tok, "model_max_length", limit) < limit:
+            limit = int(tok.model_max_length)
+        for p in phrases:
+            if p not in self._truncated and len(tok(p)["input_ids"]) > limit:
+                self._truncated.add(p)
+                log.warning("%s: the label %r is longer than the %d tokens an OWL query may "
+                            "have; it was truncated to %d tokens", self.name,
+                            p[:80], limit, limit)
+        return limit
 
     def _generic(self, rgb: np.ndarray, phrases: list[str]) -> list[Detection]:
         from PIL import Image

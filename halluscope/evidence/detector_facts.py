@@ -213,6 +213,12 @@ class DetectorFacts:
         th = default_thresholds(spec_thresholds(config.detector), opts)
         backend_opts = {k: opts[k] for k in ("device", "image_size", "allow_download")
                         if k in opts}
+        if "image_size" in backend_opts:        # int("abc") stopped the run when it loaded
+            from halluscope.config import number_option
+            backend_opts["image_size"] = number_option(opts, "image_size", None, int)
+            if backend_opts["image_size"] <= 0:
+                raise ConfigError(f"option 'image_size': expected a size in pixels > 0, got "
+                                  f"{opts['image_size']!r}")
         kw.setdefault("cache", EvidenceCache.from_config(config))
         return cls(config.detector, segmenter=config.segmenter, thresholds=th,
                    options=backend_opts, **kw)

@@ -78,10 +78,14 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
     columns = ("supported", "hallucinated", "unverifiable", "truth", "recalled", "ids",
                "fabricated_ids")
     statistics = {
+        # n of each rate is the units it is over (decided citations, known instances, checked
+        # ids), not the records: one cited id among 13 records was reported as n=13
         "precision": rate(lambda s: ratio(s["supported"], s["supported"] + s["hallucinated"]),
-                               higher_is_better=True),
-        "recall": rate(lambda s: ratio(s["recalled"], s["truth"]), higher_is_better=True),
-        "fabricated_id_rate": rate(lambda s: ratio(s["fabricated_ids"], s["ids"])),
+                          higher_is_better=True, units=("supported", "hallucinated")),
+        "recall": rate(lambda s: ratio(s["recalled"], s["truth"]), higher_is_better=True,
+                       units="truth"),
+        "fabricated_id_rate": rate(lambda s: ratio(s["fabricated_ids"], s["ids"]),
+                                   units="ids"),
         "citations": Statistic(lambda s: s["supported"] + s["hallucinated"] + s["unverifiable"],
                                count=True),
         "unverifiable": Statistic(lambda s: s["unverifiable"], count=True),
@@ -94,7 +98,9 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
         if box_format not in BOX_FORMATS:
             from halluscope.errors import ConfigError
             raise ConfigError(f"expected box_format in {BOX_FORMATS}, got {box_format!r}")
-        self.iou_threshold = IOU_THRESHOLD if iou_threshold is None else float(iou_threshold)
+        from halluscope.config import number_option
+        self.iou_threshold = number_option({"region_iou": iou_threshold}, "region_iou",
+                                           IOU_THRESHOLD)
         if not 0.0 < self.iou_threshold <= 1.0:     # nan, -1 or 2 decided every box alike
             from halluscope.errors import ConfigError
             raise ConfigError(f"expected region_iou in (0, 1], got {iou_threshold!r}")
@@ -120,8 +126,9 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
         kw.setdefault("n_boot", config.n_boot)
         kw.setdefault("seed", config.seed)
         kw.setdefault("confidence", config.confidence)
-        return cls(iou_threshold=opts.get("region_iou"),
-                   box_format=opts.get("box_format", "auto"), facts=facts,
+        # read as declared (typed): region_iou=abc was an internal error, exit 3
+        return cls(iou_threshold=cls.option(config, "region_iou"),
+                   box_format=cls.option(config, "box_format"), facts=facts,
                    annotations=annotations, **kw)
 
     def describe(self) -> dict[str, Any]:
@@ -252,12 +259,13 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
 
     columns = ("citations", "correct", "pages", "pages_existing", "quotes", "quotes_found")
     statistics = {
+        # n: decided citations, checked quotes and numbers, checked pages (not records)
         "citation_accuracy": rate(lambda s: ratio(s["correct"], s["citations"]),
-                                       higher_is_better=True),
+                                  higher_is_better=True, units="citations"),
         "quote_support_rate": rate(lambda s: ratio(s["quotes_found"], s["quotes"]),
-                                        higher_is_better=True),
+                                   higher_is_better=True, units="quotes"),
         "fabricated_page_rate": rate(
-            lambda s: ratio(s["pages"] - s["pages_existing"], s["pages"])),
+            lambda s: ratio(s["pages"] - s["pages_existing"], s["pages"]), units="pages"),
         "citations": Statistic(lambda s: s["citations"], count=True),
     }
 
@@ -269,7 +277,8 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
             # audit of PDFs with text never named the misspelling
             raise ConfigError(f"unknown OCR engine {ocr!r}; expected rapidocr or "
                               f"tesseract[:<langs>]")
-        if int(dpi) <= 0:
+        from halluscope.config import number_option
+        if number_option({"ocr_dpi": dpi}, "ocr_dpi", 200, int) <= 0:
             raise ConfigError(f"expected ocr_dpi as a resolution > 0, got {dpi!r}")
         self.ocr = ocr
         self.dpi = int(dpi)
@@ -281,11 +290,11 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
     @classmethod
     def from_config(cls, config: Any, **kw: Any) -> "PageMetric":
         from halluscope.evidence.cache import EvidenceCache
-        opts = dict(getattr(config, "options", {}) or {})
         kw.setdefault("n_boot", config.n_boot)
         kw.setdefault("seed", config.seed)
         kw.setdefault("confidence", config.confidence)
-        return cls(ocr=str(opts.get("ocr", "rapidocr")), dpi=int(opts.get("ocr_dpi", 200)),
+        # read as declared (typed): ocr_dpi=abc was an internal error, exit 3
+        return cls(ocr=str(cls.option(config, "ocr")), dpi=cls.option(config, "ocr_dpi"),
                    cache=EvidenceCache.from_config(config), **kw)
 
     def describe(self) -> dict[str, Any]:

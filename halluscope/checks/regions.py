@@ -60,14 +60,24 @@ def truth_from_metadata(metadata: dict[str, Any], size: tuple[int, int] | None =
         raise RecordError(f"expected the offered regions as a list of {{'id', 'box', "
                           f"'label'}}, got {type(offered).__name__}", field="metadata.regions")
     if isinstance(offered, list):
-        regions = {}
+        regions, first = {}, {}
         for i, r in enumerate(offered):
             if not isinstance(r, dict) or not isinstance(r.get("id"), (str, int)) \
                     or isinstance(r.get("id"), bool):
                 # an entry without its id was dropped: a right citation counted as fabricated
                 raise RecordError(f"expected an offered region with an 'id', got {r!r:.80}",
                                   field=f"metadata.regions[{i}].id")
-            regions[norm_region_id(r["id"])] = {
+            key = norm_region_id(r["id"])
+            if key in regions:
+                # ids 1 and "R1" are one id: the later entry replaced the earlier in silence
+                # and a right citation was judged against the other region's object
+                raise RecordError(
+                    f"expected distinct region ids, got {r['id']!r}, the same id as "
+                    f"{regions[key]['id']!r} (regions[{first[key]}]): ids compare without case, "
+                    f"leading zeros or an R/region prefix before a number",
+                    field=f"metadata.regions[{i}].id")
+            first[key] = i
+            regions[key] = {
                 "id": r["id"], "label": r.get("label"),
                 "box": _truth_box(r.get("box") or r.get("bbox"), f"regions[{i}].box")}
     objects = []

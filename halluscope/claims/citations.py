@@ -150,8 +150,12 @@ def same_object(a: str | None, b: str | None) -> bool:
 
 
 def norm_region_id(value: Any) -> str:
+    """The key a region id compares by: lower case, and for a number written with an ``R`` or
+    ``region`` prefix (``R07``, ``region_7``, ``Region #7``) the number without the prefix or
+    leading zeros (``"7"``). A prefix is stripped only before digits: a named id keeps its
+    letters (``"rear"`` stays ``"rear"``; it lost its ``r`` and matched a cited ``ear``)."""
     s = str(value).strip().lower()
-    s = re.sub(r"^(?:region|r)\s*[#_-]?\s*", "", s)
+    s = re.sub(r"^(?:region|r)\s*[#_-]?\s*(?=\d+$)", "", s)
     return (s.lstrip("0") or "0") if s.isdigit() else s
 
 

@@ -145,6 +145,8 @@ def test_inline_json_is_read_as_json():
         ("dog", "plain"), ("cup", "json")]
     (r,) = parse_cited_regions('The dog: {"region": "R2", "label": "dog"} ok')
     assert (r.id, r.label) == ("2", "dog")
+    (r,) = parse_cited_regions('{"region": null, "region_id": "R3", "name": "cup"}')
+    assert (r.id, r.label) == ("3", "cup")
 
 
 def test_inline_json_boxes_are_decided_as_fenced_ones(tmp_path):

@@ -351,13 +351,16 @@ def parse_cited_regions(text: str | None, *, known: Sequence[str] = ()) -> list[
     ``unread``, every mention that looks like a region id in a form not read."""
     if not text:
         return []
+    def key_of(obj):
+        return next((k for k in _REGION_KEYS if isinstance(obj.get(k), (int, str))
+                     and not isinstance(obj.get(k), bool)), None)
+
     def read(obj):
-        key = next((k for k in _REGION_KEYS if isinstance(obj.get(k), (int, str))
-                    and not isinstance(obj.get(k), bool)), None)
+        key = key_of(obj)
         return key and (key, lambda at: (at, at + len(key) + 2))
     found, used = _json_citations_of(text, _all_blobs(text, _REGION_KEYS), read)
-    out = [CitedRegion(norm_region_id(obj[next(k for k in _REGION_KEYS if k in obj)]),
-                       _json_label(obj), span) for obj, span in found]
+    out = [CitedRegion(norm_region_id(obj[key_of(obj)]), _json_label(obj), span)
+           for obj, span in found]
     text = _prose(text, used)
     floor, ends = 0, []
     for m in _REGION.finditer(text):

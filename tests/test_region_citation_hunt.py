@@ -206,6 +206,10 @@ def test_unread_region_citations_are_listed_not_scored_as_nothing(tmp_path):
     assert "not read" in items["bare"]["claims"][0]["reason"]
     assert items["bare"]["scores"]["region"]["row"] == [0, 0, 2, 0, 0, 0, 0]
     assert items["none"]["skipped"] and "region" not in items["none"]
+    from halluscope.report.citations import region_citations
+    # the report shows an unread mention as written (it showed "RR1"), a read id as R<id>
+    assert [row["what"] for row in region_citations(items["bare"])["rows"]] == ["R1", "R9"]
+    assert [row["what"] for row in region_citations(items["read"])["rows"]] == ["R1"]
     r = result.metrics["region"].results
     # 3 citations: 2 unread (unverifiable) + 1 supported; only [R1] is a checked id
     assert r["citations"].value == 3 and r["unverifiable"].value == 2

@@ -81,3 +81,73 @@ def walk_dicts(value: Any) -> Iterator[dict[str, Any]]:
         elif isinstance(o, dict):
             yield o
             queue.extend(v for v in o.values() if isinstance(v, (dict, list)))
+
+
+# -- JSON written inside prose ------------------------------------------------------------------
+
+# a bracket, or the start of a string (read whole only inside brackets: prose quotes are prose)
+_INLINE_TOKEN = re.compile(r'[\[\]{}"]')
+# a JSON string on one line (JSON strings hold no raw line break: a prose quote ends at one)
+_LINE_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*+"')
+INLINE_BUDGET = 8
+"""How many times its length a text's inline JSON candidates may cost to parse, in all."""
+
+
+def _bracket_pairs(text: str) -> list[tuple[int, int]]:
+    """Every matched ``[...]``/``{...}`` pair in ``text`` as ``(start, end)``; brackets inside
+    JSON strings do not count, a closer that matches no opener starts afresh. One pass."""
+    pairs: list[tuple[int, int]] = []
+    stack: list[tuple[str, int]] = []
+    pos = 0
+    while (m := _INLINE_TOKEN.search(text, pos)) is not None:
+        ch, i = m.group(0), m.start()
+        pos = i + 1
+        if ch == '"':
+            if stack:
+                s = _LINE_STRING.match(text, i)
+                if s is None:          # an unclosed quote on its line: not JSON around it
+                    stack.clear()
+                else:
+                    pos = s.end()
+        elif ch in "[{":
+            stack.append((ch, i))
+        elif stack and stack[-1][0] == ("[" if ch == "]" else "{"):
+            pairs.append((stack.pop()[1], i + 1))
+        else:
+            stack.clear()
+    return pairs
+
+
+def inline_json_blobs(text: str, keys: tuple[str, ...] = ()) -> list[tuple[Any, int, int]]:
+    """``(parsed value, start, end)`` for JSON objects, and arrays of objects, written inside
+    prose (``Here: [{"bbox_2d": [...], "label": "cat"}] done``): the outermost bracketed runs
+    that parse, holding one of ``keys`` as a JSON key when ``keys`` are given. Linear: parsing
+    stops once the candidates tried have cost :data:`INLINE_BUDGET` times the text's length."""
+    wanted = re.compile("|".join(f'"{re.escape(k)}"\\s*:' for k in keys)) if keys else None
+    pairs = sorted((p for p in _bracket_pairs(text) if _opens_object(text, p[0])),
+                   key=lambda p: (p[0], -p[1]))
+    budget = INLINE_BUDGET * len(text) + 10_000
+    out: list[tuple[Any, int, int]] = []
+    covered = -1
+    for start, end in pairs:
+        if start < covered:                     # inside a blob already read
+            continue
+        budget -= end - start
+        if budget < 0:
+            log.debug("inline JSON search stopped: its budget is spent")
+            break
+        if wanted is not None and wanted.search(text, start, end) is None:
+            continue
+        ok, value = loads_bounded(text[start:end])
+        if ok:
+            out.append((value, start, end))
+            covered = end
+    return out
+
+
+def _opens_object(text: str, start: int) -> bool:
+    """Whether the bracket at ``start`` opens an object or a list whose first item is one."""
+    if text[start] == "{":
+        return True
+    rest = text[start + 1:start + 65].lstrip()
+    return rest[:1] == "{"

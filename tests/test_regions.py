@@ -142,8 +142,14 @@ def test_box_of_an_absent_object_and_of_an_unknown_one(truth):
     assert v.label == "unverifiable" and "image size" in v.reason
 
 
-def test_unlabelled_box_matches_any_object(truth):
-    assert check_box(cited([0, 0, 95, 510], None), truth).label == "supported"
+def test_a_box_whose_object_is_not_read_is_never_supported(truth):
+    """It was supported by whatever object it overlapped (the flag's box, cited for a cat the
+    parser did not read, 'matched the flag'): now unverifiable, on the flag or anywhere."""
+    for box in ([0, 0, 95, 510], [300, 0, 500, 100]):
+        v = check_box(cited(box, None), truth)
+        assert v.label == "unverifiable" and "could not be read" in v.reason
+    # outside the image it is no real box, whatever its object
+    assert check_box(cited([600, 0, 700, 100], None), truth).label == "hallucinated"
 
 
 def test_region_ids_decisions(truth):

@@ -10,13 +10,17 @@ accuracy@0.5; ``AuditConfig.options["region_iou"]`` changes it)
   region, ``metadata["objects"]``, or a detection of that object) with IoU >= the threshold;
   it is a *region hallucination* when it overlaps none of them that well, or when its object is
   known to be absent (the detector was asked and found none); *unverifiable* when nothing is
-  known about its object;
+  known about its object, and when its object could not be read from the response (such a box
+  is never matched against whatever object it overlaps);
 * a cited region id that was never offered is *fabricated* (hallucinated); an offered region
   cited for an object it does not hold is hallucinated when that is known (``the dog [R2]``
   where R2 is the cat: two COCO objects; or the dog is known elsewhere in the image), and
   unverifiable when it is not (``the dog [R2]`` where R2 is the flag, a word outside COCO's
   objects: the region is real, what it holds besides its label is not known); a record
-  without ``metadata["regions"]`` leaves ids unverifiable.
+  without ``metadata["regions"]`` leaves ids unverifiable; a mention that looks like a region
+  id in a form the parser does not read is unverifiable too (listed, never dropped);
+* offered ids that compare as one id (``1`` and ``"R1"``) make the record a bad record
+  (``metadata.regions[i].id``): one would silently replace the other.
 """
 
 from __future__ import annotations
@@ -60,14 +64,24 @@ def truth_from_metadata(metadata: dict[str, Any], size: tuple[int, int] | None =
         raise RecordError(f"expected the offered regions as a list of {{'id', 'box', "
                           f"'label'}}, got {type(offered).__name__}", field="metadata.regions")
     if isinstance(offered, list):
-        regions = {}
+        regions, first = {}, {}
         for i, r in enumerate(offered):
             if not isinstance(r, dict) or not isinstance(r.get("id"), (str, int)) \
                     or isinstance(r.get("id"), bool):
                 # an entry without its id was dropped: a right citation counted as fabricated
                 raise RecordError(f"expected an offered region with an 'id', got {r!r:.80}",
                                   field=f"metadata.regions[{i}].id")
-            regions[norm_region_id(r["id"])] = {
+            key = norm_region_id(r["id"])
+            if key in regions:
+                # ids 1 and "R1" are one id: the later entry replaced the earlier in silence
+                # and a right citation was judged against the other region's object
+                raise RecordError(
+                    f"expected distinct region ids, got {r['id']!r}, the same id as "
+                    f"{regions[key]['id']!r} (regions[{first[key]}]): ids compare without case, "
+                    f"leading zeros or an R/region prefix before a number",
+                    field=f"metadata.regions[{i}].id")
+            first[key] = i
+            regions[key] = {
                 "id": r["id"], "label": r.get("label"),
                 "box": _truth_box(r.get("box") or r.get("bbox"), f"regions[{i}].box")}
     objects = []
@@ -113,13 +127,16 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def _candidates(truth: Truth, label: str | None) -> list[dict[str, Any]]:
+    """The known instances of ``label`` with boxes; none for a box whose object could not be
+    read (it was supported by whatever object it overlapped: ``At [box] there is a cat`` on
+    the dog's box matched the dog)."""
+    if not label:
+        return []
     cands = [dict(o) for o in truth.objects if o.get("box") is not None]
     for rid, r in (truth.regions or {}).items():
         if r.get("box") is not None:
             cands.append({"label": r.get("label"), "box": r["box"], "source": "annotation",
                           "region": r["id"]})
-    if label is None:
-        return cands
     return [c for c in cands if same_object(c.get("label"), label)]
 
 
@@ -176,8 +193,11 @@ def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRES
         ev = truth.absent_evidence.get(key)
         return Verdict(claim, "hallucinated", 1.0, (ev,) if ev is not None else (),
                        f"there is no {cited.label} in the image to box", "region-box")
+    if not cited.label:
+        return Verdict(claim, "unverifiable", 0.0, (), "the object this box is about could not "
+                       "be read from the response", "region-box")
     return Verdict(claim, "unverifiable", 0.0, (), f"nothing is known about where "
-                   f"{cited.label or 'this object'} is", "region-box")
+                   f"{cited.label} is", "region-box")
 
 
 def _both_coco(a: str, b: str) -> bool:
@@ -189,6 +209,10 @@ def _both_coco(a: str, b: str) -> bool:
 def check_region(cited: CitedRegion, truth: Truth):
     """The verdict on one cited region id."""
     claim = Claim(kind="region", subject=cited.label or "", value=cited.id, span=cited.span)
+    if cited.unread:        # an unread citation is not scored as nothing: it is listed
+        return Verdict(claim, "unverifiable", 0.0, (), f"{cited.id!r} looks like a region id "
+                       f"in a form that is not read (write [R1, R2], region 3 or regions "
+                       f"1-4)", "region-id")
     if truth.regions is None:
         return Verdict(claim, "unverifiable", 0.0, (), "the record does not say which regions "
                        "were offered", "region-id")

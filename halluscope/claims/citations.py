@@ -21,6 +21,9 @@ JSON ``{"bbox"|"box": [...], "label"|"name"|"object"|"category"}``  auto
 ``dog [x1, y1, x2, y2]`` in text (Shikra, Kosmos-style captions)   auto
 =================================================================  =========================
 
+JSON is read where it is the whole response, a fenced block, or written inline in a sentence
+(``Here: [{"bbox_2d": [...], "label": "cat"}] done``); each form keeps its label.
+
 *auto*: all four values within [0, 1] -> fractions of the image; otherwise, when the image
 size is known and a value exceeds the width or height but none exceeds 1000 -> 0-1000;
 otherwise pixels. A record can fix the convention with ``metadata["box_format"]``: ``pixels``,
@@ -29,14 +32,20 @@ otherwise pixels. A record can fix the convention with ``metadata["box_format"]`
 
 Region ids
 ----------
-``region 3``, ``Region #3``, ``regions 3 and 5``, ``[R7]``, ``(R7)``, ``<region7>``, JSON
-``{"region": 3}`` / ``{"region_id": "R3"}``. Ids compare without a leading ``R``/``region``
-(``R7`` = ``7`` = ``region 7``). The regions offered to the model come from
-``metadata["regions"]``: ``[{"id": 3, "box": [x1, y1, x2, y2], "label": "dog"}]`` (pixels).
+``region 3``, ``Region #3``, ``regions 3 and 5``, ``regions 1-5`` / ``regions 2 to 4``, ``[R7]``,
+``(R7)``, ``[R1, R9]``, ``[R1-R5]``, ``<region7>`` / ``<region_7>``, JSON ``{"region": 3}`` /
+``{"region_id": "R3"}``: one citation per id of a list or range (a range of more than
+:data:`MAX_RANGE` ids cites its two ends only). A numeric id compares without case, leading
+zeros or an ``R``/``region`` prefix (``R07`` = ``7`` = ``region 7``); a named id keeps its
+letters (``rear`` is not ``ear``). What looks like a region id in a form not read (a bare
+``R1 and R9``, ``<region A>``, ``region #x``) is returned ``unread``: the check lists it as
+unverifiable rather than the record scoring as if nothing were cited. The regions offered to
+the model come from ``metadata["regions"]``: ``[{"id": 3, "box": [x1, y1, x2, y2], "label":
+"dog"}]`` (pixels).
 
-The object a citation is about is the known label (an offered region's, an annotated object's
-or a detected one's) named closest before it in the same sentence, else the noun right before
-it, else, in JSON, its label field.
+The object a citation is about is its label field in JSON or ``<ref>`` tags, else read from
+the words around it (before it, or after it when a linking word joins them: ``At [...] there is
+a cat``, ``[...] is the cat``): the rules are :mod:`halluscope.claims.cited_labels`'s.
 
 Page citations
 --------------
@@ -66,7 +75,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from halluscope.jsonblobs import json_blobs, walk_dicts
+from halluscope.claims.cited_labels import label_around, label_key, same_object  # noqa: F401
+from halluscope.jsonblobs import inline_json_blobs, json_blobs, walk_dicts
 
 BOX_FORMATS = ("auto", "pixels", "norm", "norm1000")
 
@@ -77,18 +87,23 @@ _PAIRS = rf"\(\s*({_F})\s*,\s*({_F})\s*\)\s*,?\s*\(\s*({_F})\s*,\s*({_F})\s*\)"
 _QWEN = re.compile(r"(?:<\|object_ref_start\|>(?P<ref>.{0,300}?)<\|object_ref_end\|>\s*)?"
                    r"<\|box_start\|>(?P<body>.{0,2000}?)<\|box_end\|>", re.S)
 _TAG = re.compile(r"(?:<ref>(?P<ref>.{0,300}?)</ref>\s*)?<box>(?P<body>.{0,2000}?)</box>", re.S)
-LABEL_WINDOW = 300
-"""How far before a citation (characters) its object name is looked for."""
 _PLAIN = re.compile(_LIST4)
+# one region id and the marks between ids of a list or range (possessive: whitespace runs are
+# never split two ways, so a failed match costs its length once)
+_RID = r"(?:#\s*+)?(?:R\s*+)?\d+"
+_RSEP = r"\s*+(?:-|\u2013|to|through|,|/|and|&|or|;)\s*+"
 _REGION = re.compile(
-    r"[\[(]\s*R\s*(?P<a>\d+)\s*[\])]"
-    r"|<region\s*(?P<b>\d+)>"
-    r"|\bregions?\s*(?:#|no\.?|id)?\s*(?P<c>\d+(?:\s*(?:,|and|&|or)\s*(?:#\s*)?\d+)*)",
+    r"[\[(]\s*+(?P<a>R\s*+\d+(?:" + _RSEP + _RID + r")*)\s*+[\])]"
+    r"|<region[\s_-]*+(?P<b>\d+)\s*+>"
+    r"|\bregions?\s*+(?:#|no\.?|ids?\b)?\s*+(?P<c>" + _RID + r"(?:" + _RSEP + _RID + r")*)",
     re.IGNORECASE)
-_STOP = {"a", "an", "the", "at", "in", "on", "is", "are", "of", "located", "found", "box",
-         "bounding", "region", "which", "that", "its", "this", "there", "and", "to", "with",
-         "coordinates", "position", "see", "shown", "as", "by", "from", "near", "here",
-         "appears", "sits", "stands", "it", "be", "r", "was", "were", "for"}
+_ID_RANGE = re.compile(r"(\d+)(?:\s*+(?:-|\u2013|to|through)\s*+(?:#\s*+)?(?:R\s*+)?(\d+))?",
+                       re.IGNORECASE)
+# what looks like a region id the forms above do not read: a bare R7, a <region ...> tag, or
+# "region #"/"region no."/"region id" before something else
+_REGION_HINT = re.compile(r"\bR\d+\b|(?i:<region[^<>\n]{0,20}>|\bregions?\s*+(?:#|no\.|ids?\b))")
+_BOX_KEYS = ("bbox_2d", "box_2d", "bbox", "box")
+_REGION_KEYS = ("region", "region_id", "regionId")
 
 
 @dataclass(frozen=True)
@@ -115,66 +130,32 @@ class CitedBox:
 
 @dataclass(frozen=True)
 class CitedRegion:
-    """A region id cited in a response."""
+    """A region id cited in a response.
+
+    Attributes:
+        id: The id as compared (:func:`norm_region_id`); for an unread mention, its text.
+        label: The object it is about, when one could be read.
+        span: Character span in the response.
+        unread: A mention that looks like a region id in a form the parser does not read
+            (``R1 and R9`` without brackets, ``<region A>``): it cannot be checked.
+    """
 
     id: str
     label: str | None
     span: tuple[int, int]
+    unread: bool = False
 
 
 # -- labels ------------------------------------------------------------------------------------
 
-def label_key(label: str | None) -> str | None:
-    """Compare labels by singular form, and by COCO class when both have one."""
-    if not label:
-        return None
-    from halluscope.claims.coco import singular
-    words = re.sub(r"[^a-z0-9 ]+", " ", label.lower()).split()
-    while len(words) > 1 and words[0] in _ARTICLES:      # "the flag" is the flag
-        words.pop(0)
-    return singular(" ".join(words))
-
-
-_ARTICLES = frozenset({"the", "a", "an", "this", "that", "these", "those", "its", "their"})
-
-
-def same_object(a: str | None, b: str | None) -> bool:
-    if not a or not b:
-        return False
-    ka, kb = label_key(a), label_key(b)
-    if ka == kb:
-        return True
-    from halluscope.claims.coco import coco_node
-    na, nb = coco_node(ka), coco_node(kb)
-    return na is not None and na == nb
-
-
 def norm_region_id(value: Any) -> str:
+    """The key a region id compares by: lower case, and for a number written with an ``R`` or
+    ``region`` prefix (``R07``, ``region_7``, ``Region #7``) the number without the prefix or
+    leading zeros (``"7"``). A prefix is stripped only before digits: a named id keeps its
+    letters (``"rear"`` stays ``"rear"``; it lost its ``r`` and matched a cited ``ear``)."""
     s = str(value).strip().lower()
-    s = re.sub(r"^(?:region|r)\s*[#_-]?\s*", "", s)
+    s = re.sub(r"^(?:region|r)\s*[#_-]?\s*(?=\d+$)", "", s)
     return (s.lstrip("0") or "0") if s.isdigit() else s
-
-
-def _label_before(text: str, pos: int, known: Sequence[str]) -> str | None:
-    """The object named closest before ``pos`` in its sentence."""
-    lo = max(0, pos - LABEL_WINDOW)
-    start = max(text.rfind(". ", lo, pos), text.rfind("\n", lo, pos), text.rfind("]", lo, pos),
-                text.rfind(">", lo, pos), text.rfind(";", lo, pos), lo - 1) + 1
-    window = text[start:pos].lower()
-    best, best_at = None, -1
-    for lab in known:
-        for form in {lab.lower(), label_key(lab) or ""}:
-            if not form:
-                continue
-            for m in re.finditer(rf"\b{re.escape(form)}(?:e?s)?\b", window):
-                if m.end() > best_at:
-                    best, best_at = lab, m.end()
-    if best is not None:
-        return best
-    words = [w for w in re.findall(r"[a-z][a-z-]*", window)]
-    while words and words[-1] in _STOP:
-        words.pop()
-    return words[-1] if words else None
 
 
 # -- parsing -----------------------------------------------------------------------------------
@@ -225,55 +206,91 @@ _LABEL_KEYS = ("label", "name", "object", "category", "class", "phrase", "ref")
 _KEY_BEFORE = re.compile(r'"(box_2d|bbox_2d)"\s*:\s*$')
 
 
-def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
-                      box_format: str = "auto", known: Sequence[str] = ()) -> list[CitedBox]:
-    """Every box cited in ``text`` (see the module docstring), in pixels when possible."""
-    if not text:
-        return []
-    if box_format not in BOX_FORMATS:
-        from halluscope.errors import ConfigError
-        raise ConfigError(f"expected box_format in {BOX_FORMATS}, got {box_format!r}")
+def _json_label(obj: dict[str, Any]) -> str | None:
+    return next((str(obj[k]) for k in _LABEL_KEYS if isinstance(obj.get(k), str)), None)
+
+
+def _all_blobs(text: str, keys: tuple[str, ...]) -> list[tuple[Any, int, int, bool]]:
+    """The response's JSON (whole or fenced) and the JSON written inline in its prose that holds
+    one of ``keys`` (marked ``True``), in text order. Inline JSON kept its box but lost its
+    label: the prose parser read ``[{"bbox_2d": [...], "label": "cat"}]`` as a box of ``d``."""
+    blobs = [(*b, False) for b in json_blobs(text)]
+    blobs += [(*b, True) for b in inline_json_blobs(_prose(text, blobs), keys)]
+    return sorted(blobs, key=lambda b: b[1])
+
+
+def _json_box(obj: dict[str, Any], box_format: str, size: tuple[int, int] | None
+              ) -> tuple[str, list[float], str, tuple[float, float, float, float] | None] | None:
+    """``(key, raw, coords, box)`` of the box a JSON object carries, else ``None``."""
+    for key in _BOX_KEYS:
+        raw = _finite4(obj.get(key))
+        if raw is None:
+            continue
+        fmt = box_format
+        if key == "box_2d":                       # Gemini: [y1, x1, y2, x2] / 1000
+            raw = [raw[1], raw[0], raw[3], raw[2]]
+            fmt = "norm1000" if box_format == "auto" else box_format
+        elif key == "bbox_2d" and box_format == "auto":
+            fmt = "pixels"
+        return (key, raw, *_coords(raw, fmt, size))
+    return None
+
+
+def _json_citations_of(text: str, blobs: list[tuple[Any, int, int, bool]], read
+                       ) -> tuple[list[Any], list[tuple[Any, int, int, bool]]]:
+    """What ``read(obj)`` -> ``(key, make(span))`` finds in the blobs' objects, spans located
+    in ``text`` in order; and the blobs to blank out of the prose (whole and fenced ones, and
+    the inline ones that held a citation: an inline blob holding none stays prose)."""
+    out: list[Any] = []
+    used = []
+    cursor = 0
+    for blob in blobs:
+        data, offset, _, inline = blob
+        n = len(out)
+        for obj in walk_dicts(data):
+            found = read(obj)
+            if found is None:
+                continue
+            key, make = found
+            at = text.find(f'"{key}"', max(cursor, offset))
+            span = make(at) if at >= 0 else (offset, offset)
+            cursor = max(cursor, span[1])
+            out.append((obj, span))
+        if len(out) > n or not inline:
+            used.append(blob)
+    return out, used
+
+
+def _tag_boxes(text: str, size: tuple[int, int] | None, box_format: str,
+               known: Sequence[str]) -> tuple[list[CitedBox], list[tuple[int, int]]]:
+    """Boxes in Qwen box tokens and ``<ref>/<box>`` tags, and the spans of the tags."""
     out: list[CitedBox] = []
     taken: list[tuple[int, int]] = []
-    cursor = 0
-    blobs = json_blobs(text)
-    for data, offset, _ in blobs:
-        for obj in walk_dicts(data):
-            for key in ("bbox_2d", "box_2d", "bbox", "box"):
-                raw = obj.get(key)
-                raw = _finite4(raw)
-                if raw is None:
-                    continue
-                fmt = box_format
-                if key == "box_2d":                       # Gemini: [y1, x1, y2, x2] / 1000
-                    raw = [raw[1], raw[0], raw[3], raw[2]]
-                    fmt = "norm1000" if box_format == "auto" else box_format
-                elif key == "bbox_2d" and box_format == "auto":
-                    fmt = "pixels"
-                coords, box = _coords(raw, fmt, size)
-                label = next((str(obj[k]) for k in _LABEL_KEYS if isinstance(obj.get(k), str)),
-                             None)
-                at = text.find(f'"{key}"', max(cursor, offset))
-                end = text.find("]", at) + 1 if at >= 0 else 0
-                span = (at, end) if at >= 0 else (offset, offset)
-                cursor = max(cursor, end)
-                out.append(CitedBox(tuple(raw), box, label, span, "json", coords))
-                break
-    text = _prose(text, blobs)       # the citations written outside the JSON count as well
     for rx, fmt_name in ((_QWEN, "qwen"), (_TAG, "tag")):
+        floor = 0
         for m in rx.finditer(text):
             nums = _numbers(m.group("body"))
             if not nums:
                 continue
-            ref = (m.group("ref") or "").strip() or _label_before(text, m.start(), known)
+            ref = (m.group("ref") or "").strip()
+            if not ref:
+                ref, floor = label_around(text, m.span(), known, floor)
             fmt = "norm1000" if box_format == "auto" else box_format
             for raw in nums:
                 coords, box = _coords(raw, fmt, size)
                 out.append(CitedBox(raw, box, ref, m.span(), fmt_name, coords))
             taken.append(m.span())
-    taken.sort()
+    return out, taken
+
+
+def _plain_boxes(text: str, taken: list[tuple[int, int]], size: tuple[int, int] | None,
+                 box_format: str, known: Sequence[str]) -> list[CitedBox]:
+    """``[x1, y1, x2, y2]`` in prose, outside the tags already read."""
+    out: list[CitedBox] = []
+    taken = sorted(taken)
     starts = [a for a, _ in taken]
     reach = list(itertools.accumulate((b for _, b in taken), max))
+    floor = 0
     for m in _PLAIN.finditer(text):
         i = bisect.bisect_right(starts, m.start()) - 1
         if i >= 0 and reach[i] > m.start():          # inside a tag already read
@@ -287,36 +304,77 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
         elif key and box_format == "auto":           # Qwen2.5-VL's bbox_2d: pixels
             fmt = "pixels"
         coords, box = _coords(raw, fmt, size)
-        out.append(CitedBox(raw, box, _label_before(text, m.start(), known), m.span(),
-                            "plain", coords))
+        label, floor = label_around(text, m.span(), known, floor)
+        out.append(CitedBox(raw, box, label, m.span(), "plain", coords))
+    return out
+
+
+def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
+                      box_format: str = "auto", known: Sequence[str] = ()) -> list[CitedBox]:
+    """Every box cited in ``text`` (see the module docstring), in pixels when possible."""
+    if not text:
+        return []
+    if box_format not in BOX_FORMATS:
+        from halluscope.errors import ConfigError
+        raise ConfigError(f"expected box_format in {BOX_FORMATS}, got {box_format!r}")
+    def read(obj):
+        found = _json_box(obj, box_format, size)
+        return found and (found[0], lambda at: (at, text.find("]", at) + 1))
+    found, used = _json_citations_of(text, _all_blobs(text, _BOX_KEYS), read)
+    out = []
+    for obj, span in found:
+        _, raw, coords, box = _json_box(obj, box_format, size)
+        out.append(CitedBox(tuple(raw), box, _json_label(obj), span, "json", coords))
+    text = _prose(text, used)       # the citations written outside the JSON count as well
+    tagged, taken = _tag_boxes(text, size, box_format, known)
+    out += tagged + _plain_boxes(text, taken, size, box_format, known)
     out.sort(key=lambda c: c.span)
     return out
 
 
+def _region_ids(ids: str) -> list[str]:
+    """The ids a list or range of region ids names, in order, each once (``R1, R9`` -> 1, 9;
+    ``1-5`` -> 1..5; a range of more than :data:`MAX_RANGE` ids names its two ends only)."""
+    out: list[str] = []
+    for m in _ID_RANGE.finditer(ids):
+        a, b = m.group(1), m.group(2) or m.group(1)
+        lo, hi = (int(a), int(b)) if len(a) + len(b) < 16 else (1, 0)
+        if lo <= hi and hi - lo < MAX_RANGE:
+            out += [str(n) for n in range(lo, hi + 1)]
+        else:
+            out += [norm_region_id(a), norm_region_id(b)]
+    return list(dict.fromkeys(out))
+
+
 def parse_cited_regions(text: str | None, *, known: Sequence[str] = ()) -> list[CitedRegion]:
-    """Every region id cited in ``text``."""
+    """Every region id cited in ``text``, one per id of a list or range; and, marked
+    ``unread``, every mention that looks like a region id in a form not read."""
     if not text:
         return []
-    out: list[CitedRegion] = []
-    cursor = 0
-    blobs = json_blobs(text)
-    for data, offset, _ in blobs:
-        for obj in walk_dicts(data):
-            for key in ("region", "region_id", "regionId"):
-                if key in obj and isinstance(obj[key], (int, str)):
-                    label = next((str(obj[k]) for k in _LABEL_KEYS
-                                  if isinstance(obj.get(k), str)), None)
-                    at = text.find(f'"{key}"', max(cursor, offset))
-                    span = (at, at + len(key) + 2) if at >= 0 else (offset, offset)
-                    cursor = max(cursor, span[1])
-                    out.append(CitedRegion(norm_region_id(obj[key]), label, span))
-                    break
-    text = _prose(text, blobs)
+    def key_of(obj):
+        return next((k for k in _REGION_KEYS if isinstance(obj.get(k), (int, str))
+                     and not isinstance(obj.get(k), bool)), None)
+
+    def read(obj):
+        key = key_of(obj)
+        return key and (key, lambda at: (at, at + len(key) + 2))
+    found, used = _json_citations_of(text, _all_blobs(text, _REGION_KEYS), read)
+    out = [CitedRegion(norm_region_id(obj[key_of(obj)]), _json_label(obj), span)
+           for obj, span in found]
+    text = _prose(text, used)
+    floor, ends = 0, []
     for m in _REGION.finditer(text):
         ids = m.group("a") or m.group("b") or m.group("c")
-        label = _label_before(text, m.start(), known)
-        for rid in re.findall(r"\d+", ids):
-            out.append(CitedRegion(norm_region_id(rid), label, m.span()))
+        label, floor = label_around(text, m.span(), known, floor)
+        out += [CitedRegion(rid, label, m.span()) for rid in _region_ids(ids)]
+        ends.append(m.span())
+    starts = [a for a, _ in ends]
+    for m in _REGION_HINT.finditer(text):
+        i = bisect.bisect_right(starts, m.start()) - 1
+        if i >= 0 and ends[i][1] > m.start():        # part of a citation read above
+            continue
+        label, _ = label_around(text, m.span(), known)
+        out.append(CitedRegion(m.group(0), label, m.span(), unread=True))
     out.sort(key=lambda c: c.span)
     return out
 
@@ -327,9 +385,14 @@ def _prose(text: str, blobs: list[tuple[Any, int, int]]) -> str:
     a fabricated page or region id beside a JSON citation went unseen."""
     if not blobs:
         return text
-    for _, start, end in blobs:       # line ends: the prose around it is its own sentences
-        text = text[:start] + "\n" * (end - start) + text[end:]
-    return _FENCE_LINE.sub(lambda m: " " * len(m.group(0)), text)
+    parts, at = [], 0
+    for blob in sorted(blobs, key=lambda b: b[1]):   # one pass: inline blobs may be many
+        start, end = max(blob[1], at), blob[2]
+        if end > start:      # line ends: the prose around it is its own sentences
+            parts += [text[at:start], "\n" * (end - start)]
+            at = end
+    parts.append(text[at:])
+    return _FENCE_LINE.sub(lambda m: " " * len(m.group(0)), "".join(parts))
 
 
 _FENCE_LINE = re.compile(r"(?m)^[ \t]*```[\w-]*[ \t]*$")

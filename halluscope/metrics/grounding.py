@@ -139,10 +139,11 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
         return out
 
     def applies_to(self, record: Record) -> bool:
+        """A response that cites a box or region id (read, or only recognised as one): one
+        citing nothing is skipped with its reason, offered regions or not (it was scored as a
+        row of zeros, counted among the records the rates are over)."""
         if not record.response:
             return False
-        if "regions" in record.metadata:
-            return True
         from halluscope.claims.citations import parse_cited_boxes, parse_cited_regions
         try:
             return bool(parse_cited_regions(record.response) or parse_cited_boxes(record.response))
@@ -152,7 +153,7 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
     def skip_reason(self, record: Record) -> str:
         if not record.response:
             return "an empty response"
-        return "cites no box or region id and was offered no regions"
+        return "cites no box or region id"
 
     needs_verification = True
 

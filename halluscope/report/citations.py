@@ -239,7 +239,9 @@ def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
         fab = not is_box and status == "hallucinated" and (
             any(e.get("fabricated") for e in evidence)
             or bool(offered and str(value) not in offered))
-        what = _box_text(value) if is_box else f"R{value}"
+        # a numeric id shows as R<id>; a named id or an unread mention ("R1 and R9") as written
+        what = _box_text(value) if is_box else (f"R{value}" if str(value).isdigit()
+                                                else str(value))
         if fab:
             fabricated.append({"id": what, "object": str(c.get("subject") or "")})
         rows.append({"kind": "box" if is_box else "id", "what": what,

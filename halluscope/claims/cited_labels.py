@@ -1,0 +1,195 @@
+"""Labels of cited objects: how two compare (:func:`label_key`, :func:`same_object`), and which
+object a cited box or region id is about, read from the words around it (:func:`label_around`).
+
+A citation's *clause* is the text before it back to the nearest ``,`` ``;`` ``:`` ``(`` ``)``
+(or the start of its window); its *window* is the text before it in the same sentence, at most
+:data:`LABEL_WINDOW` characters, back to the previous citation (``]`` ``>`` ``}``), ``. ``, a
+line break or ``;``. What comes *after* a citation names its object only when a linking word
+or mark joins them: ``At [x1, y1, x2, y2] there is a cat``, ``[...] is the cat``,
+``[...] shows a cat``, ``[...]: cat``, ``[...] - cat``, ``[...] (cat)``, or a label key
+(``[...], "label": "cat"``). The first of these wins:
+
+1. a label key (``"label": "cat"``) in the window, or a known label (an offered region's, an
+   annotated object's or a detected one's) closest before the citation in its clause;
+2. a label key, or a known label, in the phrase a linking word joins after it;
+3. a known label closest before it in its window;
+4. the noun right before it in its clause (the last word that is not a stop word);
+5. the noun of the phrase a linking word joins after it (``there is a small cat`` -> ``cat``;
+   nothing for ``there is no cat``, ``is empty`` or ``is next to the dog``);
+6. the noun right before it in its window.
+
+Nothing found: the label is ``None``, and the box's object is not known (it is not matched
+against whatever object it overlaps). A citation whose label was read after it ends the window
+of the next one there: in ``At [a] there is a cat, and at [b] there is a dog`` box ``b`` is the
+dog, not the cat.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+
+LABEL_WINDOW = 300
+"""How far before a citation (characters) its object name is looked for."""
+AFTER_WINDOW = 120
+"""How far after a citation (characters) the phrase naming its object is looked for."""
+
+STOP = frozenset({
+    "a", "an", "the", "at", "in", "on", "is", "are", "of", "located", "found", "box",
+    "bounding", "region", "which", "that", "its", "this", "there", "and", "to", "with",
+    "coordinates", "position", "see", "shown", "as", "by", "from", "near", "here", "appears",
+    "sits", "stands", "it", "be", "r", "was", "were", "for", "regions"})
+# words that end the noun phrase a linking word joins after a citation (prepositions, negation
+# and words that say the box holds nothing: no object is named then)
+_PHRASE_STOP = STOP | frozenset({
+    "next", "behind", "beside", "above", "below", "under", "over", "left", "right", "top",
+    "bottom", "inside", "outside", "between", "around", "against", "beneath", "onto", "into",
+    "not", "no", "nothing", "empty", "none", "blank", "or", "but", "while", "where", "who",
+    "what", "also", "too", "has", "have", "can", "could", "may", "might", "seems", "looks"})
+_DETERMINERS = frozenset({"a", "an", "the", "one", "two", "three", "four", "some", "several",
+                          "this", "that", "these", "those", "another", "many", "few"})
+_LINK = re.compile(
+    r"\s*,?\s*(?:[:=(\-\u2013\u2014]\s*"
+    r"|(?:(?:there|here)(?:\s+(?:is|are|was|were|sits|stands|lies)|['\u2019]s)"
+    r"|(?:we|you|i)\s+(?:can\s+)?see|it\s+is|(?:is|are|was|were|shows?|contains?|holds?|"
+    r"depicts?|marks?|frames?|encloses?|outlines?|surrounds?|captures?)\b)\s*)", re.I)
+_KEY_LABEL = (r"""["']?(?:label|name|object|category|class|phrase|ref)["']?\s*[:=]\s*"""
+              r"""["']([^"'\n]{1,80})["']""")
+_KEY_BEFORE = re.compile(_KEY_LABEL, re.I)
+_KEY_AFTER = re.compile(r"\s*,?\s*" + _KEY_LABEL, re.I)
+# a JSON key right before a citation ("bbox_2d": [...]): a key name, never an object
+_TRAILING_KEY = re.compile(r"""["'][\w-]{1,40}["']\s*:\s*$""")
+_WORD = re.compile(r"[a-z][a-z-]*")
+_PHRASE_END = re.compile(r"[.,;:!?\n\[\]<>(){}\"]")
+
+
+# -- comparing labels ---------------------------------------------------------------------------
+
+def label_key(label: str | None) -> str | None:
+    """Compare labels by singular form, and by COCO class when both have one."""
+    if not label:
+        return None
+    from halluscope.claims.coco import singular
+    words = re.sub(r"[^a-z0-9 ]+", " ", label.lower()).split()
+    while len(words) > 1 and words[0] in _ARTICLES:      # "the flag" is the flag
+        words.pop(0)
+    return singular(" ".join(words))
+
+
+_ARTICLES = frozenset({"the", "a", "an", "this", "that", "these", "those", "its", "their"})
+
+
+def same_object(a: str | None, b: str | None) -> bool:
+    """Whether two labels name the same object: the same :func:`label_key`, or the same COCO
+    class (``astronaut`` and ``person``)."""
+    if not a or not b:
+        return False
+    ka, kb = label_key(a), label_key(b)
+    if ka == kb:
+        return True
+    from halluscope.claims.coco import coco_node
+    na, nb = coco_node(ka), coco_node(kb)
+    return na is not None and na == nb
+
+
+# -- reading the label around a citation --------------------------------------------------------
+
+@functools.lru_cache(maxsize=64)
+def _known_patterns(known: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each known label with the pattern of its written forms (as given, and its key)."""
+    out = []
+    for lab in known:
+        forms = sorted({f for f in (lab.lower(), label_key(lab)) if f}, key=len, reverse=True)
+        if forms:
+            alt = "|".join(map(re.escape, forms))
+            out.append((lab, re.compile(rf"\b(?:{alt})(?:e?s)?\b")))
+    return tuple(out)
+
+
+def _known_in(window: str, known: Sequence[str]) -> tuple[str, int] | None:
+    """The known label in ``window`` (lower case) that ends last, with where it ends."""
+    best: tuple[str, int] | None = None
+    for lab, rx in _known_patterns(tuple(known)):
+        for m in rx.finditer(window):
+            if best is None or m.end() > best[1]:
+                best = (lab, m.end())
+    return best
+
+
+def _last_word(window: str) -> str | None:
+    """The last word of ``window`` that is not a stop word, among its last 160 characters."""
+    words = _WORD.findall(_TRAILING_KEY.sub("", window[-160:]))
+    while words and words[-1] in STOP:
+        words.pop()
+    return words[-1] if words else None
+
+
+def _window_start(text: str, pos: int, floor: int) -> int:
+    lo = max(0, pos - LABEL_WINDOW, floor)
+    return max(text.rfind(". ", lo, pos), text.rfind("\n", lo, pos), text.rfind("]", lo, pos),
+               text.rfind(">", lo, pos), text.rfind("}", lo, pos), text.rfind(";", lo, pos),
+               lo - 1) + 1
+
+
+def _clause(window: str) -> str:
+    cut = max(window.rfind(c) for c in ",;:()")
+    return window[cut + 1:]
+
+
+def _after(text: str, end: int, known: Sequence[str]) -> tuple[str | None, str | None, int]:
+    """``(key or known label, noun, where it ends)`` of the phrase a linking word joins after
+    a citation ending at ``end``; ``(None, None, end)`` when none does."""
+    tail = text[end:end + AFTER_WINDOW]
+    key = _KEY_AFTER.match(tail)
+    if key:
+        return key.group(1).strip(), None, end + key.end()
+    link = _LINK.match(tail)
+    if not link or not link.group(0).strip(" ,"):
+        return None, None, end
+    stop = _PHRASE_END.search(tail, link.end())
+    phrase = tail[link.end():stop.start() if stop else len(tail)].lower()
+    words = [(m.group(0), m.end()) for m in _WORD.finditer(phrase)]
+    while words and words[0][0] in _DETERMINERS:
+        words.pop(0)
+    noun: list[tuple[str, int]] = []
+    for w, w_end in words[:5]:
+        if w in _PHRASE_STOP or len(w) < 2 or (noun and w.endswith("ing")):
+            break
+        noun.append((w, w_end))
+    if not noun:
+        return None, None, end
+    np_end = noun[-1][1]
+    hit = _known_in(phrase[:np_end], known)
+    if hit:
+        return hit[0], None, end + link.end() + hit[1]
+    return None, noun[-1][0], end + link.end() + np_end
+
+
+def label_around(text: str, span: tuple[int, int], known: Sequence[str] = (), floor: int = 0
+                 ) -> tuple[str | None, int]:
+    """The object a citation at ``span`` of ``text`` names (see the module docstring), and
+    where the next citation's window may start at the earliest (past a label read after this
+    one, else ``floor``). ``known`` are the labels the truth knows."""
+    pos, end = span
+    window = text[_window_start(text, pos, floor):pos]
+    low = window.lower()
+    clause = _clause(low)
+    keys = _KEY_BEFORE.findall(window) if (":" in window or "=" in window) else ()
+    if keys:
+        return keys[-1].strip(), floor
+    hit = _known_in(clause, known)
+    if hit:
+        return hit[0], floor
+    after_label, after_noun, after_end = _after(text, end, known)
+    if after_label:
+        return after_label, after_end
+    hit = _known_in(low, known)
+    if hit:
+        return hit[0], floor
+    word = _last_word(clause)
+    if word:
+        return word, floor
+    if after_noun:
+        return after_noun, after_end
+    return _last_word(low), floor

@@ -13,9 +13,13 @@ Every provider gets the same behaviour from here:
    credentials are the same);
 5. the answer is written to the cache as soon as it arrives.
 
-A connection that cannot be made (refused, unresolvable host) is not retried record after record:
-after ``RetryPolicy.max_connect_failures`` consecutive connection failures with no answer in
-between, every call fails at once with :class:`ServerUnreachable` (the caller stops the run).
+A connection that cannot be made (refused, unresolvable host, connect timeout:
+:class:`~halluscope.adapters.types.ConnectFailed`) is not retried record after record: after
+``RetryPolicy.max_connect_failures`` consecutive connection failures with no sign of the server in
+between (an answer, an HTTP status, a response that broke off), every call fails at once with
+:class:`ServerUnreachable` (the caller stops the run). A response that broke off mid-way
+(:class:`~halluscope.adapters.types.ConnectionLost`) shows the server is up: it is retried for its
+own record like any retryable failure and never counts toward the stop.
 Time spent waiting before retries is measured (``waited_s``; ``rate_limit_wait_s`` for the part
 that a 429 or ``Retry-After`` asked for) and reported by :meth:`ModelClient.describe`.
 
@@ -37,9 +41,10 @@ from typing import Any
 from halluscope.adapters.cache import ResponseCache, hash_material, key_material
 from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.limiter import AdaptiveLimiter
-from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ImagePart,
-                                       Message, ModelAPI, RateLimited, Request, RequestTimeout,
-                                       Response, RetryableError, ServerUnreachable)
+from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ConnectionLost,
+                                       ImageError, ImagePart, MalformedResponse, Message, ModelAPI,
+                                       RateLimited, Request, RequestTimeout, Response,
+                                       RetryableError, ServerUnreachable)
 from halluscope.errors import CacheMiss
 
 log = logging.getLogger(__name__)
@@ -215,6 +220,8 @@ class ModelClient:
                     if isinstance(exc, RateLimited):
                         self.rate_limited += 1
                         self.limiter.on_rate_limited(generation, exc.retry_after)
+                    if not isinstance(exc, ConnectFailed) and _server_was_reached(exc):
+                        self._connect_failures = 0  # it is up: this call's failure is its own
                     if isinstance(exc, ConnectFailed):
                         self._connect_failures += 1
                         if (self._connect_failures >= self.retry.max_connect_failures
@@ -229,6 +236,8 @@ class ModelClient:
                             raise ServerUnreachable(str(self._unreachable)) from None
                 except AdapterError as exc:
                     self.failures += 1
+                    if _server_was_reached(exc):
+                        self._connect_failures = 0
                     error = _finish(exc, attempt, self.api.redact(str(exc)))
                     if isinstance(error, AuthError):
                         self._auth_failure = error
@@ -263,6 +272,12 @@ class ModelClient:
 
     async def aclose(self) -> None:
         await self.api.aclose()
+
+
+def _server_was_reached(error: AdapterError) -> bool:
+    """Whether ``error`` shows the server answered or accepted the connection: an HTTP status,
+    a body that was no answer, or a connection lost mid-response."""
+    return error.status is not None or isinstance(error, (ConnectionLost, MalformedResponse))
 
 
 def _redact(api: Any, text: str) -> str:

@@ -16,13 +16,18 @@ Errors of one call (all derive from :class:`AdapterError`)::
         ├── RateLimited       429
         ├── ServerError       5xx, overloaded
         ├── RequestTimeout    no answer within the timeout
-        ├── ConnectFailed     connection refused/reset
+        ├── ConnectFailed     no connection: refused, unresolvable host, connect timed out
+        ├── ConnectionLost    the server was reached but the response broke off (reset, cut)
         └── MalformedResponse the body is not an answer (bad JSON, no choices)
+
+Only :class:`ConnectFailed` counts toward :class:`ServerUnreachable`: a response cut mid-way
+shows the server is up, so it is retried for its own record only.
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import math
 import time
 from collections.abc import Mapping
@@ -84,7 +89,12 @@ class RequestTimeout(RetryableError):
 
 
 class ConnectFailed(RetryableError):
-    """The connection could not be made or broke."""
+    """No connection could be made: refused, unresolvable host, TLS set-up or connect timeout."""
+
+
+class ConnectionLost(RetryableError):
+    """The server was reached, but the connection broke before the whole response arrived
+    (closed or reset mid-way, a body shorter than announced): a fault of this one exchange."""
 
 
 class MalformedResponse(RetryableError):

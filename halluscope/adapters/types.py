@@ -36,6 +36,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from halluscope.errors import HalluscopeError
 
+log = logging.getLogger(__name__)
+
 
 # -- errors -------------------------------------------------------------------------------------
 class AdapterError(HalluscopeError):
@@ -262,7 +264,8 @@ class Response:
     Attributes:
         text: The generated text.
         model: The model name the server reported (``None`` when it reported none).
-        usage: Token counts (``input_tokens``, ``output_tokens``) when reported.
+        usage: Token counts (``input_tokens``, ``output_tokens``), each only when the provider
+            reported it as a sensible number (:func:`token_counts`); absent means unknown.
         latency_s: Seconds the successful attempt took (for a cache hit: the original call's).
         finish_reason: Why generation stopped, as the provider says it.
         cached: True when read from the cache instead of calling the model.
@@ -286,6 +289,36 @@ class Response:
         return cls(text=obj["text"], model=obj.get("model"), usage=dict(obj.get("usage") or {}),
                    latency_s=float(obj.get("latency_s") or 0.0),
                    finish_reason=obj.get("finish_reason"), cached=True, attempts=0)
+
+
+_USAGE_WARNED: set[tuple[str, str]] = set()
+
+
+def token_counts(reported: Any, names: Mapping[str, str], *, where: str) -> dict[str, int]:
+    """The token counts a provider reported, as ``{our name: count}`` for each
+    ``{our name: provider's name}`` in ``names``, read from the mapping or object ``reported``.
+
+    A count is kept when it is a whole number >= 0 (``12.0`` counts as 12); a missing or null
+    one is left out (not reported, so unknown), and so is one that is negative, fractional, not
+    finite (JSON ``1e400`` reads as infinity) or no number at all: usage is bookkeeping, so a
+    nonsense count never fails or crashes a call whose answer is fine. It is logged as a warning
+    naming ``where`` and the field (once per field, then at debug level), never guessed."""
+    counts: dict[str, int] = {}
+    for ours, theirs in names.items():
+        value = (reported.get(theirs) if isinstance(reported, Mapping)
+                 else getattr(reported, theirs, None))
+        if value is None:
+            continue
+        if (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(value) and value >= 0 and value == int(value)):
+            counts[ours] = int(value)
+            continue
+        level = logging.DEBUG if (where, theirs) in _USAGE_WARNED else logging.WARNING
+        _USAGE_WARNED.add((where, theirs))
+        log.log(level, "%s: usage field %r: expected a whole number of tokens >= 0, got %s; "
+                "the count is left out (unknown), the answer is kept", where, theirs,
+                repr(value)[:60])
+    return counts
 
 
 @runtime_checkable

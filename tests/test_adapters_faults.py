@@ -183,7 +183,7 @@ def test_nonsense_token_counts_are_left_out_and_the_answer_kept(caplog):
     resp = parse_completion(body)
     assert resp.text == "a dog" and resp.usage == {"output_tokens": 2}
     assert "'prompt_tokens'" in caplog.text and "got inf" in caplog.text
-    for bad in (-3, "12", True, 2.5, float("nan"), [1], {"n": 1}):
+    for bad in (-3, "12", True, 2.5, float("nan"), [1], {"n": 1}, 10 ** 400, 2 ** 53 + 1):
         resp = parse_completion(_completion("a dog", usage={"prompt_tokens": 7,
                                                             "completion_tokens": bad}))
         assert resp.usage == {"input_tokens": 7}, bad

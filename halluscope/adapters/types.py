@@ -292,15 +292,27 @@ class Response:
 
 
 _USAGE_WARNED: set[tuple[str, str]] = set()
+#: More tokens than any call has; past it a count would not even survive a float.
+MAX_TOKEN_COUNT = 2 ** 53
+
+
+def _is_count(value: Any) -> bool:
+    """Whether ``value`` is a whole number in [0, MAX_TOKEN_COUNT] (bools are not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return False
+    return 0 <= value <= MAX_TOKEN_COUNT
 
 
 def token_counts(reported: Any, names: Mapping[str, str], *, where: str) -> dict[str, int]:
     """The token counts a provider reported, as ``{our name: count}`` for each
     ``{our name: provider's name}`` in ``names``, read from the mapping or object ``reported``.
 
-    A count is kept when it is a whole number >= 0 (``12.0`` counts as 12); a missing or null
-    one is left out (not reported, so unknown), and so is one that is negative, fractional, not
-    finite (JSON ``1e400`` reads as infinity) or no number at all: usage is bookkeeping, so a
+    A count is kept when it is a whole number from 0 to :data:`MAX_TOKEN_COUNT` (``12.0``
+    counts as 12); a missing or null one is left out (not reported, so unknown), and so is one
+    that is negative, fractional, not finite (JSON ``1e400`` reads as infinity), absurdly large
+    or no number at all: usage is bookkeeping, so a
     nonsense count never fails or crashes a call whose answer is fine. It is logged as a warning
     naming ``where`` and the field (once per field, then at debug level), never guessed."""
     counts: dict[str, int] = {}
@@ -309,15 +321,18 @@ def token_counts(reported: Any, names: Mapping[str, str], *, where: str) -> dict
                  else getattr(reported, theirs, None))
         if value is None:
             continue
-        if (isinstance(value, (int, float)) and not isinstance(value, bool)
-                and math.isfinite(value) and value >= 0 and value == int(value)):
+        if _is_count(value):
             counts[ours] = int(value)
             continue
         level = logging.DEBUG if (where, theirs) in _USAGE_WARNED else logging.WARNING
         _USAGE_WARNED.add((where, theirs))
-        log.log(level, "%s: usage field %r: expected a whole number of tokens >= 0, got %s; "
-                "the count is left out (unknown), the answer is kept", where, theirs,
-                repr(value)[:60])
+        try:
+            shown = repr(value)[:60]
+        except ValueError:  # an int too long for str()
+            shown = "a number too long to print"
+        log.log(level, "%s: usage field %r: expected a whole number of tokens from 0 to 2**53, "
+                "got %s; the count is left out (unknown), the answer is kept", where, theirs,
+                shown)
     return counts
 
 

@@ -10,11 +10,11 @@ Faults (per request): ``429`` (with ``Retry-After``), ``500``, ``503``, ``401``,
 (answers only after ``hang`` seconds), ``malformed`` (a 200 whose body is not JSON),
 ``empty`` (a 200 with no choices), ``wrong_model`` (a normal answer naming another model),
 ``disconnect`` (closes the connection without answering), ``cut`` (a 200 whose body stops
-after 20 of the bytes its ``Content-Length`` announces, then the connection closes), ``leak`` (a 400 whose error
-message repeats the request's credentials -- and every header and the query string -- in its body
-and in its response headers, to test that they are redacted), ``refuse`` (a 400 with a FastAPI
-style ``{"detail": ...}`` body naming the model the server is pinned to). They are drawn at
-random with the given probabilities (seeded), or scripted per prompt:
+after 20 of the bytes its ``Content-Length`` announces, then the connection closes), ``leak``
+(a 400 whose error message repeats the request's credentials -- and every header and the query
+string -- in its body and in its response headers, to test that they are redacted), ``refuse``
+(a 400 with a FastAPI style ``{"detail": ...}`` body naming the model the server is pinned to).
+They are drawn at random with the given probabilities (seeded), or scripted per prompt:
 ``script={"q7": ["429", "500"]}`` makes the first two attempts whose prompt contains ``q7`` fail
 and the third succeed.
 

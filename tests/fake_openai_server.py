@@ -9,11 +9,12 @@ Used by the adapter tests and ``benchmarks/adapter_throughput.py``::
 Faults (per request): ``429`` (with ``Retry-After``), ``500``, ``503``, ``401``, ``timeout``
 (answers only after ``hang`` seconds), ``malformed`` (a 200 whose body is not JSON),
 ``empty`` (a 200 with no choices), ``wrong_model`` (a normal answer naming another model),
-``disconnect`` (closes the connection without answering), ``leak`` (a 400 whose error
-message repeats the request's credentials -- and every header and the query string -- in its body
-and in its response headers, to test that they are redacted), ``refuse`` (a 400 with a FastAPI
-style ``{"detail": ...}`` body naming the model the server is pinned to). They are drawn at
-random with the given probabilities (seeded), or scripted per prompt:
+``disconnect`` (closes the connection without answering), ``cut`` (a 200 whose body stops
+after 20 of the bytes its ``Content-Length`` announces, then the connection closes), ``leak``
+(a 400 whose error message repeats the request's credentials -- and every header and the query
+string -- in its body and in its response headers, to test that they are redacted), ``refuse``
+(a 400 with a FastAPI style ``{"detail": ...}`` body naming the model the server is pinned to).
+They are drawn at random with the given probabilities (seeded), or scripted per prompt:
 ``script={"q7": ["429", "500"]}`` makes the first two attempts whose prompt contains ``q7`` fail
 and the third succeed.
 
@@ -29,6 +30,7 @@ import hashlib
 import json
 import random
 import re
+import socket
 import sys
 import threading
 import time
@@ -36,7 +38,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("429", "500", "503", "401", "timeout", "malformed", "empty", "wrong_model",
-          "disconnect", "leak", "refuse")
+          "disconnect", "cut", "leak", "refuse")
 _GEMINI = re.compile(r"^/v1(?:beta)?/models/([^:]+):generateContent")
 
 
@@ -62,7 +64,10 @@ def default_responder(prompt: str, body: dict) -> str:
 def scripted_responder(replies, default=default_responder):
     """A responder answering with the reply of the first key (in order) that occurs in the
     prompt, else ``default(prompt, body)``. ``replies`` is a dict or a list of ``(key, reply)``
-    pairs; a reply is text or a callable ``(prompt, body) -> str``. Judge prompts and model
+    pairs; a reply is text or a callable ``(prompt, body) -> str``. A reply may also be a dict:
+    ``{"text", "finish_reason", "thought"}`` shapes a normal answer, ``{"body": ...}`` is sent as
+    the whole 200 body (a dict as JSON; text or bytes verbatim, for JSON ``json.dumps`` cannot
+    write, such as ``1e400``). Judge prompts and model
     prompts can share one server this way (put the judge keys first)::
 
         FakeServer(responder=scripted_responder([
@@ -282,11 +287,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return None
+        if fault == "cut":
+            self.close_connection = True
+            body = json.dumps({"id": "chatcmpl-cut", "choices": [{"index": 0, "message": {
+                "role": "assistant", "content": "never arrives whole"}}]}).encode()
+            head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1")
+            self.wfile.write(head + body[:20])
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return None
         if fault == "malformed":
             return self._send(200, b'{"id": "chatcmpl-x", "choices": [{"index": 0, "mess')
         if fault == "timeout":
             time.sleep(fake.hang)
         text = fake.responder(prompt, body)
+        if isinstance(text, dict) and "body" in text:  # the whole 200 body, as the test wrote it
+            raw = text["body"]
+            return self._send(200, raw.encode() if isinstance(raw, str) else
+                              raw if isinstance(raw, bytes) else json.dumps(raw).encode())
         finish, thought = "stop", None
         if isinstance(text, dict):          # {"text", "finish_reason", "thought"}: special
             finish, thought, text = text.get("finish_reason", "stop"), text.get("thought"), \

@@ -18,7 +18,7 @@ from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
-                                       Response, redact_secrets)
+                                       RequestError, Response, redact_secrets, token_counts)
 from halluscope.errors import MissingExtraError
 
 KEY_ENV = "ANTHROPIC_API_KEY"
@@ -30,6 +30,21 @@ def _import_anthropic():
     except ImportError as exc:  # pragma: no cover
         raise MissingExtraError("the Anthropic adapter", "anthropic", "anthropic") from exc
     return anthropic
+
+
+# stop reasons of a message that ended normally: with no text it is an empty answer
+_ENDED = frozenset({"end_turn", "stop_sequence", "max_tokens"})
+
+
+def _no_answer(stop_reason: str | None) -> None:
+    """Decide a message with no answer text: return when it is an empty answer (no text, or
+    ``""``, after a normal stop or at the token limit: kept as ``""``, as the other providers
+    do); raise :class:`RequestError` (not retried) when Claude declined (``stop_reason``
+    ``refusal``), :class:`MalformedResponse` (retried) otherwise."""
+    if stop_reason == "refusal":
+        raise RequestError("Claude declined to answer (stop_reason refusal)")
+    if stop_reason not in _ENDED:
+        raise MalformedResponse(f"the response has no text block (stop_reason {stop_reason})")
 
 
 class AnthropicModel:
@@ -119,15 +134,14 @@ class AnthropicModel:
             raise map_sdk_error(exc, self._sdk) from None
         try:
             texts = [b.text for b in message.content if getattr(b, "type", None) == "text"]
-            if not texts:
-                raise MalformedResponse("the response has no text block")
-            usage = {}
-            if message.usage is not None:
-                usage = {"input_tokens": message.usage.input_tokens or 0,
-                         "output_tokens": message.usage.output_tokens or 0}
+            if not "".join(texts):
+                _no_answer(message.stop_reason)
+            usage = token_counts(message.usage, {"input_tokens": "input_tokens",
+                                                 "output_tokens": "output_tokens"},
+                                 where="anthropic message")
             return Response(text="".join(texts), model=message.model or None, usage=usage,
                             finish_reason=message.stop_reason)
-        except MalformedResponse:
+        except (MalformedResponse, RequestError):
             raise
         except Exception as exc:  # noqa: BLE001
             raise MalformedResponse(f"malformed response: {type(exc).__name__}: {exc}") from None

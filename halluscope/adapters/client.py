@@ -4,7 +4,9 @@ Every provider gets the same behaviour from here:
 
 1. images are read (paths; URLs only when allowed) and hashed; the cache key is computed;
 2. a cache hit returns at once (no slot, no call); identical requests already in flight are
-   joined rather than sent twice;
+   joined rather than sent twice (identical: the same image bytes, even under other file names;
+   an :class:`~halluscope.adapters.types.ImageError` is not shared between requests whose
+   images have other names, since it names the file: each such request prepares its own);
 3. otherwise one attempt runs inside a limiter slot under a timeout;
 4. :class:`~halluscope.adapters.types.RetryableError` failures are retried with exponential
    backoff and jitter, honouring ``Retry-After``; 429s also shrink the concurrency limit;
@@ -13,9 +15,13 @@ Every provider gets the same behaviour from here:
    credentials are the same);
 5. the answer is written to the cache as soon as it arrives.
 
-A connection that cannot be made (refused, unresolvable host) is not retried record after record:
-after ``RetryPolicy.max_connect_failures`` consecutive connection failures with no answer in
-between, every call fails at once with :class:`ServerUnreachable` (the caller stops the run).
+A connection that cannot be made (refused, unresolvable host, connect timeout:
+:class:`~halluscope.adapters.types.ConnectFailed`) is not retried record after record: after
+``RetryPolicy.max_connect_failures`` consecutive connection failures with no sign of the server in
+between (an answer, an HTTP status, a response that broke off), every call fails at once with
+:class:`ServerUnreachable` (the caller stops the run). A response that broke off mid-way
+(:class:`~halluscope.adapters.types.ConnectionLost`) shows the server is up: it is retried for its
+own record like any retryable failure and never counts toward the stop.
 Time spent waiting before retries is measured (``waited_s``; ``rate_limit_wait_s`` for the part
 that a 429 or ``Retry-After`` asked for) and reported by :meth:`ModelClient.describe`.
 
@@ -37,9 +43,10 @@ from typing import Any
 from halluscope.adapters.cache import ResponseCache, hash_material, key_material
 from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.limiter import AdaptiveLimiter
-from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ImagePart,
-                                       Message, ModelAPI, RateLimited, Request, RequestTimeout,
-                                       Response, RetryableError, ServerUnreachable)
+from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ConnectionLost,
+                                       ImageError, ImagePart, MalformedResponse, Message, ModelAPI,
+                                       RateLimited, Request, RequestTimeout, Response,
+                                       RetryableError, ServerUnreachable)
 from halluscope.errors import CacheMiss
 
 log = logging.getLogger(__name__)
@@ -101,7 +108,8 @@ class ModelClient:
         self.images = images or ImageLoader()
         self.limiter = AdaptiveLimiter(bound)
         self._rng = random.Random(seed)
-        self._inflight: dict[str, asyncio.Future] = {}
+        # cache key -> (the answer's future, the image sources of the request that asked)
+        self._inflight: dict[str, tuple[asyncio.Future, tuple[str, ...]]] = {}
         self._auth_failure: AuthError | None = None
         self._unreachable: ServerUnreachable | None = None
         self._connect_failures = 0
@@ -166,30 +174,45 @@ class ModelClient:
         if self.offline:
             raise CacheMiss(self.name, str(self.cache.path) if self.cache is not None else None,
                             role=self.role)
+        sources = tuple(p.source for p in request.images())
         joined = self._inflight.get(key)
         if joined is not None:
-            response = await asyncio.shield(joined)
+            try:
+                response = await asyncio.shield(joined[0])
+            except ImageError:
+                if joined[1] == sources:
+                    raise
+                # same bytes under another name: the error names the other request's file,
+                # so this one is prepared (and fails, or not) under its own name
+                return await self._answer(key, doc, request, None)
             if response.model:
                 self.reported_models[response.model] += 1
             return response
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        self._inflight[key] = (future, sources)
+        try:
+            return await self._answer(key, doc, request, future)
+        finally:
+            self._inflight.pop(key, None)
+
+    async def _answer(self, key: str, doc: dict[str, Any], request: Request,
+                      future: asyncio.Future | None) -> Response:
+        """Call the model for ``request``, cache the answer and settle ``future`` (the one
+        identical requests in flight join) with the answer or the failure."""
         try:
             response = await self._call(await self._with_image_bytes(request))
         except BaseException as exc:
-            if not future.done():
+            if future is not None and not future.done():
                 future.set_exception(exc)
                 future.exception()  # mark retrieved: joiners re-raise it themselves
             raise
-        else:
+        if future is not None:
             future.set_result(response)
-            if self.cache is not None:
-                self.cache.put(key, doc, response)
-            if response.model:
-                self.reported_models[response.model] += 1
-            return response
-        finally:
-            self._inflight.pop(key, None)
+        if self.cache is not None:
+            self.cache.put(key, doc, response)
+        if response.model:
+            self.reported_models[response.model] += 1
+        return response
 
     async def _call(self, request: Request) -> Response:
         attempt = 0
@@ -215,6 +238,8 @@ class ModelClient:
                     if isinstance(exc, RateLimited):
                         self.rate_limited += 1
                         self.limiter.on_rate_limited(generation, exc.retry_after)
+                    if not isinstance(exc, ConnectFailed) and _server_was_reached(exc):
+                        self._connect_failures = 0  # it is up: this call's failure is its own
                     if isinstance(exc, ConnectFailed):
                         self._connect_failures += 1
                         if (self._connect_failures >= self.retry.max_connect_failures
@@ -229,6 +254,8 @@ class ModelClient:
                             raise ServerUnreachable(str(self._unreachable)) from None
                 except AdapterError as exc:
                     self.failures += 1
+                    if _server_was_reached(exc):
+                        self._connect_failures = 0
                     error = _finish(exc, attempt, self.api.redact(str(exc)))
                     if isinstance(error, AuthError):
                         self._auth_failure = error
@@ -263,6 +290,12 @@ class ModelClient:
 
     async def aclose(self) -> None:
         await self.api.aclose()
+
+
+def _server_was_reached(error: AdapterError) -> bool:
+    """Whether ``error`` shows the server answered or accepted the connection: an HTTP status,
+    a body that was no answer, or a connection lost mid-response."""
+    return error.status is not None or isinstance(error, (ConnectionLost, MalformedResponse))
 
 
 def _redact(api: Any, text: str) -> str:

@@ -15,12 +15,18 @@ from typing import Any
 
 from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
-from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ImagePart,
-                                       MalformedResponse, Request, RequestError, RequestTimeout,
-                                       Response, error_for_status, redact_secrets)
+from halluscope.adapters.sdk_errors import is_transport_failure, transport_error
+from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, MalformedResponse,
+                                       Request, RequestError, Response, error_for_status,
+                                       redact_secrets, token_counts)
 from halluscope.errors import MissingExtraError
 
 KEY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+# finish reasons of an answer Gemini withheld (safety, recitation, blocklists, ...): asking
+# again gets the same verdict, so it is a failed record at once, as OpenAI's content filter
+WITHHELD = frozenset({"SAFETY", "RECITATION", "LANGUAGE", "BLOCKLIST", "PROHIBITED_CONTENT",
+                      "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION",
+                      "MODEL_ARMOR"})
 
 
 def _import_genai():
@@ -30,6 +36,31 @@ def _import_genai():
     except ImportError as exc:  # pragma: no cover
         raise MissingExtraError("the Gemini adapter", "gemini", "google-genai") from exc
     return genai, types, errors
+
+
+def candidate_text(cand: Any) -> tuple[str, str | None]:
+    """The answer in a Gemini candidate and its finish reason.
+
+    The answer is its text parts joined, a thinking model's thought summary left out. A
+    candidate with parts but no answer text (``[{"text": ""}]``, or thoughts only) that stopped
+    normally or at the token limit is an empty answer, ``""``, as with the other providers; so
+    is one cut at the token limit before any part. Raises :class:`RequestError` (not retried)
+    when Gemini withheld the answer (:data:`WITHHELD`: ``SAFETY``, ``RECITATION``, ...) and
+    nothing came, :class:`MalformedResponse` (retried) for any other candidate without text.
+    """
+    finish = getattr(cand, "finish_reason", None)
+    finish = getattr(finish, "value", finish)
+    finish = str(finish) if finish is not None else None
+    parts = getattr(getattr(cand, "content", None), "parts", None)
+    texts = [p.text for p in parts or () if isinstance(getattr(p, "text", None), str)
+             and not getattr(p, "thought", False)]
+    if "".join(texts):
+        return "".join(texts), finish
+    if finish in WITHHELD:
+        raise RequestError(f"Gemini withheld the answer (finish reason {finish})")
+    if finish == "MAX_TOKENS" or (parts and finish == "STOP"):
+        return "", finish
+    raise MalformedResponse(f"the response has no text (finish reason {finish})")
 
 
 def _headers(exc: Any) -> dict[str, str]:
@@ -128,10 +159,8 @@ class GeminiModel:
                 return AuthError(f"authentication failed (HTTP 400): {message}", status=400)
             return error_for_status(code or 500, message, _headers(exc))
         name = type(exc).__name__
-        if "Timeout" in name:
-            return RequestTimeout(f"request timed out: {name}")
-        if any(w in name for w in ("Connect", "Network", "RemoteProtocol", "ReadError")):
-            return ConnectFailed(f"connection failed: {name}: {exc}")
+        if is_transport_failure(exc) or "Timeout" in name:
+            return transport_error(exc, timed_out="Timeout" in name)
         if isinstance(exc, ValueError):
             return MalformedResponse(f"malformed response: {name}: {exc}")
         return AdapterError(f"unexpected failure: {name}: {exc}")
@@ -149,24 +178,14 @@ class GeminiModel:
         if not resp.candidates:
             reason = getattr(feedback, "block_reason", None)
             if reason:
-                raise RequestError(f"prompt blocked by Gemini: {reason}")
+                raise RequestError(f"prompt blocked by Gemini: {getattr(reason, 'value', reason)}")
             raise MalformedResponse("the response has no candidates")
-        cand = resp.candidates[0]
-        parts = getattr(getattr(cand, "content", None), "parts", None) or []
-        # a thinking model's thought summary is no part of its answer
-        texts = [p.text for p in parts if getattr(p, "text", None)
-                 and not getattr(p, "thought", False)]
-        finish = getattr(cand, "finish_reason", None)
-        finish = getattr(finish, "value", finish)
-        if not texts:
-            raise MalformedResponse(f"the response has no text (finish reason {finish})")
-        usage = {}
-        meta = getattr(resp, "usage_metadata", None)
-        if meta is not None:
-            usage = {"input_tokens": meta.prompt_token_count or 0,
-                     "output_tokens": meta.candidates_token_count or 0}
-        return Response(text="".join(texts), model=getattr(resp, "model_version", None),
-                        usage=usage, finish_reason=str(finish) if finish is not None else None)
+        text, finish = candidate_text(resp.candidates[0])
+        usage = token_counts(getattr(resp, "usage_metadata", None),
+                             {"input_tokens": "prompt_token_count",
+                              "output_tokens": "candidates_token_count"}, where="gemini response")
+        return Response(text=text, model=getattr(resp, "model_version", None),
+                        usage=usage, finish_reason=finish)
 
     async def aclose(self) -> None:
         try:

@@ -23,6 +23,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -38,6 +39,20 @@ MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "
         "heic": "image/heic", "heif": "image/heif"}
 _URL_SCHEMES = ("http", "https")
 MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+_OBJECT_REPR = re.compile(r"<[^<>]*? at 0x[0-9a-fA-F]+>")
+
+
+def decode_error(name: str, exc: BaseException) -> ImageError:
+    """The :class:`ImageError` for image ``name`` that Pillow could not decode, in words that are
+    the same on every run (no object reprs or memory addresses), so that failures of one cause
+    group together: ``cannot decode image a.png: not an image format Pillow recognises``."""
+    from PIL import UnidentifiedImageError
+    if isinstance(exc, UnidentifiedImageError):
+        why = "not an image format Pillow recognises"
+    else:
+        text = " ".join(_OBJECT_REPR.sub("<data>", str(exc)).split())[:200]
+        why = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return ImageError(f"cannot decode image {name}: {why}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +243,7 @@ class ImageLoader:
             img = ImageOps.exif_transpose(img)
             return img.convert("RGB")
         except Exception as exc:  # noqa: BLE001 - PIL raises many kinds
-            raise ImageError(f"cannot decode image {source}: {exc}") from None
+            raise decode_error(source, exc) from None
 
     def prepare(self, source: str, pol: ImagePolicy) -> PreparedImage:
         return prepare(self.read(source), pol, name=source)
@@ -255,7 +270,7 @@ def prepare(data: bytes, pol: ImagePolicy, *, name: str = "<bytes>") -> Prepared
         fmt = (img.format or "").lower()
         w, h = img.size
     except Exception as exc:  # noqa: BLE001
-        raise ImageError(f"cannot decode image {name}: {exc}") from None
+        raise decode_error(name, exc) from None
     fmt = "jpeg" if fmt == "mpo" else fmt
     rotated = False
     try:
@@ -280,7 +295,7 @@ def prepare(data: bytes, pol: ImagePolicy, *, name: str = "<bytes>") -> Prepared
         if (tw, th) != (w, h):
             img = img.resize((tw, th), Image.Resampling.LANCZOS)
     except Exception as exc:  # noqa: BLE001
-        raise ImageError(f"cannot decode image {name}: {exc}") from None
+        raise decode_error(name, exc) from None
 
     out_fmt = "png" if keep_alpha else ("jpeg" if "jpeg" in pol.formats else pol.formats[0])
     quality = pol.jpeg_quality
@@ -327,4 +342,4 @@ def part_image(part):
         img = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
         return img.convert("RGB")
     except Exception as exc:  # noqa: BLE001
-        raise ImageError(f"cannot decode image {part.source}: {exc}") from None
+        raise decode_error(part.source, exc) from None

@@ -35,7 +35,7 @@ from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
-                                       RequestError, Response, redact_secrets)
+                                       RequestError, Response, redact_secrets, token_counts)
 from halluscope.errors import MissingExtraError
 from halluscope.redact import endpoint_url, register_options, register_secret, register_url
 
@@ -232,9 +232,14 @@ class OpenAICompatible:
                               else ())
 
 
+_USAGE_NAMES = {"input_tokens": "prompt_tokens", "output_tokens": "completion_tokens"}
+
+
 def parse_completion(body: bytes | str) -> Response:
     """A chat-completions JSON body as a :class:`Response`; :class:`MalformedResponse` when it
-    is not one (bad JSON, no choices, no content)."""
+    is not one (bad JSON, no choices, no content); :class:`RequestError` (not retried) when a
+    content filter withheld the answer. Token counts that make no sense are left out
+    (:func:`~halluscope.adapters.types.token_counts`): the answer is kept."""
     try:
         obj = json.loads(body)
         choices = obj.get("choices")
@@ -242,12 +247,13 @@ def parse_completion(body: bytes | str) -> Response:
             raise MalformedResponse("the response has no choices")
         message = choices[0].get("message") or {}
         text = message.get("content")
+        if isinstance(text, list):  # some servers answer with content parts
+            text = "".join(p.get("text") or "" for p in text if isinstance(p, dict))
         if choices[0].get("finish_reason") == "content_filter" and not text:
-            # no answer: the provider's filter withheld it (an empty string is no answer)
+            # no answer: the provider's filter withheld it (an empty string, or parts holding
+            # no text, is no answer)
             raise RequestError("the provider's content filter withheld the answer "
                                "(finish_reason content_filter)")
-        if isinstance(text, list):  # some servers answer with content parts
-            text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
         if text is None:
             text = message.get("refusal")
             if not text:
@@ -255,9 +261,7 @@ def parse_completion(body: bytes | str) -> Response:
         if not isinstance(text, str):
             raise MalformedResponse(f"expected the content as a string, got "
                                     f"{type(text).__name__}")
-        usage = obj.get("usage") or {}
-        usage = {"input_tokens": int(usage.get("prompt_tokens") or 0),
-                 "output_tokens": int(usage.get("completion_tokens") or 0)} if usage else {}
+        usage = token_counts(obj.get("usage"), _USAGE_NAMES, where="chat completion")
         return Response(text=text, model=obj.get("model") or None, usage=usage,
                         finish_reason=choices[0].get("finish_reason"))
     except MalformedResponse:

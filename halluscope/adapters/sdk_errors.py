@@ -1,14 +1,40 @@
-"""Map exceptions of the openai and anthropic SDKs (same generator, same shapes) to ours."""
+"""Map exceptions of the openai and anthropic SDKs (same generator, same shapes) to ours.
+
+A transport failure (the SDK's ``APIConnectionError`` / ``APITimeoutError``, or an httpx error
+another SDK lets through) is told apart by what broke, found in its chain of causes
+(:func:`transport_error`):
+
+* no connection was made -- refused, unresolvable host, TLS set-up, connect timeout:
+  :class:`~halluscope.adapters.types.ConnectFailed`, which counts toward the run's
+  "server unreachable" stop;
+* the server was reached but the exchange broke off -- reset, closed mid-response, a body
+  shorter than announced: :class:`~halluscope.adapters.types.ConnectionLost`, retried for that
+  record only;
+* no answer in time once connected: :class:`~halluscope.adapters.types.RequestTimeout`.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, MalformedResponse,
-                                       RequestTimeout, error_for_status)
+from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ConnectionLost,
+                                       MalformedResponse, RequestTimeout, error_for_status)
 
 _NOT_RETRYABLE_429 = ("insufficient_quota", "billing_hard_limit_reached")
+
+# Class names (httpx, httpx2, httpcore, anyio, aiohttp, the socket layer) by what they say broke.
+_NOT_CONNECTED = frozenset({"ConnectError", "ConnectTimeout", "ClientConnectorError",
+                            "ConnectionRefusedError", "gaierror", "ProxyError",
+                            "UnsupportedProtocol", "SSLError"})
+_CONNECTION_LOST = frozenset({"ReadError", "WriteError", "CloseError", "RemoteProtocolError",
+                              "LocalProtocolError", "DecodingError", "EndOfStream",
+                              "BrokenResourceError", "ClosedResourceError",
+                              "IncompleteRead", "ConnectionResetError", "BrokenPipeError",
+                              "ConnectionAbortedError", "ServerDisconnectedError",
+                              "ClientPayloadError"})
+_TIMED_OUT = frozenset({"ReadTimeout", "WriteTimeout", "PoolTimeout", "TimeoutError"})
+_SOME_TRANSPORT = frozenset({"TransportError", "NetworkError", "ClientConnectionError"})
 
 
 def _headers(exc: Any) -> dict[str, str]:
@@ -53,16 +79,69 @@ def _status_message(exc: Any) -> str:
     return message
 
 
+def _causes(exc: BaseException):
+    """``exc`` and its causes, outermost first (at most 12, cycles cut)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen and len(seen) < 12:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _what_broke(exc: BaseException) -> tuple[str | None, BaseException]:
+    """``"connect"``, ``"lost"``, ``"timeout"``, ``"transport"`` (a transport error that says
+    no more) or None (no transport error), from the first exception in ``exc``'s chain whose
+    class (or a base class) names what broke, and that exception."""
+    chain = list(_causes(exc))
+    for link in chain:
+        names = {c.__name__ for c in type(link).__mro__}
+        if names & _NOT_CONNECTED:
+            return "connect", link
+        if names & _CONNECTION_LOST:
+            return "lost", link
+        if names & _TIMED_OUT:
+            return "timeout", link
+    for link in chain:
+        if {c.__name__ for c in type(link).__mro__} & _SOME_TRANSPORT:
+            return "transport", link
+    return None, exc
+
+
+def transport_error(exc: BaseException, *, timed_out: bool = False) -> AdapterError:
+    """A transport failure as :class:`ConnectFailed`, :class:`ConnectionLost` or
+    :class:`RequestTimeout` (see the module docstring); ``timed_out`` says the SDK called it a
+    timeout. A failure whose chain names nothing known counts as :class:`ConnectFailed` (or
+    :class:`RequestTimeout` when ``timed_out``)."""
+    kind, link = _what_broke(exc)
+    why = _short(exc)
+    if link is exc:
+        why = f"{type(exc).__name__}: {why}" if why else type(exc).__name__
+    else:
+        detail = _short(link)
+        told = ": " + detail if detail and detail not in why else ""
+        why = f"{why} ({type(link).__name__}{told})"
+    if kind == "connect":
+        return ConnectFailed(f"connection failed: {why}")
+    if kind == "lost":
+        return ConnectionLost(f"connection lost before the whole response arrived: {why}")
+    if kind == "timeout" or timed_out:
+        return RequestTimeout(f"request timed out: {why}")
+    return ConnectFailed(f"connection failed: {why}")
+
+
+def is_transport_failure(exc: BaseException) -> bool:
+    """Whether ``exc``'s chain names a connection that failed, broke off or timed out."""
+    return _what_broke(exc)[0] is not None
+
+
 def map_sdk_error(exc: BaseException, sdk: Any) -> AdapterError:
     """Translate an SDK exception (``sdk`` is the ``openai`` or ``anthropic`` module)."""
     if isinstance(exc, AdapterError):
         return exc
-    if isinstance(exc, sdk.APITimeoutError):
-        return RequestTimeout(f"request timed out: {_short(exc)}")
+    if isinstance(exc, sdk.APITimeoutError):  # a subclass of APIConnectionError
+        return transport_error(exc, timed_out=True)
     if isinstance(exc, sdk.APIConnectionError):
-        cause = exc.__cause__ or exc.__context__
-        why = f" ({type(cause).__name__}: {_short(cause)})" if cause is not None else ""
-        return ConnectFailed(f"connection failed: {_short(exc)}{why}")
+        return transport_error(exc)
     if isinstance(exc, sdk.APIResponseValidationError):
         return MalformedResponse(f"malformed response: {_short(exc)}",
                                  status=getattr(exc, "status_code", None))

@@ -16,13 +16,18 @@ Errors of one call (all derive from :class:`AdapterError`)::
         ├── RateLimited       429
         ├── ServerError       5xx, overloaded
         ├── RequestTimeout    no answer within the timeout
-        ├── ConnectFailed     connection refused/reset
+        ├── ConnectFailed     no connection: refused, unresolvable host, connect timed out
+        ├── ConnectionLost    the server was reached but the response broke off (reset, cut)
         └── MalformedResponse the body is not an answer (bad JSON, no choices)
+
+Only :class:`ConnectFailed` counts toward :class:`ServerUnreachable`: a response cut mid-way
+shows the server is up, so it is retried for its own record only.
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import math
 import time
 from collections.abc import Mapping
@@ -30,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from halluscope.errors import HalluscopeError
+
+log = logging.getLogger(__name__)
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -84,7 +91,12 @@ class RequestTimeout(RetryableError):
 
 
 class ConnectFailed(RetryableError):
-    """The connection could not be made or broke."""
+    """No connection could be made: refused, unresolvable host, TLS set-up or connect timeout."""
+
+
+class ConnectionLost(RetryableError):
+    """The server was reached, but the connection broke before the whole response arrived
+    (closed or reset mid-way, a body shorter than announced): a fault of this one exchange."""
 
 
 class MalformedResponse(RetryableError):
@@ -252,7 +264,8 @@ class Response:
     Attributes:
         text: The generated text.
         model: The model name the server reported (``None`` when it reported none).
-        usage: Token counts (``input_tokens``, ``output_tokens``) when reported.
+        usage: Token counts (``input_tokens``, ``output_tokens``), each only when the provider
+            reported it as a sensible number (:func:`token_counts`); absent means unknown.
         latency_s: Seconds the successful attempt took (for a cache hit: the original call's).
         finish_reason: Why generation stopped, as the provider says it.
         cached: True when read from the cache instead of calling the model.
@@ -276,6 +289,51 @@ class Response:
         return cls(text=obj["text"], model=obj.get("model"), usage=dict(obj.get("usage") or {}),
                    latency_s=float(obj.get("latency_s") or 0.0),
                    finish_reason=obj.get("finish_reason"), cached=True, attempts=0)
+
+
+_USAGE_WARNED: set[tuple[str, str]] = set()
+#: More tokens than any call has; past it a count would not even survive a float.
+MAX_TOKEN_COUNT = 2 ** 53
+
+
+def _is_count(value: Any) -> bool:
+    """Whether ``value`` is a whole number in [0, MAX_TOKEN_COUNT] (bools are not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return False
+    return 0 <= value <= MAX_TOKEN_COUNT
+
+
+def token_counts(reported: Any, names: Mapping[str, str], *, where: str) -> dict[str, int]:
+    """The token counts a provider reported, as ``{our name: count}`` for each
+    ``{our name: provider's name}`` in ``names``, read from the mapping or object ``reported``.
+
+    A count is kept when it is a whole number from 0 to :data:`MAX_TOKEN_COUNT` (``12.0``
+    counts as 12); a missing or null one is left out (not reported, so unknown), and so is one
+    that is negative, fractional, not finite (JSON ``1e400`` reads as infinity), absurdly large
+    or no number at all: usage is bookkeeping, so a
+    nonsense count never fails or crashes a call whose answer is fine. It is logged as a warning
+    naming ``where`` and the field (once per field, then at debug level), never guessed."""
+    counts: dict[str, int] = {}
+    for ours, theirs in names.items():
+        value = (reported.get(theirs) if isinstance(reported, Mapping)
+                 else getattr(reported, theirs, None))
+        if value is None:
+            continue
+        if _is_count(value):
+            counts[ours] = int(value)
+            continue
+        level = logging.DEBUG if (where, theirs) in _USAGE_WARNED else logging.WARNING
+        _USAGE_WARNED.add((where, theirs))
+        try:
+            shown = repr(value)[:60]
+        except ValueError:  # an int too long for str()
+            shown = "a number too long to print"
+        log.log(level, "%s: usage field %r: expected a whole number of tokens from 0 to 2**53, "
+                "got %s; the count is left out (unknown), the answer is kept", where, theirs,
+                shown)
+    return counts
 
 
 @runtime_checkable

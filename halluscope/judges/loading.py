@@ -102,9 +102,11 @@ def judge_from_config(config, **kw: Any):
         raise ConfigError(f"expected option judge_options as a JSON object, got "
                           f"{provider_kw!r:.80}")
     provider_kw = dict(provider_kw)
+    from halluscope.adapters.registry import check_base_url
     from halluscope.redact import register_options, register_url
     register_url(opts.get("judge_base_url"))
     register_options(provider_kw)
+    check_base_url(opts.get("judge_base_url"), name="option judge_base_url")
     try:
         connections = int(opts.get("judge_max_connections", 4))
         if connections < 1:

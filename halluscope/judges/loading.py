@@ -15,7 +15,7 @@ Audit options (``AuditConfig.options``, ``--option KEY=VALUE``) read by :func:`j
 =========================  =========================================================================
 option                     meaning
 =========================  =========================================================================
-``judge_base_url``         server of the judge model (overrides the spec's ``base_url``)
+``judge_base_url``         server of the judge model (overrides the spec's ``base_url``), http(s)
 ``judge_fatal_mismatch``   ``true``: an answer from a model other than the pinned one stops the run
                            (:class:`~halluscope.judges.judge.PinMismatch`, a ``ConfigError``)
 ``judge_max_connections``  judge calls in flight at most (default 4; local models run one at a time)

@@ -497,15 +497,18 @@ class _QueryRun:
         """Write the requests still queued that already finished (a run that stops keeps every
         answer it got, behind the gap of the record that stopped it: a resume asks only what
         is missing and puts the file back in order), cancel the rest, close the output file."""
+        finished = [task for task in self.pending if task.done()]
         for task in self.pending:
-            if not task.done():
-                task.cancel()
-            elif not task.cancelled() and task.exception() is None:
-                self.emit(task.result())
-        if self.pending:
-            await asyncio.gather(*self.pending, return_exceptions=True)
-        if self.fh is not None:
-            self.fh.close()
+            task.cancel()               # no-op for the finished ones
+        try:
+            for task in finished:
+                if not task.cancelled() and task.exception() is None:
+                    self.emit(task.result())
+        finally:
+            if self.pending:
+                await asyncio.gather(*self.pending, return_exceptions=True)
+            if self.fh is not None:
+                self.fh.close()
 
     def restore_order(self) -> None:
         """Put the output file back in prompt order when this run wrote a line before one it

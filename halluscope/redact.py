@@ -16,7 +16,13 @@ report, log lines, exception messages, the console -- passes what it writes thro
   cut.
 
 "token" counts only as a word of its own (``hf_token``, ``access-token``), never inside
-``max_tokens`` or ``tokenizer``.
+``max_tokens`` or ``tokenizer``. A name whose last word is "key" (``Ocp-Apim-Subscription-Key``,
+``x-functions-key``, ``license_key``, ``subscriptionKey``) names a credential, unless the word
+before it says the key is a lookup key (``image_key``, ``sort_keys``, ``cache_key``,
+``public_key``: :data:`LOOKUP_KEY_WORDS`); "key" inside a word (``keyword``, ``monkey``) does not.
+
+A URL written without its scheme, or with one slash (``user:PASS@host/v1``,
+``http:/user:PASS@host/v1``), loses its password as a URL does.
 
 **The audited text is never rewritten by pattern.** A model's answer and the prompt it was
 given (:data:`AUDITED_TEXT` keys) lose only known secret values quoted verbatim; the patterns
@@ -47,14 +53,28 @@ AUDITED_TEXT = frozenset({"response", "prompt", "text", "caption", "question", "
 # a key (mapping key, header name, query parameter) whose value is a credential
 SECRET_KEY = re.compile(
     r"(api[_-]?key|apikey|(?<![a-z])token(?![a-z])|(?<![a-z])(access|refresh|id)[_-]?token|"
-    r"secret|passw(or)?d|authorization|credential|cookie|(?<![a-z])auth(?![a-z]))",
+    r"secret|passw(or)?d|passphrase|authorization|credential|cookie|(?<![a-z])auth(?![a-z])|"
+    r"(?<![a-z])jwt(?![a-z]))",
     re.IGNORECASE)
 # a URL query parameter whose value is a credential (adds key=, sig=, signature=, code=)
 SECRET_PARAM = re.compile(SECRET_KEY.pattern[:-1] + r"|(?<![a-z])(key|sig|signature|code)"
                           r"(?![a-z]))", re.IGNORECASE)
 # environment variables whose values are secrets wherever they appear
-SECRET_ENV = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_ACCESS_KEY|_SECRET_KEY)$|"
+SECRET_ENV = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_KEY|_PASSPHRASE)$|"
                         r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN)$", re.IGNORECASE)
+#: Words that, before a final "key", make the name a lookup key rather than a credential.
+LOOKUP_KEY_WORDS = frozenset({
+    "image", "item", "pair", "cache", "sort", "group", "primary", "foreign", "join", "sample",
+    "record", "row", "column", "dict", "map", "lookup", "partition", "shard", "index", "id",
+    "name", "hash", "dedup", "match", "order", "cluster", "object", "doc", "document", "page",
+    "question", "answer", "label", "class", "category", "public", "dataset", "split", "field",
+    "metric", "config", "config_", "result", "results", "task", "model", "file", "path", "hot",
+    "short", "composite", "natural", "unique", "group_by", "key"})
+# the words of a name: snake_case, kebab-case, dotted and camelCase split apart
+_NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+# "user:password@host" where no "scheme://" comes before it (a scheme left out, or "http:/")
+_BARE_USERINFO = re.compile(r"(?<![\w.+/-])((?:[a-zA-Z][a-zA-Z0-9+.-]*:/{0,1})?)"
+                            r"([A-Za-z_][^\s/@:'\"<>]*):([^\s/@'\"<>]+)@(?=[\w\[])")
 _URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>()\[\]{}]+")
 _AUTH_VALUE = re.compile(r"((?:authorization|proxy-authorization)['\"]?\s*[:=]\s*['\"]?"
                          r"(?:bearer|basic|token)?\s*)[^\s'\",}]+", re.IGNORECASE)
@@ -68,8 +88,18 @@ _lock = threading.Lock()
 
 
 def is_secret_key(name: Any) -> bool:
-    """Whether a key, header name or query parameter names a credential."""
-    return isinstance(name, str) and bool(SECRET_KEY.search(name))
+    """Whether a key, header name or query parameter names a credential (see the module
+    docstring: ``api_key``, ``token``, ``*_secret``, ``authorization``, ``cookie``, a name
+    ending in the word "key" that is no lookup key, ...)."""
+    return isinstance(name, str) and (bool(SECRET_KEY.search(name)) or _names_a_key(name))
+
+
+def _names_a_key(name: str) -> bool:
+    """Whether ``name``'s last word is "key" (or "keys") after a word that does not make it a
+    lookup key (:data:`LOOKUP_KEY_WORDS`)."""
+    words = [w.lower() for w in _NAME_WORDS.findall(name)]
+    return (len(words) >= 2 and words[-1] in ("key", "keys")
+            and words[-2] not in LOOKUP_KEY_WORDS)
 
 
 def credential_like(value: Any) -> bool:
@@ -116,15 +146,19 @@ def register_url(url: str | None) -> None:
         register_secret(parts.password, unquote(parts.password), basic)
     if parts.username and parts.password is None and "@" in parts.netloc:
         register_secret(parts.username, unquote(parts.username))  # token-as-username
+    if "://" not in url:          # "user:PASS@host/v1", "http:/user:PASS@host/v1"
+        for match in _BARE_USERINFO.finditer(url):
+            register_secret(match.group(3), unquote(match.group(3)))
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if SECRET_PARAM.search(name):
             register_secret(value)
 
 
 def redact_url(url: str | None) -> str | None:
-    """``url`` with the user-info password and credential-like query values redacted."""
+    """``url`` with the user-info password and credential-like query values redacted (also
+    for a URL without its scheme or with one slash: ``user:PASS@host/v1``)."""
     if not url or "://" not in url:
-        return url
+        return _redact_bare_userinfo(url) if url and "@" in url else url
     try:
         parts = urlsplit(url)
         netloc = parts.netloc
@@ -142,11 +176,20 @@ def redact_url(url: str | None) -> str | None:
         return REDACTED
 
 
+def _redact_bare_userinfo(text: str) -> str:
+    """``text`` with the password of every ``user:PASS@host`` that has no ``scheme://``
+    before it redacted."""
+    return _BARE_USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:{REDACTED}@", text)
+
+
 def endpoint_url(url: str | None, *, strip_slash: bool = True) -> str | None:
     """``url`` as an endpoint identity: scheme, host, port and path (a trailing slash dropped
-    unless ``strip_slash`` is False); no credentials, no query, no fragment."""
+    unless ``strip_slash`` is False); no credentials, no query, no fragment. A string that is
+    no ``scheme://host`` URL comes back redacted (:func:`redact_url`), never as it is."""
     if not url:
         return url
+    if "://" not in url:
+        return redact_url(url)
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
@@ -171,6 +214,8 @@ def redact_text(text: Any, extra: Iterable[str] = (), *,
         # URLs first: a known password replaced inside a URL ends the URL's match at '<', and
         # its api-key= parameter after it stayed in clear text
         text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)) or "", text)
+    if patterns and "@" in text:
+        text = _redact_bare_userinfo(text)
     for secret in values:
         if secret in text:
             text = text.replace(secret, REDACTED)

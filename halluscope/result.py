@@ -30,6 +30,7 @@ from halluscope import _json as fast_json
 from halluscope.errors import InputError, UnknownNameError, suggest
 from halluscope.metrics.base import MetricSummary
 from halluscope.metrics.stats import MetricResult
+from halluscope.runsheet import replace_atomically  # noqa: F401 - where api.py finds it
 
 RESULTS = "results.json"
 RUNSHEET = "runsheet.json"
@@ -42,16 +43,6 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
-def replace_atomically(path: Path, write) -> None:
-    """Write ``path`` through ``write(tmp_path)`` then rename it into place, so that a reader
-    sees the old file or the whole new one, never half of it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 #: The lock file an audit holds in its output folder while it writes there (removed after).

@@ -141,3 +141,62 @@ def test_a_url_whose_password_is_known_loses_its_key_parameter_too():
     text = "query --base-url http://user:PASSWORDX1@127.0.0.1:9/v1?api-key=QKEYX2 -o x"
     out = redact_text(text, secrets=["PASSWORDX1"])
     assert "PASSWORDX1" not in out and "QKEYX2" not in out
+
+
+def test_credential_header_names_ending_in_key_and_the_common_ones():
+    """Ocp-Apim-Subscription-Key and x-functions-key were written in clear into the query run
+    sheet: only api-key counted as a key. A final word "key" counts now, unless the word before
+    it makes it a lookup key; "key" inside a word, token counts and lookup keys stay."""
+    for name in ("Ocp-Apim-Subscription-Key", "x-functions-key", "subscription_key",
+                 "subscriptionKey", "LICENSE_KEY", "private-key", "x-goog-api-key",
+                 "X-Auth-Token", "x-csrf-token", "Set-Cookie", "Proxy-Authorization",
+                 "aws_secret_access_key", "db_passphrase", "x-jwt-assertion", "access_keys"):
+        assert is_secret_key(name), name
+    for name in ("image_key", "sort_keys", "cache_key", "item_key", "pair_key", "public_key",
+                 "primary_key", "key", "keys", "keyword", "key_id", "monkey", "hotkey",
+                 "turkey", "max_tokens", "prompt_tokens", "tokenizer", "keyframe"):
+        assert not is_secret_key(name), name
+    secret = "SUBKEY-0123456789abcdef"
+    register_options({"default_headers": {"Ocp-Apim-Subscription-Key": secret,
+                                          "x-functions-key": secret + "2"}})
+    argv = ["query", "-O", f'default_headers={{"Ocp-Apim-Subscription-Key":"{secret}"}}',
+            "-O", f'default_headers={{"x-functions-key":"{secret}2"}}']
+    assert secret not in str(redact_mapping({"command": argv}))
+    doc = {"metadata": {"image_key": "COCO_val2014_000000000042"},
+           "default_headers": {"x-functions-key": "fk-0123456789"}}
+    assert redact_mapping(doc) == {"metadata": {"image_key": "COCO_val2014_000000000042"},
+                                   "default_headers": {"x-functions-key": REDACTED}}
+
+
+def test_a_password_in_a_url_without_its_scheme_is_redacted():
+    """'u:PASS@host/v1' and the typo 'http:/u:PASS@host/v1' kept their password in the usage
+    error, items.jsonl's judge_error, results.json and the run sheet."""
+    for url in ("u:SECRETPASS99@127.0.0.1:9/v1", "http:/u:SECRETPASS99@127.0.0.1:9/v1"):
+        assert "SECRETPASS99" not in redact_url(url) and REDACTED in redact_url(url)
+        assert "SECRETPASS99" not in endpoint_url(url)
+        assert "SECRETPASS99" not in redact_text(f"cannot reach {url}: connection failed")
+        assert "SECRETPASS99" not in str(redact_mapping({"base_url": url, "x": [url]}))
+    assert redact_url("u:pw@h:1/v1") == f"u:{REDACTED}@h:1/v1"
+    # prose, e-mail addresses, times and ratios are no user info
+    for text in ("write to user@example.com", "at 12:30@home", "ratio 3:4@x", "note: a@b"):
+        assert redact_text(text) == text
+    from halluscope.redact import known_secrets, register_url
+    register_url("http:/u:REGISTERED77@h/v1")
+    assert "REGISTERED77" in known_secrets()       # cut out of any later message as it is
+
+
+def test_a_malformed_judge_base_url_is_a_usage_error_that_hides_the_password():
+    """audit --option judge_base_url=u:PASS@host ran every item against it (each failing
+    with the password in its message); it is refused as --base-url is."""
+    import pytest
+
+    from halluscope.config import AuditConfig
+    from halluscope.errors import ConfigError
+    from halluscope.judges.loading import judge_from_config
+    for url in ("u:SECRETPASS98@127.0.0.1:9/v1", "http:/u:SECRETPASS98@127.0.0.1:9/v1"):
+        config = AuditConfig(judge="mmhal-gpt-4o-2024-08-06",
+                             options={"judge_base_url": url, "offline": True})
+        with pytest.raises(ConfigError) as err:
+            judge_from_config(config)
+        assert "option judge_base_url: expected the server as an http(s) URL" in str(err.value)
+        assert "SECRETPASS98" not in str(err.value)

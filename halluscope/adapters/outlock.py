@@ -1,7 +1,10 @@
 """The output file of ``halluscope query``: the lock that keeps two runs from writing it
 (``<out>.lock``, held with ``fcntl.flock``, exclusive and non-blocking, holding the writer's
-process id; none where ``fcntl`` does not exist, Windows), and, when a run resumes, what it
-already answers and whether those answers are this run's kind."""
+process id; none where ``fcntl`` does not exist, Windows); when a run resumes, what it already
+answers and whether those answers are this run's kind (a run sheet that cannot be read is a
+usage error, not a pass); putting the lines back in prompt order (:func:`put_in_order`); and the
+run sheet beside it (``<out>.runsheet.json``, always written whole through a temporary file and
+a rename)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any
 
 from halluscope.errors import ConfigError, InputError
 from halluscope.redact import redact_mapping
+from halluscope.runsheet import replace_atomically, write_json_atomically
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +162,7 @@ def _write_started(out_path: Path, answers: dict[str, Any]) -> None:
     is still refused, and the file does not look like a finished run."""
     sheet = {"halluscope_runsheet": 1, "kind": "query", **answers,
              "aborted": "the run did not finish (killed before it wrote its run sheet)"}
-    _sheet_path(out_path).write_text(json.dumps(sheet, indent=2, ensure_ascii=False) + "\n",
-                                     encoding="utf-8")
+    write_json_atomically(_sheet_path(out_path), sheet)
 
 
 def _check_has_run_sheet(out_path: Path) -> None:
@@ -187,14 +190,21 @@ def _check_target(out_path: Path, prompts: Any) -> None:
 
 def _check_same_answers(out_path: Path, wanted: dict[str, Any]) -> None:
     """Resuming into a file another model (decoding, system prompt) answered would mix two
-    runs' answers in one file under this run's run sheet: a usage error."""
+    runs' answers in one file under this run's run sheet: a usage error. So is a run sheet
+    that cannot be read (cut short, not JSON, not a query run's): it can no longer tell."""
     sheet_path = _sheet_path(out_path)
     if not (out_path.is_file() and out_path.stat().st_size and sheet_path.is_file()):
         return
     try:
         sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
+        if not isinstance(sheet, dict):
+            raise ValueError(f"expected a JSON object, got a JSON {type(sheet).__name__}")
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InputError(f"{sheet_path}: cannot read the run sheet of {out_path} ({reason}); "
+                         f"without it a resume cannot tell which model and settings answered "
+                         f"the lines there. Pass --restart to ask everything again, or write "
+                         f"to another --out") from None
     differ = [k for k, v in wanted.items() if k in sheet and sheet[k] != v]
     if differ:
         shown = "; ".join(f"{k}: {sheet[k]!r:.120} then, {wanted[k]!r:.120} now" for k in differ)
@@ -259,3 +269,90 @@ def file_models(out_path: Path) -> dict[str, int]:
                     and isinstance(obj.get("model"), str):
                 found[obj["model"]] += 1
     return dict(found)
+
+
+def put_in_order(out: Path, rank: dict[str, int]) -> bool:
+    """Rewrite ``out`` with its lines in prompt order (``rank``: output id -> position; lines
+    whose id ``rank`` lacks, and a last line cut short, after the others in their order),
+    atomically; whether it had to be rewritten. A resume appends what it asks again after
+    the lines answered before, and a stopped run writes answers behind a gap; this puts the
+    file back in the order the prompts have. Reads offsets, not the lines, into memory."""
+    entries: list[tuple[int, int, int, int]] = []     # (rank, line index, offset, length)
+    offset = 0
+    with open(out, "rb") as fh:
+        for index, raw in enumerate(fh):
+            if raw.strip():
+                try:
+                    obj = json.loads(raw)
+                    rid = str(obj.get("id")) if isinstance(obj, dict) else None
+                except ValueError:
+                    rid = None
+                entries.append((rank.get(rid, len(rank)), index, offset, len(raw)))
+            offset += len(raw)
+    ordered = sorted(entries)
+    if ordered == entries:
+        return False
+
+    def write(tmp: Path) -> None:
+        with open(out, "rb") as src, open(tmp, "wb") as dst:
+            for _, _, start, length in ordered:
+                src.seek(start)
+                data = src.read(length)
+                dst.write(data if data.endswith(b"\n") else data + b"\n")
+    replace_atomically(out, write)
+    log.info("%s: put %d lines back in prompt order", out, len(ordered))
+    return True
+
+
+# -- the run sheet of a query run --------------------------------------------------------
+def _group_dict(g: Any) -> dict[str, Any]:
+    """A failure group (:class:`~halluscope.adapters.query.FailureGroup`) as the run sheet
+    lists it."""
+    return {"error": g.kind, "status": g.status, "message": g.message, "count": g.count,
+            "first_ids": list(g.ids)}
+
+
+def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,
+              started, elapsed, aborted, argv, *, system, allow_urls,
+              offline=False, detail=None) -> dict[str, Any]:
+    from halluscope.runsheet import environment, file_entry, redact
+    files = []
+    if isinstance(prompts, (str, Path)):
+        files.append(file_entry(prompts, "prompts"))
+    if out_path is not None:
+        files.append({"role": "outputs", "path": str(out_path)})
+    reported = dict(client.reported_models)
+    if out_path is not None and out_path.is_file():
+        reported = file_models(out_path)  # the whole file: earlier runs' answers too
+    mismatched = {m: n for m, n in reported.items() if m != api.model}
+    return {
+        "halluscope_runsheet": 1,
+        "command": argv,
+        "kind": "query",
+        "started": started.isoformat(),
+        "wall_time_s": round(elapsed, 3),
+        "environment": environment(),
+        "files": files,
+        "model": redact(api.describe()),
+        "decoding": decoding.to_dict(),
+        "samples": samples,
+        "detail": detail,
+        "system_prompt": system,
+        "allow_urls": allow_urls,
+        "offline": offline,
+        "max_connections": max_connections,
+        "counts": {"total": counts.total, "skipped": counts.skipped, "cached": counts.cached,
+                   "new": counts.new, "failed": counts.failed, "truncated": counts.truncated},
+        "reported_models": reported,
+        "model_mismatch": bool(mismatched),
+        "client": client.describe(),
+        "cache": store.describe() if store is not None else None,
+        "aborted": aborted,
+    }
+
+
+def interruption(exc: BaseException) -> str:
+    """What the run sheet's ``aborted`` says about an interrupted run."""
+    from halluscope._ray import was_terminated
+    how = "SIGTERM" if was_terminated(exc) else "Ctrl-C"
+    return f"interrupted ({how}); run again to ask what is left"

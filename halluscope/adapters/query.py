@@ -11,11 +11,19 @@ prompt line and adds ``"response"`` and ``"model"`` (the model name the server r
   :mod:`halluscope.metrics.consistency` groups by). Greedy decoding (temperature 0) asks the model
   once and repeats the answer; sampled decoding caches each sample index separately.
 * **Order.** Lines are written in prompt order as soon as every earlier line is done (a bounded
-  window of requests runs ahead), each one flushed at once.
+  window of requests runs ahead), each one flushed at once. A run that stops (an unreachable
+  server, refused credentials, Ctrl-C) still writes the answers it already got behind the
+  record that stopped it, leaving a gap there; a run that wrote a line before one it follows
+  (a resume asking a failed or missing record again) puts the file back in prompt order when it
+  ends (rewritten whole through a temporary file).
 * **Resume.** Re-running with the same output file skips every id already answered there. Lines
   with an ``"error"`` and a line cut short by an interruption are dropped and asked again, so the
   file never holds an id twice. Answers that arrived but were not yet written are in the cache,
-  so finishing an interrupted run makes no repeated model calls.
+  so finishing an interrupted run makes no repeated model calls. A line answered for another
+  prompt or image than its id has now is a usage error; images are compared as they are
+  written (a signed URL's signature redacted), so a signature that changed is the same image.
+  The run sheet beside the output says which model and settings answered it: a resume with
+  others, or with a run sheet that cannot be read, is a usage error.
 * **Failures.** An authentication failure stops the run (every further call would fail too), and
   so does a server that cannot be reached (a few connection failures in a row, see
   :class:`~halluscope.adapters.types.ServerUnreachable`); other failures are written with
@@ -47,14 +55,16 @@ from typing import Any
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader, is_url
-from halluscope.adapters.outlock import (OutputLocked, answers_of, file_models, prepare_output,
-                                         read_done, unlock_output)
+from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  # noqa: F401
+                                         answers_of, interruption, prepare_output,
+                                         put_in_order, read_done, unlock_output)
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
                                        ServerUnreachable)
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record, iter_json_lines, record_from_dict
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
+from halluscope.runsheet import write_json_atomically
 
 log = logging.getLogger(__name__)
 
@@ -285,16 +295,15 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         await run.drive(iter_prompts(prompts, image_root=image_root))
     finally:
         await run.cancel_pending()
+        run.restore_order()
         elapsed = time.perf_counter() - t0
         sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline, detail=detail)
         sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
         sheet = redact_mapping(sheet)
-        if out_path is not None:
-            sheet_path = out_path.with_name(out_path.name + ".runsheet.json")
-            sheet_path.write_text(json.dumps(sheet, indent=2, ensure_ascii=False) + "\n",
-                                  encoding="utf-8")
+        if out_path is not None:     # atomic: a resume reads it to refuse other settings
+            write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
         await _close(client, store if owned else None, lock)
     return QueryResult(run.final_records(), run.counts, sheet, dict(client.reported_models),
                        elapsed, failures=sorted(run.groups.values(), key=lambda g: -g.count),
@@ -328,6 +337,9 @@ class _QueryRun:
         self.aborted: str | None = None
         self.stopped: str | None = None
         self.fh = None
+        self.rank: dict[str, int] = {}      # output id -> its place in prompt order
+        self.last = -1                      # the highest place written so far
+        self.unordered = False              # a line was written before one it follows
 
     def task_id(self, prompt_id: str, k: int) -> str:
         return prompt_id if self.samples == 1 else f"{prompt_id}#{k}"
@@ -335,6 +347,10 @@ class _QueryRun:
     def start(self, prompt_ids: list[str]) -> None:
         """Count what is left before starting, for an honest progress bar; open the output."""
         counts = self.counts
+        self.rank = {self.task_id(i, k): n * self.samples + k
+                     for n, i in enumerate(prompt_ids) for k in range(self.samples)}
+        for task in self.done:          # the file's lines, in the file's order
+            self._place(task)
         if self.done:
             counts.skipped = sum(self.task_id(i, k) in self.done
                                  for i in prompt_ids for k in range(self.samples))
@@ -386,8 +402,16 @@ class _QueryRun:
         rec["_cached"] = resp.cached
         return rec
 
+    def _place(self, task: str) -> None:
+        """Note that ``task``'s line is written next in the file (for :attr:`unordered`)."""
+        place = self.rank.get(task)
+        if place is not None:
+            self.unordered |= place < self.last
+            self.last = max(self.last, place)
+
     def emit(self, rec: dict[str, Any]) -> None:
         """Count one finished record, group its failure, write it and report progress."""
+        self._place(rec["id"])
         cached = rec.pop("_cached", False)
         failure = rec.pop("_failure", None)
         rec = redact_mapping(rec)
@@ -430,8 +454,13 @@ class _QueryRun:
         its id has now: keeping the old answer would file it under the new prompt."""
         prompt, image = self.done[task]
         now = _portable_image(item, self.out_dir) if item.image is not None else None
-        if prompt != item.prompt or (image is not None and image != now):
-            what = "prompt" if prompt != item.prompt else "image"
+        # the line holds what emit wrote: redacted (a signed URL's signature, a known secret
+        # quoted in a prompt); compare with the same redaction of today's value, never the
+        # secret itself
+        same_prompt = prompt in (item.prompt, redact_text(item.prompt, patterns=False))
+        same_image = image is None or image in (now, redact_mapping({"image": now})["image"])
+        if not (same_prompt and same_image):
+            what = "prompt" if not same_prompt else "image"
             raise InputError(f"{self.out_path}: {task!r} was answered for another {what} "
                              f"than the prompts file now gives it (line {item.line}); pass "
                              f"--restart to ask everything again, or write to another --out")
@@ -465,13 +494,33 @@ class _QueryRun:
             raise
 
     async def cancel_pending(self) -> None:
-        """Cancel what is still in flight and close the output file."""
+        """Write the requests still queued that already finished (a run that stops keeps every
+        answer it got, behind the gap of the record that stopped it: a resume asks only what
+        is missing and puts the file back in order), cancel the rest, close the output file."""
+        finished = [task for task in self.pending if task.done()]
         for task in self.pending:
-            task.cancel()
-        if self.pending:
-            await asyncio.gather(*self.pending, return_exceptions=True)
-        if self.fh is not None:
-            self.fh.close()
+            task.cancel()               # no-op for the finished ones
+        try:
+            for task in finished:
+                if not task.cancelled() and task.exception() is None:
+                    self.emit(task.result())
+        finally:
+            if self.pending:
+                await asyncio.gather(*self.pending, return_exceptions=True)
+            if self.fh is not None:
+                self.fh.close()
+
+    def restore_order(self) -> None:
+        """Put the output file back in prompt order when this run wrote a line before one it
+        follows (a resume that asked a failed record again, a stopped run's answers after a
+        gap); a file that cannot be rewritten stays as it is, with a warning."""
+        if not (self.unordered and self.out_path is not None and self.out_path.is_file()):
+            return
+        try:
+            put_in_order(self.out_path, self.rank)
+        except OSError as exc:
+            log.warning("%s: could not put the lines back in prompt order (%s); they are all "
+                        "there, out of order", self.out_path, exc.strerror or exc)
 
     def final_records(self) -> list[dict[str, Any]] | None:
         """The records to hand back: after a resume, the whole output file."""
@@ -479,57 +528,6 @@ class _QueryRun:
             with open(self.out_path, encoding="utf-8") as fh:
                 return [json.loads(line) for line in fh if line.strip()]
         return self.records
-
-
-def _group_dict(g: FailureGroup) -> dict[str, Any]:
-    return {"error": g.kind, "status": g.status, "message": g.message, "count": g.count,
-            "first_ids": list(g.ids)}
-
-
-def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,
-              started, elapsed, aborted, argv, *, system, allow_urls,
-              offline=False, detail=None) -> dict[str, Any]:
-    from halluscope.runsheet import environment, file_entry, redact
-    files = []
-    if isinstance(prompts, (str, Path)):
-        files.append(file_entry(prompts, "prompts"))
-    if out_path is not None:
-        files.append({"role": "outputs", "path": str(out_path)})
-    reported = dict(client.reported_models)
-    if out_path is not None and out_path.is_file():
-        reported = file_models(out_path)  # the whole file: earlier runs' answers too
-    mismatched = {m: n for m, n in reported.items() if m != api.model}
-    return {
-        "halluscope_runsheet": 1,
-        "command": argv,
-        "kind": "query",
-        "started": started.isoformat(),
-        "wall_time_s": round(elapsed, 3),
-        "environment": environment(),
-        "files": files,
-        "model": redact(api.describe()),
-        "decoding": decoding.to_dict(),
-        "samples": samples,
-        "detail": detail,
-        "system_prompt": system,
-        "allow_urls": allow_urls,
-        "offline": offline,
-        "max_connections": max_connections,
-        "counts": {"total": counts.total, "skipped": counts.skipped, "cached": counts.cached,
-                   "new": counts.new, "failed": counts.failed, "truncated": counts.truncated},
-        "reported_models": reported,
-        "model_mismatch": bool(mismatched),
-        "client": client.describe(),
-        "cache": store.describe() if store is not None else None,
-        "aborted": aborted,
-    }
-
-
-def interruption(exc: BaseException) -> str:
-    """What the run sheet's ``aborted`` says about an interrupted run."""
-    from halluscope._ray import was_terminated
-    how = "SIGTERM" if was_terminated(exc) else "Ctrl-C"
-    return f"interrupted ({how}); run again to ask what is left"
 
 
 def _run_sync(coro):

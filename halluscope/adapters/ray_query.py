@@ -54,6 +54,7 @@ from halluscope.adapters.types import (AuthError, Decoding, Message,
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
+from halluscope.runsheet import write_json_atomically
 
 log = logging.getLogger(__name__)
 
@@ -335,10 +336,12 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
     def take() -> None:
         answer = ray.get(inflight.popleft())
         stats.update(answer)
-        for rec in answer["records"]:
-            if "_raise" in rec:
-                raise rebuild_error(rec["_raise"])
-            run.emit(rec)
+        raised = [rec["_raise"] for rec in answer["records"] if "_raise" in rec]
+        for rec in answer["records"]:   # the batch's answers are kept even when it stops
+            if "_raise" not in rec:
+                run.emit(rec)
+        if raised:
+            raise rebuild_error(raised[0])
 
     try:
         for n, batch in enumerate(_batches(run, items, batch_size)):
@@ -375,14 +378,12 @@ def _write_sheet(sheet: dict[str, Any], run: _QueryRun, pool: RayPool | None,
                  out_path: Path | None, **engine: Any) -> dict[str, Any]:
     """The run sheet with the failure groups and the ``engine`` entry, redacted, written beside
     ``out_path``."""
-    import json
     sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
     sheet["engine"] = {"name": "ray", **engine, "workers": len(pool.actors) if pool else 0,
                        "startup_s": pool.startup_s if pool else 0.0}
     sheet = redact_mapping(sheet)
     if out_path is not None:
-        out_path.with_name(out_path.name + ".runsheet.json").write_text(
-            json.dumps(sheet, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
     return sheet
 
 
@@ -460,6 +461,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
     finally:
         if run.fh is not None:
             run.fh.close()
+        run.restore_order()
         if pool is not None:
             pool.close()
         elapsed = time.perf_counter() - t0

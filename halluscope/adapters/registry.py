@@ -92,9 +92,11 @@ def server_and_options(base_url: str | None, options: dict[str, Any] | None
     return base_url, options
 
 
-def check_base_url(url: Any) -> None:
+def check_base_url(url: Any, *, name: str | None = None) -> None:
     """A usage error for a server address no request can reach (it was an internal error at
-    the first request: a port out of range, a host missing, another scheme)."""
+    the first request: a port out of range, a host missing, another scheme, ``user:PASS@host``
+    without its scheme); ``name`` (``option judge_base_url``) says where it was given. The
+    address is shown redacted."""
     if url is None:
         return
     from urllib.parse import urlsplit
@@ -108,7 +110,8 @@ def check_base_url(url: Any) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise ConfigError(f"expected the server as an http(s) URL such as "
+        where = f"{name}: " if name else ""
+        raise ConfigError(f"{where}expected the server as an http(s) URL such as "
                           f"http://127.0.0.1:8000/v1, got {shown!r}")
 
 

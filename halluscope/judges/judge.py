@@ -34,7 +34,7 @@ from typing import Any
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
-from halluscope.adapters.registry import get_model, server_and_options
+from halluscope.adapters.registry import check_base_url, get_model, server_and_options
 from halluscope.adapters.types import AdapterError, AuthError, Decoding, Message, Request
 from halluscope.errors import ConfigError, HalluscopeError
 from halluscope.judges.parsers import PARSERS, UNVERIFIABLE, Parsed
@@ -122,6 +122,7 @@ class Judge:
         s = self.spec
         self.offline = is_offline(offline)
         if api is None:
+            check_base_url(base_url)
             server, opts = server_and_options(s.base_url,
                                               s.adapter_options() | dict(model_options or {}))
             api = get_model(f"{s.provider}/{s.model}", base_url=base_url or server,

@@ -15,7 +15,7 @@ Audit options (``AuditConfig.options``, ``--option KEY=VALUE``) read by :func:`j
 =========================  =========================================================================
 option                     meaning
 =========================  =========================================================================
-``judge_base_url``         server of the judge model (overrides the spec's ``base_url``)
+``judge_base_url``         server of the judge model (overrides the spec's ``base_url``), http(s)
 ``judge_fatal_mismatch``   ``true``: an answer from a model other than the pinned one stops the run
                            (:class:`~halluscope.judges.judge.PinMismatch`, a ``ConfigError``)
 ``judge_max_connections``  judge calls in flight at most (default 4; local models run one at a time)
@@ -102,9 +102,11 @@ def judge_from_config(config, **kw: Any):
         raise ConfigError(f"expected option judge_options as a JSON object, got "
                           f"{provider_kw!r:.80}")
     provider_kw = dict(provider_kw)
+    from halluscope.adapters.registry import check_base_url
     from halluscope.redact import register_options, register_url
     register_url(opts.get("judge_base_url"))
     register_options(provider_kw)
+    check_base_url(opts.get("judge_base_url"), name="option judge_base_url")
     try:
         connections = int(opts.get("judge_max_connections", 4))
         if connections < 1:

@@ -274,8 +274,9 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
                     continue
                 quotes.append(Quote(m.group(0), (a, b), "number"))
         owned: list[list[Quote]] = [[] for _ in cites]
+        brackets = [b for _, _, b in cites]
         for q in quotes:
-            owned[_owner(q, cites, text)].append(q)
+            owned[_owner(q, starts, brackets, text)].append(q)
         context = sent.strip()                       # once: one sentence may cite many times
         for (pages, span, _), mine in zip(cites, owned):
             out.append(PageCitation(pages, span, context, tuple(mine)))
@@ -288,7 +289,8 @@ def _bracketed(sent: str, m: re.Match) -> bool:
     ``(see p. 3)``, ``(Annual report, p. 3)``): a reference mark for the text before it."""
     if m.group("bracket") or m.group("n3"):
         return True
-    opened = max(sent.rfind("(", 0, m.start()), sent.rfind("[", 0, m.start()))
+    lo = max(0, m.start() - 80)          # a bounded look: a sentence may cite 40,000 times
+    opened = max(sent.rfind("(", lo, m.start()), sent.rfind("[", lo, m.start()))
     return opened >= 0 and not any(c in sent[opened:m.start()] for c in ")]") and \
         any(c in sent[m.end():m.end() + 80] for c in ")]")
 
@@ -302,16 +304,15 @@ _TO_CITATION = re.compile(
     r"(?:(?:on|in|at|from|see|cf\.?)\s+(?:the\s+)?)?", re.IGNORECASE)
 
 
-def _owner(q: Quote, cites: list[tuple[tuple[int, ...], tuple[int, int], bool]],
-           text: str) -> int:
-    """The citation a quote or number belongs to, in its sentence: the next citation when it
-    follows the quote directly (``"..." (p. 3)``, ``"..." on page 3``) or is in brackets (a
-    reference mark for the text before it); else the citation before the quote (``Page 1 says
-    "..." while page 3 says "..."``); else the next one."""
-    starts = [sp[0] for _, sp, _ in cites]
+def _owner(q: Quote, starts: list[int], bracketed: list[bool], text: str) -> int:
+    """The citation a quote or number belongs to, in its sentence (citations by ``starts``, in
+    text order, and whether each is ``bracketed``): the next citation when it follows the quote
+    directly (``"..." (p. 3)``, ``"..." on page 3``) or is in brackets (a reference mark for
+    the text before it); else the citation before the quote (``Page 1 says "..." while page 3
+    says "..."``); else the next one."""
     i = bisect.bisect_left(starts, q.span[1])         # the first citation after the quote
-    if i < len(cites):
-        between = text[q.span[1]:starts[i]]
-        if cites[i][2] or _TO_CITATION.fullmatch(between):
+    if i < len(starts):
+        if bracketed[i] or (starts[i] - q.span[1] <= 60 and
+                            _TO_CITATION.fullmatch(text, q.span[1], starts[i])):
             return i
     return i - 1 if i > 0 else i

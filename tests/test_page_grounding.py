@@ -320,6 +320,17 @@ def test_audit_of_quotes_the_hunt_found_misread(tmp_path):
     assert quotes["pstr"] == [("Costs fell sharply", "hallucinated")]
     split = items["split"]["page"]["highlights"]
     assert [h["page"] for h in split] == [1, 2] and all(h["boxes"] for h in split)
+    # the report marks the quote on both pages it runs over
+    from halluscope.report.citations import page_citations
+    from halluscope.report.itemview import ImageStore
+    items["split"]["source"] = str(path) + ":3"
+    images = ImageStore()
+    try:
+        (view,) = page_citations(items["split"], images)["citations"]
+    finally:
+        images.close()
+    assert view["quotes"][0]["found"] == "p. 1-2 (exact)"
+    assert [(t["page"], t["marked"]) for t in view["thumbs"]] == [(1, True), (2, True)]
 
 
 # -- helpers -------------------------------------------------------------------------------------

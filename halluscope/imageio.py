@@ -102,8 +102,9 @@ def check_header(path: str | os.PathLike, field: str = "image") -> None:
     check_pixels(size[0], size[1], str(path), field)
 
 
-def open_image(source: Any, *, mode: str | None = "RGB"):
-    """Decode an image file (a path, or bytes) fully and return a PIL image in ``mode``.
+def open_image(source: Any, *, mode: str | None = "RGB", frame: int = 0):
+    """Decode an image file (a path, or bytes) fully and return a PIL image in ``mode``
+    (``frame``: which frame of a multi-frame file, e.g. a page of a multi-page TIFF).
 
     Raises :class:`UnreadableImage` for a missing file, a directory, a non-image (whatever a
     symlink points to), a truncated or corrupt file, or one over the pixel limit.
@@ -121,6 +122,8 @@ def open_image(source: Any, *, mode: str | None = "RGB"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(fp) as im:
+                if frame:
+                    im.seek(frame)
                 check_pixels(im.width, im.height, name)
                 im.load()
                 return im.convert(mode) if mode and im.mode != mode else im.copy()
@@ -138,6 +141,19 @@ def open_image(source: Any, *, mode: str | None = "RGB"):
         raise UnreadableImage(f"truncated or corrupt: {exc}", path=name) from None
     except MemoryError:
         raise UnreadableImage("too large to decode in memory", path=name) from None
+
+
+def frame_count(path: str | os.PathLike) -> int:
+    """How many frames (pages) an image file holds: a multi-page TIFF's pages, a GIF's frames;
+    1 for a single image, and for a file that cannot be read (its decode says why)."""
+    from PIL import Image
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return max(1, int(getattr(im, "n_frames", 1)))
+    except Exception:                 # noqa: BLE001 - left to the full decode, which says why
+        return 1
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:

@@ -367,6 +367,11 @@ class PageVerifier:
             raise RecordError(str(exc), file=record.source.file, line=record.source.line,
                               field="document") from exc
         citations = parse_response(parse_page_citations, record)
+        unread = [u for c in citations for u in c.unread]
+        if unread:       # a fabricated "p. 9" or made-up quote must not go uncounted
+            raise RecordError(f"expected a page number in the response's JSON 'page' field, "
+                              f"got {', '.join(unread[:3])}", field="response",
+                              file=record.source.file, line=record.source.line)
         if doc is None and citations:
             # a document task without its document: its citations came out unverifiable one
             # by one and the record was never listed
@@ -385,17 +390,20 @@ class PageVerifier:
 
     @staticmethod
     def _highlights(record: Record, doc: Any, verdicts) -> list[dict[str, Any]]:
-        """Boxes of the supported quotes on the pages they were found on."""
+        """Boxes of the supported quotes on the pages they were found on (one entry per
+        page for a quote across a page break)."""
         out = []
         for v in verdicts:
             if v.checker != "page-quote" or v.label != "supported":
                 continue
             p = v.evidence[0].payload
-            try:
-                boxes = doc.char_boxes(p["page"], *p["char_span"])
-            except Exception as exc:                 # noqa: BLE001 - drawing aid only
-                log.debug("no highlight boxes for %s: %s", record.id, exc)
-                boxes = []
-            out.append({"page": p["page"], "quote": v.claim.quote,
-                        "boxes": [[round(x, 1) for x in b] for b in boxes]})
+            # a quote across a page break has a part on each page
+            for part in p.get("parts") or [{"page": p["page"], "char_span": p["char_span"]}]:
+                try:
+                    boxes = doc.char_boxes(part["page"], *part["char_span"])
+                except Exception as exc:             # noqa: BLE001 - drawing aid only
+                    log.debug("no highlight boxes for %s: %s", record.id, exc)
+                    boxes = []
+                out.append({"page": part["page"], "quote": v.claim.quote,
+                            "boxes": [[round(x, 1) for x in b] for b in boxes]})
         return out

@@ -102,7 +102,10 @@ def test_page_numbers_are_plain_and_capped():
     assert page_number("12") == 12 and page_number(7) == 7
     assert page_number("²") is None and page_number("5" * 5000) is None
     assert page_number(True) is None and page_number(10**9) is None
-    assert parse_page_citations('{"page": "²"}') == []
+    # a JSON page value that is no page number is kept as unread (the record is listed as
+    # bad), not dropped: dropped, the record's made-up quote went uncounted
+    assert [(c.pages, c.unread) for c in parse_page_citations('{"page": "²"}')] == [
+        ((), ('"²"',))]
     assert parse_page_citations("p. " + "5" * 5000) == []
     assert [c.pages for c in parse_page_citations('{"page": "3", "quote": "x"}')] == [(3,)]
 

@@ -8,7 +8,8 @@ Matching (documented normalisation)
 -----------------------------------
 Both the page text and the quote are normalised by :func:`normalise`:
 
-1. Unicode NFKC (ligatures such as ``ﬁ`` become ``fi``, full-width digits ASCII);
+1. Unicode NFKC of the whole text (ligatures such as ``ﬁ`` become ``fi``, full-width digits
+   ASCII, a decomposed ``e`` + U+0301 the same ``é`` as a precomposed one);
 2. case folding;
 3. curly quotes to straight ones, every dash (``‐ ‑ ‒ – — −``) to ``-``, ``…`` to ``...``;
 4. a word hyphenated across a line break is joined (``exam-\\nple`` -> ``example``);
@@ -20,27 +21,42 @@ is one after removing all punctuation except inside numbers (``loose`` match). A
 when the page has a number of equal value (``4,210`` = ``4210.0``; ``12%`` needs a ``%`` or
 ``percent`` after the page's number). Anything else (paraphrase, ``4.2 million`` for
 ``4,200,000``) is not found: a quote must be a quote.
+
+Across pages
+------------
+A quote cited on consecutive pages (``pp. 1-2``, ``pages 3 and 4``) that is on none of them
+alone is looked for across their page breaks, each break read as a line break: a word
+hyphenated across it is joined and whitespace collapses, as inside a page. Its evidence then
+has ``pages`` and ``parts`` (the character span on each page). A header or footer printed
+between the two halves interrupts the quote (it is not skipped). A quote missing from its cited
+pages and from every single page is also looked for across every other page break, so "nowhere
+in the document" means nowhere.
+
+Each page's normalised and loose forms are made once per document and remembered
+(:mod:`halluscope.checks.pagetext`): a quote looked for on every page of a 200-page document
+costs a search, not 200 normalisations.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from halluscope.claims.citations import NUMBER_TOKEN, PageCitation, Quote, parse_page_citations
+from halluscope.checks.pagetext import (PageForms, joined, loose_form, normalise_form,
+                                        page_forms)
+from halluscope.claims.page_citations import (NUMBER_TOKEN, PageCitation, Quote,
+                                              parse_page_citations)
 from halluscope.types import Claim, Evidence, Verdict
-
-_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
-_QUOTES = {ord("\u201c"): '"', ord("\u201d"): '"', ord("\u201e"): '"', ord("\u00ab"): '"',
-           ord("\u00bb"): '"', ord("\u2018"): "'", ord("\u2019"): "'", ord("\u201a"): "'"}
 
 
 @dataclass
 class QuoteMatch:
-    """Where a quote was looked for and found."""
+    """Where a quote was looked for and found.
+
+    A quote found across a page break has ``parts``: (page, span in that page's text) for each
+    page it runs over; ``page`` and ``span`` are then its first part."""
 
     found: bool
     page: int | None = None
@@ -48,86 +64,35 @@ class QuoteMatch:
     how: str | None = None                   # exact | loose | number
     snippet: str | None = None
     others: list[QuoteMatch] = field(default_factory=list)   # matches on pages not cited
+    parts: list[tuple[int, tuple[int, int]]] = field(default_factory=list)
 
     @property
     def elsewhere(self) -> list[int]:
-        """The pages not cited that hold the quote."""
+        """The pages not cited that hold the quote (the first page of one across a break)."""
         return [m.page for m in self.others]
+
+    @property
+    def pages(self) -> list[int]:
+        """Every page the match is on."""
+        return [p for p, _ in self.parts] if self.parts else [self.page]
+
+    def where(self) -> str:
+        """``page 3``, or ``pages 4-5`` for a match across a page break."""
+        pages = self.pages
+        return f"page {pages[0]}" if len(pages) == 1 else f"pages {pages[0]}-{pages[-1]}"
 
 
 # -- normalisation -----------------------------------------------------------------------------
 
-def _basic(text: str) -> list[tuple[str, int]]:
-    """Steps 1-5 of the normalisation, keeping each output character's source offset."""
-    out: list[tuple[str, int]] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "-" or ord(ch) in _DASHES:
-            j = i + 1
-            while j < n and text[j] in " \t\r":
-                j += 1
-            if j < n and text[j] == "\n" and out and out[-1][0].isalpha():
-                k = j + 1
-                while k < n and text[k].isspace():
-                    k += 1
-                if k < n and text[k].isalpha():          # hyphenated line break: join
-                    i = k
-                    continue
-        piece = unicodedata.normalize("NFKC", ch).translate(_DASHES).translate(_QUOTES)
-        piece = piece.replace("\u2026", "...").casefold()
-        for c in piece:
-            if c.isspace():
-                if out and out[-1][0] != " ":
-                    out.append((" ", i))
-            else:
-                out.append((c, i))
-        i += 1
-    if out and out[-1][0] == " ":
-        out.pop()
-    return out
-
-
-_GROUPED = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?!\d)")
-
-
-def _drop_separators(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Step 6: thousands separators: ``4,210`` -> ``4210``, ``1,234,567`` -> ``1234567``
-    (``2023, 2024`` keeps its comma: the space breaks the group)."""
-    text = "".join(c for c, _ in chars)
-    drop = {m.start() + k for m in _GROUPED.finditer(text)
-            for k, c in enumerate(m.group(0)) if c == ","}
-    return [ch for k, ch in enumerate(chars) if k not in drop]
-
-
 def normalise_map(text: str) -> tuple[str, list[int]]:
     """The normalised text and, for each of its characters, the offset it came from."""
-    chars = _drop_separators(_basic(text))
-    return "".join(c for c, _ in chars), [i for _, i in chars]
+    form = normalise_form(text)
+    return form.text, list(form.starts)
 
 
 def normalise(text: str) -> str:
     """Normalise text for quote matching (see the module docstring)."""
-    return normalise_map(text)[0]
-
-
-def _loose_map(norm: str, idx: list[int]) -> tuple[str, list[int]]:
-    out, pos = [], []
-    for k, c in enumerate(norm):
-        if c.isalnum() or c == " " or (c in ".%" and 0 < k < len(norm) - 1
-                                       and norm[k - 1].isdigit()):
-            if c == " " and (not out or out[-1] == " "):
-                continue
-            out.append(c)
-            pos.append(idx[k])
-    while out and out[-1] == " ":
-        out.pop()
-        pos.pop()
-    return "".join(out), pos
-
-
-def loose(text: str) -> str:
-    return _loose_map(*normalise_map(text))[0]
+    return normalise_form(text).text
 
 
 def number_value(token: str) -> tuple[Decimal, bool] | None:
@@ -153,26 +118,54 @@ def page_numbers(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:
 
 # -- matching ----------------------------------------------------------------------------------
 
-def find_in_text(quote: Quote | str, page_text: str) -> QuoteMatch:
-    """Look for a quote or number in one page's text (see the module docstring)."""
+def loose(text: str) -> str:
+    """``text`` normalised, then without punctuation except inside numbers (loose match)."""
+    return loose_form(normalise_form(text)).text
+
+
+@dataclass(frozen=True)
+class _Needle:
+    """A quote in the forms it is looked for in (made once per quote, not once per page)."""
+
+    kind: str
+    exact: str = ""
+    loose: str = ""
+    number: tuple[Decimal, bool] | None = None
+
+
+def _needle(quote: Quote | str) -> _Needle:
     if isinstance(quote, str):
         quote = Quote(quote, (0, len(quote)))
     if quote.kind == "number":
-        v = number_value(quote.text)
-        if v is None:
+        return _Needle("number", number=number_value(quote.text))
+    form = normalise_form(quote.text)
+    return _Needle(quote.kind, form.text, loose_form(form).text)
+
+
+def find_in_text(quote: Quote | str, page_text: str) -> QuoteMatch:
+    """Look for a quote or number in one page's text (see the module docstring)."""
+    return _find_on(_needle(quote), PageForms(page_text))
+
+
+def _find_on(needle: _Needle, forms: PageForms) -> QuoteMatch:
+    """``needle`` on one page (its forms made once, see :func:`page_forms`)."""
+    raw = forms.raw
+    if needle.kind == "number":
+        if needle.number is None:
             return QuoteMatch(False)
-        for value, pct, span in page_numbers(page_text):
-            if value == v[0] and (not v[1] or pct or
-                                  re.match(r"\s*(%|percent)", page_text[span[1]:], re.I)):
-                return QuoteMatch(True, span=span, how="number", snippet=page_text[
-                    span[0]:span[1]])
+        want, want_pct = needle.number
+        for value, pct, span in forms.numbers(page_numbers):
+            if value == want and (not want_pct or pct or
+                                  re.match(r"\s*(%|percent)", raw[span[1]:], re.I)):
+                return QuoteMatch(True, span=span, how="number", snippet=raw[span[0]:span[1]])
         return QuoteMatch(False)
-    norm_page, idx = normalise_map(page_text)
-    found = _find_mapped(normalise(quote.text), norm_page, idx, page_text, "exact")
-    if found is None:
-        lp, lidx = _loose_map(norm_page, idx)
-        found = _find_mapped(loose(quote.text), lp, lidx, page_text, "loose")
-    return found or QuoteMatch(False)
+    for how, form, text in (("exact", forms.exact, needle.exact),
+                            ("loose", forms.loose, needle.loose)):
+        k = _find_whole(text, form.text)
+        if k is not None:
+            span = form.source_span(k, len(text))
+            return QuoteMatch(True, span=span, how=how, snippet=raw[span[0]:span[1]])
+    return QuoteMatch(False)
 
 
 def _in_words(c: str) -> bool:
@@ -190,49 +183,100 @@ def _whole_words(needle: str, hay: str, k: int) -> bool:
     return not (inside_left or inside_right)
 
 
-def _find_mapped(needle: str, hay: str, idx: list[int], page_text: str,
-                 how: str) -> QuoteMatch | None:
-    """``needle`` found in ``hay`` (a normalised form of ``page_text`` whose character ``i``
-    comes from ``page_text[idx[i]]``), as a match on the page's own text; ``None`` if absent."""
+def _find_whole(needle: str, hay: str) -> int | None:
+    """Where ``needle`` first occurs in ``hay`` on word edges, else ``None``."""
     k = -1
     while needle:
         k = hay.find(needle, k + 1)
-        if k < 0 or _whole_words(needle, hay, k):
-            break
-    if k < 0:
-        return None
-    span = (idx[k], idx[k + len(needle) - 1] + 1)
-    return QuoteMatch(True, span=span, how=how, snippet=page_text[span[0]:span[1]])
+        if k < 0:
+            return None
+        if _whole_words(needle, hay, k):
+            return k
+    return None
+
+
+def _find_across(needle: _Needle, pages: list[int], forms: list[PageForms]
+                 ) -> QuoteMatch | None:
+    """``needle`` running over the breaks of consecutive ``pages`` (read as line breaks)."""
+    for how, loose_ in (("exact", False), ("loose", True)):
+        text = needle.loose if loose_ else needle.exact
+        both = joined(pages, forms, loose_)
+        k = _find_whole(text, both.text)
+        if k is None:
+            continue
+        parts = both.parts(k, len(text))
+        if len(parts) < 2:          # on one page alone: looked for there already
+            continue
+        raws = dict(zip(pages, (f.raw for f in forms)))
+        snippet = "\n".join(raws[p][a:b] for p, (a, b) in parts)   # the break as a line end
+        return QuoteMatch(True, page=parts[0][0], span=parts[0][1], how=how, snippet=snippet,
+                          parts=parts)
+    return None
+
+
+def _runs(pages: list[int]) -> list[list[int]]:
+    """Runs of two or more consecutive page numbers among ``pages``."""
+    runs: list[list[int]] = []
+    for p in sorted(set(pages)):
+        if runs and runs[-1][-1] == p - 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return [r for r in runs if len(r) > 1]
 
 
 def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: int
                ) -> QuoteMatch:
-    """Look for ``quote`` on the cited pages, and (when it is not there) on the others.
+    """Look for ``quote`` on the cited pages (across the break of consecutive cited pages
+    too), and, when it is not there, on the others.
 
-    ``page_text`` is a callable ``page number -> text``.
+    ``page_text`` is a callable ``page number -> text``; the normalised form of each page is
+    made once per owner of the callable (see :func:`~halluscope.checks.pagetext.page_forms`).
     """
-    for p in cited:
-        if 1 <= p <= n_pages:
-            m = find_in_text(quote, page_text(p))
-            if m.found:
-                m.page = p
+    needle = _needle(quote)
+    valid = [p for p in cited if 1 <= p <= n_pages]
+    for p in valid:
+        m = _find_on(needle, page_forms(page_text, p))
+        if m.found:
+            m.page = p
+            return m
+    if needle.kind != "number":
+        for run in _runs(valid):
+            m = _find_across(needle, run, [page_forms(page_text, p) for p in run])
+            if m is not None:
                 return m
     others = []
     for p in range(1, n_pages + 1):
         if p not in cited:
-            m = find_in_text(quote, page_text(p))
+            m = _find_on(needle, page_forms(page_text, p))
             if m.found:
                 m.page = p
                 others.append(m)
+    if not others and needle.kind != "number":      # "nowhere" must mean nowhere
+        for p in range(1, n_pages):
+            if p not in cited or p + 1 not in cited:
+                m = _find_across(needle, [p, p + 1], [page_forms(page_text, p),
+                                                      page_forms(page_text, p + 1)])
+                if m is not None:
+                    others.append(m)
     return QuoteMatch(False, others=others)
+
+
+def _parts(match: QuoteMatch) -> dict[str, Any]:
+    """A match across a page break: its pages and the span on each (``parts``)."""
+    if not match.parts:
+        return {}
+    return {"pages": match.pages,
+            "parts": [{"page": p, "char_span": list(span)} for p, span in match.parts]}
 
 
 def found_elsewhere(match: QuoteMatch) -> list[dict[str, Any]]:
     """Where a quote missing from its cited pages was found instead, as verdict evidence: one
     ``{"page", "found", "match", "char_span"}`` per page (the span in that page's text), so a
-    reader can draw it without searching again."""
-    return [{"page": m.page, "found": m.snippet, "match": m.how, "char_span": list(m.span)}
-            for m in match.others if m.span is not None]
+    reader can draw it without searching again; one found across a page break has ``pages``
+    and ``parts`` too (``page`` and ``char_span`` are its first part)."""
+    return [{"page": m.page, "found": m.snippet, "match": m.how, "char_span": list(m.span),
+             **_parts(m)} for m in match.others if m.span is not None]
 
 
 def _missing_payload(match: QuoteMatch) -> dict[str, Any]:
@@ -244,7 +288,53 @@ def _missing_payload(match: QuoteMatch) -> dict[str, Any]:
     return payload
 
 
+def _elsewhere_text(match: QuoteMatch) -> str:
+    """``page 2``, ``page 2, 5``, ``page 4-5 (across the page break)``."""
+    return "page " + ", ".join(
+        f"{m.pages[0]}-{m.pages[-1]} (across the page break)" if m.parts else str(m.page)
+        for m in match.others)
+
+
 # -- verdicts ----------------------------------------------------------------------------------
+
+def _page_verdict(claim: Claim, page: int, document: Any, prov: dict[str, Any]) -> Verdict:
+    """Does cited page ``page`` exist in ``document``?"""
+    n = document.n_pages
+    pages = f"{n} page{'s' * (n != 1)}"
+    source = "pdf" if document.pdf_path else "ocr"
+    if document.exists(page):
+        ev = Evidence(source=source, label=f"p. {page}", payload={"page": page, "pages": n},
+                      provenance=prov)
+        return Verdict(claim, "supported", 1.0, (ev,), f"page {page} exists ({pages})",
+                       "page-exists")
+    ev = Evidence(source=source, payload={"pages": n, "fabricated": True}, provenance=prov)
+    return Verdict(claim, "hallucinated", 1.0, (ev,),
+                   f"page {page} does not exist: {document.name} has {pages}", "page-exists")
+
+
+def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
+                   prov: dict[str, Any]) -> Verdict:
+    """Is quote or number ``q`` on the pages ``cit`` cites?"""
+    valid = [p for p in cit.pages if document.exists(p)]
+    texts = {p: document.page(p) for p in valid}
+    if valid and not any(texts[p].text.strip() for p in valid):
+        return Verdict(claim, "unverifiable", 0.0, (), f"no text could be read from page "
+                       f"{', '.join(map(str, valid))}", "page-quote")
+    m = find_quote(q, cit.pages, document.text, document.n_pages)
+    where = "p. " + ", ".join(map(str, cit.pages))
+    if m.found:
+        ev = Evidence(source=texts[m.page].source, label=f"p. {m.page}",
+                      payload={"page": m.page, "found": m.snippet, "match": m.how,
+                               "char_span": list(m.span), **_parts(m)}, provenance=prov)
+        how = f"on page {m.page}" if not m.parts else f"across {m.where()}"
+        return Verdict(claim, "supported", 1.0, (ev,), f"found {how} ({m.how} match)",
+                       "page-quote")
+    ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=where,
+                  payload=_missing_payload(m), provenance=prov)
+    why = (f"not on {where}; found on {_elsewhere_text(m)}" if m.others
+           else f"not on {where} nor anywhere in the document")
+    return Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote")
+
 
 def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | None = None
                 ) -> list[Any]:
@@ -258,9 +348,11 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
 
     Returns a list of :class:`~halluscope.types.Verdict`: one ``page`` claim per cited
     page (``page-exists``: a page beyond the document's last is fabricated) and one per quote or
-    number (``page-quote``: supported when found on a cited page, hallucinated when it is not;
-    the reason says where else it was found, if anywhere, and the evidence's ``found_on`` lists
-    those pages and ``found_elsewhere`` the match on each, see :func:`found_elsewhere`).
+    number (``page-quote``: supported when found on a cited page, or across the break of two
+    consecutive cited pages (the evidence then has ``pages`` and ``parts``, the span on each
+    page); hallucinated when it is not: the reason says where else it was found, if anywhere,
+    and the evidence's ``found_on`` lists those pages and ``found_elsewhere`` the match on each,
+    see :func:`found_elsewhere`).
     """
     citations = parse_page_citations(record.response) if citations is None else citations
     out: list[Verdict] = []
@@ -270,55 +362,20 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
     if document is not None:
         prov = {"component": "document", "document": document.name,
                 "pages": document.n_pages}
+    none = "the record carries no document"
     for cit in citations:
+        if cit.unread:
+            raise ValueError(f"expected a page number in the JSON 'page' field, got "
+                             f"{', '.join(cit.unread)}")
         for page in cit.pages:
             claim = Claim(kind="page", subject="page", value=page, span=cit.span,
                           text=cit.sentence)
-            if document is None:
-                out.append(Verdict(claim, "unverifiable", 0.0, (), "the record carries no "
-                                   "document", "page-exists"))
-            elif document.exists(page):
-                ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=f"p. {page}",
-                              payload={"page": page, "pages": document.n_pages},
-                              provenance=prov)
-                out.append(Verdict(claim, "supported", 1.0, (ev,),
-                                   f"page {page} exists ({document.n_pages} pages)",
-                                   "page-exists"))
-            else:
-                ev = Evidence(source="pdf" if document.pdf_path else "ocr",
-                              payload={"pages": document.n_pages, "fabricated": True},
-                              provenance=prov)
-                out.append(Verdict(claim, "hallucinated", 1.0, (ev,),
-                                   f"page {page} does not exist: {document.name} has "
-                                   f"{document.n_pages} page{'s' * (document.n_pages != 1)}",
-                                   "page-exists"))
+            out.append(Verdict(claim, "unverifiable", 0.0, (), none, "page-exists")
+                       if document is None else _page_verdict(claim, page, document, prov))
         for q in cit.quotes:
             value = cit.pages[0] if len(cit.pages) == 1 else list(cit.pages)
             claim = Claim(kind="page", subject=q.kind, value=value, span=q.span,
                           text=cit.sentence, quote=q.text)
-            if document is None:
-                out.append(Verdict(claim, "unverifiable", 0.0, (), "the record carries no "
-                                   "document", "page-quote"))
-                continue
-            valid = [p for p in cit.pages if document.exists(p)]
-            texts = {p: document.page(p) for p in valid}
-            if valid and not any(texts[p].text.strip() for p in valid):
-                out.append(Verdict(claim, "unverifiable", 0.0, (), f"no text could be read "
-                                   f"from page {', '.join(map(str, valid))}", "page-quote"))
-                continue
-            m = find_quote(q, cit.pages, document.text, document.n_pages)
-            where = "p. " + ", ".join(map(str, cit.pages))
-            if m.found:
-                page = texts[m.page]
-                ev = Evidence(source=page.source, label=f"p. {m.page}",
-                              payload={"page": m.page, "found": m.snippet, "match": m.how,
-                                       "char_span": list(m.span)}, provenance=prov)
-                out.append(Verdict(claim, "supported", 1.0, (ev,),
-                                   f"found on page {m.page} ({m.how} match)", "page-quote"))
-            else:
-                ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=where,
-                              payload=_missing_payload(m), provenance=prov)
-                why = (f"not on {where}; found on page {', '.join(map(str, m.elsewhere))}"
-                       if m.elsewhere else f"not on {where} nor anywhere in the document")
-                out.append(Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote"))
+            out.append(Verdict(claim, "unverifiable", 0.0, (), none, "page-quote")
+                       if document is None else _quote_verdict(claim, q, cit, document, prov))
     return out

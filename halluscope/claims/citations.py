@@ -52,23 +52,25 @@ Page citations
 :func:`parse_page_citations` finds, case-insensitively: ``p. 3``, ``p.3``, ``pp. 3-4``,
 ``pp. 3, 5``, ``page 3``, ``pages 3 and 4``, ``pages 2-3``, ``[page 3]``, ``(p3)`` / ``[p3]``
 (inside brackets only), and in JSON (the whole response, or fenced ``json`` blocks) any object
-with ``"page"`` / ``"page_number"`` (a number or a list of numbers) and optionally ``"quote"`` /
+with ``"page"`` / ``"page_number"`` (a number, text such as ``"p. 9"`` or ``"2-3"``, or a list
+of those) and optionally ``"quote"`` /
 ``"text"`` / ``"evidence"``. A range cites every page in it (a range of more than
 :data:`MAX_RANGE` pages cites its two ends only).
 
 Attribution
 -----------
 A response is split into sentences; every quotation in a sentence that cites pages is
-attributed to those pages: text in double quotes (``"…"``, ``“…”``, ``«…»``) of at least 3
-characters. A citing sentence without quotations attributes its *numbers* instead (``4,210``,
-``12%``, ``3.5``; not the page numbers themselves, and not a number that is part of a word).
+attributed to one of its citations: text in double quotes (``"…"``, ``“…”``, ``«…»``) of at
+least 3 characters. A citing sentence without quotations attributes its *numbers* instead
+(``4,210``, ``12%``, ``3.5``; not the page numbers themselves, and not a number that is part of
+a word). The rules (quotations that end in a period, a sentence citing two pages) are in
+:mod:`halluscope.claims.page_citations`, where page citations are parsed.
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -398,168 +400,8 @@ def _prose(text: str, blobs: list[tuple[Any, int, int]]) -> str:
 _FENCE_LINE = re.compile(r"(?m)^[ \t]*```[\w-]*[ \t]*$")
 
 
-# -- page citations ----------------------------------------------------------------------------
+# -- page citations: halluscope.claims.page_citations (re-exported here) ---------------------
 
-MAX_RANGE = 20
-MAX_PAGE = 100_000
-"""Largest page number a citation may name; longer digit runs are not page citations."""
-_MAX_PAGE_DIGITS = len(str(MAX_PAGE))
-
-_NUM = r"\d+(?:\s*(?:-|–|to|and|,|&)\s*\d+)*"
-_CITATION = re.compile(
-    r"(?P<bracket>[\[(]\s*)?"
-    r"(?:\b(?P<pp>pp?|pgs?)\.\s*(?P<n1>" + _NUM + r")"
-    r"|\b(?P<word>pages?)\s*(?:no\.?\s*|#\s*)?(?P<n2>" + _NUM + r")"
-    r"|(?<=[\[(])\s*p(?P<n3>\d+)\s*(?=[\])]))",
-    re.IGNORECASE)
-_RANGE = re.compile(r"(\d+)\s*(?:-|–|to)\s*(\d+)")
-_DQUOTE = re.compile(r"[\"\u201c\u201d\u00ab\u00bb]([^\"\u201c\u201d\u00ab\u00bb]{3,}?)"
-                     r"[\"\u201c\u201d\u00ab\u00bb]")
-NUMBER_TOKEN = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
-                          r"(?:\s?%|\s?percent)?(?![\w%])", re.IGNORECASE)
-"""A number as a response writes it (``4,210``, ``12%``, ``3.5``, ``40 percent``)."""
-# a run of end punctuation (whole, possessive: no backtracking inside "......") and closers
-_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++[\"\u201d')\]]*+(?=\s+[A-Z\"\u201c(\[]|\s*$)"
-                           r"|\n\s*\n")
-_ABBREV = re.compile(r"\b(?:pp?|pgs?|e\.g|i\.e|etc|fig|vs|no|mr|mrs|dr)\.$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A quotation or number a response attributes to pages."""
-
-    text: str
-    span: tuple[int, int]
-    kind: str = "quote"              # quote | number
-
-
-@dataclass(frozen=True)
-class PageCitation:
-    """Pages cited at one place in a response, with what the response puts on them."""
-
-    pages: tuple[int, ...]
-    span: tuple[int, int]
-    sentence: str
-    quotes: tuple[Quote, ...] = ()
-    source: str = "text"             # text | json
-
-
-def page_number(value: Any) -> int | None:
-    """A page number from a cited token: an ``int`` (a whole ``float`` too: ``5.0``, as JSON
-    writers give them) or a string of decimal digits, at most :data:`MAX_PAGE` either way; a
-    negative number is kept (a page that cannot exist: counted as fabricated, not dropped);
-    ``None`` for anything else (``"²"``, a 5,000-digit run, ``True``, ``5.5``)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int):
-        return value if -MAX_PAGE <= value <= MAX_PAGE else None
-    if not isinstance(value, str):
-        return None
-    digits = value.strip()
-    if not digits or len(digits) > _MAX_PAGE_DIGITS or not digits.isdecimal():
-        return None
-    n = int(digits)
-    return n if n <= MAX_PAGE else None
-
-
-def _pages_of(numbers: str) -> tuple[int, ...]:
-    pages: list[int] = []
-    for part in re.split(r"\s*(?:,|and|&)\s*", numbers):
-        m = _RANGE.fullmatch(part.strip())
-        if m:
-            a, b = page_number(m.group(1)), page_number(m.group(2))
-            if a is not None and b is not None and a <= b and b - a < MAX_RANGE:
-                pages.extend(range(a, b + 1))
-            else:
-                pages.extend(p for p in (a, b) if p is not None)
-        elif (p := page_number(part)) is not None:
-            pages.append(p)
-    return tuple(dict.fromkeys(pages))
-
-
-def sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans: ends at ``.``/``!``/``?``/newline followed by space and a capital,
-    quote or end, except after abbreviations (``p.``, ``pp.``, ``e.g.``) and inside numbers."""
-    spans, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        end = m.end()
-        # the longest abbreviation is 4 characters: a short window keeps this linear
-        window = text[max(start, m.start() - 8):m.start() + 1]
-        if m.group(0).startswith(".") and _ABBREV.search(window):
-            continue
-        if text[start:end].strip():
-            spans.append((start, end))
-        start = end
-    if text[start:].strip():
-        spans.append((start, len(text)))
-    return spans
-
-
-def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCitation]:
-    out: list[PageCitation] = []
-    for data, start, end in blobs:
-        for obj in walk_dicts(data):
-            raw = obj.get("page", obj.get("page_number", obj.get("pages")))
-            if raw is None:
-                continue
-            vals = raw if isinstance(raw, list) else [raw]
-            pages = tuple(p for p in map(page_number, vals) if p is not None)
-            if not pages:
-                continue
-            quotes = []
-            for k in ("quote", "text", "evidence"):
-                q = obj.get(k)
-                if isinstance(q, str) and q.strip():
-                    pos = text.find(q)
-                    quotes.append(Quote(q, (pos, pos + len(q)) if pos >= 0 else (0, 0)))
-                    break
-            out.append(PageCitation(pages, (start, end), json.dumps(obj),
-                                    tuple(quotes), "json"))
-    return out
-
-
-def parse_page_citations(text: str | None) -> list[PageCitation]:
-    """Every page citation in a response, with the quotes or numbers attributed to it."""
-    if not text:
-        return []
-    blobs = json_blobs(text)
-    out = _json_citations(text, blobs)
-    text = _prose(text, blobs)
-    for s, e in sentences(text):
-        sent = text[s:e]
-        cites = []
-        for m in _CITATION.finditer(sent):
-            nums = m.group("n1") or m.group("n2") or m.group("n3")
-            pages = _pages_of(nums)
-            if pages:
-                cites.append((pages, (s + m.start(), s + m.end())))
-        if not cites:
-            continue
-        cite_spans = [sp for _, sp in cites]
-        starts = [a for a, _ in cite_spans]          # in text order, not overlapping
-        quotes = [Quote(q.group(1).strip(), (s + q.start(1), s + q.end(1)))
-                  for q in _DQUOTE.finditer(sent)]
-        if not quotes:
-            for m in NUMBER_TOKEN.finditer(sent):
-                a, b = s + m.start(), s + m.end()
-                i = bisect.bisect_right(starts, a) - 1
-                if i >= 0 and a < cite_spans[i][1]:   # the citation's own page number
-                    continue
-                quotes.append(Quote(m.group(0), (a, b), "number"))
-        owned: list[list[Quote]] = [[] for _ in cites]
-        for q in quotes:
-            owned[_nearest(q, starts)].append(q)
-        context = sent.strip()                       # once: one sentence may cite many times
-        for (pages, span), mine in zip(cites, owned):
-            out.append(PageCitation(pages, span, context, tuple(mine)))
-    out.sort(key=lambda c: c.span)
-    return out
-
-
-def _nearest(q: Quote, starts: list[int]) -> int:
-    """The citation a quote belongs to: the first one after it in the sentence, else the last
-    (``starts`` are the citations' starts in text order, so a binary search finds it)."""
-    i = bisect.bisect_left(starts, q.span[1])
-    return i if i < len(starts) else len(starts) - 1
+from halluscope.claims.page_citations import (  # noqa: E402,F401 - re-exported
+    MAX_PAGE, MAX_RANGE, NUMBER_TOKEN, PageCitation, Quote, page_number, parse_page_citations,
+    sentences)

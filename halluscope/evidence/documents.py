@@ -2,7 +2,9 @@
 
 A record's ``document`` is a PDF path, a page-image path, or a list of page-image paths
 (relative to the record's JSONL file, or absolute); a mapping ``{"pdf": ...}`` or
-``{"pages": [...]}`` works too.
+``{"pages": [...]}`` works too. Every frame of a multi-frame image is a page: a 3-page TIFF
+scan is pages 1-3 (a GIF's or animated PNG's/WebP's frames likewise); with several image files
+the pages run on from one file to the next.
 
 Page text comes from, in order:
 
@@ -29,7 +31,7 @@ from halluscope.errors import ConfigError, UnreadableImage
 from halluscope.evidence.cache import EvidenceCache, sha256_file
 from halluscope.evidence.detect import require
 from halluscope.evidence.ocr import OcrEngine, OcrLine, cached_read, lines_text, load_ocr
-from halluscope.imageio import check_path, check_pixels, open_image
+from halluscope.imageio import check_path, check_pixels, frame_count, open_image
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,9 @@ class Document:
                                       field="document") from None
             self.n_pages = len(self._pdf)
         else:
-            self.n_pages = len(self.images)
+            # every frame is a page: (file, frame) of each page, in order
+            self._frames = [(p, k) for p in self.images for k in range(frame_count(p))]
+            self.n_pages = len(self._frames)
 
     @property
     def name(self) -> str:
@@ -171,8 +175,9 @@ class Document:
             except Exception as exc:                       # noqa: BLE001 - pdfium's errors
                 raise UnreadableImage(f"page {number} cannot be rendered: {exc}",
                                       path=str(self.pdf_path), field="document") from None
+        path, frame = self._frames[number - 1]
         try:
-            return open_image(self.images[number - 1])
+            return open_image(path, frame=frame)
         except UnreadableImage as exc:
             raise UnreadableImage(exc.reason, path=exc.path, field="document") from None
 

@@ -80,6 +80,27 @@ def reading_order(lines: list[OcrLine]) -> list[OcrLine]:
     return [ln for row in rows for ln in sorted(row, key=lambda x: x.box[0])]
 
 
+def _at_application_level(record: logging.LogRecord) -> bool:
+    """A record as important as the application's logging level asks (the root logger's)."""
+    return record.levelno >= logging.getLogger().getEffectiveLevel()
+
+
+def route_rapidocr_logging() -> None:
+    """Send RapidOCR's log records through the application's logging set-up.
+
+    RapidOCR's ``RapidOCR`` logger has its own console handler, sets itself to INFO when an
+    engine is built and does not propagate, so its INFO lines ("Using engine_name:
+    onnxruntime", model paths) printed under ``halluscope audit -q`` and in every notebook. Its
+    handler is removed, its records propagate, and only those at the application's level pass
+    (INFO with ``-v``; warnings always)."""
+    logger = logging.getLogger("RapidOCR")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    logger.propagate = True
+    if _at_application_level not in logger.filters:
+        logger.addFilter(_at_application_level)
+
+
 class RapidOcrEngine:
     """RapidOCR with the models its wheel ships (no download)."""
 
@@ -87,6 +108,8 @@ class RapidOcrEngine:
 
     def __init__(self, **params: Any):
         mod = require("rapidocr", "OCR with RapidOCR", "ocr", "rapidocr")
+        _ = mod.RapidOCR                   # importing its main module installs its logger
+        route_rapidocr_logging()
         require("onnxruntime", "OCR with RapidOCR", "ocr", "onnxruntime")
         self._engine = mod.RapidOCR(params=params) if params else mod.RapidOCR()
         self.params = params

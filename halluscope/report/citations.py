@@ -489,9 +489,13 @@ def _quote_row(c: Mapping[str, Any], status: str, pages: _Pages,
     found_on = ev.get("page") if status == "supported" else None
     others = [p for p in ev.get("found_on") or [] if isinstance(p, int)]
     if found_on is not None:
-        found = f"p. {found_on} ({ev.get('match') or 'match'})"
-        boxes = pages.highlights(found_on, quote, ev.get("char_span"))
-        marks.setdefault(found_on, []).extend(boxes)
+        parts = [x for x in ev.get("parts") or [] if isinstance(x, Mapping)
+                 and isinstance(x.get("page"), int)]      # a quote across a page break
+        shown = f"{parts[0]['page']}-{parts[-1]['page']}" if parts else found_on
+        found = f"p. {shown} ({ev.get('match') or 'match'})"
+        for part in parts or [{"page": found_on, "char_span": ev.get("char_span")}]:
+            boxes = pages.highlights(part["page"], quote, part.get("char_span"))
+            marks.setdefault(part["page"], []).extend(boxes)
     elif others:
         found = "not on the cited page; on p. " + ", ".join(map(str, others))
         spans = _spans_elsewhere(ev)

@@ -1,0 +1,327 @@
+"""Page text in the forms quotes are matched against, normalised once per page and remembered.
+
+:func:`normalise_form` applies the documented normalisation (see :mod:`halluscope.checks.pages`)
+to a whole string and keeps, for every character of the result, the span of the source text it
+came from, so a match on the normalised text is a span of the page's own text (what a report
+highlights). Unicode NFKC is applied to whole *canonical clusters* (a character and the
+combining marks after it, Hangul jamo runs), not one character at a time: a decomposed ``é``
+(``e`` + U+0301) becomes the same single character as a precomposed one, and its highlight
+covers both source characters.
+
+:class:`PageForms` holds one page's normalised form, its loose form (punctuation dropped) and its
+numbers, each computed on first use. :func:`page_forms` remembers them per document (per owner of
+the ``page number -> text`` callable, held weakly) and page, so a second quote looked up in the
+same document, or a quote looked for on every page, does not normalise a page again.
+
+:func:`joined` puts the forms of consecutive pages end to end, the page break read as a line
+break (a word hyphenated across it is joined, whitespace collapses), for quotes that run from one
+page onto the next.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+import weakref
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
+_QUOTES = {ord("\u201c"): '"', ord("\u201d"): '"', ord("\u201e"): '"', ord("\u00ab"): '"',
+           ord("\u00bb"): '"', ord("\u2018"): "'", ord("\u2019"): "'", ord("\u201a"): "'"}
+_GROUPED = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?!\d)")
+
+
+@dataclass(frozen=True)
+class TextForm:
+    """A normalised text: character ``k`` of ``text`` came from ``source[starts[k]:ends[k]]``."""
+
+    text: str
+    starts: Sequence[int]
+    ends: Sequence[int]
+
+    def source_span(self, k: int, n: int) -> tuple[int, int]:
+        """The source span of ``text[k:k + n]`` (``n`` > 0)."""
+        return self.starts[k], self.ends[k + n - 1]
+
+
+# -- whole-string NFKC with offsets --------------------------------------------------------------
+
+def _joins_previous(c: str) -> bool:
+    """Whether ``c`` may compose with what comes before it: a combining mark, or a Hangul
+    vowel or final jamo (they compose with a leading consonant, though not 'combining')."""
+    return bool(unicodedata.combining(c)) or "\u1160" <= c <= "\u11ff" or \
+        "\ud7b0" <= c <= "\ud7ff"
+
+
+def _clusters(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` that NFKC normalises independently of each other."""
+    bounds = [0] + [j for j in range(1, len(text)) if not _joins_previous(text[j])]
+    spans = list(zip(bounds, bounds[1:] + [len(text)])) if text else []
+    whole = unicodedata.normalize("NFKC", text)
+    if "".join(unicodedata.normalize("NFKC", text[a:b]) for a, b in spans) == whole:
+        return spans
+    # a rare composition across what looked like a boundary (e.g. two Indic vowel signs):
+    # merge neighbours until each piece normalises alone as it does in the whole
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged:
+            pa, pb = merged[-1]
+            joint = unicodedata.normalize("NFKC", text[pa:b])
+            if joint != unicodedata.normalize("NFKC", text[pa:pb]) + \
+                    unicodedata.normalize("NFKC", text[a:b]):
+                merged[-1] = (pa, b)
+                continue
+        merged.append((a, b))
+    return merged
+
+
+def _hyphen_join(text: str, a: int, b: int, last: str | None) -> int | None:
+    """Where the text resumes when the dash at ``text[a:b]`` ends a line inside a word
+    (``exam-\\n  ple``), else ``None``."""
+    if b - a != 1 or not (text[a] == "-" or ord(text[a]) in _DASHES):
+        return None
+    if last is None or not last.isalpha():
+        return None
+    j, n = b, len(text)
+    while j < n and text[j] in " \t\r":
+        j += 1
+    if j >= n or text[j] != "\n":
+        return None
+    k = j + 1
+    while k < n and text[k].isspace():
+        k += 1
+    return k if k < n and text[k].isalpha() else None
+
+
+# printable ASCII but ``-``: NFKC, the quote/dash mapping and case folding are ``lower()`` there
+# (single spaces inside such a run map one to one, so they ride along)
+_SEGMENT = re.compile(r"(?P<plain>[!-,.-~]+(?: [!-,.-~]+)*)|(?P<space>\s+)"
+                      r"|(?P<other>[^!-~\s]+|-)")
+
+
+class _Out:
+    """Normalised text being built (in pieces), with the source span of each character."""
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+        self.starts = array("l")
+        self.ends = array("l")
+
+    def last(self) -> str | None:
+        return self.pieces[-1][-1] if self.pieces else None
+
+    def add(self, piece: str, a: int, b: int) -> None:
+        """``piece``, every character of it from ``source[a:b]``."""
+        for c in piece:
+            if c.isspace():
+                if self.pieces and self.last() != " ":
+                    self.pieces.append(" ")
+                    self.starts.append(a)
+                    self.ends.append(b)
+            else:
+                self.pieces.append(c)
+                self.starts.append(a)
+                self.ends.append(b)
+
+    def plain(self, run: str, a: int) -> None:
+        """A run of printable ASCII: one character from each source character."""
+        self.pieces.append(run.lower())
+        self.starts.extend(range(a, a + len(run)))
+        self.ends.extend(range(a + 1, a + len(run) + 1))
+
+    def pop(self) -> None:
+        """Drop the last character."""
+        self.pieces[-1] = self.pieces[-1][:-1]
+        if not self.pieces[-1]:
+            self.pieces.pop()
+        self.starts.pop()
+        self.ends.pop()
+
+
+def _basic(text: str) -> _Out:
+    """Steps 1-5 of the normalisation: characters and the source span of each."""
+    out = _Out()
+    resume = 0
+    prev_plain = False
+    for m in _SEGMENT.finditer(text):
+        a, b = m.span()
+        if a < resume:                 # inside a hyphenated line break already joined
+            continue
+        kind = m.lastgroup
+        if kind == "plain":
+            out.plain(m.group(0), a)
+        elif kind == "space":
+            out.add(" ", a, b)
+        else:
+            if prev_plain and _joins_previous(text[a]):   # "e" + U+0301: one cluster
+                out.pop()
+                a -= 1
+            for ca, cb in _clusters(text[a:b]):
+                ca, cb = ca + a, cb + a
+                if ca < resume:
+                    continue
+                k = _hyphen_join(text, ca, cb, out.last())
+                if k is not None:
+                    resume = k
+                    continue
+                piece = unicodedata.normalize("NFKC", text[ca:cb])
+                out.add(piece.translate(_DASHES).translate(_QUOTES).replace(
+                    "\u2026", "...").casefold(), ca, cb)
+        prev_plain = kind == "plain"
+    if out.last() == " ":
+        out.pop()
+    return out
+
+
+def normalise_form(text: str) -> TextForm:
+    """``text`` normalised (steps 1-6 of :mod:`halluscope.checks.pages`), with offsets."""
+    out = _basic(text)
+    joined_ = "".join(out.pieces)
+    drop = {m.start() + k for m in _GROUPED.finditer(joined_)
+            for k, c in enumerate(m.group(0)) if c == ","}
+    if not drop:
+        return TextForm(joined_, out.starts, out.ends)
+    keep = [k for k in range(len(joined_)) if k not in drop]
+    return TextForm("".join(joined_[k] for k in keep), array("l", (out.starts[k] for k in keep)),
+                    array("l", (out.ends[k] for k in keep)))
+
+
+_LOOSE_KEEP = re.compile(r"[^\W_]+|(?<=\d)[.%](?=.)| +", re.S)
+
+
+def loose_form(form: TextForm) -> TextForm:
+    """``form`` without punctuation, except ``.``/``%`` inside or after a number."""
+    pieces: list[str] = []
+    starts, ends = array("l"), array("l")
+    for m in _LOOSE_KEEP.finditer(form.text):
+        a, b = m.span()
+        if form.text[a] == " ":
+            if not pieces or pieces[-1][-1] == " ":
+                continue
+            b = a + 1
+        pieces.append(form.text[a:b])
+        starts.extend(form.starts[a:b])
+        ends.extend(form.ends[a:b])
+    if pieces and pieces[-1] == " ":
+        pieces.pop()
+        starts.pop()
+        ends.pop()
+    return TextForm("".join(pieces), starts, ends)
+
+
+# -- one page's forms, remembered ------------------------------------------------------------
+
+class PageForms:
+    """One page's text, its normalised and loose forms and its numbers (each made once)."""
+
+    __slots__ = ("raw", "_exact", "_loose", "_numbers", "__weakref__")
+
+    def __init__(self, raw: str):
+        self.raw = raw
+        self._exact: TextForm | None = None
+        self._loose: TextForm | None = None
+        self._numbers: list[tuple[Decimal, bool, tuple[int, int]]] | None = None
+
+    @property
+    def exact(self) -> TextForm:
+        if self._exact is None:
+            self._exact = normalise_form(self.raw)
+        return self._exact
+
+    @property
+    def loose(self) -> TextForm:
+        if self._loose is None:
+            self._loose = loose_form(self.exact)
+        return self._loose
+
+    def numbers(self, reader: Callable[[str], list]) -> list:
+        """The page's numbers as ``reader`` finds them (value, percent, span), read once."""
+        if self._numbers is None:
+            self._numbers = reader(self.raw)
+        return self._numbers
+
+
+_FORMS: "weakref.WeakKeyDictionary[Any, dict[int, PageForms]]" = weakref.WeakKeyDictionary()
+
+
+def page_forms(page_text: Callable[[int], str], page: int) -> PageForms:
+    """The forms of page ``page`` of ``page_text`` (``page number -> text``), made once per
+    owner of the callable (a document's ``text`` method: the document) and page. A page whose
+    text changed since is made again; an owner that cannot be held weakly is not cached."""
+    text = page_text(page)
+    owner = getattr(page_text, "__self__", page_text)
+    try:
+        per_page = _FORMS.get(owner)
+        if per_page is None:
+            per_page = _FORMS[owner] = {}
+    except TypeError:                       # not weakly referenceable
+        return PageForms(text)
+    forms = per_page.get(page)
+    if forms is None or (forms.raw is not text and forms.raw != text):
+        forms = per_page[page] = PageForms(text)
+    return forms
+
+
+# -- consecutive pages end to end ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Joined:
+    """Forms of consecutive pages end to end: segment ``i`` (page ``pages[i]``) starts at
+    ``offsets[i]`` of ``text`` and holds ``lengths[i]`` characters of that page's form."""
+
+    text: str
+    pages: tuple[int, ...]
+    offsets: tuple[int, ...]
+    lengths: tuple[int, ...]
+    forms: tuple[TextForm, ...]
+    hyphens: tuple[bool, ...]          # segment i ends in a hyphen joined to the next page
+
+    def parts(self, k: int, n: int) -> list[tuple[int, tuple[int, int]]]:
+        """``text[k:k + n]`` as (page, span in that page's own text), page by page (a part
+        that runs on through a hyphenated break keeps its hyphen)."""
+        out = []
+        i = bisect.bisect_right(self.offsets, k) - 1
+        while i < len(self.pages) and self.offsets[i] < k + n:
+            a = max(k, self.offsets[i]) - self.offsets[i]
+            b = min(k + n, self.offsets[i] + self.lengths[i]) - self.offsets[i]
+            if b > a:
+                start, end = self.forms[i].source_span(a, b - a)
+                if self.hyphens[i] and b == self.lengths[i] and \
+                        k + n > self.offsets[i] + self.lengths[i]:
+                    end = self.forms[i].ends[-1]
+                out.append((self.pages[i], (start, end)))
+            i += 1
+        return out
+
+
+def joined(pages: Sequence[int], forms: Sequence[PageForms], loose: bool = False) -> Joined:
+    """The forms of consecutive ``pages`` end to end, each break read as a line break: a word
+    hyphenated across it is joined (``exam-`` | ``ple`` -> ``example``), otherwise one space."""
+    parts: list[str] = []
+    offsets: list[int] = []
+    lengths: list[int] = []
+    hyphens: list[bool] = []
+    pos = 0
+    for i, f in enumerate(forms):
+        text = (f.loose if loose else f.exact).text
+        exact = f.exact.text
+        nxt = forms[i + 1].exact.text if i + 1 < len(forms) else ""
+        hyphen = len(exact) > 1 and exact[-1] == "-" and exact[-2].isalpha() and \
+            nxt[:1].isalpha()
+        if hyphen and not loose:
+            text = text[:-1]
+        offsets.append(pos)
+        lengths.append(len(text))
+        hyphens.append(hyphen)
+        parts.append(text)
+        pos += len(text)
+        if i + 1 < len(forms) and not hyphen:
+            parts.append(" ")
+            pos += 1
+    return Joined("".join(parts), tuple(pages), tuple(offsets), tuple(lengths),
+                  tuple((f.loose if loose else f.exact) for f in forms), tuple(hyphens))

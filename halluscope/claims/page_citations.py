@@ -1,0 +1,318 @@
+"""Page citations in a response: the pages it cites and the quotes and numbers it puts on them.
+
+Read by :func:`parse_page_citations` (re-exported by :mod:`halluscope.claims.citations`, whose
+docstring lists the citation forms); checked against the document by
+:mod:`halluscope.checks.pages`.
+
+Attribution
+-----------
+A response is split into sentences (:func:`sentences`): a sentence does not end inside a
+double-quoted passage (``"Sales fell. Costs rose."`` is one quotation), and a bracketed page
+citation written after a sentence's end belongs to that sentence (``"Costs fell." (p. 3)``).
+Every quotation in a sentence that cites pages is attributed to one of its citations: text in
+double quotes (``"…"``, ``“…”``, ``«…»``; a mark right after a letter or digit, as in ``6"``,
+opens none) of at least 3 characters; a ``.`` or ``,`` just inside the closing mark is the
+writer's, not the source's, and is left out. A citing sentence without quotations attributes
+its *numbers* instead (``4,210``, ``12%``, ``3.5``; not the page numbers themselves, and not a
+number that is part of a word).
+
+Which citation a quote or number belongs to, within its sentence (:func:`_owner`):
+
+1. the next citation, when it follows the quote directly (``"…" (p. 3)``, ``"…", p. 3``,
+   ``"…" on page 3``, ``"…" is on page 3``) or is written in brackets (a reference mark for
+   the text before it: ``4,210 units (p. 1)``);
+2. else the citation before it (``Page 1 says "…" while page 3 says "…"``: each quote goes to
+   the page named before it);
+3. else the next citation (``the 7.5% rise, see page 3``).
+
+JSON citations: an object with ``"page"`` / ``"page_number"`` / ``"pages"``: a number, a list,
+or text (``"p. 9"``, ``"2-3"``, ``"pages 2 and 4"``); ``null``, ``""``, ``"n/a"``, ``"none"``
+cite no page. A value that names no page (``"nine"``, ``true``, ``5.5``) is kept in
+:attr:`PageCitation.unread`, and the page check lists the record as bad (it was silently
+dropped, its made-up quote never counted).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from halluscope.jsonblobs import json_blobs, walk_dicts
+
+
+def _prose(text: str, blobs: list[tuple[Any, int, int]]) -> str:
+    from halluscope.claims.citations import _prose as prose   # citations re-exports this module
+    return prose(text, blobs)
+
+
+# -- page citations ------------------------------------------------------------------------------
+
+MAX_RANGE = 20
+MAX_PAGE = 100_000
+"""Largest page number a citation may name; longer digit runs are not page citations."""
+_MAX_PAGE_DIGITS = len(str(MAX_PAGE))
+
+_NUM = r"\d+(?:\s*(?:-|–|to|and|,|&)\s*\d+)*"
+_CITATION = re.compile(
+    r"(?P<bracket>[\[(]\s*)?"
+    r"(?:\b(?P<pp>pp?|pgs?)\.\s*(?P<n1>" + _NUM + r")"
+    r"|\b(?P<word>pages?)\s*(?:no\.?\s*|#\s*)?(?P<n2>" + _NUM + r")"
+    r"|(?<=[\[(])\s*p(?P<n3>\d+)\s*(?=[\])]))",
+    re.IGNORECASE)
+_RANGE = re.compile(r"(\d+)\s*(?:-|–|to)\s*(\d+)")
+# a quotation opens with a mark that does not follow a letter or digit (6" is six inches)
+_DQUOTE = re.compile(r"(?<!\w)[\"\u201c\u201d\u00ab\u00bb]([^\"\u201c\u201d\u00ab\u00bb]{3,}?)"
+                     r"[\"\u201c\u201d\u00ab\u00bb]")
+NUMBER_TOKEN = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+                          r"(?:\s?%|\s?percent)?(?![\w%])", re.IGNORECASE)
+"""A number as a response writes it (``4,210``, ``12%``, ``3.5``, ``40 percent``)."""
+# a run of end punctuation (whole, possessive: no backtracking inside "......") and closers
+_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++[\"\u201d')\]]*+(?=\s+[A-Z\"\u201c(\[]|\s*$)"
+                           r"|\n\s*\n")
+_ABBREV = re.compile(r"\b(?:pp?|pgs?|e\.g|i\.e|etc|fig|vs|no|mr|mrs|dr)\.$", re.IGNORECASE)
+_MARK = "\"\u201c\u201d\u00ab\u00bb"
+# a quotation: marks paired in order, not across a blank line, at most 2,000 characters
+_QUOTED = re.compile(rf"(?<!\w)[{_MARK}](?:[^{_MARK}\n]|\n(?![ \t]*\n)){{0,2000}}[{_MARK}]")
+_BRACKET_AFTER = re.compile(r"[ \t]*[\[(]([^\[\]()\n]{1,80})[\])]")
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A quotation or number a response attributes to pages."""
+
+    text: str
+    span: tuple[int, int]
+    kind: str = "quote"              # quote | number
+
+
+@dataclass(frozen=True)
+class PageCitation:
+    """Pages cited at one place in a response, with what the response puts on them."""
+
+    pages: tuple[int, ...]
+    span: tuple[int, int]
+    sentence: str
+    quotes: tuple[Quote, ...] = ()
+    source: str = "text"             # text | json
+    unread: tuple[str, ...] = ()     # JSON page values that are no page number ("nine")
+
+
+def page_number(value: Any) -> int | None:
+    """A page number from a cited token: an ``int`` (a whole ``float`` too: ``5.0``, as JSON
+    writers give them) or a string of decimal digits, at most :data:`MAX_PAGE` either way; a
+    negative number is kept (a page that cannot exist: counted as fabricated, not dropped);
+    ``None`` for anything else (``"²"``, a 5,000-digit run, ``True``, ``5.5``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return value if -MAX_PAGE <= value <= MAX_PAGE else None
+    if not isinstance(value, str):
+        return None
+    digits = value.strip()
+    if not digits or len(digits) > _MAX_PAGE_DIGITS or not digits.isdecimal():
+        return None
+    n = int(digits)
+    return n if n <= MAX_PAGE else None
+
+
+def _pages_of(numbers: str) -> tuple[int, ...]:
+    pages: list[int] = []
+    for part in re.split(r"\s*(?:,|and|&)\s*", numbers):
+        m = _RANGE.fullmatch(part.strip())
+        if m:
+            a, b = page_number(m.group(1)), page_number(m.group(2))
+            if a is not None and b is not None and a <= b and b - a < MAX_RANGE:
+                pages.extend(range(a, b + 1))
+            else:
+                pages.extend(p for p in (a, b) if p is not None)
+        elif (p := page_number(part)) is not None:
+            pages.append(p)
+    return tuple(dict.fromkeys(pages))
+
+
+def _quote_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the double-quoted passages of ``text`` (marks included), paired in order within
+    a paragraph."""
+    return [m.span() for m in _QUOTED.finditer(text)]
+
+
+def _trailing_citation(text: str, pos: int) -> bool:
+    """Whether a bracketed page citation (``(p. 3)``, ``[pages 2-3]``) follows ``pos``: it
+    belongs to the sentence before it, written after that sentence's end."""
+    m = _BRACKET_AFTER.match(text, pos)
+    return m is not None and _CITATION.search(m.group(1)) is not None
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans: ends at ``.``/``!``/``?``/newline followed by space and a capital,
+    quote or end, except after abbreviations (``p.``, ``pp.``, ``e.g.``) and inside numbers,
+    inside a double-quoted passage (``"Sales fell. Costs rose."`` is one quotation), and before
+    a bracketed page citation (``"Costs fell." (p. 3)``: the citation closes the sentence)."""
+    spans, start = [], 0
+    quoted = _quote_spans(text)
+    q_starts = [a for a, _ in quoted]
+    for m in _SENTENCE_END.finditer(text):
+        end = m.end()
+        # the longest abbreviation is 4 characters: a short window keeps this linear
+        window = text[max(start, m.start() - 8):m.start() + 1]
+        if m.group(0).startswith(".") and _ABBREV.search(window):
+            continue
+        i = bisect.bisect_left(q_starts, end) - 1
+        if i >= 0 and quoted[i][0] < end < quoted[i][1]:
+            continue                                  # inside a quotation
+        if m.group(0)[0] in ".!?" and _trailing_citation(text, end):
+            continue
+        if text[start:end].strip():
+            spans.append((start, end))
+        start = end
+    if text[start:].strip():
+        spans.append((start, len(text)))
+    return spans
+
+
+# values a JSON "page" field may hold to say it cites no page
+_NO_PAGE = frozenset({"", "n/a", "na", "none", "null", "unknown", "-", "?"})
+
+
+def _json_pages(raw: Any) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """The pages a JSON ``page`` value names, and the values that name none: a number, a
+    string of digits, a range or list written as text (``"2-3"``, ``"2, 4"``), a citation
+    written as text (``"p. 9"``, ``"pages 2 and 3"``), or a list of those. ``null`` and
+    ``""``/``"n/a"``/``"none"`` cite no page and are no error."""
+    pages: list[int] = []
+    unread: list[str] = []
+    for v in raw if isinstance(raw, list) else [raw]:
+        if v is None or (isinstance(v, str) and v.strip().lower() in _NO_PAGE):
+            continue
+        if (p := page_number(v)) is not None:
+            pages.append(p)
+            continue
+        got: tuple[int, ...] = ()
+        if isinstance(v, str) and len(v) <= 200:
+            if _NUM_ONLY.fullmatch(v):
+                got = _pages_of(v.strip())
+            else:
+                got = tuple(p for m in _CITATION.finditer(v)
+                            for p in _pages_of(m.group("n1") or m.group("n2") or m.group("n3")))
+        if got:
+            pages.extend(got)
+        else:
+            unread.append(json.dumps(v, ensure_ascii=False)[:40])
+    return tuple(dict.fromkeys(pages)), tuple(unread)
+
+
+_NUM_ONLY = re.compile(r"\s*" + _NUM + r"\s*")
+
+
+def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCitation]:
+    out: list[PageCitation] = []
+    for data, start, end in blobs:
+        for obj in walk_dicts(data):
+            raw = obj.get("page", obj.get("page_number", obj.get("pages")))
+            if raw is None:
+                continue
+            pages, unread = _json_pages(raw)
+            if not pages and not unread:
+                continue
+            quotes = []
+            for k in ("quote", "text", "evidence"):
+                q = obj.get(k)
+                if isinstance(q, str) and q.strip():
+                    pos = text.find(q)
+                    quotes.append(Quote(q, (pos, pos + len(q)) if pos >= 0 else (0, 0)))
+                    break
+            out.append(PageCitation(pages, (start, end), json.dumps(obj),
+                                    tuple(quotes), "json", unread))
+    return out
+
+
+def _quotes_in(sent: str, s: int) -> list[Quote]:
+    """The double-quoted passages of a sentence starting at ``s``; a ``.`` or ``,`` just inside
+    the closing mark is the writer's punctuation, not the source's (``"Costs fell."``)."""
+    out = []
+    for q in _DQUOTE.finditer(sent):
+        body = q.group(1)
+        inner = body.strip().rstrip(".,").rstrip()
+        if len(inner) < 3:
+            inner = body.strip()
+        a = s + q.start(1) + (len(body) - len(body.lstrip()))
+        out.append(Quote(inner, (a, a + len(inner))))
+    return out
+
+
+def parse_page_citations(text: str | None) -> list[PageCitation]:
+    """Every page citation in a response, with the quotes or numbers attributed to it."""
+    if not text:
+        return []
+    blobs = json_blobs(text)
+    out = _json_citations(text, blobs)
+    text = _prose(text, blobs)
+    for s, e in sentences(text):
+        sent = text[s:e]
+        cites = []
+        for m in _CITATION.finditer(sent):
+            nums = m.group("n1") or m.group("n2") or m.group("n3")
+            pages = _pages_of(nums)
+            if pages:
+                cites.append((pages, (s + m.start(), s + m.end()),
+                              _bracketed(sent, m)))
+        if not cites:
+            continue
+        cite_spans = [sp for _, sp, _ in cites]
+        starts = [a for a, _ in cite_spans]          # in text order, not overlapping
+        quotes = _quotes_in(sent, s)
+        if not quotes:
+            for m in NUMBER_TOKEN.finditer(sent):
+                a, b = s + m.start(), s + m.end()
+                i = bisect.bisect_right(starts, a) - 1
+                if i >= 0 and a < cite_spans[i][1]:   # the citation's own page number
+                    continue
+                quotes.append(Quote(m.group(0), (a, b), "number"))
+        owned: list[list[Quote]] = [[] for _ in cites]
+        brackets = [b for _, _, b in cites]
+        for q in quotes:
+            owned[_owner(q, starts, brackets, text)].append(q)
+        context = sent.strip()                       # once: one sentence may cite many times
+        for (pages, span, _), mine in zip(cites, owned):
+            out.append(PageCitation(pages, span, context, tuple(mine)))
+    out.sort(key=lambda c: c.span)
+    return out
+
+
+def _bracketed(sent: str, m: re.Match) -> bool:
+    """Whether citation ``m`` is written in brackets (``(p. 3)``, ``[page 3]``,
+    ``(see p. 3)``, ``(Annual report, p. 3)``): a reference mark for the text before it."""
+    if m.group("bracket") or m.group("n3"):
+        return True
+    lo = max(0, m.start() - 80)          # a bounded look: a sentence may cite 40,000 times
+    opened = max(sent.rfind("(", lo, m.start()), sent.rfind("[", lo, m.start()))
+    return opened >= 0 and not any(c in sent[opened:m.start()] for c in ")]") and \
+        any(c in sent[m.end():m.end() + 80] for c in ")]")
+
+
+# what may stand between a quote and a citation that is its own: closing marks, punctuation,
+# "(is) on", "appears in", "see" ("'Costs fell' on page 2", "'Costs fell', p. 2")
+_TO_CITATION = re.compile(
+    r"[\s\"'\u201d\u2019\u00bb,;:.\-\u2013\u2014(\[]*"
+    r"(?:(?:is|are|was|were|appears?|appeared|stated|written|printed|shown|given|reported|"
+    r"listed|found|can\s+be\s+found)\s+)?"
+    r"(?:(?:on|in|at|from|see|cf\.?)\s+(?:the\s+)?)?", re.IGNORECASE)
+
+
+def _owner(q: Quote, starts: list[int], bracketed: list[bool], text: str) -> int:
+    """The citation a quote or number belongs to, in its sentence (citations by ``starts``, in
+    text order, and whether each is ``bracketed``): the next citation when it follows the quote
+    directly (``"..." (p. 3)``, ``"..." on page 3``) or is in brackets (a reference mark for
+    the text before it); else the citation before the quote (``Page 1 says "..." while page 3
+    says "..."``); else the next one."""
+    i = bisect.bisect_left(starts, q.span[1])         # the first citation after the quote
+    if i < len(starts):
+        if bracketed[i] or (starts[i] - q.span[1] <= 60 and
+                            _TO_CITATION.fullmatch(text, q.span[1], starts[i])):
+            return i
+    return i - 1 if i > 0 else i

@@ -149,7 +149,6 @@ _CHOICE_LABEL = re.compile(r"[A-Za-z]")
 def _label(value: Any, where: dict) -> str | None:
     if value is None or (isinstance(value, str) and _CHOICE_LABEL.fullmatch(value.strip())):
         return None    # a multiple-choice label (Reefknot's A-D) stays in metadata["label"]
-        return None
     if value == "yes" or value == "no":
         return value
     if isinstance(value, str) and value.strip().lower() in ("yes", "no"):
@@ -313,13 +312,31 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
     if not isinstance(obj, dict):
         raise RecordError(f"expected a JSON object, got {type(obj).__name__}", **where)
     try:
+        _check_utf8(obj, where)
         return _record_of(obj, Source(file, line, index), require_response, where)
     except RecordError as exc:
         # the line's id, when it has a plain one, stays with its error (items.jsonl keeps it)
         hint = obj.get("id", obj.get("question_id", obj.get("index")))
         if exc.record_id is None and isinstance(hint, (str, int)) and not isinstance(hint, bool):
-            exc.record_id = str(hint)[:200]
+            exc.record_id = _writable(str(hint)[:200])
         raise
+
+
+def _check_utf8(obj: dict[str, Any], where: dict[str, Any]) -> None:
+    """Refuse a line holding a string no UTF-8 file can hold (it stopped the audit when its
+    item was written): a lone surrogate, from JSON's ``\\ud83d`` escape (a model output cut
+    inside an emoji), naming the field (``metadata.note``, ``regions[2]``)."""
+    found = fast_json.unencodable(obj)
+    if found is not None:
+        path, char, at = _writable(found[0]), found[1], found[2]
+        raise RecordError(f"expected text that UTF-8 can hold, got a lone surrogate "
+                          f"\\u{ord(char):04x} at character {at + 1} (an escape without its "
+                          f"pair: text cut inside an emoji?)", field=path or None, **where)
+
+
+def _writable(text: str) -> str:
+    """``text`` with each lone surrogate written as its escape (``\\ud83d``), for messages."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _record_of(obj: dict[str, Any], source: Source, require_response: bool,

@@ -155,3 +155,39 @@ def test_a_vlmevalkit_row_reads_answer_as_the_truth_and_index_as_the_id():
     assert not answered.id_from_line
     pope = record_from_dict({"question_id": 3, "answer": "yes"})       # POPE's answer files
     assert pope.response == "yes"
+
+
+# -- text no output file can hold ---------------------------------------------------------------
+@pytest.mark.parametrize("obj, field, at", [
+    ({"question_id": 2, "answer": "No \ud83d"}, "answer", 4),
+    ({"id": "a", "response": "Yes", "metadata": {"note": ["ok", "\udc00x"]}}, "metadata.note[1]",
+     1),
+    ({"id": "a", "response": "Yes", "\ud800": 1}, "\\ud800", 1),       # said escaped
+    ({"id": "\udfff", "response": "Yes"}, "id", 1),
+])
+def test_a_lone_surrogate_is_one_bad_record_naming_the_field(obj, field, at):
+    """A ``\\ud83d`` escape (valid JSON; a model output cut inside an emoji) stopped the audit
+    with exit 3 when its item was written as UTF-8."""
+    with pytest.raises(RecordError, match=f"got a lone surrogate \\\\u[0-9a-f]{{4}} at "
+                                          f"character {at} ") as err:
+        record_from_dict(obj, file="a.jsonl", line=2)
+    assert (err.value.location.field, err.value.location.line) == (field, 2)
+    assert str(err.value).encode("utf-8")             # the message itself can be written
+    assert err.value.record_id is None or err.value.record_id.encode("utf-8")
+
+
+def test_lone_surrogates_in_json_lines_and_array_elements_are_bad_records_with_lines(tmp_path):
+    lines = tmp_path / "a.jsonl"
+    lines.write_text('{"id": "a", "response": "Yes"}\n{"id": "b", "response": "No \\ud83d"}\n'
+                     '{"id": "c", "response": "Smile \\ud83d\\ude00"}\n', encoding="utf-8")
+    out = list(iter_records(lines))
+    assert [r.id for r in out if not isinstance(r, RecordError)] == ["a", "c"]
+    assert out[2].response == "Smile \U0001f600"                 # a pair is one character
+    assert (out[1].location.file, out[1].location.line, out[1].location.field) == (
+        str(lines), 2, "response")
+    array = tmp_path / "a.json"
+    array.write_text('[\n{"id": "a", "response": "Yes"},\n\n{"id": "b",\n "response": '
+                     '"No \\udc00"}\n]\n', encoding="utf-8")
+    out = list(iter_records(array))
+    assert out[0].id == "a" and isinstance(out[1], RecordError)
+    assert (out[1].location.line, out[1].location.field) == (4, "response")

@@ -1,0 +1,80 @@
+"""What an input line is, end to end: a null answer field is no answer (never the truth beside
+it), a question file is not an answer file, a prompt's template does not hide a POPE or CHAIR
+record from the metric named for it, and a lone surrogate is one bad record. Numbers are worked
+by hand; POPE files are scored on the whole-file and the line-by-line path alike."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import halluscope
+from halluscope.cli import EXIT_USAGE, app
+
+runner = CliRunner()
+QUESTIONS = [("dog", "yes"), ("cat", "no"), ("person", "yes"), ("car", "no"), ("bus", "yes"),
+             ("couch", "no")]
+
+
+def _jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def questions(tmp_path):
+    """Six POPE questions, ids 1-6: yes, no, yes, no, yes, no."""
+    return _jsonl(tmp_path / "q.jsonl", [
+        {"question_id": i, "image": f"COCO_val2014_{i:012d}.jpg",
+         "text": f"Is there a {obj} in the image?", "label": label}
+        for i, (obj, label) in enumerate(QUESTIONS, 1)])
+
+
+def _pope_both(tmp_path, answers, questions, **options):
+    """The audit as columns and line by line: the same items, numbers and errors."""
+    import halluscope.pipeline as pipeline
+    fast = halluscope.audit(answers, metrics="pope", questions=questions, n_boot=0,
+                            out=tmp_path / "fast", write_report=False, **options)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "score_columns", lambda *a, **k: None)
+        slow = halluscope.audit(answers, metrics="pope", questions=questions, n_boot=0,
+                                out=tmp_path / "slow", write_report=False, **options)
+    assert fast.runsheet["execution"]["scored"].startswith("as columns"), fast.runsheet
+    assert slow.runsheet["execution"]["scored"].startswith("record by record")
+    lines = [(tmp_path / name / "items.jsonl").read_bytes() for name in ("fast", "slow")]
+    assert lines[0] == lines[1]
+    assert fast.metrics["pope"].to_dict() == slow.metrics["pope"].to_dict()
+    assert fast.errors == slow.errors and fast.n_skipped == slow.n_skipped
+    return fast
+
+
+def _counts(result):
+    return {k: result.metrics["pope"].results[k].value for k in ("tp", "fp", "tn", "fn")}
+
+
+# -- 7: a lone surrogate -------------------------------------------------------------------------
+@pytest.mark.parametrize("name, text, line", [
+    ("a.jsonl", '{"question_id": 1, "answer": "Yes"}\n{"question_id": 2, "answer": "No \\ud83d"}\n',
+     2),
+    ("a.json", '[\n{"question_id": 1, "answer": "Yes"},\n{"question_id": 2, "answer": '
+               '"No \\udc00"}\n]\n', 3),
+])
+def test_a_lone_surrogate_is_one_bad_record_and_the_audit_goes_on(tmp_path, questions, name,
+                                                                  text, line):
+    """It stopped the audit with exit 3 (UnicodeEncodeError writing items.jsonl). Now: line
+    ``line`` is a bad record, answer 1 (Yes/yes) is scored: accuracy 1/1, exit 0."""
+    answers = tmp_path / name
+    answers.write_text(text, encoding="utf-8")
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["audit", str(answers), "--metric", "pope", "--questions",
+                              str(questions), "--out", str(out), "--bootstrap", "0",
+                              "--no-report", "-q"])
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert data["metrics"]["pope"]["tp"]["value"] == 1 and data["metrics"]["pope"]["n"] == 1
+    assert [(e["file"], e["line"], e["field"]) for e in data["errors"]] == [
+        (str(answers), line, "answer")]
+    items = (out / "items.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(items) == 2 and "lone surrogate" in json.loads(items[1])["error"]

@@ -158,10 +158,16 @@ def _label(value: Any, where: dict) -> str | None:
     raise RecordError(f"expected 'yes' or 'no', got {value!r:.60}", field="label", **where)
 
 
+#: Fields that hold the model's answer, in the order looked for: the first a line has is its
+#: answer, and when null the line has none ('answer' or 'text' beside it are never read in its
+#: place: a null 'response' beside the truth in 'answer' scored the truth against itself).
+_ANSWER_FIELDS = ("response", "model_prediction", "prediction", "model_answer", "caption")
+_PREDICTED = frozenset(_ANSWER_FIELDS[1:4])  # HallusionBench, VLMEvalKit, MMHal-Bench columns
 def _texts_of(obj: dict[str, Any], where: dict[str, Any]
-              ) -> tuple[str | None, str | None, str | None, str | None]:
-    """``(label, question_id, prompt, response)`` of a line, from halluscope's own fields or the
-    ones peers write (HallusionBench, VLMEvalKit, MMHal-Bench, CHAIR logs, POPE, LLaVA)."""
+              ) -> tuple[str | None, str | None, str | None, str | None, str | None]:
+    """``(label, question_id, prompt, response, null_field)`` of a line, from halluscope's own
+    fields or the ones peers write (HallusionBench, VLMEvalKit, MMHal-Bench, CHAIR logs, POPE,
+    LLaVA); ``null_field``: the answer field the line has, null (so no response)."""
     # strings and absent fields are checked inline (the common case); anything else by _string
     label = obj.get("label")
     if label is not None:
@@ -172,39 +178,29 @@ def _texts_of(obj: dict[str, Any], where: dict[str, Any]
     prompt = obj.get("prompt")
     if prompt is not None and type(prompt) is not str:
         prompt = _string(prompt, "prompt", where)
-    response = obj.get("response")
+    field = next((key for key in _ANSWER_FIELDS if key in obj), None)
+    response = None if field is None else obj[field]
     if response is not None and type(response) is not str:
-        response = _string(response, "response", where)
-
-    predicted = None      # the benchmark column that holds the model's answer, when there is one
-    for key in ("model_prediction", "prediction", "model_answer"):   # HallusionBench,
-        if response is None and predicted is None and key in obj:  # VLMEvalKit, MMHal-Bench
-            predicted = key
-            response = _string(obj[key], key, where)
-    if response is None and predicted is not None:
-        # a null prediction is no answer: 'answer' beside it is the truth (VLMEvalKit), and
-        # reading it as the model's answer scored the truth against itself
-        raise RecordError(f"expected the model's answer in '{predicted}', got null",
-                          field=predicted, **where)
-    if response is None and "caption" in obj:                     # CHAIR caption logs
-        response = _string(obj["caption"], "caption", where)
-    if _vlmevalkit_row(obj, predicted):        # its 'answer' is the truth, not the model's
+        response = _string(response, field, where)
+    if _vlmevalkit_row(obj, field if field in _PREDICTED else None):
+        # its 'answer' is the truth, not the model's answer
         if label is None and isinstance(obj.get("answer"), str) \
                 and obj["answer"].strip().lower() in ("yes", "no"):
             label = obj["answer"].strip().lower()
-    elif response is None and "answer" in obj:                    # POPE answer files
+    elif field is None and "answer" in obj:                        # POPE answer files
+        field = "answer"
         response = _string(obj["answer"], "answer", where)
     if prompt is None and "question" in obj:
         prompt = _string(obj["question"], "question", where)
     if "text" in obj:
         text = _string(obj["text"], "text", where)
-        if label is not None and response is None and prompt is None:
+        if field is None and prompt is None and label is not None:
             prompt = text                                          # POPE question file
-        elif response is None:
-            response = text                                        # LLaVA-style answer file
+        elif field is None:
+            field, response = "text", text                         # LLaVA-style answer file
         elif prompt is None:
             prompt = text
-    return label, question_id, prompt, response
+    return label, question_id, prompt, response, field if response is None else None
 
 
 def _image_of(obj: dict[str, Any], where: dict[str, Any]) -> tuple[str | None, int | None]:
@@ -256,13 +252,21 @@ def _vlmevalkit_row(obj: dict[str, Any], predicted: str | None) -> bool:
 
 
 def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
-                 where: dict[str, Any]) -> RecordError:
-    """The error for a line without the model's answer (a POPE question line is named)."""
+                 null_field: str | None, where: dict[str, Any]) -> RecordError:
+    """The error for a line without the model's answer (a question line, or an answer field
+    that is null, is named)."""
+    if null_field is not None:
+        instead = [k for k in ("answer", "text") if k in obj and k != null_field]
+        beside = (f" ({' and '.join(repr(k) for k in instead)} beside it "
+                  f"{'is' if len(instead) == 1 else 'are'} not read in its place)"
+                  if instead else "")
+        return RecordError(f"expected the model's answer in '{null_field}', got null{beside}",
+                           field=null_field, **where)
     if _vlmevalkit_row(obj, None):
         return RecordError("expected the model's answer in 'prediction' beside 'index' and "
                            "'answer' (a VLMEvalKit row, whose 'answer' is the truth), found "
                            "none", field="prediction", **where)
-    if label is not None and "text" in obj and prompt == obj.get("text"):
+    if "text" in obj and prompt == obj.get("text") and label is not None:
         return RecordError("expected the model's answer, got a POPE question (question_id, "
                            "image, text, label: 'text' is the question): pass the question "
                            "file as --questions and the model's answers as the input",
@@ -347,11 +351,11 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
         # carries the prompt and the question fields but no answer, and is never scored.
         raise RecordError(f"the model gave no answer: {str(failure):.300}", field="error",
                           **where)
-    label, question_id, prompt, response = _texts_of(obj, where)
+    label, question_id, prompt, response, null_field = _texts_of(obj, where)
     image, image_id = _image_of(obj, where)
     task = _task_of(obj, label, prompt, where)
     if response is None and require_response and not _carries_samples(obj):
-        raise _no_response(obj, label, prompt, where)
+        raise _no_response(obj, label, prompt, null_field, where)
     number = source.line if source.index is None else source.index
     rid = _record_id(obj, question_id, number, where)
     from_line = obj.get("id") is None and question_id is None and obj.get("image_id") is None \

@@ -54,6 +54,35 @@ def _counts(result):
     return {k: result.metrics["pope"].results[k].value for k in ("tp", "fp", "tn", "fn")}
 
 
+# -- 1: a null answer field ----------------------------------------------------------------------
+def test_a_null_response_beside_the_truth_is_a_bad_record_not_a_correct_answer(tmp_path,
+                                                                               questions):
+    """Line 2 has "response": null beside "answer": "no" (the truth): it was scored as a
+    correct 'no'. Scored: 1 Yes/yes TP, 3 No/yes FN, 4 No/no TN -> accuracy 2/3."""
+    answers = _jsonl(tmp_path / "a.jsonl", [
+        {"question_id": 1, "answer": "yes", "response": "Yes"},
+        {"question_id": 2, "answer": "no", "response": None},
+        {"question_id": 3, "answer": "yes", "response": "No"},
+        {"question_id": 4, "answer": "no", "response": "No"}])
+    result = halluscope.audit(answers, metrics="pope", questions=questions, n_boot=0,
+                              pope_align="id", write_report=False)
+    assert _counts(result) == {"tp": 1, "fp": 0, "tn": 1, "fn": 1}
+    assert result.metrics["pope"].results["accuracy"].value == pytest.approx(2 / 3)
+    assert [(e["line"], e["field"]) for e in result.errors] == [(2, "response")]
+    assert "got null" in result.errors[0]["message"]
+
+
+def test_pope_answer_files_holding_the_answer_in_answer_still_score(tmp_path, questions):
+    """``{"question_id", "answer"}``: 'answer' is the model's answer. Yes/yes TP, Yes/no FP,
+    No/yes FN, No/no TN, Yes/yes TP, No/no TN -> accuracy 4/6."""
+    answers = _jsonl(tmp_path / "a.jsonl", [
+        {"question_id": i, "answer": a} for i, a in enumerate(
+            ["Yes", "Yes", "No", "No", "Yes", "No"], 1)])
+    result = _pope_both(tmp_path, answers, questions)
+    assert _counts(result) == {"tp": 2, "fp": 1, "tn": 2, "fn": 1}
+    assert result.metrics["pope"].results["accuracy"].value == pytest.approx(4 / 6)
+
+
 # -- 7: a lone surrogate -------------------------------------------------------------------------
 @pytest.mark.parametrize("name, text, line", [
     ("a.jsonl", '{"question_id": 1, "answer": "Yes"}\n{"question_id": 2, "answer": "No \\ud83d"}\n',

@@ -157,6 +157,43 @@ def test_a_vlmevalkit_row_reads_answer_as_the_truth_and_index_as_the_id():
     assert pope.response == "yes"
 
 
+# -- a null answer field is no answer; the truth beside it is never read in its place -----------
+@pytest.mark.parametrize("obj, field", [
+    ({"question_id": 2, "question": "Is there a car?", "answer": "no", "response": None},
+     "response"),
+    ({"question": "Is there a car?", "answer": "Yes", "prediction": None}, "prediction"),
+    ({"index": 4, "question": "Is there a car?", "answer": "Yes", "prediction": None},
+     "prediction"),
+    ({"question": "q?", "answer": "No", "model_prediction": None}, "model_prediction"),
+    ({"question": "q?", "answer": "No", "model_answer": None}, "model_answer"),
+    ({"image_id": 139, "caption": None, "answer": "A dog."}, "caption"),
+    ({"question_id": 3, "prompt": "Describe.", "response": None, "text": "A dog."}, "response"),
+    ({"question_id": 3, "answer": None}, "answer"),
+    ({"question_id": 3, "prompt": "Describe.", "text": None}, "text"),
+])
+def test_a_null_answer_field_is_a_bad_record_naming_it_not_the_truth_beside_it(obj, field):
+    """``"response": null`` beside ``"answer": "no"`` scored the truth ('no') as the model's
+    answer: a present but null answer field is the line's answer, and it has none."""
+    with pytest.raises(RecordError, match=f"expected the model's answer in '{field}', got "
+                                          "null") as err:
+        record_from_dict(obj, file="a.jsonl", line=2)
+    assert (err.value.location.field, err.value.location.line) == (field, 2)
+    if "answer" in obj and field != "answer":
+        assert "'answer' beside it is not read in its place" in err.value.message
+    asked = record_from_dict(obj, require_response=False)      # a prompt still, for `query`
+    assert asked.response is None
+
+
+def test_the_answer_field_of_pope_answer_files_is_still_the_answer():
+    """POPE's ``{"question_id", "answer"}`` (and evaluate.py's ``{"question", "answer"}``) hold
+    the model's answer in 'answer' when no answer field is there; an empty answer is an answer
+    (each metric reads it by its rule), never replaced by the truth."""
+    assert record_from_dict({"question_id": 1, "answer": "No"}).response == "No"
+    assert record_from_dict({"question": "Is there a dog?", "answer": "Yes"}).response == "Yes"
+    empty = record_from_dict({"question": "Is there a dog?", "answer": "yes", "prediction": ""})
+    assert (empty.response, empty.label) == ("", "yes")         # 'answer' beside it: the truth
+
+
 # -- text no output file can hold ---------------------------------------------------------------
 @pytest.mark.parametrize("obj, field, at", [
     ({"question_id": 2, "answer": "No \ud83d"}, "answer", 4),

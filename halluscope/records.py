@@ -163,6 +163,11 @@ def _label(value: Any, where: dict) -> str | None:
 #: place: a null 'response' beside the truth in 'answer' scored the truth against itself).
 _ANSWER_FIELDS = ("response", "model_prediction", "prediction", "model_answer", "caption")
 _PREDICTED = frozenset(_ANSWER_FIELDS[1:4])  # HallusionBench, VLMEvalKit, MMHal-Bench columns
+#: Fields LLaVA's answer files have beside 'text' (the answer) that its question files
+#: ('question_id', 'image', 'text': the question, 'category') never have.
+_ANSWER_MARKS = ("answer_id", "model_id", "model")
+
+
 def _texts_of(obj: dict[str, Any], where: dict[str, Any]
               ) -> tuple[str | None, str | None, str | None, str | None, str | None]:
     """``(label, question_id, prompt, response, null_field)`` of a line, from halluscope's own
@@ -194,13 +199,21 @@ def _texts_of(obj: dict[str, Any], where: dict[str, Any]
         prompt = _string(obj["question"], "question", where)
     if "text" in obj:
         text = _string(obj["text"], "text", where)
-        if field is None and prompt is None and label is not None:
-            prompt = text                                          # POPE question file
+        if field is None and prompt is None and (label is not None or _asks(obj)):
+            prompt = text                             # POPE or LLaVA question file
         elif field is None:
             field, response = "text", text                         # LLaVA-style answer file
         elif prompt is None:
             prompt = text
     return label, question_id, prompt, response, field if response is None else None
+
+
+def _asks(obj: dict[str, Any]) -> bool:
+    """Whether a line is laid out as a question of LLaVA's question files (``question_id``,
+    ``image``, ``text``: the question, ``category``: ``random``, ``detail``, ``conv``...), not
+    as one of its answers (``question_id``, ``prompt``, ``text``: the answer, ``answer_id``,
+    ``model_id``); the caller has checked that no other field holds a prompt or an answer."""
+    return "category" in obj and not any(key in obj for key in _ANSWER_MARKS)
 
 
 def _image_of(obj: dict[str, Any], where: dict[str, Any]) -> tuple[str | None, int | None]:
@@ -271,6 +284,12 @@ def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
                            "image, text, label: 'text' is the question): pass the question "
                            "file as --questions and the model's answers as the input",
                            field="response", **where)
+    if "text" in obj and prompt == obj.get("text") and _asks(obj):
+        return RecordError("expected the model's answer, got a question, not an answer: a line "
+                           "laid out as LLaVA's question files (question_id, image, text: the "
+                           "question, category), not as its answers (prompt, text: the answer, "
+                           "answer_id, model_id); pass the model's answers (and for POPE the "
+                           "questions as --questions)", field="text", **where)
     return RecordError("expected the model's answer in 'response' (or 'caption', 'text', "
                        "'answer'), found none", field="response", **where)
 

@@ -83,6 +83,57 @@ def test_pope_answer_files_holding_the_answer_in_answer_still_score(tmp_path, qu
     assert result.metrics["pope"].results["accuracy"].value == pytest.approx(4 / 6)
 
 
+# -- 2: a question file is not an answer file ----------------------------------------------------
+def test_llava_pope_question_file_passed_as_answers_is_refused_line_by_line(tmp_path, questions):
+    """llava_pope_test.jsonl (question_id, image, text, category; no label) scored each
+    question as a 'yes' (accuracy 0.5, F1 0.67, exit 0)."""
+    rows = [{"question_id": i, "image": f"COCO_val2014_{i:012d}.jpg",
+             "text": f"Is there a {obj} in the image?\nAnswer the question using a single word "
+                     f"or phrase.", "category": "random"} for i, (obj, _) in enumerate(QUESTIONS, 1)]
+    answers = _jsonl(tmp_path / "llava_pope_test.jsonl", rows)
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["audit", str(answers), "--metric", "pope", "--questions",
+                              str(questions), "--out", str(out), "--bootstrap", "0",
+                              "--no-report", "-q"])
+    assert res.exit_code == EXIT_USAGE, res.output
+    data = json.loads((out / "results.json").read_text())
+    assert data["metrics"]["pope"]["n"] == 0 and data["n_errors"] == 6
+    assert {(e["field"], "a question, not an answer" in e["message"])
+            for e in data["errors"]} == {("text", True)}
+
+
+def test_llava_answer_files_score_with_text_as_the_answer(tmp_path, questions):
+    """model_vqa_loader.py's answers: question_id, prompt (the question), text (the answer),
+    answer_id, model_id, metadata. Yes/yes TP, No/no TN, No/yes FN, No/no TN -> 3/4."""
+    answers = _jsonl(tmp_path / "llava_answers.jsonl", [
+        {"question_id": i, "prompt": f"Is there a {QUESTIONS[i - 1][0]} in the image?\nAnswer "
+                                     f"the question using a single word or phrase.",
+         "text": text, "answer_id": f"id{i}", "model_id": "llava-v1.5-7b", "metadata": {}}
+        for i, text in enumerate(["Yes", "No", "No", "No"], 1)])
+    result = _pope_both(tmp_path, answers, questions, pope_align="id")
+    assert _counts(result) == {"tp": 1, "fp": 0, "tn": 2, "fn": 1}
+    assert result.metrics["pope"].results["accuracy"].value == pytest.approx(0.75)
+    assert "model:llava-v1.5-7b" in result.metrics["pope"].groups
+
+
+def test_a_detail_question_file_passed_as_captions_is_refused(tmp_path):
+    """LLaVA's detail questions given to CHAIR: the prompt was scored as the caption
+    (CHAIR_s 0.0, a perfect score, exit 0)."""
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"imid_to_objects": {"1": ["dog", "person"], "2": ["cat"]}}))
+    questions = _jsonl(tmp_path / "detail.jsonl", [
+        {"question_id": i, "image": f"COCO_val2014_{i:012d}.jpg",
+         "text": "Describe this image in detail.", "category": "detail"} for i in (1, 2)])
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["audit", str(questions), "--metric", "chair", "--gt-objects",
+                              str(gt), "--out", str(out), "--bootstrap", "0", "--no-report",
+                              "-q"])
+    assert res.exit_code == EXIT_USAGE, res.output
+    data = json.loads((out / "results.json").read_text())
+    assert data["metrics"]["chair"]["chair_s"]["value"] is None
+    assert [(e["line"], e["field"]) for e in data["errors"]] == [(1, "text"), (2, "text")]
+
+
 # -- 7: a lone surrogate -------------------------------------------------------------------------
 @pytest.mark.parametrize("name, text, line", [
     ("a.jsonl", '{"question_id": 1, "answer": "Yes"}\n{"question_id": 2, "answer": "No \\ud83d"}\n',

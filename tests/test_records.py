@@ -194,6 +194,41 @@ def test_the_answer_field_of_pope_answer_files_is_still_the_answer():
     assert (empty.response, empty.label) == ("", "yes")         # 'answer' beside it: the truth
 
 
+# -- a question is not an answer ----------------------------------------------------------------
+LLAVA_POPE_QUESTION = {"question_id": 1, "image": "COCO_val2014_000000310196.jpg",
+                       "text": "Is there a snowboard in the image?\nAnswer the question using a "
+                               "single word or phrase.", "category": "random"}
+LLAVA_DETAIL_QUESTION = {"question_id": 0, "image": "COCO_val2014_000000000139.jpg",
+                         "text": "Describe this image in detail.", "category": "detail"}
+
+
+@pytest.mark.parametrize("obj", [LLAVA_POPE_QUESTION, LLAVA_DETAIL_QUESTION,
+                                 {"question_id": 5, "text": "What is unusual?", "category": "conv"}])
+def test_a_llava_question_line_is_refused_as_a_question_not_an_answer(obj):
+    """LLaVA's question files (llava_pope_test.jsonl, the detail-description questions:
+    question_id, image, text, category) read as answers scored each question as the model's
+    answer (POPE accuracy 0.5, CHAIR_s 0.0); the question is the prompt of a line to ask."""
+    with pytest.raises(RecordError, match="got a question, not an answer") as err:
+        record_from_dict(obj, file="llava_pope_test.jsonl", line=1)
+    assert err.value.location.field == "text" and err.value.record_id == str(obj["question_id"])
+    asked = record_from_dict(obj, require_response=False)
+    assert (asked.prompt, asked.response) == (obj["text"], None)
+    assert asked.metadata == {"category": obj["category"]}
+
+
+@pytest.mark.parametrize("obj", [
+    # model_vqa_loader.py / model_vqa.py: the prompt is the question, 'text' the answer
+    {"question_id": 1, "prompt": "Is there a snowboard in the image?", "text": "Yes",
+     "answer_id": "a1", "model_id": "llava-v1.5-7b", "metadata": {}},
+    {"question_id": 1, "text": "Yes", "answer_id": "a1", "model_id": "m", "category": "random"},
+    {"question_id": 1, "image": "a.jpg", "text": "Yes", "model": "m", "category": "random"},
+    {"question_id": 1, "prompt": "Describe.", "text": "Yes", "category": "detail"},
+    {"question_id": 1, "image": "a.jpg", "text": "Yes"},         # no category: an answer
+])
+def test_llava_answer_lines_keep_text_as_the_answer(obj):
+    assert record_from_dict(obj).response == "Yes"
+
+
 # -- text no output file can hold ---------------------------------------------------------------
 @pytest.mark.parametrize("obj, field, at", [
     ({"question_id": 2, "answer": "No \ud83d"}, "answer", 4),

@@ -38,8 +38,21 @@ Task = Literal["caption", "yes-no", "vqa", "document"]
 TASKS: tuple[str, ...] = ("caption", "yes-no", "vqa", "document")
 
 _COCO_ID = re.compile(r"^(?:COCO_[a-z]+\d{4}_)?0*(\d+)(?:\.(?:jpe?g|png))?$", re.IGNORECASE)
-_YES_NO_PROMPT = re.compile(
-    r"^\s*(is|are|does|do|can|was|were|has|have)\b[^?]*\?", re.IGNORECASE)
+# The start of a yes/no question: at the start of the prompt or of one of its lines, or after a
+# chat template's marks (``<image>``, ``[INST]``, ``USER:``, ``Question:``), so that LLaVA's
+# ``<image>\nIs there ...?`` is one; "Can you describe ...?" is a request, not a question
+# (``can you`` asks only with see, spot, find, notice, observe, detect, tell if/whether).
+_YES_NO_START = re.compile(
+    r"(?:^|\n|<[^<>\n]{0,40}>|\[/?INST\]|\b(?:user|human|question|q)\s*:)\s*"
+    r"(?:is|are|does|do|was|were|has|have|can(?!\s+you\s+(?!(?:please\s+)?(?:see|spot|find|"
+    r"notice|observe|detect|tell(?:\s+me)?\s+(?:if|whether))\b)))\b", re.IGNORECASE)
+
+
+def yes_no_prompt(prompt: str) -> bool:
+    """Whether ``prompt`` asks a yes/no question: a question word where a question starts, a ``?``
+    after it (linear in the prompt: the first start found has the most text after it)."""
+    start = _YES_NO_START.search(prompt)
+    return start is not None and prompt.find("?", start.end()) >= 0
 
 
 def coco_image_id(value: Any) -> int | None:
@@ -248,7 +261,7 @@ def _task_of(obj: dict[str, Any], label: str | None, prompt: str | None,
                           field="task", **where)
     if task is not None:
         return task
-    if label is not None or (prompt is not None and _YES_NO_PROMPT.match(prompt)):
+    if label is not None or (prompt is not None and yes_no_prompt(prompt)):
         return "yes-no"
     if obj.get("document") is not None:
         return "document"

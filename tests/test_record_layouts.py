@@ -134,6 +134,58 @@ def test_a_detail_question_file_passed_as_captions_is_refused(tmp_path):
     assert [(e["line"], e["field"]) for e in data["errors"]] == [(1, "text"), (2, "text")]
 
 
+# -- 3: a prompt's wording does not hide a record of the metric named ---------------------------
+def test_pope_answers_in_chat_templates_are_scored_and_the_rest_listed(tmp_path, questions):
+    """Answers whose prompts were read as free-form (``<image>\\n``, ``USER:``, a sentence
+    before the question) were passed by: accuracy 1.0 over the 3 left. Now: lines 1-5 scored
+    (No/yes FN, No/no TN, No/yes FN, No/no TN, Yes/yes TP: accuracy 3/5); line 6's id is in the
+    question file but its prompt asks another question and line 7 asks a POPE question with an
+    id the file lacks: bad records for a run that names pope; line 8 is another kind (passed
+    by)."""
+    answers = _jsonl(tmp_path / "a.jsonl", [
+        {"question_id": 1, "prompt": "<image>\nIs there a dog in the image?", "text": "No"},
+        {"question_id": 2, "prompt": "Is there a cat in the image?", "text": "No"},
+        {"question_id": 3, "prompt": "USER: <image>\nIs there a person in the image? "
+                                     "ASSISTANT:", "text": "No"},
+        {"question_id": 4, "prompt": "Question: Is there a car in the image?", "text": "No"},
+        {"question_id": 5, "prompt": "Look closely. Is there a bus in the image?",
+         "text": "Yes"},
+        {"question_id": 6, "prompt": "Look closely. What is on the couch?", "text": "A cat."},
+        {"question_id": 99, "prompt": "Look closely. Is there a bus in the image?",
+         "text": "No"},
+        {"question_id": 98, "prompt": "What is unusual here?", "text": "Nothing."}])
+    result = _pope_both(tmp_path, answers, questions)
+    assert _counts(result) == {"tp": 1, "fp": 0, "tn": 2, "fn": 2}
+    assert result.metrics["pope"].results["accuracy"].value == pytest.approx(3 / 5)
+    assert [(e["line"], e["field"]) for e in result.errors] == [(6, "question"),
+                                                               (7, "question_id")]
+    assert "question_id 99 is not in question file" in result.errors[1]["message"]
+    assert result.n_skipped == 1
+    inferred = halluscope.audit(answers, questions=questions, n_boot=0, write_report=False)
+    assert inferred.metrics["pope"].n == 5          # an inferred metric passes them by
+    assert inferred.n_skipped == 3 and not inferred.errors
+
+
+def test_a_caption_prompted_can_you_describe_is_a_chair_caption(tmp_path):
+    """"Can you describe this image in detail?" read as a yes/no question: CHAIR passed the
+    caption by (CHAIR_s 0.0 over the other). Caption 1 mentions dog, man (person), bench and
+    surfboard, the last two not in image 1; caption 2 cat and bed, both there: CHAIR_s 1/2,
+    CHAIR_i 2/6."""
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"imid_to_objects": {"1": ["dog", "person"],
+                                                  "2": ["cat", "bed"]}}))
+    captions = _jsonl(tmp_path / "caps.jsonl", [
+        {"image_id": 1, "prompt": "Can you describe this image in detail?",
+         "response": "A dog and a man on a bench next to a surfboard."},
+        {"image_id": 2, "prompt": "Describe the image.", "response": "A cat sleeping on a bed."}])
+    result = halluscope.audit(captions, metrics="chair", gt_objects=gt, n_boot=0,
+                              chair_variant="original", write_report=False)
+    chair = result.metrics["chair"].results
+    assert chair["chair_s"].value == pytest.approx(0.5) and chair["chair_s"].n == 2
+    assert chair["chair_i"].value == pytest.approx(2 / 6)
+    assert result.n_skipped == 0 and not result.errors
+
+
 # -- 7: a lone surrogate -------------------------------------------------------------------------
 @pytest.mark.parametrize("name, text, line", [
     ("a.jsonl", '{"question_id": 1, "answer": "Yes"}\n{"question_id": 2, "answer": "No \\ud83d"}\n',

@@ -229,6 +229,46 @@ def test_llava_answer_lines_keep_text_as_the_answer(obj):
     assert record_from_dict(obj).response == "Yes"
 
 
+# -- whether a prompt asks a yes/no question -----------------------------------------------------
+@pytest.mark.parametrize("prompt, yes_no", [
+    ("Is there a dog in the image?", True),
+    ("<image>\nIs there a snowboard in the image?", True),
+    ("USER: <image>\nIs there a person in the image? ASSISTANT:", True),
+    ("A chat between a curious human and an AI. USER: <image>\nAre there cats? ASSISTANT:", True),
+    ("Question: Is there a skis in the image?", True),
+    ("[INST] <image>\nDoes the dog run? [/INST]", True),
+    ("Is there a dog\nin the image?", True),
+    ("Can you see a dog in the image?", True),
+    ("Can you tell me whether there is a dog?", True),
+    ("Can you describe this image in detail?", False),
+    ("Could you describe the image?", False),
+    ("Can you please describe the image?", False),
+    ("Describe the image: is it day or night?", False),
+    ("What is in the image?", False),
+    ("Is this a cat", False),
+    ("Isolated objects?", False),
+])
+def test_a_yes_no_prompt_is_read_through_chat_templates_and_requests_are_not_questions(
+        prompt, yes_no):
+    """LLaVA's ``<image>\\n`` and ``USER:`` templates hid the question (POPE answers were read
+    as free-form and passed by); "Can you describe...?" read as yes/no (a caption CHAIR passed
+    by)."""
+    from halluscope.records import yes_no_prompt
+    assert yes_no_prompt(prompt) is yes_no
+    task = record_from_dict({"prompt": prompt, "response": "No"}).task
+    assert task == ("yes-no" if yes_no else "vqa")
+
+
+def test_the_yes_no_test_is_linear_in_the_prompt():
+    import time
+
+    from halluscope.records import yes_no_prompt
+    hostile = "\nis it" * 200_000                     # starts everywhere, no '?' after any
+    start = time.perf_counter()
+    assert not yes_no_prompt(hostile)
+    assert time.perf_counter() - start < 1.0
+
+
 # -- text no output file can hold ---------------------------------------------------------------
 @pytest.mark.parametrize("obj, field, at", [
     ({"question_id": 2, "answer": "No \ud83d"}, "answer", 4),

@@ -63,8 +63,9 @@ from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import explain_yes_no
 from halluscope.metrics.pope_answers import AnswerFile, first_answer, score_answers
 from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, label_conflict,
-                                             no_label, no_question_id, past_the_questions,
-                                             score_columns, scores_columns, unknown_question_id)
+                                             no_label, no_question_id, past_the_questions, refused,
+                                             score_columns, scores_columns, takes,
+                                             unknown_question_id)
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
 from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREATMENTS, YES,
                                              AnswerParser, get_parser)
@@ -283,14 +284,12 @@ class PopeMetric(Metric):
                 self._judged[k] += n
 
     def applies_to(self, record: Record) -> bool:
-        """A yes/no question; with a question file, also an answer to a numbered question
-        (``{"question_id", "text"}``) or an answer alone (``{"answer"}``, evaluate.py's input:
-        aligned by order under ``align="order"``, else a bad line saying so); no caption."""
-        if record.task == "yes-no":
-            return True
-        if record.task != "caption" or self.questions is None:
-            return False
-        return record.question_id is not None or record.prompt is None and _alone(record)
+        """A POPE answer, whatever its prompt's wording (:func:`.pope_columns.takes`)."""
+        return takes(self, record)
+
+    def refusal(self, record: Record) -> RecordError | None:
+        """An answer whose question_id the question file lacks (:func:`.pope_columns.refused`)."""
+        return refused(self, record)
 
     def skip_reason(self, record: Record) -> str:
         return f"not a yes/no question ({record.task} record)"
@@ -542,11 +541,6 @@ class PopeMetric(Metric):
             info.update(self._judge_info or judge_info(self.judge, "classify_yes_no"))
             info["judge_answers"] = dict(self._judged)
         return info
-
-
-def _alone(record: Record) -> bool:
-    """Whether a line holds nothing but the model's answer: no image or document either."""
-    return record.image is None and record.image_id is None and record.document is None
 
 
 # -- pure-function twins ----------------------------------------------------------------------

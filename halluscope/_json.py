@@ -104,4 +104,9 @@ def unencodable(value: Any, path: str = "") -> tuple[str, str, int] | None:
 _SCALARS = (int, float, bool)
 
 
-__all__ = ["dumps_finite", "gc_paused", "loads", "unencodable"]
+def writable(text: str) -> str:
+    """``text`` with each lone surrogate written as its escape (``\\ud83d``), for messages."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+__all__ = ["dumps_finite", "gc_paused", "loads", "unencodable", "writable"]

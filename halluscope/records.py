@@ -38,21 +38,29 @@ Task = Literal["caption", "yes-no", "vqa", "document"]
 TASKS: tuple[str, ...] = ("caption", "yes-no", "vqa", "document")
 
 _COCO_ID = re.compile(r"^(?:COCO_[a-z]+\d{4}_)?0*(\d+)(?:\.(?:jpe?g|png))?$", re.IGNORECASE)
-# The start of a yes/no question: at the start of the prompt or of one of its lines, or after a
-# chat template's marks (``<image>``, ``[INST]``, ``USER:``, ``Question:``), so that LLaVA's
-# ``<image>\nIs there ...?`` is one; "Can you describe ...?" is a request, not a question
-# (``can you`` asks only with see, spot, find, notice, observe, detect, tell if/whether).
-_YES_NO_START = re.compile(
-    r"(?:^|\n|<[^<>\n]{0,40}>|\[/?INST\]|\b(?:user|human|question|q)\s*:)\s*"
+# A yes/no question starts a prompt, a line or follows a template's mark (<image>, [INST], USER:,
+# Question:); "can you" asks only with see/spot/find/notice/observe/detect/tell if (not describe)
+_YES_NO_WORD = re.compile(
     r"(?:is|are|does|do|was|were|has|have|can(?!\s+you\s+(?!(?:please\s+)?(?:see|spot|find|"
     r"notice|observe|detect|tell(?:\s+me)?\s+(?:if|whether))\b)))\b", re.IGNORECASE)
+_QUESTION_MARK = re.compile(r"[\n>\]:][ \t\r\f\v]*")
+_ROLE = re.compile(r"\b(?:user|human|question|q)\s*\Z", re.IGNORECASE)
 
 
 def yes_no_prompt(prompt: str) -> bool:
-    """Whether ``prompt`` asks a yes/no question: a question word where a question starts, a ``?``
-    after it (linear in the prompt: the first start found has the most text after it)."""
-    start = _YES_NO_START.search(prompt)
-    return start is not None and prompt.find("?", start.end()) >= 0
+    """Whether ``prompt`` asks a yes/no question: a question word where a question starts and a
+    ``?`` after it (linear in the prompt: a few steps per line or mark before its last ``?``)."""
+    last = prompt.rfind("?")
+    if last < 0:
+        return False
+    if _YES_NO_WORD.match(prompt, len(prompt) - len(prompt.lstrip()), last):
+        return True
+    for mark in _QUESTION_MARK.finditer(prompt, 0, last):
+        at = mark.start()
+        if (prompt[at] != ":" or _ROLE.search(prompt, max(0, at - 12), at)) and \
+                _YES_NO_WORD.match(prompt, mark.end(), last):
+            return True
+    return False
 
 
 def coco_image_id(value: Any) -> int | None:
@@ -222,10 +230,8 @@ def _texts_of(obj: dict[str, Any], where: dict[str, Any]
 
 
 def _asks(obj: dict[str, Any]) -> bool:
-    """Whether a line is laid out as a question of LLaVA's question files (``question_id``,
-    ``image``, ``text``: the question, ``category``: ``random``, ``detail``, ``conv``...), not
-    as one of its answers (``question_id``, ``prompt``, ``text``: the answer, ``answer_id``,
-    ``model_id``); the caller has checked that no other field holds a prompt or an answer."""
+    """Whether a line (no other field holding a prompt or answer) is laid out as a LLaVA
+    question (``text``: the question, ``category``), not a LLaVA answer (``_ANSWER_MARKS``)."""
     return "category" in obj and not any(key in obj for key in _ANSWER_MARKS)
 
 
@@ -282,10 +288,8 @@ def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
     """The error for a line without the model's answer (a question line, or an answer field
     that is null, is named)."""
     if null_field is not None:
-        instead = [k for k in ("answer", "text") if k in obj and k != null_field]
-        beside = (f" ({' and '.join(repr(k) for k in instead)} beside it "
-                  f"{'is' if len(instead) == 1 else 'are'} not read in its place)"
-                  if instead else "")
+        instead = " and ".join(repr(k) for k in ("answer", "text") if k in obj and k != null_field)
+        beside = f" (not read in its place: {instead} beside it)" if instead else ""
         return RecordError(f"expected the model's answer in '{null_field}', got null{beside}",
                            field=null_field, **where)
     if _vlmevalkit_row(obj, None):
@@ -354,7 +358,7 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
         # the line's id, when it has a plain one, stays with its error (items.jsonl keeps it)
         hint = obj.get("id", obj.get("question_id", obj.get("index")))
         if exc.record_id is None and isinstance(hint, (str, int)) and not isinstance(hint, bool):
-            exc.record_id = _writable(str(hint)[:200])
+            exc.record_id = fast_json.writable(str(hint)[:200])
         raise
 
 
@@ -364,15 +368,10 @@ def _check_utf8(obj: dict[str, Any], where: dict[str, Any]) -> None:
     inside an emoji), naming the field (``metadata.note``, ``regions[2]``)."""
     found = fast_json.unencodable(obj)
     if found is not None:
-        path, char, at = _writable(found[0]), found[1], found[2]
+        path, char, at = fast_json.writable(found[0]), found[1], found[2]
         raise RecordError(f"expected text that UTF-8 can hold, got a lone surrogate "
                           f"\\u{ord(char):04x} at character {at + 1} (an escape without its "
                           f"pair: text cut inside an emoji?)", field=path or None, **where)
-
-
-def _writable(text: str) -> str:
-    """``text`` with each lone surrogate written as its escape (``\\ud83d``), for messages."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _record_of(obj: dict[str, Any], source: Source, require_response: bool,

@@ -89,7 +89,8 @@ def test_llava_pope_question_file_passed_as_answers_is_refused_line_by_line(tmp_
     question as a 'yes' (accuracy 0.5, F1 0.67, exit 0)."""
     rows = [{"question_id": i, "image": f"COCO_val2014_{i:012d}.jpg",
              "text": f"Is there a {obj} in the image?\nAnswer the question using a single word "
-                     f"or phrase.", "category": "random"} for i, (obj, _) in enumerate(QUESTIONS, 1)]
+                     f"or phrase.", "category": "random"}
+            for i, (obj, _) in enumerate(QUESTIONS, 1)]
     answers = _jsonl(tmp_path / "llava_pope_test.jsonl", rows)
     out = tmp_path / "o"
     res = runner.invoke(app, ["audit", str(answers), "--metric", "pope", "--questions",

@@ -288,7 +288,7 @@ class PopeMetric(Metric):
         return takes(self, record)
 
     def refusal(self, record: Record) -> RecordError | None:
-        """An answer whose question_id the question file lacks (:func:`.pope_columns.refused`)."""
+        """A POPE answer passed by that it cannot score (:func:`.pope_columns.refused`)."""
         return refused(self, record)
 
     def skip_reason(self, record: Record) -> str:

@@ -360,7 +360,7 @@ def _applies(metric: PopeMetric, cols: RecordColumns) -> np.ndarray:
     """Which lines :meth:`PopeMetric.applies_to` takes (:func:`takes`): yes/no questions and,
     with a question file, answers read as captions (no question beside them) that carry a
     ``question_id`` or hold nothing but the answer (no prompt, no image), and answers to
-    free-form questions whose ``question_id`` the file holds."""
+    free-form questions whose ``question_id`` the file holds, asking its question."""
     tasks = cols.coded("task")
     yes_no = np.array([t == "yes-no" for t in tasks.values], dtype=bool)[tasks.codes]
     if metric.questions is None:

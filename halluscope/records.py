@@ -305,8 +305,9 @@ def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
         return RecordError("expected the model's answer, got a question, not an answer: a line "
                            "laid out as LLaVA's question files (question_id, image, text: the "
                            "question, category), not as its answers (prompt, text: the answer, "
-                           "answer_id, model_id); pass the model's answers (and for POPE the "
-                           "questions as --questions)", field="text", **where)
+                           "answer_id, model_id); pass the model's answers (for POPE, the "
+                           "questions as --questions), or write an answer so laid out as "
+                           "'response'", field="text", **where)
     return RecordError("expected the model's answer in 'response' (or 'caption', 'text', "
                        "'answer'), found none", field="response", **where)
 

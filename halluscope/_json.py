@@ -10,6 +10,7 @@ import contextlib
 import gc
 import json
 import re
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,4 +72,41 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-__all__ = ["dumps_finite", "gc_paused", "loads"]
+def unencodable(value: Any, path: str = "") -> tuple[str, str, int] | None:
+    """``(path, character, index)`` of a string inside ``value`` (dict keys included) that no
+    UTF-8 file can hold, the shallowest first: a lone surrogate, which ``json`` reads from a
+    ``\\ud83d`` escape (orjson refuses it); ``None`` when there is none. ``path`` names where
+    it is (``metadata.note``, ``regions[2]``) below the ``path`` given for ``value``.
+    Breadth first, without recursion: a value nested as deep as a JSON parser reads is fine."""
+    queue = deque([(path, value)])
+    while queue:
+        where, item = queue.popleft()
+        if type(item) is str:
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    return where, item[exc.start], exc.start
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                if type(key) is str and key.isascii() and (
+                        inner is None or type(inner) in _SCALARS or
+                        type(inner) is str and inner.isascii()):
+                    continue                    # the common case, without a path made
+                name = f"{where}.{key}" if where else str(key)
+                queue.append((name, key))
+                queue.append((name, inner))
+        elif isinstance(item, (list, tuple)):
+            queue.extend((f"{where}[{i}]", inner) for i, inner in enumerate(item))
+    return None
+
+
+_SCALARS = (int, float, bool)
+
+
+def writable(text: str) -> str:
+    """``text`` with each lone surrogate written as its escape (``\\ud83d``), for messages."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+__all__ = ["dumps_finite", "gc_paused", "loads", "unencodable", "writable"]

@@ -308,7 +308,8 @@ _FIELDS = ("question_id", "prompt", "response", "label", "image", "model")
 def _roles(keys: tuple[str, ...]) -> dict[str, str | None] | None:
     """Which key each record field is read from, for lines with exactly ``keys`` (every value a
     string, labels ``yes``/``no``): one probe line through the record reader, each key holding
-    its own name as value. ``None`` when a line of this shape is not an answer."""
+    its own name as value (the metadata keys too: a LLaVA question's ``category`` makes it a
+    question). ``None`` when a line of this shape is not an answer."""
     probe: dict[str, Any] = {k: f"\x00{k}" for k in keys}
     if "label" in probe:
         probe["label"] = "yes"
@@ -335,11 +336,10 @@ def read_record_columns(path: str | Path) -> RecordColumns | None:
     arrays = read_json_table(path, RECORD_KEYS, _INTEGER_KEYS, others="flat")
     if not arrays:
         return None
-    fields = tuple(sorted(k for k in arrays if k in RECORD_KEYS))
     extra = [k for k in arrays if k not in RECORD_KEYS]
     if any(k in _KNOWN or k == "error" for k in extra):
         return None        # a key that changes how a line is read (a failed request, ...)
-    roles = _roles(fields)
+    roles = _roles(tuple(sorted(arrays)))      # every key: a question file's 'category' too
     if roles is None:
         return None
     cols = RecordColumns(str(path), len(next(iter(arrays.values()))), arrays, roles, extra)

@@ -38,8 +38,29 @@ Task = Literal["caption", "yes-no", "vqa", "document"]
 TASKS: tuple[str, ...] = ("caption", "yes-no", "vqa", "document")
 
 _COCO_ID = re.compile(r"^(?:COCO_[a-z]+\d{4}_)?0*(\d+)(?:\.(?:jpe?g|png))?$", re.IGNORECASE)
-_YES_NO_PROMPT = re.compile(
-    r"^\s*(is|are|does|do|can|was|were|has|have)\b[^?]*\?", re.IGNORECASE)
+# A yes/no question starts a prompt, a line or follows a template's mark (<image>, [INST], USER:,
+# Question:); "can you" asks only with see/spot/find/notice/observe/detect/tell if (not describe)
+_YES_NO_WORD = re.compile(
+    r"(?:is|are|does|do|was|were|has|have|can(?!\s+you\s+(?!(?:please\s+)?(?:see|spot|find|"
+    r"notice|observe|detect|tell(?:\s+me)?\s+(?:if|whether))\b)))\b", re.IGNORECASE)
+_QUESTION_MARK = re.compile(r"[\n>\]:][ \t\r\f\v]*")
+_ROLE = re.compile(r"\b(?:user|human|question|q)\s*\Z", re.IGNORECASE)
+
+
+def yes_no_prompt(prompt: str) -> bool:
+    """Whether ``prompt`` asks a yes/no question: a question word where a question starts and a
+    ``?`` after it (linear in the prompt: a few steps per line or mark before its last ``?``)."""
+    last = prompt.rfind("?")
+    if last < 0:
+        return False
+    if _YES_NO_WORD.match(prompt, len(prompt) - len(prompt.lstrip()), last):
+        return True
+    for mark in _QUESTION_MARK.finditer(prompt, 0, last):
+        at = mark.start()
+        if (prompt[at] != ":" or _ROLE.search(prompt, max(0, at - 12), at)) and \
+                _YES_NO_WORD.match(prompt, mark.end(), last):
+            return True
+    return False
 
 
 def coco_image_id(value: Any) -> int | None:
@@ -149,7 +170,6 @@ _CHOICE_LABEL = re.compile(r"[A-Za-z]")
 def _label(value: Any, where: dict) -> str | None:
     if value is None or (isinstance(value, str) and _CHOICE_LABEL.fullmatch(value.strip())):
         return None    # a multiple-choice label (Reefknot's A-D) stays in metadata["label"]
-        return None
     if value == "yes" or value == "no":
         return value
     if isinstance(value, str) and value.strip().lower() in ("yes", "no"):
@@ -159,10 +179,21 @@ def _label(value: Any, where: dict) -> str | None:
     raise RecordError(f"expected 'yes' or 'no', got {value!r:.60}", field="label", **where)
 
 
+#: Fields that hold the model's answer, in the order looked for: the first a line has is its
+#: answer, and when null the line has none ('answer' or 'text' beside it are never read in its
+#: place: a null 'response' beside the truth in 'answer' scored the truth against itself).
+_ANSWER_FIELDS = ("response", "model_prediction", "prediction", "model_answer", "caption")
+_PREDICTED = frozenset(_ANSWER_FIELDS[1:4])  # HallusionBench, VLMEvalKit, MMHal-Bench columns
+#: Fields LLaVA's answer files have beside 'text' (the answer) that its question files
+#: ('question_id', 'image', 'text': the question, 'category') never have.
+_ANSWER_MARKS = ("answer_id", "model_id", "model")
+
+
 def _texts_of(obj: dict[str, Any], where: dict[str, Any]
-              ) -> tuple[str | None, str | None, str | None, str | None]:
-    """``(label, question_id, prompt, response)`` of a line, from halluscope's own fields or the
-    ones peers write (HallusionBench, VLMEvalKit, MMHal-Bench, CHAIR logs, POPE, LLaVA)."""
+              ) -> tuple[str | None, str | None, str | None, str | None, str | None]:
+    """``(label, question_id, prompt, response, null_field)`` of a line, from halluscope's own
+    fields or the ones peers write (HallusionBench, VLMEvalKit, MMHal-Bench, CHAIR logs, POPE,
+    LLaVA); ``null_field``: the answer field the line has, null (so no response)."""
     # strings and absent fields are checked inline (the common case); anything else by _string
     label = obj.get("label")
     if label is not None:
@@ -173,39 +204,35 @@ def _texts_of(obj: dict[str, Any], where: dict[str, Any]
     prompt = obj.get("prompt")
     if prompt is not None and type(prompt) is not str:
         prompt = _string(prompt, "prompt", where)
-    response = obj.get("response")
+    field = next((key for key in _ANSWER_FIELDS if key in obj), None)
+    response = None if field is None else obj[field]
     if response is not None and type(response) is not str:
-        response = _string(response, "response", where)
-
-    predicted = None      # the benchmark column that holds the model's answer, when there is one
-    for key in ("model_prediction", "prediction", "model_answer"):   # HallusionBench,
-        if response is None and predicted is None and key in obj:  # VLMEvalKit, MMHal-Bench
-            predicted = key
-            response = _string(obj[key], key, where)
-    if response is None and predicted is not None:
-        # a null prediction is no answer: 'answer' beside it is the truth (VLMEvalKit), and
-        # reading it as the model's answer scored the truth against itself
-        raise RecordError(f"expected the model's answer in '{predicted}', got null",
-                          field=predicted, **where)
-    if response is None and "caption" in obj:                     # CHAIR caption logs
-        response = _string(obj["caption"], "caption", where)
-    if _vlmevalkit_row(obj, predicted):        # its 'answer' is the truth, not the model's
+        response = _string(response, field, where)
+    if _vlmevalkit_row(obj, field if field in _PREDICTED else None):
+        # its 'answer' is the truth, not the model's answer
         if label is None and isinstance(obj.get("answer"), str) \
                 and obj["answer"].strip().lower() in ("yes", "no"):
             label = obj["answer"].strip().lower()
-    elif response is None and "answer" in obj:                    # POPE answer files
+    elif field is None and "answer" in obj:                        # POPE answer files
+        field = "answer"
         response = _string(obj["answer"], "answer", where)
     if prompt is None and "question" in obj:
         prompt = _string(obj["question"], "question", where)
     if "text" in obj:
         text = _string(obj["text"], "text", where)
-        if label is not None and response is None and prompt is None:
-            prompt = text                                          # POPE question file
-        elif response is None:
-            response = text                                        # LLaVA-style answer file
+        if field is None and prompt is None and (label is not None or _asks(obj)):
+            prompt = text                             # POPE or LLaVA question file
+        elif field is None:
+            field, response = "text", text                         # LLaVA-style answer file
         elif prompt is None:
             prompt = text
-    return label, question_id, prompt, response
+    return label, question_id, prompt, response, field if response is None else None
+
+
+def _asks(obj: dict[str, Any]) -> bool:
+    """Whether a line (no other field holding a prompt or answer) is laid out as a LLaVA
+    question (``text``: the question, ``category``), not a LLaVA answer (``_ANSWER_MARKS``)."""
+    return "category" in obj and not any(key in obj for key in _ANSWER_MARKS)
 
 
 def _image_of(obj: dict[str, Any], where: dict[str, Any]) -> tuple[str | None, int | None]:
@@ -240,7 +267,7 @@ def _task_of(obj: dict[str, Any], label: str | None, prompt: str | None,
                           field="task", **where)
     if task is not None:
         return task
-    if label is not None or (prompt is not None and _YES_NO_PROMPT.match(prompt)):
+    if label is not None or (prompt is not None and yes_no_prompt(prompt)):
         return "yes-no"
     if obj.get("document") is not None:
         return "document"
@@ -257,17 +284,30 @@ def _vlmevalkit_row(obj: dict[str, Any], predicted: str | None) -> bool:
 
 
 def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
-                 where: dict[str, Any]) -> RecordError:
-    """The error for a line without the model's answer (a POPE question line is named)."""
+                 null_field: str | None, where: dict[str, Any]) -> RecordError:
+    """The error for a line without the model's answer (a question line, or an answer field
+    that is null, is named)."""
+    if null_field is not None:
+        instead = " and ".join(repr(k) for k in ("answer", "text") if k in obj and k != null_field)
+        beside = f" (not read in its place: {instead} beside it)" if instead else ""
+        return RecordError(f"expected the model's answer in '{null_field}', got null{beside}",
+                           field=null_field, **where)
     if _vlmevalkit_row(obj, None):
         return RecordError("expected the model's answer in 'prediction' beside 'index' and "
                            "'answer' (a VLMEvalKit row, whose 'answer' is the truth), found "
                            "none", field="prediction", **where)
-    if label is not None and "text" in obj and prompt == obj.get("text"):
+    if "text" in obj and prompt == obj.get("text") and label is not None:
         return RecordError("expected the model's answer, got a POPE question (question_id, "
                            "image, text, label: 'text' is the question): pass the question "
                            "file as --questions and the model's answers as the input",
                            field="response", **where)
+    if "text" in obj and prompt == obj.get("text") and _asks(obj):
+        return RecordError("expected the model's answer, got a question, not an answer: a line "
+                           "laid out as LLaVA's question files (question_id, image, text: the "
+                           "question, category), not as its answers (prompt, text: the answer, "
+                           "answer_id, model_id); pass the model's answers (for POPE, the "
+                           "questions as --questions), or write an answer so laid out as "
+                           "'response'", field="text", **where)
     return RecordError("expected the model's answer in 'response' (or 'caption', 'text', "
                        "'answer'), found none", field="response", **where)
 
@@ -313,13 +353,26 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
     if not isinstance(obj, dict):
         raise RecordError(f"expected a JSON object, got {type(obj).__name__}", **where)
     try:
+        _check_utf8(obj, where)
         return _record_of(obj, Source(file, line, index), require_response, where)
     except RecordError as exc:
         # the line's id, when it has a plain one, stays with its error (items.jsonl keeps it)
         hint = obj.get("id", obj.get("question_id", obj.get("index")))
         if exc.record_id is None and isinstance(hint, (str, int)) and not isinstance(hint, bool):
-            exc.record_id = str(hint)[:200]
+            exc.record_id = fast_json.writable(str(hint)[:200])
         raise
+
+
+def _check_utf8(obj: dict[str, Any], where: dict[str, Any]) -> None:
+    """Refuse a line holding a string no UTF-8 file can hold (it stopped the audit when its
+    item was written): a lone surrogate, from JSON's ``\\ud83d`` escape (a model output cut
+    inside an emoji), naming the field (``metadata.note``, ``regions[2]``)."""
+    found = fast_json.unencodable(obj)
+    if found is not None:
+        path, char, at = fast_json.writable(found[0]), found[1], found[2]
+        raise RecordError(f"expected text that UTF-8 can hold, got a lone surrogate "
+                          f"\\u{ord(char):04x} at character {at + 1} (an escape without its "
+                          f"pair: text cut inside an emoji?)", field=path or None, **where)
 
 
 def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
@@ -330,11 +383,11 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
         # carries the prompt and the question fields but no answer, and is never scored.
         raise RecordError(f"the model gave no answer: {str(failure):.300}", field="error",
                           **where)
-    label, question_id, prompt, response = _texts_of(obj, where)
+    label, question_id, prompt, response, null_field = _texts_of(obj, where)
     image, image_id = _image_of(obj, where)
     task = _task_of(obj, label, prompt, where)
     if response is None and require_response and not _carries_samples(obj):
-        raise _no_response(obj, label, prompt, where)
+        raise _no_response(obj, label, prompt, null_field, where)
     number = source.line if source.index is None else source.index
     rid = _record_id(obj, question_id, number, where)
     from_line = obj.get("id") is None and question_id is None and obj.get("image_id") is None \

@@ -155,3 +155,160 @@ def test_a_vlmevalkit_row_reads_answer_as_the_truth_and_index_as_the_id():
     assert not answered.id_from_line
     pope = record_from_dict({"question_id": 3, "answer": "yes"})       # POPE's answer files
     assert pope.response == "yes"
+
+
+# -- a null answer field is no answer; the truth beside it is never read in its place -----------
+@pytest.mark.parametrize("obj, field", [
+    ({"question_id": 2, "question": "Is there a car?", "answer": "no", "response": None},
+     "response"),
+    ({"question": "Is there a car?", "answer": "Yes", "prediction": None}, "prediction"),
+    ({"index": 4, "question": "Is there a car?", "answer": "Yes", "prediction": None},
+     "prediction"),
+    ({"question": "q?", "answer": "No", "model_prediction": None}, "model_prediction"),
+    ({"question": "q?", "answer": "No", "model_answer": None}, "model_answer"),
+    ({"image_id": 139, "caption": None, "answer": "A dog."}, "caption"),
+    ({"question_id": 3, "prompt": "Describe.", "response": None, "text": "A dog."}, "response"),
+    ({"question_id": 3, "answer": None}, "answer"),
+    ({"question_id": 3, "prompt": "Describe.", "text": None}, "text"),
+])
+def test_a_null_answer_field_is_a_bad_record_naming_it_not_the_truth_beside_it(obj, field):
+    """``"response": null`` beside ``"answer": "no"`` scored the truth ('no') as the model's
+    answer: a present but null answer field is the line's answer, and it has none."""
+    with pytest.raises(RecordError, match=f"expected the model's answer in '{field}', got "
+                                          "null") as err:
+        record_from_dict(obj, file="a.jsonl", line=2)
+    assert (err.value.location.field, err.value.location.line) == (field, 2)
+    if "answer" in obj and field != "answer":
+        assert "(not read in its place: 'answer' beside it)" in err.value.message
+    asked = record_from_dict(obj, require_response=False)      # a prompt still, for `query`
+    assert asked.response is None
+
+
+def test_the_answer_field_of_pope_answer_files_is_still_the_answer():
+    """POPE's ``{"question_id", "answer"}`` (and evaluate.py's ``{"question", "answer"}``) hold
+    the model's answer in 'answer' when no answer field is there; an empty answer is an answer
+    (each metric reads it by its rule), never replaced by the truth."""
+    assert record_from_dict({"question_id": 1, "answer": "No"}).response == "No"
+    assert record_from_dict({"question": "Is there a dog?", "answer": "Yes"}).response == "Yes"
+    empty = record_from_dict({"question": "Is there a dog?", "answer": "yes", "prediction": ""})
+    assert (empty.response, empty.label) == ("", "yes")         # 'answer' beside it: the truth
+
+
+# -- a question is not an answer ----------------------------------------------------------------
+LLAVA_POPE_QUESTION = {"question_id": 1, "image": "COCO_val2014_000000310196.jpg",
+                       "text": "Is there a snowboard in the image?\nAnswer the question using a "
+                               "single word or phrase.", "category": "random"}
+LLAVA_DETAIL_QUESTION = {"question_id": 0, "image": "COCO_val2014_000000000139.jpg",
+                         "text": "Describe this image in detail.", "category": "detail"}
+
+
+@pytest.mark.parametrize("obj", [LLAVA_POPE_QUESTION, LLAVA_DETAIL_QUESTION,
+                                 {"question_id": 5, "text": "Why?", "category": "conv"}])
+def test_a_llava_question_line_is_refused_as_a_question_not_an_answer(obj):
+    """LLaVA's question files (llava_pope_test.jsonl, the detail-description questions:
+    question_id, image, text, category) read as answers scored each question as the model's
+    answer (POPE accuracy 0.5, CHAIR_s 0.0); the question is the prompt of a line to ask."""
+    with pytest.raises(RecordError, match="got a question, not an answer") as err:
+        record_from_dict(obj, file="llava_pope_test.jsonl", line=1)
+    assert err.value.location.field == "text" and err.value.record_id == str(obj["question_id"])
+    asked = record_from_dict(obj, require_response=False)
+    assert (asked.prompt, asked.response) == (obj["text"], None)
+    assert asked.metadata == {"category": obj["category"]}
+
+
+@pytest.mark.parametrize("obj", [
+    # model_vqa_loader.py / model_vqa.py: the prompt is the question, 'text' the answer
+    {"question_id": 1, "prompt": "Is there a snowboard in the image?", "text": "Yes",
+     "answer_id": "a1", "model_id": "llava-v1.5-7b", "metadata": {}},
+    {"question_id": 1, "text": "Yes", "answer_id": "a1", "model_id": "m", "category": "random"},
+    {"question_id": 1, "image": "a.jpg", "text": "Yes", "model": "m", "category": "random"},
+    {"question_id": 1, "prompt": "Describe.", "text": "Yes", "category": "detail"},
+    {"question_id": 1, "image": "a.jpg", "text": "Yes"},         # no category: an answer
+])
+def test_llava_answer_lines_keep_text_as_the_answer(obj):
+    assert record_from_dict(obj).response == "Yes"
+
+
+# -- whether a prompt asks a yes/no question -----------------------------------------------------
+@pytest.mark.parametrize("prompt, yes_no", [
+    ("Is there a dog in the image?", True),
+    ("<image>\nIs there a snowboard in the image?", True),
+    ("USER: <image>\nIs there a person in the image? ASSISTANT:", True),
+    ("A chat between a curious human and an AI. USER: <image>\nAre there cats? ASSISTANT:", True),
+    ("Question: Is there a skis in the image?", True),
+    ("[INST] <image>\nDoes the dog run? [/INST]", True),
+    ("Is there a dog\nin the image?", True),
+    ("Can you see a dog in the image?", True),
+    ("Can you tell me whether there is a dog?", True),
+    ("Can you describe this image in detail?", False),
+    ("Could you describe the image?", False),
+    ("Can you please describe the image?", False),
+    ("Describe the image: is it day or night?", False),
+    ("What is in the image?", False),
+    ("Is this a cat", False),
+    ("Isolated objects?", False),
+    ("  \n Is it red?", True),
+    ("Q: is it red?", True),
+    ("Equator: is it hot?", False),
+    ("Describe the image.", False),
+])
+def test_a_yes_no_prompt_is_read_through_chat_templates_and_requests_are_not_questions(
+        prompt, yes_no):
+    """LLaVA's ``<image>\\n`` and ``USER:`` templates hid the question (POPE answers were read
+    as free-form and passed by); "Can you describe...?" read as yes/no (a caption CHAIR passed
+    by)."""
+    from halluscope.records import yes_no_prompt
+    assert yes_no_prompt(prompt) is yes_no
+    task = record_from_dict({"prompt": prompt, "response": "No"}).task
+    assert task == ("yes-no" if yes_no else "vqa")
+
+
+def test_the_yes_no_test_is_linear_in_the_prompt():
+    """Prompts made of question starts, template marks or spaces (a quadratic test would take
+    minutes on these)."""
+    import time
+
+    from halluscope.records import yes_no_prompt
+    start = time.perf_counter()
+    for hostile in ("\nit is" * 5_000 + "?", "\n" * 20_000 + "?", " :" * 20_000 + "?",
+                    "user: " * 5_000 + "?", "can " + " " * 100_000 + "you describe it?",
+                    "<image>" * 5_000 + "?", " " * 100_000 + "?", "user " * 20_000 + ":?"):
+        assert not yes_no_prompt(hostile)
+    assert yes_no_prompt("\n" * 20_000 + "Is it?")
+    assert time.perf_counter() - start < 3.0
+
+
+# -- text no output file can hold ---------------------------------------------------------------
+@pytest.mark.parametrize("obj, field, at", [
+    ({"question_id": 2, "answer": "No \ud83d"}, "answer", 4),
+    ({"id": "a", "response": "Yes", "metadata": {"note": ["ok", "\udc00x"]}}, "metadata.note[1]",
+     1),
+    ({"id": "a", "response": "Yes", "\ud800": 1}, "\\ud800", 1),       # said escaped
+    ({"id": "\udfff", "response": "Yes"}, "id", 1),
+])
+def test_a_lone_surrogate_is_one_bad_record_naming_the_field(obj, field, at):
+    """A ``\\ud83d`` escape (valid JSON; a model output cut inside an emoji) stopped the audit
+    with exit 3 when its item was written as UTF-8."""
+    with pytest.raises(RecordError, match=f"got a lone surrogate \\\\u[0-9a-f]{{4}} at "
+                                          f"character {at} ") as err:
+        record_from_dict(obj, file="a.jsonl", line=2)
+    assert (err.value.location.field, err.value.location.line) == (field, 2)
+    assert str(err.value).encode("utf-8")             # the message itself can be written
+    assert err.value.record_id is None or err.value.record_id.encode("utf-8")
+
+
+def test_lone_surrogates_in_json_lines_and_array_elements_are_bad_records_with_lines(tmp_path):
+    lines = tmp_path / "a.jsonl"
+    lines.write_text('{"id": "a", "response": "Yes"}\n{"id": "b", "response": "No \\ud83d"}\n'
+                     '{"id": "c", "response": "Smile \\ud83d\\ude00"}\n', encoding="utf-8")
+    out = list(iter_records(lines))
+    assert [r.id for r in out if not isinstance(r, RecordError)] == ["a", "c"]
+    assert out[2].response == "Smile \U0001f600"                 # a pair is one character
+    assert (out[1].location.file, out[1].location.line, out[1].location.field) == (
+        str(lines), 2, "response")
+    array = tmp_path / "a.json"
+    array.write_text('[\n{"id": "a", "response": "Yes"},\n\n{"id": "b",\n "response": '
+                     '"No \\udc00"}\n]\n', encoding="utf-8")
+    out = list(iter_records(array))
+    assert out[0].id == "a" and isinstance(out[1], RecordError)
+    assert (out[1].location.line, out[1].location.field) == (4, "response")

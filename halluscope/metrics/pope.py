@@ -60,8 +60,9 @@ from halluscope.metrics.explain import explain_yes_no
 from halluscope.metrics.pope_answers import (TABLE_SUFFIXES, AnswerFile, first_answer,
                                              score_answers, table_columns)
 from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, label_conflict,
-                                             no_label, no_question_id, past_the_questions,
-                                             score_columns, scores_columns, unknown_question_id)
+                                             no_label, no_question_id, past_the_questions, refused,
+                                             score_columns, scores_columns, takes,
+                                             unknown_question_id)
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
 from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREATMENTS, YES,
                                              AnswerParser, get_parser)
@@ -242,14 +243,12 @@ class PopeMetric(Metric):
                 self._judged[k] += n
 
     def applies_to(self, record: Record) -> bool:
-        """A yes/no question; with a question file, also an answer to a numbered question
-        (``{"question_id", "text"}``) or an answer alone (``{"answer"}``, evaluate.py's input:
-        aligned by order under ``align="order"``, else a bad line saying so); no caption."""
-        if record.task == "yes-no":
-            return True
-        if record.task != "caption" or self.questions is None:
-            return False
-        return record.question_id is not None or record.prompt is None and _alone(record)
+        """A POPE answer, whatever its prompt's wording (:func:`.pope_columns.takes`)."""
+        return takes(self, record)
+
+    def refusal(self, record: Record) -> RecordError | None:
+        """A POPE answer passed by that it cannot score (:func:`.pope_columns.refused`)."""
+        return refused(self, record)
 
     def skip_reason(self, record: Record) -> str:
         return f"not a yes/no question ({record.task} record)"
@@ -540,6 +539,3 @@ class PopeMetric(Metric):
         return info
 
 
-def _alone(record: Record) -> bool:
-    """Whether a line holds nothing but the model's answer: no image or document either."""
-    return record.image is None and record.image_id is None and record.document is None

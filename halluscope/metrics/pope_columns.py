@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from halluscope.columns import RecordColumns
     from halluscope.metrics.pope import PopeMetric
     from halluscope.metrics.pope_questions import QuestionSet
+    from halluscope.records import Record
 
 ROW = {(YES, YES): 0, (YES, NO): 1, (NO, NO): 2, (NO, YES): 3,
        (UNKNOWN, YES): 4, (UNKNOWN, NO): 5}  # (prediction, label) -> column
@@ -94,6 +95,54 @@ def label_conflict(label: str, question_id: str | None, question_label: str,
 def no_label(where: dict) -> RecordError:
     return RecordError("expected a yes/no label: pass a question file with labels or put "
                        "'label' on each answer line", field="label", **where)
+
+
+def takes(metric: PopeMetric, record: Record) -> bool:
+    """Whether POPE scores ``record`` (:meth:`PopeMetric.applies_to`; :func:`_applies` is the
+    same over columns): a yes/no question or an answer with a yes/no label, whatever its prompt
+    says; with a question file, also an answer to a free-form question (a prompt the record
+    reader does not read as yes/no) whose ``question_id`` the file holds and whose prompt asks
+    that question, in whatever template (``Look closely. Is there...``), an answer read as a
+    caption (no question beside it) with a ``question_id``, or an answer alone (``{"answer"}``,
+    evaluate.py's input: aligned by order under ``align="order"``, else a bad line saying so).
+    No caption otherwise."""
+    if record.task == "yes-no" or record.label is not None:
+        return True
+    qs = metric.questions
+    if qs is None:
+        return False
+    if record.task == "vqa":
+        index = None if record.question_id is None else qs.by_id.get(record.question_id)
+        return index is not None and not (metric.check_questions and
+                                          asks_another(qs.texts[index], record.prompt))
+    if record.task != "caption":
+        return False
+    return record.question_id is not None or record.prompt is None and _alone(record)
+
+
+def _alone(record: Record) -> bool:
+    """Whether a line holds nothing but the model's answer: no image or document either."""
+    return record.image is None and record.image_id is None and record.document is None
+
+
+def refused(metric: PopeMetric, record: Record) -> RecordError | None:
+    """Why an answer to a free-form question that POPE passed by (:func:`takes`) is still a
+    POPE answer it cannot score, for a run that names ``pope`` and where no other metric scored
+    it (:meth:`~halluscope.metrics.base.Metric.refusal`): its ``question_id`` is in the question
+    file but its prompt asks another question, or it is not and its prompt asks a POPE question
+    (``Is there a dog in the image?``: the wrong question file?); ``None`` otherwise."""
+    qs = metric.questions
+    if qs is None or record.task != "vqa" or record.question_id is None or \
+            record.response is None:
+        return None
+    where = {"file": record.source.file, "line": record.source.line}
+    index = qs.by_id.get(record.question_id)
+    if index is not None:
+        return RecordError(asks_otherwise(qs, index, record.prompt, "id"), field="question",
+                           **where)
+    if object_of(record.prompt) is not None:
+        return unknown_question_id(qs, record.question_id, where)
+    return None
 
 
 # -- whole columns ----------------------------------------------------------------------------
@@ -316,16 +365,37 @@ def _captions(cols: RecordColumns) -> np.ndarray:
 
 
 def _applies(metric: PopeMetric, cols: RecordColumns) -> np.ndarray:
-    """Which lines :meth:`PopeMetric.applies_to` takes: yes/no questions and, with a question
-    file, answers read as captions (no question beside them) that carry a ``question_id`` or
-    hold nothing but the answer (no prompt, no image)."""
+    """Which lines :meth:`PopeMetric.applies_to` takes (:func:`takes`): yes/no questions and,
+    with a question file, answers read as captions (no question beside them) that carry a
+    ``question_id`` or hold nothing but the answer (no prompt, no image), and answers to
+    free-form questions whose ``question_id`` the file holds, asking its question."""
     tasks = cols.coded("task")
     yes_no = np.array([t == "yes-no" for t in tasks.values], dtype=bool)[tasks.codes]
     if metric.questions is None:
         return yes_no
     caption = np.array([t == "caption" for t in tasks.values], dtype=bool)[tasks.codes]
     bare = ~_present(cols, "prompt") & ~_present(cols, "image")
-    return yes_no | (caption & (_present(cols, "question_id") | bare))
+    vqa = np.array([t == "vqa" for t in tasks.values], dtype=bool)[tasks.codes]
+    return yes_no | (caption & (_present(cols, "question_id") | bare)) | _asked(metric, cols, vqa)
+
+
+def _asked(metric: PopeMetric, cols: RecordColumns, vqa: np.ndarray) -> np.ndarray:
+    """Which of the ``vqa`` lines (answers to free-form questions) :func:`takes`: those whose
+    ``question_id`` the question file holds, asking its question."""
+    qs, ids, prompts = metric.questions, cols.coded("question_id"), cols.coded("prompt")
+    out = np.zeros(cols.n, dtype=bool)
+    if ids is None or not vqa.any():
+        return out
+    verdicts: dict[tuple[int, int], bool] = {}
+    for i in np.flatnonzero(vqa & (ids.codes >= 0)).tolist():
+        key = (int(ids.codes[i]), -1 if prompts is None else int(prompts.codes[i]))
+        if key not in verdicts:
+            index = qs.by_id.get(ids.values[key[0]])
+            prompt = None if key[1] < 0 else prompts.values[key[1]]
+            verdicts[key] = index is not None and not (
+                metric.check_questions and asks_another(qs.texts[index], prompt))
+        out[i] = verdicts[key]
+    return out
 
 
 def score_columns(metric: PopeMetric, cols: RecordColumns, *, every_line: bool = False,

@@ -20,19 +20,17 @@ naming file, line and field, so that a caller can report it and go on (or stop, 
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import re
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from halluscope import _json as fast_json
-from halluscope.errors import InputError, RecordError
-from halluscope.textfiles import drop_bom, is_blank
+from halluscope.errors import RecordError
+from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
+    drop_bom, gunzip, gzip_error, is_blank, is_gzip_name, open_binary, open_text)
 
 Task = Literal["caption", "yes-no", "vqa", "document"]
 TASKS: tuple[str, ...] = ("caption", "yes-no", "vqa", "document")
@@ -405,71 +403,6 @@ def _carries_samples(obj: dict[str, Any]) -> bool:
     written by peers: the consistency metric reads them; other metrics find no answer)."""
     samples = obj.get("samples")
     return isinstance(samples, list) and bool(samples)
-
-
-class _CheckedGzipFile(gzip.GzipFile):
-    """A gzip input whose stream, cut short or corrupt, raises :class:`InputError` naming the
-    file, not ``EOFError`` or ``zlib.error`` (command-line tools take an ``EOFError`` for the
-    end of input at a prompt, and would report an interrupted run)."""
-
-    def __init__(self, path: Path):
-        super().__init__(path, "rb")
-        self._path = str(path)
-
-    def _checked(self, read, *args):
-        try:
-            return read(*args)
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise gzip_error(self._path, exc) from None
-
-    def read(self, size=-1):
-        return self._checked(super().read, size)
-
-    def read1(self, size=-1):
-        return self._checked(super().read1, size)
-
-    def readline(self, size=-1):
-        return self._checked(super().readline, size)
-
-    def peek(self, n):
-        return self._checked(super().peek, n)
-
-
-def gzip_error(name: str, exc: BaseException) -> InputError:
-    """The error for a gzip input that cannot be decompressed to its end."""
-    return InputError(f"{name}: expected a complete gzip file, but its compressed stream "
-                      f"{'ends early' if isinstance(exc, EOFError) else 'is corrupt'} "
-                      f"({exc}); is the file truncated?")
-
-
-def gunzip(data: bytes, name: str) -> bytes:
-    """``gzip.decompress(data)`` of the file ``name``, failing as :class:`_CheckedGzipFile`."""
-    try:
-        return gzip.decompress(data)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise gzip_error(name, exc) from None
-
-
-def is_gzip_name(path: str | Path) -> bool:
-    """Whether ``path`` is named as gzip-compressed: its suffix is ``.gz`` in any case
-    (``.GZ``, ``.Gz``); every reader that un-gzips decides by this one test."""
-    return Path(path).suffix.lower() == ".gz"
-
-
-def open_binary(path: str | Path):
-    """Open an input file for reading bytes, un-gzipping ``*.gz`` (any case; a damaged gzip
-    stream raises :class:`InputError` naming the file)."""
-    path = Path(path)
-    return _CheckedGzipFile(path) if is_gzip_name(path) else open(path, "rb")
-
-
-def open_text(path: str | Path) -> io.TextIOBase:
-    """Open a UTF-8 text file for reading (a leading BOM is skipped), un-gzipping ``*.gz``
-    (any case)."""
-    path = Path(path)
-    if is_gzip_name(path):
-        return io.TextIOWrapper(_CheckedGzipFile(path), encoding="utf-8-sig")
-    return open(path, encoding="utf-8-sig")
 
 
 def _not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:

@@ -13,19 +13,26 @@ Companion files (question files, templates, annotations a metric reads beside th
 :func:`read_text_file` and :func:`read_json_file` read them whole as UTF-8 (a leading BOM
 accepted, as in every other input) and refuse a file that is not UTF-8 or not JSON with a
 :class:`~halluscope.errors.ConfigError` naming the file (and line), never a traceback.
+
+Compressed inputs: :func:`open_binary` and :func:`open_text` un-gzip a file named ``*.gz`` (any
+case, :func:`is_gzip_name`); a stream cut short or corrupt raises
+:class:`~halluscope.errors.InputError` naming the file.
 """
 
 from __future__ import annotations
 
 import codecs
+import gzip
+import io
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from halluscope import _json as fast_json
-from halluscope.errors import ConfigError
+from halluscope.errors import ConfigError, InputError
 
 BOM = codecs.BOM_UTF8
 
@@ -111,3 +118,68 @@ def read_json_file(path: str | Path, what: str) -> Any:
 
 __all__ = ["BLANK_LINE", "BOM", "WHITESPACE", "drop_bom", "is_blank", "is_blank_bytes",
            "read_json_file", "read_text_file", "split_lines"]
+
+
+class _CheckedGzipFile(gzip.GzipFile):
+    """A gzip input whose stream, cut short or corrupt, raises :class:`InputError` naming the
+    file, not ``EOFError`` or ``zlib.error`` (command-line tools take an ``EOFError`` for the
+    end of input at a prompt, and would report an interrupted run)."""
+
+    def __init__(self, path: Path):
+        super().__init__(path, "rb")
+        self._path = str(path)
+
+    def _checked(self, read, *args):
+        try:
+            return read(*args)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise gzip_error(self._path, exc) from None
+
+    def read(self, size=-1):
+        return self._checked(super().read, size)
+
+    def read1(self, size=-1):
+        return self._checked(super().read1, size)
+
+    def readline(self, size=-1):
+        return self._checked(super().readline, size)
+
+    def peek(self, n):
+        return self._checked(super().peek, n)
+
+
+def gzip_error(name: str, exc: BaseException) -> InputError:
+    """The error for a gzip input that cannot be decompressed to its end."""
+    return InputError(f"{name}: expected a complete gzip file, but its compressed stream "
+                      f"{'ends early' if isinstance(exc, EOFError) else 'is corrupt'} "
+                      f"({exc}); is the file truncated?")
+
+
+def gunzip(data: bytes, name: str) -> bytes:
+    """``gzip.decompress(data)`` of the file ``name``, failing as :class:`_CheckedGzipFile`."""
+    try:
+        return gzip.decompress(data)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise gzip_error(name, exc) from None
+
+
+def is_gzip_name(path: str | Path) -> bool:
+    """Whether ``path`` is named as gzip-compressed: its suffix is ``.gz`` in any case
+    (``.GZ``, ``.Gz``); every reader that un-gzips decides by this one test."""
+    return Path(path).suffix.lower() == ".gz"
+
+
+def open_binary(path: str | Path):
+    """Open an input file for reading bytes, un-gzipping ``*.gz`` (any case; a damaged gzip
+    stream raises :class:`InputError` naming the file)."""
+    path = Path(path)
+    return _CheckedGzipFile(path) if is_gzip_name(path) else open(path, "rb")
+
+
+def open_text(path: str | Path) -> io.TextIOBase:
+    """Open a UTF-8 text file for reading (a leading BOM is skipped), un-gzipping ``*.gz``
+    (any case)."""
+    path = Path(path)
+    if is_gzip_name(path):
+        return io.TextIOWrapper(_CheckedGzipFile(path), encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")

@@ -155,7 +155,7 @@ def test_a_whitespace_only_line_does_not_shift_line_numbers(tmp_path):
     good, bad = _split(list(iter_input_records(path)))
     assert [(r.question_id, r.source.line, r.source.index) for r in good] == [
         ("1", 2, 1), ("2", 4, 2)]
-    assert [(e.location.line, e.location.field) for e in bad] == [(6, "response")]
+    assert [(e.location.line, e.location.field) for e in bad] == [(6, "answer")]
 
 
 def test_a_tsv_line_of_tabs_is_a_row_and_one_of_spaces_is_not(tmp_path):

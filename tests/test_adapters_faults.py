@@ -250,13 +250,11 @@ GEMINI_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", GEMINI_CASES)
-def test_gemini_withheld_empty_and_unreadable_answers(case, monkeypatch):
-    monkeypatch.setenv("GEMINI_API_KEY", "gemini-test-0123456789")
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    reply, expected, said = GEMINI_CASES[case]
+def _answers_as_expected(model, reply, expected, said):
+    """``model`` given ``reply``: an answer with text ``expected`` and finish reason ``said``,
+    or the error ``expected`` matching ``said``, retryable only when it is malformed."""
     with FakeServer(responder=lambda prompt, body: reply) as server:
-        api = get_model("gemini/gemini-x", base_url=server.base)
+        api = get_model(model, base_url=server.base)
         if isinstance(expected, str):
             resp = _ask(api)
             assert resp.text == expected and resp.finish_reason == said
@@ -264,6 +262,13 @@ def test_gemini_withheld_empty_and_unreadable_answers(case, monkeypatch):
             with pytest.raises(expected, match=said) as info:
                 _ask(api)
             assert info.value.retryable is (expected is MalformedResponse)
+
+
+@pytest.mark.parametrize("case", GEMINI_CASES)
+def test_gemini_withheld_empty_and_unreadable_answers(case, monkeypatch):
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-test-0123456789")
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    _answers_as_expected("gemini/gemini-x", *GEMINI_CASES[case])
 
 
 def test_gemini_safety_block_is_asked_once_and_an_empty_answer_kept(tmp_path, monkeypatch):
@@ -304,16 +309,7 @@ ANTHROPIC_CASES = {
 @pytest.mark.parametrize("case", ANTHROPIC_CASES)
 def test_anthropic_refusal_and_empty_answers(case, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
-    reply, expected, said = ANTHROPIC_CASES[case]
-    with FakeServer(responder=lambda prompt, body: reply) as server:
-        api = get_model("anthropic/c", base_url=server.base)
-        if isinstance(expected, str):
-            resp = _ask(api)
-            assert resp.text == expected and resp.finish_reason == said
-        else:
-            with pytest.raises(expected, match=said) as info:
-                _ask(api)
-            assert info.value.retryable is (expected is MalformedResponse)
+    _answers_as_expected("anthropic/c", *ANTHROPIC_CASES[case])
 
 
 def test_nonsense_token_counts_from_anthropic_and_gemini_keep_the_answer(monkeypatch):

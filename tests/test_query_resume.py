@@ -13,35 +13,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from fake_openai_server import FakeServer
 from halluscope.adapters.client import RetryPolicy
 from halluscope.cli.query import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-
-
-@pytest.fixture
-def app():
-    from halluscope.cli import app
-    return app
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
-
-
-@pytest.fixture
-def prompts(tmp_path):
-    path = tmp_path / "prompts.jsonl"
-    path.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"Is there a dog {i}?"}) + "\n"
-                            for i in range(6)))
-    return path
-
-
-def _query(runner, app, prompts, out, url, *extra):
-    return runner.invoke(app, ["query", str(prompts), "-m", "vllm/qwen-tiny", "--base-url", url,
-                               "-o", str(out), "-q", *extra])
+from test_query_reliability import _query, app, prompts, runner  # noqa: F401 - fixtures
 
 
 def _ids(path):

@@ -559,12 +559,13 @@ def count_input_records(path: str | Path, fmt: str | None = None) -> int:
     path = Path(path)
     fmt = fmt or detect_format(path)
     if fmt in ("jsonl", "lmms-eval"):
-        from halluscope.records import open_binary
+        from halluscope.textfiles import drop_bom, is_blank_bytes, open_binary
         n = 0
         with open_binary(path) as fh:       # bytes: a line that is not UTF-8 still counts
-            for line in fh:
-                if line.strip(b" \t\r\n\xef\xbb\xbf"):
-                    n += 1
+            for i, line in enumerate(fh):   # blank as the reader skips it (textfiles)
+                if i == 0:
+                    line = drop_bom(line)
+                n += not (not line.strip() if line.isascii() else is_blank_bytes(line))
         return n
     return sum(1 for _ in _rows(path, fmt))
 

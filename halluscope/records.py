@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from halluscope import _json as fast_json
-from halluscope.errors import RecordError
+from halluscope.errors import ConfigError, RecordError
 from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
     drop_bom, gunzip, gzip_error, is_blank, is_gzip_name, open_binary, open_text)
 
@@ -59,6 +59,32 @@ def yes_no_prompt(prompt: str) -> bool:
                 _YES_NO_WORD.match(prompt, mark.end(), last):
             return True
     return False
+
+
+def document_source(value: Any, base: Path | None) -> str | list[str] | None:
+    """The document paths a record's ``document`` value names, resolved against ``base``."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value.get("pdf") or value.get("path") or value.get("pages")
+
+    def resolve(v: Any) -> str:
+        p = Path(str(v))
+        return str(p if p.is_absolute() or base is None else base / p)
+    if isinstance(value, str):
+        return resolve(value)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return [resolve(v) for v in value]
+    raise ConfigError(f"expected a PDF path or a list of page images as 'document', got "
+                      f"{value!r:.80}")
+
+
+def record_document_source(record: Any) -> str | list[str] | None:
+    """:func:`document_source` of a record's ``document``, resolved against its file's folder."""
+    source = getattr(record, "source", None)
+    file = getattr(source, "file", None)
+    base = Path(file).parent if file and not str(file).startswith("<") else None
+    return document_source(getattr(record, "document", None), base)
 
 
 def coco_image_id(value: Any) -> int | None:

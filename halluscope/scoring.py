@@ -213,8 +213,8 @@ def _outcomes(stream: Iterable[Any], engine, journal, files) -> Iterator[tuple[A
 def _stamper() -> Callable[[Any], tuple]:
     """The :func:`~halluscope.journal.file_stamps` of the files a record names (its image, its
     document), each file's read once per pass (records of one image come together)."""
-    from halluscope.evidence.documents import document_source
     from halluscope.journal import file_stamps
+    from halluscope.records import record_document_source
 
     @functools.lru_cache(maxsize=4096)
     def stamp(path: Path) -> tuple:
@@ -223,11 +223,10 @@ def _stamper() -> Callable[[Any], tuple]:
     def files(rec: Any) -> tuple:
         if isinstance(rec, RecordError):
             return ()
-        paths = [rec.image_path()] if rec.image_path() is not None else []
-        base = Path(rec.source.file).parent if rec.source.file and \
-            not rec.source.file.startswith("<") else None
+        image = rec.image_path()
+        paths = [image] if image is not None else []
         try:
-            doc = document_source(rec.document, base)
+            doc = record_document_source(rec)
         except ConfigError:
             doc = None
         paths += [Path(d) for d in ([doc] if isinstance(doc, str) else doc or [])]

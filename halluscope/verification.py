@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from halluscope.checks import check_claim
@@ -341,10 +340,9 @@ class PageVerifier:
 
     def document(self, record: Record):
         """The record's document (opened once per source), or ``None`` when it names none."""
-        from halluscope.evidence.documents import Document, document_source
-        base = Path(record.source.file).parent if record.source.file and \
-            not record.source.file.startswith("<") else None
-        src = document_source(record.document, base)
+        from halluscope.evidence.documents import Document
+        from halluscope.records import record_document_source
+        src = record_document_source(record)
         if src is None:
             return None
         key = src if isinstance(src, str) else tuple(src)

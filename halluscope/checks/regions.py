@@ -25,7 +25,6 @@ accuracy@0.5; ``AuditConfig.options["region_iou"]`` changes it)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,20 +104,15 @@ def _truth_box(box: Any, field: str) -> tuple[float, ...] | None:
     null or text coordinate stopped the whole run."""
     if box is None:
         return None
-    values: tuple[float, ...] = ()
-    if isinstance(box, (list, tuple)) and len(box) == 4 and not any(
-            isinstance(v, bool) or not isinstance(v, (int, float)) for v in box):
-        try:
-            values = tuple(float(v) for v in box)
-        except OverflowError:                           # a 400-digit integer
-            values = ()
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+    from halluscope.claims.citations import finite_box
+    values = finite_box(box)
+    if values is None:
         raise RecordError(f"expected a box [x1, y1, x2, y2] of four finite numbers, got "
                           f"{box!r:.80}", field=f"metadata.{field}")
     if not (values[2] > values[0] and values[3] > values[1]):
         raise RecordError(f"expected a box [x1, y1, x2, y2] with x2 > x1 and y2 > y1 (an "
                           f"area), got {list(box)!r:.80}", field=f"metadata.{field}")
-    return values
+    return tuple(values)
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:

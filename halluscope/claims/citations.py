@@ -191,9 +191,11 @@ def _numbers(body: str) -> list[tuple[float, float, float, float]]:
     return out
 
 
-def _finite4(raw: Any) -> list[float] | None:
-    """Four JSON numbers as finite floats, else ``None`` (a 400-digit integer overflows)."""
-    if not (isinstance(raw, list) and len(raw) == 4 and
+def finite_box(raw: Any) -> list[float] | None:
+    """Four numbers (a JSON list or a tuple; not booleans) as finite floats, else ``None`` (a
+    400-digit integer overflows): the one test of a box's shape, for cited boxes, ground-truth
+    boxes in a record's metadata and annotation files alike."""
+    if not (isinstance(raw, (list, tuple)) and len(raw) == 4 and
             all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw)):
         return None
     try:
@@ -225,7 +227,7 @@ def _json_box(obj: dict[str, Any], box_format: str, size: tuple[int, int] | None
               ) -> tuple[str, list[float], str, tuple[float, float, float, float] | None] | None:
     """``(key, raw, coords, box)`` of the box a JSON object carries, else ``None``."""
     for key in _BOX_KEYS:
-        raw = _finite4(obj.get(key))
+        raw = finite_box(obj.get(key))
         if raw is None:
             continue
         fmt = box_format

@@ -205,18 +205,23 @@ def _flag(obj: dict[str, Any], key: str, where: str, default: bool) -> bool:
 
 
 def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """Whether ``v`` is a finite number (not a boolean; a 400-digit integer is not finite)."""
+    try:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def _simple_box(box: Any, where: str) -> tuple[float, ...] | None:
     """``[x1, y1, x2, y2]`` as finite numbers, or a usage error naming the object."""
     if box is None:
         return None
-    if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(map(_number, box))
-            and box[2] >= box[0] and box[3] >= box[1]):
+    from halluscope.claims.citations import finite_box
+    values = finite_box(box)        # a 400-digit integer is no finite number either
+    if values is None or values[2] < values[0] or values[3] < values[1]:
         raise ConfigError(f"{where}: expected box [x1, y1, x2, y2] as finite numbers with "
                           f"x2 >= x1 and y2 >= y1, got {box!r:.80}")
-    return tuple(float(v) for v in box)
+    return tuple(values)
 
 
 #: The keys of halluscope's simple format, at the top, per image and per object (an object may

@@ -32,6 +32,7 @@ from halluscope.evidence.cache import EvidenceCache, sha256_file
 from halluscope.evidence.detect import require
 from halluscope.evidence.ocr import OcrEngine, OcrLine, cached_read, lines_text, load_ocr
 from halluscope.imageio import check_path, check_pixels, frame_count, open_image
+from halluscope.records import document_source, record_document_source  # noqa: F401 - here too
 
 log = logging.getLogger(__name__)
 
@@ -243,28 +244,9 @@ def _text_to_char_index(raw: str) -> list[int | None]:
     return out
 
 
-def document_source(value: Any, base: Path | None) -> str | list[str] | None:
-    """The document paths a record's ``document`` value names, resolved against ``base``."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        value = value.get("pdf") or value.get("path") or value.get("pages")
-    def resolve(v: Any) -> str:
-        p = Path(str(v))
-        return str(p if p.is_absolute() or base is None else base / p)
-    if isinstance(value, str):
-        return resolve(value)
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
-        return [resolve(v) for v in value]
-    raise ConfigError(f"expected a PDF path or a list of page images as 'document', got "
-                      f"{value!r:.80}")
-
-
 def record_document(record: Any, **kw: Any) -> Document | None:
     """The :class:`Document` a record carries (``None`` when it has none)."""
-    base = Path(record.source.file).parent if getattr(record, "source", None) and \
-        record.source.file and not str(record.source.file).startswith("<") else None
-    source = document_source(getattr(record, "document", None), base)
+    source = record_document_source(record)
     if source is None:
         return None
     return Document(source, **kw)

@@ -279,10 +279,10 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
             raise ConfigError(f"unknown OCR engine {ocr!r}; expected rapidocr or "
                               f"tesseract[:<langs>]")
         from halluscope.config import number_option
-        if number_option({"ocr_dpi": dpi}, "ocr_dpi", 200, int) <= 0:
+        self.dpi = number_option({"ocr_dpi": dpi}, "ocr_dpi", 200, int)
+        if self.dpi <= 0:
             raise ConfigError(f"expected ocr_dpi as a resolution > 0, got {dpi!r}")
         self.ocr = ocr
-        self.dpi = int(dpi)
         self.cache = cache
         self.highlight = highlight
         self._docs: dict[Any, Any] = {}
@@ -303,7 +303,8 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
         return {"ocr": self.ocr, "dpi": self.dpi,
                 "normalisation": "NFKC, casefold, quotes/dashes unified, line-end hyphens "
                                  "joined, whitespace collapsed, thousands commas dropped; "
-                                 "loose match ignores punctuation",
+                                 "loose match ignores punctuation; a quote cited on "
+                                 "consecutive pages is also looked for across their break",
                 "max_range": citations.MAX_RANGE}
 
     def applies_to(self, record: Record) -> bool:

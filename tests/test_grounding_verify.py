@@ -285,3 +285,31 @@ def test_an_annotations_absence_is_still_listed_as_absent():
     v = check_claim(Claim(kind="existence", subject="dog", node="dog"), facts)
     assert (v.label, v.reason) == ("hallucinated", "dog is listed as absent")
     assert v.evidence[0].score is None and "below" not in v.evidence[0].payload
+
+
+def test_a_coordinate_too_large_for_a_float_is_an_input_error_everywhere():
+    """A 400-digit integer overflowed ``math.isfinite`` in the annotation-file reader, an
+    internal error (exit 3); the three readers of boxes now share one shape test."""
+    from halluscope.checks.regions import _truth_box
+    from halluscope.claims.citations import finite_box
+    from halluscope.errors import ConfigError, RecordError
+    from halluscope.evidence.annotations import _simple_box
+    huge = [0, 0, 10**400, 5]
+    assert finite_box(huge) is None and finite_box((1, 2, 3, 4)) == [1.0, 2.0, 3.0, 4.0]
+    assert finite_box([1, 2, True, 4]) is None
+    with pytest.raises(ConfigError, match="as finite numbers"):
+        _simple_box(huge, "objects.json: dog.jpg")
+    with pytest.raises(RecordError, match="four finite numbers"):
+        _truth_box(huge, "regions[0].box")
+
+
+def test_a_page_metric_without_a_dpi_uses_the_default():
+    from halluscope.metrics.grounding import PageMetric
+    assert PageMetric(dpi=None).dpi == 200 and PageMetric(dpi="300").dpi == 300
+
+
+def test_the_progress_count_skips_the_lines_the_reader_skips(tmp_path):
+    from halluscope.readers import count_input_records
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n\xc2\xa0\n  \n{"b": 2}\n\xff\n')
+    assert count_input_records(path) == 3        # two records and a line that is not UTF-8

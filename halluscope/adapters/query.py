@@ -294,29 +294,36 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     try:
         await run.drive(iter_prompts(prompts, image_root=image_root))
     finally:
-        await run.cancel_pending()
-        run.restore_order()
-        elapsed = time.perf_counter() - t0
-        sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
-                          max_connections, run.counts, started, elapsed, run.aborted, argv,
-                          system=system, allow_urls=allow_urls, offline=offline, detail=detail)
-        sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
-        sheet = redact_mapping(sheet)
-        if out_path is not None:     # atomic: a resume reads it to refuse other settings
-            write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
-        await _close(client, store if owned else None, lock)
+        try:    # a second cancellation (a progress callback, Ctrl-C again) lands in here
+            await run.cancel_pending()
+        finally:            # and must not leave the order, the run sheet or the lock undone
+            run.restore_order()
+            elapsed = time.perf_counter() - t0
+            sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
+                              max_connections, run.counts, started, elapsed, run.aborted, argv,
+                              system=system, allow_urls=allow_urls, offline=offline,
+                              detail=detail)
+            sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
+            sheet = redact_mapping(sheet)
+            if out_path is not None:     # atomic: a resume reads it to refuse other settings
+                write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"),
+                                      sheet)
+            await _close(client, store if owned else None, lock)
     return QueryResult(run.final_records(), run.counts, sheet, dict(client.reported_models),
                        elapsed, failures=sorted(run.groups.values(), key=lambda g: -g.count),
                        stopped=run.stopped)
 
 
 async def _close(client: ModelClient, store: ResponseCache | None, lock) -> None:
-    """Close the client, the cache this run opened (``store``) and the output lock."""
-    await client.aclose()
-    if store is not None:
-        store.close()
-    if lock is not None:
-        unlock_output(lock)
+    """Close the client, the cache this run opened (``store``) and the output lock (even when
+    closing the client is cancelled)."""
+    try:
+        await client.aclose()
+    finally:
+        if store is not None:
+            store.close()
+        if lock is not None:
+            unlock_output(lock)
 
 
 class _QueryRun:

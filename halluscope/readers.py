@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
-from halluscope.records import (Record, is_gzip_name, iter_json_values, open_text,
-                                record_from_dict)
+from halluscope.records import (ANSWER_FIELDS, Record, id_hint, is_gzip_name,
+                                iter_json_values, open_text, record_from_dict)
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +70,7 @@ VLMEVALKIT_JSON_COLUMNS = frozenset({"image_path"})
 #: kept as ``None`` (a missing answer, listed as a bad record) instead of being left out, which
 #: made the row look as if it had no such column and let the reader fall back on another one
 #: (the truth in ``answer``). Empty cells of other columns are left out.
-ANSWER_COLUMNS = frozenset({"response", "prediction", "model_prediction", "model_answer",
-                            "caption", "text", "answer"})
+ANSWER_COLUMNS = frozenset(ANSWER_FIELDS) | {"text", "answer"}     # and the fallbacks
 
 
 def _unknown(path: Path, why: str) -> ConfigError:
@@ -379,9 +378,8 @@ def _lmms_eval_line(obj: dict[str, Any], name: str, line: int | None, origin: st
         except RecordError as exc:
             err = RecordError(exc.message, file=name, line=line, field=exc.location.field)
     doc = obj.get("doc") if isinstance(obj.get("doc"), Mapping) else {}
-    hint = doc.get("question_id", obj.get("question_id", obj.get("doc_id", obj.get("id"))))
-    if isinstance(hint, (str, int)) and not isinstance(hint, bool):
-        err.record_id = str(hint)[:200]
+    err.record_id = id_hint(doc.get("question_id", obj.get("question_id", obj.get(
+        "doc_id", obj.get("id")))))
     return err
 
 
@@ -490,9 +488,7 @@ def _broken_row_error(name: str, broken: _BrokenRow, row: Mapping[str, Any]) -> 
         f"quote closed mid-cell ({broken.why}): {lines} of the file were read into this cell, "
         f"not as rows (pandas and VLMEvalKit's read_csv read them so)",
         file=name, line=broken.first, field=broken.column)
-    hint = row.get("index", row.get("id", row.get("question_id")))
-    if isinstance(hint, (str, int)) and not isinstance(hint, bool):
-        err.record_id = str(hint)[:200]
+    err.record_id = id_hint(row.get("index", row.get("id", row.get("question_id"))))
     return err
 
 

@@ -206,8 +206,8 @@ def _label(value: Any, where: dict) -> str | None:
 #: Fields that hold the model's answer, in the order looked for: the first a line has is its
 #: answer, and when null the line has none ('answer' or 'text' beside it are never read in its
 #: place: a null 'response' beside the truth in 'answer' scored the truth against itself).
-_ANSWER_FIELDS = ("response", "model_prediction", "prediction", "model_answer", "caption")
-_PREDICTED = frozenset(_ANSWER_FIELDS[1:4])  # HallusionBench, VLMEvalKit, MMHal-Bench columns
+ANSWER_FIELDS = ("response", "model_prediction", "prediction", "model_answer", "caption")
+_PREDICTED = frozenset(ANSWER_FIELDS[1:4])  # HallusionBench, VLMEvalKit, MMHal-Bench columns
 #: Fields LLaVA's answer files have beside 'text' (the answer) that its question files
 #: ('question_id', 'image', 'text': the question, 'category') never have.
 _ANSWER_MARKS = ("answer_id", "model_id", "model")
@@ -228,7 +228,7 @@ def _texts_of(obj: dict[str, Any], where: dict[str, Any]
     prompt = obj.get("prompt")
     if prompt is not None and type(prompt) is not str:
         prompt = _string(prompt, "prompt", where)
-    field = next((key for key in _ANSWER_FIELDS if key in obj), None)
+    field = next((key for key in ANSWER_FIELDS if key in obj), None)
     response = None if field is None else obj[field]
     if response is not None and type(response) is not str:
         response = _string(response, field, where)
@@ -381,10 +381,17 @@ def record_from_dict(obj: Any, *, file: str | None = None, line: int | None = No
         return _record_of(obj, Source(file, line, index), require_response, where)
     except RecordError as exc:
         # the line's id, when it has a plain one, stays with its error (items.jsonl keeps it)
-        hint = obj.get("id", obj.get("question_id", obj.get("index")))
-        if exc.record_id is None and isinstance(hint, (str, int)) and not isinstance(hint, bool):
-            exc.record_id = fast_json.writable(str(hint)[:200])
+        if exc.record_id is None:
+            exc.record_id = id_hint(obj.get("id", obj.get("question_id", obj.get("index"))))
         raise
+
+
+def id_hint(value: Any) -> str | None:
+    """A bad line's own id, kept with its error (items.jsonl shows it), when it is a plain
+    string or number: cut to 200 characters, a lone surrogate written as its escape."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return fast_json.writable(str(value)[:200])
+    return None
 
 
 def _check_utf8(obj: dict[str, Any], where: dict[str, Any]) -> None:

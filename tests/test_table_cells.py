@@ -270,3 +270,12 @@ def test_a_vlmevalkit_row_given_a_structure_as_prediction_is_not_stringified():
         record_from_dict(row, file="p.tsv", line=4)
     assert exc.value.location.field == "prediction"
     assert vlmevalkit_row({"index": 4, "prediction": 1})["response"] == "1"
+
+
+def test_a_bad_rows_id_keeps_a_lone_surrogate_as_its_escape(tmp_path):
+    """The id kept with a bad line comes from one helper (records.id_hint) in every reader;
+    the table and lmms-eval readers' copies kept a lone surrogate, which items.jsonl cannot
+    hold."""
+    from halluscope.records import id_hint
+    assert id_hint("q\ud83d") == "q\\ud83d" and id_hint(7) == "7"
+    assert id_hint(True) is None and id_hint(["a"]) is None and len(id_hint("x" * 500)) == 200

@@ -84,7 +84,7 @@ class HFZeroShotDetector:
         self.revision = revision or getattr(self.model.config, "_commit_hash", None)
         self._local = local if local.exists() else None
         self.calls = 0
-        self._truncated: set[str] = set()        # labels said to be too long (said once)
+        self._measured: set[str] = set()         # labels whose tokens were counted (once)
         self._provenance: dict[str, Any] | None = None
 
     # -- passes --------------------------------------------------------------------------------
@@ -143,15 +143,18 @@ class HFZeroShotDetector:
 
     def _owl_text_limit(self, phrases: list[str]) -> int:
         """The most tokens an OWL text query may have (the text model's position embeddings,
-        or the tokenizer's limit when lower); phrases longer than that are logged, once each."""
+        or the tokenizer's limit when lower); phrases longer than that are logged, once each (each
+        phrase is tokenized once per detector to find out)."""
         text = getattr(self.model.config, "text_config", None)
         limit = int(getattr(text, "max_position_embeddings", 0) or 16)
         tok = self.processor.tokenizer
         if 0 < getattr(tok, "model_max_length", limit) < limit:
             limit = int(tok.model_max_length)
-        for p in phrases:
-            if p not in self._truncated and len(tok(p)["input_ids"]) > limit:
-                self._truncated.add(p)
+        for p in phrases:           # each label tokenized once, not once per image
+            if p in self._measured:
+                continue
+            self._measured.add(p)
+            if len(tok(p)["input_ids"]) > limit:
                 log.warning("%s: the label %r is longer than the %d tokens an OWL query may "
                             "have; it was truncated to %d tokens", self.name,
                             p[:80], limit, limit)

@@ -27,10 +27,20 @@ Across pages
 A quote cited on consecutive pages (``pp. 1-2``, ``pages 3 and 4``) that is on none of them
 alone is looked for across their page breaks, each break read as a line break: a word
 hyphenated across it is joined and whitespace collapses, as inside a page. Its evidence then
-has ``pages`` and ``parts`` (the character span on each page). A header or footer printed
-between the two halves interrupts the quote (it is not skipped). A quote missing from its cited
+has ``pages`` and ``parts`` (the character span on each page). A quote missing from its cited
 pages and from every single page is also looked for across every other page break, so "nowhere
 in the document" means nowhere.
+
+Running headers and footers: when a quote is not found across a break as the text stands, and
+the document has lines it repeats at the start or end of most pages (a title, ``Page 3 of 10``,
+``Confidential``, a page number alone: :mod:`halluscope.checks.running`), it is looked for once
+more with those lines left out at each break (page ``k``'s trailing ones, page ``k + 1``'s
+leading ones). Its evidence then lists them (``running_lines``: page, ``at`` start or end, the
+character span and text) and the reason names them. Nothing is ever left out of a search that
+could succeed without it: a quote is looked for on each page as it is first, and across breaks
+with every line in before without, so a quote that contains the header (or quotes it alone) is
+found on its page exactly as before. A document of one or two pages, or with no such lines,
+is checked as if this step did not exist.
 
 Each page's normalised and loose forms are made once per document and remembered
 (:mod:`halluscope.checks.pagetext`): a quote looked for on every page of a 200-page document
@@ -46,6 +56,7 @@ from typing import Any
 
 from halluscope.checks.pagetext import (PageForms, joined, loose_form, normalise_form,
                                         page_forms)
+from halluscope.checks.running import RunningLines, running_lines
 from halluscope.claims.page_citations import (NUMBER_TOKEN, PageCitation, Quote,
                                               parse_page_citations)
 from halluscope.types import Claim, Evidence, Verdict
@@ -65,6 +76,9 @@ class QuoteMatch:
     snippet: str | None = None
     others: list[QuoteMatch] = field(default_factory=list)   # matches on pages not cited
     parts: list[tuple[int, tuple[int, int]]] = field(default_factory=list)
+    #: running header/footer lines left out of the join to find it: (page, "start" | "end",
+    #: span in that page's text), only where the quote was not found with them in
+    skipped: list[tuple[int, str, tuple[int, int]]] = field(default_factory=list)
 
     @property
     def elsewhere(self) -> list[int]:
@@ -195,9 +209,15 @@ def _find_whole(needle: str, hay: str) -> int | None:
     return None
 
 
-def _find_across(needle: _Needle, pages: list[int], forms: list[PageForms]
-                 ) -> QuoteMatch | None:
-    """``needle`` running over the breaks of consecutive ``pages`` (read as line breaks)."""
+def _find_across(needle: _Needle, pages: list[int], forms: list[PageForms],
+                 running: RunningLines | None = None) -> QuoteMatch | None:
+    """``needle`` running over the breaks of consecutive ``pages`` (read as line breaks);
+    with ``running``, the pages' running headers and footers left out at each break."""
+    skipped: list[tuple[int, str, tuple[int, int]]] = []
+    if running is not None:
+        pages, forms, skipped = _without_running(pages, forms, running)
+        if len(pages) < 2:
+            return None
     for how, loose_ in (("exact", False), ("loose", True)):
         text = needle.loose if loose_ else needle.exact
         both = joined(pages, forms, loose_)
@@ -209,9 +229,35 @@ def _find_across(needle: _Needle, pages: list[int], forms: list[PageForms]
             continue
         raws = dict(zip(pages, (f.raw for f in forms)))
         snippet = "\n".join(raws[p][a:b] for p, (a, b) in parts)   # the break as a line end
+        first, last = parts[0][0], parts[-1][0]
+        left_out = [s for s in skipped if (s[0], s[1]) != (first, "start") and
+                    (s[0], s[1]) != (last, "end") and first <= s[0] <= last]
         return QuoteMatch(True, page=parts[0][0], span=parts[0][1], how=how, snippet=snippet,
-                          parts=parts)
+                          parts=parts, skipped=left_out)
     return None
+
+
+def _without_running(pages: list[int], forms: list[PageForms], running: RunningLines
+                     ) -> tuple[list[int], list[PageForms], list[tuple[int, str, tuple[int, int]]]]:
+    """Each page of a run without the running lines at its breaks (the trailing ones of every
+    page but the last, the leading ones of every page but the first); a page left blank is
+    left out. Returns the pages, their forms and the lines left out."""
+    kept_pages, kept, skipped = [], [], []
+    for i, (p, f) in enumerate(zip(pages, forms)):
+        a, b = 0, len(f.raw)
+        lead = running.leading(f.raw) if i > 0 else []
+        trail = running.trailing(f.raw) if i + 1 < len(pages) else []
+        if lead:
+            a = lead[-1][1]
+        if trail and trail[0][0] >= a:
+            b = trail[0][0]
+        else:
+            trail = []
+        skipped += [(p, "start", span) for span in lead] + [(p, "end", span) for span in trail]
+        if f.raw[a:b].strip():
+            kept_pages.append(p)
+            kept.append(f.trimmed(a, b))
+    return kept_pages, kept, skipped
 
 
 def _runs(pages: list[int]) -> list[list[int]]:
@@ -240,9 +286,10 @@ def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: in
         if m.found:
             m.page = p
             return m
-    if needle.kind != "number":
-        for run in _runs(valid):
-            m = _find_across(needle, run, [page_forms(page_text, p) for p in run])
+    runs = _runs(valid) if needle.kind != "number" else []
+    for running in _with_running(runs, page_text, n_pages):
+        for run in runs:
+            m = _find_across(needle, run, [page_forms(page_text, p) for p in run], running)
             if m is not None:
                 return m
     others = []
@@ -252,46 +299,81 @@ def find_quote(quote: Quote, cited: tuple[int, ...], page_text: Any, n_pages: in
             if m.found:
                 m.page = p
                 others.append(m)
+    breaks = [[p, p + 1] for p in range(1, n_pages) if p not in cited or p + 1 not in cited]
     if not others and needle.kind != "number":      # "nowhere" must mean nowhere
-        for p in range(1, n_pages):
-            if p not in cited or p + 1 not in cited:
-                m = _find_across(needle, [p, p + 1], [page_forms(page_text, p),
-                                                      page_forms(page_text, p + 1)])
+        for running in _with_running(breaks, page_text, n_pages):
+            for run in breaks:
+                m = _find_across(needle, run, [page_forms(page_text, p) for p in run], running)
                 if m is not None:
                     others.append(m)
+            if others:
+                break
     return QuoteMatch(False, others=others)
 
 
-def _parts(match: QuoteMatch) -> dict[str, Any]:
-    """A match across a page break: its pages and the span on each (``parts``)."""
+def _with_running(runs: list[list[int]], page_text: Any, n_pages: int):
+    """``None`` (look across the breaks of ``runs`` as they are), then, when there are runs and
+    the document has running headers or footers, those (look again without them): a quote
+    found with them in is never looked for without them."""
+    if not runs:
+        return
+    yield None
+    found = running_lines(page_text, n_pages)
+    if found is not None:
+        yield found
+
+
+def _parts(match: QuoteMatch, page_text: Any = None) -> dict[str, Any]:
+    """A match across a page break: its pages and the span on each (``parts``), and the
+    running header/footer lines left out at its breaks (``running_lines``), if any."""
     if not match.parts:
         return {}
-    return {"pages": match.pages,
-            "parts": [{"page": p, "char_span": list(span)} for p, span in match.parts]}
+    out: dict[str, Any] = {"pages": match.pages,
+                           "parts": [{"page": p, "char_span": list(span)}
+                                     for p, span in match.parts]}
+    if match.skipped:
+        out["running_lines"] = [
+            {"page": p, "at": at, "char_span": list(span),
+             **({"text": page_text(p)[span[0]:span[1]]} if page_text is not None else {})}
+            for p, at, span in match.skipped]
+    return out
 
 
-def found_elsewhere(match: QuoteMatch) -> list[dict[str, Any]]:
+def _left_out(match: QuoteMatch, page_text: Any) -> str:
+    """``; running header/footer left out: "Page 1 of 3"`` for a match that needed it."""
+    if not match.skipped:
+        return ""
+    lines = [page_text(p)[a:b] for p, _, (a, b) in match.skipped]
+    shown = ", ".join(repr(t if len(t) <= 40 else t[:39] + "\u2026") for t in lines[:4])
+    return f"; running header/footer left out: {shown}{', ...' if len(lines) > 4 else ''}"
+
+
+def found_elsewhere(match: QuoteMatch, page_text: Any = None) -> list[dict[str, Any]]:
     """Where a quote missing from its cited pages was found instead, as verdict evidence: one
     ``{"page", "found", "match", "char_span"}`` per page (the span in that page's text), so a
     reader can draw it without searching again; one found across a page break has ``pages``
-    and ``parts`` too (``page`` and ``char_span`` are its first part)."""
+    and ``parts`` too (``page`` and ``char_span`` are its first part), and ``running_lines``
+    when running header/footer lines were left out to find it (``page_text``, the document's
+    ``page number -> text``, gives each its ``text``)."""
     return [{"page": m.page, "found": m.snippet, "match": m.how, "char_span": list(m.span),
-             **_parts(m)} for m in match.others if m.span is not None]
+             **_parts(m, page_text)} for m in match.others if m.span is not None]
 
 
-def _missing_payload(match: QuoteMatch) -> dict[str, Any]:
+def _missing_payload(match: QuoteMatch, page_text: Any) -> dict[str, Any]:
     """Evidence of a quote not on its cited pages: the pages it is on instead (``found_on``)
     and, when there are any, the match on each (``found_elsewhere``)."""
     payload: dict[str, Any] = {"found_on": match.elsewhere}
     if match.others:
-        payload["found_elsewhere"] = found_elsewhere(match)
+        payload["found_elsewhere"] = found_elsewhere(match, page_text)
     return payload
 
 
 def _elsewhere_text(match: QuoteMatch) -> str:
     """``page 2``, ``page 2, 5``, ``page 4-5 (across the page break)``."""
     return "page " + ", ".join(
-        f"{m.pages[0]}-{m.pages[-1]} (across the page break)" if m.parts else str(m.page)
+        f"{m.pages[0]}-{m.pages[-1]} (across the page break"
+        f"{', running header/footer left out' if m.skipped else ''})" if m.parts
+        else str(m.page)
         for m in match.others)
 
 
@@ -325,12 +407,14 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
     if m.found:
         ev = Evidence(source=texts[m.page].source, label=f"p. {m.page}",
                       payload={"page": m.page, "found": m.snippet, "match": m.how,
-                               "char_span": list(m.span), **_parts(m)}, provenance=prov)
+                               "char_span": list(m.span), **_parts(m, document.text)},
+                      provenance=prov)
         how = f"on page {m.page}" if not m.parts else f"across {m.where()}"
-        return Verdict(claim, "supported", 1.0, (ev,), f"found {how} ({m.how} match)",
+        return Verdict(claim, "supported", 1.0, (ev,),
+                       f"found {how} ({m.how} match{_left_out(m, document.text)})",
                        "page-quote")
     ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=where,
-                  payload=_missing_payload(m), provenance=prov)
+                  payload=_missing_payload(m, document.text), provenance=prov)
     why = (f"not on {where}; found on {_elsewhere_text(m)}" if m.others
            else f"not on {where} nor anywhere in the document")
     return Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote")

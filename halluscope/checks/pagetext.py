@@ -216,21 +216,38 @@ def loose_form(form: TextForm) -> TextForm:
 
 # -- one page's forms, remembered ------------------------------------------------------------
 
+def _shifted(form: TextForm, a: int) -> TextForm:
+    """``form`` of a text that starts at offset ``a`` of a longer one, its offsets in that."""
+    if not a:
+        return form
+    return TextForm(form.text, array("l", (s + a for s in form.starts)),
+                    array("l", (e + a for e in form.ends)))
+
+
 class PageForms:
-    """One page's text, its normalised and loose forms and its numbers (each made once)."""
+    """One page's text, its normalised and loose forms and its numbers (each made once).
 
-    __slots__ = ("raw", "_exact", "_loose", "_numbers", "__weakref__")
+    With a ``window`` ``(a, b)`` the forms are those of ``raw[a:b]`` alone, as if the rest of
+    the page were not there, their offsets still in ``raw`` (see :meth:`trimmed`)."""
 
-    def __init__(self, raw: str):
+    __slots__ = ("raw", "_exact", "_loose", "_numbers", "_window", "_trims", "__weakref__")
+
+    def __init__(self, raw: str, window: tuple[int, int] | None = None):
         self.raw = raw
         self._exact: TextForm | None = None
         self._loose: TextForm | None = None
         self._numbers: list[tuple[Decimal, bool, tuple[int, int]]] | None = None
+        self._window = window
+        self._trims: dict[tuple[int, int], PageForms] | None = None
 
     @property
     def exact(self) -> TextForm:
         if self._exact is None:
-            self._exact = normalise_form(self.raw)
+            if self._window is None:
+                self._exact = normalise_form(self.raw)
+            else:
+                a, b = self._window
+                self._exact = _shifted(normalise_form(self.raw[a:b]), a)
         return self._exact
 
     @property
@@ -244,6 +261,18 @@ class PageForms:
         if self._numbers is None:
             self._numbers = reader(self.raw)
         return self._numbers
+
+    def trimmed(self, a: int, b: int) -> PageForms:
+        """The forms of ``raw[a:b]`` alone (a page without its running header or footer:
+        a word hyphenated before a footer line is then joined to the next page's), made once."""
+        if (a, b) == (0, len(self.raw)):
+            return self
+        if self._trims is None:
+            self._trims = {}
+        forms = self._trims.get((a, b))
+        if forms is None:
+            forms = self._trims[(a, b)] = PageForms(self.raw, (a, b))
+        return forms
 
 
 _FORMS: "weakref.WeakKeyDictionary[Any, dict[int, PageForms]]" = weakref.WeakKeyDictionary()

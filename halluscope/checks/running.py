@@ -1,0 +1,142 @@
+"""Running headers and footers: lines a document repeats at the start or end of most pages.
+
+A quote that runs from page ``k`` onto page ``k + 1`` is interrupted, in the text, by page
+``k``'s footer and page ``k + 1``'s header ("Annual report 2023", "Page 3 of 10",
+"Confidential", a page number alone). :func:`running_lines` finds such lines so that the
+page check can look for the quote once more with them left out of the join
+(:mod:`halluscope.checks.pages`).
+
+Detection (conservative; a document with no repetition, or with fewer than 3 pages, has none):
+
+* the candidates are the first and the last ``DEPTH`` (3) non-blank lines of each page's text,
+  in the order the text gives them (a PDF's text layer may put a footer first: it is then a
+  *leading* line, and is treated as one);
+* each is compared by its key: NFKC, case folded, every run of digits one ``#``, a line that is
+  a roman numeral alone (``iv``, ``- xii -``, ``Page iv``) ``#`` too, and only letters, digits and ``#``
+  kept (``Page 3 of 10`` and ``page 12 of 10`` are both ``page#of#``); a line without letters
+  or digits keeps its punctuation, each run of one mark once (``_____`` is ``_``);
+* a key is a running *leading* (or *trailing*) line when it is among the leading (trailing)
+  lines of at least 3 pages and of at least half of the document's pages, or of at least
+  half of its odd or of its even pages (headers that alternate between left and right pages).
+
+Keys are compared exactly: an OCR misreading of a header on some page ("Confidentia1") is not
+that header on that page.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import weakref
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+#: How many non-blank lines at each end of a page are candidates.
+DEPTH = 3
+#: The fewest pages a line must recur on.
+MIN_PAGES = 3
+
+_LINE = re.compile(r"[^\n]*\S[^\n]*")
+_ROMAN = re.compile(r"m{0,3}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})")
+_PAGE_ROMAN = re.compile(r"(page)?([ivxlcdm]+)")
+_DIGITS = re.compile(r"\d+")
+_NOT_KEY = re.compile(r"[^\w#]|_")
+
+
+def line_key(line: str) -> str:
+    """The key a line is compared by (see the module docstring); ``""`` for a blank line."""
+    text = unicodedata.normalize("NFKC", line).casefold().strip()
+    roman = _PAGE_ROMAN.fullmatch(re.sub(r"[\W_]+", "", text))
+    if roman and _ROMAN.fullmatch(roman.group(2)):
+        return (roman.group(1) or "") + "#"
+    key = _NOT_KEY.sub("", _DIGITS.sub("#", text))
+    if key:
+        return key
+    return re.sub(r"(\S)\1+", r"\1", re.sub(r"\s+", "", text))
+
+
+def _line_spans(raw: str) -> list[tuple[int, int]]:
+    """The spans of ``raw``'s non-blank lines, without their outer whitespace."""
+    out = []
+    for m in _LINE.finditer(raw):
+        a, b = m.span()
+        text = m.group(0)
+        out.append((a + len(text) - len(text.lstrip()), b - len(text) + len(text.rstrip())))
+    return out
+
+
+@dataclass(frozen=True)
+class RunningLines:
+    """The keys of a document's running leading lines (headers) and trailing lines (footers)."""
+
+    leading_keys: frozenset[str]
+    trailing_keys: frozenset[str]
+
+    def leading(self, raw: str) -> list[tuple[int, int]]:
+        """Spans of the running lines ``raw`` starts with (at most ``DEPTH``)."""
+        out = []
+        for a, b in _line_spans(raw)[:DEPTH]:
+            if line_key(raw[a:b]) not in self.leading_keys:
+                break
+            out.append((a, b))
+        return out
+
+    def trailing(self, raw: str) -> list[tuple[int, int]]:
+        """Spans of the running lines ``raw`` ends with (at most ``DEPTH``), in text order."""
+        out = []
+        for a, b in reversed(_line_spans(raw)[-DEPTH:]):
+            if line_key(raw[a:b]) not in self.trailing_keys:
+                break
+            out.append((a, b))
+        return out[::-1]
+
+
+def _recurring(seen: Counter, odd: Counter, n: int) -> frozenset[str]:
+    """The keys seen on at least ``MIN_PAGES`` pages and on half of all, or of the odd or of
+    the even, pages (``seen``: pages per key; ``odd``: odd pages per key)."""
+    n_odd = (n + 1) // 2
+    n_even = n - n_odd
+    return frozenset(k for k, c in seen.items() if c >= MIN_PAGES and (
+        2 * c >= n or 2 * odd[k] >= n_odd or (n_even and 2 * (c - odd[k]) >= n_even)))
+
+
+def detect(texts: Sequence[str]) -> RunningLines | None:
+    """The running lines of a document whose pages have ``texts`` (page 1 first), or ``None``
+    when it has none (always for fewer than ``MIN_PAGES`` pages)."""
+    if len(texts) < MIN_PAGES:
+        return None
+    lead, trail, lead_odd, trail_odd = Counter(), Counter(), Counter(), Counter()
+    for number, raw in enumerate(texts, 1):
+        spans = _line_spans(raw)
+        for counter, odd, ends in ((lead, lead_odd, spans[:DEPTH]),
+                                   (trail, trail_odd, spans[-DEPTH:])):
+            keys = {line_key(raw[a:b]) for a, b in ends} - {""}
+            counter.update(keys)
+            if number % 2:
+                odd.update(keys)
+    found = RunningLines(_recurring(lead, lead_odd, len(texts)),
+                         _recurring(trail, trail_odd, len(texts)))
+    return found if found.leading_keys or found.trailing_keys else None
+
+
+_SEEN: "weakref.WeakKeyDictionary[Any, tuple[list[str], RunningLines | None]]" = \
+    weakref.WeakKeyDictionary()
+
+
+def running_lines(page_text: Callable[[int], str], n_pages: int) -> RunningLines | None:
+    """The running lines of the document ``page_text`` (``page number -> text``) reads, found
+    once per owner of the callable and remembered while no page's text changes."""
+    texts = [page_text(p) for p in range(1, n_pages + 1)]
+    owner = getattr(page_text, "__self__", page_text)
+    try:
+        seen = _SEEN.get(owner)
+    except TypeError:                       # not weakly referenceable
+        return detect(texts)
+    if seen is not None and len(seen[0]) == len(texts) and all(
+            a is b or a == b for a, b in zip(seen[0], texts)):
+        return seen[1]
+    found = detect(texts)
+    _SEEN[owner] = (texts, found)
+    return found

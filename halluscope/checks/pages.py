@@ -237,8 +237,11 @@ def _find_across(needle: _Needle, pages: list[int], forms: list[PageForms],
     return None
 
 
+_Skipped = list[tuple[int, str, tuple[int, int]]]     # (page, "start" | "end", span)
+
+
 def _without_running(pages: list[int], forms: list[PageForms], running: RunningLines
-                     ) -> tuple[list[int], list[PageForms], list[tuple[int, str, tuple[int, int]]]]:
+                     ) -> tuple[list[int], list[PageForms], _Skipped]:
     """Each page of a run without the running lines at its breaks (the trailing ones of every
     page but the last, the leading ones of every page but the first); a page left blank is
     left out. Returns the pages, their forms and the lines left out."""
@@ -332,10 +335,9 @@ def _parts(match: QuoteMatch, page_text: Any = None) -> dict[str, Any]:
                            "parts": [{"page": p, "char_span": list(span)}
                                      for p, span in match.parts]}
     if match.skipped:
-        out["running_lines"] = [
-            {"page": p, "at": at, "char_span": list(span),
-             **({"text": page_text(p)[span[0]:span[1]]} if page_text is not None else {})}
-            for p, at, span in match.skipped]
+        out["running_lines"] = [       # the text first: what a one-line summary shows
+            {**({"text": page_text(p)[span[0]:span[1]]} if page_text is not None else {}),
+             "page": p, "at": at, "char_span": list(span)} for p, at, span in match.skipped]
     return out
 
 
@@ -369,7 +371,8 @@ def _missing_payload(match: QuoteMatch, page_text: Any) -> dict[str, Any]:
 
 
 def _elsewhere_text(match: QuoteMatch) -> str:
-    """``page 2``, ``page 2, 5``, ``page 4-5 (across the page break)``."""
+    """``page 2``, ``page 2, 5``, ``page 4-5 (across the page break)`` (``..., running
+    header/footer left out)`` when that found it)."""
     return "page " + ", ".join(
         f"{m.pages[0]}-{m.pages[-1]} (across the page break"
         f"{', running header/footer left out' if m.skipped else ''})" if m.parts

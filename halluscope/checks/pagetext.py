@@ -15,7 +15,8 @@ same document, or a quote looked for on every page, does not normalise a page ag
 
 :func:`joined` puts the forms of consecutive pages end to end, the page break read as a line
 break (a word hyphenated across it is joined, whitespace collapses), for quotes that run from one
-page onto the next.
+page onto the next; :meth:`PageForms.trimmed` gives the forms of part of a page (a page without
+its running header or footer, see :mod:`halluscope.checks.running`) for the same join.
 """
 
 from __future__ import annotations

@@ -8,16 +8,19 @@ page check can look for the quote once more with them left out of the join
 
 Detection (conservative; a document with no repetition, or with fewer than 3 pages, has none):
 
-* the candidates are the first and the last ``DEPTH`` (3) non-blank lines of each page's text,
-  in the order the text gives them (a PDF's text layer may put a footer first: it is then a
+* the candidates are the first and the last ``DEPTH`` (3) non-blank lines of each page's text
+  (of a page of fewer than 6 lines, the first half and the rest: no line is both), in the
+  order the text gives them (a PDF's text layer may put a footer first: it is then a
   *leading* line, and is treated as one);
-* each is compared by its key: NFKC, case folded, every run of digits one ``#``, a line that is
-  a roman numeral alone (``iv``, ``- xii -``, ``Page iv``) ``#`` too, and only letters, digits and ``#``
-  kept (``Page 3 of 10`` and ``page 12 of 10`` are both ``page#of#``); a line without letters
-  or digits keeps its punctuation, each run of one mark once (``_____`` is ``_``);
+* each is compared by its key: NFKC, case folded, every run of digits one ``#``, a roman
+  numeral alone on its line (``iv``, ``- xii -``, ``Page iv``) ``#`` too, and only letters,
+  digits and ``#`` kept (``Page 3 of 10`` and ``page 12 of 10`` are both ``page#of#``); a
+  line without letters or digits keeps its punctuation, each run of one mark once (``_____``
+  is ``_``);
 * a key is a running *leading* (or *trailing*) line when it is among the leading (trailing)
-  lines of at least 3 pages and of at least half of the document's pages, or of at least
-  half of its odd or of its even pages (headers that alternate between left and right pages).
+  lines of at least 3 pages that are at least half of the document's pages, or of at least 3
+  odd pages that are at least half of its odd pages, or likewise of its even pages (headers
+  that alternate between left and right pages).
 
 Keys are compared exactly: an OCR misreading of a header on some page ("Confidentia1") is not
 that header on that page.
@@ -67,6 +70,14 @@ def _line_spans(raw: str) -> list[tuple[int, int]]:
     return out
 
 
+def _ends(spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """A page's leading and trailing candidates among its lines' ``spans``: ``DEPTH`` at each
+    end, a short page's lines shared between them (the first half leading, a middle line
+    too), so that no line is both."""
+    n = len(spans)
+    return spans[:min(DEPTH, (n + 1) // 2)], spans[n - min(DEPTH, n // 2):]
+
+
 @dataclass(frozen=True)
 class RunningLines:
     """The keys of a document's running leading lines (headers) and trailing lines (footers)."""
@@ -77,7 +88,7 @@ class RunningLines:
     def leading(self, raw: str) -> list[tuple[int, int]]:
         """Spans of the running lines ``raw`` starts with (at most ``DEPTH``)."""
         out = []
-        for a, b in _line_spans(raw)[:DEPTH]:
+        for a, b in _ends(_line_spans(raw))[0]:
             if line_key(raw[a:b]) not in self.leading_keys:
                 break
             out.append((a, b))
@@ -86,7 +97,7 @@ class RunningLines:
     def trailing(self, raw: str) -> list[tuple[int, int]]:
         """Spans of the running lines ``raw`` ends with (at most ``DEPTH``), in text order."""
         out = []
-        for a, b in reversed(_line_spans(raw)[-DEPTH:]):
+        for a, b in reversed(_ends(_line_spans(raw))[1]):
             if line_key(raw[a:b]) not in self.trailing_keys:
                 break
             out.append((a, b))
@@ -94,12 +105,15 @@ class RunningLines:
 
 
 def _recurring(seen: Counter, odd: Counter, n: int) -> frozenset[str]:
-    """The keys seen on at least ``MIN_PAGES`` pages and on half of all, or of the odd or of
-    the even, pages (``seen``: pages per key; ``odd``: odd pages per key)."""
+    """The keys seen on at least ``MIN_PAGES`` pages that are at least half of all pages, of
+    the odd pages or of the even pages (``seen``: pages per key; ``odd``: odd pages per key)."""
     n_odd = (n + 1) // 2
-    n_even = n - n_odd
-    return frozenset(k for k, c in seen.items() if c >= MIN_PAGES and (
-        2 * c >= n or 2 * odd[k] >= n_odd or (n_even and 2 * (c - odd[k]) >= n_even)))
+
+    def enough(count: int, of: int) -> bool:
+        return count >= MIN_PAGES and 2 * count >= of
+
+    return frozenset(k for k, c in seen.items() if enough(c, n) or enough(odd[k], n_odd) or
+                     enough(c - odd[k], n - n_odd))
 
 
 def detect(texts: Sequence[str]) -> RunningLines | None:
@@ -109,9 +123,8 @@ def detect(texts: Sequence[str]) -> RunningLines | None:
         return None
     lead, trail, lead_odd, trail_odd = Counter(), Counter(), Counter(), Counter()
     for number, raw in enumerate(texts, 1):
-        spans = _line_spans(raw)
-        for counter, odd, ends in ((lead, lead_odd, spans[:DEPTH]),
-                                   (trail, trail_odd, spans[-DEPTH:])):
+        heads, tails = _ends(_line_spans(raw))
+        for counter, odd, ends in ((lead, lead_odd, heads), (trail, trail_odd, tails)):
             keys = {line_key(raw[a:b]) for a, b in ends} - {""}
             counter.update(keys)
             if number % 2:

@@ -304,7 +304,8 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
                 "normalisation": "NFKC, casefold, quotes/dashes unified, line-end hyphens "
                                  "joined, whitespace collapsed, thousands commas dropped; "
                                  "loose match ignores punctuation; a quote cited on "
-                                 "consecutive pages is also looked for across their break",
+                                 "consecutive pages is also looked for across their break, "
+                                 "then without the running headers/footers there",
                 "max_range": citations.MAX_RANGE}
 
     def applies_to(self, record: Record) -> bool:

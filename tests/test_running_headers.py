@@ -155,6 +155,26 @@ def test_a_page_of_nothing_but_header_and_footer_is_passed_over():
                          (3, "start", (0, 23))]
 
 
+def test_an_ocr_misreading_of_the_header_on_one_page_is_taken_for_it():
+    pages = dict(HEADED)
+    pages[2] = pages[2].replace("Report", "Rep0rt")      # same length: spans as before
+    m = look(pages, SPLIT, (1, 2))
+    assert m.found and m.skipped == [(1, "end", (80, 91)), (2, "start", (0, 23))]
+    # keys shorter than 10 must be the same: 'Paqe 1 of 4' ('paqe#of#') is not 'page#of#'
+    pages[1] = pages[1].replace("Page", "Paqe")
+    assert not look(pages, SPLIT, (1, 2)).found
+
+
+@pytest.mark.parametrize("key,running_", [
+    ("acmeannualrep#rt#", True), ("confidentia#", True), ("acmeannualreport", True),
+    ("acmeannualreport#results", False), ("strictlyconfidential", False),
+    ("paqe#of#", False), ("page#of#", True)])
+def test_which_near_keys_are_taken_for_running_ones(key, running_):
+    # ratios (difflib): 0.941, 0.917, 0.970 / 0.829, 0.750; 'paqe#of#' is under 10 characters
+    assert running.is_running(key, frozenset({"acmeannualreport#", "confidential",
+                                              "page#of#"})) is running_
+
+
 # -- what does not change --------------------------------------------------------------------
 
 def test_a_quote_that_holds_the_header_is_found_as_before():

@@ -22,8 +22,12 @@ Detection (conservative; a document with no repetition, or with fewer than 3 pag
   odd pages that are at least half of its odd pages, or likewise of its even pages (headers
   that alternate between left and right pages).
 
-Keys are compared exactly: an OCR misreading of a header on some page ("Confidentia1") is not
-that header on that page.
+A document's running lines are found by their exact keys (a misreading on a few pages does not
+stop a header on most). When a page is stripped of them at a break, a line of at least
+``FUZZY_LENGTH`` (10) key characters that is nearly one of them (``FUZZY_RATIO``, 0.9: one
+wrong character in ``acmeannualreport#``) is taken for it, so an OCR misreading of the
+header on that page ("ACME Annual Rep0rt 2023", "Confidentia1") does not interrupt the quote;
+shorter keys ("Page 3 of 10" is ``page#of#``, 8 characters) must be the same.
 """
 
 from __future__ import annotations
@@ -33,13 +37,19 @@ import unicodedata
 import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from itertools import takewhile
 from typing import Any
 
 #: How many non-blank lines at each end of a page are candidates.
 DEPTH = 3
 #: The fewest pages a line must recur on.
 MIN_PAGES = 3
+#: A line is taken for a running line it resembles (OCR misreadings) only when both keys are
+#: this long, and this similar (difflib's ratio).
+FUZZY_LENGTH = 10
+FUZZY_RATIO = 0.9
 
 _LINE = re.compile(r"[^\n]*\S[^\n]*")
 _ROMAN = re.compile(r"m{0,3}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})")
@@ -80,28 +90,51 @@ def _ends(spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], list[tup
 
 @dataclass(frozen=True)
 class RunningLines:
-    """The keys of a document's running leading lines (headers) and trailing lines (footers)."""
+    """The keys of a document's running leading lines (headers) and trailing lines (footers).
+
+    What :meth:`leading` and :meth:`trailing` find on a page is remembered (per page text)."""
 
     leading_keys: frozenset[str]
     trailing_keys: frozenset[str]
+    _cuts: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def leading(self, raw: str) -> list[tuple[int, int]]:
         """Spans of the running lines ``raw`` starts with (at most ``DEPTH``)."""
-        out = []
-        for a, b in _ends(_line_spans(raw))[0]:
-            if line_key(raw[a:b]) not in self.leading_keys:
-                break
-            out.append((a, b))
-        return out
+        return self._cut(raw)[0]
 
     def trailing(self, raw: str) -> list[tuple[int, int]]:
         """Spans of the running lines ``raw`` ends with (at most ``DEPTH``), in text order."""
-        out = []
-        for a, b in reversed(_ends(_line_spans(raw))[1]):
-            if line_key(raw[a:b]) not in self.trailing_keys:
-                break
-            out.append((a, b))
-        return out[::-1]
+        return self._cut(raw)[1]
+
+    def _cut(self, raw: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        cut = self._cuts.get(raw)
+        if cut is None:
+            heads, tails = _ends(_line_spans(raw))
+            lead = list(takewhile(lambda s: is_running(line_key(raw[s[0]:s[1]]),
+                                                       self.leading_keys), heads))
+            trail = list(takewhile(lambda s: is_running(line_key(raw[s[0]:s[1]]),
+                                                        self.trailing_keys), tails[::-1]))
+            cut = self._cuts[raw] = (lead, trail[::-1])
+        return cut
+
+
+def is_running(key: str, keys: frozenset[str]) -> bool:
+    """Whether a line of ``key`` is one of the running lines ``keys``: the same key, or, for
+    keys of at least ``FUZZY_LENGTH`` characters, one that differs from a running key as an
+    OCR misreading does (a similarity ratio of at least ``FUZZY_RATIO``: ``acmeannualrep#rt#``
+    for ``acmeannualreport#``). Short keys (``#``, ``page#``) must be the same."""
+    if key in keys:
+        return True
+    if len(key) < FUZZY_LENGTH:
+        return False
+    for k in keys:
+        if len(k) >= FUZZY_LENGTH:
+            near = SequenceMatcher(None, key, k)
+            if near.real_quick_ratio() >= FUZZY_RATIO and near.quick_ratio() >= FUZZY_RATIO \
+                    and near.ratio() >= FUZZY_RATIO:
+                return True
+    return False
 
 
 def _recurring(seen: Counter, odd: Counter, n: int) -> frozenset[str]:

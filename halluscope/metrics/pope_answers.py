@@ -4,7 +4,6 @@ lines are and what its first answer looks like, for by-order alignment, see
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -12,12 +11,10 @@ from typing import Any
 from halluscope.columns import read_record_columns
 from halluscope.errors import RecordError
 from halluscope.metrics.pope_columns import score_columns, scores_columns
-from halluscope.records import (first_char, iter_json_values, iter_records, open_binary,
-                                open_text)
+from halluscope.records import first_char, iter_json_values, iter_records, open_binary
 from halluscope.textfiles import BLANK_LINE, drop_bom, is_blank_bytes
 
-__all__ = ["TABLE_SUFFIXES", "AnswerFile", "first_answer", "scan_answers", "score_answers",
-           "table_columns"]
+__all__ = ["AnswerFile", "first_answer", "scan_answers", "score_answers"]
 
 
 class AnswerFile:
@@ -46,34 +43,6 @@ class AnswerFile:
     @property
     def blank_lines(self) -> list[int]:
         return [] if self.table else self._counted()[1]
-
-
-#: The suffixes of the tables the audit reads (:mod:`halluscope.readers`): one row an answer.
-TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".xlsx")
-
-
-def table_columns(path: Path) -> list[str] | None:
-    """The column names of an answer table (its header), ``None`` when they cannot be read
-    (the table reader reports the file)."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".csv", ".tsv"):
-            with open_text(path) as fh:
-                return next(csv.reader(fh, delimiter="\t" if suffix == ".tsv" else ","), None)
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
-            return list(pq.read_schema(path).names)
-        if suffix == ".xlsx":
-            import openpyxl
-            book = openpyxl.load_workbook(path, read_only=True)
-            try:
-                row = next(book.active.iter_rows(max_row=1, values_only=True), ())
-            finally:
-                book.close()
-            return [str(c) for c in row if c is not None]
-    except Exception:      # noqa: BLE001 - unreadable: the table reader reports it, as it reads
-        return None
-    return None
 
 
 def _count_lines(fh) -> tuple[int, list[int], dict | None] | None:

@@ -242,17 +242,14 @@ class Journal:
 
     def __init__(self, path: Path, header: dict[str, Any], resume: bool):
         self.path = path
-        self.replay: list[Any] = []     # each journaled line's outcomes
-        self.files: list[tuple] = []    # and the file_stamps of its record's files
-        self._offsets: list[int] = []   # where each line's entry begins
+        self.replay: list[Entry] = []   # each journaled line's outcomes and files' stamps
+        self._offsets: list[int] = []   # where each one begins in the file (for cut)
         self.judges: list[tuple[int, Any]] = []    # the counters to add back on resume
         good = None
         if resume and path.is_file():
             try:
                 entries, good = read_journal(path, header, self._offsets)
-                lines = [e for e in entries if isinstance(e, Entry)]
-                self.replay = [e.outcomes for e in lines]
-                self.files = [e.files for e in lines]
+                self.replay = [e for e in entries if isinstance(e, Entry)]
                 self.judges = next((e.taken for e in reversed(entries)
                                     if isinstance(e, JudgeCounters)), [])
             except _NoHeader as exc:
@@ -295,7 +292,7 @@ class Journal:
         self.fh.flush()
         self.fh.truncate(self._offsets[k])
         self.fh.seek(self._offsets[k])
-        del self.replay[k:], self.files[k:], self._offsets[k:]
+        del self.replay[k:], self._offsets[k:]
         self.written = k
 
     def flush(self) -> None:

@@ -43,11 +43,11 @@ from typing import Any
 from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
 from halluscope.records import (ANSWER_FIELDS, Record, id_hint, is_gzip_name,
                                 iter_json_values, open_text, record_from_dict)
+from halluscope.tables import TABLE_SUFFIXES, table_columns
 
 logger = logging.getLogger(__name__)
 
 FORMATS: tuple[str, ...] = ("jsonl", "lmms-eval", "vlmevalkit", "csv", "tsv", "parquet", "xlsx")
-_TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".xlsx": "xlsx"}
 _JSON_SUFFIXES = {".jsonl", ".json", ".ndjson"}         # and gzip (is_gzip_name)
 _VLMEVALKIT_COLUMNS = {"index", "prediction"}
 _LMMS_RESPONSE_KEYS = ("filtered_resps", "resps")
@@ -82,12 +82,10 @@ def detect_format(path: str | Path) -> str:
     """The format of ``path``: from its suffix, then its first bytes, then its first row."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in (".parquet", ".xlsx"):
-        table = suffix[1:]
-        return "vlmevalkit" if _VLMEVALKIT_COLUMNS <= set(_table_columns(path, table)) else table
-    if suffix in (".csv", ".tsv"):
-        cols = set(_table_columns(path, suffix[1:]))
-        return "vlmevalkit" if _VLMEVALKIT_COLUMNS <= cols else suffix[1:]
+    if suffix in TABLE_SUFFIXES:
+        # its header alone (a table it cannot read is the table's format: its reader says why)
+        return ("vlmevalkit" if _VLMEVALKIT_COLUMNS <= set(table_columns(path) or ())
+                else suffix[1:])
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head.startswith(b"PAR1"):
@@ -121,7 +119,7 @@ def _pandas():
     return pandas
 
 
-def _read_table(path: Path, fmt: str, nrows: int | None = None):
+def _read_table(path: Path, fmt: str):
     pd = _pandas()
     try:
         if fmt == "parquet":
@@ -129,16 +127,15 @@ def _read_table(path: Path, fmt: str, nrows: int | None = None):
                 import pyarrow  # noqa: F401
             except ImportError as exc:
                 raise MissingExtraError("reading .parquet files", "tables", "pyarrow") from exc
-            frame = pd.read_parquet(path)
-            return frame.head(nrows) if nrows else frame
+            return pd.read_parquet(path)
         if fmt == "xlsx":
             try:
                 import openpyxl  # noqa: F401
             except ImportError as exc:
                 raise MissingExtraError("reading .xlsx files", "tables", "openpyxl") from exc
-            return pd.read_excel(path, nrows=nrows)
+            return pd.read_excel(path)
         sep = "\t" if fmt == "tsv" else ","
-        return pd.read_csv(path, sep=sep, nrows=nrows, dtype=str, keep_default_na=False,
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
                            quoting=csv.QUOTE_MINIMAL)
     except (MissingExtraError, ConfigError):
         raise
@@ -146,10 +143,6 @@ def _read_table(path: Path, fmt: str, nrows: int | None = None):
         if fmt in ("csv", "tsv") and "EOF inside string" in str(exc):
             raise _unclosed_quote(path, fmt) from exc
         raise _unknown(path, f"as {fmt}: {type(exc).__name__}: {exc}") from exc
-
-
-def _table_columns(path: Path, fmt: str) -> list[str]:
-    return [str(c) for c in _read_table(path, fmt, nrows=2).columns]
 
 
 def _cell(value: Any, parse_json: bool = False) -> Any:

@@ -207,17 +207,21 @@ def _label(value: Any, where: dict) -> str | None:
 #: answer, and when null the line has none ('answer' or 'text' beside it are never read in its
 #: place: a null 'response' beside the truth in 'answer' scored the truth against itself).
 ANSWER_FIELDS = ("response", "model_prediction", "prediction", "model_answer", "caption")
-_PREDICTED = frozenset(ANSWER_FIELDS[1:4])  # HallusionBench, VLMEvalKit, MMHal-Bench columns
+#: Answer fields other than VLMEvalKit's 'prediction' (halluscope's, HallusionBench's and
+#: MMHal-Bench's): a VLMEvalKit-looking row that answers in one does not take its label from
+#: 'answer'.
+_OTHER_ANSWERS = frozenset({"response", "model_prediction", "model_answer"})
 #: Fields LLaVA's answer files have beside 'text' (the answer) that its question files
 #: ('question_id', 'image', 'text': the question, 'category') never have.
 _ANSWER_MARKS = ("answer_id", "model_id", "model")
 
 
-def _texts_of(obj: dict[str, Any], where: dict[str, Any]
+def _texts_of(obj: dict[str, Any], where: dict[str, Any], vlmevalkit: bool
               ) -> tuple[str | None, str | None, str | None, str | None, str | None]:
     """``(label, question_id, prompt, response, null_field)`` of a line, from halluscope's own
     fields or the ones peers write (HallusionBench, VLMEvalKit, MMHal-Bench, CHAIR logs, POPE,
-    LLaVA); ``null_field``: the answer field the line has, null (so no response)."""
+    LLaVA); ``null_field``: the answer field the line has, null (so no response).
+    ``vlmevalkit``: :func:`_vlmevalkit_row` of the line."""
     # strings and absent fields are checked inline (the common case); anything else by _string
     label = obj.get("label")
     if label is not None:
@@ -232,8 +236,9 @@ def _texts_of(obj: dict[str, Any], where: dict[str, Any]
     response = None if field is None else obj[field]
     if response is not None and type(response) is not str:
         response = _string(response, field, where)
-    if _vlmevalkit_row(obj, field if field in _PREDICTED else None):
-        # its 'answer' is the truth, not the model's answer
+    if vlmevalkit and field not in _OTHER_ANSWERS:
+        # its 'answer' is the truth, not the model's answer (read from 'prediction', or from
+        # no answer column; not when another column held the model's answer)
         if label is None and isinstance(obj.get("answer"), str) \
                 and obj["answer"].strip().lower() in ("yes", "no"):
             label = obj["answer"].strip().lower()
@@ -300,15 +305,14 @@ def _task_of(obj: dict[str, Any], label: str | None, prompt: str | None,
     return "vqa"
 
 
-def _vlmevalkit_row(obj: dict[str, Any], predicted: str | None) -> bool:
+def _vlmevalkit_row(obj: dict[str, Any]) -> bool:
     """Whether a line is a VLMEvalKit row (``index``, ``answer`` the truth, ``prediction`` the
-    model's answer when it has one)."""
-    return predicted == "prediction" or (predicted is None and "index" in obj
-                                         and "answer" in obj and "response" not in obj)
+    model's answer when it has one): decided once a line, by :func:`_record_of`."""
+    return "prediction" in obj or ("index" in obj and "answer" in obj and "response" not in obj)
 
 
 def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
-                 null_field: str | None, where: dict[str, Any]) -> RecordError:
+                 null_field: str | None, where: dict[str, Any], vlmevalkit: bool) -> RecordError:
     """The error for a line without the model's answer (a question line, or an answer field
     that is null, is named)."""
     if null_field is not None:
@@ -316,7 +320,7 @@ def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
         beside = f" (not read in its place: {instead} beside it)" if instead else ""
         return RecordError(f"expected the model's answer in '{null_field}', got null{beside}",
                            field=null_field, **where)
-    if _vlmevalkit_row(obj, None):
+    if vlmevalkit:                  # (with no 'prediction': that would be null_field)
         return RecordError("expected the model's answer in 'prediction' beside 'index' and "
                            "'answer' (a VLMEvalKit row, whose 'answer' is the truth), found "
                            "none", field="prediction", **where)
@@ -337,7 +341,7 @@ def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
 
 
 def _record_id(obj: dict[str, Any], question_id: str | None, line: int | None,
-               where: dict[str, Any]) -> str:
+               where: dict[str, Any], vlmevalkit: bool) -> str:
     """``id``, else the question id, else the image id, else the line number."""
     raw_id = obj.get("id")
     if raw_id is not None:
@@ -345,21 +349,19 @@ def _record_id(obj: dict[str, Any], question_id: str | None, line: int | None,
     if question_id is not None:
         return question_id
     index = obj.get("index")
-    if isinstance(index, (str, int)) and not isinstance(index, bool) and _vlmevalkit_row(
-            obj, "prediction" if "prediction" in obj else None):
+    if isinstance(index, (str, int)) and not isinstance(index, bool) and vlmevalkit:
         return str(index)                   # as read from VLMEvalKit's tables
     if obj.get("image_id") is not None:
         return str(obj["image_id"])
     return str(line) if line is not None else ""
 
 
-def _metadata_of(obj: dict[str, Any], label: str | None) -> dict[str, Any]:
+def _metadata_of(obj: dict[str, Any], label: str | None, vlmevalkit: bool) -> dict[str, Any]:
     """The fields halluscope does not read itself, plus the line's ``metadata`` object."""
     metadata = {k: v for k, v in obj.items() if k not in _KNOWN}
     if label is None and isinstance(obj.get("label"), str) and obj["label"].strip():
         metadata["label"] = obj["label"].strip()                  # a choice letter
-    if label is None and obj.get("answer") is not None and _vlmevalkit_row(
-            obj, "prediction" if "prediction" in obj else None):
+    if label is None and obj.get("answer") is not None and vlmevalkit:
         metadata["answer"] = obj["answer"]        # a VLMEvalKit truth other than Yes or No
     if isinstance(obj.get("metadata"), dict):
         metadata.update(obj["metadata"])
@@ -414,20 +416,21 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
         # carries the prompt and the question fields but no answer, and is never scored.
         raise RecordError(f"the model gave no answer: {str(failure):.300}", field="error",
                           **where)
-    label, question_id, prompt, response, null_field = _texts_of(obj, where)
+    vlmevalkit = _vlmevalkit_row(obj)
+    label, question_id, prompt, response, null_field = _texts_of(obj, where, vlmevalkit)
     image, image_id = _image_of(obj, where)
     task = _task_of(obj, label, prompt, where)
     if response is None and require_response and not _carries_samples(obj):
-        raise _no_response(obj, label, prompt, null_field, where)
+        raise _no_response(obj, label, prompt, null_field, where, vlmevalkit)
     number = source.line if source.index is None else source.index
-    rid = _record_id(obj, question_id, number, where)
+    rid = _record_id(obj, question_id, number, where, vlmevalkit)
     from_line = obj.get("id") is None and question_id is None and obj.get("image_id") is None \
         and not (obj.get("index") is not None and rid == str(obj["index"]))
     model = obj.get("model", obj.get("model_id"))
     return Record(id=rid, task=task, image=image, image_id=image_id, prompt=prompt,
                   response=response, label=label, model=model if isinstance(model, str) else None,
                   document=obj.get("document"), question_id=question_id,
-                  metadata=_metadata_of(obj, label), source=source,
+                  metadata=_metadata_of(obj, label, vlmevalkit), source=source,
                   id_from_line=from_line)
 
 

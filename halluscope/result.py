@@ -30,7 +30,7 @@ from halluscope import _json as fast_json
 from halluscope.errors import InputError, UnknownNameError, suggest
 from halluscope.metrics.base import MetricSummary
 from halluscope.metrics.stats import MetricResult
-from halluscope.runsheet import replace_atomically  # noqa: F401 - where api.py finds it
+from halluscope.atomicfiles import replace_atomically  # noqa: F401 - where api.py finds it
 
 RESULTS = "results.json"
 RUNSHEET = "runsheet.json"

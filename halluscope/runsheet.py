@@ -25,26 +25,6 @@ _LIBRARIES = ("numpy", "pydantic", "spacy", "nltk", "pycocotools", "en-core-web-
               "rapidocr", "pypdfium2", "openai", "anthropic", "google-genai", "rich", "typer")
 
 
-def replace_atomically(path: Path, write) -> None:
-    """Write ``path`` through ``write(tmp_path)`` then rename it into place, so that a reader
-    sees the old file or the whole new one, never half of it (run sheets, results, reports)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_json_atomically(path: Path, doc: Any) -> None:
-    """``doc`` as indented JSON (UTF-8, one final newline) at ``path``, through
-    :func:`replace_atomically`: a run killed while writing leaves the previous file whole."""
-    import json
-    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    replace_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
 def redact(value: Any) -> Any:
     """A copy of ``value`` with credentials redacted (see :mod:`halluscope.redact`)."""
     from halluscope.redact import redact_mapping

@@ -198,15 +198,15 @@ def _outcomes(stream: Iterable[Any], engine, journal, files) -> Iterator[tuple[A
         rec = next(it, None)
         if rec is None:
             raise ConfigError("cannot resume: the inputs have fewer lines than the journal")
-        if journal.files[k] != files(rec):
+        if entry.files != files(rec):
             log.warning("--resume: %s names a file that changed since it was scored (%s); "
                         "scoring it and the %d journaled lines after it again",
-                        _where(rec), _changed(journal.files[k], files(rec)),
+                        _where(rec), _changed(entry.files, files(rec)),
                         len(journal.replay) - k - 1)
             journal.cut(k)
             yield from engine.run(itertools.chain([rec], it))
             return
-        yield rec, entry
+        yield rec, entry.outcomes
     yield from engine.run(it)
 
 

@@ -128,3 +128,26 @@ def test_a_file_begin_could_not_read_still_aligns_past_its_blank_lines(tmp_path,
     m = out["metrics"]
     assert (m["tp"], m["tn"], m["n"]) == (3, 3, 6)
     assert [e["line"] for e in out["errors"]] == [1]
+
+
+@pytest.mark.parametrize("name", ["answers.json", "answers.json.gz"])
+def test_a_one_line_json_array_is_read_once(tmp_path, monkeypatch, name):
+    """first_answer and scan_answers read a JSON-array answer file once (it was read three
+    times: its one line twice to find the '[', then whole), with the same answer."""
+    import gzip
+
+    import halluscope.metrics.pope_answers as pope_answers
+    import halluscope.records as records
+    rows = [{"question_id": i, "answer": "yes" if i % 2 else "no"} for i in range(50)]
+    data = json.dumps(rows).encode()
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    opened = []
+
+    def counting(real):
+        return lambda p: opened.append(p) or real(p)
+    monkeypatch.setattr(pope_answers, "open_binary", counting(pope_answers.open_binary))
+    monkeypatch.setattr(records, "open_binary", counting(records.open_binary))
+    assert first_answer(path) == (rows[0], (50, []))
+    assert len(opened) == 1
+    assert scan_answers(path) == (50, [], rows[0]) and len(opened) == 2

@@ -58,7 +58,8 @@ def test_get_put_and_counters(tmp_path):
     c.put("ns", k, {"x": np.float32(0.5), "y": np.arange(2)})
     assert c.get("ns", k) == {"x": 0.5, "y": [0, 1]} and c.hits == 1
     path = tmp_path / "ns" / k[:2] / f"{k}.json"
-    assert path.is_file() and not list(path.parent.glob(".tmp-*"))
+    assert path.is_file() and not list(path.parent.glob(".*.part"))      # no temporary left
+    assert path.stat().st_mode & 0o777 == 0o600                          # a private cache
     path.write_text("{broken")
     assert c.get("ns", k) is None                         # unreadable entries are misses
     off = EvidenceCache(None)

@@ -313,3 +313,31 @@ def test_the_progress_count_skips_the_lines_the_reader_skips(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n\xc2\xa0\n  \n{"b": 2}\n\xff\n')
     assert count_input_records(path) == 3        # two records and a line that is not UTF-8
+
+
+def test_a_records_citations_are_found_once_for_applies_to_and_the_verifier(monkeypatch):
+    """RegionMetric.applies_to found the citations, then the verifier found them again: now
+    they are found once per response (its JSON scanned once for boxes, once for region ids)
+    and only read again with the image size and known labels, with the same verdicts."""
+    from halluscope.claims import citations
+    from halluscope.metrics.grounding import RegionMetric
+    from halluscope.records import record_from_dict
+    text = ('{"bbox_2d": [100, 100, 300, 300], "label": "dog"} and the cat in region 2; '
+            'a dog at [0.1, 0.1, 0.2, 0.2].')
+    rec = record_from_dict({"id": "x", "image": ASTRONAUT, "response": text, "metadata": {
+        "regions": [{"id": 2, "box": [300, 300, 400, 400], "label": "cat"}],
+        "image_size": [1000, 1000]}})
+    scans = []
+    real = citations._all_blobs
+    monkeypatch.setattr(citations, "_all_blobs", lambda t, keys: scans.append(keys) or real(t, keys))
+    citations._boxes_in.cache_clear()
+    citations._regions_in.cache_clear()
+    metric = RegionMetric(n_boot=0)
+    assert metric.applies_to(rec)
+    verified = metric.verifier.verify(rec)
+    assert sorted(scans) == sorted([citations._BOX_KEYS, citations._REGION_KEYS])
+    assert [(b.label, b.coords, b.box) for b in verified.boxes] == [
+        ("dog", "pixels", (100.0, 100.0, 300.0, 300.0)),
+        ("dog", "norm", (100.0, 100.0, 200.0, 200.0))]
+    assert [(r.id, r.label) for r in verified.regions] == [("2", "cat")]
+    assert [v.label for v in verified.verdicts] == ["unverifiable", "unverifiable", "supported"]

@@ -13,7 +13,7 @@ import pytest
 import halluscope
 from halluscope.errors import AlignmentError
 from halluscope.metrics.pope import PopeMetric
-from halluscope.metrics.pope_answers import table_columns
+from halluscope.tables import table_columns
 
 OBJECTS = ["snowboard", "car", "person", "sandwich", "skis", "couch"]
 LABELS = ["yes", "no", "yes", "no", "yes", "no"]

@@ -194,7 +194,7 @@ def test_a_run_sheet_that_cannot_be_read_refuses_the_resume(app, runner, prompts
 
 def test_a_run_sheet_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
     """Issue 7: the run sheet was written in place; a run killed while writing it left half."""
-    from halluscope.runsheet import write_json_atomically
+    from halluscope.atomicfiles import write_json_atomically
     sheet = tmp_path / "out.jsonl.runsheet.json"
     write_json_atomically(sheet, {"model": {"name": "one"}})
     real = Path.write_text

@@ -266,3 +266,21 @@ def test_a_bad_row_or_element_is_named_by_its_line_in_the_file(tmp_path):
     assert [r.source.line for r in rows[:2]] == [2, 3]
     assert [position(r) for r in rows[:2]] == [0, 1]
     assert rows[2].location.line == 6 and rows[2].location.field == "label"
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "xlsx", "csv"])
+def test_a_table_is_detected_by_its_header_alone(tmp_path, suffix):
+    """detect_format reads a table's header only (halluscope.tables, the one header reader
+    POPE uses too): a VLMEvalKit table is told by it; a damaged table is its suffix's format
+    and its reader names the file, as before."""
+    pytest.importorskip({"parquet": "pyarrow", "xlsx": "openpyxl", "csv": "pandas"}[suffix])
+    path = tmp_path / f"preds.{suffix}"
+    frame = _vlmevalkit_frame()
+    {"parquet": lambda: frame.to_parquet(path), "xlsx": lambda: frame.to_excel(path, index=False),
+     "csv": lambda: frame.to_csv(path, index=False)}[suffix]()
+    assert detect_format(path) == "vlmevalkit"
+    damaged = tmp_path / f"damaged.{suffix}"
+    damaged.write_bytes(b"PAR1\x00\x01" if suffix != "csv" else b"")
+    assert detect_format(damaged) == suffix
+    with pytest.raises(ConfigError, match=f"damaged.{suffix}: cannot read this file"):
+        list(iter_input_records(damaged))

@@ -312,3 +312,20 @@ def test_lone_surrogates_in_json_lines_and_array_elements_are_bad_records_with_l
     out = list(iter_records(array))
     assert out[0].id == "a" and isinstance(out[1], RecordError)
     assert (out[1].location.line, out[1].location.field) == (4, "response")
+
+
+def test_a_vlmevalkit_row_is_decided_once_and_read_alike():
+    """Whether a line is a VLMEvalKit row is decided once (records._vlmevalkit_row) and read by
+    the label, the id, the metadata and the missing-answer error alike; a row that answers in
+    another column ('response') keeps its 'answer' out of the label but its index is the id."""
+    rec = record_from_dict({"index": 7, "question": "Is there a dog?", "answer": "Yes",
+                            "prediction": "No"})
+    assert (rec.id, rec.label, rec.response, rec.id_from_line) == ("7", "yes", "No", False)
+    rec = record_from_dict({"index": 7, "question": "Is there a dog?", "answer": "B",
+                            "prediction": "A"})
+    assert (rec.label, rec.metadata["answer"]) == (None, "B")
+    rec = record_from_dict({"index": 7, "answer": "Yes", "prediction": "no", "response": "No"})
+    assert (rec.id, rec.label, rec.response, rec.metadata["answer"]) == ("7", None, "No", "Yes")
+    with pytest.raises(RecordError, match="VLMEvalKit row") as exc:
+        record_from_dict({"index": 7, "question": "Is there a dog?", "answer": "Yes"}, line=4)
+    assert exc.value.location.field == "prediction"

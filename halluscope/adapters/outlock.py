@@ -16,7 +16,7 @@ from typing import Any
 
 from halluscope.errors import ConfigError, InputError
 from halluscope.redact import redact_mapping
-from halluscope.runsheet import replace_atomically, write_json_atomically
+from halluscope.atomicfiles import replace_atomically, write_json_atomically
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +137,10 @@ def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None
         with open(out, "a", encoding="utf-8") as fh:     # the next answer on a line of its own
             fh.write("\n")
     if dropped:
-        tmp = out.with_name(out.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.writelines(keep)
-        os.replace(tmp, out)
+        def write(tmp: Path) -> None:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.writelines(keep)
+        replace_atomically(out, write)
         log.info("%s: kept %d answered lines, dropped %d to ask again", out, len(keep), dropped)
     return done
 

@@ -64,7 +64,7 @@ from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Messag
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record, iter_json_lines, record_from_dict
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
-from halluscope.runsheet import write_json_atomically
+from halluscope.atomicfiles import write_json_atomically
 
 log = logging.getLogger(__name__)
 

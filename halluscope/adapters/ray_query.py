@@ -54,7 +54,7 @@ from halluscope.adapters.types import (AuthError, Decoding, Message,
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
-from halluscope.runsheet import write_json_atomically
+from halluscope.atomicfiles import write_json_atomically
 
 log = logging.getLogger(__name__)
 

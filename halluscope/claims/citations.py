@@ -70,6 +70,7 @@ a word). The rules (quotations that end in a period, a sentence citing two pages
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 import re
@@ -223,21 +224,27 @@ def _all_blobs(text: str, keys: tuple[str, ...]) -> list[tuple[Any, int, int, bo
     return sorted(blobs, key=lambda b: b[1])
 
 
-def _json_box(obj: dict[str, Any], box_format: str, size: tuple[int, int] | None
-              ) -> tuple[str, list[float], str, tuple[float, float, float, float] | None] | None:
-    """``(key, raw, coords, box)`` of the box a JSON object carries, else ``None``."""
+def _json_box(obj: dict[str, Any]) -> tuple[str, tuple[float, float, float, float]] | None:
+    """``(key, raw)`` of the box a JSON object carries (Gemini's ``box_2d``, y first, put x
+    first), else ``None``."""
     for key in _BOX_KEYS:
         raw = finite_box(obj.get(key))
         if raw is None:
             continue
-        fmt = box_format
         if key == "box_2d":                       # Gemini: [y1, x1, y2, x2] / 1000
             raw = [raw[1], raw[0], raw[3], raw[2]]
-            fmt = "norm1000" if box_format == "auto" else box_format
-        elif key == "bbox_2d" and box_format == "auto":
-            fmt = "pixels"
-        return (key, raw, *_coords(raw, fmt, size))
+        return key, tuple(raw)
     return None
+
+
+def _keyed_format(key: str | None, box_format: str) -> str:
+    """The convention a box under JSON key ``key`` is read with: Gemini's ``box_2d`` 0-1000,
+    Qwen2.5-VL's ``bbox_2d`` pixels, unless ``box_format`` fixes one (not ``auto``)."""
+    if key == "box_2d":
+        return "norm1000" if box_format == "auto" else box_format
+    if key == "bbox_2d" and box_format == "auto":
+        return "pixels"
+    return box_format
 
 
 def _json_citations_of(text: str, blobs: list[tuple[Any, int, int, bool]], read
@@ -265,52 +272,80 @@ def _json_citations_of(text: str, blobs: list[tuple[Any, int, int, bool]], read
     return out, used
 
 
-def _tag_boxes(text: str, size: tuple[int, int] | None, box_format: str,
-               known: Sequence[str]) -> tuple[list[CitedBox], list[tuple[int, int]]]:
-    """Boxes in Qwen box tokens and ``<ref>/<box>`` tags, and the spans of the tags."""
-    out: list[CitedBox] = []
-    taken: list[tuple[int, int]] = []
-    for rx, fmt_name in ((_QWEN, "qwen"), (_TAG, "tag")):
-        floor = 0
+# Citations are found in two steps: where they are and what numbers or ids they hold (a pure
+# function of the text, kept for the last 8 texts: RegionMetric.applies_to asks whether a
+# response cites anything, then the verifier reads the same response's citations), then what
+# they mean (coordinates for an image size and convention, labels among the known objects).
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class _FoundBoxes:
+    """The boxes a text cites, found: ``json`` (key, raw, label, span), ``tags`` (for Qwen's
+    tokens, then ``<ref>/<box>`` tags: span, the boxes' numbers, the ref, the form), ``plain``
+    (span, raw, the JSON key written before it); ``prose``: the text, its JSON blanked out."""
+
+    prose: str
+    json: tuple[tuple[str, tuple[float, ...], str | None, Span], ...]
+    tags: tuple[tuple[tuple[Span, tuple[tuple[float, ...], ...], str, str], ...], ...]
+    plain: tuple[tuple[Span, tuple[float, ...], str | None], ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.json or any(self.tags) or self.plain)
+
+
+@functools.lru_cache(maxsize=8)
+def _boxes_in(text: str) -> _FoundBoxes:
+    def read(obj):
+        found = _json_box(obj)
+        return found and (found[0], lambda at: (at, text.find("]", at) + 1))
+    found, used = _json_citations_of(text, _all_blobs(text, _BOX_KEYS), read)
+    prose = _prose(text, used)       # the citations written outside the JSON count as well
+    tags, taken = _tags_in(prose)
+    return _FoundBoxes(prose, tuple((*_json_box(obj), _json_label(obj), span)
+                                    for obj, span in found), tags, _plain_in(prose, taken))
+
+
+def _tags_in(text: str) -> tuple[tuple[tuple, ...], list[Span]]:
+    """Boxes in Qwen box tokens and ``<ref>/<box>`` tags (one tuple per form), and the spans
+    of the tags."""
+    forms, taken = [], []
+    for rx, form in ((_QWEN, "qwen"), (_TAG, "tag")):
+        found = []
         for m in rx.finditer(text):
             nums = _numbers(m.group("body"))
-            if not nums:
-                continue
-            ref = (m.group("ref") or "").strip()
-            if not ref:
-                ref, floor = label_around(text, m.span(), known, floor)
-            fmt = "norm1000" if box_format == "auto" else box_format
-            for raw in nums:
-                coords, box = _coords(raw, fmt, size)
-                out.append(CitedBox(raw, box, ref, m.span(), fmt_name, coords))
-            taken.append(m.span())
-    return out, taken
+            if nums:
+                found.append((m.span(), tuple(nums), (m.group("ref") or "").strip(), form))
+                taken.append(m.span())
+        forms.append(tuple(found))
+    return tuple(forms), taken
 
 
-def _plain_boxes(text: str, taken: list[tuple[int, int]], size: tuple[int, int] | None,
-                 box_format: str, known: Sequence[str]) -> list[CitedBox]:
+def _plain_in(text: str, taken: list[Span]) -> tuple[tuple[Span, tuple, str | None], ...]:
     """``[x1, y1, x2, y2]`` in prose, outside the tags already read."""
-    out: list[CitedBox] = []
+    out = []
     taken = sorted(taken)
     starts = [a for a, _ in taken]
     reach = list(itertools.accumulate((b for _, b in taken), max))
-    floor = 0
     for m in _PLAIN.finditer(text):
         i = bisect.bisect_right(starts, m.start()) - 1
         if i >= 0 and reach[i] > m.start():          # inside a tag already read
             continue
         raw = tuple(float(v) for v in m.groups())
-        fmt = box_format
         key = _KEY_BEFORE.search(text, max(0, m.start() - 16), m.start())
-        if key and key.group(1) == "box_2d":        # Gemini's, inline: [y1, x1, y2, x2] / 1000
+        key = key.group(1) if key else None
+        if key == "box_2d":                          # Gemini's, inline: [y1, x1, y2, x2]
             raw = (raw[1], raw[0], raw[3], raw[2])
-            fmt = "norm1000" if box_format == "auto" else box_format
-        elif key and box_format == "auto":           # Qwen2.5-VL's bbox_2d: pixels
-            fmt = "pixels"
-        coords, box = _coords(raw, fmt, size)
-        label, floor = label_around(text, m.span(), known, floor)
-        out.append(CitedBox(raw, box, label, m.span(), "plain", coords))
-    return out
+        out.append((m.span(), raw, key))
+    return tuple(out)
+
+
+def cites_a_box_or_region(text: str | None) -> bool:
+    """Whether ``text`` cites a box or a region id (read, or only recognised as one): what
+    :func:`parse_cited_regions` or :func:`parse_cited_boxes` would find something in, found
+    once for both and for the parse of the same text that follows."""
+    return bool(text) and bool(_regions_in(text) or _boxes_in(text))
 
 
 def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
@@ -321,17 +356,25 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
     if box_format not in BOX_FORMATS:
         from halluscope.errors import ConfigError
         raise ConfigError(f"expected box_format in {BOX_FORMATS}, got {box_format!r}")
-    def read(obj):
-        found = _json_box(obj, box_format, size)
-        return found and (found[0], lambda at: (at, text.find("]", at) + 1))
-    found, used = _json_citations_of(text, _all_blobs(text, _BOX_KEYS), read)
+    found = _boxes_in(text)
     out = []
-    for obj, span in found:
-        _, raw, coords, box = _json_box(obj, box_format, size)
-        out.append(CitedBox(tuple(raw), box, _json_label(obj), span, "json", coords))
-    text = _prose(text, used)       # the citations written outside the JSON count as well
-    tagged, taken = _tag_boxes(text, size, box_format, known)
-    out += tagged + _plain_boxes(text, taken, size, box_format, known)
+    for key, raw, label, span in found.json:
+        coords, box = _coords(raw, _keyed_format(key, box_format), size)
+        out.append(CitedBox(raw, box, label, span, "json", coords))
+    for tags in found.tags:
+        floor = 0
+        for span, nums, ref, form in tags:
+            if not ref:
+                ref, floor = label_around(found.prose, span, known, floor)
+            fmt = "norm1000" if box_format == "auto" else box_format
+            for raw in nums:
+                coords, box = _coords(raw, fmt, size)
+                out.append(CitedBox(raw, box, ref, span, form, coords))
+    floor = 0
+    for span, raw, key in found.plain:
+        coords, box = _coords(raw, _keyed_format(key, box_format), size)
+        label, floor = label_around(found.prose, span, known, floor)
+        out.append(CitedBox(raw, box, label, span, "plain", coords))
     out.sort(key=lambda c: c.span)
     return out
 
@@ -350,11 +393,23 @@ def _region_ids(ids: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def parse_cited_regions(text: str | None, *, known: Sequence[str] = ()) -> list[CitedRegion]:
-    """Every region id cited in ``text``, one per id of a list or range; and, marked
-    ``unread``, every mention that looks like a region id in a form not read."""
-    if not text:
-        return []
+@dataclass(frozen=True)
+class _FoundRegions:
+    """The region ids a text cites, found: ``json`` (read whole: their labels are the JSON's),
+    ``ids`` (span, the ids of a list or range), ``unread`` (span, the mention); ``prose``: the
+    text, its JSON blanked out."""
+
+    prose: str
+    json: tuple[CitedRegion, ...]
+    ids: tuple[tuple[Span, tuple[str, ...]], ...]
+    unread: tuple[tuple[Span, str], ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.json or any(ids for _, ids in self.ids) or self.unread)
+
+
+@functools.lru_cache(maxsize=8)
+def _regions_in(text: str) -> _FoundRegions:
     def key_of(obj):
         return next((k for k in _REGION_KEYS if isinstance(obj.get(k), (int, str))
                      and not isinstance(obj.get(k), bool)), None)
@@ -363,22 +418,37 @@ def parse_cited_regions(text: str | None, *, known: Sequence[str] = ()) -> list[
         key = key_of(obj)
         return key and (key, lambda at: (at, at + len(key) + 2))
     found, used = _json_citations_of(text, _all_blobs(text, _REGION_KEYS), read)
-    out = [CitedRegion(norm_region_id(obj[key_of(obj)]), _json_label(obj), span)
-           for obj, span in found]
+    json_found = tuple(CitedRegion(norm_region_id(obj[key_of(obj)]), _json_label(obj), span)
+                       for obj, span in found)
     text = _prose(text, used)
-    floor, ends = 0, []
+    ids, ends = [], []
     for m in _REGION.finditer(text):
-        ids = m.group("a") or m.group("b") or m.group("c")
-        label, floor = label_around(text, m.span(), known, floor)
-        out += [CitedRegion(rid, label, m.span()) for rid in _region_ids(ids)]
+        ids.append((m.span(), tuple(_region_ids(m.group("a") or m.group("b") or m.group("c")))))
         ends.append(m.span())
     starts = [a for a, _ in ends]
+    unread = []
     for m in _REGION_HINT.finditer(text):
         i = bisect.bisect_right(starts, m.start()) - 1
         if i >= 0 and ends[i][1] > m.start():        # part of a citation read above
             continue
-        label, _ = label_around(text, m.span(), known)
-        out.append(CitedRegion(m.group(0), label, m.span(), unread=True))
+        unread.append((m.span(), m.group(0)))
+    return _FoundRegions(text, json_found, tuple(ids), tuple(unread))
+
+
+def parse_cited_regions(text: str | None, *, known: Sequence[str] = ()) -> list[CitedRegion]:
+    """Every region id cited in ``text``, one per id of a list or range; and, marked
+    ``unread``, every mention that looks like a region id in a form not read."""
+    if not text:
+        return []
+    found = _regions_in(text)
+    out = list(found.json)
+    floor = 0
+    for span, ids in found.ids:
+        label, floor = label_around(found.prose, span, known, floor)
+        out += [CitedRegion(rid, label, span) for rid in ids]
+    for span, mention in found.unread:
+        label, _ = label_around(found.prose, span, known)
+        out.append(CitedRegion(mention, label, span, unread=True))
     out.sort(key=lambda c: c.span)
     return out
 

@@ -21,13 +21,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from halluscope.atomicfiles import PRIVATE, write_text_atomically
 from halluscope.cachedir import default_cache_dir
 from halluscope.hashing import sha256_file
 
@@ -114,18 +114,9 @@ def weights_hash(path: str | os.PathLike) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    """``text`` at ``path``, written atomically; a cache file, its owner's only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_text_atomically(path, text, mode=PRIVATE)
 
 
 def _jsonable(value: Any) -> Any:

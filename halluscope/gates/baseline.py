@@ -17,18 +17,19 @@ Only ``value`` is compared; ``ci`` and ``n`` are kept so that a reviewer of a ba
 see how sure the old number was. Writing merges into the existing file: entries for metrics that
 were not recorded this time are kept, so that several test modules can share one baseline.
 
-This module imports only the standard library (the pytest plugin imports it lazily anyway).
+This module imports only the standard library and :mod:`halluscope.atomicfiles` (itself standard
+library only; the pytest plugin imports it lazily anyway).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from halluscope.atomicfiles import PRIVATE, write_json_atomically
 
 FORMAT_KEYS = ("halluscope", "created", "metrics")
 
@@ -98,15 +99,8 @@ def write_baseline(path: str | Path, entries: dict[str, dict[str, Any]]) -> Path
            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "metrics": dict(sorted(metrics.items()))}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(out, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # owner-only, as the file has been written since baselines were (tempfile.mkstemp's mode)
+    write_json_atomically(path, out, mode=PRIVATE)
     return path
 
 

@@ -27,12 +27,12 @@ import json
 import logging
 import operator
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from halluscope import _json as fast_json
+from halluscope.atomicfiles import PRIVATE, write_text_atomically
 from halluscope.cachedir import default_cache_dir
 from halluscope.errors import ConfigError
 from halluscope.hashing import sha256_file as _sha256_file
@@ -118,17 +118,9 @@ def file_sha256(path: str | Path, cache: Path | None = None) -> str:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically (temporary file in the same folder, then rename)."""
+    """``obj`` as compact JSON at ``path``, written atomically; a cache file, its owner's only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, separators=(",", ":"))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_text_atomically(path, json.dumps(obj, separators=(",", ":")), mode=PRIVATE)
 
 
 def _read_json(path: Path) -> Any:

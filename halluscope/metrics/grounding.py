@@ -141,12 +141,13 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
     def applies_to(self, record: Record) -> bool:
         """A response that cites a box or region id (read, or only recognised as one): one
         citing nothing is skipped with its reason, offered regions or not (it was scored as a
-        row of zeros, counted among the records the rates are over)."""
+        row of zeros, counted among the records the rates are over). The citations are found
+        once: the verifier reads the ones found here (:mod:`halluscope.claims.citations`)."""
         if not record.response:
             return False
-        from halluscope.claims.citations import parse_cited_boxes, parse_cited_regions
+        from halluscope.claims.citations import cites_a_box_or_region
         try:
-            return bool(parse_cited_regions(record.response) or parse_cited_boxes(record.response))
+            return cites_a_box_or_region(record.response)
         except PARSE_FAULTS:
             return True                      # score() reports the failure on the record
 

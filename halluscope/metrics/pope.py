@@ -57,8 +57,7 @@ from typing import TYPE_CHECKING, Any
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import explain_yes_no
-from halluscope.metrics.pope_answers import (TABLE_SUFFIXES, AnswerFile, first_answer,
-                                             score_answers, table_columns)
+from halluscope.metrics.pope_answers import AnswerFile, first_answer, score_answers
 from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, label_conflict,
                                              no_label, no_question_id, past_the_questions, refused,
                                              score_columns, scores_columns, takes,
@@ -75,6 +74,7 @@ from halluscope.metrics.pope_stats import (COLUMNS, _answers, _f1, _lmms_f1, _lm
                                            pope_scores)
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
 from halluscope.records import Record, record_from_dict
+from halluscope.tables import TABLE_SUFFIXES, table_columns
 
 if TYPE_CHECKING:
     from halluscope.config import AuditConfig

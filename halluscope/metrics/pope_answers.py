@@ -4,7 +4,6 @@ lines are and what its first answer looks like, for by-order alignment, see
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -12,12 +11,10 @@ from typing import Any
 from halluscope.columns import read_record_columns
 from halluscope.errors import RecordError
 from halluscope.metrics.pope_columns import score_columns, scores_columns
-from halluscope.records import (first_char, iter_json_values, iter_records, open_binary,
-                                open_text)
+from halluscope.records import iter_json_values, iter_records, open_binary
 from halluscope.textfiles import BLANK_LINE, drop_bom, is_blank_bytes
 
-__all__ = ["TABLE_SUFFIXES", "AnswerFile", "first_answer", "scan_answers", "score_answers",
-           "table_columns"]
+__all__ = ["AnswerFile", "first_answer", "scan_answers", "score_answers"]
 
 
 class AnswerFile:
@@ -46,34 +43,6 @@ class AnswerFile:
     @property
     def blank_lines(self) -> list[int]:
         return [] if self.table else self._counted()[1]
-
-
-#: The suffixes of the tables the audit reads (:mod:`halluscope.readers`): one row an answer.
-TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".xlsx")
-
-
-def table_columns(path: Path) -> list[str] | None:
-    """The column names of an answer table (its header), ``None`` when they cannot be read
-    (the table reader reports the file)."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".csv", ".tsv"):
-            with open_text(path) as fh:
-                return next(csv.reader(fh, delimiter="\t" if suffix == ".tsv" else ","), None)
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
-            return list(pq.read_schema(path).names)
-        if suffix == ".xlsx":
-            import openpyxl
-            book = openpyxl.load_workbook(path, read_only=True)
-            try:
-                row = next(book.active.iter_rows(max_row=1, values_only=True), ())
-            finally:
-                book.close()
-            return [str(c) for c in row if c is not None]
-    except Exception:      # noqa: BLE001 - unreadable: the table reader reports it, as it reads
-        return None
-    return None
 
 
 def _count_lines(fh) -> tuple[int, list[int], dict | None] | None:
@@ -112,8 +81,8 @@ def first_answer(path: Path) -> tuple[Any, tuple[int, list[int]] | None] | None:
     line (``None`` when that is not JSON; the scan, as :func:`scan_answers` gives it, only for a
     JSON array, which is read whole anyway); ``None`` if unreadable."""
     try:
-        if first_char(path) == "[":
-            scan = scan_answers(path)
+        array, scan = _read_array(path)
+        if array:
             return None if scan is None else (scan[2], (scan[0], scan[1]))
         for _line, _index, item in iter_json_values(path):
             return (None if isinstance(item, RecordError) else item), None
@@ -127,8 +96,9 @@ def scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:
     lines the reader yields (blank ones skipped, a BOM dropped: :mod:`halluscope.textfiles`),
     or a JSON array's elements."""
     try:
-        if first_char(path) == "[":
-            return _scan_array(path)
+        array, scan = _read_array(path)
+        if array:
+            return scan
         fh = open_binary(path)
     except OSError:
         return None
@@ -150,17 +120,30 @@ def scan_answers(path: Path) -> tuple[int, list[int], dict | None] | None:
     return count, blanks, first
 
 
-def _scan_array(path: Path) -> tuple[int, list[int], Any] | None:
-    """The scan of a JSON-array answer file (its elements), ``None`` when it is not one."""
+def _read_array(path: Path) -> tuple[bool, tuple[int, list[int], Any] | None]:
+    """Whether ``path`` is a JSON array (its first non-blank character is ``[``, as
+    :func:`~halluscope.records.first_char` says) and, for one, its scan (its elements; ``None``
+    when it is not valid JSON or not an array), reading the file once: a one-line array was
+    read three times (its first line twice to find the ``[``, then whole)."""
     with open_binary(path) as fh:
-        data = drop_bom(fh.read())
+        lines = []
+        for raw in fh:
+            lines.append(drop_bom(raw) if not lines else raw)
+            text = lines[-1].decode("utf-8", "surrogateescape").strip()
+            if text:
+                break
+        else:
+            return False, None                   # blank: first_char's ""
+        if text[0] != "[":
+            return False, None
+        data = b"".join(lines) + fh.read()
     try:
         arr = json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
+        return True, None
     if not isinstance(arr, list):
-        return None
-    return len(arr), [], (arr[0] if arr else None)
+        return True, None
+    return True, (len(arr), [], (arr[0] if arr else None))
 
 
 def score_answers(answers_path: str | Path, questions_path: str | Path | None,

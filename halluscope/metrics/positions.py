@@ -23,7 +23,8 @@ def _blank_lines(file: str) -> list[int]:
     with _LOCK:
         found = _BLANKS.get(file)
     if found is None:
-        from halluscope.metrics.pope_answers import TABLE_SUFFIXES, scan_answers
+        from halluscope.metrics.pope_answers import scan_answers
+        from halluscope.tables import TABLE_SUFFIXES
         found = []
         if Path(file).suffix.lower() not in TABLE_SUFFIXES:     # tables number their data rows
             scanned = scan_answers(Path(file))

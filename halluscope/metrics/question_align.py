@@ -85,8 +85,8 @@ class RowAligner:
     def begin(self, inputs: Iterable[str | Path]) -> None:
         """Note how each answer file aligns (by its first answer) and refuse a file aligned by
         position whose answer count is not the question count."""
-        from halluscope.metrics.pope_answers import (TABLE_SUFFIXES, first_answer,
-                                                     scan_answers, table_columns)
+        from halluscope.metrics.pope_answers import first_answer, scan_answers
+        from halluscope.tables import TABLE_SUFFIXES, table_columns
         for path in map(Path, inputs):
             if path.suffix.lower() in TABLE_SUFFIXES:
                 # a table's rows are the table reader's: its question_id column says how

@@ -32,6 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from halluscope.atomicfiles import write_text_atomically
 from halluscope.report.itemview import ImageStore, has_hallucination, item_view
 
 if TYPE_CHECKING:
@@ -303,9 +304,7 @@ def write_report(result: AuditResult, path: Path, max_items: int = 500, *,
     from halluscope.report.visible import visible_controls
     text = visible_controls(redact_text(render_report(result, max_items=max_items,
                                                       max_flagged=max_flagged)))
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomically(path, text)
     log.info("wrote report %s (%.1f MB)", path, len(text.encode("utf-8")) / 1e6)
 
 

@@ -1,0 +1,47 @@
+"""The tables the audit reads (CSV, TSV, Parquet, Excel: one row a record or an answer) and
+their header, read without reading the table: the record reader (:mod:`halluscope.readers`)
+tells a VLMEvalKit table by it, and POPE (:mod:`halluscope.metrics.pope`) whether a table of
+answers carries question ids.
+
+Only the header is read: the first line of a CSV or TSV, the schema of a Parquet file, the
+first row of the active sheet of a workbook. Standard library here; pyarrow and openpyxl are
+imported when such a file is asked about.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from halluscope.textfiles import open_text
+
+#: The suffixes of the tables the audit reads (any case), one row an answer.
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".xlsx")
+
+
+def table_columns(path: Path) -> list[str] | None:
+    """The column names of a table (its header, as written), ``None`` when they cannot be read
+    (not a table, unreadable, its reader not installed: the table reader reports the file when
+    it reads it)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".tsv"):
+            with open_text(path) as fh:
+                return next(csv.reader(fh, delimiter="\t" if suffix == ".tsv" else ","), None)
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+            return list(pq.read_schema(path).names)
+        if suffix == ".xlsx":
+            import openpyxl
+            book = openpyxl.load_workbook(path, read_only=True)
+            try:
+                row = next(book.active.iter_rows(max_row=1, values_only=True), ())
+            finally:
+                book.close()
+            return [str(c) for c in row if c is not None]
+    except Exception:      # noqa: BLE001 - unreadable: the table reader reports it, as it reads
+        return None
+    return None
+
+
+__all__ = ["TABLE_SUFFIXES", "table_columns"]

@@ -54,3 +54,18 @@ def test_the_writer_gets_a_fresh_temporary_beside_the_target(tmp_path):
     assert [s[0] for s in seen] == [tmp_path, tmp_path] and seen[0][1] != seen[1][1]
     assert all(name.startswith(".a.bin.") and name.endswith(".part") and exists and size == 0
                for _, name, exists, size in seen)
+
+
+def test_a_baseline_is_readable_by_others_as_any_output(tmp_path):
+    """A baseline is kept in the repository and read by CI: the mode open() gives, not the
+    owner-only mode the caches keep."""
+    import os
+    import stat
+
+    from halluscope.gates.baseline import write_baseline
+    old = os.umask(0o022)
+    try:
+        path = write_baseline(tmp_path / "baseline.json", {})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

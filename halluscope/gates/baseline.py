@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halluscope.atomicfiles import PRIVATE, write_json_atomically
+from halluscope.atomicfiles import write_json_atomically
 
 FORMAT_KEYS = ("halluscope", "created", "metrics")
 
@@ -99,8 +99,9 @@ def write_baseline(path: str | Path, entries: dict[str, dict[str, Any]]) -> Path
            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "metrics": dict(sorted(metrics.items()))}
     path.parent.mkdir(parents=True, exist_ok=True)
-    # owner-only, as the file has been written since baselines were (tempfile.mkstemp's mode)
-    write_json_atomically(path, out, mode=PRIVATE)
+    # the mode open() gives (a baseline is shared: kept in the repository, read by CI); it was
+    # owner-only before, by accident of tempfile.mkstemp
+    write_json_atomically(path, out)
     return path
 
 

@@ -47,6 +47,46 @@ def _invoke(args, expect=0):
 
 
 # -- bad rows (bugs 1, 9, 13) ---------------------------------------------------------------
+@pytest.mark.parametrize("variant", ["original", "refined"])
+def test_rows_the_original_never_scores_are_bad_records_naming_the_field(variant, tmp_path):
+    """Without gt_answer_details or with a null question the judge was sent "Reference answer:
+    " / "Question:" and the row scored (utils.py's prompt is joined with + and stops there); a
+    category other than VD/VS was scored into aAcc (evaluation.py keeps only VD and VS); a VS
+    figure_id int() cannot read ended the audit with exit 3."""
+    rows = [_row(), _row(fig="1"), _row(fig="2", question=None), _row(fig="3", category=None),
+            _row(cat="VS", sub="chart", fig="x"), _row(cat="VS", sub="chart", fig=None),
+            _row(cat="VS", sub="chart", fig="0.0"), _row(cat="VD", fig="x")]
+    del rows[1]["gt_answer_details"]
+    rows[3]["category"] = None
+    path = _write(tmp_path / "a.jsonl", rows)
+    metric = HallusionBenchMetric(variant=variant, judge=_NoJudge(), n_boot=0)
+    found = []
+    for record in list(iter_records(path))[1:7]:
+        with pytest.raises(RecordError) as info:
+            metric.score(record)
+        found.append((info.value.location.line, info.value.location.field))
+    assert found == [(2, "gt_answer_details"), (3, "question"), (4, "category"),
+                     (5, "figure_id"), (6, "figure_id"), (7, "figure_id")]
+
+
+def test_bad_rows_are_listed_and_never_reach_the_judge(tmp_path):
+    rows = [_row(), _row(fig="1"), _row(fig="2", question=None),
+            _row(cat="VS", sub="chart", fig="x")]
+    del rows[1]["gt_answer_details"]
+    path = _write(tmp_path / "a.jsonl", rows)
+    with FakeServer(responder=lambda prompt, body: "correct") as server:
+        _invoke(["audit", path, "--metric", "hallusionbench", "--option",
+                 "hallusionbench_variant=original", "--judge", "hallusionbench-gpt-4",
+                 "--option", f"judge_base_url={server.url}", "--cache-dir", tmp_path / "jc",
+                 "--bootstrap", "0", "--out", tmp_path / "o", "--quiet"])
+        asked = [r["messages"][0]["content"] for r in server.requests]
+    results = json.loads((tmp_path / "o/results.json").read_text())
+    assert [(e["line"], e["field"]) for e in results["errors"]] == [
+        (2, "gt_answer_details"), (3, "question"), (4, "figure_id")]
+    assert sum("Prediction answer:" in p for p in asked) == 1          # row 1 alone
+    assert results["metrics"]["hallusionbench"]["aacc"]["n"] == 1
+
+
 def test_a_missing_model_prediction_names_that_field(tmp_path):
     rows = [_row(), _row(fig="1")]
     del rows[1]["model_prediction"]

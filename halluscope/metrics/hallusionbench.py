@@ -30,6 +30,11 @@ Variants (``options["hallusionbench_variant"]``):
     correct / incorrect / unclear: anything else is *unverifiable*, counted in ``unverifiable``
     and left out of every accuracy (with the figure and pair it belongs to), never a default.
 
+Rows: a row without ``question`` or ``gt_answer_details`` (the judge's prompt needs both;
+utils.py joins them with ``+`` and stops), whose category is neither VD nor VS (evaluation.py
+scores no other), or a VS row whose ``figure_id`` is not a whole number (utils.py reads it with
+``int()``) is a bad record naming its field.
+
 Intervals: Poisson bootstrap clustered by question *set* (category, subcategory, set), the unit
 that contains both the figures and the question pairs, so that fAcc and qAcc resample whole
 units; each set's weights are drawn from its own key and the seed, so any sharding gives the
@@ -137,12 +142,34 @@ def _keys(record: Record, variant: str) -> tuple[str, str, str, str, str, str]:
         return tuple(parts)  # type: ignore[return-value]
     md = {**md, "question_id": record.question_id} if record.question_id is not None else md
     try:
-        return tuple(str(md[k]) for k in ("category", "subcategory", "visual_input", "set_id",
-                                          "figure_id", "question_id"))  # type: ignore[return-value]
+        keys = tuple(str(md[k]) for k in ("category", "subcategory", "visual_input", "set_id",
+                                          "figure_id", "question_id"))
     except KeyError as exc:
         raise RecordError(f"expected HallusionBench's field {exc.args[0]!r} (evaluation.py's "
                           f"input rows), found none", field=exc.args[0],
                           file=record.source.file, line=record.source.line) from None
+    if md["category"] not in ("VD", "VS"):   # evaluation.py keeps only data_vd and data_vs
+        raise RecordError(f"expected HallusionBench's category VD or VS, got "
+                          f"{md['category']!r:.60}: evaluation.py scores no other row",
+                          field="category", file=record.source.file, line=record.source.line)
+    if md["category"] == "VS" and not _whole(md["figure_id"]):
+        raise RecordError(f"expected a whole-number figure_id, got {md['figure_id']!r:.60}: "
+                          f"utils.py reads a VS row's figure_id with int()", field="figure_id",
+                          file=record.source.file, line=record.source.line)
+    return keys  # type: ignore[return-value]
+
+
+def _whole(value: Any) -> bool:
+    """Whether utils.py's ``int(figure_id)`` reads ``value`` (a string of digits, or an int)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _weights(keys: list[str], n_boot: int, seed: int) -> np.ndarray:
@@ -320,11 +347,19 @@ class HallusionBenchMetric(Metric):
 
     def _judged(self, record: Record, cat: str, fig: str, payload: dict) -> bool | None:
         md = record.metadata
+        where = {"file": record.source.file, "line": record.source.line}
+        if record.prompt is None:       # utils.py joins the prompt with +: it never sends ""
+            raise RecordError("expected the question (a string) the judge is shown, found "
+                              "none", field="question", **where)
+        reference = md.get("gt_answer_details")
+        if not isinstance(reference, str):
+            raise RecordError(f"expected the reference answer as a string for the judge, got "
+                              f"{'none' if reference is None else type(reference).__name__}",
+                              field="gt_answer_details", **where)
         from halluscope.errors import CacheMiss
         try:
-            ans = self.judge.ask_sync(CORRECTNESS, question=record.prompt or "",
-                                      reference=md.get("gt_answer_details", ""),
-                                      prediction=record.response or "")
+            ans = self.judge.ask_sync(CORRECTNESS, question=record.prompt,
+                                      reference=reference, prediction=record.response or "")
         except CacheMiss as exc:
             raise exc.for_record(record.id, record.source.file, record.source.line) from None
         payload.update(judge_raw=ans.raw, judge_label=ans.label)

@@ -95,3 +95,29 @@ def test_a_missing_model_prediction_names_that_field(tmp_path):
                            write_report=False, options={"hallusionbench_variant": "vlmevalkit"})
     assert [(e["line"], e["field"]) for e in res.errors] == [(2, "model_prediction")]
     assert "'model_prediction'" in res.errors[0]["message"]
+
+
+# -- lmms-eval samples (bug 11) -------------------------------------------------------------
+def test_the_vlmevalkit_variant_reads_lmms_eval_samples(tmp_path):
+    """lmms-eval's reader takes doc.gt_answer as the label and drops it from the metadata; the
+    vlmevalkit variant looked only there and scored none of the samples (exit 2)."""
+    rows = [_row(truth="1", answer="Yes."), _row(qid="1", truth="0", answer="Yes."),
+            _row(fig="1", truth="0", answer="No, it is not."),
+            _row(fig="1", qid="1", truth="1", answer="yes")]
+    samples = []
+    for d, r in enumerate(rows):
+        doc = {k: v for k, v in r.items() if k != "model_prediction"}
+        samples.append({"doc_id": d, "doc": doc, "target": r["gt_answer"],
+                        "arguments": [r["question"]], "resps": [[r["model_prediction"]]],
+                        "filtered_resps": [r["model_prediction"]]})
+    lmms = halluscope.audit(_write(tmp_path / "s.jsonl", samples), metrics="hallusionbench",
+                            out=tmp_path / "a", n_boot=0, write_report=False,
+                            options={"hallusionbench_variant": "vlmevalkit"})
+    own = halluscope.audit(_write(tmp_path / "own.jsonl", rows), metrics="hallusionbench",
+                           out=tmp_path / "b", n_boot=0, write_report=False,
+                           options={"hallusionbench_variant": "vlmevalkit"})
+    got = {k: (r.value, r.n) for k, r in lmms.metrics["hallusionbench"].results.items()}
+    # (0,0) right, (0,1) wrong, (1,0) right, (1,1) right: figure 0 broken, pair 1 broken
+    assert got["aacc"] == (0.75, 4) and got["facc"] == (0.5, 2) and got["qacc"] == (0.5, 2)
+    assert got == {k: (r.value, r.n) for k, r in own.metrics["hallusionbench"].results.items()}
+    assert not lmms.errors

@@ -291,8 +291,8 @@ class HallusionBenchMetric(Metric):
         if record.response is None:
             return False
         if self.variant == "vlmevalkit":
-            return "index" in md or ("category" in md and "gt_answer" in md
-                                     and not _imageless(md))
+            return "index" in md or ("category" in md and not _imageless(md) and (
+                "gt_answer" in md or record.label is not None))
         return "category" in md
 
     def skip_reason(self, record: Record) -> str:
@@ -310,7 +310,9 @@ class HallusionBenchMetric(Metric):
         if self.variant == "vlmevalkit":
             l2 = str(record.metadata.get("l2-category") or f"{cat}_{sub}")
             truth = {"yes": "Yes", "no": "No"}.get(record.label or "")
-            if "index" not in record.metadata:     # HallusionBench's own row: gt_answer 1 / 0
+            if "index" not in record.metadata and "gt_answer" in record.metadata:
+                # HallusionBench's own row: gt_answer 1 / 0 (lmms-eval's reader has already
+                # read doc.gt_answer as the label, so a row without it keeps that)
                 truth = {"1": "Yes", "0": "No"}.get(str(record.metadata.get("gt_answer")))
             if truth is None and "index" not in record.metadata:
                 raise RecordError(f"expected the truth in 'gt_answer' as 1 or 0, got "

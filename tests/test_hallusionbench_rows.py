@@ -121,3 +121,79 @@ def test_the_vlmevalkit_variant_reads_lmms_eval_samples(tmp_path):
     assert got["aacc"] == (0.75, 4) and got["facc"] == (0.5, 2) and got["qacc"] == (0.5, 2)
     assert got == {k: (r.value, r.n) for k, r in own.metrics["hallusionbench"].results.items()}
     assert not lmms.errors
+
+
+# -- several models in one file (bug 14) -----------------------------------------------------
+def test_figures_and_pairs_are_each_models_own(tmp_path):
+    """Two models on one 2 x 2 set (figures 0/1, questions 0/1). A is right everywhere; B is
+    wrong on (figure 1, question 0). Pooled, figure 1 and pair 0 held both models' answers:
+    fAcc 1/2, qAcc 1/2 over 2 figures and 2 pairs, no model groups, 4 "repeats"."""
+    rows = []
+    for model in ("A", "B"):
+        for fig in ("0", "1"):
+            for qid in ("0", "1"):
+                wrong = model == "B" and (fig, qid) == ("1", "0")
+                rows.append(_row(fig=fig, qid=qid, answer="No." if wrong else "Yes.",
+                                 model=model))
+    res = halluscope.audit(_write(tmp_path / "two.jsonl", rows), metrics="hallusionbench",
+                           out=tmp_path / "o", n_boot=0, write_report=False,
+                           options={"hallusionbench_variant": "vlmevalkit"})
+    s = res.metrics["hallusionbench"]
+    val = {k: (s.results[k].value, s.results[k].n) for k in ("aacc", "facc", "qacc")}
+    assert val == {"aacc": (7 / 8, 8), "facc": (3 / 4, 4), "qacc": (3 / 4, 4)}
+    a, b = s.groups["model:A"], s.groups["model:B"]
+    assert (a["facc"].value, a["qacc"].value) == (1.0, 1.0)
+    assert (b["aacc"].value, b["facc"].value, b["qacc"].value) == (0.75, 0.5, 0.5)
+    assert (b["facc"].n, b["qacc"].n) == (2, 2)
+    assert "repeated_answers" not in res.runsheet["metrics"]["hallusionbench"]
+
+
+def test_another_cluster_by_is_refused_not_recorded_while_ignored(tmp_path):
+    metric = HallusionBenchMetric(variant="vlmevalkit", n_boot=0)
+    for field in ("item", "model", None):
+        metric.cluster_by = field
+        with pytest.raises(ConfigError, match="question sets"):
+            metric.begin([])
+    metric.cluster_by = "image"                               # the default: question sets
+    metric.begin([])
+    path = _write(tmp_path / "a.jsonl", [_row(model="A")])
+    _invoke(["audit", path, "--metric", "hallusionbench", "--option",
+             "hallusionbench_variant=vlmevalkit", "--cluster-by", "item", "--bootstrap", "0",
+             "--out", tmp_path / "o", "--quiet"], expect=2)
+
+
+def test_the_diagnosis_compares_each_models_answer_with_its_own_figure_0():
+    """The consistency prompt pairs an answer with the same pair's figure-0 answer; with two
+    models in one file, B's answers were compared with A's (the last figure-0 answer seen)."""
+    from halluscope.metrics.hallusionbench_diagnosis import Answered, diagnose
+    qs = [Answered("VD", "illusion", "0", fig, "0", "1", "1", f"{model} on {fig}", model)
+          for model in ("model:A", "model:B") for fig in ("0", "1")]
+    asked = []
+    diagnose(qs, lambda first, second: asked.append((first, second)) or "same")
+    assert ("model:B on 1", "model:B on 0") in asked
+    assert all(first.split()[0] == second.split()[0] for first, second in asked)
+
+
+@pytest.mark.skipif(shared_data_dir("hallusionbench/vlmevalkit/vila_8b_HallusionBench_score.csv")
+                    is None, reason="shared HallusionBench data not found")
+def test_two_published_models_in_one_file_give_each_published_score(tmp_path):
+    """VILA-13B and VILA-8B (VLMEvalKit PR #320) in one file: each model's group is its
+    published score.csv Overall row; pooled they gave fAcc 0.156 / qAcc 0.141."""
+    import csv
+    folder = shared_data_dir() / "hallusionbench/vlmevalkit"
+    layout = [json.loads(x) for x in (folder / "HallusionBench_vlmevalkit_951.jsonl").open()]
+    rows, published = [], {}
+    for model in ("vila_13b", "vila_8b"):
+        pred = {r["index"]: r["prediction"] for r in map(
+            json.loads, (folder / f"{model}_HallusionBench_auxmatch.jsonl").open())}
+        rows += [dict(r, model=model, prediction=pred[r["index"]]) for r in layout]
+        with (folder / f"{model}_HallusionBench_score.csv").open() as fh:
+            published[model] = next(r for r in csv.DictReader(fh) if r["split"] == "Overall")
+    res = halluscope.audit(_write(tmp_path / "two.jsonl", rows), metrics="hallusionbench",
+                           out=tmp_path / "o", n_boot=0, write_report=False,
+                           options={"hallusionbench_variant": "vlmevalkit"})
+    s = res.metrics["hallusionbench"]
+    for model, ref in published.items():
+        for ours, theirs in (("aacc", "aAcc"), ("facc", "fAcc"), ("qacc", "qAcc")):
+            assert 100 * s.groups[f"model:{model}"][ours].value == pytest.approx(
+                float(ref[theirs]), abs=1e-9)

@@ -35,10 +35,14 @@ utils.py joins them with ``+`` and stops), whose category is neither VD nor VS (
 scores no other), or a VS row whose ``figure_id`` is not a whole number (utils.py reads it with
 ``int()``) is a bad record naming its field.
 
+Whose answers: figures and question pairs are keyed by the ``--by`` groups (``model`` by
+default) as well, so one file holding two models' answers gives each model's figures and pairs
+(and ``model:...`` groups), never pooled ones.
+
 Intervals: Poisson bootstrap clustered by question *set* (category, subcategory, set), the unit
 that contains both the figures and the question pairs, so that fAcc and qAcc resample whole
 units; each set's weights are drawn from its own key and the seed, so any sharding gives the
-same interval.
+same interval. Another ``--cluster-by`` is refused (exit 2), not recorded while ignored.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSumma
 from halluscope.metrics.repeats import Repeats
 from halluscope.metrics.stats import (MetricResult, Statistic, one_blas_thread,
                                       percentile_interval)
+from halluscope.metrics.units import CLUSTER_DEFAULT, group_names
 from halluscope.records import Record
 
 VARIANTS = ("original", "vlmevalkit", "refined")
@@ -122,6 +127,8 @@ class Unit:
     correct: bool | None
     groups: tuple[str, ...]
     hard: bool = False              # asked about an edited figure (visual_input 2)
+    part: str = ""                  # whose answers: the --by groups (model:A), "" for none
+    cell: tuple[str, str] = ("", "")    # (figure id, question id) within the set
 
 
 def _imageless(md: dict) -> bool:
@@ -283,6 +290,17 @@ class HallusionBenchMetric(Metric):
         self._diagnosis: dict[str, Any] | None = None
         self._repeats = Repeats()
 
+    def begin(self, inputs) -> None:
+        """Refuse a ``--cluster-by`` it cannot honour: fAcc and qAcc need whole figures and
+        question pairs in each resampling unit, so the unit is the question set (which holds
+        both), whatever field is named."""
+        if self.cluster_by != CLUSTER_DEFAULT:
+            raise ConfigError(f"hallusionbench resamples whole question sets (the unit holding "
+                              f"both its figures and its question pairs, which fAcc and qAcc "
+                              f"need), not by --cluster-by {self.cluster_by or 'item'}: leave "
+                              f"--cluster-by out (and audit metrics that need it in a run of "
+                              f"their own)")
+
     def applies_to(self, record: Record) -> bool:
         """A VLMEvalKit row (``index``), or a row of HallusionBench's own question file
         (``category`` ...; for the vlmevalkit variant with its ``gt_answer``), as ``halluscope
@@ -304,9 +322,11 @@ class HallusionBenchMetric(Metric):
 
     def score(self, record: Record) -> ItemScore:
         cat, sub, visual, set_id, fig, qid = _keys(record, self.variant)
+        by = group_names(record, self.by)       # whose answers: figures and pairs are theirs
+        part = "|".join(by)
         payload: dict[str, Any] = {"key": "_".join((cat, sub, set_id, fig, qid)),
                                    "category": cat, "subcategory": sub,
-                                   "_seen": (cat, sub, visual, set_id, fig, qid)}
+                                   "_seen": (part, cat, sub, visual, set_id, fig, qid)}
         if self.variant == "vlmevalkit":
             l2 = str(record.metadata.get("l2-category") or f"{cat}_{sub}")
             truth = {"yes": "Yes", "no": "No"}.get(record.label or "")
@@ -329,19 +349,20 @@ class HallusionBenchMetric(Metric):
             payload.update(index=str(record.metadata.get("index", "_".join(
                                (cat, sub, visual, set_id, fig, qid)))), answer=truth,
                            extracted=extracted, score=correct)
-            unit = Unit(f"{l2}_{set_id}", f"{l2}_{set_id}_{fig}", f"{l2}_{set_id}_{qid}",
-                        correct, (cat, l2), visual == "2")
+            stem = f"{l2}_{set_id}"
+            unit = Unit(stem, f"{part}|{stem}_{fig}", f"{part}|{stem}_{qid}", correct,
+                        (cat, l2, *by), visual == "2", part, (fig, qid))
         else:
             correct = self._judged(record, cat, fig, payload)
             if self.variant == "original" and "gpt4v_output_gpt_check" in payload:
                 from halluscope.metrics.hallusionbench_diagnosis import Answered
                 payload["_answered"] = Answered(cat, sub, set_id, fig, qid, visual,
                                                 payload["gpt4v_output_gpt_check"],
-                                                record.response or "")
+                                                record.response or "", part)
             stem = f"{cat}_{sub}_{set_id}"
-            figure = None if (cat == "VS" and fig == "0") else f"{stem}_{fig}"
-            unit = Unit(stem, figure, f"{stem}_{qid}", correct, (cat, f"{cat}_{sub}"),
-                        visual == "2")
+            figure = None if (cat == "VS" and fig == "0") else f"{part}|{stem}_{fig}"
+            unit = Unit(stem, figure, f"{part}|{stem}_{qid}", correct,
+                        (cat, f"{cat}_{sub}", *by), visual == "2", part, (fig, qid))
         payload["correct"] = correct
         payload["_unit"] = unit
         return ItemScore(payload=payload, row=(1.0, float(bool(correct)), float(correct is None)),
@@ -442,6 +463,7 @@ class HallusionBenchMetric(Metric):
             "source": ("open-compass/VLMEvalKit@e8e78f0 (keyword extraction)"
                        if self.variant == "vlmevalkit" else "tianyi-lab/HallusionBench@744007c"),
             "intervals": "Poisson bootstrap clustered by question set (category_subcategory_set)",
+            "figures_keyed_by": list(self.by) or None,
         }
         if self.judge is not None:
             from halluscope.judges.fallback import judge_info

@@ -16,7 +16,8 @@ from conftest import shared_data_dir
 from fake_openai_server import FakeServer
 from halluscope.cli import app
 from halluscope.errors import ConfigError, RecordError
-from halluscope.metrics.hallusionbench import HallusionBenchMetric
+from halluscope.metrics.hallusionbench import (HallusionBenchMetric, Unit, coverage,
+                                               hallusionbench_scores, incomplete)
 from halluscope.records import iter_records
 
 import halluscope
@@ -197,3 +198,42 @@ def test_two_published_models_in_one_file_give_each_published_score(tmp_path):
         for ours, theirs in (("aacc", "aAcc"), ("facc", "fAcc"), ("qacc", "qAcc")):
             assert 100 * s.groups[f"model:{model}"][ours].value == pytest.approx(
                 float(ref[theirs]), abs=1e-9)
+    assert res.runsheet["metrics"]["hallusionbench"]["coverage"]["unanswered"] == 0
+
+
+# -- partial files (bug 8) -------------------------------------------------------------------
+def test_a_figure_or_pair_missing_a_question_is_not_counted_correct(tmp_path, caplog):
+    """A 2 x 2 set with (figure 1, question 1) unanswered and the rest right: figure 1 and
+    pair 1 were counted fully correct (fAcc = qAcc = 1.0 over 2 figures and 2 pairs). Now only
+    figure 0 and pair 0 are whole; the 948 of VLMEvalKit's 951 questions without an answer are
+    counted and said."""
+    rows = [_row(fig=f, qid=q) for f, q in (("0", "0"), ("0", "1"), ("1", "0"))]
+    with caplog.at_level(logging.WARNING):
+        res = halluscope.audit(_write(tmp_path / "p.jsonl", rows), metrics="hallusionbench",
+                               out=tmp_path / "o", n_boot=0, write_report=False,
+                               options={"hallusionbench_variant": "vlmevalkit"})
+    r = res.metrics["hallusionbench"].results
+    assert (r["aacc"].value, r["aacc"].n) == (1.0, 3)
+    assert (r["facc"].value, r["facc"].n) == (1.0, 1)
+    assert (r["qacc"].value, r["qacc"].n) == (1.0, 1)
+    assert (r["unanswered"].value, r["unanswered"].n) == (948, 951)
+    cov = res.runsheet["metrics"]["hallusionbench"]["coverage"]
+    assert cov == {"expected_questions": 951, "answered": 3, "unanswered": 948,
+                   "incomplete_figures": 1, "incomplete_pairs": 1}
+    said = caplog.text
+    assert "948 of the benchmark's 951 questions have no answer" in said
+    assert "1 figure(s) and 1 question pair(s) lack some of their questions" in said
+
+
+def test_incomplete_is_per_answerer_and_set():
+    """The grid is checked per answerer: B's missing cell breaks B's figure and pair only."""
+    def u(part, fig, qid, ok=True, cluster="s0"):
+        return Unit(cluster, f"{part}|{cluster}_f{fig}", f"{part}|{cluster}_q{qid}", ok,
+                    ("VD",), part=part, cell=(fig, qid))
+    units = [u(p, f, q) for p in ("A", "B") for f in "01" for q in "01"
+             if (p, f, q) != ("B", "1", "1")]
+    assert incomplete(units) == {"B|s0_f1", "B|s0_q1"}
+    scores = hallusionbench_scores(units)
+    assert (scores["facc"].n, scores["qacc"].n) == (3, 3)       # A's 2 + B's figure/pair 0
+    cov = coverage(units, 4)
+    assert (cov["unanswered"], cov["unanswered_by"]) == (1, {"A": 0, "B": 1})

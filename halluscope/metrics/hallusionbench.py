@@ -39,6 +39,12 @@ Whose answers: figures and question pairs are keyed by the ``--by`` groups (``mo
 default) as well, so one file holding two models' answers gives each model's figures and pairs
 (and ``model:...`` groups), never pooled ones.
 
+Coverage: every question set of HallusionBench.json is a grid (each figure asks each
+question); a figure or pair that lacks one of its set's questions is left out of fAcc / qAcc
+(never counted as fully correct), and the questions answered are counted against the
+benchmark's (1,129; VLMEvalKit's rows 951), per model: ``info.coverage``, the ``unanswered``
+result and a warning say what a partial file leaves out.
+
 Intervals: Poisson bootstrap clustered by question *set* (category, subcategory, set), the unit
 that contains both the figures and the question pairs, so that fAcc and qAcc resample whole
 units; each set's weights are drawn from its own key and the seed, so any sharding gives the
@@ -48,6 +54,7 @@ same interval. Another ``--cluster-by`` is refused (exit 2), not recorded while 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -62,8 +69,13 @@ from halluscope.metrics.stats import (MetricResult, Statistic, one_blas_thread,
 from halluscope.metrics.units import CLUSTER_DEFAULT, group_names
 from halluscope.records import Record
 
+log = logging.getLogger(__name__)
+
 VARIANTS = ("original", "vlmevalkit", "refined")
 CORRECTNESS = "hallusionbench_correctness"
+#: The benchmark's questions (metrics/benchmarks/hallusionbench.toml: HallusionBench.json has
+#: 1,129; VLMEvalKit's rows leave out the 178 asked without a figure).
+EXPECTED_QUESTIONS = {"original": 1129, "refined": 1129, "vlmevalkit": 951}
 
 
 # -- parsers ---------------------------------------------------------------------------------
@@ -188,6 +200,26 @@ def _weights(keys: list[str], n_boot: int, seed: int) -> np.ndarray:
     return out
 
 
+def _expected_total(cov: dict[str, Any]) -> int:
+    """The questions the benchmark asks of every answerer together."""
+    return cov["expected_questions"] * max(1, len(cov.get("unanswered_by") or {}))
+
+
+def _warn_coverage(cov: dict[str, Any]) -> None:
+    """Say loudly what a partial answer file leaves out (nothing when it is whole)."""
+    if cov["unanswered"]:
+        by = cov.get("unanswered_by")
+        whose = (" (" + ", ".join(f"{p}: {n}" for p, n in by.items() if n) + ")") if by else ""
+        log.warning("hallusionbench: %d of the benchmark's %d questions have no answer%s; "
+                    "aAcc is over the answered ones only, and fAcc / qAcc over the figures and "
+                    "pairs seen whole -- not the benchmark's numbers (info.coverage)",
+                    cov["unanswered"], _expected_total(cov), whose)
+    if cov["incomplete_figures"] or cov["incomplete_pairs"]:
+        log.warning("hallusionbench: %d figure(s) and %d question pair(s) lack some of their "
+                    "questions; they are left out of fAcc / qAcc, not counted as correct "
+                    "(info.coverage)", cov["incomplete_figures"], cov["incomplete_pairs"])
+
+
 def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
                           confidence: float = 0.95, easy_hard: bool = False
                           ) -> dict[str, MetricResult]:
@@ -201,6 +233,52 @@ def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
         for name, hard in (("easy_qacc", False), ("hard_qacc", True)):
             r = _scores([u for u in units if u.hard == hard], n_boot, seed, confidence)["qacc"]
             out[name] = MetricResult(name, r.value, r.n, True, r.ci, r.confidence)
+    return out
+
+
+def incomplete(units: list[Unit]) -> set[str]:
+    """The figure and pair keys that lack some of their questions. Every question set of
+    HallusionBench.json is a full grid (each of its figures asks each of its questions), so
+    within one answerer's set a (figure, question) missing among the figures and questions seen
+    leaves that figure and that pair incomplete: they are left out of fAcc and qAcc, never
+    counted as answered in full (a figure or question missing from a set altogether cannot be
+    seen this way; :func:`coverage` counts the questions against the benchmark's)."""
+    grids: dict[tuple[str, str], dict[tuple[str, str], Unit]] = {}
+    for u in units:
+        grids.setdefault((u.part, u.cluster), {})[u.cell] = u
+    out: set[str] = set()
+    for cells in grids.values():
+        figs = {f for f, _ in cells}
+        qids = {q for _, q in cells}
+        if len(cells) == len(figs) * len(qids):
+            continue
+        keys = {f: u.figure for (f, _), u in cells.items()}
+        pairs = {q: u.pair for (_, q), u in cells.items()}
+        for f in figs:
+            for q in qids:
+                if (f, q) not in cells:
+                    out.update(k for k in (keys[f], pairs[q]) if k is not None)
+    return out
+
+
+def coverage(units: list[Unit], expected: int) -> dict[str, Any]:
+    """How much of the benchmark the answers cover: per answerer (``part``), the distinct
+    questions answered against ``expected`` (the benchmark's count), and the figures and pairs
+    left out of fAcc / qAcc as incomplete (:func:`incomplete`)."""
+    answered: dict[str, set] = {}
+    for u in units:
+        answered.setdefault(u.part, set()).add((u.cluster, u.cell))
+    partial = incomplete(units)
+    figures = {u.figure for u in units if u.figure is not None}
+    pairs = {u.pair for u in units}
+    out: dict[str, Any] = {
+        "expected_questions": expected,
+        "answered": sum(len(v) for v in answered.values()),
+        "unanswered": sum(max(0, expected - len(v)) for v in answered.values()),
+        "incomplete_figures": len(figures & partial), "incomplete_pairs": len(pairs & partial)}
+    if len(answered) > 1 or "" not in answered:
+        out["unanswered_by"] = {p or "(none)": max(0, expected - len(v))
+                                for p, v in sorted(answered.items())}
     return out
 
 
@@ -221,9 +299,10 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float
             owner["f" + u.figure] = index[u.cluster]
         pairs.setdefault(u.pair, []).append(u.correct)
         owner["p" + u.pair] = index[u.cluster]
+    partial = incomplete(units)
     for col, table, tag in ((2, figures, "f"), (4, pairs, "p")):
         for key, vals in table.items():
-            if any(v is None for v in vals):
+            if any(v is None for v in vals) or key in partial:
                 continue
             counts[owner[tag + key], col] += all(vals)
             counts[owner[tag + key], col + 1] += 1
@@ -289,6 +368,7 @@ class HallusionBenchMetric(Metric):
         self._answered: list = []
         self._diagnosis: dict[str, Any] | None = None
         self._repeats = Repeats()
+        self._coverage: dict[str, Any] | None = None
 
     def begin(self, inputs) -> None:
         """Refuse a ``--cluster-by`` it cannot honour: fAcc and qAcc need whole figures and
@@ -422,6 +502,8 @@ class HallusionBenchMetric(Metric):
 
     def finish(self) -> None:
         self._repeats.warn(self.name, "a question")
+        self._coverage = coverage(self.units, EXPECTED_QUESTIONS[self.variant])
+        _warn_coverage(self._coverage)
         if self.judge is not None and self._judge_info is None:
             from halluscope.judges.fallback import judge_info
             self._diagnose()
@@ -451,8 +533,13 @@ class HallusionBenchMetric(Metric):
         kw = {"n_boot": self.n_boot, "seed": self.seed, "confidence": self.confidence,
               "easy_hard": self.variant != "vlmevalkit"}
         names = sorted({g for u in self.units for g in u.groups})
+        results = hallusionbench_scores(self.units, **kw)
+        cov = self._coverage or coverage(self.units, EXPECTED_QUESTIONS[self.variant])
+        if cov["unanswered"]:
+            results["unanswered"] = MetricResult("unanswered", cov["unanswered"],
+                                                 _expected_total(cov), False)
         return MetricSummary(
-            name=self.name, results=hallusionbench_scores(self.units, **kw), n=len(self.units),
+            name=self.name, results=results, n=len(self.units),
             groups={g: hallusionbench_scores([u for u in self.units if g in u.groups], **kw)
                     for g in names},
             tallies={"decisions": dict(sorted(self._codes.items()))}, info=self.describe())
@@ -465,6 +552,8 @@ class HallusionBenchMetric(Metric):
             "intervals": "Poisson bootstrap clustered by question set (category_subcategory_set)",
             "figures_keyed_by": list(self.by) or None,
         }
+        if self._coverage is not None:
+            out["coverage"] = self._coverage
         if self.judge is not None:
             from halluscope.judges.fallback import judge_info
             out.update(self._judge_info or judge_info(self.judge, CORRECTNESS))

@@ -237,3 +237,25 @@ def test_incomplete_is_per_answerer_and_set():
     assert (scores["facc"].n, scores["qacc"].n) == (3, 3)       # A's 2 + B's figure/pair 0
     cov = coverage(units, 4)
     assert (cov["unanswered"], cov["unanswered_by"]) == (1, {"A": 0, "B": 1})
+
+
+# -- a repeated question (bug 2) -------------------------------------------------------------
+def test_the_original_variant_refuses_a_repeated_question(tmp_path):
+    """utils.py's get_eval_all asserts each question once: the original gives no number for
+    such input, so the variant named after it stops with exit 2 naming the repeat; the refined
+    variant scores every row and counts the repeat, as documented."""
+    rows = [_row(), _row(qid="1"), _row()]
+    path = _write(tmp_path / "d.jsonl", rows)
+    with FakeServer(responder=lambda prompt, body: "correct") as server:
+        common = ["--judge", "hallusionbench-gpt-4", "--option",
+                  f"judge_base_url={server.url}", "--cache-dir", tmp_path / "jc",
+                  "--bootstrap", "0", "--quiet"]
+        res = _invoke(["audit", path, "--metric", "hallusionbench", "--option",
+                       "hallusionbench_variant=original", *common, "--out", tmp_path / "o"],
+                      expect=2)
+        assert "repeat a question" in res.output and "d.jsonl:3" in res.output
+        assert not (tmp_path / "o/results.json").exists()
+        _invoke(["audit", path, "--metric", "hallusionbench", "--option",
+                 "hallusionbench_variant=refined", *common, "--out", tmp_path / "r"])
+    m = json.loads((tmp_path / "r/results.json").read_text())["metrics"]["hallusionbench"]
+    assert m["aacc"]["n"] == 3 and m["info"]["repeated_answers"] == 1

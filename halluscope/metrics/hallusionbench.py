@@ -33,7 +33,9 @@ Variants (``options["hallusionbench_variant"]``):
 Rows: a row without ``question`` or ``gt_answer_details`` (the judge's prompt needs both;
 utils.py joins them with ``+`` and stops), whose category is neither VD nor VS (evaluation.py
 scores no other), or a VS row whose ``figure_id`` is not a whole number (utils.py reads it with
-``int()``) is a bad record naming its field.
+``int()``) is a bad record naming its field. The ``original`` variant refuses a question
+answered twice by one model (utils.py's ``get_eval_all`` asserts each question once): the run
+stops with exit 2 and gives no number; the others score every row and count the repeats.
 
 Whose answers: figures and question pairs are keyed by the ``--by`` groups (``model`` by
 default) as well, so one file holding two models' answers gives each model's figures and pairs
@@ -368,6 +370,7 @@ class HallusionBenchMetric(Metric):
         self._answered: list = []
         self._diagnosis: dict[str, Any] | None = None
         self._repeats = Repeats()
+        self._first_repeat: str | None = None
         self._coverage: dict[str, Any] | None = None
 
     def begin(self, inputs) -> None:
@@ -482,7 +485,11 @@ class HallusionBenchMetric(Metric):
 
     def add(self, item: ItemScore, record: Record | None = None) -> None:
         unit = item.payload.pop("_unit")
-        self._repeats.note(item.payload.pop("_seen", item.payload["key"]))
+        seen = item.payload.pop("_seen", item.payload["key"])
+        if self._first_repeat is None and seen in self._repeats.seen:
+            at = f" at {record.source.file}:{record.source.line}" if record is not None else ""
+            self._first_repeat = f"{item.payload['key']}{at}"
+        self._repeats.note(seen)
         self.units.append(unit)
         answered = item.payload.pop("_answered", None)
         if answered is not None:
@@ -495,13 +502,29 @@ class HallusionBenchMetric(Metric):
     def merge(self, other: "HallusionBenchMetric") -> None:
         super().merge(other)
         self.units.extend(other.units)
+        self._first_repeat = self._first_repeat or other._first_repeat
         self._repeats.merge(other._repeats)
         self._answered.extend(other._answered)
         for k, n in other._codes.items():
             self._codes[k] = self._codes.get(k, 0) + n
 
     def finish(self) -> None:
-        self._repeats.warn(self.name, "a question")
+        if self.variant == "original" and self._repeats.count:
+            from halluscope.errors import InputError
+            if self.judge is not None:
+                self.judge.close()
+            first = f" (first: {self._first_repeat})" if self._first_repeat else ""
+            raise InputError(
+                f"hallusionbench (original variant): {self._repeats.count} answer(s) repeat a "
+                f"question already answered{first}; the original refuses such input "
+                f"(utils.py get_eval_all asserts each question once), so this variant gives "
+                f"no number for it: answer each question once per model, or use "
+                f"hallusionbench_variant=refined, which scores every row and counts the "
+                f"repeats")
+        if self.variant != "original":
+            self._repeats.warn(self.name, "a question", why=(
+                "VLMEvalKit scores every row" if self.variant == "vlmevalkit" else
+                "the refined variant scores every row; the original refuses a repeat"))
         self._coverage = coverage(self.units, EXPECTED_QUESTIONS[self.variant])
         _warn_coverage(self._coverage)
         if self.judge is not None and self._judge_info is None:

@@ -1,7 +1,8 @@
 """Answers that repeat a question already answered, for the benchmarks whose original scorers
-count every row they are given (AMBER's inference.py, HallusionBench's evaluation.py,
-VLMEvalKit): a repeated id is scored again, as the original scores it, and the repeats are
-counted and said, so that a file with a question answered twice is not taken for a clean run."""
+count every row they are given (AMBER's inference.py, VLMEvalKit; HallusionBench's refined
+variant does the same, although its original refuses a repeat): a repeated id is scored again,
+and the repeats are counted and said, so that a file with a question answered twice is not
+taken for a clean run."""
 
 from __future__ import annotations
 
@@ -31,14 +32,15 @@ class Repeats:
         self.count += other.count + len(self.seen & other.seen)
         self.seen |= other.seen
 
-    def warn(self, metric: str, what: str) -> None:
-        """Say how many answers repeated one already scored (nothing when none did)."""
+    def warn(self, metric: str, what: str,
+             why: str = "as the original scorer scores every row") -> None:
+        """Say how many answers repeated one already scored (nothing when none did), and
+        ``why`` they are scored all the same."""
         if self.count:
             one = self.count == 1
-            log.warning("%s: %d %s %s already answered; %s scored, as the original scorer "
-                        "scores every row (info.repeated_answers)", metric, self.count,
-                        "answer repeats" if one else "answers repeat", what,
-                        "it is" if one else "each is")
+            log.warning("%s: %d %s %s already answered; %s scored, %s (info.repeated_answers)",
+                        metric, self.count, "answer repeats" if one else "answers repeat", what,
+                        "it is" if one else "each is", why)
 
     def describe(self, out: dict) -> None:
         """Add ``repeated_answers`` to a metric's description when there were any."""

@@ -1,0 +1,41 @@
+"""What ``halluscope compare`` says when it cannot compare, or compares only part: each message
+names the run, the metric and the reason (a bug hunt found messages pointing the wrong way)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import halluscope
+from halluscope.api import audit
+from halluscope.cli import EXIT_USAGE, app
+from halluscope.errors import ConfigError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+YES_NO = {"id": "q1", "question_id": 1, "image": "a.jpg", "prompt": "Is there a dog in the image?",
+          "response": "Yes", "label": "yes"}
+
+
+def _pope(tmp_path, name, rows=(YES_NO,)):
+    audit(records=list(rows), metrics="pope", n_boot=0, out=tmp_path / name, write_report=False)
+    return tmp_path / name
+
+
+def _compare_cli(*args):
+    out = CliRunner().invoke(app, ["compare", *map(str, args), "-q"], env={"COLUMNS": "1000"})
+    return out.exit_code, " ".join(out.output.split())     # however the console wrapped it
+
+
+def test_a_damaged_outputs_entry_is_an_input_error_naming_file_and_field(tmp_path):
+    """``"outputs": {"items.jsonl": null}`` was an AttributeError (exit 3)."""
+    a = _pope(tmp_path, "a")
+    b = _pope(tmp_path, "b")
+    results = json.loads((b / "results.json").read_text())
+    for damaged in (None, "abc", {"bytes": 3}):
+        results["outputs"]["items.jsonl"] = damaged
+        (b / "results.json").write_text(json.dumps(results))
+        code, text = _compare_cli(a, b, "--out", tmp_path / "c")
+        assert code == EXIT_USAGE, text
+        assert f"{b / 'results.json'}: expected outputs.items.jsonl to be an object" in text
+        assert "audit again" in text and "internal error" not in text

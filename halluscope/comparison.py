@@ -23,6 +23,7 @@ import html
 import json
 import logging
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -298,8 +299,7 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
             n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95
             ) -> CompareResult:
     """Compare audit output folders: every run after the first against the first."""
-    if len(runs) < 2:
-        raise ConfigError(f"expected at least two audit output folders, got {len(runs)}")
+    runs = _folders(runs)
     loaded = [load_run(r) for r in runs]
     base = loaded[0]
     comparisons = []
@@ -329,6 +329,26 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
     if out is not None:
         result.save(out)
     return result
+
+
+def _folders(runs: Any) -> list[str | Path]:
+    """``runs`` as a list of at least two folders; one folder given as a string (whose
+    characters would be taken for folders) or anything but a list is a usage error."""
+    if isinstance(runs, (str, bytes, os.PathLike)):
+        one = os.fsdecode(runs)
+        raise ConfigError(f"expected a list of at least two audit output folders, got one "
+                          f"folder, {one!r}; pass compare([{one!r}, 'other/run'])")
+    if not isinstance(runs, Iterable):
+        raise ConfigError(f"expected a list of at least two audit output folders, got "
+                          f"{type(runs).__name__}")
+    runs = list(runs)
+    bad = [r for r in runs if not isinstance(r, (str, os.PathLike))]
+    if bad:
+        raise ConfigError(f"expected audit output folders as paths (str or Path), got "
+                          f"{type(bad[0]).__name__} {bad[0]!r}")
+    if len(runs) < 2:
+        raise ConfigError(f"expected at least two audit output folders, got {len(runs)}")
+    return runs
 
 
 # --- gates on differences --------------------------------------------------------------------

@@ -39,3 +39,24 @@ def test_a_damaged_outputs_entry_is_an_input_error_naming_file_and_field(tmp_pat
         assert code == EXIT_USAGE, text
         assert f"{b / 'results.json'}: expected outputs.items.jsonl to be an object" in text
         assert "audit again" in text and "internal error" not in text
+
+
+@pytest.mark.parametrize("runs", ["runs_a", Path("runs_a"), b"runs_a"])
+def test_one_folder_given_as_a_string_says_a_list_is_expected(tmp_path, runs):
+    """``compare("runs/a")`` iterated the string: "...holding items.jsonl, got r"."""
+    with pytest.raises(ConfigError, match=r"expected a list of at least two audit output "
+                                          r"folders, got one folder, 'runs_a'"):
+        halluscope.compare(runs)
+
+
+def test_other_wrong_run_lists_are_usage_errors(tmp_path):
+    a = _pope(tmp_path, "a")
+    with pytest.raises(ConfigError, match="at least two audit output folders, got 1"):
+        halluscope.compare([a])
+    with pytest.raises(ConfigError, match="got int"):
+        halluscope.compare(3)
+    with pytest.raises(ConfigError, match="as paths .* got int 3"):
+        halluscope.compare([a, 3])
+    # any iterable of folders works, not only a list
+    res = halluscope.compare(iter([a, a]), n_boot=0)
+    assert res.metrics["pope.accuracy"]["diff"] == 0

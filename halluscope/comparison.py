@@ -50,6 +50,7 @@ class RunItems:
     metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]]
     setup: dict[str, dict[str, Any]] = field(default_factory=dict)   # metric -> how it scored
     info: dict[str, dict[str, Any]] = field(default_factory=dict)    # metric -> its run info
+    unscored: dict[str, str] = field(default_factory=dict)  # metric -> why it scored nothing
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
@@ -86,9 +87,15 @@ def load_run(path: str | Path) -> RunItems:
                     key = f"{key}#{seen[key]}"
             for name, score in (item.get("scores") or {}).items():
                 metrics.setdefault(name, {})[key] = (score["row"], score.get("unit"), item)
+    unscored = _unscored(results)
     if not metrics:
-        raise ConfigError(f"{items_path} holds no per-item scores (written by halluscope audit "
-                          f"since compare exists); re-run the audit")
+        if unscored:
+            raise ConfigError(f"{path}: nothing to compare: no item was scored in that run: "
+                              f"{', '.join(unscored.values())}; see its results.json "
+                              f"'unscored'")
+        raise ConfigError(f"{items_path} holds no per-item scores, and its results.json names "
+                          f"no metric that scored nothing: it was written by a halluscope older "
+                          f"than compare; re-run the audit")
     summaries = results["metrics"]
     missing = sorted(set(metrics) - set(summaries))
     if missing:
@@ -97,7 +104,17 @@ def load_run(path: str | Path) -> RunItems:
     info = {name: (summary.get("info") or {}) if isinstance(summary, dict) else {}
             for name, summary in summaries.items()}
     setup = {name: _setup(i) for name, i in info.items()}
-    return RunItems(path, metrics, setup, info)
+    return RunItems(path, metrics, setup, info, unscored)
+
+
+def _unscored(results: Mapping[str, Any]) -> dict[str, str]:
+    """Metric -> why it scored nothing in the run (its results.json 'unscored')."""
+    unscored = results.get("unscored")
+    if not isinstance(unscored, Mapping):
+        return {}
+    return {str(name): f"{name} scored nothing ({'; '.join(map(str, reasons))})"
+            if isinstance(reasons, list) and reasons else f"{name} scored nothing"
+            for name, reasons in unscored.items()}
 
 
 #: A metric's settings that change what its numbers mean (its info's top-level values).

@@ -60,3 +60,20 @@ def test_other_wrong_run_lists_are_usage_errors(tmp_path):
     # any iterable of folders works, not only a list
     res = halluscope.compare(iter([a, a]), n_boot=0)
     assert res.metrics["pope.accuracy"]["diff"] == 0
+
+
+def test_a_run_that_scored_nothing_is_named_with_its_reason(tmp_path):
+    """The message blamed a halluscope older than compare and said to re-run the audit,
+    which changes nothing: the metric scored nothing in that run."""
+    ok = _pope(tmp_path, "ok")
+    result = audit(records=[YES_NO], metrics="chair", n_boot=0, out=tmp_path / "failed",
+                   write_report=False, coco_annotations=[DATA / "annotations" / "instances.json"])
+    assert "chair" in result.unscored
+    with pytest.raises(ConfigError) as err:
+        halluscope.compare([ok, tmp_path / "failed"])
+    msg = str(err.value)
+    assert msg.startswith(f"{tmp_path / 'failed'}: nothing to compare")
+    assert "chair scored nothing (0 of 1 records scored; 1 record: not a caption" in msg
+    assert "results.json 'unscored'" in msg and "older" not in msg
+    code, text = _compare_cli(ok, tmp_path / "failed", "--out", tmp_path / "c")
+    assert code == EXIT_USAGE and "chair scored nothing" in text

@@ -279,11 +279,13 @@ class Comparison:
     b: str
     metrics: dict[str, dict[str, Any]]
     changed: list[dict[str, Any]] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)   # metric -> why it is not compared
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "metrics": self.metrics,
                 "changed": {"better": sum(c["change"] == "better" for c in self.changed),
-                            "worse": sum(c["change"] == "worse" for c in self.changed)}}
+                            "worse": sum(c["change"] == "worse" for c in self.changed)},
+                **({"left_out": self.left_out} if self.left_out else {})}
 
 
 @dataclass
@@ -323,9 +325,11 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
     for other in loaded[1:]:
         metrics: dict[str, dict[str, Any]] = {}
         changed: list[dict[str, Any]] = []
+        left_out = _not_in_both(base, other)
+        for name, why in left_out.items():
+            log.warning("compare: metric %s left out: %s", name, why)
         for name in base.metrics:
             if name not in other.metrics:
-                log.warning("compare: %s lacks metric %s", other.path, name)
                 continue
             differ = _same_setup(name, base, other)
             if differ:
@@ -340,8 +344,10 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
             metrics.update(entries)
             changed.extend(moved)
         if not metrics:
-            raise ConfigError(f"{base.path} and {other.path} share no metric to compare")
-        comparisons.append(Comparison(str(base.path), str(other.path), metrics, changed))
+            why = "".join(f"; {name}: {reason}" for name, reason in left_out.items())
+            raise ConfigError(f"{base.path} and {other.path} share no metric to compare{why}")
+        comparisons.append(Comparison(str(base.path), str(other.path), metrics, changed,
+                                      left_out))
     result = CompareResult([str(r.path) for r in loaded], comparisons)
     if out is not None:
         result.save(out)
@@ -366,6 +372,19 @@ def _folders(runs: Any) -> list[str | Path]:
     if len(runs) < 2:
         raise ConfigError(f"expected at least two audit output folders, got {len(runs)}")
     return runs
+
+
+def _not_in_both(a: RunItems, b: RunItems) -> dict[str, str]:
+    """Metric -> why it is left out, for every metric one run (or neither) scored items of:
+    the run that lacks it did not compute it, or computed it and scored nothing."""
+    names = dict.fromkeys([*a.metrics, *b.metrics, *a.unscored, *b.unscored])
+    out = {}
+    for name in names:
+        why = [f"{run.path} {run.unscored[name] if name in run.unscored else 'did not compute it'}"
+               for run in (a, b) if name not in run.metrics]
+        if why:
+            out[name] = "; ".join(why)
+    return out
 
 
 # --- gates on differences --------------------------------------------------------------------

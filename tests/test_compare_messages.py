@@ -77,3 +77,42 @@ def test_a_run_that_scored_nothing_is_named_with_its_reason(tmp_path):
     assert "results.json 'unscored'" in msg and "older" not in msg
     code, text = _compare_cli(ok, tmp_path / "failed", "--out", tmp_path / "c")
     assert code == EXIT_USAGE and "chair scored nothing" in text
+
+
+def _pope_chair(tmp_path, name, metrics):
+    rows = [{"id": "c1", "image_id": 1, "response": "A woman with a laptop."},
+            {"id": "q1", "question_id": 1, "image_id": 1, "response": "Yes", "label": "no",
+             "prompt": "Is there a laptop in the image?"}]
+    audit(records=rows, metrics=metrics, n_boot=0, out=tmp_path / name, write_report=False,
+          coco_annotations=[DATA / "annotations" / "instances.json"])
+    return tmp_path / name
+
+
+def test_a_metric_only_one_run_computed_is_said_whichever_run_it_is(tmp_path, caplog):
+    """A metric only run B computed was dropped without a word; one only A computed was
+    warned about: which folder came first decided whether the user was told."""
+    pope = _pope_chair(tmp_path, "pope", "pope")
+    both = _pope_chair(tmp_path, "both", "pope,chair")
+    for a, b in ((both, pope), (pope, both)):
+        caplog.clear()
+        res = halluscope.compare([a, b], n_boot=0, out=tmp_path / "c")
+        said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert said == [f"compare: metric chair left out: {pope} did not compute it"], said
+        assert res.comparisons[0].left_out == {"chair": f"{pope} did not compute it"}
+        saved = json.loads((tmp_path / "c" / "compare.json").read_text())
+        assert saved["comparisons"][0]["left_out"] == {"chair": f"{pope} did not compute it"}
+        assert "pope.accuracy" in res.metrics and not any(k.startswith("chair.")
+                                                          for k in res.metrics)
+
+
+def test_a_metric_that_scored_nothing_in_a_run_is_said_with_its_reason(tmp_path, caplog):
+    """A metric that scored nothing in one run (or both) is left out saying why."""
+    rows = [YES_NO, {**YES_NO, "id": "q2", "question_id": 2}]
+    for name in ("a", "b"):
+        audit(records=rows, metrics="pope,chair", n_boot=0, out=tmp_path / name,
+              write_report=False, coco_annotations=[DATA / "annotations" / "instances.json"])
+    res = halluscope.compare([tmp_path / "a", tmp_path / "b"], n_boot=0)
+    why = "chair scored nothing (0 of 2 records scored; 2 records: not a caption"
+    left = res.comparisons[0].left_out["chair"]
+    assert left.startswith(f"{tmp_path / 'a'} {why}") and f"; {tmp_path / 'b'} {why}" in left
+    assert any("compare: metric chair left out" in r.getMessage() for r in caplog.records)

@@ -281,10 +281,29 @@ class Comparison:
     changed: list[dict[str, Any]] = field(default_factory=list)
     left_out: dict[str, str] = field(default_factory=dict)   # metric -> why it is not compared
 
+    def item_changes(self) -> dict[str, str]:
+        """Item -> how its verdict changed, each item once however many metrics scored it:
+        ``better`` (better by one metric or more, worse by none), ``worse`` (the reverse) or
+        ``mixed`` (better by one metric, worse by another)."""
+        moves: dict[str, set[str]] = {}
+        for c in self.changed:
+            moves.setdefault(c["key"], set()).add(c["change"])
+        return {k: next(iter(m)) if len(m) == 1 else "mixed" for k, m in moves.items()}
+
+    def change_counts(self) -> dict[str, Any]:
+        """Items that changed verdict (``better``, ``worse``, ``mixed``: each item counted
+        once), and per metric the items its verdict moved (``by_metric``)."""
+        kinds = list(self.item_changes().values())
+        by_metric: dict[str, dict[str, int]] = {}
+        for c in self.changed:
+            counts = by_metric.setdefault(c["metric"], {"better": 0, "worse": 0})
+            counts[c["change"]] += 1
+        return {**{k: kinds.count(k) for k in ("better", "worse", "mixed")},
+                "by_metric": by_metric}
+
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "metrics": self.metrics,
-                "changed": {"better": sum(c["change"] == "better" for c in self.changed),
-                            "worse": sum(c["change"] == "worse" for c in self.changed)},
+                "changed": self.change_counts(),
                 **({"left_out": self.left_out} if self.left_out else {})}
 
 
@@ -519,20 +538,34 @@ def render_html(result: CompareResult) -> str:
                          f"<td>{e['n_paired']}</td><td>{e['only_a']}</td><td>{e['only_b']}</td>"
                          "</tr>")
         parts.append("</table>")
-        for change, title in (("worse", "fine in A, hallucinated in B"),
-                              ("better", "hallucinated in A, fine in B")):
-            moved = [c for c in comp.changed if c["change"] == change]
-            parts.append(f"<h2 class='{change}'>{title} ({len(moved)})</h2>")
-            for c in moved:
-                parts.append(f"<div class='{change}'><h3>{html.escape(c['key'])} — "
-                             f"{html.escape(c['metric'])}.{html.escape(c['statistic'])}: "
-                             f"{c['a']:g} → {c['b']:g}</h3>")
+        parts.extend(_changed_html(comp))
+    return "\n".join(parts)
+
+
+def _changed_html(comp: Comparison) -> list[str]:
+    """The items that changed verdict, each once (counted as :meth:`Comparison.item_changes`),
+    with every metric verdict that moved and its evidence."""
+    parts = []
+    kinds = comp.item_changes()
+    for change, title in (("worse", "fine in A, hallucinated in B"),
+                          ("better", "hallucinated in A, fine in B"),
+                          ("mixed", "better by one metric, worse by another")):
+        keys = [k for k, kind in kinds.items() if kind == change]
+        if change == "mixed" and not keys:
+            continue
+        parts.append(f"<h2 class='{change}'>{title} ({len(keys)})</h2>")
+        for key in keys:
+            parts.append(f"<div class='{change}'><h3>{html.escape(key)}</h3>")
+            for c in (c for c in comp.changed if c["key"] == key):
+                parts.append(f"<h4 class='{c['change']}'>{html.escape(c['metric'])}."
+                             f"{html.escape(c['statistic'])}: {c['a']:g} → {c['b']:g} "
+                             f"({c['change']})</h4>")
                 for side in ("item_a", "item_b"):
                     parts.append(f"<b>{side[-1].upper()}</b><pre>"
                                  f"{html.escape(json.dumps(c[side], indent=1, default=str))}"
                                  f"</pre>")
-                parts.append("</div>")
-    return "\n".join(parts)
+            parts.append("</div>")
+    return parts
 
 
 __all__ = ["compare", "CompareResult", "Comparison", "diff_value", "diff_gate_failures",

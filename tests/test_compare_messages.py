@@ -116,3 +116,45 @@ def test_a_metric_that_scored_nothing_in_a_run_is_said_with_its_reason(tmp_path,
     left = res.comparisons[0].left_out["chair"]
     assert left.startswith(f"{tmp_path / 'a'} {why}") and f"; {tmp_path / 'b'} {why}" in left
     assert any("compare: metric chair left out" in r.getMessage() for r in caplog.records)
+
+
+def test_an_item_that_changed_verdict_is_counted_once_not_once_per_metric(tmp_path):
+    """One caption audited with chair and claims that stops hallucinating was "2 better"."""
+    ann = DATA / "annotations"
+    for name, response in (("a", "A cat lying next to a dog."), ("b", "A cat lying down.")):
+        rec = {"id": "c1", "image_id": 2, "image": str(DATA / "images" / "chelsea.jpg"),
+               "response": response}
+        audit(records=[rec], metrics="chair,claims", n_boot=0, out=tmp_path / name,
+              write_report=False, coco_annotations=[ann / "instances.json"],
+              annotations=[ann / "objects.json"])
+    res = halluscope.compare([tmp_path / "a", tmp_path / "b"], n_boot=0, out=tmp_path / "c")
+    comp = res.comparisons[0]
+    assert sorted(c["metric"] for c in comp.changed) == ["chair", "claims"]   # both moved
+    assert comp.item_changes() == {"2|c1": "better"}
+    saved = json.loads((tmp_path / "c" / "compare.json").read_text())["comparisons"][0]
+    assert saved["changed"] == {"better": 1, "worse": 0, "mixed": 0,
+                                "by_metric": {"chair": {"better": 1, "worse": 0},
+                                              "claims": {"better": 1, "worse": 0}}}
+    html = (tmp_path / "c" / "compare.html").read_text()
+    assert "hallucinated in A, fine in B (1)" in html and html.count("<h3>2|c1</h3>") == 1
+    out = CliRunner().invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"),
+                                   "--out", str(tmp_path / "c2")], env={"COLUMNS": "200"})
+    assert "items that changed verdict: 1 better, 0 worse in B" in out.output, out.output
+
+
+def test_an_item_better_by_one_metric_and_worse_by_another_is_mixed():
+    from halluscope.comparison import Comparison
+    moved = [{"metric": m, "statistic": "s", "key": k, "a": 1.0, "b": 0.0, "change": ch,
+              "item_a": {}, "item_b": {}}
+             for m, k, ch in (("chair", "i1", "better"), ("claims", "i1", "worse"),
+                              ("chair", "i2", "worse"), ("claims", "i2", "worse"),
+                              ("chair", "i3", "better"))]
+    comp = Comparison("a", "b", {}, moved)
+    assert comp.item_changes() == {"i1": "mixed", "i2": "worse", "i3": "better"}
+    counts = comp.change_counts()
+    assert (counts["better"], counts["worse"], counts["mixed"]) == (1, 1, 1)
+    assert counts["by_metric"] == {"chair": {"better": 2, "worse": 1},
+                                   "claims": {"better": 0, "worse": 2}}
+    from halluscope.cli.compare import _table
+    assert _table(comp).caption == ("items that changed verdict: 1 better, 1 worse in B, "
+                                     "1 better by one metric and worse by another")

@@ -51,6 +51,7 @@ class RunItems:
     setup: dict[str, dict[str, Any]] = field(default_factory=dict)   # metric -> how it scored
     info: dict[str, dict[str, Any]] = field(default_factory=dict)    # metric -> its run info
     unscored: dict[str, str] = field(default_factory=dict)  # metric -> why it scored nothing
+    references: tuple[str, ...] = ()   # module:Class, file.py:Class metrics its run sheet names
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
@@ -104,7 +105,52 @@ def load_run(path: str | Path) -> RunItems:
     info = {name: (summary.get("info") or {}) if isinstance(summary, dict) else {}
             for name, summary in summaries.items()}
     setup = {name: _setup(i) for name, i in info.items()}
-    return RunItems(path, metrics, setup, info, unscored)
+    return RunItems(path, metrics, setup, info, unscored, _references(path))
+
+
+def _references(path: Path) -> tuple[str, ...]:
+    """The metrics the run's ``runsheet.json`` names by reference (``module:Class``,
+    ``path/to/file.py:Class``, as the audit was given them): where compare finds the class of a
+    metric that is not installed. A missing or damaged run sheet names none."""
+    from halluscope.result import RUNSHEET
+    try:
+        sheet = json.loads((path / RUNSHEET).read_text(encoding="utf-8"))
+        names = sheet["config"]["metrics"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ()
+    return tuple(n for n in names if isinstance(n, str) and ":" in n) \
+        if isinstance(names, list) else ()
+
+
+def _find_class(name: str, runs: Sequence[RunItems]) -> str | None:
+    """Make the class of metric ``name`` known to :func:`_statistics`: an installed metric, one
+    this process ran, or one loaded as the audit loaded it, from a reference its run sheet
+    names. ``None`` once found; else why it cannot be (said when the metric is left out)."""
+    from halluscope.metrics.base import declared
+    from halluscope.metrics.references import load_reference
+    from halluscope.result import RUNSHEET
+    if declared(name) is not None:
+        return None
+    failed, tried = [], set()
+    for run in runs:
+        for ref in run.references:
+            if ref in tried:
+                continue
+            tried.add(ref)
+            try:
+                if load_reference(ref).name == name:
+                    return None
+            except Exception as exc:  # noqa: BLE001 - a user's metric file, said as it failed
+                text = str(exc).removeprefix(f"metric {ref!r}: ") if isinstance(
+                    exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+                failed.append(f"{ref}, which {run.path / RUNSHEET} names, does not load here "
+                              f"({text})")
+    why = ("; ".join(failed) if failed else "no metric reference its run sheets name "
+           "(module:Class or path/to/file.py:Class) is it")
+    return (f"{name} is not an installed metric, and {why}; its statistics cannot be "
+            f"recomputed without its class: run compare where the audits' reference loads (a "
+            f"relative file path is read from the current folder), or install the metric "
+            f"(entry point halluscope.metrics)")
 
 
 def _unscored(results: Mapping[str, Any]) -> dict[str, str]:
@@ -163,10 +209,9 @@ def _statistics(name: str, width: int, info: Mapping[str, Any] | None = None
                 ) -> dict[str, tuple[Statistic, tuple[str, ...]]] | None:
     """The statistics ``name`` computed in the run whose metric ``info`` is given (a POPE run
     with lmms-eval's parser has lmms-eval's definitions); ``None`` when they cannot be known."""
-    from halluscope.metrics.base import metric_class
-    try:
-        cls = metric_class(name)
-    except ConfigError:
+    from halluscope.metrics.base import declared
+    cls = declared(name)            # installed, or found by _find_class
+    if cls is None:
         return None
     stats = cls.statistics_for(info or {})
     columns = getattr(cls, "columns", None)
@@ -349,6 +394,11 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
             log.warning("compare: metric %s left out: %s", name, why)
         for name in base.metrics:
             if name not in other.metrics:
+                continue
+            missing = _find_class(name, (base, other))
+            if missing:
+                log.warning("compare: metric %s left out: %s", name, missing)
+                left_out[name] = missing
                 continue
             differ = _same_setup(name, base, other)
             if differ:

@@ -158,3 +158,71 @@ def test_an_item_better_by_one_metric_and_worse_by_another_is_mixed():
     from halluscope.cli.compare import _table
     assert _table(comp).caption == ("items that changed verdict: 1 better, 1 worse in B, "
                                      "1 better by one metric and worse by another")
+
+
+@pytest.fixture
+def fresh_process(monkeypatch):
+    """As in a new process (the CLI's): no metric class this one ran or loaded is known."""
+    from halluscope.metrics import base, references
+    monkeypatch.setattr(base, "_SEEN", {})
+    monkeypatch.setattr(references, "_FILES", {})
+
+
+def _wordcount_runs(tmp_path, monkeypatch, reference):
+    (tmp_path / "my_wordcount.py").write_text(
+        (DATA.parent / "examples" / "custom_metric.py").read_text())
+    monkeypatch.chdir(tmp_path)
+    rows = [{"id": str(i), "image": f"{i}.jpg", "response": "word " * i} for i in range(1, 13)]
+    for name in ("a", "b"):
+        audit(records=rows if name == "a" else rows[:-1] + [{**rows[-1], "response": "x"}],
+              metrics=reference, n_boot=50, out=tmp_path / name, write_report=False)
+    from halluscope.metrics import base, references
+    base._SEEN.clear()                              # what the audits loaded is forgotten
+    references._FILES.clear()
+    return tmp_path / "a", tmp_path / "b"
+
+
+def test_a_metric_loaded_from_a_file_compares_as_the_audit_loaded_it(tmp_path, monkeypatch,
+                                                                     fresh_process):
+    """Two runs of the README's WordCount (--metric file.py:WordCount) "shared no metric to
+    compare": compare could only find installed metrics."""
+    a, b = _wordcount_runs(tmp_path, monkeypatch, "my_wordcount.py:WordCount")
+    res = halluscope.compare([a, b], n_boot=50)
+    own = json.loads((a / "results.json").read_text())["metrics"]["wordcount"]
+    mean = res.metrics["wordcount.mean_words"]
+    assert mean["a"] == pytest.approx(own["mean_words"]["value"]) == pytest.approx(78 / 12)
+    assert mean["diff"] == pytest.approx((1 - 12) / 12) and mean["n_paired"] == 12
+    assert res.comparisons[0].left_out == {}
+
+
+def test_a_metric_whose_file_cannot_be_loaded_says_so(tmp_path, monkeypatch, fresh_process):
+    a, b = _wordcount_runs(tmp_path, monkeypatch, "my_wordcount.py:WordCount")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")       # the relative path no longer finds it
+    with pytest.raises(ConfigError) as err:
+        halluscope.compare([a, b], n_boot=0)
+    msg = str(err.value)
+    assert "share no metric to compare; wordcount: wordcount is not an installed metric" in msg
+    assert (f"my_wordcount.py:WordCount, which {a / 'runsheet.json'} names, does not load here "
+            f"(expected a Python file at my_wordcount.py, found none)") in msg
+    assert "a relative file path is read from the current folder" in msg
+    code, text = _compare_cli(a, b, "--out", tmp_path / "c")
+    assert code == EXIT_USAGE and "wordcount is not an installed metric" in text
+
+
+def test_a_metric_object_the_run_sheet_cannot_name_says_so(tmp_path, fresh_process):
+    """A Metric object handed to audit() leaves no reference in the run sheet."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "wordcount_for_test", DATA.parent / "examples" / "custom_metric.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = [{"id": str(i), "response": "word " * i} for i in range(1, 4)]
+    for name in ("a", "b"):
+        audit(records=rows, metrics=[module.WordCount()], n_boot=0, out=tmp_path / name,
+              write_report=False)
+    from halluscope.metrics import base
+    base._SEEN.clear()
+    with pytest.raises(ConfigError, match="wordcount is not an installed metric, and no "
+                                          "metric reference its run sheets name"):
+        halluscope.compare([tmp_path / "a", tmp_path / "b"], n_boot=0)

@@ -23,7 +23,6 @@ import html
 import json
 import logging
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,8 @@ from typing import Any
 import numpy as np
 
 from halluscope import _json as fast_json
+from halluscope.compare_inputs import (find_metric_class, metric_references, not_in_both,
+                                       run_folders, unscored_reasons)
 from halluscope.errors import ConfigError
 from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
                                       percentile_interval, replicate_weights)
@@ -88,7 +89,7 @@ def load_run(path: str | Path) -> RunItems:
                     key = f"{key}#{seen[key]}"
             for name, score in (item.get("scores") or {}).items():
                 metrics.setdefault(name, {})[key] = (score["row"], score.get("unit"), item)
-    unscored = _unscored(results)
+    unscored = unscored_reasons(results)
     if not metrics:
         if unscored:
             raise ConfigError(f"{path}: nothing to compare: no item was scored in that run: "
@@ -105,62 +106,7 @@ def load_run(path: str | Path) -> RunItems:
     info = {name: (summary.get("info") or {}) if isinstance(summary, dict) else {}
             for name, summary in summaries.items()}
     setup = {name: _setup(i) for name, i in info.items()}
-    return RunItems(path, metrics, setup, info, unscored, _references(path))
-
-
-def _references(path: Path) -> tuple[str, ...]:
-    """The metrics the run's ``runsheet.json`` names by reference (``module:Class``,
-    ``path/to/file.py:Class``, as the audit was given them): where compare finds the class of a
-    metric that is not installed. A missing or damaged run sheet names none."""
-    from halluscope.result import RUNSHEET
-    try:
-        sheet = json.loads((path / RUNSHEET).read_text(encoding="utf-8"))
-        names = sheet["config"]["metrics"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return ()
-    return tuple(n for n in names if isinstance(n, str) and ":" in n) \
-        if isinstance(names, list) else ()
-
-
-def _find_class(name: str, runs: Sequence[RunItems]) -> str | None:
-    """Make the class of metric ``name`` known to :func:`_statistics`: an installed metric, one
-    this process ran, or one loaded as the audit loaded it, from a reference its run sheet
-    names. ``None`` once found; else why it cannot be (said when the metric is left out)."""
-    from halluscope.metrics.base import declared
-    from halluscope.metrics.references import load_reference
-    from halluscope.result import RUNSHEET
-    if declared(name) is not None:
-        return None
-    failed, tried = [], set()
-    for run in runs:
-        for ref in run.references:
-            if ref in tried:
-                continue
-            tried.add(ref)
-            try:
-                if load_reference(ref).name == name:
-                    return None
-            except Exception as exc:  # noqa: BLE001 - a user's metric file, said as it failed
-                text = str(exc).removeprefix(f"metric {ref!r}: ") if isinstance(
-                    exc, ConfigError) else f"{type(exc).__name__}: {exc}"
-                failed.append(f"{ref}, which {run.path / RUNSHEET} names, does not load here "
-                              f"({text})")
-    why = ("; ".join(failed) if failed else "no metric reference its run sheets name "
-           "(module:Class or path/to/file.py:Class) is it")
-    return (f"{name} is not an installed metric, and {why}; its statistics cannot be "
-            f"recomputed without its class: run compare where the audits' reference loads (a "
-            f"relative file path is read from the current folder), or install the metric "
-            f"(entry point halluscope.metrics)")
-
-
-def _unscored(results: Mapping[str, Any]) -> dict[str, str]:
-    """Metric -> why it scored nothing in the run (its results.json 'unscored')."""
-    unscored = results.get("unscored")
-    if not isinstance(unscored, Mapping):
-        return {}
-    return {str(name): f"{name} scored nothing ({'; '.join(map(str, reasons))})"
-            if isinstance(reasons, list) and reasons else f"{name} scored nothing"
-            for name, reasons in unscored.items()}
+    return RunItems(path, metrics, setup, info, unscored, metric_references(path))
 
 
 #: A metric's settings that change what its numbers mean (its info's top-level values).
@@ -382,20 +328,20 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
             n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95
             ) -> CompareResult:
     """Compare audit output folders: every run after the first against the first."""
-    runs = _folders(runs)
+    runs = run_folders(runs)
     loaded = [load_run(r) for r in runs]
     base = loaded[0]
     comparisons = []
     for other in loaded[1:]:
         metrics: dict[str, dict[str, Any]] = {}
         changed: list[dict[str, Any]] = []
-        left_out = _not_in_both(base, other)
+        left_out = not_in_both(base, other)
         for name, why in left_out.items():
             log.warning("compare: metric %s left out: %s", name, why)
         for name in base.metrics:
             if name not in other.metrics:
                 continue
-            missing = _find_class(name, (base, other))
+            missing = find_metric_class(name, (base, other))
             if missing:
                 log.warning("compare: metric %s left out: %s", name, missing)
                 left_out[name] = missing
@@ -421,39 +367,6 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
     if out is not None:
         result.save(out)
     return result
-
-
-def _folders(runs: Any) -> list[str | Path]:
-    """``runs`` as a list of at least two folders; one folder given as a string (whose
-    characters would be taken for folders) or anything but a list is a usage error."""
-    if isinstance(runs, (str, bytes, os.PathLike)):
-        one = os.fsdecode(runs)
-        raise ConfigError(f"expected a list of at least two audit output folders, got one "
-                          f"folder, {one!r}; pass compare([{one!r}, 'other/run'])")
-    if not isinstance(runs, Iterable):
-        raise ConfigError(f"expected a list of at least two audit output folders, got "
-                          f"{type(runs).__name__}")
-    runs = list(runs)
-    bad = [r for r in runs if not isinstance(r, (str, os.PathLike))]
-    if bad:
-        raise ConfigError(f"expected audit output folders as paths (str or Path), got "
-                          f"{type(bad[0]).__name__} {bad[0]!r}")
-    if len(runs) < 2:
-        raise ConfigError(f"expected at least two audit output folders, got {len(runs)}")
-    return runs
-
-
-def _not_in_both(a: RunItems, b: RunItems) -> dict[str, str]:
-    """Metric -> why it is left out, for every metric one run (or neither) scored items of:
-    the run that lacks it did not compute it, or computed it and scored nothing."""
-    names = dict.fromkeys([*a.metrics, *b.metrics, *a.unscored, *b.unscored])
-    out = {}
-    for name in names:
-        why = [f"{run.path} {run.unscored[name] if name in run.unscored else 'did not compute it'}"
-               for run in (a, b) if name not in run.metrics]
-        if why:
-            out[name] = "; ".join(why)
-    return out
 
 
 # --- gates on differences --------------------------------------------------------------------

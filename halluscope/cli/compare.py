@@ -59,9 +59,11 @@ def _table(comp) -> Table:
         count = bool(e.get("count"))
         table.add_row(escape(key), num(e["a"], count), num(e["b"], count), diff, ci, str(e["n_paired"]),
                       str(e["only_a"]), str(e["only_b"]))
-    better = sum(c["change"] == "better" for c in comp.changed)
-    worse = sum(c["change"] == "worse" for c in comp.changed)
-    table.caption = f"items that changed verdict: {better} better, {worse} worse in B"
+    counts = comp.change_counts()           # each item once, however many metrics scored it
+    mixed = (f", {counts['mixed']} better by one metric and worse by another"
+             if counts["mixed"] else "")
+    table.caption = (f"items that changed verdict: {counts['better']} better, "
+                     f"{counts['worse']} worse in B{mixed}")
     return table
 
 

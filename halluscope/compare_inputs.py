@@ -62,35 +62,62 @@ def unscored_reasons(results: Mapping[str, Any]) -> dict[str, str]:
             for name, reasons in unscored.items()}
 
 
+def load_metric_files(refs: Sequence[str]) -> None:
+    """Load the metrics the caller names (``--metric-file``, ``compare(metric_files=...)``):
+    ``module:Class`` or ``path/to/file.py:Class``, as ``audit --metric`` takes them. This is the
+    only way compare runs a metric's Python file: one a run folder's run sheet names is never
+    run on the folder's word (a folder from elsewhere could name a file it carries)."""
+    from halluscope.metrics.references import load_reference
+    for ref in refs:
+        if not isinstance(ref, str) or ":" not in ref:
+            raise ConfigError(f"expected a metric reference module:Class or "
+                              f"path/to/file.py:Class, got {ref!r}")
+        try:
+            load_reference(ref)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the user's metric file, said as it failed
+            raise ConfigError(f"metric {ref!r} (--metric-file) does not load: "
+                              f"{type(exc).__name__}: {exc}") from exc
+
+
 def find_metric_class(name: str, runs: Sequence[Any]) -> str | None:
     """Make the class of metric ``name`` known to compare (``metrics.base.declared``): an
-    installed metric, one this process ran, or one loaded as the audit loaded it, from a
-    reference its run sheet names. ``None`` once found; else why it cannot be (said when the
-    metric is left out)."""
+    installed metric, one this process ran or loaded (:func:`load_metric_files`), or one
+    imported from a ``module:Class`` reference its run sheet names (an installed module). A
+    ``file.py:Class`` reference is not run (see :func:`load_metric_files`). ``None`` once
+    found; else why it cannot be (said when the metric is left out)."""
     from halluscope.metrics.base import declared
-    from halluscope.metrics.references import load_reference
+    from halluscope.metrics.references import is_file_reference, load_reference
     from halluscope.result import RUNSHEET
     if declared(name) is not None:
         return None
-    failed, tried = [], set()
+    failed, files, tried = [], [], set()
     for run in runs:
         for ref in run.references:
             if ref in tried:
                 continue
             tried.add(ref)
+            if is_file_reference(ref):
+                files.append(ref)
+                continue
             try:
                 if load_reference(ref).name == name:
                     return None
-            except Exception as exc:  # noqa: BLE001 - a user's metric file, said as it failed
+            except Exception as exc:  # noqa: BLE001 - a user's metric module, said as it failed
                 text = str(exc).removeprefix(f"metric {ref!r}: ") if isinstance(
                     exc, ConfigError) else f"{type(exc).__name__}: {exc}"
                 failed.append(f"{ref}, which {run.path / RUNSHEET} names, does not load here "
                               f"({text})")
+    if files:
+        failed.append(f"the run sheets name the Python file(s) {', '.join(files)}, which "
+                      f"compare runs only when asked: pass --metric-file "
+                      f"{files[0]} (compare(..., metric_files=[...]) from Python) if you trust "
+                      f"it (a relative path is read from the current folder)")
     why = ("; ".join(failed) if failed else "no metric reference its run sheets name "
            "(module:Class or path/to/file.py:Class) is it")
     return (f"{name} is not an installed metric, and {why}; its statistics cannot be "
-            f"recomputed without its class: run compare where the audits' reference loads (a "
-            f"relative file path is read from the current folder), or install the metric "
+            f"recomputed without its class: load it with --metric-file, or install the metric "
             f"(entry point halluscope.metrics)")
 
 

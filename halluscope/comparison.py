@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from halluscope import _json as fast_json
-from halluscope.compare_inputs import (find_metric_class, metric_references, not_in_both,
-                                       run_folders, unscored_reasons)
+from halluscope.compare_inputs import (find_metric_class, load_metric_files, metric_references,
+                                       not_in_both, run_folders, unscored_reasons)
 from halluscope.errors import ConfigError
 from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
                                       percentile_interval, replicate_weights)
@@ -325,10 +325,13 @@ class CompareResult:
 
 
 def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
-            n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95
-            ) -> CompareResult:
-    """Compare audit output folders: every run after the first against the first."""
+            n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95,
+            metric_files: Sequence[str] = ()) -> CompareResult:
+    """Compare audit output folders: every run after the first against the first.
+    ``metric_files``: metrics to load first (``module:Class``, ``path/to/file.py:Class``), for
+    runs of a metric that is not installed (a file a run sheet names is never run unasked)."""
     runs = run_folders(runs)
+    load_metric_files(metric_files)
     loaded = [load_run(r) for r in runs]
     base = loaded[0]
     comparisons = []

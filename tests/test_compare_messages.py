@@ -193,7 +193,7 @@ def test_a_metric_loaded_from_a_file_compares_as_the_audit_loaded_it(tmp_path, m
     """Two runs of the README's WordCount (--metric file.py:WordCount) "shared no metric to
     compare": compare could only find installed metrics."""
     a, b = _wordcount_runs(tmp_path, monkeypatch, "my_wordcount.py:WordCount")
-    res = halluscope.compare([a, b], n_boot=50)
+    res = halluscope.compare([a, b], n_boot=50, metric_files=["my_wordcount.py:WordCount"])
     own = json.loads((a / "results.json").read_text())["metrics"]["wordcount"]
     mean = res.metrics["wordcount.mean_words"]
     assert mean["a"] == pytest.approx(own["mean_words"]["value"]) == pytest.approx(78 / 12)
@@ -201,19 +201,34 @@ def test_a_metric_loaded_from_a_file_compares_as_the_audit_loaded_it(tmp_path, m
     assert res.comparisons[0].left_out == {}
 
 
-def test_a_metric_whose_file_cannot_be_loaded_says_so(tmp_path, monkeypatch, fresh_process):
+def test_a_metric_file_a_run_sheet_names_is_not_run_unasked(tmp_path, monkeypatch,
+                                                            fresh_process):
+    """compare never runs a Python file because a run folder's run sheet names it (a folder
+    from elsewhere could carry the file it names): it says how to load it on purpose."""
     a, b = _wordcount_runs(tmp_path, monkeypatch, "my_wordcount.py:WordCount")
-    (tmp_path / "elsewhere").mkdir()
-    monkeypatch.chdir(tmp_path / "elsewhere")       # the relative path no longer finds it
+    (tmp_path / "my_wordcount.py").write_text(
+        "raise SystemExit('a file a run folder names ran')\n")
     with pytest.raises(ConfigError) as err:
         halluscope.compare([a, b], n_boot=0)
     msg = str(err.value)
     assert "share no metric to compare; wordcount: wordcount is not an installed metric" in msg
-    assert (f"my_wordcount.py:WordCount, which {a / 'runsheet.json'} names, does not load here "
-            f"(expected a Python file at my_wordcount.py, found none)") in msg
-    assert "a relative file path is read from the current folder" in msg
+    assert ("the run sheets name the Python file(s) my_wordcount.py:WordCount, which compare "
+            "runs only when asked: pass --metric-file my_wordcount.py:WordCount") in msg
     code, text = _compare_cli(a, b, "--out", tmp_path / "c")
     assert code == EXIT_USAGE and "wordcountisnotaninstalledmetric" in text
+
+
+def test_a_metric_file_asked_for_that_cannot_be_loaded_says_so(tmp_path, monkeypatch,
+                                                               fresh_process):
+    a, b = _wordcount_runs(tmp_path, monkeypatch, "my_wordcount.py:WordCount")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")       # the relative path no longer finds it
+    with pytest.raises(ConfigError, match="expected a Python file at my_wordcount.py"):
+        halluscope.compare([a, b], n_boot=0, metric_files=["my_wordcount.py:WordCount"])
+    (tmp_path / "elsewhere" / "my_wordcount.py").write_text("def broken(:\n")
+    code, text = _compare_cli(a, b, "--out", tmp_path / "c", "--metric-file",
+                              "my_wordcount.py:WordCount")
+    assert code == EXIT_USAGE and "SyntaxError" in text
 
 
 def test_a_metric_object_the_run_sheet_cannot_name_says_so(tmp_path, fresh_process):

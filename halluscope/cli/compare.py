@@ -100,6 +100,10 @@ def compare_command(
         help="Gate diff.METRIC.STAT[@upper|@lower]=VALUE: exit 1 when below (repeatable).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
+    metric_file: Annotated[Optional[list[str]], typer.Option(
+        help="A metric the runs used that is not installed, loaded first: module:Class or "
+             "path/to/file.py:Class (repeatable). compare never runs a Python file because a "
+             "run folder names it.")] = None,
 ) -> None:
     """Compare audits item by item: per metric A, B, B − A with a paired-bootstrap interval."""
     from halluscope.comparison import compare, diff_gate_failures
@@ -114,7 +118,8 @@ def compare_command(
         raise typer.BadParameter(f"expected a confidence level between 0 and 1 (e.g. 0.95), "
                                  f"got {confidence}", param_hint="--confidence")
     try:
-        result = compare(runs, out=out, n_boot=bootstrap, seed=seed, confidence=confidence)
+        result = compare(runs, out=out, n_boot=bootstrap, seed=seed, confidence=confidence,
+                         metric_files=metric_file or ())
     except (HalluscopeError, OSError) as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None

@@ -71,12 +71,43 @@ def _stats() -> dict[str, Statistic]:
     }
 
 
+#: What the judge prompt is built from, per question row: the original formats these into it
+#: (``template.format(..., record['question'], record['gt_answer'], ...)``): a missing one is a
+#: KeyError there, a null one the text "None"; halluscope sent an empty section.
+PROMPT_FIELDS = ("question", "gt_answer")
+
+
+def missing_prompt_field(row: dict[str, Any]) -> tuple[str, str] | None:
+    """``(field, what it holds)`` for the first field of the judge prompt that ``row`` lacks
+    (absent, null or not text; ``image_content`` must be a list), else ``None``."""
+    for key in PROMPT_FIELDS:
+        if not isinstance(row.get(key), str):
+            return key, "nothing" if key not in row else f"{type(row[key]).__name__} " \
+                f"{row[key]!r:.40}"
+    contents = row.get("image_content")
+    if not isinstance(contents, list):
+        return "image_content", "nothing" if "image_content" not in row else \
+            f"{type(contents).__name__} {contents!r:.40}"
+    return None
+
+
+def _missing_message(field: str, got: str) -> str:
+    return (f"expected {'a list of object names' if field == 'image_content' else 'text'} in "
+            f"{field!r}, which the judge prompt is built from, got {got}: the original scorer "
+            f"cannot rate this row (it fails on a missing field and sends 'None' for a null "
+            f"one), so it is not judged")
+
+
 def load_template(path: str | Path) -> list[dict[str, Any]]:
-    """The 96 question rows of ``mmhal-bench_answer_template.json``."""
+    """The 96 question rows of ``mmhal-bench_answer_template.json`` (each with the question, the
+    standard answer and the image contents the judge prompt is built from)."""
     rows = read_json_file(path, "the MMHal-Bench template (a JSON array of question rows)")
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and "question" in r
-                                             for r in rows):
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ConfigError(f"{path}: expected a JSON array of MMHal-Bench question rows")
+    for i, row in enumerate(rows):
+        missing = missing_prompt_field(row)
+        if missing is not None:
+            raise ConfigError(f"{path}: row {i} (0-based): {_missing_message(*missing)}")
     return rows
 
 
@@ -146,8 +177,12 @@ class MMHalMetric(Metric):
         from halluscope.metrics.positions import position
         md = record.metadata
         if "image_content" in md:
-            return {**md, "question": record.prompt}, record.response or "", \
-                position(record) or 0                    # blank lines aside
+            row = {**md, "question": record.prompt}
+            missing = missing_prompt_field(row)
+            if missing is not None:
+                raise RecordError(_missing_message(*missing), field=missing[0],
+                                  file=record.source.file, line=record.source.line)
+            return row, record.response or "", position(record) or 0    # blank lines aside
         if self.template is None or self.aligner is None:
             raise ConfigError(f"{record.source.file}:{record.source.line}: an answer line "
                               f"without its question: pass --option mmhal_template=PATH "
@@ -166,12 +201,10 @@ class MMHalMetric(Metric):
             qtype = QUESTION_TYPES[position % 8]
         else:
             qtype = str(row.get("question_type") or QUESTION_TYPES[position % 8])
-        contents = row.get("image_content") or []
         try:
-            ans = self.judge.ask_sync(USE, image_content=", ".join(map(str, contents)),
-                                      question=row.get("question") or "",
-                                      standard_answer=row.get("gt_answer") or "",
-                                      response=answer)
+            ans = self.judge.ask_sync(USE, image_content=", ".join(map(str, row["image_content"])),
+                                      question=row["question"],
+                                      standard_answer=row["gt_answer"], response=answer)
         except CacheMiss as exc:
             raise exc.for_record(record.id, record.source.file, record.source.line) from None
         payload: dict[str, Any] = {"index": position, "question_type": qtype,

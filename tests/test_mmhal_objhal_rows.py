@@ -101,3 +101,73 @@ def test_mmhal_bad_row_is_listed_in_the_audit_and_the_rest_scored(tmp_path):
                               out=tmp_path / "o", write_report=False)
     assert [(e["line"], e["field"]) for e in result.errors] == [(2, "gt_answer")]
     assert result.metrics["mmhal"].results["rated"].value == 2
+
+
+# -- Object HalBench ----------------------------------------------------------------------------
+OBJ_QUESTIONS = [{"image_id": 1, "question": "Describe the image."},
+                 {"image_id": 2, "question": "What is this photo about?"},
+                 {"image_id": 3, "question": "Describe the picture."}]
+OBJ_GT = {1: ["dog"], 2: ["cat"], 3: ["person"]}
+
+
+@pytest.fixture
+def nlp():
+    from halluscope.metrics.objhal import _nlp
+    try:
+        return _nlp()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no spaCy English pipeline: {exc}")
+
+
+def _objhal(tmp_path: Path, judged: bool = True):
+    """An Object HalBench metric over OBJ_QUESTIONS whose extractor takes every word of the
+    answer as a phrase; ``judged``: it stands in for the judge (remembers the questions)."""
+    from halluscope.metrics.objhal import (JudgeExtractor, ObjhalMetric, ObjhalVocabulary,
+                                           load_question_file)
+
+    class FakeJudge(JudgeExtractor):
+        def __post_init__(self):
+            self.asked: list[str] = []
+
+        def __call__(self, question, answer):
+            self.asked.append(question)
+            return [w.strip(".").lower() for w in answer.split()], []
+
+        def describe(self):
+            return {"judge": "fake"}
+
+    def rules(question, answer):
+        return [w.strip(".").lower() for w in answer.split()], []
+    vocab = ObjhalVocabulary.from_lines(["dog", "cat", "person, man"], "test")
+    ids, rows = load_question_file(_jsonl(tmp_path / "q.jsonl", OBJ_QUESTIONS))
+    return ObjhalMetric(OBJ_GT, extractor=FakeJudge(judge=None) if judged else rules,
+                        question_image_ids=ids, question_rows=rows, vocabulary=vocab,
+                        variant="original", n_boot=0)
+
+
+def test_objhal_answer_without_prompt_is_judged_with_its_question_rows_text(tmp_path, nlp):
+    """{"question_id", "text"} answers: the judge is shown the paired question file row's
+    question (it was shown an empty one); an answer with its own prompt keeps it."""
+    metric = _objhal(tmp_path)
+    path = _jsonl(tmp_path / "a.jsonl", [
+        {"question_id": 1, "text": "A cat and a dog sit on the sofa together."},
+        {"question_id": 0, "prompt": "Describe the image.", "text": "A dog lies on the grass."}])
+    assert _errors(metric, path) == []
+    assert metric.extractor.asked == ["What is this photo about?", "Describe the image."]
+    # by hand: answer 1 names cat (truth) and dog (not on image 2): hallucinated; answer 2 not
+    assert metric.compute().results["chairs"].value == pytest.approx(1 / 2)
+
+
+def test_objhal_answer_without_any_question_is_a_bad_record(tmp_path, nlp):
+    """An answer with its own image_id (no question file row) and no prompt: nothing to show
+    the judge as the question, so a bad record on 'prompt'; the rule-based extractor, which
+    reads the answer alone, still scores it."""
+    path = _jsonl(tmp_path / "a.jsonl", [
+        {"image_id": 1, "text": "A dog lies on the grass next to the fence."},
+        {"image_id": 2, "prompt": "Describe.", "text": "A cat sleeps on the warm sofa."}])
+    metric = _objhal(tmp_path)
+    assert _errors(metric, path) == [("a.jsonl", 1, "prompt")]
+    assert metric.extractor.asked == ["Describe."]
+    rules = _objhal(tmp_path, judged=False)
+    assert _errors(rules, path) == []
+    assert rules.compute().results["chairs"].n == 2

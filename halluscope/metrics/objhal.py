@@ -409,14 +409,32 @@ class ObjhalMetric(Metric):
         if self.aligner is not None:
             self.aligner.begin(inputs)
 
-    def _image_id(self, record: Record) -> int:
+    def _image_id(self, record: Record) -> tuple[int, int | None]:
+        """The answer's image id and, when it was paired with a question file row, the row."""
         if record.image_id is not None:
-            return int(record.image_id)
+            return int(record.image_id), None
         if self.aligner is None or self.question_image_ids is None:
             raise RecordError("expected an image_id, or a question file (--questions) whose "
                               "questions the answers answer", field="image_id")
         index, _ = self.aligner.index(record)        # by question_id, else by position
-        return self.question_image_ids[index]
+        return self.question_image_ids[index], index
+
+    def _question(self, record: Record, row: int | None) -> str:
+        """The question the judge is shown: the answer's own (``prompt``/``question``), else
+        its question file row's. RLAIF-V refuses an answer file without either ("Expect
+        'question' or 'prompt' in generated file"); an empty question is never sent."""
+        if record.prompt is not None:
+            return record.prompt
+        if row is not None and self.aligner is not None:
+            text = self.aligner.questions.texts[row]
+            if text is not None:
+                return text
+        if isinstance(self.extractor, JudgeExtractor):
+            raise RecordError("expected the question in 'prompt' or 'question' (or an answer "
+                              "paired with a question file row that holds it), found none: the "
+                              "extraction judge is shown the question, and the original refuses "
+                              "an answer without one", field="prompt")
+        return ""                           # halluscope's rules read the answer alone
 
     def score(self, record: Record) -> ItemScore:
         try:
@@ -428,12 +446,12 @@ class ObjhalMetric(Metric):
             raise
 
     def _score(self, record: Record) -> ItemScore:
-        image_id = self._image_id(record)
+        image_id, row = self._image_id(record)
         if image_id not in self.gt:
             raise RecordError(f"expected ground-truth objects for image {image_id}, found none "
                               f"in --gt-objects", field="image_id")
         answer = answer_text(record.response)
-        question = record.prompt or ""
+        question = self._question(record, row)
         raws: list[str] = []
         if self.variant == "original" and is_short(answer):
             phrases: Any = []

@@ -134,7 +134,7 @@ def _objhal(tmp_path: Path, judged: bool = True):
             return [w.strip(".").lower() for w in answer.split()], []
 
         def describe(self):
-            return {"judge": "fake"}
+            return {"extractor_stub": "fake"}
 
     def rules(question, answer):
         return [w.strip(".").lower() for w in answer.split()], []
@@ -171,3 +171,81 @@ def test_objhal_answer_without_any_question_is_a_bad_record(tmp_path, nlp):
     rules = _objhal(tmp_path, judged=False)
     assert _errors(rules, path) == []
     assert rules.compute().results["chairs"].n == 2
+
+
+# -- repeated and never-answered questions ------------------------------------------------------
+@pytest.mark.parametrize("variant", ["original", "refined"])
+def test_mmhal_repeated_and_unanswered_questions_are_counted_and_said(tmp_path, variant, caplog):
+    """Three template rows; answers to question_id 0, 1 and 1 again (3 lines, as many as rows):
+    row 1 is scored twice (as the original scores every line) and counted, row 2 is never
+    answered and counted; the original variant's check counts distinct questions, not lines."""
+    template = [_row(0), _row(1), _row(2)]
+    path = _jsonl(tmp_path / "a.jsonl", [{"question_id": 0, "answer": "Thing 0."},
+                                         {"question_id": 1, "answer": "Thing 1."},
+                                         {"question_id": 1, "answer": "Thing 1 again."}])
+    metric = MMHalMetric(judge=_SixJudge(), template=template, variant=variant, n_boot=0)
+    with caplog.at_level(logging.WARNING, logger="halluscope.metrics"):
+        result = halluscope.audit(path, metrics=[metric], out=tmp_path / "o",
+                                  write_report=False)
+    info = result.runsheet["metrics"]["mmhal"]
+    assert result.metrics["mmhal"].results["rated"].value == 3
+    assert info["repeated_answers"] == 1
+    assert (info["unanswered"], info["unanswered_first"]) == (1, [2])
+    assert "mmhal: 1 answer repeats a template row already answered" in caplog.text
+    assert "mmhal: 1 of the 3 questions never answered" in caplog.text
+    if variant == "original":
+        assert info["warning"].endswith("got 3 records answering 2 distinct questions")
+    else:
+        assert "warning" not in info
+
+
+def test_mmhal_original_96_lines_with_a_repeat_is_not_96_questions(tmp_path):
+    """The original asserts 96 rows in template order: 96 lines where question 4 comes twice and
+    question 5 never is not that (the check counted lines)."""
+    metric = MMHalMetric(judge=_SixJudge(), template=[_row(i) for i in range(96)],
+                         variant="original", n_boot=0)
+    ids = list(range(5)) + [4] + list(range(6, 96))
+    path = _jsonl(tmp_path / "a.jsonl", [{"question_id": i, "answer": f"Thing {i}."}
+                                         for i in ids])
+    result = halluscope.audit(path, metrics=[metric], out=tmp_path / "o", write_report=False)
+    info = result.runsheet["metrics"]["mmhal"]
+    assert (info["repeated_answers"], info["unanswered_first"]) == (1, [5])
+    assert info["warning"].endswith("got 96 records answering 95 distinct questions")
+
+
+def test_mmhal_clean_run_says_nothing(tmp_path):
+    metric = MMHalMetric(judge=_SixJudge(), template=[_row(0), _row(1)], n_boot=0)
+    path = _jsonl(tmp_path / "a.jsonl", [{"question_id": 1, "answer": "Thing 1."},
+                                         {"question_id": 0, "answer": "Thing 0."}])
+    info = halluscope.audit(path, metrics=[metric], out=tmp_path / "o",
+                            write_report=False).runsheet["metrics"]["mmhal"]
+    assert not {"repeated_answers", "unanswered", "warning"} & set(info)
+
+
+def test_objhal_repeated_and_unanswered_questions_are_counted_and_said(tmp_path, nlp, caplog):
+    """Answers to question rows 0, 0 and 1 of three: row 0 is scored twice and counted, row 2
+    never answered and counted."""
+    path = _jsonl(tmp_path / "a.jsonl", [
+        {"question_id": 0, "text": "A dog lies on the grass."},
+        {"question_id": 0, "text": "A dog and a cat lie on the grass."},
+        {"question_id": 1, "text": "A cat sleeps on the sofa."}])
+    metric = _objhal(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="halluscope.metrics"):
+        result = halluscope.audit(path, metrics=[metric], out=tmp_path / "o",
+                                  write_report=False)
+    info = result.runsheet["metrics"]["objhal"]
+    # by hand: answer 2 names a cat on image 1 (truth: dog): 1 of 3 answers hallucinates
+    assert result.metrics["objhal"].results["chairs"].value == pytest.approx(1 / 3)
+    assert (info["repeated_answers"], info["unanswered"], info["unanswered_first"]) == (1, 1, [2])
+    assert "objhal: 1 answer repeats a question already answered" in caplog.text
+    assert "objhal: 1 of the 3 questions never answered" in caplog.text
+
+
+def test_objhal_answers_with_their_own_image_ids_leave_no_question_unanswered(tmp_path, nlp):
+    """Answers that carry their image (no question file row) are not paired with the file:
+    its rows are not counted as unanswered."""
+    path = _jsonl(tmp_path / "a.jsonl", [
+        {"image_id": 1, "prompt": "Describe.", "text": "A dog lies on the grass."}])
+    info = halluscope.audit(path, metrics=[_objhal(tmp_path)], out=tmp_path / "o",
+                            write_report=False).runsheet["metrics"]["objhal"]
+    assert not {"repeated_answers", "unanswered"} & set(info)

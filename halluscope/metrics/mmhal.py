@@ -25,7 +25,11 @@ answer stripped, as RLAIF-V's merge does). RLAIF-V's merge pairs the i-th line w
 template row; halluscope pairs a line by its ``question_id`` (the template row's 0-based index)
 where it has one, else by position with the counts checked first, and a line whose own question
 is not its row's is a bad record (:mod:`halluscope.metrics.question_align`): two swapped lines
-were judged against each other's questions.
+were judged against each other's questions. A row without the question, standard answer or image
+contents the judge prompt is built from is a bad record (the original fails on it). A template
+row answered twice is scored twice, as the original scores every line, and counted
+(``repeated_answers``); a template row never answered is counted (``unanswered``); both are said
+(:mod:`halluscope.metrics.repeats`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from typing import Any, ClassVar
 from halluscope.errors import CacheMiss, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.question_align import RowAligner, rows_of
+from halluscope.metrics.repeats import Repeats, describe_unanswered, warn_unanswered
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 from halluscope.textfiles import read_json_file
@@ -226,12 +231,46 @@ class MMHalMetric(Metric):
         return ItemScore(payload, (1.0, float(rating), float(rating < 3), 0.0, 0.0),
                          groups=(qtype,))
 
+    def reset(self) -> None:
+        super().reset()
+        self._repeats = Repeats()                # keyed by the question's template row
+
+    def fold(self, record: Record, item: ItemScore) -> None:
+        self.add(item, record=record)
+        self._repeats.note(item.payload["index"])
+
+    def merge(self, other: Metric) -> None:
+        super().merge(other)
+        if isinstance(other, MMHalMetric):
+            self._repeats.merge(other._repeats)
+
+    def _questions(self) -> range:
+        """The questions every answer file must answer: the template's rows; on the template
+        layout, the 96 rows the original asserts (refined: the file is the question set)."""
+        if self.template is not None:
+            return range(len(self.template))
+        return range(TEMPLATE_SIZE) if self.variant == "original" else range(0)
+
+    def _count_check(self) -> str | None:
+        """What the original would assert against: not exactly 96 distinct questions, once
+        each (a repeated row counts once among the questions, however many lines it has)."""
+        answered = len(self._repeats.seen)
+        records = answered + self._repeats.count
+        if self.variant != "original" or (answered == records == TEMPLATE_SIZE):
+            return None
+        return f"{records} records" if records == answered else \
+            f"{records} records answering {answered} distinct questions"
+
     def finish(self) -> None:
-        n = self.state.n + len(self._rows)
-        if self.variant == "original" and n != TEMPLATE_SIZE:
-            log.warning("mmhal original: %d records, but the original asserts %d in template "
-                        "order and takes each one's question type from its position: a missing "
-                        "or extra row shifts the types of every later one", n, TEMPLATE_SIZE)
+        self._repeats.warn(self.name, "a template row")
+        questions = self._questions()
+        warn_unanswered(self.name, self._repeats.missing(questions), len(questions),
+                        "template rows (0-based)")
+        got = self._count_check()
+        if got is not None:
+            log.warning("mmhal original: %s, but the original asserts %d in template order and "
+                        "takes each one's question type from its position: a missing, repeated "
+                        "or extra row shifts the types of every later one", got, TEMPLATE_SIZE)
         if self._judge_info is None:
             from halluscope.judges.fallback import judge_info
             self._judge_info = judge_info(self.judge, USE)
@@ -243,10 +282,12 @@ class MMHalMetric(Metric):
             "source": "llava-rlhf/LLaVA-RLHF@830a083 Eval/eval_gpt_mmhal.py",
             "question_type": "position % 8" if self.variant == "original" else "row's own",
         }
-        n = self.state.n + len(self._rows)
-        if self.variant == "original" and n != TEMPLATE_SIZE:
+        got = self._count_check()
+        if got is not None:
             out["warning"] = (f"the original asserts {TEMPLATE_SIZE} records in template order; "
-                              f"got {n}")
+                              f"got {got}")
+        self._repeats.describe(out)
+        describe_unanswered(out, self._repeats.missing(self._questions()))
         self.flush()
         sums = self.state.sums()
         if self.variant == "original" and sums["rated"] and sums["fallback"] == sums["rated"]:

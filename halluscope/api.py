@@ -147,8 +147,8 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
 
     Args:
         inputs: A JSONL file, a list of them, or a folder with a ``halluscope.toml``.
-        records: Alternatively, records as dicts or :class:`~halluscope.records.Record`
-            objects (notebooks).
+        records: Instead of ``inputs`` (never with them: a :class:`ConfigError`), records as
+            dicts or :class:`~halluscope.records.Record` objects (notebooks).
         metrics: Metric names (``"chair"``, ``"pope"``, ``"chair,pope"``), references to
             metric classes that are not installed (``"module:Class"``,
             ``"path/to/file.py:Class"``) and/or :class:`~halluscope.metrics.base.Metric`
@@ -165,7 +165,8 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
             ``strict``, ...).
 
     Raises:
-        ConfigError: bad options or a missing companion file.
+        ConfigError: bad options, a missing companion file, or both ``inputs`` and
+            ``records``.
         RecordError: with ``strict=True``, the first bad record.
         AlignmentError: POPE answers that cannot be aligned with the questions.
     """

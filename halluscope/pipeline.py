@@ -427,6 +427,10 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     objects passed in ``metrics`` (the rest of ``metrics`` are names in the configuration)."""
     if records is None and inputs is None:
         raise ConfigError("expected input files or records, got neither")
+    if records is not None and inputs is not None:   # the files were dropped in silence
+        raise ConfigError(f"expected input files or records, not both: got inputs={inputs!r:.80} "
+                          f"and {type(records).__name__} records (audit each on its own, or "
+                          f"read the files into the records)")
     paths: list[Path] = []
     manifest: dict[str, Any] = {}
     if records is not None:

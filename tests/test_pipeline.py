@@ -100,6 +100,15 @@ def test_in_memory_records_and_pandas():
     assert "dog_rate" in res._repr_html_()
 
 
+def test_inputs_and_records_together_are_refused(tmp_path, outputs):
+    """A file and records= together: the file was dropped without a word and the audit scored
+    other data than the caller named (hunt #4); now a usage error, and nothing is written."""
+    with pytest.raises(ConfigError, match="input files or records, not both"):
+        audit(outputs, records=[{"id": "x", "response": "dog"}],
+              metrics=[WordCount(n_boot=0)], out=tmp_path / "run")
+    assert not (tmp_path / "run" / "results.json").exists()
+
+
 def test_unknown_metric_and_missing_input(tmp_path, outputs):
     with pytest.raises(ConfigError, match="unknown metric 'nope'"):
         audit(outputs, metrics="nope")

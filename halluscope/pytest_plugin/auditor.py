@@ -123,8 +123,8 @@ class Auditor:
         opts.update(overrides)
         if extra:
             opts["options"] = extra
-        if outputs is None:
-            inputs = list(self.settings.outputs)
+        if outputs is None:         # records given replace the ini's outputs, never join them
+            inputs = [] if records is not None else list(self.settings.outputs)
         else:
             inputs = self._resolve(outputs if isinstance(outputs, (list, tuple)) else [outputs])
         if not inputs and records is None:

@@ -375,7 +375,8 @@ def check_metric_options(cfg: AuditConfig, custom: list[Metric]) -> None:
     for key in cfg.options:
         if key in fields:
             raise ConfigError(f"option {key!r} is an audit setting, not an --option: pass "
-                              f"--{key.replace('_', '-')} (Python: {key}=...)")
+                              f"{key}=... (on the command line, its own flag: see "
+                              f"`halluscope audit --help`)")
         if key in _FLAGS:               # 'maybe' was taken for true
             from halluscope.adapters.offline import as_flag
             try:

@@ -135,6 +135,25 @@ def test_manifest_supplies_defaults(tmp_path):
         audit(tmp_path, metrics=[WordCount(n_boot=0)])
 
 
+def test_a_typo_in_the_manifest_names_the_file_line_and_nearest_key(tmp_path):
+    """A misspelled key was "pope_parsr: Extra inputs are not permitted", naming neither the
+    file nor the key meant (hunt #10); a bad value now names the file and its line too."""
+    from halluscope.errors import UnknownNameError
+    write(tmp_path / "out.jsonl", [json.dumps({"id": "a", "response": "dog"})])
+    toml = tmp_path / "halluscope.toml"
+    toml.write_text('[audit]\ninputs = ["out.jsonl"]\npope_parsr = "strict"\n')
+    with pytest.raises(UnknownNameError, match=rf"{toml}:3: unknown key 'pope_parsr' in the "
+                                               r"\[audit\] table; did you mean 'pope_parser'"):
+        audit(tmp_path, metrics=[WordCount(n_boot=0)])
+    toml.write_text('[audit]\ninputs = ["out.jsonl"]\nfail_above = ["chair.chair_i=0.1"]\n')
+    with pytest.raises(UnknownNameError, match=r"halluscope.toml:3: unknown key 'fail_above'.*"
+                                               r"gates are --fail-above"):
+        audit(tmp_path, metrics=[WordCount(n_boot=0)])
+    toml.write_text('[audit]\ninputs = ["out.jsonl"]\n\n  n_boot = -3\n')
+    with pytest.raises(ConfigError, match=rf"{toml}:4: invalid \[audit\] table: n_boot: "):
+        audit(tmp_path, metrics=[WordCount(n_boot=0)])
+
+
 @pytest.mark.parametrize("coded", [False, True])
 def test_add_block_is_adding_item_by_item_to_the_bit(coded):
     """Metric.add_block (rows as they are, or distinct rows and a code per item) leaves the

@@ -165,6 +165,7 @@ class GateSession:
                           for k, v in (overrides or {}).items()},
             "metrics": _metric_table(result),
             "n_items": len(result.items), "n_errors": len(result.errors),
+            "unscored": {k: list(v) for k, v in result.unscored.items()},
             "out": str(out) if out else None, "workers": [self.worker] if self.worker else [],
         }
 
@@ -303,10 +304,15 @@ class GateSession:
             extra = ", ".join(f"{k}={v}" for k, v in sorted(audit.get("overrides", {}).items()))
             line = (f"audit {where or '<records>'} [{', '.join(names)}]"
                     f"{f' ({extra})' if extra else ''}: {audit['n_items']} items, "
-                    f"{audit['n_errors']} problem(s)")
+                    f"{audit['n_errors']} problem(s)"
+                    + (f", {len(audit['unscored'])} metric(s) scored nothing"
+                       if audit.get("unscored") else ""))
             if audit.get("workers"):
                 line += f" (workers {', '.join(audit['workers'])})"
             tr.write_line(line)
+            for name, reasons in audit.get("unscored", {}).items():
+                tr.write_line(f"    {name} scored nothing: {'; '.join(reasons)}", red=True,
+                              bold=True)
             for name, entry in audit["metrics"].items():
                 if isinstance(entry.get("value"), int) and "ci" not in entry:
                     continue  # counts (tp, fp, ...) are in results.json

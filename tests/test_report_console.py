@@ -128,3 +128,31 @@ def test_each_metrics_groups_have_its_own_columns(tmp_path):
     chair_rows = [line for line in text.splitlines() if "model:m1" in line]
     assert chair_rows and "0.4000" in chair_rows[0]
     assert "object:obj00" in text                          # pope's rows are still shown
+
+
+def test_control_characters_and_markup_in_names_are_shown_not_obeyed(tmp_path):
+    """A model name holding an OSC 8 hyperlink or a colour sequence reached the terminal raw
+    (hunt #9): every string from the data is printed with its control characters shown."""
+    result = build_result(tmp_path, n_errors=1, n_objects=0)
+    evil = "model:\x1b]8;;http://evil.example/\x1b\\click\x1b[31m[bold]x[/]\x9b2J\u202e"
+    result.metrics["pope"].groups[evil] = {"f1": _res("f1", 0.1, 5, None, True)}
+    result.errors[0]["message"] = "bad \x1b[2J value"
+    result.unscored = {"chair": ["a reason with \x07 a bell"]}
+    console = Console(record=True, width=200, force_terminal=True)
+    render_summary(result, console)
+    raw = console.export_text(styles=False)
+    assert "\x1b" not in raw and "\x9b" not in raw and "\x07" not in raw and "\u202e" not in raw
+    assert "model:␛]8;;http://evil.example/␛\\click␛[31m[bold]x[/]⟨U+009B⟩2J⟨U+202E⟩" in raw
+    assert "bad ␛[2J value" in raw and "a reason with ␇ a bell" in raw
+
+
+def test_print_error_shows_control_characters(capsys):
+    from halluscope.cli import common
+    console = Console(record=True, width=200)
+    old, common.err_console = common.err_console, console
+    try:
+        common.print_error("record 'x\x1b[31m' [red]bad[/]")
+    finally:
+        common.err_console = old
+    text = console.export_text()
+    assert "record 'x␛[31m' [red]bad[/]" in text

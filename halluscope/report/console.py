@@ -2,8 +2,10 @@
 
 :func:`render_summary` prints, in order: the metrics with their confidence intervals, the most
 relevant per-group rows (POPE splits first, then the worst groups), the first bad records and
-the files the audit wrote. Text from the data (messages, group names) is printed as plain
-:class:`rich.text.Text`, never parsed as rich markup.
+the files the audit wrote. Text from the data (messages, group names, file names) is printed
+as plain :class:`rich.text.Text`, never parsed as rich markup, and with its control characters
+shown (:func:`~halluscope.report.visible.visible_controls`): an escape sequence in a model name
+coloured the terminal or planted a hyperlink.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from halluscope.report.visible import visible_controls
+
 if TYPE_CHECKING:
     from halluscope.metrics.base import MetricSummary
     from halluscope.result import AuditResult
@@ -26,6 +30,11 @@ MAX_GROUP_ROWS = 20
 MAX_PROBLEMS = 20
 MAX_GROUP_COLUMNS = 5
 OUTPUT_FILES = ("results.json", "items.jsonl", "runsheet.json", "report.html")
+
+
+def _plain(value: Any) -> Text:
+    """Text from the data as a cell or line: no markup read, control characters shown."""
+    return Text(visible_controls(str(value)))
 
 
 def _num(value: Any) -> str:
@@ -65,7 +74,7 @@ def metrics_table(result: AuditResult) -> Table:
             label = f"{stat}{arrow}"
             if stat == "yes_ratio" and _finite(res.value):
                 label += f" (0.5 ideal: off by {abs(res.value - 0.5):.3f})"
-            table.add_row(Text(name if first else ""), Text(label),
+            table.add_row(_plain(name if first else ""), _plain(label),
                           _num(res.value),
                           _ci(res.ci) or ("too few units" if getattr(res, "ci_note", None)
                                           else ""), _num(res.n))
@@ -144,7 +153,7 @@ def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS) -> tuple[Any,
         for group in rows:
             results = summary.groups[group]
             n = max((r.n for r in results.values()), default=0)
-            table.add_row(Text(name), Text(group), _num(n),
+            table.add_row(_plain(name), _plain(group), _num(n),
                           *[_num(results[c].value) if c in results else "" for c in columns])
         tables.append(table)
     total = sum(len(g) for g in ranked.values())
@@ -189,9 +198,9 @@ def problems_table(result: AuditResult, limit: int = MAX_PROBLEMS) -> Table | No
     table.add_column("message")
     from halluscope.redact import redact_text
     for err, count, where in collapse_errors(result.errors)[:limit]:
-        table.add_row(Text(where), f"{count:,}", Text(str(err.get("field") or "")),
-                      Text(str(err.get("metric") or "")),
-                      Text(redact_text(str(err.get("message") or ""))))
+        table.add_row(_plain(where), f"{count:,}", _plain(err.get("field") or ""),
+                      _plain(err.get("metric") or ""),
+                      _plain(redact_text(str(err.get("message") or ""))))
     return table
 
 
@@ -200,8 +209,8 @@ def unscored_lines(result: AuditResult) -> list[Text]:
     lines = []
     for name, reasons in (getattr(result, "unscored", None) or {}).items():
         line = Text()
-        line.append(f"{name} scored nothing", style="bold red")
-        line.append(": " + "; ".join(reasons))
+        line.append(f"{visible_controls(name)} scored nothing", style="bold red")
+        line.append(": " + visible_controls("; ".join(reasons)))
         lines.append(line)
     return lines
 
@@ -252,7 +261,7 @@ def render_summary(result: AuditResult, console: Console, *,
         head.append(f" · {wall:.2f} s")
     variants = _variants(sheet.get("metrics"))
     if variants:
-        head.append(f" · {variants}", style="dim")
+        head.append(f" · {visible_controls(variants)}", style="dim")
     console.print(head)
 
     if result.metrics:
@@ -282,7 +291,7 @@ def render_summary(result: AuditResult, console: Console, *,
         console.print(Text("Output", style="bold"))
         for path in files:
             line = Text("  ")
-            line.append(str(path), style="green")
+            line.append(visible_controls(str(path)), style="green")
             line.append(f"  ({_size(path)})", style="dim")
             console.print(line)
 

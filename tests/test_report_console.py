@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from rich.console import Console
@@ -156,3 +157,38 @@ def test_print_error_shows_control_characters(capsys):
         common.err_console = old
     text = console.export_text()
     assert "record 'x␛[31m' [red]bad[/]" in text
+
+
+def test_more_groups_names_the_report_only_where_one_was_written(tmp_path):
+    """With --no-report the line still said "(see report.html or results.json)" (hunt #16)."""
+    result = build_result(tmp_path)
+    assert "more groups (see report.html or results.json)" in render(result)
+    (tmp_path / "out" / "report.html").unlink()
+    text = render(result)
+    assert "more groups (see results.json)" in text and "report.html" not in text
+
+
+def test_at_80_columns_group_names_stay_whole_and_numbers_uncut(tmp_path):
+    """At 80 columns two models' rows both read "model:d…" while five statistics kept their
+    width (hunt #17): the names keep theirs, the headers are cut, extra columns left out."""
+    result = build_result(tmp_path, n_objects=0)
+    stats = ("hallucination_rate", "existence_rate", "count_rate", "attribute_rate",
+             "relation_rate")
+    result.metrics["chair"].groups.update({
+        f"model:demo-vlm-{x}": {s: _res(s, 0.1 + i / 10, 20, None) for s in stats}
+        for i, x in enumerate("ab")})
+    console = Console(record=True, width=80)
+    render_summary(result, console)
+    text = console.export_text()
+    assert all(len(line) <= 80 for line in text.splitlines())
+    rows = [line for line in text.splitlines() if "model:demo-vlm-" in line]
+    assert any("model:demo-vlm-a" in r for r in rows) and any("model:demo-vlm-b" in r
+                                                               for r in rows)
+    assert "0.1000" in rows[0] or "0.1000" in rows[1]
+    for line in rows:
+        assert re.findall(r"\d+\.\d+", line) and all(
+            len(cell.split(".")[1]) == 4 for cell in re.findall(r"\d+\.\d+", line)), line
+    narrow = Console(record=True, width=50)
+    render_summary(result, narrow)
+    out = narrow.export_text()
+    assert "model:demo-vlm-a" in out and "more statistic(s) per group in" in out

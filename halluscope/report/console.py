@@ -120,11 +120,13 @@ def ranked_groups(summary: MetricSummary) -> list[str]:
     return sorted(summary.groups, key=key)
 
 
-def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS) -> tuple[Any, int]:
+def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS,
+                 width: int | None = None) -> tuple[Any, int]:
     """The most relevant group rows, one table per metric with that metric's own columns
     (its headline first), the rows shared fairly between the metrics; and how many rows were
     left out. One table for all had the first metric's columns only: another metric's group
-    values were blank, and its groups could be cut altogether."""
+    values were blank, and its groups could be cut altogether. ``width``: the terminal's, to
+    which the statistics' columns are fitted (see :func:`_group_table`)."""
     ranked = {name: ranked_groups(summary) for name, summary in result.metrics.items()
               if summary.groups}
     if not ranked:
@@ -141,26 +143,49 @@ def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS) -> tuple[Any,
             for stat, res in summary.groups[group].items():
                 if isinstance(res.value, float) and stat not in columns:
                     columns.append(stat)
-        columns = columns[:MAX_GROUP_COLUMNS]
-        title = "By group" if len(ranked) == 1 else f"By group: {name}"
-        table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left",
-                      title_style="bold")
-        table.add_column("metric", style="bold")
-        table.add_column("group")
-        table.add_column("n", justify="right", style="dim")
-        for c in columns:
-            table.add_column(c, justify="right", style="cyan")
-        for group in rows:
-            results = summary.groups[group]
-            n = max((r.n for r in results.values()), default=0)
-            table.add_row(_plain(name), _plain(group), _num(n),
-                          *[_num(results[c].value) if c in results else "" for c in columns])
-        tables.append(table)
+        tables.append(_group_table(name, summary, rows, columns[:MAX_GROUP_COLUMNS], width))
     total = sum(len(g) for g in ranked.values())
     if len(tables) == 1:
         return tables[0], total - shown
     from rich.console import Group
     return Group(*tables), total - shown
+
+
+def _group_table(name: str, summary: MetricSummary, rows: list[str], columns: list[str],
+                 width: int | None) -> Table:
+    """One metric's group rows. The title names the metric (a column repeating it took the
+    names' width). A group's name is never cut (at 80 columns two models' rows both read
+    "model:d…"): it keeps its width, up to 40, and folds beyond; a number is never cut either;
+    the statistics' headers are cut instead, and the columns that do not fit in ``width`` are
+    left out, the caption says how many."""
+    names = [visible_controls(g) for g in rows]
+    counts = [_num(max((r.n for r in summary.groups[g].values()), default=0)) for g in rows]
+    cells = {c: [_num(summary.groups[g][c].value) if c in summary.groups[g] else ""
+                 for g in rows] for c in columns}
+    name_w = min(max(map(len, names), default=5), 40)
+    used = 1 + (name_w + 3) + (max(1, *map(len, counts)) + 3)     # edge; padding, rule
+    kept: list[tuple[str, int, int]] = []
+    for c in columns:
+        value_w = max(6, *map(len, cells[c]))
+        col_w = max(value_w, min(len(c), 10))
+        if width is not None and kept and used + col_w + 3 > width:
+            break
+        kept.append((c, value_w, col_w))
+        used += col_w + 3
+    table = Table(title=Text(f"By group: {visible_controls(name)}"), box=box.SIMPLE_HEAVY,
+                  title_justify="left", title_style="bold")
+    if len(kept) < len(columns):
+        table.caption = Text(f"{len(columns) - len(kept)} more statistic(s) per group in "
+                             f"results.json (a wider terminal shows them)")
+        table.caption_justify = "left"
+    table.add_column("group", overflow="fold", min_width=name_w)
+    table.add_column("n", justify="right", style="dim", no_wrap=True)
+    for c, value_w, col_w in kept:
+        table.add_column(c, justify="right", style="cyan", no_wrap=True, min_width=value_w,
+                         max_width=col_w)
+    for i, group in enumerate(rows):
+        table.add_row(_plain(group), counts[i], *[cells[c][i] for c, _, _ in kept])
+    return table
 
 
 def collapse_errors(errors: list[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], int, str]]:
@@ -269,12 +294,14 @@ def render_summary(result: AuditResult, console: Console, *,
     else:
         console.print(Text("No metrics ran.", style="dim"))
 
-    table, more = groups_table(result, max_groups)
+    files = output_files(result, out_dir)
+    table, more = groups_table(result, max_groups, width=console.width)
     if table is not None:
         console.print(table)
-        if more:
-            console.print(Text(f"... and {more:,} more groups (see report.html or results.json)",
-                               style="dim"))
+        if more:     # the report is named only where this audit wrote one (not --no-report)
+            where = " or ".join(n for n in ("report.html", "results.json")
+                                if any(f.name == n for f in files)) or "results.json"
+            console.print(Text(f"... and {more:,} more groups (see {where})", style="dim"))
 
     problems = problems_table(result, max_problems)
     if problems is not None:
@@ -286,7 +313,6 @@ def render_summary(result: AuditResult, console: Console, *,
     for line in unscored_lines(result):
         console.print(line)
 
-    files = output_files(result, out_dir)
     if files:
         console.print(Text("Output", style="bold"))
         for path in files:

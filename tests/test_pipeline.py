@@ -109,6 +109,17 @@ def test_inputs_and_records_together_are_refused(tmp_path, outputs):
     assert not (tmp_path / "run" / "results.json").exists()
 
 
+def test_a_pipe_is_refused_as_a_pipe_not_as_missing(tmp_path):
+    """``audit <(cat a.jsonl)`` and ``/dev/stdin`` said "does not exist" (hunt #15): the
+    input exists; it is refused for what it is, and nothing is read from it."""
+    import os
+    fifo = tmp_path / "answers.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match=r"answers.fifo is a pipe, not a file: an audit reads "
+                                          r"its inputs more than once.*--resume.*save it"):
+        audit(fifo, metrics=[WordCount(n_boot=0)])
+
+
 def test_unknown_metric_and_missing_input(tmp_path, outputs):
     with pytest.raises(ConfigError, match="unknown metric 'nope'"):
         audit(outputs, metrics="nope")

@@ -2,6 +2,7 @@
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -195,3 +196,30 @@ def test_add_block_is_adding_item_by_item_to_the_bit(coded):
                 else x)
     assert json.dumps(values(a), sort_keys=True) == json.dumps(values(b), sort_keys=True)
     assert b["groups"]["model:b"]["n_dog"]["n"] == 43 and b["dog_rate"]["ci"][0] > 0.8
+
+
+@pytest.mark.parametrize("metric", ["words", "pope"])
+def test_a_file_name_that_is_not_utf8_is_written_with_escapes(tmp_path, metric):
+    """``cap\\xe9.jsonl`` (Latin-1 bytes) stopped the audit with exit 3 on both the line-by-line
+    and the columnar path, leaving .part files (hunt #19): the name is written as
+    ``cap\\\\xe9`` in items, results, run sheet and report."""
+    import os
+    root = os.fsencode(tmp_path)
+    row = ({"id": "q1", "question_id": 1, "image": "a.jpg", "response": "Yes",
+            "prompt": "Is there a dog in the image?", "label": "yes"} if metric == "pope"
+           else {"id": "c1", "response": "a dog"})
+    src = os.fsdecode(root + b"/cap\xe9.jsonl")
+    with open(root + b"/cap\xe9.jsonl", "w") as fh:
+        fh.write(json.dumps(row) + "\n" + json.dumps({**row, "id": "bad", "response": None})
+                 + "\n")
+    out = os.fsdecode(root + b"/out\xe9")
+    result = audit(src, metrics="pope" if metric == "pope" else [WordCount(n_boot=0)],
+                   out=out, n_boot=0)
+    assert len(result.items) == 2
+    names = sorted(os.listdir(out))
+    assert names == ["items.jsonl", "report.html", "results.json", "runsheet.json"]
+    for name in names:
+        text = (Path(out) / name).read_bytes().decode("utf-8")     # valid UTF-8 throughout
+        assert "cap\\xe9" in text.replace("\\\\", "\\"), name
+    assert json.loads((Path(out) / "results.json").read_text())["errors"][0]["file"] \
+        .endswith("cap\\xe9.jsonl")

@@ -223,3 +223,16 @@ def test_a_file_name_that_is_not_utf8_is_written_with_escapes(tmp_path, metric):
         assert "cap\\xe9" in text.replace("\\\\", "\\"), name
     assert json.loads((Path(out) / "results.json").read_text())["errors"][0]["file"] \
         .endswith("cap\\xe9.jsonl")
+
+
+def test_a_companion_path_that_is_not_utf8_can_be_journaled(tmp_path):
+    """The journal's header (what --resume must match) serialised the settings with pydantic,
+    which cannot encode a surrogate: an annotation folder named ann\\xe9 was exit 3."""
+    import os
+
+    from halluscope.config import AuditConfig
+    from halluscope.journal import journal_header
+    ann = os.fsdecode(os.fsencode(tmp_path) + b"/ann\xe9.json")
+    cfg = AuditConfig(coco_annotations=[ann], metrics=["chair"])
+    header = journal_header([], cfg, ["chair"])
+    assert "ann\\\\xe9.json" in header["config"] and header == journal_header([], cfg, ["chair"])

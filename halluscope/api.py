@@ -48,7 +48,8 @@ def write_outputs(result: AuditResult, out: str | Path, *, write_items: bool = T
         replace_atomically(out / ITEMS, lambda tmp: shutil.copyfile(result.items_path, tmp))
     else:
         out.mkdir(parents=True, exist_ok=True)
-    result.runsheet = {**result.runsheet, "run_id": result.run_id}
+    from halluscope.textfiles import text_of       # file names that are not UTF-8, shown
+    result.runsheet = text_of({**result.runsheet, "run_id": result.run_id})
     replace_atomically(out / RUNSHEET, lambda tmp: tmp.write_text(
         json.dumps(redact_mapping(result.runsheet), indent=2, ensure_ascii=False),
         encoding="utf-8"))
@@ -59,7 +60,7 @@ def write_outputs(result: AuditResult, out: str | Path, *, write_items: bool = T
         written.append(REPORT)
     elif (out / REPORT).exists():
         (out / REPORT).unlink()
-    data = redact_mapping(result.to_dict())
+    data = text_of(redact_mapping(result.to_dict()))
     data["outputs"] = {name: {"sha256": sha256_file(out / name),
                               "size": (out / name).stat().st_size}
                        for name in written if (out / name).is_file()}
@@ -147,8 +148,8 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
 
     Args:
         inputs: A JSONL file, a list of them, or a folder with a ``halluscope.toml``.
-        records: Alternatively, records as dicts or :class:`~halluscope.records.Record`
-            objects (notebooks).
+        records: Instead of ``inputs`` (never with them: a :class:`ConfigError`), records as
+            dicts or :class:`~halluscope.records.Record` objects (notebooks).
         metrics: Metric names (``"chair"``, ``"pope"``, ``"chair,pope"``), references to
             metric classes that are not installed (``"module:Class"``,
             ``"path/to/file.py:Class"``) and/or :class:`~halluscope.metrics.base.Metric`
@@ -165,7 +166,8 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
             ``strict``, ...).
 
     Raises:
-        ConfigError: bad options or a missing companion file.
+        ConfigError: bad options, a missing companion file, or both ``inputs`` and
+            ``records``.
         RecordError: with ``strict=True``, the first bad record.
         AlignmentError: POPE answers that cannot be aligned with the questions.
     """

@@ -207,10 +207,10 @@ def load_manifest(folder: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     other = sorted(k for k in data if k != "audit")
     if other:        # a [gates] table was read as nothing at all, and the audit passed
-        hint = (" (gates are --fail-above / --fail-below, or the pytest plugin's markers)"
-                if other[0].startswith("gate") else "")
+        hint = _GATES_HINT if other[0].startswith("gate") else ""
         raise ConfigError(f"{path}: expected only an [audit] table, got {other[0]!r}{hint}")
     table = dict(data.get("audit", {}))
+    _check_manifest_keys(path, table)
     for key in ("gt_objects", "questions"):
         if key in table and table[key]:
             table[key] = (folder / table[key]).resolve()
@@ -224,4 +224,43 @@ def load_manifest(folder: Path) -> dict[str, Any]:
         for k, v in list(opts.items()):
             if isinstance(v, str) and (k.endswith("_file") or k.endswith("_path")):
                 opts[k] = str((folder / v).resolve())
+    try:        # the values too: a bad one named the field but not the file it came from
+        AuditConfig(**{k: v for k, v in table.items() if k != "inputs"})
+    except ValidationError as exc:
+        line = next((n for e in exc.errors() if e["loc"]
+                     for n in [_key_line(path, str(e["loc"][0]))] if n), None)
+        raise ConfigError(f"{path}{f':{line}' if line else ''}: invalid [audit] table: "
+                          f"{validation_problems(exc)}") from None
     return table
+
+
+#: Keys a ``halluscope.toml`` ``[audit]`` table may hold: the settings, plus its ``inputs``.
+MANIFEST_KEYS = frozenset(k for k, f in AuditConfig.model_fields.items() if not f.exclude
+                          ) | {"inputs"}
+
+
+def _key_line(path: Path, key: str) -> int | None:
+    """The line of ``path`` on which ``key = ...`` is set (first one), if it can be found."""
+    import re
+    pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return next((i for i, line in enumerate(text.splitlines(), 1) if pattern.match(line)), None)
+
+
+_GATES_HINT = " (gates are --fail-above / --fail-below, or the pytest plugin's markers)"
+
+
+def _check_manifest_keys(path: Path, table: dict[str, Any]) -> None:
+    """An unknown key in the ``[audit]`` table is a usage error naming the file, the line and
+    the nearest known keys (it was a bare "Extra inputs are not permitted")."""
+    from halluscope.errors import UnknownNameError, suggest
+    for key in table:
+        if key not in MANIFEST_KEYS:
+            line = _key_line(path, key)
+            raise UnknownNameError(
+                f"{path}{f':{line}' if line else ''}: unknown key {key!r} in the [audit] table"
+                f"{suggest(key, MANIFEST_KEYS) or ''}{_GATES_HINT if key.startswith('fail') else ''}"
+                f" (keys: {', '.join(sorted(MANIFEST_KEYS))})")

@@ -104,8 +104,13 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[s
     inputs = [_identity(Path(p)) for p in paths]
     dumped = config.model_dump(mode="json", exclude=set(_EXECUTION))
     companions = sorted(_identity(p) for p in _files_named(dumped))
+    try:
+        settings = config.model_dump_json(exclude=set(_EXECUTION))
+    except ValueError:      # a path that is not UTF-8 (pydantic cannot encode its surrogates)
+        from halluscope.textfiles import text_of
+        settings = json.dumps(text_of(dumped), ensure_ascii=False, separators=(",", ":"))
     return {"version": 3, "inputs": inputs, "metrics": list(metrics), "companions": companions,
-            "config": config.model_dump_json(exclude=set(_EXECUTION))}
+            "config": settings}
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,26 @@ def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
                 manifest = load_manifest(p.parent)
             expanded.append(p)
         else:
-            raise ConfigError(f"input file {p} does not exist")
+            raise ConfigError(_not_a_file(p))
     manifest.pop("inputs", None)
     return expanded, manifest
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be an input: it does not exist, or it is a pipe (``<(...)``,
+    ``/dev/stdin``), a device or a socket, which exists but was said not to (an audit reads its
+    inputs more than once, and hashes them for the run sheet and ``--resume``)."""
+    import stat
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return f"input file {path} does not exist"
+    kind = ("a pipe" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    return (f"input {path} is {kind}, not a file: an audit reads its inputs more than once "
+            f"(format, metrics, scoring) and records their sha256 for the run sheet and "
+            f"--resume, which a pipe cannot give; save it to a file first (e.g. "
+            f"`... > answers.jsonl`) and audit that")
 
 
 def _peek_inputs(paths: list[Path], fmt: str | None = None) -> InputSample:
@@ -375,7 +392,8 @@ def check_metric_options(cfg: AuditConfig, custom: list[Metric]) -> None:
     for key in cfg.options:
         if key in fields:
             raise ConfigError(f"option {key!r} is an audit setting, not an --option: pass "
-                              f"--{key.replace('_', '-')} (Python: {key}=...)")
+                              f"{key}=... (on the command line, its own flag: see "
+                              f"`halluscope audit --help`)")
         if key in _FLAGS:               # 'maybe' was taken for true
             from halluscope.adapters.offline import as_flag
             try:
@@ -427,6 +445,10 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     objects passed in ``metrics`` (the rest of ``metrics`` are names in the configuration)."""
     if records is None and inputs is None:
         raise ConfigError("expected input files or records, got neither")
+    if records is not None and inputs is not None:   # the files were dropped in silence
+        raise ConfigError(f"expected input files or records, not both: got inputs={inputs!r:.80} "
+                          f"and {type(records).__name__} records (audit each on its own, or "
+                          f"read the files into the records)")
     paths: list[Path] = []
     manifest: dict[str, Any] = {}
     if records is not None:

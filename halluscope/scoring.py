@@ -30,6 +30,7 @@ from halluscope.metrics.base import Metric
 from halluscope.readers import detect_format
 from halluscope.redact import known_secrets, redact_mapping, redact_text
 from halluscope.records import Record
+from halluscope.textfiles import path_text, text_of
 
 log = logging.getLogger(__name__)
 
@@ -173,9 +174,8 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
             tally.problems.append(redact_mapping(_error_item(rec), secrets=secrets)
                                   if secrets else _error_item(rec))
             tally.bad_lines[_cause(rec)] += 1
-            item: dict[str, Any] = {"id": rec.record_id, "source": str(rec.location),
-                                    "error": rec.message,
-                                    "error_detail": _error_item(rec)}
+            item = text_of({"id": rec.record_id, "source": str(rec.location),  # a file
+                            "error": rec.message, "error_detail": _error_item(rec)})  # name
         else:
             item = _score_record(rec, metrics, tally, strict,
                                  lambda m: outcomes[slot[id(m)]] if id(m) in slot else None)
@@ -363,7 +363,8 @@ def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[Pieces]:
 
     pieces = [field("id", False), field("task", False), field("image"), field("image_id")]
     if cols.file:
-        pieces += [Fixed(',"source":' + dumps_finite(f"{cols.file}:")[:-1]), LineNumbers(),
+        pieces += [Fixed(',"source":' + dumps_finite(f"{path_text(cols.file)}:")[:-1]),
+                   LineNumbers(),
                    Fixed('"')]
     pieces += [field("prompt"), field("response", False),
                JsonColumn(scores.row, "row", lead=f',"scores":{{{dumps_finite(name)}:{{'),
@@ -383,7 +384,7 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
         if getattr(rec, key) is not None:
             item[key] = getattr(rec, key)
     if rec.source.file:
-        item["source"] = f"{rec.source.file}:{rec.source.line}"
+        item["source"] = f"{path_text(rec.source.file)}:{rec.source.line}"   # not UTF-8?
     if rec.prompt is not None:
         item["prompt"] = rec.prompt
     item["response"] = rec.response

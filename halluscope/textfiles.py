@@ -59,6 +59,35 @@ def _blank_line_pattern() -> re.Pattern[bytes]:
 BLANK_LINE = _blank_line_pattern()
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def path_text(path: Any) -> str:
+    """A file name as text that any UTF-8 file or terminal can hold: ``str(path)``, except that
+    a byte of a name that is not UTF-8 (which Python holds as a lone surrogate, ``cap\udce9``)
+    is written as Python writes undecodable bytes, ``cap\\xe9``; writing the name into
+    items.jsonl, results.json or the report stopped the audit with an internal error."""
+    import os
+    text = os.fsdecode(path) if not isinstance(path, str) else path
+    if text.isascii() or not _SURROGATES.search(text):
+        return text
+    return _SURROGATES.sub(lambda m: (f"\\x{ord(m[0]) - 0xDC00:02x}"
+                                      if 0xDC80 <= ord(m[0]) < 0xDD00
+                                      else f"\\u{ord(m[0]):04x}"), text)
+
+
+def text_of(value: Any) -> Any:
+    """``value`` (JSON-ready data: dicts, lists, strings) with every string made
+    :func:`path_text`-safe; the same object where nothing needs it."""
+    if isinstance(value, str):
+        return path_text(value)
+    if isinstance(value, dict):
+        return {text_of(k): text_of(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [text_of(v) for v in value]
+    return value
+
+
 def drop_bom(data: bytes) -> bytes:
     """``data`` (a file's first line or first bytes) without a leading UTF-8 BOM."""
     return data[len(BOM):] if data.startswith(BOM) else data

@@ -180,6 +180,18 @@ def test_regression_without_a_baseline_value_says_how_to_record_one(result, tmp_
         check_regression(result, {}, "words.rate", tolerance=-1)
 
 
+def test_a_regression_on_a_statistic_with_no_direction_says_so(result):
+    """A count or a length is checked both ways; its message said "(lower is better)" and
+    listed the hallucinated items as "items that count against" it (hunt #18)."""
+    with pytest.raises(AssertionError) as info:
+        check_regression(result, {"words.items": {"value": 3}}, "words.items")
+    text = str(info.value)
+    assert "moved by 1.0000" in text and "within 3.0000 ± 0 required" in text
+    assert "(no better direction: a move either way is a change)" in text
+    assert "lower is better" not in text and "count against words.items" not in text
+    assert "worst items: none (words.items has no better direction" in text
+
+
 # -- baseline files -------------------------------------------------------------------------
 def test_baseline_round_trip_merges_and_keeps_counts_as_integers(result, tmp_path):
     path = tmp_path / "sub" / "baseline.json"
@@ -191,7 +203,8 @@ def test_baseline_round_trip_merges_and_keeps_counts_as_integers(result, tmp_pat
     assert data["halluscope"] == halluscope.__version__
     assert data["metrics"]["words.rate"]["value"] == 0.5
     assert data["metrics"]["words.rate"]["higher_is_better"] is False
-    assert data["metrics"]["words.items"] == {"value": 4, "n": 4, "higher_is_better": False}
+    assert data["metrics"]["words.items"] == {"value": 4, "n": 4, "higher_is_better": False,
+                                              "direction": False}
     assert check_regression(result, path, "words.rate").passed
     assert list(tmp_path.joinpath("sub").iterdir()) == [path]   # no temporary file left
 

@@ -22,11 +22,41 @@ def test_a_misspelled_option_is_a_usage_error_naming_the_nearest(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_an_audit_setting_given_as_an_option_says_which_flag_sets_it(tmp_path):
+def test_an_audit_setting_given_as_an_option_says_how_to_set_it(tmp_path):
     with pytest.raises(ConfigError, match="option 'chair_variant' is an audit setting, not an "
-                                          "--option: pass --chair-variant"):
+                                          "--option: pass chair_variant=..."):
         halluscope.audit(DATA, metrics="chair", options={"chair_variant": "original"},
                          out=tmp_path / "o")
+
+
+@pytest.mark.parametrize("setting,flag", [("n_boot", "--bootstrap"), ("input_format", "--format"),
+                                          ("metrics", "--metric"),
+                                          ("chair_variant", "--chair-variant")])
+def test_the_cli_names_the_real_flag_of_a_setting_given_as_an_option(tmp_path, setting, flag):
+    """The flag was made from the setting's name (--n-boot, --input-format, --metrics: no such
+    flags); it is read from the command's own options now, and the advice works."""
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    res = CliRunner().invoke(app, ["audit", str(DATA), "--metric", "chair", "--option",
+                                   f"{setting}=5", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert f"pass {flag}" in " ".join(res.output.split()), res.output
+    assert flag in CliRunner().invoke(app, ["audit", "--help"]).output
+
+
+def test_every_setting_has_a_flag_or_says_it_has_none():
+    import typer
+
+    from halluscope.cli import app
+    from halluscope.cli.audit import setting_flag
+    from halluscope.config import AuditConfig
+    params = typer.main.get_command(app).commands["audit"].params
+    opts = {o for p in params for o in p.opts}
+    for setting in AuditConfig.model_fields:
+        flag = setting_flag(setting, params)
+        assert flag is None or flag in opts
+    assert setting_flag("n_boot", params) == "--bootstrap"
 
 
 def test_known_options_pass_and_another_metrics_option_is_a_warning(tmp_path, caplog):

@@ -2,6 +2,7 @@
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -100,6 +101,26 @@ def test_in_memory_records_and_pandas():
     assert "dog_rate" in res._repr_html_()
 
 
+def test_inputs_and_records_together_are_refused(tmp_path, outputs):
+    """A file and records= together: the file was dropped without a word and the audit scored
+    other data than the caller named (hunt #4); now a usage error, and nothing is written."""
+    with pytest.raises(ConfigError, match="input files or records, not both"):
+        audit(outputs, records=[{"id": "x", "response": "dog"}],
+              metrics=[WordCount(n_boot=0)], out=tmp_path / "run")
+    assert not (tmp_path / "run" / "results.json").exists()
+
+
+def test_a_pipe_is_refused_as_a_pipe_not_as_missing(tmp_path):
+    """``audit <(cat a.jsonl)`` and ``/dev/stdin`` said "does not exist" (hunt #15): the
+    input exists; it is refused for what it is, and nothing is read from it."""
+    import os
+    fifo = tmp_path / "answers.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match=r"answers.fifo is a pipe, not a file: an audit reads "
+                                          r"its inputs more than once.*--resume.*save it"):
+        audit(fifo, metrics=[WordCount(n_boot=0)])
+
+
 def test_unknown_metric_and_missing_input(tmp_path, outputs):
     with pytest.raises(ConfigError, match="unknown metric 'nope'"):
         audit(outputs, metrics="nope")
@@ -123,6 +144,25 @@ def test_manifest_supplies_defaults(tmp_path):
                                               '[gates]\nfail_above = ["chair.chair_i=0.1"]\n')
     with pytest.raises(ConfigError, match=r"expected only an \[audit\] table, got 'gates' "
                                           r"\(gates are --fail-above"):
+        audit(tmp_path, metrics=[WordCount(n_boot=0)])
+
+
+def test_a_typo_in_the_manifest_names_the_file_line_and_nearest_key(tmp_path):
+    """A misspelled key was "pope_parsr: Extra inputs are not permitted", naming neither the
+    file nor the key meant (hunt #10); a bad value now names the file and its line too."""
+    from halluscope.errors import UnknownNameError
+    write(tmp_path / "out.jsonl", [json.dumps({"id": "a", "response": "dog"})])
+    toml = tmp_path / "halluscope.toml"
+    toml.write_text('[audit]\ninputs = ["out.jsonl"]\npope_parsr = "strict"\n')
+    with pytest.raises(UnknownNameError, match=rf"{toml}:3: unknown key 'pope_parsr' in the "
+                                               r"\[audit\] table; did you mean 'pope_parser'"):
+        audit(tmp_path, metrics=[WordCount(n_boot=0)])
+    toml.write_text('[audit]\ninputs = ["out.jsonl"]\nfail_above = ["chair.chair_i=0.1"]\n')
+    with pytest.raises(UnknownNameError, match=r"halluscope.toml:3: unknown key 'fail_above'.*"
+                                               r"gates are --fail-above"):
+        audit(tmp_path, metrics=[WordCount(n_boot=0)])
+    toml.write_text('[audit]\ninputs = ["out.jsonl"]\n\n  n_boot = -3\n')
+    with pytest.raises(ConfigError, match=rf"{toml}:4: invalid \[audit\] table: n_boot: "):
         audit(tmp_path, metrics=[WordCount(n_boot=0)])
 
 
@@ -156,3 +196,43 @@ def test_add_block_is_adding_item_by_item_to_the_bit(coded):
                 else x)
     assert json.dumps(values(a), sort_keys=True) == json.dumps(values(b), sort_keys=True)
     assert b["groups"]["model:b"]["n_dog"]["n"] == 43 and b["dog_rate"]["ci"][0] > 0.8
+
+
+@pytest.mark.parametrize("metric", ["words", "pope"])
+def test_a_file_name_that_is_not_utf8_is_written_with_escapes(tmp_path, metric):
+    """``cap\\xe9.jsonl`` (Latin-1 bytes) stopped the audit with exit 3 on both the line-by-line
+    and the columnar path, leaving .part files (hunt #19): the name is written as
+    ``cap\\\\xe9`` in items, results, run sheet and report."""
+    import os
+    root = os.fsencode(tmp_path)
+    row = ({"id": "q1", "question_id": 1, "image": "a.jpg", "response": "Yes",
+            "prompt": "Is there a dog in the image?", "label": "yes"} if metric == "pope"
+           else {"id": "c1", "response": "a dog"})
+    src = os.fsdecode(root + b"/cap\xe9.jsonl")
+    with open(root + b"/cap\xe9.jsonl", "w") as fh:
+        fh.write(json.dumps(row) + "\n" + json.dumps({**row, "id": "bad", "response": None})
+                 + "\n")
+    out = os.fsdecode(root + b"/out\xe9")
+    result = audit(src, metrics="pope" if metric == "pope" else [WordCount(n_boot=0)],
+                   out=out, n_boot=0)
+    assert len(result.items) == 2
+    names = sorted(os.listdir(out))
+    assert names == ["items.jsonl", "report.html", "results.json", "runsheet.json"]
+    for name in names:
+        text = (Path(out) / name).read_bytes().decode("utf-8")     # valid UTF-8 throughout
+        assert "cap\\xe9" in text.replace("\\\\", "\\"), name
+    assert json.loads((Path(out) / "results.json").read_text())["errors"][0]["file"] \
+        .endswith("cap\\xe9.jsonl")
+
+
+def test_a_companion_path_that_is_not_utf8_can_be_journaled(tmp_path):
+    """The journal's header (what --resume must match) serialised the settings with pydantic,
+    which cannot encode a surrogate: an annotation folder named ann\\xe9 was exit 3."""
+    import os
+
+    from halluscope.config import AuditConfig
+    from halluscope.journal import journal_header
+    ann = os.fsdecode(os.fsencode(tmp_path) + b"/ann\xe9.json")
+    cfg = AuditConfig(coco_annotations=[ann], metrics=["chair"])
+    header = journal_header([], cfg, ["chair"])
+    assert "ann\\\\xe9.json" in header["config"] and header == journal_header([], cfg, ["chair"])

@@ -137,6 +137,29 @@ def test_passing_suite(project: pytest.Pytester):
     ])
 
 
+def test_a_metric_that_scored_nothing_fails_the_session_with_the_reason(project):
+    """The summary said "0 problem(s)", the metric n=0, and pytest exited 0, while the CLI
+    exits 2 on the same audit (hunt #6): every test of that audit fails with the reason."""
+    write_jsonl(project.path / "outputs.jsonl", [
+        {"id": f"q{i}", "image": f"{i}.jpg", "prompt": "Is there a dog in the image?",
+         "response": "Yes", "label": "no"} for i in range(3)])
+    project.makepyfile(test_gate="""
+def test_one(halluscope_audit):
+    halluscope_audit.assert_below("fakehall.rate", 0.5)
+
+def test_two(halluscope_audit):
+    pass
+""")
+    result = project.runpytest()
+    result.assert_outcomes(errors=2)
+    assert result.ret != 0
+    result.stdout.fnmatch_lines([
+        "*halluscope audit failed: fakehall scored nothing: 0 of 3 records scored*",
+        "audit outputs.jsonl [[]fakehall[]]: 3 items, 0 problem(s), 1 metric(s) scored nothing",
+        "    fakehall scored nothing: 0 of 3 records scored*",
+    ])
+
+
 FAILING = '''
 def test_strict_gate(halluscope_audit):
     halluscope_audit.assert_below("fakehall.rate", 0.1, bound="upper")

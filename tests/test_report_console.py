@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from rich.console import Console
@@ -128,3 +129,66 @@ def test_each_metrics_groups_have_its_own_columns(tmp_path):
     chair_rows = [line for line in text.splitlines() if "model:m1" in line]
     assert chair_rows and "0.4000" in chair_rows[0]
     assert "object:obj00" in text                          # pope's rows are still shown
+
+
+def test_control_characters_and_markup_in_names_are_shown_not_obeyed(tmp_path):
+    """A model name holding an OSC 8 hyperlink or a colour sequence reached the terminal raw
+    (hunt #9): every string from the data is printed with its control characters shown."""
+    result = build_result(tmp_path, n_errors=1, n_objects=0)
+    evil = "model:\x1b]8;;http://evil.example/\x1b\\click\x1b[31m[bold]x[/]\x9b2J\u202e"
+    result.metrics["pope"].groups[evil] = {"f1": _res("f1", 0.1, 5, None, True)}
+    result.errors[0]["message"] = "bad \x1b[2J value"
+    result.unscored = {"chair": ["a reason with \x07 a bell"]}
+    console = Console(record=True, width=200, force_terminal=True)
+    render_summary(result, console)
+    raw = console.export_text(styles=False)
+    assert "\x1b" not in raw and "\x9b" not in raw and "\x07" not in raw and "\u202e" not in raw
+    assert "model:␛]8;;http://evil.example/␛\\click␛[31m[bold]x[/]⟨U+009B⟩2J⟨U+202E⟩" in raw
+    assert "bad ␛[2J value" in raw and "a reason with ␇ a bell" in raw
+
+
+def test_print_error_shows_control_characters(capsys):
+    from halluscope.cli import common
+    console = Console(record=True, width=200)
+    old, common.err_console = common.err_console, console
+    try:
+        common.print_error("record 'x\x1b[31m' [red]bad[/]")
+    finally:
+        common.err_console = old
+    text = console.export_text()
+    assert "record 'x␛[31m' [red]bad[/]" in text
+
+
+def test_more_groups_names_the_report_only_where_one_was_written(tmp_path):
+    """With --no-report the line still said "(see report.html or results.json)" (hunt #16)."""
+    result = build_result(tmp_path)
+    assert "more groups (see report.html or results.json)" in render(result)
+    (tmp_path / "out" / "report.html").unlink()
+    text = render(result)
+    assert "more groups (see results.json)" in text and "report.html" not in text
+
+
+def test_at_80_columns_group_names_stay_whole_and_numbers_uncut(tmp_path):
+    """At 80 columns two models' rows both read "model:d…" while five statistics kept their
+    width (hunt #17): the names keep theirs, the headers are cut, extra columns left out."""
+    result = build_result(tmp_path, n_objects=0)
+    stats = ("hallucination_rate", "existence_rate", "count_rate", "attribute_rate",
+             "relation_rate")
+    result.metrics["chair"].groups.update({
+        f"model:demo-vlm-{x}": {s: _res(s, 0.1 + i / 10, 20, None) for s in stats}
+        for i, x in enumerate("ab")})
+    console = Console(record=True, width=80)
+    render_summary(result, console)
+    text = console.export_text()
+    assert all(len(line) <= 80 for line in text.splitlines())
+    rows = [line for line in text.splitlines() if "model:demo-vlm-" in line]
+    assert any("model:demo-vlm-a" in r for r in rows) and any("model:demo-vlm-b" in r
+                                                               for r in rows)
+    assert "0.1000" in rows[0] or "0.1000" in rows[1]
+    for line in rows:
+        assert re.findall(r"\d+\.\d+", line) and all(
+            len(cell.split(".")[1]) == 4 for cell in re.findall(r"\d+\.\d+", line)), line
+    narrow = Console(record=True, width=50)
+    render_summary(result, narrow)
+    out = narrow.export_text()
+    assert "model:demo-vlm-a" in out and "more statistic(s) per group in" in out

@@ -444,3 +444,22 @@ def test_show_items_for_notebooks(tmp_path):
     assert show_items(result, only="error").html.count('<article class="item') == 1
     with pytest.raises(ValueError):
         show_items(result, only="nope")
+
+
+def test_a_metric_that_scored_nothing_is_named_in_the_report_with_its_reason(tmp_path):
+    """report.html showed chair with n = 0 and dashes, and never said it scored nothing, nor
+    why, nor that the run failed (hunt #5); results.json and the console did."""
+    import halluscope
+    rows = [{"id": f"q{i}", "question_id": i, "image": f"img{i}.jpg",
+             "prompt": "Is there a dog in the image?", "response": "Yes", "label": "no"}
+            for i in range(4)]
+    src = tmp_path / "pope.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = Path(__file__).resolve().parents[1] / "data"
+    result = halluscope.audit(src, metrics="chair,pope", n_boot=0, out=tmp_path / "run",
+                              coco_annotations=[data / "annotations" / "instances.json"])
+    assert set(result.unscored) == {"chair"}
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "chair scored nothing : 0 of 4 records scored; 4 records: not a caption" in text
+    assert "this audit failed" in text and "pope scored nothing" not in text

@@ -116,7 +116,7 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or t
 
 
 def audit(
-    inputs: Inputs, metric: Metric = None, out: Out = None, chair_variant: ChairVariant = None,
+    ctx: typer.Context, inputs: Inputs, metric: Metric = None, out: Out = None, chair_variant: ChairVariant = None,
     gt_objects: GtObjects = None, coco_annotations: CocoAnnotations = None,
     questions: Questions = None, pope_parser: PopeParser = None, pope_align: PopeAlign = None,
     annotations: Annotations = None, detector: Detector = None,
@@ -149,12 +149,39 @@ def audit(
                    ray_address=ray_address, resume=resume or None)
     extra = _extra_options(option, offline, detector_threshold, ocr=ocr, region_iou=region_iou,
                            box_format=box_format, device=device)
+    _refuse_settings_as_options(extra, ctx.command.params)
     if extra:
         options["options"] = extra
     if out is None:
         out = Path("halluscope-out")
     result = _run(inputs, metric or None, out, quiet, not no_report, options)
     _finish(result, out, gates, log_to, quiet)
+
+
+#: The audit settings whose flag's parameter has another name (the parameter -> the setting).
+_SETTING_OF_PARAM = {"bootstrap": "n_boot", "metric": "metrics"}
+
+
+def setting_flag(setting: str, params: list[Any]) -> str | None:
+    """The flag among the command's ``params`` that sets audit setting ``setting`` (``n_boot``
+    -> ``--bootstrap``, ``input_format`` -> ``--format``); ``None`` if none does."""
+    for param in params:
+        if _SETTING_OF_PARAM.get(param.name or "", param.name) == setting:
+            return max((o for o in param.opts if o.startswith("--")), key=len, default=None)
+    return None
+
+
+def _refuse_settings_as_options(extra: dict[str, Any], params: list[Any]) -> None:
+    """``--option n_boot=5`` is a usage error that names the real flag (the message was
+    ``pass --n-boot``, a flag that does not exist: the setting's name, not the CLI's)."""
+    from halluscope.config import AuditConfig
+    for key in extra:
+        if key in AuditConfig.model_fields:
+            flag = setting_flag(key, params)
+            how = (f"pass {flag}" if flag else "it has no flag; set it in the folder's "
+                   "halluscope.toml or in Python")
+            raise typer.BadParameter(f"{key!r} is an audit setting, not an --option: {how}",
+                                     param_hint="--option")
 
 
 def _extra_options(option: list[str] | None, offline: bool, detector_threshold: str | None,

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from halluscope.cli.common import EXIT_OK, EXIT_USAGE, err_console, make_console
+from halluscope.cli.common import EXIT_OK, EXIT_USAGE, err_console, make_console, plain
 
 out_console = make_console()
 
@@ -27,14 +26,14 @@ def benchmarks_command(
     from halluscope.errors import HalluscopeError
     missing = [p for p in data or [] if not p.exists()]
     if missing:             # a mistyped folder listed every benchmark as "missing", exit 0
-        err_console.print(f"[red]error:[/red] --data {escape(str(missing[0]))}: no such file or "
+        err_console.print(f"[red]error:[/red] --data {plain(missing[0])}: no such file or "
                           f"folder")
         raise typer.Exit(EXIT_USAGE)
     try:
         specs = list_benchmarks()
         rows = [(s, check_files(s, list(data or []))) for s in specs]
     except HalluscopeError as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        err_console.print(f"[red]error:[/red] {plain(exc)}")
         raise typer.Exit(EXIT_USAGE) from None
     if as_json:
         out = [{"name": s.name, "version": s.version, "metric": s.metric, "title": s.title,
@@ -59,7 +58,7 @@ def benchmarks_command(
     for s, st in rows:
         for x in st:
             if x.status != "found":
-                out_console.print(f"{s.name}: {escape(x.message())}", highlight=False)
+                out_console.print(f"{s.name}: {plain(x.message())}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from halluscope.report.visible import visible_controls
+
 EXIT_OK, EXIT_GATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_FAILED = EXIT_GATE  # ``query``: some records failed after their retries
 
@@ -17,6 +19,12 @@ def make_console(**kw) -> Console:
 err_console = make_console(stderr=True)
 
 
+def plain(text: object) -> str:
+    """Text from the data (model, group and file names, messages) for a rich string: its markup
+    escaped and its control characters shown, so that it prints as it is and nothing else."""
+    return escape(visible_controls(str(text)))
+
+
 def print_error(message: str, prefix: str = "error:") -> None:
     """Print one error line on stderr, unwrapped, with model or file text escaped."""
-    err_console.print(f"[bold red]{prefix}[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]{prefix}[/] {plain(message)}", highlight=False, soft_wrap=True)

@@ -13,11 +13,11 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from halluscope.cli.common import EXIT_GATE, EXIT_OK, EXIT_USAGE, err_console, make_console
+from halluscope.cli.common import (EXIT_GATE, EXIT_OK, EXIT_USAGE, err_console, make_console,
+                                   plain)
 
 __all__ = ["EXIT_GATE", "EXIT_OK", "EXIT_USAGE", "compare_command", "register"]
 
@@ -39,7 +39,7 @@ def _gates(values: list[str] | None, flag: str) -> list[tuple[str, float]]:
 
 
 def _table(comp) -> Table:
-    table = Table(title=f"B = {escape(comp.b)}  vs  A = {escape(comp.a)}", title_justify="left")
+    table = Table(title=f"B = {plain(comp.b)}  vs  A = {plain(comp.a)}", title_justify="left")
     for col in ("metric", "A", "B", "B − A", "interval", "paired", "only A", "only B"):
         # a number is never folded or cut to '…'; the metric name may fold
         table.add_column(col, justify="left" if col == "metric" else "right",
@@ -57,7 +57,7 @@ def _table(comp) -> Table:
                   else ("too few units" if e.get("ci_note") else "–"))
             diff = "–" if e["diff"] is None else f"{e['diff']:+.4f}"
         count = bool(e.get("count"))
-        table.add_row(escape(key), num(e["a"], count), num(e["b"], count), diff, ci, str(e["n_paired"]),
+        table.add_row(plain(key), num(e["a"], count), num(e["b"], count), diff, ci, str(e["n_paired"]),
                       str(e["only_a"]), str(e["only_b"]))
     counts = comp.change_counts()           # each item once, however many metrics scored it
     mixed = (f", {counts['mixed']} better by one metric and worse by another"
@@ -121,22 +121,21 @@ def compare_command(
         result = compare(runs, out=out, n_boot=bootstrap, seed=seed, confidence=confidence,
                          metric_files=metric_file or ())
     except (HalluscopeError, OSError) as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     if not quiet:
         console = make_console()
         for comp in result.comparisons:
             _print_comparison(console, comp)
-        console.print(f"wrote {escape(str(out / 'compare.json'))}, "
-                      f"{escape(str(out / 'compare.html'))}")
+        console.print(f"wrote {plain(out / 'compare.json')}, {plain(out / 'compare.html')}")
     try:
         failures = diff_gate_failures(result, above, below)
     except (KeyError, HalluscopeError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else exc
-        err_console.print(f"[bold red]error:[/] gate: {escape(str(message))}", highlight=False)
+        err_console.print(f"[bold red]error:[/] gate: {plain(message)}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
     for failure in failures:
-        err_console.print(f"[bold red]gate failed:[/] {escape(failure)}", highlight=False)
+        err_console.print(f"[bold red]gate failed:[/] {plain(failure)}", highlight=False)
     if failures:
         raise typer.Exit(EXIT_GATE)
 

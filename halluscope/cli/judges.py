@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from halluscope.cli.common import EXIT_USAGE, err_console, make_console
+from halluscope.cli.common import EXIT_USAGE, err_console, make_console, plain
 
 out_console = make_console()
 
@@ -56,7 +55,7 @@ def judges_show(
     try:
         spec = load_spec(name, extra=path or ())
     except HalluscopeError as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        err_console.print(f"[red]error:[/red] {plain(exc)}")
         raise typer.Exit(EXIT_USAGE) from None
     out_console.print_json(json.dumps(spec.describe()))
     if template:

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from halluscope.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err_console
+from halluscope.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err_console, plain
 from halluscope.cli.options import parse_key_values
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "query_command", "register"]
@@ -115,7 +114,7 @@ def query_command(
                           "got neither")
         raise typer.Exit(EXIT_USAGE)
     if not prompts.is_file():
-        err_console.print(f"[red]error:[/red] prompts file not found: {escape(str(prompts))}")
+        err_console.print(f"[red]error:[/red] prompts file not found: {plain(prompts)}")
         raise typer.Exit(EXIT_USAGE)
     try:
         if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
@@ -123,11 +122,11 @@ def query_command(
         decoding = Decoding(temperature=temperature, top_p=top_p, max_tokens=max_tokens,
                             seed=seed)
     except ValueError as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        err_console.print(f"[red]error:[/red] {plain(exc)}")
         raise typer.Exit(EXIT_USAGE) from None
     if engine not in ("local", "ray"):
         err_console.print(f"[red]error:[/red] expected --engine local or ray, got "
-                          f"{escape(engine)!r}")
+                          f"{plain(engine)!r}")
         raise typer.Exit(EXIT_USAGE)
     ray_options = ({"workers": ray_workers, "address": ray_address,
                     "gpus_per_worker": ray_gpus_per_worker} if engine == "ray" else None)
@@ -174,10 +173,10 @@ def _ask(quiet: bool, prompts: Path, model: str, ray_options: dict | None, **kwa
                 return query_ray(prompts, model, progress=on_progress, **ray_options, **kwargs)
             return _run_sync(aquery(prompts, model, progress=on_progress, **kwargs))
     except AuthError as exc:
-        err_console.print(f"[red]authentication failed:[/red] {escape(redact_text(str(exc)))}")
+        err_console.print(f"[red]authentication failed:[/red] {plain(redact_text(str(exc)))}")
         raise typer.Exit(EXIT_USAGE) from None
     except HalluscopeError as exc:
-        err_console.print(f"[red]error:[/red] {escape(redact_text(str(exc)))}", soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {plain(redact_text(str(exc)))}", soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -220,13 +219,13 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
             status = f"HTTP {g.status} " if g.status is not None else ""
             ids = ", ".join(g.ids) + (", ..." if g.count > len(g.ids) else "")
             err_console.print(f"  {g.count} x {g.kind} {status}({ids}): "
-                              f"{escape(redact_text(g.message))}", highlight=False,
+                              f"{plain(redact_text(g.message))}", highlight=False,
                               soft_wrap=True)
         if len(result.failures) > 5:
             err_console.print(f"  ... and {len(result.failures) - 5} other cause(s) "
                               f"(run sheet: failures)")
     if result.stopped:
-        err_console.print(f"[red]stopped:[/red] {escape(redact_text(result.stopped))}",
+        err_console.print(f"[red]stopped:[/red] {plain(redact_text(result.stopped))}",
                           highlight=False, soft_wrap=True)
     tail = ""
     if c.failed or result.stopped:
@@ -246,7 +245,7 @@ def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, o
         path, bench_system = write_benchmark_prompts(
             benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"))
     except HalluscopeError as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        err_console.print(f"[red]error:[/red] {plain(exc)}")
         raise typer.Exit(EXIT_USAGE) from None
     return path, system if system is not None else bench_system
 

@@ -212,8 +212,9 @@ def _bound_label(which: str | None, metric: Any) -> str:
 
 
 def _detail_lines(name: str, metric: Any) -> list[str]:
-    better = "higher" if metric.higher_is_better else "lower"
-    return [f"  metric     {name} ({better} is better)",
+    better = ("higher is better" if metric.higher_is_better else "lower is better") if getattr(
+        metric, "direction", True) else "no better direction: a move either way is a change"
+    return [f"  metric     {name} ({better})",
             f"  value      {_fmt(metric.value)}   {_interval(metric)}   n = {metric.n}"]
 
 

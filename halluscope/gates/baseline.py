@@ -58,6 +58,8 @@ def entry_from_result(metric_result: Any) -> dict[str, Any]:
         entry["confidence"] = getattr(metric_result, "confidence", None)
     entry["n"] = int(metric_result.n)
     entry["higher_is_better"] = bool(getattr(metric_result, "higher_is_better", False))
+    if not getattr(metric_result, "direction", True):
+        entry["direction"] = False      # as in results.json: a length, a count, a yes-ratio
     return entry
 
 

@@ -104,6 +104,12 @@ def worst_items_block(result: Any, name: str, k: int = DEFAULT_WORST) -> list[st
     """The "worst items" lines of a failure message."""
     if k <= 0:
         return []
+    try:        # a length or a count: no item "counts against" what has no better direction
+        if not getattr(result.get(name), "direction", True):
+            return [f"  worst items: none ({name} has no better direction, so no item counts "
+                    f"against it)"]
+    except KeyError:
+        pass
     try:
         items, bad, errors = worst_items(result, name, k)
     except Exception as exc:  # noqa: BLE001 - e.g. items.jsonl was deleted

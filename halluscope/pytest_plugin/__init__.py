@@ -165,6 +165,7 @@ class GateSession:
                           for k, v in (overrides or {}).items()},
             "metrics": _metric_table(result),
             "n_items": len(result.items), "n_errors": len(result.errors),
+            "unscored": {k: list(v) for k, v in result.unscored.items()},
             "out": str(out) if out else None, "workers": [self.worker] if self.worker else [],
         }
 
@@ -295,6 +296,7 @@ class GateSession:
         if self.worker is not None or not (self.audits or self.outcomes or self.updates):
             return
         tr = terminalreporter
+        from halluscope.report.visible import visible_controls as shown  # names from the data
         tr.write_sep("=", "halluscope")
         for audit in self.audits.values():
             names = sorted({n.split(".", 1)[0] for n in audit["metrics"]})
@@ -303,10 +305,15 @@ class GateSession:
             extra = ", ".join(f"{k}={v}" for k, v in sorted(audit.get("overrides", {}).items()))
             line = (f"audit {where or '<records>'} [{', '.join(names)}]"
                     f"{f' ({extra})' if extra else ''}: {audit['n_items']} items, "
-                    f"{audit['n_errors']} problem(s)")
+                    f"{audit['n_errors']} problem(s)"
+                    + (f", {len(audit['unscored'])} metric(s) scored nothing"
+                       if audit.get("unscored") else ""))
             if audit.get("workers"):
                 line += f" (workers {', '.join(audit['workers'])})"
-            tr.write_line(line)
+            tr.write_line(shown(line))
+            for name, reasons in audit.get("unscored", {}).items():
+                tr.write_line(shown(f"    {name} scored nothing: {'; '.join(reasons)}"),
+                              red=True, bold=True)
             for name, entry in audit["metrics"].items():
                 if isinstance(entry.get("value"), int) and "ci" not in entry:
                     continue  # counts (tp, fp, ...) are in results.json
@@ -315,7 +322,7 @@ class GateSession:
                 if ci:
                     level = f"{round((entry.get('confidence') or 0.95) * 100, 1):g}%"
                     text += f"   {level} CI [{_fmt(ci[0])}, {_fmt(ci[1])}]"
-                tr.write_line(text + f"   n={entry.get('n')}")
+                tr.write_line(shown(text + f"   n={entry.get('n')}"))
             if audit.get("out"):
                 tr.write_line(f"    results: {audit['out']}")
         if self.outcomes:

@@ -123,8 +123,8 @@ class Auditor:
         opts.update(overrides)
         if extra:
             opts["options"] = extra
-        if outputs is None:
-            inputs = list(self.settings.outputs)
+        if outputs is None:         # records given replace the ini's outputs, never join them
+            inputs = [] if records is not None else list(self.settings.outputs)
         else:
             inputs = self._resolve(outputs if isinstance(outputs, (list, tuple)) else [outputs])
         if not inputs and records is None:
@@ -144,6 +144,7 @@ class Auditor:
                                                         "base_url": base_url})
         cached = self._cache.get(key)
         if cached is not None:
+            _fail_if_unscored(cached)
             return cached
         from halluscope.errors import HalluscopeError
         out = self._out_dir(key, opts)
@@ -164,6 +165,7 @@ class Auditor:
         if model is not None:
             shown["model"] = model
         self.session.record_audit(key, [str(p) for p in inputs], result, out, shown)
+        _fail_if_unscored(result)
         return result
 
     def _out_dir(self, key: str, opts: dict[str, Any]) -> Path | None:
@@ -209,6 +211,16 @@ class Auditor:
                             f"{failed[0].get('id')!r}: {failed[0]['error']}", pytrace=False)
             answers.append(out)
         return answers
+
+
+def _fail_if_unscored(result: AuditResult) -> None:
+    """A metric that was asked for and scored nothing fails the test with the reason, as the
+    CLI exits 2 with it (the session passed with "0 problem(s)" and ``n=0``)."""
+    __tracebackhide__ = True
+    if result.unscored:
+        pytest.fail("halluscope audit failed: " + "; ".join(
+            f"{name} scored nothing: {'; '.join(reasons)}"
+            for name, reasons in result.unscored.items()), pytrace=False)
 
 
 # -- the returned result --------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 :func:`render_summary` prints, in order: the metrics with their confidence intervals, the most
 relevant per-group rows (POPE splits first, then the worst groups), the first bad records and
-the files the audit wrote. Text from the data (messages, group names) is printed as plain
-:class:`rich.text.Text`, never parsed as rich markup.
+the files the audit wrote. Text from the data (messages, group names, file names) is printed
+as plain :class:`rich.text.Text`, never parsed as rich markup, and with its control characters
+shown (:func:`~halluscope.report.visible.visible_controls`): an escape sequence in a model name
+coloured the terminal or planted a hyperlink.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from halluscope.report.visible import visible_controls
+
 if TYPE_CHECKING:
     from halluscope.metrics.base import MetricSummary
     from halluscope.result import AuditResult
@@ -26,6 +30,11 @@ MAX_GROUP_ROWS = 20
 MAX_PROBLEMS = 20
 MAX_GROUP_COLUMNS = 5
 OUTPUT_FILES = ("results.json", "items.jsonl", "runsheet.json", "report.html")
+
+
+def _plain(value: Any) -> Text:
+    """Text from the data as a cell or line: no markup read, control characters shown."""
+    return Text(visible_controls(str(value)))
 
 
 def _num(value: Any) -> str:
@@ -65,7 +74,7 @@ def metrics_table(result: AuditResult) -> Table:
             label = f"{stat}{arrow}"
             if stat == "yes_ratio" and _finite(res.value):
                 label += f" (0.5 ideal: off by {abs(res.value - 0.5):.3f})"
-            table.add_row(Text(name if first else ""), Text(label),
+            table.add_row(_plain(name if first else ""), _plain(label),
                           _num(res.value),
                           _ci(res.ci) or ("too few units" if getattr(res, "ci_note", None)
                                           else ""), _num(res.n))
@@ -111,11 +120,13 @@ def ranked_groups(summary: MetricSummary) -> list[str]:
     return sorted(summary.groups, key=key)
 
 
-def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS) -> tuple[Any, int]:
+def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS,
+                 width: int | None = None) -> tuple[Any, int]:
     """The most relevant group rows, one table per metric with that metric's own columns
     (its headline first), the rows shared fairly between the metrics; and how many rows were
     left out. One table for all had the first metric's columns only: another metric's group
-    values were blank, and its groups could be cut altogether."""
+    values were blank, and its groups could be cut altogether. ``width``: the terminal's, to
+    which the statistics' columns are fitted (see :func:`_group_table`)."""
     ranked = {name: ranked_groups(summary) for name, summary in result.metrics.items()
               if summary.groups}
     if not ranked:
@@ -132,26 +143,49 @@ def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS) -> tuple[Any,
             for stat, res in summary.groups[group].items():
                 if isinstance(res.value, float) and stat not in columns:
                     columns.append(stat)
-        columns = columns[:MAX_GROUP_COLUMNS]
-        title = "By group" if len(ranked) == 1 else f"By group: {name}"
-        table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left",
-                      title_style="bold")
-        table.add_column("metric", style="bold")
-        table.add_column("group")
-        table.add_column("n", justify="right", style="dim")
-        for c in columns:
-            table.add_column(c, justify="right", style="cyan")
-        for group in rows:
-            results = summary.groups[group]
-            n = max((r.n for r in results.values()), default=0)
-            table.add_row(Text(name), Text(group), _num(n),
-                          *[_num(results[c].value) if c in results else "" for c in columns])
-        tables.append(table)
+        tables.append(_group_table(name, summary, rows, columns[:MAX_GROUP_COLUMNS], width))
     total = sum(len(g) for g in ranked.values())
     if len(tables) == 1:
         return tables[0], total - shown
     from rich.console import Group
     return Group(*tables), total - shown
+
+
+def _group_table(name: str, summary: MetricSummary, rows: list[str], columns: list[str],
+                 width: int | None) -> Table:
+    """One metric's group rows. The title names the metric (a column repeating it took the
+    names' width). A group's name is never cut (at 80 columns two models' rows both read
+    "model:d…"): it keeps its width, up to 40, and folds beyond; a number is never cut either;
+    the statistics' headers are cut instead, and the columns that do not fit in ``width`` are
+    left out, the caption says how many."""
+    names = [visible_controls(g) for g in rows]
+    counts = [_num(max((r.n for r in summary.groups[g].values()), default=0)) for g in rows]
+    cells = {c: [_num(summary.groups[g][c].value) if c in summary.groups[g] else ""
+                 for g in rows] for c in columns}
+    name_w = min(max(map(len, names), default=5), 40)
+    used = 1 + (name_w + 3) + (max(1, *map(len, counts)) + 3)     # edge; padding, rule
+    kept: list[tuple[str, int, int]] = []
+    for c in columns:
+        value_w = max(6, *map(len, cells[c]))
+        col_w = max(value_w, min(len(c), 10))
+        if width is not None and kept and used + col_w + 3 > width:
+            break
+        kept.append((c, value_w, col_w))
+        used += col_w + 3
+    table = Table(title=Text(f"By group: {visible_controls(name)}"), box=box.SIMPLE_HEAVY,
+                  title_justify="left", title_style="bold")
+    if len(kept) < len(columns):
+        table.caption = Text(f"{len(columns) - len(kept)} more statistic(s) per group in "
+                             f"results.json (a wider terminal shows them)")
+        table.caption_justify = "left"
+    table.add_column("group", overflow="fold", min_width=name_w)
+    table.add_column("n", justify="right", style="dim", no_wrap=True)
+    for c, value_w, col_w in kept:
+        table.add_column(c, justify="right", style="cyan", no_wrap=True, min_width=value_w,
+                         max_width=col_w)
+    for i, group in enumerate(rows):
+        table.add_row(_plain(group), counts[i], *[cells[c][i] for c, _, _ in kept])
+    return table
 
 
 def collapse_errors(errors: list[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], int, str]]:
@@ -189,9 +223,9 @@ def problems_table(result: AuditResult, limit: int = MAX_PROBLEMS) -> Table | No
     table.add_column("message")
     from halluscope.redact import redact_text
     for err, count, where in collapse_errors(result.errors)[:limit]:
-        table.add_row(Text(where), f"{count:,}", Text(str(err.get("field") or "")),
-                      Text(str(err.get("metric") or "")),
-                      Text(redact_text(str(err.get("message") or ""))))
+        table.add_row(_plain(where), f"{count:,}", _plain(err.get("field") or ""),
+                      _plain(err.get("metric") or ""),
+                      _plain(redact_text(str(err.get("message") or ""))))
     return table
 
 
@@ -200,8 +234,8 @@ def unscored_lines(result: AuditResult) -> list[Text]:
     lines = []
     for name, reasons in (getattr(result, "unscored", None) or {}).items():
         line = Text()
-        line.append(f"{name} scored nothing", style="bold red")
-        line.append(": " + "; ".join(reasons))
+        line.append(f"{visible_controls(name)} scored nothing", style="bold red")
+        line.append(": " + visible_controls("; ".join(reasons)))
         lines.append(line)
     return lines
 
@@ -252,7 +286,7 @@ def render_summary(result: AuditResult, console: Console, *,
         head.append(f" · {wall:.2f} s")
     variants = _variants(sheet.get("metrics"))
     if variants:
-        head.append(f" · {variants}", style="dim")
+        head.append(f" · {visible_controls(variants)}", style="dim")
     console.print(head)
 
     if result.metrics:
@@ -260,12 +294,14 @@ def render_summary(result: AuditResult, console: Console, *,
     else:
         console.print(Text("No metrics ran.", style="dim"))
 
-    table, more = groups_table(result, max_groups)
+    files = output_files(result, out_dir)
+    table, more = groups_table(result, max_groups, width=console.width)
     if table is not None:
         console.print(table)
-        if more:
-            console.print(Text(f"... and {more:,} more groups (see report.html or results.json)",
-                               style="dim"))
+        if more:     # the report is named only where this audit wrote one (not --no-report)
+            where = " or ".join(n for n in ("report.html", "results.json")
+                                if any(f.name == n for f in files)) or "results.json"
+            console.print(Text(f"... and {more:,} more groups (see {where})", style="dim"))
 
     problems = problems_table(result, max_problems)
     if problems is not None:
@@ -277,12 +313,11 @@ def render_summary(result: AuditResult, console: Console, *,
     for line in unscored_lines(result):
         console.print(line)
 
-    files = output_files(result, out_dir)
     if files:
         console.print(Text("Output", style="bold"))
         for path in files:
             line = Text("  ")
-            line.append(str(path), style="green")
+            line.append(visible_controls(str(path)), style="green")
             line.append(f"  ({_size(path)})", style="dim")
             console.print(line)
 

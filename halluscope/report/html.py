@@ -274,6 +274,8 @@ def build_context(result: AuditResult, *, max_items: int = 500,
         "groups": group_tables(result),
         "errors": error_rows(result),
         "n_errors": len(result.errors),
+        # a metric asked for that scored nothing fails the run: the report says so and why
+        "unscored": {name: list(reasons) for name, reasons in result.unscored.items()},
         "plots": plots,
         "items": items,
         "images": images.uris,

@@ -169,54 +169,72 @@ def _clean(x: Any) -> Any:
 
 
 def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
-                    confidence: float, info: Mapping[str, Any] | None = None
+                    confidence: float, info_a: Mapping[str, Any] | None = None,
+                    info_b: Mapping[str, Any] | None = None
                     ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Each run's statistics as that run computed them (``info_a``, ``info_b``: a POPE run with
+    lmms-eval's parser has lmms-eval's definitions, the other run may not), over the paired
+    items."""
     keys = sorted(set(a) & set(b))
     width = len(next(iter(a.values()))[0])
-    stats = _statistics(name, width, info)
-    if not stats:
+    stats_a = _statistics(name, width, info_a)
+    stats_b = _statistics(name, len(next(iter(b.values()))[0]), info_b)
+    if not stats_a or not stats_b:
         log.warning("compare: metric %s: its statistics cannot be recomputed from the items "
                     "(they depend on how the run was set up, or the columns differ); left out",
                     name)
         return {}, []
+    one_side = sorted(set(stats_a) ^ set(stats_b))
+    if one_side:
+        log.warning("compare: metric %s: %s computed by one run only (its settings differ); "
+                    "left out", name, ", ".join(one_side))
     xa = np.asarray([a[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     xb = np.asarray([b[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     units = [a[k][1] or b[k][1] or f"item:{k}" for k in keys]
     weights = replicate_weights(units, n_boot, seed) if n_boot and keys else None
-    clusters = len(set(units))
+    common = {"n_paired": len(keys), "only_a": len(set(a) - set(b)),
+              "only_b": len(set(b) - set(a)), "clusters": len(set(units))}
     out: dict[str, dict[str, Any]] = {}
-    for stat_name, (stat, columns) in stats.items():
-        va = _evaluate(stat, columns, xa.sum(axis=0))
-        vb = _evaluate(stat, columns, xb.sum(axis=0))
-        entry: dict[str, Any] = {"a": _clean(va), "b": _clean(vb), "diff": _clean(vb - va),
-                                 "n_paired": len(keys), "only_a": len(set(a) - set(b)),
-                                 "only_b": len(set(b) - set(a)), "clusters": clusters,
-                                 "higher_is_better": stat.higher_is_better}
-        if stat.bounds is not None:         # a difference of two values in [lo, hi]
-            lo, hi = stat.bounds
-            entry["diff_bounds"] = [lo - hi, hi - lo]
-        if stat.count:
-            entry["count"] = True
-        elif weights is None:
-            entry["ci"] = None
-            entry["ci_note"] = ("no bootstrap replicates" if not n_boot else
-                                "no paired items")
-        elif len(keys) < MIN_UNITS or clusters < MIN_UNITS:
-            entry["ci"] = None
-            entry["ci_note"] = (f"no interval: {len(keys)} paired items in {clusters} clusters, "
-                                f"fewer than {MIN_UNITS}")
-        else:
-            with one_blas_thread():
-                boot_a, boot_b = weights @ xa, weights @ xb
-            reps = (np.asarray(_evaluate(stat, columns, boot_b), dtype=float)
-                    - np.asarray(_evaluate(stat, columns, boot_a), dtype=float))
-            ci, note = percentile_interval(reps, confidence)
-            entry["ci"] = list(ci) if ci is not None else None
-            if note:
-                entry["ci_note"] = note
-            entry["confidence"] = confidence
-        out[f"{name}.{stat_name}"] = entry
-    return out, _changed(name, stats, keys, a, b)
+    for stat_name in (s for s in stats_a if s in stats_b):
+        out[f"{name}.{stat_name}"] = _entry(stats_a[stat_name], stats_b[stat_name], xa, xb,
+                                           weights, dict(common), n_boot, confidence)
+    return out, _changed(name, stats_a, stats_b, keys, a, b)
+
+
+def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, tuple[str, ...]],
+           xa: np.ndarray, xb: np.ndarray, weights: np.ndarray | None, entry: dict[str, Any],
+           n_boot: int, confidence: float) -> dict[str, Any]:
+    """One statistic's entry: A's value by A's definition, B's by B's, and the paired-bootstrap
+    interval of the difference."""
+    (stat, columns), (stat_b, columns_b) = side_a, side_b
+    va = _evaluate(stat, columns, xa.sum(axis=0))
+    vb = _evaluate(stat_b, columns_b, xb.sum(axis=0))
+    n_keys, clusters = entry["n_paired"], entry["clusters"]
+    entry = {"a": _clean(va), "b": _clean(vb), "diff": _clean(vb - va), **entry,
+             "higher_is_better": stat.higher_is_better}
+    if stat.bounds is not None:         # a difference of two values in [lo, hi]
+        lo, hi = stat.bounds
+        entry["diff_bounds"] = [lo - hi, hi - lo]
+    if stat.count:
+        entry["count"] = True
+    elif weights is None:
+        entry["ci"] = None
+        entry["ci_note"] = "no bootstrap replicates" if not n_boot else "no paired items"
+    elif n_keys < MIN_UNITS or clusters < MIN_UNITS:
+        entry["ci"] = None
+        entry["ci_note"] = (f"no interval: {n_keys} paired items in {clusters} clusters, "
+                            f"fewer than {MIN_UNITS}")
+    else:
+        with one_blas_thread():
+            boot_a, boot_b = weights @ xa, weights @ xb
+        reps = (np.asarray(_evaluate(stat_b, columns_b, boot_b), dtype=float)
+                - np.asarray(_evaluate(stat, columns, boot_a), dtype=float))
+        ci, note = percentile_interval(reps, confidence)
+        entry["ci"] = list(ci) if ci is not None else None
+        if note:
+            entry["ci_note"] = note
+        entry["confidence"] = confidence
+    return entry
 
 
 def _primary(stats: Mapping[str, tuple[Statistic, tuple[str, ...]]]) -> tuple[str, Any] | None:
@@ -226,17 +244,20 @@ def _primary(stats: Mapping[str, tuple[Statistic, tuple[str, ...]]]) -> tuple[st
     return None
 
 
-def _changed(name: str, stats, keys: list[str], a: dict, b: dict) -> list[dict[str, Any]]:
-    """Items whose per-item value of the metric's first directional statistic differs: hallucinated
-    in A and fine in B (``better``) or the reverse (``worse``)."""
-    primary = _primary(stats)
-    if primary is None:
+def _changed(name: str, stats_a, stats_b, keys: list[str], a: dict, b: dict
+             ) -> list[dict[str, Any]]:
+    """Items whose per-item value of the metric's first directional statistic differs (each
+    run's by its own definition): hallucinated in A and fine in B (``better``) or the reverse
+    (``worse``)."""
+    primary = _primary(stats_a)
+    if primary is None or primary[0] not in stats_b:
         return []
     stat_name, (stat, columns) = primary
+    stat_b, columns_b = stats_b[stat_name]
     out = []
     for k in keys:
         va = _clean(_evaluate(stat, columns, np.asarray(a[k][0], dtype=float)))
-        vb = _clean(_evaluate(stat, columns, np.asarray(b[k][0], dtype=float)))
+        vb = _clean(_evaluate(stat_b, columns_b, np.asarray(b[k][0], dtype=float)))
         if va is None or vb is None or va == vb:
             continue
         better = (vb > va) == stat.higher_is_better
@@ -261,6 +282,18 @@ class Comparison:
     b: str
     metrics: dict[str, dict[str, Any]]
     changed: list[dict[str, Any]] = field(default_factory=list)
+
+    def setup_notes(self) -> list[str]:
+        """One line per metric the two runs scored with other settings (``setup_differs``)."""
+        notes: dict[str, str] = {}
+        for key, entry in self.metrics.items():
+            if entry.get("setup_differs"):
+                metric = key.partition(".")[0]
+                notes.setdefault(metric, f"{metric} was scored with other settings "
+                                         f"({'; '.join(entry['setup_differs'])}): A and B are "
+                                         f"each run's own numbers, B − A is not the model's "
+                                         f"change alone, and diff gates on {metric} are refused")
+        return list(notes.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "metrics": self.metrics,
@@ -312,11 +345,14 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
                 continue
             differ = _same_setup(name, base, other)
             if differ:
-                log.warning("compare: %s was scored differently in the two runs (%s): the "
-                            "difference includes that change", name, "; ".join(differ))
+                log.warning("compare: %s was scored with other settings in the two runs (%s): "
+                            "each run's numbers are its own, so B − A mixes the change of "
+                            "model with the change of settings, and a diff gate on %s is "
+                            "refused", name, "; ".join(differ), name)
             entries, moved = _compare_metric(name, base.metrics[name], other.metrics[name],
                                              n_boot=n_boot, seed=seed, confidence=confidence,
-                                             info=base.info.get(name))
+                                             info_a=base.info.get(name),
+                                             info_b=other.info.get(name))
             for entry in entries.values():
                 if differ:
                     entry["setup_differs"] = differ
@@ -402,6 +438,20 @@ def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
                           f"difference of its values [{lo:g}, {hi:g}]{hint}")
 
 
+def _check_setup(run: str, metrics: Mapping[str, Any], name: str) -> None:
+    """A usage error for a gate on a difference between runs scored with other settings (a
+    parser, variant or threshold): the difference is not the model's alone, and a gate judges
+    unattended, where no warning beside the numbers is read; so it is refused, as two runs
+    against other companion files are."""
+    differ = metrics[name[len("diff."):].partition("@")[0]].get("setup_differs")
+    if differ:
+        metric = name[len("diff."):].partition(".")[0]
+        raise ConfigError(f"{name} is refused: {run} and the baseline scored {metric} with "
+                          f"other settings ({'; '.join(differ)}), so the difference mixes the "
+                          f"change of model with the change of settings; audit both with the "
+                          f"same settings to gate on it")
+
+
 def diff_gate_failures(compared: CompareResult | Mapping[str, Any], above: Gates | None = None,
                        below: Gates | None = None) -> list[str]:
     """Messages for every diff gate crossed (``above``: value > limit; ``below``: < limit), in
@@ -411,16 +461,18 @@ def diff_gate_failures(compared: CompareResult | Mapping[str, Any], above: Gates
     A gate never passes on a missing value: a difference that is undefined (a statistic one of
     the runs could not compute over the paired items) fails its gate, saying so. An unknown
     name, a NaN threshold or one outside the difference's range is a usage error (KeyError,
-    :class:`~halluscope.errors.ConfigError`)."""
+    :class:`~halluscope.errors.ConfigError`), and so is a gate on a metric the two runs scored
+    with other settings (``setup_differs``)."""
     comparisons = _comparisons(compared)
     checks = [(name, float(limit), worse, word)
               for gates, worse, word in ((above, lambda v, t: v > t, "above"),
                                          (below, lambda v, t: v < t, "below"))
               for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ())]
     for name, limit, _, _ in checks:         # usage errors before any gate is judged
-        for _, metrics in comparisons:
+        for run, metrics in comparisons:
             _gate_entry(metrics, name)
             _check_limit(metrics, name, limit)
+            _check_setup(run, metrics, name)
     failures = []
     for run, metrics in comparisons:
         label = f"{run}: " if len(comparisons) > 1 else ""
@@ -452,6 +504,8 @@ def render_html(result: CompareResult) -> str:
              ".worse{background:#ffe6e6}pre{white-space:pre-wrap;max-width:60em}</style>"]
     for comp in result.comparisons:
         parts.append(f"<h1>{html.escape(comp.b)} vs {html.escape(comp.a)}</h1>")
+        parts += [f"<p class='worse'><b>Warning:</b> {html.escape(note)}</p>"
+                  for note in comp.setup_notes()]
         parts.append("<table><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th>"
                      "<th>interval</th><th>paired</th><th>only A</th><th>only B</th></tr>")
         for key, e in comp.metrics.items():

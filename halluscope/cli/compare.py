@@ -120,6 +120,8 @@ def compare_command(
         console = make_console()
         for comp in result.comparisons:
             _print_comparison(console, comp)
+            for note in comp.setup_notes():       # beside the table, not only in the log
+                console.print(f"[bold yellow]warning:[/] {escape(note)}", highlight=False)
         console.print(f"wrote {escape(str(out / 'compare.json'))}, "
                       f"{escape(str(out / 'compare.html'))}")
     try:

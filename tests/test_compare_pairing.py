@@ -66,3 +66,36 @@ def test_each_run_is_recomputed_with_its_own_definitions(tmp_path):
     assert "diff.pope.f1 is refused" in text
     html = (tmp_path / "c" / "compare.html").read_text()
     assert "Warning:</b> pope was scored with other settings" in html
+
+
+def test_every_setting_that_changes_verdicts_is_said(tmp_path):
+    """--region-iou 0.5 against 0.9 turned precision 1 into 0 without a word."""
+    record = {"id": "r1", "task": "vqa", "image": str(DATA / "images" / "astronaut.jpg"),
+              "image_id": 1, "prompt": "Where is the person? Give a box [x1, y1, x2, y2].",
+              "response": "The person is at [11, 10, 370, 380]."}
+    for iou in (0.5, 0.9):
+        audit(records=[record], metrics="region", coco_annotations=[INSTANCES], n_boot=0,
+              options={"region_iou": iou, "box_format": "pixels"}, out=tmp_path / str(iou),
+              write_report=False)
+    res = halluscope.compare([tmp_path / "0.5", tmp_path / "0.9"], n_boot=0)
+    entry = res.metrics["region.precision"]
+    assert (entry["a"], entry["b"]) == (1.0, 0.0)
+    assert entry["setup_differs"] == ["iou_threshold: 0.5 in A, 0.9 in B"]
+    with pytest.raises(ConfigError, match="region with other settings"):
+        diff_gate_failures(res, above={"diff.region.precision": 0})
+
+
+def test_where_a_file_lies_and_counts_over_the_data_are_no_settings():
+    """Provider paths, cache folders, image counts and a judge's call statistics differ
+    between machines and inputs, not between ways of scoring."""
+    def info(where, images, calls):
+        return {"splitter": "rules", "providers": [
+            {"kind": "coco", "file": f"{where}/instances.json", "images": images},
+            {"detector": "coco-ssd", "thresholds": {"present": 0.5},
+             "cache": {"dir": f"{where}/cache"}}],
+            "judge": {"name": "j", "model": "m", "stats": {"calls": calls},
+                      "cache": {"dir": where}, "reported_models": {"m": calls}}}
+    assert _setup(info("/a", 4, 10)) == _setup(info("/b", 40, 3))
+    other = info("/a", 4, 10)
+    other["providers"][1]["thresholds"]["present"] = 0.6
+    assert _setup(other)["settings"] != _setup(info("/a", 4, 10))["settings"]

@@ -61,7 +61,9 @@ def load_run(path: str | Path) -> RunItems:
     """Read ``items.jsonl`` of a finished audit's output folder (an interrupted run, or files
     of two runs, are refused: :func:`~halluscope.result.check_outputs`). An item key that
     repeats (several captions of one image, one id in two input files) is paired by its
-    occurrence: the second one in A with the second one in B."""
+    occurrence: the second one in A with the second one in B. Every line counts, scored or
+    not; a line that was no record (a bad line: its image is unknown) counts as an occurrence
+    of every key with its id, so that a failed answer does not shift the pairs after it."""
     from halluscope.result import check_outputs
     path = Path(path)
     items_path = path / "items.jsonl"
@@ -69,7 +71,8 @@ def load_run(path: str | Path) -> RunItems:
         raise ConfigError(f"expected an audit output folder holding items.jsonl, got {path}")
     results = check_outputs(path)
     metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]] = {}
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}           # lines so far per key
+    blind: dict[Any, int] = {}          # unreadable lines so far per id
     with open(items_path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -78,11 +81,16 @@ def load_run(path: str | Path) -> RunItems:
                 item = fast_json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{items_path}:{lineno}: invalid JSON ({exc.msg})") from None
+            if "task" not in item:      # a line that was no record: its image is unknown,
+                # so it is an occurrence of every key with its id (one model's failed answer
+                # must not move the next model's answer to the same question into its place)
+                blind[item.get("id")] = blind.get(item.get("id"), 0) + 1
+                continue
             key = pair_key(item)
-            if item.get("scores"):
-                seen[key] = seen.get(key, 0) + 1
-                if seen[key] > 1:
-                    key = f"{key}#{seen[key]}"
+            seen[key] = seen.get(key, 0) + 1
+            occurrence = seen[key] + blind.get(item.get("id"), 0)
+            if occurrence > 1:
+                key = f"{key}#{occurrence}"
             for name, score in (item.get("scores") or {}).items():
                 metrics.setdefault(name, {})[key] = (score["row"], score.get("unit"), item)
     if not metrics:

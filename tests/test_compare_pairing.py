@@ -68,6 +68,25 @@ def test_each_run_is_recomputed_with_its_own_definitions(tmp_path):
     assert "Warning:</b> pope was scored with other settings" in html
 
 
+def test_a_bad_record_does_not_shift_the_pairs_of_a_repeated_key(tmp_path):
+    """Two models' answers to the same 20 questions in one run (model 1 right, model 2 wrong).
+    In B model 1's answer to 5-0 is null: B's model-2 5-0 became the first 5-0 and was paired
+    with A's model-1 5-0 (a 'worse' item and a diff of -1/39 from nothing)."""
+    labels = ["yes" if img % 2 else "no" for img in range(1, 21)]
+    right = _pope([(lab, lab) for lab in labels])
+    wrong = _pope([(lab, "no" if lab == "yes" else "yes") for lab in labels])
+    broken = [dict(r, response=None) if r["question_id"] == "5-0" else r for r in right]
+    audit(records=right + wrong, metrics="pope", n_boot=0, out=tmp_path / "a",
+          write_report=False)
+    audit(records=broken + wrong, metrics="pope", n_boot=0, out=tmp_path / "b",
+          write_report=False)
+    res = halluscope.compare([tmp_path / "a", tmp_path / "b"], n_boot=0)
+    acc = res.metrics["pope.accuracy"]
+    assert (acc["n_paired"], acc["only_a"], acc["only_b"]) == (39, 1, 0)
+    assert acc["a"] == acc["b"] == pytest.approx(19 / 39) and acc["diff"] == 0
+    assert res.comparisons[0].changed == []
+
+
 def test_every_setting_that_changes_verdicts_is_said(tmp_path):
     """--region-iou 0.5 against 0.9 turned precision 1 into 0 without a word."""
     record = {"id": "r1", "task": "vqa", "image": str(DATA / "images" / "astronaut.jpg"),

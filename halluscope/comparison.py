@@ -52,9 +52,13 @@ class RunItems:
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
-    """The key items are paired by across runs: image (id or path) and item id."""
+    """The key items are paired by across runs: image (id or path), document and item id (a
+    document answer's key holds its document, as a caption's holds its image: answers about
+    two PDFs with one id are not one item)."""
     image = item.get("image_id", item.get("image", ""))
-    return f"{image}|{item.get('id')}"
+    document = item.get("document")
+    ident = item.get("id")
+    return f"{image}|{ident}" if document is None else f"{image}|{document}|{ident}"
 
 
 def load_run(path: str | Path) -> RunItems:

@@ -87,6 +87,26 @@ def test_a_bad_record_does_not_shift_the_pairs_of_a_repeated_key(tmp_path):
     assert res.comparisons[0].changed == []
 
 
+def test_document_answers_pair_by_document_too(tmp_path):
+    """Answers about two documents with one id were one item (the key held no document)."""
+    assert pair_key({"id": "d1", "document": "alpha.pdf"}) != \
+        pair_key({"id": "d1", "document": "beta.pdf"})
+    assert pair_key({"id": "c1", "image_id": 7}) == "7|c1"          # captions keep their key
+    shutil.copytree(DATA / "docs", tmp_path / "docs")
+    shutil.copy(tmp_path / "docs" / "report.pdf", tmp_path / "docs" / "copy.pdf")
+    doc = next(json.loads(line) for line in (DATA / "outputs.jsonl").open()
+               if '"doc-report"' in line)
+    for run, second in (("a", "docs/report.pdf"), ("b", "docs/copy.pdf")):
+        lines = [dict(doc, id="d1", document="docs/report.pdf"), dict(doc, id="d2",
+                                                                      document=second)]
+        (tmp_path / f"{run}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+        audit(tmp_path / f"{run}.jsonl", metrics="page", n_boot=0, out=tmp_path / run,
+              write_report=False)
+    entry = next(e for k, e in halluscope.compare([tmp_path / "a", tmp_path / "b"],
+                                                  n_boot=0).metrics.items())
+    assert (entry["n_paired"], entry["only_a"], entry["only_b"]) == (1, 1, 1)
+
+
 def test_every_setting_that_changes_verdicts_is_said(tmp_path):
     """--region-iou 0.5 against 0.9 turned precision 1 into 0 without a word."""
     record = {"id": "r1", "task": "vqa", "image": str(DATA / "images" / "astronaut.jpg"),

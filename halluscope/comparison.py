@@ -52,12 +52,19 @@ class RunItems:
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
-    """The key items are paired by across runs: image (id or path), document and item id (a
-    document answer's key holds its document, as a caption's holds its image: answers about
-    two PDFs with one id are not one item)."""
+    """The key items are paired by across runs: image (id or path), document and item id.
+
+    An id that only names the item's COCO image (a line without ``id`` takes its image id as
+    written: ``226988`` or ``"COCO_val2014_000000226988.jpg"``) is that image's number, so the
+    two documented forms of one image pair; a document answer's key holds its document, as a
+    caption's holds its image (answers about two PDFs with one id are not one item)."""
     image = item.get("image_id", item.get("image", ""))
-    document = item.get("document")
     ident = item.get("id")
+    if isinstance(item.get("image_id"), int) and ident is not None:
+        from halluscope.records import coco_image_id
+        if coco_image_id(ident) == item["image_id"]:
+            ident = str(item["image_id"])
+    document = item.get("document")
     return f"{image}|{ident}" if document is None else f"{image}|{document}|{ident}"
 
 
@@ -358,6 +365,27 @@ class CompareResult:
         return out / COMPARE_JSON
 
 
+def _check_pairs(a: RunItems, b: RunItems, names: Sequence[str]) -> None:
+    """Two runs that pair no item are refused (nothing would be compared: the inputs differ,
+    or their items are named otherwise); a metric that pairs less than half of either run's
+    items is said, since its numbers hold only the items both runs have."""
+    def example(items: dict) -> str:
+        return repr(next(iter(items)))
+
+    if all(not set(a.metrics[n]) & set(b.metrics[n]) for n in names):
+        n = names[0]
+        raise ConfigError(f"{a.path} and {b.path} share no item: items pair by image, document "
+                          f"and id, and no key of A is one of B (A's first is "
+                          f"{example(a.metrics[n])}, B's {example(b.metrics[n])}); were they "
+                          f"audited on the same questions or images?")
+    for n in names:
+        paired = len(set(a.metrics[n]) & set(b.metrics[n]))
+        if 2 * paired < max(len(a.metrics[n]), len(b.metrics[n])):
+            log.warning("compare: metric %s: only %d of A's %d and B's %d items pair (by image, "
+                        "document and id); its numbers hold those %d items alone", n, paired,
+                        len(a.metrics[n]), len(b.metrics[n]), paired)
+
+
 def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
             n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95
             ) -> CompareResult:
@@ -370,6 +398,7 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
     for other in loaded[1:]:
         metrics: dict[str, dict[str, Any]] = {}
         changed: list[dict[str, Any]] = []
+        compared: list[str] = []
         for name in base.metrics:
             if name not in other.metrics:
                 log.warning("compare: %s lacks metric %s", other.path, name)
@@ -389,8 +418,10 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
                     entry["setup_differs"] = differ
             metrics.update(entries)
             changed.extend(moved)
+            compared += [name] if entries else []
         if not metrics:
             raise ConfigError(f"{base.path} and {other.path} share no metric to compare")
+        _check_pairs(base, other, compared)
         comparisons.append(Comparison(str(base.path), str(other.path), metrics, changed))
     result = CompareResult([str(r.path) for r in loaded], comparisons)
     if out is not None:

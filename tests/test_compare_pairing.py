@@ -138,3 +138,39 @@ def test_where_a_file_lies_and_counts_over_the_data_are_no_settings():
     other = info("/a", 4, 10)
     other["providers"][1]["thresholds"]["present"] = 0.6
     assert _setup(other)["settings"] != _setup(info("/a", 4, 10))["settings"]
+
+
+def test_the_two_documented_coco_id_forms_pair(tmp_path):
+    """Captions without an id take their image id as written: 1 and
+    'COCO_val2014_000000000001.jpg' named one image, but no item paired (exit 0, silent)."""
+    captions = ["A man and a woman.", "A cat on a bed.", "A cup of coffee.", "A rocket."]
+    for run, form in (("int", lambda i: i), ("name", "COCO_val2014_{:012d}.jpg".format)):
+        rows = [{"image_id": form(i), "caption": c} for i, c in enumerate(captions, 1)]
+        audit(records=rows, metrics="chair", coco_annotations=[INSTANCES], n_boot=0,
+              out=tmp_path / run, write_report=False)
+    res = halluscope.compare([tmp_path / "int", tmp_path / "name"], n_boot=0)
+    entry = res.metrics["chair.chair_s"]
+    assert (entry["n_paired"], entry["only_a"], entry["only_b"], entry["diff"]) == (4, 0, 0, 0)
+    assert pair_key({"id": "COCO_val2014_000000000001.jpg", "image_id": 1}) == "1|1"
+    assert pair_key({"id": "img-1", "image_id": 1}) == "1|img-1"     # an id of its own stays
+
+
+def test_runs_that_pair_nothing_are_refused_and_few_pairs_said(tmp_path, caplog):
+    def run(name, images):
+        rows = [{"id": f"c{i}", "image_id": i, "caption": "A cat."} for i in images]
+        audit(records=rows, metrics="chair", coco_annotations=[INSTANCES], n_boot=0,
+              out=tmp_path / name, write_report=False)
+        return tmp_path / name
+    a, b, c = run("a", [1, 2, 3, 4]), run("b", [1]), run("c", [2, 3])
+    with pytest.raises(ConfigError, match=r"share no item: .*A's first is '1\|c1', B's '2\|c2'"):
+        halluscope.compare([b, c], n_boot=0)
+    out = CliRunner().invoke(app, ["compare", str(b), str(c), "--out", str(tmp_path / "o")])
+    assert out.exit_code == EXIT_USAGE and "share no item" in out.output
+    with caplog.at_level(logging.WARNING, logger="halluscope.comparison"):
+        entry = halluscope.compare([a, b], n_boot=0).metrics["chair.chair_s"]
+    assert entry["n_paired"] == 1
+    assert "only 1 of A's 4 and B's 1 items pair" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="halluscope.comparison"):
+        halluscope.compare([a, a], n_boot=0)
+    assert "items pair" not in caplog.text

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 
 from halluscope import _json as fast_json
+from halluscope.compare_inputs import (find_metric_class, load_metric_files, metric_references,
+                                       not_in_both, run_folders, unscored_reasons)
 from halluscope.errors import ConfigError
 from halluscope.gates.diff import Gates, NoInterval, diff_gate_failures, diff_value  # re-exported
 from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
@@ -51,6 +53,8 @@ class RunItems:
     metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]]
     setup: dict[str, dict[str, Any]] = field(default_factory=dict)   # metric -> how it scored
     info: dict[str, dict[str, Any]] = field(default_factory=dict)    # metric -> its run info
+    unscored: dict[str, str] = field(default_factory=dict)  # metric -> why it scored nothing
+    references: tuple[str, ...] = ()   # module:Class, file.py:Class metrics its run sheet names
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
@@ -106,9 +110,15 @@ def load_run(path: str | Path) -> RunItems:
                 key = f"{key}#{occurrence}"
             for name, score in (item.get("scores") or {}).items():
                 metrics.setdefault(name, {})[key] = (score["row"], score.get("unit"), item)
+    unscored = unscored_reasons(results)
     if not metrics:
-        raise ConfigError(f"{items_path} holds no per-item scores (written by halluscope audit "
-                          f"since compare exists); re-run the audit")
+        if unscored:
+            raise ConfigError(f"{path}: nothing to compare: no item was scored in that run: "
+                              f"{', '.join(unscored.values())}; see its results.json "
+                              f"'unscored'")
+        raise ConfigError(f"{items_path} holds no per-item scores, and its results.json names "
+                          f"no metric that scored nothing: it was written by a halluscope older "
+                          f"than compare; re-run the audit")
     summaries = results["metrics"]
     missing = sorted(set(metrics) - set(summaries))
     if missing:
@@ -117,7 +127,7 @@ def load_run(path: str | Path) -> RunItems:
     info = {name: (summary.get("info") or {}) if isinstance(summary, dict) else {}
             for name, summary in summaries.items()}
     setup = {name: _setup(i) for name, i in info.items()}
-    return RunItems(path, metrics, setup, info)
+    return RunItems(path, metrics, setup, info, unscored, metric_references(path))
 
 
 #: A metric's settings that change what its numbers mean, or which verdicts it gives (its
@@ -185,10 +195,9 @@ def _statistics(name: str, width: int, info: Mapping[str, Any] | None = None
                 ) -> dict[str, tuple[Statistic, tuple[str, ...]]] | None:
     """The statistics ``name`` computed in the run whose metric ``info`` is given (a POPE run
     with lmms-eval's parser has lmms-eval's definitions); ``None`` when they cannot be known."""
-    from halluscope.metrics.base import metric_class
-    try:
-        cls = metric_class(name)
-    except ConfigError:
+    from halluscope.metrics.base import declared
+    cls = declared(name)            # installed, or found by _find_class
+    if cls is None:
         return None
     stats = cls.statistics_for(info or {})
     columns = getattr(cls, "columns", None)
@@ -322,6 +331,27 @@ class Comparison:
     b: str
     metrics: dict[str, dict[str, Any]]
     changed: list[dict[str, Any]] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)   # metric -> why it is not compared
+
+    def item_changes(self) -> dict[str, str]:
+        """Item -> how its verdict changed, each item once however many metrics scored it:
+        ``better`` (better by one metric or more, worse by none), ``worse`` (the reverse) or
+        ``mixed`` (better by one metric, worse by another)."""
+        moves: dict[str, set[str]] = {}
+        for c in self.changed:
+            moves.setdefault(c["key"], set()).add(c["change"])
+        return {k: next(iter(m)) if len(m) == 1 else "mixed" for k, m in moves.items()}
+
+    def change_counts(self) -> dict[str, Any]:
+        """Items that changed verdict (``better``, ``worse``, ``mixed``: each item counted
+        once), and per metric the items its verdict moved (``by_metric``)."""
+        kinds = list(self.item_changes().values())
+        by_metric: dict[str, dict[str, int]] = {}
+        for c in self.changed:
+            counts = by_metric.setdefault(c["metric"], {"better": 0, "worse": 0})
+            counts[c["change"]] += 1
+        return {**{k: kinds.count(k) for k in ("better", "worse", "mixed")},
+                "by_metric": by_metric}
 
     def setup_notes(self) -> list[str]:
         """One line per metric the two runs scored with other settings (``setup_differs``)."""
@@ -337,8 +367,8 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "metrics": self.metrics,
-                "changed": {"better": sum(c["change"] == "better" for c in self.changed),
-                            "worse": sum(c["change"] == "worse" for c in self.changed)}}
+                "changed": self.change_counts(),
+                **({"left_out": self.left_out} if self.left_out else {})}
 
 
 @dataclass
@@ -389,11 +419,13 @@ def _check_pairs(a: RunItems, b: RunItems, names: Sequence[str]) -> None:
 
 
 def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
-            n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95
-            ) -> CompareResult:
-    """Compare audit output folders: every run after the first against the first."""
-    if len(runs) < 2:
-        raise ConfigError(f"expected at least two audit output folders, got {len(runs)}")
+            n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95,
+            metric_files: Sequence[str] = ()) -> CompareResult:
+    """Compare audit output folders: every run after the first against the first.
+    ``metric_files``: metrics to load first (``module:Class``, ``path/to/file.py:Class``), for
+    runs of a metric that is not installed (a file a run sheet names is never run unasked)."""
+    runs = run_folders(runs)
+    load_metric_files(metric_files)
     loaded = [load_run(r) for r in runs]
     base = loaded[0]
     comparisons = []
@@ -401,9 +433,16 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
         metrics: dict[str, dict[str, Any]] = {}
         changed: list[dict[str, Any]] = []
         compared: list[str] = []
+        left_out = not_in_both(base, other)
+        for name, why in left_out.items():
+            log.warning("compare: metric %s left out: %s", name, why)
         for name in base.metrics:
             if name not in other.metrics:
-                log.warning("compare: %s lacks metric %s", other.path, name)
+                continue
+            missing = find_metric_class(name, (base, other))
+            if missing:
+                log.warning("compare: metric %s left out: %s", name, missing)
+                left_out[name] = missing
                 continue
             differ = _same_setup(name, base, other)
             if differ:
@@ -422,9 +461,11 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
             changed.extend(moved)
             compared += [name] if entries else []
         if not metrics:
-            raise ConfigError(f"{base.path} and {other.path} share no metric to compare")
+            why = "".join(f"; {name}: {reason}" for name, reason in left_out.items())
+            raise ConfigError(f"{base.path} and {other.path} share no metric to compare{why}")
         _check_pairs(base, other, compared)
-        comparisons.append(Comparison(str(base.path), str(other.path), metrics, changed))
+        comparisons.append(Comparison(str(base.path), str(other.path), metrics, changed,
+                                      left_out))
     result = CompareResult([str(r.path) for r in loaded], comparisons)
     if out is not None:
         result.save(out)
@@ -464,20 +505,34 @@ def render_html(result: CompareResult) -> str:
                          f"<td>{e['n_paired']}</td><td>{e['only_a']}</td><td>{e['only_b']}</td>"
                          "</tr>")
         parts.append("</table>")
-        for change, title in (("worse", "fine in A, hallucinated in B"),
-                              ("better", "hallucinated in A, fine in B")):
-            moved = [c for c in comp.changed if c["change"] == change]
-            parts.append(f"<h2 class='{change}'>{title} ({len(moved)})</h2>")
-            for c in moved:
-                parts.append(f"<div class='{change}'><h3>{html.escape(c['key'])} — "
-                             f"{html.escape(c['metric'])}.{html.escape(c['statistic'])}: "
-                             f"{c['a']:g} → {c['b']:g}</h3>")
+        parts.extend(_changed_html(comp))
+    return "\n".join(parts)
+
+
+def _changed_html(comp: Comparison) -> list[str]:
+    """The items that changed verdict, each once (counted as :meth:`Comparison.item_changes`),
+    with every metric verdict that moved and its evidence."""
+    parts = []
+    kinds = comp.item_changes()
+    for change, title in (("worse", "fine in A, hallucinated in B"),
+                          ("better", "hallucinated in A, fine in B"),
+                          ("mixed", "better by one metric, worse by another")):
+        keys = [k for k, kind in kinds.items() if kind == change]
+        if change == "mixed" and not keys:
+            continue
+        parts.append(f"<h2 class='{change}'>{title} ({len(keys)})</h2>")
+        for key in keys:
+            parts.append(f"<div class='{change}'><h3>{html.escape(key)}</h3>")
+            for c in (c for c in comp.changed if c["key"] == key):
+                parts.append(f"<h4 class='{c['change']}'>{html.escape(c['metric'])}."
+                             f"{html.escape(c['statistic'])}: {c['a']:g} → {c['b']:g} "
+                             f"({c['change']})</h4>")
                 for side in ("item_a", "item_b"):
                     parts.append(f"<b>{side[-1].upper()}</b><pre>"
                                  f"{html.escape(json.dumps(c[side], indent=1, default=str))}"
                                  f"</pre>")
-                parts.append("</div>")
-    return "\n".join(parts)
+            parts.append("</div>")
+    return parts
 
 
 __all__ = ["compare", "CompareResult", "Comparison", "diff_value", "diff_gate_failures",

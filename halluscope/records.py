@@ -214,6 +214,8 @@ _OTHER_ANSWERS = frozenset({"response", "model_prediction", "model_answer"})
 #: Fields LLaVA's answer files have beside 'text' (the answer) that its question files
 #: ('question_id', 'image', 'text': the question, 'category') never have.
 _ANSWER_MARKS = ("answer_id", "model_id", "model")
+#: Fields every row of HallusionBench's question file has (its answer goes in 'model_prediction').
+_HALLUSIONBENCH_KEYS = ("category", "subcategory", "set_id", "figure_id")
 
 
 def _texts_of(obj: dict[str, Any], where: dict[str, Any], vlmevalkit: bool
@@ -336,8 +338,13 @@ def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
                            "answer_id, model_id); pass the model's answers (for POPE, the "
                            "questions as --questions), or write an answer so laid out as "
                            "'response'", field="text", **where)
-    return RecordError("expected the model's answer in 'response' (or 'caption', 'text', "
-                       "'answer'), found none", field="response", **where)
+    if all(key in obj for key in _HALLUSIONBENCH_KEYS):
+        return RecordError("expected the model's answer in 'model_prediction' beside "
+                           "HallusionBench's question fields (evaluation.py's input rows), "
+                           "found none", field="model_prediction", **where)
+    return RecordError("expected the model's answer in 'response' (or 'model_prediction', "
+                       "'prediction', 'model_answer', 'caption', 'text', 'answer'), found "
+                       "none", field="response", **where)
 
 
 def _record_id(obj: dict[str, Any], question_id: str | None, line: int | None,

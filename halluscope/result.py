@@ -135,6 +135,13 @@ def check_outputs(out: str | Path) -> dict[str, Any]:
                          f"'outputs'), got {got}: the file is damaged or not halluscope's; "
                          f"audit again")
     for name, entry in data["outputs"].items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            got = "null" if entry is None else ("an object without a 'sha256' string"
+                                                 if isinstance(entry, dict)
+                                                 else f"a JSON {_json_kind(entry)}")
+            raise InputError(f"{path}: expected outputs.{name} to be an object holding the "
+                             f"file's sha256, got {got}: the file is damaged or not "
+                             f"halluscope's; audit again")
         f = out / name
         if not f.is_file():
             raise InputError(f"{out}: {name} of run {data.get('run_id')} is missing")
@@ -142,6 +149,13 @@ def check_outputs(out: str | Path) -> dict[str, Any]:
             raise InputError(f"{out}: {name} is not the one run {data.get('run_id')} wrote "
                              f"(sha256 differs): the folder mixes two runs; audit again")
     return data
+
+
+def _json_kind(value: Any) -> str:
+    """What JSON type ``value`` came from, as a message names it."""
+    return {bool: "boolean", str: "string", list: "array", int: "number",
+            float: "number"}.get(type(value), type(value).__name__)
+
 
 def _plain_integer(value: Any) -> bool:
     """Whether an id reads back as itself as an integer: "7" does, "007", "²" and a 20-digit

@@ -63,6 +63,11 @@ def test_original_leaderboard_numbers(original_run):
     for key in ("aacc", "facc", "qacc"):
         lo, hi = m[key]["ci"]
         assert lo <= m[key]["value"] <= hi
+    # the whole benchmark: nothing unanswered, no figure or pair incomplete
+    assert m["info"]["coverage"] == {"expected_questions": 1129, "answered": 1129,
+                                     "unanswered": 0, "incomplete_figures": 0,
+                                     "incomplete_pairs": 0}
+    assert "unanswered" not in m
 
 
 def test_original_per_category_tables(original_run):

@@ -59,9 +59,11 @@ def _table(comp) -> Table:
         count = bool(e.get("count"))
         table.add_row(escape(key), num(e["a"], count), num(e["b"], count), diff, ci, str(e["n_paired"]),
                       str(e["only_a"]), str(e["only_b"]))
-    better = sum(c["change"] == "better" for c in comp.changed)
-    worse = sum(c["change"] == "worse" for c in comp.changed)
-    table.caption = f"items that changed verdict: {better} better, {worse} worse in B"
+    counts = comp.change_counts()           # each item once, however many metrics scored it
+    mixed = (f", {counts['mixed']} better by one metric and worse by another"
+             if counts["mixed"] else "")
+    table.caption = (f"items that changed verdict: {counts['better']} better, "
+                     f"{counts['worse']} worse in B{mixed}")
     return table
 
 
@@ -98,6 +100,10 @@ def compare_command(
         help="Gate diff.METRIC.STAT[@upper|@lower]=VALUE: exit 1 when below (repeatable).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
+    metric_file: Annotated[Optional[list[str]], typer.Option(
+        help="A metric the runs used that is not installed, loaded first: module:Class or "
+             "path/to/file.py:Class (repeatable). compare never runs a Python file because a "
+             "run folder names it.")] = None,
 ) -> None:
     """Compare audits item by item: per metric A, B, B − A with a paired-bootstrap interval."""
     from halluscope.comparison import compare, diff_gate_failures
@@ -112,7 +118,8 @@ def compare_command(
         raise typer.BadParameter(f"expected a confidence level between 0 and 1 (e.g. 0.95), "
                                  f"got {confidence}", param_hint="--confidence")
     try:
-        result = compare(runs, out=out, n_boot=bootstrap, seed=seed, confidence=confidence)
+        result = compare(runs, out=out, n_boot=bootstrap, seed=seed, confidence=confidence,
+                         metric_files=metric_file or ())
     except (HalluscopeError, OSError) as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None

@@ -155,6 +155,37 @@ def _defined(x: Any) -> bool:
     return x is not None and not (isinstance(x, float) and math.isnan(x))
 
 
+def _compared(result: Any, name: str, metric: Any, threshold: float, which: str | None
+              ) -> tuple[float | None, str | None]:
+    """``(the value or bound compared, None)``, or ``(None, why it cannot be compared)``: no
+    value, a value over no units, no interval for a bound, an undefined bound."""
+    if not _defined(metric.value):
+        problem = (f"{name} has no value (n = {metric.n}): {_why_undefined(metric)}, so the "
+                   f"threshold {threshold:g} cannot be checked")
+        reasons = (getattr(result, "unscored", None) or {}).get(name.split(".", 1)[0])
+        if reasons:
+            problem += " (" + "; ".join(reasons) + ")"
+        return None, problem
+    if _over_no_units(metric):
+        return None, (f"{name} = {_fmt(metric.value)} is computed over no units (n = 0): a "
+                      f"value given over nothing (a compatibility variant's default, such as "
+                      f"AMBER's 0.001 starting counters), so the threshold {threshold:g} cannot "
+                      f"be checked")
+    if which is not None and metric.ci is None:
+        return None, (f"{name} has no confidence interval ({_why_no_interval(metric)}), so its "
+                      f"{which} bound cannot be compared with {threshold:g}")
+    compared = float(metric.bound(which))
+    if not _defined(compared):
+        return compared, f"the {which} bound of {name} is undefined"
+    return compared, None
+
+
+def _over_no_units(metric: Any) -> bool:
+    """A rate or average with a value although it is computed over no units (n = 0): never a
+    measurement a gate can pass or fail on (counts, whose value may well be 0, are not)."""
+    return metric.n == 0 and isinstance(metric.value, float) and _defined(metric.value)
+
+
 def _resolve_bound(bound: str | None, direction: str) -> str | None:
     if bound in (None, "value", "point"):
         return None
@@ -220,21 +251,7 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
     which = _resolve_bound(bound, direction)
     metric = validate_threshold(result, name, threshold)
     op = "<=" if direction == "below" else ">="
-    compared: float | None = None
-    problem = None
-    if not _defined(metric.value):
-        problem = (f"{name} has no value (n = {metric.n}): {_why_undefined(metric)}, so the "
-                   f"threshold {threshold:g} cannot be checked")
-        reasons = (getattr(result, "unscored", None) or {}).get(name.split(".", 1)[0])
-        if reasons:
-            problem += " (" + "; ".join(reasons) + ")"
-    elif which is not None and metric.ci is None:
-        problem = (f"{name} has no confidence interval ({_why_no_interval(metric)}), so its "
-                   f"{which} bound cannot be compared with {threshold:g}")
-    else:
-        compared = float(metric.bound(which))
-        if not _defined(compared):
-            problem = f"the {which} bound of {name} is undefined"
+    compared, problem = _compared(result, name, metric, threshold, which)
     passed = problem is None and (compared <= threshold if direction == "below"
                                   else compared >= threshold)
     label = _bound_label(which, metric)
@@ -312,7 +329,10 @@ def _why_no_interval(metric: Any) -> str:
 
 
 def _why_undefined(metric: Any) -> str:
-    """Why a statistic has no value: nothing scored, or a ratio over nothing."""
+    """Why a statistic has no value: its metric's reason, nothing scored, or a ratio over
+    nothing."""
+    if getattr(metric, "why_no_value", None):
+        return metric.why_no_value
     if metric.n:
         return f"undefined over its {metric.n} scored items (a ratio with nothing in its " \
                f"denominator)"

@@ -5,6 +5,8 @@ plugin's assertions all end in :func:`halluscope.gates.assertions.check_threshol
 pass by accident in one face and fail in another:
 
 - a gate on a metric that has no value (nothing was scored) fails, with the reason;
+- so does a gate on a value computed over no units (n = 0: a compatibility variant's
+  default, such as AMBER's starting counters), which is no measurement;
 - a threshold outside a statistic's range (a rate above 1) is a usage error
   (:class:`~halluscope.errors.ConfigError`) that suggests the fraction ("did you mean 0.12?");
 - an unknown metric or statistic is a usage error naming the nearest known names.

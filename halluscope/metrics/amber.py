@@ -16,6 +16,12 @@ objects.
 all questions and per existence / attribute (state, number, action) / relation.
 ``amber_score = (1 - CHAIR + F1) / 2`` with the overall discriminative F1.
 
+Each statistic's n is the units it is over (nouns for CHAIR, truth objects for Cover, hallu
+objects for Cog, descriptions for Hal; answers for accuracy, answers read No for precision, labels
+No for recall, either for F1). A statistic whose half or question group has nothing scored has no
+value (``why_no_value`` says why), whatever the starting counters give; ``amber_score`` needs both
+halves.
+
 Variants (``options["amber_variant"]``):
 
 * ``original`` reproduces junyangwang0410/AMBER ``inference.py``: the case of the response is
@@ -30,11 +36,14 @@ Variants (``options["amber_variant"]``):
   when its data is installed, else spaCy's tagger over the same tokens (also recorded).
 * ``refined`` lower-cases responses, lets a truth word cover itself first, parses answers
   leniently (first word yes/no, any case and punctuation), uses no vector similarity, and
-  computes exact ratios without the initial counters.
+  computes exact ratios without the initial counters (a statistic over no unit of its own has
+  no value; the original keeps inference.py's number from its counters there, within a scored
+  group, and lists it in ``values_from_starting_counters``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Mapping
@@ -57,7 +66,10 @@ VARIANTS = ("original", "refined")
 GEN = ("chair_score", "chair_num", "safe_cover_score", "safe_cover_num", "hallu_cover_score",
        "hallu_cover_num", "non_hallu_score", "non_hallu_num")
 GROUPS = ("qa", "ha", "as", "an", "aa", "asso")      # all, existence, state, number, action, rel
-QA = ("correct_score", "correct_num", "no_score", "no_num", "ans_no_score", "ans_no_num")
+QA = ("correct_score", "correct_num", "no_score", "no_num", "ans_no_score", "ans_no_num",
+      "either_no_num")
+"""AMBER's counters of each question group, and ``either_no_num`` (answers read No or labelled
+No: the units F1 is computed over, as POPE's F1 is over TP + FP + FN)."""
 _SUB = {"state": "as", "number": "an", "action": "aa"}
 
 
@@ -293,34 +305,122 @@ def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
             return f1(prec(s) * 100, rec(s) * 100, eps) / 100
         return acc, prec, rec, f
 
-    # each statistic's n is the items it is computed over (generative captions, the answers of
-    # its group), not every record: an interval over 6 answers is no interval
+    # each statistic's n is the units it is computed over (nouns for CHAIR, truth objects for
+    # Cover, the answers read No for precision, ...); a statistic has no value where they are
+    # none (refined) or, for the original, where the half or question group it belongs to has
+    # none scored: inference.py prints a half only when asked for it (--evaluation_type g|d),
+    # and its 0.001 starting counters made values up (Hal 1.0 over no description)
+    def over(units, fn, items, higher_is_better=False):
+        return _over(units, fn, items if orig else units, higher_is_better)
     gen = "non_hallu_num"
     out: dict[str, Statistic] = {
-        "chair": rate(lambda s: pct(s["chair_score"], num(s, "chair_num")) / 100, units=gen),
-        "cover": rate(lambda s: pct(s["safe_cover_score"], num(s, "safe_cover_num")) / 100,
-                      higher_is_better=True, units=gen),
-        "hal": rate(lambda s: (100 - pct(s["non_hallu_score"], num(s, "non_hallu_num")))
-                    / 100 if orig else 1 - div(s["non_hallu_score"], s["non_hallu_num"]),
-                    units=gen),
-        "cog": rate(lambda s: pct(s["hallu_cover_score"], num(s, "hallu_cover_num")) / 100,
-                    units=gen),
+        "chair": over("chair_num", lambda s: pct(s["chair_score"], num(s, "chair_num")) / 100,
+                      gen),
+        "cover": over("safe_cover_num",
+                      lambda s: pct(s["safe_cover_score"], num(s, "safe_cover_num")) / 100, gen,
+                      higher_is_better=True),
+        "hal": over(gen, lambda s: (100 - pct(s["non_hallu_score"], num(s, gen))) / 100
+                    if orig else 1 - div(s["non_hallu_score"], s[gen]), gen),
+        "cog": over("hallu_cover_num",
+                    lambda s: pct(s["hallu_cover_score"], num(s, "hallu_cover_num")) / 100, gen),
     }
-    names = {"qa": "", "ha": "existence_", "attr": "attribute_", "as": "state_",
-             "an": "number_", "aa": "action_", "asso": "relation_"}
-    for g, prefix in names.items():
+    for g, prefix in STAT_GROUPS.items():
         acc, prec, rec, f = disc(g, 0.001 if g == "ha" else 0.0001)
-        answers = tuple(col(x, "correct_num") for x in (("as", "an", "aa") if g == "attr"
-                                                         else (g,)))
-        out[f"{prefix}accuracy"] = rate(acc, higher_is_better=True, units=answers)
-        out[f"{prefix}precision"] = rate(prec, higher_is_better=True, units=answers)
-        out[f"{prefix}recall"] = rate(rec, higher_is_better=True, units=answers)
-        out[f"{prefix}f1"] = rate(f, higher_is_better=True, units=answers)
-    chair, f1_all = out["chair"].fn, out["f1"].fn
+        answers = _group_units(g, "correct_num")
+        for name, key, fn in (("accuracy", "correct_num", acc), ("precision", "ans_no_num", prec),
+                              ("recall", "no_num", rec), ("f1", "either_no_num", f)):
+            out[prefix + name] = over(_group_units(g, key), fn, answers, higher_is_better=True)
+    chair, f1_all = out["chair"].fn, out["f1"].fn      # no value unless both halves have one
     out["amber_score"] = rate(lambda s: (1 - chair(s) + f1_all(s)) / 2,
-                                   higher_is_better=True)
+                              higher_is_better=True)
     out["n_generative"] = Statistic(lambda s: s["non_hallu_num"], count=True)
     out["n_discriminative"] = Statistic(lambda s: s["qa_correct_num"], count=True)
+    return out
+
+
+#: The statistics of each question group: AMBER's counter prefix -> the statistic's prefix.
+STAT_GROUPS = {"qa": "", "ha": "existence_", "attr": "attribute_", "as": "state_",
+               "an": "number_", "aa": "action_", "asso": "relation_"}
+#: What a unit column counts, for the reason a statistic over none has no value.
+UNIT_WORDS = {"chair_num": "AMBER object nouns in the scored descriptions",
+              "safe_cover_num": "truth objects of scored descriptions",
+              "hallu_cover_num": "hallu objects of scored descriptions",
+              "non_hallu_num": "scored descriptions (the generative half, AMBER ids 1-1004)",
+              "correct_num": "scored {g}questions", "ans_no_num": "{g}answers read No",
+              "no_num": "{g}questions whose label is No",
+              "either_no_num": "{g}answers read No or questions labelled No"}
+
+
+def _group_units(g: str, key: str) -> tuple[str, ...]:
+    """The columns of counter ``key`` in question group ``g`` (attribute: its three types)."""
+    return tuple(col(x, key) for x in (("as", "an", "aa") if g == "attr" else (g,)))
+
+
+def _over(units: str | tuple[str, ...], fn, defined_by: str | tuple[str, ...],
+          higher_is_better: bool = False) -> Statistic:
+    """A rate computed by ``fn`` over the units summed in ``units`` (its n), with no value
+    (NaN) where the columns ``defined_by`` sum to 0, whatever starting counters ``fn`` adds."""
+    names = (defined_by,) if isinstance(defined_by, str) else defined_by
+
+    def value(s):
+        n = sum(np.asarray(s[c], dtype=float) for c in names)
+        with np.errstate(invalid="ignore"):
+            out = np.where(n > 0, np.asarray(fn(s), dtype=float), np.nan)
+        return out if out.ndim else float(out)
+    return rate(value, higher_is_better=higher_is_better, units=units)
+
+
+def _items_of(name: str) -> tuple[str, ...]:
+    """The columns counting the items statistic ``name`` belongs to: the descriptions for the
+    generative ones, the answers of its question group for the others."""
+    if name in ("chair", "cover", "hal", "cog"):
+        return ("non_hallu_num",)
+    prefix = name.rpartition("_")[0] + "_" if "_" in name else ""
+    group = next(g for g, p in STAT_GROUPS.items() if p == prefix)
+    return _group_units(group, "correct_num")
+
+
+def _unit_words(name: str, column: str) -> str:
+    """What ``column`` (a unit column of statistic ``name``) counts, in words."""
+    key = column.split("_qa_", 1)[1] if "_qa_" in column else column.removeprefix("qa_")
+    group = name.rpartition("_")[0].replace("_", " ")        # "existence_f1" -> "existence"
+    return UNIT_WORDS.get(key, key).format(g=f"{group} " if group else "")
+
+
+def why_no_value(name: str, stat: Statistic, sums: Mapping[str, float],
+                 results: Mapping[str, Any]) -> str | None:
+    """Why statistic ``name`` has no value given the column ``sums`` (``None`` when no reason
+    is known): no item of its half or group scored, no unit of its own, or (``amber_score``)
+    a half without a value."""
+    if name == "amber_score":
+        missing = [f"{half} ({k}: {results[k].why_no_value or 'no value'})"
+                   for k, half in (("chair", "CHAIR, the generative half"),
+                                   ("f1", "F1, the discriminative half"))
+                   if k in results and not results[k].defined]
+        return ("amber_score = (1 - CHAIR + F1) / 2 needs both halves; no value for "
+                + " and ".join(missing)) if missing else None
+    if stat.units is None or stat.count:
+        return None
+    for columns in (_items_of(name), (stat.units,) if isinstance(stat.units, str)
+                    else stat.units):
+        if not sum(sums[c] for c in columns):
+            return f"computed over 0 {_unit_words(name, columns[0])}"
+    return None
+
+
+def counter_values(statistics: Mapping[str, Statistic], sums: Mapping[str, float]
+                   ) -> dict[str, str]:
+    """The original variant's statistics that have a value over no unit of their own (a
+    question group scored, but no answer read No for its precision, ...): the value is the
+    original's, from its 0.001 starting counters, as inference.py prints it."""
+    out = {}
+    for name, stat in statistics.items():
+        if stat.units is None or stat.count or not sum(sums[c] for c in _items_of(name)):
+            continue
+        units = (stat.units,) if isinstance(stat.units, str) else stat.units
+        if not sum(sums[c] for c in units):
+            out[name] = (f"over 0 {_unit_words(name, units[0])}: the original's value, from "
+                         f"its 0.001 starting counters (refined: no value)")
     return out
 
 
@@ -429,6 +529,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
                 row[col(grp, "no_score")] = float(truth == "no" and answer == "no")
                 row[col(grp, "ans_no_num")] = float(answer == "no")
                 row[col(grp, "ans_no_score")] = float(answer == "no" and truth == "no")
+                row[col(grp, "either_no_num")] = float(answer == "no" or truth == "no")
             payload = {"type": item["type"], "truth": truth, "answer": answer,
                        "correct": answer == truth}
         return ItemScore(payload=payload, row=tuple(row[c] for c in self.columns))
@@ -444,15 +545,33 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
 
     def finish(self) -> None:
         self._repeats.warn(self.name, "an AMBER id")
+        if self.variant == "original":
+            made = counter_values(self.statistics, self.state.sums())
+            if made:
+                log.warning("amber original: %s computed over no unit of their own: their "
+                            "values are the original's, from its 0.001 starting counters, and "
+                            "no gate is checked on them (info.values_from_starting_counters)",
+                            ", ".join(made))
 
     def _results(self, state):
-        return {name: state.result(name, stat, self.confidence, self.min_units)
-                for name, stat in self.statistics.items()}
+        out = {name: state.result(name, stat, self.confidence, self.min_units)
+               for name, stat in self.statistics.items()}
+        sums = state.sums()
+        for name, stat in self.statistics.items():
+            if not out[name].defined:
+                why = why_no_value(name, stat, sums, out)
+                if why is not None:
+                    out[name] = dataclasses.replace(out[name], why_no_value=why)
+        return out
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"variant": self.variant, "annotations": str(self.data.path),
                                "initial": dict(self.data.initial)}
         self._repeats.describe(out)
+        if self.variant == "original":
+            made = counter_values(self.statistics, self.state.sums())
+            if made:
+                out["values_from_starting_counters"] = made
         try:
             out["tokenizer"] = _tokenizer()[1]
             out["tagger"] = _tagger()[1]

@@ -30,15 +30,33 @@ Variants (``options["hallusionbench_variant"]``):
     correct / incorrect / unclear: anything else is *unverifiable*, counted in ``unverifiable``
     and left out of every accuracy (with the figure and pair it belongs to), never a default.
 
+Rows: a row without ``question`` or ``gt_answer_details`` (the judge's prompt needs both;
+utils.py joins them with ``+`` and stops), whose category is neither VD nor VS (evaluation.py
+scores no other), or a VS row whose ``figure_id`` is not a whole number (utils.py reads it with
+``int()``) is a bad record naming its field. The ``original`` variant refuses a question
+answered twice by one model (utils.py's ``get_eval_all`` asserts each question once): the run
+stops with exit 2 and gives no number; the others score every row and count the repeats.
+
+Whose answers: figures and question pairs are keyed by the ``--by`` groups (``model`` by
+default) as well, so one file holding two models' answers gives each model's figures and pairs
+(and ``model:...`` groups), never pooled ones.
+
+Coverage: every question set of HallusionBench.json is a grid (each figure asks each
+question); a figure or pair that lacks one of its set's questions is left out of fAcc / qAcc
+(never counted as fully correct), and the questions answered are counted against the
+benchmark's (1,129; VLMEvalKit's rows 951), per model: ``info.coverage``, the ``unanswered``
+result and a warning say what a partial file leaves out.
+
 Intervals: Poisson bootstrap clustered by question *set* (category, subcategory, set), the unit
 that contains both the figures and the question pairs, so that fAcc and qAcc resample whole
 units; each set's weights are drawn from its own key and the seed, so any sharding gives the
-same interval.
+same interval. Another ``--cluster-by`` is refused (exit 2), not recorded while ignored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -50,10 +68,16 @@ from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSumma
 from halluscope.metrics.repeats import Repeats
 from halluscope.metrics.stats import (MetricResult, Statistic, one_blas_thread,
                                       percentile_interval)
+from halluscope.metrics.units import CLUSTER_DEFAULT, group_names
 from halluscope.records import Record
+
+log = logging.getLogger(__name__)
 
 VARIANTS = ("original", "vlmevalkit", "refined")
 CORRECTNESS = "hallusionbench_correctness"
+#: The benchmark's questions (metrics/benchmarks/hallusionbench.toml: HallusionBench.json has
+#: 1,129; VLMEvalKit's rows leave out the 178 asked without a figure).
+EXPECTED_QUESTIONS = {"original": 1129, "refined": 1129, "vlmevalkit": 951}
 
 
 # -- parsers ---------------------------------------------------------------------------------
@@ -117,6 +141,8 @@ class Unit:
     correct: bool | None
     groups: tuple[str, ...]
     hard: bool = False              # asked about an edited figure (visual_input 2)
+    part: str = ""                  # whose answers: the --by groups (model:A), "" for none
+    cell: tuple[str, str] = ("", "")    # (figure id, question id) within the set
 
 
 def _imageless(md: dict) -> bool:
@@ -137,12 +163,34 @@ def _keys(record: Record, variant: str) -> tuple[str, str, str, str, str, str]:
         return tuple(parts)  # type: ignore[return-value]
     md = {**md, "question_id": record.question_id} if record.question_id is not None else md
     try:
-        return tuple(str(md[k]) for k in ("category", "subcategory", "visual_input", "set_id",
-                                          "figure_id", "question_id"))  # type: ignore[return-value]
+        keys = tuple(str(md[k]) for k in ("category", "subcategory", "visual_input", "set_id",
+                                          "figure_id", "question_id"))
     except KeyError as exc:
         raise RecordError(f"expected HallusionBench's field {exc.args[0]!r} (evaluation.py's "
                           f"input rows), found none", field=exc.args[0],
                           file=record.source.file, line=record.source.line) from None
+    if md["category"] not in ("VD", "VS"):   # evaluation.py keeps only data_vd and data_vs
+        raise RecordError(f"expected HallusionBench's category VD or VS, got "
+                          f"{md['category']!r:.60}: evaluation.py scores no other row",
+                          field="category", file=record.source.file, line=record.source.line)
+    if md["category"] == "VS" and not _whole(md["figure_id"]):
+        raise RecordError(f"expected a whole-number figure_id, got {md['figure_id']!r:.60}: "
+                          f"utils.py reads a VS row's figure_id with int()", field="figure_id",
+                          file=record.source.file, line=record.source.line)
+    return keys  # type: ignore[return-value]
+
+
+def _whole(value: Any) -> bool:
+    """Whether utils.py's ``int(figure_id)`` reads ``value`` (a string of digits, or an int)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _weights(keys: list[str], n_boot: int, seed: int) -> np.ndarray:
@@ -152,6 +200,26 @@ def _weights(keys: list[str], n_boot: int, seed: int) -> np.ndarray:
         h = int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big")
         out[i] = np.random.default_rng([seed, h]).poisson(1.0, n_boot)
     return out
+
+
+def _expected_total(cov: dict[str, Any]) -> int:
+    """The questions the benchmark asks of every answerer together."""
+    return cov["expected_questions"] * max(1, len(cov.get("unanswered_by") or {}))
+
+
+def _warn_coverage(cov: dict[str, Any]) -> None:
+    """Say loudly what a partial answer file leaves out (nothing when it is whole)."""
+    if cov["unanswered"]:
+        by = cov.get("unanswered_by")
+        whose = (" (" + ", ".join(f"{p}: {n}" for p, n in by.items() if n) + ")") if by else ""
+        log.warning("hallusionbench: %d of the benchmark's %d questions have no answer%s; "
+                    "aAcc is over the answered ones only, and fAcc / qAcc over the figures and "
+                    "pairs seen whole -- not the benchmark's numbers (info.coverage)",
+                    cov["unanswered"], _expected_total(cov), whose)
+    if cov["incomplete_figures"] or cov["incomplete_pairs"]:
+        log.warning("hallusionbench: %d figure(s) and %d question pair(s) lack some of their "
+                    "questions; they are left out of fAcc / qAcc, not counted as correct "
+                    "(info.coverage)", cov["incomplete_figures"], cov["incomplete_pairs"])
 
 
 def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
@@ -167,6 +235,52 @@ def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
         for name, hard in (("easy_qacc", False), ("hard_qacc", True)):
             r = _scores([u for u in units if u.hard == hard], n_boot, seed, confidence)["qacc"]
             out[name] = MetricResult(name, r.value, r.n, True, r.ci, r.confidence)
+    return out
+
+
+def incomplete(units: list[Unit]) -> set[str]:
+    """The figure and pair keys that lack some of their questions. Every question set of
+    HallusionBench.json is a full grid (each of its figures asks each of its questions), so
+    within one answerer's set a (figure, question) missing among the figures and questions seen
+    leaves that figure and that pair incomplete: they are left out of fAcc and qAcc, never
+    counted as answered in full (a figure or question missing from a set altogether cannot be
+    seen this way; :func:`coverage` counts the questions against the benchmark's)."""
+    grids: dict[tuple[str, str], dict[tuple[str, str], Unit]] = {}
+    for u in units:
+        grids.setdefault((u.part, u.cluster), {})[u.cell] = u
+    out: set[str] = set()
+    for cells in grids.values():
+        figs = {f for f, _ in cells}
+        qids = {q for _, q in cells}
+        if len(cells) == len(figs) * len(qids):
+            continue
+        keys = {f: u.figure for (f, _), u in cells.items()}
+        pairs = {q: u.pair for (_, q), u in cells.items()}
+        for f in figs:
+            for q in qids:
+                if (f, q) not in cells:
+                    out.update(k for k in (keys[f], pairs[q]) if k is not None)
+    return out
+
+
+def coverage(units: list[Unit], expected: int) -> dict[str, Any]:
+    """How much of the benchmark the answers cover: per answerer (``part``), the distinct
+    questions answered against ``expected`` (the benchmark's count), and the figures and pairs
+    left out of fAcc / qAcc as incomplete (:func:`incomplete`)."""
+    answered: dict[str, set] = {}
+    for u in units:
+        answered.setdefault(u.part, set()).add((u.cluster, u.cell))
+    partial = incomplete(units)
+    figures = {u.figure for u in units if u.figure is not None}
+    pairs = {u.pair for u in units}
+    out: dict[str, Any] = {
+        "expected_questions": expected,
+        "answered": sum(len(v) for v in answered.values()),
+        "unanswered": sum(max(0, expected - len(v)) for v in answered.values()),
+        "incomplete_figures": len(figures & partial), "incomplete_pairs": len(pairs & partial)}
+    if len(answered) > 1 or "" not in answered:
+        out["unanswered_by"] = {p or "(none)": max(0, expected - len(v))
+                                for p, v in sorted(answered.items())}
     return out
 
 
@@ -187,9 +301,10 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float
             owner["f" + u.figure] = index[u.cluster]
         pairs.setdefault(u.pair, []).append(u.correct)
         owner["p" + u.pair] = index[u.cluster]
+    partial = incomplete(units)
     for col, table, tag in ((2, figures, "f"), (4, pairs, "p")):
         for key, vals in table.items():
-            if any(v is None for v in vals):
+            if any(v is None for v in vals) or key in partial:
                 continue
             counts[owner[tag + key], col] += all(vals)
             counts[owner[tag + key], col + 1] += 1
@@ -255,6 +370,19 @@ class HallusionBenchMetric(Metric):
         self._answered: list = []
         self._diagnosis: dict[str, Any] | None = None
         self._repeats = Repeats()
+        self._first_repeat: str | None = None
+        self._coverage: dict[str, Any] | None = None
+
+    def begin(self, inputs) -> None:
+        """Refuse a ``--cluster-by`` it cannot honour: fAcc and qAcc need whole figures and
+        question pairs in each resampling unit, so the unit is the question set (which holds
+        both), whatever field is named."""
+        if self.cluster_by != CLUSTER_DEFAULT:
+            raise ConfigError(f"hallusionbench resamples whole question sets (the unit holding "
+                              f"both its figures and its question pairs, which fAcc and qAcc "
+                              f"need), not by --cluster-by {self.cluster_by or 'item'}: leave "
+                              f"--cluster-by out (and audit metrics that need it in a run of "
+                              f"their own)")
 
     def applies_to(self, record: Record) -> bool:
         """A VLMEvalKit row (``index``), or a row of HallusionBench's own question file
@@ -264,8 +392,8 @@ class HallusionBenchMetric(Metric):
         if record.response is None:
             return False
         if self.variant == "vlmevalkit":
-            return "index" in md or ("category" in md and "gt_answer" in md
-                                     and not _imageless(md))
+            return "index" in md or ("category" in md and not _imageless(md) and (
+                "gt_answer" in md or record.label is not None))
         return "category" in md
 
     def skip_reason(self, record: Record) -> str:
@@ -277,13 +405,17 @@ class HallusionBenchMetric(Metric):
 
     def score(self, record: Record) -> ItemScore:
         cat, sub, visual, set_id, fig, qid = _keys(record, self.variant)
+        by = group_names(record, self.by)       # whose answers: figures and pairs are theirs
+        part = "|".join(by)
         payload: dict[str, Any] = {"key": "_".join((cat, sub, set_id, fig, qid)),
                                    "category": cat, "subcategory": sub,
-                                   "_seen": (cat, sub, visual, set_id, fig, qid)}
+                                   "_seen": (part, cat, sub, visual, set_id, fig, qid)}
         if self.variant == "vlmevalkit":
             l2 = str(record.metadata.get("l2-category") or f"{cat}_{sub}")
             truth = {"yes": "Yes", "no": "No"}.get(record.label or "")
-            if "index" not in record.metadata:     # HallusionBench's own row: gt_answer 1 / 0
+            if "index" not in record.metadata and "gt_answer" in record.metadata:
+                # HallusionBench's own row: gt_answer 1 / 0 (lmms-eval's reader has already
+                # read doc.gt_answer as the label, so a row without it keeps that)
                 truth = {"1": "Yes", "0": "No"}.get(str(record.metadata.get("gt_answer")))
             if truth is None and "index" not in record.metadata:
                 raise RecordError(f"expected the truth in 'gt_answer' as 1 or 0, got "
@@ -300,19 +432,20 @@ class HallusionBenchMetric(Metric):
             payload.update(index=str(record.metadata.get("index", "_".join(
                                (cat, sub, visual, set_id, fig, qid)))), answer=truth,
                            extracted=extracted, score=correct)
-            unit = Unit(f"{l2}_{set_id}", f"{l2}_{set_id}_{fig}", f"{l2}_{set_id}_{qid}",
-                        correct, (cat, l2), visual == "2")
+            stem = f"{l2}_{set_id}"
+            unit = Unit(stem, f"{part}|{stem}_{fig}", f"{part}|{stem}_{qid}", correct,
+                        (cat, l2, *by), visual == "2", part, (fig, qid))
         else:
             correct = self._judged(record, cat, fig, payload)
             if self.variant == "original" and "gpt4v_output_gpt_check" in payload:
                 from halluscope.metrics.hallusionbench_diagnosis import Answered
                 payload["_answered"] = Answered(cat, sub, set_id, fig, qid, visual,
                                                 payload["gpt4v_output_gpt_check"],
-                                                record.response or "")
+                                                record.response or "", part)
             stem = f"{cat}_{sub}_{set_id}"
-            figure = None if (cat == "VS" and fig == "0") else f"{stem}_{fig}"
-            unit = Unit(stem, figure, f"{stem}_{qid}", correct, (cat, f"{cat}_{sub}"),
-                        visual == "2")
+            figure = None if (cat == "VS" and fig == "0") else f"{part}|{stem}_{fig}"
+            unit = Unit(stem, figure, f"{part}|{stem}_{qid}", correct,
+                        (cat, f"{cat}_{sub}", *by), visual == "2", part, (fig, qid))
         payload["correct"] = correct
         payload["_unit"] = unit
         return ItemScore(payload=payload, row=(1.0, float(bool(correct)), float(correct is None)),
@@ -320,11 +453,19 @@ class HallusionBenchMetric(Metric):
 
     def _judged(self, record: Record, cat: str, fig: str, payload: dict) -> bool | None:
         md = record.metadata
+        where = {"file": record.source.file, "line": record.source.line}
+        if record.prompt is None:       # utils.py joins the prompt with +: it never sends ""
+            raise RecordError("expected the question (a string) the judge is shown, found "
+                              "none", field="question", **where)
+        reference = md.get("gt_answer_details")
+        if not isinstance(reference, str):
+            raise RecordError(f"expected the reference answer as a string for the judge, got "
+                              f"{'none' if reference is None else type(reference).__name__}",
+                              field="gt_answer_details", **where)
         from halluscope.errors import CacheMiss
         try:
-            ans = self.judge.ask_sync(CORRECTNESS, question=record.prompt or "",
-                                      reference=md.get("gt_answer_details", ""),
-                                      prediction=record.response or "")
+            ans = self.judge.ask_sync(CORRECTNESS, question=record.prompt,
+                                      reference=reference, prediction=record.response or "")
         except CacheMiss as exc:
             raise exc.for_record(record.id, record.source.file, record.source.line) from None
         payload.update(judge_raw=ans.raw, judge_label=ans.label)
@@ -344,7 +485,11 @@ class HallusionBenchMetric(Metric):
 
     def add(self, item: ItemScore, record: Record | None = None) -> None:
         unit = item.payload.pop("_unit")
-        self._repeats.note(item.payload.pop("_seen", item.payload["key"]))
+        seen = item.payload.pop("_seen", item.payload["key"])
+        if self._first_repeat is None and seen in self._repeats.seen:
+            at = f" at {record.source.file}:{record.source.line}" if record is not None else ""
+            self._first_repeat = f"{item.payload['key']}{at}"
+        self._repeats.note(seen)
         self.units.append(unit)
         answered = item.payload.pop("_answered", None)
         if answered is not None:
@@ -357,13 +502,31 @@ class HallusionBenchMetric(Metric):
     def merge(self, other: "HallusionBenchMetric") -> None:
         super().merge(other)
         self.units.extend(other.units)
+        self._first_repeat = self._first_repeat or other._first_repeat
         self._repeats.merge(other._repeats)
         self._answered.extend(other._answered)
         for k, n in other._codes.items():
             self._codes[k] = self._codes.get(k, 0) + n
 
     def finish(self) -> None:
-        self._repeats.warn(self.name, "a question")
+        if self.variant == "original" and self._repeats.count:
+            from halluscope.errors import InputError
+            if self.judge is not None:
+                self.judge.close()
+            first = f" (first: {self._first_repeat})" if self._first_repeat else ""
+            raise InputError(
+                f"hallusionbench (original variant): {self._repeats.count} answer(s) repeat a "
+                f"question already answered{first}; the original refuses such input "
+                f"(utils.py get_eval_all asserts each question once), so this variant gives "
+                f"no number for it: answer each question once per model, or use "
+                f"hallusionbench_variant=refined, which scores every row and counts the "
+                f"repeats")
+        if self.variant != "original":
+            self._repeats.warn(self.name, "a question", why=(
+                "VLMEvalKit scores every row" if self.variant == "vlmevalkit" else
+                "the refined variant scores every row; the original refuses a repeat"))
+        self._coverage = coverage(self.units, EXPECTED_QUESTIONS[self.variant])
+        _warn_coverage(self._coverage)
         if self.judge is not None and self._judge_info is None:
             from halluscope.judges.fallback import judge_info
             self._diagnose()
@@ -393,8 +556,13 @@ class HallusionBenchMetric(Metric):
         kw = {"n_boot": self.n_boot, "seed": self.seed, "confidence": self.confidence,
               "easy_hard": self.variant != "vlmevalkit"}
         names = sorted({g for u in self.units for g in u.groups})
+        results = hallusionbench_scores(self.units, **kw)
+        cov = self._coverage or coverage(self.units, EXPECTED_QUESTIONS[self.variant])
+        if cov["unanswered"]:
+            results["unanswered"] = MetricResult("unanswered", cov["unanswered"],
+                                                 _expected_total(cov), False)
         return MetricSummary(
-            name=self.name, results=hallusionbench_scores(self.units, **kw), n=len(self.units),
+            name=self.name, results=results, n=len(self.units),
             groups={g: hallusionbench_scores([u for u in self.units if g in u.groups], **kw)
                     for g in names},
             tallies={"decisions": dict(sorted(self._codes.items()))}, info=self.describe())
@@ -405,7 +573,10 @@ class HallusionBenchMetric(Metric):
             "source": ("open-compass/VLMEvalKit@e8e78f0 (keyword extraction)"
                        if self.variant == "vlmevalkit" else "tianyi-lab/HallusionBench@744007c"),
             "intervals": "Poisson bootstrap clustered by question set (category_subcategory_set)",
+            "figures_keyed_by": list(self.by) or None,
         }
+        if self._coverage is not None:
+            out["coverage"] = self._coverage
         if self.judge is not None:
             from halluscope.judges.fallback import judge_info
             out.update(self._judge_info or judge_info(self.judge, CORRECTNESS))

@@ -30,10 +30,12 @@ class Answered:
     visual_input: str
     code: str               # the judge code "0" / "1" / "2"
     response: str
+    part: str = ""          # whose answer (the --by groups): compared with its own figure 0
 
     @property
     def pair(self) -> str:
-        return "_".join((self.category, self.subcategory, self.set_id, self.question_id))
+        key = "_".join((self.category, self.subcategory, self.set_id, self.question_id))
+        return f"{self.part}|{key}" if self.part else key
 
 
 def original_same(judge_text: str | None) -> str:

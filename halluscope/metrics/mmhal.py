@@ -25,7 +25,11 @@ answer stripped, as RLAIF-V's merge does). RLAIF-V's merge pairs the i-th line w
 template row; halluscope pairs a line by its ``question_id`` (the template row's 0-based index)
 where it has one, else by position with the counts checked first, and a line whose own question
 is not its row's is a bad record (:mod:`halluscope.metrics.question_align`): two swapped lines
-were judged against each other's questions.
+were judged against each other's questions. A row without the question, standard answer or image
+contents the judge prompt is built from is a bad record (the original fails on it). A template
+row answered twice is scored twice, as the original scores every line, and counted
+(``repeated_answers``); a template row never answered is counted (``unanswered``); both are said
+(:mod:`halluscope.metrics.repeats`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from typing import Any, ClassVar
 from halluscope.errors import CacheMiss, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.question_align import RowAligner, rows_of
+from halluscope.metrics.repeats import Repeats, describe_unanswered, warn_unanswered
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 from halluscope.textfiles import read_json_file
@@ -71,12 +76,43 @@ def _stats() -> dict[str, Statistic]:
     }
 
 
+#: What the judge prompt is built from, per question row: the original formats these into it
+#: (``template.format(..., record['question'], record['gt_answer'], ...)``): a missing one is a
+#: KeyError there, a null one the text "None"; halluscope sent an empty section.
+PROMPT_FIELDS = ("question", "gt_answer")
+
+
+def missing_prompt_field(row: dict[str, Any]) -> tuple[str, str] | None:
+    """``(field, what it holds)`` for the first field of the judge prompt that ``row`` lacks
+    (absent, null or not text; ``image_content`` must be a list), else ``None``."""
+    for key in PROMPT_FIELDS:
+        if not isinstance(row.get(key), str):
+            return key, "nothing" if key not in row else f"{type(row[key]).__name__} " \
+                f"{row[key]!r:.40}"
+    contents = row.get("image_content")
+    if not isinstance(contents, list):
+        return "image_content", "nothing" if "image_content" not in row else \
+            f"{type(contents).__name__} {contents!r:.40}"
+    return None
+
+
+def _missing_message(field: str, got: str) -> str:
+    return (f"expected {'a list of object names' if field == 'image_content' else 'text'} in "
+            f"{field!r}, which the judge prompt is built from, got {got}: the original scorer "
+            f"cannot rate this row (it fails on a missing field and sends 'None' for a null "
+            f"one), so it is not judged")
+
+
 def load_template(path: str | Path) -> list[dict[str, Any]]:
-    """The 96 question rows of ``mmhal-bench_answer_template.json``."""
+    """The 96 question rows of ``mmhal-bench_answer_template.json`` (each with the question, the
+    standard answer and the image contents the judge prompt is built from)."""
     rows = read_json_file(path, "the MMHal-Bench template (a JSON array of question rows)")
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and "question" in r
-                                             for r in rows):
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ConfigError(f"{path}: expected a JSON array of MMHal-Bench question rows")
+    for i, row in enumerate(rows):
+        missing = missing_prompt_field(row)
+        if missing is not None:
+            raise ConfigError(f"{path}: row {i} (0-based): {_missing_message(*missing)}")
     return rows
 
 
@@ -146,8 +182,12 @@ class MMHalMetric(Metric):
         from halluscope.metrics.positions import position
         md = record.metadata
         if "image_content" in md:
-            return {**md, "question": record.prompt}, record.response or "", \
-                position(record) or 0                    # blank lines aside
+            row = {**md, "question": record.prompt}
+            missing = missing_prompt_field(row)
+            if missing is not None:
+                raise RecordError(_missing_message(*missing), field=missing[0],
+                                  file=record.source.file, line=record.source.line)
+            return row, record.response or "", position(record) or 0    # blank lines aside
         if self.template is None or self.aligner is None:
             raise ConfigError(f"{record.source.file}:{record.source.line}: an answer line "
                               f"without its question: pass --option mmhal_template=PATH "
@@ -166,12 +206,10 @@ class MMHalMetric(Metric):
             qtype = QUESTION_TYPES[position % 8]
         else:
             qtype = str(row.get("question_type") or QUESTION_TYPES[position % 8])
-        contents = row.get("image_content") or []
         try:
-            ans = self.judge.ask_sync(USE, image_content=", ".join(map(str, contents)),
-                                      question=row.get("question") or "",
-                                      standard_answer=row.get("gt_answer") or "",
-                                      response=answer)
+            ans = self.judge.ask_sync(USE, image_content=", ".join(map(str, row["image_content"])),
+                                      question=row["question"],
+                                      standard_answer=row["gt_answer"], response=answer)
         except CacheMiss as exc:
             raise exc.for_record(record.id, record.source.file, record.source.line) from None
         payload: dict[str, Any] = {"index": position, "question_type": qtype,
@@ -193,12 +231,46 @@ class MMHalMetric(Metric):
         return ItemScore(payload, (1.0, float(rating), float(rating < 3), 0.0, 0.0),
                          groups=(qtype,))
 
+    def reset(self) -> None:
+        super().reset()
+        self._repeats = Repeats()                # keyed by the question's template row
+
+    def fold(self, record: Record, item: ItemScore) -> None:
+        self.add(item, record=record)
+        self._repeats.note(item.payload["index"])
+
+    def merge(self, other: Metric) -> None:
+        super().merge(other)
+        if isinstance(other, MMHalMetric):
+            self._repeats.merge(other._repeats)
+
+    def _questions(self) -> range:
+        """The questions every answer file must answer: the template's rows; on the template
+        layout, the 96 rows the original asserts (refined: the file is the question set)."""
+        if self.template is not None:
+            return range(len(self.template))
+        return range(TEMPLATE_SIZE) if self.variant == "original" else range(0)
+
+    def _count_check(self) -> str | None:
+        """What the original would assert against: not exactly 96 distinct questions, once
+        each (a repeated row counts once among the questions, however many lines it has)."""
+        answered = len(self._repeats.seen)
+        records = answered + self._repeats.count
+        if self.variant != "original" or (answered == records == TEMPLATE_SIZE):
+            return None
+        return f"{records} records" if records == answered else \
+            f"{records} records answering {answered} distinct questions"
+
     def finish(self) -> None:
-        n = self.state.n + len(self._rows)
-        if self.variant == "original" and n != TEMPLATE_SIZE:
-            log.warning("mmhal original: %d records, but the original asserts %d in template "
-                        "order and takes each one's question type from its position: a missing "
-                        "or extra row shifts the types of every later one", n, TEMPLATE_SIZE)
+        self._repeats.warn(self.name, "a template row")
+        questions = self._questions()
+        warn_unanswered(self.name, self._repeats.missing(questions), len(questions),
+                        "template rows (0-based)")
+        got = self._count_check()
+        if got is not None:
+            log.warning("mmhal original: %s, but the original asserts %d in template order and "
+                        "takes each one's question type from its position: a missing, repeated "
+                        "or extra row shifts the types of every later one", got, TEMPLATE_SIZE)
         if self._judge_info is None:
             from halluscope.judges.fallback import judge_info
             self._judge_info = judge_info(self.judge, USE)
@@ -210,10 +282,12 @@ class MMHalMetric(Metric):
             "source": "llava-rlhf/LLaVA-RLHF@830a083 Eval/eval_gpt_mmhal.py",
             "question_type": "position % 8" if self.variant == "original" else "row's own",
         }
-        n = self.state.n + len(self._rows)
-        if self.variant == "original" and n != TEMPLATE_SIZE:
+        got = self._count_check()
+        if got is not None:
             out["warning"] = (f"the original asserts {TEMPLATE_SIZE} records in template order; "
-                              f"got {n}")
+                              f"got {got}")
+        self._repeats.describe(out)
+        describe_unanswered(out, self._repeats.missing(self._questions()))
         self.flush()
         sums = self.state.sums()
         if self.variant == "original" and sums["rated"] and sums["fallback"] == sums["rated"]:

@@ -33,7 +33,10 @@ with a line of the question file (``--questions``) by its ``question_id`` (the f
 answers), else by position, and then the answer and question counts must be equal; an answer
 whose own ``prompt`` is not its question's is a bad record
 (:mod:`halluscope.metrics.question_align`). The original pairs by position only, so a missing
-answer line put every later answer on the previous question's image.
+answer line put every later answer on the previous question's image. The judge is shown the
+answer's own question, else its question file row's (never an empty one). A question answered
+twice is scored twice and counted (``repeated_answers``); question file rows no answer was paired
+with are counted (``unanswered``); both are said.
 
 Extraction: with a judge (``--judge objhal-gpt-3.5-turbo-0613``) as the original; without one,
 halluscope's rule-based extractor takes spaCy's noun chunks of the answer (its own numbers, not
@@ -55,6 +58,7 @@ from typing import Any, ClassVar
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.question_align import QuestionRows, RowAligner, rows_of
+from halluscope.metrics.repeats import Repeats, describe_unanswered, warn_unanswered
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 from halluscope.textfiles import is_blank, read_json_file, read_text_file, split_lines
@@ -409,14 +413,32 @@ class ObjhalMetric(Metric):
         if self.aligner is not None:
             self.aligner.begin(inputs)
 
-    def _image_id(self, record: Record) -> int:
+    def _image_id(self, record: Record) -> tuple[int, int | None]:
+        """The answer's image id and, when it was paired with a question file row, the row."""
         if record.image_id is not None:
-            return int(record.image_id)
+            return int(record.image_id), None
         if self.aligner is None or self.question_image_ids is None:
             raise RecordError("expected an image_id, or a question file (--questions) whose "
                               "questions the answers answer", field="image_id")
         index, _ = self.aligner.index(record)        # by question_id, else by position
-        return self.question_image_ids[index]
+        return self.question_image_ids[index], index
+
+    def _question(self, record: Record, row: int | None) -> str:
+        """The question the judge is shown: the answer's own (``prompt``/``question``), else
+        its question file row's. RLAIF-V refuses an answer file without either ("Expect
+        'question' or 'prompt' in generated file"); an empty question is never sent."""
+        if record.prompt is not None:
+            return record.prompt
+        if row is not None and self.aligner is not None:
+            text = self.aligner.questions.texts[row]
+            if text is not None:
+                return text
+        if isinstance(self.extractor, JudgeExtractor):
+            raise RecordError("expected the question in 'prompt' or 'question' (or an answer "
+                              "paired with a question file row that holds it), found none: the "
+                              "extraction judge is shown the question, and the original refuses "
+                              "an answer without one", field="prompt")
+        return ""                           # halluscope's rules read the answer alone
 
     def score(self, record: Record) -> ItemScore:
         try:
@@ -428,12 +450,12 @@ class ObjhalMetric(Metric):
             raise
 
     def _score(self, record: Record) -> ItemScore:
-        image_id = self._image_id(record)
+        image_id, row = self._image_id(record)
         if image_id not in self.gt:
             raise RecordError(f"expected ground-truth objects for image {image_id}, found none "
                               f"in --gt-objects", field="image_id")
         answer = answer_text(record.response)
-        question = record.prompt or ""
+        question = self._question(record, row)
         raws: list[str] = []
         if self.variant == "original" and is_short(answer):
             phrases: Any = []
@@ -450,9 +472,40 @@ class ObjhalMetric(Metric):
                    "coco_mentions": [list(m) for m in counts.mentions],
                    "hallucinated": [list(m) for m in counts.hallucinated],
                    "short_answer": is_short(answer), "judge_raw": raws}
+        # the question answered: its question file row, else the answer's own question_id
+        asked = row if row is not None else None if record.question_id is None else \
+            f"question_id {record.question_id}"
         return ItemScore(payload=payload, row=tuple(counts.row[c] for c in self.columns),
                          tallies={"hallucinated": Counter(n for _, n in counts.hallucinated),
-                                  "mentioned": Counter(n for _, n in counts.mentions)})
+                                  "mentioned": Counter(n for _, n in counts.mentions)},
+                         notes={"question": asked})
+
+    def reset(self) -> None:
+        super().reset()
+        self._repeats = Repeats()
+
+    def fold(self, record: Record, item: ItemScore) -> None:
+        self.add(item, record=record)
+        if item.notes.get("question") is not None:
+            self._repeats.note(item.notes["question"])
+
+    def merge(self, other: Metric) -> None:
+        super().merge(other)
+        if isinstance(other, ObjhalMetric):
+            self._repeats.merge(other._repeats)
+
+    def _unanswered(self) -> tuple[list[int], int]:
+        """The question file rows (0-based) no scored answer was paired with, and the rows:
+        none when no answer was paired with the file (answers with their own image_id)."""
+        if self.aligner is None or not any(isinstance(k, int) for k in self._repeats.seen):
+            return [], 0
+        n = len(self.aligner.questions)
+        return self._repeats.missing(range(n)), n
+
+    def finish(self) -> None:
+        self._repeats.warn(self.name, "a question")
+        missing, n = self._unanswered()
+        warn_unanswered(self.name, missing, n, "question file rows (0-based)")
 
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -462,6 +515,8 @@ class ObjhalMetric(Metric):
             "short_answers": "three words or fewer: no objects (original)"
             if self.variant == "original" else "read like any other answer",
         }
+        self._repeats.describe(info)
+        describe_unanswered(info, self._unanswered()[0])
         if isinstance(self.extractor, JudgeExtractor):
             info["extractor"] = "judge"
             info.update(self.extractor.describe())

@@ -62,6 +62,11 @@ def load_reference(ref: str) -> type[Metric]:
     return cls
 
 
+def is_file_reference(ref: str) -> bool:
+    """Whether ``ref`` names a Python file (``path/to/file.py:Class``), not a module."""
+    return _is_path(ref.rpartition(":")[0])
+
+
 def _is_path(target: str) -> bool:
     return target.endswith(".py") or "/" in target or "\\" in target
 

@@ -1,12 +1,15 @@
 """Answers that repeat a question already answered, for the benchmarks whose original scorers
-count every row they are given (AMBER's inference.py, HallusionBench's evaluation.py,
-VLMEvalKit): a repeated id is scored again, as the original scores it, and the repeats are
-counted and said, so that a file with a question answered twice is not taken for a clean run."""
+count every row they are given (AMBER's inference.py, VLMEvalKit, MMHal-Bench's and Object
+HalBench's scorers; HallusionBench's refined variant does the same, although its original
+refuses a repeat): a repeated id is scored again, as the original scores it, and the repeats are
+counted and said, so that a file with a question answered twice is not taken for a clean run.
+Where the question set is known (a template, a question file), the questions never answered are
+counted and said too (:meth:`Repeats.missing`, :func:`warn_unanswered`)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +34,42 @@ class Repeats:
         self.count += other.count + len(self.seen & other.seen)
         self.seen |= other.seen
 
-    def warn(self, metric: str, what: str) -> None:
-        """Say how many answers repeated one already scored (nothing when none did)."""
+    def warn(self, metric: str, what: str,
+             why: str = "as the original scorer scores every row") -> None:
+        """Say how many answers repeated one already scored (nothing when none did), and
+        ``why`` they are scored all the same."""
         if self.count:
             one = self.count == 1
-            log.warning("%s: %d %s %s already answered; %s scored, as the original scorer "
-                        "scores every row (info.repeated_answers)", metric, self.count,
-                        "answer repeats" if one else "answers repeat", what,
-                        "it is" if one else "each is")
+            log.warning("%s: %d %s %s already answered; %s scored, %s (info.repeated_answers)",
+                        metric, self.count, "answer repeats" if one else "answers repeat", what,
+                        "it is" if one else "each is", why)
 
     def describe(self, out: dict) -> None:
         """Add ``repeated_answers`` to a metric's description when there were any."""
         if self.count:
             out["repeated_answers"] = self.count
 
+    def missing(self, keys: Iterable[Hashable]) -> list[Hashable]:
+        """The ``keys`` (the questions asked, in order) that no scored answer answered."""
+        return [k for k in keys if k not in self.seen]
 
-__all__ = ["Repeats"]
+
+def warn_unanswered(metric: str, missing: list, total: int, what: str) -> None:
+    """Say how many of the ``total`` questions no scored answer answered (nothing when none;
+    a question answered only by a bad record is among them)."""
+    if missing:
+        first = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+        log.warning("%s: %d of the %d questions never answered (or answered only by a bad "
+                    "record), in neither the scores nor n: %s %s (info.unanswered)",
+                    metric, len(missing), total, what, first)
+
+
+def describe_unanswered(out: dict, missing: list) -> None:
+    """Add ``unanswered`` (the count) and ``unanswered_first`` (up to ten of them) to a
+    metric's description when questions were never answered."""
+    if missing:
+        out["unanswered"] = len(missing)
+        out["unanswered_first"] = missing[:10]
+
+
+__all__ = ["Repeats", "describe_unanswered", "warn_unanswered"]

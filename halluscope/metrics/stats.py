@@ -106,6 +106,8 @@ class MetricResult:
     ci_note: str | None = None
     clusters: int | None = None
     direction: bool = True
+    why_no_value: str | None = None
+    """Why the statistic has no value, where its metric knows (over no units of its own)."""
 
     @property
     def defined(self) -> bool:
@@ -120,6 +122,8 @@ class MetricResult:
             out["confidence"] = self.confidence
         if self.ci_note:
             out["ci_note"] = self.ci_note
+        if self.why_no_value:
+            out["why_no_value"] = self.why_no_value
         out["n"] = self.n
         if self.clusters is not None:
             out["clusters"] = self.clusters

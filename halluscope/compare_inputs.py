@@ -1,0 +1,138 @@
+"""What :func:`halluscope.comparison.compare` is given, checked, and what it cannot compare,
+said: the list of run folders, why a metric scored nothing in a run (its results.json
+``unscored``), the metric references a run sheet records (to load a metric that is not
+installed as the audit loaded it), and why a metric is left out of a comparison.
+
+A run here is a :class:`halluscope.comparison.RunItems` (``path``, ``metrics``, ``unscored``,
+``references``); this module does not import it, so that it sits beside comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from halluscope.errors import ConfigError
+
+
+def run_folders(runs: Any) -> list[str | Path]:
+    """``runs`` as a list of at least two folders; one folder given as a string (whose
+    characters would be taken for folders) or anything but a list is a usage error."""
+    if isinstance(runs, (str, bytes, os.PathLike)):
+        one = os.fsdecode(runs)
+        raise ConfigError(f"expected a list of at least two audit output folders, got one "
+                          f"folder, {one!r}; pass compare([{one!r}, 'other/run'])")
+    if not isinstance(runs, Iterable):
+        raise ConfigError(f"expected a list of at least two audit output folders, got "
+                          f"{type(runs).__name__}")
+    runs = list(runs)
+    bad = [r for r in runs if not isinstance(r, (str, os.PathLike))]
+    if bad:
+        raise ConfigError(f"expected audit output folders as paths (str or Path), got "
+                          f"{type(bad[0]).__name__} {bad[0]!r}")
+    if len(runs) < 2:
+        raise ConfigError(f"expected at least two audit output folders, got {len(runs)}")
+    return runs
+
+
+def metric_references(path: Path) -> tuple[str, ...]:
+    """The metrics the run's ``runsheet.json`` names by reference (``module:Class``,
+    ``path/to/file.py:Class``, as the audit was given them): where compare finds the class of a
+    metric that is not installed. A missing or damaged run sheet names none."""
+    from halluscope.result import RUNSHEET
+    try:
+        sheet = json.loads((path / RUNSHEET).read_text(encoding="utf-8"))
+        names = sheet["config"]["metrics"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ()
+    return tuple(n for n in names if isinstance(n, str) and ":" in n) \
+        if isinstance(names, list) else ()
+
+
+def unscored_reasons(results: Mapping[str, Any]) -> dict[str, str]:
+    """Metric -> why it scored nothing in the run (its results.json 'unscored')."""
+    unscored = results.get("unscored")
+    if not isinstance(unscored, Mapping):
+        return {}
+    return {str(name): f"{name} scored nothing ({'; '.join(map(str, reasons))})"
+            if isinstance(reasons, list) and reasons else f"{name} scored nothing"
+            for name, reasons in unscored.items()}
+
+
+def load_metric_files(refs: Sequence[str]) -> None:
+    """Load the metrics the caller names (``--metric-file``, ``compare(metric_files=...)``):
+    ``module:Class`` or ``path/to/file.py:Class``, as ``audit --metric`` takes them. This is the
+    only way compare runs a metric's Python file: one a run folder's run sheet names is never
+    run on the folder's word (a folder from elsewhere could name a file it carries)."""
+    from halluscope.metrics.references import load_reference
+    for ref in refs:
+        if not isinstance(ref, str) or ":" not in ref:
+            raise ConfigError(f"expected a metric reference module:Class or "
+                              f"path/to/file.py:Class, got {ref!r}")
+        try:
+            load_reference(ref)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the user's metric file, said as it failed
+            raise ConfigError(f"metric {ref!r} (--metric-file) does not load: "
+                              f"{type(exc).__name__}: {exc}") from exc
+
+
+def find_metric_class(name: str, runs: Sequence[Any]) -> str | None:
+    """Make the class of metric ``name`` known to compare (``metrics.base.declared``): an
+    installed metric, one this process ran or loaded (:func:`load_metric_files`), or one
+    imported from a ``module:Class`` reference its run sheet names (an installed module). A
+    ``file.py:Class`` reference is not run (see :func:`load_metric_files`). ``None`` once
+    found; else why it cannot be (said when the metric is left out)."""
+    from halluscope.metrics.base import declared
+    from halluscope.metrics.references import is_file_reference, load_reference
+    from halluscope.result import RUNSHEET
+    if declared(name) is not None:
+        return None
+    failed, files, tried = [], [], set()
+    for run in runs:
+        for ref in run.references:
+            if ref in tried:
+                continue
+            tried.add(ref)
+            if is_file_reference(ref):
+                files.append(ref)
+                continue
+            try:
+                if load_reference(ref).name == name:
+                    return None
+            except Exception as exc:  # noqa: BLE001 - a user's metric module, said as it failed
+                text = str(exc).removeprefix(f"metric {ref!r}: ") if isinstance(
+                    exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+                failed.append(f"{ref}, which {run.path / RUNSHEET} names, does not load here "
+                              f"({text})")
+    if files:
+        failed.append(f"the run sheets name the Python file(s) {', '.join(files)}, which "
+                      f"compare runs only when asked: pass --metric-file "
+                      f"{files[0]} (compare(..., metric_files=[...]) from Python) if you trust "
+                      f"it (a relative path is read from the current folder)")
+    why = ("; ".join(failed) if failed else "no metric reference its run sheets name "
+           "(module:Class or path/to/file.py:Class) is it")
+    return (f"{name} is not an installed metric, and {why}; its statistics cannot be "
+            f"recomputed without its class: load it with --metric-file, or install the metric "
+            f"(entry point halluscope.metrics)")
+
+
+def not_in_both(a: Any, b: Any) -> dict[str, str]:
+    """Metric -> why it is left out, for every metric one run (or neither) scored items of:
+    the run that lacks it did not compute it, or computed it and scored nothing."""
+    names = dict.fromkeys([*a.metrics, *b.metrics, *a.unscored, *b.unscored])
+    out = {}
+    for name in names:
+        why = [f"{run.path} {run.unscored[name] if name in run.unscored else 'did not compute it'}"
+               for run in (a, b) if name not in run.metrics]
+        if why:
+            out[name] = "; ".join(why)
+    return out
+
+
+__all__ = ["find_metric_class", "metric_references", "not_in_both", "run_folders",
+           "unscored_reasons"]

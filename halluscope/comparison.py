@@ -14,7 +14,8 @@ both runs computed, re-aggregates the statistics over the items the runs share:
   (``ci_note`` says so).
 
 Gates on differences (``diff.chair.chair_i@upper=0``) are evaluated by :func:`diff_value` and
-:func:`diff_gate_failures`, which the CLI (and the lead's gate parser) call.
+:func:`diff_gate_failures` (:mod:`halluscope.gates.diff`, re-exported here), which the CLI (and
+the lead's gate parser) call.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from halluscope import _json as fast_json
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, metric_references,
                                        not_in_both, run_folders, unscored_reasons)
 from halluscope.errors import ConfigError
+from halluscope.gates.diff import Gates, NoInterval, diff_gate_failures, diff_value  # re-exported
 from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
                                       percentile_interval, replicate_weights)
 
@@ -56,16 +58,29 @@ class RunItems:
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
-    """The key items are paired by across runs: image (id or path) and item id."""
+    """The key items are paired by across runs: image (id or path), document and item id.
+
+    An id that only names the item's COCO image (a line without ``id`` takes its image id as
+    written: ``226988`` or ``"COCO_val2014_000000226988.jpg"``) is that image's number, so the
+    two documented forms of one image pair; a document answer's key holds its document, as a
+    caption's holds its image (answers about two PDFs with one id are not one item)."""
     image = item.get("image_id", item.get("image", ""))
-    return f"{image}|{item.get('id')}"
+    ident = item.get("id")
+    if isinstance(item.get("image_id"), int) and ident is not None:
+        from halluscope.records import coco_image_id
+        if coco_image_id(ident) == item["image_id"]:
+            ident = str(item["image_id"])
+    document = item.get("document")
+    return f"{image}|{ident}" if document is None else f"{image}|{document}|{ident}"
 
 
 def load_run(path: str | Path) -> RunItems:
     """Read ``items.jsonl`` of a finished audit's output folder (an interrupted run, or files
     of two runs, are refused: :func:`~halluscope.result.check_outputs`). An item key that
     repeats (several captions of one image, one id in two input files) is paired by its
-    occurrence: the second one in A with the second one in B."""
+    occurrence: the second one in A with the second one in B. Every line counts, scored or
+    not; a line that was no record (a bad line: its image is unknown) counts as an occurrence
+    of every key with its id, so that a failed answer does not shift the pairs after it."""
     from halluscope.result import check_outputs
     path = Path(path)
     items_path = path / "items.jsonl"
@@ -73,7 +88,8 @@ def load_run(path: str | Path) -> RunItems:
         raise ConfigError(f"expected an audit output folder holding items.jsonl, got {path}")
     results = check_outputs(path)
     metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]] = {}
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}           # lines so far per key
+    blind: dict[Any, int] = {}          # unreadable lines so far per id
     with open(items_path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -82,11 +98,16 @@ def load_run(path: str | Path) -> RunItems:
                 item = fast_json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{items_path}:{lineno}: invalid JSON ({exc.msg})") from None
+            if "task" not in item:      # a line that was no record: its image is unknown,
+                # so it is an occurrence of every key with its id (one model's failed answer
+                # must not move the next model's answer to the same question into its place)
+                blind[item.get("id")] = blind.get(item.get("id"), 0) + 1
+                continue
             key = pair_key(item)
-            if item.get("scores"):
-                seen[key] = seen.get(key, 0) + 1
-                if seen[key] > 1:
-                    key = f"{key}#{seen[key]}"
+            seen[key] = seen.get(key, 0) + 1
+            occurrence = seen[key] + blind.get(item.get("id"), 0)
+            if occurrence > 1:
+                key = f"{key}#{occurrence}"
             for name, score in (item.get("scores") or {}).items():
                 metrics.setdefault(name, {})[key] = (score["row"], score.get("unit"), item)
     unscored = unscored_reasons(results)
@@ -109,8 +130,26 @@ def load_run(path: str | Path) -> RunItems:
     return RunItems(path, metrics, setup, info, unscored, metric_references(path))
 
 
-#: A metric's settings that change what its numbers mean (its info's top-level values).
-_SETTINGS = ("variant", "parser", "unknowns", "align", "vocabulary", "template")
+#: A metric's settings that change what its numbers mean, or which verdicts it gives (its
+#: info's top-level values, as the run sheet records them; a metric records those it has).
+_SETTINGS = ("variant", "parser", "unknowns", "align", "vocabulary", "template",
+             "iou_threshold", "box_format", "detector", "splitter", "providers", "analytic",
+             "ocr", "dpi", "max_range", "empty", "unverifiable", "extractor", "synonyms",
+             "similarity", "judge")
+#: Within a setting, what says where or how much rather than how (paths, cache folders,
+#: counts over the run's own data, a judge's call statistics); files count by their sha256.
+_NOT_SETTINGS = frozenset({"file", "path", "spec_file", "cache", "images", "sha256", "stats",
+                           "reported_models", "pin_mismatch", "adapter", "strict_pin",
+                           "offline"})
+
+
+def _setting(value: Any) -> Any:
+    """``value`` without what says where or how much (:data:`_NOT_SETTINGS`)."""
+    if isinstance(value, Mapping):
+        return {k: _setting(v) for k, v in value.items() if k not in _NOT_SETTINGS}
+    if isinstance(value, list):
+        return [_setting(v) for v in value]
+    return value
 
 
 def _setup(info: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,7 +170,8 @@ def _setup(info: Mapping[str, Any]) -> dict[str, Any]:
         elif where.endswith("sha256") and isinstance(value, str):
             files.append(f"{where}:{value}")
     walk(info, "")
-    return {"settings": {k: info[k] for k in _SETTINGS if k in info}, "files": sorted(set(files))}
+    return {"settings": {k: _setting(info[k]) for k in _SETTINGS if k in info},
+            "files": sorted(set(files))}
 
 
 def _same_setup(name: str, a: RunItems, b: RunItems) -> list[str]:
@@ -178,54 +218,72 @@ def _clean(x: Any) -> Any:
 
 
 def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
-                    confidence: float, info: Mapping[str, Any] | None = None
+                    confidence: float, info_a: Mapping[str, Any] | None = None,
+                    info_b: Mapping[str, Any] | None = None
                     ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Each run's statistics as that run computed them (``info_a``, ``info_b``: a POPE run with
+    lmms-eval's parser has lmms-eval's definitions, the other run may not), over the paired
+    items."""
     keys = sorted(set(a) & set(b))
     width = len(next(iter(a.values()))[0])
-    stats = _statistics(name, width, info)
-    if not stats:
+    stats_a = _statistics(name, width, info_a)
+    stats_b = _statistics(name, len(next(iter(b.values()))[0]), info_b)
+    if not stats_a or not stats_b:
         log.warning("compare: metric %s: its statistics cannot be recomputed from the items "
                     "(they depend on how the run was set up, or the columns differ); left out",
                     name)
         return {}, []
+    one_side = sorted(set(stats_a) ^ set(stats_b))
+    if one_side:
+        log.warning("compare: metric %s: %s computed by one run only (its settings differ); "
+                    "left out", name, ", ".join(one_side))
     xa = np.asarray([a[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     xb = np.asarray([b[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     units = [a[k][1] or b[k][1] or f"item:{k}" for k in keys]
     weights = replicate_weights(units, n_boot, seed) if n_boot and keys else None
-    clusters = len(set(units))
+    common = {"n_paired": len(keys), "only_a": len(set(a) - set(b)),
+              "only_b": len(set(b) - set(a)), "clusters": len(set(units))}
     out: dict[str, dict[str, Any]] = {}
-    for stat_name, (stat, columns) in stats.items():
-        va = _evaluate(stat, columns, xa.sum(axis=0))
-        vb = _evaluate(stat, columns, xb.sum(axis=0))
-        entry: dict[str, Any] = {"a": _clean(va), "b": _clean(vb), "diff": _clean(vb - va),
-                                 "n_paired": len(keys), "only_a": len(set(a) - set(b)),
-                                 "only_b": len(set(b) - set(a)), "clusters": clusters,
-                                 "higher_is_better": stat.higher_is_better}
-        if stat.bounds is not None:         # a difference of two values in [lo, hi]
-            lo, hi = stat.bounds
-            entry["diff_bounds"] = [lo - hi, hi - lo]
-        if stat.count:
-            entry["count"] = True
-        elif weights is None:
-            entry["ci"] = None
-            entry["ci_note"] = ("no bootstrap replicates" if not n_boot else
-                                "no paired items")
-        elif len(keys) < MIN_UNITS or clusters < MIN_UNITS:
-            entry["ci"] = None
-            entry["ci_note"] = (f"no interval: {len(keys)} paired items in {clusters} clusters, "
-                                f"fewer than {MIN_UNITS}")
-        else:
-            with one_blas_thread():
-                boot_a, boot_b = weights @ xa, weights @ xb
-            reps = (np.asarray(_evaluate(stat, columns, boot_b), dtype=float)
-                    - np.asarray(_evaluate(stat, columns, boot_a), dtype=float))
-            ci, note = percentile_interval(reps, confidence)
-            entry["ci"] = list(ci) if ci is not None else None
-            if note:
-                entry["ci_note"] = note
-            entry["confidence"] = confidence
-        out[f"{name}.{stat_name}"] = entry
-    return out, _changed(name, stats, keys, a, b)
+    for stat_name in (s for s in stats_a if s in stats_b):
+        out[f"{name}.{stat_name}"] = _entry(stats_a[stat_name], stats_b[stat_name], xa, xb,
+                                           weights, dict(common), n_boot, confidence)
+    return out, _changed(name, stats_a, stats_b, keys, a, b)
+
+
+def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, tuple[str, ...]],
+           xa: np.ndarray, xb: np.ndarray, weights: np.ndarray | None, entry: dict[str, Any],
+           n_boot: int, confidence: float) -> dict[str, Any]:
+    """One statistic's entry: A's value by A's definition, B's by B's, and the paired-bootstrap
+    interval of the difference."""
+    (stat, columns), (stat_b, columns_b) = side_a, side_b
+    va = _evaluate(stat, columns, xa.sum(axis=0))
+    vb = _evaluate(stat_b, columns_b, xb.sum(axis=0))
+    n_keys, clusters = entry["n_paired"], entry["clusters"]
+    entry = {"a": _clean(va), "b": _clean(vb), "diff": _clean(vb - va), **entry,
+             "higher_is_better": stat.higher_is_better}
+    if stat.bounds is not None:         # a difference of two values in [lo, hi]
+        lo, hi = stat.bounds
+        entry["diff_bounds"] = [lo - hi, hi - lo]
+    if stat.count:
+        entry["count"] = True
+    elif weights is None:
+        entry["ci"] = None
+        entry["ci_note"] = "no bootstrap replicates" if not n_boot else "no paired items"
+    elif n_keys < MIN_UNITS or clusters < MIN_UNITS:
+        entry["ci"] = None
+        entry["ci_note"] = (f"no interval: {n_keys} paired items in {clusters} clusters, "
+                            f"fewer than {MIN_UNITS}")
+    else:
+        with one_blas_thread():
+            boot_a, boot_b = weights @ xa, weights @ xb
+        reps = (np.asarray(_evaluate(stat_b, columns_b, boot_b), dtype=float)
+                - np.asarray(_evaluate(stat, columns, boot_a), dtype=float))
+        ci, note = percentile_interval(reps, confidence)
+        entry["ci"] = list(ci) if ci is not None else None
+        if note:
+            entry["ci_note"] = note
+        entry["confidence"] = confidence
+    return entry
 
 
 def _primary(stats: Mapping[str, tuple[Statistic, tuple[str, ...]]]) -> tuple[str, Any] | None:
@@ -235,17 +293,20 @@ def _primary(stats: Mapping[str, tuple[Statistic, tuple[str, ...]]]) -> tuple[st
     return None
 
 
-def _changed(name: str, stats, keys: list[str], a: dict, b: dict) -> list[dict[str, Any]]:
-    """Items whose per-item value of the metric's first directional statistic differs: hallucinated
-    in A and fine in B (``better``) or the reverse (``worse``)."""
-    primary = _primary(stats)
-    if primary is None:
+def _changed(name: str, stats_a, stats_b, keys: list[str], a: dict, b: dict
+             ) -> list[dict[str, Any]]:
+    """Items whose per-item value of the metric's first directional statistic differs (each
+    run's by its own definition): hallucinated in A and fine in B (``better``) or the reverse
+    (``worse``)."""
+    primary = _primary(stats_a)
+    if primary is None or primary[0] not in stats_b:
         return []
     stat_name, (stat, columns) = primary
+    stat_b, columns_b = stats_b[stat_name]
     out = []
     for k in keys:
         va = _clean(_evaluate(stat, columns, np.asarray(a[k][0], dtype=float)))
-        vb = _clean(_evaluate(stat, columns, np.asarray(b[k][0], dtype=float)))
+        vb = _clean(_evaluate(stat_b, columns_b, np.asarray(b[k][0], dtype=float)))
         if va is None or vb is None or va == vb:
             continue
         better = (vb > va) == stat.higher_is_better
@@ -292,6 +353,18 @@ class Comparison:
         return {**{k: kinds.count(k) for k in ("better", "worse", "mixed")},
                 "by_metric": by_metric}
 
+    def setup_notes(self) -> list[str]:
+        """One line per metric the two runs scored with other settings (``setup_differs``)."""
+        notes: dict[str, str] = {}
+        for key, entry in self.metrics.items():
+            if entry.get("setup_differs"):
+                metric = key.partition(".")[0]
+                notes.setdefault(metric, f"{metric} was scored with other settings "
+                                         f"({'; '.join(entry['setup_differs'])}): A and B are "
+                                         f"each run's own numbers, B − A is not the model's "
+                                         f"change alone, and diff gates on {metric} are refused")
+        return list(notes.values())
+
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "metrics": self.metrics,
                 "changed": self.change_counts(),
@@ -324,6 +397,27 @@ class CompareResult:
         return out / COMPARE_JSON
 
 
+def _check_pairs(a: RunItems, b: RunItems, names: Sequence[str]) -> None:
+    """Two runs that pair no item are refused (nothing would be compared: the inputs differ,
+    or their items are named otherwise); a metric that pairs less than half of either run's
+    items is said, since its numbers hold only the items both runs have."""
+    def example(items: dict) -> str:
+        return repr(next(iter(items)))
+
+    if all(not set(a.metrics[n]) & set(b.metrics[n]) for n in names):
+        n = names[0]
+        raise ConfigError(f"{a.path} and {b.path} share no item: items pair by image, document "
+                          f"and id, and no key of A is one of B (A's first is "
+                          f"{example(a.metrics[n])}, B's {example(b.metrics[n])}); were they "
+                          f"audited on the same questions or images?")
+    for n in names:
+        paired = len(set(a.metrics[n]) & set(b.metrics[n]))
+        if 2 * paired < max(len(a.metrics[n]), len(b.metrics[n])):
+            log.warning("compare: metric %s: only %d of A's %d and B's %d items pair (by image, "
+                        "document and id); its numbers hold those %d items alone", n, paired,
+                        len(a.metrics[n]), len(b.metrics[n]), paired)
+
+
 def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
             n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95,
             metric_files: Sequence[str] = ()) -> CompareResult:
@@ -338,6 +432,7 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
     for other in loaded[1:]:
         metrics: dict[str, dict[str, Any]] = {}
         changed: list[dict[str, Any]] = []
+        compared: list[str] = []
         left_out = not_in_both(base, other)
         for name, why in left_out.items():
             log.warning("compare: metric %s left out: %s", name, why)
@@ -351,19 +446,24 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
                 continue
             differ = _same_setup(name, base, other)
             if differ:
-                log.warning("compare: %s was scored differently in the two runs (%s): the "
-                            "difference includes that change", name, "; ".join(differ))
+                log.warning("compare: %s was scored with other settings in the two runs (%s): "
+                            "each run's numbers are its own, so B − A mixes the change of "
+                            "model with the change of settings, and a diff gate on %s is "
+                            "refused", name, "; ".join(differ), name)
             entries, moved = _compare_metric(name, base.metrics[name], other.metrics[name],
                                              n_boot=n_boot, seed=seed, confidence=confidence,
-                                             info=base.info.get(name))
+                                             info_a=base.info.get(name),
+                                             info_b=other.info.get(name))
             for entry in entries.values():
                 if differ:
                     entry["setup_differs"] = differ
             metrics.update(entries)
             changed.extend(moved)
+            compared += [name] if entries else []
         if not metrics:
             why = "".join(f"; {name}: {reason}" for name, reason in left_out.items())
             raise ConfigError(f"{base.path} and {other.path} share no metric to compare{why}")
+        _check_pairs(base, other, compared)
         comparisons.append(Comparison(str(base.path), str(other.path), metrics, changed,
                                       left_out))
     result = CompareResult([str(r.path) for r in loaded], comparisons)
@@ -374,109 +474,8 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
 
 # --- gates on differences --------------------------------------------------------------------
 
-def diff_value(compared: CompareResult | Mapping[str, Any], name: str) -> float:
-    """The value a diff gate reads: ``diff.<metric>.<statistic>`` (the difference b - a),
-    ``...@upper`` / ``...@lower`` (its interval's bounds), of the first comparison; a
-    compare.json dict, or one comparison's ``metrics``, works too."""
-    metrics = compared.metrics if isinstance(compared, CompareResult) else \
-        compared.get("metrics", compared)
-    return _diff_value(metrics, name)
-
-
-def _gate_entry(metrics: Mapping[str, Any], name: str) -> tuple[str, dict[str, Any], str]:
-    """``(key, entry, bound)`` a gate ``name`` reads; KeyError for a name that is none."""
-    if not name.startswith("diff."):
-        raise KeyError(f"expected diff.METRIC.STATISTIC[@upper|@lower], got {name!r}")
-    key, _, bound = name[len("diff."):].partition("@")
-    if key not in metrics:
-        from halluscope.errors import suggest
-        raise KeyError(f"no {key!r} in the comparison{suggest(key, metrics)} (have: "
-                       f"{', '.join(metrics)})")
-    if bound and bound not in ("upper", "lower"):
-        raise KeyError(f"expected @upper or @lower after {key}, got @{bound}")
-    return key, metrics[key], bound
-
-
-def _diff_value(metrics: Mapping[str, Any], name: str) -> float:
-    key, entry, bound = _gate_entry(metrics, name)
-    if not bound:
-        return entry["diff"]
-    if not entry.get("ci"):
-        why = "a count" if entry.get("count") else entry.get("ci_note", "none was computed")
-        raise NoInterval(f"{key} has no interval ({why}), so a gate on its {bound} bound "
-                         f"cannot hold")
-    return entry["ci"][1 if bound == "upper" else 0]
-
-
-class NoInterval(KeyError):
-    """A gate on a bound of a difference that has none: it fails (exit 1), as an audit gate on
-    a missing value does, rather than being a usage error."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-Gates = Mapping[str, float] | Iterable[tuple[str, float]]
-
-
-def _comparisons(compared: CompareResult | Mapping[str, Any]
-                 ) -> list[tuple[str, Mapping[str, Any]]]:
-    """``(run b, metrics)`` of every comparison (each run after the first against the first)."""
-    if isinstance(compared, CompareResult):
-        return [(c.b, c.metrics) for c in compared.comparisons]
-    if isinstance(compared.get("comparisons"), list):
-        return [(c.get("b", "?"), c["metrics"]) for c in compared["comparisons"]]
-    return [("B", compared["metrics"])]
-
-
-def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
-    """A usage error for a threshold no difference of the statistic can cross (NaN, or a
-    rate's difference compared with 12 rather than 0.12)."""
-    if math.isnan(limit):
-        raise ConfigError(f"expected a number as the threshold of {name}, got nan")
-    entry = metrics.get(name[len("diff."):].partition("@")[0]) or {}
-    lo, hi = entry.get("diff_bounds") or (-math.inf, math.inf)
-    if not lo <= limit <= hi:
-        hint = f"; rates are fractions: did you mean {limit / 100:g}?" if hi == 1 and \
-            1 < abs(limit) <= 100 else ""
-        raise ConfigError(f"the threshold {limit:g} of {name} is outside the range of a "
-                          f"difference of its values [{lo:g}, {hi:g}]{hint}")
-
-
-def diff_gate_failures(compared: CompareResult | Mapping[str, Any], above: Gates | None = None,
-                       below: Gates | None = None) -> list[str]:
-    """Messages for every diff gate crossed (``above``: value > limit; ``below``: < limit), in
-    every comparison (with three runs or more, each run against the first); a gate given
-    twice with two thresholds is two gates.
-
-    A gate never passes on a missing value: a difference that is undefined (a statistic one of
-    the runs could not compute over the paired items) fails its gate, saying so. An unknown
-    name, a NaN threshold or one outside the difference's range is a usage error (KeyError,
-    :class:`~halluscope.errors.ConfigError`)."""
-    comparisons = _comparisons(compared)
-    checks = [(name, float(limit), worse, word)
-              for gates, worse, word in ((above, lambda v, t: v > t, "above"),
-                                         (below, lambda v, t: v < t, "below"))
-              for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ())]
-    for name, limit, _, _ in checks:         # usage errors before any gate is judged
-        for _, metrics in comparisons:
-            _gate_entry(metrics, name)
-            _check_limit(metrics, name, limit)
-    failures = []
-    for run, metrics in comparisons:
-        label = f"{run}: " if len(comparisons) > 1 else ""
-        for name, limit, worse, word in checks:
-            try:
-                value = _diff_value(metrics, name)
-            except NoInterval as exc:
-                failures.append(f"{label}{exc}")
-                continue
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                failures.append(f"{label}{name} has no value (undefined over the paired "
-                                f"items), so the gate cannot hold")
-            elif worse(value, limit):
-                failures.append(f"{label}{name} = {value:+.4f} is {word} {limit:g}")
-    return failures
+# diff_value and diff_gate_failures live in halluscope/gates/diff.py (imported above, and
+# re-exported: halluscope.comparison.diff_gate_failures is where callers find them)
 
 
 # --- HTML ------------------------------------------------------------------------------------
@@ -493,6 +492,8 @@ def render_html(result: CompareResult) -> str:
              ".worse{background:#ffe6e6}pre{white-space:pre-wrap;max-width:60em}</style>"]
     for comp in result.comparisons:
         parts.append(f"<h1>{html.escape(comp.b)} vs {html.escape(comp.a)}</h1>")
+        parts += [f"<p class='worse'><b>Warning:</b> {html.escape(note)}</p>"
+                  for note in comp.setup_notes()]
         parts.append("<table><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th>"
                      "<th>interval</th><th>paired</th><th>only A</th><th>only B</th></tr>")
         for key, e in comp.metrics.items():

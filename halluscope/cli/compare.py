@@ -127,6 +127,8 @@ def compare_command(
         console = make_console()
         for comp in result.comparisons:
             _print_comparison(console, comp)
+            for note in comp.setup_notes():       # beside the table, not only in the log
+                console.print(f"[bold yellow]warning:[/] {plain(note)}", highlight=False)
         console.print(f"wrote {plain(out / 'compare.json')}, {plain(out / 'compare.html')}")
     try:
         failures = diff_gate_failures(result, above, below)

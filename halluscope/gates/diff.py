@@ -1,0 +1,146 @@
+"""Gates on the differences :func:`halluscope.comparison.compare` computes.
+
+``diff.chair.chair_i@upper=0`` reads the upper bound of the interval of B − A of CHAIR_i, in
+every comparison (each run after the first against the first). :func:`diff_value` reads one
+value; :func:`diff_gate_failures` judges gates, as the CLI's ``compare --fail-above`` /
+``--fail-below`` (and the lead's gate parser) do. Both take a
+:class:`~halluscope.comparison.CompareResult`, a compare.json dict, or one comparison's
+``metrics``. This module does not import comparison, which imports it and re-exports these
+names (an import back would be a cycle between rooms).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from halluscope.errors import ConfigError
+
+#: A :class:`~halluscope.comparison.CompareResult` (``metrics``, ``comparisons``), or a
+#: compare.json dict, or one comparison's ``metrics``.
+Compared = Any
+
+
+def diff_value(compared: Compared, name: str) -> float:
+    """The value a diff gate reads: ``diff.<metric>.<statistic>`` (the difference b - a),
+    ``...@upper`` / ``...@lower`` (its interval's bounds), of the first comparison; a
+    compare.json dict, or one comparison's ``metrics``, works too."""
+    metrics = compared.get("metrics", compared) if isinstance(compared, Mapping) else \
+        compared.metrics
+    return _diff_value(metrics, name)
+
+
+def _gate_entry(metrics: Mapping[str, Any], name: str) -> tuple[str, dict[str, Any], str]:
+    """``(key, entry, bound)`` a gate ``name`` reads; KeyError for a name that is none."""
+    if not name.startswith("diff."):
+        raise KeyError(f"expected diff.METRIC.STATISTIC[@upper|@lower], got {name!r}")
+    key, _, bound = name[len("diff."):].partition("@")
+    if key not in metrics:
+        from halluscope.errors import suggest
+        raise KeyError(f"no {key!r} in the comparison{suggest(key, metrics)} (have: "
+                       f"{', '.join(metrics)})")
+    if bound and bound not in ("upper", "lower"):
+        raise KeyError(f"expected @upper or @lower after {key}, got @{bound}")
+    return key, metrics[key], bound
+
+
+def _diff_value(metrics: Mapping[str, Any], name: str) -> float:
+    key, entry, bound = _gate_entry(metrics, name)
+    if not bound:
+        return entry["diff"]
+    if not entry.get("ci"):
+        why = "a count" if entry.get("count") else entry.get("ci_note", "none was computed")
+        raise NoInterval(f"{key} has no interval ({why}), so a gate on its {bound} bound "
+                         f"cannot hold")
+    return entry["ci"][1 if bound == "upper" else 0]
+
+
+class NoInterval(KeyError):
+    """A gate on a bound of a difference that has none: it fails (exit 1), as an audit gate on
+    a missing value does, rather than being a usage error."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+Gates = Mapping[str, float] | Iterable[tuple[str, float]]
+
+
+def _comparisons(compared: Compared
+                 ) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(run b, metrics)`` of every comparison (each run after the first against the first)."""
+    if not isinstance(compared, Mapping):               # a CompareResult
+        return [(c.b, c.metrics) for c in compared.comparisons]
+    if isinstance(compared.get("comparisons"), list):
+        return [(c.get("b", "?"), c["metrics"]) for c in compared["comparisons"]]
+    return [("B", compared["metrics"])]
+
+
+def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
+    """A usage error for a threshold no difference of the statistic can cross (NaN, or a
+    rate's difference compared with 12 rather than 0.12)."""
+    if math.isnan(limit):
+        raise ConfigError(f"expected a number as the threshold of {name}, got nan")
+    entry = metrics.get(name[len("diff."):].partition("@")[0]) or {}
+    lo, hi = entry.get("diff_bounds") or (-math.inf, math.inf)
+    if not lo <= limit <= hi:
+        hint = f"; rates are fractions: did you mean {limit / 100:g}?" if hi == 1 and \
+            1 < abs(limit) <= 100 else ""
+        raise ConfigError(f"the threshold {limit:g} of {name} is outside the range of a "
+                          f"difference of its values [{lo:g}, {hi:g}]{hint}")
+
+
+def _check_setup(run: str, metrics: Mapping[str, Any], name: str) -> None:
+    """A usage error for a gate on a difference between runs scored with other settings (a
+    parser, variant or threshold): the difference is not the model's alone, and a gate judges
+    unattended, where no warning beside the numbers is read; so it is refused, as two runs
+    against other companion files are."""
+    differ = metrics[name[len("diff."):].partition("@")[0]].get("setup_differs")
+    if differ:
+        metric = name[len("diff."):].partition(".")[0]
+        raise ConfigError(f"{name} is refused: {run} and the baseline scored {metric} with "
+                          f"other settings ({'; '.join(differ)}), so the difference mixes the "
+                          f"change of model with the change of settings; audit both with the "
+                          f"same settings to gate on it")
+
+
+def diff_gate_failures(compared: Compared, above: Gates | None = None,
+                       below: Gates | None = None) -> list[str]:
+    """Messages for every diff gate crossed (``above``: value > limit; ``below``: < limit), in
+    every comparison (with three runs or more, each run against the first); a gate given
+    twice with two thresholds is two gates.
+
+    A gate never passes on a missing value: a difference that is undefined (a statistic one of
+    the runs could not compute over the paired items) fails its gate, saying so. An unknown
+    name, a NaN threshold or one outside the difference's range is a usage error (KeyError,
+    :class:`~halluscope.errors.ConfigError`), and so is a gate on a metric the two runs scored
+    with other settings (``setup_differs``)."""
+    comparisons = _comparisons(compared)
+    checks = [(name, float(limit), worse, word)
+              for gates, worse, word in ((above, lambda v, t: v > t, "above"),
+                                         (below, lambda v, t: v < t, "below"))
+              for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ())]
+    for name, limit, _, _ in checks:         # usage errors before any gate is judged
+        for run, metrics in comparisons:
+            _gate_entry(metrics, name)
+            _check_limit(metrics, name, limit)
+            _check_setup(run, metrics, name)
+    failures = []
+    for run, metrics in comparisons:
+        label = f"{run}: " if len(comparisons) > 1 else ""
+        for name, limit, worse, word in checks:
+            try:
+                value = _diff_value(metrics, name)
+            except NoInterval as exc:
+                failures.append(f"{label}{exc}")
+                continue
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                failures.append(f"{label}{name} has no value (undefined over the paired "
+                                f"items), so the gate cannot hold")
+            elif worse(value, limit):
+                failures.append(f"{label}{name} = {value:+.4f} is {word} {limit:g}")
+    return failures
+
+
+__all__ = ["Gates", "NoInterval", "diff_gate_failures", "diff_value"]

@@ -25,6 +25,12 @@ Variants (``options["hallusionbench_variant"]``):
     ``process_punctuation``; ``Hallusion_rating``), no judge. Input: VLMEvalKit's rows (``index``
     = ``<cat>_<subcat>_<visual_input>_<set>_<figure>_<question>``, ``l2-category``, ``answer``
     Yes/No, ``prediction``). An answer with both or neither of yes/no is ``Unknown``, scored wrong.
+``vlmevalkit-v0.2``
+    The same as VLMEvalKit read answers from 2024-01-30 to 2025-05-13 (releases v0.1, v0.2,
+    which made many published numbers): its full-stop pattern ``(?!<=\\d)(\\.)(?!\\d)`` deleted
+    every stop not followed by a digit, those after a digit included, and these used up the 32
+    deletions; long answers (a list numbered past 32, many years) can read Unknown where
+    @e8e78f0 reads Yes or No (:func:`vlmevalkit_punctuation`).
 ``refined``
     The original's rows, prompt and rules, except that the judge's text must be exactly one of
     correct / incorrect / unclear: anything else is *unverifiable*, counted in ``unverifiable``
@@ -52,7 +58,12 @@ from halluscope.metrics.stats import (MetricResult, Statistic, one_blas_thread,
                                       percentile_interval)
 from halluscope.records import Record
 
-VARIANTS = ("original", "vlmevalkit", "refined")
+VARIANTS = ("original", "vlmevalkit", "vlmevalkit-v0.2", "refined")
+#: The variants that read answers by keywords, VLMEvalKit's way (no judge).
+KEYWORD_VARIANTS = ("vlmevalkit", "vlmevalkit-v0.2")
+_SOURCES = {"vlmevalkit": "open-compass/VLMEvalKit@e8e78f0 (keyword extraction)",
+            "vlmevalkit-v0.2": "open-compass/VLMEvalKit v0.2 (2024-01-30 to 2025-05-13, before "
+                               "928a95b0: keyword extraction, its full-stop rule)"}
 CORRECTNESS = "hallusionbench_correctness"
 
 
@@ -78,13 +89,15 @@ def original_is_correct(code: str, category: str, figure_id: str) -> bool:
 _PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@",
           "`", ",", "?", "!")
 _COMMA_DIGITS = re.compile(r"(\d)(,)(\d)")
-_PERIOD = re.compile(r"(?<!\d)\.(?!\d)")
+_PERIOD = {"vlmevalkit": re.compile(r"(?<!\d)\.(?!\d)"),      # @e8e78f0 (since 928a95b0)
+           "vlmevalkit-v0.2": re.compile(r"\.(?!\d)")}        # what (?!<=\d)(\.)(?!\d) does
 
 
-def vlmevalkit_punctuation(text: str) -> str:
+def vlmevalkit_punctuation(text: str, variant: str = "vlmevalkit") -> str:
     """VLMEvalKit's ``process_punctuation``, quirks included: a mark next to a space (or any
-    digit-comma-digit in the text) is deleted, otherwise replaced by a space; lone periods are
-    deleted, at most 32 of them (``re.UNICODE`` is passed as the count)."""
+    digit-comma-digit in the text) is deleted, otherwise replaced by a space; periods are
+    deleted, at most 32 of them (``re.UNICODE`` is passed as the count): @e8e78f0 those neither
+    after nor before a digit, ``vlmevalkit-v0.2`` every one not before a digit."""
     out = text
     has_comma_digits = _COMMA_DIGITS.search(text) is not None
     for p in _PUNCT:
@@ -92,12 +105,13 @@ def vlmevalkit_punctuation(text: str) -> str:
             out = out.replace(p, "")
         else:
             out = out.replace(p, " ")
-    return _PERIOD.sub("", out, count=int(re.UNICODE))
+    return _PERIOD[variant].sub("", out, count=int(re.UNICODE))
 
 
-def vlmevalkit_extract(prediction: str | None) -> str:
-    """VLMEvalKit's ``YOrN_Extraction``: ``Yes`` / ``No`` when exactly one of the words occurs."""
-    words = vlmevalkit_punctuation((prediction or "").lower()).split()
+def vlmevalkit_extract(prediction: str | None, variant: str = "vlmevalkit") -> str:
+    """VLMEvalKit's ``YOrN_Extraction``: ``Yes`` / ``No`` when exactly one of the words occurs
+    (``variant``: which release's full-stop rule, :func:`vlmevalkit_punctuation`)."""
+    words = vlmevalkit_punctuation((prediction or "").lower(), variant).split()
     if "yes" in words and "no" not in words:
         return "Yes"
     if "yes" not in words and "no" in words:
@@ -127,7 +141,7 @@ def _imageless(md: dict) -> bool:
 def _keys(record: Record, variant: str) -> tuple[str, str, str, str, str, str]:
     """(category, subcategory, visual_input, set, figure, question) of a row."""
     md = record.metadata
-    if variant == "vlmevalkit" and "index" in md:
+    if variant in KEYWORD_VARIANTS and "index" in md:
         index = str(md["index"])
         parts = index.split("_")
         if len(parts) != 6:
@@ -217,8 +231,8 @@ class HallusionBenchMetric(Metric):
 
     name: ClassVar[str] = "hallusionbench"
     options: ClassVar[tuple[MetricOption, ...]] = (
-        MetricOption("hallusionbench_variant", str, "refined", "original, vlmevalkit or "
-                     "refined (module docstring)", choices=VARIANTS),
+        MetricOption("hallusionbench_variant", str, "refined", "original, vlmevalkit, "
+                     "vlmevalkit-v0.2 or refined (module docstring)", choices=VARIANTS),
         MetricOption("judge", str, None, "judge spec (name in judges/ or a .toml path)",
                      config_field=True),
     )
@@ -228,7 +242,7 @@ class HallusionBenchMetric(Metric):
     def __init__(self, *, variant: str = "refined", judge: Any = None, **kw):
         if variant not in VARIANTS:
             raise ConfigError(f"expected hallusionbench_variant in {VARIANTS}, got {variant!r}")
-        if variant != "vlmevalkit" and judge is None:
+        if variant not in KEYWORD_VARIANTS and judge is None:
             raise ConfigError(f"the {variant!r} HallusionBench variant puts every answer to a "
                               f"judge: pass --judge hallusionbench-gpt-4 (or use "
                               f"hallusionbench_variant=vlmevalkit, which needs none)")
@@ -243,7 +257,7 @@ class HallusionBenchMetric(Metric):
         args: dict[str, Any] = {"variant": variant, "n_boot": config.n_boot, "seed": config.seed,
                                 "confidence": config.confidence}
         args.update(kw)
-        if "judge" not in args and variant != "vlmevalkit" and config.judge:
+        if "judge" not in args and variant not in KEYWORD_VARIANTS and config.judge:
             from halluscope.judges.loading import judge_from_config
             args["judge"] = judge_from_config(config)
         return cls(**args)
@@ -263,13 +277,13 @@ class HallusionBenchMetric(Metric):
         md = record.metadata
         if record.response is None:
             return False
-        if self.variant == "vlmevalkit":
+        if self.variant in KEYWORD_VARIANTS:
             return "index" in md or ("category" in md and "gt_answer" in md
                                      and not _imageless(md))
         return "category" in md
 
     def skip_reason(self, record: Record) -> str:
-        if self.variant == "vlmevalkit" and record.response is not None and _imageless(
+        if self.variant in KEYWORD_VARIANTS and record.response is not None and _imageless(
                 record.metadata) and "index" not in record.metadata:
             return ("an image-less question (visual_input 0): VLMEvalKit's HallusionBench has "
                     "none, so its variant leaves them out")
@@ -280,7 +294,7 @@ class HallusionBenchMetric(Metric):
         payload: dict[str, Any] = {"key": "_".join((cat, sub, set_id, fig, qid)),
                                    "category": cat, "subcategory": sub,
                                    "_seen": (cat, sub, visual, set_id, fig, qid)}
-        if self.variant == "vlmevalkit":
+        if self.variant in KEYWORD_VARIANTS:
             l2 = str(record.metadata.get("l2-category") or f"{cat}_{sub}")
             truth = {"yes": "Yes", "no": "No"}.get(record.label or "")
             if "index" not in record.metadata:     # HallusionBench's own row: gt_answer 1 / 0
@@ -295,7 +309,7 @@ class HallusionBenchMetric(Metric):
                                   + (f"{got!r:.80}" if got is not None else "another value"),
                                   field="answer", file=record.source.file,
                                   line=record.source.line)
-            extracted = vlmevalkit_extract(record.response)
+            extracted = vlmevalkit_extract(record.response, self.variant)
             correct: bool | None = extracted == truth
             payload.update(index=str(record.metadata.get("index", "_".join(
                                (cat, sub, visual, set_id, fig, qid)))), answer=truth,
@@ -391,7 +405,7 @@ class HallusionBenchMetric(Metric):
     def compute(self) -> MetricSummary:
         self.flush()
         kw = {"n_boot": self.n_boot, "seed": self.seed, "confidence": self.confidence,
-              "easy_hard": self.variant != "vlmevalkit"}
+              "easy_hard": self.variant not in KEYWORD_VARIANTS}
         names = sorted({g for u in self.units for g in u.groups})
         return MetricSummary(
             name=self.name, results=hallusionbench_scores(self.units, **kw), n=len(self.units),
@@ -402,8 +416,7 @@ class HallusionBenchMetric(Metric):
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "variant": self.variant,
-            "source": ("open-compass/VLMEvalKit@e8e78f0 (keyword extraction)"
-                       if self.variant == "vlmevalkit" else "tianyi-lab/HallusionBench@744007c"),
+            "source": _SOURCES.get(self.variant, "tianyi-lab/HallusionBench@744007c"),
             "intervals": "Poisson bootstrap clustered by question set (category_subcategory_set)",
         }
         if self.judge is not None:

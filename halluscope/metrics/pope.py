@@ -116,7 +116,8 @@ class PopeMetric(Metric):
 
     name = "pope"
     empty_answer = ("read by the --pope-parser rule: original, llava and opera read it as yes, "
-                    "as their scorers do; vlmevalkit, lmms-eval, exact and strict as unknown")
+                    "as their scorers do; vlmevalkit (either release), lmms-eval, exact and "
+                    "strict as unknown")
     headline = ("accuracy", "f1")
     report_view = "yes-no"
     options = (

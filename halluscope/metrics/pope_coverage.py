@@ -107,9 +107,9 @@ def coverage(metric: PopeMetric) -> tuple[dict[str, Any], list[str]]:
         said = ", ".join(f"{k} {v:,}" for k, v in sorted(metric._conflicts.items()) if v)
         raise AlignmentError(
             f"{wrong:,} of {wrong + scored:,} answers disagree with what {name} says of "
-            f"their questions ({said}): it is not the question file they answer (POPE's COCO files exist "
-            f"in a 2,910- and a 3,000-question version, the same ids asking other questions); "
-            f"pass the matching question file")
+            f"their questions ({said}): it is not the question file they answer (POPE's COCO "
+            f"files exist in a 2,910- and a 3,000-question version, the same ids asking other "
+            f"questions); pass the matching question file")
     info = {"answered_questions": len(answered), "unanswered_questions": missing,
             "unchecked_answers": metric._unchecked}
     warnings = []

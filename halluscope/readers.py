@@ -12,7 +12,8 @@ format            what it is
                   (``doc_id``, ``target``, ``filtered_resps``, per-metric dicts holding
                   ``question_id``) and the pre-0.4 one (``doc``, ``resps``, ``arguments``)
 ``vlmevalkit``    VLMEvalKit prediction files (``.xlsx`` or ``.tsv`` with ``index``,
-                  ``question``, ``answer``, ``prediction``, ``category``, ...)
+                  ``question``, ``answer``, ``prediction``, ``category``, ...); such rows
+                  written as JSON (lines) are read as JSON, as when detected
 ``csv``/``tsv``   tables whose columns are named like the JSON fields
 ``parquet``       the same, as Parquet (needs the ``tables`` extra: pyarrow)
 ``xlsx``          the same, as Excel (needs the ``tables`` extra: openpyxl)
@@ -100,6 +101,20 @@ def detect_format(path: str | Path) -> str:
             return "lmms-eval" if _is_lmms_eval(obj) else "jsonl"
         break
     return "jsonl"
+
+
+def _json_file(path: Path) -> bool:
+    """Whether ``path`` holds JSON (lines or an array, gzipped or not) rather than a table: its
+    suffix, else its first bytes (``--format vlmevalkit`` covers VLMEvalKit rows written as
+    JSON lines, which are read as JSON, not as a TSV whose header is the first line)."""
+    suffix = path.suffix.lower()
+    if suffix in _TABLE_SUFFIXES:
+        return False
+    if suffix in _JSON_SUFFIXES or is_gzip_name(path):
+        return True
+    with open(path, "rb") as fh:
+        head = fh.read(8).lstrip()
+    return head[:1] in (b"{", b"[") or head.startswith(b"\xef\xbb\xbf{")
 
 
 def _is_lmms_eval(obj: Mapping[str, Any]) -> bool:
@@ -493,6 +508,8 @@ def _rows(path: Path, fmt: str, detected: bool = False
     the row starts and, for tables and JSON arrays, the row's number among them (see
     :class:`~halluscope.records.Source`). ``detected``: ``fmt`` was detected from the file
     (said in the reason of a line of another format), not forced."""
+    if fmt == "vlmevalkit" and _json_file(path):
+        fmt = "jsonl"       # VLMEvalKit rows as JSON: read as when detected (records.py)
     if fmt in ("jsonl", "lmms-eval"):
         first = None
         for lineno, index, obj in iter_json_values(path):
@@ -547,7 +564,7 @@ def count_input_records(path: str | Path, fmt: str | None = None) -> int:
     """Rows of ``path`` (for progress bars): non-blank lines of JSON, rows of tables."""
     path = Path(path)
     fmt = fmt or detect_format(path)
-    if fmt in ("jsonl", "lmms-eval"):
+    if fmt in ("jsonl", "lmms-eval") or fmt == "vlmevalkit" and _json_file(path):
         from halluscope.textfiles import drop_bom, is_blank_bytes, open_binary
         n = 0
         with open_binary(path) as fh:       # bytes: a line that is not UTF-8 still counts

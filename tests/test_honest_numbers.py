@@ -108,7 +108,7 @@ def test_empty_answers_scored_by_a_rule_are_counted_and_said(tmp_path, name, cap
     assert said == ["pope: 2 of 6 scored records have an empty model answer (nothing or only "
                     "whitespace), scored by pope's rule for one: read by the --pope-parser "
                     "rule: original, llava and opera read it as yes, as their scorers do; "
-                    "vlmevalkit, lmms-eval, exact and strict as unknown; "
+                    "vlmevalkit (either release), lmms-eval, exact and strict as unknown; "
                     "mark failed generations with an 'error' field instead"]
     clean = halluscope.audit(_jsonl(tmp_path / "c.jsonl", rows[:1]), metrics="pope", n_boot=0)
     assert "empty_answers_scored" not in clean.runsheet["counts"]

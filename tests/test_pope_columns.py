@@ -313,7 +313,8 @@ def test_items_written_as_columns_are_the_line_by_line_items_to_the_byte(tmp_pat
     odd = ['Yes "quoted" \\ back', "No\nnew line\ttab \x01", "Oui, é 日本 \u2028", 'No."']
     for i, row in enumerate(rows):
         row["answer"] = odd[i % len(odd)] if i % 3 == 0 else row["answer"]
-        row["image"] = f'im"{i // 6}\\.jpg' if i % 2 else f"{i // 6}.jpg"
+        # (the question's image, named oddly: an answer naming another image is a bad record)
+        row["image"] = f'd"ir\\{i // 6}.jpg' if i % 2 else f"{i // 6}.jpg"
     rows[4]["question"] = 'Is there a "dog" in the image?'       # a mismatch: an error line
     rows[5]["question_id"] = 7000                                 # at the end of a chunk
     rows.append({"question_id": 5000, "question": "Is there a cat in the image?",

@@ -80,7 +80,9 @@ def test_a_row_without_question_id_is_one_bad_record(tmp_path, questions, suffix
     assert [(e["file"], e["line"], e["field"]) for e in result.errors] == [
         (str(path), line, "question_id")]
     assert "aligning this one by its position would be a guess" in result.errors[0]["message"]
-    assert "got no scorable answer" not in caplog.text
+    assert "got no scorable answer" not in caplog.text      # (no by-order guess)
+    assert "1 of 6 questions of question file" in caplog.text   # (the row without its id)
+    assert r.info["unanswered_questions"] == 1
 
 
 def test_a_table_without_a_question_id_column_still_aligns_by_order(tmp_path, questions):

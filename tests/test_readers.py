@@ -284,3 +284,26 @@ def test_a_table_is_detected_by_its_header_alone(tmp_path, suffix):
     assert detect_format(damaged) == suffix
     with pytest.raises(ConfigError, match=f"damaged.{suffix}: cannot read this file"):
         list(iter_input_records(damaged))
+
+
+@pytest.mark.parametrize("name", ["rows.jsonl", "rows.json", "rows"])
+def test_forced_vlmevalkit_format_reads_json_lines_rows_as_json(tmp_path, name):
+    """VLMEvalKit rows written as JSON lines, ``--format vlmevalkit``: read as when the format
+    is detected (the rows' ``answer`` the truth, ``prediction`` the answer), not as a TSV whose
+    header is the first line. By hand: TP=2, FP=1, TN=2, FN=1 as EXPECTED."""
+    path = tmp_path / name
+    path.write_text("".join(json.dumps({"index": q, "question": text, "answer": label.title(),
+                                        "category": "random", "prediction": answer}) + "\n"
+                            for q, _, text, label, answer in QUESTIONS))
+    detected = audit(path, metrics="pope", n_boot=0, pope_parser="vlmevalkit") \
+        if name != "rows" else None
+    forced = audit(path, metrics="pope", n_boot=0, pope_parser="vlmevalkit",
+                   input_format="vlmevalkit")
+    assert not forced.errors and forced.metrics["pope"].n == 6
+    assert _pope_numbers(forced) == pytest.approx(EXPECTED)
+    if detected is not None:
+        assert _pope_numbers(detected) == _pope_numbers(forced)
+    out = CliRunner().invoke(app, ["audit", str(path), "--metric", "pope", "--format",
+                                   "vlmevalkit", "--pope-parser", "vlmevalkit", "--out",
+                                   str(tmp_path / "o"), "-q", "--bootstrap", "0"])
+    assert out.exit_code == 0, out.output

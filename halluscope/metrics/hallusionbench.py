@@ -25,6 +25,12 @@ Variants (``options["hallusionbench_variant"]``):
     ``process_punctuation``; ``Hallusion_rating``), no judge. Input: VLMEvalKit's rows (``index``
     = ``<cat>_<subcat>_<visual_input>_<set>_<figure>_<question>``, ``l2-category``, ``answer``
     Yes/No, ``prediction``). An answer with both or neither of yes/no is ``Unknown``, scored wrong.
+``vlmevalkit-v0.2``
+    The same as VLMEvalKit read answers from 2024-01-30 to 2025-05-13 (releases v0.1, v0.2,
+    which made many published numbers): its full-stop pattern ``(?!<=\\d)(\\.)(?!\\d)`` deleted
+    every stop not followed by a digit, those after a digit included, and these used up the 32
+    deletions; long answers (a list numbered past 32, many years) can read Unknown where
+    @e8e78f0 reads Yes or No (:func:`vlmevalkit_punctuation`).
 ``refined``
     The original's rows, prompt and rules, except that the judge's text must be exactly one of
     correct / incorrect / unclear: anything else is *unverifiable*, counted in ``unverifiable``
@@ -56,28 +62,32 @@ same interval. Another ``--cluster-by`` is refused (exit 2), not recorded while 
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
+from halluscope.metrics.hallusionbench_units import (Unit, coverage, expected_total,
+                                                     incomplete, warn_coverage)
 from halluscope.metrics.repeats import Repeats
 from halluscope.metrics.stats import (MetricResult, Statistic, one_blas_thread,
                                       percentile_interval)
 from halluscope.metrics.units import CLUSTER_DEFAULT, group_names
 from halluscope.records import Record
 
-log = logging.getLogger(__name__)
-
-VARIANTS = ("original", "vlmevalkit", "refined")
+VARIANTS = ("original", "vlmevalkit", "vlmevalkit-v0.2", "refined")
+#: The variants that read answers by keywords, VLMEvalKit's way (no judge).
+KEYWORD_VARIANTS = ("vlmevalkit", "vlmevalkit-v0.2")
+_SOURCES = {"vlmevalkit": "open-compass/VLMEvalKit@e8e78f0 (keyword extraction)",
+            "vlmevalkit-v0.2": "open-compass/VLMEvalKit v0.2 (2024-01-30 to 2025-05-13, before "
+                               "928a95b0: keyword extraction, its full-stop rule)"}
 CORRECTNESS = "hallusionbench_correctness"
 #: The benchmark's questions (metrics/benchmarks/hallusionbench.toml: HallusionBench.json has
 #: 1,129; VLMEvalKit's rows leave out the 178 asked without a figure).
-EXPECTED_QUESTIONS = {"original": 1129, "refined": 1129, "vlmevalkit": 951}
+EXPECTED_QUESTIONS = {"original": 1129, "refined": 1129, "vlmevalkit": 951,
+                      "vlmevalkit-v0.2": 951}
 
 
 # -- parsers ---------------------------------------------------------------------------------
@@ -102,13 +112,15 @@ def original_is_correct(code: str, category: str, figure_id: str) -> bool:
 _PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@",
           "`", ",", "?", "!")
 _COMMA_DIGITS = re.compile(r"(\d)(,)(\d)")
-_PERIOD = re.compile(r"(?<!\d)\.(?!\d)")
+_PERIOD = {"vlmevalkit": re.compile(r"(?<!\d)\.(?!\d)"),      # @e8e78f0 (since 928a95b0)
+           "vlmevalkit-v0.2": re.compile(r"\.(?!\d)")}        # what (?!<=\d)(\.)(?!\d) does
 
 
-def vlmevalkit_punctuation(text: str) -> str:
+def vlmevalkit_punctuation(text: str, variant: str = "vlmevalkit") -> str:
     """VLMEvalKit's ``process_punctuation``, quirks included: a mark next to a space (or any
-    digit-comma-digit in the text) is deleted, otherwise replaced by a space; lone periods are
-    deleted, at most 32 of them (``re.UNICODE`` is passed as the count)."""
+    digit-comma-digit in the text) is deleted, otherwise replaced by a space; periods are
+    deleted, at most 32 of them (``re.UNICODE`` is passed as the count): @e8e78f0 those neither
+    after nor before a digit, ``vlmevalkit-v0.2`` every one not before a digit."""
     out = text
     has_comma_digits = _COMMA_DIGITS.search(text) is not None
     for p in _PUNCT:
@@ -116,12 +128,13 @@ def vlmevalkit_punctuation(text: str) -> str:
             out = out.replace(p, "")
         else:
             out = out.replace(p, " ")
-    return _PERIOD.sub("", out, count=int(re.UNICODE))
+    return _PERIOD[variant].sub("", out, count=int(re.UNICODE))
 
 
-def vlmevalkit_extract(prediction: str | None) -> str:
-    """VLMEvalKit's ``YOrN_Extraction``: ``Yes`` / ``No`` when exactly one of the words occurs."""
-    words = vlmevalkit_punctuation((prediction or "").lower()).split()
+def vlmevalkit_extract(prediction: str | None, variant: str = "vlmevalkit") -> str:
+    """VLMEvalKit's ``YOrN_Extraction``: ``Yes`` / ``No`` when exactly one of the words occurs
+    (``variant``: which release's full-stop rule, :func:`vlmevalkit_punctuation`)."""
+    words = vlmevalkit_punctuation((prediction or "").lower(), variant).split()
     if "yes" in words and "no" not in words:
         return "Yes"
     if "yes" not in words and "no" in words:
@@ -130,21 +143,6 @@ def vlmevalkit_extract(prediction: str | None) -> str:
 
 
 # -- per-item bookkeeping ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Unit:
-    """One scored question: the set (bootstrap cluster), its figure and pair keys, its
-    correctness (``None`` = unverifiable) and the groups it reports in."""
-
-    cluster: str
-    figure: str | None
-    pair: str
-    correct: bool | None
-    groups: tuple[str, ...]
-    hard: bool = False              # asked about an edited figure (visual_input 2)
-    part: str = ""                  # whose answers: the --by groups (model:A), "" for none
-    cell: tuple[str, str] = ("", "")    # (figure id, question id) within the set
-
-
 def _imageless(md: dict) -> bool:
     """A HallusionBench row asked without a figure (``visual_input`` 0)."""
     return str(md.get("visual_input", "")) == "0"
@@ -153,7 +151,7 @@ def _imageless(md: dict) -> bool:
 def _keys(record: Record, variant: str) -> tuple[str, str, str, str, str, str]:
     """(category, subcategory, visual_input, set, figure, question) of a row."""
     md = record.metadata
-    if variant == "vlmevalkit" and "index" in md:
+    if variant in KEYWORD_VARIANTS and "index" in md:
         index = str(md["index"])
         parts = index.split("_")
         if len(parts) != 6:
@@ -202,26 +200,6 @@ def _weights(keys: list[str], n_boot: int, seed: int) -> np.ndarray:
     return out
 
 
-def _expected_total(cov: dict[str, Any]) -> int:
-    """The questions the benchmark asks of every answerer together."""
-    return cov["expected_questions"] * max(1, len(cov.get("unanswered_by") or {}))
-
-
-def _warn_coverage(cov: dict[str, Any]) -> None:
-    """Say loudly what a partial answer file leaves out (nothing when it is whole)."""
-    if cov["unanswered"]:
-        by = cov.get("unanswered_by")
-        whose = (" (" + ", ".join(f"{p}: {n}" for p, n in by.items() if n) + ")") if by else ""
-        log.warning("hallusionbench: %d of the benchmark's %d questions have no answer%s; "
-                    "aAcc is over the answered ones only, and fAcc / qAcc over the figures and "
-                    "pairs seen whole -- not the benchmark's numbers (info.coverage)",
-                    cov["unanswered"], _expected_total(cov), whose)
-    if cov["incomplete_figures"] or cov["incomplete_pairs"]:
-        log.warning("hallusionbench: %d figure(s) and %d question pair(s) lack some of their "
-                    "questions; they are left out of fAcc / qAcc, not counted as correct "
-                    "(info.coverage)", cov["incomplete_figures"], cov["incomplete_pairs"])
-
-
 def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
                           confidence: float = 0.95, easy_hard: bool = False
                           ) -> dict[str, MetricResult]:
@@ -235,52 +213,6 @@ def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
         for name, hard in (("easy_qacc", False), ("hard_qacc", True)):
             r = _scores([u for u in units if u.hard == hard], n_boot, seed, confidence)["qacc"]
             out[name] = MetricResult(name, r.value, r.n, True, r.ci, r.confidence)
-    return out
-
-
-def incomplete(units: list[Unit]) -> set[str]:
-    """The figure and pair keys that lack some of their questions. Every question set of
-    HallusionBench.json is a full grid (each of its figures asks each of its questions), so
-    within one answerer's set a (figure, question) missing among the figures and questions seen
-    leaves that figure and that pair incomplete: they are left out of fAcc and qAcc, never
-    counted as answered in full (a figure or question missing from a set altogether cannot be
-    seen this way; :func:`coverage` counts the questions against the benchmark's)."""
-    grids: dict[tuple[str, str], dict[tuple[str, str], Unit]] = {}
-    for u in units:
-        grids.setdefault((u.part, u.cluster), {})[u.cell] = u
-    out: set[str] = set()
-    for cells in grids.values():
-        figs = {f for f, _ in cells}
-        qids = {q for _, q in cells}
-        if len(cells) == len(figs) * len(qids):
-            continue
-        keys = {f: u.figure for (f, _), u in cells.items()}
-        pairs = {q: u.pair for (_, q), u in cells.items()}
-        for f in figs:
-            for q in qids:
-                if (f, q) not in cells:
-                    out.update(k for k in (keys[f], pairs[q]) if k is not None)
-    return out
-
-
-def coverage(units: list[Unit], expected: int) -> dict[str, Any]:
-    """How much of the benchmark the answers cover: per answerer (``part``), the distinct
-    questions answered against ``expected`` (the benchmark's count), and the figures and pairs
-    left out of fAcc / qAcc as incomplete (:func:`incomplete`)."""
-    answered: dict[str, set] = {}
-    for u in units:
-        answered.setdefault(u.part, set()).add((u.cluster, u.cell))
-    partial = incomplete(units)
-    figures = {u.figure for u in units if u.figure is not None}
-    pairs = {u.pair for u in units}
-    out: dict[str, Any] = {
-        "expected_questions": expected,
-        "answered": sum(len(v) for v in answered.values()),
-        "unanswered": sum(max(0, expected - len(v)) for v in answered.values()),
-        "incomplete_figures": len(figures & partial), "incomplete_pairs": len(pairs & partial)}
-    if len(answered) > 1 or "" not in answered:
-        out["unanswered_by"] = {p or "(none)": max(0, expected - len(v))
-                                for p, v in sorted(answered.items())}
     return out
 
 
@@ -332,8 +264,8 @@ class HallusionBenchMetric(Metric):
 
     name: ClassVar[str] = "hallusionbench"
     options: ClassVar[tuple[MetricOption, ...]] = (
-        MetricOption("hallusionbench_variant", str, "refined", "original, vlmevalkit or "
-                     "refined (module docstring)", choices=VARIANTS),
+        MetricOption("hallusionbench_variant", str, "refined", "original, vlmevalkit, "
+                     "vlmevalkit-v0.2 or refined (module docstring)", choices=VARIANTS),
         MetricOption("judge", str, None, "judge spec (name in judges/ or a .toml path)",
                      config_field=True),
     )
@@ -343,7 +275,7 @@ class HallusionBenchMetric(Metric):
     def __init__(self, *, variant: str = "refined", judge: Any = None, **kw):
         if variant not in VARIANTS:
             raise ConfigError(f"expected hallusionbench_variant in {VARIANTS}, got {variant!r}")
-        if variant != "vlmevalkit" and judge is None:
+        if variant not in KEYWORD_VARIANTS and judge is None:
             raise ConfigError(f"the {variant!r} HallusionBench variant puts every answer to a "
                               f"judge: pass --judge hallusionbench-gpt-4 (or use "
                               f"hallusionbench_variant=vlmevalkit, which needs none)")
@@ -358,7 +290,7 @@ class HallusionBenchMetric(Metric):
         args: dict[str, Any] = {"variant": variant, "n_boot": config.n_boot, "seed": config.seed,
                                 "confidence": config.confidence}
         args.update(kw)
-        if "judge" not in args and variant != "vlmevalkit" and config.judge:
+        if "judge" not in args and variant not in KEYWORD_VARIANTS and config.judge:
             from halluscope.judges.loading import judge_from_config
             args["judge"] = judge_from_config(config)
         return cls(**args)
@@ -391,13 +323,13 @@ class HallusionBenchMetric(Metric):
         md = record.metadata
         if record.response is None:
             return False
-        if self.variant == "vlmevalkit":
+        if self.variant in KEYWORD_VARIANTS:
             return "index" in md or ("category" in md and not _imageless(md) and (
                 "gt_answer" in md or record.label is not None))
         return "category" in md
 
     def skip_reason(self, record: Record) -> str:
-        if self.variant == "vlmevalkit" and record.response is not None and _imageless(
+        if self.variant in KEYWORD_VARIANTS and record.response is not None and _imageless(
                 record.metadata) and "index" not in record.metadata:
             return ("an image-less question (visual_input 0): VLMEvalKit's HallusionBench has "
                     "none, so its variant leaves them out")
@@ -410,7 +342,7 @@ class HallusionBenchMetric(Metric):
         payload: dict[str, Any] = {"key": "_".join((cat, sub, set_id, fig, qid)),
                                    "category": cat, "subcategory": sub,
                                    "_seen": (part, cat, sub, visual, set_id, fig, qid)}
-        if self.variant == "vlmevalkit":
+        if self.variant in KEYWORD_VARIANTS:
             l2 = str(record.metadata.get("l2-category") or f"{cat}_{sub}")
             truth = {"yes": "Yes", "no": "No"}.get(record.label or "")
             if "index" not in record.metadata and "gt_answer" in record.metadata:
@@ -427,7 +359,7 @@ class HallusionBenchMetric(Metric):
                                   + (f"{got!r:.80}" if got is not None else "another value"),
                                   field="answer", file=record.source.file,
                                   line=record.source.line)
-            extracted = vlmevalkit_extract(record.response)
+            extracted = vlmevalkit_extract(record.response, self.variant)
             correct: bool | None = extracted == truth
             payload.update(index=str(record.metadata.get("index", "_".join(
                                (cat, sub, visual, set_id, fig, qid)))), answer=truth,
@@ -523,10 +455,10 @@ class HallusionBenchMetric(Metric):
                 f"repeats")
         if self.variant != "original":
             self._repeats.warn(self.name, "a question", why=(
-                "VLMEvalKit scores every row" if self.variant == "vlmevalkit" else
+                "VLMEvalKit scores every row" if self.variant in KEYWORD_VARIANTS else
                 "the refined variant scores every row; the original refuses a repeat"))
         self._coverage = coverage(self.units, EXPECTED_QUESTIONS[self.variant])
-        _warn_coverage(self._coverage)
+        warn_coverage(self._coverage)
         if self.judge is not None and self._judge_info is None:
             from halluscope.judges.fallback import judge_info
             self._diagnose()
@@ -554,13 +486,13 @@ class HallusionBenchMetric(Metric):
     def compute(self) -> MetricSummary:
         self.flush()
         kw = {"n_boot": self.n_boot, "seed": self.seed, "confidence": self.confidence,
-              "easy_hard": self.variant != "vlmevalkit"}
+              "easy_hard": self.variant not in KEYWORD_VARIANTS}
         names = sorted({g for u in self.units for g in u.groups})
         results = hallusionbench_scores(self.units, **kw)
         cov = self._coverage or coverage(self.units, EXPECTED_QUESTIONS[self.variant])
         if cov["unanswered"]:
             results["unanswered"] = MetricResult("unanswered", cov["unanswered"],
-                                                 _expected_total(cov), False)
+                                                 expected_total(cov), False)
         return MetricSummary(
             name=self.name, results=results, n=len(self.units),
             groups={g: hallusionbench_scores([u for u in self.units if g in u.groups], **kw)
@@ -570,8 +502,7 @@ class HallusionBenchMetric(Metric):
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "variant": self.variant,
-            "source": ("open-compass/VLMEvalKit@e8e78f0 (keyword extraction)"
-                       if self.variant == "vlmevalkit" else "tianyi-lab/HallusionBench@744007c"),
+            "source": _SOURCES.get(self.variant, "tianyi-lab/HallusionBench@744007c"),
             "intervals": "Poisson bootstrap clustered by question set (category_subcategory_set)",
             "figures_keyed_by": list(self.by) or None,
         }

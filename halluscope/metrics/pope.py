@@ -10,7 +10,9 @@ Alignment ``auto`` uses the id where both sides have one, else the line order. B
 is refused when the answer and question counts differ (:meth:`PopeMetric.begin`): POPE's random
 split was published with 2,910 questions (May 2023) and later with 3,000 (Nov 2023), and scoring
 one against the other by order silently mis-scores. When the answer line repeats its question,
-the text is checked against the question file too.
+the text is checked against the question file too, and so are its own label and image; how
+the answers covered and matched the file (unanswered questions, answers nothing could check,
+the refusal of a wrong question file) is :mod:`halluscope.metrics.pope_coverage`'s.
 
 Answer to prediction. A named parser (:mod:`halluscope.metrics.pope_parsers`) reads each answer as
 yes, no or unknown. The ``original`` parser, the default, reproduces RUCAIBox/POPE's
@@ -63,6 +65,8 @@ from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, 
                                              score_columns, scores_columns, takes,
                                              unknown_question_id)
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
+from halluscope.metrics.pope_coverage import (MISMATCH_FIELDS, conflict_of, coverage, image_key,
+                                              image_mismatch)
 from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREATMENTS, YES,
                                              AnswerParser, get_parser)
 from halluscope.metrics.pope_splits import copies, split_names
@@ -112,7 +116,8 @@ class PopeMetric(Metric):
 
     name = "pope"
     empty_answer = ("read by the --pope-parser rule: original, llava and opera read it as yes, "
-                    "as their scorers do; vlmevalkit, lmms-eval, exact and strict as unknown")
+                    "as their scorers do; vlmevalkit (either release), lmms-eval, exact and "
+                    "strict as unknown")
     headline = ("accuracy", "f1")
     report_view = "yes-no"
     options = (
@@ -224,7 +229,9 @@ class PopeMetric(Metric):
         self._order_seen: dict[str | None, set[int]] = {}
         self._id_seen: set[int] = set()
         self._repeats = 0
-        self._mismatches = 0
+        self._conflicts = dict.fromkeys(MISMATCH_FIELDS, 0)   # answers unlike their question
+        self._unchecked = 0        # answers aligned by id with nothing to check them by
+        self._coverage: dict[str, Any] = {}
         self._judged = {"asked": 0, "resolved": 0}
         self._split_copies = 0                     # extra rows of answers in several splits
 
@@ -236,7 +243,9 @@ class PopeMetric(Metric):
             for f, seen in other._order_seen.items():
                 self._order_seen.setdefault(f, set()).update(seen)
             self._repeats += other._repeats + len(self._id_seen & other._id_seen)
-            self._mismatches += other._mismatches
+            for k, n in other._conflicts.items():
+                self._conflicts[k] += n
+            self._unchecked += other._unchecked
             self._split_copies += other._split_copies
             self._id_seen |= other._id_seen
             for k, n in other._judged.items():
@@ -363,6 +372,9 @@ class PopeMetric(Metric):
             why = asks_otherwise(qs, index, record.prompt, mode)
             if why is not None:
                 raise RecordError(why, field="question", **where)
+            other = image_mismatch(qs, index, record.image, mode, where, record.image_id)
+            if other is not None:
+                raise other
         return qs.questions[index], mode, index
 
     # -- scoring --------------------------------------------------------------------------------
@@ -425,8 +437,9 @@ class PopeMetric(Metric):
 
     def fold_error(self, record: Record, error: Exception) -> None:
         super().fold_error(record, error)
-        if isinstance(error, RecordError) and error.location.field == "question":
-            self._mismatches += 1
+        field = conflict_of(error)
+        if field is not None:
+            self._conflicts[field] += 1
 
     def update(self, record: Record) -> ItemScore:
         try:
@@ -456,6 +469,8 @@ class PopeMetric(Metric):
             self._judged["asked"] += 1
             self._judged["resolved"] += item.payload["judge_label"] in (YES, NO)
         self._used[mode] = self._used.get(mode, 0) + 1
+        self._unchecked += mode == "id" and not record.prompt and record.label is None and \
+            record.image_id is None and image_key(record.image) is None
         if index is not None:
             if mode == "order":
                 seen = self._order_seen.setdefault(record.source.file, set())
@@ -477,15 +492,18 @@ class PopeMetric(Metric):
         for file, seen in self._order_seen.items():
             info = self._file_info(file, scan=True)
             self._check_count(file, info, seen, n)
-            if len(seen) < n:
+            if len(seen) < n and len(self._order_seen) > 1:
                 log.warning("%s: %d of %d questions got no scorable answer (bad lines are "
                             "reported as errors)", file, n - len(seen), n)
         if self._repeats:
             log.warning("pope: %d answers repeat a question already answered", self._repeats)
-        if self._mismatches:
+        if self._conflicts["question"]:
             log.warning("pope: %d answers ask a different question than the question file says "
-                        "for them (%s): is it the right question file?", self._mismatches,
-                        self.questions.label_for_messages())
+                        "for them (%s): is it the right question file?",
+                        self._conflicts["question"], self.questions.label_for_messages())
+        self._coverage, warnings = coverage(self)
+        for line in warnings:
+            log.warning("%s", line)
 
     def _check_count(self, file: str, info: AnswerFile | None, seen: set[int], n: int) -> None:
         """Refuse a file aligned by order whose answers are not as many as the questions (a
@@ -528,8 +546,11 @@ class PopeMetric(Metric):
         info["questions"] = self.questions.describe() if self.questions is not None else None
         if self._repeats:
             info["repeated_answers"] = self._repeats
-        if self._mismatches:
-            info["question_mismatches"] = self._mismatches
+        info.update(self._coverage)
+        for key, field in (("question_mismatches", "question"), ("image_mismatches", "image"),
+                           ("label_conflicts", "label")):
+            if self._conflicts[field]:
+                info[key] = self._conflicts[field]
         if self._split_copies:
             info["rows_added_for_several_splits"] = self._split_copies
         if self.judge is not None:

@@ -21,6 +21,8 @@ import numpy as np
 from halluscope.columns import Coded, arrow_bools, arrow_ints, integers
 from halluscope.errors import AlignmentError, RecordError
 from halluscope.metrics.base import ItemScore
+from halluscope.metrics.pope_coverage import (LABEL_CONFLICT, conflict_of, image_mismatch,
+                                              image_mismatches, unchecked_rows)
 from halluscope.metrics.pope_parsers import NO, UNKNOWN, YES
 from halluscope.metrics.pope_questions import normalise_question, object_of
 from halluscope.metrics.units import CLUSTER_DEFAULT, unit_of
@@ -88,7 +90,7 @@ def asks_otherwise(qs: QuestionSet, index: int, prompt: str | None, mode: str
 
 def label_conflict(label: str, question_id: str | None, question_label: str,
                    where: dict) -> RecordError:
-    return RecordError(f"the answer line says label {label!r} but question {question_id} says "
+    return RecordError(f"{LABEL_CONFLICT} {label!r} but question {question_id} says "
                        f"{question_label!r}", field="label", **where)
 
 
@@ -340,6 +342,12 @@ def _check_and_label(metric: PopeMetric, cols: RecordColumns, out: ColumnScores)
                            out.mode), field="question", **_where(cols, i)))
         if other.any():
             has_q = out.ok & (out.question >= 0)
+    images = cols.coded("image")
+    if qs is not None and metric.check_questions and images is not None and has_q.any():
+        other = image_mismatches(qs, images, np.flatnonzero(has_q), out.question)
+        out.fail(other, lambda i: image_mismatch(qs, int(out.question[i]), images.values[
+            images.codes[i]], out.mode, _where(cols, i)))
+        has_q = out.ok & (out.question >= 0)
     own = _codes(cols.coded("label"), _LABEL, n)
     given = np.full(n, -1, dtype=np.intp)
     if qs is not None:
@@ -543,5 +551,8 @@ def fold_columns(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> 
         answered = out.question[rows].tolist()
         new = set(answered) - seen
         metric._repeats += len(answered) - len(new)
+        if out.mode == "id":
+            metric._unchecked += unchecked_rows(cols, rows)
         seen |= new
-    metric._mismatches += sum(1 for e in out.errors.values() if e.location.field == "question")
+    for field in filter(None, map(conflict_of, out.errors.values())):
+        metric._conflicts[field] += 1

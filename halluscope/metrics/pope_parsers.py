@@ -5,18 +5,20 @@ differently. Each rule below is named after the code it reproduces and is a pure
 ``str -> "yes" | "no" | "unknown"``. :data:`PARSERS` maps names to :class:`AnswerParser` entries
 (function + description); a name whose rule equals another is registered as an alias of it.
 
-===========  ==================================================================================
-name         rule (see each function for details)
-===========  ==================================================================================
-original     RUCAIBox/POPE ``evaluate.py``: first sentence, a negative word means no, else yes
-llava        alias of ``original``: LLaVA-1.5 ``eval_pope.py`` reads answers with the same rule
-opera        shikiw/OPERA ``pope_eval.py``: whole answer, adds ``NO`` and words ending in n't
-vlmevalkit   VLMEvalKit ``YOrN_Extraction``: yes xor no among the words, else unknown
-lmms-eval    lmms-eval ``pope`` task: the whole answer must be exactly yes or no, else unknown;
-             scored with lmms-eval's own metric definitions (see :data:`UNKNOWN_TREATMENTS`)
-exact        halluscope: the ``lmms-eval`` rule, scored with halluscope's unknown treatment
-strict       halluscope's own: a clear yes or no as the first word, else unknown
-===========  ==================================================================================
+===============  ==============================================================================
+name             rule (see each function for details)
+===============  ==============================================================================
+original         RUCAIBox/POPE ``evaluate.py``: first sentence, a negative word means no, else yes
+llava            alias of ``original``: LLaVA-1.5 ``eval_pope.py`` reads answers with the same rule
+opera            shikiw/OPERA ``pope_eval.py``: whole answer, adds ``NO`` and words ending in n't
+vlmevalkit       VLMEvalKit@e8e78f0 ``YOrN_Extraction``: yes xor no among the words, else unknown
+vlmevalkit-v0.2  VLMEvalKit before 2025-05-13 (v0.1, v0.2): its full-stop rule also deletes
+                 stops after a digit (see :func:`parse_vlmevalkit_v02`)
+lmms-eval        lmms-eval ``pope`` task: the whole answer must be exactly yes or no, else unknown;
+                 scored with lmms-eval's own metric definitions (see :data:`UNKNOWN_TREATMENTS`)
+exact            halluscope: the ``lmms-eval`` rule, scored with halluscope's unknown treatment
+strict           halluscope's own: a clear yes or no as the first word, else unknown
+===============  ==============================================================================
 
 Each parser also names how the POPE metric treats the answers it reads as unknown
 (:attr:`AnswerParser.unknowns`, a key of :data:`UNKNOWN_TREATMENTS`): a number labelled with a
@@ -87,16 +89,20 @@ def parse_opera(answer: str) -> str:
 _VLM_PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<",
               "@", "`", ",", "?", "!")
 _DIGIT_COMMA_DIGIT = re.compile(r"\d,\d")
-_PERIOD_NOT_BY_DIGIT = re.compile(r"(?<!\d)\.(?!\d)")
+_PERIOD_NOT_BY_DIGIT = re.compile(r"(?<!\d)\.(?!\d)")       # @e8e78f0 (since 928a95b0)
+_PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.(?!\d)")            # v0.1, v0.2 (see below)
 _VLM_MAX_PERIODS = 32
 
 
-def _vlmevalkit_words(text: str) -> list[str]:
+def _vlmevalkit_words(text: str, periods: re.Pattern = _PERIOD_NOT_BY_DIGIT) -> list[str]:
     # Each punctuation mark is either deleted or turned into a space, decided once for the whole
     # text: deleted when the mark stands next to a space anywhere in it (or when the text has a
-    # digit-comma-digit group), else replaced by a space. Full stops neither preceded nor followed
-    # by a digit are then deleted, at most 32 of them (VLMEvalKit passes re.UNICODE where re.sub
-    # takes count), so in "1. ... 40. no." the numbers' stops stay and do not use up the 32.
+    # digit-comma-digit group), else replaced by a space. Full stops are then deleted, at most
+    # 32 of them (VLMEvalKit passes re.UNICODE where re.sub takes count). Which stops: @e8e78f0
+    # (since 928a95b0, 2025-05-13) those neither preceded nor followed by a digit, so in
+    # "1. ... 40. no." the numbers' stops stay, do not use up the 32, and "no" is read; before,
+    # every stop not followed by a digit (the v0.2 rule), so the stops of 1. to 32. use up the
+    # 32 and "no." keeps its stop: unknown.
     out = text
     keep_glued = _DIGIT_COMMA_DIGIT.search(text) is not None
     for p in _VLM_PUNCT:
@@ -104,12 +110,22 @@ def _vlmevalkit_words(text: str) -> list[str]:
             out = out.replace(p, "")
         else:
             out = out.replace(p, " ")
-    out = _PERIOD_NOT_BY_DIGIT.sub("", out, count=_VLM_MAX_PERIODS)
+    out = periods.sub("", out, count=_VLM_MAX_PERIODS)
     return out.split()
 
 
+def _yes_xor_no(words: list[str]) -> str:
+    has_yes, has_no = "yes" in words, "no" in words
+    if has_yes and not has_no:
+        return YES
+    if has_no and not has_yes:
+        return NO
+    return UNKNOWN
+
+
 def parse_vlmevalkit(answer: str) -> str:
-    """VLMEvalKit's rule-based yes/no extraction (``YOrN_Extraction``), used before any judge.
+    """VLMEvalKit's rule-based yes/no extraction (``YOrN_Extraction``, @e8e78f0), used before
+    any judge.
 
     The answer is lower-cased; punctuation is deleted or turned into spaces the way VLMEvalKit's
     VQA normaliser does it (a mark is deleted when it stands next to a space somewhere in the
@@ -120,13 +136,20 @@ def parse_vlmevalkit(answer: str) -> str:
     ``There is no dog`` -> no, ``Yes and no`` -> unknown, ``I cannot tell`` -> unknown).
     VLMEvalKit may then ask an LLM judge about the unknown ones; that step is not reproduced.
     """
-    words = _vlmevalkit_words(_text(answer).lower())
-    has_yes, has_no = "yes" in words, "no" in words
-    if has_yes and not has_no:
-        return YES
-    if has_no and not has_yes:
-        return NO
-    return UNKNOWN
+    return _yes_xor_no(_vlmevalkit_words(_text(answer).lower()))
+
+
+def parse_vlmevalkit_v02(answer: str) -> str:
+    """:func:`parse_vlmevalkit` as VLMEvalKit read answers from 2024-01-30 (4b191c21) until
+    2025-05-13 (928a95b0; releases v0.1 and v0.2), which made many published numbers.
+
+    Its full-stop pattern was ``(?!<=\\d)(\\.)(?!\\d)``: ``(?!<=\\d)`` is a negative
+    *lookahead* for the text "<=digit", which a stop never starts, so it excludes nothing. Every
+    stop not followed by a digit is deleted, those after a digit included, and they count toward
+    the 32: a list numbered "1." to "40." ending in "no." is ``unknown`` here, ``no`` under
+    :func:`parse_vlmevalkit`. Short answers read the same under both.
+    """
+    return _yes_xor_no(_vlmevalkit_words(_text(answer).lower(), _PERIOD_NOT_BEFORE_DIGIT))
 
 
 # -- lmms-eval (EvolvingLMMs-Lab/lmms-eval tasks/pope/utils.py) -------------------------------
@@ -234,10 +257,17 @@ PARSERS: dict[str, AnswerParser] = {
             returns_unknown=False),
         AnswerParser(
             "vlmevalkit", parse_vlmevalkit,
-            "VLMEvalKit YOrN_Extraction: lower-cased, VQA punctuation handling, whitespace "
+            "VLMEvalKit@e8e78f0 YOrN_Extraction: lower-cased, VQA punctuation handling, "
+            "whitespace "
             "words; 'yes' without 'no' -> yes, 'no' without 'yes' -> no, else unknown; an answer "
             "whose category lists several splits counts once in each, overall too "
             "(POPE_rating)", unknowns="vlmevalkit", explodes_categories=True),
+        AnswerParser(
+            "vlmevalkit-v0.2", parse_vlmevalkit_v02,
+            "VLMEvalKit 2024-01-30 to 2025-05-13 (v0.1, v0.2): as 'vlmevalkit', but its "
+            "full-stop rule also deletes stops after a digit, which use up the 32 it deletes "
+            "(differs on long answers only); scored as 'vlmevalkit'",
+            unknowns="vlmevalkit", explodes_categories=True),
         AnswerParser(
             "lmms-eval", parse_lmms_eval,
             "lmms-eval pope task: lower-cased and stripped answer must be exactly 'yes' or 'no', "

@@ -1,0 +1,92 @@
+"""HallusionBench's scored questions (:class:`Unit`) and how much of the benchmark they cover:
+figures and question pairs seen whole or not (:func:`incomplete`), questions answered against
+the benchmark's count (:func:`coverage`), said loudly when a file is partial."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("halluscope.metrics.hallusionbench")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One scored question: the set (bootstrap cluster), its figure and pair keys, its
+    correctness (``None`` = unverifiable) and the groups it reports in."""
+
+    cluster: str
+    figure: str | None
+    pair: str
+    correct: bool | None
+    groups: tuple[str, ...]
+    hard: bool = False              # asked about an edited figure (visual_input 2)
+    part: str = ""                  # whose answers: the --by groups (model:A), "" for none
+    cell: tuple[str, str] = ("", "")    # (figure id, question id) within the set
+
+
+def incomplete(units: list[Unit]) -> set[str]:
+    """The figure and pair keys that lack some of their questions. Every question set of
+    HallusionBench.json is a full grid (each of its figures asks each of its questions), so
+    within one answerer's set a (figure, question) missing among the figures and questions seen
+    leaves that figure and that pair incomplete: they are left out of fAcc and qAcc, never
+    counted as answered in full (a figure or question missing from a set altogether cannot be
+    seen this way; :func:`coverage` counts the questions against the benchmark's)."""
+    grids: dict[tuple[str, str], dict[tuple[str, str], Unit]] = {}
+    for u in units:
+        grids.setdefault((u.part, u.cluster), {})[u.cell] = u
+    out: set[str] = set()
+    for cells in grids.values():
+        figs = {f for f, _ in cells}
+        qids = {q for _, q in cells}
+        if len(cells) == len(figs) * len(qids):
+            continue
+        keys = {f: u.figure for (f, _), u in cells.items()}
+        pairs = {q: u.pair for (_, q), u in cells.items()}
+        for f in figs:
+            for q in qids:
+                if (f, q) not in cells:
+                    out.update(k for k in (keys[f], pairs[q]) if k is not None)
+    return out
+
+
+def coverage(units: list[Unit], expected: int) -> dict[str, Any]:
+    """How much of the benchmark the answers cover: per answerer (``part``), the distinct
+    questions answered against ``expected`` (the benchmark's count), and the figures and pairs
+    left out of fAcc / qAcc as incomplete (:func:`incomplete`)."""
+    answered: dict[str, set] = {}
+    for u in units:
+        answered.setdefault(u.part, set()).add((u.cluster, u.cell))
+    partial = incomplete(units)
+    figures = {u.figure for u in units if u.figure is not None}
+    pairs = {u.pair for u in units}
+    out: dict[str, Any] = {
+        "expected_questions": expected,
+        "answered": sum(len(v) for v in answered.values()),
+        "unanswered": sum(max(0, expected - len(v)) for v in answered.values()),
+        "incomplete_figures": len(figures & partial), "incomplete_pairs": len(pairs & partial)}
+    if len(answered) > 1 or "" not in answered:
+        out["unanswered_by"] = {p or "(none)": max(0, expected - len(v))
+                                for p, v in sorted(answered.items())}
+    return out
+
+
+def expected_total(cov: dict[str, Any]) -> int:
+    """The questions the benchmark asks of every answerer together."""
+    return cov["expected_questions"] * max(1, len(cov.get("unanswered_by") or {}))
+
+
+def warn_coverage(cov: dict[str, Any]) -> None:
+    """Say loudly what a partial answer file leaves out (nothing when it is whole)."""
+    if cov["unanswered"]:
+        by = cov.get("unanswered_by")
+        whose = (" (" + ", ".join(f"{p}: {n}" for p, n in by.items() if n) + ")") if by else ""
+        log.warning("hallusionbench: %d of the benchmark's %d questions have no answer%s; "
+                    "aAcc is over the answered ones only, and fAcc / qAcc over the figures and "
+                    "pairs seen whole -- not the benchmark's numbers (info.coverage)",
+                    cov["unanswered"], expected_total(cov), whose)
+    if cov["incomplete_figures"] or cov["incomplete_pairs"]:
+        log.warning("hallusionbench: %d figure(s) and %d question pair(s) lack some of their "
+                    "questions; they are left out of fAcc / qAcc, not counted as correct "
+                    "(info.coverage)", cov["incomplete_figures"], cov["incomplete_pairs"])

@@ -54,3 +54,22 @@ def test_long_digit_runs_found_as_the_regex_finds_them():
         raw = text.encode()
         for data in (text, raw, bytearray(raw), memoryview(raw)):
             assert _has_long_digits(data) is want, (data, want)
+
+
+def test_gc_paused_long_lived_moves_the_block_to_the_oldest_generation():
+    """What a long-lived block built is not scanned by the next young collection; the collector
+    stays on; objects someone else froze stay frozen."""
+    import gc
+    gc.collect()
+    with gc_paused(long_lived=True):
+        kept = [[i] for i in range(1000)]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.is_tracked(kept[0]) and all(o is not kept[0] for o in gc.get_objects(0))
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_paused(long_lived=True):
+            [[i] for i in range(10)]
+        assert gc.get_freeze_count() == frozen      # not unfrozen by the block
+    finally:
+        gc.unfreeze()

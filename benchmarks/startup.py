@@ -56,12 +56,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--data", default=None, help="shared data folder (default ../shared/data)")
+    ap.add_argument("--pycache", action="store_true",
+                    help="cache bytecode in a temporary folder (PYTHONPYCACHEPREFIX), as an "
+                         "installed package has it, even where PYTHONDONTWRITEBYTECODE is set")
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get(
         "PYTHONPATH", "")])}
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        if args.pycache:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
         gt = shared_gt(args.data) or synthetic_gt(tmp)
         image_id = next(iter(json.loads(gt.read_text()).get("imid_to_objects", {"0": 0})))
         one = tmp / "one.jsonl"
@@ -91,6 +97,9 @@ def main() -> None:
         times = [(label, best_wall(cmd, args.repeat, env)) for label, cmd in rows]
     base = times[0][1]
     print(f"wall-clock seconds, best of {args.repeat}; ground truth: {gt}")
+    print("bytecode: " + ("halluscope's modules compiled at every start "
+                          "(PYTHONDONTWRITEBYTECODE is set; --pycache caches it)"
+                          if env.get("PYTHONDONTWRITEBYTECODE") else "cached"))
     for label, secs in times:
         print(f"  {label:<36} {secs:7.3f} s  {secs / base:6.1f}x python -c pass")
 

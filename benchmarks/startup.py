@@ -9,7 +9,14 @@ synthetic one of the same size) and is timed with and without ``report.html`` (i
 are SVG written without matplotlib). Goals: ``--help`` under 0.3 s, the CHAIR audit under 1 s.
 The claims audit (no goal) loads spaCy, its English pipeline and WordNet.
 
-    python benchmarks/startup.py [--repeat 5] [--data ../shared/data]
+Where ``PYTHONDONTWRITEBYTECODE`` is set (this project's sandbox) halluscope's own modules are
+compiled at every start, which an installed package never does; ``--pycache`` times the
+commands with their bytecode cached in a temporary folder, and the output says which it was.
+On a busy machine wall clock says little: the README's row also gives instruction counts
+(``valgrind --tool=callgrind`` on the audit command, the same from run to run). Last measured
+(README, benchmarks): 5.92 G -> 4.56 G instructions with the report, 5.21 G -> 3.89 G without.
+
+    python benchmarks/startup.py [--repeat 5] [--data ../shared/data] [--pycache]
 """
 
 from __future__ import annotations

@@ -9,7 +9,14 @@ synthetic one of the same size) and is timed with and without ``report.html`` (i
 are SVG written without matplotlib). Goals: ``--help`` under 0.3 s, the CHAIR audit under 1 s.
 The claims audit (no goal) loads spaCy, its English pipeline and WordNet.
 
-    python benchmarks/startup.py [--repeat 5] [--data ../shared/data]
+Where ``PYTHONDONTWRITEBYTECODE`` is set (this project's sandbox) halluscope's own modules are
+compiled at every start, which an installed package never does; ``--pycache`` times the
+commands with their bytecode cached in a temporary folder, and the output says which it was.
+On a busy machine wall clock says little: the README's row also gives instruction counts
+(``valgrind --tool=callgrind`` on the audit command, the same from run to run). Last measured
+(README, benchmarks): 5.92 G -> 4.56 G instructions with the report, 5.21 G -> 3.89 G without.
+
+    python benchmarks/startup.py [--repeat 5] [--data ../shared/data] [--pycache]
 """
 
 from __future__ import annotations
@@ -56,12 +63,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--data", default=None, help="shared data folder (default ../shared/data)")
+    ap.add_argument("--pycache", action="store_true",
+                    help="cache bytecode in a temporary folder (PYTHONPYCACHEPREFIX), as an "
+                         "installed package has it, even where PYTHONDONTWRITEBYTECODE is set")
     args = ap.parse_args()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get(
         "PYTHONPATH", "")])}
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        if args.pycache:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
         gt = shared_gt(args.data) or synthetic_gt(tmp)
         image_id = next(iter(json.loads(gt.read_text()).get("imid_to_objects", {"0": 0})))
         one = tmp / "one.jsonl"
@@ -91,6 +104,9 @@ def main() -> None:
         times = [(label, best_wall(cmd, args.repeat, env)) for label, cmd in rows]
     base = times[0][1]
     print(f"wall-clock seconds, best of {args.repeat}; ground truth: {gt}")
+    print("bytecode: " + ("halluscope's modules compiled at every start "
+                          "(PYTHONDONTWRITEBYTECODE is set; --pycache caches it)"
+                          if env.get("PYTHONDONTWRITEBYTECODE") else "cached"))
     for label, secs in times:
         print(f"  {label:<36} {secs:7.3f} s  {secs / base:6.1f}x python -c pass")
 

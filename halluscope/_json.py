@@ -24,13 +24,30 @@ except ImportError:  # pragma: no cover - orjson is a core dependency
 #: ``json`` as the exact integer; such documents go to ``json``.
 _LONG_DIGITS = re.compile(r"[0-9]{19}")
 _LONG_DIGITS_BYTES = re.compile(rb"[0-9]{19}")
+_RUN = "0" * 19
+_TO_ZERO = str.maketrans("123456789", "000000000")
+_TO_ZERO_BYTES = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _has_long_digits(data: str | bytes | bytearray) -> bool:
+    """Whether ``data`` holds 19 ASCII digits in a row. Every digit becomes ``0`` in a copy, in
+    which a substring search finds the run: ten times faster than searching with the regular
+    expression, which tries a run at every digit (0.05 s for the 5.5 MB CHAIR ground truth,
+    whose keys are all digits). ``str.translate`` is fast for ASCII text only; other text (and
+    other bytes-like objects) is searched with the regular expression."""
+    if isinstance(data, str):
+        if data.isascii():
+            return _RUN in data.translate(_TO_ZERO)
+        return _LONG_DIGITS.search(data) is not None
+    if isinstance(data, (bytes, bytearray)):
+        return _RUN.encode() in data.translate(_TO_ZERO_BYTES)
+    return _LONG_DIGITS_BYTES.search(data) is not None
 
 
 def loads(data: str | bytes | bytearray) -> Any:
     """``json.loads(data)``, through orjson when it gives the same result."""
     if _orjson is not None:
-        long_digits = _LONG_DIGITS if isinstance(data, str) else _LONG_DIGITS_BYTES
-        if long_digits.search(data) is None:
+        if not _has_long_digits(data):
             try:
                 return _orjson.loads(data)
             except _orjson.JSONDecodeError as exc:
@@ -59,14 +76,24 @@ def dumps_finite(obj: Any) -> str:
 
 
 @contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
+def gc_paused(*, long_lived: bool = False) -> Iterator[None]:
     """Garbage collection off for a block that builds many small containers and no cycles
     (parsing a large JSON document and converting it): Python's collector would otherwise
-    rescan the growing document again and again, which costs more than the parsing itself."""
+    rescan the growing document again and again, which costs more than the parsing itself.
+
+    ``long_lived``: what the block built is kept for the rest of the run (a ground truth).
+    When the block ends without an error, every tracked object is moved to the collector's
+    oldest generation (``gc.freeze()`` then ``gc.unfreeze()``), so that the first young
+    collection after the block does not scan it all (0.03-0.05 s for the 120k lists of the
+    CHAIR ground truth); cyclic garbage is still collected, by the next full collection. Not
+    done when something else has frozen objects (``gc.unfreeze()`` would undo it)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
+        if long_lived and gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
     finally:
         if was_enabled:
             gc.enable()

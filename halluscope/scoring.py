@@ -17,13 +17,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from halluscope._json import dumps_finite
-from halluscope.column_json import Fixed, JsonColumn, LineNumbers, Pieces, Writer, join
-from halluscope.columns import RecordColumns, read_record_columns
 from halluscope.config import AuditConfig
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import Metric
@@ -31,6 +29,10 @@ from halluscope.readers import detect_format
 from halluscope.redact import known_secrets, redact_mapping, redact_text
 from halluscope.records import Record
 from halluscope.textfiles import path_text, text_of
+
+if TYPE_CHECKING:   # the columnar path (POPE's files) imports them when it runs
+    from halluscope.column_json import Pieces
+    from halluscope.columns import RecordColumns
 
 log = logging.getLogger(__name__)
 
@@ -295,6 +297,7 @@ def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], si
         return None
     if _quotes_a_secret(paths):         # the line path redacts it in the items
         return None
+    from halluscope.columns import read_record_columns    # (POPE's files only)
     files = [read_record_columns(p) for p in paths]
     if any(cols is None for cols in files):
         return None
@@ -329,6 +332,7 @@ def _write_column_items(cols: RecordColumns, scored: Any, metrics: list[Metric],
                         tally: StreamTally, strict: bool, sink) -> None:
     """The item lines of ``cols``, in order: the scored ones put together from whole columns,
     the others (errors, skips) one by one as :func:`score_stream` writes them."""
+    from halluscope.column_json import Writer, join
     ok = np.asarray(scored.ok, dtype=bool)
     pieces = _item_pieces(cols, scored.item_columns, metrics[0].name)
     with Writer(sink) as out:
@@ -352,6 +356,7 @@ def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[Pieces]:
     """The pieces of the item lines :func:`_score_record` writes for the scored lines of
     ``cols`` (``scores``: the metric's item columns), put together from whole columns
     (:mod:`halluscope.column_json`); the lines of rows not scored mean nothing."""
+    from halluscope.column_json import Fixed, JsonColumn, LineNumbers
 
     def field(key: str, omit_none: bool = True) -> Pieces | None:
         """A record field as it is read (a plain column) or derived (id, task, image_id)."""

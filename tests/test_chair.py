@@ -577,3 +577,30 @@ def test_a_coco_name_with_a_typo_is_a_bad_record_not_a_non_coco_image():
     assert info.value.location.field == "image" and "got 'COCO_val2014_0" in info.value.message
     other = Record(id="c1", task="caption", image="photos/beach.jpg", response="A cat.")
     assert not m.applies_to(other) and "not a COCO image" in m.skip_reason(other)
+
+
+def test_the_plain_shape_key_check_agrees_with_the_per_key_rule():
+    """The lazy ground truth takes only canonical decimal keys (its lookup is ``str(int)``);
+    the one-match check over the joined keys says what the per-key test says, for keys with a
+    leading zero, a sign, spaces, other scripts' digits, a newline inside, or none at all."""
+    from halluscope.metrics.chair_gt import _decimal_keys
+    rng = random.Random(3)
+    pieces = ["0", "7", "139", "007", "+1", "-2", " 3", "4 ", "\u0663", "1\n2", "\n", "",
+              "12a", "1.0", "²", "9" * 25, "10"]
+    for _ in range(3000):
+        keys = {rng.choice(pieces) + rng.choice(["", "", "5", "0"])
+                for _ in range(rng.randrange(0, 5))}
+        want = all(k.isascii() and k.isdigit() and (len(k) == 1 or k[0] != "0") for k in keys)
+        assert _decimal_keys(dict.fromkeys(keys, [])) is want, keys
+
+
+def test_gt_objects_with_unusual_keys_give_what_the_general_path_gives(tmp_path):
+    """Keys the lazy path refuses ("007", other scripts' digits) are read by the general path,
+    as before; a value that is not a list, or a word that is not a string, is refused."""
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps({"007": ["dog"], "\u0668": ["puppy"], "12": []}))
+    gt = load_ground_truth(ORIGINAL, path)
+    assert dict(gt) == {7: {"dog"}, 8: {"dog"}, 12: frozenset()}
+    path.write_text(json.dumps({"1": ["dog"], "2": ["cat"], "3": [7]}))
+    with pytest.raises(ConfigError, match="image 3: expected object words, got 7"):
+        load_ground_truth(ORIGINAL, path)

@@ -193,3 +193,26 @@ def test_records_a_named_metric_cannot_score_are_bad_records_not_skipped(tmp_pat
         assert [(e["line"], e["field"]) for e in res.errors] == \
             [(n, "question_id") for n in bad]
         assert res.n_skipped == 0
+
+
+def test_the_command_freezes_what_is_alive_at_exit_after_its_outputs(tmp_path):
+    """The interpreter's exit-time collections skip what is alive when the command ends (they
+    rescanned all of NLTK, numpy and pydantic); the outputs are whole and exit handlers that
+    were registered before the command still run after it, the collector frozen by then."""
+    import os
+    import subprocess
+    import sys
+    out = tmp_path / "out"
+    code = ("import atexit, gc, sys\n"
+            "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+            "from halluscope.cli import main\n"
+            f"sys.argv = ['halluscope', 'audit', {str(DATA)!r}, '-o', {str(out)!r}, '--quiet']\n"
+            "main()\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get(
+        "PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "frozen at exit: True"
+    assert json.loads((out / "results.json").read_text())["metrics"]
+    assert (out / "report.html").read_text().rstrip().endswith("</html>")

@@ -456,6 +456,23 @@ def test_unknown_names_and_references():
     assert metric_class(WORDCOUNT) is metric_class(WORDCOUNT)     # the file runs once
 
 
+def test_a_registered_metric_is_looked_up_in_the_entry_points_once(monkeypatch):
+    """Each look-up read every installed package's entry points; an audit looks its metrics up
+    several times. The class loaded first is kept; an unknown name is still looked for."""
+    from halluscope.errors import UnknownNameError
+    from halluscope.metrics import base
+    monkeypatch.setattr(base, "_REGISTERED", {})
+    scans = []
+    real = base.available_metrics
+    monkeypatch.setattr(base, "available_metrics", lambda: scans.append(1) or real())
+    chair = metric_class("chair")
+    assert metric_class("chair") is chair and base.declared("chair") is chair
+    assert len(scans) == 1
+    with pytest.raises(UnknownNameError):
+        metric_class("chiar")
+    assert len(scans) == 2
+
+
 def test_wordcount_runs_through_audit_by_reference(tmp_path):
     import halluscope
     res = halluscope.audit(DATA, metrics=[WORDCOUNT], out=tmp_path, n_boot=200,

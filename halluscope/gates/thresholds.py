@@ -91,8 +91,10 @@ def check_gates(result: Any, gates: Iterable[Gate]) -> list[str]:
     Raises :class:`ConfigError` (a usage error) for an unknown metric or statistic and for a
     threshold outside the statistic's range, before any gate is judged.
     """
-    from halluscope.gates.assertions import HalluscopeAssertionError, check_threshold, validate_threshold
     gates = list(gates)
+    if not gates:       # (an audit without --fail-above/--fail-below does not import them)
+        return []
+    from halluscope.gates.assertions import HalluscopeAssertionError, check_threshold, validate_threshold
     for gate in gates:
         validate_threshold(result, gate.name, gate.limit)
     failures = []

@@ -522,6 +522,12 @@ def available_metrics() -> dict[str, Any]:
     return {ep.name: ep for ep in metadata.entry_points(group="halluscope.metrics")}
 
 
+_REGISTERED: dict[str, type[Metric]] = {}
+"""Registered metric classes this process has loaded, by name: an audit looks its metrics up
+several times (options, settings, console, report), and each :func:`available_metrics` reads
+the entry points of every installed package (~10 ms)."""
+
+
 def metric_class(name: str) -> type[Metric]:
     """The metric class registered as ``name``, or the class a reference ``module:Class`` /
     ``path/to/file.py:Class`` names (a metric that is not installed). An unknown name is a
@@ -529,9 +535,12 @@ def metric_class(name: str) -> type[Metric]:
     if ":" in name:
         from halluscope.metrics.references import load_reference
         return load_reference(name)
+    if name in _REGISTERED:
+        return _REGISTERED[name]
     eps = available_metrics()
     if name in eps:
-        return eps[name].load()
+        cls = _REGISTERED[name] = eps[name].load()
+        return cls
     known = sorted(eps)
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""

@@ -23,18 +23,18 @@ from typing import Any
 _STRINGS: dict[int, str] = {}
 """Hash -> string, shared by every document (spaCy's hashes are of the strings themselves)."""
 _MAX_STRINGS = 200_000
-_SIGN = 1 << 63
 _NONE: tuple = ()
 """The children of a token that has none (shared: most tokens are leaves)."""
-
-
-def _attrs() -> list[int]:
-    from spacy.attrs import DEP, HEAD, LEMMA, LENGTH, LOWER, POS, SPACY, TAG
-    return [LOWER, LEMMA, POS, TAG, DEP, HEAD, LENGTH, SPACY]
-
-
 _ATTRS: list[int] = []
 _POS_NAMES: dict[int, str] = {}
+
+
+def _setup() -> None:
+    """Read spaCy's attribute ids and part-of-speech names (at the first snapshot)."""
+    from spacy.attrs import DEP, HEAD, LEMMA, LENGTH, LOWER, POS, SPACY, TAG
+    from spacy.parts_of_speech import NAMES
+    _POS_NAMES.update(NAMES)
+    _ATTRS.extend([LOWER, LEMMA, POS, TAG, DEP, HEAD, LENGTH, SPACY])
 
 
 class Sent:
@@ -65,6 +65,7 @@ class Tok:
         self.pos_, self.tag_, self.dep_, self.idx, self.doc = pos_, tag_, dep_, idx, doc
         self.lefts: Sequence[Tok] = _NONE       # a list of its own once there is a child
         self.rights: Sequence[Tok] = _NONE
+        self.children: Sequence[Tok] = _NONE
         self._conjuncts: tuple[Tok, ...] | None = None
 
     def __len__(self) -> int:
@@ -120,14 +121,23 @@ class DocView(list):
 
 def _strings(hashes: list[int], store: Any) -> list[str]:
     try:
-        return [_STRINGS[h] for h in hashes]
+        return list(map(_STRINGS.__getitem__, hashes))
     except KeyError:
         if len(_STRINGS) > _MAX_STRINGS:
             _STRINGS.clear()
         for h in hashes:
             if h not in _STRINGS:
                 _STRINGS[h] = store[h]
-        return [_STRINGS[h] for h in hashes]
+        return list(map(_STRINGS.__getitem__, hashes))
+
+
+def _heads(columns: Any) -> list[int]:
+    """The index of each token's head, from the ``HEAD`` (offsets, as unsigned integers) and
+    ``DEP`` columns of ``Doc.to_array``: a token without a label has no head (spaCy's ``head``
+    is the token itself)."""
+    offsets = columns[5].astype("int64")        # two's complement: -1 reads back as -1
+    offsets[columns[4] == 0] = 0
+    return list(map(int.__add__, range(len(offsets)), offsets.tolist()))
 
 
 def snapshot(doc, text: str | None = None, *, exact_edges: bool = False) -> DocView:
@@ -139,44 +149,44 @@ def snapshot(doc, text: str | None = None, *, exact_edges: bool = False) -> DocV
     (spaCy then only scans the left and right edges it kept).
     """
     if not _ATTRS:
-        from spacy.parts_of_speech import NAMES
-        _ATTRS.extend(_attrs())
-        _POS_NAMES.update(NAMES)
+        _setup()
     view = DocView()
     view.text = text = doc.text if text is None else text
     n = len(doc)
     if n == 0:
         view.sents = []
         return view
-    lower, lemma, pos, tag, dep, head, length, space = doc.to_array(_ATTRS).T.tolist()
+    columns = doc.to_array(_ATTRS).T
+    heads = _heads(columns)
+    lower, lemma, pos, tag, dep, _, length, space = columns.tolist()
     store = doc.vocab.strings
     starts = list(accumulate(map(int.__add__, length, space), initial=0))
     view.extend(map(Tok, range(n), [text[a:a + k] for a, k in zip(starts, length)],
                     _strings(lower, store), _strings(lemma, store),
-                    [_POS_NAMES[p] for p in pos], _strings(tag, store), _strings(dep, store),
-                    starts, repeat(view, n)))
-    for tok, off, label in zip(view, head, dep):
-        if label == 0:                  # no head: spaCy's ``head`` is the token itself
-            off = 0
-        elif off >= _SIGN:
-            off -= 1 << 64
-        h = view[tok.i + off]
+                    list(map(_POS_NAMES.__getitem__, pos)), _strings(tag, store),
+                    _strings(dep, store), starts, repeat(view, n)))
+    parents = []                        # the tokens with children, in order
+    for tok, h in zip(view, map(view.__getitem__, heads)):
         tok.head = h
-        if off > 0:
+        if h is tok:
+            continue
+        if h.lefts is _NONE and h.rights is _NONE:
+            parents.append(h)
+        if h.i > tok.i:
             if h.lefts is _NONE:
                 h.lefts = [tok]
             else:
                 h.lefts.append(tok)
-        elif off < 0:
-            if h.rights is _NONE:
-                h.rights = [tok]
-            else:
-                h.rights.append(tok)
+        elif h.rights is _NONE:
+            h.rights = [tok]
+        else:
+            h.rights.append(tok)
     if exact_edges:
+        parents = view
         for tok, real in zip(view, doc):
             tok.lefts = [view[c.i] for c in real.lefts] or _NONE
             tok.rights = [view[c.i] for c in real.rights] or _NONE
-    for tok in view:
+    for tok in parents:                 # a leaf's children stay the shared empty tuple
         left, right = tok.lefts, tok.rights
         tok.children = left + right if left and right else left or right
     view.sents = [Sent(view, s.start, s.end, s.start_char, s.end_char) for s in doc.sents]

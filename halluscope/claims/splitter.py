@@ -50,13 +50,16 @@ from halluscope.claims import lexicon as L
 from halluscope.claims.mentions import Mention, MentionIndex
 from halluscope.claims.negation import verb_denied
 from halluscope.claims.parse import PIPELINES, load_pipeline, needs_repair, pipeline_name, repair
-from halluscope.claims.tokens import snapshot
+from halluscope.claims.tokens import first_child, snapshot
 from halluscope.claims.vocab import Vocabulary, load_vocabulary
 from halluscope.types import Claim
 
 log = logging.getLogger(__name__)
 
 _KIND_RANK = {"existence": 0, "count": 1, "attribute": 2, "relation": 3}
+#: Adjectives that are no attribute, and "next"/"close": what does not make "<adjective> <prep>"
+#: a relation ("close to" and "next to" are multi-word prepositions of their own).
+_ADJECTIVE_PREDICATES = L.NON_ATTRIBUTE_ADJECTIVES | {"next", "close"}
 
 
 def verb_form(tok) -> str:
@@ -161,21 +164,26 @@ class _DocClaims(MentionIndex):
     def _relation(self, subjects, phrase: str, pred_toks: list, objects, negated: bool) -> None:
         if negated:
             return
+        analytic = self.analytic
+        # the predicate's part of each span and analytic flag, once for every pair
+        pred_start = min([t.idx for t in pred_toks])
+        pred_end = max([t.idx + len(t.text) for t in pred_toks])
+        pred_analytic = not analytic.isdisjoint([t.i for t in pred_toks])
         for s, stok in subjects:
+            if s.negated or not s.keep:
+                continue
             for o, otok in objects:
-                if s is o or s.negated or o.negated or not s.keep or not o.keep:
+                if s is o or o.negated or not o.keep:
                     continue
-                toks = [stok, otok, *pred_toks]
-                start = min(t.idx for t in toks)
-                end = max(t.idx + len(t) for t in toks)
-                an = any(t.i in self.analytic for t in (otok, *pred_toks))
-                self._emit(max(otok.i, stok.i), "relation", s, (start, end), an,
-                           relation=phrase, obj=o, sent=otok)
+                start = min(stok.idx, otok.idx, pred_start)
+                end = max(stok.idx + len(stok.text), otok.idx + len(otok.text), pred_end)
+                self._emit(max(otok.i, stok.i), "relation", s, (start, end),
+                           pred_analytic or otok.i in analytic, relation=phrase, obj=o, sent=otok)
 
     def _prep(self, p) -> None:
         if p.i in self.consumed:
             return
-        pobj = next((c for c in p.children if c.dep_ == "pobj"), None)
+        pobj = first_child(p, "pobj")
         if pobj is None or pobj.i in self.frames:
             return      # "in a close-up of a bird, the bird ...": the frame is no place
         word = p.lower_
@@ -214,8 +222,7 @@ class _DocClaims(MentionIndex):
             subjects = self.subjects(h)
             negated = verb_denied(h)
             if h.lemma_ not in L.POSITIONAL_VERBS or not spatial:
-                has_obj = any(c.dep_ == "dobj" for c in h.children)
-                if has_obj:
+                if first_child(h, "dobj") is not None:
                     if not spatial:
                         return
                 else:
@@ -224,7 +231,7 @@ class _DocClaims(MentionIndex):
                     pred.append(h)
             elif phrase == word and word in L.NON_RELATION_PREPS:
                 return
-        elif h.pos_ == "ADJ" and h.lower_ not in L.NON_ATTRIBUTE_ADJECTIVES | {"next", "close"}:
+        elif h.pos_ == "ADJ" and h.lower_ not in _ADJECTIVE_PREDICATES:
             phrase = f"{h.lower_} {phrase}"
             pred.append(h)
             subjects = self.subjects(h.head) if h.dep_ in ("acomp", "advmod") else self.refs(
@@ -254,7 +261,7 @@ class _DocClaims(MentionIndex):
         for c in tok.children:
             if c.dep_ != "prep":
                 continue
-            g = next((x for x in c.children if x.dep_ == "pobj"), None)
+            g = first_child(c, "pobj")
             if g is not None and (g.lower_ in L.POSITION_NOUNS
                                   or g.lemma_.lower() in L.POSITION_NOUNS):
                 of = next((x for x in g.children if x.dep_ == "prep" and x.lower_ == "of"), None)
@@ -267,7 +274,7 @@ class _DocClaims(MentionIndex):
         """"with X <place> <subject>" for every X of the phrase (see :meth:`_points_back`)."""
         if p.lower_ != "with":
             return False
-        pobj = next((c for c in p.children if c.dep_ == "pobj"), None)
+        pobj = first_child(p, "pobj")
         return pobj is not None and all(self._points_back(t, subjects)
                                         for t in (pobj, *pobj.conjuncts))
 
@@ -294,7 +301,7 @@ class _DocClaims(MentionIndex):
                 if w in L.NON_ATTRIBUTE_ADJECTIVES or w in L.HEDGE_WORDS or \
                         adj.pos_ not in ("ADJ", "VERB"):
                     continue
-                if any(c.dep_ == "prep" for c in adj.children) and w not in L.COLORS:
+                if first_child(adj, "prep") is not None and w not in L.COLORS:
                     continue   # "full of", "close to": a relation, not an attribute
                 for m, stok in subjects:
                     if m.keep and not m.negated:

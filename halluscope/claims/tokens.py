@@ -58,7 +58,7 @@ class Tok:
     """One token of the snapshot (the spaCy ``Token`` attributes the claim rules read)."""
 
     __slots__ = ("i", "text", "lower_", "lemma_", "pos_", "tag_", "dep_", "idx", "doc", "head",
-                 "lefts", "rights", "children", "_conjuncts")
+                 "lefts", "rights", "children", "conjuncts")
 
     def __init__(self, i, text, lower_, lemma_, pos_, tag_, dep_, idx, doc):
         self.i, self.text, self.lower_, self.lemma_ = i, text, lower_, lemma_
@@ -66,7 +66,8 @@ class Tok:
         self.lefts: Sequence[Tok] = _NONE       # a list of its own once there is a child
         self.rights: Sequence[Tok] = _NONE
         self.children: Sequence[Tok] = _NONE
-        self._conjuncts: tuple[Tok, ...] | None = None
+        # the tokens coordinated with this one: set by the snapshot for those in a coordination
+        self.conjuncts: tuple[Tok, ...] = _NONE
 
     def __len__(self) -> int:
         return len(self.text)
@@ -74,19 +75,17 @@ class Tok:
     def __repr__(self) -> str:
         return self.text
 
-    @property
-    def conjuncts(self) -> tuple[Tok, ...]:
-        """The tokens coordinated with this one, itself excluded (spaCy's rule: up the ``conj``
-        arcs to the first conjunct, then down its right ``conj`` children)."""
-        if self._conjuncts is None:
-            start = self
-            while start.i != start.head.i and start.dep_ == "conj":
-                start = start.head
-            output = [start]
-            for word in output:
-                output.extend(c for c in word.rights if c.dep_ == "conj")
-            self._conjuncts = tuple(w for w in output if w.i != self.i)
-        return self._conjuncts
+    def coordination(self) -> tuple[Tok, ...]:
+        """The tokens coordinated with this one, itself excluded (spaCy's rule for
+        ``conjuncts``: up the ``conj`` arcs to the first conjunct, then down its right ``conj``
+        children)."""
+        start = self
+        while start.i != start.head.i and start.dep_ == "conj":
+            start = start.head
+        output = [start]
+        for word in output:
+            output.extend([c for c in word.rights if c.dep_ == "conj"])
+        return tuple([w for w in output if w.i != self.i])
 
     @property
     def sent(self) -> Sent:
@@ -114,9 +113,19 @@ class DocView(list):
         """Break the references between the tokens (heads, children, sentences, this list), so
         that they are freed at once instead of waiting for Python's cycle collector."""
         for tok in self:                # head and children, conjuncts: the cycles
-            tok.head = tok._conjuncts = None
+            tok.head = None
+            tok.conjuncts = _NONE
         self.sents = []                 # the sentences point back at this list
         self.clear()
+
+
+def first_child(tok: Any, dep: str) -> Any:
+    """The first child of ``tok`` (a :class:`Tok` or spaCy ``Token``) whose dependency label is
+    ``dep``, or ``None``."""
+    for c in tok.children:
+        if c.dep_ == dep:
+            return c
+    return None
 
 
 def _strings(hashes: list[int], store: Any) -> list[str]:
@@ -189,5 +198,10 @@ def snapshot(doc, text: str | None = None, *, exact_edges: bool = False) -> DocV
     for tok in parents:                 # a leaf's children stay the shared empty tuple
         left, right = tok.lefts, tok.rights
         tok.children = left + right if left and right else left or right
+    # a token has conjuncts only if it or its head hangs by a "conj" arc (spaCy's rule, in
+    # Tok.coordination, gives the others none): most responses have a few such tokens
+    coordinated = {t for tok in view if tok.dep_ == "conj" for t in (tok, tok.head)}
+    for tok in coordinated:
+        tok.conjuncts = tok.coordination()
     view.sents = [Sent(view, s.start, s.end, s.start_char, s.end_char) for s in doc.sents]
     return view

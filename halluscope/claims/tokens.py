@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from itertools import accumulate, repeat
+from operator import itemgetter
 from typing import Any
 
 _STRINGS: dict[int, str] = {}
@@ -65,7 +66,7 @@ class Tok:
         self.pos_, self.tag_, self.dep_, self.idx, self.doc = pos_, tag_, dep_, idx, doc
         self.lefts: Sequence[Tok] = _NONE       # a list of its own once there is a child
         self.rights: Sequence[Tok] = _NONE
-        self.children: Sequence[Tok] = _NONE
+        self.children: Sequence[Tok] = _NONE    # set by the snapshot
         # the tokens coordinated with this one: set by the snapshot for those in a coordination
         self.conjuncts: tuple[Tok, ...] = _NONE
 
@@ -128,16 +129,23 @@ def first_child(tok: Any, dep: str) -> Any:
     return None
 
 
-def _strings(hashes: list[int], store: Any) -> list[str]:
+def _lookup(keys: list[int], table: dict[int, str]) -> Sequence[str]:
+    """``[table[k] for k in keys]`` (one or more keys) in one C loop: a third of the time."""
+    found = itemgetter(*keys)(table)
+    return found if len(keys) > 1 else (found,)
+
+
+def _strings(hashes: list[int], store: Any) -> Sequence[str]:
+    """The strings of a column of hashes, through :data:`_STRINGS`."""
     try:
-        return list(map(_STRINGS.__getitem__, hashes))
+        return _lookup(hashes, _STRINGS)
     except KeyError:
         if len(_STRINGS) > _MAX_STRINGS:
             _STRINGS.clear()
         for h in hashes:
             if h not in _STRINGS:
                 _STRINGS[h] = store[h]
-        return list(map(_STRINGS.__getitem__, hashes))
+        return _lookup(hashes, _STRINGS)
 
 
 def _heads(columns: Any) -> list[int]:
@@ -172,30 +180,25 @@ def snapshot(doc, text: str | None = None, *, exact_edges: bool = False) -> DocV
     starts = list(accumulate(map(int.__add__, length, space), initial=0))
     view.extend(map(Tok, range(n), [text[a:a + k] for a, k in zip(starts, length)],
                     _strings(lower, store), _strings(lemma, store),
-                    list(map(_POS_NAMES.__getitem__, pos)), _strings(tag, store),
+                    _lookup(pos, _POS_NAMES), _strings(tag, store),
                     _strings(dep, store), starts, repeat(view, n)))
-    parents = []                        # the tokens with children, in order
     for tok, h in zip(view, map(view.__getitem__, heads)):
         tok.head = h
-        if h is tok:
-            continue
-        if h.lefts is _NONE and h.rights is _NONE:
-            parents.append(h)
         if h.i > tok.i:
             if h.lefts is _NONE:
                 h.lefts = [tok]
             else:
                 h.lefts.append(tok)
-        elif h.rights is _NONE:
-            h.rights = [tok]
-        else:
-            h.rights.append(tok)
+        elif h.i < tok.i:
+            if h.rights is _NONE:
+                h.rights = [tok]
+            else:
+                h.rights.append(tok)
     if exact_edges:
-        parents = view
         for tok, real in zip(view, doc):
             tok.lefts = [view[c.i] for c in real.lefts] or _NONE
             tok.rights = [view[c.i] for c in real.rights] or _NONE
-    for tok in parents:                 # a leaf's children stay the shared empty tuple
+    for tok in view:
         left, right = tok.lefts, tok.rights
         tok.children = left + right if left and right else left or right
     # a token has conjuncts only if it or its head hangs by a "conj" arc (spaCy's rule, in

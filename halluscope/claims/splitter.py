@@ -92,6 +92,7 @@ class _DocClaims(MentionIndex):
         self.consumed: set[int] = set()
         self.out: list[tuple[tuple, tuple]] = []
         self._sentence_texts: list[str] | None = None
+        self._predicates: dict[int, tuple[list[tuple[Mention, Any]], bool]] = {}
         # ``doc.text`` joins every token's text anew at each call: read once (or given)
         self.text = doc.text if text is None else text
 
@@ -219,8 +220,7 @@ class _DocClaims(MentionIndex):
             if phrase == word and word in L.NON_RELATION_PREPS:
                 return
         elif h.pos_ in ("VERB", "AUX"):
-            subjects = self.subjects(h)
-            negated = verb_denied(h)
+            subjects, negated = self._predicate(h)
             if h.lemma_ not in L.POSITIONAL_VERBS or not spatial:
                 if first_child(h, "dobj") is not None:
                     if not spatial:
@@ -234,12 +234,12 @@ class _DocClaims(MentionIndex):
         elif h.pos_ == "ADJ" and h.lower_ not in _ADJECTIVE_PREDICATES:
             phrase = f"{h.lower_} {phrase}"
             pred.append(h)
-            subjects = self.subjects(h.head) if h.dep_ in ("acomp", "advmod") else self.refs(
-                h.head)
-            negated = verb_denied(h.head)
+            if h.dep_ in ("acomp", "advmod"):
+                subjects, negated = self._predicate(h.head)
+            else:
+                subjects, negated = self.refs(h.head), verb_denied(h.head)
         elif h.pos_ == "ADJ" and h.head.pos_ in ("VERB", "AUX"):
-            subjects = self.subjects(h.head)
-            negated = verb_denied(h.head)
+            subjects, negated = self._predicate(h.head)
         else:
             return
         if p.dep_ == "agent":
@@ -251,6 +251,14 @@ class _DocClaims(MentionIndex):
             objects = [(o, t) for o, t in objects if not self._points_back(t, subjects)]
         if subjects and objects:
             self._relation(subjects, phrase, pred, objects, negated)
+
+    def _predicate(self, v) -> tuple[list[tuple[Mention, Any]], bool]:
+        """The subjects of verb (or adjective) ``v`` and whether it is denied: once per token
+        (the verb and each of its prepositions ask). The list is shared: read, never changed."""
+        found = self._predicates.get(v.i)
+        if found is None:
+            found = self._predicates[v.i] = (self.subjects(v), verb_denied(v))
+        return found
 
     def _points_back(self, tok, subjects) -> bool:
         """Whether ``tok``, the object of "with", has a place phrase of its own whose object is
@@ -279,10 +287,9 @@ class _DocClaims(MentionIndex):
                                         for t in (pobj, *pobj.conjuncts))
 
     def _verb(self, v) -> None:
-        subjects = self.subjects(v)
+        subjects, negated = self._predicate(v)
         if not subjects:
             return
-        negated = verb_denied(v)
         dobjs = [c for c in v.children if c.dep_ == "dobj"]
         if dobjs and v.lemma_ not in L.META_VERBS:
             rel = "with" if v.lemma_ == "have" else " ".join(

@@ -125,13 +125,15 @@ class _DocClaims(MentionIndex):
                 self.analytic.update(range(sent.start, sent.end))
                 continue
             for t in sent:
-                lw = t.lower_
-                if lw in L.HEDGE_WORDS and (t.tag_ == "MD" or t.pos_ in ("ADV", "ADJ", "AUX")
-                                            or t.tag_ == "VBG"):
+                if t.lower_ in L.HEDGE_WORDS:
+                    if t.tag_ == "MD" or t.pos_ in ("ADV", "ADJ", "AUX") or t.tag_ == "VBG":
+                        self._mark(t)
+                        continue
+                if t.pos_ != "VERB":
+                    continue
+                if t.lemma_ in L.INTERPRETIVE_VERBS:
                     self._mark(t)
-                elif t.pos_ == "VERB" and t.lemma_ in L.INTERPRETIVE_VERBS:
-                    self._mark(t)
-                elif t.pos_ == "VERB" and t.lemma_ in L.EFFECT_VERBS:
+                elif t.lemma_ in L.EFFECT_VERBS:
                     for c in t.children:
                         if (c.dep_ == "dobj" and c.lemma_.lower() in L.ABSTRACT_EFFECTS) or \
                                 (c.dep_ == "prep" and c.lower_ == "to" and t.lemma_ == "add"):

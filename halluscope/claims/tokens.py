@@ -62,12 +62,21 @@ class Tok:
                  "lefts", "rights", "children", "conjuncts")
 
     def __init__(self, i, text, lower_, lemma_, pos_, tag_, dep_, idx, doc):
-        self.i, self.text, self.lower_, self.lemma_ = i, text, lower_, lemma_
-        self.pos_, self.tag_, self.dep_, self.idx, self.doc = pos_, tag_, dep_, idx, doc
-        self.lefts: Sequence[Tok] = _NONE       # a list of its own once there is a child
+        # one statement each: a tuple assignment builds and unpacks a tuple (twice the time)
+        self.i = i
+        self.text = text
+        self.lower_ = lower_
+        self.lemma_ = lemma_
+        self.pos_ = pos_
+        self.tag_ = tag_
+        self.dep_ = dep_
+        self.idx = idx
+        self.doc = doc
+        # lefts, rights: a list of its own once there is a child; children: set by the
+        # snapshot; conjuncts: set by the snapshot for the tokens in a coordination
+        self.lefts: Sequence[Tok] = _NONE
         self.rights: Sequence[Tok] = _NONE
-        self.children: Sequence[Tok] = _NONE    # set by the snapshot
-        # the tokens coordinated with this one: set by the snapshot for those in a coordination
+        self.children: Sequence[Tok] = _NONE
         self.conjuncts: tuple[Tok, ...] = _NONE
 
     def __len__(self) -> int:

@@ -161,8 +161,9 @@ class _DocClaims(MentionIndex):
             if m.count is not None:
                 self._emit(i, "count", m, (m.count_tok.idx, m.end), an, value=m.count, sent=sent)
             for w, a in m.attrs:
-                self._emit(i, "attribute", m, (min(a.idx, m.start), max(a.idx + len(a), m.end)),
-                           an or a.i in self.analytic, value=w, sent=sent)
+                span = (min(a.idx, m.start), max(a.idx + len(a.text), m.end))
+                self._emit(i, "attribute", m, span, an or a.i in self.analytic, value=w,
+                           sent=sent)
 
     def _relation(self, subjects, phrase: str, pred_toks: list, objects, negated: bool) -> None:
         if negated:
@@ -315,8 +316,8 @@ class _DocClaims(MentionIndex):
                 for m, stok in subjects:
                     if m.keep and not m.negated:
                         self._emit(max(adj.i, stok.i), "attribute", m,
-                                   (min(stok.idx, adj.idx), max(stok.idx + len(stok),
-                                                                adj.idx + len(adj))),
+                                   (min(stok.idx, adj.idx), max(stok.idx + len(stok.text),
+                                                                adj.idx + len(adj.text))),
                                    adj.i in self.analytic or stok.i in self.analytic,
                                    value=w, sent=adj)
         if v.pos_ != "VERB" or dobjs or acomps or v.lemma_ in L.NON_ACTION_VERBS or \
@@ -334,7 +335,8 @@ class _DocClaims(MentionIndex):
         for m, stok in subjects:
             if m.keep and not m.negated:
                 self._emit(max(v.i, stok.i), "attribute", m,
-                           (min(stok.idx, v.idx), max(stok.idx + len(stok), v.idx + len(v))),
+                           (min(stok.idx, v.idx),
+                            max(stok.idx + len(stok.text), v.idx + len(v.text))),
                            v.i in self.analytic, value=value, sent=v)
 
     def run(self) -> list[Claim]:

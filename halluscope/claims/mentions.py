@@ -29,6 +29,7 @@ from typing import Any
 
 from halluscope.claims import lexicon as L
 from halluscope.claims.negation import denied
+from halluscope.claims.tokens import first_child
 from halluscope.claims.vocab import IRREGULAR_PLURALS as L_IRREGULAR
 from halluscope.claims.vocab import Vocabulary, is_concrete, is_person_word, singular_forms
 
@@ -39,7 +40,7 @@ _HYPHEN_NAMES = L.FRAME_NOUNS | L.META_NOUNS | L.MODEL_NOUNS
 _WEATHER = frozenset({"rain", "snow", "drizzle", "pour", "storm", "hail", "thunder"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Mention:
     """One object named in the response."""
 
@@ -98,21 +99,8 @@ class MentionIndex:
     # -- names --------------------------------------------------------------------------------
     def _name(self, tok) -> tuple[str, list, list]:
         """(subject, name tokens, adjective tokens merged into the name)."""
-        comps = []
         stack = [c for c in tok.lefts if c.dep_ == "compound"]
-        while stack:
-            c = stack.pop()
-            if c.lower_ in L.COLORS or c.pos_ == "NUM":
-                continue
-            comps.append(c)
-            stack.extend(x for x in c.lefts if x.dep_ in ("compound",))
-        comps.sort(key=lambda t: t.i)
-        # keep only the contiguous run before the head
-        run: list = []
-        for c in reversed(comps):
-            nxt = run[0].i if run else tok.i
-            if c.i == nxt - 1 or (c.i == nxt - 2 and self.doc[c.i + 1].text == "-"):
-                run.insert(0, c)
+        run = self._compounds(tok, stack) if stack else []
         hyphened = self._hyphened(run[0] if run else tok, tok)
         if hyphened is not None:        # "close-up": one word that spaCy split at the hyphen
             run.insert(0, hyphened)
@@ -127,6 +115,25 @@ class MentionIndex:
                 merged.append(prev)
                 words.insert(0, prev.lower_)
         return " ".join(words), merged + run + [tok], merged
+
+    def _compounds(self, tok, stack: list) -> list:
+        """The compounds of noun ``tok`` that are part of its name (``stack``: its compound
+        children): the contiguous run before it, without colours and numbers."""
+        comps = []
+        while stack:
+            c = stack.pop()
+            if c.lower_ in L.COLORS or c.pos_ == "NUM":
+                continue
+            comps.append(c)
+            stack.extend(x for x in c.lefts if x.dep_ in ("compound",))
+        comps.sort(key=lambda t: t.i)
+        # keep only the contiguous run before the head
+        run: list = []
+        for c in reversed(comps):
+            nxt = run[0].i if run else tok.i
+            if c.i == nxt - 1 or (c.i == nxt - 2 and self.doc[c.i + 1].text == "-"):
+                run.insert(0, c)
+        return run
 
     def _hyphened(self, first, head):
         """The word joined by a hyphen, without spaces, to ``first`` (the name's first token)
@@ -206,7 +213,7 @@ class MentionIndex:
         return Mention(head=tok, subject=subject, start=name_toks[0].idx,
                        end=tok.idx + len(tok.text), plural=plural, node=node, keep=keep,
                        person=person, gender=gender,
-                       name_tokens=frozenset(t.i for t in name_toks))
+                       name_tokens=frozenset([t.i for t in name_toks]))
 
     # -- finding ------------------------------------------------------------------------------
     def find_mentions(self) -> None:
@@ -390,7 +397,7 @@ class MentionIndex:
                 for t in (s, *s.conjuncts):
                     out.extend(self.refs(t))
             return out
-        if any(c.dep_ == "expl" for c in v.children):
+        if first_child(v, "expl") is not None:
             for c in v.children:
                 if c.dep_ in ("attr", "dobj", "nsubj"):
                     for t in (c, *c.conjuncts):

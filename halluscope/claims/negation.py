@@ -55,16 +55,22 @@ def first_conjunct(tok: Any) -> Any:
 
 
 def _has_neg(tok: Any) -> bool:
-    return any(c.dep_ == "neg" or (c.dep_ == "advmod" and c.lower_ == "nowhere")
-               for c in tok.children)
+    for c in tok.children:      # loops, not any(...): these run for every noun and verb
+        dep = c.dep_
+        if dep == "neg" or (dep == "advmod" and c.lower_ == "nowhere"):
+            return True
+    return False
 
 
 def verb_denied(v: Any) -> bool:
     """Whether verb (or predicate adjective) ``v`` is denied: its own "not"/"never"/"nowhere",
     a "neither ... nor" subject ("neither the man nor the woman is smiling"), or a denied belief
     verb ("I don't think ...") or raising verb ("doesn't seem to be ...") that governs it."""
-    if _has_neg(v) or any(c.dep_ in _SUBJECTS and _neither(c) for c in v.children):
-        return True
+    for c in v.children:
+        dep = c.dep_
+        if dep == "neg" or (dep == "advmod" and c.lower_ == "nowhere") or \
+                (dep in _SUBJECTS and _neither(c)):
+            return True
     h = v.head
     if h.i == v.i or h.pos_ not in _VERBS:
         return False
@@ -97,7 +103,10 @@ def _own_denial(tok: Any) -> bool:
 
 def _neither(tok: Any) -> bool:
     """"neither X nor Y": every noun of the coordination is denied."""
-    return any(c.dep_ == "preconj" and c.lower_ == "neither" for c in tok.children)
+    for c in tok.children:
+        if c.dep_ == "preconj" and c.lower_ == "neither":
+            return True
+    return False
 
 
 def _asserts_itself(tok: Any) -> bool:

@@ -103,7 +103,10 @@ def _as_verb(tok, lemma: str, tag: str) -> None:
 
 
 def _governs_subject(tok) -> bool:
-    return any(c.dep_ in ("nsubj", "nsubjpass") for c in tok.lefts)
+    for c in tok.lefts:
+        if c.dep_ == "nsubj" or c.dep_ == "nsubjpass":
+            return True
+    return False
 
 
 def _verbless_head(tok) -> bool:
@@ -145,9 +148,12 @@ def _repair_of(tok) -> tuple[str, str] | None:
 def needs_repair(tokens) -> bool:
     """Whether :func:`repair` would change anything: tells from a read-only view of the parse
     (spaCy ``Doc`` or :class:`~halluscope.claims.tokens.DocView`) before it changes."""
-    return any((tok.pos_ == "NOUN" and _repair_of(tok) is not None)
-               or (tok.lower_ in IRREGULAR_PLURALS and _plural_repair(tok) is not None)
-               for tok in tokens)
+    for tok in tokens:          # a loop, not any(...): it runs over every token of a response
+        if tok.pos_ == "NOUN" and tok.tag_ in ("NN", "NNS") and _repair_of(tok) is not None:
+            return True
+        if tok.lower_ in IRREGULAR_PLURALS and _plural_repair(tok) is not None:
+            return True
+    return False
 
 
 def repair(doc) -> int:

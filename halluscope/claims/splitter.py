@@ -50,13 +50,16 @@ from halluscope.claims import lexicon as L
 from halluscope.claims.mentions import Mention, MentionIndex
 from halluscope.claims.negation import verb_denied
 from halluscope.claims.parse import PIPELINES, load_pipeline, needs_repair, pipeline_name, repair
-from halluscope.claims.tokens import snapshot
+from halluscope.claims.tokens import first_child, snapshot
 from halluscope.claims.vocab import Vocabulary, load_vocabulary
 from halluscope.types import Claim
 
 log = logging.getLogger(__name__)
 
 _KIND_RANK = {"existence": 0, "count": 1, "attribute": 2, "relation": 3}
+#: Adjectives that are no attribute, and "next"/"close": what does not make "<adjective> <prep>"
+#: a relation ("close to" and "next to" are multi-word prepositions of their own).
+_ADJECTIVE_PREDICATES = L.NON_ATTRIBUTE_ADJECTIVES | {"next", "close"}
 
 
 def verb_form(tok) -> str:
@@ -89,6 +92,7 @@ class _DocClaims(MentionIndex):
         self.consumed: set[int] = set()
         self.out: list[tuple[tuple, tuple]] = []
         self._sentence_texts: list[str] | None = None
+        self._predicates: dict[int, tuple[list[tuple[Mention, Any]], bool]] = {}
         # ``doc.text`` joins every token's text anew at each call: read once (or given)
         self.text = doc.text if text is None else text
 
@@ -121,13 +125,15 @@ class _DocClaims(MentionIndex):
                 self.analytic.update(range(sent.start, sent.end))
                 continue
             for t in sent:
-                lw = t.lower_
-                if lw in L.HEDGE_WORDS and (t.tag_ == "MD" or t.pos_ in ("ADV", "ADJ", "AUX")
-                                            or t.tag_ == "VBG"):
+                if t.lower_ in L.HEDGE_WORDS:
+                    if t.tag_ == "MD" or t.pos_ in ("ADV", "ADJ", "AUX") or t.tag_ == "VBG":
+                        self._mark(t)
+                        continue
+                if t.pos_ != "VERB":
+                    continue
+                if t.lemma_ in L.INTERPRETIVE_VERBS:
                     self._mark(t)
-                elif t.pos_ == "VERB" and t.lemma_ in L.INTERPRETIVE_VERBS:
-                    self._mark(t)
-                elif t.pos_ == "VERB" and t.lemma_ in L.EFFECT_VERBS:
+                elif t.lemma_ in L.EFFECT_VERBS:
                     for c in t.children:
                         if (c.dep_ == "dobj" and c.lemma_.lower() in L.ABSTRACT_EFFECTS) or \
                                 (c.dep_ == "prep" and c.lower_ == "to" and t.lemma_ == "add"):
@@ -155,27 +161,33 @@ class _DocClaims(MentionIndex):
             if m.count is not None:
                 self._emit(i, "count", m, (m.count_tok.idx, m.end), an, value=m.count, sent=sent)
             for w, a in m.attrs:
-                self._emit(i, "attribute", m, (min(a.idx, m.start), max(a.idx + len(a), m.end)),
-                           an or a.i in self.analytic, value=w, sent=sent)
+                span = (min(a.idx, m.start), max(a.idx + len(a.text), m.end))
+                self._emit(i, "attribute", m, span, an or a.i in self.analytic, value=w,
+                           sent=sent)
 
     def _relation(self, subjects, phrase: str, pred_toks: list, objects, negated: bool) -> None:
         if negated:
             return
+        analytic = self.analytic
+        # the predicate's part of each span and analytic flag, once for every pair
+        pred_start = min([t.idx for t in pred_toks])
+        pred_end = max([t.idx + len(t.text) for t in pred_toks])
+        pred_analytic = not analytic.isdisjoint([t.i for t in pred_toks])
         for s, stok in subjects:
+            if s.negated or not s.keep:
+                continue
             for o, otok in objects:
-                if s is o or s.negated or o.negated or not s.keep or not o.keep:
+                if s is o or o.negated or not o.keep:
                     continue
-                toks = [stok, otok, *pred_toks]
-                start = min(t.idx for t in toks)
-                end = max(t.idx + len(t) for t in toks)
-                an = any(t.i in self.analytic for t in (otok, *pred_toks))
-                self._emit(max(otok.i, stok.i), "relation", s, (start, end), an,
-                           relation=phrase, obj=o, sent=otok)
+                start = min(stok.idx, otok.idx, pred_start)
+                end = max(stok.idx + len(stok.text), otok.idx + len(otok.text), pred_end)
+                self._emit(max(otok.i, stok.i), "relation", s, (start, end),
+                           pred_analytic or otok.i in analytic, relation=phrase, obj=o, sent=otok)
 
     def _prep(self, p) -> None:
         if p.i in self.consumed:
             return
-        pobj = next((c for c in p.children if c.dep_ == "pobj"), None)
+        pobj = first_child(p, "pobj")
         if pobj is None or pobj.i in self.frames:
             return      # "in a close-up of a bird, the bird ...": the frame is no place
         word = p.lower_
@@ -211,11 +223,9 @@ class _DocClaims(MentionIndex):
             if phrase == word and word in L.NON_RELATION_PREPS:
                 return
         elif h.pos_ in ("VERB", "AUX"):
-            subjects = self.subjects(h)
-            negated = verb_denied(h)
+            subjects, negated = self._predicate(h)
             if h.lemma_ not in L.POSITIONAL_VERBS or not spatial:
-                has_obj = any(c.dep_ == "dobj" for c in h.children)
-                if has_obj:
+                if first_child(h, "dobj") is not None:
                     if not spatial:
                         return
                 else:
@@ -224,15 +234,15 @@ class _DocClaims(MentionIndex):
                     pred.append(h)
             elif phrase == word and word in L.NON_RELATION_PREPS:
                 return
-        elif h.pos_ == "ADJ" and h.lower_ not in L.NON_ATTRIBUTE_ADJECTIVES | {"next", "close"}:
+        elif h.pos_ == "ADJ" and h.lower_ not in _ADJECTIVE_PREDICATES:
             phrase = f"{h.lower_} {phrase}"
             pred.append(h)
-            subjects = self.subjects(h.head) if h.dep_ in ("acomp", "advmod") else self.refs(
-                h.head)
-            negated = verb_denied(h.head)
+            if h.dep_ in ("acomp", "advmod"):
+                subjects, negated = self._predicate(h.head)
+            else:
+                subjects, negated = self.refs(h.head), verb_denied(h.head)
         elif h.pos_ == "ADJ" and h.head.pos_ in ("VERB", "AUX"):
-            subjects = self.subjects(h.head)
-            negated = verb_denied(h.head)
+            subjects, negated = self._predicate(h.head)
         else:
             return
         if p.dep_ == "agent":
@@ -245,6 +255,14 @@ class _DocClaims(MentionIndex):
         if subjects and objects:
             self._relation(subjects, phrase, pred, objects, negated)
 
+    def _predicate(self, v) -> tuple[list[tuple[Mention, Any]], bool]:
+        """The subjects of verb (or adjective) ``v`` and whether it is denied: once per token
+        (the verb and each of its prepositions ask). The list is shared: read, never changed."""
+        found = self._predicates.get(v.i)
+        if found is None:
+            found = self._predicates[v.i] = (self.subjects(v), verb_denied(v))
+        return found
+
     def _points_back(self, tok, subjects) -> bool:
         """Whether ``tok``, the object of "with", has a place phrase of its own whose object is
         one of ``subjects``: "smiling, with a helmet in front of her" says where the helmet is
@@ -254,7 +272,7 @@ class _DocClaims(MentionIndex):
         for c in tok.children:
             if c.dep_ != "prep":
                 continue
-            g = next((x for x in c.children if x.dep_ == "pobj"), None)
+            g = first_child(c, "pobj")
             if g is not None and (g.lower_ in L.POSITION_NOUNS
                                   or g.lemma_.lower() in L.POSITION_NOUNS):
                 of = next((x for x in g.children if x.dep_ == "prep" and x.lower_ == "of"), None)
@@ -267,15 +285,14 @@ class _DocClaims(MentionIndex):
         """"with X <place> <subject>" for every X of the phrase (see :meth:`_points_back`)."""
         if p.lower_ != "with":
             return False
-        pobj = next((c for c in p.children if c.dep_ == "pobj"), None)
+        pobj = first_child(p, "pobj")
         return pobj is not None and all(self._points_back(t, subjects)
                                         for t in (pobj, *pobj.conjuncts))
 
     def _verb(self, v) -> None:
-        subjects = self.subjects(v)
+        subjects, negated = self._predicate(v)
         if not subjects:
             return
-        negated = verb_denied(v)
         dobjs = [c for c in v.children if c.dep_ == "dobj"]
         if dobjs and v.lemma_ not in L.META_VERBS:
             rel = "with" if v.lemma_ == "have" else " ".join(
@@ -294,13 +311,13 @@ class _DocClaims(MentionIndex):
                 if w in L.NON_ATTRIBUTE_ADJECTIVES or w in L.HEDGE_WORDS or \
                         adj.pos_ not in ("ADJ", "VERB"):
                     continue
-                if any(c.dep_ == "prep" for c in adj.children) and w not in L.COLORS:
+                if first_child(adj, "prep") is not None and w not in L.COLORS:
                     continue   # "full of", "close to": a relation, not an attribute
                 for m, stok in subjects:
                     if m.keep and not m.negated:
                         self._emit(max(adj.i, stok.i), "attribute", m,
-                                   (min(stok.idx, adj.idx), max(stok.idx + len(stok),
-                                                                adj.idx + len(adj))),
+                                   (min(stok.idx, adj.idx), max(stok.idx + len(stok.text),
+                                                                adj.idx + len(adj.text))),
                                    adj.i in self.analytic or stok.i in self.analytic,
                                    value=w, sent=adj)
         if v.pos_ != "VERB" or dobjs or acomps or v.lemma_ in L.NON_ACTION_VERBS or \
@@ -318,7 +335,8 @@ class _DocClaims(MentionIndex):
         for m, stok in subjects:
             if m.keep and not m.negated:
                 self._emit(max(v.i, stok.i), "attribute", m,
-                           (min(stok.idx, v.idx), max(stok.idx + len(stok), v.idx + len(v))),
+                           (min(stok.idx, v.idx),
+                            max(stok.idx + len(stok.text), v.idx + len(v.text))),
                            v.i in self.analytic, value=value, sent=v)
 
     def run(self) -> list[Claim]:

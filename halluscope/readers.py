@@ -108,7 +108,7 @@ def _json_file(path: Path) -> bool:
     suffix, else its first bytes (``--format vlmevalkit`` covers VLMEvalKit rows written as
     JSON lines, which are read as JSON, not as a TSV whose header is the first line)."""
     suffix = path.suffix.lower()
-    if suffix in _TABLE_SUFFIXES:
+    if suffix in TABLE_SUFFIXES:
         return False
     if suffix in _JSON_SUFFIXES or is_gzip_name(path):
         return True

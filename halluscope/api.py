@@ -23,9 +23,10 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from halluscope.atomicfiles import replace_atomically
 from halluscope.pipeline import Progress, run_audit
 from halluscope.result import (ITEMS, REPORT, RESULTS, RUNSHEET, AuditResult, begin_outputs,
-                               hold_outputs, replace_atomically)
+                               hold_outputs)
 
 if TYPE_CHECKING:  # pragma: no cover
     from halluscope.config import AuditConfig

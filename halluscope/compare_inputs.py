@@ -134,5 +134,5 @@ def not_in_both(a: Any, b: Any) -> dict[str, str]:
     return out
 
 
-__all__ = ["find_metric_class", "metric_references", "not_in_both", "run_folders",
+__all__ = ["find_metric_class", "load_metric_files", "metric_references", "not_in_both", "run_folders",
            "unscored_reasons"]

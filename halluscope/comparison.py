@@ -24,7 +24,7 @@ import html
 import json
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,7 +196,7 @@ def _statistics(name: str, width: int, info: Mapping[str, Any] | None = None
     """The statistics ``name`` computed in the run whose metric ``info`` is given (a POPE run
     with lmms-eval's parser has lmms-eval's definitions); ``None`` when they cannot be known."""
     from halluscope.metrics.base import declared
-    cls = declared(name)            # installed, or found by _find_class
+    cls = declared(name)   # installed, or made known by compare_inputs.find_metric_class
     if cls is None:
         return None
     stats = cls.statistics_for(info or {})
@@ -390,10 +390,11 @@ class CompareResult:
     def save(self, out: str | Path) -> Path:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / COMPARE_JSON).write_text(json.dumps(self.to_dict(), indent=2) + "\n",
-                                        encoding="utf-8")
+        from halluscope.atomicfiles import write_text_atomically
         from halluscope.report.visible import visible_controls
-        (out / COMPARE_HTML).write_text(visible_controls(render_html(self)), encoding="utf-8")
+        # whole or not at all, as the audit's outputs: a reader never sees half a file
+        write_text_atomically(out / COMPARE_JSON, json.dumps(self.to_dict(), indent=2) + "\n")
+        write_text_atomically(out / COMPARE_HTML, visible_controls(render_html(self)))
         return out / COMPARE_JSON
 
 

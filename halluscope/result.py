@@ -10,9 +10,9 @@ One run, one set of outputs. Every file of an output folder carries the run's id
 (``results.json`` and ``runsheet.json`` as ``run_id``, ``report.html`` in its header), and the
 files are written so that a reader never takes a mix of two runs for one: the previous
 ``results.json`` is removed before anything else is written (:func:`begin_outputs`), each file is
-written to a temporary name and renamed into place (:func:`replace_atomically`), and
-``results.json`` comes last, holding the sha256 of the others. :func:`check_outputs` is the
-reader's side: it refuses a folder whose ``results.json`` is missing (an interrupted run) or
+written to a temporary name and renamed into place
+(:func:`halluscope.atomicfiles.replace_atomically`), and ``results.json`` comes last, holding the
+sha256 of the others. :func:`check_outputs` is the reader's side: it refuses a folder whose ``results.json`` is missing (an interrupted run) or
 whose files do not match it (a mix of runs).
 """
 
@@ -30,7 +30,6 @@ from halluscope import _json as fast_json
 from halluscope.errors import InputError, UnknownNameError, suggest
 from halluscope.metrics.base import MetricSummary
 from halluscope.metrics.stats import MetricResult
-from halluscope.atomicfiles import replace_atomically  # noqa: F401 - where api.py finds it
 
 RESULTS = "results.json"
 RUNSHEET = "runsheet.json"

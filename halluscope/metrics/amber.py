@@ -549,8 +549,9 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
             made = counter_values(self.statistics, self.state.sums())
             if made:
                 log.warning("amber original: %s computed over no unit of their own: their "
-                            "values are the original's, from its 0.001 starting counters, and "
-                            "no gate is checked on them (info.values_from_starting_counters)",
+                            "values are the original's, from its 0.001 starting counters, and a "
+                            "gate on them fails: they measure nothing "
+                            "(info.values_from_starting_counters)",
                             ", ".join(made))
 
     def _results(self, state):

@@ -26,7 +26,6 @@ import io
 import json
 import logging
 import operator
-import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path

@@ -12,8 +12,8 @@ files are written so that a reader never takes a mix of two runs for one: the pr
 ``results.json`` is removed before anything else is written (:func:`begin_outputs`), each file is
 written to a temporary name and renamed into place
 (:func:`halluscope.atomicfiles.replace_atomically`), and ``results.json`` comes last, holding the
-sha256 of the others. :func:`check_outputs` is the reader's side: it refuses a folder whose ``results.json`` is missing (an interrupted run) or
-whose files do not match it (a mix of runs).
+sha256 of the others. :func:`check_outputs` is the reader's side: it refuses a folder whose
+``results.json`` is missing (an interrupted run) or whose files do not match it (a mix of runs).
 """
 
 from __future__ import annotations

@@ -43,9 +43,9 @@ scores no other), or a VS row whose ``figure_id`` is not a whole number (utils.p
 answered twice by one model (utils.py's ``get_eval_all`` asserts each question once): the run
 stops with exit 2 and gives no number; the others score every row and count the repeats.
 
-Whose answers: figures and question pairs are keyed by the ``--by`` groups (``model`` by
-default) as well, so one file holding two models' answers gives each model's figures and pairs
-(and ``model:...`` groups), never pooled ones.
+Whose answers: figures and question pairs are keyed by the record's ``model`` as well (whatever
+``--by`` says: other ``--by`` groups only report), so one file holding two models' answers gives
+each model's figures and pairs (and ``model:...`` groups), never pooled ones.
 
 Coverage: every question set of HallusionBench.json is a grid (each figure asks each
 question); a figure or pair that lacks one of its set's questions is left out of fAcc / qAcc
@@ -337,8 +337,10 @@ class HallusionBenchMetric(Metric):
 
     def score(self, record: Record) -> ItemScore:
         cat, sub, visual, set_id, fig, qid = _keys(record, self.variant)
-        by = group_names(record, self.by)       # whose answers: figures and pairs are theirs
-        part = "|".join(by)
+        by = group_names(record, self.by)       # the groups it reports in
+        # whose answers: the model alone (each model answers every question), never the other
+        # --by groups, which split the questions and would each be counted against all of them
+        part = f"model:{record.model}" if record.model else ""
         payload: dict[str, Any] = {"key": "_".join((cat, sub, set_id, fig, qid)),
                                    "category": cat, "subcategory": sub,
                                    "_seen": (part, cat, sub, visual, set_id, fig, qid)}
@@ -504,7 +506,7 @@ class HallusionBenchMetric(Metric):
             "variant": self.variant,
             "source": _SOURCES.get(self.variant, "tianyi-lab/HallusionBench@744007c"),
             "intervals": "Poisson bootstrap clustered by question set (category_subcategory_set)",
-            "figures_keyed_by": list(self.by) or None,
+            "figures_keyed_by": "model",
         }
         if self._coverage is not None:
             out["coverage"] = self._coverage

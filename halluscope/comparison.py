@@ -35,9 +35,10 @@ from halluscope import _json as fast_json
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, metric_references,
                                        not_in_both, run_folders, unscored_reasons)
 from halluscope.errors import ConfigError
+from halluscope.gates.assertions import over_no_units
 from halluscope.gates.diff import Gates, NoInterval, diff_gate_failures, diff_value  # re-exported
 from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
-                                      percentile_interval, replicate_weights)
+                                      percentile_interval, replicate_weights, units_over)
 
 log = logging.getLogger(__name__)
 
@@ -256,16 +257,18 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
     """One statistic's entry: A's value by A's definition, B's by B's, and the paired-bootstrap
     interval of the difference."""
     (stat, columns), (stat_b, columns_b) = side_a, side_b
-    va = _evaluate(stat, columns, xa.sum(axis=0))
-    vb = _evaluate(stat_b, columns_b, xb.sum(axis=0))
     n_keys, clusters = entry["n_paired"], entry["clusters"]
-    entry = {"a": _clean(va), "b": _clean(vb), "diff": _clean(vb - va), **entry,
-             "higher_is_better": stat.higher_is_better}
+    va, vb = (_side_value(s, c, x, n_keys) for s, c, x in
+              ((stat, columns, xa), (stat_b, columns_b, xb)))
+    entry = {"a": va, "b": vb, "diff": None if va is None or vb is None else _clean(vb - va),
+             **entry, "higher_is_better": stat.higher_is_better}
     if stat.bounds is not None:         # a difference of two values in [lo, hi]
         lo, hi = stat.bounds
         entry["diff_bounds"] = [lo - hi, hi - lo]
     if stat.count:
         entry["count"] = True
+    elif va is None or vb is None:
+        entry.update(ci=None, ci_note="no difference: a side has no value")
     elif weights is None:
         entry["ci"] = None
         entry["ci_note"] = "no bootstrap replicates" if not n_boot else "no paired items"
@@ -284,6 +287,17 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
             entry["ci_note"] = note
         entry["confidence"] = confidence
     return entry
+
+
+def _side_value(stat: Statistic, columns: tuple[str, ...], x: np.ndarray,
+                n_keys: int) -> float | None:
+    """One side's value, or ``None`` when it has none: undefined, or a rate over no units
+    (AMBER's 0.001 starting counters give one), which the audit's gates refuse as well."""
+    sums = x.sum(axis=0)
+    value = _clean(_evaluate(stat, columns, sums))
+    if not stat.count and over_no_units(units_over(stat, columns, sums, n_keys), value):
+        return None
+    return value
 
 
 def _primary(stats: Mapping[str, tuple[Statistic, tuple[str, ...]]]) -> tuple[str, Any] | None:

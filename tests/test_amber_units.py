@@ -126,3 +126,20 @@ def test_generative_half_alone_has_no_discriminative_value(tmp_path):
     assert res["accuracy"].why_no_value == "computed over 0 scored questions"
     assert "no value for F1, the discriminative half" in res["amber_score"].why_no_value
     assert res["hal"].value == pytest.approx(1.0)     # the one description hallucinates
+
+
+def test_compare_gives_a_side_over_no_units_no_value_as_the_audit_does(tmp_path):
+    """The audit refuses a gate on relation_precision = 0.0 over no units (above); compare
+    showed A 0.0, B 0.0, diff 0.0 for it and a diff gate passed on that. Now neither side has
+    a value, the difference is None and the gate fails saying so; relation_accuracy (1 answer,
+    read Yes against truth No in both runs: 0.0 over 1 unit) keeps its values."""
+    from halluscope.comparison import diff_gate_failures
+    _audit(tmp_path / "a", ANSWERS, "original")
+    _audit(tmp_path / "b", ANSWERS, "original")
+    res = halluscope.compare([tmp_path / "a" / "o", tmp_path / "b" / "o"], n_boot=0)
+    entry = res.comparisons[0].metrics["amber.relation_precision"]
+    assert (entry["a"], entry["b"], entry["diff"], entry["ci"]) == (None, None, None, None)
+    kept = res.comparisons[0].metrics["amber.relation_accuracy"]
+    assert (kept["a"], kept["b"], kept["diff"]) == (0.0, 0.0, 0.0)
+    fails = diff_gate_failures(res, above={"diff.amber.relation_precision": 0.5})
+    assert len(fails) == 1 and "has no value" in fails[0]

@@ -225,6 +225,30 @@ def test_a_figure_or_pair_missing_a_question_is_not_counted_correct(tmp_path, ca
     assert "1 figure(s) and 1 question pair(s) lack some of their questions" in said
 
 
+def test_coverage_is_per_model_whatever_by_names(tmp_path, monkeypatch, caplog):
+    """A complete grid of 8 questions (a 2 x 2 VD set and a 2 x 2 VS set, one model) audited
+    with --by category: the benchmark is asked of the model, not of each category, so all 8
+    are answered and none is missing. Keyed by the --by groups, each category counted its own 4
+    against all 8: 8 "unanswered" of 16, an unanswered result and a warning."""
+    import halluscope.metrics.hallusionbench as hb
+    monkeypatch.setitem(hb.EXPECTED_QUESTIONS, "vlmevalkit", 8)
+    rows = [_row(cat=c, sub="chart", fig=f, qid=q, model="A")
+            for c in ("VD", "VS") for f in "01" for q in "01"]
+    with caplog.at_level(logging.WARNING):
+        res = halluscope.audit(_write(tmp_path / "g.jsonl", rows), metrics="hallusionbench",
+                               out=tmp_path / "o", n_boot=0, write_report=False,
+                               by=["category"],
+                               options={"hallusionbench_variant": "vlmevalkit"})
+    s = res.metrics["hallusionbench"]
+    cov = res.runsheet["metrics"]["hallusionbench"]["coverage"]
+    assert (cov["answered"], cov["unanswered"]) == (8, 0)
+    assert cov["unanswered_by"] == {"model:A": 0}
+    assert "unanswered" not in s.results
+    assert "have no answer" not in caplog.text
+    assert (s.results["facc"].n, s.results["qacc"].n) == (4, 4)     # 2 figures, 2 pairs a set
+    assert set(s.groups) >= {"category:VD", "category:VS"}        # --by still reports
+
+
 def test_incomplete_is_per_answerer_and_set():
     """The grid is checked per answerer: B's missing cell breaks B's figure and pair only."""
     def u(part, fig, qid, ok=True, cluster="s0"):

@@ -181,9 +181,14 @@ def _compared(result: Any, name: str, metric: Any, threshold: float, which: str 
 
 
 def _over_no_units(metric: Any) -> bool:
+    return over_no_units(metric.n, metric.value)
+
+
+def over_no_units(n: int, value: Any) -> bool:
     """A rate or average with a value although it is computed over no units (n = 0): never a
-    measurement a gate can pass or fail on (counts, whose value may well be 0, are not)."""
-    return metric.n == 0 and isinstance(metric.value, float) and _defined(metric.value)
+    measurement a gate can pass or fail on (counts, whose value may well be 0, are not). The
+    audit's gates refuse it; ``compare`` gives such a side no value."""
+    return n == 0 and isinstance(value, float) and _defined(value)
 
 
 def _resolve_bound(bound: str | None, direction: str) -> str | None:

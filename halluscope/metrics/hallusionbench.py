@@ -43,9 +43,9 @@ scores no other), or a VS row whose ``figure_id`` is not a whole number (utils.p
 answered twice by one model (utils.py's ``get_eval_all`` asserts each question once): the run
 stops with exit 2 and gives no number; the others score every row and count the repeats.
 
-Whose answers: figures and question pairs are keyed by the ``--by`` groups (``model`` by
-default) as well, so one file holding two models' answers gives each model's figures and pairs
-(and ``model:...`` groups), never pooled ones.
+Whose answers: figures and question pairs are keyed by the record's ``model`` as well (whatever
+``--by`` says: other ``--by`` groups only report), so one file holding two models' answers gives
+each model's figures and pairs (and ``model:...`` groups), never pooled ones.
 
 Coverage: every question set of HallusionBench.json is a grid (each figure asks each
 question); a figure or pair that lacks one of its set's questions is left out of fAcc / qAcc
@@ -62,7 +62,6 @@ same interval. Another ``--cluster-by`` is refused (exit 2), not recorded while 
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any, ClassVar
 
 import numpy as np
@@ -71,6 +70,8 @@ from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.hallusionbench_units import (Unit, coverage, expected_total,
                                                      incomplete, warn_coverage)
+from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
+    vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
 from halluscope.metrics.stats import (MetricResult, Statistic, one_blas_thread,
                                       percentile_interval)
@@ -109,37 +110,14 @@ def original_is_correct(code: str, category: str, figure_id: str) -> bool:
     return code == "1"
 
 
-_PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@",
-          "`", ",", "?", "!")
-_COMMA_DIGITS = re.compile(r"(\d)(,)(\d)")
-_PERIOD = {"vlmevalkit": re.compile(r"(?<!\d)\.(?!\d)"),      # @e8e78f0 (since 928a95b0)
-           "vlmevalkit-v0.2": re.compile(r"\.(?!\d)")}        # what (?!<=\d)(\.)(?!\d) does
-
-
-def vlmevalkit_punctuation(text: str, variant: str = "vlmevalkit") -> str:
-    """VLMEvalKit's ``process_punctuation``, quirks included: a mark next to a space (or any
-    digit-comma-digit in the text) is deleted, otherwise replaced by a space; periods are
-    deleted, at most 32 of them (``re.UNICODE`` is passed as the count): @e8e78f0 those neither
-    after nor before a digit, ``vlmevalkit-v0.2`` every one not before a digit."""
-    out = text
-    has_comma_digits = _COMMA_DIGITS.search(text) is not None
-    for p in _PUNCT:
-        if (p + " " in text or " " + p in text) or has_comma_digits:
-            out = out.replace(p, "")
-        else:
-            out = out.replace(p, " ")
-    return _PERIOD[variant].sub("", out, count=int(re.UNICODE))
-
-
 def vlmevalkit_extract(prediction: str | None, variant: str = "vlmevalkit") -> str:
     """VLMEvalKit's ``YOrN_Extraction``: ``Yes`` / ``No`` when exactly one of the words occurs
-    (``variant``: which release's full-stop rule, :func:`vlmevalkit_punctuation`)."""
-    words = vlmevalkit_punctuation((prediction or "").lower(), variant).split()
-    if "yes" in words and "no" not in words:
-        return "Yes"
-    if "yes" not in words and "no" in words:
-        return "No"
-    return "Unknown"
+    (``variant``: which release's full-stop rule, :func:`vlmevalkit_punctuation`); the reading
+    is POPE's ``vlmevalkit`` parser's, one implementation for both."""
+    return _EXTRACTED[vlmevalkit_yes_no((prediction or "").lower(), variant)]
+
+
+_EXTRACTED = {"yes": "Yes", "no": "No", "unknown": "Unknown"}
 
 
 # -- per-item bookkeeping ------------------------------------------------------------------
@@ -337,8 +315,10 @@ class HallusionBenchMetric(Metric):
 
     def score(self, record: Record) -> ItemScore:
         cat, sub, visual, set_id, fig, qid = _keys(record, self.variant)
-        by = group_names(record, self.by)       # whose answers: figures and pairs are theirs
-        part = "|".join(by)
+        by = group_names(record, self.by)       # the groups it reports in
+        # whose answers: the model alone (each model answers every question), never the other
+        # --by groups, which split the questions and would each be counted against all of them
+        part = f"model:{record.model}" if record.model else ""
         payload: dict[str, Any] = {"key": "_".join((cat, sub, set_id, fig, qid)),
                                    "category": cat, "subcategory": sub,
                                    "_seen": (part, cat, sub, visual, set_id, fig, qid)}
@@ -504,7 +484,7 @@ class HallusionBenchMetric(Metric):
             "variant": self.variant,
             "source": _SOURCES.get(self.variant, "tianyi-lab/HallusionBench@744007c"),
             "intervals": "Poisson bootstrap clustered by question set (category_subcategory_set)",
-            "figures_keyed_by": list(self.by) or None,
+            "figures_keyed_by": "model",
         }
         if self._coverage is not None:
             out["coverage"] = self._coverage

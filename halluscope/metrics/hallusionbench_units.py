@@ -22,7 +22,7 @@ class Unit:
     correct: bool | None
     groups: tuple[str, ...]
     hard: bool = False              # asked about an edited figure (visual_input 2)
-    part: str = ""                  # whose answers: the --by groups (model:A), "" for none
+    part: str = ""                  # whose answers: the model (model:A), "" for none
     cell: tuple[str, str] = ("", "")    # (figure id, question id) within the set
 
 

@@ -91,18 +91,23 @@ _VLM_PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", 
 _DIGIT_COMMA_DIGIT = re.compile(r"\d,\d")
 _PERIOD_NOT_BY_DIGIT = re.compile(r"(?<!\d)\.(?!\d)")       # @e8e78f0 (since 928a95b0)
 _PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.(?!\d)")            # v0.1, v0.2 (see below)
+VLMEVALKIT_PERIODS = {"vlmevalkit": _PERIOD_NOT_BY_DIGIT,
+                      "vlmevalkit-v0.2": _PERIOD_NOT_BEFORE_DIGIT}
+"""Each VLMEvalKit release's full-stop rule, by the name its parser and variant go by."""
 _VLM_MAX_PERIODS = 32
 
 
-def _vlmevalkit_words(text: str, periods: re.Pattern = _PERIOD_NOT_BY_DIGIT) -> list[str]:
-    # Each punctuation mark is either deleted or turned into a space, decided once for the whole
-    # text: deleted when the mark stands next to a space anywhere in it (or when the text has a
-    # digit-comma-digit group), else replaced by a space. Full stops are then deleted, at most
-    # 32 of them (VLMEvalKit passes re.UNICODE where re.sub takes count). Which stops: @e8e78f0
-    # (since 928a95b0, 2025-05-13) those neither preceded nor followed by a digit, so in
-    # "1. ... 40. no." the numbers' stops stay, do not use up the 32, and "no" is read; before,
-    # every stop not followed by a digit (the v0.2 rule), so the stops of 1. to 32. use up the
-    # 32 and "no." keeps its stop: unknown.
+def vlmevalkit_punctuation(text: str, variant: str = "vlmevalkit") -> str:
+    """VLMEvalKit's ``process_punctuation``, quirks included (the one copy: POPE's parsers and
+    HallusionBench's VLMEvalKit variants both read answers through it). Each punctuation mark is
+    either deleted or turned into a space, decided once for the whole text: deleted when the
+    mark stands next to a space anywhere in it (or when the text has a digit-comma-digit group),
+    else replaced by a space. Full stops are then deleted, at most 32 of them (VLMEvalKit passes
+    re.UNICODE where re.sub takes count). Which stops (``variant``): @e8e78f0 (since 928a95b0,
+    2025-05-13) those neither preceded nor followed by a digit, so in "1. ... 40. no." the
+    numbers' stops stay, do not use up the 32, and "no" is read; ``vlmevalkit-v0.2`` (before)
+    every stop not followed by a digit, so the stops of 1. to 32. use up the 32 and "no." keeps
+    its stop: unknown."""
     out = text
     keep_glued = _DIGIT_COMMA_DIGIT.search(text) is not None
     for p in _VLM_PUNCT:
@@ -110,11 +115,13 @@ def _vlmevalkit_words(text: str, periods: re.Pattern = _PERIOD_NOT_BY_DIGIT) -> 
             out = out.replace(p, "")
         else:
             out = out.replace(p, " ")
-    out = periods.sub("", out, count=_VLM_MAX_PERIODS)
-    return out.split()
+    return VLMEVALKIT_PERIODS[variant].sub("", out, count=_VLM_MAX_PERIODS)
 
 
-def _yes_xor_no(words: list[str]) -> str:
+def vlmevalkit_yes_no(text: str, variant: str = "vlmevalkit") -> str:
+    """VLMEvalKit's ``YOrN_Extraction`` on ``text`` (not lower-cased here): ``yes`` when the
+    word yes occurs and no does not, ``no`` in the opposite case, else ``unknown``."""
+    words = vlmevalkit_punctuation(text, variant).split()
     has_yes, has_no = "yes" in words, "no" in words
     if has_yes and not has_no:
         return YES
@@ -136,7 +143,7 @@ def parse_vlmevalkit(answer: str) -> str:
     ``There is no dog`` -> no, ``Yes and no`` -> unknown, ``I cannot tell`` -> unknown).
     VLMEvalKit may then ask an LLM judge about the unknown ones; that step is not reproduced.
     """
-    return _yes_xor_no(_vlmevalkit_words(_text(answer).lower()))
+    return vlmevalkit_yes_no(_text(answer).lower())
 
 
 def parse_vlmevalkit_v02(answer: str) -> str:
@@ -149,7 +156,7 @@ def parse_vlmevalkit_v02(answer: str) -> str:
     the 32: a list numbered "1." to "40." ending in "no." is ``unknown`` here, ``no`` under
     :func:`parse_vlmevalkit`. Short answers read the same under both.
     """
-    return _yes_xor_no(_vlmevalkit_words(_text(answer).lower(), _PERIOD_NOT_BEFORE_DIGIT))
+    return vlmevalkit_yes_no(_text(answer).lower(), "vlmevalkit-v0.2")
 
 
 # -- lmms-eval (EvolvingLMMs-Lab/lmms-eval tasks/pope/utils.py) -------------------------------

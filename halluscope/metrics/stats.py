@@ -272,10 +272,7 @@ class SumState:
         if stat.count:
             return MetricResult(name, int(round(float(point))), self.n, stat.higher_is_better,
                                 bounds=stat.bounds, direction=False)
-        n = self.n
-        if stat.units is not None:
-            names = (stat.units,) if isinstance(stat.units, str) else stat.units
-            n = int(round(float(sum(self.totals[self.columns.index(c)] for c in names))))
+        n = units_over(stat, self.columns, self.totals, self.n)
         clusters = len(self.units) or None
         ci = None
         note = None
@@ -289,6 +286,15 @@ class SumState:
         return MetricResult(name, float(point), n, stat.higher_is_better, ci,
                             confidence if ci else None, bounds=stat.bounds, ci_note=note,
                             clusters=clusters, direction=stat.direction)
+
+
+def units_over(stat: Statistic, columns: Sequence[str], totals: np.ndarray, items: int) -> int:
+    """The number of units ``stat`` is computed over: the sum of its ``units`` columns in
+    ``totals`` (summed over ``columns``), or ``items`` when it names none."""
+    if stat.units is None:
+        return items
+    names = (stat.units,) if isinstance(stat.units, str) else stat.units
+    return int(round(float(sum(totals[list(columns).index(c)] for c in names))))
 
 
 def min_replicates(confidence: float) -> int:

@@ -103,11 +103,17 @@ def detect_format(path: str | Path) -> str:
     return "jsonl"
 
 
+def _table_suffix(path: Path) -> str:
+    """``path``'s suffix in lower case; a gzipped name's inner one (``x.tsv.gz``: ``.tsv``),
+    so that a gzipped table is read as the table it holds, not as gzipped JSON lines."""
+    return Path(path.stem).suffix.lower() if is_gzip_name(path) else path.suffix.lower()
+
+
 def _json_file(path: Path) -> bool:
     """Whether ``path`` holds JSON (lines or an array, gzipped or not) rather than a table: its
     suffix, else its first bytes (``--format vlmevalkit`` covers VLMEvalKit rows written as
     JSON lines, which are read as JSON, not as a TSV whose header is the first line)."""
-    suffix = path.suffix.lower()
+    suffix = _table_suffix(path)
     if suffix in TABLE_SUFFIXES:
         return False
     if suffix in _JSON_SUFFIXES or is_gzip_name(path):
@@ -520,7 +526,7 @@ def _rows(path: Path, fmt: str, detected: bool = False
                 obj = _lmms_eval_line(obj, str(path), lineno, origin)
             yield lineno, index, obj
         return
-    table = path.suffix.lower()[1:] if fmt == "vlmevalkit" else fmt
+    table = _table_suffix(path)[1:] if fmt == "vlmevalkit" else fmt
     if table not in ("csv", "tsv", "parquet", "xlsx"):
         table = "tsv"
     frame = _read_table(path, table)

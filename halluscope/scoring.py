@@ -407,8 +407,10 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
             detail = _error_item(exc, metric.name)
             tally.problems.append(detail)
             tally.passed_by.setdefault(metric.name, Counter())[_cause(exc)] += 1
-            item["error"] = (item["error"] + "; " if "error" in item else "") + str(exc)
-            item.setdefault("error_detail", detail)
+            # the message and detail name the file: written as the source is (not UTF-8?)
+            item["error"] = ((item["error"] + "; " if "error" in item else "")
+                             + path_text(str(exc)))
+            item.setdefault("error_detail", text_of(detail))
             continue
         applied.append(metric.name)
         tally.scored[metric.name] += 1
@@ -436,7 +438,7 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
         tally.problems.append(detail)
         tally.passed_by[name][skips[name]] -= 1           # refused, not passed by
         tally.passed_by[name] += Counter({_cause(exc): 1})   # (drops the count at zero)
-        item["error"], item["error_detail"] = str(exc), detail
+        item["error"], item["error_detail"] = path_text(str(exc)), text_of(detail)
     elif not applied and "error" not in item:
         tally.skipped += 1
         item["skipped"] = (f"no selected metric ({', '.join(m.name for m in metrics)}) "

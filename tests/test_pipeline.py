@@ -236,3 +236,50 @@ def test_a_companion_path_that_is_not_utf8_can_be_journaled(tmp_path):
     cfg = AuditConfig(coco_annotations=[ann], metrics=["chair"])
     header = journal_header([], cfg, ["chair"])
     assert "ann\\\\xe9.json" in header["config"] and header == journal_header([], cfg, ["chair"])
+
+
+@pytest.mark.parametrize("path", ["columns", "lines"])
+def test_a_metric_error_naming_a_file_that_is_not_utf8_is_written_with_escapes(tmp_path, path):
+    """A POPE answer whose question_id is not in the question file, in ``b\\xe9.jsonl``
+    (Latin-1 bytes): the metric's message and detail name the file, and writing them raw
+    stopped the audit with exit 3 on the whole-file path (TypeError) and on the line-by-line
+    path (an extra ``metadata`` key; UnicodeEncodeError), leaving .part files."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    root = os.fsencode(tmp_path)
+    try:
+        fh = open(root + b"/b\xe9.jsonl", "w", encoding="utf-8")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses a file name that is not UTF-8")
+    extra = {"metadata": {"k": 1}} if path == "lines" else {}
+    with fh:
+        for qid, text in [(1, "yes"), (99, "no"), (2, "no")]:
+            fh.write(json.dumps({"question_id": qid, "text": text, "answer_id": str(qid),
+                                 "model_id": "m", **extra}) + "\n")
+    (tmp_path / "q.jsonl").write_text("".join(
+        json.dumps({"question_id": i, "image": "COCO_val2014_000000000139.jpg",
+                    "text": f"Is there a {obj} in the image?", "label": label}) + "\n"
+        for i, (obj, label) in enumerate([("dog", "yes"), ("cat", "no")], 1)),
+        encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["audit", os.fsdecode(root + b"/b\xe9.jsonl"),
+                                      "--metric", "pope", "--questions",
+                                      str(tmp_path / "q.jsonl"), "--out", str(out),
+                                      "--bootstrap", "0"])
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(out)) == ["items.jsonl", "report.html", "results.json",
+                                       "runsheet.json"]                  # no .part left
+    items = [json.loads(line) for line in
+             (out / "items.jsonl").read_bytes().decode("utf-8").splitlines()]
+    assert [item.get("error") is not None for item in items] == [False, True, False]
+    bad = items[1]
+    assert "b\\xe9.jsonl:2: field 'question_id'" in bad["error"], bad["error"]
+    assert bad["error_detail"]["file"].endswith("/b\\xe9.jsonl")
+    assert bad["error_detail"]["field"] == "question_id"
+    assert bad["source"].endswith("/b\\xe9.jsonl:2")
+    assert items[0]["scores"]["pope"]["row"] and items[2]["scores"]["pope"]["row"]
+    errors = json.loads((out / "results.json").read_text(encoding="utf-8"))["errors"]
+    assert [(Path(e["file"]).name, e["line"]) for e in errors] == [("b\\xe9.jsonl", 2)]

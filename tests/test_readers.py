@@ -307,3 +307,26 @@ def test_forced_vlmevalkit_format_reads_json_lines_rows_as_json(tmp_path, name):
                                    "vlmevalkit", "--pope-parser", "vlmevalkit", "--out",
                                    str(tmp_path / "o"), "-q", "--bootstrap", "0"])
     assert out.exit_code == 0, out.output
+
+
+@pytest.mark.parametrize("suffix", ["tsv", "csv"])
+def test_forced_vlmevalkit_format_reads_a_gzipped_table_as_the_table(tmp_path, suffix):
+    """``x.tsv.gz`` with ``--format vlmevalkit``: its suffix ``.gz`` made it gzipped JSON lines
+    (every row a bad line), where it had been read through pandas; a gzipped name whose inner
+    suffix is a table's is that table. Scores and counts as the plain table does (EXPECTED)."""
+    import gzip
+
+    from halluscope.readers import count_input_records
+    plain = tmp_path / f"rows.{suffix}"
+    _vlmevalkit_frame().to_csv(plain, sep="\t" if suffix == "tsv" else ",", index=False)
+    packed = tmp_path / f"rows.{suffix}.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    results = [audit(path, metrics="pope", n_boot=0, pope_parser="vlmevalkit",
+                     input_format="vlmevalkit") for path in (plain, packed)]
+    for res in results:
+        assert not res.errors and res.metrics["pope"].n == 6
+        assert _pope_numbers(res) == pytest.approx(EXPECTED)
+    assert [i.get("source", "").rsplit(":", 1)[-1] for i in results[1].items] == \
+        [i.get("source", "").rsplit(":", 1)[-1] for i in results[0].items]   # same lines
+    assert count_input_records(packed, "vlmevalkit") == count_input_records(
+        plain, "vlmevalkit") == 6

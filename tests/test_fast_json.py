@@ -70,6 +70,8 @@ def test_gc_paused_long_lived_moves_the_block_to_the_oldest_generation():
         frozen = gc.get_freeze_count()
         with gc_paused(long_lived=True):
             [[i] for i in range(10)]
-        assert gc.get_freeze_count() == frozen      # not unfrozen by the block
+        # not unfrozen by the block (unfreezing empties the permanent generation; frozen
+        # objects that die meanwhile leave it, so the count may drop by a few, never to 0)
+        assert 0 < frozen and gc.get_freeze_count() > frozen // 2
     finally:
         gc.unfreeze()

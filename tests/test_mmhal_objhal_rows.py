@@ -15,6 +15,7 @@ import halluscope
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.mmhal import MMHalMetric, load_template
 from halluscope.records import iter_records
+from test_question_align import nlp  # noqa: F401 - the spaCy pipeline fixture, shared
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:
@@ -110,13 +111,6 @@ OBJ_QUESTIONS = [{"image_id": 1, "question": "Describe the image."},
 OBJ_GT = {1: ["dog"], 2: ["cat"], 3: ["person"]}
 
 
-@pytest.fixture
-def nlp():
-    from halluscope.metrics.objhal import _nlp
-    try:
-        return _nlp()
-    except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"no spaCy English pipeline: {exc}")
 
 
 def _objhal(tmp_path: Path, judged: bool = True):

@@ -111,8 +111,6 @@ OBJ_QUESTIONS = [{"image_id": 1, "question": "Describe the image."},
 OBJ_GT = {1: ["dog"], 2: ["cat"], 3: ["person"]}
 
 
-
-
 def _objhal(tmp_path: Path, judged: bool = True):
     """An Object HalBench metric over OBJ_QUESTIONS whose extractor takes every word of the
     answer as a phrase; ``judged``: it stands in for the judge (remembers the questions)."""

@@ -44,7 +44,7 @@ from typing import Any
 from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
 from halluscope.records import (ANSWER_FIELDS, Record, id_hint, is_gzip_name,
                                 iter_json_values, open_text, record_from_dict)
-from halluscope.tables import TABLE_SUFFIXES, table_columns
+from halluscope.tables import TABLE_SUFFIXES, table_columns, table_suffix
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def _unknown(path: Path, why: str) -> ConfigError:
 def detect_format(path: str | Path) -> str:
     """The format of ``path``: from its suffix, then its first bytes, then its first row."""
     path = Path(path)
-    suffix = path.suffix.lower()
+    suffix = table_suffix(path)
     if suffix in TABLE_SUFFIXES:
         # its header alone (a table it cannot read is the table's format: its reader says why)
         return ("vlmevalkit" if _VLMEVALKIT_COLUMNS <= set(table_columns(path) or ())
@@ -103,17 +103,11 @@ def detect_format(path: str | Path) -> str:
     return "jsonl"
 
 
-def _table_suffix(path: Path) -> str:
-    """``path``'s suffix in lower case; a gzipped name's inner one (``x.tsv.gz``: ``.tsv``),
-    so that a gzipped table is read as the table it holds, not as gzipped JSON lines."""
-    return Path(path.stem).suffix.lower() if is_gzip_name(path) else path.suffix.lower()
-
-
 def _json_file(path: Path) -> bool:
     """Whether ``path`` holds JSON (lines or an array, gzipped or not) rather than a table: its
     suffix, else its first bytes (``--format vlmevalkit`` covers VLMEvalKit rows written as
     JSON lines, which are read as JSON, not as a TSV whose header is the first line)."""
-    suffix = _table_suffix(path)
+    suffix = table_suffix(path)
     if suffix in TABLE_SUFFIXES:
         return False
     if suffix in _JSON_SUFFIXES or is_gzip_name(path):
@@ -526,7 +520,7 @@ def _rows(path: Path, fmt: str, detected: bool = False
                 obj = _lmms_eval_line(obj, str(path), lineno, origin)
             yield lineno, index, obj
         return
-    table = _table_suffix(path)[1:] if fmt == "vlmevalkit" else fmt
+    table = table_suffix(path)[1:] if fmt == "vlmevalkit" else fmt
     if table not in ("csv", "tsv", "parquet", "xlsx"):
         table = "tsv"
     frame = _read_table(path, table)

@@ -13,17 +13,29 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from halluscope.textfiles import open_text
+from halluscope.textfiles import is_gzip_name, open_text
 
 #: The suffixes of the tables the audit reads (any case), one row an answer.
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".xlsx")
 
 
+def table_suffix(path: str | Path) -> str:
+    """``path``'s suffix in lower case; a gzipped name's inner one (``x.tsv.gz``: ``.tsv``), so
+    that every reader takes a gzipped table for the table it holds, not for gzipped JSON."""
+    path = Path(path)
+    return Path(path.stem).suffix.lower() if is_gzip_name(path) else path.suffix.lower()
+
+
+def is_table(path: str | Path) -> bool:
+    """Whether ``path`` is named as a table the audit reads (gzipped or not)."""
+    return table_suffix(path) in TABLE_SUFFIXES
+
+
 def table_columns(path: Path) -> list[str] | None:
     """The column names of a table (its header, as written), ``None`` when they cannot be read
     (not a table, unreadable, its reader not installed: the table reader reports the file when
-    it reads it)."""
-    suffix = path.suffix.lower()
+    it reads it). A gzipped CSV or TSV is read through gzip."""
+    suffix = table_suffix(path)
     try:
         if suffix in (".csv", ".tsv"):
             with open_text(path) as fh:
@@ -44,4 +56,4 @@ def table_columns(path: Path) -> list[str] | None:
     return None
 
 
-__all__ = ["TABLE_SUFFIXES", "table_columns"]
+__all__ = ["TABLE_SUFFIXES", "is_table", "table_columns", "table_suffix"]

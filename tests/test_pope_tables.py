@@ -119,3 +119,46 @@ def test_an_unreadable_table_is_left_to_the_table_reader(tmp_path, questions):
     metric = PopeMetric(questions, n_boot=0)
     metric.begin([path])            # nothing learnt, nothing refused
     assert metric._files == {}
+
+
+@pytest.mark.parametrize("suffix, line", [(".csv", 4), (".tsv", 4)])
+def test_a_gzipped_answer_table_is_read_as_its_table_without_format(tmp_path, questions,
+                                                                    suffix, line):
+    """``a.csv.gz`` with no ``--format``: its suffix ``.gz`` made it gzipped JSON lines (every
+    row a bad line, nothing scored); its inner suffix names the table. It scores as the plain
+    table does, by id (the header is read through gzip), naming the same bad row."""
+    import gzip
+    plain = _write(tmp_path, suffix, _rows())
+    packed = tmp_path / f"a{suffix}.GZ"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert table_columns(packed) == ["question_id", "question", "answer"]
+    from halluscope.readers import detect_format
+    assert detect_format(packed) == suffix[1:]
+    runs = [halluscope.audit(p, metrics="pope", questions=questions, n_boot=0,
+                             out=tmp_path / f"o{i}", write_report=False)
+            for i, p in enumerate((plain, packed))]
+    for path, result in zip((plain, packed), runs):
+        r = result.metrics["pope"]
+        assert (r.n, r.results["tp"].value, r.results["tn"].value) == (5, 2, 3)
+        assert [(e["file"], e["line"], e["field"]) for e in result.errors] == [
+            (str(path), line, "question_id")]
+
+
+def test_a_gzipped_table_without_ids_aligns_by_order_and_a_short_one_is_refused(tmp_path,
+                                                                              questions):
+    """Alignment by order reads a gzipped table's header too: six rows score, five are
+    refused as the plain table is."""
+    import gzip
+    rows = [{k: v for k, v in r.items() if k != "question_id"} for r in _rows(0)]
+    for n, name in ((6, "full"), (5, "short")):
+        plain = _write(tmp_path, ".tsv", rows[:n])
+        packed = tmp_path / f"{name}.tsv.gz"
+        packed.write_bytes(gzip.compress(plain.read_bytes()))
+        if n == 6:
+            result = halluscope.audit(packed, metrics="pope", questions=questions, n_boot=0,
+                                      out=tmp_path / "o", write_report=False)
+            assert (result.metrics["pope"].n, result.errors) == (6, [])
+        else:
+            with pytest.raises(AlignmentError, match="row 5 .* has 6"):
+                halluscope.audit(packed, metrics="pope", questions=questions, n_boot=0,
+                                 out=tmp_path / "o2", write_report=False)

@@ -78,7 +78,7 @@ from halluscope.metrics.pope_stats import (COLUMNS, _answers, _f1, _lmms_f1, _lm
                                            pope_scores)
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
 from halluscope.records import Record, record_from_dict
-from halluscope.tables import TABLE_SUFFIXES, table_columns
+from halluscope.tables import is_table, table_columns
 
 if TYPE_CHECKING:
     from halluscope.config import AuditConfig
@@ -274,7 +274,7 @@ class PopeMetric(Metric):
             info = self._files.get(str(Path(file).resolve()))
         if info is None and scan:
             info = self._files[file] = AnswerFile(
-                file, True, table=Path(file).suffix.lower() in TABLE_SUFFIXES)
+                file, True, table=is_table(file))
         return info
 
     def _mode_for(self, has_question_id: bool) -> str:
@@ -307,7 +307,7 @@ class PopeMetric(Metric):
     def _look_at(self, path: Path) -> AnswerFile | None:
         """How the answer file ``path`` aligns; ``None`` for a file that is not one (captions
         for CHAIR, ...) or whose first answer cannot be read."""
-        if path.suffix.lower() in TABLE_SUFFIXES:
+        if is_table(path):
             # rows the table reader reads: a question_id column means answers by id
             columns = table_columns(path)
             if columns is None:

@@ -24,9 +24,9 @@ def _blank_lines(file: str) -> list[int]:
         found = _BLANKS.get(file)
     if found is None:
         from halluscope.metrics.pope_answers import scan_answers
-        from halluscope.tables import TABLE_SUFFIXES
+        from halluscope.tables import is_table
         found = []
-        if Path(file).suffix.lower() not in TABLE_SUFFIXES:     # tables number their data rows
+        if not is_table(file):     # tables number their data rows
             scanned = scan_answers(Path(file))
             found = list(scanned[1]) if scanned is not None else []
         with _LOCK:

@@ -86,9 +86,9 @@ class RowAligner:
         """Note how each answer file aligns (by its first answer) and refuse a file aligned by
         position whose answer count is not the question count."""
         from halluscope.metrics.pope_answers import first_answer, scan_answers
-        from halluscope.tables import TABLE_SUFFIXES, table_columns
+        from halluscope.tables import is_table, table_columns
         for path in map(Path, inputs):
-            if path.suffix.lower() in TABLE_SUFFIXES:
+            if is_table(path):
                 # a table's rows are the table reader's: its question_id column says how
                 # they pair (a row past the questions is refused as it comes)
                 columns = table_columns(path)

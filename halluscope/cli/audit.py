@@ -27,7 +27,7 @@ Metric = Annotated[Optional[list[str]], typer.Option(
     "is not installed (comma-separated or repeated). Default: inferred.")]
 Out = Annotated[Optional[Path], typer.Option(
     "--out", "-o", help="Output folder for results.json, items.jsonl, report.html, "
-    "runsheet.json.")]
+    "runsheet.json (default: ./halluscope-out).")]
 ChairVariant = Annotated[Optional[str], typer.Option(
     help="CHAIR variant: 'original' reproduces Rohrbach et al.'s code, 'refined' fixes its "
     "known defects.")]

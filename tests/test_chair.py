@@ -513,6 +513,10 @@ def test_original_from_instances_only_warns_that_it_cannot_be_the_original(
             gt = load_ground_truth(ORIGINAL, None, [instances])
         assert gt[10] == {"dog"} and gt.describe()["reference_captions"] == 0
         assert any("hold no reference captions" in r.getMessage() for r in caplog.records)
+        # the advice must be a command line that works: the CLI's --coco-annotations takes one
+        # file per flag, a second file after it would be read as an input of model outputs
+        assert any("--coco-annotations instances.json --coco-annotations captions.json"
+                   in r.getMessage() for r in caplog.records)
     caplog.clear()
     with caplog.at_level("WARNING"):
         full = load_ground_truth(ORIGINAL, None, [instances, captions])

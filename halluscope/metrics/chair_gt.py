@@ -453,7 +453,8 @@ def _coco_truth(objects: Mapping[int, frozenset[str]], files: list[tuple[str, st
         log.warning("CHAIR original: the COCO annotations (%s) hold no reference captions; the "
                     "original always adds the objects its captions_*.json name to each image's "
                     "ground truth, so these numbers differ from the original's: pass the "
-                    "captions file too (--coco-annotations instances.json captions.json)",
+                    "captions file too (--coco-annotations instances.json --coco-annotations "
+                    "captions.json)",
                     ", ".join(p for p, _ in files))
     return GroundTruth(objects, "coco", files, captions)
 

@@ -288,7 +288,8 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                 tally = score_columns(paths, cfg, metric_objs, sink, on_progress=on_progress,
                                       total=total)
             if tally is not None:
-                tally.execution = {"scored": "as columns (whole files)", "workers": 1}
+                tally.execution = {"scored": "as columns (whole files)", "engine": "local",
+                                   "workers": 1}
                 if (workers or 1) > 1:
                     why = (f"{why} gave {workers}; whole files scored as columns run in one "
                            f"process")
@@ -297,6 +298,7 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                                      sink, strict=cfg.strict, on_progress=on_progress,
                                      total=total, engine=engine, journal=journal)
                 tally.execution = {"scored": f"record by record, {engine.name} engine",
+                                   "engine": engine.name,
                                    "workers": getattr(engine, "workers", None) or 1}
                 if hasattr(engine, "report"):
                     tally.execution[engine.name] = engine.report()

@@ -254,16 +254,25 @@ def parse_completion(body: bytes | str) -> Response:
             # no text, is no answer)
             raise RequestError("the provider's content filter withheld the answer "
                                "(finish_reason content_filter)")
+        finish = choices[0].get("finish_reason")
         if text is None:
             text = message.get("refusal")
-            if not text:
+            if not text and finish == "length":
+                # the token limit came before any answer text (a reasoning model that spent
+                # it thinking): an empty answer cut short, as Anthropic's and Gemini's are --
+                # not a malformed body retried to the same end
+                text = ""
+            elif not text:
                 raise MalformedResponse("the response has no message content")
         if not isinstance(text, str):
             raise MalformedResponse(f"expected the content as a string, got "
                                     f"{type(text).__name__}")
         usage = token_counts(obj.get("usage"), _USAGE_NAMES, where="chat completion")
-        return Response(text=text, model=obj.get("model") or None, usage=usage,
-                        finish_reason=choices[0].get("finish_reason"))
+        model = obj.get("model")
+        # a name or reason that is no string (a number, an object) is not written into the
+        # output, counted as a served model, or compared with a pin: it is unknown
+        return Response(text=text, model=model if isinstance(model, str) and model else None,
+                        usage=usage, finish_reason=finish if isinstance(finish, str) else None)
     except MalformedResponse:
         raise
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:

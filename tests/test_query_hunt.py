@@ -1,0 +1,55 @@
+"""Regressions found by a user-style bug hunt on the model-calling side (``halluscope query``,
+the answer cache, resume, judges); every server here is the loopback :class:`FakeServer`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fake_openai_server import FakeServer
+from halluscope.adapters.client import RetryPolicy
+from halluscope.adapters.openai_compat import parse_completion
+from halluscope.adapters.query import aquery, query  # noqa: F401
+
+KEY = "sk-hunt-test-0123456789"
+FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.02)
+
+
+def _lines(path):
+    return {r["id"]: r for r in map(json.loads, path.read_text().splitlines())}
+
+
+def _prompts(tmp_path, texts, name="p.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps({"id": k, "prompt": v}) + "\n" for k, v in texts.items()))
+    return path
+
+
+def test_no_content_at_the_token_limit_is_an_empty_answer_cut_short(tmp_path, monkeypatch):
+    """A reasoning model that spends max_tokens thinking answers ``content: null`` with
+    finish_reason ``length``: that was a MalformedResponse, asked 6 times and then a failed
+    record, where Anthropic and Gemini keep the same case as ``""`` cut at the limit."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    body = {"model": "m", "choices": [{"message": {"role": "assistant", "content": None,
+                                                   "reasoning_content": "Let me think"},
+                                       "finish_reason": "length"}]}
+    prompts = _prompts(tmp_path, {"a": "hi"})
+    with FakeServer(responder=lambda prompt, b: {"body": body}) as server:
+        query(prompts, "vllm/m", base_url=server.url, cache=None, retry=FAST,
+              out=tmp_path / "out.jsonl")
+        assert len(server.requests) == 1                       # not retried
+    line = _lines(tmp_path / "out.jsonl")["a"]
+    assert line["response"] == "" and line["finish_reason"] == "length" and "error" not in line
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    assert sheet["counts"]["truncated"] == 1
+    body["choices"][0]["finish_reason"] = "stop"               # no text and no reason: malformed
+    with pytest.raises(Exception, match="no message content"):
+        parse_completion(json.dumps(body))
+
+
+def test_a_model_name_or_finish_reason_that_is_no_string_is_unknown():
+    body = {"model": 5, "choices": [{"message": {"content": "a dog"},
+                                     "finish_reason": {"why": "stop"}}]}
+    resp = parse_completion(json.dumps(body))
+    assert resp.text == "a dog" and resp.model is None and resp.finish_reason is None

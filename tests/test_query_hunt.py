@@ -53,3 +53,32 @@ def test_a_model_name_or_finish_reason_that_is_no_string_is_unknown():
                                      "finish_reason": {"why": "stop"}}]}
     resp = parse_completion(json.dumps(body))
     assert resp.text == "a dog" and resp.model is None and resp.finish_reason is None
+
+
+def test_a_local_model_run_can_be_resumed_and_a_changed_dtype_is_refused(tmp_path):
+    """The hf adapter describes its device, dtype and class once loaded (``auto`` resolved):
+    the run sheet a run ends with differed from what the next run asked, so every resume of a
+    local model was refused as "answers of another run"."""
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    from halluscope.errors import ConfigError
+    from tiny_vlms import tiny_vlm
+    model = f"hf/{tiny_vlm('llava', tmp_path / 'vlms')}"
+    photo = tmp_path / "photo.jpg"
+    Image.new("RGB", (96, 72), (180, 40, 40)).save(photo)
+    src, out = tmp_path / "p.jsonl", tmp_path / "o.jsonl"
+
+    def ask(n, **kw):
+        src.write_text("".join(json.dumps({"id": str(i), "image": str(photo),
+                                           "prompt": f"Question {i}?"}) + "\n"
+                               for i in range(n)))
+        return query(src, model, out=out, cache=tmp_path / "c", max_tokens=3, **kw)
+    assert len(ask(2)) == 2
+    assert len(ask(3)) == 3                                    # resumed: one more asked
+    sheet = json.loads((tmp_path / "o.jsonl.runsheet.json").read_text())
+    assert sheet["counts"]["skipped"] == 2 and sheet["counts"]["new"] == 1
+    assert sheet["model"]["dtype"] == "float32" and sheet["model"]["dtype_requested"] == "auto"
+    with pytest.raises(ConfigError, match=r"model\.dtype_requested: 'auto' then, "
+                                          r"'bfloat16' now"):
+        ask(4, model_options={"dtype": "bfloat16"})

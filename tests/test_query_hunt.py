@@ -82,3 +82,30 @@ def test_a_local_model_run_can_be_resumed_and_a_changed_dtype_is_refused(tmp_pat
     with pytest.raises(ConfigError, match=r"model\.dtype_requested: 'auto' then, "
                                           r"'bfloat16' now"):
         ask(4, model_options={"dtype": "bfloat16"})
+
+
+def test_adapter_settings_that_change_the_answer_enter_the_cache_key(monkeypatch, tmp_path):
+    """A local model's processor_kwargs (Qwen's max_pixels: the resolution the model sees) and
+    the OpenAI image detail given as a provider option were not in the key: a run with other
+    settings got the first run's answers from the cache."""
+    import asyncio
+
+    from halluscope.adapters.client import ModelClient
+    from halluscope.adapters.hf_local import HFLocalModel
+    from halluscope.adapters.registry import get_model
+    from halluscope.adapters.types import Message, Request
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    request = Request((Message.user("What is this?"),))
+
+    def key(api):
+        return asyncio.run(ModelClient(api).key(request))[0]
+    plain = key(HFLocalModel(str(folder)))
+    small = key(HFLocalModel(str(folder), processor_kwargs={"max_pixels": 200704}))
+    assert plain != small
+    assert small == key(HFLocalModel(str(folder), processor_kwargs={"max_pixels": 200704}))
+    url = "http://127.0.0.1:9/v1"
+    assert key(get_model("vllm/m", base_url=url)) != key(get_model("vllm/m", base_url=url,
+                                                                   detail="high"))

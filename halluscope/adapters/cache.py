@@ -9,7 +9,10 @@ The key is the sha256 of a canonical JSON document holding exactly what decides 
   decided what was sent,
 * the decoding parameters (temperature, top_p, max_tokens, seed, stop),
 * the sample index when decoding is sampled (temperature > 0) and the replicate number of a
-  deliberate repeat.
+  deliberate repeat,
+* an adapter's own settings that change what the model sees or how it answers
+  (``answer_settings``, when it has any: a local model's ``processor_kwargs`` such as Qwen's
+  ``max_pixels``, the OpenAI image ``detail`` given as a provider option).
 
 Timeouts, retry settings, concurrency and credentials are not part of it: they change
 how an answer is obtained, not which answer it is. The document itself is stored beside the
@@ -60,7 +63,8 @@ CREATE TABLE IF NOT EXISTS responses (
 
 def key_material(provider: str, pin: str, request: Request, image_hashes: list[str],
                  image_policy: dict[str, Any] | None,
-                 endpoint: str | None = None) -> dict[str, Any]:
+                 endpoint: str | None = None,
+                 settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """The canonical document whose hash is the cache key (see the module docstring)."""
     hashes = iter(image_hashes)
     messages = []
@@ -78,6 +82,8 @@ def key_material(provider: str, pin: str, request: Request, image_hashes: list[s
     }
     if endpoint:
         doc["endpoint"] = endpoint
+    if settings:        # none: the keys of adapters without settings stay as they were
+        doc["settings"] = settings
     if request.images():
         doc["image_policy"] = image_policy
     if request.decoding.sampled:

@@ -129,6 +129,12 @@ class HFLocalModel:
         self.dtype: str | None = None
 
     @property
+    def answer_settings(self) -> dict[str, Any] | None:
+        """Processor settings (Qwen's ``min_pixels``/``max_pixels``, ...) change what the model
+        sees, so they enter the cache key (none: the key of a default processor)."""
+        return {"processor_kwargs": self.processor_kwargs} if self.processor_kwargs else None
+
+    @property
     def pin(self) -> str:
         # local folders are pinned by content alone, so a moved folder keeps its cache entries
         return self._pin if self._pin.startswith("files:") else f"{self.model}@{self._pin}"

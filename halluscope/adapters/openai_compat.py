@@ -166,6 +166,13 @@ class OpenAICompatible:
         return self._pin
 
     @property
+    def answer_settings(self) -> dict[str, Any] | None:
+        """The image ``detail`` given as a provider option is sent with every image the request
+        leaves without one (``high`` and the server's ``auto`` share an image policy): it enters
+        the cache key."""
+        return {"detail": self.detail} if self.detail else None
+
+    @property
     def endpoint(self) -> str:
         """The server this adapter asks (no credentials): part of the cache key."""
         return endpoint_url(self.base_url) or "https://api.openai.com/v1"

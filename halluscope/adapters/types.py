@@ -347,6 +347,9 @@ class ModelAPI(Protocol):
             the hub revision (or a hash of the local files) for local models.
         image_policy: How images are resized/re-encoded before they are sent.
         concurrency_hint: An upper bound on useful concurrency (1 for a local model), or None.
+
+    Optional: ``answer_settings``, a dict of the adapter's own settings that change an answer
+    (none or empty when there are none); it enters the cache key.
     """
 
     provider: str

@@ -109,3 +109,51 @@ def test_adapter_settings_that_change_the_answer_enter_the_cache_key(monkeypatch
     url = "http://127.0.0.1:9/v1"
     assert key(get_model("vllm/m", base_url=url)) != key(get_model("vllm/m", base_url=url,
                                                                    detail="high"))
+
+
+_CUT = ('{"model": "m", "choices": [{"message": {"role": "assistant", "content": '
+        '"A dog \\ud83d"}, "finish_reason": "length"}]}')       # cut inside an emoji
+
+
+def test_an_answer_cut_inside_an_emoji_is_written_and_cached(tmp_path, monkeypatch):
+    """A lone surrogate (JSON's \\ud83d escape without its pair) in an answer ended the whole
+    run with exit 3 (UnicodeEncodeError) when the answer was cached or written: it is written
+    as the escape it came as, and reads back as the same answer."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    prompts = _prompts(tmp_path, {"a": "cut", "b": "fine"})
+    out = tmp_path / "out.jsonl"
+
+    def responder(prompt, body):
+        return {"body": _CUT} if prompt == "cut" else "fine"
+    with FakeServer(responder=responder) as server:
+        query(prompts, "vllm/m", base_url=server.url, cache=tmp_path / "c", retry=FAST, out=out)
+        again = query(prompts, "vllm/m", base_url=server.url, cache=tmp_path / "c",
+                      retry=FAST, out=tmp_path / "again.jsonl")
+        assert len(server.requests) == 2                       # the second run: all cached
+    assert '"A dog \\ud83d"' in out.read_text(encoding="utf-8")
+    assert _lines(out)["a"]["response"] == "A dog \ud83d" == again[0]["response"]
+    assert _lines(out)["b"]["response"].endswith("fine")
+
+
+def test_a_judge_answer_cut_inside_an_emoji_is_read(tmp_path, monkeypatch):
+    """The judge's raw answer and reason reach every output of an audit: a lone surrogate in
+    them ended the audit at items.jsonl; U+FFFD stands in for it."""
+    from halluscope.judges.judge import Judge
+    from halluscope.judges.spec import load_spec
+    from halluscope.types import Claim
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    photo = tmp_path / "p.png"
+    from PIL import Image
+    Image.new("RGB", (8, 8)).save(photo)
+    body = ('{"model": "gpt-4o-2024-08-06", "choices": [{"message": {"content": '
+            '"{\\"verdict\\": \\"supported\\", \\"reason\\": \\"a dog \\ud83d\\"}"}, '
+            '"finish_reason": "stop"}]}')
+    with FakeServer(responder=lambda prompt, b: {"body": body}) as server:
+        judge = Judge(load_spec("gpt-4o-2024-08-06"), base_url=server.url, cache=False)
+        try:
+            verdict = judge.verify_sync(Claim(kind="existence", subject="dog"), photo)
+        finally:
+            judge.close()
+    assert verdict.label == "supported" and verdict.reason == "a dog \ufffd"
+    assert "\ufffd" in verdict.evidence[0].payload["raw"]
+    json.dumps(verdict.reason, ensure_ascii=False).encode("utf-8")   # writable

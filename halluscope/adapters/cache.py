@@ -233,9 +233,10 @@ class ResponseCache:
         """Store ``response`` under ``key`` unless an answer is already there."""
         if self._conn is None:
             return
+        from halluscope._json import dumps_utf8
         from halluscope.redact import redact_mapping
-        request_json = json.dumps(redact_mapping(doc), sort_keys=True, ensure_ascii=False)
-        response_json = json.dumps(redact_mapping(response.to_cache()), ensure_ascii=False)
+        request_json = dumps_utf8(redact_mapping(doc), sort_keys=True)
+        response_json = dumps_utf8(redact_mapping(response.to_cache()))
         try:
             with self._lock:
                 self._conn.execute(

@@ -52,6 +52,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from halluscope._json import dumps_utf8
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader, is_url
@@ -437,7 +438,7 @@ class _QueryRun:
         if str(rec.get("finish_reason", "")).lower() in TRUNCATED:
             counts.truncated += 1
         if self.fh is not None:
-            self.fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self.fh.write(dumps_utf8(rec) + "\n")
             self.fh.flush()
         if self.records is not None:
             self.records.append(rec)

@@ -179,8 +179,9 @@ class JudgeDecomposer:
             out = own(text)
             return self.with_nodes(await out if asyncio.iscoroutine(out) else out)
         response = await self.target.generate(self.request(text))
-        answer = getattr(response, "text", response)
-        claims, self.last_skipped = parse_decomposition(str(answer), text, self.vocabulary)
+        from halluscope._json import without_surrogates
+        answer = without_surrogates(str(getattr(response, "text", response)))
+        claims, self.last_skipped = parse_decomposition(answer, text, self.vocabulary)
         if self.last_skipped:
             log.warning("decomposition: %d lines skipped (unreadable, or a claim whose words "
                         "are not in the response)", self.last_skipped)

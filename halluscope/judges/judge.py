@@ -27,10 +27,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from halluscope._json import without_surrogates
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
@@ -172,6 +173,10 @@ class Judge:
             return None, None, None, f"{type(exc).__name__}: {exc}"
         if resp.cached:
             stats.cached += 1
+        # a lone surrogate (an answer cut inside an emoji) in the raw answer, its reason or the
+        # served name ended the audit where items.jsonl was written: U+FFFD stands in for it
+        resp = replace(resp, text=without_surrogates(resp.text),
+                       model=without_surrogates(resp.model) if resp.model else resp.model)
         if resp.model:
             self.stats.reported_models[resp.model] += 1
             if resp.model != self.spec.model:

@@ -157,3 +157,43 @@ def test_a_judge_answer_cut_inside_an_emoji_is_read(tmp_path, monkeypatch):
     assert verdict.label == "supported" and verdict.reason == "a dog \ufffd"
     assert "\ufffd" in verdict.evidence[0].payload["raw"]
     json.dumps(verdict.reason, ensure_ascii=False).encode("utf-8")   # writable
+
+
+_MADE_UP = [  # a judge's split of "A brown dog sleeps on a sofa next to two cats."
+    {"kind": "existence", "subject": "dog", "text": "A brown dog"},
+    {"kind": "attribute", "subject": "dog", "value": "brown", "text": "A brown dog"},
+    {"kind": "attribute", "subject": "dog", "value": "sleeping", "text": "dog sleeps"},
+    {"kind": "relation", "subject": "dog", "relation": "on", "object": "sofa",
+     "text": "dog sleeps on a sofa"},
+    {"kind": "count", "subject": "cat", "value": 2, "text": "two cats"},
+    # made up: the response says none of these values, objects or numbers
+    {"kind": "attribute", "subject": "dog", "value": "purple", "text": "The dog is purple"},
+    {"kind": "relation", "subject": "dog", "relation": "under", "object": "table",
+     "text": "the dog is under the table"},
+    {"kind": "count", "subject": "cat", "value": 3, "text": "three cats"}]
+
+
+def test_a_claim_with_a_value_the_response_never_said_is_not_the_models():
+    """A judge's claim whose subject is in the response but whose attribute value, relation
+    object or count is not (``purple`` for "a brown dog") was kept and scored against the
+    model as its hallucination; the README promises such claims are dropped and counted."""
+    from halluscope.adapters.mock import MockModel
+    from halluscope.claims.llm import parse_decomposition
+    from halluscope.judges.judge import Judge
+    text = "A brown dog sleeps on a sofa next to two cats."
+    api = MockModel("script", responder=lambda request: json.dumps(_MADE_UP))
+    judge = Judge("gpt-4o-2024-08-06", api=api, cache=False)
+    try:
+        claims = judge.decompose_sync(text)
+    finally:
+        judge.close()
+    assert [(c.kind, c.value, c.object) for c in claims] == [
+        ("existence", None, None), ("attribute", "brown", None),
+        ("attribute", "sleeping", None), ("relation", None, "sofa"), ("count", 2, None)]
+    assert judge.stats.to_dict()["uses"]["decompose"]["unfounded_claims"] == 3
+    lines = "\n".join(json.dumps(c) for c in _MADE_UP)
+    kept, skipped = parse_decomposition(lines, text, vocabulary=False)
+    assert [(c.kind, c.value, c.object) for c in kept] == [
+        ("existence", None, None), ("attribute", "brown", None),
+        ("attribute", "sleeping", None), ("relation", None, "sofa"), ("count", 2, None)]
+    assert skipped == 3

@@ -197,3 +197,16 @@ def test_a_claim_with_a_value_the_response_never_said_is_not_the_models():
         ("existence", None, None), ("attribute", "brown", None),
         ("attribute", "sleeping", None), ("relation", None, "sofa"), ("count", 2, None)]
     assert skipped == 3
+
+
+def test_an_error_sent_with_status_200_keeps_the_servers_reason():
+    """A proxy answering 200 with ``{"error": {...}}`` was recorded as "the response has no
+    choices", its reason (overloaded, context too long) lost from the failure groups."""
+    body = {"error": {"message": "This model's maximum context length is 8192 tokens",
+                      "type": "invalid_request_error"}}
+    with pytest.raises(Exception, match="no choices; the server said: This model's maximum"):
+        parse_completion(json.dumps(body))
+    with pytest.raises(Exception, match="no choices; the server said: overloaded"):
+        parse_completion(json.dumps({"error": "overloaded"}))
+    with pytest.raises(Exception, match="no choices$"):
+        parse_completion(json.dumps({"choices": []}))

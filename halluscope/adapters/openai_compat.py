@@ -251,7 +251,11 @@ def parse_completion(body: bytes | str) -> Response:
         obj = json.loads(body)
         choices = obj.get("choices")
         if not choices:
-            raise MalformedResponse("the response has no choices")
+            said = obj.get("error") if isinstance(obj, dict) else None
+            said = said.get("message") if isinstance(said, dict) else said
+            # a proxy's error sent with status 200: its reason is the useful part
+            raise MalformedResponse("the response has no choices" + (
+                f"; the server said: {' '.join(str(said).split())[:300]}" if said else ""))
         message = choices[0].get("message") or {}
         text = message.get("content")
         if isinstance(text, list):  # some servers answer with content parts

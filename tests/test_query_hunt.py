@@ -210,3 +210,30 @@ def test_an_error_sent_with_status_200_keeps_the_servers_reason():
         parse_completion(json.dumps({"error": "overloaded"}))
     with pytest.raises(Exception, match="no choices$"):
         parse_completion(json.dumps({"choices": []}))
+
+
+def test_a_served_judges_revision_enters_the_cache_key(tmp_path):
+    """A judge spec for a served model (vLLM serving a hub commit) with ``revision``: the
+    revision reached neither the adapter's pin nor the cache key, so a spec moved to another
+    revision read the old revision's verdicts from the cache."""
+    import asyncio
+    import shutil
+    from pathlib import Path
+
+    from halluscope.adapters.types import Message, Request
+    from halluscope.judges.judge import Judge
+    from halluscope.judges.spec import load_spec
+    here = Path(__file__).parent / "judges"
+    shutil.copytree(here / "templates", tmp_path / "templates")
+    text = (here / "loopback-judge.toml").read_text()
+
+    def key(revision):
+        spec = tmp_path / f"j-{revision}.toml"
+        spec.write_text(text.replace('base_url =', f'revision = "{revision}"\nbase_url ='))
+        judge = Judge(load_spec(spec), cache=False)
+        try:
+            assert judge.api.pin == f"loopback-judge-2025-01-01@{revision}"
+            return asyncio.run(judge.client.key(Request((Message.user("x"),))))[0]
+        finally:
+            judge.close()
+    assert key("abc123") != key("def456")

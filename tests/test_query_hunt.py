@@ -237,3 +237,22 @@ def test_a_served_judges_revision_enters_the_cache_key(tmp_path):
         finally:
             judge.close()
     assert key("abc123") != key("def456")
+
+
+def test_an_image_rewritten_in_place_is_read_and_keyed_anew(tmp_path):
+    """The loader's bytes memo was keyed by path alone: a long-lived client (a judge over a
+    notebook session) kept hashing and sending an image's old bytes after the file was
+    rewritten, so the cache answered for the old picture."""
+    import os
+
+    from PIL import Image
+
+    from halluscope.adapters.images import ImageLoader
+    path = tmp_path / "img.png"
+    Image.new("RGB", (16, 16), (255, 0, 0)).save(path)
+    loader = ImageLoader()
+    first, first_hash = loader.read(str(path)), loader.sha256(str(path))
+    Image.new("RGB", (32, 8), (0, 0, 255)).save(path)
+    os.utime(path, ns=(10**18, 10**18))                  # a new mtime, whatever the clock
+    assert loader.read(str(path)) == path.read_bytes() != first
+    assert loader.sha256(str(path)) != first_hash

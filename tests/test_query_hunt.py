@@ -256,3 +256,34 @@ def test_an_image_rewritten_in_place_is_read_and_keyed_anew(tmp_path):
     os.utime(path, ns=(10**18, 10**18))                  # a new mtime, whatever the clock
     assert loader.read(str(path)) == path.read_bytes() != first
     assert loader.sha256(str(path)) != first_hash
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGTERM"), reason="POSIX signals")
+def test_sigterm_stops_a_query_as_ctrl_c_does(tmp_path):
+    """SIGTERM (a supervisor, a CI cancel) ended query at once: no run sheet but the one that
+    says the run was killed before it wrote its own, no counts, a resumed file left out of
+    prompt order; it now stops as Ctrl-C does and exits 143, as audit does."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    prompts = _prompts(tmp_path, {f"p{i}": f"question {i}" for i in range(400)})
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "halluscope", "query", str(prompts), "-m",
+                             "mock/echo", "-O", "latency=0.05", "-c", "2", "-o", str(out),
+                             "--no-cache", "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and (
+            not out.is_file() or out.read_text().count("\n") < 4):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "terminated" in err
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    assert "SIGTERM" in sheet["aborted"]
+    written = out.read_text().count("\n")
+    assert 4 <= sheet["counts"]["new"] == written < 400

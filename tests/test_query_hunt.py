@@ -107,8 +107,15 @@ def test_adapter_settings_that_change_the_answer_enter_the_cache_key(monkeypatch
     assert plain != small
     assert small == key(HFLocalModel(str(folder), processor_kwargs={"max_pixels": 200704}))
     url = "http://127.0.0.1:9/v1"
-    assert key(get_model("vllm/m", base_url=url)) != key(get_model("vllm/m", base_url=url,
-                                                                   detail="high"))
+    photo = tmp_path / "p.png"
+    from PIL import Image
+    Image.new("RGB", (8, 8)).save(photo)
+    request = Request((Message.user("What is this?", (str(photo),)),))
+    plain = key(get_model("vllm/m", base_url=url))
+    high = key(get_model("vllm/m", base_url=url, detail="high"))
+    assert plain != high            # the option is sent with the image: another request
+    request = Request((Message.user("What is this?", (str(photo),), "high"),))
+    assert key(get_model("vllm/m", base_url=url)) == high   # the same request as --detail high
 
 
 _CUT = ('{"model": "m", "choices": [{"message": {"role": "assistant", "content": '

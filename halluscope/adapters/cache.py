@@ -12,7 +12,8 @@ The key is the sha256 of a canonical JSON document holding exactly what decides 
   deliberate repeat,
 * an adapter's own settings that change what the model sees or how it answers
   (``answer_settings``, when it has any: a local model's ``processor_kwargs`` such as Qwen's
-  ``max_pixels``, the OpenAI image ``detail`` given as a provider option).
+  ``max_pixels``), and an image's detail as sent: the request's, else the adapter's default
+  (``default_detail``: the OpenAI ``detail`` given as a provider option).
 
 Timeouts, retry settings, concurrency and credentials are not part of it: they change
 how an answer is obtained, not which answer it is. The document itself is stored beside the
@@ -64,7 +65,8 @@ CREATE TABLE IF NOT EXISTS responses (
 def key_material(provider: str, pin: str, request: Request, image_hashes: list[str],
                  image_policy: dict[str, Any] | None,
                  endpoint: str | None = None,
-                 settings: dict[str, Any] | None = None) -> dict[str, Any]:
+                 settings: dict[str, Any] | None = None,
+                 default_detail: str | None = None) -> dict[str, Any]:
     """The canonical document whose hash is the cache key (see the module docstring)."""
     hashes = iter(image_hashes)
     messages = []
@@ -72,7 +74,7 @@ def key_material(provider: str, pin: str, request: Request, image_hashes: list[s
         parts = []
         for p in m.content:
             if isinstance(p, ImagePart):
-                parts.append({"image": next(hashes), "detail": p.detail})
+                parts.append({"image": next(hashes), "detail": p.detail or default_detail})
             else:
                 parts.append({"text": p.text})
         messages.append({"role": m.role, "content": parts})

@@ -166,11 +166,10 @@ class OpenAICompatible:
         return self._pin
 
     @property
-    def answer_settings(self) -> dict[str, Any] | None:
-        """The image ``detail`` given as a provider option is sent with every image the request
-        leaves without one (``high`` and the server's ``auto`` share an image policy): it enters
-        the cache key."""
-        return {"detail": self.detail} if self.detail else None
+    def default_detail(self) -> str | None:
+        """The image ``detail`` sent with every image the request leaves without one (the
+        ``detail`` provider option): the cache key records it as that image's detail."""
+        return self.detail
 
     @property
     def endpoint(self) -> str:

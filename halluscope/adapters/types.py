@@ -349,7 +349,8 @@ class ModelAPI(Protocol):
         concurrency_hint: An upper bound on useful concurrency (1 for a local model), or None.
 
     Optional: ``answer_settings``, a dict of the adapter's own settings that change an answer
-    (none or empty when there are none); it enters the cache key.
+    (none or empty when there are none), and ``default_detail``, the image detail sent with
+    images a request gives none; both enter the cache key.
     """
 
     provider: str

@@ -294,3 +294,21 @@ def test_sigterm_stops_a_query_as_ctrl_c_does(tmp_path):
     assert "SIGTERM" in sheet["aborted"]
     written = out.read_text().count("\n")
     assert 4 <= sheet["counts"]["new"] == written < 400
+
+
+def test_an_image_given_as_a_file_uri_is_read(tmp_path):
+    """``file:///abs/img.png`` (Qwen-VL's message style) became the relative name
+    ``file:/abs/img.png`` under the prompts file's folder: every such record failed with
+    "image not found" although the image loader reads file URIs."""
+    from PIL import Image
+    (tmp_path / "imgs").mkdir()
+    photo = tmp_path / "imgs" / "red.png"
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(photo)
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps({"id": "a", "prompt": "What colour?",
+                                   "image": photo.as_uri()}) + "\n")
+    out = tmp_path / "out.jsonl"
+    records = query(prompts, "mock/echo", out=out, cache=False)
+    assert "error" not in records[0] and records[0]["response"] == "What colour?"
+    assert records[0]["image"] == "imgs/red.png"        # a path the audit reads, as others
+    assert len(query(prompts, "mock/echo", out=out, cache=False)) == 1   # resumes as well

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from halluscope._json import dumps_utf8
 from halluscope.adapters.cache import ResponseCache, open_response_cache
@@ -164,6 +165,8 @@ def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
         # asked as a text-only prompt without a word before
         raise RecordError("expected an image path or URL, got an empty string (leave 'image' "
                           "out for a text-only prompt)", file=file, line=line, field="image")
+    if image and image.startswith("file://"):  # a file as a URI; Path() made it 'file:/...'
+        image = unquote(urlsplit(image).path)
     if image and not is_url(image):
         p = Path(image).expanduser()
         if not p.is_absolute():

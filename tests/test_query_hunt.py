@@ -312,3 +312,13 @@ def test_an_image_given_as_a_file_uri_is_read(tmp_path):
     assert "error" not in records[0] and records[0]["response"] == "What colour?"
     assert records[0]["image"] == "imgs/red.png"        # a path the audit reads, as others
     assert len(query(prompts, "mock/echo", out=out, cache=False)) == 1   # resumes as well
+
+
+def test_an_output_reused_as_prompts_loses_its_old_error_status(tmp_path):
+    """Asking model B the prompts of model A's output file (its lines as they are) kept A's
+    ``error_status`` on B's answer: a line holding a response and an HTTP 500 beside it."""
+    prompts = tmp_path / "a.jsonl"
+    prompts.write_text(json.dumps({"id": "a", "prompt": "x", "model": "A",
+                                   "error": "ServerError: boom", "error_status": 500}) + "\n")
+    line = query(prompts, "mock/echo", out=tmp_path / "b.jsonl", cache=False)[0]
+    assert line["response"] == "x" and "error" not in line and "error_status" not in line

@@ -99,6 +99,7 @@ class PromptItem:
 #: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
 #: limit.
 TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens"})
+_FAILURE_FIELDS = frozenset({"error", "error_status"})  # of a reused output line: left out
 
 
 @dataclass
@@ -373,7 +374,7 @@ class _QueryRun:
 
     async def run_one(self, item: PromptItem, k: int) -> dict[str, Any]:
         """Ask one prompt (sample ``k``): the output record, with ``error`` when it failed."""
-        rec = dict(item.fields)
+        rec = {f: v for f, v in item.fields.items() if f not in _FAILURE_FIELDS}
         rec["id"] = self.task_id(item.id, k)
         if self.samples > 1:
             rec["sample_of"] = item.id
@@ -381,7 +382,6 @@ class _QueryRun:
         rec.setdefault("prompt", item.prompt)
         if item.image is not None:
             rec["image"] = _portable_image(item, self.out_dir)
-        rec.pop("error", None)
         images = (item.image,) if item.image else ()
         request = Request(self.head + (Message.user(item.prompt, images, self.detail),),
                           self.decoding, sample_index=k)

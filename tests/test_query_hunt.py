@@ -319,6 +319,11 @@ def test_an_output_reused_as_prompts_loses_its_old_error_status(tmp_path):
     ``error_status`` on B's answer: a line holding a response and an HTTP 500 beside it."""
     prompts = tmp_path / "a.jsonl"
     prompts.write_text(json.dumps({"id": "a", "prompt": "x", "model": "A",
-                                   "error": "ServerError: boom", "error_status": 500}) + "\n")
-    line = query(prompts, "mock/echo", out=tmp_path / "b.jsonl", cache=False)[0]
-    assert line["response"] == "x" and "error" not in line and "error_status" not in line
+                                   "error": "ServerError: boom", "error_status": 500}) + "\n"
+                       + json.dumps({"id": "b", "prompt": "y", "image": "gone.png",
+                                     "model": "A", "response": "old", "finish_reason": "stop",
+                                     "requested_model": "A0"}) + "\n")
+    a, b = query(prompts, "mock/echo", out=tmp_path / "b.jsonl", cache=False)
+    assert a["response"] == "x" and "error" not in a and "error_status" not in a
+    assert "ImageError" in b["error"] and b["model"] == "echo"     # B failed: nothing of A's
+    assert not {"response", "finish_reason", "requested_model"} & set(b)

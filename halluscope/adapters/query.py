@@ -99,7 +99,10 @@ class PromptItem:
 #: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
 #: limit.
 TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens"})
-_FAILURE_FIELDS = frozenset({"error", "error_status"})  # of a reused output line: left out
+#: What a run writes about its answer; left out of a prompt line (an output file asked again,
+#: by another model, say: its answer, finish reason or failure are not this run's).
+_ANSWER_FIELDS = frozenset({"response", "finish_reason", "requested_model", "error",
+                            "error_status"})
 
 
 @dataclass
@@ -374,7 +377,7 @@ class _QueryRun:
 
     async def run_one(self, item: PromptItem, k: int) -> dict[str, Any]:
         """Ask one prompt (sample ``k``): the output record, with ``error`` when it failed."""
-        rec = {f: v for f, v in item.fields.items() if f not in _FAILURE_FIELDS}
+        rec = {f: v for f, v in item.fields.items() if f not in _ANSWER_FIELDS}
         rec["id"] = self.task_id(item.id, k)
         if self.samples > 1:
             rec["sample_of"] = item.id
@@ -392,7 +395,6 @@ class _QueryRun:
         except CacheMiss as exc:
             raise exc.for_record(rec["id"], item.file, item.line) from None
         except AdapterError as exc:
-            rec.pop("response", None)
             rec["model"] = self.requested
             message = redact_text(str(exc))
             rec["error"] = f"{type(exc).__name__}: {message}"
@@ -403,13 +405,9 @@ class _QueryRun:
         rec["response"] = resp.text
         if resp.finish_reason is not None:
             rec["finish_reason"] = resp.finish_reason      # 'length': cut at the token limit
-        else:
-            rec.pop("finish_reason", None)
         rec["model"] = resp.model or self.requested
         if resp.model and resp.model != self.requested:
             rec["requested_model"] = self.requested
-        else:
-            rec.pop("requested_model", None)
         rec["_cached"] = resp.cached
         return rec
 

@@ -327,3 +327,11 @@ def test_an_output_reused_as_prompts_loses_its_old_error_status(tmp_path):
     assert a["response"] == "x" and "error" not in a and "error_status" not in a
     assert "ImageError" in b["error"] and b["model"] == "echo"     # B failed: nothing of A's
     assert not {"response", "finish_reason", "requested_model"} & set(b)
+
+
+def test_a_count_the_judge_writes_in_words_is_read():
+    from halluscope.judges.judge import claim_words_said
+    text = "Two cats and a dog."
+    assert claim_words_said(text, "count", "two") and claim_words_said(text, "count", 2.0)
+    assert not claim_words_said(text, "count", "three") and not claim_words_said(text, "count", 5)
+    assert claim_words_said(text, "count", "several")    # no number: left to the checker

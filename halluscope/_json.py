@@ -136,4 +136,25 @@ def writable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-__all__ = ["dumps_finite", "gc_paused", "loads", "unencodable", "writable"]
+def dumps_utf8(value: Any, **kwargs: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, **kwargs)`` that a UTF-8 file (or SQLite) can
+    hold: a lone surrogate in a string (a model's answer cut inside an emoji, sent as JSON's
+    ``\\ud83d`` escape) is written as that escape, which reads back as the same string, where
+    writing it raised ``UnicodeEncodeError`` and ended the run. Surrogates occur only inside
+    JSON strings, where the escape is valid JSON."""
+    text = json.dumps(value, ensure_ascii=False, **kwargs)
+    return text if text.isascii() else writable(text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD (the replacement character), for
+    text halluscope reads and then writes in pieces, such as a judge's answer: its reason and
+    raw text went into every output of the audit, none of which UTF-8 can write with one."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
+__all__ = ["dumps_finite", "dumps_utf8", "gc_paused", "loads", "unencodable",
+           "without_surrogates", "writable"]

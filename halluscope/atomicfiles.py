@@ -62,8 +62,10 @@ def write_text_atomically(path: str | Path, text: str, *, mode: int = SHARED) ->
 def write_json_atomically(path: str | Path, doc: Any, *, mode: int = SHARED) -> None:
     """``doc`` as indented JSON (UTF-8 as written, not escaped; one final newline) at ``path``,
     through :func:`replace_atomically`: a run killed while writing leaves the previous file
-    whole."""
-    write_text_atomically(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n", mode=mode)
+    whole. A lone surrogate (a server's message cut inside an emoji) is written as its JSON
+    escape (:func:`halluscope._json.dumps_utf8`)."""
+    from halluscope._json import dumps_utf8
+    write_text_atomically(path, dumps_utf8(doc, indent=2) + "\n", mode=mode)
 
 
 __all__ = ["PRIVATE", "SHARED", "replace_atomically", "write_json_atomically",

@@ -9,7 +9,11 @@ The key is the sha256 of a canonical JSON document holding exactly what decides 
   decided what was sent,
 * the decoding parameters (temperature, top_p, max_tokens, seed, stop),
 * the sample index when decoding is sampled (temperature > 0) and the replicate number of a
-  deliberate repeat.
+  deliberate repeat,
+* an adapter's own settings that change what the model sees or how it answers
+  (``answer_settings``, when it has any: a local model's ``processor_kwargs`` such as Qwen's
+  ``max_pixels``), and an image's detail as sent: the request's, else the adapter's default
+  (``default_detail``: the OpenAI ``detail`` given as a provider option).
 
 Timeouts, retry settings, concurrency and credentials are not part of it: they change
 how an answer is obtained, not which answer it is. The document itself is stored beside the
@@ -60,7 +64,9 @@ CREATE TABLE IF NOT EXISTS responses (
 
 def key_material(provider: str, pin: str, request: Request, image_hashes: list[str],
                  image_policy: dict[str, Any] | None,
-                 endpoint: str | None = None) -> dict[str, Any]:
+                 endpoint: str | None = None,
+                 settings: dict[str, Any] | None = None,
+                 default_detail: str | None = None) -> dict[str, Any]:
     """The canonical document whose hash is the cache key (see the module docstring)."""
     hashes = iter(image_hashes)
     messages = []
@@ -68,7 +74,7 @@ def key_material(provider: str, pin: str, request: Request, image_hashes: list[s
         parts = []
         for p in m.content:
             if isinstance(p, ImagePart):
-                parts.append({"image": next(hashes), "detail": p.detail})
+                parts.append({"image": next(hashes), "detail": p.detail or default_detail})
             else:
                 parts.append({"text": p.text})
         messages.append({"role": m.role, "content": parts})
@@ -78,6 +84,8 @@ def key_material(provider: str, pin: str, request: Request, image_hashes: list[s
     }
     if endpoint:
         doc["endpoint"] = endpoint
+    if settings:        # none: the keys of adapters without settings stay as they were
+        doc["settings"] = settings
     if request.images():
         doc["image_policy"] = image_policy
     if request.decoding.sampled:
@@ -227,9 +235,10 @@ class ResponseCache:
         """Store ``response`` under ``key`` unless an answer is already there."""
         if self._conn is None:
             return
+        from halluscope._json import dumps_utf8
         from halluscope.redact import redact_mapping
-        request_json = json.dumps(redact_mapping(doc), sort_keys=True, ensure_ascii=False)
-        response_json = json.dumps(redact_mapping(response.to_cache()), ensure_ascii=False)
+        request_json = dumps_utf8(redact_mapping(doc), sort_keys=True)
+        response_json = dumps_utf8(redact_mapping(response.to_cache()))
         try:
             with self._lock:
                 self._conn.execute(

@@ -141,7 +141,9 @@ class ModelClient:
         """The cache key of ``request`` and the document it hashes."""
         doc = key_material(self.api.provider, self.api.pin, request,
                            await self._hash_images(request), self.policy_key,
-                           endpoint=getattr(self.api, "endpoint", None))
+                           endpoint=getattr(self.api, "endpoint", None),
+                           settings=getattr(self.api, "answer_settings", None),
+                           default_detail=getattr(self.api, "default_detail", None))
         return hash_material(doc), doc
 
     async def _with_image_bytes(self, request: Request) -> Request:

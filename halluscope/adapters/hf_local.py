@@ -99,6 +99,9 @@ class HFLocalModel:
 
     concurrency_hint = 1
     default_timeout = None
+    #: What :meth:`describe` knows only once the model is loaded (``auto`` resolved): a resume
+    #: compares what was asked (``device_requested``, ``dtype_requested``) instead.
+    loaded_state_keys = ("device", "dtype", "model_class")
 
     def __init__(self, model: str, *, provider: str = "hf", base_url: str | None = None,
                  revision: str | None = None, device: str = "auto", dtype: str = "auto",
@@ -124,6 +127,12 @@ class HFLocalModel:
         self._processor = None
         self.device: str | None = None
         self.dtype: str | None = None
+
+    @property
+    def answer_settings(self) -> dict[str, Any] | None:
+        """Processor settings (Qwen's ``min_pixels``/``max_pixels``, ...) change what the model
+        sees, so they enter the cache key (none: the key of a default processor)."""
+        return {"processor_kwargs": self.processor_kwargs} if self.processor_kwargs else None
 
     @property
     def pin(self) -> str:
@@ -265,6 +274,8 @@ class HFLocalModel:
         return {"provider": self.provider, "model": self.model, "pin": self.pin,
                 "revision": self.revision, "device": self.device or self.device_request,
                 "dtype": self.dtype or self.dtype_request,
+                "device_requested": self.device_request, "dtype_requested": self.dtype_request,
+                "processor_kwargs": self.processor_kwargs,
                 "model_class": type(self._model).__name__ if self._model is not None else None}
 
     def redact(self, text: str) -> str:

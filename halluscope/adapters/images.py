@@ -156,7 +156,7 @@ class ImageLoader:
         self.root = Path(root) if root is not None else None
         self.timeout = timeout
         self._hashes: dict[Any, str] = {}
-        self._bytes: OrderedDict[str, bytes] = OrderedDict()
+        self._bytes: OrderedDict[Any, bytes] = OrderedDict()
         self._memo_size = memo_size
         self._lock = threading.Lock()
 
@@ -170,13 +170,28 @@ class ImageLoader:
             p = self.root / p
         return str(p)
 
+    @staticmethod
+    def _memo_key(src: str) -> Any:
+        """What the memos know an image by: its URL, or a file's path, size and mtime (a file
+        rewritten in place is another image: its old bytes and hash must not answer for it)."""
+        if is_url(src):
+            return src
+        try:
+            st = os.stat(src)
+        except FileNotFoundError:
+            raise ImageError(f"image not found: {src}") from None
+        except OSError as exc:
+            raise ImageError(f"cannot read image {src}: {exc.strerror or exc}") from None
+        return (src, st.st_size, st.st_mtime_ns)
+
     def read(self, source: str) -> bytes:
         """The image's bytes; raises :class:`ImageError`."""
         src = self.resolve(source)
+        memo_key = self._memo_key(src)
         with self._lock:
-            if src in self._bytes:
-                self._bytes.move_to_end(src)
-                return self._bytes[src]
+            if memo_key in self._bytes:
+                self._bytes.move_to_end(memo_key)
+                return self._bytes[memo_key]
         if is_url(src):
             data = self._fetch(src)
         else:
@@ -187,7 +202,7 @@ class ImageLoader:
             except OSError as exc:
                 raise ImageError(f"cannot read image {src}: {exc.strerror or exc}") from None
         with self._lock:
-            self._bytes[src] = data
+            self._bytes[memo_key] = data
             while len(self._bytes) > self._memo_size:
                 self._bytes.popitem(last=False)
         return data
@@ -195,16 +210,7 @@ class ImageLoader:
     def sha256(self, source: str) -> str:
         """Hex sha256 of the image's bytes (memoised by path, size and mtime, or by URL)."""
         src = self.resolve(source)
-        if is_url(src):
-            memo_key: Any = src
-        else:
-            try:
-                st = os.stat(src)
-            except FileNotFoundError:
-                raise ImageError(f"image not found: {src}") from None
-            except OSError as exc:
-                raise ImageError(f"cannot read image {src}: {exc.strerror or exc}") from None
-            memo_key = (src, st.st_size, st.st_mtime_ns)
+        memo_key = self._memo_key(src)
         with self._lock:
             h = self._hashes.get(memo_key)
         if h is None:

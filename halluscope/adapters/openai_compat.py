@@ -166,6 +166,12 @@ class OpenAICompatible:
         return self._pin
 
     @property
+    def default_detail(self) -> str | None:
+        """The image ``detail`` sent with every image the request leaves without one (the
+        ``detail`` provider option): the cache key records it as that image's detail."""
+        return self.detail
+
+    @property
     def endpoint(self) -> str:
         """The server this adapter asks (no credentials): part of the cache key."""
         return endpoint_url(self.base_url) or "https://api.openai.com/v1"
@@ -244,7 +250,11 @@ def parse_completion(body: bytes | str) -> Response:
         obj = json.loads(body)
         choices = obj.get("choices")
         if not choices:
-            raise MalformedResponse("the response has no choices")
+            said = obj.get("error") if isinstance(obj, dict) else None
+            said = said.get("message") if isinstance(said, dict) else said
+            # a proxy's error sent with status 200: its reason is the useful part
+            raise MalformedResponse("the response has no choices" + (
+                f"; the server said: {' '.join(str(said).split())[:300]}" if said else ""))
         message = choices[0].get("message") or {}
         text = message.get("content")
         if isinstance(text, list):  # some servers answer with content parts
@@ -254,16 +264,25 @@ def parse_completion(body: bytes | str) -> Response:
             # no text, is no answer)
             raise RequestError("the provider's content filter withheld the answer "
                                "(finish_reason content_filter)")
+        finish = choices[0].get("finish_reason")
         if text is None:
             text = message.get("refusal")
-            if not text:
+            if not text and finish == "length":
+                # the token limit came before any answer text (a reasoning model that spent
+                # it thinking): an empty answer cut short, as Anthropic's and Gemini's are --
+                # not a malformed body retried to the same end
+                text = ""
+            elif not text:
                 raise MalformedResponse("the response has no message content")
         if not isinstance(text, str):
             raise MalformedResponse(f"expected the content as a string, got "
                                     f"{type(text).__name__}")
         usage = token_counts(obj.get("usage"), _USAGE_NAMES, where="chat completion")
-        return Response(text=text, model=obj.get("model") or None, usage=usage,
-                        finish_reason=choices[0].get("finish_reason"))
+        model = obj.get("model")
+        # a name or reason that is no string (a number, an object) is not written into the
+        # output, counted as a served model, or compared with a pin: it is unknown
+        return Response(text=text, model=model if isinstance(model, str) and model else None,
+                        usage=usage, finish_reason=finish if isinstance(finish, str) else None)
     except MalformedResponse:
         raise
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:

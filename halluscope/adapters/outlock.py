@@ -147,8 +147,13 @@ def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None
 
 def answers_of(api: Any, decoding: Any, system: str | None, *, samples: int = 1,
                detail: str | None = None) -> dict[str, Any]:
-    """What makes two runs' answers the same kind, as their run sheets record it."""
-    return redact_mapping({"model": api.describe(), "decoding": decoding.to_dict(),
+    """What makes two runs' answers the same kind, as their run sheets record it. The model's
+    description leaves out what an adapter only knows once its model is loaded
+    (``loaded_state_keys``: a local model's device, dtype and class, ``auto`` before it loads),
+    or every resume of a finished run would differ from it."""
+    loaded = frozenset(getattr(api, "loaded_state_keys", ()))
+    model = {k: v for k, v in api.describe().items() if k not in loaded}
+    return redact_mapping({"model": model, "decoding": decoding.to_dict(),
                            "system_prompt": system, "samples": samples, "detail": detail})
 
 
@@ -205,12 +210,30 @@ def _check_same_answers(out_path: Path, wanted: dict[str, Any]) -> None:
                          f"without it a resume cannot tell which model and settings answered "
                          f"the lines there. Pass --restart to ask everything again, or write "
                          f"to another --out") from None
-    differ = [k for k, v in wanted.items() if k in sheet and sheet[k] != v]
+    differ = _differences(sheet, wanted)
     if differ:
-        shown = "; ".join(f"{k}: {sheet[k]!r:.120} then, {wanted[k]!r:.120} now" for k in differ)
+        shown = "; ".join(f"{k}: {then!r:.120} then, {now!r:.120} now"
+                          for k, then, now in differ)
         raise ConfigError(f"{out_path} holds answers of another run ({shown}); resuming would "
                           f"mix them in one file: pass --restart to start it again, or write "
                           f"to another --out")
+
+
+def _differences(sheet: dict[str, Any], wanted: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """``(name, then, now)`` for each entry of ``wanted`` that the run sheet records otherwise;
+    the model's description entry by entry (``model.pin``), over the entries both name: one
+    an older or newer run sheet lacks, or a loaded model's state, decides nothing."""
+    out = []
+    for k, now in wanted.items():
+        if k not in sheet:
+            continue
+        then = sheet[k]
+        if isinstance(then, dict) and isinstance(now, dict):
+            out += [(f"{k}.{sub}", then[sub], v) for sub, v in now.items()
+                    if sub in then and then[sub] != v]
+        elif then != now:
+            out.append((k, then, now))
+    return out
 
 
 def _make_parent(out_path: Path) -> None:

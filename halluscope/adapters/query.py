@@ -51,7 +51,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from halluscope._json import dumps_utf8
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader, is_url
@@ -97,6 +99,10 @@ class PromptItem:
 #: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
 #: limit.
 TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens"})
+#: What a run writes about its answer; left out of a prompt line (an output file asked again,
+#: by another model, say: its answer, finish reason or failure are not this run's).
+_ANSWER_FIELDS = frozenset({"response", "finish_reason", "requested_model", "error",
+                            "error_status"})
 
 
 @dataclass
@@ -163,6 +169,8 @@ def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
         # asked as a text-only prompt without a word before
         raise RecordError("expected an image path or URL, got an empty string (leave 'image' "
                           "out for a text-only prompt)", file=file, line=line, field="image")
+    if image and image.startswith("file://"):  # a file as a URI; Path() made it 'file:/...'
+        image = unquote(urlsplit(image).path)
     if image and not is_url(image):
         p = Path(image).expanduser()
         if not p.is_absolute():
@@ -369,7 +377,7 @@ class _QueryRun:
 
     async def run_one(self, item: PromptItem, k: int) -> dict[str, Any]:
         """Ask one prompt (sample ``k``): the output record, with ``error`` when it failed."""
-        rec = dict(item.fields)
+        rec = {f: v for f, v in item.fields.items() if f not in _ANSWER_FIELDS}
         rec["id"] = self.task_id(item.id, k)
         if self.samples > 1:
             rec["sample_of"] = item.id
@@ -377,7 +385,6 @@ class _QueryRun:
         rec.setdefault("prompt", item.prompt)
         if item.image is not None:
             rec["image"] = _portable_image(item, self.out_dir)
-        rec.pop("error", None)
         images = (item.image,) if item.image else ()
         request = Request(self.head + (Message.user(item.prompt, images, self.detail),),
                           self.decoding, sample_index=k)
@@ -388,7 +395,6 @@ class _QueryRun:
         except CacheMiss as exc:
             raise exc.for_record(rec["id"], item.file, item.line) from None
         except AdapterError as exc:
-            rec.pop("response", None)
             rec["model"] = self.requested
             message = redact_text(str(exc))
             rec["error"] = f"{type(exc).__name__}: {message}"
@@ -399,13 +405,9 @@ class _QueryRun:
         rec["response"] = resp.text
         if resp.finish_reason is not None:
             rec["finish_reason"] = resp.finish_reason      # 'length': cut at the token limit
-        else:
-            rec.pop("finish_reason", None)
         rec["model"] = resp.model or self.requested
         if resp.model and resp.model != self.requested:
             rec["requested_model"] = self.requested
-        else:
-            rec.pop("requested_model", None)
         rec["_cached"] = resp.cached
         return rec
 
@@ -437,7 +439,7 @@ class _QueryRun:
         if str(rec.get("finish_reason", "")).lower() in TRUNCATED:
             counts.truncated += 1
         if self.fh is not None:
-            self.fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self.fh.write(dumps_utf8(rec) + "\n")
             self.fh.flush()
         if self.records is not None:
             self.records.append(rec)

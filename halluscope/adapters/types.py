@@ -347,6 +347,10 @@ class ModelAPI(Protocol):
             the hub revision (or a hash of the local files) for local models.
         image_policy: How images are resized/re-encoded before they are sent.
         concurrency_hint: An upper bound on useful concurrency (1 for a local model), or None.
+
+    Optional: ``answer_settings``, a dict of the adapter's own settings that change an answer
+    (none or empty when there are none), and ``default_detail``, the image detail sent with
+    images a request gives none; both enter the cache key.
     """
 
     provider: str

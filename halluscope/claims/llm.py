@@ -22,6 +22,7 @@ import logging
 
 from typing import Any, Protocol, runtime_checkable
 
+from halluscope.judges.judge import claim_words_said
 from halluscope.types import Claim
 
 log = logging.getLogger(__name__)
@@ -130,9 +131,9 @@ def parse_decomposition(answer: str, text: str, vocabulary: Any = None
             skipped += 1
             continue
         span = _span(text, subject, str(value) if kind == "attribute" else None, other)
-        if span == (0, 0) and text:        # not in the response: not the model's claim
-            skipped += 1
-            continue
+        if text and (span == (0, 0) or not claim_words_said(text, kind, value, other)):
+            skipped += 1        # not in the response (a value, an object the model never
+            continue            # said): not the model's claim
         claims.append(Claim(
             kind=kind, subject=subject, value=value, relation=relation,
             object=str(other).lower() if other else None,
@@ -179,8 +180,9 @@ class JudgeDecomposer:
             out = own(text)
             return self.with_nodes(await out if asyncio.iscoroutine(out) else out)
         response = await self.target.generate(self.request(text))
-        answer = getattr(response, "text", response)
-        claims, self.last_skipped = parse_decomposition(str(answer), text, self.vocabulary)
+        from halluscope._json import without_surrogates
+        answer = without_surrogates(str(getattr(response, "text", response)))
+        claims, self.last_skipped = parse_decomposition(answer, text, self.vocabulary)
         if self.last_skipped:
             log.warning("decomposition: %d lines skipped (unreadable, or a claim whose words "
                         "are not in the response)", self.last_skipped)

@@ -166,8 +166,11 @@ def _ask(quiet: bool, prompts: Path, model: str, ray_options: dict | None, **kwa
             task_id = bar.add_task("query", total=c.total, detail=detail_text)
         bar.update(task_id, completed=c.done, detail=detail_text)
 
+    from halluscope.stopping import sigterm_as_interruption
     try:
-        with bar:
+        # SIGTERM (a supervisor, a CI cancel) stops the run as Ctrl-C does: the answers got so
+        # far written, the file put back in order, a run sheet saying so, exit 143
+        with bar, sigterm_as_interruption():
             if ray_options is not None:
                 from halluscope.adapters.ray_query import query_ray
                 return query_ray(prompts, model, progress=on_progress, **ray_options, **kwargs)

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from halluscope._json import without_surrogates
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
@@ -96,6 +98,67 @@ def _span(text: str, claim_text: str | None, subject: str) -> tuple[int, int]:
             if i >= 0:
                 return (i, i + len(needle))
     return (0, 0)
+
+
+_TOKEN = re.compile(r"[^\W_]+")
+_SUFFIXES = ("ing", "ed", "es", "s", "ly")
+#: words a response may state a count with (besides its digits)
+_NUMBER_WORDS = {0: ("no", "zero", "none"), 1: ("one", "a", "an", "single", "lone"),
+                 2: ("two", "pair", "couple", "both"), 3: ("three",), 4: ("four",),
+                 5: ("five",), 6: ("six",), 7: ("seven",), 8: ("eight",), 9: ("nine",),
+                 10: ("ten",), 11: ("eleven",), 12: ("twelve", "dozen")}
+
+
+def _stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[:-len(suffix)]
+    return word
+
+
+#: plurals a prefix does not find (the judge names nouns in the singular)
+_IRREGULAR = {"person": "people", "man": "men", "woman": "women", "child": "children",
+              "mouse": "mice", "foot": "feet", "tooth": "teeth", "goose": "geese", "ox": "oxen"}
+
+
+def _said(words: list[str], phrase: Any) -> bool:
+    """Whether each word of ``phrase`` (3 letters or more) is in ``words``, up to its ending
+    (``sleeping`` for ``sleeps``, ``wooden`` for ``wood``, ``shelf`` for ``shelves``,
+    ``person`` for ``people``)."""
+    for token in _TOKEN.findall(str(phrase).lower()):
+        if len(token) < 3 and token not in _IRREGULAR:
+            continue
+        stem = _stem(token)
+        forms = {stem, _IRREGULAR.get(token, stem), stem[:-2] if stem.endswith("fe") else
+                 stem[:-1] if stem.endswith("f") else stem}
+        if not any(w.startswith(form) or (len(w) >= 4 and form.startswith(_stem(w)))
+                   for w in words for form in forms if form):
+            return False
+    return True
+
+
+def claim_words_said(text: str, kind: str, value: Any = None, other: Any = None) -> bool:
+    """Whether the response ``text`` says the words a judge's claim rests on besides its
+    subject (which its span is found by): an attribute's value, a count's number (digits or a
+    number word), a relation's second object. A claim whose subject is there but whose value
+    is not (``purple`` for "a brown dog") is one the judge made up: scored, it would be
+    charged to the model as its hallucination."""
+    words = _TOKEN.findall(text.lower())
+    if kind == "attribute" and value is not None and not _said(words, value):
+        return False
+    if kind == "relation" and other is not None and not _said(words, other):
+        return False
+    if kind == "count" and value is not None:
+        said = str(value).strip().lower()
+        n = next((k for k, names in _NUMBER_WORDS.items() if said in names), None)
+        try:
+            n = int(float(said)) if n is None and float(said).is_integer() else n
+        except (ValueError, OverflowError):
+            pass
+        if n is None:
+            return True             # "several": no number to look for; the checker decides
+        return str(n) in words or any(w in words for w in _NUMBER_WORDS.get(n, ()))
+    return True
 
 
 class Judge:
@@ -172,6 +235,10 @@ class Judge:
             return None, None, None, f"{type(exc).__name__}: {exc}"
         if resp.cached:
             stats.cached += 1
+        # a lone surrogate (an answer cut inside an emoji) in the raw answer, its reason or the
+        # served name ended the audit where items.jsonl was written: U+FFFD stands in for it
+        resp = replace(resp, text=without_surrogates(resp.text),
+                       model=without_surrogates(resp.model) if resp.model else resp.model)
         if resp.model:
             self.stats.reported_models[resp.model] += 1
             if resp.model != self.spec.model:
@@ -298,7 +365,8 @@ class Judge:
         claims = []
         for c in parsed.value:
             span = _span(text, c.get("text"), c["subject"])
-            if span == (0, 0) and text:
+            if text and (span == (0, 0) or not claim_words_said(
+                    text, c["kind"], c.get("value"), c.get("object"))):
                 # neither the words it quotes nor its subject are in the response: a claim the
                 # judge made up is not the model's, and is never scored against it
                 self.stats.use("decompose").unfounded_claims += 1

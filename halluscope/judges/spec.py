@@ -51,6 +51,9 @@ PLACEHOLDERS["objhal_extract"] = ("question", "answer")
 #: Roles a prompt can be sent as (most go as the user's message; some originals send a system one).
 ROLES = ("user", "system")
 SPEC_SUFFIX = ".toml"
+#: Built-in providers whose adapters take a ``pin`` option (the cache key's model pin).
+_PIN_TAKERS = frozenset({"openai", "azure", "vllm", "sglang", "ollama", "tgi", "lmstudio",
+                         "anthropic", "gemini"})
 
 
 class DecodingSpec(BaseModel):
@@ -157,6 +160,11 @@ class JudgeSpec(BaseModel):
         opts = dict(self.options)
         if self.revision and self.provider == "hf":
             opts.setdefault("revision", self.revision)
+        elif self.revision and self.provider in _PIN_TAKERS:
+            # a served judge pinned to a revision (vLLM serving a hub commit): the revision is
+            # part of the adapter's pin, so that it enters the response cache's key -- another
+            # revision served under the same name is another judge, not a cache hit
+            opts.setdefault("pin", f"{self.model}@{self.revision}")
         if self.image.policy:
             opts.setdefault("image_policy", self.image.policy)
         if self.image.max_side:

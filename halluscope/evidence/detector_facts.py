@@ -173,8 +173,13 @@ class DetectorFacts:
         if isinstance(detector, str):
             self.spec = detector
             self._detector: Detector | None = None
-            self.identity = spec_identity(detector, self.options)
             base = spec_thresholds(detector)
+            if thresholds is not None and thresholds.floor < base.floor:
+                # keep what scores between the asked `absent` and the backend's floor: a
+                # chair at 0.045 read as "best score 0.00 < 0.03" (absent) under absent=0.03;
+                # the floor is an option, so it is part of the cache key too
+                self.options.setdefault("floor", thresholds.floor)
+            self.identity = spec_identity(detector, self.options)
             self.closed = detector.strip().lower().startswith("coco-ssd")
         else:
             self.spec = detector.name

@@ -126,7 +126,7 @@ def open_image(source: Any, *, mode: str | None = "RGB", frame: int = 0):
                     im.seek(frame)
                 check_pixels(im.width, im.height, name)
                 im.load()
-                return im.convert(mode) if mode and im.mode != mode else im.copy()
+                return _converted(im, mode) if mode and im.mode != mode else im.copy()
     except UnreadableImage:
         raise
     except UnidentifiedImageError:
@@ -141,6 +141,24 @@ def open_image(source: Any, *, mode: str | None = "RGB", frame: int = 0):
         raise UnreadableImage(f"truncated or corrupt: {exc}", path=name) from None
     except MemoryError:
         raise UnreadableImage("too large to decode in memory", path=name) from None
+
+
+_WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def _converted(im, mode: str):
+    """``im`` in ``mode``. A 16-bit greyscale image (a PNG or TIFF scan: ``I;16``, or ``I``) is
+    scaled to 8 bits first: Pillow's own conversion clips every value over 255, so a 16-bit
+    photo became a white picture, in which the detector found nothing ("no cat detected")."""
+    if im.mode not in _WIDE_MODES:
+        return im.convert(mode)
+    import numpy as np
+    from PIL import Image
+
+    wide = np.asarray(im, dtype=np.int64)
+    sixteen = im.mode != "I" or wide.max(initial=0) > 255     # "I" may hold 8-bit values
+    eight = np.clip((wide + 128) // 257 if sixteen else wide, 0, 255)
+    return Image.fromarray(eight.astype(np.uint8), "L").convert(mode)
 
 
 def frame_count(path: str | os.PathLike) -> int:

@@ -183,6 +183,10 @@ def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRES
     """The verdict on one cited box (see the module docstring)."""
     claim = Claim(kind="region", subject=cited.label or "", value=list(cited.box or cited.raw),
                   span=cited.span, text=None)
+    if cited.coords == "unread":       # listed, not dropped: the record cites a box
+        return Verdict(claim, "unverifiable", 0.0, (), f"a box written in a form that is not "
+                       f"read: {cited.written} (expected four finite numbers [x1, y1, x2, y2])",
+                       "region-box")
     if cited.box is None:
         return Verdict(claim, "unverifiable", 0.0, (), f"normalised box {list(cited.raw)} and "
                        f"no image size to scale it", "region-box")

@@ -176,3 +176,31 @@ def test_the_pixel_limit_holds_when_the_detections_are_cached(tmp_path):
                 recs[0], claims)
     finally:
         set_max_image_pixels(None)
+
+
+class TwoCatsDetector(CountingDetector):
+    """One sure cat and, apart from it, a second one the detector is unsure of (0.35)."""
+
+    def detect(self, image, phrases):
+        self.calls += 1
+        return [Detection("cat", (0.0, 0.0, 10.0, 10.0), 0.9),
+                Detection("cat", (1.0, 1.0, 10.0, 10.0), 0.4),      # a duplicate of the first
+                Detection("cat", (15.0, 5.0, 28.0, 18.0), 0.35)][:self.n]
+
+
+@pytest.mark.parametrize("n, verdicts", [(3, ("unverifiable", "unverifiable")),
+                                         (2, ("supported", "hallucinated"))])
+def test_a_count_is_not_decided_past_an_unsure_detection(tmp_path, n, verdicts):
+    """A second cat scored between the absent and present thresholds left the count at one,
+    and "two cats" was hallucinated ("1 cat annotated, not 2") although the detector was
+    unsure about exactly that second cat; a duplicate box of the sure one changes nothing."""
+    from halluscope.checks import check_claim
+    recs = make_records(tmp_path, n_images=1, per_image=1)
+    det = TwoCatsDetector()
+    det.n = n
+    facts = DetectorFacts(det, cache=EvidenceCache(None)).facts(
+        recs[0], [Claim("existence", "cat"), Claim("count", "cat", value=1)])
+    assert len(facts.instances) == 1 and "cat" not in facts.absent
+    got = tuple(check_claim(Claim("count", "cat", value=k, node="cat"), facts).label
+                for k in (1, 2))
+    assert got == verdicts

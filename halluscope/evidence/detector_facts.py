@@ -306,6 +306,7 @@ class DetectorFacts:
         instances: list[Instance] = []
         max_scores: dict[str, float] = {}
         uncertain: dict[str, float] = {}
+        unsure_counts: list[str] = []
         vocabulary, absent = set(), set()
         for t in targets:
             if not t.phrase:
@@ -320,6 +321,8 @@ class DetectorFacts:
                                           source="detector", payload=payload))
             if kept:
                 vocabulary.add(t.key)
+                if _unsure_beside(mine, kept, th, self.nms_iou):
+                    unsure_counts.append(t.key)
             elif best < th.absent:
                 vocabulary.add(t.key)
                 absent.add(t.key)
@@ -332,7 +335,10 @@ class DetectorFacts:
                 "identity": {k: v for k, v in self.identity.items() if k != "options"},
                 "thresholds": {"present": th.present, "absent": th.absent},
                 "asked": {t.key: t.phrase for t in targets},
-                "max_scores": max_scores, "uncertain": uncertain}
+                "max_scores": max_scores, "uncertain": uncertain,
+                # labels with an unsure detection apart from the sure ones: their count is
+                # not known (checks.count reads "not_exhaustive")
+                "not_exhaustive": unsure_counts}
         if self._segmenter_spec is not None:
             prov["segmenter"] = str(self._segmenter_spec) if isinstance(
                 self._segmenter_spec, str) else getattr(self._segmenter_spec, "name", "?")
@@ -380,6 +386,17 @@ class DetectorFacts:
                               source=inst.source, attributes=tuple(colours),
                               payload=dict(inst.payload, **m))
         return out
+
+
+def _unsure_beside(mine: Sequence[Detection], kept: Sequence[Detection], th: Thresholds,
+                   nms_iou: float) -> bool:
+    """Whether a detection scoring between ``absent`` and ``present`` lies apart from every
+    kept one (not its duplicate box): another instance the detector is unsure of, so the
+    kept ones are not known to be all of them ("two cats" was hallucinated on one sure cat
+    and a second at 0.35)."""
+    from halluscope.evidence.detect import iou
+    return any(th.absent <= d.score < th.present and
+               all(iou(d.box, k.box) < nms_iou for k in kept) for d in mine)
 
 
 def from_config(config: Any) -> DetectorFacts:

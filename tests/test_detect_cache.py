@@ -204,3 +204,26 @@ def test_a_count_is_not_decided_past_an_unsure_detection(tmp_path, n, verdicts):
     got = tuple(check_claim(Claim("count", "cat", value=k, node="cat"), facts).label
                 for k in (1, 2))
     assert got == verdicts
+
+
+def test_a_hub_id_keys_the_detections_by_the_snapshot_it_loads(tmp_path, monkeypatch):
+    """hf:<hub id> was keyed by the id alone: after the local cache took a newer snapshot of
+    the weights, the old snapshot's detections were reused."""
+    from halluscope.evidence.detector_facts import spec_identity
+    hub = tmp_path / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    import huggingface_hub.constants as hc
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(hub))
+    repo = hub / "models--org--owl"
+    for commit in ("a" * 40, "b" * 40):
+        (repo / "snapshots" / commit).mkdir(parents=True)
+        (repo / "snapshots" / commit / "config.json").write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a" * 40)
+    first = spec_identity("hf:org/owl")
+    (repo / "refs" / "main").write_text("b" * 40)
+    second = spec_identity("hf:org/owl")
+    assert first["revision"] == "a" * 40 and second["revision"] == "b" * 40
+    assert EvidenceCache.key("detect", "x", "hf:org/owl", first) != \
+        EvidenceCache.key("detect", "x", "hf:org/owl", second)
+    assert spec_identity("hf:org/missing")["revision"] is None

@@ -76,6 +76,8 @@ def spec_identity(spec: str, options: dict[str, Any] | None = None) -> dict[str,
     elif backend == "hf":
         p = Path(rest).expanduser()
         ident["model"] = weights_hash(p) if p.exists() else rest
+        if not p.exists():
+            ident["revision"] = hub_revision(rest)
         ident["transformers"] = _version("transformers")
     elif backend in ("groundingdino", "gdino"):
         ident["weights"] = [weights_hash(x.strip()) for x in rest.split(",")
@@ -85,6 +87,18 @@ def spec_identity(spec: str, options: dict[str, Any] | None = None) -> dict[str,
     else:
         ident["spec"] = spec
     return ident
+
+
+def hub_revision(repo_id: str) -> str | None:
+    """The commit of the snapshot of hub model ``repo_id`` the local Hugging Face cache
+    holds (what ``from_pretrained`` loads offline), or ``None``. A hub id alone keyed the
+    detections, so a newer snapshot of the weights reused the old weights' detections."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:                                    # noqa: BLE001 - no hub client, bad id
+        return None
+    return Path(found).parent.name if isinstance(found, str) else None
 
 
 def spec_thresholds(spec: str) -> Thresholds:

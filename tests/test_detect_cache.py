@@ -227,3 +227,21 @@ def test_a_hub_id_keys_the_detections_by_the_snapshot_it_loads(tmp_path, monkeyp
     assert EvidenceCache.key("detect", "x", "hf:org/owl", first) != \
         EvidenceCache.key("detect", "x", "hf:org/owl", second)
     assert spec_identity("hf:org/missing")["revision"] is None
+
+
+def test_a_detector_that_cannot_load_stops_the_audit_as_a_usage_error(tmp_path):
+    """hf:<a folder that does not exist> beside an annotation file: one warning per record,
+    the audit went on without the detector, with other numbers, and exited 0."""
+    import halluscope
+    from halluscope.errors import ConfigError
+    from PIL import Image
+    Image.new("RGB", (30, 20)).save(tmp_path / "a.png")
+    (tmp_path / "ann.json").write_text(json.dumps(
+        {"images": {"a.png": {"size": [30, 20], "objects": [{"label": "cat"}]}}}))
+    (tmp_path / "in.jsonl").write_text(json.dumps(
+        {"id": "a", "image": "a.png", "response": "A cat."}) + "\n")
+    with pytest.raises(ConfigError, match="no such folder"):
+        halluscope.audit(tmp_path / "in.jsonl", metrics="claims", n_boot=0,
+                         annotations=[tmp_path / "ann.json"],
+                         detector=f"hf:{tmp_path / 'missing'}", out=tmp_path / "o",
+                         write_report=False)

@@ -303,3 +303,11 @@ def test_visual_genome_object_with_part_of_a_box(tmp_path):
 def test_a_folder_is_named_as_a_folder(tmp_path):
     with pytest.raises(ConfigError, match=r"expected an annotation JSON file .*got the folder"):
         load_annotations(tmp_path)
+
+
+def test_a_visual_genome_image_listed_twice_is_an_error(tmp_path):
+    """The second entry of image 2 replaced the first, and its cat vanished in silence."""
+    data = [{"image_id": 2, "objects": [{"object_id": 1, "names": ["cat"]}]},
+            {"image_id": 2, "objects": [{"object_id": 5, "names": ["dog"]}]}]
+    with pytest.raises(ConfigError, match="image 2: expected one entry per image"):
+        load_annotations(write(tmp_path, "vg.json", data))

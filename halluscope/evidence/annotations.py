@@ -387,6 +387,9 @@ def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSou
     aliases = {}
     for entry in data:
         key = str(entry.get("image_id", entry.get("id")))
+        if key in facts:        # the later entry replaced the earlier: its objects vanished
+            raise ConfigError(f"{path}: image {key}: expected one entry per image, got a "
+                              f"second one")
         by_id: dict[Any, str] = {}
         instances = []
         # attributes.json lists the objects (with their attributes) under "attributes"

@@ -180,3 +180,15 @@ def test_numbers_beside_a_space_are_still_their_own():
     assert find_in_text(Quote("250", (0, 3), "number"), page).found
     assert find_in_text(Quote("3", (0, 1), "number"), page).found
     assert not find_in_text(Quote("1,250", (0, 5), "number"), page).found   # 1 250,5
+
+
+def test_a_json_quote_that_is_a_number_or_a_list_is_checked():
+    """{"page": 1, "quote": 42} counted as a citation that quoted nothing: the 42 was never
+    looked for; a list of quotes likewise."""
+    (a, b) = parse_page_citations('[{"page": 1, "quote": 1250}, '
+                                  '{"page": 2, "quote": ["Costs fell", "Staff grew"]}]')
+    assert [(q.text, q.kind) for q in a.quotes] == [("1250", "number")]
+    assert [(q.text, q.kind) for q in b.quotes] == [("Costs fell", "quote"),
+                                                    ("Staff grew", "quote")]
+    (c,) = parse_page_citations('{"page": 1, "quote": true}')
+    assert c.quotes == ()

@@ -367,3 +367,19 @@ def test_an_exif_turned_photo_is_checked_upright(tmp_path):
     (item,) = _items(tmp_path)
     assert item["region"]["image_size"] == [451, 300]
     assert [b["verdict"] for b in item["region"]["boxes"]] == ["supported"]
+
+
+def test_annotations_of_another_size_of_the_image_make_a_bad_record(tmp_path):
+    """The annotation file boxes Chelsea at 451 x 300; the record's file is a 902 x 600 copy:
+    the model's right box on that file was hallucinated (IoU 0.24 against the small box)."""
+    from PIL import Image
+    Image.open(DATA / "images" / "chelsea.jpg").resize((902, 600)).save(tmp_path / "chelsea.jpg")
+    ann = _write(tmp_path / "ann.json", [])
+    ann.write_text(json.dumps({"images": {"chelsea.jpg": {
+        "size": [451, 300], "objects": [{"label": "cat", "box": [9, 0, 408, 297]}]}}}))
+    result = _audit(tmp_path, [{"id": "a", "image": str(tmp_path / "chelsea.jpg"),
+                                "response": "The cat [18, 0, 816, 594] is here."}],
+                    "region", annotations=[ann])
+    (err,) = result.errors
+    assert err["field"] == "image" and "902x600 image" in err["message"] \
+        and "gives 451x300" in err["message"]

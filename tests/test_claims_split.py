@@ -410,3 +410,18 @@ def test_a_count_reads_its_whole_numeral(text, counts):
     four dogs" 3, "3-4 dogs" 4 and "two dozen eggs" 2, each then judged against the truth."""
     got = [(c.subject, c.value) for c in split_claims(text) if c.kind == "count"]
     assert got == counts
+
+
+@pytest.mark.parametrize("word, node", [
+    ("teapot", None), ("bucket", None), ("box", None), ("tractor", None), ("cart", None),
+    ("poster", None), ("crane", None),
+    ("sedan", "car"), ("jet", "airplane"), ("lorry", "truck"), ("puppy", "dog"),
+    ("stallion", "horse"), ("armchair", "chair"), ("parrot", "bird"),
+])
+def test_wordnet_maps_a_noun_to_what_the_node_names(word, node):
+    """Hypernyms matched CHAIR's generic synonyms of another sense ("container" for bowl,
+    "vessel" for boat): a teapot was a boat and a box a bowl; a proper name (Stephen Crane)
+    made a crane a person, and an unused sense (post horse) a poster a horse. Each was then
+    hallucinated under COCO's closed world."""
+    from halluscope.claims.vocab import coco_vocabulary
+    assert coco_vocabulary().map(word) == node

@@ -126,7 +126,8 @@ def open_image(source: Any, *, mode: str | None = "RGB", frame: int = 0):
                     im.seek(frame)
                 check_pixels(im.width, im.height, name)
                 im.load()
-                return im.convert(mode) if mode and im.mode != mode else im.copy()
+                im = _upright(im)
+                return _converted(im, mode) if mode and im.mode != mode else im.copy()
     except UnreadableImage:
         raise
     except UnidentifiedImageError:
@@ -141,6 +142,50 @@ def open_image(source: Any, *, mode: str | None = "RGB", frame: int = 0):
         raise UnreadableImage(f"truncated or corrupt: {exc}", path=name) from None
     except MemoryError:
         raise UnreadableImage("too large to decode in memory", path=name) from None
+
+
+def _upright(im):
+    """``im`` turned as its EXIF orientation says, as a viewer shows it and as ``halluscope
+    query`` sends it to the model (adapters.images): a phone photo stored on its side with
+    orientation 6 was checked sideways, so a right box the model cited for the upright
+    picture fell outside the 300 x 451 image and was hallucinated."""
+    from PIL import ImageOps
+    if orientation(im) in (1, None):
+        return im
+    return ImageOps.exif_transpose(im)
+
+
+def orientation(image: Any) -> int | None:
+    """The EXIF orientation (1-8) of an image or an image file, ``None`` without one or when
+    it cannot be read."""
+    from PIL import Image
+    try:
+        if isinstance(image, Image.Image):
+            value = image.getexif().get(0x0112)
+        else:
+            with Image.open(image) as im:
+                value = im.getexif().get(0x0112)
+    except Exception:                 # noqa: BLE001 - broken EXIF: read as stored
+        return None
+    return int(value) if isinstance(value, int) and 1 <= value <= 8 else None
+
+
+_WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def _converted(im, mode: str):
+    """``im`` in ``mode``. A 16-bit greyscale image (a PNG or TIFF scan: ``I;16``, or ``I``) is
+    scaled to 8 bits first: Pillow's own conversion clips every value over 255, so a 16-bit
+    photo became a white picture, in which the detector found nothing ("no cat detected")."""
+    if im.mode not in _WIDE_MODES:
+        return im.convert(mode)
+    import numpy as np
+    from PIL import Image
+
+    wide = np.asarray(im, dtype=np.int64)
+    sixteen = im.mode != "I" or wide.max(initial=0) > 255     # "I" may hold 8-bit values
+    eight = np.clip((wide + 128) // 257 if sixteen else wide, 0, 255)
+    return Image.fromarray(eight.astype(np.uint8), "L").convert(mode)
 
 
 def frame_count(path: str | os.PathLike) -> int:

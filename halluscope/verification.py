@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -217,6 +217,19 @@ class VerifiedRegions:
         return self.box_verdicts + self.id_verdicts
 
 
+def _same_size(record: Record, size: tuple[int, int] | None, found: Sequence[Any]) -> None:
+    """The record's error when an annotation file gives the image another size than it has:
+    its boxes are of another copy of the image (a resized one), and a right box cited on the
+    902 x 600 file was hallucinated against the 451 x 300 annotation (IoU 0.24)."""
+    for f in found:
+        if size and f.size and tuple(f.size) != tuple(size):
+            where = (f.provenance or {}).get("file", "an annotation file")
+            raise RecordError(f"expected the image the annotations describe, got a "
+                              f"{size[0]}x{size[1]} image where {where} gives "
+                              f"{f.size[0]}x{f.size[1]}: its boxes are of another copy",
+                              field="image", file=record.source.file, line=record.source.line)
+
+
 @dataclass(frozen=True, eq=False)
 class RegionVerifier:
     """Checks the boxes and region ids a response cites against the record's offered regions,
@@ -245,6 +258,7 @@ class RegionVerifier:
                               line=record.source.line) from None
         own = truth.regions is not None or bool(truth.objects or truth.absent)
         found = self._add_annotations(record, truth)
+        _same_size(record, size, found)
         # before the boxes are parsed: a normalised box was left unscaled ("no image size")
         # while the annotation file gave the size
         size = truth.size = size or next((f.size for f in found if f.size), None)

@@ -100,6 +100,28 @@ def test_coco_iscrowd_must_be_0_or_1(tmp_path):
         load_annotations(write(tmp_path, "crowd.json", data))
 
 
+@pytest.mark.parametrize("change, message", [
+    ({"bbox": [9, 0, -399, 297]}, r"annotations\[0\]: expected bbox .* width and height >= 0"),
+    ({"image_id": 7}, r"annotations\[0\]: image_id 7 is not in 'images'"),
+    ({"images": [{"id": 2, "file_name": "a.jpg"}, {"id": 2, "file_name": "b.jpg"}]},
+     r"images\[1\]: expected distinct image ids, got id 2 again \(images\[0\]\)"),
+])
+def test_coco_entries_that_were_taken_in_silence_are_errors(tmp_path, change, message):
+    """A negative width became a box with x2 < x1; an annotation of an unknown image was
+    dropped, so its cat was absent (hallucinated) in a closed world; of two images with one
+    id the later replaced the earlier."""
+    ann = {"id": 1, "image_id": 2, "category_id": 17, "bbox": [9, 0, 399, 297], "iscrowd": 0}
+    data = {"images": [{"id": 2, "file_name": "a.jpg"}], "categories": [{"id": 17,
+                                                                        "name": "cat"}]}
+    if "images" in change:
+        data.update(change)
+    else:
+        ann.update(change)
+    data["annotations"] = [ann]
+    with pytest.raises(ConfigError, match=message):
+        load_annotations(write(tmp_path, "instances.json", data))
+
+
 def test_coco_instances(tmp_path):
     coco = {"images": [{"id": 139, "file_name": "000000000139.jpg", "width": 640,
                         "height": 426}],
@@ -281,3 +303,11 @@ def test_visual_genome_object_with_part_of_a_box(tmp_path):
 def test_a_folder_is_named_as_a_folder(tmp_path):
     with pytest.raises(ConfigError, match=r"expected an annotation JSON file .*got the folder"):
         load_annotations(tmp_path)
+
+
+def test_a_visual_genome_image_listed_twice_is_an_error(tmp_path):
+    """The second entry of image 2 replaced the first, and its cat vanished in silence."""
+    data = [{"image_id": 2, "objects": [{"object_id": 1, "names": ["cat"]}]},
+            {"image_id": 2, "objects": [{"object_id": 5, "names": ["dog"]}]}]
+    with pytest.raises(ConfigError, match="image 2: expected one entry per image"):
+        load_annotations(write(tmp_path, "vg.json", data))

@@ -342,3 +342,11 @@ def test_a_narrower_noun_is_not_absent_where_a_wider_label_is_present():
                         instances=facts.instances, absent=frozenset({"puppy"}),
                         provenance=facts.provenance)
     assert check_claim(claim("existence", "puppy", node="puppy"), listed).label == "hallucinated"
+
+
+def test_under_without_overlap_says_why_it_is_not_decided():
+    """"The dog is beneath the bird" far below it but off to the side read "under: too close
+    to call (vertical centre offset 340px vs margin 30px)": the offset was not what was close."""
+    label, why = spatial.decide("under", (50, 300, 250, 480), (400, 20, 500, 80))
+    assert label is None and "no horizontal overlap" in why
+    assert spatial.decide("under", (380, 300, 480, 480), (400, 20, 500, 80))[0] == "supported"

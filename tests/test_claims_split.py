@@ -393,3 +393,35 @@ def test_vocabulary_extended_with_annotation_labels():
     claims = split_claims("A woman holds a helmet.", vocabulary=v)
     assert {c.subject: c.node for c in claims if c.kind == "existence"} == {
         "woman": "person", "helmet": "helmet"}
+
+
+@pytest.mark.parametrize("text, counts", [
+    ("Twenty-one birds sit on a wire.", [("bird", 21)]),
+    ("There are twenty one birds.", [("bird", 21)]),
+    ("One hundred birds fly.", [("bird", 100)]),
+    ("There are three or four dogs.", []),
+    ("There are 3-4 dogs.", []),
+    ("Two to three cats sit.", []),
+    ("There are two dozen eggs.", []),
+    ("Two cats and 3 dogs.", [("cat", 2), ("dog", 3)]),
+])
+def test_a_count_reads_its_whole_numeral(text, counts):
+    """Only the numeral's last word was read: "twenty-one birds" claimed 1 bird, "three or
+    four dogs" 3, "3-4 dogs" 4 and "two dozen eggs" 2, each then judged against the truth."""
+    got = [(c.subject, c.value) for c in split_claims(text) if c.kind == "count"]
+    assert got == counts
+
+
+@pytest.mark.parametrize("word, node", [
+    ("teapot", None), ("bucket", None), ("box", None), ("tractor", None), ("cart", None),
+    ("poster", None), ("crane", None),
+    ("sedan", "car"), ("jet", "airplane"), ("lorry", "truck"), ("puppy", "dog"),
+    ("stallion", "horse"), ("armchair", "chair"), ("parrot", "bird"),
+])
+def test_wordnet_maps_a_noun_to_what_the_node_names(word, node):
+    """Hypernyms matched CHAIR's generic synonyms of another sense ("container" for bowl,
+    "vessel" for boat): a teapot was a boat and a box a bowl; a proper name (Stephen Crane)
+    made a crane a person, and an unused sense (post horse) a poster a horse. Each was then
+    hallucinated under COCO's closed world."""
+    from halluscope.claims.vocab import coco_vocabulary
+    assert coco_vocabulary().map(word) == node

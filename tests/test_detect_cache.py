@@ -176,3 +176,72 @@ def test_the_pixel_limit_holds_when_the_detections_are_cached(tmp_path):
                 recs[0], claims)
     finally:
         set_max_image_pixels(None)
+
+
+class TwoCatsDetector(CountingDetector):
+    """One sure cat and, apart from it, a second one the detector is unsure of (0.35)."""
+
+    def detect(self, image, phrases):
+        self.calls += 1
+        return [Detection("cat", (0.0, 0.0, 10.0, 10.0), 0.9),
+                Detection("cat", (1.0, 1.0, 10.0, 10.0), 0.4),      # a duplicate of the first
+                Detection("cat", (15.0, 5.0, 28.0, 18.0), 0.35)][:self.n]
+
+
+@pytest.mark.parametrize("n, verdicts", [(3, ("unverifiable", "unverifiable")),
+                                         (2, ("supported", "hallucinated"))])
+def test_a_count_is_not_decided_past_an_unsure_detection(tmp_path, n, verdicts):
+    """A second cat scored between the absent and present thresholds left the count at one,
+    and "two cats" was hallucinated ("1 cat annotated, not 2") although the detector was
+    unsure about exactly that second cat; a duplicate box of the sure one changes nothing."""
+    from halluscope.checks import check_claim
+    recs = make_records(tmp_path, n_images=1, per_image=1)
+    det = TwoCatsDetector()
+    det.n = n
+    facts = DetectorFacts(det, cache=EvidenceCache(None)).facts(
+        recs[0], [Claim("existence", "cat"), Claim("count", "cat", value=1)])
+    assert len(facts.instances) == 1 and "cat" not in facts.absent
+    got = tuple(check_claim(Claim("count", "cat", value=k, node="cat"), facts).label
+                for k in (1, 2))
+    assert got == verdicts
+
+
+def test_a_hub_id_keys_the_detections_by_the_snapshot_it_loads(tmp_path, monkeypatch):
+    """hf:<hub id> was keyed by the id alone: after the local cache took a newer snapshot of
+    the weights, the old snapshot's detections were reused."""
+    from halluscope.evidence.detector_facts import spec_identity
+    hub = tmp_path / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    import huggingface_hub.constants as hc
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(hub))
+    repo = hub / "models--org--owl"
+    for commit in ("a" * 40, "b" * 40):
+        (repo / "snapshots" / commit).mkdir(parents=True)
+        (repo / "snapshots" / commit / "config.json").write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a" * 40)
+    first = spec_identity("hf:org/owl")
+    (repo / "refs" / "main").write_text("b" * 40)
+    second = spec_identity("hf:org/owl")
+    assert first["revision"] == "a" * 40 and second["revision"] == "b" * 40
+    assert EvidenceCache.key("detect", "x", "hf:org/owl", first) != \
+        EvidenceCache.key("detect", "x", "hf:org/owl", second)
+    assert spec_identity("hf:org/missing")["revision"] is None
+
+
+def test_a_detector_that_cannot_load_stops_the_audit_as_a_usage_error(tmp_path):
+    """hf:<a folder that does not exist> beside an annotation file: one warning per record,
+    the audit went on without the detector, with other numbers, and exited 0."""
+    import halluscope
+    from halluscope.errors import ConfigError
+    from PIL import Image
+    Image.new("RGB", (30, 20)).save(tmp_path / "a.png")
+    (tmp_path / "ann.json").write_text(json.dumps(
+        {"images": {"a.png": {"size": [30, 20], "objects": [{"label": "cat"}]}}}))
+    (tmp_path / "in.jsonl").write_text(json.dumps(
+        {"id": "a", "image": "a.png", "response": "A cat."}) + "\n")
+    with pytest.raises(ConfigError, match="no such folder"):
+        halluscope.audit(tmp_path / "in.jsonl", metrics="claims", n_boot=0,
+                         annotations=[tmp_path / "ann.json"],
+                         detector=f"hf:{tmp_path / 'missing'}", out=tmp_path / "o",
+                         write_report=False)

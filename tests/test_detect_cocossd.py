@@ -225,3 +225,21 @@ def test_no_detector_in_config_is_an_error():
     from halluscope.config import AuditConfig
     with pytest.raises(ConfigError, match="detector"):
         DetectorFacts.from_config(AuditConfig())
+
+
+def test_an_absent_threshold_below_the_floor_lowers_the_floor_and_the_cache_key(tmp_path):
+    """With detector_absent=0.03 the SSD's chair on Chelsea (best 0.045, under the backend's
+    floor of 0.05) was dropped before the thresholds saw it and read as "best score 0.00 <
+    0.03": hallucinated. The lowered floor reaches the detector and the cache key."""
+    from halluscope.evidence.detect import Thresholds
+    rec = chelsea_record(tmp_path)
+    claims = [Claim("existence", "chair", node="chair")]
+    cache = EvidenceCache(tmp_path / "cache")
+    default = DetectorFacts("coco-ssd", cache=cache)
+    assert "chair" in default.facts(rec, claims).absent          # 0.045 < 0.3: absent
+    low = DetectorFacts("coco-ssd", cache=cache,
+                        thresholds=Thresholds(present=0.04, absent=0.03, floor=0.03))
+    facts = low.facts(rec, claims)
+    assert low.passes == 1                      # not the default run's cached detections
+    assert 0.04 <= facts.provenance["max_scores"]["chair"] < 0.05
+    assert "chair" not in facts.absent and decide(claims[0], facts).label == "supported"

@@ -341,3 +341,45 @@ def test_a_records_citations_are_found_once_for_applies_to_and_the_verifier(monk
         ("dog", "norm", (100.0, 100.0, 200.0, 200.0))]
     assert [(r.id, r.label) for r in verified.regions] == [("2", "cat")]
     assert [v.label for v in verified.verdicts] == ["unverifiable", "unverifiable", "supported"]
+
+
+def test_an_exif_turned_photo_is_checked_upright(tmp_path):
+    """Chelsea stored on her side with EXIF orientation 6: a viewer, and `halluscope query`,
+    show the model the upright 451 x 300 picture, but the audit read the stored 300 x 451
+    one, so the model's right box [9, 0, 408, 297] was read as 0-1000 and hallucinated."""
+    from PIL import Image
+
+    from halluscope.evidence.cache import image_sha256
+    from halluscope.hashing import sha256_file
+    from halluscope.imageio import image_size, open_image
+    path = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.open(DATA / "images" / "chelsea.jpg").transpose(Image.Transpose.ROTATE_90).save(
+        path, exif=exif.tobytes(), quality=95)
+    assert Image.open(path).size == (300, 451)
+    assert image_size(path) == (451, 300) and open_image(path).size == (451, 300)
+    assert image_sha256(path) != sha256_file(path)   # not the stored picture's evidence
+    _audit(tmp_path, [{"id": "a", "image": str(path),
+                       "response": "The cat [9, 0, 408, 297] is here.",
+                       "metadata": {"objects": [{"label": "cat", "box": [9, 0, 408, 297]}]}}],
+           "region")
+    (item,) = _items(tmp_path)
+    assert item["region"]["image_size"] == [451, 300]
+    assert [b["verdict"] for b in item["region"]["boxes"]] == ["supported"]
+
+
+def test_annotations_of_another_size_of_the_image_make_a_bad_record(tmp_path):
+    """The annotation file boxes Chelsea at 451 x 300; the record's file is a 902 x 600 copy:
+    the model's right box on that file was hallucinated (IoU 0.24 against the small box)."""
+    from PIL import Image
+    Image.open(DATA / "images" / "chelsea.jpg").resize((902, 600)).save(tmp_path / "chelsea.jpg")
+    ann = _write(tmp_path / "ann.json", [])
+    ann.write_text(json.dumps({"images": {"chelsea.jpg": {
+        "size": [451, 300], "objects": [{"label": "cat", "box": [9, 0, 408, 297]}]}}}))
+    result = _audit(tmp_path, [{"id": "a", "image": str(tmp_path / "chelsea.jpg"),
+                                "response": "The cat [18, 0, 816, 594] is here."}],
+                    "region", annotations=[ann])
+    (err,) = result.errors
+    assert err["field"] == "image" and "902x600 image" in err["message"] \
+        and "gives 451x300" in err["message"]

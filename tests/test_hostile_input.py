@@ -184,6 +184,22 @@ def test_the_pixel_limit_is_an_option(tmp_path, monkeypatch):
     assert max_image_pixels() == 1200 and open_image(img).size == (40, 30)
 
 
+def test_a_16_bit_greyscale_image_keeps_its_picture(tmp_path):
+    """Pillow's I;16 -> RGB conversion clips every value over 255: Chelsea saved as a 16-bit
+    PNG became a white picture, in which the COCO detector found no cat (hallucinated)."""
+    import numpy as np
+    from PIL import Image
+
+    from halluscope.evidence.detect import load_rgb
+    from halluscope.imageio import open_image
+    grey = np.asarray(Image.open(DATA / "images" / "chelsea.jpg").convert("L"))
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "wide.png")
+    assert Image.open(tmp_path / "wide.png").mode == "I;16"
+    rgb = load_rgb(tmp_path / "wide.png")
+    assert rgb.shape == (*grey.shape, 3) and (rgb[..., 0] == grey).all()
+    assert (np.asarray(open_image(tmp_path / "wide.png", mode="L")) == grey).all()
+
+
 def _image_records(folder: Path, metric: str) -> Path:
     """A good record first and last, one record per unreadable image kind between them."""
     shutil.copy(DATA / "images" / "chelsea.jpg", folder / "chelsea.jpg")

@@ -159,3 +159,36 @@ def test_page_citations_outside_a_json_block_count_as_well():
     assert [(c.pages, c.source) for c in cites] == [((2,), "json"), ((9,), "text"),
                                                      ((1,), "text")]
     assert cites[1].sentence == "Page 9 lists the risks."
+
+
+@pytest.mark.parametrize("page, said", [
+    ("Revenue was 1\u202f250 units.", "1,250"), ("Units: 2\u00a0500 in total.", "2,500"),
+    ("Units: 2 500 in total.", "2500"), ("Staff: 1 250 000 people.", "1,250,000"),
+])
+def test_a_number_grouped_by_spaces_on_the_page_is_found(page, said):
+    """ISO/SI thousands spacing ("1 250") on the page: a response's "1,250" (p. 1) was "not
+    on p. 1 nor anywhere in the document", hallucinated."""
+    from halluscope.checks.pages import find_in_text
+    from halluscope.claims.page_citations import Quote
+    assert find_in_text(Quote(said, (0, len(said)), "number"), page).found
+
+
+def test_numbers_beside_a_space_are_still_their_own():
+    from halluscope.checks.pages import find_in_text
+    from halluscope.claims.page_citations import Quote
+    page = "In table 3 250 units were sold; the total was 1 250,5 tonnes."
+    assert find_in_text(Quote("250", (0, 3), "number"), page).found
+    assert find_in_text(Quote("3", (0, 1), "number"), page).found
+    assert not find_in_text(Quote("1,250", (0, 5), "number"), page).found   # 1 250,5
+
+
+def test_a_json_quote_that_is_a_number_or_a_list_is_checked():
+    """{"page": 1, "quote": 42} counted as a citation that quoted nothing: the 42 was never
+    looked for; a list of quotes likewise."""
+    (a, b) = parse_page_citations('[{"page": 1, "quote": 1250}, '
+                                  '{"page": 2, "quote": ["Costs fell", "Staff grew"]}]')
+    assert [(q.text, q.kind) for q in a.quotes] == [("1250", "number")]
+    assert [(q.text, q.kind) for q in b.quotes] == [("Costs fell", "quote"),
+                                                    ("Staff grew", "quote")]
+    (c,) = parse_page_citations('{"page": 1, "quote": true}')
+    assert c.quotes == ()

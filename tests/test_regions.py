@@ -194,3 +194,42 @@ def test_a_label_with_an_article_is_the_same_object():
     """'<ref>the flag</ref>' did not match an annotated (non-COCO) flag: unverifiable."""
     assert same_object("the flag", "flag") and same_object("The flags", "flag")
     assert not same_object("the", "flag")
+
+
+@pytest.mark.parametrize("metadata, field, message", [
+    ({"objects": [{"label": "cat", "box": [9, 0, 408, 2970]}]}, "metadata.objects[0].box",
+     "inside the 451x300 image"),
+    ({"regions": [{"id": 1, "label": "cat", "box": [900, 600, 1000, 700]}]},
+     "metadata.regions[0].box", "reaches past the 451x300 image"),
+    ({"objects": [{"name": "cat", "box": [9, 0, 408, 297]}]}, "metadata.objects[0]",
+     "expected an object {'label'"),
+    ({"objects": ["cat", 5]}, "metadata.objects[1]", "or a label, got 5"),
+])
+def test_truth_that_cannot_hold_is_a_bad_record(metadata, field, message):
+    """A truth box past the image (other coordinates) made the right citation [9, 0, 408, 297]
+    hallucinated (IoU 0.10); an object entry without a label was dropped in silence."""
+    from halluscope.errors import RecordError
+    with pytest.raises(RecordError, match=message) as info:
+        truth_from_metadata(metadata, (451, 300))
+    assert info.value.location.field == field
+    truth_from_metadata({"objects": [{"label": "cat", "box": [9, 0, 408, 297]}, "eye"]},
+                        (451, 300))
+
+
+@pytest.mark.parametrize("response, written", [
+    ('```json\n[{"bbox": [NaN, 0, 408, 297], "label": "cat"}]\n```', "[NaN, 0, 408, 297]"),
+    ('Here: [{"bbox_2d": [9, 0, 408], "label": "cat"}] done.', "[9, 0, 408]"),
+    ('{"box": "9,0,408,297", "label": "cat"}', "9,0,408,297"),
+    ("<ref>cat</ref><box>somewhere</box>", "somewhere"),
+])
+def test_a_box_written_in_a_form_not_read_is_listed_unverifiable(response, written):
+    """A JSON box that is no four finite numbers (or a box tag without numbers) was no
+    citation: the record was passed by as citing nothing, the box never said."""
+    from halluscope.claims.citations import cites_a_box_or_region
+    assert cites_a_box_or_region(response)
+    (box,) = parse_cited_boxes(response, size=(451, 300))
+    assert box.coords == "unread" and box.label == "cat" and box.written == written
+    v = check_box(box, Truth(objects=[{"label": "cat", "box": (9, 0, 408, 297)}],
+                             size=(451, 300)))
+    assert v.label == "unverifiable" and "not read: " + written in v.reason
+    assert not cites_a_box_or_region('{"box": null, "label": "cat"}')   # no box, said so

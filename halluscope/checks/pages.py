@@ -121,13 +121,23 @@ def number_value(token: str) -> tuple[Decimal, bool] | None:
         return None
 
 
+# thousands grouped by a space, as ISO/SI and many languages write them ("1 250", with a
+# no-break, narrow no-break, thin or figure space): read as one number too, beside its parts
+_SPACED = re.compile(r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f\u2009\u2007]\d{3})+(?![\d,]\d)"
+                     r"(?:\.\d+)?(?:\s?%|\s?percent)?(?![\w%])", re.IGNORECASE)
+
+
 def page_numbers(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:
+    """The numbers of a page's text with their spans; a number grouped by spaces ("1 250")
+    is also read whole (a response's "1,250" was "not on p. 1 nor anywhere")."""
     out = []
-    for m in NUMBER_TOKEN.finditer(text):
-        v = number_value(m.group(0))
-        if v is not None:
-            out.append((v[0], v[1], m.span()))
-    return out
+    for rx in (NUMBER_TOKEN, _SPACED):
+        for m in rx.finditer(text):
+            v = number_value(re.sub(r"(?<=\d)[ \u00a0\u202f\u2009\u2007](?=\d)", "",
+                                    m.group(0)))
+            if v is not None:
+                out.append((v[0], v[1], m.span()))
+    return sorted(out, key=lambda t: t[2])
 
 
 # -- matching ----------------------------------------------------------------------------------

@@ -82,20 +82,32 @@ def truth_from_metadata(metadata: dict[str, Any], size: tuple[int, int] | None =
             first[key] = i
             regions[key] = {
                 "id": r["id"], "label": r.get("label"),
-                "box": _truth_box(r.get("box") or r.get("bbox"), f"regions[{i}].box")}
-    objects = []
-    for i, o in enumerate(metadata.get("objects") or []):
-        if isinstance(o, dict) and o.get("label"):
-            objects.append({"label": str(o["label"]), "source": "annotation",
-                            "box": _truth_box(o.get("box") or o.get("bbox"),
-                                              f"objects[{i}].box")})
-        elif isinstance(o, str):
-            objects.append({"label": o, "source": "annotation", "box": None})
+                "box": _truth_box(r.get("box") or r.get("bbox"), f"regions[{i}].box", size)}
+    objects = _truth_objects(metadata.get("objects"), size)
     absent = {label_key(a) for a in metadata.get("absent") or [] if isinstance(a, str)}
     return Truth(regions=regions, objects=objects, absent=absent, size=size)
 
 
-def _truth_box(box: Any, field: str) -> tuple[float, ...] | None:
+def _truth_objects(given: Any, size: tuple[int, int] | None) -> list[dict[str, Any]]:
+    """The record's annotated objects (``{"label", "box"}`` or a bare label). An entry that is
+    neither (``{"name": "cat"}``, a number) was dropped in silence, and a right citation of its
+    object was unverifiable or hallucinated: a bad record naming the entry."""
+    objects = []
+    for i, o in enumerate(given or []):
+        if isinstance(o, dict) and isinstance(o.get("label"), str) and o["label"].strip():
+            objects.append({"label": o["label"], "source": "annotation",
+                            "box": _truth_box(o.get("box") or o.get("bbox"),
+                                              f"objects[{i}].box", size)})
+        elif isinstance(o, str) and o.strip():
+            objects.append({"label": o, "source": "annotation", "box": None})
+        else:
+            raise RecordError(f"expected an object {{'label': ..., 'box': [x1, y1, x2, y2]}} "
+                              f"or a label, got {o!r:.80}", field=f"metadata.objects[{i}]")
+    return objects
+
+
+def _truth_box(box: Any, field: str, size: tuple[int, int] | None = None
+               ) -> tuple[float, ...] | None:
     """A ground-truth box of the record's metadata as ``[x1, y1, x2, y2]``: four finite numbers
     with ``x2 > x1`` and ``y2 > y1``, as annotation files are read (there, a box of no area is
     allowed; here it is a placeholder no cited box can match); ``None`` when there is none. A bad
@@ -112,6 +124,13 @@ def _truth_box(box: Any, field: str) -> tuple[float, ...] | None:
     if not (values[2] > values[0] and values[3] > values[1]):
         raise RecordError(f"expected a box [x1, y1, x2, y2] with x2 > x1 and y2 > y1 (an "
                           f"area), got {list(box)!r:.80}", field=f"metadata.{field}")
+    outside = _outside(values, size)
+    if outside:
+        # a truth box in other coordinates than the image's made a right citation
+        # hallucinated (IoU 0.10 against [9, 0, 408, 2970] on a 451 x 300 image)
+        raise RecordError(f"expected a box inside the {size[0]}x{size[1]} image, got "
+                          f"{list(box)!r:.80}: {outside} (metadata.image_size gives the size "
+                          f"the boxes are in)", field=f"metadata.{field}")
     return tuple(values)
 
 
@@ -164,6 +183,10 @@ def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRES
     """The verdict on one cited box (see the module docstring)."""
     claim = Claim(kind="region", subject=cited.label or "", value=list(cited.box or cited.raw),
                   span=cited.span, text=None)
+    if cited.coords == "unread":       # listed, not dropped: the record cites a box
+        return Verdict(claim, "unverifiable", 0.0, (), f"a box written in a form that is not "
+                       f"read: {cited.written} (expected four finite numbers [x1, y1, x2, y2])",
+                       "region-box")
     if cited.box is None:
         return Verdict(claim, "unverifiable", 0.0, (), f"normalised box {list(cited.raw)} and "
                        f"no image size to scale it", "region-box")

@@ -103,6 +103,8 @@ def decide(relation: str, s: Box, o: Box) -> tuple[str | None, str]:
         why = f"vertical centre offset {d:.0f}px vs margin {MARGIN * H:.0f}px"
         if d > MARGIN * H and (relation != "under" or g["xov"] > 0):
             return "supported", why
+        if d > MARGIN * H:       # "under" without horizontal overlap: it said "too close to
+            why += ", but no horizontal overlap, which under needs"    # call" at 340 vs 30
         return ("hallucinated" if d < -MARGIN * H else None), why
     if relation == "on":
         sy2 = s[3]

@@ -120,15 +120,20 @@ class CitedBox:
         label: The object it is about, when one could be read.
         span: Character span in the response.
         format: ``qwen`` | ``tag`` | ``json`` | ``plain``.
-        coords: The convention it was read with (``pixels`` | ``norm`` | ``norm1000``).
+        coords: The convention it was read with (``pixels`` | ``norm`` | ``norm1000``), or
+            ``unread``: a box written where one is read (a JSON box key, a box tag) whose
+            value is no four finite numbers (``[NaN, 0, 4, 5]``, three numbers, text); it is
+            listed as unverifiable, never dropped (``raw`` is empty, ``written`` says what).
+        written: What an unread box holds, as written (shortened).
     """
 
-    raw: tuple[float, float, float, float]
+    raw: tuple[float, ...]
     box: tuple[float, float, float, float] | None
     label: str | None
     span: tuple[int, int]
     format: str
     coords: str
+    written: str | None = None
 
 
 @dataclass(frozen=True)
@@ -290,9 +295,10 @@ class _FoundBoxes:
     json: tuple[tuple[str, tuple[float, ...], str | None, Span], ...]
     tags: tuple[tuple[tuple[Span, tuple[tuple[float, ...], ...], str, str], ...], ...]
     plain: tuple[tuple[Span, tuple[float, ...], str | None], ...]
+    unread: tuple[tuple[Span, str, str | None, str], ...] = ()   # span, written, label, form
 
     def __bool__(self) -> bool:
-        return bool(self.json or any(self.tags) or self.plain)
+        return bool(self.json or any(self.tags) or self.plain or self.unread)
 
 
 @functools.lru_cache(maxsize=8)
@@ -300,26 +306,46 @@ def _boxes_in(text: str) -> _FoundBoxes:
     def read(obj):
         found = _json_box(obj)
         return found and (found[0], lambda at: (at, text.find("]", at) + 1))
-    found, used = _json_citations_of(text, _all_blobs(text, _BOX_KEYS), read)
-    prose = _prose(text, used)       # the citations written outside the JSON count as well
-    tags, taken = _tags_in(prose)
+
+    def unread(obj):                 # a box key whose value is no box: NaN, 3 numbers, text
+        key = next((k for k in _BOX_KEYS if obj.get(k) is not None), None)
+        if key is None or _json_box(obj) is not None:
+            return None
+        return key, lambda at: (at, at + len(key) + 2)
+    blobs = _all_blobs(text, _BOX_KEYS)
+    found, used = _json_citations_of(text, blobs, read)
+    bad, used_bad = _json_citations_of(text, blobs, unread)
+    prose = _prose(text, used + [b for b in used_bad if b not in used])
+    tags, taken, bad_tags = _tags_in(prose)
+    bad_json = tuple((span, _written(next(obj[k] for k in _BOX_KEYS if obj.get(k) is not None)),
+                      _json_label(obj), "json") for obj, span in bad)
     return _FoundBoxes(prose, tuple((*_json_box(obj), _json_label(obj), span)
-                                    for obj, span in found), tags, _plain_in(prose, taken))
+                                    for obj, span in found), tags, _plain_in(prose, taken),
+                       tuple(sorted(bad_json + bad_tags)))
 
 
-def _tags_in(text: str) -> tuple[tuple[tuple, ...], list[Span]]:
-    """Boxes in Qwen box tokens and ``<ref>/<box>`` tags (one tuple per form), and the spans
-    of the tags."""
-    forms, taken = [], []
+def _written(value: Any) -> str:
+    import json
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _tags_in(text: str) -> tuple[tuple[tuple, ...], list[Span], tuple[tuple, ...]]:
+    """Boxes in Qwen box tokens and ``<ref>/<box>`` tags (one tuple per form), the spans of
+    the tags, and the tags whose body holds no box (span, body, ref, form)."""
+    forms, taken, unread = [], [], []
     for rx, form in ((_QWEN, "qwen"), (_TAG, "tag")):
         found = []
         for m in rx.finditer(text):
             nums = _numbers(m.group("body"))
+            ref = (m.group("ref") or "").strip()
             if nums:
-                found.append((m.span(), tuple(nums), (m.group("ref") or "").strip(), form))
-                taken.append(m.span())
+                found.append((m.span(), tuple(nums), ref, form))
+            else:
+                unread.append((m.span(), _written(m.group("body").strip()), ref or None, form))
+            taken.append(m.span())
         forms.append(tuple(found))
-    return tuple(forms), taken
+    return tuple(forms), taken, tuple(unread)
 
 
 def _plain_in(text: str, taken: list[Span]) -> tuple[tuple[Span, tuple, str | None], ...]:
@@ -375,6 +401,8 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
         coords, box = _coords(raw, _keyed_format(key, box_format), size)
         label, floor = label_around(found.prose, span, known, floor)
         out.append(CitedBox(raw, box, label, span, "plain", coords))
+    for span, written, label, form in found.unread:
+        out.append(CitedBox((), None, label, span, form, "unread", written))
     out.sort(key=lambda c: c.span)
     return out
 

@@ -69,6 +69,38 @@ def parse_number(tok) -> int | None:
     return None
 
 
+_TENS = (20, 30, 40, 50, 60, 70, 80, 90)
+
+
+def numeral_value(tok) -> int | None:
+    """The number a count's numeral says, read over its whole phrase (``tok`` and the tokens
+    under it): one number word or digits, tens and units ("twenty-one", "twenty one" -> 21),
+    or "<n> hundred". ``None`` for a range or alternative ("three or four", "3-4", "two to
+    three") and a multiplier ("two dozen"): such a count is no exact claim. Only the last word
+    was read: "twenty-one birds" was a count of 1, "three or four dogs" of 3, "3-4" of 4."""
+    words = [t for t in tok.subtree if t.i <= tok.i]
+    if any(t.i > tok.i for t in tok.subtree):
+        return None                              # "three or four": a conjunct after it
+    values = []
+    for t in words:
+        if t.text in ("-", "\u2010", "\u2011") and values and values[-1] in _TENS:
+            continue                             # twenty-one
+        v = parse_number(t)
+        if v is None:
+            return None
+        values.append(v)
+    if len(values) == 1:
+        return values[0]
+    words_only = all(t.lower_ in L.NUMBER_WORDS for t in words if t.pos_ != "PUNCT")
+    if words_only and len(values) == 2:
+        tens, unit = values
+        if tens in _TENS and 1 <= unit <= 9:
+            return tens + unit
+        if 1 <= tens <= 99 and unit == 100:
+            return tens * 100
+    return None
+
+
 _MAX_MEMO = 100_000
 _MEMOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _MEMO_NO_VOCAB: dict[tuple, tuple] = {}
@@ -308,7 +340,7 @@ class MentionIndex:
                 prev = self.doc[c.i - 1].lower_ if c.i > 0 else ""
                 if prev in L.APPROXIMATE or any(g.lower_ in L.APPROXIMATE for g in c.children):
                     continue
-                n = parse_number(c)
+                n = numeral_value(c)
                 if n is not None:
                     m.count, m.count_tok = n, c
             elif c.dep_ in ("amod", "compound") and c.i < tok.i and c.i not in m.name_tokens:

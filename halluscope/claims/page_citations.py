@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -219,15 +220,27 @@ def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCi
             pages, unread = _json_pages(raw)
             if not pages and not unread:
                 continue
-            quotes = []
+            quotes: list[Quote] = []
             for k in ("quote", "text", "evidence"):
-                q = obj.get(k)
-                if isinstance(q, str) and q.strip():
-                    pos = text.find(q)
-                    quotes.append(Quote(q, (pos, pos + len(q)) if pos >= 0 else (0, 0)))
+                quotes = _json_quotes(text, obj.get(k))
+                if quotes:
                     break
             out.append(PageCitation(pages, (start, end), json.dumps(obj),
                                     tuple(quotes), "json", unread))
+    return out
+
+
+def _json_quotes(text: str, value: Any) -> list[Quote]:
+    """What a JSON ``quote`` value puts on its pages: a string, a number (``"quote": 42`` was
+    never checked, the citation counted as if it quoted nothing), or a list of those."""
+    out = []
+    for q in value if isinstance(value, list) else [value]:
+        kind = "quote"
+        if isinstance(q, (int, float)) and not isinstance(q, bool) and math.isfinite(q):
+            q, kind = json.dumps(q), "number"
+        if isinstance(q, str) and q.strip():
+            pos = text.find(q)
+            out.append(Quote(q, (pos, pos + len(q)) if pos >= 0 else (0, 0), kind))
     return out
 
 

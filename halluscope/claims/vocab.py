@@ -281,16 +281,49 @@ def concrete_senses(word: str) -> tuple[Any, ...] | None:
     """The noun senses of ``word`` among its three most frequent that name concrete things
     (animals, artefacts, food, plants, natural objects, body parts, substances; people only as
     the first sense); ``None`` when WordNet does not know the word."""
+    senses = _word_senses(word)
+    if not senses:
+        return None
+    return tuple(s for i, s in enumerate(senses[:3]) if s.lexname() in _CONCRETE_LEXNAMES
+                 and (i == 0 or s.lexname() != "noun.person"))
+
+
+def _word_senses(word: str) -> tuple[Any, ...]:
+    """The noun senses of ``word``, else of its first singular form WordNet knows."""
     senses = noun_senses(word)
     if not senses:
         for s in singular_forms(word)[1:]:
             senses = noun_senses(s)
             if senses:
                 break
+    return senses
+
+
+def _names_node(hyper: Any, lemma: str, node: str) -> bool:
+    """Whether hypernym ``hyper``, reached through its ``lemma``, is the thing ``node`` names:
+    the node's own word, or one of its own senses. A synonym of another sense did not count:
+    CHAIR's list has "container" for bowl and "vessel" for boat, so a tractor, a box or a cart
+    (containers, in WordNet) were bowls and a teapot, a bucket or a jar boats, hallucinated
+    under a closed world where no bowl or boat was."""
+    if lemma.replace("_", " ").lower() == node.lower():
+        return True
+    return hyper in noun_senses(node)
+
+
+@lru_cache(maxsize=65536)
+def mapped_sense(word: str) -> Any | None:
+    """The sense whose hypernyms map ``word`` to a node: its first concrete sense, unless that
+    is a proper name (an instance: Stephen Crane for "crane", which mapped a crane to
+    ``person``) or a sense WordNet never saw in use while the word's usual sense is another
+    (the post horse of "poster", a placard: "a poster on the wall" was a horse, hallucinated
+    where no horse was)."""
+    senses = [s for s in concrete_senses(word) or () if not s.instance_hypernyms()]
     if not senses:
         return None
-    return tuple(s for i, s in enumerate(senses[:3]) if s.lexname() in _CONCRETE_LEXNAMES
-                 and (i == 0 or s.lexname() != "noun.person"))
+    first = next((s for s in _word_senses(word) if not s.instance_hypernyms()), None)
+    if senses[0] != first and max(lemma.count() for lemma in senses[0].lemmas()) < 1:
+        return None
+    return senses[0]
 
 
 def is_concrete(word: str) -> bool | None:
@@ -364,10 +397,10 @@ class Vocabulary:
         return node
 
     def _hypernym(self, word: str) -> str | None:
-        senses = concrete_senses(word)
-        if not senses:
+        sense = mapped_sense(word)
+        if sense is None:
             return None
-        frontier = [senses[0]]
+        frontier = [sense]
         seen = set(frontier)
         for _ in range(HYPERNYM_DEPTH):
             nxt = []
@@ -382,7 +415,7 @@ class Vocabulary:
             found = sorted((-hyper.max_depth(), hyper.name(), k, node) for hyper in nxt
                            for k, lemma in enumerate(hyper.lemma_names())
                            if (node := self.table.get(lemma.replace("_", " ").lower()))
-                           is not None)
+                           is not None and _names_node(hyper, lemma, node))
             if found:
                 return found[0][3]
             frontier = nxt

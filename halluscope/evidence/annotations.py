@@ -110,10 +110,16 @@ def check_coco(data: Any, path: Path) -> None:
             raise ConfigError(f"{path}: categories[{i}]: expected an object with 'id' and "
                               f"'name', got {cat!r:.80}")
         cats.add(cat["id"])
+    images: dict[Any, int] = {}
     for i, img in enumerate(data.get("images") or []):
         if not isinstance(img, dict) or "id" not in img:
             raise ConfigError(f"{path}: images[{i}]: expected an object with 'id', got "
                               f"{img!r:.80}")
+        if img["id"] in images:
+            # pycocotools kept the later entry in silence: another file name, another size
+            raise ConfigError(f"{path}: images[{i}]: expected distinct image ids, got id "
+                              f"{img['id']!r} again (images[{images[img['id']]}])")
+        images[img["id"]] = i
     for i, ann in enumerate(data.get("annotations") or []):
         if not isinstance(ann, dict) or not {"id", "image_id"} <= set(ann):
             raise ConfigError(f"{path}: annotations[{i}]: expected an object with 'id' and "
@@ -121,6 +127,10 @@ def check_coco(data: Any, path: Path) -> None:
         if "category_id" in ann and cats and ann["category_id"] not in cats:
             raise ConfigError(f"{path}: annotations[{i}]: category_id {ann['category_id']!r} "
                               f"is not in 'categories'")
+        if images and ann["image_id"] not in images:
+            # dropped in silence, so its object was absent from the image it belongs to
+            raise ConfigError(f"{path}: annotations[{i}]: image_id {ann['image_id']!r} is not "
+                              f"in 'images'")
         if ann.get("iscrowd", 0) not in (0, 1):      # True/False compare equal to 1/0
             raise ConfigError(f"{path}: annotations[{i}]: expected iscrowd 0 or 1, got "
                               f"{ann['iscrowd']!r:.40}")
@@ -129,6 +139,10 @@ def check_coco(data: Any, path: Path) -> None:
                                      and all(map(_number, bbox))):
             raise ConfigError(f"{path}: annotations[{i}]: expected bbox [x, y, width, height] "
                               f"as finite numbers, got {bbox!r:.80}")
+        if bbox is not None and (bbox[2] < 0 or bbox[3] < 0):
+            # [x, y, -w, h] became a box with x2 < x1, taken as an instance by every check
+            raise ConfigError(f"{path}: annotations[{i}]: expected bbox [x, y, width, height] "
+                              f"with width and height >= 0, got {bbox!r:.80}")
 
 
 class CocoSource(AnnotationSource):
@@ -373,6 +387,9 @@ def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSou
     aliases = {}
     for entry in data:
         key = str(entry.get("image_id", entry.get("id")))
+        if key in facts:        # the later entry replaced the earlier: its objects vanished
+            raise ConfigError(f"{path}: image {key}: expected one entry per image, got a "
+                              f"second one")
         by_id: dict[Any, str] = {}
         instances = []
         # attributes.json lists the objects (with their attributes) under "attributes"

@@ -47,9 +47,15 @@ def evidence_cache_dir(config: Any = None) -> Path | None:
 
 
 def image_sha256(image: Any) -> str:
-    """sha256 of an image: of the file's bytes for a path, of the RGB pixels otherwise."""
+    """sha256 of an image: of the file's bytes for a path (marked when the file's EXIF turns
+    it: its evidence is of the upright picture, not of what an older release cached for the
+    stored one), of the RGB pixels otherwise."""
     if isinstance(image, (str, os.PathLike)):
-        return sha256_file(image)
+        from halluscope.imageio import orientation
+        digest = sha256_file(image)
+        if orientation(image) in (1, None):
+            return digest
+        return hashlib.sha256(f"{digest}:upright".encode()).hexdigest()
     from halluscope.evidence.detect import load_rgb
 
     arr = load_rgb(image)

@@ -76,6 +76,8 @@ def spec_identity(spec: str, options: dict[str, Any] | None = None) -> dict[str,
     elif backend == "hf":
         p = Path(rest).expanduser()
         ident["model"] = weights_hash(p) if p.exists() else rest
+        if not p.exists():
+            ident["revision"] = hub_revision(rest)
         ident["transformers"] = _version("transformers")
     elif backend in ("groundingdino", "gdino"):
         ident["weights"] = [weights_hash(x.strip()) for x in rest.split(",")
@@ -85,6 +87,18 @@ def spec_identity(spec: str, options: dict[str, Any] | None = None) -> dict[str,
     else:
         ident["spec"] = spec
     return ident
+
+
+def hub_revision(repo_id: str) -> str | None:
+    """The commit of the snapshot of hub model ``repo_id`` the local Hugging Face cache
+    holds (what ``from_pretrained`` loads offline), or ``None``. A hub id alone keyed the
+    detections, so a newer snapshot of the weights reused the old weights' detections."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:                                    # noqa: BLE001 - no hub client, bad id
+        return None
+    return Path(found).parent.name if isinstance(found, str) else None
 
 
 def spec_thresholds(spec: str) -> Thresholds:
@@ -173,8 +187,13 @@ class DetectorFacts:
         if isinstance(detector, str):
             self.spec = detector
             self._detector: Detector | None = None
-            self.identity = spec_identity(detector, self.options)
             base = spec_thresholds(detector)
+            if thresholds is not None and thresholds.floor < base.floor:
+                # keep what scores between the asked `absent` and the backend's floor: a
+                # chair at 0.045 read as "best score 0.00 < 0.03" (absent) under absent=0.03;
+                # the floor is an option, so it is part of the cache key too
+                self.options.setdefault("floor", thresholds.floor)
+            self.identity = spec_identity(detector, self.options)
             self.closed = detector.strip().lower().startswith("coco-ssd")
         else:
             self.spec = detector.name
@@ -301,6 +320,7 @@ class DetectorFacts:
         instances: list[Instance] = []
         max_scores: dict[str, float] = {}
         uncertain: dict[str, float] = {}
+        unsure_counts: list[str] = []
         vocabulary, absent = set(), set()
         for t in targets:
             if not t.phrase:
@@ -315,6 +335,8 @@ class DetectorFacts:
                                           source="detector", payload=payload))
             if kept:
                 vocabulary.add(t.key)
+                if _unsure_beside(mine, kept, th, self.nms_iou):
+                    unsure_counts.append(t.key)
             elif best < th.absent:
                 vocabulary.add(t.key)
                 absent.add(t.key)
@@ -327,7 +349,10 @@ class DetectorFacts:
                 "identity": {k: v for k, v in self.identity.items() if k != "options"},
                 "thresholds": {"present": th.present, "absent": th.absent},
                 "asked": {t.key: t.phrase for t in targets},
-                "max_scores": max_scores, "uncertain": uncertain}
+                "max_scores": max_scores, "uncertain": uncertain,
+                # labels with an unsure detection apart from the sure ones: their count is
+                # not known (checks.count reads "not_exhaustive")
+                "not_exhaustive": unsure_counts}
         if self._segmenter_spec is not None:
             prov["segmenter"] = str(self._segmenter_spec) if isinstance(
                 self._segmenter_spec, str) else getattr(self._segmenter_spec, "name", "?")
@@ -375,6 +400,17 @@ class DetectorFacts:
                               source=inst.source, attributes=tuple(colours),
                               payload=dict(inst.payload, **m))
         return out
+
+
+def _unsure_beside(mine: Sequence[Detection], kept: Sequence[Detection], th: Thresholds,
+                   nms_iou: float) -> bool:
+    """Whether a detection scoring between ``absent`` and ``present`` lies apart from every
+    kept one (not its duplicate box): another instance the detector is unsure of, so the
+    kept ones are not known to be all of them ("two cats" was hallucinated on one sure cat
+    and a second at 0.35)."""
+    from halluscope.evidence.detect import iou
+    return any(th.absent <= d.score < th.present and
+               all(iou(d.box, k.box) < nms_iou for k in kept) for d in mine)
 
 
 def from_config(config: Any) -> DetectorFacts:

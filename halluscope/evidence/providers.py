@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 
-from halluscope.errors import RecordError, UnreadableImage
+from halluscope.errors import ConfigError, MissingExtraError, RecordError, UnreadableImage
 from halluscope.evidence.annotations import AnnotationSource, load_annotations
 from halluscope.types import ImageFacts
 
@@ -132,6 +132,11 @@ def gather_facts(providers: Sequence[FactsProvider], record, claims: Sequence[An
             f = p.facts(record, claims)
         except UnreadableImage:
             raise                        # the record is bad, not this source: the metric lists it
+        except (ConfigError, MissingExtraError):
+            # the source itself cannot work (a detector folder that does not exist, a hub id
+            # not in the local cache, a missing extra): a usage error, not one warning per
+            # record while the audit went on without it, with other numbers, and exited 0
+            raise
         except Exception as exc:  # noqa: BLE001 - one failing source must not stop the audit
             log.warning("facts provider %s failed on record %s: %s", getattr(p, "name", p),
                         getattr(record, "id", "?"), exc)

@@ -78,6 +78,17 @@ def file_stamps(paths: list[Path]) -> tuple[tuple[str, int | None, int | None], 
     return tuple(out)
 
 
+def line_digest(entry: Any) -> str:
+    """A digest of what an input line was read as (a record's fields and place, or a bad line's
+    place and reason), the same in every process: a resume checks each journaled line against
+    it, so that an input rewritten in place with its size and modification time kept (``cp
+    -p``, ``touch -r``, an archive) is refused instead of mixing old outcomes with new lines."""
+    import hashlib
+    text = json.dumps([type(entry).__name__, str(getattr(entry, "source", "")),
+                       entry.to_dict()], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
 def _files_named(value: Any) -> set[Path]:
     """The files a configuration value names (strings, lists, tables; ``file.py:Class``)."""
     if isinstance(value, dict):
@@ -109,17 +120,19 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[s
     except ValueError:      # a path that is not UTF-8 (pydantic cannot encode its surrogates)
         from halluscope.textfiles import text_of
         settings = json.dumps(text_of(dumped), ensure_ascii=False, separators=(",", ":"))
-    return {"version": 3, "inputs": inputs, "metrics": list(metrics), "companions": companions,
+    return {"version": 4, "inputs": inputs, "metrics": list(metrics), "companions": companions,
             "config": settings}
 
 
 @dataclass(frozen=True)
 class Entry:
-    """A journal entry for one input line: the outcomes of its metrics and the
-    :func:`file_stamps` of the files its record names."""
+    """A journal entry for one input line: the outcomes of its metrics, the
+    :func:`file_stamps` of the files its record names and the :func:`line_digest` of what the
+    line was read as."""
 
     outcomes: Any
     files: tuple = ()
+    line: str = ""
 
 
 @dataclass(frozen=True)
@@ -276,10 +289,12 @@ class Journal:
         self.written = len(self.replay)
         self._counted = _key(self.judges)
 
-    def append(self, outcomes: Any, metrics: list[Any] = (), files: tuple = ()) -> None:
-        """Journal one input line's outcomes and its files' stamps, then the counters of the
-        judges of ``metrics`` if they changed since they were last journaled."""
-        pickle.dump(Entry(outcomes, files), self.fh, protocol=pickle.HIGHEST_PROTOCOL)
+    def append(self, outcomes: Any, metrics: list[Any] = (), files: tuple = (),
+               line: str = "") -> None:
+        """Journal one input line's outcomes, its files' stamps and its :func:`line_digest`,
+        then the counters of the judges of ``metrics`` if they changed since they were last
+        journaled."""
+        pickle.dump(Entry(outcomes, files, line), self.fh, protocol=pickle.HIGHEST_PROTOCOL)
         counters = judge_counters(list(metrics))
         key = _key(counters) if counters else None
         if counters and key != self._counted:

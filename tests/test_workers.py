@@ -218,6 +218,30 @@ def test_resume_refuses_when_a_file_the_options_name_changed(tmp_path):
         audit(captions, resume=True, **opts)
 
 
+
+def test_resume_refuses_an_input_rewritten_with_its_size_and_time_kept(tmp_path):
+    """An input replaced in place by another of the same size, its modification time kept (cp
+    -p, touch -r, an archive): the journal's header (path, size, time) matched, and the resume
+    wrote the new lines' text beside the old lines' scores."""
+    import os
+
+    from halluscope.errors import ConfigError
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"1": ["dog"], "2": ["cat"]}))
+    captions = tmp_path / "captions.jsonl"
+    captions.write_text("".join(json.dumps({"image_id": i % 2 + 1, "caption": "A dog sat."})
+                                + "\n" for i in range(12)))
+    stamp = captions.stat()
+    out = tmp_path / "out"
+    opts = dict(out=out, metrics="chair", gt_objects=gt, n_boot=20, write_report=False)
+    with pytest.raises(Stop):
+        audit(captions, on_progress=stop_after(5), **opts)
+    captions.write_text(captions.read_text().replace("A dog sat.", "A cat sat.", 1))
+    os.utime(captions, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert captions.stat().st_size == stamp.st_size
+    with pytest.raises(ConfigError, match=f"{captions}:1 is not what the journal scored"):
+        audit(captions, resume=True, **opts)
+
 def test_cli_workers_option(tmp_path):
     from typer.testing import CliRunner
     from halluscope.cli import app

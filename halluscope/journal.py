@@ -89,6 +89,29 @@ def line_digest(entry: Any) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
+def _files_resolved(value: Any) -> Any:
+    """A configuration value with each file it names written as the absolute path, so that a
+    resume that spells a file otherwise (relative to another folder, through a link) is not
+    taken for one with another option (``file.py:Class`` keeps its class)."""
+    if isinstance(value, dict):
+        return {k: _files_resolved(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_files_resolved(v) for v in value]
+    if isinstance(value, str) and value and len(value) <= 4096:
+        head, colon, tail = value.rpartition(":")
+        for path, rest in ((value, ""), (head, colon + tail)):
+            if path and _is_file(path):
+                return str(Path(path).resolve()) + rest
+    return value
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _files_named(value: Any) -> set[Path]:
     """The files a configuration value names (strings, lists, tables; ``file.py:Class``)."""
     if isinstance(value, dict):
@@ -97,14 +120,7 @@ def _files_named(value: Any) -> set[Path]:
         return set().union(*(_files_named(v) for v in value))
     if not isinstance(value, str) or not value or len(value) > 4096:
         return set()
-    found = set()
-    for candidate in {value, value.rpartition(":")[0]} - {""}:
-        try:
-            if Path(candidate).is_file():
-                found.add(Path(candidate))
-        except (OSError, ValueError):
-            pass
-    return found
+    return {Path(c) for c in {value, value.rpartition(":")[0]} - {""} if _is_file(c)}
 
 
 def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[str, Any]:
@@ -112,14 +128,12 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[s
     options name (ground truth, questions, annotations, a metric's file: path, size and
     modification time), not how many workers, which engine or which cache folder (those do not
     change results)."""
+    from halluscope.textfiles import text_of     # a path that is not UTF-8, made writable
     inputs = [_identity(Path(p)) for p in paths]
     dumped = config.model_dump(mode="json", exclude=set(_EXECUTION))
     companions = sorted(_identity(p) for p in _files_named(dumped))
-    try:
-        settings = config.model_dump_json(exclude=set(_EXECUTION))
-    except ValueError:      # a path that is not UTF-8 (pydantic cannot encode its surrogates)
-        from halluscope.textfiles import text_of
-        settings = json.dumps(text_of(dumped), ensure_ascii=False, separators=(",", ":"))
+    settings = json.dumps(text_of(_files_resolved(dumped)), ensure_ascii=False,
+                          separators=(",", ":"))
     return {"version": 4, "inputs": inputs, "metrics": list(metrics), "companions": companions,
             "config": settings}
 

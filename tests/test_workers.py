@@ -242,6 +242,25 @@ def test_resume_refuses_an_input_rewritten_with_its_size_and_time_kept(tmp_path)
     with pytest.raises(ConfigError, match=f"{captions}:1 is not what the journal scored"):
         audit(captions, resume=True, **opts)
 
+
+def test_resume_takes_a_file_spelled_another_way_for_the_same_file(tmp_path, monkeypatch):
+    """The ground truth given as gt.json from its folder, then by its absolute path from
+    another folder: the same file, and the resume was refused as another option."""
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"1": ["dog"], "2": ["cat"]}))
+    captions = tmp_path / "captions.jsonl"
+    captions.write_text("".join(json.dumps({"image_id": i % 2 + 1, "caption": "A dog sat."})
+                                + "\n" for i in range(12)))
+    opts = dict(metrics="chair", n_boot=20, write_report=False)
+    audit(captions, out=tmp_path / "whole", gt_objects=gt, **opts)
+    out = tmp_path / "out"
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Stop):
+        audit(captions, out=out, gt_objects="gt.json", on_progress=stop_after(5), **opts)
+    monkeypatch.chdir(DATA)
+    audit(captions, out=out, gt_objects=gt, resume=True, **opts)
+    assert comparable(out) == comparable(tmp_path / "whole")
+
 def test_cli_workers_option(tmp_path):
     from typer.testing import CliRunner
     from halluscope.cli import app

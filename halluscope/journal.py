@@ -84,8 +84,11 @@ def line_digest(entry: Any) -> str:
     it, so that an input rewritten in place with its size and modification time kept (``cp
     -p``, ``touch -r``, an archive) is refused instead of mixing old outcomes with new lines."""
     import hashlib
-    text = json.dumps([type(entry).__name__, str(getattr(entry, "source", "")),
-                       entry.to_dict()], sort_keys=True, ensure_ascii=False, default=str)
+    data = [type(entry).__name__, str(getattr(entry, "source", "")), entry.to_dict()]
+    try:        # in the order the line was read (keys of a table's header may be numbers)
+        text = json.dumps(data, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):     # a key JSON cannot write: the record as Python says
+        text = repr(data)
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 

@@ -243,6 +243,18 @@ def test_resume_refuses_an_input_rewritten_with_its_size_and_time_kept(tmp_path)
         audit(captions, resume=True, **opts)
 
 
+
+def test_line_digests_take_any_metadata_and_tell_lines_apart():
+    from dataclasses import replace
+
+    from halluscope.journal import line_digest
+    from halluscope.records import Record, Source
+    rec = Record(id="1", task="caption", response="A dog.", source=Source("a.jsonl", 1),
+                 metadata={2024: "a number as a column name", "b": {(1, 2): "a tuple key"}})
+    assert line_digest(rec) == line_digest(replace(rec))
+    assert line_digest(rec) != line_digest(replace(rec, response="A cat."))
+    assert line_digest(rec) != line_digest(replace(rec, source=Source("a.jsonl", 2)))
+
 def test_resume_takes_a_file_spelled_another_way_for_the_same_file(tmp_path, monkeypatch):
     """The ground truth given as gt.json from its folder, then by its absolute path from
     another folder: the same file, and the resume was refused as another option."""

@@ -66,11 +66,57 @@ def _check_reachable(address: str | None, timeout: float = 10.0) -> None:
     if not host or not port:
         raise ConfigError(f"expected --ray-address as host:port, ray://host:port or auto, got "
                           f"{address!r}")
+    if address.startswith("ray://"):
+        _check_ray_client(address)
     try:
-        socket.create_connection((host, port), timeout=timeout).close()
+        conn = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
         raise ConfigError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); "
                           f"is it running? (--ray-address auto joins the local one)") from None
+    with conn:
+        if not address.startswith("ray://") and not _speaks_grpc(conn, timeout):
+            raise ConfigError(
+                f"nothing at {address} answers as a Ray cluster's GCS (gRPC): expected the "
+                f"head node's GCS address (port 6379 unless changed; ray://host:10001 is the "
+                f"Ray Client's), got a server that did not answer an HTTP/2 greeting within "
+                f"{timeout:g} s")
+
+
+def _check_ray_client(address: str) -> None:
+    """A ``ray://`` address goes through the Ray Client, which needs ``ray[client]`` (grpcio):
+    without it Ray raised a ValueError (exit 3, an internal error)."""
+    try:
+        import grpc  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(f"--ray-address {address} connects through the Ray Client, which needs "
+                          f"pip install 'ray[client]' (expected the grpc package, got {exc}); "
+                          f"or give the head node's GCS address, host:6379") from None
+
+
+#: The client's HTTP/2 connection preface and an empty SETTINGS frame (RFC 9113, 3.4 and 6.5).
+_H2_GREETING = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def _speaks_grpc(conn, timeout: float) -> bool:
+    """Whether the server on ``conn`` answers an HTTP/2 greeting with a SETTINGS frame, as the
+    GCS (a gRPC server) does: Ray itself retried a port that accepts and never answers (a
+    Redis, a dashboard, a closed tunnel) for minutes. A GCS behind TLS (``RAY_USE_TLS``) is
+    left to Ray."""
+    import os
+    if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+        return True
+    try:
+        conn.settimeout(timeout)
+        conn.sendall(_H2_GREETING)
+        head = b""
+        while len(head) < 9:
+            got = conn.recv(9 - len(head))
+            if not got:
+                break
+            head += got
+    except OSError:
+        return False
+    return len(head) == 9 and head[3] == 0x04
 
 
 class Terminated(KeyboardInterrupt):

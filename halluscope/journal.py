@@ -78,6 +78,43 @@ def file_stamps(paths: list[Path]) -> tuple[tuple[str, int | None, int | None], 
     return tuple(out)
 
 
+def line_digest(entry: Any) -> str:
+    """A digest of what an input line was read as (a record's fields and place, or a bad line's
+    place and reason), the same in every process: a resume checks each journaled line against
+    it, so that an input rewritten in place with its size and modification time kept (``cp
+    -p``, ``touch -r``, an archive) is refused instead of mixing old outcomes with new lines."""
+    import hashlib
+    data = [type(entry).__name__, str(getattr(entry, "source", "")), entry.to_dict()]
+    try:        # in the order the line was read (keys of a table's header may be numbers)
+        text = json.dumps(data, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):     # a key JSON cannot write: the record as Python says
+        text = repr(data)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+def _files_resolved(value: Any) -> Any:
+    """A configuration value with each file it names written as the absolute path, so that a
+    resume that spells a file otherwise (relative to another folder, through a link) is not
+    taken for one with another option (``file.py:Class`` keeps its class)."""
+    if isinstance(value, dict):
+        return {k: _files_resolved(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_files_resolved(v) for v in value]
+    if isinstance(value, str) and value and len(value) <= 4096:
+        head, colon, tail = value.rpartition(":")
+        for path, rest in ((value, ""), (head, colon + tail)):
+            if path and _is_file(path):
+                return str(Path(path).resolve()) + rest
+    return value
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _files_named(value: Any) -> set[Path]:
     """The files a configuration value names (strings, lists, tables; ``file.py:Class``)."""
     if isinstance(value, dict):
@@ -86,14 +123,7 @@ def _files_named(value: Any) -> set[Path]:
         return set().union(*(_files_named(v) for v in value))
     if not isinstance(value, str) or not value or len(value) > 4096:
         return set()
-    found = set()
-    for candidate in {value, value.rpartition(":")[0]} - {""}:
-        try:
-            if Path(candidate).is_file():
-                found.add(Path(candidate))
-        except (OSError, ValueError):
-            pass
-    return found
+    return {Path(c) for c in {value, value.rpartition(":")[0]} - {""} if _is_file(c)}
 
 
 def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[str, Any]:
@@ -101,25 +131,25 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[s
     options name (ground truth, questions, annotations, a metric's file: path, size and
     modification time), not how many workers, which engine or which cache folder (those do not
     change results)."""
+    from halluscope.textfiles import text_of     # a path that is not UTF-8, made writable
     inputs = [_identity(Path(p)) for p in paths]
     dumped = config.model_dump(mode="json", exclude=set(_EXECUTION))
     companions = sorted(_identity(p) for p in _files_named(dumped))
-    try:
-        settings = config.model_dump_json(exclude=set(_EXECUTION))
-    except ValueError:      # a path that is not UTF-8 (pydantic cannot encode its surrogates)
-        from halluscope.textfiles import text_of
-        settings = json.dumps(text_of(dumped), ensure_ascii=False, separators=(",", ":"))
-    return {"version": 3, "inputs": inputs, "metrics": list(metrics), "companions": companions,
+    settings = json.dumps(text_of(_files_resolved(dumped)), ensure_ascii=False,
+                          separators=(",", ":"))
+    return {"version": 4, "inputs": inputs, "metrics": list(metrics), "companions": companions,
             "config": settings}
 
 
 @dataclass(frozen=True)
 class Entry:
-    """A journal entry for one input line: the outcomes of its metrics and the
-    :func:`file_stamps` of the files its record names."""
+    """A journal entry for one input line: the outcomes of its metrics, the
+    :func:`file_stamps` of the files its record names and the :func:`line_digest` of what the
+    line was read as."""
 
     outcomes: Any
     files: tuple = ()
+    line: str = ""
 
 
 @dataclass(frozen=True)
@@ -276,10 +306,12 @@ class Journal:
         self.written = len(self.replay)
         self._counted = _key(self.judges)
 
-    def append(self, outcomes: Any, metrics: list[Any] = (), files: tuple = ()) -> None:
-        """Journal one input line's outcomes and its files' stamps, then the counters of the
-        judges of ``metrics`` if they changed since they were last journaled."""
-        pickle.dump(Entry(outcomes, files), self.fh, protocol=pickle.HIGHEST_PROTOCOL)
+    def append(self, outcomes: Any, metrics: list[Any] = (), files: tuple = (),
+               line: str = "") -> None:
+        """Journal one input line's outcomes, its files' stamps and its :func:`line_digest`,
+        then the counters of the judges of ``metrics`` if they changed since they were last
+        journaled."""
+        pickle.dump(Entry(outcomes, files, line), self.fh, protocol=pickle.HIGHEST_PROTOCOL)
         counters = judge_counters(list(metrics))
         key = _key(counters) if counters else None
         if counters and key != self._counted:

@@ -89,8 +89,11 @@ def _not_a_file(path: Path) -> str:
     try:
         mode = path.stat().st_mode
     except OSError:
-        return f"input file {path} does not exist"
-    kind = ("a pipe" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+        if str(path) != "-":
+            return f"input file {path} does not exist"
+        mode = None         # "-", the usual name of standard input
+    kind = ("standard input" if mode is None else "a pipe" if stat.S_ISFIFO(mode)
+            else "a character device" if stat.S_ISCHR(mode)
             else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
     return (f"input {path} is {kind}, not a file: an audit reads its inputs more than once "
             f"(format, metrics, scoring) and records their sha256 for the run sheet and "

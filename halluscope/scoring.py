@@ -24,6 +24,7 @@ import numpy as np
 from halluscope._json import dumps_finite
 from halluscope.config import AuditConfig
 from halluscope.errors import ConfigError, RecordError
+from halluscope.journal import line_digest
 from halluscope.metrics.base import Metric
 from halluscope.readers import detect_format
 from halluscope.redact import known_secrets, redact_mapping, redact_text
@@ -169,7 +170,7 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
     for rec, outcomes in _outcomes(stream, engine, journal, files):
         tally.items += 1
         if journal is not None and tally.items > len(journal.replay):
-            journal.append(outcomes, remote, files(rec))
+            journal.append(outcomes, remote, files(rec), line_digest(rec))
         if isinstance(rec, RecordError):
             if strict:
                 raise rec
@@ -200,6 +201,11 @@ def _outcomes(stream: Iterable[Any], engine, journal, files) -> Iterator[tuple[A
         rec = next(it, None)
         if rec is None:
             raise ConfigError("cannot resume: the inputs have fewer lines than the journal")
+        if entry.line != line_digest(rec):
+            raise ConfigError(f"{journal.path}: cannot resume: {_where(rec)} is not what the "
+                              f"journal scored at that line: the inputs changed since the "
+                              f"interrupted run (their size and modification time did not); run "
+                              f"without --resume to start again")
         if entry.files != files(rec):
             log.warning("--resume: %s names a file that changed since it was scored (%s); "
                         "scoring it and the %d journaled lines after it again",

@@ -119,6 +119,10 @@ def test_a_pipe_is_refused_as_a_pipe_not_as_missing(tmp_path):
     with pytest.raises(ConfigError, match=r"answers.fifo is a pipe, not a file: an audit reads "
                                           r"its inputs more than once.*--resume.*save it"):
         audit(fifo, metrics=[WordCount(n_boot=0)])
+    # "-", as other tools name standard input, was said not to exist
+    with pytest.raises(ConfigError, match=r"input - is standard input, not a file: an audit "
+                                          r"reads its inputs more than once.*save it"):
+        audit("-", metrics=[WordCount(n_boot=0)])
 
 
 def test_unknown_metric_and_missing_input(tmp_path, outputs):

@@ -273,3 +273,25 @@ def test_a_cluster_address_nothing_answers_at_is_a_usage_error():
         _check_reachable("nonsense")
     _check_reachable("auto")
     _check_reachable(None)
+
+
+def test_a_port_that_accepts_and_never_answers_is_a_usage_error_not_a_wait(monkeypatch):
+    """A GCS address whose port accepts connections but is no Ray GCS (a Redis, a dashboard, a
+    tunnel whose far end is gone): Ray's own connect retried it for minutes with only warnings;
+    a ray:// address without the Ray Client installed was an internal error (exit 3)."""
+    import socket
+    import sys
+    import time
+    from halluscope._ray import _check_reachable
+    from halluscope.errors import ConfigError
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        port = server.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(ConfigError, match=f"nothing at 127.0.0.1:{port} answers as a Ray"):
+            _check_reachable(f"127.0.0.1:{port}", timeout=1)
+        assert time.monotonic() - started < 5
+        monkeypatch.setitem(sys.modules, "grpc", None)      # the Ray Client not installed
+        with pytest.raises(ConfigError, match=r"needs pip install 'ray\[client\]'"):
+            _check_reachable(f"ray://127.0.0.1:{port}", timeout=1)

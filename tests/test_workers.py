@@ -218,6 +218,61 @@ def test_resume_refuses_when_a_file_the_options_name_changed(tmp_path):
         audit(captions, resume=True, **opts)
 
 
+
+def test_resume_refuses_an_input_rewritten_with_its_size_and_time_kept(tmp_path):
+    """An input replaced in place by another of the same size, its modification time kept (cp
+    -p, touch -r, an archive): the journal's header (path, size, time) matched, and the resume
+    wrote the new lines' text beside the old lines' scores."""
+    import os
+
+    from halluscope.errors import ConfigError
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"1": ["dog"], "2": ["cat"]}))
+    captions = tmp_path / "captions.jsonl"
+    captions.write_text("".join(json.dumps({"image_id": i % 2 + 1, "caption": "A dog sat."})
+                                + "\n" for i in range(12)))
+    stamp = captions.stat()
+    out = tmp_path / "out"
+    opts = dict(out=out, metrics="chair", gt_objects=gt, n_boot=20, write_report=False)
+    with pytest.raises(Stop):
+        audit(captions, on_progress=stop_after(5), **opts)
+    captions.write_text(captions.read_text().replace("A dog sat.", "A cat sat.", 1))
+    os.utime(captions, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert captions.stat().st_size == stamp.st_size
+    with pytest.raises(ConfigError, match=f"{captions}:1 is not what the journal scored"):
+        audit(captions, resume=True, **opts)
+
+
+
+def test_line_digests_take_any_metadata_and_tell_lines_apart():
+    from dataclasses import replace
+
+    from halluscope.journal import line_digest
+    from halluscope.records import Record, Source
+    rec = Record(id="1", task="caption", response="A dog.", source=Source("a.jsonl", 1),
+                 metadata={2024: "a number as a column name", "b": {(1, 2): "a tuple key"}})
+    assert line_digest(rec) == line_digest(replace(rec))
+    assert line_digest(rec) != line_digest(replace(rec, response="A cat."))
+    assert line_digest(rec) != line_digest(replace(rec, source=Source("a.jsonl", 2)))
+
+def test_resume_takes_a_file_spelled_another_way_for_the_same_file(tmp_path, monkeypatch):
+    """The ground truth given as gt.json from its folder, then by its absolute path from
+    another folder: the same file, and the resume was refused as another option."""
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"1": ["dog"], "2": ["cat"]}))
+    captions = tmp_path / "captions.jsonl"
+    captions.write_text("".join(json.dumps({"image_id": i % 2 + 1, "caption": "A dog sat."})
+                                + "\n" for i in range(12)))
+    opts = dict(metrics="chair", n_boot=20, write_report=False)
+    audit(captions, out=tmp_path / "whole", gt_objects=gt, **opts)
+    out = tmp_path / "out"
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Stop):
+        audit(captions, out=out, gt_objects="gt.json", on_progress=stop_after(5), **opts)
+    monkeypatch.chdir(DATA)
+    audit(captions, out=out, gt_objects=gt, resume=True, **opts)
+    assert comparable(out) == comparable(tmp_path / "whole")
+
 def test_cli_workers_option(tmp_path):
     from typer.testing import CliRunner
     from halluscope.cli import app

@@ -84,7 +84,8 @@ def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
 def _not_a_file(path: Path) -> str:
     """Why ``path`` cannot be an input: it does not exist, or it is a pipe (``<(...)``,
     ``/dev/stdin``), a device or a socket, which exists but was said not to (an audit reads its
-    inputs more than once, and hashes them for the run sheet and ``--resume``)."""
+    inputs more than once, hashes them for the run sheet and checks them line by line on
+    ``--resume``)."""
     import stat
     try:
         mode = path.stat().st_mode
@@ -96,8 +97,8 @@ def _not_a_file(path: Path) -> str:
             else "a character device" if stat.S_ISCHR(mode)
             else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
     return (f"input {path} is {kind}, not a file: an audit reads its inputs more than once "
-            f"(format, metrics, scoring) and records their sha256 for the run sheet and "
-            f"--resume, which a pipe cannot give; save it to a file first (e.g. "
+            f"(format, metrics, scoring), records their sha256 for the run sheet and checks "
+            f"them line by line on --resume, which a pipe cannot give; save it to a file first (e.g. "
             f"`... > answers.jsonl`) and audit that")
 
 
@@ -226,7 +227,10 @@ def choose_workers(cfg: AuditConfig, remote: list[Metric], paths: list[Path]
     from halluscope import engines
     if cfg.workers is not None:
         n = engines.default_workers() if cfg.workers == 0 else cfg.workers
-        return n, "--workers"
+        # no more processes than records: the others would start and never score
+        records = sum(count_lines(p, cfg.input_format) for p in paths) if n > 1 else 0
+        return (n, "--workers") if n <= 1 or records >= n else (
+            max(1, records), f"--workers {n}, capped at the {records} records")
     cores = engines.default_workers()
     if _local_judge(cfg):
         return 1, ("default: the local judge model would be loaded once per worker (pass "

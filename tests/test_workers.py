@@ -367,15 +367,33 @@ def test_the_run_sheet_says_how_the_records_were_scored(tmp_path):
                                for _ in range(12)))
     result = halluscope.audit(answers, metrics="pope", out=tmp_path / "a")
     sheet = json.loads((tmp_path / "a" / "runsheet.json").read_text())
-    assert sheet["execution"] == {"scored": "as columns (whole files)", "workers": 1,
-                                  "workers_from": "default: light work"}
+    assert sheet["execution"] == {"scored": "as columns (whole files)", "engine": "local",
+                                  "workers": 1, "workers_from": "default: light work"}
     assert result.runsheet["execution"] == sheet["execution"]
     halluscope.audit(answers, metrics="pope", out=tmp_path / "b", workers=2, engine="local",
                      strict=False, n_boot=0, pope_align="auto", options={})
     sheet = json.loads((tmp_path / "b" / "runsheet.json").read_text())
     assert sheet["execution"] == {   # asked for 2, and told why it ran as one
-        "scored": "as columns (whole files)", "workers": 1,
+        "scored": "as columns (whole files)", "engine": "local", "workers": 1,
         "workers_from": "--workers gave 2; whole files scored as columns run in one process"}
+
+
+def test_no_more_workers_than_records(tmp_path):
+    """``--workers 8`` on 3 records starts 3 processes (the others would start, fork or
+    spawn, and never score: 64 workers on 5 records took twice one worker's time), with the
+    same results, and the run sheet says why."""
+    import halluscope
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("".join(json.dumps({"question": "Is there a dog in the image?",
+                                           "answer": a, "label": "yes", "metadata": {"k": 1}})
+                               + "\n" for a in ("Yes", "No", "Yes")))  # nested: by record
+    runs = [halluscope.audit(answers, metrics="pope", out=tmp_path / f"w{n}", workers=n,
+                             n_boot=0, write_report=False) for n in (1, 8)]
+    ex = runs[1].runsheet["execution"]
+    assert (ex["engine"], ex["workers"], ex["workers_from"]) == (
+        "processes", 3, "--workers 8, capped at the 3 records")
+    assert runs[0].metrics["pope"].to_dict() == runs[1].metrics["pope"].to_dict()
+    assert runs[1].metrics["pope"].n == 3
 
 
 def test_an_invalid_option_is_named_with_the_value_given(tmp_path):

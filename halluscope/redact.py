@@ -40,6 +40,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -85,13 +86,23 @@ _BEARER = re.compile(r"\b((?i:bearer))\s+[A-Za-z0-9._~+/=-]{12,}|"
 
 _known: set[str] = set()
 _lock = threading.Lock()
+# known_secrets' last answer: (registered secrets, the environment it was read from, the list);
+# every output line and cache row asks for it, and reading os.environ costs ~40 us a time
+_memo: tuple[frozenset[str], tuple, list[str]] | None = None
 
 
 def is_secret_key(name: Any) -> bool:
     """Whether a key, header name or query parameter names a credential (see the module
     docstring: ``api_key``, ``token``, ``*_secret``, ``authorization``, ``cookie``, a name
     ending in the word "key" that is no lookup key, ...)."""
-    return isinstance(name, str) and (bool(SECRET_KEY.search(name)) or _names_a_key(name))
+    return isinstance(name, str) and _secret_name(name)
+
+
+@lru_cache(maxsize=4096)
+def _secret_name(name: str) -> bool:
+    """:func:`is_secret_key` of a string, remembered: the same few keys come back on every
+    record redacted."""
+    return bool(SECRET_KEY.search(name)) or _names_a_key(name)
 
 
 def _names_a_key(name: str) -> bool:
@@ -124,11 +135,23 @@ def register_secret(*values: Any) -> None:
 
 
 def known_secrets() -> list[str]:
-    """Registered secrets and secret environment values, longest first."""
-    env = [v for k, v in os.environ.items() if SECRET_ENV.search(k) and credential_like(v)]
+    """Registered secrets and secret environment values, longest first.
+
+    Worked out again only when the registered secrets or the environment changed since the
+    last call (the environment is compared as a whole, as the process holds it)."""
+    global _memo
+    data = getattr(os.environ, "_data", None)   # the raw mapping: no decoding per variable
+    env_now = tuple(data.items()) if isinstance(data, dict) else tuple(os.environ.items())
     with _lock:
-        values = set(_known) | set(env)
-    return sorted(values, key=len, reverse=True)
+        known = frozenset(_known)
+        memo = _memo
+    if memo is not None and memo[0] == known and memo[1] == env_now:
+        return list(memo[2])
+    env = [v for k, v in os.environ.items() if SECRET_ENV.search(k) and credential_like(v)]
+    values = sorted(known | set(env), key=len, reverse=True)
+    with _lock:
+        _memo = (known, env_now, values)
+    return list(values)
 
 
 def register_url(url: str | None) -> None:

@@ -40,6 +40,7 @@ prompt line and adds ``"response"`` and ``"model"`` (the model name the server r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -299,24 +300,26 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                     head=(Message.system(system),) if system else (), detail=detail,
                     decoding=decoding, window=max(64, 8 * max_connections))
     run.start(prompt_ids)
+    batch = store.batched() if store is not None else contextlib.nullcontext()
     try:
-        await run.drive(iter_prompts(prompts, image_root=image_root))
-    finally:
-        try:    # a second cancellation (a progress callback, Ctrl-C again) lands in here
-            await run.cancel_pending()
-        finally:            # and must not leave the order, the run sheet or the lock undone
-            run.restore_order()
-            elapsed = time.perf_counter() - t0
-            sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
-                              max_connections, run.counts, started, elapsed, run.aborted, argv,
-                              system=system, allow_urls=allow_urls, offline=offline,
-                              detail=detail)
-            sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
-            sheet = redact_mapping(sheet)
-            if out_path is not None:     # atomic: a resume reads it to refuse other settings
-                write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"),
-                                      sheet)
-            await _close(client, store if owned else None, lock)
+        with batch:     # cache rows of answers that arrive together: one transaction
+            try:
+                await run.drive(iter_prompts(prompts, image_root=image_root))
+            finally:    # a second cancellation (a progress callback, Ctrl-C again) lands in here
+                await run.cancel_pending()
+    finally:            # and must not leave the order, the run sheet or the lock undone
+        run.restore_order()
+        elapsed = time.perf_counter() - t0
+        sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
+                          max_connections, run.counts, started, elapsed, run.aborted, argv,
+                          system=system, allow_urls=allow_urls, offline=offline,
+                          detail=detail)
+        sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
+        sheet = redact_mapping(sheet)
+        if out_path is not None:     # atomic: a resume reads it to refuse other settings
+            write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"),
+                                  sheet)
+        await _close(client, store if owned else None, lock)
     return QueryResult(run.final_records(), run.counts, sheet, dict(client.reported_models),
                        elapsed, failures=sorted(run.groups.values(), key=lambda g: -g.count),
                        stopped=run.stopped)

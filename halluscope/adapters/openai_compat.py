@@ -160,6 +160,7 @@ class OpenAICompatible:
                 or os.environ.get("OPENAI_API_VERSION", "2024-10-21"), **common)
         else:
             self._client = openai.AsyncOpenAI(base_url=base_url, **common)
+        _look_up_platform(self._client)
 
     @property
     def pin(self) -> str:
@@ -236,6 +237,20 @@ class OpenAICompatible:
     def redact(self, text: str) -> str:
         return redact_secrets(text, (self._key,) if self._key not in ("EMPTY", OFFLINE_KEY)
                               else ())
+
+
+def _look_up_platform(client: Any) -> None:
+    """Tell ``client`` the platform for its ``X-Stainless-OS`` header now. The SDK looks it up
+    on a worker thread at the first request, and every request that starts before the first
+    lookup ends makes its own: a run's first wave of N connections waited for N threads
+    (~20 ms before the first request went out). Skipped where the SDK keeps it otherwise."""
+    if getattr(client, "_platform", "") is not None:
+        return
+    try:
+        from openai._base_client import get_platform
+        client._platform = get_platform()
+    except Exception:  # noqa: BLE001 - the SDK then looks it up itself, as before
+        pass
 
 
 _USAGE_NAMES = {"input_tokens": "prompt_tokens", "output_tokens": "completion_tokens"}

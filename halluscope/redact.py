@@ -258,7 +258,12 @@ def redact_mapping(value: Any, *, secrets: list[str] | None = None,
     strings under :data:`AUDITED_TEXT` keys lose known secret values only."""
     if secrets is None:
         secrets = known_secrets()
-    if isinstance(value, Mapping):
+    kind = type(value)      # the common types first: isinstance(x, Mapping) is slow
+    if kind is str:
+        return redact_text(value, secrets=secrets, patterns=patterns)
+    if kind in _PLAIN:
+        return value
+    if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
         # a key is data too (a group named after a model): known secrets leave it; and a
         # secret-looking key hides a credential, not a table (results.json's group
         # "model:llava-token-merge" lost its metrics to "<redacted>")
@@ -272,6 +277,10 @@ def redact_mapping(value: Any, *, secrets: list[str] | None = None,
     if isinstance(value, str):
         return redact_text(value, secrets=secrets, patterns=patterns)
     return value
+
+
+#: Types redact_mapping returns as they are (no strings inside).
+_PLAIN = frozenset({int, float, bool, type(None)})
 
 
 def _under_secret_key(value: Any) -> Any:

@@ -312,13 +312,11 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         elapsed = time.perf_counter() - t0
         sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
-                          system=system, allow_urls=allow_urls, offline=offline,
-                          detail=detail)
+                          system=system, allow_urls=allow_urls, offline=offline, detail=detail)
         sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
         sheet = redact_mapping(sheet)
         if out_path is not None:     # atomic: a resume reads it to refuse other settings
-            write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"),
-                                  sheet)
+            write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
         await _close(client, store if owned else None, lock)
     return QueryResult(run.final_records(), run.counts, sheet, dict(client.reported_models),
                        elapsed, failures=sorted(run.groups.values(), key=lambda g: -g.count),

@@ -210,10 +210,17 @@ class ModelClient:
             raise
         if future is not None:
             future.set_result(response)
-        if self.cache is not None:
-            self.cache.put(key, doc, response)
-        if response.model:
-            self.reported_models[response.model] += 1
+        try:
+            if self.limiter.waiting:
+                # let the call this slot was handed to send its request before this answer
+                # is cached and written: answers come in waves, and each freed connection
+                # otherwise stayed idle while its answer's bookkeeping ran
+                await asyncio.sleep(0)
+        finally:
+            if self.cache is not None:
+                self.cache.put(key, doc, response)
+            if response.model:
+                self.reported_models[response.model] += 1
         return response
 
     async def _call(self, request: Request) -> Response:

@@ -38,6 +38,7 @@ class AdaptiveLimiter:
         self.limit = max(self.min_limit, min(initial or max_limit, max_limit))
         self.max_pause = max_pause
         self.in_flight = 0
+        self.waiting = 0            # calls waiting for a slot
         self.generation = 0
         self.pause_until = 0.0
         self._successes = 0
@@ -67,7 +68,11 @@ class AdaptiveLimiter:
                     self.in_flight += 1
                     self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
                     return self.generation
-                await cond.wait()
+                self.waiting += 1
+                try:
+                    await cond.wait()
+                finally:
+                    self.waiting -= 1
 
     async def release(self) -> None:
         cond = self._condition()

@@ -14,12 +14,19 @@ With ``--ray N`` the same requests are also sent through ``--engine ray`` (N act
 ``--connections``, a fresh cache; a local Ray instance started before the clock runs), and the
 ratio of its requests/s to the one-process run's is printed.
 
-What limits the ratio: the client handles answers on one event loop, ~1.2 ms of CPU each (most
-of it in the openai SDK and httpx). With a fixed latency the requests of one "wave" come back
-together and are handled one after another, so the last of C waits about C x 1.2 ms before its
-next request goes out: ~20 ms per cycle at C = 32. That is 8 % of a 250 ms latency but 20 % of a
-100 ms one (measured on 2 shared cores: ratio ~0.94 at 250 ms, ~0.89 at 100 ms). Real model
-latencies are longer and vary, which spreads the waves out.
+What limits the ratio: the client handles answers on one event loop. An answer costs ~0.8 ms of
+CPU in the openai SDK, httpx, httpcore, h11 and anyio (a bare httpx post ~0.57 ms) plus
+halluscope's own work (redacting the output line and the cache row, the cache key, the row, the
+line), ~1.05-1.35 ms in all (set-up included) at no latency on 8 connections (1.35-1.54 ms before
+the round that stopped scanning the environment for secrets three times per answer and wrote the
+cache rows of a wave in one transaction). With a fixed latency the requests of one "wave" come back
+together and are handled one after another, so the last of C waits its turn before its next request
+goes out (a freed slot's next request now goes out before the answer that freed it is cached
+and written). At 640 requests (4 s of latency) fixed costs count too: ~60-90 ms before the
+first request (building the SDK's HTTP client imports httpcore and loads the TLS certificates,
+~50 ms; the cache; the prompts) and ~40-50 ms after the last answer (run sheet, closing the
+connections and the cache). Real model latencies are longer and vary, which spreads the waves
+out.
 """
 
 from __future__ import annotations

@@ -185,6 +185,39 @@ def test_cache_is_sqlite_wal_and_first_answer_wins(tmp_path):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_batched_cache_rows_are_answered_while_waiting_and_written_together(tmp_path):
+    """Inside batched() (query's run) rows wait BATCH_DELAY for others: get() answers them
+    meanwhile, the first answer for a key still wins, another thread's row is written at
+    once, and describe() and the end of the block write what waits."""
+    path = tmp_path / "c" / "responses.sqlite3"
+    doc = {"provider": "p", "model": "m"}
+
+    def on_disk() -> set:
+        with sqlite3.connect(path) as conn:
+            return {k for (k,) in conn.execute("SELECT key FROM responses")}
+
+    async def run(cache):
+        with cache.batched():
+            cache.put("a", doc, Response("first", "m"))
+            cache.put("a", doc, Response("second", "m"))
+            cache.put("b", doc, Response("bee", "m"))
+            assert on_disk() == set()                       # waiting for the transaction
+            assert cache.get("a").text == "first" and cache.get("a").cached
+            await asyncio.to_thread(cache.put, "t", doc, Response("thread", "m"))
+            assert on_disk() == {"t"}
+            await asyncio.sleep(0.1)                        # past BATCH_DELAY: written
+            assert on_disk() == {"a", "b", "t"}
+            cache.put("c", doc, Response("sea", "m"))
+            assert cache.describe()["writes"] == 5 and on_disk() == {"a", "b", "c", "t"}
+            cache.put("d", doc, Response("dee", "m"))
+        assert on_disk() == {"a", "b", "c", "d", "t"}
+        assert cache.get("a").text == "first" and len(cache) == 5
+
+    cache = ResponseCache(tmp_path / "c")
+    asyncio.run(run(cache))
+    cache.close()
+
+
 # -- limiter ------------------------------------------------------------------------------------
 def test_limiter_halves_once_per_generation_and_grows_back():
     lim = AdaptiveLimiter(16)

@@ -200,3 +200,18 @@ def test_a_malformed_judge_base_url_is_a_usage_error_that_hides_the_password():
             judge_from_config(config)
         assert "option judge_base_url: expected the server as an http(s) URL" in str(err.value)
         assert "SECRETPASS98" not in str(err.value)
+
+
+def test_a_secret_variable_set_or_changed_after_a_redaction_is_still_redacted(monkeypatch):
+    """known_secrets remembers its answer while the environment stays the same: a variable
+    set, changed or removed later must be seen at the next call."""
+    from halluscope.redact import known_secrets
+    monkeypatch.delenv("LATER_API_KEY", raising=False)
+    assert "later-key-123456" not in known_secrets()
+    monkeypatch.setenv("LATER_API_KEY", "later-key-123456")
+    assert redact_text("uses later-key-123456") == f"uses {REDACTED}"
+    monkeypatch.setenv("LATER_API_KEY", "other-key-654321")
+    assert "later-key-123456" not in known_secrets()
+    assert redact_mapping({"note": "other-key-654321"}) == {"note": REDACTED}
+    monkeypatch.delenv("LATER_API_KEY")
+    assert "other-key-654321" not in known_secrets()

@@ -245,3 +245,88 @@ def test_a_detector_that_cannot_load_stops_the_audit_as_a_usage_error(tmp_path):
                          annotations=[tmp_path / "ann.json"],
                          detector=f"hf:{tmp_path / 'missing'}", out=tmp_path / "o",
                          write_report=False)
+
+
+def _grey16_png(path):
+    """A 16-bit greyscale PNG (a mid-grey square on black): Pillow's own conversion clipped
+    it to a white picture before the decoding rules scaled it (imageio.DECODING_RULES 2)."""
+    from PIL import Image
+    arr = np.zeros((20, 30), np.uint16)
+    arr[5:15, 5:20] = 30000
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def test_detections_cached_under_older_decoding_rules_are_not_served(tmp_path):
+    """Detections cached before 16-bit greyscale PNGs were scaled (found on the white
+    picture: no dog) were keyed by the file's bytes alone, so the same file kept them after
+    the decoding fix; the key now holds the version of the decoding rules."""
+    png = _grey16_png(tmp_path / "grey16.png")
+    cache = EvidenceCache(tmp_path / "cache")
+    det = CountingDetector()
+    facts = DetectorFacts(det, cache=cache)
+    # what an older release left in the cache for this file: nothing found in the white picture
+    old = EvidenceCache.key("detect", image_sha256(png), facts.spec, facts.identity, ["dog"])
+    cache.put("detections", old, {"detections": [], "size": [30, 20]})
+    f = facts.image_facts(png, [Claim("existence", "dog")])
+    assert det.calls == 1 and "dog" not in f.absent and [i.label for i in f.instances] == ["dog"]
+    facts.image_facts(png, [Claim("existence", "dog")])
+    assert det.calls == 1                                    # the new entry is served
+
+
+class FakeSegmenter:
+    name = "fake-seg"
+
+    def __init__(self):
+        self.calls = 0
+
+    def segment(self, image, boxes):
+        self.calls += 1
+        rgb = np.asarray(image)
+        return [np.ones(rgb.shape[:2], bool) for _ in boxes]
+
+    def provenance(self):
+        return {"component": "segmenter", "backend": "fake"}
+
+
+def test_a_change_of_the_decoding_rules_misses_every_pixel_cache(tmp_path, monkeypatch):
+    """Detections, measured colours and OCR text are computed from decoded pixels: bumping
+    imageio.DECODING_RULES (as a decoding change must) makes each of them miss, for a file
+    keyed by its bytes and for an EXIF-turned one alike (one mechanism, no special mark)."""
+    from PIL import Image
+
+    from halluscope import imageio
+    from halluscope.evidence.ocr import OcrLine, cached_read
+    from halluscope.hashing import sha256_file
+    png = _grey16_png(tmp_path / "grey16.png")
+    turned = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (20, 30), (200, 30, 30)).save(turned, exif=exif.tobytes())
+    assert image_sha256(turned) == sha256_file(turned)
+
+    class Ocr:
+        name = "fake-ocr"
+        calls = 0
+
+        def read(self, image):
+            Ocr.calls += 1
+            return [OcrLine("text", (0.0, 0.0, 5.0, 5.0), 0.9)]
+
+        def provenance(self):
+            return {"component": "ocr", "engine": "fake"}
+
+    cache = EvidenceCache(tmp_path / "cache")
+    det, seg = CountingDetector(), FakeSegmenter()
+    claims = [Claim("existence", "dog"), Claim("attribute", "dog", value="red", node="dog")]
+
+    def run():
+        for image in (png, turned):
+            DetectorFacts(det, segmenter=seg, cache=cache).image_facts(image, claims)
+            cached_read(Ocr(), image, cache)
+        return det.calls, seg.calls, Ocr.calls
+
+    assert run() == (2, 2, 2)
+    assert run() == (2, 2, 2)                                # warm: nothing runs
+    monkeypatch.setattr(imageio, "DECODING_RULES", imageio.DECODING_RULES + 1)
+    assert run() == (4, 4, 4)                                # other rules: all of it again

@@ -9,9 +9,9 @@
 2. ONE detector pass over the record's image with all of them (a closed-vocabulary detector
    such as ``coco-ssd`` detects its 80 classes at once and each label is mapped to its COCO
    class, e.g. ``kitten`` -> ``cat``; a label with no COCO class stays outside the vocabulary
-   and its claims unverifiable). Results are cached on disk by image sha256, detector spec,
-   weights hash and configuration (:mod:`halluscope.evidence.cache`); a warm cache loads no
-   model at all.
+   and its claims unverifiable). Results are cached on disk by image sha256, decoding rules,
+   detector spec, weights hash and configuration (:mod:`halluscope.evidence.cache`); a warm
+   cache loads no model at all.
 3. Thresholds (:data:`~halluscope.evidence.detect.THRESHOLDS`): detections scoring at least
    ``present`` become instances (``source="detector"``, after per-label non-maximum suppression
    at IoU 0.5); a label whose best score is below ``absent`` is absent; a label in between is
@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError
-from halluscope.evidence.cache import EvidenceCache, image_sha256, weights_hash
+from halluscope.evidence.cache import (EvidenceCache, image_sha256, pixels_key,
+                                       weights_hash)
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
                                         default_thresholds, load_detector, load_rgb, nms)
 from halluscope.types import ImageFacts, Instance
@@ -282,7 +283,7 @@ class DetectorFacts:
         """One (cached) detector pass: ``(detections, (width, height))``."""
         sha = sha or image_sha256(image)
         asked = [] if self.closed else sorted(set(phrases))
-        key = EvidenceCache.key("detect", sha, self.spec, self.identity, asked)
+        key = pixels_key("detect", sha, self.spec, self.identity, asked)
         hit = self.cache.get("detections", key)
         if hit is not None:
             return [Detection.from_dict(d) for d in hit["detections"]], tuple(hit["size"])
@@ -377,7 +378,7 @@ class DetectorFacts:
         if not todo:
             return instances
         boxes = [[round(v, 1) for v in instances[i].box] for i in todo]
-        key = EvidenceCache.key("colour", sha, self._segmenter_identity(), boxes)
+        key = pixels_key("colour", sha, self._segmenter_identity(), boxes)
         measured = self.cache.get("colours", key)
         if measured is None:
             from halluscope.evidence.segment import mask_box, measure_colour

@@ -11,7 +11,7 @@ spec                          engine
 ============================  ================================================================
 
 Both give :class:`OcrLine` values (text, pixel box, confidence in [0, 1]) in reading order,
-top to bottom then left to right. :func:`cached_read` caches them by image sha256 and engine.
+top to bottom then left to right. :func:`cached_read` caches them by image sha256, decoding rules and engine.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from halluscope.errors import ConfigError, MissingExtraError
-from halluscope.evidence.cache import EvidenceCache, image_sha256
+from halluscope.evidence.cache import EvidenceCache, image_sha256, pixels_key
 from halluscope.evidence.detect import load_rgb, require
 
 log = logging.getLogger(__name__)
@@ -213,10 +213,11 @@ def load_ocr(spec: str = "rapidocr") -> OcrEngine:
 
 def cached_read(engine: OcrEngine, image: Any, cache: EvidenceCache | None = None,
                 *, sha: str | None = None) -> list[OcrLine]:
-    """``engine.read(image)``, cached by image sha256 and the engine's provenance."""
+    """``engine.read(image)``, cached by image sha256, the decoding rules
+    (:func:`~halluscope.evidence.cache.pixels_key`) and the engine's provenance."""
     if cache is None or not cache.enabled:
         return engine.read(image)
-    key = EvidenceCache.key("ocr", sha or image_sha256(image), engine.provenance())
+    key = pixels_key("ocr", sha or image_sha256(image), engine.provenance())
     hit = cache.get("ocr", key)
     if hit is not None:
         return [OcrLine.from_dict(d) for d in hit]

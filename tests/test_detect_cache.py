@@ -206,20 +206,28 @@ def test_a_count_is_not_decided_past_an_unsure_detection(tmp_path, n, verdicts):
     assert got == verdicts
 
 
-def test_a_hub_id_keys_the_detections_by_the_snapshot_it_loads(tmp_path, monkeypatch):
-    """hf:<hub id> was keyed by the id alone: after the local cache took a newer snapshot of
-    the weights, the old snapshot's detections were reused."""
-    from halluscope.evidence.detector_facts import spec_identity
+def _hub_snapshots(tmp_path, monkeypatch, repo_id):
+    """A local Hugging Face cache holding two snapshots of ``repo_id`` (commits a... and
+    b...), ``refs/main`` at a...; returns the ``refs/main`` file."""
     hub = tmp_path / "hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(hub))
     import huggingface_hub.constants as hc
     monkeypatch.setattr(hc, "HF_HUB_CACHE", str(hub))
-    repo = hub / "models--org--owl"
+    repo = hub / ("models--" + repo_id.replace("/", "--"))
     for commit in ("a" * 40, "b" * 40):
         (repo / "snapshots" / commit).mkdir(parents=True)
         (repo / "snapshots" / commit / "config.json").write_text("{}")
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("a" * 40)
+    return repo / "refs" / "main"
+
+
+def test_a_hub_id_keys_the_detections_by_the_snapshot_it_loads(tmp_path, monkeypatch):
+    """hf:<hub id> was keyed by the id alone: after the local cache took a newer snapshot of
+    the weights, the old snapshot's detections were reused."""
+    from halluscope.evidence.detector_facts import spec_identity
+    ref = _hub_snapshots(tmp_path, monkeypatch, "org/owl")
+    repo = ref.parents[1]
     first = spec_identity("hf:org/owl")
     (repo / "refs" / "main").write_text("b" * 40)
     second = spec_identity("hf:org/owl")
@@ -330,3 +338,27 @@ def test_a_change_of_the_decoding_rules_misses_every_pixel_cache(tmp_path, monke
     assert run() == (2, 2, 2)                                # warm: nothing runs
     monkeypatch.setattr(imageio, "DECODING_RULES", imageio.DECODING_RULES + 1)
     assert run() == (4, 4, 4)                                # other rules: all of it again
+
+
+def test_a_hub_id_keys_the_segmenter_colours_by_the_snapshot_it_loads(tmp_path, monkeypatch):
+    """hf-sam:<hub id> keyed the measured colours by the id alone: after the local cache took
+    a newer snapshot of the SAM weights, the old snapshot's masks and colours were reused."""
+    from halluscope.evidence.segment import HFSamSegmenter
+    ref = _hub_snapshots(tmp_path, monkeypatch, "org/sam")
+    recs = make_records(tmp_path, n_images=1, per_image=1)
+    claims = [Claim("existence", "dog"), Claim("attribute", "dog", value="red", node="dog")]
+    cache, seg = EvidenceCache(tmp_path / "cache"), FakeSegmenter()
+
+    def measure():
+        facts = DetectorFacts(CountingDetector(), segmenter="hf-sam:org/sam", cache=cache)
+        facts._segmenter = seg                   # the spec's model, without loading it
+        facts.facts(recs[0], claims)
+        return seg.calls
+
+    assert measure() == 1 and measure() == 1                 # same snapshot: cached
+    ref.write_text("b" * 40)
+    assert measure() == 2                                    # another snapshot: measured again
+    # a loaded model's provenance names the snapshot too (the same code)
+    loaded = HFSamSegmenter.__new__(HFSamSegmenter)
+    loaded._local, loaded.model_id, loaded.name = None, "org/sam", "hf-sam:org/sam"
+    assert loaded.provenance()["revision"] == "b" * 40

@@ -127,6 +127,34 @@ def weights_hash(path: str | os.PathLike) -> str:
     return h.hexdigest()[:16]
 
 
+def hub_revision(repo_id: str) -> str | None:
+    """The commit of the snapshot of hub model ``repo_id`` the local Hugging Face cache
+    holds (what ``from_pretrained`` loads offline), or ``None``. A hub id alone keyed the
+    evidence, so a newer snapshot of the weights reused the old weights' results."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:                                    # noqa: BLE001 - no hub client, bad id
+        return None
+    return Path(found).parent.name if isinstance(found, str) else None
+
+
+def hf_model_identity(source: str) -> dict[str, Any]:
+    """What decides the output of a transformers model given as a local folder or a hub id
+    (an ``hf:`` detector, an ``hf-sam:`` segmenter), read without loading it: the folder's
+    weights hash, or the hub id and the commit of the snapshot the local cache loads
+    (:func:`hub_revision`); and the transformers version."""
+    from importlib import metadata
+    p = Path(source).expanduser()
+    ident: dict[str, Any] = ({"model": weights_hash(p)} if p.exists() else
+                             {"model": source, "revision": hub_revision(source)})
+    try:
+        ident["transformers"] = metadata.version("transformers")
+    except metadata.PackageNotFoundError:
+        ident["transformers"] = "?"
+    return ident
+
+
 def _atomic_write(path: Path, text: str) -> None:
     """``text`` at ``path``, written atomically; a cache file, its owner's only."""
     path.parent.mkdir(parents=True, exist_ok=True)

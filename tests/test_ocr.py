@@ -161,6 +161,10 @@ def _fake_tesseract(tmp_path):
     tessdata = tmp_path / "tessdata"
     tessdata.mkdir()
     (tessdata / "eng.traineddata").write_bytes(b"fast model")
+    tsv = tmp_path / "words.tsv"
+    tsv.write_text("level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\t"
+                   "width\theight\tconf\ttext\n"
+                   "5\t1\t1\t1\t1\t1\t10\t10\t40\t12\t96\thello\n")
     tool = tmp_path / "tesseract"
     tool.write_text(f"""#!/bin/sh
 case "$1" in
@@ -168,8 +172,7 @@ case "$1" in
   --list-langs) echo 'List of available languages in "{tessdata}/" (1):'; echo eng; exit 0;;
 esac
 echo run >> "{tmp_path / 'runs'}"
-printf 'level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n'
-printf '5\t1\t1\t1\t1\t1\t10\t10\t40\t12\t96\thello\n'
+cat "{tsv}"
 """)
     tool.chmod(0o755)
     return tool, tessdata

@@ -25,6 +25,15 @@ from halluscope.errors import ConfigError, UnreadableImage
 DEFAULT_MAX_PIXELS = 89_478_485
 """Default limit on width x height (Pillow's ``Image.MAX_IMAGE_PIXELS``)."""
 
+DECODING_RULES = 2
+"""Version of the rules by which :func:`open_image` turns a file into pixels. Everything
+computed from decoded pixels (detections, segmenter masks and colours, OCR text) is cached
+under it (:func:`halluscope.evidence.cache.pixels_key`), so that a change of the rules makes
+the entries computed under the old ones miss instead of being served for the same file bytes.
+Bump it with every change to what a file decodes to. 1 (no version in the keys): Pillow's own
+conversion, read as stored; 2: 16-bit greyscale scaled to 8 bits (Pillow clipped it to a white
+picture) and the EXIF orientation applied (the picture was read on its side)."""
+
 _ENV = "HALLUSCOPE_MAX_IMAGE_PIXELS"
 _limit: int | None = None
 

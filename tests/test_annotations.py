@@ -311,3 +311,52 @@ def test_a_visual_genome_image_listed_twice_is_an_error(tmp_path):
             {"image_id": 2, "objects": [{"object_id": 5, "names": ["dog"]}]}]
     with pytest.raises(ConfigError, match="image 2: expected one entry per image"):
         load_annotations(write(tmp_path, "vg.json", data))
+
+
+def test_visual_genome_entries_without_facts_are_counted_and_said(tmp_path, caplog):
+    """Real Visual Genome files hold relationships to object ids that are not there and
+    objects with empty names: not fatal, but they were dropped in silence; now a warning
+    gives the count and examples and the run sheet and results record them."""
+    import halluscope
+    from PIL import Image
+    vg = [{"image_id": 1, "objects": [
+        {"object_id": 5, "x": 1, "y": 2, "w": 10, "h": 20, "names": ["dog"]},
+        {"object_id": 6, "x": 0, "y": 0, "w": 30, "h": 20, "names": []},
+        {"object_id": 7, "x": 0, "y": 0, "w": 30, "h": 20, "names": ["bed"]}],
+        "relationships": [{"subject_id": 5, "object_id": 7, "predicate": "on"},
+                          {"subject_id": 5, "object_id": 99, "predicate": "near"},
+                          {"subject_id": 6, "object_id": 7, "predicate": "on"},
+                          {"subject_id": 5, "object_id": 7, "predicate": ""}]},
+          {"image_id": 2, "objects": [{"object_id": 8, "names": []}],
+           "relationships": [{"subject_id": 98, "object_id": 8, "predicate": "has"}]}]
+    path = write(tmp_path, "vg.json", vg)
+    with caplog.at_level("WARNING", logger="halluscope.evidence.annotations"):
+        src = load_annotations(path)
+    assert src.get("1").relations == {("dog", "on", "bed")}
+    assert src.skipped == {
+        "objects_without_names": {"count": 2, "examples": ["image 1 objects[1]",
+                                                           "image 2 objects[0]"]},
+        "relationships_to_missing_objects": {"count": 2, "examples": [
+            "image 1 relationships[1]: object_id 99", "image 2 relationships[0]: subject_id 98"]},
+        "relationships_to_unnamed_objects": {"count": 1, "examples": [
+            "image 1 relationships[2]: subject 6"]},
+        "relationships_without_predicate": {"count": 1, "examples": [
+            "image 1 relationships[3]: predicate ''"]}}
+    said = [r.getMessage() for r in caplog.records]
+    assert any("skipped 2 objects with empty 'names'" in m and "image 2 objects[0]" in m
+               for m in said)
+    assert any("skipped 2 relationships naming an object id the image lacks" in m
+               for m in said)
+    Image.new("RGB", (30, 20)).save(tmp_path / "1.jpg")
+    (tmp_path / "in.jsonl").write_text(json.dumps(
+        {"id": "a", "image": "1.jpg", "image_id": 1, "response": "A dog on a bed."}) + "\n")
+    halluscope.audit(tmp_path / "in.jsonl", metrics="claims", n_boot=0, annotations=[path],
+                     out=tmp_path / "o", write_report=False)
+    for name in ("results.json", "runsheet.json"):
+        text = (tmp_path / "o" / name).read_text()
+        assert '"relationships_to_missing_objects"' in text and '"count": 2' in text, name
+    from halluscope.metrics.grounding import RegionMetric
+    (info,) = RegionMetric(annotations=[AnnotationProvider(src)]).describe()["annotations"]
+    assert info["skipped"]["objects_without_names"]["count"] == 2
+    ok = load_annotations(write(tmp_path, "ok.json", [{"image_id": 3, "objects": []}]))
+    assert ok.describe()["skipped"] == {}                   # nothing skipped, said so

@@ -206,20 +206,28 @@ def test_a_count_is_not_decided_past_an_unsure_detection(tmp_path, n, verdicts):
     assert got == verdicts
 
 
-def test_a_hub_id_keys_the_detections_by_the_snapshot_it_loads(tmp_path, monkeypatch):
-    """hf:<hub id> was keyed by the id alone: after the local cache took a newer snapshot of
-    the weights, the old snapshot's detections were reused."""
-    from halluscope.evidence.detector_facts import spec_identity
+def _hub_snapshots(tmp_path, monkeypatch, repo_id):
+    """A local Hugging Face cache holding two snapshots of ``repo_id`` (commits a... and
+    b...), ``refs/main`` at a...; returns the ``refs/main`` file."""
     hub = tmp_path / "hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(hub))
     import huggingface_hub.constants as hc
     monkeypatch.setattr(hc, "HF_HUB_CACHE", str(hub))
-    repo = hub / "models--org--owl"
+    repo = hub / ("models--" + repo_id.replace("/", "--"))
     for commit in ("a" * 40, "b" * 40):
         (repo / "snapshots" / commit).mkdir(parents=True)
         (repo / "snapshots" / commit / "config.json").write_text("{}")
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("a" * 40)
+    return repo / "refs" / "main"
+
+
+def test_a_hub_id_keys_the_detections_by_the_snapshot_it_loads(tmp_path, monkeypatch):
+    """hf:<hub id> was keyed by the id alone: after the local cache took a newer snapshot of
+    the weights, the old snapshot's detections were reused."""
+    from halluscope.evidence.detector_facts import spec_identity
+    ref = _hub_snapshots(tmp_path, monkeypatch, "org/owl")
+    repo = ref.parents[1]
     first = spec_identity("hf:org/owl")
     (repo / "refs" / "main").write_text("b" * 40)
     second = spec_identity("hf:org/owl")
@@ -245,3 +253,112 @@ def test_a_detector_that_cannot_load_stops_the_audit_as_a_usage_error(tmp_path):
                          annotations=[tmp_path / "ann.json"],
                          detector=f"hf:{tmp_path / 'missing'}", out=tmp_path / "o",
                          write_report=False)
+
+
+def _grey16_png(path):
+    """A 16-bit greyscale PNG (a mid-grey square on black): Pillow's own conversion clipped
+    it to a white picture before the decoding rules scaled it (imageio.DECODING_RULES 2)."""
+    from PIL import Image
+    arr = np.zeros((20, 30), np.uint16)
+    arr[5:15, 5:20] = 30000
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def test_detections_cached_under_older_decoding_rules_are_not_served(tmp_path):
+    """Detections cached before 16-bit greyscale PNGs were scaled (found on the white
+    picture: no dog) were keyed by the file's bytes alone, so the same file kept them after
+    the decoding fix; the key now holds the version of the decoding rules."""
+    png = _grey16_png(tmp_path / "grey16.png")
+    cache = EvidenceCache(tmp_path / "cache")
+    det = CountingDetector()
+    facts = DetectorFacts(det, cache=cache)
+    # what an older release left in the cache for this file: nothing found in the white picture
+    old = EvidenceCache.key("detect", image_sha256(png), facts.spec, facts.identity, ["dog"])
+    cache.put("detections", old, {"detections": [], "size": [30, 20]})
+    f = facts.image_facts(png, [Claim("existence", "dog")])
+    assert det.calls == 1 and "dog" not in f.absent and [i.label for i in f.instances] == ["dog"]
+    facts.image_facts(png, [Claim("existence", "dog")])
+    assert det.calls == 1                                    # the new entry is served
+
+
+class FakeSegmenter:
+    name = "fake-seg"
+
+    def __init__(self):
+        self.calls = 0
+
+    def segment(self, image, boxes):
+        self.calls += 1
+        rgb = np.asarray(image)
+        return [np.ones(rgb.shape[:2], bool) for _ in boxes]
+
+    def provenance(self):
+        return {"component": "segmenter", "backend": "fake"}
+
+
+def test_a_change_of_the_decoding_rules_misses_every_pixel_cache(tmp_path, monkeypatch):
+    """Detections, measured colours and OCR text are computed from decoded pixels: bumping
+    imageio.DECODING_RULES (as a decoding change must) makes each of them miss, for a file
+    keyed by its bytes and for an EXIF-turned one alike (one mechanism, no special mark)."""
+    from PIL import Image
+
+    from halluscope import imageio
+    from halluscope.evidence.ocr import OcrLine, cached_read
+    from halluscope.hashing import sha256_file
+    png = _grey16_png(tmp_path / "grey16.png")
+    turned = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (20, 30), (200, 30, 30)).save(turned, exif=exif.tobytes())
+    assert image_sha256(turned) == sha256_file(turned)
+
+    class Ocr:
+        name = "fake-ocr"
+        calls = 0
+
+        def read(self, image):
+            Ocr.calls += 1
+            return [OcrLine("text", (0.0, 0.0, 5.0, 5.0), 0.9)]
+
+        def provenance(self):
+            return {"component": "ocr", "engine": "fake"}
+
+    cache = EvidenceCache(tmp_path / "cache")
+    det, seg = CountingDetector(), FakeSegmenter()
+    claims = [Claim("existence", "dog"), Claim("attribute", "dog", value="red", node="dog")]
+
+    def run():
+        for image in (png, turned):
+            DetectorFacts(det, segmenter=seg, cache=cache).image_facts(image, claims)
+            cached_read(Ocr(), image, cache)
+        return det.calls, seg.calls, Ocr.calls
+
+    assert run() == (2, 2, 2)
+    assert run() == (2, 2, 2)                                # warm: nothing runs
+    monkeypatch.setattr(imageio, "DECODING_RULES", imageio.DECODING_RULES + 1)
+    assert run() == (4, 4, 4)                                # other rules: all of it again
+
+
+def test_a_hub_id_keys_the_segmenter_colours_by_the_snapshot_it_loads(tmp_path, monkeypatch):
+    """hf-sam:<hub id> keyed the measured colours by the id alone: after the local cache took
+    a newer snapshot of the SAM weights, the old snapshot's masks and colours were reused."""
+    from halluscope.evidence.segment import HFSamSegmenter
+    ref = _hub_snapshots(tmp_path, monkeypatch, "org/sam")
+    recs = make_records(tmp_path, n_images=1, per_image=1)
+    claims = [Claim("existence", "dog"), Claim("attribute", "dog", value="red", node="dog")]
+    cache, seg = EvidenceCache(tmp_path / "cache"), FakeSegmenter()
+
+    def measure():
+        facts = DetectorFacts(CountingDetector(), segmenter="hf-sam:org/sam", cache=cache)
+        facts._segmenter = seg                   # the spec's model, without loading it
+        facts.facts(recs[0], claims)
+        return seg.calls
+
+    assert measure() == 1 and measure() == 1                 # same snapshot: cached
+    ref.write_text("b" * 40)
+    assert measure() == 2                                    # another snapshot: measured again
+    # a loaded model's provenance names the snapshot too (the same code)
+    loaded = HFSamSegmenter.__new__(HFSamSegmenter)
+    loaded._local, loaded.model_id, loaded.name = None, "org/sam", "hf-sam:org/sam"
+    assert loaded.provenance()["revision"] == "b" * 40

@@ -6,6 +6,7 @@ import os
 import shutil
 
 import matplotlib
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
@@ -55,6 +56,8 @@ def test_tesseract_reads_a_rendered_page():
     lines = eng.read(render())
     assert [ln.text for ln in lines] == LINES
     assert eng.provenance()["version"].startswith("tesseract")
+    data = eng.provenance()["language_data"]["eng"]
+    assert data["path"].endswith("eng.traineddata") and len(data["sha256"]) == 16
 
 
 def test_tsv_grouping_and_reading_order():
@@ -150,3 +153,50 @@ def test_document_errors(tmp_path):
         document_source(42, None)
     assert document_source({"pages": ["a.png"]}, tmp_path) == [str(tmp_path / "a.png")]
     assert document_source("/abs/x.pdf", tmp_path) == "/abs/x.pdf"
+
+
+def _fake_tesseract(tmp_path):
+    """A ``tesseract`` that reads its language data from ``tmp_path/tessdata`` and counts
+    its OCR runs in ``tmp_path/runs``."""
+    tessdata = tmp_path / "tessdata"
+    tessdata.mkdir()
+    (tessdata / "eng.traineddata").write_bytes(b"fast model")
+    tsv = tmp_path / "words.tsv"
+    tsv.write_text("level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\t"
+                   "width\theight\tconf\ttext\n"
+                   "5\t1\t1\t1\t1\t1\t10\t10\t40\t12\t96\thello\n")
+    tool = tmp_path / "tesseract"
+    tool.write_text(f"""#!/bin/sh
+case "$1" in
+  --version) echo "tesseract 5.3.0"; exit 0;;
+  --list-langs) echo 'List of available languages in "{tessdata}/" (1):'; echo eng; exit 0;;
+esac
+echo run >> "{tmp_path / 'runs'}"
+cat "{tsv}"
+""")
+    tool.chmod(0o755)
+    return tool, tessdata
+
+
+def test_tesseract_ocr_is_keyed_by_its_language_data(tmp_path):
+    """Another eng.traineddata (best instead of fast, a retrained one) reads other text, but
+    the OCR cache was keyed by the version and the language names alone: the other model's
+    text was served."""
+    from halluscope.evidence.ocr import TesseractEngine
+    tool, tessdata = _fake_tesseract(tmp_path)
+    cache = EvidenceCache(tmp_path / "cache")
+    img = np.full((40, 80, 3), 255, np.uint8)
+
+    def runs():
+        lines = cached_read(TesseractEngine("eng", binary=str(tool)), img, cache)
+        assert [ln.text for ln in lines] == ["hello"]
+        return len((tmp_path / "runs").read_text().splitlines())
+
+    assert runs() == 1 and runs() == 1                    # the same data: cached
+    prov = TesseractEngine("eng", binary=str(tool)).provenance()
+    assert prov["version"] == "tesseract 5.3.0"
+    assert prov["language_data"]["eng"]["path"] == str(tessdata / "eng.traineddata")
+    (tessdata / "eng.traineddata").write_bytes(b"best model, retrained")
+    assert runs() == 2                                    # other language data: read again
+    assert TesseractEngine("eng+deu", binary=str(tool)).provenance()["language_data"][
+        "deu"] is None                                    # a language without its file

@@ -13,7 +13,9 @@ annotates every instance of every category), keys: the image id and the file nam
 ``{"image_id", "objects": [{"object_id", "x", "y", "w", "h", "names": [...],
 "attributes": [...]}], "relationships": [{"subject_id", "object_id", "predicate"}]}``
 (``relationships`` may also hold ``subject``/``object`` objects; ``attributes.json`` puts the
-objects under ``"attributes"``). Open world.
+objects under ``"attributes"``). Open world. Objects with empty ``names`` and relationships to a
+missing or unnamed object or without a predicate give no fact: they are counted, said in a
+warning with examples and recorded in :meth:`AnnotationSource.describe` (``skipped``).
 
 **halluscope's simple format** (also in ``docs/annotations.md``)::
 
@@ -65,6 +67,8 @@ class AnnotationSource:
 
     kind = "annotations"
     vocabulary: frozenset[str] = frozenset()
+    #: Entries of the file that gave no fact, by reason: count and examples (Visual Genome).
+    skipped: dict[str, dict[str, Any]] | None = None
 
     def __init__(self, path: Path, facts: dict[str, ImageFacts], aliases: dict[str, str] | None
                  = None):
@@ -90,7 +94,10 @@ class AnnotationSource:
         return self.vocabulary if self.kind == "halluscope-json" else frozenset()
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "file": str(self.path), "images": len(self)}
+        out = {"kind": self.kind, "file": str(self.path), "images": len(self)}
+        if self.skipped is not None:         # what the file holds that gave no fact
+            out["skipped"] = self.skipped
+        return out
 
 
 def _box_xywh(b) -> tuple[float, float, float, float] | None:
@@ -382,15 +389,27 @@ def _vg_box(o: dict[str, Any], where: str) -> tuple[float, float, float, float] 
             float(o["y"]) + float(o["h"]))
 
 
+#: What a Visual Genome file may hold that gives no fact, counted and said when skipped.
+_VG_SKIPS = {
+    "objects_without_names": "objects with empty 'names'",
+    "relationships_to_missing_objects": "relationships naming an object id the image lacks",
+    "relationships_to_unnamed_objects": "relationships naming an object without a name",
+    "relationships_without_predicate": "relationships without a predicate",
+}
+_VG_EXAMPLES = 3
+
+
 def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSource:
     facts = {}
     aliases = {}
+    skipped: dict[str, list[str]] = defaultdict(list)
     for entry in data:
         key = str(entry.get("image_id", entry.get("id")))
         if key in facts:        # the later entry replaced the earlier: its objects vanished
             raise ConfigError(f"{path}: image {key}: expected one entry per image, got a "
                               f"second one")
         by_id: dict[Any, str] = {}
+        unnamed: set[Any] = set()
         instances = []
         # attributes.json lists the objects (with their attributes) under "attributes"
         field = "objects" if "objects" in entry else "attributes"
@@ -400,19 +419,22 @@ def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSou
                 raise ConfigError(f"{where}: expected an object with 'names', got {o!r:.60}")
             label = _vg_names(o, where)
             if not label:
+                unnamed.add(o.get("object_id", o.get("id")))
+                skipped["objects_without_names"].append(f"image {key} {field}[{i}]")
                 continue
             by_id[o.get("object_id", o.get("id"))] = label
             instances.append(Instance(label=label, box=_vg_box(o, where), source="annotation",
                                       attributes=tuple(a.lower() for a in _strings(
                                           o.get("attributes"), where, "attributes"))))
         rels = set()
-        for r in entry.get("relationships", ()):
-            s = by_id.get(r.get("subject_id")) or (_vg_names(r["subject"]) if isinstance(
-                r.get("subject"), dict) else None)
-            o = by_id.get(r.get("object_id")) or (_vg_names(r["object"]) if isinstance(
-                r.get("object"), dict) else None)
-            if s and o and r.get("predicate"):
-                rels.add((s, str(r["predicate"]).strip().lower(), o))
+        for i, r in enumerate(entry.get("relationships", ())):
+            ends = [by_id.get(r.get(f"{end}_id")) or (_vg_names(r[end]) if isinstance(
+                r.get(end), dict) else None) for end in ("subject", "object")]
+            if all(ends) and r.get("predicate"):
+                rels.add((ends[0], str(r["predicate"]).strip().lower(), ends[1]))
+            else:
+                reason, example = _vg_relationship_skip(r, ends, unnamed)
+                skipped[reason].append(f"image {key} relationships[{i}]{example}")
         facts[key] = ImageFacts(key=key, instances=tuple(instances), relations=frozenset(rels),
                                 provenance={"source": "annotation", "name": "visual-genome",
                                             "file": str(path)})
@@ -421,7 +443,27 @@ def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSou
     src = AnnotationSource(path, facts, aliases)
     src.kind = "visual-genome"
     src.name = f"visual-genome:{path.name}"
+    src.skipped = {reason: {"count": len(where), "examples": where[:_VG_EXAMPLES]}
+                   for reason, where in skipped.items()}
+    for reason, info in src.skipped.items():
+        log.warning("%s: skipped %d %s (not facts; e.g. %s)", path, info["count"],
+                    _VG_SKIPS[reason], "; ".join(info["examples"]))
     return src
+
+
+def _vg_relationship_skip(r: dict[str, Any], ends: list[str | None], unnamed: set[Any]
+                          ) -> tuple[str, str]:
+    """Why a Visual Genome relationship gives no fact (a key of :data:`_VG_SKIPS`), and the
+    id or predicate that says so."""
+    for end, name in zip(("subject", "object"), ends):
+        if name:
+            continue
+        ref = r.get(f"{end}_id", r[end].get("object_id") if isinstance(r.get(end), dict)
+                    else None)
+        if ref in unnamed or isinstance(r.get(end), dict):
+            return "relationships_to_unnamed_objects", f": {end} {ref}"
+        return "relationships_to_missing_objects", f": {end}_id {ref!r}"
+    return "relationships_without_predicate", f": predicate {r.get('predicate')!r}"
 
 
 class AmberSource(AnnotationSource):

@@ -1,8 +1,9 @@
 """On-disk cache of evidence (detections, colour measurements, OCR text), keyed by content.
 
 A cached answer is reused only when everything that decides it is the same: the image's
-sha256, the backend, the weights' hash and the backend's configuration (plus, for
-open-vocabulary detectors, the phrases asked). Entries are small JSON files under
+sha256 and the version of the rules that decode it into pixels (:func:`pixels_key`), the
+backend, the weights' hash and the backend's configuration (plus, for open-vocabulary
+detectors, the phrases asked). Entries are small JSON files under
 ``<cache dir>/<namespace>/<key[:2]>/<key>.json``, written atomically, so that concurrent
 audits can share a folder and a re-audit of the same records runs no model at all.
 
@@ -47,21 +48,28 @@ def evidence_cache_dir(config: Any = None) -> Path | None:
 
 
 def image_sha256(image: Any) -> str:
-    """sha256 of an image: of the file's bytes for a path (marked when the file's EXIF turns
-    it: its evidence is of the upright picture, not of what an older release cached for the
-    stored one), of the RGB pixels otherwise."""
+    """sha256 of an image: of the file's bytes for a path, of the RGB pixels otherwise. What
+    the file decodes to also depends on halluscope's decoding rules: cache evidence under
+    :func:`pixels_key`, never under this hash alone."""
     if isinstance(image, (str, os.PathLike)):
-        from halluscope.imageio import orientation
-        digest = sha256_file(image)
-        if orientation(image) in (1, None):
-            return digest
-        return hashlib.sha256(f"{digest}:upright".encode()).hexdigest()
+        return sha256_file(image)
     from halluscope.evidence.detect import load_rgb
 
     arr = load_rgb(image)
     h = hashlib.sha256(f"rgb{arr.shape}".encode())
     h.update(arr.tobytes())
     return h.hexdigest()
+
+
+def pixels_key(kind: str, sha: str, *parts: Any) -> str:
+    """The cache key of evidence of ``kind`` computed from the decoded pixels of the image
+    whose :func:`image_sha256` is ``sha``: that hash, the version of the decoding rules
+    (:data:`halluscope.imageio.DECODING_RULES`) and ``parts`` (what else decides it: the
+    component's identity, its options, the phrases asked). The same file bytes decode to
+    other pixels when the rules change (a 16-bit PNG that was a white picture, an EXIF-turned
+    photo read on its side), so entries computed under older rules miss."""
+    from halluscope import imageio
+    return EvidenceCache.key(kind, sha, {"decoding": imageio.DECODING_RULES}, *parts)
 
 
 def config_hash(obj: Any) -> str:
@@ -117,6 +125,34 @@ def weights_hash(path: str | os.PathLike) -> str:
             except OSError as exc:
                 log.debug("cannot write %s: %s", idx_path, exc)
     return h.hexdigest()[:16]
+
+
+def hub_revision(repo_id: str) -> str | None:
+    """The commit of the snapshot of hub model ``repo_id`` the local Hugging Face cache
+    holds (what ``from_pretrained`` loads offline), or ``None``. A hub id alone keyed the
+    evidence, so a newer snapshot of the weights reused the old weights' results."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:                                    # noqa: BLE001 - no hub client, bad id
+        return None
+    return Path(found).parent.name if isinstance(found, str) else None
+
+
+def hf_model_identity(source: str) -> dict[str, Any]:
+    """What decides the output of a transformers model given as a local folder or a hub id
+    (an ``hf:`` detector, an ``hf-sam:`` segmenter), read without loading it: the folder's
+    weights hash, or the hub id and the commit of the snapshot the local cache loads
+    (:func:`hub_revision`); and the transformers version."""
+    from importlib import metadata
+    p = Path(source).expanduser()
+    ident: dict[str, Any] = ({"model": weights_hash(p)} if p.exists() else
+                             {"model": source, "revision": hub_revision(source)})
+    try:
+        ident["transformers"] = metadata.version("transformers")
+    except metadata.PackageNotFoundError:
+        ident["transformers"] = "?"
+    return ident
 
 
 def _atomic_write(path: Path, text: str) -> None:

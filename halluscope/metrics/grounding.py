@@ -136,6 +136,8 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
                                "box_format": self.box_format}
         if self.facts is not None:
             out["detector"] = getattr(self.facts, "spec", str(self.facts))
+        if self.annotations:        # the files and what they held that gave no fact
+            out["annotations"] = [a.describe() for a in self.annotations]
         return out
 
     def applies_to(self, record: Record) -> bool:

@@ -136,7 +136,7 @@ def open_image(source: Any, *, mode: str | None = "RGB", frame: int = 0):
                 check_pixels(im.width, im.height, name)
                 im.load()
                 im = _upright(im)
-                return _converted(im, mode) if mode and im.mode != mode else im.copy()
+                return converted(im, mode) if mode and im.mode != mode else im.copy()
     except UnreadableImage:
         raise
     except UnidentifiedImageError:
@@ -182,7 +182,7 @@ def orientation(image: Any) -> int | None:
 _WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
-def _converted(im, mode: str):
+def converted(im, mode: str):
     """``im`` in ``mode``. A 16-bit greyscale image (a PNG or TIFF scan: ``I;16``, or ``I``) is
     scaled to 8 bits first: Pillow's own conversion clips every value over 255, so a 16-bit
     photo became a white picture, in which the detector found nothing ("no cat detected")."""

@@ -200,6 +200,27 @@ def test_a_16_bit_greyscale_image_keeps_its_picture(tmp_path):
     assert (np.asarray(open_image(tmp_path / "wide.png", mode="L")) == grey).all()
 
 
+def test_an_in_memory_16_bit_or_float_picture_keeps_its_picture():
+    """An image handed over in memory (the Python API, a detector's caller) as a PIL I;16
+    image, a uint16 array or a 0-255 float array was clipped to white as the 16-bit file was;
+    each is scaled alike, and values no scale fits are refused rather than clipped."""
+    import numpy as np
+    from PIL import Image
+
+    from halluscope.evidence.detect import load_rgb
+    grey = np.asarray(Image.open(DATA / "images" / "chelsea.jpg").convert("L"))
+    wide = grey.astype(np.uint16) * 257
+    for image in (Image.fromarray(wide), wide, np.stack([wide] * 3, axis=-1),
+                  grey.astype(np.float32) / 255, grey.astype(np.int32)):
+        rgb = load_rgb(image)
+        assert rgb.dtype == np.uint8 and rgb.shape == (*grey.shape, 3)
+        assert (np.abs(rgb[..., 0].astype(int) - grey) <= 1).all(), type(image)
+    for bad in (grey.astype(np.float32), grey.astype(np.int32) * 4, -grey.astype(np.int16)):
+        if bad.max() > 1 or bad.min() < 0:
+            with pytest.raises(ValueError, match="expected image values in"):
+                load_rgb(bad)
+
+
 def _image_records(folder: Path, metric: str) -> Path:
     """A good record first and last, one record per unreadable image kind between them."""
     shutil.copy(DATA / "images" / "chelsea.jpg", folder / "chelsea.jpg")

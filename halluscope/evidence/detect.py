@@ -160,17 +160,33 @@ def load_rgb(image: Any) -> np.ndarray:
         from halluscope.imageio import open_image
         image = open_image(image)        # UnreadableImage for anything that is not one
     if isinstance(image, Image.Image):
-        return np.asarray(image.convert("RGB"))
+        from halluscope.imageio import converted
+        # a 16-bit greyscale image is scaled to 8 bits, as a decoded file is (Pillow clips)
+        return np.asarray(converted(image, "RGB") if image.mode != "RGB" else image)
     arr = np.asarray(image)
     if arr.ndim == 2:
         arr = np.stack([arr] * 3, axis=-1)
     if arr.ndim != 3 or arr.shape[2] not in (3, 4):
         raise ValueError(f"expected an H x W x 3 (or 4) image array, got shape {arr.shape}")
-    arr = arr[..., :3]
-    if arr.dtype != np.uint8:
-        arr = (np.clip(arr, 0, 1) * 255).astype(np.uint8) if arr.dtype.kind == "f" \
-            else np.clip(arr, 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(_eight_bits(arr[..., :3]))
+
+
+def _eight_bits(arr: np.ndarray) -> np.ndarray:
+    """Pixel values as uint8: 16-bit values scaled (/257), floats in [0, 1] times 255, other
+    integers as they are. Values that fit none of these are refused, not clipped: clipping
+    made a 16-bit or a 0-255 float picture white, in which the detector found nothing."""
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.uint16:
+        return ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    low, high = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+    if arr.dtype.kind == "f" and -0.01 <= low and high <= 1.01:     # (resampling overshoot)
+        return (np.clip(arr, 0, 1) * 255).astype(np.uint8)
+    if arr.dtype.kind in "iub" and 0 <= low and high <= 255:
+        return arr.astype(np.uint8)
+    scale = "[0, 1]" if arr.dtype.kind == "f" else "[0, 255]"
+    raise ValueError(f"expected image values in {scale} for a {arr.dtype} array, got "
+                     f"{low:g} to {high:g}; scale the array to uint8 first")
 
 
 def to_pil(image: Any):

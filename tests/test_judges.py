@@ -309,3 +309,21 @@ def test_offline_judge_answers_from_the_cache_only(image, tmp_path):
         cold.verify_sync(Claim("existence", "dog"), image)
     cold.close()
     assert not (tmp_path / "none").exists()
+
+
+def test_kappa_with_one_label_only_is_no_value_with_the_reason():
+    """One label everywhere: the expected agreement is 1 and kappa 0/0. It was reported as 1.0,
+    a perfect agreement from nothing."""
+    same = {"1": "supported", "2": "supported", "3": "supported"}
+    out = human_agreement(same, dict(same))
+    assert out["agreement"] == 1.0 and out["cohen_kappa"] is None
+    assert "only one label" in out["cohen_kappa_why_no_value"]
+    assert "0/0" in out["cohen_kappa_why_no_value"]
+    assert fleiss_kappa([["yes", "yes"], ["yes", "yes"]]) is None
+    rep = repeat_agreement([["yes", "yes", "yes"], ["yes", "yes", "yes"]])
+    assert rep["all_agree"] == 1.0 and rep["fleiss_kappa"] is None
+    assert "only one label" in rep["fleiss_kappa_why_no_value"]
+    # two labels: kappa is a number and no reason is given
+    mixed = human_agreement({"1": "yes", "2": "no"}, {"1": "yes", "2": "no"})
+    assert mixed["cohen_kappa"] == 1.0 and "cohen_kappa_why_no_value" not in mixed
+    assert human_agreement({"1": "yes"}, {"2": "yes"})["cohen_kappa_why_no_value"]

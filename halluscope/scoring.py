@@ -128,6 +128,9 @@ def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
             lines.append(f"{name}: the judge failed {failed:,} of {calls:,} calls (the reason of "
                          f"each is in items.jsonl, 'judge_error'); what it was asked about was "
                          f"read without it or left unverifiable")
+        if rel.get("no_confidence"):
+            lines.append(f"{name}: the judge gave no confidence for {rel['no_confidence']:,} "
+                         f"verdict(s); their confidence is left empty (None), not set to 1.0")
         judge = info.get("judge") or {}
         split = ((judge.get("stats") or {}).get("uses") or {}).get("decompose") or {}
         if split.get("unfounded_claims"):

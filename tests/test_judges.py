@@ -327,3 +327,19 @@ def test_kappa_with_one_label_only_is_no_value_with_the_reason():
     mixed = human_agreement({"1": "yes", "2": "no"}, {"1": "yes", "2": "no"})
     assert mixed["cohen_kappa"] == 1.0 and "cohen_kappa_why_no_value" not in mixed
     assert human_agreement({"1": "yes"}, {"2": "yes"})["cohen_kappa_why_no_value"]
+
+
+def test_a_verdict_without_a_confidence_has_none_and_is_counted(image):
+    """The judge said 'hallucinated' with no confidence: the verdict got 1.0, a number from
+    nothing. It is None now (written as null), counted in the judge's stats and said."""
+    from halluscope.scoring import judge_failures_note
+    judge, _ = mock_judge()
+    v = judge.verify_sync(Claim("attribute", "cat", value="black"), image)
+    assert v.label == "hallucinated" and v.confidence is None
+    assert v.to_dict()["confidence"] is None
+    assert judge.verify_sync(Claim("existence", "dog"), image).confidence == 0.9
+    stats = judge.stats.to_dict()["uses"]["verify"]
+    assert stats["no_confidence"] == 1 and stats["calls"] == 2
+    note = judge_failures_note({"claims": {"judge_reliability": stats}})
+    assert note and "no confidence for 1 verdict" in note[0]
+    judge.close()

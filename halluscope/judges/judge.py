@@ -288,8 +288,9 @@ class Judge:
                            f"the judge's answer could not be parsed ({parsed.error})", checker)
         if parsed.value == UNVERIFIABLE:
             self.stats.use("verify").abstains += 1
-        confidence = 0.0 if parsed.value == UNVERIFIABLE else (
-            parsed.confidence if parsed.confidence is not None else 1.0)
+        elif parsed.confidence is None:     # none given: absent, never a made-up 1.0
+            self.stats.use("verify").no_confidence += 1
+        confidence = 0.0 if parsed.value == UNVERIFIABLE else parsed.confidence
         reason = parsed.reason or f"the judge answered {parsed.value}"
         return Verdict(claim, parsed.value, confidence,
                        (self._evidence("verify", raw, model, label=claim.subject,

@@ -2,8 +2,9 @@
 calls, agreement with human labels (Cohen's kappa, via scikit-learn).
 
 * :class:`JudgeStats` counts, per use, calls, calls answered from the cache, failed calls,
-  answers that could not be parsed, abstentions (``unverifiable`` / ``unknown``) and answers
-  from a model other than the pinned one.
+  answers that could not be parsed, abstentions (``unverifiable`` / ``unknown``), answers
+  from a model other than the pinned one and verdicts given without a confidence (theirs is
+  ``None``, not a default).
 * :func:`repeat_agreement` takes, for each item, the labels of repeated calls and reports the
   share of items where every repeat agrees, the mean pairwise agreement, and Fleiss' kappa.
 * :func:`human_agreement` aligns judge and human labels by id and reports raw agreement and
@@ -35,6 +36,7 @@ class UseStats:
     abstains: int = 0
     pin_mismatches: int = 0
     unfounded_claims: int = 0     # decompose: claims whose words the response does not hold
+    no_confidence: int = 0        # verify: verdicts the judge gave no confidence for (None)
 
     def to_dict(self) -> dict[str, Any]:
         answered = self.calls - self.call_failures
@@ -42,6 +44,7 @@ class UseStats:
         return {"calls": self.calls, "cached": self.cached, "call_failures": self.call_failures,
                 "parse_failures": self.parse_failures, "abstains": self.abstains,
                 "pin_mismatches": self.pin_mismatches, "unfounded_claims": self.unfounded_claims,
+                "no_confidence": self.no_confidence,
                 "parse_failure_rate": rate(self.parse_failures),
                 "abstain_rate": rate(self.abstains)}
 
@@ -61,7 +64,7 @@ class JudgeStats:
         for name, theirs in other.uses.items():
             mine = self.use(name)
             for f in ("calls", "cached", "call_failures", "parse_failures", "abstains",
-                      "pin_mismatches", "unfounded_claims"):
+                      "pin_mismatches", "unfounded_claims", "no_confidence"):
                 setattr(mine, f, getattr(mine, f) + getattr(theirs, f))
         self.reported_models.update(other.reported_models)
 

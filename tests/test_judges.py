@@ -343,3 +343,22 @@ def test_a_verdict_without_a_confidence_has_none_and_is_counted(image):
     note = judge_failures_note({"claims": {"judge_reliability": stats}})
     assert note and "no confidence for 1 verdict" in note[0]
     judge.close()
+
+
+def test_a_strict_pin_fails_when_the_server_names_no_model(image, tmp_path, monkeypatch):
+    """A server whose answers carry no model name passed a strict pin: nothing was verified.
+    Strict means verified, so it stops; a judge that is not strict goes on as before."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-judge-test-000000")
+    body = {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "choices": [{
+        "index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": '{"verdict": "supported", "confidence": 0.9}'}}]}
+    with FakeServer(responder=lambda prompt, req: {"body": body}) as server:
+        strict = Judge.load("gpt-4o-2024-08-06", base_url=server.url, cache=False,
+                            strict_pin=True)
+        with pytest.raises(PinMismatch, match="reported no model name"):
+            strict.verify_sync(Claim("existence", "cat"), image)
+        strict.close()
+        lax = Judge.load("gpt-4o-2024-08-06", base_url=server.url, cache=False)
+        assert lax.verify_sync(Claim("existence", "cat"), image).label == "supported"
+        assert lax.describe()["reported_models"] == {}
+        lax.close()

@@ -62,7 +62,7 @@ from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  
                                          put_in_order, read_done, unlock_output)
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
-                                       ServerUnreachable)
+                                       ServerUnreachable, check_detail)
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record, iter_json_lines, record_from_dict
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
@@ -270,6 +270,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     offline = is_offline(offline)
     if samples < 1:
         raise InputError(f"expected samples >= 1, got {samples}")
+    check_detail(detail)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     if not isinstance(prompts, (str, Path)):

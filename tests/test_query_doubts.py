@@ -68,3 +68,32 @@ def test_a_judge_spec_with_an_unknown_image_detail_is_refused():
     assert ImageSpec(detail="high").detail == "high"
     with pytest.raises(ValueError, match="expected one of auto, low, high"):
         ImageSpec(detail="hgih")
+
+
+# -- 6. a resume keeps answers whose ids left the prompts ------------------------------------
+def test_a_resume_says_which_kept_answers_are_for_ids_no_longer_in_the_prompts(tmp_path,
+                                                                               caplog):
+    """The prompts file lost ids between runs: the resume kept their answers in the output
+    without a word. It still keeps them (they are answers the file holds), but warns with the
+    count and examples, and the run sheet records them."""
+    out = tmp_path / "o.jsonl"
+    first = _write(tmp_path / "p1.jsonl", [{"id": f"old{i}", "prompt": f"q{i}"} for i in range(7)]
+                   + [{"id": "keep", "prompt": "k"}])
+    second = _write(tmp_path / "p2.jsonl", [{"id": "keep", "prompt": "k"},
+                                            {"id": "new", "prompt": "n"}])
+    with FakeServer() as server:
+        args = ["query", "-m", "openai/m", "--base-url", server.url, "--no-cache", "-o",
+                str(out), "--quiet"]
+        assert CliRunner().invoke(app, [*args[:1], str(first), *args[1:]]).exit_code == 0
+        sheet = json.loads((tmp_path / "o.jsonl.runsheet.json").read_text())
+        assert "not_in_prompts" not in sheet
+        res = CliRunner().invoke(app, [*args[:1], str(second), *args[1:]])
+        assert res.exit_code == 0, res.output
+    assert "keeps 7 answer line(s) whose id is not in the prompts file" in res.output
+    assert "'old0'" in res.output and "..." in res.output
+    assert "keeps 7 answer line(s)" in caplog.text             # said when the resume starts
+    sheet = json.loads((tmp_path / "o.jsonl.runsheet.json").read_text())
+    assert sheet["not_in_prompts"] == {"count": 7,
+                                       "examples": ["old0", "old1", "old2", "old3", "old4"]}
+    ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert sorted(ids) == sorted([f"old{i}" for i in range(7)] + ["keep", "new"])

@@ -292,7 +292,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     try:
         lock, done = prepare_output(out_path, resume=resume, retry_failed=retry_failed,
                                     answers=answers_of(api, decoding, system, samples=samples,
-                                                       detail=detail), prompts=prompts)
+                                                       detail=detail), prompts=prompts,
+                                    prompt_ids=prompt_ids)
     except BaseException:
         await _close(client, store if owned else None, None)
         raise
@@ -311,7 +312,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
             sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
                               max_connections, run.counts, started, elapsed, run.aborted, argv,
                               system=system, allow_urls=allow_urls, offline=offline,
-                              detail=detail)
+                              detail=detail, prompt_ids=prompt_ids)
             sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
             sheet = redact_mapping(sheet)
             if out_path is not None:     # atomic: a resume reads it to refuse other settings

@@ -209,6 +209,11 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
                    if client.get("rate_limited") else "")
         err_console.print(f"waited {client['retry_wait_s']:.1f} s before retries (summed over "
                           f"requests){limited}", highlight=False, soft_wrap=True)
+    stale = result.runsheet.get("not_in_prompts")
+    if stale:
+        from halluscope.adapters.outlock import not_in_prompts_note
+        err_console.print(f"[yellow]warning:[/yellow] {plain(not_in_prompts_note(out, stale))}",
+                          highlight=False, soft_wrap=True)
     if c.truncated:
         err_console.print(f"[yellow]note:[/yellow] {c.truncated} answer(s) stopped at the token "
                           f"limit (finish_reason in their lines); raise --max-tokens to let "

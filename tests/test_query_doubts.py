@@ -97,3 +97,28 @@ def test_a_resume_says_which_kept_answers_are_for_ids_no_longer_in_the_prompts(t
                                        "examples": ["old0", "old1", "old2", "old3", "old4"]}
     ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
     assert sorted(ids) == sorted([f"old{i}" for i in range(7)] + ["keep", "new"])
+
+
+# -- 7. a line without an id is given its line number ----------------------------------------
+def test_a_duplicate_made_by_a_line_number_id_says_so(tmp_path):
+    """Line 1 had no id and got '1'; line 3's ``"id": 1`` then read "duplicate id '1' (first on
+    line 1)", although line 1 says no id at all."""
+    prompts = _write(tmp_path / "p.jsonl", [{"prompt": "no id here"}, {"id": "b", "prompt": "b"},
+                                            {"id": 1, "prompt": "one"}, {"id": "b", "prompt": "x"},
+                                            {"id": 5, "prompt": "five"}, {"prompt": "no id"}])
+    res = CliRunner().invoke(app, ["query", str(prompts), "-m", "mock/echo", "--no-cache",
+                                   "-o", str(tmp_path / "o.jsonl"), "--quiet"])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert (f"{prompts}:3: duplicate id '1' (line 1 had no id and was given its line number 1 "
+            f"as id" in text)
+    assert f"{prompts}:4: duplicate id 'b' (first on line 2)" in text     # a real duplicate
+    assert (f"{prompts}:6: duplicate id '6'" not in text
+            and f"{prompts}:6:" not in text)                             # 6 is nobody's id
+    # this line has no id and its number is an earlier line's own id
+    prompts = _write(tmp_path / "q.jsonl", [{"id": 2, "prompt": "two"}, {"prompt": "no id"}])
+    res = CliRunner().invoke(app, ["query", str(prompts), "-m", "mock/echo", "--no-cache",
+                                   "-o", str(tmp_path / "o2.jsonl"), "--quiet"])
+    assert res.exit_code == 2, res.output
+    assert ("this line has no id and was given its line number 2 as id, which line 1 has as "
+            "its own id" in " ".join(res.output.split()))

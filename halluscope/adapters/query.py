@@ -60,6 +60,7 @@ from halluscope.adapters.images import ImageLoader, is_url
 from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  # noqa: F401
                                          answers_of, interruption, prepare_output,
                                          put_in_order, read_done, unlock_output)
+from halluscope.adapters.prompt_ids import duplicate_id_problem
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
                                        ServerUnreachable, check_detail)
@@ -94,6 +95,7 @@ class PromptItem:
     prompt: str
     line: int | None = None
     file: str | None = None
+    id_from_line: bool = False      # the line had no id: its line number stands in
 
 
 #: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
@@ -180,7 +182,7 @@ def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
     if not rec.id:
         raise RecordError("expected an 'id' (or 'question_id'), found none", file=file,
                           line=line, field="id")
-    return PromptItem(rec.id, dict(obj), image, rec.prompt, line, file)
+    return PromptItem(rec.id, dict(obj), image, rec.prompt, line, file, rec.id_from_line)
 
 
 def iter_prompts(source: str | Path | Iterable[Mapping[str, Any] | Record], *,
@@ -211,7 +213,7 @@ def iter_prompts(source: str | Path | Iterable[Mapping[str, Any] | Record], *,
 def check_prompts(source, *, image_root=None) -> list[str]:
     """Validate every prompt (fields, unique ids); their ids, or :class:`InputError`."""
     problems: list[str] = []
-    seen: dict[str, int | None] = {}
+    seen: dict[str, tuple[int | None, bool]] = {}     # id -> (line, given the line number)
     n = 0
     for item in iter_prompts(source, image_root=image_root):
         if isinstance(item, RecordError):
@@ -219,11 +221,9 @@ def check_prompts(source, *, image_root=None) -> list[str]:
             continue
         n += 1
         if item.id in seen:
-            where = f"{item.file}:{item.line}" if item.file else f"line {item.line}"
-            problems.append(f"{where}: duplicate id {item.id!r} (first on line "
-                            f"{seen[item.id]}); ids must be unique for resuming to work")
+            problems.append(duplicate_id_problem(item, *seen[item.id]))
         else:
-            seen[item.id] = item.line
+            seen[item.id] = (item.line, item.id_from_line)
     if not n and not problems:      # nothing to ask: exit 0 would say every prompt was asked
         raise InputError(f"{source if isinstance(source, (str, Path)) else 'the prompts'}: "
                          f"expected at least one prompt line, found none")

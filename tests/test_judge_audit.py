@@ -512,3 +512,22 @@ def test_pope_answers_the_judge_could_not_be_asked_about_are_left_out_not_scored
     assert len(failed) == 2 and {e["metric"] for e in failed} == {"pope"}
     sheet = json.loads((work / "part" / "runsheet.json").read_text())
     assert sheet["metrics"]["pope"]["judge_reliability"]["call_failures"] == 2
+
+
+def test_claims_the_judge_could_not_be_asked_about_fail_the_run_naming_the_judge(work, runner):
+    """Claims only a judge could decide, the judge unreachable (12 of 12 calls failed): claims
+    scored nothing and the run fails (exit 2); the reason now names the judge's failed calls,
+    not only '100% unverifiable'."""
+    write_jsonl(work / "caps.jsonl", [{"id": f"c{i}", "image": "img/a.png", "prompt": "Describe.",
+                                       "response": "A purple dog sits on a red sofa."}
+                                      for i in range(2)])
+    res = invoke(runner, audit_args([work / "caps.jsonl"], work / "run", "http://127.0.0.1:9/v1",
+                                    work / "cache", "--metric", "claims"), expect=2)
+    assert "claims scored nothing" in res.output
+    reasons = json.loads((work / "run" / "results.json").read_text())["unscored"]["claims"]
+    failed = [r for r in reasons if r.startswith("the judge failed")]
+    assert failed and " of " in failed[0] and "judge_error" in failed[0]
+    items = read_jsonl(work / "run" / "items.jsonl")
+    verdicts = [c for i in items for c in i["claims"]]
+    assert verdicts and all(c["verdict"] == "unverifiable" for c in verdicts)
+    assert all("could not be asked" in c["reason"] for c in verdicts)

@@ -3,9 +3,9 @@
 process id; none where ``fcntl`` does not exist, Windows); when a run resumes, what it already
 answers and whether those answers are this run's kind (a run sheet that cannot be read is a
 usage error, not a pass), and which of its answers are for ids the prompts file no longer holds
-(kept, warned about and counted in the run sheet: :func:`ids_not_in_prompts`); putting the lines back in prompt order (:func:`put_in_order`); and the
-run sheet beside it (``<out>.runsheet.json``, always written whole through a temporary file and
-a rename)."""
+(kept, warned about and counted in the run sheet: :func:`ids_not_in_prompts`); putting the lines
+back in prompt order (:func:`put_in_order`); and the run sheet beside it
+(``<out>.runsheet.json``, always written whole through a temporary file and a rename)."""
 
 from __future__ import annotations
 

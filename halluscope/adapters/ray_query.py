@@ -429,8 +429,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
     base_url, options = server_and_options(base_url, model_options)
     register_url(base_url)
     api = get_model(model, base_url=base_url, offline=offline, **options)  # checks credentials
-    if timeout is None:
-        timeout = getattr(api, "default_timeout", 120.0)
+    timeout = timeout if timeout is not None else getattr(api, "default_timeout", 120.0)
     cache_path, cache_base = _cache_location(cache, offline)
     out_path = Path(out) if out is not None else None
     retry = retry or RetryPolicy(max_attempts=max_attempts)
@@ -442,10 +441,9 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                               str(out_path) if out_path is not None else None)
 
     stats = WorkerStats(cache_base, offline)
+    answers = answers_of(api, decoding, system, samples=samples, detail=detail)
     lock, done = prepare_output(out_path, resume=resume, retry_failed=retry_failed,
-                                answers=answers_of(api, decoding, system, samples=samples,
-                                                   detail=detail), prompts=prompts,
-                                prompt_ids=prompt_ids)
+                                answers=answers, prompts=prompts, prompt_ids=prompt_ids)
     run = _QueryRun(stats, api.model, samples, done, out_path, collect, progress,
                     head=(), detail=detail, decoding=decoding, window=0)
     pool = None

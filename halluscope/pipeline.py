@@ -353,6 +353,10 @@ def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, li
         elif unverifiable is not None and unverifiable.value:
             why.append(f"{unverifiable.value:,} unverifiable (no evidence could decide them: "
                        f"see the items' reasons)")
+        rel = (summary.info or {}).get("judge_reliability") or {}
+        if rel.get("call_failures"):    # the likely cause, said where the failure is read
+            why.append(f"the judge failed {rel['call_failures']:,} of {rel.get('calls', 0):,} "
+                       f"calls (each item's 'judge_error' says why)")
         out[name] = why
     return out
 

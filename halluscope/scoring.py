@@ -127,8 +127,12 @@ def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
         failed, calls = rel.get("call_failures") or 0, rel.get("calls") or 0
         if failed:
             lines.append(f"{name}: the judge failed {failed:,} of {calls:,} calls (the reason of "
-                         f"each is in items.jsonl, 'judge_error'); what it was asked about was "
-                         f"read without it or left unverifiable")
+                         f"each is in items.jsonl: 'judge_error', or the left-out record's "
+                         f"'error'); what it was asked about was left unverifiable or, where a "
+                         f"metric needs the judge's reading (POPE), left out of it")
+        if rel.get("no_confidence"):
+            lines.append(f"{name}: the judge gave no confidence for {rel['no_confidence']:,} "
+                         f"verdict(s); their confidence is left empty (None), not set to 1.0")
         judge = info.get("judge") or {}
         split = ((judge.get("stats") or {}).get("uses") or {}).get("decompose") or {}
         if split.get("unfounded_claims"):

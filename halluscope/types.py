@@ -183,7 +183,8 @@ class Verdict:
     Attributes:
         claim: The claim decided.
         label: ``supported`` | ``hallucinated`` | ``unverifiable``.
-        confidence: In [0, 1]; 1.0 for annotation-backed decisions.
+        confidence: In [0, 1]; 1.0 for annotation-backed decisions; ``None`` when the checker
+            gave none (a judge answer without a confidence): absent, never a default.
         evidence: The evidence the decision rests on (possibly empty for "nothing was found").
         reason: One sentence a person can read.
         checker: Which check decided it (``annotation-existence``, ``detector-existence``, ...).
@@ -191,7 +192,7 @@ class Verdict:
 
     claim: Claim
     label: str
-    confidence: float = 1.0
+    confidence: float | None = 1.0
     evidence: tuple[Evidence, ...] = ()
     reason: str = ""
     checker: str = ""
@@ -206,7 +207,8 @@ class Verdict:
             "kind": c.kind, "subject": c.subject, "value": c.value, "relation": c.relation,
             "object": c.object, "span": list(c.span), "analytic": c.analytic, "node": c.node,
             "object_node": c.object_node,
-            "verdict": self.label, "confidence": round(self.confidence, 4),
+            "verdict": self.label,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
             "reason": self.reason, "checker": self.checker,
             "evidence": [e.to_dict() for e in self.evidence],
         }

@@ -477,3 +477,57 @@ def test_a_judge_that_fails_its_calls_is_said_not_only_recorded(work, caplog):
     rel = result.runsheet["metrics"]["pope"]["judge_reliability"]
     assert rel["call_failures"] == rel["calls"] == 1
     assert "pope: the judge failed 1 of 1 calls" in caplog.text
+
+
+def test_pope_answers_the_judge_could_not_be_asked_about_are_left_out_not_scored(work, runner):
+    """Every judge call failed (server unreachable) and the audit exited 0 with an accuracy:
+    each unread answer was scored as a wrong one, a number from nothing. Those records are now
+    left out of POPE with the call's error, counted; when all are, POPE scored nothing (exit 2);
+    when some are, the values are over the rest."""
+    unread = [{"id": f"u{i}", "task": "yes-no", "label": "yes", "prompt": "Is there a dog?",
+               "response": "I believe there might be one."} for i in range(14)]
+    write_jsonl(work / "unread.jsonl", unread)
+    dead = "http://127.0.0.1:9/v1"                     # nothing listens on the discard port
+    args = audit_args([work / "unread.jsonl"], work / "all", dead, work / "cache", "--metric",
+                      "pope", "--pope-parser", "strict")
+    res = invoke(runner, args, expect=2)
+    assert "pope scored nothing" in res.output and "judge could not be asked" in res.output
+    results = json.loads((work / "all" / "results.json").read_text())
+    assert "pope" in results["unscored"]
+    assert any("14 records" in r and "judge could not be asked" in r
+               for r in results["unscored"]["pope"])
+    # partial: two answers the rule reads, two the judge could not be asked about
+    mixed = [{"id": "y", "task": "yes-no", "label": "yes", "prompt": "Is there a dog?",
+              "response": "Yes."},
+             {"id": "n", "task": "yes-no", "label": "no", "prompt": "Is there a cat?",
+              "response": "Yes."}] + unread[:2]
+    write_jsonl(work / "mixed.jsonl", mixed)
+    invoke(runner, audit_args([work / "mixed.jsonl"], work / "part", dead, work / "cache",
+                              "--metric", "pope", "--pope-parser", "strict"))
+    results = json.loads((work / "part" / "results.json").read_text())
+    pope = results["metrics"]["pope"]
+    assert pope["accuracy"]["value"] == 0.5 and pope["accuracy"]["n"] == 2   # not 0.25 of 4
+    assert pope["unknown_rate"]["value"] == 0.0
+    failed = [e for e in results["errors"] if "judge could not be asked" in e["message"]]
+    assert len(failed) == 2 and {e["metric"] for e in failed} == {"pope"}
+    sheet = json.loads((work / "part" / "runsheet.json").read_text())
+    assert sheet["metrics"]["pope"]["judge_reliability"]["call_failures"] == 2
+
+
+def test_claims_the_judge_could_not_be_asked_about_fail_the_run_naming_the_judge(work, runner):
+    """Claims only a judge could decide, the judge unreachable (12 of 12 calls failed): claims
+    scored nothing and the run fails (exit 2); the reason now names the judge's failed calls,
+    not only '100% unverifiable'."""
+    write_jsonl(work / "caps.jsonl", [{"id": f"c{i}", "image": "img/a.png", "prompt": "Describe.",
+                                       "response": "A purple dog sits on a red sofa."}
+                                      for i in range(2)])
+    res = invoke(runner, audit_args([work / "caps.jsonl"], work / "run", "http://127.0.0.1:9/v1",
+                                    work / "cache", "--metric", "claims"), expect=2)
+    assert "claims scored nothing" in res.output
+    reasons = json.loads((work / "run" / "results.json").read_text())["unscored"]["claims"]
+    failed = [r for r in reasons if r.startswith("the judge failed")]
+    assert failed and " of " in failed[0] and "judge_error" in failed[0]
+    items = read_jsonl(work / "run" / "items.jsonl")
+    verdicts = [c for i in items for c in i["claims"]]
+    assert verdicts and all(c["verdict"] == "unverifiable" for c in verdicts)
+    assert all("could not be asked" in c["reason"] for c in verdicts)

@@ -309,3 +309,56 @@ def test_offline_judge_answers_from_the_cache_only(image, tmp_path):
         cold.verify_sync(Claim("existence", "dog"), image)
     cold.close()
     assert not (tmp_path / "none").exists()
+
+
+def test_kappa_with_one_label_only_is_no_value_with_the_reason():
+    """One label everywhere: the expected agreement is 1 and kappa 0/0. It was reported as 1.0,
+    a perfect agreement from nothing."""
+    same = {"1": "supported", "2": "supported", "3": "supported"}
+    out = human_agreement(same, dict(same))
+    assert out["agreement"] == 1.0 and out["cohen_kappa"] is None
+    assert "only one label" in out["cohen_kappa_why_no_value"]
+    assert "0/0" in out["cohen_kappa_why_no_value"]
+    assert fleiss_kappa([["yes", "yes"], ["yes", "yes"]]) is None
+    rep = repeat_agreement([["yes", "yes", "yes"], ["yes", "yes", "yes"]])
+    assert rep["all_agree"] == 1.0 and rep["fleiss_kappa"] is None
+    assert "only one label" in rep["fleiss_kappa_why_no_value"]
+    # two labels: kappa is a number and no reason is given
+    mixed = human_agreement({"1": "yes", "2": "no"}, {"1": "yes", "2": "no"})
+    assert mixed["cohen_kappa"] == 1.0 and "cohen_kappa_why_no_value" not in mixed
+    assert human_agreement({"1": "yes"}, {"2": "yes"})["cohen_kappa_why_no_value"]
+
+
+def test_a_verdict_without_a_confidence_has_none_and_is_counted(image):
+    """The judge said 'hallucinated' with no confidence: the verdict got 1.0, a number from
+    nothing. It is None now (written as null), counted in the judge's stats and said."""
+    from halluscope.scoring import judge_failures_note
+    judge, _ = mock_judge()
+    v = judge.verify_sync(Claim("attribute", "cat", value="black"), image)
+    assert v.label == "hallucinated" and v.confidence is None
+    assert v.to_dict()["confidence"] is None
+    assert judge.verify_sync(Claim("existence", "dog"), image).confidence == 0.9
+    stats = judge.stats.to_dict()["uses"]["verify"]
+    assert stats["no_confidence"] == 1 and stats["calls"] == 2
+    note = judge_failures_note({"claims": {"judge_reliability": stats}})
+    assert note and "no confidence for 1 verdict" in note[0]
+    judge.close()
+
+
+def test_a_strict_pin_fails_when_the_server_names_no_model(image, tmp_path, monkeypatch):
+    """A server whose answers carry no model name passed a strict pin: nothing was verified.
+    Strict means verified, so it stops; a judge that is not strict goes on as before."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-judge-test-000000")
+    body = {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "choices": [{
+        "index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": '{"verdict": "supported", "confidence": 0.9}'}}]}
+    with FakeServer(responder=lambda prompt, req: {"body": body}) as server:
+        strict = Judge.load("gpt-4o-2024-08-06", base_url=server.url, cache=False,
+                            strict_pin=True)
+        with pytest.raises(PinMismatch, match="reported no model name"):
+            strict.verify_sync(Claim("existence", "cat"), image)
+        strict.close()
+        lax = Judge.load("gpt-4o-2024-08-06", base_url=server.url, cache=False)
+        assert lax.verify_sync(Claim("existence", "cat"), image).label == "supported"
+        assert lax.describe()["reported_models"] == {}
+        lax.close()

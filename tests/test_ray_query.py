@@ -110,6 +110,24 @@ def test_ray_resumes_and_a_cached_rerun_makes_no_calls(app, prompts, tmp_path, l
     assert _lines(again) == full
 
 
+def test_ray_resume_says_which_kept_answers_left_the_prompts(app, prompts, tmp_path,
+                                                             local_ray):
+    """As the one-process run: answers for ids the prompts file no longer holds are kept,
+    warned about and counted in the run sheet (they were carried silently)."""
+    out = tmp_path / "out.jsonl"
+    with FakeServer() as server:
+        assert _query(app, prompts, out, server.url, "local", "--no-cache").exit_code == 0
+        fewer = tmp_path / "fewer.jsonl"
+        fewer.write_text("".join(prompts.read_text().splitlines(keepends=True)[:N - 3]))
+        res = _query(app, fewer, out, server.url, "ray", "--no-cache")
+        assert res.exit_code == EXIT_OK, res.output
+    assert "keeps 3 answer line(s) whose id is not in the prompts file" in \
+        " ".join(res.output.split())
+    assert _sheet(out)["not_in_prompts"] == {"count": 3,
+                                             "examples": [f"p{i}" for i in range(N - 3, N)]}
+    assert len(_lines(out)) == N
+
+
 def test_ray_failures_give_the_local_exit_code_and_causes(app, prompts, tmp_path, local_ray):
     script = {"dog 1?": ["refuse"], "dog 4?": ["500"] * 10}
     results = {}

@@ -35,7 +35,8 @@ from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
-                                       RequestError, Response, redact_secrets, token_counts)
+                                       RequestError, Response, check_detail, redact_secrets,
+                                       token_counts)
 from halluscope.errors import MissingExtraError
 from halluscope.redact import endpoint_url, register_options, register_secret, register_url
 
@@ -113,7 +114,7 @@ class OpenAICompatible:
         self._sdk = openai
         self.provider = provider
         self.model = model
-        self.detail = detail
+        self.detail = check_detail(detail, "the detail option")
         self._pin = pin or model
         self.image_policy = policy(image_policy or ("openai-low" if detail == "low" else "openai"),
                                    max_side=max_side)

@@ -2,9 +2,10 @@
 (``<out>.lock``, held with ``fcntl.flock``, exclusive and non-blocking, holding the writer's
 process id; none where ``fcntl`` does not exist, Windows); when a run resumes, what it already
 answers and whether those answers are this run's kind (a run sheet that cannot be read is a
-usage error, not a pass); putting the lines back in prompt order (:func:`put_in_order`); and the
-run sheet beside it (``<out>.runsheet.json``, always written whole through a temporary file and
-a rename)."""
+usage error, not a pass), and which of its answers are for ids the prompts file no longer holds
+(kept, warned about and counted in the run sheet: :func:`ids_not_in_prompts`); putting the lines
+back in prompt order (:func:`put_in_order`); and the run sheet beside it
+(``<out>.runsheet.json``, always written whole through a temporary file and a rename)."""
 
 from __future__ import annotations
 
@@ -244,12 +245,49 @@ def _make_parent(out_path: Path) -> None:
                          f"({exc.strerror or exc})") from None
 
 
+#: How many ids :func:`ids_not_in_prompts` names as examples.
+EXAMPLE_IDS = 5
+
+
+def ids_not_in_prompts(ids: Any, prompt_ids: Any) -> dict[str, Any] | None:
+    """``{"count", "examples"}`` for the ``ids`` (an output file's, in file order) that
+    ``prompt_ids`` lacks; ``None`` when there are none. A resume keeps such lines (they are
+    answers the file holds, asked by an earlier prompts file), and says so."""
+    wanted = set(prompt_ids)
+    stale = [i for i in ids if i not in wanted]
+    return {"count": len(stale), "examples": stale[:EXAMPLE_IDS]} if stale else None
+
+
+def not_in_prompts_note(out_path: Path, stale: dict[str, Any]) -> str:
+    """One line saying that ``out_path`` keeps answers for ids the prompts file lacks."""
+    more = ", ..." if stale["count"] > len(stale["examples"]) else ""
+    return (f"{out_path}: keeps {stale['count']:,} answer line(s) whose id is not in the "
+            f"prompts file ({', '.join(map(repr, stale['examples']))}{more}): answers to "
+            f"earlier prompts, left in the file as they are (--restart starts the file again)")
+
+
+def _file_ids(out_path: Path) -> list[str]:
+    """The ids of the output file's lines (answers and failures), in file order."""
+    ids = []
+    with open(out_path, encoding="utf-8", errors="replace") as fh:
+        for text in fh:
+            try:
+                obj = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and obj.get("id") is not None:
+                ids.append(str(obj["id"]))
+    return ids
+
+
 def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
-                   answers: dict[str, Any] | None = None, prompts: Any = None):
+                   answers: dict[str, Any] | None = None, prompts: Any = None,
+                   prompt_ids: Any = None):
     """Lock ``out_path`` and read what it already answers (or start it afresh): the lock and
     the ids done (``answers``: what this run's answers are, checked against the file's run
-    sheet when resuming, and written to a first run sheet). The lock is taken on the resolved
-    path, so a symbolic link to the file is the same file."""
+    sheet when resuming, and written to a first run sheet; ``prompt_ids``: the prompts' ids,
+    to warn about answers kept for ids they lack). The lock is taken on the resolved path, so
+    a symbolic link to the file is the same file."""
     if out_path is None:
         return None, {}
     if out_path.is_dir():
@@ -264,6 +302,9 @@ def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
             if answers is not None:
                 _check_same_answers(out_path, answers)
             done = read_done(out_path, retry_failed=retry_failed)
+            stale = ids_not_in_prompts(done, prompt_ids) if prompt_ids is not None else None
+            if stale:
+                log.warning("%s", not_in_prompts_note(out_path, stale))
         else:
             if out_path.exists():
                 out_path.unlink()
@@ -337,7 +378,7 @@ def _group_dict(g: Any) -> dict[str, Any]:
 
 def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,
               started, elapsed, aborted, argv, *, system, allow_urls,
-              offline=False, detail=None) -> dict[str, Any]:
+              offline=False, detail=None, prompt_ids=None) -> dict[str, Any]:
     from halluscope.runsheet import environment, file_entry, redact
     files = []
     if isinstance(prompts, (str, Path)):
@@ -348,6 +389,8 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
     if out_path is not None and out_path.is_file():
         reported = file_models(out_path)  # the whole file: earlier runs' answers too
     mismatched = {m: n for m, n in reported.items() if m != api.model}
+    stale = (ids_not_in_prompts(_file_ids(out_path), prompt_ids)
+             if prompt_ids is not None and out_path is not None and out_path.is_file() else None)
     return {
         "halluscope_runsheet": 1,
         "command": argv,
@@ -371,6 +414,7 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "client": client.describe(),
         "cache": store.describe() if store is not None else None,
         "aborted": aborted,
+        **({"not_in_prompts": stale} if stale else {}),
     }
 
 

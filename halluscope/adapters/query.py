@@ -61,9 +61,10 @@ from halluscope.adapters.images import ImageLoader, is_url
 from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  # noqa: F401
                                          answers_of, interruption, prepare_output,
                                          put_in_order, read_done, unlock_output)
+from halluscope.adapters.prompt_ids import duplicate_id_problem
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
-                                       ServerUnreachable)
+                                       ServerUnreachable, check_detail)
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record, iter_json_lines, record_from_dict
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
@@ -95,6 +96,7 @@ class PromptItem:
     prompt: str
     line: int | None = None
     file: str | None = None
+    id_from_line: bool = False      # the line had no id: its line number stands in
 
 
 #: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
@@ -181,7 +183,7 @@ def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
     if not rec.id:
         raise RecordError("expected an 'id' (or 'question_id'), found none", file=file,
                           line=line, field="id")
-    return PromptItem(rec.id, dict(obj), image, rec.prompt, line, file)
+    return PromptItem(rec.id, dict(obj), image, rec.prompt, line, file, rec.id_from_line)
 
 
 def iter_prompts(source: str | Path | Iterable[Mapping[str, Any] | Record], *,
@@ -212,7 +214,7 @@ def iter_prompts(source: str | Path | Iterable[Mapping[str, Any] | Record], *,
 def check_prompts(source, *, image_root=None) -> list[str]:
     """Validate every prompt (fields, unique ids); their ids, or :class:`InputError`."""
     problems: list[str] = []
-    seen: dict[str, int | None] = {}
+    seen: dict[str, tuple[int | None, bool]] = {}     # id -> (line, given the line number)
     n = 0
     for item in iter_prompts(source, image_root=image_root):
         if isinstance(item, RecordError):
@@ -220,11 +222,9 @@ def check_prompts(source, *, image_root=None) -> list[str]:
             continue
         n += 1
         if item.id in seen:
-            where = f"{item.file}:{item.line}" if item.file else f"line {item.line}"
-            problems.append(f"{where}: duplicate id {item.id!r} (first on line "
-                            f"{seen[item.id]}); ids must be unique for resuming to work")
+            problems.append(duplicate_id_problem(item, *seen[item.id]))
         else:
-            seen[item.id] = item.line
+            seen[item.id] = (item.line, item.id_from_line)
     if not n and not problems:      # nothing to ask: exit 0 would say every prompt was asked
         raise InputError(f"{source if isinstance(source, (str, Path)) else 'the prompts'}: "
                          f"expected at least one prompt line, found none")
@@ -271,6 +271,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     offline = is_offline(offline)
     if samples < 1:
         raise InputError(f"expected samples >= 1, got {samples}")
+    check_detail(detail)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     if not isinstance(prompts, (str, Path)):
@@ -292,7 +293,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
     try:
         lock, done = prepare_output(out_path, resume=resume, retry_failed=retry_failed,
                                     answers=answers_of(api, decoding, system, samples=samples,
-                                                       detail=detail), prompts=prompts)
+                                                       detail=detail), prompts=prompts,
+                                    prompt_ids=prompt_ids)
     except BaseException:
         await _close(client, store if owned else None, None)
         raise
@@ -312,9 +314,9 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         elapsed = time.perf_counter() - t0
         sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
-                          system=system, allow_urls=allow_urls, offline=offline, detail=detail)
-        sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
-        sheet = redact_mapping(sheet)
+                          system=system, allow_urls=allow_urls, offline=offline, detail=detail,
+                          prompt_ids=prompt_ids)
+        sheet = redact_mapping({**sheet, "failures": [_group_dict(g) for g in run.groups.values()]})
         if out_path is not None:     # atomic: a resume reads it to refuse other settings
             write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
         await _close(client, store if owned else None, lock)

@@ -50,7 +50,7 @@ from halluscope.adapters.query import (QueryCounts, QueryResult, _group_dict, _Q
                                        _run_sync, _runsheet, check_prompts, iter_prompts)
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AuthError, Decoding, Message,
-                                       ServerUnreachable)
+                                       ServerUnreachable, check_detail)
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
@@ -417,6 +417,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
     offline = is_offline(offline)
     if samples < 1:
         raise InputError(f"expected samples >= 1, got {samples}")
+    check_detail(detail)
     import_ray()  # a missing extra is a usage error before anything else happens
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
@@ -428,8 +429,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
     base_url, options = server_and_options(base_url, model_options)
     register_url(base_url)
     api = get_model(model, base_url=base_url, offline=offline, **options)  # checks credentials
-    if timeout is None:
-        timeout = getattr(api, "default_timeout", 120.0)
+    timeout = timeout if timeout is not None else getattr(api, "default_timeout", 120.0)
     cache_path, cache_base = _cache_location(cache, offline)
     out_path = Path(out) if out is not None else None
     retry = retry or RetryPolicy(max_attempts=max_attempts)
@@ -441,9 +441,9 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                               str(out_path) if out_path is not None else None)
 
     stats = WorkerStats(cache_base, offline)
+    answers = answers_of(api, decoding, system, samples=samples, detail=detail)
     lock, done = prepare_output(out_path, resume=resume, retry_failed=retry_failed,
-                                answers=answers_of(api, decoding, system, samples=samples,
-                                                   detail=detail), prompts=prompts)
+                                answers=answers, prompts=prompts, prompt_ids=prompt_ids)
     run = _QueryRun(stats, api.model, samples, done, out_path, collect, progress,
                     head=(), detail=detail, decoding=decoding, window=0)
     pool = None
@@ -467,7 +467,8 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
         elapsed = time.perf_counter() - t0
         sheet = _runsheet(api, stats, _CacheView(stats), prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
-                          system=system, allow_urls=allow_urls, offline=offline, detail=detail)
+                          system=system, allow_urls=allow_urls, offline=offline, detail=detail,
+                          prompt_ids=prompt_ids)
         sheet = _write_sheet(sheet, run, pool, out_path, address=address,
                              gpus_per_worker=gpus_per_worker, batch_size=batch_size)
         if lock is not None:

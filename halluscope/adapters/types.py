@@ -154,13 +154,29 @@ class TextPart:
     text: str
 
 
+#: The image ``detail`` values the OpenAI API accepts (the openai SDK's
+#: ``ImageURL.detail`` Literal, openai/types/chat/chat_completion_content_part_image_param.py).
+IMAGE_DETAILS = ("auto", "low", "high", "original")
+
+
+def check_detail(detail: str | None, name: str = "detail") -> str | None:
+    """``detail`` when the OpenAI API accepts it (or ``None``); else a :class:`ConfigError`
+    naming ``name`` (``--detail``, a judge spec's ``image.detail``): a value the API would
+    refuse is a usage error before the first call, not a failed record per request."""
+    if detail is not None and detail not in IMAGE_DETAILS:
+        from halluscope.errors import ConfigError
+        raise ConfigError(f"expected {name} to be one of {', '.join(IMAGE_DETAILS)} (the image "
+                          f"detail values the OpenAI API accepts), got {detail!r}")
+    return detail
+
+
 @dataclass(frozen=True, slots=True)
 class ImagePart:
     """An image in a message.
 
     Attributes:
         source: Local path (absolute, or relative to the working directory) or ``http(s)`` URL.
-        detail: OpenAI's ``detail`` (``low`` | ``high`` | ``auto``); other providers ignore it.
+        detail: OpenAI's ``detail`` (:data:`IMAGE_DETAILS`); other providers ignore it.
         data: The image's bytes, filled in by the client before a provider sees the request
             (providers then never read paths or URLs themselves).
         sha256: Hex sha256 of ``data``.

@@ -54,7 +54,7 @@ ImageRoot = Annotated[Optional[Path], typer.Option("--image-root", help="Folder 
                       "file's folder).")]
 AllowUrls = Annotated[bool, typer.Option("--allow-urls", help="Fetch http(s) images.")]
 Detail = Annotated[Optional[str], typer.Option("--detail", help="OpenAI image detail: "
-                                               "low, high or auto.")]
+                                               "auto, low, high or original.")]
 Timeout = Annotated[Optional[float], typer.Option(
     "--timeout", help="Seconds per attempt (default 120; none for local models).")]
 Retries = Annotated[int, typer.Option("--max-attempts", min=1, help="Attempts per "
@@ -103,7 +103,8 @@ def query_command(
     ray_gpus_per_worker: RayGpus = 0.0,
 ) -> None:
     """Ask a model every prompt of a file; write outputs that `halluscope audit` reads."""
-    from halluscope.adapters.types import Decoding
+    from halluscope.adapters.types import Decoding, check_detail
+    from halluscope.errors import ConfigError
     from halluscope.redact import install_log_redaction
     install_log_redaction()
 
@@ -119,9 +120,10 @@ def query_command(
     try:
         if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
             raise ValueError(f"expected --timeout in seconds > 0, got {timeout}")
+        check_detail(detail, "--detail")
         decoding = Decoding(temperature=temperature, top_p=top_p, max_tokens=max_tokens,
                             seed=seed)
-    except ValueError as exc:
+    except (ValueError, ConfigError) as exc:
         err_console.print(f"[red]error:[/red] {plain(exc)}")
         raise typer.Exit(EXIT_USAGE) from None
     if engine not in ("local", "ray"):
@@ -207,6 +209,11 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
                    if client.get("rate_limited") else "")
         err_console.print(f"waited {client['retry_wait_s']:.1f} s before retries (summed over "
                           f"requests){limited}", highlight=False, soft_wrap=True)
+    stale = result.runsheet.get("not_in_prompts")
+    if stale:
+        from halluscope.adapters.outlock import not_in_prompts_note
+        err_console.print(f"[yellow]warning:[/yellow] {plain(not_in_prompts_note(out, stale))}",
+                          highlight=False, soft_wrap=True)
     if c.truncated:
         err_console.print(f"[yellow]note:[/yellow] {c.truncated} answer(s) stopped at the token "
                           f"limit (finish_reason in their lines); raise --max-tokens to let "

@@ -12,7 +12,8 @@ twice costs one call; with ``offline=True`` (or ``$HALLUSCOPE_OFFLINE``) the cac
 is and a miss raises :class:`~halluscope.errors.CacheMiss`. The judge records the model name the
 server reports; an answer from a model other than the pinned one is counted (``stats``, run
 sheet) and, with ``strict_pin=True``, raises :class:`PinMismatch` (a
-:class:`~halluscope.errors.ConfigError`).
+:class:`~halluscope.errors.ConfigError`), as does an answer whose server names no model at all:
+a strict pin is one that was verified.
 
 :func:`halluscope.judges.load_judge` builds a judge from a spec name or file (and
 :func:`~halluscope.judges.loading.judge_from_config` from an audit configuration).
@@ -169,7 +170,8 @@ class Judge:
         api: An adapter to use instead of building one from the spec (tests, mocks).
         cache: Cache directory, a :class:`ResponseCache`, or False (default: the user cache).
         base_url: Override the spec's base URL (e.g. a vLLM server hosting the judge model).
-        strict_pin: Raise :class:`PinMismatch` when the served model is not the pinned one.
+        strict_pin: Raise :class:`PinMismatch` when the served model is not the pinned one, or
+            when the server reports no model name (the pin cannot then be verified).
         offline: Answer from the cache only (default: ``$HALLUSCOPE_OFFLINE``); a miss raises
             :class:`~halluscope.errors.CacheMiss` and no connection is ever opened.
     """
@@ -247,6 +249,10 @@ class Judge:
                     raise PinMismatch(f"judge {self.spec.name!r} pins {self.spec.model!r} but "
                                       f"the server answered as {resp.model!r} (the pin is "
                                       f"enforced: strict_pin / judge_fatal_mismatch)")
+        elif self.strict_pin:   # strict means verified: a name nobody reported verifies nothing
+            raise PinMismatch(f"judge {self.spec.name!r} pins {self.spec.model!r} but the server "
+                              f"reported no model name, so the pin cannot be verified (it is "
+                              f"enforced: strict_pin / judge_fatal_mismatch)")
         parser = PARSERS[use][self.spec.prompt(use).parser]
         parsed = parser(resp.text)
         if not parsed.ok:
@@ -288,8 +294,9 @@ class Judge:
                            f"the judge's answer could not be parsed ({parsed.error})", checker)
         if parsed.value == UNVERIFIABLE:
             self.stats.use("verify").abstains += 1
-        confidence = 0.0 if parsed.value == UNVERIFIABLE else (
-            parsed.confidence if parsed.confidence is not None else 1.0)
+        elif parsed.confidence is None:     # none given: absent, never a made-up 1.0
+            self.stats.use("verify").no_confidence += 1
+        confidence = 0.0 if parsed.value == UNVERIFIABLE else parsed.confidence
         reason = parsed.reason or f"the judge answered {parsed.value}"
         return Verdict(claim, parsed.value, confidence,
                        (self._evidence("verify", raw, model, label=claim.subject,

@@ -2,8 +2,9 @@
 calls, agreement with human labels (Cohen's kappa, via scikit-learn).
 
 * :class:`JudgeStats` counts, per use, calls, calls answered from the cache, failed calls,
-  answers that could not be parsed, abstentions (``unverifiable`` / ``unknown``) and answers
-  from a model other than the pinned one.
+  answers that could not be parsed, abstentions (``unverifiable`` / ``unknown``), answers
+  from a model other than the pinned one and verdicts given without a confidence (theirs is
+  ``None``, not a default).
 * :func:`repeat_agreement` takes, for each item, the labels of repeated calls and reports the
   share of items where every repeat agrees, the mean pairwise agreement, and Fleiss' kappa.
 * :func:`human_agreement` aligns judge and human labels by id and reports raw agreement and
@@ -35,6 +36,7 @@ class UseStats:
     abstains: int = 0
     pin_mismatches: int = 0
     unfounded_claims: int = 0     # decompose: claims whose words the response does not hold
+    no_confidence: int = 0        # verify: verdicts the judge gave no confidence for (None)
 
     def to_dict(self) -> dict[str, Any]:
         answered = self.calls - self.call_failures
@@ -42,6 +44,7 @@ class UseStats:
         return {"calls": self.calls, "cached": self.cached, "call_failures": self.call_failures,
                 "parse_failures": self.parse_failures, "abstains": self.abstains,
                 "pin_mismatches": self.pin_mismatches, "unfounded_claims": self.unfounded_claims,
+                "no_confidence": self.no_confidence,
                 "parse_failure_rate": rate(self.parse_failures),
                 "abstain_rate": rate(self.abstains)}
 
@@ -61,7 +64,7 @@ class JudgeStats:
         for name, theirs in other.uses.items():
             mine = self.use(name)
             for f in ("calls", "cached", "call_failures", "parse_failures", "abstains",
-                      "pin_mismatches", "unfounded_claims"):
+                      "pin_mismatches", "unfounded_claims", "no_confidence"):
                 setattr(mine, f, getattr(mine, f) + getattr(theirs, f))
         self.reported_models.update(other.reported_models)
 
@@ -70,8 +73,15 @@ class JudgeStats:
                 "reported_models": dict(self.reported_models)}
 
 
+#: Why kappa has no value when every rating carries the same label: the expected agreement is
+#: then 1 and kappa is (p - 1) / (1 - 1), which is 0/0 at best -- not agreement, no number at all.
+ONE_LABEL = ("only one label occurs ({label!r}): expected agreement is 1, so kappa is 0/0 "
+             "(undefined), not 1")
+
+
 def fleiss_kappa(rows: Sequence[Sequence[str]]) -> float | None:
-    """Fleiss' kappa over items each rated by the same number (>= 2) of raters."""
+    """Fleiss' kappa over items each rated by the same number (>= 2) of raters; ``None`` when
+    it is undefined (no rows, or one label only: expected agreement 1, kappa 0/0)."""
     rows = [list(r) for r in rows if len(r) >= 2]
     if not rows:
         return None
@@ -89,7 +99,7 @@ def fleiss_kappa(rows: Sequence[Sequence[str]]) -> float | None:
     p_bar = sum(p_items) / len(rows)
     p_e = sum((totals[k] / n_ratings) ** 2 for k in categories)
     if p_e >= 1.0:
-        return 1.0 if p_bar >= 1.0 else None
+        return None
     return (p_bar - p_e) / (1 - p_e)
 
 
@@ -98,41 +108,56 @@ def repeat_agreement(labels: Sequence[Sequence[str]]) -> dict[str, Any]:
     rows = [list(r) for r in labels if len(r) >= 2]
     if not rows:
         return {"items": 0, "repeats": 0, "all_agree": None, "pairwise": None,
-                "fleiss_kappa": None}
+                "fleiss_kappa": None, "fleiss_kappa_why_no_value": "no item has 2 or more labels"}
     all_agree = sum(len(set(r)) == 1 for r in rows) / len(rows)
     pair_scores = []
     for r in rows:
         pairs = list(combinations(r, 2))
         pair_scores.append(sum(a == b for a, b in pairs) / len(pairs))
+    why = None
     try:
         kappa = fleiss_kappa(rows)
-    except ValueError:
-        kappa = None
-    return {"items": len(rows), "repeats": max(len(r) for r in rows),
-            "all_agree": round(all_agree, 4),
-            "pairwise": round(sum(pair_scores) / len(pair_scores), 4),
-            "fleiss_kappa": None if kappa is None else round(kappa, 4)}
+    except ValueError as exc:
+        kappa, why = None, str(exc)
+    labels_seen = {x for r in rows for x in r}
+    if kappa is None and why is None and len(labels_seen) == 1:
+        why = ONE_LABEL.format(label=next(iter(labels_seen)))
+    out = {"items": len(rows), "repeats": max(len(r) for r in rows),
+           "all_agree": round(all_agree, 4),
+           "pairwise": round(sum(pair_scores) / len(pair_scores), 4),
+           "fleiss_kappa": None if kappa is None else round(kappa, 4)}
+    if why:
+        out["fleiss_kappa_why_no_value"] = why
+    return out
 
 
 def human_agreement(judge: Mapping[str, str], human: Mapping[str, str]) -> dict[str, Any]:
-    """Raw agreement and Cohen's kappa between judge and human labels on their common ids."""
+    """Raw agreement and Cohen's kappa between judge and human labels on their common ids.
+
+    Kappa is ``None`` where it is undefined -- no common id, or one label on both sides (the
+    expected agreement is then 1 and kappa 0/0) -- and ``cohen_kappa_why_no_value`` says why."""
     ids = sorted(set(judge) & set(human))
     if not ids:
         return {"n": 0, "agreement": None, "cohen_kappa": None,
+                "cohen_kappa_why_no_value": "judge and human labels share no id",
                 "only_judge": len(judge), "only_human": len(human)}
     from sklearn.metrics import cohen_kappa_score
     a = [str(judge[i]) for i in ids]
     b = [str(human[i]) for i in ids]
     agree = sum(x == y for x, y in zip(a, b)) / len(ids)
+    why = None
     if len(set(a) | set(b)) < 2:
-        kappa = 1.0 if agree == 1.0 else None  # one label everywhere: kappa is undefined
+        kappa, why = None, ONE_LABEL.format(label=a[0])
     else:
         kappa = float(cohen_kappa_score(a, b))
     confusion = Counter(f"{x}->{y}" for x, y in zip(b, a))
-    return {"n": len(ids), "agreement": round(agree, 4),
-            "cohen_kappa": None if kappa is None else round(kappa, 4),
-            "only_judge": len(set(judge) - set(human)), "only_human": len(set(human) - set(judge)),
-            "human_to_judge": dict(sorted(confusion.items()))}
+    out = {"n": len(ids), "agreement": round(agree, 4),
+           "cohen_kappa": None if kappa is None else round(kappa, 4),
+           "only_judge": len(set(judge) - set(human)), "only_human": len(set(human) - set(judge)),
+           "human_to_judge": dict(sorted(confusion.items()))}
+    if why:
+        out["cohen_kappa_why_no_value"] = why
+    return out
 
 
 def load_labels(path: str | Path, *, field_name: str = "label") -> dict[str, str]:

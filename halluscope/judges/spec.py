@@ -75,6 +75,14 @@ class ImageSpec(BaseModel):
     policy: str | None = None
     max_side: int | None = Field(None, ge=16)
 
+    @field_validator("detail")
+    @classmethod
+    def _detail_the_api_accepts(cls, value: str | None) -> str | None:
+        from halluscope.adapters.types import IMAGE_DETAILS
+        if value is not None and value not in IMAGE_DETAILS:
+            raise ValueError(f"expected one of {', '.join(IMAGE_DETAILS)}, got {value!r}")
+        return value
+
 
 class PromptSpec(BaseModel):
     """One use's prompt template (path relative to the spec file), its sha256 and parser."""

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from halluscope.errors import ConfigError, InputError
@@ -266,18 +267,22 @@ def not_in_prompts_note(out_path: Path, stale: dict[str, Any]) -> str:
             f"earlier prompts, left in the file as they are (--restart starts the file again)")
 
 
-def _file_ids(out_path: Path) -> list[str]:
-    """The ids of the output file's lines (answers and failures), in file order."""
-    ids = []
+def _file_objects(out_path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of the output file's lines, in file order (a line cut short or not
+    an object is left to the resume's reader, which says so)."""
     with open(out_path, encoding="utf-8", errors="replace") as fh:
         for text in fh:
             try:
                 obj = json.loads(text)
             except ValueError:
                 continue
-            if isinstance(obj, dict) and obj.get("id") is not None:
-                ids.append(str(obj["id"]))
-    return ids
+            if isinstance(obj, dict):
+                yield obj
+
+
+def _file_ids(out_path: Path) -> list[str]:
+    """The ids of the output file's lines (answers and failures), in file order."""
+    return [str(obj["id"]) for obj in _file_objects(out_path) if obj.get("id") is not None]
 
 
 def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
@@ -322,16 +327,8 @@ def file_models(out_path: Path) -> dict[str, int]:
     """How many answers of the output file each model gave (after a resume, the file holds
     earlier runs' answers as well as this run's)."""
     from collections import Counter
-    found: Counter = Counter()
-    with open(out_path, encoding="utf-8", errors="replace") as fh:
-        for text in fh:
-            try:
-                obj = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(obj, dict) and isinstance(obj.get("response"), str) \
-                    and isinstance(obj.get("model"), str):
-                found[obj["model"]] += 1
+    found = Counter(obj["model"] for obj in _file_objects(out_path)
+                    if isinstance(obj.get("response"), str) and isinstance(obj.get("model"), str))
     return dict(found)
 
 

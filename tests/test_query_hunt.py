@@ -335,3 +335,15 @@ def test_a_count_the_judge_writes_in_words_is_read():
     assert claim_words_said(text, "count", "two") and claim_words_said(text, "count", 2.0)
     assert not claim_words_said(text, "count", "three") and not claim_words_said(text, "count", 5)
     assert claim_words_said(text, "count", "several")    # no number: left to the checker
+
+
+def test_judge_count_said_in_words_past_twelve_is_the_models_claim():
+    """The number words stopped at twelve: a judge's count of 21 for "twenty-one birds" (as
+    the rule-based claims read it since numerals are read whole) or of 13 for "thirteen" was
+    dropped as a claim the response never made."""
+    from halluscope.judges.judge import claim_words_said
+    text = "Twenty-one birds sit on a wire beside thirteen eggs and forty cows."
+    for said in (21, "21", "twenty-one", 13, "thirteen", 40, 20, 1):
+        assert claim_words_said(text, "count", said), said
+    for said in (22, "twenty-two", 14, 30, 41):
+        assert not claim_words_said(text, "count", said), said

@@ -105,6 +105,10 @@ def test_coco_iscrowd_must_be_0_or_1(tmp_path):
     ({"image_id": 7}, r"annotations\[0\]: image_id 7 is not in 'images'"),
     ({"images": [{"id": 2, "file_name": "a.jpg"}, {"id": 2, "file_name": "b.jpg"}]},
      r"images\[1\]: expected distinct image ids, got id 2 again \(images\[0\]\)"),
+    # an id no dict or set can hold was an internal error (TypeError: unhashable), exit 3
+    ({"image_id": {"id": 2}}, r"annotations\[0\]\.image_id: expected an id .* got \{'id': 2\}"),
+    ({"category_id": [17]}, r"annotations\[0\]\.category_id: expected an id .* got \[17\]"),
+    ({"images": [{"id": [2], "file_name": "a.jpg"}]}, r"images\[0\]\.id: expected an id"),
 ])
 def test_coco_entries_that_were_taken_in_silence_are_errors(tmp_path, change, message):
     """A negative width became a box with x2 < x1; an annotation of an unknown image was

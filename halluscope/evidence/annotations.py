@@ -107,6 +107,15 @@ def _box_xywh(b) -> tuple[float, float, float, float] | None:
     return (x, y, x + w, y + h)
 
 
+def _coco_id(value: Any, path: Path, where: str) -> Any:
+    """``value`` when it can be an id (a number or a string); a usage error otherwise: an id
+    that is a list or an object ended the audit as an internal error (unhashable)."""
+    if not isinstance(value, (int, float, str)):
+        raise ConfigError(f"{path}: {where}: expected an id (a number or a string), got "
+                          f"{value!r:.80}")
+    return value
+
+
 def check_coco(data: Any, path: Path) -> None:
     """A usage error naming the first entry of a COCO annotation file that pycocotools would
     fail on (an annotation without ``id``, ``image_id`` or ``category_id``, a category
@@ -116,13 +125,13 @@ def check_coco(data: Any, path: Path) -> None:
         if not isinstance(cat, dict) or "id" not in cat or "name" not in cat:
             raise ConfigError(f"{path}: categories[{i}]: expected an object with 'id' and "
                               f"'name', got {cat!r:.80}")
-        cats.add(cat["id"])
+        cats.add(_coco_id(cat["id"], path, f"categories[{i}].id"))
     images: dict[Any, int] = {}
     for i, img in enumerate(data.get("images") or []):
         if not isinstance(img, dict) or "id" not in img:
             raise ConfigError(f"{path}: images[{i}]: expected an object with 'id', got "
                               f"{img!r:.80}")
-        if img["id"] in images:
+        if _coco_id(img["id"], path, f"images[{i}].id") in images:
             # pycocotools kept the later entry in silence: another file name, another size
             raise ConfigError(f"{path}: images[{i}]: expected distinct image ids, got id "
                               f"{img['id']!r} again (images[{images[img['id']]}])")
@@ -131,7 +140,9 @@ def check_coco(data: Any, path: Path) -> None:
         if not isinstance(ann, dict) or not {"id", "image_id"} <= set(ann):
             raise ConfigError(f"{path}: annotations[{i}]: expected an object with 'id' and "
                               f"'image_id', got {ann!r:.80}")
-        if "category_id" in ann and cats and ann["category_id"] not in cats:
+        _coco_id(ann["image_id"], path, f"annotations[{i}].image_id")
+        if "category_id" in ann and cats and _coco_id(
+                ann["category_id"], path, f"annotations[{i}].category_id") not in cats:
             raise ConfigError(f"{path}: annotations[{i}]: category_id {ann['category_id']!r} "
                               f"is not in 'categories'")
         if images and ann["image_id"] not in images:

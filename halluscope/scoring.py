@@ -247,9 +247,11 @@ def _stamper() -> Callable[[Any], tuple]:
 
 
 def _where(rec: Any) -> str:
-    """``file:line`` of a record, else its id."""
-    src = rec.source
-    return f"{src.file}:{src.line}" if src.file and src.line else f"record {rec.id!r}"
+    """``file:line`` of a record or a bad line (a RecordError: its location), else its id."""
+    src = getattr(rec, "source", None) or getattr(rec, "location", None)
+    if src is not None and src.file and src.line:
+        return f"{src.file}:{src.line}"
+    return f"record {getattr(rec, 'id', None) or getattr(rec, 'record_id', None)!r}"
 
 
 def _changed(before: tuple, now: tuple) -> str:

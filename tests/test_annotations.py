@@ -317,6 +317,23 @@ def test_a_visual_genome_image_listed_twice_is_an_error(tmp_path):
         load_annotations(write(tmp_path, "vg.json", data))
 
 
+@pytest.mark.parametrize("rel, message", [
+    ("cat on mat", r"vg\.json: image 2: relationships\[0\]: expected an object with subject"),
+    ({"subject_id": [1], "object_id": 1, "predicate": "on"},
+     r"relationships\[0\]: subject_id: expected an id"),
+    ({"subject": {"names": "cat"}, "object_id": 1, "predicate": "on"},
+     r"vg\.json: image 2: relationships\[0\]: subject: expected 'names' as a list"),
+])
+def test_a_visual_genome_relationship_that_cannot_be_read_is_named(tmp_path, rel, message):
+    """A relationship that is a string or holds a list as an id ended the audit as an internal
+    error (AttributeError, unhashable type); a subject with text for names said where by ':'
+    alone."""
+    data = [{"image_id": 2, "objects": [{"object_id": 1, "names": ["cat"]}],
+             "relationships": [rel]}]
+    with pytest.raises(ConfigError, match=message):
+        load_annotations(write(tmp_path, "vg.json", data))
+
+
 def test_visual_genome_entries_without_facts_are_counted_and_said(tmp_path, caplog):
     """Real Visual Genome files hold relationships to object ids that are not there and
     objects with empty names: not fatal, but they were dropped in silence; now a warning

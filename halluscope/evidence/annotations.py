@@ -429,18 +429,20 @@ def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSou
             if not isinstance(o, dict):
                 raise ConfigError(f"{where}: expected an object with 'names', got {o!r:.60}")
             label = _vg_names(o, where)
+            oid = o.get("object_id", o.get("id"))
+            if oid is not None:
+                _coco_id(oid, path, f"image {key}: {field}[{i}].object_id")
             if not label:
-                unnamed.add(o.get("object_id", o.get("id")))
+                unnamed.add(oid)
                 skipped["objects_without_names"].append(f"image {key} {field}[{i}]")
                 continue
-            by_id[o.get("object_id", o.get("id"))] = label
+            by_id[oid] = label
             instances.append(Instance(label=label, box=_vg_box(o, where), source="annotation",
                                       attributes=tuple(a.lower() for a in _strings(
                                           o.get("attributes"), where, "attributes"))))
         rels = set()
         for i, r in enumerate(entry.get("relationships", ())):
-            ends = [by_id.get(r.get(f"{end}_id")) or (_vg_names(r[end]) if isinstance(
-                r.get(end), dict) else None) for end in ("subject", "object")]
+            ends = _vg_ends(r, by_id, f"{path}: image {key}: relationships[{i}]")
             if all(ends) and r.get("predicate"):
                 rels.add((ends[0], str(r["predicate"]).strip().lower(), ends[1]))
             else:
@@ -460,6 +462,22 @@ def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSou
         log.warning("%s: skipped %d %s (not facts; e.g. %s)", path, info["count"],
                     _VG_SKIPS[reason], "; ".join(info["examples"]))
     return src
+
+
+def _vg_ends(r: Any, by_id: dict[Any, str], where: str) -> list[str | None]:
+    """The names of a relationship's subject and object (by id, else as an object written in
+    it). A relationship that is no object, or an id that is a list or an object, is a usage
+    error naming it (it was an internal one: AttributeError, unhashable type)."""
+    if not isinstance(r, dict):
+        raise ConfigError(f"{where}: expected an object with subject, object and predicate, "
+                          f"got {r!r:.60}")
+    ends = []
+    for end in ("subject", "object"):
+        ref = r.get(f"{end}_id")
+        named = by_id.get(_coco_id(ref, where, f"{end}_id")) if ref is not None else None
+        ends.append(named or (_vg_names(r[end], f"{where}: {end}") if isinstance(
+            r.get(end), dict) else None))
+    return ends
 
 
 def _vg_relationship_skip(r: dict[str, Any], ends: list[str | None], unnamed: set[Any]

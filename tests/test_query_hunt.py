@@ -11,6 +11,7 @@ from fake_openai_server import FakeServer
 from halluscope.adapters.client import RetryPolicy
 from halluscope.adapters.openai_compat import parse_completion
 from halluscope.adapters.query import aquery, query  # noqa: F401
+from halluscope.errors import InputError
 
 KEY = "sk-hunt-test-0123456789"
 FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.02)
@@ -312,6 +313,20 @@ def test_an_image_given_as_a_file_uri_is_read(tmp_path):
     assert "error" not in records[0] and records[0]["response"] == "What colour?"
     assert records[0]["image"] == "imgs/red.png"        # a path the audit reads, as others
     assert len(query(prompts, "mock/echo", out=out, cache=False)) == 1   # resumes as well
+
+
+def test_a_file_uri_without_a_path_is_a_bad_prompt_line(tmp_path):
+    """``file://red.png`` names a host and no file: its path was empty, so the prompt was asked
+    as text only and written with "image": "" -- an answer without the picture it was about."""
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps({"id": "a", "prompt": "What colour?",
+                                   "image": "file://red.png"}) + "\n")
+    with pytest.raises(InputError, match=r"p\.jsonl:1: field 'image': expected a file URI as "
+                       r"file:///absolute/path, got 'file://red.png'"):
+        query(prompts, "mock/echo", out=tmp_path / "out.jsonl", cache=False)
+    from halluscope.adapters.images import ImageLoader
+    spaced = tmp_path / "my photo.png"
+    assert ImageLoader().resolve(spaced.as_uri()) == str(spaced)     # %20 read as a space
 
 
 def test_an_output_reused_as_prompts_loses_its_old_error_status(tmp_path):

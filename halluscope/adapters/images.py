@@ -29,7 +29,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 from halluscope.adapters.types import ImageError
 
@@ -140,6 +140,16 @@ class PreparedImage:
         return f"data:{self.mime};base64,{self.base64()}"
 
 
+def file_uri_path(uri: str) -> str | None:
+    """The file a ``file:///abs/path`` URI names (``%20`` decoded; ``file://localhost/...``
+    too), or ``None`` for one naming another host or no path: ``file://img.png`` is host
+    ``img.png``, and its empty path made the image vanish from the prompt."""
+    parts = urlsplit(uri)
+    if parts.netloc not in ("", "localhost") or not parts.path:
+        return None
+    return unquote(parts.path)
+
+
 class ImageLoader:
     """Reads images by path or (when allowed) URL and hashes their bytes, with small memos.
 
@@ -164,7 +174,10 @@ class ImageLoader:
         if is_url(source):
             return source
         if source.startswith("file://"):
-            source = urlparse(source).path
+            path = file_uri_path(source)
+            if path is None:
+                raise ImageError(f"expected a file URI as file:///absolute/path, got {source!r}")
+            source = path
         p = Path(source).expanduser()
         if not p.is_absolute() and self.root is not None:
             p = self.root / p

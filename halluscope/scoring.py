@@ -199,7 +199,9 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
 
 def _outcomes(stream: Iterable[Any], engine, journal, files) -> Iterator[tuple[Any, Any]]:
     """``(record, outcomes)`` in input order: replayed from a journal, then from the engine.
-    A journaled record whose files changed since ends the replay: it and the rest are scored."""
+    A journaled record whose files changed since ends the replay: it and the rest are scored.
+    A line read otherwise than it was journaled (:func:`~halluscope.journal.line_digest`)
+    refuses the resume."""
     it = iter(stream)
     for k, entry in enumerate(journal.replay if journal is not None else ()):
         rec = next(it, None)

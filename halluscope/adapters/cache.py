@@ -316,9 +316,11 @@ class ResponseCache:
                 self.flush()
             finally:    # what an interrupted flush put back: one more try, then unbatched
                 rows, self._pending, self._batch_thread = self._pending, None, None
-                if rows:
-                    self._write(rows)
-                self._pending_by_key = {}
+                try:
+                    if rows:
+                        self._write(rows)
+                finally:
+                    self._pending_by_key = {}
 
     def flush(self) -> None:
         """Write the rows :meth:`batched` holds back (nothing otherwise; nothing from another

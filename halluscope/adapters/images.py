@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse, urlsplit
 
 from halluscope.adapters.types import ImageError
+from halluscope.errors import RecordError
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +141,15 @@ class PreparedImage:
         return f"data:{self.mime};base64,{self.base64()}"
 
 
-def file_uri_path(uri: str) -> str | None:
+def file_uri_path(uri: str, *, file: str | None = None, line: int | None = None) -> str:
     """The file a ``file:///abs/path`` URI names (``%20`` decoded; ``file://localhost/...``
-    too), or ``None`` for one naming another host or no path: ``file://img.png`` is host
-    ``img.png``, and its empty path made the image vanish from the prompt."""
+    too); a :class:`~halluscope.errors.RecordError` (field ``image``, at ``file``:``line``) for
+    one naming another host or no path: ``file://img.png`` is host ``img.png``, and its empty
+    path made the image vanish from the prompt."""
     parts = urlsplit(uri)
     if parts.netloc not in ("", "localhost") or not parts.path:
-        return None
+        raise RecordError(f"expected a file URI as file:///absolute/path, got {uri!r:.80}",
+                          file=file, line=line, field="image")
     return unquote(parts.path)
 
 
@@ -174,10 +177,10 @@ class ImageLoader:
         if is_url(source):
             return source
         if source.startswith("file://"):
-            path = file_uri_path(source)
-            if path is None:
-                raise ImageError(f"expected a file URI as file:///absolute/path, got {source!r}")
-            source = path
+            try:
+                source = file_uri_path(source)
+            except RecordError as exc:
+                raise ImageError(exc.message) from None
         p = Path(source).expanduser()
         if not p.is_absolute() and self.root is not None:
             p = self.root / p

@@ -172,10 +172,7 @@ def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
         raise RecordError("expected an image path or URL, got an empty string (leave 'image' "
                           "out for a text-only prompt)", file=file, line=line, field="image")
     if image and image.startswith("file://"):  # a file as a URI; Path() made it 'file:/...'
-        image = file_uri_path(image)
-        if image is None:   # file://img.png: a host, no file (it was asked without its image)
-            raise RecordError(f"expected a file URI as file:///absolute/path, got "
-                              f"{obj['image']!r:.80}", file=file, line=line, field="image")
+        image = file_uri_path(image, file=file, line=line)     # file://img.png: refused
     if image and not is_url(image):
         p = Path(image).expanduser()
         if not p.is_absolute():

@@ -20,7 +20,6 @@ entry would cost more than it saves. Standard library only.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path

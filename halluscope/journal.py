@@ -82,14 +82,31 @@ def line_digest(entry: Any) -> str:
     """A digest of what an input line was read as (a record's fields and place, or a bad line's
     place and reason), the same in every process: a resume checks each journaled line against
     it, so that an input rewritten in place with its size and modification time kept (``cp
-    -p``, ``touch -r``, an archive) is refused instead of mixing old outcomes with new lines."""
+    -p``, ``touch -r``, an archive) is refused instead of mixing old outcomes with new lines.
+    The input file is named by its absolute path: a resume may spell it otherwise (from
+    another folder), as the journal's header allows."""
     import hashlib
-    data = [type(entry).__name__, str(getattr(entry, "source", "")), entry.to_dict()]
+    fields = entry.to_dict()
+    source = getattr(entry, "source", None)
+    if source is not None:
+        place = [_absolute(source.file), source.line, source.index]
+    else:                               # a bad line: its place is in its fields
+        place = None
+        fields = {**fields, "file": _absolute(fields.get("file"))}
+    data = [type(entry).__name__, place, fields]
     try:        # in the order the line was read (keys of a table's header may be numbers)
         text = json.dumps(data, ensure_ascii=False, default=str)
     except (TypeError, ValueError):     # a key JSON cannot write: the record as Python says
         text = repr(data)
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+def _absolute(file: Any) -> Any:
+    """``file`` as an absolute path (a name that is no path as it is)."""
+    try:
+        return str(Path(file).resolve()) if isinstance(file, str) and file else file
+    except (OSError, ValueError, RuntimeError):
+        return file
 
 
 def _files_resolved(value: Any) -> Any:

@@ -98,8 +98,8 @@ def _not_a_file(path: Path) -> str:
             else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
     return (f"input {path} is {kind}, not a file: an audit reads its inputs more than once "
             f"(format, metrics, scoring), records their sha256 for the run sheet and checks "
-            f"them line by line on --resume, which a pipe cannot give; save it to a file first (e.g. "
-            f"`... > answers.jsonl`) and audit that")
+            f"them line by line on --resume, which a pipe cannot give; save it to a file first "
+            f"(e.g. `... > answers.jsonl`) and audit that")
 
 
 def _peek_inputs(paths: list[Path], fmt: str | None = None) -> InputSample:

@@ -199,7 +199,9 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
 
 def _outcomes(stream: Iterable[Any], engine, journal, files) -> Iterator[tuple[Any, Any]]:
     """``(record, outcomes)`` in input order: replayed from a journal, then from the engine.
-    A journaled record whose files changed since ends the replay: it and the rest are scored."""
+    A journaled record whose files changed since ends the replay: it and the rest are scored.
+    A line read otherwise than it was journaled (:func:`~halluscope.journal.line_digest`)
+    refuses the resume."""
     it = iter(stream)
     for k, entry in enumerate(journal.replay if journal is not None else ()):
         rec = next(it, None)
@@ -247,9 +249,11 @@ def _stamper() -> Callable[[Any], tuple]:
 
 
 def _where(rec: Any) -> str:
-    """``file:line`` of a record, else its id."""
-    src = rec.source
-    return f"{src.file}:{src.line}" if src.file and src.line else f"record {rec.id!r}"
+    """``file:line`` of a record or a bad line (a RecordError: its location), else its id."""
+    src = getattr(rec, "source", None) or getattr(rec, "location", None)
+    if src is not None and src.file and src.line:
+        return f"{src.file}:{src.line}"
+    return f"record {getattr(rec, 'id', None) or getattr(rec, 'record_id', None)!r}"
 
 
 def _changed(before: tuple, now: tuple) -> str:

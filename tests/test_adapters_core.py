@@ -218,6 +218,69 @@ def test_batched_cache_rows_are_answered_while_waiting_and_written_together(tmp_
     cache.close()
 
 
+def test_batched_rows_are_found_by_another_thread_while_they_are_written(tmp_path):
+    """flush() forgot the waiting rows before writing them: a get() on another thread in
+    between found them in neither place, a miss that asked the model again."""
+    doc = {"provider": "p", "model": "m"}
+    cache = ResponseCache(tmp_path / "c")
+    seen = []
+    real_write = cache._write
+
+    def write(rows):
+        reader = threading.Thread(target=lambda: seen.append(cache.get("a")))
+        reader.start()
+        reader.join()
+        real_write(rows)
+
+    async def run():
+        with cache.batched():
+            cache.put("a", doc, Response("first", "m"))
+            cache.put("b", doc, Response("bee", "m"))
+            cache._write = write
+    asyncio.run(run())
+    assert seen[0] is not None and seen[0].text == "first"
+    cache.close()
+
+
+class _CommitInterrupted:
+    """A connection whose first COMMIT is interrupted (a SIGTERM turned KeyboardInterrupt)."""
+
+    def __init__(self, conn):
+        self.conn, self.fired = conn, False
+
+    def execute(self, sql, *args):
+        if sql == "COMMIT" and not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+        return self.conn.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+
+def test_batched_rows_survive_an_interruption_of_their_transaction(tmp_path):
+    """A Ctrl-C/SIGTERM between the insert and the commit left the transaction open and the
+    rows taken out of the batch: closing the cache rolled them back, so a run stopped that
+    way lost answers it had paid for (and later rows joined the open transaction)."""
+    doc = {"provider": "p", "model": "m"}
+    cache = ResponseCache(tmp_path / "c")
+
+    async def run():
+        with cache.batched():
+            cache.put("a", doc, Response("first", "m"))
+            cache.put("b", doc, Response("bee", "m"))
+            cache._conn = _CommitInterrupted(cache._conn)
+            with pytest.raises(KeyboardInterrupt):
+                cache.flush()
+            assert cache.get("a").text == "first"      # still waiting, still answered
+            cache.put("c", doc, Response("sea", "m"))
+    asyncio.run(run())
+    cache._conn = cache._conn.conn
+    cache.close()
+    with sqlite3.connect(tmp_path / "c" / "responses.sqlite3") as conn:
+        assert {k for (k,) in conn.execute("SELECT key FROM responses")} == {"a", "b", "c"}
+
+
 # -- limiter ------------------------------------------------------------------------------------
 def test_limiter_halves_once_per_generation_and_grows_back():
     lim = AdaptiveLimiter(16)

@@ -105,6 +105,10 @@ def test_coco_iscrowd_must_be_0_or_1(tmp_path):
     ({"image_id": 7}, r"annotations\[0\]: image_id 7 is not in 'images'"),
     ({"images": [{"id": 2, "file_name": "a.jpg"}, {"id": 2, "file_name": "b.jpg"}]},
      r"images\[1\]: expected distinct image ids, got id 2 again \(images\[0\]\)"),
+    # an id no dict or set can hold was an internal error (TypeError: unhashable), exit 3
+    ({"image_id": {"id": 2}}, r"annotations\[0\]\.image_id: expected an id .* got \{'id': 2\}"),
+    ({"category_id": [17]}, r"annotations\[0\]\.category_id: expected an id .* got \[17\]"),
+    ({"images": [{"id": [2], "file_name": "a.jpg"}]}, r"images\[0\]\.id: expected an id"),
 ])
 def test_coco_entries_that_were_taken_in_silence_are_errors(tmp_path, change, message):
     """A negative width became a box with x2 < x1; an annotation of an unknown image was
@@ -310,6 +314,23 @@ def test_a_visual_genome_image_listed_twice_is_an_error(tmp_path):
     data = [{"image_id": 2, "objects": [{"object_id": 1, "names": ["cat"]}]},
             {"image_id": 2, "objects": [{"object_id": 5, "names": ["dog"]}]}]
     with pytest.raises(ConfigError, match="image 2: expected one entry per image"):
+        load_annotations(write(tmp_path, "vg.json", data))
+
+
+@pytest.mark.parametrize("rel, message", [
+    ("cat on mat", r"vg\.json: image 2: relationships\[0\]: expected an object with subject"),
+    ({"subject_id": [1], "object_id": 1, "predicate": "on"},
+     r"relationships\[0\]: subject_id: expected an id"),
+    ({"subject": {"names": "cat"}, "object_id": 1, "predicate": "on"},
+     r"vg\.json: image 2: relationships\[0\]: subject: expected 'names' as a list"),
+])
+def test_a_visual_genome_relationship_that_cannot_be_read_is_named(tmp_path, rel, message):
+    """A relationship that is a string or holds a list as an id ended the audit as an internal
+    error (AttributeError, unhashable type); a subject with text for names said where by ':'
+    alone."""
+    data = [{"image_id": 2, "objects": [{"object_id": 1, "names": ["cat"]}],
+             "relationships": [rel]}]
+    with pytest.raises(ConfigError, match=message):
         load_annotations(write(tmp_path, "vg.json", data))
 
 

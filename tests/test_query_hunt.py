@@ -11,6 +11,7 @@ from fake_openai_server import FakeServer
 from halluscope.adapters.client import RetryPolicy
 from halluscope.adapters.openai_compat import parse_completion
 from halluscope.adapters.query import aquery, query  # noqa: F401
+from halluscope.errors import InputError
 
 KEY = "sk-hunt-test-0123456789"
 FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.02)
@@ -314,6 +315,20 @@ def test_an_image_given_as_a_file_uri_is_read(tmp_path):
     assert len(query(prompts, "mock/echo", out=out, cache=False)) == 1   # resumes as well
 
 
+def test_a_file_uri_without_a_path_is_a_bad_prompt_line(tmp_path):
+    """``file://red.png`` names a host and no file: its path was empty, so the prompt was asked
+    as text only and written with "image": "" -- an answer without the picture it was about."""
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps({"id": "a", "prompt": "What colour?",
+                                   "image": "file://red.png"}) + "\n")
+    with pytest.raises(InputError, match=r"p\.jsonl:1: field 'image': expected a file URI as "
+                       r"file:///absolute/path, got 'file://red.png'"):
+        query(prompts, "mock/echo", out=tmp_path / "out.jsonl", cache=False)
+    from halluscope.adapters.images import ImageLoader
+    spaced = tmp_path / "my photo.png"
+    assert ImageLoader().resolve(spaced.as_uri()) == str(spaced)     # %20 read as a space
+
+
 def test_an_output_reused_as_prompts_loses_its_old_error_status(tmp_path):
     """Asking model B the prompts of model A's output file (its lines as they are) kept A's
     ``error_status`` on B's answer: a line holding a response and an HTTP 500 beside it."""
@@ -335,3 +350,15 @@ def test_a_count_the_judge_writes_in_words_is_read():
     assert claim_words_said(text, "count", "two") and claim_words_said(text, "count", 2.0)
     assert not claim_words_said(text, "count", "three") and not claim_words_said(text, "count", 5)
     assert claim_words_said(text, "count", "several")    # no number: left to the checker
+
+
+def test_judge_count_said_in_words_past_twelve_is_the_models_claim():
+    """The number words stopped at twelve: a judge's count of 21 for "twenty-one birds" (as
+    the rule-based claims read it since numerals are read whole) or of 13 for "thirteen" was
+    dropped as a claim the response never made."""
+    from halluscope.judges.judge import claim_words_said
+    text = "Twenty-one birds sit on a wire beside thirteen eggs and forty cows."
+    for said in (21, "21", "twenty-one", 13, "thirteen", 40, 20, 1):
+        assert claim_words_said(text, "count", said), said
+    for said in (22, "twenty-two", 14, 30, 41):
+        assert not claim_words_said(text, "count", said), said

@@ -213,3 +213,38 @@ def test_a_records_files_are_its_image_and_its_documents_pages(tmp_path):
     assert [(Path(p).name, size) for p, size, _ in files(rec)] == [
         ("img.jpg", None), ("p1.png", 2), ("p2.png", None)]
     assert files(Record(id="2", task="caption", image="https://x/y.jpg")) == ()
+
+
+def test_a_resume_may_name_the_input_from_another_folder(tmp_path, monkeypatch):
+    """The header takes an input by its absolute path (7278dd9), but each line's digest held
+    the path as spelled: 'in.jsonl' from its folder, then its absolute path, was refused as
+    an input that changed since the interrupted run. A bad line is checked the same way."""
+    path, metric = _inputs(tmp_path, n=6)
+    path.write_text('{"id": "bad", "task": "caption"}\n' + path.read_text())  # no answer
+    monkeypatch.setenv("FINISHER_LOG", str(tmp_path / "log"))
+    (tmp_path / "log.interrupted").write_text("no interrupt in finish")
+    monkeypatch.chdir(tmp_path)
+    _interrupted_after(3, Path("in.jsonl"), out=tmp_path / "run", metrics=metric)
+    monkeypatch.chdir("/")
+    resumed = audit(path, out=tmp_path / "run", metrics=metric, workers=1, write_report=False,
+                    resume=True)
+    assert len(resumed.errors) == 1
+    scored = [w for w in (tmp_path / "log").read_text().split() if w != "score"]
+    assert scored.count("1") == 1       # line 1 was replayed, not scored again
+
+
+def test_a_bad_line_rewritten_in_place_refuses_the_resume_naming_it(tmp_path, monkeypatch):
+    """A bad line that differs from the journaled one is refused as a changed input naming
+    file:line; the refusal read record.source, which a bad line lacks (AttributeError,
+    exit 3)."""
+    path, metric = _inputs(tmp_path, n=6)
+    path.write_text('{"id": "bad", "task": "caption"}\n' + path.read_text())
+    monkeypatch.setenv("FINISHER_LOG", str(tmp_path / "log"))
+    (tmp_path / "log.interrupted").write_text("no interrupt in finish")
+    _interrupted_after(3, path, out=tmp_path / "run", metrics=metric)
+    st = path.stat()
+    path.write_text(path.read_text().replace('"bad"', '"bed"', 1))    # same size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(ConfigError, match=r"in\.jsonl:1 is not what the journal scored"):
+        audit(path, out=tmp_path / "run", metrics=metric, workers=1, write_report=False,
+              resume=True)

@@ -20,13 +20,15 @@ how an answer is obtained, not which answer it is. The document itself is stored
 answer (``request`` column) so that a row can be read by a person; it never holds a credential.
 
 Rows are written as soon as an answer arrives (``INSERT OR IGNORE``: the first answer for a key
-stays), so an interrupted run loses nothing it already paid for. Inside :meth:`ResponseCache.batched`
-(``halluscope query``'s run) the rows of answers that arrive within ``BATCH_DELAY`` (20 ms) of each
-other are written in one transaction at its end, since a transaction of its own costs each row
-~70 us of the event loop's time; rows waiting there are answered by :meth:`~ResponseCache.get`,
-and leaving the block, :meth:`~ResponseCache.close`, :meth:`~ResponseCache.rows` and
-:meth:`~ResponseCache.describe` write them first. WAL mode lets several processes read and write
-one cache file at once.
+stays), so an interrupted run loses nothing it already paid for. Inside
+:meth:`ResponseCache.batched` (``halluscope query``'s run) the rows of answers that arrive
+within ``BATCH_DELAY`` (20 ms) of each other are written in one transaction at its end, since a
+transaction of its own costs each row ~70 us of the event loop's time; rows waiting there are
+answered by :meth:`~ResponseCache.get` (from any thread, until they are written), and leaving
+the block, :meth:`~ResponseCache.close`, :meth:`~ResponseCache.rows` and
+:meth:`~ResponseCache.describe` write them first; a write interrupted (Ctrl-C, SIGTERM) is rolled
+back and its rows wait for the next. WAL mode lets several processes read and write one cache
+file at once.
 
 A cache file that SQLite cannot read (truncated, garbage, not a database) is moved aside to
 ``<file>.corrupt-<time>`` with a warning naming both files, and a fresh cache is built in its
@@ -235,6 +237,9 @@ class ResponseCache:
         if self._conn is None:
             self.misses += 1
             return None
+        # the waiting row is looked up before the table: flush() forgets it only once it is
+        # written, so a reader on another thread finds it in one place or the other
+        waiting = self._pending_by_key.get(key)
         try:
             with self._lock:
                 row = self._conn.execute("SELECT response FROM responses WHERE key = ?",
@@ -243,9 +248,8 @@ class ResponseCache:
             self._warn_once(f"cannot read the response cache {self.path} ({exc}); "
                             f"asking the model instead")
             row = None
-        if row is None and self._pending_by_key:
-            waiting = self._pending_by_key.get(key)
-            row = (waiting[4],) if waiting is not None else None
+        if row is None and waiting is not None:
+            row = (waiting[4],)
         if row is None:
             self.misses += 1
             return None
@@ -280,10 +284,13 @@ class ResponseCache:
                     self._conn.execute("BEGIN")
                     try:
                         self._conn.executemany(_INSERT, rows)
+                        self._conn.execute("COMMIT")
                     except BaseException:
-                        self._conn.execute("ROLLBACK")
+                        # also a KeyboardInterrupt (Ctrl-C, SIGTERM) between the insert and
+                        # the commit: an open transaction would take every later row with it
+                        if self._conn.in_transaction:
+                            self._conn.execute("ROLLBACK")
                         raise
-                    self._conn.execute("COMMIT")
         except sqlite3.Error as exc:  # disk full, damaged file: the answer is still returned
             self.write_errors += len(rows)
             self._warn_once(f"cannot write to the response cache {self.path} ({exc}); "
@@ -307,8 +314,13 @@ class ResponseCache:
         finally:
             try:
                 self.flush()
-            finally:
-                self._pending, self._batch_thread = None, None
+            finally:    # what an interrupted flush put back: one more try, then unbatched
+                rows, self._pending, self._batch_thread = self._pending, None, None
+                try:
+                    if rows:
+                        self._write(rows)
+                finally:
+                    self._pending_by_key = {}
 
     def flush(self) -> None:
         """Write the rows :meth:`batched` holds back (nothing otherwise; nothing from another
@@ -320,8 +332,13 @@ class ResponseCache:
             self._flush_timer = None
         if self._pending:
             rows, self._pending = self._pending, []
+            try:
+                self._write(rows)
+            except BaseException:       # interrupted (Ctrl-C, SIGTERM): the rows wait again
+                self._pending[:0] = rows
+                raise
+            # forgotten once written, not before: get() on another thread finds them meanwhile
             self._pending_by_key = {}
-            self._write(rows)
 
     def _warn_once(self, message: str) -> None:
         if not self._warned:

@@ -29,9 +29,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 from halluscope.adapters.types import ImageError
+from halluscope.errors import RecordError
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,18 @@ class PreparedImage:
         return f"data:{self.mime};base64,{self.base64()}"
 
 
+def file_uri_path(uri: str, *, file: str | None = None, line: int | None = None) -> str:
+    """The file a ``file:///abs/path`` URI names (``%20`` decoded; ``file://localhost/...``
+    too); a :class:`~halluscope.errors.RecordError` (field ``image``, at ``file``:``line``) for
+    one naming another host or no path: ``file://img.png`` is host ``img.png``, and its empty
+    path made the image vanish from the prompt."""
+    parts = urlsplit(uri)
+    if parts.netloc not in ("", "localhost") or not parts.path:
+        raise RecordError(f"expected a file URI as file:///absolute/path, got {uri!r:.80}",
+                          file=file, line=line, field="image")
+    return unquote(parts.path)
+
+
 class ImageLoader:
     """Reads images by path or (when allowed) URL and hashes their bytes, with small memos.
 
@@ -164,7 +177,10 @@ class ImageLoader:
         if is_url(source):
             return source
         if source.startswith("file://"):
-            source = urlparse(source).path
+            try:
+                source = file_uri_path(source)
+            except RecordError as exc:
+                raise ImageError(exc.message) from None
         p = Path(source).expanduser()
         if not p.is_absolute() and self.root is not None:
             p = self.root / p

@@ -52,12 +52,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from halluscope._json import dumps_utf8
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
-from halluscope.adapters.images import ImageLoader, is_url
+from halluscope.adapters.images import ImageLoader, file_uri_path, is_url
 from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  # noqa: F401
                                          answers_of, interruption, prepare_output,
                                          put_in_order, read_done, unlock_output)
@@ -173,7 +172,7 @@ def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
         raise RecordError("expected an image path or URL, got an empty string (leave 'image' "
                           "out for a text-only prompt)", file=file, line=line, field="image")
     if image and image.startswith("file://"):  # a file as a URI; Path() made it 'file:/...'
-        image = unquote(urlsplit(image).path)
+        image = file_uri_path(image, file=file, line=line)     # file://img.png: refused
     if image and not is_url(image):
         p = Path(image).expanduser()
         if not p.is_absolute():

@@ -107,6 +107,15 @@ def _box_xywh(b) -> tuple[float, float, float, float] | None:
     return (x, y, x + w, y + h)
 
 
+def _coco_id(value: Any, path: Path, where: str) -> Any:
+    """``value`` when it can be an id (a number or a string); a usage error otherwise: an id
+    that is a list or an object ended the audit as an internal error (unhashable)."""
+    if not isinstance(value, (int, float, str)):
+        raise ConfigError(f"{path}: {where}: expected an id (a number or a string), got "
+                          f"{value!r:.80}")
+    return value
+
+
 def check_coco(data: Any, path: Path) -> None:
     """A usage error naming the first entry of a COCO annotation file that pycocotools would
     fail on (an annotation without ``id``, ``image_id`` or ``category_id``, a category
@@ -116,13 +125,13 @@ def check_coco(data: Any, path: Path) -> None:
         if not isinstance(cat, dict) or "id" not in cat or "name" not in cat:
             raise ConfigError(f"{path}: categories[{i}]: expected an object with 'id' and "
                               f"'name', got {cat!r:.80}")
-        cats.add(cat["id"])
+        cats.add(_coco_id(cat["id"], path, f"categories[{i}].id"))
     images: dict[Any, int] = {}
     for i, img in enumerate(data.get("images") or []):
         if not isinstance(img, dict) or "id" not in img:
             raise ConfigError(f"{path}: images[{i}]: expected an object with 'id', got "
                               f"{img!r:.80}")
-        if img["id"] in images:
+        if _coco_id(img["id"], path, f"images[{i}].id") in images:
             # pycocotools kept the later entry in silence: another file name, another size
             raise ConfigError(f"{path}: images[{i}]: expected distinct image ids, got id "
                               f"{img['id']!r} again (images[{images[img['id']]}])")
@@ -131,7 +140,9 @@ def check_coco(data: Any, path: Path) -> None:
         if not isinstance(ann, dict) or not {"id", "image_id"} <= set(ann):
             raise ConfigError(f"{path}: annotations[{i}]: expected an object with 'id' and "
                               f"'image_id', got {ann!r:.80}")
-        if "category_id" in ann and cats and ann["category_id"] not in cats:
+        _coco_id(ann["image_id"], path, f"annotations[{i}].image_id")
+        if "category_id" in ann and cats and _coco_id(
+                ann["category_id"], path, f"annotations[{i}].category_id") not in cats:
             raise ConfigError(f"{path}: annotations[{i}]: category_id {ann['category_id']!r} "
                               f"is not in 'categories'")
         if images and ann["image_id"] not in images:
@@ -418,18 +429,20 @@ def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSou
             if not isinstance(o, dict):
                 raise ConfigError(f"{where}: expected an object with 'names', got {o!r:.60}")
             label = _vg_names(o, where)
+            oid = o.get("object_id", o.get("id"))
+            if oid is not None:
+                _coco_id(oid, path, f"image {key}: {field}[{i}].object_id")
             if not label:
-                unnamed.add(o.get("object_id", o.get("id")))
+                unnamed.add(oid)
                 skipped["objects_without_names"].append(f"image {key} {field}[{i}]")
                 continue
-            by_id[o.get("object_id", o.get("id"))] = label
+            by_id[oid] = label
             instances.append(Instance(label=label, box=_vg_box(o, where), source="annotation",
                                       attributes=tuple(a.lower() for a in _strings(
                                           o.get("attributes"), where, "attributes"))))
         rels = set()
         for i, r in enumerate(entry.get("relationships", ())):
-            ends = [by_id.get(r.get(f"{end}_id")) or (_vg_names(r[end]) if isinstance(
-                r.get(end), dict) else None) for end in ("subject", "object")]
+            ends = _vg_ends(r, by_id, f"{path}: image {key}: relationships[{i}]")
             if all(ends) and r.get("predicate"):
                 rels.add((ends[0], str(r["predicate"]).strip().lower(), ends[1]))
             else:
@@ -449,6 +462,22 @@ def _from_visual_genome(path: Path, data: list[dict[str, Any]]) -> AnnotationSou
         log.warning("%s: skipped %d %s (not facts; e.g. %s)", path, info["count"],
                     _VG_SKIPS[reason], "; ".join(info["examples"]))
     return src
+
+
+def _vg_ends(r: Any, by_id: dict[Any, str], where: str) -> list[str | None]:
+    """The names of a relationship's subject and object (by id, else as an object written in
+    it). A relationship that is no object, or an id that is a list or an object, is a usage
+    error naming it (it was an internal one: AttributeError, unhashable type)."""
+    if not isinstance(r, dict):
+        raise ConfigError(f"{where}: expected an object with subject, object and predicate, "
+                          f"got {r!r:.60}")
+    ends = []
+    for end in ("subject", "object"):
+        ref = r.get(f"{end}_id")
+        named = by_id.get(_coco_id(ref, where, f"{end}_id")) if ref is not None else None
+        ends.append(named or (_vg_names(r[end], f"{where}: {end}") if isinstance(
+            r.get(end), dict) else None))
+    return ends
 
 
 def _vg_relationship_skip(r: dict[str, Any], ends: list[str | None], unnamed: set[Any]

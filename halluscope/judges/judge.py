@@ -108,6 +108,26 @@ _NUMBER_WORDS = {0: ("no", "zero", "none"), 1: ("one", "a", "an", "single", "lon
                  2: ("two", "pair", "couple", "both"), 3: ("three",), 4: ("four",),
                  5: ("five",), 6: ("six",), 7: ("seven",), 8: ("eight",), 9: ("nine",),
                  10: ("ten",), 11: ("eleven",), 12: ("twelve", "dozen")}
+_WORD_VALUES = {w: n for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen".split())} | {
+    w: 10 * n for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety"
+                                    .split(), start=2)}
+
+
+def _numbers_in(words: list[str]) -> set[int]:
+    """The numbers ``words`` spell: each number word and each tens-and-unit pair
+    ("twenty-one", "twenty one": 21), as the rule-based claims read a count."""
+    found = set()
+    for i, w in enumerate(words):
+        n = _WORD_VALUES.get(w)
+        if n is None:
+            continue
+        found.add(n)
+        unit = _WORD_VALUES.get(words[i + 1], 0) if i + 1 < len(words) else 0
+        if n >= 20 and 1 <= unit <= 9:
+            found.add(n + unit)
+    return found
 
 
 def _stem(word: str) -> str:
@@ -155,10 +175,11 @@ def claim_words_said(text: str, kind: str, value: Any = None, other: Any = None)
         try:
             n = int(float(said)) if n is None and float(said).is_integer() else n
         except (ValueError, OverflowError):
-            pass
+            n = max(_numbers_in(_TOKEN.findall(said)), default=n)     # "twenty-one"
         if n is None:
             return True             # "several": no number to look for; the checker decides
-        return str(n) in words or any(w in words for w in _NUMBER_WORDS.get(n, ()))
+        return (str(n) in words or any(w in words for w in _NUMBER_WORDS.get(n, ()))
+                or n in _numbers_in(words))
     return True
 
 

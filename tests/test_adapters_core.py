@@ -405,3 +405,20 @@ def test_client_hashes_image_content(tmp_path):
         second = await client.generate(_request("q", images=(str(b),)))  # same bytes
         assert second.cached and api.calls == 1
     asyncio.run(main())
+
+
+def test_rows_written_by_many_threads_at_once_are_all_counted(tmp_path):
+    """The cache's ``writes`` count was raised outside its lock: threads writing at once (a
+    judge's worker threads) could lose counts, so the run sheet's cache figures fell short
+    of the rows on disk. Every row is counted, and the count is the rows on disk."""
+    from concurrent.futures import ThreadPoolExecutor
+    doc = {"provider": "p", "model": "m"}
+    cache = ResponseCache(tmp_path / "c")
+
+    def put_many(t):
+        for i in range(100):
+            cache.put(f"{t}-{i}", doc, Response(f"answer {i}", "m"))
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(put_many, range(8)))
+    assert cache.describe()["writes"] == len(cache) == 800
+    cache.close()

@@ -291,12 +291,12 @@ class ResponseCache:
                         if self._conn.in_transaction:
                             self._conn.execute("ROLLBACK")
                         raise
+                self.writes += len(rows)    # under the lock: threads write at once
         except sqlite3.Error as exc:  # disk full, damaged file: the answer is still returned
-            self.write_errors += len(rows)
+            with self._lock:
+                self.write_errors += len(rows)
             self._warn_once(f"cannot write to the response cache {self.path} ({exc}); "
                             f"answers are not being cached")
-            return
-        self.writes += len(rows)
 
     @contextmanager
     def batched(self) -> Iterator["ResponseCache"]:

@@ -224,10 +224,27 @@ def _same_size(record: Record, size: tuple[int, int] | None, found: Sequence[Any
     for f in found:
         if size and f.size and tuple(f.size) != tuple(size):
             where = (f.provenance or {}).get("file", "an annotation file")
+            why = _sideways(record, size, tuple(f.size)) or "its boxes are of another copy"
             raise RecordError(f"expected the image the annotations describe, got a "
                               f"{size[0]}x{size[1]} image where {where} gives "
-                              f"{f.size[0]}x{f.size[1]}: its boxes are of another copy",
+                              f"{f.size[0]}x{f.size[1]}: {why}",
                               field="image", file=record.source.file, line=record.source.line)
+
+
+def _sideways(record: Record, size: tuple[int, int], given: tuple[int, ...]) -> str | None:
+    """Why the sizes differ when the annotation gives the file's stored (sideways) size and
+    the file's EXIF orientation (5-8) turns it: the image is checked upright, so its boxes,
+    drawn in the sideways frame, would be misjudged. ``None`` otherwise ("another copy")."""
+    path = record.image_path() if record.image else None
+    if path is None or given != (size[1], size[0]):
+        return None
+    from halluscope.imageio import orientation
+    turn = orientation(path)
+    if turn is None or turn < 5:
+        return None
+    return (f"it gives the stored size of a file whose EXIF orientation ({turn}) turns it "
+            f"on its side; the image is checked upright, as a viewer shows it: annotate the "
+            f"upright image")
 
 
 @dataclass(frozen=True, eq=False)

@@ -170,6 +170,8 @@ def test_cache_key_rules():
     assert a == key(_request(images=("elsewhere/y.png",)), ["a" * 64])
     doc = key_material("openai", "m", _request(), [], None)
     assert "timeout" not in str(doc) and "base_url" not in str(doc)
+    # pinned: an adapter without settings keeps the keys of the caches users already hold
+    assert a == "2cf86329ad4bd66c57ed74f93d401cc20ee6e6bd898343885f705c68dc3c20fe"
 
 
 def test_cache_is_sqlite_wal_and_first_answer_wins(tmp_path):

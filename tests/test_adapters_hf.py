@@ -107,3 +107,38 @@ def test_query_with_a_local_model_is_cached(vlm_dirs, photo, tmp_path):
     sheet = json.loads((tmp_path / "o2.jsonl.runsheet.json").read_text())
     assert sheet["counts"]["cached"] == 3 and sheet["client"]["calls"] == 0
     assert [r["response"] for r in again] == [r["response"] for r in first]
+
+
+def test_numerics_settings_enter_the_cache_key(vlm_dirs, photo, tmp_path):
+    """dtype, device and attn_implementation were not in the cache key: a bfloat16 run (or one
+    on a GPU, or with eager attention) was served the greedy answers a float32 CPU run made.
+    The key names what the load resolves ``auto`` to on this machine, before the lazy load."""
+    folder = vlm_dirs["llava"]
+    req = Request((Message.user("Is there a dog?", (str(photo),)),), Decoding(max_tokens=3))
+
+    def key(**options):
+        return asyncio.run(ModelClient(HFLocalModel(str(folder), **options)).key(req))
+
+    k32, doc = key(device="cpu", dtype="float32")
+    assert doc["settings"] == {"device": "cpu", "dtype": "float32",
+                               "attn_implementation": "default"}
+    assert key(device="cpu", dtype="bfloat16")[0] != k32
+    assert key(device="cpu", dtype="float32", attn_implementation="eager")[0] != k32
+    assert key(device="cuda", dtype="bfloat16")[0] != key(device="cpu", dtype="bfloat16")[0]
+    # the device type decides the numerics, not which card of that type
+    assert key(device="cuda:1", dtype="float16")[0] == key(device="cuda", dtype="float16")[0]
+    api = HFLocalModel(str(folder))                    # auto: resolved as the load resolves it
+    auto = asyncio.run(ModelClient(api).key(req))
+    generate(api, req)
+    assert asyncio.run(ModelClient(api).key(req)) == auto           # the same key once loaded
+    assert auto[1]["settings"]["device"] == api.device.split(":")[0]
+    assert auto[1]["settings"]["dtype"] == api.describe()["dtype"]
+    src = tmp_path / "p.jsonl"
+    src.write_text(json.dumps({"id": "0", "image": str(photo), "prompt": "What is it?"}) + "\n")
+    for n, dtype in enumerate(("float32", "bfloat16", "float32")):
+        query(src, f"hf/{folder}", out=tmp_path / f"o{n}.jsonl", cache=tmp_path / "c",
+              max_tokens=3, model_options={"device": "cpu", "dtype": dtype})
+    counts = [json.loads((tmp_path / f"o{n}.jsonl.runsheet.json").read_text())["counts"]
+              for n in range(3)]
+    assert counts[1]["new"] == 1 and counts[1].get("cached", 0) == 0   # not fp32's answer
+    assert counts[2]["cached"] == 1

@@ -382,3 +382,27 @@ def test_annotations_of_another_size_of_the_image_make_a_bad_record(tmp_path):
     (err,) = result.errors
     assert err["field"] == "image" and "902x600 image" in err["message"] \
         and "gives 451x300" in err["message"]
+
+
+def test_annotations_of_the_stored_sideways_size_say_so(tmp_path):
+    """Chelsea stored on her side (EXIF orientation 6) is checked upright at 451 x 300; an
+    annotation file that gives the stored 300 x 451 was reported as "another copy" of the
+    image, which sent the user looking for a resized file. It stays a bad record (its boxes
+    are in the sideways frame), with the right reason."""
+    from PIL import Image
+    path = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.open(DATA / "images" / "chelsea.jpg").transpose(Image.Transpose.ROTATE_90).save(
+        path, exif=exif.tobytes(), quality=95)
+    ann = _write(tmp_path / "ann.json", [])
+    ann.write_text(json.dumps({"images": {"turned.jpg": {
+        "size": [300, 451], "objects": [{"label": "cat", "box": [0, 9, 297, 408]}]}}}))
+    result = _audit(tmp_path, [{"id": "a", "image": str(path),
+                                "response": "The cat [9, 0, 408, 297] is here."}],
+                    "region", annotations=[ann])
+    (err,) = result.errors
+    msg = err["message"]
+    assert err["field"] == "image" and "451x300 image" in msg and "gives 300x451" in msg
+    assert "another copy" not in msg and "EXIF orientation (6)" in msg
+    assert "stored size" in msg and "annotate the upright image" in msg

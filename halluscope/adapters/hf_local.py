@@ -127,12 +127,22 @@ class HFLocalModel:
         self._processor = None
         self.device: str | None = None
         self.dtype: str | None = None
+        self._choice: tuple[str, str] | None = None
 
     @property
-    def answer_settings(self) -> dict[str, Any] | None:
-        """Processor settings (Qwen's ``min_pixels``/``max_pixels``, ...) change what the model
-        sees, so they enter the cache key (none: the key of a default processor)."""
-        return {"processor_kwargs": self.processor_kwargs} if self.processor_kwargs else None
+    def answer_settings(self) -> dict[str, Any]:
+        """What changes the answer besides the pin and the request: the numerics the model runs
+        with (the device type and dtype this machine resolves ``auto`` to, as :meth:`load`
+        does, without loading; the attention implementation asked for, whose default transformers
+        resolves by model class, not by machine) and the processor settings (Qwen's
+        ``min_pixels``/``max_pixels``) that change what the model sees. All enter the cache key,
+        so an answer made in float32 is never served to a bfloat16 run."""
+        device, dtype = self._resolved()
+        settings: dict[str, Any] = {"device": device.split(":")[0], "dtype": dtype,
+                                    "attn_implementation": self.attn_implementation or "default"}
+        if self.processor_kwargs:
+            settings["processor_kwargs"] = self.processor_kwargs
+        return settings
 
     @property
     def pin(self) -> str:
@@ -159,13 +169,23 @@ class HFLocalModel:
             raise ConfigError(f"expected dtype auto, float32, bfloat16 or float16, got {dtype!r}")
         return device, getattr(torch, _DTYPES[dtype])
 
+    def _resolved(self) -> tuple[str, str]:
+        """The device and dtype name the model runs (or will run) with: chosen once, so the
+        cache key, computed before the lazy load, names what the load then uses."""
+        if self._choice is None:
+            torch, _ = _import_torch_transformers()
+            device, dtype = self._choose(torch)
+            self._choice = (device, str(dtype).replace("torch.", ""))
+        return self._choice
+
     def load(self) -> None:
         """Load processor and model (done on first use; thread-safe)."""
         with self._lock:
             if self._model is not None:
                 return
             torch, transformers = _import_torch_transformers()
-            device, dtype = self._choose(torch)
+            device, dtype_name = self._resolved()
+            dtype = getattr(torch, dtype_name)
             log.info("loading %s (%s) on %s as %s", self.model, self._pin, device, dtype)
             kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": self.trust_remote_code}
             if self.attn_implementation:
@@ -184,7 +204,7 @@ class HFLocalModel:
                                   f"folder (config.json, weights, processor files), got one "
                                   f"it cannot load: {type(exc).__name__}: {first:.300}") from None
             self._model = model.to(device).eval()
-            self.device, self.dtype = device, str(dtype).replace("torch.", "")
+            self.device, self.dtype = device, dtype_name
 
     # -- generation -------------------------------------------------------------------------
     def conversation(self, request: Request) -> tuple[list[dict[str, Any]], list[Any]]:

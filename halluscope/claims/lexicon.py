@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-#: Number words read as counts ("two cats" -> count 2).
-NUMBER_WORDS: dict[str, int] = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
-}
+from halluscope.numbers import NUMBER_WORDS  # noqa: F401  (claims read counts with it)
 
 #: Modifiers that make a number approximate; no count claim is made then.
 APPROXIMATE = frozenset({"about", "around", "approximately", "roughly", "nearly", "almost",

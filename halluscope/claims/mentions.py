@@ -32,6 +32,7 @@ from halluscope.claims.negation import denied
 from halluscope.claims.tokens import first_child
 from halluscope.claims.vocab import IRREGULAR_PLURALS as L_IRREGULAR
 from halluscope.claims.vocab import Vocabulary, is_concrete, is_person_word, singular_forms
+from halluscope.numbers import TENS
 
 _DIGITS = re.compile(r"^\d{1,6}$")
 _WORD = re.compile(r"^[^\W\d_][^\W\d_'-]*(?:[-'][^\W\d_]+)*$")
@@ -69,7 +70,7 @@ def parse_number(tok) -> int | None:
     return None
 
 
-_TENS = (20, 30, 40, 50, 60, 70, 80, 90)
+_TENS = TENS
 
 
 def numeral_value(tok) -> int | None:

@@ -43,6 +43,7 @@ from halluscope.errors import ConfigError, HalluscopeError
 from halluscope.judges.parsers import PARSERS, UNVERIFIABLE, Parsed
 from halluscope.judges.reliability import JudgeStats, human_agreement, repeat_agreement
 from halluscope.judges.spec import JudgeSpec, load_spec
+from halluscope.numbers import NUMBER_WORDS
 from halluscope.types import Claim, Evidence, Verdict
 
 
@@ -103,16 +104,13 @@ def _span(text: str, claim_text: str | None, subject: str) -> tuple[int, int]:
 
 _TOKEN = re.compile(r"[^\W_]+")
 _SUFFIXES = ("ing", "ed", "es", "s", "ly")
-#: words a response may state a count with (besides its digits)
-_NUMBER_WORDS = {0: ("no", "zero", "none"), 1: ("one", "a", "an", "single", "lone"),
-                 2: ("two", "pair", "couple", "both"), 3: ("three",), 4: ("four",),
-                 5: ("five",), 6: ("six",), 7: ("seven",), 8: ("eight",), 9: ("nine",),
-                 10: ("ten",), 11: ("eleven",), 12: ("twelve", "dozen")}
-_WORD_VALUES = {w: n for n, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen".split())} | {
-    w: 10 * n for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety"
-                                    .split(), start=2)}
+#: words besides the number's own that a response may state a count with
+_COUNT_SYNONYMS = {0: ("no", "none"), 1: ("a", "an", "single", "lone"),
+                   2: ("pair", "couple", "both"), 12: ("dozen",)}
+#: words a response may state a count with (besides its digits), zero to twelve
+_NUMBER_WORDS = {n: (w, *_COUNT_SYNONYMS.get(n, ())) for w, n in NUMBER_WORDS.items() if n <= 12}
+#: the number words a whole numeral is read from; "hundred" is not one ("one hundred": 1)
+_WORD_VALUES = {w: n for w, n in NUMBER_WORDS.items() if n < 100}
 
 
 def _numbers_in(words: list[str]) -> set[int]:

@@ -226,6 +226,39 @@ def test_a_filtered_answer_in_content_parts_is_a_failed_record(tmp_path, monkeyp
     assert lines["empty"]["response"] == ""                    # an empty answer is an answer
 
 
+def _refused(content, refusal) -> str:
+    body = json.loads(_completion(content))
+    body["choices"][0]["message"]["refusal"] = refusal
+    return json.dumps(body)
+
+
+def test_an_openai_refusal_is_a_failed_record_not_asked_again(tmp_path, monkeypatch):
+    """``message.refusal`` (the model declined; no content) was written as the answer, so
+    the refusal sentence was scored as the model's caption; Anthropic's ``refusal`` is a
+    failed record. An answer given with a refusal beside it is kept as the answer."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    said = "I'm sorry,\n  I can't help with that."
+    bodies = {"NULL": _refused(None, said), "EMPTY": _refused("", said),
+              "PARTS": _refused([{"type": "text", "text": ""}], said),
+              "BOTH": _refused("A dog on a sofa.", said), "NONE": _refused("A cat.", None)}
+
+    def responder(prompt, body):
+        return {"body": bodies[prompt.split()[-1]]}
+    prompts = _prompts(tmp_path, {k.lower(): f"q {k}" for k in bodies})
+    with FakeServer(responder=responder) as server:
+        query(prompts, "vllm/m", base_url=server.url, cache=None, retry=FAST,
+              out=tmp_path / "out.jsonl")
+        assert len(server.requests) == 5                       # a refusal is not retried
+    lines = _lines(tmp_path / "out.jsonl")
+    for k in ("null", "empty", "parts"):
+        assert "response" not in lines[k], lines[k]
+        assert "declined" in lines[k]["error"] and "I can't help with that." in lines[k]["error"]
+    assert lines["both"]["response"] == "A dog on a sofa."
+    assert lines["none"]["response"] == "A cat."
+    with pytest.raises(RequestError, match="declined to answer.*I'm sorry, I can't help"):
+        parse_completion(_refused(None, said))
+
+
 # -- 10: Gemini and Anthropic: withheld answers fail once, empty answers are kept --------------
 def _gemini(candidate, usage=None) -> dict:
     body = {"candidates": [candidate], "modelVersion": "gemini-x-001"}

@@ -260,7 +260,8 @@ _USAGE_NAMES = {"input_tokens": "prompt_tokens", "output_tokens": "completion_to
 def parse_completion(body: bytes | str) -> Response:
     """A chat-completions JSON body as a :class:`Response`; :class:`MalformedResponse` when it
     is not one (bad JSON, no choices, no content); :class:`RequestError` (not retried) when a
-    content filter withheld the answer. Token counts that make no sense are left out
+    content filter withheld the answer or the model declined (``message.refusal`` with no
+    content). Token counts that make no sense are left out
     (:func:`~halluscope.adapters.types.token_counts`): the answer is kept."""
     try:
         obj = json.loads(body)
@@ -280,15 +281,22 @@ def parse_completion(body: bytes | str) -> Response:
             # no text, is no answer)
             raise RequestError("the provider's content filter withheld the answer "
                                "(finish_reason content_filter)")
+        refusal = message.get("refusal")
+        if isinstance(refusal, str) and refusal.strip() and not (
+                isinstance(text, str) and text.strip()):
+            # the model declined (OpenAI's message.refusal), as Anthropic's stop_reason
+            # refusal: no answer to score, and asking again gets the same. Content given
+            # beside a refusal is the model's answer and is kept.
+            raise RequestError("the model declined to answer (message.refusal): "
+                               + " ".join(refusal.split())[:500])
         finish = choices[0].get("finish_reason")
         if text is None:
-            text = message.get("refusal")
-            if not text and finish == "length":
+            if finish == "length":
                 # the token limit came before any answer text (a reasoning model that spent
                 # it thinking): an empty answer cut short, as Anthropic's and Gemini's are --
                 # not a malformed body retried to the same end
                 text = ""
-            elif not text:
+            else:
                 raise MalformedResponse("the response has no message content")
         if not isinstance(text, str):
             raise MalformedResponse(f"expected the content as a string, got "

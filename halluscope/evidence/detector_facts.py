@@ -251,6 +251,10 @@ class DetectorFacts:
             if backend.strip().lower() == "hf-sam" and rest:
                 # a hub id keys by the snapshot the local cache loads, as an hf: detector does
                 return [backend.strip().lower(), hf_model_identity(rest)]
+            if backend.strip().lower() == "grabcut":
+                # no weights: what decides its masks is OpenCV's GrabCut, so its version
+                from halluscope.evidence.segment import opencv_version
+                return [spec.split(":")[0], rest, {"opencv": opencv_version()}]
             path = Path(rest.rpartition(":")[2] if backend == "sam" else rest)
             return [spec.split(":")[0], weights_hash(path) if rest and path.exists() else rest]
         return spec.provenance() if spec is not None else None

@@ -163,6 +163,16 @@ class Segmenter(Protocol):
         ...
 
 
+def opencv_version() -> str:
+    """The version of the OpenCV that GrabCut runs in (``?`` when none is installed): its masks
+    change with OpenCV releases, so the key of colours measured on them names it."""
+    try:
+        import cv2
+    except ImportError:
+        return "?"
+    return str(getattr(cv2, "__version__", "?"))
+
+
 class GrabCutSegmenter:
     """OpenCV GrabCut initialised with each box (``iterations`` rounds)."""
 
@@ -200,8 +210,7 @@ class GrabCutSegmenter:
 
     def provenance(self) -> dict[str, Any]:
         return {"component": "segmenter", "backend": "grabcut",
-                "opencv": getattr(self._cv2, "__version__", "?"),
-                "iterations": self.iterations}
+                "opencv": opencv_version(), "iterations": self.iterations}
 
 
 _SAM_VARIANTS = {  # embed dim, depth -> (variant, heads, global attention blocks)

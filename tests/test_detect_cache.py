@@ -384,3 +384,21 @@ def test_grabcut_colours_are_keyed_by_the_opencv_version(tmp_path, monkeypatch):
     monkeypatch.setattr(cv2, "__version__", "0.0.1", raising=False)
     assert measure() == 2                                    # another OpenCV: measured again
     assert GrabCutSegmenter().provenance()["opencv"] == "0.0.1"
+
+
+def test_a_change_of_the_colour_rules_misses_the_cached_colours(tmp_path, monkeypatch):
+    """The colour key named the pixels, the segmenter and the boxes but not the measuring
+    rules: after the swatches or the shares changed, colours named under the old rules were
+    served. segment.COLOUR_RULES (bumped with such a change) enters the key."""
+    from halluscope.evidence import segment
+    recs = make_records(tmp_path, n_images=1, per_image=1)
+    claims = [Claim("existence", "dog"), Claim("attribute", "dog", value="red", node="dog")]
+    cache, det, seg = EvidenceCache(tmp_path / "cache"), CountingDetector(), FakeSegmenter()
+
+    def measure():
+        DetectorFacts(det, segmenter=seg, cache=cache).facts(recs[0], claims)
+        return det.calls, seg.calls
+
+    assert measure() == (1, 1) and measure() == (1, 1)       # the same rules: cached
+    monkeypatch.setattr(segment, "COLOUR_RULES", segment.COLOUR_RULES + 1)
+    assert measure() == (1, 2)          # other rules: colours measured again, detections kept

@@ -368,11 +368,12 @@ class DetectorFacts:
                 todo.append(i)
         if not todo:
             return instances
+        from halluscope.evidence.segment import COLOUR_RULES, mask_box, measure_colour
         boxes = [[round(v, 1) for v in instances[i].box] for i in todo]
-        key = pixels_key("colour", sha, self._segmenter_identity(), boxes)
+        key = pixels_key("colour", sha, {"colour_rules": COLOUR_RULES},
+                         self._segmenter_identity(), boxes)
         measured = self.cache.get("colours", key)
         if measured is None:
-            from halluscope.evidence.segment import mask_box, measure_colour
             rgb = load_rgb(image)
             masks = self.segmenter.segment(rgb, boxes)
             measured = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+from importlib import metadata
 
 import pytest
 from PIL import Image
@@ -109,6 +110,31 @@ def test_query_with_a_local_model_is_cached(vlm_dirs, photo, tmp_path):
     assert [r["response"] for r in again] == [r["response"] for r in first]
 
 
+def test_the_transformers_and_torch_versions_enter_the_cache_key(vlm_dirs, photo, monkeypatch):
+    """A local model's key named no library version: after an upgrade of transformers (whose
+    generation code changes answers) or torch (its kernels), the answers the older release
+    made were served. The key names both installed versions, read from their metadata as an
+    hf: detector's identity reads the transformers version."""
+    from halluscope.evidence.cache import hf_model_identity
+    folder = vlm_dirs["llava"]
+    req = Request((Message.user("Is there a dog?", (str(photo),)),), Decoding(max_tokens=3))
+
+    def key():
+        api = HFLocalModel(str(folder), device="cpu", dtype="float32")
+        return asyncio.run(ModelClient(api).key(req))
+
+    before, doc = key()
+    assert doc["settings"]["transformers"] == hf_model_identity(str(folder))["transformers"]
+    real = metadata.version
+    for dist in ("transformers", "torch"):
+        monkeypatch.setattr(metadata, "version",
+                            lambda name, d=dist: "0.0.1" if name == d else real(name))
+        other, doc = key()
+        assert doc["settings"][dist] == "0.0.1" and other != before
+    monkeypatch.setattr(metadata, "version", real)
+    assert key()[0] == before                                # the same versions: the same key
+
+
 def test_numerics_settings_enter_the_cache_key(vlm_dirs, photo, tmp_path):
     """dtype, device and attn_implementation were not in the cache key: a bfloat16 run (or one
     on a GPU, or with eager attention) was served the greedy answers a float32 CPU run made.
@@ -121,7 +147,9 @@ def test_numerics_settings_enter_the_cache_key(vlm_dirs, photo, tmp_path):
 
     k32, doc = key(device="cpu", dtype="float32")
     assert doc["settings"] == {"device": "cpu", "dtype": "float32",
-                               "attn_implementation": "default"}
+                               "attn_implementation": "default",
+                               "transformers": metadata.version("transformers"),
+                               "torch": metadata.version("torch")}
     assert key(device="cpu", dtype="bfloat16")[0] != k32
     assert key(device="cpu", dtype="float32", attn_implementation="eager")[0] != k32
     assert key(device="cuda", dtype="bfloat16")[0] != key(device="cpu", dtype="bfloat16")[0]

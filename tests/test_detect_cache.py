@@ -362,3 +362,43 @@ def test_a_hub_id_keys_the_segmenter_colours_by_the_snapshot_it_loads(tmp_path, 
     loaded = HFSamSegmenter.__new__(HFSamSegmenter)
     loaded._local, loaded.model_id, loaded.name = None, "org/sam", "hf-sam:org/sam"
     assert loaded.provenance()["revision"] == "b" * 40
+
+
+def test_grabcut_colours_are_keyed_by_the_opencv_version(tmp_path, monkeypatch):
+    """The grabcut segmenter has no weights, and its key named only the spec: after an OpenCV
+    upgrade (whose GrabCut gives other masks) the colours measured under the old one were
+    reused. The key names the OpenCV version, as the segmenter's provenance does."""
+    cv2 = pytest.importorskip("cv2")
+    from halluscope.evidence.segment import GrabCutSegmenter
+    recs = make_records(tmp_path, n_images=1, per_image=1)
+    claims = [Claim("existence", "dog"), Claim("attribute", "dog", value="red", node="dog")]
+    cache, seg = EvidenceCache(tmp_path / "cache"), FakeSegmenter()
+
+    def measure():
+        facts = DetectorFacts(CountingDetector(), segmenter="grabcut", cache=cache)
+        facts._segmenter = seg                   # GrabCut's place, counting its calls
+        facts.facts(recs[0], claims)
+        return seg.calls
+
+    assert measure() == 1 and measure() == 1                 # the same OpenCV: cached
+    monkeypatch.setattr(cv2, "__version__", "0.0.1", raising=False)
+    assert measure() == 2                                    # another OpenCV: measured again
+    assert GrabCutSegmenter().provenance()["opencv"] == "0.0.1"
+
+
+def test_a_change_of_the_colour_rules_misses_the_cached_colours(tmp_path, monkeypatch):
+    """The colour key named the pixels, the segmenter and the boxes but not the measuring
+    rules: after the swatches or the shares changed, colours named under the old rules were
+    served. segment.COLOUR_RULES (bumped with such a change) enters the key."""
+    from halluscope.evidence import segment
+    recs = make_records(tmp_path, n_images=1, per_image=1)
+    claims = [Claim("existence", "dog"), Claim("attribute", "dog", value="red", node="dog")]
+    cache, det, seg = EvidenceCache(tmp_path / "cache"), CountingDetector(), FakeSegmenter()
+
+    def measure():
+        DetectorFacts(det, segmenter=seg, cache=cache).facts(recs[0], claims)
+        return det.calls, seg.calls
+
+    assert measure() == (1, 1) and measure() == (1, 1)       # the same rules: cached
+    monkeypatch.setattr(segment, "COLOUR_RULES", segment.COLOUR_RULES + 1)
+    assert measure() == (1, 2)          # other rules: colours measured again, detections kept

@@ -12,7 +12,9 @@ The key is the sha256 of a canonical JSON document holding exactly what decides 
   deliberate repeat,
 * an adapter's own settings that change what the model sees or how it answers
   (``answer_settings``, when it has any: a local model's ``processor_kwargs`` such as Qwen's
-  ``max_pixels`` and the device type, dtype and attention implementation it runs with), and an image's detail as sent: the request's, else the adapter's default
+  ``max_pixels``, the device type, dtype and attention implementation it runs with, and the
+  installed transformers and torch versions), and an image's detail as sent: the request's,
+  else the adapter's default
   (``default_detail``: the OpenAI ``detail`` given as a provider option).
 
 Timeouts, retry settings, concurrency and credentials are not part of it: they change

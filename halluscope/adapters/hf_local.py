@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import logging
 import threading
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,15 @@ def _import_torch_transformers():
         raise MissingExtraError("the local Hugging Face adapter", "hf",
                                 "torch transformers") from exc
     return torch, transformers
+
+
+def _installed(dist: str) -> str:
+    """The installed version of the distribution ``dist`` (``?`` when it is not installed), read
+    from its metadata as :func:`halluscope.evidence.cache.hf_model_identity` reads it."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "?"
 
 
 def files_pin(folder: Path) -> str:
@@ -134,12 +144,17 @@ class HFLocalModel:
         """What changes the answer besides the pin and the request: the numerics the model runs
         with (the device type and dtype this machine resolves ``auto`` to, as :meth:`load`
         does, without loading; the attention implementation asked for, whose default transformers
-        resolves by model class, not by machine) and the processor settings (Qwen's
-        ``min_pixels``/``max_pixels``) that change what the model sees. All enter the cache key,
-        so an answer made in float32 is never served to a bfloat16 run."""
+        resolves by model class, not by machine), the processor settings (Qwen's
+        ``min_pixels``/``max_pixels``) that change what the model sees, and the installed
+        transformers and torch versions (their generation code and kernels change answers; an
+        ``hf:`` detector's identity records the transformers version the same way). All enter
+        the cache key, so an answer made in float32, or under another transformers, is never
+        served to this run."""
         device, dtype = self._resolved()
         settings: dict[str, Any] = {"device": device.split(":")[0], "dtype": dtype,
-                                    "attn_implementation": self.attn_implementation or "default"}
+                                    "attn_implementation": self.attn_implementation or "default",
+                                    "transformers": _installed("transformers"),
+                                    "torch": _installed("torch")}
         if self.processor_kwargs:
             settings["processor_kwargs"] = self.processor_kwargs
         return settings

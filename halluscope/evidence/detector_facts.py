@@ -251,6 +251,10 @@ class DetectorFacts:
             if backend.strip().lower() == "hf-sam" and rest:
                 # a hub id keys by the snapshot the local cache loads, as an hf: detector does
                 return [backend.strip().lower(), hf_model_identity(rest)]
+            if backend.strip().lower() == "grabcut":
+                # no weights: what decides its masks is OpenCV's GrabCut, so its version
+                from halluscope.evidence.segment import opencv_version
+                return [spec.split(":")[0], rest, {"opencv": opencv_version()}]
             path = Path(rest.rpartition(":")[2] if backend == "sam" else rest)
             return [spec.split(":")[0], weights_hash(path) if rest and path.exists() else rest]
         return spec.provenance() if spec is not None else None
@@ -364,11 +368,12 @@ class DetectorFacts:
                 todo.append(i)
         if not todo:
             return instances
+        from halluscope.evidence.segment import COLOUR_RULES, mask_box, measure_colour
         boxes = [[round(v, 1) for v in instances[i].box] for i in todo]
-        key = pixels_key("colour", sha, self._segmenter_identity(), boxes)
+        key = pixels_key("colour", sha, {"colour_rules": COLOUR_RULES},
+                         self._segmenter_identity(), boxes)
         measured = self.cache.get("colours", key)
         if measured is None:
-            from halluscope.evidence.segment import mask_box, measure_colour
             rgb = load_rgb(image)
             masks = self.segmenter.segment(rgb, boxes)
             measured = []

@@ -23,6 +23,7 @@ swatch in :data:`SWATCHES` by Euclidean distance in CIELAB (Delta E*76); the swa
 light and dark sRGB shades per term. The result lists each name's share of the pixels; the
 object's colours are the names holding at least ``min_share`` (default 0.2) of them, the first
 being the dominant one. Up to ``max_pixels`` pixels (evenly spaced) are measured.
+:data:`COLOUR_RULES` versions these rules in the key of cached colours.
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ SWATCHES: dict[str, tuple[tuple[int, int, int], ...]] = {
 }
 COLOUR_NAMES: tuple[str, ...] = tuple(SWATCHES)
 COLOUR_SPACE = "CIELAB (D65), nearest basic-colour swatch by Delta E*76"
+#: The version of the colour-measuring rules: :data:`SWATCHES`, :func:`srgb_to_lab`,
+#: :func:`colour_names`, :func:`measure_colour` (its pixel sampling, shares and ``min_share``)
+#: and :func:`mask_box`. It enters the key of cached colours (beside
+#: :data:`halluscope.imageio.DECODING_RULES` and the segmenter's identity), so bump it with
+#: every change to what a mask's pixels are measured as: colours measured under older rules
+#: then miss instead of being served.
+COLOUR_RULES = 1
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -163,6 +171,16 @@ class Segmenter(Protocol):
         ...
 
 
+def opencv_version() -> str:
+    """The version of the OpenCV that GrabCut runs in (``?`` when none is installed): its masks
+    change with OpenCV releases, so the key of colours measured on them names it."""
+    try:
+        import cv2
+    except ImportError:
+        return "?"
+    return str(getattr(cv2, "__version__", "?"))
+
+
 class GrabCutSegmenter:
     """OpenCV GrabCut initialised with each box (``iterations`` rounds)."""
 
@@ -200,8 +218,7 @@ class GrabCutSegmenter:
 
     def provenance(self) -> dict[str, Any]:
         return {"component": "segmenter", "backend": "grabcut",
-                "opencv": getattr(self._cv2, "__version__", "?"),
-                "iterations": self.iterations}
+                "opencv": opencv_version(), "iterations": self.iterations}
 
 
 _SAM_VARIANTS = {  # embed dim, depth -> (variant, heads, global attention blocks)

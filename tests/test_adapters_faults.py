@@ -208,19 +208,25 @@ def test_a_query_with_infinite_token_counts_writes_its_answers(tmp_path, monkeyp
     assert {r["response"] for r in _lines(tmp_path / "out.jsonl").values()} == {"a dog"}
 
 
-def test_a_filtered_answer_in_content_parts_is_a_failed_record(tmp_path, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    bodies = {"PARTS": _completion([{"type": "text", "text": ""}], "content_filter"),
-              "STRING": _completion("", "content_filter"), "EMPTY": _completion("")}
-
+def _ask_each(tmp_path, bodies: dict[str, str]) -> tuple[dict, int]:
+    """Query one prompt per entry of ``bodies`` (prompt ``q KEY`` answered with its body):
+    the output lines by id (the key in lower case) and how many requests the server saw."""
     def responder(prompt, body):
         return {"body": bodies[prompt.split()[-1]]}
     prompts = _prompts(tmp_path, {k.lower(): f"q {k}" for k in bodies})
     with FakeServer(responder=responder) as server:
         query(prompts, "vllm/m", base_url=server.url, cache=None, retry=FAST,
               out=tmp_path / "out.jsonl")
-        assert len(server.requests) == 3                       # a filter is not retried
-    lines = _lines(tmp_path / "out.jsonl")
+        asked = len(server.requests)
+    return _lines(tmp_path / "out.jsonl"), asked
+
+
+def test_a_filtered_answer_in_content_parts_is_a_failed_record(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    bodies = {"PARTS": _completion([{"type": "text", "text": ""}], "content_filter"),
+              "STRING": _completion("", "content_filter"), "EMPTY": _completion("")}
+    lines, asked = _ask_each(tmp_path, bodies)
+    assert asked == 3                                          # a filter is not retried
     for k in ("parts", "string"):
         assert "response" not in lines[k] and "content filter" in lines[k]["error"]
     assert lines["empty"]["response"] == ""                    # an empty answer is an answer
@@ -242,14 +248,8 @@ def test_an_openai_refusal_is_a_failed_record_not_asked_again(tmp_path, monkeypa
               "PARTS": _refused([{"type": "text", "text": ""}], said),
               "BOTH": _refused("A dog on a sofa.", said), "NONE": _refused("A cat.", None)}
 
-    def responder(prompt, body):
-        return {"body": bodies[prompt.split()[-1]]}
-    prompts = _prompts(tmp_path, {k.lower(): f"q {k}" for k in bodies})
-    with FakeServer(responder=responder) as server:
-        query(prompts, "vllm/m", base_url=server.url, cache=None, retry=FAST,
-              out=tmp_path / "out.jsonl")
-        assert len(server.requests) == 5                       # a refusal is not retried
-    lines = _lines(tmp_path / "out.jsonl")
+    lines, asked = _ask_each(tmp_path, bodies)
+    assert asked == 5                                          # a refusal is not retried
     for k in ("null", "empty", "parts"):
         assert "response" not in lines[k], lines[k]
         assert "declined" in lines[k]["error"] and "I can't help with that." in lines[k]["error"]

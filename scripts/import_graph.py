@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) 
     ("records and types", {"records", "textfiles", "columns", "column_json", "types", "errors", "_json", "_lazy", "_nltk",
                            "hashing", "cachedir", "redact", "imageio", "resources", "config", "_version",
                            "json_array", "jsonblobs", "journal", "runsheet", "atomicfiles", "tables", "benchmark_specs",
-                           "_ray", "numbers"}),
+                           "_ray", "numbers", "packages"}),
     ("adapters", {"adapters"}),
     ("judges", {"judges"}),
     ("claims", {"claims"}),

@@ -402,3 +402,57 @@ def test_a_change_of_the_colour_rules_misses_the_cached_colours(tmp_path, monkey
     assert measure() == (1, 1) and measure() == (1, 1)       # the same rules: cached
     monkeypatch.setattr(segment, "COLOUR_RULES", segment.COLOUR_RULES + 1)
     assert measure() == (1, 2)          # other rules: colours measured again, detections kept
+
+
+@pytest.mark.parametrize("segmenter,dists", [
+    ("sam:{ckpt}", ("segment-anything", "torch")),
+    ("sam:vit_b:{ckpt}", ("segment-anything", "torch")),
+    ("hf-sam:{folder}", ("transformers", "torch")),
+])
+def test_the_segmenter_colours_are_keyed_by_its_library_versions(tmp_path, monkeypatch,
+                                                                  segmenter, dists):
+    """A sam: segmenter was keyed by its weights hash alone, and an hf-sam: one named
+    transformers but not torch: after an upgrade of segment-anything or torch (other mask
+    decoding, other kernels) the colours measured under the old release were reused."""
+    from importlib import metadata
+    ckpt = tmp_path / "sam.pth"
+    ckpt.write_bytes(b"weights")
+    folder = tmp_path / "hfsam"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    spec = segmenter.format(ckpt=ckpt, folder=folder)
+    recs = make_records(tmp_path, n_images=1, per_image=1)
+    claims = [Claim("existence", "dog"), Claim("attribute", "dog", value="red", node="dog")]
+    cache, seg = EvidenceCache(tmp_path / "cache"), FakeSegmenter()
+
+    def measure():
+        facts = DetectorFacts(CountingDetector(), segmenter=spec, cache=cache)
+        facts._segmenter = seg                   # the spec's model, without loading it
+        facts.facts(recs[0], claims)
+        return seg.calls
+
+    assert measure() == 1 and measure() == 1                 # the same releases: cached
+    real, calls = metadata.version, 1
+    for dist in dists:
+        monkeypatch.setattr(metadata, "version",
+                            lambda name, d=dist: "0.0.1" if name == d else real(name))
+        calls += 1
+        assert measure() == calls                            # another release: measured again
+
+
+@pytest.mark.parametrize("dist", ["transformers", "torch"])
+def test_an_hf_detector_is_keyed_by_the_transformers_and_torch_versions(tmp_path, monkeypatch,
+                                                                         dist):
+    """An hf: detector's identity named transformers but not torch, whose kernels decide
+    the scores too."""
+    from importlib import metadata
+
+    from halluscope.evidence.detector_facts import spec_identity
+    (tmp_path / "config.json").write_text("{}")
+    before = spec_identity(f"hf:{tmp_path}")
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version",
+                        lambda name: "0.0.1" if name == dist else real(name))
+    after = spec_identity(f"hf:{tmp_path}")
+    assert after[dist] == "0.0.1"
+    assert EvidenceCache.key("detect", "x", before) != EvidenceCache.key("detect", "x", after)

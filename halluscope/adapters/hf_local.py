@@ -24,13 +24,13 @@ import asyncio
 import hashlib
 import logging
 import threading
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from halluscope.adapters.images import part_image, policy
 from halluscope.adapters.types import ImagePart, Request, RequestError, Response
 from halluscope.errors import ConfigError, MissingExtraError
+from halluscope.packages import installed_version
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +47,6 @@ def _import_torch_transformers():
         raise MissingExtraError("the local Hugging Face adapter", "hf",
                                 "torch transformers") from exc
     return torch, transformers
-
-
-def _installed(dist: str) -> str:
-    """The installed version of the distribution ``dist`` (``?`` when it is not installed), read
-    from its metadata as :func:`halluscope.evidence.cache.hf_model_identity` reads it."""
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "?"
 
 
 def files_pin(folder: Path) -> str:
@@ -153,8 +144,8 @@ class HFLocalModel:
         device, dtype = self._resolved()
         settings: dict[str, Any] = {"device": device.split(":")[0], "dtype": dtype,
                                     "attn_implementation": self.attn_implementation or "default",
-                                    "transformers": _installed("transformers"),
-                                    "torch": _installed("torch")}
+                                    "transformers": installed_version("transformers"),
+                                    "torch": installed_version("torch")}
         if self.processor_kwargs:
             settings["processor_kwargs"] = self.processor_kwargs
         return settings

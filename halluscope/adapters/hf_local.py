@@ -129,6 +129,7 @@ class HFLocalModel:
         self.device: str | None = None
         self.dtype: str | None = None
         self._choice: tuple[str, str] | None = None
+        self._settings: dict[str, Any] | None = None     # answer_settings, worked out once
 
     @property
     def answer_settings(self) -> dict[str, Any]:
@@ -140,15 +141,19 @@ class HFLocalModel:
         transformers and torch versions (their generation code and kernels change answers; an
         ``hf:`` detector's identity records the transformers version the same way). All enter
         the cache key, so an answer made in float32, or under another transformers, is never
-        served to this run."""
-        device, dtype = self._resolved()
-        settings: dict[str, Any] = {"device": device.split(":")[0], "dtype": dtype,
-                                    "attn_implementation": self.attn_implementation or "default",
-                                    "transformers": installed_version("transformers"),
-                                    "torch": installed_version("torch")}
-        if self.processor_kwargs:
-            settings["processor_kwargs"] = self.processor_kwargs
-        return settings
+        served to this run. Worked out once (the versions are read from package metadata,
+        and the key is made for every request); a copy is returned."""
+        if self._settings is None:
+            device, dtype = self._resolved()
+            settings: dict[str, Any] = {
+                "device": device.split(":")[0], "dtype": dtype,
+                "attn_implementation": self.attn_implementation or "default",
+                "transformers": installed_version("transformers"),
+                "torch": installed_version("torch")}
+            if self.processor_kwargs:
+                settings["processor_kwargs"] = self.processor_kwargs
+            self._settings = settings
+        return dict(self._settings)
 
     @property
     def pin(self) -> str:

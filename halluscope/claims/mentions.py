@@ -70,9 +70,6 @@ def parse_number(tok) -> int | None:
     return None
 
 
-_TENS = TENS
-
-
 def numeral_value(tok) -> int | None:
     """The number a count's numeral says, read over its whole phrase (``tok`` and the tokens
     under it): one number word or digits, tens and units ("twenty-one", "twenty one" -> 21),
@@ -84,7 +81,7 @@ def numeral_value(tok) -> int | None:
         return None                              # "three or four": a conjunct after it
     values = []
     for t in words:
-        if t.text in ("-", "\u2010", "\u2011") and values and values[-1] in _TENS:
+        if t.text in ("-", "\u2010", "\u2011") and values and values[-1] in TENS:
             continue                             # twenty-one
         v = parse_number(t)
         if v is None:
@@ -95,7 +92,7 @@ def numeral_value(tok) -> int | None:
     words_only = all(t.lower_ in L.NUMBER_WORDS for t in words if t.pos_ != "PUNCT")
     if words_only and len(values) == 2:
         tens, unit = values
-        if tens in _TENS and 1 <= unit <= 9:
+        if tens in TENS and 1 <= unit <= 9:
             return tens + unit
         if 1 <= tens <= 99 and unit == 100:
             return tens * 100

@@ -148,6 +148,26 @@ def claim_targets(claims: Iterable[Any]) -> list[tuple[str, str, str | None]]:
     return list(out.values())
 
 
+def _segmenter_spec_identity(spec: str) -> list[Any]:
+    """What decides the masks of the segmenter ``spec`` names, read without loading it."""
+    backend, _, rest = spec.partition(":")
+    kind = backend.strip().lower()
+    if kind == "hf-sam" and rest:
+        # a hub id keys by the snapshot the local cache loads, as an hf: detector does
+        return [kind, hf_model_identity(rest)]
+    if kind == "grabcut":
+        # no weights: what decides its masks is OpenCV's GrabCut, so its version
+        from halluscope.evidence.segment import opencv_version
+        return [backend, rest, {"opencv": opencv_version()}]
+    path = Path(rest.rpartition(":")[2] if backend == "sam" else rest)
+    ident = [backend, weights_hash(path) if rest and path.exists() else rest]
+    if kind == "sam":
+        # segment-anything's mask decoding and torch's kernels decide the masks too
+        ident.append({"segment-anything": installed_version("segment-anything"),
+                      "torch": installed_version("torch")})
+    return ident
+
+
 class DetectorFacts:
     """Builds :class:`ImageFacts` from detections (see the module docstring).
 
@@ -183,6 +203,7 @@ class DetectorFacts:
         self.thresholds = thresholds or base
         self.nms_iou = nms_iou
         self._segmenter_spec = segmenter
+        self._spec_identity: list[Any] | None = None     # _segmenter_identity, worked out once
         self._segmenter = None if isinstance(segmenter, str) or segmenter is None else segmenter
         self.cache = cache if cache is not None else EvidenceCache.from_config()
         self.passes = 0                   # detector passes this object ran (cache misses)
@@ -239,24 +260,15 @@ class DetectorFacts:
         return self._segmenter
 
     def _segmenter_identity(self) -> Any:
+        """What decides the segmenter's masks, for the key of the colours measured on them. A
+        spec's is worked out once (it reads weights hashes and package metadata, and the key is
+        made for every image); a segmenter object's provenance is asked each time."""
         spec = self._segmenter_spec
-        if isinstance(spec, str):
-            backend, _, rest = spec.partition(":")
-            if backend.strip().lower() == "hf-sam" and rest:
-                # a hub id keys by the snapshot the local cache loads, as an hf: detector does
-                return [backend.strip().lower(), hf_model_identity(rest)]
-            if backend.strip().lower() == "grabcut":
-                # no weights: what decides its masks is OpenCV's GrabCut, so its version
-                from halluscope.evidence.segment import opencv_version
-                return [spec.split(":")[0], rest, {"opencv": opencv_version()}]
-            path = Path(rest.rpartition(":")[2] if backend == "sam" else rest)
-            ident = [spec.split(":")[0], weights_hash(path) if rest and path.exists() else rest]
-            if backend.strip().lower() == "sam":
-                # segment-anything's mask decoding and torch's kernels decide the masks too
-                ident.append({"segment-anything": installed_version("segment-anything"),
-                              "torch": installed_version("torch")})
-            return ident
-        return spec.provenance() if spec is not None else None
+        if not isinstance(spec, str):
+            return spec.provenance() if spec is not None else None
+        if self._spec_identity is None:
+            self._spec_identity = _segmenter_spec_identity(spec)
+        return self._spec_identity
 
     # -- detection ----------------------------------------------------------------------------
     def targets(self, claims: Iterable[Any]) -> list[Target]:

@@ -217,18 +217,21 @@ def _local_judge(cfg: AuditConfig) -> bool:
     return load_spec(find_spec(cfg.judge)).provider == "hf"
 
 
-def choose_workers(cfg: AuditConfig, remote: list[Metric], paths: list[Path]
-                   ) -> tuple[int, str]:
+def choose_workers(cfg: AuditConfig, remote: list[Metric], paths: list[Path],
+                   total: int | None = None) -> tuple[int, str]:
     """How many processes score the records, and why: ``--workers`` as given (0: one per core);
     without it, one per core where the work is heavy (a metric that verifies claims against a
     detector or segmenter, on at least :data:`HEAVY_RECORDS` records, where the workers can be
     forked from this process), else this process alone; this process alone, too, with a local
-    judge model (each worker would hold its own copy: 16 GB for a 7B judge)."""
+    judge model (each worker would hold its own copy: 16 GB for a 7B judge). ``total``: the
+    records, where the progress bar has counted them already."""
     from halluscope import engines
+    count = (lambda: total) if total is not None else (
+        lambda: sum(count_lines(p, cfg.input_format) for p in paths))
     if cfg.workers is not None:
         n = engines.default_workers() if cfg.workers == 0 else cfg.workers
         # no more processes than records: the others would start and never score
-        records = sum(count_lines(p, cfg.input_format) for p in paths) if n > 1 else 0
+        records = count() if n > 1 else 0
         return (n, "--workers") if n <= 1 or records >= n else (
             max(1, records), f"--workers {n}, capped at the {records} records")
     cores = engines.default_workers()
@@ -240,7 +243,7 @@ def choose_workers(cfg: AuditConfig, remote: list[Metric], paths: list[Path]
         return 1, "default: light work" if not heavy else "default: one core"
     if not engines.fork_is_safe():
         return 1, "default: workers cannot be forked here (pass --workers to spawn them)"
-    records = sum(count_lines(p, cfg.input_format) for p in paths)
+    records = count()
     if records < HEAVY_RECORDS:
         return 1, f"default: {records} records, fewer than {HEAVY_RECORDS}"
     return cores, "default: heavy work (detector or segmenter), one worker per core"
@@ -281,7 +284,7 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     if cfg.engine == "ray" or records is not None:
         workers, why = cfg.workers, "--workers" if cfg.workers is not None else "default"
     else:
-        workers, why = choose_workers(cfg, built, paths)
+        workers, why = choose_workers(cfg, built, paths, total)
     engine = make_engine(cfg.engine, workers, names, cfg, paths, built)
     journal = None
     strict_stop = False

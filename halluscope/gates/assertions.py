@@ -28,6 +28,7 @@ Importing this module loads only the standard library.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -250,9 +251,10 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
     __tracebackhide__ = True
     if direction not in ("below", "above"):
         raise ValueError(f"expected direction 'below' or 'above', got {direction!r}")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
-            or math.isnan(float(threshold)):
-        raise ValueError(f"expected a number as the threshold of {name}, got {threshold!r}")
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) \
+            or not math.isfinite(float(threshold)):     # inf passed every gate
+        raise ValueError(f"expected a number as the threshold of {name}, got {threshold!r}"
+                         f" (a finite one: nan and inf are no limit)")   # as the CLI refuses
     threshold = float(threshold)
     which = _resolve_bound(bound, direction)
     metric = validate_threshold(result, name, threshold)
@@ -400,8 +402,9 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
         source: Where the baseline came from, for messages (its path is used when given one).
     """
     __tracebackhide__ = True
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or tolerance < 0:
-        raise ValueError(f"expected a tolerance >= 0, got {tolerance!r}")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) \
+            or not 0 <= tolerance < math.inf:       # nan slipped past `< 0`; inf passed all
+        raise ValueError(f"expected a tolerance >= 0, got {tolerance!r} (a finite one)")
     tolerance = float(tolerance)
     where = str(source) if source is not None else "the baseline"
     if isinstance(baseline, (str, Path)):

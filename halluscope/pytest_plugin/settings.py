@@ -108,8 +108,8 @@ class Settings:
         except ValueError:
             raise pytest.UsageError(f"--halluscope-tolerance: expected a number >= 0, got "
                                     f"{tolerance_text!r}") from None
-        if tolerance < 0:
-            raise pytest.UsageError(f"--halluscope-tolerance: expected a number >= 0, got "
+        if not 0 <= tolerance < float("inf"):     # nan slipped past `< 0`; inf passes all
+            raise pytest.UsageError(f"--halluscope-tolerance: expected a finite number >= 0, got "
                                     f"{tolerance_text!r}")
         offline = cli("offline")
         if offline is None:

@@ -1,0 +1,124 @@
+"""A user's bug hunt of the gates, the pytest plugin and the notebook API: each test names the
+behaviour that was wrong (a gate that could not fail, a memoised audit handed to other records,
+a metric object that counted two runs, errors that came out as deep tracebacks)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import halluscope
+import halluscope.gates.assertions  # noqa: F401  (loaded outside pytester's module snapshot)
+import halluscope.pipeline  # noqa: F401
+from halluscope.errors import ConfigError
+from halluscope.gates.assertions import (HalluscopeAssertionError, check_regression,
+                                         check_threshold)
+from halluscope.metrics.base import ItemScore, Metric, MetricSummary
+from halluscope.metrics.stats import MetricResult, Statistic, ratio
+from halluscope.result import AuditResult
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(halluscope.__file__).resolve().parent.parent
+VOCAB = {"dog", "cat", "car", "frisbee", "person", "tree", "bird"}
+
+
+class Words(Metric):
+    """Words of a tiny vocabulary the record's ``truth`` lacks (as tests/test_assertions.py)."""
+
+    name = "words"
+    columns = ("hallucinated", "mentions", "one")
+    min_units = 1
+    statistics = {
+        "rate": Statistic(lambda s: ratio(s["hallucinated"], s["mentions"])),
+        "items": Statistic(lambda s: s["one"], count=True),
+    }
+
+    def score(self, record):
+        words = [w for w in re.findall(r"[a-z]+", record.response.lower()) if w in VOCAB]
+        halluc = [w for w in words if w not in set(record.metadata.get("truth", ()))]
+        return ItemScore(payload={"hallucinated": halluc, "mentioned": words},
+                         row=(len(halluc), len(words), 1.0))
+
+
+RECORDS = [
+    {"id": "a", "image": "1.jpg", "response": "A dog and a person.", "truth": ["dog", "person"]},
+    {"id": "b", "image": "2.jpg", "response": "A cat on a car.", "truth": ["cat"]},
+    {"id": "c", "image": "3.jpg", "response": "A dog, a dog and a frisbee.", "truth": []},
+    {"id": "d", "image": "4.jpg", "response": "A tree.", "truth": ["tree"]},
+]
+
+
+def pope_rows(flip: int | None = None, n: int = 100) -> list[dict]:
+    """``n`` POPE answers, every one right except number ``flip``."""
+    rows = []
+    for i in range(n):
+        label = "yes" if i % 2 else "no"
+        answer = ("No." if label == "yes" else "Yes.") if i == flip else f"{label.title()}."
+        rows.append({"id": f"q{i}", "question_id": i, "task": "yes-no",
+                     "image": f"img{i % 20}.jpg", "prompt": "Is there a dog in the image?",
+                     "response": answer, "label": label})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def result():
+    return halluscope.audit(records=RECORDS, metrics=[Words(n_boot=200)])
+
+
+# -- thresholds and tolerances that are no limit ---------------------------------------------
+def test_an_infinite_threshold_is_refused_as_the_cli_refuses_it(result):
+    """``assert_below("words.items", inf)`` passed whatever the count (an unbounded statistic
+    has no range to refuse it by), while ``--fail-above words.items=inf`` exits 2."""
+    for bad in (math.inf, -math.inf, float("nan")):
+        with pytest.raises(ValueError, match=r"expected a number as the threshold of "
+                                             r"words.items, got .*a finite one"):
+            result.assert_below("words.items", bad)
+        with pytest.raises(ValueError, match="a finite one"):
+            check_threshold(result, "words.items", bad, direction="above")
+    # a numpy number is a number (np.float32 is no float subclass: it was refused)
+    assert result.assert_below("words.rate", np.float32(0.5)).passed
+    assert result.assert_above("words.items", np.int64(4)).passed
+
+
+def test_a_tolerance_that_is_no_number_is_refused(result):
+    """nan slipped past ``tolerance < 0`` and inf made every regression check pass."""
+    for bad in (float("nan"), math.inf):
+        with pytest.raises(ValueError, match="expected a tolerance >= 0"):
+            check_regression(result, {"words.rate": 0.5}, "words.rate", tolerance=bad)
+
+
+# -- the notebook API -------------------------------------------------------------------------
+# -- the plugin -------------------------------------------------------------------------------
+@pytest.fixture
+def pope_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    pytester.makeconftest('pytest_plugins = ["halluscope.pytest_plugin"]\n')
+    rows = pope_rows(flip=1, n=20)
+    (pytester.path / "answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows),
+                                                 encoding="utf-8")
+    pytester.makeini(textwrap.dedent("""
+        [pytest]
+        halluscope_outputs = answers.jsonl
+        halluscope_metrics = pope
+        addopts = -p no:asyncio
+    """))
+    return pytester
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_tolerance_option_that_is_no_number_is_a_usage_error(pope_project, value):
+    pope_project.makepyfile(test_gate="def test_x(halluscope_audit):\n    pass\n")
+    result = pope_project.runpytest(f"--halluscope-tolerance={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--halluscope-tolerance: expected a finite number >= 0, "
+                                 f"got '{value}'*"])

@@ -95,6 +95,54 @@ def test_a_tolerance_that_is_no_number_is_refused(result):
             check_regression(result, {"words.rate": 0.5}, "words.rate", tolerance=bad)
 
 
+def _over_no_units(tmp_path: Path) -> AuditResult:
+    """An audit whose ``m.precision`` is 0.0 over no units (AMBER's original counters give
+    such defaults), beside ``m.count`` = 0, a count that is a real zero."""
+    items = tmp_path / "items.jsonl"
+    items.write_text("", encoding="utf-8")
+    results = {"precision": MetricResult("precision", 0.0, 0, higher_is_better=True,
+                                         bounds=(0.0, 1.0)),
+               "count": MetricResult("count", 0, 0, direction=False)}
+    return AuditResult(metrics={"m": MetricSummary("m", results, 0)}, errors=[], runsheet={},
+                       items_path=items, config=None, n_items=0)
+
+
+def test_a_regression_check_never_passes_on_a_value_over_no_units(tmp_path):
+    """The threshold check refused a value computed over no units, but the regression check
+    compared it: 0.0 over nothing passed against a baseline of 0.0 (or any baseline, with
+    the tolerance), and a baseline entry over no units passed a real value."""
+    res = _over_no_units(tmp_path)
+    with pytest.raises(HalluscopeAssertionError, match="computed over no units"):
+        check_threshold(res, "m.precision", 0.5, direction="above")
+    with pytest.raises(HalluscopeAssertionError, match=r"m.precision = 0.0000 is computed "
+                                                       r"over no units \(n = 0\) now"):
+        check_regression(res, {"m.precision": 0.0}, "m.precision")
+    with pytest.raises(HalluscopeAssertionError, match="computed over no units"):
+        check_regression(res, {"m.precision": {"value": 0.5}}, "m.precision", tolerance=1)
+    assert check_regression(res, {"m.count": 0}, "m.count").passed     # a count of 0 is one
+    rows = halluscope.audit(records=RECORDS, metrics=[Words(n_boot=0)])
+    with pytest.raises(HalluscopeAssertionError, match=r"baseline value 0.1000 of words.rate "
+                                                       r"in the baseline is computed over no"):
+        check_regression(rows, {"words.rate": {"value": 0.1, "n": 0}}, "words.rate",
+                         tolerance=0.9)
+
+
+def test_updating_the_baseline_records_no_value_over_no_units(tmp_path):
+    """``--halluscope-update-baseline`` wrote 0.0 over no units into the baseline as if it
+    were measured, so that every later run compared with a default."""
+    from halluscope.pytest_plugin import GateSession
+    from halluscope.pytest_plugin.settings import Settings
+    session = GateSession(object(), Settings(update_baseline=True,
+                                             baseline=tmp_path / "b.json", rootpath=tmp_path))
+    res = _over_no_units(tmp_path)
+    with pytest.raises(HalluscopeAssertionError, match=r"m.precision: has no value \(n=0\), "
+                                                       r"so nothing was recorded"):
+        session.check_regression(res, "m.precision")
+    assert session.updates == {}
+    session.check_regression(res, "m.count")
+    assert session.updates["m.count"]["value"] == 0
+
+
 # -- the notebook API -------------------------------------------------------------------------
 # -- the plugin -------------------------------------------------------------------------------
 @pytest.fixture

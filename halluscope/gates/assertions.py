@@ -377,8 +377,14 @@ def _why_unchecked(name: str, metric: Any, entry: Mapping[str, Any] | None,
                 f"write_baseline)")
     if base is None:
         return f"the baseline value of {name} in {where} is undefined"
+    if entry.get("n") == 0 and isinstance(entry.get("value"), float):
+        return (f"the baseline value {_fmt(base)} of {name} in {where} is computed over no "
+                f"units (n = 0), which is no measurement to compare with")
     if not _defined(metric.value):
         return f"{name} is undefined now (n = {metric.n}); the baseline has {_fmt(base)}"
+    if _over_no_units(metric):      # as check_threshold: a default, never a measurement
+        return (f"{name} = {_fmt(metric.value)} is computed over no units (n = 0) now, so it "
+                f"cannot be compared with the baseline {_fmt(base)}")
     return None
 
 

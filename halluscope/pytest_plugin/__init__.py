@@ -185,10 +185,11 @@ class GateSession:
         from halluscope.gates.assertions import Outcome, check_regression
         tol = self.settings.tolerance if tolerance is None else tolerance
         if self.settings.update_baseline:
+            from halluscope.gates.assertions import over_no_units
             from halluscope.gates.baseline import entry_from_result
             metric = result.get(name)
-            entry = entry_from_result(metric)
-            recorded = entry["value"] is not None
+            entry = entry_from_result(metric)   # a value over no units is a default, not one
+            recorded = entry["value"] is not None and not over_no_units(metric.n, metric.value)
             if recorded:
                 self.updates[name] = entry
             outcome = Outcome(

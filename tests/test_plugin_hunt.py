@@ -143,7 +143,6 @@ def test_updating_the_baseline_records_no_value_over_no_units(tmp_path):
     assert session.updates["m.count"]["value"] == 0
 
 
-# -- the notebook API -------------------------------------------------------------------------
 # -- the plugin -------------------------------------------------------------------------------
 @pytest.fixture
 def pope_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
@@ -161,6 +160,43 @@ def pope_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
         addopts = -p no:asyncio
     """))
     return pytester
+
+
+def test_a_marker_mistake_is_said_without_a_plugin_traceback(pope_project):
+    """A misspelled statistic or bound, or a threshold given as text, in a marker failed with
+    a traceback through the plugin's hooks; an infinite minimum passed."""
+    pope_project.makepyfile(test_gate='''
+import pytest
+
+@pytest.mark.halluscope(metric="pope.f11", min_value=0.5)
+def test_statistic_typo(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", min_value=0.5, bound="lowr")
+def test_bound_typo(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", min_value="0.5")
+def test_text(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.fp", max_value=float("inf"))
+def test_infinite(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", min_value=0.5)
+def test_fine(halluscope_audit):
+    pass
+''')
+    result = pope_project.runpytest()
+    result.assert_outcomes(failed=4, passed=1)
+    out = result.stdout.str()
+    assert "@pytest.mark.halluscope(metric='pope.f11'): metric 'pope' has no statistic " \
+           "'f11'; did you mean 'f1'?" in out
+    assert "@pytest.mark.halluscope(metric='pope.f1'): expected bound None, 'upper'" in out
+    assert "expected a number as the threshold of pope.f1, got '0.5'" in out
+    assert "expected a number as the threshold of pope.fp, got inf" in out
+    assert "_run_marker_gates" not in out and "_hooks.py" not in out
 
 
 @pytest.mark.parametrize("value", ["nan", "inf"])

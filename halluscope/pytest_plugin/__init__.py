@@ -408,6 +408,7 @@ def _audit_overrides(item: pytest.Item) -> dict[str, Any]:
 def _run_marker_gates(session: GateSession, item: pytest.Item, gates: list[pytest.Mark]
                       ) -> None:
     __tracebackhide__ = True
+    from halluscope.errors import ConfigError
     from halluscope.gates.assertions import HalluscopeAssertionError
     result = getattr(item, "funcargs", {}).get("halluscope_audit")
     if result is None:
@@ -439,6 +440,9 @@ def _run_marker_gates(session: GateSession, item: pytest.Item, gates: list[pytes
                 check()
             except HalluscopeAssertionError as exc:
                 failures.append(str(exc))
+            except (ConfigError, ValueError) as exc:   # the marker's own mistake (a metric or
+                # bound misspelled, a threshold that is no number): said, not a plugin traceback
+                failures.append(f"@pytest.mark.halluscope(metric={name!r}): {exc}")
     if failures:
         pytest.fail("\n\n".join(failures), pytrace=False)
 

@@ -144,6 +144,41 @@ def test_updating_the_baseline_records_no_value_over_no_units(tmp_path):
 
 
 # -- the plugin -------------------------------------------------------------------------------
+class _Session:
+    """What the auditor needs of the plugin's session."""
+
+    def __init__(self, folder: Path):
+        from halluscope.pytest_plugin.settings import Settings
+        self.settings = Settings(rootpath=folder)
+        self.worker = None
+        self.folder = folder
+        self.audits = 0
+
+    def scratch(self) -> Path:
+        return self.folder
+
+    def record_audit(self, *args, **kwargs) -> None:
+        self.audits += 1
+
+
+def test_the_auditor_memo_tells_data_frames_apart(tmp_path):
+    """The memo key held ``str(frame)``, which shows a long frame's first and last rows only:
+    a frame that differs in between was handed the first frame's result."""
+    import pandas as pd
+    from halluscope.pytest_plugin.auditor import Auditor
+    session = _Session(tmp_path)
+    auditor = Auditor(session)
+    right = auditor.audit(records=pd.DataFrame(pope_rows()), metrics="pope", n_boot=0)
+    wrong = auditor.audit(records=pd.DataFrame(pope_rows(flip=50)), metrics="pope", n_boot=0)
+    assert right.summary["pope.accuracy"] == 1.0
+    assert wrong.summary["pope.accuracy"] == 0.99 and session.audits == 2
+    again = auditor.audit(records=pd.DataFrame(pope_rows(flip=50)), metrics="pope", n_boot=0)
+    assert again is wrong and session.audits == 2       # an identical frame is still memoised
+    # a generator is read once, into the key and the audit
+    rows = auditor.audit(records=(r for r in pope_rows(flip=3)), metrics="pope", n_boot=0)
+    assert rows.summary["pope.accuracy"] == 0.99 and len(rows.items) == 100
+
+
 @pytest.fixture
 def pope_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)

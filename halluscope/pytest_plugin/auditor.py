@@ -67,8 +67,22 @@ class AuditSession(Protocol):
 
 def _key(inputs: list[str], records: Any, options: dict[str, Any]) -> str:
     blob = json.dumps({"inputs": inputs, "records": records, "options": options},
-                      sort_keys=True, default=str)
+                      sort_keys=True, default=_canonical)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """What a memo key holds of a value JSON cannot write: all of it. ``str`` shows a
+    DataFrame's or a long array's first and last rows only, so two inputs that differ in
+    between had one key and the second audit got the first one's result."""
+    import dataclasses
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"__class__": type(value).__qualname__, **dataclasses.asdict(value)}
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()                   # numpy arrays and scalars
+    if isinstance(value, (set, frozenset)):
+        return sorted(map(repr, value))
+    return repr(value)
 
 
 class Auditor:
@@ -139,6 +153,13 @@ class Auditor:
         the server ``model`` is asked on (answers are cached per endpoint, so an offline run
         names the same server as the run that filled the cache)."""
         __tracebackhide__ = True
+        from halluscope.errors import HalluscopeError
+        if records is not None and not isinstance(records, (list, tuple)):
+            from halluscope.readers import rows_of  # a DataFrame, a Dataset, a generator: read
+            try:                                    # once, all rows in the memo key
+                records = rows_of(records)
+            except HalluscopeError as exc:
+                pytest.fail(f"halluscope audit failed: {exc}", pytrace=False)
         inputs, opts = self.prepare(outputs, records=records, **overrides)
         key = _key([str(p) for p in inputs], records, {**opts, "model": model,
                                                         "base_url": base_url})
@@ -146,7 +167,6 @@ class Auditor:
         if cached is not None:
             _fail_if_unscored(cached)
             return cached
-        from halluscope.errors import HalluscopeError
         out = self._out_dir(key, opts)
         try:
             if model is not None:

@@ -506,6 +506,7 @@ def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path]) ->
     """The configured metrics plus the caller's own, set up and begun on ``paths``."""
     metric_objs = build_metrics(cfg.metrics, cfg) + custom
     for metric in custom:
+        metric.reset()      # a notebook's second audit with the same object counted both runs
         metric.cluster_by = cfg.cluster_by
         metric.by = tuple(cfg.by)
         remember(type(metric))

@@ -143,6 +143,17 @@ def test_updating_the_baseline_records_no_value_over_no_units(tmp_path):
     assert session.updates["m.count"]["value"] == 0
 
 
+# -- the notebook API -------------------------------------------------------------------------
+def test_a_metric_object_audits_each_run_afresh():
+    """Re-running a notebook cell with the same metric object counted both runs: 8 items
+    over 4 records the second time."""
+    metric = Words(n_boot=0)
+    first = halluscope.audit(records=RECORDS, metrics=[metric])
+    second = halluscope.audit(records=RECORDS, metrics=[metric])
+    assert first.summary == second.summary
+    assert second.summary["words.items"] == 4 and second.get("words.items").n == 4
+
+
 # -- the plugin -------------------------------------------------------------------------------
 class _Session:
     """What the auditor needs of the plugin's session."""

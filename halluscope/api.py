@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,6 +173,7 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         RecordError: with ``strict=True``, the first bad record.
         AlignmentError: POPE answers that cannot be aligned with the questions.
     """
+    inputs = _input_paths(inputs)
     # one audit writes a folder at a time, from before its options are read to its last file
     with hold_outputs(Path(out)) if out is not None else nullcontext():
         result = NotebookResult.of(run_audit(
@@ -180,6 +182,26 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         if out is not None:
             write_outputs(result, out, write_items=False, write_report=write_report)
     return result
+
+
+def _input_paths(inputs: Any) -> Any:
+    """``inputs`` as a path or a list of paths; anything else is a :class:`ConfigError` that
+    says where records go. A DataFrame was read as its column names ("input file id does not
+    exist"), a list of dicts and a number failed deep inside with a bare TypeError."""
+    from halluscope.errors import ConfigError
+    if inputs is None or isinstance(inputs, (str, os.PathLike)):
+        return inputs
+    kind = f"a {type(inputs).__name__}"
+    tabular = (type(inputs).__module__ or "").startswith(("pandas", "datasets"))
+    if not tabular and isinstance(inputs, Iterable) and not isinstance(inputs, (bytes, Mapping)):
+        inputs = list(inputs)
+        bad = next((p for p in inputs if not isinstance(p, (str, os.PathLike))), None)
+        if bad is None:
+            return inputs
+        kind = f"a list holding a {type(bad).__name__} ({bad!r:.60})"
+    raise ConfigError(f"expected input files (a path or a list of paths), got {kind}; "
+                      f"in-memory records (dicts, Record objects, a pandas DataFrame, a "
+                      f"datasets.Dataset) go in records=...")
 
 
 __all__ = ["NotebookResult", "audit", "write_outputs"]

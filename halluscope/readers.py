@@ -215,7 +215,7 @@ def rows_of(obj: Any) -> list[Any]:
         return list(_frame_rows(obj))
     if module.startswith("datasets") and hasattr(obj, "column_names"):
         return [_row_dict(row) for row in obj]
-    if isinstance(obj, (str, bytes, Mapping)):
+    if isinstance(obj, (str, bytes, Mapping)) or not hasattr(obj, "__iter__"):
         raise ConfigError(f"expected records as a list of dicts, a pandas DataFrame or a "
                           f"datasets.Dataset, got {type(obj).__name__}")
     return [row if isinstance(row, Record) else (_row_dict(row) if isinstance(row, Mapping)

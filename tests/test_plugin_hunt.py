@@ -154,6 +154,25 @@ def test_a_metric_object_audits_each_run_afresh():
     assert second.summary["words.items"] == 4 and second.get("words.items").n == 4
 
 
+@pytest.mark.parametrize("inputs, shown", [
+    (lambda: __import__("pandas").DataFrame(RECORDS), "got a DataFrame"),
+    (lambda: RECORDS, "got a list holding a dict"),
+    (lambda: [RECORDS[0]["image"], 3], "got a list holding a int (3)"),
+    (lambda: 7, "got a int"),
+])
+def test_records_passed_as_inputs_say_where_records_go(inputs, shown):
+    """``audit(df)`` read the frame's column names as files ("input file id does not
+    exist"); a list of dicts or a number failed with a bare TypeError from deep inside."""
+    with pytest.raises(ConfigError) as info:
+        halluscope.audit(inputs(), metrics=[Words(n_boot=0)])
+    assert shown in str(info.value) and "go in records=" in str(info.value)
+
+
+def test_records_that_are_no_rows_are_a_clear_error():
+    with pytest.raises(ConfigError, match="expected records as a list of dicts.*got int"):
+        halluscope.audit(records=7, metrics=[Words(n_boot=0)])
+
+
 # -- the plugin -------------------------------------------------------------------------------
 class _Session:
     """What the auditor needs of the plugin's session."""

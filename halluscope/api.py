@@ -122,7 +122,8 @@ class NotebookResult(AuditResult):
         rows = []
         for name, summary in self.metrics.items():
             for stat, res in summary.results.items():
-                ci = (f"[{res.ci[0]:.4f}, {res.ci[1]:.4f}]" if res.ci else "")
+                level = f"{round(res.confidence * 100, 1):g}% " if res.confidence else ""
+                ci = (f"{level}[{res.ci[0]:.4f}, {res.ci[1]:.4f}]" if res.ci else "")
                 value = f"{res.value:.4f}" if isinstance(res.value, float) else str(res.value)
                 rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(stat)}</td>"
                             f"<td>{value}</td><td>{ci}</td><td>{res.n}</td></tr>")
@@ -136,7 +137,7 @@ class NotebookResult(AuditResult):
             errors += (f"<p><a href='{html.escape(report.as_uri())}' target='_blank'>"
                        f"report.html</a></p>")
         return ("<div class='halluscope'><table><thead><tr><th>metric</th><th>statistic</th>"
-                "<th>value</th><th>95% CI</th><th>n</th></tr></thead><tbody>"
+                "<th>value</th><th>CI</th><th>n</th></tr></thead><tbody>"
                 + "".join(rows) + f"</tbody></table><p>{len(self.items)} items</p>{errors}</div>")
 
 

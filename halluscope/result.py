@@ -319,7 +319,7 @@ class AuditResult:
                     rows.append({"id": item.get("id"), "image": item.get("image"), **claim})
             return pd.DataFrame(rows)
         if level != "items":
-            raise ValueError(f"expected level 'items' or 'claims', got {level!r}")
+            raise ValueError(f"expected level 'items', 'claims' or 'metrics', got {level!r}")
         rows = []
         for item in self.items:
             row = {k: v for k, v in item.items() if not isinstance(v, (dict, list))}

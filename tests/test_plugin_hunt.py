@@ -173,6 +173,16 @@ def test_records_that_are_no_rows_are_a_clear_error():
         halluscope.audit(records=7, metrics=[Words(n_boot=0)])
 
 
+def test_the_html_view_names_the_interval_level_it_shows():
+    """The notebook view headed every interval "95% CI", also those of a 90% audit."""
+    res = halluscope.audit(records=RECORDS, metrics=[Words(n_boot=200, confidence=0.9)])
+    assert res.get("words.rate").ci is not None
+    view = res._repr_html_()
+    assert "90% [" in view and "95%" not in view
+    with pytest.raises(ValueError, match="'items', 'claims' or 'metrics'"):
+        res.to_pandas("metric")
+
+
 # -- the plugin -------------------------------------------------------------------------------
 class _Session:
     """What the auditor needs of the plugin's session."""

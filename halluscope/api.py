@@ -112,7 +112,12 @@ class NotebookResult(AuditResult):
         Keys are ``metric.stat[@group][@upper|@lower]``. Raises
         :class:`~halluscope.errors.ConfigError` for an unknown name or a threshold outside the
         statistic's range (a rate above 1)."""
+        from halluscope.errors import ConfigError
         from halluscope.gates import check_gates, parse_gate
+        for side, given in (("above", above), ("below", below)):
+            if given is not None and not isinstance(given, Mapping):
+                raise ConfigError(f"gate_failures({side}=...): expected a dict of "
+                                  f"{{'metric.stat': threshold}}, got {type(given).__name__}")
         gates = ([parse_gate(f"{k}={v}", "below") for k, v in (above or {}).items()]
                  + [parse_gate(f"{k}={v}", "above") for k, v in (below or {}).items()])
         return check_gates(self, gates)

@@ -272,6 +272,10 @@ class AuditResult:
             raise UnknownNameError(f"no metric {metric!r} in this audit{hint} (computed: "
                                    f"{', '.join(self.metrics) or 'none'})")
         summary = self.metrics[metric]
+        if not stat:        # said "has no statistic ''"
+            raise UnknownNameError(f"expected a name '<metric>.<statistic>' such as "
+                                   f"'{metric}.{next(iter(summary.results), 'rate')}', got "
+                                   f"{name!r} (statistics: {', '.join(summary.results)})")
         results = summary.results if group is None else summary.groups.get(group)
         if results is None:
             raise UnknownNameError(f"metric {metric!r} has no group {group!r}"

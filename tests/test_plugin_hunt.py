@@ -88,6 +88,32 @@ def test_an_infinite_threshold_is_refused_as_the_cli_refuses_it(result):
     assert result.assert_above("words.items", np.int64(4)).passed
 
 
+def test_a_bound_in_the_name_is_read_as_in_every_other_face(result):
+    """The README writes gates METRIC.STAT[@GROUP][@BOUND] the same in the CLI,
+    gate_failures and the plugin, but assert_below("words.rate@upper", ...) looked "upper" up
+    as a group ("metric 'words' has no group 'upper'")."""
+    upper = result.get("words.rate").ci[1]
+    outcome = result.assert_below("words.rate@upper", 1.0)
+    assert outcome.bound == "upper" and outcome.compared == upper and outcome.name == \
+        "words.rate"
+    with pytest.raises(HalluscopeAssertionError, match=r"words.rate: upper bound of the 95% "):
+        result.assert_below("words.rate@upper", 0.5)
+    assert result.assert_below("words.rate@value", 0.5).bound is None
+    with pytest.raises(ValueError, match=r"names the bound @upper and bound='lower' another"):
+        result.assert_below("words.rate@upper", 0.5, bound="lower")
+
+
+def test_gate_and_name_mistakes_are_said_plainly(result):
+    """gate_failures(above=[(name, limit)]) failed with "'list' object has no attribute
+    'items'"; get("words") said "has no statistic ''"."""
+    with pytest.raises(ConfigError, match=r"gate_failures\(above=...\): expected a dict .*"
+                                          r"got list"):
+        result.gate_failures(above=[("words.rate", 0.5)])
+    with pytest.raises(KeyError, match=r"expected a name '<metric>.<statistic>' such as "
+                                       r"'words.rate', got 'words'"):
+        result.get("words")
+
+
 def test_a_tolerance_that_is_no_number_is_refused(result):
     """nan slipped past ``tolerance < 0`` and inf made every regression check pass."""
     for bad in (float("nan"), math.inf):

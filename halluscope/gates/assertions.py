@@ -192,6 +192,20 @@ def over_no_units(n: int, value: Any) -> bool:
     return n == 0 and isinstance(value, float) and _defined(value)
 
 
+def _bound_in_name(name: str, bound: str | None) -> tuple[str, str | None]:
+    """``"pope.f1@lower"`` as ``("pope.f1", "lower")``: the README writes gates
+    ``METRIC.STAT[@GROUP][@BOUND]`` alike in every face, but ``assert_above("pope.f1@lower",
+    ...)`` looked the bound up as a group. A bound in the name and another in ``bound`` is a
+    ``ValueError``."""
+    head, sep, last = name.rpartition("@")
+    if not sep or last not in ("upper", "lower", "value", "conservative"):
+        return name, bound
+    if bound is not None and bound != last:
+        raise ValueError(f"{name!r} names the bound @{last} and bound={bound!r} another: give "
+                         f"one of them")
+    return head, last
+
+
 def _resolve_bound(bound: str | None, direction: str) -> str | None:
     if bound in (None, "value", "point"):
         return None
@@ -256,6 +270,7 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
         raise ValueError(f"expected a number as the threshold of {name}, got {threshold!r}"
                          f" (a finite one: nan and inf are no limit)")   # as the CLI refuses
     threshold = float(threshold)
+    name, bound = _bound_in_name(name, bound)
     which = _resolve_bound(bound, direction)
     metric = validate_threshold(result, name, threshold)
     op = "<=" if direction == "below" else ">="

@@ -187,16 +187,19 @@ def _cell(value: Any, parse_json: bool = False) -> Any:
     return value
 
 
-def _row_dict(row: Mapping[str, Any], json_columns: Any = None) -> dict[str, Any]:
+def _row_dict(row: Mapping[str, Any], json_columns: Any = None, *,
+              mapping: bool = False) -> dict[str, Any]:
     """A table row (or an in-memory mapping) as a record dict: empty and NaN cells are left
     out, except in :data:`ANSWER_COLUMNS` (kept as ``None``: a missing answer, not a missing
     column). ``json_columns``: the columns whose JSON cells are parsed (a set), or ``None``
-    for every column outside :data:`TEXT_COLUMNS`."""
+    for every column outside :data:`TEXT_COLUMNS`. A ``mapping`` (a dict record, not a table
+    cell) keeps an answer ``""``: the empty answer a JSON line's ``""`` is, not "null"."""
     out = {}
     for key, value in row.items():
         key = str(key)
         parse = key not in TEXT_COLUMNS if json_columns is None else key in json_columns
-        value = _cell(value, parse)
+        empty = mapping and isinstance(value, str) and not value and key in ANSWER_COLUMNS
+        value = "" if empty else _cell(value, parse)
         if value is not None or key in ANSWER_COLUMNS:
             out[key] = value
     return out
@@ -218,8 +221,9 @@ def rows_of(obj: Any) -> list[Any]:
     if isinstance(obj, (str, bytes, Mapping)) or not hasattr(obj, "__iter__"):
         raise ConfigError(f"expected records as a list of dicts, a pandas DataFrame or a "
                           f"datasets.Dataset, got {type(obj).__name__}")
-    return [row if isinstance(row, Record) else (_row_dict(row) if isinstance(row, Mapping)
-                                                 else row) for row in obj]
+    return [row if isinstance(row, Record) else (_row_dict(row, mapping=True)
+                                                 if isinstance(row, Mapping) else row)
+            for row in obj]
 
 
 # --- peers' layouts ---------------------------------------------------------------------------

@@ -199,6 +199,23 @@ def test_records_that_are_no_rows_are_a_clear_error():
         halluscope.audit(records=7, metrics=[Words(n_boot=0)])
 
 
+def test_an_empty_answer_in_a_dict_record_is_scored_as_the_same_json_line_is(tmp_path):
+    """records=[{"response": ""}] was a bad record ("got null") while the same line in a file
+    is an empty answer that POPE's original rule reads as yes: the notebook and the CLI gave
+    different numbers for the same answers."""
+    rows = pope_rows(n=12)
+    rows[0]["response"] = ""
+    path = tmp_path / "answers.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    from_file = halluscope.audit(path, metrics="pope", pope_parser="original", n_boot=0)
+    from_rows = halluscope.audit(records=rows, metrics="pope", pope_parser="original",
+                                 n_boot=0)
+    assert from_rows.errors == from_file.errors == []
+    assert from_rows.summary == from_file.summary
+    assert from_rows.summary["pope.fp"] == 1            # q0 is labelled no; "" reads as yes
+    assert from_rows.runsheet["counts"]["empty_answers_scored"] == {"pope": 1}
+
+
 def test_the_html_view_names_the_interval_level_it_shows():
     """The notebook view headed every interval "95% CI", also those of a 90% audit."""
     res = halluscope.audit(records=RECORDS, metrics=[Words(n_boot=200, confidence=0.9)])

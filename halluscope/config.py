@@ -134,6 +134,13 @@ class AuditConfig(BaseModel):
             raise ValueError(f"expected auto, id or order, got {v!r}")
         return v
 
+    def __repr_args__(self):
+        """``repr(result.config)`` (a notebook's output cell) without the credentials of
+        ``options`` (``judge_options={"api_key": ...}``): they were shown as given."""
+        from halluscope.redact import redact_mapping
+        for name, value in super().__repr_args__():
+            yield name, redact_mapping(value) if name == "options" else value
+
 
 #: ``--option`` keys read outside any one metric (metrics declare their own in
 #: ``Metric.options``): name -> what it sets.

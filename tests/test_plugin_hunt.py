@@ -216,6 +216,18 @@ def test_an_empty_answer_in_a_dict_record_is_scored_as_the_same_json_line_is(tmp
     assert from_rows.runsheet["counts"]["empty_answers_scored"] == {"pope": 1}
 
 
+def test_the_config_a_result_shows_hides_credentials():
+    """A notebook cell showing ``result.config`` printed ``judge_options={'api_key': ...}``
+    as given; every file and log line already redacted it."""
+    secret = "sk-hunt-0123456789abcdef"
+    res = halluscope.audit(records=RECORDS, metrics=[Words(n_boot=0)],
+                           options={"judge_options": {"api_key": secret}})
+    for shown in (repr(res.config), str(res.config), repr(res), res._repr_html_()):
+        assert secret not in shown
+    assert "'api_key': '<redacted>'" in repr(res.config)
+    assert res.config.options["judge_options"]["api_key"] == secret   # the data is unchanged
+
+
 def test_the_html_view_names_the_interval_level_it_shows():
     """The notebook view headed every interval "95% CI", also those of a 90% audit."""
     res = halluscope.audit(records=RECORDS, metrics=[Words(n_boot=200, confidence=0.9)])

@@ -121,6 +121,22 @@ def test_a_tolerance_that_is_no_number_is_refused(result):
             check_regression(result, {"words.rate": 0.5}, "words.rate", tolerance=bad)
 
 
+@pytest.mark.parametrize("raw", ["Infinity", "true", '"0.3"', '"abc"', "[0.3]"])
+def test_a_baseline_value_that_is_no_finite_number_is_refused(result, tmp_path, raw):
+    """A baseline of Infinity passed every later run of a lower-is-better metric, true was
+    read as 1.0 and "0.3" as 0.3; "abc" and [0.3] failed with a bare ValueError/TypeError."""
+    from halluscope.gates.baseline import BaselineError, load_baseline
+    path = tmp_path / "baseline.json"
+    path.write_text('{"metrics": {"words.rate": {"value": %s}}}' % raw, encoding="utf-8")
+    with pytest.raises(BaselineError, match=r"baseline.json: metric 'words.rate': expected a "
+                                            r"finite number \(or null\) as the 'value'"):
+        load_baseline(path)
+    with pytest.raises(ValueError, match=r"words.rate: expected a finite number"):
+        check_regression(result, {"words.rate": {"value": json.loads(raw)}}, "words.rate")
+    with pytest.raises(ValueError, match=r"expected a finite number"):
+        check_regression(result, {"words.rate": math.inf}, "words.rate")
+
+
 def _over_no_units(tmp_path: Path) -> AuditResult:
     """An audit whose ``m.precision`` is 0.0 over no units (AMBER's original counters give
     such defaults), beside ``m.count`` = 0, a count that is a real zero."""

@@ -433,6 +433,11 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
         where = str(source or baseline)
         baseline = load_baseline(baseline)
     entry = _baseline_entry(baseline, name)
+    if isinstance(entry, Mapping):
+        from halluscope.gates.baseline import value_problem
+        problem = value_problem(entry.get("value"))
+        if problem:
+            raise ValueError(f"{where}: {name}: {problem}")
     metric = result.get(name)
     either_way = not getattr(metric, "direction", True)
     direction = "either" if either_way else "above" if metric.higher_is_better else "below"

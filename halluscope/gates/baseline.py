@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,20 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
         if not isinstance(entry, dict) or "value" not in entry:
             raise BaselineError(f"{path}: metric {name!r}: expected an object with a 'value', "
                                 f"got {entry!r:.80}")
+        problem = value_problem(entry["value"])
+        if problem:
+            raise BaselineError(f"{path}: metric {name!r}: {problem}")
     return data
+
+
+def value_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be a baseline's value (``None`` when it can: a number, or null for
+    no value). ``Infinity`` passed every later run of a lower-is-better metric, ``true`` was
+    read as 1.0, ``"0.3"`` as 0.3 and ``"abc"`` failed with a bare ValueError."""
+    if value is None or (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                         and not math.isinf(value)):
+        return None
+    return f"expected a finite number (or null) as the 'value', got {value!r:.80}"
 
 
 def write_baseline(path: str | Path, entries: dict[str, dict[str, Any]]) -> Path:
@@ -108,4 +122,4 @@ def write_baseline(path: str | Path, entries: dict[str, dict[str, Any]]) -> Path
 
 
 __all__ = ["BaselineError", "entry_from_result", "empty_baseline", "load_baseline",
-           "write_baseline"]
+           "value_problem", "write_baseline"]

@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 
 from halluscope import _json as fast_json
-from halluscope.compare_inputs import (find_metric_class, load_metric_files, metric_references,
-                                       not_in_both, run_folders, unscored_reasons)
+from halluscope.compare_inputs import (checked_scores, find_metric_class, load_metric_files,
+                                       metric_references, not_in_both, run_folders,
+                                       unscored_reasons)
 from halluscope.errors import ConfigError
 from halluscope.gates.assertions import over_no_units
 from halluscope.gates.diff import Gates, NoInterval, diff_gate_failures, diff_value  # re-exported
@@ -91,6 +92,7 @@ def load_run(path: str | Path) -> RunItems:
     metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]] = {}
     seen: dict[str, int] = {}           # lines so far per key
     blind: dict[Any, int] = {}          # unreadable lines so far per id
+    widths: dict[str, tuple[int, str]] = {}     # metric -> its row width, where first seen
     with open(items_path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -99,6 +101,7 @@ def load_run(path: str | Path) -> RunItems:
                 item = fast_json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{items_path}:{lineno}: invalid JSON ({exc.msg})") from None
+            scores = checked_scores(item, f"{items_path}:{lineno}", widths)
             if "task" not in item:      # a line that was no record: its image is unknown,
                 # so it is an occurrence of every key with its id (one model's failed answer
                 # must not move the next model's answer to the same question into its place)
@@ -109,8 +112,8 @@ def load_run(path: str | Path) -> RunItems:
             occurrence = seen[key] + blind.get(item.get("id"), 0)
             if occurrence > 1:
                 key = f"{key}#{occurrence}"
-            for name, score in (item.get("scores") or {}).items():
-                metrics.setdefault(name, {})[key] = (score["row"], score.get("unit"), item)
+            for name, (row, unit) in scores.items():
+                metrics.setdefault(name, {})[key] = (row, unit, item)
     unscored = unscored_reasons(results)
     if not metrics:
         if unscored:

@@ -1,0 +1,101 @@
+"""A user-style bug hunt of ``halluscope compare`` (and the report's wording of missing
+intervals): a damaged items.jsonl is an input error naming file, line and field, never a crash
+or a silent drop; a count over no paired item is no number; a gate that cannot be crossed, or on
+a metric left out, is said as such."""
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import halluscope
+from halluscope.api import audit
+from halluscope.cli import EXIT_GATE, EXIT_OK, EXIT_USAGE, app
+from halluscope.comparison import diff_gate_failures
+from halluscope.errors import ConfigError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+INSTANCES = DATA / "annotations" / "instances.json"
+
+
+def _pope_rows(n=12, qid=lambda i: i):
+    return [{"id": f"q{qid(i)}", "question_id": qid(i), "image_id": i % 4 + 1,
+             "prompt": "Is there a dog in the image?", "response": "Yes" if i % 3 else "No",
+             "label": "yes" if i % 2 else "no"} for i in range(n)]
+
+
+def _pope(tmp_path, name, rows=None, n_boot=0):
+    audit(records=rows or _pope_rows(), metrics="pope", n_boot=n_boot, out=tmp_path / name,
+          write_report=False)
+    return tmp_path / name
+
+
+def _cli(*args):
+    """Exit code and output with every space taken out (however the console wrapped it)."""
+    out = CliRunner().invoke(app, ["compare", *map(str, args)], env={"COLUMNS": "1000"})
+    return out.exit_code, "".join(out.output.split())
+
+
+def _bare(text):
+    return "".join(str(text).split())
+
+
+def _rewrite_items(run: Path, change) -> int:
+    """Apply ``change`` to the last scored item of ``run``'s items.jsonl, and record the new
+    file's sha256 in results.json, as a folder another tool (or a hand) rewrote would; the line
+    number changed."""
+    items = run / "items.jsonl"
+    lines = items.read_text(encoding="utf-8").splitlines()
+    number = max(i for i, line in enumerate(lines) if json.loads(line).get("scores"))
+    lines[number] = change(json.loads(lines[number]))
+    items.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    results = json.loads((run / "results.json").read_text())
+    results["outputs"]["items.jsonl"]["sha256"] = hashlib.sha256(items.read_bytes()).hexdigest()
+    (run / "results.json").write_text(json.dumps(results))
+    return number + 1
+
+
+def _set(path, value):
+    def change(item):
+        target = item
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        return json.dumps(item)
+    return change
+
+
+@pytest.mark.parametrize("change, field", [
+    (_set(["scores", "pope", "row"], ["a", "b", "c", "d", "e", "f"]), "scores.pope.row"),
+    (_set(["scores", "pope", "row"], [None] * 6), "scores.pope.row"),
+    (_set(["scores", "pope", "row"], [1.0]), "scores.pope.row"),
+    (_set(["scores", "pope", "row"], "1,0,0"), "scores.pope.row"),
+    (_set(["scores", "pope"], {"unit": "image:1"}), "scores.pope.row"),
+    (_set(["scores", "pope"], [1, 2]), "scores.pope"),
+    (_set(["scores"], [1, 2]), "scores"),
+    (_set(["scores", "pope", "unit"], [1]), "scores.pope.unit"),
+    (lambda item: json.dumps([1, 2]), None),
+    (lambda item: "5", None),
+    (lambda item: json.dumps({**item, "scores": {"pope": {**item["scores"]["pope"],
+                                                            "row": [float("nan")] * 6}}}),
+     "scores.pope.row"),
+])
+def test_a_damaged_items_line_is_an_input_error_naming_file_line_and_field(
+        tmp_path, change, field):
+    """Each of these was an internal error (KeyError 'row', ValueError, AttributeError: exit 3),
+    or a metric left out of the comparison in silence (a row of another width)."""
+    a = _pope(tmp_path, "a")
+    b = _pope(tmp_path, "b")
+    line = _rewrite_items(b, change)
+    with pytest.raises(ConfigError) as caught:
+        halluscope.compare([a, b], n_boot=0)
+    where = f"{b / 'items.jsonl'}:{line}"
+    assert str(caught.value).startswith(where), caught.value
+    if field:
+        assert f"field '{field}'" in str(caught.value)
+    code, text = _cli(a, b, "--out", tmp_path / "c", "-q")
+    assert code == EXIT_USAGE, text
+    assert _bare(where) in text and "internalerror" not in text

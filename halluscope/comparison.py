@@ -294,8 +294,12 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
 
 def _side_value(stat: Statistic, columns: tuple[str, ...], x: np.ndarray,
                 n_keys: int) -> float | None:
-    """One side's value, or ``None`` when it has none: undefined, or a rate over no units
-    (AMBER's 0.001 starting counters give one), which the audit's gates refuse as well."""
+    """One side's value, or ``None`` when it has none: undefined, a rate over no units
+    (AMBER's 0.001 starting counters give one), which the audit's gates refuse as well, or
+    any statistic, a count too, over no paired item (a 0 there would come from nothing, and a
+    gate on it would pass)."""
+    if n_keys == 0:
+        return None
     sums = x.sum(axis=0)
     value = _clean(_evaluate(stat, columns, sums))
     if not stat.count and over_no_units(units_over(stat, columns, sums, n_keys), value):

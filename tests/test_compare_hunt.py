@@ -99,3 +99,29 @@ def test_a_damaged_items_line_is_an_input_error_naming_file_line_and_field(
     code, text = _cli(a, b, "--out", tmp_path / "c", "-q")
     assert code == EXIT_USAGE, text
     assert _bare(where) in text and "internalerror" not in text
+
+
+def _two_metric_rows(qid):
+    captions = [{"id": f"c{i}", "image_id": i, "caption": "A cat on a bed."} for i in (1, 2, 3)]
+    return captions + _pope_rows(6, qid)
+
+
+def test_a_count_over_no_paired_item_is_no_number_and_its_gate_fails(tmp_path, caplog):
+    """POPE pairs no item (other question ids) while CHAIR pairs all: tp, fp, tn, fn were
+    shown as 0 in A and B, difference +0, and ``--fail-above diff.pope.tp=0`` passed (exit 0)
+    on nothing."""
+    for name, qid in (("a", lambda i: i), ("b", lambda i: 100 + i)):
+        audit(records=_two_metric_rows(qid), metrics=["pope", "chair"],
+              coco_annotations=[INSTANCES], n_boot=0, out=tmp_path / name, write_report=False)
+    res = halluscope.compare([tmp_path / "a", tmp_path / "b"], n_boot=0)
+    for stat in ("tp", "fp", "tn", "fn", "accuracy"):
+        entry = res.metrics[f"pope.{stat}"]
+        assert entry["n_paired"] == 0
+        assert (entry["a"], entry["b"], entry["diff"]) == (None, None, None), (stat, entry)
+    assert res.metrics["chair.chair_s"]["n_paired"] == 3
+    failures = diff_gate_failures(res, above={"diff.pope.tp": 0})
+    assert failures and "has no value" in failures[0]
+    code, text = _cli(tmp_path / "a", tmp_path / "b", "--out", tmp_path / "c", "-q",
+                      "--fail-above", "diff.pope.tp=0")
+    assert code == EXIT_GATE, text
+    assert "diff.pope.tphasnovalue" in text

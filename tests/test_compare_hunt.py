@@ -125,3 +125,16 @@ def test_a_count_over_no_paired_item_is_no_number_and_its_gate_fails(tmp_path, c
                       "--fail-above", "diff.pope.tp=0")
     assert code == EXIT_GATE, text
     assert "diff.pope.tphasnovalue" in text
+
+
+@pytest.mark.parametrize("limit", ["inf", "-inf", "1e400"])
+def test_an_infinite_diff_threshold_is_a_usage_error(tmp_path, limit):
+    """``--fail-above diff.pope.tp=inf`` was taken (a count's difference has no range), and
+    the gate passed whatever the difference; the audit refuses an infinite threshold."""
+    a, b = _pope(tmp_path, "a"), _pope(tmp_path, "b")
+    code, text = _cli(a, b, "--out", tmp_path / "c", "-q", "--fail-above", f"diff.pope.tp={limit}")
+    assert code == EXIT_USAGE, text
+    assert "finite" in text
+    res = halluscope.compare([a, b], n_boot=0)
+    with pytest.raises(ConfigError, match="finite"):
+        diff_gate_failures(res, below={"diff.pope.tp": float(limit)})

@@ -30,11 +30,15 @@ def _gates(values: list[str] | None, flag: str) -> list[tuple[str, float]]:
         try:
             if not sep or not name.strip().startswith("diff.") or math.isnan(float(value)):
                 raise ValueError
-            gates.append((name.strip(), float(value)))
+            limit = float(value)
         except ValueError:
             raise typer.BadParameter(
                 f"expected diff.METRIC.STATISTIC[@upper|@lower]=VALUE (e.g. "
                 f"diff.chair.chair_i@upper=0), got {raw!r}", param_hint=flag) from None
+        if not math.isfinite(limit):     # no difference crosses it: the gate would always pass
+            raise typer.BadParameter(f"expected a finite number as the threshold of "
+                                     f"{name.strip()}, got {value.strip()!r}", param_hint=flag)
+        gates.append((name.strip(), limit))
     return gates
 
 

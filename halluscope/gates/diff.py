@@ -80,8 +80,8 @@ def _comparisons(compared: Compared
 def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
     """A usage error for a threshold no difference of the statistic can cross (NaN, or a
     rate's difference compared with 12 rather than 0.12)."""
-    if math.isnan(limit):
-        raise ConfigError(f"expected a number as the threshold of {name}, got nan")
+    if not math.isfinite(limit):     # never crossed: the gate would pass whatever the data
+        raise ConfigError(f"expected a finite number as the threshold of {name}, got {limit}")
     entry = metrics.get(name[len("diff."):].partition("@")[0]) or {}
     lo, hi = entry.get("diff_bounds") or (-math.inf, math.inf)
     if not lo <= limit <= hi:

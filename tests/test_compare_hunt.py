@@ -138,3 +138,16 @@ def test_an_infinite_diff_threshold_is_a_usage_error(tmp_path, limit):
     res = halluscope.compare([a, b], n_boot=0)
     with pytest.raises(ConfigError, match="finite"):
         diff_gate_failures(res, below={"diff.pope.tp": float(limit)})
+
+
+def test_a_gate_on_a_metric_left_out_says_why_it_was_left_out(tmp_path):
+    """``no 'chair.chair_i' in the comparison (have: pope...)`` did not say that B never
+    computed CHAIR."""
+    a = tmp_path / "a"
+    audit(records=_two_metric_rows(lambda i: i), metrics=["pope", "chair"],
+          coco_annotations=[INSTANCES], n_boot=0, out=a, write_report=False)
+    b = _pope(tmp_path, "b", _pope_rows(6))
+    code, text = _cli(a, b, "--out", tmp_path / "c", "-q", "--fail-above",
+                      "diff.chair.chair_i=0")
+    assert code == EXIT_USAGE, text
+    assert _bare(f"chair is left out of the comparison: {b} did not compute it") in text

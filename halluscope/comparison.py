@@ -479,6 +479,9 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
             for entry in entries.values():
                 if differ:
                     entry["setup_differs"] = differ
+            if not entries:     # said in the log by _compare_metric; listed, never dropped
+                left_out[name] = ("its statistics cannot be recomputed from the items (they "
+                                  "depend on how the run was set up, or the columns differ)")
             metrics.update(entries)
             changed.extend(moved)
             compared += [name] if entries else []

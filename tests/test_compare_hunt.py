@@ -151,3 +151,20 @@ def test_a_gate_on_a_metric_left_out_says_why_it_was_left_out(tmp_path):
                       "diff.chair.chair_i=0")
     assert code == EXIT_USAGE, text
     assert _bare(f"chair is left out of the comparison: {b} did not compute it") in text
+
+
+def test_a_metric_whose_statistics_cannot_be_recomputed_is_listed_as_left_out(
+        tmp_path, caplog, monkeypatch):
+    """It was dropped from compare.json with a log line only: no ``left_out`` entry."""
+    from halluscope import comparison
+    a = tmp_path / "a"
+    audit(records=_two_metric_rows(lambda i: i), metrics=["pope", "chair"],
+          coco_annotations=[INSTANCES], n_boot=0, out=a, write_report=False)
+    real = comparison._statistics
+    monkeypatch.setattr(comparison, "_statistics",
+                        lambda name, *args: None if name == "pope" else real(name, *args))
+    res = halluscope.compare([a, a], n_boot=0, out=tmp_path / "c")
+    saved = json.loads((tmp_path / "c" / "compare.json").read_text())
+    why = saved["comparisons"][0]["left_out"]["pope"]
+    assert "cannot be recomputed" in why
+    assert not any(k.startswith("pope.") for k in res.metrics)

@@ -168,3 +168,24 @@ def test_a_metric_whose_statistics_cannot_be_recomputed_is_listed_as_left_out(
     why = saved["comparisons"][0]["left_out"]["pope"]
     assert "cannot be recomputed" in why
     assert not any(k.startswith("pope.") for k in res.metrics)
+
+
+def test_the_console_says_why_a_difference_has_no_interval(tmp_path):
+    """Every note read "too few units": with --bootstrap 0 (no replicates asked for), and for a
+    difference with no value."""
+    a, b = _pope(tmp_path, "a", _pope_rows(40)), _pope(tmp_path, "b", _pope_rows(40))
+    code, text = _cli(a, b, "--out", tmp_path / "c", "--bootstrap", "0")
+    assert code == EXIT_OK, text
+    assert "toofewunits" not in text and "nobootstrap" in text
+    code, text = _cli(a, b, "--out", tmp_path / "c")     # 40 answers about 4 images
+    assert code == EXIT_OK and "toofewunits" in text and "nobootstrap" not in text
+
+
+def test_the_report_says_why_a_statistic_has_no_interval(tmp_path):
+    """The HTML summary left the interval cell empty where the console says "too few units"."""
+    res = audit(records=_pope_rows(6), metrics="pope", out=tmp_path / "r")
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert res.metrics["pope"].results["accuracy"].ci_note
+    summary = page.split('id="summary"')[1].split("</section>")[0]
+    assert "too few units" in summary
+    assert 'title="no interval: n=6 units, fewer than 10"' in summary

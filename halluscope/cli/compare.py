@@ -43,6 +43,7 @@ def _gates(values: list[str] | None, flag: str) -> list[tuple[str, float]]:
 
 
 def _table(comp) -> Table:
+    from halluscope.metrics.stats import ci_note_label
     table = Table(title=f"B = {plain(comp.b)}  vs  A = {plain(comp.a)}", title_justify="left")
     for col in ("metric", "A", "B", "B − A", "interval", "paired", "only A", "only B"):
         # a number is never folded or cut to '…'; the metric name may fold
@@ -58,7 +59,7 @@ def _table(comp) -> Table:
             diff = "–" if e["diff"] is None else f"{e['diff']:+g}"
         else:
             ci = (f"[{e['ci'][0]:+.4f}, {e['ci'][1]:+.4f}]" if e.get("ci")
-                  else ("too few units" if e.get("ci_note") else "–"))
+                  else (ci_note_label(e.get("ci_note")) or "–"))
             diff = "–" if e["diff"] is None else f"{e['diff']:+.4f}"
         count = bool(e.get("count"))
         table.add_row(plain(key), num(e["a"], count), num(e["b"], count), diff, ci, str(e["n_paired"]),

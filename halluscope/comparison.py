@@ -505,8 +505,14 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
 
 # --- HTML ------------------------------------------------------------------------------------
 
-def _fmt(x: Any) -> str:
-    return "–" if x is None else (f"{x:+.4f}" if isinstance(x, float) else html.escape(str(x)))
+def _fmt(x: Any, count: bool = False, sign: str = "") -> str:
+    """A value of compare.html: a count whole, a statistic to 4 places; ``sign="+"`` for a
+    difference (a value of A or B is no difference, and carries no sign)."""
+    if x is None:
+        return "–"
+    if not isinstance(x, (int, float)):
+        return html.escape(str(x))
+    return f"{x:{sign}g}" if count else f"{x:{sign}.4f}"
 
 
 def render_html(result: CompareResult) -> str:
@@ -525,8 +531,10 @@ def render_html(result: CompareResult) -> str:
             ci = e.get("ci")
             ci_text = (f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else
                        html.escape(e.get("ci_note", "–")))
-            parts.append(f"<tr><td>{html.escape(key)}</td><td>{_fmt(e['a'])}</td>"
-                         f"<td>{_fmt(e['b'])}</td><td>{_fmt(e['diff'])}</td><td>{ci_text}</td>"
+            count = bool(e.get("count"))
+            parts.append(f"<tr><td>{html.escape(key)}</td><td>{_fmt(e['a'], count)}</td>"
+                         f"<td>{_fmt(e['b'], count)}</td><td>{_fmt(e['diff'], count, '+')}</td>"
+                         f"<td>{ci_text}</td>"
                          f"<td>{e['n_paired']}</td><td>{e['only_a']}</td><td>{e['only_b']}</td>"
                          "</tr>")
         parts.append("</table>")

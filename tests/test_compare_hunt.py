@@ -189,3 +189,16 @@ def test_the_report_says_why_a_statistic_has_no_interval(tmp_path):
     summary = page.split('id="summary"')[1].split("</section>")[0]
     assert "too few units" in summary
     assert 'title="no interval: n=6 units, fewer than 10"' in summary
+
+
+def test_compare_html_shows_values_unsigned_and_counts_whole(tmp_path):
+    """A and B were written as differences (``+0.7500``), counts as ``+4.0000``."""
+    a, b = _pope(tmp_path, "a"), _pope(tmp_path, "b")
+    halluscope.compare([a, b], n_boot=0, out=tmp_path / "c")
+    page = (tmp_path / "c" / "compare.html").read_text()
+    row = next(r for r in page.splitlines() if r.startswith("<tr><td>pope.tp<"))
+    cells = row.replace("</td>", "").split("<td>")[1:]
+    assert cells[1:4] == ["4", "4", "+0"], cells
+    row = next(r for r in page.splitlines() if r.startswith("<tr><td>pope.accuracy<"))
+    cells = row.replace("</td>", "").split("<td>")[1:]
+    assert not cells[1].startswith("+") and cells[3] == "+0.0000", cells

@@ -202,3 +202,23 @@ def test_compare_html_shows_values_unsigned_and_counts_whole(tmp_path):
     row = next(r for r in page.splitlines() if r.startswith("<tr><td>pope.accuracy<"))
     cells = row.replace("</td>", "").split("<td>")[1:]
     assert not cells[1].startswith("+") and cells[3] == "+0.0000", cells
+
+
+def test_intervals_are_labelled_with_the_level_they_were_computed_at(tmp_path):
+    """``--confidence 0.8`` gave 80% intervals headed "95% CI" in the console table, the report's
+    summary, its group tooltips and its plot titles."""
+    rows = [{**row, "image_id": i} for i, row in enumerate(_pope_rows(40))]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = CliRunner().invoke(app, ["audit", str(tmp_path / "a.jsonl"), "--metric", "pope",
+                                   "--confidence", "0.8", "--bootstrap", "200",
+                                   "--out", str(tmp_path / "r")], env={"COLUMNS": "200"})
+    assert out.exit_code == EXIT_OK, out.output
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert results["metrics"]["pope"]["accuracy"]["confidence"] == 0.8
+    assert "80% CI" in out.output and "95%" not in out.output
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "<th>80% CI</th>" in page and 'title="80% CI [' in page
+    assert "95%" not in page.split('id="items"')[0].replace("0.5 ideal", "")
+    from halluscope.report.plots import interval_level
+    res = audit(records=rows, metrics="pope", n_boot=0, confidence=0.9)
+    assert interval_level(res) == "90%"       # no interval computed: the setting says it

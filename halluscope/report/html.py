@@ -258,7 +258,7 @@ def select_items(result: AuditResult, max_items: int, max_flagged: int,
 def build_context(result: AuditResult, *, max_items: int = 500,
                   max_flagged: int | None = None) -> dict[str, Any]:
     """Everything the report template shows, as plain data."""
-    from halluscope.report.plots import all_plots
+    from halluscope.report.plots import all_plots, interval_level
     images = ImageStore()
     try:
         items = select_items(result, max_items,
@@ -274,6 +274,7 @@ def build_context(result: AuditResult, *, max_items: int = 500,
         "title": "halluscope report",
         "header": header(result),
         "summary": summary_rows(result),
+        "level": interval_level(result),      # of the intervals: --confidence, not always 95%
         "groups": group_tables(result),
         "errors": error_rows(result),
         "n_errors": len(result.errors),

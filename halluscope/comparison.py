@@ -128,6 +128,14 @@ def load_run(path: str | Path) -> RunItems:
     if missing:
         raise ConfigError(f"{path}: items.jsonl scores {', '.join(missing)}, which results.json "
                           f"does not hold: the folder is damaged; audit again")
+    for name in metrics:    # a damaged entry would read as "other companion files" below
+        summary = summaries[name]
+        field, got = ((f"metrics.{name}", summary) if not isinstance(summary, dict)
+                      else (f"metrics.{name}.info", summary.get("info")))
+        if not isinstance(got, dict) and not (field.endswith(".info") and got is None):
+            raise ConfigError(f"{path / 'results.json'}: field {field!r}: expected an object, "
+                              f"got {type(got).__name__}: the file is damaged or not "
+                              f"halluscope's; audit again")
     info = {name: (summary.get("info") or {}) if isinstance(summary, dict) else {}
             for name, summary in summaries.items()}
     setup = {name: _setup(i) for name, i in info.items()}

@@ -222,3 +222,22 @@ def test_intervals_are_labelled_with_the_level_they_were_computed_at(tmp_path):
     from halluscope.report.plots import interval_level
     res = audit(records=rows, metrics="pope", n_boot=0, confidence=0.9)
     assert interval_level(res) == "90%"       # no interval computed: the setting says it
+
+
+@pytest.mark.parametrize("damage, field", [
+    (lambda m: "x", "metrics.pope"),
+    (lambda m: {**m, "info": "x"}, "metrics.pope.info"),
+    (lambda m: {**m, "info": [1]}, "metrics.pope.info"),
+])
+def test_a_damaged_metric_entry_of_results_json_is_said_as_such(tmp_path, damage, field):
+    """``"metrics": {"pope": "x"}`` was refused as "metric pope read different companion files
+    (questions, ground truth or annotations: sha256 differ)", pointing the wrong way."""
+    a, b = _pope(tmp_path, "a"), _pope(tmp_path, "b")
+    results = json.loads((b / "results.json").read_text())
+    results["metrics"]["pope"] = damage(results["metrics"]["pope"])
+    (b / "results.json").write_text(json.dumps(results))
+    with pytest.raises(ConfigError) as caught:
+        halluscope.compare([a, b], n_boot=0)
+    assert str(caught.value).startswith(f"{b / 'results.json'}: field '{field}': expected an "
+                                        f"object"), caught.value
+    assert "companion" not in str(caught.value)

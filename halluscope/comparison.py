@@ -93,14 +93,18 @@ def load_run(path: str | Path) -> RunItems:
     seen: dict[str, int] = {}           # lines so far per key
     blind: dict[Any, int] = {}          # unreadable lines so far per id
     widths: dict[str, tuple[int, str]] = {}     # metric -> its row width, where first seen
-    with open(items_path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = fast_json.loads(line)
+    with open(items_path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:        # a byte that is not UTF-8 is the line's fault, not an internal error
+                line = raw.decode("utf-8")
+                item = fast_json.loads(line) if line.strip() else None
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"{items_path}:{lineno}: expected UTF-8 text, got byte "
+                                  f"{raw[exc.start]:#04x} at column {exc.start + 1}") from None
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{items_path}:{lineno}: invalid JSON ({exc.msg})") from None
+            if item is None and not line.strip():
+                continue
             scores = checked_scores(item, f"{items_path}:{lineno}", widths)
             if "task" not in item:      # a line that was no record: its image is unknown,
                 # so it is an occurrence of every key with its id (one model's failed answer

@@ -241,3 +241,18 @@ def test_a_damaged_metric_entry_of_results_json_is_said_as_such(tmp_path, damage
     assert str(caught.value).startswith(f"{b / 'results.json'}: field '{field}': expected an "
                                         f"object"), caught.value
     assert "companion" not in str(caught.value)
+
+
+def test_an_items_line_that_is_not_utf8_is_an_input_error_naming_the_line(tmp_path):
+    """A byte that is not UTF-8 in items.jsonl was an internal error (UnicodeDecodeError,
+    exit 3)."""
+    a, b = _pope(tmp_path, "a"), _pope(tmp_path, "b")
+    line = _rewrite_items(b, lambda item: json.dumps(item).replace("Is there", "Is th@@re"))
+    items = b / "items.jsonl"
+    items.write_bytes(items.read_bytes().replace(b"@@", b"\xe9"))
+    results = json.loads((b / "results.json").read_text())
+    results["outputs"]["items.jsonl"]["sha256"] = hashlib.sha256(items.read_bytes()).hexdigest()
+    (b / "results.json").write_text(json.dumps(results))
+    code, text = _cli(a, b, "--out", tmp_path / "c", "-q")
+    assert code == EXIT_USAGE, text
+    assert _bare(f"{items}:{line}: expected UTF-8 text, got byte 0xe9") in text

@@ -524,7 +524,7 @@ def _fmt(x: Any, count: bool = False, sign: str = "") -> str:
         return "–"
     if not isinstance(x, (int, float)):
         return html.escape(str(x))
-    return f"{x:{sign}g}" if count else f"{x:{sign}.4f}"
+    return f"{x:{sign}.0f}" if count else f"{x:{sign}.4f}"   # a count whole, every digit
 
 
 def render_html(result: CompareResult) -> str:

@@ -256,3 +256,17 @@ def test_an_items_line_that_is_not_utf8_is_an_input_error_naming_the_line(tmp_pa
     code, text = _cli(a, b, "--out", tmp_path / "c", "-q")
     assert code == EXIT_USAGE, text
     assert _bare(f"{items}:{line}: expected UTF-8 text, got byte 0xe9") in text
+
+
+def test_a_large_count_keeps_every_digit(tmp_path, monkeypatch):
+    """Counts were formatted with ``:g``: 1,234,567 claims read ``1.23457e+06`` in the
+    console table and compare.html."""
+    from halluscope.cli import compare as cli_compare
+    from halluscope.comparison import Comparison, CompareResult, render_html
+    entry = {"a": 1234567.0, "b": 1234569.0, "diff": 2.0, "count": True, "n_paired": 3,
+             "only_a": 0, "only_b": 0}
+    comp = Comparison("runs/a", "runs/b", {"claims.n_claims": entry})
+    page = render_html(CompareResult(["runs/a", "runs/b"], [comp]))
+    assert "<td>1234567</td><td>1234569</td><td>+2</td>" in page
+    row = cli_compare._table(comp).columns
+    assert [list(c.cells)[0] for c in row[1:4]] == ["1234567", "1234569", "+2"]

@@ -51,12 +51,12 @@ def _table(comp) -> Table:
                          overflow="fold", no_wrap=col != "metric")
 
     def num(x, count=False):
-        return "–" if x is None else (f"{x:g}" if count else f"{x:.4f}")
+        return "–" if x is None else (f"{x:.0f}" if count else f"{x:.4f}")   # every digit
 
     for key, e in comp.metrics.items():
         if e.get("count"):
             ci = "(count)"
-            diff = "–" if e["diff"] is None else f"{e['diff']:+g}"
+            diff = "–" if e["diff"] is None else f"{e['diff']:+.0f}"
         else:
             ci = (f"[{e['ci'][0]:+.4f}, {e['ci'][1]:+.4f}]" if e.get("ci")
                   else (ci_note_label(e.get("ci_note")) or "–"))

@@ -10,6 +10,7 @@ A run here is a :class:`halluscope.comparison.RunItems` (``path``, ``metrics``, 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -121,6 +122,54 @@ def find_metric_class(name: str, runs: Sequence[Any]) -> str | None:
             f"(entry point halluscope.metrics)")
 
 
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), "a number")
+
+
+def checked_scores(item: Any, where: str, widths: dict[str, tuple[int, str]]
+                   ) -> dict[str, tuple[list[float], str | None]]:
+    """An ``items.jsonl`` line's per-metric scores, ``metric -> (row, unit)``, checked: a line
+    that is not an object, ``scores`` that are not an object of ``{"row": [numbers], "unit"}``,
+    a value that is not a finite number, or a row of another width than the metric's earlier
+    rows (``widths``: metric -> (width, where it was first seen), filled here) is an input
+    error naming ``where`` (``file:line``) and the field; it never reaches the arithmetic
+    (an internal error) nor leaves a metric out in silence."""
+    def bad(field: str, expected: str, got: str) -> ConfigError:
+        return ConfigError(f"{where}: field {field!r}: expected {expected}, got {got}: the "
+                           f"folder's items.jsonl is damaged or not halluscope's; audit again")
+
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where}: expected a JSON object (one item), got {_json_kind(item)}: "
+                          f"the folder's items.jsonl is damaged or not halluscope's; audit again")
+    scores = item.get("scores")
+    if scores is None:
+        return {}
+    if not isinstance(scores, dict):
+        raise bad("scores", "an object (metric -> its row)", _json_kind(scores))
+    out = {}
+    for name, score in scores.items():
+        field = f"scores.{name}"
+        if not isinstance(score, dict):
+            raise bad(field, "an object with 'row' and 'unit'", _json_kind(score))
+        row, unit = score.get("row"), score.get("unit")
+        if not isinstance(row, list):
+            raise bad(f"{field}.row", "a list of numbers",
+                      "none" if "row" not in score else _json_kind(row))
+        for value in row:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value):
+                raise bad(f"{field}.row", "finite numbers",
+                          repr(value) if isinstance(value, float) else _json_kind(value))
+        width, first = widths.setdefault(str(name), (len(row), where))
+        if len(row) != width:
+            raise bad(f"{field}.row", f"{width} values, as at {first}", f"{len(row)}")
+        if unit is not None and not isinstance(unit, str):
+            raise bad(f"{field}.unit", "a string (the bootstrap unit) or null", _json_kind(unit))
+        out[str(name)] = ([float(v) for v in row], unit)
+    return out
+
+
 def not_in_both(a: Any, b: Any) -> dict[str, str]:
     """Metric -> why it is left out, for every metric one run (or neither) scored items of:
     the run that lacks it did not compute it, or computed it and scored nothing."""
@@ -134,5 +183,5 @@ def not_in_both(a: Any, b: Any) -> dict[str, str]:
     return out
 
 
-__all__ = ["find_metric_class", "load_metric_files", "metric_references", "not_in_both", "run_folders",
+__all__ = ["checked_scores", "find_metric_class", "load_metric_files", "metric_references", "not_in_both", "run_folders",
            "unscored_reasons"]

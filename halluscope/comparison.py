@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 
 from halluscope import _json as fast_json
-from halluscope.compare_inputs import (find_metric_class, load_metric_files, metric_references,
-                                       not_in_both, run_folders, unscored_reasons)
+from halluscope.compare_inputs import (checked_scores, find_metric_class, load_metric_files,
+                                       metric_references, not_in_both, run_folders,
+                                       unscored_reasons)
 from halluscope.errors import ConfigError
 from halluscope.gates.assertions import over_no_units
 from halluscope.gates.diff import Gates, NoInterval, diff_gate_failures, diff_value  # re-exported
@@ -91,14 +92,20 @@ def load_run(path: str | Path) -> RunItems:
     metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]] = {}
     seen: dict[str, int] = {}           # lines so far per key
     blind: dict[Any, int] = {}          # unreadable lines so far per id
-    with open(items_path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                item = fast_json.loads(line)
+    widths: dict[str, tuple[int, str]] = {}     # metric -> its row width, where first seen
+    with open(items_path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:        # a byte that is not UTF-8 is the line's fault, not an internal error
+                line = raw.decode("utf-8")
+                item = fast_json.loads(line) if line.strip() else None
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"{items_path}:{lineno}: expected UTF-8 text, got byte "
+                                  f"{raw[exc.start]:#04x} at column {exc.start + 1}") from None
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{items_path}:{lineno}: invalid JSON ({exc.msg})") from None
+            if item is None and not line.strip():
+                continue
+            scores = checked_scores(item, f"{items_path}:{lineno}", widths)
             if "task" not in item:      # a line that was no record: its image is unknown,
                 # so it is an occurrence of every key with its id (one model's failed answer
                 # must not move the next model's answer to the same question into its place)
@@ -109,8 +116,8 @@ def load_run(path: str | Path) -> RunItems:
             occurrence = seen[key] + blind.get(item.get("id"), 0)
             if occurrence > 1:
                 key = f"{key}#{occurrence}"
-            for name, score in (item.get("scores") or {}).items():
-                metrics.setdefault(name, {})[key] = (score["row"], score.get("unit"), item)
+            for name, (row, unit) in scores.items():
+                metrics.setdefault(name, {})[key] = (row, unit, item)
     unscored = unscored_reasons(results)
     if not metrics:
         if unscored:
@@ -125,6 +132,14 @@ def load_run(path: str | Path) -> RunItems:
     if missing:
         raise ConfigError(f"{path}: items.jsonl scores {', '.join(missing)}, which results.json "
                           f"does not hold: the folder is damaged; audit again")
+    for name in metrics:    # a damaged entry would read as "other companion files" below
+        summary = summaries[name]
+        field, got = ((f"metrics.{name}", summary) if not isinstance(summary, dict)
+                      else (f"metrics.{name}.info", summary.get("info")))
+        if not isinstance(got, dict) and not (field.endswith(".info") and got is None):
+            raise ConfigError(f"{path / 'results.json'}: field {field!r}: expected an object, "
+                              f"got {type(got).__name__}: the file is damaged or not "
+                              f"halluscope's; audit again")
     info = {name: (summary.get("info") or {}) if isinstance(summary, dict) else {}
             for name, summary in summaries.items()}
     setup = {name: _setup(i) for name, i in info.items()}
@@ -291,8 +306,12 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
 
 def _side_value(stat: Statistic, columns: tuple[str, ...], x: np.ndarray,
                 n_keys: int) -> float | None:
-    """One side's value, or ``None`` when it has none: undefined, or a rate over no units
-    (AMBER's 0.001 starting counters give one), which the audit's gates refuse as well."""
+    """One side's value, or ``None`` when it has none: undefined, a rate over no units
+    (AMBER's 0.001 starting counters give one), which the audit's gates refuse as well, or
+    any statistic, a count too, over no paired item (a 0 there would come from nothing, and a
+    gate on it would pass)."""
+    if n_keys == 0:
+        return None
     sums = x.sum(axis=0)
     value = _clean(_evaluate(stat, columns, sums))
     if not stat.count and over_no_units(units_over(stat, columns, sums, n_keys), value):
@@ -472,6 +491,9 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
             for entry in entries.values():
                 if differ:
                     entry["setup_differs"] = differ
+            if not entries:     # said in the log by _compare_metric; listed, never dropped
+                left_out[name] = ("its statistics cannot be recomputed from the items (they "
+                                  "depend on how the run was set up, or the columns differ)")
             metrics.update(entries)
             changed.extend(moved)
             compared += [name] if entries else []
@@ -495,8 +517,14 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
 
 # --- HTML ------------------------------------------------------------------------------------
 
-def _fmt(x: Any) -> str:
-    return "–" if x is None else (f"{x:+.4f}" if isinstance(x, float) else html.escape(str(x)))
+def _fmt(x: Any, count: bool = False, sign: str = "") -> str:
+    """A value of compare.html: a count whole, a statistic to 4 places; ``sign="+"`` for a
+    difference (a value of A or B is no difference, and carries no sign)."""
+    if x is None:
+        return "–"
+    if not isinstance(x, (int, float)):
+        return html.escape(str(x))
+    return f"{x:{sign}.0f}" if count else f"{x:{sign}.4f}"   # a count whole, every digit
 
 
 def render_html(result: CompareResult) -> str:
@@ -515,8 +543,10 @@ def render_html(result: CompareResult) -> str:
             ci = e.get("ci")
             ci_text = (f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else
                        html.escape(e.get("ci_note", "–")))
-            parts.append(f"<tr><td>{html.escape(key)}</td><td>{_fmt(e['a'])}</td>"
-                         f"<td>{_fmt(e['b'])}</td><td>{_fmt(e['diff'])}</td><td>{ci_text}</td>"
+            count = bool(e.get("count"))
+            parts.append(f"<tr><td>{html.escape(key)}</td><td>{_fmt(e['a'], count)}</td>"
+                         f"<td>{_fmt(e['b'], count)}</td><td>{_fmt(e['diff'], count, '+')}</td>"
+                         f"<td>{ci_text}</td>"
                          f"<td>{e['n_paired']}</td><td>{e['only_a']}</td><td>{e['only_b']}</td>"
                          "</tr>")
         parts.append("</table>")

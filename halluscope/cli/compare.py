@@ -30,15 +30,20 @@ def _gates(values: list[str] | None, flag: str) -> list[tuple[str, float]]:
         try:
             if not sep or not name.strip().startswith("diff.") or math.isnan(float(value)):
                 raise ValueError
-            gates.append((name.strip(), float(value)))
+            limit = float(value)
         except ValueError:
             raise typer.BadParameter(
                 f"expected diff.METRIC.STATISTIC[@upper|@lower]=VALUE (e.g. "
                 f"diff.chair.chair_i@upper=0), got {raw!r}", param_hint=flag) from None
+        if not math.isfinite(limit):     # no difference crosses it: the gate would always pass
+            raise typer.BadParameter(f"expected a finite number as the threshold of "
+                                     f"{name.strip()}, got {value.strip()!r}", param_hint=flag)
+        gates.append((name.strip(), limit))
     return gates
 
 
 def _table(comp) -> Table:
+    from halluscope.metrics.stats import ci_note_label
     table = Table(title=f"B = {plain(comp.b)}  vs  A = {plain(comp.a)}", title_justify="left")
     for col in ("metric", "A", "B", "B − A", "interval", "paired", "only A", "only B"):
         # a number is never folded or cut to '…'; the metric name may fold
@@ -46,15 +51,15 @@ def _table(comp) -> Table:
                          overflow="fold", no_wrap=col != "metric")
 
     def num(x, count=False):
-        return "–" if x is None else (f"{x:g}" if count else f"{x:.4f}")
+        return "–" if x is None else (f"{x:.0f}" if count else f"{x:.4f}")   # every digit
 
     for key, e in comp.metrics.items():
         if e.get("count"):
             ci = "(count)"
-            diff = "–" if e["diff"] is None else f"{e['diff']:+g}"
+            diff = "–" if e["diff"] is None else f"{e['diff']:+.0f}"
         else:
             ci = (f"[{e['ci'][0]:+.4f}, {e['ci'][1]:+.4f}]" if e.get("ci")
-                  else ("too few units" if e.get("ci_note") else "–"))
+                  else (ci_note_label(e.get("ci_note")) or "–"))
             diff = "–" if e["diff"] is None else f"{e['diff']:+.4f}"
         count = bool(e.get("count"))
         table.add_row(plain(key), num(e["a"], count), num(e["b"], count), diff, ci, str(e["n_paired"]),

@@ -31,11 +31,17 @@ def diff_value(compared: Compared, name: str) -> float:
     return _diff_value(metrics, name)
 
 
-def _gate_entry(metrics: Mapping[str, Any], name: str) -> tuple[str, dict[str, Any], str]:
-    """``(key, entry, bound)`` a gate ``name`` reads; KeyError for a name that is none."""
+def _gate_entry(metrics: Mapping[str, Any], name: str, left_out: Mapping[str, Any] | None = None
+                ) -> tuple[str, dict[str, Any], str]:
+    """``(key, entry, bound)`` a gate ``name`` reads; KeyError for a name that is none (saying
+    why, for a metric the comparison left out: ``left_out``, metric -> why)."""
     if not name.startswith("diff."):
         raise KeyError(f"expected diff.METRIC.STATISTIC[@upper|@lower], got {name!r}")
     key, _, bound = name[len("diff."):].partition("@")
+    metric = key.partition(".")[0]
+    if key not in metrics and left_out and metric in left_out:
+        raise KeyError(f"no {key!r} in the comparison: {metric} is left out of the comparison: "
+                       f"{left_out[metric]}")
     if key not in metrics:
         from halluscope.errors import suggest
         raise KeyError(f"no {key!r} in the comparison{suggest(key, metrics)} (have: "
@@ -68,20 +74,22 @@ Gates = Mapping[str, float] | Iterable[tuple[str, float]]
 
 
 def _comparisons(compared: Compared
-                 ) -> list[tuple[str, Mapping[str, Any]]]:
-    """``(run b, metrics)`` of every comparison (each run after the first against the first)."""
+                 ) -> list[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
+    """``(run b, metrics, left_out)`` of every comparison (each run after the first against
+    the first; ``left_out``: metric -> why it is not compared)."""
     if not isinstance(compared, Mapping):               # a CompareResult
-        return [(c.b, c.metrics) for c in compared.comparisons]
+        return [(c.b, c.metrics, c.left_out) for c in compared.comparisons]
     if isinstance(compared.get("comparisons"), list):
-        return [(c.get("b", "?"), c["metrics"]) for c in compared["comparisons"]]
-    return [("B", compared["metrics"])]
+        return [(c.get("b", "?"), c["metrics"], c.get("left_out") or {})
+                for c in compared["comparisons"]]
+    return [("B", compared["metrics"], {})]
 
 
 def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
     """A usage error for a threshold no difference of the statistic can cross (NaN, or a
     rate's difference compared with 12 rather than 0.12)."""
-    if math.isnan(limit):
-        raise ConfigError(f"expected a number as the threshold of {name}, got nan")
+    if not math.isfinite(limit):     # never crossed: the gate would pass whatever the data
+        raise ConfigError(f"expected a finite number as the threshold of {name}, got {limit}")
     entry = metrics.get(name[len("diff."):].partition("@")[0]) or {}
     lo, hi = entry.get("diff_bounds") or (-math.inf, math.inf)
     if not lo <= limit <= hi:
@@ -122,12 +130,12 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
                                          (below, lambda v, t: v < t, "below"))
               for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ())]
     for name, limit, _, _ in checks:         # usage errors before any gate is judged
-        for run, metrics in comparisons:
-            _gate_entry(metrics, name)
+        for run, metrics, left_out in comparisons:
+            _gate_entry(metrics, name, left_out)
             _check_limit(metrics, name, limit)
             _check_setup(run, metrics, name)
     failures = []
-    for run, metrics in comparisons:
+    for run, metrics, _ in comparisons:
         label = f"{run}: " if len(comparisons) > 1 else ""
         for name, limit, worse, word in checks:
             try:

@@ -304,6 +304,23 @@ def min_replicates(confidence: float) -> int:
     return max(2, math.ceil(2.0 / max(1.0 - confidence, 1e-9) - 1e-9))
 
 
+def ci_note_label(note: str | None) -> str:
+    """A few words for a table cell saying why a statistic has no interval (``note``: its
+    ``ci_note``; the whole note belongs beside it, in a tooltip or results.json): not every
+    missing interval is one over too few units."""
+    if not note:
+        return ""
+    if note.startswith("no bootstrap"):
+        return "no bootstrap"
+    if "replicates" in note:
+        return "too few replicates"
+    if "no value" in note:
+        return "no value"
+    if "no paired items" in note:
+        return "no paired items"
+    return "too few units" if "fewer than" in note else "no interval"
+
+
 def percentile_interval(reps: np.ndarray, confidence: float
                         ) -> tuple[tuple[float, float] | None, str | None]:
     """``(interval, note)`` from bootstrap replicates (undefined ones dropped): no interval,

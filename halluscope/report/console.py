@@ -58,13 +58,15 @@ def _finite(value: Any) -> bool:
 
 
 def metrics_table(result: AuditResult) -> Table:
-    """Every top-level result: metric, statistic, value, 95% CI, n."""
+    """Every top-level result: metric, statistic, value, interval (at the run's level), n."""
+    from halluscope.metrics.stats import ci_note_label
+    from halluscope.report.plots import interval_level
     table = Table(title="Metrics", box=box.SIMPLE_HEAVY, title_justify="left",
                   title_style="bold")
     table.add_column("metric", style="bold")
     table.add_column("statistic")
     table.add_column("value", justify="right", style="cyan")
-    table.add_column("95% CI", justify="right", style="dim")
+    table.add_column(f"{interval_level(result)} CI", justify="right", style="dim")
     table.add_column("n", justify="right", style="dim")
     for name, summary in result.metrics.items():
         first = True
@@ -76,8 +78,8 @@ def metrics_table(result: AuditResult) -> Table:
                 label += f" (0.5 ideal: off by {abs(res.value - 0.5):.3f})"
             table.add_row(_plain(name if first else ""), _plain(label),
                           _num(res.value),
-                          _ci(res.ci) or ("too few units" if getattr(res, "ci_note", None)
-                                          else ""), _num(res.n))
+                          _ci(res.ci) or ci_note_label(getattr(res, "ci_note", None)),
+                          _num(res.n))
             first = False
         if summary.results:
             table.add_section()

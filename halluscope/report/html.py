@@ -93,7 +93,10 @@ def environment():
 def _cell(res: Any) -> dict[str, Any]:
     value = res.value
     count = not isinstance(value, float)
+    from halluscope.metrics.stats import ci_note_label
+    note = getattr(res, "ci_note", None) or ""
     cell = {"value": fmt_value(value), "ci": fmt_ci(res.ci), "n": fmt_value(res.n),
+            "ci_note": note, "ci_label": ci_note_label(note),
             "sort": _sort_key(value), "count": count, "bar": None,
             "better": (("higher" if res.higher_is_better else "lower")
                        if getattr(res, "direction", True) else None),
@@ -255,7 +258,7 @@ def select_items(result: AuditResult, max_items: int, max_flagged: int,
 def build_context(result: AuditResult, *, max_items: int = 500,
                   max_flagged: int | None = None) -> dict[str, Any]:
     """Everything the report template shows, as plain data."""
-    from halluscope.report.plots import all_plots
+    from halluscope.report.plots import all_plots, interval_level
     images = ImageStore()
     try:
         items = select_items(result, max_items,
@@ -271,6 +274,7 @@ def build_context(result: AuditResult, *, max_items: int = 500,
         "title": "halluscope report",
         "header": header(result),
         "summary": summary_rows(result),
+        "level": interval_level(result),      # of the intervals: --confidence, not always 95%
         "groups": group_tables(result),
         "errors": error_rows(result),
         "n_errors": len(result.errors),

@@ -65,6 +65,18 @@ def _metrics(result: Any) -> Mapping[str, Any]:
     return result.metrics if hasattr(result, "metrics") else result
 
 
+def interval_level(result: Any) -> str:
+    """The confidence level of the run's intervals, as a heading says it (``"95%"``,
+    ``"80%"``): the level its results carry, else the audit's ``confidence`` setting, else 95%.
+    A heading that always said 95% mislabelled the intervals of ``--confidence 0.8``."""
+    levels = {r.confidence for summary in _metrics(result).values()
+              for r in getattr(summary, "results", {}).values()
+              if isinstance(getattr(r, "confidence", None), float)}
+    level = levels.pop() if len(levels) == 1 else getattr(
+        getattr(result, "config", None), "confidence", None)
+    return f"{100 * level:g}%" if isinstance(level, float) and 0 < level < 1 else "95%"
+
+
 def _figure(width: float, height: float):
     """A figure on an Agg canvas, never through pyplot."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -246,7 +258,8 @@ def kind_rates(result: Any, metric: str = "claims") -> bytes | None:
                   if len(rows) > 4 else "center")
     ax.set_ylabel("hallucination rate", fontsize=9)
     ax.set_ylim(0, 1.0)
-    ax.set_title(f"Hallucination rate by claim kind ({metric}, 95% CI)", fontsize=10, loc="left")
+    ax.set_title(f"Hallucination rate by claim kind ({metric}, {interval_level(result)} CI)",
+                 fontsize=10, loc="left")
     _style(ax)
     ax.grid(axis="x", visible=False)
     ax.grid(axis="y", color="#e5e7eb", linewidth=0.8)
@@ -304,7 +317,8 @@ def forest_plot(result: Any, max_rows: int = 30) -> bytes | None:
         ax.plot([value], [y], "o", color=colour, markersize=5)
         ax.text(hi, y, f"  {value:.3f}", va="center", fontsize=8, color="#374151")
     ax.set_yticks(ys, [r[0] for r in rows])
-    ax.set_title("Rates with 95% intervals (green: higher is better, red: lower, grey: neither)",
+    ax.set_title(f"Rates with {interval_level(result)} intervals (green: higher is better, red: "
+                 "lower, grey: neither)",
                  fontsize=10, loc="left")
     _style(ax)
     ax.margins(x=0.15, y=0.08)

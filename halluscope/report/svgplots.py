@@ -19,7 +19,7 @@ from typing import Any
 
 from halluscope.report.plots import (BLUE, CONFUSION_NAMES, GREEN, GREY, RED, TOP_CATEGORIES,
                                      _interval_rows, _metrics, category_counts_data, kind_rate_rows,
-                                     confusion_cell_colour, pope_confusion_data)
+                                     confusion_cell_colour, interval_level, pope_confusion_data)
 
 __all__ = ["category_counts_svg", "forest_svg", "kind_rates_svg", "pope_confusion_svg",
            "scale_svg"]
@@ -110,8 +110,8 @@ def forest_svg(result: Any, max_rows: int = 30) -> str | None:
     bottom = top + step * len(rows)
     lo, hi = _padded([v for r in rows for v in r[2]], 0.15)
     x = _scale(lo, hi, left, right)
-    body = [_text(8, 14, "Rates with 95% intervals (green: higher is better, red: lower, grey: "
-                  "neither)", 11.5)]
+    body = [_text(8, 14, f"Rates with {interval_level(result)} intervals (green: higher is "
+                  f"better, red: lower, grey: neither)", 11.5)]
     body += _x_axis(x, lo, hi, top - 6, bottom)
     for i, (label, value, (a, b), better) in enumerate(rows):
         y = top + step * i + step / 2 - 6
@@ -205,7 +205,8 @@ def kind_rates_svg(result: Any, metric: str = "claims") -> str | None:
     left, right, top, bottom = 60, WIDTH - 20, 46, 262
     y = _scale(0.0, 1.0, bottom, top)
     band = (right - left) / len(rows)
-    body = [_text(8, 14, f"Hallucination rate by claim kind ({metric}, 95% CI)", 11.5)]
+    body = [_text(8, 14, f"Hallucination rate by claim kind ({metric}, "
+                         f"{interval_level(result)} CI)", 11.5)]
     for t in _ticks(0.0, 1.0):
         body += [_line(left, y(t), right, y(t), GRID, 0.8), _text(left - 6, y(t), f"{t:g}", 9,
                                                                    "end")]

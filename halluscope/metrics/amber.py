@@ -266,11 +266,19 @@ def _r1(x):
     return np.round(np.asarray(x, dtype=float), 1)
 
 
+def initial_value(counter: str) -> float:
+    """A counter's starting value in AMBER's ``data/metrics.txt`` (used when the annotations
+    have no ``metrics.txt`` beside them): 0.001 for every ``*_num`` counter, 0 for every
+    ``*_score`` counter. (0.001 for a score made up a precision of 1.0 over no answer read No,
+    where inference.py prints 0.0.)"""
+    return 0.001 if counter.endswith("_num") else 0.0
+
+
 def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
     orig = variant == "original"
 
     def num(s, name):
-        return s[name] + (init.get(name, 0.001) if orig else 0.0)
+        return s[name] + (init.get(name, initial_value(name)) if orig else 0.0)
 
     def div(a, b):
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)

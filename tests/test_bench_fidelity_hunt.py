@@ -1,0 +1,88 @@
+"""Benchmark scorers against their originals on edge cases the shared reference data does not
+reach, each worked by hand and checked by running the original's own code on the same tiny input
+(outside this project). A number labelled with a peer's name must be that peer's number.
+
+AMBER (junyangwang0410/AMBER@534babf ``inference.py``):
+
+* ``metrics.txt`` starts every ``*_num`` counter at 0.001 and every ``*_score`` counter at 0;
+  without the file beside the annotations halluscope started the scores at 0.001 too, so two
+  existence questions answered "Yes" (truth no) gave existence precision 100.0 where the
+  original prints 0.0.
+* ``safe_words.txt`` is read in text mode (universal newlines), so a CRLF copy of it (a Windows
+  checkout) keeps its safe words; halluscope split on "\\n" alone and kept "grass\\r", which
+  then matched nothing: "A dog sits on the grass." scored CHAIR 50.0 / Hal 100.0 against the
+  original's 0.0 / 0.1.
+* P, R and F1 are printed with Python's ``round(x, 1)`` (correct rounding of the double);
+  ``np.round`` rounds ``x * 10`` and differs on near-ties. Existence F1 adds 0.001 to its
+  denominator, which makes ties: P 28.6, R 85.7 gives 0.4285 (``round`` -> 42.9, ``np.round``
+  -> 42.8).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from halluscope.evidence import amber as amber_evidence
+from halluscope.evidence.amber import AmberData, load_amber
+from halluscope.metrics import amber as amber_mod
+from halluscope.metrics.amber import AmberMetric
+from halluscope.records import record_from_dict
+
+#: AMBER's data/metrics.txt: every counter AMBER keeps, *_num at 0.001, *_score at 0
+_QA = ("correct", "no", "ans_no")
+AMBER_METRICS_TXT = "".join(
+    [f"{k}={v}\n" for k, v in (("chair_num", 0.001), ("chair_score", 0),
+                                ("safe_cover_num", 0.001), ("safe_cover_score", 0),
+                                ("hallu_cover_num", 0.001), ("hallu_cover_score", 0),
+                                ("non_hallu_score", 0), ("non_hallu_num", 0.001))]
+    + [f"{p}{k}_{s}={0.001 if s == 'num' else 0}\n"
+       for p in ("qa_", "as_qa_", "an_qa_", "aa_qa_", "asso_qa_", "ha_qa_")
+       for k in _QA for s in ("score", "num")])
+
+
+def _amber_folder(tmp: Path, items: list[dict], relation: dict, safe: bytes,
+                  metrics: bool = True) -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "annotations.json").write_text(json.dumps(items))
+    (tmp / "relation.json").write_text(json.dumps(relation))
+    (tmp / "safe_words.txt").write_bytes(safe)
+    if metrics:
+        (tmp / "metrics.txt").write_text(AMBER_METRICS_TXT)
+    return tmp
+
+
+def _results(metric: AmberMetric, responses: list[dict]) -> dict[str, float]:
+    for i, r in enumerate(responses, 1):
+        metric.update(record_from_dict(r, line=i))
+    return {k: v.value for k, v in metric.compute().results.items()}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_amber_cache(monkeypatch):
+    """load_amber caches by path; each test's tmp folder is new, but keep the cache clean."""
+    monkeypatch.setattr(amber_evidence, "_CACHE", {})
+
+
+def test_amber_without_metrics_txt_starts_scores_at_zero_as_amber_does(tmp_path):
+    """inference.py on annotation ids 8633 and 8634 (existence, truth no), both answered "Yes",
+    type ``de``: Accuracy 0.0, Precision 0.0, Recall 0.0, F1 0.0 (0 / 0.001 for precision)."""
+    items = {1: {"type": "discriminative-hallucination", "truth": "no"},
+             2: {"type": "discriminative-hallucination", "truth": "no"}}
+    data = AmberData(path=tmp_path / "annotations.json", items=items, association={})
+    assert data.initial == {}                  # no metrics.txt beside the annotations
+    res = _results(AmberMetric(data, variant="original", n_boot=0),
+                   [{"id": 1, "response": "Yes"}, {"id": 2, "response": "Yes"}])
+    for name in ("existence_accuracy", "existence_precision", "existence_recall",
+                 "existence_f1", "precision"):
+        assert res[name] == pytest.approx(0.0), name      # was 1.0 for the precisions
+    # with AMBER's own metrics.txt the same
+    folder = _amber_folder(tmp_path / "with", [{"id": 1, "type": "discriminative-hallucination",
+                                                "truth": "no"},
+                                               {"id": 2, "type": "discriminative-hallucination",
+                                                "truth": "no"}], {}, b"")
+    res = _results(AmberMetric(load_amber(folder), variant="original", n_boot=0),
+                   [{"id": 1, "response": "Yes"}, {"id": 2, "response": "Yes"}])
+    assert res["existence_precision"] == pytest.approx(0.0)

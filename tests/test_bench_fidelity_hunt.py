@@ -86,3 +86,22 @@ def test_amber_without_metrics_txt_starts_scores_at_zero_as_amber_does(tmp_path)
     res = _results(AmberMetric(load_amber(folder), variant="original", n_boot=0),
                    [{"id": 1, "response": "Yes"}, {"id": 2, "response": "Yes"}])
     assert res["existence_precision"] == pytest.approx(0.0)
+
+
+def test_amber_safe_words_file_with_crlf_line_ends_keeps_its_words(tmp_path, monkeypatch):
+    """inference.py (type ``g``) on "A dog sits on the grass." (nouns dog, grass; truth dog,
+    hallu cat; grass a safe word in a CRLF file): CHAIR 0.0, Cover 99.9, Hal 0.1, Cog 0.0."""
+    folder = _amber_folder(tmp_path / "amber",
+                           [{"id": 1, "type": "generative", "truth": ["dog"], "hallu": ["cat"]}],
+                           {"dog": ["puppy"], "grass": ["lawn"], "cat": ["kitten"]},
+                           b"grass\r\nsky\r\n")
+    data = load_amber(folder)
+    assert data.safe_words == ["grass", "sky"]
+    # the nouns NLTK's tagger gives for the sentence (as inference.py's extract_nouns printed)
+    monkeypatch.setattr(amber_mod, "extract_nouns", lambda text: ["dog", "grass"])
+    res = _results(AmberMetric(data, variant="original", n_boot=0),
+                   [{"id": 1, "response": "A dog sits on the grass."}])
+    assert res["chair"] == pytest.approx(0.0)          # was 0.5
+    assert res["cover"] == pytest.approx(0.999)
+    assert res["hal"] == pytest.approx(0.001)          # was 1.0
+    assert res["cog"] == pytest.approx(0.0)

@@ -105,3 +105,33 @@ def test_amber_safe_words_file_with_crlf_line_ends_keeps_its_words(tmp_path, mon
     assert res["cover"] == pytest.approx(0.999)
     assert res["hal"] == pytest.approx(0.001)          # was 1.0
     assert res["cog"] == pytest.approx(0.0)
+
+
+def test_amber_existence_f1_rounds_as_python_round_does(tmp_path):
+    """inference.py (type ``de``) on 22 existence questions of a custom annotation file: 7
+    labelled no (6 answered No, 1 Yes) and 15 labelled yes, all answered No. Printed: Accuracy
+    27.3, Precision 28.6, Recall 85.7, F1 42.9 (2 * .286 * .857 / 1.144 = 0.4285 as a double
+    just above the tie; np.round gave 42.8)."""
+    items = [{"id": i, "type": "discriminative-hallucination", "truth": "no" if i <= 7 else "yes"}
+             for i in range(1, 23)]
+    folder = _amber_folder(tmp_path / "amber", items, {}, b"")
+    res = _results(AmberMetric(load_amber(folder), variant="original", n_boot=0),
+                   [{"id": i, "response": "No" if i != 7 else "Yes"} for i in range(1, 23)])
+    assert round(res["existence_accuracy"] * 100, 1) == 27.3
+    assert round(res["existence_precision"] * 100, 1) == 28.6
+    assert round(res["existence_recall"] * 100, 1) == 85.7
+    assert round(res["existence_f1"] * 100, 1) == 42.9          # was 42.8
+
+
+def test_amber_rounding_matches_python_round_on_every_near_tie():
+    """The rounding used for the original's printed numbers is Python's round(x, 1) on every
+    P, R pair on AMBER's 0.1 grid (existence's 0.001 and the others' 0.0001 in F1)."""
+    import numpy as np
+    grid = np.arange(0, 1001) / 10
+    p, r = np.meshgrid(grid, grid)
+    for eps in (0.001, 0.0001):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            raw = 2 * (p / 100) * (r / 100) / ((p / 100) + (r / 100) + eps) * 100
+        got = amber_mod._r1(raw)
+        want = np.vectorize(lambda x: round(float(x), 1))(raw)
+        assert np.array_equal(got, want, equal_nan=True)

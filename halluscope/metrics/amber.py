@@ -263,7 +263,21 @@ def parse_answer(response: str, variant: str) -> str | None:
 
 # -- statistics ---------------------------------------------------------------------------------
 def _r1(x):
-    return np.round(np.asarray(x, dtype=float), 1)
+    """``round(x, 1)`` elementwise, as inference.py rounds what it prints: Python's round is
+    correctly rounded (the double's exact value, ties to even), while ``np.round`` rounds
+    ``x * 10`` and differs next to a tie (existence F1 from P 28.6, R 85.7 is 0.4285...: 42.9,
+    not 42.8). Only values whose ``x * 10`` lies next to a half are rounded again by Python."""
+    a = np.asarray(x, dtype=float)
+    out = np.round(a, 1)
+    with np.errstate(invalid="ignore"):
+        y = a * 10
+        near = np.abs(y - np.floor(y) - 0.5) < 1e-6
+    if not near.any():
+        return out
+    if a.ndim == 0:
+        return np.float64(round(float(a), 1))
+    out[near] = [round(float(v), 1) for v in a[near]]
+    return out
 
 
 def initial_value(counter: str) -> float:

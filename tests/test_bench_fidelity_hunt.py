@@ -135,3 +135,31 @@ def test_amber_rounding_matches_python_round_on_every_near_tie():
         got = amber_mod._r1(raw)
         want = np.vectorize(lambda x: round(float(x), 1))(raw)
         assert np.array_equal(got, want, equal_nan=True)
+
+
+# -- HallusionBench (tianyi-lab/HallusionBench@744007c utils.py) --------------------------------
+def test_hallusionbench_original_repeat_is_keyed_as_utils_py_keys_a_question(tmp_path):
+    """get_eval_all asserts each ``category_subcategory_set_figure_question`` once; visual_input
+    is not part of that name. Two rows naming the same question but different visual_input made
+    utils.py stop (AssertionError, no number) while halluscope's original variant scored both:
+    aAcc 2/2 labelled as the original's."""
+    from typer.testing import CliRunner
+
+    from fake_openai_server import FakeServer
+    from halluscope.cli import app
+
+    def row(visual):
+        return {"category": "VD", "subcategory": "illusion", "visual_input": visual,
+                "set_id": "0", "figure_id": "1", "question_id": "0", "question": "Is it so?",
+                "gt_answer_details": "It is so.", "gt_answer": "1", "model_prediction": "Yes."}
+    path = tmp_path / "hb.jsonl"
+    path.write_text("".join(json.dumps(row(v)) + "\n" for v in ("1", "2")))
+    with FakeServer(responder=lambda prompt, body: "correct") as server:
+        res = CliRunner().invoke(app, [str(a) for a in (
+            "audit", path, "--metric", "hallusionbench", "--option",
+            "hallusionbench_variant=original", "--judge", "hallusionbench-gpt-4", "--option",
+            f"judge_base_url={server.url}", "--cache-dir", tmp_path / "jc", "--bootstrap", "0",
+            "--quiet", "--out", tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert "repeat a question" in res.output and "hb.jsonl:2" in res.output
+    assert not (tmp_path / "o/results.json").exists()

@@ -263,15 +263,11 @@ def parse_answer(response: str, variant: str) -> str | None:
 
 # -- statistics ---------------------------------------------------------------------------------
 def _r1(x):
-    """``round(x, 1)`` elementwise, as inference.py rounds what it prints: Python's round is
-    correctly rounded (the double's exact value, ties to even), while ``np.round`` rounds
-    ``x * 10`` and differs next to a tie (existence F1 from P 28.6, R 85.7 is 0.4285...: 42.9,
-    not 42.8). Only values whose ``x * 10`` lies next to a half are rounded again by Python."""
+    """``round(x, 1)`` elementwise as inference.py prints (``np.round`` differs by near-ties)."""
     a = np.asarray(x, dtype=float)
     out = np.round(a, 1)
     with np.errstate(invalid="ignore"):
-        y = a * 10
-        near = np.abs(y - np.floor(y) - 0.5) < 1e-6
+        near = np.abs(a * 10 - np.floor(a * 10) - 0.5) < 1e-6
     if not near.any():
         return out
     if a.ndim == 0:
@@ -281,10 +277,8 @@ def _r1(x):
 
 
 def initial_value(counter: str) -> float:
-    """A counter's starting value in AMBER's ``data/metrics.txt`` (used when the annotations
-    have no ``metrics.txt`` beside them): 0.001 for every ``*_num`` counter, 0 for every
-    ``*_score`` counter. (0.001 for a score made up a precision of 1.0 over no answer read No,
-    where inference.py prints 0.0.)"""
+    """A counter's start in AMBER's ``metrics.txt`` (when none is found): 0.001 for ``*_num``,
+    0 for ``*_score`` (0.001 there made a precision 1.0 over no answer read No)."""
     return 0.001 if counter.endswith("_num") else 0.0
 
 

@@ -104,6 +104,14 @@ def _read_initial(path: Path) -> dict[str, float]:
     return out
 
 
+def _safe_words(path: Path) -> list[str]:
+    """AMBER's safe words, one a line, as inference.py reads them: the file opened in text
+    mode, so its lines end at "\\n", "\\r\\n" or "\\r" alike (a CRLF copy of the file keeps its
+    words; split at "\\n" alone, "grass\\r" matched no noun)."""
+    text = read_text_file(path, "AMBER's safe words")
+    return [ln for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if ln]
+
+
 def load_amber(path: str | Path) -> AmberData:
     """Load AMBER from ``annotations.json`` or the folder holding it (cached per path)."""
     p = Path(path)
@@ -127,10 +135,7 @@ def load_amber(path: str | Path) -> AmberData:
         if (d / "relation.json").is_file() and not data.association:
             data.association = read_json_file(d / "relation.json", "AMBER's relation.json")
         if (d / "safe_words.txt").is_file() and not data.safe_words:
-            data.safe_words = [ln.split("\n")[0] for ln in
-                               read_text_file(d / "safe_words.txt", "AMBER's safe words")
-                               .split("\n")
-                               if ln != ""]
+            data.safe_words = _safe_words(d / "safe_words.txt")
         if (d / "metrics.txt").is_file() and not data.initial:
             data.initial = _read_initial(d / "metrics.txt")
     if not data.association:

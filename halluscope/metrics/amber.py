@@ -263,14 +263,30 @@ def parse_answer(response: str, variant: str) -> str | None:
 
 # -- statistics ---------------------------------------------------------------------------------
 def _r1(x):
-    return np.round(np.asarray(x, dtype=float), 1)
+    """``round(x, 1)`` elementwise as inference.py prints (``np.round`` differs by near-ties)."""
+    a = np.asarray(x, dtype=float)
+    out = np.round(a, 1)
+    with np.errstate(invalid="ignore"):
+        near = np.abs(a * 10 - np.floor(a * 10) - 0.5) < 1e-6
+    if not near.any():
+        return out
+    if a.ndim == 0:
+        return np.float64(round(float(a), 1))
+    out[near] = [round(float(v), 1) for v in a[near]]
+    return out
+
+
+def initial_value(counter: str) -> float:
+    """A counter's start in AMBER's ``metrics.txt`` (when none is found): 0.001 for ``*_num``,
+    0 for ``*_score`` (0.001 there made a precision 1.0 over no answer read No)."""
+    return 0.001 if counter.endswith("_num") else 0.0
 
 
 def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
     orig = variant == "original"
 
     def num(s, name):
-        return s[name] + (init.get(name, 0.001) if orig else 0.0)
+        return s[name] + (init.get(name, initial_value(name)) if orig else 0.0)
 
     def div(a, b):
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)

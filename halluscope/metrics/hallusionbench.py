@@ -319,9 +319,12 @@ class HallusionBenchMetric(Metric):
         # whose answers: the model alone (each model answers every question), never the other
         # --by groups, which split the questions and would each be counted against all of them
         part = f"model:{record.model}" if record.model else ""
+        # a repeat is a question answered again: VLMEvalKit's rows by their index (which holds
+        # visual_input), utils.py's by the name get_eval_all asserts once (which does not)
+        seen = (visual,) if self.variant in KEYWORD_VARIANTS else ()
         payload: dict[str, Any] = {"key": "_".join((cat, sub, set_id, fig, qid)),
                                    "category": cat, "subcategory": sub,
-                                   "_seen": (part, cat, sub, visual, set_id, fig, qid)}
+                                   "_seen": (part, cat, sub, *seen, set_id, fig, qid)}
         if self.variant in KEYWORD_VARIANTS:
             l2 = str(record.metadata.get("l2-category") or f"{cat}_{sub}")
             truth = {"yes": "Yes", "no": "No"}.get(record.label or "")

@@ -53,14 +53,28 @@ def metric_references(path: Path) -> tuple[str, ...]:
         if isinstance(names, list) else ()
 
 
-def unscored_reasons(results: Mapping[str, Any]) -> dict[str, str]:
-    """Metric -> why it scored nothing in the run (its results.json 'unscored')."""
+def unscored_reasons(results: Mapping[str, Any], where: Path | str = "results.json"
+                     ) -> dict[str, str]:
+    """Metric -> why it scored nothing in the run (its results.json 'unscored': metric -> a
+    list of reasons). An entry that is not that shape is an input error naming ``where`` (the
+    results.json) and the field: dropped, a metric that scored nothing would read as one the
+    run did not compute. A results.json without the field (or with null) names none."""
     unscored = results.get("unscored")
-    if not isinstance(unscored, Mapping):
+    if unscored is None:
         return {}
+
+    def bad(field: str, expected: str, got: Any) -> ConfigError:
+        return ConfigError(f"{where}: field {field!r}: expected {expected}, got "
+                           f"{_json_kind(got)}: the file is damaged or not halluscope's; "
+                           f"audit again")
+
+    if not isinstance(unscored, Mapping):
+        raise bad("unscored", "an object (metric -> why it scored nothing)", unscored)
+    for name, reasons in unscored.items():
+        if not isinstance(reasons, list):
+            raise bad(f"unscored.{name}", "a list of reasons", reasons)
     return {str(name): f"{name} scored nothing ({'; '.join(map(str, reasons))})"
-            if isinstance(reasons, list) and reasons else f"{name} scored nothing"
-            for name, reasons in unscored.items()}
+            if reasons else f"{name} scored nothing" for name, reasons in unscored.items()}
 
 
 def load_metric_files(refs: Sequence[str]) -> None:

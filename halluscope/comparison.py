@@ -118,7 +118,7 @@ def load_run(path: str | Path) -> RunItems:
                 key = f"{key}#{occurrence}"
             for name, (row, unit) in scores.items():
                 metrics.setdefault(name, {})[key] = (row, unit, item)
-    unscored = unscored_reasons(results)
+    unscored = unscored_reasons(results, path / "results.json")
     if not metrics:
         if unscored:
             raise ConfigError(f"{path}: nothing to compare: no item was scored in that run: "

@@ -1,0 +1,47 @@
+"""Doubts left by the bug hunt of compare and the report (tests/test_compare_hunt.py), each
+found real and mended: damaged ``unscored`` entries, the wording of a folder whose items.jsonl
+was changed, repeated keys paired across input files, differing bootstrap settings, each
+statistic's own n in group tables, and the report's small wordings."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import halluscope
+from halluscope.api import audit
+from halluscope.errors import ConfigError, InputError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+INSTANCES = DATA / "annotations" / "instances.json"
+
+
+def _pope_rows(n=12, off=0, prefix="q"):
+    return [{"id": f"{prefix}{i}", "question_id": i, "image_id": i % 4 + 1,
+             "prompt": "Is there a dog in the image?",
+             "response": "Yes" if (i + off) % 3 else "No",
+             "label": "yes" if i % 2 else "no"} for i in range(n)]
+
+
+def _pope(tmp_path, name, rows=None, **kw):
+    audit(records=rows or _pope_rows(), metrics="pope", n_boot=kw.pop("n_boot", 0),
+          out=tmp_path / name, write_report=False, **kw)
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("unscored, field", [
+    ("x", "unscored"), ([1, 2], "unscored"), ({"chair": "no captions"}, "unscored.chair"),
+    ({"chair": 5}, "unscored.chair"), ({"chair": {"why": 1}}, "unscored.chair"),
+])
+def test_a_damaged_unscored_entry_is_an_input_error_naming_results_json(
+        tmp_path, unscored, field):
+    """``"unscored": "x"`` or ``{"chair": 5}`` were dropped in silence: a metric that scored
+    nothing then read as "did not compute it"."""
+    a, b = _pope(tmp_path, "a"), _pope(tmp_path, "b")
+    results = json.loads((b / "results.json").read_text())
+    results["unscored"] = unscored
+    (b / "results.json").write_text(json.dumps(results))
+    with pytest.raises(ConfigError) as caught:
+        halluscope.compare([a, b], n_boot=0)
+    assert str(caught.value).startswith(f"{b / 'results.json'}: field '{field}': expected "), \
+        caught.value

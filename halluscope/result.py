@@ -114,7 +114,7 @@ def check_outputs(out: str | Path) -> dict[str, Any]:
     """The content of ``out/results.json`` after checking that every output file beside it is
     the one that run wrote (same sha256). Raises :class:`~halluscope.errors.InputError` naming
     the folder when ``results.json`` is missing (the run was interrupted or is still going) or
-    when a file differs from what it records (files from two runs)."""
+    when a file differs from what it records (edited, truncated, or another run's)."""
     from halluscope.runsheet import sha256_file
     out = Path(out)
     path = out / RESULTS
@@ -145,8 +145,9 @@ def check_outputs(out: str | Path) -> dict[str, Any]:
         if not f.is_file():
             raise InputError(f"{out}: {name} of run {data.get('run_id')} is missing")
         if sha256_file(f) != entry.get("sha256"):
-            raise InputError(f"{out}: {name} is not the one run {data.get('run_id')} wrote "
-                             f"(sha256 differs): the folder mixes two runs; audit again")
+            raise InputError(f"{out}: {name} does not match the sha256 results.json records for "
+                             f"it (run {data.get('run_id')}): the file was edited, truncated or "
+                             f"is from another run; audit again")
     return data
 
 

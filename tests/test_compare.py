@@ -166,7 +166,7 @@ def test_an_interrupted_or_mixed_run_folder_is_refused(tmp_path):
     c = _run(tmp_path, "c", rows)
     with open(c / "items.jsonl", "a") as fh:
         fh.write("\n")
-    with pytest.raises(InputError, match="mixes two runs"):
+    with pytest.raises(InputError, match="edited, truncated or is from another run"):
         halluscope.compare([a, c], n_boot=0)
     res = CliRunner().invoke(app, ["compare", str(a), str(b)])
     assert res.exit_code == EXIT_USAGE, res.output

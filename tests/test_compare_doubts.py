@@ -45,3 +45,17 @@ def test_a_damaged_unscored_entry_is_an_input_error_naming_results_json(
         halluscope.compare([a, b], n_boot=0)
     assert str(caught.value).startswith(f"{b / 'results.json'}: field '{field}': expected "), \
         caught.value
+
+
+def test_an_edited_or_truncated_items_file_is_said_as_such_not_as_two_runs(tmp_path):
+    """A truncated items.jsonl was refused with "the folder mixes two runs", which it need
+    not: the message names what is known, the sha256 results.json records."""
+    a, b = _pope(tmp_path, "a"), _pope(tmp_path, "b")
+    items = b / "items.jsonl"
+    items.write_bytes(items.read_bytes()[:-40])       # cut short
+    with pytest.raises(InputError) as caught:
+        halluscope.compare([a, b], n_boot=0)
+    text = str(caught.value)
+    assert "mixes two runs" not in text
+    assert "does not match the sha256 results.json records for it" in text
+    assert "edited, truncated or is from another run" in text and str(b) in text

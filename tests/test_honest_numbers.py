@@ -401,12 +401,15 @@ def test_outputs_carry_one_run_id_and_a_mix_is_refused(tmp_path, monkeypatch):
         check_outputs(out)
     monkeypatch.undo()
 
-    # files of two runs side by side (one copied in by hand) are named as a mix
+    # files of two runs side by side (one copied in by hand) are refused: the file does not
+    # match the sha256 its run recorded (which cannot tell a copy from an edit or a cut)
     second = halluscope.audit(path, metrics="pope", n_boot=0, out=out)
     other = tmp_path / "other"
     halluscope.audit(_jsonl(tmp_path / "c.jsonl", rows[:2]), metrics="pope", n_boot=0, out=other)
     (out / "items.jsonl").write_bytes((other / "items.jsonl").read_bytes())
-    with pytest.raises(InputError, match=f"items.jsonl is not the one run {second.run_id}"):
+    said = (f"items.jsonl does not match the sha256 results.json records for it "
+            f"\\(run {second.run_id}\\): the file was edited, truncated or is from another run")
+    with pytest.raises(InputError, match=said):
         check_outputs(out)
 
 

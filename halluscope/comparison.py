@@ -329,8 +329,8 @@ def _primary(stats: Mapping[str, tuple[Statistic, tuple[str, ...]]]) -> tuple[st
 def _changed(name: str, stats_a, stats_b, keys: list[str], a: dict, b: dict
              ) -> list[dict[str, Any]]:
     """Items whose per-item value of the metric's first directional statistic differs (each
-    run's by its own definition): hallucinated in A and fine in B (``better``) or the reverse
-    (``worse``)."""
+    run's by its own definition): better in B than in A (``better``: fewer hallucinated
+    objects, a right answer where A's was wrong) or the reverse (``worse``)."""
     primary = _primary(stats_a)
     if primary is None or primary[0] not in stats_b:
         return []
@@ -559,8 +559,12 @@ def _changed_html(comp: Comparison) -> list[str]:
     with every metric verdict that moved and its evidence."""
     parts = []
     kinds = comp.item_changes()
-    for change, title in (("worse", "fine in A, hallucinated in B"),
-                          ("better", "hallucinated in A, fine in B"),
+    if kinds:       # what moved, as each metric counts it (a POPE answer is right or wrong)
+        parts.append("<p>An item's value is each metric's first directional statistic on it "
+                     "(a caption's CHAIR, a POPE answer's accuracy); each change below names "
+                     "it, A's value → B's.</p>")
+    for change, title in (("worse", "worse in B than in A"),
+                          ("better", "better in B than in A"),
                           ("mixed", "better by one metric, worse by another")):
         keys = [k for k, kind in kinds.items() if kind == change]
         if change == "mixed" and not keys:

@@ -55,7 +55,7 @@ def test_hand_worked_pairing_and_difference(tmp_path):
     assert saved["metrics"]["pope.accuracy"]["ci"] == [lo, hi]
     assert saved["metrics"]["pope.tp"]["count"] is True
     html = (tmp_path / "cmp" / "compare.html").read_text()
-    assert "hallucinated in A, fine in B (15)" in html and "11-0" in html
+    assert "better in B than in A (15)" in html and "11-0" in html
 
 
 def test_run_compared_with_itself_has_zero_difference_and_zero_width(tmp_path):

@@ -59,3 +59,31 @@ def test_an_edited_or_truncated_items_file_is_said_as_such_not_as_two_runs(tmp_p
     assert "mixes two runs" not in text
     assert "does not match the sha256 results.json records for it" in text
     assert "edited, truncated or is from another run" in text and str(b) in text
+
+
+def test_compare_html_names_a_change_as_what_it_is(tmp_path):
+    """An item whose POPE answer went from right to wrong was listed under "fine in A,
+    hallucinated in B": a wrong "no" is no hallucination."""
+    a = _pope(tmp_path, "a")
+    b = _pope(tmp_path, "b", _pope_rows(off=1))
+    halluscope.compare([a, b], n_boot=0, out=tmp_path / "c")
+    page = (tmp_path / "c" / "compare.html").read_text()
+    assert "hallucinated" not in page
+    assert "worse in B than in A (" in page and "better in B than in A (" in page
+    assert "pope.accuracy: 1 → 0 (worse)" in page
+
+
+def test_the_report_draws_no_verdict_colour_for_a_statistic_without_a_direction(tmp_path):
+    """yes_ratio (no better direction; 0.5 is ideal on balanced splits) had a red bar, and an
+    input file of 0 bytes a blank size."""
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _pope_rows()))
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    audit([tmp_path / "a.jsonl", tmp_path / "empty.jsonl"], metrics="pope", n_boot=0,
+          out=tmp_path / "r")
+    page = (tmp_path / "r" / "report.html").read_text()
+    row = page.split("<td>yes_ratio")[1].split("</tr>")[0]
+    assert 'class="fill neutral"' in row and "badfill" not in row
+    accuracy = page.split("<td>accuracy")[1].split("</tr>")[0]
+    assert 'class="fill good"' in accuracy
+    files = page.split("empty.jsonl")[1].split("</tr>")[0]
+    assert '<td class="r">0</td>' in files, files

@@ -142,7 +142,7 @@ def test_an_item_that_changed_verdict_is_counted_once_not_once_per_metric(tmp_pa
                                 "by_metric": {"chair": {"better": 1, "worse": 0},
                                               "claims": {"better": 1, "worse": 0}}}
     html = (tmp_path / "c" / "compare.html").read_text()
-    assert "hallucinated in A, fine in B (1)" in html and html.count("<h3>2|c1</h3>") == 1
+    assert "better in B than in A (1)" in html and html.count("<h3>2|c1</h3>") == 1
     out = CliRunner().invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"),
                                    "--out", str(tmp_path / "c2")], env={"COLUMNS": "200"})
     assert "items that changed verdict: 1 better, 0 worse in B" in out.output, out.output

@@ -151,6 +151,12 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def _size(n: Any) -> str:
+    """A file's size in bytes as the run sheet records it; 0 is a size (an empty file), only
+    a missing or damaged one is blank."""
+    return fmt_value(n) if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else ""
+
+
 def header(result: AuditResult) -> dict[str, Any]:
     sheet = result.runsheet or {}
     files = []
@@ -160,7 +166,7 @@ def header(result: AuditResult) -> dict[str, Any]:
         sha = str(entry.get("sha256") or "")
         files.append({"role": str(entry.get("role") or ""), "path": str(entry.get("path") or ""),
                       "sha": sha[:12], "sha_full": sha,
-                      "size": fmt_value(entry.get("bytes")) if entry.get("bytes") else "",
+                      "size": _size(entry.get("bytes")),
                       "missing": bool(entry.get("missing"))})
     info = sheet.get("metrics") or {}
     metrics = []

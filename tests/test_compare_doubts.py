@@ -87,3 +87,34 @@ def test_the_report_draws_no_verdict_colour_for_a_statistic_without_a_direction(
     assert 'class="fill good"' in accuracy
     files = page.split("empty.jsonl")[1].split("</tr>")[0]
     assert '<td class="r">0</td>' in files, files
+
+
+def _chair_by_model(**kw):
+    rows = [{"id": f"c{i}", "image_id": i, "model": model,
+             "caption": "A cat and a dog and a bed and a person."}
+            for i in (1, 2, 3, 4) for model in ("x", "y")]
+    return audit(records=rows, metrics="chair", coco_annotations=[INSTANCES], n_boot=0, **kw)
+
+
+def test_group_tables_label_each_value_with_its_own_n(tmp_path):
+    """CHAIR by model: the row's n was 16 (mentions, chair_i's n) beside chair_s, which is over
+    4 captions; each statistic now carries its own n where they differ."""
+    from rich.console import Console
+
+    from halluscope.report.console import groups_table
+    res = _chair_by_model(out=tmp_path / "r")
+    group = res.metrics["chair"].groups["model:x"]
+    assert (group["chair_s"].n, group["chair_i"].n) == (4, 16)
+    console = Console(width=200, record=True)
+    console.print(groups_table(res)[0])
+    text = console.export_text()
+    row = next(line for line in text.splitlines() if "model:x" in line)
+    assert "1.0000 (4)" in row and "0.8750 (16)" in row, text
+    assert " n " not in next(line for line in text.splitlines() if "group" in line)
+    page = (tmp_path / "r" / "report.html").read_text()
+    table = page.split('id="groups"')[1].split("</table>")[0]
+    assert '<th class="r">n</th>' not in table
+    cells = table.split("<td>x</td>")[1].split("</tr>")[0]
+    assert "1.0000 <span class=\"muted small\">(n 4)</span>" in cells, cells
+    assert "0.8750 <span class=\"muted small\">(n 16)</span>" in cells, cells
+

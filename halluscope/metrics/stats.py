@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -375,3 +376,12 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tup
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def shared_n(results: Mapping[str, Any], names: Sequence[str]) -> int | None:
+    """The n every statistic of ``names`` in ``results`` (statistic -> a result with ``n``) is
+    over; ``None`` when they differ (CHAIR's chair_s is over captions, chair_i over
+    mentions): one "n" beside them all would label a value with another's count. 0 when none
+    of them is there."""
+    ns = {results[c].n for c in names if c in results}
+    return next(iter(ns)) if len(ns) == 1 else (0 if not ns else None)

@@ -161,11 +161,15 @@ def _group_table(name: str, summary: MetricSummary, rows: list[str], columns: li
     the statistics' headers are cut instead, and the columns that do not fit in ``width`` are
     left out, the caption says how many."""
     names = [visible_controls(g) for g in rows]
-    counts = [_num(max((r.n for r in summary.groups[g].values()), default=0)) for g in rows]
-    cells = {c: [_num(summary.groups[g][c].value) if c in summary.groups[g] else ""
-                 for g in rows] for c in columns}
+    from halluscope.metrics.stats import shared_n
+    shared = [shared_n(summary.groups[g], columns) for g in rows]
+    own_n = any(n is None for n in shared)      # a value beside another's count would lie
+    counts = [] if own_n else [_num(n) for n in shared]
+    cells = {c: [(_num(summary.groups[g][c].value)
+                  + (f" ({_num(summary.groups[g][c].n)})" if own_n else ""))
+                 if c in summary.groups[g] else "" for g in rows] for c in columns}
     name_w = min(max(map(len, names), default=5), 40)
-    used = 1 + (name_w + 3) + (max(1, *map(len, counts)) + 3)     # edge; padding, rule
+    used = 1 + (name_w + 3) + (0 if own_n else max(1, *map(len, counts)) + 3)  # edge; pad
     kept: list[tuple[str, int, int]] = []
     for c in columns:
         value_w = max(6, *map(len, cells[c]))
@@ -176,18 +180,23 @@ def _group_table(name: str, summary: MetricSummary, rows: list[str], columns: li
         used += col_w + 3
     table = Table(title=Text(f"By group: {visible_controls(name)}"), box=box.SIMPLE_HEAVY,
                   title_justify="left", title_style="bold")
+    caption = ["(n) after a value: the units that statistic is over"] if own_n else []
     if len(kept) < len(columns):
-        table.caption = Text(f"{len(columns) - len(kept)} more statistic(s) per group in "
-                             f"results.json (a wider terminal shows them)")
+        caption.append(f"{len(columns) - len(kept)} more statistic(s) per group in "
+                       f"results.json (a wider terminal shows them)")
+    if caption:
+        table.caption = Text("; ".join(caption))
         table.caption_justify = "left"
     table.add_column("group", overflow="fold", min_width=name_w)
-    table.add_column("n", justify="right", style="dim", no_wrap=True)
+    if not own_n:
+        table.add_column("n", justify="right", style="dim", no_wrap=True)
     for c, value_w, col_w in kept:
         table.add_column(c, justify="right", style="cyan", no_wrap=True, min_width=value_w,
                          max_width=col_w)
     for i, group in enumerate(rows):
-        table.add_row(_plain(group), counts[i], *[cells[c][i] for c, _, _ in kept])
+        table.add_row(_plain(group), *counts[i:i + 1], *[cells[c][i] for c, _, _ in kept])
     return table
+
 
 
 def collapse_errors(errors: list[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], int, str]]:

@@ -131,13 +131,16 @@ def group_tables(result: AuditResult) -> list[dict[str, Any]]:
             columns: list[str] = []
             for _, results in groups:
                 columns += [s for s in results if s not in columns]
-            rows = []
+            from halluscope.metrics.stats import shared_n
+            rows, own_n = [], False     # each value its own n where the statistics' differ
             for value, results in groups:
-                n = max((r.n for r in results.values()), default=0)
+                n = shared_n(results, columns)
+                own_n = own_n or n is None
                 rows.append({"group": value, "n": fmt_value(n), "n_sort": _sort_key(n),
                              "cells": [_cell(results[c]) if c in results else None
                                        for c in columns]})
-            tables.append({"metric": name, "dimension": dim, "columns": columns, "rows": rows})
+            tables.append({"metric": name, "dimension": dim, "columns": columns, "rows": rows,
+                           "own_n": own_n})
     return tables
 
 

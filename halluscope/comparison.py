@@ -5,7 +5,9 @@ and metric, the row of column values, the bootstrap unit and the groups) and, fo
 both runs computed, re-aggregates the statistics over the items the runs share:
 
 * items are paired by image and id (for POPE answer files the id is the question id, so image id +
-  question id); items one run has and the other lacks are counted (``only_a``, ``only_b``);
+  question id), and where an id repeats across a run's input files, by the file's name too
+  (:mod:`halluscope.compare_runs`); items one run has and the other lacks are counted
+  (``only_a``, ``only_b``);
 * ``a`` and ``b`` are the statistic over the paired items of each run, ``diff`` is ``b - a``;
 * ``ci`` is a paired-bootstrap interval of ``diff``: the SAME replicate weights for both runs,
   drawn per resampling unit (the image, wherever several items share one), so the correlation of
@@ -31,10 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from halluscope import _json as fast_json
-from halluscope.compare_inputs import (checked_scores, find_metric_class, load_metric_files,
-                                       metric_references, not_in_both, run_folders,
-                                       unscored_reasons)
+from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
+                                       run_folders)
+from halluscope.compare_runs import (RunItems, _setup, align, load_run,  # noqa: F401
+                                     pair_key)  # (re-exported)
 from halluscope.errors import ConfigError
 from halluscope.gates.assertions import over_no_units
 from halluscope.gates.diff import Gates, NoInterval, diff_gate_failures, diff_value  # re-exported
@@ -45,149 +47,6 @@ log = logging.getLogger(__name__)
 
 COMPARE_JSON = "compare.json"
 COMPARE_HTML = "compare.html"
-
-
-@dataclass(frozen=True)
-class RunItems:
-    """The scored items of one audit run, per metric: pairing key -> (row, unit, item)."""
-
-    path: Path
-    metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]]
-    setup: dict[str, dict[str, Any]] = field(default_factory=dict)   # metric -> how it scored
-    info: dict[str, dict[str, Any]] = field(default_factory=dict)    # metric -> its run info
-    unscored: dict[str, str] = field(default_factory=dict)  # metric -> why it scored nothing
-    references: tuple[str, ...] = ()   # module:Class, file.py:Class metrics its run sheet names
-
-
-def pair_key(item: Mapping[str, Any]) -> str:
-    """The key items are paired by across runs: image (id or path), document and item id.
-
-    An id that only names the item's COCO image (a line without ``id`` takes its image id as
-    written: ``226988`` or ``"COCO_val2014_000000226988.jpg"``) is that image's number, so the
-    two documented forms of one image pair; a document answer's key holds its document, as a
-    caption's holds its image (answers about two PDFs with one id are not one item)."""
-    image = item.get("image_id", item.get("image", ""))
-    ident = item.get("id")
-    if isinstance(item.get("image_id"), int) and ident is not None:
-        from halluscope.records import coco_image_id
-        if coco_image_id(ident) == item["image_id"]:
-            ident = str(item["image_id"])
-    document = item.get("document")
-    return f"{image}|{ident}" if document is None else f"{image}|{document}|{ident}"
-
-
-def load_run(path: str | Path) -> RunItems:
-    """Read ``items.jsonl`` of a finished audit's output folder (an interrupted run, or files
-    of two runs, are refused: :func:`~halluscope.result.check_outputs`). An item key that
-    repeats (several captions of one image, one id in two input files) is paired by its
-    occurrence: the second one in A with the second one in B. Every line counts, scored or
-    not; a line that was no record (a bad line: its image is unknown) counts as an occurrence
-    of every key with its id, so that a failed answer does not shift the pairs after it."""
-    from halluscope.result import check_outputs
-    path = Path(path)
-    items_path = path / "items.jsonl"
-    if not items_path.is_file():
-        raise ConfigError(f"expected an audit output folder holding items.jsonl, got {path}")
-    results = check_outputs(path)
-    metrics: dict[str, dict[str, tuple[list[float], str | None, dict[str, Any]]]] = {}
-    seen: dict[str, int] = {}           # lines so far per key
-    blind: dict[Any, int] = {}          # unreadable lines so far per id
-    widths: dict[str, tuple[int, str]] = {}     # metric -> its row width, where first seen
-    with open(items_path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            try:        # a byte that is not UTF-8 is the line's fault, not an internal error
-                line = raw.decode("utf-8")
-                item = fast_json.loads(line) if line.strip() else None
-            except UnicodeDecodeError as exc:
-                raise ConfigError(f"{items_path}:{lineno}: expected UTF-8 text, got byte "
-                                  f"{raw[exc.start]:#04x} at column {exc.start + 1}") from None
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{items_path}:{lineno}: invalid JSON ({exc.msg})") from None
-            if item is None and not line.strip():
-                continue
-            scores = checked_scores(item, f"{items_path}:{lineno}", widths)
-            if "task" not in item:      # a line that was no record: its image is unknown,
-                # so it is an occurrence of every key with its id (one model's failed answer
-                # must not move the next model's answer to the same question into its place)
-                blind[item.get("id")] = blind.get(item.get("id"), 0) + 1
-                continue
-            key = pair_key(item)
-            seen[key] = seen.get(key, 0) + 1
-            occurrence = seen[key] + blind.get(item.get("id"), 0)
-            if occurrence > 1:
-                key = f"{key}#{occurrence}"
-            for name, (row, unit) in scores.items():
-                metrics.setdefault(name, {})[key] = (row, unit, item)
-    unscored = unscored_reasons(results, path / "results.json")
-    if not metrics:
-        if unscored:
-            raise ConfigError(f"{path}: nothing to compare: no item was scored in that run: "
-                              f"{', '.join(unscored.values())}; see its results.json "
-                              f"'unscored'")
-        raise ConfigError(f"{items_path} holds no per-item scores, and its results.json names "
-                          f"no metric that scored nothing: it was written by a halluscope older "
-                          f"than compare; re-run the audit")
-    summaries = results["metrics"]
-    missing = sorted(set(metrics) - set(summaries))
-    if missing:
-        raise ConfigError(f"{path}: items.jsonl scores {', '.join(missing)}, which results.json "
-                          f"does not hold: the folder is damaged; audit again")
-    for name in metrics:    # a damaged entry would read as "other companion files" below
-        summary = summaries[name]
-        field, got = ((f"metrics.{name}", summary) if not isinstance(summary, dict)
-                      else (f"metrics.{name}.info", summary.get("info")))
-        if not isinstance(got, dict) and not (field.endswith(".info") and got is None):
-            raise ConfigError(f"{path / 'results.json'}: field {field!r}: expected an object, "
-                              f"got {type(got).__name__}: the file is damaged or not "
-                              f"halluscope's; audit again")
-    info = {name: (summary.get("info") or {}) if isinstance(summary, dict) else {}
-            for name, summary in summaries.items()}
-    setup = {name: _setup(i) for name, i in info.items()}
-    return RunItems(path, metrics, setup, info, unscored, metric_references(path))
-
-
-#: A metric's settings that change what its numbers mean, or which verdicts it gives (its
-#: info's top-level values, as the run sheet records them; a metric records those it has).
-_SETTINGS = ("variant", "parser", "unknowns", "align", "vocabulary", "template",
-             "iou_threshold", "box_format", "detector", "splitter", "providers", "analytic",
-             "ocr", "dpi", "max_range", "empty", "unverifiable", "extractor", "synonyms",
-             "similarity", "judge")
-#: Within a setting, what says where or how much rather than how (paths, cache folders,
-#: counts over the run's own data, a judge's call statistics); files count by their sha256.
-_NOT_SETTINGS = frozenset({"file", "path", "spec_file", "cache", "images", "sha256", "stats",
-                           "reported_models", "pin_mismatch", "adapter", "strict_pin",
-                           "offline"})
-
-
-def _setting(value: Any) -> Any:
-    """``value`` without what says where or how much (:data:`_NOT_SETTINGS`)."""
-    if isinstance(value, Mapping):
-        return {k: _setting(v) for k, v in value.items() if k not in _NOT_SETTINGS}
-    if isinstance(value, list):
-        return [_setting(v) for v in value]
-    return value
-
-
-def _setup(info: Mapping[str, Any]) -> dict[str, Any]:
-    """How a metric scored, from its ``info``: the settings above, and the sha256 of every
-    companion file it read (questions, ground truth, annotations, vocabulary)."""
-    files: list[str] = []
-
-    def walk(value: Any, where: str) -> None:
-        if isinstance(value, Mapping):
-            if isinstance(value.get("sha256"), str):
-                files.append(f"{where}:{value['sha256']}")
-            for k, v in value.items():
-                if k != "bootstrap":
-                    walk(v, f"{where}.{k}" if where else str(k))
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, where)
-        elif where.endswith("sha256") and isinstance(value, str):
-            files.append(f"{where}:{value}")
-    walk(info, "")
-    return {"settings": {k: _setting(info[k]) for k in _SETTINGS if k in info},
-            "files": sorted(set(files))}
 
 
 def _same_setup(name: str, a: RunItems, b: RunItems) -> list[str]:
@@ -398,6 +257,16 @@ class Comparison:
                                          f"change alone, and diff gates on {metric} are refused")
         return list(notes.values())
 
+    def notes(self) -> list[str]:
+        """What to say beside the table: :meth:`setup_notes`, then per metric the items of
+        repeated keys that could not be paired."""
+        notes: dict[str, str] = {}
+        for key, entry in self.metrics.items():
+            metric = key.partition(".")[0]
+            if entry.get("ambiguous_pairs"):
+                notes.setdefault(f"p:{metric}", f"{metric}: {entry['ambiguous_pairs']}")
+        return self.setup_notes() + list(notes.values())
+
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "metrics": self.metrics,
                 "changed": self.change_counts(),
@@ -431,25 +300,79 @@ class CompareResult:
         return out / COMPARE_JSON
 
 
-def _check_pairs(a: RunItems, b: RunItems, names: Sequence[str]) -> None:
+def _check_pairs(a: RunItems, b: RunItems, pairs: Mapping[str, tuple[dict, dict, str | None]]
+                 ) -> None:
     """Two runs that pair no item are refused (nothing would be compared: the inputs differ,
-    or their items are named otherwise); a metric that pairs less than half of either run's
-    items is said, since its numbers hold only the items both runs have."""
+    or their items are named otherwise; ``pairs``: metric -> A's and B's aligned items and
+    what could not be paired); a metric that pairs less than half of either run's items is
+    said, since its numbers hold only the items both runs have."""
     def example(items: dict) -> str:
         return repr(next(iter(items)))
 
-    if all(not set(a.metrics[n]) & set(b.metrics[n]) for n in names):
-        n = names[0]
+    if all(not set(ia) & set(ib) for ia, ib, _ in pairs.values()):
+        n, (ia, ib, _) = next(iter(pairs.items()))
+        unclear = "".join(f"; {name}: {note}" for name, (_, _, note) in pairs.items() if note)
         raise ConfigError(f"{a.path} and {b.path} share no item: items pair by image, document "
                           f"and id, and no key of A is one of B (A's first is "
-                          f"{example(a.metrics[n])}, B's {example(b.metrics[n])}); were they "
-                          f"audited on the same questions or images?")
-    for n in names:
-        paired = len(set(a.metrics[n]) & set(b.metrics[n]))
-        if 2 * paired < max(len(a.metrics[n]), len(b.metrics[n])):
+                          f"{example(ia)}, B's {example(ib)}); were they "
+                          f"audited on the same questions or images?{unclear}")
+    for n, (ia, ib, _) in pairs.items():
+        paired = len(set(ia) & set(ib))
+        if 2 * paired < max(len(ia), len(ib)):
             log.warning("compare: metric %s: only %d of A's %d and B's %d items pair (by image, "
                         "document and id); its numbers hold those %d items alone", n, paired,
-                        len(a.metrics[n]), len(b.metrics[n]), paired)
+                        len(ia), len(ib), paired)
+
+
+def _said(name: str, base: RunItems, other: RunItems) -> list[str]:
+    """How ``name`` was scored otherwise in the two runs, said in the log as well as
+    returned."""
+    differ = _same_setup(name, base, other)
+    if differ:
+        log.warning("compare: %s was scored with other settings in the two runs (%s): "
+                    "each run's numbers are its own, so B − A mixes the change of "
+                    "model with the change of settings, and a diff gate on %s is "
+                    "refused", name, "; ".join(differ), name)
+    return differ
+
+
+def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
+                  confidence: float) -> Comparison:
+    """``other`` against ``base``: every metric both scored, over their paired items."""
+    metrics: dict[str, dict[str, Any]] = {}
+    changed: list[dict[str, Any]] = []
+    pairs: dict[str, tuple[dict, dict, str | None]] = {}
+    left_out = not_in_both(base, other)
+    for name, why in left_out.items():
+        log.warning("compare: metric %s left out: %s", name, why)
+    for name in (n for n in base.metrics if n in other.metrics):
+        missing = find_metric_class(name, (base, other))
+        if missing:
+            log.warning("compare: metric %s left out: %s", name, missing)
+            left_out[name] = missing
+            continue
+        differ = _said(name, base, other)
+        a_items, b_items, unclear = align(base.metrics[name], other.metrics[name])
+        if unclear:
+            log.warning("compare: metric %s: %s", name, unclear)
+        entries, moved = _compare_metric(name, a_items, b_items, n_boot=n_boot, seed=seed,
+                                         confidence=confidence, info_a=base.info.get(name),
+                                         info_b=other.info.get(name))
+        for entry in entries.values():
+            entry.update({"setup_differs": differ} if differ else {},
+                         **({"ambiguous_pairs": unclear} if unclear else {}))
+        if not entries:     # said in the log by _compare_metric; listed, never dropped
+            left_out[name] = ("its statistics cannot be recomputed from the items (they "
+                              "depend on how the run was set up, or the columns differ)")
+            continue
+        metrics.update(entries)
+        changed.extend(moved)
+        pairs[name] = (a_items, b_items, unclear)
+    if not metrics:
+        why = "".join(f"; {name}: {reason}" for name, reason in left_out.items())
+        raise ConfigError(f"{base.path} and {other.path} share no metric to compare{why}")
+    _check_pairs(base, other, pairs)
+    return Comparison(str(base.path), str(other.path), metrics, changed, left_out)
 
 
 def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
@@ -461,48 +384,8 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
     runs = run_folders(runs)
     load_metric_files(metric_files)
     loaded = [load_run(r) for r in runs]
-    base = loaded[0]
-    comparisons = []
-    for other in loaded[1:]:
-        metrics: dict[str, dict[str, Any]] = {}
-        changed: list[dict[str, Any]] = []
-        compared: list[str] = []
-        left_out = not_in_both(base, other)
-        for name, why in left_out.items():
-            log.warning("compare: metric %s left out: %s", name, why)
-        for name in base.metrics:
-            if name not in other.metrics:
-                continue
-            missing = find_metric_class(name, (base, other))
-            if missing:
-                log.warning("compare: metric %s left out: %s", name, missing)
-                left_out[name] = missing
-                continue
-            differ = _same_setup(name, base, other)
-            if differ:
-                log.warning("compare: %s was scored with other settings in the two runs (%s): "
-                            "each run's numbers are its own, so B − A mixes the change of "
-                            "model with the change of settings, and a diff gate on %s is "
-                            "refused", name, "; ".join(differ), name)
-            entries, moved = _compare_metric(name, base.metrics[name], other.metrics[name],
-                                             n_boot=n_boot, seed=seed, confidence=confidence,
-                                             info_a=base.info.get(name),
-                                             info_b=other.info.get(name))
-            for entry in entries.values():
-                if differ:
-                    entry["setup_differs"] = differ
-            if not entries:     # said in the log by _compare_metric; listed, never dropped
-                left_out[name] = ("its statistics cannot be recomputed from the items (they "
-                                  "depend on how the run was set up, or the columns differ)")
-            metrics.update(entries)
-            changed.extend(moved)
-            compared += [name] if entries else []
-        if not metrics:
-            why = "".join(f"; {name}: {reason}" for name, reason in left_out.items())
-            raise ConfigError(f"{base.path} and {other.path} share no metric to compare{why}")
-        _check_pairs(base, other, compared)
-        comparisons.append(Comparison(str(base.path), str(other.path), metrics, changed,
-                                      left_out))
+    comparisons = [_compare_runs(loaded[0], other, n_boot, seed, confidence)
+                   for other in loaded[1:]]
     result = CompareResult([str(r.path) for r in loaded], comparisons)
     if out is not None:
         result.save(out)
@@ -536,7 +419,7 @@ def render_html(result: CompareResult) -> str:
     for comp in result.comparisons:
         parts.append(f"<h1>{html.escape(comp.b)} vs {html.escape(comp.a)}</h1>")
         parts += [f"<p class='worse'><b>Warning:</b> {html.escape(note)}</p>"
-                  for note in comp.setup_notes()]
+                  for note in comp.notes()]
         parts.append("<table><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th>"
                      "<th>interval</th><th>paired</th><th>only A</th><th>only B</th></tr>")
         for key, e in comp.metrics.items():

@@ -38,7 +38,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) 
     ("result", {"result"}),
     ("audit pipeline", {"pipeline", "scoring", "engines", "forkfiles", "stopping", "ray_engine", "readers",
                         "benchmark_query"}),
-    ("report and gates", {"report", "gates", "comparison", "compare_inputs", "tracking"}),
+    ("report and gates", {"report", "gates", "comparison", "compare_inputs", "compare_runs",
+                          "tracking"}),
     ("faces", {"cli", "pytest_plugin", "api", "halluscope", "__main__"}),
 ))
 

@@ -118,3 +118,77 @@ def test_group_tables_label_each_value_with_its_own_n(tmp_path):
     assert "1.0000 <span class=\"muted small\">(n 4)</span>" in cells, cells
     assert "0.8750 <span class=\"muted small\">(n 16)</span>" in cells, cells
 
+
+
+def _files(folder: Path, files: dict[str, list[dict]]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, rows in files.items():
+        (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+        paths.append(folder / name)
+    return paths
+
+
+def test_repeated_keys_pair_within_their_input_file_whatever_the_order(tmp_path):
+    """x.jsonl and y.jsonl repeat ids (q0..q11 about the same images) with other answers. Run A
+    read x then y, run B the same files (copies elsewhere) y then x: repeats were paired by
+    occurrence, x's q0 with y's q0, so one model against itself showed changed items and a
+    difference from nothing."""
+    x, y = _pope_rows(12, off=0), _pope_rows(12, off=1)
+    xa, ya = _files(tmp_path / "in", {"x.jsonl": x, "y.jsonl": y})
+    yb, xb = _files(tmp_path / "copy", {"y.jsonl": y, "x.jsonl": x})
+    audit([xa, ya], metrics="pope", n_boot=0, out=tmp_path / "a", write_report=False)
+    audit([yb, xb], metrics="pope", n_boot=0, out=tmp_path / "b", write_report=False)
+    res = halluscope.compare([tmp_path / "a", tmp_path / "b"], n_boot=200)
+    acc = res.metrics["pope.accuracy"]
+    assert (acc["n_paired"], acc["only_a"], acc["only_b"]) == (24, 0, 0)
+    assert acc["diff"] == 0 and res.comparisons[0].changed == []
+    # the same files given as one run's single inputs still pair with another name
+    audit([xa], metrics="pope", n_boot=0, out=tmp_path / "x", write_report=False)
+    (tmp_path / "renamed.jsonl").write_text(xa.read_text())
+    audit([tmp_path / "renamed.jsonl"], metrics="pope", n_boot=0, out=tmp_path / "r",
+          write_report=False)
+    one = halluscope.compare([tmp_path / "x", tmp_path / "r"], n_boot=0)
+    assert one.metrics["pope.accuracy"]["n_paired"] == 12
+    # run B read x alone: its items pair with A's x items, none with A's y
+    two = halluscope.compare([tmp_path / "a", tmp_path / "x"], n_boot=0).metrics
+    assert (two["pope.accuracy"]["n_paired"], two["pope.accuracy"]["only_a"]) == (12, 12)
+    assert two["pope.accuracy"]["diff"] == 0
+
+
+def test_a_repeated_key_whose_files_cannot_be_told_apart_is_left_unpaired_and_said(
+        tmp_path, caplog):
+    """Run A read x.jsonl and y.jsonl, run B p.jsonl and q.jsonl, ids repeating across files:
+    which of B's files answers which of A's is not known, so those items are not paired (they
+    were, by order of occurrence) and the comparison says so."""
+    import logging
+    x, y = _pope_rows(12, off=0), _pope_rows(12, off=1)
+    _files(tmp_path / "in", {"x.jsonl": x, "y.jsonl": y, "p.jsonl": y, "q.jsonl": x})
+    audit([tmp_path / "in" / "x.jsonl", tmp_path / "in" / "y.jsonl"], metrics="pope",
+          n_boot=0, out=tmp_path / "a", write_report=False)
+    audit([tmp_path / "in" / "p.jsonl", tmp_path / "in" / "q.jsonl"], metrics="pope",
+          n_boot=0, out=tmp_path / "b", write_report=False)
+    with caplog.at_level(logging.WARNING, logger="halluscope.comparison"):
+        with pytest.raises(ConfigError, match="share no item") as caught:
+            halluscope.compare([tmp_path / "a", tmp_path / "b"], n_boot=0)
+    said = " ".join(caplog.text.split())
+    assert "ambiguous" in said and "x.jsonl" in said and "p.jsonl" in said
+    assert "repeat" in str(caught.value)
+
+
+
+def test_items_left_unpaired_as_ambiguous_are_recorded_beside_the_numbers(tmp_path):
+    x, y = _pope_rows(12, off=0), _pope_rows(12, off=1)
+    own = _pope_rows(6, prefix="u")
+    _files(tmp_path / "in", {"x.jsonl": x, "y.jsonl": y, "p.jsonl": y, "q.jsonl": x,
+                             "u.jsonl": own})
+    for run, names in (("a", ["x", "y", "u"]), ("b", ["p", "q", "u"])):
+        audit([tmp_path / "in" / f"{n}.jsonl" for n in names], metrics="pope", n_boot=0,
+              out=tmp_path / run, write_report=False)
+    res = halluscope.compare([tmp_path / "a", tmp_path / "b"], n_boot=0, out=tmp_path / "c")
+    acc = res.metrics["pope.accuracy"]
+    assert (acc["n_paired"], acc["only_a"], acc["only_b"]) == (6, 24, 24), acc
+    assert "ambiguous" in acc["ambiguous_pairs"] and "x.jsonl, y.jsonl" in acc["ambiguous_pairs"]
+    saved = json.loads((tmp_path / "c" / "compare.json").read_text())
+    assert saved["metrics"]["pope.accuracy"]["ambiguous_pairs"] == acc["ambiguous_pairs"]
+    assert "ambiguous" in (tmp_path / "c" / "compare.html").read_text()

@@ -132,7 +132,7 @@ def compare_command(
         console = make_console()
         for comp in result.comparisons:
             _print_comparison(console, comp)
-            for note in comp.setup_notes():       # beside the table, not only in the log
+            for note in comp.notes():       # beside the table, not only in the log
                 console.print(f"[bold yellow]warning:[/] {plain(note)}", highlight=False)
         console.print(f"wrote {plain(out / 'compare.json')}, {plain(out / 'compare.html')}")
     try:

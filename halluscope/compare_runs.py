@@ -1,0 +1,257 @@
+"""Reading a finished audit's output folder for :func:`halluscope.comparison.compare`, and
+pairing the items of two runs.
+
+An item is known by its key (:func:`pair_key`: image, document and id), by the input file it
+came from and by its occurrence among that file's items with that key. Keys that repeat within a
+file (several captions of one image) pair by occurrence; a key a run holds in only one file
+pairs whatever the files are called (``greedy.jsonl`` against ``ours.jsonl``); a key that one run
+holds in several input files (ids that repeat across files) pairs by the file's name (its
+basename, or as many of its last folders as tell the run's files apart), so runs that read the
+same files in another order, or copies of them at another path, pair each item with its own.
+Where files of such a key are named otherwise in the two runs, which answers which is
+ambiguous: those items are left unpaired, and :func:`align` says so.
+
+A file's sha256 would not do: the two runs' inputs are two models' answers, never the same
+bytes. Its position among the inputs would not either: that is the order it was given in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from halluscope import _json as fast_json
+from halluscope.compare_inputs import checked_scores, metric_references, unscored_reasons
+from halluscope.errors import ConfigError
+
+#: An item as a run holds it: (pair key, its input file's label, occurrence in that file).
+Key = tuple[str, "str | None", int]
+#: What a run holds of an item for a metric: (row, bootstrap unit, the items.jsonl line).
+Scored = tuple[list[float], "str | None", dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RunItems:
+    """The scored items of one audit run, per metric: :data:`Key` -> (row, unit, item)."""
+
+    path: Path
+    metrics: dict[str, dict[Key, Scored]]
+    setup: dict[str, dict[str, Any]] = field(default_factory=dict)   # metric -> how it scored
+    info: dict[str, dict[str, Any]] = field(default_factory=dict)    # metric -> its run info
+    unscored: dict[str, str] = field(default_factory=dict)  # metric -> why it scored nothing
+    references: tuple[str, ...] = ()   # module:Class, file.py:Class metrics its run sheet names
+
+
+def pair_key(item: Mapping[str, Any]) -> str:
+    """The key items are paired by across runs: image (id or path), document and item id.
+
+    An id that only names the item's COCO image (a line without ``id`` takes its image id as
+    written: ``226988`` or ``"COCO_val2014_000000226988.jpg"``) is that image's number, so the
+    two documented forms of one image pair; a document answer's key holds its document, as a
+    caption's holds its image (answers about two PDFs with one id are not one item)."""
+    image = item.get("image_id", item.get("image", ""))
+    ident = item.get("id")
+    if isinstance(item.get("image_id"), int) and ident is not None:
+        from halluscope.records import coco_image_id
+        if coco_image_id(ident) == item["image_id"]:
+            ident = str(item["image_id"])
+    document = item.get("document")
+    return f"{image}|{ident}" if document is None else f"{image}|{document}|{ident}"
+
+
+_SOURCE = re.compile(r"(.*):(\d+)(?:: field .*)?", re.S)
+
+
+def source_file(item: Mapping[str, Any]) -> str | None:
+    """The input file an items.jsonl line came from (its ``source``, ``file:line``, or a bad
+    line's ``file:line: field 'x'``); ``None`` for records given in memory."""
+    match = _SOURCE.fullmatch(str(item.get("source") or ""))
+    return match[1] if match and match[1] != "<input>" else None
+
+
+def file_labels(paths: Iterable[str | None]) -> dict[str, str]:
+    """Each input file's label: its basename, or as many of its last folders as tell the run's
+    files apart (``coco/out.jsonl`` beside ``gqa/out.jsonl``); the same in a run made from
+    copies of the files elsewhere."""
+    files = sorted({p for p in paths if p is not None})
+    parts = {p: PurePosixPath(p.replace("\\", "/")).parts or (p,) for p in files}
+    out = {}
+    for p in files:
+        for k in range(1, len(parts[p]) + 1):
+            if sum(1 for q in files if parts[q][-k:] == parts[p][-k:]) == 1:
+                break
+        out[p] = "/".join(parts[p][-k:])
+    twice = {label for label in out.values() if list(out.values()).count(label) > 1}
+    return {p: p if label in twice else label for p, label in out.items()}
+
+
+def _item(raw: bytes, where: Path, lineno: int) -> tuple[Any, bool]:
+    """A line of items.jsonl, and whether it was blank."""
+    try:        # a byte that is not UTF-8 is the line's fault, not an internal error
+        line = raw.decode("utf-8")
+        return (fast_json.loads(line) if line.strip() else None), not line.strip()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}:{lineno}: expected UTF-8 text, got byte "
+                          f"{raw[exc.start]:#04x} at column {exc.start + 1}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where}:{lineno}: invalid JSON ({exc.msg})") from None
+
+
+def _read_items(items_path: Path) -> dict[str, dict[Key, Scored]]:
+    """Per metric, every scored line by :data:`Key`. Every line counts, scored or not; a line
+    that was no record (a bad line: its image is unknown) counts as an occurrence of every
+    key with its id in its file, so that a failed answer does not shift the pairs after it."""
+    metrics: dict[str, dict[Key, Scored]] = {}
+    seen: dict[tuple[str | None, str], int] = {}        # lines so far per file and key
+    blind: dict[tuple[str | None, Any], int] = {}      # unreadable lines so far per file and id
+    widths: dict[str, tuple[int, str]] = {}     # metric -> its row width, where first seen
+    with open(items_path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            item, blank = _item(raw, items_path, lineno)
+            if blank:
+                continue
+            scores = checked_scores(item, f"{items_path}:{lineno}", widths)
+            source = source_file(item)
+            if "task" not in item:      # a line that was no record: its image is unknown,
+                # so it is an occurrence of every key with its id (one model's failed answer
+                # must not move the next model's answer to the same question into its place)
+                where = (source, item.get("id"))
+                blind[where] = blind.get(where, 0) + 1
+                continue
+            key = pair_key(item)
+            seen[(source, key)] = seen.get((source, key), 0) + 1
+            occurrence = seen[(source, key)] + blind.get((source, item.get("id")), 0)
+            for name, (row, unit) in scores.items():
+                metrics.setdefault(name, {})[(key, source, occurrence)] = (row, unit, item)
+    labels = file_labels({source for m in metrics.values() for _, source, _ in m})
+    return {name: {(key, labels.get(source) if source else None, occ): v
+                   for (key, source, occ), v in m.items()} for name, m in metrics.items()}
+
+
+def load_run(path: str | Path) -> RunItems:
+    """Read ``items.jsonl`` of a finished audit's output folder (an interrupted run, or a file
+    that does not match its results.json, is refused: :func:`~halluscope.result.check_outputs`),
+    its items keyed as the module docstring says."""
+    from halluscope.result import check_outputs
+    path = Path(path)
+    items_path = path / "items.jsonl"
+    if not items_path.is_file():
+        raise ConfigError(f"expected an audit output folder holding items.jsonl, got {path}")
+    results = check_outputs(path)
+    metrics = _read_items(items_path)
+    unscored = unscored_reasons(results, path / "results.json")
+    if not metrics:
+        if unscored:
+            raise ConfigError(f"{path}: nothing to compare: no item was scored in that run: "
+                              f"{', '.join(unscored.values())}; see its results.json "
+                              f"'unscored'")
+        raise ConfigError(f"{items_path} holds no per-item scores, and its results.json names "
+                          f"no metric that scored nothing: it was written by a halluscope older "
+                          f"than compare; re-run the audit")
+    summaries = results["metrics"]
+    missing = sorted(set(metrics) - set(summaries))
+    if missing:
+        raise ConfigError(f"{path}: items.jsonl scores {', '.join(missing)}, which results.json "
+                          f"does not hold: the folder is damaged; audit again")
+    for name in metrics:    # a damaged entry would read as "other companion files" below
+        summary = summaries[name]
+        field, got = ((f"metrics.{name}", summary) if not isinstance(summary, dict)
+                      else (f"metrics.{name}.info", summary.get("info")))
+        if not isinstance(got, dict) and not (field.endswith(".info") and got is None):
+            raise ConfigError(f"{path / 'results.json'}: field {field!r}: expected an object, "
+                              f"got {type(got).__name__}: the file is damaged or not "
+                              f"halluscope's; audit again")
+    info = {name: (summary.get("info") or {}) if isinstance(summary, dict) else {}
+            for name, summary in summaries.items()}
+    setup = {name: _setup(i) for name, i in info.items()}
+    return RunItems(path, metrics, setup, info, unscored, metric_references(path))
+
+
+#: A metric's settings that change what its numbers mean, or which verdicts it gives (its
+#: info's top-level values, as the run sheet records them; a metric records those it has).
+_SETTINGS = ("variant", "parser", "unknowns", "align", "vocabulary", "template",
+             "iou_threshold", "box_format", "detector", "splitter", "providers", "analytic",
+             "ocr", "dpi", "max_range", "empty", "unverifiable", "extractor", "synonyms",
+             "similarity", "judge")
+#: Within a setting, what says where or how much rather than how (paths, cache folders,
+#: counts over the run's own data, a judge's call statistics); files count by their sha256.
+_NOT_SETTINGS = frozenset({"file", "path", "spec_file", "cache", "images", "sha256", "stats",
+                           "reported_models", "pin_mismatch", "adapter", "strict_pin",
+                           "offline"})
+
+
+def _setting(value: Any) -> Any:
+    """``value`` without what says where or how much (:data:`_NOT_SETTINGS`)."""
+    if isinstance(value, Mapping):
+        return {k: _setting(v) for k, v in value.items() if k not in _NOT_SETTINGS}
+    if isinstance(value, list):
+        return [_setting(v) for v in value]
+    return value
+
+
+def _setup(info: Mapping[str, Any]) -> dict[str, Any]:
+    """How a metric scored, from its ``info``: the settings above, and the sha256 of every
+    companion file it read (questions, ground truth, annotations, vocabulary)."""
+    files: list[str] = []
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, Mapping):
+            if isinstance(value.get("sha256"), str):
+                files.append(f"{where}:{value['sha256']}")
+            for k, v in value.items():
+                if k != "bootstrap":
+                    walk(v, f"{where}.{k}" if where else str(k))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, where)
+        elif where.endswith("sha256") and isinstance(value, str):
+            files.append(f"{where}:{value}")
+    walk(info, "")
+    return {"settings": {k: _setting(info[k]) for k in _SETTINGS if k in info},
+            "files": sorted(set(files))}
+
+
+# --- pairing two runs -------------------------------------------------------------------------
+
+def _files_by_key(items: Mapping[Key, Any]) -> dict[str, set[str | None]]:
+    out: dict[str, set[str | None]] = {}
+    for key, label, _ in items:
+        out.setdefault(key, set()).add(label)
+    return out
+
+
+def align(a: Mapping[Key, Scored], b: Mapping[Key, Scored]
+          ) -> tuple[dict[str, Scored], dict[str, Scored], str | None]:
+    """One metric's items of runs A and B keyed so that equal keys are one item: ``key``,
+    ``key#2`` (its second occurrence) where each run holds the key in one input file, and
+    ``key@file`` where either holds it in several (ids that repeat across files). The third
+    value says, when some are, which items of a repeated key cannot be paired because their
+    files are named otherwise in the two runs (their counterparts are ambiguous)."""
+    files_a, files_b = _files_by_key(a), _files_by_key(b)
+
+    def named(items, own, other) -> dict[str, Scored]:
+        out = {}
+        for (key, label, occ), value in items.items():
+            if len(own[key]) > 1 or len(other.get(key, ())) > 1:
+                key = f"{key}@{label}"
+            out[key if occ == 1 else f"{key}#{occ}"] = value
+        return out
+
+    unclear = [key for key in files_a.keys() & files_b.keys()
+               if (len(files_a[key]) > 1 or len(files_b[key]) > 1)
+               and files_a[key] - files_b[key] and files_b[key] - files_a[key]]
+    note = None
+    if unclear:
+        left_a = sorted(str(f) for k in unclear for f in files_a[k] - files_b[k])
+        left_b = sorted(str(f) for k in unclear for f in files_b[k] - files_a[k])
+        note = (f"{len(unclear)} item key(s) that repeat across input files (such as "
+                f"{sorted(unclear)[0]!r}) are in files named otherwise in the two runs (A: "
+                f"{', '.join(dict.fromkeys(left_a))}; B: {', '.join(dict.fromkeys(left_b))}), "
+                f"so which answers which is ambiguous: those items are not paired (counted in "
+                f"only A / only B); give the input files the same names in both runs to pair "
+                f"them")
+    return named(a, files_a, files_b), named(b, files_b, files_a), note

@@ -44,6 +44,7 @@ class RunItems:
     info: dict[str, dict[str, Any]] = field(default_factory=dict)    # metric -> its run info
     unscored: dict[str, str] = field(default_factory=dict)  # metric -> why it scored nothing
     references: tuple[str, ...] = ()   # module:Class, file.py:Class metrics its run sheet names
+    bootstrap: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> its settings
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
@@ -168,7 +169,8 @@ def load_run(path: str | Path) -> RunItems:
     info = {name: (summary.get("info") or {}) if isinstance(summary, dict) else {}
             for name, summary in summaries.items()}
     setup = {name: _setup(i) for name, i in info.items()}
-    return RunItems(path, metrics, setup, info, unscored, metric_references(path))
+    return RunItems(path, metrics, setup, info, unscored, metric_references(path),
+                    bootstrap_settings(path, info))
 
 
 #: A metric's settings that change what its numbers mean, or which verdicts it gives (its
@@ -255,3 +257,65 @@ def align(a: Mapping[Key, Scored], b: Mapping[Key, Scored]
                 f"only A / only B); give the input files the same names in both runs to pair "
                 f"them")
     return named(a, files_a, files_b), named(b, files_b, files_a), note
+
+
+def joined_units(keys: Sequence[str], a: Mapping[str, Scored], b: Mapping[str, Scored]
+                 ) -> list[str]:
+    """The paired bootstrap's resampling unit of each paired item: A's unit, joined with
+    every other A unit that B's unit of one of their items puts with it (B clustered coarser,
+    another ``--cluster-by``), so that no unit either run kept together is split. Where B's
+    units are A's or finer (the same settings), these are A's units, names and all: the
+    replicate weights are drawn from the names."""
+    first = [a[k][1] or b[k][1] or f"item:{k}" for k in keys]
+    parent: dict[str, str] = {}
+
+    def root(u: str) -> str:
+        while parent.get(u, u) != u:
+            parent[u] = parent.get(parent[u], parent[u])
+            u = parent[u]
+        return u
+
+    for k, unit in zip(keys, first):
+        if b[k][1] is not None:
+            ra, rb = root(unit), root("\0B" + b[k][1])
+            if ra != rb:
+                parent[rb] = ra
+    members: dict[str, set[str]] = {}
+    for unit in first:
+        members.setdefault(root(unit), set()).add(unit)
+    name = {r: "+".join(sorted(m)) for r, m in members.items()}
+    return [name[root(unit)] for unit in first]
+
+
+def bootstrap_settings(path: Path, info: Mapping[str, Mapping[str, Any]]
+                       ) -> dict[str, dict[str, Any]]:
+    """Metric -> the bootstrap its run used: ``cluster_by`` and replicates (its info), seed
+    and confidence (the run sheet's config; none where the sheet is missing or damaged)."""
+    from halluscope.result import RUNSHEET
+    try:
+        config = json.loads((path / RUNSHEET).read_text(encoding="utf-8"))["config"]
+        config = config if isinstance(config, dict) else {}
+    except (OSError, ValueError, KeyError, TypeError):
+        config = {}
+    out = {}
+    for name, i in info.items():
+        boot = i.get("bootstrap") if isinstance(i, Mapping) else None
+        boot = boot if isinstance(boot, Mapping) else {}
+        out[name] = {k: v for k, v in (("cluster_by", boot.get("cluster_by")),
+                                       ("n_boot", boot.get("n_boot", config.get("n_boot"))),
+                                       ("seed", config.get("seed")),
+                                       ("confidence", config.get("confidence")))
+                     if v is not None}
+    return out
+
+
+def bootstrap_differs(name: str, a: RunItems, b: RunItems) -> list[str]:
+    """How the two runs' bootstraps of ``name`` differ, one line per setting. compare draws
+    its own replicates (its --bootstrap, --seed, --confidence), so only ``cluster_by`` bears on
+    its interval, whose units then join both runs' (:func:`joined_units`)."""
+    sa, sb = a.bootstrap.get(name, {}), b.bootstrap.get(name, {})
+    out = []
+    for k in ("cluster_by", "n_boot", "seed", "confidence"):
+        if k in sa and k in sb and sa[k] != sb[k]:
+            out.append(f"{k}: {sa[k]!r} in A, {sb[k]!r} in B")
+    return out

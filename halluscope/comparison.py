@@ -10,8 +10,11 @@ both runs computed, re-aggregates the statistics over the items the runs share:
   (``only_a``, ``only_b``);
 * ``a`` and ``b`` are the statistic over the paired items of each run, ``diff`` is ``b - a``;
 * ``ci`` is a paired-bootstrap interval of ``diff``: the SAME replicate weights for both runs,
-  drawn per resampling unit (the image, wherever several items share one), so the correlation of
-  the two runs on the same images is kept (a run compared with itself gives ``[0, 0]``);
+  drawn per resampling unit (the image, wherever several items share one; A's unit, joined
+  with B's where B clustered coarser: :func:`~halluscope.compare_runs.joined_units`), so the
+  correlation of the two runs on the same images is kept (a run compared with itself gives
+  ``[0, 0]``); compare draws its own replicates, so the runs' replicates, seed and confidence
+  do not enter it, and a difference in any is said (``bootstrap_differs``);
 * below :data:`~halluscope.metrics.stats.MIN_UNITS` paired items there is no interval
   (``ci_note`` says so).
 
@@ -35,8 +38,8 @@ import numpy as np
 
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
                                        run_folders)
-from halluscope.compare_runs import (RunItems, _setup, align, load_run,  # noqa: F401
-                                     pair_key)  # (re-exported)
+from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,  # noqa: F401
+                                     joined_units, load_run, pair_key)  # (re-exported)
 from halluscope.errors import ConfigError
 from halluscope.gates.assertions import over_no_units
 from halluscope.gates.diff import Gates, NoInterval, diff_gate_failures, diff_value  # re-exported
@@ -114,7 +117,7 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
                     "left out", name, ", ".join(one_side))
     xa = np.asarray([a[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     xb = np.asarray([b[k][0] for k in keys], dtype=float).reshape(len(keys), width)
-    units = [a[k][1] or b[k][1] or f"item:{k}" for k in keys]
+    units = joined_units(keys, a, b)
     weights = replicate_weights(units, n_boot, seed) if n_boot and keys else None
     common = {"n_paired": len(keys), "only_a": len(set(a) - set(b)),
               "only_b": len(set(b) - set(a)), "clusters": len(set(units))}
@@ -259,12 +262,15 @@ class Comparison:
 
     def notes(self) -> list[str]:
         """What to say beside the table: :meth:`setup_notes`, then per metric the items of
-        repeated keys that could not be paired."""
+        repeated keys that could not be paired and a bootstrap set otherwise in the runs."""
         notes: dict[str, str] = {}
         for key, entry in self.metrics.items():
             metric = key.partition(".")[0]
             if entry.get("ambiguous_pairs"):
                 notes.setdefault(f"p:{metric}", f"{metric}: {entry['ambiguous_pairs']}")
+            if entry.get("bootstrap_differs"):
+                notes.setdefault(f"b:{metric}",
+                                 _bootstrap_note(metric, entry["bootstrap_differs"]))
         return self.setup_notes() + list(notes.values())
 
     def to_dict(self) -> dict[str, Any]:
@@ -279,6 +285,8 @@ class CompareResult:
 
     runs: list[str]
     comparisons: list[Comparison]
+    #: compare's own bootstrap (``n_boot``, ``seed``, ``confidence``): its intervals' settings
+    bootstrap: dict[str, Any] = field(default_factory=dict)
 
     @property
     def metrics(self) -> dict[str, dict[str, Any]]:
@@ -286,8 +294,9 @@ class CompareResult:
         return self.comparisons[0].metrics if self.comparisons else {}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"runs": self.runs, "baseline": self.runs[0], "metrics": self.metrics,
-                "comparisons": [c.to_dict() for c in self.comparisons]}
+        return {"runs": self.runs, "baseline": self.runs[0],
+                **({"bootstrap": self.bootstrap} if self.bootstrap else {}),
+                "metrics": self.metrics, "comparisons": [c.to_dict() for c in self.comparisons]}
 
     def save(self, out: str | Path) -> Path:
         out = Path(out)
@@ -324,16 +333,28 @@ def _check_pairs(a: RunItems, b: RunItems, pairs: Mapping[str, tuple[dict, dict,
                         len(ia), len(ib), paired)
 
 
-def _said(name: str, base: RunItems, other: RunItems) -> list[str]:
-    """How ``name`` was scored otherwise in the two runs, said in the log as well as
-    returned."""
+def _said(name: str, base: RunItems, other: RunItems) -> tuple[list[str], list[str]]:
+    """How ``name`` was scored otherwise in the two runs (settings; bootstrap), said in the
+    log as well as returned."""
     differ = _same_setup(name, base, other)
     if differ:
         log.warning("compare: %s was scored with other settings in the two runs (%s): "
                     "each run's numbers are its own, so B − A mixes the change of "
                     "model with the change of settings, and a diff gate on %s is "
                     "refused", name, "; ".join(differ), name)
-    return differ
+    boot = bootstrap_differs(name, base, other)
+    if boot:
+        log.warning("compare: %s", _bootstrap_note(name, boot))
+    return differ, boot
+
+
+def _bootstrap_note(metric: str, differs: Sequence[str]) -> str:
+    clusters = any(d.startswith("cluster_by") for d in differs)
+    return (f"{metric}'s two runs bootstrapped otherwise ({'; '.join(differs)}): compare's "
+            f"interval draws its own replicates (its --bootstrap, --seed, --confidence)"
+            + (", resampling A's units joined with B's wherever B's cluster holds items of "
+               "several of A's (a cluster of either run is never split)" if clusters else
+               ", so the runs' own settings do not enter it"))
 
 
 def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
@@ -351,7 +372,7 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
             log.warning("compare: metric %s left out: %s", name, missing)
             left_out[name] = missing
             continue
-        differ = _said(name, base, other)
+        differ, boot = _said(name, base, other)
         a_items, b_items, unclear = align(base.metrics[name], other.metrics[name])
         if unclear:
             log.warning("compare: metric %s: %s", name, unclear)
@@ -360,6 +381,7 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
                                          info_b=other.info.get(name))
         for entry in entries.values():
             entry.update({"setup_differs": differ} if differ else {},
+                         **({"bootstrap_differs": boot} if boot else {}),
                          **({"ambiguous_pairs": unclear} if unclear else {}))
         if not entries:     # said in the log by _compare_metric; listed, never dropped
             left_out[name] = ("its statistics cannot be recomputed from the items (they "
@@ -386,7 +408,8 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
     loaded = [load_run(r) for r in runs]
     comparisons = [_compare_runs(loaded[0], other, n_boot, seed, confidence)
                    for other in loaded[1:]]
-    result = CompareResult([str(r.path) for r in loaded], comparisons)
+    result = CompareResult([str(r.path) for r in loaded], comparisons,
+                           {"n_boot": n_boot, "seed": seed, "confidence": confidence})
     if out is not None:
         result.save(out)
     return result

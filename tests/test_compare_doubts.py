@@ -192,3 +192,41 @@ def test_items_left_unpaired_as_ambiguous_are_recorded_beside_the_numbers(tmp_pa
     saved = json.loads((tmp_path / "c" / "compare.json").read_text())
     assert saved["metrics"]["pope.accuracy"]["ambiguous_pairs"] == acc["ambiguous_pairs"]
     assert "ambiguous" in (tmp_path / "c" / "compare.html").read_text()
+
+
+def test_runs_bootstrapped_otherwise_are_said_and_their_clusters_joined(tmp_path, caplog):
+    """A resampled items (--cluster-by item), B images: compare's paired bootstrap took A's
+    units (60 single items over 12 images, so items of one image were drawn apart, as B's
+    setting forbids), and neither the warning nor compare.json said the runs differed."""
+    import logging
+    rows = [{**r, "image_id": i % 12 + 1} for i, r in enumerate(_pope_rows(60))]
+    a = _pope(tmp_path, "a", rows, cluster_by="item", n_boot=50, seed=1)
+    b = _pope(tmp_path, "b", [dict(r, response="Yes") for r in rows], n_boot=100)
+    with caplog.at_level(logging.WARNING, logger="halluscope.comparison"):
+        res = halluscope.compare([a, b], n_boot=200, out=tmp_path / "c")
+    acc = res.metrics["pope.accuracy"]
+    assert acc["n_paired"] == 60 and acc["clusters"] == 12
+    assert acc["ci"] is not None
+    assert acc["bootstrap_differs"] == ["cluster_by: 'item' in A, 'image' in B",
+                                        "n_boot: 50 in A, 100 in B", "seed: 1 in A, 0 in B"]
+    saved = json.loads((tmp_path / "c" / "compare.json").read_text())
+    assert saved["bootstrap"] == {"n_boot": 200, "seed": 0, "confidence": 0.95}
+    assert saved["metrics"]["pope.accuracy"]["bootstrap_differs"] == acc["bootstrap_differs"]
+    said = " ".join(caplog.text.split())
+    assert "pope's two runs bootstrapped otherwise (cluster_by: 'item' in A" in said
+    assert "A's units joined with B's" in said
+    assert "bootstrapped otherwise" in (tmp_path / "c" / "compare.html").read_text()
+    # the same setting in both: A's units, as before (B's finer units join nothing)
+    same = halluscope.compare([b, a], n_boot=200).metrics["pope.accuracy"]
+    assert same["clusters"] == 12
+    alone = halluscope.compare([b, b], n_boot=200).metrics["pope.accuracy"]
+    assert "bootstrap_differs" not in alone and alone["clusters"] == 12
+
+
+def test_joined_units_keep_a_units_names_where_b_is_finer():
+    from halluscope.compare_runs import joined_units
+    a = {"k1": ([1.0], "image:1", {}), "k2": ([1.0], "image:1", {}), "k3": ([0.0], "image:2", {})}
+    finer = {"k1": ([1.0], "item:1", {}), "k2": ([1.0], "item:2", {}), "k3": ([0.0], "item:3", {})}
+    assert joined_units(["k1", "k2", "k3"], a, finer) == ["image:1", "image:1", "image:2"]
+    coarser = {k: (v[0], "model:m", {}) for k, v in a.items()}
+    assert joined_units(["k1", "k2", "k3"], a, coarser) == ["image:1+image:2"] * 3

@@ -32,6 +32,7 @@ from halluscope.errors import ConfigError, RecordError, UnreadableImage
 from halluscope.forkfiles import close_reopenable, open_files, opened_between
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
+from halluscope.threadlimits import THREAD_VARIABLES, ThreadLimit, cores, limit_threads  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +120,7 @@ LOCAL_BATCH = 64
 
 def default_workers() -> int:
     """The machine's cores (those this process may use)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+    return cores()
 
 
 class LocalEngine:
@@ -157,12 +155,6 @@ MAX_CHUNK_RECORDS = 256
 #: enough that the last chunks leave no worker idle for long (load balance at the end).
 CHUNK_SECONDS = 0.5
 
-#: Environment variables that size the thread pools of OpenMP (torch), BLAS and OpenCV; read
-#: when those libraries start, so a worker sets them before it imports any of them.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "OPENCV_FOR_THREADS_NUM")
-
-
 def build_worker_metrics(names: list[str], config: Any, paths: list[str]) -> list[Metric]:
     """The metrics a worker scores with: built from the config, ``begin`` called on the inputs
     (POPE looks at the answer files for by-order alignment)."""
@@ -171,27 +163,6 @@ def build_worker_metrics(names: list[str], config: Any, paths: list[str]) -> lis
     for metric in metrics:
         metric.begin([Path(p) for p in paths])
     return metrics
-
-
-def limit_threads(threads: int) -> None:
-    """Give this process's numeric libraries ``threads`` threads each (the cores divided among
-    the workers, so that N workers do not run N x cores threads on the cores); a limit the user
-    set in the environment is kept."""
-    for var in THREAD_VARIABLES:
-        os.environ.setdefault(var, str(threads))
-    import sys
-
-    def count(var: str) -> int:
-        try:
-            return max(1, int(os.environ[var]))
-        except ValueError:   # a user's value in another syntax ("4,2"): ours
-            return threads
-    torch = sys.modules.get("torch")     # already started: set directly
-    if torch is not None:
-        torch.set_num_threads(count("OMP_NUM_THREADS"))
-    cv2 = sys.modules.get("cv2")
-    if cv2 is not None:
-        cv2.setNumThreads(count("OPENCV_FOR_THREADS_NUM"))
 
 
 def _leave_interrupts_to_the_parent(parent: int | None) -> None:
@@ -378,36 +349,6 @@ def fork_is_safe() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
-class _ThreadLimit:
-    """Limits this process's numeric libraries to ``threads`` threads while it warms the
-    workers' metrics (so that no thread pool exists when it forks), then restores them."""
-
-    def __init__(self, threads: int):
-        self.threads = threads
-
-    def __enter__(self):
-        import sys
-        self.env = {var: os.environ.get(var) for var in THREAD_VARIABLES}
-        torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
-        self.torch = torch.get_num_threads() if torch is not None else None
-        self.cv2 = cv2.getNumThreads() if cv2 is not None else None
-        limit_threads(self.threads)
-        return self
-
-    def __exit__(self, *exc):
-        import sys
-        for var, value in self.env.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
-        torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
-        if torch is not None:
-            torch.set_num_threads(self.torch if self.torch is not None else default_workers())
-        if cv2 is not None:
-            cv2.setNumThreads(self.cv2 if self.cv2 is not None else -1)
-
-
 def _init_forked_worker(threads: int, parent: int | None = None) -> None:
     from multiprocessing import util
     _leave_interrupts_to_the_parent(parent)
@@ -484,7 +425,7 @@ class ProcessEngine:
                 import time
                 t0 = time.perf_counter()
                 before = open_files()
-                with _ThreadLimit(self.threads):
+                with ThreadLimit(self.threads):
                     _WORKER_METRICS = build_worker_metrics(*self.spec)
                     first = score_outcomes(item, _WORKER_METRICS)
                     fold_judge_stats(self.covers, take_judge_stats(_WORKER_METRICS))

@@ -16,6 +16,12 @@ from the :class:`~halluscope.config.AuditConfig` once (a process-pool initialize
 Metrics that keep state across records in ``update`` (consistency, and any metric that overrides
 ``update`` without overriding ``fold``) and metric *instances* passed by the caller run in the
 parent with ``update``.
+
+Every engine yields ``(record, outcomes, judges)`` in input order: ``judges`` holds the judge
+counters that record's scoring took (:func:`take_judge_stats`: its calls, failures, the model
+names the server reported), taken record by record wherever it was scored, so that the parent
+folds and journals each record's calls with its outcomes (a resumed audit adds back exactly the
+calls of the lines it replays, and counts those it scores again once).
 """
 
 from __future__ import annotations
@@ -36,8 +42,8 @@ from halluscope.threadlimits import THREAD_VARIABLES, ThreadLimit, cores, limit_
 
 log = logging.getLogger(__name__)
 
-CHUNK_RECORDS = 32
 Outcome = tuple[str, Any]
+Judges = list  # [(index of the first metric holding a judge, its JudgeStats)]
 
 
 def runs_in_parent(metric: Metric) -> bool:
@@ -132,12 +138,15 @@ class LocalEngine:
         self.metrics = metrics
         self.covers = metrics    # the parent's metrics whose outcomes ``run`` yields, in order
 
-    def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None]]:
+    def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None, Judges]]:
         for chunk in chunked(stream, LOCAL_BATCH):
             with claims_split_together([r for r in chunk if isinstance(r, Record)],
                                        self.metrics):
-                scored = [(rec, score_outcomes(rec, self.metrics) if isinstance(rec, Record)
-                           else None) for rec in chunk]
+                # each record's judge counters taken as it is scored (and added back by the
+                # caller as it folds it): a kill inside the chunk loses no counted call
+                scored = [(rec, score_outcomes(rec, self.metrics),
+                           take_judge_stats(self.metrics)) if isinstance(rec, Record)
+                          else (rec, None, []) for rec in chunk]
             yield from scored
 
     def close(self) -> None:
@@ -199,26 +208,27 @@ def release_metrics(metrics: list[Metric]) -> None:
             release()
 
 
-_JUDGES = 5  # where _score_chunk's second value holds the chunk's judge counters
+_JUDGES = 5  # where _score_chunk's second value holds each record's judge counters
 
 
 def _score_chunk(records: list[Record]) -> tuple[list[list[Outcome]], tuple]:
     """The outcomes of a chunk, with what the parent sizes chunks and reports from: the
     worker's pid, seconds spent scoring, the median and the longest record's seconds, the
-    worker's CPU seconds so far, and (at :data:`_JUDGES`) the judge counters the chunk took
-    (:func:`take_judge_stats`), for the parent to add up."""
+    worker's CPU seconds so far, and (at :data:`_JUDGES`) the judge counters each record took
+    (:func:`take_judge_stats`), for the parent to add up record by record."""
     import time
-    outcomes, seconds = [], []
+    outcomes, seconds, judges = [], [], []
     t0 = time.perf_counter()
     with claims_split_together(records, _WORKER_METRICS):
         shared = (time.perf_counter() - t0) / max(1, len(records))   # each record's part
         for rec in records:
             t0 = time.perf_counter()
             outcomes.append(score_outcomes(rec, _WORKER_METRICS))
+            judges.append(take_judge_stats(_WORKER_METRICS))
             seconds.append(time.perf_counter() - t0 + shared)
     ordered = sorted(seconds)
     return outcomes, (os.getpid(), sum(seconds), ordered[len(ordered) // 2], ordered[-1],
-                      time.process_time(), take_judge_stats(_WORKER_METRICS))
+                      time.process_time(), judges)
 
 
 def died_on(rec: Record, metrics: list[Metric]) -> list[Outcome]:
@@ -296,12 +306,12 @@ class ChunkSizer:
         return f"{len(self.sizes)} chunks of {sizes} records; " + "; ".join(parts)
 
 
-def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer | None = None,
-             rescue=None, on_info=None) -> Iterator[tuple[Any, list[Outcome] | None]]:
-    """Submit chunks of records to ``submit`` (returns something with ``.result()``: the
-    outcomes, or with ``sizer`` the pair :func:`_score_chunk` returns), keep at most ``window``
-    in flight, and yield ``(record, outcomes)`` in input order. When a chunk's worker died
-    (``BrokenProcessPool``), ``rescue(records, future)`` gives the chunk's outcomes instead."""
+def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer,
+             rescue=None) -> Iterator[tuple[Any, list[Outcome] | None, Judges]]:
+    """Submit chunks of records to ``submit`` (returns something with ``.result()``: the pair
+    :func:`_score_chunk` returns), keep at most ``window`` in flight, and yield ``(record,
+    outcomes, judges)`` in input order. When a chunk's worker died (``BrokenProcessPool``),
+    ``rescue(records, future)`` gives the chunk's outcomes and judge counters instead."""
     from concurrent.futures.process import BrokenProcessPool
     from itertools import islice
     pending: deque = deque()
@@ -309,31 +319,31 @@ def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer | Non
     def drain_one():
         chunk, good, future = pending.popleft()
         results: Any = ()
+        judges: Any = ()
         if future is not None:
             try:
-                results = future.result()
+                results, info = future.result()
             except BrokenProcessPool:
                 if rescue is None:
                     raise
-                results = rescue([r for r in chunk if isinstance(r, Record)], future)
+                results, judges = rescue([r for r in chunk if isinstance(r, Record)], future)
             else:
-                if sizer is not None:
-                    results, info = results
-                    sizer.observe(good, info)
-                    if on_info is not None:
-                        on_info(info)
-        results = iter(results)
+                sizer.observe(good, info)
+                judges = info[_JUDGES]
+        results, judges = iter(results), iter(judges)
         for rec in chunk:
-            yield rec, (next(results) if isinstance(rec, Record) else None)
+            if isinstance(rec, Record):
+                yield rec, next(results), next(judges)
+            else:
+                yield rec, None, []
 
     it = iter(stream)
     while True:
-        chunk = list(islice(it, sizer.size if sizer is not None else CHUNK_RECORDS))
+        chunk = list(islice(it, sizer.size))
         if not chunk:
             break
         good = [r for r in chunk if isinstance(r, Record)]
-        if sizer is not None:
-            sizer.sizes.append(len(chunk))
+        sizer.sizes.append(len(chunk))
         pending.append((chunk, len(good), submit(good) if good else None))
         while len(pending) > window:
             yield from drain_one()
@@ -414,13 +424,13 @@ class ProcessEngine:
             return "spawn"
         return "fork"
 
-    def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None]]:
+    def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None, Judges]]:
         it = iter(stream)
         if self.method == "fork":
             global _WORKER_METRICS
             for item in it:      # up to the first record: scored here, warming the metrics
                 if not isinstance(item, Record):
-                    yield item, None
+                    yield item, None, []
                     continue
                 import time
                 t0 = time.perf_counter()
@@ -428,19 +438,18 @@ class ProcessEngine:
                 with ThreadLimit(self.threads):
                     _WORKER_METRICS = build_worker_metrics(*self.spec)
                     first = score_outcomes(item, _WORKER_METRICS)
-                    fold_judge_stats(self.covers, take_judge_stats(_WORKER_METRICS))
+                    judges = take_judge_stats(_WORKER_METRICS)  # none left for the forks
                 close_reopenable()
                 self.warm_seconds = time.perf_counter() - t0
                 self.method = self._fork_or_spawn(before, open_files())
                 self._start(self.method == "fork")
-                yield item, first
+                yield item, first, judges
                 break
         elif self.pool is None:
             self._start(False)
         if self.pool is not None:
             yield from _ordered(it, self._submit, 2 * self.workers, self.sizer,
-                                rescue=self._rescue,
-                                on_info=lambda info: fold_judge_stats(self.covers, info[_JUDGES]))
+                                rescue=self._rescue)
 
     def report(self) -> dict[str, Any]:
         """What the run sheet says about the pool: how it started its workers, and how many
@@ -456,13 +465,13 @@ class ProcessEngine:
             future.set_exception(exc)
         return future
 
-    def _rescue(self, records: list[Record], future: Any) -> list[list[Outcome]]:
-        """The outcomes of a chunk whose worker died: its records scored again one at a time
-        in a pool of one worker where nothing else runs, so that the record that kills its
-        worker (a crash in native code, the OOM killer) is found and listed as a bad record,
-        and the others are scored as ever. The main pool is let finish what it holds first:
-        a chunk still running there could break a shared pool and get an innocent record
-        blamed. Then a fresh main pool (forked again only where it is still safe)."""
+    def _rescue(self, records: list[Record], future: Any) -> tuple[list, list[Judges]]:
+        """The outcomes (and judge counters) of a chunk whose worker died: its records scored
+        again one at a time in a pool of one worker where nothing else runs, so that the record
+        that kills its worker (a crash in native code, the OOM killer) is found and listed as a
+        bad record, and the others are scored as ever. The main pool is let finish what it
+        holds first: a chunk still running there could break a shared pool and get an innocent
+        record blamed. Then a fresh main pool (forked again only where it is still safe)."""
         from concurrent.futures.process import BrokenProcessPool
         if getattr(self.pool, "_broken", False):
             # workers ignore SIGTERM (a group's SIGTERM is the parent's to handle), so the
@@ -474,14 +483,14 @@ class ProcessEngine:
         where = [f"{r.source.file}:{r.source.line}" for r in (records[0], records[-1])]
         log.warning("a worker process died with %d records (%s to %s) in flight; scoring them "
                     "one at a time to find the record it died on", len(records), *where)
-        out, died, rescuer = [], 0, None
+        out, judges, died, rescuer = [], [], 0, None
         try:
             for rec in records:
                 rescuer = rescuer or self._new_pool(1, self._forks())
                 try:
                     outcomes, info = rescuer.submit(_score_chunk, [rec]).result()
-                    fold_judge_stats(self.covers, info[_JUDGES])
                     out.append(outcomes[0])
+                    judges.append(info[_JUDGES][0])
                 except BrokenProcessPool as exc:
                     died += 1
                     if died >= 3 and died * 2 > len(out) + 1:
@@ -493,12 +502,13 @@ class ProcessEngine:
                     rescuer.shutdown(wait=True)
                     rescuer, self.restarts = None, self.restarts + 1
                     out.append(died_on(rec, self.covers))
+                    judges.append([])
         finally:
             if rescuer is not None:
                 rescuer.shutdown(wait=True)
         self.restarts += 1
         self._start(self._forks())
-        return out
+        return out, judges
 
     def close(self) -> None:
         global _WORKER_METRICS

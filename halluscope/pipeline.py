@@ -210,7 +210,7 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     """Stream the inputs through the engine the config names into ``tmp_path``, with a
     progress journal in ``journal_dir`` (resumed with ``cfg.resume``)."""
     from halluscope.engines import runs_in_parent
-    from halluscope.journal import JOURNAL, Journal, journal_header
+    from halluscope.journal import JOURNAL, Journal, journal_header, resume_note
     pairs = [(ref, m) for ref, m in zip(cfg.metrics, metric_objs) if not runs_in_parent(m)]
     built = [m for _, m in pairs]
     names = [portable_reference(ref) for ref, _ in pairs]   # what a worker builds them from
@@ -247,6 +247,8 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                                    "workers": getattr(engine, "workers", None) or 1}
                 if hasattr(engine, "report"):
                     tally.execution[engine.name] = engine.report()
+                if journal is not None and journal.replay:
+                    tally.execution["resumed"] = resume_note(len(journal.replay))
             tally.execution["workers_from"] = why
     except RecordError:
         if cfg.strict:      # a strict stop is no interruption: no part files to resume from

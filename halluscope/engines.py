@@ -231,12 +231,19 @@ def _score_chunk(records: list[Record]) -> tuple[list[list[Outcome]], tuple]:
                       time.process_time(), judges)
 
 
-def died_on(rec: Record, metrics: list[Metric]) -> list[Outcome]:
+#: Why a record is listed as the one that kills its worker: a process died scoring it alone,
+#: no other record scored before it in that try (the processes engine: a fresh worker's first
+#: record; Ray: the second death, the records before it kept from an earlier try). The same
+#: words on both engines, so that their items are the same bytes.
+DIED_ALONE = ("the process scoring this record died while scoring it alone, no other record "
+              "scored before it in that try (a crash in native code, or the OOM killer); it is "
+              "left out and the other records are scored")
+
+
+def died_on(rec: Record, metrics: list[Metric], why: str = DIED_ALONE) -> list[Outcome]:
     """The outcomes of a record that killed the worker process scoring it, alone: a bad record
-    for every metric that would have scored it."""
-    err = RecordError("the worker process scoring this record died (a crash in native code, "
-                      "or the OOM killer); it is left out and the other records are scored",
-                      file=rec.source.file, line=rec.source.line)
+    for every metric that would have scored it, ``why`` saying how it was found."""
+    err = RecordError(why, file=rec.source.file, line=rec.source.line)
     log.error("%s:%s: %s", rec.source.file, rec.source.line, err.message)
     return [("error", err) if m.applies_to(rec) else ("skip", m.skip_reason(rec))
             for m in metrics]
@@ -388,6 +395,8 @@ class ProcessEngine:
         self.method = "fork" if fork_is_safe() else "spawn"
         self.warm_seconds = 0.0
         self.restarts = 0                      # pools started again after a worker died
+        self._rescuer: Any = None              # the rescue's pool of one worker
+        self._rescued: Record | None = None    # the last record its worker scored
 
     def _start(self, forked: bool) -> None:
         self.pool = self._new_pool(self.workers, forked)
@@ -472,7 +481,6 @@ class ProcessEngine:
         bad record, and the others are scored as ever. The main pool is let finish what it
         holds first: a chunk still running there could break a shared pool and get an innocent
         record blamed. Then a fresh main pool (forked again only where it is still safe)."""
-        from concurrent.futures.process import BrokenProcessPool
         if getattr(self.pool, "_broken", False):
             # workers ignore SIGTERM (a group's SIGTERM is the parent's to handle), so the
             # executor's terminate() of a broken pool's survivors may not end one stuck on a
@@ -483,32 +491,61 @@ class ProcessEngine:
         where = [f"{r.source.file}:{r.source.line}" for r in (records[0], records[-1])]
         log.warning("a worker process died with %d records (%s to %s) in flight; scoring them "
                     "one at a time to find the record it died on", len(records), *where)
-        out, judges, died, rescuer = [], [], 0, None
+        out, judges, died = [], [], 0
+        self._rescuer, self._rescued = None, None    # the pool, the last record it scored
         try:
             for rec in records:
-                rescuer = rescuer or self._new_pool(1, self._forks())
-                try:
-                    outcomes, info = rescuer.submit(_score_chunk, [rec]).result()
-                    out.append(outcomes[0])
-                    judges.append(info[_JUDGES][0])
-                except BrokenProcessPool as exc:
+                scored = self._alone(rec)
+                if scored is None:
                     died += 1
                     if died >= 3 and died * 2 > len(out) + 1:
                         # most records kill their worker: no record's fault (a worker that
                         # cannot start, memory too small for any record); stop, not list all
+                        from concurrent.futures.process import BrokenProcessPool
                         raise BrokenProcessPool(f"worker processes keep dying ({died} of the "
                                                 f"{len(out) + 1} records scored one at a "
-                                                f"time): not one record's fault") from exc
-                    rescuer.shutdown(wait=True)
-                    rescuer, self.restarts = None, self.restarts + 1
-                    out.append(died_on(rec, self.covers))
-                    judges.append([])
+                                                f"time): not one record's fault")
+                    scored = (died_on(rec, self.covers), [])
+                out.append(scored[0])
+                judges.append(scored[1])
         finally:
-            if rescuer is not None:
-                rescuer.shutdown(wait=True)
+            if self._rescuer is not None:
+                self._rescuer.shutdown(wait=True)
         self.restarts += 1
         self._start(self._forks())
         return out, judges
+
+    def _alone(self, rec: Record) -> tuple[list[Outcome], Judges] | None:
+        """``rec``'s outcomes and judge counters from the rescue pool, or ``None`` when it
+        kills its worker. A worker that dies on a record after scoring others may have been
+        killed by one of those (a death that lands late: a thread's crash, the OOM killer's
+        choice), so the record is tried again alone in a fresh worker before it is named: it
+        is named only when a worker that had scored nothing before it died on it."""
+        from concurrent.futures.process import BrokenProcessPool
+        retried = False
+        while True:
+            after = self._rescued          # what this pool's worker scored before, if any
+            self._rescuer = self._rescuer or self._new_pool(1, self._forks())
+            try:
+                outcomes, info = self._rescuer.submit(_score_chunk, [rec]).result()
+            except BrokenProcessPool:
+                self._rescuer.shutdown(wait=True)
+                self._rescuer, self._rescued = None, None
+                self.restarts += 1
+                if after is None:          # a fresh worker died on it: its own doing
+                    return None
+                log.warning("a worker process died on %s:%s after it had scored %s:%s; "
+                            "trying %s:%s alone in a fresh process before naming it",
+                            rec.source.file, rec.source.line, after.source.file,
+                            after.source.line, rec.source.file, rec.source.line)
+                retried = True
+                continue
+            if retried:
+                log.warning("%s:%s, scored alone in a fresh process, did not kill it: the death "
+                            "was not its doing, and no record is named for it",
+                            rec.source.file, rec.source.line)
+            self._rescued = rec
+            return outcomes[0], info[_JUDGES][0]
 
     def close(self) -> None:
         global _WORKER_METRICS

@@ -51,8 +51,10 @@ BLOCKS_PER_ACTOR = 16
 # A dead actor's batch is tried again (Ray Data's default: for ever, which hung an audit whose
 # record killed every actor it met). The :class:`BatchTracker` counts the tries that began
 # scoring: the first retry scores the batch one record at a time, each noted with the tracker
-# before it is scored, so that the next death names its record; once actors died
-# :data:`DEATHS_TO_BLAME` times on a record, a later try lists it as a bad record
+# before it is scored and kept there once scored, so that the next death names its record and
+# a later try scores only the records not kept (a death that lands late, after the record that
+# caused it was kept, cannot land on the same innocent record again: it is tried first); once
+# actors died :data:`DEATHS_TO_BLAME` times on a record, a later try lists it as a bad record
 # (:func:`~halluscope.engines.died_on`) and scores the others. A batch
 # whose records mostly kill their actor (as the processes engine judges it: no record's fault,
 # an actor that cannot work) ends the run as an internal error (exit 3), with the journal kept
@@ -125,6 +127,7 @@ class BatchTracker:
     def __init__(self) -> None:
         self.begun: dict[int, int] = {}
         self.unfinished: dict[int, int] = {}
+        self.kept: dict[int, bytes] = {}       # what a careful try scored, by entry
         self.starts = self.started = 0
 
     def starting(self) -> int:
@@ -142,14 +145,18 @@ class BatchTracker:
         self.begun[key] = before + 1
         return before
 
-    def start(self, i: int) -> int:
-        """How many times entry ``i`` was started before and never finished."""
+    def start(self, i: int) -> tuple[int, bytes | None]:
+        """How many times entry ``i`` was started before and never finished, and what a try
+        that finished it kept (its pickled outcomes and judge counters), if one did."""
+        if i in self.kept:
+            return 0, self.kept[i]
         before = self.unfinished.get(i, 0)
         self.unfinished[i] = before + 1
-        return before
+        return before, None
 
-    def finish(self, i: int) -> None:
+    def finish(self, i: int, scored: bytes) -> None:
         self.unfinished.pop(i, None)
+        self.kept[i] = scored
 
     def retried(self) -> int:
         """Batches tried again after an actor died on them."""
@@ -191,11 +198,14 @@ class RecordScorer:
 
     def _carefully(self, positions: list[int], entries: list[Any], tries: int) -> list[Any]:
         """The outcomes and judge counters of a batch that killed an actor, one entry at a
-        time: each record noted as started before it is scored and as finished after (both
-        awaited), a bad record (:func:`~halluscope.engines.died_on`) once actors died
-        :data:`DEATHS_TO_BLAME` times while scoring it: Ray may run a batch again while a
-        first run still goes on (a task "may or may not have been executed"), and one
-        unfinished start then blamed the record the other run was scoring. When most records
+        time: each record noted as started before it is scored and as finished after, with
+        what it scored kept by the tracker (both awaited), so that a later try takes it from
+        there instead of scoring it again; a bad record (:func:`~halluscope.engines.died_on`)
+        once actors died :data:`DEATHS_TO_BLAME` times while scoring it: Ray may run a batch
+        again while a first run still goes on (a task "may or may not have been executed"),
+        and one unfinished start then blamed the record the other run was scoring. A death
+        that lands late (after the record that caused it was kept) falls on the next record
+        once; the try after scores that one first, and it is not named. When most records
         died (three at least), or the batch was begun more often than its records can
         explain, it is no record's fault."""
         outcomes, dead = [], 0
@@ -203,7 +213,10 @@ class RecordScorer:
             if not isinstance(entry, Record):
                 outcomes.append((None, []))
                 continue
-            if self._get(self.tracker.start.remote(i)) >= DEATHS_TO_BLAME:
+            deaths, kept = self._get(self.tracker.start.remote(i))
+            if kept is not None:
+                outcomes.append(pickle.loads(kept))
+            elif deaths >= DEATHS_TO_BLAME:
                 dead += 1
                 if dead >= 3 and dead * 2 > k + 1 or \
                         tries > DEATHS_TO_BLAME * (len(entries) + 2):
@@ -213,9 +226,9 @@ class RecordScorer:
                         f"{k + 1}: not one record's fault")
                 outcomes.append((died_on(entry, self.metrics), []))
             else:
-                outcomes.append((score_outcomes(entry, self.metrics),
-                                 take_judge_stats(self.metrics)))
-                self._get(self.tracker.finish.remote(i))
+                scored = (score_outcomes(entry, self.metrics), take_judge_stats(self.metrics))
+                self._get(self.tracker.finish.remote(i, pickle.dumps(scored, protocol=_PICKLE)))
+                outcomes.append(scored)
         return outcomes
 
     @staticmethod

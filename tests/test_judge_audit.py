@@ -459,16 +459,22 @@ def test_resume_counts_the_judge_calls_of_the_interrupted_part(work, workers):
     assert [i["id"] for i in read_jsonl(work / "cut" / "items.jsonl")] == [r["id"] for r in rows]
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-@pytest.mark.parametrize("cache", ["fresh", "same"])
-def test_resumed_judge_counters_are_an_uninterrupted_runs(work, workers, cache):
-    """A kill inside a chunk (one process scores 64 records at a time, a worker 4): the
-    counters of the whole chunk were journaled with its first record, and its other records,
-    scored again after --resume, were counted twice (calls 12 for 8 in one run). Now each
-    line's counters are journaled with it: results.json equals an uninterrupted run's,
-    counters included; with the same cache folder the lines asked again are answered from it
-    and counted as cached, as the run sheet says."""
+@pytest.mark.parametrize("workers,cache", [(1, "fresh"), (1, "same"), (2, "fresh"),
+                                           (2, "same"), ("ray", "fresh")])
+def test_resumed_judge_counters_are_an_uninterrupted_runs(work, workers, cache, request):
+    """A kill inside a chunk (one process scores 64 records at a time, a worker 4, a Ray actor
+    its batch): the counters of the whole chunk were journaled with its first record, and its
+    other records, scored again after --resume, were counted twice. Now each line's counters
+    are journaled with it: results.json equals an uninterrupted run's, counters included but
+    'cached' (what the cache held); with the same cache folder the lines asked again are
+    answered from it and counted as cached, as the run sheet says."""
     from halluscope.api import audit
+    engine = {}
+    if workers == "ray":
+        ray = pytest.importorskip("ray")
+        engine, workers = {"engine": "ray"}, 2
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)   # once for all 3
+        request.addfinalizer(ray.shutdown)
     rows = [{"id": f"c{i}", "image": "img/a.png" if i % 2 else "img/b.png",
              "caption": "A purple dog sits on a sofa." if i % 2 else
              "A cat sleeps next to a zebra."} for i in range(8)]
@@ -478,7 +484,7 @@ def test_resumed_judge_counters_are_an_uninterrupted_runs(work, workers, cache):
         return audit(answers, out=out, metrics="claims", judge=str(SPEC), n_boot=0,
                      options={"judge_base_url": server.url}, cache_dir=str(cache_dir),
                      annotations=[str(work / "ann.json")], workers=workers,
-                     write_report=False, **kw)
+                     write_report=False, **engine, **kw)
 
     def stop_after(n):
         def progress(p):

@@ -16,6 +16,12 @@ from the :class:`~halluscope.config.AuditConfig` once (a process-pool initialize
 Metrics that keep state across records in ``update`` (consistency, and any metric that overrides
 ``update`` without overriding ``fold``) and metric *instances* passed by the caller run in the
 parent with ``update``.
+
+Every engine yields ``(record, outcomes, judges)`` in input order: ``judges`` holds the judge
+counters that record's scoring took (:func:`take_judge_stats`: its calls, failures, the model
+names the server reported), taken record by record wherever it was scored, so that the parent
+folds and journals each record's calls with its outcomes (a resumed audit adds back exactly the
+calls of the lines it replays, and counts those it scores again once).
 """
 
 from __future__ import annotations
@@ -32,11 +38,12 @@ from halluscope.errors import ConfigError, RecordError, UnreadableImage
 from halluscope.forkfiles import close_reopenable, open_files, opened_between
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
+from halluscope.threadlimits import THREAD_VARIABLES, ThreadLimit, cores, limit_threads  # noqa: F401
 
 log = logging.getLogger(__name__)
 
-CHUNK_RECORDS = 32
 Outcome = tuple[str, Any]
+Judges = list  # [(index of the first metric holding a judge, its JudgeStats)]
 
 
 def runs_in_parent(metric: Metric) -> bool:
@@ -119,10 +126,7 @@ LOCAL_BATCH = 64
 
 def default_workers() -> int:
     """The machine's cores (those this process may use)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+    return cores()
 
 
 class LocalEngine:
@@ -134,12 +138,15 @@ class LocalEngine:
         self.metrics = metrics
         self.covers = metrics    # the parent's metrics whose outcomes ``run`` yields, in order
 
-    def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None]]:
+    def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None, Judges]]:
         for chunk in chunked(stream, LOCAL_BATCH):
             with claims_split_together([r for r in chunk if isinstance(r, Record)],
                                        self.metrics):
-                scored = [(rec, score_outcomes(rec, self.metrics) if isinstance(rec, Record)
-                           else None) for rec in chunk]
+                # each record's judge counters taken as it is scored (and added back by the
+                # caller as it folds it): a kill inside the chunk loses no counted call
+                scored = [(rec, score_outcomes(rec, self.metrics),
+                           take_judge_stats(self.metrics)) if isinstance(rec, Record)
+                          else (rec, None, []) for rec in chunk]
             yield from scored
 
     def close(self) -> None:
@@ -157,12 +164,6 @@ MAX_CHUNK_RECORDS = 256
 #: enough that the last chunks leave no worker idle for long (load balance at the end).
 CHUNK_SECONDS = 0.5
 
-#: Environment variables that size the thread pools of OpenMP (torch), BLAS and OpenCV; read
-#: when those libraries start, so a worker sets them before it imports any of them.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "OPENCV_FOR_THREADS_NUM")
-
-
 def build_worker_metrics(names: list[str], config: Any, paths: list[str]) -> list[Metric]:
     """The metrics a worker scores with: built from the config, ``begin`` called on the inputs
     (POPE looks at the answer files for by-order alignment)."""
@@ -171,27 +172,6 @@ def build_worker_metrics(names: list[str], config: Any, paths: list[str]) -> lis
     for metric in metrics:
         metric.begin([Path(p) for p in paths])
     return metrics
-
-
-def limit_threads(threads: int) -> None:
-    """Give this process's numeric libraries ``threads`` threads each (the cores divided among
-    the workers, so that N workers do not run N x cores threads on the cores); a limit the user
-    set in the environment is kept."""
-    for var in THREAD_VARIABLES:
-        os.environ.setdefault(var, str(threads))
-    import sys
-
-    def count(var: str) -> int:
-        try:
-            return max(1, int(os.environ[var]))
-        except ValueError:   # a user's value in another syntax ("4,2"): ours
-            return threads
-    torch = sys.modules.get("torch")     # already started: set directly
-    if torch is not None:
-        torch.set_num_threads(count("OMP_NUM_THREADS"))
-    cv2 = sys.modules.get("cv2")
-    if cv2 is not None:
-        cv2.setNumThreads(count("OPENCV_FOR_THREADS_NUM"))
 
 
 def _leave_interrupts_to_the_parent(parent: int | None) -> None:
@@ -228,34 +208,42 @@ def release_metrics(metrics: list[Metric]) -> None:
             release()
 
 
-_JUDGES = 5  # where _score_chunk's second value holds the chunk's judge counters
+_JUDGES = 5  # where _score_chunk's second value holds each record's judge counters
 
 
 def _score_chunk(records: list[Record]) -> tuple[list[list[Outcome]], tuple]:
     """The outcomes of a chunk, with what the parent sizes chunks and reports from: the
     worker's pid, seconds spent scoring, the median and the longest record's seconds, the
-    worker's CPU seconds so far, and (at :data:`_JUDGES`) the judge counters the chunk took
-    (:func:`take_judge_stats`), for the parent to add up."""
+    worker's CPU seconds so far, and (at :data:`_JUDGES`) the judge counters each record took
+    (:func:`take_judge_stats`), for the parent to add up record by record."""
     import time
-    outcomes, seconds = [], []
+    outcomes, seconds, judges = [], [], []
     t0 = time.perf_counter()
     with claims_split_together(records, _WORKER_METRICS):
         shared = (time.perf_counter() - t0) / max(1, len(records))   # each record's part
         for rec in records:
             t0 = time.perf_counter()
             outcomes.append(score_outcomes(rec, _WORKER_METRICS))
+            judges.append(take_judge_stats(_WORKER_METRICS))
             seconds.append(time.perf_counter() - t0 + shared)
     ordered = sorted(seconds)
     return outcomes, (os.getpid(), sum(seconds), ordered[len(ordered) // 2], ordered[-1],
-                      time.process_time(), take_judge_stats(_WORKER_METRICS))
+                      time.process_time(), judges)
 
 
-def died_on(rec: Record, metrics: list[Metric]) -> list[Outcome]:
+#: Why a record is listed as the one that kills its worker: a process died scoring it alone,
+#: no other record scored before it in that try (the processes engine: a fresh worker's first
+#: record; Ray: the second death, the records before it kept from an earlier try). The same
+#: words on both engines, so that their items are the same bytes.
+DIED_ALONE = ("the process scoring this record died while scoring it alone, no other record "
+              "scored before it in that try (a crash in native code, or the OOM killer); it is "
+              "left out and the other records are scored")
+
+
+def died_on(rec: Record, metrics: list[Metric], why: str = DIED_ALONE) -> list[Outcome]:
     """The outcomes of a record that killed the worker process scoring it, alone: a bad record
-    for every metric that would have scored it."""
-    err = RecordError("the worker process scoring this record died (a crash in native code, "
-                      "or the OOM killer); it is left out and the other records are scored",
-                      file=rec.source.file, line=rec.source.line)
+    for every metric that would have scored it, ``why`` saying how it was found."""
+    err = RecordError(why, file=rec.source.file, line=rec.source.line)
     log.error("%s:%s: %s", rec.source.file, rec.source.line, err.message)
     return [("error", err) if m.applies_to(rec) else ("skip", m.skip_reason(rec))
             for m in metrics]
@@ -325,12 +313,12 @@ class ChunkSizer:
         return f"{len(self.sizes)} chunks of {sizes} records; " + "; ".join(parts)
 
 
-def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer | None = None,
-             rescue=None, on_info=None) -> Iterator[tuple[Any, list[Outcome] | None]]:
-    """Submit chunks of records to ``submit`` (returns something with ``.result()``: the
-    outcomes, or with ``sizer`` the pair :func:`_score_chunk` returns), keep at most ``window``
-    in flight, and yield ``(record, outcomes)`` in input order. When a chunk's worker died
-    (``BrokenProcessPool``), ``rescue(records, future)`` gives the chunk's outcomes instead."""
+def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer,
+             rescue=None) -> Iterator[tuple[Any, list[Outcome] | None, Judges]]:
+    """Submit chunks of records to ``submit`` (returns something with ``.result()``: the pair
+    :func:`_score_chunk` returns), keep at most ``window`` in flight, and yield ``(record,
+    outcomes, judges)`` in input order. When a chunk's worker died (``BrokenProcessPool``),
+    ``rescue(records, future)`` gives the chunk's outcomes and judge counters instead."""
     from concurrent.futures.process import BrokenProcessPool
     from itertools import islice
     pending: deque = deque()
@@ -338,31 +326,31 @@ def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer | Non
     def drain_one():
         chunk, good, future = pending.popleft()
         results: Any = ()
+        judges: Any = ()
         if future is not None:
             try:
-                results = future.result()
+                results, info = future.result()
             except BrokenProcessPool:
                 if rescue is None:
                     raise
-                results = rescue([r for r in chunk if isinstance(r, Record)], future)
+                results, judges = rescue([r for r in chunk if isinstance(r, Record)], future)
             else:
-                if sizer is not None:
-                    results, info = results
-                    sizer.observe(good, info)
-                    if on_info is not None:
-                        on_info(info)
-        results = iter(results)
+                sizer.observe(good, info)
+                judges = info[_JUDGES]
+        results, judges = iter(results), iter(judges)
         for rec in chunk:
-            yield rec, (next(results) if isinstance(rec, Record) else None)
+            if isinstance(rec, Record):
+                yield rec, next(results), next(judges)
+            else:
+                yield rec, None, []
 
     it = iter(stream)
     while True:
-        chunk = list(islice(it, sizer.size if sizer is not None else CHUNK_RECORDS))
+        chunk = list(islice(it, sizer.size))
         if not chunk:
             break
         good = [r for r in chunk if isinstance(r, Record)]
-        if sizer is not None:
-            sizer.sizes.append(len(chunk))
+        sizer.sizes.append(len(chunk))
         pending.append((chunk, len(good), submit(good) if good else None))
         while len(pending) > window:
             yield from drain_one()
@@ -376,36 +364,6 @@ def fork_is_safe() -> bool:
     import sys
     import threading
     return sys.platform.startswith("linux") and threading.active_count() == 1
-
-
-class _ThreadLimit:
-    """Limits this process's numeric libraries to ``threads`` threads while it warms the
-    workers' metrics (so that no thread pool exists when it forks), then restores them."""
-
-    def __init__(self, threads: int):
-        self.threads = threads
-
-    def __enter__(self):
-        import sys
-        self.env = {var: os.environ.get(var) for var in THREAD_VARIABLES}
-        torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
-        self.torch = torch.get_num_threads() if torch is not None else None
-        self.cv2 = cv2.getNumThreads() if cv2 is not None else None
-        limit_threads(self.threads)
-        return self
-
-    def __exit__(self, *exc):
-        import sys
-        for var, value in self.env.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
-        torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
-        if torch is not None:
-            torch.set_num_threads(self.torch if self.torch is not None else default_workers())
-        if cv2 is not None:
-            cv2.setNumThreads(self.cv2 if self.cv2 is not None else -1)
 
 
 def _init_forked_worker(threads: int, parent: int | None = None) -> None:
@@ -437,6 +395,8 @@ class ProcessEngine:
         self.method = "fork" if fork_is_safe() else "spawn"
         self.warm_seconds = 0.0
         self.restarts = 0                      # pools started again after a worker died
+        self._rescuer: Any = None              # the rescue's pool of one worker
+        self._rescued: Record | None = None    # the last record its worker scored
 
     def _start(self, forked: bool) -> None:
         self.pool = self._new_pool(self.workers, forked)
@@ -473,33 +433,32 @@ class ProcessEngine:
             return "spawn"
         return "fork"
 
-    def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None]]:
+    def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None, Judges]]:
         it = iter(stream)
         if self.method == "fork":
             global _WORKER_METRICS
             for item in it:      # up to the first record: scored here, warming the metrics
                 if not isinstance(item, Record):
-                    yield item, None
+                    yield item, None, []
                     continue
                 import time
                 t0 = time.perf_counter()
                 before = open_files()
-                with _ThreadLimit(self.threads):
+                with ThreadLimit(self.threads):
                     _WORKER_METRICS = build_worker_metrics(*self.spec)
                     first = score_outcomes(item, _WORKER_METRICS)
-                    fold_judge_stats(self.covers, take_judge_stats(_WORKER_METRICS))
+                    judges = take_judge_stats(_WORKER_METRICS)  # none left for the forks
                 close_reopenable()
                 self.warm_seconds = time.perf_counter() - t0
                 self.method = self._fork_or_spawn(before, open_files())
                 self._start(self.method == "fork")
-                yield item, first
+                yield item, first, judges
                 break
         elif self.pool is None:
             self._start(False)
         if self.pool is not None:
             yield from _ordered(it, self._submit, 2 * self.workers, self.sizer,
-                                rescue=self._rescue,
-                                on_info=lambda info: fold_judge_stats(self.covers, info[_JUDGES]))
+                                rescue=self._rescue)
 
     def report(self) -> dict[str, Any]:
         """What the run sheet says about the pool: how it started its workers, and how many
@@ -515,14 +474,13 @@ class ProcessEngine:
             future.set_exception(exc)
         return future
 
-    def _rescue(self, records: list[Record], future: Any) -> list[list[Outcome]]:
-        """The outcomes of a chunk whose worker died: its records scored again one at a time
-        in a pool of one worker where nothing else runs, so that the record that kills its
-        worker (a crash in native code, the OOM killer) is found and listed as a bad record,
-        and the others are scored as ever. The main pool is let finish what it holds first:
-        a chunk still running there could break a shared pool and get an innocent record
-        blamed. Then a fresh main pool (forked again only where it is still safe)."""
-        from concurrent.futures.process import BrokenProcessPool
+    def _rescue(self, records: list[Record], future: Any) -> tuple[list, list[Judges]]:
+        """The outcomes (and judge counters) of a chunk whose worker died: its records scored
+        again one at a time in a pool of one worker where nothing else runs, so that the record
+        that kills its worker (a crash in native code, the OOM killer) is found and listed as a
+        bad record, and the others are scored as ever. The main pool is let finish what it
+        holds first: a chunk still running there could break a shared pool and get an innocent
+        record blamed. Then a fresh main pool (forked again only where it is still safe)."""
         if getattr(self.pool, "_broken", False):
             # workers ignore SIGTERM (a group's SIGTERM is the parent's to handle), so the
             # executor's terminate() of a broken pool's survivors may not end one stuck on a
@@ -533,31 +491,61 @@ class ProcessEngine:
         where = [f"{r.source.file}:{r.source.line}" for r in (records[0], records[-1])]
         log.warning("a worker process died with %d records (%s to %s) in flight; scoring them "
                     "one at a time to find the record it died on", len(records), *where)
-        out, died, rescuer = [], 0, None
+        out, judges, died = [], [], 0
+        self._rescuer, self._rescued = None, None    # the pool, the last record it scored
         try:
             for rec in records:
-                rescuer = rescuer or self._new_pool(1, self._forks())
-                try:
-                    outcomes, info = rescuer.submit(_score_chunk, [rec]).result()
-                    fold_judge_stats(self.covers, info[_JUDGES])
-                    out.append(outcomes[0])
-                except BrokenProcessPool as exc:
+                scored = self._alone(rec)
+                if scored is None:
                     died += 1
                     if died >= 3 and died * 2 > len(out) + 1:
                         # most records kill their worker: no record's fault (a worker that
                         # cannot start, memory too small for any record); stop, not list all
+                        from concurrent.futures.process import BrokenProcessPool
                         raise BrokenProcessPool(f"worker processes keep dying ({died} of the "
                                                 f"{len(out) + 1} records scored one at a "
-                                                f"time): not one record's fault") from exc
-                    rescuer.shutdown(wait=True)
-                    rescuer, self.restarts = None, self.restarts + 1
-                    out.append(died_on(rec, self.covers))
+                                                f"time): not one record's fault")
+                    scored = (died_on(rec, self.covers), [])
+                out.append(scored[0])
+                judges.append(scored[1])
         finally:
-            if rescuer is not None:
-                rescuer.shutdown(wait=True)
+            if self._rescuer is not None:
+                self._rescuer.shutdown(wait=True)
         self.restarts += 1
         self._start(self._forks())
-        return out
+        return out, judges
+
+    def _alone(self, rec: Record) -> tuple[list[Outcome], Judges] | None:
+        """``rec``'s outcomes and judge counters from the rescue pool, or ``None`` when it
+        kills its worker. A worker that dies on a record after scoring others may have been
+        killed by one of those (a death that lands late: a thread's crash, the OOM killer's
+        choice), so the record is tried again alone in a fresh worker before it is named: it
+        is named only when a worker that had scored nothing before it died on it."""
+        from concurrent.futures.process import BrokenProcessPool
+        retried = False
+        while True:
+            after = self._rescued          # what this pool's worker scored before, if any
+            self._rescuer = self._rescuer or self._new_pool(1, self._forks())
+            try:
+                outcomes, info = self._rescuer.submit(_score_chunk, [rec]).result()
+            except BrokenProcessPool:
+                self._rescuer.shutdown(wait=True)
+                self._rescuer, self._rescued = None, None
+                self.restarts += 1
+                if after is None:          # a fresh worker died on it: its own doing
+                    return None
+                log.warning("a worker process died on %s:%s after it had scored %s:%s; "
+                            "trying %s:%s alone in a fresh process before naming it",
+                            rec.source.file, rec.source.line, after.source.file,
+                            after.source.line, rec.source.file, rec.source.line)
+                retried = True
+                continue
+            if retried:
+                log.warning("%s:%s, scored alone in a fresh process, did not kill it: the death "
+                            "was not its doing, and no record is named for it",
+                            rec.source.file, rec.source.line)
+            self._rescued = rec
+            return outcomes[0], info[_JUDGES][0]
 
     def close(self) -> None:
         global _WORKER_METRICS

@@ -5,13 +5,16 @@ receives, for every input line in order, the outcomes of the metrics that score 
 (:mod:`halluscope.engines`: ``("ok", ItemScore)``, ``("skip", reason)``, ``("error", ...)``), as
 consecutive pickles, after a header that names the inputs and the scoring options.
 
-Between the entries, whenever the judges' counters changed, a :class:`JudgeCounters` entry holds
-a copy of them as they stood (calls, parse failures, the model names the server reported: every
-call of the metrics the engine scores so far, whichever process made it); ``--resume`` adds the
-last one back, so that the run sheet and ``results.json`` count the calls of the whole audit and
-a pin mismatch in its first part is not lost. The counters are folded with a chunk's first
-record: records of that chunk scored again after a kill are counted again, as they were asked
-again.
+Each entry also holds the judge counters its record's scoring took (calls, parse failures, the
+model names the server reported: :func:`halluscope.engines.take_judge_stats`, taken record by
+record in whichever process scored it); ``--resume`` adds back those of the lines it replays,
+so that the run sheet and ``results.json`` count the calls of the whole audit once (a pin
+mismatch in its first part is not lost) and the lines scored again after the kill are counted
+once, as they are asked again. The counters then equal an uninterrupted run's, but for
+``cached``: a line the kill cut after its calls were made is asked again, and answered from the
+response cache when the cache folder is the same (:func:`resume_note` says so in the run
+sheet). Before, the counters of a whole chunk were journaled with its first record, and the
+records of that chunk scored again after a kill were counted twice.
 
 ``--resume`` reads back every complete entry (a half-written last one, from a kill, is cut off),
 and the audit then streams the inputs again from the start: the first ``k`` records take their
@@ -154,28 +157,22 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[s
     companions = sorted(_identity(p) for p in _files_named(dumped))
     settings = json.dumps(text_of(_files_resolved(dumped)), ensure_ascii=False,
                           separators=(",", ":"))
-    return {"version": 4, "inputs": inputs, "metrics": list(metrics), "companions": companions,
+    return {"version": 5, "inputs": inputs, "metrics": list(metrics), "companions": companions,
             "config": settings}
 
 
 @dataclass(frozen=True)
 class Entry:
     """A journal entry for one input line: the outcomes of its metrics, the
-    :func:`file_stamps` of the files its record names and the :func:`line_digest` of what the
-    line was read as."""
+    :func:`file_stamps` of the files its record names, the :func:`line_digest` of what the
+    line was read as, and the judge counters its scoring took (in the form
+    :func:`halluscope.engines.take_judge_stats` gives: index of the first metric holding the
+    judge, its :class:`~halluscope.judges.reliability.JudgeStats`)."""
 
     outcomes: Any
     files: tuple = ()
     line: str = ""
-
-
-@dataclass(frozen=True)
-class JudgeCounters:
-    """A journal entry between outcomes: the judges' counters as they stood, in the form
-    :func:`halluscope.engines.take_judge_stats` gives (index of the first metric holding the
-    judge, its :class:`~halluscope.judges.reliability.JudgeStats`)."""
-
-    taken: list[tuple[int, Any]]
+    judges: Any = ()
 
 
 def judge_counters(metrics: list[Any]) -> list[tuple[int, Any]]:
@@ -193,15 +190,22 @@ def judge_counters(metrics: list[Any]) -> list[tuple[int, Any]]:
     return out
 
 
-def _key(taken: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
-    return [(i, stats.to_dict()) for i, stats in taken]
+def resume_note(replayed: int) -> dict[str, Any]:
+    """What the run sheet's ``execution`` says about a resumed run (``replayed`` lines taken
+    from the journal): where its judge counters come from."""
+    return {"lines_from_the_journal": replayed,
+            "judge_counters": "the calls of the lines taken from the journal as journaled "
+                              "with each line, and those of the lines scored after the resume "
+                              "as made: each line counted once, as in an uninterrupted run; a "
+                              "line the kill cut after its calls were made was asked again, "
+                              "and answered from the response cache (counted as cached) where "
+                              "the cache folder is the same"}
 
 
 def read_journal(path: Path, header: dict[str, Any],
                  offsets: list[int] | None = None) -> tuple[list[Any], int]:
-    """The entries written so far (:class:`Entry` and :class:`JudgeCounters`) and the byte
-    offset just after the last complete entry; ``offsets`` receives the offset each
-    :class:`Entry` begins at."""
+    """The entries written so far (:class:`Entry`) and the byte offset just after the last
+    complete entry; ``offsets`` receives the offset each :class:`Entry` begins at."""
     entries: list[Any] = []
     with open(path, "rb") as fh:
         try:
@@ -296,14 +300,11 @@ class Journal:
         self.path = path
         self.replay: list[Entry] = []   # each journaled line's outcomes and files' stamps
         self._offsets: list[int] = []   # where each one begins in the file (for cut)
-        self.judges: list[tuple[int, Any]] = []    # the counters to add back on resume
         good = None
         if resume and path.is_file():
             try:
                 entries, good = read_journal(path, header, self._offsets)
                 self.replay = [e for e in entries if isinstance(e, Entry)]
-                self.judges = next((e.taken for e in reversed(entries)
-                                    if isinstance(e, JudgeCounters)), [])
             except _NoHeader as exc:
                 log.warning("--resume: the journal in %s was cut before its header was "
                             "written (%s), so nothing was scored yet; starting from the "
@@ -321,28 +322,21 @@ class Journal:
             self.fh.flush()         # a kill from here on leaves a journal that resumes
         self._unflushed = 0
         self.written = len(self.replay)
-        self._counted = _key(self.judges)
 
-    def append(self, outcomes: Any, metrics: list[Any] = (), files: tuple = (),
+    def append(self, outcomes: Any, judges: Any = (), files: tuple = (),
                line: str = "") -> None:
-        """Journal one input line's outcomes, its files' stamps and its :func:`line_digest`,
-        then the counters of the judges of ``metrics`` if they changed since they were last
-        journaled."""
-        pickle.dump(Entry(outcomes, files, line), self.fh, protocol=pickle.HIGHEST_PROTOCOL)
-        counters = judge_counters(list(metrics))
-        key = _key(counters) if counters else None
-        if counters and key != self._counted:
-            pickle.dump(JudgeCounters(counters), self.fh, protocol=pickle.HIGHEST_PROTOCOL)
-            self._counted = key
+        """Journal one input line's outcomes, the judge counters its scoring took, its files'
+        stamps and its :func:`line_digest`."""
+        pickle.dump(Entry(outcomes, files, line, judges or ()), self.fh,
+                    protocol=pickle.HIGHEST_PROTOCOL)
         self.written += 1
         self._unflushed += 1
         if self._unflushed >= FLUSH_EVERY:
             self.flush()
 
     def cut(self, k: int) -> None:
-        """Forget the journaled lines from the ``k``-th on (counted from 0): they are scored
-        again. The judge counters journaled after them stay added (their calls were
-        made; the calls made again are counted again)."""
+        """Forget the journaled lines from the ``k``-th on (counted from 0), their judge
+        counters with them: they are scored, and their calls counted, again."""
         self.fh.flush()
         self.fh.truncate(self._offsets[k])
         self.fh.seek(self._offsets[k])

@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from halluscope.config import AuditConfig, load_manifest, validation_problems
+from halluscope.engine_choice import HEAVY_RECORDS, choose_workers, make_engine  # noqa: F401
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.metrics.base import (InputSample, Metric, MetricSummary, available_metrics,
                                       metric_class, remember)
@@ -203,79 +204,13 @@ def _iter_inputs(paths: list[Path], records: list[Any] | None, fmt: str | None =
         yield from iter_input_records(path, fmt)
 
 
-HEAVY_RECORDS = 64
-"""Fewest input records on which heavy work is spread over all cores by default: below it, the
-workers' start (a fork after loading the models once) costs more than it saves."""
-
-
-def _local_judge(cfg: AuditConfig) -> bool:
-    """Whether the audit's judge is a model this process loads (``provider = "hf"``)."""
-    if not cfg.judge:
-        return False
-    from halluscope.judges.loading import find_spec
-    from halluscope.judges.spec import load_spec
-    return load_spec(find_spec(cfg.judge)).provider == "hf"
-
-
-def choose_workers(cfg: AuditConfig, remote: list[Metric], paths: list[Path],
-                   total: int | None = None) -> tuple[int, str]:
-    """How many processes score the records, and why: ``--workers`` as given (0: one per core);
-    without it, one per core where the work is heavy (a metric that verifies claims against a
-    detector or segmenter, on at least :data:`HEAVY_RECORDS` records, where the workers can be
-    forked from this process), else this process alone; this process alone, too, with a local
-    judge model (each worker would hold its own copy: 16 GB for a 7B judge). ``total``: the
-    records, where the progress bar has counted them already."""
-    from halluscope import engines
-    count = (lambda: total) if total is not None else (
-        lambda: sum(count_lines(p, cfg.input_format) for p in paths))
-    if cfg.workers is not None:
-        n = engines.default_workers() if cfg.workers == 0 else cfg.workers
-        # no more processes than records: the others would start and never score
-        records = count() if n > 1 else 0
-        return (n, "--workers") if n <= 1 or records >= n else (
-            max(1, records), f"--workers {n}, capped at the {records} records")
-    cores = engines.default_workers()
-    if _local_judge(cfg):
-        return 1, ("default: the local judge model would be loaded once per worker (pass "
-                   "--workers N for N copies)")
-    heavy = (cfg.detector or cfg.segmenter) and any(m.needs_verification for m in remote)
-    if not heavy or cores <= 1:
-        return 1, "default: light work" if not heavy else "default: one core"
-    if not engines.fork_is_safe():
-        return 1, "default: workers cannot be forked here (pass --workers to spawn them)"
-    records = count()
-    if records < HEAVY_RECORDS:
-        return 1, f"default: {records} records, fewer than {HEAVY_RECORDS}"
-    return cores, "default: heavy work (detector or segmenter), one worker per core"
-
-
-def make_engine(engine: str, workers: int | None, names: list[str], config: Any,
-                paths: list[Path], remote: list[Metric]):
-    """The engine that scores ``remote`` (metrics built from ``names``): local, processes or
-    Ray (chosen here, above both engine modules); ``workers`` processes (``None``: one)."""
-    from halluscope import engines
-    if engine == "ray":
-        from halluscope.ray_engine import RayEngine
-        return RayEngine(names, config, paths, workers=workers,
-                         address=getattr(config, "ray_address", None), covers=remote)
-    if engine not in ("local", "processes"):
-        raise ConfigError(f"expected engine 'local', 'processes' or 'ray', got {engine!r}")
-    if getattr(config, "ray_address", None):    # else silently ignored: scored here instead
-        raise ConfigError(f"--ray-address {config.ray_address} is for --engine ray; add it, or "
-                          f"drop the address to score on this machine")
-    n = engines.default_workers() if workers == 0 else (workers or 1)
-    if n <= 1 or not remote:
-        return engines.LocalEngine(remote)
-    return engines.ProcessEngine(names, config, paths, n, remote)
-
-
 def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                 metric_objs: list[Metric], tmp_path: Path, *, journal_dir: Path | None,
                 on_progress, total) -> StreamTally:
     """Stream the inputs through the engine the config names into ``tmp_path``, with a
     progress journal in ``journal_dir`` (resumed with ``cfg.resume``)."""
     from halluscope.engines import runs_in_parent
-    from halluscope.journal import JOURNAL, Journal, journal_header
+    from halluscope.journal import JOURNAL, Journal, journal_header, resume_note
     pairs = [(ref, m) for ref, m in zip(cfg.metrics, metric_objs) if not runs_in_parent(m)]
     built = [m for _, m in pairs]
     names = [portable_reference(ref) for ref, _ in pairs]   # what a worker builds them from
@@ -312,6 +247,8 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                                    "workers": getattr(engine, "workers", None) or 1}
                 if hasattr(engine, "report"):
                     tally.execution[engine.name] = engine.report()
+                if journal is not None and journal.replay:
+                    tally.execution["resumed"] = resume_note(len(journal.replay))
             tally.execution["workers_from"] = why
     except RecordError:
         if cfg.strict:      # a strict stop is no interruption: no part files to resume from

@@ -32,8 +32,7 @@ from typing import Any
 
 from halluscope._ray import import_ray, start_ray  # noqa: F401 - also importable from here
 from halluscope.engines import (build_worker_metrics, chunked, claims_split_together,
-                                default_workers, died_on, fold_judge_stats, score_outcomes,
-                                take_judge_stats)
+                                default_workers, died_on, score_outcomes, take_judge_stats)
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
@@ -52,8 +51,10 @@ BLOCKS_PER_ACTOR = 16
 # A dead actor's batch is tried again (Ray Data's default: for ever, which hung an audit whose
 # record killed every actor it met). The :class:`BatchTracker` counts the tries that began
 # scoring: the first retry scores the batch one record at a time, each noted with the tracker
-# before it is scored, so that the next death names its record; once actors died
-# :data:`DEATHS_TO_BLAME` times on a record, a later try lists it as a bad record
+# before it is scored and kept there once scored, so that the next death names its record and
+# a later try scores only the records not kept (a death that lands late, after the record that
+# caused it was kept, cannot land on the same innocent record again: it is tried first); once
+# actors died :data:`DEATHS_TO_BLAME` times on a record, a later try lists it as a bad record
 # (:func:`~halluscope.engines.died_on`) and scores the others. A batch
 # whose records mostly kill their actor (as the processes engine judges it: no record's fault,
 # an actor that cannot work) ends the run as an internal error (exit 3), with the journal kept
@@ -126,6 +127,7 @@ class BatchTracker:
     def __init__(self) -> None:
         self.begun: dict[int, int] = {}
         self.unfinished: dict[int, int] = {}
+        self.kept: dict[int, bytes] = {}       # what a careful try scored, by entry
         self.starts = self.started = 0
 
     def starting(self) -> int:
@@ -143,14 +145,18 @@ class BatchTracker:
         self.begun[key] = before + 1
         return before
 
-    def start(self, i: int) -> int:
-        """How many times entry ``i`` was started before and never finished."""
+    def start(self, i: int) -> tuple[int, bytes | None]:
+        """How many times entry ``i`` was started before and never finished, and what a try
+        that finished it kept (its pickled outcomes and judge counters), if one did."""
+        if i in self.kept:
+            return 0, self.kept[i]
         before = self.unfinished.get(i, 0)
         self.unfinished[i] = before + 1
-        return before
+        return before, None
 
-    def finish(self, i: int) -> None:
+    def finish(self, i: int, scored: bytes) -> None:
         self.unfinished.pop(i, None)
+        self.kept[i] = scored
 
     def retried(self) -> int:
         """Batches tried again after an actor died on them."""
@@ -178,32 +184,39 @@ class RecordScorer:
         positions = [int(i) for i in batch["i"]]
         tries = self._get(self.tracker.begin.remote(positions[0]))
         if tries:
-            outcomes = self._carefully(positions, entries, tries)
+            scored = self._carefully(positions, entries, tries)
         else:
             with claims_split_together([e for e in entries if isinstance(e, Record)],
                                        self.metrics):
-                outcomes = [score_outcomes(e, self.metrics) if isinstance(e, Record) else None
-                            for e in entries]
-        outs = [pickle.dumps(o, protocol=_PICKLE) for o in outcomes]
-        # the judge calls of the batch travel with its first row, to be counted by the driver
-        judges = [pickle.dumps(take_judge_stats(self.metrics), protocol=_PICKLE)]
-        return {"i": positions, "entry": list(batch["entry"]), "outcomes": outs,
+                scored = [(score_outcomes(e, self.metrics), take_judge_stats(self.metrics))
+                          if isinstance(e, Record) else (None, []) for e in entries]
+        # each record's judge calls travel with its row, to be counted by the driver with it
+        return {"i": positions, "entry": list(batch["entry"]),
+                "outcomes": [pickle.dumps(o, protocol=_PICKLE) for o, _ in scored],
                 "actor": [self.actor] * len(entries),
-                "judges": judges + [b""] * (len(entries) - 1)}
+                "judges": [pickle.dumps(j, protocol=_PICKLE) for _, j in scored]}
 
     def _carefully(self, positions: list[int], entries: list[Any], tries: int) -> list[Any]:
-        """The outcomes of a batch that killed an actor, one entry at a time: each record noted
-        as started before it is scored and as finished after (both awaited), a bad record
-        (:func:`~halluscope.engines.died_on`) once actors died :data:`DEATHS_TO_BLAME` times
-        while scoring it: Ray may run a batch again while a first run still goes on (a task
-        "may or may not have been executed"), and one unfinished start then blamed the record
-        the other run was scoring. When most records died (three at least), or the batch was
-        begun more often than its records can explain, it is no record's fault."""
+        """The outcomes and judge counters of a batch that killed an actor, one entry at a
+        time: each record noted as started before it is scored and as finished after, with
+        what it scored kept by the tracker (both awaited), so that a later try takes it from
+        there instead of scoring it again; a bad record (:func:`~halluscope.engines.died_on`)
+        once actors died :data:`DEATHS_TO_BLAME` times while scoring it: Ray may run a batch
+        again while a first run still goes on (a task "may or may not have been executed"),
+        and one unfinished start then blamed the record the other run was scoring. A death
+        that lands late (after the record that caused it was kept) falls on the next record
+        once; the try after scores that one first, and it is not named. When most records
+        died (three at least), or the batch was begun more often than its records can
+        explain, it is no record's fault."""
         outcomes, dead = [], 0
         for k, (i, entry) in enumerate(zip(positions, entries)):
             if not isinstance(entry, Record):
-                outcomes.append(None)
-            elif self._get(self.tracker.start.remote(i)) >= DEATHS_TO_BLAME:
+                outcomes.append((None, []))
+                continue
+            deaths, kept = self._get(self.tracker.start.remote(i))
+            if kept is not None:
+                outcomes.append(pickle.loads(kept))
+            elif deaths >= DEATHS_TO_BLAME:
                 dead += 1
                 if dead >= 3 and dead * 2 > k + 1 or \
                         tries > DEATHS_TO_BLAME * (len(entries) + 2):
@@ -211,10 +224,11 @@ class RecordScorer:
                         f"the Ray actors scoring the records {_where(entries[0])} to "
                         f"{_where(entries[-1])} died {tries} times, on {dead} of the first "
                         f"{k + 1}: not one record's fault")
-                outcomes.append(died_on(entry, self.metrics))
+                outcomes.append((died_on(entry, self.metrics), []))
             else:
-                outcomes.append(score_outcomes(entry, self.metrics))
-                self._get(self.tracker.finish.remote(i))
+                scored = (score_outcomes(entry, self.metrics), take_judge_stats(self.metrics))
+                self._get(self.tracker.finish.remote(i, pickle.dumps(scored, protocol=_PICKLE)))
+                outcomes.append(scored)
         return outcomes
 
     @staticmethod
@@ -298,7 +312,7 @@ class RayEngine:
             n += len(block)
         return refs, n
 
-    def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+    def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, Any, Any]]:
         size = self.block_size()
         refs, n = self._put(stream, size)
         self.blocks = len(refs)
@@ -331,9 +345,9 @@ class RayEngine:
                 raise cause from exc
             raise
 
-    def _in_order(self, rows: Iterable[dict], n: int) -> Iterator[tuple[Any, Any]]:
-        """``(entry, outcomes)`` in input order from ``rows`` (in order already when Ray keeps
-        it; held back here only when a row comes early)."""
+    def _in_order(self, rows: Iterable[dict], n: int) -> Iterator[tuple[Any, Any, Any]]:
+        """``(entry, outcomes, judges)`` in input order from ``rows`` (in order already when
+        Ray keeps it; held back here only when a row comes early)."""
         early: dict[int, dict] = {}
         nxt = 0
         for row in rows:
@@ -341,9 +355,8 @@ class RayEngine:
             while nxt in early:
                 row = early.pop(nxt)
                 self.actors.add(row["actor"])
-                if row.get("judges"):
-                    fold_judge_stats(self.covers, pickle.loads(row["judges"]))
-                yield pickle.loads(row["entry"]), pickle.loads(row["outcomes"])
+                yield (pickle.loads(row["entry"]), pickle.loads(row["outcomes"]),
+                       pickle.loads(row["judges"]))
                 nxt += 1
         if nxt != n:
             raise RuntimeError(f"Ray returned {nxt} of {n} entries in order "

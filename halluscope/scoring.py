@@ -160,21 +160,24 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
     ``engine`` (:mod:`halluscope.engines`) computes the outcomes of the metrics that may run
     anywhere (default: in this process); they are folded here, in input order, so the result
     does not depend on the engine. ``journal`` (:mod:`halluscope.journal`) records them as they
-    are folded and replays those of a resumed run."""
+    are folded and replays those of a resumed run. The judge counters each record's scoring
+    took are added to the judges of ``engine.covers`` with it, and journaled with it, so that
+    a resumed run counts the calls of the lines it replays once and those it scores again once
+    more: as many as an uninterrupted run."""
     from halluscope.engines import LocalEngine, fold_judge_stats, runs_in_parent
     if engine is None:
         engine = LocalEngine([m for m in metrics if not runs_in_parent(m)])
     remote = engine.covers
-    if journal is not None and journal.judges:   # the judge calls of the interrupted part
-        fold_judge_stats(remote, journal.judges)
     slot = {id(m): i for i, m in enumerate(remote)}
     tally = StreamTally()
     secrets = known_secrets()      # a model's text that quotes one is redacted in the items
     files = _stamper() if journal is not None else None
-    for rec, outcomes in _outcomes(stream, engine, journal, files):
+    for rec, outcomes, judges in _outcomes(stream, engine, journal, files):
         tally.items += 1
+        if judges:
+            fold_judge_stats(remote, judges)
         if journal is not None and tally.items > len(journal.replay):
-            journal.append(outcomes, remote, files(rec), line_digest(rec))
+            journal.append(outcomes, judges, files(rec), line_digest(rec))
         if isinstance(rec, RecordError):
             if strict:
                 raise rec
@@ -197,8 +200,9 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
     return tally
 
 
-def _outcomes(stream: Iterable[Any], engine, journal, files) -> Iterator[tuple[Any, Any]]:
-    """``(record, outcomes)`` in input order: replayed from a journal, then from the engine.
+def _outcomes(stream: Iterable[Any], engine, journal, files) -> Iterator[tuple[Any, Any, Any]]:
+    """``(record, outcomes, judge counters)`` in input order: replayed from a journal, then
+    from the engine.
     A journaled record whose files changed since ends the replay: it and the rest are scored.
     A line read otherwise than it was journaled (:func:`~halluscope.journal.line_digest`)
     refuses the resume."""
@@ -220,7 +224,7 @@ def _outcomes(stream: Iterable[Any], engine, journal, files) -> Iterator[tuple[A
             journal.cut(k)
             yield from engine.run(itertools.chain([rec], it))
             return
-        yield rec, entry.outcomes
+        yield rec, entry.outcomes, entry.judges
     yield from engine.run(it)
 
 

@@ -58,6 +58,21 @@ def test_open_world_and_absent_list():
     assert check_claim(claim("count", "dog", 1), [OPEN]).label == "unverifiable"
 
 
+def test_an_undecided_claim_has_no_confidence():
+    """Every unverifiable verdict of the checks (a label outside the vocabulary, an open-world
+    count, no facts at all, a kind no check knows) said confidence 0.0, a number nothing
+    measured; it is None now (null in items.jsonl), as a judge's unverifiable verdicts are."""
+    undecided = [check_claim(claim("existence", "tennis court"), [COCO_LIKE]),
+                 check_claim(claim("attribute", "dog", "fluffy", node="dog"), [COCO_LIKE]),
+                 check_claim(claim("count", "dog", 1), [OPEN]),
+                 check_claim(claim("existence", "cat"), []),
+                 check_claim(claim("page", "x"), [OPEN])]
+    for v in undecided:
+        assert v.label == "unverifiable" and v.confidence is None, v
+        assert v.to_dict()["confidence"] is None
+    assert check_claim(claim("existence", "dog"), [OPEN]).confidence == 1.0
+
+
 def test_sources_in_order_first_decides():
     c = claim("existence", "cat")
     v = check_claim(c, [OPEN, COCO_LIKE])

@@ -352,7 +352,7 @@ def test_query_and_audit_with_a_tiny_local_vlm(work, runner, tiny_model, tiny_sp
         ev = c["evidence"][0]
         assert isinstance(ev["raw"], str) and c["checker"] == f"judge-{c['kind']}"
         if "could not be parsed" in c["reason"]:
-            assert c["verdict"] == "unverifiable" and c["confidence"] == 0.0
+            assert c["verdict"] == "unverifiable" and c["confidence"] is None
     for qid in ("q1", "q2", "q3", "q4"):
         pope = items[qid]["pope"]
         if parse_strict(items[qid]["response"]) == "unknown":
@@ -412,15 +412,11 @@ class Stop(Exception):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_resume_counts_the_judge_calls_of_the_interrupted_part(work, workers, monkeypatch):
+def test_resume_counts_the_judge_calls_of_the_interrupted_part(work, workers):
     """The first part of an audit answered by a judge reporting another model than its pin,
     then a kill, then --resume against a server answering as pinned: the run sheet counted only
     the resumed part's calls (pin_mismatch false, the impostor's answers gone)."""
-    from halluscope import engines
     from halluscope.api import audit
-    # one record per chunk in this process: the kill lands between two chunks, so every call
-    # is counted once (records of a chunk cut by the kill are asked, and counted, again)
-    monkeypatch.setattr(engines, "LOCAL_BATCH", 1)
     rows = [{"id": f"c{i}", "image": "img/a.png" if i % 2 else "img/b.png",
              "caption": "A purple dog sits on a sofa." if i % 2 else
              "A cat sleeps next to a zebra."} for i in range(8)]
@@ -455,12 +451,72 @@ def test_resume_counts_the_judge_calls_of_the_interrupted_part(work, workers, mo
     assert rel["parse_failures"] > 0
     results = json.loads((work / "cut" / "results.json").read_text())
     assert results["metrics"]["claims"]["info"]["judge_reliability"] == rel
-    assert rel["calls"] >= whole["judge_reliability"]["calls"]
-    if workers == 1:      # record by record: each call counted once, as in one uninterrupted run
-        assert rel["calls"] == whole["judge_reliability"]["calls"]
-        assert rel["parse_failures"] == whole["judge_reliability"]["parse_failures"]
+    # each line's calls counted once, as in one uninterrupted run (the kill landed inside a
+    # chunk: 64 records in one process, 4 in a worker)
+    assert rel["calls"] == whole["judge_reliability"]["calls"]
+    assert rel["parse_failures"] == whole["judge_reliability"]["parse_failures"]
     # the items differ where the evidence names the model that answered; one line per input
     assert [i["id"] for i in read_jsonl(work / "cut" / "items.jsonl")] == [r["id"] for r in rows]
+
+
+@pytest.mark.parametrize("workers,cache", [(1, "fresh"), (1, "same"), (2, "fresh"),
+                                           (2, "same"), ("ray", "fresh")])
+def test_resumed_judge_counters_are_an_uninterrupted_runs(work, workers, cache, request):
+    """A kill inside a chunk (one process scores 64 records at a time, a worker 4, a Ray actor
+    its batch): the counters of the whole chunk were journaled with its first record, and its
+    other records, scored again after --resume, were counted twice. Now each line's counters
+    are journaled with it: results.json equals an uninterrupted run's, counters included but
+    'cached' (what the cache held); with the same cache folder the lines asked again are
+    answered from it and counted as cached, as the run sheet says."""
+    from halluscope.api import audit
+    engine = {}
+    if workers == "ray":
+        ray = pytest.importorskip("ray")
+        engine, workers = {"engine": "ray"}, 2
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)   # once for all 3
+        request.addfinalizer(ray.shutdown)
+    rows = [{"id": f"c{i}", "image": "img/a.png" if i % 2 else "img/b.png",
+             "caption": "A purple dog sits on a sofa." if i % 2 else
+             "A cat sleeps next to a zebra."} for i in range(8)]
+    answers = write_jsonl(work / "answers.jsonl", rows)
+
+    def run(out, cache_dir, **kw):
+        return audit(answers, out=out, metrics="claims", judge=str(SPEC), n_boot=0,
+                     options={"judge_base_url": server.url}, cache_dir=str(cache_dir),
+                     annotations=[str(work / "ann.json")], workers=workers,
+                     write_report=False, **engine, **kw)
+
+    def stop_after(n):
+        def progress(p):
+            if p.done == n:
+                raise Stop
+        return progress
+
+    with FakeServer(responder=scripted_responder(REPLIES)) as server:
+        run(work / "whole", work / "cache-whole")
+        with pytest.raises(Stop):
+            run(work / "cut", work / "cache-1", on_progress=stop_after(3))
+        asked = len(server.requests)
+        run(work / "cut", work / ("cache-1" if cache == "same" else "cache-2"), resume=True)
+        again = len(server.requests) - asked
+    results, cached = {}, {}
+    for name in ("whole", "cut"):
+        data = json.loads((work / name / "results.json").read_text())
+        info = data["metrics"]["claims"]["info"]
+        assert info["judge"]["cache"].pop("path")       # cache-whole, cache-1 or cache-2
+        # 'cached' depends on what the cache held: one run reads its own repeated prompts
+        # from it, and a resume with another cache folder asks them again
+        cached[name] = info["judge_reliability"].pop("cached")
+        info["judge"]["stats"]["uses"]["verify"].pop("cached")
+        results[name] = {k: v for k, v in data.items() if k not in ("run_id", "outputs")}
+    rel = results["whole"]["metrics"]["claims"]["info"]["judge_reliability"]
+    assert rel["calls"] > 0 and rel["parse_failures"] > 0
+    assert results["cut"] == results["whole"]        # calls, failures, reported models
+    sheet = json.loads((work / "cut" / "runsheet.json").read_text())
+    assert sheet["execution"]["resumed"]["lines_from_the_journal"] == 3
+    assert "answered from the response cache" in sheet["execution"]["resumed"]["judge_counters"]
+    if cache == "same":     # the lines the kill cut had asked: read from the cache after it
+        assert cached["whole"] <= cached["cut"] <= rel["calls"] - again
 
 
 def test_a_judge_that_fails_its_calls_is_said_not_only_recorded(work, caplog):

@@ -161,7 +161,7 @@ def test_verify_verdicts_and_evidence(image):
     assert judge.verify_sync(Claim("attribute", "cat", value="black"), image).label == \
         "hallucinated"
     abstain = judge.verify_sync(Claim("existence", "zebra"), image)
-    assert abstain.label == "unverifiable" and abstain.confidence == 0.0
+    assert abstain.label == "unverifiable" and abstain.confidence is None
     broken = judge.verify_sync(Claim("relation", "bird", relation="on", object="roof"), image)
     assert broken.label == "unverifiable" and "could not be parsed" in broken.reason
     assert broken.evidence[0].payload["raw"] == "I would rather not say."
@@ -342,6 +342,45 @@ def test_a_verdict_without_a_confidence_has_none_and_is_counted(image):
     assert stats["no_confidence"] == 1 and stats["calls"] == 2
     note = judge_failures_note({"claims": {"judge_reliability": stats}})
     assert note and "no confidence for 1 verdict" in note[0]
+    judge.close()
+
+
+def test_an_unverifiable_judge_verdict_has_no_confidence_it_was_not_given(image):
+    """An abstention, an unreadable answer and a failed call came out with confidence 0.0, a
+    number the judge never gave; None now (null in items.jsonl). An abstention without a
+    confidence is counted in no_confidence like any verdict; one with a confidence keeps it."""
+    from halluscope.adapters.types import AdapterError
+    judge, api = mock_judge()
+    abstain = judge.verify_sync(Claim("existence", "zebra"), image)
+    broken = judge.verify_sync(Claim("relation", "bird", relation="on", object="roof"), image)
+    assert [v.label for v in (abstain, broken)] == ["unverifiable"] * 2
+    assert abstain.confidence is None and broken.confidence is None
+    assert abstain.to_dict()["confidence"] is None and broken.to_dict()["confidence"] is None
+    stats = judge.stats.to_dict()["uses"]["verify"]
+    assert stats["no_confidence"] == 1 and stats["abstains"] == 1
+    assert stats["parse_failures"] == 1
+
+    async def failing(request):
+        raise AdapterError("the server went away")
+    api.generate = failing
+    failed = judge.verify_sync(Claim("existence", "dog"), image)
+    assert failed.label == "unverifiable" and failed.confidence is None
+    assert "could not be asked" in failed.reason
+    assert judge.stats.use("verify").call_failures == 1
+    judge.close()
+
+
+def test_an_abstention_keeps_the_confidence_the_judge_gave(image):
+    judge, api = mock_judge()
+
+    async def answer(request):
+        from halluscope.adapters.types import Response
+        return Response(text='{"verdict": "unverifiable", "confidence": 0.7, "reason": "dark"}',
+                        model="gpt-4o-2024-08-06")
+    api.generate = answer
+    v = judge.verify_sync(Claim("existence", "dog"), image)
+    assert v.label == "unverifiable" and v.confidence == 0.7
+    assert judge.stats.use("verify").no_confidence == 0
     judge.close()
 
 

@@ -62,7 +62,7 @@ def test_local_judge_keeps_raw_answers_and_never_defaults(local_spec, photo, tmp
     assert isinstance(raw, str) and raw                      # the model's own words, kept
     assert verdict.evidence[0].payload["judge"] == judge.pin
     if verdict.reason.startswith("the judge's answer could not be parsed"):
-        assert verdict.label == "unverifiable" and verdict.confidence == 0.0
+        assert verdict.label == "unverifiable" and verdict.confidence is None
     label = judge.classify_yes_no_sync("It might be.", "Is there a dog?")
     assert label in ("yes", "no", "unknown")
     with pytest.raises(JudgeParseError) as info:

@@ -295,3 +295,21 @@ def test_a_port_that_accepts_and_never_answers_is_a_usage_error_not_a_wait(monke
         monkeypatch.setitem(sys.modules, "grpc", None)      # the Ray Client not installed
         with pytest.raises(ConfigError, match=r"needs pip install 'ray\[client\]'"):
             _check_reachable(f"ray://127.0.0.1:{port}", timeout=1)
+
+
+def test_a_death_that_lands_late_blames_no_innocent_record(tmp_path):
+    """An actor that died on a record after scoring the one that doomed it (a death that lands
+    late) got that innocent record named once it had died twice: each careful try scored the
+    batch from its start, so the culprit doomed the same next record again. Now a careful try
+    keeps what it scored with the tracker, the next try starts at the record the actor died
+    on, and that one survives: no record is named, the items are one process's."""
+    from tests.test_worker_death import late_inputs
+    path, metric = late_inputs(tmp_path, late={9})
+    done = _ray_audit(tmp_path, metric, path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    one = audit(path, metrics=metric, workers=1, out=tmp_path / "one", write_report=False)
+    assert one.errors == []
+    out = tmp_path / "out"
+    assert (out / "items.jsonl").read_bytes() == (tmp_path / "one" / "items.jsonl").read_bytes()
+    sheet = json.loads((out / "runsheet.json").read_text())["execution"]["ray"]
+    assert sheet["batches_retried_after_an_actor_died"] >= 1

@@ -80,7 +80,7 @@ def test_claims_split_together_give_the_outcomes_of_one_record_at_a_time(monkeyp
         metrics = [ClaimsMetric(config_key="k"), FaithScoreMetric(config_key="k")]
         if not together:
             return [score_outcomes(r, metrics) for r in records]
-        return [o for _, o in LocalEngine(metrics).run(records)]
+        return [o for _, o, _ in LocalEngine(metrics).run(records)]
 
     def plain(outs):
         return [[(k, v.payload, v.top) if k == "ok" else (k, str(v)) for k, v in o]

@@ -55,7 +55,8 @@ def test_the_record_that_kills_its_worker_is_a_bad_record(tmp_path, monkeypatch,
     two = audit(path, metrics=metric, out=tmp_path / "w", workers=2, n_boot=50,
                 write_report=False)
     assert [(e["line"], e["metric"]) for e in two.errors] == [(40, "killer"), (97, "killer")]
-    assert "the worker process scoring this record died" in two.errors[0]["message"]
+    assert "the process scoring this record died while scoring it alone" in \
+        two.errors[0]["message"]
     ex = two.runsheet["execution"]
     # forked where this process has no thread running (earlier tests may have left one)
     assert ex["workers"] == 2 and ex["processes"]["start"] in (start, "spawn")
@@ -111,3 +112,69 @@ def test_workers_that_die_on_every_record_stop_the_audit(tmp_path):
     with pytest.raises(BrokenProcessPool, match="keep dying"):
         audit(path, metrics=metric, out=tmp_path / "w", workers=2, n_boot=0,
               write_report=False)
+
+
+LATE = '''
+import multiprocessing
+import os
+import sys
+from typing import ClassVar
+
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import rate, ratio
+
+DOOMED = []
+
+
+def _elsewhere():
+    """In a worker process or a Ray actor (one process, which the death would end, is not)."""
+    ray = sys.modules.get("ray")
+    return multiprocessing.parent_process() is not None or (
+        ray is not None and ray.is_initialized() and bool(ray.get_runtime_context().get_actor_id()))
+
+
+class Late(Metric):
+    """Share of long answers; an answer saying LATE dooms the process scoring it elsewhere,
+    which dies while scoring its next record: a death that lands after its cause (a thread's
+    crash, the OOM killer's choice)."""
+
+    name: ClassVar[str] = "late"
+    columns: ClassVar[tuple[str, ...]] = ("n", "long")
+    statistics: ClassVar[dict] = {"long_rate": rate(lambda s: ratio(s["long"], s["n"]))}
+
+    def score(self, record):
+        if DOOMED:
+            os._exit(9)
+        if "LATE" in (record.response or "") and _elsewhere():
+            DOOMED.append(record.id)
+        return ItemScore(payload={}, row=(1.0, float(len(record.response or "") > 12)))
+'''
+
+
+def late_inputs(tmp_path: Path, late: set[int], n: int = 30) -> tuple[Path, str]:
+    """``n`` answers, those at the lines ``late`` saying LATE, and the :class:`Late` metric."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    metric = tmp_path / "late.py"
+    metric.write_text(LATE)
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "caption": (
+        "LATE " if i in late else "a caption") + " x" * (i % 5)}) + "\n" for i in range(1, n + 1)))
+    return path, f"{metric}:Late"
+
+
+def test_a_death_that_lands_late_blames_no_innocent_record(tmp_path):
+    """The record a worker died on was named at once: when the death came from the record
+    before it (landing late), that innocent record was listed as bad. Now a record is named
+    only when a fresh worker that scored nothing before it died on it: here none is, and the
+    results are one process's."""
+    path, metric = late_inputs(tmp_path, late={9, 20})
+    two = audit(path, metrics=metric, out=tmp_path / "w", workers=2, n_boot=0,
+                write_report=False)
+    assert two.errors == []
+    assert two.runsheet["execution"]["processes"]["restarts_after_a_worker_died"] >= 2
+    one = audit(path, metrics=metric, out=tmp_path / "o", workers=1, n_boot=0,
+                write_report=False)
+    assert (tmp_path / "w" / "items.jsonl").read_bytes() == \
+        (tmp_path / "o" / "items.jsonl").read_bytes()
+    a, b = two.metrics["late"].results["long_rate"], one.metrics["late"].results["long_rate"]
+    assert (a.value, a.n) == (b.value, b.n) and a.n == 30

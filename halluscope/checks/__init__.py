@@ -50,7 +50,7 @@ def check_claim(claim: Claim, facts: Sequence[ImageFacts] | ImageFacts | None,
     fn = _CHECKERS.get(claim.kind)
     first: Verdict | None = None
     if fn is None:
-        first = Verdict(claim, "unverifiable", 0.0, reason=f"no check for {claim.kind} claims",
+        first = Verdict(claim, "unverifiable", None, reason=f"no check for {claim.kind} claims",
                         checker="none")
     else:
         from halluscope.checks.common import known_nouns, missed
@@ -70,7 +70,7 @@ def check_claim(claim: Claim, facts: Sequence[ImageFacts] | ImageFacts | None,
         if isinstance(v, Verdict):
             return v
     if first is None:
-        first = Verdict(claim, "unverifiable", 0.0,
+        first = Verdict(claim, "unverifiable", None,
                         reason="no evidence source knows this image", checker="none")
     return first
 

@@ -371,5 +371,5 @@ def absence_detail(facts: ImageFacts, label: str) -> str:
 
 def unverifiable(claim: Claim, reason: str, facts: ImageFacts | None = None, kind: str = ""
                  ) -> Verdict:
-    return Verdict(claim=claim, label="unverifiable", confidence=0.0, reason=reason,
+    return Verdict(claim=claim, label="unverifiable", confidence=None, reason=reason,
                    checker=checker(facts, kind) if facts is not None else kind)

@@ -413,7 +413,7 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
     valid = [p for p in cit.pages if document.exists(p)]
     texts = {p: document.page(p) for p in valid}
     if valid and not any(texts[p].text.strip() for p in valid):
-        return Verdict(claim, "unverifiable", 0.0, (), f"no text could be read from page "
+        return Verdict(claim, "unverifiable", None, (), f"no text could be read from page "
                        f"{', '.join(map(str, valid))}", "page-quote")
     m = find_quote(q, cit.pages, document.text, document.n_pages)
     where = "p. " + ", ".join(map(str, cit.pages))
@@ -467,12 +467,12 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
         for page in cit.pages:
             claim = Claim(kind="page", subject="page", value=page, span=cit.span,
                           text=cit.sentence)
-            out.append(Verdict(claim, "unverifiable", 0.0, (), none, "page-exists")
+            out.append(Verdict(claim, "unverifiable", None, (), none, "page-exists")
                        if document is None else _page_verdict(claim, page, document, prov))
         for q in cit.quotes:
             value = cit.pages[0] if len(cit.pages) == 1 else list(cit.pages)
             claim = Claim(kind="page", subject=q.kind, value=value, span=q.span,
                           text=cit.sentence, quote=q.text)
-            out.append(Verdict(claim, "unverifiable", 0.0, (), none, "page-quote")
+            out.append(Verdict(claim, "unverifiable", None, (), none, "page-quote")
                        if document is None else _quote_verdict(claim, q, cit, document, prov))
     return out

@@ -184,11 +184,11 @@ def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRES
     claim = Claim(kind="region", subject=cited.label or "", value=list(cited.box or cited.raw),
                   span=cited.span, text=None)
     if cited.coords == "unread":       # listed, not dropped: the record cites a box
-        return Verdict(claim, "unverifiable", 0.0, (), f"a box written in a form that is not "
+        return Verdict(claim, "unverifiable", None, (), f"a box written in a form that is not "
                        f"read: {cited.written} (expected four finite numbers [x1, y1, x2, y2])",
                        "region-box")
     if cited.box is None:
-        return Verdict(claim, "unverifiable", 0.0, (), f"normalised box {list(cited.raw)} and "
+        return Verdict(claim, "unverifiable", None, (), f"normalised box {list(cited.raw)} and "
                        f"no image size to scale it", "region-box")
     outside = _outside(cited.box, truth.size)
     if outside:
@@ -211,9 +211,9 @@ def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRES
         return Verdict(claim, "hallucinated", 1.0, (ev,) if ev is not None else (),
                        f"there is no {cited.label} in the image to box", "region-box")
     if not cited.label:
-        return Verdict(claim, "unverifiable", 0.0, (), "the object this box is about could not "
+        return Verdict(claim, "unverifiable", None, (), "the object this box is about could not "
                        "be read from the response", "region-box")
-    return Verdict(claim, "unverifiable", 0.0, (), f"nothing is known about where "
+    return Verdict(claim, "unverifiable", None, (), f"nothing is known about where "
                    f"{cited.label} is", "region-box")
 
 
@@ -227,11 +227,11 @@ def check_region(cited: CitedRegion, truth: Truth):
     """The verdict on one cited region id."""
     claim = Claim(kind="region", subject=cited.label or "", value=cited.id, span=cited.span)
     if cited.unread:        # an unread citation is not scored as nothing: it is listed
-        return Verdict(claim, "unverifiable", 0.0, (), f"{cited.id!r} looks like a region id "
+        return Verdict(claim, "unverifiable", None, (), f"{cited.id!r} looks like a region id "
                        f"in a form that is not read (write [R1, R2], region 3 or regions "
                        f"1-4)", "region-id")
     if truth.regions is None:
-        return Verdict(claim, "unverifiable", 0.0, (), "the record does not say which regions "
+        return Verdict(claim, "unverifiable", None, (), "the record does not say which regions "
                        "were offered", "region-id")
     offered = sorted(truth.regions, key=lambda s: (len(s), s))
     if cited.id not in truth.regions:
@@ -250,7 +250,7 @@ def check_region(cited: CitedRegion, truth: Truth):
                            "region-id")
         # a word the truth does not know ("dog" for the flag's region): the region is real,
         # whether it holds that is not known; it counted as supported
-        return Verdict(claim, "unverifiable", 0.0, (_evidence(c),),
+        return Verdict(claim, "unverifiable", None, (_evidence(c),),
                        f"region {cited.id} was offered as the {r['label']}; whether it holds "
                        f"the {cited.label} is not known", "region-id")
     return Verdict(claim, "supported", 1.0, (_evidence(c),),

@@ -301,23 +301,23 @@ class Judge:
         parsed, raw, model, error = await self._ask("verify", prompt, (str(image_path),),
                                                     replicate)
         checker = f"judge-{claim.kind}"
+        # a call that failed, or an answer no parser reads, gave no confidence: None, not 0.0
         if parsed is None:
-            return Verdict(claim, UNVERIFIABLE, 0.0,
+            return Verdict(claim, UNVERIFIABLE, None,
                            (self._evidence("verify", None, None, label=claim.subject,
                                            error=error),),
                            f"the judge could not be asked: {error}", checker)
         if not parsed.ok:
-            return Verdict(claim, UNVERIFIABLE, 0.0,
+            return Verdict(claim, UNVERIFIABLE, None,
                            (self._evidence("verify", raw, model, label=claim.subject,
                                            error=parsed.error),),
                            f"the judge's answer could not be parsed ({parsed.error})", checker)
         if parsed.value == UNVERIFIABLE:
             self.stats.use("verify").abstains += 1
-        elif parsed.confidence is None:     # none given: absent, never a made-up 1.0
+        if parsed.confidence is None:   # none given (an abstention too): absent, never 1.0 or 0.0
             self.stats.use("verify").no_confidence += 1
-        confidence = 0.0 if parsed.value == UNVERIFIABLE else parsed.confidence
         reason = parsed.reason or f"the judge answered {parsed.value}"
-        return Verdict(claim, parsed.value, confidence,
+        return Verdict(claim, parsed.value, parsed.confidence,
                        (self._evidence("verify", raw, model, label=claim.subject,
                                        score=parsed.confidence),),
                        reason, checker)

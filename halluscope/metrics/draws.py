@@ -206,7 +206,7 @@ def default_threads(n_units: int) -> int:
     other half for the rest of the program and the machine: on two CPUs, one busy elsewhere, a
     second thread measured slower, 28 -> 35 ms for 5,000 units), at most :data:`MAX_THREADS`
     and the ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` a process-pool worker is given
-    (:func:`halluscope.engines.limit_threads`); one below :data:`THREAD_MIN_UNITS` units."""
+    (:func:`halluscope.threadlimits.limit_threads`); one below :data:`THREAD_MIN_UNITS` units."""
     if n_units < THREAD_MIN_UNITS:
         return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

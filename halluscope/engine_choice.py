@@ -1,0 +1,80 @@
+"""Which engine scores an audit's records, and with how many processes: ``--workers`` as given,
+or a default from the work (:func:`choose_workers`); the engine itself (:func:`make_engine`:
+local, processes or Ray, chosen here, above both engine modules). Moved out of
+:mod:`halluscope.pipeline`, which imports both names from here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from halluscope.config import AuditConfig
+from halluscope.errors import ConfigError
+from halluscope.metrics.base import Metric
+
+
+HEAVY_RECORDS = 64
+"""Fewest input records on which heavy work is spread over all cores by default: below it, the
+workers' start (a fork after loading the models once) costs more than it saves."""
+
+
+def _local_judge(cfg: AuditConfig) -> bool:
+    """Whether the audit's judge is a model this process loads (``provider = "hf"``)."""
+    if not cfg.judge:
+        return False
+    from halluscope.judges.loading import find_spec
+    from halluscope.judges.spec import load_spec
+    return load_spec(find_spec(cfg.judge)).provider == "hf"
+
+
+def choose_workers(cfg: AuditConfig, remote: list[Metric], paths: list[Path],
+                   total: int | None = None) -> tuple[int, str]:
+    """How many processes score the records, and why: ``--workers`` as given (0: one per core);
+    without it, one per core where the work is heavy (a metric that verifies claims against a
+    detector or segmenter, on at least :data:`HEAVY_RECORDS` records, where the workers can be
+    forked from this process), else this process alone; this process alone, too, with a local
+    judge model (each worker would hold its own copy: 16 GB for a 7B judge). ``total``: the
+    records, where the progress bar has counted them already."""
+    from halluscope import engines
+    from halluscope.readers import count_input_records
+    count = (lambda: total) if total is not None else (
+        lambda: sum(count_input_records(p, cfg.input_format) for p in paths))
+    if cfg.workers is not None:
+        n = engines.default_workers() if cfg.workers == 0 else cfg.workers
+        # no more processes than records: the others would start and never score
+        records = count() if n > 1 else 0
+        return (n, "--workers") if n <= 1 or records >= n else (
+            max(1, records), f"--workers {n}, capped at the {records} records")
+    cores = engines.default_workers()
+    if _local_judge(cfg):
+        return 1, ("default: the local judge model would be loaded once per worker (pass "
+                   "--workers N for N copies)")
+    heavy = (cfg.detector or cfg.segmenter) and any(m.needs_verification for m in remote)
+    if not heavy or cores <= 1:
+        return 1, "default: light work" if not heavy else "default: one core"
+    if not engines.fork_is_safe():
+        return 1, "default: workers cannot be forked here (pass --workers to spawn them)"
+    records = count()
+    if records < HEAVY_RECORDS:
+        return 1, f"default: {records} records, fewer than {HEAVY_RECORDS}"
+    return cores, "default: heavy work (detector or segmenter), one worker per core"
+
+
+def make_engine(engine: str, workers: int | None, names: list[str], config: Any,
+                paths: list[Path], remote: list[Metric]):
+    """The engine that scores ``remote`` (metrics built from ``names``): local, processes or
+    Ray (chosen here, above both engine modules); ``workers`` processes (``None``: one)."""
+    from halluscope import engines
+    if engine == "ray":
+        from halluscope.ray_engine import RayEngine
+        return RayEngine(names, config, paths, workers=workers,
+                         address=getattr(config, "ray_address", None), covers=remote)
+    if engine not in ("local", "processes"):
+        raise ConfigError(f"expected engine 'local', 'processes' or 'ray', got {engine!r}")
+    if getattr(config, "ray_address", None):    # else silently ignored: scored here instead
+        raise ConfigError(f"--ray-address {config.ray_address} is for --engine ray; add it, or "
+                          f"drop the address to score on this machine")
+    n = engines.default_workers() if workers == 0 else (workers or 1)
+    if n <= 1 or not remote:
+        return engines.LocalEngine(remote)
+    return engines.ProcessEngine(names, config, paths, n, remote)

@@ -67,6 +67,7 @@ from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Messag
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
+from halluscope.runsheet import environment
 from halluscope.atomicfiles import write_json_atomically
 
 log = logging.getLogger(__name__)
@@ -213,7 +214,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline, detail=detail,
-                          prompt_ids=prompt_ids)
+                          prompt_ids=prompt_ids, env=run.environment)
         sheet = redact_mapping({**sheet, "failures": [_group_dict(g) for g in run.groups.values()]})
         if out_path is not None:     # atomic: a resume reads it to refuse other settings
             write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
@@ -256,6 +257,7 @@ class _QueryRun:
         self.rank: dict[str, int] = {}      # output id -> its place in prompt order
         self.last = -1                      # the highest place written so far
         self.unordered = False              # a line was written before one it follows
+        self.environment: dict[str, Any] | None = None  # the run sheet's, read ahead
 
     def task_id(self, prompt_id: str, k: int) -> str:
         return prompt_id if self.samples == 1 else f"{prompt_id}#{k}"
@@ -386,6 +388,11 @@ class _QueryRun:
         while pending:
             self.emit(await pending.popleft())
             await asyncio.sleep(0)
+            if self.environment is None and not self.client.limiter.waiting:
+                # every request has its connection: what is left is waiting for answers, and
+                # the run sheet's library versions (read from package metadata, 10-40 ms)
+                # are read now rather than after the last answer
+                self.environment = environment()
 
     async def drive(self, items: Iterable[PromptItem | RecordError]) -> None:
         """Ask every prompt not done, at most ``window`` in flight, emitting in order; an

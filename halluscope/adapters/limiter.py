@@ -7,6 +7,12 @@ The limit follows additive-increase / multiplicative-decrease (as TCP congestion
   generation, and their 429s do not cut it again, so one burst of 429s is one decrease;
 * a server-sent ``Retry-After`` pauses every new call until that moment;
 * after ``limit`` consecutive successes, the limit grows by one, up to ``max_limit``.
+
+Waiting calls get a freed slot first come, first served: it is handed to the call that waited
+longest (a queue of futures), so a call that arrives later never takes it first. (An
+``asyncio.Condition`` let newcomers take a freed slot before the woken call ran; a query run's
+answers then finished far out of prompt order and each waited ~0.6 s behind starved earlier
+prompts before its line could be written.)
 """
 
 from __future__ import annotations

@@ -17,16 +17,20 @@ ratio of its requests/s to the one-process run's is printed.
 What limits the ratio: the client handles answers on one event loop. An answer costs ~0.8 ms of
 CPU in the openai SDK, httpx, httpcore, h11 and anyio (a bare httpx post ~0.57 ms) plus
 halluscope's own work (redacting the output line and the cache row, the cache key, the row, the
-line), ~1.05-1.35 ms in all (set-up included) at no latency on 8 connections (1.35-1.54 ms before
-the round that stopped scanning the environment for secrets three times per answer and wrote the
-cache rows of a wave in one transaction). With a fixed latency the requests of one "wave" come back
-together and are handled one after another, so the last of C waits its turn before its next request
-goes out (a freed slot's next request now goes out before the answer that freed it is cached
-and written). At 640 requests (4 s of latency) fixed costs count too: ~60-90 ms before the
-first request (building the SDK's HTTP client imports httpcore and loads the TLS certificates,
-~50 ms; the cache; the prompts) and ~40-50 ms after the last answer (run sheet, closing the
-connections and the cache). Real model latencies are longer and vary, which spreads the waves
-out.
+line), ~1.0-1.35 ms in all (set-up included) at no latency on 8 connections; ~4,500 Python
+function calls per answer against ~3,600 for a bare loop of SDK posts. With a fixed latency the
+requests of one "wave" come back together and are handled one after another, so the last of C
+waits its turn before its next request goes out (a freed slot's next request goes out before
+the answer that freed it is cached and written, and a freed slot goes to the request that waited
+longest: when newer requests could take it, answers finished far out of prompt order and lines
+were written in bursts). At 640 requests (4 s of latency) fixed costs count too: ~60-120 ms
+before the first request (building the SDK's HTTP client imports httpcore and loads the TLS
+certificates, 20-40 ms; a fresh cache's switch to WAL, 10-20 ms; the prompts) and ~15-50 ms
+after the last answer (closing the cache's WAL, 5-20 ms; the connections; the run sheet, whose
+library versions are read while the last answers are awaited). On this shared 2-core machine
+the ratio follows the load of the other processes more than anything in the client: compare
+runs made in the same minutes, and a bare loop of SDK posts (the ceiling) beside them. Real
+model latencies are longer and vary, which spreads the waves out.
 """
 
 from __future__ import annotations

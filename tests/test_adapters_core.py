@@ -325,6 +325,61 @@ def test_limiter_bounds_concurrency_and_pauses_for_retry_after():
     asyncio.run(main())
 
 
+def test_limiter_hands_slots_first_come_first_served_and_survives_cancellation():
+    """A freed slot goes to the call that waited longest, never to one that came later; a
+    waiting call that is cancelled (queued, or handed a slot it never used) leaks no slot; calls
+    queued during a Retry-After pause start when it ends."""
+    async def main():
+        lim = AdaptiveLimiter(2)
+        order = []
+        gate = asyncio.Event()
+
+        async def job(name):
+            async with lim.slot():
+                order.append(name)
+                await gate.wait()
+        first = [asyncio.create_task(job(n)) for n in ("a", "b")]
+        await asyncio.sleep(0)
+        queued = [asyncio.create_task(job(n)) for n in ("c", "d", "e")]
+        await asyncio.sleep(0)
+        assert lim.waiting == 3 and order == ["a", "b"]
+        queued[1].cancel()                  # "d" leaves the queue
+        gate.set()
+        late = asyncio.create_task(job("f"))    # comes after c and e: must not jump ahead
+        await asyncio.gather(*first, queued[0], queued[2], late)
+        assert order == ["a", "b", "c", "e", "f"]
+        assert (lim.in_flight, lim.waiting) == (0, 0)
+
+        # handed a slot, then cancelled before running: the slot goes to the next one
+        gate.clear()
+        holders = [asyncio.create_task(job(n)) for n in ("g", "h")]
+        await asyncio.sleep(0)
+        waiter, after = asyncio.create_task(job("i")), asyncio.create_task(job("j"))
+        await asyncio.sleep(0)
+        gate.set()
+        await asyncio.sleep(0)              # g and h leave; i and j are handed the slots
+        waiter.cancel()
+        await asyncio.gather(*holders, after)
+        assert "j" in order and lim.in_flight == 0
+        await asyncio.wait_for(lim.acquire(), 1)     # nothing leaked: a slot is free at once
+        await lim.release()
+
+        # a pause holds the queue until it ends
+        gate.clear()
+        holders = [asyncio.create_task(job(n)) for n in ("k", "l")]
+        await asyncio.sleep(0)
+        queued = asyncio.create_task(job("m"))
+        await asyncio.sleep(0)
+        lim.on_rate_limited(lim.generation - 1, retry_after=0.15)   # a pause, no cut
+        t0 = time.monotonic()
+        gate.set()
+        await asyncio.gather(*holders)
+        assert "m" not in order
+        await queued
+        assert time.monotonic() - t0 >= 0.13 and order[-1] == "m"
+    asyncio.run(main())
+
+
 # -- client -------------------------------------------------------------------------------------
 class Flaky(MockModel):
     """Fails with the given errors first, then answers."""

@@ -7,6 +7,12 @@ The limit follows additive-increase / multiplicative-decrease (as TCP congestion
   generation, and their 429s do not cut it again, so one burst of 429s is one decrease;
 * a server-sent ``Retry-After`` pauses every new call until that moment;
 * after ``limit`` consecutive successes, the limit grows by one, up to ``max_limit``.
+
+Waiting calls get a freed slot first come, first served: it is handed to the call that waited
+longest (a queue of futures), so a call that arrives later never takes it first. (An
+``asyncio.Condition`` let newcomers take a freed slot before the woken call ran; a query run's
+answers then finished far out of prompt order and each waited ~0.6 s behind starved earlier
+prompts before its line could be written.)
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from contextlib import asynccontextmanager
+from collections import deque
 
 log = logging.getLogger(__name__)
 
@@ -38,57 +44,78 @@ class AdaptiveLimiter:
         self.limit = max(self.min_limit, min(initial or max_limit, max_limit))
         self.max_pause = max_pause
         self.in_flight = 0
-        self.waiting = 0            # calls waiting for a slot
+        self.waiting = 0            # calls waiting for a slot (or handed one, not yet running)
         self.generation = 0
         self.pause_until = 0.0
         self._successes = 0
-        self._cond: asyncio.Condition | None = None
+        # the calls waiting, first come first served: a freed slot is handed to the first of
+        # them (its future set), never taken by a call that came later
+        self._queue: deque[asyncio.Future] = deque()
+        self._resume: asyncio.TimerHandle | None = None    # hands out slots when a pause ends
         self.decreases = 0
         self.increases = 0
         self.peak_in_flight = 0
 
-    def _condition(self) -> asyncio.Condition:
-        if self._cond is None:
-            self._cond = asyncio.Condition()
-        return self._cond
-
     async def acquire(self) -> int:
         """Wait for a free slot; returns the generation the slot belongs to."""
-        cond = self._condition()
-        async with cond:
-            while True:
-                wait = self.pause_until - time.monotonic()
-                if wait > 0:
-                    try:
-                        await asyncio.wait_for(cond.wait(), timeout=wait)
-                    except asyncio.TimeoutError:
-                        pass
-                    continue
-                if self.in_flight < self.limit:
-                    self.in_flight += 1
-                    self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-                    return self.generation
-                self.waiting += 1
-                try:
-                    await cond.wait()
-                finally:
-                    self.waiting -= 1
+        while True:
+            wait = self.pause_until - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            if self.in_flight < self.limit and not self._queue:
+                self._take()
+                return self.generation
+            waiter = asyncio.get_running_loop().create_future()
+            self._queue.append(waiter)
+            self.waiting += 1
+            try:
+                await waiter    # the slot is ours once it is set (taken for us by _hand_out)
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():    # handed a slot, then cancelled
+                    self._free()
+                elif waiter in self._queue:     # not skipped by _hand_out yet
+                    self._queue.remove(waiter)
+                raise
+            finally:
+                self.waiting -= 1
+            return self.generation
 
     async def release(self) -> None:
-        cond = self._condition()
-        async with cond:
-            self.in_flight -= 1
-            # the limit may have grown while this call ran: wake as many as there are slots
-            cond.notify(max(1, self.limit - self.in_flight))
+        self._free()
 
-    @asynccontextmanager
-    async def slot(self):
+    def _take(self) -> None:
+        self.in_flight += 1
+        if self.in_flight > self.peak_in_flight:
+            self.peak_in_flight = self.in_flight
+
+    def _free(self) -> None:
+        self.in_flight -= 1
+        self._hand_out()
+
+    def _hand_out(self) -> None:
+        """Give free slots to the calls waiting longest (the limit may have grown while a
+        call ran: as many as there are slots); during a Retry-After pause, when it ends."""
+        queue = self._queue
+        while queue and self.in_flight < self.limit:
+            wait = self.pause_until - time.monotonic()
+            if wait > 0:
+                if self._resume is None:
+                    self._resume = asyncio.get_running_loop().call_later(wait, self._unpause)
+                return
+            waiter = queue.popleft()
+            if waiter.done():   # cancelled, its call not yet told: skipped
+                continue
+            self._take()
+            waiter.set_result(None)
+
+    def _unpause(self) -> None:
+        self._resume = None
+        self._hand_out()
+
+    def slot(self) -> "_Slot":
         """``async with limiter.slot() as generation:`` around one call."""
-        gen = await self.acquire()
-        try:
-            yield gen
-        finally:
-            await self.release()
+        return _Slot(self)
 
     def on_success(self) -> None:
         self._successes += 1
@@ -114,3 +141,19 @@ class AdaptiveLimiter:
     def describe(self) -> dict:
         return {"max_limit": self.max_limit, "limit": self.limit, "decreases": self.decreases,
                 "increases": self.increases, "peak_in_flight": self.peak_in_flight}
+
+
+class _Slot:
+    """One call's slot of an :class:`AdaptiveLimiter` (``async with``): a plain class, cheaper
+    than an ``asynccontextmanager`` generator on every request."""
+
+    __slots__ = ("_limiter",)
+
+    def __init__(self, limiter: AdaptiveLimiter):
+        self._limiter = limiter
+
+    async def __aenter__(self) -> int:
+        return await self._limiter.acquire()
+
+    async def __aexit__(self, *exc) -> None:
+        self._limiter._free()

@@ -375,7 +375,10 @@ def _group_dict(g: Any) -> dict[str, Any]:
 
 def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,
               started, elapsed, aborted, argv, *, system, allow_urls,
-              offline=False, detail=None, prompt_ids=None) -> dict[str, Any]:
+              offline=False, detail=None, prompt_ids=None,
+              env: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run sheet of a query run (``env``: :func:`~halluscope.runsheet.environment`, when
+    the caller worked it out ahead)."""
     from halluscope.runsheet import environment, file_entry, redact
     files = []
     if isinstance(prompts, (str, Path)):
@@ -394,7 +397,7 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "kind": "query",
         "started": started.isoformat(),
         "wall_time_s": round(elapsed, 3),
-        "environment": environment(),
+        "environment": env if env is not None else environment(),
         "files": files,
         "model": redact(api.describe()),
         "decoding": decoding.to_dict(),

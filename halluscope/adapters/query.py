@@ -43,7 +43,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -56,22 +55,23 @@ from typing import Any
 from halluscope._json import dumps_utf8
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
-from halluscope.adapters.images import ImageLoader, file_uri_path, is_url
+from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  # noqa: F401
                                          answers_of, interruption, prepare_output,
                                          put_in_order, read_done, unlock_output)
-from halluscope.adapters.prompt_ids import duplicate_id_problem
+from halluscope.adapters.prompts import (MAX_PROBLEMS_SHOWN, PromptItem,  # noqa: F401
+                                         _portable_image, check_prompts, iter_prompts)
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
                                        ServerUnreachable, check_detail)
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
-from halluscope.records import Record, iter_json_lines, record_from_dict
+from halluscope.records import Record
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
+from halluscope.runsheet import environment
 from halluscope.atomicfiles import write_json_atomically
 
 log = logging.getLogger(__name__)
 
-MAX_PROBLEMS_SHOWN = 5
 
 
 @dataclass
@@ -83,19 +83,6 @@ class FailureGroup:
     message: str
     count: int = 0
     ids: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class PromptItem:
-    """One prompt line: its id, original fields, resolved image and prompt text."""
-
-    id: str
-    fields: dict[str, Any]
-    image: str | None
-    prompt: str
-    line: int | None = None
-    file: str | None = None
-    id_from_line: bool = False      # the line had no id: its line number stands in
 
 
 #: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
@@ -157,93 +144,6 @@ class QueryResult:
         if self.counts.failed and not self.answered and not self.counts.skipped:
             return 2
         return 1 if (self.counts.failed or self.stopped) else 0
-
-
-# -- prompts --------------------------------------------------------------------------------
-def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
-          image_root: Path | None) -> PromptItem:
-    rec: Record = record_from_dict(obj, file=file, line=line, require_response=False)
-    if rec.prompt is None:
-        raise RecordError("expected the question in 'prompt' (or 'text', 'question'), found none",
-                          file=file, line=line, field="prompt")
-    image = rec.image
-    if isinstance(obj.get("image"), str) and not obj["image"].strip():
-        # asked as a text-only prompt without a word before
-        raise RecordError("expected an image path or URL, got an empty string (leave 'image' "
-                          "out for a text-only prompt)", file=file, line=line, field="image")
-    if image and image.startswith("file://"):  # a file as a URI; Path() made it 'file:/...'
-        image = file_uri_path(image, file=file, line=line)     # file://img.png: refused
-    if image and not is_url(image):
-        p = Path(image).expanduser()
-        if not p.is_absolute():
-            root = image_root if image_root is not None else base
-            p = (root / p) if root is not None else p
-        image = str(p)
-    if not rec.id:
-        raise RecordError("expected an 'id' (or 'question_id'), found none", file=file,
-                          line=line, field="id")
-    return PromptItem(rec.id, dict(obj), image, rec.prompt, line, file, rec.id_from_line)
-
-
-def iter_prompts(source: str | Path | Iterable[Mapping[str, Any] | Record], *,
-                 image_root: str | Path | None = None) -> Iterator[PromptItem | RecordError]:
-    """Prompt items of a JSONL file or of an iterable of dicts/Records; bad ones as errors."""
-    root = Path(image_root).expanduser() if image_root is not None else None
-    if isinstance(source, (str, Path)):
-        name = str(source)
-        base = Path(source).parent
-        for lineno, obj in iter_json_lines(source):
-            if isinstance(obj, RecordError):
-                yield obj
-                continue
-            try:
-                yield _item(obj, file=name, line=lineno, base=base, image_root=root)
-            except RecordError as exc:
-                yield exc
-        return
-    for i, obj in enumerate(source, 1):
-        if isinstance(obj, Record):
-            obj = obj.to_dict()
-        try:
-            yield _item(obj, file=None, line=i, base=None, image_root=root)
-        except RecordError as exc:
-            yield exc
-
-
-def check_prompts(source, *, image_root=None) -> list[str]:
-    """Validate every prompt (fields, unique ids); their ids, or :class:`InputError`."""
-    problems: list[str] = []
-    seen: dict[str, tuple[int | None, bool]] = {}     # id -> (line, given the line number)
-    n = 0
-    for item in iter_prompts(source, image_root=image_root):
-        if isinstance(item, RecordError):
-            problems.append(str(item))
-            continue
-        n += 1
-        if item.id in seen:
-            problems.append(duplicate_id_problem(item, *seen[item.id]))
-        else:
-            seen[item.id] = (item.line, item.id_from_line)
-    if not n and not problems:      # nothing to ask: exit 0 would say every prompt was asked
-        raise InputError(f"{source if isinstance(source, (str, Path)) else 'the prompts'}: "
-                         f"expected at least one prompt line, found none")
-    if problems:
-        shown = "\n  ".join(problems[:MAX_PROBLEMS_SHOWN])
-        more = (f"\n  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more"
-                if len(problems) > MAX_PROBLEMS_SHOWN else "")
-        raise InputError(f"{len(problems)} bad prompt line(s):\n  {shown}{more}")
-    return list(seen)
-
-
-# -- output file ----------------------------------------------------------------------------
-def _portable_image(item: PromptItem, out_dir: Path | None) -> Any:
-    original = item.fields.get("image")
-    if item.image is None or is_url(item.image) or out_dir is None:
-        return original
-    try:
-        return os.path.relpath(item.image, out_dir)
-    except ValueError:  # different drive on Windows
-        return item.image
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -314,7 +214,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline, detail=detail,
-                          prompt_ids=prompt_ids)
+                          prompt_ids=prompt_ids, env=run.environment)
         sheet = redact_mapping({**sheet, "failures": [_group_dict(g) for g in run.groups.values()]})
         if out_path is not None:     # atomic: a resume reads it to refuse other settings
             write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
@@ -357,6 +257,7 @@ class _QueryRun:
         self.rank: dict[str, int] = {}      # output id -> its place in prompt order
         self.last = -1                      # the highest place written so far
         self.unordered = False              # a line was written before one it follows
+        self.environment: dict[str, Any] | None = None  # the run sheet's, read ahead
 
     def task_id(self, prompt_id: str, k: int) -> str:
         return prompt_id if self.samples == 1 else f"{prompt_id}#{k}"
@@ -487,6 +388,11 @@ class _QueryRun:
         while pending:
             self.emit(await pending.popleft())
             await asyncio.sleep(0)
+            if self.environment is None and not self.client.limiter.waiting:
+                # every request has its connection: what is left is waiting for answers, and
+                # the run sheet's library versions (read from package metadata, 10-40 ms)
+                # are read now rather than after the last answer
+                self.environment = environment()
 
     async def drive(self, items: Iterable[PromptItem | RecordError]) -> None:
         """Ask every prompt not done, at most ``window`` in flight, emitting in order; an

@@ -197,3 +197,25 @@ def test_benchmarks_listing_with_one_file_blames_no_other_benchmark(tmp_path, mo
     rows = {b["name"]: b for b in json.loads(res.output)}
     assert rows["hallusionbench"]["status"] == "wrong hash"
     assert {b["status"] for n, b in rows.items() if n != "hallusionbench"} == {"missing"}
+
+
+# -- judges list ----------------------------------------------------------------------------
+
+def test_judges_list_names_what_loads_and_refuses_a_missing_folder(tmp_path):
+    import shutil
+
+    from halluscope.judges.spec import spec_dirs
+    builtin = next(d for d in spec_dirs() if (d / "gpt-4o-2024-08-06.toml").is_file())
+    shutil.copytree(builtin / "templates", tmp_path / "templates")
+    text = (builtin / "gpt-4o-2024-08-06.toml").read_text()
+    (tmp_path / "mine.toml").write_text(text.replace('name = "gpt-4o-2024-08-06"',
+                                                     'name = "my-judge"'))
+    wide = {"COLUMNS": "200"}
+    res = runner.invoke(app, ["judges", "list", "--path", str(tmp_path)], env=wide)
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.output.splitlines() if "my-judge" in line)
+    assert "mine (name: my-judge)" in row      # the name `judges show` and --judge take
+    shown = runner.invoke(app, ["judges", "show", "mine", "--path", str(tmp_path)], env=wide)
+    assert shown.exit_code == 0 and '"my-judge"' in shown.output
+    res = runner.invoke(app, ["judges", "list", "--path", str(tmp_path / "typo")])
+    assert res.exit_code == 2

@@ -219,3 +219,32 @@ def test_judges_list_names_what_loads_and_refuses_a_missing_folder(tmp_path):
     assert shown.exit_code == 0 and '"my-judge"' in shown.output
     res = runner.invoke(app, ["judges", "list", "--path", str(tmp_path / "typo")])
     assert res.exit_code == 2
+
+
+# -- chair gt: a file built by one variant, read by the other --------------------------------
+
+def test_gt_file_built_by_the_other_variant_is_warned(tmp_path, monkeypatch, caplog):
+    import logging
+
+    from halluscope.metrics.chair import parser_for
+    from halluscope.metrics.chair_gt import load_ground_truth
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    inst = _coco(tmp_path, {1: ["dog"]})
+    caps = tmp_path / "captions.json"
+    caps.write_text(json.dumps({"images": [{"id": 1}], "annotations": [
+        {"id": 1, "image_id": 1, "caption": "A red bus on a street."}]}))
+    gt = tmp_path / "gt.json"
+    res = runner.invoke(app, ["chair", "gt", "-a", str(inst), "-a", str(caps), "-o", str(gt)])
+    assert res.exit_code == 0, res.output
+    refined = tmp_path / "gt_refined.json"
+    runner.invoke(app, ["chair", "gt", "-a", str(inst), "-a", str(caps), "-o", str(refined),
+                        "--variant", "refined"])
+    objects = [json.loads(p.read_text())["imid_to_objects"]["1"] for p in (gt, refined)]
+    assert objects[0] != objects[1]         # the two parsers read the captions differently
+    with caplog.at_level(logging.WARNING, logger="halluscope.metrics.chair_gt"):
+        load_ground_truth(parser_for("refined"), gt)
+    assert "built reading the reference captions with the original parser" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="halluscope.metrics.chair_gt"):
+        load_ground_truth(parser_for("original"), gt)
+    assert "built reading" not in caplog.text

@@ -283,7 +283,8 @@ def check_files(spec: BenchmarkSpec, data: str | Path | list[str | Path] | None 
 
 
 def data_status(statuses: list[FileStatus]) -> str:
-    """One word for a benchmark: found (all files), missing (any missing), else wrong hash."""
+    """One word for a benchmark: found (all files), wrong hash (any copy with another hash),
+    else missing."""
     kinds = {s.status for s in statuses}
     if kinds <= {FOUND}:
         return FOUND

@@ -240,10 +240,15 @@ def _candidates(f: BenchmarkFile, place: Path) -> list[Path]:
     return out
 
 
-def check_file(f: BenchmarkFile, places: list[Path]) -> FileStatus:
+def check_file(f: BenchmarkFile, places: list[Path], *, guess: bool = True) -> FileStatus:
     """Find ``f`` among ``places`` (the file itself, or a folder holding it under any of its
     names, directly or a few folders down), preferring a copy whose hash matches; then
-    halluscope's own copy when it ships one."""
+    halluscope's own copy when it ships one.
+
+    A file given by itself under another name stands for the questions file: with ``guess``
+    (a command that uses one benchmark) a wrong hash there is reported; without it (a listing
+    of every benchmark) it counts only when its hash matches, since one file cannot be every
+    benchmark's questions file."""
     wrong: FileStatus | None = None
     if f.shipped:
         from halluscope.resources import spec_path
@@ -259,24 +264,27 @@ def check_file(f: BenchmarkFile, places: list[Path]) -> FileStatus:
             digest = sha256_file(c)
             if digest == f.sha256:
                 return FileStatus(f, FOUND, c, digest)
-            wrong = wrong or FileStatus(f, WRONG_HASH, c, digest)
+            if guess or c.name in f.names:
+                wrong = wrong or FileStatus(f, WRONG_HASH, c, digest)
     return wrong or FileStatus(f, MISSING)
 
 
-def check_files(spec: BenchmarkSpec, data: str | Path | list[str | Path] | None = None
-                ) -> list[FileStatus]:
+def check_files(spec: BenchmarkSpec, data: str | Path | list[str | Path] | None = None,
+                *, guess: bool = True) -> list[FileStatus]:
     """The status of each of ``spec``'s files among the user's data folders (see
-    :func:`data_dirs`); each folder is also searched under ``<folder>/<benchmark name>/``."""
+    :func:`data_dirs`); each folder is also searched under ``<folder>/<benchmark name>/``
+    (``guess``: see :func:`check_file`)."""
     places: list[Path] = []
     for d in data_dirs(data):
         if d.is_dir() and (d / spec.name).is_dir():
             places.append(d / spec.name)        # its own folder first: fewer files to hash
         places.append(d)
-    return [check_file(f, places) for f in spec.files]
+    return [check_file(f, places, guess=guess) for f in spec.files]
 
 
 def data_status(statuses: list[FileStatus]) -> str:
-    """One word for a benchmark: found (all files), missing (any missing), else wrong hash."""
+    """One word for a benchmark: found (all files), wrong hash (any copy with another hash),
+    else missing."""
     kinds = {s.status for s in statuses}
     if kinds <= {FOUND}:
         return FOUND

@@ -41,7 +41,12 @@ def build_gt(
         raise typer.Exit(EXIT_USAGE) from None
     payload = {"source": {"variant": variant, **gt.describe()},
                "imid_to_objects": {str(k): sorted(v) for k, v in sorted(gt.items())}}
-    out.write_text(json.dumps(payload), encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(payload), encoding="utf-8")
+    except OSError as exc:      # a traceback (exit 3) for an --out in a missing folder
+        typer.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     typer.echo(f"{out}: {len(gt)} images")
 
 

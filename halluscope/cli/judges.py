@@ -24,6 +24,10 @@ def judges_list(
     """List the judge specs that can be loaded by name."""
     from halluscope.judges.spec import find_specs, load_spec
     from halluscope.errors import HalluscopeError
+    missing = [p for p in path or [] if not p.is_dir()]
+    if missing:             # a mistyped folder listed only the built-in specs, exit 0
+        err_console.print(f"[red]error:[/red] --path {plain(missing[0])}: no such folder")
+        raise typer.Exit(EXIT_USAGE)
     table = Table(show_header=True)
     table.add_column("name", no_wrap=True)
     table.add_column("provider", overflow="fold")
@@ -33,7 +37,10 @@ def judges_list(
     for name, file in find_specs(extra=path or ()).items():
         try:
             spec = load_spec(file)
-            table.add_row(spec.name, spec.provider, spec.model, (spec.revision or "-")[:8])
+            # the name --judge and `judges show` take is the file's; a spec whose `name` says
+            # otherwise was listed under a name that loads nothing
+            shown = name if spec.name == name else f"{name} (name: {spec.name})"
+            table.add_row(plain(shown), spec.provider, spec.model, (spec.revision or "-")[:8])
         except HalluscopeError as exc:
             table.add_row(name, "?", "[red]invalid spec[/red]", "?")
             problems.append(f"{name}: {exc}")

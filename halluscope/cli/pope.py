@@ -20,7 +20,8 @@ def pope_build(
     split: Annotated[Optional[list[str]], typer.Option(
         help="random, popular, adversarial (repeatable; default all three).")] = None,
     images: Annotated[int, typer.Option(help="Images to sample.")] = 500,
-    per_image: Annotated[int, typer.Option(help="Yes (and as many no) questions per image.")] = 3,
+    per_image: Annotated[int, typer.Option(help="Yes (and as many no) questions per image; only images with at least "
+             "this many object categories are sampled, as in the original.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Build POPE question sets (random / popular / adversarial) from COCO annotations."""

@@ -296,13 +296,16 @@ def _lazy_objects(mapping: Any, vocabulary: Mapping[str, str], where: str
     return _WordLists(mapping, vocabulary)
 
 
-def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str]) -> GroundTruth:
-    """Read a ground-truth objects file (see the module docstring for the shapes)."""
+def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str],
+                    variant: str | None = None) -> GroundTruth:
+    """Read a ground-truth objects file (see the module docstring for the shapes); with
+    ``variant``, warn when the file says it was built by the other variant's parser."""
     path = Path(path).expanduser()
     where = str(path)
     with fast_json.gc_paused(long_lived=True):   # ~120k small lists, kept for the run
         data = _read_json(path)
         if isinstance(data, dict) and isinstance(data.get("imid_to_objects"), dict):
+            _warn_other_variant(data.get("source"), variant, where)
             data = data["imid_to_objects"]
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: expected {{\"imid_to_objects\": {{image_id: [words]}}}} "
@@ -311,6 +314,19 @@ def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str]) -> GroundTr
             or objects_from_mapping(data, vocabulary, where)
         del data
     return GroundTruth(objects, "gt-objects", [(where, _sha256_file(path))])
+
+
+def _warn_other_variant(source: Any, variant: str | None, where: str) -> None:
+    """A warning when ``halluscope chair gt`` built the file reading the reference captions
+    with another variant's parser than the run's (its default is ``original``, an audit's
+    ``refined``): the ground truth then differs from what ``--coco-annotations`` gives."""
+    built = source.get("variant") if isinstance(source, dict) else None
+    if variant is None or not isinstance(built, str) or built == variant:
+        return
+    log.warning("CHAIR %s: %s was built reading the reference captions with the %s parser "
+                "(halluscope chair gt --variant %s), so its ground truth differs from the %s "
+                "variant's own; rebuild it with --variant %s to match --coco-annotations",
+                variant, where, built, built, variant, variant)
 
 
 # -- COCO annotations -------------------------------------------------------------------------
@@ -468,7 +484,7 @@ def load_ground_truth(parser, gt_objects: str | Path | None = None,
         if coco_annotations:
             log.info("CHAIR uses --gt-objects %s; --coco-annotations are not read", gt_objects)
         words = {**parser.vocabulary, **{n: n for n in parser.nodes}}
-        return load_gt_objects(gt_objects, words)
+        return load_gt_objects(gt_objects, words, parser.variant)
     if coco_annotations:
         return load_coco_ground_truth(coco_annotations, parser, cache=cache)
     raise ConfigError("CHAIR needs ground-truth objects: pass --gt-objects FILE (image id -> "

@@ -19,13 +19,12 @@ every category of the annotation file when none is left), the positive objects a
 first ``n_per_image`` categories in annotation order, no object is asked twice about one image,
 and "a" becomes "an" before a vowel. Ties are broken by name, and everything random draws from one
 ``random.Random(seed)``, so a build is deterministic, and the three splits share the same images.
-Images qualify when they show at least ``min_objects`` distinct categories.
+Images qualify when they show at least ``min_objects`` distinct categories (by default
+``n_per_image``, as the original keeps only images with at least ``sample_num`` objects).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import logging
 import random
@@ -34,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from halluscope.errors import ConfigError, InputError, MissingExtraError
+from halluscope.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -50,36 +49,76 @@ def question_text(obj: str) -> str:
     return TEMPLATE.format(article=article, object=obj)
 
 
+def _read_json(path: Path) -> Any:
+    """The JSON document at ``path``; a usage error naming the file (and line) otherwise."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: expected a UTF-8 JSON file, got a byte that is not UTF-8 "
+                         f"at offset {exc.start}") from None
+
+
+def _check_instances(data: Any, path: Path) -> None:
+    """A usage error naming the first entry of ``data`` that is not a COCO instance file's:
+    pycocotools' own checks (:func:`check_coco`), plus what POPE reads: a category name that is
+    text, a ``category_id`` in every annotation (a captions file has none), ids of one kind."""
+    from halluscope.evidence.annotations import check_coco
+    if not isinstance(data, dict) or not all(
+            isinstance(data.get(k), list) for k in ("images", "annotations", "categories")):
+        got = (f"keys {', '.join(map(str, data))[:80]}" if isinstance(data, dict)
+               else f"a JSON {type(data).__name__}")
+        raise InputError(f"{path}: expected a COCO instance annotation file with lists "
+                         f"'images', 'annotations' and 'categories', got {got}")
+    try:
+        check_coco(data, path)
+    except ConfigError as exc:
+        raise InputError(str(exc)) from None
+    for i, cat in enumerate(data["categories"]):
+        if not isinstance(cat["name"], str) or not cat["name"].strip():
+            raise InputError(f"{path}: categories[{i}].name: expected a category name, got "
+                             f"{cat['name']!r:.60}")
+    for i, ann in enumerate(data["annotations"]):
+        if "category_id" not in ann:
+            raise InputError(f"{path}: annotations[{i}]: expected an instance annotation with "
+                             f"'category_id' (a captions file has none), got {ann!r:.80}")
+    for i, img in enumerate(data["images"]):
+        name = img.get("file_name")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise InputError(f"{path}: images[{i}].file_name: expected a file name, got "
+                             f"{name!r:.60}")
+    kinds = {type(img["id"]) is str for img in data["images"]}
+    if len(kinds) > 1:   # pycocotools' sorted() of the ids ended in a TypeError
+        raise InputError(f"{path}: images: expected ids of one kind, got numbers and strings")
+    for key in ("images", "categories"):
+        if not data[key]:
+            raise InputError(f"{path}: expected a COCO instance annotation file, got no {key}")
+
+
 def load_coco_objects(annotations_path: str | Path) -> tuple[list[ImageObjects], list[str]]:
-    """Read a COCO instance annotation file with pycocotools.
+    """Read a COCO instance annotation file (checked entry by entry: a bad one is an
+    :class:`InputError` naming the file and the entry).
 
     Returns every image as ``(file_name, [category names, first appearance order, no repeats])``
-    sorted by image id, and all category names of the file sorted by category id.
+    sorted by image id, and all category names of the file sorted by category id: what
+    pycocotools' index gives (annotations in file order per image).
     """
-    try:
-        from pycocotools.coco import COCO
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise MissingExtraError("building POPE questions", "coco", "pycocotools") from exc
     path = Path(annotations_path)
     if not path.is_file():
         raise ConfigError(f"COCO annotation file not found: {path}")
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
-            coco = COCO(str(path))
-    except (KeyError, TypeError, ValueError, AssertionError) as exc:
-        raise InputError(f"{path}: expected a COCO instance annotation file with 'images', "
-                         f"'annotations' and 'categories', got an error: {exc!r}") from exc
-    names = {cid: cat["name"] for cid, cat in coco.cats.items()}
-    images: list[ImageObjects] = []
-    for img_id in sorted(coco.imgs):
-        info = coco.imgs[img_id]
-        seen: dict[str, None] = {}
-        for ann in coco.imgToAnns.get(img_id, []):
-            name = names.get(ann["category_id"])
-            if name is not None:
-                seen.setdefault(name, None)
-        images.append((info.get("file_name", str(img_id)), list(seen)))
-    return images, [names[c] for c in sorted(names)]
+    data = _read_json(path)
+    _check_instances(data, path)
+    names = {cat["id"]: cat["name"] for cat in data["categories"]}
+    files = {img["id"]: img.get("file_name") or str(img["id"]) for img in data["images"]}
+    seen: dict[Any, dict[str, None]] = {img_id: {} for img_id in files}
+    for ann in data["annotations"]:
+        seen[ann["image_id"]].setdefault(names[ann["category_id"]], None)
+    return ([(files[i], list(seen[i])) for i in sorted(files)],
+            [names[c] for c in sorted(names, key=lambda c: (isinstance(c, str), c))])
 
 
 def _ranked(counter: Counter) -> list[str]:
@@ -94,7 +133,8 @@ def _sample_images(images: Sequence[ImageObjects], n_images: int, min_objects: i
                 if len(set(objs)) >= min_objects]
     if not eligible:
         raise InputError(f"no image shows at least {min_objects} distinct object categories "
-                         f"({len(images)} images read); lower min_objects")
+                         f"({len(images)} images read); ask fewer questions per image "
+                         f"(--per-image)")
     if n_images > len(eligible):
         log.warning("POPE build: asked for %d images but only %d show at least %d categories; "
                     "using %d", n_images, len(eligible), min_objects, len(eligible))
@@ -118,7 +158,7 @@ def _rankings(sample: Sequence[tuple[str, list[str]]]
 
 
 def questions_from_objects(images: Sequence[ImageObjects], split: str, n_images: int = 500,
-                           n_per_image: int = 3, seed: int = 0, min_objects: int = 3,
+                           n_per_image: int = 3, seed: int = 0, min_objects: int | None = None,
                            categories: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """POPE questions from images with their ground-truth objects (see the module docstring).
 
@@ -129,9 +169,13 @@ def questions_from_objects(images: Sequence[ImageObjects], split: str, n_images:
         n_images: Images to sample (clamped, with a warning, to the number that qualify).
         n_per_image: Yes questions per image, each followed by one no question.
         seed: Seed of the image sample and the random negatives.
-        min_objects: Least number of distinct objects an image must show to qualify.
+        min_objects: Least number of distinct objects an image must show to qualify (default
+            ``n_per_image``, as the original, so that every image gets ``n_per_image`` yes
+            questions).
         categories: Fallback vocabulary of negatives when the sampled images leave none.
     """
+    if min_objects is None:
+        min_objects = n_per_image
     if split not in SPLITS:
         raise ConfigError(f"expected a POPE split among {', '.join(SPLITS)}, got {split!r}")
     if n_images < 1 or n_per_image < 1 or min_objects < 1:
@@ -184,7 +228,7 @@ def questions_from_objects(images: Sequence[ImageObjects], split: str, n_images:
 
 
 def build_questions(annotations_path: str | Path, split: str, n_images: int = 500,
-                    n_per_image: int = 3, seed: int = 0, min_objects: int = 3
+                    n_per_image: int = 3, seed: int = 0, min_objects: int | None = None
                     ) -> list[dict[str, Any]]:
     """POPE questions (``question_id``, ``image``, ``text``, ``label``) for one split, from a
     COCO-format instance annotation file. Deterministic for a given seed."""
@@ -196,16 +240,19 @@ def build_questions(annotations_path: str | Path, split: str, n_images: int = 50
 def write_questions(questions: Iterable[dict[str, Any]], path: str | Path) -> Path:
     """Write questions as JSON lines (the published files' format, ``.json`` suffix or not)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        for q in questions:
-            fh.write(json.dumps(q) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as fh:
+            for q in questions:
+                fh.write(json.dumps(q) + "\n")
+    except OSError as exc:      # --out names a file, or a folder that cannot be written
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
 
 
 def build_command(annotations: str | Path, out_dir: str | Path,
                   splits: str | Sequence[str] = SPLITS, n_images: int = 500,
-                  n_per_image: int = 3, seed: int = 0, *, min_objects: int = 3,
+                  n_per_image: int = 3, seed: int = 0, *, min_objects: int | None = None,
                   prefix: str = "coco") -> list[Path]:
     """Build the given splits into ``out_dir/<prefix>_pope_<split>.json``; return the paths.
 

@@ -1,0 +1,67 @@
+"""Doubts left by a bug hunt of the gates, the pytest plugin and the Python API: gate names
+checked before scoring, bad halluscope.toml values named by file and line, the offline switch's
+precedence, request errors in hand-built records, credentials in addresses, thresholds written
+as text, gates that can never fail, and the tolerance of a baseline update."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import halluscope
+from halluscope.errors import ConfigError
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import Statistic, ratio
+
+VOCAB = {"dog", "cat", "car", "frisbee", "person", "tree", "bird"}
+
+
+class Words(Metric):
+    """Words of a tiny vocabulary the record's ``truth`` lacks (as tests/test_assertions.py)."""
+
+    name = "words"
+    columns = ("hallucinated", "mentions", "one")
+    min_units = 1
+    statistics = {
+        "rate": Statistic(lambda s: ratio(s["hallucinated"], s["mentions"])),
+        "items": Statistic(lambda s: s["one"], count=True),
+    }
+
+    def score(self, record):
+        words = [w for w in re.findall(r"[a-z]+", record.response.lower()) if w in VOCAB]
+        halluc = [w for w in words if w not in set(record.metadata.get("truth", ()))]
+        return ItemScore(payload={"hallucinated": halluc, "mentioned": words},
+                         row=(len(halluc), len(words), 1.0))
+
+
+RECORDS = [
+    {"id": "a", "image": "1.jpg", "response": "A dog and a person.", "truth": ["dog", "person"]},
+    {"id": "b", "image": "2.jpg", "response": "A cat on a car.", "truth": ["cat"]},
+    {"id": "c", "image": "3.jpg", "response": "A dog, a dog and a frisbee.", "truth": []},
+    {"id": "d", "image": "4.jpg", "response": "A tree.", "truth": ["tree"]},
+]
+
+
+@pytest.fixture(scope="module")
+def result():
+    return halluscope.audit(records=RECORDS, metrics=[Words(n_boot=0)])
+
+
+# -- 6: thresholds written as text --------------------------------------------------------------
+@pytest.mark.parametrize("value", ["0.1", "0.9", True, None, [0.5]])
+def test_gate_failures_refuses_a_threshold_that_is_no_number(result, value):
+    """``gate_failures(above={"words.rate": "0.1"})`` read the text as 0.1 (it was pasted into
+    ``name=value`` and parsed), while ``assert_below("words.rate", "0.1")`` refused it."""
+    with pytest.raises(ValueError):
+        result.assert_below("words.rate", value)
+    with pytest.raises(ConfigError, match=r"gate_failures\(above=\.\.\.\): expected a number "
+                                          r"as the threshold of words\.rate, got"):
+        result.gate_failures(above={"words.rate": value})
+    with pytest.raises(ConfigError, match="expected a number"):
+        result.gate_failures(below={"words.rate": value})
+
+
+def test_gate_failures_takes_numbers_still(result):
+    assert result.gate_failures(above={"words.rate": 0.5}, below={"words.items": 4}) == []
+    assert result.gate_failures(above={"words.rate": 0.4})     # 0.5 > 0.4

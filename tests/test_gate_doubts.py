@@ -65,3 +65,19 @@ def test_gate_failures_refuses_a_threshold_that_is_no_number(result, value):
 def test_gate_failures_takes_numbers_still(result):
     assert result.gate_failures(above={"words.rate": 0.5}, below={"words.items": 4}) == []
     assert result.gate_failures(above={"words.rate": 0.4})     # 0.5 > 0.4
+
+
+# -- 8: the tolerance of a baseline update ----------------------------------------------------------
+@pytest.mark.parametrize("tolerance", [-0.1, float("nan"), float("inf"), "0.1", True])
+def test_updating_the_baseline_checks_the_tolerance(result, tmp_path, tolerance):
+    """``assert_no_regression(name, tolerance=-1)`` under ``--halluscope-update-baseline``
+    recorded the value and passed; the next (comparing) run refused the tolerance."""
+    from halluscope.pytest_plugin import GateSession
+    from halluscope.pytest_plugin.settings import Settings
+    session = GateSession(object(), Settings(update_baseline=True,
+                                             baseline=tmp_path / "b.json", rootpath=tmp_path))
+    with pytest.raises(ValueError, match="expected a tolerance >= 0"):
+        session.check_regression(result, "words.rate", tolerance)
+    assert session.updates == {}
+    assert session.check_regression(result, "words.rate", 0.05).passed
+    assert session.updates["words.rate"]["value"] == 0.5

@@ -403,6 +403,16 @@ def _why_unchecked(name: str, metric: Any, entry: Mapping[str, Any] | None,
     return None
 
 
+def checked_tolerance(tolerance: Any) -> float:
+    """``tolerance`` as a float, or a ``ValueError`` unless it is a finite number >= 0 (nan
+    slipped past ``< 0``; inf passed everything; text and booleans are no tolerance). The
+    comparing run and the run that updates the baseline check it alike."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) \
+            or not 0 <= tolerance < math.inf:
+        raise ValueError(f"expected a tolerance >= 0, got {tolerance!r} (a finite one)")
+    return float(tolerance)
+
+
 def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name: str,
                      tolerance: float = 0.0, *, worst: int = DEFAULT_WORST,
                      source: str | Path | None = None) -> Outcome:
@@ -423,10 +433,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
         source: Where the baseline came from, for messages (its path is used when given one).
     """
     __tracebackhide__ = True
-    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) \
-            or not 0 <= tolerance < math.inf:       # nan slipped past `< 0`; inf passed all
-        raise ValueError(f"expected a tolerance >= 0, got {tolerance!r} (a finite one)")
-    tolerance = float(tolerance)
+    tolerance = checked_tolerance(tolerance)
     where = str(source) if source is not None else "the baseline"
     if isinstance(baseline, (str, Path)):
         from halluscope.gates.baseline import load_baseline
@@ -486,6 +493,6 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
 
 
 __all__ = ["DEFAULT_WORST", "HalluscopeAssertionError", "Outcome", "WorstItem",
-           "add_observer", "check_regression", "check_threshold",
+           "add_observer", "check_regression", "check_threshold", "checked_tolerance",
            "explain_claims", "explain_generic", "explainer_for",
            "remove_observer", "worst_items", "worst_items_block"]

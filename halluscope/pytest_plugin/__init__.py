@@ -182,8 +182,9 @@ class GateSession:
     def check_regression(self, result: AuditResult, name: str,
                          tolerance: float | None = None) -> Outcome:
         __tracebackhide__ = True
-        from halluscope.gates.assertions import Outcome, check_regression
-        tol = self.settings.tolerance if tolerance is None else tolerance
+        from halluscope.gates.assertions import Outcome, check_regression, checked_tolerance
+        # checked in both modes: an update run took tolerance=-1 and the next run refused it
+        tol = checked_tolerance(self.settings.tolerance if tolerance is None else tolerance)
         if self.settings.update_baseline:
             from halluscope.gates.assertions import over_no_units
             from halluscope.gates.baseline import entry_from_result

@@ -81,3 +81,25 @@ def test_updating_the_baseline_checks_the_tolerance(result, tmp_path, tolerance)
     assert session.updates == {}
     assert session.check_regression(result, "words.rate", 0.05).passed
     assert session.updates["words.rate"]["value"] == 0.5
+
+
+# -- 4: a request error in a hand-built Record ------------------------------------------------------
+def test_a_record_carrying_a_request_error_is_never_scored():
+    """``Record(response="yes", metadata={"error": "timeout"})`` was scored, while the same
+    dict (or JSON line) is a bad record: a failed request is never scored."""
+    from halluscope.records import Record
+    rows = [dict(r) for r in RECORDS]
+    rows[1]["error"] = "HTTP 500: upstream timed out"
+    by_dict = halluscope.audit(records=rows, metrics=[Words(n_boot=0)])
+    hand = [Record(id=r["id"], task="caption", image=r["image"], response=r["response"],
+                   metadata={k: v for k, v in r.items() if k not in ("id", "image", "response")})
+            for r in rows]
+    by_record = halluscope.audit(records=hand, metrics=[Words(n_boot=0)])
+    for res in (by_dict, by_record):
+        assert res.summary == {"words.rate": 0.5, "words.items": 3}
+        [error] = res.errors
+        assert error["field"] == "error" and error["line"] == 2
+        assert error["message"].startswith("the model gave no answer: HTTP 500")
+    ok = Record(id="z", task="caption", image="9.jpg", response="A dog.",
+                metadata={"error": None})
+    assert halluscope.audit(records=[ok], metrics=[Words(n_boot=0)]).summary["words.items"] == 1

@@ -103,3 +103,47 @@ def test_a_record_carrying_a_request_error_is_never_scored():
     ok = Record(id="z", task="caption", image="9.jpg", response="A dog.",
                 metadata={"error": None})
     assert halluscope.audit(records=[ok], metrics=[Words(n_boot=0)]).summary["words.items"] == 1
+
+
+# -- 3: the offline switch: command line over the environment over the ini file ---------------------
+class _Config:
+    """What :meth:`Settings.from_config` reads of a ``pytest.Config``."""
+
+    def __init__(self, path, cli=None, ini=None):
+        from types import SimpleNamespace
+        self.invocation_params = SimpleNamespace(dir=path)
+        self.inipath = path / "pytest.ini"
+        self.rootpath = path
+        self._cli, self._ini = cli or {}, ini or {}
+
+    def getoption(self, name, default=None):
+        return self._cli.get(name, default)
+
+    def getini(self, name):
+        return self._ini.get(name, False if name == "halluscope_offline" else None)
+
+
+@pytest.mark.parametrize("env, ini, flag, offline", [
+    (None, True, None, True), (None, False, None, False), (None, False, True, True),
+    ("1", False, None, True),       # a CI job that forbids the network wins over the ini file
+    ("true", False, None, True),
+    ("0", True, None, False),       # ... and one that refreshes the cache
+    ("false", False, None, False),  # read as the adapters read it: it was taken for "on"
+    ("off", True, None, False), ("no", False, None, False), ("", True, None, True),
+    ("0", False, True, True),       # the command line over both
+])
+def test_offline_precedence(tmp_path, monkeypatch, env, ini, flag, offline):
+    """``HALLUSCOPE_OFFLINE`` decides over ``halluscope_offline`` in the ini file (documented),
+    and any value the adapters read as off (``false``, ``no``, ``off``) is off for the plugin
+    too: ``HALLUSCOPE_OFFLINE=false`` put the plugin offline while the adapters went online."""
+    from halluscope.adapters.offline import is_offline
+    from halluscope.pytest_plugin.settings import Settings
+    if env is None:
+        monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
+    else:
+        monkeypatch.setenv("HALLUSCOPE_OFFLINE", env)
+    settings = Settings.from_config(_Config(tmp_path, {"halluscope_offline": flag},
+                                            {"halluscope_offline": ini}))
+    assert settings.offline is offline
+    if flag is None and env:          # the plugin and the adapters agree
+        assert is_offline() is offline

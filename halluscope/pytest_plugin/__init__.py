@@ -29,6 +29,7 @@ Options (group ``halluscope``; each also an ini key, e.g. ``halluscope_outputs``
 Offline mode (``--halluscope-offline``) sets ``HALLUSCOPE_OFFLINE=1`` for the session and
 ``options["offline"] = True`` in every audit's config: model and judge adapters answer from their
 cache only, and a missing answer fails the test with a message naming the model and the cache.
+It is decided by the flag, else ``$HALLUSCOPE_OFFLINE`` when set, else ``halluscope_offline``.
 
 Results: a ``halluscope`` section in the terminal summary (audited metrics, every assertion),
 JUnit XML properties (``halluscope.<metric>`` values and ``halluscope.<kind>.<metric>``

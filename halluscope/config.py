@@ -134,12 +134,26 @@ class AuditConfig(BaseModel):
             raise ValueError(f"expected auto, id or order, got {v!r}")
         return v
 
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address(cls, v):
+        """A cluster address may carry credentials (``ray://user:TOKEN@host:10001``,
+        ``host:10001?token=...``): they become known secrets, cut from every message, log line
+        and file that quotes the address (Ray's own messages too)."""
+        if v:
+            from halluscope.redact import register_url
+            register_url(v if "://" in v or "@" in v else f"ray://{v}")
+        return v
+
     def __repr_args__(self):
-        """``repr(result.config)`` (a notebook's output cell) without the credentials of
-        ``options`` (``judge_options={"api_key": ...}``): they were shown as given."""
-        from halluscope.redact import redact_mapping
+        """``repr(result.config)`` (a notebook's output cell) without credentials: those of
+        ``options`` (``judge_options={"api_key": ...}``, a ``judge_base_url`` with a password)
+        and of any text setting, such as a ``ray_address`` with a token; they were shown as
+        given."""
+        from halluscope.redact import redact_mapping, redact_text
         for name, value in super().__repr_args__():
-            yield name, redact_mapping(value) if name == "options" else value
+            yield name, (redact_mapping(value) if isinstance(value, dict)
+                         else redact_text(value) if isinstance(value, str) else value)
 
 
 #: ``--option`` keys read outside any one metric (metrics declare their own in

@@ -147,3 +147,43 @@ def test_offline_precedence(tmp_path, monkeypatch, env, ini, flag, offline):
     assert settings.offline is offline
     if flag is None and env:          # the plugin and the adapters agree
         assert is_offline() is offline
+
+
+# -- 5: credentials in a Ray address ----------------------------------------------------------------
+SECRET = "S3cret-token-77"
+ADDRESSES = [f"ray://user:{SECRET}@127.0.0.1:1", f"127.0.0.1:1?token={SECRET}",
+             f"user:{SECRET}@127.0.0.1:1"]
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_a_ray_address_loses_its_credentials_in_repr_run_sheet_and_messages(address):
+    """``repr(result.config)`` redacted only ``options``: a ``ray_address`` with a token
+    (``ray://user:TOKEN@host:10001``, ``host:10001?token=...``) was shown as given, and so was
+    every error message about the cluster."""
+    from halluscope._ray import _check_reachable
+    from halluscope.config import AuditConfig
+    from halluscope.redact import redact_mapping, redact_text
+    cfg = AuditConfig(engine="ray", ray_address=address,
+                      options={"judge_base_url": f"https://me:{SECRET}@judge.example/v1"})
+    assert SECRET not in repr(cfg) and "127.0.0.1:1" in repr(cfg)
+    assert SECRET not in str(redact_mapping(cfg.model_dump(mode="json")))   # the run sheet
+    assert SECRET not in redact_text(f"connecting to {address}")            # logs, messages
+    with pytest.raises(ConfigError) as caught:
+        _check_reachable(address, timeout=1)
+    assert SECRET not in str(caught.value) and "127.0.0.1:1" in str(caught.value)
+
+
+def test_the_command_line_prints_no_credential_of_a_ray_address(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(halluscope.__file__).resolve().parent.parent
+    answers = tmp_path / "a.jsonl"
+    answers.write_text('{"id": 1, "image": "x.jpg", "prompt": "Is there a dog in the image?", '
+                       '"response": "yes", "label": "yes"}\n', encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "halluscope", "audit", str(answers), "-q",
+                          "--metric", "pope", "--engine", "ray", "--ray-address", ADDRESSES[0],
+                          "--out", str(tmp_path / "out")], capture_output=True, text=True,
+                         cwd=root, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert "127.0.0.1:1" in run.stderr and SECRET not in run.stderr + run.stdout

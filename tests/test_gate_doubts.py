@@ -12,7 +12,7 @@ import pytest
 import halluscope
 from halluscope.errors import ConfigError
 from halluscope.metrics.base import ItemScore, Metric
-from halluscope.metrics.stats import Statistic, ratio
+from halluscope.metrics.stats import Statistic, rate, ratio
 
 VOCAB = {"dog", "cat", "car", "frisbee", "person", "tree", "bird"}
 
@@ -24,7 +24,7 @@ class Words(Metric):
     columns = ("hallucinated", "mentions", "one")
     min_units = 1
     statistics = {
-        "rate": Statistic(lambda s: ratio(s["hallucinated"], s["mentions"])),
+        "rate": rate(lambda s: ratio(s["hallucinated"], s["mentions"])),
         "items": Statistic(lambda s: s["one"], count=True),
     }
 
@@ -187,3 +187,42 @@ def test_the_command_line_prints_no_credential_of_a_ray_address(tmp_path):
                          cwd=root, timeout=300)
     assert run.returncode == 2, run.stderr
     assert "127.0.0.1:1" in run.stderr and SECRET not in run.stderr + run.stdout
+
+
+# -- 7: gates that can never fail -------------------------------------------------------------------
+def test_a_count_is_never_negative(result):
+    """Counts had no range: ``--fail-below pope.tp=-5`` (``below={"words.items": -5}``) could
+    never fail and ``--fail-above pope.tp=-5`` never pass; both are usage errors now."""
+    for call in (lambda: result.gate_failures(below={"words.items": -5}),
+                 lambda: result.gate_failures(above={"words.items": -0.5}),
+                 lambda: result.assert_above("words.items", -1)):
+        with pytest.raises(ConfigError, match=r"the threshold -\S+ of words.items is outside "
+                                              r"its range \[0, inf\]: a count is never negative"):
+            call()
+    assert result.gate_failures(below={"words.items": 0}) == []     # a bound, not past it
+    assert result.gate_failures(above={"words.items": 3})            # 4 > 3
+
+
+def test_gates_that_pass_more_easily_or_cannot_fail_on_a_value_are_said(caplog):
+    """``--fail-above X@lower`` (the lower end of the interval under a maximum: easier to pass
+    than the value) and a gate at the end of a range (a rate at most 1) were taken in silence."""
+    result = halluscope.audit(records=RECORDS, metrics=[Words(n_boot=200)])
+    with caplog.at_level("WARNING"):
+        assert result.gate_failures(above={"words.rate@lower": 0.9}) == []
+    assert re.search(r"words.rate@lower=0.9: the lower end of the interval passes more easily "
+                     r"than the value", caplog.text)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        result.assert_above("words.rate", 0.1, bound="upper")
+    assert "the upper end of the interval passes more easily" in caplog.text
+    for gate in ({"above": {"words.rate": 1}}, {"below": {"words.items": 0}},
+                 {"below": {"words.rate@upper": 0.0}}):
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            assert result.gate_failures(**gate) == []
+        assert "can fail on no value" in caplog.text, gate
+    caplog.clear()
+    with caplog.at_level("WARNING"):       # the usual gates say nothing
+        result.gate_failures(above={"words.rate@upper": 0.9}, below={"words.items": 1})
+        result.assert_below("words.rate", 0.95, bound="conservative")
+    assert caplog.text == ""

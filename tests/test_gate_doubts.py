@@ -189,6 +189,17 @@ def test_the_command_line_prints_no_credential_of_a_ray_address(tmp_path):
     assert "127.0.0.1:1" in run.stderr and SECRET not in run.stderr + run.stdout
 
 
+@pytest.mark.parametrize("gate", ["pope.f1@split:random@lower=0.8",
+                                  "chair.chair_i@model:m1@upper=0.1"])
+def test_a_gate_with_a_group_and_a_bound_is_no_credential(gate):
+    """``pope.f1@split:random@lower`` read as ``user:PASSWORD@host``: the run sheet's command,
+    log lines and error lines showed ``pope.f1@split:<redacted>@lower``."""
+    from halluscope.redact import redact_mapping, redact_text
+    assert redact_text(f"--fail-below {gate}: ...") == f"--fail-below {gate}: ..."
+    assert redact_mapping({"command": ["halluscope", "--fail-below", gate]})["command"][2] == gate
+    assert SECRET not in redact_text(f"at {gate} and user:{SECRET}@host:6379")
+
+
 # -- 7: gates that can never fail -------------------------------------------------------------------
 def test_a_count_is_never_negative(result):
     """Counts had no range: ``--fail-below pope.tp=-5`` (``below={"words.items": -5}``) could

@@ -237,3 +237,77 @@ def test_gates_that_pass_more_easily_or_cannot_fail_on_a_value_are_said(caplog):
         result.gate_failures(above={"words.rate@upper": 0.9}, below={"words.items": 1})
         result.assert_below("words.rate", 0.95, bound="conservative")
     assert caplog.text == ""
+
+
+# -- 1: gate names checked before scoring -------------------------------------------------------------
+from pathlib import Path  # noqa: E402
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    res = CliRunner().invoke(app, ["audit", *map(str, args)])
+    return res.exit_code, res.output
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--fail-above", "chair.chiar_i=0.1"],
+     r"--fail-above chair.chiar_i=0.1: metric 'chair' has no statistic 'chiar_i'; did you mean "
+     r"'chair_i'"),
+    (["--fail-below", "pop.f1=0.8"], r"no metric 'pop' in this audit; did you mean 'pope'"),
+    (["--metric", "chair", "--fail-below", "pope.f1=0.8"],
+     r"--fail-below pope.f1=0.8: no metric 'pope' in this audit \(it runs: chair\)"),
+    (["--fail-above", "chair.chair_i=12"], r"rates are fractions: did you mean 0.12\?"),
+    (["--fail-below", "pope.tp=-5"], r"outside its range \[0, inf\]: a count is never negative"),
+    (["--fail-below", "pope.f1@lowr=0.8"], r"did you mean @lower\?"),
+])
+def test_a_wrong_gate_stops_the_audit_before_it_scores(tmp_path, args, said):
+    """A misspelled gate was found only after the whole audit had run and written its outputs
+    (then exit 2): hours lost on a large audit. Now it exits 2 before the first record."""
+    out = tmp_path / "out"
+    code, text = _cli(DATA, "--quiet", "--out", out, *args)
+    assert code == 2 and re.search(said, " ".join(text.split())), text
+    assert not out.exists() or not any(out.iterdir())      # nothing was scored or written
+
+
+def test_metrics_declare_the_statistics_they_will_compute():
+    """What the CLI checks a gate's statistic against before scoring; ``None`` where only
+    scoring tells (the gate is then checked after, as before)."""
+    from halluscope.config import AuditConfig
+    from halluscope.metrics.base import metric_class
+    from halluscope.metrics.consistency import SelfConsistencyMetric
+    cfg = AuditConfig(options={"amber_variant": "refined"})
+    amber = metric_class("amber").declared_statistics(cfg)
+    assert {"amber_score", "chair", "n_generative"} <= set(amber)
+    assert "claim_jaccard" in SelfConsistencyMetric.declared_statistics(cfg)
+    assert metric_class("hallusionbench").declared_statistics(cfg) is None
+    assert set(metric_class("pope").declared_statistics(cfg)) >= {"f1", "tp", "yes_ratio"}
+
+
+def test_a_group_is_known_only_after_scoring(tmp_path, caplog):
+    """Which groups exist depends on the records: a group value is still checked after."""
+    (tmp_path / "gt.json").write_text('{"1": ["dog"], "2": ["car"]}')
+    (tmp_path / "caps.jsonl").write_text(
+        '{"image_id": 1, "caption": "A dog and a cat.", "model": "m1"}\n'
+        '{"image_id": 2, "caption": "A car.", "model": "m1"}\n')
+    out = tmp_path / "out"
+    code, text = _cli(tmp_path / "caps.jsonl", "--metric", "chair", "--gt-objects",
+                      tmp_path / "gt.json", "--out", out, "--no-report", "--bootstrap", "0",
+                      "--quiet", "--fail-above", "chair.chair_i@model:m2=0.5")
+    assert code == 2 and "no group 'model:m2'" in text and (out / "results.json").is_file()
+    with caplog.at_level("WARNING"):
+        code, text = _cli(tmp_path / "caps.jsonl", "--metric", "chair", "--gt-objects",
+                          tmp_path / "gt.json", "--out", out, "--no-report", "--bootstrap",
+                          "0", "--quiet", "--fail-above", "chair.chair_i@model:m1@lower=1")
+    assert code == 1 and "cannot be compared" in text       # (no interval without bootstrap)
+    said = [r.getMessage() for r in caplog.records]         # before scoring, once each
+    assert said == [
+        "--fail-above chair.chair_i@model:m1@lower=1: the lower end of the interval passes more "
+        "easily than the value: the gate fails only when even the lower end is above 1; @upper "
+        "passes only when the data show the value is at most 1",
+        "--fail-above chair.chair_i@model:m1@lower=1: every value of chair.chair_i@model:m1 is "
+        "at most 1 (its range is [0, 1]): the gate can fail on no value, only where there is "
+        "none"], said

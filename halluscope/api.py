@@ -188,6 +188,10 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         AlignmentError: POPE answers that cannot be aligned with the questions.
     """
     inputs = _input_paths(inputs)
+    if inputs is not None:      # a folder's bad value, named by file and line before any work
+        from halluscope.metrics.settings import check_manifest_values
+        check_manifest_values(inputs, given={k for k, v in options.items() if v is not None}
+                              | (config.model_fields_set if config is not None else set()))
     # one audit writes a folder at a time, from before its options are read to its last file
     with hold_outputs(Path(out)) if out is not None else nullcontext():
         result = NotebookResult.of(run_audit(

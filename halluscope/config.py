@@ -249,7 +249,7 @@ def load_manifest(folder: Path) -> dict[str, Any]:
         AuditConfig(**{k: v for k, v in table.items() if k != "inputs"})
     except ValidationError as exc:
         line = next((n for e in exc.errors() if e["loc"]
-                     for n in [_key_line(path, str(e["loc"][0]))] if n), None)
+                     for n in [key_line(path, str(e["loc"][0]))] if n), None)
         raise ConfigError(f"{path}{f':{line}' if line else ''}: invalid [audit] table: "
                           f"{validation_problems(exc)}") from None
     return table
@@ -260,7 +260,7 @@ MANIFEST_KEYS = frozenset(k for k, f in AuditConfig.model_fields.items() if not 
                           ) | {"inputs"}
 
 
-def _key_line(path: Path, key: str) -> int | None:
+def key_line(path: Path, key: str) -> int | None:
     """The line of ``path`` on which ``key = ...`` is set (first one), if it can be found."""
     import re
     pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
@@ -280,7 +280,7 @@ def _check_manifest_keys(path: Path, table: dict[str, Any]) -> None:
     from halluscope.errors import UnknownNameError, suggest
     for key in table:
         if key not in MANIFEST_KEYS:
-            line = _key_line(path, key)
+            line = key_line(path, key)
             raise UnknownNameError(
                 f"{path}{f':{line}' if line else ''}: unknown key {key!r} in the [audit] table"
                 f"{suggest(key, MANIFEST_KEYS) or ''}{_GATES_HINT if key.startswith('fail') else ''}"

@@ -311,3 +311,44 @@ def test_a_group_is_known_only_after_scoring(tmp_path, caplog):
         "--fail-above chair.chair_i@model:m1@lower=1: every value of chair.chair_i@model:m1 is "
         "at most 1 (its range is [0, 1]): the gate can fail on no value, only where there is "
         "none"], said
+
+
+# -- 2: a bad value in halluscope.toml names the file, the line and the key ---------------------------
+def _folder(tmp_path, line=""):
+    """The sample folder with ``line`` in its halluscope.toml (in place of the sample's own
+    setting of that key): the folder, the file and the line's number."""
+    import shutil
+    folder = tmp_path / "data"
+    shutil.copytree(DATA, folder)
+    toml = folder / "halluscope.toml"
+    key = line.split(" ", 1)[0]
+    lines = [ln for ln in toml.read_text(encoding="utf-8").splitlines()
+             if not (key and ln.startswith(f"{key} ="))] + [line]
+    toml.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder, toml, len(lines)
+
+
+@pytest.mark.parametrize("line, said", [
+    ('chair_variant = "refind"', r"chair_variant: .*expected chair_variant in \('original', "
+                                 r"'refined'\), got 'refind'"),
+    ('pope_parser = "orignal"', r"pope_parser: .*expected pope_parser in \(.*'original'.*\), "
+                                r"got 'orignal'"),
+    ('options = {claims_analytic = "maybe"}', r"options.claims_analytic: .*expected "
+                                              r"claims_analytic in \('skip', 'include'\), "
+                                              r"got 'maybe'"),
+])
+def test_a_bad_value_in_the_folders_toml_names_file_line_and_key(tmp_path, line, said):
+    """``chair_variant = "refind"`` in a halluscope.toml failed with "expected CHAIR variant
+    'original' or 'refined', got 'refind'": no file, no line, and only once CHAIR was built."""
+    folder, toml, number = _folder(tmp_path, line)
+    where = re.escape(f"{toml}:{number}: invalid [audit] table: ")
+    with pytest.raises(ConfigError, match=where + said):
+        halluscope.audit(folder, n_boot=0)
+    code, text = _cli(folder, "--quiet", "--out", tmp_path / "out")
+    assert code == 2 and re.search(where + said, " ".join(text.split())), text
+
+
+def test_an_explicit_option_overrides_a_bad_value_in_the_toml(tmp_path):
+    folder, _, _ = _folder(tmp_path, 'chair_variant = "refind"')
+    result = halluscope.audit(folder, n_boot=0, chair_variant="original", metrics="chair")
+    assert result.runsheet["config"]["chair_variant"] == "original"

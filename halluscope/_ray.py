@@ -57,7 +57,11 @@ def _check_reachable(address: str | None, timeout: float = 10.0) -> None:
         return
     import socket
     from urllib.parse import urlsplit
+
+    from halluscope.redact import redact_text, register_url
     target = address if "://" in address else f"ray://{address}"
+    register_url(address if "@" in address else target)
+    address = redact_text(address)      # as the messages quote it: without its credentials
     try:
         parts = urlsplit(target)
         host, port = parts.hostname, parts.port

@@ -109,15 +109,23 @@ class NotebookResult(AuditResult):
                       below: dict[str, float] | None = None) -> list[str]:
         """Messages for every gate that does not hold: ``above`` fails when a value exceeds its
         limit, ``below`` when it falls under it, and either fails when the metric has no value.
-        Keys are ``metric.stat[@group][@upper|@lower]``. Raises
-        :class:`~halluscope.errors.ConfigError` for an unknown name or a threshold outside the
+        Keys are ``metric.stat[@group][@upper|@lower]``, thresholds numbers. Raises
+        :class:`~halluscope.errors.ConfigError` for an unknown name, a threshold that is no
+        number (``"0.1"``, refused as :meth:`assert_below` refuses it) or one outside the
         statistic's range (a rate above 1)."""
+        import numbers
+
         from halluscope.errors import ConfigError
         from halluscope.gates import check_gates, parse_gate
         for side, given in (("above", above), ("below", below)):
             if given is not None and not isinstance(given, Mapping):
                 raise ConfigError(f"gate_failures({side}=...): expected a dict of "
                                   f"{{'metric.stat': threshold}}, got {type(given).__name__}")
+            for key, value in (given or {}).items():   # "0.1" was pasted into "name=0.1"
+                if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                    raise ConfigError(f"gate_failures({side}=...): expected a number as the "
+                                      f"threshold of {key}, got {type(value).__name__} "
+                                      f"{value!r:.60}")
         gates = ([parse_gate(f"{k}={v}", "below") for k, v in (above or {}).items()]
                  + [parse_gate(f"{k}={v}", "above") for k, v in (below or {}).items()])
         return check_gates(self, gates)
@@ -180,6 +188,10 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         AlignmentError: POPE answers that cannot be aligned with the questions.
     """
     inputs = _input_paths(inputs)
+    if inputs is not None:      # a folder's bad value, named by file and line before any work
+        from halluscope.metrics.settings import check_manifest_values
+        check_manifest_values(inputs, given={k for k, v in options.items() if v is not None}
+                              | (config.model_fields_set if config is not None else set()))
     # one audit writes a folder at a time, from before its options are read to its last file
     with hold_outputs(Path(out)) if out is not None else nullcontext():
         result = NotebookResult.of(run_audit(

@@ -134,12 +134,26 @@ class AuditConfig(BaseModel):
             raise ValueError(f"expected auto, id or order, got {v!r}")
         return v
 
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address(cls, v):
+        """A cluster address may carry credentials (``ray://user:TOKEN@host:10001``,
+        ``host:10001?token=...``): they become known secrets, cut from every message, log line
+        and file that quotes the address (Ray's own messages too)."""
+        if v:
+            from halluscope.redact import register_url
+            register_url(v if "://" in v or "@" in v else f"ray://{v}")
+        return v
+
     def __repr_args__(self):
-        """``repr(result.config)`` (a notebook's output cell) without the credentials of
-        ``options`` (``judge_options={"api_key": ...}``): they were shown as given."""
-        from halluscope.redact import redact_mapping
+        """``repr(result.config)`` (a notebook's output cell) without credentials: those of
+        ``options`` (``judge_options={"api_key": ...}``, a ``judge_base_url`` with a password)
+        and of any text setting, such as a ``ray_address`` with a token; they were shown as
+        given."""
+        from halluscope.redact import redact_mapping, redact_text
         for name, value in super().__repr_args__():
-            yield name, redact_mapping(value) if name == "options" else value
+            yield name, (redact_mapping(value) if isinstance(value, dict)
+                         else redact_text(value) if isinstance(value, str) else value)
 
 
 #: ``--option`` keys read outside any one metric (metrics declare their own in
@@ -235,7 +249,7 @@ def load_manifest(folder: Path) -> dict[str, Any]:
         AuditConfig(**{k: v for k, v in table.items() if k != "inputs"})
     except ValidationError as exc:
         line = next((n for e in exc.errors() if e["loc"]
-                     for n in [_key_line(path, str(e["loc"][0]))] if n), None)
+                     for n in [key_line(path, str(e["loc"][0]))] if n), None)
         raise ConfigError(f"{path}{f':{line}' if line else ''}: invalid [audit] table: "
                           f"{validation_problems(exc)}") from None
     return table
@@ -246,7 +260,7 @@ MANIFEST_KEYS = frozenset(k for k, f in AuditConfig.model_fields.items() if not 
                           ) | {"inputs"}
 
 
-def _key_line(path: Path, key: str) -> int | None:
+def key_line(path: Path, key: str) -> int | None:
     """The line of ``path`` on which ``key = ...`` is set (first one), if it can be found."""
     import re
     pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
@@ -266,7 +280,7 @@ def _check_manifest_keys(path: Path, table: dict[str, Any]) -> None:
     from halluscope.errors import UnknownNameError, suggest
     for key in table:
         if key not in MANIFEST_KEYS:
-            line = _key_line(path, key)
+            line = key_line(path, key)
             raise UnknownNameError(
                 f"{path}{f':{line}' if line else ''}: unknown key {key!r} in the [audit] table"
                 f"{suggest(key, MANIFEST_KEYS) or ''}{_GATES_HINT if key.startswith('fail') else ''}"

@@ -281,6 +281,8 @@ class RayEngine:
         if self.num_gpus:
             gpus = float(resources.get("GPU", 0))
             if gpus < self.num_gpus:
+                from halluscope.redact import redact_text
+                address = redact_text(address) if address else address     # no credentials
                 raise ConfigError(
                     f"--option ray_num_gpus={self.num_gpus:g} asks {self.num_gpus:g} GPU(s) per "
                     f"Ray actor, but the Ray cluster ({address or 'a local instance'}) has "

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
-from halluscope.records import (ANSWER_FIELDS, Record, id_hint, is_gzip_name,
+from halluscope.records import (ANSWER_FIELDS, Record, id_hint, is_gzip_name, is_request_error,
                                 iter_json_values, open_text, record_from_dict)
 from halluscope.tables import TABLE_SUFFIXES, table_columns, table_suffix
 
@@ -221,9 +221,19 @@ def rows_of(obj: Any) -> list[Any]:
     if isinstance(obj, (str, bytes, Mapping)) or not hasattr(obj, "__iter__"):
         raise ConfigError(f"expected records as a list of dicts, a pandas DataFrame or a "
                           f"datasets.Dataset, got {type(obj).__name__}")
-    return [row if isinstance(row, Record) else (_row_dict(row, mapping=True)
-                                                 if isinstance(row, Mapping) else row)
+    return [_record_row(row) if isinstance(row, Record) else (_row_dict(row, mapping=True)
+                                                              if isinstance(row, Mapping) else row)
             for row in obj]
+
+
+def _record_row(record: Record) -> Record | dict[str, Any]:
+    """``record``, or, when its metadata carries a request ``"error"``, the dict that
+    :func:`record_from_dict` refuses as it refuses that JSON line: a hand-built
+    ``Record(response=..., metadata={"error": ...})`` was scored, the same dict was a bad record."""
+    failure = record.metadata.get("error") if isinstance(record.metadata, Mapping) else None
+    if not is_request_error(failure):
+        return record
+    return {**record.to_dict(), "error": failure}
 
 
 # --- peers' layouts ---------------------------------------------------------------------------

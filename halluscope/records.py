@@ -415,10 +415,16 @@ def _check_utf8(obj: dict[str, Any], where: dict[str, Any]) -> None:
                           f"pair: text cut inside an emoji?)", field=path or None, **where)
 
 
+def is_request_error(failure: Any) -> bool:
+    """Whether a line's ``"error"`` (a :class:`Record`'s ``metadata["error"]``) says the request
+    failed: such a record carries no answer of the model's and is never scored."""
+    return failure not in (None, "", False)
+
+
 def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
                where: dict[str, Any]) -> Record:
     failure = obj.get("error")
-    if require_response and failure not in (None, "", False):
+    if require_response and is_request_error(failure):
         # `halluscope query` (and peers) write a failed request as a line with an "error": it
         # carries the prompt and the question fields but no answer, and is never scored.
         raise RecordError(f"the model gave no answer: {str(failure):.300}", field="error",

@@ -74,7 +74,7 @@ LOOKUP_KEY_WORDS = frozenset({
 # the words of a name: snake_case, kebab-case, dotted and camelCase split apart
 _NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 # "user:password@host" where no "scheme://" comes before it (a scheme left out, or "http:/")
-_BARE_USERINFO = re.compile(r"(?<![\w.+/-])((?:[a-zA-Z][a-zA-Z0-9+.-]*:/{0,1})?)"
+_BARE_USERINFO = re.compile(r"(?<![\w.+/@-])((?:[a-zA-Z][a-zA-Z0-9+.-]*:/{0,1})?)"
                             r"([A-Za-z_][^\s/@:'\"<>]*):([^\s/@'\"<>]+)@(?=[\w\[])")
 _URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>()\[\]{}]+")
 _AUTH_VALUE = re.compile(r"((?:authorization|proxy-authorization)['\"]?\s*[:=]\s*['\"]?"

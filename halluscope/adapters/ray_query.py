@@ -304,6 +304,8 @@ def _actors_that_fit(resources: dict, workers: int | None, gpus_per_worker: floa
             workers = max(1, min(workers, int(gpus // gpus_per_worker)))
     if workers > cpus or workers * gpus_per_worker > gpus:
         asked = f"1 CPU{f' and {gpus_per_worker:g} GPU(s)' if gpus_per_worker else ''}"
+        from halluscope.redact import redact_text
+        address = redact_text(address) if address else address     # without its credentials
         raise ConfigError(f"{workers} query actor(s) of {asked} each do not fit the Ray cluster "
                           f"({address or 'a local instance'}: {cpus:g} CPU(s), {gpus:g} "
                           f"GPU(s)); pass fewer --ray-workers or --ray-gpus-per-worker")

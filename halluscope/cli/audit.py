@@ -152,6 +152,13 @@ def audit(
     _refuse_settings_as_options(extra, ctx.command.params)
     if extra:
         options["options"] = extra
+    if gates:       # what the configuration tells is checked before scoring, not after
+        from halluscope.gates.preflight import check_gates_ahead
+        try:
+            check_gates_ahead(gates, inputs, metric or None, options)
+        except HalluscopeError as exc:
+            print_error(str(exc))
+            raise typer.Exit(EXIT_USAGE) from None
     if out is None:
         out = Path("halluscope-out")
     result = _run(inputs, metric or None, out, quiet, not no_report, options)
@@ -266,7 +273,7 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
         from halluscope.report.console import render_summary
         render_summary(result, make_console(), out_dir=out)
     try:
-        failures = check_gates(result, gates)
+        failures = check_gates(result, gates, warn=False)     # (warned before scoring)
     except HalluscopeError as exc:
         print_error(f"gate: {exc}")
         raise typer.Exit(EXIT_USAGE) from None

@@ -26,5 +26,8 @@ def plain(text: object) -> str:
 
 
 def print_error(message: str, prefix: str = "error:") -> None:
-    """Print one error line on stderr, unwrapped, with model or file text escaped."""
-    err_console.print(f"[bold red]{prefix}[/] {plain(message)}", highlight=False, soft_wrap=True)
+    """Print one error line on stderr, unwrapped, with model or file text escaped and
+    credentials cut (an address or URL quoted with its password or token)."""
+    from halluscope.redact import redact_text
+    err_console.print(f"[bold red]{prefix}[/] {plain(redact_text(message))}", highlight=False,
+                      soft_wrap=True)

@@ -27,6 +27,7 @@ Importing this module loads only the standard library.
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 from collections.abc import Callable, Mapping
@@ -36,6 +37,8 @@ from typing import Any
 
 from halluscope.gates.worst_items import (DEFAULT_WORST, WorstItem, explain_claims, explain_generic,
                                     explainer_for, worst_items, worst_items_block)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,8 @@ def _detail_lines(name: str, metric: Any) -> list[str]:
 
 # -- threshold ------------------------------------------------------------------------------
 def check_threshold(result: Any, name: str, threshold: float, bound: str | None = None,
-                    direction: str = "below", *, worst: int = DEFAULT_WORST) -> Outcome:
+                    direction: str = "below", *, worst: int = DEFAULT_WORST,
+                    warn: bool = True, spec: str | None = None) -> Outcome:
     """Check metric ``name`` of ``result`` against ``threshold``.
 
     Args:
@@ -252,6 +256,8 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
             ``below``, lower for ``above``).
         direction: ``below`` (value must be at most the threshold) or ``above`` (at least).
         worst: How many of the worst items to show in a failure message.
+        warn: Log a warning for a gate weaker than it looks (:func:`gate_notes`).
+        spec: The gate as the user wrote it, for that warning.
 
     Returns:
         The :class:`Outcome` when the check passes.
@@ -273,6 +279,10 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
     name, bound = _bound_in_name(name, bound)
     which = _resolve_bound(bound, direction)
     metric = validate_threshold(result, name, threshold)
+    if warn:
+        shown = spec or f"{name}{f'@{which}' if which else ''}={threshold:g}"
+        for note in gate_notes(name, direction, which, threshold, getattr(metric, "bounds", None)):
+            log.warning("gate %s: %s", shown, note)
     op = "<=" if direction == "below" else ">="
     compared, problem = _compared(result, name, metric, threshold, which)
     passed = problem is None and (compared <= threshold if direction == "below"
@@ -311,18 +321,53 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
 def validate_threshold(result: Any, name: str, threshold: float) -> Any:
     """The metric ``name`` of ``result``, after checking that ``threshold`` lies in the
     statistic's range. Raises :class:`~halluscope.errors.ConfigError` for a threshold outside
-    it (a rate compared with 12 rather than 0.12) and
+    it (a rate compared with 12 rather than 0.12, a count with -5) and
     :class:`~halluscope.errors.UnknownNameError` for an unknown name."""
     from halluscope.errors import ConfigError
     metric = result.get(name)
-    bounds = getattr(metric, "bounds", None)
-    if bounds is not None and not bounds[0] <= threshold <= bounds[1]:
-        hint = ""
-        if bounds == (0.0, 1.0) and 1 < threshold <= 100:
-            hint = f"; rates are fractions: did you mean {threshold / 100:g}?"
-        raise ConfigError(f"the threshold {threshold:g} of {name} is outside its range "
-                          f"[{bounds[0]:g}, {bounds[1]:g}]{hint}")
+    problem = range_problem(name, threshold, getattr(metric, "bounds", None))
+    if problem:
+        raise ConfigError(problem)
     return metric
+
+
+def range_problem(name: str, threshold: float, bounds: tuple[float, float] | None
+                  ) -> str | None:
+    """Why ``threshold`` is no threshold of statistic ``name`` whose values lie in ``bounds``
+    (a gate past the range always passes or never does); ``None`` when it is one."""
+    if bounds is None or bounds[0] <= threshold <= bounds[1]:
+        return None
+    hint = ""
+    if bounds == (0.0, 1.0) and 1 < threshold <= 100:
+        hint = f"; rates are fractions: did you mean {threshold / 100:g}?"
+    elif bounds == (0.0, math.inf):
+        hint = ": a count is never negative"
+    return (f"the threshold {threshold:g} of {name} is outside its range "
+            f"[{bounds[0]:g}, {bounds[1]:g}]{hint}")
+
+
+def gate_notes(name: str, direction: str, which: str | None, threshold: float,
+               bounds: tuple[float, float] | None) -> list[str]:
+    """What a user should know of a gate that is allowed but weaker than it looks: a bound
+    on the lenient side (the lower end of the interval under a maximum passes more easily
+    than the value) and a threshold at the end of the range (a rate at most 1), which no
+    value can fail; such a gate fails only where there is no value."""
+    notes = []
+    lenient = {"below": "lower", "above": "upper"}[direction]
+    if which == lenient:
+        strict = "upper" if lenient == "lower" else "lower"
+        side, need = ("above", "at most") if direction == "below" else ("below", "at least")
+        notes.append(f"the {lenient} end of the interval passes more easily than the value: "
+                     f"the gate fails only when even the {lenient} end is {side} "
+                     f"{threshold:g}; @{strict} passes only when the data show the value is "
+                     f"{need} {threshold:g}")
+    if bounds is not None and (threshold >= bounds[1] if direction == "below"
+                               else threshold <= bounds[0]):
+        need = "at most" if direction == "below" else "at least"
+        notes.append(f"every value of {name} is {need} {threshold:g} (its range is "
+                     f"[{bounds[0]:g}, {bounds[1]:g}]): the gate can fail on no value, only "
+                     f"where there is none")
+    return notes
 
 
 def _num(x: Any) -> float | None:
@@ -403,6 +448,16 @@ def _why_unchecked(name: str, metric: Any, entry: Mapping[str, Any] | None,
     return None
 
 
+def checked_tolerance(tolerance: Any) -> float:
+    """``tolerance`` as a float, or a ``ValueError`` unless it is a finite number >= 0 (nan
+    slipped past ``< 0``; inf passed everything; text and booleans are no tolerance). The
+    comparing run and the run that updates the baseline check it alike."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) \
+            or not 0 <= tolerance < math.inf:
+        raise ValueError(f"expected a tolerance >= 0, got {tolerance!r} (a finite one)")
+    return float(tolerance)
+
+
 def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name: str,
                      tolerance: float = 0.0, *, worst: int = DEFAULT_WORST,
                      source: str | Path | None = None) -> Outcome:
@@ -423,10 +478,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
         source: Where the baseline came from, for messages (its path is used when given one).
     """
     __tracebackhide__ = True
-    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) \
-            or not 0 <= tolerance < math.inf:       # nan slipped past `< 0`; inf passed all
-        raise ValueError(f"expected a tolerance >= 0, got {tolerance!r} (a finite one)")
-    tolerance = float(tolerance)
+    tolerance = checked_tolerance(tolerance)
     where = str(source) if source is not None else "the baseline"
     if isinstance(baseline, (str, Path)):
         from halluscope.gates.baseline import load_baseline
@@ -486,6 +538,6 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
 
 
 __all__ = ["DEFAULT_WORST", "HalluscopeAssertionError", "Outcome", "WorstItem",
-           "add_observer", "check_regression", "check_threshold",
-           "explain_claims", "explain_generic", "explainer_for",
+           "add_observer", "check_regression", "check_threshold", "checked_tolerance",
+           "explain_claims", "explain_generic", "explainer_for", "gate_notes", "range_problem",
            "remove_observer", "worst_items", "worst_items_block"]

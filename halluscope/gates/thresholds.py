@@ -7,8 +7,10 @@ pass by accident in one face and fail in another:
 - a gate on a metric that has no value (nothing was scored) fails, with the reason;
 - so does a gate on a value computed over no units (n = 0: a compatibility variant's
   default, such as AMBER's starting counters), which is no measurement;
-- a threshold outside a statistic's range (a rate above 1) is a usage error
+- a threshold outside a statistic's range (a rate above 1, a count below 0) is a usage error
   (:class:`~halluscope.errors.ConfigError`) that suggests the fraction ("did you mean 0.12?");
+- a gate weaker than it looks is a warning: a bound on the lenient side (``@lower`` under
+  ``--fail-above``), a threshold at the end of the range, which no value can cross;
 - an unknown metric or statistic is a usage error naming the nearest known names.
 
 ``--fail-above chair.chair_i@upper=0.12`` compares the upper end of the confidence interval,
@@ -85,11 +87,13 @@ def parse_gates(above: Iterable[str] | None = None, below: Iterable[str] | None 
             + [parse_gate(r, "above", "--fail-below") for r in below or ()])
 
 
-def check_gates(result: Any, gates: Iterable[Gate]) -> list[str]:
+def check_gates(result: Any, gates: Iterable[Gate], *, warn: bool = True) -> list[str]:
     """Failure messages of every gate that does not hold on ``result``.
 
     Raises :class:`ConfigError` (a usage error) for an unknown metric or statistic and for a
-    threshold outside the statistic's range, before any gate is judged.
+    threshold outside the statistic's range, before any gate is judged. With ``warn``, a gate
+    weaker than it looks (a lenient bound, a threshold no value can cross) is logged as a
+    warning (the CLI said so before scoring).
     """
     gates = list(gates)
     if not gates:       # (an audit without --fail-above/--fail-below does not import them)
@@ -101,7 +105,7 @@ def check_gates(result: Any, gates: Iterable[Gate]) -> list[str]:
     for gate in gates:
         try:
             check_threshold(result, gate.name, gate.limit, bound=gate.bound,
-                            direction=gate.direction, worst=0)
+                            direction=gate.direction, worst=0, warn=warn, spec=gate.spec)
         except HalluscopeAssertionError as exc:
             failures.append(str(exc).splitlines()[0])
     return failures

@@ -456,7 +456,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
     )
 
     columns: ClassVar[tuple[str, ...]] = GEN + tuple(col(g, k) for g in GROUPS for k in QA)
-    statistics: ClassVar[dict[str, Statistic]] = {}
+    statistics: ClassVar[dict[str, Statistic]] = _stats("original", {})  # names; see __init__
 
     @classmethod
     def statistics_for(cls, info: Mapping[str, Any]) -> dict[str, Statistic] | None:

@@ -274,6 +274,14 @@ class Metric(ABC):
         return explain_payload(item, cls.name)
 
     @classmethod
+    def declared_statistics(cls, config: Any) -> Mapping[str, Statistic] | None:
+        """The statistics an audit with ``config`` computes, known before it scores (gates are
+        checked against them first: a misspelled statistic stops the audit at once); ``None``
+        where only scoring tells. The class's own, by default; a metric whose statistics
+        depend on its options says so here."""
+        return cls.statistics or None
+
+    @classmethod
     def statistics_for(cls, info: Mapping[str, Any]) -> dict[str, Statistic] | None:
         """The statistics a run with run-sheet ``info`` computed (``compare`` recomputes them
         from the items); ``None`` when ``info`` does not say. The class's own by default."""

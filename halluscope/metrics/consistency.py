@@ -119,6 +119,10 @@ self_consistency = consistency_scores
 paraphrase_stability = consistency_scores
 
 
+#: Claim-set Jaccard agreement, computed when a metric splits claims (``claims_fn``).
+_CLAIM_JACCARD = rate(lambda s: ratio(s["claim_jaccard"], s["groups"]), higher_is_better=True)
+
+
 class _ConsistencyMetric(Metric):
     """Buffers answers per group during ``update`` and scores whole groups in ``finish``
     (cross-record state: it runs in the parent process under ``--workers`` and Ray)."""
@@ -140,12 +144,16 @@ class _ConsistencyMetric(Metric):
         "groups": Statistic(lambda s: s["groups"], count=True),
     }
 
+    @classmethod
+    def declared_statistics(cls, config: Any) -> dict[str, Statistic] | None:
+        """Its statistics, with ``claim_jaccard`` (computed when claims are split)."""
+        return {**cls.statistics, "claim_jaccard": _CLAIM_JACCARD}
+
     def __init__(self, *, claims_fn: Callable[[str], Iterable[str]] | None = None,
                  n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95):
         self.claims_fn = claims_fn
         if claims_fn is not None:
-            self.statistics = {**type(self).statistics, "claim_jaccard": rate(
-                lambda s: ratio(s["claim_jaccard"], s["groups"]), higher_is_better=True)}
+            self.statistics = {**type(self).statistics, "claim_jaccard": _CLAIM_JACCARD}
         super().__init__(n_boot=n_boot, seed=seed, confidence=confidence)
 
     def reset(self) -> None:

@@ -127,7 +127,7 @@ class PopeMetric(Metric):
         MetricOption("questions", Path, None, "question file the answers are aligned with "
                      "(none: every answer carries its own label)", config_field=True),
         MetricOption("pope_parser", str, "original", "yes/no answer parser (listed below)",
-                     config_field=True),
+                     config_field=True, choices=tuple(PARSERS)),
         MetricOption("pope_align", str, "auto", "align answers to questions by id, by order, "
                      "or auto", config_field=True, choices=("auto", "id", "order")),
         MetricOption("judge", str, None, "judge asked about answers the parser reads as "

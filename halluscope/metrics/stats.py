@@ -83,6 +83,14 @@ class Statistic:
 
 
 RATE_BOUNDS = (0.0, 1.0)
+#: The range of a count (:attr:`Statistic.count`) that declares none: never negative.
+COUNT_BOUNDS = (0.0, math.inf)
+
+
+def range_of(stat: Statistic) -> tuple[float, float] | None:
+    """The range every value of ``stat`` lies in: its own, ``[0, inf]`` for a count, else
+    ``None`` (gates refuse a threshold outside it)."""
+    return stat.bounds if stat.bounds is not None else COUNT_BOUNDS if stat.count else None
 
 
 def rate(fn: Callable[[Mapping[str, np.ndarray]], np.ndarray], *,
@@ -272,7 +280,7 @@ class SumState:
         point = stat.fn({c: self.totals[i] for i, c in enumerate(self.columns)})
         if stat.count:
             return MetricResult(name, int(round(float(point))), self.n, stat.higher_is_better,
-                                bounds=stat.bounds, direction=False)
+                                bounds=range_of(stat), direction=False)
         n = units_over(stat, self.columns, self.totals, self.n)
         clusters = len(self.units) or None
         ci = None

@@ -29,6 +29,7 @@ Options (group ``halluscope``; each also an ini key, e.g. ``halluscope_outputs``
 Offline mode (``--halluscope-offline``) sets ``HALLUSCOPE_OFFLINE=1`` for the session and
 ``options["offline"] = True`` in every audit's config: model and judge adapters answer from their
 cache only, and a missing answer fails the test with a message naming the model and the cache.
+It is decided by the flag, else ``$HALLUSCOPE_OFFLINE`` when set, else ``halluscope_offline``.
 
 Results: a ``halluscope`` section in the terminal summary (audited metrics, every assertion),
 JUnit XML properties (``halluscope.<metric>`` values and ``halluscope.<kind>.<metric>``
@@ -182,8 +183,9 @@ class GateSession:
     def check_regression(self, result: AuditResult, name: str,
                          tolerance: float | None = None) -> Outcome:
         __tracebackhide__ = True
-        from halluscope.gates.assertions import Outcome, check_regression
-        tol = self.settings.tolerance if tolerance is None else tolerance
+        from halluscope.gates.assertions import Outcome, check_regression, checked_tolerance
+        # checked in both modes: an update run took tolerance=-1 and the next run refused it
+        tol = checked_tolerance(self.settings.tolerance if tolerance is None else tolerance)
         if self.settings.update_baseline:
             from halluscope.gates.assertions import over_no_units
             from halluscope.gates.baseline import entry_from_result

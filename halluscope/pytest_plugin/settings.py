@@ -57,7 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @dataclass
 class Settings:
-    """The plugin's options, resolved: command line over ini over the data's halluscope.toml."""
+    """The plugin's options, resolved: command line over ini over the data's halluscope.toml;
+    offline mode: command line, else ``$HALLUSCOPE_OFFLINE`` when set (read as the adapters
+    read it), else the ini file."""
 
     outputs: list[Path] = field(default_factory=list)
     coco_annotations: list[Path] = field(default_factory=list)
@@ -112,8 +114,10 @@ class Settings:
             raise pytest.UsageError(f"--halluscope-tolerance: expected a finite number >= 0, got "
                                     f"{tolerance_text!r}")
         offline = cli("offline")
-        if offline is None:
-            offline = bool(ini("offline")) or os.environ.get(ENV_OFFLINE, "") not in ("", "0")
+        if offline is None:     # the environment over the ini file (docs/pytest-plugin.md)
+            from halluscope.adapters.offline import offline_from_env
+            env_set = os.environ.get(ENV_OFFLINE, "").strip() != ""
+            offline = offline_from_env() if env_set else bool(ini("offline"))
         return cls(
             outputs=many_paths("outputs"), coco_annotations=many_paths("annotations"),
             gt_objects=one_path("gt_objects"), questions=one_path("questions"),

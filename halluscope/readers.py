@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
+from halluscope.lmms_eval_log import is_lmms_eval, lmms_eval_line, lmms_eval_row, yes_no
 from halluscope.records import (ANSWER_FIELDS, Record, id_hint, is_gzip_name,
                                 iter_json_values, open_text, record_from_dict)
 from halluscope.tables import TABLE_SUFFIXES, table_columns, table_suffix
@@ -51,7 +52,6 @@ logger = logging.getLogger(__name__)
 FORMATS: tuple[str, ...] = ("jsonl", "lmms-eval", "vlmevalkit", "csv", "tsv", "parquet", "xlsx")
 _JSON_SUFFIXES = {".jsonl", ".json", ".ndjson"}         # and gzip (is_gzip_name)
 _VLMEVALKIT_COLUMNS = {"index", "prediction"}
-_LMMS_RESPONSE_KEYS = ("filtered_resps", "resps")
 # bulky columns of VLMEvalKit tables that are never needed for scoring (base64 images)
 _DROPPED_COLUMNS = {"image"}
 
@@ -98,7 +98,7 @@ def detect_format(path: str | Path) -> str:
         raise _unknown(path, f"suffix {suffix or 'none'!r} and first bytes {head!r} match none")
     for _, _, obj in iter_json_values(path):
         if isinstance(obj, dict):
-            return "lmms-eval" if _is_lmms_eval(obj) else "jsonl"
+            return "lmms-eval" if is_lmms_eval(obj) else "jsonl"
         break
     return "jsonl"
 
@@ -115,13 +115,6 @@ def _json_file(path: Path) -> bool:
     with open(path, "rb") as fh:
         head = fh.read(8).lstrip()
     return head[:1] in (b"{", b"[") or head.startswith(b"\xef\xbb\xbf{")
-
-
-def _is_lmms_eval(obj: Mapping[str, Any]) -> bool:
-    """An lmms-eval sample: its responses beside ``doc_id`` or its ``doc`` (some early logs
-    have no ``doc_id``)."""
-    return (("doc_id" in obj or isinstance(obj.get("doc"), Mapping))
-            and any(k in obj for k in _LMMS_RESPONSE_KEYS))
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -228,20 +221,6 @@ def rows_of(obj: Any) -> list[Any]:
 
 # --- peers' layouts ---------------------------------------------------------------------------
 
-def _yes_no(value: Any, *, numeric: bool = False) -> str | None:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if numeric and isinstance(value, int) and value in (0, 1):
-        return "yes" if value else "no"
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("yes", "no"):
-            return text
-        if numeric and text in ("0", "1"):
-            return "yes" if text == "1" else "no"
-    return None
-
-
 def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """A VLMEvalKit prediction row as a halluscope record dict.
 
@@ -270,7 +249,7 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 out["response"] = str(value)
         elif key == "answer":
-            label = _yes_no(value, numeric=True)
+            label = yes_no(value, numeric=True)
             if label is not None:
                 out["label"] = label
             else:
@@ -284,115 +263,6 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
     if meta:
         out["metadata"] = meta
     return out
-
-
-def _first_text(value: Any) -> str | None:
-    """The first string inside ``arguments`` (lists nest one or two deep)."""
-    while isinstance(value, list):
-        if not value:
-            return None
-        value = value[0]
-    return value if isinstance(value, str) else None
-
-
-def _lmms_response(obj: Mapping[str, Any]) -> str | None:
-    """The model's answer of a sample: the first string inside ``filtered_resps`` (lists nest
-    one or two deep), else, when the sample has no ``filtered_resps``, inside ``resps``;
-    ``None`` when it has neither. A present one that holds no string (empty, a number, null)
-    raises :class:`RecordError` naming it: lmms-eval scores ``filtered_resps``, so reading
-    ``resps`` or another field instead would score an answer it never scored."""
-    key = next((k for k in _LMMS_RESPONSE_KEYS if k in obj), None)
-    if key is None:
-        return None
-    value = obj[key]
-    while isinstance(value, list) and value:
-        value = value[0]
-    if isinstance(value, str):
-        return value
-    got = ("an empty list" if value == [] else "null" if value is None
-           else f"{type(value).__name__} {value!r:.60}")
-    raise RecordError(f"expected the model's answer as a string in '{key}', got {got}",
-                      field=key)
-
-
-def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """One lmms-eval ``--log_samples`` line as a halluscope record dict.
-
-    The answer is ``filtered_resps`` (else ``resps``); the label is ``target`` when it is
-    yes/no; the question id comes from the per-metric dicts (``pope_accuracy: {"question_id":
-    ...}``) or ``doc``; the prompt from ``doc.question``, ``input`` or the first of
-    ``arguments``; the image from ``doc.image_source`` / ``image_id`` / ``image``. Everything
-    else of ``doc`` is metadata. An answer field that holds no string raises
-    :class:`RecordError` naming it (without file or line: :func:`iter_input_records` adds them).
-    """
-    doc = obj.get("doc") if isinstance(obj.get("doc"), Mapping) else {}
-    per_metric = [v for k, v in obj.items() if isinstance(v, Mapping) and k != "doc"]
-    out: dict[str, Any] = {}
-    response = _lmms_response(obj)
-    if response is not None:
-        out["response"] = response
-    label = _yes_no(obj.get("target"))
-    if label is None:
-        label = _yes_no(doc.get("answer"))
-    if label is None and "gt_answer" in doc:         # hallusion_bench: "1" yes, "0" no
-        label = _yes_no(doc.get("gt_answer"), numeric=True)
-    if label is not None:
-        out["label"] = label
-    qid = next((m["question_id"] for m in per_metric if m.get("question_id") is not None),
-               doc.get("question_id"))
-    if qid is not None:
-        out["question_id"] = str(qid)
-    prompt = doc.get("question")
-    if prompt is None and isinstance(obj.get("input"), str):
-        prompt = obj["input"]
-    if prompt is None:
-        prompt = _first_text(obj.get("arguments"))
-    if isinstance(prompt, str):
-        out["prompt"] = prompt
-    image_id = next((m["image_id"] for m in per_metric if m.get("image_id") is not None),
-                    doc.get("image_id", doc.get("image_source")))
-    if image_id is not None:
-        out["image_id"] = image_id
-    elif isinstance(doc.get("image"), str) and len(doc["image"]) < 1024:
-        out["image"] = doc["image"]
-    if qid is not None or obj.get("doc_id") is not None:
-        out["id"] = str(qid if qid is not None else obj["doc_id"])
-    meta = {k: v for k, v in doc.items()
-            if k not in ("question", "answer", "gt_answer", "image", "image_source", "image_id",
-                         "question_id")
-            and isinstance(v, (str, int, float, bool))}
-    if "doc_id" in obj:
-        meta["doc_id"] = obj["doc_id"]
-    if label is None and obj.get("target") is not None:
-        meta["target"] = obj["target"]
-    out["metadata"] = meta
-    return out
-
-
-def _lmms_eval_line(obj: dict[str, Any], name: str, line: int | None, origin: str
-                    ) -> dict[str, Any] | RecordError:
-    """A line of an lmms-eval samples file as a record dict, or the bad record it is: a line of
-    another format (``origin`` says why the file is read as lmms-eval), or a sample whose
-    answer field holds no string."""
-    if not _is_lmms_eval(obj):
-        if "doc_id" in obj or isinstance(obj.get("doc"), Mapping):
-            message = ("expected the model's answer in 'filtered_resps' or 'resps' of this "
-                       "lmms-eval sample, found neither")
-        else:
-            keys = ", ".join(sorted(map(str, obj))[:8])
-            message = (f"expected an lmms-eval sample (doc_id or doc, with filtered_resps or "
-                       f"resps), as {origin}; got a line of another format (keys: {keys:.200})"
-                       f": a file holds one format")
-        err = RecordError(message, file=name, line=line, field="filtered_resps")
-    else:
-        try:
-            return lmms_eval_row(obj)
-        except RecordError as exc:
-            err = RecordError(exc.message, file=name, line=line, field=exc.location.field)
-    doc = obj.get("doc") if isinstance(obj.get("doc"), Mapping) else {}
-    err.record_id = id_hint(doc.get("question_id", obj.get("question_id", obj.get(
-        "doc_id", obj.get("id")))))
-    return err
 
 
 # --- where table rows are in the file ---------------------------------------------------------
@@ -521,7 +391,7 @@ def _rows(path: Path, fmt: str, detected: bool = False
                 first = lineno if first is None else first
                 origin = (f"this file's format was detected from line {first}" if detected
                           else "--format lmms-eval says")
-                obj = _lmms_eval_line(obj, str(path), lineno, origin)
+                obj = lmms_eval_line(obj, str(path), lineno, origin)
             yield lineno, index, obj
         return
     table = table_suffix(path)[1:] if fmt == "vlmevalkit" else fmt

@@ -18,6 +18,9 @@ from halluscope.errors import RecordError
 from halluscope.records import id_hint
 
 _LMMS_RESPONSE_KEYS = ("filtered_resps", "resps")
+#: What a task adds to the copy of its doc that it logs per metric (HallusionBench's
+#: hb_process_results: the doc less its image, plus the answer as ``model_prediction``)
+_RESULT_KEYS = frozenset({"model_prediction", "prediction", "pred", "score", "ground_truth"})
 
 
 def is_lmms_eval(obj: Mapping[str, Any]) -> bool:
@@ -41,6 +44,19 @@ def yes_no(value: Any, *, numeric: bool = False) -> str | None:
         if numeric and text in ("0", "1"):
             return "yes" if text == "1" else "no"
     return None
+
+
+def doc_of(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The task's doc of a sample: ``doc`` (before 0.4), else, as the logger has dropped it
+    since 0.4, a per-metric dict that copies the doc (one holding the doc's ``question``, as
+    HallusionBench's do), less what the task added to it; empty when there is neither."""
+    doc = obj.get("doc")
+    if isinstance(doc, Mapping):
+        return doc
+    for value in obj.values():
+        if isinstance(value, Mapping) and isinstance(value.get("question"), str):
+            return {k: v for k, v in value.items() if k not in _RESULT_KEYS}
+    return {}
 
 
 def _first_text(value: Any) -> str | None:
@@ -77,12 +93,12 @@ def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
 
     The answer is ``filtered_resps`` (else ``resps``); the label is ``target`` when it is
     yes/no; the question id comes from the per-metric dicts (``pope_accuracy: {"question_id":
-    ...}``) or ``doc``; the prompt from ``doc.question``, ``input`` or the first of
-    ``arguments``; the image from ``doc.image_source`` / ``image_id`` / ``image``. Everything
-    else of ``doc`` is metadata. An answer field that holds no string raises
+    ...}``) or the doc (:func:`doc_of`: ``doc``, or since 0.4 a per-metric copy of it); the
+    prompt from ``doc.question``, ``input`` or the first of ``arguments``; the image from
+    ``doc.image_source`` / ``image_id`` / ``image``. Everything else of the doc is metadata. An answer field that holds no string raises
     :class:`RecordError` naming it (without file or line: :func:`iter_input_records` adds them).
     """
-    doc = obj.get("doc") if isinstance(obj.get("doc"), Mapping) else {}
+    doc = doc_of(obj)
     per_metric = [v for k, v in obj.items() if isinstance(v, Mapping) and k != "doc"]
     out: dict[str, Any] = {}
     response = _lmms_response(obj)
@@ -146,7 +162,7 @@ def lmms_eval_line(obj: dict[str, Any], name: str, line: int | None, origin: str
             return lmms_eval_row(obj)
         except RecordError as exc:
             err = RecordError(exc.message, file=name, line=line, field=exc.location.field)
-    doc = obj.get("doc") if isinstance(obj.get("doc"), Mapping) else {}
+    doc = doc_of(obj)
     err.record_id = id_hint(doc.get("question_id", obj.get("question_id", obj.get(
         "doc_id", obj.get("id")))))
     return err

@@ -1,0 +1,68 @@
+"""Input files as the peers write them today, read as they are (the formats hunt): each test
+writes a small file in the peer's documented layout and checks what halluscope reads from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import halluscope
+from halluscope.readers import iter_input_records
+
+
+def _lines(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+# -- lmms-eval >= 0.4: the doc is no longer logged ------------------------------------------
+
+def _hb_doc(fig: str, qid: str, truth: str) -> dict:
+    return {"category": "VD", "subcategory": "illusion", "visual_input": "1", "set_id": "0",
+            "figure_id": fig, "sample_note": "circle", "question_id": qid,
+            "question": f"Is it so ({fig}, {qid})?", "gt_answer_details": "It is so.",
+            "gt_answer": truth, "filename": f"./VD/illusion/0_{fig}.png"}
+
+
+def _hb_samples(new: bool) -> list[dict]:
+    """lmms-eval's hallusion_bench_image samples: hb_process_results returns the doc (less its
+    image) plus model_prediction under aAcc, fAcc and qAcc. Since 0.4 the logger pops ``doc``
+    and ``arguments``, writes ``input`` and ``str(target)`` (``gt_answer_details``), and since
+    0.7 flattens a one-element ``filtered_resps`` to its string."""
+    cells = [("0", "0", "1", "Yes."), ("0", "1", "0", "Yes."), ("1", "0", "0", "No, it is not."),
+             ("1", "1", "1", "yes")]
+    out = []
+    for d, (fig, qid, truth, answer) in enumerate(cells):
+        doc = _hb_doc(fig, qid, truth)
+        per_metric = {k: {**doc, "model_prediction": answer} for k in ("aAcc", "fAcc", "qAcc")}
+        if new:
+            out.append({"doc_id": d, "target": doc["gt_answer_details"],
+                        "filtered_resps": answer, "token_counts": [None], "doc_hash": "h",
+                        **per_metric, "input": doc["question"]})
+        else:
+            out.append({"doc_id": d, "doc": doc, "target": doc["gt_answer_details"],
+                        "arguments": [[doc["question"], {"max_new_tokens": 128}]],
+                        "resps": [[answer]], "filtered_resps": [answer], **per_metric})
+    return out
+
+
+@pytest.mark.parametrize("new", [True, False], ids=["lmms-eval>=0.4", "lmms-eval<0.4"])
+def test_lmms_eval_hallusionbench_samples_without_doc_are_scored(tmp_path, new):
+    """Since lmms-eval 0.4 a samples line has no ``doc``: HallusionBench's fields (category,
+    set, figure, gt_answer) are only in the per-metric dicts hb_process_results fills. They
+    were not read, so no sample was a HallusionBench item: "scored nothing" (exit 2)."""
+    path = _lines(tmp_path / "samples_hallusion_bench_image.jsonl", _hb_samples(new))
+    result = halluscope.audit(path, metrics="hallusionbench", out=tmp_path / "out", n_boot=0,
+                              write_report=False,
+                              options={"hallusionbench_variant": "vlmevalkit"})
+    got = {k: (r.value, r.n) for k, r in result.metrics["hallusionbench"].results.items()}
+    # (0,0) right, (0,1) wrong, (1,0) right, (1,1) right: figure 0 broken, pair 1 broken
+    assert got["aacc"] == (0.75, 4) and got["facc"] == (0.5, 2) and got["qacc"] == (0.5, 2)
+    assert not result.errors
+    records = list(iter_input_records(path))
+    assert [r.label for r in records] == ["yes", "no", "no", "yes"]
+    assert records[2].response == "No, it is not."       # filtered_resps, not the copy
+    assert records[0].metadata["category"] == "VD" and records[0].metadata["figure_id"] == "0"
+    assert "model_prediction" not in records[0].metadata

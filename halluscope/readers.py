@@ -141,7 +141,9 @@ def _read_table(path: Path, fmt: str):
                 import openpyxl  # noqa: F401
             except ImportError as exc:
                 raise MissingExtraError("reading .xlsx files", "tables", "openpyxl") from exc
-            return pd.read_excel(path)
+            # only an empty cell is missing: the text "None", "N/A", "NA", "null", "nan" ...
+            # that pandas reads as NaN by default is an answer (as in a CSV/TSV, read as written)
+            return pd.read_excel(path, keep_default_na=False, na_values=[""])
         sep = "\t" if fmt == "tsv" else ","
         return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
                            quoting=csv.QUOTE_MINIMAL)

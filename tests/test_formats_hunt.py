@@ -66,3 +66,31 @@ def test_lmms_eval_hallusionbench_samples_without_doc_are_scored(tmp_path, new):
     assert records[2].response == "No, it is not."       # filtered_resps, not the copy
     assert records[0].metadata["category"] == "VD" and records[0].metadata["figure_id"] == "0"
     assert "model_prediction" not in records[0].metadata
+
+
+# -- Excel: a text answer that pandas' NA list names is an answer, not an empty cell ----------
+
+NA_WORDS = ["None", "N/A", "NA", "null", "nan", "NULL", "n/a"]
+
+
+@pytest.mark.parametrize("layout", ["vlmevalkit", "xlsx"])
+def test_xlsx_answers_pandas_calls_missing_are_read_as_written(tmp_path, layout):
+    """pd.read_excel turns the cell text "None", "N/A", "NA", "null", "nan" ... into NaN by
+    default, and an empty answer cell is a missing answer: each such row was a bad record
+    ("got null") although the model wrote that text, while the same file as TSV or CSV was
+    read as written. An empty cell is still a missing answer."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("openpyxl")
+    answers = NA_WORDS + ["", "Yes"]
+    rows = [{"index": i, "question": "Is there a dog in the image?", "answer": "No",
+             "category": "random", "prediction": a} for i, a in enumerate(answers)]
+    if layout == "xlsx":
+        rows = [{"id": r["index"], "prompt": r["question"], "label": "no",
+                 "response": r["prediction"]} for r in rows]
+    path = tmp_path / f"model_POPE_{layout}.xlsx"
+    pd.DataFrame(rows).to_excel(path, index=False)
+    got = list(iter_input_records(path))
+    assert [getattr(r, "response", None) for r in got] == NA_WORDS + [None, "Yes"]
+    empty = got[len(NA_WORDS)]
+    assert not hasattr(empty, "response") and "got null" in str(empty)
+    assert [r.id for r in got if hasattr(r, "response")] == [str(i) for i in range(7)] + ["8"]

@@ -43,8 +43,8 @@ from typing import Any
 
 from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
 from halluscope.lmms_eval_log import is_lmms_eval, lmms_eval_line, lmms_eval_row, yes_no
-from halluscope.records import (ANSWER_FIELDS, Record, id_hint, is_gzip_name,
-                                iter_json_values, open_text, record_from_dict)
+from halluscope.records import (ANSWER_FIELDS, Record, drop_bom, id_hint, is_gzip_name,
+                                iter_json_values, open_binary, open_text, record_from_dict)
 from halluscope.tables import TABLE_SUFFIXES, table_columns, table_suffix
 
 logger = logging.getLogger(__name__)
@@ -152,6 +152,8 @@ def _read_table(path: Path, fmt: str):
     except Exception as exc:  # pandas raises many types for unreadable files
         if fmt in ("csv", "tsv") and "EOF inside string" in str(exc):
             raise _unclosed_quote(path, fmt) from exc
+        if fmt in ("csv", "tsv") and isinstance(exc, UnicodeDecodeError):
+            raise _not_utf8_table(path) from None
         raise _unknown(path, f"as {fmt}: {type(exc).__name__}: {exc}") from exc
 
 
@@ -363,6 +365,23 @@ def _unclosed_quote(path: Path, table: str) -> InputError:
                       f"and VLMEvalKit's read_csv refuse the file); close or double the quote")
 
 
+def _not_utf8_table(path: Path) -> InputError:
+    """The error for a CSV/TSV file that is not UTF-8 (pandas stops at the first such byte and
+    names no line, and the file is in a known format): the first line holding one."""
+    with open_binary(path) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                (drop_bom(raw) if lineno == 1 else raw).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                where, byte = f"{path}:{lineno}", f"byte 0x{raw[exc.start]:02x}"
+                break
+        else:                                   # (pandas decodes in blocks: not expected)
+            where, byte = str(path), "a byte"
+    return InputError(f"{where}: expected a table in UTF-8 (as pandas and VLMEvalKit read it), "
+                      f"got {byte}, which is not UTF-8: save the file as UTF-8 (a CSV saved "
+                      f"by Excel is often Windows-1252)")
+
+
 def _broken_row_error(name: str, broken: _BrokenRow, row: Mapping[str, Any]) -> RecordError:
     """The bad record for a row that swallowed the lines after it."""
     lines = (f"line {broken.last}" if broken.last == broken.first + 1
@@ -441,7 +460,7 @@ def count_input_records(path: str | Path, fmt: str | None = None) -> int:
     path = Path(path)
     fmt = fmt or detect_format(path)
     if fmt in ("jsonl", "lmms-eval") or fmt == "vlmevalkit" and _json_file(path):
-        from halluscope.textfiles import drop_bom, is_blank_bytes, open_binary
+        from halluscope.textfiles import is_blank_bytes
         n = 0
         with open_binary(path) as fh:       # bytes: a line that is not UTF-8 still counts
             for i, line in enumerate(fh):   # blank as the reader skips it (textfiles)

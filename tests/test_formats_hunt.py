@@ -94,3 +94,31 @@ def test_xlsx_answers_pandas_calls_missing_are_read_as_written(tmp_path, layout)
     empty = got[len(NA_WORDS)]
     assert not hasattr(empty, "response") and "got null" in str(empty)
     assert [r.id for r in got if hasattr(r, "response")] == [str(i) for i in range(7)] + ["8"]
+
+
+# -- a table that is not UTF-8 ---------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["model_POPE.tsv", "model_POPE.csv.gz"])
+def test_a_table_not_in_utf8_names_its_line_not_an_unknown_format(tmp_path, name):
+    """A TSV/CSV saved as Windows-1252 or Latin-1 (Excel's "CSV") made pandas raise
+    UnicodeDecodeError, reported as "cannot read this file ... expected one of the formats
+    jsonl, lmms-eval, ... (pass --format to force one)": a format problem it is not, with a
+    byte offset into pandas' read buffer and no line. It now names the line and the byte."""
+    import gzip
+
+    from typer.testing import CliRunner
+
+    from halluscope.cli import EXIT_USAGE, app
+    sep = "\t" if ".tsv" in name else ","
+    text = (f"index{sep}question{sep}answer{sep}prediction\r\n"
+            f"1{sep}Is there a dog?{sep}Yes{sep}Yes\r\n"
+            f"2{sep}Is there a café?{sep}No{sep}Pas de café\r\n")
+    data = text.encode("latin-1")
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    res = CliRunner().invoke(app, ["audit", str(path), "--metric", "pope", "--no-report",
+                                   "--out", str(tmp_path / "out")])
+    assert res.exit_code == EXIT_USAGE, res.output
+    out = " ".join(res.output.split())
+    assert f"{path}:3: expected a table in UTF-8" in out and "byte 0xe9" in out
+    assert "expected one of the formats" not in out

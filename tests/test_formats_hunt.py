@@ -122,3 +122,44 @@ def test_a_table_not_in_utf8_names_its_line_not_an_unknown_format(tmp_path, name
     out = " ".join(res.output.split())
     assert f"{path}:3: expected a table in UTF-8" in out and "byte 0xe9" in out
     assert "expected one of the formats" not in out
+
+
+# -- one JSON object written over many lines -------------------------------------------------
+
+def _lmms_results(path: Path) -> Path:
+    """lmms-eval's aggregated ``<date>_results.json``, written beside the samples files with
+    json.dumps(indent=2): metrics per task, no answers."""
+    path.write_text(json.dumps({
+        "results": {"pope_pop": {"alias": "pope_pop", "pope_accuracy,none": 0.86,
+                                 "pope_accuracy_stderr,none": "N/A"}},
+        "group_subtasks": {"pope_pop": []}, "configs": {"pope_pop": {"task": "pope_pop"}},
+        "versions": {"pope_pop": "Yaml"}, "n-shot": {"pope_pop": 0},
+        "config": {"model": "llava", "model_args": "pretrained=liuhaotian/llava-v1.5-7b"},
+        "git_hash": "abc123", "date": "20260806_101010"}, indent=2))
+    return path
+
+
+@pytest.mark.parametrize("what", ["lmms-eval results", "other object"])
+def test_a_pretty_printed_json_object_is_one_clear_error(tmp_path, what):
+    """A JSON object spread over lines (lmms-eval's results_*.json beside its samples files,
+    any json.dump(indent=2) of one object) was read as JSON lines: one "invalid JSON at column
+    N: Extra data" bad record per line (dozens for a results file) and "pope scored nothing".
+    It is now one input error (exit 2) saying what the file is and what to pass instead."""
+    from typer.testing import CliRunner
+
+    from halluscope.cli import EXIT_USAGE, app
+    if what == "lmms-eval results":
+        path = _lmms_results(tmp_path / "20260806_101010_results.json")
+    else:
+        path = tmp_path / "answers.json"
+        path.write_text("\ufeff" + json.dumps({"question_id": 1, "text": "Yes"}, indent=2))
+    res = CliRunner().invoke(app, ["audit", str(path), "--metric", "pope", "--no-report",
+                                   "--out", str(tmp_path / "out")])
+    assert res.exit_code == EXIT_USAGE, res.output
+    out = " ".join(res.output.split())
+    assert "invalid JSON" not in out and "Extra data" not in out
+    assert f"{path}: expected one JSON object per line" in out
+    if what == "lmms-eval results":
+        assert "lmms-eval's aggregated results" in out and "samples_" in out
+    with pytest.raises(Exception, match="one JSON object per line"):
+        list(iter_input_records(path))

@@ -37,6 +37,7 @@ import json
 import logging
 import math
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -287,14 +288,27 @@ class _BrokenRow:
     why: str                       # what a strict CSV reader says of the row
 
 
+@contextmanager
+def _csv_fields_unlimited() -> Iterator[None]:
+    """Python's csv refuses a field over 131,072 characters by default (pandas has no such
+    limit, and a base64 image cell of a VLMEvalKit TSV passes it from ~96 KB of image): lifted
+    while this module's own pass reads a table, then set back."""
+    before = csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
 def _physical_records(path: Path, delimiter: str
                       ) -> Iterator[tuple[int, int, list[str], list[str]]]:
     """``(first line, last line, cells, raw lines)`` of every record a CSV reader finds in
     ``path``, leaving out the lines pandas skips: blank lines and lines of nothing but spaces
-    and tabs (tabs only where they are not the delimiter)."""
-    blank = set(" \t") - {delimiter}
+    and tabs (tabs only where they are not the delimiter). No field is too long for it
+    (:func:`_csv_fields_unlimited`, also for :func:`_quote_problem` on the records yielded)."""
+    blank = " \t".replace(delimiter, "")
     taken: list[str] = []
-    with open_text(path) as fh:
+    with _csv_fields_unlimited(), open_text(path) as fh:
         def lines() -> Iterator[str]:
             for line in fh:
                 taken.append(line)     # the reader asks for no line past its record's end
@@ -304,7 +318,7 @@ def _physical_records(path: Path, delimiter: str
             raw = taken[:]
             taken.clear()
             first, read = read + 1, read + len(raw)
-            if not cells or (len(raw) == 1 and set(raw[0].rstrip("\r\n")) <= blank):
+            if not cells or (len(raw) == 1 and not raw[0].rstrip("\r\n").strip(blank)):
                 continue
             yield first, read, cells, raw
 

@@ -163,3 +163,27 @@ def test_a_pretty_printed_json_object_is_one_clear_error(tmp_path, what):
         assert "lmms-eval's aggregated results" in out and "samples_" in out
     with pytest.raises(Exception, match="one JSON object per line"):
         list(iter_input_records(path))
+
+
+# -- VLMEvalKit tables with their base64 images ----------------------------------------------
+
+def test_a_cell_over_csvs_field_limit_keeps_swallowed_rows_found(tmp_path):
+    """Python's csv module refuses a field over 131,072 characters by default; the pass that
+    finds each row's line (and the rows a stray quote made swallow the lines after them) hit
+    that on any base64 image of over ~96 KB, gave up without a word, and so scored the
+    swallowing row (its answer 'Yes, it is\\n2\\t...' read whole) and named rows by number."""
+    image = "iVBORw0KGgo" * 20_000                        # 220,000 characters
+    path = tmp_path / "model_POPE.tsv"
+    path.write_text("index\tquestion\tanswer\tcategory\timage\tprediction\n"
+                    f'1\tIs there a snowboard?\tYes\trandom\t{image}\t"Yes, it is\n'
+                    f"2\tIs there a car?\tNo\trandom\t{image}\tYes\n"
+                    f'3\tIs there a person?\tYes\trandom\t{image}\tI think "no"\n'
+                    "\n"
+                    f"4\tIs there a sandwich?\tNo\trandom\t{image}\tNo\n")
+    got = list(iter_input_records(path))
+    bad = [r for r in got if not hasattr(r, "response")]
+    good = [r for r in got if hasattr(r, "response")]
+    assert [(e.location.line, e.location.field, e.record_id) for e in bad] == [
+        (2, "prediction", "1")]
+    assert "lines 3-4 of the file were read into this cell" in bad[0].message
+    assert [(r.id, r.response, r.source.line) for r in good] == [("4", "No", 6)]

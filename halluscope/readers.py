@@ -131,9 +131,11 @@ def _pandas():
     return pandas
 
 
-def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset()):
+def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset(), *,
+                quiet: bool = False):
     """``path`` as a pandas frame; a CSV/TSV's ``dropped`` columns are never stored (a
-    VLMEvalKit table's base64 ``image`` cells: a 460 MB TSV of them took 1.7 GB, not 0.6)."""
+    VLMEvalKit table's base64 ``image`` cells: a 460 MB TSV of them took 1.7 GB, not 0.6).
+    ``quiet``: the rows are only counted (the sheet read is said when they are read)."""
     pd = _pandas()
     try:
         if fmt == "parquet":
@@ -147,9 +149,15 @@ def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset()):
                 import openpyxl  # noqa: F401
             except ImportError as exc:
                 raise MissingExtraError("reading .xlsx files", "tables", "openpyxl") from exc
-            # only an empty cell is missing: the text "None", "N/A", "NA", "null", "nan" ...
-            # that pandas reads as NaN by default is an answer (as in a CSV/TSV, read as written)
-            return pd.read_excel(path, keep_default_na=False, na_values=[""])
+            with pd.ExcelFile(path) as book:
+                if len(book.sheet_names) > 1 and not quiet:
+                    logger.warning("%s: read its first sheet %r of %d (%s), as pandas and "
+                                   "VLMEvalKit do", path, book.sheet_names[0],
+                                   len(book.sheet_names), ", ".join(book.sheet_names))
+                # only an empty cell is missing: the text "None", "N/A", "NA", "null", "nan"
+                # pandas reads as NaN by default is an answer (as in a CSV/TSV, as written)
+                return pd.read_excel(book, sheet_name=0, keep_default_na=False,
+                                     na_values=[""])
         sep = "\t" if fmt == "tsv" else ","
         return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
                            quoting=csv.QUOTE_MINIMAL,
@@ -446,6 +454,12 @@ def _one_spread_object(path: Path) -> InputError | None:
 
 # --- the entry point --------------------------------------------------------------------------
 
+def _table_of(path: Path, fmt: str) -> str:
+    """The table format a file of format ``fmt`` (not JSON) is read as."""
+    table = table_suffix(path)[1:] if fmt == "vlmevalkit" else fmt
+    return table if table in ("csv", "tsv", "parquet", "xlsx") else "tsv"
+
+
 def _rows(path: Path, fmt: str, detected: bool = False
           ) -> Iterator[tuple[int | None, int | None, Any]]:
     """``(line, index, dict or RecordError)`` of ``path`` read as ``fmt``: the file line where
@@ -467,9 +481,7 @@ def _rows(path: Path, fmt: str, detected: bool = False
                 obj = lmms_eval_line(obj, str(path), lineno, origin)
             yield lineno, index, obj
         return
-    table = table_suffix(path)[1:] if fmt == "vlmevalkit" else fmt
-    if table not in ("csv", "tsv", "parquet", "xlsx"):
-        table = "tsv"
+    table = _table_of(path, fmt)
     frame = _read_table(path, table, _DROPPED_COLUMNS if fmt == "vlmevalkit" else frozenset())
     # data rows are numbered from 1 (the header is not counted: ``index``), so that a POPE
     # answer table aligns by order with its question file exactly as a JSON Lines file does;
@@ -520,7 +532,7 @@ def count_input_records(path: str | Path, fmt: str | None = None) -> int:
                     line = drop_bom(line)
                 n += not (not line.strip() if line.isascii() else is_blank_bytes(line))
         return n
-    return sum(1 for _ in _rows(path, fmt))
+    return len(_read_table(path, _table_of(path, fmt), _DROPPED_COLUMNS, quiet=True))
 
 
 __all__ = ["FORMATS", "detect_format", "iter_input_records", "count_input_records", "rows_of",

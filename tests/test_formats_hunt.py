@@ -220,3 +220,34 @@ def test_a_cell_over_csvs_field_limit_keeps_swallowed_rows_found(tmp_path):
         (2, "prediction", "1")]
     assert "lines 3-4 of the file were read into this cell" in bad[0].message
     assert [(r.id, r.response, r.source.line) for r in good] == [("4", "No", 6)]
+
+
+# -- a workbook of several sheets ------------------------------------------------------------
+
+def test_an_xlsx_of_several_sheets_is_read_and_detected_from_its_first(tmp_path, caplog):
+    """pandas (and VLMEvalKit's load) read a workbook's first sheet; the format was detected
+    from its *active* sheet (the one shown when it was saved). A workbook saved showing its
+    predictions sheet behind a notes sheet was detected as VLMEvalKit's from the one and read
+    from the other: every notes row a bad record "expected ... 'prediction' ... found none",
+    and nothing said which sheet was read. Both now take the first sheet, and a workbook of
+    several sheets says which it read."""
+    import logging
+    openpyxl = pytest.importorskip("openpyxl")
+    from halluscope.readers import detect_format
+    book = openpyxl.Workbook()
+    notes = book.active
+    notes.title = "About"
+    notes.append(["note"])
+    notes.append(["VILA-13B on POPE, greedy"])
+    preds = book.create_sheet("preds")
+    preds.append(["index", "question", "answer", "category", "prediction"])
+    preds.append([1, "Is there a dog in the image?", "Yes", "random", "Yes"])
+    book.active = 1                                       # saved while showing "preds"
+    path = tmp_path / "vila_POPE.xlsx"
+    book.save(path)
+    assert detect_format(path) == "xlsx"                 # the first sheet's header: no index
+    with caplog.at_level(logging.WARNING, logger="halluscope.readers"):
+        (got,) = list(iter_input_records(path))
+    assert "vila_POPE.xlsx:2: field 'response'" in str(got)      # read as a plain table
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "first sheet 'About' of 2 (About, preds)" in said

@@ -454,6 +454,27 @@ def _one_spread_object(path: Path) -> InputError | None:
 
 # --- the entry point --------------------------------------------------------------------------
 
+_DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
+
+
+def _one_column_error(path: Path, table: str, columns: Any) -> InputError | None:
+    """The error for a CSV/TSV that pandas read as one column whose name holds another
+    delimiter (Excel's semicolon "CSV" where the decimal mark is a comma, a TSV named .csv):
+    every row would be a bad record that does not say why. ``None`` for any other table."""
+    if table not in ("csv", "tsv") or len(columns) != 1:
+        return None
+    name = str(columns[0])
+    own = "\t" if table == "tsv" else ","
+    found = next((d for d in _DELIMITER_NAMES
+                  if d != own and sum(bool(part.strip()) for part in name.split(d)) >= 2), None)
+    if found is None:
+        return None
+    return InputError(f"{path}:1: expected columns separated by "
+                      f"{'a tab' if table == 'tsv' else 'commas'} (a .{table}), got one column "
+                      f"{name!r:.80}, whose name is separated by {_DELIMITER_NAMES[found]}: "
+                      f"save the table with commas as .csv, or with tabs as .tsv")
+
+
 def _table_of(path: Path, fmt: str) -> str:
     """The table format a file of format ``fmt`` (not JSON) is read as."""
     table = table_suffix(path)[1:] if fmt == "vlmevalkit" else fmt
@@ -483,6 +504,9 @@ def _rows(path: Path, fmt: str, detected: bool = False
         return
     table = _table_of(path, fmt)
     frame = _read_table(path, table, _DROPPED_COLUMNS if fmt == "vlmevalkit" else frozenset())
+    one_column = _one_column_error(path, table, frame.columns)
+    if one_column is not None:
+        raise one_column
     # data rows are numbered from 1 (the header is not counted: ``index``), so that a POPE
     # answer table aligns by order with its question file exactly as a JSON Lines file does;
     # ``line`` is the row's line in the file (the sheet's row for Excel, the header being its

@@ -251,3 +251,29 @@ def test_an_xlsx_of_several_sheets_is_read_and_detected_from_its_first(tmp_path,
     assert "vila_POPE.xlsx:2: field 'response'" in str(got)      # read as a plain table
     said = " ".join(r.getMessage() for r in caplog.records)
     assert "first sheet 'About' of 2 (About, preds)" in said
+
+
+# -- a CSV whose delimiter is not a comma ----------------------------------------------------
+
+@pytest.mark.parametrize("name,sep", [("answers.csv", ";"), ("answers.csv", "\t"),
+                                      ("answers.tsv", ",")])
+def test_a_table_read_as_one_column_names_its_delimiter(tmp_path, name, sep):
+    """Excel saves "CSV" with semicolons where the decimal mark is a comma, and a TSV is
+    often named .csv: pandas then reads one column named 'question_id;prompt;response;label'
+    and every row was a bad record "expected the model's answer in 'response' ..., found
+    none", which does not say why. It is now one input error naming the delimiter found."""
+    from typer.testing import CliRunner
+
+    from halluscope.cli import EXIT_USAGE, app
+    path = tmp_path / name
+    path.write_bytes(("\ufeff" + "\r\n".join(sep.join(row) for row in [
+        ("question_id", "prompt", "response", "label"),
+        ("1", "Is there a dog in the image?", "Yes", "yes"),
+        ("2", "Is there a cat in the image?", "No", "no")]) + "\r\n").encode())
+    res = CliRunner().invoke(app, ["audit", str(path), "--metric", "pope", "--no-report",
+                                   "--out", str(tmp_path / "out")])
+    assert res.exit_code == EXIT_USAGE, res.output
+    out = " ".join(res.output.split())
+    assert "found none" not in out
+    assert f"{path}:1: expected columns separated by {'a tab' if name.endswith('tsv') else 'commas'}" in out
+    assert f"separated by {'semicolons' if sep == ';' else 'tabs' if sep == chr(9) else 'commas'}" in out

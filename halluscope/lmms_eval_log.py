@@ -7,15 +7,20 @@ one-element ``filtered_resps`` to its string and drops ``resps`` when it says th
 task's ``process_results`` returned is logged beside, one dict per metric: POPE's carry the
 ``question_id``, CHAIR's the ``image_id``, and HallusionBench's the whole doc less its image
 (plus ``model_prediction``), which is then the only place the doc's fields are left.
+From v0.1 to v0.2.4 (January to September 2024) the samples went into one ``<task>.json``
+instead: ``{"args", "model_configs", "logs": [samples], "time"}``, written with indent=4
+(:func:`one_document`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from halluscope.errors import RecordError
-from halluscope.records import id_hint
+from halluscope.errors import InputError, RecordError
+from halluscope.records import id_hint, iter_text_lines, open_text
 
 _LMMS_RESPONSE_KEYS = ("filtered_resps", "resps")
 #: What a task adds to the copy of its doc that it logs per metric (HallusionBench's
@@ -168,4 +173,60 @@ def lmms_eval_line(obj: dict[str, Any], name: str, line: int | None, origin: str
     return err
 
 
-__all__ = ["is_lmms_eval", "lmms_eval_line", "lmms_eval_row", "yes_no"]
+def _lone_brace_line(path: Path) -> int | None:
+    """The number of the first non-blank line of ``path`` when it is ``{`` alone (which no
+    JSON line is: the file is one JSON object written over several lines), else ``None``."""
+    for lineno, text in iter_text_lines(path, errors="surrogateescape"):
+        first = (text[0] if isinstance(text, tuple) else text).strip()
+        if first:
+            return lineno if first == "{" else None
+    return None
+
+
+def one_document(path: Path, small: int) -> list[tuple[int | None, Any]] | None:
+    """``(line, sample)`` of a JSON file holding one object written over several lines, when it is
+    an lmms-eval v0.1-v0.2 ``<task>.json`` (its ``logs`` beside ``args``); ``None`` for a
+    file of any other shape (JSON lines, an array). Any other such object raises
+    :class:`InputError` saying what it is (read as JSON lines it gave an "invalid JSON" bad
+    record per line): lmms-eval's aggregated ``results_*.json`` (parsed to say so when at most
+    ``small`` bytes), any ``json.dump(obj, indent=2)``."""
+    brace = _lone_brace_line(path)
+    if brace is None:
+        return None
+    how = "write it one object per line (jq -c .) or as a JSON array"
+    whole = None
+    try:
+        with open_text(path) as fh:
+            whole = json.load(fh) if path.stat().st_size <= small or _has_logs(path) else None
+    except (ValueError, OSError, InputError):
+        whole = None
+    if isinstance(whole, dict) and isinstance(whole.get("logs"), list) and "args" in whole:
+        return list(zip(_element_lines(path, len(whole["logs"])), whole["logs"]))
+    if isinstance(whole, dict) and "results" in whole and (
+            "configs" in whole or "config" in whole):
+        how = ("it is lmms-eval's aggregated results (results, configs), which hold no "
+               "answers: pass the samples_<task>.jsonl files that --log_samples writes "
+               "beside it")
+    raise InputError(f"{path}: expected one JSON object per line (or a JSON array), got one "
+                     f"JSON object written over several lines (line {brace} is '{{' alone): "
+                     f"{how}")
+
+
+def _element_lines(path: Path, n: int) -> list[int | None]:
+    """The line where each of the ``n`` samples of a v0.1-v0.2 log starts: json.dumps with
+    indent=4 opens each element of a top-level list with ``{`` alone, indented 8 (``logs``
+    is the one list of objects at that depth); ``None`` each when the count disagrees."""
+    lines = [lineno for lineno, text in iter_text_lines(path, errors="surrogateescape")
+             if (text[0] if isinstance(text, tuple) else text).rstrip("\r\n") == " " * 8 + "{"]
+    return lines if len(lines) == n else [None] * n
+
+
+def _has_logs(path: Path) -> bool:
+    """Whether a large one-object file is an lmms-eval v0.1-v0.2 log: ``"args"`` among its
+    first lines (json.dumps writes keys in order: args, model_configs, logs, time)."""
+    with open_text(path) as fh:
+        head = fh.read(1 << 16)
+    return '\n    "args": {' in head
+
+
+__all__ = ["is_lmms_eval", "lmms_eval_line", "lmms_eval_row", "one_document", "yes_no"]

@@ -43,10 +43,10 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
-from halluscope.lmms_eval_log import is_lmms_eval, lmms_eval_line, lmms_eval_row, yes_no
+from halluscope.lmms_eval_log import (is_lmms_eval, lmms_eval_line, lmms_eval_row, one_document,
+                                      yes_no)
 from halluscope.records import (ANSWER_FIELDS, Record, drop_bom, id_hint, is_gzip_name,
-                                iter_json_values, iter_text_lines, open_binary, open_text,
-                                record_from_dict)
+                                iter_json_values, open_binary, open_text, record_from_dict)
 from halluscope.tables import TABLE_SUFFIXES, table_columns, table_suffix
 
 logger = logging.getLogger(__name__)
@@ -423,35 +423,6 @@ def _broken_row_error(name: str, broken: _BrokenRow, row: Mapping[str, Any]) -> 
     return err
 
 
-def _one_spread_object(path: Path) -> InputError | None:
-    """The error for a JSON file holding one object written over several lines (its first
-    line is ``{`` alone, which no JSON line is): lmms-eval's ``results_*.json``, any
-    ``json.dump(obj, indent=2)``. Read as JSON lines it gave one "invalid JSON" bad record
-    per line. ``None`` for any other file."""
-    first = ""
-    for lineno, text in iter_text_lines(path, errors="surrogateescape"):
-        first = (text[0] if isinstance(text, tuple) else text).strip()
-        if first:
-            break
-    if first != "{":
-        return None
-    how = "write it one object per line (jq -c .) or as a JSON array"
-    if path.stat().st_size <= _SMALL_JSON_BYTES:
-        try:
-            with open_text(path) as fh:
-                whole = json.load(fh)
-        except (ValueError, OSError, InputError):
-            whole = None
-        if isinstance(whole, dict) and "results" in whole and (
-                "configs" in whole or "config" in whole):
-            how = ("it is lmms-eval's aggregated results (results, configs), which hold no "
-                   "answers: pass the samples_<task>.jsonl files that --log_samples writes "
-                   "beside it")
-    return InputError(f"{path}: expected one JSON object per line (or a JSON array), got one "
-                      f"JSON object written over several lines (line {lineno} is '{{' alone): "
-                      f"{how}")
-
-
 # --- the entry point --------------------------------------------------------------------------
 
 _DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
@@ -490,9 +461,12 @@ def _rows(path: Path, fmt: str, detected: bool = False
     if fmt == "vlmevalkit" and _json_file(path):
         fmt = "jsonl"       # VLMEvalKit rows as JSON: read as when detected (records.py)
     if fmt in ("jsonl", "lmms-eval"):
-        spread = _one_spread_object(path)
-        if spread is not None:
-            raise spread
+        logs = one_document(path, _SMALL_JSON_BYTES)    # (an error, for another document)
+        if logs is not None:                          # an lmms-eval v0.1-v0.2 <task>.json
+            for n, (line, obj) in enumerate(logs, 1):
+                yield line, n, (lmms_eval_line(obj, str(path), line, "its 'logs' are")
+                                if isinstance(obj, dict) else obj)
+            return
         first = None
         for lineno, index, obj in iter_json_values(path):
             if fmt == "lmms-eval" and isinstance(obj, dict):

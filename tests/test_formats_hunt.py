@@ -277,3 +277,36 @@ def test_a_table_read_as_one_column_names_its_delimiter(tmp_path, name, sep):
     assert "found none" not in out
     assert f"{path}:1: expected columns separated by {'a tab' if name.endswith('tsv') else 'commas'}" in out
     assert f"separated by {'semicolons' if sep == ';' else 'tabs' if sep == chr(9) else 'commas'}" in out
+
+
+def test_lmms_eval_v02_task_json_logs_are_read(tmp_path):
+    """lmms-eval v0.1 to v0.2.4 wrote --log_samples as one <task>.json, indent=4: {"args",
+    "model_configs", "logs": [samples in the pre-0.4 layout], "time"}. It was read as JSON
+    lines (an "invalid JSON" bad record per line); its samples are now read as lmms-eval's."""
+    samples = []
+    for i, (qid, text, truth, answer) in enumerate([
+            ("1", "Is there a dog in the image?", "yes", "Yes"),
+            ("2", "Is there a cat in the image?", "no", "Yes, there is a cat."),
+            ("3", "Is there a car in the image?", "no", "No")]):
+        doc = {"question_id": qid, "question": text, "answer": truth,
+               "image_source": "COCO_val2014_000000000139", "category": "adversarial"}
+        samples.append({"doc_id": i, "doc": doc, "target": truth,
+                        "arguments": [[text, {"max_new_tokens": 128}]], "resps": [[answer]],
+                        "filtered_resps": [answer],
+                        "pope_accuracy": {"question_id": qid, "score": 0.0,
+                                          "prediction": answer.lower(), "ground_truth": truth}})
+    path = tmp_path / "pope_adv.json"
+    path.write_text(json.dumps({"args": {"model": "llava", "tasks": "pope_adv"},
+                                "model_configs": {"task": "pope_adv"}, "logs": samples,
+                                "time": "0123_1456"}, indent=4))
+    records = list(iter_input_records(path))
+    starts = [n for n, line in enumerate(path.read_text().splitlines(), 1)
+              if line == "        {"]
+    assert [(r.id, r.response, r.label, r.image_id, r.source.index) for r in records] == [
+        ("1", "Yes", "yes", 139, 1), ("2", "Yes, there is a cat.", "no", 139, 2),
+        ("3", "No", "no", 139, 3)]
+    assert [r.source.line for r in records] == starts and len(starts) == 3
+    result = halluscope.audit(path, metrics="pope", out=tmp_path / "out", n_boot=0,
+                              write_report=False)
+    assert result.metrics["pope"].results["accuracy"].value == pytest.approx(2 / 3)
+    assert not result.errors

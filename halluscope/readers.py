@@ -37,13 +37,17 @@ import json
 import logging
 import math
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
-from halluscope.records import (ANSWER_FIELDS, Record, id_hint, is_gzip_name, is_request_error,
-                                iter_json_values, open_text, record_from_dict)
+from halluscope.lmms_eval_log import (is_lmms_eval, lmms_eval_line, lmms_eval_row, one_document,
+                                      yes_no)
+from halluscope.records import (ANSWER_FIELDS, Record, drop_bom, id_hint, is_gzip_name,
+                                is_request_error, iter_json_values, open_binary, open_text,
+                                record_from_dict)
 from halluscope.tables import TABLE_SUFFIXES, table_columns, table_suffix
 
 logger = logging.getLogger(__name__)
@@ -51,9 +55,10 @@ logger = logging.getLogger(__name__)
 FORMATS: tuple[str, ...] = ("jsonl", "lmms-eval", "vlmevalkit", "csv", "tsv", "parquet", "xlsx")
 _JSON_SUFFIXES = {".jsonl", ".json", ".ndjson"}         # and gzip (is_gzip_name)
 _VLMEVALKIT_COLUMNS = {"index", "prediction"}
-_LMMS_RESPONSE_KEYS = ("filtered_resps", "resps")
 # bulky columns of VLMEvalKit tables that are never needed for scoring (base64 images)
-_DROPPED_COLUMNS = {"image"}
+_DROPPED_COLUMNS = frozenset({"image"})
+# a JSON file of one object over many lines is parsed whole up to this size, to say what it is
+_SMALL_JSON_BYTES = 64 << 20
 
 #: Columns of tables and in-memory rows read as text, exactly as written, even when a cell
 #: looks like JSON: the fields the record reader takes as strings (a model's answer written as
@@ -98,7 +103,7 @@ def detect_format(path: str | Path) -> str:
         raise _unknown(path, f"suffix {suffix or 'none'!r} and first bytes {head!r} match none")
     for _, _, obj in iter_json_values(path):
         if isinstance(obj, dict):
-            return "lmms-eval" if _is_lmms_eval(obj) else "jsonl"
+            return "lmms-eval" if is_lmms_eval(obj) else "jsonl"
         break
     return "jsonl"
 
@@ -117,13 +122,6 @@ def _json_file(path: Path) -> bool:
     return head[:1] in (b"{", b"[") or head.startswith(b"\xef\xbb\xbf{")
 
 
-def _is_lmms_eval(obj: Mapping[str, Any]) -> bool:
-    """An lmms-eval sample: its responses beside ``doc_id`` or its ``doc`` (some early logs
-    have no ``doc_id``)."""
-    return (("doc_id" in obj or isinstance(obj.get("doc"), Mapping))
-            and any(k in obj for k in _LMMS_RESPONSE_KEYS))
-
-
 # --- tables -----------------------------------------------------------------------------------
 
 def _pandas():
@@ -134,7 +132,11 @@ def _pandas():
     return pandas
 
 
-def _read_table(path: Path, fmt: str):
+def _read_table(path: Path, fmt: str, dropped: frozenset[str] = frozenset(), *,
+                quiet: bool = False):
+    """``path`` as a pandas frame; a CSV/TSV's ``dropped`` columns are never stored (a
+    VLMEvalKit table's base64 ``image`` cells: a 460 MB TSV of them took 1.7 GB, not 0.6).
+    ``quiet``: the rows are only counted (the sheet read is said when they are read)."""
     pd = _pandas()
     try:
         if fmt == "parquet":
@@ -148,15 +150,26 @@ def _read_table(path: Path, fmt: str):
                 import openpyxl  # noqa: F401
             except ImportError as exc:
                 raise MissingExtraError("reading .xlsx files", "tables", "openpyxl") from exc
-            return pd.read_excel(path)
+            with pd.ExcelFile(path) as book:
+                if len(book.sheet_names) > 1 and not quiet:
+                    logger.warning("%s: read its first sheet %r of %d (%s), as pandas and "
+                                   "VLMEvalKit do", path, book.sheet_names[0],
+                                   len(book.sheet_names), ", ".join(book.sheet_names))
+                # only an empty cell is missing: the text "None", "N/A", "NA", "null", "nan"
+                # pandas reads as NaN by default is an answer (as in a CSV/TSV, as written)
+                return pd.read_excel(book, sheet_name=0, keep_default_na=False,
+                                     na_values=[""])
         sep = "\t" if fmt == "tsv" else ","
         return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
-                           quoting=csv.QUOTE_MINIMAL)
+                           quoting=csv.QUOTE_MINIMAL,
+                           usecols=(lambda c: c not in dropped) if dropped else None)
     except (MissingExtraError, ConfigError):
         raise
     except Exception as exc:  # pandas raises many types for unreadable files
         if fmt in ("csv", "tsv") and "EOF inside string" in str(exc):
             raise _unclosed_quote(path, fmt) from exc
+        if fmt in ("csv", "tsv") and isinstance(exc, UnicodeDecodeError):
+            raise _not_utf8_table(path) from None
         raise _unknown(path, f"as {fmt}: {type(exc).__name__}: {exc}") from exc
 
 
@@ -238,20 +251,6 @@ def _record_row(record: Record) -> Record | dict[str, Any]:
 
 # --- peers' layouts ---------------------------------------------------------------------------
 
-def _yes_no(value: Any, *, numeric: bool = False) -> str | None:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if numeric and isinstance(value, int) and value in (0, 1):
-        return "yes" if value else "no"
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("yes", "no"):
-            return text
-        if numeric and text in ("0", "1"):
-            return "yes" if text == "1" else "no"
-    return None
-
-
 def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """A VLMEvalKit prediction row as a halluscope record dict.
 
@@ -280,7 +279,7 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 out["response"] = str(value)
         elif key == "answer":
-            label = _yes_no(value, numeric=True)
+            label = yes_no(value, numeric=True)
             if label is not None:
                 out["label"] = label
             else:
@@ -294,115 +293,6 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
     if meta:
         out["metadata"] = meta
     return out
-
-
-def _first_text(value: Any) -> str | None:
-    """The first string inside ``arguments`` (lists nest one or two deep)."""
-    while isinstance(value, list):
-        if not value:
-            return None
-        value = value[0]
-    return value if isinstance(value, str) else None
-
-
-def _lmms_response(obj: Mapping[str, Any]) -> str | None:
-    """The model's answer of a sample: the first string inside ``filtered_resps`` (lists nest
-    one or two deep), else, when the sample has no ``filtered_resps``, inside ``resps``;
-    ``None`` when it has neither. A present one that holds no string (empty, a number, null)
-    raises :class:`RecordError` naming it: lmms-eval scores ``filtered_resps``, so reading
-    ``resps`` or another field instead would score an answer it never scored."""
-    key = next((k for k in _LMMS_RESPONSE_KEYS if k in obj), None)
-    if key is None:
-        return None
-    value = obj[key]
-    while isinstance(value, list) and value:
-        value = value[0]
-    if isinstance(value, str):
-        return value
-    got = ("an empty list" if value == [] else "null" if value is None
-           else f"{type(value).__name__} {value!r:.60}")
-    raise RecordError(f"expected the model's answer as a string in '{key}', got {got}",
-                      field=key)
-
-
-def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """One lmms-eval ``--log_samples`` line as a halluscope record dict.
-
-    The answer is ``filtered_resps`` (else ``resps``); the label is ``target`` when it is
-    yes/no; the question id comes from the per-metric dicts (``pope_accuracy: {"question_id":
-    ...}``) or ``doc``; the prompt from ``doc.question``, ``input`` or the first of
-    ``arguments``; the image from ``doc.image_source`` / ``image_id`` / ``image``. Everything
-    else of ``doc`` is metadata. An answer field that holds no string raises
-    :class:`RecordError` naming it (without file or line: :func:`iter_input_records` adds them).
-    """
-    doc = obj.get("doc") if isinstance(obj.get("doc"), Mapping) else {}
-    per_metric = [v for k, v in obj.items() if isinstance(v, Mapping) and k != "doc"]
-    out: dict[str, Any] = {}
-    response = _lmms_response(obj)
-    if response is not None:
-        out["response"] = response
-    label = _yes_no(obj.get("target"))
-    if label is None:
-        label = _yes_no(doc.get("answer"))
-    if label is None and "gt_answer" in doc:         # hallusion_bench: "1" yes, "0" no
-        label = _yes_no(doc.get("gt_answer"), numeric=True)
-    if label is not None:
-        out["label"] = label
-    qid = next((m["question_id"] for m in per_metric if m.get("question_id") is not None),
-               doc.get("question_id"))
-    if qid is not None:
-        out["question_id"] = str(qid)
-    prompt = doc.get("question")
-    if prompt is None and isinstance(obj.get("input"), str):
-        prompt = obj["input"]
-    if prompt is None:
-        prompt = _first_text(obj.get("arguments"))
-    if isinstance(prompt, str):
-        out["prompt"] = prompt
-    image_id = next((m["image_id"] for m in per_metric if m.get("image_id") is not None),
-                    doc.get("image_id", doc.get("image_source")))
-    if image_id is not None:
-        out["image_id"] = image_id
-    elif isinstance(doc.get("image"), str) and len(doc["image"]) < 1024:
-        out["image"] = doc["image"]
-    if qid is not None or obj.get("doc_id") is not None:
-        out["id"] = str(qid if qid is not None else obj["doc_id"])
-    meta = {k: v for k, v in doc.items()
-            if k not in ("question", "answer", "gt_answer", "image", "image_source", "image_id",
-                         "question_id")
-            and isinstance(v, (str, int, float, bool))}
-    if "doc_id" in obj:
-        meta["doc_id"] = obj["doc_id"]
-    if label is None and obj.get("target") is not None:
-        meta["target"] = obj["target"]
-    out["metadata"] = meta
-    return out
-
-
-def _lmms_eval_line(obj: dict[str, Any], name: str, line: int | None, origin: str
-                    ) -> dict[str, Any] | RecordError:
-    """A line of an lmms-eval samples file as a record dict, or the bad record it is: a line of
-    another format (``origin`` says why the file is read as lmms-eval), or a sample whose
-    answer field holds no string."""
-    if not _is_lmms_eval(obj):
-        if "doc_id" in obj or isinstance(obj.get("doc"), Mapping):
-            message = ("expected the model's answer in 'filtered_resps' or 'resps' of this "
-                       "lmms-eval sample, found neither")
-        else:
-            keys = ", ".join(sorted(map(str, obj))[:8])
-            message = (f"expected an lmms-eval sample (doc_id or doc, with filtered_resps or "
-                       f"resps), as {origin}; got a line of another format (keys: {keys:.200})"
-                       f": a file holds one format")
-        err = RecordError(message, file=name, line=line, field="filtered_resps")
-    else:
-        try:
-            return lmms_eval_row(obj)
-        except RecordError as exc:
-            err = RecordError(exc.message, file=name, line=line, field=exc.location.field)
-    doc = obj.get("doc") if isinstance(obj.get("doc"), Mapping) else {}
-    err.record_id = id_hint(doc.get("question_id", obj.get("question_id", obj.get(
-        "doc_id", obj.get("id")))))
-    return err
 
 
 # --- where table rows are in the file ---------------------------------------------------------
@@ -420,14 +310,27 @@ class _BrokenRow:
     why: str                       # what a strict CSV reader says of the row
 
 
+@contextmanager
+def _csv_fields_unlimited() -> Iterator[None]:
+    """Python's csv refuses a field over 131,072 characters by default (pandas has no such
+    limit, and a base64 image cell of a VLMEvalKit TSV passes it from ~96 KB of image): lifted
+    while this module's own pass reads a table, then set back."""
+    before = csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
 def _physical_records(path: Path, delimiter: str
                       ) -> Iterator[tuple[int, int, list[str], list[str]]]:
     """``(first line, last line, cells, raw lines)`` of every record a CSV reader finds in
     ``path``, leaving out the lines pandas skips: blank lines and lines of nothing but spaces
-    and tabs (tabs only where they are not the delimiter)."""
-    blank = set(" \t") - {delimiter}
+    and tabs (tabs only where they are not the delimiter). No field is too long for it
+    (:func:`_csv_fields_unlimited`, also for :func:`_quote_problem` on the records yielded)."""
+    blank = " \t".replace(delimiter, "")
     taken: list[str] = []
-    with open_text(path) as fh:
+    with _csv_fields_unlimited(), open_text(path) as fh:
         def lines() -> Iterator[str]:
             for line in fh:
                 taken.append(line)     # the reader asks for no line past its record's end
@@ -437,7 +340,7 @@ def _physical_records(path: Path, delimiter: str
             raw = taken[:]
             taken.clear()
             first, read = read + 1, read + len(raw)
-            if not cells or (len(raw) == 1 and set(raw[0].rstrip("\r\n")) <= blank):
+            if not cells or (len(raw) == 1 and not raw[0].rstrip("\r\n").strip(blank)):
                 continue
             yield first, read, cells, raw
 
@@ -501,6 +404,23 @@ def _unclosed_quote(path: Path, table: str) -> InputError:
                       f"and VLMEvalKit's read_csv refuse the file); close or double the quote")
 
 
+def _not_utf8_table(path: Path) -> InputError:
+    """The error for a CSV/TSV file that is not UTF-8 (pandas stops at the first such byte and
+    names no line, and the file is in a known format): the first line holding one."""
+    with open_binary(path) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                (drop_bom(raw) if lineno == 1 else raw).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                where, byte = f"{path}:{lineno}", f"byte 0x{raw[exc.start]:02x}"
+                break
+        else:                                   # (pandas decodes in blocks: not expected)
+            where, byte = str(path), "a byte"
+    return InputError(f"{where}: expected a table in UTF-8 (as pandas and VLMEvalKit read it), "
+                      f"got {byte}, which is not UTF-8: save the file as UTF-8 (a CSV saved "
+                      f"by Excel is often Windows-1252)")
+
+
 def _broken_row_error(name: str, broken: _BrokenRow, row: Mapping[str, Any]) -> RecordError:
     """The bad record for a row that swallowed the lines after it."""
     lines = (f"line {broken.last}" if broken.last == broken.first + 1
@@ -516,6 +436,33 @@ def _broken_row_error(name: str, broken: _BrokenRow, row: Mapping[str, Any]) -> 
 
 # --- the entry point --------------------------------------------------------------------------
 
+_DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
+
+
+def _one_column_error(path: Path, table: str, columns: Any) -> InputError | None:
+    """The error for a CSV/TSV that pandas read as one column whose name holds another
+    delimiter (Excel's semicolon "CSV" where the decimal mark is a comma, a TSV named .csv):
+    every row would be a bad record that does not say why. ``None`` for any other table."""
+    if table not in ("csv", "tsv") or len(columns) != 1:
+        return None
+    name = str(columns[0])
+    own = "\t" if table == "tsv" else ","
+    found = next((d for d in _DELIMITER_NAMES
+                  if d != own and sum(bool(part.strip()) for part in name.split(d)) >= 2), None)
+    if found is None:
+        return None
+    return InputError(f"{path}:1: expected columns separated by "
+                      f"{'a tab' if table == 'tsv' else 'commas'} (a .{table}), got one column "
+                      f"{name!r:.80}, whose name is separated by {_DELIMITER_NAMES[found]}: "
+                      f"save the table with commas as .csv, or with tabs as .tsv")
+
+
+def _table_of(path: Path, fmt: str) -> str:
+    """The table format a file of format ``fmt`` (not JSON) is read as."""
+    table = table_suffix(path)[1:] if fmt == "vlmevalkit" else fmt
+    return table if table in ("csv", "tsv", "parquet", "xlsx") else "tsv"
+
+
 def _rows(path: Path, fmt: str, detected: bool = False
           ) -> Iterator[tuple[int | None, int | None, Any]]:
     """``(line, index, dict or RecordError)`` of ``path`` read as ``fmt``: the file line where
@@ -525,19 +472,26 @@ def _rows(path: Path, fmt: str, detected: bool = False
     if fmt == "vlmevalkit" and _json_file(path):
         fmt = "jsonl"       # VLMEvalKit rows as JSON: read as when detected (records.py)
     if fmt in ("jsonl", "lmms-eval"):
+        logs = one_document(path, _SMALL_JSON_BYTES)    # (an error, for another document)
+        if logs is not None:                          # an lmms-eval v0.1-v0.2 <task>.json
+            for n, (line, obj) in enumerate(logs, 1):
+                yield line, n, (lmms_eval_line(obj, str(path), line, "its 'logs' are")
+                                if isinstance(obj, dict) else obj)
+            return
         first = None
         for lineno, index, obj in iter_json_values(path):
             if fmt == "lmms-eval" and isinstance(obj, dict):
                 first = lineno if first is None else first
                 origin = (f"this file's format was detected from line {first}" if detected
                           else "--format lmms-eval says")
-                obj = _lmms_eval_line(obj, str(path), lineno, origin)
+                obj = lmms_eval_line(obj, str(path), lineno, origin)
             yield lineno, index, obj
         return
-    table = table_suffix(path)[1:] if fmt == "vlmevalkit" else fmt
-    if table not in ("csv", "tsv", "parquet", "xlsx"):
-        table = "tsv"
-    frame = _read_table(path, table)
+    table = _table_of(path, fmt)
+    frame = _read_table(path, table, _DROPPED_COLUMNS if fmt == "vlmevalkit" else frozenset())
+    one_column = _one_column_error(path, table, frame.columns)
+    if one_column is not None:
+        raise one_column
     # data rows are numbered from 1 (the header is not counted: ``index``), so that a POPE
     # answer table aligns by order with its question file exactly as a JSON Lines file does;
     # ``line`` is the row's line in the file (the sheet's row for Excel, the header being its
@@ -579,7 +533,7 @@ def count_input_records(path: str | Path, fmt: str | None = None) -> int:
     path = Path(path)
     fmt = fmt or detect_format(path)
     if fmt in ("jsonl", "lmms-eval") or fmt == "vlmevalkit" and _json_file(path):
-        from halluscope.textfiles import drop_bom, is_blank_bytes, open_binary
+        from halluscope.textfiles import is_blank_bytes
         n = 0
         with open_binary(path) as fh:       # bytes: a line that is not UTF-8 still counts
             for i, line in enumerate(fh):   # blank as the reader skips it (textfiles)
@@ -587,7 +541,7 @@ def count_input_records(path: str | Path, fmt: str | None = None) -> int:
                     line = drop_bom(line)
                 n += not (not line.strip() if line.isascii() else is_blank_bytes(line))
         return n
-    return sum(1 for _ in _rows(path, fmt))
+    return len(_read_table(path, _table_of(path, fmt), _DROPPED_COLUMNS, quiet=True))
 
 
 __all__ = ["FORMATS", "detect_format", "iter_input_records", "count_input_records", "rows_of",

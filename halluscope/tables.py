@@ -47,7 +47,8 @@ def table_columns(path: Path) -> list[str] | None:
             import openpyxl
             book = openpyxl.load_workbook(path, read_only=True)
             try:
-                row = next(book.active.iter_rows(max_row=1, values_only=True), ())
+                # the first sheet, which pandas (and VLMEvalKit) read; not the active one
+                row = next(book.worksheets[0].iter_rows(max_row=1, values_only=True), ())
             finally:
                 book.close()
             return [str(c) for c in row if c is not None]

@@ -37,7 +37,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) 
     ("metrics", {"metrics"}),
     ("result", {"result"}),
     ("audit pipeline", {"pipeline", "engine_choice", "scoring", "engines", "threadlimits", "forkfiles", "stopping", "ray_engine", "readers",
-                        "benchmark_query"}),
+                        "lmms_eval_log", "benchmark_query"}),
     ("report and gates", {"report", "gates", "comparison", "compare_inputs", "compare_runs",
                           "tracking"}),
     ("faces", {"cli", "pytest_plugin", "api", "halluscope", "__main__"}),

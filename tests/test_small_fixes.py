@@ -66,3 +66,65 @@ def test_an_id_with_a_hash_is_not_read_as_a_sample_of_another_prompt(tmp_path):
     _query(first, out)
     _query(second, out)
     assert _sheet(out)["not_in_prompts"] == {"count": 1, "examples": ["a#1"]}
+
+
+# -- 2. the CHAIR ground-truth cache --------------------------------------------------------
+def test_a_big_file_rewritten_with_its_size_and_mtime_is_hashed_again(tmp_path):
+    """The hash memo of files of 8 MiB or more matched path, size and mtime: a file rewritten
+    in place with the same size and its mtime set back got the old hash. Its ctime (set by
+    every write, and not settable) now belongs to the match too."""
+    import hashlib
+    import os
+    import time
+
+    from halluscope.metrics.chair_gt import file_sha256
+    big = tmp_path / "instances.json"
+    big.write_bytes(b"a" * (8 << 20))
+    cache = tmp_path / "cache"
+    first = file_sha256(big, cache)
+    assert first == hashlib.sha256(b"a" * (8 << 20)).hexdigest()
+    assert file_sha256(big, cache) == first                     # remembered
+    st = big.stat()
+    time.sleep(0.05)                                            # past the clock's granularity
+    with open(big, "r+b") as fh:                                # same inode, same size
+        fh.write(b"b")
+    os.utime(big, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert big.stat().st_size == st.st_size and big.stat().st_mtime_ns == st.st_mtime_ns
+    assert file_sha256(big, cache) == hashlib.sha256(b"b" + b"a" * ((8 << 20) - 1)).hexdigest()
+
+
+def _tiny_coco(folder):
+    images = [{"id": 10, "file_name": "10.jpg"}]
+    inst = {"images": images, "categories": [{"id": 18, "name": "dog"}], "annotations": [
+        {"id": 1, "image_id": 10, "category_id": 18, "bbox": [0, 0, 1, 1], "area": 1,
+         "iscrowd": 0}]}
+    caps = {"images": images, "annotations": [
+        {"id": 1, "image_id": 10, "caption": "A man walking his dog."}]}
+    (folder / "instances.json").write_text(json.dumps(inst))
+    (folder / "captions.json").write_text(json.dumps(caps))
+    return [folder / "instances.json", folder / "captions.json"]
+
+
+def test_a_parser_with_other_rules_does_not_read_the_cached_ground_truth(tmp_path,
+                                                                           monkeypatch):
+    """The cache key named the variant and the vocabulary file, not the parser's rules: a
+    parser whose code changed read the ground truth the old code built (unless someone bumped
+    CACHE_FORMAT by hand). The key now holds the rules' identity, its code included."""
+    from halluscope.metrics.chair import parser_for
+    from halluscope.metrics.chair_gt import load_coco_ground_truth
+    from halluscope.metrics.chair_vocab import OriginalParser
+
+    class NoPeopleParser(OriginalParser):      # same variant and vocabulary, other code
+        def parse(self, caption, spans=True):
+            found = super().parse(caption, spans=spans)
+            return found._replace(mentions=tuple(m for m in found.mentions
+                                                 if m.node != "person"))
+
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    files = _tiny_coco(tmp_path)
+    original = parser_for("original")
+    assert load_coco_ground_truth(files, original)[10] == {"dog", "person"}
+    changed = NoPeopleParser(original.spec)
+    assert load_coco_ground_truth(files, changed)[10] == {"dog"}
+    block = json.loads(next((tmp_path / "cache" / "chair").glob("gt-*.json")).read_text())
+    assert block["rules"]["variant"] == "original" and len(block["rules"]["code_sha256"]) == 64

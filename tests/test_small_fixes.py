@@ -128,3 +128,31 @@ def test_a_parser_with_other_rules_does_not_read_the_cached_ground_truth(tmp_pat
     assert load_coco_ground_truth(files, changed)[10] == {"dog"}
     block = json.loads(next((tmp_path / "cache" / "chair").glob("gt-*.json")).read_text())
     assert block["rules"]["variant"] == "original" and len(block["rules"]["code_sha256"]) == 64
+
+
+# -- 3. judges list over an invalid spec -----------------------------------------------------
+def test_judges_list_names_each_invalid_spec_file_and_exits_2(tmp_path):
+    """An invalid spec was listed as a row and its problem printed, but the command exited 0,
+    so a script could not tell. The valid specs are still listed; each invalid file is named
+    with its reason; the exit is 2, as for a --path that is no folder."""
+    import shutil
+
+    from halluscope.judges.spec import spec_dirs
+    builtin = next(d for d in spec_dirs() if (d / "gpt-4o-2024-08-06.toml").is_file())
+    shutil.copytree(builtin / "templates", tmp_path / "templates")
+    text = (builtin / "gpt-4o-2024-08-06.toml").read_text()
+    (tmp_path / "mine.toml").write_text(text.replace('name = "gpt-4o-2024-08-06"',
+                                                     'name = "mine"'))
+    (tmp_path / "broken.toml").write_text("name = [unclosed\n")
+    (tmp_path / "nomodel.toml").write_text('name = "nomodel"\n')
+    res = CliRunner().invoke(app, ["judges", "list", "--path", str(tmp_path)],
+                             env={"COLUMNS": "300"})
+    assert res.exit_code == 2, res.output
+    listed = [line for line in res.output.splitlines() if "│" in line]
+    assert any(" mine " in line for line in listed)
+    assert any("gpt-4o-2024-08-06" in line for line in listed)     # built-in specs too
+    assert not any("broken" in line or "nomodel" in line for line in listed)
+    for bad in ("broken.toml", "nomodel.toml"):
+        line = next(x for x in res.output.splitlines() if bad in x)
+        assert str(tmp_path / bad) in line and "error" in line
+    assert "2 judge spec file(s) are invalid" in res.output

@@ -156,3 +156,27 @@ def test_judges_list_names_each_invalid_spec_file_and_exits_2(tmp_path):
         line = next(x for x in res.output.splitlines() if bad in x)
         assert str(tmp_path / bad) in line and "error" in line
     assert "2 judge spec file(s) are invalid" in res.output
+
+
+# -- 4. $HALLUSCOPE_DATA naming a missing folder ----------------------------------------------
+def test_a_missing_halluscope_data_folder_is_reported_like_a_missing_data(tmp_path,
+                                                                          monkeypatch):
+    """``--data /typo`` stops with exit 2; ``HALLUSCOPE_DATA=/typo`` listed every benchmark
+    as missing and exited 0. It is now reported the same way, naming the variable."""
+    typo = tmp_path / "typo"
+    monkeypatch.setenv("HALLUSCOPE_DATA", str(typo))
+    res = CliRunner().invoke(app, ["benchmarks", "--json"])
+    assert res.exit_code == 2, res.output
+    assert f"$HALLUSCOPE_DATA {typo}: no such file or folder" in res.output
+    res = CliRunner().invoke(app, ["query", "--benchmark", "hallusionbench", "-m", "mock/echo",
+                                   "-o", str(tmp_path / "o.jsonl"), "--quiet"])
+    assert res.exit_code == 2
+    assert f"$HALLUSCOPE_DATA {typo}: no such file or folder" in res.output
+    res = CliRunner().invoke(app, ["query", "--benchmark", "hallusionbench", "--data",
+                                   str(tmp_path / "nodata"), "-m", "mock/echo", "-o",
+                                   str(tmp_path / "o.jsonl"), "--quiet"])
+    assert res.exit_code == 2 and "--data" in res.output and "nodata" in res.output
+    monkeypatch.setenv("HALLUSCOPE_DATA", str(tmp_path))          # a folder that exists
+    res = CliRunner().invoke(app, ["benchmarks", "--json"])
+    assert res.exit_code == 0, res.output
+    assert {b["status"] for b in json.loads(res.output)} <= {"missing", "found"}

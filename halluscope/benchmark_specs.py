@@ -221,6 +221,18 @@ def data_dirs(data: str | Path | list[str | Path] | None = None) -> list[Path]:
     return out
 
 
+def missing_data_places(data: str | Path | list[str | Path] | None = None) -> list[str]:
+    """Each place of :func:`data_dirs` that does not exist, said the way the user gave it
+    (``--data PATH`` or ``$HALLUSCOPE_DATA PATH``) with "no such file or folder": a mistyped
+    one would make every benchmark look missing, so the faces refuse it (exit 2)."""
+    given = data if isinstance(data, list) else [data] if data is not None else []
+    out = [f"--data {p}" for p in given if not Path(p).expanduser().exists()]
+    env = os.environ.get(DATA_ENV) or ""
+    out += [f"${DATA_ENV} {p}" for p in env.split(os.pathsep)
+            if p and not Path(p).expanduser().exists()]
+    return [f"{where}: no such file or folder" for where in out]
+
+
 #: How deep below a data folder a file is looked for (peers' layouts: pope/coco/v3/x.json).
 SEARCH_DEPTH = 3
 
@@ -293,4 +305,4 @@ def data_status(statuses: list[FileStatus]) -> str:
 
 __all__ = ["BenchmarkFile", "BenchmarkPrompt", "BenchmarkSpec", "FOUND", "FileStatus", "MISSING",
            "WRONG_HASH", "check_file", "check_files", "data_dirs", "data_status",
-           "list_benchmarks", "load_benchmark", "read_benchmark"]
+           "list_benchmarks", "load_benchmark", "missing_data_places", "read_benchmark"]

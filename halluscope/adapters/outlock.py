@@ -250,13 +250,24 @@ def _make_parent(out_path: Path) -> None:
 EXAMPLE_IDS = 5
 
 
-def ids_not_in_prompts(ids: Any, prompt_ids: Any) -> dict[str, Any] | None:
-    """``{"count", "examples"}`` for the ``ids`` (an output file's, in file order) that
-    ``prompt_ids`` lacks; ``None`` when there are none. A resume keeps such lines (they are
-    answers the file holds, asked by an earlier prompts file), and says so."""
+def ids_not_in_prompts(lines: Any, prompt_ids: Any) -> dict[str, Any] | None:
+    """``{"count", "examples"}`` for the answer lines (``(answer id, prompt id)`` pairs of an
+    output file, in file order: :func:`answer_prompt_id`) whose prompt id ``prompt_ids`` lacks;
+    the examples are answer ids. ``None`` when there are none. A resume keeps such lines (they
+    are answers the file holds, asked by an earlier prompts file), and says so."""
     wanted = set(prompt_ids)
-    stale = [i for i in ids if i not in wanted]
+    stale = [rid for rid, pid in lines if pid not in wanted]
     return {"count": len(stale), "examples": stale[:EXAMPLE_IDS]} if stale else None
+
+
+def answer_prompt_id(obj: dict[str, Any]) -> str:
+    """The id of the prompt a query output line answers: its ``sample_of`` when it is one of
+    several samples (id ``<sample_of>#<k>``, see :mod:`halluscope.adapters.query`), else its
+    id. Read from the field, not by cutting the id at a '#': a prompt id may hold one."""
+    rid, of = str(obj["id"]), obj.get("sample_of")
+    if of is not None and rid == f"{of}#{obj.get('sample_index')}":
+        return str(of)
+    return rid
 
 
 def not_in_prompts_note(out_path: Path, stale: dict[str, Any]) -> str:
@@ -280,9 +291,11 @@ def _file_objects(out_path: Path) -> Iterator[dict[str, Any]]:
                 yield obj
 
 
-def _file_ids(out_path: Path) -> list[str]:
-    """The ids of the output file's lines (answers and failures), in file order."""
-    return [str(obj["id"]) for obj in _file_objects(out_path) if obj.get("id") is not None]
+def _file_ids(out_path: Path) -> list[tuple[str, str]]:
+    """The ids of the output file's lines (answers and failures), in file order, each with
+    the id of the prompt it answers (:func:`answer_prompt_id`)."""
+    return [(str(obj["id"]), answer_prompt_id(obj)) for obj in _file_objects(out_path)
+            if obj.get("id") is not None]
 
 
 def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
@@ -307,7 +320,8 @@ def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
             if answers is not None:
                 _check_same_answers(out_path, answers)
             done = read_done(out_path, retry_failed=retry_failed)
-            stale = ids_not_in_prompts(done, prompt_ids) if prompt_ids is not None else None
+            stale = (ids_not_in_prompts(_file_ids(out_path), prompt_ids)   # the lines kept
+                     if prompt_ids is not None and done else None)
             if stale:
                 log.warning("%s", not_in_prompts_note(out_path, stale))
         else:

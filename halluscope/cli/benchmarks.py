@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from halluscope.cli.common import EXIT_OK, EXIT_USAGE, err_console, make_console, plain
+from halluscope.cli.common import (EXIT_OK, EXIT_USAGE, err_console, make_console, plain,
+                                   print_error)
 
 out_console = make_console()
 
@@ -22,12 +23,13 @@ def benchmarks_command(
                        ] = False,
 ) -> None:
     """List the pinned benchmarks with their data status (found / missing / wrong hash)."""
-    from halluscope.benchmark_specs import check_files, data_status, list_benchmarks
+    from halluscope.benchmark_specs import (check_files, data_status, list_benchmarks,
+                                            missing_data_places)
     from halluscope.errors import HalluscopeError
-    missing = [p for p in data or [] if not p.exists()]
+    missing = missing_data_places(list(data or []))
     if missing:             # a mistyped folder listed every benchmark as "missing", exit 0
-        err_console.print(f"[red]error:[/red] --data {plain(missing[0])}: no such file or "
-                          f"folder")
+        for problem in missing:
+            print_error(problem)
         raise typer.Exit(EXIT_USAGE)
     try:
         specs = list_benchmarks()

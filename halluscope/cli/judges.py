@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from halluscope.cli.common import EXIT_USAGE, err_console, make_console, plain
+from halluscope.cli.common import EXIT_USAGE, err_console, make_console, plain, print_error
 
 out_console = make_console()
 
@@ -21,7 +21,8 @@ def judges_list(
     path: Annotated[Optional[list[Path]], typer.Option("--path", help="Extra folder of "
                                                        "judge specs (repeatable).")] = None,
 ) -> None:
-    """List the judge specs that can be loaded by name."""
+    """List the judge specs that can be loaded by name; an invalid spec file is named with
+    its reason and makes the exit 2 (the valid ones are still listed)."""
     from halluscope.judges.spec import find_specs, load_spec
     from halluscope.errors import HalluscopeError
     missing = [p for p in path or [] if not p.is_dir()]
@@ -37,16 +38,21 @@ def judges_list(
     for name, file in find_specs(extra=path or ()).items():
         try:
             spec = load_spec(file)
-            # the name --judge and `judges show` take is the file's; a spec whose `name` says
-            # otherwise was listed under a name that loads nothing
-            shown = name if spec.name == name else f"{name} (name: {spec.name})"
-            table.add_row(plain(shown), spec.provider, spec.model, (spec.revision or "-")[:8])
         except HalluscopeError as exc:
-            table.add_row(name, "?", "[red]invalid spec[/red]", "?")
-            problems.append(f"{name}: {exc}")
+            # named by its file (a name that loads nothing is no row): a script sees exit 2
+            message = str(exc)
+            problems.append(message if message.startswith(str(file)) else f"{file}: {message}")
+            continue
+        # the name --judge and `judges show` take is the file's; a spec whose `name` says
+        # otherwise was listed under a name that loads nothing
+        shown = name if spec.name == name else f"{name} (name: {spec.name})"
+        table.add_row(plain(shown), spec.provider, spec.model, (spec.revision or "-")[:8])
     out_console.print(table)
     for problem in problems:
-        err_console.print(problem, style="red", markup=False, highlight=False)
+        print_error(problem)
+    if problems:
+        err_console.print(f"{len(problems)} judge spec file(s) are invalid", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
 
 
 @judges_app.command("show")

@@ -19,7 +19,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from halluscope.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err_console, plain
+from halluscope.cli.common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, err_console, plain,
+                                   print_error)
 from halluscope.cli.options import parse_key_values
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "query_command", "register"]
@@ -251,7 +252,15 @@ def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, o
     if prompts is not None:
         err_console.print("[red]error:[/red] give a prompts file or --benchmark, not both")
         raise typer.Exit(EXIT_USAGE)
+    from halluscope.benchmark_query import questions_file
+    from halluscope.benchmark_specs import load_benchmark, missing_data_places
+    missing = missing_data_places(data)     # said as such, not only as a missing question file
+    for problem in missing:
+        print_error(problem)
     try:
+        if missing:     # refused, as by `benchmarks`; the file it must be, where none has it
+            questions_file(load_benchmark(benchmark), data)
+            raise typer.Exit(EXIT_USAGE)
         path, bench_system = write_benchmark_prompts(
             benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"))
     except HalluscopeError as exc:

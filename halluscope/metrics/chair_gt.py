@@ -13,14 +13,18 @@ Two sources:
 
 Building from COCO parses ~600k reference captions, so the result is cached as JSON under
 ``chair/`` in halluscope's cache folder (``$HALLUSCOPE_CACHE``, else ``~/.cache/halluscope``),
-keyed by the sha256 of the input files, the variant and the vocabulary; a later start reads the cache in well under a
-second. File hashes are remembered by path, size and modification time so that large
-annotation files are not hashed again at every start.
+keyed by the sha256 of the input files and the identity of the variant's rules (:func:`parser_rules`:
+the vocabulary file and the parser's code), so a parser change needs no manual
+``CACHE_FORMAT`` bump; a later start reads the cache in well under a second. Hashes of files of
+8 MiB or more are remembered by path, size, modification time, inode and inode change time
+(ctime: set by every write and not settable, so a file rewritten in place with its size and
+mtime set back is hashed again) so that large annotation files are not hashed at every start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -93,8 +97,18 @@ def cache_dir() -> Path | None:
     return None if root is None else root / "chair"
 
 
+def _stat_key(st: Any) -> dict[str, int]:
+    """What the hash memo matches a file's stat by. ``st_ctime_ns`` changes on every write
+    (and on a rename or ``chmod``: a harmless extra hashing) and cannot be set back by
+    ``os.utime``; a file replaced through a rename has a new inode. On Windows ``st_ctime`` is
+    the creation time, so there size, mtime and file index only."""
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
+            "ctime_ns": st.st_ctime_ns}
+
+
 def file_sha256(path: str | Path, cache: Path | None = None) -> str:
-    """sha256 of a file; remembered in ``<cache>/file-hashes.json`` by path, size and mtime."""
+    """sha256 of a file; remembered in ``<cache>/file-hashes.json`` by path and
+    :func:`_stat_key` (size, mtime, inode, ctime) for files of 8 MiB or more."""
     path = Path(path).resolve()
     try:
         st = path.stat()
@@ -107,14 +121,57 @@ def file_sha256(path: str | Path, cache: Path | None = None) -> str:
     with contextlib.suppress(OSError, ValueError):
         memo = json.loads(memo_path.read_text(encoding="utf-8"))
     entry = memo.get(str(path))
-    if isinstance(entry, dict) and entry.get("size") == st.st_size \
-            and entry.get("mtime_ns") == st.st_mtime_ns and isinstance(entry.get("sha256"), str):
+    stat_key = _stat_key(st)
+    if isinstance(entry, dict) and isinstance(entry.get("sha256"), str) \
+            and all(entry.get(k) == v for k, v in stat_key.items()):
         return entry["sha256"]
     digest = _sha256_file(path)
-    memo[str(path)] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+    memo[str(path)] = {**stat_key, "sha256": digest}
     with contextlib.suppress(OSError):
         _write_json(memo_path, memo)
     return digest
+
+
+#: The modules whose code decides what a CHAIR parser finds in a caption (the parser's own
+#: module is added): their source is part of :func:`parser_rules`.
+PARSER_MODULES = ("halluscope.metrics.chair_vocab", "halluscope.metrics.chair_singular",
+                  "halluscope.metrics.chair_text")
+
+
+def parser_rules(parser: Any) -> dict[str, Any]:
+    """The identity of a CHAIR variant's rules, as the ground-truth cache keys it: the variant,
+    its vocabulary file (synonyms, phrases and the variant's rules: label and sha256), the
+    sha256 of the parser's code (:data:`PARSER_MODULES` and the parser class's module) and the
+    NLTK release that tokenises. A changed parser thus builds its own ground truth."""
+    modules = tuple(dict.fromkeys((*PARSER_MODULES, type(parser).__module__)))
+    return {"variant": parser.variant, "parser": type(parser).__qualname__,
+            "vocabulary": parser.spec.label, "vocabulary_sha256": parser.spec.sha256,
+            "code_sha256": _code_sha256(modules), "nltk": _nltk_version()}
+
+
+@functools.lru_cache(maxsize=8)
+def _code_sha256(modules: tuple[str, ...]) -> str:
+    """sha256 over the source files of ``modules``; a module whose source cannot be read
+    (frozen, compiled only) counts by halluscope's version instead."""
+    import sys
+    from halluscope._version import __version__
+    h = hashlib.sha256()
+    for name in modules:
+        h.update(name.encode() + b"\0")
+        try:
+            h.update(Path(sys.modules[name].__file__).read_bytes())
+        except (KeyError, TypeError, OSError):
+            h.update(f"halluscope {__version__}".encode())
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _nltk_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("nltk")
+    except PackageNotFoundError:
+        return None
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -431,9 +488,9 @@ def load_coco_ground_truth(paths: Iterable[str | Path], parser, *,
     use_cache = use_cache and cache is not None
     files = [(str(p), file_sha256(p, cache if use_cache else None)) for p in paths]
     spec = parser.spec
+    rules = parser_rules(parser)
     key_src = json.dumps({"format": CACHE_FORMAT, "files": sorted(h for _, h in files),
-                          "variant": parser.variant, "vocabulary": spec.label,
-                          "vocabulary_sha256": spec.sha256}, sort_keys=True)
+                          "rules": rules}, sort_keys=True)
     key = hashlib.sha256(key_src.encode()).hexdigest()
     target = cache / f"gt-{parser.variant}-{key[:32]}.json" if use_cache else None
     if target is not None and target.is_file():
@@ -450,7 +507,7 @@ def load_coco_ground_truth(paths: Iterable[str | Path], parser, *,
     objects = build_objects_from_coco(paths, parser, counts)
     if use_cache:
         block = {"format": CACHE_FORMAT, "key": key, "variant": parser.variant,
-                 "captions": counts["captions"],
+                 "captions": counts["captions"], "rules": rules,
                  "vocabulary": spec.label, "files": [{"path": p, "sha256": h} for p, h in files],
                  **_encode(objects, parser.nodes)}
         try:

@@ -256,7 +256,10 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
     ``index`` is the id, ``question`` the prompt, ``prediction`` the answer (kept as written;
     an empty cell stays ``None``: a row without an answer); ``answer`` is the yes/no label
-    (``Yes``/``No``, or HallusionBench's ``1``/``0``); ``image_path`` the image (the first of a
+    when it says ``Yes``/``No``, or ``1``/``0`` in a HallusionBench row alone
+    (:func:`_hallusionbench_row`: its own files write the truth so); any other truth is
+    metadata (VLMEvalKit scores ``answer == extracted``, Yes/No, reading no number as yes/no,
+    and a counting dataset's 0 and 1 are counts, not labels); ``image_path`` the image (the first of a
     JSON list); the base64 ``image`` column is dropped; every other column (``category``,
     ``l2-category``, ``split``, ...) is kept as metadata, as text.
     """
@@ -279,7 +282,7 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 out["response"] = str(value)
         elif key == "answer":
-            label = yes_no(value, numeric=True)
+            label = yes_no(value, numeric=_hallusionbench_row(row))
             if label is not None:
                 out["label"] = label
             else:
@@ -293,6 +296,16 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
     if meta:
         out["metadata"] = meta
     return out
+
+
+def _hallusionbench_row(row: Mapping[str, Any]) -> bool:
+    """Whether a VLMEvalKit-like row is HallusionBench's (whose truth 1/0 means yes/no): it
+    has HallusionBench's ``set_id`` or ``figure_id``, or its category VD/VS (``category`` or
+    ``l2-category`` ``VD_...``)."""
+    if row.get("set_id") is not None or row.get("figure_id") is not None:
+        return True
+    l2 = str(row.get("l2-category") or "")
+    return str(row.get("category") or "") in ("VD", "VS") or l2.startswith(("VD_", "VS_"))
 
 
 # --- where table rows are in the file ---------------------------------------------------------

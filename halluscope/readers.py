@@ -542,10 +542,17 @@ def iter_input_records(path: str | Path, fmt: str | None = None, *,
 
 
 def count_input_records(path: str | Path, fmt: str | None = None) -> int:
-    """Rows of ``path`` (for progress bars): non-blank lines of JSON, rows of tables."""
+    """Rows of ``path`` (for progress bars): non-blank lines of JSON, rows of tables, the
+    samples of an lmms-eval v0.1-v0.2 ``<task>.json`` (its lines are ~30 a sample)."""
     path = Path(path)
     fmt = fmt or detect_format(path)
     if fmt in ("jsonl", "lmms-eval") or fmt == "vlmevalkit" and _json_file(path):
+        try:
+            logs = one_document(path, _SMALL_JSON_BYTES)
+        except InputError:
+            logs = None                 # (the reader says what the file is)
+        if logs is not None:
+            return len(logs)
         from halluscope.textfiles import is_blank_bytes
         n = 0
         with open_binary(path) as fh:       # bytes: a line that is not UTF-8 still counts

@@ -4,9 +4,10 @@ POPE splits of lmms-eval >= 0.4 logs pooled; a progress total counting a v0.1-v0
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from halluscope.readers import iter_input_records, vlmevalkit_row
+from halluscope.readers import count_input_records, iter_input_records, vlmevalkit_row
 
 
 def _tsv(path: Path, rows: list[tuple[str, ...]]) -> Path:
@@ -37,3 +38,23 @@ def test_hallusionbench_rows_keep_their_1_or_0_truth():
     assert row["label"] == "yes"
     row = vlmevalkit_row({"index": 4, "answer": 0, "prediction": "No", "figure_id": 1})
     assert row["label"] == "no"
+
+
+# -- 4. the progress total of an lmms-eval v0.1-v0.2 <task>.json --------------------------------
+def _v02_log(path: Path, n: int) -> Path:
+    samples = [{"doc_id": i, "doc": {"question_id": str(i), "question": "Is there a dog?",
+                                     "answer": "yes", "category": "adversarial"},
+                "target": "yes", "arguments": [["Is there a dog?", {"max_new_tokens": 8}]],
+                "resps": [["Yes"]], "filtered_resps": ["Yes"]} for i in range(n)]
+    path.write_text(json.dumps({"args": {"tasks": "pope_adv"}, "model_configs": {},
+                                "logs": samples, "time": "0123_1456"}, indent=4))
+    return path
+
+
+def test_a_v02_task_json_counts_its_samples_not_its_lines(tmp_path):
+    """count_input_records (the progress bar's total, by-order alignment checks) counted the
+    non-blank lines of a v0.1-v0.2 ``<task>.json`` written with indent=4: ~30 per sample."""
+    path = _v02_log(tmp_path / "pope_adv.json", 3)
+    assert len(list(iter_input_records(path))) == 3
+    assert count_input_records(path) == 3
+    assert count_input_records(path, "lmms-eval") == 3

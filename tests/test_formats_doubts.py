@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import halluscope
 from halluscope.readers import count_input_records, iter_input_records, vlmevalkit_row
 
 
@@ -58,3 +59,42 @@ def test_a_v02_task_json_counts_its_samples_not_its_lines(tmp_path):
     assert len(list(iter_input_records(path))) == 3
     assert count_input_records(path) == 3
     assert count_input_records(path, "lmms-eval") == 3
+
+
+# -- 2. ids written as floats ----------------------------------------------------------------
+_QUESTIONS = [(1, "Is there a dog in the image?", "yes"), (2, "Is there a cat in the image?", "no"),
+              (3, "Is there a car in the image?", "no")]
+
+
+def _questions(tmp_path: Path) -> Path:
+    path = tmp_path / "coco_pope_random.json"
+    path.write_text("".join(json.dumps({"question_id": q, "image": "COCO_val2014_000000000139"
+                                        ".jpg", "text": t, "label": lab}) + "\n"
+                            for q, t, lab in _QUESTIONS))
+    return path
+
+
+def test_float_ids_are_refused_saying_they_are_floats(tmp_path):
+    """An id written "1.0" (pandas saving an integer column that had a NaN; Excel) was refused
+    as "question_id 1.0 is not in question file", which sends the user hunting for a wrong
+    question file; it is refused (never read as 1 unasked) saying the ids are floats and how
+    to write them; "1.5" is not an integer's float and keeps the plain message."""
+    answers = tmp_path / "answers.csv"
+    answers.write_text("question_id,text\n1.0,Yes\n2.0,No\n1.5,No\n3,No\n")
+    res = halluscope.audit(answers, metrics="pope", questions=_questions(tmp_path), n_boot=0,
+                           out=tmp_path / "o", write_report=False)
+    messages = {e["line"]: e["message"] for e in res.errors}
+    assert set(messages) == {2, 3, 4}
+    for line in (2, 3):
+        assert "written as a float" in messages[line] and "pandas" in messages[line]
+        assert "Int64" in messages[line]
+    assert "written as a float" not in messages[4] and "is not in question file" in messages[4]
+    assert res.metrics["pope"].results["accuracy"].n == 1
+
+
+def test_float_id_problem_names_only_an_integers_float_the_file_holds():
+    from halluscope.metrics.pope_questions import float_id_problem
+    assert "written as a float" in float_id_problem("7.00", {"7": 0})
+    assert float_id_problem("7.5", {"7": 0}) is None          # never 1.5 -> 1
+    assert float_id_problem("8.0", {"7": 0}) is None          # no such question either way
+    assert float_id_problem("7", {"7": 0}) is None

@@ -24,7 +24,7 @@ from halluscope.metrics.base import ItemScore
 from halluscope.metrics.pope_coverage import (LABEL_CONFLICT, conflict_of, image_mismatch,
                                               image_mismatches, unchecked_rows)
 from halluscope.metrics.pope_parsers import NO, UNKNOWN, YES
-from halluscope.metrics.pope_questions import normalise_question, object_of
+from halluscope.metrics.pope_questions import float_id_problem, normalise_question, object_of
 from halluscope.metrics.units import CLUSTER_DEFAULT, unit_of
 
 if TYPE_CHECKING:
@@ -59,6 +59,10 @@ def no_question_id(where: dict, alone: bool = False, by_id: bool = False) -> Rec
 
 
 def unknown_question_id(qs: QuestionSet, question_id: str, where: dict) -> RecordError:
+    as_float = float_id_problem(question_id, qs.by_id)
+    if as_float is not None:
+        return RecordError(f"{as_float} (question file {qs.path})", field="question_id",
+                           **where)
     span = f", ids {qs.ids[0]}..{qs.ids[-1]}" if qs.has_ids else ""
     return RecordError(f"question_id {question_id} is not in question file {qs.path} "
                        f"({qs.label_for_messages()}{span})", field="question_id", **where)

@@ -54,6 +54,25 @@ _SPLIT_IN_NAME = re.compile(r"pope_([a-z0-9]+)\.jsonl?(?:\.gz)?$", re.IGNORECASE
 _SPACES = re.compile(r"\s+")
 
 
+_FLOAT_ID = re.compile(r"\s*([+-]?\d+)\.0+\s*")
+
+
+def float_id_problem(question_id: str, known: Any) -> str | None:
+    """Why an answer's ``question_id`` that no question has is not found, when it is an integer
+    written as a float (``1.0``: pandas saves an integer column that had an empty cell so, and
+    Excel may) whose integer ``known`` (the question file's ids) holds; ``None`` otherwise
+    (``1.5`` is no integer's float). Never read as that integer unasked: a number is taken as
+    written, so the answer is refused, saying how to write its ids."""
+    found = _FLOAT_ID.fullmatch(question_id)
+    if found is None or str(int(found.group(1))) not in known:
+        return None
+    return (f"question_id {question_id} is written as a float, and the question file's ids "
+            f"are integers ({int(found.group(1))} is one): ids written as floats, e.g. by "
+            f"pandas saving an integer column that had an empty cell (NaN), or by Excel, are "
+            f"not read as integers unasked; write them as integers (pandas: "
+            f"df['question_id'] = df['question_id'].astype('Int64') before saving)")
+
+
 @lru_cache(maxsize=1 << 16)         # a POPE file asks a few hundred distinct questions
 def object_of(question: str | None) -> str | None:
     """The object a POPE question asks about (``"Is there a dog in the image?"`` -> ``dog``)."""

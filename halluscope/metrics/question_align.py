@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from halluscope.errors import AlignmentError, RecordError
-from halluscope.metrics.pope_questions import normalise_question
+from halluscope.metrics.pope_questions import float_id_problem, normalise_question
 from halluscope.records import Record, record_from_dict
 
 __all__ = ["QuestionRows", "RowAligner", "asks_another", "rows_of"]
@@ -158,7 +158,9 @@ class RowAligner:
         if qs.has_ids:
             index = qs.by_id.get(qid)
             if index is None:
-                raise RecordError(f"expected a question_id of {qs.path}, got {qid!r}",
+                as_float = float_id_problem(qid, qs.by_id)
+                raise RecordError(f"{as_float} ({qs.path})" if as_float else
+                                  f"expected a question_id of {qs.path}, got {qid!r}",
                                   field="question_id")
             return index
         text = qid.strip()

@@ -15,12 +15,16 @@ instead: ``{"args", "model_configs", "logs": [samples], "time"}``, written with 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from halluscope.errors import InputError, RecordError
 from halluscope.records import id_hint, iter_text_lines, open_text
+
+logger = logging.getLogger(__name__)
 
 _LMMS_RESPONSE_KEYS = ("filtered_resps", "resps")
 #: What a task adds to the copy of its doc that it logs per metric (HallusionBench's
@@ -147,11 +151,56 @@ def lmms_eval_row(obj: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def lmms_eval_line(obj: dict[str, Any], name: str, line: int | None, origin: str
-                    ) -> dict[str, Any] | RecordError:
+#: lmms-eval's POPE tasks of one split, as their samples files are named (with or without the
+#: date lmms-eval >= 0.4 puts before ``samples_``), and the split (doc.category) each holds
+_POPE_SPLIT_TASK = re.compile(r"(?:^|_)samples_pope_(adv|pop|random)(?![a-z0-9])", re.IGNORECASE)
+_POPE_SPLITS = {"adv": "adversarial", "pop": "popular", "random": "random"}
+
+
+class PopeSplitOfFile:
+    """The POPE split of a samples file's samples that carry none: lmms-eval >= 0.4 drops
+    ``doc`` (and with it ``category``), so a POPE sample (its per-metric ``pope_*`` dicts) is
+    in no split group and the splits of a pooled log cannot be told apart (an id asked in
+    each split repeats). The split is taken from the file's name (``samples_pope_adv``,
+    ``_pope_pop``, ``_pope_random``, dated or not) and said once (a warning, and
+    ``split_from: "file name"`` in the metadata); with no such name, a warning says once that
+    the file's splits cannot be told apart."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        found = _POPE_SPLIT_TASK.search(Path(path).name)
+        self.split = _POPE_SPLITS[found.group(1).lower()] if found else None
+        self._said = False
+
+    def fill(self, obj: Mapping[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` (the record dict of sample ``obj``) with the split, when it needs one."""
+        meta = row.setdefault("metadata", {})
+        if "category" in meta or "split" in meta or not any(
+                str(k).startswith("pope_") and isinstance(v, Mapping) for k, v in obj.items()):
+            return row
+        if self.split is not None:
+            meta.update(category=self.split, split_from="file name")
+        if not self._said:
+            self._said = True
+            if self.split is not None:
+                logger.warning("%s: its POPE samples carry no split (lmms-eval >= 0.4 drops "
+                               "doc.category): split %r taken from the file's name",
+                               self.path, self.split)
+            else:
+                logger.warning("%s: its POPE samples carry no split (lmms-eval >= 0.4 drops "
+                               "doc.category) and the file's name names none (samples_pope_adv"
+                               ", _pope_pop, _pope_random): splits cannot be told apart; they "
+                               "are pooled, and an id asked in several splits repeats",
+                               self.path)
+        return row
+
+
+def lmms_eval_line(obj: dict[str, Any], name: str, line: int | None, origin: str,
+                   splits: PopeSplitOfFile | None = None) -> dict[str, Any] | RecordError:
     """A line of an lmms-eval samples file as a record dict, or the bad record it is: a line of
     another format (``origin`` says why the file is read as lmms-eval), or a sample whose
-    answer field holds no string."""
+    answer field holds no string. ``splits``: the POPE split of the file's samples that carry
+    none (:class:`PopeSplitOfFile`)."""
     if not is_lmms_eval(obj):
         if "doc_id" in obj or isinstance(obj.get("doc"), Mapping):
             message = ("expected the model's answer in 'filtered_resps' or 'resps' of this "
@@ -164,7 +213,8 @@ def lmms_eval_line(obj: dict[str, Any], name: str, line: int | None, origin: str
         err = RecordError(message, file=name, line=line, field="filtered_resps")
     else:
         try:
-            return lmms_eval_row(obj)
+            row = lmms_eval_row(obj)
+            return splits.fill(obj, row) if splits is not None else row
         except RecordError as exc:
             err = RecordError(exc.message, file=name, line=line, field=exc.location.field)
     doc = doc_of(obj)
@@ -229,4 +279,4 @@ def _has_logs(path: Path) -> bool:
     return '\n    "args": {' in head
 
 
-__all__ = ["is_lmms_eval", "lmms_eval_line", "lmms_eval_row", "one_document", "yes_no"]
+__all__ = ["PopeSplitOfFile", "is_lmms_eval", "lmms_eval_line", "lmms_eval_row", "one_document", "yes_no"]

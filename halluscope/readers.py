@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
-from halluscope.lmms_eval_log import (is_lmms_eval, lmms_eval_line, lmms_eval_row, one_document,
-                                      yes_no)
+from halluscope.lmms_eval_log import (PopeSplitOfFile, is_lmms_eval, lmms_eval_line,
+                                      lmms_eval_row, one_document, yes_no)
 from halluscope.records import (ANSWER_FIELDS, Record, drop_bom, id_hint, is_gzip_name,
                                 is_request_error, iter_json_values, open_binary, open_text,
                                 record_from_dict)
@@ -485,10 +485,11 @@ def _rows(path: Path, fmt: str, detected: bool = False
     if fmt == "vlmevalkit" and _json_file(path):
         fmt = "jsonl"       # VLMEvalKit rows as JSON: read as when detected (records.py)
     if fmt in ("jsonl", "lmms-eval"):
+        splits = PopeSplitOfFile(path)          # (for lmms-eval >= 0.4's POPE samples)
         logs = one_document(path, _SMALL_JSON_BYTES)    # (an error, for another document)
         if logs is not None:                          # an lmms-eval v0.1-v0.2 <task>.json
             for n, (line, obj) in enumerate(logs, 1):
-                yield line, n, (lmms_eval_line(obj, str(path), line, "its 'logs' are")
+                yield line, n, (lmms_eval_line(obj, str(path), line, "its 'logs' are", splits)
                                 if isinstance(obj, dict) else obj)
             return
         first = None
@@ -497,7 +498,7 @@ def _rows(path: Path, fmt: str, detected: bool = False
                 first = lineno if first is None else first
                 origin = (f"this file's format was detected from line {first}" if detected
                           else "--format lmms-eval says")
-                obj = lmms_eval_line(obj, str(path), lineno, origin)
+                obj = lmms_eval_line(obj, str(path), lineno, origin, splits)
             yield lineno, index, obj
         return
     table = _table_of(path, fmt)

@@ -98,3 +98,40 @@ def test_float_id_problem_names_only_an_integers_float_the_file_holds():
     assert float_id_problem("7.5", {"7": 0}) is None          # never 1.5 -> 1
     assert float_id_problem("8.0", {"7": 0}) is None          # no such question either way
     assert float_id_problem("7", {"7": 0}) is None
+
+
+# -- 3. POPE splits of lmms-eval >= 0.4 logs ----------------------------------------------------
+def _v04_pope(path: Path, qids: list[str]) -> Path:
+    lines = [{"doc_id": i, "target": "yes", "filtered_resps": "Yes",
+              "input": "Is there a dog in the image?",
+              "pope_accuracy": {"question_id": q, "score": 1.0, "prediction": "yes",
+                                "ground_truth": "yes"}} for i, q in enumerate(qids)]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return path
+
+
+def test_lmms_eval_v04_pope_split_comes_from_the_file_name(tmp_path, caplog):
+    """lmms-eval >= 0.4 drops doc.category: a POPE sample was in no split group. The split is
+    taken from the file's name (dated as lmms-eval writes it), and said."""
+    path = _v04_pope(tmp_path / "20250101_120000_samples_pope_adv.jsonl", ["1", "2"])
+    with caplog.at_level("WARNING"):
+        recs = list(iter_input_records(path))
+    assert [(r.metadata.get("category"), r.metadata.get("split_from")) for r in recs] == \
+        [("adversarial", "file name")] * 2
+    assert sum("split 'adversarial' taken from the file's name" in m
+               for m in caplog.messages) == 1
+    res = halluscope.audit(path, metrics="pope", n_boot=0, out=tmp_path / "o",
+                           write_report=False)
+    assert res.metrics["pope"].groups["split:adversarial"]["accuracy"].n == 2
+    for name, split in (("samples_pope_pop.jsonl", "popular"),
+                        ("samples_pope_random_2024.jsonl", "random")):
+        rec = next(iter_input_records(_v04_pope(tmp_path / name, ["1"])))
+        assert rec.metadata["category"] == split
+
+
+def test_lmms_eval_v04_pooled_pope_log_warns_splits_are_pooled(tmp_path, caplog):
+    path = _v04_pope(tmp_path / "20250101_120000_samples_pope.jsonl", ["1", "1"])
+    with caplog.at_level("WARNING"):
+        recs = list(iter_input_records(path))
+    assert all("category" not in r.metadata for r in recs)
+    assert sum("splits cannot be told apart" in m for m in caplog.messages) == 1

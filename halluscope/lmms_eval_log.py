@@ -279,4 +279,5 @@ def _has_logs(path: Path) -> bool:
     return '\n    "args": {' in head
 
 
-__all__ = ["PopeSplitOfFile", "is_lmms_eval", "lmms_eval_line", "lmms_eval_row", "one_document", "yes_no"]
+__all__ = ["PopeSplitOfFile", "is_lmms_eval", "lmms_eval_line", "lmms_eval_row", "one_document",
+           "yes_no"]

@@ -259,9 +259,9 @@ def vlmevalkit_row(row: Mapping[str, Any]) -> dict[str, Any]:
     when it says ``Yes``/``No``, or ``1``/``0`` in a HallusionBench row alone
     (:func:`_hallusionbench_row`: its own files write the truth so); any other truth is
     metadata (VLMEvalKit scores ``answer == extracted``, Yes/No, reading no number as yes/no,
-    and a counting dataset's 0 and 1 are counts, not labels); ``image_path`` the image (the first of a
-    JSON list); the base64 ``image`` column is dropped; every other column (``category``,
-    ``l2-category``, ``split``, ...) is kept as metadata, as text.
+    and a counting dataset's 0 and 1 are counts, not labels); ``image_path`` the image (the
+    first of a JSON list); the base64 ``image`` column is dropped; every other column
+    (``category``, ``l2-category``, ``split``, ...) is kept as metadata, as text.
     """
     out: dict[str, Any] = {}
     meta: dict[str, Any] = {}

@@ -33,3 +33,31 @@ def test_a_skipped_item_says_why_each_metric_passed_it_by(tmp_path):
     skipped = items["plain"]["skipped"]
     assert skipped.startswith("no selected metric (region) applies")
     assert "region: cites no box or region id" in skipped
+
+
+def test_a_relation_is_named_by_the_verbs_own_ing_form():
+    """docs/claims.md: verb objects give relations named by the verb's -ing form. spaCy
+    lemmatises "rides" as "rid", and the relation was "ridding": "A man rides a horse." was
+    unverifiable against an annotated (man, riding, horse)."""
+    from halluscope import split_claims
+    relations = {t: [c.relation for c in split_claims(t) if c.kind == "relation"]
+                 for t in ("A man rides a horse.", "A child rides the bus.",
+                           "A woman holds an umbrella.", "A girl rode a bike.")}
+    assert relations == {"A man rides a horse.": ["riding"], "A child rides the bus.": ["riding"],
+                         "A woman holds an umbrella.": ["holding"],
+                         "A girl rode a bike.": ["riding"]}
+
+
+def test_rides_is_checked_against_an_annotated_riding(tmp_path):
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps({"images": {"astronaut.jpg": {
+        "objects": [{"label": "man"}, {"label": "horse"}],
+        "relations": [["man", "riding", "horse"]]}}}))
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "a", "image": str(DATA / "images" / "astronaut.jpg"),
+                                "response": "A man rides a horse."}) + "\n")
+    halluscope.audit(path, metrics="claims", annotations=[str(ann)], out=tmp_path / "o",
+                     write_report=False, n_boot=0)
+    item = json.loads((tmp_path / "o" / "items.jsonl").read_text().splitlines()[0])
+    assert [(c["relation"], c["verdict"]) for c in item["claims"] if c["kind"] == "relation"] \
+        == [("riding", "supported")]

@@ -61,3 +61,15 @@ def test_rides_is_checked_against_an_annotated_riding(tmp_path):
     item = json.loads((tmp_path / "o" / "items.jsonl").read_text().splitlines()[0])
     assert [(c["relation"], c["verdict"]) for c in item["claims"] if c["kind"] == "relation"] \
         == [("riding", "supported")]
+
+
+def test_a_noun_read_as_a_verbs_compound_is_its_subject():
+    """docs/claims.md: objects are nouns. en_core_web_sm reads "A bicycle leans on a wall." with
+    "bicycle" as a compound of the verb "leans", and the bicycle made no claim at all."""
+    from halluscope import split_claims, split_claims_batch
+    text = "A bicycle leans on a wall."
+    want = [("existence", "bicycle", None, None), ("existence", "wall", None, None),
+            ("relation", "bicycle", "on", "wall")]
+    for claims in (split_claims(text), split_claims_batch(["A cat.", text])[1]):
+        assert [(c.kind, c.subject, c.relation, c.object) for c in claims] == want
+    assert [c.subject for c in split_claims("No bicycle leans on a wall.")] == ["wall"]

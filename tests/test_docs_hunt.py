@@ -73,3 +73,8 @@ def test_a_noun_read_as_a_verbs_compound_is_its_subject():
     for claims in (split_claims(text), split_claims_batch(["A cat.", text])[1]):
         assert [(c.kind, c.subject, c.relation, c.object) for c in claims] == want
     assert [c.subject for c in split_claims("No bicycle leans on a wall.")] == ["wall"]
+    # a plural's words are no subject and verb: "stands" is a noun here, "metal railing" too
+    for text in ("There are several newspaper stands scattered around.",
+                 "A skateboarder does a trick on a metal railing in a skate park."):
+        assert "standing" not in {c.value for c in split_claims(text)}
+        assert not {"newspaper", "metal"} & {c.subject for c in split_claims(text)}

@@ -150,10 +150,20 @@ def _repair_of(tok) -> tuple[str, str] | None:
 def _compound_of_verb(tok) -> bool:
     """A noun read as the compound of a later verb that has no subject ("a bicycle *leans* on
     a wall": ``bicycle`` <- compound ``leans`` VERB): a compound is a noun's modifier, so the
-    noun is the verb's subject, and the sentence's object was lost."""
+    noun is the verb's subject, and the sentence's object was lost. Only a finite verb: an -ing
+    "verb" after a noun is often a noun itself ("a metal *railing*", "a breakfast *setting*")."""
     head = tok.head
-    return tok.dep_ == "compound" and tok.pos_ == "NOUN" and head.pos_ == "VERB" \
-        and head.i > tok.i and not _governs_subject(head)
+    if not (tok.dep_ == "compound" and tok.pos_ == "NOUN" and head.pos_ == "VERB"
+            and head.tag_ in ("VBZ", "VBD", "VBP") and head.i > tok.i
+            and head.dep_ not in _NOUN_ROLES and not _governs_subject(head)):
+        return False
+    # "several newspaper *stands*", "these book *covers*": a plural's words, no verb
+    return not any(c.i < tok.i and (c.lower_ in _PLURAL_DETERMINERS or c.dep_ == "nummod")
+                   for c in (*head.lefts, *tok.lefts))
+
+
+_PLURAL_DETERMINERS = frozenset({"several", "many", "few", "some", "these", "those", "both",
+                                 "multiple", "numerous", "various", "all", "two", "three"})
 
 
 def _as_subject(tok) -> None:

@@ -459,8 +459,9 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
         item["error"], item["error_detail"] = path_text(str(exc)), text_of(detail)
     elif not applied and "error" not in item:
         tally.skipped += 1
+        why = "; ".join(f"{name}: {reason}" for name, reason in skips.items())
         item["skipped"] = (f"no selected metric ({', '.join(m.name for m in metrics)}) "
-                           f"applies to this {rec.task} record")
+                           f"applies to this {rec.task} record" + (f": {why}" if why else ""))
     return item
 
 

@@ -20,7 +20,9 @@ Two shapes are repaired, each only when the word is an inflection of a verb (lem
 It also trusts the vocabulary's table of irregular plurals over the tagger, which misreads some
 of them ("two *cacti* stand": an adjective of a noun "stand"; "three *sheep* graze": a compound
 of a noun "graze"; "there are two *cacti*": an adverb beside the number): see
-:func:`_plural_repair`.
+:func:`_plural_repair`. And a noun read as the compound of a later verb without subject ("a
+*bicycle* leans on a wall": ``bicycle`` <- compound ``leans``, no claim of its own) becomes that
+verb's subject (:func:`_compound_of_verb`).
 """
 
 from __future__ import annotations
@@ -145,6 +147,33 @@ def _repair_of(tok) -> tuple[str, str] | None:
     return None
 
 
+def _compound_of_verb(tok) -> bool:
+    """A noun read as the compound of a later verb that has no subject ("a bicycle *leans* on
+    a wall": ``bicycle`` <- compound ``leans`` VERB): a compound is a noun's modifier, so the
+    noun is the verb's subject, and the sentence's object was lost. Only a finite verb: an -ing
+    "verb" after a noun is often a noun itself ("a metal *railing*", "a breakfast *setting*")."""
+    head = tok.head
+    if not (tok.dep_ == "compound" and tok.pos_ == "NOUN" and head.pos_ == "VERB"
+            and head.tag_ in ("VBZ", "VBD", "VBP") and head.i > tok.i
+            and head.dep_ not in _NOUN_ROLES and not _governs_subject(head)):
+        return False
+    # "several newspaper *stands*", "these book *covers*": a plural's words, no verb
+    return not any(c.i < tok.i and (c.lower_ in _PLURAL_DETERMINERS or c.dep_ == "nummod")
+                   for c in (*head.lefts, *tok.lefts))
+
+
+_PLURAL_DETERMINERS = frozenset({"several", "many", "few", "some", "these", "those", "both",
+                                 "multiple", "numerous", "various", "all", "two", "three"})
+
+
+def _as_subject(tok) -> None:
+    """Make ``tok`` its verb's subject, with the determiners and adjectives before it."""
+    for c in list(tok.head.lefts):
+        if c.i < tok.i:
+            c.head = tok
+    tok.dep_ = "nsubj"
+
+
 def needs_repair(tokens) -> bool:
     """Whether :func:`repair` would change anything: tells from a read-only view of the parse
     (spaCy ``Doc`` or :class:`~halluscope.claims.tokens.DocView`) before it changes."""
@@ -152,6 +181,8 @@ def needs_repair(tokens) -> bool:
         if tok.pos_ == "NOUN" and tok.tag_ in ("NN", "NNS") and _repair_of(tok) is not None:
             return True
         if tok.lower_ in IRREGULAR_PLURALS and _plural_repair(tok) is not None:
+            return True
+        if tok.dep_ == "compound" and _compound_of_verb(tok):
             return True
     return False
 
@@ -166,6 +197,10 @@ def repair(doc) -> int:
                 _apply_plural(tok, *plural)
                 fixed += 1
                 continue
+        if _compound_of_verb(tok):
+            _as_subject(tok)
+            fixed += 1
+            continue
         fix = _repair_of(tok)
         if fix is None:
             continue

@@ -68,8 +68,27 @@ def verb_form(tok) -> str:
         return tok.lower_
     if tok.tag_ == "VBG":
         return tok.lower_
-    form = _ing_form(tok.lemma_.lower())
+    form = _ing_form(_verb_lemma(tok.lower_, tok.lemma_.lower(), tok.tag_))
     return form if form is not None else tok.lower_
+
+
+@lru_cache(maxsize=8192)
+def _verb_lemma(word: str, lemma: str, tag: str) -> str:
+    """``lemma`` (spaCy's), unless its ``tag`` form is not ``word``: spaCy lemmatises "rides" as
+    "rid" (whose -s form is "rids"), and the relation became "ridding". Then the lemma of
+    lemminflect whose ``tag`` form is ``word`` ("ride"), else spaCy's as it was."""
+    if tag not in ("VBZ", "VBD", "VBP"):
+        return lemma
+    try:
+        from lemminflect import getInflection, getLemma
+    except ImportError:  # pragma: no cover
+        return lemma
+    if word in getInflection(lemma, tag=tag):
+        return lemma
+    for other in getLemma(word, upos="VERB"):
+        if word in getInflection(other, tag=tag):
+            return other
+    return lemma
 
 
 @lru_cache(maxsize=8192)

@@ -169,3 +169,13 @@ def test_the_benchmark_specs_caps_are_documented_and_the_raised_one_is_bumped():
         header = load_spec(name).path.read_text().split("\nname = ")[0]
         assert "max_tokens" in header, name          # why its cap differs from the original's
     assert load_spec("mmhal-gpt-4-0314").version == 1
+
+
+def test_cut_replies_add_up_over_workers():
+    from halluscope.judges.reliability import JudgeStats
+    mine, theirs = JudgeStats(), JudgeStats()
+    for s, n in ((mine, 1), (theirs, 2)):
+        s.use("verify").calls = s.use("verify").call_failures = s.use("verify").cut_replies = n
+    mine.merge(theirs)
+    got = mine.to_dict()["uses"]["verify"]
+    assert got["cut_replies"] == got["call_failures"] == got["calls"] == 3

@@ -340,31 +340,42 @@ def test_query_and_audit_with_a_tiny_local_vlm(work, runner, tiny_model, tiny_sp
     # the tiny model's captions are noise: audit a fixed caption of the same image beside them
     fixed = write_jsonl(work / "fixed.jsonl", [
         {"id": "f1", "image": "img/a.png", "response": "A purple dog sits on a sofa."}])
+    # the random tiny judge runs on to max_tokens=12: a reply it did not finish is never read,
+    # so POPE answers only the judge could read are left out (nothing scored: exit 2)
+    readable = [q for q in records[:4] if parse_strict(q["response"]) != "unknown"]
     invoke(runner, ["audit", str(work / "out.jsonl"), str(fixed), "--judge", str(tiny_spec),
                     "--annotations", str(work / "ann.json"), "--metric", "claims,pope",
                     "--pope-parser", "strict", "--cache-dir", str(cache), "--bootstrap", "0",
-                    "--out", str(work / "run"), "--quiet"])
+                    "--out", str(work / "run"), "--quiet"], expect=0 if readable else 2)
     items = {i["id"]: i for i in read_jsonl(work / "run" / "items.jsonl")}
+    cut_errors = [e for e in json.loads((work / "run" / "results.json").read_text())["errors"]
+                  if e["metric"] == "pope" and "cut at max_tokens=12" in e["message"]]
     judged = [c for c in items["f1"]["claims"]
               if c["evidence"] and c["evidence"][0]["source"] == "judge"]
     assert any(c["kind"] == "attribute" and c["value"] == "purple" for c in judged)
     for c in judged:
         ev = c["evidence"][0]
-        assert isinstance(ev["raw"], str) and c["checker"] == f"judge-{c['kind']}"
-        if "could not be parsed" in c["reason"]:
+        assert c["checker"] == f"judge-{c['kind']}"
+        assert isinstance(ev["raw"] if ev["raw"] is not None else ev["cut_reply"], str)
+        if "could not be parsed" in c["reason"] or "cut at max_tokens=12" in c["reason"]:
             assert c["verdict"] == "unverifiable" and c["confidence"] is None
+    left_out = 0
     for qid in ("q1", "q2", "q3", "q4"):
-        pope = items[qid]["pope"]
-        if parse_strict(items[qid]["response"]) == "unknown":
-            assert pope["judged"] is True and isinstance(pope["judge_raw"], str)
-        else:
+        pope = items.get(qid, {}).get("pope")
+        if parse_strict(next(r for r in records if r["id"] == qid)["response"]) != "unknown":
             assert "judged" not in pope
+        elif pope is None:                  # the judge's reading was cut: not scored
+            left_out += 1
+        else:
+            assert pope["judged"] is True and isinstance(pope["judge_raw"], str)
+    assert len(cut_errors) == left_out
     info = json.loads((work / "run" / "runsheet.json").read_text())["metrics"]["claims"]
     assert info["judge"]["adapter"]["pin"].startswith("files:")
     assert info["judge"]["pin_mismatch"] is False
     rel = info["judge_reliability"]
     assert rel["calls"] == len(judged)
     assert rel["parse_failures"] == sum("could not be parsed" in c["reason"] for c in judged)
+    assert rel["cut_replies"] == sum("cut at max_tokens=12" in c["reason"] for c in judged)
 
 
 @pytest.mark.parametrize("engine", [["--workers", "2"], ["--engine", "ray", "--workers", "2"]])

@@ -62,8 +62,8 @@ from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  
 from halluscope.adapters.prompts import (MAX_PROBLEMS_SHOWN, PromptItem,  # noqa: F401
                                          _portable_image, check_prompts, iter_prompts)
 from halluscope.adapters.registry import get_model, server_and_options
-from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
-                                       ServerUnreachable, check_detail)
+from halluscope.adapters.types import (TRUNCATED, AdapterError, AuthError, Decoding, Message,
+                                       Request, ServerUnreachable, check_detail)
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
@@ -85,9 +85,6 @@ class FailureGroup:
     ids: list[str] = field(default_factory=list)
 
 
-#: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
-#: limit.
-TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens"})
 #: What a run writes about its answer; left out of a prompt line (an output file asked again,
 #: by another model, say: its answer, finish reason or failure are not this run's).
 _ANSWER_FIELDS = frozenset({"response", "finish_reason", "requested_model", "error",

@@ -273,6 +273,17 @@ class Request:
         return [p for m in self.messages for p in m.images()]
 
 
+#: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
+#: limit (compared lower-cased: Gemini's ``MAX_TOKENS``, its enum's ``FinishReason.MAX_TOKENS``).
+TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens"})
+
+
+def cut_at_token_limit(finish_reason: str | None) -> bool:
+    """Whether a response with ``finish_reason`` stopped at the token limit (its text is not
+    the whole answer the model meant to give)."""
+    return finish_reason is not None and str(finish_reason).lower() in TRUNCATED
+
+
 @dataclass(frozen=True, slots=True)
 class Response:
     """A model's answer.

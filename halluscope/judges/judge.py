@@ -21,6 +21,15 @@ a strict pin is one that was verified.
 A judge answer that its parser cannot read gives an ``unverifiable`` verdict (``verify``), the
 label ``unknown`` (``classify_yes_no``) or :class:`JudgeParseError` (``decompose``), always with
 the raw answer kept -- never a default.
+
+A reply the judge did not finish (cut at the spec's ``max_tokens``: OpenAI ``finish_reason``
+``length``, Anthropic ``max_tokens``, Gemini ``MAX_TOKENS``, a local model stopped by the limit)
+is never read: the call counts as failed (``call_failures`` and ``cut_replies`` in ``stats``) with
+the reason "the judge's reply was cut at max_tokens=N", and its text is kept as ``cut`` (in a
+verdict's evidence: ``payload["cut_reply"]``). No parser output is trusted from it, not even a
+verdict word at its start: the words after the cut could have taken it back ("Correct? No --
+incorrect"), and a benchmark's original reader (substring, last "Rating: N") reads the whole
+reply the original judge was allowed to finish.
 """
 
 from __future__ import annotations
@@ -38,7 +47,8 @@ from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.registry import check_base_url, get_model, server_and_options
-from halluscope.adapters.types import AdapterError, AuthError, Decoding, Message, Request
+from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
+                                       cut_at_token_limit)
 from halluscope.errors import ConfigError, HalluscopeError
 from halluscope.judges.parsers import PARSERS, UNVERIFIABLE, Parsed
 from halluscope.judges.reliability import JudgeStats, human_agreement, repeat_agreement
@@ -67,13 +77,16 @@ class JudgeParseError(JudgeError):
 
 @dataclass(frozen=True, slots=True)
 class JudgeAnswer:
-    """A judge's answer to one question: the parsed label, the raw text, whether it parsed."""
+    """A judge's answer to one question: the parsed label, the raw text, whether it parsed.
+    A failed call has ``raw`` None and ``error`` saying why; when it failed because the reply
+    was cut at the token limit, ``cut`` keeps the unfinished text (never parsed)."""
 
     label: Any
     raw: str | None
     parsed: bool
     error: str | None = None
     model: str | None = None
+    cut: str | None = None
 
 
 def claim_statement(claim: Claim) -> str:
@@ -239,7 +252,8 @@ class Judge:
     # -- one call ---------------------------------------------------------------------------
     async def _ask(self, use: str, prompt: str, images: Sequence[str] = (),
                    replicate: int = 0) -> tuple[Parsed | None, str | None, str | None, str | None]:
-        """(parsed or None when the call failed, raw text, served model, call error)."""
+        """(parsed or None when the call failed, raw text, served model, call error); a
+        reply cut at the token limit is a failed call whose raw text is the unfinished reply."""
         stats = self.stats.use(use)
         stats.calls += 1
         if self.spec.prompt(use).role == "system":  # as the original scorer sends it
@@ -272,6 +286,13 @@ class Judge:
             raise PinMismatch(f"judge {self.spec.name!r} pins {self.spec.model!r} but the server "
                               f"reported no model name, so the pin cannot be verified (it is "
                               f"enforced: strict_pin / judge_fatal_mismatch)")
+        if cut_at_token_limit(resp.finish_reason):   # an unfinished reply: read nothing from it
+            stats.call_failures += 1
+            stats.cut_replies += 1
+            return None, resp.text, resp.model, (
+                f"the judge's reply was cut at max_tokens={self.decoding.max_tokens} (finish "
+                f"reason {resp.finish_reason!r}): not read, a verdict from an unfinished reply "
+                f"is not the judge's")
         parser = PARSERS[use][self.spec.prompt(use).parser]
         parsed = parser(resp.text)
         if not parsed.ok:
@@ -279,11 +300,13 @@ class Judge:
         return parsed, resp.text, resp.model, None
 
     def _evidence(self, use: str, raw: str | None, model: str | None, *, label=None,
-                  score=None, error: str | None = None) -> Evidence:
+                  score=None, error: str | None = None, cut: str | None = None) -> Evidence:
         prompt = self.spec.prompt(use)
         payload: dict[str, Any] = {"raw": raw, "judge": self.pin}
         if error:
             payload["error"] = error
+        if cut is not None:
+            payload["cut_reply"] = cut
         return Evidence(source="judge", label=label, score=score, payload=payload,
                         provenance={"component": "judge", "spec": self.spec.name,
                                     "model": self.spec.model, "revision": self.spec.revision,
@@ -302,11 +325,12 @@ class Judge:
                                                     replicate)
         checker = f"judge-{claim.kind}"
         # a call that failed, or an answer no parser reads, gave no confidence: None, not 0.0
-        if parsed is None:
+        if parsed is None:      # raw: the unfinished text of a reply cut at the token limit
             return Verdict(claim, UNVERIFIABLE, None,
-                           (self._evidence("verify", None, None, label=claim.subject,
-                                           error=error),),
-                           f"the judge could not be asked: {error}", checker)
+                           (self._evidence("verify", None, model, label=claim.subject,
+                                           error=error, cut=raw),),
+                           error if raw is not None else f"the judge could not be asked: {error}",
+                           checker)
         if not parsed.ok:
             return Verdict(claim, UNVERIFIABLE, None,
                            (self._evidence("verify", raw, model, label=claim.subject,
@@ -348,7 +372,7 @@ class Judge:
         it did not parse."""
         parsed, raw, model, error = await self._ask(use, prompt, replicate=replicate)
         if parsed is None:
-            return JudgeAnswer(None, None, False, error, None)
+            return JudgeAnswer(None, None, False, error, model, cut=raw)
         if not parsed.ok:
             return JudgeAnswer(None, raw, False, parsed.error, model)
         return JudgeAnswer(parsed.value, raw, True, None, model)
@@ -365,7 +389,7 @@ class Judge:
         parsed, raw, model, error = await self._ask("classify_yes_no", prompt,
                                                     replicate=replicate)
         if parsed is None:
-            return JudgeAnswer("unknown", None, False, error, None)
+            return JudgeAnswer("unknown", None, False, error, model, cut=raw)
         if not parsed.ok:
             return JudgeAnswer("unknown", raw, False, parsed.error, model)
         if parsed.value == "unknown":
@@ -384,7 +408,8 @@ class Judge:
         images = (str(image_path),) if image_path is not None else ()
         parsed, raw, _, error = await self._ask("decompose", prompt, images)
         if parsed is None:
-            raise JudgeError(f"judge {self.spec.name!r} could not be asked: {error}")
+            raise JudgeError(f"judge {self.spec.name!r}: {error}" if raw is not None else
+                             f"judge {self.spec.name!r} could not be asked: {error}")
         if not parsed.ok:
             raise JudgeParseError(f"judge {self.spec.name!r}: cannot parse the decomposition "
                                   f"({parsed.error})", raw)

@@ -1,7 +1,8 @@
 """How far a judge can be trusted: parse-failure and abstain rates, agreement between repeated
 calls, agreement with human labels (Cohen's kappa, via scikit-learn).
 
-* :class:`JudgeStats` counts, per use, calls, calls answered from the cache, failed calls,
+* :class:`JudgeStats` counts, per use, calls, calls answered from the cache, failed calls (of
+  them ``cut_replies``: replies cut at the token limit, which are never read),
   answers that could not be parsed, abstentions (``unverifiable`` / ``unknown``), answers
   from a model other than the pinned one and verdicts given without a confidence (theirs is
   ``None``, not a default).
@@ -37,6 +38,7 @@ class UseStats:
     pin_mismatches: int = 0
     unfounded_claims: int = 0     # decompose: claims whose words the response does not hold
     no_confidence: int = 0        # verify: verdicts the judge gave no confidence for (None)
+    cut_replies: int = 0          # replies cut at max_tokens (also in call_failures: not read)
 
     def to_dict(self) -> dict[str, Any]:
         answered = self.calls - self.call_failures
@@ -44,7 +46,7 @@ class UseStats:
         return {"calls": self.calls, "cached": self.cached, "call_failures": self.call_failures,
                 "parse_failures": self.parse_failures, "abstains": self.abstains,
                 "pin_mismatches": self.pin_mismatches, "unfounded_claims": self.unfounded_claims,
-                "no_confidence": self.no_confidence,
+                "no_confidence": self.no_confidence, "cut_replies": self.cut_replies,
                 "parse_failure_rate": rate(self.parse_failures),
                 "abstain_rate": rate(self.abstains)}
 
@@ -64,7 +66,7 @@ class JudgeStats:
         for name, theirs in other.uses.items():
             mine = self.use(name)
             for f in ("calls", "cached", "call_failures", "parse_failures", "abstains",
-                      "pin_mismatches", "unfounded_claims", "no_confidence"):
+                      "pin_mismatches", "unfounded_claims", "no_confidence", "cut_replies"):
                 setattr(mine, f, getattr(mine, f) + getattr(theirs, f))
         self.reported_models.update(other.reported_models)
 

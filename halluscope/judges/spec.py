@@ -126,6 +126,10 @@ class JudgeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
+    #: bumped when a pinned spec's decoding or image handling changes (a changed prompt is a
+    #: new spec and name); run sheets record it beside the decoding, and the response cache's
+    #: key holds the decoding, so answers given under the old settings are not reused
+    version: int = Field(1, ge=1)
     description: str = ""
     provider: str
     model: str
@@ -184,7 +188,8 @@ class JudgeSpec(BaseModel):
     def describe(self) -> dict[str, Any]:
         """What a run sheet records about this judge."""
         return {
-            "name": self.name, "pin": self.pin, "provider": self.provider, "model": self.model,
+            "name": self.name, "version": self.version, "pin": self.pin,
+            "provider": self.provider, "model": self.model,
             "revision": self.revision, "spec_file": str(self._path) if self._path else None,
             "decoding": self.decoding.model_dump(mode="json"),
             "image": self.image.model_dump(mode="json", exclude_none=True),

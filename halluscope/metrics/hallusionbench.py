@@ -384,8 +384,10 @@ class HallusionBenchMetric(Metric):
         except CacheMiss as exc:
             raise exc.for_record(record.id, record.source.file, record.source.line) from None
         payload.update(judge_raw=ans.raw, judge_label=ans.label)
-        if ans.raw is None:                       # the call itself failed: nothing to read
+        if ans.raw is None:     # the call failed, or its reply was cut at max_tokens: not read
             payload.update(verdict="unverifiable", judge_error=ans.error)
+            if ans.cut is not None:
+                payload["judge_cut_reply"] = ans.cut
             return None
         if self.variant == "original":
             code = original_correctness(ans.raw)

@@ -214,8 +214,10 @@ class MMHalMetric(Metric):
             raise exc.for_record(record.id, record.source.file, record.source.line) from None
         payload: dict[str, Any] = {"index": position, "question_type": qtype,
                                    "judge_raw": ans.raw}
-        if ans.raw is None:                              # the call failed: nothing to read
+        if ans.raw is None:     # the call failed, or its reply was cut at max_tokens: not read
             payload.update(rating=None, verdict="unverifiable", judge_error=ans.error)
+            if ans.cut is not None:
+                payload["judge_cut_reply"] = ans.cut
             return ItemScore(payload, (0.0, 0.0, 0.0, 1.0, 0.0), groups=(qtype,))
         if self.variant == "original":
             rating, fallback = original_rating(ans.raw)

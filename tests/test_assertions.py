@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 
 import pytest
 
@@ -16,41 +15,11 @@ from halluscope.gates.assertions import (HalluscopeAssertionError, add_observer,
 from halluscope.errors import ConfigError
 from halluscope.gates.baseline import (BaselineError, entry_from_result, load_baseline,
                                  write_baseline)
-from halluscope.metrics.base import ItemScore, Metric
 from halluscope.metrics.chair import ChairMetric
 from halluscope.metrics.pope import PopeMetric
-from halluscope.metrics.stats import MetricResult, Statistic, ratio
+from halluscope.metrics.stats import MetricResult
+from words_metric import RECORDS, WordHallucination
 
-VOCAB = {"dog", "cat", "car", "frisbee", "person", "tree", "bird"}
-
-
-class WordHallucination(Metric):
-    """Words of a tiny vocabulary that the record's ``truth`` lacks."""
-
-    name = "words"
-    columns = ("hallucinated", "mentions", "one")
-    min_units = 1          # hand-worked cases of a few items still get (wide) intervals
-    statistics = {
-        "rate": Statistic(lambda s: ratio(s["hallucinated"], s["mentions"])),
-        "recall": Statistic(lambda s: ratio(s["mentions"] - s["hallucinated"], s["mentions"]),
-                            higher_is_better=True),
-        "items": Statistic(lambda s: s["one"], count=True),
-    }
-
-    def score(self, record):
-        words = [w for w in re.findall(r"[a-z]+", record.response.lower()) if w in VOCAB]
-        truth = set(record.metadata.get("truth", ()))
-        halluc = [w for w in words if w not in truth]
-        return ItemScore(payload={"hallucinated": halluc, "mentioned": words},
-                         row=(len(halluc), len(words), 1.0))
-
-
-RECORDS = [
-    {"id": "a", "image": "1.jpg", "response": "A dog and a person.", "truth": ["dog", "person"]},
-    {"id": "b", "image": "2.jpg", "response": "A cat on a car.", "truth": ["cat"]},
-    {"id": "c", "image": "3.jpg", "response": "A dog, a dog and a frisbee.", "truth": []},
-    {"id": "d", "image": "4.jpg", "response": "A tree.", "truth": ["tree"]},
-]
 # words.rate = 4 hallucinated / 8 mentions = 0.5
 
 

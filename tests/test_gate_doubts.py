@@ -11,36 +11,8 @@ import pytest
 
 import halluscope
 from halluscope.errors import ConfigError
-from halluscope.metrics.base import ItemScore, Metric
-from halluscope.metrics.stats import Statistic, rate, ratio
+from words_metric import RECORDS, Words
 
-VOCAB = {"dog", "cat", "car", "frisbee", "person", "tree", "bird"}
-
-
-class Words(Metric):
-    """Words of a tiny vocabulary the record's ``truth`` lacks (as tests/test_assertions.py)."""
-
-    name = "words"
-    columns = ("hallucinated", "mentions", "one")
-    min_units = 1
-    statistics = {
-        "rate": rate(lambda s: ratio(s["hallucinated"], s["mentions"])),
-        "items": Statistic(lambda s: s["one"], count=True),
-    }
-
-    def score(self, record):
-        words = [w for w in re.findall(r"[a-z]+", record.response.lower()) if w in VOCAB]
-        halluc = [w for w in words if w not in set(record.metadata.get("truth", ()))]
-        return ItemScore(payload={"hallucinated": halluc, "mentioned": words},
-                         row=(len(halluc), len(words), 1.0))
-
-
-RECORDS = [
-    {"id": "a", "image": "1.jpg", "response": "A dog and a person.", "truth": ["dog", "person"]},
-    {"id": "b", "image": "2.jpg", "response": "A cat on a car.", "truth": ["cat"]},
-    {"id": "c", "image": "3.jpg", "response": "A dog, a dog and a frisbee.", "truth": []},
-    {"id": "d", "image": "4.jpg", "response": "A tree.", "truth": ["tree"]},
-]
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import textwrap
 from pathlib import Path
 
@@ -20,40 +19,14 @@ import halluscope.pipeline  # noqa: F401
 from halluscope.errors import ConfigError
 from halluscope.gates.assertions import (HalluscopeAssertionError, check_regression,
                                          check_threshold)
-from halluscope.metrics.base import ItemScore, Metric, MetricSummary
-from halluscope.metrics.stats import MetricResult, Statistic, ratio
+from halluscope.metrics.base import MetricSummary
+from halluscope.metrics.stats import MetricResult
 from halluscope.result import AuditResult
+from words_metric import RECORDS, Words
 
 pytest_plugins = ["pytester"]
 
 ROOT = Path(halluscope.__file__).resolve().parent.parent
-VOCAB = {"dog", "cat", "car", "frisbee", "person", "tree", "bird"}
-
-
-class Words(Metric):
-    """Words of a tiny vocabulary the record's ``truth`` lacks (as tests/test_assertions.py)."""
-
-    name = "words"
-    columns = ("hallucinated", "mentions", "one")
-    min_units = 1
-    statistics = {
-        "rate": Statistic(lambda s: ratio(s["hallucinated"], s["mentions"])),
-        "items": Statistic(lambda s: s["one"], count=True),
-    }
-
-    def score(self, record):
-        words = [w for w in re.findall(r"[a-z]+", record.response.lower()) if w in VOCAB]
-        halluc = [w for w in words if w not in set(record.metadata.get("truth", ()))]
-        return ItemScore(payload={"hallucinated": halluc, "mentioned": words},
-                         row=(len(halluc), len(words), 1.0))
-
-
-RECORDS = [
-    {"id": "a", "image": "1.jpg", "response": "A dog and a person.", "truth": ["dog", "person"]},
-    {"id": "b", "image": "2.jpg", "response": "A cat on a car.", "truth": ["cat"]},
-    {"id": "c", "image": "3.jpg", "response": "A dog, a dog and a frisbee.", "truth": []},
-    {"id": "d", "image": "4.jpg", "response": "A tree.", "truth": ["tree"]},
-]
 
 
 def pope_rows(flip: int | None = None, n: int = 100) -> list[dict]:

@@ -41,6 +41,7 @@ from halluscope.cachedir import default_cache_dir
 from halluscope.errors import ConfigError
 from halluscope.hashing import sha256_file as _sha256_file
 from halluscope.records import coco_image_id
+from halluscope.textfiles import read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -181,16 +182,7 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        with open(path, "rb") as fh:
-            return fast_json.loads(fh.read())
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: expected a UTF-8 JSON file, got a byte that is not UTF-8 "
-                          f"at offset {exc.start}") from None
+    return read_json_file(path, "a JSON file")
 
 
 # -- ground-truth objects file --------------------------------------------------------------

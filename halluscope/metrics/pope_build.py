@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, InputError
+from halluscope.textfiles import read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +48,6 @@ def question_text(obj: str) -> str:
     """``Is there a <obj> in the image?`` with "an" before a vowel."""
     article = "an" if obj[:1].lower() in "aeiou" and obj[:1] else "a"
     return TEMPLATE.format(article=article, object=obj)
-
-
-def _read_json(path: Path) -> Any:
-    """The JSON document at ``path``; a usage error naming the file (and line) otherwise."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: expected a UTF-8 JSON file, got a byte that is not UTF-8 "
-                         f"at offset {exc.start}") from None
 
 
 def _check_instances(data: Any, path: Path) -> None:
@@ -110,7 +97,7 @@ def load_coco_objects(annotations_path: str | Path) -> tuple[list[ImageObjects],
     path = Path(annotations_path)
     if not path.is_file():
         raise ConfigError(f"COCO annotation file not found: {path}")
-    data = _read_json(path)
+    data = read_json_file(path, "a COCO instances file")
     _check_instances(data, path)
     names = {cat["id"]: cat["name"] for cat in data["categories"]}
     files = {img["id"]: img.get("file_name") or str(img["id"]) for img in data["images"]}

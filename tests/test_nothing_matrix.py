@@ -149,8 +149,8 @@ def _no_answer(row: dict) -> dict:
 
 # input kind -> (rows from the metric's feed, words one of the reasons must hold)
 INPUTS: dict[str, tuple[Callable[[Feed], list[dict]], tuple[str, ...]]] = {
-    "missing": (lambda f: [_no_answer(f.row(i)) for i in range(2)], ("response",)),
-    "null": (lambda f: [{**f.row(i), "response": None} for i in range(2)], ("response",)),
+    "missing": (lambda f: [_no_answer(f.row(i)) for i in range(2)], ("answer",)),
+    "null": (lambda f: [{**f.row(i), "response": None} for i in range(2)], ("answer",)),
     "error": (lambda f: [{**_no_answer(f.row(i)), "error": "HTTP 500: upstream down"}
                          for i in range(2)], ("'error'", "the model gave no answer")),
     "wrong_kind": (lambda f: [f.wrong(i) for i in range(2)], ()),
@@ -209,8 +209,17 @@ def _check_nothing(name: str, kind: str, tmp: Path, code: int, text: str,
                 f"{name}/{kind}: bad records not listed by file and line: {results['errors']}"
 
 
-@pytest.mark.parametrize("kind", list(INPUTS))
-@pytest.mark.parametrize("name", sorted(FEEDS))
+_KNOWN = {("amber", "wrong_kind"): "a POPE yes/no line whose question_id is a whole number "
+          "is read as that AMBER item (amber_id takes question_id; the COCO image and the "
+          "label beside it are not checked): scored, exit 1, not a scored-nothing exit 2"}
+
+
+_CELLS = [pytest.param(name, kind, id=f"{name}-{kind}", marks=[pytest.mark.xfail(
+              strict=True, reason=_KNOWN[name, kind])] if (name, kind) in _KNOWN else [])
+          for name in sorted(FEEDS) for kind in INPUTS]
+
+
+@pytest.mark.parametrize(("name", "kind"), _CELLS)
 def test_nothing_scorable_is_said_and_fails(tmp_path, name, kind):
     rows = INPUTS[kind][0](FEEDS[name])
     gate = FEEDS[name].gate
@@ -218,7 +227,8 @@ def test_nothing_scorable_is_said_and_fails(tmp_path, name, kind):
     threshold = "0.5"
     code, text, results = _audit(tmp_path, name, rows, flag, f"{gate}={threshold}")
     _check_nothing(name, kind, tmp_path, code, text, results, rows)
-    assert "gate failed" in text or "has no value" in text or code == 2
+    # the gate is checked and fails on the missing value, never passes
+    assert f"gate failed: {gate} has no value" in text, text[-600:]
 
 
 @pytest.mark.parametrize("name", ["pope", "chair", "reefknot", "consistency"])

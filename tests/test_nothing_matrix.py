@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from halluscope.cli import app
 
 from halluscope.metrics.base import available_metrics
 
@@ -163,18 +164,18 @@ def test_the_matrix_covers_every_registered_metric():
 
 
 def _audit(tmp: Path, name: str, rows: list[dict], *extra: str) -> tuple[int, str, dict | None]:
+    """Run ``halluscope audit`` in-process (typer's runner: the spaCy pipelines load once per
+    test process, which keeps the matrix fast); return (exit code, output, results.json)."""
     feed = FEEDS[name]
     src = tmp / "answers.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp / "out"
-    env = {**__import__("os").environ, **(feed.env or {})}
-    proc = subprocess.run([sys.executable, "-m", "halluscope", "audit", str(src), "--metric",
-                           name, *feed.args(tmp), "--out", str(out), "--no-report",
-                           "--bootstrap", "0", *extra],
-                          capture_output=True, text=True, timeout=120, env=env)
-    text = " ".join((proc.stdout + proc.stderr).split())
+    args = ["audit", str(src), "--metric", name, *feed.args(tmp), "--out", str(out),
+            "--no-report", "--bootstrap", "0", *extra]
+    res = CliRunner().invoke(app, args, env=feed.env)
+    text = " ".join(res.output.split())
     results = out / "results.json"
-    return proc.returncode, text, json.loads(results.read_text()) if results.exists() else None
+    return res.exit_code, text, json.loads(results.read_text()) if results.exists() else None
 
 
 def _no_value_anywhere(name: str, stats: dict) -> None:

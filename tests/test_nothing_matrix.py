@@ -238,3 +238,14 @@ def test_nothing_scorable_under_two_workers(tmp_path, name, kind):
     rows = INPUTS[kind][0](FEEDS[name]) * 2
     code, text, results = _audit(tmp_path, name, rows, "--workers", "2")
     _check_nothing(name, kind, tmp_path, code, text, results, rows)
+
+
+def test_nothing_scorable_on_ray(tmp_path):
+    """One cheap cell on Ray Data (a local instance): failed requests and null answers mixed."""
+    pytest.importorskip("ray.data", reason="Ray Data is not installed")
+    rows = INPUTS["error"][0](FEEDS["pope"]) + INPUTS["null"][0](FEEDS["pope"])
+    code, text, results = _audit(tmp_path, "pope", rows, "--engine", "ray",
+                                 "--fail-below", "pope.f1=0.5")
+    _check_nothing("pope", "error", tmp_path, code, text, results, rows)
+    assert "gate failed: pope.f1 has no value" in text
+    assert any("'response'" in r or "answer" in r for r in results["unscored"]["pope"][2:])

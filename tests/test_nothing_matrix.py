@@ -151,7 +151,7 @@ def _no_answer(row: dict) -> dict:
 # input kind -> (rows from the metric's feed, words one of the reasons must hold)
 INPUTS: dict[str, tuple[Callable[[Feed], list[dict]], tuple[str, ...]]] = {
     "missing": (lambda f: [_no_answer(f.row(i)) for i in range(2)], ("answer",)),
-    "null": (lambda f: [{**f.row(i), "response": None} for i in range(2)], ("answer",)),
+    "null": (lambda f: [{**f.row(i), "response": None} for i in range(2)], ("got null",)),
     "error": (lambda f: [{**_no_answer(f.row(i)), "error": "HTTP 500: upstream down"}
                          for i in range(2)], ("'error'", "the model gave no answer")),
     "wrong_kind": (lambda f: [f.wrong(i) for i in range(2)], ()),

@@ -405,7 +405,10 @@ class ObjhalMetric(Metric):
                    n_boot=config.n_boot, seed=config.seed, confidence=config.confidence, **kw)
 
     def applies_to(self, record: Record) -> bool:
-        return record.response is not None
+        """Free answers (captions, open questions); a yes/no answer (a POPE line beside the
+        question file, say) is another benchmark's record, passed by, never read as an Object
+        HalBench description (its 'Yes' scored 0 hallucination over the paired image)."""
+        return record.response is not None and record.task in ("caption", "vqa")
 
     def begin(self, inputs) -> None:
         """Refuse an answer file paired with the questions by position whose answer count is

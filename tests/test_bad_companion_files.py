@@ -37,9 +37,10 @@ def files(tmp_path):
 
 @pytest.mark.parametrize("option, name, metric, expected", [
     ("--questions", "photo.json", "pope", "expected UTF-8 JSON, got a byte that is not UTF-8"),
-    ("--gt-objects", "photo.json", "chair", "expected a UTF-8 JSON file, got a byte that is "
-                                            "not UTF-8"),
-    ("--coco-annotations", "photo.json", "chair", "expected a UTF-8 JSON file, got a byte"),
+    ("--gt-objects", "photo.json", "chair", "photo.json:1: expected a ground-truth objects file "
+                                            "in UTF-8, got byte 0xff"),
+    ("--coco-annotations", "photo.json", "chair", "photo.json:1: expected a COCO annotation file "
+                                                  "in UTF-8, got byte 0xff"),
     ("--annotations", "photo.json", "region", "expected a UTF-8 JSON annotation file, got a"),
     ("--coco-annotations", "no_id.json", "chair", "annotations[0]: expected an object with "
                                                   "'id' and 'image_id'"),

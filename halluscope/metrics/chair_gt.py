@@ -181,10 +181,6 @@ def _write_json(path: Path, obj: Any) -> None:
     write_text_atomically(path, json.dumps(obj, separators=(",", ":")), mode=PRIVATE)
 
 
-def _read_json(path: Path) -> Any:
-    return read_json_file(path, "a JSON file")
-
-
 # -- ground-truth objects file --------------------------------------------------------------
 
 def objects_from_mapping(mapping: Mapping[Any, Iterable[str]], vocabulary: Mapping[str, str],
@@ -352,7 +348,7 @@ def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str],
     path = Path(path).expanduser()
     where = str(path)
     with fast_json.gc_paused(long_lived=True):   # ~120k small lists, kept for the run
-        data = _read_json(path)
+        data = read_json_file(path, "a ground-truth objects file")
         if isinstance(data, dict) and isinstance(data.get("imid_to_objects"), dict):
             _warn_other_variant(data.get("source"), variant, where)
             data = data["imid_to_objects"]
@@ -387,7 +383,7 @@ def _load_coco(path: Path):
         from halluscope.errors import MissingExtraError
         raise MissingExtraError("Building CHAIR ground truth from COCO", "chair",
                                 "pycocotools") from exc
-    data = _read_json(path)
+    data = read_json_file(path, "a COCO annotation file")
     if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
         raise ConfigError(f"{path}: expected a COCO annotation file with 'annotations', "
                           f"got {type(data).__name__}")

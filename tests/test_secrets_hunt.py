@@ -41,3 +41,46 @@ def test_the_plugin_report_names_a_ray_address_without_its_password(tmp_path):
     assert shown["ray_address"] == "ray://admin:<redacted>@127.0.0.1:10001"  # still named
     assert shown["engine"] == "ray"
     assert Path(report).is_file()
+
+
+KEY = "sk-test-SECRET123openai"
+
+
+def test_cut_text_redacts_before_it_cuts():
+    """Cutting first left a secret's first characters, which no longer match it."""
+    from halluscope.redact import cut_text, register_secret
+    register_secret(KEY)
+    text = "x" * 290 + KEY + " and more"
+    assert cut_text(text, 299) == "x" * 290 + "<redacted"
+    for limit in range(291, 290 + len(KEY)):          # wherever the cut falls in the key
+        assert "sk-test" not in cut_text(text, limit, "…")
+    assert cut_text("short", 300) == "short"
+
+
+def test_a_judge_reply_quoting_a_key_leaves_no_part_of_it(tmp_path, monkeypatch):
+    """A judge reply that no parser reads is quoted in the record's error, cut at 300
+    characters. The cut came before redaction: a key it split left its first characters in
+    items.jsonl, results.json and report.html ("...xxxsk-test-S")."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_openai_server import FakeServer
+    from PIL import Image
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    Image.new("RGB", (32, 32)).save(tmp_path / "i.jpg")
+    reply = "I cannot split this. " + "x" * 270 + KEY + " and more"
+    records = [{"id": "c1", "task": "caption", "image": str(tmp_path / "i.jpg"),
+                "prompt": "Describe.", "response": "A dog sits on a sofa."}]
+    out = tmp_path / "out"
+    with FakeServer(responder=lambda prompt, body: reply) as server:
+        try:
+            halluscope.audit(records=records, metrics="claims", claim_splitter="judge",
+                             judge="gpt-4o-2024-08-06", out=out,
+                             options={"judge_base_url": server.url})
+        except halluscope.errors.HalluscopeError as exc:   # the metric scored nothing
+            assert "sk-test" not in str(exc)
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert any(p.name == "items.jsonl" for p in written)
+    assert any(b"raw answer" in p.read_bytes() for p in written)    # the reply was quoted
+    for path in written:
+        assert b"sk-test" not in path.read_bytes(), f"part of the key in {path.name}"

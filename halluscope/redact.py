@@ -252,6 +252,16 @@ def redact_text(text: Any, extra: Iterable[str] = (), *,
     return text
 
 
+def cut_text(text: str, limit: int, tail: str = "") -> str:
+    """``text`` redacted (:func:`redact_text`), then cut to ``limit`` characters, ``tail``
+    ending a cut one. Redacting only after the cut missed a secret the cut split in two: its
+    first characters (all but one, at worst) stayed and no longer matched it."""
+    text = redact_text(text)
+    if len(text) <= limit:
+        return text
+    return text[:max(limit - len(tail), 0)] + tail
+
+
 def redact_mapping(value: Any, *, secrets: list[str] | None = None,
                    patterns: bool = True) -> Any:
     """A copy of ``value`` (dicts, lists, strings) with credentials redacted (recursively);

@@ -98,7 +98,8 @@ class Verifier:
                                                            AuthError)):
                 raise
             raw = getattr(exc, "raw", None)
-            detail = f"; raw answer: {raw[:300]!r}" if raw else ""
+            from halluscope.redact import cut_text
+            detail = f"; raw answer: {cut_text(raw, 300)!r}" if raw else ""
             raise RecordError(f"the judge could not split the response into claims: "
                               f"{exc}{detail}", file=record.source.file,
                               line=record.source.line, field="response") from None
@@ -156,8 +157,9 @@ def parse_response(fn, record: Record, **kw):
     try:
         return fn(record.response, **kw)
     except PARSE_FAULTS as exc:
+        from halluscope.redact import cut_text
         raise RecordError(f"expected a response the citation parser can read, got one it "
-                          f"failed on ({type(exc).__name__}: {str(exc)[:120]})",
+                          f"failed on ({type(exc).__name__}: {cut_text(str(exc), 120)})",
                           file=record.source.file, line=record.source.line,
                           field="response") from exc
 

@@ -160,10 +160,13 @@ class GateSession:
 
     def record_audit(self, key: str, inputs: list[str], result: AuditResult,
                      out: Path | None, overrides: dict[str, Any] | None = None) -> None:
+        # the report is a file CI uploads: the audit's keywords (a ray_address with its
+        # password, an api_key in an option) leave redacted, as the run sheet's do
+        from halluscope.redact import redact_mapping
         self.audits[key] = {
             "key": key[:12], "inputs": inputs,
-            "overrides": {k: str(v) if isinstance(v, Path) else v
-                          for k, v in (overrides or {}).items()},
+            "overrides": redact_mapping({k: str(v) if isinstance(v, Path) else v
+                                         for k, v in (overrides or {}).items()}),
             "metrics": _metric_table(result),
             "n_items": len(result.items), "n_errors": len(result.errors),
             "unscored": {k: list(v) for k, v in result.unscored.items()},

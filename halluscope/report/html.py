@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from halluscope.atomicfiles import write_text_atomically
+from halluscope.redact import cut_text
 from halluscope.report.itemview import ImageStore, has_hallucination, item_view
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ def _short(value: Any, limit: int = 120) -> str:
         text = ", ".join(_short(v, 40) for v in value)
     else:
         text = fmt_value(value) if isinstance(value, float) else str(value)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return cut_text(text, limit, "…")
 
 
 def _size(n: Any) -> str:

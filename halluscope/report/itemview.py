@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from halluscope.redact import cut_text
 from halluscope.report.citations import (box_legend, item_boxes, page_citations,
                                          region_citations)
 
@@ -419,7 +420,7 @@ def _short(value: Any, limit: int = 160) -> str:
         text = json.dumps(value, ensure_ascii=False, default=str)
     else:
         text = str(value)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return cut_text(text, limit, "…")
 
 
 def _details(payload: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -22,7 +22,9 @@ of them ("two *cacti* stand": an adjective of a noun "stand"; "three *sheep* gra
 of a noun "graze"; "there are two *cacti*": an adverb beside the number): see
 :func:`_plural_repair`. And a noun read as the compound of a later verb without subject ("a
 *bicycle* leans on a wall": ``bicycle`` <- compound ``leans``, no claim of its own) becomes that
-verb's subject (:func:`_compound_of_verb`).
+verb's subject (:func:`_compound_of_verb`). A participle clause tagged as a noun ("a giraffe
+*standing* in a field": ``standing`` NN, ``acl`` of ``giraffe``) gets the verb's tag, so the
+clause relates the noun as a finite verb's clause does (:func:`_noun_participle`).
 """
 
 from __future__ import annotations
@@ -166,6 +168,26 @@ _PLURAL_DETERMINERS = frozenset({"several", "many", "few", "some", "these", "tho
                                  "multiple", "numerous", "various", "all", "two", "three"})
 
 
+def _noun_participle(tok) -> str | None:
+    """The verb lemma when ``tok`` is an -ing word tagged as a noun that the parse itself makes
+    a participle clause of the noun right before it: ``acl`` of that noun, with a preposition,
+    an object or an adverb of its own, and no determiner, number, adjective or compound of a
+    noun ("a zebra *walking* across a field"). A head further back is no clear reading ("two
+    goats ... with one more at bottom center *feeding* from ...": the goats do not feed). Nothing else: an -ing noun in any other role ("a
+    metal *railing*", "a breakfast *setting*") stays a noun."""
+    if not (tok.dep_ == "acl" and tok.tag_ == "NN" and tok.pos_ == "NOUN"
+            and tok.lower_.endswith("ing")):
+        return None
+    head = tok.head
+    if head.i != tok.i - 1 or head.pos_ not in ("NOUN", "PROPN"):
+        return None
+    if any(c.dep_ in ("det", "nummod", "amod", "compound", "poss") for c in tok.lefts):
+        return None
+    if not any(c.dep_ in ("prep", "dobj", "advmod") and c.i > tok.i for c in tok.rights):
+        return None
+    return verb_reading(tok.lower_, "VBG")
+
+
 def _as_subject(tok) -> None:
     """Make ``tok`` its verb's subject, with the determiners and adjectives before it."""
     for c in list(tok.head.lefts):
@@ -184,6 +206,8 @@ def needs_repair(tokens) -> bool:
             return True
         if tok.dep_ == "compound" and _compound_of_verb(tok):
             return True
+        if tok.dep_ == "acl" and _noun_participle(tok) is not None:
+            return True
     return False
 
 
@@ -199,6 +223,11 @@ def repair(doc) -> int:
                 continue
         if _compound_of_verb(tok):
             _as_subject(tok)
+            fixed += 1
+            continue
+        participle = _noun_participle(tok)
+        if participle is not None:
+            _as_verb(tok, participle, "VBG")
             fixed += 1
             continue
         fix = _repair_of(tok)

@@ -50,7 +50,7 @@ class AuditConfig(BaseModel):
         cache_dir: Where evidence and model answers are cached (default: the user cache folder).
         workers: Processes that score records (``1``: this process; ``0``: one per core;
             ``None``: one per core where the work is heavy, see
-            :func:`halluscope.pipeline.choose_workers`). Results are identical for any number.
+            :func:`halluscope.engine_choice.choose_workers`). Results are identical for any number.
         engine: ``local`` (this process or ``workers`` processes) or ``ray`` (Ray Data; the
             ``halluscope[ray]`` extra).
         ray_address: Address of a Ray cluster (default: a local Ray instance).

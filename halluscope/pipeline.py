@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from halluscope.config import AuditConfig, load_manifest, validation_problems
-from halluscope.engine_choice import HEAVY_RECORDS, choose_workers, make_engine  # noqa: F401
+from halluscope.engine_choice import choose_workers, make_engine
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.metrics.base import (InputSample, Metric, MetricSummary, available_metrics,
                                       metric_class, remember)

@@ -330,7 +330,7 @@ def test_heavy_audits_use_every_core_by_default_and_light_ones_one_process(tmp_p
     from types import SimpleNamespace
 
     from halluscope import engines
-    from halluscope.pipeline import HEAVY_RECORDS, choose_workers
+    from halluscope.engine_choice import HEAVY_RECORDS, choose_workers
     monkeypatch.setattr(engines, "default_workers", lambda: 4)
     monkeypatch.setattr(engines, "fork_is_safe", lambda: True)
     claims, pope = SimpleNamespace(needs_verification=True), SimpleNamespace(

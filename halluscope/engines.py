@@ -38,7 +38,7 @@ from halluscope.errors import ConfigError, RecordError, UnreadableImage
 from halluscope.forkfiles import close_reopenable, open_files, opened_between
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
-from halluscope.threadlimits import THREAD_VARIABLES, ThreadLimit, cores, limit_threads  # noqa: F401
+from halluscope.threadlimits import ThreadLimit, cores, limit_threads
 
 log = logging.getLogger(__name__)
 

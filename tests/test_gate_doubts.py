@@ -324,3 +324,22 @@ def test_an_explicit_option_overrides_a_bad_value_in_the_toml(tmp_path):
     folder, _, _ = _folder(tmp_path, 'chair_variant = "refind"')
     result = halluscope.audit(folder, n_boot=0, chair_variant="original", metrics="chair")
     assert result.runsheet["config"]["chair_variant"] == "original"
+
+
+def test_a_gate_on_a_metric_that_declares_nothing_is_warned_about_after_scoring(
+        tmp_path, caplog, monkeypatch):
+    """A metric that cannot tell its statistics before scoring (HallusionBench) had its gates'
+    warnings lost: the preflight skipped them and the CLI judged the gates with warn=False."""
+    from halluscope.metrics.base import metric_class
+    monkeypatch.setattr(metric_class("chair"), "declared_statistics",
+                        classmethod(lambda cls, config: None))
+    (tmp_path / "gt.json").write_text('{"1": ["dog"], "2": ["car"]}')
+    (tmp_path / "caps.jsonl").write_text('{"image_id": 1, "caption": "A dog and a cat."}\n'
+                                         '{"image_id": 2, "caption": "A car."}\n')
+    with caplog.at_level("WARNING"):
+        code, _ = _cli(tmp_path / "caps.jsonl", "--metric", "chair", "--gt-objects",
+                       tmp_path / "gt.json", "--out", tmp_path / "out", "--no-report",
+                       "--bootstrap", "0", "--quiet", "--fail-above", "chair.chair_i=1")
+    assert code == 0
+    said = [r.getMessage() for r in caplog.records if "can fail on no value" in r.getMessage()]
+    assert len(said) == 1, said           # after scoring, once

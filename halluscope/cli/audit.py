@@ -152,17 +152,18 @@ def audit(
     _refuse_settings_as_options(extra, ctx.command.params)
     if extra:
         options["options"] = extra
+    warned: set[str] = set()    # gates whose weaker-than-they-look warnings were given
     if gates:       # what the configuration tells is checked before scoring, not after
         from halluscope.gates.preflight import check_gates_ahead
         try:
-            check_gates_ahead(gates, inputs, metric or None, options)
+            warned = check_gates_ahead(gates, inputs, metric or None, options)
         except HalluscopeError as exc:
             print_error(str(exc))
             raise typer.Exit(EXIT_USAGE) from None
     if out is None:
         out = Path("halluscope-out")
     result = _run(inputs, metric or None, out, quiet, not no_report, options)
-    _finish(result, out, gates, log_to, quiet)
+    _finish(result, out, gates, log_to, quiet, warned)
 
 
 #: The audit settings whose flag's parameter has another name (the parameter -> the setting).
@@ -259,8 +260,10 @@ def _audit(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool
         raise typer.Exit(EXIT_USAGE) from None
 
 
-def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> None:
-    """Log to trackers, print the summary, apply the gates and choose the exit code."""
+def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool,
+            warned: set[str]) -> None:
+    """Log to trackers, print the summary, apply the gates (their warnings but those in
+    ``warned``, given before scoring) and choose the exit code."""
     from halluscope.gates import check_gates
     if log_to:
         from halluscope.tracking import log_run
@@ -273,7 +276,7 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
         from halluscope.report.console import render_summary
         render_summary(result, make_console(), out_dir=out)
     try:
-        failures = check_gates(result, gates, warn=False)     # (warned before scoring)
+        failures = check_gates(result, gates, warned=warned)
     except HalluscopeError as exc:
         print_error(f"gate: {exc}")
         raise typer.Exit(EXIT_USAGE) from None

@@ -55,22 +55,23 @@ def planned_metrics(inputs: Any, metrics: Iterable[str] | None,
 
 
 def check_gates_ahead(gates: Iterable[Gate], inputs: Any, metrics: Iterable[str] | None,
-                      options: Mapping[str, Any]) -> None:
+                      options: Mapping[str, Any]) -> set[str]:
     """Raise :class:`ConfigError` (:class:`UnknownNameError` for a name) for the first gate
     that the audit's configuration shows to be wrong, naming the flag, the gate and the
-    nearest known names; log what is allowed but weaker than it looks."""
+    nearest known names; log what is allowed but weaker than it looks. Returns the specs of the
+    gates whose warnings were all given here; the others (a plan that cannot be told, a metric
+    that declares no statistics) are warned about after scoring, when their range is known."""
     gates = list(gates)
     if not gates:
-        return
+        return set()
     plan = planned_metrics(inputs, metrics, options)
     if plan is None:
-        return
+        return set()
     classes, config = plan
-    for gate in gates:
-        _check_gate(gate, classes, config)
+    return {gate.spec for gate in gates if _check_gate(gate, classes, config)}
 
 
-def _check_gate(gate: Gate, classes: Mapping[str, type], config: Any) -> None:
+def _check_gate(gate: Gate, classes: Mapping[str, type], config: Any) -> bool:
     from halluscope.gates.assertions import _resolve_bound, gate_notes, range_problem
     from halluscope.metrics.stats import range_of
     where = f"{'--fail-above' if gate.direction == 'below' else '--fail-below'} {gate.spec}"
@@ -93,9 +94,12 @@ def _check_gate(gate: Gate, classes: Mapping[str, type], config: Any) -> None:
         problem = range_problem(gate.name, gate.limit, bounds)
         if problem:
             raise ConfigError(f"{where}: {problem}; nothing was scored")
+    if declared is None:        # its range is known after scoring: warned then, all at once
+        return False
     which = _resolve_bound(gate.bound, gate.direction)
     for note in gate_notes(gate.name, gate.direction, which, gate.limit, bounds):
         log.warning("%s: %s", where, note)
+    return True
 
 
 def _declared(cls: type, config: Any) -> Mapping[str, Any] | None:

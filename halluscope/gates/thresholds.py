@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,13 +87,15 @@ def parse_gates(above: Iterable[str] | None = None, below: Iterable[str] | None 
             + [parse_gate(r, "above", "--fail-below") for r in below or ()])
 
 
-def check_gates(result: Any, gates: Iterable[Gate], *, warn: bool = True) -> list[str]:
+def check_gates(result: Any, gates: Iterable[Gate], *, warn: bool = True,
+                warned: Collection[str] = ()) -> list[str]:
     """Failure messages of every gate that does not hold on ``result``.
 
     Raises :class:`ConfigError` (a usage error) for an unknown metric or statistic and for a
     threshold outside the statistic's range, before any gate is judged. With ``warn``, a gate
     weaker than it looks (a lenient bound, a threshold no value can cross) is logged as a
-    warning (the CLI said so before scoring).
+    warning, but for the gates whose spec is in ``warned`` (the CLI warned about those before
+    scoring).
     """
     gates = list(gates)
     if not gates:       # (an audit without --fail-above/--fail-below does not import them)
@@ -105,7 +107,8 @@ def check_gates(result: Any, gates: Iterable[Gate], *, warn: bool = True) -> lis
     for gate in gates:
         try:
             check_threshold(result, gate.name, gate.limit, bound=gate.bound,
-                            direction=gate.direction, worst=0, warn=warn, spec=gate.spec)
+                            direction=gate.direction, worst=0,
+                            warn=warn and gate.spec not in warned, spec=gate.spec)
         except HalluscopeAssertionError as exc:
             failures.append(str(exc).splitlines()[0])
     return failures

@@ -70,52 +70,46 @@ def test_pope_build_cli_per_image_balances(tmp_path):
 
 def _variants(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     base = {1: ["person", "dog", "cat"], 2: ["car", "bus", "cup"]}
+
+    def folder(name: str) -> Path:
+        d = tmp_path / name
+        d.mkdir()
+        return d
+
+    def edited(name: str, edit) -> Path:
+        """A valid instance file of ``base`` in its own folder, its data changed by ``edit``."""
+        p = _coco(folder(name), base)
+        data = json.loads(p.read_text())
+        edit(data)
+        p.write_text(json.dumps(data))
+        return p
+
+    def mix_ids(data) -> None:
+        data["images"][1]["id"] = "2"
+        for a in data["annotations"]:
+            if a["image_id"] == 2:
+                a["image_id"] = "2"
+
     out = {}
-    d = tmp_path / "noname"
-    d.mkdir()
     cats = [{"id": i, "name": n} for i, n in enumerate(CATEGORIES, 1)]
     del cats[0]["name"]
-    out["noname"] = (_coco(d, base, categories=cats), "categories[0]")
-    d = tmp_path / "captions"
-    d.mkdir()
+    out["noname"] = (_coco(folder("noname"), base, categories=cats), "categories[0]")
     caps = {"images": [{"id": 1, "file_name": "a.jpg"}],
             "annotations": [{"id": 1, "image_id": 1, "caption": "A dog."}]}
-    (d / "captions.json").write_text(json.dumps(caps))
-    out["captions"] = (d / "captions.json", "categories")
-    d = tmp_path / "captions_cats"
-    d.mkdir()
+    (folder("captions") / "captions.json").write_text(json.dumps(caps))
+    out["captions"] = (tmp_path / "captions" / "captions.json", "categories")
     caps = {**caps, "categories": [{"id": 1, "name": "dog"}]}
-    (d / "captions.json").write_text(json.dumps(caps))
-    out["captions_cats"] = (d / "captions.json", "category_id")
-    d = tmp_path / "unknown_cat"
-    d.mkdir()
-    p = _coco(d, base)
-    data = json.loads(p.read_text())
-    data["annotations"][0]["category_id"] = 99
-    p.write_text(json.dumps(data))
-    out["unknown_cat"] = (p, "annotations[0]")
-    d = tmp_path / "unknown_img"
-    d.mkdir()
-    p = _coco(d, base)
-    data = json.loads(p.read_text())
-    data["annotations"][0]["image_id"] = 77
-    p.write_text(json.dumps(data))
-    out["unknown_img"] = (p, "annotations[0]")
-    d = tmp_path / "name_not_text"
-    d.mkdir()
+    (folder("captions_cats") / "captions.json").write_text(json.dumps(caps))
+    out["captions_cats"] = (tmp_path / "captions_cats" / "captions.json", "category_id")
+    out["unknown_cat"] = (edited("unknown_cat", lambda data: data["annotations"][0].update(
+        category_id=99)), "annotations[0]")
+    out["unknown_img"] = (edited("unknown_img", lambda data: data["annotations"][0].update(
+        image_id=77)), "annotations[0]")
     cats = [{"id": i, "name": n} for i, n in enumerate(CATEGORIES, 1)]
     cats[1]["name"] = 5
-    out["name_not_text"] = (_coco(d, base, categories=cats), "categories[1]")
-    d = tmp_path / "mixed_ids"
-    d.mkdir()
-    p = _coco(d, base)
-    data = json.loads(p.read_text())
-    data["images"][1]["id"] = "2"
-    for a in data["annotations"]:
-        if a["image_id"] == 2:
-            a["image_id"] = "2"
-    p.write_text(json.dumps(data))
-    out["mixed_ids"] = (p, "")
+    out["name_not_text"] = (_coco(folder("name_not_text"), base, categories=cats),
+                            "categories[1]")
+    out["mixed_ids"] = (edited("mixed_ids", mix_ids), "")
     return out
 
 

@@ -96,6 +96,31 @@ def hold_outputs(out: Path) -> Iterator[None]:
                 pass
 
 
+def refuse_outputs_as_inputs(paths: list[Path], out: Path) -> None:
+    """An input that is one of the files an audit writes in ``out`` (``items.jsonl``, its part
+    file, the journal, ``results.json``, ...; by name, through a link or a hard link) is a
+    usage error: the audit replaced it with its items, and the user's answers were gone
+    without a word."""
+    from halluscope.errors import ConfigError
+    from halluscope.journal import JOURNAL
+    own = []
+    for name in (ITEMS, ITEMS + ".part", JOURNAL, RESULTS, RUNSHEET, REPORT, LOCK):
+        try:
+            own.append((name, (out / name).stat()))
+        except (OSError, ValueError):
+            continue
+    for path in paths if own else ():
+        try:
+            st = Path(path).stat()
+        except (OSError, ValueError):
+            continue
+        for name, theirs in own:
+            if os.path.samestat(st, theirs):
+                raise ConfigError(f"input {path} is the audit's own output file {name} in "
+                                  f"--out {out}, which the audit writes over: copy it out of "
+                                  f"that folder, or pass another --out")
+
+
 def begin_outputs(out: Path) -> None:
     """Mark ``out`` as being rewritten: the previous run's ``results.json`` goes first, so that
     an interrupted run leaves a folder :func:`check_outputs` refuses, not a mix."""

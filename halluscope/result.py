@@ -133,6 +133,39 @@ def begin_outputs(out: Path) -> None:
         (out / RESULTS).unlink()
     except FileNotFoundError:
         pass
+    _remove_parts_of_dead_writers(out)
+
+
+def _remove_parts_of_dead_writers(out: Path) -> None:
+    """Remove the temporary files (``.report.html.<pid>.<random>.part``,
+    :func:`halluscope.atomicfiles.replace_atomically`) that a writer of ``out``'s outputs
+    killed midway (``kill -9``, the OOM killer) left behind: they stayed through every later
+    run and resume. A file whose process still runs is left to it."""
+    import re
+    names = "|".join(re.escape(n) for n in (ITEMS, RESULTS, RUNSHEET, REPORT))
+    shape = re.compile(rf"\.(?:{names})\.(\d+)\.[0-9a-f]{{8}}\.part")
+    try:
+        found = [(p, int(m.group(1))) for p in out.iterdir()
+                 if (m := shape.fullmatch(p.name))]
+    except OSError:
+        return
+    for path, pid in found:
+        if pid == os.getpid() or _running(pid):
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True         # another user's process, or a number no process has: left alone
+    return True
 
 
 def check_outputs(out: str | Path) -> dict[str, Any]:

@@ -49,6 +49,7 @@ import json
 import logging
 import os
 import pickle
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,10 @@ log = logging.getLogger(__name__)
 
 JOURNAL = "items.journal.part"
 FLUSH_EVERY = 64
+FLUSH_SECONDS = 1.0
+"""An entry is also flushed when the last flush is this old: records that take seconds each (a
+judge's calls) were journaled 64 at a time (or 8 KiB), and a ``kill -9`` or the OOM killer
+lost up to a minute of judged lines, which ``--resume`` asked again."""
 _EXECUTION = ("workers", "engine", "ray_address", "resume", "cache_dir")
 EXECUTION_OPTIONS = ("offline", "judge_max_connections", "judge_fatal_mismatch", "ray_num_gpus")
 """``--option`` keys that change how the work is done, not what a line's outcomes are (answers
@@ -332,7 +337,8 @@ class _NoHeader(Exception):
 
 
 class Journal:
-    """Appends one entry per input line; flushed every :data:`FLUSH_EVERY` entries."""
+    """Appends one entry per input line; flushed every :data:`FLUSH_EVERY` entries, and when
+    the last flush is :data:`FLUSH_SECONDS` old."""
 
     def __init__(self, path: Path, header: dict[str, Any], resume: bool):
         self.path = path
@@ -359,6 +365,7 @@ class Journal:
             pickle.dump(header, self.fh)
             self.fh.flush()         # a kill from here on leaves a journal that resumes
         self._unflushed = 0
+        self._flushed_at = time.monotonic()
         self.written = len(self.replay)
 
     def append(self, outcomes: Any, judges: Any = (), files: tuple = (),
@@ -369,7 +376,8 @@ class Journal:
                     protocol=pickle.HIGHEST_PROTOCOL)
         self.written += 1
         self._unflushed += 1
-        if self._unflushed >= FLUSH_EVERY:
+        if self._unflushed >= FLUSH_EVERY or \
+                time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
             self.flush()
 
     def cut(self, k: int) -> None:
@@ -384,6 +392,7 @@ class Journal:
     def flush(self) -> None:
         self.fh.flush()
         self._unflushed = 0
+        self._flushed_at = time.monotonic()
 
     def close(self, discard: bool = False) -> None:
         """Close the file; ``discard`` removes it too (a strict stop, which leaves nothing to

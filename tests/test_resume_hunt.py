@@ -269,3 +269,25 @@ def test_an_interrupt_inside_a_chunk_keeps_the_records_scored_before_it(tmp_path
     assert log.read_text().split() == [f"c{k}" for k in range(19, 100)]
     audit(path, out=tmp_path / "whole", **opts)
     assert _comparable(out) == _comparable(tmp_path / "whole")
+
+
+def test_slow_records_reach_the_disk_within_a_second(tmp_path, monkeypatch):
+    """The journal was flushed every 64 entries (or 8 KiB): records that take seconds each (a
+    judge's calls) stayed in the buffer for a minute, and a kill -9 or the OOM killer lost
+    them all, to be asked again on --resume. An entry is flushed once the last flush is
+    FLUSH_SECONDS old."""
+    from halluscope import journal
+    clock = [100.0]
+    monkeypatch.setattr(journal.time, "monotonic", lambda: clock[0])
+    path = tmp_path / "items.journal.part"
+    j = journal.Journal(path, {"version": 5}, resume=False)
+    start = path.stat().st_size
+    j.append([("ok", "small")])
+    assert path.stat().st_size == start            # under a second: buffered
+    clock[0] += journal.FLUSH_SECONDS
+    j.append([("ok", "small")])
+    on_disk = path.stat().st_size
+    assert on_disk > start                         # both entries on disk
+    entries, _ = journal.read_journal(path, {"version": 5})
+    assert len(entries) == 2
+    j.close()

@@ -308,6 +308,10 @@ def _difference(found: Any, header: dict[str, Any]) -> str:
         if changed:
             said.append(f"{what} changed or differ: "
                         f"{', '.join(_file_change(p, before.get(p), now.get(p)) for p in changed)}")
+    order = [f[0] for f in found.get("inputs", [])], [f[0] for f in header["inputs"]]
+    if order[0] != order[1] and sorted(order[0]) == sorted(order[1]):
+        said.append(f"inputs in another order: {', '.join(order[0])} then, "
+                    f"{', '.join(order[1])} now")
     if found.get("metrics") != header["metrics"]:
         said.append(f"metrics {found.get('metrics')} then, {header['metrics']} now")
     said += _option_changes(found, header)

@@ -291,3 +291,21 @@ def test_slow_records_reach_the_disk_within_a_second(tmp_path, monkeypatch):
     entries, _ = journal.read_journal(path, {"version": 5})
     assert len(entries) == 2
     j.close()
+
+
+def test_a_resume_with_the_inputs_in_another_order_says_so(tmp_path):
+    """The records' order is the journal's: refused, but the reason was "headers differ"."""
+    path, gt = _captions(tmp_path / "in", n=40)
+    lines = path.read_text().splitlines(keepends=True)
+    first, second = tmp_path / "in" / "a.jsonl", tmp_path / "in" / "b.jsonl"
+    first.write_text("".join(lines[:20]))
+    second.write_text("".join(lines[20:]))
+    out = tmp_path / "out"
+    _stopped_after(25, [first, second], out=out, metrics="chair", gt_objects=gt, n_boot=20)
+    with pytest.raises(ConfigError) as caught:
+        audit([second, first], out=out, metrics="chair", gt_objects=gt, n_boot=20,
+              resume=True, write_report=False)
+    message = str(caught.value)
+    assert "headers differ" not in message
+    assert (f"inputs in another order: {first.resolve()}, {second.resolve()} then, "
+            f"{second.resolve()}, {first.resolve()} now") in message, message

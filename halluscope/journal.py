@@ -305,17 +305,22 @@ def _difference(found: Any, header: dict[str, Any]) -> str:
         before = {f[0]: tuple(f[1:]) for f in found.get(key, [])}
         now = {f[0]: tuple(f[1:]) for f in header[key]}
         changed = sorted(p for p in before.keys() | now.keys() if before.get(p) != now.get(p))
-        if changed:
-            said.append(f"{what} changed or differ: "
-                        f"{', '.join(_file_change(p, before.get(p), now.get(p)) for p in changed)}")
+        if changed:     # (of thousands of inputs moved elsewhere, the first few)
+            said.append(f"{what} changed or differ: " + _first(
+                [_file_change(p, before.get(p), now.get(p)) for p in changed]))
     order = [f[0] for f in found.get("inputs", [])], [f[0] for f in header["inputs"]]
     if order[0] != order[1] and sorted(order[0]) == sorted(order[1]):
-        said.append(f"inputs in another order: {', '.join(order[0])} then, "
-                    f"{', '.join(order[1])} now")
+        said.append(f"inputs in another order: {_first(order[0])} then, {_first(order[1])} now")
     if found.get("metrics") != header["metrics"]:
         said.append(f"metrics {found.get('metrics')} then, {header['metrics']} now")
     said += _option_changes(found, header)
     return "; ".join(said) or "headers differ"
+
+
+def _first(names: list[str], n: int = 5) -> str:
+    """The first ``n`` of ``names``, joined, and how many more there are."""
+    more = f" and {len(names) - n:,} more" if len(names) > n else ""
+    return ", ".join(names[:n]) + more
 
 
 def _file_change(path: str, then: tuple | None, now: tuple | None) -> str:

@@ -309,3 +309,15 @@ def test_a_resume_with_the_inputs_in_another_order_says_so(tmp_path):
     assert "headers differ" not in message
     assert (f"inputs in another order: {first.resolve()}, {second.resolve()} then, "
             f"{second.resolve()}, {first.resolve()} now") in message, message
+
+
+def test_a_refusal_over_many_moved_inputs_names_the_first_few(tmp_path):
+    """3,000 one-line inputs moved to another folder: the refusal named all 6,000 paths."""
+    from halluscope.journal import _difference
+    inputs = lambda root: [(f"/{root}/f{k:04d}.jsonl", 40, 7) for k in range(3000)]
+    found = {"version": 5, "inputs": inputs("a"), "companions": [], "metrics": ["chair"],
+             "config": "{}"}
+    said = _difference(found, {**found, "inputs": inputs("b")})
+    assert said.startswith("inputs changed or differ: /a/f0000.jsonl (not named now), ")
+    assert said.endswith(" and 5,995 more"), said
+    assert len(said) < 500

@@ -162,9 +162,16 @@ class LocalEngine:
                 if not isinstance(rec, Record):
                     yield rec, None, []
                     continue
-                with _taken_ahead(ahead):
-                    scored = (rec, score_outcomes(rec, self.metrics),
-                              take_judge_stats(self.metrics))
+                # the judges' counters taken are this record's alone: the caller adds each
+                # record's back into these same judges, and a take that included them
+                # journaled every call so far with the record (a resume counted them again)
+                totals = take_judge_stats(self.metrics)
+                try:
+                    with _taken_ahead(ahead):
+                        scored = (rec, score_outcomes(rec, self.metrics),
+                                  take_judge_stats(self.metrics))
+                finally:
+                    fold_judge_stats(self.metrics, totals)
                 yield scored
 
     def close(self) -> None:

@@ -321,3 +321,29 @@ def test_a_refusal_over_many_moved_inputs_names_the_first_few(tmp_path):
     assert said.startswith("inputs changed or differ: /a/f0000.jsonl (not named now), ")
     assert said.endswith(" and 5,995 more"), said
     assert len(said) < 500
+
+
+# -- judge counters over more than one chunk ------------------------------------------------
+def test_a_resume_past_the_first_chunk_counts_each_judge_call_once(tmp_path):
+    """One process handed each chunk's records on only after scoring all 64, and the caller
+    added each record's judge counters back into the same judges: the first record of every
+    later chunk took (and journaled) all the calls made so far. A resume that replayed past
+    line 64 counted them again: 164 judge calls in the run sheet for 100 MMHal answers."""
+    from fake_openai_server import FakeServer
+    rows = [{"question_id": k, "question_type": "attribute", "image_content": ["dog"],
+             "question": f"What is thing {k}?", "gt_answer": f"Thing {k}.",
+             "model_answer": f"It is thing {k}.", "image_id": f"img{k}"} for k in range(100)]
+    path = tmp_path / "mmhal.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with FakeServer(responder=lambda prompt, body: f"Fine. Rating: {len(prompt) % 7}") as server:
+        opts = dict(metrics="mmhal", judge="mmhal-gpt-4-0314", n_boot=0, workers=1,
+                    options={"judge_base_url": server.url, "mmhal_variant": "refined"})
+        whole = audit(path, out=tmp_path / "whole", cache_dir=tmp_path / "c0",
+                      write_report=False, **opts)
+        _stopped_after(80, path, out=tmp_path / "out", cache_dir=tmp_path / "c1", **opts)
+        resumed = audit(path, out=tmp_path / "out", cache_dir=tmp_path / "c2", resume=True,
+                        write_report=False, **opts)
+    calls = [r.metrics["mmhal"].info["judge_reliability"]["calls"] for r in (whole, resumed)]
+    assert calls == [100, 100]
+    assert json.loads((tmp_path / "out" / "runsheet.json").read_text())[
+        "execution"]["resumed"]["lines_from_the_journal"] == 80

@@ -52,8 +52,7 @@ def _check_reachable(address: str | None, timeout: float = 10.0) -> None:
     """A usage error for a cluster address nothing answers at: Ray itself waits and retries
     (well past a minute) with only its own warnings. ``auto`` and a local instance are Ray's
     to find."""
-    if not address or address == "auto" or "://" in address and not address.startswith(
-            "ray://"):
+    if not address or address == "auto":
         return
     import socket
     from urllib.parse import urlsplit
@@ -62,6 +61,14 @@ def _check_reachable(address: str | None, timeout: float = 10.0) -> None:
     target = address if "://" in address else f"ray://{address}"
     register_url(address if "@" in address else target)
     address = redact_text(address)      # as the messages quote it: without its credentials
+    scheme = address.partition("://")[0].lower() if "://" in address else ""
+    if scheme in ("http", "https"):     # Ray's ValueError was an internal error (exit 3)
+        raise ConfigError(f"expected --ray-address as host:port (the head node's GCS, 6379 "
+                          f"unless changed), ray://host:port (the Ray Client) or auto, got "
+                          f"{address!r}: an {scheme}:// address is the dashboard's (Ray "
+                          f"Jobs); the audit joins the cluster itself")
+    if scheme and scheme != "ray":      # another client's scheme: Ray's to connect
+        return
     try:
         parts = urlsplit(target)
         host, port = parts.hostname, parts.port

@@ -15,12 +15,13 @@ added here. The CLI calls :func:`audit` and the gates directly; the plugin's fix
 
 from __future__ import annotations
 
+import errno
 import html
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,13 +194,33 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         check_manifest_values(inputs, given={k for k, v in options.items() if v is not None}
                               | (config.model_fields_set if config is not None else set()))
     # one audit writes a folder at a time, from before its options are read to its last file
-    with hold_outputs(Path(out)) if out is not None else nullcontext():
+    with hold_outputs(Path(out)) if out is not None else nullcontext(), _where_writes_fail(out):
         result = NotebookResult.of(run_audit(
             inputs, records=records, metrics=metrics, out=out, config=config,
             on_progress=on_progress, count_total=count_total, argv=argv, **options))
         if out is not None:
             write_outputs(result, out, write_items=False, write_report=write_report)
     return result
+
+
+#: Errors of a write that the disk refused (full, over quota, a file too large, read-only).
+_WRITE_ERRNOS = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS")
+                          if hasattr(errno, name))
+
+
+@contextmanager
+def _where_writes_fail(out: str | Path | None) -> Iterator[None]:
+    """A write into an open file that the disk refuses raises an OSError without a file name
+    ("[Errno 28] No space left on device", exit 2): say that it was the output folder's, and
+    that the journal there lets ``--resume`` go on once there is room."""
+    try:
+        yield
+    except OSError as exc:
+        if out is None or exc.filename is not None or exc.errno not in _WRITE_ERRNOS:
+            raise
+        raise OSError(exc.errno, f"cannot write the audit's outputs in {out}: {exc.strerror}; "
+                                 f"make room and run it again with --resume, which goes on "
+                                 f"from the work journaled there") from exc
 
 
 def _input_paths(inputs: Any) -> Any:

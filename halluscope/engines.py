@@ -30,7 +30,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -105,19 +105,31 @@ def claims_split_together(records: list[Record], metrics: list[Metric]) -> Itera
     """Within the block, the claims of ``records`` that ``metrics`` will verify are split
     ahead, all in one parse per verifier (:meth:`~halluscope.verification.Verifier.split_ahead`)
     and taken as each record is verified; the outcomes are those of one record at a time."""
+    with _taken_ahead(split_claims_ahead(records, metrics)):
+        yield
+
+
+def split_claims_ahead(records: list[Record], metrics: list[Metric]) -> dict | None:
+    """The claims of ``records`` that ``metrics`` will verify, split in one parse per verifier
+    (verifier key -> :meth:`~halluscope.verification.Verifier.split_ahead`); ``None`` when no
+    metric splits claims by rules."""
     groups: dict = {}
     for metric in metrics:      # verifiers that split claims by rules (not region, page)
         if metric.needs_verification and hasattr(metric.verifier, "split_ahead"):
             groups.setdefault(metric.verifier.key, (metric.verifier, []))[1].append(metric)
     if not groups:
-        yield
-        return
+        return None
+    return {key: verifier.split_ahead([r for r in records
+                                       if any(m.applies_to(r) for m in group)])
+            for key, (verifier, group) in groups.items()}
+
+
+def _taken_ahead(ahead: dict | None):
+    """A block within which :meth:`Verifier.split` takes its claims from ``ahead``."""
+    if ahead is None:
+        return nullcontext()
     from halluscope.verification import claims_split_ahead
-    ahead = {key: verifier.split_ahead([r for r in records
-                                        if any(m.applies_to(r) for m in group)])
-             for key, (verifier, group) in groups.items()}
-    with claims_split_ahead(ahead):
-        yield
+    return claims_split_ahead(ahead)
 
 
 #: Records a local engine scores at a time (their claims split in one parse).
@@ -140,14 +152,27 @@ class LocalEngine:
 
     def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None, Judges]]:
         for chunk in chunked(stream, LOCAL_BATCH):
-            with claims_split_together([r for r in chunk if isinstance(r, Record)],
-                                       self.metrics):
-                # each record's judge counters taken as it is scored (and added back by the
-                # caller as it folds it): a kill inside the chunk loses no counted call
-                scored = [(rec, score_outcomes(rec, self.metrics),
-                           take_judge_stats(self.metrics)) if isinstance(rec, Record)
-                          else (rec, None, []) for rec in chunk]
-            yield from scored
+            ahead = split_claims_ahead([r for r in chunk if isinstance(r, Record)],
+                                       self.metrics)
+            # each record handed on (folded, journaled) as soon as it is scored: a Ctrl-C or
+            # an offline cache miss inside the chunk loses none of the records before it (all
+            # 64 were scored before the first was handed on, and --resume scored them again);
+            # its judge counters taken with it
+            for rec in chunk:
+                if not isinstance(rec, Record):
+                    yield rec, None, []
+                    continue
+                # the judges' counters taken are this record's alone: the caller adds each
+                # record's back into these same judges, and a take that included them
+                # journaled every call so far with the record (a resume counted them again)
+                totals = take_judge_stats(self.metrics)
+                try:
+                    with _taken_ahead(ahead):
+                        scored = (rec, score_outcomes(rec, self.metrics),
+                                  take_judge_stats(self.metrics))
+                finally:
+                    fold_judge_stats(self.metrics, totals)
+                yield scored
 
     def close(self) -> None:
         pass

@@ -49,6 +49,7 @@ import json
 import logging
 import os
 import pickle
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,16 @@ log = logging.getLogger(__name__)
 
 JOURNAL = "items.journal.part"
 FLUSH_EVERY = 64
+FLUSH_SECONDS = 1.0
+"""An entry is also flushed when the last flush is this old: records that take seconds each (a
+judge's calls) were journaled 64 at a time (or 8 KiB), and a ``kill -9`` or the OOM killer
+lost up to a minute of judged lines, which ``--resume`` asked again."""
 _EXECUTION = ("workers", "engine", "ray_address", "resume", "cache_dir")
+EXECUTION_OPTIONS = ("offline", "judge_max_connections", "judge_fatal_mismatch", "ray_num_gpus")
+"""``--option`` keys that change how the work is done, not what a line's outcomes are (answers
+from the cache only, calls in flight, whether a pin mismatch stops the run, a Ray actor's
+GPUs): a resume may change them. An offline audit stops at the first answer its cache lacks and
+says to run without offline mode; its resume without ``--offline`` was refused."""
 FOLD_ONLY = ("seed", "n_boot", "confidence", "by")
 """Options that only change how journaled outcomes are folded into results (the bootstrap and
 the groups of ``--by``, applied by :meth:`Metric.add` in the parent): a resume may change them."""
@@ -161,11 +171,14 @@ def _files_named(value: Any) -> set[Path]:
 def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[str, Any]:
     """What a journal must match to be resumed: inputs, scoring options, and the files the
     options name (ground truth, questions, annotations, a metric's file: path, size and
-    modification time), not how many workers, which engine or which cache folder (those do not
-    change results)."""
+    modification time), not how many workers, which engine or which cache folder, nor the
+    :data:`EXECUTION_OPTIONS` (those do not change results)."""
     from halluscope.textfiles import text_of     # a path that is not UTF-8, made writable
     inputs = [_identity(Path(p)) for p in paths]
     dumped = config.model_dump(mode="json", exclude=set(_EXECUTION))
+    if isinstance(dumped.get("options"), dict):
+        dumped["options"] = {k: v for k, v in dumped["options"].items()
+                             if k not in EXECUTION_OPTIONS}
     companions = sorted(_identity(p) for p in _files_named(dumped))
     settings = json.dumps(text_of(_files_resolved(dumped)), ensure_ascii=False,
                           separators=(",", ":"))
@@ -268,7 +281,7 @@ def _option_changes(found: Any, header: dict[str, Any]) -> list[str]:
     said = []
     for key in sorted(before.keys() | now.keys()):
         a, b = before.get(key), now.get(key)
-        if a == b:
+        if a == b or key == "metrics":      # the metrics are said on their own
             continue
         if isinstance(a, dict) and isinstance(b, dict):
             said += [f"--option {k}: expected {_shown(a, k)} as journaled, got {_shown(b, k)}"
@@ -280,7 +293,7 @@ def _option_changes(found: Any, header: dict[str, Any]) -> list[str]:
 
 
 def _shown(table: dict[str, Any], key: str) -> str:
-    return repr(table[key]) if key in table else "not set"
+    return repr(table[key]) if table.get(key) is not None else "not set"
 
 
 def _difference(found: Any, header: dict[str, Any]) -> str:
@@ -292,12 +305,39 @@ def _difference(found: Any, header: dict[str, Any]) -> str:
         before = {f[0]: tuple(f[1:]) for f in found.get(key, [])}
         now = {f[0]: tuple(f[1:]) for f in header[key]}
         changed = sorted(p for p in before.keys() | now.keys() if before.get(p) != now.get(p))
-        if changed:
-            said.append(f"{what} changed or differ: {', '.join(changed)}")
+        if changed:     # (of thousands of inputs moved elsewhere, the first few)
+            said.append(f"{what} changed or differ: " + _first(
+                [_file_change(p, before.get(p), now.get(p)) for p in changed]))
+    order = [f[0] for f in found.get("inputs", [])], [f[0] for f in header["inputs"]]
+    if order[0] != order[1] and sorted(order[0]) == sorted(order[1]):
+        said.append(f"inputs in another order: {_first(order[0])} then, {_first(order[1])} now")
     if found.get("metrics") != header["metrics"]:
         said.append(f"metrics {found.get('metrics')} then, {header['metrics']} now")
     said += _option_changes(found, header)
     return "; ".join(said) or "headers differ"
+
+
+def _first(names: list[str], n: int = 5) -> str:
+    """The first ``n`` of ``names``, joined, and how many more there are."""
+    more = f" and {len(names) - n:,} more" if len(names) > n else ""
+    return ", ".join(names[:n]) + more
+
+
+def _file_change(path: str, then: tuple | None, now: tuple | None) -> str:
+    """``path (how it changed)``: named now and not then, or the other way, or its size and
+    modification time then and now (an input appended to, edited, replaced)."""
+    if then is None:
+        return f"{path} (not named then)"
+    if now is None:
+        return f"{path} (not named now)"
+    from datetime import datetime, timezone
+    said = [f"size {then[0]:,} bytes then, {now[0]:,} now"] if then[0] != now[0] else []
+    if then[1] != now[1]:
+        when = [datetime.fromtimestamp(t / 1e9, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+                for t in (then[1], now[1])]
+        said.append(f"modified {when[0]} then, {when[1]} now" if when[0] != when[1]
+                    else "modified since")
+    return f"{path} ({'; '.join(said) or 'changed'})"
 
 
 class _NoHeader(Exception):
@@ -306,7 +346,8 @@ class _NoHeader(Exception):
 
 
 class Journal:
-    """Appends one entry per input line; flushed every :data:`FLUSH_EVERY` entries."""
+    """Appends one entry per input line; flushed every :data:`FLUSH_EVERY` entries, and when
+    the last flush is :data:`FLUSH_SECONDS` old."""
 
     def __init__(self, path: Path, header: dict[str, Any], resume: bool):
         self.path = path
@@ -333,6 +374,7 @@ class Journal:
             pickle.dump(header, self.fh)
             self.fh.flush()         # a kill from here on leaves a journal that resumes
         self._unflushed = 0
+        self._flushed_at = time.monotonic()
         self.written = len(self.replay)
 
     def append(self, outcomes: Any, judges: Any = (), files: tuple = (),
@@ -343,7 +385,8 @@ class Journal:
                     protocol=pickle.HIGHEST_PROTOCOL)
         self.written += 1
         self._unflushed += 1
-        if self._unflushed >= FLUSH_EVERY:
+        if self._unflushed >= FLUSH_EVERY or \
+                time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
             self.flush()
 
     def cut(self, k: int) -> None:
@@ -358,6 +401,7 @@ class Journal:
     def flush(self) -> None:
         self.fh.flush()
         self._unflushed = 0
+        self._flushed_at = time.monotonic()
 
     def close(self, discard: bool = False) -> None:
         """Close the file; ``discard`` removes it too (a strict stop, which leaves nothing to

@@ -33,7 +33,8 @@ from halluscope.metrics.build import build_metrics
 from halluscope.metrics.references import portable_reference
 from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
-from halluscope.result import AuditResult, begin_outputs, hold_outputs, new_run_id
+from halluscope.result import (AuditResult, begin_outputs, hold_outputs, new_run_id,
+                               refuse_outputs_as_inputs)
 from halluscope.runsheet import build_runsheet
 from halluscope.scoring import (Progress, StreamTally, empty_answers_note, judge_failures_note,
                                 score_columns, score_stream)
@@ -392,10 +393,11 @@ def warn_unread_settings(cfg: AuditConfig, custom: list[Metric], given: set[str]
 
 
 def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
-               config: AuditConfig | None, options: dict[str, Any]
+               config: AuditConfig | None, options: dict[str, Any], out: Path | None = None
                ) -> tuple[list[Path], list[Any] | None, AuditConfig, list[Metric]]:
-    """The input paths, the in-memory records, the validated configuration and the metric
-    objects passed in ``metrics`` (the rest of ``metrics`` are names in the configuration)."""
+    """The input paths (none of them a file the audit writes in ``out``), the in-memory
+    records, the validated configuration and the metric objects passed in ``metrics`` (the
+    rest of ``metrics`` are names in the configuration)."""
     if records is None and inputs is None:
         raise ConfigError("expected input files or records, got neither")
     if records is not None and inputs is not None:   # the files were dropped in silence
@@ -408,6 +410,8 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
         records = rows_of(records)        # DataFrames, datasets.Dataset, iterables of dicts
     if records is None:
         paths, manifest = resolve_inputs(inputs)
+        if out is not None:
+            refuse_outputs_as_inputs(paths, out)
     base = config.model_dump(exclude_unset=True) if config else {}
     custom: list[Metric] = []
     if metrics is not None:
@@ -489,7 +493,8 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         AlignmentError: POPE answers that cannot be aligned with the questions.
     """
     started = datetime.now(timezone.utc)
-    paths, records, cfg, custom = _config_of(inputs, records, metrics, config, options)
+    paths, records, cfg, custom = _config_of(inputs, records, metrics, config, options,
+                                             out=Path(out) if out is not None else None)
     metric_objs = _begin_metrics(cfg, custom, paths)
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
     with hold_outputs(out_dir) if out is not None else nullcontext():  # one writer

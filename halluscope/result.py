@@ -96,6 +96,31 @@ def hold_outputs(out: Path) -> Iterator[None]:
                 pass
 
 
+def refuse_outputs_as_inputs(paths: list[Path], out: Path) -> None:
+    """An input that is one of the files an audit writes in ``out`` (``items.jsonl``, its part
+    file, the journal, ``results.json``, ...; by name, through a link or a hard link) is a
+    usage error: the audit replaced it with its items, and the user's answers were gone
+    without a word."""
+    from halluscope.errors import ConfigError
+    from halluscope.journal import JOURNAL
+    own = []
+    for name in (ITEMS, ITEMS + ".part", JOURNAL, RESULTS, RUNSHEET, REPORT, LOCK):
+        try:
+            own.append((name, (out / name).stat()))
+        except (OSError, ValueError):
+            continue
+    for path in paths if own else ():
+        try:
+            st = Path(path).stat()
+        except (OSError, ValueError):
+            continue
+        for name, theirs in own:
+            if os.path.samestat(st, theirs):
+                raise ConfigError(f"input {path} is the audit's own output file {name} in "
+                                  f"--out {out}, which the audit writes over: copy it out of "
+                                  f"that folder, or pass another --out")
+
+
 def begin_outputs(out: Path) -> None:
     """Mark ``out`` as being rewritten: the previous run's ``results.json`` goes first, so that
     an interrupted run leaves a folder :func:`check_outputs` refuses, not a mix."""
@@ -108,6 +133,39 @@ def begin_outputs(out: Path) -> None:
         (out / RESULTS).unlink()
     except FileNotFoundError:
         pass
+    _remove_parts_of_dead_writers(out)
+
+
+def _remove_parts_of_dead_writers(out: Path) -> None:
+    """Remove the temporary files (``.report.html.<pid>.<random>.part``,
+    :func:`halluscope.atomicfiles.replace_atomically`) that a writer of ``out``'s outputs
+    killed midway (``kill -9``, the OOM killer) left behind: they stayed through every later
+    run and resume. A file whose process still runs is left to it."""
+    import re
+    names = "|".join(re.escape(n) for n in (ITEMS, RESULTS, RUNSHEET, REPORT))
+    shape = re.compile(rf"\.(?:{names})\.(\d+)\.[0-9a-f]{{8}}\.part")
+    try:
+        found = [(p, int(m.group(1))) for p in out.iterdir()
+                 if (m := shape.fullmatch(p.name))]
+    except OSError:
+        return
+    for path, pid in found:
+        if pid == os.getpid() or _running(pid):
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True         # another user's process, or a number no process has: left alone
+    return True
 
 
 def check_outputs(out: str | Path) -> dict[str, Any]:

@@ -2,16 +2,14 @@
 
 The rule above all: a record without a model answer is never scored; a metric that scored
 nothing says why (``results.json`` ``unscored``, naming the cause) and the audit exits 2; no
-statistic takes a value from nothing (a rate is null, never 0 or NaN; a count may only say 0
-of 0 units); a bad record is listed with its file and line; and a gate on the metric never
-passes on a missing value. Each metric is fed through the CLI with its companion files built
+statistic takes a value from nothing (a rate or a count is null, never 0 or NaN); a bad record
+is listed with its file and line; and a gate on the metric never passes on a missing value. Each metric is fed through the CLI with its companion files built
 tiny in ``tmp_path``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +19,7 @@ from typer.testing import CliRunner
 
 from halluscope.cli import app
 
-from halluscope.metrics.base import available_metrics
+from halluscope.metrics.base import available_metrics, metric_class
 
 COCO = ("COCO_val2014_000000000139.jpg", "COCO_val2014_000000000285.jpg")
 
@@ -179,16 +177,16 @@ def _audit(tmp: Path, name: str, rows: list[dict], *extra: str) -> tuple[int, st
 
 
 def _no_value_anywhere(name: str, stats: dict) -> None:
-    """No statistic has a value from nothing: rates null, counts at most 0 over 0 units."""
+    """No statistic has a value from nothing: rates and counts are null (a count of 0 over
+    nothing passed ``--fail-above pope.fp=0``), a count saying why."""
     for stat, entry in stats.items():
         if not isinstance(entry, dict) or "value" not in entry:
             continue
         value = entry["value"]
-        assert not (isinstance(value, float) and math.isnan(value)), (name, stat, entry)
-        if value is None:
-            continue
-        assert value == 0 and isinstance(value, int) and entry.get("n") == 0, \
-            f"{name}.{stat} has a value from nothing: {entry}"
+        assert value is None, f"{name}.{stat} has a value from nothing: {entry}"
+        declared = (metric_class(name).statistics or {}).get(stat)
+        if declared is not None and declared.count:
+            assert "no scored item" in entry.get("why_no_value", ""), (name, stat, entry)
 
 
 def _check_nothing(name: str, kind: str, tmp: Path, code: int, text: str,
@@ -210,9 +208,7 @@ def _check_nothing(name: str, kind: str, tmp: Path, code: int, text: str,
                 f"{name}/{kind}: bad records not listed by file and line: {results['errors']}"
 
 
-_KNOWN = {("amber", "wrong_kind"): "a POPE yes/no line whose question_id is a whole number "
-          "is read as that AMBER item (amber_id takes question_id; the COCO image and the "
-          "label beside it are not checked): scored, exit 1, not a scored-nothing exit 2"}
+_KNOWN: dict[tuple[str, str], str] = {}
 
 
 _CELLS = [pytest.param(name, kind, id=f"{name}-{kind}", marks=[pytest.mark.xfail(
@@ -249,3 +245,31 @@ def test_nothing_scorable_on_ray(tmp_path):
     _check_nothing("pope", "error", tmp_path, code, text, results, rows)
     assert "gate failed: pope.f1 has no value" in text
     assert any("'response'" in r or "answer" in r for r in results["unscored"]["pope"][2:])
+
+
+def test_a_count_over_nothing_is_no_value_and_its_gate_fails(tmp_path):
+    """POPE's tp/fp/tn/fn were 0 (n 0) when POPE scored nothing, in results.json, on the
+    console and in ``result.summary``, and ``--fail-above pope.fp=0`` was met by that 0."""
+    rows = INPUTS["null"][0](FEEDS["pope"])
+    code, text, results = _audit(tmp_path, "pope", rows, "--fail-above", "pope.fp=0")
+    assert code == 2
+    for stat in ("tp", "fp", "tn", "fn"):
+        entry = results["metrics"]["pope"][stat]
+        assert entry["value"] is None and entry["n"] == 0, entry
+        assert "a count over no scored item" in entry["why_no_value"]
+    assert "gate failed: pope.fp has no value" in text and "a count over no scored item" in text
+    assert "fp — 0" in text                        # the console shows no number
+    import halluscope
+    res = halluscope.audit(records=rows, metrics=["pope"], n_boot=0, write_report=False)
+    assert res.summary["pope.fp"] is None
+
+
+def test_a_count_over_scored_records_is_a_real_count_zero_included():
+    """Only a count over no scored record has no value: 0 false positives over answers is 0."""
+    from halluscope.metrics.stats import SumState, Statistic
+    state = SumState(("tp", "fp"), n_boot=0)
+    count = Statistic(lambda s: s["fp"], count=True)
+    assert state.result("fp", count).value is None
+    state.add((1.0, 0.0))
+    res = state.result("fp", count)
+    assert (res.value, res.n, res.why_no_value) == (0, 1, None)

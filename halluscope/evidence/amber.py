@@ -235,12 +235,17 @@ def amber_id(record) -> int | None:
             return value
         if isinstance(value, str) and value.strip().isdigit():
             return int(value.strip())
-    image = getattr(record, "image", None)
-    if isinstance(image, str):
-        m = re.search(r"AMBER_(\d+)\.jpg$", image)
-        if m:
-            return int(m.group(1))
-    return None
+    return amber_image(getattr(record, "image", None))
+
+
+_AMBER_IMAGE = re.compile(r"AMBER_(\d+)\.jpg$")
+
+
+def amber_image(image) -> int | None:
+    """The number ``n`` of an image named ``AMBER_<n>.jpg`` (a path before it is allowed), the
+    name all of AMBER's images have; ``None`` for any other image or none."""
+    m = _AMBER_IMAGE.search(image) if isinstance(image, str) else None
+    return int(m.group(1)) if m else None
 
 
 def amber_among(paths) -> Path:

@@ -2,7 +2,11 @@
 
 Records are matched to AMBER items by id (``{"id": 12, "response": ...}`` as AMBER's own
 response files are written, or ``metadata["amber_id"]``, or an image ``AMBER_<n>.jpg`` for the
-generative item). Items 1-1004 are generative (descriptions), the rest yes/no questions.
+generative item). Items 1-1004 are generative (descriptions), the rest yes/no questions. A
+record that is another benchmark's (a POPE line: its ``question_id`` beside a COCO image, a label
+and "Is there a ... in the image?") is passed by with its reason, never read as an AMBER item;
+an id that is off (its question or ``AMBER_<n>.jpg`` image is another item's) is a bad record
+(:mod:`halluscope.metrics.amber_records` says which is which).
 
 **Generative** (per response, summed over responses):
 nouns are extracted (NLTK tokenizer and POS tagger, WordNet lemmatiser) and kept when they are
@@ -54,6 +58,7 @@ import numpy as np
 
 from halluscope.errors import ConfigError, RecordError
 from halluscope.evidence.amber import AmberData, amber_among, amber_id, dimension, load_amber
+from halluscope.metrics.amber_records import amber_item, foreign, refusal, skip_reason
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import ExplainsClaimVerdicts
 from halluscope.metrics.repeats import Repeats
@@ -488,36 +493,17 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
         self._repeats = Repeats()
 
     def applies_to(self, record: Record) -> bool:
-        return amber_id(record) is not None and record.response is not None
+        return record.response is not None and amber_id(record) is not None and \
+            foreign(record, self.data) is None
 
     def refusal(self, record: Record) -> RecordError | None:
-        """An answer without an AMBER id (an id that is only the line number is none)."""
-        if record.response is None or amber_id(record) is not None:
-            return None
-        got = "no id" if record.id_from_line else f"id {record.id!r:.60}"
-        image = f" and image {record.image!r:.80}" if record.image else ""
-        return RecordError(f"no AMBER id: expected a whole-number 'id' (or 'question_id', "
-                           f"metadata 'amber_id') or an image named AMBER_<n>.jpg, got {got}"
-                           f"{image}", field="id", file=record.source.file,
-                           line=record.source.line)
+        return refusal(record, self.data)
 
     def skip_reason(self, record: Record) -> str:
-        if record.response is None:
-            return "no model answer"
-        return "no AMBER id ('id', 'question_id' or an AMBER_<n>.jpg image)"
+        return skip_reason(record, self.data)
 
     def score(self, record: Record) -> ItemScore:
-        i = amber_id(record)
-        if i is None:
-            raise self.refusal(record)
-        item = self.data.items.get(i)
-        if item is None:
-            # AMBER's inference.py indexes its ground truth by id - 1: an id outside it is no
-            # AMBER question (the wrong file, or a typo), listed rather than passed by
-            raise RecordError(f"expected the id of one of the annotations' "
-                              f"{len(self.data.items):,} AMBER items ({min(self.data.items)} to "
-                              f"{max(self.data.items)}), got {i}, which is none of them",
-                              field="id", file=record.source.file, line=record.source.line)
+        _, item = amber_item(record, self.data)
         row = dict.fromkeys(self.columns, 0.0)
         text = record.response or ""
         if item["type"] == "generative":

@@ -73,8 +73,8 @@ from halluscope.metrics.hallusionbench_units import (Unit, coverage, expected_to
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
-from halluscope.metrics.stats import (MetricResult, Statistic, one_blas_thread,
-                                      percentile_interval)
+from halluscope.metrics.stats import (NO_ITEM_COUNTED, MetricResult, Statistic,
+                                      one_blas_thread, percentile_interval)
 from halluscope.metrics.units import CLUSTER_DEFAULT, group_names
 from halluscope.records import Record
 
@@ -233,7 +233,8 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float
         out[name] = MetricResult(name, float(value), int(den), True, ci, confidence if ci else None,
                                  ci_note=note)
     n_unv = sum(u.correct is None for u in units)
-    out["unverifiable"] = MetricResult("unverifiable", n_unv, len(units), False)
+    out["unverifiable"] = MetricResult("unverifiable", n_unv if units else None, len(units),
+                                       False, why_no_value=None if units else NO_ITEM_COUNTED)
     return out
 
 

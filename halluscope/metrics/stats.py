@@ -278,9 +278,10 @@ class SumState:
         ``min_units`` units or clusters)."""
         self.flush()
         point = stat.fn({c: self.totals[i] for i, c in enumerate(self.columns)})
-        if stat.count:
-            return MetricResult(name, int(round(float(point))), self.n, stat.higher_is_better,
-                                bounds=range_of(stat), direction=False)
+        if stat.count:      # a count over no scored item is no number (a 0 would pass gates)
+            return MetricResult(name, int(round(float(point))) if self.n else None, self.n,
+                                stat.higher_is_better, bounds=range_of(stat), direction=False,
+                                why_no_value=None if self.n else NO_ITEM_COUNTED)
         n = units_over(stat, self.columns, self.totals, self.n)
         clusters = len(self.units) or None
         ci = None
@@ -295,6 +296,10 @@ class SumState:
         return MetricResult(name, float(point), n, stat.higher_is_better, ci,
                             confidence if ci else None, bounds=stat.bounds, ci_note=note,
                             clusters=clusters, direction=stat.direction)
+
+
+#: Why a count (:attr:`Statistic.count`) over no scored item has no value.
+NO_ITEM_COUNTED = "a count over no scored item: the metric scored nothing to count"
 
 
 def units_over(stat: Statistic, columns: Sequence[str], totals: np.ndarray, items: int) -> int:

@@ -195,6 +195,13 @@ def to_pil(image: Any):
     return Image.fromarray(load_rgb(image))
 
 
+def has_area(box: Sequence[float]) -> bool:
+    """Whether ``box`` (``[x1, y1, x2, y2]``) covers some of the image: a query box that lies
+    outside the image is clipped to a box of no area (a line or a corner), which is no object
+    in the image."""
+    return box[2] > box[0] and box[3] > box[1]
+
+
 def clip_box(box: Sequence[float], width: int, height: int) -> Box:
     x1, y1, x2, y2 = (float(v) for v in box)
     x1, x2 = sorted((min(max(x1, 0.0), width), min(max(x2, 0.0), width)))
@@ -273,15 +280,18 @@ def chunk_phrases(tokenizer, phrases: Sequence[str], max_text_len: int) -> list[
 def detections_from_scores(scores: np.ndarray, boxes_xyxy: np.ndarray,
                            phrases: Sequence[str], width: int, height: int,
                            floor: float) -> list[Detection]:
-    """Label each query with its best phrase; keep those scoring at least ``floor``."""
+    """Label each query with its best phrase; keep those scoring at least ``floor`` whose box,
+    clipped to the image, has an area (OWLv2 pads the image to a square, and a query in the
+    padding was kept as a box of no area below the picture, an instance from nothing)."""
     out = []
     if scores.size == 0:
         return out
     best = scores.argmax(axis=1)
     for q, j in enumerate(best):
         s = float(scores[q, j])
-        if s >= floor:
-            out.append(Detection(phrases[j], clip_box(boxes_xyxy[q], width, height), s))
+        box = clip_box(boxes_xyxy[q], width, height)
+        if s >= floor and has_area(box):
+            out.append(Detection(phrases[j], box, s))
     out.sort(key=lambda d: -d.score)
     return out
 

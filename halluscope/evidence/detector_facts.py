@@ -39,7 +39,8 @@ from halluscope.errors import ConfigError
 from halluscope.evidence.cache import (EvidenceCache, hf_model_identity, image_sha256,
                                        pixels_key, weights_hash)
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
-                                        default_thresholds, load_detector, load_rgb, nms)
+                                        default_thresholds, has_area, load_detector,
+                                        load_rgb, nms)
 from halluscope.packages import installed_version
 from halluscope.types import ImageFacts, Instance
 
@@ -319,6 +320,9 @@ class DetectorFacts:
         phrases = [t.phrase for t in targets if t.phrase]
         sha = image_sha256(image)
         dets, size = self.detect(image, phrases, sha=sha) if phrases else ([], None)
+        # a box of no area (outside the image, clipped) is no object: the backends drop them
+        # now, but a detector object of one's own, or a cache entry stored before, may hold them
+        dets = [d for d in dets if has_area(d.box)]
         th = self.thresholds
         instances: list[Instance] = []
         max_scores: dict[str, float] = {}

@@ -1,0 +1,82 @@
+"""A user's bug hunt of the evidence-backed checks: detectors and their cache, region and page
+grounding, and the claims metric that uses them. Each test is a case that went wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from halluscope.evidence.cache import EvidenceCache
+from halluscope.evidence.detect import Detection, Thresholds
+from halluscope.evidence.detector_facts import DetectorFacts
+from halluscope.records import record_from_dict
+from halluscope.types import Claim
+from tests.tiny_detectors import isolated_cache  # noqa: F401
+
+
+class FixedDetector:
+    """An open-vocabulary detector that returns the detections it was built with."""
+
+    name = "fixed"
+    backend = "test"
+    vocabulary = None
+    thresholds = Thresholds(present=0.5, absent=0.2)
+
+    def __init__(self, detections):
+        self.detections = list(detections)
+        self.calls = 0
+
+    def detect(self, image, phrases):
+        self.calls += 1
+        return [d for d in self.detections if d.label in phrases]
+
+    def provenance(self):
+        return {"backend": "test", "weights_sha256": "f" * 16}
+
+
+def _record(tmp_path: Path, size=(30, 20)):
+    from PIL import Image
+    Image.fromarray(np.full((size[1], size[0], 3), 90, np.uint8)).save(tmp_path / "img.png")
+    return record_from_dict({"id": "1", "image": "img.png", "response": "x"},
+                            file=str(tmp_path / "out.jsonl"), line=1)
+
+
+def _verdicts(facts, claims):
+    from halluscope.checks import check_claim
+    return [check_claim(c, facts) for c in claims]
+
+
+# -- detections whose box lies outside the image ------------------------------------------------
+
+def test_a_detection_clipped_to_no_area_is_no_instance(tmp_path):
+    """A query box that lies outside the image (OWLv2 pads the image to a square and finds
+    things in the padding) was clipped to a box of no area, [225, 300, 451, 300] on a 451 x 300
+    photo, and kept: "there is a cat" was supported by it and "8 cats" counted such boxes."""
+    rec = _record(tmp_path)
+    flat = [Detection("cat", (0.0, 20.0, 30.0, 20.0), 0.9),     # below the image, clipped
+            Detection("cat", (30.0, 0.0, 30.0, 20.0), 0.8),     # right of it
+            Detection("cat", (0.0, 0.0, 0.0, 0.0), 0.7)]
+    facts = DetectorFacts(FixedDetector(flat), cache=EvidenceCache(None)).facts(
+        rec, [Claim("existence", "cat", node="cat")])
+    assert facts.instances == () and "cat" in facts.absent
+    (v,) = _verdicts(facts, [Claim("existence", "cat", node="cat")])
+    assert v.label == "hallucinated"
+
+    real = flat + [Detection("cat", (2.0, 2.0, 12.0, 12.0), 0.6)]
+    facts = DetectorFacts(FixedDetector(real), cache=EvidenceCache(None)).facts(
+        rec, [Claim("count", "cat", value=1, node="cat")])
+    assert [i.box for i in facts.instances] == [(2.0, 2.0, 12.0, 12.0)]
+    assert [v.label for v in _verdicts(facts, [Claim("count", "cat", value=1, node="cat"),
+                                               Claim("count", "cat", value=4, node="cat")])] \
+        == ["supported", "hallucinated"]
+
+
+def test_the_zero_shot_backends_drop_boxes_clipped_to_no_area():
+    from halluscope.evidence.detect import detections_from_scores
+    scores = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7]])
+    boxes = np.array([[10, 350, 200, 420], [-50, -40, -10, -5], [10, 10, 60, 60]], float)
+    dets = detections_from_scores(scores, boxes, ["cat", "dog"], 451, 300, 0.05)
+    assert [(d.label, d.box) for d in dets] == [("dog", (10.0, 10.0, 60.0, 60.0))]

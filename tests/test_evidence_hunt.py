@@ -80,3 +80,25 @@ def test_the_zero_shot_backends_drop_boxes_clipped_to_no_area():
     boxes = np.array([[10, 350, 200, 420], [-50, -40, -10, -5], [10, 10, 60, 60]], float)
     dets = detections_from_scores(scores, boxes, ["cat", "dog"], 451, 300, 0.05)
     assert [(d.label, d.box) for d in dets] == [("dog", (10.0, 10.0, 60.0, 60.0))]
+
+
+# -- an object the detector is unsure of ----------------------------------------------------------
+
+def test_an_unsure_detection_says_so_not_outside_the_vocabulary(tmp_path):
+    """A bed at 0.17 between absent=0.1 and present=0.18 left its claims unverifiable with the
+    reason "'bed' is outside the vocabulary of coco-ssd", which names the wrong cause: bed is a
+    COCO class, the detector was unsure."""
+    rec = _record(tmp_path)
+    det = FixedDetector([Detection("bed", (2.0, 2.0, 20.0, 15.0), 0.3),
+                         Detection("cat", (1.0, 1.0, 9.0, 9.0), 0.9)])
+    claims = [Claim("existence", "bed", node="bed"),
+              Claim("attribute", "bed", value="red", node="bed"),
+              Claim("count", "bed", value=2, node="bed"),
+              Claim("relation", "cat", relation="on", object="bed", node="cat",
+                    object_node="bed")]
+    facts = DetectorFacts(det, cache=EvidenceCache(None)).facts(rec, claims)
+    for v in _verdicts(facts, claims):
+        assert v.label == "unverifiable", v
+        assert "outside the vocabulary" not in v.reason
+        assert "unsure" in v.reason and "0.30" in v.reason and "0.2" in v.reason \
+            and "0.5" in v.reason, v.reason

@@ -53,7 +53,7 @@ def check_count(claim: Claim, facts: ImageFacts) -> Verdict:
         return unverifiable(claim, f"expected a number, got {claim.value!r}", facts, "count")
     m = match(claim.subject, claim.node, facts)
     if not m:
-        return unverifiable(claim, not_known(claim.subject, facts), facts, "count")
+        return unverifiable(claim, not_known(claim.subject, facts, claim.node), facts, "count")
     label = name_of(m)
     if state(m, facts) == "absent" and n > 0:
         return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label),

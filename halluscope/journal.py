@@ -168,11 +168,13 @@ def _files_named(value: Any) -> set[Path]:
     return {Path(c) for c in {value, value.rpartition(":")[0]} - {""} if _is_file(c)}
 
 
-def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[str, Any]:
-    """What a journal must match to be resumed: inputs, scoring options, and the files the
+def journal_header(paths: list[Path], config: Any, metrics: list[str],
+                   models: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a journal must match to be resumed: inputs, scoring options, the files the
     options name (ground truth, questions, annotations, a metric's file: path, size and
-    modification time), not how many workers, which engine or which cache folder, nor the
-    :data:`EXECUTION_OPTIONS` (those do not change results)."""
+    modification time) and ``models``, what decides the detector's and segmenter's outputs
+    (their weights hashes and versions), not how many workers, which engine or which cache
+    folder, nor the :data:`EXECUTION_OPTIONS` (those do not change results)."""
     from halluscope.textfiles import text_of     # a path that is not UTF-8, made writable
     inputs = [_identity(Path(p)) for p in paths]
     dumped = config.model_dump(mode="json", exclude=set(_EXECUTION))
@@ -182,8 +184,11 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[s
     companions = sorted(_identity(p) for p in _files_named(dumped))
     settings = json.dumps(text_of(_files_resolved(dumped)), ensure_ascii=False,
                           separators=(",", ":"))
-    return {"version": 5, "inputs": inputs, "metrics": list(metrics), "companions": companions,
-            "config": settings}
+    header = {"version": 5, "inputs": inputs, "metrics": list(metrics),
+              "companions": companions, "config": settings}
+    if models:          # only then: a journal of an audit without models resumes as before
+        header["models"] = models
+    return header
 
 
 @dataclass(frozen=True)
@@ -311,6 +316,11 @@ def _difference(found: Any, header: dict[str, Any]) -> str:
     order = [f[0] for f in found.get("inputs", [])], [f[0] for f in header["inputs"]]
     if order[0] != order[1] and sorted(order[0]) == sorted(order[1]):
         said.append(f"inputs in another order: {_first(order[0])} then, {_first(order[1])} now")
+    for name in sorted((found.get("models") or {}).keys() | (header.get("models") or {}).keys()):
+        before, now = (found.get("models") or {}).get(name), (header.get("models") or {}).get(name)
+        if before != now:
+            said.append(f"the {name}'s weights or versions changed: {_shown_model(before)} as "
+                        f"journaled, {_shown_model(now)} now")
     if found.get("metrics") != header["metrics"]:
         said.append(f"metrics {found.get('metrics')} then, {header['metrics']} now")
     said += _option_changes(found, header)
@@ -338,6 +348,10 @@ def _file_change(path: str, then: tuple | None, now: tuple | None) -> str:
         said.append(f"modified {when[0]} then, {when[1]} now" if when[0] != when[1]
                     else "modified since")
     return f"{path} ({'; '.join(said) or 'changed'})"
+
+
+def _shown_model(identity: Any) -> str:
+    return "none" if identity is None else json.dumps(identity, sort_keys=True, default=str)
 
 
 class _NoHeader(Exception):

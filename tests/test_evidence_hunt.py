@@ -102,3 +102,57 @@ def test_an_unsure_detection_says_so_not_outside_the_vocabulary(tmp_path):
         assert "outside the vocabulary" not in v.reason
         assert "unsure" in v.reason and "0.30" in v.reason and "0.2" in v.reason \
             and "0.5" in v.reason, v.reason
+
+
+# -- --resume with a detector whose weights changed ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def owl_folder(tmp_path_factory):
+    pytest.importorskip("transformers")
+    from tests.tiny_detectors import build_owlv2
+    return build_owlv2(tmp_path_factory.mktemp("owl"))
+
+
+def _photos(tmp_path: Path, n: int) -> Path:
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (48, 64, 3), np.uint8)).save(tmp_path / f"{i}.png")
+        rows.append({"id": str(i), "image": f"{i}.png", "response": "A dog sits on a bed."})
+    path = tmp_path / "out.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_a_resume_refuses_a_detector_whose_weights_changed(tmp_path, owl_folder):
+    """Killed half way, the detector's checkpoint replaced in its folder (fine-tuned again),
+    then --resume: the first half's verdicts came from the old weights and the rest from the
+    new, mixed in one result without a word (the journal checked the spec string only)."""
+    import shutil
+
+    from halluscope.api import audit
+    from halluscope.errors import ConfigError
+    path = _photos(tmp_path, 4)
+    model = tmp_path / "owl"
+    shutil.copytree(owl_folder, model)
+    out = tmp_path / "run"
+    kw = dict(metrics="claims", detector=f"hf:{model}", out=out, workers=1, n_boot=0,
+              write_report=False)
+
+    def stop(progress):
+        if progress.done == 2:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        audit(path, on_progress=stop, **kw)
+    assert (out / "items.journal.part").is_file()
+    config = model / "config.json"
+    text = config.read_text()
+    config.write_text(text + "\n")                     # other weights, same folder and spec
+    with pytest.raises(ConfigError, match="the detector's weights or versions changed"):
+        audit(path, resume=True, **kw)
+    assert (out / "items.journal.part").is_file()       # left for a resume that matches
+    config.write_text(text)                             # the journaled weights again
+    audit(path, resume=True, **kw)
+    audit(path, **dict(kw, out=tmp_path / "fresh"))
+    assert (out / "items.jsonl").read_text() == (tmp_path / "fresh" / "items.jsonl").read_text()

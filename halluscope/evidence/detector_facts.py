@@ -421,6 +421,21 @@ def _unsure_beside(mine: Sequence[Detection], kept: Sequence[Detection], th: Thr
                all(iou(d.box, k.box) < nms_iou for k in kept) for d in mine)
 
 
+def model_identities(config: Any) -> dict[str, Any]:
+    """What decides the outputs of the detector and the segmenter an audit's ``config``
+    names (weights hashes, hub snapshots, library versions; read without loading them), for
+    the journal a ``--resume`` must match: the spec strings alone let a checkpoint replaced in
+    its folder between the kill and the resume score the rest of the records with other
+    weights than the journaled ones. ``{}`` without either."""
+    out: dict[str, Any] = {}
+    detector, segmenter = getattr(config, "detector", None), getattr(config, "segmenter", None)
+    if isinstance(detector, str) and detector.strip():
+        out["detector"] = {k: v for k, v in spec_identity(detector).items() if k != "options"}
+    if isinstance(segmenter, str) and segmenter.strip():
+        out["segmenter"] = _segmenter_spec_identity(segmenter)
+    return out
+
+
 def from_config(config: Any) -> DetectorFacts:
     """The facts provider for ``config.detector`` (and ``config.segmenter``)."""
     return DetectorFacts.from_config(config)

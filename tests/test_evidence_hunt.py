@@ -156,3 +156,31 @@ def test_a_resume_refuses_a_detector_whose_weights_changed(tmp_path, owl_folder)
     audit(path, resume=True, **kw)
     audit(path, **dict(kw, out=tmp_path / "fresh"))
     assert (out / "items.jsonl").read_text() == (tmp_path / "fresh" / "items.jsonl").read_text()
+
+
+# -- quotes against page text: invisible characters and soft hyphens ----------------------------
+
+@pytest.mark.parametrize("page", [
+    "The com\u00ad\nmittee approved the plan.",       # a soft hyphen ending the line
+    "The com\u00ad\r\n  mittee approved the plan.",
+    "The com\ufffemittee approved the plan.",         # pdfium's mark of a line-end hyphen
+    "The com\u00admittee approved the plan.",         # a soft hyphen inside the line
+    "The com\u200bmittee approved\u2060 the plan.",   # zero-width space, word joiner
+    "\ufeffThe committee approved the plan.",
+])
+def test_invisible_hyphens_and_spaces_match_exactly(page):
+    """Word processors write a word hyphenated at a line end with a soft hyphen (U+00AD), and
+    pdfium reads a hyphen that ends a line as U+FFFE: "the committee approved the plan" was
+    not found at all on "The com\\u00ad\\nmittee approved the plan." (a right quote
+    hallucinated), and found only by the loose match (punctuation dropped) where the
+    invisible character sat inside the line."""
+    from halluscope.checks.pages import find_in_text
+    m = find_in_text("the committee approved the plan", page)
+    assert m.found and m.how == "exact", (page, m)
+    assert page[m.span[0]:m.span[1]].lower().lstrip("\ufeff").startswith("the com")
+
+
+def test_a_soft_hyphen_leaves_other_words_apart():
+    from halluscope.checks.pages import find_in_text, normalise
+    assert normalise("well\u00ad\n42 units") == "well 42 units"     # no word after it
+    assert not find_in_text("the committee", "The com\u00ad mittee").how == "exact"

@@ -35,6 +35,11 @@ _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), 
 _QUOTES = {ord("\u201c"): '"', ord("\u201d"): '"', ord("\u201e"): '"', ord("\u00ab"): '"',
            ord("\u00bb"): '"', ord("\u2018"): "'", ord("\u2019"): "'", ord("\u201a"): "'"}
 _GROUPED = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?!\d)")
+_SOFT_HYPHEN = "\u00ad"
+# characters a reader does not see: a soft hyphen inside a line, pdfium's U+FFFE (a hyphen that
+# ended a line, the break removed: "com\ufffemittee"), zero-width space, word joiner, a BOM;
+# each was kept, so a right quote was found only by the loose match, or not at all
+_INVISIBLE = frozenset("\u00ad\ufffe\u200b\u2060\ufeff")
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def _clusters(text: str) -> list[tuple[int, int]]:
 def _hyphen_join(text: str, a: int, b: int, last: str | None) -> int | None:
     """Where the text resumes when the dash at ``text[a:b]`` ends a line inside a word
     (``exam-\\n  ple``), else ``None``."""
-    if b - a != 1 or not (text[a] == "-" or ord(text[a]) in _DASHES):
+    if b - a != 1 or not (text[a] in ("-", _SOFT_HYPHEN) or ord(text[a]) in _DASHES):
         return None
     if last is None or not last.isalpha():
         return None
@@ -169,6 +174,8 @@ def _basic(text: str) -> _Out:
                 k = _hyphen_join(text, ca, cb, out.last())
                 if k is not None:
                     resume = k
+                    continue
+                if text[ca:cb] in _INVISIBLE:
                     continue
                 piece = unicodedata.normalize("NFKC", text[ca:cb])
                 out.add(piece.translate(_DASHES).translate(_QUOTES).replace(

@@ -184,3 +184,57 @@ def test_a_soft_hyphen_leaves_other_words_apart():
     from halluscope.checks.pages import find_in_text, normalise
     assert normalise("well\u00ad\n42 units") == "well 42 units"     # no word after it
     assert not find_in_text("the committee", "The com\u00ad mittee").how == "exact"
+
+
+# -- a cache entry of the wrong shape -------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [{}, [], "text", {"detections": [{"label": "cat"}],
+                                                 "size": [30, 20]},
+                                 {"detections": "x", "size": [30, 20]},
+                                 {"detections": [{"label": "cat", "box": [1, 2], "score": 1}],
+                                  "size": [30, 20]},
+                                 {"detections": [], "size": None}])
+def test_a_detections_entry_of_the_wrong_shape_is_a_miss(tmp_path, caplog, bad):
+    """A cache entry that is JSON but not detections (written by hand, another tool, a disk
+    fault) stopped the record's facts ("string indices must be integers"): every claim of the
+    record unverifiable, and a one-record audit exited 2 as having decided nothing. It is a
+    miss, said with the file, and the detector runs again."""
+    import logging
+    rec = _record(tmp_path)
+    claims = [Claim("existence", "cat", node="cat")]
+    cache = EvidenceCache(tmp_path / "cache")
+    det = FixedDetector([Detection("cat", (1.0, 1.0, 9.0, 9.0), 0.9)])
+    DetectorFacts(det, cache=cache).facts(rec, claims)
+    (entry,) = (tmp_path / "cache" / "detections").rglob("*.json")
+    entry.write_text(json.dumps(bad))
+    with caplog.at_level(logging.WARNING, logger="halluscope.evidence"):
+        facts = DetectorFacts(det, cache=cache).facts(rec, claims)
+    assert det.calls == 2 and [i.label for i in facts.instances] == ["cat"]
+    assert str(entry) in caplog.text
+    assert json.loads(entry.read_text())["detections"][0]["label"] == "cat"    # written again
+
+
+def test_an_ocr_entry_of_the_wrong_shape_is_a_miss(tmp_path, caplog):
+    import logging
+
+    from halluscope.evidence.ocr import OcrLine, cached_read
+
+    class Engine:
+        name = "fake"
+        calls = 0
+
+        def read(self, image):
+            self.calls += 1
+            return [OcrLine("Total 4,210", (0.0, 0.0, 10.0, 5.0), 0.9)]
+
+        def provenance(self):
+            return {"engine": "fake"}
+
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    cache, engine = EvidenceCache(tmp_path / "cache"), Engine()
+    cached_read(engine, rgb, cache)
+    (entry,) = (tmp_path / "cache" / "ocr").rglob("*.json")
+    entry.write_text(json.dumps({"lines": 3}))
+    with caplog.at_level(logging.WARNING, logger="halluscope.evidence"):
+        assert [ln.text for ln in cached_read(engine, rgb, cache)] == ["Total 4,210"]
+    assert engine.calls == 2 and str(entry) in caplog.text

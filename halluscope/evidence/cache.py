@@ -24,6 +24,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -204,18 +205,28 @@ class EvidenceCache:
         assert self.root is not None
         return self.root / namespace / key[:2] / f"{key}.json"
 
-    def get(self, namespace: str, key: str) -> Any | None:
-        """The value stored under ``key``, or ``None``."""
+    def get(self, namespace: str, key: str, parse: Callable[[Any], Any] | None = None
+            ) -> Any | None:
+        """The value stored under ``key`` (read by ``parse`` when given), or ``None``. An entry
+        that cannot be read, or that ``parse`` refuses (JSON of another shape: written by hand,
+        by another tool, a disk fault), is a miss, said with its path, so the evidence is
+        computed again; it stopped the record's facts, every claim of it unverifiable."""
         if self.root is None:
             return None
         path = self._path(namespace, key)
         try:
             value = json.loads(path.read_text(encoding="utf-8"))
+            if value is not None and parse is not None:
+                value = parse(value)
         except FileNotFoundError:
             self.misses += 1
             return None
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable cache entry %s: %s", path, exc)
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            log.warning("ignoring unreadable cache entry %s (computed again): %s: %s", path,
+                        type(exc).__name__, exc)
+            self.misses += 1
+            return None
+        if value is None:
             self.misses += 1
             return None
         self.hits += 1

@@ -117,7 +117,10 @@ class Detection:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Detection":
-        return cls(str(d["label"]), tuple(float(v) for v in d["box"]), float(d["score"]))
+        box = tuple(float(v) for v in d["box"])
+        if len(box) != 4:
+            raise ValueError(f"expected a box of 4 numbers, got {d['box']!r:.60}")
+        return cls(str(d["label"]), box, float(d["score"]))
 
     def evidence(self, provenance: dict[str, Any] | None = None) -> Evidence:
         """The detection as evidence: ``{"source": "detector", "label", "score", "box"}``."""

@@ -28,6 +28,7 @@ The ImageFacts are closed-world over the labels asked about (``vocabulary``).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -287,9 +288,9 @@ class DetectorFacts:
         sha = sha or image_sha256(image)
         asked = [] if self.closed else sorted(set(phrases))
         key = pixels_key("detect", sha, self.spec, self.identity, asked)
-        hit = self.cache.get("detections", key)
+        hit = self.cache.get("detections", key, _cached_detections)
         if hit is not None:
-            return [Detection.from_dict(d) for d in hit["detections"]], tuple(hit["size"])
+            return hit
         rgb = load_rgb(image)
         stored = [d.to_dict() for d in self.detector.detect(rgb, asked)]
         self.passes += 1
@@ -387,7 +388,8 @@ class DetectorFacts:
         boxes = [[round(v, 1) for v in instances[i].box] for i in todo]
         key = pixels_key("colour", sha, {"colour_rules": COLOUR_RULES},
                          self._segmenter_identity(), boxes)
-        measured = self.cache.get("colours", key)
+        measured = self.cache.get("colours", key, functools.partial(_cached_colours,
+                                                                   len(todo)))
         if measured is None:
             rgb = load_rgb(image)
             masks = self.segmenter.segment(rgb, boxes)
@@ -408,6 +410,22 @@ class DetectorFacts:
                               source=inst.source, attributes=tuple(colours),
                               payload=dict(inst.payload, **m))
         return out
+
+
+def _cached_detections(hit: Any) -> tuple[list[Detection], tuple[int, int]]:
+    """A detections cache entry read back (raises on an entry of another shape)."""
+    width, height = (int(v) for v in hit["size"])
+    if isinstance(hit["detections"], (str, dict)):
+        raise TypeError(f"expected a list of detections, got {hit['detections']!r:.60}")
+    return [Detection.from_dict(d) for d in hit["detections"]], (width, height)
+
+
+def _cached_colours(n: int, hit: Any) -> list[dict[str, Any]]:
+    """A colours cache entry read back: ``n`` measurements (raises on another shape)."""
+    if not isinstance(hit, list) or len(hit) != n or not all(
+            isinstance(m, dict) and isinstance(m["colour"]["colours"], list) for m in hit):
+        raise TypeError(f"expected {n} colour measurements, got {hit!r:.80}")
+    return hit
 
 
 def _unsure_beside(mine: Sequence[Detection], kept: Sequence[Detection], th: Thresholds,

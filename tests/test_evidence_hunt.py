@@ -238,3 +238,23 @@ def test_an_ocr_entry_of_the_wrong_shape_is_a_miss(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="halluscope.evidence"):
         assert [ln.text for ln in cached_read(engine, rgb, cache)] == ["Total 4,210"]
     assert engine.calls == 2 and str(entry) in caplog.text
+
+
+# -- threshold options --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("options, said", [
+    ({"detector_present": 0.1, "detector_absent": 0.3}, "detector_absent=0.3"),
+    ({"detector_present": 1.5}, "detector_present=1.5"),
+    ({"detector_absent": -0.1}, "detector_absent=-0.1"),
+    ({"detector_present": float("nan")}, "detector_present=nan"),
+])
+def test_bad_thresholds_name_the_options(options, said):
+    """--option detector_present=0.1 --option detector_absent=0.3 said "expected 0 <= floor <=
+    absent <= present <= 1, got floor=0.05, ...": no option named, and a floor the user never
+    set."""
+    from halluscope.config import AuditConfig
+    from halluscope.errors import ConfigError
+    with pytest.raises(ConfigError) as caught:
+        DetectorFacts.from_config(AuditConfig(detector="coco-ssd", options=options))
+    message = str(caught.value)
+    assert said in message and "--option" in message and "floor" not in message, message

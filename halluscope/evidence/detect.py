@@ -389,4 +389,9 @@ def default_thresholds(base: Thresholds, options: dict[str, Any] | None = None) 
     from halluscope.config import number_option
     present = number_option(options, "detector_present", base.present)
     absent = number_option(options, "detector_absent", min(base.absent, present))
+    if not 0 <= absent <= present <= 1:     # (nan fails too) named as the user set them
+        raise ConfigError(f"expected --option detector_absent <= detector_present, both "
+                          f"scores in [0, 1], got detector_absent={absent:g}, "
+                          f"detector_present={present:g} (this detector's defaults: "
+                          f"absent {base.absent:g}, present {base.present:g})")
     return Thresholds(present=present, absent=absent, floor=min(base.floor, absent))

@@ -258,3 +258,39 @@ def test_bad_thresholds_name_the_options(options, said):
         DetectorFacts.from_config(AuditConfig(detector="coco-ssd", options=options))
     message = str(caught.value)
     assert said in message and "--option" in message and "floor" not in message, message
+
+
+# -- annotation files ---------------------------------------------------------------------------
+
+def _simple_file(tmp_path: Path, boxes, size=(640, 480)) -> Path:
+    entry = {"objects": [{"label": lab, "box": box} for lab, box in boxes]}
+    if size:
+        entry["size"] = list(size)
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps({"images": {"w.png": entry}}))
+    return path
+
+
+@pytest.mark.parametrize("size", [(640, 480), None])
+def test_normalised_boxes_in_a_simple_annotation_file_are_refused(tmp_path, size):
+    """The simple format's boxes are pixels; a file written with fractions of the image
+    ([0.1, 0.1, 0.5, 0.5] on a 640 x 480 image) was read as sub-pixel boxes in the top-left
+    corner: "the cat is left of the dog" was decided on them, and a right cited box was
+    "no cat there: best IoU 0.00"."""
+    from halluscope.errors import ConfigError
+    from halluscope.evidence.annotations import load_annotations
+    path = _simple_file(tmp_path, [("cat", [0.1, 0.1, 0.5, 0.5]),
+                                   ("dog", [0.6, 0.2, 0.9, 0.8])], size)
+    with pytest.raises(ConfigError) as caught:
+        load_annotations(path)
+    message = str(caught.value)
+    assert str(path) in message and "'w.png'" in message and "pixels" in message
+    assert "[0.1, 0.1, 0.5, 0.5]" in message
+
+
+def test_pixel_boxes_near_the_corner_are_kept(tmp_path):
+    from halluscope.evidence.annotations import load_annotations
+    path = _simple_file(tmp_path, [("dot", [0, 0, 1, 1]), ("cat", [0.5, 0.5, 1, 1]),
+                                   ("dog", [2, 3, 40, 50])])
+    load_annotations(path)                   # one box beyond 1: pixels
+    load_annotations(_simple_file(tmp_path, [("dot", [0, 0, 1, 1])]))     # whole numbers

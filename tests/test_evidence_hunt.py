@@ -294,3 +294,60 @@ def test_pixel_boxes_near_the_corner_are_kept(tmp_path):
                                    ("dog", [2, 3, 40, 50])])
     load_annotations(path)                   # one box beyond 1: pixels
     load_annotations(_simple_file(tmp_path, [("dot", [0, 0, 1, 1])]))     # whole numbers
+
+
+# -- documents ----------------------------------------------------------------------------------
+
+REPORT = Path(__file__).resolve().parents[1] / "data" / "docs" / "report.pdf"
+
+
+def _page_image(path: Path) -> Path:
+    from PIL import Image
+    Image.new("RGB", (60, 40), "white").save(path)
+    return path
+
+
+def _page_errors(tmp_path: Path, document, response: str) -> list[dict]:
+    from halluscope.api import audit
+    path = tmp_path / "doc.jsonl"
+    path.write_text(json.dumps({"id": "d", "task": "document", "document": document,
+                                "response": response}) + "\n")
+    try:
+        result = audit(path, metrics="page", n_boot=0, write_report=False, workers=1)
+    except Exception as exc:                     # noqa: BLE001 - nothing scored: exit 2
+        from halluscope.errors import ConfigError, InputError
+        assert isinstance(exc, (ConfigError, InputError)), exc
+        return [{"message": str(exc), "field": "document"}]
+    return result.errors
+
+
+def test_a_pdf_inside_a_list_of_page_images_is_named(tmp_path):
+    """["report.pdf", "scan.png"]: the 3-page PDF was read as one page image that no one
+    opened, so the document had 2 pages; "p. 4" (the scan) was counted a fabricated page and
+    "p. 2" was checked against the scan, not the PDF's page 2."""
+    shutil = pytest.importorskip("shutil")
+    shutil.copy(REPORT, tmp_path / "report.pdf")
+    _page_image(tmp_path / "scan.png")
+    errors = _page_errors(tmp_path, ["report.pdf", "scan.png"],
+                          "See p. 2 and p. 4.")
+    assert len(errors) == 1 and errors[0]["field"] == "document"
+    assert "report.pdf" in errors[0]["message"] and "PDF" in errors[0]["message"]
+
+
+def test_a_page_that_is_no_image_file_is_named_even_when_not_cited(tmp_path):
+    """["scan.png", "notes.txt"]: notes.txt counted as page 2 (a file that cannot be read was
+    given one frame), so "p. 2" existed; the record is a bad record naming it."""
+    _page_image(tmp_path / "scan.png")
+    (tmp_path / "notes.txt").write_text("The committee approved the plan.")
+    errors = _page_errors(tmp_path, ["scan.png", "notes.txt"], "See p. 2 for the plan.")
+    assert len(errors) == 1 and "notes.txt" in errors[0]["message"]
+
+
+@pytest.mark.parametrize("document", ["", "  ", ["scan.png", ""]])
+def test_an_empty_document_path_says_so(tmp_path, document):
+    """document "" was read as the input's folder and said "expected a PDF or page images as
+    the document, got .", naming a path the user never wrote."""
+    _page_image(tmp_path / "scan.png")
+    errors = _page_errors(tmp_path, document, "See p. 1.")
+    message = errors[0]["message"] if len(errors) == 1 else errors
+    assert str(tmp_path) not in message and "an empty path" in message, message

@@ -351,3 +351,15 @@ def test_an_empty_document_path_says_so(tmp_path, document):
     errors = _page_errors(tmp_path, document, "See p. 1.")
     message = errors[0]["message"] if len(errors) == 1 else errors
     assert str(tmp_path) not in message and "an empty path" in message, message
+
+
+def test_a_detected_count_says_detected(tmp_path):
+    """"8 cat annotated, not 2" on a detector's boxes named annotations the user never gave."""
+    rec = _record(tmp_path)
+    det = FixedDetector([Detection("cat", (1.0, 1.0, 9.0, 9.0), 0.9),
+                         Detection("cat", (15.0, 5.0, 28.0, 18.0), 0.8)])
+    claims = [Claim("count", "cat", value=2, node="cat"), Claim("count", "cat", value=3,
+                                                               node="cat")]
+    facts = DetectorFacts(det, cache=EvidenceCache(None)).facts(rec, claims)
+    assert [(v.label, v.reason) for v in _verdicts(facts, claims)] == [
+        ("supported", "2 cat detected"), ("hallucinated", "2 cat detected, not 3")]

@@ -363,3 +363,25 @@ def test_a_detected_count_says_detected(tmp_path):
     facts = DetectorFacts(det, cache=EvidenceCache(None)).facts(rec, claims)
     assert [(v.label, v.reason) for v in _verdicts(facts, claims)] == [
         ("supported", "2 cat detected"), ("hallucinated", "2 cat detected, not 3")]
+
+
+@pytest.mark.parametrize("response, on", [
+    ('He says "Supply costs rose" (pp. 1-30).', True),        # past MAX_RANGE pages
+    ('{"page": "1-40", "quote": "Supply costs rose"}', True),
+    ('He says "Supply costs rose" (pp. 1-25), "Staff grew" (p. 1).', True),
+    ('He says "Supply costs rose" (pp. 4-30).', False),       # the range misses page 3
+])
+def test_a_quote_inside_a_long_cited_range_is_found_there(response, on):
+    """A range of more than 20 pages cites its two ends only (for the fabricated-page count),
+    and the quote was then looked for on those two pages alone: "pp. 1-30" with the quote on
+    page 3 was "not on p. 1, 30; found on page 3", a right citation hallucinated."""
+    from halluscope.checks.pages import check_pages
+    from halluscope.evidence.documents import Document
+    rec = record_from_dict({"id": "1", "task": "document", "document": str(REPORT),
+                            "response": response})
+    doc = Document(REPORT)
+    quotes = [v for v in check_pages(rec, doc) if v.checker == "page-quote"]
+    first = quotes[0]
+    assert (first.label == "supported") is on, first.reason
+    if on:
+        assert first.evidence[0].payload["page"] == 3

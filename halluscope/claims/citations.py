@@ -55,7 +55,8 @@ Page citations
 with ``"page"`` / ``"page_number"`` (a number, text such as ``"p. 9"`` or ``"2-3"``, or a list
 of those) and optionally ``"quote"`` /
 ``"text"`` / ``"evidence"``. A range cites every page in it (a range of more than
-:data:`MAX_RANGE` pages cites its two ends only).
+:data:`MAX_RANGE` pages cites its two ends only, for the pages it says exist; a quote put on
+it is looked for on every page of it the document has: ``PageCitation.ranges``).
 
 Attribution
 -----------

@@ -385,3 +385,41 @@ def test_a_quote_inside_a_long_cited_range_is_found_there(response, on):
     assert (first.label == "supported") is on, first.reason
     if on:
         assert first.evidence[0].payload["page"] == 3
+
+
+# -- the device option ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("device", ["foo", "cuda:x"])
+def test_a_device_torch_does_not_know_is_a_usage_error(device):
+    from halluscope.errors import ConfigError
+    from halluscope.evidence.detect import torch_device
+    pytest.importorskip("torch")
+    with pytest.raises(ConfigError, match=f"option 'device'.*{device}"):
+        torch_device(device)
+
+
+def test_a_gpu_this_machine_lacks_is_a_usage_error(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from halluscope.errors import ConfigError
+    from halluscope.evidence.detect import torch_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="no CUDA"):
+        torch_device("cuda")
+    assert torch_device("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert torch_device("cuda:0") == "cuda:0"
+    with pytest.raises(ConfigError, match="cuda:3.*1 CUDA device"):
+        torch_device("cuda:3")
+
+
+def test_a_bad_device_stops_the_audit_instead_of_each_record(tmp_path, owl_folder):
+    """--option device=foo (or cuda on a machine without a GPU): the detector failed on every
+    record, each a warning ("facts provider ... failed on record a: Expected one of cpu, cuda,
+    ..."), and the audit went on with every claim unverifiable."""
+    from halluscope.api import audit
+    from halluscope.errors import ConfigError
+    path = _photos(tmp_path, 2)
+    with pytest.raises(ConfigError, match="option 'device'"):
+        audit(path, metrics="claims", detector=f"hf:{owl_folder}", options={"device": "foo"},
+              n_boot=0, write_report=False, workers=1)

@@ -306,15 +306,45 @@ def cxcywh_to_xyxy(boxes: np.ndarray, width: float, height: float) -> np.ndarray
 
 
 def torch_device(device: str | None = None) -> str:
-    """``device``, else ``$HALLUSCOPE_DEVICE``, else ``cuda`` when available, else ``cpu``."""
+    """``device``, else ``$HALLUSCOPE_DEVICE``, else ``cuda`` when available, else ``cpu``. A
+    device named that torch does not know, or that this machine lacks (``cuda`` without a
+    GPU), is a usage error: the model failed on every record instead, each a warning, and the
+    audit went on with every claim unverifiable."""
     device = device or os.environ.get("HALLUSCOPE_DEVICE")
     if device:
-        return device
+        return _checked_device(str(device))
     try:
         import torch
         return "cuda" if torch.cuda.is_available() else "cpu"
     except ImportError:
         return "cpu"
+
+
+def _checked_device(device: str) -> str:
+    """``device`` when torch knows it and this machine has it (see :func:`torch_device`)."""
+    try:
+        import torch
+    except ImportError:
+        return device
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ConfigError(f"option 'device': expected a torch device (cpu, cuda, cuda:0, mps, "
+                          f"...), got {device!r}: {exc}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"option 'device': expected a device this machine has, got "
+                              f"{device!r}: no CUDA GPU is available to torch "
+                              f"{torch.__version__} (use --option device=cpu)")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ConfigError(f"option 'device': expected a device this machine has, got "
+                              f"{device!r}: torch sees {count} CUDA device"
+                              f"{'s' * (count != 1)}")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"option 'device': expected a device this machine has, got "
+                          f"{device!r}: MPS is not available")
+    return device
 
 
 # -- specs -------------------------------------------------------------------------------------

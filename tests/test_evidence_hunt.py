@@ -423,3 +423,79 @@ def test_a_bad_device_stops_the_audit_instead_of_each_record(tmp_path, owl_folde
     with pytest.raises(ConfigError, match="option 'device'"):
         audit(path, metrics="claims", detector=f"hf:{owl_folder}", options={"device": "foo"},
               n_boot=0, write_report=False, workers=1)
+
+
+# -- a detector that fails on one image ----------------------------------------------------------
+
+class FailingDetector(FixedDetector):
+    """Fails on images of one pixel, as GroundingDINO's batch norm does."""
+
+    def detect(self, image, phrases):
+        from halluscope.evidence.detect import load_rgb
+        if load_rgb(image).shape[:2] == (1, 1):
+            raise ValueError("Expected more than 1 value per channel when training, got "
+                             "input size [1, 32, 1, 1]")
+        return super().detect(image, phrases)
+
+
+def test_a_detector_failing_on_an_image_makes_a_bad_record_naming_it(tmp_path):
+    """GroundingDINO fails on a 1 x 1 image: the claims metric warned and gave every claim
+    "no evidence source knows this image" (nothing in results.json), and the region metric
+    stopped the audit as an internal error (exit 3)."""
+    from PIL import Image
+
+    from halluscope.errors import RecordError
+    from halluscope.evidence.providers import gather_facts
+    Image.new("RGB", (1, 1), "red").save(tmp_path / "dot.png")
+    rec = record_from_dict({"id": "1", "image": "dot.png", "response": "x"},
+                           file=str(tmp_path / "out.jsonl"), line=4)
+    facts = DetectorFacts(FailingDetector([]), cache=EvidenceCache(None))
+    claims = [Claim("existence", "cat", node="cat")]
+    with pytest.raises(RecordError) as caught:
+        gather_facts([facts], rec, claims)
+    err = caught.value
+    assert err.location.field == "image" and "fixed" in err.message
+    assert "1 value per channel" in err.message and "dot.png" in err.message
+    assert str(err).startswith(f"{tmp_path / 'out.jsonl'}:4") or err.location.line in (None, 4)
+
+
+def test_both_metrics_list_the_image_a_detector_fails_on(tmp_path, owl_folder, monkeypatch):
+    from PIL import Image
+
+    from halluscope.api import audit
+    from halluscope.evidence import detect_hf
+    path = _photos(tmp_path, 2)
+    Image.new("RGB", (1, 1), "red").save(tmp_path / "dot.png")
+    rows = [json.loads(x) for x in path.read_text().splitlines()]
+    rows.append({"id": "dot", "image": "dot.png", "response": "The cat is at [0, 0, 1, 1]."})
+    rows[0]["response"] = "A dog sits on a bed at [1, 1, 40, 30]."
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    real = detect_hf.HFZeroShotDetector.detect
+
+    def detect(self, image, phrases):
+        from halluscope.evidence.detect import load_rgb
+        if load_rgb(image).shape[:2] == (1, 1):
+            raise ValueError("Expected more than 1 value per channel when training")
+        return real(self, image, phrases)
+    monkeypatch.setattr(detect_hf.HFZeroShotDetector, "detect", detect)
+    result = audit(path, metrics="claims,region", detector=f"hf:{owl_folder}", n_boot=0,
+                   write_report=False, workers=1)
+    bad = [(e["line"], e["field"], e["metric"]) for e in result.errors]
+    assert sorted(bad) == [(3, "image", "claims"), (3, "image", "region")], result.errors
+    assert all("1 value per channel" in e["message"] for e in result.errors)
+
+
+def test_a_detector_that_cannot_load_is_a_usage_error(tmp_path, monkeypatch):
+    """Weights of another shape ("size mismatch for ...") raised a RuntimeError on the first
+    record: a warning per record, every claim unverifiable."""
+    from halluscope.errors import ConfigError
+    from halluscope.evidence import detector_facts
+
+    def load(spec, **kw):
+        raise RuntimeError("Error(s) in loading state_dict: size mismatch for bbox_embed")
+    monkeypatch.setattr(detector_facts, "load_detector", load)
+    rec = _record(tmp_path)
+    facts = DetectorFacts("hf:/nowhere/owl", cache=EvidenceCache(None))
+    with pytest.raises(ConfigError, match="cannot load the detector hf:/nowhere/owl: "
+                                          "RuntimeError: .*size mismatch"):
+        facts.facts(rec, [Claim("existence", "cat", node="cat")])

@@ -28,15 +28,16 @@ The ImageFacts are closed-world over the labels asked about (``vocabulary``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from halluscope.errors import ConfigError
+from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.evidence.cache import (EvidenceCache, hf_model_identity, image_sha256,
                                        pixels_key, weights_hash)
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
@@ -250,15 +251,17 @@ class DetectorFacts:
         if self._detector is None:
             opts = dict(self.options)
             device = opts.pop("device", None)
-            self._detector = load_detector(self.spec, device=device, **opts)
+            with _not_loading(f"the detector {self.spec}"):
+                self._detector = load_detector(self.spec, device=device, **opts)
         return self._detector
 
     @property
     def segmenter(self):
         if self._segmenter is None and self._segmenter_spec:
             from halluscope.evidence.segment import load_segmenter
-            self._segmenter = load_segmenter(self._segmenter_spec,
-                                             device=self.options.get("device"))
+            with _not_loading(f"the segmenter {self._segmenter_spec}"):
+                self._segmenter = load_segmenter(self._segmenter_spec,
+                                                 device=self.options.get("device"))
         return self._segmenter
 
     def _segmenter_identity(self) -> Any:
@@ -292,7 +295,9 @@ class DetectorFacts:
         if hit is not None:
             return hit
         rgb = load_rgb(image)
-        stored = [d.to_dict() for d in self.detector.detect(rgb, asked)]
+        detector = self.detector
+        with _failing_on(image, rgb, f"the detector {self.spec}"):
+            stored = [d.to_dict() for d in detector.detect(rgb, asked)]
         self.passes += 1
         size = (int(rgb.shape[1]), int(rgb.shape[0]))
         self.cache.put("detections", key, {"detections": stored, "size": list(size)})
@@ -311,7 +316,14 @@ class DetectorFacts:
                                   path=record.image)
         path = check_path(path)
         check_header(path)          # the pixel limit, whether the detections are cached or not
-        return self.image_facts(path, claims)
+        try:
+            return self.image_facts(path, claims)
+        except RecordError as exc:
+            src = getattr(record, "source", None)
+            if isinstance(exc, UnreadableImage) or exc.location.line is not None or src is None:
+                raise
+            raise RecordError(exc.message, file=src.file, line=src.line,
+                              field=exc.location.field) from None
 
     def image_facts(self, image: str | Path, claims: Sequence[Any]) -> ImageFacts:
         if isinstance(image, (str, Path)):
@@ -392,7 +404,9 @@ class DetectorFacts:
                                                                    len(todo)))
         if measured is None:
             rgb = load_rgb(image)
-            masks = self.segmenter.segment(rgb, boxes)
+            segmenter = self.segmenter
+            with _failing_on(image, rgb, f"the segmenter {self._segmenter_spec}"):
+                masks = segmenter.segment(rgb, boxes)
             measured = []
             for m in masks:
                 mb = mask_box(m)
@@ -410,6 +424,37 @@ class DetectorFacts:
                               source=inst.source, attributes=tuple(colours),
                               payload=dict(inst.payload, **m))
         return out
+
+
+@contextlib.contextmanager
+def _not_loading(what: str) -> Iterator[None]:
+    """A model that cannot be loaded (weights of another shape: "size mismatch for ...") is a
+    usage error: it failed again on every record, each a warning, or stopped a region audit as
+    an internal error."""
+    try:
+        yield
+    except HalluscopeError:
+        raise
+    except Exception as exc:                     # noqa: BLE001 - the loader's own failure
+        log.debug("cannot load %s", what, exc_info=True)
+        raise ConfigError(f"cannot load {what}: {type(exc).__name__}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _failing_on(image: Any, rgb: Any, what: str) -> Iterator[None]:
+    """A model that fails on one image (GroundingDINO on a 1 x 1 picture: "Expected more than
+    1 value per channel") makes that record a bad record naming the image and the failure;
+    it gave the claims metric "no evidence source knows this image" with a warning, and
+    stopped a region audit as an internal error. halluscope's own errors pass unchanged."""
+    try:
+        yield
+    except HalluscopeError:
+        raise
+    except Exception as exc:                     # noqa: BLE001 - the model's own failure
+        name = Path(image).name if isinstance(image, (str, Path)) else "the image"
+        log.debug("%s failed on %s", what, name, exc_info=True)
+        raise RecordError(f"{what} failed on {name} ({rgb.shape[1]}x{rgb.shape[0]}): "
+                          f"{type(exc).__name__}: {exc}", field="image") from None
 
 
 def _cached_detections(hit: Any) -> tuple[list[Detection], tuple[int, int]]:

@@ -182,7 +182,8 @@ def test_invisible_hyphens_and_spaces_match_exactly(page):
 
 def test_a_soft_hyphen_leaves_other_words_apart():
     from halluscope.checks.pages import find_in_text, normalise
-    assert normalise("well\u00ad\n42 units") == "well 42 units"     # no word after it
+    assert normalise("well\u00ad\n42 units") == "well42 units"      # it joins what it splits
+    assert normalise("well\u00ad\n(42 units)") == "well (42 units)"  # nothing to join
     assert not find_in_text("the committee", "The com\u00ad mittee").how == "exact"
 
 
@@ -499,3 +500,18 @@ def test_a_detector_that_cannot_load_is_a_usage_error(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="cannot load the detector hf:/nowhere/owl: "
                                           "RuntimeError: .*size mismatch"):
         facts.facts(rec, [Claim("existence", "cat", node="cat")])
+
+
+@pytest.mark.parametrize("quote, page", [
+    ("the 2019-2020 season", "It was the 2019-\n2020 season."),
+    ("COVID-19 cases rose", "The COVID-\n19 cases rose."),
+    ("pages 10-12 say", "pages 10\u2013\n  12 say"),
+    ("the committee met", "The com-\nmittee met."),         # a hyphenation still goes
+])
+def test_a_dash_beside_a_digit_at_a_line_end_stays(quote, page):
+    """A dash ending a line beside a digit is written, not a hyphenation: "2019-\\n2020" was
+    read as "2019- 2020", and the quote "the 2019-2020 season" was found nowhere (not even
+    by the loose match)."""
+    from halluscope.checks.pages import find_in_text
+    m = find_in_text(quote, page)
+    assert m.found and m.how == "exact", (quote, page, m)

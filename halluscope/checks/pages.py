@@ -13,7 +13,7 @@ Both the page text and the quote are normalised by :func:`normalise`:
 2. case folding;
 3. curly quotes to straight ones, every dash (``‐ ‑ ‒ – — −``) to ``-``, ``…`` to ``...``;
 4. a word hyphenated across a line break is joined (``exam-\\nple`` -> ``example``, with a
-   soft hyphen U+00AD too), and characters a reader does not see are dropped (a soft hyphen
+   soft hyphen U+00AD too; a dash beside a digit stays: ``2019-\\n2020`` -> ``2019-2020``), and characters a reader does not see are dropped (a soft hyphen
    inside a line, pdfium's U+FFFE for a line-end hyphen, zero-width space, word joiner, BOM);
 5. every run of whitespace becomes one space;
 6. thousands separators (commas between digit groups) are dropped (``4,210`` -> ``4210``).

@@ -86,12 +86,15 @@ def _clusters(text: str) -> list[tuple[int, int]]:
     return merged
 
 
-def _hyphen_join(text: str, a: int, b: int, last: str | None) -> int | None:
-    """Where the text resumes when the dash at ``text[a:b]`` ends a line inside a word
-    (``exam-\\n  ple``), else ``None``."""
+def _hyphen_join(text: str, a: int, b: int, last: str | None) -> tuple[int, bool] | None:
+    """``(where the text resumes, whether the dash stays)`` when the dash at ``text[a:b]``
+    ends a line inside a word, else ``None``: between letters it is a hyphenation and goes
+    (``exam-\\n  ple`` -> ``example``); beside a digit it is part of what is written and
+    stays, the line break going (``2019-\\n2020`` -> ``2019-2020``, ``COVID-\\n19``: read as
+    ``2019- 2020``, such a quote was found nowhere); a soft hyphen always goes."""
     if b - a != 1 or not (text[a] in ("-", _SOFT_HYPHEN) or ord(text[a]) in _DASHES):
         return None
-    if last is None or not last.isalpha():
+    if last is None or not last.isalnum():
         return None
     j, n = b, len(text)
     while j < n and text[j] in " \t\r":
@@ -101,7 +104,11 @@ def _hyphen_join(text: str, a: int, b: int, last: str | None) -> int | None:
     k = j + 1
     while k < n and text[k].isspace():
         k += 1
-    return k if k < n and text[k].isalpha() else None
+    if k >= n or not text[k].isalnum():
+        return None
+    if last.isalpha() and text[k].isalpha():
+        return k, False
+    return k, text[a] != _SOFT_HYPHEN
 
 
 # printable ASCII but ``-``: NFKC, the quote/dash mapping and case folding are ``lower()`` there
@@ -171,9 +178,11 @@ def _basic(text: str) -> _Out:
                 ca, cb = ca + a, cb + a
                 if ca < resume:
                     continue
-                k = _hyphen_join(text, ca, cb, out.last())
-                if k is not None:
-                    resume = k
+                joined = _hyphen_join(text, ca, cb, out.last())
+                if joined is not None:
+                    resume, keep = joined
+                    if keep:
+                        out.add("-", ca, cb)
                     continue
                 if text[ca:cb] in _INVISIBLE:
                     continue

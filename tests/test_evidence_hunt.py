@@ -515,3 +515,32 @@ def test_a_dash_beside_a_digit_at_a_line_end_stays(quote, page):
     from halluscope.checks.pages import find_in_text
     m = find_in_text(quote, page)
     assert m.found and m.how == "exact", (quote, page, m)
+
+
+# -- weights replaced with their size and modification time kept ----------------------------------
+
+@pytest.mark.parametrize("how", ["in place", "renamed over"])
+def test_weights_replaced_with_size_and_mtime_kept_are_hashed_again(tmp_path, how):
+    """A fine-tuned checkpoint of the same architecture has the same size; copied over the old
+    one with its time kept (cp -p, rsync -a, an archive), the remembered hash (path, size,
+    mtime) was served: the evidence cache then gave the old weights' detections."""
+    import os
+
+    from halluscope.evidence.cache import weights_hash
+    folder = tmp_path / "model"
+    folder.mkdir()
+    weights = folder / "model.safetensors"
+    weights.write_bytes(b"old weights")
+    stamp = (1_700_000_000, 1_700_000_000)
+    os.utime(weights, stamp)
+    before = weights_hash(folder)
+    if how == "in place":
+        weights.write_bytes(b"new weights")
+    else:
+        other = tmp_path / "other.safetensors"
+        other.write_bytes(b"new weights")
+        os.utime(other, stamp)
+        os.replace(other, weights)
+    os.utime(weights, stamp)
+    assert weights.stat().st_size == len(b"old weights")
+    assert weights_hash(folder) != before

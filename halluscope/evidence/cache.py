@@ -13,7 +13,7 @@ else ``~/.cache/halluscope``). ``HALLUSCOPE_CACHE=off`` disables caching.
 
 Hashing a multi-gigabyte checkpoint for every run would cost more than it saves, so
 :func:`weights_hash` remembers each file's hash in ``weights-index.json`` by absolute path,
-size and modification time.
+size, modification time, inode and status-change time.
 """
 
 from __future__ import annotations
@@ -85,13 +85,19 @@ def _index_path() -> Path | None:
 
 
 def _file_hash_indexed(path: Path, index: dict[str, Any]) -> str:
+    """The file's sha256, remembered by path, size, modification time, inode and status-change
+    time: a checkpoint of the same architecture (the same size) copied over the old one with
+    its modification time kept (``cp -p``, ``rsync -a``, an archive) kept the old hash, and the
+    evidence cache served the old weights' detections; no tool sets the change time back."""
     st = path.stat()
     key = str(path.resolve())
     entry = index.get(key)
-    if entry and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
+    stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
+             "ctime_ns": st.st_ctime_ns}
+    if entry and all(entry.get(k) == v for k, v in stamp.items()):
         return entry["sha256"]
     digest = sha256_file(path)
-    index[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+    index[key] = {**stamp, "sha256": digest}
     return digest
 
 

@@ -80,16 +80,18 @@ def _identity(path: Path) -> tuple[str, int, int]:
     return (str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
-def file_stamps(paths: list[Path]) -> tuple[tuple[str, int | None, int | None], ...]:
-    """Path, size and modification time of each file (``None`` for one that is not there), as
-    a record's journal entry holds them."""
+def file_stamps(paths: list[Path]) -> tuple[tuple[str, int | None, ...], ...]:
+    """Path, size, modification time, inode and status-change time of each file (``None``s
+    for one that is not there), as a record's journal entry holds them: an image replaced by
+    another of the same byte size with its time kept (``cp -p`` of a BMP of the same
+    dimensions) was taken for the journaled one, whose verdicts the resume replayed."""
     out = []
     for path in paths:
         try:
             st = path.stat()
-            out.append((str(path), st.st_size, st.st_mtime_ns))
+            out.append((str(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
         except (OSError, ValueError):
-            out.append((str(path), None, None))
+            out.append((str(path), None, None, None, None))
     return tuple(out)
 
 

@@ -544,3 +544,22 @@ def test_weights_replaced_with_size_and_mtime_kept_are_hashed_again(tmp_path, ho
     os.utime(weights, stamp)
     assert weights.stat().st_size == len(b"old weights")
     assert weights_hash(folder) != before
+
+
+def test_a_resume_scores_again_an_image_replaced_with_size_and_mtime_kept(tmp_path):
+    """An image replaced after the kill by another of the same byte size with its time kept
+    (cp -p of a BMP or an uncompressed TIFF of the same dimensions): the journal compared
+    size and modification time only, so the resume replayed the old image's verdicts."""
+    import os
+
+    from halluscope.journal import file_stamps
+    image = tmp_path / "a.bmp"
+    image.write_bytes(b"B" * 64)
+    os.utime(image, (1_700_000_000, 1_700_000_000))
+    before = file_stamps([image])
+    other = tmp_path / "b.bmp"
+    other.write_bytes(b"C" * 64)
+    os.utime(other, (1_700_000_000, 1_700_000_000))
+    os.replace(other, image)
+    assert file_stamps([image]) != before
+    assert file_stamps([image]) == file_stamps([image])

@@ -563,3 +563,29 @@ def test_a_resume_scores_again_an_image_replaced_with_size_and_mtime_kept(tmp_pa
     os.replace(other, image)
     assert file_stamps([image]) != before
     assert file_stamps([image]) == file_stamps([image])
+
+
+# -- one coordinate convention per response ------------------------------------------------------
+
+def test_the_boxes_of_one_response_are_read_in_one_convention():
+    """auto decided box by box: in "the cat is at [100, 100, 300, 300] and the dog at [700, 500,
+    900, 700]" on a 640 x 480 image the cat was read as pixels and the dog as 0-1000, a mixture
+    no model writes, which let each box match in whichever convention suited it (both
+    supported, precision 1.0 from two conventions)."""
+    from halluscope.checks.regions import Truth, check_box
+    from halluscope.claims.citations import parse_cited_boxes
+    text = "The cat is at [100, 100, 300, 300] and the dog at [700, 500, 900, 700]."
+    boxes = parse_cited_boxes(text, size=(640, 480), known=["cat", "dog"])
+    assert len({b.coords for b in boxes}) == 1, [(b.raw, b.coords) for b in boxes]
+    truth = Truth(objects=[{"label": "cat", "box": (100, 100, 300, 300), "source": "annotation"},
+                           {"label": "dog", "box": (448, 240, 576, 336), "source": "annotation"}],
+                  size=(640, 480))
+    assert [check_box(b, truth).label for b in boxes].count("supported") == 1
+    # all within [0, 1] only together: a 1-pixel box beside pixel boxes is pixels
+    mixed = parse_cited_boxes("A dot [0, 0, 1, 1] and a cat [100, 100, 300, 300].",
+                              size=(640, 480), known=["dot", "cat"])
+    assert [b.coords for b in mixed] == ["pixels", "pixels"]
+    # a keyed box keeps its format (Gemini's box_2d beside plain boxes)
+    keyed = parse_cited_boxes('{"box_2d": [208, 156, 625, 468], "label": "cat"} and a dog '
+                              '[0.1, 0.1, 0.3, 0.3]', size=(640, 480), known=["cat", "dog"])
+    assert sorted(b.coords for b in keyed) == ["norm", "norm1000"]

@@ -80,16 +80,18 @@ def _identity(path: Path) -> tuple[str, int, int]:
     return (str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
-def file_stamps(paths: list[Path]) -> tuple[tuple[str, int | None, int | None], ...]:
-    """Path, size and modification time of each file (``None`` for one that is not there), as
-    a record's journal entry holds them."""
+def file_stamps(paths: list[Path]) -> tuple[tuple[str, int | None, ...], ...]:
+    """Path, size, modification time, inode and status-change time of each file (``None``s
+    for one that is not there), as a record's journal entry holds them: an image replaced by
+    another of the same byte size with its time kept (``cp -p`` of a BMP of the same
+    dimensions) was taken for the journaled one, whose verdicts the resume replayed."""
     out = []
     for path in paths:
         try:
             st = path.stat()
-            out.append((str(path), st.st_size, st.st_mtime_ns))
+            out.append((str(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
         except (OSError, ValueError):
-            out.append((str(path), None, None))
+            out.append((str(path), None, None, None, None))
     return tuple(out)
 
 
@@ -168,11 +170,13 @@ def _files_named(value: Any) -> set[Path]:
     return {Path(c) for c in {value, value.rpartition(":")[0]} - {""} if _is_file(c)}
 
 
-def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[str, Any]:
-    """What a journal must match to be resumed: inputs, scoring options, and the files the
+def journal_header(paths: list[Path], config: Any, metrics: list[str],
+                   models: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a journal must match to be resumed: inputs, scoring options, the files the
     options name (ground truth, questions, annotations, a metric's file: path, size and
-    modification time), not how many workers, which engine or which cache folder, nor the
-    :data:`EXECUTION_OPTIONS` (those do not change results)."""
+    modification time) and ``models``, what decides the detector's and segmenter's outputs
+    (their weights hashes and versions), not how many workers, which engine or which cache
+    folder, nor the :data:`EXECUTION_OPTIONS` (those do not change results)."""
     from halluscope.textfiles import text_of     # a path that is not UTF-8, made writable
     inputs = [_identity(Path(p)) for p in paths]
     dumped = config.model_dump(mode="json", exclude=set(_EXECUTION))
@@ -182,8 +186,11 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str]) -> dict[s
     companions = sorted(_identity(p) for p in _files_named(dumped))
     settings = json.dumps(text_of(_files_resolved(dumped)), ensure_ascii=False,
                           separators=(",", ":"))
-    return {"version": 5, "inputs": inputs, "metrics": list(metrics), "companions": companions,
-            "config": settings}
+    header = {"version": 5, "inputs": inputs, "metrics": list(metrics),
+              "companions": companions, "config": settings}
+    if models:          # only then: a journal of an audit without models resumes as before
+        header["models"] = models
+    return header
 
 
 @dataclass(frozen=True)
@@ -311,6 +318,11 @@ def _difference(found: Any, header: dict[str, Any]) -> str:
     order = [f[0] for f in found.get("inputs", [])], [f[0] for f in header["inputs"]]
     if order[0] != order[1] and sorted(order[0]) == sorted(order[1]):
         said.append(f"inputs in another order: {_first(order[0])} then, {_first(order[1])} now")
+    for name in sorted((found.get("models") or {}).keys() | (header.get("models") or {}).keys()):
+        before, now = (found.get("models") or {}).get(name), (header.get("models") or {}).get(name)
+        if before != now:
+            said.append(f"the {name}'s weights or versions changed: {_shown_model(before)} as "
+                        f"journaled, {_shown_model(now)} now")
     if found.get("metrics") != header["metrics"]:
         said.append(f"metrics {found.get('metrics')} then, {header['metrics']} now")
     said += _option_changes(found, header)
@@ -338,6 +350,10 @@ def _file_change(path: str, then: tuple | None, now: tuple | None) -> str:
         said.append(f"modified {when[0]} then, {when[1]} now" if when[0] != when[1]
                     else "modified since")
     return f"{path} ({'; '.join(said) or 'changed'})"
+
+
+def _shown_model(identity: Any) -> str:
+    return "none" if identity is None else json.dumps(identity, sort_keys=True, default=str)
 
 
 class _NoHeader(Exception):

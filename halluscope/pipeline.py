@@ -205,6 +205,14 @@ def _iter_inputs(paths: list[Path], records: list[Any] | None, fmt: str | None =
         yield from iter_input_records(path, fmt)
 
 
+def _model_identities(cfg: AuditConfig) -> dict[str, Any]:
+    """The detector's and segmenter's weights and versions, for the journal's header."""
+    if not (cfg.detector or cfg.segmenter):
+        return {}
+    from halluscope.evidence.detector_facts import model_identities
+    return model_identities(cfg)
+
+
 def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                 metric_objs: list[Metric], tmp_path: Path, *, journal_dir: Path | None,
                 on_progress, total) -> StreamTally:
@@ -226,7 +234,8 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     strict_stop = False
     try:
         if journal_dir is not None and records is None:
-            journal = Journal(journal_dir / JOURNAL, journal_header(paths, cfg, cfg.metrics),
+            journal = Journal(journal_dir / JOURNAL,
+                              journal_header(paths, cfg, cfg.metrics, _model_identities(cfg)),
                               cfg.resume)
         with open(tmp_path, "w", encoding="utf-8") as sink:
             tally = None

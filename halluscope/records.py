@@ -69,6 +69,9 @@ def document_source(value: Any, base: Path | None) -> str | list[str] | None:
         value = value.get("pdf") or value.get("path") or value.get("pages")
 
     def resolve(v: Any) -> str:
+        if not str(v).strip():      # it was read as the input's folder: "got ."
+            raise ConfigError(f"expected a PDF path or a list of page images as 'document', "
+                              f"got an empty path in {value!r:.80}")
         p = Path(str(v))
         return str(p if p.is_absolute() or base is None else base / p)
     if isinstance(value, str):

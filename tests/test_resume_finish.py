@@ -210,7 +210,7 @@ def test_a_records_files_are_its_image_and_its_documents_pages(tmp_path):
     files = _stamper()
     rec = Record(id="1", task="document", image="img.jpg", document=["p1.png", "p2.png"],
                  source=Source(str(tmp_path / "in.jsonl"), 1))
-    assert [(Path(p).name, size) for p, size, _ in files(rec)] == [
+    assert [(Path(p).name, size) for p, size, *_ in files(rec)] == [
         ("img.jpg", None), ("p1.png", 2), ("p2.png", None)]
     assert files(Record(id="2", task="caption", image="https://x/y.jpg")) == ()
 

@@ -46,7 +46,7 @@ def _matches(value: str, attrs) -> bool:
 def check_attribute(claim: Claim, facts: ImageFacts) -> Verdict:
     m = match(claim.subject, claim.node, facts)
     if not m:
-        return unverifiable(claim, not_known(claim.subject, facts), facts, "attribute")
+        return unverifiable(claim, not_known(claim.subject, facts, claim.node), facts, "attribute")
     label = name_of(m)
     if state(m, facts) == "absent":
         return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label),

@@ -302,11 +302,31 @@ def source_name(facts: ImageFacts) -> str:
     return str((facts.provenance or {}).get("name") or source_of(facts))
 
 
-def not_known(noun: str, facts: ImageFacts) -> str:
-    """Why ``facts`` cannot name ``noun``: outside a vocabulary, or simply not annotated."""
+def not_known(noun: str, facts: ImageFacts, node: str | None = None) -> str:
+    """Why ``facts`` cannot name ``noun`` (whose vocabulary node is ``node``): a detector unsure
+    of it, outside a vocabulary, or simply not annotated."""
+    unsure = _detector_unsure(facts, noun, node)
+    if unsure is not None:
+        return unsure
     if facts.vocabulary is None:
         return f"'{noun}' is not among the objects {source_name(facts)} annotates for this image"
     return f"'{noun}' is outside the vocabulary of {source_name(facts)}"
+
+
+def _detector_unsure(facts: ImageFacts, noun: str, node: str | None) -> str | None:
+    """Why a detector left ``noun`` undecided: its best score lies between the absent and the
+    present thresholds (it was reported as "outside the vocabulary" of a detector whose
+    vocabulary holds it). ``None`` for any other source or cause."""
+    prov = facts.provenance or {}
+    unsure, th = prov.get("uncertain") or {}, prov.get("thresholds") or {}
+    for key in (node, noun):
+        key = str(key or "").strip().lower()
+        if key in unsure and "absent" in th and "present" in th:
+            name = prov.get("name") or "detector"
+            return (f"the detector {name} is unsure whether there is a {key}: best score "
+                    f"{float(unsure[key]):.2f}, between absent < {th['absent']:g} and present "
+                    f">= {th['present']:g}")
+    return None
 
 
 def source_of(facts: ImageFacts) -> str:

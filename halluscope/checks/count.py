@@ -15,8 +15,8 @@ unverifiable. So are annotated instances of a label that is not exhaustively ann
 from __future__ import annotations
 
 from halluscope.checks.common import (Match, absence_detail, absence_evidence, checker,
-                                      evidence_of, instances, match, name_of, not_known, state,
-                                      unverifiable)
+                                      evidence_of, instances, match, name_of, not_known,
+                                      source_of, state, unverifiable)
 from halluscope.types import Claim, ImageFacts, Verdict
 
 
@@ -53,7 +53,7 @@ def check_count(claim: Claim, facts: ImageFacts) -> Verdict:
         return unverifiable(claim, f"expected a number, got {claim.value!r}", facts, "count")
     m = match(claim.subject, claim.node, facts)
     if not m:
-        return unverifiable(claim, not_known(claim.subject, facts), facts, "count")
+        return unverifiable(claim, not_known(claim.subject, facts, claim.node), facts, "count")
     label = name_of(m)
     if state(m, facts) == "absent" and n > 0:
         return Verdict(claim, "hallucinated", 1.0, absence_evidence(facts, label),
@@ -61,14 +61,16 @@ def check_count(claim: Claim, facts: ImageFacts) -> Verdict:
                        checker(facts, "count"))
     k, denied = known_count(facts, m)
     ev = evidence_of(facts, m, limit=50)
+    # a detector's instances are detected: "8 cat annotated" named annotations the user never gave
+    found = "detected" if source_of(facts) == "detector" else "annotated"
     if k is not None:
         if k == n:
-            return Verdict(claim, "supported", 1.0, ev, f"{k} {label} annotated",
+            return Verdict(claim, "supported", 1.0, ev, f"{k} {label} {found}",
                            checker(facts, "count"))
         if k > n or not m.broader:
-            return Verdict(claim, "hallucinated", 1.0, ev, f"{k} {label} annotated, not {n}",
+            return Verdict(claim, "hallucinated", 1.0, ev, f"{k} {label} {found}, not {n}",
                            checker(facts, "count"))
-        return unverifiable(claim, f"{k} {label} annotated; other kinds of {claim.subject} may "
+        return unverifiable(claim, f"{k} {label} {found}; other kinds of {claim.subject} may "
                             f"make up {n}", facts, "count")
     if n in denied and not m.broader:
         return Verdict(claim, "hallucinated", 1.0, ev, f"the annotation says there are not "

@@ -18,7 +18,7 @@ from halluscope.types import Claim, ImageFacts, Verdict
 def check_existence(claim: Claim, facts: ImageFacts) -> Verdict:
     m = match(claim.subject, claim.node, facts)
     if not m:
-        return unverifiable(claim, not_known(claim.subject, facts), facts, "existence")
+        return unverifiable(claim, not_known(claim.subject, facts, claim.node), facts, "existence")
     st = state(m, facts)
     label = name_of(m)
     if st == "present":

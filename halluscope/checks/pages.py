@@ -12,7 +12,9 @@ Both the page text and the quote are normalised by :func:`normalise`:
    ASCII, a decomposed ``e`` + U+0301 the same ``é`` as a precomposed one);
 2. case folding;
 3. curly quotes to straight ones, every dash (``‐ ‑ ‒ – — −``) to ``-``, ``…`` to ``...``;
-4. a word hyphenated across a line break is joined (``exam-\\nple`` -> ``example``);
+4. a word hyphenated across a line break is joined (``exam-\\nple`` -> ``example``, with a
+   soft hyphen U+00AD too; a dash beside a digit stays: ``2019-\\n2020`` -> ``2019-2020``), and characters a reader does not see are dropped (a soft hyphen
+   inside a line, pdfium's U+FFFE for a line-end hyphen, zero-width space, word joiner, BOM);
 5. every run of whitespace becomes one space;
 6. thousands separators (commas between digit groups) are dropped (``4,210`` -> ``4210``).
 
@@ -415,10 +417,15 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
     if valid and not any(texts[p].text.strip() for p in valid):
         return Verdict(claim, "unverifiable", None, (), f"no text could be read from page "
                        f"{', '.join(map(str, valid))}", "page-quote")
-    m = find_quote(q, cit.pages, document.text, document.n_pages)
-    where = "p. " + ", ".join(map(str, cit.pages))
+    # every page of a long range the document has (cit.pages holds the range's ends only)
+    inside = tuple(p for lo, hi in cit.ranges for p in range(max(lo, 1),
+                                                             min(hi, document.n_pages) + 1))
+    searched = tuple(dict.fromkeys(cit.pages + inside))
+    m = find_quote(q, searched, document.text, document.n_pages)
+    where = "p. " + ", ".join([str(p) for p in cit.pages if not any(
+        lo <= p <= hi for lo, hi in cit.ranges)] + [f"{lo}-{hi}" for lo, hi in cit.ranges])
     if m.found:
-        ev = Evidence(source=texts[m.page].source, label=f"p. {m.page}",
+        ev = Evidence(source=document.page(m.page).source, label=f"p. {m.page}",
                       payload={"page": m.page, "found": m.snippet, "match": m.how,
                                "char_span": list(m.span), **_parts(m, document.text)},
                       provenance=prov)

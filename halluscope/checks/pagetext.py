@@ -35,6 +35,11 @@ _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), 
 _QUOTES = {ord("\u201c"): '"', ord("\u201d"): '"', ord("\u201e"): '"', ord("\u00ab"): '"',
            ord("\u00bb"): '"', ord("\u2018"): "'", ord("\u2019"): "'", ord("\u201a"): "'"}
 _GROUPED = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?!\d)")
+_SOFT_HYPHEN = "\u00ad"
+# characters a reader does not see: a soft hyphen inside a line, pdfium's U+FFFE (a hyphen that
+# ended a line, the break removed: "com\ufffemittee"), zero-width space, word joiner, a BOM;
+# each was kept, so a right quote was found only by the loose match, or not at all
+_INVISIBLE = frozenset("\u00ad\ufffe\u200b\u2060\ufeff")
 
 
 @dataclass(frozen=True)
@@ -81,12 +86,15 @@ def _clusters(text: str) -> list[tuple[int, int]]:
     return merged
 
 
-def _hyphen_join(text: str, a: int, b: int, last: str | None) -> int | None:
-    """Where the text resumes when the dash at ``text[a:b]`` ends a line inside a word
-    (``exam-\\n  ple``), else ``None``."""
-    if b - a != 1 or not (text[a] == "-" or ord(text[a]) in _DASHES):
+def _hyphen_join(text: str, a: int, b: int, last: str | None) -> tuple[int, bool] | None:
+    """``(where the text resumes, whether the dash stays)`` when the dash at ``text[a:b]``
+    ends a line inside a word, else ``None``: between letters it is a hyphenation and goes
+    (``exam-\\n  ple`` -> ``example``); beside a digit it is part of what is written and
+    stays, the line break going (``2019-\\n2020`` -> ``2019-2020``, ``COVID-\\n19``: read as
+    ``2019- 2020``, such a quote was found nowhere); a soft hyphen always goes."""
+    if b - a != 1 or not (text[a] in ("-", _SOFT_HYPHEN) or ord(text[a]) in _DASHES):
         return None
-    if last is None or not last.isalpha():
+    if last is None or not last.isalnum():
         return None
     j, n = b, len(text)
     while j < n and text[j] in " \t\r":
@@ -96,7 +104,11 @@ def _hyphen_join(text: str, a: int, b: int, last: str | None) -> int | None:
     k = j + 1
     while k < n and text[k].isspace():
         k += 1
-    return k if k < n and text[k].isalpha() else None
+    if k >= n or not text[k].isalnum():
+        return None
+    if last.isalpha() and text[k].isalpha():
+        return k, False
+    return k, text[a] != _SOFT_HYPHEN
 
 
 # printable ASCII but ``-``: NFKC, the quote/dash mapping and case folding are ``lower()`` there
@@ -166,9 +178,13 @@ def _basic(text: str) -> _Out:
                 ca, cb = ca + a, cb + a
                 if ca < resume:
                     continue
-                k = _hyphen_join(text, ca, cb, out.last())
-                if k is not None:
-                    resume = k
+                joined = _hyphen_join(text, ca, cb, out.last())
+                if joined is not None:
+                    resume, keep = joined
+                    if keep:
+                        out.add("-", ca, cb)
+                    continue
+                if text[ca:cb] in _INVISIBLE:
                     continue
                 piece = unicodedata.normalize("NFKC", text[ca:cb])
                 out.add(piece.translate(_DASHES).translate(_QUOTES).replace(

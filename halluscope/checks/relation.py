@@ -128,8 +128,9 @@ def check_relation(claim: Claim, facts: ImageFacts) -> Verdict:
                          rel.lower().startswith(_POSITIONAL)):
         return unverifiable(claim, f"boxes cannot decide '{rel}'", facts, "relation")
     if not sm or not om:
-        outside = claim.subject if not sm else claim.object
-        return unverifiable(claim, not_known(outside, facts), facts, "relation")
+        outside, node = (claim.subject, claim.node) if not sm else (claim.object,
+                                                                    claim.object_node)
+        return unverifiable(claim, not_known(outside or "", facts, node), facts, "relation")
     s_boxes = [i for i in instances(facts, sm) if i.box is not None]
     o_boxes = [i for i in instances(facts, om) if i.box is not None]
     s_name, o_name = name_of(sm), name_of(om)

@@ -26,7 +26,8 @@ JSON is read where it is the whole response, a fenced block, or written inline i
 
 *auto*: all four values within [0, 1] -> fractions of the image; otherwise, when the image
 size is known and a value exceeds the width or height but none exceeds 1000 -> 0-1000;
-otherwise pixels. A record can fix the convention with ``metadata["box_format"]``: ``pixels``,
+otherwise pixels. The rule is applied once to all the boxes a response writes without a
+convention of their own (a model writes one convention), not box by box. A record can fix the convention with ``metadata["box_format"]``: ``pixels``,
 ``norm`` (0-1), ``norm1000`` (0-1000) or ``auto``; so can ``AuditConfig.options
 ["box_format"]`` for a whole audit.
 
@@ -55,7 +56,8 @@ Page citations
 with ``"page"`` / ``"page_number"`` (a number, text such as ``"p. 9"`` or ``"2-3"``, or a list
 of those) and optionally ``"quote"`` /
 ``"text"`` / ``"evidence"``. A range cites every page in it (a range of more than
-:data:`MAX_RANGE` pages cites its two ends only).
+:data:`MAX_RANGE` pages cites its two ends only, for the pages it says exist; a quote put on
+it is looked for on every page of it the document has: ``PageCitation.ranges``).
 
 Attribution
 -----------
@@ -168,17 +170,25 @@ def norm_region_id(value: Any) -> str:
 
 # -- parsing -----------------------------------------------------------------------------------
 
+def _auto_format(raws: Sequence[Sequence[float]], size: tuple[int, int] | None) -> str:
+    """The one convention of the boxes a response writes without one (*auto*, see the module
+    docstring), decided over all of them together: box by box, ``[100, 100, 300, 300]`` was
+    read as pixels and ``[700, 500, 900, 700]`` beside it as 0-1000, a mixture no model
+    writes, so each box matched in whichever convention suited it."""
+    values = [v for raw in raws for v in raw]
+    if values and all(0 <= v <= 1 for v in values):
+        return "norm"
+    if size and values and all(0 <= v <= 1000 for v in values) and any(
+            max(r[0], r[2]) > size[0] or max(r[1], r[3]) > size[1] for r in raws):
+        return "norm1000"
+    return "pixels"
+
+
 def _coords(raw: Sequence[float], fmt: str, size: tuple[int, int] | None
             ) -> tuple[str, tuple[float, float, float, float] | None]:
     x1, y1, x2, y2 = raw
     if fmt == "auto":
-        if all(0 <= v <= 1 for v in raw):
-            fmt = "norm"
-        elif size and all(0 <= v <= 1000 for v in raw) and (max(x1, x2) > size[0]
-                                                            or max(y1, y2) > size[1]):
-            fmt = "norm1000"
-        else:
-            fmt = "pixels"
+        fmt = _auto_format([raw], size)
     if fmt == "pixels":
         return fmt, (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
     if size is None:
@@ -384,8 +394,17 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
         raise ConfigError(f"expected box_format in {BOX_FORMATS}, got {box_format!r}")
     found = _boxes_in(text)
     out = []
+    # the convention of every box written without one, decided once for the response
+    keyed = [(key, raw) for key, raw, _, _ in found.json] + \
+        [(key, raw) for _, raw, key in found.plain]
+    auto = _auto_format([raw for key, raw in keyed
+                         if _keyed_format(key, box_format) == "auto"], size)
+
+    def fmt_of(key: str | None) -> str:
+        fmt = _keyed_format(key, box_format)
+        return auto if fmt == "auto" else fmt
     for key, raw, label, span in found.json:
-        coords, box = _coords(raw, _keyed_format(key, box_format), size)
+        coords, box = _coords(raw, fmt_of(key), size)
         out.append(CitedBox(raw, box, label, span, "json", coords))
     for tags in found.tags:
         floor = 0
@@ -398,7 +417,7 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
                 out.append(CitedBox(raw, box, ref, span, form, coords))
     floor = 0
     for span, raw, key in found.plain:
-        coords, box = _coords(raw, _keyed_format(key, box_format), size)
+        coords, box = _coords(raw, fmt_of(key), size)
         label, floor = label_around(found.prose, span, known, floor)
         out.append(CitedBox(raw, box, label, span, "plain", coords))
     for span, written, label, form in found.unread:

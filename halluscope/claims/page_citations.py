@@ -99,6 +99,9 @@ class PageCitation:
     quotes: tuple[Quote, ...] = ()
     source: str = "text"             # text | json
     unread: tuple[str, ...] = ()     # JSON page values that are no page number ("nine")
+    # ranges of more than MAX_RANGE pages, (first, last): ``pages`` holds their two ends only,
+    # but a quote is looked for on every page of them the document has
+    ranges: tuple[tuple[int, int], ...] = ()
 
 
 def page_number(value: Any) -> int | None:
@@ -134,6 +137,19 @@ def _pages_of(numbers: str) -> tuple[int, ...]:
         elif (p := page_number(part)) is not None:
             pages.append(p)
     return tuple(dict.fromkeys(pages))
+
+
+def _ranges_of(numbers: str) -> tuple[tuple[int, int], ...]:
+    """The ranges of more than :data:`MAX_RANGE` pages in ``numbers`` (``"1-30"``), as
+    ``(first, last)``; :func:`_pages_of` gives only their two ends."""
+    out = []
+    for part in re.split(r"\s*(?:,|and|&)\s*", numbers):
+        m = _RANGE.fullmatch(part.strip())
+        if m:
+            a, b = page_number(m.group(1)), page_number(m.group(2))
+            if a is not None and b is not None and a <= b and b - a >= MAX_RANGE:
+                out.append((a, b))
+    return tuple(out)
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
@@ -180,13 +196,16 @@ def sentences(text: str) -> list[tuple[int, int]]:
 _NO_PAGE = frozenset({"", "n/a", "na", "none", "null", "unknown", "-", "?"})
 
 
-def _json_pages(raw: Any) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """The pages a JSON ``page`` value names, and the values that name none: a number, a
-    string of digits, a range or list written as text (``"2-3"``, ``"2, 4"``), a citation
-    written as text (``"p. 9"``, ``"pages 2 and 3"``), or a list of those. ``null`` and
-    ``""``/``"n/a"``/``"none"`` cite no page and are no error."""
+def _json_pages(raw: Any) -> tuple[tuple[int, ...], tuple[str, ...],
+                                   tuple[tuple[int, int], ...]]:
+    """The pages a JSON ``page`` value names, the values that name none, and its ranges of
+    more than :data:`MAX_RANGE` pages: a number, a string of digits, a range or list written
+    as text (``"2-3"``, ``"2, 4"``), a citation written as text (``"p. 9"``, ``"pages 2 and
+    3"``), or a list of those. ``null`` and ``""``/``"n/a"``/``"none"`` cite no page and are no
+    error."""
     pages: list[int] = []
     unread: list[str] = []
+    ranges: list[tuple[int, int]] = []
     for v in raw if isinstance(raw, list) else [raw]:
         if v is None or (isinstance(v, str) and v.strip().lower() in _NO_PAGE):
             continue
@@ -195,16 +214,15 @@ def _json_pages(raw: Any) -> tuple[tuple[int, ...], tuple[str, ...]]:
             continue
         got: tuple[int, ...] = ()
         if isinstance(v, str) and len(v) <= 200:
-            if _NUM_ONLY.fullmatch(v):
-                got = _pages_of(v.strip())
-            else:
-                got = tuple(p for m in _CITATION.finditer(v)
-                            for p in _pages_of(m.group("n1") or m.group("n2") or m.group("n3")))
+            nums = [v.strip()] if _NUM_ONLY.fullmatch(v) else [
+                m.group("n1") or m.group("n2") or m.group("n3") for m in _CITATION.finditer(v)]
+            got = tuple(p for n in nums for p in _pages_of(n))
+            ranges.extend(r for n in nums for r in _ranges_of(n))
         if got:
             pages.extend(got)
         else:
             unread.append(json.dumps(v, ensure_ascii=False)[:40])
-    return tuple(dict.fromkeys(pages)), tuple(unread)
+    return tuple(dict.fromkeys(pages)), tuple(unread), tuple(ranges)
 
 
 _NUM_ONLY = re.compile(r"\s*" + _NUM + r"\s*")
@@ -217,7 +235,7 @@ def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCi
             raw = obj.get("page", obj.get("page_number", obj.get("pages")))
             if raw is None:
                 continue
-            pages, unread = _json_pages(raw)
+            pages, unread, ranges = _json_pages(raw)
             if not pages and not unread:
                 continue
             quotes: list[Quote] = []
@@ -226,7 +244,7 @@ def _json_citations(text: str, blobs: list[tuple[Any, int, int]]) -> list[PageCi
                 if quotes:
                     break
             out.append(PageCitation(pages, (start, end), json.dumps(obj),
-                                    tuple(quotes), "json", unread))
+                                    tuple(quotes), "json", unread, ranges))
     return out
 
 
@@ -273,10 +291,10 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
             pages = _pages_of(nums)
             if pages:
                 cites.append((pages, (s + m.start(), s + m.end()),
-                              _bracketed(sent, m)))
+                              _bracketed(sent, m), _ranges_of(nums)))
         if not cites:
             continue
-        cite_spans = [sp for _, sp, _ in cites]
+        cite_spans = [c[1] for c in cites]
         starts = [a for a, _ in cite_spans]          # in text order, not overlapping
         quotes = _quotes_in(sent, s)
         if not quotes:
@@ -287,12 +305,12 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
                     continue
                 quotes.append(Quote(m.group(0), (a, b), "number"))
         owned: list[list[Quote]] = [[] for _ in cites]
-        brackets = [b for _, _, b in cites]
+        brackets = [c[2] for c in cites]
         for q in quotes:
             owned[_owner(q, starts, brackets, text)].append(q)
         context = sent.strip()                       # once: one sentence may cite many times
-        for (pages, span, _), mine in zip(cites, owned):
-            out.append(PageCitation(pages, span, context, tuple(mine)))
+        for (pages, span, _, ranges), mine in zip(cites, owned):
+            out.append(PageCitation(pages, span, context, tuple(mine), ranges=ranges))
     out.sort(key=lambda c: c.span)
     return out
 

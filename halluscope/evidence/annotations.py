@@ -291,6 +291,16 @@ def _inside(box: tuple[float, ...] | None, size: Any, where: str) -> None:
                           f"{list(box)}")
 
 
+def _in_pixels(boxes: list[tuple[float, ...]], where: str) -> None:
+    """A usage error for an image whose boxes are all fractions of it (every coordinate in
+    [0, 1], some not whole): they were read as sub-pixel boxes in its top-left corner."""
+    values = [v for b in boxes for v in b]
+    if values and all(0 <= v <= 1 for v in values) and any(v != int(v) for v in values):
+        raise ConfigError(f"{where}: expected boxes in pixels, got {list(boxes[0])} and every "
+                          f"other box within [0, 1]: fractions of the image (multiply by its "
+                          f"width and height)")
+
+
 def _simple_instances(entry: dict[str, Any], where: str) -> list[Instance]:
     objects = entry.get("objects", ())
     if not isinstance(objects, (list, tuple)):
@@ -332,6 +342,7 @@ def _simple_facts(key: str, entry: Any, path: Path, data: dict[str, Any],
         raise ConfigError(f"{where}: expected size [width, height] in pixels, got {size!r:.60}")
     for i, inst in enumerate(instances):
         _inside(inst.box, size, f"{where}: objects[{i}]")
+    _in_pixels([inst.box for inst in instances if inst.box is not None], where)
     absent = frozenset(_strings(entry.get("absent"), where, "absent"))
     both = sorted(absent & {i.label for i in instances})
     if both:

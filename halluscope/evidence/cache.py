@@ -13,7 +13,7 @@ else ``~/.cache/halluscope``). ``HALLUSCOPE_CACHE=off`` disables caching.
 
 Hashing a multi-gigabyte checkpoint for every run would cost more than it saves, so
 :func:`weights_hash` remembers each file's hash in ``weights-index.json`` by absolute path,
-size and modification time.
+size, modification time, inode and status-change time.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -84,13 +85,19 @@ def _index_path() -> Path | None:
 
 
 def _file_hash_indexed(path: Path, index: dict[str, Any]) -> str:
+    """The file's sha256, remembered by path, size, modification time, inode and status-change
+    time: a checkpoint of the same architecture (the same size) copied over the old one with
+    its modification time kept (``cp -p``, ``rsync -a``, an archive) kept the old hash, and the
+    evidence cache served the old weights' detections; no tool sets the change time back."""
     st = path.stat()
     key = str(path.resolve())
     entry = index.get(key)
-    if entry and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
+    stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
+             "ctime_ns": st.st_ctime_ns}
+    if entry and all(entry.get(k) == v for k, v in stamp.items()):
         return entry["sha256"]
     digest = sha256_file(path)
-    index[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+    index[key] = {**stamp, "sha256": digest}
     return digest
 
 
@@ -204,18 +211,28 @@ class EvidenceCache:
         assert self.root is not None
         return self.root / namespace / key[:2] / f"{key}.json"
 
-    def get(self, namespace: str, key: str) -> Any | None:
-        """The value stored under ``key``, or ``None``."""
+    def get(self, namespace: str, key: str, parse: Callable[[Any], Any] | None = None
+            ) -> Any | None:
+        """The value stored under ``key`` (read by ``parse`` when given), or ``None``. An entry
+        that cannot be read, or that ``parse`` refuses (JSON of another shape: written by hand,
+        by another tool, a disk fault), is a miss, said with its path, so the evidence is
+        computed again; it stopped the record's facts, every claim of it unverifiable."""
         if self.root is None:
             return None
         path = self._path(namespace, key)
         try:
             value = json.loads(path.read_text(encoding="utf-8"))
+            if value is not None and parse is not None:
+                value = parse(value)
         except FileNotFoundError:
             self.misses += 1
             return None
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable cache entry %s: %s", path, exc)
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            log.warning("ignoring unreadable cache entry %s (computed again): %s: %s", path,
+                        type(exc).__name__, exc)
+            self.misses += 1
+            return None
+        if value is None:
             self.misses += 1
             return None
         self.hits += 1

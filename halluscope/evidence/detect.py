@@ -117,7 +117,10 @@ class Detection:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Detection":
-        return cls(str(d["label"]), tuple(float(v) for v in d["box"]), float(d["score"]))
+        box = tuple(float(v) for v in d["box"])
+        if len(box) != 4:
+            raise ValueError(f"expected a box of 4 numbers, got {d['box']!r:.60}")
+        return cls(str(d["label"]), box, float(d["score"]))
 
     def evidence(self, provenance: dict[str, Any] | None = None) -> Evidence:
         """The detection as evidence: ``{"source": "detector", "label", "score", "box"}``."""
@@ -193,6 +196,13 @@ def to_pil(image: Any):
     from PIL import Image
 
     return Image.fromarray(load_rgb(image))
+
+
+def has_area(box: Sequence[float]) -> bool:
+    """Whether ``box`` (``[x1, y1, x2, y2]``) covers some of the image: a query box that lies
+    outside the image is clipped to a box of no area (a line or a corner), which is no object
+    in the image."""
+    return box[2] > box[0] and box[3] > box[1]
 
 
 def clip_box(box: Sequence[float], width: int, height: int) -> Box:
@@ -273,15 +283,18 @@ def chunk_phrases(tokenizer, phrases: Sequence[str], max_text_len: int) -> list[
 def detections_from_scores(scores: np.ndarray, boxes_xyxy: np.ndarray,
                            phrases: Sequence[str], width: int, height: int,
                            floor: float) -> list[Detection]:
-    """Label each query with its best phrase; keep those scoring at least ``floor``."""
+    """Label each query with its best phrase; keep those scoring at least ``floor`` whose box,
+    clipped to the image, has an area (OWLv2 pads the image to a square, and a query in the
+    padding was kept as a box of no area below the picture, an instance from nothing)."""
     out = []
     if scores.size == 0:
         return out
     best = scores.argmax(axis=1)
     for q, j in enumerate(best):
         s = float(scores[q, j])
-        if s >= floor:
-            out.append(Detection(phrases[j], clip_box(boxes_xyxy[q], width, height), s))
+        box = clip_box(boxes_xyxy[q], width, height)
+        if s >= floor and has_area(box):
+            out.append(Detection(phrases[j], box, s))
     out.sort(key=lambda d: -d.score)
     return out
 
@@ -293,15 +306,45 @@ def cxcywh_to_xyxy(boxes: np.ndarray, width: float, height: float) -> np.ndarray
 
 
 def torch_device(device: str | None = None) -> str:
-    """``device``, else ``$HALLUSCOPE_DEVICE``, else ``cuda`` when available, else ``cpu``."""
+    """``device``, else ``$HALLUSCOPE_DEVICE``, else ``cuda`` when available, else ``cpu``. A
+    device named that torch does not know, or that this machine lacks (``cuda`` without a
+    GPU), is a usage error: the model failed on every record instead, each a warning, and the
+    audit went on with every claim unverifiable."""
     device = device or os.environ.get("HALLUSCOPE_DEVICE")
     if device:
-        return device
+        return _checked_device(str(device))
     try:
         import torch
         return "cuda" if torch.cuda.is_available() else "cpu"
     except ImportError:
         return "cpu"
+
+
+def _checked_device(device: str) -> str:
+    """``device`` when torch knows it and this machine has it (see :func:`torch_device`)."""
+    try:
+        import torch
+    except ImportError:
+        return device
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ConfigError(f"option 'device': expected a torch device (cpu, cuda, cuda:0, mps, "
+                          f"...), got {device!r}: {exc}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"option 'device': expected a device this machine has, got "
+                              f"{device!r}: no CUDA GPU is available to torch "
+                              f"{torch.__version__} (use --option device=cpu)")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ConfigError(f"option 'device': expected a device this machine has, got "
+                              f"{device!r}: torch sees {count} CUDA device"
+                              f"{'s' * (count != 1)}")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"option 'device': expected a device this machine has, got "
+                          f"{device!r}: MPS is not available")
+    return device
 
 
 # -- specs -------------------------------------------------------------------------------------
@@ -376,4 +419,9 @@ def default_thresholds(base: Thresholds, options: dict[str, Any] | None = None) 
     from halluscope.config import number_option
     present = number_option(options, "detector_present", base.present)
     absent = number_option(options, "detector_absent", min(base.absent, present))
+    if not 0 <= absent <= present <= 1:     # (nan fails too) named as the user set them
+        raise ConfigError(f"expected --option detector_absent <= detector_present, both "
+                          f"scores in [0, 1], got detector_absent={absent:g}, "
+                          f"detector_present={present:g} (this detector's defaults: "
+                          f"absent {base.absent:g}, present {base.present:g})")
     return Thresholds(present=present, absent=absent, floor=min(base.floor, absent))

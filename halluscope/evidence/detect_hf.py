@@ -28,9 +28,9 @@ import numpy as np
 
 from halluscope.errors import ConfigError
 from halluscope.evidence.detect import (THRESHOLDS, Detection, caption_for, chunk_phrases,
-                                        clip_box,
-                                        cxcywh_to_xyxy, detections_from_scores, load_rgb,
-                                        phrase_scores, require, torch_device)
+                                        clip_box, cxcywh_to_xyxy, detections_from_scores,
+                                        has_area, load_rgb, phrase_scores, require,
+                                        torch_device)
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,9 @@ class HFZeroShotDetector:
         for box, score, text in zip(res["boxes"].tolist(), res["scores"].tolist(),
                                     res.get("text_labels") or res.get("labels")):
             label = norm.get(" ".join(str(text).lower().split()), str(text))
-            dets.append(Detection(label, clip_box(box, w, h), float(score)))
+            box = clip_box(box, w, h)
+            if has_area(box):               # a box outside the image is no object in it
+                dets.append(Detection(label, box, float(score)))
         dets.sort(key=lambda d: -d.score)
         return dets
 

@@ -28,18 +28,21 @@ The ImageFacts are closed-world over the labels asked about (``vocabulary``).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from halluscope.errors import ConfigError
+from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.evidence.cache import (EvidenceCache, hf_model_identity, image_sha256,
                                        pixels_key, weights_hash)
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
-                                        default_thresholds, load_detector, load_rgb, nms)
+                                        default_thresholds, has_area, load_detector,
+                                        load_rgb, nms)
 from halluscope.packages import installed_version
 from halluscope.types import ImageFacts, Instance
 
@@ -248,15 +251,17 @@ class DetectorFacts:
         if self._detector is None:
             opts = dict(self.options)
             device = opts.pop("device", None)
-            self._detector = load_detector(self.spec, device=device, **opts)
+            with _not_loading(f"the detector {self.spec}"):
+                self._detector = load_detector(self.spec, device=device, **opts)
         return self._detector
 
     @property
     def segmenter(self):
         if self._segmenter is None and self._segmenter_spec:
             from halluscope.evidence.segment import load_segmenter
-            self._segmenter = load_segmenter(self._segmenter_spec,
-                                             device=self.options.get("device"))
+            with _not_loading(f"the segmenter {self._segmenter_spec}"):
+                self._segmenter = load_segmenter(self._segmenter_spec,
+                                                 device=self.options.get("device"))
         return self._segmenter
 
     def _segmenter_identity(self) -> Any:
@@ -286,11 +291,13 @@ class DetectorFacts:
         sha = sha or image_sha256(image)
         asked = [] if self.closed else sorted(set(phrases))
         key = pixels_key("detect", sha, self.spec, self.identity, asked)
-        hit = self.cache.get("detections", key)
+        hit = self.cache.get("detections", key, _cached_detections)
         if hit is not None:
-            return [Detection.from_dict(d) for d in hit["detections"]], tuple(hit["size"])
+            return hit
         rgb = load_rgb(image)
-        stored = [d.to_dict() for d in self.detector.detect(rgb, asked)]
+        detector = self.detector
+        with _failing_on(image, rgb, f"the detector {self.spec}"):
+            stored = [d.to_dict() for d in detector.detect(rgb, asked)]
         self.passes += 1
         size = (int(rgb.shape[1]), int(rgb.shape[0]))
         self.cache.put("detections", key, {"detections": stored, "size": list(size)})
@@ -309,7 +316,14 @@ class DetectorFacts:
                                   path=record.image)
         path = check_path(path)
         check_header(path)          # the pixel limit, whether the detections are cached or not
-        return self.image_facts(path, claims)
+        try:
+            return self.image_facts(path, claims)
+        except RecordError as exc:
+            src = getattr(record, "source", None)
+            if isinstance(exc, UnreadableImage) or exc.location.line is not None or src is None:
+                raise
+            raise RecordError(exc.message, file=src.file, line=src.line,
+                              field=exc.location.field) from None
 
     def image_facts(self, image: str | Path, claims: Sequence[Any]) -> ImageFacts:
         if isinstance(image, (str, Path)):
@@ -319,6 +333,9 @@ class DetectorFacts:
         phrases = [t.phrase for t in targets if t.phrase]
         sha = image_sha256(image)
         dets, size = self.detect(image, phrases, sha=sha) if phrases else ([], None)
+        # a box of no area (outside the image, clipped) is no object: the backends drop them
+        # now, but a detector object of one's own, or a cache entry stored before, may hold them
+        dets = [d for d in dets if has_area(d.box)]
         th = self.thresholds
         instances: list[Instance] = []
         max_scores: dict[str, float] = {}
@@ -383,10 +400,13 @@ class DetectorFacts:
         boxes = [[round(v, 1) for v in instances[i].box] for i in todo]
         key = pixels_key("colour", sha, {"colour_rules": COLOUR_RULES},
                          self._segmenter_identity(), boxes)
-        measured = self.cache.get("colours", key)
+        measured = self.cache.get("colours", key, functools.partial(_cached_colours,
+                                                                   len(todo)))
         if measured is None:
             rgb = load_rgb(image)
-            masks = self.segmenter.segment(rgb, boxes)
+            segmenter = self.segmenter
+            with _failing_on(image, rgb, f"the segmenter {self._segmenter_spec}"):
+                masks = segmenter.segment(rgb, boxes)
             measured = []
             for m in masks:
                 mb = mask_box(m)
@@ -406,6 +426,53 @@ class DetectorFacts:
         return out
 
 
+@contextlib.contextmanager
+def _not_loading(what: str) -> Iterator[None]:
+    """A model that cannot be loaded (weights of another shape: "size mismatch for ...") is a
+    usage error: it failed again on every record, each a warning, or stopped a region audit as
+    an internal error."""
+    try:
+        yield
+    except HalluscopeError:
+        raise
+    except Exception as exc:                     # noqa: BLE001 - the loader's own failure
+        log.debug("cannot load %s", what, exc_info=True)
+        raise ConfigError(f"cannot load {what}: {type(exc).__name__}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _failing_on(image: Any, rgb: Any, what: str) -> Iterator[None]:
+    """A model that fails on one image (GroundingDINO on a 1 x 1 picture: "Expected more than
+    1 value per channel") makes that record a bad record naming the image and the failure;
+    it gave the claims metric "no evidence source knows this image" with a warning, and
+    stopped a region audit as an internal error. halluscope's own errors pass unchanged."""
+    try:
+        yield
+    except HalluscopeError:
+        raise
+    except Exception as exc:                     # noqa: BLE001 - the model's own failure
+        name = Path(image).name if isinstance(image, (str, Path)) else "the image"
+        log.debug("%s failed on %s", what, name, exc_info=True)
+        raise RecordError(f"{what} failed on {name} ({rgb.shape[1]}x{rgb.shape[0]}): "
+                          f"{type(exc).__name__}: {exc}", field="image") from None
+
+
+def _cached_detections(hit: Any) -> tuple[list[Detection], tuple[int, int]]:
+    """A detections cache entry read back (raises on an entry of another shape)."""
+    width, height = (int(v) for v in hit["size"])
+    if isinstance(hit["detections"], (str, dict)):
+        raise TypeError(f"expected a list of detections, got {hit['detections']!r:.60}")
+    return [Detection.from_dict(d) for d in hit["detections"]], (width, height)
+
+
+def _cached_colours(n: int, hit: Any) -> list[dict[str, Any]]:
+    """A colours cache entry read back: ``n`` measurements (raises on another shape)."""
+    if not isinstance(hit, list) or len(hit) != n or not all(
+            isinstance(m, dict) and isinstance(m["colour"]["colours"], list) for m in hit):
+        raise TypeError(f"expected {n} colour measurements, got {hit!r:.80}")
+    return hit
+
+
 def _unsure_beside(mine: Sequence[Detection], kept: Sequence[Detection], th: Thresholds,
                    nms_iou: float) -> bool:
     """Whether a detection scoring between ``absent`` and ``present`` lies apart from every
@@ -415,6 +482,21 @@ def _unsure_beside(mine: Sequence[Detection], kept: Sequence[Detection], th: Thr
     from halluscope.evidence.detect import iou
     return any(th.absent <= d.score < th.present and
                all(iou(d.box, k.box) < nms_iou for k in kept) for d in mine)
+
+
+def model_identities(config: Any) -> dict[str, Any]:
+    """What decides the outputs of the detector and the segmenter an audit's ``config``
+    names (weights hashes, hub snapshots, library versions; read without loading them), for
+    the journal a ``--resume`` must match: the spec strings alone let a checkpoint replaced in
+    its folder between the kill and the resume score the rest of the records with other
+    weights than the journaled ones. ``{}`` without either."""
+    out: dict[str, Any] = {}
+    detector, segmenter = getattr(config, "detector", None), getattr(config, "segmenter", None)
+    if isinstance(detector, str) and detector.strip():
+        out["detector"] = {k: v for k, v in spec_identity(detector).items() if k != "options"}
+    if isinstance(segmenter, str) and segmenter.strip():
+        out["segmenter"] = _segmenter_spec_identity(segmenter)
+    return out
 
 
 def from_config(config: Any) -> DetectorFacts:

@@ -84,6 +84,15 @@ class Document:
                 raise ConfigError(f"expected a PDF or page images as the document, got {p}")
         else:
             self.images = [Path(s) for s in source]
+            for p in self.images:
+                # a PDF among them was read as one page image (its pages uncounted, the pages
+                # after it misnumbered); a text file was a page no one could open
+                if p.suffix.lower() == ".pdf":
+                    raise ConfigError(f"expected page images in the list of pages, got the PDF "
+                                      f"{p} (give a PDF alone as the document)")
+                if p.suffix.lower() not in _IMAGE_SUFFIXES:
+                    raise ConfigError(f"expected page images in the list of pages "
+                                      f"({', '.join(sorted(_IMAGE_SUFFIXES))}), got {p}")
         for p in ([self.pdf_path] if self.pdf_path else self.images):
             check_path(p, "document")    # UnreadableImage: missing, a directory, a broken link
         self._ocr_spec = ocr

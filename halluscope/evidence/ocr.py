@@ -52,7 +52,11 @@ class OcrLine:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "OcrLine":
-        return cls(d["text"], tuple(float(v) for v in d["box"]), float(d["score"]))
+        box = tuple(float(v) for v in d["box"])
+        if len(box) != 4 or not isinstance(d["text"], str):
+            raise ValueError(f"expected an OCR line {{'text', 'box': [4 numbers], 'score'}}, "
+                             f"got {d!r:.80}")
+        return cls(d["text"], box, float(d["score"]))
 
 
 @runtime_checkable
@@ -258,9 +262,9 @@ def cached_read(engine: OcrEngine, image: Any, cache: EvidenceCache | None = Non
     if cache is None or not cache.enabled:
         return engine.read(image)
     key = pixels_key("ocr", sha or image_sha256(image), engine.provenance())
-    hit = cache.get("ocr", key)
+    hit = cache.get("ocr", key, lambda v: [OcrLine.from_dict(d) for d in v])
     if hit is not None:
-        return [OcrLine.from_dict(d) for d in hit]
+        return hit
     lines = engine.read(image)
     cache.put("ocr", key, [ln.to_dict() for ln in lines])
     return lines

@@ -130,8 +130,10 @@ def gather_facts(providers: Sequence[FactsProvider], record, claims: Sequence[An
     for p in providers:
         try:
             f = p.facts(record, claims)
-        except UnreadableImage:
-            raise                        # the record is bad, not this source: the metric lists it
+        except RecordError:
+            # the record is bad, not this source (an unreadable image, one the detector fails
+            # on): the metric lists it
+            raise
         except (ConfigError, MissingExtraError):
             # the source itself cannot work (a detector folder that does not exist, a hub id
             # not in the local cache, a missing extra): a usage error, not one warning per

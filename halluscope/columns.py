@@ -219,6 +219,7 @@ class RecordColumns:
         self.metadata = list(metadata)     # keys whose values are the records' metadata
         self._lists: dict[str, list | None] = {}
         self._coded: dict[str, Coded | None] = {}
+        self._strings: dict[str, Any] = {}     # integer columns cast to their decimal strings
 
     def meta(self, key: str) -> Coded | None:
         """A metadata key's values (strings or integers, as the line reader gives them)."""
@@ -236,9 +237,32 @@ class RecordColumns:
             return None
         values = self._arrays[key]
         if str(values.type) == "int64":      # cast once: ids are asked for several times
-            import pyarrow.compute as pc
-            values = self._arrays[key] = pc.cast(values, "string")
+            if key not in self._strings:
+                import pyarrow.compute as pc
+                self._strings[key] = pc.cast(values, "string")
+            values = self._strings[key]
         return values
+
+    def numbers(self, name: str) -> np.ndarray | None:
+        """A field read from a column of integers in the file (``question_id`` as JSON
+        numbers), as numpy ``int64``; ``None`` for any other field, or one written as strings."""
+        key = self._roles.get(name)
+        if key is None or str(self._arrays[key].type) != "int64":
+            return None
+        return integers(self._arrays[key]).astype(np.int64)
+
+    def present(self, name: str) -> np.ndarray:
+        """Which lines have a value of field ``name``: ``coded(name).codes >= 0``, without
+        encoding a column read from the file as it is (such a column has no null: see
+        :func:`read_json_table`), which for 300,000 distinct ids took a tenth of a second."""
+        if name in _FIELDS:          # read from a column of the file, or absent
+            values = self.array(name)
+            if values is None:
+                return np.zeros(self.n, dtype=bool)
+            if not values.null_count:
+                return np.ones(self.n, dtype=bool)
+        coded = self.coded(name)
+        return np.zeros(self.n, dtype=bool) if coded is None else coded.codes >= 0
 
     def plain(self, name: str) -> Any:
         """The pyarrow string array of a field whose values are a column of the file as it is

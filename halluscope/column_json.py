@@ -37,7 +37,12 @@ class Pieces:
 
     def rows(self, start: int, stop: int) -> Piece:
         """The pieces of rows ``start`` to ``stop`` (not included)."""
-        raise NotImplementedError
+        return join(self.parts(start, stop), stop - start)
+
+    def parts(self, start: int, stop: int) -> list[Piece | str]:
+        """:meth:`rows` as consecutive parts for :func:`join`, each a column of text or a
+        ``str`` (the same text on every row, never made into a column of copies)."""
+        return [self.rows(start, stop)]
 
 
 class JsonColumn(Pieces):
@@ -48,17 +53,21 @@ class JsonColumn(Pieces):
     def __init__(self, column: Coded | Any, key: str | None = None, *, lead: str = ",",
                  omit_none: bool = False):
         self.prefix, self.omit_none = _key(key, lead), omit_none
-        self._column, self._texts = column, None
+        self._column, self._texts, self._same = column, None, None
         if isinstance(column, Coded):
             texts = ["" if value is None and omit_none else self.prefix + dumps_finite(value)
                      for value in column.values]
+            if len(texts) == 1:             # one value (a task, a parser): the same text
+                self._same = texts[0]
             self._texts = arrow_strings(texts)
             self._codes = column.codes % len(texts) if texts else column.codes
 
-    def rows(self, start: int, stop: int) -> Piece:
+    def parts(self, start: int, stop: int) -> list[Piece | str]:
+        if self._same is not None:
+            return [self._same]
         if self._texts is not None:
-            return self._texts.take(arrow_ints(self._codes[start:stop]))
-        return _array_piece(self._column[start:stop], self.prefix, self.omit_none)
+            return [self._texts.take(arrow_ints(self._codes[start:stop]))]
+        return _array_parts(self._column[start:stop], self.prefix, self.omit_none)
 
 
 class Fixed(Pieces):
@@ -69,6 +78,9 @@ class Fixed(Pieces):
 
     def rows(self, start: int, stop: int) -> Piece:
         return constant(self.text, stop - start)
+
+    def parts(self, start: int, stop: int) -> list[Piece | str]:
+        return [self.text]
 
 
 class LineNumbers(Pieces):
@@ -89,23 +101,23 @@ def piece(column: Coded | Any, key: str | None = None, *, lead: str = ",",
     return JsonColumn(column, key, lead=lead, omit_none=omit_none).rows(start, stop)
 
 
-def _array_piece(values: Any, prefix: str, omit_none: bool) -> Piece:
-    """A pyarrow array's rows as pieces: strings quoted where nothing needs an escape (else
-    encoded once per distinct value), integers as their digits; nulls as ``null`` (or, with
-    ``omit_none``, the empty text)."""
+def _array_parts(values: Any, prefix: str, omit_none: bool) -> list[Piece | str]:
+    """A pyarrow array's rows as parts for :func:`join`: strings quoted where nothing needs an
+    escape (else encoded once per distinct value), integers as their digits; nulls as ``null``
+    (or, with ``omit_none``, the empty text)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     n, kind = len(values), str(values.type)
     if kind == "int64":
-        text = join([constant(prefix, n), pc.cast(values, pa.string())])
+        parts = [prefix, pc.cast(values, pa.string())]
     elif kind == "string" and not _needs_escape(values):
-        text = join([constant(prefix + '"', n), values, constant('"', n)])
+        parts = [prefix + '"', values, '"']
     else:
-        text = JsonColumn(Coded.of(values), None, lead=prefix).rows(0, n)
+        parts = [JsonColumn(Coded.of(values), None, lead=prefix).rows(0, n)]
     if not values.null_count:
-        return text
-    return pc.if_else(pc.is_valid(values), text, constant("" if omit_none else prefix + "null",
-                                                          n))
+        return parts
+    return [pc.if_else(pc.is_valid(values), join(parts, n),
+                       constant("" if omit_none else prefix + "null", n))]
 
 
 def _needs_escape(values: Any) -> bool:
@@ -131,11 +143,28 @@ def numbers(start: int, stop: int) -> Piece:
     return pc.cast(arrow_ints(np.arange(start, stop, dtype=np.int64)), pa.string())
 
 
-def join(pieces: list[Piece]) -> Piece:
-    """Each row's pieces put together, in order (no piece is a pyarrow scalar or a Python
-    string: converting those imports pandas)."""
+def join(pieces: list[Piece | str], n: int | None = None) -> Piece:
+    """Each row's pieces put together, in order, for ``n`` rows (default: the first piece's
+    length). A ``str`` piece is the same text on every row: adjacent ones are put together
+    once, and each goes in as a pyarrow scalar taken from an array (``pa.scalar`` and Python
+    strings given to pyarrow import pandas), never as a column of copies."""
     import pyarrow.compute as pc
-    return pc.binary_join_element_wise(*pieces, constant("", len(pieces[0])))
+    merged: list[Any] = []
+    for part in pieces:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    columns = [part for part in merged if not isinstance(part, str)]
+    n = len(columns[0] if columns else pieces[0]) if n is None else n
+    if not columns:
+        return constant("".join(merged), n)
+    if len(merged) == 1:
+        return columns[0]
+    scalars = arrow_strings([part for part in merged if isinstance(part, str)] + [""])
+    at = iter(range(len(scalars)))
+    args = [scalars[next(at)] if isinstance(part, str) else part for part in merged]
+    return pc.binary_join_element_wise(*args, scalars[len(scalars) - 1])
 
 
 def write_rows(sink: Any, lines: Piece, start: int, stop: int) -> None:

@@ -356,7 +356,8 @@ def _write_column_items(cols: RecordColumns, scored: Any, metrics: list[Metric],
     with Writer(sink) as out:
         for start in range(0, cols.n, ITEM_CHUNK):
             stop = min(start + ITEM_CHUNK, cols.n)
-            lines = join([column.rows(start, stop) for column in pieces])
+            lines = join([part for column in pieces for part in column.parts(start, stop)],
+                         stop - start)
             done = start
             for i in (start + np.flatnonzero(~ok[start:stop])).tolist():
                 out.rows(lines, done - start, i - start)

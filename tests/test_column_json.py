@@ -98,3 +98,21 @@ def test_strings_are_quoted_as_they_are_only_where_nothing_needs_an_escape():
         part = values.slice(start, 7 - start)
         assert piece(part, "k", lead="").to_pylist() == \
             [f'"k":{dumps_finite(v)}' for v in part.to_pylist()]
+
+
+def test_constant_parts_join_as_scalars_the_same_text_as_columns_of_copies():
+    """Text that is the same on every row goes into a join as one scalar (adjacent ones put
+    together first), and gives the lines a column of copies gives; a one-valued column is such
+    text; a join of constants alone still has ``n`` rows."""
+    from halluscope.column_json import Fixed, JsonColumn
+    ids = pa.array(["a", "b", "c"])
+    task = JsonColumn(Coded(np.zeros(3, dtype=np.intp), ["yes-no"]), "task")
+    parts = [*JsonColumn(ids, "id", lead="{").parts(0, 3), *task.parts(0, 3),
+             *Fixed(',"x":1').parts(0, 3), *Fixed("}\n").parts(0, 3)]
+    assert sum(isinstance(p, str) for p in parts) == 5        # '{"id":"', '"', task, x, end
+    columns = [piece(ids, "id", lead="{"), task.rows(0, 3), constant(',"x":1', 3),
+               constant("}\n", 3)]
+    assert join(parts, 3).to_pylist() == join(columns).to_pylist() == \
+        [dumps_finite({"id": v, "task": "yes-no", "x": 1}) + "\n" for v in "abc"]
+    assert join(["{", "}"], 2).to_pylist() == ["{}", "{}"]
+    assert join([*task.parts(1, 3)], 2).to_pylist() == [',"task":"yes-no"'] * 2

@@ -167,10 +167,18 @@ def join(pieces: list[Piece | str], n: int | None = None) -> Piece:
     return pc.binary_join_element_wise(*args, scalars[len(scalars) - 1])
 
 
-def write_rows(sink: Any, lines: Piece, start: int, stop: int) -> None:
+def _utf8_file(sink: Any) -> bool:
+    """Whether ``sink`` is a UTF-8 text file whose ``\n`` stays ``\n`` (opened with the default
+    ``newline``, as halluscope opens its outputs, on a system whose line ending is ``\n``)."""
+    return getattr(sink, "buffer", None) is not None and os.linesep == "\n" and \
+        (getattr(sink, "encoding", "") or "").lower().replace("-", "") == "utf8"
+
+
+def write_rows(sink: Any, lines: Piece, start: int, stop: int, hasher: Any = None) -> None:
     """Rows ``start`` to ``stop`` (not included) of ``lines`` (each ending in its newline) to a
     text ``sink``, in one write: their UTF-8 bytes straight to a UTF-8 file's binary buffer
-    (after what the text layer holds), else as text."""
+    (after what the text layer holds), else as text. ``hasher`` (a ``hashlib`` object) is
+    updated with those UTF-8 bytes."""
     if stop <= start:
         return
     part = lines.slice(start, stop - start)
@@ -178,24 +186,29 @@ def write_rows(sink: Any, lines: Piece, start: int, stop: int) -> None:
     offsets = np.frombuffer(part.buffers()[1], dtype=f"<i{width}", count=len(part) + 1,
                             offset=part.offset * width)
     data = part.buffers()[2][int(offsets[0]):int(offsets[-1])]
-    raw = getattr(sink, "buffer", None)
-    utf8 = (getattr(sink, "encoding", "") or "").lower().replace("-", "") == "utf8"
-    if raw is not None and utf8 and os.linesep == "\n":
+    if _utf8_file(sink):
         sink.flush()
-        raw.write(data)
+        sink.buffer.write(data)
     else:
         sink.write(data.to_pybytes().decode("utf-8"))
+    if hasher is not None:
+        hasher.update(data)
 
 
 class Writer:
     """Writes to ``sink`` in the order they are asked for, on one background thread, so that
     the next chunk of lines is put together (pyarrow, without the GIL) while the last one goes
     to disk. At most ``ahead`` writes wait at a time; a failed write is raised by the next call
-    or by :meth:`close`."""
+    or by :meth:`close`. With ``hasher`` (a ``hashlib`` object; for a UTF-8 file only, see
+    :meth:`hashes`), every byte written is hashed on that thread, in order, as it is written:
+    the file need not be read again to be hashed."""
 
-    def __init__(self, sink: Any, ahead: int = 2):
+    def __init__(self, sink: Any, ahead: int = 2, hasher: Any = None):
         from concurrent.futures import ThreadPoolExecutor
-        self.sink, self.ahead = sink, ahead
+        if hasher is not None and not self.hashes(sink):
+            raise ValueError("expected a UTF-8 text file to hash as it is written, got "
+                             f"{type(sink).__name__} encoding {getattr(sink, 'encoding', None)}")
+        self.sink, self.ahead, self.hasher = sink, ahead, hasher
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="halluscope-items")
         self._pending: list[Any] = []
 
@@ -204,13 +217,24 @@ class Writer:
             self._pending.pop(0).result()
         self._pending.append(self._pool.submit(fn, *args))
 
+    @staticmethod
+    def hashes(sink: Any) -> bool:
+        """Whether what goes into ``sink`` can be hashed as it is stored: the UTF-8 bytes of the
+        text (a UTF-8 file whose ``\n`` stays ``\n``, written with strict errors)."""
+        return _utf8_file(sink) and (getattr(sink, "errors", "strict") or "strict") == "strict"
+
     def rows(self, lines: Piece, start: int, stop: int) -> None:
         """:func:`write_rows`, in turn."""
         if stop > start:
-            self._submit(write_rows, self.sink, lines, start, stop)
+            self._submit(write_rows, self.sink, lines, start, stop, self.hasher)
 
     def text(self, text: str) -> None:
-        self._submit(self.sink.write, text)
+        self._submit(self._text, text)
+
+    def _text(self, text: str) -> None:
+        self.sink.write(text)
+        if self.hasher is not None:
+            self.hasher.update(text.encode("utf-8"))
 
     def close(self) -> None:
         """Wait for every write (raising the first that failed)."""

@@ -116,3 +116,27 @@ def test_constant_parts_join_as_scalars_the_same_text_as_columns_of_copies():
         [dumps_finite({"id": v, "task": "yes-no", "x": 1}) + "\n" for v in "abc"]
     assert join(["{", "}"], 2).to_pylist() == ["{}", "{}"]
     assert join([*task.parts(1, 3)], 2).to_pylist() == [',"task":"yes-no"'] * 2
+
+
+def test_a_writer_hashes_every_byte_it_writes_in_order_only_into_a_utf8_file(tmp_path):
+    """What a hashing writer saw is the file's sha256: chunks of lines and text lines
+    (non-ASCII, an error line between chunks), in the order written; a sink whose bytes are not
+    the text's UTF-8 bytes is refused."""
+    import hashlib
+
+    from halluscope.column_json import Writer
+    lines = join([piece(pa.array([f"é{i}" for i in range(30)]), "n", lead="{"),
+                  constant("}\n", 30)])
+    hasher = hashlib.sha256()
+    path = tmp_path / "items.jsonl"
+    with open(path, "w", encoding="utf-8") as sink:
+        with Writer(sink, hasher=hasher) as writer:
+            writer.rows(lines, 0, 10)
+            writer.text('{"error":"日本 \\u2028"}\n')
+            writer.rows(lines, 10, 30)
+    assert hasher.hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert path.read_text(encoding="utf-8").count("\n") == 31
+    with pytest.raises(ValueError, match="UTF-8 text file"):
+        Writer(io.StringIO(), hasher=hashlib.sha256())
+    with open(tmp_path / "latin.jsonl", "w", encoding="latin-1") as sink:
+        assert not Writer.hashes(sink)

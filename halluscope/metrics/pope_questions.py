@@ -23,6 +23,7 @@ import numpy as np
 from halluscope import _json as fast_json
 from halluscope.columns import Coded, arrow_strings, integers, read_json_table
 from halluscope.errors import ConfigError, RecordError
+from halluscope.hashing import remember_sha256
 from halluscope.json_array import iter_json_elements
 from halluscope.metrics.pope_parsers import NO, YES
 from halluscope.records import gunzip, is_gzip_name
@@ -315,8 +316,10 @@ def load_questions(path: str | Path) -> QuestionSet:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"POPE question file not found: {path}")
+    before = path.stat()
     raw, data = _file_bytes(path)
     sha = hashlib.sha256(raw).hexdigest()
+    remember_sha256(path, sha, before)       # the run sheet's hash of the file, unless it changes
     name = str(path)
     split_from_name = None
     m = _SPLIT_IN_NAME.search(path.name)

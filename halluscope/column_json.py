@@ -55,12 +55,15 @@ class JsonColumn(Pieces):
         self.prefix, self.omit_none = _key(key, lead), omit_none
         self._column, self._texts, self._same = column, None, None
         if isinstance(column, Coded):
-            texts = ["" if value is None and omit_none else self.prefix + dumps_finite(value)
-                     for value in column.values]
-            if len(texts) == 1:             # one value (a task, a parser): the same text
-                self._same = texts[0]
-            self._texts = arrow_strings(texts)
-            self._codes = column.codes % len(texts) if texts else column.codes
+            values = column.values
+            self._texts = _quoted(values, self.prefix, omit_none)
+            if self._texts is None:
+                texts = ["" if value is None and omit_none else self.prefix + dumps_finite(value)
+                         for value in values]
+                if len(texts) == 1:         # one value (a task, a parser): the same text
+                    self._same = texts[0]
+                self._texts = arrow_strings(texts)
+            self._codes = column.codes % len(values) if values else column.codes
 
     def parts(self, start: int, stop: int) -> list[Piece | str]:
         if self._same is not None:
@@ -99,6 +102,21 @@ def piece(column: Coded | Any, key: str | None = None, *, lead: str = ",",
     start, stop, _ = rows.indices(len(column.codes) if isinstance(column, Coded)
                                   else len(column))
     return JsonColumn(column, key, lead=lead, omit_none=omit_none).rows(start, stop)
+
+
+def _quoted(values: list, prefix: str, omit_none: bool) -> Piece | None:
+    """The texts of many distinct values that are all strings (or ``None``) that need no escape,
+    quoted as they are in pyarrow (50,000 images' units: 0.05 s one ``dumps_finite`` at a
+    time); ``None`` for other values, which are encoded one by one."""
+    if len(values) < 256 or not all(type(v) is str or v is None for v in values):
+        return None
+    try:
+        strings = arrow_strings(values)
+    except UnicodeEncodeError:      # a lone surrogate: dumps_finite says what it says
+        return None
+    if str(strings.type) != "string" or _needs_escape(strings):
+        return None
+    return join(_array_parts(strings, prefix, omit_none), len(values))
 
 
 def _array_parts(values: Any, prefix: str, omit_none: bool) -> list[Piece | str]:

@@ -140,3 +140,26 @@ def test_a_writer_hashes_every_byte_it_writes_in_order_only_into_a_utf8_file(tmp
         Writer(io.StringIO(), hasher=hashlib.sha256())
     with open(tmp_path / "latin.jsonl", "w", encoding="latin-1") as sink:
         assert not Writer.hashes(sink)
+
+
+@pytest.mark.parametrize("odd", [None, 'q"uote', "\x1f", "\ud800"])
+def test_many_distinct_strings_quoted_whole_are_dumps_finite_of_each(odd):
+    """A column of many distinct strings (the units of 50,000 images) is quoted in pyarrow
+    when none needs an escape, with ``None`` as ``null`` or left out: the text ``dumps_finite``
+    gives; one that needs an escape sends the column to ``dumps_finite`` value by value (a lone
+    surrogate, which no UTF-8 file holds, raising what it raises)."""
+    from halluscope.column_json import JsonColumn
+    values = [f"image:{i}.jpg" for i in range(300)] + ["é 日本", "\u2028", "", None]
+    if odd is not None:
+        values[7] = odd
+    codes = np.array([0, 3, 303, 7, 301, 299, 302, 300, 303], dtype=np.intp)
+    coded = Coded(codes, values)
+    for omit_none in (False, True):
+        expected = ["" if values[c] is None and omit_none else ',"unit":' + dumps_finite(values[c])
+                    for c in codes] if odd != "\ud800" else None
+        if expected is None:
+            with pytest.raises(Exception, match="surrogate"):
+                JsonColumn(coded, "unit", omit_none=omit_none)
+            continue
+        column = JsonColumn(coded, "unit", omit_none=omit_none)
+        assert join(column.parts(0, len(codes)), len(codes)).to_pylist() == expected

@@ -464,12 +464,14 @@ class Metric(ABC):
         # every product on one BLAS thread: with the other core busy, a threaded OpenBLAS took
         # 50-60 ms per (units x 6) @ (6 x 6) product (0.4 ms on one), and its spinning threads
         # slowed what came after; integer sums are the same on any number of threads
+        one_hot = d == k and np.array_equal(x, np.eye(k))     # (POPE's rows): counts as they are
         with one_blas_thread():
             for j, idx in enumerate(rows):     # items per (unit, distinct row), times the rows
-                counts = np.bincount(unit_of_row[idx] * d + codes[idx],
+                units_of = unit_of_row[idx]
+                counts = np.bincount(units_of * d + codes[idx],
                                      minlength=n_units * d).reshape(n_units, d)
-                per_unit[:, j * k:(j + 1) * k] = counts @ x     # integers: exact in any order
-                present.append(counts.any(axis=1))
+                per_unit[:, j * k:(j + 1) * k] = counts if one_hot else counts @ x  # (exact)
+                present.append(np.bincount(units_of, minlength=n_units) > 0)
             boot = (block_replicates(per_unit, units, self.n_boot, self.seed,
                                      integers=small or None) if self.n_boot else None)
         for j, (g, idx) in enumerate(zip(["", *members], rows)):

@@ -558,22 +558,26 @@ def fold_columns(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> 
     rows = np.flatnonzero(out.ok)
     row_code = _ROW_OF[out.prediction[rows], out.label[rows]]
     signature = out.signature[rows]
-    members: dict[str, list[np.ndarray]] = {}
+    codes_of: dict[str, list[int]] = {}     # group -> the signatures (sets of groups) naming it
     for code, groups in enumerate(out.signatures):
-        where = np.flatnonzero(signature == code)
         for g in groups:
-            members.setdefault(g, []).append(where)
-    metric.add_block(np.eye(len(ROW)), out.unit[rows], out.units,
-                     {g: parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
-                      for g, parts in members.items()}, codes=row_code)
+            codes_of.setdefault(g, []).append(code)
+    members = {}
+    for g, codes in codes_of.items():       # each group's rows, ascending, in one pass
+        named = np.zeros(len(out.signatures), dtype=bool)
+        named[codes] = True
+        members[g] = np.flatnonzero(named[signature])
+    metric.add_block(np.eye(len(ROW)), out.unit[rows], out.units, members, codes=row_code)
     if len(rows):           # (as line by line: a mode no answer was aligned by is not named)
         metric._used[out.mode] = metric._used.get(out.mode, 0) + len(rows)
     if metric.questions is not None and len(rows):
         seen = (metric._order_seen.setdefault(cols.file, set()) if out.mode == "order"
                 else metric._id_seen)
-        answered = out.question[rows].tolist()
-        new = set(answered) - seen
-        metric._repeats += len(answered) - len(new)
+        q = out.question[rows]
+        answered = np.unique(q) if q.min() < 0 else np.flatnonzero(np.bincount(q))  # distinct
+        new = set(answered.tolist())
+        new -= seen
+        metric._repeats += len(rows) - len(new)
         if out.mode == "id":
             metric._unchecked += unchecked_rows(cols, rows)
         seen |= new

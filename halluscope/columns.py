@@ -80,9 +80,9 @@ def read_json_table(path: str | Path, keys: frozenset[str],
         return None
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
-    if not raw or raw[:1] != b"{" or _BLANK_LINE.search(raw):
+    lines = _lines_if_none_blank(raw)
+    if lines is None:
         return None
-    lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
     try:
         table = pa_json.read_json(io.BytesIO(raw))
         table.validate(full=True)           # pyarrow checks UTF-8 here, not while parsing
@@ -105,6 +105,30 @@ def read_json_table(path: str | Path, keys: frozenset[str],
             return None
         arrays[name] = column.combine_chunks()
     return arrays
+
+
+_SPACE_OR_NEWLINE = np.zeros(256, dtype=bool)
+_SPACE_OR_NEWLINE[list(b" \t\r\f\v\n")] = True
+
+
+def _lines_if_none_blank(raw: bytes) -> int | None:
+    """The number of lines of ``raw`` (a last one without its newline counted), or ``None``
+    when it is empty, does not start with ``{`` or has a blank line (:data:`_BLANK_LINE`). One
+    numpy pass finds the newlines; only a line that starts with a space or a newline is looked
+    at with the pattern (0.045 -> 0.025 s for 300,000 lines: counting and searching the bytes
+    took a pass each)."""
+    if not raw or raw[:1] != b"{":
+        return None
+    data = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.flatnonzero(data == 10)
+    starts = ends[:-1] + 1 if len(ends) and ends[-1] == len(data) - 1 else ends + 1
+    suspect = starts[_SPACE_OR_NEWLINE[data[starts]]]
+    if len(suspect) > 64:
+        if _BLANK_LINE.search(raw):
+            return None
+    elif any(_BLANK_LINE.match(raw, int(at) - 1) for at in suspect.tolist()):
+        return None
+    return len(ends) + (not raw.endswith(b"\n"))
 
 
 def _content(path: Path) -> bytes | None:

@@ -41,8 +41,8 @@ def remember_sha256(path: str | os.PathLike, digest: str,
         where, state = _identity(os.stat(path))
     except OSError:
         return
-    if before is not None and _identity(before) != (where, state):
-        return
+    if before is not None and _identity(before) != (where, state) or not where[1]:
+        return          # changed while read, or a file system without inode numbers
     with _LOCK:
         _KNOWN[where] = (state, digest)
 

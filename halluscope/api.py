@@ -42,7 +42,7 @@ def write_outputs(result: AuditResult, out: str | Path, *, write_items: bool = T
     ``result.runsheet`` gets the run id. Returns ``out``."""
     from halluscope.journal import discard_journal
     from halluscope.redact import redact_mapping
-    from halluscope.runsheet import sha256_file
+    from halluscope.hashing import known_sha256
     out = Path(out)
     if write_items:
         result.items.check()        # never save another run's items under these metrics
@@ -64,7 +64,7 @@ def write_outputs(result: AuditResult, out: str | Path, *, write_items: bool = T
     elif (out / REPORT).exists():
         (out / REPORT).unlink()
     data = text_of(redact_mapping(result.to_dict()))
-    data["outputs"] = {name: {"sha256": sha256_file(out / name),
+    data["outputs"] = {name: {"sha256": known_sha256(out / name),
                               "size": (out / name).stat().st_size}
                        for name in written if (out / name).is_file()}
     replace_atomically(out / RESULTS, lambda tmp: tmp.write_text(

@@ -37,7 +37,12 @@ class Pieces:
 
     def rows(self, start: int, stop: int) -> Piece:
         """The pieces of rows ``start`` to ``stop`` (not included)."""
-        raise NotImplementedError
+        return join(self.parts(start, stop), stop - start)
+
+    def parts(self, start: int, stop: int) -> list[Piece | str]:
+        """:meth:`rows` as consecutive parts for :func:`join`, each a column of text or a
+        ``str`` (the same text on every row, never made into a column of copies)."""
+        return [self.rows(start, stop)]
 
 
 class JsonColumn(Pieces):
@@ -48,17 +53,24 @@ class JsonColumn(Pieces):
     def __init__(self, column: Coded | Any, key: str | None = None, *, lead: str = ",",
                  omit_none: bool = False):
         self.prefix, self.omit_none = _key(key, lead), omit_none
-        self._column, self._texts = column, None
+        self._column, self._texts, self._same = column, None, None
         if isinstance(column, Coded):
-            texts = ["" if value is None and omit_none else self.prefix + dumps_finite(value)
-                     for value in column.values]
-            self._texts = arrow_strings(texts)
-            self._codes = column.codes % len(texts) if texts else column.codes
+            values = column.values
+            self._texts = _quoted(values, self.prefix, omit_none)
+            if self._texts is None:
+                texts = ["" if value is None and omit_none else self.prefix + dumps_finite(value)
+                         for value in values]
+                if len(texts) == 1:         # one value (a task, a parser): the same text
+                    self._same = texts[0]
+                self._texts = arrow_strings(texts)
+            self._codes = column.codes % len(values) if values else column.codes
 
-    def rows(self, start: int, stop: int) -> Piece:
+    def parts(self, start: int, stop: int) -> list[Piece | str]:
+        if self._same is not None:
+            return [self._same]
         if self._texts is not None:
-            return self._texts.take(arrow_ints(self._codes[start:stop]))
-        return _array_piece(self._column[start:stop], self.prefix, self.omit_none)
+            return [self._texts.take(arrow_ints(self._codes[start:stop]))]
+        return _array_parts(self._column[start:stop], self.prefix, self.omit_none)
 
 
 class Fixed(Pieces):
@@ -69,6 +81,9 @@ class Fixed(Pieces):
 
     def rows(self, start: int, stop: int) -> Piece:
         return constant(self.text, stop - start)
+
+    def parts(self, start: int, stop: int) -> list[Piece | str]:
+        return [self.text]
 
 
 class LineNumbers(Pieces):
@@ -89,23 +104,38 @@ def piece(column: Coded | Any, key: str | None = None, *, lead: str = ",",
     return JsonColumn(column, key, lead=lead, omit_none=omit_none).rows(start, stop)
 
 
-def _array_piece(values: Any, prefix: str, omit_none: bool) -> Piece:
-    """A pyarrow array's rows as pieces: strings quoted where nothing needs an escape (else
-    encoded once per distinct value), integers as their digits; nulls as ``null`` (or, with
-    ``omit_none``, the empty text)."""
+def _quoted(values: list, prefix: str, omit_none: bool) -> Piece | None:
+    """The texts of many distinct values that are all strings (or ``None``) that need no escape,
+    quoted as they are in pyarrow (50,000 images' units: 0.05 s one ``dumps_finite`` at a
+    time); ``None`` for other values, which are encoded one by one."""
+    if len(values) < 256 or not all(type(v) is str or v is None for v in values):
+        return None
+    try:
+        strings = arrow_strings(values)
+    except UnicodeEncodeError:      # a lone surrogate: dumps_finite says what it says
+        return None
+    if str(strings.type) != "string" or _needs_escape(strings):
+        return None
+    return join(_array_parts(strings, prefix, omit_none), len(values))
+
+
+def _array_parts(values: Any, prefix: str, omit_none: bool) -> list[Piece | str]:
+    """A pyarrow array's rows as parts for :func:`join`: strings quoted where nothing needs an
+    escape (else encoded once per distinct value), integers as their digits; nulls as ``null``
+    (or, with ``omit_none``, the empty text)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     n, kind = len(values), str(values.type)
     if kind == "int64":
-        text = join([constant(prefix, n), pc.cast(values, pa.string())])
+        parts = [prefix, pc.cast(values, pa.string())]
     elif kind == "string" and not _needs_escape(values):
-        text = join([constant(prefix + '"', n), values, constant('"', n)])
+        parts = [prefix + '"', values, '"']
     else:
-        text = JsonColumn(Coded.of(values), None, lead=prefix).rows(0, n)
+        parts = [JsonColumn(Coded.of(values), None, lead=prefix).rows(0, n)]
     if not values.null_count:
-        return text
-    return pc.if_else(pc.is_valid(values), text, constant("" if omit_none else prefix + "null",
-                                                          n))
+        return parts
+    return [pc.if_else(pc.is_valid(values), join(parts, n),
+                       constant("" if omit_none else prefix + "null", n))]
 
 
 def _needs_escape(values: Any) -> bool:
@@ -131,17 +161,42 @@ def numbers(start: int, stop: int) -> Piece:
     return pc.cast(arrow_ints(np.arange(start, stop, dtype=np.int64)), pa.string())
 
 
-def join(pieces: list[Piece]) -> Piece:
-    """Each row's pieces put together, in order (no piece is a pyarrow scalar or a Python
-    string: converting those imports pandas)."""
+def join(pieces: list[Piece | str], n: int | None = None) -> Piece:
+    """Each row's pieces put together, in order, for ``n`` rows (default: the first piece's
+    length). A ``str`` piece is the same text on every row: adjacent ones are put together
+    once, and each goes in as a pyarrow scalar taken from an array (``pa.scalar`` and Python
+    strings given to pyarrow import pandas), never as a column of copies."""
     import pyarrow.compute as pc
-    return pc.binary_join_element_wise(*pieces, constant("", len(pieces[0])))
+    merged: list[Any] = []
+    for part in pieces:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    columns = [part for part in merged if not isinstance(part, str)]
+    n = len(columns[0] if columns else pieces[0]) if n is None else n
+    if not columns:
+        return constant("".join(merged), n)
+    if len(merged) == 1:
+        return columns[0]
+    scalars = arrow_strings([part for part in merged if isinstance(part, str)] + [""])
+    at = iter(range(len(scalars)))
+    args = [scalars[next(at)] if isinstance(part, str) else part for part in merged]
+    return pc.binary_join_element_wise(*args, scalars[len(scalars) - 1])
 
 
-def write_rows(sink: Any, lines: Piece, start: int, stop: int) -> None:
+def _utf8_file(sink: Any) -> bool:
+    """Whether ``sink`` is a UTF-8 text file whose ``\n`` stays ``\n`` (opened with the default
+    ``newline``, as halluscope opens its outputs, on a system whose line ending is ``\n``)."""
+    return getattr(sink, "buffer", None) is not None and os.linesep == "\n" and \
+        (getattr(sink, "encoding", "") or "").lower().replace("-", "") == "utf8"
+
+
+def write_rows(sink: Any, lines: Piece, start: int, stop: int, hasher: Any = None) -> None:
     """Rows ``start`` to ``stop`` (not included) of ``lines`` (each ending in its newline) to a
     text ``sink``, in one write: their UTF-8 bytes straight to a UTF-8 file's binary buffer
-    (after what the text layer holds), else as text."""
+    (after what the text layer holds), else as text. ``hasher`` (a ``hashlib`` object) is
+    updated with those UTF-8 bytes."""
     if stop <= start:
         return
     part = lines.slice(start, stop - start)
@@ -149,24 +204,29 @@ def write_rows(sink: Any, lines: Piece, start: int, stop: int) -> None:
     offsets = np.frombuffer(part.buffers()[1], dtype=f"<i{width}", count=len(part) + 1,
                             offset=part.offset * width)
     data = part.buffers()[2][int(offsets[0]):int(offsets[-1])]
-    raw = getattr(sink, "buffer", None)
-    utf8 = (getattr(sink, "encoding", "") or "").lower().replace("-", "") == "utf8"
-    if raw is not None and utf8 and os.linesep == "\n":
+    if _utf8_file(sink):
         sink.flush()
-        raw.write(data)
+        sink.buffer.write(data)
     else:
         sink.write(data.to_pybytes().decode("utf-8"))
+    if hasher is not None:
+        hasher.update(data)
 
 
 class Writer:
     """Writes to ``sink`` in the order they are asked for, on one background thread, so that
     the next chunk of lines is put together (pyarrow, without the GIL) while the last one goes
     to disk. At most ``ahead`` writes wait at a time; a failed write is raised by the next call
-    or by :meth:`close`."""
+    or by :meth:`close`. With ``hasher`` (a ``hashlib`` object; for a UTF-8 file only, see
+    :meth:`hashes`), every byte written is hashed on that thread, in order, as it is written:
+    the file need not be read again to be hashed."""
 
-    def __init__(self, sink: Any, ahead: int = 2):
+    def __init__(self, sink: Any, ahead: int = 2, hasher: Any = None):
         from concurrent.futures import ThreadPoolExecutor
-        self.sink, self.ahead = sink, ahead
+        if hasher is not None and not self.hashes(sink):
+            raise ValueError("expected a UTF-8 text file to hash as it is written, got "
+                             f"{type(sink).__name__} encoding {getattr(sink, 'encoding', None)}")
+        self.sink, self.ahead, self.hasher = sink, ahead, hasher
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="halluscope-items")
         self._pending: list[Any] = []
 
@@ -175,13 +235,24 @@ class Writer:
             self._pending.pop(0).result()
         self._pending.append(self._pool.submit(fn, *args))
 
+    @staticmethod
+    def hashes(sink: Any) -> bool:
+        """Whether what goes into ``sink`` can be hashed as it is stored: the UTF-8 bytes of the
+        text (a UTF-8 file whose ``\n`` stays ``\n``, written with strict errors)."""
+        return _utf8_file(sink) and (getattr(sink, "errors", "strict") or "strict") == "strict"
+
     def rows(self, lines: Piece, start: int, stop: int) -> None:
         """:func:`write_rows`, in turn."""
         if stop > start:
-            self._submit(write_rows, self.sink, lines, start, stop)
+            self._submit(write_rows, self.sink, lines, start, stop, self.hasher)
 
     def text(self, text: str) -> None:
-        self._submit(self.sink.write, text)
+        self._submit(self._text, text)
+
+    def _text(self, text: str) -> None:
+        self.sink.write(text)
+        if self.hasher is not None:
+            self.hasher.update(text.encode("utf-8"))
 
     def close(self) -> None:
         """Wait for every write (raising the first that failed)."""

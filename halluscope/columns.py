@@ -80,9 +80,9 @@ def read_json_table(path: str | Path, keys: frozenset[str],
         return None
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
-    if not raw or raw[:1] != b"{" or _BLANK_LINE.search(raw):
+    lines = _lines_if_none_blank(raw)
+    if lines is None:
         return None
-    lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
     try:
         table = pa_json.read_json(io.BytesIO(raw))
         table.validate(full=True)           # pyarrow checks UTF-8 here, not while parsing
@@ -105,6 +105,30 @@ def read_json_table(path: str | Path, keys: frozenset[str],
             return None
         arrays[name] = column.combine_chunks()
     return arrays
+
+
+_SPACE_OR_NEWLINE = np.zeros(256, dtype=bool)
+_SPACE_OR_NEWLINE[list(b" \t\r\f\v\n")] = True
+
+
+def _lines_if_none_blank(raw: bytes) -> int | None:
+    """The number of lines of ``raw`` (a last one without its newline counted), or ``None``
+    when it is empty, does not start with ``{`` or has a blank line (:data:`_BLANK_LINE`). One
+    numpy pass finds the newlines; only a line that starts with a space or a newline is looked
+    at with the pattern (0.045 -> 0.025 s for 300,000 lines: counting and searching the bytes
+    took a pass each)."""
+    if not raw or raw[:1] != b"{":
+        return None
+    data = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.flatnonzero(data == 10)
+    starts = ends[:-1] + 1 if len(ends) and ends[-1] == len(data) - 1 else ends + 1
+    suspect = starts[_SPACE_OR_NEWLINE[data[starts]]]
+    if len(suspect) > 64:
+        if _BLANK_LINE.search(raw):
+            return None
+    elif any(_BLANK_LINE.match(raw, int(at) - 1) for at in suspect.tolist()):
+        return None
+    return len(ends) + (not raw.endswith(b"\n"))
 
 
 def _content(path: Path) -> bytes | None:
@@ -219,6 +243,7 @@ class RecordColumns:
         self.metadata = list(metadata)     # keys whose values are the records' metadata
         self._lists: dict[str, list | None] = {}
         self._coded: dict[str, Coded | None] = {}
+        self._strings: dict[str, Any] = {}     # integer columns cast to their decimal strings
 
     def meta(self, key: str) -> Coded | None:
         """A metadata key's values (strings or integers, as the line reader gives them)."""
@@ -236,9 +261,32 @@ class RecordColumns:
             return None
         values = self._arrays[key]
         if str(values.type) == "int64":      # cast once: ids are asked for several times
-            import pyarrow.compute as pc
-            values = self._arrays[key] = pc.cast(values, "string")
+            if key not in self._strings:
+                import pyarrow.compute as pc
+                self._strings[key] = pc.cast(values, "string")
+            values = self._strings[key]
         return values
+
+    def numbers(self, name: str) -> np.ndarray | None:
+        """A field read from a column of integers in the file (``question_id`` as JSON
+        numbers), as numpy ``int64``; ``None`` for any other field, or one written as strings."""
+        key = self._roles.get(name)
+        if key is None or str(self._arrays[key].type) != "int64":
+            return None
+        return integers(self._arrays[key]).astype(np.int64)
+
+    def present(self, name: str) -> np.ndarray:
+        """Which lines have a value of field ``name``: ``coded(name).codes >= 0``, without
+        encoding a column read from the file as it is (such a column has no null: see
+        :func:`read_json_table`), which for 300,000 distinct ids took a tenth of a second."""
+        if name in _FIELDS:          # read from a column of the file, or absent
+            values = self.array(name)
+            if values is None:
+                return np.zeros(self.n, dtype=bool)
+            if not values.null_count:
+                return np.ones(self.n, dtype=bool)
+        coded = self.coded(name)
+        return np.zeros(self.n, dtype=bool) if coded is None else coded.codes >= 0
 
     def plain(self, name: str) -> Any:
         """The pyarrow string array of a field whose values are a column of the file as it is

@@ -1,9 +1,21 @@
-"""The one way halluscope hashes a file (inputs in run sheets, pinned data, caches)."""
+"""The one way halluscope hashes a file (inputs in run sheets, pinned data, caches).
+
+:func:`sha256_file` always reads the file. :func:`known_sha256` (the run sheet's inputs, the
+outputs listed in ``results.json``) first looks for a digest this process took of the same bytes
+(:func:`remember_sha256`: a file it read whole, or wrote, hashing the bytes as they went) and
+gives it only while the file is the one that was hashed: the same device and inode, size,
+modification time and change time (any write, rename or ``touch`` since moves the change time;
+the file is then read again).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
+
+_KNOWN: dict[tuple[int, int], tuple[tuple[int, int, int], str]] = {}
+_LOCK = threading.Lock()
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -15,4 +27,47 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-__all__ = ["sha256_file"]
+def _identity(st: os.stat_result) -> tuple[tuple[int, int], tuple[int, int, int]]:
+    return (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def remember_sha256(path: str | os.PathLike, digest: str,
+                    before: os.stat_result | None = None) -> None:
+    """Remember ``digest`` as the sha256 of ``path`` as it is now, for :func:`known_sha256`:
+    the digest of bytes this process read whole (``before``: the file's ``os.stat`` from before
+    it read them; nothing is remembered if the file changed meanwhile) or wrote, hashing them
+    as they went (called once the file is complete)."""
+    try:
+        where, state = _identity(os.stat(path))
+    except OSError:
+        return
+    if before is not None and _identity(before) != (where, state) or not where[1]:
+        return          # changed while read, or a file system without inode numbers
+    with _LOCK:
+        _KNOWN[where] = (state, digest)
+
+
+def known_sha256(path: str | os.PathLike) -> str:
+    """:func:`sha256_file`, or the digest :func:`remember_sha256` took of the same file while it
+    has not changed since."""
+    where, state = _identity(os.stat(path))
+    with _LOCK:
+        known = _KNOWN.get(where)
+    if known is not None and known[0] == state:
+        return known[1]
+    return sha256_file(path)
+
+
+def hash_ahead(paths: list[str | os.PathLike]) -> None:
+    """Hash files now (while a thread works on something else) for :func:`known_sha256` to
+    give later; a file that changes while it is read is left to be read again then."""
+    for path in paths:
+        try:
+            before = os.stat(path)
+            digest = sha256_file(path)
+        except OSError:
+            continue
+        remember_sha256(path, digest, before)
+
+
+__all__ = ["hash_ahead", "known_sha256", "remember_sha256", "sha256_file"]

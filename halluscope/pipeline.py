@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from halluscope.config import AuditConfig, load_manifest, validation_problems
 from halluscope.engine_choice import choose_workers, make_engine
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
+from halluscope.hashing import remember_sha256
 from halluscope.metrics.base import (InputSample, Metric, MetricSummary, available_metrics,
                                       metric_class, remember)
 from halluscope.metrics.build import build_metrics
@@ -519,6 +520,8 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
                             journal_dir=out_dir if out is not None else None,
                             on_progress=on_progress, total=total)
         tmp_path.replace(items_path)
+        if tally.items_sha256 is not None:      # hashed as written: results.json's outputs
+            remember_sha256(items_path, tally.items_sha256)
         for metric in metric_objs:
             metric.finish()
         summaries: dict[str, MetricSummary] = {m.name: m.compute() for m in metric_objs}

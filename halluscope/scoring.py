@@ -69,6 +69,8 @@ class StreamTally:
         passed_by: Metric name -> cause -> count, for records a metric did not score.
         execution: How the records were scored (columns or record by record, the engine, how
             many workers and why), for the run sheet.
+        items_sha256: The sha256 of every byte written to the items file, hashed as it was
+            written (the columnar path, into a UTF-8 file), else ``None``.
     """
 
     items: int = 0
@@ -79,6 +81,7 @@ class StreamTally:
     bad_lines: Counter = field(default_factory=Counter)
     passed_by: dict[str, Counter] = field(default_factory=dict)
     execution: dict[str, Any] = field(default_factory=dict)
+    items_sha256: str | None = None
 
     def unscored(self, metrics: Iterable[Metric]) -> dict[str, list[str]]:
         """For every metric that scored no record: why, per cause, counted
@@ -319,9 +322,16 @@ def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], si
     files = [read_record_columns(p) for p in paths]
     if any(cols is None for cols in files):
         return None
+    import hashlib
     from concurrent.futures import ThreadPoolExecutor
+
+    from halluscope.column_json import Writer
+    from halluscope.hashing import hash_ahead
     metric, tally = metrics[0], StreamTally()
-    for cols in files:
+    # the items are hashed as they are written (results.json lists their sha256), when every
+    # byte of the file goes through the writers
+    hasher = hashlib.sha256() if Writer.hashes(sink) and sink.tell() == 0 else None
+    for path, cols in zip(paths, files):
         scored = metric.score_columns(cols, fold=False)
         tally.items += cols.n
         tally.scored[metric.name] += int(np.count_nonzero(scored.ok))
@@ -335,10 +345,13 @@ def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], si
         # mostly without the GIL; an error writing the items waits for the fold, then is raised
         with ThreadPoolExecutor(1, thread_name_prefix="halluscope-fold") as pool:
             folding = pool.submit(metric.fold_columns, cols, scored)
-            _write_column_items(cols, scored, metrics, tally, cfg.strict, sink)
+            _write_column_items(cols, scored, metrics, tally, cfg.strict, sink, hasher)
+            if not folding.done():      # the run sheet's hash of the input, while we wait
+                hash_ahead([path])
             folding.result()
         if on_progress is not None:
             on_progress(Progress(tally.items, total, len(tally.problems)))
+    tally.items_sha256 = hasher.hexdigest() if hasher is not None else None
     return tally
 
 
@@ -347,16 +360,18 @@ ITEM_CHUNK = 1 << 16
 
 
 def _write_column_items(cols: RecordColumns, scored: Any, metrics: list[Metric],
-                        tally: StreamTally, strict: bool, sink) -> None:
+                        tally: StreamTally, strict: bool, sink, hasher: Any = None) -> None:
     """The item lines of ``cols``, in order: the scored ones put together from whole columns,
-    the others (errors, skips) one by one as :func:`score_stream` writes them."""
+    the others (errors, skips) one by one as :func:`score_stream` writes them (``hasher``:
+    updated with every byte written, :class:`~halluscope.column_json.Writer`)."""
     from halluscope.column_json import Writer, join
     ok = np.asarray(scored.ok, dtype=bool)
     pieces = _item_pieces(cols, scored.item_columns, metrics[0].name)
-    with Writer(sink) as out:
+    with Writer(sink, hasher=hasher) as out:
         for start in range(0, cols.n, ITEM_CHUNK):
             stop = min(start + ITEM_CHUNK, cols.n)
-            lines = join([column.rows(start, stop) for column in pieces])
+            lines = join([part for column in pieces for part in column.parts(start, stop)],
+                         stop - start)
             done = start
             for i in (start + np.flatnonzero(~ok[start:stop])).tolist():
                 out.rows(lines, done - start, i - start)

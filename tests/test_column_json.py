@@ -98,3 +98,68 @@ def test_strings_are_quoted_as_they_are_only_where_nothing_needs_an_escape():
         part = values.slice(start, 7 - start)
         assert piece(part, "k", lead="").to_pylist() == \
             [f'"k":{dumps_finite(v)}' for v in part.to_pylist()]
+
+
+def test_constant_parts_join_as_scalars_the_same_text_as_columns_of_copies():
+    """Text that is the same on every row goes into a join as one scalar (adjacent ones put
+    together first), and gives the lines a column of copies gives; a one-valued column is such
+    text; a join of constants alone still has ``n`` rows."""
+    from halluscope.column_json import Fixed, JsonColumn
+    ids = pa.array(["a", "b", "c"])
+    task = JsonColumn(Coded(np.zeros(3, dtype=np.intp), ["yes-no"]), "task")
+    parts = [*JsonColumn(ids, "id", lead="{").parts(0, 3), *task.parts(0, 3),
+             *Fixed(',"x":1').parts(0, 3), *Fixed("}\n").parts(0, 3)]
+    assert sum(isinstance(p, str) for p in parts) == 5        # '{"id":"', '"', task, x, end
+    columns = [piece(ids, "id", lead="{"), task.rows(0, 3), constant(',"x":1', 3),
+               constant("}\n", 3)]
+    assert join(parts, 3).to_pylist() == join(columns).to_pylist() == \
+        [dumps_finite({"id": v, "task": "yes-no", "x": 1}) + "\n" for v in "abc"]
+    assert join(["{", "}"], 2).to_pylist() == ["{}", "{}"]
+    assert join([*task.parts(1, 3)], 2).to_pylist() == [',"task":"yes-no"'] * 2
+
+
+def test_a_writer_hashes_every_byte_it_writes_in_order_only_into_a_utf8_file(tmp_path):
+    """What a hashing writer saw is the file's sha256: chunks of lines and text lines
+    (non-ASCII, an error line between chunks), in the order written; a sink whose bytes are not
+    the text's UTF-8 bytes is refused."""
+    import hashlib
+
+    from halluscope.column_json import Writer
+    lines = join([piece(pa.array([f"é{i}" for i in range(30)]), "n", lead="{"),
+                  constant("}\n", 30)])
+    hasher = hashlib.sha256()
+    path = tmp_path / "items.jsonl"
+    with open(path, "w", encoding="utf-8") as sink:
+        with Writer(sink, hasher=hasher) as writer:
+            writer.rows(lines, 0, 10)
+            writer.text('{"error":"日本 \\u2028"}\n')
+            writer.rows(lines, 10, 30)
+    assert hasher.hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert path.read_text(encoding="utf-8").count("\n") == 31
+    with pytest.raises(ValueError, match="UTF-8 text file"):
+        Writer(io.StringIO(), hasher=hashlib.sha256())
+    with open(tmp_path / "latin.jsonl", "w", encoding="latin-1") as sink:
+        assert not Writer.hashes(sink)
+
+
+@pytest.mark.parametrize("odd", [None, 'q"uote', "\x1f", "\ud800"])
+def test_many_distinct_strings_quoted_whole_are_dumps_finite_of_each(odd):
+    """A column of many distinct strings (the units of 50,000 images) is quoted in pyarrow
+    when none needs an escape, with ``None`` as ``null`` or left out: the text ``dumps_finite``
+    gives; one that needs an escape sends the column to ``dumps_finite`` value by value (a lone
+    surrogate, which no UTF-8 file holds, raising what it raises)."""
+    from halluscope.column_json import JsonColumn
+    values = [f"image:{i}.jpg" for i in range(300)] + ["é 日本", "\u2028", "", None]
+    if odd is not None:
+        values[7] = odd
+    codes = np.array([0, 3, 303, 7, 301, 299, 302, 300, 303], dtype=np.intp)
+    coded = Coded(codes, values)
+    for omit_none in (False, True):
+        expected = ["" if values[c] is None and omit_none else ',"unit":' + dumps_finite(values[c])
+                    for c in codes] if odd != "\ud800" else None
+        if expected is None:
+            with pytest.raises(Exception, match="surrogate"):
+                JsonColumn(coded, "unit", omit_none=omit_none)
+            continue
+        column = JsonColumn(coded, "unit", omit_none=omit_none)
+        assert join(column.parts(0, len(codes)), len(codes)).to_pylist() == expected

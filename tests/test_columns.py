@@ -119,3 +119,19 @@ def test_files_larger_than_the_limit_are_streamed(tmp_path, monkeypatch):
     assert read_record_columns(path) is not None
     monkeypatch.setattr(columns, "MAX_BYTES", path.stat().st_size - 1)
     assert read_record_columns(path) is None
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"a": 1}\n{"a": 2}\n', b'{"a": 1}\n{"a": 2}', b'{"a": 1}\n\n', b'{"a": 1}\n \n{"a": 2}\n',
+    b'{"a": 1}\n\t\r\n', b'{"a": 1}\n {"a": 2}\n', b'{"a": 1}\n \x0c\x0b', b'{"a": 1}\n  ',
+    b'', b' {"a": 1}\n', b'{"a": 1}\r\n{"a": 2}\r\n',
+    b'{"a": 1}\n' + b' {"a": 2}\n' * 100, b'{"a": 1}\n' + b' {"a": 2}\n' * 100 + b'\n',
+    b'{"a": 1}\n' + b' {"a": 2}\n' * 10 + b'\t\n{"a": 3}'])
+def test_lines_are_counted_and_blank_lines_found_as_the_pattern_finds_them(raw):
+    """The newline pass gives the line count and finds a blank line wherever the pattern
+    searched over the whole file finds one (a line of spaces, tabs, CR, FF, VT), looking only
+    at lines that start with one, or with a newline (past 64 of them, the pattern searches)."""
+    from halluscope.columns import _BLANK_LINE, _lines_if_none_blank
+    refused = not raw or raw[:1] != b"{" or _BLANK_LINE.search(raw) is not None
+    expected = None if refused else raw.count(b"\n") + (not raw.endswith(b"\n"))
+    assert _lines_if_none_blank(raw) == expected

@@ -95,6 +95,39 @@ def test_unknown_ids_repeats_mismatches_and_conflicts_score_the_same(tmp_path):
     assert _both(a, q, check_questions=False)["info"]["repeated_answers"] == 2
 
 
+def test_integer_ids_align_as_their_strings_do(tmp_path):
+    """Integer ids on both sides align by a search in the numbers: the index pyarrow's
+    ``index_in`` gives for their decimal strings, sorted keys or not, found or not."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from halluscope.metrics.pope_columns import index_of_numbers
+    rng = np.random.default_rng(5)
+    for keys in (np.arange(1, 41), rng.permutation(np.arange(-20, 20) * 7), np.array([3]),
+                 np.array([], dtype=np.int64)):
+        values = rng.integers(-200, 200, 300)
+        expected = pc.index_in(pa.array([str(v) for v in values]),
+                               value_set=pa.array([str(k) for k in keys], pa.string()))
+        assert index_of_numbers(values, keys).tolist() == \
+            [-1 if i is None else i for i in expected.to_pylist()]
+    # a question file numbered out of order, answers with unknown and string ids
+    q = _questions(tmp_path)
+    rows = [json.loads(line) for line in q.read_text().splitlines()]
+    random.Random(2).shuffle(rows)
+    q = _jsonl(q, rows)
+    extra = [{"question_id": 999, "question": "Is there a dog in the image?", "answer": "Yes"},
+             {"question_id": -3, "question": "Is there a dog in the image?", "answer": "No"}]
+    out = _both(_answers(tmp_path, q, extra=extra, seed=4), q, n_boot=50)
+    assert [e["field"] for e in out["errors"]] == ["question_id", "question_id"]
+    assert len(out["predictions"]) == 62 and out["predictions"][60:] == [None, None]
+    texts = _answers(tmp_path, q, seed=4).read_text().replace('"question_id": ', '"question_id": "')
+    texts = texts.replace(', "question":', '", "question":')
+    a = tmp_path / "answers.jsonl"
+    a.write_text(texts)                             # string ids: they still align by their text
+    assert not _both(a, q, n_boot=50)["errors"]
+
+
 def test_answers_with_their_own_labels_and_no_question_file_score_the_same(tmp_path):
     rows = [{"question": f"Is there a {o} in the image?", "answer": a, "label": lab}
             for o, a, lab in zip(OBJECTS * 4, ANSWERS * 3, ["yes", "no"] * 10)]

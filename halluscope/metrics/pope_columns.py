@@ -321,11 +321,29 @@ def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
     out.fail(missing, lambda i: no_question_id(_where(cols, i), alone=bool(alone[i]),
                                                by_id=by_id))
     alive = np.flatnonzero(out.ok)
-    import pyarrow.compute as pc
-    index = integers(pc.index_in(qids, value_set=qs.id_array()))
+    numbers, known = cols.numbers("question_id"), qs.id_numbers
+    if numbers is not None and known is not None:     # integers on both sides
+        index = index_of_numbers(numbers, known)
+    else:
+        import pyarrow.compute as pc
+        index = integers(pc.index_in(qids, value_set=qs.id_array()))
     out.question[alive] = index[alive]
     out.fail(alive[index[alive] < 0], lambda i: unknown_question_id(
         qs, qids[i].as_py(), _where(cols, i)))
+
+
+def index_of_numbers(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Each of ``values``' index in ``keys`` (distinct integers), -1 where it is not there:
+    what ``pyarrow.compute.index_in`` gives for their decimal strings (an integer has one), by
+    a binary search in the sorted keys instead of hashing 300,000 strings twice."""
+    if not len(keys):
+        return np.full(len(values), -1, dtype=np.intp)
+    order = None if bool(np.all(keys[1:] > keys[:-1])) else np.argsort(keys, kind="stable")
+    ordered = keys if order is None else keys[order]
+    at = np.minimum(np.searchsorted(ordered, values), len(keys) - 1)
+    found = ordered[at] == values
+    at = at if order is None else order[at]
+    return np.where(found, at, -1).astype(np.intp)
 
 
 def _check_and_label(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
@@ -365,8 +383,7 @@ def _check_and_label(metric: PopeMetric, cols: RecordColumns, out: ColumnScores)
 
 def _present(cols: RecordColumns, name: str) -> np.ndarray:
     """Which lines have a value of field ``name`` (a null has no code)."""
-    coded = cols.coded(name)
-    return np.zeros(cols.n, dtype=bool) if coded is None else coded.codes >= 0
+    return cols.present(name)
 
 
 def _captions(cols: RecordColumns) -> np.ndarray:
@@ -394,9 +411,11 @@ def _applies(metric: PopeMetric, cols: RecordColumns) -> np.ndarray:
 def _asked(metric: PopeMetric, cols: RecordColumns, vqa: np.ndarray) -> np.ndarray:
     """Which of the ``vqa`` lines (answers to free-form questions) :func:`takes`: those whose
     ``question_id`` the question file holds, asking its question."""
-    qs, ids, prompts = metric.questions, cols.coded("question_id"), cols.coded("prompt")
     out = np.zeros(cols.n, dtype=bool)
-    if ids is None or not vqa.any():
+    if not vqa.any():           # (before encoding 300,000 distinct ids for nothing)
+        return out
+    qs, ids, prompts = metric.questions, cols.coded("question_id"), cols.coded("prompt")
+    if ids is None:
         return out
     verdicts: dict[tuple[int, int], bool] = {}
     for i in np.flatnonzero(vqa & (ids.codes >= 0)).tolist():
@@ -539,22 +558,26 @@ def fold_columns(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> 
     rows = np.flatnonzero(out.ok)
     row_code = _ROW_OF[out.prediction[rows], out.label[rows]]
     signature = out.signature[rows]
-    members: dict[str, list[np.ndarray]] = {}
+    codes_of: dict[str, list[int]] = {}     # group -> the signatures (sets of groups) naming it
     for code, groups in enumerate(out.signatures):
-        where = np.flatnonzero(signature == code)
         for g in groups:
-            members.setdefault(g, []).append(where)
-    metric.add_block(np.eye(len(ROW)), out.unit[rows], out.units,
-                     {g: parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
-                      for g, parts in members.items()}, codes=row_code)
+            codes_of.setdefault(g, []).append(code)
+    members = {}
+    for g, codes in codes_of.items():       # each group's rows, ascending, in one pass
+        named = np.zeros(len(out.signatures), dtype=bool)
+        named[codes] = True
+        members[g] = np.flatnonzero(named[signature])
+    metric.add_block(np.eye(len(ROW)), out.unit[rows], out.units, members, codes=row_code)
     if len(rows):           # (as line by line: a mode no answer was aligned by is not named)
         metric._used[out.mode] = metric._used.get(out.mode, 0) + len(rows)
     if metric.questions is not None and len(rows):
         seen = (metric._order_seen.setdefault(cols.file, set()) if out.mode == "order"
                 else metric._id_seen)
-        answered = out.question[rows].tolist()
-        new = set(answered) - seen
-        metric._repeats += len(answered) - len(new)
+        q = out.question[rows]
+        answered = np.unique(q) if q.min() < 0 else np.flatnonzero(np.bincount(q))  # distinct
+        new = set(answered.tolist())
+        new -= seen
+        metric._repeats += len(rows) - len(new)
         if out.mode == "id":
             metric._unchecked += unchecked_rows(cols, rows)
         seen |= new

@@ -98,7 +98,8 @@ def coverage(metric: PopeMetric) -> tuple[dict[str, Any], list[str]]:
     if qs is None:
         return {}, []
     n = len(qs)
-    answered = set(metric._id_seen).union(*metric._order_seen.values())
+    answered = (metric._id_seen.union(*metric._order_seen.values()) if metric._order_seen
+                else metric._id_seen)                   # (read only: no copy of 300,000)
     missing = n - len(answered)
     scored = sum(metric._used.values())
     wrong = sum(metric._conflicts.values())

@@ -23,6 +23,7 @@ import numpy as np
 from halluscope import _json as fast_json
 from halluscope.columns import Coded, arrow_strings, integers, read_json_table
 from halluscope.errors import ConfigError, RecordError
+from halluscope.hashing import remember_sha256
 from halluscope.json_array import iter_json_elements
 from halluscope.metrics.pope_parsers import NO, YES
 from halluscope.records import gunzip, is_gzip_name
@@ -112,13 +113,17 @@ class QuestionSet:
     every question has an id) and :attr:`questions` as objects, each made on first use."""
 
     def __init__(self, path: str, sha256: str, columns: dict[str, Any],
-                 lines: list[int] | None = None, has_ids: bool = False):
+                 lines: list[int] | None = None, has_ids: bool = False,
+                 id_numbers: np.ndarray | None = None):
         self.path = path
         self.sha256 = sha256
         self.columns = columns         # Coded; "ids" may be a pyarrow string array
         self.n = len(columns["texts"].codes)
         self._lines = lines
         self.has_ids = has_ids
+        self.id_numbers = id_numbers
+        """The ids as ``int64`` where the file writes every one as a JSON integer (``ids``
+        are their decimal strings), else ``None``: answers with integer ids align by them."""
 
     def coded(self, name: str) -> Coded:
         """Column ``ids``, ``texts``, ``labels``, ``images`` or ``splits``, encoded."""
@@ -275,11 +280,13 @@ def _flat_question_columns(path: Path, split_from_name: str | None, raw: bytes |
         return Coded(np.zeros(n, dtype=np.intp), [value])
 
     import pyarrow.compute as pc
-    ids = None
+    ids = numbers = None
     if "question_id" in arrays:
         ids = pc.cast(arrays["question_id"], "string")
         if not _distinct(arrays["question_id"], ids):
             return None
+        if str(arrays["question_id"].type) == "int64":
+            numbers = integers(arrays["question_id"]).astype(np.int64)
     labels = first("label", "answer")
     if labels is not None:
         labels = labels.map(lambda v: v.strip().lower())
@@ -291,7 +298,7 @@ def _flat_question_columns(path: Path, split_from_name: str | None, raw: bytes |
             "texts": texts or constant(None), "labels": labels or constant(None),
             "images": first("image") or constant(None),
             "splits": splits.map(lambda v: v.lower() if v else split_from_name) if splits
-            else constant(split_from_name)}
+            else constant(split_from_name), "id_numbers": numbers}
 
 
 def _distinct(given: Any, ids: Any) -> bool:
@@ -309,8 +316,10 @@ def load_questions(path: str | Path) -> QuestionSet:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"POPE question file not found: {path}")
+    before = path.stat()
     raw, data = _file_bytes(path)
     sha = hashlib.sha256(raw).hexdigest()
+    remember_sha256(path, sha, before)       # the run sheet's hash of the file, unless it changes
     name = str(path)
     split_from_name = None
     m = _SPLIT_IN_NAME.search(path.name)
@@ -318,7 +327,9 @@ def load_questions(path: str | Path) -> QuestionSet:
         split_from_name = m.group(1).lower()
 
     coded = _flat_question_columns(path, split_from_name, data)
-    lines = None
+    lines = numbers = None
+    if coded is not None:
+        numbers = coded.pop("id_numbers")
     if coded is None:
         with fast_json.gc_paused():   # ~30,000 small dicts: no collector rescans
             try:
@@ -336,4 +347,4 @@ def load_questions(path: str | Path) -> QuestionSet:
     if not with_id and ids.values != [None]:
         # ids on some lines only: they cannot be trusted for alignment
         log.warning("%s: question_id missing on some lines; aligning by order only", path)
-    return QuestionSet(name, sha, coded, lines, has_ids=with_id)
+    return QuestionSet(name, sha, coded, lines, has_ids=with_id, id_numbers=numbers)

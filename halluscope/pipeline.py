@@ -466,6 +466,15 @@ def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path]) ->
     return metric_objs
 
 
+def _warn_notes(tally: StreamTally, metric_objs: list[Metric],
+                summaries: dict[str, MetricSummary]) -> None:
+    """Log the notes a finished audit owes its user: empty answers scored, judge failures."""
+    rules = {m.name: type(m).empty_answer for m in metric_objs}
+    for line in empty_answers_note(tally, rules) + judge_failures_note(
+            {n: s.info for n, s in summaries.items()}):
+        log.warning("%s", line)
+
+
 def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
               metrics: str | Iterable[str] | None = None, out: str | Path | None = None,
               config: AuditConfig | None = None,
@@ -536,10 +545,7 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
             argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
         log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
                  runsheet["wall_time_s"])
-        rules = {m.name: type(m).empty_answer for m in metric_objs}
-        for line in empty_answers_note(tally, rules) + judge_failures_note(
-                {n: s.info for n, s in summaries.items()}):
-            log.warning("%s", line)
+        _warn_notes(tally, metric_objs, summaries)
         result = AuditResult(metrics=summaries, errors=tally.problems,
                              runsheet={"run_id": run_id, **runsheet}, items_path=items_path,
                              config=cfg, n_items=tally.items, n_skipped=tally.skipped,

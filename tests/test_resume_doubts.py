@@ -1,0 +1,105 @@
+"""Doubts left by a hunt of ``--resume`` and the engines: a journal resumed under another
+halluscope version, the bootstrap identity of records of same-named files in two folders, and
+a ``--workers`` count far above what the machine can run."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from halluscope import _version
+from halluscope.api import audit
+from halluscope.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+OBJECTS = ["dog", "cat", "car", "person", "chair", "cup", "bottle", "bird", "horse", "bus"]
+
+
+def _captions(path: Path, n: int = 40, seed: int = 3, images: bool = True) -> Path:
+    """``n`` CHAIR captions (ids ``c0``...) of COCO images 1..n in ``path``."""
+    rnd = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for k in range(n):
+        said = rnd.sample(OBJECTS, 3)
+        row = {"id": f"c{k}", "caption": f"A {said[0]} beside a {said[1]} and a {said[2]}."}
+        if images:
+            row["image_id"] = k + 1
+        lines.append(json.dumps(row))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _gt(folder: Path, n: int = 40) -> Path:
+    rnd = random.Random(7)
+    gt = folder / "gt.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    gt.write_text(json.dumps({str(i): rnd.sample(OBJECTS, 3) for i in range(1, n + 1)}))
+    return gt
+
+
+def _stopped_after(n: int, path, **kw) -> None:
+    def stop(progress):
+        if progress.done == n:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        audit(path, on_progress=stop, write_report=False, **kw)
+
+
+# -- 1. the version that wrote a journal ------------------------------------------------------
+def test_a_resume_under_another_halluscope_version_is_refused_naming_both(tmp_path):
+    """The journal's header named no halluscope version: a resume after an upgrade folded
+    outcomes scored by the old version's metrics (or judge specs) with the new one's into one
+    result. Now the header names the version and another one is refused, exit 2, saying both
+    versions once and to start afresh without --resume."""
+    path, gt = _captions(tmp_path / "in" / "caps.jsonl"), _gt(tmp_path / "in")
+    out = tmp_path / "out"
+    _stopped_after(15, path, out=out, metrics="chair", gt_objects=gt, n_boot=20)
+    journal = out / "items.journal.part"
+    with open(journal, "rb") as fh:
+        header = pickle.load(fh)
+        rest = fh.read()
+    assert header["halluscope"] == _version.__version__
+    header["halluscope"] = "0.0.1"                  # as if written before an upgrade
+    journal.write_bytes(pickle.dumps(header) + rest)
+    run = subprocess.run(
+        [sys.executable, "-m", "halluscope", "audit", str(path), "--metric", "chair",
+         "--gt-objects", str(gt), "--bootstrap", "20", "--out", str(out), "--resume",
+         "--no-report", "--quiet"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    said = " ".join(run.stderr.split())
+    assert run.returncode == 2, run.stderr
+    assert (f"the journal was written by halluscope 0.0.1, this is halluscope "
+            f"{_version.__version__}") in said, said
+    assert "without --resume" in said and said.count("0.0.1") == 1, said
+    assert not (out / "results.json").exists()
+
+
+def test_a_journal_of_before_the_version_was_recorded_is_refused_as_such(tmp_path):
+    """A journal of the format that recorded no version (5) is refused as one written by a
+    halluscope that did not record its version, not as other inputs or options."""
+    from halluscope.journal import journal_header, read_journal
+    from halluscope.config import AuditConfig
+    path = _captions(tmp_path / "caps.jsonl")
+    header = journal_header([path], AuditConfig(metrics=("chair",)), ["chair"])
+    old = {k: v for k, v in header.items() if k != "halluscope"} | {"version": 5}
+    journal = tmp_path / "items.journal.part"
+    journal.write_bytes(pickle.dumps(old))
+    with pytest.raises(ConfigError) as caught:
+        read_journal(journal, header)
+    said = str(caught.value)
+    assert ("written by a halluscope that did not record its version (journal format 5), "
+            f"this is halluscope {_version.__version__}") in said, said
+    assert "other inputs" not in said
+    assert read_journal(_same(tmp_path, header), header)[0] == []   # the same: resumes
+
+
+def _same(tmp_path: Path, header: dict) -> Path:
+    same = tmp_path / "same.journal.part"
+    same.write_bytes(pickle.dumps(header))
+    return same

@@ -103,3 +103,39 @@ def _same(tmp_path: Path, header: dict) -> Path:
     same = tmp_path / "same.journal.part"
     same.write_bytes(pickle.dumps(header))
     return same
+
+
+# -- 2. records of same-named files in two folders --------------------------------------------
+def _units_and_results(out: Path) -> tuple[list[str], dict]:
+    units = [json.loads(line)["scores"]["chair"]["unit"]
+             for line in (out / "items.jsonl").read_text().splitlines()]
+    chair = json.loads((out / "results.json").read_text())["metrics"]["chair"]
+    return units, {k: v for k, v in chair.items() if k != "info"}    # info names the gt path
+
+
+def test_same_named_files_in_two_folders_draw_different_weights(tmp_path):
+    """The doubt: the item identity (``item_key``) names only the file's basename, so line 1,
+    id c0 of a/answers.jsonl and of b/answers.jsonl would draw the same bootstrap weights and
+    their resamples be perfectly correlated. They do not: the first record of an id keeps its
+    plain key and a repeat of the id (the other folder's) takes ``item@file:line:id`` (a third
+    folder's ``...#1``), so every item has its own unit and weights, the same in one process
+    and in two workers, and wherever the folders are."""
+    from halluscope.metrics.stats import replicate_weights
+    results = {}
+    for place, workers in (("here", 1), ("here", 2), ("moved", 1)):
+        root = tmp_path / place
+        files = [_captions(root / d / "answers.jsonl", seed=k) for k, d in enumerate("abc")]
+        gt = _gt(root, 40)
+        out = tmp_path / f"out-{place}-{workers}"
+        audit(files, out=out, metrics="chair", gt_objects=gt, n_boot=200, cluster_by="item",
+              workers=workers, write_report=False)
+        results[place, workers] = _units_and_results(out)
+    units, summary = results["here", 1]
+    assert len(units) == 120 and len(set(units)) == 120, units
+    assert units[0] == "item:c0|" and units[40] == "item@answers.jsonl:1:c0|"
+    assert units[80] == "item@answers.jsonl:1:c0|#1"
+    weights = replicate_weights(units[0::40], 200)
+    assert not (weights[:, 0] == weights[:, 1]).all()
+    assert not (weights[:, 1] == weights[:, 2]).all()
+    assert summary["chair_s"]["clusters"] == 120
+    assert results["here", 2] == results["here", 1] == results["moved", 1]

@@ -139,3 +139,51 @@ def test_same_named_files_in_two_folders_draw_different_weights(tmp_path):
     assert not (weights[:, 1] == weights[:, 2]).all()
     assert summary["chair_s"]["clusters"] == 120
     assert results["here", 2] == results["here", 1] == results["moved", 1]
+
+
+# -- 3. a --workers count far above the machine's ---------------------------------------------
+def test_workers_far_above_the_cores_are_capped_with_a_warning(tmp_path, monkeypatch, caplog):
+    """``--workers 100000`` forked one process per record (401 for 401 records): now at most
+    WORKERS_PER_CORE per core start, a warning says what was asked and what is used, the run
+    sheet says why, and the results are those of one process."""
+    from halluscope import engines
+    from halluscope.engine_choice import WORKERS_PER_CORE
+    monkeypatch.setattr(engines, "default_workers", lambda: 1)
+    path, gt = _captions(tmp_path / "caps.jsonl", n=40), _gt(tmp_path)
+    opts = dict(metrics="chair", gt_objects=gt, n_boot=50, write_report=False)
+    one = audit(path, out=tmp_path / "one", workers=1, **opts)
+    with caplog.at_level("WARNING"):
+        many = audit(path, out=tmp_path / "many", workers=100000, **opts)
+    ex = many.runsheet["execution"]
+    assert (ex["engine"], ex["workers"]) == ("processes", WORKERS_PER_CORE), ex
+    assert ex["workers_from"] == (f"--workers 100000, capped at {WORKERS_PER_CORE} "
+                                  f"({WORKERS_PER_CORE} per core on 1 core)")
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("--workers 100000" in w and f"using {WORKERS_PER_CORE}" in w
+               for w in warned), warned
+    assert one.metrics["chair"].to_dict() == many.metrics["chair"].to_dict()
+    assert (tmp_path / "one" / "items.jsonl").read_text() == \
+        (tmp_path / "many" / "items.jsonl").read_text()
+
+
+def test_workers_in_memory_records_are_capped_too(monkeypatch):
+    """Records passed in memory took ``workers`` as given, without the cap."""
+    from halluscope import engines
+    from halluscope.engine_choice import WORKERS_PER_CORE, capped_workers
+    monkeypatch.setattr(engines, "default_workers", lambda: 2)
+    assert capped_workers(100000)[0] == 2 * WORKERS_PER_CORE
+    assert capped_workers(3) == (3, "--workers") and capped_workers(0) == (2, "--workers")
+
+
+@pytest.mark.parametrize("given", ["abc", "2.5"])
+def test_a_workers_count_that_is_no_number_is_named(tmp_path, given):
+    """typer's check said "Input should be a valid integer, unable to parse string as an
+    integer" without the value given."""
+    path, gt = _captions(tmp_path / "caps.jsonl"), _gt(tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-m", "halluscope", "audit", str(path), "--metric", "chair",
+         "--gt-objects", str(gt), "--workers", given, "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, cwd=ROOT, timeout=120)
+    said = " ".join(run.stderr.split())
+    assert run.returncode == 2, run.stderr
+    assert f"'--workers': expected a whole number, got '{given}'" in said, said

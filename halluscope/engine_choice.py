@@ -5,6 +5,7 @@ local, processes or Ray, chosen here, above both engine modules). Moved out of
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,13 @@ from halluscope.config import AuditConfig
 from halluscope.errors import ConfigError
 from halluscope.metrics.base import Metric
 
+
+log = logging.getLogger(__name__)
+
+WORKERS_PER_CORE = 4
+"""Most processes per core that ``--workers`` starts: more than one per core helps where the
+records wait on a judge's answers, and past a few per core the processes only cost their
+start and memory (``--workers 100000`` forked one per record: 401 for 401 records)."""
 
 HEAVY_RECORDS = 64
 """Fewest input records on which heavy work is spread over all cores by default: below it, the
@@ -40,11 +48,11 @@ def choose_workers(cfg: AuditConfig, remote: list[Metric], paths: list[Path],
     count = (lambda: total) if total is not None else (
         lambda: sum(count_input_records(p, cfg.input_format) for p in paths))
     if cfg.workers is not None:
-        n = engines.default_workers() if cfg.workers == 0 else cfg.workers
+        n, why = capped_workers(cfg.workers)
         # no more processes than records: the others would start and never score
         records = count() if n > 1 else 0
-        return (n, "--workers") if n <= 1 or records >= n else (
-            max(1, records), f"--workers {n}, capped at the {records} records")
+        return (n, why) if n <= 1 or records >= n else (
+            max(1, records), f"--workers {cfg.workers}, capped at the {records} records")
     cores = engines.default_workers()
     if _local_judge(cfg):
         return 1, ("default: the local judge model would be loaded once per worker (pass "
@@ -58,6 +66,25 @@ def choose_workers(cfg: AuditConfig, remote: list[Metric], paths: list[Path],
     if records < HEAVY_RECORDS:
         return 1, f"default: {records} records, fewer than {HEAVY_RECORDS}"
     return cores, "default: heavy work (detector or segmenter), one worker per core"
+
+
+def capped_workers(workers: int) -> tuple[int, str]:
+    """``--workers`` as processes to start (``0``: one per core), at most
+    :data:`WORKERS_PER_CORE` per core, with a warning that says what was asked and what is
+    used; and why, for the run sheet. Results are the same for any number."""
+    from halluscope import engines
+    cores = engines.default_workers()
+    if workers == 0:
+        return cores, "--workers"
+    most = WORKERS_PER_CORE * cores
+    if workers <= most:
+        return workers, "--workers"
+    why = (f"--workers {workers}, capped at {most} ({WORKERS_PER_CORE} per core on "
+           f"{cores} {'core' if cores == 1 else 'cores'})")
+    log.warning("--workers %d asked for more processes than this machine can run: using %d "
+                "(%d per core on %d %s); the results are the same", workers, most,
+                WORKERS_PER_CORE, cores, "core" if cores == 1 else "cores")
+    return most, why
 
 
 def make_engine(engine: str, workers: int | None, names: list[str], config: Any,

@@ -40,6 +40,11 @@ refused with a usage error that names each difference ("option X: expected A as 
 got B"). The options that only change how the outcomes are folded (:data:`FOLD_ONLY`: the
 bootstrap's seed, replicates and confidence, the ``--by`` groups) may differ: the journal holds
 each record's outcome before folding, and resume folds them all again.
+
+The header also names the halluscope version that wrote it: a resume under another version
+(an upgrade between the kill and the resume, which may change a metric's code or a packaged
+judge spec) is refused, saying both versions, rather than folding outcomes scored by two
+versions into one result.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from halluscope._version import __version__
 from halluscope.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -186,8 +192,8 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str],
     companions = sorted(_identity(p) for p in _files_named(dumped))
     settings = json.dumps(text_of(_files_resolved(dumped)), ensure_ascii=False,
                           separators=(",", ":"))
-    header = {"version": 5, "inputs": inputs, "metrics": list(metrics),
-              "companions": companions, "config": settings}
+    header = {"version": 6, "halluscope": __version__, "inputs": inputs,
+              "metrics": list(metrics), "companions": companions, "config": settings}
     if models:          # only then: a journal of an audit without models resumes as before
         header["models"] = models
     return header
@@ -244,6 +250,11 @@ def read_journal(path: Path, header: dict[str, Any],
             found = pickle.load(fh)
         except Exception as exc:  # noqa: BLE001 - an empty or cut header: nothing to resume
             raise _NoHeader(f"{exc}") from None
+        upgraded = _version_change(found, header)
+        if upgraded:
+            raise ConfigError(f"{path}: cannot resume: {upgraded}; its outcomes and this "
+                              f"version's would be mixed in one result: run without --resume "
+                              f"to start afresh")
         if _comparable(found) != _comparable(header):
             raise ConfigError(
                 f"{path}: cannot resume: the journal was written for other inputs, options "
@@ -262,6 +273,26 @@ def read_journal(path: Path, header: dict[str, Any],
                 break
             good = fh.tell()
     return entries, good
+
+
+def _version_change(found: Any, header: dict[str, Any]) -> str | None:
+    """``the journal was written by halluscope A, this is halluscope B`` when the journal
+    comes from another halluscope (or another journal format), else ``None``: a metric's code,
+    a packaged judge spec or vocabulary may have changed with the version, so the journaled
+    outcomes are not this version's to fold (said alone: the other differences follow from
+    it). A journal of before the version was recorded (format 5) names none."""
+    if not isinstance(found, dict):
+        return "the journal's header is not one halluscope writes"
+    then, now = found.get("halluscope"), header.get("halluscope")
+    if then == now and found.get("version") == header.get("version"):
+        return None
+    written = (f"halluscope {then}" if then is not None else
+               f"a halluscope that did not record its version (journal format "
+               f"{found.get('version')})")
+    if then == now:         # the same version, another format: a development tree
+        written += f" (journal format {found.get('version')})"
+        now = f"{now} (journal format {header.get('version')})"
+    return f"the journal was written by {written}, this is halluscope {now}"
 
 
 def _options(header: Any) -> dict[str, Any]:
@@ -305,8 +336,8 @@ def _shown(table: dict[str, Any], key: str) -> str:
 
 def _difference(found: Any, header: dict[str, Any]) -> str:
     """What differs between the journal's header and this audit's, in words."""
-    if not isinstance(found, dict) or found.get("version") != header["version"]:
-        return "written by another halluscope version"
+    if not isinstance(found, dict) or _version_change(found, header):
+        return _version_change(found, header) or "headers differ"
     said = []
     for key, what in (("inputs", "inputs"), ("companions", "files the options name")):
         before = {f[0]: tuple(f[1:]) for f in found.get(key, [])}

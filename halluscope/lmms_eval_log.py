@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import InputError, RecordError
-from halluscope.records import id_hint, iter_text_lines, open_text
+from halluscope.records import id_hint, iter_text_lines
+from halluscope.textfiles import open_binary
 
 logger = logging.getLogger(__name__)
 
@@ -239,19 +240,20 @@ def one_document(path: Path, small: int) -> list[tuple[int | None, Any]] | None:
     file of any other shape (JSON lines, an array). Any other such object raises
     :class:`InputError` saying what it is (read as JSON lines it gave an "invalid JSON" bad
     record per line): lmms-eval's aggregated ``results_*.json`` (parsed to say so when at most
-    ``small`` bytes), any ``json.dump(obj, indent=2)``."""
+    ``small`` bytes), any ``json.dump(obj, indent=2)``. A log is read and parsed once: the
+    samples' lines are found in the same text."""
     brace = _lone_brace_line(path)
     if brace is None:
         return None
     how = "write it one object per line (jq -c .) or as a JSON array"
-    whole = None
+    whole = text = None
     try:
-        with open_text(path) as fh:
-            whole = json.load(fh) if path.stat().st_size <= small or _has_logs(path) else None
+        text = _document_text(path, small)
+        whole = json.loads(text) if text is not None else None
     except (ValueError, OSError, InputError):
         whole = None
     if isinstance(whole, dict) and isinstance(whole.get("logs"), list) and "args" in whole:
-        return list(zip(_element_lines(path, len(whole["logs"])), whole["logs"]))
+        return list(zip(_element_lines(text, len(whole["logs"])), whole["logs"]))
     if isinstance(whole, dict) and "results" in whole and (
             "configs" in whole or "config" in whole):
         how = ("it is lmms-eval's aggregated results (results, configs), which hold no "
@@ -262,21 +264,46 @@ def one_document(path: Path, small: int) -> list[tuple[int | None, Any]] | None:
                      f"{how}")
 
 
-def _element_lines(path: Path, n: int) -> list[int | None]:
-    """The line where each of the ``n`` samples of a v0.1-v0.2 log starts: json.dumps with
-    indent=4 opens each element of a top-level list with ``{`` alone, indented 8 (``logs``
-    is the one list of objects at that depth); ``None`` each when the count disagrees."""
-    lines = [lineno for lineno, text in iter_text_lines(path, errors="surrogateescape")
-             if (text[0] if isinstance(text, tuple) else text).rstrip("\r\n") == " " * 8 + "{"]
+_ELEMENT_BRACE = " " * 8 + "{"
+_HEAD_BYTES = 1 << 16
+
+
+def _element_lines(text: str, n: int) -> list[int | None]:
+    """The line of ``text`` (a v0.1-v0.2 log) where each of its ``n`` samples starts:
+    json.dumps with indent=4 opens each element of a top-level list with ``{`` alone on its
+    line, indented 8 (``logs`` is the one list of objects at that depth); ``None`` each when
+    the count disagrees."""
+    starts = [0] if text.startswith(_ELEMENT_BRACE) else []
+    pos = text.find("\n" + _ELEMENT_BRACE)
+    while pos >= 0:
+        starts.append(pos + 1)
+        pos = text.find("\n" + _ELEMENT_BRACE, pos + 1)
+    lines, line, at = [], 1, 0
+    for start in starts:
+        end = start + len(_ELEMENT_BRACE)
+        while text[end:end + 1] == "\r":      # (as a line's "\r\n" end is stripped)
+            end += 1
+        if text[end:end + 1] in ("", "\n"):    # the brace alone on its line
+            line += text.count("\n", at, start)
+            at = start
+            lines.append(line)
     return lines if len(lines) == n else [None] * n
 
 
-def _has_logs(path: Path) -> bool:
-    """Whether a large one-object file is an lmms-eval v0.1-v0.2 log: ``"args"`` among its
-    first lines (json.dumps writes keys in order: args, model_configs, logs, time)."""
-    with open_text(path) as fh:
-        head = fh.read(1 << 16)
-    return '\n    "args": {' in head
+def _document_text(path: Path, small: int) -> str | None:
+    """The text of a one-object file, read once: all of it when it is at most ``small`` bytes
+    or an lmms-eval v0.1-v0.2 log (``"args"`` among its first lines: json.dumps writes keys in
+    order, args, model_configs, logs, time); ``None`` for a larger file of another kind, which
+    is not read whole. Not UTF-8: :class:`UnicodeDecodeError`."""
+    with open_binary(path) as fh:
+        if path.stat().st_size > small:
+            head = fh.read(_HEAD_BYTES)
+            if b'\n    "args": {' not in head:
+                return None
+            raw = head + fh.read()
+        else:
+            raw = fh.read()
+    return raw.decode("utf-8-sig")
 
 
 __all__ = ["PopeSplitOfFile", "is_lmms_eval", "lmms_eval_line", "lmms_eval_row", "one_document",

@@ -53,12 +53,17 @@ def count_lines(path: Path, fmt: str | None = None) -> int:
     return count_input_records(path, fmt)
 
 
-def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
+def resolve_inputs(inputs: Any, given: Iterable[str] = ()) -> tuple[list[Path], dict[str, Any]]:
     """Paths to read and the manifest defaults that apply to them.
 
     ``inputs`` may be a file, a folder holding ``halluscope.toml`` (whose ``inputs`` it names), or
-    a list of files. A ``halluscope.toml`` next to the first file also supplies defaults.
+    a list of files. A ``halluscope.toml`` next to the first file also supplies defaults. Every
+    manifest read has its values checked against the metrics' declared options
+    (:func:`~halluscope.metrics.settings.declared_value_check`), but for the keys ``given``
+    explicitly (the file's value is not used).
     """
+    from halluscope.metrics.settings import declared_value_check
+    check, given = declared_value_check(), frozenset(given)
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     paths = [Path(p) for p in inputs]
@@ -68,7 +73,7 @@ def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
     expanded: list[Path] = []
     for p in paths:
         if p.is_dir():
-            table = load_manifest(p)
+            table = load_manifest(p, check_value=check, given=given)
             if not table.get("inputs"):
                 raise ConfigError(f"{p} is a folder without a halluscope.toml naming its "
                                   f"'inputs'; pass a JSONL file instead")
@@ -76,7 +81,7 @@ def resolve_inputs(inputs: Any) -> tuple[list[Path], dict[str, Any]]:
             expanded.extend(Path(i) for i in table["inputs"])
         elif p.is_file():
             if not manifest:
-                manifest = load_manifest(p.parent)
+                manifest = load_manifest(p.parent, check_value=check, given=given)
             expanded.append(p)
         else:
             raise ConfigError(_not_a_file(p))
@@ -419,13 +424,14 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
                           f"read the files into the records)")
     paths: list[Path] = []
     manifest: dict[str, Any] = {}
+    base = config.model_dump(exclude_unset=True) if config else {}
     if records is not None:
         records = rows_of(records)        # DataFrames, datasets.Dataset, iterables of dicts
-    if records is None:
-        paths, manifest = resolve_inputs(inputs)
+    if records is None:     # a folder's bad value, named by file and line before any work
+        paths, manifest = resolve_inputs(inputs, given=set(base) | {
+            k for k, v in options.items() if v is not None})
         if out is not None:
             refuse_outputs_as_inputs(paths, out)
-    base = config.model_dump(exclude_unset=True) if config else {}
     custom: list[Metric] = []
     if metrics is not None:
         if isinstance(metrics, Metric) or (not isinstance(metrics, str) and any(
@@ -456,9 +462,19 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     return paths, records, cfg, custom
 
 
-def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path]) -> list[Metric]:
-    """The configured metrics plus the caller's own, set up and begun on ``paths``."""
+#: What :func:`run_audit` calls with the configuration and the metrics it built, before it
+#: scores a record or writes a file: what it raises stops the audit there (the gates'
+#: :func:`~halluscope.gates.preflight.check_gates_ahead`, given by :func:`halluscope.audit`).
+PlanCheck = Callable[[AuditConfig, list[Metric]], None]
+
+
+def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path],
+                   check_plan: PlanCheck | None = None) -> list[Metric]:
+    """The configured metrics plus the caller's own, built, shown to ``check_plan`` and begun
+    on ``paths``."""
     metric_objs = build_metrics(cfg.metrics, cfg) + custom
+    if check_plan is not None:
+        check_plan(cfg, metric_objs)
     for metric in custom:
         metric.reset()      # a notebook's second audit with the same object counted both runs
         metric.cluster_by = cfg.cluster_by
@@ -471,7 +487,8 @@ def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path]) ->
 
 def _warn_notes(tally: StreamTally, metric_objs: list[Metric],
                 summaries: dict[str, MetricSummary]) -> None:
-    """Log the notes a finished audit owes its user: empty answers scored, judge failures."""
+    """Log what the records and the judges leave to be said: empty answers scored, judge
+    calls that failed."""
     rules = {m.name: type(m).empty_answer for m in metric_objs}
     for line in empty_answers_note(tally, rules) + judge_failures_note(
             {n: s.info for n, s in summaries.items()}):
@@ -483,7 +500,7 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
               config: AuditConfig | None = None,
               on_progress: Callable[[Progress], None] | None = None,
               count_total: bool = False, argv: list[str] | None = None,
-              **options: Any) -> AuditResult:
+              check_plan: PlanCheck | None = None, **options: Any) -> AuditResult:
     """Score model outputs in one streaming pass and return the
     :class:`~halluscope.result.AuditResult` (data: metrics, problems, run sheet, items).
 
@@ -506,6 +523,8 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         config: A full :class:`AuditConfig`; ``options`` override its fields.
         on_progress: Called with a :class:`Progress` after each record.
         count_total: Count input lines first so that progress knows the total.
+        check_plan: Called with the configuration and the metrics built, before any record
+            is scored or any output written (:data:`PlanCheck`).
         **options: Any :class:`AuditConfig` field (``chair_variant``, ``gt_objects``,
             ``coco_annotations``, ``questions``, ``pope_parser``, ``n_boot``, ``strict``, ...).
 
@@ -517,7 +536,7 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
     started = datetime.now(timezone.utc)
     paths, records, cfg, custom = _config_of(inputs, records, metrics, config, options,
                                              out=Path(out) if out is not None else None)
-    metric_objs = _begin_metrics(cfg, custom, paths)
+    metric_objs = _begin_metrics(cfg, custom, paths, check_plan)
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
     with hold_outputs(out_dir) if out is not None else nullcontext():  # one writer
         if cfg.resume and out is not None:

@@ -362,7 +362,7 @@ def test_limiter_hands_slots_first_come_first_served_and_survives_cancellation()
         await asyncio.gather(*holders, after)
         assert "j" in order and lim.in_flight == 0
         await asyncio.wait_for(lim.acquire(), 1)     # nothing leaked: a slot is free at once
-        await lim.release()
+        lim.release()
 
         # a pause holds the queue until it ends
         gate.clear()

@@ -61,6 +61,31 @@ def test_a_v02_task_json_counts_its_samples_not_its_lines(tmp_path):
     assert count_input_records(path, "lmms-eval") == 3
 
 
+def test_a_v02_task_json_is_read_and_parsed_once(tmp_path, monkeypatch):
+    """one_document read such a log 3 times whole (json.load, then line by line for the
+    samples' lines; a large one's head a fourth time) and parsed it once: now it reads and
+    parses it once, the lines found in the same text, as before (a BOM, Windows line ends)."""
+    import halluscope.lmms_eval_log as lmms
+    from halluscope.readers import _SMALL_JSON_BYTES
+    path = _v02_log(tmp_path / "pope_adv.json", 4)
+    crlf = tmp_path / "pope_adv_crlf.json"
+    crlf.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    opened, parsed = [], []
+    real_open, real_loads = lmms.open_binary, json.loads
+    monkeypatch.setattr(lmms, "open_binary", lambda p: opened.append(p) or real_open(p))
+    monkeypatch.setattr(lmms.json, "loads", lambda t: parsed.append(1) or real_loads(t))
+    for file in (path, crlf):
+        opened.clear(), parsed.clear()
+        logs = lmms.one_document(file, _SMALL_JSON_BYTES)
+        starts = [n for n, line in enumerate(file.read_bytes().split(b"\n"), 1)
+                  if line.rstrip(b"\r") == b" " * 8 + b"{"]
+        assert [line for line, _ in logs] == starts and len(starts) == 4
+        assert [obj["doc_id"] for _, obj in logs] == [0, 1, 2, 3]
+        assert (opened, parsed) == ([file], [1])
+        opened.clear()
+        assert lmms.one_document(file, 100) is not None and opened == [file]   # read as large
+
+
 # -- 2. ids written as floats ----------------------------------------------------------------
 _QUESTIONS = [(1, "Is there a dog in the image?", "yes"), (2, "Is there a cat in the image?", "no"),
               (3, "Is there a car in the image?", "no")]

@@ -320,6 +320,29 @@ def test_a_bad_value_in_the_folders_toml_names_file_line_and_key(tmp_path, line,
     assert code == 2 and re.search(where + said, " ".join(text.split())), text
 
 
+def test_every_halluscope_toml_loaded_is_checked(tmp_path):
+    """The check looked at the manifest of the first input file only, while the audit also
+    loads the one beside a later file when the first file's folder has none: a bad value there
+    came without file or line. Now ``load_manifest`` checks every manifest it loads, for
+    ``run_audit`` too (which did not check at all)."""
+    from halluscope.pipeline import run_audit
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "caps.jsonl").write_text('{"image_id": 1, "caption": "A dog."}\n', encoding="utf-8")
+    folder, toml, number = _folder(tmp_path, 'chair_variant = "refind"')
+    where = re.escape(f"{toml}:{number}: invalid [audit] table: chair_variant: ")
+    said = r".*expected chair_variant in \('original', 'refined'\), got 'refind'"
+    ok = tmp_path / "ok"
+    import shutil
+    shutil.copytree(DATA, ok)
+    for inputs in ([bare / "caps.jsonl", folder / "outputs.jsonl"], [ok, folder]):
+        for audit in (halluscope.audit, run_audit):
+            with pytest.raises(ConfigError, match=where + said):
+                audit(inputs, n_boot=0)
+        code, text = _cli(*inputs, "--quiet", "--out", tmp_path / "out")
+        assert code == 2 and re.search(where + said, " ".join(text.split())), text
+
+
 def test_an_explicit_option_overrides_a_bad_value_in_the_toml(tmp_path):
     folder, _, _ = _folder(tmp_path, 'chair_variant = "refind"')
     result = halluscope.audit(folder, n_boot=0, chair_variant="original", metrics="chair")

@@ -73,7 +73,7 @@ class AdaptiveLimiter:
                 await waiter    # the slot is ours once it is set (taken for us by _hand_out)
             except asyncio.CancelledError:
                 if waiter.done() and not waiter.cancelled():    # handed a slot, then cancelled
-                    self._free()
+                    self.release()
                 elif waiter in self._queue:     # not skipped by _hand_out yet
                     self._queue.remove(waiter)
                 raise
@@ -81,15 +81,13 @@ class AdaptiveLimiter:
                 self.waiting -= 1
             return self.generation
 
-    async def release(self) -> None:
-        self._free()
-
     def _take(self) -> None:
         self.in_flight += 1
         if self.in_flight > self.peak_in_flight:
             self.peak_in_flight = self.in_flight
 
-    def _free(self) -> None:
+    def release(self) -> None:
+        """Give back a slot that :meth:`acquire` took (:meth:`slot` does it on leaving)."""
         self.in_flight -= 1
         self._hand_out()
 
@@ -156,4 +154,4 @@ class _Slot:
         return await self._limiter.acquire()
 
     async def __aexit__(self, *exc) -> None:
-        self._limiter._free()
+        self._limiter.release()

@@ -152,18 +152,11 @@ def audit(
     _refuse_settings_as_options(extra, ctx.command.params)
     if extra:
         options["options"] = extra
-    warned: set[str] = set()    # gates whose weaker-than-they-look warnings were given
-    if gates:       # what the configuration tells is checked before scoring, not after
-        from halluscope.gates.preflight import check_gates_ahead
-        try:
-            warned = check_gates_ahead(gates, inputs, metric or None, options)
-        except HalluscopeError as exc:
-            print_error(str(exc))
-            raise typer.Exit(EXIT_USAGE) from None
     if out is None:
         out = Path("halluscope-out")
-    result = _run(inputs, metric or None, out, quiet, not no_report, options)
-    _finish(result, out, gates, log_to, quiet, warned)
+    # the gates go in too: the audit checks them against its plan before it scores anything
+    result = _run(inputs, metric or None, out, quiet, not no_report, dict(options, gates=gates))
+    _finish(result, out, gates, log_to, quiet)
 
 
 #: The audit settings whose flag's parameter has another name (the parameter -> the setting).
@@ -216,7 +209,8 @@ def _extra_options(option: list[str] | None, offline: bool, detector_threshold: 
 
 def _run(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool,
          write_report: bool, options: dict[str, Any]):
-    """Run the audit (with a progress bar unless quiet); input and output errors exit 2."""
+    """Run the audit (with a progress bar unless quiet; ``options``: :func:`halluscope.audit`'s
+    keyword arguments, ``gates`` among them); input and output errors exit 2."""
     from halluscope.stopping import sigterm_as_interruption
     with sigterm_as_interruption():     # SIGTERM stops the audit as Ctrl-C does (exit 143)
         return _audit(inputs, metrics, out, quiet, write_report, options)
@@ -260,10 +254,9 @@ def _audit(inputs: list[Path], metrics: list[str] | None, out: Path, quiet: bool
         raise typer.Exit(EXIT_USAGE) from None
 
 
-def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool,
-            warned: set[str]) -> None:
-    """Log to trackers, print the summary, apply the gates (their warnings but those in
-    ``warned``, given before scoring) and choose the exit code."""
+def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> None:
+    """Log to trackers, print the summary, apply the gates (their warnings but those the
+    audit gave before scoring) and choose the exit code."""
     from halluscope.gates import check_gates
     if log_to:
         from halluscope.tracking import log_run
@@ -276,7 +269,7 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool,
         from halluscope.report.console import render_summary
         render_summary(result, make_console(), out_dir=out)
     try:
-        failures = check_gates(result, gates, warned=warned)
+        failures = check_gates(result, gates, warned=result.gates_warned)
     except HalluscopeError as exc:
         print_error(f"gate: {exc}")
         raise typer.Exit(EXIT_USAGE) from None

@@ -1,0 +1,140 @@
+"""Gates are checked inside the audit's own plan (``run_audit``'s ``check_plan``), once, against
+the metrics it builds: the CLI, the Python API and the pytest plugin's auditor share it. It
+was a preflight of the CLI's own that resolved the inputs and inferred the metrics a second
+time (a table read whole twice) and that notebooks and the plugin never ran."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import halluscope
+from halluscope.errors import UnknownNameError
+from halluscope.gates import check_gates, parse_gates
+from words_metric import RECORDS, Words
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(halluscope.__file__).resolve().parent.parent
+
+
+def test_the_api_stops_at_a_wrong_gate_before_it_scores_or_writes(tmp_path, monkeypatch):
+    scored = []
+    monkeypatch.setattr(Words, "score", lambda self, rec: scored.append(rec.id))
+    out = tmp_path / "out"
+    with pytest.raises(UnknownNameError, match=r"^--fail-above words.rat=0.1: metric 'words' "
+                                               r"has no statistic 'rat'; did you mean 'rate'"):
+        halluscope.audit(records=RECORDS, metrics=[Words(n_boot=0)], out=out,
+                         gates=parse_gates(above=["words.rat=0.1"]))
+    with pytest.raises(UnknownNameError, match=r"no metric 'word' in this audit; did you mean "
+                                               r"'words'\? \(it runs: words\)"):
+        halluscope.audit(records=RECORDS, metrics=[Words(n_boot=0)], out=out,
+                         gates=parse_gates(below=["word.rate=0.1"]))
+    assert scored == [] and not out.exists()
+
+
+def test_a_weak_gate_is_warned_about_once_through_the_api(caplog):
+    """Warned before scoring, and ``check_gates`` with the result's ``gates_warned`` does not
+    say it again; a gate the audit was not given is warned about when it is judged."""
+    gates = parse_gates(above=["words.rate@lower=0.9"])
+    with caplog.at_level("WARNING"):
+        result = halluscope.audit(records=RECORDS, metrics=[Words(n_boot=200)], gates=gates)
+    said = [r.getMessage() for r in caplog.records if "passes more easily" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("--fail-above words.rate@lower=0.9: ")
+    assert result.gates_warned == {"words.rate@lower=0.9"}
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert check_gates(result, gates, warned=result.gates_warned) == []
+    assert caplog.text == ""
+    with caplog.at_level("WARNING"):
+        assert check_gates(result, parse_gates(above=["words.rate@lower=0.95"])) == []
+    assert "passes more easily" in caplog.text
+
+
+def _pope_table(folder: Path, n: int = 60) -> tuple[Path, Path]:
+    questions, answers = folder / "questions.jsonl", folder / "answers.csv"
+    questions.write_text("".join(json.dumps(
+        {"question_id": i, "image": f"COCO_val2014_{i // 6:012d}.jpg",
+         "text": "Is there a dog in the image?", "label": "yes" if i % 2 else "no"}) + "\n"
+        for i in range(1, n + 1)), encoding="utf-8")
+    answers.write_text("question_id,question,answer\n" + "".join(
+        f"{i},Is there a dog in the image?,{'Yes' if i % 3 else 'No'}\n"
+        for i in range(1, n + 1)), encoding="utf-8")
+    return questions, answers
+
+
+def test_gates_add_no_read_of_the_inputs(tmp_path, monkeypatch):
+    """The CLI's preflight opened a table three more times and read it whole once more (the
+    metrics inferred from it again); the check in the plan reads nothing of its own."""
+    from typer.testing import CliRunner
+
+    import halluscope.gates.preflight as preflight
+    from halluscope.cli import app
+    questions, answers = _pope_table(tmp_path)
+    opens, checks = [], []
+    real_open, real_check = builtins.open, preflight.check_gates_ahead
+
+    def counting_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and Path(file) == answers:
+            opens.append(file)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(preflight, "check_gates_ahead",
+                        lambda *a: checks.append(a) or real_check(*a))
+    counted = {}
+    for gate in ([], ["--fail-below", "pope.f1=0.1", "--fail-above", "pope.yes_ratio=0.9"]):
+        opens.clear()
+        res = CliRunner().invoke(app, ["audit", str(answers), "--questions", str(questions),
+                                       "--quiet", "--bootstrap", "0", "--no-report",
+                                       "--out", str(tmp_path / "out"), *gate])
+        assert res.exit_code == 0, res.output
+        counted[bool(gate)] = len(opens)
+    assert counted[True] == counted[False] > 0, counted
+    assert len(checks) == 1                 # once, for both gates
+    [(gates, config, built)] = checks
+    assert [g.spec for g in gates] == ["pope.yes_ratio=0.9", "pope.f1=0.1"]
+    assert config.metrics == ("pope",) and [m.name for m in built] == ["pope"]
+
+
+@pytest.fixture
+def pope_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    pytester.makeconftest('pytest_plugins = ["halluscope.pytest_plugin"]\n')
+    rows = [{"id": f"q{i}", "question_id": i, "task": "yes-no", "image": f"img{i}.jpg",
+             "prompt": "Is there a dog in the image?", "response": "Yes." if i % 2 else "No.",
+             "label": "yes" if i % 2 else "no"} for i in range(20)]
+    (pytester.path / "answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows),
+                                                 encoding="utf-8")
+    pytester.makeini(textwrap.dedent("""
+        [pytest]
+        halluscope_outputs = answers.jsonl
+        halluscope_metrics = pope
+        addopts = -p no:asyncio
+    """))
+    return pytester
+
+
+def test_the_plugins_auditor_passes_gates_to_the_audit(pope_project):
+    pope_project.makepyfile(test_gate='''
+from halluscope.gates import check_gates, parse_gates
+
+def test_wrong(halluscope_auditor):
+    halluscope_auditor.audit(n_boot=0, gates=parse_gates(below=["pope.f11=0.5"]))
+
+def test_right(halluscope_auditor):
+    gates = parse_gates(below=["pope.f1=0.5"])
+    result = halluscope_auditor.audit(n_boot=0, gates=gates)
+    assert check_gates(result, gates, warned=result.gates_warned) == []
+''')
+    result = pope_project.runpytest()
+    result.assert_outcomes(failed=1, passed=1)
+    assert ("halluscope audit failed: --fail-below pope.f11=0.5: metric 'pope' has no "
+            "statistic 'f11'; did you mean 'f1'?") in result.stdout.str()

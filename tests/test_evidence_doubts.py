@@ -74,3 +74,66 @@ def test_query_does_not_answer_a_replaced_image_from_the_cache(tmp_path):
     os.chmod(path, 0o600)                                # a new change time, the same bytes
     warm = Client(MockModel(responder=responder), cache=ResponseCache(tmp_path / "cache"))
     assert _ask(warm, path) == "answer 2" and warm.cache_hits == 1 and len(seen) == 2
+
+
+# -- an evidence source failing on one record ----------------------------------------------------
+
+class BrokenSource:
+    """A facts provider (a user's own, or a source with a bug) that fails on one image."""
+
+    name = "my-segmentation-index"
+
+    def facts(self, record, claims):
+        raise KeyError("shard 7 missing")
+
+
+def test_a_source_failing_on_a_record_makes_a_bad_record_naming_it(tmp_path, caplog):
+    """A source other than the detectors raising was a warning in the log, and the claims came
+    out unverifiable with "no evidence source knows this image": a silent downgrade."""
+    from halluscope.errors import RecordError
+    from halluscope.evidence.providers import gather_facts
+    from halluscope.records import record_from_dict
+    from halluscope.types import Claim
+    rec = record_from_dict({"id": "1", "image": "cat.png", "response": "A cat."},
+                           file=str(tmp_path / "out.jsonl"), line=3)
+    with pytest.raises(RecordError) as caught:
+        gather_facts([BrokenSource()], rec, [Claim("existence", "cat", node="cat")])
+    err = caught.value
+    assert "my-segmentation-index" in err.message and "cat.png" in err.message
+    assert "KeyError" in err.message and "shard 7 missing" in err.message
+    assert err.location.field == "image" and err.location.line == 3
+    assert str(tmp_path / "out.jsonl") in str(err)
+
+
+def test_both_metrics_list_a_record_an_annotation_source_fails_on(tmp_path, monkeypatch):
+    """The claims metric warned and scored the record without the source; the region metric
+    stopped the whole audit as an internal error."""
+    import json
+
+    from PIL import Image
+
+    from halluscope.api import audit
+    from halluscope.evidence.providers import AnnotationProvider
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (64, 48), "white").save(tmp_path / name)
+    ann = {"images": {name: {"size": [64, 48], "objects": [{"label": "dog",
+                                                              "box": [1, 1, 40, 30]}]}
+                      for name in ("a.png", "b.png")}}
+    (tmp_path / "ann.json").write_text(json.dumps(ann))
+    rows = [{"id": x, "image": f"{x}.png", "response": "A dog sits at [1, 1, 40, 30]."}
+            for x in ("a", "b")]
+    path = tmp_path / "out.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    real = AnnotationProvider.facts
+
+    def facts(self, record, claims=()):
+        if record.image == "b.png":
+            raise ValueError("index corrupted")
+        return real(self, record, claims)
+    monkeypatch.setattr(AnnotationProvider, "facts", facts)
+    result = audit(path, metrics="claims,region", annotations=[str(tmp_path / "ann.json")],
+                   n_boot=0, write_report=False, workers=1)
+    bad = sorted((e["line"], e["field"], e["metric"]) for e in result.errors)
+    assert bad == [(2, "image", "claims"), (2, "image", "region")], result.errors
+    assert all("ann.json" in e["message"] and "b.png" in e["message"]
+               and "ValueError: index corrupted" in e["message"] for e in result.errors)

@@ -137,6 +137,26 @@ class CitedBox:
     coords: str
     written: str | None = None
 
+    @property
+    def malformed(self) -> tuple[str, str] | None:
+        """Why the four numbers are no box, as ``(kind, reason)``: ``corners swapped`` when
+        ``x2 < x1`` or ``y2 < y1`` as written (x first; Gemini's ``box_2d`` turned so), ``zero
+        area`` when ``x2 = x1`` or ``y2 = y1``; ``None`` for a box. The corners are never
+        sorted: ``[300, 300, 100, 100]`` was quietly read as ``[100, 100, 300, 300]`` and
+        supported, while the same box in a record's metadata is refused."""
+        if self.coords == "unread" or len(self.raw) != 4:
+            return None
+        x1, y1, x2, y2 = self.raw
+        shown = "[" + ", ".join(f"{v:g}" for v in self.raw) + "]"
+        if x2 < x1 or y2 < y1:
+            return "corners swapped", (f"a malformed citation: the box {shown} has its corners "
+                                       f"swapped (expected [x1, y1, x2, y2] with x2 > x1 and "
+                                       f"y2 > y1)")
+        if x2 == x1 or y2 == y1:
+            axis = "x1 = x2" if x2 == x1 else "y1 = y2"
+            return "zero area", f"a malformed citation: the box {shown} has zero area ({axis})"
+        return None
+
 
 @dataclass(frozen=True)
 class CitedRegion:
@@ -186,17 +206,18 @@ def _auto_format(raws: Sequence[Sequence[float]], size: tuple[int, int] | None) 
 
 def _coords(raw: Sequence[float], fmt: str, size: tuple[int, int] | None
             ) -> tuple[str, tuple[float, float, float, float] | None]:
+    """The convention ``raw`` is read in and the box in pixels, corners as written (a box
+    whose corners are swapped stays so: :attr:`CitedBox.malformed`)."""
     x1, y1, x2, y2 = raw
     if fmt == "auto":
         fmt = _auto_format([raw], size)
     if fmt == "pixels":
-        return fmt, (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+        return fmt, (x1, y1, x2, y2)
     if size is None:
         return fmt, None
     scale = 1.0 if fmt == "norm" else 1000.0
     w, h = size
-    return fmt, (min(x1, x2) / scale * w, min(y1, y2) / scale * h,
-                 max(x1, x2) / scale * w, max(y1, y2) / scale * h)
+    return fmt, (x1 / scale * w, y1 / scale * h, x2 / scale * w, y2 / scale * h)
 
 
 def _numbers(body: str) -> list[tuple[float, float, float, float]]:

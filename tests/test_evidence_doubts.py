@@ -137,3 +137,71 @@ def test_both_metrics_list_a_record_an_annotation_source_fails_on(tmp_path, monk
     assert bad == [(2, "image", "claims"), (2, "image", "region")], result.errors
     assert all("ann.json" in e["message"] and "b.png" in e["message"]
                and "ValueError: index corrupted" in e["message"] for e in result.errors)
+
+
+# -- region citations read too kindly ------------------------------------------------------------
+
+_CAT = {"image_size": [640, 480], "objects": [{"label": "cat", "box": [100, 100, 300, 300]}]}
+
+
+def _region_item(response: str, metadata=None):
+    from halluscope.metrics.grounding import RegionMetric
+    from halluscope.records import record_from_dict
+    rec = record_from_dict({"id": "1", "response": response, "metadata": metadata or _CAT},
+                           file="out.jsonl", line=1)
+    return RegionMetric(n_boot=0).score(rec)
+
+
+@pytest.mark.parametrize("response", [
+    "The cat is at [300, 300, 100, 100].",
+    "The cat is at [100, 300, 300, 100].",
+    '```json\n[{"bbox_2d": [300, 300, 100, 100], "label": "cat"}]\n```',
+    '[{"box_2d": [625, 468, 208, 156], "label": "cat"}]',                  # Gemini, y first
+    "<|object_ref_start|>cat<|object_ref_end|><|box_start|>(468,625),(156,208)<|box_end|>",
+])
+def test_a_cited_box_with_swapped_corners_is_a_malformed_citation(response):
+    """[300, 300, 100, 100] was quietly sorted into [100, 100, 300, 300] and supported, while
+    the same box in the record's metadata is refused (x2 > x1 and y2 > y1)."""
+    from halluscope.checks.regions import truth_from_metadata
+    from halluscope.errors import RecordError
+    with pytest.raises(RecordError, match="x2 > x1"):
+        truth_from_metadata({"objects": [{"label": "cat", "box": [300, 300, 100, 100]}]},
+                            (640, 480))
+    item = _region_item(response)
+    (claim,) = item.top["claims"]
+    assert claim["verdict"] == "unverifiable", claim
+    assert "malformed" in claim["reason"] and "x2 > x1 and y2 > y1" in claim["reason"]
+    assert item.row[:3] == (0, 0, 1) and item.payload["precision"] is None
+    assert item.tallies["malformed_citations"] == {"corners swapped": 1}
+
+
+@pytest.mark.parametrize("response", ["The cat is at [100, 100, 100, 300].",
+                                      "The cat is at [100, 200, 300, 200]."])
+def test_a_cited_box_of_zero_area_says_so(response):
+    """A box of no area was 'no cat there: best IoU 0.00', as if drawn in the wrong place."""
+    item = _region_item(response)
+    (claim,) = item.top["claims"]
+    assert claim["verdict"] == "unverifiable" and "zero area" in claim["reason"], claim
+    assert item.tallies["malformed_citations"] == {"zero area": 1}
+
+
+def test_a_well_formed_box_is_still_supported():
+    item = _region_item("The cat is at [100, 100, 300, 300].")
+    assert [c["verdict"] for c in item.top["claims"]] == ["supported"]
+    assert not item.tallies.get("malformed_citations")
+
+
+@pytest.mark.parametrize("response", ["The cat is in Region 3.5.", "The cat is in region 13.5.",
+                                      "See regions 2 and 3.5 for the cat."])
+def test_a_decimal_region_number_cites_no_whole_region(response):
+    """"Region 3.5" was read as region 3 (and "region 13.5" as 13), supported when region 3
+    was offered."""
+    from halluscope.claims.citations import parse_cited_regions
+    found = parse_cited_regions(response, known=["cat"])
+    assert not [c for c in found if not c.unread and c.id in ("3", "13", "1")], found
+    assert any(c.unread and "3.5" in c.id for c in found), found
+    offered = {"regions": [{"id": n, "label": "cat", "box": [100, 100, 300, 300]}
+                           for n in (1, 2, 3, 13)], "image_size": [640, 480]}
+    verdicts = [c["verdict"] for c in _region_item(response, offered).top["claims"]]
+    assert "unverifiable" in verdicts and verdicts.count("supported") == \
+        (1 if "regions 2" in response else 0), verdicts

@@ -27,6 +27,18 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def stat_stamp(st: os.stat_result) -> dict[str, int]:
+    """What a remembered hash of a file is matched by: size, modification time, inode and
+    status-change time. ``st_ctime_ns`` changes on every write (and on a rename or ``chmod``:
+    a harmless extra hashing) and cannot be set back by ``os.utime``, so a file replaced by
+    another of the same size with its modification time kept (``cp -p``, ``rsync -a``, an
+    archive) no longer passes for the old one; a file replaced through a rename has a new
+    inode. On Windows ``st_ctime`` is the creation time, so there size, mtime and file index
+    only."""
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
+            "ctime_ns": st.st_ctime_ns}
+
+
 def _identity(st: os.stat_result) -> tuple[tuple[int, int], tuple[int, int, int]]:
     return (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
@@ -94,4 +106,5 @@ def code_sha256() -> str:
     return _code
 
 
-__all__ = ["code_sha256", "hash_ahead", "known_sha256", "remember_sha256", "sha256_file"]
+__all__ = ["code_sha256", "hash_ahead", "known_sha256", "remember_sha256", "sha256_file",
+           "stat_stamp"]

@@ -311,9 +311,10 @@ class RegionVerifier:
         """Annotated objects with boxes (and annotated absences) join the truth; the facts of
         the files that know the record's image."""
         from halluscope.claims.citations import label_key
+        from halluscope.evidence.providers import facts_of
         found = []
         for provider in self.annotations:
-            f = provider.facts(record, ())
+            f = facts_of(provider, record, ())
             if f is None:
                 continue
             found.append(f)
@@ -325,8 +326,10 @@ class RegionVerifier:
     def _add_detections(self, record: Record, truth: Any, cited: tuple[str, ...], size):
         """The detector's instances of the cited labels (and its absences) join the truth."""
         from halluscope.claims.citations import label_key
+        from halluscope.evidence.providers import facts_of
         from halluscope.types import Claim, Evidence
-        facts = self.facts.facts(record, [Claim(kind="region", subject=lab) for lab in cited])
+        facts = facts_of(self.facts, record,
+                         [Claim(kind="region", subject=lab) for lab in cited])
         if facts is None:
             return size
         truth.objects.extend({"label": inst.label, "box": inst.box, "score": inst.score,

@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlparse, urlsplit
 
 from halluscope.adapters.types import ImageError
 from halluscope.errors import RecordError
+from halluscope.hashing import stat_stamp
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +189,13 @@ class ImageLoader:
 
     @staticmethod
     def _memo_key(src: str) -> Any:
-        """What the memos know an image by: its URL, or a file's path, size and mtime (a file
-        rewritten in place is another image: its old bytes and hash must not answer for it)."""
+        """What the memos know an image by: its URL, or a file's path and
+        :func:`~halluscope.hashing.stat_stamp` (size, mtime, inode, change time). A file
+        rewritten in place is another image: its old bytes and hash must not answer for it,
+        even when it has the old size and its modification time was kept (``cp -p``,
+        ``rsync -a``): the change time and inode give it away. Only this memo of one loader
+        sees the stamp; the answer cache is keyed by the bytes' sha256, so an unchanged image
+        keeps its key (a new change time alone costs one hashing, never a cache miss)."""
         if is_url(src):
             return src
         try:
@@ -198,7 +204,7 @@ class ImageLoader:
             raise ImageError(f"image not found: {src}") from None
         except OSError as exc:
             raise ImageError(f"cannot read image {src}: {exc.strerror or exc}") from None
-        return (src, st.st_size, st.st_mtime_ns)
+        return (src, *stat_stamp(st).values())
 
     def read(self, source: str) -> bytes:
         """The image's bytes; raises :class:`ImageError`."""
@@ -224,7 +230,7 @@ class ImageLoader:
         return data
 
     def sha256(self, source: str) -> str:
-        """Hex sha256 of the image's bytes (memoised by path, size and mtime, or by URL)."""
+        """Hex sha256 of the image's bytes (memoised by path and file stamp, or by URL)."""
         src = self.resolve(source)
         memo_key = self._memo_key(src)
         with self._lock:

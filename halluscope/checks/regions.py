@@ -11,7 +11,8 @@ accuracy@0.5; ``AuditConfig.options["region_iou"]`` changes it)
   it is a *region hallucination* when it overlaps none of them that well, or when its object is
   known to be absent (the detector was asked and found none); *unverifiable* when nothing is
   known about its object, and when its object could not be read from the response (such a box
-  is never matched against whatever object it overlaps);
+  is never matched against whatever object it overlaps), and when it is *malformed*: corners
+  swapped (``[300, 300, 100, 100]``, refused in the record's metadata too) or of zero area;
 * a cited region id that was never offered is *fabricated* (hallucinated); an offered region
   cited for an object it does not hold is hallucinated when that is known (``the dog [R2]``
   where R2 is the cat: two COCO objects; or the dog is known elsewhere in the image), and
@@ -187,6 +188,9 @@ def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRES
         return Verdict(claim, "unverifiable", None, (), f"a box written in a form that is not "
                        f"read: {cited.written} (expected four finite numbers [x1, y1, x2, y2])",
                        "region-box")
+    malformed = cited.malformed
+    if malformed:      # refused as a box of the record's metadata is; counted by the metric
+        return Verdict(claim, "unverifiable", None, (), malformed[1], "region-box")
     if cited.box is None:
         return Verdict(claim, "unverifiable", None, (), f"normalised box {list(cited.raw)} and "
                        f"no image size to scale it", "region-box")

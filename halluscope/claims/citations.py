@@ -39,7 +39,8 @@ Region ids
 :data:`MAX_RANGE` ids cites its two ends only). A numeric id compares without case, leading
 zeros or an ``R``/``region`` prefix (``R07`` = ``7`` = ``region 7``); a named id keeps its
 letters (``rear`` is not ``ear``). What looks like a region id in a form not read (a bare
-``R1 and R9``, ``<region A>``, ``region #x``) is returned ``unread``: the check lists it as
+``R1 and R9``, ``<region A>``, ``region #x``, a number with decimals: ``Region 3.5``) is
+returned ``unread``: the check lists it as
 unverifiable rather than the record scoring as if nothing were cited. The regions offered to
 the model come from ``metadata["regions"]``: ``[{"id": 3, "box": [x1, y1, x2, y2], "label":
 "dog"}]`` (pixels).
@@ -95,14 +96,16 @@ _TAG = re.compile(r"(?:<ref>(?P<ref>.{0,300}?)</ref>\s*)?<box>(?P<body>.{0,2000}
 _PLAIN = re.compile(_LIST4)
 # one region id and the marks between ids of a list or range (possessive: whitespace runs are
 # never split two ways, so a failed match costs its length once)
-_RID = r"(?:#\s*+)?(?:R\s*+)?\d+"
+# (a number with decimals is read whole, and listed unread: "Region 3.5" cited region 3)
+_RID = r"(?:#\s*+)?(?:R\s*+)?\d++(?:\.\d++)?"
 _RSEP = r"\s*+(?:-|\u2013|to|through|,|/|and|&|or|;)\s*+"
 _REGION = re.compile(
     r"[\[(]\s*+(?P<a>R\s*+\d+(?:" + _RSEP + _RID + r")*)\s*+[\])]"
     r"|<region[\s_-]*+(?P<b>\d+)\s*+>"
     r"|\bregions?\s*+(?:#|no\.?|ids?\b)?\s*+(?P<c>" + _RID + r"(?:" + _RSEP + _RID + r")*)",
     re.IGNORECASE)
-_ID_RANGE = re.compile(r"(\d+)(?:\s*+(?:-|\u2013|to|through)\s*+(?:#\s*+)?(?:R\s*+)?(\d+))?",
+_ID_RANGE = re.compile(r"(\d++(?:\.\d++)?)(?:\s*+(?:-|\u2013|to|through)\s*+(?:#\s*+)?(?:R\s*+)?"
+                       r"(\d++(?:\.\d++)?))?",
                        re.IGNORECASE)
 # what looks like a region id the forms above do not read: a bare R7, a <region ...> tag, or
 # "region #"/"region no."/"region id" before something else
@@ -136,6 +139,26 @@ class CitedBox:
     format: str
     coords: str
     written: str | None = None
+
+    @property
+    def malformed(self) -> tuple[str, str] | None:
+        """Why the four numbers are no box, as ``(kind, reason)``: ``corners swapped`` when
+        ``x2 < x1`` or ``y2 < y1`` as written (x first; Gemini's ``box_2d`` turned so), ``zero
+        area`` when ``x2 = x1`` or ``y2 = y1``; ``None`` for a box. The corners are never
+        sorted: ``[300, 300, 100, 100]`` was quietly read as ``[100, 100, 300, 300]`` and
+        supported, while the same box in a record's metadata is refused."""
+        if self.coords == "unread" or len(self.raw) != 4:
+            return None
+        x1, y1, x2, y2 = self.raw
+        shown = "[" + ", ".join(f"{v:g}" for v in self.raw) + "]"
+        if x2 < x1 or y2 < y1:
+            return "corners swapped", (f"a malformed citation: the box {shown} has its corners "
+                                       f"swapped (expected [x1, y1, x2, y2] with x2 > x1 and "
+                                       f"y2 > y1)")
+        if x2 == x1 or y2 == y1:
+            axis = "x1 = x2" if x2 == x1 else "y1 = y2"
+            return "zero area", f"a malformed citation: the box {shown} has zero area ({axis})"
+        return None
 
 
 @dataclass(frozen=True)
@@ -186,17 +209,18 @@ def _auto_format(raws: Sequence[Sequence[float]], size: tuple[int, int] | None) 
 
 def _coords(raw: Sequence[float], fmt: str, size: tuple[int, int] | None
             ) -> tuple[str, tuple[float, float, float, float] | None]:
+    """The convention ``raw`` is read in and the box in pixels, corners as written (a box
+    whose corners are swapped stays so: :attr:`CitedBox.malformed`)."""
     x1, y1, x2, y2 = raw
     if fmt == "auto":
         fmt = _auto_format([raw], size)
     if fmt == "pixels":
-        return fmt, (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+        return fmt, (x1, y1, x2, y2)
     if size is None:
         return fmt, None
     scale = 1.0 if fmt == "norm" else 1000.0
     w, h = size
-    return fmt, (min(x1, x2) / scale * w, min(y1, y2) / scale * h,
-                 max(x1, x2) / scale * w, max(y1, y2) / scale * h)
+    return fmt, (x1 / scale * w, y1 / scale * h, x2 / scale * w, y2 / scale * h)
 
 
 def _numbers(body: str) -> list[tuple[float, float, float, float]]:
@@ -426,18 +450,24 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
     return out
 
 
-def _region_ids(ids: str) -> list[str]:
+def _region_ids(ids: str) -> tuple[list[str], list[Span]]:
     """The ids a list or range of region ids names, in order, each once (``R1, R9`` -> 1, 9;
-    ``1-5`` -> 1..5; a range of more than :data:`MAX_RANGE` ids names its two ends only)."""
+    ``1-5`` -> 1..5; a range of more than :data:`MAX_RANGE` ids names its two ends only); and
+    the spans (in ``ids``) of the ids or ranges written with decimals (``3.5``), which name no
+    region: ``Region 3.5`` was read as region 3."""
     out: list[str] = []
+    decimals: list[Span] = []
     for m in _ID_RANGE.finditer(ids):
         a, b = m.group(1), m.group(2) or m.group(1)
+        if "." in a or "." in b:
+            decimals.append(m.span())
+            continue
         lo, hi = (int(a), int(b)) if len(a) + len(b) < 16 else (1, 0)
         if lo <= hi and hi - lo < MAX_RANGE:
             out += [str(n) for n in range(lo, hi + 1)]
         else:
             out += [norm_region_id(a), norm_region_id(b)]
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(out)), decimals
 
 
 @dataclass(frozen=True)
@@ -468,12 +498,16 @@ def _regions_in(text: str) -> _FoundRegions:
     json_found = tuple(CitedRegion(norm_region_id(obj[key_of(obj)]), _json_label(obj), span)
                        for obj, span in found)
     text = _prose(text, used)
-    ids, ends = [], []
+    ids, ends, unread = [], [], []
     for m in _REGION.finditer(text):
-        ids.append((m.span(), tuple(_region_ids(m.group("a") or m.group("b") or m.group("c")))))
+        group = next(g for g in ("a", "b", "c") if m.group(g))
+        read, decimals = _region_ids(m.group(group))
+        if read:
+            ids.append((m.span(), tuple(read)))
+        at = m.start(group)
+        unread += [((at + a, at + b), text[at + a:at + b]) for a, b in decimals]
         ends.append(m.span())
     starts = [a for a, _ in ends]
-    unread = []
     for m in _REGION_HINT.finditer(text):
         i = bisect.bisect_right(starts, m.start()) - 1
         if i >= 0 and ends[i][1] > m.start():        # part of a citation read above

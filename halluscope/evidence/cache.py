@@ -31,7 +31,7 @@ import numpy as np
 
 from halluscope.atomicfiles import PRIVATE, write_text_atomically
 from halluscope.cachedir import default_cache_dir
-from halluscope.hashing import sha256_file
+from halluscope.hashing import sha256_file, stat_stamp
 from halluscope.packages import installed_version
 
 log = logging.getLogger(__name__)
@@ -92,8 +92,7 @@ def _file_hash_indexed(path: Path, index: dict[str, Any]) -> str:
     st = path.stat()
     key = str(path.resolve())
     entry = index.get(key)
-    stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
-             "ctime_ns": st.st_ctime_ns}
+    stamp = stat_stamp(st)
     if entry and all(entry.get(k) == v for k, v in stamp.items()):
         return entry["sha256"]
     digest = sha256_file(path)
@@ -107,7 +106,8 @@ _WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pth", ".pt", ".ckpt", ".pb", ".pbt
 
 def weights_hash(path: str | os.PathLike) -> str:
     """sha256 (first 16 hex digits) of a weights file, or of the weight/config files of a folder
-    (names and contents, in name order). Remembered by path, size and mtime."""
+    (names and contents, in name order). Remembered by path and
+    :func:`~halluscope.hashing.stat_stamp` (size, mtime, inode, change time)."""
     p = Path(path)
     files = [p] if p.is_file() else sorted(
         f for f in p.rglob("*") if f.is_file() and f.suffix in _WEIGHT_SUFFIXES

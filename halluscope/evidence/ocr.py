@@ -210,7 +210,8 @@ def tessdata_dir(listing: str) -> str | None:
 
 def language_data(langs: str, folder: str | None) -> dict[str, Any]:
     """Each language of ``langs`` (``eng+deu``) -> its ``.traineddata`` path and content hash
-    (remembered by path, size and mtime: :func:`~halluscope.evidence.cache.weights_hash`);
+    (remembered by path, size, mtime, inode and change time:
+    :func:`~halluscope.evidence.cache.weights_hash`);
     ``None`` for a language whose file is not there (tesseract then fails on it)."""
     from pathlib import Path
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any, Protocol, runtime_checkable
 
-from halluscope.errors import ConfigError, MissingExtraError, RecordError, UnreadableImage
+from halluscope.errors import CacheMiss, ConfigError, MissingExtraError, RecordError
 from halluscope.evidence.annotations import AnnotationSource, load_annotations
 from halluscope.types import ImageFacts
 
@@ -123,26 +123,45 @@ def unknown_image(providers: Sequence[FactsProvider], record, facts: Sequence[Im
                        field=field)
 
 
+def facts_of(provider: FactsProvider, record, claims: Sequence[Any] = ()) -> ImageFacts | None:
+    """``provider.facts(record, claims)``; a source that fails on the record makes it a bad
+    record naming the source, the image and the failure (field ``image``, at the record's
+    file:line). It was a warning in the log while the claims came out unverifiable ("no
+    evidence source knows this image"), and it stopped a region audit as an internal error.
+
+    Passed on unchanged: a :class:`RecordError` (the record is bad, not this source: an
+    unreadable image, one the detector fails on; the metric lists it), a
+    :class:`ConfigError` or :class:`MissingExtraError` (the source itself cannot work: a
+    detector folder that does not exist, a missing extra; a usage error, not one warning per
+    record while the audit went on without it) and a :class:`CacheMiss` (offline mode)."""
+    try:
+        return provider.facts(record, claims)
+    except (RecordError, ConfigError, MissingExtraError, CacheMiss):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any source's failure, named on its record
+        name = getattr(provider, "name", None) or type(provider).__name__
+        image = getattr(record, "image", None)
+        if not isinstance(image, str) or not image:
+            image_id = getattr(record, "image_id", None)
+            image = f"image id {image_id}" if image_id is not None else "its image"
+        log.debug("facts provider %s failed on record %s", name, getattr(record, "id", "?"),
+                  exc_info=True)
+        src = getattr(record, "source", None)
+        text = " ".join(str(exc).split())[:300]
+        raise RecordError(f"the evidence source {name} failed on {image}: "
+                          f"{type(exc).__name__}{': ' + text if text else ''}",
+                          file=getattr(src, "file", None), line=getattr(src, "line", None),
+                          field="image") from None
+
+
 def gather_facts(providers: Sequence[FactsProvider], record, claims: Sequence[Any] = ()
                  ) -> list[ImageFacts]:
-    """Facts from every provider that knows the record's image, in provider order."""
+    """Facts from every provider that knows the record's image, in provider order; a source
+    that fails on the record makes it a bad record (:func:`facts_of`), never a record scored
+    without it."""
     out = []
     for p in providers:
-        try:
-            f = p.facts(record, claims)
-        except RecordError:
-            # the record is bad, not this source (an unreadable image, one the detector fails
-            # on): the metric lists it
-            raise
-        except (ConfigError, MissingExtraError):
-            # the source itself cannot work (a detector folder that does not exist, a hub id
-            # not in the local cache, a missing extra): a usage error, not one warning per
-            # record while the audit went on without it, with other numbers, and exited 0
-            raise
-        except Exception as exc:  # noqa: BLE001 - one failing source must not stop the audit
-            log.warning("facts provider %s failed on record %s: %s", getattr(p, "name", p),
-                        getattr(record, "id", "?"), exc)
-            continue
+        f = facts_of(p, record, claims)
         if f is not None:
             out.append(f)
     return out

@@ -40,6 +40,7 @@ from halluscope.atomicfiles import PRIVATE, write_text_atomically
 from halluscope.cachedir import default_cache_dir
 from halluscope.errors import ConfigError
 from halluscope.hashing import sha256_file as _sha256_file
+from halluscope.hashing import stat_stamp as _stat_key
 from halluscope.records import coco_image_id
 from halluscope.textfiles import read_json_file
 
@@ -98,18 +99,9 @@ def cache_dir() -> Path | None:
     return None if root is None else root / "chair"
 
 
-def _stat_key(st: Any) -> dict[str, int]:
-    """What the hash memo matches a file's stat by. ``st_ctime_ns`` changes on every write
-    (and on a rename or ``chmod``: a harmless extra hashing) and cannot be set back by
-    ``os.utime``; a file replaced through a rename has a new inode. On Windows ``st_ctime`` is
-    the creation time, so there size, mtime and file index only."""
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
-            "ctime_ns": st.st_ctime_ns}
-
-
 def file_sha256(path: str | Path, cache: Path | None = None) -> str:
     """sha256 of a file; remembered in ``<cache>/file-hashes.json`` by path and
-    :func:`_stat_key` (size, mtime, inode, ctime) for files of 8 MiB or more."""
+    :func:`~halluscope.hashing.stat_stamp` (size, mtime, inode, ctime) for files of 8 MiB or more."""
     path = Path(path).resolve()
     try:
         st = path.stat()

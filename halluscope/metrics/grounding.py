@@ -8,6 +8,9 @@
   objects the response cites that got a correct box or region id / all those instances;
 * ``fabricated_id_rate``: cited region ids never offered / cited region ids.
 
+Cited boxes that are no box (corners swapped, zero area) are unverifiable and counted in the
+tally ``malformed_citations`` by kind.
+
 ``page`` (:class:`PageMetric`), per record (see :mod:`halluscope.checks.pages`):
 
 * ``citation_accuracy``: citations whose pages all exist and whose quotes and numbers are all
@@ -237,6 +240,9 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
         tallies = {"hallucinated_regions": Counter(
             str(v.claim.value) if v.checker == "region-id" else (v.claim.subject or "?")
             for v in verdicts if v.label == "hallucinated")}
+        malformed = Counter(b.malformed[0] for b in boxes if b.malformed)
+        if malformed:                        # unverifiable, and said how many and why
+            tallies["malformed_citations"] = malformed
         return ItemScore(payload=payload, row=row,
                          top={"claims": [_verdict_dict(v) for v in verdicts]}
                          if emit_claims else {},

@@ -42,7 +42,8 @@ from halluscope.metrics.explain import Explanation, explain_payload
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
                                       Statistic, SumState, block_replicates, group_replicates,
                                       one_blas_thread, small_integers)
-from halluscope.metrics.units import CLUSTER_DEFAULT, group_names, item_key, record_field, unit_of
+from halluscope.metrics.units import (CLUSTER_DEFAULT, ImageKeys, group_names, item_key,
+                                      record_field, unit_of)
 from halluscope.records import Record
 
 __all__ = ["CLUSTER_DEFAULT", "InputSample", "ItemScore", "Metric", "MetricOption",
@@ -346,6 +347,7 @@ class Metric(ABC):
         self._row_keys: list[str] = []
         self._added = 0
         self._own_units: dict[str, int] = {}    # the ids unit_of saw: a repeat is another item
+        self._images = ImageKeys()              # the image paths it saw: same file, same cluster
 
     #: Whether :meth:`score` may run in another process (workers, Ray) with :meth:`fold` in the
     #: parent. Metrics whose ``update`` keeps cross-record state (consistency) set False and
@@ -393,7 +395,7 @@ class Metric(ABC):
             # a metric that knows the image better than the record (POPE: from the aligned
             # question) sets the unit itself for the default image clustering
             unit = (item.unit if item.unit is not None and self.cluster_by == CLUSTER_DEFAULT
-                    else unit_of(record, self.cluster_by, self._own_units))
+                    else unit_of(record, self.cluster_by, self._own_units, self._images))
             if self.by:
                 extra = tuple(g for g in group_names(record, self.by) if g not in item.groups)
                 if extra:
@@ -516,6 +518,7 @@ class Metric(ABC):
             self.tallies.setdefault(key, Counter()).update(counter)
         for key, count in other._own_units.items():
             self._own_units[key] = self._own_units.get(key, 0) + count
+        self._images.merge(other._images)
 
     def _results(self, state: SumState) -> dict[str, MetricResult]:
         return {name: state.result(name, stat, self.confidence, self.min_units)

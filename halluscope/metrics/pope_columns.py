@@ -546,7 +546,7 @@ def _units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores, rows: np.
     out.unit[rows[image >= 0]] = local.reshape(-1)
     index: dict[str, int] = {}
     for i in rows[image < 0].tolist():
-        unit = unit_of(cols.record(i), metric.cluster_by, metric._own_units)
+        unit = unit_of(cols.record(i), metric.cluster_by, metric._own_units, metric._images)
         out.unit[i] = index.setdefault(unit, len(out.units) + len(index))
     out.units += list(index)
 

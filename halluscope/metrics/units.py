@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from halluscope.records import Record
@@ -27,7 +28,7 @@ def record_field(record: Record, name: str) -> Any:
 
 
 def unit_of(record: Record, cluster_by: str | None = CLUSTER_DEFAULT,
-            seen: dict[str, int] | None = None) -> str:
+            seen: dict[str, int] | None = None, images: ImageKeys | None = None) -> str:
     """The key of the resampling unit ``record`` belongs to: its image (``image_id``, else the
     image path, else the document) by default, any field given, or the item itself (``item``)
     when the field is empty or ``cluster_by`` is ``None``/``"item"``.
@@ -37,18 +38,24 @@ def unit_of(record: Record, cluster_by: str | None = CLUSTER_DEFAULT,
     another item, not the same cluster: it gets its identity (:func:`item_key`, file, line and
     id) instead, so two files of captions of the same images count twice the clusters. The
     first record of an id keeps the plain key, so the weights (drawn from the key) of an input
-    without repeated ids are those they always were."""
+    without repeated ids are those they always were.
+
+    With ``images`` (the image paths folded so far, in input order), an image path clusters the
+    file it names (:class:`ImageKeys`) rather than the string written."""
     own = f"item:{record.id}|{record.question_id or ''}"
-    unit = _unit(record, cluster_by, own)
+    unit = _unit(record, cluster_by, own, images)
     return _distinct(own, record, seen) if seen is not None and unit == own else unit
 
 
-def _unit(record: Record, cluster_by: str | None, own: str) -> str:
+def _unit(record: Record, cluster_by: str | None, own: str,
+          images: ImageKeys | None = None) -> str:
     """:func:`unit_of` without ``seen``."""
     if cluster_by in (None, "", "item", "none"):
         return own
     if cluster_by == "image":
         for value in (record.image_id, record.image, record.document):
+            if isinstance(value, str) and value != "" and images is not None:
+                return images.key(record, value)
             if isinstance(value, (int, str)) and value != "":
                 return f"image:{value}"
         return own
@@ -66,6 +73,52 @@ def _distinct(own: str, record: Record, seen: dict[str, int]) -> str:
     again = seen.get(identity, 0)           # the same file name, line and id (other folders)
     seen[identity] = again + 1
     return identity if not again else f"{identity}#{again}"
+
+
+class ImageKeys:
+    """The cluster keys of image (and document) paths, given in input order: a path is
+    resolved against its record's file's folder (as :meth:`Record.image_path` reads it), so
+    ``imgs/0.jpg`` and ``./imgs/0.jpg`` of one folder are one cluster, and ``0.jpg`` of
+    ``a/answers.jsonl`` and of ``b/answers.jsonl`` are two.
+
+    The key holds no folder (moving the inputs changes no weight): the first file named by a
+    (normalised) string is ``image:<the string as first written>``, the key it always had; a
+    different file named by the same string later (another input's folder) is
+    ``image:<string>#<k>``, its ``k``-th. The resolved paths are only compared, never keyed."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, str] = {}     # the file a path names (folder joined) -> its key
+        self.named: dict[str, int] = {}    # normalised path -> how many files it named so far
+        self.taken: set[str] = set()
+
+    def key(self, record: Record, path: str) -> str:
+        """The cluster key of ``path`` (the record's image or document)."""
+        if "://" in path:                  # a URL names the same thing from every folder
+            where = name = path
+        else:
+            name = os.path.normpath(path)
+            file = record.source.file
+            folder = os.path.dirname(file) if file and not file.startswith("<") else ""
+            where = os.path.normpath(os.path.join(os.path.abspath(folder), path))
+        key = self.keys.get(where)
+        if key is None:
+            count = self.named.get(name, 0)
+            key = f"image:{path}" if not count else f"image:{path}#{count}"
+            while key in self.taken:       # a file literally called "0.jpg#1"
+                count += 1
+                key = f"image:{path}#{count}"
+            self.named[name] = count + 1
+            self.keys[where] = key
+            self.taken.add(key)
+        return key
+
+    def merge(self, other: "ImageKeys") -> None:
+        """Take in the paths another shard's state keyed (its keys, where this had none)."""
+        for where, key in other.keys.items():
+            self.keys.setdefault(where, key)
+        for name, count in other.named.items():
+            self.named[name] = max(self.named.get(name, 0), count)
+        self.taken |= other.taken
 
 
 def group_names(record: Record, by: tuple[str, ...]) -> tuple[str, ...]:

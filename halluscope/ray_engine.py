@@ -69,6 +69,7 @@ DEATHS_TO_BLAME = 2
 #: it, but not for ever when it cannot start.
 START_DEATHS = 3
 _PICKLE = pickle.HIGHEST_PROTOCOL
+# pickle.loads here only reads bytes this audit pickled (object store, tracker), never a file
 
 
 def _gpus_per_actor(options: dict) -> float:

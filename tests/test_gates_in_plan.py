@@ -8,7 +8,6 @@ from __future__ import annotations
 import builtins
 import json
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,10 @@ import pytest
 import halluscope
 from halluscope.errors import UnknownNameError
 from halluscope.gates import check_gates, parse_gates
+from test_plugin_hunt import pope_project  # noqa: F401 - the plugin hunt's POPE project
 from words_metric import RECORDS, Words
 
 pytest_plugins = ["pytester"]
-
-ROOT = Path(halluscope.__file__).resolve().parent.parent
 
 
 def test_the_api_stops_at_a_wrong_gate_before_it_scores_or_writes(tmp_path, monkeypatch):
@@ -100,26 +98,6 @@ def test_gates_add_no_read_of_the_inputs(tmp_path, monkeypatch):
     [(gates, config, built)] = checks
     assert [g.spec for g in gates] == ["pope.yes_ratio=0.9", "pope.f1=0.1"]
     assert config.metrics == ("pope",) and [m.name for m in built] == ["pope"]
-
-
-@pytest.fixture
-def pope_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    pytester.makeconftest('pytest_plugins = ["halluscope.pytest_plugin"]\n')
-    rows = [{"id": f"q{i}", "question_id": i, "task": "yes-no", "image": f"img{i}.jpg",
-             "prompt": "Is there a dog in the image?", "response": "Yes." if i % 2 else "No.",
-             "label": "yes" if i % 2 else "no"} for i in range(20)]
-    (pytester.path / "answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows),
-                                                 encoding="utf-8")
-    pytester.makeini(textwrap.dedent("""
-        [pytest]
-        halluscope_outputs = answers.jsonl
-        halluscope_metrics = pope
-        addopts = -p no:asyncio
-    """))
-    return pytester
 
 
 def test_the_plugins_auditor_passes_gates_to_the_audit(pope_project):

@@ -52,12 +52,9 @@ def _stopped_after(n: int, path, **kw) -> None:
         audit(path, on_progress=stop, write_report=False, **kw)
 
 
-# -- 1. the version that wrote a journal ------------------------------------------------------
-def test_a_resume_under_another_halluscope_version_is_refused_naming_both(tmp_path):
-    """The journal's header named no halluscope version: a resume after an upgrade folded
-    outcomes scored by the old version's metrics (or judge specs) with the new one's into one
-    result. Now the header names the version and another one is refused, exit 2, saying both
-    versions once and to start afresh without --resume."""
+def _stopped_chair(tmp_path: Path) -> tuple[Path, Path, Path, Path, dict, bytes]:
+    """A CHAIR audit stopped after 15 of 40 captions: its input, ground truth, output folder,
+    journal, the journal's header and the bytes after it."""
     path, gt = _captions(tmp_path / "in" / "caps.jsonl"), _gt(tmp_path / "in")
     out = tmp_path / "out"
     _stopped_after(15, path, out=out, metrics="chair", gt_objects=gt, n_boot=20)
@@ -65,6 +62,16 @@ def test_a_resume_under_another_halluscope_version_is_refused_naming_both(tmp_pa
     with open(journal, "rb") as fh:
         header = pickle.load(fh)
         rest = fh.read()
+    return path, gt, out, journal, header, rest
+
+
+# -- 1. the version that wrote a journal ------------------------------------------------------
+def test_a_resume_under_another_halluscope_version_is_refused_naming_both(tmp_path):
+    """The journal's header named no halluscope version: a resume after an upgrade folded
+    outcomes scored by the old version's metrics (or judge specs) with the new one's into one
+    result. Now the header names the version and another one is refused, exit 2, saying both
+    versions once and to start afresh without --resume."""
+    path, gt, out, journal, header, rest = _stopped_chair(tmp_path)
     assert header["halluscope"] == _version.__version__
     header["halluscope"] = "0.0.1"                  # as if written before an upgrade
     journal.write_bytes(pickle.dumps(header) + rest)
@@ -85,13 +92,7 @@ def test_a_resume_under_other_code_of_the_same_version_is_refused(tmp_path):
     other code under the same number, and a resume folded both programs' outcomes. The header
     holds the sha256 of halluscope's own files; other code is refused, saying so."""
     from halluscope.hashing import code_sha256
-    path, gt = _captions(tmp_path / "in" / "caps.jsonl"), _gt(tmp_path / "in")
-    out = tmp_path / "out"
-    _stopped_after(15, path, out=out, metrics="chair", gt_objects=gt, n_boot=20)
-    journal = out / "items.journal.part"
-    with open(journal, "rb") as fh:
-        header = pickle.load(fh)
-        rest = fh.read()
+    path, gt, out, journal, header, rest = _stopped_chair(tmp_path)
     assert header["code"] == code_sha256() and len(header["code"]) == 64
     header["code"] = "0" * 64                       # as if written before an edit
     journal.write_bytes(pickle.dumps(header) + rest)

@@ -33,8 +33,8 @@ def stat_stamp(st: os.stat_result) -> dict[str, int]:
     a harmless extra hashing) and cannot be set back by ``os.utime``, so a file replaced by
     another of the same size with its modification time kept (``cp -p``, ``rsync -a``, an
     archive) no longer passes for the old one; a file replaced through a rename has a new
-    inode. On Windows ``st_ctime`` is the creation time, so there size, mtime and file index
-    only."""
+    inode. On Windows ``st_ctime`` is the creation time, which a file overwritten in place
+    keeps: there the stamp guards by size, mtime and file index alone."""
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino,
             "ctime_ns": st.st_ctime_ns}
 

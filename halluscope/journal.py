@@ -432,9 +432,8 @@ def _shown(table: dict[str, Any], key: str) -> str:
 
 
 def _difference(found: Any, header: dict[str, Any]) -> str:
-    """What differs between the journal's header and this audit's, in words."""
-    if not isinstance(found, dict) or _version_change(found, header):
-        return _version_change(found, header) or "headers differ"
+    """What differs between the journal's header and this audit's, in words (a header
+    :func:`read_journal` found of this version and code, so a dict)."""
     said = []
     for key, what in (("inputs", "inputs"), ("companions", "files the options name")):
         before = {f[0]: tuple(f[1:]) for f in found.get(key, [])}

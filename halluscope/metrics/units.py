@@ -90,6 +90,15 @@ class ImageKeys:
         self.keys: dict[str, str] = {}     # the file a path names (folder joined) -> its key
         self.named: dict[str, int] = {}    # normalised path -> how many files it named so far
         self.taken: set[str] = set()
+        self._folders: dict[str | None, str] = {}   # a record's file -> its folder, absolute
+
+    def _folder(self, file: str | None) -> str:
+        folder = self._folders.get(file)
+        if folder is None:                 # once per input file, not a getcwd per record
+            folder = os.path.abspath(os.path.dirname(file) if file and not file.startswith("<")
+                                     else "")
+            self._folders[file] = folder
+        return folder
 
     def key(self, record: Record, path: str) -> str:
         """The cluster key of ``path`` (the record's image or document)."""
@@ -97,9 +106,7 @@ class ImageKeys:
             where = name = path
         else:
             name = os.path.normpath(path)
-            file = record.source.file
-            folder = os.path.dirname(file) if file and not file.startswith("<") else ""
-            where = os.path.normpath(os.path.join(os.path.abspath(folder), path))
+            where = os.path.normpath(os.path.join(self._folder(record.source.file), path))
         key = self.keys.get(where)
         if key is None:
             count = self.named.get(name, 0)

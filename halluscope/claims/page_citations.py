@@ -124,8 +124,12 @@ def page_number(value: Any) -> int | None:
     return n if n <= MAX_PAGE else None
 
 
-def _pages_of(numbers: str) -> tuple[int, ...]:
+def _pages_of(numbers: str) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+    """The pages ``numbers`` cites (``"3, 5-7"``) and its ranges of more than
+    :data:`MAX_RANGE` pages as ``(first, last)``: of such a range (``"1-30"``) the pages hold
+    only its two ends."""
     pages: list[int] = []
+    long: list[tuple[int, int]] = []
     for part in re.split(r"\s*(?:,|and|&)\s*", numbers):
         m = _RANGE.fullmatch(part.strip())
         if m:
@@ -134,22 +138,11 @@ def _pages_of(numbers: str) -> tuple[int, ...]:
                 pages.extend(range(a, b + 1))
             else:
                 pages.extend(p for p in (a, b) if p is not None)
+                if a is not None and b is not None and a <= b:
+                    long.append((a, b))
         elif (p := page_number(part)) is not None:
             pages.append(p)
-    return tuple(dict.fromkeys(pages))
-
-
-def _ranges_of(numbers: str) -> tuple[tuple[int, int], ...]:
-    """The ranges of more than :data:`MAX_RANGE` pages in ``numbers`` (``"1-30"``), as
-    ``(first, last)``; :func:`_pages_of` gives only their two ends."""
-    out = []
-    for part in re.split(r"\s*(?:,|and|&)\s*", numbers):
-        m = _RANGE.fullmatch(part.strip())
-        if m:
-            a, b = page_number(m.group(1)), page_number(m.group(2))
-            if a is not None and b is not None and a <= b and b - a >= MAX_RANGE:
-                out.append((a, b))
-    return tuple(out)
+    return tuple(dict.fromkeys(pages)), tuple(long)
 
 
 def _quote_spans(text: str) -> list[tuple[int, int]]:
@@ -216,8 +209,9 @@ def _json_pages(raw: Any) -> tuple[tuple[int, ...], tuple[str, ...],
         if isinstance(v, str) and len(v) <= 200:
             nums = [v.strip()] if _NUM_ONLY.fullmatch(v) else [
                 m.group("n1") or m.group("n2") or m.group("n3") for m in _CITATION.finditer(v)]
-            got = tuple(p for n in nums for p in _pages_of(n))
-            ranges.extend(r for n in nums for r in _ranges_of(n))
+            read = [_pages_of(n) for n in nums]
+            got = tuple(p for cited, _ in read for p in cited)
+            ranges.extend(r for _, long in read for r in long)
         if got:
             pages.extend(got)
         else:
@@ -288,10 +282,9 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
         cites = []
         for m in _CITATION.finditer(sent):
             nums = m.group("n1") or m.group("n2") or m.group("n3")
-            pages = _pages_of(nums)
+            pages, long = _pages_of(nums)
             if pages:
-                cites.append((pages, (s + m.start(), s + m.end()),
-                              _bracketed(sent, m), _ranges_of(nums)))
+                cites.append((pages, (s + m.start(), s + m.end()), _bracketed(sent, m), long))
         if not cites:
             continue
         cite_spans = [c[1] for c in cites]

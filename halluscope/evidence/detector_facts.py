@@ -316,14 +316,7 @@ class DetectorFacts:
                                   path=record.image)
         path = check_path(path)
         check_header(path)          # the pixel limit, whether the detections are cached or not
-        try:
-            return self.image_facts(path, claims)
-        except RecordError as exc:
-            src = getattr(record, "source", None)
-            if isinstance(exc, UnreadableImage) or exc.location.line is not None or src is None:
-                raise
-            raise RecordError(exc.message, file=src.file, line=src.line,
-                              field=exc.location.field) from None
+        return self.image_facts(path, claims)    # (its RecordErrors: the engine locates them)
 
     def image_facts(self, image: str | Path, claims: Sequence[Any]) -> ImageFacts:
         if isinstance(image, (str, Path)):

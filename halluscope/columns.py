@@ -157,6 +157,14 @@ def integers(array: Any, missing: int = -1) -> np.ndarray:
     return values
 
 
+def int64_numbers(array: Any) -> np.ndarray | None:
+    """A column of JSON whole numbers (pyarrow ``int64``: ``question_id`` written as numbers)
+    as numpy ``int64``; ``None`` for a column of any other type (ids written as strings)."""
+    if str(array.type) != "int64":
+        return None
+    return integers(array).astype(np.int64)
+
+
 def arrow_ints(values: np.ndarray) -> Any:
     """A numpy integer array as a pyarrow ``int64`` array, made from its buffer (``pa.array``
     and pyarrow scalars import pandas, a tenth of a second, to check what they are given)."""
@@ -271,9 +279,7 @@ class RecordColumns:
         """A field read from a column of integers in the file (``question_id`` as JSON
         numbers), as numpy ``int64``; ``None`` for any other field, or one written as strings."""
         key = self._roles.get(name)
-        if key is None or str(self._arrays[key].type) != "int64":
-            return None
-        return integers(self._arrays[key]).astype(np.int64)
+        return None if key is None else int64_numbers(self._arrays[key])
 
     def present(self, name: str) -> np.ndarray:
         """Which lines have a value of field ``name``: ``coded(name).codes >= 0``, without

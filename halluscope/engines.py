@@ -34,7 +34,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from halluscope.errors import ConfigError, RecordError, UnreadableImage
+from halluscope.errors import ConfigError, RecordError
 from halluscope.forkfiles import close_reopenable, open_files, opened_between
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
@@ -61,10 +61,7 @@ def score_outcome(metric: Metric, rec: Record) -> Outcome:
     try:
         return ("ok", metric.score(rec))
     except RecordError as exc:
-        if isinstance(exc, UnreadableImage) and exc.location.file is None \
-                and exc.location.line is None:
-            exc = exc.at(rec.source.file, rec.source.line)
-        return ("error", exc)
+        return ("error", exc.located(rec.source))
 
 
 def _verified_outcome(metric: Metric, rec: Record, done: dict) -> Outcome:
@@ -86,10 +83,7 @@ def _verified_outcome(metric: Metric, rec: Record, done: dict) -> Outcome:
             raise verified
         return ("ok", metric.score_verified(verified, emit_claims=first))
     except RecordError as exc:
-        if isinstance(exc, UnreadableImage) and exc.location.file is None \
-                and exc.location.line is None:
-            exc = exc.at(rec.source.file, rec.source.line)
-        return ("error", exc)
+        return ("error", exc.located(rec.source))
 
 
 def score_outcomes(rec: Record, metrics: list[Metric]) -> list[Outcome]:

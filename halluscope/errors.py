@@ -121,7 +121,11 @@ class Location:
 
 
 class RecordError(InputError):
-    """One record is malformed; carries its :class:`Location`."""
+    """One record is malformed; carries its :class:`Location`.
+
+    Code below the engines (checks, evidence sources, a metric's own rules) raises it without
+    a file and line when it does not know them; the engine that scores the record locates it
+    (:meth:`located`), in one place."""
 
     #: The bad line's own id, when it has a plain one (``None`` otherwise).
     record_id: str | None = None
@@ -131,6 +135,21 @@ class RecordError(InputError):
         self.location = Location(file, line, field)
         self.message = message
         super().__init__(f"{self.location}: {message}")
+
+    def at(self, file: str | None, line: int | None, field: str | None = None
+           ) -> "RecordError":
+        """The same error (its type, message, field and id) located at ``file:line``, with
+        ``field`` instead of its own when given."""
+        return _record_error(type(self), self.message, file, line,
+                             field or self.location.field, self.record_id)
+
+    def located(self, source) -> "RecordError":
+        """This error at ``source``'s ``file:line`` (a record's :class:`~halluscope.records.
+        Source`), unless it already names a file or a line; the engines call it where a
+        record is scored."""
+        if self.location.file is not None or self.location.line is not None:
+            return self
+        return self.at(source.file, source.line)
 
     def to_dict(self) -> dict:
         out = {"file": self.location.file, "line": self.location.line,

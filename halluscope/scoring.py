@@ -277,7 +277,7 @@ def _fold_outcome(metric: Metric, rec: Record, outcome, folded: bool = False
         try:
             return ("ok", metric.update(rec))
         except RecordError as exc:
-            return ("error", exc)
+            return ("error", exc.located(rec.source))
     kind, value = outcome
     if kind == "ok" and not folded:
         metric.fold(rec, value)

@@ -87,11 +87,6 @@ class Verifier:
             return self.split(record.response or "")
         except CacheMiss as exc:
             raise exc.for_record(record.id, record.source.file, record.source.line) from None
-        except RecordError as exc:
-            if exc.location.file is None and exc.location.line is None:
-                raise RecordError(exc.message, file=record.source.file, line=record.source.line,
-                                  field=exc.location.field) from None
-            raise
         except HalluscopeError as exc:
             from halluscope.adapters.types import AuthError
             if self.decomposer is None or isinstance(exc, (RecordError, ConfigError,
@@ -270,11 +265,7 @@ class RegionVerifier:
         from halluscope.checks.regions import check_box, check_region, truth_from_metadata
         from halluscope.claims.citations import parse_cited_boxes, parse_cited_regions
         size = image_size_of(record)
-        try:
-            truth = truth_from_metadata(dict(record.metadata), size)
-        except RecordError as exc:
-            raise RecordError(exc.message, field=exc.location.field, file=record.source.file,
-                              line=record.source.line) from None
+        truth = truth_from_metadata(dict(record.metadata), size)
         own = truth.regions is not None or bool(truth.objects or truth.absent)
         found = self._add_annotations(record, truth)
         _same_size(record, size, found)

@@ -101,8 +101,11 @@ def test_a_source_failing_on_a_record_makes_a_bad_record_naming_it(tmp_path, cap
     err = caught.value
     assert "my-segmentation-index" in err.message and "cat.png" in err.message
     assert "KeyError" in err.message and "shard 7 missing" in err.message
+    # the engine scoring the record locates it (RecordError.located), not the evidence layer
+    assert err.location.field == "image" and err.location.line is None
+    err = err.located(rec.source)
     assert err.location.field == "image" and err.location.line == 3
-    assert str(tmp_path / "out.jsonl") in str(err)
+    assert str(tmp_path / "out.jsonl") in str(err) and "shard 7 missing" in str(err)
 
 
 def test_both_metrics_list_a_record_an_annotation_source_fails_on(tmp_path, monkeypatch):

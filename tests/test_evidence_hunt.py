@@ -215,6 +215,48 @@ def test_a_detections_entry_of_the_wrong_shape_is_a_miss(tmp_path, caplog, bad):
     assert json.loads(entry.read_text())["detections"][0]["label"] == "cat"    # written again
 
 
+def test_a_bug_in_reading_a_cached_entry_is_not_a_miss(tmp_path, monkeypatch):
+    """The cache caught KeyError and TypeError around halluscope's own parsers, so a bug in
+    them was a silent miss on every record (the detector run again, the cache never used).
+    The entry's shape is checked apart; what the parser then raises propagates."""
+    rec = _record(tmp_path)
+    claims = [Claim("existence", "cat", node="cat")]
+    cache = EvidenceCache(tmp_path / "cache")
+    det = FixedDetector([Detection("cat", (1.0, 1.0, 9.0, 9.0), 0.9)])
+    DetectorFacts(det, cache=cache).facts(rec, claims)
+
+    def broken(d):
+        raise KeyError("a bug in the parser")
+    monkeypatch.setattr(Detection, "from_dict", staticmethod(broken))
+    with pytest.raises(KeyError, match="a bug in the parser"):
+        DetectorFacts(det, cache=cache).facts(rec, claims)
+    assert det.calls == 1 and cache.hits == 1 and cache.misses == 1   # the entry was whole
+
+
+def test_the_cache_checks_an_entrys_shape_before_parsing_it(tmp_path, caplog):
+    import logging
+
+    from halluscope.evidence.cache import NUMBER, shape_problem
+    from halluscope.evidence.detector_facts import COLOURS_ITEM, DETECTIONS_ENTRY
+    good = {"detections": [{"label": "cat", "box": [1, 2.5, 3, 4], "score": 0.9}],
+            "size": [30, 20], "extra": "kept"}
+    assert shape_problem(good, DETECTIONS_ENTRY) is None
+    assert shape_problem({**good, "size": [30.0, 20]}, DETECTIONS_ENTRY) == \
+        "expected an integer in the entry['size'][0], got 30.0"
+    assert shape_problem([1, True], [NUMBER]) == "expected a number in the entry[1], got True"
+    assert shape_problem([{"colour": {"colours": "red"}}], (COLOURS_ITEM,)) == \
+        "expected a list in the entry[0]['colour']['colours'], got 'red'"
+    assert "a list of 2 items" in shape_problem([{"colour": {"colours": []}}],
+                                                (COLOURS_ITEM,) * 2)
+    cache = EvidenceCache(tmp_path / "cache")
+    cache.put("colours", "k", [{"colour": {"colours": ["red"]}, "mask_area": 3}])
+    parsed = []
+    with caplog.at_level(logging.WARNING, logger="halluscope.evidence"):
+        assert cache.get("colours", "k", parsed.append, shape=(COLOURS_ITEM,) * 2) is None
+    assert parsed == [] and "a list of 2 items" in caplog.text     # a miss, never parsed
+    assert cache.get("colours", "k", shape=(COLOURS_ITEM,))[0]["mask_area"] == 3
+
+
 def test_an_ocr_entry_of_the_wrong_shape_is_a_miss(tmp_path, caplog):
     import logging
 

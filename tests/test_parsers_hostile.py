@@ -210,7 +210,13 @@ def test_claims_metric_reports_an_oversized_response_as_the_records_error(tmp_pa
     rec, = read_records(path)
     with pytest.raises(RecordError) as err:
         Verifier().split_record(rec)
-    assert err.value.location.field == "response" and err.value.location.line == 1
+    assert err.value.location.field == "response"
+    # the engine scoring the record names its line (the verifier leaves that to it)
+    from halluscope.engines import score_outcomes
+    from halluscope.metrics.claims import ClaimsMetric
+    (kind, error), = score_outcomes(rec, [ClaimsMetric(config_key="k")])
+    assert kind == "error" and error.location.field == "response"
+    assert error.location.line == 1 and str(error).startswith(f"{path}:1: ")
 
 
 def test_truncate_segments_cuts_inside_a_piece_and_counts_the_rest():

@@ -19,6 +19,7 @@ size, modification time, inode and status-change time.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -211,23 +212,24 @@ class EvidenceCache:
         assert self.root is not None
         return self.root / namespace / key[:2] / f"{key}.json"
 
-    def get(self, namespace: str, key: str, parse: Callable[[Any], Any] | None = None
-            ) -> Any | None:
+    def get(self, namespace: str, key: str, parse: Callable[[Any], Any] | None = None, *,
+            shape: Any = None) -> Any | None:
         """The value stored under ``key`` (read by ``parse`` when given), or ``None``. An entry
-        that cannot be read, or that ``parse`` refuses (JSON of another shape: written by hand,
-        by another tool, a disk fault), is a miss, said with its path, so the evidence is
-        computed again; it stopped the record's facts, every claim of it unverifiable."""
+        that cannot be read, or whose JSON is not of ``shape`` (:func:`shape_problem`; written
+        by hand, by another tool, a disk fault), is a miss, said with its path, so the
+        evidence is computed again; it stopped the record's facts, every claim of it
+        unverifiable. ``parse`` runs on an entry of the right shape only, outside that: an
+        exception it raises is halluscope's bug and propagates, never a miss on every
+        record."""
         if self.root is None:
             return None
         path = self._path(namespace, key)
         try:
             value = json.loads(path.read_text(encoding="utf-8"))
-            if value is not None and parse is not None:
-                value = parse(value)
         except FileNotFoundError:
             self.misses += 1
             return None
-        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        except (OSError, ValueError) as exc:       # (UnicodeDecodeError, JSONDecodeError)
             log.warning("ignoring unreadable cache entry %s (computed again): %s: %s", path,
                         type(exc).__name__, exc)
             self.misses += 1
@@ -235,8 +237,14 @@ class EvidenceCache:
         if value is None:
             self.misses += 1
             return None
+        problem = None if shape is None else shape_problem(value, shape)
+        if problem is not None:
+            log.warning("ignoring unreadable cache entry %s (computed again): %s", path,
+                        problem)
+            self.misses += 1
+            return None
         self.hits += 1
-        return value
+        return value if parse is None else parse(value)
 
     def put(self, namespace: str, key: str, value: Any) -> None:
         if self.root is None:
@@ -249,3 +257,49 @@ class EvidenceCache:
     def stats(self) -> dict[str, Any]:
         return {"dir": str(self.root) if self.root else None, "hits": self.hits,
                 "misses": self.misses}
+
+
+#: In a :func:`shape_problem` shape: a JSON number (an int or a float; a bool is none).
+NUMBER = "number"
+
+
+def shape_problem(value: Any, shape: Any, where: str = "the entry") -> str | None:
+    """Why ``value`` (JSON read back from the cache) is not of ``shape``; ``None`` when it is.
+
+    ``shape`` is a type (``str``, ``int``, ``dict``: ``isinstance``, a bool being no number),
+    :data:`NUMBER`, a dict (an object with at least these keys, each value of its shape), a
+    list ``[s]`` (a list whose every item is of shape ``s``) or a tuple ``(s1, s2, ...)`` (a
+    list of exactly that many items, each of its shape)."""
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return _unexpected("an object", value, where)
+        for name, inner in shape.items():
+            if name not in value:
+                return _unexpected(f"an object with {name!r}", value, where)
+            if (problem := shape_problem(value[name], inner, f"{where}[{name!r}]")):
+                return problem
+        return None
+    if isinstance(shape, (list, tuple)):
+        if not isinstance(value, list) or isinstance(shape, tuple) and len(value) != len(shape):
+            return _unexpected("a list" if isinstance(shape, list) else
+                               f"a list of {len(shape)} items", value, where)
+        inners = itertools.repeat(shape[0]) if isinstance(shape, list) else shape
+        for i, (item, inner) in enumerate(zip(value, inners)):
+            if (problem := shape_problem(item, inner, f"{where}[{i}]")):
+                return problem
+        return None
+    if shape == NUMBER:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return None
+        return _unexpected("a number", value, where)
+    if isinstance(value, shape) and (shape is bool or not isinstance(value, bool)):
+        return None
+    return _unexpected(_JSON_NAMES.get(shape, f"a {shape.__name__}"), value, where)
+
+
+_JSON_NAMES = {str: "a string", int: "an integer", float: "a float", bool: "a boolean",
+               dict: "an object", list: "a list"}
+
+
+def _unexpected(what: str, value: Any, where: str) -> str:
+    return f"expected {what} in {where}, got {value!r:.60}"

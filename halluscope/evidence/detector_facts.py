@@ -29,7 +29,6 @@ The ImageFacts are closed-world over the labels asked about (``vocabulary``).
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
@@ -38,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
-from halluscope.evidence.cache import (EvidenceCache, hf_model_identity, image_sha256,
-                                       pixels_key, weights_hash)
+from halluscope.evidence.cache import (NUMBER, EvidenceCache, hf_model_identity,
+                                       image_sha256, pixels_key, weights_hash)
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
                                         default_thresholds, has_area, load_detector,
                                         load_rgb, nms)
@@ -291,7 +290,7 @@ class DetectorFacts:
         sha = sha or image_sha256(image)
         asked = [] if self.closed else sorted(set(phrases))
         key = pixels_key("detect", sha, self.spec, self.identity, asked)
-        hit = self.cache.get("detections", key, _cached_detections)
+        hit = self.cache.get("detections", key, _cached_detections, shape=DETECTIONS_ENTRY)
         if hit is not None:
             return hit
         rgb = load_rgb(image)
@@ -316,14 +315,7 @@ class DetectorFacts:
                                   path=record.image)
         path = check_path(path)
         check_header(path)          # the pixel limit, whether the detections are cached or not
-        try:
-            return self.image_facts(path, claims)
-        except RecordError as exc:
-            src = getattr(record, "source", None)
-            if isinstance(exc, UnreadableImage) or exc.location.line is not None or src is None:
-                raise
-            raise RecordError(exc.message, file=src.file, line=src.line,
-                              field=exc.location.field) from None
+        return self.image_facts(path, claims)    # (its RecordErrors: the engine locates them)
 
     def image_facts(self, image: str | Path, claims: Sequence[Any]) -> ImageFacts:
         if isinstance(image, (str, Path)):
@@ -400,8 +392,7 @@ class DetectorFacts:
         boxes = [[round(v, 1) for v in instances[i].box] for i in todo]
         key = pixels_key("colour", sha, {"colour_rules": COLOUR_RULES},
                          self._segmenter_identity(), boxes)
-        measured = self.cache.get("colours", key, functools.partial(_cached_colours,
-                                                                   len(todo)))
+        measured = self.cache.get("colours", key, shape=(COLOURS_ITEM,) * len(todo))
         if measured is None:
             rgb = load_rgb(image)
             segmenter = self.segmenter
@@ -457,20 +448,18 @@ def _failing_on(image: Any, rgb: Any, what: str) -> Iterator[None]:
                           f"{type(exc).__name__}: {exc}", field="image") from None
 
 
+#: The shape of a detections cache entry (:meth:`DetectorFacts.detect` writes it); an entry of
+#: another shape is a cache miss (:meth:`EvidenceCache.get`).
+DETECTIONS_ENTRY = {"detections": [{"label": str, "box": (NUMBER,) * 4, "score": NUMBER}],
+                    "size": (int, int)}
+#: The shape of one colour measurement in a colours cache entry (a list of them, one per box).
+COLOURS_ITEM = {"colour": {"colours": [str]}}
+
+
 def _cached_detections(hit: Any) -> tuple[list[Detection], tuple[int, int]]:
-    """A detections cache entry read back (raises on an entry of another shape)."""
-    width, height = (int(v) for v in hit["size"])
-    if isinstance(hit["detections"], (str, dict)):
-        raise TypeError(f"expected a list of detections, got {hit['detections']!r:.60}")
+    """A detections cache entry of :data:`DETECTIONS_ENTRY`'s shape, read back."""
+    width, height = hit["size"]
     return [Detection.from_dict(d) for d in hit["detections"]], (width, height)
-
-
-def _cached_colours(n: int, hit: Any) -> list[dict[str, Any]]:
-    """A colours cache entry read back: ``n`` measurements (raises on another shape)."""
-    if not isinstance(hit, list) or len(hit) != n or not all(
-            isinstance(m, dict) and isinstance(m["colour"]["colours"], list) for m in hit):
-        raise TypeError(f"expected {n} colour measurements, got {hit!r:.80}")
-    return hit
 
 
 def _unsure_beside(mine: Sequence[Detection], kept: Sequence[Detection], th: Thresholds,

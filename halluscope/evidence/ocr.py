@@ -32,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from halluscope.errors import ConfigError, MissingExtraError
-from halluscope.evidence.cache import EvidenceCache, image_sha256, pixels_key
+from halluscope.evidence.cache import NUMBER, EvidenceCache, image_sha256, pixels_key
 from halluscope.evidence.detect import load_rgb, require
 
 log = logging.getLogger(__name__)
@@ -263,7 +263,8 @@ def cached_read(engine: OcrEngine, image: Any, cache: EvidenceCache | None = Non
     if cache is None or not cache.enabled:
         return engine.read(image)
     key = pixels_key("ocr", sha or image_sha256(image), engine.provenance())
-    hit = cache.get("ocr", key, lambda v: [OcrLine.from_dict(d) for d in v])
+    hit = cache.get("ocr", key, lambda v: [OcrLine.from_dict(d) for d in v],
+                    shape=[{"text": str, "box": (NUMBER,) * 4, "score": NUMBER}])
     if hit is not None:
         return hit
     lines = engine.read(image)

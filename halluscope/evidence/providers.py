@@ -116,17 +116,15 @@ def unknown_image(providers: Sequence[FactsProvider], record, facts: Sequence[Im
         return None
     field, value = ("image_id", image_id) if image_id is not None else ("image", image)
     files = ", ".join(str(p.source.path) for p in providers)
-    src = getattr(record, "source", None)
     return RecordError(f"expected an image the annotation files know, got {value!r}, in none "
                        f"of {files} (looked up as {', '.join(image_keys(record))})",
-                       file=getattr(src, "file", None), line=getattr(src, "line", None),
                        field=field)
 
 
 def facts_of(provider: FactsProvider, record, claims: Sequence[Any] = ()) -> ImageFacts | None:
     """``provider.facts(record, claims)``; a source that fails on the record makes it a bad
-    record naming the source, the image and the failure (field ``image``, at the record's
-    file:line). It was a warning in the log while the claims came out unverifiable ("no
+    record naming the source, the image and the failure (field ``image``; the engine scoring
+    the record gives its file:line). It was a warning in the log while the claims came out unverifiable ("no
     evidence source knows this image"), and it stopped a region audit as an internal error.
 
     Passed on unchanged: a :class:`RecordError` (the record is bad, not this source: an
@@ -146,11 +144,9 @@ def facts_of(provider: FactsProvider, record, claims: Sequence[Any] = ()) -> Ima
             image = f"image id {image_id}" if image_id is not None else "its image"
         log.debug("facts provider %s failed on record %s", name, getattr(record, "id", "?"),
                   exc_info=True)
-        src = getattr(record, "source", None)
         text = " ".join(str(exc).split())[:300]
         raise RecordError(f"the evidence source {name} failed on {image}: "
                           f"{type(exc).__name__}{': ' + text if text else ''}",
-                          file=getattr(src, "file", None), line=getattr(src, "line", None),
                           field="image") from None
 
 

@@ -78,6 +78,14 @@ def amber_worded(question: str) -> bool:
     return bool(_AMBER_WORDED.search(question)) and yes_no_prompt(question)
 
 
+def unasked_query(data: AmberData, i: int, question: str) -> str | None:
+    """AMBER item ``i``'s own query (``query_all.json``) when ``question`` does not hold it
+    (spacing and case aside): the question is another item's; ``None`` when it holds it or
+    no query of the item is known."""
+    query = (data.queries.get(i) or {}).get("query")
+    return query if isinstance(query, str) and _norm(query) not in _norm(question) else None
+
+
 def foreign(record: Record, data: AmberData) -> str | None:
     """Why ``record`` is another benchmark's, not an answer to an AMBER item (the counted cause
     it is passed by with); ``None`` when it may be AMBER's (module docstring)."""
@@ -102,8 +110,7 @@ def foreign(record: Record, data: AmberData) -> str | None:
         return OTHER_LABEL
     if question is None:
         return None
-    query = (data.queries.get(i) or {}).get("query")
-    if isinstance(query, str) and _norm(query) not in _norm(question):
+    if unasked_query(data, i, question) is not None:
         return OTHER_QUESTION
     return POPE_QUESTION if _POPE_WORDED.search(question) else None
 
@@ -151,9 +158,8 @@ def amber_item(record: Record, data: AmberData) -> tuple[int, dict[str, Any]]:
     question = question_of(record)
     if question is None or not amber_worded(question):
         return i, item
-    query = (data.queries.get(i) or {}).get("query")
-    if item.get("type") == "generative" or (isinstance(query, str) and
-                                            _norm(query) not in _norm(question)):
+    query = unasked_query(data, i, question)
+    if item.get("type") == "generative" or query is not None:
         want = "a description" if item.get("type") == "generative" else f"its question {query!r}"
         raise RecordError(f"expected {want} for AMBER item {i}, got the yes/no question "
                           f"{question!r:.120}: is the id off?", field="id", **where)

@@ -358,16 +358,18 @@ class Metric(ABC):
         """Score ``record``, fold it into the state and return the item's score.
 
         A record whose image (or document page) cannot be read is not scored: it is counted in
-        ``tallies["unreadable"]["records"]`` (apart from claims that are merely unverifiable)
-        and the :class:`~halluscope.errors.UnreadableImage` is raised again at the record's
-        ``file:line`` for the audit to list."""
+        ``tallies["unreadable"]["records"]`` (apart from claims that are merely unverifiable).
+        A :class:`~halluscope.errors.RecordError` (that one included) is raised again at the
+        record's ``file:line`` for the audit to list."""
         try:
             item = self.score(record)
-        except UnreadableImage as exc:
-            self.fold_error(record, exc)
-            if exc.location.file is None and exc.location.line is None:
-                exc = exc.at(record.source.file, record.source.line)
-            raise exc from None
+        except RecordError as exc:
+            if isinstance(exc, UnreadableImage):
+                self.fold_error(record, exc)
+            located = exc.located(record.source)
+            if located is exc:
+                raise
+            raise located from None
         self.fold(record, item)
         return item
 

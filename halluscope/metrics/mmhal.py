@@ -192,11 +192,7 @@ class MMHalMetric(Metric):
             raise ConfigError(f"{record.source.file}:{record.source.line}: an answer line "
                               f"without its question: pass --option mmhal_template=PATH "
                               f"(mmhal-bench_answer_template.json, {TEMPLATE_SIZE} rows)")
-        try:
-            index, _ = self.aligner.index(record)    # by question_id, else by position
-        except RecordError as exc:
-            raise RecordError(exc.message, field=exc.location.field, file=record.source.file,
-                              line=record.source.line) from None
+        index, _ = self.aligner.index(record)    # by question_id, else by position
         answer = (record.response or "").replace("Assistant:", "").strip()
         return self.template[index], answer, index
 

@@ -444,15 +444,6 @@ class ObjhalMetric(Metric):
         return ""                           # halluscope's rules read the answer alone
 
     def score(self, record: Record) -> ItemScore:
-        try:
-            return self._score(record)
-        except RecordError as exc:
-            if exc.location.file is None and record.source is not None:
-                raise RecordError(exc.message, file=record.source.file, line=record.source.line,
-                                  field=exc.location.field) from exc
-            raise
-
-    def _score(self, record: Record) -> ItemScore:
         image_id, row = self._image_id(record)
         if image_id not in self.gt:
             raise RecordError(f"expected ground-truth objects for image {image_id}, found none "

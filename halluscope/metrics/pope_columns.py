@@ -316,7 +316,7 @@ def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
     if qids is None:
         out.fail(alive, lambda i: no_question_id(_where(cols, i), alone=bool(alone[i])))
         return
-    missing = alive[~_present(cols, "question_id")[alive]]
+    missing = alive[~cols.present("question_id")[alive]]
     by_id = metric.align == "auto"        # (as line by line: the file aligns by id)
     out.fail(missing, lambda i: no_question_id(_where(cols, i), alone=bool(alone[i]),
                                                by_id=by_id))
@@ -381,16 +381,11 @@ def _check_and_label(metric: PopeMetric, cols: RecordColumns, out: ColumnScores)
     out.fail(np.flatnonzero(out.ok & (out.label < 0)), lambda i: no_label(_where(cols, i)))
 
 
-def _present(cols: RecordColumns, name: str) -> np.ndarray:
-    """Which lines have a value of field ``name`` (a null has no code)."""
-    return cols.present(name)
-
-
 def _captions(cols: RecordColumns) -> np.ndarray:
     """Which lines are caption-shaped records without a ``question_id``: answers alone."""
     tasks = cols.coded("task")
     caption = np.array([t == "caption" for t in tasks.values], dtype=bool)[tasks.codes]
-    return caption & ~_present(cols, "question_id")
+    return caption & ~cols.present("question_id")
 
 
 def _applies(metric: PopeMetric, cols: RecordColumns) -> np.ndarray:
@@ -403,9 +398,9 @@ def _applies(metric: PopeMetric, cols: RecordColumns) -> np.ndarray:
     if metric.questions is None:
         return yes_no
     caption = np.array([t == "caption" for t in tasks.values], dtype=bool)[tasks.codes]
-    bare = ~_present(cols, "prompt") & ~_present(cols, "image")
+    bare = ~cols.present("prompt") & ~cols.present("image")
     vqa = np.array([t == "vqa" for t in tasks.values], dtype=bool)[tasks.codes]
-    return yes_no | (caption & (_present(cols, "question_id") | bare)) | _asked(metric, cols, vqa)
+    return yes_no | (caption & (cols.present("question_id") | bare)) | _asked(metric, cols, vqa)
 
 
 def _asked(metric: PopeMetric, cols: RecordColumns, vqa: np.ndarray) -> np.ndarray:

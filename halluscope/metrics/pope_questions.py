@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from halluscope import _json as fast_json
-from halluscope.columns import Coded, arrow_strings, integers, read_json_table
+from halluscope.columns import Coded, arrow_strings, int64_numbers, integers, read_json_table
 from halluscope.errors import ConfigError, RecordError
 from halluscope.hashing import remember_sha256
 from halluscope.json_array import iter_json_elements
@@ -285,8 +285,7 @@ def _flat_question_columns(path: Path, split_from_name: str | None, raw: bytes |
         ids = pc.cast(arrays["question_id"], "string")
         if not _distinct(arrays["question_id"], ids):
             return None
-        if str(arrays["question_id"].type) == "int64":
-            numbers = integers(arrays["question_id"]).astype(np.int64)
+        numbers = int64_numbers(arrays["question_id"])
     labels = first("label", "answer")
     if labels is not None:
         labels = labels.map(lambda v: v.strip().lower())

@@ -1,0 +1,46 @@
+"""Statistics bug hunt: intervals that the README promises are never read from too little."""
+
+from __future__ import annotations
+
+import random
+
+from halluscope.metrics.hallusionbench import hallusionbench_scores
+from halluscope.metrics.hallusionbench_units import Unit
+from halluscope.metrics.stats import MIN_UNITS
+
+
+def _sets(n_sets: int, seed: int = 0) -> list[Unit]:
+    """``n_sets`` HallusionBench question sets, each 2 figures x 3 questions."""
+    rng = random.Random(seed)
+    return [Unit(cluster=f"VD_x_{s}", figure=f"VD_x_{s}_{f}", pair=f"VD_x_{s}_{q}",
+                 correct=rng.random() < 0.6, groups=("VD",), cell=(str(f), str(q)))
+            for s in range(n_sets) for f in range(2) for q in range(3)]
+
+
+def test_hallusionbench_gives_no_interval_over_fewer_than_ten_question_sets():
+    """Three question sets (18 questions, 6 figures, 9 pairs): every other metric refuses an
+    interval over fewer than 10 clusters; HallusionBench printed [0.333, 0.333] for qAcc."""
+    scores = hallusionbench_scores(_sets(3), n_boot=1000)
+    for name in ("aacc", "facc", "qacc"):
+        r = scores[name]
+        assert r.ci is None, (name, r.ci)
+        assert r.ci_note == f"no interval: 3 clusters resampled, fewer than {MIN_UNITS}" \
+            or r.ci_note.startswith("no interval: n="), (name, r.ci_note)
+        assert r.clusters == 3
+    assert scores["facc"].ci_note == f"no interval: n=6 units, fewer than {MIN_UNITS}"
+    assert scores["aacc"].ci_note == f"no interval: 3 clusters resampled, fewer than {MIN_UNITS}"
+
+
+def test_hallusionbench_counts_only_the_sets_a_statistic_is_over():
+    """fAcc over figures of 2 sets only (the other sets' figures are incomplete): 12 sets
+    resampled, but the interval of fAcc rests on 2 of them."""
+    units = _sets(12)
+    keep = {"VD_x_0", "VD_x_1"}
+    # the other sets lack (figure 0, question 0) and (figure 1, question 1): both their
+    # figures are incomplete (left out of fAcc), their pair of question 2 is not
+    units = [u for u in units if u.cluster in keep or u.cell not in (("0", "0"), ("1", "1"))]
+    scores = hallusionbench_scores(units, n_boot=1000)
+    assert scores["aacc"].ci is not None and scores["aacc"].clusters == 12
+    facc = scores["facc"]
+    assert facc.n == 4 and facc.ci is None and facc.clusters == 2, (facc.ci, facc.clusters)
+    assert scores["qacc"].clusters == 12

@@ -44,3 +44,52 @@ def test_hallusionbench_counts_only_the_sets_a_statistic_is_over():
     facc = scores["facc"]
     assert facc.n == 4 and facc.ci is None and facc.clusters == 2, (facc.ci, facc.clusters)
     assert scores["qacc"].clusters == 12
+
+
+def _pope_rows(yes: set[int], n_images: int = 40) -> list[dict]:
+    """Six questions per image, alternate labels; the model says yes only to questions ``yes``
+    (by position), no to the rest."""
+    rows = []
+    for img in range(n_images):
+        for q in range(6):
+            i = 6 * img + q
+            rows.append({"question_id": f"{img}-{q}", "image_id": img,
+                         "label": "yes" if (img + q) % 2 == 0 else "no",
+                         "prompt": "Is there a dog in the image?",
+                         "response": "yes" if i in yes else "no"})
+    return rows
+
+
+def test_compare_gives_no_interval_where_a_side_is_over_fewer_than_ten_units(tmp_path):
+    """Precision over 3 and 4 yes answers: each audit refuses its interval (n=3, n=4 units),
+    yet compare printed B - A in [-0.75, +0.50] because it counted 240 paired *questions*."""
+    from halluscope.api import audit
+    from halluscope.comparison import compare
+    runs = []
+    for name, yes in (("a", {0, 7, 13}), ("b", {0, 7, 22, 30})):
+        res = audit(records=_pope_rows(yes), metrics="pope", n_boot=1000, out=tmp_path / name,
+                    write_report=False)
+        assert res.get("pope.precision").ci is None          # the audit's own rule
+        runs.append(tmp_path / name)
+    cmp = compare(runs, n_boot=1000)
+    precision = cmp.metrics["pope.precision"]
+    assert precision["n_paired"] == 240
+    assert precision["ci"] is None, precision["ci"]
+    assert "fewer than 10" in precision["ci_note"], precision["ci_note"]
+    assert cmp.metrics["pope.accuracy"]["ci"] is not None        # over 240 answers in 40 images
+
+
+def test_compare_counts_only_the_clusters_a_statistic_is_over(tmp_path):
+    """Twelve yes answers on two images: 12 units for precision, but all in 2 of 40 images; a
+    percentile interval read from two resampled clusters is no 95% interval."""
+    from halluscope.api import audit
+    from halluscope.comparison import compare
+    runs = []
+    for name, extra in (("a", set()), ("b", {3})):
+        yes = set(range(12)) - extra       # images 0 and 1 only
+        audit(records=_pope_rows(yes), metrics="pope", n_boot=1000, out=tmp_path / name,
+              write_report=False)
+        runs.append(tmp_path / name)
+    precision = compare(runs, n_boot=1000).metrics["pope.precision"]
+    assert precision["ci"] is None, precision
+    assert "2 clusters" in precision["ci_note"], precision["ci_note"]

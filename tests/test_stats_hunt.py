@@ -93,3 +93,55 @@ def test_compare_counts_only_the_clusters_a_statistic_is_over(tmp_path):
     precision = compare(runs, n_boot=1000).metrics["pope.precision"]
     assert precision["ci"] is None, precision
     assert "2 clusters" in precision["ci_note"], precision["ci_note"]
+
+
+def test_audit_counts_only_the_clusters_a_statistic_is_over(tmp_path):
+    """Precision over twelve yes answers, all on 2 of 40 images: 12 units, 40 clusters
+    resampled, yet the interval rests on 2 of them (a simulation with such sparse
+    denominators covered 87% at a nominal 95%). No interval, and the note says why; accuracy,
+    over every answer, keeps its interval. Both the record-by-record and the column paths."""
+    import json
+
+    from halluscope.api import audit
+    rows = _pope_rows(set(range(12)))
+    answers = tmp_path / "answers.jsonl"           # a flat answer file: scored as columns
+    answers.write_text("".join(json.dumps({
+        "question_id": r["question_id"], "image": f"COCO_val2014_{r['image_id']:012d}.jpg",
+        "text": r["prompt"], "label": r["label"], "answer": r["response"]}) + "\n"
+        for r in rows))
+    for res in (audit(records=rows, metrics="pope", n_boot=1000),
+                audit(answers, metrics="pope", n_boot=1000, out=tmp_path / "out",
+                      write_report=False)):
+        precision = res.get("pope.precision")
+        assert precision.n == 12 and precision.ci is None, precision
+        assert precision.ci_note == "no interval: 2 clusters hold its units, fewer than 10"
+        assert res.get("pope.accuracy").ci is not None
+    sheet = json.loads((tmp_path / "out" / "runsheet.json").read_text())
+    assert sheet["execution"]["scored"] == "as columns (whole files)"
+
+
+def test_sum_state_clusters_holding_units_merge_across_shards():
+    """The clusters that hold a statistic's units are counted over shards (workers) as over one
+    state, and a statistic over items counts every cluster."""
+    import numpy as np
+
+    from halluscope.metrics.stats import SumState, rate, ratio
+    stat = rate(lambda s: ratio(s["h"], s["n"]), units="n")
+    over_items = rate(lambda s: ratio(s["h"], s["items"]))
+    x = np.array([[1.0, 3.0, 1.0] if i < 4 else [0.0, 0.0, 1.0] for i in range(30)])
+    keys = [f"image:{i % 15}" for i in range(30)]      # units on images 0-3 only
+
+    def state(idx):
+        st = SumState(["h", "n", "items"], 200, seed=1)
+        st.add_rows(x[idx], st.draw_weights([keys[i] for i in idx]), np.arange(len(idx)),
+                    [keys[i] for i in idx])
+        return st
+
+    whole = state(list(range(30)))
+    left, right = state(list(range(0, 30, 2))), state(list(range(1, 30, 2)))
+    left.merge(right)
+    for st in (whole, left):
+        r = st.result("h", stat)
+        assert r.n == 12 and r.ci is None and r.clusters == 15
+        assert r.ci_note == "no interval: 4 clusters hold its units, fewer than 10"
+        assert st.result("i", over_items).ci is not None

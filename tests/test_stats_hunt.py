@@ -145,3 +145,51 @@ def test_sum_state_clusters_holding_units_merge_across_shards():
         assert r.n == 12 and r.ci is None and r.clusters == 15
         assert r.ci_note == "no interval: 4 clusters hold its units, fewer than 10"
         assert st.result("i", over_items).ci is not None
+
+
+def _sampled(models: dict[str, str], prompts: int = 12, samples: int = 3) -> list[dict]:
+    """``halluscope query --samples`` outputs of several models over the same prompts (the
+    same ``sample_of`` ids): each model gives its one answer every time."""
+    return [{"id": f"{m}-{p}-{s}", "model": m, "task": "yes-no", "prompt": f"Is there a dog? {p}",
+             "response": answer, "image": f"{p}.jpg",
+             "metadata": {"sample_of": f"p{p}", "sample_index": s}}
+            for m, answer in models.items() for p in range(prompts) for s in range(samples)]
+
+
+def test_self_consistency_never_pools_two_models_answers():
+    """Model A always says yes, model B always no: each is perfectly self-consistent. Their
+    logs share the prompts' sample_of ids, and the groups pooled both models' answers:
+    self_consistent_rate 0.0, agreement 0.5 (an 'interval' [0.5, 0.5])."""
+    from halluscope.api import audit
+    res = audit(records=_sampled({"A": "yes", "B": "no"}), metrics="consistency", n_boot=200)
+    assert res.get("consistency.self_consistent_rate").value == 1.0
+    assert res.get("consistency.self_consistency").value == 1.0
+    assert res.get("consistency.sample_groups").value == 24
+    for model in ("A", "B"):                      # and each model's own numbers, as for others
+        r = res.get(f"consistency.self_consistent_rate@model:{model}")
+        assert r.value == 1.0 and r.n == 12
+
+
+def test_consistency_keeps_why_an_interval_is_missing_and_its_bounds():
+    """Five groups: no interval, and the result said nothing about why (ci_note, bounds and
+    direction were dropped when the parts' results were renamed)."""
+    from halluscope.api import audit
+    res = audit(records=_sampled({"A": "yes"}, prompts=5), metrics="consistency", n_boot=200)
+    r = res.get("consistency.self_consistent_rate")
+    assert r.ci is None and r.ci_note == "no interval: n=5 units, fewer than 10", r
+    assert r.bounds == (0.0, 1.0)
+    assert res.get("consistency.sample_groups").direction is False
+
+
+def test_consistency_groups_by_the_fields_asked_for():
+    """``--by split`` reached the consistency wrapper, not the parts that fold the records:
+    no split group was reported."""
+    from halluscope.api import audit
+    rows = [{"id": f"q{p}", "model": "A", "task": "yes-no", "prompt": f"Is there a dog? {p}",
+             "image": f"{p}.jpg", "response": "yes",
+             "metadata": {"split": "easy" if p < 6 else "hard",
+                          "samples": ["yes", "yes" if p < 6 else "no"]}}
+            for p in range(12)]
+    res = audit(records=rows, metrics="consistency", n_boot=200, by=["split"])
+    assert res.get("consistency.self_consistent_rate@split:easy").value == 1.0
+    assert res.get("consistency.self_consistent_rate@split:hard").value == 0.0

@@ -15,8 +15,9 @@ both runs computed, re-aggregates the statistics over the items the runs share:
   correlation of the two runs on the same images is kept (a run compared with itself gives
   ``[0, 0]``); compare draws its own replicates, so the runs' replicates, seed and confidence
   do not enter it, and a difference in any is said (``bootstrap_differs``);
-* below :data:`~halluscope.metrics.stats.MIN_UNITS` paired items there is no interval
-  (``ci_note`` says so).
+* below :data:`~halluscope.metrics.stats.MIN_UNITS` paired items, or where a side's statistic
+  is over fewer units of its own (mentions, yes answers) or those lie in fewer clusters, there
+  is no interval (``ci_note`` says so), as in the audit.
 
 Gates on differences (``diff.chair.chair_i@upper=0``) are evaluated by :func:`diff_value` and
 :func:`diff_gate_failures` (:mod:`halluscope.gates.diff`, re-exported here), which the CLI (and
@@ -121,18 +122,23 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
     weights = replicate_weights(units, n_boot, seed) if n_boot and keys else None
     common = {"n_paired": len(keys), "only_a": len(set(a) - set(b)),
               "only_b": len(set(b) - set(a)), "clusters": len(set(units))}
+    cluster_of = np.unique(units, return_inverse=True)[1].reshape(-1) if keys else None
     out: dict[str, dict[str, Any]] = {}
     for stat_name in (s for s in stats_a if s in stats_b):
         out[f"{name}.{stat_name}"] = _entry(stats_a[stat_name], stats_b[stat_name], xa, xb,
-                                           weights, dict(common), n_boot, confidence)
+                                           weights, dict(common), n_boot, confidence,
+                                           cluster_of)
     return out, _changed(name, stats_a, stats_b, keys, a, b)
 
 
 def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, tuple[str, ...]],
            xa: np.ndarray, xb: np.ndarray, weights: np.ndarray | None, entry: dict[str, Any],
-           n_boot: int, confidence: float) -> dict[str, Any]:
+           n_boot: int, confidence: float, cluster_of: np.ndarray | None = None
+           ) -> dict[str, Any]:
     """One statistic's entry: A's value by A's definition, B's by B's, and the paired-bootstrap
-    interval of the difference."""
+    interval of the difference: none where a side is over fewer than ``MIN_UNITS`` units of
+    its own (the audit's rule: mentions for CHAIR_i, yes answers for precision) or those units
+    lie in fewer than ``MIN_UNITS`` clusters (``cluster_of``: each paired item's cluster)."""
     (stat, columns), (stat_b, columns_b) = side_a, side_b
     n_keys, clusters = entry["n_paired"], entry["clusters"]
     va, vb = (_side_value(s, c, x, n_keys) for s, c, x in
@@ -153,6 +159,9 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
         entry["ci"] = None
         entry["ci_note"] = (f"no interval: {n_keys} paired items in {clusters} clusters, "
                             f"fewer than {MIN_UNITS}")
+    elif (few := _too_few_units(side_a, side_b, xa, xb, cluster_of)) is not None:
+        entry["ci"] = None
+        entry["ci_note"] = few
     else:
         with one_blas_thread():
             boot_a, boot_b = weights @ xa, weights @ xb
@@ -164,6 +173,30 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
             entry["ci_note"] = note
         entry["confidence"] = confidence
     return entry
+
+
+def _too_few_units(side_a: tuple[Statistic, tuple[str, ...]],
+                   side_b: tuple[Statistic, tuple[str, ...]], xa: np.ndarray, xb: np.ndarray,
+                   cluster_of: np.ndarray | None) -> str | None:
+    """Why the difference gets no interval, by the audit's rule (:meth:`SumState.result`):
+    a side over fewer than ``MIN_UNITS`` of its units, or units in fewer than ``MIN_UNITS``
+    clusters (the clusters where either side has some); ``None`` when neither."""
+    n_keys = len(xa)
+    holds = np.zeros(n_keys, dtype=bool)
+    ns = []
+    for (stat, columns), x in ((side_a, xa), (side_b, xb)):
+        ns.append(units_over(stat, columns, x.sum(axis=0), n_keys))
+        names = ((stat.units,) if isinstance(stat.units, str) else stat.units) or ()
+        cols = [columns.index(c) for c in names]
+        holds |= (np.abs(x[:, cols]).sum(axis=1) > 0) if cols else True
+    if min(ns) < MIN_UNITS:
+        return (f"no interval: n={ns[0]} units in A, n={ns[1]} in B, "
+                f"fewer than {MIN_UNITS}")
+    over = len(np.unique(cluster_of[holds])) if cluster_of is not None else MIN_UNITS
+    if over < MIN_UNITS:
+        return (f"no interval: the units lie in {over} clusters resampled, "
+                f"fewer than {MIN_UNITS}")
+    return None
 
 
 def _side_value(stat: Statistic, columns: tuple[str, ...], x: np.ndarray,

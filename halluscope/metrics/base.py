@@ -40,8 +40,8 @@ import numpy as np
 from halluscope.errors import ConfigError, RecordError, UnknownNameError, UnreadableImage
 from halluscope.metrics.explain import Explanation, explain_payload
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
-                                      Statistic, SumState, block_replicates, group_replicates,
-                                      one_blas_thread, small_integers)
+                                      NonzeroUnits, Statistic, SumState, block_replicates,
+                                      group_replicates, one_blas_thread, small_integers)
 from halluscope.metrics.units import (CLUSTER_DEFAULT, ImageKeys, group_names, item_key,
                                       record_field, unit_of)
 from halluscope.records import Record
@@ -478,6 +478,7 @@ class Metric(ABC):
                 present.append(np.bincount(units_of, minlength=n_units) > 0)
             boot = (block_replicates(per_unit, units, self.n_boot, self.seed,
                                      integers=small or None) if self.n_boot else None)
+        nonzero = NonzeroUnits(per_unit, units)
         for j, (g, idx) in enumerate(zip(["", *members], rows)):
             state = self.state if j == 0 else self._group_state(g)
             # small sums are exact in any order: the counts of each distinct row times the
@@ -486,7 +487,8 @@ class Metric(ABC):
                       else per_unit[:, j * k:(j + 1) * k].sum(axis=0))
             state.add_summed(len(idx), totals,
                              None if boot is None else boot[:, j * k:(j + 1) * k],
-                             [units[u] for u in np.flatnonzero(present[j]).tolist()])
+                             [units[u] for u in np.flatnonzero(present[j]).tolist()],
+                             lambda c, j=j: nonzero.units(j * k + c))
         self._added += len(codes)
 
     def _group_state(self, group: str) -> SumState:

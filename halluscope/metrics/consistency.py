@@ -35,6 +35,7 @@ Per group: ``majority_share`` (share of answers equal to the most common one), `
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import string
 from collections import Counter
@@ -158,7 +159,9 @@ class _ConsistencyMetric(Metric):
 
     def reset(self) -> None:
         super().reset()
-        self.buffers: dict[str, list[tuple[str, frozenset | None]]] = {}
+        # (group, model) -> answers: two models' logs of the same prompts share the prompts'
+        # group ids, and one model's answers are never compared with another's
+        self.buffers: dict[tuple[str, str], list[tuple[str, frozenset | None]]] = {}
         self.group_tasks: dict[str, bool] = {}
         self._folded = False
 
@@ -217,7 +220,7 @@ class _ConsistencyMetric(Metric):
             if item.row[-1]:
                 self.add(item, record=record)
             return item
-        key = self.group_of(record)
+        key = (self.group_of(record), record.model or "")
         yes_no = record.task == "yes-no"
         answer = normalize_answer(record.response, yes_no=yes_no)
         self.buffers.setdefault(key, []).append((answer, self._claims(record.response or "")))
@@ -237,12 +240,17 @@ class _ConsistencyMetric(Metric):
     def finish(self) -> None:
         if self._folded:
             return
+        several = len({model for _, model in self.buffers}) > 1
         for key in sorted(self.buffers):
             items = self.buffers[key]
             sets = [s for _, s in items] if self.claims_fn else None
             row = self._row([a for a, _ in items], sets)
-            if row is not None:
-                self.add(ItemScore(payload={}, row=row), f"group:{key}")
+            if row is None:
+                continue
+            group, model = key      # one model's groups keep the key they always had
+            name = f"{group}|model:{model}" if several else group
+            by_model = (f"model:{model}",) if model and "model" in self.by else ()
+            self.add(ItemScore(payload={}, row=row, groups=by_model), f"group:{name}")
         self._folded = True
 
     def compute(self) -> MetricSummary:
@@ -320,7 +328,15 @@ class ConsistencyMetric(Metric):
     def score(self, record: Record) -> ItemScore:
         return self.samples.score(record)
 
+    def _share_settings(self) -> None:
+        """The pipeline sets ``by``, ``cluster_by`` and ``min_units`` on this metric; its parts
+        fold and compute, so they take them (``--by split`` grouped nothing, and
+        ``--cluster-by`` was ignored)."""
+        for part in (self.samples, self.paraphrases):
+            part.by, part.cluster_by, part.min_units = self.by, self.cluster_by, self.min_units
+
     def update(self, record: Record) -> ItemScore:
+        self._share_settings()
         part = self._part(record)
         if part is None:
             return ItemScore(payload={}, row=())
@@ -337,17 +353,22 @@ class ConsistencyMetric(Metric):
         self.paraphrases.finish()
 
     def compute(self) -> MetricSummary:
-        results = {}
+        self._share_settings()
+        results: dict[str, Any] = {}
+        groups: dict[str, dict[str, Any]] = {}
         n = 0
         for attr, names in self._RENAME.items():
             summary = getattr(self, attr).compute()
             n += summary.n
+            # renamed whole: the interval's note, bounds and direction stay with the value
             for key, new in names.items():
                 if key in summary.results:
-                    r = summary.results[key]
-                    results[new] = type(r)(new, r.value, r.n, r.higher_is_better, r.ci,
-                                           r.confidence)
-        return MetricSummary(name=self.name, results=results, n=n, info=self.describe())
+                    results[new] = dataclasses.replace(summary.results[key], name=new)
+                for g, part in summary.groups.items():
+                    if key in part:
+                        groups.setdefault(g, {})[new] = dataclasses.replace(part[key], name=new)
+        return MetricSummary(name=self.name, results=results, n=n,
+                             groups=dict(sorted(groups.items())), info=self.describe())
 
     def describe(self) -> dict[str, Any]:
         return {"samples": self.samples.describe(), "paraphrases": self.paraphrases.describe()}

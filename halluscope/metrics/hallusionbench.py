@@ -73,8 +73,8 @@ from halluscope.metrics.hallusionbench_units import (Unit, coverage, expected_to
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
-from halluscope.metrics.stats import (NO_ITEM_COUNTED, MetricResult, Statistic,
-                                      one_blas_thread, percentile_interval)
+from halluscope.metrics.stats import (MIN_UNITS, NO_ITEM_COUNTED, RATE_BOUNDS, MetricResult,
+                                      Statistic, one_blas_thread, percentile_interval)
 from halluscope.metrics.units import CLUSTER_DEFAULT, group_names
 from halluscope.records import Record
 
@@ -179,23 +179,27 @@ def _weights(keys: list[str], n_boot: int, seed: int) -> np.ndarray:
 
 
 def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
-                          confidence: float = 0.95, easy_hard: bool = False
-                          ) -> dict[str, MetricResult]:
+                          confidence: float = 0.95, easy_hard: bool = False,
+                          min_units: int = MIN_UNITS) -> dict[str, MetricResult]:
     """aAcc, fAcc, qAcc (fractions) of ``units`` with cluster-bootstrap intervals; the pure twin
     of :class:`HallusionBenchMetric`. Units whose correctness is ``None`` are left out, with the
     figure and pair they belong to. With ``easy_hard``, also ``easy_qacc`` / ``hard_qacc``: what
     evaluation.py prints as "easy aAcc" / "hard aAcc", which are pair accuracies over the
-    questions on original / edited figures."""
-    out = _scores(units, n_boot, seed, confidence)
+    questions on original / edited figures. An interval over fewer than ``min_units``
+    questions, figures or pairs, or over fewer question sets (the sets holding them), is not
+    computed (``ci_note`` says why), as for every metric."""
+    out = _scores(units, n_boot, seed, confidence, min_units)
     if easy_hard:
         for name, hard in (("easy_qacc", False), ("hard_qacc", True)):
-            r = _scores([u for u in units if u.hard == hard], n_boot, seed, confidence)["qacc"]
-            out[name] = MetricResult(name, r.value, r.n, True, r.ci, r.confidence)
+            r = _scores([u for u in units if u.hard == hard], n_boot, seed, confidence,
+                        min_units)["qacc"]
+            out[name] = MetricResult(name, r.value, r.n, True, r.ci, r.confidence,
+                                     bounds=r.bounds, ci_note=r.ci_note, clusters=r.clusters)
     return out
 
 
-def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float
-            ) -> dict[str, MetricResult]:
+def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
+            min_units: int = MIN_UNITS) -> dict[str, MetricResult]:
     clusters = sorted({u.cluster for u in units})
     index = {c: i for i, c in enumerate(clusters)}
     counts = np.zeros((len(clusters), 6))  # q_ok q_n f_ok f_n p_ok p_n
@@ -226,12 +230,19 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float
     for name, col in (("aacc", 0), ("facc", 2), ("qacc", 4)):
         den = counts[:, col + 1].sum()
         value = counts[:, col].sum() / den if den else float("nan")
+        # the sets this statistic is over (a set whose figures are all incomplete adds no
+        # figure to fAcc): an interval needs min_units units and sets, as every metric's
+        over = int((counts[:, col + 1] > 0).sum())
         ci = note = None
-        if reps is not None:
+        if reps is not None and den < min_units:
+            note = f"no interval: n={int(den)} units, fewer than {min_units}"
+        elif reps is not None and over < min_units:
+            note = f"no interval: {over} clusters resampled, fewer than {min_units}"
+        elif reps is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
                 ci, note = percentile_interval(reps[:, col] / reps[:, col + 1], confidence)
         out[name] = MetricResult(name, float(value), int(den), True, ci, confidence if ci else None,
-                                 ci_note=note)
+                                 bounds=RATE_BOUNDS, ci_note=note, clusters=over)
     n_unv = sum(u.correct is None for u in units)
     out["unverifiable"] = MetricResult("unverifiable", n_unv if units else None, len(units),
                                        False, why_no_value=None if units else NO_ITEM_COUNTED)
@@ -472,7 +483,7 @@ class HallusionBenchMetric(Metric):
     def compute(self) -> MetricSummary:
         self.flush()
         kw = {"n_boot": self.n_boot, "seed": self.seed, "confidence": self.confidence,
-              "easy_hard": self.variant not in KEYWORD_VARIANTS}
+              "easy_hard": self.variant not in KEYWORD_VARIANTS, "min_units": self.min_units}
         names = sorted({g for u in self.units for g in u.groups})
         results = hallusionbench_scores(self.units, **kw)
         cov = self._coverage or coverage(self.units, EXPECTED_QUESTIONS[self.variant])

@@ -62,6 +62,7 @@ from typing import Any
 
 from halluscope._version import __version__
 from halluscope.errors import ConfigError
+from halluscope.hashing import STAMP_FIELDS, path_stamp
 
 log = logging.getLogger(__name__)
 
@@ -87,19 +88,19 @@ def _identity(path: Path) -> tuple[str, int, int]:
     return (str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
+def file_stamp(path: Path) -> tuple[str, int | None, ...]:
+    """Path, size, modification time, inode and status-change time of a file
+    (:func:`~halluscope.hashing.path_stamp`; ``None``s for one that is not there), as a
+    record's journal entry holds them: an image replaced by another of the same byte size with
+    its time kept (``cp -p`` of a BMP of the same dimensions) was taken for the journaled one,
+    whose verdicts the resume replayed. A record's file that merely changed its change time
+    (a ``chmod``) is scored again: a cost, never a wrong result."""
+    return (str(path), *(path_stamp(path) or (None,) * len(STAMP_FIELDS)))
+
+
 def file_stamps(paths: list[Path]) -> tuple[tuple[str, int | None, ...], ...]:
-    """Path, size, modification time, inode and status-change time of each file (``None``s
-    for one that is not there), as a record's journal entry holds them: an image replaced by
-    another of the same byte size with its time kept (``cp -p`` of a BMP of the same
-    dimensions) was taken for the journaled one, whose verdicts the resume replayed."""
-    out = []
-    for path in paths:
-        try:
-            st = path.stat()
-            out.append((str(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
-        except (OSError, ValueError):
-            out.append((str(path), None, None, None, None))
-    return tuple(out)
+    """:func:`file_stamp` of each file."""
+    return tuple(file_stamp(path) for path in paths)
 
 
 def line_digest(entry: Any) -> str:

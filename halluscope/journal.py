@@ -37,7 +37,12 @@ scored again, so that the results equal a fresh run on the files as they are now
 A journal is only resumed by the same audit: a header whose inputs (path, size, modification
 time), options, or files the options name (ground truth, questions, annotations) differ is
 refused with a usage error that names each difference ("option X: expected A as journaled,
-got B"). The options that only change how the outcomes are folded (:data:`FOLD_ONLY`: the
+got B"). The header also holds each of those files' inode and change time and its sha256 (the
+digest the run sheet lists): a file whose size and modification time match but whose inode or
+change time moved (a ``chmod``, a move away and back, or a copy that kept the old file's time:
+``cp -p``, ``rsync -a``, ``touch -r``) is hashed again, and resumed only when its content is the
+journaled one; else the resume is refused, naming the file. A file whose whole stamp matches is
+not read again. The options that only change how the outcomes are folded (:data:`FOLD_ONLY`: the
 bootstrap's seed, replicates and confidence, the ``--by`` groups) may differ: the journal holds
 each record's outcome before folding, and resume folds them all again.
 
@@ -63,7 +68,8 @@ from typing import Any
 from halluscope._version import __version__
 from halluscope.errors import ConfigError
 from halluscope.journal_pickle import _load
-from halluscope.hashing import STAMP_FIELDS, path_stamp
+from halluscope.hashing import (STAMP_FIELDS, code_sha256, known_sha256, path_stamp,
+                                stamp_tuple)
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +90,26 @@ FOLD_ONLY = ("seed", "n_boot", "confidence", "by")
 the groups of ``--by``, applied by :meth:`Metric.add` in the parent): a resume may change them."""
 
 
-def _identity(path: Path) -> tuple[str, int, int]:
-    st = path.stat()
-    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+JOURNAL_FORMAT = 8
+"""8: the header holds each input's and companion file's inode and change time, and the sha256
+of each (``"sha256"``), so that a file replaced with its size and modification time kept is
+told from one merely ``chmod``-ed or moved away and back (format 7 held size and time only)."""
+
+
+def _identity(path: Path) -> tuple[str, int, ...]:
+    """An input's or companion file's absolute path and
+    :func:`~halluscope.hashing.stamp_tuple` (size, mtime, inode, change time), as the header
+    holds it: size and mtime must match for a resume; inode and change time only say whether
+    the content must be hashed again (:func:`_content_changes`)."""
+    return (str(path.resolve()), *stamp_tuple(path.stat()))
+
+
+def _with_digests(header: dict[str, Any]) -> dict[str, Any]:
+    """``header`` with the sha256 of each input and companion file, as a new journal's header
+    is written (the run sheet lists the same digests: :func:`~halluscope.hashing.known_sha256`
+    remembers them, so each file is read once)."""
+    files = [f[0] for key in ("inputs", "companions") for f in header.get(key, ())]
+    return {**header, "sha256": {path: known_sha256(path) for path in files}}
 
 
 def file_stamp(path: Path) -> tuple[str, int | None, ...]:
@@ -182,10 +205,12 @@ def _files_named(value: Any) -> set[Path]:
 def journal_header(paths: list[Path], config: Any, metrics: list[str],
                    models: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a journal must match to be resumed: inputs, scoring options, the files the
-    options name (ground truth, questions, annotations, a metric's file: path, size and
-    modification time) and ``models``, what decides the detector's and segmenter's outputs
-    (their weights hashes and versions), not how many workers, which engine or which cache
-    folder, nor the :data:`EXECUTION_OPTIONS` (those do not change results)."""
+    options name (ground truth, questions, annotations, a metric's file: path, size,
+    modification time, inode and change time; their sha256 is added when a new journal is
+    written: :func:`_with_digests`) and ``models``, what decides the detector's and
+    segmenter's outputs (their weights hashes and versions), not how many workers, which
+    engine or which cache folder, nor the :data:`EXECUTION_OPTIONS` (those do not change
+    results)."""
     from halluscope.textfiles import text_of     # a path that is not UTF-8, made writable
     inputs = [_identity(Path(p)) for p in paths]
     dumped = config.model_dump(mode="json", exclude=set(_EXECUTION))
@@ -195,9 +220,9 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str],
     companions = sorted(_identity(p) for p in _files_named(dumped))
     settings = json.dumps(text_of(_files_resolved(dumped)), ensure_ascii=False,
                           separators=(",", ":"))
-    from halluscope.hashing import code_sha256
-    header = {"version": 7, "halluscope": __version__, "code": code_sha256(), "inputs": inputs,
-              "metrics": list(metrics), "companions": companions, "config": settings}
+    header = {"version": JOURNAL_FORMAT, "halluscope": __version__, "code": code_sha256(),
+              "inputs": inputs, "metrics": list(metrics), "companions": companions,
+              "config": settings}
     if models:          # only then: a journal of an audit without models resumes as before
         header["models"] = models
     return header
@@ -266,6 +291,13 @@ def read_journal(path: Path, header: dict[str, Any],
                 f"{path}: cannot resume: the journal was written for other inputs, options "
                 f"or companion files ({_difference(found, header)}); run without --resume to "
                 f"start again")
+        changed = _content_changes(found, header)
+        if changed:
+            raise ConfigError(
+                f"{path}: cannot resume: the content of {_first(changed)} changed since the "
+                f"interrupted run (another sha256, though the size and modification time are "
+                f"the same: a copy that kept the old file's time, as cp -p, rsync -a or touch "
+                f"-r leave it); run without --resume to start again")
         good = fh.tell()
         while True:
             try:
@@ -325,10 +357,35 @@ def _options(header: Any) -> dict[str, Any]:
 
 
 def _comparable(header: Any) -> Any:
-    """A header with its options parsed and the fold-only ones left out."""
+    """A header with its options parsed and the fold-only ones left out, and its files by
+    path, size and modification time only: their inode and change time move with a ``chmod``
+    or a move away and back, when :func:`_content_changes` hashes them again instead."""
     if not isinstance(header, dict):
         return header
-    return {**header, "config": _options(header)}
+    files = {key: [tuple(f[:3]) for f in header.get(key, ())] for key in ("inputs", "companions")}
+    rest = {k: v for k, v in header.items() if k != "sha256"}
+    return {**rest, **files, "config": _options(header)}
+
+
+def _content_changes(found: dict[str, Any], header: dict[str, Any]) -> list[str]:
+    """The inputs and companion files whose inode or change time moved since the journal was
+    written (their path, size and mtime match: :func:`_comparable`) and whose content is not
+    the journaled sha256 any more, or has none journaled. A file whose stamp is the same is
+    trusted without reading it."""
+    digests = found.get("sha256") or {}
+    now = {f[0]: tuple(f[1:]) for key in ("inputs", "companions") for f in header.get(key, ())}
+    changed = []
+    for key in ("inputs", "companions"):
+        for f in found.get(key, ()):
+            if tuple(f[1:]) == now.get(f[0]):
+                continue
+            try:
+                same = known_sha256(f[0]) == digests.get(f[0])
+            except OSError:
+                same = False
+            if not same:
+                changed.append(f[0])
+    return changed
 
 
 def _option_changes(found: Any, header: dict[str, Any]) -> list[str]:
@@ -358,8 +415,8 @@ def _difference(found: Any, header: dict[str, Any]) -> str:
     :func:`read_journal` found of this version and code, so a dict)."""
     said = []
     for key, what in (("inputs", "inputs"), ("companions", "files the options name")):
-        before = {f[0]: tuple(f[1:]) for f in found.get(key, [])}
-        now = {f[0]: tuple(f[1:]) for f in header[key]}
+        before = {f[0]: tuple(f[1:3]) for f in found.get(key, [])}     # size and mtime
+        now = {f[0]: tuple(f[1:3]) for f in header[key]}
         changed = sorted(p for p in before.keys() | now.keys() if before.get(p) != now.get(p))
         if changed:     # (of thousands of inputs moved elsewhere, the first few)
             said.append(f"{what} changed or differ: " + _first(
@@ -436,7 +493,7 @@ class Journal:
             log.info("resuming: %d input lines already scored", len(self.replay))
         else:
             self.fh = open(path, "wb")
-            pickle.dump(header, self.fh)
+            pickle.dump(_with_digests(header), self.fh)
             self.fh.flush()         # a kill from here on leaves a journal that resumes
         self._unflushed = 0
         self._flushed_at = time.monotonic()

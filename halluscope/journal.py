@@ -107,9 +107,21 @@ def _identity(path: Path) -> tuple[str, int, ...]:
 def _with_digests(header: dict[str, Any]) -> dict[str, Any]:
     """``header`` with the sha256 of each input and companion file, as a new journal's header
     is written (the run sheet lists the same digests: :func:`~halluscope.hashing.known_sha256`
-    remembers them, so each file is read once)."""
-    files = [f[0] for key in ("inputs", "companions") for f in header.get(key, ())]
-    return {**header, "sha256": {path: known_sha256(path) for path in files}}
+    remembers them, so each file is read once per audit)."""
+    return {**header, "sha256": {f[0]: _digest_if_same(f) for key in ("inputs", "companions")
+                                 for f in header.get(key, ())}}
+
+
+def _digest_if_same(identity: tuple) -> str | None:
+    """The sha256 of the file :func:`_identity` stamped, while it still has that stamp; else
+    ``None`` (changed since the audit began: a resume is refused, its stamp not matching)."""
+    try:
+        st = os.stat(identity[0])
+        if (identity[0], *stamp_tuple(st)) != tuple(identity):
+            return None
+        return known_sha256(identity[0])
+    except OSError:
+        return None
 
 
 def file_stamp(path: Path) -> tuple[str, int | None, ...]:
@@ -469,7 +481,15 @@ class _NoHeader(Exception):
 
 class Journal:
     """Appends one entry per input line; flushed every :data:`FLUSH_EVERY` entries, and when
-    the last flush is :data:`FLUSH_SECONDS` old."""
+    the last flush is :data:`FLUSH_SECONDS` old.
+
+    A new journal's header is written with its first entry, or when it is closed: its files'
+    digests are taken then, by when the audit of whole files (as columns) has hashed its inputs
+    beside its fold and the run sheet's digests are known (:func:`_with_digests`), instead of
+    before scoring on the main thread. A journal killed before it is an empty file, resumed as
+    one with nothing scored."""
+
+    _header: dict[str, Any] | None = None
 
     def __init__(self, path: Path, header: dict[str, Any], resume: bool):
         self.path = path
@@ -493,8 +513,7 @@ class Journal:
             log.info("resuming: %d input lines already scored", len(self.replay))
         else:
             self.fh = open(path, "wb")
-            pickle.dump(_with_digests(header), self.fh)
-            self.fh.flush()         # a kill from here on leaves a journal that resumes
+            self._header = header   # written with the first entry (_write_header)
         self._unflushed = 0
         self._flushed_at = time.monotonic()
         self.written = len(self.replay)
@@ -503,6 +522,7 @@ class Journal:
                line: str = "") -> None:
         """Journal one input line's outcomes, the judge counters its scoring took, its files'
         stamps and its :func:`line_digest`."""
+        self._write_header()
         pickle.dump(Entry(outcomes, files, line, judges or ()), self.fh,
                     protocol=pickle.HIGHEST_PROTOCOL)
         self.written += 1
@@ -520,6 +540,12 @@ class Journal:
         del self.replay[k:], self._offsets[k:]
         self.written = k
 
+    def _write_header(self) -> None:
+        if self._header is not None:
+            pickle.dump(_with_digests(self._header), self.fh)
+            self._header = None
+            self.fh.flush()         # a kill from here on leaves a journal that resumes
+
     def flush(self) -> None:
         self.fh.flush()
         self._unflushed = 0
@@ -529,6 +555,8 @@ class Journal:
         """Close the file; ``discard`` removes it too (a strict stop, which leaves nothing to
         resume). A finished pass keeps it until the outputs are written
         (:func:`discard_journal`)."""
+        if not discard:
+            self._write_header()
         self.fh.close()
         if discard:
             self.path.unlink(missing_ok=True)

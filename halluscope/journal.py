@@ -91,9 +91,10 @@ the groups of ``--by``, applied by :meth:`Metric.add` in the parent): a resume m
 
 
 JOURNAL_FORMAT = 8
-"""8: the header holds each input's and companion file's inode and change time, and the sha256
-of each (``"sha256"``), so that a file replaced with its size and modification time kept is
-told from one merely ``chmod``-ed or moved away and back (format 7 held size and time only)."""
+"""8: the header holds each input's and companion file's inode and change time too, and a
+record ``{"sha256": {path: digest}}`` before the first entry the digest of each, so that a file
+replaced with its size and modification time kept is told from one merely ``chmod``-ed or
+moved away and back (format 7 held size and time only)."""
 
 
 def _identity(path: Path) -> tuple[str, int, ...]:
@@ -104,12 +105,14 @@ def _identity(path: Path) -> tuple[str, int, ...]:
     return (str(path.resolve()), *stamp_tuple(path.stat()))
 
 
-def _with_digests(header: dict[str, Any]) -> dict[str, Any]:
-    """``header`` with the sha256 of each input and companion file, as a new journal's header
-    is written (the run sheet lists the same digests: :func:`~halluscope.hashing.known_sha256`
-    remembers them, so each file is read once per audit)."""
-    return {**header, "sha256": {f[0]: _digest_if_same(f) for key in ("inputs", "companions")
-                                 for f in header.get(key, ())}}
+def _digests(header: dict[str, Any]) -> dict[str, Any]:
+    """The journal's record of the sha256 of each input and companion file of ``header``,
+    written just before its first entry (or when it closes without one): by then a whole-file
+    audit has hashed its inputs beside its fold, and the run sheet lists the same digests
+    (:func:`~halluscope.hashing.known_sha256` remembers them), so each file is still read once
+    per audit, and never before scoring starts."""
+    return {"sha256": {f[0]: _digest_if_same(f) for key in ("inputs", "companions")
+                       for f in header.get(key, ())}}
 
 
 def _digest_if_same(identity: tuple) -> str | None:
@@ -218,8 +221,8 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str],
                    models: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a journal must match to be resumed: inputs, scoring options, the files the
     options name (ground truth, questions, annotations, a metric's file: path, size,
-    modification time, inode and change time; their sha256 is added when a new journal is
-    written: :func:`_with_digests`) and ``models``, what decides the detector's and
+    modification time, inode and change time; their sha256 follows the header:
+    :func:`_digests`) and ``models``, what decides the detector's and
     segmenter's outputs (their weights hashes and versions), not how many workers, which
     engine or which cache folder, nor the :data:`EXECUTION_OPTIONS` (those do not change
     results)."""
@@ -284,7 +287,9 @@ def resume_note(replayed: int) -> dict[str, Any]:
 def read_journal(path: Path, header: dict[str, Any],
                  offsets: list[int] | None = None) -> tuple[list[Any], int]:
     """The entries written so far (:class:`Entry`) and the byte offset just after the last
-    complete entry; ``offsets`` receives the offset each :class:`Entry` begins at."""
+    complete entry; ``offsets`` receives the offset each :class:`Entry` begins at. The record
+    of the files' digests (:func:`_digests`) is no entry: it is checked here, against the files
+    whose inode or change time moved (:func:`_check_contents`)."""
     entries: list[Any] = []
     with open(path, "rb") as fh:
         try:
@@ -303,18 +308,17 @@ def read_journal(path: Path, header: dict[str, Any],
                 f"{path}: cannot resume: the journal was written for other inputs, options "
                 f"or companion files ({_difference(found, header)}); run without --resume to "
                 f"start again")
-        changed = _content_changes(found, header)
-        if changed:
-            raise ConfigError(
-                f"{path}: cannot resume: the content of {_first(changed)} changed since the "
-                f"interrupted run (another sha256, though the size and modification time are "
-                f"the same: a copy that kept the old file's time, as cp -p, rsync -a or touch "
-                f"-r leave it); run without --resume to start again")
         good = fh.tell()
+        digests: dict[str, Any] = {}
         while True:
             try:
-                entries.append(_load(fh, path))
-                if offsets is not None and isinstance(entries[-1], Entry):
+                item = _load(fh, path)
+                if isinstance(item, dict) and "sha256" in item:
+                    digests = item["sha256"]    # (the last: a resume of none writes them anew)
+                    good = fh.tell()
+                    continue
+                entries.append(item)
+                if offsets is not None and isinstance(item, Entry):
                     offsets.append(good)
             except EOFError:
                 break
@@ -324,7 +328,24 @@ def read_journal(path: Path, header: dict[str, Any],
                 log.info("%s: cutting a half-written entry at byte %d", path, good)
                 break
             good = fh.tell()
+    _check_contents(path, found, header, entries, digests)
     return entries, good
+
+
+def _check_contents(path: Path, found: dict[str, Any], header: dict[str, Any],
+                    entries: list[Any], digests: dict[str, Any]) -> None:
+    """A :class:`ConfigError` naming the inputs and companion files whose content changed
+    (:func:`_content_changes`) when the journal has outcomes to replay (without any, the
+    resume is a fresh run whose digests are recorded then)."""
+    if not any(isinstance(e, Entry) for e in entries):
+        return
+    changed = _content_changes(found, header, digests)
+    if changed:
+        raise ConfigError(
+            f"{path}: cannot resume: the content of {_first(changed)} changed since the "
+            f"interrupted run (another sha256, though the size and modification time are the "
+            f"same: a copy that kept the old file's time, as cp -p, rsync -a or touch -r leave "
+            f"it); run without --resume to start again")
 
 
 def _version_change(found: Any, header: dict[str, Any]) -> str | None:
@@ -375,16 +396,15 @@ def _comparable(header: Any) -> Any:
     if not isinstance(header, dict):
         return header
     files = {key: [tuple(f[:3]) for f in header.get(key, ())] for key in ("inputs", "companions")}
-    rest = {k: v for k, v in header.items() if k != "sha256"}
-    return {**rest, **files, "config": _options(header)}
+    return {**header, **files, "config": _options(header)}
 
 
-def _content_changes(found: dict[str, Any], header: dict[str, Any]) -> list[str]:
+def _content_changes(found: dict[str, Any], header: dict[str, Any],
+                     digests: dict[str, Any]) -> list[str]:
     """The inputs and companion files whose inode or change time moved since the journal was
     written (their path, size and mtime match: :func:`_comparable`) and whose content is not
-    the journaled sha256 any more, or has none journaled. A file whose stamp is the same is
-    trusted without reading it."""
-    digests = found.get("sha256") or {}
+    the journaled sha256 (``digests``) any more, or has none journaled. A file whose stamp is
+    the same is trusted without reading it."""
     now = {f[0]: tuple(f[1:]) for key in ("inputs", "companions") for f in header.get(key, ())}
     changed = []
     for key in ("inputs", "companions"):
@@ -481,15 +501,10 @@ class _NoHeader(Exception):
 
 class Journal:
     """Appends one entry per input line; flushed every :data:`FLUSH_EVERY` entries, and when
-    the last flush is :data:`FLUSH_SECONDS` old.
+    the last flush is :data:`FLUSH_SECONDS` old. The header is on disk at once; the files'
+    digests (:func:`_digests`) follow with the first entry, or when the journal closes."""
 
-    A new journal's header is written with its first entry, or when it is closed: its files'
-    digests are taken then, by when the audit of whole files (as columns) has hashed its inputs
-    beside its fold and the run sheet's digests are known (:func:`_with_digests`), instead of
-    before scoring on the main thread. A journal killed before it is an empty file, resumed as
-    one with nothing scored."""
-
-    _header: dict[str, Any] | None = None
+    _due: dict[str, Any] | None = None      # the header whose digests are still to be written
 
     def __init__(self, path: Path, header: dict[str, Any], resume: bool):
         self.path = path
@@ -511,9 +526,13 @@ class Journal:
             self.fh.truncate(good)
             self.fh.seek(good)
             log.info("resuming: %d input lines already scored", len(self.replay))
+            if not self.replay:     # (killed before its first entry: no digests either)
+                self._due = header
         else:
             self.fh = open(path, "wb")
-            self._header = header   # written with the first entry (_write_header)
+            pickle.dump(header, self.fh)
+            self.fh.flush()         # a kill from here on leaves a journal that resumes
+            self._due = header
         self._unflushed = 0
         self._flushed_at = time.monotonic()
         self.written = len(self.replay)
@@ -522,7 +541,7 @@ class Journal:
                line: str = "") -> None:
         """Journal one input line's outcomes, the judge counters its scoring took, its files'
         stamps and its :func:`line_digest`."""
-        self._write_header()
+        self._write_digests()
         pickle.dump(Entry(outcomes, files, line, judges or ()), self.fh,
                     protocol=pickle.HIGHEST_PROTOCOL)
         self.written += 1
@@ -540,11 +559,10 @@ class Journal:
         del self.replay[k:], self._offsets[k:]
         self.written = k
 
-    def _write_header(self) -> None:
-        if self._header is not None:
-            pickle.dump(_with_digests(self._header), self.fh)
-            self._header = None
-            self.fh.flush()         # a kill from here on leaves a journal that resumes
+    def _write_digests(self) -> None:
+        if self._due is not None:
+            pickle.dump(_digests(self._due), self.fh)
+            self._due = None
 
     def flush(self) -> None:
         self.fh.flush()
@@ -556,7 +574,7 @@ class Journal:
         resume). A finished pass keeps it until the outputs are written
         (:func:`discard_journal`)."""
         if not discard:
-            self._write_header()
+            self._write_digests()
         self.fh.close()
         if discard:
             self.path.unlink(missing_ok=True)

@@ -240,7 +240,7 @@ def test_a_bad_line_rewritten_in_place_refuses_the_resume_naming_it(tmp_path, mo
     and sha256 (tests/test_resume_identity.py); the line check stays behind it, for a file
     system whose change time says nothing, and is reached here by skipping the header's."""
     from halluscope import journal
-    monkeypatch.setattr(journal, "_content_changes", lambda found, header: [])
+    monkeypatch.setattr(journal, "_content_changes", lambda *args: [])
     path, metric = _inputs(tmp_path, n=6)
     path.write_text('{"id": "bad", "task": "caption"}\n' + path.read_text())
     monkeypatch.setenv("FINISHER_LOG", str(tmp_path / "log"))

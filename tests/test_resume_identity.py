@@ -129,7 +129,7 @@ def test_an_old_format_journal_is_refused_as_such(tmp_path):
         header = pickle.load(fh)
         rest = fh.read()
     assert header["version"] == 8
-    old = {k: v for k, v in header.items() if k != "sha256"} | {
+    old = header | {
         "version": 7, "inputs": [tuple(f[:3]) for f in header["inputs"]],
         "companions": [tuple(f[:3]) for f in header["companions"]]}
     journal.write_bytes(pickle.dumps(old) + rest)
@@ -142,29 +142,39 @@ def test_an_old_format_journal_is_refused_as_such(tmp_path):
     assert "other inputs" not in said
 
 
-def test_the_header_holds_the_run_sheets_digests_and_an_unchanged_file_is_not_read(
+def test_the_journal_holds_the_files_digests_and_an_unchanged_file_is_not_read(
         tmp_path, monkeypatch):
-    """The digests in the header are those the run sheet lists; a resume whose files kept
-    their whole stamp reads none of them, one after a ``chmod`` reads the changed file."""
+    """The header is on disk at once and the files' digests follow it with the first entry;
+    a resume whose files kept their whole stamp reads none of them, one after a ``chmod``
+    reads the changed file and goes on."""
     from halluscope import hashing
     from halluscope.config import AuditConfig
     from halluscope.journal import Journal, journal_header, read_journal
     path, gt = _captions(tmp_path / "caps.jsonl"), _gt(tmp_path)
     cfg = AuditConfig(metrics=("chair",), gt_objects=str(gt))
     header = journal_header([path], cfg, ["chair"])
-    Journal(tmp_path / "j.part", header, resume=False).close()
+    journal = Journal(tmp_path / "j.part", header, resume=False)
     with open(tmp_path / "j.part", "rb") as fh:
-        written = pickle.load(fh)
-    assert written["sha256"] == {str(p.resolve()): hashing.sha256_file(p) for p in (path, gt)}
+        assert pickle.load(fh) == header and not fh.read()   # the header at once
+    journal.append([("ok", "an outcome")])
+    journal.close()
+    with open(tmp_path / "j.part", "rb") as fh:
+        pickle.load(fh)
+        digests = pickle.load(fh)                          # then the digests, before entry 1
+    assert digests == {"sha256": {str(p.resolve()): hashing.sha256_file(p) for p in (path, gt)}}
     read: list[str] = []
     real = hashing.sha256_file
     monkeypatch.setattr(hashing, "sha256_file", lambda p, *a: read.append(str(p)) or real(p))
     monkeypatch.setattr(hashing, "_KNOWN", {})          # a new process: nothing remembered
-    assert read_journal(tmp_path / "j.part", journal_header([path], cfg, ["chair"]))[0] == []
-    assert read == []
+    entries, _ = read_journal(tmp_path / "j.part", journal_header([path], cfg, ["chair"]))
+    assert [e.outcomes for e in entries] == [[("ok", "an outcome")]] and read == []
     gt.chmod(0o600)
-    assert read_journal(tmp_path / "j.part", journal_header([path], cfg, ["chair"]))[0] == []
+    read_journal(tmp_path / "j.part", journal_header([path], cfg, ["chair"]))
     assert read == [str(gt.resolve())]
+    st = gt.stat()
+    gt.write_text(gt.read_text())               # rewritten: the same bytes, the time put back
+    os.utime(gt, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert len(read_journal(tmp_path / "j.part", journal_header([path], cfg, ["chair"]))[0]) == 1
 
 
 if __name__ == "__main__":      # pragma: no cover

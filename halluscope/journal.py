@@ -37,8 +37,8 @@ scored again, so that the results equal a fresh run on the files as they are now
 A journal is only resumed by the same audit: a header whose inputs (path, size, modification
 time), options, or files the options name (ground truth, questions, annotations) differ is
 refused with a usage error that names each difference ("option X: expected A as journaled,
-got B"). The header also holds each of those files' inode and change time and its sha256 (the
-digest the run sheet lists): a file whose size and modification time match but whose inode or
+got B"). The header also holds each of those files' inode and change time, and a record
+before the first entry its sha256 (the digest the run sheet lists): a file whose size and modification time match but whose inode or
 change time moved (a ``chmod``, a move away and back, or a copy that kept the old file's time:
 ``cp -p``, ``rsync -a``, ``touch -r``) is hashed again, and resumed only when its content is the
 journaled one; else the resume is refused, naming the file. A file whose whole stamp matches is
@@ -67,9 +67,9 @@ from typing import Any
 
 from halluscope._version import __version__
 from halluscope.errors import ConfigError
-from halluscope.journal_pickle import _load
 from halluscope.hashing import (STAMP_FIELDS, code_sha256, known_sha256, path_stamp,
                                 stamp_tuple)
+from halluscope.journal_pickle import _load
 
 log = logging.getLogger(__name__)
 

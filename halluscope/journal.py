@@ -37,7 +37,12 @@ scored again, so that the results equal a fresh run on the files as they are now
 A journal is only resumed by the same audit: a header whose inputs (path, size, modification
 time), options, or files the options name (ground truth, questions, annotations) differ is
 refused with a usage error that names each difference ("option X: expected A as journaled,
-got B"). The options that only change how the outcomes are folded (:data:`FOLD_ONLY`: the
+got B"). The header also holds each of those files' inode and change time, and a record
+before the first entry its sha256 (the digest the run sheet lists): a file whose size and modification time match but whose inode or
+change time moved (a ``chmod``, a move away and back, or a copy that kept the old file's time:
+``cp -p``, ``rsync -a``, ``touch -r``) is hashed again, and resumed only when its content is the
+journaled one; else the resume is refused, naming the file. A file whose whole stamp matches is
+not read again. The options that only change how the outcomes are folded (:data:`FOLD_ONLY`: the
 bootstrap's seed, replicates and confidence, the ``--by`` groups) may differ: the journal holds
 each record's outcome before folding, and resume folds them all again.
 
@@ -62,6 +67,9 @@ from typing import Any
 
 from halluscope._version import __version__
 from halluscope.errors import ConfigError
+from halluscope.hashing import (STAMP_FIELDS, code_sha256, known_sha256, path_stamp,
+                                stamp_tuple)
+from halluscope.journal_pickle import _load
 
 log = logging.getLogger(__name__)
 
@@ -82,24 +90,56 @@ FOLD_ONLY = ("seed", "n_boot", "confidence", "by")
 the groups of ``--by``, applied by :meth:`Metric.add` in the parent): a resume may change them."""
 
 
-def _identity(path: Path) -> tuple[str, int, int]:
-    st = path.stat()
-    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+JOURNAL_FORMAT = 8
+"""8: the header holds each input's and companion file's inode and change time too, and a
+record ``{"sha256": {path: digest}}`` before the first entry the digest of each, so that a file
+replaced with its size and modification time kept is told from one merely ``chmod``-ed or
+moved away and back (format 7 held size and time only)."""
+
+
+def _identity(path: Path) -> tuple[str, int, ...]:
+    """An input's or companion file's absolute path and
+    :func:`~halluscope.hashing.stamp_tuple` (size, mtime, inode, change time), as the header
+    holds it: size and mtime must match for a resume; inode and change time only say whether
+    the content must be hashed again (:func:`_content_changes`)."""
+    return (str(path.resolve()), *stamp_tuple(path.stat()))
+
+
+def _digests(header: dict[str, Any]) -> dict[str, Any]:
+    """The journal's record of the sha256 of each input and companion file of ``header``,
+    written just before its first entry (or when it closes without one): by then a whole-file
+    audit has hashed its inputs beside its fold, and the run sheet lists the same digests
+    (:func:`~halluscope.hashing.known_sha256` remembers them), so each file is still read once
+    per audit, and never before scoring starts."""
+    return {"sha256": {f[0]: _digest_if_same(f) for key in ("inputs", "companions")
+                       for f in header.get(key, ())}}
+
+
+def _digest_if_same(identity: tuple) -> str | None:
+    """The sha256 of the file :func:`_identity` stamped, while it still has that stamp; else
+    ``None`` (changed since the audit began: a resume is refused, its stamp not matching)."""
+    try:
+        st = os.stat(identity[0])
+        if (identity[0], *stamp_tuple(st)) != tuple(identity):
+            return None
+        return known_sha256(identity[0])
+    except OSError:
+        return None
+
+
+def file_stamp(path: Path) -> tuple[str, int | None, ...]:
+    """Path, size, modification time, inode and status-change time of a file
+    (:func:`~halluscope.hashing.path_stamp`; ``None``s for one that is not there), as a
+    record's journal entry holds them: an image replaced by another of the same byte size with
+    its time kept (``cp -p`` of a BMP of the same dimensions) was taken for the journaled one,
+    whose verdicts the resume replayed. A record's file that merely changed its change time
+    (a ``chmod``) is scored again: a cost, never a wrong result."""
+    return (str(path), *(path_stamp(path) or (None,) * len(STAMP_FIELDS)))
 
 
 def file_stamps(paths: list[Path]) -> tuple[tuple[str, int | None, ...], ...]:
-    """Path, size, modification time, inode and status-change time of each file (``None``s
-    for one that is not there), as a record's journal entry holds them: an image replaced by
-    another of the same byte size with its time kept (``cp -p`` of a BMP of the same
-    dimensions) was taken for the journaled one, whose verdicts the resume replayed."""
-    out = []
-    for path in paths:
-        try:
-            st = path.stat()
-            out.append((str(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
-        except (OSError, ValueError):
-            out.append((str(path), None, None, None, None))
-    return tuple(out)
+    """:func:`file_stamp` of each file."""
+    return tuple(file_stamp(path) for path in paths)
 
 
 def line_digest(entry: Any) -> str:
@@ -180,10 +220,12 @@ def _files_named(value: Any) -> set[Path]:
 def journal_header(paths: list[Path], config: Any, metrics: list[str],
                    models: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a journal must match to be resumed: inputs, scoring options, the files the
-    options name (ground truth, questions, annotations, a metric's file: path, size and
-    modification time) and ``models``, what decides the detector's and segmenter's outputs
-    (their weights hashes and versions), not how many workers, which engine or which cache
-    folder, nor the :data:`EXECUTION_OPTIONS` (those do not change results)."""
+    options name (ground truth, questions, annotations, a metric's file: path, size,
+    modification time, inode and change time; their sha256 follows the header:
+    :func:`_digests`) and ``models``, what decides the detector's and
+    segmenter's outputs (their weights hashes and versions), not how many workers, which
+    engine or which cache folder, nor the :data:`EXECUTION_OPTIONS` (those do not change
+    results)."""
     from halluscope.textfiles import text_of     # a path that is not UTF-8, made writable
     inputs = [_identity(Path(p)) for p in paths]
     dumped = config.model_dump(mode="json", exclude=set(_EXECUTION))
@@ -193,9 +235,9 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str],
     companions = sorted(_identity(p) for p in _files_named(dumped))
     settings = json.dumps(text_of(_files_resolved(dumped)), ensure_ascii=False,
                           separators=(",", ":"))
-    from halluscope.hashing import code_sha256
-    header = {"version": 7, "halluscope": __version__, "code": code_sha256(), "inputs": inputs,
-              "metrics": list(metrics), "companions": companions, "config": settings}
+    header = {"version": JOURNAL_FORMAT, "halluscope": __version__, "code": code_sha256(),
+              "inputs": inputs, "metrics": list(metrics), "companions": companions,
+              "config": settings}
     if models:          # only then: a journal of an audit without models resumes as before
         header["models"] = models
     return header
@@ -242,90 +284,12 @@ def resume_note(replayed: int) -> dict[str, Any]:
                               "the cache folder is the same"}
 
 
-_SAFE_GLOBALS = frozenset({
-    ("collections", "Counter"), ("collections", "OrderedDict"),
-    ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "complex"),
-    ("builtins", "bytearray"), ("builtins", "slice"), ("builtins", "range"),
-    ("datetime", "datetime"), ("datetime", "date"), ("datetime", "time"),
-    ("datetime", "timedelta"), ("datetime", "timezone"),
-    ("pathlib", "PurePosixPath"), ("pathlib", "PureWindowsPath"), ("pathlib", "PosixPath"),
-    ("pathlib", "WindowsPath"),
-    ("numpy", "dtype"), ("numpy", "ndarray"),
-    ("numpy._core.multiarray", "scalar"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.multiarray", "scalar"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy.core.numeric", "_frombuffer"),
-    ("halluscope.errors", "_record_error"), ("halluscope.errors", "_unreadable"),
-})
-"""The globals outside halluscope's own data classes that a journal may name: what resumed
-audits of every metric (tests/test_resume*, test_workers, test_judge_audit, the sample folder)
-were found to hold (``collections.Counter``; halluscope's error reconstructors), and inert data
-types a custom metric's item values may hold (numpy scalars and arrays, dates, paths, sets).
-Each only builds a value: none calls what it is given or touches files."""
-
-
-class _JournalUnpickler(pickle.Unpickler):
-    """Reads a journal without running anything it names: a journal is a file in the output
-    folder, and one someone else made (a shared drive, a downloaded run) could otherwise run
-    any code on ``--resume`` (a pickle may call ``os.system``). It names only
-    :data:`_SAFE_GLOBALS` and halluscope's own data classes (:func:`_inert_class`); any other
-    global is refused with a usage error, never imported or called."""
-
-    def __init__(self, fh: Any, path: Path):
-        super().__init__(fh)
-        self.path = path
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _SAFE_GLOBALS:
-            return super().find_class(module, name)
-        found = _inert_class(module, name)
-        if found is None:
-            raise ConfigError(
-                f"{self.path}: cannot resume: the journal names the global {module}.{name}, "
-                f"which no halluscope journal holds: it was not written by halluscope (and is "
-                f"not read further, nothing it names is run); run without --resume to start "
-                f"afresh")
-        return found
-
-
-def _inert_class(module: str, name: str) -> type | None:
-    """The class ``module.name`` when it is one of halluscope's data classes, that a pickle
-    can only fill with values: a dataclass with the ``__init__`` :mod:`dataclasses` wrote and
-    no ``__post_init__``, ``__new__`` or ``__setstate__`` of its own, an enum, or an error of
-    :mod:`halluscope.errors`; else ``None``. Not a function, nor a name imported into a
-    halluscope module (``halluscope.journal.os``), nor an attribute path (``Entry.x.y``)."""
-    import dataclasses
-    import enum
-    import importlib
-    import sys
-    parts = module.split(".")
-    if parts[0] != "halluscope" or not all(p.isidentifier() and not p.startswith("__")
-                                           for p in parts) or not name.isidentifier():
-        return None
-    try:
-        found = getattr(sys.modules.get(module) or importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-    if not isinstance(found, type) or found.__module__ != module or found.__qualname__ != name:
-        return None
-    if isinstance(found, enum.EnumMeta):
-        return found
-    if issubclass(found, BaseException):
-        return found if module == "halluscope.errors" else None
-    init = found.__dict__.get("__init__")
-    made = getattr(getattr(init, "__code__", None), "co_filename", None) == "<string>"
-    own = any(k in vars(c) for c in found.__mro__[:-1]
-              for k in ("__post_init__", "__new__", "__setstate__"))
-    return found if dataclasses.is_dataclass(found) and made and not own else None
-
-
-def _load(fh: Any, path: Path) -> Any:
-    return _JournalUnpickler(fh, path).load()
-
-
 def read_journal(path: Path, header: dict[str, Any],
                  offsets: list[int] | None = None) -> tuple[list[Any], int]:
     """The entries written so far (:class:`Entry`) and the byte offset just after the last
-    complete entry; ``offsets`` receives the offset each :class:`Entry` begins at."""
+    complete entry; ``offsets`` receives the offset each :class:`Entry` begins at. The record
+    of the files' digests (:func:`_digests`) is no entry: it is checked here, against the files
+    whose inode or change time moved (:func:`_check_contents`)."""
     entries: list[Any] = []
     with open(path, "rb") as fh:
         try:
@@ -345,10 +309,16 @@ def read_journal(path: Path, header: dict[str, Any],
                 f"or companion files ({_difference(found, header)}); run without --resume to "
                 f"start again")
         good = fh.tell()
+        digests: dict[str, Any] = {}
         while True:
             try:
-                entries.append(_load(fh, path))
-                if offsets is not None and isinstance(entries[-1], Entry):
+                item = _load(fh, path)
+                if isinstance(item, dict) and "sha256" in item:
+                    digests = item["sha256"]    # (the last: a resume of none writes them anew)
+                    good = fh.tell()
+                    continue
+                entries.append(item)
+                if offsets is not None and isinstance(item, Entry):
                     offsets.append(good)
             except EOFError:
                 break
@@ -358,7 +328,24 @@ def read_journal(path: Path, header: dict[str, Any],
                 log.info("%s: cutting a half-written entry at byte %d", path, good)
                 break
             good = fh.tell()
+    _check_contents(path, found, header, entries, digests)
     return entries, good
+
+
+def _check_contents(path: Path, found: dict[str, Any], header: dict[str, Any],
+                    entries: list[Any], digests: dict[str, Any]) -> None:
+    """A :class:`ConfigError` naming the inputs and companion files whose content changed
+    (:func:`_content_changes`) when the journal has outcomes to replay (without any, the
+    resume is a fresh run whose digests are recorded then)."""
+    if not any(isinstance(e, Entry) for e in entries):
+        return
+    changed = _content_changes(found, header, digests)
+    if changed:
+        raise ConfigError(
+            f"{path}: cannot resume: the content of {_first(changed)} changed since the "
+            f"interrupted run (another sha256, though the size and modification time are the "
+            f"same: a copy that kept the old file's time, as cp -p, rsync -a or touch -r leave "
+            f"it); run without --resume to start again")
 
 
 def _version_change(found: Any, header: dict[str, Any]) -> str | None:
@@ -403,10 +390,34 @@ def _options(header: Any) -> dict[str, Any]:
 
 
 def _comparable(header: Any) -> Any:
-    """A header with its options parsed and the fold-only ones left out."""
+    """A header with its options parsed and the fold-only ones left out, and its files by
+    path, size and modification time only: their inode and change time move with a ``chmod``
+    or a move away and back, when :func:`_content_changes` hashes them again instead."""
     if not isinstance(header, dict):
         return header
-    return {**header, "config": _options(header)}
+    files = {key: [tuple(f[:3]) for f in header.get(key, ())] for key in ("inputs", "companions")}
+    return {**header, **files, "config": _options(header)}
+
+
+def _content_changes(found: dict[str, Any], header: dict[str, Any],
+                     digests: dict[str, Any]) -> list[str]:
+    """The inputs and companion files whose inode or change time moved since the journal was
+    written (their path, size and mtime match: :func:`_comparable`) and whose content is not
+    the journaled sha256 (``digests``) any more, or has none journaled. A file whose stamp is
+    the same is trusted without reading it."""
+    now = {f[0]: tuple(f[1:]) for key in ("inputs", "companions") for f in header.get(key, ())}
+    changed = []
+    for key in ("inputs", "companions"):
+        for f in found.get(key, ()):
+            if tuple(f[1:]) == now.get(f[0]):
+                continue
+            try:
+                same = known_sha256(f[0]) == digests.get(f[0])
+            except OSError:
+                same = False
+            if not same:
+                changed.append(f[0])
+    return changed
 
 
 def _option_changes(found: Any, header: dict[str, Any]) -> list[str]:
@@ -436,8 +447,8 @@ def _difference(found: Any, header: dict[str, Any]) -> str:
     :func:`read_journal` found of this version and code, so a dict)."""
     said = []
     for key, what in (("inputs", "inputs"), ("companions", "files the options name")):
-        before = {f[0]: tuple(f[1:]) for f in found.get(key, [])}
-        now = {f[0]: tuple(f[1:]) for f in header[key]}
+        before = {f[0]: tuple(f[1:3]) for f in found.get(key, [])}     # size and mtime
+        now = {f[0]: tuple(f[1:3]) for f in header[key]}
         changed = sorted(p for p in before.keys() | now.keys() if before.get(p) != now.get(p))
         if changed:     # (of thousands of inputs moved elsewhere, the first few)
             said.append(f"{what} changed or differ: " + _first(
@@ -490,7 +501,10 @@ class _NoHeader(Exception):
 
 class Journal:
     """Appends one entry per input line; flushed every :data:`FLUSH_EVERY` entries, and when
-    the last flush is :data:`FLUSH_SECONDS` old."""
+    the last flush is :data:`FLUSH_SECONDS` old. The header is on disk at once; the files'
+    digests (:func:`_digests`) follow with the first entry, or when the journal closes."""
+
+    _due: dict[str, Any] | None = None      # the header whose digests are still to be written
 
     def __init__(self, path: Path, header: dict[str, Any], resume: bool):
         self.path = path
@@ -512,10 +526,13 @@ class Journal:
             self.fh.truncate(good)
             self.fh.seek(good)
             log.info("resuming: %d input lines already scored", len(self.replay))
+            if not self.replay:     # (killed before its first entry: no digests either)
+                self._due = header
         else:
             self.fh = open(path, "wb")
             pickle.dump(header, self.fh)
             self.fh.flush()         # a kill from here on leaves a journal that resumes
+            self._due = header
         self._unflushed = 0
         self._flushed_at = time.monotonic()
         self.written = len(self.replay)
@@ -524,6 +541,7 @@ class Journal:
                line: str = "") -> None:
         """Journal one input line's outcomes, the judge counters its scoring took, its files'
         stamps and its :func:`line_digest`."""
+        self._write_digests()
         pickle.dump(Entry(outcomes, files, line, judges or ()), self.fh,
                     protocol=pickle.HIGHEST_PROTOCOL)
         self.written += 1
@@ -541,6 +559,11 @@ class Journal:
         del self.replay[k:], self._offsets[k:]
         self.written = k
 
+    def _write_digests(self) -> None:
+        if self._due is not None:
+            pickle.dump(_digests(self._due), self.fh)
+            self._due = None
+
     def flush(self) -> None:
         self.fh.flush()
         self._unflushed = 0
@@ -550,6 +573,8 @@ class Journal:
         """Close the file; ``discard`` removes it too (a strict stop, which leaves nothing to
         resume). A finished pass keeps it until the outputs are written
         (:func:`discard_journal`)."""
+        if not discard:
+            self._write_digests()
         self.fh.close()
         if discard:
             self.path.unlink(missing_ok=True)

@@ -28,6 +28,7 @@ from typing import Any
 
 from halluscope import _json as fast_json
 from halluscope.errors import InputError, UnknownNameError, suggest
+from halluscope.hashing import path_stamp
 from halluscope.metrics.base import MetricSummary
 from halluscope.metrics.stats import MetricResult
 
@@ -222,13 +223,13 @@ def _plain_integer(value: Any) -> bool:
             and str(int(value)) == value and int(value) < 2 ** 63)
 
 
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    """What tells one ``items.jsonl`` from the next written at the same path."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+def _stamp(path: Path) -> tuple[int, ...] | None:
+    """What tells one ``items.jsonl`` from the next written at the same path: its size, mtime
+    and inode, not its change time. Another audit writes a new file (renamed into place: a new
+    inode; or rewritten: a new size or mtime), while a ``chmod``, a backup tool's extended
+    attributes or a move away and back only move the change time of the same items, which
+    must not be called replaced."""
+    return path_stamp(path, ctime=False)
 
 
 class Items:

@@ -232,14 +232,12 @@ def _outcomes(stream: Iterable[Any], engine, journal, files) -> Iterator[tuple[A
 
 
 def _stamper() -> Callable[[Any], tuple]:
-    """The :func:`~halluscope.journal.file_stamps` of the files a record names (its image, its
+    """The :func:`~halluscope.journal.file_stamp` of each file a record names (its image, its
     document), each file's read once per pass (records of one image come together)."""
-    from halluscope.journal import file_stamps
+    from halluscope.journal import file_stamp
     from halluscope.records import record_document_source
 
-    @functools.lru_cache(maxsize=4096)
-    def stamp(path: Path) -> tuple:
-        return file_stamps([path])[0]
+    stamp = functools.lru_cache(maxsize=4096)(file_stamp)
 
     def files(rec: Any) -> tuple:
         if isinstance(rec, RecordError):

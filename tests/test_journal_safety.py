@@ -182,9 +182,10 @@ def test_a_stopped_audit_still_resumes_to_the_uninterrupted_results(tmp_path):
     opts = dict(metrics="chair", gt_objects=gt, n_boot=20, write_report=False)
     whole = audit(path, out=tmp_path / "whole", **opts)
     journal = _stopped(path, gt, tmp_path / "out")
-    with open(journal, "rb") as fh:                     # the header, then 12 entries
-        read = [_load(fh, journal) for _ in range(13)]
+    with open(journal, "rb") as fh:         # the header, the files' digests, then 12 entries
+        read = [_load(fh, journal) for _ in range(14)]
         assert fh.read() == b""
-    assert isinstance(read[0], dict) and all(isinstance(e, Entry) for e in read[1:])
+    assert isinstance(read[0], dict) and set(read[1]) == {"sha256"}
+    assert all(isinstance(e, Entry) for e in read[2:])
     resumed = audit(path, out=tmp_path / "out", resume=True, **opts)
     assert resumed.summary == whole.summary

@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlparse, urlsplit
 
 from halluscope.adapters.types import ImageError
 from halluscope.errors import RecordError
-from halluscope.hashing import stat_stamp
+from halluscope.hashing import stamp_tuple
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ class ImageLoader:
     @staticmethod
     def _memo_key(src: str) -> Any:
         """What the memos know an image by: its URL, or a file's path and
-        :func:`~halluscope.hashing.stat_stamp` (size, mtime, inode, change time). A file
+        :func:`~halluscope.hashing.stamp_tuple` (size, mtime, inode, change time). A file
         rewritten in place is another image: its old bytes and hash must not answer for it,
         even when it has the old size and its modification time was kept (``cp -p``,
         ``rsync -a``): the change time and inode give it away. Only this memo of one loader
@@ -204,7 +204,7 @@ class ImageLoader:
             raise ImageError(f"image not found: {src}") from None
         except OSError as exc:
             raise ImageError(f"cannot read image {src}: {exc.strerror or exc}") from None
-        return (src, *stat_stamp(st).values())
+        return (src, *stamp_tuple(st))
 
     def read(self, source: str) -> bytes:
         """The image's bytes; raises :class:`ImageError`."""

@@ -23,7 +23,6 @@ import itertools
 import json
 import logging
 import os
-import threading
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
@@ -32,13 +31,12 @@ import numpy as np
 
 from halluscope.atomicfiles import PRIVATE, write_text_atomically
 from halluscope.cachedir import default_cache_dir
-from halluscope.hashing import sha256_file, stat_stamp
+from halluscope.hashing import hash_index, indexed_sha256, sha256_file
 from halluscope.packages import installed_version
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
-_index_lock = threading.Lock()
 
 
 def evidence_cache_dir(config: Any = None) -> Path | None:
@@ -85,54 +83,26 @@ def _index_path() -> Path | None:
     return None if root is None else root / "weights-index.json"
 
 
-def _file_hash_indexed(path: Path, index: dict[str, Any]) -> str:
-    """The file's sha256, remembered by path, size, modification time, inode and status-change
-    time: a checkpoint of the same architecture (the same size) copied over the old one with
-    its modification time kept (``cp -p``, ``rsync -a``, an archive) kept the old hash, and the
-    evidence cache served the old weights' detections; no tool sets the change time back."""
-    st = path.stat()
-    key = str(path.resolve())
-    entry = index.get(key)
-    stamp = stat_stamp(st)
-    if entry and all(entry.get(k) == v for k, v in stamp.items()):
-        return entry["sha256"]
-    digest = sha256_file(path)
-    index[key] = {**stamp, "sha256": digest}
-    return digest
-
-
 _WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pth", ".pt", ".ckpt", ".pb", ".pbtxt", ".onnx",
                     ".json", ".txt", ".model", ".py"}
 
 
 def weights_hash(path: str | os.PathLike) -> str:
     """sha256 (first 16 hex digits) of a weights file, or of the weight/config files of a folder
-    (names and contents, in name order). Remembered by path and
-    :func:`~halluscope.hashing.stat_stamp` (size, mtime, inode, change time)."""
+    (names and contents, in name order). Each file's digest is remembered in
+    ``weights-index.json`` by :func:`~halluscope.hashing.indexed_sha256` (path, size, mtime,
+    inode, change time)."""
     p = Path(path)
     files = [p] if p.is_file() else sorted(
         f for f in p.rglob("*") if f.is_file() and f.suffix in _WEIGHT_SUFFIXES
         and ".cache" not in f.parts)
     if not files:
         raise FileNotFoundError(f"expected a weights file or folder, got {p}")
-    idx_path = _index_path()
-    with _index_lock:
-        index: dict[str, Any] = {}
-        if idx_path is not None and idx_path.is_file():
-            try:
-                index = json.loads(idx_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                index = {}
-        before = dict(index)
-        h = hashlib.sha256()
+    h = hashlib.sha256()
+    with hash_index(_index_path()) as index:
         for f in files:
             h.update(str(f.relative_to(p) if f != p else f.name).encode())
-            h.update(_file_hash_indexed(f, index).encode())
-        if idx_path is not None and index != before:
-            try:
-                _atomic_write(idx_path, json.dumps(index, indent=0))
-            except OSError as exc:
-                log.debug("cannot write %s: %s", idx_path, exc)
+            h.update(indexed_sha256(f, index).encode())
     return h.hexdigest()[:16]
 
 

@@ -40,7 +40,7 @@ from halluscope.atomicfiles import PRIVATE, write_text_atomically
 from halluscope.cachedir import default_cache_dir
 from halluscope.errors import ConfigError
 from halluscope.hashing import sha256_file as _sha256_file
-from halluscope.hashing import stat_stamp as _stat_key
+from halluscope.hashing import hash_index, indexed_sha256
 from halluscope.records import coco_image_id
 from halluscope.textfiles import read_json_file
 
@@ -100,8 +100,9 @@ def cache_dir() -> Path | None:
 
 
 def file_sha256(path: str | Path, cache: Path | None = None) -> str:
-    """sha256 of a file; remembered in ``<cache>/file-hashes.json`` by path and
-    :func:`~halluscope.hashing.stat_stamp` (size, mtime, inode, ctime) for files of 8 MiB or more."""
+    """sha256 of a file; remembered in ``<cache>/file-hashes.json`` by
+    :func:`~halluscope.hashing.indexed_sha256` (path, size, mtime, inode, ctime) for files of
+    8 MiB or more."""
     path = Path(path).resolve()
     try:
         st = path.stat()
@@ -109,20 +110,8 @@ def file_sha256(path: str | Path, cache: Path | None = None) -> str:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     if cache is None or st.st_size < (8 << 20):
         return _sha256_file(path)
-    memo_path = cache / "file-hashes.json"
-    memo: dict[str, Any] = {}
-    with contextlib.suppress(OSError, ValueError):
-        memo = json.loads(memo_path.read_text(encoding="utf-8"))
-    entry = memo.get(str(path))
-    stat_key = _stat_key(st)
-    if isinstance(entry, dict) and isinstance(entry.get("sha256"), str) \
-            and all(entry.get(k) == v for k, v in stat_key.items()):
-        return entry["sha256"]
-    digest = _sha256_file(path)
-    memo[str(path)] = {**stat_key, "sha256": digest}
-    with contextlib.suppress(OSError):
-        _write_json(memo_path, memo)
-    return digest
+    with hash_index(cache / "file-hashes.json") as memo:
+        return indexed_sha256(path, memo)
 
 
 #: The modules whose code decides what a CHAIR parser finds in a caption (the parser's own

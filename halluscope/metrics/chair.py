@@ -336,7 +336,13 @@ class ChairMetric(Metric):
         if record.response is None:
             raise RecordError("expected a caption in 'response', found none", field="response",
                               **where)
-        detail = score_caption(self.parser.parse(record.response), gt)
+        try:
+            parsed = self.parser.parse(record.response)
+        except TimeoutError as exc:     # NLTK 3.10 bounds its regular expressions in time
+            raise RecordError(f"the caption ({len(record.response):,} characters) could not be "
+                              f"tokenized: NLTK's tokenizer gave up ({str(exc)[:60]}...)",
+                              field="response", **where) from None
+        detail = score_caption(parsed, gt)
         recalled = detail.pop("recalled")
         detail["spans"] = [list(sp) if sp else None for sp in detail["spans"]]
         n_h = len(detail["hallucinated"])

@@ -157,7 +157,8 @@ def test_manifest_bad_audit_option_names_file_and_line(tmp_path):
 def test_manifest_input_that_is_not_a_file_names_the_manifest(tmp_path, name, why):
     """An `inputs` entry naming no file gave Python's bare "[Errno 2] No such file or
     directory" (or "[Errno 21] Is a directory"), without the manifest that named it."""
-    folder = _folder(tmp_path, f'[audit]\nmetrics = "chair"\ninputs = ["a.jsonl", "{name}"]\n')
+    folder = _folder(tmp_path, f'[audit]\nmetrics = "chair"\ninputs = ["a.jsonl", "{name}"]\n'
+                                  f'gt_objects = "gt.json"\n')
     res = runner.invoke(app, ["audit", str(folder), "--out", str(tmp_path / "o"),
                               "--no-report"])
     assert res.exit_code == EXIT_USAGE, res.output

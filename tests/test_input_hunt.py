@@ -164,3 +164,27 @@ def test_manifest_input_that_is_not_a_file_names_the_manifest(tmp_path, name, wh
     assert res.exit_code == EXIT_USAGE, res.output
     assert "halluscope.toml:3" in res.output and why in res.output
     assert "Errno" not in res.output
+
+
+def test_amber_description_the_tokenizer_gives_up_on_is_one_bad_record(tmp_path, monkeypatch):
+    """AMBER's nouns come through the same NLTK tokenizer as CHAIR's words: a description it
+    gives up on stopped the audit (exit 2, NLTK's message, no file or line)."""
+    import nltk.redos
+
+    from halluscope.evidence.amber import AmberData
+    from halluscope.metrics.amber import AmberMetric
+    from halluscope.metrics.chair_text import word_tokenizer
+    items = {1: {"type": "generative", "truth": ["dog"], "hallu": ["cat"]},
+             2: {"type": "discriminative-hallucination", "truth": "yes"}}
+    data = AmberData(path=Path("annotations.json"), items=items,
+                     association={"dog": [], "cat": []},
+                     initial={c: 0.001 if c.endswith("_num") else 0.0
+                              for c in AmberMetric.columns if not c.endswith("either_no_num")})
+    rows = [{"id": 1, "response": "A dog. " + "x" * 5_000}, {"id": 2, "response": "Yes"}]
+    word_tokenizer()
+    monkeypatch.setattr(nltk.redos, "DEFAULT_TIMEOUT", 1e-9)
+    result = halluscope.audit(records=rows, metrics=[AmberMetric(data, variant="refined",
+                                                                 n_boot=0)],
+                              out=tmp_path / "o", write_report=False)
+    assert [(e["line"], e["field"]) for e in result.errors] == [(1, "response")]
+    assert "tokeniz" in result.errors[0]["message"]

@@ -58,6 +58,11 @@ def max_image_pixels() -> int:
     return _positive(env, _ENV) if env else DEFAULT_MAX_PIXELS
 
 
+def check_max_image_pixels(value: Any) -> int:
+    """``value`` as a pixel limit (a positive whole number), else :class:`ConfigError`."""
+    return _positive(value, "max_image_pixels")
+
+
 def _positive(value: Any, name: str) -> int:
     try:
         n = int(value)

@@ -508,7 +508,11 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
         text = record.response or ""
         if item["type"] == "generative":
             refined = self.variant == "refined"
-            nouns = extract_nouns(text.lower() if refined else text)
+            try:
+                nouns = extract_nouns(text.lower() if refined else text)
+            except TimeoutError as exc:  # NLTK 3.10 bounds its regular expressions in time
+                from halluscope.metrics.chair_text import tokenizer_gave_up
+                raise tokenizer_gave_up(text, exc) from None
             c = amber_generative(nouns, item["truth"], item["hallu"], self.data.association,
                                  self.data.safe_words, refined=refined,
                                  similar=None if refined else vector_similarity())

@@ -39,7 +39,7 @@ from functools import lru_cache
 from itertools import accumulate
 
 from halluscope._nltk import import_nltk
-from halluscope.errors import MissingExtraError
+from halluscope.errors import MissingExtraError, RecordError
 
 log = logging.getLogger(__name__)
 
@@ -356,6 +356,16 @@ class WordTokenizer:
 
 
 @lru_cache(maxsize=1)
+def tokenizer_gave_up(text: str, exc: TimeoutError, **where) -> RecordError:
+    """The bad record for a ``text`` NLTK's tokenizer gave up on: NLTK 3.10 bounds its
+    regular expressions by a wall-clock limit and raises TimeoutError past it (a 50 MB
+    response without spaces); an OSError, it stopped the whole audit as an input error
+    naming no file or line."""
+    return RecordError(f"the answer ({len(text):,} characters) could not be tokenized: "
+                       f"NLTK's tokenizer gave up ({str(exc)[:60]}...)", field="response",
+                       **where)
+
+
 def word_tokenizer() -> WordTokenizer:
     """The shared :class:`WordTokenizer` (built on first use, ~50 ms)."""
     return WordTokenizer()

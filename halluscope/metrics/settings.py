@@ -27,6 +27,10 @@ def declared_value_check() -> ValueCheck:
 
     def check(key: str, value: Any, setting: bool) -> None:
         nonlocal declared
+        if key == "max_image_pixels" and not setting:   # an audit option no metric declares
+            from halluscope.imageio import check_max_image_pixels
+            check_max_image_pixels(value)
+            return
         if declared is None:
             declared = _declared_options()
         opt = declared.get((key, setting))

@@ -31,7 +31,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from halluscope.claims.page_citations import BEFORE_SIGN, CURRENCY, MINUS_SIGNS, is_sign
+
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
+SIGN_MINUS = "\u2212"
+"""How a normalised text writes a number's minus sign (any of
+:data:`~halluscope.claims.page_citations.MINUS_SIGNS` where it is a sign, see
+:func:`~halluscope.claims.page_citations.is_sign`): apart from a dash, so that "5%" is not
+found in "-5%" by the loose match (punctuation dropped), and a hyphen or a range (``2019-2020``)
+is read as before."""
 _QUOTES = {ord("\u201c"): '"', ord("\u201d"): '"', ord("\u201e"): '"', ord("\u00ab"): '"',
            ord("\u00bb"): '"', ord("\u2018"): "'", ord("\u2019"): "'", ord("\u201a"): "'"}
 _GROUPED = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?!\d)")
@@ -186,6 +194,9 @@ def _basic(text: str) -> _Out:
                     continue
                 if text[ca:cb] in _INVISIBLE:
                     continue
+                if cb - ca == 1 and text[ca] in MINUS_SIGNS and is_sign(text, ca):
+                    out.add(SIGN_MINUS, ca, cb)            # "-5", "\u22125", "\u20135" alike
+                    continue
                 piece = unicodedata.normalize("NFKC", text[ca:cb])
                 out.add(piece.translate(_DASHES).translate(_QUOTES).replace(
                     "\u2026", "...").casefold(), ca, cb)
@@ -208,11 +219,13 @@ def normalise_form(text: str) -> TextForm:
                     array("l", (out.ends[k] for k in keep)))
 
 
-_LOOSE_KEEP = re.compile(r"[^\W_]+|(?<=\d)[.%](?=.)| +", re.S)
+_LOOSE_KEEP = re.compile(rf"[^\W_]+|(?<=\d)[.%](?=.)| +|{SIGN_MINUS}"
+                         rf"|(?<![^\s{re.escape(BEFORE_SIGN)}])\+(?=[{CURRENCY}]?\d)", re.S)
 
 
 def loose_form(form: TextForm) -> TextForm:
-    """``form`` without punctuation, except ``.``/``%`` inside or after a number."""
+    """``form`` without punctuation, except ``.``/``%`` inside or after a number and a
+    number's sign (``5%`` is not ``-5%`` or ``+5%``)."""
     pieces: list[str] = []
     starts, ends = array("l"), array("l")
     for m in _LOOSE_KEEP.finditer(form.text):

@@ -1,0 +1,149 @@
+"""Doubts the last evidence hunt left (tests/test_evidence_hunt.py, tests/test_evidence_doubts.py):
+a number's sign in a quote, the image size a record states, decimal region ranges, the segmenter
+checked late, and letters with diacritics in quotes. Each test is a case that went wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from halluscope.records import record_from_dict
+
+
+def _cli(*args: str):
+    from halluscope.cli import app
+    return CliRunner().invoke(app, ["audit", *args, "--no-report", "-q"])
+
+
+class FakeDocument:
+    """A document of given page texts (what check_pages reads of a Document)."""
+
+    def __init__(self, pages, name="fake.pdf"):
+        from halluscope.evidence.documents import Page
+        self.pages, self.name, self.pdf_path = dict(pages), name, name
+        self._page = Page
+
+    @property
+    def n_pages(self):
+        return len(self.pages)
+
+    def exists(self, number):
+        return 1 <= number <= self.n_pages
+
+    def page(self, number):
+        return self._page(number, self.pages[number], "pdf")
+
+    def text(self, number):
+        return self.pages[number]
+
+
+def _quote_verdicts(response: str, *pages: str):
+    from halluscope.checks.pages import check_pages
+    rec = record_from_dict({"id": "d", "task": "document", "document": "fake.pdf",
+                            "response": response}, file="/tmp/x.jsonl", line=1)
+    doc = FakeDocument({i + 1: text for i, text in enumerate(pages)})
+    return [v for v in check_pages(rec, doc) if v.checker == "page-quote"]
+
+
+# -- 1. a number's sign in a quote ----------------------------------------------------------------
+
+@pytest.mark.parametrize("quote, page", [
+    ("Margins changed by 5% this year", "Margins changed by \u22125% this year."),   # U+2212
+    ("Margins changed by 5% this year", "Margins changed by -5% this year."),
+    ("Margins changed by 5% this year", "Margins changed by \u20135% this year."),   # en dash
+    ("Costs rose 5% again", "Costs rose +5% again."),
+    ("Balance: $5 at close", "Balance: $-5 at close."),
+    ("Balance: $5 at close", "Balance: \u2212$5 at close."),
+    ("5% this year", "Margins changed by \u22125% this year."),     # the quote opens on it
+    ("$5 at close", "Balance: $-5 at close."),
+    ("changed by -5% this year", "Margins changed by 5% this year."),
+    ("changed by -5% this year", "Margins changed by +5% this year."),
+    ("rose +5% again", "Costs rose 5% again."),
+])
+def test_a_quote_that_differs_in_a_numbers_sign_is_not_found(quote, page):
+    """"5%" was found (by the loose match, punctuation dropped, or as the tail of "-5%") on a
+    page that says "\u22125%", "-5%" or "+5%": a quote that turns a loss into a gain was
+    supported."""
+    from halluscope.checks.pages import find_in_text
+    m = find_in_text(quote, page)
+    assert not m.found, (quote, page, m)
+
+
+@pytest.mark.parametrize("quote, page", [
+    ("changed by -5% this year", "Margins changed by \u22125% this year."),
+    ("changed by \u22125% this year", "Margins changed by \u20135% this year."),
+    ("changed by \u20135% this year", "Margins changed by -5% this year."),
+    ("Balance: $-5 at close", "Balance: $\u22125 at close."),
+    ("Costs rose +5% again", "Costs rose +5% again."),
+    ("Sales grew 5% in 2019-2020", "Sales grew 5% in 2019\u20132020."),   # ranges
+    ("See pp. 3-5 for tables", "See pp. 3-5 for tables."),
+    ("prices rose 3-5% in May", "prices rose 3\u20135% in May"),
+    ("COVID-19 cases rose", "The COVID-19 cases rose."),                 # hyphenated words
+    ("a well-known result", "It is a well-known result."),
+    ("the 2019-2020 season", "It was the 2019-\n2020 season."),
+])
+def test_signs_ranges_and_hyphens_written_alike_still_match(quote, page):
+    from halluscope.checks.pages import find_in_text
+    m = find_in_text(quote, page)
+    assert m.found and m.how == "exact", (quote, page, m)
+
+
+@pytest.mark.parametrize("response, page, verdict", [
+    ("Margins changed by 5% (p. 1).", "Margins changed by \u22125% this year.", "hallucinated"),
+    ("Margins changed by -5% (p. 1).", "Margins changed by 5% this year.", "hallucinated"),
+    ("Margins changed by -5% (p. 1).", "Margins changed by \u22125% this year.", "supported"),
+    ("Margins changed by \u20135% (p. 1).", "Margins changed by -5% this year.", "supported"),
+    ("The balance was $-5 (p. 1).", "Balance: \u2212$5 at close.", "supported"),
+    ("The balance was $5 (p. 1).", "Balance: \u2212$5 at close.", "hallucinated"),
+    ("Costs rose +5% (p. 1).", "Costs rose 5% again.", "supported"),     # the same value
+    ('{"page": 1, "quote": -5}', "Balance: \u22125 at close.", "supported"),
+    ('{"page": 1, "quote": 5}', "Balance: \u22125 at close.", "hallucinated"),
+    ("Sales grew in 2019-2020 (p. 1).", "Sales grew in 2019\u20132020.", "supported"),
+    ("Tables are in sections 3-5 (p. 1).", "See sections 3-5.", "supported"),
+])
+def test_a_cited_number_is_compared_with_its_sign(response, page, verdict):
+    """A number a response puts on a page was read without its sign, on both sides: "5%" was
+    supported by a page that says "\u22125%", and a JSON ``"quote": -5`` was "not on p. 1"
+    on a page that says "\u22125"."""
+    found = _quote_verdicts(response, page)
+    assert found and all(v.label == verdict for v in found), [(v.label, v.reason)
+                                                               for v in found]
+
+
+def _make_pdf(path: Path, pages) -> Path:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("pdf")
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+    with PdfPages(path) as pdf:
+        for lines in pages:
+            fig = plt.figure(figsize=(8.27, 11.69))
+            for i, line in enumerate(lines):
+                fig.text(0.1, 0.84 - 0.04 * i, line, fontsize=12)
+            pdf.savefig(fig)
+            plt.close(fig)
+    return path
+
+
+def test_an_audit_does_not_support_a_quote_with_the_sign_dropped(tmp_path):
+    """As a user met it: `halluscope audit --metric page` over a PDF whose text layer says
+    "\u22125%" supported "Margins changed by 5% this year" (loose match)."""
+    pytest.importorskip("pypdfium2")
+    _make_pdf(tmp_path / "doc.pdf", [["Margins changed by \u22125% this year.",
+                                      "Sales grew 5% in 2019-2020."]])
+    rows = [("sign", 'It says "Margins changed by 5% this year" (p. 1).'),
+            ("minus", 'It says "Margins changed by -5% this year" (p. 1).'),
+            ("range", 'It says "Sales grew 5% in 2019-2020" (p. 1).')]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "task": "document", "document": "doc.pdf",
+                                        "response": r}) + "\n" for i, r in rows))
+    out = _cli(str(path), "--metric", "page", "--bootstrap", "0", "--out", str(tmp_path / "o"))
+    assert out.exit_code == 0, out.output
+    items = [json.loads(line) for line in (tmp_path / "o" / "items.jsonl").open()]
+    verdicts = {d["id"]: [c["verdict"] for c in d["claims"] if c["checker"] == "page-quote"]
+                for d in items}
+    assert verdicts == {"sign": ["hallucinated"], "minus": ["supported"],
+                        "range": ["supported"]}

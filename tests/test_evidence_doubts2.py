@@ -147,3 +147,77 @@ def test_an_audit_does_not_support_a_quote_with_the_sign_dropped(tmp_path):
                 for d in items}
     assert verdicts == {"sign": ["hallucinated"], "minus": ["supported"],
                         "range": ["supported"]}
+
+
+# -- 2. metadata.image_size against the image file ------------------------------------------------
+
+def _png(path: Path, size, turn: int | None = None) -> Path:
+    from PIL import Image
+    exif = Image.Exif()
+    if turn is not None:
+        exif[0x0112] = turn
+    Image.new("RGB", size, "white").save(path, exif=exif.tobytes())
+    return path
+
+
+def _region_audit(tmp_path: Path, rows):
+    path = tmp_path / "out.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = _cli(str(path), "--metric", "region", "--bootstrap", "0", "--out", str(tmp_path / "o"))
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    return out, results.get("errors", [])
+
+
+_CAT_BOX = {"label": "cat", "box": [32, 24, 128, 120]}
+
+
+@pytest.mark.parametrize("metadata, field", [
+    ({"image_size": [640, 480]}, "metadata.image_size"),
+    ({"size": [640, 480]}, "metadata.size"),
+    ({"width": 640, "height": 480}, "metadata.width"),
+])
+def test_a_stated_image_size_the_file_contradicts_is_a_bad_record(tmp_path, metadata, field):
+    """The record said 640 x 480 and the file is 320 x 240: normalised boxes were scaled to the
+    stated size ([0.1, 0.1, 0.4, 0.5] -> [64, 48, 256, 240]) and judged against objects
+    drawn on the file, "no cat there: best IoU 0.11"."""
+    _png(tmp_path / "cat.png", (320, 240))
+    rows = [{"id": "a", "image": "cat.png", "response": "The cat is at [0.1, 0.1, 0.4, 0.5].",
+             "metadata": {**metadata, "objects": [_CAT_BOX]}},
+            {"id": "b", "image": "cat.png", "response": "The cat is at [0.1, 0.1, 0.4, 0.5].",
+             "metadata": {"image_size": [320, 240], "objects": [_CAT_BOX]}}]
+    out, errors = _region_audit(tmp_path, rows)
+    assert out.exit_code == 0, out.output
+    assert [(e["line"], e["field"]) for e in errors] == [(1, field)], errors
+    message = errors[0]["message"]
+    assert "640x480" in message and "320x240" in message and "cat.png" in message, message
+    items = {d["id"]: d for d in map(json.loads, (tmp_path / "o" / "items.jsonl").open())}
+    assert [c["verdict"] for c in items["b"]["claims"]] == ["supported"]
+
+
+@pytest.mark.parametrize("stated, bad", [([240, 320], False), ([320, 240], True)])
+def test_a_stated_size_is_compared_with_the_upright_image(tmp_path, stated, bad):
+    """Boxes are read on the image turned as its EXIF orientation says (imageio.open_image):
+    a file stored 320 x 240 with orientation 6 is 240 x 320 upright. A record stating the
+    stored size is told why the sizes differ."""
+    _png(tmp_path / "cat.png", (320, 240), turn=6)
+    rows = [{"id": "a", "image": "cat.png", "response": "The cat is at [20, 20, 100, 100].",
+             "metadata": {"image_size": stated, "objects": [{"label": "cat",
+                                                              "box": [20, 20, 100, 100]}]}}]
+    out, errors = _region_audit(tmp_path, rows)
+    assert out.exit_code == (2 if bad else 0), out.output      # 2: the metric scored nothing
+    if not bad:
+        assert errors == []
+        return
+    assert [(e["line"], e["field"]) for e in errors] == [(1, "metadata.image_size")], errors
+    assert "EXIF orientation (6)" in errors[0]["message"] and "240x320" in \
+        errors[0]["message"], errors
+
+
+def test_a_stated_size_without_a_readable_file_is_taken_as_given(tmp_path):
+    """No file to compare with (missing, or a URL): the stated size is the only one."""
+    from halluscope.verification import image_size_of
+    for image in ("missing.png", "https://example.org/cat.png"):
+        rec = record_from_dict({"id": "a", "image": image, "response": "x",
+                                "metadata": {"image_size": [640, 480]}},
+                               file=str(tmp_path / "out.jsonl"), line=1)
+        assert image_size_of(rec) == (640, 480)

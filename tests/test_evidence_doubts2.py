@@ -221,3 +221,51 @@ def test_a_stated_size_without_a_readable_file_is_taken_as_given(tmp_path):
                                 "metadata": {"image_size": [640, 480]}},
                                file=str(tmp_path / "out.jsonl"), line=1)
         assert image_size_of(rec) == (640, 480)
+
+
+# -- 3. region ranges and ids with decimals --------------------------------------------------------
+
+@pytest.mark.parametrize("response, read, unread", [
+    ("The cat is in regions 1.5-3.", [], ["1.5-3"]),
+    ("The cat is in regions 1.5\u20133.", [], ["1.5\u20133"]),
+    ("The cat is in regions 1.5 through 3.", [], ["1.5 through 3"]),
+    ("The cat is in region 3.5-4.", [], ["3.5-4"]),
+    ("The cat is in regions 1-3.5.", [], ["1-3.5"]),
+    ("The cat is in [R1.5-R3].", [], ["R1.5-R3"]),       # was 'R1' and 'R3', two of them
+    ("The cat is in [R1.5].", [], ["R1.5"]),             # was 'R1'
+    ("The cat is in (R1.5, R3).", ["3"], ["R1.5"]),      # was 'R1' and 'R3', both unread
+    ("The cat is in [R1, R2.5-R4].", ["1"], ["R2.5-R4"]),
+    ("The cat is in <region 1.5>.", [], ["1.5"]),        # was listed twice
+    ("The cat is in regions 1..3.", [], ["1..3"]),       # was region 1 alone
+    ("The cat is in regions 1.5.3.", [], ["1.5.3"]),
+    ("The cat is in region 3.", ["3"], []),
+    ("The cat is in regions 1-3.", ["1", "2", "3"], []),
+    ('{"region": 1.5, "label": "cat"}', [], ["1.5"]),    # cited nothing: the record skipped
+    ('{"region": 3.0, "label": "cat"}', ["3"], []),
+])
+def test_a_region_range_or_id_with_decimals_is_one_unread_citation(response, read, unread):
+    """A range with a decimal end must not be partly read: each form that writes a region id
+    with decimals is one unread (malformed) citation, listed and counted as "Region 3.5" is,
+    and no whole id is read out of it."""
+    from halluscope.claims.citations import parse_cited_regions
+    found = parse_cited_regions(response, known=["cat"])
+    assert [c.id for c in found if not c.unread] == read, found
+    assert [c.id for c in found if c.unread] == unread, found
+
+
+def test_a_decimal_range_is_counted_unverifiable_by_the_region_metric(tmp_path):
+    """As a user meets it: `halluscope audit --metric region` lists each such citation once,
+    unverifiable, and supports no offered region out of it."""
+    md = {"image_size": [640, 480], "regions": [{"id": n, "label": "cat",
+                                                  "box": [100, 100, 300, 300]} for n in (1, 2, 3)]}
+    rows = [{"id": str(i), "response": r, "metadata": md} for i, r in enumerate([
+        "The cat is in [R1.5-R3].", '{"region": 1.5, "label": "cat"}',
+        "The cat is in regions 1..3.", "The cat is in regions 1-3."])]
+    out, errors = _region_audit(tmp_path, rows)
+    assert out.exit_code == 0 and errors == [], out.output
+    items = {d["id"]: d for d in map(json.loads, (tmp_path / "o" / "items.jsonl").open())}
+    verdicts = {i: [(c["value"], c["verdict"]) for c in d.get("claims", [])]
+                for i, d in items.items()}
+    assert verdicts == {"0": [("R1.5-R3", "unverifiable")], "1": [("1.5", "unverifiable")],
+                        "2": [("1..3", "unverifiable")],
+                        "3": [("1", "supported"), ("2", "supported"), ("3", "supported")]}

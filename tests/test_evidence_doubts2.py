@@ -269,3 +269,45 @@ def test_a_decimal_range_is_counted_unverifiable_by_the_region_metric(tmp_path):
     assert verdicts == {"0": [("R1.5-R3", "unverifiable")], "1": [("1.5", "unverifiable")],
                         "2": [("1..3", "unverifiable")],
                         "3": [("1", "supported"), ("2", "supported"), ("3", "supported")]}
+
+
+# -- 4. the segmenter spec, checked when the audit is planned --------------------------------------
+
+@pytest.mark.parametrize("spec, said", [
+    ("bogus", "unknown segmenter backend 'bogus'"),
+    ("grabcutt", "did you mean 'grabcut'"),
+    ("grabcut:abc", "expected grabcut or grabcut:<iterations>"),
+    ("grabcut:0", "expected grabcut or grabcut:<iterations>"),
+    ("sam:", "expected sam:<checkpoint>"),
+    ("sam:/nowhere/sam_vit_b.pth", "/nowhere/sam_vit_b.pth (not found)"),
+    ("sam:vit_q:/nowhere/sam.pth", "/nowhere/sam.pth (not found)"),
+    ("hf-sam:", "expected hf-sam:<model folder or hub id>"),
+    ("hf-sam:/nowhere/sam", "/nowhere/sam (not found)"),
+    ("hf-sam:nobody-here/no-such-sam", "not in the local Hugging Face cache"),
+])
+def test_a_bad_segmenter_stops_the_audit_before_any_record(tmp_path, monkeypatch, spec, said):
+    """The segmenter was loaded when a colour claim first needed it: an audit whose records
+    made no colour claim never said the spec was wrong, and one that did stopped there, after
+    detecting objects in the records before it (and without naming --segmenter)."""
+    from halluscope.evidence import detector_facts
+    passes = []
+    monkeypatch.setattr(detector_facts, "load_detector",
+                        lambda spec, **kw: passes.append(spec) or pytest.fail("detector loaded"))
+    _png(tmp_path / "cat.png", (32, 24))
+    path = tmp_path / "out.jsonl"
+    path.write_text(json.dumps({"id": "1", "image": "cat.png", "response": "A cat."}) + "\n")
+    out = _cli(str(path), "--metric", "claims", "--detector", "coco-ssd", "--segmenter", spec,
+               "--out", str(tmp_path / "o"))
+    assert out.exit_code == 2, out.output
+    assert "--segmenter" in out.output and said in out.output, out.output
+    assert passes == [] and not (tmp_path / "o" / "items.jsonl").exists()
+
+
+def test_a_good_segmenter_spec_passes_the_check(tmp_path):
+    from halluscope.evidence.segment import check_segmenter_spec
+    (tmp_path / "sam.pth").write_bytes(b"weights")
+    (tmp_path / "hfsam").mkdir()
+    (tmp_path / "hfsam" / "config.json").write_text("{}")
+    for spec in ("grabcut", "grabcut:5", " GrabCut ", f"sam:{tmp_path / 'sam.pth'}",
+                 f"sam:vit_b:{tmp_path / 'sam.pth'}", f"hf-sam:{tmp_path / 'hfsam'}"):
+        check_segmenter_spec(spec)                      # no error

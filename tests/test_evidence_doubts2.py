@@ -311,3 +311,75 @@ def test_a_good_segmenter_spec_passes_the_check(tmp_path):
     for spec in ("grabcut", "grabcut:5", " GrabCut ", f"sam:{tmp_path / 'sam.pth'}",
                  f"sam:vit_b:{tmp_path / 'sam.pth'}", f"hf-sam:{tmp_path / 'hfsam'}"):
         check_segmenter_spec(spec)                      # no error
+
+
+# -- 5. letters with diacritics, as PDFs extract them ----------------------------------------------
+
+@pytest.mark.parametrize("page", [
+    "The model is na\u00efve about it.",              # precomposed (NFC)
+    "The model is nai\u0308ve about it.",             # decomposed (NFD)
+    "The model is na\u0131\u0308ve about it.",        # dotless i + combining diaeresis (LaTeX \\"{\\i})
+    "The model is na\u00a8\u0131ve about it.",        # spacing diaeresis before a dotless i
+    "The model is na\u00a8ive about it.",             # ... before an i
+])
+@pytest.mark.parametrize("quote", ["The model is na\u00efve", "The model is nai\u0308ve",
+                                   "The model is na\u0131\u0308ve"])
+def test_every_form_of_a_letter_with_its_diacritic_matches_exactly(quote, page):
+    """PDF text layers write a letter with a diacritic in pieces: "na\u0131\u0308ve" (a
+    dotless i under the mark) and "na\u00a8\u0131ve" (a spacing diaeresis, placed before the
+    letter) were found nowhere for the quote "naïve"."""
+    from halluscope.checks.pages import find_in_text
+    m = find_in_text(quote, page)
+    assert m.found and m.how == "exact", (quote, page, m)
+    assert page[m.span[0]:m.span[1]].startswith("The model is na")
+    assert page[m.span[0]:m.span[1]].endswith("ve")
+
+
+@pytest.mark.parametrize("quote, page", [
+    ("a r\u00e9sum\u00e9 of it", "a r\u00b4esum\u00b4e of it"),       # spacing acutes
+    ("gar\u00e7on", "gar\u00b8con"),                                 # spacing cedilla
+    ("\u00e9t\u00e9 2020", "e\u0301te\u0301 2020"),
+])
+def test_spacing_accents_before_a_letter_are_that_letters(quote, page):
+    from halluscope.checks.pages import find_in_text
+    m = find_in_text(quote, page)
+    assert m.found and m.how == "exact", (quote, page, m)
+
+
+@pytest.mark.parametrize("quote, page", [
+    ("The model is naive", "The model is na\u00efve about it."),
+    ("The model is na\u00efve", "The model is naive about it."),          # OCR dropped it
+    ("an ete", "an \u00e9t\u00e9"),
+])
+def test_a_letter_without_its_diacritic_matches_only_loosely(quote, page):
+    """The design choice (README, checks/pages.py): the exact match keeps diacritics; the
+    loose match, the tier for what extraction and OCR lose, folds them, and says so."""
+    from halluscope.checks.pages import find_in_text
+    m = find_in_text(quote, page)
+    assert m.found and m.how == "loose", (quote, page, m)
+
+
+def test_letters_that_are_no_accented_form_are_not_folded():
+    from halluscope.checks.pages import find_in_text
+    assert not find_in_text("the fjord", "the fj\u00f8rd").found        # ø is its own letter
+    assert not find_in_text("Istanbul", "\u0131stanbul").found          # so is a dotless i alone
+
+
+def test_an_audit_finds_a_quote_a_pdf_writes_in_pieces(tmp_path):
+    """As a user met it: `halluscope audit --metric page` over a PDF whose text layer says
+    "na\u00a8\u0131ve" and "r\u00b4esum\u00b4e" (as pdfium reads LaTeX's accents) hallucinated
+    the right quotes "The model is naïve" and "a résumé"."""
+    pytest.importorskip("pypdfium2")
+    _make_pdf(tmp_path / "doc.pdf", [["The model is na\u00a8\u0131ve, a r\u00b4esum\u00b4e."]])
+    from halluscope.evidence.documents import Document
+    assert "na\u00a8\u0131ve" in Document(tmp_path / "doc.pdf").text(1)   # what pdfium reads
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "1", "task": "document", "document": "doc.pdf",
+                                "response": 'It says "The model is na\u00efve, a r\u00e9sum\u00e9" '
+                                            '(p. 1).'}) + "\n")
+    out = _cli(str(path), "--metric", "page", "--bootstrap", "0", "--out", str(tmp_path / "o"))
+    assert out.exit_code == 0, out.output
+    (item,) = map(json.loads, (tmp_path / "o" / "items.jsonl").open())
+    quotes = [c for c in item["claims"] if c["checker"] == "page-quote"]
+    assert [(c["verdict"], c["reason"]) for c in quotes] == \
+        [("supported", "found on page 1 (exact match)")], quotes

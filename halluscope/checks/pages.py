@@ -9,7 +9,11 @@ Matching (documented normalisation)
 Both the page text and the quote are normalised by :func:`normalise`:
 
 1. Unicode NFKC of the whole text (ligatures such as ``ﬁ`` become ``fi``, full-width digits
-   ASCII, a decomposed ``e`` + U+0301 the same ``é`` as a precomposed one);
+   ASCII, a decomposed ``e`` + U+0301 the same ``é`` as a precomposed one), after a letter a
+   PDF writes in pieces is put together: a spacing accent before a letter (``r´esum´e``,
+   ``na¨ıve``, as pdfium reads LaTeX's accents) is that letter's combining mark, and a
+   dotless ``ı`` or ``ȷ`` under a combining mark is ``i`` or ``j`` (``naı̈ve``
+   is ``naïve``);
 2. case folding;
 3. curly quotes to straight ones, every dash (``‐ ‑ ‒ – — −``) to ``-``, ``…`` to ``...``;
 4. a word hyphenated across a line break is joined (``exam-\\nple`` -> ``example``, with a
@@ -25,8 +29,12 @@ Both the page text and the quote are normalised by :func:`normalise`:
    is read as before.
 
 A quote is *found* when its normalised form is a substring of the page's; failing that, when it
-is one after removing all punctuation except inside numbers and a number's sign (``loose``
-match). A quote is never found on the digits of a signed number past its sign: ``5%`` is not
+is one after removing all punctuation except inside numbers and a number's sign, and every
+diacritic (``loose`` match). Diacritics are a design choice: the exact match keeps them
+(``naive`` is not ``naïve``, ``schon`` not ``schön``), the loose match, the tier for what
+text extraction and OCR lose, drops them (``naive`` is found in ``naïve`` and the other way
+round, and the verdict says "loose match"); a letter that is no accented form of another
+(``ø``, ``ł``, ``ß``, a dotless ``ı`` alone) is never folded. A quote is never found on the digits of a signed number past its sign: ``5%`` is not
 in ``−5%``, ``-5%`` or ``+5%``, nor ``$5`` in ``$-5`` (a quote that turns a loss into a gain
 was supported). A number is found when the page has a number of equal value, signs counted on
 both sides (``4,210`` = ``4210.0``; ``-5`` = ``−5``; ``+5`` = ``5`` but ``5`` is not

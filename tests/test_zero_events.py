@@ -143,3 +143,15 @@ def test_pope_wilson_bounds_same_for_workers_and_order(tmp_path):
                       for k in ("precision", "recall", "accuracy", "f1")})
     assert found[0] == found[1] == found[2]
     assert found[0]["accuracy"][0] == pytest.approx((40 / 43.841459, 1.0), abs=1e-6)
+
+
+def test_hallusionbench_all_right_gets_the_wilson_bound_over_its_question_sets():
+    """12 question sets all answered right: qAcc's 72 questions count as 12 sets."""
+    from halluscope.metrics.hallusionbench import hallusionbench_scores
+    from halluscope.metrics.hallusionbench_units import Unit
+    units = [Unit(cluster=f"VD_x_{s}", figure=f"VD_x_{s}_{f}", pair=f"VD_x_{s}_{q}",
+                  correct=True, groups=("VD",), cell=(str(f), str(q)))
+             for s in range(12) for f in range(2) for q in range(3)]
+    aacc = hallusionbench_scores(units, n_boot=1000)["aacc"]
+    assert aacc.value == 1.0 and aacc.n == 72 and aacc.ci_method == "wilson"
+    assert aacc.ci == pytest.approx((12 / 15.841459, 1.0), abs=1e-6)

@@ -195,7 +195,8 @@ def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
             r = _scores([u for u in units if u.hard == hard], n_boot, seed, confidence,
                         min_units)["qacc"]
             out[name] = MetricResult(name, r.value, r.n, True, r.ci, r.confidence,
-                                     bounds=r.bounds, ci_note=r.ci_note, clusters=r.clusters)
+                                     bounds=r.bounds, ci_note=r.ci_note, clusters=r.clusters,
+                                     ci_method=r.ci_method)
     return out
 
 

@@ -155,3 +155,27 @@ def test_hallusionbench_all_right_gets_the_wilson_bound_over_its_question_sets()
     aacc = hallusionbench_scores(units, n_boot=1000)["aacc"]
     assert aacc.value == 1.0 and aacc.n == 72 and aacc.ci_method == "wilson"
     assert aacc.ci == pytest.approx((12 / 15.841459, 1.0), abs=1e-6)
+
+
+def test_cli_gate_on_the_upper_bound_of_no_event_exits_1(tmp_path):
+    """`--fail-above pope.unknown_rate@upper=0.05`: no unknown answer among 240 on 40 images
+    passed on [0, 0]; Wilson over the 40 images gives 0.088 and the gate exits 1. With
+    every answer its own cluster, 240 count: 0.0157, and it passes."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("".join(json.dumps(r) + "\n" for r in _pope_rows()))
+    gate = ["--fail-above", "pope.unknown_rate@upper=0.05"]
+    res = CliRunner().invoke(app, ["audit", str(answers), "--metric", "pope", "--quiet",
+                                   "--no-report", "--out", str(tmp_path / "a"), *gate])
+    assert res.exit_code == 1, res.output
+    saved = json.loads((tmp_path / "a" / "results.json").read_text())["metrics"]["pope"]
+    assert saved["unknown_rate"]["ci"] == pytest.approx([0.0, 3.841459 / 43.841459], abs=1e-6)
+    assert saved["unknown_rate"]["ci_method"] == "wilson"
+    res = CliRunner().invoke(app, ["audit", str(answers), "--metric", "pope", "--quiet",
+                                   "--no-report", "--out", str(tmp_path / "b"),
+                                   "--cluster-by", "item", *gate])
+    assert res.exit_code == 0, res.output

@@ -181,7 +181,8 @@ def _stat(num: str, den: str, higher_is_better: bool = False, *, fraction: bool 
           direction: bool = True) -> Statistic:
     """``num / den`` over the ``den`` units (captions, mentions or ground-truth objects)."""
     return Statistic(lambda s: ratio(s[num], s[den]), higher_is_better=higher_is_better,
-                     bounds=RATE_BOUNDS if fraction else None, units=den, direction=direction)
+                     bounds=RATE_BOUNDS if fraction else None, units=den, direction=direction,
+                     proportion=fraction)
 
 
 _COCO_NAME = re.compile(r"(?i)^(coco_|\d{6,})")

@@ -266,6 +266,9 @@ def load_manifest(folder: Path, *, check_value: ValueCheck | None = None,
         for k, v in list(opts.items()):
             if isinstance(v, str) and (k.endswith("_file") or k.endswith("_path")):
                 opts[k] = str((folder / v).resolve())
+    for key in _SPEC_KEYS:
+        if isinstance(table.get(key), str):
+            table[key] = _resolve_spec(folder, table[key], prefixed=key != "judge")
     try:        # the values too: a bad one named the field but not the file it came from
         AuditConfig(**{k: v for k, v in table.items() if k != "inputs"})
     except ValidationError as exc:
@@ -368,6 +371,42 @@ def _check_manifest_flags(path: Path, table: dict[str, Any]) -> None:
             raise ConfigError(f"{path}{f':{line}' if line else ''}: invalid [audit] table: "
                               f"{key}: expected true or false (a TOML boolean, unquoted), got "
                               f"{type(value).__name__} {value!r:.60}")
+
+
+#: ``[audit]`` keys whose value may name files: a judge spec (a name or a ``.toml`` path), a
+#: detector or segmenter (``hf:<path or id>``, ``groundingdino:<config>,<weights>``,
+#: ``sam:[<model type>:]<checkpoint>``).
+_SPEC_KEYS = ("judge", "detector", "segmenter")
+_SPEC_PREFIX = r"^([A-Za-z][\w-]*:)+"
+
+
+def _resolve_spec(folder: Path, value: str, *, prefixed: bool) -> str:
+    """``value`` with each path in it made absolute against the manifest's ``folder``.
+
+    The rule: after the backend's ``name:`` prefixes (for a detector or segmenter), each
+    comma-separated part is a path when it starts with ``./``, ``../`` or ``~``, or names a
+    file or folder that exists relative to ``folder``; anything else (a hub id such as
+    ``hf:owner/name``, a pinned judge's name, ``coco-ssd``) is kept as it is."""
+    import re
+    head = ""
+    if prefixed:
+        m = re.match(_SPEC_PREFIX, value)
+        head = m.group(0) if m else ""
+        if not head:
+            return value
+    parts = value[len(head):].split(",") if prefixed else [value[len(head):]]
+    return head + ",".join(_spec_path(folder, p) for p in parts)
+
+
+def _spec_path(folder: Path, text: str) -> str:
+    if not text.strip():
+        return text
+    path = Path(text).expanduser()
+    if text.startswith("~") or path.is_absolute():
+        return str(path)
+    if text.startswith(("./", "../", ".\\", "..\\")) or (folder / path).exists():
+        return str((folder / path).resolve())
+    return text
 
 
 def _check_manifest_keys(path: Path, table: dict[str, Any]) -> None:

@@ -363,8 +363,9 @@ multi-MB response was scored depended on how busy the machine was (and a 50 MB c
 object words took 4.9 GB). Measured on the 2-core development machine: the slowest shapes
 found (many short sentences, quotes and brackets, contractions, non-ASCII) tokenize at about
 0.4 s of CPU per 1,000,000 characters (0.6 s wall at load 8), so a text at this limit takes
-about 0.1 s: fifty times below NLTK's limit. The same as the claim splitter's
-(:data:`halluscope.claims.splitter.MAX_SPLIT_CHARS`)."""
+about 0.1 s: fifty times below NLTK's limit (the whole CHAIR parse of such a text takes up to
+1.8 s and AMBER's nouns up to 4 s, in singularising, tagging and lemmatising, which no clock
+bounds). The same as the claim splitter's (:data:`halluscope.claims.splitter.MAX_SPLIT_CHARS`)."""
 
 
 def check_tokenizable(text: str, **where) -> None:

@@ -76,7 +76,7 @@ from halluscope.errors import InputError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import Explanation, first_of, word_of, words_of
 from halluscope.metrics.chair_gt import GroundTruth, load_ground_truth
-from halluscope.metrics.chair_text import tokenizer_gave_up
+from halluscope.metrics.chair_text import check_tokenizable, tokenizer_gave_up
 from halluscope.metrics.chair_vocab import ChairSpec, Parsed, load_spec, make_parser
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, RATE_BOUNDS, Statistic, ratio
 from halluscope.records import Record
@@ -338,9 +338,10 @@ class ChairMetric(Metric):
         if record.response is None:
             raise RecordError("expected a caption in 'response', found none", field="response",
                               **where)
+        check_tokenizable(record.response, **where)     # by its length, not NLTK's clock
         try:
             parsed = self.parser.parse(record.response)
-        except TimeoutError as exc:     # NLTK 3.10 bounds its regular expressions in time
+        except TimeoutError as exc:     # a second guard: NLTK bounds its regexes in time
             raise tokenizer_gave_up(record.response, exc, **where) from None
         detail = score_caption(parsed, gt)
         recalled = detail.pop("recalled")

@@ -76,3 +76,27 @@ def test_an_asserted_object_beside_a_denied_one_is_still_scored():
                            source=Source("m", 1)))
     assert item.payload["hallucinated"] == [["cat", "cat"]]
     assert m.compute().results["chairi"].value == 1 / 2      # cat / cat, sink
+
+
+def test_an_answer_over_the_length_limit_is_a_bad_record_before_spacy_runs():
+    """Without a limit spaCy parsed any answer whole (about 1 GB per 100k characters): an
+    answer longer than CHAIR's and AMBER's limit is that record's error, named by its field,
+    and the extractor is never called; one at the limit is scored."""
+    from halluscope.errors import RecordError
+    from halluscope.metrics.chair_text import MAX_TOKENIZE_CHARS
+
+    seen = []
+
+    def extractor(question, answer):
+        seen.append(len(answer))
+        return [], []
+
+    m = ObjhalMetric({5: ["sink"]}, vocabulary=VOCAB, n_boot=0, extractor=extractor)
+    long = "A sink. " * (MAX_TOKENIZE_CHARS // 8 + 1)
+    with pytest.raises(RecordError, match="at most 200,000 characters") as info:
+        m.update(Record(id="z", task="vqa", image_id=5, prompt="Describe.", response=long,
+                        source=Source("m", 1)))
+    assert info.value.location.field == "response" and seen == []
+    m.update(Record(id="w", task="vqa", image_id=5, prompt="Describe.",
+                    response=long[:MAX_TOKENIZE_CHARS], source=Source("m", 2)))
+    assert seen == [len(long[:MAX_TOKENIZE_CHARS].strip())]

@@ -57,6 +57,7 @@ from typing import Any, ClassVar
 
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
+from halluscope.metrics.chair_text import MAX_TOKENIZE_CHARS
 from halluscope.metrics.question_align import QuestionRows, RowAligner, rows_of
 from halluscope.metrics.repeats import Repeats, describe_unanswered, warn_unanswered
 from halluscope.metrics.stats import Statistic, rate, ratio
@@ -449,6 +450,9 @@ class ObjhalMetric(Metric):
             raise RecordError(f"expected ground-truth objects for image {image_id}, found none "
                               f"in --gt-objects", field="image_id")
         answer = answer_text(record.response)
+        if len(answer) > MAX_TOKENIZE_CHARS:  # spaCy's parse costs ~1 GB per 100k characters
+            raise RecordError(f"expected an answer of at most {MAX_TOKENIZE_CHARS:,} characters "
+                              f"to extract objects from, got {len(answer):,}", field="response")
         question = self._question(record, row)
         raws: list[str] = []
         if self.variant == "original" and is_short(answer):

@@ -394,12 +394,7 @@ def _code_change(found: dict[str, Any], header: dict[str, Any]) -> str | None:
 
 def _options(header: Any) -> dict[str, Any]:
     """The scoring options of a header, less :data:`FOLD_ONLY`."""
-    try:
-        config = json.loads(header["config"])
-    except (TypeError, KeyError, ValueError):
-        return {}
-    return {k: v for k, v in config.items() if k not in FOLD_ONLY} if isinstance(
-        config, dict) else {}
+    return {k: v for k, v in _config(header).items() if k not in FOLD_ONLY}
 
 
 def _comparable(header: Any) -> Any:
@@ -454,6 +449,33 @@ def _difference(found: Any, header: dict[str, Any]) -> str:
         said.append(f"metrics {found.get('metrics')} then, {header['metrics']} now")
     said += _option_changes(found, header)
     return "; ".join(said) or "headers differ"
+
+
+def header_difference(found: Any, header: dict[str, Any]) -> str:
+    """What differs between a finished audit's header (as its run sheet keeps it,
+    :mod:`halluscope.finished`) and this audit's, in words: as :func:`_difference` says it,
+    the :data:`FOLD_ONLY` options too (no journal is left to fold again)."""
+    if not isinstance(found, dict):
+        return "its run sheet's record of them is damaged"
+    found = json.loads(json.dumps(found, default=str))
+    header = json.loads(json.dumps(header, default=str))
+    said = [_version_change(found, header) or ""]
+    if _comparable(found) != _comparable(header):
+        said.append(_difference(found, header).replace("as journaled", "in the finished run"))
+    before, now = (_config(h) for h in (found, header))
+    said += [f"{key}: expected {_shown(before, key)} as in the finished run, got "
+             f"{_shown(now, key)} (it may change only on the resume of an interrupted run)"
+             for key in FOLD_ONLY if before.get(key) != now.get(key)]
+    return "; ".join(s for s in said if s) or "headers differ"
+
+
+def _config(header: Any) -> dict[str, Any]:
+    """The options of a header, parsed (empty when it holds none)."""
+    try:
+        config = json.loads(header["config"])
+    except (TypeError, KeyError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
 
 
 def _first(names: list[str], n: int = 5) -> str:

@@ -62,6 +62,7 @@ from typing import Any
 
 from halluscope._version import __version__
 from halluscope.errors import ConfigError
+from halluscope.journal_safety import _load
 
 log = logging.getLogger(__name__)
 
@@ -242,90 +243,12 @@ def resume_note(replayed: int) -> dict[str, Any]:
                               "the cache folder is the same"}
 
 
-_SAFE_GLOBALS = frozenset({
-    ("collections", "Counter"), ("collections", "OrderedDict"),
-    ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "complex"),
-    ("builtins", "bytearray"), ("builtins", "slice"), ("builtins", "range"),
-    ("datetime", "datetime"), ("datetime", "date"), ("datetime", "time"),
-    ("datetime", "timedelta"), ("datetime", "timezone"),
-    ("pathlib", "PurePosixPath"), ("pathlib", "PureWindowsPath"), ("pathlib", "PosixPath"),
-    ("pathlib", "WindowsPath"),
-    ("numpy", "dtype"), ("numpy", "ndarray"),
-    ("numpy._core.multiarray", "scalar"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.multiarray", "scalar"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy.core.numeric", "_frombuffer"),
-    ("halluscope.errors", "_record_error"), ("halluscope.errors", "_unreadable"),
-})
-"""The globals outside halluscope's own data classes that a journal may name: what resumed
-audits of every metric (tests/test_resume*, test_workers, test_judge_audit, the sample folder)
-were found to hold (``collections.Counter``; halluscope's error reconstructors), and inert data
-types a custom metric's item values may hold (numpy scalars and arrays, dates, paths, sets).
-Each only builds a value: none calls what it is given or touches files."""
-
-
-class _JournalUnpickler(pickle.Unpickler):
-    """Reads a journal without running anything it names: a journal is a file in the output
-    folder, and one someone else made (a shared drive, a downloaded run) could otherwise run
-    any code on ``--resume`` (a pickle may call ``os.system``). It names only
-    :data:`_SAFE_GLOBALS` and halluscope's own data classes (:func:`_inert_class`); any other
-    global is refused with a usage error, never imported or called."""
-
-    def __init__(self, fh: Any, path: Path):
-        super().__init__(fh)
-        self.path = path
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _SAFE_GLOBALS:
-            return super().find_class(module, name)
-        found = _inert_class(module, name)
-        if found is None:
-            raise ConfigError(
-                f"{self.path}: cannot resume: the journal names the global {module}.{name}, "
-                f"which no halluscope journal holds: it was not written by halluscope (and is "
-                f"not read further, nothing it names is run); run without --resume to start "
-                f"afresh")
-        return found
-
-
-def _inert_class(module: str, name: str) -> type | None:
-    """The class ``module.name`` when it is one of halluscope's data classes, that a pickle
-    can only fill with values: a dataclass with the ``__init__`` :mod:`dataclasses` wrote and
-    no ``__post_init__``, ``__new__`` or ``__setstate__`` of its own, an enum, or an error of
-    :mod:`halluscope.errors`; else ``None``. Not a function, nor a name imported into a
-    halluscope module (``halluscope.journal.os``), nor an attribute path (``Entry.x.y``)."""
-    import dataclasses
-    import enum
-    import importlib
-    import sys
-    parts = module.split(".")
-    if parts[0] != "halluscope" or not all(p.isidentifier() and not p.startswith("__")
-                                           for p in parts) or not name.isidentifier():
-        return None
-    try:
-        found = getattr(sys.modules.get(module) or importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-    if not isinstance(found, type) or found.__module__ != module or found.__qualname__ != name:
-        return None
-    if isinstance(found, enum.EnumMeta):
-        return found
-    if issubclass(found, BaseException):
-        return found if module == "halluscope.errors" else None
-    init = found.__dict__.get("__init__")
-    made = getattr(getattr(init, "__code__", None), "co_filename", None) == "<string>"
-    own = any(k in vars(c) for c in found.__mro__[:-1]
-              for k in ("__post_init__", "__new__", "__setstate__"))
-    return found if dataclasses.is_dataclass(found) and made and not own else None
-
-
-def _load(fh: Any, path: Path) -> Any:
-    return _JournalUnpickler(fh, path).load()
-
-
-def read_journal(path: Path, header: dict[str, Any],
-                 offsets: list[int] | None = None) -> tuple[list[Any], int]:
+def read_journal(path: Path, header: dict[str, Any], offsets: list[int] | None = None,
+                 modules: frozenset[str] = frozenset()) -> tuple[list[Any], int]:
     """The entries written so far (:class:`Entry`) and the byte offset just after the last
-    complete entry; ``offsets`` receives the offset each :class:`Entry` begins at."""
+    complete entry; ``offsets`` receives the offset each :class:`Entry` begins at. The data
+    classes of ``modules`` (the audit's own metrics' modules) may be read back too
+    (:mod:`halluscope.journal_safety`)."""
     entries: list[Any] = []
     with open(path, "rb") as fh:
         try:
@@ -347,7 +270,7 @@ def read_journal(path: Path, header: dict[str, Any],
         good = fh.tell()
         while True:
             try:
-                entries.append(_load(fh, path))
+                entries.append(_load(fh, path, modules))
                 if offsets is not None and isinstance(entries[-1], Entry):
                     offsets.append(good)
             except EOFError:
@@ -514,14 +437,15 @@ class Journal:
     """Appends one entry per input line; flushed every :data:`FLUSH_EVERY` entries, and when
     the last flush is :data:`FLUSH_SECONDS` old."""
 
-    def __init__(self, path: Path, header: dict[str, Any], resume: bool):
+    def __init__(self, path: Path, header: dict[str, Any], resume: bool,
+                 modules: frozenset[str] = frozenset()):
         self.path = path
         self.replay: list[Entry] = []   # each journaled line's outcomes and files' stamps
         self._offsets: list[int] = []   # where each one begins in the file (for cut)
         good = None
         if resume and path.is_file():
             try:
-                entries, good = read_journal(path, header, self._offsets)
+                entries, good = read_journal(path, header, self._offsets, modules)
                 self.replay = [e for e in entries if isinstance(e, Entry)]
             except _NoHeader as exc:
                 log.warning("--resume: the journal in %s was cut before its header was "

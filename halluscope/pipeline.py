@@ -243,7 +243,8 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     strict_stop = False
     try:
         if journal_dir is not None and header is not None:
-            journal = Journal(journal_dir / JOURNAL, header, cfg.resume)
+            journal = Journal(journal_dir / JOURNAL, header, cfg.resume,
+                              modules=_metric_modules(metric_objs))
         with open(tmp_path, "w", encoding="utf-8") as sink:
             tally = None
             if records is None and not (journal is not None and journal.replay):
@@ -277,6 +278,14 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
         if journal is not None:     # kept until the outputs are written (discard_journal)
             journal.close(discard=strict_stop)
     return tally
+
+
+def _metric_modules(metric_objs: list[Metric]) -> frozenset[str]:
+    """The modules, not halluscope's, that this audit's metrics come from (a custom metric's
+    file or module): the journal reads back the data classes they define
+    (:mod:`halluscope.journal_safety`), which a custom metric's item notes may hold."""
+    names = {type(m).__module__ for m in metric_objs}
+    return frozenset(n for n in names if n.split(".")[0] not in ("halluscope", "builtins"))
 
 
 def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, list[str]],

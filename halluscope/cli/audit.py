@@ -135,7 +135,7 @@ def audit(
     from halluscope.gates import parse_gates
 
     try:
-        gates = parse_gates(fail_above, fail_below)
+        gates = parse_gates(fail_above, fail_below, flags=("--fail-above", "--fail-below"))
     except HalluscopeError as exc:
         print_error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None

@@ -36,7 +36,11 @@ _AGAIN = "its results are left as they are; run without --resume to audit again"
 
 
 def _digest(header: dict[str, Any]) -> str:
-    text = json.dumps(header, sort_keys=True, ensure_ascii=True, default=str)
+    """The header's sha256, over its text with the credentials of the options redacted (as the
+    run sheet shows it): a digest of a short secret could be tried against guesses."""
+    from halluscope.redact import redact_mapping
+    text = json.dumps(redact_mapping(json.loads(json.dumps(header, default=str))),
+                      sort_keys=True, ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 

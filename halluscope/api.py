@@ -216,7 +216,7 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
             on_progress=on_progress, count_total=count_total, argv=argv,
             check_plan=check_plan, **options))
         result.gates_warned = frozenset(warned)
-        if out is not None:
+        if out is not None and not result.reread:   # (a finished run read back: as it is)
             write_outputs(result, out, write_items=False, write_report=write_report)
     return result
 

@@ -56,7 +56,8 @@ class AuditConfig(BaseModel):
             ``halluscope[ray]`` extra).
         ray_address: Address of a Ray cluster (default: a local Ray instance).
         resume: Continue an interrupted audit in the same output folder, scoring only what is
-            missing (same final results).
+            missing (same final results); on a finished audit of the same inputs and
+            options, its results read back (nothing scored: :mod:`halluscope.finished`).
         options: Options of metrics and checks added by later components (name -> value);
             ``offline``: model and judge answers from the cache only (default
             ``$HALLUSCOPE_OFFLINE``), a miss raises :class:`~halluscope.errors.CacheMiss`;

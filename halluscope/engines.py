@@ -339,22 +339,27 @@ class ChunkSizer:
 
 
 def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer,
-             rescue=None) -> Iterator[tuple[Any, list[Outcome] | None, Judges]]:
+             rescue=None, stop=None) -> Iterator[tuple[Any, list[Outcome] | None, Judges]]:
     """Submit chunks of records to ``submit`` (returns something with ``.result()``: the pair
     :func:`_score_chunk` returns), keep at most ``window`` in flight, and yield ``(record,
     outcomes, judges)`` in input order. When a chunk's worker died (``BrokenProcessPool``),
-    ``rescue(records, future)`` gives the chunk's outcomes and judge counters instead."""
+    ``rescue(records, future)`` gives the chunk's outcomes and judge counters instead. A first
+    signal that ``stop`` (:class:`~halluscope.stopping.InFlight`) notes ends it after the chunks
+    in flight that finish within its grace (:func:`~halluscope.stopping.in_grace`)."""
     from concurrent.futures.process import BrokenProcessPool
     from itertools import islice
+    from halluscope.stopping import Interrupted, in_grace
     pending: deque = deque()
 
-    def drain_one():
-        chunk, good, future = pending.popleft()
+    def drain_one(grace: bool = False):
+        if stop is not None and stop.noted is not None and not grace:
+            raise Interrupted       # (noted after the last wait: at this chunk boundary)
+        chunk, good, future = pending[0]
         results: Any = ()
         judges: Any = ()
         if future is not None:
             try:
-                results, info = future.result()
+                results, info = stop.result(future) if stop is not None else future.result()
             except BrokenProcessPool:
                 if rescue is None:
                     raise
@@ -362,6 +367,7 @@ def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer,
             else:
                 sizer.observe(good, info)
                 judges = info.judges
+        pending.popleft()
         results, judges = iter(results), iter(judges)
         for rec in chunk:
             if isinstance(rec, Record):
@@ -370,17 +376,23 @@ def _ordered(stream: Iterable[Any], submit, window: int, sizer: ChunkSizer,
                 yield rec, None, []
 
     it = iter(stream)
-    while True:
-        chunk = list(islice(it, sizer.size))
-        if not chunk:
-            break
-        good = [r for r in chunk if isinstance(r, Record)]
-        sizer.sizes.append(len(chunk))
-        pending.append((chunk, len(good), submit(good) if good else None))
-        while len(pending) > window:
+    try:
+        while True:
+            chunk = list(islice(it, sizer.size))
+            if not chunk:
+                break
+            good = [r for r in chunk if isinstance(r, Record)]
+            sizer.sizes.append(len(chunk))
+            pending.append((chunk, len(good), submit(good) if good else None))
+            while len(pending) > window:
+                yield from drain_one()
+        while pending:
             yield from drain_one()
-    while pending:
-        yield from drain_one()
+    except Interrupted:
+        yield from in_grace(pending, stop, drain_one)
+    if stop is not None:
+        stop.raise_noted()      # noted during the last wait
+
 
 
 def fork_is_safe() -> bool:
@@ -482,8 +494,10 @@ class ProcessEngine:
         elif self.pool is None:
             self._start(False)
         if self.pool is not None:
-            yield from _ordered(it, self._submit, 2 * self.workers, self.sizer,
-                                rescue=self._rescue)
+            from halluscope.stopping import InFlight
+            with InFlight() as stop:    # a Ctrl-C journals the chunks in flight first
+                yield from _ordered(it, self._submit, 2 * self.workers, self.sizer,
+                                    rescue=self._rescue, stop=stop)
 
     def report(self) -> dict[str, Any]:
         """What the run sheet says about the pool: how it started its workers, and how many

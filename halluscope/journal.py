@@ -69,7 +69,7 @@ from halluscope._version import __version__
 from halluscope.errors import ConfigError
 from halluscope.hashing import (STAMP_FIELDS, code_sha256, known_sha256, path_stamp,
                                 stamp_tuple)
-from halluscope.journal_pickle import _load
+from halluscope.journal_safety import _load
 
 log = logging.getLogger(__name__)
 
@@ -284,12 +284,14 @@ def resume_note(replayed: int) -> dict[str, Any]:
                               "the cache folder is the same"}
 
 
-def read_journal(path: Path, header: dict[str, Any],
-                 offsets: list[int] | None = None) -> tuple[list[Any], int]:
+def read_journal(path: Path, header: dict[str, Any], offsets: list[int] | None = None,
+                 modules: frozenset[str] = frozenset()) -> tuple[list[Any], int]:
     """The entries written so far (:class:`Entry`) and the byte offset just after the last
     complete entry; ``offsets`` receives the offset each :class:`Entry` begins at. The record
     of the files' digests (:func:`_digests`) is no entry: it is checked here, against the files
-    whose inode or change time moved (:func:`_check_contents`)."""
+    whose inode or change time moved (:func:`_check_contents`). The data classes of
+    ``modules`` (the audit's own metrics' modules) may be read back too
+    (:mod:`halluscope.journal_safety`)."""
     entries: list[Any] = []
     with open(path, "rb") as fh:
         try:
@@ -312,7 +314,7 @@ def read_journal(path: Path, header: dict[str, Any],
         digests: dict[str, Any] = {}
         while True:
             try:
-                item = _load(fh, path)
+                item = _load(fh, path, modules)
                 if isinstance(item, dict) and "sha256" in item:
                     digests = item["sha256"]    # (the last: a resume of none writes them anew)
                     good = fh.tell()
@@ -381,12 +383,7 @@ def _code_change(found: dict[str, Any], header: dict[str, Any]) -> str | None:
 
 def _options(header: Any) -> dict[str, Any]:
     """The scoring options of a header, less :data:`FOLD_ONLY`."""
-    try:
-        config = json.loads(header["config"])
-    except (TypeError, KeyError, ValueError):
-        return {}
-    return {k: v for k, v in config.items() if k not in FOLD_ONLY} if isinstance(
-        config, dict) else {}
+    return {k: v for k, v in _config(header).items() if k not in FOLD_ONLY}
 
 
 def _comparable(header: Any) -> Any:
@@ -467,6 +464,33 @@ def _difference(found: Any, header: dict[str, Any]) -> str:
     return "; ".join(said) or "headers differ"
 
 
+def header_difference(found: Any, header: dict[str, Any]) -> str:
+    """What differs between a finished audit's header (as its run sheet keeps it,
+    :mod:`halluscope.finished`) and this audit's, in words: as :func:`_difference` says it,
+    the :data:`FOLD_ONLY` options too (no journal is left to fold again)."""
+    if not isinstance(found, dict):
+        return "its run sheet's record of them is damaged"
+    found = json.loads(json.dumps(found, default=str))
+    header = json.loads(json.dumps(header, default=str))
+    said = [_version_change(found, header) or ""]
+    if _comparable(found) != _comparable(header):
+        said.append(_difference(found, header).replace("as journaled", "in the finished run"))
+    before, now = (_config(h) for h in (found, header))
+    said += [f"{key}: expected {_shown(before, key)} as in the finished run, got "
+             f"{_shown(now, key)} (it may change only on the resume of an interrupted run)"
+             for key in FOLD_ONLY if before.get(key) != now.get(key)]
+    return "; ".join(s for s in said if s) or "headers differ"
+
+
+def _config(header: Any) -> dict[str, Any]:
+    """The options of a header, parsed (empty when it holds none)."""
+    try:
+        config = json.loads(header["config"])
+    except (TypeError, KeyError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
 def _first(names: list[str], n: int = 5) -> str:
     """The first ``n`` of ``names``, joined, and how many more there are."""
     more = f" and {len(names) - n:,} more" if len(names) > n else ""
@@ -506,14 +530,15 @@ class Journal:
 
     _due: dict[str, Any] | None = None      # the header whose digests are still to be written
 
-    def __init__(self, path: Path, header: dict[str, Any], resume: bool):
+    def __init__(self, path: Path, header: dict[str, Any], resume: bool,
+                 modules: frozenset[str] = frozenset()):
         self.path = path
         self.replay: list[Entry] = []   # each journaled line's outcomes and files' stamps
         self._offsets: list[int] = []   # where each one begins in the file (for cut)
         good = None
         if resume and path.is_file():
             try:
-                entries, good = read_journal(path, header, self._offsets)
+                entries, good = read_journal(path, header, self._offsets, modules)
                 self.replay = [e for e in entries if isinstance(e, Entry)]
             except _NoHeader as exc:
                 log.warning("--resume: the journal in %s was cut before its header was "

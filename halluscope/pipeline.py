@@ -234,11 +234,11 @@ def _model_identities(cfg: AuditConfig) -> dict[str, Any]:
 
 def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                 metric_objs: list[Metric], tmp_path: Path, *, journal_dir: Path | None,
-                on_progress, total) -> StreamTally:
+                header: dict[str, Any] | None, on_progress, total) -> StreamTally:
     """Stream the inputs through the engine the config names into ``tmp_path``, with a
-    progress journal in ``journal_dir`` (resumed with ``cfg.resume``)."""
+    progress journal in ``journal_dir`` under ``header`` (resumed with ``cfg.resume``)."""
     from halluscope.engines import runs_in_parent
-    from halluscope.journal import JOURNAL, Journal, journal_header, resume_note
+    from halluscope.journal import JOURNAL, Journal, resume_note
     pairs = [(ref, m) for ref, m in zip(cfg.metrics, metric_objs) if not runs_in_parent(m)]
     built = [m for _, m in pairs]
     names = [portable_reference(ref) for ref, _ in pairs]   # what a worker builds them from
@@ -255,10 +255,9 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
     journal = None
     strict_stop = False
     try:
-        if journal_dir is not None and records is None:
-            journal = Journal(journal_dir / JOURNAL,
-                              journal_header(paths, cfg, cfg.metrics, _model_identities(cfg)),
-                              cfg.resume)
+        if journal_dir is not None and header is not None:
+            journal = Journal(journal_dir / JOURNAL, header, cfg.resume,
+                              modules=_metric_modules(metric_objs))
         with open(tmp_path, "w", encoding="utf-8") as sink:
             tally = None
             if records is None and not (journal is not None and journal.replay):
@@ -292,6 +291,14 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
         if journal is not None:     # kept until the outputs are written (discard_journal)
             journal.close(discard=strict_stop)
     return tally
+
+
+def _metric_modules(metric_objs: list[Metric]) -> frozenset[str]:
+    """The modules, not halluscope's, that this audit's metrics come from (a custom metric's
+    file or module): the journal reads back the data classes they define
+    (:mod:`halluscope.journal_safety`), which a custom metric's item notes may hold."""
+    names = {type(m).__module__ for m in metric_objs}
+    return frozenset(n for n in names if n.split(".")[0] not in ("halluscope", "builtins"))
 
 
 def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, list[str]],
@@ -344,15 +351,29 @@ def _check_option_names(options: dict[str, Any]) -> None:
                                f"{', '.join(sorted(known))})")
 
 
-def _check_resumable(out: Path) -> None:
-    """``--resume`` on a folder holding a finished audit and no journal would delete its
-    results and score everything again: a usage error that leaves the folder as it is."""
-    from halluscope.journal import JOURNAL
-    from halluscope.result import RESULTS
-    if (out / RESULTS).is_file() and not (out / JOURNAL).is_file():
-        raise ConfigError(f"--resume: {out} holds a finished audit ({RESULTS}) and no journal, "
-                          f"so nothing to resume; its results are left as they are (run "
-                          f"without --resume to audit again)")
+def _resume_header(paths: list[Path], cfg: AuditConfig) -> dict[str, Any]:
+    """What a resume must match (:func:`~halluscope.journal.journal_header`): the journal's
+    header, and the run sheet's ``resume`` key once the audit finished."""
+    from halluscope.journal import journal_header
+    return journal_header(paths, cfg, cfg.metrics, _model_identities(cfg))
+
+
+def _runsheet(paths: list[Path], cfg: AuditConfig, summaries: dict[str, MetricSummary],
+              tally: StreamTally, started: datetime, argv: list[str] | None,
+              header: dict[str, Any] | None) -> dict[str, Any]:
+    """The run sheet of a scored audit, with the :func:`~halluscope.finished.resume_key` of
+    ``header`` (what a ``--resume`` after the run finished must match)."""
+    runsheet = build_runsheet(
+        inputs=paths, config=cfg, metrics={n: s.info for n, s in summaries.items()},
+        started=started, finished=datetime.now(timezone.utc),
+        counts={"items": tally.items, "errors": len(tally.problems),
+                "skipped": tally.skipped, "scored": dict(tally.scored),
+                **({"empty_answers_scored": dict(tally.empty)} if tally.empty else {})},
+        argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
+    if header is not None:
+        from halluscope.finished import RESUME, resume_key
+        runsheet[RESUME] = resume_key(header)
+    return runsheet
 
 
 _FLAGS = ("offline", "judge_fatal_mismatch", "allow_download")
@@ -550,10 +571,13 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
     paths, records, cfg, custom = _config_of(inputs, records, metrics, config, options,
                                              out=Path(out) if out is not None else None)
     metric_objs = _begin_metrics(cfg, custom, paths, check_plan)
+    header = _resume_header(paths, cfg) if out is not None and records is None else None
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
     with hold_outputs(out_dir) if out is not None else nullcontext():  # one writer
         if cfg.resume and out is not None:
-            _check_resumable(out_dir)
+            from halluscope.finished import finished_run
+            if (done := finished_run(out_dir, header, cfg, metric_objs)) is not None:
+                return done
         begin_outputs(out_dir)        # the previous run's results.json goes before anything else
         run_id = new_run_id()
         total = (sum(count_lines(p, cfg.input_format) for p in paths) if (count_total and paths)
@@ -562,7 +586,7 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         tmp_path = items_path.with_suffix(".jsonl.part")
         tally = _run_stream(paths, records, cfg, metric_objs, tmp_path,
                             journal_dir=out_dir if out is not None else None,
-                            on_progress=on_progress, total=total)
+                            header=header, on_progress=on_progress, total=total)
         tmp_path.replace(items_path)
         if tally.items_sha256 is not None:      # hashed as written: results.json's outputs
             remember_sha256(items_path, tally.items_sha256)
@@ -571,13 +595,7 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         summaries: dict[str, MetricSummary] = {m.name: m.compute() for m in metric_objs}
         unscored = tally.unscored(metric_objs)  # shown by the CLI, repr and report; exit 2
         unscored.update(_decided_nothing(summaries, unscored, tally))
-        runsheet = build_runsheet(
-            inputs=paths, config=cfg, metrics={n: s.info for n, s in summaries.items()},
-            started=started, finished=datetime.now(timezone.utc),
-            counts={"items": tally.items, "errors": len(tally.problems),
-                    "skipped": tally.skipped, "scored": dict(tally.scored),
-                    **({"empty_answers_scored": dict(tally.empty)} if tally.empty else {})},
-            argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
+        runsheet = _runsheet(paths, cfg, summaries, tally, started, argv, header)
         log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
                  runsheet["wall_time_s"])
         _warn_notes(tally, metric_objs, summaries)

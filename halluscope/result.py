@@ -302,7 +302,11 @@ class AuditResult:
         n_skipped: Records that no selected metric applies to (marked ``skipped`` in items).
         unscored: Metric name -> why it scored no record (per cause, counted); the CLI exits 2
             when this is not empty, and a gate on such a metric fails with these reasons.
+        reread: Read back from a finished audit's ``results.json`` (``--resume`` after it
+            finished: :mod:`halluscope.finished`); nothing was scored or written.
     """
+
+    reread: bool = False
 
     def __init__(self, *, metrics: dict[str, MetricSummary], errors: list[dict[str, Any]],
                  runsheet: dict[str, Any], items_path: Path, config: Any, n_items: int,

@@ -6,6 +6,11 @@ outlive the audit that started them.
   the audit stops as on Ctrl-C (its worker pool shut down, the journal kept for ``--resume``)
   and the CLI says "terminated" and exits 143. By default SIGTERM ended the process at once,
   and its ``--workers`` processes ran on for ever, re-parented to init.
+* :class:`InFlight`: while the parent waits for a worker's chunk, a first Ctrl-C or SIGTERM is
+  noted rather than raised, and the chunks already in flight that finish within
+  :data:`GRACE_SECONDS` are handed on (journaled) before the interruption is raised; before,
+  the ~0.5 s of work each worker had in hand was done and thrown away, and scored again on
+  ``--resume``. A second signal, or one that lands elsewhere, is raised at once, as before.
 * :func:`die_with_parent`: a worker asks Linux to SIGKILL it when its parent dies
   (``PR_SET_PDEATHSIG``), so that even a parent killed with SIGKILL (the OOM killer) takes its
   workers with it; elsewhere it does nothing.
@@ -18,9 +23,10 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from typing import Any
 from contextlib import contextmanager
 
-__all__ = ["die_with_parent", "sigterm_as_interruption"]
+__all__ = ["GRACE_SECONDS", "InFlight", "die_with_parent", "in_grace", "sigterm_as_interruption"]
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +68,91 @@ def die_with_parent(parent: int) -> None:
         return
     if os.getppid() != parent:             # the parent died before the request
         os._exit(1)
+
+
+GRACE_SECONDS = 2.0
+"""How long a stopping audit waits for the chunks its workers are scoring, to journal them."""
+
+
+class Interrupted(Exception):
+    """A first signal was noted while waiting (:meth:`InFlight.result`): drain, then raise."""
+
+
+class InFlight:
+    """Defers the first SIGINT (Ctrl-C) or SIGTERM that lands while the parent waits for a
+    chunk (:meth:`result`) to the next chunk boundary (:meth:`raise_noted`), so that the chunks
+    in flight can be journaled first; only where the handler in place is Python's own Ctrl-C
+    handler or the audit's SIGTERM one (both raise), in the main thread. Any other signal, a
+    second one, or one that lands while the parent folds, is raised at once by that handler."""
+
+    def __init__(self) -> None:
+        self.noted: int | None = None
+        self.at = 0.0
+        self.waiting = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> InFlight:
+        import threading
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        from halluscope._ray import _on_sigterm
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(sig)
+            if handler in (signal.default_int_handler, _on_sigterm):
+                self._previous[sig] = handler
+                signal.signal(sig, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.waiting and self.noted is None:
+            import time
+            self.noted, self.at = signum, time.monotonic()
+            log.warning("stopping: journaling the chunks the workers are scoring (up to %.0f s; "
+                        "again to stop at once)", GRACE_SECONDS)
+            return
+        self._previous[signum](signum, frame)
+
+    def result(self, future: Any) -> Any:
+        """``future.result()``; :class:`Interrupted` when a first signal is noted before it is
+        done."""
+        from concurrent.futures import wait
+        self.waiting = True
+        try:
+            while not future.done() and self.noted is None:
+                wait([future], timeout=0.2)
+        finally:
+            self.waiting = False
+        if not future.done():
+            raise Interrupted
+        return future.result()
+
+    def left(self) -> float:
+        """Seconds of the grace left."""
+        import time
+        return max(0.0, self.at + GRACE_SECONDS - time.monotonic())
+
+    def raise_noted(self) -> None:
+        """Raise what the noted signal's own handler raises (nothing when none was noted)."""
+        if self.noted is not None:
+            self._previous[self.noted](self.noted, None)
+            raise KeyboardInterrupt     # (both handlers raise)
+
+
+def in_grace(pending: Any, stop: InFlight, drain_one: Any) -> Iterator[Any]:
+    """After a first signal: hand on, in order, the chunks in flight that finish within the
+    grace (journaled as scored), none after the first that does not; the ones not yet begun
+    are cancelled. ``pending`` holds ``(chunk, records, future)`` in input order and
+    ``drain_one(True)`` hands its first on. The caller then raises the interruption."""
+    from concurrent.futures import wait
+    for *_, future in pending:
+        if future is not None:
+            future.cancel()
+    while pending and (pending[0][2] is None or (
+            wait([pending[0][2]], timeout=stop.left()) and pending[0][2].done()
+            and not pending[0][2].cancelled() and pending[0][2].exception() is None)):
+        yield from drain_one(True)

@@ -26,7 +26,7 @@ PACKAGE = "halluscope"
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) for name, rooms in (
     ("records and types", {"records", "textfiles", "columns", "column_json", "types", "errors", "_json", "_lazy", "_nltk",
                            "hashing", "cachedir", "redact", "imageio", "resources", "config", "_version",
-                           "json_array", "jsonblobs", "journal", "journal_pickle", "runsheet", "atomicfiles", "tables", "benchmark_specs",
+                           "json_array", "jsonblobs", "journal", "journal_safety", "runsheet", "atomicfiles", "tables", "benchmark_specs",
                            "_ray", "numbers", "packages"}),
     ("adapters", {"adapters"}),
     ("judges", {"judges"}),
@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) 
     ("verification", {"verification"}),
     ("metrics", {"metrics"}),
     ("result", {"result"}),
-    ("audit pipeline", {"pipeline", "engine_choice", "scoring", "engines", "threadlimits", "forkfiles", "stopping", "ray_engine", "readers",
+    ("audit pipeline", {"pipeline", "engine_choice", "scoring", "engines", "threadlimits", "forkfiles", "stopping", "ray_engine", "readers", "finished",
                         "lmms_eval_log", "benchmark_query"}),
     ("report and gates", {"report", "gates", "comparison", "compare_inputs", "compare_runs",
                           "tracking"}),

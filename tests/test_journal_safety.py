@@ -189,3 +189,184 @@ def test_a_stopped_audit_still_resumes_to_the_uninterrupted_results(tmp_path):
     assert all(isinstance(e, Entry) for e in read[2:])
     resumed = audit(path, out=tmp_path / "out", resume=True, **opts)
     assert resumed.summary == whole.summary
+
+
+NOTED = '''
+import os
+from dataclasses import dataclass
+from typing import ClassVar
+
+from halluscope.metrics.base import ItemScore, Metric
+from halluscope.metrics.stats import rate, ratio
+
+
+@dataclass(frozen=True)
+class Seen:
+    words: int
+    long: bool
+
+
+@dataclass
+class Tagged:
+    tag: str
+    seen: Seen
+
+
+@dataclass
+class SetsState:
+    path: str
+
+    def __setstate__(self, state):
+        open(state["path"], "w").close()
+
+
+@dataclass
+class PostInit:
+    path: str
+
+    def __post_init__(self):
+        open(self.path, "w").close()
+
+
+@dataclass
+class Reduces:
+    path: str
+
+    def __reduce__(self):
+        return (os.system, ("true",))
+
+
+@dataclass
+class Dropped:
+    path: str
+
+    def __del__(self):
+        open(self.path, "w").close()
+
+
+@dataclass
+class Hashes:
+    path: str
+
+    def __hash__(self):
+        open(self.path, "w").close()
+        return 0
+
+
+@dataclass
+class Looks:
+    path: str
+
+    def __getattr__(self, name):
+        open(self.__dict__["path"], "w").close()
+        raise AttributeError(name)
+
+
+@dataclass
+class FromAnother(SetsState):
+    more: int = 0
+
+
+class Plain:
+    def __init__(self, path="x"):
+        open(path, "w").close()
+
+
+def helper():
+    open("marker", "w").close()
+
+
+class Noted(Metric):
+    name: ClassVar[str] = "noted"
+    columns: ClassVar[tuple[str, ...]] = ("n", "long")
+    statistics: ClassVar[dict] = {"long_rate": rate(lambda s: ratio(s["long"], s["n"]))}
+
+    def score(self, record):
+        words = len((record.response or "").split())
+        seen = Seen(words, words > 3)
+        return ItemScore(payload={"words": words}, row=(1.0, 0.0),
+                         notes={"seen": seen, "tagged": [Tagged("t", seen)]})
+
+    def fold(self, record, item):
+        seen, tagged = item.notes["seen"], item.notes["tagged"][0]
+        assert type(seen).__name__ == "Seen" and tagged.seen == seen, item.notes
+        self.add(ItemScore(payload=item.payload, row=(1.0, float(seen.long))), record=record)
+'''
+
+
+def _noted(tmp_path: Path) -> tuple[Path, str]:
+    metric = tmp_path / "noted_metric.py"
+    metric.write_text(NOTED)
+    rows = [{"id": str(i), "caption": "a caption" + " x" * (i % 5), "task": "caption"}
+            for i in range(30)]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path, f"{metric}:Noted"
+
+
+def test_a_custom_metrics_own_data_classes_in_its_notes_resume(tmp_path):
+    """A custom metric whose item notes hold dataclasses of its own module was refused on
+    --resume as "not written by halluscope": the user runs that module anyway, and a data
+    class a pickle can only fill is read back."""
+    path, ref = _noted(tmp_path)
+    opts = dict(metrics=ref, n_boot=20, write_report=False)
+    whole = audit(path, out=tmp_path / "whole", **opts)
+
+    def stop(progress):
+        if progress.done == 12:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        audit(path, out=tmp_path / "out", on_progress=stop, **opts)
+    resumed = audit(path, out=tmp_path / "out", resume=True, **opts)
+    assert resumed.runsheet["execution"]["resumed"]["lines_from_the_journal"] == 12
+    assert resumed.summary == whole.summary
+    assert (tmp_path / "out" / "items.jsonl").read_bytes() == \
+        (tmp_path / "whole" / "items.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["SetsState", "PostInit", "Reduces", "Dropped", "Hashes",
+                                  "Looks", "FromAnother", "Plain", "helper", "os", "Noted",
+                                  "Seen.__init__", "ItemScore"])
+def test_what_a_metric_module_holds_beyond_inert_data_classes_is_refused(tmp_path, name):
+    """In a module the audit loaded its metric from, only data classes a pickle can only
+    fill are looked up: not one that acts when unpickled, hashed or dropped, not a plain
+    class, a function, a module or a name imported into it, not an attribute path."""
+    from halluscope.metrics.references import load_reference
+    _, ref = _noted(tmp_path)
+    module = load_reference(ref).__module__
+    journal = tmp_path / "items.journal.part"
+    journal.write_bytes(_pickle_naming(module, name))
+    with pytest.raises(ConfigError) as err, open(journal, "rb") as fh:
+        _load(fh, journal, frozenset({module}))
+    assert f"{module}.{name}" in str(err.value)
+    with open(journal, "rb") as fh:     # and an admitted class, from a module not admitted
+        journal.write_bytes(pickle.dumps(getattr(sys.modules[module], "Seen")(1, False)))
+        with pytest.raises(ConfigError, match=f"{module}.Seen"):
+            _load(fh, journal, frozenset())
+    assert not (tmp_path / "marker").exists()
+
+
+def test_a_crafted_entry_naming_an_acting_class_of_the_metric_is_refused(tmp_path):
+    """End to end: a journal entry whose notes hold an instance of a class of the metric's
+    module that runs code when unpickled (``__setstate__``) stops the resume, nothing run."""
+    from halluscope.journal import Entry as JournalEntry
+    from halluscope.metrics.references import load_reference
+    path, ref = _noted(tmp_path)
+    out = tmp_path / "out"
+
+    def stop(progress):
+        if progress.done == 5:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        audit(path, out=out, metrics=ref, n_boot=20, write_report=False, on_progress=stop)
+    module = sys.modules[load_reference(ref).__module__]
+    marker = tmp_path / "marker"
+    crafted = JournalEntry(outcomes=[("ok", ItemScore(payload={}, row=(1.0, 0.0),
+                                                      notes={"x": module.SetsState("")}))])
+    evil = pickle.dumps(crafted).replace(b"\x8c\x00", b"\x8c" + bytes([len(str(marker))])
+                                         + str(marker).encode(), 1)
+    with open(out / "items.journal.part", "ab") as fh:
+        fh.write(evil)
+    with pytest.raises(ConfigError, match=f"{module.__name__}.SetsState.*not written by"):
+        audit(path, out=out, metrics=ref, n_boot=20, write_report=False, resume=True)
+    assert not marker.exists()

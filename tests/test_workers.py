@@ -443,15 +443,18 @@ def test_the_journal_header_is_on_disk_before_the_first_record(tmp_path):
         journal.close()
 
 
-def test_resume_on_a_finished_audit_leaves_its_results(tmp_path):
+def test_resume_on_a_finished_audit_of_other_options_leaves_its_results(tmp_path):
     """--resume where the audit had finished deleted results.json at once and scored it all
-    again (hours for a detector audit, and nothing left if that run was stopped)."""
+    again (hours for a detector audit, and nothing left if that run was stopped). A resume
+    with the same options reads them back (tests/test_resume_finished.py); another is
+    refused, and leaves them."""
     from halluscope.errors import ConfigError
     out = tmp_path / "done"
     audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    with pytest.raises(ConfigError, match="holds a finished audit .* nothing to resume"):
-        audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False, resume=True)
+    with pytest.raises(ConfigError, match="holds a finished audit of other inputs"):
+        audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False, resume=True,
+              pope_parser="strict")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 

@@ -97,7 +97,8 @@ RayAddress = Annotated[Optional[str], typer.Option(
     help="Ray cluster address for --engine ray (default: a local Ray instance).")]
 Resume = Annotated[bool, typer.Option(
     "--resume", help="Continue an interrupted audit in the same --out folder, scoring "
-    "only what is missing.")]
+    "only what is missing; after a finished one with the same inputs and options, read its "
+    "results back and judge the gates given now.")]
 NoReport = Annotated[bool, typer.Option("--no-report", help="Skip report.html.")]
 InputFormat = Annotated[Optional[str], typer.Option(
     "--format", help="Input format: jsonl, lmms-eval, vlmevalkit, csv, tsv, parquet, xlsx "
@@ -134,7 +135,7 @@ def audit(
     from halluscope.gates import parse_gates
 
     try:
-        gates = parse_gates(fail_above, fail_below)
+        gates = parse_gates(fail_above, fail_below, flags=("--fail-above", "--fail-below"))
     except HalluscopeError as exc:
         print_error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None

@@ -45,7 +45,7 @@ def check_gates_ahead(gates: Iterable[Gate], config: Any, metrics: Sequence[Any]
 def _check_gate(gate: Gate, built: Mapping[str, Any], config: Any) -> bool:
     from halluscope.gates.assertions import _resolve_bound, gate_notes, range_problem
     from halluscope.metrics.stats import range_of
-    where = f"{'--fail-above' if gate.direction == 'below' else '--fail-below'} {gate.spec}"
+    where = gate.where        # as the caller wrote it: a flag, or parse_gates(...) in Python
     metric, _, rest = gate.name.partition(".")
     stat = rest.split("@", 1)[0]
     if metric not in built:

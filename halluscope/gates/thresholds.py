@@ -42,6 +42,8 @@ class Gate:
         limit: The threshold, inclusive.
         bound: ``None`` (the point value), ``upper``, ``lower`` or ``conservative``.
         spec: The gate as the user wrote it, for messages.
+        flag: How it was given: the command line's flag (``--fail-above``), the keyword of
+            :func:`parse_gates` (``above``), or nothing (:func:`parse_gate` alone).
     """
 
     name: str
@@ -49,11 +51,26 @@ class Gate:
     limit: float
     bound: str | None = None
     spec: str = ""
+    flag: str = ""
+
+    @property
+    def where(self) -> str:
+        """The gate as its caller wrote it, for messages: ``--fail-above chair.chair_i=0.1``
+        on the command line, ``parse_gates(above=['chair.chair_i=0.1'])`` in Python (a
+        message from ``halluscope.audit(gates=...)`` named flags the caller never wrote)."""
+        spec = self.spec or f"{self.name}={self.limit:g}"     # a Gate built by hand
+        if self.flag.startswith("--"):
+            return f"{self.flag} {spec}"
+        if self.flag:
+            return f"parse_gates({self.flag}=[{spec!r}])"
+        return f"gate {spec!r}"
 
 
 def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
-    """Read ``METRIC.STAT[@GROUP][@BOUND]=VALUE``; :class:`ConfigError` when it is not one."""
-    where = f"{flag}: " if flag else ""
+    """Read ``METRIC.STAT[@GROUP][@BOUND]=VALUE``; :class:`ConfigError` when it is not one.
+    ``flag`` is how it was given (:attr:`Gate.flag`), named in messages."""
+    where = ("" if not flag else f"{flag}: " if flag.startswith("--")
+             else f"parse_gates({flag}=...): ")
     name, sep, value = raw.rpartition("=")     # a group value may hold '=' (split:a=b)
     name = name.strip()
     try:
@@ -77,14 +94,17 @@ def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
         if close:
             raise ConfigError(f"{where}unknown bound {parts[-1]!r} in {raw!r}: did you mean "
                               f"@{close[0]}? (bounds: {', '.join(BOUNDS)})")
-    return Gate("@".join(parts), direction, limit, bound, raw)
+    return Gate("@".join(parts), direction, limit, bound, raw, flag)
 
 
-def parse_gates(above: Iterable[str] | None = None, below: Iterable[str] | None = None
-                ) -> list[Gate]:
-    """The gates of ``--fail-above`` (values must stay at or below) and ``--fail-below``."""
-    return ([parse_gate(r, "below", "--fail-above") for r in above or ()]
-            + [parse_gate(r, "above", "--fail-below") for r in below or ()])
+def parse_gates(above: Iterable[str] | None = None, below: Iterable[str] | None = None, *,
+                flags: tuple[str, str] = ("above", "below")) -> list[Gate]:
+    """The gates ``above`` (fail when a value is above: values must stay at or below) and
+    ``below``. ``flags`` name them in messages: the keywords by default, as a Python caller
+    wrote them (``parse_gates(above=['chair.chair_i=0.1'])``); the command line passes
+    ``("--fail-above", "--fail-below")``."""
+    return ([parse_gate(r, "below", flags[0]) for r in above or ()]
+            + [parse_gate(r, "above", flags[1]) for r in below or ()])
 
 
 def check_gates(result: Any, gates: Iterable[Gate], *, warn: bool = True,

@@ -1,0 +1,145 @@
+"""``--resume`` on an audit that had already finished: its results read back, nothing scored.
+
+A CI job retried with ``--resume`` after the audit finished (it crossed a gate and exited 1, and
+the runner retries failed jobs) was refused as a usage error (exit 2): the journal is gone once
+``results.json`` is written, so there was nothing to resume, and the retry reported 2 instead of
+the run's verdict. Now the run sheet of every audit with an output folder holds its *resume key*
+(:func:`resume_key`: the journal's header, :func:`halluscope.journal.journal_header`, and its
+digest). A resume that finds ``results.json`` and no journal compares the key with its own
+header: the same inputs, options, companion files, models and code read the finished results
+back (:func:`reread_finished`), so that the gates given now are judged on them and the exit code
+is a fresh run's; nothing is scored or written. Anything else is refused as before, naming what
+differs, the folder left as it is; so are the options that a resume of an interrupted audit may
+change because it folds the journaled outcomes again (:data:`~halluscope.journal.FOLD_ONLY`:
+the journal that held them is gone), and a folder whose files do not match its
+``results.json`` (:func:`~halluscope.result.check_outputs`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from halluscope.errors import ConfigError, InputError
+from halluscope.metrics.base import MetricSummary
+from halluscope.metrics.stats import MetricResult, range_of
+from halluscope.result import RESULTS, RUNSHEET, AuditResult, check_outputs
+
+log = logging.getLogger(__name__)
+
+#: The run sheet's key holding the :func:`resume_key`.
+RESUME = "resume"
+_AGAIN = "its results are left as they are; run without --resume to audit again"
+
+
+def _digest(header: dict[str, Any]) -> str:
+    """The header's sha256, over its text with the credentials of the options redacted (as the
+    run sheet shows it): a digest of a short secret could be tried against guesses."""
+    from halluscope.redact import redact_mapping
+    text = json.dumps(redact_mapping(json.loads(json.dumps(header, default=str))),
+                      sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def resume_key(header: dict[str, Any]) -> dict[str, Any]:
+    """What the run sheet records for a later ``--resume``: the journal's ``header`` (as JSON
+    reads it back) and its digest, which is what is compared (the header only says what
+    differs)."""
+    return {"key": _digest(header),
+            "header": json.loads(json.dumps(header, ensure_ascii=False, default=str))}
+
+
+def finished_run(out: Path, header: dict[str, Any] | None, config: Any,
+                 metrics: list[Any]) -> AuditResult | None:
+    """``--resume`` into ``out``: ``None`` when there is no finished audit there (nothing, or
+    an interrupted one's journal), else its results read back (:func:`reread_finished`) or a
+    usage error that leaves the folder as it is (scoring again would delete its results).
+    ``header`` is ``None`` for records in memory: nothing says what the finished run read."""
+    from halluscope.journal import JOURNAL
+    if not (out / RESULTS).is_file() or (out / JOURNAL).is_file():
+        return None
+    if header is None:
+        raise ConfigError(f"--resume: {out} holds a finished audit ({RESULTS}) and no journal, "
+                          f"so nothing to resume; {_AGAIN}")
+    return reread_finished(out, header, config, metrics)
+
+
+def reread_finished(out: Path, header: dict[str, Any], config: Any,
+                    metrics: list[Any]) -> AuditResult:
+    """The finished audit in ``out`` as an :class:`AuditResult` (``reread`` set), when its run
+    sheet's resume key is ``header``'s and it computed the ``metrics`` built now; else a
+    :class:`ConfigError` saying what differs."""
+    try:
+        results = check_outputs(out)
+        sheet = json.loads((out / RUNSHEET).read_text(encoding="utf-8"))
+    except (InputError, OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--resume: {out} holds a finished audit ({RESULTS}) and no journal, "
+                          f"but it cannot be read back: {exc}; {_AGAIN}") from None
+    found = sheet.get(RESUME) if isinstance(sheet, dict) else None
+    if not isinstance(found, dict) or sheet.get("run_id") != results.get("run_id"):
+        raise ConfigError(f"--resume: {out} holds a finished audit ({RESULTS}) and no journal, "
+                          f"and its run sheet does not say what it was run on (written by an "
+                          f"older halluscope), so nothing to resume; {_AGAIN}")
+    if found.get("key") != _digest(header):
+        from halluscope.journal import header_difference
+        raise ConfigError(f"--resume: {out} holds a finished audit of other inputs, options or "
+                          f"code ({header_difference(found.get('header'), header)}); {_AGAIN}")
+    names, then = [m.name for m in metrics], list(results["metrics"])
+    if sorted(names) != sorted(then):
+        raise ConfigError(f"--resume: {out} holds a finished audit of the metrics {then}, not "
+                          f"{names}; {_AGAIN}")
+    log.warning("--resume: %s holds a finished audit of these inputs and options (run %s): "
+                "its results are read back and the gates judged on them; nothing is scored "
+                "again", out, results.get("run_id"))
+    declared = {m.name: _declared(m, config) for m in metrics}
+    summaries = {name: _summary(name, data, declared.get(name) or {})
+                 for name, data in results["metrics"].items()}
+    result = AuditResult(metrics=summaries, errors=list(results.get("errors") or []),
+                         runsheet=sheet, items_path=out / "items.jsonl", config=config,
+                         n_items=int(results.get("n_items") or 0),
+                         n_skipped=int(results.get("n_skipped") or 0),
+                         unscored=results.get("unscored") or {}, run_id=results.get("run_id"))
+    result.reread = True
+    return result
+
+
+def _declared(metric: Any, config: Any) -> dict[str, Any]:
+    """The statistics ``metric`` declares for ``config`` (their ranges, which results.json
+    does not hold, are what a gate's threshold is checked against); empty where unknown."""
+    try:
+        return dict(metric.declared_statistics(config) or {})
+    except Exception:  # noqa: BLE001 - a metric that cannot tell: its gates' ranges go unchecked
+        return {}
+
+
+def _summary(name: str, data: dict[str, Any], declared: dict[str, Any]) -> MetricSummary:
+    """A :class:`MetricSummary` from its ``results.json`` entry (the inverse of its
+    ``to_dict``)."""
+    extra = ("n", "groups", "tallies", "info")
+    results = {stat: _result(stat, entry, declared.get(stat))
+               for stat, entry in data.items() if stat not in extra}
+    groups = {group: {stat: _result(stat, entry, declared.get(stat))
+                      for stat, entry in stats.items()}
+              for group, stats in (data.get("groups") or {}).items()}
+    return MetricSummary(name=name, results=results, n=int(data.get("n") or 0), groups=groups,
+                         tallies=data.get("tallies") or {}, info=data.get("info") or {})
+
+
+def _result(stat: str, entry: dict[str, Any], declared: Any) -> MetricResult:
+    ci = entry.get("ci")
+    bounds = None
+    if declared is not None:
+        bounds = range_of(declared) if declared.count else declared.bounds
+    return MetricResult(stat, entry.get("value"), int(entry.get("n") or 0),
+                        higher_is_better=bool(entry.get("higher_is_better")),
+                        ci=tuple(ci) if ci is not None else None,
+                        confidence=entry.get("confidence"), bounds=bounds,
+                        ci_note=entry.get("ci_note"), clusters=entry.get("clusters"),
+                        direction=entry.get("direction", True),
+                        why_no_value=entry.get("why_no_value"))
+
+
+__all__ = ["RESUME", "finished_run", "reread_finished", "resume_key"]

@@ -1,0 +1,120 @@
+"""``--resume`` after the audit had finished (a CI job retried after the run crossed a gate):
+it was a usage error (exit 2) instead of the run's verdict. Now the finished results are read
+back, the gates given now judged on them, and the exit code is a fresh run's; nothing is
+scored or rewritten. Other inputs or options are still refused, the folder left as it is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from halluscope.api import audit
+from halluscope.cli import app
+from halluscope.errors import ConfigError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+def _cli(out: Path, *extra: str):
+    return CliRunner().invoke(app, ["audit", str(DATA), "--metric", "pope", "--out", str(out),
+                                    "--bootstrap", "20", "--no-report", "-q", *extra])
+
+
+def test_a_retried_resume_of_a_finished_run_gives_its_gate_verdict(tmp_path):
+    out = tmp_path / "run"
+    first = _cli(out, "--fail-below", "pope.f1=0.99")
+    assert first.exit_code == 1, first.output
+    written = _files(out)
+    again = _cli(out, "--fail-below", "pope.f1=0.99", "--resume")
+    assert again.exit_code == 1, again.output        # the run's verdict, not a usage error
+    assert "gate failed: pope.f1" in again.output
+    assert _files(out) == written                   # nothing scored, nothing rewritten
+    # the gates are those given now, judged on the finished results
+    assert _cli(out, "--fail-below", "pope.f1=0.1", "--resume").exit_code == 0
+    assert _cli(out, "--resume").exit_code == 0
+    assert _files(out) == written
+
+
+def test_the_results_read_back_are_the_finished_runs(tmp_path):
+    out = tmp_path / "run"
+    whole = audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False)
+    back = audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False, resume=True)
+    assert back.reread and not whole.reread
+    assert back.to_dict() == json.loads(json.dumps(whole.to_dict()))
+    assert back.get("pope.f1").ci == pytest.approx(whole.get("pope.f1").ci)
+    assert back.get("pope.f1").bounds == (0.0, 1.0)      # a threshold's range is still checked
+    with pytest.raises(ConfigError, match="did you mean 0.8"):
+        back.gate_failures(below={"pope.f1": 80})
+    assert list(back.items) == list(whole.items)
+    assert back.gate_failures(below={"pope.f1": 0.99}) == whole.gate_failures(
+        below={"pope.f1": 0.99})
+
+
+@pytest.mark.parametrize("change, said", [
+    ({"pope_parser": "strict"}, "pope_parser: expected 'original' in the finished run, "
+                                "got 'strict'"),
+    ({"seed": 7}, "seed: expected 0 as in the finished run, got 7"),
+    ({"n_boot": 30}, "n_boot: expected 20 as in the finished run, got 30"),
+])
+def test_a_resume_with_other_options_is_still_refused(tmp_path, change, said):
+    out = tmp_path / "run"
+    audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False)
+    written = _files(out)
+    options = {"n_boot": 20, **change}
+    with pytest.raises(ConfigError, match="holds a finished audit of other inputs") as exc:
+        audit(DATA, out=out, metrics="pope", write_report=False, resume=True, **options)
+    assert said in str(exc.value)
+    assert _files(out) == written
+
+
+def test_a_changed_input_or_folder_is_refused(tmp_path):
+    src = tmp_path / "data"
+    src.mkdir()
+    (src / "answers.jsonl").write_text("".join(
+        json.dumps({"id": str(i), "question_id": i, "text": "Is there a dog?",
+                    "label": "yes" if i % 2 else "no", "response": "yes"}) + "\n"
+        for i in range(8)))
+    out = tmp_path / "run"
+    audit(src / "answers.jsonl", out=out, metrics="pope", n_boot=0, write_report=False)
+    written = _files(out)
+    with open(src / "answers.jsonl", "a") as fh:
+        fh.write(json.dumps({"id": "8", "question_id": 8, "text": "Is there a cat?",
+                             "label": "no", "response": "no"}) + "\n")
+    with pytest.raises(ConfigError, match="other inputs.*answers.jsonl"):
+        audit(src / "answers.jsonl", out=out, metrics="pope", n_boot=0, write_report=False,
+              resume=True)
+    assert _files(out) == written
+
+
+def test_a_folder_that_does_not_match_its_results_is_refused(tmp_path):
+    out = tmp_path / "run"
+    audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False)
+    with open(out / "items.jsonl", "a") as fh:
+        fh.write("{}\n")
+    with pytest.raises(ConfigError, match="cannot be read back: .*items.jsonl does not match"):
+        audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False, resume=True)
+
+
+def test_a_run_sheet_without_its_resume_key_is_refused_as_before(tmp_path):
+    """A folder an older halluscope finished says nothing of what it ran on."""
+    out = tmp_path / "run"
+    audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False)
+    sheet = json.loads((out / "runsheet.json").read_text())
+    del sheet["resume"]
+    (out / "runsheet.json").write_text(json.dumps(sheet))
+    results = json.loads((out / "results.json").read_text())
+    from halluscope.hashing import sha256_file
+    results["outputs"]["runsheet.json"]["sha256"] = sha256_file(out / "runsheet.json")
+    (out / "results.json").write_text(json.dumps(results))
+    written = _files(out)
+    with pytest.raises(ConfigError, match="does not say what it was run on .* nothing to "
+                                          "resume"):
+        audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False, resume=True)
+    assert _files(out) == written

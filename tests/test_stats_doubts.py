@@ -151,7 +151,7 @@ def test_consistency_groups_cluster_by_image():
     res = audit(records=_prompts_on_images(3, 4), metrics="consistency", n_boot=200)
     r = res.get("consistency.self_consistent_rate")
     assert r.n == 12 and r.value == 0.5
-    assert r.ci is None and r.ci_note == "no interval: 3 clusters hold its units, fewer than 10"
+    assert r.ci is None and r.ci_note == "no interval: 3 clusters resampled, fewer than 10"
     assert r.clusters == 3
 
 

@@ -107,6 +107,9 @@ class AuditConfig(BaseModel):
             return ()
         if isinstance(v, str):
             v = [v]
+        elif not hasattr(v, "__iter__"):      # `by = 5` in a manifest: was a TypeError
+            raise ValueError(f"expected a name or a list of names, got {type(v).__name__} "
+                             f"{v!r:.60}")
         out: list[str] = []
         for item in v:
             out.extend(p.strip() for p in str(item).split(",") if p.strip())
@@ -198,7 +201,7 @@ def read_toml_model(path: Path, model: type[BaseModel], what: str) -> BaseModel:
     """A TOML file validated as ``model``; :class:`ConfigError` naming ``path`` and, for an
     invalid one, every field that is wrong (``what``: "judge spec", "benchmark manifest")."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_toml_text(path))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read {what}: {exc}") from None
     try:
@@ -237,7 +240,7 @@ def load_manifest(folder: Path, *, check_value: ValueCheck | None = None,
     if not path.is_file():
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_toml_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     other = sorted(k for k in data if k != "audit")
@@ -246,21 +249,26 @@ def load_manifest(folder: Path, *, check_value: ValueCheck | None = None,
         raise ConfigError(f"{path}: expected only an [audit] table, got {other[0]!r}{hint}")
     table = dict(data.get("audit", {}))
     _check_manifest_keys(path, table)
+    _check_manifest_paths(path, table)
+    _check_manifest_flags(path, table)
     if check_value is not None:
         _check_manifest_values(path, table, check_value, set(given))
-    for key in ("gt_objects", "questions"):
+    for key in _PATH_KEYS:
         if key in table and table[key]:
-            table[key] = (folder / table[key]).resolve()
-    for key in ("coco_annotations", "annotations", "inputs"):
+            table[key] = (folder / Path(table[key]).expanduser()).resolve()
+    for key in _PATHS_KEYS:
         if key in table:
             items = table[key]
             items = [items] if isinstance(items, str) else items
-            table[key] = [(folder / i).resolve() for i in items]
+            table[key] = [(folder / Path(i).expanduser()).resolve() for i in items]
     opts = table.get("options")
     if isinstance(opts, dict):
         for k, v in list(opts.items()):
             if isinstance(v, str) and (k.endswith("_file") or k.endswith("_path")):
                 opts[k] = str((folder / v).resolve())
+    for key in _SPEC_KEYS:
+        if isinstance(table.get(key), str):
+            table[key] = _resolve_spec(folder, table[key], prefixed=key != "judge")
     try:        # the values too: a bad one named the field but not the file it came from
         AuditConfig(**{k: v for k, v in table.items() if k != "inputs"})
     except ValidationError as exc:
@@ -276,13 +284,26 @@ MANIFEST_KEYS = frozenset(k for k, f in AuditConfig.model_fields.items() if not 
                           ) | {"inputs"}
 
 
+def read_toml_text(path: Path) -> str:
+    """The text of a TOML file, less a leading byte-order mark (Windows editors write one;
+    tomllib refused it as "Invalid statement at line 1"); a file that is not UTF-8 is a
+    :class:`ConfigError` naming the line (it was a UnicodeDecodeError: exit 3)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: expected UTF-8 text, got byte "
+                          f"0x{raw[exc.start]:02x}") from None
+
+
 def key_line(path: Path, key: str) -> int | None:
     """The line of ``path`` on which ``key = ...`` is set (first one), if it can be found."""
     import re
     pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
+        text = read_toml_text(path)
+    except (OSError, ConfigError):
         return None
     return next((i for i, line in enumerate(text.splitlines(), 1) if pattern.match(line)), None)
 
@@ -305,6 +326,87 @@ def _check_manifest_values(path: Path, table: dict[str, Any], check_value: Value
             line = key_line(path, key) or (None if setting else key_line(path, "options"))
             raise ConfigError(f"{path}{f':{line}' if line else ''}: invalid [audit] table: "
                               f"{key if setting else 'options.' + key}: {exc}") from None
+
+
+#: ``[audit]`` keys that name files, resolved against the manifest's folder: one path, or a
+#: path or list of paths.
+_PATH_KEYS = ("gt_objects", "questions", "cache_dir")
+_PATHS_KEYS = ("coco_annotations", "annotations", "inputs")
+
+
+def _check_manifest_paths(path: Path, table: dict[str, Any]) -> None:
+    """A path key holding anything but text (``questions = 7``, ``inputs = 5``) is a
+    :class:`ConfigError` naming the file, the line and the key; it crashed while the path was
+    made absolute (``TypeError: unsupported operand type(s) for /``, exit 3). So is an empty
+    path (``gt_objects = ""``, an ``options`` key ending in ``_file`` or ``_path`` too), which
+    was the manifest's folder or the working directory."""
+    opts = table.get("options")
+    paths = [(k, v, k) for k, v in table.items() if k in (*_PATH_KEYS, *_PATHS_KEYS)]
+    if isinstance(opts, dict):
+        paths += [(k, v, f"options.{k}") for k, v in opts.items()
+                  if k.endswith(("_file", "_path"))]
+    for key, value, name in paths:
+        many = key in _PATHS_KEYS and name == key
+        ok = (isinstance(value, str) or many and isinstance(value, list)
+              and all(isinstance(v, str) for v in value))
+        line = key_line(path, key) or key_line(path, "options")
+        where = f"{path}{f':{line}' if line else ''}: invalid [audit] table: {name}"
+        if not ok and name == key:
+            want = "a path or a list of paths" if many else "a path"
+            raise ConfigError(f"{where}: expected {want} (text), got "
+                              f"{type(value).__name__} {value!r:.60}")
+        if any(isinstance(v, str) and not v.strip()
+               for v in (value if isinstance(value, list) else [value])):
+            raise ConfigError(f"{where}: expected a path, got an empty one {value!r:.60} "
+                              f"(it would be the folder itself)")
+
+
+def _check_manifest_flags(path: Path, table: dict[str, Any]) -> None:
+    """A boolean setting (``strict``, ``resume``) must be a TOML boolean: ``strict = "yes"``
+    was taken for true, and ``"no"`` for false, by pydantic's lax reading."""
+    for key, value in table.items():
+        field = AuditConfig.model_fields.get(key)
+        if field is not None and field.annotation is bool and not isinstance(value, bool):
+            line = key_line(path, key)
+            raise ConfigError(f"{path}{f':{line}' if line else ''}: invalid [audit] table: "
+                              f"{key}: expected true or false (a TOML boolean, unquoted), got "
+                              f"{type(value).__name__} {value!r:.60}")
+
+
+#: ``[audit]`` keys whose value may name files: a judge spec (a name or a ``.toml`` path), a
+#: detector or segmenter (``hf:<path or id>``, ``groundingdino:<config>,<weights>``,
+#: ``sam:[<model type>:]<checkpoint>``).
+_SPEC_KEYS = ("judge", "detector", "segmenter")
+_SPEC_PREFIX = r"^([A-Za-z][\w-]*:)+"
+
+
+def _resolve_spec(folder: Path, value: str, *, prefixed: bool) -> str:
+    """``value`` with each path in it made absolute against the manifest's ``folder``.
+
+    The rule: after the backend's ``name:`` prefixes (for a detector or segmenter), each
+    comma-separated part is a path when it starts with ``./``, ``../`` or ``~``, or names a
+    file or folder that exists relative to ``folder``; anything else (a hub id such as
+    ``hf:owner/name``, a pinned judge's name, ``coco-ssd``) is kept as it is."""
+    import re
+    head = ""
+    if prefixed:
+        m = re.match(_SPEC_PREFIX, value)
+        head = m.group(0) if m else ""
+        if not head:
+            return value
+    parts = value[len(head):].split(",") if prefixed else [value[len(head):]]
+    return head + ",".join(_spec_path(folder, p) for p in parts)
+
+
+def _spec_path(folder: Path, text: str) -> str:
+    if not text.strip():
+        return text
+    path = Path(text).expanduser()
+    if text.startswith("~") or path.is_absolute():
+        return str(path)
+    if text.startswith(("./", "../", ".\\", "..\\")) or (folder / path).exists():
+        return str((folder / path).resolve())
+    return text
 
 
 def _check_manifest_keys(path: Path, table: dict[str, Any]) -> None:

@@ -58,6 +58,11 @@ def max_image_pixels() -> int:
     return _positive(env, _ENV) if env else DEFAULT_MAX_PIXELS
 
 
+def check_max_image_pixels(value: Any) -> int:
+    """``value`` as a pixel limit (a positive whole number), else :class:`ConfigError`."""
+    return _positive(value, "max_image_pixels")
+
+
 def _positive(value: Any, name: str) -> int:
     try:
         n = int(value)
@@ -208,6 +213,23 @@ def frame_count(path: str | os.PathLike) -> int:
                 return max(1, int(getattr(im, "n_frames", 1)))
     except Exception:                 # noqa: BLE001 - left to the full decode, which says why
         return 1
+
+
+def upright_size(path: str | os.PathLike) -> tuple[tuple[int, int], int | None] | None:
+    """``((width, height), orientation)`` of an image file as :func:`open_image` gives it,
+    turned by its EXIF orientation (5-8 swap the sides), read from its header without decoding
+    the pixels; ``None`` when the file cannot be opened as an image (its full decode, where one
+    is needed, says why)."""
+    from PIL import Image
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                turn = orientation(im)
+    except Exception:                 # noqa: BLE001 - left to the full decode, which says why
+        return None
+    return ((h, w) if turn is not None and turn >= 5 else (w, h)), turn
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:

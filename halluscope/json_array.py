@@ -9,7 +9,9 @@ error is a real syntax error, reported with the file line and column where it is
 before it have already been yielded.
 
 An element that contains bytes that are not UTF-8 (inside a string) is yielded as a
-:class:`~halluscope.errors.RecordError` naming the line and byte, and the array goes on.
+:class:`~halluscope.errors.RecordError` naming the line and byte, and the array goes on; so is
+one with a raw control character inside a string (a NUL byte), which JSON forbids but which
+leaves the element's end plain to find (it is found with ``strict=False``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from halluscope.errors import RecordError
 
 _DECODER = json.JSONDecoder()
+_LENIENT = json.JSONDecoder(strict=False)    # control characters inside strings allowed
 _WS = " \t\n\r"
 
 
@@ -82,19 +85,41 @@ class _Buffer:
 
     def error(self, pos: int, what: str) -> RecordError:
         line, col = self.where(pos)
+        # json's messages end with " at" before the position it adds ("Unterminated string
+        # starting at"), which is given here as the line and column
+        what = what.removesuffix(" starting at").removesuffix(" at")
         return RecordError(f"invalid JSON array at line {line} column {col}: {what}; the elements "
                            f"after it were not read", file=self.name, line=line)
 
 
+class _Control:
+    """Why an element that parsed only with control characters allowed is a bad record."""
+
+    __slots__ = ("line", "why")
+
+    def __init__(self, line: int, why: str):
+        self.line, self.why = line, why
+
+
 def _value(buf: _Buffer) -> tuple[Any, int] | RecordError:
-    """Parse the value at the start of the buffer: ``(value, end)`` or the syntax error."""
+    """Parse the value at the start of the buffer: ``(value, end)`` or the syntax error; the
+    value is a :class:`_Control` where the element holds a raw control character."""
+    decoder, control = _DECODER, None
     while True:
         try:
-            return _DECODER.raw_decode(buf.text)
+            value, end = decoder.raw_decode(buf.text)
+            return (value if control is None else control), end
         except RecursionError:
             from halluscope._json import TOO_DEEP
             return buf.error(0, TOO_DEEP)
         except json.JSONDecodeError as exc:
+            if control is None and exc.msg.startswith("Invalid control character"):
+                line, col = buf.where(exc.pos)
+                control = _Control(line, f"invalid JSON at line {line} column {col}: a "
+                                   f"control character (U+{ord(buf.text[exc.pos]):04X}) "
+                                   f"inside a string")
+                decoder = _LENIENT
+                continue
             if exc.pos < len(buf.text.rstrip(_WS)) or buf.eof:
                 return buf.error(exc.pos, exc.msg)
             if not buf.more(at_least=max(len(buf.text), 4096)):
@@ -149,6 +174,8 @@ def _elements(lines: Iterator[tuple[int, Any]], name: str
         if bad:
             yield n, RecordError(f"element {n}: line {bad[0].location.line} is "
                                  f"{bad[0].message}", file=name, line=bad[0].location.line)
+        elif isinstance(value, _Control):
+            yield n, RecordError(f"element {n}: {value.why}", file=name, line=value.line)
         else:
             yield n, (start_line, value)
         sep = buf.skip_ws()

@@ -78,7 +78,7 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = ()) -> tuple[list[Path], 
                 raise ConfigError(f"{p} is a folder without a halluscope.toml naming its "
                                   f"'inputs'; pass a JSONL file instead")
             manifest = {**table, **manifest}
-            expanded.extend(Path(i) for i in table["inputs"])
+            expanded.extend(_manifest_input(p, Path(i)) for i in table["inputs"])
         elif p.is_file():
             if not manifest:
                 manifest = load_manifest(p.parent, check_value=check, given=given)
@@ -87,6 +87,19 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = ()) -> tuple[list[Path], 
             raise ConfigError(_not_a_file(p))
     manifest.pop("inputs", None)
     return expanded, manifest
+
+
+def _manifest_input(folder: Path, path: Path) -> Path:
+    """``path``, named by ``folder``'s manifest, if it is a file; else a :class:`ConfigError`
+    naming the manifest's line (it was Python's bare "[Errno 2] No such file or directory")."""
+    if path.is_file():
+        return path
+    from halluscope.config import MANIFEST, key_line
+    line = key_line(folder / MANIFEST, "inputs")
+    where = f"{folder / MANIFEST}{f':{line}' if line else ''}: inputs"
+    if path.is_dir():
+        raise ConfigError(f"{where}: {path} is a folder; expected input files")
+    raise ConfigError(f"{where}: {_not_a_file(path)}")
 
 
 def _not_a_file(path: Path) -> str:

@@ -79,6 +79,9 @@ VLMEVALKIT_JSON_COLUMNS = frozenset({"image_path"})
 ANSWER_COLUMNS = frozenset(ANSWER_FIELDS) | {"text", "answer"}     # and the fallbacks
 
 
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
 def _unknown(path: Path, why: str) -> ConfigError:
     return ConfigError(f"{path}: cannot read this file ({why}); expected one of the formats "
                        f"{', '.join(FORMATS)} (pass --format to force one)")
@@ -98,6 +101,9 @@ def detect_format(path: str | Path) -> str:
         return "parquet"
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
+    if head == _ZSTD_MAGIC or path.suffix.lower() in (".zst", ".zstd"):
+        raise ConfigError(f"{path}: a zstd-compressed file; decompress it first (zstd -d "
+                          f"{path.name}), or gzip it: halluscope reads plain and .gz files")
     if suffix not in _JSON_SUFFIXES and not is_gzip_name(path) \
             and not head.lstrip()[:1] in (b"{", b"[", b"\xef", b""):
         raise _unknown(path, f"suffix {suffix or 'none'!r} and first bytes {head!r} match none")

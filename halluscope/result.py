@@ -412,7 +412,8 @@ class AuditResult:
                     rows.append({"metric": name, "statistic": stat, "group": group,
                                  "value": res.value, "ci_lower": res.ci[0] if res.ci else None,
                                  "ci_upper": res.ci[1] if res.ci else None, "n": res.n,
-                                 "ci_note": getattr(res, "ci_note", None)})
+                                 "ci_note": getattr(res, "ci_note", None),
+                                 "ci_method": getattr(res, "ci_method", None)})
         return rows
 
     def __repr__(self) -> str:

@@ -167,19 +167,43 @@ def image_size_of(record: Record) -> tuple[int, int] | None:
     cited box to nothing (hallucinated), text or a null stopped the whole run (exit 3)."""
     md = record.metadata
     if md.get("image_size") is not None:
-        return _metadata_size(record, "image_size", md["image_size"])
+        return _file_agrees(record, "image_size",
+                            _metadata_size(record, "image_size", md["image_size"]))
     size = md.get("size")
     if isinstance(size, (list, tuple)) and len(size) == 2:    # else "size" may be another thing
-        return _metadata_size(record, "size", size)
+        return _file_agrees(record, "size", _metadata_size(record, "size", size))
     if md.get("width") is not None and md.get("height") is not None:
-        return _metadata_size(record, "width", [md["width"], md["height"]])
-    if not record.image:
-        return None
-    path = record.image_path()
+        return _file_agrees(record, "width",
+                            _metadata_size(record, "width", [md["width"], md["height"]]))
+    path = record.image_path() if record.image else None
     if path is None:
         return None              # a URL: sizes come from metadata or the boxes stay as given
     from halluscope.imageio import image_size
     return image_size(path)
+
+
+def _file_agrees(record: Record, field: str, size: tuple[int, int]) -> tuple[int, int]:
+    """``size`` (metadata ``field``), or the record's error when its image file reads with
+    another size: its boxes were read in the wrong frame (a normalised box scaled to the
+    stated 640 x 480 on a 320 x 240 file). The file's size is the one boxes are read in,
+    upright (its EXIF orientation applied, as :func:`~halluscope.imageio.open_image` does);
+    a file that cannot be read, or a URL, leaves the stated size the only one."""
+    path = record.image_path() if record.image else None
+    if path is None:
+        return size
+    from halluscope.imageio import upright_size
+    read = upright_size(path)
+    if read is None or read[0] == size:
+        return size
+    (w, h), turn = read
+    why = "its boxes would be read in another frame than the image's"
+    if turn is not None and turn >= 5 and size == (h, w):
+        why = (f"it gives the stored size of a file whose EXIF orientation ({turn}) turns it "
+               f"on its side; boxes are read on the upright image, as a viewer shows it")
+    what = "width and height" if field == "width" else field
+    raise RecordError(f"expected the size of the image file, got {what} {size[0]}x{size[1]} "
+                      f"where {record.image} is {w}x{h}: {why}", field=f"metadata.{field}",
+                      file=record.source.file, line=record.source.line)
 
 
 def _metadata_size(record: Record, field: str, size: Any) -> tuple[int, int]:

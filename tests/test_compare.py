@@ -58,7 +58,11 @@ def test_hand_worked_pairing_and_difference(tmp_path):
     assert "better in B than in A (15)" in html and "11-0" in html
 
 
-def test_run_compared_with_itself_has_zero_difference_and_zero_width(tmp_path):
+def test_run_compared_with_itself_has_zero_difference_and_no_interval(tmp_path):
+    """Every replicate of the difference is 0 (no paired item differs): the [0, 0] interval it
+    gave bounds nothing (the models may differ by some 3/n on other items), so none is given,
+    the note says why, and a gate on a bound fails rather than passing on it."""
+    from halluscope.gates.diff import NoInterval, _diff_value
     rows = _rows(right_images={1, 4, 5, 9, 13, 17, 18})
     a = _run(tmp_path, "a", rows)
     b = _run(tmp_path, "b", rows)
@@ -67,7 +71,10 @@ def test_run_compared_with_itself_has_zero_difference_and_zero_width(tmp_path):
         if entry.get("count") or entry["a"] is None:
             continue
         assert entry["diff"] == 0, key
-        assert entry["ci"] == [0.0, 0.0], key
+        assert entry["ci"] is None, key
+        assert entry["ci_note"].startswith("no interval: zero width"), key
+    with pytest.raises(NoInterval, match="zero width"):
+        _diff_value(res.metrics, "diff.pope.accuracy@upper")
     assert res.comparisons[0].changed == []
 
 

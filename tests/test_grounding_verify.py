@@ -326,7 +326,7 @@ def test_a_records_citations_are_found_once_for_applies_to_and_the_verifier(monk
             'a dog at [0.1, 0.1, 0.2, 0.2].')
     rec = record_from_dict({"id": "x", "image": ASTRONAUT, "response": text, "metadata": {
         "regions": [{"id": 2, "box": [300, 300, 400, 400], "label": "cat"}],
-        "image_size": [1000, 1000]}})
+        "image_size": [512, 512]}})            # the file's own size (another is a bad record)
     scans = []
     real = citations._all_blobs
     monkeypatch.setattr(citations, "_all_blobs", lambda t, keys: scans.append(keys) or real(t, keys))
@@ -338,7 +338,7 @@ def test_a_records_citations_are_found_once_for_applies_to_and_the_verifier(monk
     assert sorted(scans) == sorted([citations._BOX_KEYS, citations._REGION_KEYS])
     assert [(b.label, b.coords, b.box) for b in verified.boxes] == [
         ("dog", "pixels", (100.0, 100.0, 300.0, 300.0)),
-        ("dog", "norm", (100.0, 100.0, 200.0, 200.0))]
+        ("dog", "norm", (51.2, 51.2, 102.4, 102.4))]
     assert [(r.id, r.label) for r in verified.regions] == [("2", "cat")]
     assert [v.label for v in verified.verdicts] == ["unverifiable", "unverifiable", "supported"]
 

@@ -9,20 +9,38 @@ Matching (documented normalisation)
 Both the page text and the quote are normalised by :func:`normalise`:
 
 1. Unicode NFKC of the whole text (ligatures such as ``ﬁ`` become ``fi``, full-width digits
-   ASCII, a decomposed ``e`` + U+0301 the same ``é`` as a precomposed one);
+   ASCII, a decomposed ``e`` + U+0301 the same ``é`` as a precomposed one), after a letter a
+   PDF writes in pieces is put together: a spacing accent before a letter (``r´esum´e``,
+   ``na¨ıve``, as pdfium reads LaTeX's accents) is that letter's combining mark, and a
+   dotless ``ı`` or ``ȷ`` under a combining mark is ``i`` or ``j`` (``naı̈ve``
+   is ``naïve``);
 2. case folding;
 3. curly quotes to straight ones, every dash (``‐ ‑ ‒ – — −``) to ``-``, ``…`` to ``...``;
 4. a word hyphenated across a line break is joined (``exam-\\nple`` -> ``example``, with a
    soft hyphen U+00AD too; a dash beside a digit stays: ``2019-\\n2020`` -> ``2019-2020``), and characters a reader does not see are dropped (a soft hyphen
    inside a line, pdfium's U+FFFE for a line-end hyphen, zero-width space, word joiner, BOM);
 5. every run of whitespace becomes one space;
-6. thousands separators (commas between digit groups) are dropped (``4,210`` -> ``4210``).
+6. thousands separators (commas between digit groups) are dropped (``4,210`` -> ``4210``);
+7. a number's minus sign, whichever character writes it (``-`` ``−`` ``–`` and the
+   others of :data:`~halluscope.claims.page_citations.MINUS_SIGNS`, right before a digit or a
+   currency symbol and a digit, after a space, an opening bracket or quote, ``:`` ``,`` ``=``
+   ``/`` ``$`` ...), becomes U+2212, apart from a dash: ``-5%``, ``−5%`` and ``–5%``
+   read alike, while a hyphen or a range (``COVID-19``, ``2019-2020``, ``pp. 3-5``, ``5%-10%``)
+   is read as before.
 
 A quote is *found* when its normalised form is a substring of the page's; failing that, when it
-is one after removing all punctuation except inside numbers (``loose`` match). A number is found
-when the page has a number of equal value (``4,210`` = ``4210.0``; ``12%`` needs a ``%`` or
-``percent`` after the page's number). Anything else (paraphrase, ``4.2 million`` for
-``4,200,000``) is not found: a quote must be a quote.
+is one after removing all punctuation except inside numbers and a number's sign, and every
+diacritic (``loose`` match). Diacritics are a design choice: the exact match keeps them
+(``naive`` is not ``naïve``, ``schon`` not ``schön``), the loose match, the tier for what
+text extraction and OCR lose, drops them (``naive`` is found in ``naïve`` and the other way
+round, and the verdict says "loose match"); a letter that is no accented form of another
+(``ø``, ``ł``, ``ß``, a dotless ``ı`` alone) is never folded. A quote is never found on the digits of a signed number past its sign: ``5%`` is not
+in ``−5%``, ``-5%`` or ``+5%``, nor ``$5`` in ``$-5`` (a quote that turns a loss into a gain
+was supported). A number is found when the page has a number of equal value, signs counted on
+both sides (``4,210`` = ``4210.0``; ``-5`` = ``−5``; ``+5`` = ``5`` but ``5`` is not
+``−5``: a sign said in words, "fell 5%", is not read; ``12%`` needs a ``%`` or ``percent``
+after the page's number). Anything else (paraphrase, ``4.2 million`` for ``4,200,000``) is not
+found: a quote must be a quote.
 
 Across pages
 ------------
@@ -56,11 +74,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from halluscope.checks.pagetext import (PageForms, joined, loose_form, normalise_form,
-                                        page_forms)
+from halluscope.checks.pagetext import (SIGN_MINUS, PageForms, joined, loose_form,
+                                        normalise_form, page_forms)
 from halluscope.checks.running import RunningLines, running_lines
-from halluscope.claims.page_citations import (NUMBER_TOKEN, PageCitation, Quote,
-                                              parse_page_citations)
+from halluscope.claims.page_citations import (CURRENCY, MINUS_SIGNS, NUMBER_TOKEN, PLUS_SIGNS,
+                                              PageCitation, Quote, is_sign,
+                                              parse_page_citations, signed_start)
 from halluscope.types import Claim, Evidence, Verdict
 
 
@@ -111,9 +130,14 @@ def normalise(text: str) -> str:
     return normalise_form(text).text
 
 
+_SIGNS = str.maketrans({**dict.fromkeys(MINUS_SIGNS, "-"), **dict.fromkeys(PLUS_SIGNS, "+"),
+                        **dict.fromkeys(CURRENCY, "")})
+
+
 def number_value(token: str) -> tuple[Decimal, bool] | None:
-    """``("4,210")`` -> ``(Decimal(4210), False)``; ``"12%"`` -> ``(12, True)``."""
-    t = token.strip().lower()
+    """``("4,210")`` -> ``(Decimal(4210), False)``; ``"12%"`` -> ``(12, True)``; a sign
+    written before it counts, every minus alike (``"\u22125"``, ``"$-5"`` -> ``-5``)."""
+    t = token.strip().lower().translate(_SIGNS)
     pct = t.endswith("%") or t.endswith("percent")
     t = re.sub(r"(%|percent)$", "", t).strip()
     t = re.sub(r",(?=\d{3}\b)", "", t)
@@ -130,15 +154,17 @@ _SPACED = re.compile(r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f\u2009\u2007]\d{3})+(?
 
 
 def page_numbers(text: str) -> list[tuple[Decimal, bool, tuple[int, int]]]:
-    """The numbers of a page's text with their spans; a number grouped by spaces ("1 250")
-    is also read whole (a response's "1,250" was "not on p. 1 nor anywhere")."""
+    """The numbers of a page's text with their spans, each with its sign (``\u22125%`` is
+    -5, not 5); a number grouped by spaces ("1 250") is also read whole (a response's "1,250"
+    was "not on p. 1 nor anywhere")."""
     out = []
     for rx in (NUMBER_TOKEN, _SPACED):
         for m in rx.finditer(text):
+            a = signed_start(text, m.start())
             v = number_value(re.sub(r"(?<=\d)[ \u00a0\u202f\u2009\u2007](?=\d)", "",
-                                    m.group(0)))
+                                    text[a:m.end()]))
             if v is not None:
-                out.append((v[0], v[1], m.span()))
+                out.append((v[0], v[1], (a, m.end())))
     return sorted(out, key=lambda t: t[2])
 
 
@@ -209,14 +235,24 @@ def _whole_words(needle: str, hay: str, k: int) -> bool:
     return not (inside_left or inside_right)
 
 
+def _cuts_a_sign(needle: str, hay: str, k: int) -> bool:
+    """Whether ``needle`` at ``hay[k:]`` starts on a number whose sign ``hay`` has just
+    before it: "5% this year" is not in "\u22125% this year" (a normalised text writes a
+    minus sign as U+2212, see :mod:`halluscope.checks.pagetext`)."""
+    if k == 0 or not (needle[0].isdecimal() or needle[0] in CURRENCY):
+        return False
+    return hay[k - 1] == SIGN_MINUS or (hay[k - 1] == "+" and is_sign(hay, k - 1))
+
+
 def _find_whole(needle: str, hay: str) -> int | None:
-    """Where ``needle`` first occurs in ``hay`` on word edges, else ``None``."""
+    """Where ``needle`` first occurs in ``hay`` on word edges (and not on the digits of a
+    signed number, past its sign), else ``None``."""
     k = -1
     while needle:
         k = hay.find(needle, k + 1)
         if k < 0:
             return None
-        if _whole_words(needle, hay, k):
+        if _whole_words(needle, hay, k) and not _cuts_a_sign(needle, hay, k):
             return k
     return None
 

@@ -22,6 +22,7 @@ its running header or footer, see :mod:`halluscope.checks.running`) for the same
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 import weakref
@@ -31,7 +32,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from halluscope.claims.page_citations import BEFORE_SIGN, CURRENCY, MINUS_SIGNS, is_sign
+
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
+SIGN_MINUS = "\u2212"
+"""How a normalised text writes a number's minus sign (any of
+:data:`~halluscope.claims.page_citations.MINUS_SIGNS` where it is a sign, see
+:func:`~halluscope.claims.page_citations.is_sign`): apart from a dash, so that "5%" is not
+found in "-5%" by the loose match (punctuation dropped), and a hyphen or a range (``2019-2020``)
+is read as before."""
 _QUOTES = {ord("\u201c"): '"', ord("\u201d"): '"', ord("\u201e"): '"', ord("\u00ab"): '"',
            ord("\u00bb"): '"', ord("\u2018"): "'", ord("\u2019"): "'", ord("\u201a"): "'"}
 _GROUPED = re.compile(r"(?<![\d,.])\d{1,3}(?:,\d{3})+(?!\d)")
@@ -186,6 +195,9 @@ def _basic(text: str) -> _Out:
                     continue
                 if text[ca:cb] in _INVISIBLE:
                     continue
+                if cb - ca == 1 and text[ca] in MINUS_SIGNS and is_sign(text, ca):
+                    out.add(SIGN_MINUS, ca, cb)            # "-5", "\u22125", "\u20135" alike
+                    continue
                 piece = unicodedata.normalize("NFKC", text[ca:cb])
                 out.add(piece.translate(_DASHES).translate(_QUOTES).replace(
                     "\u2026", "...").casefold(), ca, cb)
@@ -195,8 +207,61 @@ def _basic(text: str) -> _Out:
     return out
 
 
+# -- a letter and its diacritic written in pieces -------------------------------------------------
+
+# a PDF text layer writes an accent placed as a glyph of its own as a spacing character before
+# the letter (LaTeX's \'e as "\u00b4e", \"{\i} as "\u00a8\u0131"), and under a combining mark
+# a dotless i or j (the dot makes room for the mark): each is the letter with its mark
+_SPACING_ACCENTS = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02ca": "\u0301", "\u02cb": "\u0300",
+                    "\u02c6": "\u0302", "\u02dc": "\u0303", "\u00b8": "\u0327", "\u02c7": "\u030c",
+                    "\u02d8": "\u0306", "\u02da": "\u030a", "\u00af": "\u0304", "\u02dd": "\u030b",
+                    "\u02db": "\u0328", "\u02d9": "\u0307"}
+_DOTLESS = {"\u0131": "i", "\u0237": "j"}
+_PIECED = re.compile("([" + "".join(_SPACING_ACCENTS) + r"])([^\W\d_])"
+                     "|([\u0131\u0237])(?=[\u0300-\u036f])")
+
+
+def _unpieced(text: str) -> tuple[str, array, array] | None:
+    """``text`` with every letter written in pieces (see ``_PIECED``) as the letter and its
+    combining mark, and the source span of each character; ``None`` when it has none."""
+    if _PIECED.search(text) is None:
+        return None
+    out: list[str] = []
+    starts, ends = array("l"), array("l")
+    pos = 0
+    for m in _PIECED.finditer(text):
+        a, b = m.span()
+        out.append(text[pos:a])
+        starts.extend(range(pos, a))
+        ends.extend(range(pos + 1, a + 1))
+        if m.group(1):
+            letter = m.group(2)
+            out += [_DOTLESS.get(letter, letter), _SPACING_ACCENTS[m.group(1)]]
+            starts.extend((a, a))
+            ends.extend((b, b))
+        else:
+            out.append(_DOTLESS[m.group(3)])
+            starts.append(a)
+            ends.append(b)
+        pos = b
+    out.append(text[pos:])
+    starts.extend(range(pos, len(text)))
+    ends.extend(range(pos + 1, len(text) + 1))
+    return "".join(out), starts, ends
+
+
 def normalise_form(text: str) -> TextForm:
-    """``text`` normalised (steps 1-6 of :mod:`halluscope.checks.pages`), with offsets."""
+    """``text`` normalised (steps 1-7 of :mod:`halluscope.checks.pages`), with offsets."""
+    pieced = _unpieced(text)
+    if pieced is None:
+        return _normalised(text)
+    inner, starts, ends = pieced
+    form = _normalised(inner)
+    return TextForm(form.text, array("l", (starts[k] for k in form.starts)),
+                    array("l", (ends[k - 1] for k in form.ends)))
+
+
+def _normalised(text: str) -> TextForm:
     out = _basic(text)
     joined_ = "".join(out.pieces)
     drop = {m.start() + k for m in _GROUPED.finditer(joined_)
@@ -208,11 +273,23 @@ def normalise_form(text: str) -> TextForm:
                     array("l", (out.ends[k] for k in keep)))
 
 
-_LOOSE_KEEP = re.compile(r"[^\W_]+|(?<=\d)[.%](?=.)| +", re.S)
+_LOOSE_KEEP = re.compile(rf"[^\W_]+|(?<=\d)[.%](?=.)| +|{SIGN_MINUS}"
+                         rf"|(?<![^\s{re.escape(BEFORE_SIGN)}])\+(?=[{CURRENCY}]?\d)", re.S)
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded(c: str) -> str:
+    """``c`` without its diacritics (``ï`` -> ``i``); a letter that is no accented form of
+    another (``ø``, a dotless ``ı``, a Hangul syllable) stays as it is."""
+    parts = unicodedata.normalize("NFD", c)
+    base = "".join(x for x in parts if not unicodedata.combining(x))
+    return base if base and len(base) < len(parts) else c
 
 
 def loose_form(form: TextForm) -> TextForm:
-    """``form`` without punctuation, except ``.``/``%`` inside or after a number."""
+    """``form`` without punctuation, except ``.``/``%`` inside or after a number and a
+    number's sign (``5%`` is not ``-5%`` or ``+5%``), and its letters without diacritics
+    (``naïve`` -> ``naive``: what OCR and PDF fonts lose; the exact match keeps them)."""
     pieces: list[str] = []
     starts, ends = array("l"), array("l")
     for m in _LOOSE_KEEP.finditer(form.text):
@@ -221,9 +298,17 @@ def loose_form(form: TextForm) -> TextForm:
             if not pieces or pieces[-1][-1] == " ":
                 continue
             b = a + 1
-        pieces.append(form.text[a:b])
-        starts.extend(form.starts[a:b])
-        ends.extend(form.ends[a:b])
+        piece = form.text[a:b]
+        if piece.isascii():
+            pieces.append(piece)
+            starts.extend(form.starts[a:b])
+            ends.extend(form.ends[a:b])
+            continue
+        for k in range(a, b):
+            for c in _folded(form.text[k]):
+                pieces.append(c)
+                starts.append(form.starts[k])
+                ends.append(form.ends[k])
     if pieces and pieces[-1] == " ":
         pieces.pop()
         starts.pop()

@@ -39,8 +39,10 @@ Region ids
 :data:`MAX_RANGE` ids cites its two ends only). A numeric id compares without case, leading
 zeros or an ``R``/``region`` prefix (``R07`` = ``7`` = ``region 7``); a named id keeps its
 letters (``rear`` is not ``ear``). What looks like a region id in a form not read (a bare
-``R1 and R9``, ``<region A>``, ``region #x``, a number with decimals: ``Region 3.5``) is
-returned ``unread``: the check lists it as
+``R1 and R9``, ``<region A>``, ``region #x``, a number with decimals: ``Region 3.5``, and a
+range or bracket with one, read whole: ``regions 1.5-3``, ``[R1.5-R3]``, ``regions 1..3``, a
+JSON ``{"region": 1.5}``; never a whole id read out of it) is returned ``unread``, once per
+mention: the check lists it as
 unverifiable rather than the record scoring as if nothing were cited. The regions offered to
 the model come from ``metadata["regions"]``: ``[{"id": 3, "box": [x1, y1, x2, y2], "label":
 "dog"}]`` (pixels).
@@ -96,17 +98,18 @@ _TAG = re.compile(r"(?:<ref>(?P<ref>.{0,300}?)</ref>\s*)?<box>(?P<body>.{0,2000}
 _PLAIN = re.compile(_LIST4)
 # one region id and the marks between ids of a list or range (possessive: whitespace runs are
 # never split two ways, so a failed match costs its length once)
-# (a number with decimals is read whole, and listed unread: "Region 3.5" cited region 3)
-_RID = r"(?:#\s*+)?(?:R\s*+)?\d++(?:\.\d++)?"
+# (a number with decimals is read whole, and listed unread: "Region 3.5" cited region 3, and
+# "[R1.5-R3]" was listed as two unread ids 'R1' and 'R3'; "regions 1..3" cited region 1)
+_DEC = r"\d++(?:\.++\d++)*+"
+_RID = r"(?:#\s*+)?(?:R\s*+)?" + _DEC
 _RSEP = r"\s*+(?:-|\u2013|to|through|,|/|and|&|or|;)\s*+"
 _REGION = re.compile(
-    r"[\[(]\s*+(?P<a>R\s*+\d+(?:" + _RSEP + _RID + r")*)\s*+[\])]"
-    r"|<region[\s_-]*+(?P<b>\d+)\s*+>"
+    r"[\[(]\s*+(?P<a>R\s*+" + _DEC + r"(?:" + _RSEP + _RID + r")*)\s*+[\])]"
+    r"|<region[\s_-]*+(?P<b>" + _DEC + r")\s*+>"
     r"|\bregions?\s*+(?:#|no\.?|ids?\b)?\s*+(?P<c>" + _RID + r"(?:" + _RSEP + _RID + r")*)",
     re.IGNORECASE)
-_ID_RANGE = re.compile(r"(\d++(?:\.\d++)?)(?:\s*+(?:-|\u2013|to|through)\s*+(?:#\s*+)?(?:R\s*+)?"
-                       r"(\d++(?:\.\d++)?))?",
-                       re.IGNORECASE)
+_ID_RANGE = re.compile(r"(?:#\s*+)?(?:R\s*+)?(" + _DEC + r")(?:\s*+(?:-|\u2013|to|through)\s*+"
+                       r"(?:#\s*+)?(?:R\s*+)?(" + _DEC + r"))?", re.IGNORECASE)
 # what looks like a region id the forms above do not read: a bare R7, a <region ...> tag, or
 # "region #"/"region no."/"region id" before something else
 _REGION_HINT = re.compile(r"\bR\d+\b|(?i:<region[^<>\n]{0,20}>|\bregions?\s*+(?:#|no\.|ids?\b))")
@@ -485,17 +488,27 @@ class _FoundRegions:
         return bool(self.json or any(ids for _, ids in self.ids) or self.unread)
 
 
+def _json_region(value: Any, label: str | None, span: Span) -> CitedRegion:
+    """A JSON region id: a whole number (``3``, ``3.0``) or text is an id; a number with
+    decimals (``1.5``, ``NaN``) names no region and is an unread citation."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            return CitedRegion(repr(value), label, span, unread=True)
+        value = int(value)
+    return CitedRegion(norm_region_id(value), label, span)
+
+
 @functools.lru_cache(maxsize=8)
 def _regions_in(text: str) -> _FoundRegions:
-    def key_of(obj):
-        return next((k for k in _REGION_KEYS if isinstance(obj.get(k), (int, str))
+    def key_of(obj):        # a number with decimals too: {"region": 1.5} cited nothing
+        return next((k for k in _REGION_KEYS if isinstance(obj.get(k), (int, float, str))
                      and not isinstance(obj.get(k), bool)), None)
 
     def read(obj):
         key = key_of(obj)
         return key and (key, lambda at: (at, at + len(key) + 2))
     found, used = _json_citations_of(text, _all_blobs(text, _REGION_KEYS), read)
-    json_found = tuple(CitedRegion(norm_region_id(obj[key_of(obj)]), _json_label(obj), span)
+    json_found = tuple(_json_region(obj[key_of(obj)], _json_label(obj), span)
                        for obj, span in found)
     text = _prose(text, used)
     ids, ends, unread = [], [], []

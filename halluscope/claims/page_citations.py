@@ -69,7 +69,42 @@ _DQUOTE = re.compile(r"(?<!\w)[\"\u201c\u201d\u00ab\u00bb]([^\"\u201c\u201d\u00a
                      r"[\"\u201c\u201d\u00ab\u00bb]")
 NUMBER_TOKEN = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
                           r"(?:\s?%|\s?percent)?(?![\w%])", re.IGNORECASE)
-"""A number as a response writes it (``4,210``, ``12%``, ``3.5``, ``40 percent``)."""
+"""A number as a response writes it (``4,210``, ``12%``, ``3.5``, ``40 percent``); its sign,
+written before it, is found by :func:`signed_start`."""
+
+MINUS_SIGNS = "-\u2010\u2011\u2012\u2013\u2212\ufe63\uff0d"
+"""Characters read as a minus sign right before a number: hyphen-minus, the hyphens, the figure
+dash, the en dash (typeset as a minus), the minus sign and its small and full-width forms; all
+alike. An em dash is punctuation (``growth\u20145%``), never a sign."""
+PLUS_SIGNS = "+\uff0b"
+CURRENCY = "$\u20ac\u00a3\u00a5\u20b9"
+"""Currency symbols that may stand between a sign and its digits (``\u2212$5``, ``$-5``)."""
+# what may come right before a sign: a sign after a letter, digit, % or closing bracket is a
+# hyphen or a range (COVID-19, 2019-2020, pp. 3-5, 5%-10%)
+BEFORE_SIGN = "([{<:;,=/\"'\u201c\u2018\u00ab" + CURRENCY
+
+
+def is_sign(text: str, i: int) -> bool:
+    """Whether ``text[i]`` is a number's sign: a minus or plus sign (:data:`MINUS_SIGNS`,
+    :data:`PLUS_SIGNS`) at the start of the text or after a space, an opening bracket or quote,
+    ``:`` ``;`` ``,`` ``=`` ``/`` or a currency symbol, followed by a digit (or a currency
+    symbol and a digit): ``-5%``, ``(\u22125)``, ``$-5``, ``\u2212$5``, not ``2019-2020`` or
+    ``COVID-19``."""
+    if text[i] not in MINUS_SIGNS and text[i] not in PLUS_SIGNS:
+        return False
+    if i > 0 and not (text[i - 1].isspace() or text[i - 1] in BEFORE_SIGN):
+        return False
+    j = i + 1
+    if j < len(text) and text[j] in CURRENCY:
+        j += 1
+    return j < len(text) and text[j].isdecimal()
+
+
+def signed_start(text: str, a: int) -> int:
+    """Where the number whose digits start at ``text[a]`` starts with its sign (``-5``,
+    ``\u2212$5``: the sign's offset), or ``a`` when it has none."""
+    j = a - 1 if a > 0 and text[a - 1] in CURRENCY else a
+    return j - 1 if j > 0 and is_sign(text, j - 1) else a
 # a run of end punctuation (whole, possessive: no backtracking inside "......") and closers
 _SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++[\"\u201d')\]]*+(?=\s+[A-Z\"\u201c(\[]|\s*$)"
                            r"|\n\s*\n")
@@ -296,7 +331,8 @@ def parse_page_citations(text: str | None) -> list[PageCitation]:
                 i = bisect.bisect_right(starts, a) - 1
                 if i >= 0 and a < cite_spans[i][1]:   # the citation's own page number
                     continue
-                quotes.append(Quote(m.group(0), (a, b), "number"))
+                a = s + signed_start(sent, m.start())  # "-5%": its sign is part of it
+                quotes.append(Quote(text[a:b], (a, b), "number"))
         owned: list[list[Quote]] = [[] for _ in cites]
         brackets = [c[2] for c in cites]
         for q in quotes:

@@ -231,6 +231,10 @@ class DetectorFacts:
         from halluscope.evidence.detect import check_detector_spec
         check_detector_spec(config.detector)
         opts = dict(getattr(config, "options", {}) or {})
+        if getattr(config, "segmenter", None):   # before any record, not at the first colour
+            from halluscope.evidence.segment import check_segmenter_spec
+            check_segmenter_spec(config.segmenter,
+                                 allow_download=bool(opts.get("allow_download", False)))
         th = default_thresholds(spec_thresholds(config.detector), opts)
         backend_opts = {k: opts[k] for k in ("device", "image_size", "allow_download")
                         if k in opts}
@@ -259,8 +263,9 @@ class DetectorFacts:
         if self._segmenter is None and self._segmenter_spec:
             from halluscope.evidence.segment import load_segmenter
             with _not_loading(f"the segmenter {self._segmenter_spec}"):
-                self._segmenter = load_segmenter(self._segmenter_spec,
-                                                 device=self.options.get("device"))
+                self._segmenter = load_segmenter(
+                    self._segmenter_spec, device=self.options.get("device"),
+                    allow_download=bool(self.options.get("allow_download", False)))
         return self._segmenter
 
     def _segmenter_identity(self) -> Any:

@@ -354,27 +354,95 @@ class HFSamSegmenter:
         return prov
 
 
-def load_segmenter(spec: str, *, device: str | None = None, **options: Any) -> Segmenter:
-    """Build the segmenter a spec names (see the module docstring)."""
+_BACKENDS = ("grabcut", "sam", "hf-sam")
+_SPECS = "grabcut, sam:<checkpoint> or hf-sam:<path or id>"
+_VARIANT_NAMES = ("vit_b", "vit_l", "vit_h")
+
+
+def _parsed(spec: Any) -> tuple[str, str]:
+    """``(backend, rest)`` of a segmenter spec, or a :class:`ConfigError` saying what is
+    wrong with how it is written."""
     if not isinstance(spec, str) or not spec.strip():
-        raise ConfigError(f"expected a segmenter spec (grabcut, sam:<checkpoint>, "
-                          f"hf-sam:<path or id>), got {spec!r}")
+        raise ConfigError(f"expected a segmenter spec ({_SPECS}), got {spec!r}")
     backend, _, rest = spec.strip().partition(":")
     backend = backend.lower()
+    if backend not in _BACKENDS:
+        from halluscope.errors import suggest
+        raise ConfigError(f"unknown segmenter backend {backend!r} in {spec!r}"
+                          f"{suggest(backend, _BACKENDS)}; expected {_SPECS}")
+    if backend == "grabcut" and rest and not (rest.strip().isdecimal() and int(rest) > 0):
+        raise ConfigError(f"expected grabcut or grabcut:<iterations> (a whole number > 0), "
+                          f"got {spec!r}")
+    if backend == "sam" and not rest:
+        raise ConfigError(f"expected sam:<checkpoint> or sam:<vit_b|vit_l|vit_h>:"
+                          f"<checkpoint>, got {spec!r}")
+    if backend == "hf-sam" and not rest:
+        raise ConfigError(f"expected hf-sam:<model folder or hub id>, got {spec!r}")
+    return backend, rest
+
+
+def _sam_checkpoint(rest: str) -> tuple[str | None, str]:
+    """``(variant or None, checkpoint path)`` of what follows ``sam:``."""
+    variant, _, path = rest.partition(":")
+    return (variant, path) if variant in _VARIANT_NAMES and path else (None, rest)
+
+
+def _looks_like_a_path(source: str) -> bool:
+    """Whether ``source`` can only be a folder (a hub id is ``name`` or ``owner/name``)."""
+    return source.startswith((".", "~", "/", "\\")) or os.path.isabs(source) or \
+        source.count("/") > 1
+
+
+def _need(module: str, what: str, extra: str, package: str) -> None:
+    """:class:`MissingExtraError` when ``module`` cannot be found (without importing it)."""
+    import importlib.util
+    if importlib.util.find_spec(module) is None:
+        from halluscope.errors import MissingExtraError
+        raise MissingExtraError(what, extra, package)
+
+
+def check_segmenter_spec(spec: Any, *, allow_download: bool = False) -> None:
+    """A usage error naming ``--segmenter`` for a spec that cannot be loaded, found when the
+    audit is planned, before any record is scored: the segmenter is loaded when a colour claim
+    first needs it, so a wrong spec surfaced only then, after the records before it were
+    scored (and never in an audit without colour claims). Checked without loading: how the
+    spec is written, that a checkpoint or model folder exists (or a hub id is in the local
+    Hugging Face cache, unless ``allow_download``), and that the packages are installed; what
+    only loading tells (weights of another shape) is said when it is loaded."""
+    try:
+        backend, rest = _parsed(spec)
+        if backend == "grabcut":
+            _need("cv2", "the grabcut segmenter", "detect", "opencv-python-headless")
+        elif backend == "sam":
+            _, path = _sam_checkpoint(rest)
+            if not Path(path).expanduser().is_file():
+                raise ConfigError(f"expected a SAM checkpoint, got {path} (not found)")
+            _need("torch", "the segment-anything segmenter", "sam", "torch")
+            _need("segment_anything", "the segment-anything segmenter", "sam",
+                  "segment-anything")
+        else:
+            if not Path(rest).expanduser().exists():
+                if _looks_like_a_path(rest):
+                    raise ConfigError(f"expected a SAM model folder or a hub id, got {rest} "
+                                      f"(not found)")
+                from halluscope.evidence.cache import hub_revision
+                if not allow_download and hub_revision(rest) is None:
+                    raise ConfigError(f"expected a SAM model folder or a hub id, got {rest!r}: "
+                                      f"no such folder, and not in the local Hugging Face "
+                                      f"cache (download it, or --option allow_download=true)")
+            _need("torch", "the transformers SAM segmenter", "hf", "torch")
+            _need("transformers", "the transformers SAM segmenter", "hf", "transformers")
+    except ConfigError as exc:
+        raise ConfigError(f"--segmenter {spec!r}: {exc}") from None
+
+
+def load_segmenter(spec: str, *, device: str | None = None, **options: Any) -> Segmenter:
+    """Build the segmenter a spec names (see the module docstring)."""
+    backend, rest = _parsed(spec)
     if backend == "grabcut":
         return GrabCutSegmenter(**({"iterations": int(rest)} if rest else {}))
     if backend == "sam":
-        variant, _, path = rest.partition(":")
-        if variant in ("vit_b", "vit_l", "vit_h") and path:
-            return SamSegmenter(path, variant, device=device)
-        if not rest:
-            raise ConfigError(f"expected sam:<checkpoint> or sam:<vit_b|vit_l|vit_h>:"
-                              f"<checkpoint>, got {spec!r}")
-        return SamSegmenter(rest, device=device)
-    if backend == "hf-sam":
-        if not rest:
-            raise ConfigError(f"expected hf-sam:<model folder or hub id>, got {spec!r}")
-        return HFSamSegmenter(rest, device=device,
-                              allow_download=bool(options.get("allow_download", False)))
-    raise ConfigError(f"unknown segmenter backend {backend!r} in {spec!r}; expected grabcut, "
-                      f"sam:<checkpoint> or hf-sam:<path or id>")
+        variant, path = _sam_checkpoint(rest)
+        return SamSegmenter(path, variant, device=device)
+    return HFSamSegmenter(rest, device=device,
+                          allow_download=bool(options.get("allow_download", False)))

@@ -508,7 +508,12 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
         text = record.response or ""
         if item["type"] == "generative":
             refined = self.variant == "refined"
-            nouns = extract_nouns(text.lower() if refined else text)
+            from halluscope.metrics.chair_text import check_tokenizable, tokenizer_gave_up
+            check_tokenizable(text)     # by its length, not by NLTK's wall clock
+            try:
+                nouns = extract_nouns(text.lower() if refined else text)
+            except TimeoutError as exc:  # a second guard: NLTK bounds its regexes in time
+                raise tokenizer_gave_up(text, exc) from None
             c = amber_generative(nouns, item["truth"], item["hallu"], self.data.association,
                                  self.data.safe_words, refined=refined,
                                  similar=None if refined else vector_similarity())

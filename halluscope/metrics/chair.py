@@ -76,6 +76,7 @@ from halluscope.errors import InputError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import Explanation, first_of, word_of, words_of
 from halluscope.metrics.chair_gt import GroundTruth, load_ground_truth
+from halluscope.metrics.chair_text import check_tokenizable, tokenizer_gave_up
 from halluscope.metrics.chair_vocab import ChairSpec, Parsed, load_spec, make_parser
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, RATE_BOUNDS, Statistic, ratio
 from halluscope.records import Record
@@ -180,7 +181,8 @@ def _stat(num: str, den: str, higher_is_better: bool = False, *, fraction: bool 
           direction: bool = True) -> Statistic:
     """``num / den`` over the ``den`` units (captions, mentions or ground-truth objects)."""
     return Statistic(lambda s: ratio(s[num], s[den]), higher_is_better=higher_is_better,
-                     bounds=RATE_BOUNDS if fraction else None, units=den, direction=direction)
+                     bounds=RATE_BOUNDS if fraction else None, units=den, direction=direction,
+                     proportion=fraction)
 
 
 _COCO_NAME = re.compile(r"(?i)^(coco_|\d{6,})")
@@ -336,7 +338,12 @@ class ChairMetric(Metric):
         if record.response is None:
             raise RecordError("expected a caption in 'response', found none", field="response",
                               **where)
-        detail = score_caption(self.parser.parse(record.response), gt)
+        check_tokenizable(record.response, **where)     # by its length, not NLTK's clock
+        try:
+            parsed = self.parser.parse(record.response)
+        except TimeoutError as exc:     # a second guard: NLTK bounds its regexes in time
+            raise tokenizer_gave_up(record.response, exc, **where) from None
+        detail = score_caption(parsed, gt)
         recalled = detail.pop("recalled")
         detail["spans"] = [list(sp) if sp else None for sp in detail["spans"]]
         n_h = len(detail["hallucinated"])

@@ -39,7 +39,7 @@ from functools import lru_cache
 from itertools import accumulate
 
 from halluscope._nltk import import_nltk
-from halluscope.errors import MissingExtraError
+from halluscope.errors import MissingExtraError, RecordError
 
 log = logging.getLogger(__name__)
 
@@ -353,6 +353,38 @@ class WordTokenizer:
         for sent in sentences:
             out.extend(words(sent))
         return out
+
+
+MAX_TOKENIZE_CHARS = 200_000
+"""Longest response NLTK's word tokenizer is given (CHAIR's captions, AMBER's descriptions): a
+longer one is that record's error, decided by its length before NLTK runs. NLTK 3.10 gives up
+on a regular expression after 5 s of wall-clock time, so without this limit whether a
+multi-MB response was scored depended on how busy the machine was (and a 50 MB caption of 5M
+object words took 4.9 GB). Measured on the 2-core development machine: the slowest shapes
+found (many short sentences, quotes and brackets, contractions, non-ASCII) tokenize at about
+0.4 s of CPU per 1,000,000 characters (0.6 s wall at load 8), so a text at this limit takes
+about 0.1 s: fifty times below NLTK's limit (the whole CHAIR parse of such a text takes up to
+1.8 s and AMBER's nouns up to 4 s, in singularising, tagging and lemmatising, which no clock
+bounds). The same as the claim splitter's (:data:`halluscope.claims.splitter.MAX_SPLIT_CHARS`)."""
+
+
+def check_tokenizable(text: str, **where) -> None:
+    """A :class:`RecordError` (field ``response``, the length and the limit; ``where``: the
+    record's file, line, id) for a ``text`` longer than :data:`MAX_TOKENIZE_CHARS`."""
+    if len(text) > MAX_TOKENIZE_CHARS:
+        raise RecordError(f"expected a response of at most {MAX_TOKENIZE_CHARS:,} characters "
+                          f"for NLTK's word tokenizer, got {len(text):,}", field="response",
+                          **where)
+
+
+def tokenizer_gave_up(text: str, exc: TimeoutError, **where) -> RecordError:
+    """The bad record for a ``text`` NLTK's tokenizer gave up on: NLTK 3.10 bounds its
+    regular expressions by a wall-clock limit and raises TimeoutError past it (a 50 MB
+    response without spaces); an OSError, it stopped the whole audit as an input error
+    naming no file or line."""
+    return RecordError(f"the answer ({len(text):,} characters) could not be tokenized: "
+                       f"NLTK's tokenizer gave up ({str(exc)[:60]}...)", field="response",
+                       **where)
 
 
 @lru_cache(maxsize=1)

@@ -98,10 +98,10 @@ class ClaimsMetric(ExplainsClaimVerdicts, Metric):
         f"{k}_{c}" for k in KINDS for c in ("hallucinated", "decided", "n")) + (
         "unverifiable", "n_claims")
     statistics: ClassVar[dict[str, Statistic]] = {
-        **{f"{k}_rate": rate(_rate(k), units=f"{k}_decided") for k in KINDS},
+        **{f"{k}_rate": rate(_rate(k), units=f"{k}_decided", proportion=True) for k in KINDS},
         "hallucination_rate": rate(lambda s: ratio(
             sum(s[f"{k}_hallucinated"] for k in KINDS), sum(s[f"{k}_decided"] for k in KINDS)),
-            units=tuple(f"{k}_decided" for k in KINDS)),
+            units=tuple(f"{k}_decided" for k in KINDS), proportion=True),
         "unverifiable_rate": rate(lambda s: ratio(s["unverifiable"], s["n_claims"]),
                                   units="n_claims"),
         "n_claims": Statistic(lambda s: s["n_claims"], count=True),

@@ -78,7 +78,8 @@ from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctua
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
 from halluscope.metrics.stats import (MIN_UNITS, NO_ITEM_COUNTED, RATE_BOUNDS, MetricResult,
-                                      Statistic, percentile_interval, rate, ratio)
+                                      ZERO_WIDTH, Statistic, percentile_interval, rate,
+                                      ratio, score_interval)
 from halluscope.metrics.units import CLUSTER_DEFAULT, group_names
 from halluscope.records import Record
 
@@ -199,7 +200,8 @@ def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
             r = _scores([u for u in units if u.hard == hard], n_boot, seed, confidence,
                         min_units)["qacc"]
             out[name] = MetricResult(name, r.value, r.n, True, r.ci, r.confidence,
-                                     bounds=r.bounds, ci_note=r.ci_note, clusters=r.clusters)
+                                     bounds=r.bounds, ci_note=r.ci_note, clusters=r.clusters,
+                                     ci_method=r.ci_method)
     return out
 
 
@@ -246,8 +248,11 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
         elif reps is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
                 ci, note = percentile_interval(reps[:, col] / reps[:, col + 1], confidence)
+            if note and note.startswith(ZERO_WIDTH):    # every set all right (or all wrong)
+                ci, note = score_interval(float(value), int(den), over, confidence)
         out[name] = MetricResult(name, float(value), int(den), True, ci, confidence if ci else None,
-                                 bounds=RATE_BOUNDS, ci_note=note, clusters=over)
+                                 bounds=RATE_BOUNDS, ci_note=note, clusters=over,
+                                 ci_method="wilson" if ci is not None and note else None)
     n_unv = sum(u.correct is None for u in units)
     out["unverifiable"] = MetricResult("unverifiable", n_unv if units else None, len(units),
                                        False, why_no_value=None if units else NO_ITEM_COUNTED)
@@ -269,7 +274,7 @@ class HallusionBenchMetric(Metric):
     #: What ``compare`` recomputes from the items' rows: aAcc, over the decided questions.
     PAIRED: ClassVar[dict[str, Statistic]] = {
         "aacc": rate(lambda s: ratio(s["correct"], s["decided"]), higher_is_better=True,
-                     units="decided")}
+                     units="decided", proportion=True)}
 
     def __init__(self, *, variant: str = "refined", judge: Any = None, **kw):
         if variant not in VARIANTS:

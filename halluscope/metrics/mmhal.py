@@ -69,7 +69,8 @@ def _stats() -> dict[str, Statistic]:
     return {
         "average_score": Statistic(lambda s: ratio(s["score"], s["rated"]), higher_is_better=True,
                                    units="rated"),
-        "hallucination_rate": rate(lambda s: ratio(s["hallucinated"], s["rated"]), units="rated"),
+        "hallucination_rate": rate(lambda s: ratio(s["hallucinated"], s["rated"]), units="rated",
+                                   proportion=True),
         "rated": Statistic(lambda s: s["rated"], count=True),
         "unverifiable": Statistic(lambda s: s["unverifiable"], count=True),
         "parse_fallback_to_0": Statistic(lambda s: s["fallback"], count=True),

@@ -140,15 +140,18 @@ class PopeMetric(Metric):
         "tn": Statistic(lambda s: s["tn"], higher_is_better=True, count=True),
         "fn": Statistic(lambda s: s["fn"], count=True),
         "accuracy": rate(lambda s: ratio(s["tp"] + s["tn"], _answers(s)),
-                              higher_is_better=True),
+                         higher_is_better=True, proportion=True),
         # n: the answers a ratio is over (ten needed for an interval, as everywhere)
-        "precision": rate(_precision, higher_is_better=True, units=("tp", "fp")),
-        "recall": rate(_recall, higher_is_better=True, units=("tp", "fn", "unknown_yes")),
+        "precision": rate(_precision, higher_is_better=True, units=("tp", "fp"),
+                          proportion=True),
+        "recall": rate(_recall, higher_is_better=True, units=("tp", "fn", "unknown_yes"),
+                       proportion=True),
         "f1": rate(_f1, higher_is_better=True, units=("tp", "fp", "fn", "unknown_yes")),
         # no better direction: 0.5 is ideal on POPE's balanced splits
-        "yes_ratio": rate(lambda s: ratio(s["tp"] + s["fp"], _answers(s)), direction=False),
+        "yes_ratio": rate(lambda s: ratio(s["tp"] + s["fp"], _answers(s)), direction=False,
+                          proportion=True),
         "unknown_rate": rate(lambda s: ratio(s["unknown_yes"] + s["unknown_no"],
-                                                  _answers(s))),
+                                             _answers(s)), proportion=True),
     }
 
     #: lmms-eval's metric definitions (``pope_aggregate_*`` in its ``tasks/pope/utils.py``),
@@ -156,13 +159,14 @@ class PopeMetric(Metric):
     lmms_eval_statistics = {
         **statistics,
         "accuracy": rate(lambda s: _zero_if_undefined(ratio(s["tp"] + s["tn"], _answers(s))),
-                         higher_is_better=True),
+                         higher_is_better=True, proportion=True),
         "precision": rate(lambda s: _zero_if_undefined(_precision(s)), higher_is_better=True,
-                          units=("tp", "fp")),
-        "recall": rate(_lmms_recall, higher_is_better=True, units=("tp", "fn")),
+                          units=("tp", "fp"), proportion=True),
+        "recall": rate(_lmms_recall, higher_is_better=True, units=("tp", "fn"),
+                       proportion=True),
         "f1": rate(_lmms_f1, higher_is_better=True, units=("tp", "fp", "fn")),
         "yes_ratio": rate(lambda s: _zero_if_undefined(ratio(_yes_labels(s), _answers(s))),
-                          direction=False),
+                          direction=False, proportion=True),
     }
     #: VLMEvalKit's (``POPE_rating``'s ``cal_f1_score``): halluscope's, an undefined ratio 0.
     vlmevalkit_statistics = _zero_when_undefined(statistics)

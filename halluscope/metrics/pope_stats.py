@@ -53,7 +53,8 @@ def _lmms_f1(s):
 def _zero_when_undefined(stats: dict) -> dict:
     """VLMEvalKit's definitions: a precision, recall or F1 with a zero denominator is 0."""
     return {**stats, **{k: rate(lambda s, f=stats[k].fn: _zero_if_undefined(f(s)),
-                                higher_is_better=True, units=stats[k].units)
+                                higher_is_better=True, units=stats[k].units,
+                                proportion=stats[k].proportion)
                         for k in ("precision", "recall", "f1")}}
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from halluscope.config import ValueCheck
+from halluscope.config import AUDIT_OPTIONS, ValueCheck
+from halluscope.errors import ConfigError
 from halluscope.metrics.base import MetricOption, available_metrics, metric_class
 
 
@@ -27,6 +28,9 @@ def declared_value_check() -> ValueCheck:
 
     def check(key: str, value: Any, setting: bool) -> None:
         nonlocal declared
+        if key in AUDIT_OPTIONS and not setting:    # an audit option no metric declares
+            check_audit_option(key, value)
+            return
         if declared is None:
             declared = _declared_options()
         opt = declared.get((key, setting))
@@ -34,6 +38,40 @@ def declared_value_check() -> ValueCheck:
             return
         opt[1].check(value, opt[0])
     return check
+
+
+def check_audit_option(key: str, value: Any) -> None:
+    """A :class:`ConfigError` for a value of an audit option (:data:`AUDIT_OPTIONS`) in a
+    ``halluscope.toml`` that the code reading it would refuse, or would read otherwise than
+    written: each was checked only when used (``judge_max_connections = 0`` when the judge was
+    built, without the file or line), and a TOML value has its own type, so a flag must be a
+    boolean (``"yes"`` was true) and a count a whole number (``2.5`` was 2)."""
+    def fail(want: str) -> ConfigError:
+        return ConfigError(f"expected {want}, got {type(value).__name__} {value!r:.60}")
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key in ("offline", "allow_download", "judge_fatal_mismatch"):
+        if not isinstance(value, bool):
+            raise fail("true or false (a TOML boolean, unquoted)")
+    elif key == "max_image_pixels":
+        from halluscope.imageio import check_max_image_pixels
+        check_max_image_pixels(value)
+    elif key in ("image_size", "judge_max_connections"):
+        if not (number and isinstance(value, int) and value >= 1):
+            raise fail("a whole number >= 1")
+    elif key in ("detector_present", "detector_absent"):
+        if not (number and 0 <= value <= 1):
+            raise fail("a score in [0, 1]")
+    elif key == "ray_num_gpus":
+        if not (number and value >= 0):
+            raise fail("a number of GPUs per Ray actor >= 0 (0, 0.5, 1, ...)")
+    elif key == "judge_base_url":
+        from halluscope.adapters.registry import check_base_url
+        check_base_url(value)
+    elif key == "judge_options":
+        if not isinstance(value, dict):
+            raise fail("a table of provider options ({temperature = 0, ...})")
+    elif key == "device" and not isinstance(value, str):
+        raise fail("a device name such as cpu or cuda")
 
 
 def _declared_options() -> dict[tuple[str, bool], tuple[str, MetricOption]]:
@@ -51,4 +89,4 @@ def _declared_options() -> dict[tuple[str, bool], tuple[str, MetricOption]]:
     return out
 
 
-__all__ = ["declared_value_check"]
+__all__ = ["check_audit_option", "declared_value_check"]

@@ -78,6 +78,11 @@ class Statistic:
             the statistic is over items.
         direction: Whether the statistic has a better direction at all (a length or a count
             has none; reports draw no arrow then).
+        proportion: The value is a share of its units (``units``; items when ``None``), each
+            unit counted 0 or 1: CHAIR_i, POPE precision, an accuracy; not an F1 or a mean of
+            scores. Where its bootstrap interval has no width (no unit with an event, or no
+            unit without one), a score interval over its effective size replaces it
+            (:func:`score_interval`).
     """
 
     fn: Callable[[Mapping[str, np.ndarray]], np.ndarray]
@@ -86,6 +91,7 @@ class Statistic:
     bounds: tuple[float, float] | None = None
     units: str | tuple[str, ...] | None = None
     direction: bool = True
+    proportion: bool = False
 
 
 RATE_BOUNDS = (0.0, 1.0)
@@ -101,10 +107,11 @@ def range_of(stat: Statistic) -> tuple[float, float] | None:
 
 def rate(fn: Callable[[Mapping[str, np.ndarray]], np.ndarray], *,
          higher_is_better: bool = False, units: str | tuple[str, ...] | None = None,
-         direction: bool = True) -> Statistic:
-    """A :class:`Statistic` that is a fraction in [0, 1] (a rate, an accuracy, an F1)."""
+         direction: bool = True, proportion: bool = False) -> Statistic:
+    """A :class:`Statistic` that is a fraction in [0, 1] (a rate, an accuracy, an F1);
+    ``proportion`` when it is a share of its units (see :attr:`Statistic.proportion`)."""
     return Statistic(fn, higher_is_better=higher_is_better, bounds=RATE_BOUNDS, units=units,
-                     direction=direction)
+                     direction=direction, proportion=proportion)
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,8 @@ class MetricResult:
     confidence: float | None = None
     bounds: tuple[float, float] | None = None
     ci_note: str | None = None
+    ci_method: str | None = None
+    """How ``ci`` was computed where not by the percentile bootstrap (``"wilson"``)."""
     clusters: int | None = None
     direction: bool = True
     why_no_value: str | None = None
@@ -137,6 +146,8 @@ class MetricResult:
             out["confidence"] = self.confidence
         if self.ci_note:
             out["ci_note"] = self.ci_note
+        if self.ci_method:
+            out["ci_method"] = self.ci_method
         if self.why_no_value:
             out["why_no_value"] = self.why_no_value
         out["n"] = self.n
@@ -343,9 +354,13 @@ class SumState:
         elif self.n_boot and self.n:
             ci, note = percentile_interval(
                 stat.fn({c: self.boot[:, i] for i, c in enumerate(self.columns)}), confidence)
+            if stat.proportion and note and note.startswith(ZERO_WIDTH):
+                ci, note = score_interval(float(point), n, effective_clusters(holding, clusters),
+                                          confidence)
         return MetricResult(name, float(point), n, stat.higher_is_better, ci,
                             confidence if ci else None, bounds=stat.bounds, ci_note=note,
-                            clusters=clusters, direction=stat.direction)
+                            clusters=clusters, direction=stat.direction,
+                            ci_method="wilson" if ci is not None and note else None)
 
 
 class NonzeroUnits:
@@ -389,6 +404,8 @@ def ci_note_label(note: str | None) -> str:
     missing interval is one over too few units."""
     if not note:
         return ""
+    if note.startswith(ZERO_WIDTH):
+        return "zero width"
     if note.startswith("no bootstrap"):
         return "no bootstrap"
     if "replicates" in note:
@@ -427,7 +444,45 @@ def percentile_interval(reps: np.ndarray, confidence: float
                       f"{need} a {confidence:.0%} interval needs")
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
+    if reps.max() - reps.min() <= 1e-12 * max(1.0, abs(float(reps.max()))):
+        return None, (f"{ZERO_WIDTH}: all {reps.size} defined bootstrap replicates equal "
+                      f"{float(lo):.6g} (no unit differs from another), which bounds nothing")
     return (float(lo), float(hi)), None
+
+
+ZERO_WIDTH = "no interval: zero width"
+"""How the note of a statistic whose bootstrap replicates are all equal starts: a ``[x, x]``
+interval is no evidence of a bound (0 false positives in 200 answers bound the rate only to
+about 3/200), so none is reported, and a gate on a bound fails saying so."""
+
+
+def effective_clusters(holding: int | None, clusters: int | None) -> int | None:
+    """The clusters a score interval counts: those holding the statistic's units, noted
+    exactly up to :data:`HELD_CAP`; where the cap is reached (at least that many hold them),
+    the clusters resampled."""
+    if holding is not None and holding >= HELD_CAP and clusters is not None:
+        return max(holding, clusters)
+    return holding
+
+
+def score_interval(value: float, n: int, holding: int | None, confidence: float
+                   ) -> tuple[tuple[float, float], str]:
+    """The Wilson score interval of a proportion ``value`` over ``n`` units whose bootstrap
+    interval has no width, with its note: the units count at most once per cluster that holds
+    them (``holding``, see :func:`effective_clusters`), since the units of one cluster may all
+    share their outcome (with no variation the design effect cannot be estimated, so the
+    effective size assumes the worst one). Depends only on the counts: any sharding or order
+    gives the same bounds."""
+    eff = max(1, min(n, holding) if holding is not None else n)
+    successes = round(value * eff)
+    lo, hi = wilson_interval(successes, eff, confidence)
+    if successes == 0:
+        lo = 0.0
+    elif successes == eff:
+        hi = 1.0
+    return (lo, hi), (f"Wilson score interval over an effective {eff} of {n} units (at most "
+                      f"one per cluster holding them): the bootstrap replicates all equal "
+                      f"{value:.6g}, an interval of zero width")
 
 
 GROUP_COLUMNS = 1024

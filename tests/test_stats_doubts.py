@@ -130,7 +130,8 @@ def test_compare_pairs_hallusionbench_questions_by_question_set(tmp_path):
     assert entry["clusters"] == audits[0]["info"]["bootstrap"]["clusters"]
     assert entry["ci"] is not None and entry["ci"][0] <= entry["diff"] <= entry["ci"][1]
     same = compare([runs[0], runs[0]], n_boot=300).metrics["hallusionbench.aacc"]
-    assert same["diff"] == 0.0 and same["ci"] == [0.0, 0.0]
+    assert same["diff"] == 0.0 and same["ci"] is None, same    # zero width: bounds nothing
+    assert same["ci_note"].startswith("no interval: zero width"), same
 
 
 def _prompts_on_images(n_images: int, prompts: int, models=("A",)) -> list[dict]:
@@ -138,7 +139,8 @@ def _prompts_on_images(n_images: int, prompts: int, models=("A",)) -> list[dict]
     image get answers that disagree."""
     return [{"id": f"{m}-{i}-{p}-{s}", "model": m, "task": "yes-no",
              "prompt": f"Is there a dog? {p}", "image": f"img-{i}.jpg",
-             "response": "yes" if (p % 2 == 0 or s == 0) else "no",
+             "response": "yes" if (p % 2 == 0 or s == 0 or (i % 3 == 0 and p % 4 == 1))
+             else "no",
              "metadata": {"sample_of": f"i{i}p{p}", "sample_index": s}}
             for m in models for i in range(n_images) for p in range(prompts) for s in range(3)]
 
@@ -150,7 +152,7 @@ def test_consistency_groups_cluster_by_image():
     from halluscope.api import audit
     res = audit(records=_prompts_on_images(3, 4), metrics="consistency", n_boot=200)
     r = res.get("consistency.self_consistent_rate")
-    assert r.n == 12 and r.value == 0.5
+    assert r.n == 12 and r.value == 7 / 12
     assert r.ci is None and r.ci_note == "no interval: 3 clusters resampled, fewer than 10"
     assert r.clusters == 3
 
@@ -162,7 +164,7 @@ def test_consistency_clusters_by_image_keep_models_apart():
     res = audit(records=_prompts_on_images(12, 2, models=("A", "B")), metrics="consistency",
                 n_boot=200)
     r = res.get("consistency.self_consistent_rate")
-    assert r.n == 48 and r.clusters == 12 and r.ci is not None
+    assert r.n == 48 and r.clusters == 12 and r.ci is not None, r
     assert res.get("consistency.self_consistent_rate@model:A").n == 24
 
 

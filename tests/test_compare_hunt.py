@@ -178,7 +178,8 @@ def test_the_console_says_why_a_difference_has_no_interval(tmp_path):
     assert code == EXIT_OK, text
     assert "toofewunits" not in text and "nobootstrap" in text
     code, text = _cli(a, b, "--out", tmp_path / "c")     # 40 answers about 4 images
-    assert code == EXIT_OK and "toofewunits" in text and "nobootstrap" not in text
+    # 40 paired answers are enough units; their 4 images are too few clusters
+    assert code == EXIT_OK and "toofewclusters" in text and "nobootstrap" not in text
 
 
 def test_the_report_says_why_a_statistic_has_no_interval(tmp_path):

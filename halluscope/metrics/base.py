@@ -384,15 +384,15 @@ class Metric(ABC):
             self.tallies.setdefault("unreadable", Counter())["records"] += 1
 
     def add(self, item: ItemScore, key: str | None = None, *,
-            record: Record | None = None) -> None:
+            record: Record | None = None, unit: str | None = None) -> None:
         """Fold one item's row in. With its ``record``, the item is resampled with its cluster
         (:func:`unit_of`, whose key draws its bootstrap weights) and joins the groups of
-        :attr:`by` as well; else ``key`` (:func:`item_key`) draws its weights (without either:
-        its position among the items added)."""
+        :attr:`by` as well; else ``unit`` (a cluster the metric knows for an item built from
+        several records, such as their image) or ``key`` (:func:`item_key`) draws its weights
+        (without any: its position among the items added)."""
         if len(item.row) != len(self.columns):
             raise ValueError(f"{self.name}: expected {len(self.columns)} values "
                              f"{self.columns}, got {len(item.row)}")
-        unit = None
         if record is not None:
             # a metric that knows the image better than the record (POPE: from the aligned
             # question) sets the unit itself for the default image clustering

@@ -29,7 +29,9 @@ Jaccard similarity).
 
 Per group: ``majority_share`` (share of answers equal to the most common one), ``consistent``
 (all answers equal), ``pairwise`` (share of agreeing answer pairs) and, with claims,
-``claim_jaccard``. Dataset values are means over groups, with bootstrap intervals over groups;
+``claim_jaccard``. Dataset values are means over groups, with bootstrap intervals over groups
+clustered by image (a group's records name one image: several prompts about it are resampled
+together; groups whose records name none or several are their own units);
 ``flip_rate`` (paraphrase stability) is 1 - consistent_rate.
 """
 
@@ -44,7 +46,7 @@ from itertools import combinations
 from typing import Any
 
 from halluscope.errors import RecordError
-from halluscope.metrics.base import ItemScore, Metric, MetricSummary
+from halluscope.metrics.base import ItemScore, Metric, MetricSummary, unit_of
 from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, Statistic, rate, ratio
 from halluscope.records import Record
 
@@ -162,6 +164,8 @@ class _ConsistencyMetric(Metric):
         # (group, model) -> answers: two models' logs of the same prompts share the prompts'
         # group ids, and one model's answers are never compared with another's
         self.buffers: dict[tuple[str, str], list[tuple[str, frozenset | None]]] = {}
+        # (group, model) -> the resampling units (images) its records name
+        self.group_units: dict[tuple[str, str], set[str]] = {}
         self.group_tasks: dict[str, bool] = {}
         self._folded = False
 
@@ -224,6 +228,8 @@ class _ConsistencyMetric(Metric):
         yes_no = record.task == "yes-no"
         answer = normalize_answer(record.response, yes_no=yes_no)
         self.buffers.setdefault(key, []).append((answer, self._claims(record.response or "")))
+        self.group_units.setdefault(key, set()).add(
+            unit_of(record, self.cluster_by, None, self._images))
         self._folded = False
         return ItemScore(payload={"group": key, "answer": answer}, row=())
 
@@ -235,6 +241,8 @@ class _ConsistencyMetric(Metric):
         if not other_folded:
             for key, items in other.buffers.items():
                 self.buffers.setdefault(key, []).extend(items)
+            for key, units in other.group_units.items():
+                self.group_units.setdefault(key, set()).update(units)
             self._folded = False
 
     def finish(self) -> None:
@@ -250,8 +258,19 @@ class _ConsistencyMetric(Metric):
             group, model = key      # one model's groups keep the key they always had
             name = f"{group}|model:{model}" if several else group
             by_model = (f"model:{model}",) if model and "model" in self.by else ()
-            self.add(ItemScore(payload={}, row=row, groups=by_model), f"group:{name}")
+            self.add(ItemScore(payload={}, row=row, groups=by_model),
+                     unit=self._cluster(key, f"group:{name}"))
         self._folded = True
+
+    def _cluster(self, key: tuple[str, str], own: str) -> str:
+        """The resampling unit of group ``key``: the one unit (image, or ``--cluster-by``
+        field) all its records name, so that several prompts about one image are resampled
+        together, as every metric's items are; else the group itself (``own``: records with
+        no image, or naming several, and ``--cluster-by item``)."""
+        units = self.group_units.get(key, set())
+        if len(units) == 1 and not next(iter(units)).startswith("item"):
+            return next(iter(units))
+        return own
 
     def compute(self) -> MetricSummary:
         self.finish()

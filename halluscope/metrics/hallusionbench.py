@@ -55,27 +55,31 @@ result and a warning say what a partial file leaves out.
 
 Intervals: Poisson bootstrap clustered by question *set* (category, subcategory, set), the unit
 that contains both the figures and the question pairs, so that fAcc and qAcc resample whole
-units; each set's weights are drawn from its own key and the seed, so any sharding gives the
-same interval. Another ``--cluster-by`` is refused (exit 2), not recorded while ignored.
+units; each set's weights are drawn from its key (``question_set:<set>``) and the seed by
+:mod:`halluscope.metrics.draws`, as every metric's unit, so any sharding gives the same
+interval; ``info.bootstrap`` names the unit and counts the sets. Another ``--cluster-by`` is
+refused (exit 2), not recorded while ignored. ``compare`` pairs the questions (aAcc, a sum over
+them) and resamples their sets; fAcc and qAcc are over figures and pairs, which no one
+question's row can carry, so compare leaves them out (:meth:`statistics_for`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, ClassVar
 
 import numpy as np
 
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
+from halluscope.metrics.draws import block_replicates
 from halluscope.metrics.hallusionbench_units import (Unit, coverage, expected_total,
                                                      incomplete, warn_coverage)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
 from halluscope.metrics.stats import (MIN_UNITS, NO_ITEM_COUNTED, RATE_BOUNDS, MetricResult,
-                                      ZERO_WIDTH, Statistic, one_blas_thread,
-                                      percentile_interval, score_interval)
+                                      ZERO_WIDTH, Statistic, percentile_interval, rate,
+                                      ratio, score_interval)
 from halluscope.metrics.units import CLUSTER_DEFAULT, group_names
 from halluscope.records import Record
 
@@ -170,13 +174,14 @@ def _whole(value: Any) -> bool:
     return True
 
 
-def _weights(keys: list[str], n_boot: int, seed: int) -> np.ndarray:
-    """Poisson(1) weights, one row per cluster, each drawn from the cluster's own key."""
-    out = np.empty((len(keys), n_boot))
-    for i, k in enumerate(keys):
-        h = int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big")
-        out[i] = np.random.default_rng([seed, h]).poisson(1.0, n_boot)
-    return out
+UNIT_PREFIX = "question_set:"
+"""The resampling unit's key: ``question_set:<category>_<subcategory>_<set>`` (VLMEvalKit's rows:
+``<l2-category>_<set>``), from which :mod:`~halluscope.metrics.draws` draws its weights."""
+
+
+def set_key(cluster: str) -> str:
+    """The bootstrap key of question set ``cluster`` (its weights, its unit in items.jsonl)."""
+    return UNIT_PREFIX + cluster
 
 
 def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
@@ -225,9 +230,9 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
             counts[owner[tag + key], col] += all(vals)
             counts[owner[tag + key], col + 1] += 1
     reps = None
-    if n_boot and clusters:
-        with one_blas_thread():
-            reps = _weights(clusters, n_boot, seed).T @ counts
+    if n_boot and clusters:     # each set's weights drawn from its key, as every metric's
+        reps = block_replicates(counts, [set_key(c) for c in clusters], n_boot, seed,
+                                integers=True)
     out = {}
     for name, col in (("aacc", 0), ("facc", 2), ("qacc", 4)):
         den = counts[:, col + 1].sum()
@@ -264,8 +269,12 @@ class HallusionBenchMetric(Metric):
         MetricOption("judge", str, None, "judge spec (name in judges/ or a .toml path)",
                      config_field=True),
     )
-    columns: ClassVar[tuple[str, ...]] = ("questions", "correct", "unverifiable")
+    columns: ClassVar[tuple[str, ...]] = ("questions", "correct", "unverifiable", "decided")
     statistics: ClassVar[dict[str, Statistic]] = {}
+    #: What ``compare`` recomputes from the items' rows: aAcc, over the decided questions.
+    PAIRED: ClassVar[dict[str, Statistic]] = {
+        "aacc": rate(lambda s: ratio(s["correct"], s["decided"]), higher_is_better=True,
+                     units="decided", proportion=True)}
 
     def __init__(self, *, variant: str = "refined", judge: Any = None, **kw):
         if variant not in VARIANTS:
@@ -278,6 +287,14 @@ class HallusionBenchMetric(Metric):
         self.judge = judge
         self._judge_info: dict[str, Any] | None = None
         super().__init__(**kw)
+
+    @classmethod
+    def statistics_for(cls, info) -> dict[str, Statistic] | None:
+        """aAcc alone (:data:`PAIRED`): a sum over questions, which compare pairs one by one
+        and resamples by question set (each item's unit). fAcc and qAcc are over whole figures
+        and question pairs, which no question's row carries: compare leaves them out rather
+        than recompute them otherwise than the audit did."""
+        return dict(cls.PAIRED)
 
     @classmethod
     def from_config(cls, config, **kw) -> "HallusionBenchMetric":
@@ -380,8 +397,9 @@ class HallusionBenchMetric(Metric):
                         (cat, f"{cat}_{sub}", *by), visual == "2", part, (fig, qid))
         payload["correct"] = correct
         payload["_unit"] = unit
-        return ItemScore(payload=payload, row=(1.0, float(bool(correct)), float(correct is None)),
-                         groups=unit.groups)
+        return ItemScore(payload=payload, row=(1.0, float(bool(correct)), float(correct is None),
+                                               float(correct is not None)),
+                         groups=unit.groups, unit=set_key(unit.cluster))
 
     def _judged(self, record: Record, cat: str, fig: str, payload: dict) -> bool | None:
         md = record.metadata
@@ -499,7 +517,10 @@ class HallusionBenchMetric(Metric):
             name=self.name, results=results, n=len(self.units),
             groups={g: hallusionbench_scores([u for u in self.units if g in u.groups], **kw)
                     for g in names},
-            tallies={"decisions": dict(sorted(self._codes.items()))}, info=self.describe())
+            tallies={"decisions": dict(sorted(self._codes.items()))},
+            info={**self.describe(), "bootstrap": {
+                "n_boot": self.n_boot, "cluster_by": "question_set",
+                "clusters": len({u.cluster for u in self.units}), "min_units": self.min_units}})
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -27,6 +27,7 @@ An interval over fewer than :data:`MIN_UNITS` units (or resampling fewer than
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -413,7 +414,22 @@ def ci_note_label(note: str | None) -> str:
         return "no value"
     if "no paired items" in note:
         return "no paired items"
-    return "too few units" if "fewer than" in note else "no interval"
+    if "fewer than" not in note:
+        return "no interval"
+    return "too few clusters" if _few_clusters(note) else "too few units"
+
+
+def _few_clusters(note: str) -> bool:
+    """Whether a "fewer than N" note is about clusters rather than units: it names a count of
+    clusters below N, and no count of units or paired items below N (compare's "6 paired items
+    in 3 clusters" is too few items first)."""
+    limit = re.search(r"fewer than (\d+)", note)
+    clusters = re.search(r"(\d+) clusters", note)
+    if limit is None or clusters is None or "n=" in note:
+        return False
+    items = re.search(r"(\d+) paired items", note)
+    bound = int(limit.group(1))
+    return int(clusters.group(1)) < bound and (items is None or int(items.group(1)) >= bound)
 
 
 def percentile_interval(reps: np.ndarray, confidence: float

@@ -24,7 +24,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from halluscope.config import AuditConfig, load_manifest, validation_problems
+from halluscope.audit_inputs import resolve_inputs
+from halluscope.config import AuditConfig, validation_problems
 from halluscope.engine_choice import capped_workers, choose_workers, make_engine
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.hashing import remember_sha256
@@ -51,76 +52,6 @@ def count_lines(path: Path, fmt: str | None = None) -> int:
     alignment checks)."""
     from halluscope.readers import count_input_records
     return count_input_records(path, fmt)
-
-
-def resolve_inputs(inputs: Any, given: Iterable[str] = ()) -> tuple[list[Path], dict[str, Any]]:
-    """Paths to read and the manifest defaults that apply to them.
-
-    ``inputs`` may be a file, a folder holding ``halluscope.toml`` (whose ``inputs`` it names), or
-    a list of files. A ``halluscope.toml`` next to the first file also supplies defaults. Every
-    manifest read has its values checked against the metrics' declared options
-    (:func:`~halluscope.metrics.settings.declared_value_check`), but for the keys ``given``
-    explicitly (the file's value is not used).
-    """
-    from halluscope.metrics.settings import declared_value_check
-    check, given = declared_value_check(), frozenset(given)
-    if isinstance(inputs, (str, Path)):
-        inputs = [inputs]
-    paths = [Path(p) for p in inputs]
-    if not paths:
-        raise ConfigError("expected at least one input file, got none")
-    manifest: dict[str, Any] = {}
-    expanded: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            table = load_manifest(p, check_value=check, given=given)
-            if not table.get("inputs"):
-                raise ConfigError(f"{p} is a folder without a halluscope.toml naming its "
-                                  f"'inputs'; pass a JSONL file instead")
-            manifest = {**table, **manifest}
-            expanded.extend(_manifest_input(p, Path(i)) for i in table["inputs"])
-        elif p.is_file():
-            if not manifest:
-                manifest = load_manifest(p.parent, check_value=check, given=given)
-            expanded.append(p)
-        else:
-            raise ConfigError(_not_a_file(p))
-    manifest.pop("inputs", None)
-    return expanded, manifest
-
-
-def _manifest_input(folder: Path, path: Path) -> Path:
-    """``path``, named by ``folder``'s manifest, if it is a file; else a :class:`ConfigError`
-    naming the manifest's line (it was Python's bare "[Errno 2] No such file or directory")."""
-    if path.is_file():
-        return path
-    from halluscope.config import MANIFEST, key_line
-    line = key_line(folder / MANIFEST, "inputs")
-    where = f"{folder / MANIFEST}{f':{line}' if line else ''}: inputs"
-    if path.is_dir():
-        raise ConfigError(f"{where}: {path} is a folder; expected input files")
-    raise ConfigError(f"{where}: {_not_a_file(path)}")
-
-
-def _not_a_file(path: Path) -> str:
-    """Why ``path`` cannot be an input: it does not exist, or it is a pipe (``<(...)``,
-    ``/dev/stdin``), a device or a socket, which exists but was said not to (an audit reads its
-    inputs more than once, hashes them for the run sheet and checks them line by line on
-    ``--resume``)."""
-    import stat
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        if str(path) != "-":
-            return f"input file {path} does not exist"
-        mode = None         # "-", the usual name of standard input
-    kind = ("standard input" if mode is None else "a pipe" if stat.S_ISFIFO(mode)
-            else "a character device" if stat.S_ISCHR(mode)
-            else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-    return (f"input {path} is {kind}, not a file: an audit reads its inputs more than once "
-            f"(format, metrics, scoring), records their sha256 for the run sheet and checks "
-            f"them line by line on --resume, which a pipe cannot give; save it to a file first "
-            f"(e.g. `... > answers.jsonl`) and audit that")
 
 
 def _peek_inputs(paths: list[Path], fmt: str | None = None) -> InputSample:

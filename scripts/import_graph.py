@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) 
     ("verification", {"verification"}),
     ("metrics", {"metrics"}),
     ("result", {"result"}),
-    ("audit pipeline", {"pipeline", "engine_choice", "scoring", "engines", "threadlimits", "forkfiles", "stopping", "ray_engine", "readers", "finished",
+    ("audit pipeline", {"pipeline", "audit_inputs", "engine_choice", "scoring", "engines", "threadlimits", "forkfiles", "stopping", "ray_engine", "readers", "finished",
                         "lmms_eval_log", "benchmark_query"}),
     ("report and gates", {"report", "gates", "comparison", "compare_inputs", "compare_runs",
                           "tracking"}),

@@ -5,7 +5,7 @@
 a POPE parser, ``options`` such as ``claims_analytic``) were refused when the metric was built,
 without the file or the line (``expected CHAIR variant 'original' or 'refined', got 'refind'``).
 :func:`declared_value_check` is the :data:`~halluscope.config.ValueCheck` that the audit
-(:func:`halluscope.pipeline.resolve_inputs`) hands to ``load_manifest`` for every manifest it
+(:func:`halluscope.audit_inputs.resolve_inputs`) hands to ``load_manifest`` for every manifest it
 loads: it checks a value against the declared options of the metrics
 (:class:`~halluscope.metrics.base.MetricOption`: type and choices), and ``load_manifest``
 names the file, the line and the key.

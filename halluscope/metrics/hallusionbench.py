@@ -72,8 +72,9 @@ import numpy as np
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.draws import block_replicates
-from halluscope.metrics.hallusionbench_units import (Unit, coverage, expected_total,
-                                                     incomplete, warn_coverage)
+from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
+    UNIT_PREFIX, Unit, coverage, expected_total, group_tallies, incomplete, units_from_items,
+    warn_coverage)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
@@ -174,11 +175,6 @@ def _whole(value: Any) -> bool:
     return True
 
 
-UNIT_PREFIX = "question_set:"
-"""The resampling unit's key: ``question_set:<category>_<subcategory>_<set>`` (VLMEvalKit's rows:
-``<l2-category>_<set>``), from which :mod:`~halluscope.metrics.draws` draws its weights."""
-
-
 def set_key(cluster: str) -> str:
     """The bootstrap key of question set ``cluster`` (its weights, its unit in items.jsonl)."""
     return UNIT_PREFIX + cluster
@@ -210,25 +206,14 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
     clusters = sorted({u.cluster for u in units})
     index = {c: i for i, c in enumerate(clusters)}
     counts = np.zeros((len(clusters), 6))  # q_ok q_n f_ok f_n p_ok p_n
-    figures: dict[str, list[bool | None]] = {}
-    pairs: dict[str, list[bool | None]] = {}
-    owner: dict[str, int] = {}
     for u in units:
         if u.correct is not None:
             counts[index[u.cluster], 0] += u.correct
             counts[index[u.cluster], 1] += 1
-        if u.figure is not None:
-            figures.setdefault(u.figure, []).append(u.correct)
-            owner["f" + u.figure] = index[u.cluster]
-        pairs.setdefault(u.pair, []).append(u.correct)
-        owner["p" + u.pair] = index[u.cluster]
-    partial = incomplete(units)
-    for col, table, tag in ((2, figures, "f"), (4, pairs, "p")):
-        for key, vals in table.items():
-            if any(v is None for v in vals) or key in partial:
-                continue
-            counts[owner[tag + key], col] += all(vals)
-            counts[owner[tag + key], col + 1] += 1
+    for col, table in zip((2, 4), group_tallies(units)):   # figures, question pairs
+        for _, right, counted, cluster in table.values():
+            counts[index[cluster], col] += right
+            counts[index[cluster], col + 1] += counted
     reps = None
     if n_boot and clusters:     # each set's weights drawn from its key, as every metric's
         reps = block_replicates(counts, [set_key(c) for c in clusters], n_boot, seed,

@@ -1,10 +1,13 @@
 """HallusionBench's scored questions (:class:`Unit`) and how much of the benchmark they cover:
 figures and question pairs seen whole or not (:func:`incomplete`), questions answered against
-the benchmark's count (:func:`coverage`), said loudly when a file is partial."""
+the benchmark's count (:func:`coverage`), said loudly when a file is partial; each figure's and
+question pair's tally for fAcc and qAcc (:func:`group_tallies`), and the questions rebuilt
+from a run's ``items.jsonl`` (:func:`units_from_items`), which ``compare`` counts with it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,3 +93,68 @@ def warn_coverage(cov: dict[str, Any]) -> None:
         log.warning("hallusionbench: %d figure(s) and %d question pair(s) lack some of their "
                     "questions; they are left out of fAcc / qAcc, not counted as correct "
                     "(info.coverage)", cov["incomplete_figures"], cov["incomplete_pairs"])
+
+
+#: A figure's or question pair's tally as fAcc / qAcc count it: (whose answers, every question
+#: right, counted, its question set).
+GroupTally = tuple[str, int, int, str]
+
+
+def group_tallies(units: list[Unit]) -> tuple[dict[str, GroupTally], dict[str, GroupTally]]:
+    """Each figure's and each question pair's :data:`GroupTally`, by its key: counted (1) when
+    it is whole (:func:`incomplete`) and every question of it is decided, right (1) when
+    moreover every answer is right; its set is that of its last question. fAcc and qAcc are
+    the right over the counted; the audit and ``compare`` both count them here."""
+    figures: dict[str, list[Unit]] = {}
+    pairs: dict[str, list[Unit]] = {}
+    for u in units:
+        if u.figure is not None:
+            figures.setdefault(u.figure, []).append(u)
+        pairs.setdefault(u.pair, []).append(u)
+    partial = incomplete(units)
+
+    def tally(key: str, group: list[Unit]) -> GroupTally:
+        vals = [u.correct for u in group]
+        counted = not (any(v is None for v in vals) or key in partial)
+        return group[-1].part, int(counted and all(vals)), int(counted), group[-1].cluster
+
+    return ({k: tally(k, g) for k, g in figures.items()},
+            {k: tally(k, g) for k, g in pairs.items()})
+
+
+UNIT_PREFIX = "question_set:"
+"""The resampling unit's key: ``question_set:<category>_<subcategory>_<set>`` (VLMEvalKit's rows:
+``<l2-category>_<set>``), from which :mod:`~halluscope.metrics.draws` draws its weights."""
+
+
+def units_from_items(scored: Iterable[tuple[Sequence[float], str | None, Mapping[str, Any]]],
+                     keyword: bool) -> list[Unit]:
+    """The scored questions of a run rebuilt from its ``items.jsonl`` lines (``scored``: each
+    line's row, unit and the line; ``keyword``: a VLMEvalKit variant, whose figure 0 of a VS set
+    is a figure): the set from the unit (``question_set:<set>``), figure and question ids from
+    the payload's ``key`` (``<category>_<subcategory>_<set>_<figure>_<question>``), whose
+    answers from the ``model:`` group, correctness from the row (questions, correct,
+    unverifiable, decided). A line without them raises ValueError saying what it lacks."""
+    out = []
+    for row, unit, item in scored:
+        payload = item.get("hallusionbench")
+        key = payload.get("key") if isinstance(payload, Mapping) else None
+        cat = payload.get("category") if isinstance(payload, Mapping) else None
+        where = item.get("source") or f"item {item.get('id')!r}"
+        if not isinstance(key, str) or key.count("_") < 4 or not isinstance(cat, str):
+            raise ValueError(f"{where}: its hallusionbench payload holds no 'key' "
+                             f"<category>_<subcategory>_<set>_<figure>_<question> and "
+                             f"'category'")
+        if not isinstance(unit, str) or not unit.startswith(UNIT_PREFIX) or len(row) != 4:
+            raise ValueError(f"{where}: expected a row of 4 values (questions, correct, "
+                             f"unverifiable, decided) and a unit {UNIT_PREFIX}<set>, got "
+                             f"{len(row)} values and {unit!r}")
+        groups = (item.get("scores") or {}).get("hallusionbench", {}).get("groups") or ()
+        part = next((g for g in groups if isinstance(g, str) and g.startswith("model:")), "")
+        stem = unit[len(UNIT_PREFIX):]
+        _, fig, qid = key.rsplit("_", 2)
+        figure = None if (not keyword and cat == "VS" and fig == "0") else f"{part}|{stem}_{fig}"
+        correct = None if not row[3] else bool(row[1])
+        out.append(Unit(stem, figure, f"{part}|{stem}_{qid}", correct, (), False, part,
+                        (fig, qid)))
+    return out

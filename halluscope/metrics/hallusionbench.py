@@ -60,7 +60,9 @@ units; each set's weights are drawn from its key (``question_set:<set>``) and th
 interval; ``info.bootstrap`` names the unit and counts the sets. Another ``--cluster-by`` is
 refused (exit 2), not recorded while ignored. ``compare`` pairs the questions (aAcc, a sum over
 them) and resamples their sets; fAcc and qAcc are over figures and pairs, which no one
-question's row can carry, so compare leaves them out (:meth:`statistics_for`).
+question's row can carry, so compare rebuilds those from the runs' items (the payload's
+``key`` and ``category``, the unit's set, the ``model:`` group) and pairs them figure by figure
+and pair by pair (:meth:`compare_groups`, :mod:`halluscope.compare_groups`).
 """
 
 from __future__ import annotations
@@ -273,13 +275,32 @@ class HallusionBenchMetric(Metric):
         self._judge_info: dict[str, Any] | None = None
         super().__init__(**kw)
 
+    #: What ``compare`` rebuilds from the items and pairs group by group: statistic -> its
+    #: groups (:meth:`compare_groups`, :mod:`halluscope.compare_groups`).
+    GROUPED: ClassVar[dict[str, str]] = {"facc": "figures", "qacc": "question pairs"}
+
     @classmethod
     def statistics_for(cls, info) -> dict[str, Statistic] | None:
         """aAcc alone (:data:`PAIRED`): a sum over questions, which compare pairs one by one
         and resamples by question set (each item's unit). fAcc and qAcc are over whole figures
-        and question pairs, which no question's row carries: compare leaves them out rather
-        than recompute them otherwise than the audit did."""
+        and question pairs, which no question's row carries: compare rebuilds those from the
+        items (:meth:`compare_groups`)."""
         return dict(cls.PAIRED)
+
+    @classmethod
+    def compare_groups(cls, info, scored) -> dict[str, dict[str, tuple[str, int, int, str]]]:
+        """fAcc's figures and qAcc's question pairs of a run, rebuilt from its items.jsonl
+        lines (``scored``: row, unit, line; :func:`units_from_items`) and tallied as the audit
+        tallies them (:func:`group_tallies`): statistic -> key -> (whose answers, right,
+        counted, the question set's bootstrap key). ValueError where the lines cannot say."""
+        variant = info.get("variant")
+        if variant not in VARIANTS:
+            raise ValueError(f"its results.json names no hallusionbench variant "
+                             f"(info.variant: {variant!r})")
+        tallies = group_tallies(units_from_items(scored, variant in KEYWORD_VARIANTS))
+        return {stat: {k: (part, right, counted, set_key(cluster))
+                       for k, (part, right, counted, cluster) in table.items()}
+                for stat, table in zip(cls.GROUPED, tallies)}
 
     @classmethod
     def from_config(cls, config, **kw) -> "HallusionBenchMetric":

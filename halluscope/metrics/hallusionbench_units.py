@@ -30,28 +30,40 @@ class Unit:
 
 
 def incomplete(units: list[Unit]) -> set[str]:
-    """The figure and pair keys that lack some of their questions. Every question set of
-    HallusionBench.json is a full grid (each of its figures asks each of its questions), so
+    """The figure and pair keys that lack some of their questions, in one set
+    (:func:`incomplete_groups` keeps them apart, as a figure's key and a pair's can be the
+    same text: figure 1 and question 1 of a set)."""
+    figures, pairs = incomplete_groups(units)
+    return figures | pairs
+
+
+def incomplete_groups(units: list[Unit]) -> tuple[set[str], set[str]]:
+    """The figure keys and the pair keys that lack some of their questions. Every question set
+    of HallusionBench.json is a full grid (each of its figures asks each of its questions), so
     within one answerer's set a (figure, question) missing among the figures and questions seen
     leaves that figure and that pair incomplete: they are left out of fAcc and qAcc, never
     counted as answered in full (a figure or question missing from a set altogether cannot be
-    seen this way; :func:`coverage` counts the questions against the benchmark's)."""
+    seen this way; :func:`coverage` counts the questions against the benchmark's). The two
+    are kept apart: ``<set>_1`` is figure 1's key and question 1's pair's."""
     grids: dict[tuple[str, str], dict[tuple[str, str], Unit]] = {}
     for u in units:
         grids.setdefault((u.part, u.cluster), {})[u.cell] = u
-    out: set[str] = set()
+    figures: set[str] = set()
+    pairs: set[str] = set()
     for cells in grids.values():
         figs = {f for f, _ in cells}
         qids = {q for _, q in cells}
         if len(cells) == len(figs) * len(qids):
             continue
-        keys = {f: u.figure for (f, _), u in cells.items()}
-        pairs = {q: u.pair for (_, q), u in cells.items()}
+        figure_of = {f: u.figure for (f, _), u in cells.items()}
+        pair_of = {q: u.pair for (_, q), u in cells.items()}
         for f in figs:
             for q in qids:
                 if (f, q) not in cells:
-                    out.update(k for k in (keys[f], pairs[q]) if k is not None)
-    return out
+                    if figure_of[f] is not None:
+                        figures.add(figure_of[f])
+                    pairs.add(pair_of[q])
+    return figures, pairs
 
 
 def coverage(units: list[Unit], expected: int) -> dict[str, Any]:
@@ -61,14 +73,12 @@ def coverage(units: list[Unit], expected: int) -> dict[str, Any]:
     answered: dict[str, set] = {}
     for u in units:
         answered.setdefault(u.part, set()).add((u.cluster, u.cell))
-    partial = incomplete(units)
-    figures = {u.figure for u in units if u.figure is not None}
-    pairs = {u.pair for u in units}
+    partial_figures, partial_pairs = incomplete_groups(units)
     out: dict[str, Any] = {
         "expected_questions": expected,
         "answered": sum(len(v) for v in answered.values()),
         "unanswered": sum(max(0, expected - len(v)) for v in answered.values()),
-        "incomplete_figures": len(figures & partial), "incomplete_pairs": len(pairs & partial)}
+        "incomplete_figures": len(partial_figures), "incomplete_pairs": len(partial_pairs)}
     if len(answered) > 1 or "" not in answered:
         out["unanswered_by"] = {p or "(none)": max(0, expected - len(v))
                                 for p, v in sorted(answered.items())}
@@ -111,15 +121,15 @@ def group_tallies(units: list[Unit]) -> tuple[dict[str, GroupTally], dict[str, G
         if u.figure is not None:
             figures.setdefault(u.figure, []).append(u)
         pairs.setdefault(u.pair, []).append(u)
-    partial = incomplete(units)
+    partial_figures, partial_pairs = incomplete_groups(units)
 
-    def tally(key: str, group: list[Unit]) -> GroupTally:
+    def tally(key: str, group: list[Unit], partial: set[str]) -> GroupTally:
         vals = [u.correct for u in group]
         counted = not (any(v is None for v in vals) or key in partial)
         return group[-1].part, int(counted and all(vals)), int(counted), group[-1].cluster
 
-    return ({k: tally(k, g) for k, g in figures.items()},
-            {k: tally(k, g) for k, g in pairs.items()})
+    return ({k: tally(k, g, partial_figures) for k, g in figures.items()},
+            {k: tally(k, g, partial_pairs) for k, g in pairs.items()})
 
 
 UNIT_PREFIX = "question_set:"

@@ -45,6 +45,7 @@ class RunItems:
     unscored: dict[str, str] = field(default_factory=dict)  # metric -> why it scored nothing
     references: tuple[str, ...] = ()   # module:Class, file.py:Class metrics its run sheet names
     bootstrap: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> its settings
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> results.json's
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
@@ -170,7 +171,8 @@ def load_run(path: str | Path) -> RunItems:
             for name, summary in summaries.items()}
     setup = {name: _setup(i) for name, i in info.items()}
     return RunItems(path, metrics, setup, info, unscored, metric_references(path),
-                    bootstrap_settings(path, info))
+                    bootstrap_settings(path, info),
+                    {n: s for n, s in summaries.items() if isinstance(s, dict)})
 
 
 #: A metric's settings that change what its numbers mean, or which verdicts it gives (its

@@ -15,6 +15,10 @@ both runs computed, re-aggregates the statistics over the items the runs share:
   correlation of the two runs on the same images is kept (a run compared with itself gives
   ``[0, 0]``); compare draws its own replicates, so the runs' replicates, seed and confidence
   do not enter it, and a difference in any is said (``bootstrap_differs``);
+* statistics over groups of items that no item's row carries (HallusionBench's fAcc and qAcc,
+  over whole figures and question pairs) are rebuilt from each run's items, checked against its
+  results.json, and paired group by group (:mod:`halluscope.compare_groups`); a group present
+  in one run only is left out and said (``unpaired``);
 * below :data:`~halluscope.metrics.stats.MIN_UNITS` paired items, or where a side's statistic
   is over fewer units of its own (mentions, yes answers) or those lie in fewer clusters, there
   is no interval (``ci_note`` says so), as in the audit.
@@ -37,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from halluscope.compare_groups import GROUP_COLUMNS, GROUP_SHARE, paired_groups
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
                                        run_folders)
 from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,  # noqa: F401
@@ -259,7 +264,7 @@ class Comparison:
     b: str
     metrics: dict[str, dict[str, Any]]
     changed: list[dict[str, Any]] = field(default_factory=list)
-    left_out: dict[str, str] = field(default_factory=dict)   # metric -> why it is not compared
+    left_out: dict[str, str] = field(default_factory=dict)   # metric (or metric.statistic) -> why
 
     def item_changes(self) -> dict[str, str]:
         """Item -> how its verdict changed, each item once however many metrics scored it:
@@ -301,6 +306,8 @@ class Comparison:
             metric = key.partition(".")[0]
             if entry.get("ambiguous_pairs"):
                 notes.setdefault(f"p:{metric}", f"{metric}: {entry['ambiguous_pairs']}")
+            if entry.get("unpaired"):
+                notes.setdefault(f"u:{key}", entry["unpaired"])
             if entry.get("bootstrap_differs"):
                 notes.setdefault(f"b:{metric}",
                                  _bootstrap_note(metric, entry["bootstrap_differs"]))
@@ -412,14 +419,16 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
         entries, moved = _compare_metric(name, a_items, b_items, n_boot=n_boot, seed=seed,
                                          confidence=confidence, info_a=base.info.get(name),
                                          info_b=other.info.get(name))
+        if not entries:     # said in the log by _compare_metric; listed, never dropped
+            left_out[name] = _not_recomputed(name, base, other)
+            continue
+        grouped, skipped = _grouped_entries(name, base, other, n_boot, seed, confidence)
+        entries.update(grouped)
+        left_out.update(skipped)
         for entry in entries.values():
             entry.update({"setup_differs": differ} if differ else {},
                          **({"bootstrap_differs": boot} if boot else {}),
                          **({"ambiguous_pairs": unclear} if unclear else {}))
-        if not entries:     # said in the log by _compare_metric; listed, never dropped
-            left_out[name] = ("its statistics cannot be recomputed from the items (they "
-                              "depend on how the run was set up, or the columns differ)")
-            continue
         metrics.update(entries)
         changed.extend(moved)
         pairs[name] = (a_items, b_items, unclear)
@@ -428,6 +437,47 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
         raise ConfigError(f"{base.path} and {other.path} share no metric to compare{why}")
     _check_pairs(base, other, pairs)
     return Comparison(str(base.path), str(other.path), metrics, changed, left_out)
+
+
+def _not_recomputed(name: str, base: RunItems, other: RunItems) -> str:
+    """Why ``name``'s statistics cannot be recomputed from the items: rows of another width
+    than its columns here (a run written by another version, such as HallusionBench's rows of
+    3 values before 'decided'), said with the runs and widths; else the settings."""
+    from halluscope.metrics.base import declared
+    columns = getattr(declared(name), "columns", None)
+    widths = {run.path: len(next(iter(run.metrics[name].values()))[0]) for run in (base, other)}
+    if columns is not None and any(w != len(columns) for w in widths.values()):
+        odd = "; ".join(f"{path}: {w}" for path, w in widths.items() if w != len(columns))
+        return (f"its statistics cannot be recomputed from the items: their rows hold another "
+                f"number of values ({odd}) than {name}'s {len(columns)} columns here "
+                f"({', '.join(columns)}), so the run was audited by another version of "
+                f"halluscope; audit it again to compare it")
+    return ("its statistics cannot be recomputed from the items (they depend on how the run "
+            "was set up, or the columns differ)")
+
+
+def _grouped_entries(name: str, base: RunItems, other: RunItems, n_boot: int, seed: int,
+                     confidence: float) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The entries of ``name``'s statistics over groups of items (HallusionBench's fAcc and
+    qAcc: :mod:`halluscope.compare_groups`), each group a paired row whose unit is its question
+    set; and ``metric.statistic`` -> why one is left out."""
+    paired, left = paired_groups(name, base, other)
+    for key, why in left.items():
+        log.warning("compare: %s left out: %s", key, why)
+    out = {}
+    side = (GROUP_SHARE, GROUP_COLUMNS)
+    for p in paired:
+        if p.unpaired:
+            log.warning("compare: %s", p.unpaired)
+        weights = replicate_weights(p.units, n_boot, seed) if n_boot else None
+        common = {"n_paired": len(p.keys), "only_a": p.only_a, "only_b": p.only_b,
+                  "clusters": len(set(p.units)), "paired_by": p.what}
+        cluster_of = np.unique(p.units, return_inverse=True)[1].reshape(-1)
+        out[p.key] = _entry(side, side, p.xa, p.xb, weights, common, n_boot, confidence,
+                            cluster_of)
+        if p.unpaired:
+            out[p.key]["unpaired"] = p.unpaired
+    return out, left
 
 
 def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,

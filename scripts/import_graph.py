@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) 
     ("result", {"result"}),
     ("audit pipeline", {"pipeline", "audit_inputs", "engine_choice", "scoring", "engines", "threadlimits", "forkfiles", "stopping", "ray_engine", "readers", "finished",
                         "lmms_eval_log", "benchmark_query"}),
-    ("report and gates", {"report", "gates", "comparison", "compare_inputs", "compare_runs",
+    ("report and gates", {"report", "gates", "comparison", "compare_inputs", "compare_runs", "compare_groups",
                           "tracking"}),
     ("faces", {"cli", "pytest_plugin", "api", "halluscope", "__main__"}),
 ))

@@ -283,3 +283,18 @@ def test_the_original_variant_refuses_a_repeated_question(tmp_path):
                  "hallusionbench_variant=refined", *common, "--out", tmp_path / "r"])
     m = json.loads((tmp_path / "r/results.json").read_text())["metrics"]["hallusionbench"]
     assert m["aacc"]["n"] == 3 and m["info"]["repeated_answers"] == 1
+
+
+def test_a_figure_and_a_pair_of_one_name_are_kept_apart():
+    """Figure 1 and question 1 of a set have the same key text (``<set>_1``): B's grid lacking
+    (figure 2, question 1) left figure 2 and pair 1 incomplete, and figure 1, whose questions
+    were all answered, out of fAcc with them (coverage said 2 incomplete figures)."""
+    cells = [(f, q) for f in "012" for q in "01" if (f, q) != ("2", "1")]
+    units = [Unit("s", f"B|s_{f}", f"B|s_{q}", True, ("VD",), part="B", cell=(f, q))
+             for f, q in cells]
+    scores = hallusionbench_scores(units)
+    assert (scores["facc"].value, scores["facc"].n) == (1.0, 2)     # figures 0 and 1
+    assert (scores["qacc"].value, scores["qacc"].n) == (1.0, 1)     # pair 0
+    cov = coverage(units, 6)
+    assert (cov["incomplete_figures"], cov["incomplete_pairs"]) == (1, 1)
+    assert incomplete(units) == {"B|s_2", "B|s_1"}

@@ -34,7 +34,8 @@ def diff_value(compared: Compared, name: str) -> float:
 def _gate_entry(metrics: Mapping[str, Any], name: str, left_out: Mapping[str, Any] | None = None
                 ) -> tuple[str, dict[str, Any], str]:
     """``(key, entry, bound)`` a gate ``name`` reads; KeyError for a name that is none (saying
-    why, for a metric the comparison left out: ``left_out``, metric -> why)."""
+    why, for a metric or statistic the comparison left out: ``left_out``, metric or
+    ``metric.statistic`` -> why)."""
     if not name.startswith("diff."):
         raise KeyError(f"expected diff.METRIC.STATISTIC[@upper|@lower], got {name!r}")
     key, _, bound = name[len("diff."):].partition("@")
@@ -42,6 +43,9 @@ def _gate_entry(metrics: Mapping[str, Any], name: str, left_out: Mapping[str, An
     if key not in metrics and left_out and metric in left_out:
         raise KeyError(f"no {key!r} in the comparison: {metric} is left out of the comparison: "
                        f"{left_out[metric]}")
+    if key not in metrics and left_out and key in left_out:    # one statistic of a metric
+        raise KeyError(f"no {key!r} in the comparison: it is left out of the comparison: "
+                       f"{left_out[key]}")
     if key not in metrics:
         from halluscope.errors import suggest
         raise KeyError(f"no {key!r} in the comparison{suggest(key, metrics)} (have: "

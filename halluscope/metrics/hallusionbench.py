@@ -60,7 +60,9 @@ units; each set's weights are drawn from its key (``question_set:<set>``) and th
 interval; ``info.bootstrap`` names the unit and counts the sets. Another ``--cluster-by`` is
 refused (exit 2), not recorded while ignored. ``compare`` pairs the questions (aAcc, a sum over
 them) and resamples their sets; fAcc and qAcc are over figures and pairs, which no one
-question's row can carry, so compare leaves them out (:meth:`statistics_for`).
+question's row can carry, so compare rebuilds those from the runs' items (the payload's
+``key`` and ``category``, the unit's set, the ``model:`` group) and pairs them figure by figure
+and pair by pair (:meth:`compare_groups`, :mod:`halluscope.compare_groups`).
 """
 
 from __future__ import annotations
@@ -72,8 +74,9 @@ import numpy as np
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.draws import block_replicates
-from halluscope.metrics.hallusionbench_units import (Unit, coverage, expected_total,
-                                                     incomplete, warn_coverage)
+from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
+    UNIT_PREFIX, Unit, coverage, expected_total, group_tallies, incomplete, units_from_items,
+    warn_coverage)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
@@ -174,11 +177,6 @@ def _whole(value: Any) -> bool:
     return True
 
 
-UNIT_PREFIX = "question_set:"
-"""The resampling unit's key: ``question_set:<category>_<subcategory>_<set>`` (VLMEvalKit's rows:
-``<l2-category>_<set>``), from which :mod:`~halluscope.metrics.draws` draws its weights."""
-
-
 def set_key(cluster: str) -> str:
     """The bootstrap key of question set ``cluster`` (its weights, its unit in items.jsonl)."""
     return UNIT_PREFIX + cluster
@@ -210,25 +208,14 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
     clusters = sorted({u.cluster for u in units})
     index = {c: i for i, c in enumerate(clusters)}
     counts = np.zeros((len(clusters), 6))  # q_ok q_n f_ok f_n p_ok p_n
-    figures: dict[str, list[bool | None]] = {}
-    pairs: dict[str, list[bool | None]] = {}
-    owner: dict[str, int] = {}
     for u in units:
         if u.correct is not None:
             counts[index[u.cluster], 0] += u.correct
             counts[index[u.cluster], 1] += 1
-        if u.figure is not None:
-            figures.setdefault(u.figure, []).append(u.correct)
-            owner["f" + u.figure] = index[u.cluster]
-        pairs.setdefault(u.pair, []).append(u.correct)
-        owner["p" + u.pair] = index[u.cluster]
-    partial = incomplete(units)
-    for col, table, tag in ((2, figures, "f"), (4, pairs, "p")):
-        for key, vals in table.items():
-            if any(v is None for v in vals) or key in partial:
-                continue
-            counts[owner[tag + key], col] += all(vals)
-            counts[owner[tag + key], col + 1] += 1
+    for col, table in zip((2, 4), group_tallies(units)):   # figures, question pairs
+        for _, right, counted, cluster in table.values():
+            counts[index[cluster], col] += right
+            counts[index[cluster], col + 1] += counted
     reps = None
     if n_boot and clusters:     # each set's weights drawn from its key, as every metric's
         reps = block_replicates(counts, [set_key(c) for c in clusters], n_boot, seed,
@@ -288,13 +275,32 @@ class HallusionBenchMetric(Metric):
         self._judge_info: dict[str, Any] | None = None
         super().__init__(**kw)
 
+    #: What ``compare`` rebuilds from the items and pairs group by group: statistic -> its
+    #: groups (:meth:`compare_groups`, :mod:`halluscope.compare_groups`).
+    GROUPED: ClassVar[dict[str, str]] = {"facc": "figures", "qacc": "question pairs"}
+
     @classmethod
     def statistics_for(cls, info) -> dict[str, Statistic] | None:
         """aAcc alone (:data:`PAIRED`): a sum over questions, which compare pairs one by one
         and resamples by question set (each item's unit). fAcc and qAcc are over whole figures
-        and question pairs, which no question's row carries: compare leaves them out rather
-        than recompute them otherwise than the audit did."""
+        and question pairs, which no question's row carries: compare rebuilds those from the
+        items (:meth:`compare_groups`)."""
         return dict(cls.PAIRED)
+
+    @classmethod
+    def compare_groups(cls, info, scored) -> dict[str, dict[str, tuple[str, int, int, str]]]:
+        """fAcc's figures and qAcc's question pairs of a run, rebuilt from its items.jsonl
+        lines (``scored``: row, unit, line; :func:`units_from_items`) and tallied as the audit
+        tallies them (:func:`group_tallies`): statistic -> key -> (whose answers, right,
+        counted, the question set's bootstrap key). ValueError where the lines cannot say."""
+        variant = info.get("variant")
+        if variant not in VARIANTS:
+            raise ValueError(f"its results.json names no hallusionbench variant "
+                             f"(info.variant: {variant!r})")
+        tallies = group_tallies(units_from_items(scored, variant in KEYWORD_VARIANTS))
+        return {stat: {k: (part, right, counted, set_key(cluster))
+                       for k, (part, right, counted, cluster) in table.items()}
+                for stat, table in zip(cls.GROUPED, tallies)}
 
     @classmethod
     def from_config(cls, config, **kw) -> "HallusionBenchMetric":

@@ -1,10 +1,13 @@
 """HallusionBench's scored questions (:class:`Unit`) and how much of the benchmark they cover:
 figures and question pairs seen whole or not (:func:`incomplete`), questions answered against
-the benchmark's count (:func:`coverage`), said loudly when a file is partial."""
+the benchmark's count (:func:`coverage`), said loudly when a file is partial; each figure's and
+question pair's tally for fAcc and qAcc (:func:`group_tallies`), and the questions rebuilt
+from a run's ``items.jsonl`` (:func:`units_from_items`), which ``compare`` counts with it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,28 +30,40 @@ class Unit:
 
 
 def incomplete(units: list[Unit]) -> set[str]:
-    """The figure and pair keys that lack some of their questions. Every question set of
-    HallusionBench.json is a full grid (each of its figures asks each of its questions), so
+    """The figure and pair keys that lack some of their questions, in one set
+    (:func:`incomplete_groups` keeps them apart, as a figure's key and a pair's can be the
+    same text: figure 1 and question 1 of a set)."""
+    figures, pairs = incomplete_groups(units)
+    return figures | pairs
+
+
+def incomplete_groups(units: list[Unit]) -> tuple[set[str], set[str]]:
+    """The figure keys and the pair keys that lack some of their questions. Every question set
+    of HallusionBench.json is a full grid (each of its figures asks each of its questions), so
     within one answerer's set a (figure, question) missing among the figures and questions seen
     leaves that figure and that pair incomplete: they are left out of fAcc and qAcc, never
     counted as answered in full (a figure or question missing from a set altogether cannot be
-    seen this way; :func:`coverage` counts the questions against the benchmark's)."""
+    seen this way; :func:`coverage` counts the questions against the benchmark's). The two
+    are kept apart: ``<set>_1`` is figure 1's key and question 1's pair's."""
     grids: dict[tuple[str, str], dict[tuple[str, str], Unit]] = {}
     for u in units:
         grids.setdefault((u.part, u.cluster), {})[u.cell] = u
-    out: set[str] = set()
+    figures: set[str] = set()
+    pairs: set[str] = set()
     for cells in grids.values():
         figs = {f for f, _ in cells}
         qids = {q for _, q in cells}
         if len(cells) == len(figs) * len(qids):
             continue
-        keys = {f: u.figure for (f, _), u in cells.items()}
-        pairs = {q: u.pair for (_, q), u in cells.items()}
+        figure_of = {f: u.figure for (f, _), u in cells.items()}
+        pair_of = {q: u.pair for (_, q), u in cells.items()}
         for f in figs:
             for q in qids:
                 if (f, q) not in cells:
-                    out.update(k for k in (keys[f], pairs[q]) if k is not None)
-    return out
+                    if figure_of[f] is not None:
+                        figures.add(figure_of[f])
+                    pairs.add(pair_of[q])
+    return figures, pairs
 
 
 def coverage(units: list[Unit], expected: int) -> dict[str, Any]:
@@ -58,14 +73,12 @@ def coverage(units: list[Unit], expected: int) -> dict[str, Any]:
     answered: dict[str, set] = {}
     for u in units:
         answered.setdefault(u.part, set()).add((u.cluster, u.cell))
-    partial = incomplete(units)
-    figures = {u.figure for u in units if u.figure is not None}
-    pairs = {u.pair for u in units}
+    partial_figures, partial_pairs = incomplete_groups(units)
     out: dict[str, Any] = {
         "expected_questions": expected,
         "answered": sum(len(v) for v in answered.values()),
         "unanswered": sum(max(0, expected - len(v)) for v in answered.values()),
-        "incomplete_figures": len(figures & partial), "incomplete_pairs": len(pairs & partial)}
+        "incomplete_figures": len(partial_figures), "incomplete_pairs": len(partial_pairs)}
     if len(answered) > 1 or "" not in answered:
         out["unanswered_by"] = {p or "(none)": max(0, expected - len(v))
                                 for p, v in sorted(answered.items())}
@@ -90,3 +103,68 @@ def warn_coverage(cov: dict[str, Any]) -> None:
         log.warning("hallusionbench: %d figure(s) and %d question pair(s) lack some of their "
                     "questions; they are left out of fAcc / qAcc, not counted as correct "
                     "(info.coverage)", cov["incomplete_figures"], cov["incomplete_pairs"])
+
+
+#: A figure's or question pair's tally as fAcc / qAcc count it: (whose answers, every question
+#: right, counted, its question set).
+GroupTally = tuple[str, int, int, str]
+
+
+def group_tallies(units: list[Unit]) -> tuple[dict[str, GroupTally], dict[str, GroupTally]]:
+    """Each figure's and each question pair's :data:`GroupTally`, by its key: counted (1) when
+    it is whole (:func:`incomplete`) and every question of it is decided, right (1) when
+    moreover every answer is right; its set is that of its last question. fAcc and qAcc are
+    the right over the counted; the audit and ``compare`` both count them here."""
+    figures: dict[str, list[Unit]] = {}
+    pairs: dict[str, list[Unit]] = {}
+    for u in units:
+        if u.figure is not None:
+            figures.setdefault(u.figure, []).append(u)
+        pairs.setdefault(u.pair, []).append(u)
+    partial_figures, partial_pairs = incomplete_groups(units)
+
+    def tally(key: str, group: list[Unit], partial: set[str]) -> GroupTally:
+        vals = [u.correct for u in group]
+        counted = not (any(v is None for v in vals) or key in partial)
+        return group[-1].part, int(counted and all(vals)), int(counted), group[-1].cluster
+
+    return ({k: tally(k, g, partial_figures) for k, g in figures.items()},
+            {k: tally(k, g, partial_pairs) for k, g in pairs.items()})
+
+
+UNIT_PREFIX = "question_set:"
+"""The resampling unit's key: ``question_set:<category>_<subcategory>_<set>`` (VLMEvalKit's rows:
+``<l2-category>_<set>``), from which :mod:`~halluscope.metrics.draws` draws its weights."""
+
+
+def units_from_items(scored: Iterable[tuple[Sequence[float], str | None, Mapping[str, Any]]],
+                     keyword: bool) -> list[Unit]:
+    """The scored questions of a run rebuilt from its ``items.jsonl`` lines (``scored``: each
+    line's row, unit and the line; ``keyword``: a VLMEvalKit variant, whose figure 0 of a VS set
+    is a figure): the set from the unit (``question_set:<set>``), figure and question ids from
+    the payload's ``key`` (``<category>_<subcategory>_<set>_<figure>_<question>``), whose
+    answers from the ``model:`` group, correctness from the row (questions, correct,
+    unverifiable, decided). A line without them raises ValueError saying what it lacks."""
+    out = []
+    for row, unit, item in scored:
+        payload = item.get("hallusionbench")
+        key = payload.get("key") if isinstance(payload, Mapping) else None
+        cat = payload.get("category") if isinstance(payload, Mapping) else None
+        where = item.get("source") or f"item {item.get('id')!r}"
+        if not isinstance(key, str) or key.count("_") < 4 or not isinstance(cat, str):
+            raise ValueError(f"{where}: its hallusionbench payload holds no 'key' "
+                             f"<category>_<subcategory>_<set>_<figure>_<question> and "
+                             f"'category'")
+        if not isinstance(unit, str) or not unit.startswith(UNIT_PREFIX) or len(row) != 4:
+            raise ValueError(f"{where}: expected a row of 4 values (questions, correct, "
+                             f"unverifiable, decided) and a unit {UNIT_PREFIX}<set>, got "
+                             f"{len(row)} values and {unit!r}")
+        groups = (item.get("scores") or {}).get("hallusionbench", {}).get("groups") or ()
+        part = next((g for g in groups if isinstance(g, str) and g.startswith("model:")), "")
+        stem = unit[len(UNIT_PREFIX):]
+        _, fig, qid = key.rsplit("_", 2)
+        figure = None if (not keyword and cat == "VS" and fig == "0") else f"{part}|{stem}_{fig}"
+        correct = None if not row[3] else bool(row[1])
+        out.append(Unit(stem, figure, f"{part}|{stem}_{qid}", correct, (), False, part,
+                        (fig, qid)))
+    return out

@@ -1,0 +1,172 @@
+"""Statistics over groups of items, which :func:`halluscope.comparison.compare` rebuilds from
+each run's ``items.jsonl`` and pairs group by group: HallusionBench's fAcc (a figure counts as
+right when every question on it is) and qAcc (a question pair, when it is right on every
+figure). No one item's row can carry them, so they are not sums over paired items.
+
+A metric offers such statistics with ``GROUPED`` (statistic -> what its groups are, such as
+``"figures"``) and a classmethod ``compare_groups(info, scored)`` (``info``: the run's metric
+info; ``scored``: its items' row, unit and line) returning ``{statistic: {group key: (whose
+answers, right, counted, bootstrap unit)}}``, or raising ValueError where the items cannot say.
+Then, per statistic:
+
+* each run's groups are checked against its results.json: their share right and their number
+  counted must be the audit's value and ``n``, else the statistic is left out saying so (the
+  items do not say how the audit grouped them);
+* groups pair by their key without whose answers they are (``model:...``) where each run holds
+  one answerer's, and with it where a run holds several (each model's with its own); a group
+  present in one run only is left out, counted in ``only_a`` / ``only_b`` and said
+  (``unpaired``); a group present in both whose questions one run leaves out of the statistic
+  (unanswered or undecided) counts on the other side only, as an undecided question does in
+  aAcc;
+* each paired group is a row (right, counted) per run with its unit (the question set), from
+  which compare gives both values, the difference and its interval by the rules of every
+  compare statistic (:func:`halluscope.comparison._entry`), with the weights
+  :func:`halluscope.metrics.draws.replicate_weights` draws from the units' names.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from halluscope.metrics.stats import Statistic, rate, ratio
+
+#: The columns of a group's row: every question right (0/1), and counted in the statistic (0/1).
+GROUP_COLUMNS = ("right", "counted")
+#: The share of the counted groups that are right, over the counted groups.
+GROUP_SHARE: Statistic = rate(lambda s: ratio(s["right"], s["counted"]), higher_is_better=True,
+                              units="counted", proportion=True)
+
+#: One group of a run: (whose answers, right, counted, bootstrap unit).
+Tally = tuple[str, int, int, str]
+
+
+@dataclass(frozen=True)
+class PairedGroups:
+    """One grouped statistic's groups present in both runs, each a row per run."""
+
+    key: str                  # metric.statistic
+    what: str                 # what its groups are ("figures")
+    keys: list[str]           # the paired groups
+    xa: np.ndarray            # (len(keys), 2): A's rows (right, counted)
+    xb: np.ndarray
+    units: list[str]          # each group's bootstrap unit
+    only_a: int
+    only_b: int
+    unpaired: str | None      # what is left out, said; None where nothing is
+
+
+def grouped_statistics(name: str) -> dict[str, str]:
+    """The statistics of metric ``name`` that compare rebuilds from groups of items (statistic
+    -> what its groups are); none for a metric that offers none."""
+    from halluscope.metrics.base import declared
+    cls = declared(name)
+    grouped = getattr(cls, "GROUPED", None)
+    if not isinstance(grouped, Mapping) or not callable(getattr(cls, "compare_groups", None)):
+        return {}
+    return {str(k): str(v) for k, v in grouped.items()}
+
+
+def paired_groups(name: str, a: Any, b: Any) -> tuple[list[PairedGroups], dict[str, str]]:
+    """The grouped statistics of metric ``name`` paired between runs ``a`` and ``b``
+    (:class:`~halluscope.compare_runs.RunItems`), and ``metric.statistic`` -> why it is left
+    out, for those that cannot be (see the module docstring)."""
+    grouped = grouped_statistics(name)
+    if not grouped:
+        return [], {}
+    from halluscope.metrics.base import declared
+    cls = declared(name)
+    sides = []
+    for run in (a, b):
+        try:
+            sides.append(cls.compare_groups(run.info.get(name) or {},
+                                            list(run.metrics[name].values())))
+        except ValueError as exc:
+            return [], {f"{name}.{stat}": f"its {what} cannot be rebuilt from "
+                                          f"{run.path / 'items.jsonl'}: {exc}"
+                        for stat, what in grouped.items()}
+    out, left = [], {}
+    for stat, what in grouped.items():
+        key = f"{name}.{stat}"
+        tallies = [side.get(stat) or {} for side in sides]
+        why = next((w for run, t in zip((a, b), tallies)
+                    if (w := _unlike_results(key, what, run, t)) is not None), None)
+        paired = why if why is not None else _pair(key, what, *tallies)
+        if isinstance(paired, str):
+            left[key] = paired
+        else:
+            out.append(paired)
+    return out, left
+
+
+def _unlike_results(key: str, what: str, run: Any, tallies: Mapping[str, Tally]) -> str | None:
+    """Why the groups rebuilt from ``run``'s items are not those its audit counted (their
+    share right and number counted against results.json's value and ``n``); ``None`` when
+    they are."""
+    name, _, stat = key.partition(".")
+    summary = run.summaries.get(name, {}).get(stat)
+    right = sum(t[1] for t in tallies.values())
+    counted = sum(t[2] for t in tallies.values())
+    where = run.path / "results.json"
+    if not isinstance(summary, Mapping):
+        return f"{where} holds no {key} to check the {what} rebuilt from its items against"
+    value, n = summary.get("value"), summary.get("n")
+    if isinstance(value, float) and math.isnan(value):
+        value = None
+    mine = right / counted if counted else None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(n, int) and n == counted and (
+            (value is None and mine is None)
+            or (number and mine is not None and abs(value - mine) <= 1e-12)):
+        return None
+    return (f"the {what} rebuilt from {run.path / 'items.jsonl'} count {right} right of "
+            f"{counted}, but {where} has {key} = {value!r} over n={n!r}: the items do not say "
+            f"how the audit grouped them (such as a file of several models' answers audited "
+            f"with --by leaving out model); audit again to compare it")
+
+
+def _pair(key: str, what: str, ta: Mapping[str, Tally], tb: Mapping[str, Tally]
+          ) -> PairedGroups | str:
+    """The groups of ``ta`` (A's) and ``tb`` (B's) present in both, or why none is."""
+    parts = [sorted({t[0] for t in side.values()}) for side in (ta, tb)]
+    several = len(parts[0]) > 1 or len(parts[1]) > 1
+
+    def ident(k: str, t: Tally) -> str:   # the key without whose answers, where one answerer
+        return k if several else k[len(t[0]) + 1:]
+
+    ia = {ident(k, t): t for k, t in ta.items()}
+    ib = {ident(k, t): t for k, t in tb.items()}
+    keys = sorted(ia.keys() & ib.keys())
+    only_a, only_b = sorted(ia.keys() - ib.keys()), sorted(ib.keys() - ia.keys())
+    whose = (f" (a run holds several models' answers, A: {', '.join(parts[0]) or 'none'}; B: "
+             f"{', '.join(parts[1]) or 'none'}, and each model's {what} pair with its own)"
+             if several else "")
+    if not keys:
+        return (f"no {what} of A are in B ({len(ia)} in A, such as "
+                f"{_shown(only_a[0]) if only_a else 'none'}; {len(ib)} in B, such as "
+                f"{_shown(only_b[0]) if only_b else 'none'}){whose}")
+    unpaired = None
+    if only_a or only_b:
+        unpaired = (f"{len(only_a)} {what} only in A"
+                    + (f" (such as {_shown(only_a[0])})" if only_a else "")
+                    + f" and {len(only_b)} only in B"
+                    + (f" (such as {_shown(only_b[0])})" if only_b else "")
+                    + f" are left out of {key}, whose A and B are over the {len(keys)} {what} "
+                    f"both runs hold{whose}")
+    rows = [np.asarray([[side[k][1], side[k][2]] for k in keys], dtype=float).reshape(-1, 2)
+            for side in (ia, ib)]
+    return PairedGroups(key, what, keys, rows[0], rows[1], [ia[k][3] for k in keys],
+                        len(only_a), len(only_b), unpaired)
+
+
+def _shown(ident: str) -> str:
+    """A group's key as said: without the separator of an empty answerer."""
+    return repr(ident[1:] if ident.startswith("|") else ident)
+
+
+__all__ = ["GROUP_COLUMNS", "GROUP_SHARE", "PairedGroups", "grouped_statistics",
+           "paired_groups"]

@@ -5,7 +5,10 @@ units replaces it; other statistics get no interval and a note saying why."""
 
 from __future__ import annotations
 
+import json
+import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,3 +182,216 @@ def test_cli_gate_on_the_upper_bound_of_no_event_exits_1(tmp_path):
                                    "--no-report", "--out", str(tmp_path / "b"),
                                    "--cluster-by", "item", *gate])
     assert res.exit_code == 0, res.output
+
+
+# -- the other benchmarks' shares: flagged as proportions, each worked by hand -----------------
+# 12 units, or more on 12 images (clusters): an effective 12. Wilson's bounds by hand:
+UPPER_0_OF_12 = 3.841459 / 15.841459          # 0.242494
+LOWER_12_OF_12 = 12 / 15.841459               # 0.757506
+
+
+def _assert_wilson(results, none=(), every=(), units=None):
+    """``none``: no event among the units, ``[0, z^2 / (12 + z^2)]``; ``every``: only events,
+    ``[12 / (12 + z^2), 1]``; over an effective 12 (of ``units[name]`` units where given)."""
+    for names, value, expected in ((none, 0.0, (0.0, UPPER_0_OF_12)),
+                                   (every, 1.0, (LOWER_12_OF_12, 1.0))):
+        for name in names:
+            r = results[name]
+            assert r.value == value, (name, r.value)
+            assert r.ci == pytest.approx(expected, abs=1e-6), (name, r.ci, r.ci_note)
+            assert r.ci_method == "wilson", name
+            assert f"effective 12 of {(units or {}).get(name, 12)} units" in r.ci_note, name
+
+
+def _assert_no_interval(results, names):
+    """Statistics that are no share of their units: a zero-width interval is none."""
+    for name in names:
+        r = results[name]
+        assert r.ci is None and r.ci_method is None and r.ci_note.startswith(ZERO_WIDTH), name
+
+
+def _assert_bootstrap_kept(metric, results, names):
+    """With events among the units: the percentile bootstrap interval, the same as with the
+    flag off, and no method named."""
+    import dataclasses
+    for name in names:
+        stat = metric.statistics[name]
+        assert stat.proportion, name
+        plain = metric.state.result(name, dataclasses.replace(stat, proportion=False),
+                                    metric.confidence, metric.min_units)
+        got = results[name]
+        assert got.ci == plain.ci and got.ci_note is None and got.ci_method is None, name
+        assert got.ci[0] < got.ci[1], name
+
+
+def _consistency_rows(disagree: bool = False) -> list[dict]:
+    """24 paraphrase sets of two phrasings on 12 images (two sets an image); 12 records each
+    carrying two sampled answers, one image each. Every set and sample group agrees (but the
+    first paraphrase set, with ``disagree``)."""
+    rows = [{"id": f"p{g}#{k}", "image": f"img{g // 2}.jpg", "task": "yes-no",
+             "prompt": "Is there a dog?", "response": "No" if disagree and g == k == 0 else
+             "Yes", "paraphrase_of": f"p{g}"} for g in range(24) for k in range(2)]
+    return rows + [{"id": f"s{i}", "image": f"own{i}.jpg", "task": "yes-no",
+                    "prompt": "Is there a cat?", "response": "No", "samples": ["No", "no."]}
+                   for i in range(12)]
+
+
+def test_consistency_rates_of_all_agreeing_groups_get_the_wilson_bound():
+    """consistent_rate (paraphrase_stability, self_consistent_rate) and flip_rate count each
+    group 0 or 1; 24 sets on 12 images count 12. Agreement is a mean of shares: none."""
+    from halluscope.api import audit
+    from halluscope.metrics.consistency import ConsistencyMetric
+    res = audit(records=_consistency_rows(), metrics=[ConsistencyMetric(n_boot=1000)])
+    results = res.metrics["consistency"].results
+    _assert_wilson(results, none=["flip_rate"],
+                   every=["paraphrase_stability", "self_consistent_rate"],
+                   units={"flip_rate": 24, "paraphrase_stability": 24})
+    _assert_no_interval(results, ["paraphrase_agreement", "self_consistency"])
+    metric = ConsistencyMetric(n_boot=1000)
+    res = audit(records=_consistency_rows(disagree=True), metrics=[metric])
+    results = {"consistent_rate": res.metrics["consistency"].results["paraphrase_stability"],
+               "flip_rate": res.metrics["consistency"].results["flip_rate"]}
+    _assert_bootstrap_kept(metric.paraphrases, results, ["consistent_rate", "flip_rate"])
+
+
+def _amber_data():
+    from halluscope.evidence.amber import AmberData
+    from halluscope.metrics.amber import AmberMetric
+    items = {i: {"type": "generative", "truth": ["dog"], "hallu": ["cat"]} for i in range(1, 13)}
+    items.update({1004 + i: {"type": "discriminative-hallucination", "truth": "no"}
+                  for i in range(1, 13)})
+    initial = {c: 0.001 if c.endswith("_num") else 0.0 for c in AmberMetric.columns
+               if not c.endswith("either_no_num")}
+    return AmberData(path=Path("annotations.json"), items=items,
+                     association={"dog": [], "cat": []}, initial=initial)
+
+
+@pytest.mark.parametrize("variant", ["original", "refined"])
+def test_amber_rates_with_no_event_get_the_wilson_bound(tmp_path, variant):
+    """12 descriptions "A dog." of images whose truth is a dog and whose likely hallucination a
+    cat: no hallucinated noun among 12 (CHAIR), no description with one (Hal), no cat (Cog),
+    every dog covered (Cover); 12 existence questions labelled No, all answered No. F1 and
+    amber_score are no shares: none. One cat and one wrong Yes keep the bootstrap's."""
+    from halluscope.api import audit
+    from halluscope.metrics.amber import AmberMetric
+    rows = [{"id": i, "response": "A dog."} for i in range(1, 13)] + \
+        [{"id": 1004 + i, "response": "No"} for i in range(1, 13)]
+    res = audit(records=rows, metrics=[AmberMetric(_amber_data(), variant=variant)],
+                out=tmp_path / "a", write_report=False)
+    results = res.metrics["amber"].results
+    _assert_wilson(results, none=["chair", "hal", "cog"],
+                   every=["cover", "accuracy", "precision", "recall", "existence_accuracy",
+                          "existence_precision", "existence_recall"])
+    _assert_no_interval(results, ["f1", "existence_f1", "amber_score"])
+    rows[0]["response"], rows[12]["response"] = "A dog and a cat.", "Yes"
+    metric = AmberMetric(_amber_data(), variant=variant)
+    res = audit(records=rows, metrics=[metric], out=tmp_path / "b", write_report=False)
+    _assert_bootstrap_kept(metric, res.metrics["amber"].results,
+                           ["chair", "hal", "cog", "accuracy", "recall"])
+
+
+def test_object_halbench_rates_with_no_event_get_the_wilson_bound(tmp_path):
+    """12 answers naming a man and a dog, each image's truth: no hallucinated answer (CHAIRs,
+    CHAIRs refine) or mention (CHAIRi: 24 mentions on 12 images count 12), every object
+    recalled. avg_len is a mean: none. A cat in one answer keeps the bootstrap's."""
+    from halluscope.api import audit
+    from halluscope.metrics.objhal import ObjhalMetric
+    gt = {i: ["dog", "person"] for i in range(12)}
+    rows = [{"id": str(i), "image_id": i, "task": "caption", "prompt": "Describe the image.",
+             "response": "A man walks a dog in the park near the trees."} for i in range(12)]
+    res = audit(records=rows, metrics=[ObjhalMetric(gt)], out=tmp_path / "a",
+                write_report=False)
+    results = res.metrics["objhal"].results
+    _assert_wilson(results, none=["chairs", "chairs_refine", "chairi"], every=["obj_rec"],
+                   units={"chairi": 24, "obj_rec": 24})
+    _assert_no_interval(results, ["avg_len"])
+    rows[0]["response"] = "A man walks a dog past a cat in the park."
+    metric = ObjhalMetric(gt)
+    res = audit(records=rows, metrics=[metric], out=tmp_path / "b", write_report=False)
+    _assert_bootstrap_kept(metric, res.metrics["objhal"].results,
+                           ["chairs", "chairs_refine", "chairi"])
+
+
+def test_region_rates_with_no_event_get_the_wilson_bound(tmp_path):
+    """12 images, each citing its two offered regions for the objects they hold: 24 supported
+    citations (precision), 24 recalled instances, no fabricated id among 24, on 12 images.
+    A cited R3, never offered, keeps the bootstrap's."""
+    from halluscope.api import audit
+    from halluscope.metrics.grounding import RegionMetric
+    image = str(Path(__file__).resolve().parents[1] / "data" / "images" / "astronaut.jpg")
+    regions = [{"id": 1, "box": [0, 0, 100, 100], "label": "dog"},
+               {"id": 2, "box": [200, 200, 300, 300], "label": "cat"}]
+    rows = [{"id": f"r{i}", "task": "vqa", "image": image, "image_id": i,
+             "prompt": "Regions [R1] [R2] are marked. Where are the dog and the cat?",
+             "response": "The dog [R1] sits beside the cat [R2].",
+             "metadata": {"regions": regions}} for i in range(12)]
+    res = audit(records=rows, metrics="region", n_boot=1000, out=tmp_path / "a",
+                write_report=False)
+    _assert_wilson(res.metrics["region"].results, none=["fabricated_id_rate"],
+                   every=["precision", "recall"],
+                   units=dict.fromkeys(("fabricated_id_rate", "precision", "recall"), 24))
+    rows[0]["response"] = "The dog [R1] sits beside the cat [R3]."
+    metric = RegionMetric()
+    res = audit(records=rows, metrics=[metric], out=tmp_path / "b", write_report=False)
+    _assert_bootstrap_kept(metric, res.metrics["region"].results,
+                           ["precision", "recall", "fabricated_id_rate"])
+
+
+def test_page_rates_with_no_event_get_the_wilson_bound(tmp_path):
+    """12 answers (each its own cluster) citing page 2 of the demo report with a quote that is
+    there: every citation right, every quote found, no fabricated page. A made-up quote keeps
+    the bootstrap's."""
+    pytest.importorskip("pypdfium2")
+    from halluscope.api import audit
+    from halluscope.metrics.grounding import PageMetric
+    doc = str(Path(__file__).resolve().parents[1] / "data" / "docs" / "report.pdf")
+    right = 'The report says "The committee approved the plan to open two new sites" (p. 2).'
+    rows = [{"id": f"d{i}", "task": "document", "document": doc, "response": right}
+            for i in range(12)]
+    res = audit(records=rows, metrics="page", n_boot=1000, out=tmp_path / "a",
+                write_report=False, cluster_by="item")
+    _assert_wilson(res.metrics["page"].results, none=["fabricated_page_rate"],
+                   every=["citation_accuracy", "quote_support_rate"])
+    rows[0]["response"] = 'The report says "Costs fell by 40 percent" (p. 2).'
+    metric = PageMetric()
+    res = audit(records=rows, metrics=[metric], out=tmp_path / "b", write_report=False,
+                cluster_by="item")
+    _assert_bootstrap_kept(metric, res.metrics["page"].results,
+                           ["citation_accuracy", "quote_support_rate"])
+
+
+def test_reefknot_rates_with_no_event_get_the_wilson_bound(tmp_path):
+    """12 images, each a yes/no pair answered right (24 answers on 12 images count 12), and 12
+    multiple-choice questions answered right. yes_rate is 1/2 on every image: Wilson's 6 of
+    12. A wrong Yes keeps the bootstrap's."""
+    from halluscope.api import audit
+    from halluscope.metrics.reefknot import ReefknotMetric
+    rows = []
+    for i in range(12):
+        rows += [{"id": f"{i}y", "image": f"img{i}.jpg", "label": "yes", "response": "Yes",
+                  "prompt": "Is the man riding the horse?"},
+                 {"id": f"{i}n", "image": f"img{i}.jpg", "label": "no", "response": "No",
+                  "prompt": "Is the man feeding the horse?"}]
+    rows += [{"id": f"m{i}", "image": f"mc{i}.jpg", "metadata": {"label": "A"}, "response": "A",
+              "prompt": "What is the man doing? A. riding B. feeding C. x D. y"}
+             for i in range(12)]
+    path = tmp_path / "rows.jsonl"
+
+    def run(metric, out):
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return audit(path, metrics=[metric], out=tmp_path / out,
+                     write_report=False).metrics["reefknot"].results
+    results = run(ReefknotMetric(n_boot=1000), "a")
+    _assert_wilson(results, none=["hallucination_rate"],
+                   every=["accuracy", "yes_accuracy", "no_accuracy", "pairwise_accuracy",
+                          "multichoice_accuracy"],
+                   units={"accuracy": 24, "hallucination_rate": 24})
+    yes = results["yes_rate"]
+    half = 1.959964 * math.sqrt(0.25 / 12 + 3.841459 / 576) / (1 + 3.841459 / 12)  # 0.246220
+    assert yes.value == 0.5 and yes.ci_method == "wilson"
+    assert yes.ci == pytest.approx((0.5 - half, 0.5 + half), abs=1e-6)
+    rows[1]["response"] = "Yes"
+    metric = ReefknotMetric(n_boot=1000)
+    _assert_bootstrap_kept(metric, run(metric, "b"),
+                           ["accuracy", "hallucination_rate", "yes_rate", "no_accuracy",
+                            "pairwise_accuracy"])

@@ -330,9 +330,12 @@ def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
     # Cover, the answers read No for precision, ...); a statistic has no value where they are
     # none (refined) or, for the original, where the half or question group it belongs to has
     # none scored: inference.py prints a half only when asked for it (--evaluation_type g|d),
-    # and its 0.001 starting counters made values up (Hal 1.0 over no description)
-    def over(units, fn, items, higher_is_better=False):
-        return _over(units, fn, items if orig else units, higher_is_better)
+    # and its 0.001 starting counters made values up (Hal 1.0 over no description). CHAIR,
+    # Cover, Hal, Cog, accuracy, precision and recall count each unit 0 or 1 (a noun
+    # hallucinated, an object mentioned, an answer right): proportions (the original's, rounded
+    # to 0.1 %, take Wilson's bound of the rounded value); F1 and amber_score are no shares
+    def over(units, fn, items, higher_is_better=False, proportion=True):
+        return _over(units, fn, items if orig else units, higher_is_better, proportion)
     gen = "non_hallu_num"
     out: dict[str, Statistic] = {
         "chair": over("chair_num", lambda s: pct(s["chair_score"], num(s, "chair_num")) / 100,
@@ -350,7 +353,8 @@ def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
         answers = _group_units(g, "correct_num")
         for name, key, fn in (("accuracy", "correct_num", acc), ("precision", "ans_no_num", prec),
                               ("recall", "no_num", rec), ("f1", "either_no_num", f)):
-            out[prefix + name] = over(_group_units(g, key), fn, answers, higher_is_better=True)
+            out[prefix + name] = over(_group_units(g, key), fn, answers, higher_is_better=True,
+                                      proportion=name != "f1")
     chair, f1_all = out["chair"].fn, out["f1"].fn      # no value unless both halves have one
     out["amber_score"] = rate(lambda s: (1 - chair(s) + f1_all(s)) / 2,
                               higher_is_better=True)
@@ -378,7 +382,7 @@ def _group_units(g: str, key: str) -> tuple[str, ...]:
 
 
 def _over(units: str | tuple[str, ...], fn, defined_by: str | tuple[str, ...],
-          higher_is_better: bool = False) -> Statistic:
+          higher_is_better: bool = False, proportion: bool = False) -> Statistic:
     """A rate computed by ``fn`` over the units summed in ``units`` (its n), with no value
     (NaN) where the columns ``defined_by`` sum to 0, whatever starting counters ``fn`` adds."""
     names = (defined_by,) if isinstance(defined_by, str) else defined_by
@@ -388,7 +392,7 @@ def _over(units: str | tuple[str, ...], fn, defined_by: str | tuple[str, ...],
         with np.errstate(invalid="ignore"):
             out = np.where(n > 0, np.asarray(fn(s), dtype=float), np.nan)
         return out if out.ndim else float(out)
-    return rate(value, higher_is_better=higher_is_better, units=units)
+    return rate(value, higher_is_better=higher_is_better, units=units, proportion=proportion)
 
 
 def _items_of(name: str) -> tuple[str, ...]:

@@ -122,7 +122,8 @@ self_consistency = consistency_scores
 paraphrase_stability = consistency_scores
 
 
-#: Claim-set Jaccard agreement, computed when a metric splits claims (``claims_fn``).
+#: Claim-set Jaccard agreement, computed when a metric splits claims (``claims_fn``): a mean of
+#: each group's mean pairwise Jaccard similarity, no share of units (no proportion).
 _CLAIM_JACCARD = rate(lambda s: ratio(s["claim_jaccard"], s["groups"]), higher_is_better=True)
 
 
@@ -135,14 +136,18 @@ class _ConsistencyMetric(Metric):
     group_fields: tuple[str, ...] = ()
     inline = False  # records may carry all their answers in ``samples``
     columns = ("majority_share", "consistent", "pairwise", "claim_jaccard", "answers", "groups")
+    # one row per scored group: consistent_rate and flip_rate are shares of the groups, each 0
+    # or 1 (all answers equal, or not), so proportions; agreement and pairwise are means of
+    # each group's share of answers (or answer pairs), no proportions (a zero-width interval
+    # of those is none, ``ci_note`` saying why)
     statistics = {
         "agreement": rate(lambda s: ratio(s["majority_share"], s["groups"]),
                                higher_is_better=True),
         "consistent_rate": rate(lambda s: ratio(s["consistent"], s["groups"]),
-                                     higher_is_better=True),
+                                     higher_is_better=True, proportion=True),
         "pairwise": rate(lambda s: ratio(s["pairwise"], s["groups"]),
                               higher_is_better=True),
-        "flip_rate": rate(lambda s: 1.0 - ratio(s["consistent"], s["groups"])),
+        "flip_rate": rate(lambda s: 1.0 - ratio(s["consistent"], s["groups"]), proportion=True),
         "answers_per_group": Statistic(lambda s: ratio(s["answers"], s["groups"])),
         "groups": Statistic(lambda s: s["groups"], count=True),
     }

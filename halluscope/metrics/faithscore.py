@@ -100,7 +100,9 @@ class FaithScoreMetric(ClaimsMetric):
                                           "scored_claims")
     statistics: ClassVar[dict[str, Statistic]] = {
         # n: the responses averaged, not every record: twelve records of which
-        # one had claims gave n=12 and an "interval" from that one response
+        # one had claims gave n=12 and an "interval" from that one response. Both are means of
+        # each response's share of its claims (or sentences), not shares of responses counted
+        # 0 or 1: no proportions (a zero-width interval is none, ``ci_note`` saying why)
         "faithscore": rate(lambda s: ratio(s["fs_sum"], s["fs_n"]), higher_is_better=True,
                            units="fs_n"),
         "faithscore_sentence": rate(lambda s: ratio(s["sent_sum"], s["sent_n"]),

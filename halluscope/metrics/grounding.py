@@ -82,13 +82,16 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
                "fabricated_ids")
     statistics = {
         # n of each rate is the units it is over (decided citations, known instances, checked
-        # ids), not the records: one cited id among 13 records was reported as n=13
+        # ids), not the records: one cited id among 13 records was reported as n=13. Each unit
+        # counts 0 or 1 (a citation supported, an instance recalled, an id fabricated):
+        # proportions
         "precision": rate(lambda s: ratio(s["supported"], s["supported"] + s["hallucinated"]),
-                          higher_is_better=True, units=("supported", "hallucinated")),
+                          higher_is_better=True, units=("supported", "hallucinated"),
+                          proportion=True),
         "recall": rate(lambda s: ratio(s["recalled"], s["truth"]), higher_is_better=True,
-                       units="truth"),
+                       units="truth", proportion=True),
         "fabricated_id_rate": rate(lambda s: ratio(s["fabricated_ids"], s["ids"]),
-                                   units="ids"),
+                                   units="ids", proportion=True),
         "citations": Statistic(lambda s: s["supported"] + s["hallucinated"] + s["unverifiable"],
                                count=True),
         "unverifiable": Statistic(lambda s: s["unverifiable"], count=True),
@@ -269,13 +272,15 @@ class PageMetric(ExplainsClaimVerdicts, Metric):
 
     columns = ("citations", "correct", "pages", "pages_existing", "quotes", "quotes_found")
     statistics = {
-        # n: decided citations, checked quotes and numbers, checked pages (not records)
+        # n: decided citations, checked quotes and numbers, checked pages (not records); each
+        # counts 0 or 1 (a citation right, a quote found, a page missing): proportions
         "citation_accuracy": rate(lambda s: ratio(s["correct"], s["citations"]),
-                                  higher_is_better=True, units="citations"),
+                                  higher_is_better=True, units="citations", proportion=True),
         "quote_support_rate": rate(lambda s: ratio(s["quotes_found"], s["quotes"]),
-                                   higher_is_better=True, units="quotes"),
+                                   higher_is_better=True, units="quotes", proportion=True),
         "fabricated_page_rate": rate(
-            lambda s: ratio(s["pages"] - s["pages_existing"], s["pages"]), units="pages"),
+            lambda s: ratio(s["pages"] - s["pages_existing"], s["pages"]), units="pages",
+            proportion=True),
         "citations": Statistic(lambda s: s["citations"], count=True),
     }
 

@@ -352,14 +352,18 @@ class ObjhalMetric(Metric):
     columns: ClassVar[tuple[str, ...]] = (
         "answers", "hallucinated_answers", "coco_answers", "hallucinated_mentions", "mentions",
         "correct_objects", "gt_objects", "words")
+    # each unit counts 0 or 1 (an answer with a hallucinated object, among all or those naming
+    # a COCO object, which every such answer does; a mention hallucinated; a ground-truth
+    # object named): proportions. avg_len is a mean length, no share
     statistics: ClassVar[dict[str, Statistic]] = {
-        "chairs": rate(lambda s: ratio(s["hallucinated_answers"], s["answers"]), units="answers"),
+        "chairs": rate(lambda s: ratio(s["hallucinated_answers"], s["answers"]), units="answers",
+                       proportion=True),
         "chairs_refine": rate(lambda s: ratio(s["hallucinated_answers"], s["coco_answers"]),
-                              units="coco_answers"),
+                              units="coco_answers", proportion=True),
         "chairi": rate(lambda s: ratio(s["hallucinated_mentions"], s["mentions"]),
-                       units="mentions"),
+                       units="mentions", proportion=True),
         "obj_rec": rate(lambda s: ratio(s["correct_objects"], s["gt_objects"]),
-                        higher_is_better=True, units="gt_objects"),
+                        higher_is_better=True, units="gt_objects", proportion=True),
         "avg_len": Statistic(lambda s: ratio(s["words"], s["answers"])),
         "coco_answers": Statistic(lambda s: s["coco_answers"], count=True),
         "mentions": Statistic(lambda s: s["mentions"], count=True),

@@ -215,19 +215,21 @@ class ReefknotMetric(Metric):
     columns: ClassVar[tuple[str, ...]] = (
         "yn_n", "yn_correct", "yn_yes", "yn_none", "pair_n", "pair_first", "pair_second",
         "pair_both", "mc_n", "mc_correct", "mc_none")
+    # every rate is a share of its answers or pairs, each counted 0 or 1: proportions
     statistics: ClassVar[dict[str, Statistic]] = {
         "accuracy": rate(lambda s: ratio(s["yn_correct"], s["yn_n"]), higher_is_better=True,
-                         units="yn_n"),
-        "hallucination_rate": rate(lambda s: 1 - ratio(s["yn_correct"], s["yn_n"]), units="yn_n"),
-        "yes_rate": rate(lambda s: ratio(s["yn_yes"], s["yn_n"]), units="yn_n"),
+                         units="yn_n", proportion=True),
+        "hallucination_rate": rate(lambda s: 1 - ratio(s["yn_correct"], s["yn_n"]), units="yn_n",
+                                   proportion=True),
+        "yes_rate": rate(lambda s: ratio(s["yn_yes"], s["yn_n"]), units="yn_n", proportion=True),
         "yes_accuracy": rate(lambda s: ratio(s["pair_first"], s["pair_n"]), higher_is_better=True,
-                             units="pair_n"),
+                             units="pair_n", proportion=True),
         "no_accuracy": rate(lambda s: ratio(s["pair_second"], s["pair_n"]),
-                            higher_is_better=True, units="pair_n"),
+                            higher_is_better=True, units="pair_n", proportion=True),
         "pairwise_accuracy": rate(lambda s: ratio(s["pair_both"], s["pair_n"]),
-                                  higher_is_better=True, units="pair_n"),
+                                  higher_is_better=True, units="pair_n", proportion=True),
         "multichoice_accuracy": rate(lambda s: ratio(s["mc_correct"], s["mc_n"]),
-                                     higher_is_better=True, units="mc_n"),
+                                     higher_is_better=True, units="mc_n", proportion=True),
         "non_answers": Statistic(lambda s: s["yn_none"] + s["mc_none"], count=True),
         "n_yes_no": Statistic(lambda s: s["yn_n"], count=True),
         "n_multichoice": Statistic(lambda s: s["mc_n"], count=True),

@@ -29,6 +29,7 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = ()) -> tuple[list[Path], 
     if not paths:
         raise ConfigError("expected at least one input file, got none")
     manifest: dict[str, Any] = {}
+    read: dict[str, Path] = {}          # each manifest key: the folder whose file set it
     expanded: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -36,16 +37,40 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = ()) -> tuple[list[Path], 
             if not table.get("inputs"):
                 raise ConfigError(f"{p} is a folder without a halluscope.toml naming its "
                                   f"'inputs'; pass a JSONL file instead")
-            manifest = {**table, **manifest}
+            _merge_manifest(manifest, read, table, p, given)
             expanded.extend(_manifest_input(p, Path(i)) for i in table["inputs"])
         elif p.is_file():
             if not manifest:
-                manifest = load_manifest(p.parent, check_value=check, given=given)
+                table = load_manifest(p.parent, check_value=check, given=given)
+                _merge_manifest(manifest, read, table, p.parent, given)
             expanded.append(p)
         else:
             raise ConfigError(_not_a_file(p))
     manifest.pop("inputs", None)
     return expanded, manifest
+
+
+def _merge_manifest(manifest: dict[str, Any], read: dict[str, Path], table: dict[str, Any],
+                    folder: Path, given: frozenset[str]) -> None:
+    """Add ``folder``'s manifest ``table`` to the defaults ``manifest`` (``read``: the folder
+    each key came from). Two folders' manifests that set one key to different values are a
+    :class:`ConfigError` naming both files, the key and the values, unless the key is ``given``
+    on the command line or in Python (whose value replaces both): the first folder's value used
+    to win without a word, so the second folder's outputs were scored with another folder's
+    ground truth or variant."""
+    from halluscope.config import MANIFEST, key_line
+    for key, value in table.items():
+        if key == "inputs" or key in given:
+            continue
+        if key in manifest and manifest[key] != value:
+            where = [f"{f / MANIFEST}{f':{n}' if (n := key_line(f / MANIFEST, key)) else ''}"
+                     for f in (read[key], folder)]
+            raise ConfigError(
+                f"{where[1]}: {key}: {value!r} here, but {manifest[key]!r} in {where[0]}: one "
+                f"audit takes one value; set it on the command line (or in Python) to choose "
+                f"it for both, or audit the folders apart")
+        manifest.setdefault(key, value)
+        read.setdefault(key, folder)
 
 
 def _manifest_input(folder: Path, path: Path) -> Path:

@@ -9,6 +9,10 @@ offline into a local folder:
 * ``mlflow``: ``MLFLOW_TRACKING_URI`` decides; when unset, a file store ``<out>/mlruns``
   (MLflow 3 wants ``MLFLOW_ALLOW_FILE_STORE=true`` for it, which is then set).
 
+One audit is one tracker run: its run id is the W&B run's id and the MLflow run's tag
+:data:`RUN_TAG`, so logging it again (a ``--resume`` of the finished audit, retried after a
+tracker was down) continues that run instead of adding a second.
+
 Names: ``chair.chair_i``, ``chair.chair_i.ci_lower``, ``chair.chair_i.ci_upper``,
 ``chair.chair_i.n``; a group's numbers as ``split_random/pope.f1`` (trackers refuse ``@``/``:``,
 and a file store cannot hold a metric that is also a folder).
@@ -29,6 +33,8 @@ from halluscope.errors import ConfigError, MissingExtraError
 log = logging.getLogger(__name__)
 
 TRACKERS = ("wandb", "mlflow")
+RUN_TAG = "halluscope.run_id"
+"""The MLflow tag holding the audit's run id (W&B takes it as the run's own id)."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/ ]")
 
 
@@ -79,7 +85,10 @@ def _log_mlflow(result, out: Path, report: Path | None, name: str | None) -> str
     mlflow.set_experiment("halluscope")
     from halluscope.redact import redact_mapping
     sheet = redact_mapping(result.runsheet)
-    with mlflow.start_run(run_name=name) as run:
+    with mlflow.start_run(run_id=_mlflow_run_of(mlflow, result.run_id),
+                          run_name=name) as run:
+        if result.run_id:
+            mlflow.set_tag(RUN_TAG, result.run_id)
         params = _flat_params(sheet.get("config", {}), "config.")
         mlflow.log_params(dict(list(params.items())[:100]))
         mlflow.log_dict(sheet, "runsheet.json")
@@ -87,6 +96,17 @@ def _log_mlflow(result, out: Path, report: Path | None, name: str | None) -> str
         if report is not None:
             mlflow.log_artifact(str(report))
         return run.info.run_id
+
+
+def _mlflow_run_of(mlflow, run_id: str | None) -> str | None:
+    """The MLflow run an earlier logging of the audit ``run_id`` made (tagged :data:`RUN_TAG`),
+    if any: logging it again (``--resume`` of a finished audit reads it back) continues that
+    run instead of adding a second one."""
+    if not run_id or not re.fullmatch(r"[0-9a-f]{32}", run_id):
+        return None
+    found = mlflow.search_runs(filter_string=f"tags.`{RUN_TAG}` = '{run_id}'",
+                               output_format="list", max_results=1)
+    return found[0].info.run_id if found else None
 
 
 def _log_wandb(result, out: Path, report: Path | None, name: str | None,
@@ -102,7 +122,9 @@ def _log_wandb(result, out: Path, report: Path | None, name: str | None,
     # gets as config is the redacted one, and it records nothing else about the process.
     settings = wandb.Settings(x_disable_meta=True, disable_code=True, save_code=False,
                               disable_git=True)
+    # the audit's run id is W&B's: logging the same audit again continues its run
     run = wandb.init(project=project or "halluscope", name=name, mode=mode,
+                     id=result.run_id or None, resume="allow" if result.run_id else None,
                      dir=os.environ.get("WANDB_DIR", str(out)),
                      config=redact_mapping(result.runsheet), reinit=True, settings=settings)
     try:

@@ -231,3 +231,44 @@ def test_zstd_input_says_to_decompress_it_first(tmp_path):
                               str(_gt(tmp_path)), "--out", str(tmp_path / "o"), "--no-report"])
     assert res.exit_code == EXIT_USAGE, res.output
     assert "zstd" in res.output and "decompress it first" in res.output
+
+
+def _chair_folder(root: Path, name: str, gt_objects: str, variant: str) -> Path:
+    folder = root / name
+    folder.mkdir()
+    _gt(folder)
+    (folder / "o.jsonl").write_text(_caption(1, "A dog and a cat.") + "\n")
+    (folder / "halluscope.toml").write_text(
+        f'[audit]\ninputs = ["o.jsonl"]\n\ngt_objects = "{gt_objects}"\n'
+        f'chair_variant = "{variant}"\n')
+    return folder
+
+
+def test_two_folders_whose_manifests_disagree_are_a_usage_error(tmp_path):
+    """Two folders audited together whose halluscope.toml set one key to different values: the
+    first folder's value won without a word (the second folder's captions were scored against
+    the first's ground truth). Now exit 2 naming both files with their lines, the key and both
+    values; a value given on the command line chooses it for both."""
+    a = _chair_folder(tmp_path, "a", "gt.json", "original")
+    b = _chair_folder(tmp_path, "b", "gt.json", "original")
+    res = runner.invoke(app, ["audit", str(a), str(b), "--out", str(tmp_path / "o1"),
+                              "--no-report", "--quiet", "--bootstrap", "0"])
+    assert res.exit_code == EXIT_USAGE, res.output
+    said = " ".join(res.output.split())
+    assert f"{b / 'halluscope.toml'}:4: gt_objects:" in said
+    assert f"{a / 'halluscope.toml'}:4" in said and str(a / "gt.json") in said
+    # the same ground truth named by both (one file) and one variant: no disagreement
+    c = _chair_folder(tmp_path, "c", "../a/gt.json", "refined")
+    d = _chair_folder(tmp_path, "d", "../a/gt.json", "refined")
+    res = runner.invoke(app, ["audit", str(c), str(d), "--out", str(tmp_path / "o2"),
+                              "--no-report", "--quiet", "--bootstrap", "0"])
+    assert res.exit_code == 0, res.output
+    # a variant that differs, chosen on the command line for both
+    e = _chair_folder(tmp_path, "e", "../a/gt.json", "original")
+    res = runner.invoke(app, ["audit", str(c), str(e), "--out", str(tmp_path / "o3"),
+                              "--no-report", "--quiet", "--bootstrap", "0"])
+    assert res.exit_code == EXIT_USAGE and "chair_variant" in res.output, res.output
+    res = runner.invoke(app, ["audit", str(c), str(e), "--out", str(tmp_path / "o4"),
+                              "--no-report", "--quiet", "--bootstrap", "0",
+                              "--chair-variant", "original"])
+    assert res.exit_code == 0, res.output

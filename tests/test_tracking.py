@@ -93,3 +93,36 @@ def test_unknown_tracker(run, tmp_path):
     res = CliRunner().invoke(app, ["audit", str(rows), "-m", "pope", "--out",
                                    str(tmp_path / "o"), "-q", "--log", "tensorboard"])
     assert res.exit_code == EXIT_USAGE
+
+
+def test_mlflow_logging_one_audit_twice_keeps_one_run(run, monkeypatch):
+    """A --resume of a finished audit (a CI retry) reads it back and logs it again: that added
+    a second MLflow run of the same audit. The audit's run id is now the run's tag, so the
+    second logging continues the first run."""
+    mlflow = pytest.importorskip("mlflow")
+    result, out = run
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    first = log_run(result, out, ["mlflow"], name="unit")["mlflow"]
+    second = log_run(result, out, ["mlflow"], name="unit")["mlflow"]
+    assert first == second
+    client = mlflow.tracking.MlflowClient(tracking_uri=(out / "mlruns").resolve().as_uri())
+    [exp] = [e for e in client.search_experiments() if e.name == "halluscope"]
+    runs = client.search_runs([exp.experiment_id])
+    assert [r.info.run_id for r in runs] == [first]
+    assert runs[0].data.tags["halluscope.run_id"] == result.run_id
+    # another audit is another run
+    other = audit(records=_pope_rows(n_images=12), metrics="pope", n_boot=0,
+                  out=out.parent / "other")
+    third = log_run(other, out, ["mlflow"])["mlflow"]
+    assert third != first and len(client.search_runs([exp.experiment_id])) == 2
+
+
+def test_wandb_run_id_is_the_audits(run, tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    result, out = run
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wb"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    assert log_run(result, out, ["wandb"])["wandb"] == result.run_id
+    assert log_run(result, out, ["wandb"])["wandb"] == result.run_id

@@ -29,3 +29,18 @@ def shared_data() -> Path:
         pytest.skip("shared reference data not found (set HALLUSCOPE_SHARED_DATA or place it "
                     "at ../shared/data)")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_folder(tmp_path_factory):
+    """The tests' cache folder is their session's own, never the user's ``~/.cache/halluscope``:
+    a query test against a loopback server on a port an earlier run (another day's) had used
+    found that run's answer in the shared cache and asked the server nothing. A test that sets
+    ``HALLUSCOPE_CACHE`` itself (monkeypatch) still decides for itself."""
+    before = os.environ.get("HALLUSCOPE_CACHE")
+    os.environ["HALLUSCOPE_CACHE"] = str(tmp_path_factory.mktemp("halluscope-cache"))
+    yield
+    if before is None:
+        os.environ.pop("HALLUSCOPE_CACHE", None)
+    else:
+        os.environ["HALLUSCOPE_CACHE"] = before

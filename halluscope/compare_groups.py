@@ -60,6 +60,52 @@ class PairedGroups:
     unpaired: str | None      # what is left out, said; None where nothing is
 
 
+def identified_items(name: str, a: Mapping[Any, Any], b: Mapping[Any, Any]
+                     ) -> tuple[dict[str, Any], dict[str, Any], str | None] | None:
+    """Metric ``name``'s items of runs A and B (:data:`~halluscope.compare_runs.Key` ->
+    scored) keyed by the question each answers, for a metric whose class says it
+    (``compare_identity(item)`` -> (whose answers, question): HallusionBench, whose rows carry
+    no unique id and whose ``question_id`` repeats), so that they pair whatever the lines'
+    order; ``None`` for a metric that does not (its items pair by image and id). Whose answers
+    is part of the key only where a run holds several answerers' (each model's with its own).
+    A question a run answers more than once is left out of that run, never paired by order;
+    the third value says which questions are in one run only, and which repeat (``None``
+    where none is). ValueError where an item does not say, or where a run answers every
+    question more than once (nothing of it would pair)."""
+    from halluscope.metrics.base import declared
+    identity = getattr(declared(name), "compare_identity", None)
+    if not callable(identity):
+        return None
+    sides = [[(identity(v[2]), v) for v in side.values()] for side in (a, b)]
+    several = any(len({part for (part, _), _ in side}) > 1 for side in sides)
+    out: list[dict[str, Any]] = []
+    repeated: list[tuple[int, str]] = []
+    for side in sides:
+        held: dict[str, list[Any]] = {}
+        for (part, question), scored in side:
+            held.setdefault(f"{part}|{question}" if several else question, []).append(scored)
+        twice = sorted(k for k, v in held.items() if len(v) > 1)
+        if twice and len(twice) == len(held):
+            raise ValueError(f"every question of run {'AB'[len(out)]} is answered more than "
+                             f"once (such as {_shown(twice[0])}) and its items do not say whose "
+                             f"answer each is (a file of several models' answers audited "
+                             f"with --by leaving out model?)")
+        repeated.append((len(twice), twice[0] if twice else ""))
+        out.append({k: v[0] for k, v in held.items() if len(v) == 1})
+    only = [sorted(out[0].keys() - out[1].keys()), sorted(out[1].keys() - out[0].keys())]
+    said = [f"{len(keys)} question(s) only in {run}"
+            + (f" (such as {_shown(keys[0])})" if keys else "")
+            for run, keys in zip("AB", only)]
+    said += [f"{n} answered more than once in {run} (such as {_shown(first)}), left out of "
+             f"{run}, since which answer pairs with the other run's is not known"
+             for run, (n, first) in zip("AB", repeated) if n]
+    note = None
+    if only[0] or only[1] or repeated[0][0] or repeated[1][0]:
+        note = (f"{name}'s items pair by the question each answers, never by their order: " + "; ".join(said) + f"; A and B are over the "
+                f"{len(out[0].keys() & out[1].keys())} questions both runs answer once")
+    return out[0], out[1], note
+
+
 def grouped_statistics(name: str) -> dict[str, str]:
     """The statistics of metric ``name`` that compare rebuilds from groups of items (statistic
     -> what its groups are); none for a metric that offers none."""
@@ -169,4 +215,4 @@ def _shown(ident: str) -> str:
 
 
 __all__ = ["GROUP_COLUMNS", "GROUP_SHARE", "PairedGroups", "grouped_statistics",
-           "paired_groups"]
+           "identified_items", "paired_groups"]

@@ -41,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from halluscope.compare_groups import GROUP_COLUMNS, GROUP_SHARE, paired_groups
+from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_SHARE, identified_items,
+                                       paired_groups)
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
                                        run_folders)
 from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,  # noqa: F401
@@ -413,12 +414,21 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
             left_out[name] = missing
             continue
         differ, boot = _said(name, base, other)
-        a_items, b_items, unclear = align(base.metrics[name], other.metrics[name])
+        try:        # by the question answered where the metric says it (HallusionBench)
+            aligned = identified_items(name, base.metrics[name], other.metrics[name])
+        except ValueError as exc:
+            left_out[name] = f"its items cannot be paired by question: {exc}"
+            log.warning("compare: metric %s left out: %s", name, left_out[name])
+            continue
+        a_items, b_items, unclear = aligned or align(base.metrics[name], other.metrics[name])
         if unclear:
             log.warning("compare: metric %s: %s", name, unclear)
+        unpaired, unclear = (unclear, None) if aligned else (None, unclear)
         entries, moved = _compare_metric(name, a_items, b_items, n_boot=n_boot, seed=seed,
                                          confidence=confidence, info_a=base.info.get(name),
                                          info_b=other.info.get(name))
+        for entry in entries.values() if unpaired else ():     # the questions left out
+            entry["unpaired"] = unpaired
         if not entries:     # said in the log by _compare_metric; listed, never dropped
             left_out[name] = _not_recomputed(name, base, other)
             continue
@@ -431,7 +441,7 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
                          **({"ambiguous_pairs": unclear} if unclear else {}))
         metrics.update(entries)
         changed.extend(moved)
-        pairs[name] = (a_items, b_items, unclear)
+        pairs[name] = (a_items, b_items, unclear or unpaired)
     if not metrics:
         why = "".join(f"; {name}: {reason}" for name, reason in left_out.items())
         raise ConfigError(f"{base.path} and {other.path} share no metric to compare{why}")

@@ -198,10 +198,11 @@ def test_a_figure_in_one_run_only_is_left_out_and_said(tmp_path, caplog):
     assert saved["metrics"]["hallusionbench.facc"]["unpaired"] == said
 
 
-def test_no_figure_in_common_is_left_out_saying_why(tmp_path):
-    """Runs whose questions pair (rows without an id pair by question id) but that share no
-    figure (another set each) compare aAcc and no fAcc or qAcc: each is listed in left_out
-    with why, and a gate on it is refused naming that reason."""
+def test_no_question_in_common_is_refused_saying_why(tmp_path, caplog):
+    """Rows without an id whose question_id is the same ("0") but that ask another set each
+    share no question: they used to pair by question id (set 5's answer against set 1's);
+    now aAcc pairs nothing, fAcc and qAcc are left out saying why, and compare refuses the
+    runs (exit 2) naming a question of each."""
     def bare(*args):
         row = _row(*args)
         del row["id"]
@@ -210,17 +211,13 @@ def test_no_figure_in_common_is_left_out_saying_why(tmp_path):
     run_a, _ = _audit(tmp_path, "a", [bare("VD", "figure", "5", "0", "0", True, "A")])
     run_b, _ = _audit(tmp_path, "b", [bare("VD", "figure", "1", "0", "0", True, "B"),
                                       bare("VD", "figure", "0", "0", "0", False, "B")])
-    cmp = compare([run_a, run_b], n_boot=0)
-    left = cmp.comparisons[0]
-    assert left.metrics["hallusionbench.aacc"]["n_paired"] == 1
-    assert "hallusionbench.facc" not in left.metrics
-    assert left.left_out["hallusionbench.facc"] == (
-        "no figures of A are in B (1 in A, such as 'VD_figure_5_0'; 2 in B, such as "
-        "'VD_figure_0_0')")
-    assert left.left_out["hallusionbench.qacc"].startswith("no question pairs of A are in B")
-    from halluscope.comparison import diff_gate_failures
-    with pytest.raises(KeyError, match="hallusionbench.facc.*left out.*no figures of A"):
-        diff_gate_failures(cmp, [("diff.hallusionbench.facc", 0.0)], [])
+    from halluscope.errors import ConfigError
+    with caplog.at_level(logging.WARNING), \
+            pytest.raises(ConfigError, match="share no item.*A's first is 'VD_figure_5_0_0'"):
+        compare([run_a, run_b], n_boot=0)
+    assert ("hallusionbench.facc left out: no figures of A are in B (1 in A, such as "
+            "'VD_figure_5_0'; 2 in B, such as 'VD_figure_0_0')") in caplog.text
+    assert "hallusionbench.qacc left out: no question pairs of A are in B" in caplog.text
 
 
 def test_several_models_pair_each_with_its_own(tmp_path):
@@ -241,10 +238,14 @@ def test_several_models_pair_each_with_its_own(tmp_path):
     halluscope.audit(path, metrics="hallusionbench", out=tmp_path / "by", n_boot=0,
                      write_report=False, by=["category"],
                      options={"hallusionbench_variant": "vlmevalkit"})
-    left = compare([tmp_path / "by", run_b], n_boot=0).comparisons[0]
-    assert "hallusionbench.aacc" in left.metrics
-    assert "the items do not say how the audit grouped them" in \
-        left.left_out["hallusionbench.facc"]
+    # nor which of its two answers to a question pairs with B's: aAcc is not paired by the
+    # lines' order either, so HallusionBench is left out and, nothing else being there, refused
+    from halluscope.errors import ConfigError
+    with pytest.raises(ConfigError, match="share no metric to compare; hallusionbench: its "
+                       "items cannot be paired by question: every question of run A is "
+                       "answered more than once .such as 'VD_illusion_0_0_0'.") as info:
+        compare([tmp_path / "by", run_b], n_boot=0)
+    assert "whose answer each is" in str(info.value)
 
 
 def test_runs_before_the_decided_column_stay_left_out_saying_why(tmp_path, caplog):
@@ -270,3 +271,71 @@ def test_runs_before_the_decided_column_stay_left_out_saying_why(tmp_path, caplo
         in text
     assert f"({run_a}: 3)" in text and "4 columns here (questions, correct, unverifiable, " \
         "decided)" in text and "audit it again" in text
+
+
+def _bare_rows(grid: dict, model: str) -> list[dict]:
+    """HallusionBench_result.json's layout: no ``id``, and ``question_id`` ("0", "1") repeats
+    across sets and figures."""
+    rows = _rows(grid, model)
+    for row in rows:
+        del row["id"]
+    return rows
+
+
+def test_aacc_pairs_by_question_whatever_the_line_order(tmp_path):
+    """A's rows reversed, B's in order, neither with an id: aAcc pairs each question with its
+    own. By hand: A right on 5 of 8, B on 7 of 8, B - A = +1/4; the verdicts that moved are
+    VD set 0 figure 1 q1 (wrong -> right), VS set 1 figure 0 q0 (right -> wrong), VS figure 1
+    q0 and q1 (wrong -> right): 3 better, 1 worse. The same as with B's rows in A's order."""
+    run_a, _ = _audit(tmp_path, "a", _bare_rows(HAND_A, "A")[::-1])
+    run_b, _ = _audit(tmp_path, "b", _bare_rows(HAND_B, "B"))
+    run_b2, _ = _audit(tmp_path, "b2", _bare_rows(HAND_B, "B")[::-1])
+    for other in (run_b, run_b2):
+        comp = compare([run_a, other], n_boot=0).comparisons[0]
+        aacc = comp.metrics["hallusionbench.aacc"]
+        assert (aacc["a"], aacc["b"], aacc["diff"]) == (5 / 8, 7 / 8, 0.25)
+        assert (aacc["n_paired"], aacc["only_a"], aacc["only_b"]) == (8, 0, 0)
+        assert "unpaired" not in aacc and "ambiguous_pairs" not in aacc
+        moved = {c["key"]: c["change"] for c in comp.changed}
+        assert moved == {"VD_illusion_0_1_1": "better", "VS_chart_1_0_0": "worse",
+                         "VS_chart_1_1_0": "better", "VS_chart_1_1_1": "better"}
+
+
+def test_a_missing_row_pairs_the_rest_and_is_said(tmp_path, caplog):
+    """B lacks VS set 1 figure 1 q1 and its lines are shuffled: the 7 others pair each with
+    its own. By hand over them: A right on 5 (its missing one was wrong), B on 6: 5/7, 6/7,
+    B - A = +1/7; the missing question is named in the entry, the log and the notes."""
+    rows_b = [r for r in _bare_rows(HAND_B, "B")
+              if (r["set_id"], r["figure_id"], r["question_id"]) != ("1", "1", "1")]
+    random.Random(4).shuffle(rows_b)
+    run_a, _ = _audit(tmp_path, "a", _bare_rows(HAND_A, "A"))
+    run_b, _ = _audit(tmp_path, "b", rows_b)
+    with caplog.at_level(logging.WARNING):
+        comp = compare([run_a, run_b], n_boot=0).comparisons[0]
+    aacc = comp.metrics["hallusionbench.aacc"]
+    assert (aacc["a"], aacc["b"]) == (5 / 7, 6 / 7)
+    assert aacc["diff"] == pytest.approx(1 / 7, abs=1e-15)
+    assert (aacc["n_paired"], aacc["only_a"], aacc["only_b"]) == (7, 1, 0)
+    said = ("hallusionbench's items pair by the question each answers, never by their order: "
+            "1 question(s) only in A (such as 'VS_chart_1_1_1'); 0 question(s) only in B; A and "
+            "B are over the 7 questions both runs answer once")
+    assert aacc["unpaired"] == said and said in caplog.text and said in comp.notes()
+    assert "ambiguous_pairs" not in aacc
+
+
+def test_a_repeated_question_is_left_out_and_said(tmp_path):
+    """A answers VD set 0 figure 0 q1 twice (right, then wrong): which answer pairs with B's
+    is not known, so that question is left out of A (in only B), never paired by order; the
+    other 7 pair. By hand: A right on 4 of them (its VD f0 q1 left out), B on 6: 4/7, 6/7."""
+    rows_a = _bare_rows(HAND_A, "A")
+    again = dict(rows_a[1], model_prediction="No.")      # VD_illusion_0_0_1, now wrong
+    assert (again["set_id"], again["figure_id"], again["question_id"]) == ("0", "0", "1")
+    run_a, _ = _audit(tmp_path, "a", rows_a + [again])
+    run_b, _ = _audit(tmp_path, "b", _bare_rows(HAND_B, "B"))
+    comp = compare([run_a, run_b], n_boot=0).comparisons[0]
+    aacc = comp.metrics["hallusionbench.aacc"]
+    assert (aacc["a"], aacc["b"], aacc["n_paired"], aacc["only_b"]) == (4 / 7, 6 / 7, 7, 1)
+    assert ("1 answered more than once in A (such as 'VD_illusion_0_0_1'), left out of A"
+            in aacc["unpaired"])
+    assert "0 question(s) only in A; 1 question(s) only in B (such as 'VD_illusion_0_0_1')" \
+        in aacc["unpaired"]

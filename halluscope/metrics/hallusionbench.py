@@ -75,8 +75,8 @@ from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.draws import block_replicates
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
-    UNIT_PREFIX, Unit, coverage, expected_total, group_tallies, incomplete, units_from_items,
-    warn_coverage)
+    UNIT_PREFIX, Unit, coverage, expected_total, group_tallies, incomplete, question_identity,
+    units_from_items, warn_coverage)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
@@ -301,6 +301,12 @@ class HallusionBenchMetric(Metric):
         return {stat: {k: (part, right, counted, set_key(cluster))
                        for k, (part, right, counted, cluster) in table.items()}
                 for stat, table in zip(cls.GROUPED, tallies)}
+
+    @classmethod
+    def compare_identity(cls, item) -> tuple[str, str]:
+        """The question an items.jsonl line answers, and whose answer it is, which compare
+        pairs aAcc by (:func:`question_identity`), never by the line's order."""
+        return question_identity(item)
 
     @classmethod
     def from_config(cls, config, **kw) -> "HallusionBenchMetric":

@@ -132,6 +132,22 @@ def group_tallies(units: list[Unit]) -> tuple[dict[str, GroupTally], dict[str, G
             {k: tally(k, g, partial_pairs) for k, g in pairs.items()})
 
 
+def question_identity(item: Mapping[str, Any]) -> tuple[str, str]:
+    """Which question an items.jsonl line answers, and whose answer it is: (the ``model:``
+    group, ``""`` for none; the payload's ``key``, ``<category>_<subcategory>_<set>_<figure>_
+    <question>``), what ``compare`` pairs aAcc by, never the line's position or its
+    ``question_id`` (which repeats across sets). ValueError where the line does not say."""
+    payload = item.get("hallusionbench")
+    key = payload.get("key") if isinstance(payload, Mapping) else None
+    if not isinstance(key, str) or key.count("_") < 4:
+        where = item.get("source") or f"item {item.get('id')!r}"
+        raise ValueError(f"{where}: its hallusionbench payload holds no 'key' "
+                         f"<category>_<subcategory>_<set>_<figure>_<question> to pair it by")
+    groups = (item.get("scores") or {}).get("hallusionbench", {}).get("groups") or ()
+    part = next((g for g in groups if isinstance(g, str) and g.startswith("model:")), "")
+    return part, key
+
+
 UNIT_PREFIX = "question_set:"
 """The resampling unit's key: ``question_set:<category>_<subcategory>_<set>`` (VLMEvalKit's rows:
 ``<l2-category>_<set>``), from which :mod:`~halluscope.metrics.draws` draws its weights."""

@@ -11,33 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from halluscope.records import record_from_dict
+from test_page_grounding import FakeDocument  # the page tests' fake document and PDF maker
+from test_page_grounding import make_pdf as _make_pdf
 
 
 def _cli(*args: str):
     from halluscope.cli import app
     return CliRunner().invoke(app, ["audit", *args, "--no-report", "-q"])
-
-
-class FakeDocument:
-    """A document of given page texts (what check_pages reads of a Document)."""
-
-    def __init__(self, pages, name="fake.pdf"):
-        from halluscope.evidence.documents import Page
-        self.pages, self.name, self.pdf_path = dict(pages), name, name
-        self._page = Page
-
-    @property
-    def n_pages(self):
-        return len(self.pages)
-
-    def exists(self, number):
-        return 1 <= number <= self.n_pages
-
-    def page(self, number):
-        return self._page(number, self.pages[number], "pdf")
-
-    def text(self, number):
-        return self.pages[number]
 
 
 def _quote_verdicts(response: str, *pages: str):
@@ -111,21 +91,6 @@ def test_a_cited_number_is_compared_with_its_sign(response, page, verdict):
     found = _quote_verdicts(response, page)
     assert found and all(v.label == verdict for v in found), [(v.label, v.reason)
                                                                for v in found]
-
-
-def _make_pdf(path: Path, pages) -> Path:
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("pdf")
-    import matplotlib.pyplot as plt
-    from matplotlib.backends.backend_pdf import PdfPages
-    with PdfPages(path) as pdf:
-        for lines in pages:
-            fig = plt.figure(figsize=(8.27, 11.69))
-            for i, line in enumerate(lines):
-                fig.text(0.1, 0.84 - 0.04 * i, line, fontsize=12)
-            pdf.savefig(fig)
-            plt.close(fig)
-    return path
 
 
 def test_an_audit_does_not_support_a_quote_with_the_sign_dropped(tmp_path):

@@ -16,18 +16,10 @@ from halluscope.config import load_manifest
 from halluscope.errors import ConfigError
 from halluscope.metrics.chair_text import MAX_TOKENIZE_CHARS, WordTokenizer, word_tokenizer
 from halluscope.metrics.settings import declared_value_check
+from test_input_hunt import _caption, _gt  # the hunt's ground truth and captions
 
 runner = CliRunner()
 
-
-def _gt(folder: Path) -> Path:
-    path = folder / "gt.json"
-    path.write_text(json.dumps({"1": ["dog"], "2": ["cat"], "3": ["car"]}))
-    return path
-
-
-def _caption(image_id: int, caption: str) -> str:
-    return json.dumps({"image_id": image_id, "caption": caption})
 
 
 @pytest.fixture

@@ -286,26 +286,35 @@ def _folded(c: str) -> str:
     return base if base and len(base) < len(parts) else c
 
 
+@functools.lru_cache(maxsize=4096)
+def _folded_run(run: str) -> str:
+    """``run`` with each character :func:`_folded` (a page's words and signs recur)."""
+    return "".join(map(_folded, run))
+
+
 def loose_form(form: TextForm) -> TextForm:
     """``form`` without punctuation, except ``.``/``%`` inside or after a number and a
     number's sign (``5%`` is not ``-5%`` or ``+5%``), and its letters without diacritics
     (``naïve`` -> ``naive``: what OCR and PDF fonts lose; the exact match keeps them)."""
     pieces: list[str] = []
     starts, ends = array("l"), array("l")
-    for m in _LOOSE_KEEP.finditer(form.text):
+    text = form.text
+    for m in _LOOSE_KEEP.finditer(text):
         a, b = m.span()
-        if form.text[a] == " ":
+        if text[a] == " ":
             if not pieces or pieces[-1][-1] == " ":
                 continue
             b = a + 1
-        piece = form.text[a:b]
-        if piece.isascii():
+        piece = text[a:b]
+        if not piece.isascii():
+            piece = _folded_run(piece)
+        if len(piece) == b - a:          # one character from each (ASCII, most folded words)
             pieces.append(piece)
             starts.extend(form.starts[a:b])
             ends.extend(form.ends[a:b])
             continue
         for k in range(a, b):
-            for c in _folded(form.text[k]):
+            for c in _folded(text[k]):
                 pieces.append(c)
                 starts.append(form.starts[k])
                 ends.append(form.ends[k])

@@ -35,13 +35,33 @@ RESUME = "resume"
 _AGAIN = "its results are left as they are; run without --resume to audit again"
 
 
+def _redacted(header: dict[str, Any]) -> dict[str, Any]:
+    """``header`` as the run sheet keeps it: JSON's types, the options' credentials redacted."""
+    from halluscope.redact import redact_mapping
+    return redact_mapping(json.loads(json.dumps(header, default=str)))
+
+
 def _digest(header: dict[str, Any]) -> str:
     """The header's sha256, over its text with the credentials of the options redacted (as the
-    run sheet shows it): a digest of a short secret could be tried against guesses."""
-    from halluscope.redact import redact_mapping
-    text = json.dumps(redact_mapping(json.loads(json.dumps(header, default=str))),
-                      sort_keys=True, ensure_ascii=True, default=str)
+    run sheet shows it: a digest of a short secret could be tried against guesses) and its
+    files by path, size and modification time only: an inode or change time that moved (a
+    ``chmod``, a move away and back, a restored cache) is checked by content instead
+    (:func:`_changed_content`), as the resume of an interrupted run does."""
+    stable = _redacted(header)
+    for key in ("inputs", "companions"):
+        stable[key] = [list(f[:3]) for f in stable.get(key) or ()]
+    text = json.dumps(stable, sort_keys=True, ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _changed_content(found: dict[str, Any], header: dict[str, Any],
+                     sheet: dict[str, Any]) -> list[str]:
+    """The files of ``found`` (the finished run's header) whose inode or change time moved
+    since and whose content is not the sha256 its run sheet recorded."""
+    from halluscope.journal_diff import _content_changes
+    digests = {f.get("path"): f.get("sha256") for f in sheet.get("files") or ()
+               if isinstance(f, dict)}
+    return _content_changes(found, json.loads(json.dumps(header, default=str)), digests)
 
 
 def resume_key(header: dict[str, Any]) -> dict[str, Any]:
@@ -85,8 +105,14 @@ def reread_finished(out: Path, header: dict[str, Any], config: Any,
                           f"older halluscope), so nothing to resume; {_AGAIN}")
     if found.get("key") != _digest(header):
         from halluscope.journal import header_difference
+        said = header_difference(found.get("header"), _redacted(header))
         raise ConfigError(f"--resume: {out} holds a finished audit of other inputs, options or "
-                          f"code ({header_difference(found.get('header'), header)}); {_AGAIN}")
+                          f"code ({said}); {_AGAIN}")
+    changed = _changed_content(found.get("header") or {}, header, sheet)
+    if changed:
+        raise ConfigError(f"--resume: {out} holds a finished audit, but the content of "
+                          f"{', '.join(changed[:5])} changed since (another sha256, though the "
+                          f"size and modification time are the same); {_AGAIN}")
     names, then = [m.name for m in metrics], list(results["metrics"])
     if sorted(names) != sorted(then):
         raise ConfigError(f"--resume: {out} holds a finished audit of the metrics {then}, not "
@@ -138,6 +164,7 @@ def _result(stat: str, entry: dict[str, Any], declared: Any) -> MetricResult:
                         ci=tuple(ci) if ci is not None else None,
                         confidence=entry.get("confidence"), bounds=bounds,
                         ci_note=entry.get("ci_note"), clusters=entry.get("clusters"),
+                        ci_method=entry.get("ci_method"),
                         direction=entry.get("direction", True),
                         why_no_value=entry.get("why_no_value"))
 

@@ -118,3 +118,65 @@ def test_a_run_sheet_without_its_resume_key_is_refused_as_before(tmp_path):
                                           "resume"):
         audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False, resume=True)
     assert _files(out) == written
+
+
+def _copied_data(tmp_path: Path) -> Path:
+    import shutil
+    return Path(shutil.copytree(DATA, tmp_path / "data"))
+
+
+def _cli_on(data: Path, out: Path, *extra: str):
+    return CliRunner().invoke(app, ["audit", str(data), "--metric", "pope", "--out", str(out),
+                                    "--bootstrap", "20", "--no-report", "-q", *extra])
+
+
+def test_a_finished_run_resumes_after_a_chmod_and_refuses_a_copy_that_kept_its_time(tmp_path):
+    """The finished run's key hashed each file's inode and change time, so a chmod (or a move
+    away and back, a restored CI cache) refused the retry saying only "headers differ"; now
+    they are checked by content, as an interrupted run's resume does, and a file replaced
+    with its size and time kept (cp -p) is refused naming it."""
+    import os
+    import shutil
+    data = _copied_data(tmp_path)
+    out = tmp_path / "run"
+    assert _cli_on(data, out).exit_code == 0
+    written = _files(out)
+    answers = data / "outputs.jsonl"
+    answers.chmod(0o600)
+    moved = tmp_path / "away.jsonl"
+    answers.rename(moved)
+    moved.rename(answers)
+    again = _cli_on(data, out, "--resume")
+    assert again.exit_code == 0, again.output
+    assert _files(out) == written
+    other = tmp_path / "other.jsonl"
+    text = answers.read_text()
+    other.write_text(text.replace('"yes"', '"Yes"', 1))
+    assert other.stat().st_size == answers.stat().st_size and other.read_text() != text
+    st = answers.stat()
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    shutil.copy2(other, answers)                     # cp -p: the size and the time kept
+    refused = _cli_on(data, out, "--resume")
+    assert refused.exit_code == 2, refused.output
+    assert "content of" in refused.output and "outputs.jsonl" in refused.output
+    assert _files(out) == written
+
+
+def test_a_refused_finished_run_names_no_credential(tmp_path):
+    """The run sheet keeps the finished run's options redacted, and the refusal compared them
+    with this run's raw ones: a credential in an option was always 'a difference' and printed
+    as it is. Both sides are compared redacted now."""
+    out = tmp_path / "run"
+    first = {"judge_base_url": "http://user:SECRET111@127.0.0.1:9/v1"}
+    audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False, options=first)
+    now = {"judge_base_url": "http://user:SECRET222@127.0.0.1:9/v1",
+           "judge_max_connections": 3}
+    with pytest.raises(ConfigError) as refused:
+        audit(DATA, out=out, metrics="pope", n_boot=20, write_report=False, options=now,
+              seed=7, resume=True)
+    said = str(refused.value)
+    assert "SECRET111" not in said and "SECRET222" not in said, said
+    assert "seed" in said          # (the two URLs are one once redacted: no difference)
+    cli = _cli(out, "--option", "judge_base_url=http://user:SECRET222@127.0.0.1:9/v1",
+               "--resume")
+    assert cli.exit_code == 2 and "SECRET" not in cli.output, cli.output

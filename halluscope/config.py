@@ -266,7 +266,7 @@ def load_manifest(folder: Path, *, check_value: ValueCheck | None = None,
     if isinstance(opts, dict):
         for k, v in list(opts.items()):
             if isinstance(v, str) and (k.endswith("_file") or k.endswith("_path")):
-                opts[k] = str((folder / v).resolve())
+                opts[k] = str((folder / Path(v).expanduser()).resolve())
     for key in _SPEC_KEYS:
         if isinstance(table.get(key), str):
             table[key] = _resolve_spec(folder, table[key], prefixed=key != "judge")

@@ -201,3 +201,15 @@ def test_a_record_with_only_samples_is_scored(tmp_path):
     # a line with neither a response nor samples still has no answer
     with pytest.raises(Exception, match="expected the model's answer"):
         record_from_dict({"id": "x", "prompt": "Is there a dog?", "samples": []}, line=1)
+
+
+def test_an_items_group_is_its_name_and_the_model_stands_beside_it():
+    """Keeping two models' groups apart made the item payload's group the tuple (group,
+    model), written as ["q1", ""] in items.jsonl where it had been "q1"."""
+    m = SelfConsistencyMetric(n_boot=0)
+    rows = [{"id": "a", "prompt": "Is there a cat?", "response": "Yes", "sample_of": "q1"},
+            {"id": "b", "prompt": "Is there a cat?", "response": "Yes", "sample_of": "q1",
+             "model": "m-b"}]
+    items = [m.update(r) for r in recs(rows)]
+    assert items[0].payload == {"group": "q1", "answer": "yes"}
+    assert items[1].payload == {"group": "q1", "model": "m-b", "answer": "yes"}

@@ -236,7 +236,9 @@ class _ConsistencyMetric(Metric):
         self.group_units.setdefault(key, set()).add(
             unit_of(record, self.cluster_by, None, self._images))
         self._folded = False
-        return ItemScore(payload={"group": key, "answer": answer}, row=())
+        group, model = key      # items.jsonl keeps the group as it was, the model beside it
+        return ItemScore(payload={"group": group, **({"model": model} if model else {}),
+                                  "answer": answer}, row=())
 
     def merge(self, other: "_ConsistencyMetric") -> None:
         """Merge shards before :meth:`finish` so that a group split across shards is scored
@@ -273,7 +275,7 @@ class _ConsistencyMetric(Metric):
         together, as every metric's items are; else the group itself (``own``: records with
         no image, or naming several, and ``--cluster-by item``)."""
         units = self.group_units.get(key, set())
-        if len(units) == 1 and not next(iter(units)).startswith("item"):
+        if len(units) == 1 and not next(iter(units)).startswith("item:"):
             return next(iter(units))
         return own
 

@@ -169,9 +169,11 @@ def indexed_sha256(path: str | os.PathLike, index: dict[str, Any]) -> str:
     stamp = stat_stamp(st)
     if isinstance(entry, dict) and isinstance(entry.get("sha256"), str) \
             and all(entry.get(k) == v for k, v in stamp.items()):
-        return entry["sha256"]
-    digest = sha256_file(p)
-    index[key] = {**stamp, "sha256": digest}
+        digest = entry["sha256"]
+    else:
+        digest = sha256_file(p)
+        index[key] = {**stamp, "sha256": digest}
+    remember_sha256(p, digest, st)      # the run sheet's and the journal's digest of it too
     return digest
 
 

@@ -75,7 +75,7 @@ from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.draws import block_replicates
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
-    UNIT_PREFIX, Unit, coverage, expected_total, group_tallies, incomplete, question_identity,
+    UNIT_PREFIX, Unit, coverage, expected_total, group_tallies, question_identity,
     units_from_items, warn_coverage)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)

@@ -1,5 +1,5 @@
 """HallusionBench's scored questions (:class:`Unit`) and how much of the benchmark they cover:
-figures and question pairs seen whole or not (:func:`incomplete`), questions answered against
+figures and question pairs seen whole or not (:func:`incomplete_groups`), questions answered against
 the benchmark's count (:func:`coverage`), said loudly when a file is partial; each figure's and
 question pair's tally for fAcc and qAcc (:func:`group_tallies`), and the questions rebuilt
 from a run's ``items.jsonl`` (:func:`units_from_items`), which ``compare`` counts with it."""
@@ -27,14 +27,6 @@ class Unit:
     hard: bool = False              # asked about an edited figure (visual_input 2)
     part: str = ""                  # whose answers: the model (model:A), "" for none
     cell: tuple[str, str] = ("", "")    # (figure id, question id) within the set
-
-
-def incomplete(units: list[Unit]) -> set[str]:
-    """The figure and pair keys that lack some of their questions, in one set
-    (:func:`incomplete_groups` keeps them apart, as a figure's key and a pair's can be the
-    same text: figure 1 and question 1 of a set)."""
-    figures, pairs = incomplete_groups(units)
-    return figures | pairs
 
 
 def incomplete_groups(units: list[Unit]) -> tuple[set[str], set[str]]:
@@ -69,7 +61,7 @@ def incomplete_groups(units: list[Unit]) -> tuple[set[str], set[str]]:
 def coverage(units: list[Unit], expected: int) -> dict[str, Any]:
     """How much of the benchmark the answers cover: per answerer (``part``), the distinct
     questions answered against ``expected`` (the benchmark's count), and the figures and pairs
-    left out of fAcc / qAcc as incomplete (:func:`incomplete`)."""
+    left out of fAcc / qAcc as incomplete (:func:`incomplete_groups`)."""
     answered: dict[str, set] = {}
     for u in units:
         answered.setdefault(u.part, set()).add((u.cluster, u.cell))
@@ -112,7 +104,7 @@ GroupTally = tuple[str, int, int, str]
 
 def group_tallies(units: list[Unit]) -> tuple[dict[str, GroupTally], dict[str, GroupTally]]:
     """Each figure's and each question pair's :data:`GroupTally`, by its key: counted (1) when
-    it is whole (:func:`incomplete`) and every question of it is decided, right (1) when
+    it is whole (:func:`incomplete_groups`) and every question of it is decided, right (1) when
     moreover every answer is right; its set is that of its last question. fAcc and qAcc are
     the right over the counted; the audit and ``compare`` both count them here."""
     figures: dict[str, list[Unit]] = {}
@@ -163,20 +155,15 @@ def units_from_items(scored: Iterable[tuple[Sequence[float], str | None, Mapping
     unverifiable, decided). A line without them raises ValueError saying what it lacks."""
     out = []
     for row, unit, item in scored:
-        payload = item.get("hallusionbench")
-        key = payload.get("key") if isinstance(payload, Mapping) else None
-        cat = payload.get("category") if isinstance(payload, Mapping) else None
+        part, key = question_identity(item)
+        cat = item["hallusionbench"].get("category")
         where = item.get("source") or f"item {item.get('id')!r}"
-        if not isinstance(key, str) or key.count("_") < 4 or not isinstance(cat, str):
-            raise ValueError(f"{where}: its hallusionbench payload holds no 'key' "
-                             f"<category>_<subcategory>_<set>_<figure>_<question> and "
-                             f"'category'")
+        if not isinstance(cat, str):
+            raise ValueError(f"{where}: its hallusionbench payload holds no 'category'")
         if not isinstance(unit, str) or not unit.startswith(UNIT_PREFIX) or len(row) != 4:
             raise ValueError(f"{where}: expected a row of 4 values (questions, correct, "
                              f"unverifiable, decided) and a unit {UNIT_PREFIX}<set>, got "
                              f"{len(row)} values and {unit!r}")
-        groups = (item.get("scores") or {}).get("hallusionbench", {}).get("groups") or ()
-        part = next((g for g in groups if isinstance(g, str) and g.startswith("model:")), "")
         stem = unit[len(UNIT_PREFIX):]
         _, fig, qid = key.rsplit("_", 2)
         figure = None if (not keyword and cat == "VS" and fig == "0") else f"{part}|{stem}_{fig}"

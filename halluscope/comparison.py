@@ -192,8 +192,7 @@ def _too_few_units(side_a: tuple[Statistic, tuple[str, ...]],
     ns = []
     for (stat, columns), x in ((side_a, xa), (side_b, xb)):
         ns.append(units_over(stat, columns, x.sum(axis=0), n_keys))
-        names = ((stat.units,) if isinstance(stat.units, str) else stat.units) or ()
-        cols = [columns.index(c) for c in names]
+        cols = [columns.index(c) for c in stat.unit_columns]
         holds |= (np.abs(x[:, cols]).sum(axis=1) > 0) if cols else True
     if min(ns) < MIN_UNITS:
         return (f"no interval: n={ns[0]} units in A, n={ns[1]} in B, "

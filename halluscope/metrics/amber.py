@@ -426,8 +426,7 @@ def why_no_value(name: str, stat: Statistic, sums: Mapping[str, float],
                 + " and ".join(missing)) if missing else None
     if stat.units is None or stat.count:
         return None
-    for columns in (_items_of(name), (stat.units,) if isinstance(stat.units, str)
-                    else stat.units):
+    for columns in (_items_of(name), stat.unit_columns):
         if not sum(sums[c] for c in columns):
             return f"computed over 0 {_unit_words(name, columns[0])}"
     return None
@@ -442,7 +441,7 @@ def counter_values(statistics: Mapping[str, Statistic], sums: Mapping[str, float
     for name, stat in statistics.items():
         if stat.units is None or stat.count or not sum(sums[c] for c in _items_of(name)):
             continue
-        units = (stat.units,) if isinstance(stat.units, str) else stat.units
+        units = stat.unit_columns
         if not sum(sums[c] for c in units):
             out[name] = (f"over 0 {_unit_words(name, units[0])}: the original's value, from "
                          f"its 0.001 starting counters (refined: no value)")

@@ -93,6 +93,11 @@ class Statistic:
     direction: bool = True
     proportion: bool = False
 
+    @property
+    def unit_columns(self) -> tuple[str, ...]:
+        """The :attr:`units` columns as a tuple (empty when it names none)."""
+        return (self.units,) if isinstance(self.units, str) else tuple(self.units or ())
+
 
 RATE_BOUNDS = (0.0, 1.0)
 #: The range of a count (:attr:`Statistic.count`) that declares none: never negative.
@@ -301,9 +306,8 @@ class SumState:
             return None
         if stat.units is None:
             return len(self.units)
-        names = (stat.units,) if isinstance(stat.units, str) else stat.units
         held: set[str] = set()
-        for name in names:
+        for name in stat.unit_columns:
             held |= self.held[self.columns.index(name)]
         return len(held)
 
@@ -387,8 +391,7 @@ def units_over(stat: Statistic, columns: Sequence[str], totals: np.ndarray, item
     ``totals`` (summed over ``columns``), or ``items`` when it names none."""
     if stat.units is None:
         return items
-    names = (stat.units,) if isinstance(stat.units, str) else stat.units
-    return int(round(float(sum(totals[list(columns).index(c)] for c in names))))
+    return int(round(float(sum(totals[list(columns).index(c)] for c in stat.unit_columns))))
 
 
 def min_replicates(confidence: float) -> int:

@@ -1,13 +1,17 @@
 """Statistics over groups of items, which :func:`halluscope.comparison.compare` rebuilds from
 each run's ``items.jsonl`` and pairs group by group: HallusionBench's fAcc (a figure counts as
-right when every question on it is) and qAcc (a question pair, when it is right on every
-figure). No one item's row can carry them, so they are not sums over paired items.
+right when every question on it is), qAcc (a question pair, when it is right on every
+figure) and its easy and hard parts (the pairs over the questions asked with no figure or the
+original one, and over those on edited figures). No one item's row can carry them, so they are
+not sums over paired items.
 
 A metric offers such statistics with ``GROUPED`` (statistic -> what its groups are, such as
 ``"figures"``) and a classmethod ``compare_groups(info, scored)`` (``info``: the run's metric
 info; ``scored``: its items' row, unit and line) returning ``{statistic: {group key: (whose
 answers, right, counted, bootstrap unit)}}``, or raising ValueError where the items cannot say.
-Then, per statistic:
+A statistic the run's settings do not report is absent (HallusionBench's easy / hard qAcc,
+which VLMEvalKit's variants have not): left out silently where neither run has it, and said
+where one run alone has it. Then, per statistic:
 
 * each run's groups are checked against its results.json: their share right and their number
   counted must be the audit's value and ``n``, else the statistic is left out saying so (the
@@ -138,7 +142,13 @@ def paired_groups(name: str, a: Any, b: Any) -> tuple[list[PairedGroups], dict[s
     out, left = [], {}
     for stat, what in grouped.items():
         key = f"{name}.{stat}"
-        tallies = [side.get(stat) or {} for side in sides]
+        if stat not in sides[0] and stat not in sides[1]:
+            continue        # neither run's settings report it (HallusionBench's easy / hard)
+        if stat not in sides[0] or stat not in sides[1]:
+            left[key] = (f"computed by run {'AB'[stat in sides[1]]} only (its settings "
+                         f"differ: {name}'s variant, or its version)")
+            continue
+        tallies = [side[stat] for side in sides]
         why = next((w for run, t in zip((a, b), tallies)
                     if (w := _unlike_results(key, what, run, t)) is not None), None)
         paired = why if why is not None else _pair(key, what, *tallies)

@@ -15,8 +15,8 @@ both runs computed, re-aggregates the statistics over the items the runs share:
   correlation of the two runs on the same images is kept (a run compared with itself gives
   ``[0, 0]``); compare draws its own replicates, so the runs' replicates, seed and confidence
   do not enter it, and a difference in any is said (``bootstrap_differs``);
-* statistics over groups of items that no item's row carries (HallusionBench's fAcc and qAcc,
-  over whole figures and question pairs) are rebuilt from each run's items, checked against its
+* statistics over groups of items that no item's row carries (HallusionBench's fAcc, qAcc and
+  easy / hard qAcc, over whole figures and question pairs) are rebuilt from each run's items, checked against its
   results.json, and paired group by group (:mod:`halluscope.compare_groups`); a group present
   in one run only is left out and said (``unpaired``);
 * below :data:`~halluscope.metrics.stats.MIN_UNITS` paired items, or where a side's statistic
@@ -467,8 +467,8 @@ def _not_recomputed(name: str, base: RunItems, other: RunItems) -> str:
 
 def _grouped_entries(name: str, base: RunItems, other: RunItems, n_boot: int, seed: int,
                      confidence: float) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """The entries of ``name``'s statistics over groups of items (HallusionBench's fAcc and
-    qAcc: :mod:`halluscope.compare_groups`), each group a paired row whose unit is its question
+    """The entries of ``name``'s statistics over groups of items (HallusionBench's fAcc, qAcc,
+    easy / hard qAcc: :mod:`halluscope.compare_groups`), each group a paired row whose unit is its question
     set; and ``metric.statistic`` -> why one is left out."""
     paired, left = paired_groups(name, base, other)
     for key, why in left.items():

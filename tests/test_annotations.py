@@ -381,3 +381,23 @@ def test_visual_genome_entries_without_facts_are_counted_and_said(tmp_path, capl
     assert info["skipped"]["objects_without_names"]["count"] == 2
     ok = load_annotations(write(tmp_path, "ok.json", [{"image_id": 3, "objects": []}]))
     assert ok.describe()["skipped"] == {}                   # nothing skipped, said so
+
+
+def test_coco_string_image_ids_are_looked_up_as_written(tmp_path):
+    """check_coco takes an image id that is a string, but the lookup read it with int(): every
+    record of such a file failed ("invalid literal for int()"), listed as a bad record naming
+    the source, which now, as halluscope's own bug, would stop the audit with exit 3."""
+    data = {"images": [{"id": "img-a", "file_name": "a.png", "width": 64, "height": 48},
+                       {"id": 7, "file_name": "b.png", "width": 64, "height": 48}],
+            "annotations": [{"id": 1, "image_id": "img-a", "category_id": 18, "iscrowd": 0,
+                             "bbox": [1, 1, 10, 10], "area": 100},
+                            {"id": 2, "image_id": 7, "category_id": 18, "iscrowd": 0,
+                             "bbox": [2, 2, 4, 4], "area": 16}],
+            "categories": [{"id": 18, "name": "dog"}]}
+    (tmp_path / "c.json").write_text(json.dumps(data))
+    src = load_annotations(tmp_path / "c.json")
+    for key, box in (("a.png", (1.0, 1.0, 11.0, 11.0)), ("img-a", (1.0, 1.0, 11.0, 11.0)),
+                     ("b.png", (2.0, 2.0, 6.0, 6.0)), ("7", (2.0, 2.0, 6.0, 6.0))):
+        facts = src.get(key)
+        assert [(i.label, i.box) for i in facts.instances] == [("dog", box)], key
+    assert src.get("img-b") is None

@@ -31,7 +31,15 @@ def items(out):
 
 
 @pytest.fixture(scope="module")
-def original_run(tmp_path_factory):
+def original_run(original_out):
+    out, res = original_out
+    expected = json.loads((shared_data_dir() / REF / "original/expected.json").read_text())
+    return res, items(out), expected
+
+
+@pytest.fixture(scope="module")
+def original_out(tmp_path_factory):
+    """The original variant's run folder and its results.json."""
     data = shared_data_dir()
     ref = data / REF
     tmp = tmp_path_factory.mktemp("hb")
@@ -44,8 +52,28 @@ def original_run(tmp_path_factory):
                      "--bootstrap", "200"], tmp / "out")
         assert not server.unknown, "halluscope sent a prompt the original never sends"
         assert set(server.roles) == {("user",)}
-    expected = json.loads((ref / "original/expected.json").read_text())
-    return res, items(tmp / "out"), expected
+    return tmp / "out", res
+
+
+def test_compare_gives_the_originals_easy_and_hard_numbers(original_out, tmp_path):
+    """compare of the original run with itself: each side of easy / hard qAcc (rebuilt from the
+    items' visual_input) is evaluation.py's "easy aAcc" / "hard aAcc", aAcc, fAcc and qAcc its
+    leaderboard's, every question and group paired, and every difference 0."""
+    from halluscope.comparison import compare
+    out, res = original_out
+    board = json.loads((shared_data_dir() / REF / "original/expected.json").read_text())[
+        "leaderboard"]
+    want = {"aacc": "aAcc (", "facc": "fAcc (", "qacc": "qAcc (", "easy_qacc": "easy aAcc",
+            "hard_qacc": "hard aAcc"}
+    cmp = compare([out, out], n_boot=50)
+    assert cmp.comparisons[0].left_out == {}
+    for stat, label in want.items():
+        entry = cmp.metrics[f"hallusionbench.{stat}"]
+        printed = next(v for k, v in board.items() if k.startswith(label))
+        assert round(100 * entry["a"], 4) == printed == round(100 * entry["b"], 4), stat
+        assert entry["diff"] == 0 and entry["only_a"] == entry["only_b"] == 0, stat
+        assert entry["n_paired"] == (res["metrics"]["hallusionbench"][stat]["n"]
+                                     if stat != "aacc" else 1129), stat
 
 
 def test_original_leaderboard_numbers(original_run):

@@ -213,7 +213,7 @@ def test_no_question_in_common_is_refused_saying_why(tmp_path, caplog):
                                       bare("VD", "figure", "0", "0", "0", False, "B")])
     from halluscope.errors import ConfigError
     with caplog.at_level(logging.WARNING), \
-            pytest.raises(ConfigError, match="share no item.*A's first is 'VD_figure_5_0_0'"):
+            pytest.raises(ConfigError, match="share no item.*A's first is 'VD_figure_1_5_0_0'"):
         compare([run_a, run_b], n_boot=0)
     assert ("hallusionbench.facc left out: no figures of A are in B (1 in A, such as "
             "'VD_figure_5_0'; 2 in B, such as 'VD_figure_0_0')") in caplog.text
@@ -243,7 +243,7 @@ def test_several_models_pair_each_with_its_own(tmp_path):
     from halluscope.errors import ConfigError
     with pytest.raises(ConfigError, match="share no metric to compare; hallusionbench: its "
                        "items cannot be paired by question: every question of run A is "
-                       "answered more than once .such as 'VD_illusion_0_0_0'.") as info:
+                       "answered more than once .such as 'VD_illusion_1_0_0_0'.") as info:
         compare([tmp_path / "by", run_b], n_boot=0)
     assert "whose answer each is" in str(info.value)
 
@@ -296,9 +296,9 @@ def test_aacc_pairs_by_question_whatever_the_line_order(tmp_path):
         assert (aacc["a"], aacc["b"], aacc["diff"]) == (5 / 8, 7 / 8, 0.25)
         assert (aacc["n_paired"], aacc["only_a"], aacc["only_b"]) == (8, 0, 0)
         assert "unpaired" not in aacc and "ambiguous_pairs" not in aacc
-        moved = {c["key"]: c["change"] for c in comp.changed}
-        assert moved == {"VD_illusion_0_1_1": "better", "VS_chart_1_0_0": "worse",
-                         "VS_chart_1_1_0": "better", "VS_chart_1_1_1": "better"}
+        moved = {c["key"]: c["change"] for c in comp.changed}    # named with visual_input
+        assert moved == {"VD_illusion_2_0_1_1": "better", "VS_chart_1_1_0_0": "worse",
+                         "VS_chart_2_1_1_0": "better", "VS_chart_2_1_1_1": "better"}
 
 
 def test_a_missing_row_pairs_the_rest_and_is_said(tmp_path, caplog):
@@ -317,7 +317,7 @@ def test_a_missing_row_pairs_the_rest_and_is_said(tmp_path, caplog):
     assert aacc["diff"] == pytest.approx(1 / 7, abs=1e-15)
     assert (aacc["n_paired"], aacc["only_a"], aacc["only_b"]) == (7, 1, 0)
     said = ("hallusionbench's items pair by the question each answers, never by their order: "
-            "1 question(s) only in A (such as 'VS_chart_1_1_1'); 0 question(s) only in B; A and "
+            "1 question(s) only in A (such as 'VS_chart_2_1_1_1'); 0 question(s) only in B; A and "
             "B are over the 7 questions both runs answer once")
     assert aacc["unpaired"] == said and said in caplog.text and said in comp.notes()
     assert "ambiguous_pairs" not in aacc
@@ -335,7 +335,7 @@ def test_a_repeated_question_is_left_out_and_said(tmp_path):
     comp = compare([run_a, run_b], n_boot=0).comparisons[0]
     aacc = comp.metrics["hallusionbench.aacc"]
     assert (aacc["a"], aacc["b"], aacc["n_paired"], aacc["only_b"]) == (4 / 7, 6 / 7, 7, 1)
-    assert ("1 answered more than once in A (such as 'VD_illusion_0_0_1'), left out of A"
+    assert ("1 answered more than once in A (such as 'VD_illusion_1_0_0_1'), left out of A"
             in aacc["unpaired"])
-    assert "0 question(s) only in A; 1 question(s) only in B (such as 'VD_illusion_0_0_1')" \
+    assert "0 question(s) only in A; 1 question(s) only in B (such as 'VD_illusion_1_0_0_1')" \
         in aacc["unpaired"]

@@ -187,7 +187,9 @@ class CocoSource(AnnotationSource):
             if img.get("file_name"):
                 aliases[img["file_name"]] = str(img["id"])
         super().__init__(path, {}, aliases)
-        self._known = {str(i) for i in self.coco.getImgIds()}
+        # each image's id as the file writes it (a number or a string: check_coco takes
+        # both), by its text; int(key) failed on every record of a file with string ids
+        self._known = {str(i): i for i in self.coco.getImgIds()}
 
     def get(self, key: str) -> ImageFacts | None:
         key = self._aliases.get(str(key), str(key))
@@ -195,8 +197,9 @@ class CocoSource(AnnotationSource):
             return None
         f = self._facts.get(key)
         if f is None:
-            img = self.coco.loadImgs(int(key))[0]
-            anns = self.coco.loadAnns(self.coco.getAnnIds(imgIds=int(key), iscrowd=None))
+            image_id = self._known[key]
+            img = self.coco.loadImgs([image_id])[0]     # (a bare string would be iterated)
+            anns = self.coco.loadAnns(self.coco.getAnnIds(imgIds=[image_id], iscrowd=None))
             instances = []
             for a in anns:
                 payload = {"annotation_id": a.get("id")}

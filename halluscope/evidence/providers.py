@@ -131,12 +131,20 @@ def facts_of(provider: FactsProvider, record, claims: Sequence[Any] = ()) -> Ima
     unreadable image, one the detector fails on; the metric lists it), a
     :class:`ConfigError` or :class:`MissingExtraError` (the source itself cannot work: a
     detector folder that does not exist, a missing extra; a usage error, not one warning per
-    record while the audit went on without it) and a :class:`CacheMiss` (offline mode)."""
+    record while the audit went on without it) and a :class:`CacheMiss` (offline mode).
+
+    Passed on as well: any other exception of halluscope's own sources (annotations, the
+    detector) but an OSError (the image's file read): their models' failures on an image are
+    RecordErrors already (:func:`~halluscope.evidence.detector_facts._failing_on`), so what is
+    left is halluscope's bug (a reader of a cache entry raising KeyError), an internal error
+    (exit 3), which this catch listed as a bad record (exit 2 when every record had it)."""
     try:
         return provider.facts(record, claims)
     except (RecordError, ConfigError, MissingExtraError, CacheMiss):
         raise
-    except Exception as exc:  # noqa: BLE001 - any source's failure, named on its record
+    except Exception as exc:  # noqa: BLE001 - a foreign source's failure, named on its record
+        if _own(provider) and not isinstance(exc, OSError):
+            raise
         name = getattr(provider, "name", None) or type(provider).__name__
         image = getattr(record, "image", None)
         if not isinstance(image, str) or not image:
@@ -148,6 +156,11 @@ def facts_of(provider: FactsProvider, record, claims: Sequence[Any] = ()) -> Ima
         raise RecordError(f"the evidence source {name} failed on {image}: "
                           f"{type(exc).__name__}{': ' + text if text else ''}",
                           field="image") from None
+
+
+def _own(provider: Any) -> bool:
+    """Whether ``provider`` is one of halluscope's sources, not a user's object."""
+    return (type(provider).__module__ or "").split(".")[0] == "halluscope"
 
 
 def gather_facts(providers: Sequence[FactsProvider], record, claims: Sequence[Any] = ()

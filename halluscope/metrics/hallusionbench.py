@@ -58,11 +58,22 @@ that contains both the figures and the question pairs, so that fAcc and qAcc res
 units; each set's weights are drawn from its key (``question_set:<set>``) and the seed by
 :mod:`halluscope.metrics.draws`, as every metric's unit, so any sharding gives the same
 interval; ``info.bootstrap`` names the unit and counts the sets. Another ``--cluster-by`` is
-refused (exit 2), not recorded while ignored. ``compare`` pairs the questions (aAcc, a sum over
-them) and resamples their sets; fAcc and qAcc are over figures and pairs, which no one
-question's row can carry, so compare rebuilds those from the runs' items (the payload's
-``key`` and ``category``, the unit's set, the ``model:`` group) and pairs them figure by figure
-and pair by pair (:meth:`compare_groups`, :mod:`halluscope.compare_groups`).
+refused (exit 2), not recorded while ignored. ``compare`` pairs the questions (aAcc and the
+unverifiable count, sums over them) by their row, visual_input included
+(:func:`question_identity`), and resamples their sets; fAcc, qAcc and easy / hard qAcc are over
+figures and pairs, which no one question's row can carry, so compare rebuilds those from the
+runs' items (the payload's ``key``, ``category`` and ``visual_input``, the unit's set, the
+``model:`` group) and pairs them figure by figure and pair by pair (:meth:`compare_groups`,
+:mod:`halluscope.compare_groups`).
+
+visual_input: utils.py names a question ``<category>_<subcategory>_<set>_<figure>_<question>``
+(asserted once) and groups figures and pairs without it, as VLMEvalKit does; VLMEvalKit's rows
+are told apart by their ``index``, which holds it. So two rows differing only in visual_input
+are one question answered twice for ``original`` (refused) and ``refined`` (a repeat), and two
+rows for the keyword variants (both scored, both counted as answered); all variants put both in
+the same figure and pair, and the easy / hard split follows each row's own visual_input. In
+HallusionBench.json each figure is asked with one visual_input, so none of this moves its
+numbers.
 """
 
 from __future__ import annotations
@@ -258,10 +269,12 @@ class HallusionBenchMetric(Metric):
     )
     columns: ClassVar[tuple[str, ...]] = ("questions", "correct", "unverifiable", "decided")
     statistics: ClassVar[dict[str, Statistic]] = {}
-    #: What ``compare`` recomputes from the items' rows: aAcc, over the decided questions.
+    #: What ``compare`` recomputes from the items' rows: aAcc, over the decided questions, and
+    #: the questions left unverifiable (a count, without an interval).
     PAIRED: ClassVar[dict[str, Statistic]] = {
         "aacc": rate(lambda s: ratio(s["correct"], s["decided"]), higher_is_better=True,
-                     units="decided", proportion=True)}
+                     units="decided", proportion=True),
+        "unverifiable": Statistic(lambda s: s["unverifiable"], count=True)}
 
     def __init__(self, *, variant: str = "refined", judge: Any = None, **kw):
         if variant not in VARIANTS:
@@ -276,36 +289,48 @@ class HallusionBenchMetric(Metric):
         super().__init__(**kw)
 
     #: What ``compare`` rebuilds from the items and pairs group by group: statistic -> its
-    #: groups (:meth:`compare_groups`, :mod:`halluscope.compare_groups`).
-    GROUPED: ClassVar[dict[str, str]] = {"facc": "figures", "qacc": "question pairs"}
+    #: groups (:meth:`compare_groups`, :mod:`halluscope.compare_groups`); easy / hard qAcc
+    #: only where the variant reports them (the original's and refined).
+    GROUPED: ClassVar[dict[str, str]] = {
+        "facc": "figures", "qacc": "question pairs",
+        "easy_qacc": "easy question pairs (no figure or the original)",
+        "hard_qacc": "hard question pairs (edited figures)"}
 
     @classmethod
     def statistics_for(cls, info) -> dict[str, Statistic] | None:
-        """aAcc alone (:data:`PAIRED`): a sum over questions, which compare pairs one by one
-        and resamples by question set (each item's unit). fAcc and qAcc are over whole figures
-        and question pairs, which no question's row carries: compare rebuilds those from the
-        items (:meth:`compare_groups`)."""
+        """aAcc and the unverifiable count (:data:`PAIRED`): sums over questions, which
+        compare pairs one by one and resamples by question set (each item's unit). fAcc, qAcc
+        and easy / hard qAcc are over whole figures and question pairs, which no question's
+        row carries: compare rebuilds those from the items (:meth:`compare_groups`)."""
         return dict(cls.PAIRED)
 
     @classmethod
     def compare_groups(cls, info, scored) -> dict[str, dict[str, tuple[str, int, int, str]]]:
         """fAcc's figures and qAcc's question pairs of a run, rebuilt from its items.jsonl
         lines (``scored``: row, unit, line; :func:`units_from_items`) and tallied as the audit
-        tallies them (:func:`group_tallies`): statistic -> key -> (whose answers, right,
-        counted, the question set's bootstrap key). ValueError where the lines cannot say."""
+        tallies them (:func:`group_tallies`), and for the variants that report them the easy
+        and hard qAcc's pairs (over the questions on no figure or the original / on an edited
+        one, tallied apart as :func:`hallusionbench_scores` does): statistic -> key -> (whose
+        answers, right, counted, the question set's bootstrap key). ValueError where the lines
+        cannot say."""
         variant = info.get("variant")
         if variant not in VARIANTS:
             raise ValueError(f"its results.json names no hallusionbench variant "
                              f"(info.variant: {variant!r})")
-        tallies = group_tallies(units_from_items(scored, variant in KEYWORD_VARIANTS))
+        units = units_from_items(scored, variant in KEYWORD_VARIANTS)
+        tallies = dict(zip(("facc", "qacc"), group_tallies(units)))
+        if variant not in KEYWORD_VARIANTS:
+            for stat, hard in (("easy_qacc", False), ("hard_qacc", True)):
+                tallies[stat] = group_tallies([u for u in units if u.hard == hard])[1]
         return {stat: {k: (part, right, counted, set_key(cluster))
                        for k, (part, right, counted, cluster) in table.items()}
-                for stat, table in zip(cls.GROUPED, tallies)}
+                for stat, table in tallies.items()}
 
     @classmethod
     def compare_identity(cls, item) -> tuple[str, str]:
-        """The question an items.jsonl line answers, and whose answer it is, which compare
-        pairs aAcc by (:func:`question_identity`), never by the line's order."""
+        """The question an items.jsonl line answers (its visual_input included), and whose
+        answer it is, which compare pairs aAcc by (:func:`question_identity`), never by the
+        line's order."""
         return question_identity(item)
 
     @classmethod
@@ -369,7 +394,7 @@ class HallusionBenchMetric(Metric):
         # visual_input), utils.py's by the name get_eval_all asserts once (which does not)
         seen = (visual,) if self.variant in KEYWORD_VARIANTS else ()
         payload: dict[str, Any] = {"key": "_".join((cat, sub, set_id, fig, qid)),
-                                   "category": cat, "subcategory": sub,
+                                   "category": cat, "subcategory": sub, "visual_input": visual,
                                    "_seen": (part, cat, sub, *seen, set_id, fig, qid)}
         if self.variant in KEYWORD_VARIANTS:
             l2 = str(record.metadata.get("l2-category") or f"{cat}_{sub}")
@@ -395,7 +420,7 @@ class HallusionBenchMetric(Metric):
                            extracted=extracted, score=correct)
             stem = f"{l2}_{set_id}"
             unit = Unit(stem, f"{part}|{stem}_{fig}", f"{part}|{stem}_{qid}", correct,
-                        (cat, l2, *by), visual == "2", part, (fig, qid))
+                        (cat, l2, *by), visual == "2", part, (fig, qid), visual)
         else:
             correct = self._judged(record, cat, fig, payload)
             if self.variant == "original" and "gpt4v_output_gpt_check" in payload:

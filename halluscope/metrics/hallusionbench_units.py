@@ -27,6 +27,10 @@ class Unit:
     hard: bool = False              # asked about an edited figure (visual_input 2)
     part: str = ""                  # whose answers: the model (model:A), "" for none
     cell: tuple[str, str] = ("", "")    # (figure id, question id) within the set
+    #: what tells two rows of one cell apart where the scorer does: VLMEvalKit's visual_input
+    #: (its index holds it); "" for the original's rows, whose name does not (utils.py asserts
+    #: each <category>_<subcategory>_<set>_<figure>_<question> once)
+    row: str = ""
 
 
 def incomplete_groups(units: list[Unit]) -> tuple[set[str], set[str]]:
@@ -64,7 +68,7 @@ def coverage(units: list[Unit], expected: int) -> dict[str, Any]:
     left out of fAcc / qAcc as incomplete (:func:`incomplete_groups`)."""
     answered: dict[str, set] = {}
     for u in units:
-        answered.setdefault(u.part, set()).add((u.cluster, u.cell))
+        answered.setdefault(u.part, set()).add((u.cluster, u.cell, u.row))
     partial_figures, partial_pairs = incomplete_groups(units)
     out: dict[str, Any] = {
         "expected_questions": expected,
@@ -126,18 +130,43 @@ def group_tallies(units: list[Unit]) -> tuple[dict[str, GroupTally], dict[str, G
 
 def question_identity(item: Mapping[str, Any]) -> tuple[str, str]:
     """Which question an items.jsonl line answers, and whose answer it is: (the ``model:``
-    group, ``""`` for none; the payload's ``key``, ``<category>_<subcategory>_<set>_<figure>_
-    <question>``), what ``compare`` pairs aAcc by, never the line's position or its
-    ``question_id`` (which repeats across sets). ValueError where the line does not say."""
+    group, ``""`` for none; the row named as VLMEvalKit's index names it, ``<category>_
+    <subcategory>_<visual_input>_<set>_<figure>_<question>``), what ``compare`` pairs aAcc by,
+    never the line's position or its ``question_id`` (which repeats across sets). The
+    visual_input is part of it: an answer given without the figure, with the original or with
+    the edited one is never paired with another of these (in HallusionBench.json each figure
+    is asked with one visual_input, so this names the same rows as the original's
+    ``<category>_<subcategory>_<set>_<figure>_<question>``). ValueError where the line does
+    not say (its payload's ``key``, and ``visual_input`` or VLMEvalKit's ``index``: a line
+    written before halluscope kept visual_input has neither)."""
     payload = item.get("hallusionbench")
-    key = payload.get("key") if isinstance(payload, Mapping) else None
+    payload = payload if isinstance(payload, Mapping) else {}
+    key, visual = payload.get("key"), _visual_input(payload)
+    where = item.get("source") or f"item {item.get('id')!r}"
     if not isinstance(key, str) or key.count("_") < 4:
-        where = item.get("source") or f"item {item.get('id')!r}"
         raise ValueError(f"{where}: its hallusionbench payload holds no 'key' "
                          f"<category>_<subcategory>_<set>_<figure>_<question> to pair it by")
+    stem = f"{payload.get('category')}_{payload.get('subcategory')}_"
+    if not key.startswith(stem):
+        raise ValueError(f"{where}: its hallusionbench payload's key {key!r:.80} does not "
+                         f"begin with its 'category' and 'subcategory' {stem!r:.60}")
+    if visual is None:
+        raise ValueError(f"{where}: its hallusionbench payload does not say the question's "
+                         f"visual_input (no figure, the original or an edited one), which "
+                         f"tells its rows apart; it was audited by an earlier halluscope: "
+                         f"audit it again to compare it")
     groups = (item.get("scores") or {}).get("hallusionbench", {}).get("groups") or ()
     part = next((g for g in groups if isinstance(g, str) and g.startswith("model:")), "")
-    return part, key
+    return part, f"{stem}{visual}_{key[len(stem):]}"
+
+
+def _visual_input(payload: Mapping[str, Any]) -> str | None:
+    """A payload's visual_input: its own field, else the third part of VLMEvalKit's index."""
+    visual = payload.get("visual_input")
+    if visual is None and isinstance(payload.get("index"), str):
+        parts = payload["index"].split("_")
+        visual = parts[2] if len(parts) == 6 else None
+    return visual if isinstance(visual, str) else None
 
 
 UNIT_PREFIX = "question_set:"
@@ -152,10 +181,12 @@ def units_from_items(scored: Iterable[tuple[Sequence[float], str | None, Mapping
     is a figure): the set from the unit (``question_set:<set>``), figure and question ids from
     the payload's ``key`` (``<category>_<subcategory>_<set>_<figure>_<question>``), whose
     answers from the ``model:`` group, correctness from the row (questions, correct,
-    unverifiable, decided). A line without them raises ValueError saying what it lacks."""
+    unverifiable, decided), on an edited figure (easy / hard) from its visual_input. A line
+    without them raises ValueError saying what it lacks."""
     out = []
     for row, unit, item in scored:
-        part, key = question_identity(item)
+        part, _ = question_identity(item)        # (says what a line lacks)
+        key = item["hallusionbench"]["key"]
         cat = item["hallusionbench"].get("category")
         where = item.get("source") or f"item {item.get('id')!r}"
         if not isinstance(cat, str):
@@ -168,6 +199,7 @@ def units_from_items(scored: Iterable[tuple[Sequence[float], str | None, Mapping
         _, fig, qid = key.rsplit("_", 2)
         figure = None if (not keyword and cat == "VS" and fig == "0") else f"{part}|{stem}_{fig}"
         correct = None if not row[3] else bool(row[1])
-        out.append(Unit(stem, figure, f"{part}|{stem}_{qid}", correct, (), False, part,
+        hard = _visual_input(item["hallusionbench"]) == "2"
+        out.append(Unit(stem, figure, f"{part}|{stem}_{qid}", correct, (), hard, part,
                         (fig, qid)))
     return out

@@ -36,15 +36,12 @@ import numpy as np
 
 from halluscope.metrics.draws import (  # noqa: F401  (re-exported: callers import them here)
     block_replicates, key_hash, key_hashes, one_blas_thread, replicate_weights, small_integers)
+from halluscope.metrics.held import HELD_CAP, NonzeroUnits, RowUnits  # noqa: F401  (re-exported)
 
 DEFAULT_BOOTSTRAP = 1000
 CHUNK = 2048
 MIN_UNITS = 10
 """Fewest units (and fewest resampled clusters) an interval is computed over."""
-HELD_CAP = 100
-"""Most clusters :class:`SumState` notes per column as holding a nonzero value: enough to tell
-whether a statistic's units lie in :data:`MIN_UNITS` clusters (or any ``min_units`` up to this),
-at a bounded cost on large runs."""
 
 
 def ratio(num, den):
@@ -225,7 +222,7 @@ class SumState:
         return replicate_weights(keys, self.n_boot, self.seed)
 
     def add_rows(self, x: np.ndarray, weights: np.ndarray | None, unit_of_row: np.ndarray,
-                 units: Sequence[str | None] | None = None) -> None:
+                 units: Sequence[str | None] | RowUnits | None = None) -> None:
         """Add rows ``x`` (m x k) whose bootstrap weights are columns of ``weights`` (n_boot x
         U): row ``i`` takes column ``unit_of_row[i]``. The rows of one unit are summed before
         the weights are applied, which is the same sum with fewer products."""
@@ -233,7 +230,7 @@ class SumState:
             self._add_rows(x, weights, unit_of_row, units)
 
     def _add_rows(self, x: np.ndarray, weights: np.ndarray | None, unit_of_row: np.ndarray,
-                  units: Sequence[str | None] | None = None) -> None:
+                  units: Sequence[str | None] | RowUnits | None = None) -> None:
         if not self._count(x, units) or not self.n_boot or weights is None:
             return
         if len(unit_of_row) == weights.shape[1] and (np.diff(unit_of_row) == 1).all() \
@@ -251,7 +248,7 @@ class SumState:
         self.boot += (weights if every else weights[:, used]) @ per_unit
 
     def add_replicated(self, x: np.ndarray, boot: np.ndarray,
-                       units: Sequence[str | None] | None = None) -> None:
+                       units: Sequence[str | None] | RowUnits | None = None) -> None:
         """Add rows ``x`` (m x k) whose bootstrap replicates the caller has already summed
         (``boot``: n_boot x k, the weighted column sums of ``x``)."""
         if self._count(x, units) and self.n_boot:
@@ -286,17 +283,31 @@ class SumState:
                 return
             h.add(u)
 
-    def _count(self, x: np.ndarray, units: Sequence[str | None] | None) -> bool:
-        """Adds rows ``x`` to the point totals and their units to the clusters seen (and,
-        per column, those where it is nonzero); whether there were any rows."""
-        def held(c: int) -> Iterable[str]:
-            return (units[i] for i in np.flatnonzero(x[:, c]).tolist()     # type: ignore[index]
-                    if units[i] is not None)                               # type: ignore[index]
-
-        self.add_summed(len(x), x.sum(axis=0), None,
-                        () if units is None else (u for u in units if u is not None),
-                        None if units is None else held)
-        return bool(len(x))
+    def _count(self, x: np.ndarray, units: Sequence[str | None] | RowUnits | None) -> bool:
+        """Adds rows ``x`` to the point totals and their units to the clusters seen (and, per
+        column still noting them, those where it is nonzero); whether there were any rows.
+        The rows' units are coded once (:class:`RowUnits`; a caller folding several states
+        passes them coded), and only the columns short of :data:`HELD_CAP` are looked at."""
+        if units is None:
+            self.add_summed(len(x), x.sum(axis=0), None, ())
+            return bool(len(x))
+        if not len(x):
+            return False
+        columns = self.holding()
+        if not columns and not isinstance(units, RowUnits):     # no column to look at
+            self.add_summed(len(x), x.sum(axis=0), None, units)
+            self.units.discard(None)
+            return True
+        rows = units if isinstance(units, RowUnits) else RowUnits.of(units)
+        self.add_summed(len(x), x.sum(axis=0), None, rows.present())
+        if columns:
+            for c, clusters in rows.nonzero(x, columns):
+                held = self.held[c]
+                if len(held) + len(clusters - held) <= HELD_CAP:
+                    held |= clusters
+                else:       # the cap is reached: the rows' order decides which are noted
+                    self._hold(c, rows.down(x, c))
+        return True
 
     def clusters_holding(self, stat: Statistic) -> int | None:
         """How many clusters hold the units ``stat`` is over (nonzero in one of its ``units``
@@ -365,21 +376,6 @@ class SumState:
                             confidence if ci else None, bounds=stat.bounds, ci_note=note,
                             clusters=clusters, direction=stat.direction,
                             ci_method="wilson" if ci is not None and note else None)
-
-
-class NonzeroUnits:
-    """The units (names) whose sum in a column of ``per_unit`` (units x columns) is nonzero,
-    the first :data:`HELD_CAP` of them (all a state notes). The
-    matrix is read once, transposed, when a state first asks (a strided column of a wide
-    matrix per group and column cost 21 ms over 50,000 images)."""
-
-    def __init__(self, per_unit: np.ndarray, units: list[str]):
-        self.per_unit, self.names, self.rows = per_unit, units, None
-
-    def units(self, column: int) -> list[str]:
-        if self.rows is None:
-            self.rows = np.ascontiguousarray((self.per_unit != 0).T)
-        return [self.names[u] for u in np.flatnonzero(self.rows[column])[:HELD_CAP].tolist()]
 
 
 #: Why a count (:attr:`Statistic.count`) over no scored item has no value.

@@ -20,8 +20,9 @@ nonzero value: enough to tell whether a statistic's units lie in ``MIN_UNITS`` c
 ``min_units`` up to this), at a bounded cost on large runs."""
 
 FEW_PAIRS = 64
-"""Up to how many (cluster, column) pairs :meth:`RowUnits.nonzero` walks as they come; more
-are made distinct first (counted, or sorted)."""
+"""Up to how many rows :class:`RowUnits` walks as they are (a small group's: fewer array
+operations), and up to how many (cluster, column) pairs :meth:`RowUnits.nonzero` takes as they
+come; more are made distinct first (counted, or sorted)."""
 
 
 class RowUnits:

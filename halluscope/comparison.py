@@ -50,8 +50,9 @@ from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,
 from halluscope.errors import ConfigError
 from halluscope.gates.assertions import over_no_units
 from halluscope.gates.diff import Gates, NoInterval, diff_gate_failures, diff_value  # re-exported
+from halluscope.metrics.intervals import decide_interval
 from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
-                                      percentile_interval, replicate_weights, units_over)
+                                      replicate_weights, units_over)
 
 log = logging.getLogger(__name__)
 
@@ -161,32 +162,30 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
     elif weights is None:
         entry["ci"] = None
         entry["ci_note"] = "no bootstrap replicates" if not n_boot else "no paired items"
-    elif n_keys < MIN_UNITS or clusters < MIN_UNITS:
-        entry["ci"] = None
-        entry["ci_note"] = (f"no interval: {n_keys} paired items in {clusters} clusters, "
-                            f"fewer than {MIN_UNITS}")
-    elif (few := _too_few_units(side_a, side_b, xa, xb, cluster_of)) is not None:
-        entry["ci"] = None
-        entry["ci_note"] = few
     else:
-        with one_blas_thread():
-            boot_a, boot_b = weights @ xa, weights @ xb
-        reps = (np.asarray(_evaluate(stat_b, columns_b, boot_b), dtype=float)
-                - np.asarray(_evaluate(stat, columns, boot_a), dtype=float))
-        ci, note = percentile_interval(reps, confidence)
+        def replicates() -> np.ndarray:
+            with one_blas_thread():
+                boot_a, boot_b = weights @ xa, weights @ xb
+            return (np.asarray(_evaluate(stat_b, columns_b, boot_b), dtype=float)
+                    - np.asarray(_evaluate(stat, columns, boot_a), dtype=float))
+
+        units, holding = _side_units(side_a, side_b, xa, xb, cluster_of)
+        ci, reason = decide_interval(units, clusters, MIN_UNITS, confidence, replicates,
+                                     holding=holding, paired=n_keys)
         entry["ci"] = list(ci) if ci is not None else None
-        if note:
-            entry["ci_note"] = note
-        entry["confidence"] = confidence
+        if reason is not None:
+            entry["ci_note"] = reason.note
+        if reason is None or not reason.too_small:
+            entry["confidence"] = confidence        # the bootstrap ran
     return entry
 
 
-def _too_few_units(side_a: tuple[Statistic, tuple[str, ...]],
-                   side_b: tuple[Statistic, tuple[str, ...]], xa: np.ndarray, xb: np.ndarray,
-                   cluster_of: np.ndarray | None) -> str | None:
-    """Why the difference gets no interval, by the audit's rule (:meth:`SumState.result`):
-    a side over fewer than ``MIN_UNITS`` of its units, or units in fewer than ``MIN_UNITS``
-    clusters (the clusters where either side has some); ``None`` when neither."""
+def _side_units(side_a: tuple[Statistic, tuple[str, ...]],
+                side_b: tuple[Statistic, tuple[str, ...]], xa: np.ndarray, xb: np.ndarray,
+                cluster_of: np.ndarray | None) -> tuple[tuple[int, int], int | None]:
+    """What the audit's rule (:func:`~halluscope.metrics.intervals.too_few`) weighs for a
+    difference besides its paired items: each side's units, and the clusters holding them
+    (where either side has some; ``None`` without clusters)."""
     n_keys = len(xa)
     holds = np.zeros(n_keys, dtype=bool)
     ns = []
@@ -194,14 +193,8 @@ def _too_few_units(side_a: tuple[Statistic, tuple[str, ...]],
         ns.append(units_over(stat, columns, x.sum(axis=0), n_keys))
         cols = [columns.index(c) for c in stat.unit_columns]
         holds |= (np.abs(x[:, cols]).sum(axis=1) > 0) if cols else True
-    if min(ns) < MIN_UNITS:
-        return (f"no interval: n={ns[0]} units in A, n={ns[1]} in B, "
-                f"fewer than {MIN_UNITS}")
-    over = len(np.unique(cluster_of[holds])) if cluster_of is not None else MIN_UNITS
-    if over < MIN_UNITS:
-        return (f"no interval: the units lie in {over} clusters resampled, "
-                f"fewer than {MIN_UNITS}")
-    return None
+    over = len(np.unique(cluster_of[holds])) if cluster_of is not None else None
+    return (ns[0], ns[1]), over
 
 
 def _side_value(stat: Statistic, columns: tuple[str, ...], x: np.ndarray,

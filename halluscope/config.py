@@ -6,6 +6,7 @@ files in it (paths in it are relative to the folder); explicit options win over 
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -302,11 +303,37 @@ def key_line(path: Path, key: str) -> int | None:
     """The line of ``path`` on which ``key = ...`` is set (first one), if it can be found."""
     import re
     pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
+    lines = _toml_lines(path)
+    if lines is None:
+        return None
+    return next((i for i, line in enumerate(lines, 1) if pattern.match(line)), None)
+
+
+#: The lines of the manifests :func:`key_line` read: path -> (its stamp, its lines). A file
+#: is read once however many of its keys are located, and again once it has changed.
+_LINES: dict[str, tuple[tuple[int, ...], list[str]]] = {}
+_LINES_KEPT = 16
+
+
+def _toml_lines(path: Path) -> list[str] | None:
+    """The lines of the TOML file ``path`` (``None`` where it cannot be read as text), read
+    once while its stamp (:func:`~halluscope.hashing.path_stamp`: size, times, inode) holds."""
+    from halluscope.hashing import path_stamp
+    where, stamp = os.fspath(path), path_stamp(path)
+    if stamp is None:
+        return None
+    known = _LINES.get(where)
+    if known is not None and known[0] == stamp:
+        return known[1]
     try:
-        text = read_toml_text(path)
+        lines = read_toml_text(path).splitlines()
     except (OSError, ConfigError):
         return None
-    return next((i for i, line in enumerate(text.splitlines(), 1) if pattern.match(line)), None)
+    if path_stamp(path) == stamp:       # not remembered if it changed while read
+        if len(_LINES) >= _LINES_KEPT:
+            _LINES.clear()
+        _LINES[where] = (stamp, lines)
+    return lines
 
 
 _GATES_HINT = " (gates are --fail-above / --fail-below, or the pytest plugin's markers)"
@@ -350,16 +377,21 @@ def _check_manifest_paths(path: Path, table: dict[str, Any]) -> None:
         many = key in _PATHS_KEYS and name == key
         ok = (isinstance(value, str) or many and isinstance(value, list)
               and all(isinstance(v, str) for v in value))
-        line = key_line(path, key) or key_line(path, "options")
-        where = f"{path}{f':{line}' if line else ''}: invalid [audit] table: {name}"
         if not ok and name == key:
             want = "a path or a list of paths" if many else "a path"
-            raise ConfigError(f"{where}: expected {want} (text), got "
+            raise ConfigError(f"{_where(path, key, name)}: expected {want} (text), got "
                               f"{type(value).__name__} {value!r:.60}")
         if any(isinstance(v, str) and not v.strip()
                for v in (value if isinstance(value, list) else [value])):
-            raise ConfigError(f"{where}: expected a path, got an empty one {value!r:.60} "
-                              f"(it would be the folder itself)")
+            raise ConfigError(f"{_where(path, key, name)}: expected a path, got an empty one "
+                              f"{value!r:.60} (it would be the folder itself)")
+
+
+def _where(path: Path, key: str, name: str) -> str:
+    """Where a bad path key of the manifest is, for its error (located only when there is
+    one): the file, the key's line (or the ``options`` table's) and the key."""
+    line = key_line(path, key) or key_line(path, "options")
+    return f"{path}{f':{line}' if line else ''}: invalid [audit] table: {name}"
 
 
 def _check_manifest_flags(path: Path, table: dict[str, Any]) -> None:

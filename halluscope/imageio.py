@@ -101,19 +101,28 @@ def check_pixels(width: int, height: int, path: str | None, field: str = "image"
 def check_header(path: str | os.PathLike, field: str = "image") -> None:
     """The pixel limit checked from the image's header alone (nothing decoded): for paths
     whose results come from a cache, so that a warm cache answers as a cold one would (an
-    over-limit image was a bad record the first time and scored from the cache the next)."""
+    over-limit image was a bad record the first time and scored from the cache the next).
+    The header is read once per file (:func:`_read_once`)."""
+    size = _read_once("header", path, _header_size)
+    if size is not None:
+        check_pixels(size[0], size[1], str(path), field)
+
+
+def _header_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """The stored size in an image's header; ``None`` where the file is no image (left to the
+    full decode, which names what is wrong); Pillow's own refusal raises :func:`open_image`'s
+    :class:`UnreadableImage`, which names the limit."""
     from PIL import Image, UnidentifiedImageError
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:
-                size = im.size
+                return im.size
     except Image.DecompressionBombError:
         open_image(path, mode=None)     # raises the UnreadableImage that names the limit
-        return
+        return None
     except (UnidentifiedImageError, OSError, ValueError):
-        return              # left to the full decode, which names what is wrong
-    check_pixels(size[0], size[1], str(path), field)
+        return None
 
 
 def open_image(source: Any, *, mode: str | None = "RGB", frame: int = 0):
@@ -219,7 +228,12 @@ def upright_size(path: str | os.PathLike) -> tuple[tuple[int, int], int | None] 
     """``((width, height), orientation)`` of an image file as :func:`open_image` gives it,
     turned by its EXIF orientation (5-8 swap the sides), read from its header without decoding
     the pixels; ``None`` when the file cannot be opened as an image (its full decode, where one
-    is needed, says why)."""
+    is needed, says why). Read once per file (:func:`_read_once`): every record that states
+    the size of an image checks it against the file."""
+    return _read_once("upright", path, _upright_size)
+
+
+def _upright_size(path: str | os.PathLike) -> tuple[tuple[int, int], int | None] | None:
     from PIL import Image
     try:
         with warnings.catch_warnings():
@@ -233,5 +247,33 @@ def upright_size(path: str | os.PathLike) -> tuple[tuple[int, int], int | None] 
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """``(width, height)`` of a readable image (decoded once, so a truncated file is caught)."""
-    return open_image(path, mode=None).size
+    """``(width, height)`` of a readable image (decoded once, so a truncated file is caught;
+    once per file, :func:`_read_once`, however many records ask about it)."""
+    return _read_once("decoded", path, lambda p: open_image(p, mode=None).size)
+
+
+#: What :func:`_read_once` read: (what, path, pixel limits) -> (the file's stamp, the answer).
+_READ: dict[tuple[Any, ...], tuple[tuple[int, ...], Any]] = {}
+_READ_KEPT = 1 << 16
+
+
+def _read_once(what: str, path: str | os.PathLike, read: Any) -> Any:
+    """``read(path)``, remembered for the file as it is: by its path and its stamp
+    (:func:`~halluscope.hashing.path_stamp`: size, modification and change times, inode), as
+    :mod:`halluscope.hashing` remembers digests, so a file replaced or rewritten is read again.
+    A read that raises is not remembered; nor is one of a file that changed while it was read.
+    The pixel limits in force are part of the key (an answer may depend on them)."""
+    from halluscope.hashing import path_stamp
+    stamp = path_stamp(path)
+    if stamp is None:
+        return read(path)           # not there (or not a path): the read says why
+    key = (what, os.path.abspath(path), _limit, os.environ.get(_ENV))
+    known = _READ.get(key)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    value = read(path)
+    if path_stamp(path) == stamp:
+        if len(_READ) >= _READ_KEPT:
+            _READ.clear()
+        _READ[key] = (stamp, value)
+    return value

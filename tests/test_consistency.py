@@ -213,3 +213,15 @@ def test_an_items_group_is_its_name_and_the_model_stands_beside_it():
     items = [m.update(r) for r in recs(rows)]
     assert items[0].payload == {"group": "q1", "answer": "yes"}
     assert items[1].payload == {"group": "q1", "model": "m-b", "answer": "yes"}
+
+
+def test_combined_consistency_shares_its_settings_with_its_parts_when_set():
+    """``by``, ``cluster_by`` and ``min_units`` reach both parts the moment the pipeline sets
+    them, not once per record."""
+    from halluscope.metrics.consistency import ConsistencyMetric
+    m = ConsistencyMetric(n_boot=0)
+    assert m.by == m.samples.by == m.paraphrases.by == ("model",)
+    m.by, m.cluster_by, m.min_units = ("split",), "item", 3
+    for part in (m.samples, m.paraphrases):
+        assert (part.by, part.cluster_by, part.min_units) == (("split",), "item", 3)
+    assert (m.by, m.cluster_by, m.min_units) == (("split",), "item", 3)

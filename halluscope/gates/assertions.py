@@ -386,8 +386,12 @@ def _direction_hint(name: str, metric: Any, direction: str) -> str | None:
 
 # -- regression -----------------------------------------------------------------------------
 def _why_no_interval(metric: Any) -> str:
-    """Why a statistic has no interval: its own note (too few units or replicates), a count,
-    or no bootstrap."""
+    """Why a statistic has no interval: its reason (too few units, clusters or replicates, as
+    :func:`~halluscope.metrics.intervals.decide_interval` gave it; a result read back from a
+    file has the note alone), a count, or no bootstrap."""
+    reason = getattr(metric, "ci_reason", None)
+    if reason is not None:
+        return reason.note
     note = getattr(metric, "ci_note", None)
     if note:
         return note

@@ -40,7 +40,7 @@ import numpy as np
 from halluscope.errors import ConfigError, RecordError, UnknownNameError, UnreadableImage
 from halluscope.metrics.explain import Explanation, explain_payload
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
-                                      NonzeroUnits, Statistic, SumState, block_replicates,
+                                      NonzeroUnits, RowUnits, Statistic, SumState, block_replicates,
                                       group_replicates, one_blas_thread, small_integers)
 from halluscope.metrics.units import (CLUSTER_DEFAULT, ImageKeys, group_names, item_key,
                                       record_field, unit_of)
@@ -422,16 +422,17 @@ class Metric(ABC):
         if not self._rows:
             return
         x = np.asarray(self._rows, dtype=float)
-        units = self._row_units
         index: dict[str, int] = {}
         inv = np.fromiter((index.setdefault(k, len(index)) for k in self._row_keys),
                           dtype=np.intp, count=len(x))
         weights = self.state.draw_weights(list(index))
+        units = RowUnits.of_keys(inv, list(index), self._row_units)    # once for all states
         self.state.add_rows(x, weights, inv, units)
-        members: dict[str, list[int]] = {}
+        listed: dict[str, list[int]] = {}
         for i, groups in enumerate(self._row_groups):
             for g in groups:
-                members.setdefault(g, []).append(i)
+                listed.setdefault(g, []).append(i)
+        members = {g: np.asarray(idx, dtype=np.intp) for g, idx in listed.items()}
         if weights is not None and members and small_integers(x):
             self._fold_groups_exact(x, weights, inv, units, members)
         else:
@@ -440,7 +441,7 @@ class Metric(ABC):
                 if len(idx) == len(x):      # every item (a POPE split, one model): no copies
                     st.add_rows(x, weights, inv, units)
                 else:
-                    st.add_rows(x[idx], weights, inv[idx], [units[i] for i in idx])
+                    st.add_rows(x[idx], weights, inv[idx], units.take(idx))
         self._rows, self._row_groups, self._row_units, self._row_keys = [], [], [], []
 
     def add_block(self, x: np.ndarray, unit_of_row: np.ndarray, units: list[str],
@@ -498,7 +499,7 @@ class Metric(ABC):
         return st
 
     def _fold_groups_exact(self, x: np.ndarray, weights: np.ndarray, inv: np.ndarray,
-                           units: list[str | None], members: dict[str, list[int]]) -> None:
+                           units: RowUnits, members: dict[str, np.ndarray]) -> None:
         """Integer rows: every group's replicates from one matrix product per batch of groups
         (:func:`~halluscope.metrics.stats.group_replicates`), bit-identical to group by group."""
         for g, boot in group_replicates(x, weights, inv, members):
@@ -506,7 +507,7 @@ class Metric(ABC):
             if len(idx) == len(x):
                 self._group_state(g).add_replicated(x, boot, units)
             else:
-                self._group_state(g).add_replicated(x[idx], boot, [units[i] for i in idx])
+                self._group_state(g).add_replicated(x[idx], boot, units.take(idx))
 
     def merge(self, other: "Metric") -> None:
         """Fold another instance's state (a shard of the same run) into this one."""

@@ -303,6 +303,22 @@ class ParaphraseStabilityMetric(_ConsistencyMetric):
     group_fields = ("paraphrase_of",)
 
 
+def _shared_setting(name: str) -> property:
+    """A setting of :class:`ConsistencyMetric` that its two parts take whenever it is set (the
+    class's default until then, which the parts have as well)."""
+    own = "_shared_" + name
+
+    def get(self: "ConsistencyMetric") -> Any:
+        return getattr(self, own, getattr(Metric, name))
+
+    def put(self: "ConsistencyMetric", value: Any) -> None:
+        setattr(self, own, value)
+        for part in (self.samples, self.paraphrases):
+            setattr(part, name, value)
+
+    return property(get, put, doc=f"``{name}``, shared with the parts (see the class).")
+
+
 class ConsistencyMetric(Metric):
     """Both consistency metrics in one (the ``consistency`` entry point).
 
@@ -354,15 +370,14 @@ class ConsistencyMetric(Metric):
     def score(self, record: Record) -> ItemScore:
         return self.samples.score(record)
 
-    def _share_settings(self) -> None:
-        """The pipeline sets ``by``, ``cluster_by`` and ``min_units`` on this metric; its parts
-        fold and compute, so they take them (``--by split`` grouped nothing, and
-        ``--cluster-by`` was ignored)."""
-        for part in (self.samples, self.paraphrases):
-            part.by, part.cluster_by, part.min_units = self.by, self.cluster_by, self.min_units
+    # The pipeline sets ``by``, ``cluster_by`` and ``min_units`` on this metric; its parts
+    # fold and compute, so they take them (``--by split`` grouped nothing, and ``--cluster-by``
+    # was ignored) when they are set, once, not again for every record.
+    by = _shared_setting("by")
+    cluster_by = _shared_setting("cluster_by")
+    min_units = _shared_setting("min_units")
 
     def update(self, record: Record) -> ItemScore:
-        self._share_settings()
         part = self._part(record)
         if part is None:
             return ItemScore(payload={}, row=())
@@ -379,7 +394,6 @@ class ConsistencyMetric(Metric):
         self.paraphrases.finish()
 
     def compute(self) -> MetricSummary:
-        self._share_settings()
         results: dict[str, Any] = {}
         groups: dict[str, dict[str, Any]] = {}
         n = 0

@@ -91,9 +91,9 @@ from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFI
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
+from halluscope.metrics.intervals import decide_interval
 from halluscope.metrics.stats import (MIN_UNITS, NO_ITEM_COUNTED, RATE_BOUNDS, MetricResult,
-                                      ZERO_WIDTH, Statistic, percentile_interval, rate,
-                                      ratio, score_interval)
+                                      Statistic, rate, ratio)
 from halluscope.metrics.units import CLUSTER_DEFAULT, group_names
 from halluscope.records import Record
 
@@ -210,6 +210,7 @@ def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
                         min_units)["qacc"]
             out[name] = MetricResult(name, r.value, r.n, True, r.ci, r.confidence,
                                      bounds=r.bounds, ci_note=r.ci_note, clusters=r.clusters,
+                                     ci_reason=r.ci_reason,
                                      ci_method=r.ci_method)
     return out
 
@@ -238,23 +239,26 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
         # the sets this statistic is over (a set whose figures are all incomplete adds no
         # figure to fAcc): an interval needs min_units units and sets, as every metric's
         over = int((counts[:, col + 1] > 0).sum())
-        ci = note = None
-        if reps is not None and den < min_units:
-            note = f"no interval: n={int(den)} units, fewer than {min_units}"
-        elif reps is not None and over < min_units:
-            note = f"no interval: {over} clusters resampled, fewer than {min_units}"
-        elif reps is not None:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ci, note = percentile_interval(reps[:, col] / reps[:, col + 1], confidence)
-            if note and note.startswith(ZERO_WIDTH):    # every set all right (or all wrong)
-                ci, note = score_interval(float(value), int(den), over, confidence)
+        ci = reason = None
+        if reps is not None:    # a score interval where every set is all right (or wrong)
+            ci, reason = decide_interval(int(den), over, min_units, confidence,
+                                         lambda col=col: _set_ratios(reps, col),
+                                         score=(float(value), over))
         out[name] = MetricResult(name, float(value), int(den), True, ci, confidence if ci else None,
-                                 bounds=RATE_BOUNDS, ci_note=note, clusters=over,
-                                 ci_method="wilson" if ci is not None and note else None)
+                                 bounds=RATE_BOUNDS, ci_note=reason.note if reason else None,
+                                 clusters=over, ci_reason=reason,
+                                 ci_method="wilson" if ci is not None and reason else None)
     n_unv = sum(u.correct is None for u in units)
     out["unverifiable"] = MetricResult("unverifiable", n_unv if units else None, len(units),
                                        False, why_no_value=None if units else NO_ITEM_COUNTED)
     return out
+
+
+def _set_ratios(reps: np.ndarray, col: int) -> np.ndarray:
+    """The replicates of column ``col`` over column ``col + 1`` (a replicate with no unit is
+    undefined)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return reps[:, col] / reps[:, col + 1]
 
 
 class HallusionBenchMetric(Metric):

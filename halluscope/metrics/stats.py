@@ -21,30 +21,31 @@ independent); two runs over the same units (paired comparisons) see the same rep
 An interval over fewer than :data:`MIN_UNITS` units (or resampling fewer than
 :data:`MIN_UNITS` clusters, or whose units, such as CHAIR_i's mentions, lie in fewer than
 :data:`MIN_UNITS` clusters) means nothing; it is not computed and the result says why
-(``ci_note``) instead of printing a degenerate ``[x, x]``.
+(``ci_note``, and ``ci_reason`` as kind and numbers) instead of printing a degenerate
+``[x, x]``. That rule is :func:`~halluscope.metrics.intervals.decide_interval`, the one every
+statistic, HallusionBench's set-level scores and ``compare``'s differences go by.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from halluscope.metrics.draws import (  # noqa: F401  (re-exported: callers import them here)
     block_replicates, key_hash, key_hashes, one_blas_thread, replicate_weights, small_integers)
+from halluscope.metrics.held import HELD_CAP, NonzeroUnits, RowUnits  # noqa: F401  (re-exported)
+from halluscope.metrics.intervals import (  # noqa: F401  (re-exported: callers import them here)
+    ZERO_WIDTH, IntervalReason, ci_note_label, decide_interval, effective_clusters,
+    min_replicates, percentile_interval, score_interval, wilson_interval)
 
 DEFAULT_BOOTSTRAP = 1000
 CHUNK = 2048
 MIN_UNITS = 10
 """Fewest units (and fewest resampled clusters) an interval is computed over."""
-HELD_CAP = 100
-"""Most clusters :class:`SumState` notes per column as holding a nonzero value: enough to tell
-whether a statistic's units lie in :data:`MIN_UNITS` clusters (or any ``min_units`` up to this),
-at a bounded cost on large runs."""
 
 
 def ratio(num, den):
@@ -137,6 +138,10 @@ class MetricResult:
     direction: bool = True
     why_no_value: str | None = None
     """Why the statistic has no value, where its metric knows (over no units of its own)."""
+    ci_reason: IntervalReason | None = field(default=None, compare=False, repr=False)
+    """Why there is no interval (or why it is a score interval) as kind and numbers, where it
+    was computed in this process (``ci_note`` holds its words; a result read back from
+    results.json has those alone). The gates read this, not the note's words."""
 
     @property
     def defined(self) -> bool:
@@ -225,7 +230,7 @@ class SumState:
         return replicate_weights(keys, self.n_boot, self.seed)
 
     def add_rows(self, x: np.ndarray, weights: np.ndarray | None, unit_of_row: np.ndarray,
-                 units: Sequence[str | None] | None = None) -> None:
+                 units: Sequence[str | None] | RowUnits | None = None) -> None:
         """Add rows ``x`` (m x k) whose bootstrap weights are columns of ``weights`` (n_boot x
         U): row ``i`` takes column ``unit_of_row[i]``. The rows of one unit are summed before
         the weights are applied, which is the same sum with fewer products."""
@@ -233,7 +238,7 @@ class SumState:
             self._add_rows(x, weights, unit_of_row, units)
 
     def _add_rows(self, x: np.ndarray, weights: np.ndarray | None, unit_of_row: np.ndarray,
-                  units: Sequence[str | None] | None = None) -> None:
+                  units: Sequence[str | None] | RowUnits | None = None) -> None:
         if not self._count(x, units) or not self.n_boot or weights is None:
             return
         if len(unit_of_row) == weights.shape[1] and (np.diff(unit_of_row) == 1).all() \
@@ -251,7 +256,7 @@ class SumState:
         self.boot += (weights if every else weights[:, used]) @ per_unit
 
     def add_replicated(self, x: np.ndarray, boot: np.ndarray,
-                       units: Sequence[str | None] | None = None) -> None:
+                       units: Sequence[str | None] | RowUnits | None = None) -> None:
         """Add rows ``x`` (m x k) whose bootstrap replicates the caller has already summed
         (``boot``: n_boot x k, the weighted column sums of ``x``)."""
         if self._count(x, units) and self.n_boot:
@@ -286,17 +291,31 @@ class SumState:
                 return
             h.add(u)
 
-    def _count(self, x: np.ndarray, units: Sequence[str | None] | None) -> bool:
-        """Adds rows ``x`` to the point totals and their units to the clusters seen (and,
-        per column, those where it is nonzero); whether there were any rows."""
-        def held(c: int) -> Iterable[str]:
-            return (units[i] for i in np.flatnonzero(x[:, c]).tolist()     # type: ignore[index]
-                    if units[i] is not None)                               # type: ignore[index]
-
-        self.add_summed(len(x), x.sum(axis=0), None,
-                        () if units is None else (u for u in units if u is not None),
-                        None if units is None else held)
-        return bool(len(x))
+    def _count(self, x: np.ndarray, units: Sequence[str | None] | RowUnits | None) -> bool:
+        """Adds rows ``x`` to the point totals and their units to the clusters seen (and, per
+        column still noting them, those where it is nonzero); whether there were any rows.
+        The rows' units are coded once (:class:`RowUnits`; a caller folding several states
+        passes them coded), and only the columns short of :data:`HELD_CAP` are looked at."""
+        if units is None:
+            self.add_summed(len(x), x.sum(axis=0), None, ())
+            return bool(len(x))
+        if not len(x):
+            return False
+        columns = self.holding()
+        if not columns and not isinstance(units, RowUnits):     # no column to look at
+            self.add_summed(len(x), x.sum(axis=0), None, units)
+            self.units.discard(None)
+            return True
+        rows = units if isinstance(units, RowUnits) else RowUnits.of(units)
+        self.add_summed(len(x), x.sum(axis=0), None, rows.present())
+        if columns:
+            for c, clusters in rows.nonzero(x, columns):
+                held = self.held[c]
+                if len(held) + len(clusters - held) <= HELD_CAP:
+                    held |= clusters
+                else:       # the cap is reached: the rows' order decides which are noted
+                    self._hold(c, rows.down(x, c))
+        return True
 
     def clusters_holding(self, stat: Statistic) -> int | None:
         """How many clusters hold the units ``stat`` is over (nonzero in one of its ``units``
@@ -347,39 +366,19 @@ class SumState:
         n = units_over(stat, self.columns, self.totals, self.n)
         clusters = len(self.units) or None
         holding = self.clusters_holding(stat)
-        ci = None
-        note = None
-        if self.n_boot and n < min_units:
-            note = f"no interval: n={n} units, fewer than {min_units}"
-        elif self.n_boot and clusters is not None and clusters < min_units:
-            note = f"no interval: {clusters} clusters resampled, fewer than {min_units}"
-        elif self.n_boot and holding is not None and holding < min(min_units, HELD_CAP):
-            note = f"no interval: {holding} clusters hold its units, fewer than {min_units}"
-        elif self.n_boot and self.n:
-            ci, note = percentile_interval(
-                stat.fn({c: self.boot[:, i] for i, c in enumerate(self.columns)}), confidence)
-            if stat.proportion and note and note.startswith(ZERO_WIDTH):
-                ci, note = score_interval(float(point), n, effective_clusters(holding, clusters),
-                                          confidence)
+        ci = reason = None
+        if self.n_boot:
+            ci, reason = decide_interval(
+                n, clusters, min_units, confidence,
+                (lambda: stat.fn({c: self.boot[:, i] for i, c in enumerate(self.columns)}))
+                if self.n else None, holding=holding,
+                score=(float(point), effective_clusters(holding, clusters))
+                if stat.proportion else None)
         return MetricResult(name, float(point), n, stat.higher_is_better, ci,
-                            confidence if ci else None, bounds=stat.bounds, ci_note=note,
-                            clusters=clusters, direction=stat.direction,
-                            ci_method="wilson" if ci is not None and note else None)
-
-
-class NonzeroUnits:
-    """The units (names) whose sum in a column of ``per_unit`` (units x columns) is nonzero,
-    the first :data:`HELD_CAP` of them (all a state notes). The
-    matrix is read once, transposed, when a state first asks (a strided column of a wide
-    matrix per group and column cost 21 ms over 50,000 images)."""
-
-    def __init__(self, per_unit: np.ndarray, units: list[str]):
-        self.per_unit, self.names, self.rows = per_unit, units, None
-
-    def units(self, column: int) -> list[str]:
-        if self.rows is None:
-            self.rows = np.ascontiguousarray((self.per_unit != 0).T)
-        return [self.names[u] for u in np.flatnonzero(self.rows[column])[:HELD_CAP].tolist()]
+                            confidence if ci else None, bounds=stat.bounds,
+                            ci_note=reason.note if reason else None, clusters=clusters,
+                            direction=stat.direction, ci_reason=reason,
+                            ci_method="wilson" if ci is not None and reason else None)
 
 
 #: Why a count (:attr:`Statistic.count`) over no scored item has no value.
@@ -392,100 +391,6 @@ def units_over(stat: Statistic, columns: Sequence[str], totals: np.ndarray, item
     if stat.units is None:
         return items
     return int(round(float(sum(totals[list(columns).index(c)] for c in stat.unit_columns))))
-
-
-def min_replicates(confidence: float) -> int:
-    """The fewest bootstrap replicates a percentile interval at ``confidence`` is read from:
-    each tail must hold at least one replicate (40 for 95%, 200 for 99%). With fewer, the
-    "interval" is a replicate or two that need not even hold the point estimate."""
-    return max(2, math.ceil(2.0 / max(1.0 - confidence, 1e-9) - 1e-9))
-
-
-def ci_note_label(note: str | None) -> str:
-    """A few words for a table cell saying why a statistic has no interval (``note``: its
-    ``ci_note``; the whole note belongs beside it, in a tooltip or results.json): not every
-    missing interval is one over too few units."""
-    if not note:
-        return ""
-    if note.startswith(ZERO_WIDTH):
-        return "zero width"
-    if note.startswith("no bootstrap"):
-        return "no bootstrap"
-    if "replicates" in note:
-        return "too few replicates"
-    if "no value" in note:
-        return "no value"
-    if "no paired items" in note:
-        return "no paired items"
-    if "fewer than" not in note:
-        return "no interval"
-    return "too few clusters" if _few_clusters(note) else "too few units"
-
-
-def _few_clusters(note: str) -> bool:
-    """Whether a "fewer than N" note is about clusters rather than units: it names a count of
-    clusters below N, and no count of units or paired items below N (compare's "6 paired items
-    in 3 clusters" is too few items first)."""
-    limit = re.search(r"fewer than (\d+)", note)
-    clusters = re.search(r"(\d+) clusters", note)
-    if limit is None or clusters is None or "n=" in note:
-        return False
-    items = re.search(r"(\d+) paired items", note)
-    bound = int(limit.group(1))
-    return int(clusters.group(1)) < bound and (items is None or int(items.group(1)) >= bound)
-
-
-def percentile_interval(reps: np.ndarray, confidence: float
-                        ) -> tuple[tuple[float, float] | None, str | None]:
-    """``(interval, note)`` from bootstrap replicates (undefined ones dropped): no interval,
-    with the reason, when too few are defined (:func:`min_replicates`)."""
-    reps = np.asarray(reps, dtype=float)
-    reps = reps[~np.isnan(reps)]
-    need = min_replicates(confidence)
-    if reps.size < need:
-        return None, (f"no interval: {reps.size} defined bootstrap replicates, fewer than the "
-                      f"{need} a {confidence:.0%} interval needs")
-    alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
-    if reps.max() - reps.min() <= 1e-12 * max(1.0, abs(float(reps.max()))):
-        return None, (f"{ZERO_WIDTH}: all {reps.size} defined bootstrap replicates equal "
-                      f"{float(lo):.6g} (no unit differs from another), which bounds nothing")
-    return (float(lo), float(hi)), None
-
-
-ZERO_WIDTH = "no interval: zero width"
-"""How the note of a statistic whose bootstrap replicates are all equal starts: a ``[x, x]``
-interval is no evidence of a bound (0 false positives in 200 answers bound the rate only to
-about 3/200), so none is reported, and a gate on a bound fails saying so."""
-
-
-def effective_clusters(holding: int | None, clusters: int | None) -> int | None:
-    """The clusters a score interval counts: those holding the statistic's units, noted
-    exactly up to :data:`HELD_CAP`; where the cap is reached (at least that many hold them),
-    the clusters resampled."""
-    if holding is not None and holding >= HELD_CAP and clusters is not None:
-        return max(holding, clusters)
-    return holding
-
-
-def score_interval(value: float, n: int, holding: int | None, confidence: float
-                   ) -> tuple[tuple[float, float], str]:
-    """The Wilson score interval of a proportion ``value`` over ``n`` units whose bootstrap
-    interval has no width, with its note: the units count at most once per cluster that holds
-    them (``holding``, see :func:`effective_clusters`), since the units of one cluster may all
-    share their outcome (with no variation the design effect cannot be estimated, so the
-    effective size assumes the worst one). Depends only on the counts: any sharding or order
-    gives the same bounds."""
-    eff = max(1, min(n, holding) if holding is not None else n)
-    successes = round(value * eff)
-    lo, hi = wilson_interval(successes, eff, confidence)
-    if successes == 0:
-        lo = 0.0
-    elif successes == eff:
-        hi = 1.0
-    return (lo, hi), (f"Wilson score interval over an effective {eff} of {n} units (at most "
-                      f"one per cluster holding them): the bootstrap replicates all equal "
-                      f"{value:.6g}, an interval of zero width")
 
 
 GROUP_COLUMNS = 1024
@@ -514,19 +419,6 @@ def group_replicates(x: np.ndarray, weights: np.ndarray, unit_of_row: np.ndarray
             boot = weights @ per_unit
         for j, g in enumerate(batch):
             yield g, boot[:, j * k:(j + 1) * k]
-
-
-def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion."""
-    if n <= 0:
-        return (math.nan, math.nan)
-    from statistics import NormalDist
-    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def shared_n(results: Mapping[str, Any], names: Sequence[str]) -> int | None:

@@ -1,0 +1,237 @@
+"""Whether a statistic gets a confidence interval, and why not: the one rule every metric,
+HallusionBench's set-level scores and ``compare``'s paired differences go by.
+
+:func:`decide_interval` takes a statistic's sizes (its units, the clusters resampled, the
+clusters holding its units; for a paired difference, the paired items and each run's units)
+and its bootstrap replicates, and gives the interval or an :class:`IntervalReason`: what kind
+of reason, the numbers behind it and the note written as ``ci_note``. An interval over too few
+units or clusters means nothing and is not computed; one whose replicates are too few, or all
+equal, bounds nothing; a proportion whose replicates all equal gets a Wilson score interval
+instead (:func:`score_interval`), its reason saying so.
+
+The gates read the reason (:attr:`~halluscope.metrics.stats.MetricResult.ci_reason`), not
+the note's words; reports label a note read back from a file with :func:`ci_note_label`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from halluscope.metrics.held import HELD_CAP
+
+#: The kinds of :class:`IntervalReason`: too few units (``units``), clusters resampled
+#: (``clusters``), clusters holding the units (``holding``), paired items or their clusters
+#: (``paired``), defined replicates (``replicates``); replicates all equal (``zero_width``); a
+#: Wilson score interval given instead of a zero-width one (``score``, the only kind with an
+#: interval); no replicates drawn (``no_bootstrap``), nothing paired (``no_paired``), a side
+#: with no value (``no_value``).
+REASON_KINDS = ("units", "clusters", "holding", "paired", "replicates", "zero_width", "score",
+                "no_bootstrap", "no_paired", "no_value")
+
+ZERO_WIDTH = "no interval: zero width"
+"""How the note of a statistic whose bootstrap replicates are all equal starts: a ``[x, x]``
+interval is no evidence of a bound (0 false positives in 200 answers bound the rate only to
+about 3/200), so none is reported, and a gate on a bound fails saying so."""
+
+
+@dataclass(frozen=True)
+class IntervalReason:
+    """Why a statistic has no interval (or, kind ``score``, why its interval is a Wilson score
+    interval).
+
+    Attributes:
+        kind: One of :data:`REASON_KINDS`.
+        note: The words written as the result's ``ci_note``.
+        count: The number that fell short of ``limit``: units (the fewer of two runs'),
+            paired items, clusters, defined replicates; for ``score``, the effective size.
+        limit: The number needed.
+        sizes: The numbers the note names, in its order (``(n in A, n in B)``, ``(paired
+            items, clusters)``).
+    """
+
+    kind: str
+    note: str
+    count: int | None = None
+    limit: int | None = None
+    sizes: tuple[int, ...] = ()
+
+    @property
+    def too_small(self) -> bool:
+        """Whether the statistic is over too few units, clusters or paired items (its
+        replicates were not even looked at)."""
+        return self.kind in ("units", "clusters", "holding", "paired")
+
+
+def too_few(n: int | tuple[int, int], clusters: int | None, min_units: int, *,
+            holding: int | None = None, paired: int | None = None) -> IntervalReason | None:
+    """Why an interval over these sizes means nothing (``None`` when it may be computed):
+    ``paired`` items (a difference between two runs) or their ``clusters`` fewer than
+    ``min_units``; fewer than ``min_units`` units (``n``; a pair ``(A, B)`` for a difference,
+    each run's own); fewer than ``min_units`` clusters resampled (``clusters``); the units held
+    by fewer than ``min_units`` clusters (``holding``, counted up to :data:`HELD_CAP`)."""
+    if paired is not None and clusters is not None and (paired < min_units
+                                                        or clusters < min_units):
+        return IntervalReason("paired", f"no interval: {paired} paired items in {clusters} "
+                              f"clusters, fewer than {min_units}", min(paired, clusters),
+                              min_units, (paired, clusters))
+    if isinstance(n, tuple):
+        if min(n) < min_units:
+            return IntervalReason("units", f"no interval: n={n[0]} units in A, n={n[1]} in B, "
+                                  f"fewer than {min_units}", min(n), min_units, n)
+    elif n < min_units:
+        return IntervalReason("units", f"no interval: n={n} units, fewer than {min_units}", n,
+                              min_units, (n,))
+    if paired is None and clusters is not None and clusters < min_units:
+        return IntervalReason("clusters", f"no interval: {clusters} clusters resampled, "
+                              f"fewer than {min_units}", clusters, min_units, (clusters,))
+    if holding is not None and holding < min(min_units, HELD_CAP):
+        note = (f"no interval: the units lie in {holding} clusters resampled, fewer than "
+                f"{min_units}" if paired is not None else
+                f"no interval: {holding} clusters hold its units, fewer than {min_units}")
+        return IntervalReason("holding", note, holding, min_units, (holding,))
+    return None
+
+
+def decide_interval(n: int | tuple[int, int], clusters: int | None, min_units: int,
+                    confidence: float, replicates: Callable[[], np.ndarray] | None, *,
+                    holding: int | None = None, paired: int | None = None,
+                    score: tuple[float, int | None] | None = None
+                    ) -> tuple[tuple[float, float] | None, IntervalReason | None]:
+    """``(interval, reason)`` of a statistic: none over too few units or clusters
+    (:func:`too_few`, which the sizes are passed to); else the percentile interval of its
+    bootstrap ``replicates`` (asked for only then; ``None``: there are none, and no interval)
+    or why there is none (:func:`percentile_bounds`). A proportion (``score``: its value and
+    the clusters holding its units, :func:`effective_clusters`) whose replicates all equal
+    gets the Wilson score interval over its ``n`` units instead, kind ``score``."""
+    reason = too_few(n, clusters, min_units, holding=holding, paired=paired)
+    if reason is not None or replicates is None:
+        return None, reason
+    ci, reason = percentile_bounds(replicates(), confidence)
+    if score is not None and reason is not None and reason.kind == "zero_width":
+        return score_bounds(score[0], int(n if not isinstance(n, tuple) else min(n)),
+                            score[1], confidence)
+    return ci, reason
+
+
+def min_replicates(confidence: float) -> int:
+    """The fewest bootstrap replicates a percentile interval at ``confidence`` is read from:
+    each tail must hold at least one replicate (40 for 95%, 200 for 99%). With fewer, the
+    "interval" is a replicate or two that need not even hold the point estimate."""
+    return max(2, math.ceil(2.0 / max(1.0 - confidence, 1e-9) - 1e-9))
+
+
+def percentile_bounds(reps: np.ndarray, confidence: float
+                      ) -> tuple[tuple[float, float] | None, IntervalReason | None]:
+    """``(interval, None)`` from bootstrap replicates (undefined ones dropped), or ``(None,
+    reason)`` when too few are defined (:func:`min_replicates`) or all equal."""
+    reps = np.asarray(reps, dtype=float)
+    reps = reps[~np.isnan(reps)]
+    need = min_replicates(confidence)
+    if reps.size < need:
+        return None, IntervalReason(
+            "replicates", f"no interval: {reps.size} defined bootstrap replicates, fewer than "
+            f"the {need} a {confidence:.0%} interval needs", reps.size, need, (reps.size,))
+    alpha = (1.0 - confidence) / 2.0
+    lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
+    if reps.max() - reps.min() <= 1e-12 * max(1.0, abs(float(reps.max()))):
+        return None, IntervalReason(
+            "zero_width", f"{ZERO_WIDTH}: all {reps.size} defined bootstrap replicates equal "
+            f"{float(lo):.6g} (no unit differs from another), which bounds nothing",
+            sizes=(reps.size,))
+    return (float(lo), float(hi)), None
+
+
+def percentile_interval(reps: np.ndarray, confidence: float
+                        ) -> tuple[tuple[float, float] | None, str | None]:
+    """:func:`percentile_bounds` with the reason as its note."""
+    ci, reason = percentile_bounds(reps, confidence)
+    return ci, None if reason is None else reason.note
+
+
+def effective_clusters(holding: int | None, clusters: int | None) -> int | None:
+    """The clusters a score interval counts: those holding the statistic's units, noted
+    exactly up to :data:`HELD_CAP`; where the cap is reached (at least that many hold them),
+    the clusters resampled."""
+    if holding is not None and holding >= HELD_CAP and clusters is not None:
+        return max(holding, clusters)
+    return holding
+
+
+def score_bounds(value: float, n: int, holding: int | None, confidence: float
+                 ) -> tuple[tuple[float, float], IntervalReason]:
+    """The Wilson score interval of a proportion ``value`` over ``n`` units whose bootstrap
+    interval has no width, with its reason (kind ``score``): the units count at most once per
+    cluster that holds them (``holding``, see :func:`effective_clusters`), since the units of
+    one cluster may all share their outcome (with no variation the design effect cannot be
+    estimated, so the effective size assumes the worst one). Depends only on the counts: any
+    sharding or order gives the same bounds."""
+    eff = max(1, min(n, holding) if holding is not None else n)
+    successes = round(value * eff)
+    lo, hi = wilson_interval(successes, eff, confidence)
+    if successes == 0:
+        lo = 0.0
+    elif successes == eff:
+        hi = 1.0
+    return (lo, hi), IntervalReason(
+        "score", f"Wilson score interval over an effective {eff} of {n} units (at most one per "
+        f"cluster holding them): the bootstrap replicates all equal {value:.6g}, an interval "
+        f"of zero width", eff, None, (eff, n))
+
+
+def score_interval(value: float, n: int, holding: int | None, confidence: float
+                   ) -> tuple[tuple[float, float], str]:
+    """:func:`score_bounds` with the reason as its note."""
+    ci, reason = score_bounds(value, n, holding, confidence)
+    return ci, reason.note
+
+
+def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    from statistics import NormalDist
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def ci_note_label(note: str | None) -> str:
+    """A few words for a table cell saying why a statistic has no interval (``note``: its
+    ``ci_note``, as results.json and compare.json hold it; the whole note belongs beside it,
+    in a tooltip or results.json): not every missing interval is one over too few units."""
+    if not note:
+        return ""
+    if note.startswith(ZERO_WIDTH):
+        return "zero width"
+    if note.startswith("no bootstrap"):
+        return "no bootstrap"
+    if "replicates" in note:
+        return "too few replicates"
+    if "no value" in note:
+        return "no value"
+    if "no paired items" in note:
+        return "no paired items"
+    if "fewer than" not in note:
+        return "no interval"
+    return "too few clusters" if _few_clusters(note) else "too few units"
+
+
+def _few_clusters(note: str) -> bool:
+    """Whether a "fewer than N" note is about clusters rather than units: it names a count of
+    clusters below N, and no count of units or paired items below N (compare's "6 paired items
+    in 3 clusters" is too few items first)."""
+    limit = re.search(r"fewer than (\d+)", note)
+    clusters = re.search(r"(\d+) clusters", note)
+    if limit is None or clusters is None or "n=" in note:
+        return False
+    items = re.search(r"(\d+) paired items", note)
+    bound = int(limit.group(1))
+    return int(clusters.group(1)) < bound and (items is None or int(items.group(1)) >= bound)

@@ -1,0 +1,81 @@
+"""One rule decides whether a statistic gets an interval (metrics/intervals.py), for the audit's
+statistics, HallusionBench's set-level scores and compare's differences alike: a structured
+reason (kind, numbers, the note's words), whose words are the notes written before."""
+
+import numpy as np
+import pytest
+
+from halluscope.gates.assertions import _compared
+from halluscope.metrics.intervals import (IntervalReason, ci_note_label, decide_interval,
+                                          percentile_bounds, too_few)
+from halluscope.metrics.stats import MetricResult, SumState, rate, ratio
+
+
+@pytest.mark.parametrize("args,kw,kind,note", [
+    ((6, 40, 10), {}, "units", "no interval: n=6 units, fewer than 10"),
+    ((60, 3, 10), {}, "clusters", "no interval: 3 clusters resampled, fewer than 10"),
+    ((60, 40, 10), {"holding": 2}, "holding",
+     "no interval: 2 clusters hold its units, fewer than 10"),
+    ((60, 3, 10), {"paired": 6}, "paired",
+     "no interval: 6 paired items in 3 clusters, fewer than 10"),
+    (((3, 40), 12, 10), {"paired": 40}, "units",
+     "no interval: n=3 units in A, n=40 in B, fewer than 10"),
+    (((30, 40), 12, 10), {"paired": 40, "holding": 4}, "holding",
+     "no interval: the units lie in 4 clusters resampled, fewer than 10"),
+])
+def test_too_few_gives_the_kind_the_numbers_and_the_notes_words(args, kw, kind, note):
+    reason = too_few(*args, **kw)
+    assert (reason.kind, reason.note, reason.limit) == (kind, note, 10)
+    assert reason.too_small
+    assert reason.count == min(reason.sizes)
+    assert ci_note_label(reason.note) == {"units": "too few units", "paired": "too few units",
+                                          "clusters": "too few clusters",
+                                          "holding": "too few clusters"}[kind]
+
+
+def test_enough_units_and_clusters_leave_it_to_the_replicates():
+    assert too_few(60, 40, 10, holding=100) is None
+    assert too_few(60, 40, 10, holding=None) is None
+    asked = []
+    ci, reason = decide_interval(5, 40, 10, 0.95, lambda: asked.append(1))
+    assert ci is None and reason.kind == "units" and not asked     # never drawn then
+    ci, reason = decide_interval(60, 40, 10, 0.95, None)
+    assert (ci, reason) == (None, None)
+
+
+def test_zero_width_replicates_give_a_score_interval_for_a_proportion_only():
+    flat = np.full(200, 0.0)
+    ci, reason = decide_interval(200, 40, 10, 0.95, lambda: flat)
+    assert ci is None and reason.kind == "zero_width" and not reason.too_small
+    ci, reason = decide_interval(200, 40, 10, 0.95, lambda: flat, score=(0.0, 40))
+    assert ci[0] == 0.0 and ci[1] > 0 and reason.kind == "score"
+    assert reason.sizes == (40, 200) and reason.note.startswith("Wilson score interval over "
+                                                                "an effective 40 of 200 units")
+    ci, reason = percentile_bounds(np.full(10, np.nan), 0.95)
+    assert ci is None and reason.kind == "replicates" and (reason.count, reason.limit) == (0, 40)
+
+
+def test_a_result_carries_its_reason_beside_the_same_note():
+    stat = rate(lambda s: ratio(s["bad"], s["n"]), units="n", proportion=True)
+    state = SumState(("bad", "n"), n_boot=200)
+    for i in range(5):
+        state.add((0.0, 1.0), key=f"k{i}")
+    few = state.result("r", stat)
+    assert few.ci_reason.kind == "units" and few.ci_note == few.ci_reason.note
+    assert "ci_reason" not in few.to_dict()
+    for i in range(5, 300):
+        state.add((0.0, 1.0), key=f"k{i}")
+    zero = state.result("r", stat)
+    assert zero.ci_reason.kind == "score" and zero.ci_method == "wilson"
+    assert zero.ci_note == zero.ci_reason.note
+
+
+def test_the_gates_read_the_reason_not_the_notes_words():
+    reason = IntervalReason("clusters", "no interval: 3 clusters resampled, fewer than 10", 3,
+                            10, (3,))
+    res = MetricResult("rate", 0.1, 50, bounds=(0.0, 1.0), ci_note="(words kept for files)",
+                       ci_reason=reason)
+    value, problem = _compared(None, "x.rate", res, 0.5, "upper")
+    assert value is None and reason.note in problem and "words kept" not in problem
+    read_back = MetricResult("rate", 0.1, 50, bounds=(0.0, 1.0), ci_note=reason.note)
+    assert _compared(None, "x.rate", read_back, 0.5, "upper")[1] == problem

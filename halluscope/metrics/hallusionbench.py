@@ -81,8 +81,8 @@ from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctua
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
 from halluscope.metrics.stats import (MIN_UNITS, NO_ITEM_COUNTED, RATE_BOUNDS, MetricResult,
-                                      ZERO_WIDTH, Statistic, percentile_interval, rate,
-                                      ratio, score_interval)
+                                      Statistic, percentile_interval, proportion_interval,
+                                      rate, ratio)
 from halluscope.metrics.units import CLUSTER_DEFAULT, group_names
 from halluscope.records import Record
 
@@ -232,14 +232,16 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
             note = f"no interval: n={int(den)} units, fewer than {min_units}"
         elif reps is not None and over < min_units:
             note = f"no interval: {over} clusters resampled, fewer than {min_units}"
-        elif reps is not None:
+        method = None
+        if reps is not None and note is None:   # a share of questions, figures or pairs
             with np.errstate(invalid="ignore", divide="ignore"):
-                ci, note = percentile_interval(reps[:, col] / reps[:, col + 1], confidence)
-            if note and note.startswith(ZERO_WIDTH):    # every set all right (or all wrong)
-                ci, note = score_interval(float(value), int(den), over, confidence)
+                shares = reps[:, col] / reps[:, col + 1]
+            ci, note, method = proportion_interval(
+                float(value), int(den), shares, percentile_interval(shares, confidence), over,
+                confidence)
         out[name] = MetricResult(name, float(value), int(den), True, ci, confidence if ci else None,
                                  bounds=RATE_BOUNDS, ci_note=note, clusters=over,
-                                 ci_method="wilson" if ci is not None and note else None)
+                                 ci_method=method)
     n_unv = sum(u.correct is None for u in units)
     out["unverifiable"] = MetricResult("unverifiable", n_unv if units else None, len(units),
                                        False, why_no_value=None if units else NO_ITEM_COUNTED)

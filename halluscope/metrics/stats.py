@@ -36,6 +36,7 @@ import numpy as np
 
 from halluscope.metrics.draws import (  # noqa: F401  (re-exported: callers import them here)
     block_replicates, key_hash, key_hashes, one_blas_thread, replicate_weights, small_integers)
+from halluscope.metrics.intervals import KORN_GRAUBARD, korn_graubard_interval
 
 DEFAULT_BOOTSTRAP = 1000
 CHUNK = 2048
@@ -132,7 +133,9 @@ class MetricResult:
     bounds: tuple[float, float] | None = None
     ci_note: str | None = None
     ci_method: str | None = None
-    """How ``ci`` was computed where not by the percentile bootstrap (``"wilson"``)."""
+    """How ``ci`` was computed where not by the percentile bootstrap: ``"korn-graubard"``
+    (a proportion, :func:`proportion_interval`) or ``"wilson"`` (a proportion whose bootstrap
+    replicates are all equal, :func:`score_interval`)."""
     clusters: int | None = None
     direction: bool = True
     why_no_value: str | None = None
@@ -355,16 +358,17 @@ class SumState:
             note = f"no interval: {clusters} clusters resampled, fewer than {min_units}"
         elif self.n_boot and holding is not None and holding < min(min_units, HELD_CAP):
             note = f"no interval: {holding} clusters hold its units, fewer than {min_units}"
-        elif self.n_boot and self.n:
-            ci, note = percentile_interval(
-                stat.fn({c: self.boot[:, i] for i, c in enumerate(self.columns)}), confidence)
-            if stat.proportion and note and note.startswith(ZERO_WIDTH):
-                ci, note = score_interval(float(point), n, effective_clusters(holding, clusters),
-                                          confidence)
+        method = None
+        if note is None and self.n_boot and self.n:
+            reps = stat.fn({c: self.boot[:, i] for i, c in enumerate(self.columns)})
+            ci, note = percentile_interval(reps, confidence)
+            if stat.proportion:
+                ci, note, method = proportion_interval(
+                    float(point), n, reps, (ci, note), effective_clusters(holding, clusters),
+                    confidence)
         return MetricResult(name, float(point), n, stat.higher_is_better, ci,
                             confidence if ci else None, bounds=stat.bounds, ci_note=note,
-                            clusters=clusters, direction=stat.direction,
-                            ci_method="wilson" if ci is not None and note else None)
+                            clusters=clusters, direction=stat.direction, ci_method=method)
 
 
 class NonzeroUnits:
@@ -466,6 +470,32 @@ def effective_clusters(holding: int | None, clusters: int | None) -> int | None:
     if holding is not None and holding >= HELD_CAP and clusters is not None:
         return max(holding, clusters)
     return holding
+
+
+WILSON = "wilson"
+"""The ``ci_method`` of :func:`score_interval` (a proportion whose replicates are all equal)."""
+
+
+def proportion_interval(value: float, n: int, reps: np.ndarray,
+                        percentile: tuple[tuple[float, float] | None, str | None],
+                        clusters: int | None, confidence: float
+                        ) -> tuple[tuple[float, float] | None, str | None, str | None]:
+    """``(interval, note, ci_method)`` of a proportion ``value`` over ``n`` units in
+    ``clusters`` clusters (:func:`effective_clusters`), from its bootstrap replicates ``reps``
+    and their ``percentile`` interval and note: Korn & Graubard's interval where the
+    replicates vary (:func:`~halluscope.metrics.intervals.korn_graubard_interval`; the
+    percentile bootstrap undercovers a proportion with few events), Wilson's over the clusters
+    where they are all equal (:func:`score_interval`), and no interval, the percentile's note
+    saying why, where too few replicates are defined."""
+    ci, note = percentile
+    if note and note.startswith(ZERO_WIDTH):
+        return (*score_interval(value, n, clusters, confidence), WILSON)
+    if ci is None:
+        return ci, note, None
+    exact, why = korn_graubard_interval(value, n, reps, clusters, confidence)
+    if exact is None:       # replicates that vary around a value of 0 or 1: none seen
+        return ci, note, None
+    return exact, why, KORN_GRAUBARD
 
 
 def score_interval(value: float, n: int, holding: int | None, confidence: float

@@ -80,17 +80,28 @@ def test_clopper_pearson_is_the_binomial_tails_bound(x, n):
     assert clopper_pearson(n, n) == pytest.approx((0.025 ** (1 / n), 1.0), rel=1e-12)
 
 
-def test_one_event_unclustered_is_clopper_pearsons_1_of_200():
-    """One event in 200 units, each its own cluster: the replicates' variance is about the
-    binomial one (a design effect below 1 counts as 1), 199 degrees of freedom shrink nothing:
-    Clopper-Pearson's 1 of 200, [0.000127, 0.027542]."""
-    res = _state({17}).result("r", SHARE)
+def test_one_event_unclustered_is_clopper_pearson_over_the_effective_size():
+    """One event in 200 units, each its own cluster: the design effect is the replicates'
+    variance over the binomial one (a little under 1 for one event under Poisson weights, and
+    kept), n* = 200 / deff, and 199 degrees of freedom shrink nothing (t_199 / t_199); the
+    interval is Clopper-Pearson's of n* / 200 events in n*, near its 1 of 200."""
+    scipy_stats = pytest.importorskip("scipy.stats")
+    state = _state({17})
+    res = state.result("r", SHARE)
     assert res.value == 0.005 and res.n == 200
     assert res.ci_method == KORN_GRAUBARD and res.to_dict()["ci_method"] == "korn-graubard"
-    assert "effective 200.0 of 200 units" in res.ci_note
-    assert res.ci == pytest.approx((_binomial_tail_bound(1, 200, upper=False),
-                                    _binomial_tail_bound(1, 200, upper=True)), rel=1e-9)
-    assert res.ci == pytest.approx((0.000127, 0.027542), abs=1e-6)
+    reps = state.boot[:, 0] / state.boot[:, 1]
+    deff = np.var(reps, ddof=1) / (0.005 * 0.995 / 200)
+    size = 200 / deff
+    x = 0.005 * size
+    want = (scipy_stats.beta.ppf(0.025, x, size - x + 1),
+            scipy_stats.beta.ppf(0.975, x + 1, size - x))
+    assert res.ci == pytest.approx(want, rel=1e-9)
+    assert f"effective {size:.1f} of 200 units" in res.ci_note
+    assert 0.85 < deff < 1.15      # 0.894: one event shows no clustering
+    # near Clopper-Pearson's 1 of 200, [0.000127, 0.027542]
+    upper = _binomial_tail_bound(1, 200, upper=True)
+    assert 0 < res.ci[0] < 0.005 and 0.9 * upper < res.ci[1] < 1.1 * upper
 
 
 def test_clustered_events_count_over_the_effective_size():
@@ -182,7 +193,7 @@ def test_hallusionbench_with_a_wrong_answer_gets_korn_graubard():
     w = replicate_weights([set_key(s) for s in sets], 1000, 0)
     right = np.array([sum(bool(u.correct) for u in units if u.cluster == s) for s in sets])
     reps = (w @ right) / (w @ np.full(12, 6.0))
-    deff = max(1.0, design_effect(71 / 72, 72, reps))
+    deff = design_effect(71 / 72, 72, reps)
     size = 72 / deff * (T975[71] / T975[11]) ** 2       # 12 question sets: 11 df
     assert aacc.ci == pytest.approx(clopper_pearson(71 / 72 * size, size), rel=1e-6)
     assert f"effective {size:.1f} of 72 units" in aacc.ci_note

@@ -9,11 +9,19 @@ keeps the exact binomial (Clopper-Pearson) interval and replaces the number of u
 *effective* number: the number a simple random sample would need for the variance the
 clustered one has, ``n* = p (1 - p) / var(p)`` with ``var(p)`` the design variance, here the
 variance of the statistic's bootstrap replicates (the cluster bootstrap already measures the
-design effect). ``n*`` is never above ``n`` (a design effect below 1 is taken as 1), and it is
-shrunk for the few clusters the variance is estimated from: ``n*_df = n* (t_{n-1} / t_df)^2``,
-``df`` = clusters - 1. Then ``x* = p n*_df`` events in ``n*_df`` trials (neither need be an
-integer) give the Clopper-Pearson bounds, the beta quantiles ``Beta(x*, n* - x* + 1)`` at
-``alpha / 2`` and ``Beta(x* + 1, n* - x*)`` at ``1 - alpha / 2``.
+design effect), shrunk for the few clusters the variance is estimated from:
+``n*_df = n* (t_{n-1} / t_df)^2``, ``df`` = clusters - 1. Then ``x* = p n*_df`` events in
+``n*_df`` trials (neither need be an integer) give the Clopper-Pearson bounds, the beta
+quantiles ``Beta(x*, n* - x* + 1)`` at ``alpha / 2`` and ``Beta(x* + 1, n* - x*)`` at
+``1 - alpha / 2``.
+
+A design effect below 1 is kept (``n*`` above ``n``), not taken as 1, as some uses of this
+interval do: POPE asks three questions of each label about every image, so its yes-ratio
+varies less from image to image than binomially (a design effect near 0.5), and taking it as
+1 made that interval 1.4 times as wide as the bootstrap's on POPE's reference answers, and
+over-covering (0.995 in a simulation of that design at p = 0.5, against 0.952 kept). Where the
+events are few the estimated design effect is about 1 or above, and kept or not gave the same
+coverage in the simulations.
 
 Everything here is a function of the folded sums (the point value, the units, the clusters and
 the replicates, which add across shards): any sharding or order gives the same bounds.
@@ -138,12 +146,12 @@ def korn_graubard_interval(value: float, n: int, reps: np.ndarray, clusters: int
     deff = design_effect(value, n, reps)
     if deff is None:
         return None, None
-    size = n / max(1.0, deff)
+    size = n / deff
     df = (clusters if clusters is not None else n) - 1
     level = 0.5 + confidence / 2.0
     if df >= 1 and n > 1:
         size *= (t_quantile(level, n - 1) / t_quantile(level, df)) ** 2
     ci = clopper_pearson(value * size, size, confidence)
     return ci, (f"Korn-Graubard: Clopper-Pearson over an effective {size:.1f} of {n} units "
-                f"(design effect {deff:.3g} from the bootstrap replicates, at least 1; "
+                f"(design effect {deff:.3g} from the bootstrap replicates; "
                 f"{df} degrees of freedom)")

@@ -10,23 +10,29 @@ replicates, weights drawn from the cluster keys, a seed per data set), and the i
 read from that folded state:
 
 - ``halluscope``: what :meth:`SumState.result` reports (the method of each interval is counted
-  by its ``ci_method``);
+  by its ``ci_method``; since the few-events change, Korn & Graubard's interval,
+  :mod:`halluscope.metrics.intervals`);
 - ``percentile``: the percentile bootstrap, with the Wilson bound over the clusters holding the
   units where it has zero width (halluscope's rule up to and including the zero-events change);
 - ``wilson-deff``: the Wilson score interval over the effective size ``n / deff``, the design
-  effect read from the variance of the bootstrap replicates (at least 1) and the size shrunk
-  for the clusters' degrees of freedom (Korn & Graubard 1998), the zero-width rule as above;
+  effect read from the variance of the bootstrap replicates (at least 1: the size is never
+  above ``n``) and the size shrunk for the clusters' degrees of freedom by ``(z / t_df)^2``
+  (Korn & Graubard 1998), the zero-width rule as above;
 - ``wilson-deff-nodf``: the same without the degrees-of-freedom shrinkage;
 - ``agresti-coull-deff``: the Agresti-Coull interval over the same effective size;
-- ``clopper-pearson-deff``: Korn & Graubard's own interval, Clopper-Pearson over that size
-  (needs scipy; left out without it).
+- ``kg-capped``: Clopper-Pearson over that size: Korn & Graubard's interval with the design
+  effect taken as at least 1 (halluscope keeps one below 1).
+
+Designs: ``unclustered``; ``clusters 3-6`` (above); ``balanced 6``, POPE's design: clusters of 6
+units, alternately at rate ``1.7 p`` and ``0.3 p`` (three questions of each label per image),
+whose shares vary less between clusters than binomially (a design effect below 1 at large p).
 
 It prints, per cell, two-sided coverage (lower <= p <= upper), coverage of the upper bound alone
 (what an ``@upper`` gate needs), and mean width; then coverage conditional on the number of
 events OBSERVED (0, 1, 2, 3, 5, 10, 20), pooled over the cells of a design.
 
     python benchmarks/zero_events_coverage.py [--sims 2000] [--n 200 500] [--icc 0.2]
-        [--jobs 2]
+        [--jobs 2] [--events 50 100] [--designs unclustered "clusters 3-6" "balanced 6"]
 
 Not a test: a full grid takes minutes and its numbers are statistical (at 2,000 data sets a
 coverage near 0.95 has a Monte Carlo standard error of about 0.005).
@@ -41,6 +47,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from halluscope.metrics.intervals import clopper_pearson
 from halluscope.metrics.stats import (SumState, effective_clusters, percentile_interval, rate,
                                       ratio, score_interval, wilson_interval)
 
@@ -48,6 +55,8 @@ SHARE = rate(lambda s: ratio(s["events"], s["units"]), units="units", proportion
 EXPECTED = (0.5, 1, 2, 3, 5, 10, 20)
 OBSERVED = (0, 1, 2, 3, 5, 10, 20)
 Z = NormalDist().inv_cdf(0.975)
+DESIGNS = {"unclustered": 1, "clusters 3-6": 0, "balanced 6": 2}
+"""The designs of :func:`draw`, each with the number that seeds its data sets."""
 
 
 def t_quantile(q: float, df: float) -> float:
@@ -76,11 +85,6 @@ def agresti_coull(x: float, n: float) -> tuple[float, float]:
     return max(0.0, pt - half), min(1.0, pt + half)
 
 
-def clopper_pearson(x: float, n: float) -> tuple[float, float]:
-    from scipy.stats import beta
-    lo = 0.0 if x <= 0 else float(beta.ppf(0.025, x, n - x + 1))
-    hi = 1.0 if x >= n else float(beta.ppf(0.975, x + 1, n - x))
-    return lo, hi
 
 
 def candidates(state: SumState) -> dict[str, tuple[float, float]]:
@@ -96,12 +100,7 @@ def candidates(state: SumState) -> dict[str, tuple[float, float]]:
         ci = score_interval(p, n, effective_clusters(clusters, clusters), 0.95)[0]
     out["percentile"] = ci
     kinds = {"wilson-deff": (True, wilson_interval), "wilson-deff-nodf": (False, wilson_interval),
-             "agresti-coull-deff": (True, agresti_coull)}
-    try:
-        import scipy.stats  # noqa: F401
-        kinds["clopper-pearson-deff"] = (True, clopper_pearson)
-    except ImportError:
-        pass
+             "agresti-coull-deff": (True, agresti_coull), "kg-capped": (True, clopper_pearson)}
     for name, (df_adjust, interval) in kinds.items():
         if zero:
             out[name] = out["percentile"]
@@ -115,6 +114,11 @@ def draw(p: float, n: int, design: str, icc: float, rng) -> tuple[np.ndarray, np
     """``(events, cluster of each unit)`` for one data set."""
     if design == "unclustered":
         return (rng.random(n) < p).astype(float), np.arange(n)
+    if design == "balanced 6":      # POPE's design: 3 units of each label per cluster
+        cluster = np.arange(n) // 6
+        high = min(1.0, 1.7 * p)
+        rates = np.where(np.arange(n) % 2 == 0, high, 2 * p - high)
+        return (rng.random(n) < rates).astype(float), cluster
     sizes = rng.integers(3, 7, n // 3 + 1)
     cluster = np.repeat(np.arange(len(sizes)), sizes)[:n]
     c = int(cluster[-1]) + 1
@@ -126,7 +130,7 @@ def cell(args: tuple) -> dict:
     """One grid cell: per candidate, two-sided and upper-bound hits and summed widths, and per
     observed events count the same (see the module docstring)."""
     expected, n, design, icc, sims, seed = args
-    rng = np.random.default_rng([seed, int(expected * 10), n, design == "unclustered"])
+    rng = np.random.default_rng([seed, int(expected * 10), n, DESIGNS[design]])
     p = expected / n
     tally: dict = {}
     by_events: dict = {}
@@ -159,8 +163,10 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--events", type=float, nargs="+", default=list(EXPECTED),
                     help="expected numbers of events (p = events / n)")
+    ap.add_argument("--designs", nargs="+", default=["unclustered", "clusters 3-6"],
+                    choices=list(DESIGNS))
     args = ap.parse_args()
-    grid = [(e, n, d, args.icc, args.sims, args.seed) for d in ("unclustered", "clusters 3-6")
+    grid = [(e, n, d, args.icc, args.sims, args.seed) for d in args.designs
             for n in args.n for e in args.events]
     with ProcessPoolExecutor(args.jobs) as pool:
         cells = list(pool.map(cell, grid))

@@ -2,8 +2,8 @@
 (Korn & Graubard 1998), and the beta and t quantiles it needs, written out here (no scipy).
 
 A proportion's percentile bootstrap interval covers its true value too rarely when events are
-few: at 1-20 expected events in 200-500 units, in clusters of 3-6 units, 0.90-0.93 of 95%
-intervals held it (``benchmarks/zero_events_coverage.py``). Korn & Graubard's interval, made for
+few: at 5-20 expected events in 200-500 units, in clusters of 3-6 units, 0.895-0.928 of 95%
+intervals held it (``benchmarks/zero_events_coverage.py``); this one, 0.950-0.988. Korn & Graubard's interval, made for
 proportions with a small expected number of positives estimated from a clustered sample,
 keeps the exact binomial (Clopper-Pearson) interval and replaces the number of units by an
 *effective* number: the number a simple random sample would need for the variance the
@@ -19,9 +19,9 @@ A design effect below 1 is kept (``n*`` above ``n``), not taken as 1, as some us
 interval do: POPE asks three questions of each label about every image, so its yes-ratio
 varies less from image to image than binomially (a design effect near 0.5), and taking it as
 1 made that interval 1.4 times as wide as the bootstrap's on POPE's reference answers, and
-over-covering (0.995 in a simulation of that design at p = 0.5, against 0.952 kept). Where the
-events are few the estimated design effect is about 1 or above, and kept or not gave the same
-coverage in the simulations.
+over-covering (0.996 in a simulation of that design at p = 0.5 on 200 units, against 0.950
+kept). Where the events are few the estimated design effect is about 1 or above (0.9-1 for a
+single event), and keeping it or not gave the same coverage in the simulations.
 
 Everything here is a function of the folded sums (the point value, the units, the clusters and
 the replicates, which add across shards): any sharding or order gives the same bounds.

@@ -1,4 +1,5 @@
-"""Statistics over sums: streaming state, Poisson bootstrap intervals, Wilson intervals.
+"""Statistics over sums: streaming state, Poisson bootstrap intervals, and a proportion's
+Korn-Graubard (or, at zero width, Wilson) interval.
 
 Every dataset-level number halluscope reports is a function of per-item column sums (CHAIR_i is
 hallucinated mentions / mentions, POPE F1 is a function of TP, FP and FN, ...). :class:`SumState`
@@ -22,6 +23,11 @@ An interval over fewer than :data:`MIN_UNITS` units (or resampling fewer than
 :data:`MIN_UNITS` clusters, or whose units, such as CHAIR_i's mentions, lie in fewer than
 :data:`MIN_UNITS` clusters) means nothing; it is not computed and the result says why
 (``ci_note``) instead of printing a degenerate ``[x, x]``.
+
+A proportion (:attr:`Statistic.proportion`) reads its interval from the same replicates but not
+as their percentiles: their variance gives the design effect of Korn & Graubard's interval
+(:mod:`halluscope.metrics.intervals`), ``ci_method`` ``"korn-graubard"``; where they have no
+width, Wilson's over the clusters, ``"wilson"`` (:func:`proportion_interval`).
 """
 
 from __future__ import annotations
@@ -81,9 +87,11 @@ class Statistic:
             has none; reports draw no arrow then).
         proportion: The value is a share of its units (``units``; items when ``None``), each
             unit counted 0 or 1: CHAIR_i, POPE precision, an accuracy; not an F1 or a mean of
-            scores. Where its bootstrap interval has no width (no unit with an event, or no
-            unit without one), a score interval over its effective size replaces it
-            (:func:`score_interval`).
+            scores. Its interval is not the percentile bootstrap's (which covers a proportion
+            with few events too rarely) but :func:`proportion_interval`'s: Korn & Graubard's,
+            Clopper-Pearson over the effective size the bootstrap replicates give, or, where
+            the replicates have no width (no unit with an event, or no unit without one),
+            Wilson's over the clusters holding its units (:func:`score_interval`).
     """
 
     fn: Callable[[Mapping[str, np.ndarray]], np.ndarray]

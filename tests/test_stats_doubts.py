@@ -12,7 +12,8 @@ import pytest
 from conftest import shared_data_dir
 from halluscope.metrics.hallusionbench import hallusionbench_scores
 from halluscope.metrics.hallusionbench_units import Unit
-from halluscope.metrics.stats import MIN_UNITS, ci_note_label, percentile_interval
+from halluscope.metrics.korn_graubard import korn_graubard_interval
+from halluscope.metrics.stats import MIN_UNITS, ci_note_label
 
 VILA = "hallusionbench/vlmevalkit"
 
@@ -34,8 +35,12 @@ def test_hallusionbench_draws_the_documented_weights():
     w = replicate_weights([f"question_set:{s}" for s in sets], 500, 7)
     ok = np.array([sum(bool(u.correct) for u in units if u.cluster == s) for s in sets], float)
     n = np.array([sum(1 for u in units if u.cluster == s) for s in sets], float)
-    want, _ = percentile_interval((w @ ok) / (w @ n), 0.95)
+    # aAcc is a proportion: Korn-Graubard's interval, its design effect read from these weights
+    # (it was their percentile interval until the few-events change)
+    want, _ = korn_graubard_interval(ok.sum() / n.sum(), int(n.sum()), (w @ ok) / (w @ n),
+                                     len(sets))
     assert got.ci == pytest.approx(want, abs=1e-12), (got.ci, want)
+    assert got.ci_method == "korn-graubard"
 
 
 def _vila_rows(model: str, path):

@@ -1,7 +1,8 @@
 """Zero events: a proportion whose units show no event (or only events) has a bootstrap
 interval of zero width, [0, 0] or [1, 1], and a gate on its bound passed on it although 0 in 200
 bounds a rate only to about 3/200. A score (Wilson) interval over the effective number of
-units replaces it; other statistics get no interval and a note saying why."""
+units replaces it; other statistics get no interval and a note saying why. (With events, a
+proportion's interval is Korn-Graubard's: tests/test_few_events.py.)"""
 
 from __future__ import annotations
 
@@ -82,14 +83,18 @@ def test_interval_depends_only_on_the_counts():
         assert (other.ci, other.ci_note) == (base.ci, base.ci_note)
 
 
-def test_non_degenerate_intervals_are_unchanged():
-    """Three events in 200: the percentile bootstrap as before, no method named."""
+def test_non_degenerate_intervals_are_korn_graubards():
+    """Three events in 200: the replicates vary, so the interval is no longer the percentile
+    bootstrap's (whose lower end was 0 here) but Korn-Graubard's over the effective size the
+    replicates give (tests/test_few_events.py works it by hand)."""
+    from halluscope.metrics.korn_graubard import korn_graubard_interval
     state = _state(3)
     res = state.result("r", SHARE)
     reps = ratio(state.boot[:, 0], state.boot[:, 1])
-    assert res.ci == percentile_interval(reps, 0.95)[0]
-    assert res.ci_method is None and res.ci_note is None
-    assert res.ci[0] < res.ci[1]
+    assert percentile_interval(reps, 0.95)[0][0] == 0.0
+    assert (res.ci, res.ci_note) == korn_graubard_interval(0.015, 200, reps, 200)
+    assert res.ci_method == "korn-graubard"
+    assert 0 < res.ci[0] < 0.015 < res.ci[1]
 
 
 def _pope_rows(n_images: int = 40) -> list[dict]:
@@ -210,17 +215,27 @@ def _assert_no_interval(results, names):
         assert r.ci is None and r.ci_method is None and r.ci_note.startswith(ZERO_WIDTH), name
 
 
-def _assert_bootstrap_kept(metric, results, names):
-    """With events among the units: the percentile bootstrap interval, the same as with the
-    flag off, and no method named."""
+def _assert_korn_graubard(metric, results, names):
+    """With events among the units: Korn-Graubard's interval over the effective size read from
+    the same replicates as the percentile interval the statistic would get with the flag off
+    (until the few-events change, that percentile interval itself)."""
     import dataclasses
+
+    from halluscope.metrics.korn_graubard import korn_graubard_interval
+    from halluscope.metrics.stats import effective_clusters
+    state = metric.state
     for name in names:
         stat = metric.statistics[name]
         assert stat.proportion, name
-        plain = metric.state.result(name, dataclasses.replace(stat, proportion=False),
-                                    metric.confidence, metric.min_units)
+        plain = state.result(name, dataclasses.replace(stat, proportion=False),
+                             metric.confidence, metric.min_units)
         got = results[name]
-        assert got.ci == plain.ci and got.ci_note is None and got.ci_method is None, name
+        assert plain.ci is not None and plain.ci_method is None, name
+        reps = stat.fn({c: state.boot[:, i] for i, c in enumerate(state.columns)})
+        clusters = effective_clusters(state.clusters_holding(stat), len(state.units) or None)
+        assert (got.ci, got.ci_note) == korn_graubard_interval(
+            got.value, got.n, reps, clusters, metric.confidence), name
+        assert got.ci_method == "korn-graubard", name
         assert got.ci[0] < got.ci[1], name
 
 
@@ -251,7 +266,7 @@ def test_consistency_rates_of_all_agreeing_groups_get_the_wilson_bound():
     res = audit(records=_consistency_rows(disagree=True), metrics=[metric])
     results = {"consistent_rate": res.metrics["consistency"].results["paraphrase_stability"],
                "flip_rate": res.metrics["consistency"].results["flip_rate"]}
-    _assert_bootstrap_kept(metric.paraphrases, results, ["consistent_rate", "flip_rate"])
+    _assert_korn_graubard(metric.paraphrases, results, ["consistent_rate", "flip_rate"])
 
 
 def _amber_data():
@@ -271,7 +286,7 @@ def test_amber_rates_with_no_event_get_the_wilson_bound(tmp_path, variant):
     """12 descriptions "A dog." of images whose truth is a dog and whose likely hallucination a
     cat: no hallucinated noun among 12 (CHAIR), no description with one (Hal), no cat (Cog),
     every dog covered (Cover); 12 existence questions labelled No, all answered No. F1 and
-    amber_score are no shares: none. One cat and one wrong Yes keep the bootstrap's."""
+    amber_score are no shares: none. One cat and one wrong Yes get Korn-Graubard's."""
     from halluscope.api import audit
     from halluscope.metrics.amber import AmberMetric
     rows = [{"id": i, "response": "A dog."} for i in range(1, 13)] + \
@@ -286,14 +301,14 @@ def test_amber_rates_with_no_event_get_the_wilson_bound(tmp_path, variant):
     rows[0]["response"], rows[12]["response"] = "A dog and a cat.", "Yes"
     metric = AmberMetric(_amber_data(), variant=variant)
     res = audit(records=rows, metrics=[metric], out=tmp_path / "b", write_report=False)
-    _assert_bootstrap_kept(metric, res.metrics["amber"].results,
+    _assert_korn_graubard(metric, res.metrics["amber"].results,
                            ["chair", "hal", "cog", "accuracy", "recall"])
 
 
 def test_object_halbench_rates_with_no_event_get_the_wilson_bound(tmp_path):
     """12 answers naming a man and a dog, each image's truth: no hallucinated answer (CHAIRs,
     CHAIRs refine) or mention (CHAIRi: 24 mentions on 12 images count 12), every object
-    recalled. avg_len is a mean: none. A cat in one answer keeps the bootstrap's."""
+    recalled. avg_len is a mean: none. A cat in one answer gets Korn-Graubard's."""
     from halluscope.api import audit
     from halluscope.metrics.objhal import ObjhalMetric
     gt = {i: ["dog", "person"] for i in range(12)}
@@ -308,14 +323,14 @@ def test_object_halbench_rates_with_no_event_get_the_wilson_bound(tmp_path):
     rows[0]["response"] = "A man walks a dog past a cat in the park."
     metric = ObjhalMetric(gt)
     res = audit(records=rows, metrics=[metric], out=tmp_path / "b", write_report=False)
-    _assert_bootstrap_kept(metric, res.metrics["objhal"].results,
+    _assert_korn_graubard(metric, res.metrics["objhal"].results,
                            ["chairs", "chairs_refine", "chairi"])
 
 
 def test_region_rates_with_no_event_get_the_wilson_bound(tmp_path):
     """12 images, each citing its two offered regions for the objects they hold: 24 supported
     citations (precision), 24 recalled instances, no fabricated id among 24, on 12 images.
-    A cited R3, never offered, keeps the bootstrap's."""
+    A cited R3, never offered, gets Korn-Graubard's."""
     from halluscope.api import audit
     from halluscope.metrics.grounding import RegionMetric
     image = str(Path(__file__).resolve().parents[1] / "data" / "images" / "astronaut.jpg")
@@ -333,14 +348,14 @@ def test_region_rates_with_no_event_get_the_wilson_bound(tmp_path):
     rows[0]["response"] = "The dog [R1] sits beside the cat [R3]."
     metric = RegionMetric()
     res = audit(records=rows, metrics=[metric], out=tmp_path / "b", write_report=False)
-    _assert_bootstrap_kept(metric, res.metrics["region"].results,
+    _assert_korn_graubard(metric, res.metrics["region"].results,
                            ["precision", "recall", "fabricated_id_rate"])
 
 
 def test_page_rates_with_no_event_get_the_wilson_bound(tmp_path):
     """12 answers (each its own cluster) citing page 2 of the demo report with a quote that is
-    there: every citation right, every quote found, no fabricated page. A made-up quote keeps
-    the bootstrap's."""
+    there: every citation right, every quote found, no fabricated page. A made-up quote gets
+    Korn-Graubard's."""
     pytest.importorskip("pypdfium2")
     from halluscope.api import audit
     from halluscope.metrics.grounding import PageMetric
@@ -356,14 +371,14 @@ def test_page_rates_with_no_event_get_the_wilson_bound(tmp_path):
     metric = PageMetric()
     res = audit(records=rows, metrics=[metric], out=tmp_path / "b", write_report=False,
                 cluster_by="item")
-    _assert_bootstrap_kept(metric, res.metrics["page"].results,
+    _assert_korn_graubard(metric, res.metrics["page"].results,
                            ["citation_accuracy", "quote_support_rate"])
 
 
 def test_reefknot_rates_with_no_event_get_the_wilson_bound(tmp_path):
     """12 images, each a yes/no pair answered right (24 answers on 12 images count 12), and 12
     multiple-choice questions answered right. yes_rate is 1/2 on every image: Wilson's 6 of
-    12. A wrong Yes keeps the bootstrap's."""
+    12. A wrong Yes gets Korn-Graubard's."""
     from halluscope.api import audit
     from halluscope.metrics.reefknot import ReefknotMetric
     rows = []
@@ -392,6 +407,6 @@ def test_reefknot_rates_with_no_event_get_the_wilson_bound(tmp_path):
     assert yes.ci == pytest.approx((0.5 - half, 0.5 + half), abs=1e-6)
     rows[1]["response"] = "Yes"
     metric = ReefknotMetric(n_boot=1000)
-    _assert_bootstrap_kept(metric, run(metric, "b"),
+    _assert_korn_graubard(metric, run(metric, "b"),
                            ["accuracy", "hallucination_rate", "yes_rate", "no_accuracy",
                             "pairwise_accuracy"])

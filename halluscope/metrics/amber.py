@@ -333,7 +333,7 @@ def _stats(variant: str, init: dict[str, float]) -> dict[str, Statistic]:
     # and its 0.001 starting counters made values up (Hal 1.0 over no description). CHAIR,
     # Cover, Hal, Cog, accuracy, precision and recall count each unit 0 or 1 (a noun
     # hallucinated, an object mentioned, an answer right): proportions (the original's, rounded
-    # to 0.1 %, take Wilson's bound of the rounded value); F1 and amber_score are no shares
+    # to 0.1 %, take their interval around the rounded value); F1 and amber_score are no shares
     def over(units, fn, items, higher_is_better=False, proportion=True):
         return _over(units, fn, items if orig else units, higher_is_better, proportion)
     gen = "non_hallu_num"

@@ -247,7 +247,7 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
         out[name] = MetricResult(name, float(value), int(den), True, ci, confidence if ci else None,
                                  bounds=RATE_BOUNDS, ci_note=reason.note if reason else None,
                                  clusters=over, ci_reason=reason,
-                                 ci_method="wilson" if ci is not None and reason else None)
+                                 ci_method=reason.method if ci is not None and reason else None)
     n_unv = sum(u.correct is None for u in units)
     out["unverifiable"] = MetricResult("unverifiable", n_unv if units else None, len(units),
                                        False, why_no_value=None if units else NO_ITEM_COUNTED)

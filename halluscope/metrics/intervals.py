@@ -6,8 +6,11 @@ clusters holding its units; for a paired difference, the paired items and each r
 and its bootstrap replicates, and gives the interval or an :class:`IntervalReason`: what kind
 of reason, the numbers behind it and the note written as ``ci_note``. An interval over too few
 units or clusters means nothing and is not computed; one whose replicates are too few, or all
-equal, bounds nothing; a proportion whose replicates all equal gets a Wilson score interval
-instead (:func:`score_interval`), its reason saying so.
+equal, bounds nothing. A proportion is not read from its replicates' percentiles (which cover
+a proportion with few events too rarely): where they vary, their variance gives the design
+effect of Korn & Graubard's interval (:mod:`halluscope.metrics.korn_graubard`, kind
+``korn_graubard``); where they all equal, it gets a Wilson score interval
+(:func:`score_interval`, kind ``score``), its reason saying so.
 
 The gates read the reason (:attr:`~halluscope.metrics.stats.MetricResult.ci_reason`), not
 the note's words; reports label a note read back from a file with :func:`ci_note_label`.
@@ -23,15 +26,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from halluscope.metrics.held import HELD_CAP
+from halluscope.metrics.korn_graubard import KORN_GRAUBARD, korn_graubard_interval
 
 #: The kinds of :class:`IntervalReason`: too few units (``units``), clusters resampled
 #: (``clusters``), clusters holding the units (``holding``), paired items or their clusters
 #: (``paired``), defined replicates (``replicates``); replicates all equal (``zero_width``); a
-#: Wilson score interval given instead of a zero-width one (``score``, the only kind with an
-#: interval); no replicates drawn (``no_bootstrap``), nothing paired (``no_paired``), a side
+#: Wilson score interval given instead of a zero-width one (``score``), Korn & Graubard's
+#: interval given a proportion instead of the percentile one (``korn_graubard``; these two are
+#: the kinds with an interval); no replicates drawn (``no_bootstrap``), nothing paired (``no_paired``), a side
 #: with no value (``no_value``).
 REASON_KINDS = ("units", "clusters", "holding", "paired", "replicates", "zero_width", "score",
-                "no_bootstrap", "no_paired", "no_value")
+                "korn_graubard", "no_bootstrap", "no_paired", "no_value")
+
+#: The ``ci_method`` a reason of an interval names (:attr:`IntervalReason.method`).
+WILSON = "wilson"
+_METHODS = {"score": WILSON, "korn_graubard": KORN_GRAUBARD}
 
 ZERO_WIDTH = "no interval: zero width"
 """How the note of a statistic whose bootstrap replicates are all equal starts: a ``[x, x]``
@@ -65,6 +74,12 @@ class IntervalReason:
         """Whether the statistic is over too few units, clusters or paired items (its
         replicates were not even looked at)."""
         return self.kind in ("units", "clusters", "holding", "paired")
+
+    @property
+    def method(self) -> str | None:
+        """The ``ci_method`` of the interval this reason comes with (``None``: a reason for
+        no interval)."""
+        return _METHODS.get(self.kind)
 
 
 def too_few(n: int | tuple[int, int], clusters: int | None, min_units: int, *,
@@ -106,15 +121,23 @@ def decide_interval(n: int | tuple[int, int], clusters: int | None, min_units: i
     (:func:`too_few`, which the sizes are passed to); else the percentile interval of its
     bootstrap ``replicates`` (asked for only then; ``None``: there are none, and no interval)
     or why there is none (:func:`percentile_bounds`). A proportion (``score``: its value and
-    the clusters holding its units, :func:`effective_clusters`) whose replicates all equal
-    gets the Wilson score interval over its ``n`` units instead, kind ``score``."""
+    the clusters holding its units, :func:`effective_clusters`) gets Korn & Graubard's interval
+    from the same replicates instead (kind ``korn_graubard``), or, where they all equal, the
+    Wilson score interval over its ``n`` units (kind ``score``)."""
     reason = too_few(n, clusters, min_units, holding=holding, paired=paired)
     if reason is not None or replicates is None:
         return None, reason
-    ci, reason = percentile_bounds(replicates(), confidence)
-    if score is not None and reason is not None and reason.kind == "zero_width":
-        return score_bounds(score[0], int(n if not isinstance(n, tuple) else min(n)),
-                            score[1], confidence)
+    reps = replicates()
+    ci, reason = percentile_bounds(reps, confidence)
+    if score is None:
+        return ci, reason
+    units = int(n if not isinstance(n, tuple) else min(n))
+    if reason is not None and reason.kind == "zero_width":
+        return score_bounds(score[0], units, score[1], confidence)
+    if ci is not None:
+        exact, note = korn_graubard_interval(score[0], units, reps, score[1], confidence)
+        if exact is not None:       # (None: replicates that vary around a value of 0 or 1)
+            return exact, IntervalReason("korn_graubard", note or "", sizes=(units,))
     return ci, reason
 
 

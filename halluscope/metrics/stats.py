@@ -24,6 +24,11 @@ An interval over fewer than :data:`MIN_UNITS` units (or resampling fewer than
 (``ci_note``, and ``ci_reason`` as kind and numbers) instead of printing a degenerate
 ``[x, x]``. That rule is :func:`~halluscope.metrics.intervals.decide_interval`, the one every
 statistic, HallusionBench's set-level scores and ``compare``'s differences go by.
+
+A proportion (:attr:`Statistic.proportion`) reads its interval from the same replicates but not
+as their percentiles: their variance gives the design effect of Korn & Graubard's interval
+(:mod:`halluscope.metrics.korn_graubard`), ``ci_method`` ``"korn-graubard"``; where they have
+no width, Wilson's over the clusters, ``"wilson"``.
 """
 
 from __future__ import annotations
@@ -81,9 +86,11 @@ class Statistic:
             has none; reports draw no arrow then).
         proportion: The value is a share of its units (``units``; items when ``None``), each
             unit counted 0 or 1: CHAIR_i, POPE precision, an accuracy; not an F1 or a mean of
-            scores. Where its bootstrap interval has no width (no unit with an event, or no
-            unit without one), a score interval over its effective size replaces it
-            (:func:`score_interval`).
+            scores. Its interval is not the percentile bootstrap's (which covers a proportion
+            with few events too rarely) but Korn & Graubard's, Clopper-Pearson over the
+            effective size the bootstrap replicates give, or, where the replicates have no
+            width (no unit with an event, or no unit without one), Wilson's over the clusters
+            holding its units (:func:`~halluscope.metrics.intervals.decide_interval`).
     """
 
     fn: Callable[[Mapping[str, np.ndarray]], np.ndarray]
@@ -133,7 +140,8 @@ class MetricResult:
     bounds: tuple[float, float] | None = None
     ci_note: str | None = None
     ci_method: str | None = None
-    """How ``ci`` was computed where not by the percentile bootstrap (``"wilson"``)."""
+    """How ``ci`` was computed where not by the percentile bootstrap: ``"korn-graubard"`` (a
+    proportion) or ``"wilson"`` (a proportion whose bootstrap replicates are all equal)."""
     clusters: int | None = None
     direction: bool = True
     why_no_value: str | None = None
@@ -378,7 +386,7 @@ class SumState:
                             confidence if ci else None, bounds=stat.bounds,
                             ci_note=reason.note if reason else None, clusters=clusters,
                             direction=stat.direction, ci_reason=reason,
-                            ci_method="wilson" if ci is not None and reason else None)
+                            ci_method=reason.method if ci is not None and reason else None)
 
 
 #: Why a count (:attr:`Statistic.count`) over no scored item has no value.

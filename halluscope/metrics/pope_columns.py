@@ -293,7 +293,7 @@ class ColumnScores:
 
 
 def _where(cols: RecordColumns, i: int) -> dict[str, Any]:
-    return {"file": cols.file, "line": i + 1}
+    return {"file": cols.file, "line": cols.start + i + 1}
 
 
 def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
@@ -306,11 +306,11 @@ def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
     if out.mode == "order" and metric.align == "auto":     # by order only when asked
         out.fail(alive[alone[alive]], lambda i: no_question_id(_where(cols, i), alone=True))
         alive = np.flatnonzero(out.ok)
-    if out.mode == "order":
-        past = alive[alive >= len(qs)]
+    if out.mode == "order":             # (a chunk of a file: its lines before come first)
+        past = alive[cols.start + alive >= len(qs)]
         if past.size:
-            raise past_the_questions(qs, int(past[0]), _where(cols, int(past[0])))
-        out.question[alive] = alive
+            raise past_the_questions(qs, cols.start + int(past[0]), _where(cols, int(past[0])))
+        out.question[alive] = cols.start + alive
         return
     qids = cols.array("question_id")
     if qids is None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from halluscope import columns as _columns
 from halluscope.columns import (_INTEGER_KEYS, RECORD_KEYS, RecordColumns,
@@ -28,7 +29,7 @@ from halluscope.columns import (_INTEGER_KEYS, RECORD_KEYS, RecordColumns,
 from halluscope.errors import InputError
 from halluscope.records import is_gzip_name, open_binary
 
-__all__ = ["CHUNK_BYTES", "NotColumns", "RecordChunks", "open_record_chunks"]
+__all__ = ["CHUNK_BYTES", "NotColumns", "RecordChunks", "TableChunks", "open_record_chunks"]
 
 CHUNK_BYTES = 8 << 20
 """Bytes of an answer file read, scored and written at a time on the columnar path (about
@@ -40,17 +41,17 @@ class NotColumns(Exception):
     """A chunk after the first shows that the file is not one read as columns."""
 
 
-def _blocks(path: Path, size: int) -> Iterator[bytes]:
+def _blocks(path: Path, size: int, limit: bool = True) -> Iterator[bytes]:
     """The file's bytes (decompressed) in blocks of about ``size``, each ending after a line end
     (the last one where the file ends); :class:`NotColumns` past
-    :data:`~halluscope.columns.MAX_BYTES` or when the file cannot be read (the line reader
-    says why)."""
+    :data:`~halluscope.columns.MAX_BYTES` (``limit``) or when the file cannot be read (the line
+    reader says why)."""
     total, tail = 0, b""
     try:
         with open_binary(path) as fh:
             while block := fh.read(size):
                 total += len(block)
-                if total > _columns.MAX_BYTES:
+                if limit and total > _columns.MAX_BYTES:
                     raise NotColumns(f"{path}: over {_columns.MAX_BYTES:,} bytes")
                 data = tail + block if tail else block
                 cut = data.rfind(b"\n") + 1
@@ -63,25 +64,26 @@ def _blocks(path: Path, size: int) -> Iterator[bytes]:
         yield tail
 
 
-class RecordChunks:
-    """The records of a flat answer file as :class:`~halluscope.columns.RecordColumns`, a chunk
-    at a time (see the module docstring). The first chunk is read on construction
-    (:class:`NotColumns` when it shows the file is not flat); iterating gives every chunk, in
-    order, once."""
+class TableChunks:
+    """The pyarrow tables of a JSON-lines file of flat objects, a chunk at a time, each checked
+    against the first as the whole file's lines are (see the module docstring): the same keys,
+    in the first chunk's order, and the same types. The first chunk is read on construction
+    (:class:`NotColumns` when it shows the file is not flat); iterating gives ``(lines before,
+    table)`` for every chunk, in order, once. ``limit``: refuse a file over
+    :data:`~halluscope.columns.MAX_BYTES`."""
 
-    def __init__(self, path: str | Path, size: int | None = None):
-        self.path = Path(path)
+    def __init__(self, path: str | Path, size: int | None = None, limit: bool = True):
         self.file = str(path)
-        self._blocks = _blocks(self.path, size or CHUNK_BYTES)
+        self._blocks = _blocks(Path(path), size or CHUNK_BYTES, limit)
         self._names: list[str] = []
         self._types: dict[str, str] = {}
         self._dates: set[str] = set()       # columns every chunk so far read as timestamps
         raw = next(self._blocks, b"")
         if raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]
-        self._first: RecordColumns | None = self._chunk(raw, 0, first=True)
+        self._first: Any = self._table(raw, 0, first=True)
 
-    def _chunk(self, raw: bytes, start: int, first: bool = False) -> RecordColumns:
+    def _table(self, raw: bytes, start: int, first: bool = False) -> Any:
         table = parsed_table(raw, first)
         if table is None:
             raise NotColumns(f"{self.file}: line {start + 1} on is not flat JSON lines")
@@ -98,12 +100,42 @@ class RecordChunks:
             self._names = list(table.column_names)
             self._types = {name: str(table.column(name).type) for name in self._names}
             self._dates = set(dates)
-        elif set(table.column_names) != set(self._names) or any(
+            return table
+        if set(table.column_names) != set(self._names) or any(
                 str(table.column(name).type) != self._types[name] for name in self._names):
             raise NotColumns(f"{self.file}: line {start + 1} on: other keys or types")
-        else:
-            self._dates &= set(dates)
-            table = table.select(self._names)
+        self._dates &= set(dates)
+        return table.select(self._names)
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        table, self._first = self._first, None
+        if table is None:
+            raise RuntimeError(f"{self.file}: its chunks are read once")
+        start = table.num_rows
+        yield 0, table
+        for raw in self._blocks:
+            table = self._table(raw, start)
+            yield start, table
+            start += table.num_rows
+        if self._dates:         # every value a date: the whole file's column is no strings
+            raise NotColumns(f"{self.file}: column {sorted(self._dates)[0]} holds only dates")
+
+    def close(self) -> None:
+        self._blocks.close()
+        self._first = None
+
+
+class RecordChunks:
+    """The records of a flat answer file as :class:`~halluscope.columns.RecordColumns`, a chunk
+    at a time (:class:`TableChunks`; a chunk whose columns are not read as records raises
+    :class:`NotColumns`)."""
+
+    def __init__(self, path: str | Path, size: int | None = None):
+        self.file = str(path)
+        self._tables = TableChunks(path, size)
+        self._first = self._records(0, self._tables._first)
+
+    def _records(self, start: int, table: Any) -> RecordColumns:
         arrays = checked_arrays(table, RECORD_KEYS, _INTEGER_KEYS, "flat")
         cols = record_columns(self.file, arrays, start) if arrays else None
         if cols is None:
@@ -111,20 +143,12 @@ class RecordChunks:
         return cols
 
     def __iter__(self) -> Iterator[RecordColumns]:
-        cols, self._first = self._first, None
-        if cols is None:
-            raise RuntimeError(f"{self.file}: its chunks are read once")
-        start = cols.n
-        yield cols
-        for raw in self._blocks:
-            cols = self._chunk(raw, start)
-            start += cols.n
-            yield cols
-        if self._dates:         # every value a date: the whole file's column is no strings
-            raise NotColumns(f"{self.file}: column {sorted(self._dates)[0]} holds only dates")
+        for start, table in self._tables:
+            cols, self._first = (self._first, None) if start == 0 else (None, None)
+            yield cols if cols is not None else self._records(start, table)
 
     def close(self) -> None:
-        self._blocks.close()
+        self._tables.close()
         self._first = None
 
 

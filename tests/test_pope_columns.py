@@ -297,11 +297,13 @@ def test_question_files_read_whole_equal_those_read_line_by_line(tmp_path, rows)
     flat = _jsonl(tmp_path / "coco_pope_adversarial.json", rows)
     packed = tmp_path / "coco_pope_adversarial.json.gz"      # read whole, decompressed
     packed.write_bytes(gzip.compress(flat.read_bytes()))
+    import halluscope.column_chunks as column_chunks
     assert pope_questions._flat_question_columns(flat, "adversarial") is not None
-    assert pope_questions._flat_question_columns(
-        packed, "adversarial", gzip.decompress(packed.read_bytes())) is not None
+    assert pope_questions._flat_question_columns(packed, "adversarial") is not None
     whole, packed_whole = load_questions(flat), load_questions(packed)
     with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(column_chunks, "CHUNK_BYTES", 90)      # a line or two per chunk
+        chunked = load_questions(packed)
         mp.setattr(pope_questions, "_flat_question_columns", lambda *a, **k: None)
         by_line = load_questions(flat)
     assert packed_whole.sha256 != whole.sha256               # the bytes as stored
@@ -309,6 +311,9 @@ def test_question_files_read_whole_equal_those_read_line_by_line(tmp_path, rows)
                  "questions"):
         assert getattr(whole, name) == getattr(by_line, name), name
         assert getattr(packed_whole, name) == getattr(by_line, name), name
+        assert getattr(chunked, name) == getattr(by_line, name), name
+    for name in ("texts", "labels", "images", "splits"):     # values in the same order too
+        assert chunked.coded(name).values == whole.coded(name).values, name
 
 
 def test_scoring_as_columns_does_not_import_pandas(tmp_path):

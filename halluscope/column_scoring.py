@@ -71,6 +71,15 @@ def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], si
         return None
     if _quotes_a_secret(paths):         # the line path redacts it in the items
         return None
+    from halluscope.column_chunks import chunk_memory
+    with chunk_memory():
+        return _score_chunked(paths, cfg, metrics, sink, on_progress, total)
+
+
+def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink,
+                   on_progress: Callable[[Progress], None] | None, total: int | None
+                   ) -> StreamTally | None:
+    """:func:`score_columns` once the metric and the inputs' format allow it."""
     from halluscope.column_chunks import NotColumns, open_record_chunks
     first = open_record_chunks(paths[0])    # the first chunk of every file is read here; the
     if first is None:                       # first file's is kept, the others' read again
@@ -104,7 +113,7 @@ def _score_files(paths: list[Path], first: RecordChunks, cfg: AuditConfig,
     import hashlib
     from concurrent.futures import ThreadPoolExecutor
 
-    from halluscope.column_chunks import RecordChunks
+    from halluscope.column_chunks import RecordChunks, released
     from halluscope.column_json import Writer
     from halluscope.hashing import hash_ahead
     metric, tally = metrics[0], StreamTally()
@@ -126,6 +135,7 @@ def _score_files(paths: list[Path], first: RecordChunks, cfg: AuditConfig,
                         folding.result()
                     folding = pool.submit(metric.fold_columns, cols, scored)
                     _write_column_items(cols, scored, metrics, tally, cfg.strict, out)
+                    released()
                     if on_progress is not None:
                         on_progress(Progress(tally.items, total, len(tally.problems)))
             finally:
@@ -150,8 +160,9 @@ def _tally(tally: StreamTally, metric: Metric, cols: RecordColumns, scored: Any)
             tally.empty[metric.name] += n_empty
 
 
-ITEM_CHUNK = 1 << 16
-"""Lines whose items are put together at a time on the columnar path (memory stays bounded)."""
+ITEM_CHUNK = 1 << 13
+"""Lines whose items are put together at a time on the columnar path: their pieces, joined
+lines and the writes waiting hold a few times 8,192 lines of text (65,536 held 60-80 MB)."""
 
 
 def _write_column_items(cols: RecordColumns, scored: Any, metrics: list[Metric],

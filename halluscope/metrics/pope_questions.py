@@ -267,10 +267,23 @@ def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str,
     (:class:`~halluscope.column_chunks.TableChunks`: the file's bytes and table are never held
     whole), the same as :func:`_question_columns` would give; ``None`` when it must be read line
     by line (also to report a bad label or a repeated id at its line)."""
-    from halluscope.column_chunks import NotColumns, TableChunks
-    from halluscope.columns import _pyarrow_json, checked_arrays
+    from halluscope.column_chunks import chunk_memory, released
+    from halluscope.columns import _pyarrow_json
     if _pyarrow_json() is None:
         return None
+    with chunk_memory():
+        parts, n = _question_parts(path)
+        coded = None if parts is None else _question_coded(parts, n, split_from_name)
+        del parts
+        released()
+    return coded
+
+
+def _question_parts(path: Path) -> tuple[dict[str, list] | None, int]:
+    """Each chunk's question columns (:class:`Coded`; the ids as they are), and the rows in all;
+    ``None`` when the file is not read as columns."""
+    from halluscope.column_chunks import NotColumns, TableChunks
+    from halluscope.columns import checked_arrays
     parts: dict[str, list] = {}
     n = 0
     try:
@@ -279,7 +292,7 @@ def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str,
             for _, table in tables:
                 arrays = checked_arrays(table, _QUESTION_KEYS, frozenset({"question_id"}))
                 if arrays is None:
-                    return None
+                    return None, 0
                 n += table.num_rows
                 for key, column in arrays.items():
                     parts.setdefault(key, []).append(column if key == "question_id"
@@ -287,8 +300,8 @@ def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str,
         finally:
             tables.close()
     except NotColumns:
-        return None
-    return _question_coded(parts, n, split_from_name)
+        return None, 0
+    return parts, n
 
 
 def _merged(parts: list[Coded]) -> Coded:

@@ -113,7 +113,7 @@ def _score_files(paths: list[Path], first: RecordChunks, cfg: AuditConfig,
     import hashlib
     from concurrent.futures import ThreadPoolExecutor
 
-    from halluscope.column_chunks import RecordChunks, released
+    from halluscope.column_chunks import RecordChunks
     from halluscope.column_json import Writer
     from halluscope.hashing import hash_ahead
     metric, tally = metrics[0], StreamTally()
@@ -135,7 +135,6 @@ def _score_files(paths: list[Path], first: RecordChunks, cfg: AuditConfig,
                         folding.result()
                     folding = pool.submit(metric.fold_columns, cols, scored)
                     _write_column_items(cols, scored, metrics, tally, cfg.strict, out)
-                    released()
                     if on_progress is not None:
                         on_progress(Progress(tally.items, total, len(tally.problems)))
             finally:

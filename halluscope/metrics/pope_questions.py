@@ -306,12 +306,13 @@ def _question_parts(path: Path) -> tuple[dict[str, list] | None, int]:
 
 def _merged(parts: list[Coded]) -> Coded:
     """One column of the chunks' columns ``parts``: its values in order of first appearance, as
-    :meth:`Coded.of` encodes the whole column."""
+    :meth:`Coded.of` encodes the whole column (codes in 32 bits: a question file's columns are
+    kept for the whole run, 4 bytes a question each instead of 8)."""
     index: dict[Any, int] = {}
     codes = []
     for part in parts:
-        remap = np.array([index.setdefault(v, len(index)) for v in part.values], dtype=np.intp)
-        codes.append(remap[part.codes] if len(remap) else part.codes)
+        remap = np.array([index.setdefault(v, len(index)) for v in part.values], dtype=np.int32)
+        codes.append(remap[part.codes] if len(remap) else part.codes.astype(np.int32))
     return Coded(np.concatenate(codes), list(index))
 
 
@@ -324,7 +325,7 @@ def _question_coded(parts: dict[str, list], n: int, split_from_name: str | None
         return next((_merged(parts[k]) for k in keys if k in parts), None)
 
     def constant(value: Any) -> Coded:
-        return Coded(np.zeros(n, dtype=np.intp), [value])
+        return Coded(np.zeros(n, dtype=np.int32), [value])
 
     import pyarrow as pa
     import pyarrow.compute as pc

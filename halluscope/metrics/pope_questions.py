@@ -273,9 +273,11 @@ def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str,
         return None
     with chunk_memory():
         parts, n = _question_parts(path)
+        chunks = max((len(v) for v in (parts or {}).values()), default=0)
         coded = None if parts is None else _question_coded(parts, n, split_from_name)
         del parts
-        released()
+        if chunks > 1:          # (a file of one chunk: trimming the heap costs more than it gives)
+            released()
     return coded
 
 

@@ -30,17 +30,19 @@ class UnitNames:
         self.names: list[str] = []
 
     def of(self, names: Iterable[str]) -> np.ndarray:
-        """The numbers of ``names`` (new names numbered after the others)."""
+        """The numbers of ``names`` (new names numbered after the others): looked up in one
+        pass of ``dict.get`` (a metric's group states look up names its overall state has
+        numbered already), the new ones numbered in a second."""
+        names = names if isinstance(names, list) else list(names)
         numbers, table = self.numbers, self.names
-
-        def number(name: str) -> int:
-            found = numbers.get(name)
-            if found is None:
-                found = numbers[name] = len(table)
-                table.append(name)
-            return found
-
-        return np.fromiter(map(number, names), dtype=np.int64)
+        try:
+            return np.fromiter(map(numbers.get, names), dtype=np.int64, count=len(names))
+        except TypeError:       # names not numbered yet (None from dict.get): number them
+            pass
+        new = list(dict.fromkeys(name for name in names if name not in numbers))
+        numbers.update(zip(new, range(len(table), len(table) + len(new))))
+        table.extend(new)
+        return np.fromiter(map(numbers.get, names), dtype=np.int64, count=len(names))
 
 
 class UnitSet:
@@ -63,9 +65,8 @@ class UnitSet:
             grown = np.zeros(max(top + 1, 2 * len(self._flags), 64), dtype=bool)
             grown[:len(self._flags)] = self._flags
             self._flags = grown
-        numbers = np.unique(numbers)
-        self._n += int(len(numbers) - np.count_nonzero(self._flags[numbers]))
         self._flags[numbers] = True
+        self._n = int(np.count_nonzero(self._flags))     # (a pass over bytes: no sort)
 
     def discard(self, name: object) -> None:
         number = self.names.numbers.get(name)      # type: ignore[call-overload]

@@ -6,10 +6,18 @@ memory means a ratio near 1.0 even though the input is ten times larger.
 
     .venv/bin/python benchmarks/stream_memory.py [--n 10000]
     .venv/bin/python benchmarks/stream_memory.py --records 1000000   # one audit; goal < 1 GiB
+    .venv/bin/python benchmarks/stream_memory.py --pope 100000       # POPE, 100,000 and 1M
 
 ``--records N`` audits one generated log of N records and prints its peak resident memory next
 to that of an audit of 10,000 records (the fixed cost: interpreter, libraries, ground truth,
 and the bootstrap's full blocks of 2,048 items).
+
+``--pope N`` audits POPE answer files of N and of 10*N answers instead (each with its question
+file of as many questions, as ``benchmarks/pope_speed.py`` makes them; bootstrap on, items
+written), on the whole-column path that reads, scores and writes a chunk at a time
+(``halluscope/column_chunks.py``). What still grows is what grows with the question file and
+the images (the questions' columns, the clusters each group has seen), not with the answers;
+the goal is under 300 MB at a million answers.
 """
 
 from __future__ import annotations
@@ -45,8 +53,11 @@ def make_inputs(folder: Path, n: int) -> tuple[Path, Path]:
 def child(path: str, gt: str, out: str) -> None:
     import halluscope
     t0 = time.perf_counter()
-    res = halluscope.audit(path, metrics="chair", chair_variant="original", gt_objects=gt,
-                           out=out, write_report=False)
+    if Path(gt).name.startswith("coco_pope"):       # a POPE question file: POPE's answers
+        res = halluscope.audit(path, metrics="pope", questions=gt, out=out, write_report=False)
+    else:
+        res = halluscope.audit(path, metrics="chair", chair_variant="original", gt_objects=gt,
+                               out=out, write_report=False)
     dt = time.perf_counter() - t0
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"items": len(res.items), "seconds": dt, "peak_mib": peak_kib / 1024}))
@@ -74,6 +85,28 @@ def one_large(n: int) -> None:
           f"({'met' if b['peak_mib'] < 1024 else 'NOT met'})")
 
 
+def pope(n: int) -> None:
+    """Peak memory of POPE audits of ``n`` and ``10 * n`` answers, and their ratio."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from pope_speed import make_data          # (the same answers as the speed benchmark)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (n, 10 * n):
+            folder = Path(tmp) / str(size)
+            folder.mkdir()
+            answers, questions = make_data(folder, size)
+            rows.append(run(answers, questions, folder / "out"))
+            for path in (answers, questions):     # (the disk: a million answers are 200 MB)
+                path.unlink()
+    for r in rows:
+        print(f"POPE {r['items']:>9,} answers: peak {r['peak_mib']:.0f} MiB, "
+              f"{r['items'] / r['seconds']:,.0f} answers/s")
+    a, b = rows
+    print(f"POPE peak memory ratio ({10 * n:,} answers / {n:,} answers): "
+          f"{b['peak_mib'] / a['peak_mib']:.2f} (1.00 = flat); goal at 1,000,000: under 300 MB "
+          f"({b['peak_mib'] * 2**20 / 1e6:.0f} MB at {10 * n:,})")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(*sys.argv[2:5])
@@ -82,9 +115,14 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--records", type=int, default=None,
                     help="audit one log of this many records and report its peak memory")
+    ap.add_argument("--pope", type=int, default=None, metavar="N",
+                    help="audit POPE answer files of N and 10*N answers instead")
     args = ap.parse_args()
     if args.records:
         one_large(args.records)
+        return
+    if args.pope:
+        pope(args.pope)
         return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

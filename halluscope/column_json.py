@@ -87,10 +87,14 @@ class Fixed(Pieces):
 
 
 class LineNumbers(Pieces):
-    """Each row's number, counted from 1, as text."""
+    """Each row's number, counted from ``first + 1`` (the rows of a chunk of a file: ``first``
+    lines come before it), as text."""
+
+    def __init__(self, first: int = 0):
+        self.first = first
 
     def rows(self, start: int, stop: int) -> Piece:
-        return numbers(start + 1, stop + 1)
+        return numbers(self.first + start + 1, self.first + stop + 1)
 
 
 def piece(column: Coded | Any, key: str | None = None, *, lead: str = ",",

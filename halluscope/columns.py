@@ -37,10 +37,12 @@ from halluscope.errors import InputError
 from halluscope.records import (_KNOWN, Record, Source, _image_of, _task_of, is_gzip_name,
                                 open_binary, record_from_dict)
 
-__all__ = ["Coded", "RecordColumns", "arrow_bools", "arrow_ints", "arrow_strings", "integers",
-           "read_json_table", "read_record_columns"]
+__all__ = ["Coded", "RecordColumns", "arrow_bools", "arrow_ints", "arrow_strings",
+           "checked_arrays", "integers", "parsed_table", "read_json_table", "read_record_columns",
+           "record_columns"]
 
 _BLANK_LINE = re.compile(rb"\n[ \t\r\f\v]*\n")    # (a blank first line: see read_json_table)
+_BLANK_START = re.compile(rb"[ \t\r\f\v]*\n")
 
 #: Keys whose values a record takes as plain columns (a known key outside these changes how a
 #: line is read, and the file goes line by line; an unknown key is metadata).
@@ -80,16 +82,33 @@ def read_json_table(path: str | Path, keys: frozenset[str],
         return None
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
-    lines = _lines_if_none_blank(raw)
+    table = parsed_table(raw)
+    return None if table is None else checked_arrays(table, keys, integer_keys, others)
+
+
+def parsed_table(raw: bytes, first: bool = True, schema: Any = None) -> Any:
+    """The pyarrow table of JSON-lines text ``raw`` (one row per line), or ``None`` when it is
+    empty, has a blank line, is not one flat object per line or is refused by pyarrow (invalid
+    JSON or UTF-8, a type that changes). ``first``: ``raw`` starts the file (it must start with
+    ``{``), else it continues one (it must not start with a blank line); ``schema``: the types
+    of some columns, given instead of inferred."""
+    lines = _lines_if_none_blank(raw, first)
     if lines is None:
         return None
+    pa_json = _pyarrow_json()
+    options = None if schema is None else pa_json.ParseOptions(explicit_schema=schema)
     try:
-        table = pa_json.read_json(io.BytesIO(raw))
+        table = pa_json.read_json(io.BytesIO(raw), parse_options=options)
         table.validate(full=True)           # pyarrow checks UTF-8 here, not while parsing
     except Exception:      # noqa: BLE001 - whatever pyarrow refuses is read line by line
         return None
-    if table.num_rows != lines:
-        return None        # two objects on a line, an object over several lines
+    return table if table.num_rows == lines else None   # (two objects on a line, or one over
+    #                                                       several lines: not a flat file)
+
+
+def checked_arrays(table: Any, keys: frozenset[str], integer_keys: frozenset[str] = frozenset(),
+                   others: str = "refuse") -> dict[str, Any] | None:
+    """The columns of ``table`` that :func:`read_json_table` returns (see there), or ``None``."""
     arrays: dict[str, Any] = {}
     for name in table.column_names:
         column = table.column(name)
@@ -111,13 +130,14 @@ _SPACE_OR_NEWLINE = np.zeros(256, dtype=bool)
 _SPACE_OR_NEWLINE[list(b" \t\r\f\v\n")] = True
 
 
-def _lines_if_none_blank(raw: bytes) -> int | None:
+def _lines_if_none_blank(raw: bytes, first: bool = True) -> int | None:
     """The number of lines of ``raw`` (a last one without its newline counted), or ``None``
-    when it is empty, does not start with ``{`` or has a blank line (:data:`_BLANK_LINE`). One
+    when it is empty, does not start with ``{`` (``first``; else: starts with a blank line, a
+    chunk after the first of a file) or has a blank line (:data:`_BLANK_LINE`). One
     numpy pass finds the newlines; only a line that starts with a space or a newline is looked
     at with the pattern (0.045 -> 0.025 s for 300,000 lines: counting and searching the bytes
     took a pass each)."""
-    if not raw or raw[:1] != b"{":
+    if not raw or (raw[:1] != b"{" if first else _BLANK_START.match(raw) is not None):
         return None
     data = np.frombuffer(raw, dtype=np.uint8)
     ends = np.flatnonzero(data == 10)
@@ -240,12 +260,15 @@ class RecordColumns:
     """The records of one answer file as columns: element ``i`` of every column is what
     :func:`~halluscope.records.record_from_dict` gives for line ``i + 1`` (there is no blank line
     and no bad line: such files are read line by line). A column the file lacks is ``None``.
-    Columns come as lists (:meth:`column`) or encoded (:meth:`coded`), each made on first use."""
+    Columns come as lists (:meth:`column`) or encoded (:meth:`coded`), each made on first use.
+    ``start``: the lines of the file before these (a chunk of it: element ``i`` is line
+    ``start + i + 1``)."""
 
     def __init__(self, file: str, n: int, arrays: dict[str, Any], roles: dict[str, str | None],
-                 metadata: list[str] | tuple[str, ...] = ()):
+                 metadata: list[str] | tuple[str, ...] = (), start: int = 0):
         self.file = file
         self.n = n
+        self.start = start
         self._arrays = arrays
         self._roles = roles
         self.metadata = list(metadata)     # keys whose values are the records' metadata
@@ -318,8 +341,9 @@ class RecordColumns:
             return images.map(lambda im: _image_of({"image": im}, where)[1]) if images else None
         if name == "id" and self._roles.get("id") is None:
             qids = self.coded("question_id")
-            return qids if qids is not None else Coded(np.arange(self.n),
-                                                       [str(i) for i in range(1, self.n + 1)])
+            first = self.start + 1
+            return qids if qids is not None else Coded(
+                np.arange(self.n), [str(i) for i in range(first, first + self.n)])
         values = self.array(name)
         return None if values is None else Coded.of(values)
 
@@ -348,7 +372,8 @@ class RecordColumns:
         """Row ``i`` as the :class:`~halluscope.records.Record` the line reader gives."""
         fields, meta = self._record_columns
         values = [None if column is None else column[i] for column in fields]
-        return Record(**dict(zip(_RECORD_FIELDS, values)), source=Source(self.file, i + 1),
+        return Record(**dict(zip(_RECORD_FIELDS, values)),
+                      source=Source(self.file, self.start + i + 1),
                       metadata={k: column[i] for k, column in zip(self.metadata, meta)},
                       id_from_line=self._roles.get("id") is None and values[-1] is None)
 
@@ -388,15 +413,19 @@ def read_record_columns(path: str | Path) -> RecordColumns | None:
     become metadata columns (LLaVA's ``answer_id``); a known key outside :data:`RECORD_KEYS`
     (``caption``, ``error``, ``task``, ...) sends the file line by line."""
     arrays = read_json_table(path, RECORD_KEYS, _INTEGER_KEYS, others="flat")
-    if not arrays:
-        return None
+    return record_columns(str(path), arrays) if arrays else None
+
+
+def record_columns(file: str, arrays: dict[str, Any], start: int = 0) -> RecordColumns | None:
+    """:func:`read_record_columns` of the columns ``arrays`` (:func:`checked_arrays`) of lines
+    ``start + 1`` on of ``file``."""
     extra = [k for k in arrays if k not in RECORD_KEYS]
     if any(k in _KNOWN or k == "error" for k in extra):
         return None        # a key that changes how a line is read (a failed request, ...)
     roles = _roles(tuple(sorted(arrays)))      # every key: a question file's 'category' too
     if roles is None:
         return None
-    cols = RecordColumns(str(path), len(next(iter(arrays.values()))), arrays, roles, extra)
+    cols = RecordColumns(file, len(next(iter(arrays.values()))), arrays, roles, extra, start)
     labels = cols.coded("label")
     if labels is not None and not set(labels.values) <= {"yes", "no"}:
         return None        # labels to normalise (" Yes", True, "B"): line by line

@@ -38,8 +38,9 @@ from halluscope.records import Record, record_from_dict
 from halluscope.result import (AuditResult, begin_outputs, hold_outputs, new_run_id,
                                refuse_outputs_as_inputs)
 from halluscope.runsheet import build_runsheet
+from halluscope.column_scoring import score_columns
 from halluscope.scoring import (Progress, StreamTally, empty_answers_note, judge_failures_note,
-                                score_columns, score_stream)
+                                score_stream)
 
 log = logging.getLogger(__name__)
 

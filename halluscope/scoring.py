@@ -2,9 +2,8 @@
 
 :func:`score_stream` folds the outcomes an engine computed (in this process, in worker
 processes or on Ray) into the metrics in input order and writes ``items.jsonl`` as it goes;
-:func:`score_columns` does the same for a flat answer file scored as whole columns, where the
-metric can (POPE), writing the scored lines' items as whole columns too
-(:mod:`halluscope.column_json`). Both give the same items, tallies and metric state.
+:func:`~halluscope.column_scoring.score_columns` does the same for a flat answer file scored as
+columns, where the metric can (POPE). Both give the same items, tallies and metric state.
 """
 
 from __future__ import annotations
@@ -17,23 +16,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import Any
 
 from halluscope._json import dumps_finite
-from halluscope.config import AuditConfig
 from halluscope.errors import ConfigError, RecordError
 from halluscope.journal import line_digest
 from halluscope.metrics.base import Metric
-from halluscope.readers import detect_format
 from halluscope.redact import known_secrets, redact_mapping, redact_text
 from halluscope.records import Record
 from halluscope.textfiles import path_text, text_of
-
-if TYPE_CHECKING:   # the columnar path (POPE's files) imports them when it runs
-    from halluscope.column_json import Pieces
-    from halluscope.columns import RecordColumns
 
 log = logging.getLogger(__name__)
 
@@ -284,134 +275,6 @@ def _fold_outcome(metric: Metric, rec: Record, outcome, folded: bool = False
     return outcome
 
 
-def _quotes_a_secret(paths: list[Path]) -> bool:
-    """Whether an input file holds a known secret (an API key in the environment, a
-    registered credential): the whole-file path copies text into the items unchanged."""
-    secrets = [s.encode("utf-8") for s in known_secrets()]
-    if not secrets:
-        return False
-    from halluscope.records import open_binary
-    overlap = max(map(len, secrets)) - 1
-    for path in paths:
-        with open_binary(path) as fh:
-            tail = b""
-            while block := fh.read(1 << 24):
-                data = tail + block
-                if any(secret in data for secret in secrets):
-                    return True
-                tail = data[-overlap:] if overlap else b""
-    return False
-
-
-def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink, *,
-                  on_progress: Callable[[Progress], None] | None = None,
-                  total: int | None = None) -> StreamTally | None:
-    """Score flat JSON-lines inputs as columns, when the one metric asked for can
-    (:meth:`Metric.scores_columns`, POPE) and every input is such a file
-    (:func:`~halluscope.columns.read_record_columns`); ``None`` otherwise, before anything is
-    scored. The items, tallies and metric state are the ones :func:`score_stream` gives."""
-    if len(metrics) != 1 or not metrics[0].scores_columns() or cfg.engine == "ray" or not paths:
-        return None
-    if any((cfg.input_format or detect_format(p)) != "jsonl" for p in paths):
-        return None
-    if _quotes_a_secret(paths):         # the line path redacts it in the items
-        return None
-    from halluscope.columns import read_record_columns    # (POPE's files only)
-    files = [read_record_columns(p) for p in paths]
-    if any(cols is None for cols in files):
-        return None
-    import hashlib
-    from concurrent.futures import ThreadPoolExecutor
-
-    from halluscope.column_json import Writer
-    from halluscope.hashing import hash_ahead
-    metric, tally = metrics[0], StreamTally()
-    # the items are hashed as they are written (results.json lists their sha256), when every
-    # byte of the file goes through the writers
-    hasher = hashlib.sha256() if Writer.hashes(sink) and sink.tell() == 0 else None
-    for path, cols in zip(paths, files):
-        scored = metric.score_columns(cols, fold=False)
-        tally.items += cols.n
-        tally.scored[metric.name] += int(np.count_nonzero(scored.ok))
-        responses = cols.coded("response")
-        if responses is not None and len(responses.codes):
-            empty = np.array([is_empty_answer(v) for v in responses.values], dtype=bool)
-            n_empty = int(np.count_nonzero(empty[responses.codes] & scored.ok))
-            if n_empty:
-                tally.empty[metric.name] += n_empty
-        # the fold (numpy, the bootstrap) runs beside the items (pyarrow, the file): both
-        # mostly without the GIL; an error writing the items waits for the fold, then is raised
-        with ThreadPoolExecutor(1, thread_name_prefix="halluscope-fold") as pool:
-            folding = pool.submit(metric.fold_columns, cols, scored)
-            _write_column_items(cols, scored, metrics, tally, cfg.strict, sink, hasher)
-            if not folding.done():      # the run sheet's hash of the input, while we wait
-                hash_ahead([path])
-            folding.result()
-        if on_progress is not None:
-            on_progress(Progress(tally.items, total, len(tally.problems)))
-    tally.items_sha256 = hasher.hexdigest() if hasher is not None else None
-    return tally
-
-
-ITEM_CHUNK = 1 << 16
-"""Lines whose items are put together at a time on the columnar path (memory stays bounded)."""
-
-
-def _write_column_items(cols: RecordColumns, scored: Any, metrics: list[Metric],
-                        tally: StreamTally, strict: bool, sink, hasher: Any = None) -> None:
-    """The item lines of ``cols``, in order: the scored ones put together from whole columns,
-    the others (errors, skips) one by one as :func:`score_stream` writes them (``hasher``:
-    updated with every byte written, :class:`~halluscope.column_json.Writer`)."""
-    from halluscope.column_json import Writer, join
-    ok = np.asarray(scored.ok, dtype=bool)
-    pieces = _item_pieces(cols, scored.item_columns, metrics[0].name)
-    with Writer(sink, hasher=hasher) as out:
-        for start in range(0, cols.n, ITEM_CHUNK):
-            stop = min(start + ITEM_CHUNK, cols.n)
-            lines = join([part for column in pieces for part in column.parts(start, stop)],
-                         stop - start)
-            done = start
-            for i in (start + np.flatnonzero(~ok[start:stop])).tolist():
-                out.rows(lines, done - start, i - start)
-                # a line the columns did not score is never scored here, beside the fold
-                outcome = (("error", scored.errors[i]) if i in scored.errors
-                           else ("skip", scored.skips[i]))
-                item = _score_record(cols.record(i), metrics, tally, strict,
-                                     lambda m: outcome, folded=True)
-                out.text(dumps_finite(item) + "\n")
-                done = i + 1
-            out.rows(lines, done - start, stop - start)
-
-
-def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[Pieces]:
-    """The pieces of the item lines :func:`_score_record` writes for the scored lines of
-    ``cols`` (``scores``: the metric's item columns), put together from whole columns
-    (:mod:`halluscope.column_json`); the lines of rows not scored mean nothing."""
-    from halluscope.column_json import Fixed, JsonColumn, LineNumbers
-
-    def field(key: str, omit_none: bool = True) -> Pieces | None:
-        """A record field as it is read (a plain column) or derived (id, task, image_id)."""
-        column = cols.plain(key)
-        column = cols.coded(key) if column is None else column
-        if column is None:
-            return None if omit_none else Fixed(f',"{key}":null')
-        return JsonColumn(column, key, lead="{" if key == "id" else ",", omit_none=omit_none)
-
-    pieces = [field("id", False), field("task", False), field("image"), field("image_id")]
-    if cols.file:
-        pieces += [Fixed(',"source":' + dumps_finite(f"{path_text(cols.file)}:")[:-1]),
-                   LineNumbers(),
-                   Fixed('"')]
-    pieces += [field("prompt"), field("response", False),
-               JsonColumn(scores.row, "row", lead=f',"scores":{{{dumps_finite(name)}:{{'),
-               JsonColumn(scores.unit, "unit"), JsonColumn(scores.groups, "groups"), Fixed("}}")]
-    lead = f",{dumps_finite(name)}:{{"
-    for key, column in scores.payload.items():
-        pieces.append(JsonColumn(column, key, lead=lead))
-        lead = ","
-    return [column for column in pieces + [Fixed("}}\n")] if column is not None]
-
-
 def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict: bool,
                   outcome_of: Callable[[Metric], Any] = lambda m: None, folded: bool = False
                   ) -> dict[str, Any]:
@@ -487,5 +350,4 @@ def _refusal(rec: Record, metrics: list[Metric]) -> tuple[str, RecordError] | No
     return None
 
 
-__all__ = ["Progress", "StreamTally", "empty_answers_note", "is_empty_answer", "score_columns",
-           "score_stream"]
+__all__ = ["Progress", "StreamTally", "empty_answers_note", "is_empty_answer", "score_stream"]

@@ -297,11 +297,13 @@ def test_question_files_read_whole_equal_those_read_line_by_line(tmp_path, rows)
     flat = _jsonl(tmp_path / "coco_pope_adversarial.json", rows)
     packed = tmp_path / "coco_pope_adversarial.json.gz"      # read whole, decompressed
     packed.write_bytes(gzip.compress(flat.read_bytes()))
+    import halluscope.column_chunks as column_chunks
     assert pope_questions._flat_question_columns(flat, "adversarial") is not None
-    assert pope_questions._flat_question_columns(
-        packed, "adversarial", gzip.decompress(packed.read_bytes())) is not None
+    assert pope_questions._flat_question_columns(packed, "adversarial") is not None
     whole, packed_whole = load_questions(flat), load_questions(packed)
     with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(column_chunks, "CHUNK_BYTES", 90)      # a line or two per chunk
+        chunked = load_questions(packed)
         mp.setattr(pope_questions, "_flat_question_columns", lambda *a, **k: None)
         by_line = load_questions(flat)
     assert packed_whole.sha256 != whole.sha256               # the bytes as stored
@@ -309,6 +311,9 @@ def test_question_files_read_whole_equal_those_read_line_by_line(tmp_path, rows)
                  "questions"):
         assert getattr(whole, name) == getattr(by_line, name), name
         assert getattr(packed_whole, name) == getattr(by_line, name), name
+        assert getattr(chunked, name) == getattr(by_line, name), name
+    for name in ("texts", "labels", "images", "splits"):     # values in the same order too
+        assert chunked.coded(name).values == whole.coded(name).values, name
 
 
 def test_scoring_as_columns_does_not_import_pandas(tmp_path):
@@ -329,18 +334,23 @@ def test_scoring_as_columns_does_not_import_pandas(tmp_path):
     assert done.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("chunk, packed", [(1 << 16, False), (5, False), (1, False),
-                                           (1 << 16, True)])
-def test_items_written_as_columns_are_the_line_by_line_items_to_the_byte(tmp_path, monkeypatch,
-                                                                         chunk, packed):
+@pytest.mark.parametrize("chunk, packed, read", [(1 << 16, False, None), (5, False, None),
+                                                 (1, False, None), (1 << 16, True, None),
+                                                 (1 << 16, False, 700), (3, True, 300)])
+def test_items_written_as_columns_are_the_line_by_line_items_to_the_byte(
+        tmp_path, monkeypatch, chunk, packed, read):
     """Items put together from whole columns (halluscope.column_json) are, line for line, the
     bytes the line-by-line path writes (Ray, or any file not read whole, wrote them with
     spaces before): quotes, backslashes, control
     characters and non-ASCII text in ids, questions, answers and image names included, and
-    error lines at any place in a chunk of lines."""
-    import halluscope.scoring as scoring
+    error lines at any place in a chunk of lines (``chunk``) and in a file read a few lines at
+    a time (``read`` bytes: halluscope.column_chunks)."""
+    import halluscope.column_chunks as column_chunks
+    import halluscope.column_scoring as column_scoring
     from halluscope._json import dumps_finite
-    monkeypatch.setattr(scoring, "ITEM_CHUNK", chunk)
+    monkeypatch.setattr(column_scoring, "ITEM_CHUNK", chunk)
+    if read:
+        monkeypatch.setattr(column_chunks, "CHUNK_BYTES", read)
     q = _questions(tmp_path)
     rows = [json.loads(line) for line in _answers(tmp_path, q).read_text().splitlines()]
     odd = ['Yes "quoted" \\ back', "No\nnew line\ttab \x01", "Oui, é 日本 \u2028", 'No."']

@@ -42,6 +42,7 @@ from halluscope.metrics.explain import Explanation, explain_payload
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
                                       NonzeroUnits, RowUnits, Statistic, SumState, block_replicates,
                                       group_replicates, one_blas_thread, small_integers)
+from halluscope.metrics.unit_sets import UnitNames
 from halluscope.metrics.units import (CLUSTER_DEFAULT, ImageKeys, group_names, item_key,
                                       record_field, unit_of)
 from halluscope.records import Record
@@ -338,7 +339,8 @@ class Metric(ABC):
 
     # -- state --------------------------------------------------------------------------------
     def reset(self) -> None:
-        self.state = SumState(self.columns, self.n_boot, self.seed)
+        self._unit_names = UnitNames()          # (one numbering of the clusters: its states')
+        self.state = SumState(self.columns, self.n_boot, self.seed, self._unit_names)
         self.group_states: dict[str, SumState] = {}
         self.tallies: dict[str, Counter] = {}
         self._rows: list[tuple[float, ...]] = []
@@ -493,10 +495,10 @@ class Metric(ABC):
         self._added += len(codes)
 
     def _group_state(self, group: str) -> SumState:
-        st = self.group_states.get(group)
-        if st is None:
-            st = self.group_states[group] = SumState(self.columns, self.n_boot, self.seed)
-        return st
+        if group not in self.group_states:
+            self.group_states[group] = SumState(self.columns, self.n_boot, self.seed,
+                                                self._unit_names)
+        return self.group_states[group]
 
     def _fold_groups_exact(self, x: np.ndarray, weights: np.ndarray, inv: np.ndarray,
                            units: RowUnits, members: dict[str, np.ndarray]) -> None:

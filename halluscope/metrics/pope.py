@@ -68,8 +68,8 @@ from halluscope.metrics.pope_columns import (ROW, asks_otherwise, fold_columns, 
                                              score_columns, scores_columns, takes,
                                              unknown_question_id)
 from halluscope.metrics.pope_build import build_command, build_questions, write_questions
-from halluscope.metrics.pope_coverage import (MISMATCH_FIELDS, conflict_of, coverage, image_key,
-                                              image_mismatch)
+from halluscope.metrics.pope_coverage import (MISMATCH_FIELDS, Answered, conflict_of, coverage,
+                                              image_key, image_mismatch)
 from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREATMENTS, YES,
                                              AnswerParser, get_parser)
 from halluscope.metrics.pope_splits import copies, split_names
@@ -233,8 +233,8 @@ class PopeMetric(Metric):
     def reset(self) -> None:
         super().reset()
         self._used: dict[str, int] = {}            # alignment mode -> answers aligned that way
-        self._order_seen: dict[str | None, set[int]] = {}
-        self._id_seen: set[int] = set()
+        self._order_seen: dict[str | None, Answered] = {}
+        self._id_seen = Answered()              # (question indices, one flag each)
         self._repeats = 0
         self._conflicts = dict.fromkeys(MISMATCH_FIELDS, 0)   # answers unlike their question
         self._unchecked = 0        # answers aligned by id with nothing to check them by
@@ -248,7 +248,7 @@ class PopeMetric(Metric):
             for mode, n in other._used.items():
                 self._used[mode] = self._used.get(mode, 0) + n
             for f, seen in other._order_seen.items():
-                self._order_seen.setdefault(f, set()).update(seen)
+                self._order_seen.setdefault(f, Answered()).update(seen)
             self._repeats += other._repeats + len(self._id_seen & other._id_seen)
             for k, n in other._conflicts.items():
                 self._conflicts[k] += n
@@ -485,7 +485,7 @@ class PopeMetric(Metric):
             record.image_id is None and image_key(record.image) is None
         if index is not None:
             if mode == "order":
-                seen = self._order_seen.setdefault(record.source.file, set())
+                seen = self._order_seen.setdefault(record.source.file, Answered())
             else:
                 seen = self._id_seen
             if index in seen:
@@ -517,7 +517,7 @@ class PopeMetric(Metric):
         for line in warnings:
             log.warning("%s", line)
 
-    def _check_count(self, file: str, info: AnswerFile | None, seen: set[int], n: int) -> None:
+    def _check_count(self, file: str, info: AnswerFile | None, seen: Answered, n: int) -> None:
         """Refuse a file aligned by order whose answers are not as many as the questions (a
         table's rows are the table reader's: its last row aligned by order is what is known)."""
         n_answers = info.n_answers if info is not None else None

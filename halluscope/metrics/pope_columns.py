@@ -21,8 +21,8 @@ import numpy as np
 from halluscope.columns import Coded, arrow_bools, arrow_ints, integers
 from halluscope.errors import AlignmentError, RecordError
 from halluscope.metrics.base import ItemScore
-from halluscope.metrics.pope_coverage import (LABEL_CONFLICT, conflict_of, image_mismatch,
-                                              image_mismatches, unchecked_rows)
+from halluscope.metrics.pope_coverage import (LABEL_CONFLICT, Answered, conflict_of,
+                                              image_mismatch, image_mismatches, unchecked_rows)
 from halluscope.metrics.pope_parsers import NO, UNKNOWN, YES
 from halluscope.metrics.pope_questions import float_id_problem, normalise_question, object_of
 from halluscope.metrics.units import CLUSTER_DEFAULT, unit_of
@@ -293,7 +293,7 @@ class ColumnScores:
 
 
 def _where(cols: RecordColumns, i: int) -> dict[str, Any]:
-    return {"file": cols.file, "line": i + 1}
+    return {"file": cols.file, "line": cols.start + i + 1}
 
 
 def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
@@ -306,11 +306,11 @@ def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
     if out.mode == "order" and metric.align == "auto":     # by order only when asked
         out.fail(alive[alone[alive]], lambda i: no_question_id(_where(cols, i), alone=True))
         alive = np.flatnonzero(out.ok)
-    if out.mode == "order":
-        past = alive[alive >= len(qs)]
+    if out.mode == "order":             # (a chunk of a file: its lines before come first)
+        past = alive[cols.start + alive >= len(qs)]
         if past.size:
-            raise past_the_questions(qs, int(past[0]), _where(cols, int(past[0])))
-        out.question[alive] = alive
+            raise past_the_questions(qs, cols.start + int(past[0]), _where(cols, int(past[0])))
+        out.question[alive] = cols.start + alive
         return
     qids = cols.array("question_id")
     if qids is None:
@@ -566,15 +566,11 @@ def fold_columns(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> 
     if len(rows):           # (as line by line: a mode no answer was aligned by is not named)
         metric._used[out.mode] = metric._used.get(out.mode, 0) + len(rows)
     if metric.questions is not None and len(rows):
-        seen = (metric._order_seen.setdefault(cols.file, set()) if out.mode == "order"
+        seen = (metric._order_seen.setdefault(cols.file, Answered()) if out.mode == "order"
                 else metric._id_seen)
-        q = out.question[rows]
-        answered = np.unique(q) if q.min() < 0 else np.flatnonzero(np.bincount(q))  # distinct
-        new = set(answered.tolist())
-        new -= seen
-        metric._repeats += len(rows) - len(new)
+        answered = np.flatnonzero(np.bincount(out.question[rows]))     # distinct, aligned
+        metric._repeats += len(rows) - seen.add_new(answered)
         if out.mode == "id":
             metric._unchecked += unchecked_rows(cols, rows)
-        seen |= new
     for field in filter(None, map(conflict_of, out.errors.values())):
         metric._conflicts[field] += 1

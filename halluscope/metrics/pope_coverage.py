@@ -80,6 +80,84 @@ def image_mismatch(qs: QuestionSet, index: int, image: Any, mode: str,
                        f"misaligned (aligned by {mode})", field="image", **where)
 
 
+class Answered:
+    """The questions answered so far, by their index in the question file: the set of ``int``
+    that POPE's bookkeeping kept (``in``, ``add``, ``|=``, ``&``, ``len``, iteration in
+    ascending order), held as one flag per question (a million answered questions: 1 MB
+    instead of 60). :meth:`add_new` adds many at once and says how many were new."""
+
+    __slots__ = ("_flags", "_n")
+
+    def __init__(self, indices: Any = ()):
+        self._flags = np.zeros(0, dtype=bool)
+        self._n = 0
+        self.add_new(np.fromiter(indices, dtype=np.int64))
+
+    def _room(self, top: int) -> None:
+        if top >= len(self._flags):
+            grown = np.zeros(max(top + 1, 2 * len(self._flags), 1024), dtype=bool)
+            grown[:len(self._flags)] = self._flags
+            self._flags = grown
+
+    def add_new(self, indices: np.ndarray) -> int:
+        """Add ``indices`` (distinct, not negative); how many of them were not here before."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if not len(indices):
+            return 0
+        if indices.min() < 0:
+            raise ValueError(f"expected questions' indices, got {int(indices.min())}")
+        self._room(int(indices.max()))
+        new = int(len(indices) - np.count_nonzero(self._flags[indices]))
+        self._flags[indices] = True
+        self._n += new
+        return new
+
+    def add(self, index: int) -> None:
+        if index < 0:
+            raise ValueError(f"expected a question's index, got {index}")
+        self._room(index)
+        if not self._flags[index]:
+            self._flags[index] = True
+            self._n += 1
+
+    def update(self, other: Any) -> None:
+        self |= other
+
+    def indices(self) -> np.ndarray:
+        return np.flatnonzero(self._flags)
+
+    def __contains__(self, index: object) -> bool:
+        return isinstance(index, (int, np.integer)) and 0 <= index < len(self._flags) and \
+            bool(self._flags[index])
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self):
+        return iter(self.indices().tolist())
+
+    def __ior__(self, other: Any) -> Answered:
+        self.add_new(other.indices() if isinstance(other, Answered)
+                     else np.fromiter(other, dtype=np.int64))
+        return self
+
+    def __and__(self, other: Answered) -> Answered:
+        return Answered(index for index in other.indices().tolist() if index in self)
+
+    def union(self, *others: Any) -> Answered:
+        out = Answered()
+        for part in (self, *others):
+            out |= part
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (Answered, set, frozenset)):
+            return len(self) == len(other) and all(index in other for index in self)
+        return NotImplemented
+
+    __hash__ = None     # type: ignore[assignment]
+
+
 def _published_sizes(qs: QuestionSet) -> set[int]:
     """Sizes of the other published files of ``qs``'s split (``qs`` being a published one)."""
     mine = _LABEL.search(qs.version) if qs.known else None
@@ -119,7 +197,7 @@ def coverage(metric: PopeMetric) -> tuple[dict[str, Any], list[str]]:
                         f"(none was aligned with them, or theirs is a bad record): the scores "
                         f"are over the {len(answered):,} answered questions only")
     if metric._unchecked:
-        first = answered == set(range(len(answered)))
+        first = not answered or max(answered) == len(answered) - 1   # exactly 0..len-1
         if metric.align == "auto" and missing and first and \
                 len(answered) in _published_sizes(qs):
             raise AlignmentError(

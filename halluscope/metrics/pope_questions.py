@@ -9,7 +9,6 @@ a JSON array of such objects, or either gzip-compressed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -21,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from halluscope import _json as fast_json
-from halluscope.columns import Coded, arrow_strings, int64_numbers, integers, read_json_table
+from halluscope.columns import Coded, arrow_strings, int64_numbers, integers
 from halluscope.errors import ConfigError, RecordError
-from halluscope.hashing import remember_sha256
+from halluscope.hashing import remember_sha256, sha256_file
 from halluscope.json_array import iter_json_elements
 from halluscope.metrics.pope_parsers import NO, YES
 from halluscope.records import gunzip, is_gzip_name
@@ -263,29 +262,82 @@ def _question_columns(items: list[tuple[int, Any]], name: str, split_from_name: 
     return cols
 
 
-def _flat_question_columns(path: Path, split_from_name: str | None, raw: bytes | None = None
-                           ) -> dict[str, Any] | None:
-    """The columns of a flat JSON-lines question file read whole (:mod:`halluscope.columns`),
-    the same as :func:`_question_columns` would give; ``None`` when it must be read line by line
-    (also to report a bad label or a repeated id at its line)."""
-    arrays = read_json_table(path, _QUESTION_KEYS, frozenset({"question_id"}), raw=raw)
-    if arrays is None:
+def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str, Any] | None:
+    """The columns of a flat JSON-lines question file read as columns, a chunk at a time
+    (:class:`~halluscope.column_chunks.TableChunks`: the file's bytes and table are never held
+    whole), the same as :func:`_question_columns` would give; ``None`` when it must be read line
+    by line (also to report a bad label or a repeated id at its line)."""
+    from halluscope.column_chunks import chunk_memory, released
+    from halluscope.columns import _pyarrow_json
+    if _pyarrow_json() is None:
         return None
-    n = len(next(iter(arrays.values())))
+    with chunk_memory():
+        parts, n = _question_parts(path)
+        chunks = max((len(v) for v in (parts or {}).values()), default=0)
+        coded = None if parts is None else _question_coded(parts, n, split_from_name)
+        del parts
+        if chunks > 1:          # (a file of one chunk: trimming the heap costs more than it gives)
+            released()
+    return coded
+
+
+def _question_parts(path: Path) -> tuple[dict[str, list] | None, int]:
+    """Each chunk's question columns (:class:`Coded`; the ids as they are), and the rows in all;
+    ``None`` when the file is not read as columns."""
+    from halluscope.column_chunks import NotColumns, TableChunks
+    from halluscope.columns import checked_arrays
+    parts: dict[str, list] = {}
+    n = 0
+    try:
+        tables = TableChunks(path, limit=False)
+        try:
+            for _, table in tables:
+                arrays = checked_arrays(table, _QUESTION_KEYS, frozenset({"question_id"}))
+                if arrays is None:
+                    return None, 0
+                n += table.num_rows
+                for key, column in arrays.items():
+                    parts.setdefault(key, []).append(column if key == "question_id"
+                                                     else Coded.of(column))
+        finally:
+            tables.close()
+    except NotColumns:
+        return None, 0
+    return parts, n
+
+
+def _merged(parts: list[Coded]) -> Coded:
+    """One column of the chunks' columns ``parts``: its values in order of first appearance, as
+    :meth:`Coded.of` encodes the whole column (codes in 32 bits: a question file's columns are
+    kept for the whole run, 4 bytes a question each instead of 8)."""
+    index: dict[Any, int] = {}
+    codes = []
+    for part in parts:
+        remap = np.array([index.setdefault(v, len(index)) for v in part.values], dtype=np.int32)
+        codes.append(remap[part.codes] if len(remap) else part.codes.astype(np.int32))
+    return Coded(np.concatenate(codes), list(index))
+
+
+def _question_coded(parts: dict[str, list], n: int, split_from_name: str | None
+                    ) -> dict[str, Any] | None:
+    """The question columns (see :class:`QuestionSet`) of the chunks' columns ``parts``
+    (``n`` rows in all)."""
 
     def first(*keys: str) -> Coded | None:
-        return next((Coded.of(arrays[k]) for k in keys if k in arrays), None)
+        return next((_merged(parts[k]) for k in keys if k in parts), None)
 
     def constant(value: Any) -> Coded:
-        return Coded(np.zeros(n, dtype=np.intp), [value])
+        return Coded(np.zeros(n, dtype=np.int32), [value])
 
+    import pyarrow as pa
     import pyarrow.compute as pc
     ids = numbers = None
-    if "question_id" in arrays:
-        ids = pc.cast(arrays["question_id"], "string")
-        if not _distinct(arrays["question_id"], ids):
+    if "question_id" in parts:
+        given = pa.concat_arrays(parts.pop("question_id"))
+        ids = pc.cast(given, "string")
+        if not _distinct(given, ids):
             return None
-        numbers = int64_numbers(arrays["question_id"])
+        numbers = int64_numbers(given)
     labels = first("label", "answer")
     if labels is not None:
         labels = labels.map(lambda v: v.strip().lower())
@@ -316,8 +368,7 @@ def load_questions(path: str | Path) -> QuestionSet:
     if not path.is_file():
         raise ConfigError(f"POPE question file not found: {path}")
     before = path.stat()
-    raw, data = _file_bytes(path)
-    sha = hashlib.sha256(raw).hexdigest()
+    sha = sha256_file(path)
     remember_sha256(path, sha, before)       # the run sheet's hash of the file, unless it changes
     name = str(path)
     split_from_name = None
@@ -325,11 +376,12 @@ def load_questions(path: str | Path) -> QuestionSet:
     if m:
         split_from_name = m.group(1).lower()
 
-    coded = _flat_question_columns(path, split_from_name, data)
+    coded = _flat_question_columns(path, split_from_name)
     lines = numbers = None
     if coded is not None:
         numbers = coded.pop("id_numbers")
     if coded is None:
+        data = _file_bytes(path)[1]
         with fast_json.gc_paused():   # ~30,000 small dicts: no collector rescans
             try:
                 text = data.decode("utf-8-sig")   # a BOM is not part of the first question

@@ -46,6 +46,7 @@ from halluscope.metrics.held import HELD_CAP, NonzeroUnits, RowUnits  # noqa: F4
 from halluscope.metrics.intervals import (  # noqa: F401  (re-exported: callers import them here)
     ZERO_WIDTH, IntervalReason, ci_note_label, decide_interval, effective_clusters,
     min_replicates, percentile_interval, score_interval, wilson_interval)
+from halluscope.metrics.unit_sets import UnitNames, UnitSet
 
 DEFAULT_BOOTSTRAP = 1000
 CHUNK = 2048
@@ -202,16 +203,18 @@ def _clean(x):
 class SumState:
     """Column sums over items plus their Poisson-bootstrap replicates; streaming and mergeable."""
 
-    def __init__(self, columns: Sequence[str], n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0):
+    def __init__(self, columns: Sequence[str], n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0,
+                 unit_names: UnitNames | None = None):
         self.columns = tuple(columns)
         self.n_boot = int(n_boot)
         self.seed = seed
+        self.unit_names = unit_names    # (a metric's states number their units alike)
         self.reset()
 
     def reset(self) -> None:
         k = len(self.columns)
         self.n = 0
-        self.units: set[str] = set()
+        self.units = UnitSet(self.unit_names)    # the clusters seen: a set of their names
         # per column, the clusters where it is nonzero (up to HELD_CAP): a statistic over
         # mentions that lie in two images rests on two clusters, however many were resampled
         self.held: list[set[str]] = [set() for _ in range(k)]

@@ -1,0 +1,218 @@
+"""Scoring flat answer files as columns, a chunk at a time (POPE's files).
+
+:func:`score_columns` scores what :func:`~halluscope.scoring.score_stream` would score line by
+line when the one metric asked for scores columns (:meth:`Metric.scores_columns`) and every input
+is a flat JSON-lines file: each chunk of a file (:mod:`halluscope.column_chunks`) is scored at
+once, folded into the metric on a thread of its own (the bootstrap: numpy, mostly without the
+GIL) while its item lines are put together from whole columns and written
+(:mod:`halluscope.column_json`). Memory holds a chunk or two, never the file: a million answers
+audit in the memory of a few thousand. The items, tallies and metric state are those of the
+line-by-line path, to the byte and the bit (tested, with chunks of a few lines too): the
+replicates of integer rows are exact sums in any grouping, and each unit's weights come from its
+name, never from the chunk it falls in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from halluscope._json import dumps_finite
+from halluscope.config import AuditConfig
+from halluscope.errors import AlignmentError
+from halluscope.metrics.base import Metric
+from halluscope.readers import detect_format
+from halluscope.redact import known_secrets
+from halluscope.scoring import Progress, StreamTally, _score_record, is_empty_answer
+from halluscope.textfiles import path_text
+
+if TYPE_CHECKING:   # the columnar path (POPE's files) imports them when it runs
+    from halluscope.column_chunks import RecordChunks
+    from halluscope.column_json import Pieces, Writer
+    from halluscope.columns import RecordColumns
+
+__all__ = ["ITEM_CHUNK", "score_columns"]
+
+
+def _quotes_a_secret(paths: list[Path]) -> bool:
+    """Whether an input file holds a known secret (an API key in the environment, a
+    registered credential): the whole-file path copies text into the items unchanged."""
+    secrets = [s.encode("utf-8") for s in known_secrets()]
+    if not secrets:
+        return False
+    from halluscope.records import open_binary
+    overlap = max(map(len, secrets)) - 1
+    for path in paths:
+        with open_binary(path) as fh:
+            tail = b""
+            while block := fh.read(1 << 24):
+                data = tail + block
+                if any(secret in data for secret in secrets):
+                    return True
+                tail = data[-overlap:] if overlap else b""
+    return False
+
+
+def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink, *,
+                  on_progress: Callable[[Progress], None] | None = None,
+                  total: int | None = None) -> StreamTally | None:
+    """Score flat JSON-lines inputs as columns, when the one metric asked for can
+    (:meth:`Metric.scores_columns`, POPE) and every input is such a file
+    (:mod:`halluscope.column_chunks`); ``None`` otherwise, with nothing written to ``sink`` and
+    the metric as it was (reset: a chunk past the first may show that a file is not flat, and
+    what was scored before it is undone). The items, tallies and metric state are the ones
+    :func:`~halluscope.scoring.score_stream` gives."""
+    if len(metrics) != 1 or not metrics[0].scores_columns() or cfg.engine == "ray" or not paths:
+        return None
+    if any((cfg.input_format or detect_format(p)) != "jsonl" for p in paths):
+        return None
+    if _quotes_a_secret(paths):         # the line path redacts it in the items
+        return None
+    from halluscope.column_chunks import chunk_memory
+    with chunk_memory():
+        return _score_chunked(paths, cfg, metrics, sink, on_progress, total)
+
+
+def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink,
+                   on_progress: Callable[[Progress], None] | None, total: int | None
+                   ) -> StreamTally | None:
+    """:func:`score_columns` once the metric and the inputs' format allow it."""
+    from halluscope.column_chunks import NotColumns, open_record_chunks
+    first = open_record_chunks(paths[0])    # the first chunk of every file is read here; the
+    if first is None:                       # first file's is kept, the others' read again
+        return None
+    for path in paths[1:]:
+        chunks = open_record_chunks(path)
+        if chunks is None:
+            first.close()
+            return None
+        chunks.close()
+    start = sink.tell()
+    try:
+        return _score_files(paths, first, cfg, metrics, sink, on_progress, total)
+    except (NotColumns, AlignmentError) as exc:
+        sink.seek(start)                # as if the files had not been read as columns
+        sink.truncate()
+        if isinstance(exc, NotColumns):
+            metrics[0].reset()
+            return None
+        raise
+    finally:
+        first.close()
+
+
+def _score_files(paths: list[Path], first: RecordChunks, cfg: AuditConfig,
+                 metrics: list[Metric], sink, on_progress: Callable[[Progress], None] | None,
+                 total: int | None) -> StreamTally:
+    """:func:`score_columns` of every chunk of every file, in order (``first``: the first
+    file's chunks): each chunk scored, then folded on a thread while its items are written (one
+    fold at a time, in order), the next chunk read and scored beside that fold."""
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    from halluscope.column_chunks import RecordChunks
+    from halluscope.column_json import Writer
+    from halluscope.hashing import hash_ahead
+    metric, tally = metrics[0], StreamTally()
+    # the items are hashed as they are written (results.json lists their sha256), when every
+    # byte of the file goes through the writers
+    hasher = hashlib.sha256() if Writer.hashes(sink) and sink.tell() == 0 else None
+    # the fold (numpy, the bootstrap) runs beside the items (pyarrow, the file): both mostly
+    # without the GIL; an error writing the items waits for the fold, then is raised
+    with ThreadPoolExecutor(1, thread_name_prefix="halluscope-fold") as pool, \
+            Writer(sink, hasher=hasher) as out:
+        folding = None
+        for k, path in enumerate(paths):
+            chunks = first if k == 0 else RecordChunks(path)
+            try:
+                for cols in chunks:
+                    scored = metric.score_columns(cols, fold=False)
+                    _tally(tally, metric, cols, scored)
+                    if folding is not None:
+                        folding.result()
+                    folding = pool.submit(metric.fold_columns, cols, scored)
+                    _write_column_items(cols, scored, metrics, tally, cfg.strict, out)
+                    if on_progress is not None:
+                        on_progress(Progress(tally.items, total, len(tally.problems)))
+            finally:
+                chunks.close()
+            if folding is not None and not folding.done():  # the run sheet's hash of the input
+                hash_ahead([path])
+        if folding is not None:
+            folding.result()
+    tally.items_sha256 = hasher.hexdigest() if hasher is not None else None
+    return tally
+
+
+def _tally(tally: StreamTally, metric: Metric, cols: RecordColumns, scored: Any) -> None:
+    """Count a chunk's lines, its scored lines and its scored empty answers."""
+    tally.items += cols.n
+    tally.scored[metric.name] += int(np.count_nonzero(scored.ok))
+    responses = cols.coded("response")
+    if responses is not None and len(responses.codes):
+        empty = np.array([is_empty_answer(v) for v in responses.values], dtype=bool)
+        n_empty = int(np.count_nonzero(empty[responses.codes] & scored.ok))
+        if n_empty:
+            tally.empty[metric.name] += n_empty
+
+
+ITEM_CHUNK = 1 << 13
+"""Lines whose items are put together at a time on the columnar path: their pieces, joined
+lines and the writes waiting hold a few times 8,192 lines of text (65,536 held 60-80 MB)."""
+
+
+def _write_column_items(cols: RecordColumns, scored: Any, metrics: list[Metric],
+                        tally: StreamTally, strict: bool, out: Writer) -> None:
+    """The item lines of ``cols``, in order, to ``out``: the scored ones put together from
+    whole columns, the others (errors, skips) one by one as
+    :func:`~halluscope.scoring.score_stream` writes them."""
+    from halluscope.column_json import join
+    ok = np.asarray(scored.ok, dtype=bool)
+    pieces = _item_pieces(cols, scored.item_columns, metrics[0].name)
+    for start in range(0, cols.n, ITEM_CHUNK):
+        stop = min(start + ITEM_CHUNK, cols.n)
+        lines = join([part for column in pieces for part in column.parts(start, stop)],
+                     stop - start)
+        done = start
+        for i in (start + np.flatnonzero(~ok[start:stop])).tolist():
+            out.rows(lines, done - start, i - start)
+            # a line the columns did not score is never scored here, beside the fold
+            outcome = (("error", scored.errors[i]) if i in scored.errors
+                       else ("skip", scored.skips[i]))
+            item = _score_record(cols.record(i), metrics, tally, strict,
+                                 lambda m: outcome, folded=True)
+            out.text(dumps_finite(item) + "\n")
+            done = i + 1
+        out.rows(lines, done - start, stop - start)
+
+
+def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[Pieces]:
+    """The pieces of the item lines :func:`_score_record` writes for the scored lines of
+    ``cols`` (``scores``: the metric's item columns), put together from whole columns
+    (:mod:`halluscope.column_json`); the lines of rows not scored mean nothing."""
+    from halluscope.column_json import Fixed, JsonColumn, LineNumbers
+
+    def field(key: str, omit_none: bool = True) -> Pieces | None:
+        """A record field as it is read (a plain column) or derived (id, task, image_id)."""
+        column = cols.plain(key)
+        column = cols.coded(key) if column is None else column
+        if column is None:
+            return None if omit_none else Fixed(f',"{key}":null')
+        return JsonColumn(column, key, lead="{" if key == "id" else ",", omit_none=omit_none)
+
+    pieces = [field("id", False), field("task", False), field("image"), field("image_id")]
+    if cols.file:
+        pieces += [Fixed(',"source":' + dumps_finite(f"{path_text(cols.file)}:")[:-1]),
+                   LineNumbers(cols.start),
+                   Fixed('"')]
+    pieces += [field("prompt"), field("response", False),
+               JsonColumn(scores.row, "row", lead=f',"scores":{{{dumps_finite(name)}:{{'),
+               JsonColumn(scores.unit, "unit"), JsonColumn(scores.groups, "groups"), Fixed("}}")]
+    lead = f",{dumps_finite(name)}:{{"
+    for key, column in scores.payload.items():
+        pieces.append(JsonColumn(column, key, lead=lead))
+        lead = ","
+    return [column for column in pieces + [Fixed("}}\n")] if column is not None]

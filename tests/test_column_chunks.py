@@ -1,0 +1,157 @@
+"""Answer files read as columns a chunk at a time (halluscope.column_chunks): the same records,
+results, interval bounds and item bytes as the file read whole, and a file that a later chunk
+shows is not flat goes line by line, with nothing written twice."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+
+import pytest
+
+import halluscope
+import halluscope.column_chunks as column_chunks
+from halluscope.columns import read_record_columns
+
+OBJECTS = ["dog", "cat", "car", "person", "umbrella", "dining table"]
+ANSWERS = ["Yes", "No", "Yes, there is a {o}.", "No, there is no {o}.", "Not sure.", "NO"]
+
+
+def _jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _files(tmp_path, n=240, *, ids=True, seed=0):
+    rng = random.Random(seed)
+    questions, answers = [], []
+    for i in range(1, n + 1):
+        o = OBJECTS[i % len(OBJECTS)]
+        text = f"Is there a {o} in the image?"
+        questions.append({"question_id": i, "image": f"{(i - 1) // 6}.jpg", "text": text,
+                          "label": "yes" if i % 3 else "no"})
+        row = {"question_id": i} if ids else {}
+        row.update(question=text, answer=rng.choice(ANSWERS).format(o=o))
+        answers.append(row)
+    return (_jsonl(tmp_path / "answers.jsonl", answers),
+            _jsonl(tmp_path / "coco_pope_random.json", questions))
+
+
+def _audit(tmp_path, name, answers, **options):
+    result = halluscope.audit(answers, metrics="pope", out=tmp_path / name, n_boot=200,
+                              write_report=False, **options)
+    results = json.loads((tmp_path / name / "results.json").read_text())
+    for key in ("run_id", "outputs", "wall_time_s", "started", "finished"):
+        results.pop(key, None)
+    return result, results, (tmp_path / name / "items.jsonl").read_bytes()
+
+
+def _no_volatile(value):
+    if isinstance(value, dict):
+        return {k: _no_volatile(v) for k, v in value.items()
+                if k not in ("run_id", "outputs", "wall_time_s", "started", "finished")}
+    if isinstance(value, list):
+        return [_no_volatile(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("ids, packed", [(True, False), (False, False), (True, True)])
+def test_an_audit_read_a_few_lines_at_a_time_is_the_audit_read_whole(tmp_path, monkeypatch,
+                                                                     ids, packed):
+    """Every value, every interval bound and every byte of items.jsonl: the bootstrap weights
+    come from each image's name, never from the chunk it falls in, and the replicates of
+    one-hot rows are exact sums in any grouping (an image's six answers split over chunks)."""
+    answers, questions = _files(tmp_path, ids=ids)
+    if packed:
+        answers = answers.with_name("answers.jsonl.gz")
+        answers.write_bytes(gzip.compress(answers.with_name("answers.jsonl").read_bytes()))
+    options = {"questions": questions} if ids else {"questions": questions,
+                                                     "pope_align": "order"}
+    whole, whole_results, whole_items = _audit(tmp_path, "whole", answers, **options)
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 300)     # three or four lines a chunk
+    chunked, chunked_results, chunked_items = _audit(tmp_path, "chunked", answers, **options)
+    assert chunked.runsheet["execution"]["scored"] == "as columns (whole files)"
+    assert chunked_items == whole_items
+    assert _no_volatile(chunked_results) == _no_volatile(whole_results)
+    pope = chunked.metrics["pope"]
+    assert pope.results["accuracy"].ci is not None and pope.groups     # intervals, groups
+    assert json.dumps(pope.to_dict(), sort_keys=True) == \
+        json.dumps(whole.metrics["pope"].to_dict(), sort_keys=True)
+
+
+def test_chunks_hold_the_records_of_the_whole_file(tmp_path):
+    answers, _ = _files(tmp_path, n=50)
+    lines = answers.read_bytes().replace(b'"question_id": 7,', b'"question_id": 7, "extra": 3,')
+    answers.write_bytes(b"\xef\xbb\xbf" + lines.replace(b'"extra": 3, ', b""))  # a BOM first
+    whole = read_record_columns(answers)
+    chunks = column_chunks.RecordChunks(answers, size=120)
+    seen = []
+    for cols in chunks:
+        assert cols.start == len(seen) and cols.n >= 1
+        seen += [cols.record(i) for i in range(cols.n)]
+    assert len(seen) == whole.n == 50
+    assert seen == [whole.record(i) for i in range(whole.n)]
+    assert [r.source.line for r in seen] == list(range(1, 51))
+
+
+@pytest.mark.parametrize("bad", ["null", "missing", "blank", "type", "label", "dates", "gzip"])
+def test_a_later_chunk_that_is_not_flat_sends_the_file_line_by_line(tmp_path, monkeypatch, bad):
+    """What only the whole file tells shows in a chunk after the first: what was scored and
+    written is undone and the file is scored line by line, as it would have been read whole."""
+    answers, questions = _files(tmp_path)
+    rows = [json.loads(line) for line in answers.read_text().splitlines()]
+    text = None
+    if bad == "null":
+        rows[200]["answer"] = None
+    elif bad == "missing":
+        del rows[200]["question"]
+    elif bad == "type":
+        rows[200]["question_id"] = "201"
+    elif bad == "label":
+        for row in rows:
+            row["label"] = "yes"
+        rows[200]["label"] = "Yes"
+    elif bad == "dates":            # every value of a column looks like a date
+        for i, row in enumerate(rows):
+            row["answer_id"] = f"2024-01-{i % 28 + 1:02d}"
+    if bad == "blank":
+        text = answers.read_text().replace("\n", "\n\n", 201).replace("\n\n", "\n", 200)
+    answers.write_text(text or "".join(json.dumps(r) + "\n" for r in rows))
+    if bad == "gzip":               # a stream that ends early, past the first chunk
+        cut = answers.with_name("answers.jsonl.gz")
+        cut.write_bytes(gzip.compress(answers.read_bytes())[:-40])
+        answers = cut
+    assert column_chunks.open_record_chunks(answers, size=300) is not None   # first chunk: ok
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 300)
+    if bad == "gzip":
+        with pytest.raises(Exception):
+            halluscope.audit(answers, metrics="pope", questions=questions, n_boot=50,
+                             write_report=False)
+        return
+    result, results, items = _audit(tmp_path, "fast", answers, questions=questions)
+    assert result.runsheet["execution"]["scored"].startswith("record by record")
+    import halluscope.pipeline as pipeline
+    monkeypatch.setattr(pipeline, "score_columns", lambda *a, **k: None)
+    _, slow_results, slow_items = _audit(tmp_path, "slow", answers, questions=questions)
+    assert items == slow_items and len(items.splitlines()) == 240
+    assert _no_volatile(results) == _no_volatile(slow_results)
+
+
+def test_a_column_of_dates_and_words_is_read_as_the_strings_of_the_whole_file(tmp_path,
+                                                                             monkeypatch):
+    """pyarrow reads a chunk whose values all look like dates as timestamps, and widens the
+    whole file's column to strings where one does not: the chunks give those strings."""
+    answers, questions = _files(tmp_path)
+    rows = [json.loads(line) for line in answers.read_text().splitlines()]
+    for i, row in enumerate(rows):
+        row["answer_id"] = f"2024-01-{i % 28 + 1:02d}" if i < 200 else f"a{i}"
+    _jsonl(answers, rows)
+    whole = read_record_columns(answers)
+    assert whole is not None
+    chunks = list(column_chunks.RecordChunks(answers, size=300))
+    values = [v for cols in chunks for v in cols.meta("answer_id").tolist()]
+    assert values == whole.meta("answer_id").tolist()
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 300)
+    result, _, _ = _audit(tmp_path, "fast", answers, questions=questions)
+    assert result.runsheet["execution"]["scored"] == "as columns (whole files)"

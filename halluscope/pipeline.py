@@ -219,9 +219,10 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
             tmp_path.unlink(missing_ok=True)
         raise
     finally:
-        engine.close()
+        # the journal first: what it holds is kept even if shutting the engine down fails
         if journal is not None:     # kept until the outputs are written (discard_journal)
             journal.close(discard=strict_stop)
+        engine.close()
     return tally
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -36,6 +37,7 @@ from halluscope.engines import (build_worker_metrics, chunked, claims_split_toge
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
+from halluscope.stopping import GRACE_SECONDS, InFlight, Interrupted
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +125,20 @@ class BatchTracker:
     """A small Ray actor beside the pool: which batches an actor began (a batch begun twice was
     being scored when its actor died), which records of such a batch were started and not
     finished when it is scored again one record at a time (the one an actor died on), and how
-    many actors began to start and never finished."""
+    many actors began to start and never finished; and, so that a stopping audit journals them
+    (:meth:`RayEngine._salvage`), the outcomes of the batches scored and not yet handed on in
+    input order (Ray Data holds them back until the batches before them are done), and which
+    batches are being scored."""
 
     def __init__(self) -> None:
         self.begun: dict[int, int] = {}
         self.unfinished: dict[int, int] = {}
         self.kept: dict[int, bytes] = {}       # what a careful try scored, by entry
         self.starts = self.started = 0
+        self.scored: dict[int, dict] = {}      # by batch: its positions, outcomes, judges, actor
+        self.running: set[int] = set()         # batches begun and not yet scored
+        self.upto = 0                          # entries the driver handed on
+        self.stopping = False
 
     def starting(self) -> int:
         """Actors that began to start before this one and never finished (died, or still
@@ -140,11 +149,47 @@ class BatchTracker:
     def ready(self) -> None:
         self.started += 1
 
-    def begin(self, key: int) -> int:
-        """How many times the batch ``key`` was begun before (0: its first try)."""
+    def begin(self, key: int) -> int | None:
+        """How many times the batch ``key`` was begun before (0: its first try); ``None`` once
+        the audit stops (:meth:`stop`), for a batch after every one scored or being scored:
+        then it is not scored (one before such a batch is, so that the batches after it can be
+        journaled, the journal holding the entries in input order)."""
+        if self.stopping and key > max((*self.running, *self.scored), default=-1):
+            return None
+        self.running.add(key)
         before = self.begun.get(key, 0)
         self.begun[key] = before + 1
         return before
+
+    def done(self, key: int, batch: dict) -> None:
+        """The batch ``key`` was scored: ``batch`` holds its positions (``i``) and their pickled
+        outcomes, judge counters and actor, kept until the driver has handed them on."""
+        self.running.discard(key)
+        if batch["i"] and batch["i"][-1] >= self.upto:
+            self.scored[key] = batch
+
+    def handed(self, upto: int) -> None:
+        """The driver has handed on the entries before ``upto``: their batches are let go."""
+        self.upto = max(self.upto, upto)
+        for key in [k for k, batch in self.scored.items() if batch["i"][-1] < self.upto]:
+            del self.scored[key]
+
+    def stop(self) -> None:
+        """The audit stops: no batch after those scored or being scored is begun any more."""
+        self.stopping = True
+
+    def pending(self, upto: int) -> bool:
+        """Whether batches are being scored, or a batch not yet begun lies between ``upto``
+        and a batch scored (which cannot be journaled before it is)."""
+        if self.running:
+            return True
+        have = {i for batch in self.scored.values() for i in batch["i"] if i >= upto}
+        return bool(have) and len(have) != max(have) - upto + 1
+
+    def left(self, upto: int) -> list[dict]:
+        """The scored batches that hold entries from ``upto`` on."""
+        self.handed(upto)
+        return list(self.scored.values())
 
     def start(self, i: int) -> tuple[int, bytes | None]:
         """How many times entry ``i`` was started before and never finished, and what a try
@@ -184,6 +229,8 @@ class RecordScorer:
         entries = [pickle.loads(e) for e in batch["entry"]]
         positions = [int(i) for i in batch["i"]]
         tries = self._get(self.tracker.begin.remote(positions[0]))
+        if tries is None:       # the audit stops: nothing more is scored
+            return {key: [] for key in ("i", "entry", "outcomes", "actor", "judges")}
         if tries:
             scored = self._carefully(positions, entries, tries)
         else:
@@ -192,10 +239,12 @@ class RecordScorer:
                 scored = [(score_outcomes(e, self.metrics), take_judge_stats(self.metrics))
                           if isinstance(e, Record) else (None, []) for e in entries]
         # each record's judge calls travel with its row, to be counted by the driver with it
-        return {"i": positions, "entry": list(batch["entry"]),
-                "outcomes": [pickle.dumps(o, protocol=_PICKLE) for o, _ in scored],
-                "actor": [self.actor] * len(entries),
-                "judges": [pickle.dumps(j, protocol=_PICKLE) for _, j in scored]}
+        out = {"i": positions, "outcomes": [pickle.dumps(o, protocol=_PICKLE) for o, _ in scored],
+               "actor": [self.actor] * len(entries),
+               "judges": [pickle.dumps(j, protocol=_PICKLE) for _, j in scored]}
+        # a copy for the tracker, until the driver has it in order: journaled if the audit stops
+        self.tracker.done.remote(positions[0], out)
+        return {**out, "entry": list(batch["entry"])}
 
     def _carefully(self, positions: list[int], entries: list[Any], tries: int) -> list[Any]:
         """The outcomes and judge counters of a batch that killed an actor, one entry at a
@@ -238,6 +287,17 @@ class RecordScorer:
         return ray.get(ref)
 
 
+def _let_finish(before: set[threading.Thread], seconds: float = GRACE_SECONDS) -> None:
+    """Wait (up to ``seconds`` in all) for the threads started since ``before`` (Ray Data's,
+    fetching rows) to end, but the audit's own: one that still calls Ray once the audit shuts
+    Ray down ends the process (exit 1, the code of a crossed gate, the journal not closed)."""
+    import time
+    until = time.monotonic() + seconds
+    for thread in set(threading.enumerate()) - before:
+        if not thread.name.startswith("halluscope-"):
+            thread.join(max(0.0, until - time.monotonic()))
+
+
 class RayEngine:
     """Scores records on Ray Data (a local instance, or the cluster at ``address``)."""
 
@@ -263,6 +323,9 @@ class RayEngine:
         self.actors: set[str] = set()     # the actors that scored (one model load each)
         self.blocks = 0
         self.tracker: Any = None
+        self.handed = 0                   # entries handed on in order
+        self._refs: list[Any] = []        # the entries' object-store blocks, of _size each
+        self._size = 1
         self.num_gpus = _gpus_per_actor(config.options or {})
         try:
             if self._owns:
@@ -336,8 +399,10 @@ class RayEngine:
                                 compute=self.ray.data.ActorPoolStrategy(size=actors),
                                 num_cpus=1, num_gpus=self.num_gpus or None,
                                 max_restarts=-1, max_task_retries=-1)
+        self._refs, self._size = refs, size
         try:
-            yield from self._in_order(ds.iter_rows(), n)
+            with InFlight("the batches the Ray actors scored", drain=self._drain) as stop:
+                yield from self._in_order(ds.iter_rows(), n, stop)
         except self.ray.exceptions.RayError as exc:
             dying = _keeps_dying(exc)
             if dying is not None:       # as itself, without what Ray Data appends to errors
@@ -348,22 +413,113 @@ class RayEngine:
                 raise cause from exc
             raise
 
-    def _in_order(self, rows: Iterable[dict], n: int) -> Iterator[tuple[Any, Any, Any]]:
+    def _in_order(self, rows: Iterable[dict], n: int,
+                  stop: InFlight) -> Iterator[tuple[Any, Any, Any]]:
         """``(entry, outcomes, judges)`` in input order from ``rows`` (in order already when
-        Ray keeps it; held back here only when a row comes early)."""
+        Ray keeps it; held back here only when a row comes early). A first Ctrl-C or SIGTERM
+        is noted by ``stop`` and taken at the next row, Ray going on meanwhile (raised inside
+        Ray, its executor would cancel the batches being scored): it ends the rows after the
+        batches already scored and those that finish within the grace (:meth:`_salvage`)."""
         early: dict[int, dict] = {}
-        nxt = 0
-        for row in rows:
-            early[int(row["i"])] = row
-            while nxt in early:
-                row = early.pop(nxt)
-                self.actors.add(row["actor"])
-                yield (pickle.loads(row["entry"]), pickle.loads(row["outcomes"]),
-                       pickle.loads(row["judges"]))
-                nxt += 1
-        if nxt != n:
-            raise RuntimeError(f"Ray returned {nxt} of {n} entries in order "
+        self.handed = 0
+        # held here until the end: dropped when a signal ends the loop, it shut Ray Data down,
+        # which cancelled the batches being scored before the grace could journal them
+        it = iter(rows)
+        threads = set(threading.enumerate())
+        row: dict | None = {}
+        stop.waiting = True
+        try:
+            while True:
+                stop.blocked = True     # (a noted signal is sent again to end the wait)
+                if stop.noted is not None:
+                    raise Interrupted
+                row = next(it, None)
+                stop.blocked = False
+                if row is None:
+                    break
+                early[int(row["i"])] = row
+                while self.handed in early:
+                    yield from self._hand_on(early.pop(self.handed), stop)
+        except (KeyboardInterrupt, Interrupted):
+            if stop.noted is None:      # (raised at once: the handler was not ours)
+                stop.announce()
+            yield from self._salvage(early, stop.settle())
+            stop.raise_noted()
+            raise
+        finally:
+            stop.waiting = stop.blocked = False
+            getattr(it, "close", lambda: None)()    # Ray Data shut down now, not after Ray
+            if row is not None:         # stopped early: Ray Data's threads end first
+                _let_finish(threads)
+        stop.raise_noted()      # noted while the last rows were folded
+        if self.handed != n:
+            raise RuntimeError(f"Ray returned {self.handed} of {n} entries in order "
                                f"({len(early)} held back)")
+
+    def _hand_on(self, row: dict, stop: InFlight) -> Iterator[tuple[Any, Any, Any]]:
+        """One row, as ``(entry, outcomes, judges)``; a signal noted while the caller folds and
+        journals it is taken after it (:class:`Interrupted`)."""
+        self.actors.add(row["actor"])
+        yield (pickle.loads(row["entry"]), pickle.loads(row["outcomes"]),
+               pickle.loads(row["judges"]))
+        self.handed += 1
+        if self.handed % BATCH == 0:
+            self.tracker.handed.remote(self.handed)     # the tracker lets their batches go
+        if stop.noted is not None:
+            raise Interrupted
+
+    def _salvage(self, early: dict[int, dict], grace: float) -> Iterator[tuple[Any, Any, Any]]:
+        """After a first signal: no batch is begun any more, and the batches that the actors
+        scored (held back by Ray Data until those before them are done, or here in ``early``)
+        and those that finish within :data:`~halluscope.stopping.GRACE_SECONDS` are handed on
+        in input order, up to the first entry not scored, so that they are journaled (the
+        ``--workers`` engine's grace: :func:`~halluscope.stopping.in_grace`); ``grace``: its
+        seconds left."""
+        for entry, outcomes, judges, actor in self._scored_since(early, grace):
+            self.actors.add(actor)
+            yield entry, outcomes, judges
+            self.handed += 1
+
+    def _scored_since(self, early: dict[int, dict],
+                      grace: float) -> list[tuple[Any, Any, Any, str]]:
+        """The scored entries from :attr:`handed` on, in order up to the first not scored,
+        once every batch being scored is done or the grace is over (none when the tracker
+        cannot be reached)."""
+        ray = self.ray
+        rows = {i: (row["outcomes"], row["judges"], row["actor"]) for i, row in early.items()}
+        entries = {i: row["entry"] for i, row in early.items()}
+        try:
+            self._drain(grace)
+            for batch in ray.get(self.tracker.left.remote(self.handed), timeout=GRACE_SECONDS):
+                for k, i in enumerate(batch["i"]):
+                    rows.setdefault(i, (batch["outcomes"][k], batch["judges"][k],
+                                        batch["actor"][k]))
+            out, i, blocks = [], self.handed, {}
+            while i in rows:
+                if i not in entries:        # the record itself, from its object-store block
+                    b = i // self._size
+                    if b not in blocks:
+                        blocks[b] = ray.get(self._refs[b], timeout=GRACE_SECONDS)
+                    entries[i] = blocks[b].column("entry")[i % self._size].as_py()
+                outcomes, judges, actor = rows[i]
+                out.append((pickle.loads(entries[i]), pickle.loads(outcomes),
+                            pickle.loads(judges), actor))
+                i += 1
+        except ray.exceptions.RayError as exc:
+            log.warning("could not collect the batches the Ray actors scored (%s)", exc)
+            return []
+        return out
+
+    def _drain(self, seconds: float) -> None:
+        """No batch after those scored or being scored is begun any more; returns once those
+        being scored are done and those scored follow the entries handed on without a gap,
+        or after ``seconds``."""
+        import time
+        until = time.monotonic() + seconds
+        self.tracker.stop.remote()
+        while self.ray.get(self.tracker.pending.remote(self.handed), timeout=seconds + 1) \
+                and time.monotonic() < until:
+            time.sleep(0.05)
 
     def report(self) -> dict[str, Any]:
         """What the run sheet says about the Ray run: actors that scored, blocks, batches tried

@@ -11,6 +11,8 @@ outlive the audit that started them.
   :data:`GRACE_SECONDS` are handed on (journaled) before the interruption is raised; before,
   the ~0.5 s of work each worker had in hand was done and thrown away, and scored again on
   ``--resume``. A second signal, or one that lands elsewhere, is raised at once, as before.
+  ``--engine ray`` defers it too (``drain``), to journal the batches its actors scored and
+  those they finish within the grace (:meth:`~halluscope.ray_engine.RayEngine._salvage`).
 * :func:`die_with_parent`: a worker asks Linux to SIGKILL it when its parent dies
   (``PR_SET_PDEATHSIG``), so that even a parent killed with SIGKILL (the OOM killer) takes its
   workers with it; elsewhere it does nothing.
@@ -83,12 +85,24 @@ class InFlight:
     chunk (:meth:`result`) to the next chunk boundary (:meth:`raise_noted`), so that the chunks
     in flight can be journaled first; only where the handler in place is Python's own Ctrl-C
     handler or the audit's SIGTERM one (both raise), in the main thread. Any other signal, a
-    second one, or one that lands while the parent folds, is raised at once by that handler."""
+    second one, or one that lands while the parent folds, is raised at once by that handler.
 
-    def __init__(self) -> None:
+    ``drain``: where the wait cannot be polled (Ray Data's rows), a first signal noted runs
+    ``drain(seconds)`` in a thread (it returns once the work in flight is done or the grace is
+    over), then sends the signal to the main thread again if it is still :attr:`blocked` in
+    that wait, to be raised there; unless the caller has :meth:`settled <settle>` by then."""
+
+    def __init__(self, what: str = "the chunks the workers are scoring",
+                 drain: Any = None) -> None:
+        import threading
+        self.what = what        # what is journaled before the interruption is raised
         self.noted: int | None = None
         self.at = 0.0
         self.waiting = False
+        self.blocked = False    # (``drain``) in a wait that only a signal ends
+        self.drain = drain
+        self._echo = False      # the noted signal was sent again (:meth:`_again`)
+        self._lock = threading.Lock()
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> InFlight:
@@ -104,18 +118,49 @@ class InFlight:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.settle()
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous.clear()
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        if self.waiting and self.noted is None:
+        if self._echo:          # sent again by _again: raised where the caller still waits
+            self._echo = False
+            if not self.waiting:    # (it settled meanwhile: it raises once it has drained)
+                return
+        elif self.waiting and self.noted is None:
             import time
             self.noted, self.at = signum, time.monotonic()
-            log.warning("stopping: journaling the chunks the workers are scoring (up to %.0f s; "
-                        "again to stop at once)", GRACE_SECONDS)
+            self.announce()
+            if self.drain is not None:
+                import threading
+                threading.Thread(target=self._again, args=(threading.main_thread().ident,),
+                                 daemon=True, name="halluscope-drain").start()
             return
         self._previous[signum](signum, frame)
+
+    def announce(self) -> None:
+        """Say that the audit stops after journaling :attr:`what` it can within the grace."""
+        log.warning("stopping: journaling %s (up to %.0f s; again to stop at once)", self.what,
+                    GRACE_SECONDS)
+
+    def _again(self, main: int) -> None:
+        """(``drain``) Once drained: the noted signal again, if the caller still waits."""
+        try:
+            self.drain(self.left())
+        except Exception:  # noqa: BLE001 - a failed drain still ends the wait
+            log.debug("draining the work in flight failed", exc_info=True)
+        with self._lock:
+            if self.waiting and self.blocked and self.noted is not None:
+                self._echo = True
+                signal.pthread_kill(main, self.noted)
+
+    def settle(self) -> float:
+        """Stop deferring (a signal from now on is raised at once); the seconds of the grace
+        left, a whole grace when no signal was noted (the first one was raised)."""
+        with self._lock:
+            self.waiting = self.blocked = False
+        return self.left() if self.noted is not None else GRACE_SECONDS
 
     def result(self, future: Any) -> Any:
         """``future.result()``; :class:`Interrupted` when a first signal is noted before it is

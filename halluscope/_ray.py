@@ -164,6 +164,21 @@ def was_terminated(exc: BaseException | None = None) -> bool:
     return terminated or type(exc).__name__ == "Terminated"
 
 
+def stop_ray(ray) -> None:
+    """``ray.shutdown()``, then SIGTERM's handler put back where Python thinks it is: Ray's core
+    worker resets the signal to its default disposition as it shuts down, behind Python's back
+    (``signal.getsignal`` still names the handler), so a SIGTERM while the run sheet was
+    written killed the process (-15) instead of interrupting it."""
+    import threading
+    try:
+        ray.shutdown()
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            handler = signal.getsignal(signal.SIGTERM)
+            if handler is not None:     # None: set outside Python, left alone
+                signal.signal(signal.SIGTERM, handler)
+
+
 def _terminate_as_an_interruption() -> None:
     """Take SIGTERM back from Ray: its handlers end the process with exit 1, the code of
     "some records failed" (query) and of a crossed gate (audit), and no run sheet written."""

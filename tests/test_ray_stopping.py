@@ -112,6 +112,19 @@ def test_sigterm_while_ray_starts_is_an_interruption(sigterm_restored):
     assert signal.getsignal(signal.SIGTERM) is _ray._on_sigterm
 
 
+@pytest.mark.skipif(not LINUX, reason="reads the C-level handler with sigaction")
+def test_sigterm_after_ray_shut_down_still_meets_the_handler(sigterm_restored):
+    """Ray's shutdown leaves SIGTERM's C-level disposition at the default while Python still
+    names its handler: a SIGTERM while the run sheet was written killed the process (-15)."""
+    fake = FakeRay()
+    _ray.start_ray(fake, None)
+    assert _c_sigterm_handler() != 0
+    _ray.stop_ray(fake)
+    assert fake.shut_down == 1
+    assert _c_sigterm_handler() != 0
+    assert signal.getsignal(signal.SIGTERM) is _ray._on_sigterm
+
+
 @pytest.mark.parametrize("where", ["init", "actors"])
 def test_a_query_terminated_while_its_actors_start_says_so(tmp_path, monkeypatch,
                                                            sigterm_restored, where):

@@ -40,7 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import import_ray, start_ray
+from halluscope._ray import import_ray, start_ray, stop_ray
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
@@ -257,7 +257,7 @@ class RayPool:
                 log.debug("closing a query actor: %s", exc)
             self.ray.kill(actor)
         if self.owns_ray:
-            self.ray.shutdown()
+            stop_ray(self.ray)
 
 
 def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | None,
@@ -273,7 +273,7 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
         workers = _actors_that_fit(ray.cluster_resources(), workers, gpus_per_worker, address)
     except BaseException:   # a usage error, or interrupted while Ray started: its Ray down
         if owns:
-            ray.shutdown()
+            stop_ray(ray)
         raise
     settings = settings_for(workers)
     actor_cls = ray.remote(QueryWorker).options(num_cpus=1, num_gpus=gpus_per_worker or 0,

@@ -143,4 +143,6 @@ def test_a_query_terminated_while_its_actors_start_says_so(tmp_path, monkeypatch
         assert not server.requests
     sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
     assert sheet["aborted"] == "interrupted (SIGTERM); run again to ask what is left"
-    assert fake.shut_down == 1
+    # actors that never got ready are shut down with their Ray; a Ray interrupted while it
+    # started is left to Ray's own exit handler (shutting it down then crashed the exit, -11)
+    assert fake.shut_down == (1 if where == "actors" else 0)

@@ -267,11 +267,11 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
     ``n`` actors."""
     ray = import_ray()
     owns = not ray.is_initialized()
+    if owns:
+        start_ray(ray, address)
     try:
-        if owns:
-            start_ray(ray, address)
         workers = _actors_that_fit(ray.cluster_resources(), workers, gpus_per_worker, address)
-    except BaseException:   # a usage error, or interrupted while Ray started: its Ray down
+    except ConfigError:
         if owns:
             stop_ray(ray)
         raise

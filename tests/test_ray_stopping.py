@@ -23,7 +23,7 @@ from halluscope.adapters import ray_query
 LINUX = sys.platform.startswith("linux")
 
 
-def _c_sigterm_handler() -> int | None:
+def _c_sigterm_handler() -> int:
     """The C-level SIGTERM handler address (0: SIG_DFL), read with ``sigaction``."""
     libc = ctypes.CDLL(None, use_errno=True)
     buf = ctypes.create_string_buffer(512)      # larger than any struct sigaction
@@ -58,8 +58,6 @@ class FakeRay:
         return {"CPU": 2.0}
 
     def remote(self, cls):
-        fake = self
-
         class Actor:
             def __init__(self, *args):
                 self.ready = self.close = self.ask = self
@@ -73,7 +71,6 @@ class FakeRay:
 
             def remote(self, *args):
                 return Actor()
-        del fake
         return Cls()
 
     def get(self, refs, timeout=None):

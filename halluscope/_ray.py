@@ -4,6 +4,8 @@ query``, the audit engines) can use it without importing the layers above."""
 
 from __future__ import annotations
 
+import signal
+
 from halluscope.errors import ConfigError
 
 
@@ -27,8 +29,20 @@ def start_ray(ray, address: str | None) -> None:
     level = logging.INFO if logging.getLogger("halluscope").isEnabledFor(logging.INFO) \
         else logging.WARNING
     _check_reachable(address)
-    ray.init(address=address, log_to_driver=False, include_dashboard=False,
-             ignore_reinit_error=True, logging_level=level)
+    try:
+        ray.init(address=address, log_to_driver=False, include_dashboard=False,
+                 ignore_reinit_error=True, logging_level=level)
+    except SystemExit as exc:
+        # ray.init first sets a SIGTERM handler of its own, sys.exit(signum): a SIGTERM while
+        # Ray starts (seconds) ended the command with exit 15 and a run sheet that did not say
+        # it was interrupted. It is one, as after the start (Ray's exit handler shuts down
+        # what it started).
+        if exc.code != signal.SIGTERM:
+            raise
+        _terminate_as_an_interruption()
+        global terminated
+        terminated = True
+        raise Terminated("terminated (signal 15) while Ray started") from None
     logging.getLogger("ray.data").setLevel(level)
     logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
     if level > logging.INFO:    # the error reaches the user as halluscope's own, traced in
@@ -150,10 +164,24 @@ def was_terminated(exc: BaseException | None = None) -> bool:
     return terminated or type(exc).__name__ == "Terminated"
 
 
+def stop_ray(ray) -> None:
+    """``ray.shutdown()``, then SIGTERM's handler put back where Python thinks it is: Ray's core
+    worker resets the signal to its default disposition as it shuts down, behind Python's back
+    (``signal.getsignal`` still names the handler), so a SIGTERM while the run sheet was
+    written killed the process (-15) instead of interrupting it."""
+    import threading
+    try:
+        ray.shutdown()
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            handler = signal.getsignal(signal.SIGTERM)
+            if handler is not None:     # None: set outside Python, left alone
+                signal.signal(signal.SIGTERM, handler)
+
+
 def _terminate_as_an_interruption() -> None:
     """Take SIGTERM back from Ray: its handlers end the process with exit 1, the code of
     "some records failed" (query) and of a crossed gate (audit), and no run sheet written."""
-    import signal
     import threading
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)

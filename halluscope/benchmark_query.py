@@ -17,6 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from halluscope.atomicfiles import write_text_atomically
 from halluscope.benchmark_specs import (FOUND, BenchmarkSpec, check_files, load_benchmark)
 from halluscope.errors import ConfigError, InputError
 
@@ -102,9 +103,13 @@ def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Pa
     questions = questions_file(spec, data)
     lines = benchmark_prompts(spec, questions, images)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with dest.open("w", encoding="utf-8") as fh:
-        for line in lines:
-            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    if not (dest.is_file() and dest.read_bytes() == text.encode("utf-8")):
+        # written before the output's lock is taken: a second command on the same --out
+        # (refused then) must not rewrite in place the file a running one still reads. A new
+        # file renamed into place leaves the running one reading its own, whole; the same
+        # prompts leave the file untouched
+        write_text_atomically(dest, text)
     log.info("benchmark %s: %d prompts from %s -> %s", spec.pin, len(lines), questions, dest)
     return dest, (spec.prompt.system or None) if spec.prompt else None
 

@@ -40,7 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import import_ray, start_ray
+from halluscope._ray import import_ray, start_ray, stop_ray
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
@@ -257,7 +257,7 @@ class RayPool:
                 log.debug("closing a query actor: %s", exc)
             self.ray.kill(actor)
         if self.owns_ray:
-            self.ray.shutdown()
+            stop_ray(self.ray)
 
 
 def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | None,
@@ -273,7 +273,7 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
         workers = _actors_that_fit(ray.cluster_resources(), workers, gpus_per_worker, address)
     except ConfigError:
         if owns:
-            ray.shutdown()
+            stop_ray(ray)
         raise
     settings = settings_for(workers)
     actor_cls = ray.remote(QueryWorker).options(num_cpus=1, num_gpus=gpus_per_worker or 0,
@@ -310,6 +310,22 @@ def _actors_that_fit(resources: dict, workers: int | None, gpus_per_worker: floa
                           f"({address or 'a local instance'}: {cpus:g} CPU(s), {gpus:g} "
                           f"GPU(s)); pass fewer --ray-workers or --ray-gpus-per-worker")
     return workers
+
+
+def _start_for(run: _QueryRun, settings_for: Callable[[int], WorkerSettings],
+               **pool: Any) -> RayPool:
+    """:func:`start_pool` for ``run``, whose run sheet says why nothing was asked when it
+    cannot start: a usage error, or an interruption (SIGTERM or Ctrl-C while Ray and its
+    actors start, seconds of every run) that left ``aborted`` unset, a run sheet that looked
+    finished."""
+    try:
+        return start_pool(settings_for, **pool)
+    except ConfigError as exc:
+        run.aborted = redact_text(f"{type(exc).__name__}: {exc}")
+        raise
+    except KeyboardInterrupt as exc:
+        run.aborted = interruption(exc)
+        raise
 
 
 def _batches(run: _QueryRun, items: Iterable[Any], size: int) -> Iterator[list[tuple[Any, int]]]:
@@ -452,12 +468,8 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
     try:
         run.start(prompt_ids)
         if run.counts.total:
-            try:
-                pool = start_pool(settings_for, workers=workers, address=address,
-                                  gpus_per_worker=gpus_per_worker)
-            except ConfigError as exc:      # the run sheet says why nothing was asked
-                run.aborted = redact_text(f"{type(exc).__name__}: {exc}")
-                raise
+            pool = _start_for(run, settings_for, workers=workers, address=address,
+                              gpus_per_worker=gpus_per_worker)
             drive_pool(run, pool, stats, iter_prompts(prompts, image_root=image_root),
                        batch_size=batch_size)
     finally:

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import import_ray, start_ray  # noqa: F401 - also importable from here
+from halluscope._ray import import_ray, start_ray, stop_ray  # noqa: F401 - also importable from here
 from halluscope.engines import (build_worker_metrics, chunked, claims_split_together,
                                 default_workers, died_on, score_outcomes, take_judge_stats)
 from halluscope.errors import ConfigError, RecordError
@@ -534,4 +534,4 @@ class RayEngine:
         ctx.execution_options.preserve_order = order
         ctx.raise_original_map_exception = original
         if self._owns:
-            self.ray.shutdown()
+            stop_ray(self.ray)      # (SIGTERM still interrupts while results are written)

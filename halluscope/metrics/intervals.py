@@ -198,9 +198,10 @@ def no_variation_bounds(value: float, n: int, clusters: int | None, confidence: 
     of 0 or 1: Clopper-Pearson over an effective size of the ``n`` units, shrunk for the
     ``clusters`` holding them (see :func:`effective_clusters`) by ``(t_{n-1} / t_{C-1})^2``
     as where the replicates vary (:func:`~halluscope.metrics.korn_graubard.no_variation_interval`).
-    One event's bound applies the same shrinkage to about the same size, so the bound at no
-    event is never the wider of the two (the worst-case Wilson interval over the clusters, used up to the
-    zero-events monotonicity change, was 2.6 times one event's on 200 units in 50 clusters).
+    One event's bound applies the same shrinkage to about the same size (its estimated design
+    effect is about 1), so the bound at no event is not the wider of the two (the worst-case
+    Wilson interval over the clusters, used up to the zero-events monotonicity change, was 2.6
+    times one event's on 200 units in 50 clusters).
     Depends only on the counts: any sharding or order gives the same bounds."""
     ci, size = no_variation_interval(value, n, clusters, confidence)
     df = degrees_of_freedom(n, clusters)

@@ -11,7 +11,12 @@ read from that folded state:
 
 - ``halluscope``: what :meth:`SumState.result` reports (the method of each interval is counted
   by its ``ci_method``; since the few-events change, Korn & Graubard's interval,
-  :mod:`halluscope.metrics.korn_graubard`);
+  :mod:`halluscope.metrics.korn_graubard`; since the zero-events monotonicity change, the same
+  at a design effect of 1 where the replicates have no width);
+- ``kg+wilson-clusters``, ``kg+cp-n-df``, ``kg+cp-n``: Korn & Graubard's interval where the
+  replicates vary, and where they have no width Wilson's over the clusters (the rule before
+  the monotonicity change), Clopper-Pearson over ``n (t_{n-1} / t_{C-1})^2`` (the rule after
+  it) or Clopper-Pearson over ``n`` (NCHS's macros, no degrees-of-freedom factor at 0 or 1);
 - ``percentile``: the percentile bootstrap, with the Wilson bound over the clusters holding the
   units where it has zero width (halluscope's rule up to and including the zero-events change);
 - ``wilson-deff``: the Wilson score interval over the effective size ``n / deff``, the design
@@ -33,6 +38,7 @@ events OBSERVED (0, 1, 2, 3, 5, 10, 20), pooled over the cells of a design.
 
     python benchmarks/zero_events_coverage.py [--sims 2000] [--n 200 500] [--icc 0.2]
         [--jobs 2] [--events 50 100] [--designs unclustered "clusters 3-6" "balanced 6"]
+        [--show halluscope kg+wilson-clusters kg+cp-n-df kg+cp-n]
 
 Not a test: a full grid takes minutes and its numbers are statistical (at 2,000 data sets a
 coverage near 0.95 has a Monte Carlo standard error of about 0.005).
@@ -47,9 +53,10 @@ from statistics import NormalDist
 
 import numpy as np
 
-from halluscope.metrics.korn_graubard import clopper_pearson
-from halluscope.metrics.stats import (SumState, effective_clusters, percentile_interval, rate,
-                                      ratio, score_interval, wilson_interval)
+from halluscope.metrics.korn_graubard import clopper_pearson, korn_graubard_interval
+from halluscope.metrics.korn_graubard import t_quantile as exact_t
+from halluscope.metrics.stats import (SumState, percentile_interval, rate, ratio,
+                                      wilson_interval)
 
 SHARE = rate(lambda s: ratio(s["events"], s["units"]), units="units", proportion=True)
 EXPECTED = (0.5, 1, 2, 3, 5, 10, 20)
@@ -97,8 +104,9 @@ def candidates(state: SumState) -> dict[str, tuple[float, float]]:
     ci, note = percentile_interval(reps, 0.95)
     zero = ci is None
     if zero:
-        ci = score_interval(p, n, effective_clusters(clusters, clusters), 0.95)[0]
+        ci = wilson_over_clusters(p, n, clusters)
     out["percentile"] = ci
+    out.update(zero_width_rules(p, n, reps, clusters, zero))
     kinds = {"wilson-deff": (True, wilson_interval), "wilson-deff-nodf": (False, wilson_interval),
              "agresti-coull-deff": (True, agresti_coull), "kg-capped": (True, clopper_pearson)}
     for name, (df_adjust, interval) in kinds.items():
@@ -108,6 +116,33 @@ def candidates(state: SumState) -> dict[str, tuple[float, float]]:
         eff = effective_size(p, n, reps, clusters, df_adjust)
         out[name] = interval(p * eff, eff)
     return out
+
+
+def wilson_over_clusters(p: float, n: int, clusters: int) -> tuple[float, float]:
+    """The zero-width rule up to the zero-events monotonicity change: Wilson's interval over
+    the clusters holding the units (at most one unit per cluster, the worst design effect),
+    the bound at 0 (or 1) exact."""
+    eff = max(1, min(n, clusters))
+    lo, hi = wilson_interval(round(p * eff), eff)
+    return (0.0 if p == 0 else lo, 1.0 if p == 1 else hi)
+
+
+def zero_width_rules(p: float, n: int, reps: np.ndarray, clusters: int, zero: bool
+                     ) -> dict[str, tuple[float, float]]:
+    """Korn & Graubard's interval where the replicates vary; where they have no width, each
+    candidate rule: ``kg+wilson-clusters``, Wilson over the clusters holding the
+    units (halluscope's rule up to the zero-events monotonicity change); ``kg+cp-n-df``,
+    Clopper-Pearson over ``n (t_{n-1} / t_{C-1})^2`` (a design effect of 1, the
+    degrees-of-freedom factor kept); ``kg+cp-n``, Clopper-Pearson over ``n`` (the NCHS macros'
+    reading: design effect 1, no degrees-of-freedom factor)."""
+    if not zero:
+        ci = korn_graubard_interval(p, n, reps, clusters, 0.95)[0]
+        return {"kg+wilson-clusters": ci, "kg+cp-n-df": ci, "kg+cp-n": ci}
+    df_size = n * (exact_t(0.975, n - 1) / exact_t(0.975, clusters - 1)) ** 2 \
+        if clusters > 1 and n > 1 else float(n)
+    return {"kg+wilson-clusters": wilson_over_clusters(p, n, clusters),
+            "kg+cp-n-df": clopper_pearson(p * df_size, df_size),
+            "kg+cp-n": clopper_pearson(p * n, n)}
 
 
 def draw(p: float, n: int, design: str, icc: float, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +200,10 @@ def main() -> None:
                     help="expected numbers of events (p = events / n)")
     ap.add_argument("--designs", nargs="+", default=["unclustered", "clusters 3-6"],
                     choices=list(DESIGNS))
+    ap.add_argument("--show", nargs="+", default=[],
+                    help="the candidates to print (default: all)")
     args = ap.parse_args()
+    SHOW[:] = args.show
     grid = [(e, n, d, args.icc, args.sims, args.seed) for d in args.designs
             for n in args.n for e in args.events]
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -174,9 +212,15 @@ def main() -> None:
     print_observed(cells)
 
 
+SHOW: list[str] = []
+"""The candidates printed (``--show``; every one when empty)."""
+
+
 def _row(tally: dict, total: int) -> str:
     out = []
     for name, (two, upper, width, defined) in tally.items():
+        if SHOW and not name.startswith("method:") and name not in SHOW:
+            continue
         if name.startswith("method:"):
             out.append(f"{name[7:]} {defined / total:.2f}")
         elif defined:

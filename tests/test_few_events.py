@@ -219,3 +219,19 @@ def test_pope_gate_on_the_lower_bound_reads_korn_graubard(tmp_path):
     failures = check_gates(res, parse_gates(below=[f"pope.precision@lower={lo + 1e-3:.6f}"]),
                            warn=False)
     assert len(failures) == 1, failures
+
+
+def test_degrees_of_freedom_never_exceed_the_units():
+    """Where 100 or more clusters hold a statistic's units, the clusters resampled are counted
+    (their exact number is not kept); 120 yes answers among 240 unclustered ones would then
+    count 239 degrees of freedom and stretch the effective size by (t_119 / t_239)^2 = 1.0052
+    past the units. No more than n clusters hold n units: df is at most n - 1."""
+    from halluscope.metrics.korn_graubard import (degrees_of_freedom, df_factor,
+                                                  korn_graubard_interval)
+    assert degrees_of_freedom(120, 240) == degrees_of_freedom(120, None) == 119
+    assert degrees_of_freedom(120, 40) == 39
+    assert df_factor(120, 240) == df_factor(120, 120) == 1.0
+    assert df_factor(120, 40) == pytest.approx((1.980100 / 2.022691) ** 2, abs=1e-5)
+    reps = np.random.default_rng(0).binomial(120, 0.05, 1000) / 120
+    assert korn_graubard_interval(0.05, 120, reps, 240)[0] == \
+        korn_graubard_interval(0.05, 120, reps, 120)[0]

@@ -43,14 +43,19 @@ def test_enough_units_and_clusters_leave_it_to_the_replicates():
     assert (ci, reason) == (None, None)
 
 
-def test_zero_width_replicates_give_a_score_interval_for_a_proportion_only():
+def test_zero_width_replicates_give_an_interval_for_a_proportion_only():
     flat = np.full(200, 0.0)
     ci, reason = decide_interval(200, 40, 10, 0.95, lambda: flat)
     assert ci is None and reason.kind == "zero_width" and not reason.too_small
     ci, reason = decide_interval(200, 40, 10, 0.95, lambda: flat, score=(0.0, 40))
-    assert ci[0] == 0.0 and ci[1] > 0 and reason.kind == "score"
-    assert reason.sizes == (40, 200) and reason.note.startswith("Wilson score interval over "
-                                                                "an effective 40 of 200 units")
+    assert ci[0] == 0.0 and ci[1] > 0 and reason.kind == "no_variation"
+    assert reason.method == "korn-graubard" and not reason.too_small
+    # n* = 200 (t_199 / t_39)^2 = 200 (1.971957 / 2.022691)^2 = 190.09: 1 - 0.025^(1/n*)
+    size = 200 * (1.971957 / 2.022691) ** 2
+    assert ci[1] == pytest.approx(1 - 0.025 ** (1 / size), abs=1e-6)
+    assert reason.sizes == (200, 39) and reason.note.startswith(
+        "Korn-Graubard: Clopper-Pearson over an effective 190.1 of 200 units (design effect "
+        "taken as 1")
     ci, reason = percentile_bounds(np.full(10, np.nan), 0.95)
     assert ci is None and reason.kind == "replicates" and (reason.count, reason.limit) == (0, 40)
 
@@ -66,7 +71,7 @@ def test_a_result_carries_its_reason_beside_the_same_note():
     for i in range(5, 300):
         state.add((0.0, 1.0), key=f"k{i}")
     zero = state.result("r", stat)
-    assert zero.ci_reason.kind == "score" and zero.ci_method == "wilson"
+    assert zero.ci_reason.kind == "no_variation" and zero.ci_method == "korn-graubard"
     assert zero.ci_note == zero.ci_reason.note
 
 

@@ -1,28 +1,34 @@
 """Zero events: a proportion whose units show no event (or only events) has a bootstrap
 interval of zero width, [0, 0] or [1, 1], and a gate on its bound passed on it although 0 in 200
-bounds a rate only to about 3/200. A score (Wilson) interval over the effective number of
-units replaces it; other statistics get no interval and a note saying why. (With events, a
-proportion's interval is Korn-Graubard's: tests/test_few_events.py.)"""
+bounds a rate only to about 3/200. Korn & Graubard's interval at a design effect of 1 replaces
+it (Clopper-Pearson over the units, shrunk for the clusters' degrees of freedom, as Korn &
+Graubard and the NCHS standards for proportions do at p = 0 or 1; until the zero-events
+monotonicity change, Wilson's over the clusters, wider than one event's bound); other
+statistics get no interval and a note saying why. (With events, a proportion's interval is
+Korn-Graubard's from the replicates' variance: tests/test_few_events.py.)"""
 
 from __future__ import annotations
 
 import json
-import math
 import random
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from halluscope.metrics.stats import (ZERO_WIDTH, SumState, percentile_interval, rate, ratio,
-                                      wilson_interval)
+from halluscope.metrics.korn_graubard import clopper_pearson, t_quantile
+from halluscope.metrics.stats import ZERO_WIDTH, SumState, percentile_interval, rate, ratio
 
-# z = 1.959964 at 95%, z^2 = 3.841459: Wilson's bounds for 0/n and n/n are z^2 / (n + z^2)
-# and n / (n + z^2), worked by hand here
-UPPER_0_OF_200 = 3.841459 / 203.841459          # 0.018845
-LOWER_200_OF_200 = 200 / 203.841459              # 0.981155
-UPPER_0_OF_50 = 3.841459 / 53.841459             # 0.071347: 200 units in 50 clusters
-LOWER_50_OF_50 = 50 / 53.841459                  # 0.928653
+# Clopper-Pearson's bounds for 0 of n* and n* of n* are 1 - 0.025^(1/n*) and 0.025^(1/n*) (the
+# beta quantiles Beta(1, n*) at 0.975 and Beta(n*, 1) at 0.025), worked by hand here:
+# unclustered, n* = n = 200 (t_199 / t_199 = 1)
+UPPER_0_OF_200 = 1 - 0.025 ** (1 / 200)          # 0.018275
+LOWER_200_OF_200 = 0.025 ** (1 / 200)            # 0.981725
+# 200 units in 50 clusters: t_199 = 1.971957, t_49 = 2.009575 (tables), so
+# n* = 200 (1.971957 / 2.009575)^2 = 200 * 0.962911 = 192.582
+SIZE_200_IN_50 = 200 * (1.971957 / 2.009575) ** 2
+UPPER_0_IN_50 = 1 - 0.025 ** (1 / SIZE_200_IN_50)   # 0.018973 (Wilson over 50 was 0.071347)
+LOWER_200_IN_50 = 0.025 ** (1 / SIZE_200_IN_50)     # 0.981027
 
 SHARE = rate(lambda s: ratio(s["events"], s["units"]), units="units", proportion=True)
 NOT_A_SHARE = rate(lambda s: ratio(s["events"], s["units"]), units="units")
@@ -43,28 +49,70 @@ def _state(events: int, n: int = 200, per_cluster: int = 1, order_seed: int | No
     return states[0]
 
 
-def test_wilson_bounds_match_the_hand_computed_ones():
-    assert wilson_interval(0, 200) == pytest.approx((0.0, UPPER_0_OF_200), abs=1e-6)
-    assert wilson_interval(200, 200) == pytest.approx((LOWER_200_OF_200, 1.0), abs=1e-6)
+def test_clopper_pearson_bounds_match_the_hand_computed_ones():
+    assert UPPER_0_OF_200 == pytest.approx(0.018275, abs=1e-6)
+    assert UPPER_0_IN_50 == pytest.approx(0.018973, abs=1e-6)
+    assert clopper_pearson(0, 200) == pytest.approx((0.0, UPPER_0_OF_200), abs=1e-9)
+    assert clopper_pearson(200, 200) == pytest.approx((LOWER_200_OF_200, 1.0), abs=1e-9)
 
 
 @pytest.mark.parametrize("events, expected", [(0, (0.0, UPPER_0_OF_200)),
                                               (200, (LOWER_200_OF_200, 1.0))])
-def test_no_event_or_all_events_gets_the_wilson_interval(events, expected):
+def test_no_event_or_all_events_gets_korn_graubards_at_design_effect_1(events, expected):
     res = SumState.result(_state(events), "r", SHARE)
     assert res.value == events / 200 and res.n == 200
     assert res.ci == pytest.approx(expected, abs=1e-6)
-    assert res.ci_method == "wilson" and res.to_dict()["ci_method"] == "wilson"
-    assert "effective 200 of 200 units" in res.ci_note
+    assert res.ci_method == "korn-graubard" and res.to_dict()["ci_method"] == "korn-graubard"
+    assert res.ci_reason.kind == "no_variation" and res.ci_reason.sizes == (200, 199)
+    assert "effective 200.0 of 200 units (design effect taken as 1" in res.ci_note
 
 
-@pytest.mark.parametrize("events, expected", [(0, (0.0, UPPER_0_OF_50)),
-                                              (200, (LOWER_50_OF_50, 1.0))])
-def test_clustered_units_count_once_per_cluster(events, expected):
-    """200 units on 50 images, 4 each: the four may share their outcome, so 50 count."""
+@pytest.mark.parametrize("events, expected", [(0, (0.0, UPPER_0_IN_50)),
+                                              (200, (LOWER_200_IN_50, 1.0))])
+def test_clustered_units_shrink_for_the_clusters_degrees_of_freedom(events, expected):
+    """200 units on 50 images, 4 each: the units count (no variation shows a design effect),
+    shrunk by (t_199 / t_49)^2 for the 49 degrees of freedom, as where events vary."""
     res = _state(events, per_cluster=4).result("r", SHARE)
     assert res.ci == pytest.approx(expected, abs=1e-6)
-    assert "effective 50 of 200 units" in res.ci_note
+    assert "effective 192.6 of 200 units" in res.ci_note and "49 degrees of freedom" \
+        in res.ci_note
+
+
+def _spread(events: int, n: int, clusters: int) -> SumState:
+    """``n`` units dealt round ``clusters`` clusters, the first ``events`` (each in its own
+    cluster) with the event."""
+    state = SumState(("events", "units"))
+    keys = [f"image:{c}" for c in range(clusters)]
+    x = np.column_stack([(np.arange(n) < events).astype(float), np.ones(n)])
+    cluster = np.arange(n) % clusters
+    state.add_rows(x, state.draw_weights(keys), cluster, [keys[c] for c in cluster])
+    return state
+
+
+@pytest.mark.parametrize("n, clusters", [(200, 50), (200, 200), (500, 100), (60, 12)])
+def test_bounds_are_monotone_in_the_events(n, clusters):
+    """A model with no event must not fail a bound gate that one with an event passes: the
+    upper bound rises with the events 0, 1, 2, 3 (and the lower bound with them), clustered or
+    not. (Wilson over the clusters gave 0 of 200 on 50 images [0, 0.0713] and 1 of 200
+    [0.0001, 0.0276].) Likewise from the other end, n, n - 1, n - 2, n - 3 events: the lower
+    bound falls."""
+    up = [_spread(k, n, clusters).result("r", SHARE) for k in range(4)]
+    down = [_spread(n - k, n, clusters).result("r", SHARE) for k in range(4)]
+    for results in (up, down):
+        assert all(r.ci_method == "korn-graubard" for r in results), [r.ci_note for r in results]
+    assert [r.ci_reason.kind for r in up] == ["no_variation"] + ["korn_graubard"] * 3
+    for a, b in zip(up, up[1:]):
+        assert a.ci[1] < b.ci[1] and a.ci[0] <= b.ci[0], (a.ci, b.ci)
+    for a, b in zip(down, down[1:]):
+        assert a.ci[0] > b.ci[0] and a.ci[1] >= b.ci[1], (a.ci, b.ci)
+
+
+def test_no_event_on_clusters_passes_the_gate_one_event_passes():
+    """0 of 200 on 50 images: 0.0190 (Wilson over the 50 gave 0.0713 and failed
+    ``@upper < 0.05``); 1 of 200: about 0.028."""
+    none, one = (_spread(k, 200, 50).result("r", SHARE) for k in (0, 1))
+    assert none.ci == pytest.approx((0.0, UPPER_0_IN_50), abs=1e-6)
+    assert none.ci[1] < one.ci[1] < 0.05
 
 
 def test_a_zero_width_interval_of_another_statistic_is_not_reported():
@@ -108,16 +156,19 @@ def _pope_rows(n_images: int = 40) -> list[dict]:
 
 def test_pope_gate_on_the_bound_now_fails_where_it_passed():
     """No false positive among 120 yes answers on 40 images: precision's bootstrap interval
-    was [1, 1] and `--fail-below pope.precision@lower=0.95` passed; the 40 images bound it
-    from below only by 40 / (40 + z^2) = 0.912."""
+    was [1, 1] and `--fail-below pope.precision@lower=0.98` passed; the 120 answers, shrunk for
+    the 39 degrees of freedom to n* = 120 (t_119 / t_39)^2 = 115.0, bound it from below only by
+    0.025^(1 / 115.0) = 0.968 (Wilson over the 40 images gave 0.912)."""
     from halluscope.api import audit
     from halluscope.gates.thresholds import check_gates, parse_gates
     res = audit(records=_pope_rows(), metrics="pope", n_boot=1000)
     precision = res.get("pope.precision")
-    assert precision.value == 1.0 and precision.n == 120 and precision.ci_method == "wilson"
-    assert precision.ci == pytest.approx((40 / 43.841459, 1.0), abs=1e-6)
-    failures = check_gates(res, parse_gates(below=["pope.precision@lower=0.95"]), warn=False)
-    assert len(failures) == 1 and "0.912" in failures[0], failures
+    assert precision.value == 1.0 and precision.n == 120
+    assert precision.ci_method == "korn-graubard"
+    size = 120 * (1.980100 / 2.022691) ** 2         # t_119, t_39 (tables)
+    assert precision.ci == pytest.approx((0.025 ** (1 / size), 1.0), abs=1e-6)
+    failures = check_gates(res, parse_gates(below=["pope.precision@lower=0.98"]), warn=False)
+    assert len(failures) == 1 and "0.968" in failures[0], failures
     # F1 is no share of units: no interval, and its bound gate fails saying why
     f1 = res.get("pope.f1")
     assert f1.value == 1.0 and f1.ci is None and f1.ci_note.startswith(ZERO_WIDTH)
@@ -128,13 +179,14 @@ def test_pope_gate_on_the_bound_now_fails_where_it_passed():
 
 
 def test_pope_unclustered_counts_every_answer():
-    """With every answer its own cluster, the 120 yes answers count: lower 120 / 123.84."""
+    """With every answer its own cluster, the 120 yes answers count unshrunk (119 degrees of
+    freedom either way): lower 0.025^(1 / 120) = 0.96974."""
     from halluscope.api import audit
     res = audit(records=_pope_rows(), metrics="pope", n_boot=1000, cluster_by="item")
-    assert res.get("pope.precision").ci == pytest.approx((120 / 123.841459, 1.0), abs=1e-6)
+    assert res.get("pope.precision").ci == pytest.approx((0.025 ** (1 / 120), 1.0), abs=1e-6)
 
 
-def test_pope_wilson_bounds_same_for_workers_and_order(tmp_path):
+def test_pope_no_variation_bounds_same_for_workers_and_order(tmp_path):
     import json
 
     from halluscope.api import audit
@@ -150,25 +202,31 @@ def test_pope_wilson_bounds_same_for_workers_and_order(tmp_path):
         found.append({k: (res.get(f"pope.{k}").ci, res.get(f"pope.{k}").ci_note)
                       for k in ("precision", "recall", "accuracy", "f1")})
     assert found[0] == found[1] == found[2]
-    assert found[0]["accuracy"][0] == pytest.approx((40 / 43.841459, 1.0), abs=1e-6)
+    size = 240 * (1.969939 / 2.022691) ** 2         # 240 answers on 40 images: t_239, t_39
+    assert found[0]["accuracy"][0] == pytest.approx((0.025 ** (1 / size), 1.0), abs=1e-6)
 
 
-def test_hallusionbench_all_right_gets_the_wilson_bound_over_its_question_sets():
-    """12 question sets all answered right: qAcc's 72 questions count as 12 sets."""
+def test_hallusionbench_all_right_gets_the_bound_over_its_questions_and_sets():
+    """12 question sets all answered right: aAcc's 72 questions, shrunk for the 11 degrees of
+    freedom of the 12 sets, n* = 72 (t_71 / t_11)^2 = 59.09."""
     from halluscope.metrics.hallusionbench import hallusionbench_scores
     from halluscope.metrics.hallusionbench_units import Unit
     units = [Unit(cluster=f"VD_x_{s}", figure=f"VD_x_{s}_{f}", pair=f"VD_x_{s}_{q}",
                   correct=True, groups=("VD",), cell=(str(f), str(q)))
              for s in range(12) for f in range(2) for q in range(3)]
     aacc = hallusionbench_scores(units, n_boot=1000)["aacc"]
-    assert aacc.value == 1.0 and aacc.n == 72 and aacc.ci_method == "wilson"
-    assert aacc.ci == pytest.approx((12 / 15.841459, 1.0), abs=1e-6)
+    assert aacc.value == 1.0 and aacc.n == 72 and aacc.ci_method == "korn-graubard"
+    size = 72 * (1.993943 / 2.200985) ** 2
+    assert aacc.ci == pytest.approx((0.025 ** (1 / size), 1.0), abs=1e-6)
+    assert "effective 59.1 of 72 units" in aacc.ci_note
 
 
 def test_cli_gate_on_the_upper_bound_of_no_event_exits_1(tmp_path):
-    """`--fail-above pope.unknown_rate@upper=0.05`: no unknown answer among 240 on 40 images
-    passed on [0, 0]; Wilson over the 40 images gives 0.088 and the gate exits 1. With
-    every answer its own cluster, 240 count: 0.0157, and it passes."""
+    """`--fail-above pope.unknown_rate@upper=0.0155`: no unknown answer among 240 on 40 images
+    passed on [0, 0]; the 240 answers shrunk for the 39 degrees of freedom (n* = 227.6) bound
+    it by 0.0161 and the gate exits 1. With every answer its own cluster, 240 count unshrunk:
+    0.0152, and it passes. (Wilson over the 40 images gave 0.088: a gate at 0.05 failed that
+    one event's bound passed.)"""
     import json
 
     from typer.testing import CliRunner
@@ -176,13 +234,15 @@ def test_cli_gate_on_the_upper_bound_of_no_event_exits_1(tmp_path):
     from halluscope.cli import app
     answers = tmp_path / "answers.jsonl"
     answers.write_text("".join(json.dumps(r) + "\n" for r in _pope_rows()))
-    gate = ["--fail-above", "pope.unknown_rate@upper=0.05"]
+    gate = ["--fail-above", "pope.unknown_rate@upper=0.0155"]
     res = CliRunner().invoke(app, ["audit", str(answers), "--metric", "pope", "--quiet",
                                    "--no-report", "--out", str(tmp_path / "a"), *gate])
     assert res.exit_code == 1, res.output
     saved = json.loads((tmp_path / "a" / "results.json").read_text())["metrics"]["pope"]
-    assert saved["unknown_rate"]["ci"] == pytest.approx([0.0, 3.841459 / 43.841459], abs=1e-6)
-    assert saved["unknown_rate"]["ci_method"] == "wilson"
+    size = 240 * (1.969939 / 2.022691) ** 2
+    assert saved["unknown_rate"]["ci"] == pytest.approx([0.0, 1 - 0.025 ** (1 / size)],
+                                                        abs=1e-6)
+    assert saved["unknown_rate"]["ci_method"] == "korn-graubard"
     res = CliRunner().invoke(app, ["audit", str(answers), "--metric", "pope", "--quiet",
                                    "--no-report", "--out", str(tmp_path / "b"),
                                    "--cluster-by", "item", *gate])
@@ -190,22 +250,26 @@ def test_cli_gate_on_the_upper_bound_of_no_event_exits_1(tmp_path):
 
 
 # -- the other benchmarks' shares: flagged as proportions, each worked by hand -----------------
-# 12 units, or more on 12 images (clusters): an effective 12. Wilson's bounds by hand:
-UPPER_0_OF_12 = 3.841459 / 15.841459          # 0.242494
-LOWER_12_OF_12 = 12 / 15.841459               # 0.757506
+# 12 units, or 24 on 12 images (clusters): 11 degrees of freedom, t_11 = 2.200985 and
+# t_23 = 2.068658 (tables): an effective 12, or 24 (2.068658 / 2.200985)^2 = 21.20.
+SIZES_ON_12 = {12: 12.0, 24: 24 * (2.068658 / 2.200985) ** 2}
 
 
-def _assert_wilson(results, none=(), every=(), units=None):
-    """``none``: no event among the units, ``[0, z^2 / (12 + z^2)]``; ``every``: only events,
-    ``[12 / (12 + z^2), 1]``; over an effective 12 (of ``units[name]`` units where given)."""
-    for names, value, expected in ((none, 0.0, (0.0, UPPER_0_OF_12)),
-                                   (every, 1.0, (LOWER_12_OF_12, 1.0))):
+def _assert_no_variation(results, none=(), every=(), units=None):
+    """``none``: no event among the ``units[name]`` units (12 where not given) on 12 clusters,
+    ``[0, 1 - 0.025^(1/n*)]``; ``every``: only events, ``[0.025^(1/n*), 1]``; n* from
+    :data:`SIZES_ON_12`."""
+    for names, value in ((none, 0.0), (every, 1.0)):
         for name in names:
             r = results[name]
+            n = (units or {}).get(name, 12)
+            size = SIZES_ON_12[n]
+            expected = (0.0, 1 - 0.025 ** (1 / size)) if value == 0.0 else \
+                (0.025 ** (1 / size), 1.0)
             assert r.value == value, (name, r.value)
             assert r.ci == pytest.approx(expected, abs=1e-6), (name, r.ci, r.ci_note)
-            assert r.ci_method == "wilson", name
-            assert f"effective 12 of {(units or {}).get(name, 12)} units" in r.ci_note, name
+            assert r.ci_method == "korn-graubard" and r.ci_reason.kind == "no_variation", name
+            assert f"effective {size:.1f} of {n} units" in r.ci_note, (name, r.ci_note)
 
 
 def _assert_no_interval(results, names):
@@ -251,14 +315,14 @@ def _consistency_rows(disagree: bool = False) -> list[dict]:
                    for i in range(12)]
 
 
-def test_consistency_rates_of_all_agreeing_groups_get_the_wilson_bound():
+def test_consistency_rates_of_all_agreeing_groups_get_the_no_variation_bound():
     """consistent_rate (paraphrase_stability, self_consistent_rate) and flip_rate count each
     group 0 or 1; 24 sets on 12 images count 12. Agreement is a mean of shares: none."""
     from halluscope.api import audit
     from halluscope.metrics.consistency import ConsistencyMetric
     res = audit(records=_consistency_rows(), metrics=[ConsistencyMetric(n_boot=1000)])
     results = res.metrics["consistency"].results
-    _assert_wilson(results, none=["flip_rate"],
+    _assert_no_variation(results, none=["flip_rate"],
                    every=["paraphrase_stability", "self_consistent_rate"],
                    units={"flip_rate": 24, "paraphrase_stability": 24})
     _assert_no_interval(results, ["paraphrase_agreement", "self_consistency"])
@@ -282,7 +346,7 @@ def _amber_data():
 
 
 @pytest.mark.parametrize("variant", ["original", "refined"])
-def test_amber_rates_with_no_event_get_the_wilson_bound(tmp_path, variant):
+def test_amber_rates_with_no_event_get_the_no_variation_bound(tmp_path, variant):
     """12 descriptions "A dog." of images whose truth is a dog and whose likely hallucination a
     cat: no hallucinated noun among 12 (CHAIR), no description with one (Hal), no cat (Cog),
     every dog covered (Cover); 12 existence questions labelled No, all answered No. F1 and
@@ -294,7 +358,7 @@ def test_amber_rates_with_no_event_get_the_wilson_bound(tmp_path, variant):
     res = audit(records=rows, metrics=[AmberMetric(_amber_data(), variant=variant)],
                 out=tmp_path / "a", write_report=False)
     results = res.metrics["amber"].results
-    _assert_wilson(results, none=["chair", "hal", "cog"],
+    _assert_no_variation(results, none=["chair", "hal", "cog"],
                    every=["cover", "accuracy", "precision", "recall", "existence_accuracy",
                           "existence_precision", "existence_recall"])
     _assert_no_interval(results, ["f1", "existence_f1", "amber_score"])
@@ -305,7 +369,7 @@ def test_amber_rates_with_no_event_get_the_wilson_bound(tmp_path, variant):
                            ["chair", "hal", "cog", "accuracy", "recall"])
 
 
-def test_object_halbench_rates_with_no_event_get_the_wilson_bound(tmp_path):
+def test_object_halbench_rates_with_no_event_get_the_no_variation_bound(tmp_path):
     """12 answers naming a man and a dog, each image's truth: no hallucinated answer (CHAIRs,
     CHAIRs refine) or mention (CHAIRi: 24 mentions on 12 images count 12), every object
     recalled. avg_len is a mean: none. A cat in one answer gets Korn-Graubard's."""
@@ -317,7 +381,7 @@ def test_object_halbench_rates_with_no_event_get_the_wilson_bound(tmp_path):
     res = audit(records=rows, metrics=[ObjhalMetric(gt)], out=tmp_path / "a",
                 write_report=False)
     results = res.metrics["objhal"].results
-    _assert_wilson(results, none=["chairs", "chairs_refine", "chairi"], every=["obj_rec"],
+    _assert_no_variation(results, none=["chairs", "chairs_refine", "chairi"], every=["obj_rec"],
                    units={"chairi": 24, "obj_rec": 24})
     _assert_no_interval(results, ["avg_len"])
     rows[0]["response"] = "A man walks a dog past a cat in the park."
@@ -327,7 +391,7 @@ def test_object_halbench_rates_with_no_event_get_the_wilson_bound(tmp_path):
                            ["chairs", "chairs_refine", "chairi"])
 
 
-def test_region_rates_with_no_event_get_the_wilson_bound(tmp_path):
+def test_region_rates_with_no_event_get_the_no_variation_bound(tmp_path):
     """12 images, each citing its two offered regions for the objects they hold: 24 supported
     citations (precision), 24 recalled instances, no fabricated id among 24, on 12 images.
     A cited R3, never offered, gets Korn-Graubard's."""
@@ -342,7 +406,7 @@ def test_region_rates_with_no_event_get_the_wilson_bound(tmp_path):
              "metadata": {"regions": regions}} for i in range(12)]
     res = audit(records=rows, metrics="region", n_boot=1000, out=tmp_path / "a",
                 write_report=False)
-    _assert_wilson(res.metrics["region"].results, none=["fabricated_id_rate"],
+    _assert_no_variation(res.metrics["region"].results, none=["fabricated_id_rate"],
                    every=["precision", "recall"],
                    units=dict.fromkeys(("fabricated_id_rate", "precision", "recall"), 24))
     rows[0]["response"] = "The dog [R1] sits beside the cat [R3]."
@@ -352,7 +416,7 @@ def test_region_rates_with_no_event_get_the_wilson_bound(tmp_path):
                            ["precision", "recall", "fabricated_id_rate"])
 
 
-def test_page_rates_with_no_event_get_the_wilson_bound(tmp_path):
+def test_page_rates_with_no_event_get_the_no_variation_bound(tmp_path):
     """12 answers (each its own cluster) citing page 2 of the demo report with a quote that is
     there: every citation right, every quote found, no fabricated page. A made-up quote gets
     Korn-Graubard's."""
@@ -365,7 +429,7 @@ def test_page_rates_with_no_event_get_the_wilson_bound(tmp_path):
             for i in range(12)]
     res = audit(records=rows, metrics="page", n_boot=1000, out=tmp_path / "a",
                 write_report=False, cluster_by="item")
-    _assert_wilson(res.metrics["page"].results, none=["fabricated_page_rate"],
+    _assert_no_variation(res.metrics["page"].results, none=["fabricated_page_rate"],
                    every=["citation_accuracy", "quote_support_rate"])
     rows[0]["response"] = 'The report says "Costs fell by 40 percent" (p. 2).'
     metric = PageMetric()
@@ -375,10 +439,12 @@ def test_page_rates_with_no_event_get_the_wilson_bound(tmp_path):
                            ["citation_accuracy", "quote_support_rate"])
 
 
-def test_reefknot_rates_with_no_event_get_the_wilson_bound(tmp_path):
+def test_reefknot_rates_with_no_event_get_the_no_variation_bound(tmp_path):
     """12 images, each a yes/no pair answered right (24 answers on 12 images count 12), and 12
-    multiple-choice questions answered right. yes_rate is 1/2 on every image: Wilson's 6 of
-    12. A wrong Yes gets Korn-Graubard's."""
+    multiple-choice questions answered right. yes_rate is 1/2 on every image, so its
+    replicates do not vary either: Clopper-Pearson's 12 of the 24 answers' effective 21.20
+    (Wilson's 6 of 12 until the monotonicity change). A wrong Yes gets Korn-Graubard's from
+    the replicates' variance."""
     from halluscope.api import audit
     from halluscope.metrics.reefknot import ReefknotMetric
     rows = []
@@ -397,14 +463,15 @@ def test_reefknot_rates_with_no_event_get_the_wilson_bound(tmp_path):
         return audit(path, metrics=[metric], out=tmp_path / out,
                      write_report=False).metrics["reefknot"].results
     results = run(ReefknotMetric(n_boot=1000), "a")
-    _assert_wilson(results, none=["hallucination_rate"],
+    _assert_no_variation(results, none=["hallucination_rate"],
                    every=["accuracy", "yes_accuracy", "no_accuracy", "pairwise_accuracy",
                           "multichoice_accuracy"],
                    units={"accuracy": 24, "hallucination_rate": 24})
     yes = results["yes_rate"]
-    half = 1.959964 * math.sqrt(0.25 / 12 + 3.841459 / 576) / (1 + 3.841459 / 12)  # 0.246220
-    assert yes.value == 0.5 and yes.ci_method == "wilson"
-    assert yes.ci == pytest.approx((0.5 - half, 0.5 + half), abs=1e-6)
+    size = SIZES_ON_12[24]
+    assert yes.value == 0.5 and yes.ci_method == "korn-graubard"
+    assert yes.ci == pytest.approx(clopper_pearson(size / 2, size), abs=1e-6)
+    assert yes.ci == pytest.approx((0.2783, 0.7217), abs=1e-4)
     rows[1]["response"] = "Yes"
     metric = ReefknotMetric(n_boot=1000)
     _assert_korn_graubard(metric, run(metric, "b"),

@@ -9,8 +9,10 @@ units or clusters means nothing and is not computed; one whose replicates are to
 equal, bounds nothing. A proportion is not read from its replicates' percentiles (which cover
 a proportion with few events too rarely): where they vary, their variance gives the design
 effect of Korn & Graubard's interval (:mod:`halluscope.metrics.korn_graubard`, kind
-``korn_graubard``); where they all equal, it gets a Wilson score interval
-(:func:`score_interval`, kind ``score``), its reason saying so.
+``korn_graubard``); where they all equal (0 events, only events), Korn & Graubard's interval
+at a design effect of 1 (:func:`no_variation_bounds`, kind ``no_variation``): the effective size
+is the units, shrunk for the clusters' degrees of freedom, so the bound at 0 events is never
+wider than at one event. Both are ``ci_method`` ``korn-graubard``.
 
 The gates read the reason (:attr:`~halluscope.metrics.stats.MetricResult.ci_reason`), not
 the note's words; reports label a note read back from a file with :func:`ci_note_label`.
@@ -26,21 +28,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from halluscope.metrics.held import HELD_CAP
-from halluscope.metrics.korn_graubard import KORN_GRAUBARD, korn_graubard_interval
+from halluscope.metrics.korn_graubard import (KORN_GRAUBARD, degrees_of_freedom,
+                                              korn_graubard_interval, no_variation_interval)
 
 #: The kinds of :class:`IntervalReason`: too few units (``units``), clusters resampled
 #: (``clusters``), clusters holding the units (``holding``), paired items or their clusters
-#: (``paired``), defined replicates (``replicates``); replicates all equal (``zero_width``); a
-#: Wilson score interval given instead of a zero-width one (``score``), Korn & Graubard's
-#: interval given a proportion instead of the percentile one (``korn_graubard``; these two are
-#: the kinds with an interval); no replicates drawn (``no_bootstrap``), nothing paired (``no_paired``), a side
-#: with no value (``no_value``).
-REASON_KINDS = ("units", "clusters", "holding", "paired", "replicates", "zero_width", "score",
-                "korn_graubard", "no_bootstrap", "no_paired", "no_value")
+#: (``paired``), defined replicates (``replicates``); replicates all equal (``zero_width``);
+#: Korn & Graubard's interval given a proportion instead of the percentile one
+#: (``korn_graubard``), or, at a design effect of 1, instead of a zero-width one
+#: (``no_variation``; these two are the kinds with an interval); no replicates drawn
+#: (``no_bootstrap``), nothing paired (``no_paired``), a side with no value (``no_value``).
+REASON_KINDS = ("units", "clusters", "holding", "paired", "replicates", "zero_width",
+                "no_variation", "korn_graubard", "no_bootstrap", "no_paired", "no_value")
 
 #: The ``ci_method`` a reason of an interval names (:attr:`IntervalReason.method`).
-WILSON = "wilson"
-_METHODS = {"score": WILSON, "korn_graubard": KORN_GRAUBARD}
+_METHODS = {"no_variation": KORN_GRAUBARD, "korn_graubard": KORN_GRAUBARD}
 
 ZERO_WIDTH = "no interval: zero width"
 """How the note of a statistic whose bootstrap replicates are all equal starts: a ``[x, x]``
@@ -50,17 +52,17 @@ about 3/200), so none is reported, and a gate on a bound fails saying so."""
 
 @dataclass(frozen=True)
 class IntervalReason:
-    """Why a statistic has no interval (or, kind ``score``, why its interval is a Wilson score
-    interval).
+    """Why a statistic has no interval (or, kinds ``korn_graubard`` and ``no_variation``, why
+    its interval is Korn & Graubard's rather than the percentile one).
 
     Attributes:
         kind: One of :data:`REASON_KINDS`.
         note: The words written as the result's ``ci_note``.
         count: The number that fell short of ``limit``: units (the fewer of two runs'),
-            paired items, clusters, defined replicates; for ``score``, the effective size.
+            paired items, clusters, defined replicates.
         limit: The number needed.
         sizes: The numbers the note names, in its order (``(n in A, n in B)``, ``(paired
-            items, clusters)``).
+            items, clusters)``; ``(units, degrees of freedom)`` for ``no_variation``).
     """
 
     kind: str
@@ -122,8 +124,9 @@ def decide_interval(n: int | tuple[int, int], clusters: int | None, min_units: i
     bootstrap ``replicates`` (asked for only then; ``None``: there are none, and no interval)
     or why there is none (:func:`percentile_bounds`). A proportion (``score``: its value and
     the clusters holding its units, :func:`effective_clusters`) gets Korn & Graubard's interval
-    from the same replicates instead (kind ``korn_graubard``), or, where they all equal, the
-    Wilson score interval over its ``n`` units (kind ``score``)."""
+    from the same replicates instead (kind ``korn_graubard``), or, where they all equal, at a
+    design effect of 1 over its ``n`` units (kind ``no_variation``,
+    :func:`no_variation_bounds`)."""
     reason = too_few(n, clusters, min_units, holding=holding, paired=paired)
     if reason is not None or replicates is None:
         return None, reason
@@ -133,7 +136,7 @@ def decide_interval(n: int | tuple[int, int], clusters: int | None, min_units: i
         return ci, reason
     units = int(n if not isinstance(n, tuple) else min(n))
     if reason is not None and reason.kind == "zero_width":
-        return score_bounds(score[0], units, score[1], confidence)
+        return no_variation_bounds(score[0], units, score[1], confidence)
     if ci is not None:
         exact, note = korn_graubard_interval(score[0], units, reps, score[1], confidence)
         if exact is not None:       # (None: replicates that vary around a value of 0 or 1)
@@ -177,7 +180,8 @@ def percentile_interval(reps: np.ndarray, confidence: float
 
 
 def effective_clusters(holding: int | None, clusters: int | None) -> int | None:
-    """The clusters a score interval counts: those holding the statistic's units, noted
+    """The clusters whose degrees of freedom a proportion's interval counts (Korn & Graubard's
+    ``df`` = clusters - 1): those holding the statistic's units, noted
     exactly up to :data:`HELD_CAP`; where the cap is reached (at least that many hold them),
     the clusters resampled."""
     if holding is not None and holding >= HELD_CAP and clusters is not None:
@@ -185,31 +189,32 @@ def effective_clusters(holding: int | None, clusters: int | None) -> int | None:
     return holding
 
 
-def score_bounds(value: float, n: int, holding: int | None, confidence: float
-                 ) -> tuple[tuple[float, float], IntervalReason]:
-    """The Wilson score interval of a proportion ``value`` over ``n`` units whose bootstrap
-    interval has no width, with its reason (kind ``score``): the units count at most once per
-    cluster that holds them (``holding``, see :func:`effective_clusters`), since the units of
-    one cluster may all share their outcome (with no variation the design effect cannot be
-    estimated, so the effective size assumes the worst one). Depends only on the counts: any
-    sharding or order gives the same bounds."""
-    eff = max(1, min(n, holding) if holding is not None else n)
-    successes = round(value * eff)
-    lo, hi = wilson_interval(successes, eff, confidence)
-    if successes == 0:
-        lo = 0.0
-    elif successes == eff:
-        hi = 1.0
-    return (lo, hi), IntervalReason(
-        "score", f"Wilson score interval over an effective {eff} of {n} units (at most one per "
-        f"cluster holding them): the bootstrap replicates all equal {value:.6g}, an interval "
-        f"of zero width", eff, None, (eff, n))
+def no_variation_bounds(value: float, n: int, clusters: int | None, confidence: float
+                        ) -> tuple[tuple[float, float], IntervalReason]:
+    """Korn & Graubard's interval of a proportion ``value`` over ``n`` units whose bootstrap
+    replicates all equal it (0 events, only events, the same share in every cluster), with its
+    reason (kind ``no_variation``): with no variation no design effect can be read, so it is
+    taken as 1, as Korn & Graubard and the NCHS standards for proportions do at a proportion
+    of 0 or 1: Clopper-Pearson over an effective size of the ``n`` units, shrunk for the
+    ``clusters`` holding them (see :func:`effective_clusters`) by ``(t_{n-1} / t_{C-1})^2``
+    as where the replicates vary (:func:`~halluscope.metrics.korn_graubard.no_variation_interval`).
+    One event's bound applies the same shrinkage to about the same size (its estimated design
+    effect is about 1), so the bound at no event is not the wider of the two (the worst-case
+    Wilson interval over the clusters, used up to the zero-events monotonicity change, was 2.6
+    times one event's on 200 units in 50 clusters).
+    Depends only on the counts: any sharding or order gives the same bounds."""
+    ci, size = no_variation_interval(value, n, clusters, confidence)
+    df = degrees_of_freedom(n, clusters)
+    return ci, IntervalReason(
+        "no_variation", f"Korn-Graubard: Clopper-Pearson over an effective {size:.1f} of {n} "
+        f"units (design effect taken as 1: the bootstrap replicates all equal {value:.6g}, an "
+        f"interval of zero width; {df} degrees of freedom)", None, None, (n, df))
 
 
-def score_interval(value: float, n: int, holding: int | None, confidence: float
-                   ) -> tuple[tuple[float, float], str]:
-    """:func:`score_bounds` with the reason as its note."""
-    ci, reason = score_bounds(value, n, holding, confidence)
+def no_variation_interval_note(value: float, n: int, clusters: int | None, confidence: float
+                               ) -> tuple[tuple[float, float], str]:
+    """:func:`no_variation_bounds` with the reason as its note."""
+    ci, reason = no_variation_bounds(value, n, clusters, confidence)
     return ci, reason.note
 
 

@@ -23,6 +23,21 @@ over-covering (0.996 in a simulation of that design at p = 0.5 on 200 units, aga
 kept). Where the events are few the estimated design effect is about 1 or above (0.9-1 for a
 single event), and keeping it or not gave the same coverage in the simulations.
 
+Where the replicates do not vary at all (0 events, only events, or the same share in every
+cluster) no design effect can be read, and Korn & Graubard's own rule for a proportion of 0 or
+1 applies (:func:`no_variation_interval`): the effective size is the actual number of units,
+a design effect of 1, and the degrees-of-freedom shrinkage is kept. That is how the NCHS Data
+Presentation Standards for Proportions (Parker et al. 2017, Vital Health Stat 2(175)) are
+implemented by NCHS (its SAS macro for SUDAAN output sets ``n_eff = n`` at p = 0 or 1; its R
+package surveytable's ``svyciprop_adjusted`` the same), and how Dean & Pagano's svypd treats a
+zero standard error ("homogeneity; set neff to n"). Those leave out the shrinkage at 0 or 1;
+keeping it makes the bound at 0 events a little wider (0.0190 against 0.0183 for 0 of 200 on
+50 images) and, since the bound at one event applies the same factor, never above it. (Up to
+the zero-events monotonicity change this case got Wilson's interval over the clusters holding
+the units, the worst design effect: 0 of 200 on 50 images gave [0, 0.0713], wider than one
+event's [0.0001, 0.028], so a model with no hallucination failed a bound gate that one with a
+hallucination passed.)
+
 Everything here is a function of the folded sums (the point value, the units, the clusters and
 the replicates, which add across shards): any sharding or order gives the same bounds.
 """
@@ -135,6 +150,26 @@ def design_effect(value: float, n: int, reps: np.ndarray) -> float | None:
     return var / binomial if var > 0.0 else None
 
 
+def degrees_of_freedom(n: int, clusters: int | None) -> int:
+    """The degrees of freedom of the design variance: clusters - 1 (``None``: every one of
+    the ``n`` units its own cluster, n - 1), never more than n - 1: the clusters counted may be
+    all those resampled (where at least :data:`~halluscope.metrics.held.HELD_CAP` hold the
+    units, their number is not kept), but no more than ``n`` of them hold units, and a ``df``
+    above n - 1 would stretch the effective size past the units."""
+    return min(clusters if clusters is not None else n, n) - 1
+
+
+def df_factor(n: int, clusters: int | None, confidence: float = 0.95) -> float:
+    """Korn & Graubard's shrinkage of the effective size for the few clusters the variance is
+    estimated from, ``(t_{n-1} / t_df)^2`` at ``df`` = :func:`degrees_of_freedom` (1 where
+    either has no degree of freedom)."""
+    df = degrees_of_freedom(n, clusters)
+    if df < 1 or n <= 1:
+        return 1.0
+    level = 0.5 + confidence / 2.0
+    return (t_quantile(level, n - 1) / t_quantile(level, df)) ** 2
+
+
 def korn_graubard_interval(value: float, n: int, reps: np.ndarray, clusters: int | None,
                            confidence: float = 0.95
                            ) -> tuple[tuple[float, float] | None, str | None]:
@@ -142,16 +177,24 @@ def korn_graubard_interval(value: float, n: int, reps: np.ndarray, clusters: int
     clusters (``None``: every unit its own), the design effect read from the bootstrap
     replicates ``reps`` (see the module docstring), with a note naming the effective size.
     ``(None, None)`` where the design effect cannot be read (no variation in the replicates,
-    or a value of 0 or 1): the caller keeps its own interval then."""
+    or a value of 0 or 1): the caller gives :func:`no_variation_interval` then, or keeps its
+    own interval."""
     deff = design_effect(value, n, reps)
     if deff is None:
         return None, None
-    size = n / deff
-    df = (clusters if clusters is not None else n) - 1
-    level = 0.5 + confidence / 2.0
-    if df >= 1 and n > 1:
-        size *= (t_quantile(level, n - 1) / t_quantile(level, df)) ** 2
+    size = n / deff * df_factor(n, clusters, confidence)
     ci = clopper_pearson(value * size, size, confidence)
     return ci, (f"Korn-Graubard: Clopper-Pearson over an effective {size:.1f} of {n} units "
                 f"(design effect {deff:.3g} from the bootstrap replicates; "
-                f"{df} degrees of freedom)")
+                f"{degrees_of_freedom(n, clusters)} degrees of freedom)")
+
+
+def no_variation_interval(value: float, n: int, clusters: int | None,
+                          confidence: float = 0.95) -> tuple[tuple[float, float], float]:
+    """Korn & Graubard's interval of a proportion ``value`` whose bootstrap replicates show no
+    variation (0 events, only events, or the same share in every cluster), where no design
+    effect can be read: taken as 1, the effective size is the ``n`` units, still shrunk for the
+    ``clusters`` by :func:`df_factor` (see the module docstring). ``(interval, effective
+    size)``; at 0 events the upper bound is ``1 - (alpha / 2)^(1 / n*)``."""
+    size = n * df_factor(n, clusters, confidence)
+    return clopper_pearson(value * size, size, confidence), size

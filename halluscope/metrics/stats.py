@@ -1,4 +1,4 @@
-"""Statistics over sums: streaming state, Poisson bootstrap intervals, Wilson intervals.
+"""Statistics over sums: streaming state, Poisson bootstrap intervals, Korn-Graubard intervals.
 
 Every dataset-level number halluscope reports is a function of per-item column sums (CHAIR_i is
 hallucinated mentions / mentions, POPE F1 is a function of TP, FP and FN, ...). :class:`SumState`
@@ -28,7 +28,8 @@ statistic, HallusionBench's set-level scores and ``compare``'s differences go by
 A proportion (:attr:`Statistic.proportion`) reads its interval from the same replicates but not
 as their percentiles: their variance gives the design effect of Korn & Graubard's interval
 (:mod:`halluscope.metrics.korn_graubard`), ``ci_method`` ``"korn-graubard"``; where they have
-no width, Wilson's over the clusters, ``"wilson"``.
+no width, the same interval at a design effect of 1 (the effective size is the units, shrunk
+for the clusters' degrees of freedom), also ``"korn-graubard"``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from halluscope.metrics.draws import (  # noqa: F401  (re-exported: callers impo
 from halluscope.metrics.held import HELD_CAP, NonzeroUnits, RowUnits  # noqa: F401  (re-exported)
 from halluscope.metrics.intervals import (  # noqa: F401  (re-exported: callers import them here)
     ZERO_WIDTH, IntervalReason, ci_note_label, decide_interval, effective_clusters,
-    min_replicates, percentile_interval, score_interval, wilson_interval)
+    min_replicates, no_variation_interval_note, percentile_interval, wilson_interval)
 from halluscope.metrics.unit_sets import UnitNames, UnitSet
 
 DEFAULT_BOOTSTRAP = 1000
@@ -90,8 +91,8 @@ class Statistic:
             scores. Its interval is not the percentile bootstrap's (which covers a proportion
             with few events too rarely) but Korn & Graubard's, Clopper-Pearson over the
             effective size the bootstrap replicates give, or, where the replicates have no
-            width (no unit with an event, or no unit without one), Wilson's over the clusters
-            holding its units (:func:`~halluscope.metrics.intervals.decide_interval`).
+            width (no unit with an event, or no unit without one), the same at a design
+            effect of 1 (:func:`~halluscope.metrics.intervals.decide_interval`).
     """
 
     fn: Callable[[Mapping[str, np.ndarray]], np.ndarray]
@@ -142,13 +143,13 @@ class MetricResult:
     ci_note: str | None = None
     ci_method: str | None = None
     """How ``ci`` was computed where not by the percentile bootstrap: ``"korn-graubard"`` (a
-    proportion) or ``"wilson"`` (a proportion whose bootstrap replicates are all equal)."""
+    proportion, its replicates varying or not; ``ci_reason.kind`` tells which)."""
     clusters: int | None = None
     direction: bool = True
     why_no_value: str | None = None
     """Why the statistic has no value, where its metric knows (over no units of its own)."""
     ci_reason: IntervalReason | None = field(default=None, compare=False, repr=False)
-    """Why there is no interval (or why it is a score interval) as kind and numbers, where it
+    """Why there is no interval (or why it is Korn & Graubard's) as kind and numbers, where it
     was computed in this process (``ci_note`` holds its words; a result read back from
     results.json has those alone). The gates read this, not the note's words."""
 

@@ -96,9 +96,12 @@ def benchmark_prompts(spec: BenchmarkSpec, questions: Path, images: str | Path |
 
 
 def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Path | None,
-                            dest: Path) -> tuple[Path, str | None]:
+                            dest: Path, out: Path | None = None) -> tuple[Path, str | None]:
     """Verify the question file, build the prompts and write them to ``dest`` (JSON Lines);
-    returns the file and the manifest's system prompt (``None`` when it has none)."""
+    returns the file and the manifest's system prompt (``None`` when it has none). With
+    ``out`` (the answers file they are asked for), a changed file is written only while this
+    process holds ``out``'s lock: :class:`~halluscope.adapters.outlock.OutputLocked` when a
+    running query holds it, and the running one's prompts are left as they are."""
     spec = load_benchmark(name)
     questions = questions_file(spec, data)
     lines = benchmark_prompts(spec, questions, images)
@@ -109,9 +112,25 @@ def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Pa
         # (refused then) must not rewrite in place the file a running one still reads. A new
         # file renamed into place leaves the running one reading its own, whole; the same
         # prompts leave the file untouched
-        write_text_atomically(dest, text)
+        _write_unless_running(dest, text, out)
     log.info("benchmark %s: %d prompts from %s -> %s", spec.pin, len(lines), questions, dest)
     return dest, (spec.prompt.system or None) if spec.prompt else None
+
+
+def _write_unless_running(dest: Path, text: str, out: Path | None) -> None:
+    """Write ``dest`` while holding ``out``'s lock (none: without one); the lock file is
+    removed again, for the query to take its own."""
+    if out is None:
+        write_text_atomically(dest, text)
+        return
+    from halluscope.adapters.outlock import lock_output, unlock_output
+    lock_path = out.with_name(out.name + ".lock")
+    held = lock_output(out, lock_path=lock_path)
+    try:
+        write_text_atomically(dest, text)
+    finally:
+        if held is not None:
+            unlock_output(held, remove=lock_path)
 
 
 __all__ = ["benchmark_prompts", "questions_file", "read_questions", "write_benchmark_prompts"]

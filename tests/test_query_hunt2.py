@@ -40,3 +40,39 @@ def test_a_second_benchmark_query_leaves_the_running_ones_prompts_whole(tmp_path
         rest = reading.read().splitlines()
     assert [first.rstrip("\n"), *rest] == before
     assert "longer/folder" in dest.read_text()                         # the new one's file
+
+
+def test_a_refused_benchmark_query_leaves_the_running_ones_prompts_untouched(tmp_path):
+    """A second ``query --benchmark`` on the ``--out`` a running query holds is refused; it
+    replaced the prompts file first (renamed into place, so the running one read its own whole,
+    but its final run sheet then hashed the refused command's prompts)."""
+    import pytest
+
+    from halluscope.adapters.outlock import OutputLocked, lock_output, unlock_output
+
+    data = tmp_path / "data"
+    data.mkdir()
+    questions = data / "tiny.json"
+    questions.write_text(json.dumps(ROWS))
+    spec = manifest(tmp_path, questions)
+    for root in ("img", "other"):
+        for row in ROWS:
+            if row["filename"]:
+                path = tmp_path / root / row["filename"]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.new("RGB", (8, 8)).save(path)
+    out = tmp_path / "out.jsonl"
+    dest = tmp_path / "out.jsonl.prompts.jsonl"
+    write_benchmark_prompts(str(spec), data, tmp_path / "img", dest, out)
+    assert not (tmp_path / "out.jsonl.lock").exists()       # taken and given back
+    before = dest.read_bytes()
+    running = lock_output(out)                               # the running query
+    try:
+        with pytest.raises(OutputLocked, match="being written by another"):
+            write_benchmark_prompts(str(spec), data, tmp_path / "other", dest, out)
+        assert dest.read_bytes() == before
+        write_benchmark_prompts(str(spec), data, tmp_path / "img", dest, out)   # unchanged: no lock needed
+    finally:
+        unlock_output(running)
+    write_benchmark_prompts(str(spec), data, tmp_path / "other", dest, out)     # once it is done
+    assert "other" in dest.read_text()

@@ -262,7 +262,7 @@ def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, o
             questions_file(load_benchmark(benchmark), data)
             raise typer.Exit(EXIT_USAGE)
         path, bench_system = write_benchmark_prompts(
-            benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"))
+            benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out)
     except HalluscopeError as exc:
         err_console.print(f"[red]error:[/red] {plain(exc)}")
         raise typer.Exit(EXIT_USAGE) from None

@@ -6,37 +6,16 @@ at fault; nor is it a cache miss that quietly runs the detector again."""
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from halluscope import cli
 from halluscope.evidence import detector_facts
 from halluscope.records import record_from_dict
 from halluscope.types import Claim
-from tests.tiny_detectors import isolated_cache  # noqa: F401
-
-
-@pytest.fixture(scope="module")
-def owl_folder(tmp_path_factory):
-    pytest.importorskip("transformers")
-    from tests.tiny_detectors import build_owlv2
-    return build_owlv2(tmp_path_factory.mktemp("owl"))
-
-
-def _photos(tmp_path: Path, n: int) -> Path:
-    from PIL import Image
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(n):
-        Image.fromarray(rng.integers(0, 255, (48, 64, 3), np.uint8)).save(tmp_path / f"{i}.png")
-        rows.append({"id": str(i), "image": f"{i}.png", "response": "A dog sits on a bed."})
-    path = tmp_path / "out.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+from tests.tiny_detectors import isolated_cache, owl_folder  # noqa: F401
+from tests.tiny_detectors import captioned_photos as _photos
 
 
 def _main(monkeypatch, capsys, args: list) -> tuple[int, str]:

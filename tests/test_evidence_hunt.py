@@ -14,7 +14,8 @@ from halluscope.evidence.detect import Detection, Thresholds
 from halluscope.evidence.detector_facts import DetectorFacts
 from halluscope.records import record_from_dict
 from halluscope.types import Claim
-from tests.tiny_detectors import isolated_cache  # noqa: F401
+from tests.tiny_detectors import isolated_cache, owl_folder  # noqa: F401
+from tests.tiny_detectors import captioned_photos as _photos
 
 
 class FixedDetector:
@@ -105,25 +106,6 @@ def test_an_unsure_detection_says_so_not_outside_the_vocabulary(tmp_path):
 
 
 # -- --resume with a detector whose weights changed ---------------------------------------------
-
-@pytest.fixture(scope="module")
-def owl_folder(tmp_path_factory):
-    pytest.importorskip("transformers")
-    from tests.tiny_detectors import build_owlv2
-    return build_owlv2(tmp_path_factory.mktemp("owl"))
-
-
-def _photos(tmp_path: Path, n: int) -> Path:
-    from PIL import Image
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(n):
-        Image.fromarray(rng.integers(0, 255, (48, 64, 3), np.uint8)).save(tmp_path / f"{i}.png")
-        rows.append({"id": str(i), "image": f"{i}.png", "response": "A dog sits on a bed."})
-    path = tmp_path / "out.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
 
 def test_a_resume_refuses_a_detector_whose_weights_changed(tmp_path, owl_folder):
     """Killed half way, the detector's checkpoint replaced in its folder (fine-tuned again),

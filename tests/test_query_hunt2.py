@@ -11,22 +11,27 @@ from halluscope.benchmark_query import write_benchmark_prompts
 from test_benchmarks import ROWS, manifest
 
 
-def test_a_second_benchmark_query_leaves_the_running_ones_prompts_whole(tmp_path):
-    """``query --benchmark`` wrote its prompts file beside ``--out`` in place (truncated, then
-    written), before it took the output's lock: a second command on the same ``--out`` --
-    refused -- rewrote the file the running one was still reading, which then stopped with
-    "invalid JSON" (exit 2), its run lost (other ``--images``), or could read a file cut short."""
+def _benchmark(tmp_path, roots):
+    """A tiny benchmark's manifest and data folder, its images under each of ``roots``."""
     data = tmp_path / "data"
     data.mkdir()
     questions = data / "tiny.json"
     questions.write_text(json.dumps(ROWS))
-    spec = manifest(tmp_path, questions)
-    for root in ("img", "images/in/a/longer/folder"):
+    for root in roots:
         for row in ROWS:
             if row["filename"]:
                 path = tmp_path / root / row["filename"]
                 path.parent.mkdir(parents=True, exist_ok=True)
                 Image.new("RGB", (8, 8)).save(path)
+    return manifest(tmp_path, questions), data
+
+
+def test_a_second_benchmark_query_leaves_the_running_ones_prompts_whole(tmp_path):
+    """``query --benchmark`` wrote its prompts file beside ``--out`` in place (truncated, then
+    written), before it took the output's lock: a second command on the same ``--out`` --
+    refused -- rewrote the file the running one was still reading, which then stopped with
+    "invalid JSON" (exit 2), its run lost (other ``--images``), or could read a file cut short."""
+    spec, data = _benchmark(tmp_path, ("img", "images/in/a/longer/folder"))
     dest = tmp_path / "out.jsonl.prompts.jsonl"
     write_benchmark_prompts(str(spec), data, tmp_path / "img", dest)
     before = dest.read_text().splitlines()
@@ -50,17 +55,7 @@ def test_a_refused_benchmark_query_leaves_the_running_ones_prompts_untouched(tmp
 
     from halluscope.adapters.outlock import OutputLocked, lock_output, unlock_output
 
-    data = tmp_path / "data"
-    data.mkdir()
-    questions = data / "tiny.json"
-    questions.write_text(json.dumps(ROWS))
-    spec = manifest(tmp_path, questions)
-    for root in ("img", "other"):
-        for row in ROWS:
-            if row["filename"]:
-                path = tmp_path / root / row["filename"]
-                path.parent.mkdir(parents=True, exist_ok=True)
-                Image.new("RGB", (8, 8)).save(path)
+    spec, data = _benchmark(tmp_path, ("img", "other"))
     out = tmp_path / "out.jsonl"
     dest = tmp_path / "out.jsonl.prompts.jsonl"
     write_benchmark_prompts(str(spec), data, tmp_path / "img", dest, out)

@@ -18,6 +18,7 @@ import pytest
 
 from halluscope.metrics.korn_graubard import clopper_pearson, t_quantile
 from halluscope.metrics.stats import ZERO_WIDTH, SumState, percentile_interval, rate, ratio
+from test_few_events import _state as events_state
 
 # Clopper-Pearson's bounds for 0 of n* and n* of n* are 1 - 0.025^(1/n*) and 0.025^(1/n*) (the
 # beta quantiles Beta(1, n*) at 0.975 and Beta(n*, 1) at 0.025), worked by hand here:
@@ -36,17 +37,9 @@ NOT_A_SHARE = rate(lambda s: ratio(s["events"], s["units"]), units="units")
 
 def _state(events: int, n: int = 200, per_cluster: int = 1, order_seed: int | None = None,
            shards: int = 1) -> SumState:
-    """``n`` units, ``events`` of them with the event, ``per_cluster`` units to a cluster."""
-    rows = [([1.0 if i < events else 0.0, 1.0], f"image:{i // per_cluster}") for i in range(n)]
-    if order_seed is not None:
-        random.Random(order_seed).shuffle(rows)
-    states = [SumState(("events", "units")) for _ in range(shards)]
-    for j, (row, key) in enumerate(rows):
-        states[j % shards].add_rows(np.array([row]), states[0].draw_weights([key]),
-                                    np.array([0]), [key])
-    for other in states[1:]:
-        states[0].merge(other)
-    return states[0]
+    """``n`` units, the first ``events`` of them with the event, ``per_cluster`` units to a
+    cluster (:func:`test_few_events._state`)."""
+    return events_state(range(events), n, per_cluster, order_seed, shards)
 
 
 def test_clopper_pearson_bounds_match_the_hand_computed_ones():

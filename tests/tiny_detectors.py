@@ -219,3 +219,25 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     """Keep the evidence cache and the weights-hash index out of the user's cache folder
     (import this name into a test module to use it there)."""
     monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path_factory.mktemp("hcache")))
+
+
+@pytest.fixture(scope="module")
+def owl_folder(tmp_path_factory):
+    """A tiny OWLv2 folder, built once per test module (import this name to use it)."""
+    pytest.importorskip("transformers")
+    return build_owlv2(tmp_path_factory.mktemp("owl"))
+
+
+def captioned_photos(tmp_path: Path, n: int) -> Path:
+    """``n`` random 64 x 48 photos in ``tmp_path`` and an outputs file captioning each "A dog
+    sits on a bed." (ids "0"...)."""
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (48, 64, 3), np.uint8)).save(tmp_path / f"{i}.png")
+        rows.append({"id": str(i), "image": f"{i}.png", "response": "A dog sits on a bed."})
+    path = tmp_path / "out.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pickle
 import random
 
+import numpy as np
+
 from halluscope.metrics.stats import SumState
 from halluscope.metrics.unit_sets import UnitNames, UnitSet
 
@@ -44,3 +46,18 @@ def test_states_of_a_metric_share_one_numbering_and_merge_by_name():
     one.merge(pickle.loads(pickle.dumps(two)))      # (a shard from another process)
     assert one.units == {"image:a", "image:b", "image:c"} and one.units.names is names
     assert len(one.units) == 3
+
+
+def test_rows_without_a_cluster_get_no_number_once_every_column_is_capped():
+    """Past the cap (every column's holding clusters noted), a fold's rows go straight to the
+    clusters seen: a row without a cluster (``None``) was numbered in the metric's shared
+    names and then dropped from the state, leaving ``None`` among the names its states share."""
+    from halluscope.metrics.held import HELD_CAP
+    names = UnitNames()
+    state = SumState(("hit",), n_boot=0, unit_names=names)
+    keys = [f"image:{i}" for i in range(HELD_CAP + 5)]
+    state.add_rows(np.ones((len(keys), 1)), None, None, keys)
+    assert not state.holding()                      # capped: the next fold takes the fast path
+    state.add_rows(np.ones((2, 1)), None, None, [None, "image:new"])
+    assert None not in names.numbers and None not in names.names
+    assert len(state.units) == len(keys) + 1 and state.n == len(keys) + 2

@@ -315,8 +315,7 @@ class SumState:
             return False
         columns = self.holding()
         if not columns and not isinstance(units, RowUnits):     # no column to look at
-            self.add_summed(len(x), x.sum(axis=0), None, units)
-            self.units.discard(None)
+            self.add_summed(len(x), x.sum(axis=0), None, [u for u in units if u is not None])
             return True
         rows = units if isinstance(units, RowUnits) else RowUnits.of(units)
         self.add_summed(len(x), x.sum(axis=0), None, rows.present())

@@ -14,8 +14,10 @@ at a design effect of 1 (:func:`no_variation_bounds`, kind ``no_variation``): th
 is the units, shrunk for the clusters' degrees of freedom, so the bound at 0 events is never
 wider than at one event. Both are ``ci_method`` ``korn-graubard``.
 
-The gates read the reason (:attr:`~halluscope.metrics.stats.MetricResult.ci_reason`), not
-the note's words; reports label a note read back from a file with :func:`ci_note_label`.
+Callers read the reason's kind, not the note's words (``ci_method`` from
+:attr:`IntervalReason.method`; compare says the bootstrap ran unless the reason is one of too
+few units or clusters); a gate names the note; reports label a note read back from a file with
+:func:`ci_note_label`.
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ class MetricResult:
     ci_reason: IntervalReason | None = field(default=None, compare=False, repr=False)
     """Why there is no interval (or why it is Korn & Graubard's) as kind and numbers, where it
     was computed in this process (``ci_note`` holds its words; a result read back from
-    results.json has those alone). The gates read this, not the note's words."""
+    results.json has those alone)."""
 
     @property
     def defined(self) -> bool:

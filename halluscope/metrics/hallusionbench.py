@@ -78,6 +78,7 @@ numbers.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 import numpy as np
@@ -86,8 +87,8 @@ from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.draws import block_replicates
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
-    UNIT_PREFIX, Unit, coverage, expected_total, group_tallies, question_identity,
-    units_from_items, warn_coverage)
+    UNIT_PREFIX, Unit, coverage, easy_and_hard, expected_total, group_tallies,
+    question_identity, units_from_items, warn_coverage)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
@@ -205,13 +206,9 @@ def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
     computed (``ci_note`` says why), as for every metric."""
     out = _scores(units, n_boot, seed, confidence, min_units)
     if easy_hard:
-        for name, hard in (("easy_qacc", False), ("hard_qacc", True)):
-            r = _scores([u for u in units if u.hard == hard], n_boot, seed, confidence,
-                        min_units)["qacc"]
-            out[name] = MetricResult(name, r.value, r.n, True, r.ci, r.confidence,
-                                     bounds=r.bounds, ci_note=r.ci_note, clusters=r.clusters,
-                                     ci_reason=r.ci_reason,
-                                     ci_method=r.ci_method)
+        for name, part in easy_and_hard(units):
+            out[name] = dataclasses.replace(
+                _scores(part, n_boot, seed, confidence, min_units)["qacc"], name=name)
     return out
 
 
@@ -324,8 +321,8 @@ class HallusionBenchMetric(Metric):
         units = units_from_items(scored, variant in KEYWORD_VARIANTS)
         tallies = dict(zip(("facc", "qacc"), group_tallies(units)))
         if variant not in KEYWORD_VARIANTS:
-            for stat, hard in (("easy_qacc", False), ("hard_qacc", True)):
-                tallies[stat] = group_tallies([u for u in units if u.hard == hard])[1]
+            for stat, part in easy_and_hard(units):
+                tallies[stat] = group_tallies(part)[1]
         return {stat: {k: (part, right, counted, set_key(cluster))
                        for k, (part, right, counted, cluster) in table.items()}
                 for stat, table in tallies.items()}

@@ -203,3 +203,14 @@ def units_from_items(scored: Iterable[tuple[Sequence[float], str | None, Mapping
         out.append(Unit(stem, figure, f"{part}|{stem}_{qid}", correct, (), hard, part,
                         (fig, qid)))
     return out
+
+
+#: The statistics over the questions on original (easy) and edited (hard) figures.
+EASY_HARD = (("easy_qacc", False), ("hard_qacc", True))
+
+
+def easy_and_hard(units: list[Unit]) -> list[tuple[str, list[Unit]]]:
+    """``(statistic, its units)`` for ``easy_qacc`` and ``hard_qacc``: the units asked about an
+    original figure, then those asked about an edited one."""
+    return [(name, [u for u in units if u.hard == hard]) for name, hard in EASY_HARD]
+

@@ -172,16 +172,6 @@ def test_manifest_good_audit_options_are_kept(tmp_path):
     assert opts["judge_max_connections"] == 8 and opts["judge_options"] == {"temperature": 0}
 
 
-def test_manifest_bad_audit_option_exits_2(tmp_path):
-    folder = _folder(tmp_path, '[audit]\ninputs = ["a.jsonl"]\nmetrics = "chair"\n'
-                               'gt_objects = "gt.json"\n'
-                               'options = {judge_max_connections = 0}\n')
-    res = runner.invoke(app, ["audit", str(folder), "--out", str(tmp_path / "o"),
-                              "--no-report"])
-    assert res.exit_code == EXIT_USAGE, res.output
-    assert "halluscope.toml:5" in res.output and "judge_max_connections" in res.output
-
-
 # -- 6: spec values holding paths are relative to the manifest --------------------------------
 
 def test_manifest_spec_paths_are_relative_to_the_manifest(tmp_path, monkeypatch):

@@ -141,15 +141,17 @@ def test_manifest_cache_dir_is_relative_to_the_manifest(tmp_path, monkeypatch):
     assert Path(load_manifest(folder)["cache_dir"]) == (folder / "cache").resolve()
 
 
-def test_manifest_bad_audit_option_names_file_and_line(tmp_path):
-    """`options = {max_image_pixels = "lots"}` was refused without saying which file held it."""
+@pytest.mark.parametrize("option", ['max_image_pixels = "lots"', "judge_max_connections = 0"])
+def test_manifest_bad_audit_option_names_file_and_line(tmp_path, option):
+    """`options = {max_image_pixels = "lots"}` was refused without saying which file held it;
+    a judge option out of range is exit 2 at its line too."""
     folder = _folder(tmp_path, '[audit]\ninputs = ["a.jsonl"]\nmetrics = "chair"\n'
                                'gt_objects = "gt.json"\n'
-                               'options = {max_image_pixels = "lots"}\n')
+                               f'options = {{{option}}}\n')
     res = runner.invoke(app, ["audit", str(folder), "--out", str(tmp_path / "o"),
                               "--no-report"])
     assert res.exit_code == EXIT_USAGE, res.output
-    assert "halluscope.toml:5" in res.output and "max_image_pixels" in res.output
+    assert "halluscope.toml:5" in res.output and option.split(" =")[0] in res.output
 
 
 @pytest.mark.parametrize("name, why", [("missing.jsonl", "does not exist"),

@@ -55,8 +55,8 @@ import numpy as np
 
 from halluscope.metrics.korn_graubard import clopper_pearson, korn_graubard_interval
 from halluscope.metrics.korn_graubard import t_quantile as exact_t
-from halluscope.metrics.stats import (SumState, percentile_interval, rate, ratio,
-                                      wilson_interval)
+from halluscope.metrics.intervals import percentile_bounds
+from halluscope.metrics.stats import SumState, rate, ratio, wilson_interval
 
 SHARE = rate(lambda s: ratio(s["events"], s["units"]), units="units", proportion=True)
 EXPECTED = (0.5, 1, 2, 3, 5, 10, 20)
@@ -101,7 +101,7 @@ def candidates(state: SumState) -> dict[str, tuple[float, float]]:
     p, n, clusters = total / n, int(n), len(state.units)
     reps = ratio(state.boot[:, 0], state.boot[:, 1])
     out = {"halluscope": res.ci, "method:" + (res.ci_method or "percentile"): (0.0, 1.0)}
-    ci, note = percentile_interval(reps, 0.95)
+    ci, _ = percentile_bounds(reps, 0.95)
     zero = ci is None
     if zero:
         ci = wilson_over_clusters(p, n, clusters)

@@ -77,14 +77,14 @@ class NotColumns(Exception):
     """A chunk after the first shows that the file is not one read as columns."""
 
 
-def _blocks(path: Path, size: int, limit: bool = True) -> Iterator[bytes]:
+def _blocks(path: Path, size: int, limit: bool = True, hasher: Any = None) -> Iterator[bytes]:
     """The file's bytes (decompressed) in blocks of about ``size``, each ending after a line end
     (the last one where the file ends); :class:`NotColumns` past
     :data:`~halluscope.columns.MAX_BYTES` (``limit``) or when the file cannot be read (the line
-    reader says why)."""
+    reader says why); ``hasher`` is given the file's bytes as stored (:func:`open_binary`)."""
     total, tail = 0, b""
     try:
-        with open_binary(path) as fh:
+        with open_binary(path, hasher) as fh:
             while block := fh.read(size):
                 total += len(block)
                 if limit and total > _columns.MAX_BYTES:
@@ -106,11 +106,13 @@ class TableChunks:
     in the first chunk's order, and the same types. The first chunk is read on construction
     (:class:`NotColumns` when it shows the file is not flat); iterating gives ``(lines before,
     table)`` for every chunk, in order, once. ``limit``: refuse a file over
-    :data:`~halluscope.columns.MAX_BYTES`."""
+    :data:`~halluscope.columns.MAX_BYTES`; ``hasher``: given the file's bytes as stored as they
+    are read (all of them once every chunk is read)."""
 
-    def __init__(self, path: str | Path, size: int | None = None, limit: bool = True):
+    def __init__(self, path: str | Path, size: int | None = None, limit: bool = True,
+                 hasher: Any = None):
         self.file = str(path)
-        self._blocks = _blocks(Path(path), size or CHUNK_BYTES, limit)
+        self._blocks = _blocks(Path(path), size or CHUNK_BYTES, limit, hasher)
         self._names: list[str] = []
         self._types: dict[str, str] = {}
         self._dates: set[str] = set()       # columns every chunk so far read as timestamps

@@ -81,8 +81,12 @@ def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], s
                    ) -> StreamTally | None:
     """:func:`score_columns` once the metric and the inputs' format allow it."""
     from halluscope.column_chunks import NotColumns, open_record_chunks
-    first = open_record_chunks(paths[0])    # the first chunk of every file is read here; the
-    if first is None:                       # first file's is kept, the others' read again
+    # the first chunk of every file is read here, so that a file read line by line is known
+    # before anything is scored; the first file's is kept, the others' are read again when
+    # their turn comes: kept, each would hold about 8 MiB until then (a 4 MiB chunk, parsed),
+    # for every file, to save about 65 ms a file
+    first = open_record_chunks(paths[0])
+    if first is None:
         return None
     for path in paths[1:]:
         chunks = open_record_chunks(path)

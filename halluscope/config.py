@@ -6,7 +6,6 @@ files in it (paths in it are relative to the folder); explicit options win over 
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -300,40 +299,16 @@ def read_toml_text(path: Path) -> str:
 
 
 def key_line(path: Path, key: str) -> int | None:
-    """The line of ``path`` on which ``key = ...`` is set (first one), if it can be found."""
+    """The line of ``path`` on which ``key = ...`` is set (first one), if it can be found.
+    Only errors ask (a bad key, then perhaps the ``options`` table), so the file is read anew
+    each time: no copy of it is kept that could go stale."""
     import re
     pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
-    lines = _toml_lines(path)
-    if lines is None:
-        return None
-    return next((i for i, line in enumerate(lines, 1) if pattern.match(line)), None)
-
-
-#: The lines of the manifests :func:`key_line` read: path -> (its stamp, its lines). A file
-#: is read once however many of its keys are located, and again once it has changed.
-_LINES: dict[str, tuple[tuple[int, ...], list[str]]] = {}
-_LINES_KEPT = 16
-
-
-def _toml_lines(path: Path) -> list[str] | None:
-    """The lines of the TOML file ``path`` (``None`` where it cannot be read as text), read
-    once while its stamp (:func:`~halluscope.hashing.path_stamp`: size, times, inode) holds."""
-    from halluscope.hashing import path_stamp
-    where, stamp = os.fspath(path), path_stamp(path)
-    if stamp is None:
-        return None
-    known = _LINES.get(where)
-    if known is not None and known[0] == stamp:
-        return known[1]
     try:
-        lines = read_toml_text(path).splitlines()
+        text = read_toml_text(path)
     except (OSError, ConfigError):
         return None
-    if path_stamp(path) == stamp:       # not remembered if it changed while read
-        if len(_LINES) >= _LINES_KEPT:
-            _LINES.clear()
-        _LINES[where] = (stamp, lines)
-    return lines
+    return next((i for i, line in enumerate(text.splitlines(), 1) if pattern.match(line)), None)
 
 
 _GATES_HINT = " (gates are --fail-above / --fail-below, or the pytest plugin's markers)"

@@ -154,8 +154,10 @@ class _CheckedGzipFile(gzip.GzipFile):
     file, not ``EOFError`` or ``zlib.error`` (command-line tools take an ``EOFError`` for the
     end of input at a prompt, and would report an interrupted run)."""
 
-    def __init__(self, path: Path):
-        super().__init__(path, "rb")
+    def __init__(self, path: Path, fileobj: Any = None):
+        super().__init__(path, "rb", fileobj=fileobj)
+        if fileobj is not None:
+            self.myfileobj = fileobj        # closed with this file, as one it opened is
         self._path = str(path)
 
     def _checked(self, read, *args):
@@ -198,11 +200,36 @@ def is_gzip_name(path: str | Path) -> bool:
     return Path(path).suffix.lower() == ".gz"
 
 
-def open_binary(path: str | Path):
+def open_binary(path: str | Path, hasher: Any = None):
     """Open an input file for reading bytes, un-gzipping ``*.gz`` (any case; a damaged gzip
-    stream raises :class:`InputError` naming the file)."""
+    stream raises :class:`InputError` naming the file). ``hasher`` (a :mod:`hashlib` object) is
+    given the file's bytes as stored, compressed ones too, as they are read."""
     path = Path(path)
-    return _CheckedGzipFile(path) if is_gzip_name(path) else open(path, "rb")
+    if hasher is None:
+        return _CheckedGzipFile(path) if is_gzip_name(path) else open(path, "rb")
+    raw = _HashedReader(open(path, "rb"), hasher)
+    return _CheckedGzipFile(path, raw) if is_gzip_name(path) else raw
+
+
+class _HashedReader:
+    """A file read in binary whose bytes, as they are read, also go to ``hasher``."""
+
+    def __init__(self, fh: Any, hasher: Any):
+        self._fh, self._hasher = fh, hasher
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fh.read(size)
+        self._hasher.update(data)
+        return data
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> _HashedReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def open_text(path: str | Path) -> io.TextIOBase:

@@ -13,9 +13,10 @@ import random
 import numpy as np
 import pytest
 
+from halluscope.metrics.intervals import percentile_bounds
 from halluscope.metrics.korn_graubard import (KORN_GRAUBARD, beta_cdf, beta_quantile,
                                           clopper_pearson, design_effect, t_quantile)
-from halluscope.metrics.stats import SumState, percentile_interval, rate, ratio
+from halluscope.metrics.stats import SumState, rate, ratio
 
 SHARE = rate(lambda s: ratio(s["events"], s["units"]), units="units", proportion=True)
 # Student's t, 0.975 quantile, from a printed table (to 6 decimals)
@@ -139,7 +140,7 @@ def test_other_statistics_keep_the_percentile_bootstrap():
     state = _state({3, 50, 51})
     plain = state.result("r", dataclasses.replace(SHARE, proportion=False))
     reps = ratio(state.boot[:, 0], state.boot[:, 1])
-    assert plain.ci == percentile_interval(reps, 0.95)[0] and plain.ci_method is None
+    assert plain.ci == percentile_bounds(reps, 0.95)[0] and plain.ci_method is None
     assert plain.ci_note is None
 
 
@@ -167,7 +168,7 @@ def _simulated_coverage(sims: int, n: int, p: float, per_cluster: int, icc: floa
         state.add_rows(np.column_stack([events, np.ones(n)]), state.draw_weights(keys),
                        cluster, [keys[c] for c in cluster])
         ours = state.result("r", SHARE).ci
-        old = percentile_interval(ratio(state.boot[:, 0], state.boot[:, 1]), 0.95)[0]
+        old = percentile_bounds(ratio(state.boot[:, 0], state.boot[:, 1]), 0.95)[0]
         old = old or (events.mean(),) * 2
         hits += [ours[0] <= p <= ours[1], old[0] <= p <= old[1]]
     return hits / sims

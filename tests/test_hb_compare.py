@@ -17,7 +17,7 @@ import pytest
 from fake_openai_server import FakeServer
 from halluscope.comparison import compare, diff_value
 from halluscope.metrics.draws import replicate_weights
-from halluscope.metrics.stats import percentile_interval
+from halluscope.metrics.intervals import percentile_bounds
 
 import halluscope
 
@@ -109,9 +109,9 @@ def test_interval_resamples_question_sets_with_draws_weights(tmp_path):
         w = replicate_weights([f"question_set:VD_figure_{g[0][1:]}" for g in groups],
                               n_boot, seed)
         reps = (w @ right[1]) / w.sum(axis=1) - (w @ right[0]) / w.sum(axis=1)
-        want, note = percentile_interval(reps, 0.95)
+        want, reason = percentile_bounds(reps, 0.95)
         entry = cmp.metrics[f"hallusionbench.{stat}"]
-        assert note is None and entry["ci"] == pytest.approx(list(want), abs=1e-12)
+        assert reason is None and entry["ci"] == pytest.approx(list(want), abs=1e-12)
         assert entry["a"] == right[0].mean() == res_a[stat]["value"]
         assert entry["b"] == right[1].mean() == res_b[stat]["value"]
         assert (entry["n_paired"], entry["clusters"]) == (len(groups), 14)

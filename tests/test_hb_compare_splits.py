@@ -16,7 +16,7 @@ import pytest
 from fake_openai_server import FakeServer
 from halluscope.comparison import compare
 from halluscope.metrics.draws import replicate_weights
-from halluscope.metrics.stats import percentile_interval
+from halluscope.metrics.intervals import percentile_bounds
 
 import halluscope
 
@@ -132,9 +132,9 @@ def test_easy_and_hard_intervals_resample_question_sets_with_draws_weights(tmp_p
         right = [np.array([all(g[(s, f, q)] for f in figs) for s, q in pairs], dtype=float)
                  for g in (grids["a"], grids["b"])]
         reps = (w @ right[1]) / w.sum(axis=1) - (w @ right[0]) / w.sum(axis=1)
-        want, note = percentile_interval(reps, 0.95)
+        want, reason = percentile_bounds(reps, 0.95)
         entry = cmp.metrics[f"hallusionbench.{stat}"]
-        assert note is None and entry["ci"] == pytest.approx(list(want), abs=1e-12)
+        assert reason is None and entry["ci"] == pytest.approx(list(want), abs=1e-12)
         assert entry["a"] == right[0].mean() == res[0][stat]["value"]
         assert entry["b"] == right[1].mean() == res[1][stat]["value"]
         assert (entry["n_paired"], entry["clusters"]) == (28, 14)

@@ -1,13 +1,13 @@
 """One rule decides whether a statistic gets an interval (metrics/intervals.py), for the audit's
 statistics, HallusionBench's set-level scores and compare's differences alike: a structured
-reason (kind, numbers, the note's words), whose words are the notes written before."""
+reason (its kind and the note's words, which name the numbers), whose words are the notes
+written before."""
 
 import numpy as np
 import pytest
 
 from halluscope.gates.assertions import _compared
-from halluscope.metrics.intervals import (IntervalReason, ci_note_label, decide_interval,
-                                          percentile_bounds, too_few)
+from halluscope.metrics.intervals import IntervalReason, ci_note_label, decide_interval, too_few
 from halluscope.metrics.stats import MetricResult, SumState, rate, ratio
 
 
@@ -25,9 +25,8 @@ from halluscope.metrics.stats import MetricResult, SumState, rate, ratio
 ])
 def test_too_few_gives_the_kind_the_numbers_and_the_notes_words(args, kw, kind, note):
     reason = too_few(*args, **kw)
-    assert (reason.kind, reason.note, reason.limit) == (kind, note, 10)
+    assert (reason.kind, reason.note) == (kind, note)
     assert reason.too_small
-    assert reason.count == min(reason.sizes)
     assert ci_note_label(reason.note) == {"units": "too few units", "paired": "too few units",
                                           "clusters": "too few clusters",
                                           "holding": "too few clusters"}[kind]
@@ -53,11 +52,12 @@ def test_zero_width_replicates_give_an_interval_for_a_proportion_only():
     # n* = 200 (t_199 / t_39)^2 = 200 (1.971957 / 2.022691)^2 = 190.09: 1 - 0.025^(1/n*)
     size = 200 * (1.971957 / 2.022691) ** 2
     assert ci[1] == pytest.approx(1 - 0.025 ** (1 / size), abs=1e-6)
-    assert reason.sizes == (200, 39) and reason.note.startswith(
+    assert reason.note.startswith(
         "Korn-Graubard: Clopper-Pearson over an effective 190.1 of 200 units (design effect "
-        "taken as 1")
-    ci, reason = percentile_bounds(np.full(10, np.nan), 0.95)
-    assert ci is None and reason.kind == "replicates" and (reason.count, reason.limit) == (0, 40)
+        "taken as 1") and reason.note.endswith("; 39 degrees of freedom)")
+    ci, reason = decide_interval(200, 40, 10, 0.95, lambda: np.full(10, np.nan), score=(0.0, 40))
+    assert ci is None and reason.kind == "replicates" and reason.note == (
+        "no interval: 0 defined bootstrap replicates, fewer than the 40 a 95% interval needs")
 
 
 def test_a_result_carries_its_reason_beside_the_same_note():
@@ -76,8 +76,7 @@ def test_a_result_carries_its_reason_beside_the_same_note():
 
 
 def test_the_gates_read_the_reason_not_the_notes_words():
-    reason = IntervalReason("clusters", "no interval: 3 clusters resampled, fewer than 10", 3,
-                            10, (3,))
+    reason = IntervalReason("clusters", "no interval: 3 clusters resampled, fewer than 10")
     res = MetricResult("rate", 0.1, 50, bounds=(0.0, 1.0), ci_note="(words kept for files)",
                        ci_reason=reason)
     value, problem = _compared(None, "x.rate", res, 0.5, "upper")

@@ -291,6 +291,7 @@ def test_the_fold_beside_the_items_is_waited_for_and_its_failure_raised(tmp_path
 ])
 def test_question_files_read_whole_equal_those_read_line_by_line(tmp_path, rows):
     import gzip
+    import hashlib
 
     from halluscope.metrics.pope_questions import load_questions
     import halluscope.metrics.pope_questions as pope_questions
@@ -307,6 +308,8 @@ def test_question_files_read_whole_equal_those_read_line_by_line(tmp_path, rows)
         mp.setattr(pope_questions, "_flat_question_columns", lambda *a, **k: None)
         by_line = load_questions(flat)
     assert packed_whole.sha256 != whole.sha256               # the bytes as stored
+    for got, path in ((whole, flat), (packed_whole, packed), (chunked, packed), (by_line, flat)):
+        assert got.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     for name in ("ids", "texts", "labels", "images", "splits", "lines", "by_id", "has_ids",
                  "questions"):
         assert getattr(whole, name) == getattr(by_line, name), name
@@ -314,6 +317,29 @@ def test_question_files_read_whole_equal_those_read_line_by_line(tmp_path, rows)
         assert getattr(chunked, name) == getattr(by_line, name), name
     for name in ("texts", "labels", "images", "splits"):     # values in the same order too
         assert chunked.coded(name).values == whole.coded(name).values, name
+
+
+@pytest.mark.parametrize("name", ["coco_pope_random.json", "coco_pope_random.json.gz"])
+def test_a_question_file_read_as_columns_is_opened_once_and_hashed_as_read(
+        tmp_path, monkeypatch, name):
+    """Its sha256 (of the bytes as stored, compressed ones too) is taken from the chunks as
+    they are read, not by reading the file a second time."""
+    import builtins
+    import gzip
+    import hashlib
+
+    import halluscope.column_chunks as column_chunks
+    from halluscope.metrics.pope_questions import load_questions
+    text = _questions(tmp_path).read_bytes()
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 200)       # a few lines per chunk
+    opened, real = [], builtins.open
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: opened.append(f) or real(f, *a, **k))
+    got = load_questions(path)
+    monkeypatch.undo()
+    assert [f for f in opened if str(f) == str(path)] == [path] and len(got) == 60
+    assert got.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_scoring_as_columns_does_not_import_pandas(tmp_path):

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from halluscope.metrics.intervals import percentile_bounds
 from halluscope.metrics.korn_graubard import clopper_pearson, t_quantile
-from halluscope.metrics.stats import ZERO_WIDTH, SumState, percentile_interval, rate, ratio
+from halluscope.metrics.stats import ZERO_WIDTH, SumState, rate, ratio
 from test_few_events import _state as events_state
 
 # Clopper-Pearson's bounds for 0 of n* and n* of n* are 1 - 0.025^(1/n*) and 0.025^(1/n*) (the
@@ -56,8 +57,9 @@ def test_no_event_or_all_events_gets_korn_graubards_at_design_effect_1(events, e
     assert res.value == events / 200 and res.n == 200
     assert res.ci == pytest.approx(expected, abs=1e-6)
     assert res.ci_method == "korn-graubard" and res.to_dict()["ci_method"] == "korn-graubard"
-    assert res.ci_reason.kind == "no_variation" and res.ci_reason.sizes == (200, 199)
+    assert res.ci_reason.kind == "no_variation" and res.ci_note == res.ci_reason.note
     assert "effective 200.0 of 200 units (design effect taken as 1" in res.ci_note
+    assert res.ci_note.endswith("; 199 degrees of freedom)")
 
 
 @pytest.mark.parametrize("events, expected", [(0, (0.0, UPPER_0_IN_50)),
@@ -113,7 +115,7 @@ def test_a_zero_width_interval_of_another_statistic_is_not_reported():
     assert res.ci is None and res.ci_method is None
     assert res.ci_note.startswith(ZERO_WIDTH) and "1000 defined bootstrap replicates equal 0" \
         in res.ci_note
-    assert percentile_interval(np.full(1000, 0.25), 0.95)[0] is None
+    assert percentile_bounds(np.full(1000, 0.25), 0.95)[0] is None
 
 
 def test_interval_depends_only_on_the_counts():
@@ -132,7 +134,7 @@ def test_non_degenerate_intervals_are_korn_graubards():
     state = _state(3)
     res = state.result("r", SHARE)
     reps = ratio(state.boot[:, 0], state.boot[:, 1])
-    assert percentile_interval(reps, 0.95)[0][0] == 0.0
+    assert percentile_bounds(reps, 0.95)[0][0] == 0.0
     assert (res.ci, res.ci_note) == korn_graubard_interval(0.015, 200, reps, 200)
     assert res.ci_method == "korn-graubard"
     assert 0 < res.ci[0] < 0.015 < res.ci[1]

@@ -139,6 +139,13 @@ def question_identity(item: Mapping[str, Any]) -> tuple[str, str]:
     ``<category>_<subcategory>_<set>_<figure>_<question>``). ValueError where the line does
     not say (its payload's ``key``, and ``visual_input`` or VLMEvalKit's ``index``: a line
     written before halluscope kept visual_input has neither)."""
+    part, stem, visual, key = _question_parts(item)
+    return part, f"{stem}{visual}_{key[len(stem):]}"
+
+
+def _question_parts(item: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """What :func:`question_identity` reads of a line, checked as it says: ``(model: group,
+    "<category>_<subcategory>_", visual_input, the payload's key)``."""
     payload = item.get("hallusionbench")
     payload = payload if isinstance(payload, Mapping) else {}
     key, visual = payload.get("key"), _visual_input(payload)
@@ -157,7 +164,7 @@ def question_identity(item: Mapping[str, Any]) -> tuple[str, str]:
                          f"audit it again to compare it")
     groups = (item.get("scores") or {}).get("hallusionbench", {}).get("groups") or ()
     part = next((g for g in groups if isinstance(g, str) and g.startswith("model:")), "")
-    return part, f"{stem}{visual}_{key[len(stem):]}"
+    return part, stem, visual, key
 
 
 def _visual_input(payload: Mapping[str, Any]) -> str | None:
@@ -185,8 +192,7 @@ def units_from_items(scored: Iterable[tuple[Sequence[float], str | None, Mapping
     without them raises ValueError saying what it lacks."""
     out = []
     for row, unit, item in scored:
-        part, _ = question_identity(item)        # (says what a line lacks)
-        key = item["hallusionbench"]["key"]
+        part, _, visual, key = _question_parts(item)        # (says what a line lacks)
         cat = item["hallusionbench"].get("category")
         where = item.get("source") or f"item {item.get('id')!r}"
         if not isinstance(cat, str):
@@ -199,7 +205,7 @@ def units_from_items(scored: Iterable[tuple[Sequence[float], str | None, Mapping
         _, fig, qid = key.rsplit("_", 2)
         figure = None if (not keyword and cat == "VS" and fig == "0") else f"{part}|{stem}_{fig}"
         correct = None if not row[3] else bool(row[1])
-        hard = _visual_input(item["hallusionbench"]) == "2"
+        hard = visual == "2"
         out.append(Unit(stem, figure, f"{part}|{stem}_{qid}", correct, (), hard, part,
                         (fig, qid)))
     return out

@@ -2,15 +2,15 @@
 HallusionBench's set-level scores and ``compare``'s paired differences go by.
 
 :func:`decide_interval` takes a statistic's sizes (its units, the clusters resampled, the
-clusters holding its units; for a paired difference, the paired items and each run's units)
-and its bootstrap replicates, and gives the interval or an :class:`IntervalReason`: what kind
-of reason, the numbers behind it and the note written as ``ci_note``. An interval over too few
-units or clusters means nothing and is not computed; one whose replicates are too few, or all
-equal, bounds nothing. A proportion is not read from its replicates' percentiles (which cover
-a proportion with few events too rarely): where they vary, their variance gives the design
-effect of Korn & Graubard's interval (:mod:`halluscope.metrics.korn_graubard`, kind
-``korn_graubard``); where they all equal (0 events, only events), Korn & Graubard's interval
-at a design effect of 1 (:func:`no_variation_bounds`, kind ``no_variation``): the effective size
+clusters holding its units; for a paired difference, the paired items and each run's units) and
+its bootstrap replicates, and gives the interval or an :class:`IntervalReason`: what kind of
+reason and the note written as ``ci_note``, which names the numbers behind it. An interval over
+too few units or clusters means nothing and is not computed; one whose replicates are too few,
+or all equal, bounds nothing. A proportion is not read from its replicates' percentiles (which
+cover a proportion with few events too rarely): where they vary, their variance gives the
+design effect of Korn & Graubard's interval (:mod:`halluscope.metrics.korn_graubard`, kind
+``korn_graubard``); where they all equal (0 events, only events), Korn & Graubard's interval at
+a design effect of 1 (:func:`no_variation_bounds`, kind ``no_variation``): the effective size
 is the units, shrunk for the clusters' degrees of freedom, so the bound at 0 events is never
 wider than at one event. Both are ``ci_method`` ``korn-graubard``.
 
@@ -59,19 +59,12 @@ class IntervalReason:
 
     Attributes:
         kind: One of :data:`REASON_KINDS`.
-        note: The words written as the result's ``ci_note``.
-        count: The number that fell short of ``limit``: units (the fewer of two runs'),
-            paired items, clusters, defined replicates.
-        limit: The number needed.
-        sizes: The numbers the note names, in its order (``(n in A, n in B)``, ``(paired
-            items, clusters)``; ``(units, degrees of freedom)`` for ``no_variation``).
+        note: The words written as the result's ``ci_note``: the numbers that fell short and
+            the number needed, or the sizes the interval was read over.
     """
 
     kind: str
     note: str
-    count: int | None = None
-    limit: int | None = None
-    sizes: tuple[int, ...] = ()
 
     @property
     def too_small(self) -> bool:
@@ -96,23 +89,21 @@ def too_few(n: int | tuple[int, int], clusters: int | None, min_units: int, *,
     if paired is not None and clusters is not None and (paired < min_units
                                                         or clusters < min_units):
         return IntervalReason("paired", f"no interval: {paired} paired items in {clusters} "
-                              f"clusters, fewer than {min_units}", min(paired, clusters),
-                              min_units, (paired, clusters))
+                              f"clusters, fewer than {min_units}")
     if isinstance(n, tuple):
         if min(n) < min_units:
             return IntervalReason("units", f"no interval: n={n[0]} units in A, n={n[1]} in B, "
-                                  f"fewer than {min_units}", min(n), min_units, n)
+                                  f"fewer than {min_units}")
     elif n < min_units:
-        return IntervalReason("units", f"no interval: n={n} units, fewer than {min_units}", n,
-                              min_units, (n,))
+        return IntervalReason("units", f"no interval: n={n} units, fewer than {min_units}")
     if paired is None and clusters is not None and clusters < min_units:
         return IntervalReason("clusters", f"no interval: {clusters} clusters resampled, "
-                              f"fewer than {min_units}", clusters, min_units, (clusters,))
+                              f"fewer than {min_units}")
     if holding is not None and holding < min(min_units, HELD_CAP):
         note = (f"no interval: the units lie in {holding} clusters resampled, fewer than "
                 f"{min_units}" if paired is not None else
                 f"no interval: {holding} clusters hold its units, fewer than {min_units}")
-        return IntervalReason("holding", note, holding, min_units, (holding,))
+        return IntervalReason("holding", note)
     return None
 
 
@@ -142,7 +133,7 @@ def decide_interval(n: int | tuple[int, int], clusters: int | None, min_units: i
     if ci is not None:
         exact, note = korn_graubard_interval(score[0], units, reps, score[1], confidence)
         if exact is not None:       # (None: replicates that vary around a value of 0 or 1)
-            return exact, IntervalReason("korn_graubard", note or "", sizes=(units,))
+            return exact, IntervalReason("korn_graubard", note or "")
     return ci, reason
 
 
@@ -163,22 +154,14 @@ def percentile_bounds(reps: np.ndarray, confidence: float
     if reps.size < need:
         return None, IntervalReason(
             "replicates", f"no interval: {reps.size} defined bootstrap replicates, fewer than "
-            f"the {need} a {confidence:.0%} interval needs", reps.size, need, (reps.size,))
+            f"the {need} a {confidence:.0%} interval needs")
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(reps, [alpha, 1.0 - alpha])
     if reps.max() - reps.min() <= 1e-12 * max(1.0, abs(float(reps.max()))):
         return None, IntervalReason(
             "zero_width", f"{ZERO_WIDTH}: all {reps.size} defined bootstrap replicates equal "
-            f"{float(lo):.6g} (no unit differs from another), which bounds nothing",
-            sizes=(reps.size,))
+            f"{float(lo):.6g} (no unit differs from another), which bounds nothing")
     return (float(lo), float(hi)), None
-
-
-def percentile_interval(reps: np.ndarray, confidence: float
-                        ) -> tuple[tuple[float, float] | None, str | None]:
-    """:func:`percentile_bounds` with the reason as its note."""
-    ci, reason = percentile_bounds(reps, confidence)
-    return ci, None if reason is None else reason.note
 
 
 def effective_clusters(holding: int | None, clusters: int | None) -> int | None:
@@ -210,14 +193,7 @@ def no_variation_bounds(value: float, n: int, clusters: int | None, confidence: 
     return ci, IntervalReason(
         "no_variation", f"Korn-Graubard: Clopper-Pearson over an effective {size:.1f} of {n} "
         f"units (design effect taken as 1: the bootstrap replicates all equal {value:.6g}, an "
-        f"interval of zero width; {df} degrees of freedom)", None, None, (n, df))
-
-
-def no_variation_interval_note(value: float, n: int, clusters: int | None, confidence: float
-                               ) -> tuple[tuple[float, float], str]:
-    """:func:`no_variation_bounds` with the reason as its note."""
-    ci, reason = no_variation_bounds(value, n, clusters, confidence)
-    return ci, reason.note
+        f"interval of zero width; {df} degrees of freedom)")
 
 
 def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:

@@ -9,6 +9,7 @@ a JSON array of such objects, or either gzip-compressed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -22,7 +23,7 @@ import numpy as np
 from halluscope import _json as fast_json
 from halluscope.columns import Coded, arrow_strings, int64_numbers, integers
 from halluscope.errors import ConfigError, RecordError
-from halluscope.hashing import remember_sha256, sha256_file
+from halluscope.hashing import remember_sha256
 from halluscope.json_array import iter_json_elements
 from halluscope.metrics.pope_parsers import NO, YES
 from halluscope.records import gunzip, is_gzip_name
@@ -194,12 +195,6 @@ class QuestionSet:
                 "n_questions": len(self)}
 
 
-def _file_bytes(path: Path) -> tuple[bytes, bytes]:
-    """(raw bytes as stored, decompressed bytes)."""
-    raw = path.read_bytes()
-    return raw, (gunzip(raw, str(path)) if is_gzip_name(path) else raw)
-
-
 def _parsed(text: str, name: str) -> list[tuple[int, Any]]:
     """(line number, parsed JSON) of every question in the file's text: JSON lines, split at
     ``\n`` only as the record reader splits them (a U+2028 inside a string is no line end), or
@@ -262,17 +257,19 @@ def _question_columns(items: list[tuple[int, Any]], name: str, split_from_name: 
     return cols
 
 
-def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str, Any] | None:
+def _flat_question_columns(path: Path, split_from_name: str | None, hasher: Any = None
+                           ) -> dict[str, Any] | None:
     """The columns of a flat JSON-lines question file read as columns, a chunk at a time
     (:class:`~halluscope.column_chunks.TableChunks`: the file's bytes and table are never held
     whole), the same as :func:`_question_columns` would give; ``None`` when it must be read line
-    by line (also to report a bad label or a repeated id at its line)."""
+    by line (also to report a bad label or a repeated id at its line). ``hasher`` is given the
+    bytes read as stored: the whole file's where there are columns."""
     from halluscope.column_chunks import chunk_memory, released
     from halluscope.columns import _pyarrow_json
     if _pyarrow_json() is None:
         return None
     with chunk_memory():
-        parts, n = _question_parts(path)
+        parts, n = _question_parts(path, hasher)
         chunks = max((len(v) for v in (parts or {}).values()), default=0)
         coded = None if parts is None else _question_coded(parts, n, split_from_name)
         del parts
@@ -281,7 +278,7 @@ def _flat_question_columns(path: Path, split_from_name: str | None) -> dict[str,
     return coded
 
 
-def _question_parts(path: Path) -> tuple[dict[str, list] | None, int]:
+def _question_parts(path: Path, hasher: Any = None) -> tuple[dict[str, list] | None, int]:
     """Each chunk's question columns (:class:`Coded`; the ids as they are), and the rows in all;
     ``None`` when the file is not read as columns."""
     from halluscope.column_chunks import NotColumns, TableChunks
@@ -289,7 +286,7 @@ def _question_parts(path: Path) -> tuple[dict[str, list] | None, int]:
     parts: dict[str, list] = {}
     n = 0
     try:
-        tables = TableChunks(path, limit=False)
+        tables = TableChunks(path, limit=False, hasher=hasher)
         try:
             for _, table in tables:
                 arrays = checked_arrays(table, _QUESTION_KEYS, frozenset({"question_id"}))
@@ -363,25 +360,30 @@ def _distinct(given: Any, ids: Any) -> bool:
 
 
 def load_questions(path: str | Path) -> QuestionSet:
-    """Read a POPE question file (JSON lines, or a JSON array) and hash its bytes."""
+    """Read a POPE question file (JSON lines, or a JSON array) and hash its bytes as they are
+    read (the file is read once where it is read as columns)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"POPE question file not found: {path}")
     before = path.stat()
-    sha = sha256_file(path)
-    remember_sha256(path, sha, before)       # the run sheet's hash of the file, unless it changes
     name = str(path)
     split_from_name = None
     m = _SPLIT_IN_NAME.search(path.name)
     if m:
         split_from_name = m.group(1).lower()
 
-    coded = _flat_question_columns(path, split_from_name)
+    hasher = hashlib.sha256()
+    coded = _flat_question_columns(path, split_from_name, hasher)
+    if coded is None:           # read line by line: its bytes are read (and hashed) whole
+        raw = path.read_bytes()
+        hasher = hashlib.sha256(raw)
+    sha = hasher.hexdigest()
+    remember_sha256(path, sha, before)       # the run sheet's hash of the file, unless it changes
     lines = numbers = None
     if coded is not None:
         numbers = coded.pop("id_numbers")
-    if coded is None:
-        data = _file_bytes(path)[1]
+    else:
+        data = gunzip(raw, name) if is_gzip_name(path) else raw
         with fast_json.gc_paused():   # ~30,000 small dicts: no collector rescans
             try:
                 text = data.decode("utf-8-sig")   # a BOM is not part of the first question

@@ -21,7 +21,7 @@ independent); two runs over the same units (paired comparisons) see the same rep
 An interval over fewer than :data:`MIN_UNITS` units (or resampling fewer than
 :data:`MIN_UNITS` clusters, or whose units, such as CHAIR_i's mentions, lie in fewer than
 :data:`MIN_UNITS` clusters) means nothing; it is not computed and the result says why
-(``ci_note``, and ``ci_reason`` as kind and numbers) instead of printing a degenerate
+(``ci_note``, and ``ci_reason`` as a kind beside those words) instead of printing a degenerate
 ``[x, x]``. That rule is :func:`~halluscope.metrics.intervals.decide_interval`, the one every
 statistic, HallusionBench's set-level scores and ``compare``'s differences go by.
 
@@ -46,7 +46,7 @@ from halluscope.metrics.draws import (  # noqa: F401  (re-exported: callers impo
 from halluscope.metrics.held import HELD_CAP, NonzeroUnits, RowUnits  # noqa: F401  (re-exported)
 from halluscope.metrics.intervals import (  # noqa: F401  (re-exported: callers import them here)
     ZERO_WIDTH, IntervalReason, ci_note_label, decide_interval, effective_clusters,
-    min_replicates, no_variation_interval_note, percentile_interval, wilson_interval)
+    min_replicates, wilson_interval)
 from halluscope.metrics.unit_sets import UnitNames, UnitSet
 
 DEFAULT_BOOTSTRAP = 1000
@@ -149,7 +149,7 @@ class MetricResult:
     why_no_value: str | None = None
     """Why the statistic has no value, where its metric knows (over no units of its own)."""
     ci_reason: IntervalReason | None = field(default=None, compare=False, repr=False)
-    """Why there is no interval (or why it is Korn & Graubard's) as kind and numbers, where it
+    """Why there is no interval (or why it is Korn & Graubard's) as a kind and a note, where it
     was computed in this process (``ci_note`` holds its words; a result read back from
     results.json has those alone)."""
 

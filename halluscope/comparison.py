@@ -158,10 +158,11 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
     if stat.count:
         entry["count"] = True
     elif va is None or vb is None:
-        entry.update(ci=None, ci_note="no difference: a side has no value")
+        entry.update(ci=None, ci_note="no difference: a side has no value", ci_reason="no_value")
     elif weights is None:
-        entry["ci"] = None
-        entry["ci_note"] = "no bootstrap replicates" if not n_boot else "no paired items"
+        note, kind = (("no bootstrap replicates", "no_bootstrap") if not n_boot
+                      else ("no paired items", "no_paired"))
+        entry.update(ci=None, ci_note=note, ci_reason=kind)
     else:
         def replicates() -> np.ndarray:
             with one_blas_thread():
@@ -174,7 +175,7 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
                                      holding=holding, paired=n_keys)
         entry["ci"] = list(ci) if ci is not None else None
         if reason is not None:
-            entry["ci_note"] = reason.note
+            entry.update(ci_note=reason.note, ci_reason=reason.kind)
         if reason is None or not reason.too_small:
             entry["confidence"] = confidence        # the bootstrap ran
     return entry

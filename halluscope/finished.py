@@ -25,6 +25,7 @@ from typing import Any
 
 from halluscope.errors import ConfigError, InputError
 from halluscope.metrics.base import MetricSummary
+from halluscope.metrics.intervals import REASON_KINDS, IntervalReason
 from halluscope.metrics.stats import MetricResult, range_of
 from halluscope.result import RESULTS, RUNSHEET, AuditResult, check_outputs
 
@@ -164,9 +165,15 @@ def _result(stat: str, entry: dict[str, Any], declared: Any) -> MetricResult:
                         ci=tuple(ci) if ci is not None else None,
                         confidence=entry.get("confidence"), bounds=bounds,
                         ci_note=entry.get("ci_note"), clusters=entry.get("clusters"),
-                        ci_method=entry.get("ci_method"),
+                        ci_method=entry.get("ci_method"), ci_reason=_reason(entry),
                         direction=entry.get("direction", True),
                         why_no_value=entry.get("why_no_value"))
+
+
+def _reason(entry: dict[str, Any]) -> IntervalReason | None:
+    """The reason for no interval (or for Korn & Graubard's) a results.json entry names."""
+    kind = entry.get("ci_reason")
+    return IntervalReason(kind, entry.get("ci_note") or "") if kind in REASON_KINDS else None
 
 
 __all__ = ["RESUME", "finished_run", "reread_finished", "resume_key"]

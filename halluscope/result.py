@@ -417,7 +417,9 @@ class AuditResult:
                                  "value": res.value, "ci_lower": res.ci[0] if res.ci else None,
                                  "ci_upper": res.ci[1] if res.ci else None, "n": res.n,
                                  "ci_note": getattr(res, "ci_note", None),
-                                 "ci_method": getattr(res, "ci_method", None)})
+                                 "ci_method": getattr(res, "ci_method", None),
+                                 "ci_reason": getattr(getattr(res, "ci_reason", None), "kind",
+                                                      None)})
         return rows
 
     def __repr__(self) -> str:

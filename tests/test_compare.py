@@ -73,6 +73,7 @@ def test_run_compared_with_itself_has_zero_difference_and_no_interval(tmp_path):
         assert entry["diff"] == 0, key
         assert entry["ci"] is None, key
         assert entry["ci_note"].startswith("no interval: zero width"), key
+        assert entry["ci_reason"] == "zero_width", key
     with pytest.raises(NoInterval, match="zero width"):
         _diff_value(res.metrics, "diff.pope.accuracy@upper")
     assert res.comparisons[0].changed == []

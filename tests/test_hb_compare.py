@@ -72,6 +72,7 @@ def test_hand_worked_facc_and_qacc_differences(tmp_path):
         assert entry["clusters"] == 2 and entry["paired_by"] == what
         assert entry["ci"] is None                          # 4 groups in 2 sets: too few
         assert entry["ci_note"] == "no interval: 4 paired items in 2 clusters, fewer than 10"
+        assert entry["ci_reason"] == "paired"
         assert entry["diff_bounds"] == [-1.0, 1.0] and entry["higher_is_better"] is True
         assert "unpaired" not in entry
     for stat in ("facc", "qacc"):                           # each run's own numbers

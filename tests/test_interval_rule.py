@@ -3,11 +3,14 @@ statistics, HallusionBench's set-level scores and compare's differences alike: a
 reason (its kind and the note's words, which name the numbers), whose words are the notes
 written before."""
 
+import json
+
 import numpy as np
 import pytest
 
 from halluscope.gates.assertions import _compared
-from halluscope.metrics.intervals import IntervalReason, ci_note_label, decide_interval, too_few
+from halluscope.metrics.intervals import (IntervalReason, ci_note_label, decide_interval,
+                                         result_ci_label, too_few)
 from halluscope.metrics.stats import MetricResult, SumState, rate, ratio
 
 
@@ -18,6 +21,8 @@ from halluscope.metrics.stats import MetricResult, SumState, rate, ratio
      "no interval: 2 clusters hold its units, fewer than 10"),
     ((60, 3, 10), {"paired": 6}, "paired",
      "no interval: 6 paired items in 3 clusters, fewer than 10"),
+    ((60, 3, 10), {"paired": 40}, "paired_clusters",
+     "no interval: 40 paired items in 3 clusters, fewer than 10"),
     (((3, 40), 12, 10), {"paired": 40}, "units",
      "no interval: n=3 units in A, n=40 in B, fewer than 10"),
     (((30, 40), 12, 10), {"paired": 40, "holding": 4}, "holding",
@@ -27,9 +32,11 @@ def test_too_few_gives_the_kind_the_numbers_and_the_notes_words(args, kw, kind, 
     reason = too_few(*args, **kw)
     assert (reason.kind, reason.note) == (kind, note)
     assert reason.too_small
-    assert ci_note_label(reason.note) == {"units": "too few units", "paired": "too few units",
-                                          "clusters": "too few clusters",
-                                          "holding": "too few clusters"}[kind]
+    label = {"units": "too few units", "paired": "too few units",
+             "clusters": "too few clusters", "holding": "too few clusters",
+             "paired_clusters": "too few clusters"}[kind]
+    # the kind gives the label; a file written before ci_reason has the words alone
+    assert ci_note_label(reason.note, reason.kind) == ci_note_label(reason.note) == label
 
 
 def test_enough_units_and_clusters_leave_it_to_the_replicates():
@@ -67,12 +74,27 @@ def test_a_result_carries_its_reason_beside_the_same_note():
         state.add((0.0, 1.0), key=f"k{i}")
     few = state.result("r", stat)
     assert few.ci_reason.kind == "units" and few.ci_note == few.ci_reason.note
-    assert "ci_reason" not in few.to_dict()
+    assert few.to_dict()["ci_reason"] == "units"
     for i in range(5, 300):
         state.add((0.0, 1.0), key=f"k{i}")
     zero = state.result("r", stat)
     assert zero.ci_reason.kind == "no_variation" and zero.ci_method == "korn-graubard"
     assert zero.ci_note == zero.ci_reason.note
+    assert zero.to_dict()["ci_reason"] == "no_variation"
+
+
+def test_the_kind_read_back_from_results_json_gives_the_same_entry_and_label():
+    from halluscope.finished import _result
+    note = "no interval: zero width: all 200 defined bootstrap replicates equal 0.5 (...)"
+    res = MetricResult("acc", 0.5, 40, ci_note=note, ci_reason=IntervalReason("zero_width", note))
+    entry = res.to_dict()
+    back = _result("acc", entry, None)
+    assert back.ci_reason == res.ci_reason and back.to_dict() == entry
+    assert result_ci_label(back) == "zero width"
+    # a kind the rule does not know is not taken for one (the words still label it)
+    odd = _result("acc", {**entry, "ci_reason": "made_up"}, None)
+    assert odd.ci_reason is None and result_ci_label(odd) == "zero width"
+    assert ci_note_label("no interval: the words changed", "replicates") == "too few replicates"
 
 
 def test_the_gates_read_the_reason_not_the_notes_words():
@@ -83,3 +105,23 @@ def test_the_gates_read_the_reason_not_the_notes_words():
     assert value is None and reason.note in problem and "words kept" not in problem
     read_back = MetricResult("rate", 0.1, 50, bounds=(0.0, 1.0), ci_note=reason.note)
     assert _compared(None, "x.rate", read_back, 0.5, "upper")[1] == problem
+
+
+def test_an_audit_writes_the_kind_and_reports_label_by_it(tmp_path):
+    from rich.console import Console
+
+    from halluscope import audit
+    from halluscope.report.console import metrics_table
+    rows = [{"question_id": f"{img}-{q}", "image_id": img, "label": "yes" if q % 2 else "no",
+             "prompt": "Is there a dog in the image?", "response": "yes"}
+            for img in range(1, 4) for q in range(6)]
+    res = audit(records=rows, metrics="pope", n_boot=200, out=tmp_path)
+    entry = json.loads((tmp_path / "results.json").read_text())["metrics"]["pope"]
+    assert entry["accuracy"]["ci_reason"] == "clusters"
+    assert entry["accuracy"]["ci_note"] == "no interval: 3 clusters resampled, fewer than 10"
+    frame = res.to_pandas("metrics")
+    assert set(frame[frame.statistic == "accuracy"].ci_reason) == {"clusters"}
+    assert result_ci_label(res.metrics["pope"].results["accuracy"]) == "too few clusters"
+    console = Console(width=200, record=True)
+    console.print(metrics_table(res))
+    assert "too few clusters" in console.export_text()

@@ -59,7 +59,7 @@ def _table(comp) -> Table:
             diff = "–" if e["diff"] is None else f"{e['diff']:+.0f}"
         else:
             ci = (f"[{e['ci'][0]:+.4f}, {e['ci'][1]:+.4f}]" if e.get("ci")
-                  else (ci_note_label(e.get("ci_note")) or "–"))
+                  else (ci_note_label(e.get("ci_note"), e.get("ci_reason")) or "–"))
             diff = "–" if e["diff"] is None else f"{e['diff']:+.4f}"
         count = bool(e.get("count"))
         table.add_row(plain(key), num(e["a"], count), num(e["b"], count), diff, ci, str(e["n_paired"]),

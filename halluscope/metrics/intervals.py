@@ -16,8 +16,8 @@ wider than at one event. Both are ``ci_method`` ``korn-graubard``.
 
 Callers read the reason's kind, not the note's words (``ci_method`` from
 :attr:`IntervalReason.method`; compare says the bootstrap ran unless the reason is one of too
-few units or clusters); a gate names the note; reports label a note read back from a file with
-:func:`ci_note_label`.
+few units or clusters); a gate names the note. results.json and compare.json hold the kind as
+``ci_reason`` beside the note, and reports label a statistic by it (:func:`ci_note_label`).
 """
 
 from __future__ import annotations
@@ -34,14 +34,23 @@ from halluscope.metrics.korn_graubard import (KORN_GRAUBARD, degrees_of_freedom,
                                               korn_graubard_interval, no_variation_interval)
 
 #: The kinds of :class:`IntervalReason`: too few units (``units``), clusters resampled
-#: (``clusters``), clusters holding the units (``holding``), paired items or their clusters
-#: (``paired``), defined replicates (``replicates``); replicates all equal (``zero_width``);
+#: (``clusters``), clusters holding the units (``holding``), paired items (``paired``) or,
+#: enough of those, their clusters (``paired_clusters``), defined replicates (``replicates``);
+#: replicates all equal (``zero_width``);
 #: Korn & Graubard's interval given a proportion instead of the percentile one
 #: (``korn_graubard``), or, at a design effect of 1, instead of a zero-width one
 #: (``no_variation``; these two are the kinds with an interval); no replicates drawn
 #: (``no_bootstrap``), nothing paired (``no_paired``), a side with no value (``no_value``).
-REASON_KINDS = ("units", "clusters", "holding", "paired", "replicates", "zero_width",
-                "no_variation", "korn_graubard", "no_bootstrap", "no_paired", "no_value")
+REASON_KINDS = ("units", "clusters", "holding", "paired", "paired_clusters", "replicates",
+                "zero_width", "no_variation", "korn_graubard", "no_bootstrap", "no_paired",
+                "no_value")
+
+#: A few words for a table cell per kind of reason for no interval (:func:`ci_note_label`).
+_LABELS = {"units": "too few units", "paired": "too few units",
+           "clusters": "too few clusters", "holding": "too few clusters",
+           "paired_clusters": "too few clusters", "replicates": "too few replicates",
+           "zero_width": "zero width", "no_bootstrap": "no bootstrap",
+           "no_paired": "no paired items", "no_value": "no value"}
 
 #: The ``ci_method`` a reason of an interval names (:attr:`IntervalReason.method`).
 _METHODS = {"no_variation": KORN_GRAUBARD, "korn_graubard": KORN_GRAUBARD}
@@ -70,7 +79,7 @@ class IntervalReason:
     def too_small(self) -> bool:
         """Whether the statistic is over too few units, clusters or paired items (its
         replicates were not even looked at)."""
-        return self.kind in ("units", "clusters", "holding", "paired")
+        return self.kind in ("units", "clusters", "holding", "paired", "paired_clusters")
 
     @property
     def method(self) -> str | None:
@@ -88,8 +97,9 @@ def too_few(n: int | tuple[int, int], clusters: int | None, min_units: int, *,
     by fewer than ``min_units`` clusters (``holding``, counted up to :data:`HELD_CAP`)."""
     if paired is not None and clusters is not None and (paired < min_units
                                                         or clusters < min_units):
-        return IntervalReason("paired", f"no interval: {paired} paired items in {clusters} "
-                              f"clusters, fewer than {min_units}")
+        return IntervalReason("paired" if paired < min_units else "paired_clusters",
+                              f"no interval: {paired} paired items in {clusters} clusters, "
+                              f"fewer than {min_units}")
     if isinstance(n, tuple):
         if min(n) < min_units:
             return IntervalReason("units", f"no interval: n={n[0]} units in A, n={n[1]} in B, "
@@ -209,12 +219,16 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tup
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def ci_note_label(note: str | None) -> str:
-    """A few words for a table cell saying why a statistic has no interval (``note``: its
-    ``ci_note``, as results.json and compare.json hold it; the whole note belongs beside it,
-    in a tooltip or results.json): not every missing interval is one over too few units."""
+def ci_note_label(note: str | None, kind: str | None = None) -> str:
+    """A few words for a table cell saying why a statistic has no interval: not every missing
+    interval is one over too few units (the whole ``note`` belongs beside it, in a tooltip or
+    results.json). Read from the reason's ``kind`` (``ci_reason`` in results.json and
+    compare.json); files written before they held it have the note's words alone, which are
+    read instead."""
     if not note:
         return ""
+    if kind in _LABELS:
+        return _LABELS[kind]
     if note.startswith(ZERO_WIDTH):
         return "zero width"
     if note.startswith("no bootstrap"):
@@ -228,6 +242,12 @@ def ci_note_label(note: str | None) -> str:
     if "fewer than" not in note:
         return "no interval"
     return "too few clusters" if _few_clusters(note) else "too few units"
+
+
+def result_ci_label(res: object) -> str:
+    """:func:`ci_note_label` of a result: its ``ci_note`` and its ``ci_reason``'s kind."""
+    return ci_note_label(getattr(res, "ci_note", None),
+                         getattr(getattr(res, "ci_reason", None), "kind", None))
 
 
 def _few_clusters(note: str) -> bool:

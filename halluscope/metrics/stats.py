@@ -46,7 +46,7 @@ from halluscope.metrics.draws import (  # noqa: F401  (re-exported: callers impo
 from halluscope.metrics.held import HELD_CAP, NonzeroUnits, RowUnits  # noqa: F401  (re-exported)
 from halluscope.metrics.intervals import (  # noqa: F401  (re-exported: callers import them here)
     ZERO_WIDTH, IntervalReason, ci_note_label, decide_interval, effective_clusters,
-    min_replicates, wilson_interval)
+    min_replicates, result_ci_label, wilson_interval)
 from halluscope.metrics.unit_sets import UnitNames, UnitSet
 
 DEFAULT_BOOTSTRAP = 1000
@@ -149,9 +149,8 @@ class MetricResult:
     why_no_value: str | None = None
     """Why the statistic has no value, where its metric knows (over no units of its own)."""
     ci_reason: IntervalReason | None = field(default=None, compare=False, repr=False)
-    """Why there is no interval (or why it is Korn & Graubard's) as a kind and a note, where it
-    was computed in this process (``ci_note`` holds its words; a result read back from
-    results.json has those alone)."""
+    """Why there is no interval (or why it is Korn & Graubard's) as a kind and a note (written
+    as ``ci_reason``, the kind, and ``ci_note``; read back from results.json, from those two)."""
 
     @property
     def defined(self) -> bool:
@@ -168,6 +167,8 @@ class MetricResult:
             out["ci_note"] = self.ci_note
         if self.ci_method:
             out["ci_method"] = self.ci_method
+        if self.ci_reason is not None:
+            out["ci_reason"] = self.ci_reason.kind
         if self.why_no_value:
             out["why_no_value"] = self.why_no_value
         out["n"] = self.n

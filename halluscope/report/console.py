@@ -59,7 +59,7 @@ def _finite(value: Any) -> bool:
 
 def metrics_table(result: AuditResult) -> Table:
     """Every top-level result: metric, statistic, value, interval (at the run's level), n."""
-    from halluscope.metrics.stats import ci_note_label
+    from halluscope.metrics.stats import result_ci_label
     from halluscope.report.plots import interval_level
     table = Table(title="Metrics", box=box.SIMPLE_HEAVY, title_justify="left",
                   title_style="bold")
@@ -78,7 +78,7 @@ def metrics_table(result: AuditResult) -> Table:
                 label += f" (0.5 ideal: off by {abs(res.value - 0.5):.3f})"
             table.add_row(_plain(name if first else ""), _plain(label),
                           _num(res.value),
-                          _ci(res.ci) or ci_note_label(getattr(res, "ci_note", None)),
+                          _ci(res.ci) or result_ci_label(res),
                           _num(res.n))
             first = False
         if summary.results:

@@ -94,10 +94,10 @@ def environment():
 def _cell(res: Any) -> dict[str, Any]:
     value = res.value
     count = not isinstance(value, float)
-    from halluscope.metrics.stats import ci_note_label
+    from halluscope.metrics.stats import result_ci_label
     note = getattr(res, "ci_note", None) or ""
     cell = {"value": fmt_value(value), "ci": fmt_ci(res.ci), "n": fmt_value(res.n),
-            "ci_note": note, "ci_label": ci_note_label(note),
+            "ci_note": note, "ci_label": result_ci_label(res),
             "sort": _sort_key(value), "count": count, "bar": None,
             "better": (("higher" if res.higher_is_better else "lower")
                        if getattr(res, "direction", True) else None),

@@ -10,7 +10,8 @@ What runs where:
   (resume). It then sends the prompts left to ask, in batches of :data:`BATCH`, to the actors,
   keeps at most two batches per actor in flight, and writes the answers in prompt order with the
   same :class:`~halluscope.adapters.query._QueryRun` (same fields, redaction, counts, failure
-  groups, run sheet and exit codes);
+  groups, run sheet and exit codes); a run that stops (Ctrl-C, SIGTERM, a failure that ends
+  it) first writes every answer the actors already received, with or without a cache;
 * each :class:`QueryWorker` actor builds the same adapter from the same settings once (a local
   transformers model is loaded once per actor, on ``gpus_per_worker`` GPUs when asked), with its
   own :class:`~halluscope.adapters.client.ModelClient` over the same response cache (SQLite in
@@ -60,6 +61,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 32
 """Prompts per batch sent to an actor."""
+STOP_WAIT_S = 2.0
+"""Seconds a stopping run waits for its actors to hand back the answers they received (they
+come back at once: the requests still unanswered are cancelled)."""
 
 FORWARDED_ENV = re.compile(r"(_API_KEY|_TOKEN|_API_VERSION|_ENDPOINT|_BASE_URL)$|"
                            r"^(HALLUSCOPE_|OPENAI_|ANTHROPIC_|GEMINI_|GOOGLE_|AZURE_|HF_)")
@@ -115,6 +119,8 @@ class QueryWorker:
         self.name = uuid.uuid4().hex
         self.run: _QueryRun | None = None
         self.store: ResponseCache | None = None
+        self.asking: set[Any] = set()       # the requests of the batches being asked
+        self.stopping = False
 
     def _setup(self) -> None:
         s = self.settings
@@ -139,19 +145,34 @@ class QueryWorker:
         return self.name
 
     async def ask(self, batch: list[tuple[Any, int]]) -> dict[str, Any]:
-        """The output records of ``batch`` (a failure that ends a run as ``{"_raise": ...}``)
-        and this actor's statistics so far."""
+        """The output records of ``batch`` (a failure that ends a run as ``{"_raise": ...}``,
+        ``None`` for a request :meth:`stop` cancelled or never sent) and this actor's
+        statistics so far."""
         import asyncio
         if self.run is None:
             self._setup()
         run = self.run
-        results = await asyncio.gather(*(run.run_one(item, k) for item, k in batch),
-                                       return_exceptions=True)
-        records = [{"_raise": portable_error(r)} if isinstance(r, BaseException) else r
-                   for r in results]
+        tasks = [] if self.stopping else \
+            [asyncio.ensure_future(run.run_one(item, k)) for item, k in batch]
+        self.asking.update(tasks)
+        try:
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            self.asking.difference_update(tasks)
+        records = [None if isinstance(r, asyncio.CancelledError) else
+                   {"_raise": portable_error(r)} if isinstance(r, BaseException) else r
+                   for r in results] if tasks else [None] * len(batch)
         return {"worker": self.name, "records": records,
                 "client": redact_mapping(run.client.describe()),
                 "cache": self.store.describe() if self.store is not None else None}
+
+    async def stop(self) -> None:
+        """The run stops: the requests not answered yet are cancelled and no more are sent,
+        so that the batches being asked return at once with the answers already received
+        (the driver writes them: without a cache they were lost, and asked again on resume)."""
+        self.stopping = True
+        for task in self.asking:
+            task.cancel()
 
     async def close(self) -> None:
         if self.run is not None:
@@ -345,19 +366,28 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
     """Send the batches round-robin (two per actor in flight at most; batches no larger than
     an equal share of the run) and emit their records in
     prompt order; the same stops as the one-process run: an unreachable server sets
-    ``stopped``, refused credentials and cache misses raise."""
+    ``stopped``, refused credentials and cache misses raise. A run that stops for any reason
+    first writes every answer the actors already received (:func:`_keep_received`), as the
+    one-process run writes its finished requests."""
     ray, inflight = pool.ray, pool.inflight
     limit = 2 * len(pool.actors)
     # small runs: smaller batches, so that every actor gets some
     batch_size = max(1, min(batch_size, math.ceil(run.counts.total / len(pool.actors))))
+    held: deque = deque()       # the records of a batch taken and not written yet
+
+    def write(records: list[dict[str, Any] | None]) -> None:
+        held.extend(records)
+        while held:
+            rec = held.popleft()
+            if rec is not None and "_raise" not in rec:
+                run.emit(rec)
 
     def take() -> None:
-        answer = ray.get(inflight.popleft())
+        answer = ray.get(inflight[0])     # (left in flight while a signal may land)
+        inflight.popleft()
         stats.update(answer)
-        raised = [rec["_raise"] for rec in answer["records"] if "_raise" in rec]
-        for rec in answer["records"]:   # the batch's answers are kept even when it stops
-            if "_raise" not in rec:
-                run.emit(rec)
+        raised = [rec["_raise"] for rec in answer["records"] if rec and "_raise" in rec]
+        write(answer["records"])    # the batch's answers are kept even when it stops
         if raised:
             raise rebuild_error(raised[0])
 
@@ -376,6 +406,32 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
     except KeyboardInterrupt as exc:          # Ctrl-C, or SIGTERM (halluscope._ray)
         run.aborted = interruption(exc)
         raise
+    finally:
+        if inflight or held:
+            _keep_received(pool, stats, write)
+
+
+def _keep_received(pool: RayPool, stats: WorkerStats, write: Callable[[list], None]) -> None:
+    """The run stops with batches in flight: each actor cancels the requests not answered yet
+    and sends no more (:meth:`QueryWorker.stop`), so that its batches come back at once with
+    the answers it already received, which are written (behind the gap of the requests
+    cancelled: the run puts the file back in prompt order when it ends) within
+    :data:`STOP_WAIT_S`. Without a cache these answers were lost and asked again on resume.
+    A second Ctrl-C stops at once."""
+    ray, inflight = pool.ray, pool.inflight
+    for actor in pool.actors:
+        actor.stop.remote()
+    write([])                   # what is left of the batch being written
+    until = time.monotonic() + STOP_WAIT_S
+    for ref in list(inflight):
+        try:
+            answer = ray.get(ref, timeout=max(0.0, until - time.monotonic()))
+        except ray.exceptions.RayError as exc:  # (a timeout too): cancelled by pool.close
+            log.warning("could not collect the answers of a batch in flight (%s)", exc)
+            continue
+        inflight.remove(ref)
+        stats.update(answer)
+        write(answer["records"])
 
 
 def _cache_location(cache: Any, offline: bool) -> tuple[str | None, dict[str, Any] | None]:

@@ -324,6 +324,7 @@ class RayEngine:
         self.blocks = 0
         self.tracker: Any = None
         self.handed = 0                   # entries handed on in order
+        self._drained = False             # (_drain) once, by the drain thread or the caller
         self._refs: list[Any] = []        # the entries' object-store blocks, of _size each
         self._size = 1
         self.num_gpus = _gpus_per_actor(config.options or {})
@@ -489,7 +490,8 @@ class RayEngine:
         rows = {i: (row["outcomes"], row["judges"], row["actor"]) for i, row in early.items()}
         entries = {i: row["entry"] for i, row in early.items()}
         try:
-            self._drain(grace)
+            if not self._drained:       # (the drain thread did, when the signal met Ray's wait)
+                self._drain(grace)
             for batch in ray.get(self.tracker.left.remote(self.handed), timeout=GRACE_SECONDS):
                 for k, i in enumerate(batch["i"]):
                     rows.setdefault(i, (batch["outcomes"][k], batch["judges"][k],
@@ -520,6 +522,7 @@ class RayEngine:
         while self.ray.get(self.tracker.pending.remote(self.handed), timeout=seconds + 1) \
                 and time.monotonic() < until:
             time.sleep(0.05)
+        self._drained = True
 
     def report(self) -> dict[str, Any]:
         """What the run sheet says about the Ray run: actors that scored, blocks, batches tried

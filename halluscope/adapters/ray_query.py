@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import import_ray, start_ray, stop_ray
+from halluscope._ray import DriverWatch, import_ray, start_ray, stop_ray, this_driver
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
@@ -183,22 +183,18 @@ class QueryWorker:
             task.cancel()
 
     async def _watch(self) -> None:
-        """Stop (:meth:`stop`) once the driver is gone, when it runs on this actor's node: a
-        driver killed with SIGKILL left its actors sending requests until Ray ended them
-        (about 2 s later on a local instance: 60-80 requests at 8 connections and 0.2 s a
-        request). Elsewhere Ray's own ending of a dead driver's actors is all there is."""
+        """Stop (:meth:`stop`) once the driver is gone (:class:`~halluscope._ray.DriverWatch`):
+        a driver killed with SIGKILL left its actors sending requests until Ray ended them
+        (about 2 s later on a local instance: 64-93 requests at 8 connections and 0.2 s a
+        request)."""
         import asyncio
-
-        import ray
-        if self.settings.driver is None:
+        driver = DriverWatch(self.settings.driver)
+        if driver.pid is None:
             return
-        node, pid = self.settings.driver
-        if node != ray.get_runtime_context().get_node_id() or not _runs(pid):
-            return      # another node, or a driver this actor cannot see (the Ray Client)
         while not self.stopping:
             await asyncio.sleep(DRIVER_CHECK_S)
-            if not _runs(pid):
-                log.warning("the driver (process %d) is gone: no more requests", pid)
+            if driver.gone():
+                log.warning("the driver (process %d) is gone: no more requests", driver.pid)
                 await self.stop()
 
     async def close(self) -> None:
@@ -208,17 +204,6 @@ class QueryWorker:
             await self.run.client.aclose()
         if self.store is not None:
             self.store.close()
-
-
-def _runs(pid: int) -> bool:
-    """Whether the process ``pid`` runs (on this node)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:     # another user's: it runs
-        pass
-    return True
 
 
 def portable_error(exc: BaseException) -> dict[str, Any]:
@@ -555,7 +540,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                               max(1, math.ceil(max_connections / n)), retry, timeout,
                               allow_urls, samples, system, detail, decoding,
                               str(out_path) if out_path is not None else None,
-                              (ray.get_runtime_context().get_node_id(), os.getpid()))
+                              this_driver(ray))
 
     stats = WorkerStats(cache_base, offline)
     answers = answers_of(api, decoding, system, samples=samples, detail=detail)

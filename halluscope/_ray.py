@@ -144,6 +144,48 @@ def _speaks_grpc(conn, timeout: float) -> bool:
     return len(head) == 9 and head[3] == 0x04
 
 
+def this_driver(ray) -> tuple[str, int] | None:
+    """This driver's Ray node id and process id, for its actors on the same node to check that
+    it still runs (:class:`DriverWatch`); ``None`` through the Ray Client (the driver's process
+    is on another machine)."""
+    import os
+
+    from ray.util.client import ray as client
+    if client.is_connected():
+        return None
+    return ray.get_runtime_context().get_node_id(), os.getpid()
+
+
+class DriverWatch:
+    """In a Ray actor: whether the driver (:func:`this_driver`) is gone. A driver killed with
+    SIGKILL left its actors working (sending model or judge requests) until Ray ended them,
+    about 2 s later on a local instance. Only a driver on the actor's node that the actor could
+    see when it started is watched: elsewhere Ray's own end of a dead driver's actors is all
+    there is."""
+
+    def __init__(self, driver: tuple[str, int] | None):
+        import ray
+        self.pid = None
+        if driver is not None and driver[0] == ray.get_runtime_context().get_node_id() \
+                and _runs(driver[1]):
+            self.pid = driver[1]
+
+    def gone(self) -> bool:
+        return self.pid is not None and not _runs(self.pid)
+
+
+def _runs(pid: int) -> bool:
+    """Whether the process ``pid`` runs (on this machine)."""
+    import os
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:     # another user's: it runs
+        pass
+    return True
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM while Ray runs: an interruption (the journal kept, the run sheet saying so),
     reported with exit 143 as for a process ended by SIGTERM."""

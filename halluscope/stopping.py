@@ -87,10 +87,15 @@ class InFlight:
     handler or the audit's SIGTERM one (both raise), in the main thread. Any other signal, a
     second one, or one that lands while the parent folds, is raised at once by that handler.
 
-    ``drain``: where the wait cannot be polled (Ray Data's rows), a first signal noted runs
-    ``drain(seconds)`` in a thread (it returns once the work in flight is done or the grace is
-    over), then sends the signal to the main thread again if it is still :attr:`blocked` in
-    that wait, to be raised there; unless the caller has :meth:`settled <settle>` by then."""
+    ``drain``: where the wait cannot be polled (Ray Data's rows), a first signal noted while the
+    caller is :attr:`blocked` in that wait runs ``drain(seconds)`` in a thread (it returns once
+    the work in flight is done or the grace is over), then sends the signal to the main thread
+    again if it is still blocked there, to be raised there; unless the caller has
+    :meth:`settled <settle>` by then. A signal noted while the caller is not blocked is taken
+    by the caller at its next check of :attr:`noted`, which drains itself: the drain runs in
+    one thread, the main one unless it is blocked. (The thread cannot go: raising in Ray
+    Data's wait shuts its executor down, which cancels the batches being scored, and the
+    wait has no timeout to poll with.)"""
 
     def __init__(self, what: str = "the chunks the workers are scoring",
                  drain: Any = None) -> None:
@@ -132,7 +137,7 @@ class InFlight:
             import time
             self.noted, self.at = signum, time.monotonic()
             self.announce()
-            if self.drain is not None:
+            if self.drain is not None and self.blocked:
                 import threading
                 threading.Thread(target=self._again, args=(threading.main_thread().ident,),
                                  daemon=True, name="halluscope-drain").start()

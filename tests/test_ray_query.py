@@ -128,6 +128,99 @@ def test_ray_resume_says_which_kept_answers_left_the_prompts(app, prompts, tmp_p
     assert len(_lines(out)) == N
 
 
+def test_an_interrupted_run_without_a_cache_keeps_every_answer_its_actors_received(
+        tmp_path, local_ray):
+    """Ctrl-C with --no-cache lost every answer of the batches in flight (an actor hands back
+    a batch once all of it is answered; only a cache kept the rest), and the resume asked
+    those prompts again. Now the actors stop and hand back what they received, which is
+    written: the resume asks only the prompts that had no answer."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from fake_openai_server import _last_user_text, scripted_responder
+    from halluscope.adapters.ray_query import query_ray
+    release, answered = threading.Event(), []
+
+    def slow(prompt, body):         # answered only once the resume asks again
+        release.wait(60)
+        return f"echo: {prompt}"
+
+    def fast(prompt, body):
+        answered.append(prompt)
+        return f"echo: {prompt}"
+
+    n = 12
+    src = tmp_path / "p.jsonl"
+    kind = ["fast", "fast", "slow"]
+    src.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"Q{i} {kind[i % 3]}"}) + "\n"
+                           for i in range(n)))
+    fast_ids = [f"p{i}" for i in range(n) if i % 3 != 2]
+
+    def interrupt_once_answered():
+        while len(answered) < len(fast_ids):
+            time.sleep(0.02)
+        time.sleep(1.0)             # the answers reach the actors
+        os.kill(os.getpid(), signal.SIGINT)
+
+    out = tmp_path / "out.jsonl"
+    opts = dict(out=out, cache=False, workers=2, max_connections=16)
+    with FakeServer(responder=scripted_responder({"slow": slow}, default=fast)) as server:
+        watcher = threading.Thread(target=interrupt_once_answered, daemon=True)
+        watcher.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                query_ray(src, "openai/m", base_url=server.url, **opts)
+        finally:
+            release.set()
+            watcher.join(5)
+        assert [r["id"] for r in _lines(out)] == fast_ids
+        assert _sheet(out)["counts"]["new"] == len(fast_ids)
+        asked = len(server.requests)
+        result = query_ray(src, "openai/m", base_url=server.url, **opts)
+        again = [_last_user_text(r["messages"]) for r in server.requests[asked:]]
+    assert result.exit_code == EXIT_OK and result.counts.skipped == len(fast_ids)
+    assert sorted(again) == sorted(f"Q{i} slow" for i in range(2, n, 3))
+    assert [r["id"] for r in _lines(out)] == [f"p{i}" for i in range(n)]
+
+
+def test_an_actor_stops_asking_once_its_driver_is_gone(local_ray):
+    """A driver killed with SIGKILL left its actors sending requests until Ray ended them
+    (about 2 s, 60-90 requests at 8 connections and 0.2 s a request); an actor on the
+    driver's node now cancels its requests within a tenth of a second."""
+    import asyncio
+    import subprocess
+    import time
+
+    from halluscope.adapters.client import RetryPolicy
+    from halluscope.adapters.ray_query import ForwardedEnv, QueryWorker, WorkerSettings
+    from halluscope.adapters.types import Decoding
+    driver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    node = ray.get_runtime_context().get_node_id()
+    settings = WorkerSettings("mock/echo", None, {}, False, None, 1, RetryPolicy(), 1.0, False,
+                              1, None, None, Decoding(), None, (node, driver.pid))
+    worker = QueryWorker(settings, ForwardedEnv({}))
+
+    async def asked_while_the_driver_dies():
+        request = asyncio.ensure_future(asyncio.sleep(60))
+        worker.asking.add(request)
+        watch = asyncio.ensure_future(worker._watch())
+        await asyncio.sleep(0.3)
+        assert not worker.stopping
+        driver.kill()
+        driver.wait()
+        t0 = time.monotonic()
+        await asyncio.wait_for(watch, 5)
+        took = time.monotonic() - t0
+        await asyncio.gather(request, return_exceptions=True)
+        assert request.cancelled()
+        return took
+
+    assert asyncio.run(asked_while_the_driver_dies()) < 1.0
+    assert worker.stopping
+
+
 def test_ray_failures_give_the_local_exit_code_and_causes(app, prompts, tmp_path, local_ray):
     script = {"dog 1?": ["refuse"], "dog 4?": ["500"] * 10}
     results = {}

@@ -82,6 +82,12 @@ class FakeRay:
     def kill(self, actor):
         pass
 
+    def get_runtime_context(self):
+        class Context:
+            def get_node_id(self):
+                return "node"
+        return Context()
+
     def cancel(self, ref, force=False):
         pass
 

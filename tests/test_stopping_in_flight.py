@@ -83,3 +83,32 @@ def test_the_chunks_in_flight_are_journaled_before_the_audit_stops(tmp_path, mon
     assert resumed.summary == whole.summary
     assert (tmp_path / "out" / "items.jsonl").read_bytes() == \
         (tmp_path / "whole" / "items.jsonl").read_bytes()
+
+
+def test_a_drain_runs_in_a_thread_only_for_a_caller_blocked_in_the_wait():
+    """``InFlight(drain=...)`` (the Ray engine's) drained in a second thread on every first
+    signal, also when the caller was not blocked in Ray Data's wait and so took the signal at
+    its next check and drained itself: two drains at once. The thread is now only for a caller
+    blocked in the wait, which it ends (the signal sent again) once drained."""
+    import time
+
+    from halluscope.stopping import InFlight
+    drained: list[str] = []
+
+    def drain(seconds):
+        drained.append(threading.current_thread().name)
+
+    with InFlight(drain=drain) as stop:     # folding rows: noted, left to the caller
+        stop.waiting = True
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.3)
+        assert stop.noted == signal.SIGINT
+        stop.settle()
+    assert drained == []
+    with InFlight(drain=drain) as stop:     # blocked in the wait: drained, then raised there
+        stop.waiting = stop.blocked = True
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        stop.settle()
+    assert drained == ["halluscope-drain"]

@@ -47,12 +47,15 @@ def chunk_memory() -> Iterator[None]:
     one, ``ARROW_DEFAULT_MEMORY_POOL``), whose freed memory is given back (:func:`released`).
     pyarrow's default, mimalloc, keeps what a chunk freed on each of its threads' heaps: an
     audit of a million POPE answers read in chunks peaked 60-70 MB higher with it, and spent
-    more time in the system. The pool in use before comes back on exit."""
+    more time in the system. The pool in use before comes back on exit. Without pyarrow (the
+    ``tables`` extra) it does nothing: every file is read line by line then."""
     global _POOL_SET
     import os
-
-    import pyarrow as pa
-    if _POOL_SET or os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+    try:
+        import pyarrow as pa
+    except ImportError:
+        pa = None
+    if pa is None or _POOL_SET or os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         yield
         return
     before = pa.default_memory_pool()

@@ -155,3 +155,17 @@ def test_a_column_of_dates_and_words_is_read_as_the_strings_of_the_whole_file(tm
     monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 300)
     result, _, _ = _audit(tmp_path, "fast", answers, questions=questions)
     assert result.runsheet["execution"]["scored"] == "as columns (whole files)"
+
+
+def test_without_pyarrow_an_audit_reads_its_answers_line_by_line(tmp_path, monkeypatch):
+    """pyarrow comes with the ``tables`` extra: without it the columnar path steps aside (it
+    raised ModuleNotFoundError setting pyarrow's memory pool) and the lines give the same."""
+    import sys
+    answers, questions = _files(tmp_path, n=60)
+    _, whole_results, whole_items = _audit(tmp_path, "columns", answers, questions=questions)
+    for name in ("pyarrow", "pyarrow.json", "pyarrow.compute"):
+        monkeypatch.setitem(sys.modules, name, None)     # import pyarrow: ImportError
+    result, results, items = _audit(tmp_path, "lines", answers, questions=questions)
+    assert result.runsheet["execution"]["scored"].startswith("record by record")
+    assert items == whole_items
+    assert _no_volatile(results) == _no_volatile(whole_results)

@@ -238,3 +238,32 @@ def test_score_answers_goes_line_by_line_when_a_later_chunk_is_not_flat(tmp_path
     assert json.dumps(chunked, sort_keys=True) == json.dumps(lines, sort_keys=True)
     assert len(chunked["predictions"]) == 240
     assert [e["line"] for e in chunked["errors"]] == ([201] if bad == "null" else [])
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_file_over_the_whole_file_limit_is_read_in_chunks_too(tmp_path, monkeypatch, packed):
+    """columns.MAX_BYTES bounds the file read at once, not the chunked reader: a larger answer
+    file (gzip or not) is still read as columns, a chunk at a time, with the line path's result
+    (it went line by line, 16-26 times slower a line)."""
+    import halluscope.columns as columns
+    import halluscope.pipeline as pipeline
+    from halluscope.metrics import pope_answers
+    from halluscope.metrics.pope import score_answers
+    answers, questions = _files(tmp_path)
+    if packed:
+        answers = answers.with_name("answers.jsonl.gz")
+        answers.write_bytes(gzip.compress(answers.with_name("answers.jsonl").read_bytes()))
+    monkeypatch.setattr(columns, "MAX_BYTES", 1000)          # both files are over it
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 600)
+    assert read_record_columns(answers) is None
+    fast, fast_results, fast_items = _audit(tmp_path, "fast", answers, questions=questions)
+    assert fast.runsheet["execution"]["scored"] == "as columns (whole files)"
+    api = score_answers(answers, questions, n_boot=200)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "score_columns", lambda *a, **k: None)
+        mp.setattr(pope_answers, "_score_chunks", lambda metric, path: None)
+        _, slow_results, slow_items = _audit(tmp_path, "slow", answers, questions=questions)
+        slow_api = score_answers(answers, questions, n_boot=200)
+    assert fast_items == slow_items and len(fast_items.splitlines()) == 240
+    assert _no_volatile(fast_results) == _no_volatile(slow_results)
+    assert json.dumps(api, sort_keys=True) == json.dumps(slow_api, sort_keys=True)

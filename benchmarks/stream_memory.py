@@ -7,6 +7,7 @@ memory means a ratio near 1.0 even though the input is ten times larger.
     .venv/bin/python benchmarks/stream_memory.py [--n 10000]
     .venv/bin/python benchmarks/stream_memory.py --records 1000000   # one audit; goal < 1 GiB
     .venv/bin/python benchmarks/stream_memory.py --pope 100000       # POPE, 100,000 and 1M
+    .venv/bin/python benchmarks/stream_memory.py --pope 100000 --api # the same, score_answers
 
 ``--records N`` audits one generated log of N records and prints its peak resident memory next
 to that of an audit of 10,000 records (the fixed cost: interpreter, libraries, ground truth,
@@ -17,7 +18,9 @@ file of as many questions, as ``benchmarks/pope_speed.py`` makes them; bootstrap
 written), on the whole-column path that reads, scores and writes a chunk at a time
 (``halluscope/column_chunks.py``). What still grows is what grows with the question file and
 the images (the questions' columns, the clusters each group has seen), not with the answers;
-the goal is under 300 MB at a million answers.
+the goal is under 300 MB at a million answers. With ``--api`` the same files are scored by the
+Python API, :func:`halluscope.metrics.pope.score_answers` (bootstrap on), which reads them a
+chunk at a time too; what it returns grows with the answers (a prediction and a label per line).
 """
 
 from __future__ import annotations
@@ -53,6 +56,15 @@ def make_inputs(folder: Path, n: int) -> tuple[Path, Path]:
 def child(path: str, gt: str, out: str) -> None:
     import halluscope
     t0 = time.perf_counter()
+    if out == "api":                                # POPE's answers through score_answers
+        from halluscope.metrics.pope import score_answers
+        res = score_answers(path, gt, n_boot=1000)
+        dt = time.perf_counter() - t0
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({"items": len(res["predictions"]), "seconds": dt,
+                          "peak_mib": peak_kib / 1024,
+                          "accuracy": res["results"]["accuracy"]}))
+        return
     if Path(gt).name.startswith("coco_pope"):       # a POPE question file: POPE's answers
         res = halluscope.audit(path, metrics="pope", questions=gt, out=out, write_report=False)
     else:
@@ -63,7 +75,7 @@ def child(path: str, gt: str, out: str) -> None:
     print(json.dumps({"items": len(res.items), "seconds": dt, "peak_mib": peak_kib / 1024}))
 
 
-def run(path: Path, gt: Path, out: Path) -> dict:
+def run(path: Path, gt: Path, out: Path | str) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--child", str(path), str(gt), str(out)],
                           capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -85,8 +97,9 @@ def one_large(n: int) -> None:
           f"({'met' if b['peak_mib'] < 1024 else 'NOT met'})")
 
 
-def pope(n: int) -> None:
-    """Peak memory of POPE audits of ``n`` and ``10 * n`` answers, and their ratio."""
+def pope(n: int, api: bool = False) -> None:
+    """Peak memory of POPE audits (``api``: :func:`score_answers`) of ``n`` and ``10 * n``
+    answers, and their ratio."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from pope_speed import make_data          # (the same answers as the speed benchmark)
     rows = []
@@ -95,11 +108,11 @@ def pope(n: int) -> None:
             folder = Path(tmp) / str(size)
             folder.mkdir()
             answers, questions = make_data(folder, size)
-            rows.append(run(answers, questions, folder / "out"))
+            rows.append(run(answers, questions, "api" if api else folder / "out"))
             for path in (answers, questions):     # (the disk: a million answers are 200 MB)
                 path.unlink()
     for r in rows:
-        print(f"POPE {r['items']:>9,} answers: peak {r['peak_mib']:.0f} MiB, "
+        print(f"POPE{' API' if api else ''} {r['items']:>9,} answers: peak {r['peak_mib']:.0f} MiB, "
               f"{r['items'] / r['seconds']:,.0f} answers/s")
     a, b = rows
     print(f"POPE peak memory ratio ({10 * n:,} answers / {n:,} answers): "
@@ -117,12 +130,14 @@ def main() -> None:
                     help="audit one log of this many records and report its peak memory")
     ap.add_argument("--pope", type=int, default=None, metavar="N",
                     help="audit POPE answer files of N and 10*N answers instead")
+    ap.add_argument("--api", action="store_true",
+                    help="with --pope: score them with score_answers, not an audit")
     args = ap.parse_args()
     if args.records:
         one_large(args.records)
         return
     if args.pope:
-        pope(args.pope)
+        pope(args.pope, args.api)
         return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -51,8 +51,9 @@ RECORD_KEYS = frozenset({"id", "question_id", "question", "prompt", "answer", "r
 _INTEGER_KEYS = frozenset({"id", "question_id"})
 
 MAX_BYTES = 256 << 20
-"""Largest file read whole (its bytes and its table are held at once); larger files are
-streamed line by line, in flat memory."""
+"""Largest file read whole here (its bytes and its table are held at once); over it
+:func:`read_json_table` says ``None``. Audits and ``score_answers`` read answer files a chunk
+at a time instead, at any size (:mod:`halluscope.column_chunks`)."""
 
 
 def _pyarrow_json():

@@ -155,3 +155,115 @@ def test_a_column_of_dates_and_words_is_read_as_the_strings_of_the_whole_file(tm
     monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 300)
     result, _, _ = _audit(tmp_path, "fast", answers, questions=questions)
     assert result.runsheet["execution"]["scored"] == "as columns (whole files)"
+
+
+def test_without_pyarrow_an_audit_reads_its_answers_line_by_line(tmp_path, monkeypatch):
+    """pyarrow comes with the ``tables`` extra: without it the columnar path steps aside (it
+    raised ModuleNotFoundError setting pyarrow's memory pool) and the lines give the same."""
+    import sys
+    answers, questions = _files(tmp_path, n=60)
+    _, whole_results, whole_items = _audit(tmp_path, "columns", answers, questions=questions)
+    for name in ("pyarrow", "pyarrow.json", "pyarrow.compute"):
+        monkeypatch.setitem(sys.modules, name, None)     # import pyarrow: ImportError
+    result, results, items = _audit(tmp_path, "lines", answers, questions=questions)
+    assert result.runsheet["execution"]["scored"].startswith("record by record")
+    assert items == whole_items
+    assert _no_volatile(results) == _no_volatile(whole_results)
+
+
+@pytest.mark.parametrize("ids", [True, False])
+def test_score_answers_reads_in_chunks_and_gives_what_the_audit_gives(tmp_path, monkeypatch,
+                                                                     ids):
+    """The Python API reads a flat answer file with the audit's chunked reader: chunks of a
+    few lines give every value, interval bound and group of the file read as one chunk, and
+    those of the audit of the same file (by id, and by order: an answer-only file)."""
+    from halluscope.metrics import pope_answers
+    from halluscope.metrics.pope import score_answers
+    answers, questions = _files(tmp_path, ids=ids)
+    rows = [json.loads(line) for line in answers.read_text().splitlines()]
+    if ids:
+        rows[17]["question_id"] = 9999        # an error, reported at its line
+    else:
+        rows = [{"answer": row["answer"]} for row in rows]
+    _jsonl(answers, rows)
+    options = {} if ids else {"pope_align": "order"}
+    audited, _, items = _audit(tmp_path, "audit", answers, questions=questions, **options)
+    assert audited.runsheet["execution"]["scored"] == "as columns (whole files)"
+    whole = score_answers(answers, questions, n_boot=200)
+    calls = []
+    real = pope_answers.score_columns
+    monkeypatch.setattr(pope_answers, "score_columns",
+                        lambda *a, **k: calls.append(a[1].start) or real(*a, **k))
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 300)
+    chunked = score_answers(answers, questions, n_boot=200)
+    assert len(calls) > 10 and calls[0] == 0 and calls == sorted(set(calls))   # in chunks
+    assert json.dumps(chunked, sort_keys=True) == json.dumps(whole, sort_keys=True)
+    pope = audited.metrics["pope"]
+    assert pope.results["accuracy"].ci is not None
+
+    def same(a, b):         # (NaN is not NaN)
+        return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+    assert same(chunked["results"], {k: r.to_dict() for k, r in pope.results.items()})
+    assert same(chunked["groups"], {g: {k: r.value for k, r in res.items()}
+                                    for g, res in pope.groups.items()})
+    lines = [json.loads(line) for line in items.splitlines()]
+    assert chunked["predictions"] == [item.get("pope", {}).get("prediction") for item in lines]
+    assert chunked["errors"] == [{k: e[k] for k in chunked["errors"][0]}
+                                 for e in audited.errors] if ids else not chunked["errors"]
+    if ids:
+        assert [e["line"] for e in chunked["errors"]] == [18]
+
+
+@pytest.mark.parametrize("bad", ["null", "type"])
+def test_score_answers_goes_line_by_line_when_a_later_chunk_is_not_flat(tmp_path, monkeypatch,
+                                                                       bad):
+    """What the chunks before scored is undone: the result is the line-by-line one, the bad
+    line reported at its line once."""
+    from halluscope.metrics import pope_answers
+    from halluscope.metrics.pope import score_answers
+    answers, questions = _files(tmp_path)
+    rows = [json.loads(line) for line in answers.read_text().splitlines()]
+    if bad == "null":
+        rows[200]["answer"] = None
+    else:
+        rows[200]["question_id"] = "201"
+    _jsonl(answers, rows)
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 300)
+    assert column_chunks.open_record_chunks(answers) is not None      # the first chunk: flat
+    chunked = score_answers(answers, questions, n_boot=100)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pope_answers, "_score_chunks", lambda metric, path: None)
+        lines = score_answers(answers, questions, n_boot=100)
+    assert json.dumps(chunked, sort_keys=True) == json.dumps(lines, sort_keys=True)
+    assert len(chunked["predictions"]) == 240
+    assert [e["line"] for e in chunked["errors"]] == ([201] if bad == "null" else [])
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_file_over_the_whole_file_limit_is_read_in_chunks_too(tmp_path, monkeypatch, packed):
+    """columns.MAX_BYTES bounds the file read at once, not the chunked reader: a larger answer
+    file (gzip or not) is still read as columns, a chunk at a time, with the line path's result
+    (it went line by line, 16-26 times slower a line)."""
+    import halluscope.columns as columns
+    import halluscope.pipeline as pipeline
+    from halluscope.metrics import pope_answers
+    from halluscope.metrics.pope import score_answers
+    answers, questions = _files(tmp_path)
+    if packed:
+        answers = answers.with_name("answers.jsonl.gz")
+        answers.write_bytes(gzip.compress(answers.with_name("answers.jsonl").read_bytes()))
+    monkeypatch.setattr(columns, "MAX_BYTES", 1000)          # both files are over it
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 600)
+    assert read_record_columns(answers) is None
+    fast, fast_results, fast_items = _audit(tmp_path, "fast", answers, questions=questions)
+    assert fast.runsheet["execution"]["scored"] == "as columns (whole files)"
+    api = score_answers(answers, questions, n_boot=200)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "score_columns", lambda *a, **k: None)
+        mp.setattr(pope_answers, "_score_chunks", lambda metric, path: None)
+        _, slow_results, slow_items = _audit(tmp_path, "slow", answers, questions=questions)
+        slow_api = score_answers(answers, questions, n_boot=200)
+    assert fast_items == slow_items and len(fast_items.splitlines()) == 240
+    assert _no_volatile(fast_results) == _no_volatile(slow_results)
+    assert json.dumps(api, sort_keys=True) == json.dumps(slow_api, sort_keys=True)

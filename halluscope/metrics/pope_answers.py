@@ -1,6 +1,6 @@
 """POPE answer files: looked at before scoring (how many answers a file holds, where its blank
 lines are and what its first answer looks like, for by-order alignment, see
-:meth:`halluscope.metrics.pope.PopeMetric.begin`), and scored whole (:func:`score_answers`)."""
+:meth:`halluscope.metrics.pope.PopeMetric.begin`), and scored (:func:`score_answers`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from halluscope.columns import read_record_columns
 from halluscope.errors import RecordError
 from halluscope.metrics.pope_columns import score_columns, scores_columns
 from halluscope.records import iter_json_values, iter_records, open_binary
@@ -157,8 +156,9 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
     scored, as dicts with file, line, field and message), ``results`` (each statistic with its
     bootstrap interval when ``n_boot`` > 0), ``groups`` (metrics per split and object) and
     ``info`` (parser, alignment, question file version). A flat answer file is scored as
-    columns (:mod:`halluscope.metrics.pope_columns`), any other line by line, with the same
-    result.
+    columns a chunk at a time, as an audit reads it (:mod:`halluscope.column_chunks`,
+    :mod:`halluscope.metrics.pope_columns`: memory does not grow with the file, but for the
+    lists returned), any other line by line, with the same result.
 
     A file whose first line holds only an answer (``{"answer": ...}``, the original
     evaluate.py's input) aligns by order under ``align="auto"``, as evaluate.py aligns it (an
@@ -172,25 +172,57 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
     metric = PopeMetric(questions_path, parser=parser, align=align,
                         check_questions=check_questions, n_boot=n_boot, seed=seed)
     metric.begin([answers_path])
-    cols = read_record_columns(answers_path) if scores_columns(metric) else None
-    if cols is not None:
-        scored = score_columns(metric, cols, every_line=True)
-        predictions, labels = scored.predictions, scored.labels
-        errors = [scored.errors[i].to_dict() for i in sorted(scored.errors)]
+    chunked = _score_chunks(metric, answers_path) if scores_columns(metric) else None
+    if chunked is not None:
+        predictions, labels, errors = chunked
         counts = [1] * len(predictions)
     else:
         predictions, labels, errors, counts = _score_lines(metric, answers_path)
     metric.finish()
-    # (an answer listed in several splits counts once per split: pope_splits)
-    pairs = [(p, y) for p, y, k in zip(predictions, labels, counts) if p is not None
-             for _ in range(k)]
-    metrics = pope_scores([p for p, _ in pairs], [y for _, y in pairs],
-                          unknowns=metric.parser.unknowns)
+    metrics = pope_scores(_scored(predictions, predictions, counts),
+                          _scored(labels, predictions, counts), unknowns=metric.parser.unknowns)
     summary = metric.compute()
     groups = {g: {k: r.value for k, r in res.items()} for g, res in summary.groups.items()}
     return {"metrics": metrics, "predictions": predictions, "labels": labels, "errors": errors,
             "results": {k: r.to_dict() for k, r in summary.results.items()},
             "groups": groups, "info": metric.describe()}
+
+
+def _scored(values: list, predictions: list[str | None], counts: list[int]) -> list:
+    """``values`` of the scored answers (those with a prediction), each as many times as it
+    counts (an answer listed in several splits counts once per split: pope_splits). Two flat
+    lists, not one of (prediction, label) pairs: a million pairs held 60-80 MB more."""
+    return [v for v, p, k in zip(values, predictions, counts) if p is not None
+            for _ in range(k)]
+
+
+def _score_chunks(metric: Any, answers_path: str | Path
+                  ) -> tuple[list[str | None], list[str | None], list[dict]] | None:
+    """(predictions, labels, errors) of a flat answer file scored as columns a chunk at a time,
+    by the reader an audit uses (:mod:`halluscope.column_chunks`): memory holds a chunk, not
+    the file (a million answers read whole peaked at 571 MiB, in chunks at 252 MiB).
+    ``None`` when the file is read line by line; a chunk past the first that shows it is not
+    flat leaves ``metric`` reset."""
+    from halluscope.column_chunks import NotColumns, chunk_memory, open_record_chunks
+    predictions: list[str | None] = []
+    labels: list[str | None] = []
+    errors: list[dict] = []
+    with chunk_memory():
+        chunks = open_record_chunks(answers_path)
+        if chunks is None:
+            return None
+        try:
+            for cols in chunks:
+                scored = score_columns(metric, cols, every_line=True)
+                predictions += scored.predictions
+                labels += scored.labels
+                errors += [scored.errors[i].to_dict() for i in sorted(scored.errors)]
+        except NotColumns:
+            metric.reset()          # what the chunks before scored is undone
+            return None
+        finally:
+            chunks.close()
+    return predictions, labels, errors
 
 
 def _answers_alone(path: Path) -> bool:

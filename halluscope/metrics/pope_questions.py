@@ -286,7 +286,7 @@ def _question_parts(path: Path, hasher: Any = None) -> tuple[dict[str, list] | N
     parts: dict[str, list] = {}
     n = 0
     try:
-        tables = TableChunks(path, limit=False, hasher=hasher)
+        tables = TableChunks(path, hasher=hasher)
         try:
             for _, table in tables:
                 arrays = checked_arrays(table, _QUESTION_KEYS, frozenset({"question_id"}))

@@ -16,6 +16,7 @@ from typing import Any
 
 from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
+from halluscope.adapters.openai_compat import split_query
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
                                        RequestError, Response, redact_secrets, token_counts)
@@ -84,7 +85,9 @@ class AnthropicModel:
         register_url(base_url)
         kwargs: dict[str, Any] = {"api_key": key, "max_retries": 0}
         if base_url:
-            kwargs["base_url"] = base_url
+            # a gateway's query (``?key=...``) goes with every request, not glued in front of
+            # the SDK's path (``/?key=.../v1/messages``)
+            kwargs["base_url"], kwargs["default_query"] = split_query(base_url)
         if timeout is not None:
             kwargs["timeout"] = timeout
         self._client = sdk.AsyncAnthropic(**kwargs)

@@ -66,7 +66,7 @@ def safe_url(url: str | None) -> str | None:
     return endpoint_url(url, strip_slash=False)
 
 
-def _split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:
+def split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:
     """``url`` without its query string, and the query as the SDK's ``default_query`` (a query in
     the base URL, such as ``?api-key=...``, would otherwise be glued in front of the path)."""
     if not url or "?" not in url:
@@ -146,7 +146,7 @@ class OpenAICompatible:
         register_secret(key if key not in ("EMPTY", OFFLINE_KEY) else None)
         register_url(base_url)
         register_options({"default_headers": default_headers or {}})
-        base_url, default_query = _split_query(base_url)
+        base_url, default_query = split_query(base_url)
         common = dict(api_key=key, max_retries=0, default_headers=default_headers,
                       default_query=default_query)
         if timeout is not None:

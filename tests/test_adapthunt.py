@@ -57,3 +57,58 @@ def test_a_judge_spec_with_decoding_no_request_can_carry_is_refused_when_loaded(
     spec.write_text("\n".join([*kept[:at], line, *kept[at:]]) + "\n")
     with pytest.raises(ConfigError, match=key):
         load_spec(spec)
+
+
+def _sixteen_bit(width: int, fmt: str) -> bytes:
+    """A 16-bit grayscale left-to-right ramp over the whole 0..65535 range."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    ramp = np.linspace(0, 65535, width, dtype=np.float64).astype(np.uint16)
+    buf = io.BytesIO()
+    Image.fromarray(np.tile(ramp, (60, 1))).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("width, fmt, name", [(3000, "PNG", "openai"), (400, "TIFF", "anthropic"),
+                                              (400, "TIFF", "gemini")])
+def test_a_16_bit_image_is_sent_as_itself_not_white(width, fmt, name):
+    """A 16-bit grayscale image (an X-ray, a depth map, a microscope frame) that had to be
+    re-encoded (resized, or a format the provider does not take) was converted to 8 bits by
+    clipping: everything above 255 of 65535 became white, and the model was asked about a
+    blank picture (98% white pixels for a full-range ramp). It is scaled to 8 bits instead."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from halluscope.adapters.images import POLICIES, prepare
+    prepared = prepare(_sixteen_bit(width, fmt), POLICIES[name])
+    assert prepared.resized              # re-encoded
+    gray = np.asarray(Image.open(io.BytesIO(prepared.data)).convert("L"), dtype=np.float64)
+    assert (gray == 255).mean() < 0.05
+    assert 110 < gray.mean() < 145                    # the ramp's middle grey, not white
+    row = gray[gray.shape[0] // 2]
+    assert row[0] < 10 and row[-1] > 245               # dark on the left, light on the right
+
+
+def test_a_16_bit_image_reaches_a_local_model_as_itself():
+    """The same clipping for local (``hf/``) models, which get a PIL image."""
+    import numpy as np
+
+    from halluscope.adapters.images import part_image
+    from halluscope.adapters.types import ImagePart
+    img = part_image(ImagePart("ramp.png", data=_sixteen_bit(300, "PNG")))
+    gray = np.asarray(img.convert("L"), dtype=np.float64)
+    assert img.mode == "RGB" and 110 < gray.mean() < 145 and (gray == 255).mean() < 0.05
+
+
+def test_a_16_bit_image_reaches_a_detector_as_itself(tmp_path):
+    """The image loader that evidence reads (detectors, segmenters) clipped alike."""
+    import numpy as np
+
+    from halluscope.adapters.images import ImageLoader
+    (tmp_path / "ramp.png").write_bytes(_sixteen_bit(300, "PNG"))
+    gray = np.asarray(ImageLoader().open(str(tmp_path / "ramp.png")).convert("L"), dtype=float)
+    assert 110 < gray.mean() < 145 and (gray == 255).mean() < 0.05

@@ -112,3 +112,29 @@ def test_a_16_bit_image_reaches_a_detector_as_itself(tmp_path):
     (tmp_path / "ramp.png").write_bytes(_sixteen_bit(300, "PNG"))
     gray = np.asarray(ImageLoader().open(str(tmp_path / "ramp.png")).convert("L"), dtype=float)
     assert 110 < gray.mean() < 145 and (gray == 255).mean() < 0.05
+
+
+def test_an_azure_endpoint_keeps_the_api_version_its_url_names(monkeypatch):
+    """An Azure endpoint copied with its ``?api-version=...`` was sent with the default
+    version instead (2024-10-21, or ``$OPENAI_API_VERSION``), silently: the URL's version is
+    the one the user asked for. An ``api_version`` option still wins."""
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-hunt-0123456789")
+    monkeypatch.setenv("OPENAI_API_VERSION", "2024-06-01")
+    seen = []
+
+    def respond(prompt, body):
+        return "fine"
+    with FakeServer(responder=respond) as server:
+        import fake_openai_server as fake
+        handler_post = fake._Handler.do_POST
+
+        def recording_post(self):
+            seen.append(self.path)
+            return handler_post(self)
+        monkeypatch.setattr(fake._Handler, "do_POST", recording_post)
+        for options in ({}, {"api_version": "2024-02-01"}):
+            api = get_model("azure/deploy", base_url=server.base + "/?api-version=2025-01-01",
+                            **options)
+            assert _ask(api, Request((Message.user("hi"),))).text == "fine"
+    assert seen[0].endswith("/openai/deployments/deploy/chat/completions?api-version=2025-01-01")
+    assert seen[1].endswith("?api-version=2024-02-01")

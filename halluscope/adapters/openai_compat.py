@@ -156,8 +156,12 @@ class OpenAICompatible:
                 base_url = "https://offline.invalid"
             if not base_url:
                 raise AuthError("AZURE_OPENAI_ENDPOINT is not set and no --base-url was given")
+            # the version the endpoint's URL names (``?api-version=``, as Azure shows it) is
+            # the one asked for: the SDK's own api-version would silently replace it
+            url_version = (default_query or {}).pop("api-version", None)
+            common["default_query"] = default_query or None
             self._client = openai.AsyncAzureOpenAI(
-                azure_endpoint=base_url, api_version=api_version
+                azure_endpoint=base_url, api_version=api_version or url_version
                 or os.environ.get("OPENAI_API_VERSION", "2024-10-21"), **common)
         else:
             self._client = openai.AsyncOpenAI(base_url=base_url, **common)

@@ -138,3 +138,25 @@ def test_an_azure_endpoint_keeps_the_api_version_its_url_names(monkeypatch):
             assert _ask(api, Request((Message.user("hi"),))).text == "fine"
     assert seen[0].endswith("/openai/deployments/deploy/chat/completions?api-version=2025-01-01")
     assert seen[1].endswith("?api-version=2024-02-01")
+
+
+@pytest.mark.parametrize("provider", ["vllm", "gemini"])
+def test_samples_drawn_with_a_seed_are_not_one_sample_n_times(provider, tmp_path, monkeypatch):
+    """``-n 4 -t 0.7 --seed 3`` sent seed 3 with every sample: a server that honours the seed
+    (vLLM, Gemini) gave the same answer four times, and Self-Consistency@N read a perfectly
+    consistent model. The first sample keeps the seed asked for; each other sample gets its
+    own, derived from it (the same in every run)."""
+    from halluscope.adapters.query import query
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-hunt-0123456789")
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"id": "a", "prompt": "describe"}\n')
+    runs = []
+    for _ in range(2):
+        with FakeServer() as server:
+            query(prompts, f"{provider}/m", base_url=server.url if provider == "vllm"
+                  else server.base, cache=False, samples=4, temperature=0.7, seed=3)
+            runs.append(sorted(b.get("seed", b.get("generationConfig", {}).get("seed"))
+                               for b in server.requests))
+    assert len(set(runs[0])) == 4 and 3 in runs[0] and runs[0] == runs[1]
+    assert all(0 <= s < 2 ** 31 for s in runs[0])           # Gemini's seed is an int32

@@ -143,8 +143,8 @@ class GeminiModel:
             config["system_instruction"] = system
         if d.top_p is not None:
             config["top_p"] = d.top_p
-        if d.seed is not None:
-            config["seed"] = d.seed
+        if request.seed is not None:
+            config["seed"] = request.seed
         if d.stop:
             config["stop_sequences"] = list(d.stop)
         return {"model": self.model, "contents": contents,

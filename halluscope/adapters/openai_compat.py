@@ -209,8 +209,8 @@ class OpenAICompatible:
         }
         if d.top_p is not None:
             kwargs["top_p"] = d.top_p
-        if d.seed is not None:
-            kwargs["seed"] = d.seed
+        if request.seed is not None:
+            kwargs["seed"] = request.seed
         if d.stop:
             kwargs["stop"] = list(d.stop)
         return kwargs

@@ -272,6 +272,17 @@ class Request:
     def images(self) -> list[ImagePart]:
         return [p for m in self.messages for p in m.images()]
 
+    @property
+    def seed(self) -> int | None:
+        """The seed this request sends: the decoding's seed, except for the further samples of
+        sampled decoding (``sample_index`` > 0), which each get their own, derived from it (the
+        same in every run, below 2**31 as Gemini's int32 field takes): sent the one seed,
+        a server that honours it draws the same sample N times."""
+        seed = self.decoding.seed
+        if seed is None or not self.sample_index or not self.decoding.sampled:
+            return seed
+        return (seed * 1_000_003 + self.sample_index) % (2 ** 31 - 1)
+
 
 #: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
 #: limit (compared lower-cased: Gemini's ``MAX_TOKENS``, its enum's ``FinishReason.MAX_TOKENS``).

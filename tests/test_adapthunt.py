@@ -160,3 +160,21 @@ def test_samples_drawn_with_a_seed_are_not_one_sample_n_times(provider, tmp_path
                                for b in server.requests))
     assert len(set(runs[0])) == 4 and 3 in runs[0] and runs[0] == runs[1]
     assert all(0 <= s < 2 ** 31 for s in runs[0])           # Gemini's seed is an int32
+
+
+@pytest.mark.parametrize("spec, option", [("qwen2.5-vl-7b-instruct", "revision"),
+                                          ("gpt-4o-2024-08-06", "pin")])
+def test_judge_options_cannot_replace_the_pin(spec, option, tmp_path, monkeypatch):
+    """``--option 'judge_options={"revision": "<other commit>"}'`` ran the judge at another
+    revision while the run sheet's ``pin`` (and every verdict's provenance) still named the
+    spec's; the served name matched, so no mismatch was flagged either. What a spec pins is
+    changed by writing another spec, never by an option."""
+    from halluscope.config import AuditConfig
+    from halluscope.judges.loading import judge_from_config, load_judge
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-hunt-0123456789")
+    with pytest.raises(ConfigError, match=rf"{option}.*pins"):
+        load_judge(spec, cache_dir=tmp_path, **{option: "0123abcd"})
+    config = AuditConfig(judge=spec, cache_dir=tmp_path,
+                         options={"judge_options": {option: "0123abcd"}})
+    with pytest.raises(ConfigError, match=rf"{option}.*pins"):
+        judge_from_config(config)

@@ -178,3 +178,29 @@ def test_judge_options_cannot_replace_the_pin(spec, option, tmp_path, monkeypatc
                          options={"judge_options": {option: "0123abcd"}})
     with pytest.raises(ConfigError, match=rf"{option}.*pins"):
         judge_from_config(config)
+
+
+def test_gemini_429_waits_the_retry_delay_its_body_names(monkeypatch):
+    """Gemini sends no Retry-After header: a 429's wait is a ``google.rpc.RetryInfo`` in the
+    body (``"retryDelay": "1.25s"``, a protobuf duration). It was ignored, so the backoff
+    (0.5 s, 1 s, 2 s, ... ) spent every attempt inside a per-minute quota window that asked
+    for ~50 s, and the records failed; the delay is now honoured as Retry-After is."""
+    from halluscope.adapters.types import RateLimited
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-hunt-0123456789")
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    import fake_openai_server as fake
+
+    def quota(self, kind, prompt, model, body):
+        return self._json(429, {"error": {
+            "code": 429, "status": "RESOURCE_EXHAUSTED",
+            "message": "You exceeded your current quota. Please retry in 1.25s.",
+            "details": [{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                         "violations": [{"quotaId": "PerMinute"}]},
+                        {"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                         "retryDelay": "1.250s"}]}})
+    monkeypatch.setattr(fake._Handler, "_answer", quota)
+    with FakeServer() as server:
+        api = get_model("gemini/g", base_url=server.base)
+        with pytest.raises(RateLimited) as caught:
+            _ask(api, Request((Message.user("hi"),)))
+    assert caught.value.retry_after == pytest.approx(1.25)

@@ -3,13 +3,15 @@
 * key from ``GEMINI_API_KEY`` (or ``GOOGLE_API_KEY``) only; ``--base-url`` for gateways/tests;
 * images inline (``Part.from_bytes``) after the ``gemini`` image policy;
 * ``temperature``, ``top_p``, ``seed``, ``max_output_tokens`` and stop sequences are sent;
-* the SDK's own retries are off (``HttpRetryOptions(attempts=1)``): the client retries;
+* the SDK's own retries are off (``HttpRetryOptions(attempts=1)``): the client retries,
+  waiting what a 429's ``google.rpc.RetryInfo`` asks (Gemini sends no ``Retry-After``);
 * the model version Gemini reports (``model_version``) is recorded as the served model.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from typing import Any
 
@@ -68,6 +70,29 @@ def _headers(exc: Any) -> dict[str, str]:
         return dict(getattr(getattr(exc, "response", None), "headers", None) or {})
     except Exception:  # noqa: BLE001
         return {}
+
+
+def retry_delay(body: Any) -> float | None:
+    """Seconds a Google error body asks to wait before a retry: its ``google.rpc.RetryInfo``
+    ``retryDelay``, a protobuf duration (``"58s"``, ``"1.250s"``, or ``{"seconds", "nanos"}``).
+    Gemini sends it in a 429's body and no ``Retry-After`` header. None when there is none."""
+    err = body.get("error") if isinstance(body, dict) else None
+    for item in (err.get("details") if isinstance(err, dict) else None) or ():
+        if not (isinstance(item, dict)
+                and str(item.get("@type", "")).endswith("google.rpc.RetryInfo")):
+            continue
+        delay = item.get("retryDelay")
+        try:
+            if isinstance(delay, str) and delay.endswith("s"):
+                seconds = float(delay[:-1])
+            elif isinstance(delay, dict):
+                seconds = float(delay.get("seconds") or 0) + float(delay.get("nanos") or 0) / 1e9
+            else:
+                return None
+        except (TypeError, ValueError):
+            return None
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    return None
 
 
 class GeminiModel:
@@ -157,7 +182,12 @@ class GeminiModel:
             message = " ".join(str(getattr(exc, "message", None) or exc).split())[:300]
             if code == 400 and ("API_KEY_INVALID" in str(exc) or "API key not valid" in message):
                 return AuthError(f"authentication failed (HTTP 400): {message}", status=400)
-            return error_for_status(code or 500, message, _headers(exc))
+            headers = _headers(exc)
+            delay = retry_delay(getattr(exc, "details", None))
+            if delay is not None and not any(k.lower() in ("retry-after", "retry-after-ms")
+                                             for k in headers):
+                headers["retry-after"] = repr(delay)
+            return error_for_status(code or 500, message, headers)
         name = type(exc).__name__
         if is_transport_failure(exc) or "Timeout" in name:
             return transport_error(exc, timed_out="Timeout" in name)

@@ -204,3 +204,27 @@ def test_gemini_429_waits_the_retry_delay_its_body_names(monkeypatch):
         with pytest.raises(RateLimited) as caught:
             _ask(api, Request((Message.user("hi"),)))
     assert caught.value.retry_after == pytest.approx(1.25)
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_a_system_only_request_reaches_anthropic_and_gemini_with_a_user_turn(provider,
+                                                                               monkeypatch):
+    """A judge prompt whose role is ``system`` (Object HalBench's extraction prompt, sent as the
+    original scorer sends it) is the whole conversation. Anthropic's ``messages`` and Gemini's
+    ``contents`` must hold at least one turn ("messages: at least one message is required"),
+    so every such call was refused with HTTP 400 on those providers; the text now goes as the
+    user's turn there (OpenAI-compatible servers still get it as the system message)."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-hunt-0123456789")
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    api = get_model(f"{provider}/m", base_url="http://127.0.0.1:9")
+    kwargs = api.build(Request((Message.system("List the objects in: a dog on a sofa"),)))
+    asyncio.run(api.aclose())
+    if provider == "anthropic":
+        assert "system" not in kwargs
+        assert kwargs["messages"] == [{"role": "user", "content": [
+            {"type": "text", "text": "List the objects in: a dog on a sofa"}]}]
+    else:
+        assert kwargs["config"].system_instruction is None
+        [turn] = kwargs["contents"]
+        assert turn.role == "user" and turn.parts[0].text == "List the objects in: a dog on a sofa"

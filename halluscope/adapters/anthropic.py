@@ -19,7 +19,8 @@ from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.openai_compat import split_query
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
-                                       RequestError, Response, redact_secrets, token_counts)
+                                       RequestError, Response, redact_secrets, token_counts,
+                                       with_a_user_turn)
 from halluscope.errors import MissingExtraError
 
 KEY_ENV = "ANTHROPIC_API_KEY"
@@ -99,9 +100,10 @@ class AnthropicModel:
     def build(self, request: Request) -> dict[str, Any]:
         """Keyword arguments of ``messages.create`` for ``request``."""
         d = request.decoding
-        system = "\n\n".join(m.text() for m in request.messages if m.role == "system")
+        turns = with_a_user_turn(request.messages)
+        system = "\n\n".join(m.text() for m in turns if m.role == "system")
         messages = []
-        for m in request.messages:
+        for m in turns:
             if m.role == "system":
                 continue
             blocks: list[dict[str, Any]] = []

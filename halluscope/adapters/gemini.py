@@ -20,7 +20,7 @@ from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import is_transport_failure, transport_error
 from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, MalformedResponse,
                                        Request, RequestError, Response, error_for_status,
-                                       redact_secrets, token_counts)
+                                       redact_secrets, token_counts, with_a_user_turn)
 from halluscope.errors import MissingExtraError
 
 KEY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
@@ -148,9 +148,10 @@ class GeminiModel:
         """Keyword arguments of ``aio.models.generate_content`` for ``request``."""
         types = self._types
         d = request.decoding
-        system = "\n\n".join(m.text() for m in request.messages if m.role == "system")
+        turns = with_a_user_turn(request.messages)
+        system = "\n\n".join(m.text() for m in turns if m.role == "system")
         contents = []
-        for m in request.messages:
+        for m in turns:
             if m.role == "system":
                 continue
             parts = []

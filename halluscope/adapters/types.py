@@ -284,6 +284,16 @@ class Request:
         return (seed * 1_000_003 + self.sample_index) % (2 ** 31 - 1)
 
 
+def with_a_user_turn(messages: tuple[Message, ...]) -> tuple[Message, ...]:
+    """``messages``, or, when they are all system messages, their parts as one user turn: for
+    APIs whose conversation must hold a turn (Anthropic's ``messages``, Gemini's ``contents``
+    refuse an empty one), a system prompt that is the whole request (a judge prompt sent as a
+    system message, as the original scorer sends it) is what the user asks."""
+    if not messages or any(m.role != "system" for m in messages):
+        return messages
+    return (Message("user", tuple(p for m in messages for p in m.content)),)
+
+
 #: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
 #: limit (compared lower-cased: Gemini's ``MAX_TOKENS``, its enum's ``FinishReason.MAX_TOKENS``).
 TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens"})

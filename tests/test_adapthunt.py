@@ -228,3 +228,26 @@ def test_a_system_only_request_reaches_anthropic_and_gemini_with_a_user_turn(pro
         assert kwargs["config"].system_instruction is None
         [turn] = kwargs["contents"]
         assert turn.role == "user" and turn.parts[0].text == "List the objects in: a dog on a sofa"
+
+
+def test_gemini_per_day_quota_is_not_waited_out(monkeypatch):
+    """A 429 whose ``QuotaFailure`` names a per-day quota resets in hours: waiting its retry
+    delay (up to the 120 s cap, six times per record) only stretched a run that cannot succeed
+    today. It stops the run at once, as OpenAI's ``insufficient_quota`` does."""
+    from halluscope.adapters.types import AuthError
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-hunt-0123456789")
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    import fake_openai_server as fake
+
+    def quota(self, kind, prompt, model, body):
+        return self._json(429, {"error": {
+            "code": 429, "status": "RESOURCE_EXHAUSTED", "message": "You exceeded your quota.",
+            "details": [{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                         "violations": [{"quotaId": "GenerateRequestsPerDayPerProjectPerModel"}]},
+                        {"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                         "retryDelay": "38s"}]}})
+    monkeypatch.setattr(fake._Handler, "_answer", quota)
+    with FakeServer() as server:
+        api = get_model("gemini/g", base_url=server.base)
+        with pytest.raises(AuthError, match="per-day quota GenerateRequestsPerDay"):
+            _ask(api, Request((Message.user("hi"),)))

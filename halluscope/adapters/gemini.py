@@ -72,14 +72,31 @@ def _headers(exc: Any) -> dict[str, str]:
         return {}
 
 
+def _google_details(body: Any) -> list[dict[str, Any]]:
+    """The ``error.details`` entries of a Google error body."""
+    err = body.get("error") if isinstance(body, dict) else None
+    items = err.get("details") if isinstance(err, dict) else None
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+
+def per_day_quota(body: Any) -> str | None:
+    """The id of a per-day quota a Google 429 body's ``QuotaFailure`` names (it resets in
+    hours: no retry within a run can succeed), else None."""
+    for item in _google_details(body):
+        if str(item.get("@type", "")).endswith("google.rpc.QuotaFailure"):
+            for v in item.get("violations") or ():
+                quota = v.get("quotaId") if isinstance(v, dict) else None
+                if isinstance(quota, str) and "PerDay" in quota:
+                    return quota
+    return None
+
+
 def retry_delay(body: Any) -> float | None:
     """Seconds a Google error body asks to wait before a retry: its ``google.rpc.RetryInfo``
     ``retryDelay``, a protobuf duration (``"58s"``, ``"1.250s"``, or ``{"seconds", "nanos"}``).
     Gemini sends it in a 429's body and no ``Retry-After`` header. None when there is none."""
-    err = body.get("error") if isinstance(body, dict) else None
-    for item in (err.get("details") if isinstance(err, dict) else None) or ():
-        if not (isinstance(item, dict)
-                and str(item.get("@type", "")).endswith("google.rpc.RetryInfo")):
+    for item in _google_details(body):
+        if not str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
             continue
         delay = item.get("retryDelay")
         try:
@@ -183,8 +200,13 @@ class GeminiModel:
             message = " ".join(str(getattr(exc, "message", None) or exc).split())[:300]
             if code == 400 and ("API_KEY_INVALID" in str(exc) or "API key not valid" in message):
                 return AuthError(f"authentication failed (HTTP 400): {message}", status=400)
+            body = getattr(exc, "details", None)
+            daily = per_day_quota(body) if code == 429 else None
+            if daily:
+                return AuthError(f"quota exhausted (HTTP 429, per-day quota {daily}): "
+                                 f"{message}", status=429)
             headers = _headers(exc)
-            delay = retry_delay(getattr(exc, "details", None))
+            delay = retry_delay(body)
             if delay is not None and not any(k.lower() in ("retry-after", "retry-after-ms")
                                              for k in headers):
                 headers["retry-after"] = repr(delay)

@@ -251,3 +251,24 @@ def test_gemini_per_day_quota_is_not_waited_out(monkeypatch):
         api = get_model("gemini/g", base_url=server.base)
         with pytest.raises(AuthError, match="per-day quota GenerateRequestsPerDay"):
             _ask(api, Request((Message.user("hi"),)))
+
+
+def test_a_claude_reply_cut_by_the_context_window_is_cut_short(tmp_path, monkeypatch):
+    """Claude's ``stop_reason`` ``model_context_window_exceeded`` ends a reply that ran out of
+    room, as ``max_tokens`` does; it was read as a finished answer: not counted as truncated by
+    ``query``, and parsed as a verdict when a judge's reply."""
+    from halluscope.adapters.query import query
+    from halluscope.adapters.types import cut_at_token_limit
+    assert cut_at_token_limit("model_context_window_exceeded")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
+    reply = {"body": {"id": "msg_1", "type": "message", "role": "assistant", "model": "c",
+                      "content": [{"type": "text", "text": "A dog sits on a"}],
+                      "stop_reason": "model_context_window_exceeded", "stop_sequence": None,
+                      "usage": {"input_tokens": 3, "output_tokens": 5}}}
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"id": "a", "prompt": "describe"}\n')
+    with FakeServer(responder=lambda prompt, body: reply) as server:
+        query(prompts, "anthropic/c", base_url=server.base, cache=False, out=tmp_path / "o.jsonl")
+    import json
+    sheet = json.loads((tmp_path / "o.jsonl.runsheet.json").read_text())
+    assert sheet["counts"]["truncated"] == 1

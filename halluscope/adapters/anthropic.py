@@ -35,7 +35,7 @@ def _import_anthropic():
 
 
 # stop reasons of a message that ended normally: with no text it is an empty answer
-_ENDED = frozenset({"end_turn", "stop_sequence", "max_tokens"})
+_ENDED = frozenset({"end_turn", "stop_sequence", "max_tokens", "model_context_window_exceeded"})
 
 
 def _no_answer(stop_reason: str | None) -> None:

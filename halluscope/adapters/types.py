@@ -295,8 +295,10 @@ def with_a_user_turn(messages: tuple[Message, ...]) -> tuple[Message, ...]:
 
 
 #: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
-#: limit (compared lower-cased: Gemini's ``MAX_TOKENS``, its enum's ``FinishReason.MAX_TOKENS``).
-TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens"})
+#: limit (compared lower-cased: Gemini's ``MAX_TOKENS``, its enum's ``FinishReason.MAX_TOKENS``),
+#: or cut where the context window ran out (Claude's ``model_context_window_exceeded``).
+TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens",
+                       "model_context_window_exceeded"})
 
 
 def cut_at_token_limit(finish_reason: str | None) -> bool:

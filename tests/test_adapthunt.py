@@ -272,3 +272,22 @@ def test_a_claude_reply_cut_by_the_context_window_is_cut_short(tmp_path, monkeyp
     import json
     sheet = json.loads((tmp_path / "o.jsonl.runsheet.json").read_text())
     assert sheet["counts"]["truncated"] == 1
+
+
+def test_a_sample_cached_before_its_seed_was_its_own_is_not_served(tmp_path):
+    """Samples after the first used to go out with the one seed (the same answer N times
+    from a server honouring it) and were cached under keys that do not say which seed went
+    out; now that each sample sends its own seed, its key names that seed, so a sample cached
+    the old way is asked again rather than served as a distinct draw."""
+    from halluscope.adapters.cache import hash_material, key_material
+    from halluscope.adapters.types import Decoding
+    sampled = Decoding(temperature=0.7, seed=3)
+    first, second = (Request((Message.user("describe"),), sampled, sample_index=k)
+                     for k in (0, 1))
+    old_second = {"v": 1, "provider": "vllm", "model": "m", "endpoint": "http://h/v1",
+                  "messages": [{"role": "user", "content": [{"text": "describe"}]}],
+                  "decoding": sampled.to_dict(), "sample": 1}
+    new_second = key_material("vllm", "m", second, [], None, endpoint="http://h/v1")
+    assert hash_material(new_second) != hash_material(old_second)
+    assert key_material("vllm", "m", first, [], None, endpoint="http://h/v1") == {
+        **old_second, "sample": 0}                          # the first sample's key is kept

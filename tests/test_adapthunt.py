@@ -291,3 +291,43 @@ def test_a_sample_cached_before_its_seed_was_its_own_is_not_served(tmp_path):
     assert hash_material(new_second) != hash_material(old_second)
     assert key_material("vllm", "m", first, [], None, endpoint="http://h/v1") == {
         **old_second, "sample": 0}                          # the first sample's key is kept
+
+
+LONG_KEY = "sk-HUNTsecretKEY9876543210abcdefXYZ"
+
+
+@pytest.mark.parametrize("provider", ["vllm", "anthropic", "gemini"])
+def test_a_key_the_server_echoes_is_never_cut_in_half_into_the_message(provider, monkeypatch):
+    """Server messages are shortened (300 characters) before they reach a record's error; a
+    key echoed where the cut fell was shortened too, so the whole key no longer matched and its
+    first 10-20 characters stood in the error, the output file and the summary. Messages are
+    now redacted before they are shortened."""
+    from halluscope.adapters.client import ModelClient, RetryPolicy
+    from halluscope.adapters.types import AdapterError
+    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.setenv(var, LONG_KEY)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    import fake_openai_server as fake
+    pads = iter(range(262, 302, 3))
+
+    def echo(self, kind, prompt, model, body):
+        text = "x" * next(pads) + f" your key {LONG_KEY} is not valid"
+        return self._json(400, {"error": {"code": 400, "message": text,
+                                          "status": "INVALID_ARGUMENT"}})
+    monkeypatch.setattr(fake._Handler, "_answer", echo)
+    seen = []
+
+    async def main(url):
+        client = ModelClient(get_model(f"{provider}/m", base_url=url),
+                             retry=RetryPolicy(max_attempts=1))
+        try:
+            for k in range(13):
+                with pytest.raises(AdapterError) as caught:
+                    await client.generate(Request((Message.user(f"q{k}"),)), use_cache=False)
+                seen.append(str(caught.value))
+        finally:
+            await client.aclose()
+    with FakeServer() as server:
+        asyncio.run(main(server.url if provider == "vllm" else server.base))
+    leaked = [m for m in seen if LONG_KEY[:6] in m]
+    assert not leaked, leaked[0][-80:]

@@ -19,7 +19,7 @@ from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import is_transport_failure, transport_error
 from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, MalformedResponse,
-                                       Request, RequestError, Response, error_for_status,
+                                       Request, RequestError, Response, clip, error_for_status,
                                        redact_secrets, token_counts, with_a_user_turn)
 from halluscope.errors import MissingExtraError
 
@@ -197,7 +197,7 @@ class GeminiModel:
         errors = self._errors
         if isinstance(exc, errors.APIError):
             code = int(getattr(exc, "code", 0) or 0)
-            message = " ".join(str(getattr(exc, "message", None) or exc).split())[:300]
+            message = clip(getattr(exc, "message", None) or exc, 300)
             if code == 400 and ("API_KEY_INVALID" in str(exc) or "API key not valid" in message):
                 return AuthError(f"authentication failed (HTTP 400): {message}", status=400)
             body = getattr(exc, "details", None)

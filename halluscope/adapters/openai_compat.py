@@ -35,8 +35,8 @@ from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
-                                       RequestError, Response, check_detail, redact_secrets,
-                                       token_counts)
+                                       RequestError, Response, check_detail, clip,
+                                       redact_secrets, token_counts)
 from halluscope.errors import MissingExtraError
 from halluscope.redact import endpoint_url, register_options, register_secret, register_url
 
@@ -275,7 +275,7 @@ def parse_completion(body: bytes | str) -> Response:
             said = said.get("message") if isinstance(said, dict) else said
             # a proxy's error sent with status 200: its reason is the useful part
             raise MalformedResponse("the response has no choices" + (
-                f"; the server said: {' '.join(str(said).split())[:300]}" if said else ""))
+                f"; the server said: {clip(said, 300)}" if said else ""))
         message = choices[0].get("message") or {}
         text = message.get("content")
         if isinstance(text, list):  # some servers answer with content parts
@@ -315,7 +315,7 @@ def parse_completion(body: bytes | str) -> Response:
         raise
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         raise MalformedResponse(f"malformed response: {type(exc).__name__}: "
-                                f"{str(exc)[:200]}") from None
+                                f"{clip(exc, 200)}") from None
 
 
 def create(model: str, *, provider: str = "openai", base_url: str | None = None,

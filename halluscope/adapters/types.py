@@ -428,6 +428,14 @@ class ModelAPI(Protocol):
         ...
 
 
+def clip(text: Any, limit: int) -> str:
+    """``text`` (a server's message) on one line, redacted, then cut to ``limit`` characters:
+    redacted first, since a credential the cut fell inside no longer matches the whole secret
+    and its first part would be kept."""
+    from halluscope.redact import redact_text
+    return redact_text(" ".join(str(text).split()))[:limit]
+
+
 def redact_secrets(text: str, secrets: tuple[str, ...] | list[str]) -> str:
     """``text`` with each given secret and every known one redacted
     (:func:`halluscope.redact.redact_text`)."""

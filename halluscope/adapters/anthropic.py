@@ -16,9 +16,11 @@ from typing import Any
 
 from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
+from halluscope.adapters.openai_compat import split_query
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
-                                       RequestError, Response, redact_secrets, token_counts)
+                                       RequestError, Response, redact_secrets, token_counts,
+                                       with_a_user_turn)
 from halluscope.errors import MissingExtraError
 
 KEY_ENV = "ANTHROPIC_API_KEY"
@@ -33,7 +35,7 @@ def _import_anthropic():
 
 
 # stop reasons of a message that ended normally: with no text it is an empty answer
-_ENDED = frozenset({"end_turn", "stop_sequence", "max_tokens"})
+_ENDED = frozenset({"end_turn", "stop_sequence", "max_tokens", "model_context_window_exceeded"})
 
 
 def _no_answer(stop_reason: str | None) -> None:
@@ -84,7 +86,9 @@ class AnthropicModel:
         register_url(base_url)
         kwargs: dict[str, Any] = {"api_key": key, "max_retries": 0}
         if base_url:
-            kwargs["base_url"] = base_url
+            # a gateway's query (``?key=...``) goes with every request, not glued in front of
+            # the SDK's path (``/?key=.../v1/messages``)
+            kwargs["base_url"], kwargs["default_query"] = split_query(base_url)
         if timeout is not None:
             kwargs["timeout"] = timeout
         self._client = sdk.AsyncAnthropic(**kwargs)
@@ -96,9 +100,10 @@ class AnthropicModel:
     def build(self, request: Request) -> dict[str, Any]:
         """Keyword arguments of ``messages.create`` for ``request``."""
         d = request.decoding
-        system = "\n\n".join(m.text() for m in request.messages if m.role == "system")
+        turns = with_a_user_turn(request.messages)
+        system = "\n\n".join(m.text() for m in turns if m.role == "system")
         messages = []
-        for m in request.messages:
+        for m in turns:
             if m.role == "system":
                 continue
             blocks: list[dict[str, Any]] = []

@@ -8,7 +8,8 @@ The key is the sha256 of a canonical JSON document holding exactly what decides 
 * every message, with images replaced by the sha256 of their bytes and the image policy that
   decided what was sent,
 * the decoding parameters (temperature, top_p, max_tokens, seed, stop),
-* the sample index when decoding is sampled (temperature > 0) and the replicate number of a
+* the sample index when decoding is sampled (temperature > 0), the seed a further sample sends
+  when it is not the decoding's own (:attr:`Request.seed`), and the replicate number of a
   deliberate repeat,
 * an adapter's own settings that change what the model sees or how it answers
   (``answer_settings``, when it has any: a local model's ``processor_kwargs`` such as Qwen's
@@ -105,6 +106,10 @@ def key_material(provider: str, pin: str, request: Request, image_hashes: list[s
         doc["image_policy"] = image_policy
     if request.decoding.sampled:
         doc["sample"] = request.sample_index
+    if request.seed != request.decoding.seed:
+        # a further sample's own seed (Request.seed): samples cached when every one went out
+        # with the one seed (the same draw N times) are not served as distinct draws
+        doc["seed_sent"] = request.seed
     if request.replicate:
         doc["replicate"] = request.replicate
     return doc

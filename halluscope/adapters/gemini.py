@@ -3,13 +3,15 @@
 * key from ``GEMINI_API_KEY`` (or ``GOOGLE_API_KEY``) only; ``--base-url`` for gateways/tests;
 * images inline (``Part.from_bytes``) after the ``gemini`` image policy;
 * ``temperature``, ``top_p``, ``seed``, ``max_output_tokens`` and stop sequences are sent;
-* the SDK's own retries are off (``HttpRetryOptions(attempts=1)``): the client retries;
+* the SDK's own retries are off (``HttpRetryOptions(attempts=1)``): the client retries,
+  waiting what a 429's ``google.rpc.RetryInfo`` asks (Gemini sends no ``Retry-After``);
 * the model version Gemini reports (``model_version``) is recorded as the served model.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from typing import Any
 
@@ -17,8 +19,8 @@ from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import is_transport_failure, transport_error
 from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, MalformedResponse,
-                                       Request, RequestError, Response, error_for_status,
-                                       redact_secrets, token_counts)
+                                       Request, RequestError, Response, clip, error_for_status,
+                                       redact_secrets, token_counts, with_a_user_turn)
 from halluscope.errors import MissingExtraError
 
 KEY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
@@ -68,6 +70,46 @@ def _headers(exc: Any) -> dict[str, str]:
         return dict(getattr(getattr(exc, "response", None), "headers", None) or {})
     except Exception:  # noqa: BLE001
         return {}
+
+
+def _google_details(body: Any) -> list[dict[str, Any]]:
+    """The ``error.details`` entries of a Google error body."""
+    err = body.get("error") if isinstance(body, dict) else None
+    items = err.get("details") if isinstance(err, dict) else None
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+
+def per_day_quota(body: Any) -> str | None:
+    """The id of a per-day quota a Google 429 body's ``QuotaFailure`` names (it resets in
+    hours: no retry within a run can succeed), else None."""
+    for item in _google_details(body):
+        if str(item.get("@type", "")).endswith("google.rpc.QuotaFailure"):
+            for v in item.get("violations") or ():
+                quota = v.get("quotaId") if isinstance(v, dict) else None
+                if isinstance(quota, str) and "PerDay" in quota:
+                    return quota
+    return None
+
+
+def retry_delay(body: Any) -> float | None:
+    """Seconds a Google error body asks to wait before a retry: its ``google.rpc.RetryInfo``
+    ``retryDelay``, a protobuf duration (``"58s"``, ``"1.250s"``, or ``{"seconds", "nanos"}``).
+    Gemini sends it in a 429's body and no ``Retry-After`` header. None when there is none."""
+    for item in _google_details(body):
+        if not str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            continue
+        delay = item.get("retryDelay")
+        try:
+            if isinstance(delay, str) and delay.endswith("s"):
+                seconds = float(delay[:-1])
+            elif isinstance(delay, dict):
+                seconds = float(delay.get("seconds") or 0) + float(delay.get("nanos") or 0) / 1e9
+            else:
+                return None
+        except (TypeError, ValueError):
+            return None
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    return None
 
 
 class GeminiModel:
@@ -123,9 +165,10 @@ class GeminiModel:
         """Keyword arguments of ``aio.models.generate_content`` for ``request``."""
         types = self._types
         d = request.decoding
-        system = "\n\n".join(m.text() for m in request.messages if m.role == "system")
+        turns = with_a_user_turn(request.messages)
+        system = "\n\n".join(m.text() for m in turns if m.role == "system")
         contents = []
-        for m in request.messages:
+        for m in turns:
             if m.role == "system":
                 continue
             parts = []
@@ -143,8 +186,8 @@ class GeminiModel:
             config["system_instruction"] = system
         if d.top_p is not None:
             config["top_p"] = d.top_p
-        if d.seed is not None:
-            config["seed"] = d.seed
+        if request.seed is not None:
+            config["seed"] = request.seed
         if d.stop:
             config["stop_sequences"] = list(d.stop)
         return {"model": self.model, "contents": contents,
@@ -154,10 +197,20 @@ class GeminiModel:
         errors = self._errors
         if isinstance(exc, errors.APIError):
             code = int(getattr(exc, "code", 0) or 0)
-            message = " ".join(str(getattr(exc, "message", None) or exc).split())[:300]
+            message = clip(getattr(exc, "message", None) or exc, 300)
             if code == 400 and ("API_KEY_INVALID" in str(exc) or "API key not valid" in message):
                 return AuthError(f"authentication failed (HTTP 400): {message}", status=400)
-            return error_for_status(code or 500, message, _headers(exc))
+            body = getattr(exc, "details", None)
+            daily = per_day_quota(body) if code == 429 else None
+            if daily:
+                return AuthError(f"quota exhausted (HTTP 429, per-day quota {daily}): "
+                                 f"{message}", status=429)
+            headers = _headers(exc)
+            delay = retry_delay(body)
+            if delay is not None and not any(k.lower() in ("retry-after", "retry-after-ms")
+                                             for k in headers):
+                headers["retry-after"] = repr(delay)
+            return error_for_status(code or 500, message, headers)
         name = type(exc).__name__
         if is_transport_failure(exc) or "Timeout" in name:
             return transport_error(exc, timed_out="Timeout" in name)

@@ -269,7 +269,7 @@ class ImageLoader:
         try:
             img = Image.open(io.BytesIO(data))
             img = ImageOps.exif_transpose(img)
-            return img.convert("RGB")
+            return eight_bit(img).convert("RGB")
         except Exception as exc:  # noqa: BLE001 - PIL raises many kinds
             raise decode_error(source, exc) from None
 
@@ -288,6 +288,29 @@ def _target_size(w: int, h: int, pol: ImagePolicy) -> tuple[int, int]:
     if scale >= 1.0:
         return w, h
     return max(1, int(w * scale)), max(1, int(h * scale))
+
+
+def eight_bit(img):
+    """``img`` with 8-bit channels when it has more (16-bit or 32-bit integer, or float,
+    grayscale: an X-ray, a depth map, a microscope frame). Pillow's own conversion clips such
+    pixels at 255, so a 16-bit picture turned almost white. A float image within 0..1 is
+    multiplied by 255; values already within 0..255 are kept; values within 0..65535 (16-bit
+    samples) are divided by 256; any other range is stretched from its lowest to its highest
+    value."""
+    if img.mode not in ("I", "F") and not img.mode.startswith("I;16"):
+        return img
+    wide = img.convert("F") if img.mode != "F" else img
+    lo, hi = wide.getextrema()
+    if img.mode == "F" and lo >= 0 and hi <= 1:
+        scale, offset = 255.0, 0.0                  # a float image in 0..1
+    elif lo >= 0 and hi <= 255:
+        scale, offset = 1.0, 0.0
+    elif lo >= 0 and hi <= 65535:
+        scale, offset = 1 / 256, 0.0
+    else:
+        scale = 255.0 / (hi - lo) if hi > lo else 0.0
+        offset = -lo * scale
+    return wide.point(lambda v: v * scale + offset).convert("L")
 
 
 def prepare(data: bytes, pol: ImagePolicy, *, name: str = "<bytes>") -> PreparedImage:
@@ -319,7 +342,7 @@ def prepare(data: bytes, pol: ImagePolicy, *, name: str = "<bytes>") -> Prepared
             w, h = img.size
             tw, th = _target_size(w, h, pol)
         keep_alpha = img.mode in ("RGBA", "LA", "P") and "png" in pol.formats
-        img = img.convert("RGBA" if keep_alpha else "RGB")
+        img = eight_bit(img).convert("RGBA" if keep_alpha else "RGB")
         if (tw, th) != (w, h):
             img = img.resize((tw, th), Image.Resampling.LANCZOS)
     except Exception as exc:  # noqa: BLE001
@@ -368,6 +391,6 @@ def part_image(part):
     data = part_bytes(part)
     try:
         img = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
-        return img.convert("RGB")
+        return eight_bit(img).convert("RGB")
     except Exception as exc:  # noqa: BLE001
         raise decode_error(part.source, exc) from None

@@ -35,8 +35,8 @@ from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
-                                       RequestError, Response, check_detail, redact_secrets,
-                                       token_counts)
+                                       RequestError, Response, check_detail, clip,
+                                       redact_secrets, token_counts)
 from halluscope.errors import MissingExtraError
 from halluscope.redact import endpoint_url, register_options, register_secret, register_url
 
@@ -66,7 +66,7 @@ def safe_url(url: str | None) -> str | None:
     return endpoint_url(url, strip_slash=False)
 
 
-def _split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:
+def split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:
     """``url`` without its query string, and the query as the SDK's ``default_query`` (a query in
     the base URL, such as ``?api-key=...``, would otherwise be glued in front of the path)."""
     if not url or "?" not in url:
@@ -146,7 +146,7 @@ class OpenAICompatible:
         register_secret(key if key not in ("EMPTY", OFFLINE_KEY) else None)
         register_url(base_url)
         register_options({"default_headers": default_headers or {}})
-        base_url, default_query = _split_query(base_url)
+        base_url, default_query = split_query(base_url)
         common = dict(api_key=key, max_retries=0, default_headers=default_headers,
                       default_query=default_query)
         if timeout is not None:
@@ -156,8 +156,12 @@ class OpenAICompatible:
                 base_url = "https://offline.invalid"
             if not base_url:
                 raise AuthError("AZURE_OPENAI_ENDPOINT is not set and no --base-url was given")
+            # the version the endpoint's URL names (``?api-version=``, as Azure shows it) is
+            # the one asked for: the SDK's own api-version would silently replace it
+            url_version = (default_query or {}).pop("api-version", None)
+            common["default_query"] = default_query or None
             self._client = openai.AsyncAzureOpenAI(
-                azure_endpoint=base_url, api_version=api_version
+                azure_endpoint=base_url, api_version=api_version or url_version
                 or os.environ.get("OPENAI_API_VERSION", "2024-10-21"), **common)
         else:
             self._client = openai.AsyncOpenAI(base_url=base_url, **common)
@@ -205,8 +209,8 @@ class OpenAICompatible:
         }
         if d.top_p is not None:
             kwargs["top_p"] = d.top_p
-        if d.seed is not None:
-            kwargs["seed"] = d.seed
+        if request.seed is not None:
+            kwargs["seed"] = request.seed
         if d.stop:
             kwargs["stop"] = list(d.stop)
         return kwargs
@@ -271,7 +275,7 @@ def parse_completion(body: bytes | str) -> Response:
             said = said.get("message") if isinstance(said, dict) else said
             # a proxy's error sent with status 200: its reason is the useful part
             raise MalformedResponse("the response has no choices" + (
-                f"; the server said: {' '.join(str(said).split())[:300]}" if said else ""))
+                f"; the server said: {clip(said, 300)}" if said else ""))
         message = choices[0].get("message") or {}
         text = message.get("content")
         if isinstance(text, list):  # some servers answer with content parts
@@ -311,7 +315,7 @@ def parse_completion(body: bytes | str) -> Response:
         raise
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         raise MalformedResponse(f"malformed response: {type(exc).__name__}: "
-                                f"{str(exc)[:200]}") from None
+                                f"{clip(exc, 200)}") from None
 
 
 def create(model: str, *, provider: str = "openai", base_url: str | None = None,

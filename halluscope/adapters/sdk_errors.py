@@ -19,7 +19,8 @@ import json
 from typing import Any
 
 from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ConnectionLost,
-                                       MalformedResponse, RequestTimeout, error_for_status)
+                                       MalformedResponse, RequestTimeout, clip,
+                                       error_for_status)
 
 _NOT_RETRYABLE_429 = ("insufficient_quota", "billing_hard_limit_reached")
 
@@ -47,8 +48,7 @@ def _headers(exc: Any) -> dict[str, str]:
 
 
 def _short(exc: Any) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    return " ".join(str(message).split())[:300]
+    return clip(getattr(exc, "message", None) or str(exc), 300)
 
 
 def _body_text(body: Any) -> str | None:
@@ -73,7 +73,7 @@ def _status_message(exc: Any) -> str:
     message = _short(exc)
     reason = _body_text(getattr(exc, "body", None))
     if reason:
-        reason = " ".join(reason.split())[:500]
+        reason = clip(reason, 500)
         if reason not in message:
             message = f"{message} - {reason}"
     return message

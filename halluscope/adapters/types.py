@@ -272,10 +272,33 @@ class Request:
     def images(self) -> list[ImagePart]:
         return [p for m in self.messages for p in m.images()]
 
+    @property
+    def seed(self) -> int | None:
+        """The seed this request sends: the decoding's seed, except for the further samples of
+        sampled decoding (``sample_index`` > 0), which each get their own, derived from it (the
+        same in every run, below 2**31 as Gemini's int32 field takes): sent the one seed,
+        a server that honours it draws the same sample N times."""
+        seed = self.decoding.seed
+        if seed is None or not self.sample_index or not self.decoding.sampled:
+            return seed
+        return (seed * 1_000_003 + self.sample_index) % (2 ** 31 - 1)
+
+
+def with_a_user_turn(messages: tuple[Message, ...]) -> tuple[Message, ...]:
+    """``messages``, or, when they are all system messages, their parts as one user turn: for
+    APIs whose conversation must hold a turn (Anthropic's ``messages``, Gemini's ``contents``
+    refuse an empty one), a system prompt that is the whole request (a judge prompt sent as a
+    system message, as the original scorer sends it) is what the user asks."""
+    if not messages or any(m.role != "system" for m in messages):
+        return messages
+    return (Message("user", tuple(p for m in messages for p in m.content)),)
+
 
 #: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
-#: limit (compared lower-cased: Gemini's ``MAX_TOKENS``, its enum's ``FinishReason.MAX_TOKENS``).
-TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens"})
+#: limit (compared lower-cased: Gemini's ``MAX_TOKENS``, its enum's ``FinishReason.MAX_TOKENS``),
+#: or cut where the context window ran out (Claude's ``model_context_window_exceeded``).
+TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens",
+                       "model_context_window_exceeded"})
 
 
 def cut_at_token_limit(finish_reason: str | None) -> bool:
@@ -403,6 +426,14 @@ class ModelAPI(Protocol):
     def redact(self, text: str) -> str:
         """``text`` with every credential this adapter holds replaced by ``<redacted>``."""
         ...
+
+
+def clip(text: Any, limit: int) -> str:
+    """``text`` (a server's message) on one line, redacted, then cut to ``limit`` characters:
+    redacted first, since a credential the cut fell inside no longer matches the whole secret
+    and its first part would be kept."""
+    from halluscope.redact import redact_text
+    return redact_text(" ".join(str(text).split()))[:limit]
 
 
 def redact_secrets(text: str, secrets: tuple[str, ...] | list[str]) -> str:

@@ -194,6 +194,20 @@ def claim_words_said(text: str, kind: str, value: Any = None, other: Any = None)
     return True
 
 
+#: Provider options that would replace what a spec pins (its model's revision, the cache pin)
+_PINNED_OPTIONS = ("revision", "pin")
+
+
+def _refuse_pin_options(spec: JudgeSpec, options: dict[str, Any] | None) -> None:
+    """A :class:`ConfigError` when ``options`` would run another model than ``spec`` pins
+    while the run sheet and every verdict still named the spec's pin."""
+    given = [k for k in _PINNED_OPTIONS if k in (options or {})]
+    if given:
+        raise ConfigError(f"judge {spec.name!r}: option {given[0]!r} would replace what the spec "
+                          f"pins ({spec.pin}); a judge at another revision is another judge: "
+                          f"write a spec for it (judges/README.md)")
+
+
 class Judge:
     """A pinned judge model (see the module docstring).
 
@@ -220,6 +234,7 @@ class Judge:
         self.offline = is_offline(offline)
         if api is None:
             check_base_url(base_url)
+            _refuse_pin_options(s, model_options)
             server, opts = server_and_options(s.base_url,
                                               s.adapter_options() | dict(model_options or {}))
             api = get_model(f"{s.provider}/{s.model}", base_url=base_url or server,

@@ -19,7 +19,8 @@ option                     meaning
 ``judge_fatal_mismatch``   ``true``: an answer from a model other than the pinned one stops the run
                            (:class:`~halluscope.judges.judge.PinMismatch`, a ``ConfigError``)
 ``judge_max_connections``  judge calls in flight at most (default 4; local models run one at a time)
-``judge_options``          extra provider options for the judge's adapter (a JSON object)
+``judge_options``          extra provider options for the judge's adapter (a JSON object; never
+                           ``revision`` or ``pin``: what the spec pins takes another spec)
 ``offline``                answer from the cache only (default ``$HALLUSCOPE_OFFLINE``)
 =========================  =========================================================================
 

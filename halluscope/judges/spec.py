@@ -59,8 +59,10 @@ _PIN_TAKERS = frozenset({"openai", "azure", "vllm", "sglang", "ollama", "tgi", "
 class DecodingSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    temperature: float = Field(0.0, ge=0)
-    top_p: float | None = None
+    # the ranges a request can carry (adapters.types.Decoding): a spec outside them is a bad
+    # spec when it is loaded, not a crash when the judge is built
+    temperature: float = Field(0.0, ge=0, allow_inf_nan=False)
+    top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     max_tokens: int = Field(512, ge=1)
     seed: int | None = None
     stop: tuple[str, ...] = ()

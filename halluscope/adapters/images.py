@@ -34,6 +34,7 @@ from urllib.parse import unquote, urlparse, urlsplit
 from halluscope.adapters.types import ImageError
 from halluscope.errors import RecordError
 from halluscope.hashing import stamp_tuple
+from halluscope.imageio import converted
 
 log = logging.getLogger(__name__)
 
@@ -269,11 +270,28 @@ class ImageLoader:
         try:
             img = Image.open(io.BytesIO(data))
             img = ImageOps.exif_transpose(img)
-            return eight_bit(img).convert("RGB")
+            return converted(img, "RGB")
         except Exception as exc:  # noqa: BLE001 - PIL raises many kinds
             raise decode_error(source, exc) from None
 
     def prepare(self, source: str, pol: ImagePolicy) -> PreparedImage:
+        return prepare(self.read(source), pol, name=source)
+
+
+def _target_size(w: int, h: int, pol: ImagePolicy) -> tuple[int, int]:
+    scale = 1.0
+    if pol.max_side and max(w, h) * scale > pol.max_side:
+        scale = pol.max_side / max(w, h)
+    if pol.max_short_side and min(w, h) * scale > pol.max_short_side:
+        scale = pol.max_short_side / min(w, h)
+    if pol.max_pixels and w * h * scale * scale > pol.max_pixels:
+        scale = (pol.max_pixels / (w * h)) ** 0.5
+    if scale >= 1.0:
+        return w, h
+    return max(1, int(w * scale)), max(1, int(h * scale))
+
+
+def prepare(self, source: str, pol: ImagePolicy) -> PreparedImage:
         return prepare(self.read(source), pol, name=source)
 
 
@@ -342,7 +360,7 @@ def prepare(data: bytes, pol: ImagePolicy, *, name: str = "<bytes>") -> Prepared
             w, h = img.size
             tw, th = _target_size(w, h, pol)
         keep_alpha = img.mode in ("RGBA", "LA", "P") and "png" in pol.formats
-        img = eight_bit(img).convert("RGBA" if keep_alpha else "RGB")
+        img = converted(img, "RGBA" if keep_alpha else "RGB")
         if (tw, th) != (w, h):
             img = img.resize((tw, th), Image.Resampling.LANCZOS)
     except Exception as exc:  # noqa: BLE001
@@ -391,6 +409,6 @@ def part_image(part):
     data = part_bytes(part)
     try:
         img = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
-        return eight_bit(img).convert("RGB")
+        return converted(img, "RGB")
     except Exception as exc:  # noqa: BLE001
         raise decode_error(part.source, exc) from None

@@ -13,7 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from fake_openai_server import FakeServer, scripted_responder
-from halluscope.adapters.types import cut_at_token_limit
+from halluscope.adapters.types import cut_at_token_limit, cut_by_filter, cut_short
 from halluscope.cli import app
 from halluscope.judges.judge import Judge, JudgeError, JudgeParseError
 from halluscope.judges.spec import load_spec
@@ -40,6 +40,34 @@ def image(tmp_path):
     (None, False)])
 def test_the_token_limit_is_recognised_from_every_provider(finish, is_cut):
     assert cut_at_token_limit(finish) is is_cut
+
+
+@pytest.mark.parametrize("finish,by_filter", [
+    ("content_filter", True), ("refusal", True), ("SAFETY", True), ("RECITATION", True),
+    ("FinishReason.SAFETY", True), ("length", False), ("stop", False), ("end_turn", False),
+    (None, False)])
+def test_a_filter_cut_is_recognised_from_every_provider(finish, by_filter):
+    assert cut_by_filter(finish) is by_filter
+    assert cut_short(finish) is (by_filter or cut_at_token_limit(finish))
+
+
+def test_every_reason_gemini_withholds_for_is_a_filter_cut():
+    from halluscope.adapters.gemini import WITHHELD
+    assert all(cut_by_filter(reason) for reason in WITHHELD)
+
+
+def test_a_verdict_cut_by_the_providers_filter_is_not_read(image, tmp_path):
+    """A judge reply a content filter stopped after "supported" may have gone on to take it
+    back: read as a verdict it was the judge's word on a reply the judge never finished."""
+    text = '{"verdict": "supported", "confidence": 0.9, "reason": "a'
+    with FakeServer(responder=scripted_responder(
+            [("There is a cat in the image.", cut(text, "content_filter"))])) as server:
+        judge = Judge.load(SPEC, base_url=server.url, cache=tmp_path / "c")
+        verdict = judge.verify_sync(Claim("existence", "cat"), image)
+        judge.close()
+    assert verdict.label == "unverifiable" and verdict.confidence is None
+    assert "cut by the provider's filter" in verdict.reason
+    assert verdict.evidence[0].payload["cut_reply"] == text
 
 
 def test_a_cut_verdict_is_not_read_even_from_the_cache(image, tmp_path):

@@ -362,3 +362,27 @@ def test_judge_count_said_in_words_past_twelve_is_the_models_claim():
         assert claim_words_said(text, "count", said), said
     for said in (22, "twenty-two", 14, 30, 41):
         assert not claim_words_said(text, "count", said), said
+
+
+def test_an_answer_a_filter_cut_short_is_kept_and_counted(tmp_path, monkeypatch):
+    """OpenAI's content filter (or a refusal) stopping an answer after some text: the text is
+    kept as the answer, but the run sheet counts it and the command says so, apart from the
+    answers cut at the token limit."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    bodies = {"a": ("I see a man holding a", "content_filter"), "b": ("A cat.", "stop"),
+              "c": ("A dog on a", "length")}
+
+    def responder(prompt, body):
+        text, finish = bodies[prompt]
+        return {"body": {"model": "m", "choices": [{"message": {"role": "assistant",
+                                                                "content": text},
+                                                    "finish_reason": finish}]}}
+    prompts = _prompts(tmp_path, {k: k for k in bodies})
+    with FakeServer(responder=responder) as server:
+        query(prompts, "vllm/m", base_url=server.url, cache=None, retry=FAST,
+              out=tmp_path / "out.jsonl")
+    lines = _lines(tmp_path / "out.jsonl")
+    assert lines["a"]["response"] == "I see a man holding a"
+    assert lines["a"]["finish_reason"] == "content_filter" and "error" not in lines["a"]
+    counts = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())["counts"]
+    assert (counts["filtered"], counts["truncated"], counts["new"]) == (1, 1, 3)

@@ -62,8 +62,9 @@ from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  
 from halluscope.adapters.prompts import (MAX_PROBLEMS_SHOWN, PromptItem,  # noqa: F401
                                          _portable_image, check_prompts, iter_prompts)
 from halluscope.adapters.registry import get_model, server_and_options
-from halluscope.adapters.types import (TRUNCATED, AdapterError, AuthError, Decoding, Message,
-                                       Request, ServerUnreachable, check_detail)
+from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message,
+                                       Request, ServerUnreachable, check_detail,
+                                       cut_at_token_limit, cut_by_filter)
 from halluscope.errors import CacheMiss, ConfigError, InputError, RecordError
 from halluscope.records import Record
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
@@ -103,6 +104,9 @@ class QueryCounts:
         failed: Written with an ``"error"``.
         truncated: Answers the model stopped at the token limit (``finish_reason`` says so
             in their lines): answers, but cut short.
+        filtered: Answers a provider's filter (or the model declining) stopped after some
+            text (``finish_reason`` ``content_filter``, ``refusal``, ``SAFETY``, ...): kept,
+            but not the whole answer.
     """
 
     total: int = 0
@@ -111,6 +115,7 @@ class QueryCounts:
     new: int = 0
     failed: int = 0
     truncated: int = 0
+    filtered: int = 0
 
     @property
     def done(self) -> int:
@@ -336,8 +341,10 @@ class _QueryRun:
             counts.cached += 1
         else:
             counts.new += 1
-        if str(rec.get("finish_reason", "")).lower() in TRUNCATED:
+        if cut_at_token_limit(rec.get("finish_reason")):
             counts.truncated += 1
+        elif cut_by_filter(rec.get("finish_reason")):
+            counts.filtered += 1
         if self.fh is not None:
             self.fh.write(dumps_utf8(rec) + "\n")
             self.fh.flush()

@@ -307,6 +307,31 @@ def cut_at_token_limit(finish_reason: str | None) -> bool:
     return finish_reason is not None and str(finish_reason).lower() in TRUNCATED
 
 
+#: ``finish_reason`` values of an answer a provider's filter (or the model declining part way)
+#: stopped after some text came: OpenAI's ``content_filter``, Anthropic's ``refusal``, Gemini's
+#: withheld reasons (``SAFETY``, ``RECITATION``, ..., compared lower-cased). With no text at
+#: all such a response is a failed request; with some, the text is kept but is not the whole
+#: answer.
+FILTERED = frozenset({"content_filter", "refusal", "safety", "recitation", "language",
+                      "blocklist", "prohibited_content", "spii", "image_safety",
+                      "image_prohibited_content", "image_recitation", "model_armor"})
+
+
+def cut_by_filter(finish_reason: str | None) -> bool:
+    """Whether a response with ``finish_reason`` was stopped by a filter or a refusal after
+    some of its text (:data:`FILTERED`)."""
+    if finish_reason is None:
+        return False
+    reason = str(finish_reason).lower()
+    return reason.removeprefix("finishreason.") in FILTERED
+
+
+def cut_short(finish_reason: str | None) -> bool:
+    """Whether a response's text is not the whole answer: cut at the token limit
+    (:func:`cut_at_token_limit`) or by a filter (:func:`cut_by_filter`)."""
+    return cut_at_token_limit(finish_reason) or cut_by_filter(finish_reason)
+
+
 @dataclass(frozen=True, slots=True)
 class Response:
     """A model's answer.

@@ -219,6 +219,11 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
         err_console.print(f"[yellow]note:[/yellow] {c.truncated} answer(s) stopped at the token "
                           f"limit (finish_reason in their lines); raise --max-tokens to let "
                           f"them finish", highlight=False, soft_wrap=True)
+    if c.filtered:
+        err_console.print(f"[yellow]note:[/yellow] {c.filtered} answer(s) were cut short by the "
+                          f"provider's filter or a refusal after some text (finish_reason in "
+                          f"their lines): partial answers, which an audit scores as given",
+                          highlight=False, soft_wrap=True)
     requested = result.runsheet.get("model", {}).get("model")
     for name, n in sorted(result.reported_models.items()):
         if name != requested:

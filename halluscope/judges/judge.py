@@ -23,7 +23,8 @@ label ``unknown`` (``classify_yes_no``) or :class:`JudgeParseError` (``decompose
 the raw answer kept -- never a default.
 
 A reply the judge did not finish (cut at the spec's ``max_tokens``: OpenAI ``finish_reason``
-``length``, Anthropic ``max_tokens``, Gemini ``MAX_TOKENS``, a local model stopped by the limit)
+``length``, Anthropic ``max_tokens``, Gemini ``MAX_TOKENS``, a local model stopped by the limit;
+or cut by the provider's filter after some text: ``content_filter``, ``refusal``, ``SAFETY``)
 is never read: the call counts as failed (``call_failures`` and ``cut_replies`` in ``stats``) with
 the reason "the judge's reply was cut at max_tokens=N", and its text is kept as ``cut`` (in a
 verdict's evidence: ``payload["cut_reply"]``). No parser output is trusted from it, not even a
@@ -48,7 +49,7 @@ from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.registry import check_base_url, get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
-                                       cut_at_token_limit)
+                                       cut_at_token_limit, cut_short)
 from halluscope.errors import ConfigError, HalluscopeError
 from halluscope.judges.parsers import PARSERS, UNVERIFIABLE, Parsed
 from halluscope.judges.reliability import JudgeStats, human_agreement, repeat_agreement
@@ -301,13 +302,15 @@ class Judge:
             raise PinMismatch(f"judge {self.spec.name!r} pins {self.spec.model!r} but the server "
                               f"reported no model name, so the pin cannot be verified (it is "
                               f"enforced: strict_pin / judge_fatal_mismatch)")
-        if cut_at_token_limit(resp.finish_reason):   # an unfinished reply: read nothing from it
+        if cut_short(resp.finish_reason):   # an unfinished reply: read nothing from it
             stats.call_failures += 1
             stats.cut_replies += 1
+            where = (f"at max_tokens={self.decoding.max_tokens}"
+                     if cut_at_token_limit(resp.finish_reason) else
+                     "by the provider's filter or a refusal")
             return None, resp.text, resp.model, (
-                f"the judge's reply was cut at max_tokens={self.decoding.max_tokens} (finish "
-                f"reason {resp.finish_reason!r}): not read, a verdict from an unfinished reply "
-                f"is not the judge's")
+                f"the judge's reply was cut {where} (finish reason {resp.finish_reason!r}): not "
+                f"read, a verdict from an unfinished reply is not the judge's")
         parser = PARSERS[use][self.spec.prompt(use).parser]
         parsed = parser(resp.text)
         if not parsed.ok:

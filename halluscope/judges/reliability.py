@@ -38,7 +38,8 @@ class UseStats:
     pin_mismatches: int = 0
     unfounded_claims: int = 0     # decompose: claims whose words the response does not hold
     no_confidence: int = 0        # verify: verdicts the judge gave no confidence for (None)
-    cut_replies: int = 0          # replies cut at max_tokens (also in call_failures: not read)
+    cut_replies: int = 0          # replies cut at max_tokens or by a filter (also in
+    #                               call_failures: not read)
 
     def to_dict(self) -> dict[str, Any]:
         answered = self.calls - self.call_failures

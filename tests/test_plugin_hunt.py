@@ -325,3 +325,28 @@ def test_a_tolerance_option_that_is_no_number_is_a_usage_error(pope_project, val
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*--halluscope-tolerance: expected a finite number >= 0, "
                                  f"got '{value}'*"])
+
+
+def test_a_failed_audit_is_said_once_without_the_exception_it_replaced(pope_project):
+    """An audit the marker's options broke failed with its message twice, the second after
+    "During handling of the above exception, another exception occurred:", as the plugin
+    called pytest.fail inside the except block that caught the audit's error."""
+    pope_project.makepyfile(test_gate='''
+import pytest
+
+@pytest.mark.halluscope(metric="pope.f1", min_value=0.5, confidence=1.5)
+def test_bad_option(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", min_value=0.5, n_boot=-1)
+def test_bad_option_without_the_fixture():
+    pass
+''')
+    result = pope_project.runpytest()
+    result.assert_outcomes(errors=1, failed=1)      # in the fixture's set-up; after the body
+    out = result.stdout.str()
+    assert "halluscope audit failed: invalid audit options: confidence" in out
+    assert "halluscope audit failed: invalid audit options: n_boot" in out
+    assert "During handling" not in out and out.count("Input should be less than 1") == 1
+    assert "All traceback entries are hidden" not in out
+

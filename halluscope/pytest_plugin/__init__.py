@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from halluscope.pytest_plugin.auditor import Auditor, gate_result
+from halluscope.pytest_plugin.auditor import Auditor, fail_alone, gate_result
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
                                                pytest_addoption)
 
@@ -180,7 +180,7 @@ class GateSession:
             try:
                 self._baseline = load_baseline(self.settings.baseline)
             except BaselineError as exc:
-                pytest.fail(str(exc), pytrace=False)
+                fail_alone(str(exc))
         return self._baseline
 
     def check_regression(self, result: AuditResult, name: str,

@@ -350,3 +350,45 @@ def test_bad_option_without_the_fixture():
     assert "During handling" not in out and out.count("Input should be less than 1") == 1
     assert "All traceback entries are hidden" not in out
 
+
+def test_a_marker_keyword_that_would_check_nothing_fails_the_test(pope_project):
+    """A metric given as a list ended in an AttributeError through the plugin's hooks; a
+    tolerance beside a threshold (not no_regression), a bound beside no threshold or for the
+    side that has none, were dropped without a word, and the gate passed on other terms than
+    the ones written."""
+    pope_project.makepyfile(test_gate='''
+import pytest
+
+@pytest.mark.halluscope(metric=["pope.f1"], min_value=0.5)
+def test_list(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", min_value=0.5, tolerance=0.01)
+def test_tolerance_without_regression(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", no_regression=True, bound="lower")
+def test_bound_on_a_regression(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", min_value=0.5, bound={"below": "upper"})
+def test_bound_for_the_other_side(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(bound="upper")
+def test_bound_alone(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", min_value=0.5, bound={"above": "lower"})
+def test_fine(halluscope_audit):
+    pass
+''')
+    result = pope_project.runpytest("-p", "no:cacheprovider")
+    out = result.stdout.str()
+    result.assert_outcomes(failed=5, passed=1)
+    assert "expected a metric name such as 'chair.chair_i', got a list" in out
+    assert "tolerance=0.01 applies to no_regression=True" in out
+    assert "bound='lower' applies to a threshold" in out
+    assert "bound={'below': 'upper'} names the side 'below', which has no threshold" in out
+    assert "@pytest.mark.halluscope(bound='upper'): bound='upper' applies to a threshold" in out
+    assert "AttributeError" not in out and "_hooks.py" not in out

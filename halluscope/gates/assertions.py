@@ -195,6 +195,16 @@ def over_no_units(n: int, value: Any) -> bool:
     return n == 0 and isinstance(value, float) and _defined(value)
 
 
+def check_name(name: Any) -> None:
+    """A ``ValueError`` for a name that is no text (a marker's ``metric=["pope.f1"]`` ended
+    in an AttributeError through the plugin's hooks)."""
+    if not isinstance(name, str):
+        kind = {list: "a list", tuple: "a tuple", dict: "a dict"}.get(type(name),
+                                                                       type(name).__name__)
+        raise ValueError(f"expected a metric name such as 'chair.chair_i', got {kind} "
+                         f"{name!r:.80}; check one metric per call (or per marker)")
+
+
 def _bound_in_name(name: str, bound: str | None) -> tuple[str, str | None]:
     """``"pope.f1@lower"`` as ``("pope.f1", "lower")``: the README writes gates
     ``METRIC.STAT[@GROUP][@BOUND]`` alike in every face, but ``assert_above("pope.f1@lower",
@@ -269,6 +279,7 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
         ValueError: a bad ``bound``, ``direction`` or ``threshold``.
     """
     __tracebackhide__ = True
+    check_name(name)
     if direction not in ("below", "above"):
         raise ValueError(f"expected direction 'below' or 'above', got {direction!r}")
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) \
@@ -482,6 +493,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
         source: Where the baseline came from, for messages (its path is used when given one).
     """
     __tracebackhide__ = True
+    check_name(name)
     tolerance = checked_tolerance(tolerance)
     where = str(source) if source is not None else "the baseline"
     if isinstance(baseline, (str, Path)):
@@ -542,6 +554,6 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
 
 
 __all__ = ["DEFAULT_WORST", "HalluscopeAssertionError", "Outcome", "WorstItem",
-           "add_observer", "check_regression", "check_threshold", "checked_tolerance",
+           "add_observer", "check_name", "check_regression", "check_threshold", "checked_tolerance",
            "explain_claims", "explain_generic", "explainer_for", "gate_notes", "range_problem",
            "remove_observer", "worst_items", "worst_items_block"]

@@ -51,6 +51,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from halluscope.pytest_plugin.auditor import Auditor, fail_alone, gate_result
+from halluscope.pytest_plugin.markers import ASSERT_KEYS as _ASSERT_KEYS
+from halluscope.pytest_plugin.markers import gate_kwargs, marker_mistake
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
                                                pytest_addoption)
 
@@ -60,8 +62,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PLUGIN_NAMES = ("halluscope", "halluscope.pytest_plugin")
 MARKER = "halluscope"
-_ASSERT_KEYS = frozenset({"metric", "max_rate", "max_value", "min_value", "min_rate", "bound",
-                          "no_regression", "tolerance", "worst"})
 # Keywords the auditor takes besides the audit options (see Auditor.audit).
 _AUDITOR_KEYS = frozenset({"outputs", "inputs", "records", "model", "offline", "options"})
 
@@ -186,8 +186,10 @@ class GateSession:
     def check_regression(self, result: AuditResult, name: str,
                          tolerance: float | None = None) -> Outcome:
         __tracebackhide__ = True
-        from halluscope.gates.assertions import Outcome, check_regression, checked_tolerance
+        from halluscope.gates.assertions import (Outcome, check_name, check_regression,
+                                                 checked_tolerance)
         # checked in both modes: an update run took tolerance=-1 and the next run refused it
+        check_name(name)
         tol = checked_tolerance(self.settings.tolerance if tolerance is None else tolerance)
         if self.settings.update_baseline:
             from halluscope.gates.assertions import over_no_units
@@ -243,12 +245,10 @@ class GateSession:
     def pytest_runtest_call(self, item: pytest.Item):
         result = yield
         for marker in item.iter_markers(MARKER):
-            named = marker.kwargs.get("metric") or (marker.args[0] if marker.args else None)
-            if named and not _gate_kwargs(marker):
-                pytest.fail(f"@pytest.mark.halluscope names the metric {named!r} but no "
-                            f"threshold, so it would check nothing: add max_rate=, max_value=, "
-                            f"min_value=, min_rate= or no_regression=True", pytrace=False)
-        gates = [m for m in item.iter_markers(MARKER) if _gate_kwargs(m)]
+            problem = marker_mistake(marker)
+            if problem:
+                pytest.fail(problem, pytrace=False)
+        gates = [m for m in item.iter_markers(MARKER) if gate_kwargs(m)]
         if gates:
             _run_marker_gates(self, item, gates)
         return result
@@ -382,15 +382,6 @@ def _rel(path: str, *roots: Path) -> str:
 
 
 # -- marker ---------------------------------------------------------------------------------
-def _gate_kwargs(marker: pytest.Mark) -> dict[str, Any]:
-    kw = {k: v for k, v in marker.kwargs.items() if k in _ASSERT_KEYS}
-    if marker.args:
-        kw.setdefault("metric", marker.args[0])
-    given = {k for k in ("max_rate", "max_value", "min_value", "min_rate")
-             if kw.get(k) is not None}
-    return kw if (given or kw.get("no_regression")) else {}
-
-
 def _audit_overrides(item: pytest.Item) -> dict[str, Any]:
     """Audit options from the test's halluscope markers (closest marker wins). A keyword that
     is neither an assertion keyword nor an audit option fails the test, naming the nearest."""
@@ -424,7 +415,7 @@ def _run_marker_gates(session: GateSession, item: pytest.Item, gates: list[pytes
         result = request.getfixturevalue("halluscope_audit")
     failures = []
     for marker in gates:
-        kw = _gate_kwargs(marker)
+        kw = gate_kwargs(marker)
         name = kw.get("metric")
         if not name:
             pytest.fail(f"@pytest.mark.halluscope({', '.join(f'{k}={v!r}' for k, v in kw.items())}"

@@ -272,7 +272,7 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
     try:
         failures = check_gates(result, gates, warned=result.gates_warned)
     except HalluscopeError as exc:
-        print_error(f"gate: {exc}")
+        print_error(str(exc))       # it names the gate as written (--fail-above ...)
         raise typer.Exit(EXIT_USAGE) from None
     if quiet:  # (the summary above lists them otherwise)
         for name, reasons in result.unscored.items():

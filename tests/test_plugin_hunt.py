@@ -110,6 +110,28 @@ def test_a_baseline_value_that_is_no_finite_number_is_refused(result, tmp_path, 
         check_regression(result, {"words.rate": math.inf}, "words.rate")
 
 
+
+@pytest.mark.parametrize("field, raw", [("ci", "[0.1]"), ("ci", '"abc"'), ("ci", '[0.1, "x"]'),
+                                        ("ci", "[0.1, 0.2, 0.3]"), ("n", '"0"'), ("n", "-1"),
+                                        ("n", "true"), ("n", "2.5")])
+def test_a_baseline_interval_or_size_that_is_none_is_refused(result, tmp_path, field, raw):
+    """A baseline's ``ci`` that was not two numbers made a failing regression check end in
+    "ValueError: not enough values to unpack" (no file, no metric, no field), and an ``n`` of
+    "0" slipped past the check that refuses a baseline value over no units."""
+    from halluscope.gates.baseline import BaselineError, load_baseline
+    path = tmp_path / "baseline.json"
+    path.write_text('{"metrics": {"words.rate": {"value": 0.01, "%s": %s}}}' % (field, raw),
+                    encoding="utf-8")
+    with pytest.raises(BaselineError, match=rf"baseline.json: metric 'words.rate': expected .* "
+                                            rf"as the '{field}', got"):
+        load_baseline(path)
+    entry = {"value": 0.01, field: json.loads(raw)}
+    with pytest.raises(ValueError, match=rf"words.rate: expected .* as the '{field}'"):
+        check_regression(result, {"metrics": {"words.rate": entry}}, "words.rate")
+    fine = {"value": 0.01, "ci": [None, 0.2], "n": 4}      # as written for an undefined end
+    with pytest.raises(HalluscopeAssertionError, match=r"words.rate regressed"):
+        check_regression(result, {"metrics": {"words.rate": fine}}, "words.rate")
+
 def _over_no_units(tmp_path: Path) -> AuditResult:
     """An audit whose ``m.precision`` is 0.0 over no units (AMBER's original counters give
     such defaults), beside ``m.count`` = 0, a count that is a real zero."""

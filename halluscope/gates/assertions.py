@@ -502,8 +502,8 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
         baseline = load_baseline(baseline)
     entry = _baseline_entry(baseline, name)
     if isinstance(entry, Mapping):
-        from halluscope.gates.baseline import value_problem
-        problem = value_problem(entry.get("value"))
+        from halluscope.gates.baseline import entry_problem
+        problem = entry_problem(entry)
         if problem:
             raise ValueError(f"{where}: {name}: {problem}")
     metric = result.get(name)

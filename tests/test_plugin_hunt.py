@@ -414,3 +414,20 @@ def test_fine(halluscope_audit):
     assert "bound={'below': 'upper'} names the side 'below', which has no threshold" in out
     assert "@pytest.mark.halluscope(bound='upper'): bound='upper' applies to a threshold" in out
     assert "AttributeError" not in out and "_hooks.py" not in out
+
+
+def test_a_check_that_compared_nothing_is_summed_up_by_its_reason(result, tmp_path):
+    """The one-line summary (terminal section, JUnit property, JSON report) of a check that
+    compared nothing read "m.precision value undefined >= 0.5000" or "value undefined >=
+    undefined (baseline undefined, tolerance 0)" when the baseline had no entry at all: the
+    reason, which the failure message gives, was lost."""
+    with pytest.raises(HalluscopeAssertionError) as err:
+        check_threshold(_over_no_units(tmp_path), "m.precision", 0.5, direction="above")
+    assert err.value.outcome.describe() == str(err.value).splitlines()[0]
+    assert "computed over no units" in err.value.outcome.describe()
+    with pytest.raises(HalluscopeAssertionError) as err:
+        check_regression(result, {"metrics": {}}, "words.rate")
+    said = err.value.outcome.describe()
+    assert said.startswith("no baseline value for words.rate") and "undefined" not in said
+    passed = check_threshold(result, "words.rate", 1.0)
+    assert passed.describe().startswith("words.rate value ")      # compared: as before

@@ -88,7 +88,11 @@ class Outcome:
         return out
 
     def describe(self) -> str:
-        """One line: ``chair.chair_i upper 0.3125 <= 0.05``."""
+        """One line: ``chair.chair_i upper 0.3125 <= 0.05``; for a failed check that compared
+        nothing (no value, no interval, no baseline entry), the first line of its message."""
+        if not self.passed and self.message and (not _defined(self.compared)
+                                                 or self.limit is None):
+            return self.message.split("\n", 1)[0]    # compared nothing: why, not "undefined"
         if self.kind == "baseline":
             return f"{self.name} recorded {_fmt(self.value)} into the baseline"
         if self.direction == "either":        # no better direction: a move either way

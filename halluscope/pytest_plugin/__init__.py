@@ -108,6 +108,7 @@ class GateSession:
         self.audits: dict[str, dict[str, Any]] = {}
         self.outcomes: list[dict[str, Any]] = []
         self.updates: dict[str, dict[str, Any]] = {}
+        self.errors: list[dict[str, Any]] = []    # gate tests that failed with no verdict
         self.current: pytest.Item | None = None
         self._baseline: dict[str, Any] | None = None
         self._tmp: Path | None = None
@@ -239,6 +240,9 @@ class GateSession:
             crash = getattr(report.longrepr, "reprcrash", None)
             if crash is not None and hasattr(crash, "message"):
                 crash.message = "AssertionError: " + str(exc).split("\n", 1)[0]
+        elif report.failed and _uses_plugin(item) and not any(
+                o["nodeid"] == item.nodeid and not o["passed"] for o in self.outcomes):
+            self.errors.append(_no_verdict(item.nodeid, report.when, exc, self.worker))
         return report
 
     @pytest.hookimpl(wrapper=True)
@@ -256,7 +260,8 @@ class GateSession:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.worker is not None:
             self.config.workeroutput["halluscope"] = json.dumps(  # type: ignore[attr-defined]
-                {"audits": self.audits, "outcomes": self.outcomes, "updates": self.updates},
+                {"audits": self.audits, "outcomes": self.outcomes, "updates": self.updates,
+                 "errors": self.errors},
                 default=str)
             return
         if self.updates:
@@ -280,6 +285,7 @@ class GateSession:
                 mine["workers"] = sorted(set(mine["workers"]) | set(audit["workers"]))
         self.outcomes.extend(data.get("outcomes", []))
         self.updates.update(data.get("updates", {}))
+        self.errors.extend(data.get("errors", []))
 
     def write_report(self, path: Path) -> None:
         from halluscope._version import __version__
@@ -291,6 +297,7 @@ class GateSession:
             "assertions": sorted(self.outcomes, key=lambda o: (o.get("nodeid") or "",
                                                                o["name"])),
             "passed": len(self.outcomes) - failed, "failed": failed,
+            "errors": sorted(self.errors, key=lambda e: e["nodeid"]),
             "baseline": {"path": str(self.settings.baseline),
                          "updated": sorted(self.updates)} if self.updates else None,
         }
@@ -299,7 +306,8 @@ class GateSession:
                         encoding="utf-8")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.worker is not None or not (self.audits or self.outcomes or self.updates):
+        if self.worker is not None or not (self.audits or self.outcomes or self.updates
+                                           or self.errors):
             return
         tr = terminalreporter
         from halluscope.report.visible import visible_controls as shown  # names from the data
@@ -331,10 +339,14 @@ class GateSession:
                 tr.write_line(shown(text + f"   n={entry.get('n')}"))
             if audit.get("out"):
                 tr.write_line(f"    results: {audit['out']}")
-        if self.outcomes:
+        if self.outcomes or self.errors:
             failed = [o for o in self.outcomes if not o["passed"]]
+            errors = (f"; {len(self.errors)} test(s) failed without a verdict"
+                      if self.errors else "")
             tr.write_line(f"assertions: {len(self.outcomes) - len(failed)} passed, "
-                          f"{len(failed)} failed")
+                          f"{len(failed)} failed{errors}")
+            for e in sorted(self.errors, key=lambda e: e["nodeid"]):
+                tr.write_line(f"  ERROR {e['message']}  [{e['nodeid']}]", red=True, bold=True)
             for o in sorted(self.outcomes, key=lambda o: (o["passed"], o.get("nodeid") or "")):
                 tag = "PASSED" if o["passed"] else "FAILED"
                 markup = {"green": True} if o["passed"] else {"red": True, "bold": True}
@@ -344,6 +356,21 @@ class GateSession:
                           f"{self.settings.baseline}")
         if self.settings.report:
             tr.write_line(f"report: {self.settings.report}")
+
+
+def _no_verdict(nodeid: str, when: str, exc: BaseException | None, worker: str | None
+                ) -> dict[str, Any]:
+    """A test that uses the plugin and failed before any check of its gave a verdict (a
+    misspelled metric, an audit that failed): listed, as the summary and report counted
+    only the checks and said "0 failed"."""
+    if exc is None:
+        message = "failed"
+    elif isinstance(exc, pytest.fail.Exception):
+        message = str(exc.msg or "failed")
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    return {"nodeid": nodeid, "when": when, "message": message.split("\n", 1)[0],
+            "worker": worker}
 
 
 def _uses_plugin(item: pytest.Item) -> bool:

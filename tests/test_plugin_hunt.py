@@ -473,3 +473,16 @@ def test_plain():
     assert sorted(errors) == ["test_gate.py::test_bad_audit", "test_gate.py::test_typo"]
     assert errors["test_gate.py::test_typo"]["when"] == "call"
     assert "no statistic 'f11'" in errors["test_gate.py::test_typo"]["message"]
+
+
+def test_a_count_is_shown_whole_in_gate_messages(result):
+    """A gate on a count said 'pope.fp@object:bed: value 1.0000 is above the threshold 0' and
+    a regression check 'value 2.0000 within 2.0000 ± 0': a count of answers with decimals."""
+    n = result.get("words.items").value
+    assert isinstance(n, int)
+    with pytest.raises(HalluscopeAssertionError) as err:
+        result.assert_below("words.items", n - 1)
+    assert str(err.value).startswith(f"words.items: value {n} is above the threshold {n - 1}")
+    assert f"value      {n}   " in str(err.value)
+    outcome = check_regression(result, {"words.items": n}, "words.items")
+    assert outcome.describe() == f"words.items value {n} within {n} ± 0 (the baseline)"

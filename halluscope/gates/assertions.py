@@ -182,7 +182,7 @@ def _compared(result: Any, name: str, metric: Any, threshold: float, which: str 
     if which is not None and metric.ci is None:
         return None, (f"{name} has no confidence interval ({_why_no_interval(metric)}), so its "
                       f"{which} bound cannot be compared with {threshold:g}")
-    compared = float(metric.bound(which))
+    compared = _num(metric.bound(which))
     if not _defined(compared):
         return compared, f"the {which} bound of {name} is undefined"
     return compared, None
@@ -314,6 +314,8 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
         lines = [head, *_detail_lines(name, metric)]
         if compared is not None:
             gap = abs(compared - threshold)
+            if isinstance(compared, int) and threshold.is_integer():
+                gap = int(gap)                  # a count's distance is whole
             verb = "exceeded" if direction == "below" else "short"
             lines.append(f"  compared   {label} {_fmt(compared)} {op} {threshold:g} required: "
                          f"{verb} by {_fmt(gap)}")
@@ -386,6 +388,10 @@ def gate_notes(name: str, direction: str, which: str | None, threshold: float,
 
 
 def _num(x: Any) -> float | None:
+    """``x`` as a number, ``None`` when undefined; a count stays whole (it was shown as
+    ``2.0000``)."""
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+        return int(x)
     return float(x) if _defined(x) else None
 
 
@@ -432,7 +438,7 @@ def _baseline_entry(baseline: Any, name: str) -> Mapping[str, Any] | None:
     entries = baseline.get("metrics", baseline) if isinstance(baseline, Mapping) else {}
     entry = entries.get(name) if isinstance(entries, Mapping) else None
     if isinstance(entry, (int, float)) and not isinstance(entry, bool):
-        entry = {"value": float(entry)}
+        entry = {"value": entry}        # checked by entry_problem; a count stays whole
     return entry
 
 

@@ -486,3 +486,18 @@ def test_a_count_is_shown_whole_in_gate_messages(result):
     assert f"value      {n}   " in str(err.value)
     outcome = check_regression(result, {"words.items": n}, "words.items")
     assert outcome.describe() == f"words.items value {n} within {n} ± 0 (the baseline)"
+
+
+@pytest.mark.parametrize("option", ["--halluscope-baseline", "--halluscope-report"])
+def test_a_baseline_or_report_path_that_is_a_folder_is_a_usage_error(pope_project, option):
+    """--halluscope-baseline tests/ (the folder meant for the file) ran the session, passed
+    every regression check while recording, then ended in an IsADirectoryError traceback after
+    the summary, the baseline unwritten (exit 1, as a failed test)."""
+    (pope_project.path / "gates").mkdir()
+    pope_project.makepyfile(test_gate='''
+def test_x(halluscope_audit):
+    halluscope_audit.assert_no_regression("pope.f1")
+''')
+    result = pope_project.runpytest(option, "gates", "--halluscope-update-baseline")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{option}: expected a file, got the folder *gates*"])

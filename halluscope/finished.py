@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -118,17 +119,22 @@ def reread_finished(out: Path, header: dict[str, Any], config: Any,
     if sorted(names) != sorted(then):
         raise ConfigError(f"--resume: {out} holds a finished audit of the metrics {then}, not "
                           f"{names}; {_AGAIN}")
+    declared = {m.name: _declared(m, config) for m in metrics}
+    summaries = {name: _summary(name, data, declared.get(name) or {},
+                                f"{out / RESULTS}: field 'metrics.{name}")
+                 for name, data in results["metrics"].items()}
+    unscored = results.get("unscored") or {}
+    _expect(isinstance(unscored, dict) and all(isinstance(v, list) for v in unscored.values()),
+            f"{out / RESULTS}: field 'unscored", "an object (metric -> why it scored nothing)",
+            unscored)
     log.warning("--resume: %s holds a finished audit of these inputs and options (run %s): "
                 "its results are read back and the gates judged on them; nothing is scored "
                 "again", out, results.get("run_id"))
-    declared = {m.name: _declared(m, config) for m in metrics}
-    summaries = {name: _summary(name, data, declared.get(name) or {})
-                 for name, data in results["metrics"].items()}
     result = AuditResult(metrics=summaries, errors=list(results.get("errors") or []),
                          runsheet=sheet, items_path=out / "items.jsonl", config=config,
                          n_items=int(results.get("n_items") or 0),
                          n_skipped=int(results.get("n_skipped") or 0),
-                         unscored=results.get("unscored") or {}, run_id=results.get("run_id"))
+                         unscored=unscored, run_id=results.get("run_id"))
     result.reread = True
     return result
 
@@ -142,25 +148,49 @@ def _declared(metric: Any, config: Any) -> dict[str, Any]:
         return {}
 
 
-def _summary(name: str, data: dict[str, Any], declared: dict[str, Any]) -> MetricSummary:
+def _summary(name: str, data: Any, declared: dict[str, Any], where: str) -> MetricSummary:
     """A :class:`MetricSummary` from its ``results.json`` entry (the inverse of its
-    ``to_dict``)."""
+    ``to_dict``). ``where`` names the file and the field (``...results.json: field
+    'metrics.pope``, the quote left open) for an entry that is not what an audit writes."""
     extra = ("n", "groups", "tallies", "info")
-    results = {stat: _result(stat, entry, declared.get(stat))
+    _expect(isinstance(data, dict), where, "an object (statistic -> its value)", data)
+    groups = data.get("groups")
+    groups = {} if groups is None else groups
+    _expect(isinstance(groups, dict), f"{where}.groups", "an object (group -> statistics)",
+            groups)
+    for group, stats in groups.items():
+        _expect(isinstance(stats, dict), f"{where}.groups.{group}",
+                "an object (statistic -> its value)", stats)
+    results = {stat: _result(stat, entry, declared.get(stat), f"{where}.{stat}")
                for stat, entry in data.items() if stat not in extra}
-    groups = {group: {stat: _result(stat, entry, declared.get(stat))
+    groups = {group: {stat: _result(stat, entry, declared.get(stat),
+                                    f"{where}.groups.{group}.{stat}")
                       for stat, entry in stats.items()}
-              for group, stats in (data.get("groups") or {}).items()}
+              for group, stats in groups.items()}
     return MetricSummary(name=name, results=results, n=int(data.get("n") or 0), groups=groups,
                          tallies=data.get("tallies") or {}, info=data.get("info") or {})
 
 
-def _result(stat: str, entry: dict[str, Any], declared: Any) -> MetricResult:
-    ci = entry.get("ci")
+def _result(stat: str, entry: Any, declared: Any, where: str) -> MetricResult:
+    """One statistic read back, checked: a gate judged it as a fresh run would, so a value
+    that is text (``"0.99"`` passed as 0.99), ``true`` (read as 1.0), outside the
+    statistic's range (an F1 of 7), an interval that is not two ordered numbers or an ``n``
+    that is no count is an input error naming the field, never a verdict or a traceback."""
+    _expect(isinstance(entry, dict), where, "an object with 'value' and 'n'", entry)
     bounds = None
     if declared is not None:
         bounds = range_of(declared) if declared.count else declared.bounds
-    return MetricResult(stat, entry.get("value"), int(entry.get("n") or 0),
+    value, ci, n = entry.get("value"), entry.get("ci"), entry.get("n")
+    _expect(value is None or (_number(value) and (
+        bounds is None or bounds[0] <= value <= bounds[1])), f"{where}.value",
+        "a finite number" + (f" in [{bounds[0]:g}, {bounds[1]:g}]" if bounds else "")
+        + " or null", value)
+    _expect(ci is None or (isinstance(ci, list) and len(ci) == 2 and all(map(_number, ci))
+                           and ci[0] <= ci[1]), f"{where}.ci",
+            "null or [lower, upper], two finite numbers in order", ci)
+    _expect(n is None or (isinstance(n, int) and not isinstance(n, bool) and n >= 0),
+            f"{where}.n", "a count (a whole number >= 0)", n)
+    return MetricResult(stat, value, int(n or 0),
                         higher_is_better=bool(entry.get("higher_is_better")),
                         ci=tuple(ci) if ci is not None else None,
                         confidence=entry.get("confidence"), bounds=bounds,
@@ -174,6 +204,16 @@ def _reason(entry: dict[str, Any]) -> IntervalReason | None:
     """The reason for no interval (or for Korn & Graubard's) a results.json entry names."""
     kind = entry.get("ci_reason")
     return IntervalReason(kind, entry.get("ci_note") or "") if kind in REASON_KINDS else None
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _expect(ok: bool, where: str, expected: str, got: Any) -> None:
+    if not ok:
+        raise InputError(f"--resume: {where}': expected {expected}, got {json.dumps(got)[:80]}"
+                         f": the file was edited or damaged since the audit wrote it; {_AGAIN}")
 
 
 __all__ = ["RESUME", "finished_run", "reread_finished", "resume_key"]

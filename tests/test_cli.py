@@ -216,3 +216,29 @@ def test_the_command_freezes_what_is_alive_at_exit_after_its_outputs(tmp_path):
     assert run.stdout.strip().splitlines()[-1] == "frozen at exit: True"
     assert json.loads((out / "results.json").read_text())["metrics"]
     assert (out / "report.html").read_text().rstrip().endswith("</html>")
+
+
+def test_no_help_text_loses_a_bracket_to_rich_markup():
+    """rich took '[@GROUP][@BOUND]' (audit --fail-above), '[@upper|@lower]' (compare's gates)
+    and '[vit_b|vit_l|vit_h:]' (--segmenter) for style tags and dropped them: --help showed
+    'Gate METRIC.STAT=VALUE' for a syntax that has groups and bounds. Every option's and
+    command's help must show as written (a literal '[' escaped as '\\[')."""
+    import typer.main
+    from rich.text import Text
+    group = typer.main.get_command(app)
+    seen = []
+
+    def walk(cmd, path):
+        texts = [("", cmd.help or "")] + [(p.name, getattr(p, "help", None) or "")
+                                          for p in cmd.params]
+        for name, text in texts:
+            seen.append(path)
+            shown = Text.from_markup(text).plain
+            assert shown == text.replace("\\[", "["), (path, name, text, shown)
+        for sub in getattr(cmd, "commands", {}).values():
+            walk(sub, f"{path} {sub.name}")
+
+    walk(group, "halluscope")
+    assert "halluscope audit" in seen and "halluscope compare" in seen
+    res = runner.invoke(app, ["audit", "--help"], env={"COLUMNS": "250"})
+    assert "METRIC.STAT[@GROUP][@BOUND]=VALUE" in res.output

@@ -123,8 +123,24 @@ def test_diff_gate_never_passes_on_a_missing_value():
     # than being a usage error (it was exit 2, its message wrapped in a KeyError's quotes)
     compared["metrics"]["pope.f1"].update(diff=0.1, ci_note="too few units")
     fails = diff_gate_failures(compared, below={"diff.pope.f1@lower": 0.0})
-    assert fails == ["pope.f1 has no interval (too few units), so a gate on its lower bound "
-                     "cannot hold"]
+    assert fails == ["diff.pope.f1 (B − A) has no interval (too few units), so a gate on its "
+                     "lower bound cannot hold"]       # the runs' pope.f1 may well have one
+
+
+def test_a_diff_gate_message_names_the_difference_and_a_count_whole():
+    """A crossed gate on a count said 'diff.pope.fp = +503.0000 is above 10' (a count of
+    answers with four decimals), and a bound without an interval 'pope.f1 has no interval',
+    which read as the runs' own pope.f1 (which may well have one)."""
+    compared = {"metrics": {"pope.fp": {"a": 203, "b": 706, "diff": 503, "ci": None,
+                                        "count": True},
+                            "pope.f1": {"a": 0.8, "b": 0.7, "diff": -0.1, "ci": [-0.2, -0.05]}}}
+    assert diff_gate_failures(compared, above={"diff.pope.fp": 10}) == [
+        "diff.pope.fp = +503 is above 10"]
+    assert diff_gate_failures(compared, below={"diff.pope.f1@upper": 0}) == [
+        "diff.pope.f1@upper = -0.0500 is below 0"]
+    assert diff_gate_failures(compared, below={"diff.pope.fp@lower": 0}) == [
+        "diff.pope.fp (B − A) has no interval (a count), so a gate on its lower bound cannot "
+        "hold"]
 
 
 def test_compare_cli(tmp_path):

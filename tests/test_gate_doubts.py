@@ -366,3 +366,27 @@ def test_a_gate_on_a_metric_that_declares_nothing_is_warned_about_after_scoring(
     assert code == 0
     said = [r.getMessage() for r in caplog.records if "can fail on no value" in r.getMessage()]
     assert len(said) == 1, said           # after scoring, once
+
+
+def test_a_gate_found_wrong_after_scoring_is_named_as_written(tmp_path):
+    """A group checked after scoring (``@model:m2``) said ``error: gate: metric 'chair' has no
+    group 'model:m2'``, naming neither the flag nor the gate, where one found wrong before
+    scoring names both; with several gates the reader had to guess which one."""
+    (tmp_path / "gt.json").write_text('{"1": ["dog"], "2": ["car"]}')
+    (tmp_path / "caps.jsonl").write_text(
+        '{"image_id": 1, "caption": "A dog and a cat.", "model": "m1"}\n'
+        '{"image_id": 2, "caption": "A car.", "model": "m1"}\n')
+    code, text = _cli(tmp_path / "caps.jsonl", "--metric", "chair", "--gt-objects",
+                      tmp_path / "gt.json", "--out", tmp_path / "out", "--no-report",
+                      "--bootstrap", "0", "--quiet", "--fail-above", "chair.chair_i=0.9",
+                      "--fail-above", "chair.chair_s@model:m2=0.5")
+    assert code == 2
+    assert ("error: --fail-above chair.chair_s@model:m2=0.5: metric 'chair' has no group "
+            "'model:m2'") in " ".join(text.split()), text
+    from halluscope.errors import UnknownNameError
+    from halluscope.gates import check_gates, parse_gates
+    result = halluscope.audit(tmp_path / "caps.jsonl", metrics="chair", n_boot=0,
+                              gt_objects=tmp_path / "gt.json", out=tmp_path / "py")
+    with pytest.raises(UnknownNameError, match=r"^parse_gates\(below=\['chair.recall@model:m3"
+                                               r"=0.5'\]\): metric 'chair' has no group"):
+        check_gates(result, parse_gates(below=["chair.recall@model:m3=0.5"]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -109,6 +110,28 @@ def test_a_baseline_value_that_is_no_finite_number_is_refused(result, tmp_path, 
     with pytest.raises(ValueError, match=r"expected a finite number"):
         check_regression(result, {"words.rate": math.inf}, "words.rate")
 
+
+
+@pytest.mark.parametrize("field, raw", [("ci", "[0.1]"), ("ci", '"abc"'), ("ci", '[0.1, "x"]'),
+                                        ("ci", "[0.1, 0.2, 0.3]"), ("n", '"0"'), ("n", "-1"),
+                                        ("n", "true"), ("n", "2.5")])
+def test_a_baseline_interval_or_size_that_is_none_is_refused(result, tmp_path, field, raw):
+    """A baseline's ``ci`` that was not two numbers made a failing regression check end in
+    "ValueError: not enough values to unpack" (no file, no metric, no field), and an ``n`` of
+    "0" slipped past the check that refuses a baseline value over no units."""
+    from halluscope.gates.baseline import BaselineError, load_baseline
+    path = tmp_path / "baseline.json"
+    path.write_text('{"metrics": {"words.rate": {"value": 0.01, "%s": %s}}}' % (field, raw),
+                    encoding="utf-8")
+    with pytest.raises(BaselineError, match=rf"baseline.json: metric 'words.rate': expected .* "
+                                            rf"as the '{field}', got"):
+        load_baseline(path)
+    entry = {"value": 0.01, field: json.loads(raw)}
+    with pytest.raises(ValueError, match=rf"words.rate: expected .* as the '{field}'"):
+        check_regression(result, {"metrics": {"words.rate": entry}}, "words.rate")
+    fine = {"value": 0.01, "ci": [None, 0.2], "n": 4}      # as written for an undefined end
+    with pytest.raises(HalluscopeAssertionError, match=r"words.rate regressed"):
+        check_regression(result, {"metrics": {"words.rate": fine}}, "words.rate")
 
 def _over_no_units(tmp_path: Path) -> AuditResult:
     """An audit whose ``m.precision`` is 0.0 over no units (AMBER's original counters give
@@ -325,3 +348,156 @@ def test_a_tolerance_option_that_is_no_number_is_a_usage_error(pope_project, val
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*--halluscope-tolerance: expected a finite number >= 0, "
                                  f"got '{value}'*"])
+
+
+def test_a_failed_audit_is_said_once_without_the_exception_it_replaced(pope_project):
+    """An audit the marker's options broke failed with its message twice, the second after
+    "During handling of the above exception, another exception occurred:", as the plugin
+    called pytest.fail inside the except block that caught the audit's error."""
+    pope_project.makepyfile(test_gate='''
+import pytest
+
+@pytest.mark.halluscope(metric="pope.f1", min_value=0.5, confidence=1.5)
+def test_bad_option(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", min_value=0.5, n_boot=-1)
+def test_bad_option_without_the_fixture():
+    pass
+''')
+    result = pope_project.runpytest()
+    result.assert_outcomes(errors=1, failed=1)      # in the fixture's set-up; after the body
+    out = result.stdout.str()
+    assert "halluscope audit failed: invalid audit options: confidence" in out
+    assert "halluscope audit failed: invalid audit options: n_boot" in out
+    assert "During handling" not in out
+    assert not re.search(r"^invalid audit options", out, re.M)   # the audit's error, unprefixed
+    assert "All traceback entries are hidden" not in out
+
+
+def test_a_marker_keyword_that_would_check_nothing_fails_the_test(pope_project):
+    """A metric given as a list ended in an AttributeError through the plugin's hooks; a
+    tolerance beside a threshold (not no_regression), a bound beside no threshold or for the
+    side that has none, were dropped without a word, and the gate passed on other terms than
+    the ones written."""
+    pope_project.makepyfile(test_gate='''
+import pytest
+
+@pytest.mark.halluscope(metric=["pope.f1"], min_value=0.5)
+def test_list(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", min_value=0.5, tolerance=0.01)
+def test_tolerance_without_regression(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", no_regression=True, bound="lower")
+def test_bound_on_a_regression(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", min_value=0.5, bound={"below": "upper"})
+def test_bound_for_the_other_side(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(bound="upper")
+def test_bound_alone(halluscope_audit):
+    pass
+
+@pytest.mark.halluscope(metric="pope.f1", min_value=0.5, bound={"above": "lower"})
+def test_fine(halluscope_audit):
+    pass
+''')
+    result = pope_project.runpytest("-p", "no:cacheprovider")
+    out = result.stdout.str()
+    result.assert_outcomes(failed=5, passed=1)
+    assert "expected a metric name such as 'chair.chair_i', got a list" in out
+    assert "tolerance=0.01 applies to no_regression=True" in out
+    assert "bound='lower' applies to a threshold" in out
+    assert "bound={'below': 'upper'} names the side 'below', which has no threshold" in out
+    assert "@pytest.mark.halluscope(bound='upper'): bound='upper' applies to a threshold" in out
+    assert "AttributeError" not in out and "_hooks.py" not in out
+
+
+def test_a_check_that_compared_nothing_is_summed_up_by_its_reason(result, tmp_path):
+    """The one-line summary (terminal section, JUnit property, JSON report) of a check that
+    compared nothing read "m.precision value undefined >= 0.5000" or "value undefined >=
+    undefined (baseline undefined, tolerance 0)" when the baseline had no entry at all: the
+    reason, which the failure message gives, was lost."""
+    with pytest.raises(HalluscopeAssertionError) as err:
+        check_threshold(_over_no_units(tmp_path), "m.precision", 0.5, direction="above")
+    assert err.value.outcome.describe() == str(err.value).splitlines()[0]
+    assert "computed over no units" in err.value.outcome.describe()
+    with pytest.raises(HalluscopeAssertionError) as err:
+        check_regression(result, {"metrics": {}}, "words.rate")
+    said = err.value.outcome.describe()
+    assert said.startswith("no baseline value for words.rate") and "undefined" not in said
+    passed = check_threshold(result, "words.rate", 1.0)
+    assert passed.describe().startswith("words.rate value ")      # compared: as before
+
+
+@pytest.mark.parametrize("xdist", [False, True])
+def test_a_gate_test_that_failed_without_a_verdict_is_in_the_summary_and_report(pope_project,
+                                                                                 xdist):
+    """A test whose gate never got to a verdict (a misspelled metric, an audit that failed)
+    failed in pytest, but the halluscope summary said "assertions: 1 passed, 0 failed" and
+    the JSON report "failed": 0: a dashboard reading the report saw green. Such tests are
+    now listed as errors, with the test and the first line of why."""
+    pope_project.makepyfile(test_gate='''
+def test_ok(halluscope_audit):
+    halluscope_audit.assert_above("pope.f1", 0.5)
+
+def test_typo(halluscope_audit):
+    halluscope_audit.assert_above("pope.f11", 0.5)
+
+def test_bad_audit(halluscope_auditor):
+    halluscope_auditor.audit(metrics="pope", confidence=2)
+
+def test_plain():
+    assert False
+''')
+    args = ["-p", "no:cacheprovider", "--halluscope-report", "report.json"]
+    if xdist:
+        pytest.importorskip("xdist")
+        result = pope_project.runpytest_subprocess("-n", "2", "-p", "xdist", *args)
+    else:
+        result = pope_project.runpytest(*args)
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines([
+        "assertions: 1 passed, 0 failed; 2 test(s) failed without a verdict",
+        "  ERROR halluscope audit failed: invalid audit options: confidence*"
+        "[[]test_gate.py::test_bad_audit]",
+        "  ERROR UnknownNameError: metric 'pope' has no statistic 'f11'*[[]test_gate.py::test_typo]"])
+    report = json.loads((pope_project.path / "report.json").read_text())
+    assert report["passed"] == 1 and report["failed"] == 0
+    errors = {e["nodeid"]: e for e in report["errors"]}
+    assert sorted(errors) == ["test_gate.py::test_bad_audit", "test_gate.py::test_typo"]
+    assert errors["test_gate.py::test_typo"]["when"] == "call"
+    assert "no statistic 'f11'" in errors["test_gate.py::test_typo"]["message"]
+
+
+def test_a_count_is_shown_whole_in_gate_messages(result):
+    """A gate on a count said 'pope.fp@object:bed: value 1.0000 is above the threshold 0' and
+    a regression check 'value 2.0000 within 2.0000 ± 0': a count of answers with decimals."""
+    n = result.get("words.items").value
+    assert isinstance(n, int)
+    with pytest.raises(HalluscopeAssertionError) as err:
+        result.assert_below("words.items", n - 1)
+    assert str(err.value).startswith(f"words.items: value {n} is above the threshold {n - 1}")
+    assert f"value      {n}   " in str(err.value)
+    outcome = check_regression(result, {"words.items": n}, "words.items")
+    assert outcome.describe() == f"words.items value {n} within {n} ± 0 (the baseline)"
+
+
+@pytest.mark.parametrize("option", ["--halluscope-baseline", "--halluscope-report"])
+def test_a_baseline_or_report_path_that_is_a_folder_is_a_usage_error(pope_project, option):
+    """--halluscope-baseline tests/ (the folder meant for the file) ran the session, passed
+    every regression check while recording, then ended in an IsADirectoryError traceback after
+    the summary, the baseline unwritten (exit 1, as a failed test)."""
+    (pope_project.path / "gates").mkdir()
+    pope_project.makepyfile(test_gate='''
+def test_x(halluscope_audit):
+    halluscope_audit.assert_no_regression("pope.f1")
+''')
+    result = pope_project.runpytest(option, "gates", "--halluscope-update-baseline")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{option}: expected a file, got the folder *gates*"])

@@ -180,3 +180,50 @@ def test_a_refused_finished_run_names_no_credential(tmp_path):
     cli = _cli(out, "--option", "judge_base_url=http://user:SECRET222@127.0.0.1:9/v1",
                "--seed", "7", "--resume")
     assert cli.exit_code == 2 and "SECRET" not in cli.output, cli.output
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda m: m["f1"].update(value="0.99"), "metrics.pope.f1.value"),
+    (lambda m: m["f1"].update(value=True), "metrics.pope.f1.value"),
+    (lambda m: m["f1"].update(value=[0.99]), "metrics.pope.f1.value"),
+    (lambda m: m["f1"].update(value=7.0), "metrics.pope.f1.value"),
+    (lambda m: m["f1"].update(value=float("inf")), "metrics.pope.f1.value"),
+    (lambda m: m["tp"].update(value=-3), "metrics.pope.tp.value"),
+    (lambda m: m["f1"].update(ci=["a", "b"]), "metrics.pope.f1.ci"),
+    (lambda m: m["f1"].update(ci=[0.99]), "metrics.pope.f1.ci"),
+    (lambda m: m["f1"].update(ci=[0.999, 0.995]), "metrics.pope.f1.ci"),
+    (lambda m: m["f1"].update(n="abc"), "metrics.pope.f1.n"),
+    (lambda m: m["f1"].update(n=-1), "metrics.pope.f1.n"),
+    (lambda m: m.update(f1=0.99), "metrics.pope.f1"),
+    (lambda m: m["groups"]["model:demo-vlm-a"]["f1"].update(value="1"),
+     "metrics.pope.groups.model:demo-vlm-a.f1.value"),
+    (lambda m: m.update(groups=[]), "metrics.pope.groups"),
+    (lambda m: m["f1"].update(n=True), "metrics.pope.f1.n"),
+])
+def test_a_finished_run_whose_results_were_edited_is_refused_not_gated(tmp_path, edit, field):
+    """A results.json read back by --resume was taken as it stood: a value written as text
+    ("0.99") or true passed a gate as 0.99 or 1.0, an F1 of 7 or an inverted interval passed
+    --fail-below, and a value of another type was an internal error (exit 3). Now such an
+    entry is an input error naming the file and the field (exit 2), the folder left as is."""
+    out = tmp_path / "run"
+    assert _cli(out, "--fail-below", "pope.f1=0.95").exit_code == 1
+    results = json.loads((out / "results.json").read_text())
+    edit(results["metrics"]["pope"])
+    (out / "results.json").write_text(json.dumps(results))
+    written = _files(out)
+    for gate in ("pope.f1=0.95", "pope.f1@upper=0.95"):
+        again = _cli(out, "--fail-below", gate, "--resume")
+        assert again.exit_code == 2, again.output
+        text = " ".join(again.output.split())
+        assert "results.json" in text and f"field '{field}'" in text, text
+    assert _files(out) == written
+
+
+def test_a_finished_run_whose_unscored_was_edited_is_refused(tmp_path):
+    out = tmp_path / "run"
+    assert _cli(out).exit_code == 0
+    results = json.loads((out / "results.json").read_text())
+    results["unscored"] = "nothing"
+    (out / "results.json").write_text(json.dumps(results))
+    again = _cli(out, "--resume")
+    assert again.exit_code == 2 and "field 'unscored'" in " ".join(again.output.split())

@@ -53,7 +53,7 @@ DetectorThreshold = Annotated[Optional[str], typer.Option(
     "ABSENT it is not, in between undecided (defaults per backend).")]
 Segmenter = Annotated[Optional[str], typer.Option(
     help="Segmenter for colour attributes: grabcut (OpenCV, no weights), "
-    "sam:[vit_b|vit_l|vit_h:]<checkpoint>, hf-sam:<path or id>.")]
+    "sam:\\[vit_b|vit_l|vit_h:]<checkpoint>, hf-sam:<path or id>.")]
 Ocr = Annotated[Optional[str], typer.Option(
     help="OCR for page images and PDF pages without a text layer: rapidocr (default) or "
     "tesseract[:<langs>].")]
@@ -80,9 +80,12 @@ Offline = Annotated[bool, typer.Option(
     "--offline", help="Judge answers from the cache only: no connection, a missing answer "
     "stops the audit (also HALLUSCOPE_OFFLINE=1 or --option offline=true).")]
 FailAbove = Annotated[Optional[list[str]], typer.Option(
-    help="Gate METRIC.STAT=VALUE: exit 1 when the value is above VALUE (repeatable).")]
+    help="Gate METRIC.STAT\\[@GROUP]\\[@BOUND]=VALUE: exit 1 when the value (@upper / @lower: that "
+         "end of its interval) is above VALUE, or missing (repeatable), e.g. "
+         "chair.chair_i@upper=0.12.")]
 FailBelow = Annotated[Optional[list[str]], typer.Option(
-    help="Gate METRIC.STAT=VALUE: exit 1 when the value is below VALUE (repeatable).")]
+    help="Gate METRIC.STAT\\[@GROUP]\\[@BOUND]=VALUE: exit 1 when the value (or that end of its "
+         "interval) is below VALUE, or missing (repeatable), e.g. pope.f1@split:random@lower=0.8.")]
 Bootstrap = Annotated[Optional[int], typer.Option(
     help="Bootstrap replicates for confidence intervals (0: none).")]
 Confidence = Annotated[Optional[float], typer.Option(help="Confidence level.")]
@@ -272,7 +275,7 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
     try:
         failures = check_gates(result, gates, warned=result.gates_warned)
     except HalluscopeError as exc:
-        print_error(f"gate: {exc}")
+        print_error(str(exc))       # it names the gate as written (--fail-above ...)
         raise typer.Exit(EXIT_USAGE) from None
     if quiet:  # (the summary above lists them otherwise)
         for name, reasons in result.unscored.items():

@@ -10,8 +10,10 @@ from halluscope.cli.common import make_console
 
 
 def list_metrics() -> None:
-    """List the registered metrics: what each computes, whether it needs claims checked, and
-    the options it reads (with their types, defaults and how to set them)."""
+    """List the registered metrics, what each computes and the options it reads.
+
+    Also whether a metric needs claims checked, and each option's type, default and how to set it.
+    """
     from halluscope.metrics.base import available_metrics, metric_class
     console = make_console()
     names = sorted(available_metrics())

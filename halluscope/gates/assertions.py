@@ -88,7 +88,11 @@ class Outcome:
         return out
 
     def describe(self) -> str:
-        """One line: ``chair.chair_i upper 0.3125 <= 0.05``."""
+        """One line: ``chair.chair_i upper 0.3125 <= 0.05``; for a failed check that compared
+        nothing (no value, no interval, no baseline entry), the first line of its message."""
+        if not self.passed and self.message and (not _defined(self.compared)
+                                                 or self.limit is None):
+            return self.message.split("\n", 1)[0]    # compared nothing: why, not "undefined"
         if self.kind == "baseline":
             return f"{self.name} recorded {_fmt(self.value)} into the baseline"
         if self.direction == "either":        # no better direction: a move either way
@@ -178,7 +182,7 @@ def _compared(result: Any, name: str, metric: Any, threshold: float, which: str 
     if which is not None and metric.ci is None:
         return None, (f"{name} has no confidence interval ({_why_no_interval(metric)}), so its "
                       f"{which} bound cannot be compared with {threshold:g}")
-    compared = float(metric.bound(which))
+    compared = _num(metric.bound(which))
     if not _defined(compared):
         return compared, f"the {which} bound of {name} is undefined"
     return compared, None
@@ -193,6 +197,16 @@ def over_no_units(n: int, value: Any) -> bool:
     measurement a gate can pass or fail on (counts, whose value may well be 0, are not). The
     audit's gates refuse it; ``compare`` gives such a side no value."""
     return n == 0 and isinstance(value, float) and _defined(value)
+
+
+def check_name(name: Any) -> None:
+    """A ``ValueError`` for a name that is no text (a marker's ``metric=["pope.f1"]`` ended
+    in an AttributeError through the plugin's hooks)."""
+    if not isinstance(name, str):
+        kind = {list: "a list", tuple: "a tuple", dict: "a dict"}.get(type(name),
+                                                                       type(name).__name__)
+        raise ValueError(f"expected a metric name such as 'chair.chair_i', got {kind} "
+                         f"{name!r:.80}; check one metric per call (or per marker)")
 
 
 def _bound_in_name(name: str, bound: str | None) -> tuple[str, str | None]:
@@ -269,6 +283,7 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
         ValueError: a bad ``bound``, ``direction`` or ``threshold``.
     """
     __tracebackhide__ = True
+    check_name(name)
     if direction not in ("below", "above"):
         raise ValueError(f"expected direction 'below' or 'above', got {direction!r}")
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) \
@@ -299,6 +314,8 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
         lines = [head, *_detail_lines(name, metric)]
         if compared is not None:
             gap = abs(compared - threshold)
+            if isinstance(compared, int) and threshold.is_integer():
+                gap = int(gap)                  # a count's distance is whole
             verb = "exceeded" if direction == "below" else "short"
             lines.append(f"  compared   {label} {_fmt(compared)} {op} {threshold:g} required: "
                          f"{verb} by {_fmt(gap)}")
@@ -371,6 +388,10 @@ def gate_notes(name: str, direction: str, which: str | None, threshold: float,
 
 
 def _num(x: Any) -> float | None:
+    """``x`` as a number, ``None`` when undefined; a count stays whole (it was shown as
+    ``2.0000``)."""
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+        return int(x)
     return float(x) if _defined(x) else None
 
 
@@ -417,7 +438,7 @@ def _baseline_entry(baseline: Any, name: str) -> Mapping[str, Any] | None:
     entries = baseline.get("metrics", baseline) if isinstance(baseline, Mapping) else {}
     entry = entries.get(name) if isinstance(entries, Mapping) else None
     if isinstance(entry, (int, float)) and not isinstance(entry, bool):
-        entry = {"value": float(entry)}
+        entry = {"value": entry}        # checked by entry_problem; a count stays whole
     return entry
 
 
@@ -482,6 +503,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
         source: Where the baseline came from, for messages (its path is used when given one).
     """
     __tracebackhide__ = True
+    check_name(name)
     tolerance = checked_tolerance(tolerance)
     where = str(source) if source is not None else "the baseline"
     if isinstance(baseline, (str, Path)):
@@ -490,8 +512,8 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
         baseline = load_baseline(baseline)
     entry = _baseline_entry(baseline, name)
     if isinstance(entry, Mapping):
-        from halluscope.gates.baseline import value_problem
-        problem = value_problem(entry.get("value"))
+        from halluscope.gates.baseline import entry_problem
+        problem = entry_problem(entry)
         if problem:
             raise ValueError(f"{where}: {name}: {problem}")
     metric = result.get(name)
@@ -542,6 +564,6 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
 
 
 __all__ = ["DEFAULT_WORST", "HalluscopeAssertionError", "Outcome", "WorstItem",
-           "add_observer", "check_regression", "check_threshold", "checked_tolerance",
+           "add_observer", "check_name", "check_regression", "check_threshold", "checked_tolerance",
            "explain_claims", "explain_generic", "explainer_for", "gate_notes", "range_problem",
            "remove_observer", "worst_items", "worst_items_block"]

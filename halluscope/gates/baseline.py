@@ -87,10 +87,27 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
         if not isinstance(entry, dict) or "value" not in entry:
             raise BaselineError(f"{path}: metric {name!r}: expected an object with a 'value', "
                                 f"got {entry!r:.80}")
-        problem = value_problem(entry["value"])
+        problem = entry_problem(entry)
         if problem:
             raise BaselineError(f"{path}: metric {name!r}: {problem}")
     return data
+
+
+def entry_problem(entry: dict[str, Any]) -> str | None:
+    """Why a baseline entry is not one (``None`` when it is): its ``value``
+    (:func:`value_problem`), a ``ci`` that is not ``[lower, upper]`` (numbers, or null for an
+    end that was undefined: a failing check ended in "not enough values to unpack"), an ``n``
+    that is no count (``"0"`` slipped past the refusal of a baseline over no units)."""
+    problem = value_problem(entry.get("value"))
+    if problem:
+        return problem
+    ci, n = entry.get("ci"), entry.get("n")
+    if ci is not None and not (isinstance(ci, list) and len(ci) == 2 and all(
+            x is None or value_problem(x) is None for x in ci)):
+        return f"expected [lower, upper] (numbers or null) as the 'ci', got {ci!r:.80}"
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+        return f"expected a count (a whole number >= 0, or null) as the 'n', got {n!r:.80}"
+    return None
 
 
 def value_problem(value: Any) -> str | None:
@@ -121,5 +138,5 @@ def write_baseline(path: str | Path, entries: dict[str, dict[str, Any]]) -> Path
     return path
 
 
-__all__ = ["BaselineError", "entry_from_result", "empty_baseline", "load_baseline",
-           "value_problem", "write_baseline"]
+__all__ = ["BaselineError", "entry_from_result", "entry_problem", "empty_baseline",
+           "load_baseline", "value_problem", "write_baseline"]

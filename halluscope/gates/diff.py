@@ -61,8 +61,8 @@ def _diff_value(metrics: Mapping[str, Any], name: str) -> float:
         return entry["diff"]
     if not entry.get("ci"):
         why = "a count" if entry.get("count") else entry.get("ci_note", "none was computed")
-        raise NoInterval(f"{key} has no interval ({why}), so a gate on its {bound} bound "
-                         f"cannot hold")
+        raise NoInterval(f"diff.{key} (B − A) has no interval ({why}), so a gate on its "
+                         f"{bound} bound cannot hold")
     return entry["ci"][1 if bound == "upper" else 0]
 
 
@@ -151,7 +151,9 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
                 failures.append(f"{label}{name} has no value (undefined over the paired "
                                 f"items), so the gate cannot hold")
             elif worse(value, limit):
-                failures.append(f"{label}{name} = {value:+.4f} is {word} {limit:g}")
+                count = metrics[name[len("diff."):].partition("@")[0]].get("count")
+                shown = f"{value:+.0f}" if count else f"{value:+.4f}"    # a count is whole
+                failures.append(f"{label}{name} = {shown} is {word} {limit:g}")
     return failures
 
 

@@ -120,9 +120,13 @@ def check_gates(result: Any, gates: Iterable[Gate], *, warn: bool = True,
     gates = list(gates)
     if not gates:       # (an audit without --fail-above/--fail-below does not import them)
         return []
+    from halluscope.errors import HalluscopeError
     from halluscope.gates.assertions import HalluscopeAssertionError, check_threshold, validate_threshold
     for gate in gates:
-        validate_threshold(result, gate.name, gate.limit)
+        try:      # (a group exists only after scoring: a gate found wrong here names itself)
+            validate_threshold(result, gate.name, gate.limit)
+        except HalluscopeError as exc:
+            raise type(exc)(f"{gate.where}: {exc}") from None
     failures = []
     for gate in gates:
         try:

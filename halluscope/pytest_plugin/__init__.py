@@ -50,7 +50,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from halluscope.pytest_plugin.auditor import Auditor, gate_result
+from halluscope.pytest_plugin.auditor import Auditor, fail_alone, gate_result
+from halluscope.pytest_plugin.markers import ASSERT_KEYS as _ASSERT_KEYS
+from halluscope.pytest_plugin.markers import gate_kwargs, marker_mistake
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
                                                pytest_addoption)
 
@@ -60,8 +62,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PLUGIN_NAMES = ("halluscope", "halluscope.pytest_plugin")
 MARKER = "halluscope"
-_ASSERT_KEYS = frozenset({"metric", "max_rate", "max_value", "min_value", "min_rate", "bound",
-                          "no_regression", "tolerance", "worst"})
 # Keywords the auditor takes besides the audit options (see Auditor.audit).
 _AUDITOR_KEYS = frozenset({"outputs", "inputs", "records", "model", "offline", "options"})
 
@@ -108,6 +108,7 @@ class GateSession:
         self.audits: dict[str, dict[str, Any]] = {}
         self.outcomes: list[dict[str, Any]] = []
         self.updates: dict[str, dict[str, Any]] = {}
+        self.errors: list[dict[str, Any]] = []    # gate tests that failed with no verdict
         self.current: pytest.Item | None = None
         self._baseline: dict[str, Any] | None = None
         self._tmp: Path | None = None
@@ -180,14 +181,16 @@ class GateSession:
             try:
                 self._baseline = load_baseline(self.settings.baseline)
             except BaselineError as exc:
-                pytest.fail(str(exc), pytrace=False)
+                fail_alone(str(exc))
         return self._baseline
 
     def check_regression(self, result: AuditResult, name: str,
                          tolerance: float | None = None) -> Outcome:
         __tracebackhide__ = True
-        from halluscope.gates.assertions import Outcome, check_regression, checked_tolerance
+        from halluscope.gates.assertions import (Outcome, check_name, check_regression,
+                                                 checked_tolerance)
         # checked in both modes: an update run took tolerance=-1 and the next run refused it
+        check_name(name)
         tol = checked_tolerance(self.settings.tolerance if tolerance is None else tolerance)
         if self.settings.update_baseline:
             from halluscope.gates.assertions import over_no_units
@@ -237,18 +240,19 @@ class GateSession:
             crash = getattr(report.longrepr, "reprcrash", None)
             if crash is not None and hasattr(crash, "message"):
                 crash.message = "AssertionError: " + str(exc).split("\n", 1)[0]
+        elif report.failed and _uses_plugin(item) and not any(
+                o["nodeid"] == item.nodeid and not o["passed"] for o in self.outcomes):
+            self.errors.append(_no_verdict(item.nodeid, report.when, exc, self.worker))
         return report
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
         result = yield
         for marker in item.iter_markers(MARKER):
-            named = marker.kwargs.get("metric") or (marker.args[0] if marker.args else None)
-            if named and not _gate_kwargs(marker):
-                pytest.fail(f"@pytest.mark.halluscope names the metric {named!r} but no "
-                            f"threshold, so it would check nothing: add max_rate=, max_value=, "
-                            f"min_value=, min_rate= or no_regression=True", pytrace=False)
-        gates = [m for m in item.iter_markers(MARKER) if _gate_kwargs(m)]
+            problem = marker_mistake(marker)
+            if problem:
+                pytest.fail(problem, pytrace=False)
+        gates = [m for m in item.iter_markers(MARKER) if gate_kwargs(m)]
         if gates:
             _run_marker_gates(self, item, gates)
         return result
@@ -256,7 +260,8 @@ class GateSession:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.worker is not None:
             self.config.workeroutput["halluscope"] = json.dumps(  # type: ignore[attr-defined]
-                {"audits": self.audits, "outcomes": self.outcomes, "updates": self.updates},
+                {"audits": self.audits, "outcomes": self.outcomes, "updates": self.updates,
+                 "errors": self.errors},
                 default=str)
             return
         if self.updates:
@@ -280,6 +285,7 @@ class GateSession:
                 mine["workers"] = sorted(set(mine["workers"]) | set(audit["workers"]))
         self.outcomes.extend(data.get("outcomes", []))
         self.updates.update(data.get("updates", {}))
+        self.errors.extend(data.get("errors", []))
 
     def write_report(self, path: Path) -> None:
         from halluscope._version import __version__
@@ -291,6 +297,7 @@ class GateSession:
             "assertions": sorted(self.outcomes, key=lambda o: (o.get("nodeid") or "",
                                                                o["name"])),
             "passed": len(self.outcomes) - failed, "failed": failed,
+            "errors": sorted(self.errors, key=lambda e: e["nodeid"]),
             "baseline": {"path": str(self.settings.baseline),
                          "updated": sorted(self.updates)} if self.updates else None,
         }
@@ -299,7 +306,8 @@ class GateSession:
                         encoding="utf-8")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.worker is not None or not (self.audits or self.outcomes or self.updates):
+        if self.worker is not None or not (self.audits or self.outcomes or self.updates
+                                           or self.errors):
             return
         tr = terminalreporter
         from halluscope.report.visible import visible_controls as shown  # names from the data
@@ -331,10 +339,14 @@ class GateSession:
                 tr.write_line(shown(text + f"   n={entry.get('n')}"))
             if audit.get("out"):
                 tr.write_line(f"    results: {audit['out']}")
-        if self.outcomes:
+        if self.outcomes or self.errors:
             failed = [o for o in self.outcomes if not o["passed"]]
+            errors = (f"; {len(self.errors)} test(s) failed without a verdict"
+                      if self.errors else "")
             tr.write_line(f"assertions: {len(self.outcomes) - len(failed)} passed, "
-                          f"{len(failed)} failed")
+                          f"{len(failed)} failed{errors}")
+            for e in sorted(self.errors, key=lambda e: e["nodeid"]):
+                tr.write_line(f"  ERROR {e['message']}  [{e['nodeid']}]", red=True, bold=True)
             for o in sorted(self.outcomes, key=lambda o: (o["passed"], o.get("nodeid") or "")):
                 tag = "PASSED" if o["passed"] else "FAILED"
                 markup = {"green": True} if o["passed"] else {"red": True, "bold": True}
@@ -344,6 +356,21 @@ class GateSession:
                           f"{self.settings.baseline}")
         if self.settings.report:
             tr.write_line(f"report: {self.settings.report}")
+
+
+def _no_verdict(nodeid: str, when: str, exc: BaseException | None, worker: str | None
+                ) -> dict[str, Any]:
+    """A test that uses the plugin and failed before any check of its gave a verdict (a
+    misspelled metric, an audit that failed): listed, as the summary and report counted
+    only the checks and said "0 failed"."""
+    if exc is None:
+        message = "failed"
+    elif isinstance(exc, pytest.fail.Exception):
+        message = str(exc.msg or "failed")
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    return {"nodeid": nodeid, "when": when, "message": message.split("\n", 1)[0],
+            "worker": worker}
 
 
 def _uses_plugin(item: pytest.Item) -> bool:
@@ -382,15 +409,6 @@ def _rel(path: str, *roots: Path) -> str:
 
 
 # -- marker ---------------------------------------------------------------------------------
-def _gate_kwargs(marker: pytest.Mark) -> dict[str, Any]:
-    kw = {k: v for k, v in marker.kwargs.items() if k in _ASSERT_KEYS}
-    if marker.args:
-        kw.setdefault("metric", marker.args[0])
-    given = {k for k in ("max_rate", "max_value", "min_value", "min_rate")
-             if kw.get(k) is not None}
-    return kw if (given or kw.get("no_regression")) else {}
-
-
 def _audit_overrides(item: pytest.Item) -> dict[str, Any]:
     """Audit options from the test's halluscope markers (closest marker wins). A keyword that
     is neither an assertion keyword nor an audit option fails the test, naming the nearest."""
@@ -424,7 +442,7 @@ def _run_marker_gates(session: GateSession, item: pytest.Item, gates: list[pytes
         result = request.getfixturevalue("halluscope_audit")
     failures = []
     for marker in gates:
-        kw = _gate_kwargs(marker)
+        kw = gate_kwargs(marker)
         name = kw.get("metric")
         if not name:
             pytest.fail(f"@pytest.mark.halluscope({', '.join(f'{k}={v!r}' for k, v in kw.items())}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import pytest
 
@@ -159,7 +159,7 @@ class Auditor:
             try:                                    # once, all rows in the memo key
                 records = rows_of(records)
             except HalluscopeError as exc:
-                pytest.fail(f"halluscope audit failed: {exc}", pytrace=False)
+                fail_alone(f"halluscope audit failed: {exc}")
         inputs, opts = self.prepare(outputs, records=records, **overrides)
         key = _key([str(p) for p in inputs], records, {**opts, "model": model,
                                                         "base_url": base_url})
@@ -179,7 +179,7 @@ class Auditor:
             offline = (opts.get("options") or {}).get("offline")
             note = " (offline mode: only cached model/judge answers are used)" if offline \
                 else ""
-            pytest.fail(f"halluscope audit failed{note}: {exc}", pytrace=False)
+            fail_alone(f"halluscope audit failed{note}: {exc}")
         self._cache[key] = result
         shown = {k: v for k, v in overrides.items() if k not in ("inputs", "options")}
         if model is not None:
@@ -218,11 +218,10 @@ class Auditor:
             except Exception as exc:  # noqa: BLE001 - reported as a clear test failure
                 if offline:
                     held = cached_answers(cache)
-                    pytest.fail(f"{mode}: model {model!r} has no cached answer in {cache} "
-                                f"(it holds {held} answer(s)): {type(exc).__name__}: {exc}",
-                                pytrace=False)
-                pytest.fail(f"{mode}: asking model {model!r} failed: {type(exc).__name__}: "
-                            f"{exc}", pytrace=False)
+                    fail_alone(f"{mode}: model {model!r} has no cached answer in {cache} "
+                               f"(it holds {held} answer(s)): {type(exc).__name__}: {exc}")
+                fail_alone(f"{mode}: asking model {model!r} failed: {type(exc).__name__}: "
+                           f"{exc}")
             failed = [r for r in records if "error" in r]
             if failed:
                 where = f" from the cache {cache}" if offline else f" (cache {cache})"
@@ -231,6 +230,15 @@ class Auditor:
                             f"{failed[0].get('id')!r}: {failed[0]['error']}", pytrace=False)
             answers.append(out)
         return answers
+
+
+def fail_alone(message: str) -> NoReturn:
+    """``pytest.fail(message, pytrace=False)`` without the exception being handled: called in
+    an ``except`` block, pytest.fail showed that exception's message, then "During handling of
+    the above exception, another exception occurred:" and the message again. (Not hidden
+    from the traceback: pytest shows the message alone, where it said "All traceback entries
+    are hidden" beside it when every frame was.)"""
+    raise pytest.fail.Exception(message, pytrace=False) from None
 
 
 def _fail_if_unscored(result: AuditResult) -> None:
@@ -279,4 +287,4 @@ def gate_result(result: AuditResult, session: AuditSession) -> AuditResult:
     return gate
 
 
-__all__ = ["AuditSession", "Auditor", "cached_answers", "gate_result"]
+__all__ = ["AuditSession", "Auditor", "cached_answers", "fail_alone", "gate_result"]

@@ -118,6 +118,13 @@ class Settings:
             from halluscope.adapters.offline import offline_from_env
             env_set = os.environ.get(ENV_OFFLINE, "").strip() != ""
             offline = offline_from_env() if env_set else bool(ini("offline"))
+        for name in ("baseline", "report"):     # written at the session's end: said now
+            path = one_path(name)
+            if path is not None and path.is_dir():
+                example = path / (DEFAULT_BASELINE if name == "baseline"
+                                  else "halluscope-report.json")
+                raise pytest.UsageError(f"--halluscope-{name}: expected a file, got the folder "
+                                        f"{path} (such as {example})")
         return cls(
             outputs=many_paths("outputs"), coco_annotations=many_paths("annotations"),
             gt_objects=one_path("gt_objects"), questions=one_path("questions"),

@@ -169,9 +169,24 @@ def _running(pid: int) -> bool:
     return True
 
 
+DIGEST = "digest"
+"""The key of results.json's own sha256 (:func:`results_digest`)."""
+
+
+def results_digest(data: dict[str, Any]) -> str:
+    """The sha256 of results.json's content but its :data:`DIGEST` (keys sorted, ASCII JSON):
+    written into the file, so that a value edited by hand is told from the run's own, which
+    the other outputs' sha256 cannot tell (results.json holds them)."""
+    import hashlib
+    body = {k: v for k, v in data.items() if k != DIGEST}
+    text = json.dumps(body, sort_keys=True, ensure_ascii=True, allow_nan=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
 def check_outputs(out: str | Path) -> dict[str, Any]:
-    """The content of ``out/results.json`` after checking that every output file beside it is
-    the one that run wrote (same sha256). Raises :class:`~halluscope.errors.InputError` naming
+    """The content of ``out/results.json`` after checking that it is as the run wrote it (its
+    :data:`DIGEST`, where it has one: files written before it was kept have none) and that
+    every output file beside it is the one that run wrote (same sha256). Raises :class:`~halluscope.errors.InputError` naming
     the folder when ``results.json`` is missing (the run was interrupted or is still going) or
     when a file differs from what it records (edited, truncated, or another run's)."""
     from halluscope.runsheet import sha256_file
@@ -192,6 +207,9 @@ def check_outputs(out: str | Path) -> dict[str, Any]:
         raise InputError(f"{path}: expected an audit's results (with 'metrics' and "
                          f"'outputs'), got {got}: the file is damaged or not halluscope's; "
                          f"audit again")
+    if DIGEST in data and data[DIGEST] != results_digest(data):
+        raise InputError(f"{path}: the content differs from the sha256 the run wrote into it "
+                         f"({DIGEST}): the file was edited; audit again")
     for name, entry in data["outputs"].items():
         if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
             got = "null" if entry is None else ("an object without a 'sha256' string"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-_VOLATILE = {"run_id", "outputs", "wall_time_s", "started", "finished"}
+_VOLATILE = {"run_id", "outputs", "digest", "wall_time_s", "started", "finished"}
 
 
 def _audits() -> dict[str, dict]:

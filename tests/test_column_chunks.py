@@ -42,7 +42,7 @@ def _audit(tmp_path, name, answers, **options):
     result = halluscope.audit(answers, metrics="pope", out=tmp_path / name, n_boot=200,
                               write_report=False, **options)
     results = json.loads((tmp_path / name / "results.json").read_text())
-    for key in ("run_id", "outputs", "wall_time_s", "started", "finished"):
+    for key in ("run_id", "outputs", "digest", "wall_time_s", "started", "finished"):
         results.pop(key, None)
     return result, results, (tmp_path / name / "items.jsonl").read_bytes()
 
@@ -50,7 +50,7 @@ def _audit(tmp_path, name, answers, **options):
 def _no_volatile(value):
     if isinstance(value, dict):
         return {k: _no_volatile(v) for k, v in value.items()
-                if k not in ("run_id", "outputs", "wall_time_s", "started", "finished")}
+                if k not in ("run_id", "outputs", "digest", "wall_time_s", "started", "finished")}
     if isinstance(value, list):
         return [_no_volatile(v) for v in value]
     return value

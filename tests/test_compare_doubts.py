@@ -11,6 +11,7 @@ import pytest
 import halluscope
 from halluscope.api import audit
 from halluscope.errors import ConfigError, InputError
+from conftest import write_results
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 INSTANCES = DATA / "annotations" / "instances.json"
@@ -40,7 +41,7 @@ def test_a_damaged_unscored_entry_is_an_input_error_naming_results_json(
     a, b = _pope(tmp_path, "a"), _pope(tmp_path, "b")
     results = json.loads((b / "results.json").read_text())
     results["unscored"] = unscored
-    (b / "results.json").write_text(json.dumps(results))
+    write_results(b, results)
     with pytest.raises(ConfigError) as caught:
         halluscope.compare([a, b], n_boot=0)
     assert str(caught.value).startswith(f"{b / 'results.json'}: field '{field}': expected "), \

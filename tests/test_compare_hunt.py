@@ -16,6 +16,7 @@ from halluscope.api import audit
 from halluscope.cli import EXIT_GATE, EXIT_OK, EXIT_USAGE, app
 from halluscope.comparison import diff_gate_failures
 from halluscope.errors import ConfigError
+from conftest import write_results
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 INSTANCES = DATA / "annotations" / "instances.json"
@@ -54,7 +55,7 @@ def _rewrite_items(run: Path, change) -> int:
     items.write_text("\n".join(lines) + "\n", encoding="utf-8")
     results = json.loads((run / "results.json").read_text())
     results["outputs"]["items.jsonl"]["sha256"] = hashlib.sha256(items.read_bytes()).hexdigest()
-    (run / "results.json").write_text(json.dumps(results))
+    write_results(run, results)
     return number + 1
 
 
@@ -236,7 +237,7 @@ def test_a_damaged_metric_entry_of_results_json_is_said_as_such(tmp_path, damage
     a, b = _pope(tmp_path, "a"), _pope(tmp_path, "b")
     results = json.loads((b / "results.json").read_text())
     results["metrics"]["pope"] = damage(results["metrics"]["pope"])
-    (b / "results.json").write_text(json.dumps(results))
+    write_results(b, results)
     with pytest.raises(ConfigError) as caught:
         halluscope.compare([a, b], n_boot=0)
     assert str(caught.value).startswith(f"{b / 'results.json'}: field '{field}': expected an "
@@ -253,7 +254,7 @@ def test_an_items_line_that_is_not_utf8_is_an_input_error_naming_the_line(tmp_pa
     items.write_bytes(items.read_bytes().replace(b"@@", b"\xe9"))
     results = json.loads((b / "results.json").read_text())
     results["outputs"]["items.jsonl"]["sha256"] = hashlib.sha256(items.read_bytes()).hexdigest()
-    (b / "results.json").write_text(json.dumps(results))
+    write_results(b, results)
     code, text = _cli(a, b, "--out", tmp_path / "c", "-q")
     assert code == EXIT_USAGE, text
     assert _bare(f"{items}:{line}: expected UTF-8 text, got byte 0xe9") in text

@@ -11,6 +11,7 @@ import halluscope
 from halluscope.api import audit
 from halluscope.cli import EXIT_USAGE, app
 from halluscope.errors import ConfigError
+from conftest import write_results
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 YES_NO = {"id": "q1", "question_id": 1, "image": "a.jpg", "prompt": "Is there a dog in the image?",
@@ -39,7 +40,7 @@ def test_a_damaged_outputs_entry_is_an_input_error_naming_file_and_field(tmp_pat
     results = json.loads((b / "results.json").read_text())
     for damaged in (None, "abc", {"bytes": 3}):
         results["outputs"]["items.jsonl"] = damaged
-        (b / "results.json").write_text(json.dumps(results))
+        write_results(b, results)
         code, text = _compare_cli(a, b, "--out", tmp_path / "c")
         assert code == EXIT_USAGE, text
         assert _bare(f"{b / 'results.json'}: expected outputs.items.jsonl to be an object") \

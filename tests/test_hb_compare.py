@@ -20,6 +20,7 @@ from halluscope.metrics.draws import replicate_weights
 from halluscope.metrics.intervals import percentile_bounds
 
 import halluscope
+from conftest import write_results
 
 
 def _row(cat, sub, set_id, fig, qid, right, model, visual=None, truth="1") -> dict:
@@ -263,7 +264,7 @@ def test_runs_before_the_decided_column_stay_left_out_saying_why(tmp_path, caplo
     items.write_text("\n".join(lines) + "\n")
     results = json.loads((run_a / "results.json").read_text())
     results["outputs"]["items.jsonl"]["sha256"] = hashlib.sha256(items.read_bytes()).hexdigest()
-    (run_a / "results.json").write_text(json.dumps(results))
+    write_results(run_a, results)
     from halluscope.errors import ConfigError
     with caplog.at_level(logging.WARNING), pytest.raises(ConfigError) as info:
         compare([run_a, run_b], n_boot=0)       # nothing else to compare: exit 2, saying why

@@ -88,11 +88,11 @@ def test_the_kind_read_back_from_results_json_gives_the_same_entry_and_label():
     note = "no interval: zero width: all 200 defined bootstrap replicates equal 0.5 (...)"
     res = MetricResult("acc", 0.5, 40, ci_note=note, ci_reason=IntervalReason("zero_width", note))
     entry = res.to_dict()
-    back = _result("acc", entry, None)
+    back = _result("acc", entry, None, "metrics.m.acc")
     assert back.ci_reason == res.ci_reason and back.to_dict() == entry
     assert result_ci_label(back) == "zero width"
     # a kind the rule does not know is not taken for one (the words still label it)
-    odd = _result("acc", {**entry, "ci_reason": "made_up"}, None)
+    odd = _result("acc", {**entry, "ci_reason": "made_up"}, None, "metrics.m.acc")
     assert odd.ci_reason is None and result_ci_label(odd) == "zero width"
     assert ci_note_label("no interval: the words changed", "replicates") == "too few replicates"
 

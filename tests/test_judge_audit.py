@@ -414,7 +414,7 @@ def test_judge_calls_made_by_workers_are_counted_in_the_run_sheet(work, runner, 
         info["judge"]["cache"].pop("path")
         for counts in (info["judge_reliability"], *info["judge"]["stats"]["uses"].values()):
             counts.pop("cached")           # see above: two workers may both ask one prompt
-        results[name] = {k: v for k, v in data.items() if k not in ("run_id", "outputs")}
+        results[name] = {k: v for k, v in data.items() if k not in ("run_id", "outputs", "digest")}
     assert results["many"] == results["one"]
 
 
@@ -519,7 +519,7 @@ def test_resumed_judge_counters_are_an_uninterrupted_runs(work, workers, cache, 
         # from it, and a resume with another cache folder asks them again
         cached[name] = info["judge_reliability"].pop("cached")
         info["judge"]["stats"]["uses"]["verify"].pop("cached")
-        results[name] = {k: v for k, v in data.items() if k not in ("run_id", "outputs")}
+        results[name] = {k: v for k, v in data.items() if k not in ("run_id", "outputs", "digest")}
     rel = results["whole"]["metrics"]["claims"]["info"]["judge_reliability"]
     assert rel["calls"] > 0 and rel["parse_failures"] > 0
     assert results["cut"] == results["whole"]        # calls, failures, reported models

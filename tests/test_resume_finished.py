@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from halluscope.api import audit
 from halluscope.cli import app
 from halluscope.errors import ConfigError
+from conftest import write_results
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -112,7 +113,7 @@ def test_a_run_sheet_without_its_resume_key_is_refused_as_before(tmp_path):
     results = json.loads((out / "results.json").read_text())
     from halluscope.hashing import sha256_file
     results["outputs"]["runsheet.json"]["sha256"] = sha256_file(out / "runsheet.json")
-    (out / "results.json").write_text(json.dumps(results))
+    write_results(out, results)
     written = _files(out)
     with pytest.raises(ConfigError, match="does not say what it was run on .* nothing to "
                                           "resume"):
@@ -209,7 +210,7 @@ def test_a_finished_run_whose_results_were_edited_is_refused_not_gated(tmp_path,
     assert _cli(out, "--fail-below", "pope.f1=0.95").exit_code == 1
     results = json.loads((out / "results.json").read_text())
     edit(results["metrics"]["pope"])
-    (out / "results.json").write_text(json.dumps(results))
+    write_results(out, results)
     written = _files(out)
     for gate in ("pope.f1=0.95", "pope.f1@upper=0.95"):
         again = _cli(out, "--fail-below", gate, "--resume")
@@ -224,6 +225,30 @@ def test_a_finished_run_whose_unscored_was_edited_is_refused(tmp_path):
     assert _cli(out).exit_code == 0
     results = json.loads((out / "results.json").read_text())
     results["unscored"] = "nothing"
-    (out / "results.json").write_text(json.dumps(results))
+    write_results(out, results)
     again = _cli(out, "--resume")
     assert again.exit_code == 2 and "field 'unscored'" in " ".join(again.output.split())
+
+
+def test_a_value_edited_by_hand_into_a_valid_one_is_refused_by_the_files_digest(tmp_path):
+    """An F1 of 0.62 edited to 0.99 is a valid entry: no check of its type or range sees it,
+    and --resume gated on it (exit 0). results.json holds its own sha256 (``digest``): the
+    edit is an input error saying the file was edited (exit 2), the folder left as is; compare
+    refuses it alike."""
+    from halluscope.comparison import compare
+    from halluscope.errors import InputError
+    out = tmp_path / "run"
+    assert _cli(out, "--fail-below", "pope.f1=0.95").exit_code == 1
+    results = json.loads((out / "results.json").read_text())
+    assert isinstance(results["digest"], str) and len(results["digest"]) == 64
+    results["metrics"]["pope"]["f1"]["value"] = 0.99
+    (out / "results.json").write_text(json.dumps(results))
+    written = _files(out)
+    again = _cli(out, "--fail-below", "pope.f1=0.95", "--resume")
+    assert again.exit_code == 2, again.output
+    assert "the file was edited" in " ".join(again.output.split())
+    assert _files(out) == written
+    with pytest.raises(InputError, match="the file was edited"):
+        compare([out, out], n_boot=0)
+    write_results(out, results)          # stamped afresh, as the run writes it: read back
+    assert _cli(out, "--fail-below", "pope.f1=0.95", "--resume").exit_code == 0

@@ -62,6 +62,7 @@ def _results(out: Path) -> tuple[dict, str]:
     data = json.loads((out / "results.json").read_text())
     data.pop("run_id")
     data.pop("outputs")
+    data.pop("digest")
     return data, (out / "items.jsonl").read_text()
 
 

@@ -58,6 +58,7 @@ def comparable(out: Path) -> tuple[dict, str]:
     data = json.loads((out / "results.json").read_text())
     data.pop("run_id")
     data.pop("outputs")
+    data.pop("digest")
     return data, (out / "items.jsonl").read_text()
 
 

@@ -99,10 +99,10 @@ def compare_command(
     confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Random seed of the bootstrap weights.")] = 0,
     fail_above: Annotated[Optional[list[str]], typer.Option(
-        help="Gate diff.METRIC.STAT[@upper|@lower]=VALUE: exit 1 when above (repeatable), e.g. "
+        help="Gate diff.METRIC.STAT\\[@upper|@lower]=VALUE: exit 1 when above (repeatable), e.g. "
              "diff.chair.chair_i@upper=0 for 'no worse than the baseline run'.")] = None,
     fail_below: Annotated[Optional[list[str]], typer.Option(
-        help="Gate diff.METRIC.STAT[@upper|@lower]=VALUE: exit 1 when below (repeatable).")
+        help="Gate diff.METRIC.STAT\\[@upper|@lower]=VALUE: exit 1 when below (repeatable).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
     metric_file: Annotated[Optional[list[str]], typer.Option(

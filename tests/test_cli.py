@@ -159,6 +159,27 @@ def test_help_shows_the_extra_in_brackets():
     assert "halluscope[ray]" in res.output
 
 
+def test_no_help_text_loses_a_bracket_to_rich_markup():
+    """`--segmenter`'s help showed `sam:<checkpoint>`: rich read `[vit_b|vit_l|vit_h:]` as a
+    markup tag and dropped it. Every option's and command's help must render as written."""
+    import typer
+    from rich.text import Text
+
+    def walk(cmd):
+        yield cmd
+        for sub in getattr(cmd, "commands", {}).values():  # typer's click may be its own copy
+            yield from walk(sub)
+
+    lost, seen = [], 0
+    for cmd in walk(typer.main.get_command(app)):
+        texts = [cmd.help or ""] + [getattr(p, "help", None) or "" for p in cmd.params]
+        for text in texts:
+            if Text.from_markup(text).plain != text.replace("\\[", "["):
+                lost.append((cmd.name, text))
+            seen += 1
+    assert seen > 100 and not lost
+
+
 def test_records_a_named_metric_cannot_score_are_bad_records_not_skipped(tmp_path):
     """A CHAIR caption of a non-COCO image, a POPE answer without question_id: with the metric
     asked for, a bad record naming file:line and field (they were passed by in silence, and

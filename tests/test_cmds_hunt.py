@@ -242,3 +242,28 @@ def test_gt_file_built_by_the_other_variant_is_warned(tmp_path, monkeypatch, cap
     with caplog.at_level(logging.WARNING, logger="halluscope.metrics.chair_gt"):
         load_ground_truth(parser_for("original"), gt)
     assert "built reading" not in caplog.text
+
+
+def test_gt_file_built_from_instances_alone_is_not_warned_about_its_variant(tmp_path, monkeypatch,
+                                                                           caplog):
+    """`halluscope chair gt -a instances.json` (default --variant original) read by a refined
+    audit warned that its ground truth differs from the refined variant's: without reference
+    captions no parser ran, and the two variants build the same file."""
+    import logging
+
+    from halluscope.metrics.chair import parser_for
+    from halluscope.metrics.chair_gt import load_ground_truth
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    inst = _coco(tmp_path, {1: ["dog"]})
+    built = {}
+    for variant in ("original", "refined"):
+        gt = tmp_path / f"gt_{variant}.json"
+        res = runner.invoke(app, ["chair", "gt", "-a", str(inst), "-o", str(gt),
+                                  "--variant", variant])
+        assert res.exit_code == 0, res.output
+        built[variant] = json.loads(gt.read_text())
+    assert built["original"]["imid_to_objects"] == built["refined"]["imid_to_objects"]
+    assert built["original"]["source"]["reference_captions"] == 0
+    with caplog.at_level(logging.WARNING, logger="halluscope.metrics.chair_gt"):
+        load_ground_truth(parser_for("refined"), tmp_path / "gt_original.json")
+    assert "built reading" not in caplog.text

@@ -29,8 +29,8 @@ Out = Annotated[Optional[Path], typer.Option(
     "--out", "-o", help="Output folder for results.json, items.jsonl, report.html, "
     "runsheet.json (default: ./halluscope-out).")]
 ChairVariant = Annotated[Optional[str], typer.Option(
-    help="CHAIR variant: 'original' reproduces Rohrbach et al.'s code, 'refined' fixes its "
-    "known defects.")]
+    help="CHAIR variant: 'original' reproduces Rohrbach et al.'s code, 'refined' (the default) "
+    "fixes its known defects.")]
 GtObjects = Annotated[Optional[Path], typer.Option(
     help="CHAIR ground-truth objects file (image id -> object words).")]
 CocoAnnotations = Annotated[_Paths, typer.Option(
@@ -39,9 +39,9 @@ Questions = Annotated[Optional[Path], typer.Option(
     help="POPE question file the answers are aligned with.")]
 PopeParser = Annotated[Optional[str], typer.Option(
     help="Yes/no parser: original, strict, llava, vlmevalkit, ... "
-    "(see `halluscope metrics`).")]
+    "(see `halluscope metrics`; default: original).")]
 PopeAlign = Annotated[Optional[str], typer.Option(
-    help="Align answers to questions by 'id', by 'order', or 'auto'.")]
+    help="Align answers to questions by 'id', by 'order', or 'auto' (the default).")]
 Annotations = Annotated[_Paths, typer.Option(
     help="Object annotations for claim checks (halluscope JSON, AMBER, Visual Genome).")]
 Detector = Annotated[Optional[str], typer.Option(
@@ -60,7 +60,8 @@ Ocr = Annotated[Optional[str], typer.Option(
 RegionIou = Annotated[Optional[float], typer.Option(
     help="IoU a cited box needs with a known instance of its object (default 0.5).")]
 BoxFormat = Annotated[Optional[str], typer.Option(
-    help="Coordinates of cited boxes: auto, pixels, norm (0-1), norm1000 (0-1000).")]
+    help="Coordinates of cited boxes: auto (the default), pixels, norm (0-1), "
+    "norm1000 (0-1000).")]
 Device = Annotated[Optional[str], typer.Option(
     help="Device for detector/segmenter/local models: cpu, cuda, cuda:1, ...")]
 Judge = Annotated[Optional[str], typer.Option(
@@ -68,7 +69,7 @@ Judge = Annotated[Optional[str], typer.Option(
     "decides and POPE answers the parser reads as unknown. Options: judge_base_url, "
     "judge_fatal_mismatch, judge_max_connections, judge_options (--option).")]
 ClaimSplitter = Annotated[Optional[str], typer.Option(
-    help="Claim splitter: 'rules' (spaCy) or 'judge'.")]
+    help="Claim splitter: 'rules' (spaCy; the default) or 'judge'.")]
 CacheDir = Annotated[Optional[Path], typer.Option(
     help="Cache folder for evidence and model answers.")]
 Option = Annotated[Optional[list[str]], typer.Option(
@@ -87,15 +88,16 @@ FailBelow = Annotated[Optional[list[str]], typer.Option(
     help="Gate METRIC.STAT\\[@GROUP]\\[@BOUND]=VALUE: exit 1 when the value (or that end of its "
          "interval) is below VALUE, or missing (repeatable), e.g. pope.f1@split:random@lower=0.8.")]
 Bootstrap = Annotated[Optional[int], typer.Option(
-    help="Bootstrap replicates for confidence intervals (0: none).")]
-Confidence = Annotated[Optional[float], typer.Option(help="Confidence level.")]
-Seed = Annotated[Optional[int], typer.Option(help="Random seed.")]
+    help="Bootstrap replicates for confidence intervals (default 1000; 0: none).")]
+Confidence = Annotated[Optional[float], typer.Option(
+    help="Confidence level of the intervals (default 0.95).")]
+Seed = Annotated[Optional[int], typer.Option(help="Random seed (default 0).")]
 Workers = Annotated[Optional[int], typer.Option(
     parser=whole_number, help="Score in N processes (0: one per core; default: one per core for a detector or "
     "segmenter over 64 records or more, else 1); results are identical for any N.")]
 Engine = Annotated[Optional[str], typer.Option(
     help="Where scoring runs: local (this process or --workers processes) or ray "
-    "(Ray Data; pip install 'halluscope\\[ray]').")]
+    "(Ray Data; pip install 'halluscope\\[ray]'); default: local.")]
 RayAddress = Annotated[Optional[str], typer.Option(
     help="Ray cluster address for --engine ray (default: a local Ray instance).")]
 Resume = Annotated[bool, typer.Option(

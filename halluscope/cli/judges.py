@@ -58,7 +58,8 @@ def judges_list(
 @judges_app.command("show")
 def judges_show(
     name: Annotated[str, typer.Argument(help="Spec name (or path to a spec file).")],
-    path: Annotated[Optional[list[Path]], typer.Option("--path")] = None,
+    path: Annotated[Optional[list[Path]], typer.Option(
+        "--path", help="Extra folder of judge specs to look the name up in (repeatable).")] = None,
     template: Annotated[bool, typer.Option("--templates", help="Print the prompt "
                                            "templates too.")] = False,
 ) -> None:

@@ -345,9 +345,13 @@ def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str],
 def _warn_other_variant(source: Any, variant: str | None, where: str) -> None:
     """A warning when ``halluscope chair gt`` built the file reading the reference captions
     with another variant's parser than the run's (its default is ``original``, an audit's
-    ``refined``): the ground truth then differs from what ``--coco-annotations`` gives."""
+    ``refined``): the ground truth then differs from what ``--coco-annotations`` gives. A file
+    built from instances alone (``reference_captions: 0``) read no caption, so no parser: the
+    same under both variants, and no warning."""
     built = source.get("variant") if isinstance(source, dict) else None
     if variant is None or not isinstance(built, str) or built == variant:
+        return
+    if source.get("reference_captions") == 0:
         return
     log.warning("CHAIR %s: %s was built reading the reference captions with the %s parser "
                 "(halluscope chair gt --variant %s), so its ground truth differs from the %s "

@@ -82,14 +82,16 @@ def test_a_question_looked_up_alone_is_the_one_in_the_lists(tmp_path, ids, blank
         assert qs.by_id.get(qid) == qs.ids.index(qid) and qid in qs.by_id
 
 
-@pytest.mark.parametrize("ascending", [True, False])
-def test_number_ids_answer_as_a_dict_of_the_decimal_strings(ascending):
+@pytest.mark.parametrize("order", ["ascending", "shuffled", "consecutive", "one"])
+def test_number_ids_answer_as_a_dict_of_the_decimal_strings(order):
     rng = random.Random(1)
     numbers = sorted(rng.sample(range(-10 ** 6, 10 ** 6), 500)) + [2 ** 63 - 1, -2 ** 63]
-    if ascending:
+    if order == "ascending":
         numbers = sorted(numbers)
-    else:
+    elif order == "shuffled":
         rng.shuffle(numbers)
+    else:
+        numbers = list(range(-3, 600)) if order == "consecutive" else [7]
     index, as_dict = NumberIds(np.array(numbers, dtype=np.int64)), \
         {str(n): i for i, n in enumerate(numbers)}
     asked = [str(n) for n in numbers] + [str(n + 1) for n in numbers[:50]]
@@ -103,6 +105,6 @@ def test_number_ids_answer_as_a_dict_of_the_decimal_strings(ascending):
         assert index.get(other) is None and other not in index
     assert len(index) == len(as_dict)
     assert index == as_dict and as_dict == index and list(index) == list(as_dict)
-    assert index[str(numbers[3])] == 3
+    assert index[str(numbers[-1])] == len(numbers) - 1
     with pytest.raises(KeyError):
         index["07"]

@@ -72,9 +72,12 @@ def image_mismatch(qs: QuestionSet, index: int, image: Any, mode: str,
     question's (``None`` when it is, or when either side names none)."""
     if image is None:
         image = image_id
+    own = image_key(image)
+    if own is None:             # (most answer lines name no image: the question's not looked at)
+        return None
     theirs_image = qs.value("images", index)
-    own, theirs = image_key(image), image_key(theirs_image)
-    if own is None or theirs is None or own == theirs:
+    theirs = image_key(theirs_image)
+    if theirs is None or own == theirs:
         return None
     return RecordError(f"expected the image {theirs_image!r} (question file {qs.path} line "
                        f"{qs.line(index)}), got {image!r:.120}: answers and questions are "

@@ -84,10 +84,13 @@ def document_source(value: Any, base: Path | None) -> str | list[str] | None:
 
 def record_document_source(record: Any) -> str | list[str] | None:
     """:func:`document_source` of a record's ``document``, resolved against its file's folder."""
+    document = getattr(record, "document", None)
+    if document is None:        # (most records: no Path of their file made for nothing)
+        return None
     source = getattr(record, "source", None)
     file = getattr(source, "file", None)
     base = Path(file).parent if file and not str(file).startswith("<") else None
-    return document_source(getattr(record, "document", None), base)
+    return document_source(document, base)
 
 
 def coco_image_id(value: Any) -> int | None:

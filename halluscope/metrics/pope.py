@@ -382,7 +382,7 @@ class PopeMetric(Metric):
             other = image_mismatch(qs, index, record.image, mode, where, record.image_id)
             if other is not None:
                 raise other
-        return qs.questions[index], mode, index
+        return qs.question(index), mode, index
 
     # -- scoring --------------------------------------------------------------------------------
     def _score(self, record: Record) -> tuple[ItemScore, str, int | None]:

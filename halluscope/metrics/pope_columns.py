@@ -63,7 +63,7 @@ def unknown_question_id(qs: QuestionSet, question_id: str, where: dict) -> Recor
     if as_float is not None:
         return RecordError(f"{as_float} (question file {qs.path})", field="question_id",
                            **where)
-    span = f", ids {qs.ids[0]}..{qs.ids[-1]}" if qs.has_ids else ""
+    span = f", ids {qs.value('ids', 0)}..{qs.value('ids', -1)}" if qs.has_ids else ""
     return RecordError(f"question_id {question_id} is not in question file {qs.path} "
                        f"({qs.label_for_messages()}{span})", field="question_id", **where)
 
@@ -84,11 +84,11 @@ def asks_another(text: str | None, prompt: str | None) -> bool:
 def asks_otherwise(qs: QuestionSet, index: int, prompt: str | None, mode: str
                    ) -> str | None:
     """Why the answer's own question is not question ``index`` (``None`` when it is)."""
-    text = qs.texts[index]
+    text = qs.value("texts", index)
     if not asks_another(text, prompt):
         return None
     return (f"expected the question {text!r} (question file {qs.path} line "
-            f"{qs.lines[index]}), got {prompt!r:.120}: answers and questions are misaligned "
+            f"{qs.line(index)}), got {prompt!r:.120}: answers and questions are misaligned "
             f"(aligned by {mode})")
 
 
@@ -120,7 +120,8 @@ def takes(metric: PopeMetric, record: Record) -> bool:
     if record.task == "vqa":
         index = None if record.question_id is None else qs.by_id.get(record.question_id)
         return index is not None and not (metric.check_questions and
-                                          asks_another(qs.texts[index], record.prompt))
+                                          asks_another(qs.value("texts", index),
+                                                       record.prompt))
     if record.task != "caption":
         return False
     return record.question_id is not None or record.prompt is None and _alone(record)
@@ -376,7 +377,8 @@ def _check_and_label(metric: PopeMetric, cols: RecordColumns, out: ColumnScores)
         given[has_q] = _codes(qs.coded("labels"), _LABEL, len(qs))[out.question[has_q]]
     conflict = out.ok & (own >= 0) & (given >= 0) & (own != given)
     out.fail(np.flatnonzero(conflict), lambda i: label_conflict(
-        (YES, NO)[own[i]], qs.ids[out.question[i]], (YES, NO)[given[i]], _where(cols, i)))
+        (YES, NO)[own[i]], qs.value("ids", int(out.question[i])), (YES, NO)[given[i]],
+        _where(cols, i)))
     out.label = np.where(given >= 0, given, own)
     out.fail(np.flatnonzero(out.ok & (out.label < 0)), lambda i: no_label(_where(cols, i)))
 
@@ -419,7 +421,7 @@ def _asked(metric: PopeMetric, cols: RecordColumns, vqa: np.ndarray) -> np.ndarr
             index = qs.by_id.get(ids.values[key[0]])
             prompt = None if key[1] < 0 else prompts.values[key[1]]
             verdicts[key] = index is not None and not (
-                metric.check_questions and asks_another(qs.texts[index], prompt))
+                metric.check_questions and asks_another(qs.value("texts", index), prompt))
         out[i] = verdicts[key]
     return out
 

@@ -72,11 +72,15 @@ def image_mismatch(qs: QuestionSet, index: int, image: Any, mode: str,
     question's (``None`` when it is, or when either side names none)."""
     if image is None:
         image = image_id
-    own, theirs = image_key(image), image_key(qs.images[index])
-    if own is None or theirs is None or own == theirs:
+    own = image_key(image)
+    if own is None:             # (most answer lines name no image: the question's not looked at)
         return None
-    return RecordError(f"expected the image {qs.images[index]!r} (question file {qs.path} line "
-                       f"{qs.lines[index]}), got {image!r:.120}: answers and questions are "
+    theirs_image = qs.value("images", index)
+    theirs = image_key(theirs_image)
+    if theirs is None or own == theirs:
+        return None
+    return RecordError(f"expected the image {theirs_image!r} (question file {qs.path} line "
+                       f"{qs.line(index)}), got {image!r:.120}: answers and questions are "
                        f"misaligned (aligned by {mode})", field="image", **where)
 
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -106,6 +107,61 @@ class Question:
         return object_of(self.text)
 
 
+_COLUMNS = ("ids", "texts", "labels", "images", "splits")     # Question's fields, in order
+
+
+class NumberIds(Mapping):
+    """Question id -> index in the question file, over ids that are all JSON integers (their
+    ids are the integers' decimal strings): a read-only mapping that answers as a dict of the
+    strings would (``get``, ``in``, ``[]``, iteration in file order, equality), by a binary
+    search in the integers (a string that is not an integer's own decimal form, ``"07"`` or
+    ``"7.0"``, is no id)."""
+
+    __slots__ = ("_numbers", "_sorted", "_order", "_first")
+
+    def __init__(self, numbers: np.ndarray):
+        ascending = bool(np.all(numbers[1:] > numbers[:-1]))
+        self._numbers = numbers
+        self._order = None if ascending else np.argsort(numbers, kind="stable")
+        self._sorted = numbers if ascending else numbers[self._order]
+        # ids first, first + 1, ... in file order (as files number them): found by a subtraction
+        # (a search with a Python int took ~2 microseconds, numpy's cost of converting it)
+        self._first = int(numbers[0]) if ascending and len(numbers) and \
+            int(numbers[-1]) - int(numbers[0]) == len(numbers) - 1 else None
+
+    def get(self, question_id: Any, default: Any = None) -> Any:
+        if not isinstance(question_id, str) or not 0 < len(question_id) <= 20:
+            return default
+        try:
+            number = int(question_id)
+        except ValueError:
+            return default
+        if str(number) != question_id or not -(1 << 63) <= number < 1 << 63:
+            return default
+        if self._first is not None:
+            at = number - self._first
+            return at if 0 <= at < len(self._numbers) else default
+        at = int(np.searchsorted(self._sorted, number))
+        if at == len(self._sorted) or int(self._sorted[at]) != number:
+            return default
+        return at if self._order is None else int(self._order[at])
+
+    def __getitem__(self, question_id: Any) -> int:
+        index = self.get(question_id)
+        if index is None:
+            raise KeyError(question_id)
+        return index
+
+    def __contains__(self, question_id: Any) -> bool:
+        return self.get(question_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (str(number) for number in self._numbers.tolist())
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+
 class QuestionSet:
     """A question file, read once, as columns (:class:`~halluscope.columns.Coded`; element ``i``
     of each is the file's question ``i``, in file order): ``ids``, ``texts``, ``labels``,
@@ -139,6 +195,9 @@ class QuestionSet:
 
     @cached_property
     def ids(self) -> list[str | None]:
+        return self._id_list()
+
+    def _id_list(self) -> list[str | None]:
         column = self.columns["ids"]
         return column.tolist() if isinstance(column, Coded) else column.to_pylist()
 
@@ -163,13 +222,37 @@ class QuestionSet:
         return self._lines if self._lines is not None else list(range(1, self.n + 1))
 
     @cached_property
-    def by_id(self) -> dict[str, int]:
-        """Question id -> index (empty unless every question has an id)."""
-        return {qid: i for i, qid in enumerate(self.ids)} if self.has_ids else {}
+    def by_id(self) -> Mapping[str, int]:
+        """Question id -> index (empty unless every question has an id): over integer ids, a
+        :class:`NumberIds` on :attr:`id_numbers` (8 bytes a question, or 16 where they are not
+        in increasing order) instead of a dict of their strings (~120 bytes a question)."""
+        if not self.has_ids:
+            return {}
+        if self.id_numbers is not None:
+            return NumberIds(self.id_numbers)
+        return {qid: i for i, qid in enumerate(self._id_list())}     # (the list: not kept)
+
+    def value(self, name: str, index: int) -> Any:
+        """Element ``index`` of column ``name`` (``ids``, ``texts``, ``labels``, ``images``,
+        ``splits``): what ``self.<name>[index]`` gives, without making that list of the whole
+        file (an answer looks up its own question: the line-by-line path)."""
+        column = self.columns[name]
+        if isinstance(column, Coded):
+            return column.values[column.codes[index]]
+        return column[index].as_py()
+
+    def line(self, index: int) -> int:
+        """The file line of question ``index`` (``self.lines[index]``, without that list)."""
+        return self._lines[index] if self._lines is not None else range(1, self.n + 1)[index]
+
+    def question(self, index: int) -> Question:
+        """Question ``index`` as a :class:`Question` (``self.questions[index]``), made alone."""
+        return Question(*(self.value(name, index) for name in _COLUMNS), self.line(index))
 
     @cached_property
     def questions(self) -> list[Question]:
-        """The questions as :class:`Question` objects."""
+        """The questions as :class:`Question` objects (every one: for a few thousand; an answer
+        looks up its own with :meth:`question`)."""
         return [Question(*row) for row in zip(self.ids, self.texts, self.labels, self.images,
                                               self.splits, self.lines)]
 

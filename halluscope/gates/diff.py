@@ -117,6 +117,27 @@ def _check_setup(run: str, metrics: Mapping[str, Any], name: str) -> None:
                           f"same settings to gate on it")
 
 
+def _checks(above: Gates | None, below: Gates | None) -> list[tuple[str, float, Any, str]]:
+    """``(name, limit, worse, word)`` of every gate, ``worse(value, limit)`` when crossed."""
+    return [(name, float(limit), worse, word)
+            for gates, worse, word in ((above, lambda v, t: v > t, "above"),
+                                       (below, lambda v, t: v < t, "below"))
+            for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ())]
+
+
+def check_diff_gates(compared: Compared, above: Gates | None = None,
+                     below: Gates | None = None) -> None:
+    """The usage errors of the gates as written, in every comparison: a name that is no
+    difference (KeyError), a threshold that is NaN or outside the difference's range
+    (:class:`~halluscope.errors.ConfigError`). The CLI calls it before writing compare.json,
+    as an audit checks its gates before scoring."""
+    comparisons = _comparisons(compared)
+    for name, limit, _, _ in _checks(above, below):
+        for _, metrics, left_out in comparisons:
+            _gate_entry(metrics, name, left_out)
+            _check_limit(metrics, name, limit)
+
+
 def diff_gate_failures(compared: Compared, above: Gates | None = None,
                        below: Gates | None = None) -> list[str]:
     """Messages for every diff gate crossed (``above``: value > limit; ``below``: < limit), in
@@ -129,14 +150,10 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
     :class:`~halluscope.errors.ConfigError`), and so is a gate on a metric the two runs scored
     with other settings (``setup_differs``)."""
     comparisons = _comparisons(compared)
-    checks = [(name, float(limit), worse, word)
-              for gates, worse, word in ((above, lambda v, t: v > t, "above"),
-                                         (below, lambda v, t: v < t, "below"))
-              for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ())]
-    for name, limit, _, _ in checks:         # usage errors before any gate is judged
-        for run, metrics, left_out in comparisons:
-            _gate_entry(metrics, name, left_out)
-            _check_limit(metrics, name, limit)
+    checks = _checks(above, below)
+    check_diff_gates(compared, above, below)    # usage errors before any gate is judged
+    for name, _, _, _ in checks:
+        for run, metrics, _ in comparisons:
             _check_setup(run, metrics, name)
     failures = []
     for run, metrics, _ in comparisons:
@@ -157,4 +174,4 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
     return failures
 
 
-__all__ = ["Gates", "NoInterval", "diff_gate_failures", "diff_value"]
+__all__ = ["Gates", "NoInterval", "check_diff_gates", "diff_gate_failures", "diff_value"]

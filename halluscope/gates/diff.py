@@ -66,6 +66,24 @@ def _diff_value(metrics: Mapping[str, Any], name: str) -> float:
     return entry["ci"][1 if bound == "upper" else 0]
 
 
+def too_few_paired(paired: int, n_a: int, n_b: int) -> bool:
+    """Whether ``paired`` items are less than half of either run's (``n_a``, ``n_b``): compare
+    warns, and a diff gate fails, since the difference holds those items alone."""
+    return 2 * paired < max(n_a, n_b)
+
+
+def _few_pairs(entry: Mapping[str, Any]) -> str | None:
+    """Why a gate cannot hold on ``entry`` for pairing too few items, or None."""
+    if not all(isinstance(entry.get(k), int) for k in ("n_paired", "only_a", "only_b")):
+        return None                          # a hand-made entry without its counts
+    paired = entry["n_paired"]
+    n_a, n_b = paired + entry["only_a"], paired + entry["only_b"]
+    if not paired or not too_few_paired(paired, n_a, n_b):    # none paired: it has no value
+        return None
+    return (f"only {paired} of A's {n_a} and B's {n_b} items were paired (less than half of "
+            f"a run's), so the difference is not the runs' and the gate cannot hold")
+
+
 class NoInterval(KeyError):
     """A gate on a bound of a difference that has none: it fails (exit 1), as an audit gate on
     a missing value does, rather than being a usage error."""
@@ -159,6 +177,10 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
     for run, metrics, _ in comparisons:
         label = f"{run}: " if len(comparisons) > 1 else ""
         for name, limit, worse, word in checks:
+            few = _few_pairs(metrics[name[len("diff."):].partition("@")[0]])
+            if few:                          # never passes on a small share of the items
+                failures.append(f"{label}{name}: {few}")
+                continue
             try:
                 value = _diff_value(metrics, name)
             except NoInterval as exc:
@@ -174,4 +196,5 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
     return failures
 
 
-__all__ = ["Gates", "NoInterval", "check_diff_gates", "diff_gate_failures", "diff_value"]
+__all__ = ["Gates", "NoInterval", "check_diff_gates", "diff_gate_failures", "diff_value",
+           "too_few_paired"]

@@ -27,14 +27,15 @@ def _gates(values: list[str] | None, flag: str) -> list[tuple[str, float]]:
     gates: list[tuple[str, float]] = []
     for raw in values or ():
         name, sep, value = raw.partition("=")
-        try:
-            if not sep or not name.strip().startswith("diff.") or math.isnan(float(value)):
-                raise ValueError
-            limit = float(value)
-        except ValueError:
+        if not sep or not name.strip().startswith("diff."):
             raise typer.BadParameter(
                 f"expected diff.METRIC.STATISTIC[@upper|@lower]=VALUE (e.g. "
-                f"diff.chair.chair_i@upper=0), got {raw!r}", param_hint=flag) from None
+                f"diff.chair.chair_i@upper=0), got {raw!r}", param_hint=flag)
+        try:        # the gate is well formed: only its threshold is wrong, and that is said
+            limit = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"expected a number as the threshold of {name.strip()}, "
+                                     f"got {value.strip()!r}", param_hint=flag) from None
         if not math.isfinite(limit):     # no difference crosses it: the gate would always pass
             raise typer.BadParameter(f"expected a finite number as the threshold of "
                                      f"{name.strip()}, got {value.strip()!r}", param_hint=flag)

@@ -115,8 +115,12 @@ def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
     entry = metrics.get(name[len("diff."):].partition("@")[0]) or {}
     lo, hi = entry.get("diff_bounds") or (-math.inf, math.inf)
     if not lo <= limit <= hi:
-        hint = f"; rates are fractions: did you mean {limit / 100:g}?" if hi == 1 and \
-            1 < abs(limit) <= 100 else ""
+        hint = ""
+        if hi == 1 and 2 <= abs(limit) <= 100:       # percentage points, surely
+            hint = f"; rates are fractions: did you mean {limit / 100:g}?"
+        elif hi == 1 and 1 < abs(limit) < 2:         # as likely a ratio B / A (1.05: 5% worse)
+            hint = (f"; a diff gate reads the difference B − A, not a ratio B / A (as "
+                    f"percentage points, {limit:g} would be {limit / 100:g})")
         raise ConfigError(f"the threshold {limit:g} of {name} is outside the range of a "
                           f"difference of its values [{lo:g}, {hi:g}]{hint}")
 

@@ -49,7 +49,8 @@ from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,
                                      joined_units, load_run, pair_key)  # (re-exported)
 from halluscope.errors import ConfigError
 from halluscope.gates.assertions import over_no_units
-from halluscope.gates.diff import Gates, NoInterval, diff_gate_failures, diff_value  # re-exported
+from halluscope.gates.diff import (Gates, NoInterval, diff_gate_failures, diff_value,  # re-exported
+                                   too_few_paired)
 from halluscope.metrics.intervals import decide_interval
 from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
                                       replicate_weights, units_over)
@@ -361,7 +362,7 @@ def _check_pairs(a: RunItems, b: RunItems, pairs: Mapping[str, tuple[dict, dict,
                           f"audited on the same questions or images?{unclear}")
     for n, (ia, ib, _) in pairs.items():
         paired = len(set(ia) & set(ib))
-        if 2 * paired < max(len(ia), len(ib)):
+        if too_few_paired(paired, len(ia), len(ib)):     # a diff gate fails there too
             log.warning("compare: metric %s: only %d of A's %d and B's %d items pair (by image, "
                         "document and id); its numbers hold those %d items alone", n, paired,
                         len(ia), len(ib), paired)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -371,14 +371,23 @@ def _where(path: Path, key: str, name: str) -> str:
 
 def _check_manifest_flags(path: Path, table: dict[str, Any]) -> None:
     """A boolean setting (``strict``, ``resume``) must be a TOML boolean: ``strict = "yes"``
-    was taken for true, and ``"no"`` for false, by pydantic's lax reading."""
+    was taken for true, and ``"no"`` for false, by pydantic's lax reading; a number setting
+    (``confidence``, ``n_boot``) a TOML number: ``confidence = "0.9"`` was read as 0.9."""
     for key, value in table.items():
         field = AuditConfig.model_fields.get(key)
-        if field is not None and field.annotation is bool and not isinstance(value, bool):
-            line = key_line(path, key)
-            raise ConfigError(f"{path}{f':{line}' if line else ''}: invalid [audit] table: "
-                              f"{key}: expected true or false (a TOML boolean, unquoted), got "
-                              f"{type(value).__name__} {value!r:.60}")
+        if field is None:
+            continue
+        kinds = set(get_args(field.annotation) or (field.annotation,)) - {type(None)}
+        if kinds == {bool} and not isinstance(value, bool):
+            want = "true or false (a TOML boolean, unquoted)"
+        elif kinds and kinds <= {int, float} and (isinstance(value, bool) or not isinstance(
+                value, (int, float) if float in kinds else int)):
+            want = ("a number" if float in kinds else "a whole number") + " (a TOML number, unquoted)"
+        else:
+            continue
+        line = key_line(path, key)
+        raise ConfigError(f"{path}{f':{line}' if line else ''}: invalid [audit] table: "
+                          f"{key}: expected {want}, got {type(value).__name__} {value!r:.60}")
 
 
 #: ``[audit]`` keys whose value may name files: a judge spec (a name or a ``.toml`` path), a

@@ -27,19 +27,31 @@ def _gates(values: list[str] | None, flag: str) -> list[tuple[str, float]]:
     gates: list[tuple[str, float]] = []
     for raw in values or ():
         name, sep, value = raw.partition("=")
-        try:
-            if not sep or not name.strip().startswith("diff.") or math.isnan(float(value)):
-                raise ValueError
-            limit = float(value)
-        except ValueError:
+        if not sep or not name.strip().startswith("diff."):
             raise typer.BadParameter(
                 f"expected diff.METRIC.STATISTIC[@upper|@lower]=VALUE (e.g. "
-                f"diff.chair.chair_i@upper=0), got {raw!r}", param_hint=flag) from None
+                f"diff.chair.chair_i@upper=0), got {raw!r}", param_hint=flag)
+        try:        # the gate is well formed: only its threshold is wrong, and that is said
+            limit = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"expected a number as the threshold of {name.strip()}, "
+                                     f"got {value.strip()!r}", param_hint=flag) from None
         if not math.isfinite(limit):     # no difference crosses it: the gate would always pass
             raise typer.BadParameter(f"expected a finite number as the threshold of "
                                      f"{name.strip()}, got {value.strip()!r}", param_hint=flag)
         gates.append((name.strip(), limit))
     return gates
+
+
+def _gate_step(step, result, above, below):
+    """``step(result, above, below)``, a usage error of a gate said as one (exit 2)."""
+    from halluscope.errors import HalluscopeError
+    try:
+        return step(result, above, below)
+    except (KeyError, HalluscopeError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) else exc
+        err_console.print(f"[bold red]error:[/] gate: {plain(message)}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def _table(comp) -> Table:
@@ -112,6 +124,7 @@ def compare_command(
 ) -> None:
     """Compare audits item by item: per metric A, B, B − A with a paired-bootstrap interval."""
     from halluscope.comparison import compare, diff_gate_failures
+    from halluscope.gates.diff import check_diff_gates
     from halluscope.errors import HalluscopeError
 
     above = _gates(fail_above, "--fail-above")
@@ -123,8 +136,12 @@ def compare_command(
         raise typer.BadParameter(f"expected a confidence level between 0 and 1 (e.g. 0.95), "
                                  f"got {confidence}", param_hint="--confidence")
     try:
-        result = compare(runs, out=out, n_boot=bootstrap, seed=seed, confidence=confidence,
+        result = compare(runs, out=None, n_boot=bootstrap, seed=seed, confidence=confidence,
                          metric_files=metric_file or ())
+        # the gates as written are checked before anything is written (as an audit checks
+        # its gates before scoring): a misspelt gate is exit 2 with no compare.json
+        _gate_step(check_diff_gates, result, above, below)
+        result.save(out)
     except (HalluscopeError, OSError) as exc:
         err_console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
@@ -135,12 +152,7 @@ def compare_command(
             for note in comp.notes():       # beside the table, not only in the log
                 console.print(f"[bold yellow]warning:[/] {plain(note)}", highlight=False)
         console.print(f"wrote {plain(out / 'compare.json')}, {plain(out / 'compare.html')}")
-    try:
-        failures = diff_gate_failures(result, above, below)
-    except (KeyError, HalluscopeError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) else exc
-        err_console.print(f"[bold red]error:[/] gate: {plain(message)}", highlight=False)
-        raise typer.Exit(EXIT_USAGE) from None
+    failures = _gate_step(diff_gate_failures, result, above, below)
     for failure in failures:
         err_console.print(f"[bold red]gate failed:[/] {plain(failure)}", highlight=False)
     if failures:

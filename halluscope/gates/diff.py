@@ -66,6 +66,24 @@ def _diff_value(metrics: Mapping[str, Any], name: str) -> float:
     return entry["ci"][1 if bound == "upper" else 0]
 
 
+def too_few_paired(paired: int, n_a: int, n_b: int) -> bool:
+    """Whether ``paired`` items are less than half of either run's (``n_a``, ``n_b``): compare
+    warns, and a diff gate fails, since the difference holds those items alone."""
+    return 2 * paired < max(n_a, n_b)
+
+
+def _few_pairs(entry: Mapping[str, Any]) -> str | None:
+    """Why a gate cannot hold on ``entry`` for pairing too few items, or None."""
+    if not all(isinstance(entry.get(k), int) for k in ("n_paired", "only_a", "only_b")):
+        return None                          # a hand-made entry without its counts
+    paired = entry["n_paired"]
+    n_a, n_b = paired + entry["only_a"], paired + entry["only_b"]
+    if not paired or not too_few_paired(paired, n_a, n_b):    # none paired: it has no value
+        return None
+    return (f"only {paired} of A's {n_a} and B's {n_b} items were paired (less than half of "
+            f"a run's), so the difference is not the runs' and the gate cannot hold")
+
+
 class NoInterval(KeyError):
     """A gate on a bound of a difference that has none: it fails (exit 1), as an audit gate on
     a missing value does, rather than being a usage error."""
@@ -97,8 +115,12 @@ def _check_limit(metrics: Mapping[str, Any], name: str, limit: float) -> None:
     entry = metrics.get(name[len("diff."):].partition("@")[0]) or {}
     lo, hi = entry.get("diff_bounds") or (-math.inf, math.inf)
     if not lo <= limit <= hi:
-        hint = f"; rates are fractions: did you mean {limit / 100:g}?" if hi == 1 and \
-            1 < abs(limit) <= 100 else ""
+        hint = ""
+        if hi == 1 and 2 <= abs(limit) <= 100:       # percentage points, surely
+            hint = f"; rates are fractions: did you mean {limit / 100:g}?"
+        elif hi == 1 and 1 < abs(limit) < 2:         # as likely a ratio B / A (1.05: 5% worse)
+            hint = (f"; a diff gate reads the difference B − A, not a ratio B / A (as "
+                    f"percentage points, {limit:g} would be {limit / 100:g})")
         raise ConfigError(f"the threshold {limit:g} of {name} is outside the range of a "
                           f"difference of its values [{lo:g}, {hi:g}]{hint}")
 
@@ -117,6 +139,27 @@ def _check_setup(run: str, metrics: Mapping[str, Any], name: str) -> None:
                           f"same settings to gate on it")
 
 
+def _checks(above: Gates | None, below: Gates | None) -> list[tuple[str, float, Any, str]]:
+    """``(name, limit, worse, word)`` of every gate, ``worse(value, limit)`` when crossed."""
+    return [(name, float(limit), worse, word)
+            for gates, worse, word in ((above, lambda v, t: v > t, "above"),
+                                       (below, lambda v, t: v < t, "below"))
+            for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ())]
+
+
+def check_diff_gates(compared: Compared, above: Gates | None = None,
+                     below: Gates | None = None) -> None:
+    """The usage errors of the gates as written, in every comparison: a name that is no
+    difference (KeyError), a threshold that is NaN or outside the difference's range
+    (:class:`~halluscope.errors.ConfigError`). The CLI calls it before writing compare.json,
+    as an audit checks its gates before scoring."""
+    comparisons = _comparisons(compared)
+    for name, limit, _, _ in _checks(above, below):
+        for _, metrics, left_out in comparisons:
+            _gate_entry(metrics, name, left_out)
+            _check_limit(metrics, name, limit)
+
+
 def diff_gate_failures(compared: Compared, above: Gates | None = None,
                        below: Gates | None = None) -> list[str]:
     """Messages for every diff gate crossed (``above``: value > limit; ``below``: < limit), in
@@ -129,19 +172,19 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
     :class:`~halluscope.errors.ConfigError`), and so is a gate on a metric the two runs scored
     with other settings (``setup_differs``)."""
     comparisons = _comparisons(compared)
-    checks = [(name, float(limit), worse, word)
-              for gates, worse, word in ((above, lambda v, t: v > t, "above"),
-                                         (below, lambda v, t: v < t, "below"))
-              for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ())]
-    for name, limit, _, _ in checks:         # usage errors before any gate is judged
-        for run, metrics, left_out in comparisons:
-            _gate_entry(metrics, name, left_out)
-            _check_limit(metrics, name, limit)
+    checks = _checks(above, below)
+    check_diff_gates(compared, above, below)    # usage errors before any gate is judged
+    for name, _, _, _ in checks:
+        for run, metrics, _ in comparisons:
             _check_setup(run, metrics, name)
     failures = []
     for run, metrics, _ in comparisons:
         label = f"{run}: " if len(comparisons) > 1 else ""
         for name, limit, worse, word in checks:
+            few = _few_pairs(metrics[name[len("diff."):].partition("@")[0]])
+            if few:                          # never passes on a small share of the items
+                failures.append(f"{label}{name}: {few}")
+                continue
             try:
                 value = _diff_value(metrics, name)
             except NoInterval as exc:
@@ -157,4 +200,5 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
     return failures
 
 
-__all__ = ["Gates", "NoInterval", "diff_gate_failures", "diff_value"]
+__all__ = ["Gates", "NoInterval", "check_diff_gates", "diff_gate_failures", "diff_value",
+           "too_few_paired"]

@@ -73,17 +73,18 @@ def parse_gate(raw: str, direction: str, flag: str = "") -> Gate:
              else f"parse_gates({flag}=...): ")
     name, sep, value = raw.rpartition("=")     # a group value may hold '=' (split:a=b)
     name = name.strip()
-    try:
-        if not sep or "." not in name.split("@", 1)[0]:
-            raise ValueError
-        limit = float(value)
-        if not math.isfinite(limit):       # nan is never crossed, inf never either
-            raise ConfigError(f"{where}expected a finite number as the threshold of "
-                              f"{name}, got {value.strip()!r}")
-    except ValueError:
+    if not sep or "." not in name.split("@", 1)[0]:
         raise ConfigError(f"{where}expected METRIC.STAT[@GROUP][@BOUND]=VALUE (e.g. "
                           f"chair.chair_i=0.1, chair.chair_i@upper=0.1 or "
-                          f"pope.f1@split:random@lower=0.8), got {raw!r}") from None
+                          f"pope.f1@split:random@lower=0.8), got {raw!r}")
+    try:        # the gate is well formed: only its threshold is wrong, and that is said
+        limit = float(value)
+    except ValueError:
+        raise ConfigError(f"{where}expected a number as the threshold of {name}, got "
+                          f"{value.strip()!r}") from None
+    if not math.isfinite(limit):       # nan is never crossed, inf never either
+        raise ConfigError(f"{where}expected a finite number as the threshold of "
+                          f"{name}, got {value.strip()!r}")
     parts = name.split("@")
     bound = None
     if len(parts) > 1 and parts[-1] in BOUNDS:

@@ -36,8 +36,17 @@ def declared_value_check() -> ValueCheck:
         opt = declared.get((key, setting))
         if opt is None or not opt[1].choices and opt[1].type not in (str, int, float, bool):
             return
-        opt[1].check(value, opt[0])
+        value = opt[1].check(value, opt[0])
+        within, want = _RANGES.get((key, setting), (None, ""))
+        if within is not None and not within(value):
+            raise ConfigError(f"expected {want}, got {value!r}")
     return check
+
+
+#: ``(option, whether an audit setting) -> (test, what it wants)`` for a declared number whose
+#: range the metric checks only when built (``region_iou = nan`` was refused then, with no
+#: file, line or key).
+_RANGES = {("region_iou", False): (lambda v: 0 < v <= 1, "an IoU in (0, 1]")}
 
 
 def check_audit_option(key: str, value: Any) -> None:

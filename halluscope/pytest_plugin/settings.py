@@ -105,13 +105,16 @@ class Settings:
             return [Path(v).resolve() for v in (ini(name) or [])]
 
         tolerance_text = cli("tolerance") or ini("tolerance") or "0"
+        # named as it was given: the flag, or the ini file's key (which has no flag's name)
+        source = ("--halluscope-tolerance" if cli("tolerance") else
+                  f"halluscope_tolerance in {getattr(config, 'inipath', None) or 'the ini file'}")
         try:
             tolerance = float(tolerance_text)
         except ValueError:
-            raise pytest.UsageError(f"--halluscope-tolerance: expected a number >= 0, got "
+            raise pytest.UsageError(f"{source}: expected a number >= 0, got "
                                     f"{tolerance_text!r}") from None
         if not 0 <= tolerance < float("inf"):     # nan slipped past `< 0`; inf passes all
-            raise pytest.UsageError(f"--halluscope-tolerance: expected a finite number >= 0, got "
+            raise pytest.UsageError(f"{source}: expected a finite number >= 0, got "
                                     f"{tolerance_text!r}")
         offline = cli("offline")
         if offline is None:     # the environment over the ini file (docs/pytest-plugin.md)

@@ -1,0 +1,80 @@
+"""Follow-ups of the adapter bug hunt: data: image URLs, reasoning kept out of answers, stop
+strings of local models, Gemini's model version. Servers here are the loopback FakeServer."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from fake_openai_server import FakeServer
+from halluscope.adapters import images
+from halluscope.adapters.images import ImageLoader
+from halluscope.adapters.query import query
+from halluscope.adapters.types import ImageError
+
+
+def _png(size=(20, 12), colour=(10, 200, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _data_url(data: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+
+# -- data: URLs are images, not missing files ------------------------------------------------
+def test_a_data_url_image_is_read_and_hashed_as_its_bytes(tmp_path):
+    """``data:image/png;base64,...`` was looked up as a file: "image not found"."""
+    png = _png()
+    (tmp_path / "a.png").write_bytes(png)
+    loader = ImageLoader()
+    url = _data_url(png)
+    assert loader.read(url) == png
+    assert loader.sha256(url) == loader.sha256(str(tmp_path / "a.png"))
+    assert loader.open(url).size == (20, 12)
+    wrapped = url[:40] + "\n" + url[40:]                  # base64 broken over lines
+    assert loader.read(wrapped) == png
+
+
+@pytest.mark.parametrize("url, said", [
+    ("data:image/png;base64,@@@not-base64@@@", "not valid base64"),
+    ("data:text/plain;base64,aGVsbG8=", "not an image"),
+    ("data:image/png,%89PNG", "only base64"),
+    ("data:image/png;base64,", "no data"),
+])
+def test_a_bad_data_url_is_a_clear_image_error(url, said):
+    with pytest.raises(ImageError, match=said) as info:
+        ImageLoader().read(url)
+    assert "not found" not in str(info.value)
+
+
+def test_a_data_url_over_the_size_limit_is_refused_before_decoding(monkeypatch):
+    monkeypatch.setattr(images, "MAX_DOWNLOAD_BYTES", 100)
+    with pytest.raises(ImageError, match="larger than"):
+        ImageLoader().read(_data_url(b"x" * 400))
+
+
+def test_an_undecodable_data_url_error_does_not_repeat_the_whole_url():
+    url = _data_url(b"not a picture at all" * 50)
+    with pytest.raises(ImageError) as info:
+        ImageLoader().open(url)
+    assert len(str(info.value)) < 300 and "data:image/png;base64," in str(info.value)
+
+
+def test_a_prompt_with_a_data_url_image_is_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-adaptfollow-0123456789")
+    png = _png()
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps({"id": "a", "prompt": "what?", "image": _data_url(png)}) + "\n")
+    with FakeServer() as server:
+        query(prompts, "openai/gpt-x", base_url=server.base, cache=None,
+              out=tmp_path / "out.jsonl")
+        sent = json.dumps(server.requests)
+    line = json.loads((tmp_path / "out.jsonl").read_text())
+    assert "error" not in line and isinstance(line["response"], str), line["error"]
+    assert "data:image/" in sent and line["image"] == _data_url(png)

@@ -78,3 +78,50 @@ def test_a_prompt_with_a_data_url_image_is_asked(tmp_path, monkeypatch):
     line = json.loads((tmp_path / "out.jsonl").read_text())
     assert "error" not in line and isinstance(line["response"], str), line["error"]
     assert "data:image/" in sent and line["image"] == _data_url(png)
+
+
+# -- a reasoning model's inline <think> block is not the answer ---------------------------------
+THOUGHT = "The user asks what is shown. I see a dog, maybe a cat too."
+REPLIES = {
+    "closed": {"text": f"<think>\n{THOUGHT}\n</think>\n\nA dog on a sofa."},
+    "cut": {"text": f"<think>\n{THOUGHT} Let me look ag", "finish_reason": "length"},
+    "plain": {"text": "A dog on a sofa."},
+    "later": {"text": "A dog. <think>not at the start</think> On a sofa."},
+    "empty": {"text": "<think></think>A dog."},
+}
+
+
+def test_a_leading_think_block_is_kept_apart_from_the_answer(tmp_path, monkeypatch):
+    """A reasoning model behind a server without a reasoning parser puts ``<think>...</think>``
+    at the start of the content: the thoughts were written as the response and audited as
+    the answer. A closed leading block goes to ``reasoning``; an unclosed one (cut at the
+    token limit) leaves an empty answer whose finish_reason tells the cut; a ``<think>`` later
+    in the text is the model's answer and kept as is."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-adaptfollow-0123456789")
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps({"id": k, "prompt": f"q {k}"}) + "\n" for k in REPLIES))
+    cache = tmp_path / "cache"
+    for run in ("fresh", "cached"):
+        out = tmp_path / f"{run}.jsonl"
+        with FakeServer(responder=lambda prompt, body: REPLIES[prompt.split()[-1]]) as server:
+            query(prompts, "openai/gpt-x", base_url=server.base, cache=cache, out=out)
+        lines = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+        assert lines["closed"]["response"] == "A dog on a sofa."
+        assert lines["closed"]["reasoning"] == THOUGHT
+        assert lines["cut"]["response"] == "" and lines["cut"]["finish_reason"] == "length"
+        assert lines["cut"]["reasoning"].startswith(THOUGHT)
+        assert lines["plain"]["response"] == "A dog on a sofa." and "reasoning" not in lines["plain"]
+        assert lines["later"]["response"] == REPLIES["later"]["text"]
+        assert "reasoning" not in lines["later"]
+        assert lines["empty"]["response"] == "A dog." and lines["empty"]["reasoning"] == ""
+        sheet = json.loads(out.with_name(out.name + ".runsheet.json").read_text())
+        assert sheet["counts"]["reasoning"] == 3, sheet["counts"]
+        assert sheet["counts"]["truncated"] == 1
+
+
+def test_split_thoughts():
+    from halluscope.adapters.types import split_thoughts
+    assert split_thoughts("  <think>a</think>  b") == ("b", "a")
+    assert split_thoughts("<think>a") == ("", "a")
+    assert split_thoughts("b <think>a</think>") == ("b <think>a</think>", None)
+    assert split_thoughts("<Think>a</Think>b") == ("<Think>a</Think>b", None)

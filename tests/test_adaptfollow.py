@@ -125,3 +125,29 @@ def test_split_thoughts():
     assert split_thoughts("<think>a") == ("", "a")
     assert split_thoughts("b <think>a</think>") == ("b <think>a</think>", None)
     assert split_thoughts("<Think>a</Think>b") == ("<Think>a</Think>b", None)
+
+
+# -- Gemini: a model version that is no string is unknown, as OpenAI's model -------------------
+@pytest.mark.parametrize("version", [123, {"name": "x"}, ["v"], None, "gemini-x-001"])
+def test_a_gemini_model_version_that_is_no_string_is_unknown(version, monkeypatch):
+    """The SDK refused the whole body (a pydantic ValidationError, retried as malformed) and
+    the record failed after 6 attempts; OpenAI's parser takes such a model as unknown."""
+    import asyncio
+
+    from halluscope.adapters.registry import get_model
+    from halluscope.adapters.types import Message, Request
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-test-0123456789")
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    body = {"candidates": [{"content": {"parts": [{"text": "A cat."}], "role": "model"},
+                            "finishReason": "STOP"}], "modelVersion": version}
+
+    async def ask(api):
+        try:
+            return await api.generate(Request((Message.user("x"),)))
+        finally:
+            await api.aclose()
+
+    with FakeServer(responder=lambda prompt, b: {"body": body}) as server:
+        resp = asyncio.run(ask(get_model("gemini/gemini-x", base_url=server.base)))
+    assert resp.text == "A cat." and resp.finish_reason == "STOP"
+    assert resp.model == (version if isinstance(version, str) else None)

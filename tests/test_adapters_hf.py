@@ -170,3 +170,31 @@ def test_numerics_settings_enter_the_cache_key(vlm_dirs, photo, tmp_path):
               for n in range(3)]
     assert counts[1]["new"] == 1 and counts[1].get("cached", 0) == 0   # not fp32's answer
     assert counts[2]["cached"] == 1
+
+
+def test_a_stop_string_is_not_part_of_a_local_answer(vlm_dirs, monkeypatch):
+    """The API providers end the answer before the stop string; the local adapter kept it."""
+    import transformers
+
+    from halluscope.adapters import hf_local
+    api = get_model(f"hf/{vlm_dirs['llava']}", device="cpu", dtype="float32")
+    full = generate(api, Request((Message.user("Describe a cat."),), Decoding(max_tokens=8)))
+    words = full.text.split()
+    stop = " " + words[2]
+    monkeypatch.setattr(hf_local, "_stop_criteria",
+                        lambda tok, stops: transformers.StoppingCriteriaList())
+    cut = generate(api, Request((Message.user("Describe a cat."),),
+                                Decoding(max_tokens=8, stop=(stop,))))
+    assert cut.text == full.text[:full.text.index(stop)].strip()
+    assert cut.finish_reason == "stop"
+    asyncio.run(api.aclose())
+
+
+def test_stop_strings_the_tokenizer_cannot_check_are_a_clear_error(vlm_dirs, tmp_path):
+    """transformers' stop-string check raised a bare ValueError (substring not found) on the
+    word-level test tokenizer: it escaped as a crash (exit 3)."""
+    api = get_model(f"hf/{vlm_dirs['llava']}", device="cpu", dtype="float32")
+    with pytest.raises(ConfigError, match="stop strings.*tokenizer"):
+        generate(api, Request((Message.user("Describe a cat."),),
+                              Decoding(max_tokens=4, stop=("zz",))))
+    asyncio.run(api.aclose())

@@ -401,3 +401,23 @@ def test_a_strict_pin_fails_when_the_server_names_no_model(image, tmp_path, monk
         assert lax.verify_sync(Claim("existence", "cat"), image).label == "supported"
         assert lax.describe()["reported_models"] == {}
         lax.close()
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini", "hf", "mock"])
+def test_image_detail_for_a_provider_without_it_is_a_bad_spec(spec_dir, provider):
+    """``[image] detail`` is OpenAI's; a spec giving it to another provider loaded (and was
+    listed as valid by ``judges list``) and failed only when the judge was built."""
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    spec = spec_dir / "gpt-4o-2024-08-06.toml"
+    spec.write_text(spec.read_text().replace('provider = "openai"', f'provider = "{provider}"'))
+    with pytest.raises(ConfigError, match=f"detail.*provider {provider!r}"):
+        load_spec(spec)
+    res = CliRunner().invoke(app, ["judges", "list", "--path", str(spec_dir)],
+                             env={"COLUMNS": "300"})
+    assert res.exit_code == 2 and "detail" in res.output, res.output
+    res = CliRunner().invoke(app, ["judges", "show", str(spec)])
+    assert res.exit_code == 2 and "detail" in res.output, res.output
+    spec.write_text(spec.read_text().replace('detail = "high"', ''))
+    assert load_spec(spec).provider == provider                      # without detail: fine

@@ -5,7 +5,8 @@
 * ``temperature``, ``top_p``, ``seed``, ``max_output_tokens`` and stop sequences are sent;
 * the SDK's own retries are off (``HttpRetryOptions(attempts=1)``): the client retries,
   waiting what a 429's ``google.rpc.RetryInfo`` asks (Gemini sends no ``Retry-After``);
-* the model version Gemini reports (``model_version``) is recorded as the served model.
+* the model version Gemini reports (``model_version``) is recorded as the served model; one
+  that is no string is unknown (``None``), as the OpenAI adapter takes such a model name.
 """
 
 from __future__ import annotations
@@ -112,6 +113,47 @@ def retry_delay(body: Any) -> float | None:
     return None
 
 
+def _tolerant_transport():
+    """An httpx transport that drops a ``generateContent`` body's ``modelVersion`` when it is
+    no string, before the SDK validates the body: the SDK refuses the whole answer for it (a
+    pydantic error, retried as malformed until the record fails), where a model name that is
+    no string is unknown to the OpenAI adapter. Other responses pass untouched."""
+    import json
+
+    import httpx
+
+    class Tolerant(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self._inner = httpx.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            resp = await self._inner.handle_async_request(request)
+            if (resp.status_code != 200 or not request.url.path.endswith(":generateContent")
+                    or "json" not in resp.headers.get("content-type", "")):
+                return resp
+            try:
+                body = await resp.aread()  # content-encoding undone
+            finally:
+                await resp.aclose()
+            try:
+                obj = json.loads(body)
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict) and not isinstance(obj.get("modelVersion", ""), str):
+                del obj["modelVersion"]
+                body = json.dumps(obj).encode()
+            headers = [(k, v) for k, v in resp.headers.multi_items()
+                       if k.lower() not in ("content-encoding", "content-length",
+                                            "transfer-encoding")]
+            return httpx.Response(resp.status_code, headers=headers, content=body,
+                                  request=request)
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    return Tolerant()
+
+
 class GeminiModel:
     """Gemini models through ``generate_content``.
 
@@ -155,6 +197,8 @@ class GeminiModel:
             http["api_version"] = api_version
         if timeout is not None:
             http["timeout"] = int(timeout * 1000)  # milliseconds
+        if "async_client_args" in getattr(types.HttpOptions, "model_fields", {}):
+            http["async_client_args"] = {"transport": _tolerant_transport()}
         self._client = genai.Client(api_key=key, http_options=types.HttpOptions(**http))
 
     @property

@@ -49,6 +49,27 @@ def _import_torch_transformers():
     return torch, transformers
 
 
+def _stop_criteria(tokenizer, stops: tuple[str, ...]):
+    """transformers' stop-string check for ``stops`` on ``tokenizer``; a :class:`ConfigError`
+    when the tokenizer's vocabulary defeats it (transformers raises a bare ``ValueError``,
+    ``substring not found``, on some tokenizers), instead of a crash."""
+    from transformers import StoppingCriteriaList, StopStringCriteria
+    try:
+        return StoppingCriteriaList([StopStringCriteria(tokenizer=tokenizer,
+                                                        stop_strings=list(stops))])
+    except ValueError as exc:
+        raise ConfigError(f"transformers cannot check the stop strings {list(stops)!r} with "
+                          f"this model's tokenizer ({type(tokenizer).__name__}: {exc}); give "
+                          f"this model no stop strings") from None
+
+
+def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
+    """``text`` ended before the first stop string in it, as the API providers return it (the
+    stop string is not part of the answer), and whether one was found."""
+    hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
+    return (text[:min(hits)], True) if hits else (text, False)
+
+
 def files_pin(folder: Path) -> str:
     """``files:<sha256>`` over config.json and each weights file's name, size and first MiB."""
     h = hashlib.sha256()
@@ -273,16 +294,19 @@ class HFLocalModel:
             else:
                 gen.update(temperature=None, top_p=None, top_k=None)
             if d.stop:
-                gen.update(stop_strings=list(d.stop), tokenizer=tokenizer)
+                gen["stopping_criteria"] = _stop_criteria(tokenizer, d.stop)
             if getattr(tokenizer, "pad_token_id", None) is not None:
                 gen["pad_token_id"] = tokenizer.pad_token_id
             n_in = inputs["input_ids"].shape[1]
             with torch.inference_mode():
                 out = model.generate(**inputs, **gen)
             new = out[0, n_in:]
-            answer = tokenizer.decode(new, skip_special_tokens=True).strip()
+            answer, stopped = cut_at_stop(tokenizer.decode(new, skip_special_tokens=True),
+                                          d.stop)
+            answer = answer.strip()
         eos = getattr(tokenizer, "eos_token_id", None)
-        finished = len(new) < d.max_tokens or (eos is not None and int(new[-1]) == eos)
+        finished = stopped or len(new) < d.max_tokens or (eos is not None
+                                                          and int(new[-1]) == eos)
         return Response(text=answer, model=self.model,
                         usage={"input_tokens": int(n_in), "output_tokens": int(len(new))},
                         finish_reason="stop" if finished else "length")

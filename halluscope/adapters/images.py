@@ -1,4 +1,5 @@
-"""Images for model calls: load (local paths; URLs only when allowed), hash, resize, re-encode.
+"""Images for model calls: load (local paths, base64 ``data:image/...`` URLs; http(s) URLs only
+when allowed), hash, resize, re-encode.
 
 Each provider documents how large an image may be and what it does with larger ones; an
 :class:`ImagePolicy` states that, and :func:`prepare` shrinks and re-encodes an image so that the
@@ -19,6 +20,7 @@ none        send as is (local models: their processor resizes)                  
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import io
 import logging
@@ -55,7 +57,7 @@ def decode_error(name: str, exc: BaseException) -> ImageError:
     else:
         text = " ".join(_OBJECT_REPR.sub("<data>", str(exc)).split())[:200]
         why = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return ImageError(f"cannot decode image {name}: {why}")
+    return ImageError(f"cannot decode image {short_name(name)}: {why}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,42 @@ def is_url(source: str) -> bool:
     return urlparse(source).scheme in _URL_SCHEMES
 
 
+def is_data_url(source: str) -> bool:
+    """``data:...`` (an image given inline, as the APIs take it)."""
+    return source[:5].lower() == "data:"
+
+
+def short_name(source: str) -> str:
+    """``source`` as error messages name it: a ``data:`` URL by its head and length, not its
+    whole payload."""
+    if is_data_url(source) and len(source) > 60:
+        return f"{source[:40]}... ({len(source)} characters)"
+    return source
+
+
+def data_url_bytes(url: str) -> bytes:
+    """The bytes of a ``data:image/...;base64,`` URL; :class:`ImageError` for another media
+    type, a payload that is not base64, or one over :data:`MAX_DOWNLOAD_BYTES` (checked before
+    decoding)."""
+    head, comma, payload = url[5:].partition(",")
+    params = [p.strip().lower() for p in head.split(";")]
+    name = short_name(url)
+    if not comma or not params[0].startswith("image/"):
+        raise ImageError(f"data URL {name} is not an image (expected data:image/...;base64,...)")
+    if "base64" not in params[1:]:
+        raise ImageError(f"data URL {name}: only base64 data URLs are read "
+                         f"(data:image/...;base64,...)")
+    payload = "".join(payload.split())
+    if not payload:
+        raise ImageError(f"data URL {name} holds no data")
+    if len(payload) // 4 * 3 > MAX_DOWNLOAD_BYTES:
+        raise ImageError(f"data URL {name}: larger than {MAX_DOWNLOAD_BYTES // _MB} MB")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageError(f"data URL {name}: its payload is not valid base64") from None
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedImage:
     """Bytes ready to send, with their MIME type and pixel size."""
@@ -176,7 +214,7 @@ class ImageLoader:
         self._lock = threading.Lock()
 
     def resolve(self, source: str) -> str:
-        if is_url(source):
+        if is_url(source) or is_data_url(source):
             return source
         if source.startswith("file://"):
             try:
@@ -199,6 +237,8 @@ class ImageLoader:
         keeps its key (a new change time alone costs one hashing, never a cache miss)."""
         if is_url(src):
             return src
+        if is_data_url(src):  # keyed by a digest: a memo holds no megabytes of URL
+            return ("data:", hashlib.sha256(src.encode("utf-8", "replace")).digest())
         try:
             st = os.stat(src)
         except FileNotFoundError:
@@ -217,6 +257,8 @@ class ImageLoader:
                 return self._bytes[memo_key]
         if is_url(src):
             data = self._fetch(src)
+        elif is_data_url(src):
+            data = data_url_bytes(src)
         else:
             try:
                 data = Path(src).read_bytes()

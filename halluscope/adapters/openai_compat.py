@@ -36,7 +36,7 @@ from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
                                        RequestError, Response, check_detail, clip,
-                                       redact_secrets, token_counts)
+                                       redact_secrets, split_thoughts, token_counts)
 from halluscope.errors import MissingExtraError
 from halluscope.redact import endpoint_url, register_options, register_secret, register_url
 
@@ -305,12 +305,16 @@ def parse_completion(body: bytes | str) -> Response:
         if not isinstance(text, str):
             raise MalformedResponse(f"expected the content as a string, got "
                                     f"{type(text).__name__}")
+        # a reasoning model's inline <think> block (no reasoning parser on the server) is
+        # not the answer, as reasoning_content never is: kept apart in ``reasoning``
+        text, reasoning = split_thoughts(text)
         usage = token_counts(obj.get("usage"), _USAGE_NAMES, where="chat completion")
         model = obj.get("model")
         # a name or reason that is no string (a number, an object) is not written into the
         # output, counted as a served model, or compared with a pin: it is unknown
         return Response(text=text, model=model if isinstance(model, str) and model else None,
-                        usage=usage, finish_reason=finish if isinstance(finish, str) else None)
+                        usage=usage, finish_reason=finish if isinstance(finish, str) else None,
+                        reasoning=reasoning)
     except MalformedResponse:
         raise
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:

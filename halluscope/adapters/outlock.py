@@ -423,7 +423,7 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "max_connections": max_connections,
         "counts": {"total": counts.total, "skipped": counts.skipped, "cached": counts.cached,
                    "new": counts.new, "failed": counts.failed, "truncated": counts.truncated,
-                   "filtered": counts.filtered},
+                   "filtered": counts.filtered, "reasoning": counts.reasoning},
         "reported_models": reported,
         "model_mismatch": bool(mismatched),
         "client": client.describe(),

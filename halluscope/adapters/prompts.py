@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from halluscope.adapters.images import file_uri_path, is_url
+from halluscope.adapters.images import file_uri_path, is_data_url, is_url
 from halluscope.adapters.prompt_ids import duplicate_id_problem
 from halluscope.errors import InputError, RecordError
 from halluscope.records import Record, iter_json_lines, record_from_dict
@@ -48,7 +48,7 @@ def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
                           "out for a text-only prompt)", file=file, line=line, field="image")
     if image and image.startswith("file://"):  # a file as a URI; Path() made it 'file:/...'
         image = file_uri_path(image, file=file, line=line)     # file://img.png: refused
-    if image and not is_url(image):
+    if image and not is_url(image) and not is_data_url(image):
         p = Path(image).expanduser()
         if not p.is_absolute():
             root = image_root if image_root is not None else base
@@ -113,7 +113,7 @@ def check_prompts(source, *, image_root=None) -> list[str]:
 # -- output file ----------------------------------------------------------------------------
 def _portable_image(item: PromptItem, out_dir: Path | None) -> Any:
     original = item.fields.get("image")
-    if item.image is None or is_url(item.image) or out_dir is None:
+    if item.image is None or is_url(item.image) or is_data_url(item.image) or out_dir is None:
         return original
     try:
         return os.path.relpath(item.image, out_dir)

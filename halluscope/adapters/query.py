@@ -89,7 +89,7 @@ class FailureGroup:
 #: What a run writes about its answer; left out of a prompt line (an output file asked again,
 #: by another model, say: its answer, finish reason or failure are not this run's).
 _ANSWER_FIELDS = frozenset({"response", "finish_reason", "requested_model", "error",
-                            "error_status"})
+                            "error_status", "reasoning"})
 
 
 @dataclass
@@ -107,6 +107,8 @@ class QueryCounts:
         filtered: Answers a provider's filter (or the model declining) stopped after some
             text (``finish_reason`` ``content_filter``, ``refusal``, ``SAFETY``, ...): kept,
             but not the whole answer.
+        reasoning: Answers that opened with a reasoning model's ``<think>`` block, kept out
+            of ``response`` and written as ``reasoning``.
     """
 
     total: int = 0
@@ -116,6 +118,7 @@ class QueryCounts:
     failed: int = 0
     truncated: int = 0
     filtered: int = 0
+    reasoning: int = 0
 
     @property
     def done(self) -> int:
@@ -308,6 +311,8 @@ class _QueryRun:
             rec["_failure"] = (type(exc).__name__, exc.status, message)
             return rec
         rec["response"] = resp.text
+        if resp.reasoning is not None:
+            rec["reasoning"] = resp.reasoning
         if resp.finish_reason is not None:
             rec["finish_reason"] = resp.finish_reason      # 'length': cut at the token limit
         rec["model"] = resp.model or self.requested
@@ -345,6 +350,8 @@ class _QueryRun:
             counts.truncated += 1
         elif cut_by_filter(rec.get("finish_reason")):
             counts.filtered += 1
+        if "reasoning" in rec and "error" not in rec:
+            counts.reasoning += 1
         if self.fh is not None:
             self.fh.write(dumps_utf8(rec) + "\n")
             self.fh.flush()

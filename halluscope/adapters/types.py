@@ -332,6 +332,27 @@ def cut_short(finish_reason: str | None) -> bool:
     return cut_at_token_limit(finish_reason) or cut_by_filter(finish_reason)
 
 
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+
+
+def split_thoughts(text: str) -> tuple[str, str | None]:
+    """``(answer, reasoning)`` of a reply that may open with a reasoning model's inline
+    ``<think>...</think>`` block (a server without a reasoning parser sends it in the content).
+
+    Only a block at the very start (after whitespace) counts: its inside, stripped, is the
+    reasoning and the text after it the answer. A ``<think>`` never closed (cut at the token
+    limit) leaves the answer empty, all of it reasoning. Anything else -- a ``<think>`` later
+    in the text, ``<Think>`` -- is the model's answer as written: ``(text, None)``.
+    """
+    body = text.lstrip()
+    if not body.startswith(THINK_OPEN):
+        return text, None
+    inner, closed, rest = body[len(THINK_OPEN):].partition(THINK_CLOSE)
+    if not closed:
+        return "", inner.strip()
+    return rest.lstrip(), inner.strip()
+
+
 @dataclass(frozen=True, slots=True)
 class Response:
     """A model's answer.
@@ -345,6 +366,8 @@ class Response:
         finish_reason: Why generation stopped, as the provider says it.
         cached: True when read from the cache instead of calling the model.
         attempts: Attempts the call took (1 = no retry).
+        reasoning: A reasoning model's thoughts kept out of ``text`` (the inline
+            ``<think>`` block of :func:`split_thoughts`); ``None`` when there were none.
     """
 
     text: str
@@ -354,16 +377,21 @@ class Response:
     finish_reason: str | None = None
     cached: bool = False
     attempts: int = 1
+    reasoning: str | None = None
 
     def to_cache(self) -> dict[str, Any]:
-        return {"text": self.text, "model": self.model, "usage": self.usage,
-                "latency_s": round(self.latency_s, 4), "finish_reason": self.finish_reason}
+        obj = {"text": self.text, "model": self.model, "usage": self.usage,
+               "latency_s": round(self.latency_s, 4), "finish_reason": self.finish_reason}
+        if self.reasoning is not None:
+            obj["reasoning"] = self.reasoning
+        return obj
 
     @classmethod
     def from_cache(cls, obj: Mapping[str, Any]) -> "Response":
         return cls(text=obj["text"], model=obj.get("model"), usage=dict(obj.get("usage") or {}),
                    latency_s=float(obj.get("latency_s") or 0.0),
-                   finish_reason=obj.get("finish_reason"), cached=True, attempts=0)
+                   finish_reason=obj.get("finish_reason"), cached=True, attempts=0,
+                   reasoning=obj.get("reasoning"))
 
 
 _USAGE_WARNED: set[tuple[str, str]] = set()

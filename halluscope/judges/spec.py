@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from halluscope.config import read_toml_model
 from halluscope.errors import ConfigError
@@ -152,6 +152,21 @@ class JudgeSpec(BaseModel):
         if not v:
             raise ValueError("expected at least one prompt (verify, classify_yes_no, decompose)")
         return v
+
+    @model_validator(mode="after")
+    def _detail_only_where_sent(self) -> JudgeSpec:
+        # ``detail`` is OpenAI's: a built-in provider of another protocol refuses it, so the
+        # spec is bad when loaded (``judges list`` flags it), not a crash when the judge is
+        # built. A third-party provider may take it: its factory decides.
+        if not self.image.detail:
+            return self
+        from halluscope.adapters.registry import _OPENAI, BUILTIN, available_providers
+        target = available_providers().get(self.provider.lower())
+        if target in set(BUILTIN.values()) - {_OPENAI}:
+            takers = ", ".join(k for k, v in BUILTIN.items() if v == _OPENAI)
+            raise ValueError(f"image.detail is sent only by OpenAI-compatible providers "
+                             f"({takers}), not by provider {self.provider!r}: remove it")
+        return self
 
     @property
     def path(self) -> Path | None:

@@ -333,46 +333,6 @@ def _target_size(w: int, h: int, pol: ImagePolicy) -> tuple[int, int]:
     return max(1, int(w * scale)), max(1, int(h * scale))
 
 
-def prepare(self, source: str, pol: ImagePolicy) -> PreparedImage:
-        return prepare(self.read(source), pol, name=source)
-
-
-def _target_size(w: int, h: int, pol: ImagePolicy) -> tuple[int, int]:
-    scale = 1.0
-    if pol.max_side and max(w, h) * scale > pol.max_side:
-        scale = pol.max_side / max(w, h)
-    if pol.max_short_side and min(w, h) * scale > pol.max_short_side:
-        scale = pol.max_short_side / min(w, h)
-    if pol.max_pixels and w * h * scale * scale > pol.max_pixels:
-        scale = (pol.max_pixels / (w * h)) ** 0.5
-    if scale >= 1.0:
-        return w, h
-    return max(1, int(w * scale)), max(1, int(h * scale))
-
-
-def eight_bit(img):
-    """``img`` with 8-bit channels when it has more (16-bit or 32-bit integer, or float,
-    grayscale: an X-ray, a depth map, a microscope frame). Pillow's own conversion clips such
-    pixels at 255, so a 16-bit picture turned almost white. A float image within 0..1 is
-    multiplied by 255; values already within 0..255 are kept; values within 0..65535 (16-bit
-    samples) are divided by 256; any other range is stretched from its lowest to its highest
-    value."""
-    if img.mode not in ("I", "F") and not img.mode.startswith("I;16"):
-        return img
-    wide = img.convert("F") if img.mode != "F" else img
-    lo, hi = wide.getextrema()
-    if img.mode == "F" and lo >= 0 and hi <= 1:
-        scale, offset = 255.0, 0.0                  # a float image in 0..1
-    elif lo >= 0 and hi <= 255:
-        scale, offset = 1.0, 0.0
-    elif lo >= 0 and hi <= 65535:
-        scale, offset = 1 / 256, 0.0
-    else:
-        scale = 255.0 / (hi - lo) if hi > lo else 0.0
-        offset = -lo * scale
-    return wide.point(lambda v: v * scale + offset).convert("L")
-
-
 def prepare(data: bytes, pol: ImagePolicy, *, name: str = "<bytes>") -> PreparedImage:
     """Shrink/re-encode ``data`` to meet ``pol``; the original bytes when nothing must change."""
     from PIL import Image, ImageOps

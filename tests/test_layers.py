@@ -107,3 +107,30 @@ def test_modules_and_functions_stay_small():
                 if n > MAX_FUNCTION_LINES:
                     too_long.append(f"{rel}:{node.lineno} {node.name}: {n} lines")
     assert not too_long, "split these: " + "; ".join(too_long)
+
+
+def _twice_defined(source: str) -> list[str]:
+    """Names a module or class body defines twice with ``def``/``class`` (the later one
+    shadows the earlier; a property's setter and ``typing.overload`` aside)."""
+    import ast
+    from collections import Counter
+    tree = ast.parse(source)
+    found = []
+    for scope in [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef))]:
+        names = Counter(
+            n.name for n in scope.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and not any(isinstance(d, ast.Attribute) and d.attr in ("setter", "deleter")
+                        or isinstance(d, ast.Name) and d.id == "overload"
+                        for d in getattr(n, "decorator_list", ())))
+        found += [name for name, count in names.items() if count > 1]
+    return found
+
+
+def test_no_module_defines_a_name_twice():
+    """A bad merge (or edit) that leaves two definitions of one name runs the later and hides
+    the earlier: adapters/images.py once held a stray copy of ``prepare`` this way."""
+    assert _twice_defined("def f():\n    pass\n\n\ndef f():\n    pass\n") == ["f"]
+    twice = {str(p.relative_to(ROOT)): names for p in sorted((ROOT / "halluscope").rglob("*.py"))
+             if (names := _twice_defined(p.read_text(encoding="utf-8")))}
+    assert twice == {}

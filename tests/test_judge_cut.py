@@ -52,8 +52,9 @@ def test_a_filter_cut_is_recognised_from_every_provider(finish, by_filter):
 
 
 def test_every_reason_gemini_withholds_for_is_a_filter_cut():
-    from halluscope.adapters.gemini import WITHHELD
-    assert all(cut_by_filter(reason) for reason in WITHHELD)
+    for reason in ("SAFETY", "RECITATION", "LANGUAGE", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII",
+                   "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "MODEL_ARMOR"):
+        assert cut_by_filter(reason) and cut_by_filter(f"FinishReason.{reason}")
 
 
 def test_a_verdict_cut_by_the_providers_filter_is_not_read(image, tmp_path):

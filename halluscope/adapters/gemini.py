@@ -20,16 +20,12 @@ from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import is_transport_failure, transport_error
 from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, MalformedResponse,
-                                       Request, RequestError, Response, clip, error_for_status,
-                                       redact_secrets, token_counts, with_a_user_turn)
+                                       Request, RequestError, Response, clip, cut_by_filter,
+                                       error_for_status, redact_secrets, token_counts,
+                                       with_a_user_turn)
 from halluscope.errors import MissingExtraError
 
 KEY_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-# finish reasons of an answer Gemini withheld (safety, recitation, blocklists, ...): asking
-# again gets the same verdict, so it is a failed record at once, as OpenAI's content filter
-WITHHELD = frozenset({"SAFETY", "RECITATION", "LANGUAGE", "BLOCKLIST", "PROHIBITED_CONTENT",
-                      "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION",
-                      "MODEL_ARMOR"})
 
 
 def _import_genai():
@@ -48,8 +44,9 @@ def candidate_text(cand: Any) -> tuple[str, str | None]:
     candidate with parts but no answer text (``[{"text": ""}]``, or thoughts only) that stopped
     normally or at the token limit is an empty answer, ``""``, as with the other providers; so
     is one cut at the token limit before any part. Raises :class:`RequestError` (not retried)
-    when Gemini withheld the answer (:data:`WITHHELD`: ``SAFETY``, ``RECITATION``, ...) and
-    nothing came, :class:`MalformedResponse` (retried) for any other candidate without text.
+    when Gemini withheld the answer (``SAFETY``, ``RECITATION``, ...:
+    :func:`~halluscope.adapters.types.cut_by_filter`; asking again gets the same verdict, as
+    with OpenAI's content filter) and nothing came, :class:`MalformedResponse` (retried) for any other candidate without text.
     """
     finish = getattr(cand, "finish_reason", None)
     finish = getattr(finish, "value", finish)
@@ -59,7 +56,7 @@ def candidate_text(cand: Any) -> tuple[str, str | None]:
              and not getattr(p, "thought", False)]
     if "".join(texts):
         return "".join(texts), finish
-    if finish in WITHHELD:
+    if cut_by_filter(finish):
         raise RequestError(f"Gemini withheld the answer (finish reason {finish})")
     if finish == "MAX_TOKENS" or (parts and finish == "STOP"):
         return "", finish

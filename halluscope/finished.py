@@ -17,7 +17,6 @@ the journal that held them is gone), and a folder whose files do not match its
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, InputError
+from halluscope.hashing import json_sha256
 from halluscope.metrics.base import MetricSummary
 from halluscope.metrics.intervals import REASON_KINDS, IntervalReason
 from halluscope.metrics.stats import MetricResult, range_of
@@ -52,8 +52,7 @@ def _digest(header: dict[str, Any]) -> str:
     stable = _redacted(header)
     for key in ("inputs", "companions"):
         stable[key] = [list(f[:3]) for f in stable.get(key) or ()]
-    text = json.dumps(stable, sort_keys=True, ensure_ascii=True, default=str)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    return json_sha256(stable)
 
 
 def _changed_content(found: dict[str, Any], header: dict[str, Any],

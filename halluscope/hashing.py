@@ -33,6 +33,13 @@ _KNOWN: dict[tuple[int, int], tuple[tuple[int, ...], str]] = {}
 _LOCK = threading.Lock()
 
 
+def json_sha256(obj: Any) -> str:
+    """The sha256 of ``obj`` as canonical JSON (keys sorted, ASCII; what JSON cannot hold
+    written as its ``str``): the same for a document and for the same document read back."""
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     """Hex sha256 of a file's bytes, read in chunks."""
     h = hashlib.sha256()

@@ -177,17 +177,15 @@ def results_digest(data: dict[str, Any]) -> str:
     """The sha256 of results.json's content but its :data:`DIGEST` (keys sorted, ASCII JSON):
     written into the file, so that a value edited by hand is told from the run's own, which
     the other outputs' sha256 cannot tell (results.json holds them)."""
-    import hashlib
-    body = {k: v for k, v in data.items() if k != DIGEST}
-    text = json.dumps(body, sort_keys=True, ensure_ascii=True, allow_nan=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    from halluscope.hashing import json_sha256
+    return json_sha256({k: v for k, v in data.items() if k != DIGEST})
 
 
 def check_outputs(out: str | Path) -> dict[str, Any]:
     """The content of ``out/results.json`` after checking that it is as the run wrote it (its
     :data:`DIGEST`, where it has one: files written before it was kept have none) and that
-    every output file beside it is the one that run wrote (same sha256). Raises :class:`~halluscope.errors.InputError` naming
-    the folder when ``results.json`` is missing (the run was interrupted or is still going) or
+    every output file beside it is the one that run wrote (same sha256). Raises
+    :class:`~halluscope.errors.InputError` naming the folder when ``results.json`` is missing (the run was interrupted or is still going) or
     when a file differs from what it records (edited, truncated, or another run's)."""
     from halluscope.runsheet import sha256_file
     out = Path(out)

@@ -56,3 +56,12 @@ def write_results(run: Path, results: dict) -> None:
     results = {**results}
     results[DIGEST] = results_digest(results)
     (Path(run) / "results.json").write_text(json.dumps(results), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray instance with 2 CPUs for one test module (the tests' cluster)."""
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'halluscope[ray]')")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()

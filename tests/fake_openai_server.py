@@ -42,6 +42,19 @@ FAULTS = ("429", "500", "503", "401", "timeout", "malformed", "empty", "wrong_mo
 _GEMINI = re.compile(r"^/v1(?:beta)?/models/([^:]+):generateContent")
 
 
+def ask_once(api, request):
+    """``api.generate(request)`` run to its end, the adapter closed after it (a test's one
+    call to a model adapter pointed at a :class:`FakeServer`)."""
+    import asyncio
+
+    async def main():
+        try:
+            return await api.generate(request)
+        finally:
+            await api.aclose()
+    return asyncio.run(main())
+
+
 def _last_user_text(messages) -> str:
     for m in reversed(messages or []):
         if m.get("role") != "user":

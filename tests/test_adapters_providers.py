@@ -3,7 +3,6 @@ and the secrets guarantee: an API key appears in no cache row, log line, output 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -11,7 +10,7 @@ import logging
 import pytest
 from PIL import Image
 
-from fake_openai_server import FakeServer
+from fake_openai_server import FakeServer, ask_once
 from halluscope.adapters.cache import ResponseCache
 from halluscope.adapters.client import RetryPolicy
 from halluscope.adapters.mock import MockModel
@@ -31,15 +30,6 @@ def image(tmp_path):
     return path
 
 
-def _ask(api, request):
-    async def main():
-        try:
-            return await api.generate(request)
-        finally:
-            await api.aclose()
-    return asyncio.run(main())
-
-
 def _request(image):
     from halluscope.adapters.types import ImagePart
     from halluscope.adapters.images import ImageLoader
@@ -53,7 +43,7 @@ def test_anthropic_payload_and_answer(monkeypatch, image):
     monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
     with FakeServer(api_key=ANTHROPIC_KEY) as server:
         api = get_model("anthropic/claude-test-20250101", base_url=server.base)
-        resp = _ask(api, _request(image))
+        resp = ask_once(api, _request(image))
         body = server.requests[0]
     assert resp.text == "echo: What is it?" and resp.model == "claude-test-20250101"
     assert resp.usage == {"input_tokens": 3, "output_tokens": 4}
@@ -71,7 +61,7 @@ def test_anthropic_sampling_params_are_opt_in(monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
     with FakeServer() as server:
         api = get_model("anthropic/c", base_url=server.base, send_sampling_params=True)
-        _ask(api, Request((Message.user("x"),), Decoding(temperature=0.5, top_p=0.9)))
+        ask_once(api, Request((Message.user("x"),), Decoding(temperature=0.5, top_p=0.9)))
         assert server.requests[0]["temperature"] == 0.5 and server.requests[0]["top_p"] == 0.9
 
 
@@ -81,7 +71,7 @@ def test_anthropic_errors_map(monkeypatch):
     with FakeServer(script={"x": ["429"]}, retry_after="7") as server:
         api = get_model("anthropic/c", base_url=server.base)
         with pytest.raises(RateLimited) as info:
-            _ask(api, Request((Message.user("x"),)))
+            ask_once(api, Request((Message.user("x"),)))
     assert info.value.retry_after == 7.0
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     with pytest.raises(AuthError, match="ANTHROPIC_API_KEY"):
@@ -93,7 +83,7 @@ def test_gemini_payload_and_answer(monkeypatch, image):
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     with FakeServer(api_key=GEMINI_KEY) as server:
         api = get_model("gemini/gemini-test-001", base_url=server.base)
-        resp = _ask(api, _request(image))
+        resp = ask_once(api, _request(image))
         body = server.requests[0]
     assert resp.text == "echo: What is it?" and resp.model == "gemini-test-001"
     assert resp.usage == {"input_tokens": 3, "output_tokens": 4}
@@ -112,21 +102,21 @@ def test_gemini_errors_map(monkeypatch):
     from halluscope.adapters.types import ServerError
     with FakeServer(script={"x": ["503"], "y": ["401"]}) as server:
         with pytest.raises(ServerError):
-            _ask(get_model("gemini/g", base_url=server.base), Request((Message.user("x"),)))
+            ask_once(get_model("gemini/g", base_url=server.base), Request((Message.user("x"),)))
         with pytest.raises(AuthError):
-            _ask(get_model("gemini/g", base_url=server.base), Request((Message.user("y"),)))
+            ask_once(get_model("gemini/g", base_url=server.base), Request((Message.user("y"),)))
 
 
 def test_mock_behaviours_are_deterministic():
     req = Request((Message.user("Is there a cat?"),))
-    assert _ask(MockModel("echo"), req).text == "Is there a cat?"
-    assert _ask(MockModel("yes"), req).text == "Yes."
-    a = _ask(MockModel("yes-no"), req).text
-    assert a in ("Yes.", "No.") and _ask(MockModel("yes-no"), req).text == a
-    cap = _ask(MockModel("caption"), req).text
+    assert ask_once(MockModel("echo"), req).text == "Is there a cat?"
+    assert ask_once(MockModel("yes"), req).text == "Yes."
+    a = ask_once(MockModel("yes-no"), req).text
+    assert a in ("Yes.", "No.") and ask_once(MockModel("yes-no"), req).text == a
+    cap = ask_once(MockModel("caption"), req).text
     assert cap.startswith("A ") and cap.endswith(".")
     scripted = MockModel("script", responses={"cat": "No cat."}, default="?")
-    assert _ask(scripted, req).text == "No cat."
+    assert ask_once(scripted, req).text == "No cat."
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
@@ -172,7 +162,7 @@ def test_a_gemini_thought_summary_is_no_part_of_the_answer(monkeypatch):
     monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
     reply = {"text": "A dog.", "thought": "Let me think: maybe", "finish_reason": "length"}
     with FakeServer(api_key=GEMINI_KEY, responder=lambda prompt, body: reply) as server:
-        resp = _ask(get_model("gemini/g", base_url=server.base),
+        resp = ask_once(get_model("gemini/g", base_url=server.base),
                     Request((Message.user("What is it?"),)))
     assert resp.text == "A dog." and resp.finish_reason.lower() == "max_tokens"
 

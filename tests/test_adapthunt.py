@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_openai_server import FakeServer
+from fake_openai_server import FakeServer, ask_once
 from halluscope.adapters.registry import get_model
 from halluscope.adapters.types import Message, Request
 from halluscope.errors import ConfigError
@@ -20,15 +20,6 @@ REPO_JUDGES = Path(__file__).resolve().parents[1] / "judges"
 ANTHROPIC_KEY = "sk-ant-hunt-0123456789"
 
 
-def _ask(api, request):
-    async def main():
-        try:
-            return await api.generate(request)
-        finally:
-            await api.aclose()
-    return asyncio.run(main())
-
-
 def test_anthropic_base_url_with_a_query_string_keeps_its_path(monkeypatch):
     """A gateway address carrying its own query (``?key=...``) was glued in front of the
     SDK's path (``/?key=.../v1/messages``: HTTP 404 for every prompt); the query now goes
@@ -36,7 +27,7 @@ def test_anthropic_base_url_with_a_query_string_keeps_its_path(monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
     with FakeServer() as server:
         api = get_model("anthropic/claude-hunt", base_url=server.base + "/?key=GATEWAY1234567")
-        resp = _ask(api, Request((Message.user("hello"),)))
+        resp = ask_once(api, Request((Message.user("hello"),)))
         base = server.base
     assert resp.text == "echo: hello"
     assert api.describe()["base_url"] == base + "/"     # never the key
@@ -135,7 +126,7 @@ def test_an_azure_endpoint_keeps_the_api_version_its_url_names(monkeypatch):
         for options in ({}, {"api_version": "2024-02-01"}):
             api = get_model("azure/deploy", base_url=server.base + "/?api-version=2025-01-01",
                             **options)
-            assert _ask(api, Request((Message.user("hi"),))).text == "fine"
+            assert ask_once(api, Request((Message.user("hi"),))).text == "fine"
     assert seen[0].endswith("/openai/deployments/deploy/chat/completions?api-version=2025-01-01")
     assert seen[1].endswith("?api-version=2024-02-01")
 
@@ -202,7 +193,7 @@ def test_gemini_429_waits_the_retry_delay_its_body_names(monkeypatch):
     with FakeServer() as server:
         api = get_model("gemini/g", base_url=server.base)
         with pytest.raises(RateLimited) as caught:
-            _ask(api, Request((Message.user("hi"),)))
+            ask_once(api, Request((Message.user("hi"),)))
     assert caught.value.retry_after == pytest.approx(1.25)
 
 
@@ -250,7 +241,7 @@ def test_gemini_per_day_quota_is_not_waited_out(monkeypatch):
     with FakeServer() as server:
         api = get_model("gemini/g", base_url=server.base)
         with pytest.raises(AuthError, match="per-day quota GenerateRequestsPerDay"):
-            _ask(api, Request((Message.user("hi"),)))
+            ask_once(api, Request((Message.user("hi"),)))
 
 
 def test_a_claude_reply_cut_by_the_context_window_is_cut_short(tmp_path, monkeypatch):

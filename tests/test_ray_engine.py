@@ -17,13 +17,6 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "data" / "nltk"
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def test_ray_gives_the_one_process_results_on_every_metric(tmp_path, local_ray, monkeypatch):
     if SHARED_NLTK.is_dir():
         monkeypatch.setenv("NLTK_DATA", str(SHARED_NLTK))

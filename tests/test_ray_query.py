@@ -20,13 +20,6 @@ KEY = "sk-rayquery-secret-0000000000"
 N = 14
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture
 def app():
     from halluscope.cli import app

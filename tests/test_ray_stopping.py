@@ -47,13 +47,6 @@ class Logged(Metric):
 RECORDS = 48
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def _logged(path: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 

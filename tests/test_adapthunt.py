@@ -171,30 +171,38 @@ def test_judge_options_cannot_replace_the_pin(spec, option, tmp_path, monkeypatc
         judge_from_config(config)
 
 
-def test_gemini_429_waits_the_retry_delay_its_body_names(monkeypatch):
-    """Gemini sends no Retry-After header: a 429's wait is a ``google.rpc.RetryInfo`` in the
-    body (``"retryDelay": "1.25s"``, a protobuf duration). It was ignored, so the backoff
-    (0.5 s, 1 s, 2 s, ... ) spent every attempt inside a per-minute quota window that asked
-    for ~50 s, and the records failed; the delay is now honoured as Retry-After is."""
-    from halluscope.adapters.types import RateLimited
+def _gemini_quota_429(monkeypatch, message: str, quota_id: str, delay: str, expected):
+    """Ask a Gemini adapter once against a fake server that answers every request with a 429
+    naming ``quota_id`` and ``delay`` (``google.rpc`` details, as Gemini sends them); return
+    the ``expected`` exception raised."""
     monkeypatch.setenv("GEMINI_API_KEY", "gemini-hunt-0123456789")
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     import fake_openai_server as fake
 
     def quota(self, kind, prompt, model, body):
         return self._json(429, {"error": {
-            "code": 429, "status": "RESOURCE_EXHAUSTED",
-            "message": "You exceeded your current quota. Please retry in 1.25s.",
+            "code": 429, "status": "RESOURCE_EXHAUSTED", "message": message,
             "details": [{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                         "violations": [{"quotaId": "PerMinute"}]},
+                         "violations": [{"quotaId": quota_id}]},
                         {"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                         "retryDelay": "1.250s"}]}})
+                         "retryDelay": delay}]}})
     monkeypatch.setattr(fake._Handler, "_answer", quota)
     with FakeServer() as server:
         api = get_model("gemini/g", base_url=server.base)
-        with pytest.raises(RateLimited) as caught:
+        with pytest.raises(expected) as caught:
             ask_once(api, Request((Message.user("hi"),)))
-    assert caught.value.retry_after == pytest.approx(1.25)
+    return caught.value
+
+
+def test_gemini_429_waits_the_retry_delay_its_body_names(monkeypatch):
+    """Gemini sends no Retry-After header: a 429's wait is a ``google.rpc.RetryInfo`` in the
+    body (``"retryDelay": "1.25s"``, a protobuf duration). It was ignored, so the backoff
+    (0.5 s, 1 s, 2 s, ... ) spent every attempt inside a per-minute quota window that asked
+    for ~50 s, and the records failed; the delay is now honoured as Retry-After is."""
+    from halluscope.adapters.types import RateLimited
+    error = _gemini_quota_429(monkeypatch, "You exceeded your current quota. Please retry in "
+                              "1.25s.", "PerMinute", "1.250s", RateLimited)
+    assert error.retry_after == pytest.approx(1.25)
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "gemini"])
@@ -226,22 +234,9 @@ def test_gemini_per_day_quota_is_not_waited_out(monkeypatch):
     delay (up to the 120 s cap, six times per record) only stretched a run that cannot succeed
     today. It stops the run at once, as OpenAI's ``insufficient_quota`` does."""
     from halluscope.adapters.types import AuthError
-    monkeypatch.setenv("GEMINI_API_KEY", "gemini-hunt-0123456789")
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    import fake_openai_server as fake
-
-    def quota(self, kind, prompt, model, body):
-        return self._json(429, {"error": {
-            "code": 429, "status": "RESOURCE_EXHAUSTED", "message": "You exceeded your quota.",
-            "details": [{"@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                         "violations": [{"quotaId": "GenerateRequestsPerDayPerProjectPerModel"}]},
-                        {"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                         "retryDelay": "38s"}]}})
-    monkeypatch.setattr(fake._Handler, "_answer", quota)
-    with FakeServer() as server:
-        api = get_model("gemini/g", base_url=server.base)
-        with pytest.raises(AuthError, match="per-day quota GenerateRequestsPerDay"):
-            ask_once(api, Request((Message.user("hi"),)))
+    error = _gemini_quota_429(monkeypatch, "You exceeded your quota.",
+                              "GenerateRequestsPerDayPerProjectPerModel", "38s", AuthError)
+    assert "per-day quota GenerateRequestsPerDay" in str(error)
 
 
 def test_a_claude_reply_cut_by_the_context_window_is_cut_short(tmp_path, monkeypatch):

@@ -35,8 +35,8 @@ from halluscope.columns import (_INTEGER_KEYS, RECORD_KEYS, RecordColumns,
 from halluscope.errors import InputError
 from halluscope.records import open_binary
 
-__all__ = ["CHUNK_BYTES", "NotColumns", "RecordChunks", "TableChunks", "chunk_memory",
-           "open_record_chunks", "released"]
+__all__ = ["CHUNK_BYTES", "LEAF_LINES", "LineRun", "NotColumns", "RecordChunks", "RecordPieces",
+           "TableChunks", "chunk_memory", "open_record_chunks", "open_record_pieces", "released"]
 
 CHUNK_BYTES = 4 << 20
 """Bytes of an answer file read, scored and written at a time on the columnar path (about
@@ -203,3 +203,164 @@ def open_record_chunks(path: str | Path, size: int | None = None) -> RecordChunk
     except (OSError, NotColumns):
         return None
 
+
+
+# -- files with lines that are not read as columns --------------------------------------------
+LEAF_LINES = 8
+"""A piece of a chunk that is not flat is halved until it holds at most this many lines: those
+are read line by line (a bad line and the few beside it), the rest as columns."""
+
+
+class LineRun:
+    """Consecutive lines of a file read line by line (:mod:`halluscope.column_scoring` reads
+    them as the line reader does): ``raw`` their bytes (the file's BOM already dropped),
+    ``start`` the lines of the file before them."""
+
+    __slots__ = ("file", "raw", "start")
+
+    def __init__(self, file: str, start: int, raw: bytes):
+        self.file, self.start, self.raw = file, start, raw
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        """``(line number, raw line)``, cut after each ``\\n`` only, as a file is read."""
+        import io
+        for k, raw in enumerate(io.BytesIO(self.raw), self.start + 1):
+            yield k, raw
+
+
+def _line_count(raw: bytes) -> int:
+    return raw.count(b"\n") + (bool(raw) and not raw.endswith(b"\n"))
+
+
+class RecordPieces:
+    """The records of an answer file, a chunk at a time, as :class:`RecordChunks` reads them,
+    except that a chunk that is not flat is not the end of reading as columns: it is halved
+    until each piece either reads as columns of the file's keys and types (the first such
+    piece's) or holds at most :data:`LEAF_LINES` lines, and adjacent pieces of a kind are
+    joined again. Iterating gives, in file order, :class:`~halluscope.columns.RecordColumns`
+    (whose ``start`` counts every line before it, blank and bad ones too) and
+    :class:`LineRun`. A file whose first chunk is less than half columns raises
+    :class:`NotColumns` on construction (it is read line by line, with its journal); a column
+    every piece reads as dates raises it once read (as :class:`TableChunks`)."""
+
+    def __init__(self, path: str | Path, size: int | None = None):
+        self.file = str(path)
+        self._blocks = _blocks(Path(path), size or CHUNK_BYTES)
+        self._names: list[str] | None = None
+        self._types: dict[str, str] = {}
+        self._dates: set[str] = set()
+        raw = next(self._blocks, b"")
+        if raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        self._lines = _line_count(raw)
+        self._first: list[Any] | None = self._pieces(raw, 0)
+        flat = sum(p.n for p in self._first if isinstance(p, RecordColumns))
+        if not raw or 2 * flat < self._lines:
+            raise NotColumns(f"{self.file}: its first lines are mostly not flat JSON lines")
+
+    def _table(self, raw: bytes, start: int) -> Any:
+        """The checked table of lines ``start + 1`` on (``None``: not flat, or other keys or
+        types than the file's), its date columns read as strings."""
+        first = start == 0
+        table = parsed_table(raw, first)
+        if table is None:
+            return None
+        dates = {name for name in table.column_names
+                 if str(table.column(name).type).startswith("timestamp")}
+        if dates:
+            import pyarrow as pa
+            names = table.column_names
+            table = parsed_table(raw, first, pa.schema([(name, pa.string()) for name in dates]))
+            if table is None or set(table.column_names) != set(names):
+                return None
+            table = table.select(names)
+        if self._names is not None and (set(table.column_names) != set(self._names) or any(
+                str(table.column(name).type) != self._types[name] for name in self._names)):
+            return None
+        return table, dates
+
+    def _columns(self, table: Any, start: int) -> RecordColumns | None:
+        arrays = checked_arrays(table, RECORD_KEYS, _INTEGER_KEYS, "flat")
+        return record_columns(self.file, arrays, start) if arrays else None
+
+    def _classify(self, raw: bytes, start: int, marks: list[tuple]) -> None:
+        """``(start, raw, table, columns)`` of ``raw``'s pieces, in order (``None``, ``None``
+        for a piece read line by line)."""
+        checked = self._table(raw, start)
+        if checked is not None:
+            table, dates = checked
+            if self._names is not None:
+                table = table.select(self._names)
+            cols = self._columns(table, start)
+            if cols is not None:
+                if self._names is None:         # the file's keys and types: the first piece's
+                    self._names = list(table.column_names)
+                    self._types = {n: str(table.column(n).type) for n in self._names}
+                    self._dates = set(dates)
+                else:
+                    self._dates &= dates
+                marks.append((start, raw, table, cols))
+                return
+        if _line_count(raw) <= LEAF_LINES:
+            marks.append((start, raw, None, None))
+            return
+        cut = raw.rfind(b"\n", 0, len(raw) // 2) + 1 or raw.index(b"\n") + 1
+        self._classify(raw[:cut], start, marks)
+        self._classify(raw[cut:], start + raw.count(b"\n", 0, cut), marks)
+
+    def _pieces(self, raw: bytes, start: int) -> list[Any]:
+        """The pieces of one chunk: runs of columns joined into one, runs of lines into one."""
+        marks: list[tuple] = []
+        if raw:
+            self._classify(raw, start, marks)
+        pieces: list[Any] = []
+        i = 0
+        while i < len(marks):
+            j = i + 1
+            while j < len(marks) and (marks[j][3] is None) == (marks[i][3] is None):
+                j += 1
+            run, i = marks[i:j], j
+            if run[0][3] is None:
+                pieces.append(LineRun(self.file, run[0][0], b"".join(m[1] for m in run)))
+            else:
+                pieces.extend(self._joined(run))
+        return pieces
+
+    def _joined(self, run: list[tuple]) -> list[RecordColumns]:
+        """The columns of adjacent pieces as one (each alone if, joined, they are not)."""
+        if len(run) > 1:
+            import pyarrow as pa
+            try:
+                cols = self._columns(pa.concat_tables([m[2] for m in run]), run[0][0])
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                cols = None
+            if cols is not None:
+                return [cols]
+        return [m[3] for m in run]
+
+    def __iter__(self) -> Iterator[Any]:
+        pieces, self._first = self._first, None
+        if pieces is None:
+            raise RuntimeError(f"{self.file}: its chunks are read once")
+        yield from pieces
+        start = self._lines
+        for raw in self._blocks:
+            yield from self._pieces(raw, start)
+            start += _line_count(raw)
+        if self._dates:
+            raise NotColumns(f"{self.file}: column {sorted(self._dates)[0]} holds only dates")
+
+    def close(self) -> None:
+        self._blocks.close()
+        self._first = None
+
+
+def open_record_pieces(path: str | Path, size: int | None = None) -> RecordPieces | None:
+    """:class:`RecordPieces` of a file whose first chunk is mostly flat; ``None`` when the
+    file is read line by line (pyarrow missing, its first chunk mostly not flat)."""
+    if _columns._pyarrow_json() is None:
+        return None
+    try:
+        return RecordPieces(path, size)
+    except (OSError, NotColumns):
+        return None

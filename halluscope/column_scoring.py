@@ -22,7 +22,7 @@ import numpy as np
 
 from halluscope._json import dumps_finite
 from halluscope.config import AuditConfig
-from halluscope.errors import AlignmentError
+from halluscope.errors import AlignmentError, RecordError
 from halluscope.metrics.base import Metric
 from halluscope.readers import detect_format
 from halluscope.redact import known_secrets
@@ -30,7 +30,7 @@ from halluscope.scoring import Progress, StreamTally, _score_record, is_empty_an
 from halluscope.textfiles import path_text
 
 if TYPE_CHECKING:   # the columnar path (POPE's files) imports them when it runs
-    from halluscope.column_chunks import RecordChunks
+    from halluscope.column_chunks import LineRun, RecordPieces
     from halluscope.column_json import Pieces, Writer
     from halluscope.columns import RecordColumns
 
@@ -80,16 +80,18 @@ def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], s
                    on_progress: Callable[[Progress], None] | None, total: int | None
                    ) -> StreamTally | None:
     """:func:`score_columns` once the metric and the inputs' format allow it."""
-    from halluscope.column_chunks import NotColumns, open_record_chunks
+    from halluscope.column_chunks import NotColumns, open_record_pieces
     # the first chunk of every file is read here, so that a file read line by line is known
     # before anything is scored; the first file's is kept, the others' are read again when
     # their turn comes: kept, each would hold about 8 MiB until then (a 4 MiB chunk, parsed),
     # for every file, to save about 65 ms a file
-    first = open_record_chunks(paths[0])
+    if getattr(metrics[0], "columns_beside_lines", None) is None:
+        return None      # (a metric that does not say its columns may sit beside lines)
+    first = open_record_pieces(paths[0])
     if first is None:
         return None
     for path in paths[1:]:
-        chunks = open_record_chunks(path)
+        chunks = open_record_pieces(path)
         if chunks is None:
             first.close()
             return None
@@ -108,16 +110,18 @@ def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], s
         first.close()
 
 
-def _score_files(paths: list[Path], first: RecordChunks, cfg: AuditConfig,
+def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
                  metrics: list[Metric], sink, on_progress: Callable[[Progress], None] | None,
                  total: int | None) -> StreamTally:
     """:func:`score_columns` of every chunk of every file, in order (``first``: the first
     file's chunks): each chunk scored, then folded on a thread while its items are written (one
-    fold at a time, in order), the next chunk read and scored beside that fold."""
+    fold at a time, in order), the next chunk read and scored beside that fold. Lines that are
+    not read as columns (:class:`~halluscope.column_chunks.LineRun`: a bad line and a few
+    beside it) are scored line by line in their place, once the folds before them are done."""
     import hashlib
     from concurrent.futures import ThreadPoolExecutor
 
-    from halluscope.column_chunks import RecordChunks
+    from halluscope.column_chunks import LineRun, RecordPieces
     from halluscope.column_json import Writer
     from halluscope.hashing import hash_ahead
     metric, tally = metrics[0], StreamTally()
@@ -130,9 +134,17 @@ def _score_files(paths: list[Path], first: RecordChunks, cfg: AuditConfig,
             Writer(sink, hasher=hasher) as out:
         folding = None
         for k, path in enumerate(paths):
-            chunks = first if k == 0 else RecordChunks(path)
+            chunks = first if k == 0 else RecordPieces(path)
+            mixed = _Mixed(metric)
             try:
                 for cols in chunks:
+                    if isinstance(cols, LineRun):
+                        mixed.lines(cols)
+                        if folding is not None:
+                            folding.result()        # the state folds in file order
+                        _score_lines(cols, cfg, metrics, tally, out, on_progress, total)
+                        continue
+                    mixed.columns(cols)
                     scored = metric.score_columns(cols, fold=False)
                     _tally(tally, metric, cols, scored)
                     if folding is not None:
@@ -149,6 +161,74 @@ def _score_files(paths: list[Path], first: RecordChunks, cfg: AuditConfig,
             folding.result()
     tally.items_sha256 = hasher.hexdigest() if hasher is not None else None
     return tally
+
+
+class _Mixed:
+    """Whether a file's columns and the lines read one by one may be scored side by side: not
+    where the metric says such columns must not (POPE aligning by order: a line's place counts
+    the bad and blank lines before it); then the file is read line by line (:class:`NotColumns`)."""
+
+    def __init__(self, metric: Metric):
+        self.metric, self.had_lines, self.refused = metric, False, False
+
+    def lines(self, run: LineRun) -> None:
+        from halluscope.column_chunks import NotColumns
+        if self.refused:
+            raise NotColumns(f"{run.file}: line {run.start + 1} is read line by line")
+        if run.start == 0 and not _json_lines_file(run.file):
+            raise NotColumns(f"{run.file}: not JSON lines (an array, or one document)")
+        self.had_lines = True
+
+    def columns(self, cols: RecordColumns) -> None:
+        from halluscope.column_chunks import NotColumns
+        self.refused = self.refused or not self.metric.columns_beside_lines(cols)
+        if self.refused and self.had_lines:
+            raise NotColumns(f"{cols.file}: lines before line {cols.start + 1} were read "
+                             f"line by line")
+
+
+def _json_lines_file(file: str) -> bool:
+    """Whether the line reader reads ``file`` as JSON lines: its first non-blank line neither
+    opens a JSON array (``[``) nor is ``{`` alone (one document over several lines)."""
+    from halluscope.records import iter_text_lines
+    for _, text in iter_text_lines(file, errors="surrogateescape"):
+        stripped = (text[0] if isinstance(text, tuple) else text).strip()
+        if stripped:
+            return not (stripped.startswith("[") or stripped == "{")
+    return True
+
+
+class _Text:
+    """The item writer as the text sink :func:`~halluscope.scoring.score_stream` writes to."""
+
+    def __init__(self, out: Writer):
+        self.write = out.text
+
+
+def _score_lines(run: LineRun, cfg: AuditConfig, metrics: list[Metric], tally: StreamTally,
+                 out: Writer, on_progress: Callable[[Progress], None] | None,
+                 total: int | None) -> None:
+    """Score the lines of ``run`` as the line-by-line path does, into ``tally`` and ``out``:
+    each line read by the line reader's own steps (:func:`~halluscope.records.json_line`,
+    then :func:`~halluscope.records.record_from_dict`), scored and written by
+    :func:`~halluscope.scoring.score_stream` (a blank line gives nothing, as there)."""
+    from halluscope.records import record_from_dict
+    from halluscope.textfiles import BLANK, json_line
+    from halluscope.scoring import score_stream
+
+    def records():
+        for line, raw in run.lines():
+            value = json_line(raw, line, run.file)
+            if value is BLANK or isinstance(value, RecordError):
+                if value is not BLANK:
+                    yield value
+                continue
+            try:
+                yield record_from_dict(value, file=run.file, line=line)
+            except RecordError as exc:
+                yield exc
+    score_stream(records(), metrics, _Text(out), strict=cfg.strict, on_progress=on_progress,
+                 total=total, tally=tally)
 
 
 def _tally(tally: StreamTally, metric: Metric, cols: RecordColumns, scored: Any) -> None:

@@ -11,7 +11,8 @@ line by line (``score_columns`` switched off: what the audit did before), and it
 outputs of the bad file's two paths are compared (results.json but for its volatile keys, and
 items.jsonl byte for byte) and must be equal.
 
-    python benchmarks/bad_lines_speed.py [--n 300000] [--bad 5] [--repeat 3] [--line-path]
+    python benchmarks/bad_lines_speed.py [--n 300000] [--bad 5] [--spread] [--repeat 3]
+                                         [--line-path]
 """
 
 from __future__ import annotations
@@ -34,12 +35,18 @@ BAD = [b'{"question_id": 1, "answer": "Ye\n', b'{"question_id": 2, "answer": ["Y
        b"\n", b'{"answer": "caf\xe9"}\n', b"17\n", b'{"question_id": 3, "answer": null}\n']
 
 
-def with_bad_lines(answers: Path, n_bad: int) -> Path:
+def with_bad_lines(answers: Path, n_bad: int, spread: bool = False) -> Path:
     """A copy of ``answers`` with ``n_bad`` bad lines put in (every answer kept): the first
-    line, the rest a few together in the middle, and the last line cut without its end."""
+    line, the rest a few together in the middle (``spread``: evenly over the file), and the
+    last line cut without its end."""
     lines = answers.read_bytes().splitlines(keepends=True)
     middle = len(lines) // 2
     bad = [BAD[i % len(BAD)] for i in range(max(n_bad - 2, 0))]
+    if spread and bad:
+        step = len(lines) // (len(bad) + 1)
+        for k in range(len(bad), 0, -1):
+            lines.insert(k * step, bad[k - 1])
+        bad, middle = [], 0
     lines = [BAD[0]] + lines[:middle] + bad + lines[middle:] + [b'{"question_id": 4, ']
     out = answers.with_name("answers_bad.jsonl")
     out.write_bytes(b"".join(lines[:len(lines) - (n_bad < 2)]))
@@ -73,6 +80,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=300_000)
     ap.add_argument("--bad", type=int, default=5)
+    ap.add_argument("--spread", action="store_true", help="bad lines spread over the file")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--line-path", action="store_true",
                     help="also score the bad file wholly line by line (slow)")
@@ -80,7 +88,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         answers, questions = make_data(folder, args.n)
-        bad = with_bad_lines(answers, args.bad)
+        bad = with_bad_lines(answers, args.bad, args.spread)
         cases = [("clean", answers, False), ("bad lines", bad, False)]
         if args.line_path:
             cases.append(("bad lines, line by line", bad, True))
@@ -93,7 +101,8 @@ def main() -> None:
                           slow)
                 if name not in best or got[1] < best[name][1]:
                     best[name] = got
-        print(f"{args.n:,} POPE answers, {args.bad} bad lines; best of {args.repeat} "
+        print(f"{args.n:,} POPE answers, {args.bad} bad lines "
+              f"({'spread' if args.spread else 'first, last, the rest together'}); best of {args.repeat} "
               f"(line by line: 1 run)")
         for name, (wall, cpu, how) in best.items():
             print(f"  {name:<26} wall {wall:7.2f} s  CPU {cpu:7.2f} s  ({how})")

@@ -198,11 +198,11 @@ def _json_lines_file(file: str) -> bool:
     return True
 
 
-class _Text:
-    """The item writer as the text sink :func:`~halluscope.scoring.score_stream` writes to."""
+class _Text(list):
+    """The text sink :func:`~halluscope.scoring.score_stream` writes a run's lines to, handed
+    to the item writer at once (a write each cost a hand-over to its thread)."""
 
-    def __init__(self, out: Writer):
-        self.write = out.text
+    write = list.append
 
 
 def _score_lines(run: LineRun, cfg: AuditConfig, metrics: list[Metric], tally: StreamTally,
@@ -227,8 +227,10 @@ def _score_lines(run: LineRun, cfg: AuditConfig, metrics: list[Metric], tally: S
                 yield record_from_dict(value, file=run.file, line=line)
             except RecordError as exc:
                 yield exc
-    score_stream(records(), metrics, _Text(out), strict=cfg.strict, on_progress=on_progress,
+    text = _Text()
+    score_stream(records(), metrics, text, strict=cfg.strict, on_progress=on_progress,
                  total=total, tally=tally)
+    out.text("".join(text))
 
 
 def _tally(tally: StreamTally, metric: Metric, cols: RecordColumns, scored: Any) -> None:

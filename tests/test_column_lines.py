@@ -119,12 +119,22 @@ def test_bad_lines_by_id_score_as_the_line_path(tmp_path, where, chunk):
 
 
 @pytest.mark.parametrize("kind", sorted(BAD))
-def test_every_kind_of_bad_line_in_a_later_chunk(tmp_path, kind):
+@pytest.mark.parametrize("chunk", [500, 3000])      # (halved; lines looked at: _screened)
+def test_every_kind_of_bad_line_in_a_later_chunk(tmp_path, kind, chunk):
     questions, answers = _rows(120)
     answers[70] = BAD[kind]
     answers[71] = BAD[kind]
+    answers[90] = BAD[kind]
     _both(tmp_path, _write(tmp_path, answers, questions=questions),
-          questions=tmp_path / "coco_pope_random.json", chunk=500)
+          questions=tmp_path / "coco_pope_random.json", chunk=chunk)
+
+
+def test_a_chunk_of_bad_lines_only(tmp_path):
+    """Another file's lines pasted in: a whole chunk read line by line, found in one look."""
+    questions, answers = _rows(200)
+    answers[80:140] = [BAD["nested"]] * 60
+    _both(tmp_path, _write(tmp_path, answers, questions=questions),
+          questions=tmp_path / "coco_pope_random.json", chunk=3000)
 
 
 def test_the_last_line_bad_and_without_its_line_end(tmp_path):
@@ -243,3 +253,23 @@ def test_bad_lines_anywhere_in_chunks_of_any_size(tmp_path, seed):
     _both(tmp_path, _write(tmp_path, answers, questions=questions),
           questions=tmp_path / "coco_pope_random.json", chunk=rng.choice([2500, 4000, 9000]),
           scored="")
+
+
+def test_a_line_that_looks_flat_but_does_not_read_as_columns(tmp_path):
+    """A label to normalise (" Yes") looks like the file's other lines to the quick look
+    (_screened) but its run does not read as columns: that run is halved instead."""
+    _, answers = _rows(200, labels=True)
+    for at in (5, 120):
+        answers[at] = answers[at].replace(b'"label": "yes"', b'"label": " Yes"').replace(
+            b'"label": "no"', b'"label": "No "')
+    answers[60] = BAD["json"]
+    calls = []
+    screened = column_chunks.RecordPieces._screened
+
+    def spy(self, *args):
+        calls.append(screened(self, *args))
+        return calls[-1]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(column_chunks.RecordPieces, "_screened", spy)
+        _both(tmp_path, _write(tmp_path, answers), chunk=4000)
+    assert calls and all(calls)

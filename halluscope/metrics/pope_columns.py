@@ -536,8 +536,10 @@ def _units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores, rows: np.
     if qs is not None and metric.cluster_by == CLUSTER_DEFAULT:
         images = qs.coded("images").values
         code = _on_questions(qs.coded("images"), q)
-        usable = np.array([bool(v) for v in images] + [False], dtype=bool)[code]
-        image = np.where(usable, code, -1)
+        named = np.unique(code[code >= 0])      # (the images of these lines, not the file's)
+        usable = np.zeros(len(images) + 1, dtype=bool)
+        usable[named] = [bool(images[c]) for c in named.tolist()]
+        image = np.where(usable[code], code, -1)
     used, local = np.unique(image[image >= 0], return_inverse=True)
     out.units = [f"image:{images[c]}" for c in used.tolist()]
     out.unit[rows[image >= 0]] = local.reshape(-1)

@@ -101,9 +101,9 @@ def main() -> None:
                           slow)
                 if name not in best or got[1] < best[name][1]:
                     best[name] = got
-        print(f"{args.n:,} POPE answers, {args.bad} bad lines "
-              f"({'spread' if args.spread else 'first, last, the rest together'}); best of {args.repeat} "
-              f"(line by line: 1 run)")
+        where = "spread" if args.spread else "first, last, the rest together"
+        print(f"{args.n:,} POPE answers, {args.bad} bad lines ({where}); best of "
+              f"{args.repeat} (line by line: 1 run)")
         for name, (wall, cpu, how) in best.items():
             print(f"  {name:<26} wall {wall:7.2f} s  CPU {cpu:7.2f} s  ({how})")
         clean = best["clean"]

@@ -13,7 +13,9 @@ pyarrow reads as timestamps in one chunk (every value looks like a date) read as
 whole file would give unless every chunk reads it so (pyarrow widens such a column to strings
 where one value is not a date). What only the whole file tells (a bad line, a key missing on one
 line, a type that changes) may show in a later chunk: iterating then raises :class:`NotColumns`,
-and the caller starts over line by line.
+and the caller starts over line by line. The audit reads with :class:`RecordPieces` instead,
+which cuts such a chunk into pieces read as columns and runs of lines (:class:`LineRun`: a bad
+line and a few beside it) that the caller reads line by line in their place.
 
 A file of any size is read this way: :data:`~halluscope.columns.MAX_BYTES` bounds only the whole
 file read at once. Files over it (256 MiB) went line by line too, 16-26 times slower a line and

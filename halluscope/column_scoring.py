@@ -6,10 +6,12 @@ is a flat JSON-lines file: each chunk of a file (:mod:`halluscope.column_chunks`
 once, folded into the metric on a thread of its own (the bootstrap: numpy, mostly without the
 GIL) while its item lines are put together from whole columns and written
 (:mod:`halluscope.column_json`). Memory holds a chunk or two, never the file: a million answers
-audit in the memory of a few thousand. The items, tallies and metric state are those of the
-line-by-line path, to the byte and the bit (tested, with chunks of a few lines too): the
-replicates of integer rows are exact sums in any grouping, and each unit's weights come from its
-name, never from the chunk it falls in.
+audit in the memory of a few thousand. A file's bad lines (and the few beside them,
+:class:`~halluscope.column_chunks.RecordPieces`) are read by the line reader's steps and scored
+and written by :func:`~halluscope.scoring.score_stream` in their place, the rest as columns.
+The items, tallies and metric state are those of the line-by-line path, to the byte and the bit
+(tested, with chunks of a few lines too): the replicates of integer rows are exact sums in any
+grouping, and each unit's weights come from its name, never from the chunk it falls in.
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
     from halluscope.column_chunks import LineRun, RecordPieces
     from halluscope.column_json import Writer
     from halluscope.hashing import hash_ahead
-    metric, tally = metrics[0], StreamTally()
+    metric, tally, apart = metrics[0], StreamTally(), 0
     # the items are hashed as they are written (results.json lists their sha256), when every
     # byte of the file goes through the writers
     hasher = hashlib.sha256() if Writer.hashes(sink) and sink.tell() == 0 else None
@@ -143,6 +145,7 @@ def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
                         if folding is not None:
                             folding.result()        # the state folds in file order
                         _score_lines(cols, cfg, metrics, tally, out, on_progress, total)
+                        apart += cols.raw.count(b"\n") + (not cols.raw.endswith(b"\n"))
                         continue
                     mixed.columns(cols)
                     scored = metric.score_columns(cols, fold=False)
@@ -160,6 +163,8 @@ def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
         if folding is not None:
             folding.result()
     tally.items_sha256 = hasher.hexdigest() if hasher is not None else None
+    if apart:       # (the run sheet: a bad line and the few beside it, each)
+        tally.execution["lines_read_line_by_line"] = apart
     return tally
 
 

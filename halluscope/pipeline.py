@@ -197,7 +197,7 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                                       total=total)
             if tally is not None:
                 tally.execution = {"scored": "as columns (whole files)", "engine": "local",
-                                   "workers": 1}
+                                   "workers": 1, **tally.execution}
                 if (workers or 1) > 1:
                     why = (f"{why} gave {workers}; whole files scored as columns run in one "
                            f"process")

@@ -114,6 +114,8 @@ def test_bad_lines_by_id_score_as_the_line_path(tmp_path, where, chunk):
     result = _both(tmp_path, _write(tmp_path, answers, questions=questions),
                    questions=tmp_path / "coco_pope_random.json", chunk=chunk)
     assert result.metrics["pope"].results["accuracy"].ci is not None
+    assert 1 <= result.runsheet["execution"]["lines_read_line_by_line"] <= \
+        len(_places(240, where)) * column_chunks.LEAF_LINES
     listed = [(e["file"], e["line"]) for e in result.errors]
     assert all(file.endswith("answers.jsonl") for file, _ in listed)
 

@@ -275,3 +275,29 @@ def test_a_line_that_looks_flat_but_does_not_read_as_columns(tmp_path):
         mp.setattr(column_chunks.RecordPieces, "_screened", spy)
         _both(tmp_path, _write(tmp_path, answers), chunk=4000)
     assert calls and all(calls)
+
+
+def test_line_ends_with_carriage_returns(tmp_path):
+    questions, answers = _rows(150)
+    answers = [a.replace(b"\n", b"\r\n") for a in answers]
+    answers[40] = BAD["list"].replace(b"\n", b"\r\n")
+    answers[41] = b"\r\n"
+    _both(tmp_path, _write(tmp_path, answers, questions=questions),
+          questions=tmp_path / "coco_pope_random.json", chunk=3000, scored="")
+
+
+def test_a_lone_brace_first_is_read_as_the_line_reader_reads_it(tmp_path):
+    """A first line ``{`` alone: the line reader reads the file as one JSON document (here
+    refused as one), so the columns do not read the lines after it."""
+    questions, answers = _rows(100)
+    path = _write(tmp_path, [b"{\n"] + answers, questions=questions)
+    errors = []
+    for columns in (True, False):
+        with pytest.MonkeyPatch.context() as mp:
+            if not columns:
+                mp.setattr(pipeline, "score_columns", lambda *a, **k: None)
+            with pytest.raises(Exception) as caught:
+                halluscope.audit(path, metrics="pope", questions=tmp_path /
+                                 "coco_pope_random.json", n_boot=0, write_report=False)
+            errors.append(f"{type(caught.value).__name__}: {caught.value}")
+    assert errors[0] == errors[1] and "one JSON object per line" in errors[0]

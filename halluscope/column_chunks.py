@@ -37,8 +37,9 @@ from halluscope.columns import (_INTEGER_KEYS, RECORD_KEYS, RecordColumns,
 from halluscope.errors import InputError
 from halluscope.records import open_binary
 
-__all__ = ["CHUNK_BYTES", "LEAF_LINES", "LineRun", "NotColumns", "RecordChunks", "RecordPieces",
-           "TableChunks", "chunk_memory", "open_record_chunks", "open_record_pieces", "released"]
+__all__ = ["CHUNK_BYTES", "LEAF_LINES", "LineRun", "Mixing", "NotColumns", "RecordChunks",
+           "RecordPieces", "TableChunks", "chunk_memory", "json_lines_file", "open_record_chunks",
+           "open_record_pieces", "released"]
 
 CHUNK_BYTES = 4 << 20
 """Bytes of an answer file read, scored and written at a time on the columnar path (about
@@ -229,6 +230,64 @@ class LineRun:
         for k, raw in enumerate(io.BytesIO(self.raw), self.start + 1):
             yield k, raw
 
+    def records(self) -> Iterator[Any]:
+        """Each line's record or :class:`~halluscope.errors.RecordError`, read by the line
+        reader's own steps (:func:`~halluscope.textfiles.json_line`, then
+        :func:`~halluscope.records.record_from_dict`); a blank line gives nothing."""
+        from halluscope.errors import RecordError
+        from halluscope.records import record_from_dict
+        from halluscope.textfiles import BLANK, json_line
+        text_name = str(Path(self.file))      # (as iter_json_values names a line not read)
+        for line, raw in self.lines():
+            value = json_line(raw, line, text_name)
+            if value is BLANK:
+                continue
+            if isinstance(value, RecordError):
+                yield value
+                continue
+            try:
+                yield record_from_dict(value, file=self.file, line=line)
+            except RecordError as exc:
+                yield exc
+
+
+class Mixing:
+    """Whether a file's columns and its lines read one by one (:class:`LineRun`) may be scored
+    side by side: not where the metric says such columns must not
+    (``metric.columns_beside_lines(cols)``: POPE aligning by order, where a line's place counts
+    the blank lines before it; a metric that does not say, never), nor where the line reader
+    would not read the file as JSON lines; then :class:`NotColumns` (read it line by line)."""
+
+    def __init__(self, metric: Any):
+        self.beside = getattr(metric, "columns_beside_lines", lambda cols: False)
+        self.had_lines, self.refused = False, False
+
+    def lines(self, run: LineRun) -> None:
+        """Note that ``run`` comes next, before it is scored."""
+        if self.refused:
+            raise NotColumns(f"{run.file}: line {run.start + 1} is read line by line")
+        if run.start == 0 and not json_lines_file(run.file):
+            raise NotColumns(f"{run.file}: not JSON lines (an array, or one document)")
+        self.had_lines = True
+
+    def columns(self, cols: RecordColumns) -> None:
+        """Note that ``cols`` come next, before they are scored."""
+        self.refused = self.refused or not self.beside(cols)
+        if self.refused and self.had_lines:
+            raise NotColumns(f"{cols.file}: lines before line {cols.start + 1} were read "
+                             f"line by line")
+
+
+def json_lines_file(file: str) -> bool:
+    """Whether the line reader reads ``file`` as JSON lines: its first non-blank line neither
+    opens a JSON array (``[``) nor is ``{`` alone (one document over several lines)."""
+    from halluscope.records import iter_text_lines
+    for _, text in iter_text_lines(file, errors="surrogateescape"):
+        stripped = (text[0] if isinstance(text, tuple) else text).strip()
+        if stripped:
+            return not (stripped.startswith("[") or stripped == "{")
+    return True
+
 
 def _looks_flat(lines: list[bytes], names: list[str], types: dict[str, str]
                 ) -> list[bool] | None:
@@ -261,10 +320,11 @@ def _line_count(raw: bytes) -> int:
 
 class RecordPieces:
     """The records of an answer file, a chunk at a time, as :class:`RecordChunks` reads them,
-    except that a chunk that is not flat is not the end of reading as columns: it is halved
-    until each piece either reads as columns of the file's keys and types (the first such
-    piece's) or holds at most :data:`LEAF_LINES` lines, and adjacent pieces of a kind are
-    joined again. Iterating gives, in file order, :class:`~halluscope.columns.RecordColumns`
+    except that a chunk that is not flat is not the end of reading as columns: its lines that
+    look like the file's are read as columns together (:meth:`_screened`), and what that look
+    gets wrong (or a chunk before the file's keys are known) is halved until each piece either
+    reads as columns of the file's keys and types (the first such piece's) or holds at most
+    :data:`LEAF_LINES` lines; adjacent pieces of a kind are joined again. Iterating gives, in file order, :class:`~halluscope.columns.RecordColumns`
     (whose ``start`` counts every line before it, blank and bad ones too) and
     :class:`LineRun`. A file whose first chunk is less than half columns raises
     :class:`NotColumns` on construction (it is read line by line, with its journal); a column

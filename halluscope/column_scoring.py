@@ -24,7 +24,7 @@ import numpy as np
 
 from halluscope._json import dumps_finite
 from halluscope.config import AuditConfig
-from halluscope.errors import AlignmentError, RecordError
+from halluscope.errors import AlignmentError
 from halluscope.metrics.base import Metric
 from halluscope.readers import detect_format
 from halluscope.redact import known_secrets
@@ -87,8 +87,6 @@ def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], s
     # before anything is scored; the first file's is kept, the others' are read again when
     # their turn comes: kept, each would hold about 8 MiB until then (a 4 MiB chunk, parsed),
     # for every file, to save about 65 ms a file
-    if getattr(metrics[0], "columns_beside_lines", None) is None:
-        return None      # (a metric that does not say its columns may sit beside lines)
     first = open_record_pieces(paths[0])
     if first is None:
         return None
@@ -123,7 +121,7 @@ def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
     import hashlib
     from concurrent.futures import ThreadPoolExecutor
 
-    from halluscope.column_chunks import LineRun, RecordPieces
+    from halluscope.column_chunks import LineRun, Mixing, RecordPieces
     from halluscope.column_json import Writer
     from halluscope.hashing import hash_ahead
     metric, tally, apart = metrics[0], StreamTally(), 0
@@ -137,7 +135,7 @@ def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
         folding = None
         for k, path in enumerate(paths):
             chunks = first if k == 0 else RecordPieces(path)
-            mixed = _Mixed(metric)
+            mixed = Mixing(metric)
             try:
                 for cols in chunks:
                     if isinstance(cols, LineRun):
@@ -168,41 +166,6 @@ def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
     return tally
 
 
-class _Mixed:
-    """Whether a file's columns and the lines read one by one may be scored side by side: not
-    where the metric says such columns must not (POPE aligning by order: a line's place counts
-    the bad and blank lines before it); then the file is read line by line (:class:`NotColumns`)."""
-
-    def __init__(self, metric: Metric):
-        self.metric, self.had_lines, self.refused = metric, False, False
-
-    def lines(self, run: LineRun) -> None:
-        from halluscope.column_chunks import NotColumns
-        if self.refused:
-            raise NotColumns(f"{run.file}: line {run.start + 1} is read line by line")
-        if run.start == 0 and not _json_lines_file(run.file):
-            raise NotColumns(f"{run.file}: not JSON lines (an array, or one document)")
-        self.had_lines = True
-
-    def columns(self, cols: RecordColumns) -> None:
-        from halluscope.column_chunks import NotColumns
-        self.refused = self.refused or not self.metric.columns_beside_lines(cols)
-        if self.refused and self.had_lines:
-            raise NotColumns(f"{cols.file}: lines before line {cols.start + 1} were read "
-                             f"line by line")
-
-
-def _json_lines_file(file: str) -> bool:
-    """Whether the line reader reads ``file`` as JSON lines: its first non-blank line neither
-    opens a JSON array (``[``) nor is ``{`` alone (one document over several lines)."""
-    from halluscope.records import iter_text_lines
-    for _, text in iter_text_lines(file, errors="surrogateescape"):
-        stripped = (text[0] if isinstance(text, tuple) else text).strip()
-        if stripped:
-            return not (stripped.startswith("[") or stripped == "{")
-    return True
-
-
 class _Text(list):
     """The text sink :func:`~halluscope.scoring.score_stream` writes a run's lines to, handed
     to the item writer at once (a write each cost a hand-over to its thread)."""
@@ -214,26 +177,12 @@ def _score_lines(run: LineRun, cfg: AuditConfig, metrics: list[Metric], tally: S
                  out: Writer, on_progress: Callable[[Progress], None] | None,
                  total: int | None) -> None:
     """Score the lines of ``run`` as the line-by-line path does, into ``tally`` and ``out``:
-    each line read by the line reader's own steps (:func:`~halluscope.records.json_line`,
-    then :func:`~halluscope.records.record_from_dict`), scored and written by
+    each line read by the line reader's own steps (:meth:`LineRun.records`), scored and
+    written by
     :func:`~halluscope.scoring.score_stream` (a blank line gives nothing, as there)."""
-    from halluscope.records import record_from_dict
-    from halluscope.textfiles import BLANK, json_line
     from halluscope.scoring import score_stream
-
-    def records():
-        for line, raw in run.lines():
-            value = json_line(raw, line, run.file)
-            if value is BLANK or isinstance(value, RecordError):
-                if value is not BLANK:
-                    yield value
-                continue
-            try:
-                yield record_from_dict(value, file=run.file, line=line)
-            except RecordError as exc:
-                yield exc
     text = _Text()
-    score_stream(records(), metrics, text, strict=cfg.strict, on_progress=on_progress,
+    score_stream(run.records(), metrics, text, strict=cfg.strict, on_progress=on_progress,
                  total=total, tally=tally)
     out.text("".join(text))
 

@@ -301,3 +301,30 @@ def test_a_lone_brace_first_is_read_as_the_line_reader_reads_it(tmp_path):
                                  "coco_pope_random.json", n_boot=0, write_report=False)
             errors.append(f"{type(caught.value).__name__}: {caught.value}")
     assert errors[0] == errors[1] and "one JSON object per line" in errors[0]
+
+
+@pytest.mark.parametrize("where", ["start", "one chunk", "spread"])
+def test_score_answers_reads_bad_lines_in_their_place_too(tmp_path, monkeypatch, where):
+    """The Python API reads as the audit does: the same predictions, labels, errors, values
+    and bounds as line by line."""
+    from halluscope.metrics import pope_answers
+    from halluscope.metrics.pope import score_answers
+    questions, answers = _rows(240)
+    kinds = list(BAD)
+    for k, at in enumerate(_places(240, where)):
+        answers[at] = BAD[kinds[k % len(kinds)]]
+    path = _write(tmp_path, answers, questions=questions)
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 2400)
+    seen = []
+    chunked = pope_answers._score_chunks
+
+    def spy(*args):
+        seen.append(chunked(*args))
+        return seen[-1]
+    monkeypatch.setattr(pope_answers, "_score_chunks", spy)
+    fast = score_answers(path, tmp_path / "coco_pope_random.json", n_boot=200)
+    assert seen and seen[0] is not None           # (read as columns, with lines apart)
+    monkeypatch.setattr(pope_answers, "_score_chunks", lambda metric, path: None)
+    slow = score_answers(path, tmp_path / "coco_pope_random.json", n_boot=200)
+    assert json.dumps(fast, sort_keys=True) == json.dumps(slow, sort_keys=True)
+    assert len(fast["errors"]) >= 1

@@ -254,9 +254,10 @@ class LineRun:
 class Mixing:
     """Whether a file's columns and its lines read one by one (:class:`LineRun`) may be scored
     side by side: not where the metric says such columns must not
-    (``metric.columns_beside_lines(cols)``: POPE aligning by order, where a line's place counts
-    the blank lines before it; a metric that does not say, never), nor where the line reader
-    would not read the file as JSON lines; then :class:`NotColumns` (read it line by line)."""
+    (``metric.columns_beside_lines(cols)``, for a metric whose columns would not see what the
+    lines apart change: a line's place, the file's first line; a metric that does not say,
+    never), nor where the line reader would not read the file as JSON lines; then
+    :class:`NotColumns` (read it line by line)."""
 
     def __init__(self, metric: Any):
         self.beside = getattr(metric, "columns_beside_lines", lambda cols: False)

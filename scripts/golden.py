@@ -8,7 +8,9 @@ Refactors are measured: record before the first move, compare after the last.
 The audits: the demo (`data/`), and, when ../shared/data is there, CHAIR `original` on an
 OPERA caption file and POPE `original` on both reference answer sets, each of those also with
 bad lines put in (`*_bad_lines`: at the start, a few together in the middle, blank ones, and a
-last line cut without its line end; written to a fixed folder under the temporary directory).
+last line cut without its line end; written to a fixed folder under the temporary directory),
+and the first POPE set without its question ids, aligned by order, clean and with bad and blank
+lines.
 Each recording holds results.json and items.jsonl with what legitimately changes between runs
 removed (run ids, timings, absolute paths, output hashes).
 """
@@ -26,6 +28,23 @@ _VOLATILE = {"run_id", "outputs", "digest", "wall_time_s", "started", "finished"
 BAD_INPUTS = Path(tempfile.gettempdir()) / "halluscope-golden-bad-lines"
 _BAD = [b'{"question_id": 1, "answer": "Ye\n', b'{"answer": ["Yes"]}\n', b"\n",
         b'{"answer": "caf\xe9"}\n', b"17\n"]
+
+
+def _by_order(source: Path, bad: bool) -> Path:
+    """POPE answers without their question ids (aligned by order, as evaluate.py aligns
+    them); with ``bad``, some replaced by bad lines and blank lines put in (the count of
+    answers, blank lines not counted, kept)."""
+    lines = [json.dumps({k: v for k, v in json.loads(line).items() if k != "question_id"}
+                        ).encode() + b"\n" for line in source.read_bytes().splitlines()]
+    if bad:
+        middle = len(lines) // 2
+        lines[0], lines[middle:middle + 3] = _BAD[0], [_BAD[1], _BAD[3], _BAD[4]]
+        lines[middle + 10:middle + 10] = [b"\n", b"  \n"]
+        lines[-1] = b'{"answer": "Yes", '
+    BAD_INPUTS.mkdir(exist_ok=True)
+    out = BAD_INPUTS / f"{source.stem}_by_order{'_bad_lines' if bad else ''}{source.suffix}"
+    out.write_bytes(b"".join(lines))
+    return out
 
 
 def _with_bad_lines(source: Path) -> Path:
@@ -55,6 +74,10 @@ def _audits() -> dict[str, dict]:
         for name in [n for n in runs if n != "demo"]:
             runs[f"{name}_bad_lines"] = {**runs[name],
                                          "inputs": _with_bad_lines(runs[name]["inputs"])}
+        clean = runs["pope_original_a_clean"]
+        for bad in (False, True):
+            runs[f"pope_original_a_clean_by_order{'_bad_lines' if bad else ''}"] = {
+                **clean, "pope_align": "order", "inputs": _by_order(clean["inputs"], bad)}
     return runs
 
 

@@ -16,7 +16,7 @@ import pytest
 import halluscope
 import halluscope.column_chunks as column_chunks
 import halluscope.pipeline as pipeline
-from halluscope.errors import RecordError
+from halluscope.errors import AlignmentError, RecordError
 
 OBJECTS = ["dog", "cat", "car", "person", "umbrella", "dining table"]
 ANSWERS = ["Yes", "No", "Yes, there is a {o}.", "No, there is no {o}.", "Not sure.", "NO"]
@@ -67,7 +67,7 @@ def _run(tmp_path, name, inputs, **options):
     try:
         result = halluscope.audit(inputs, metrics="pope", out=tmp_path / name, n_boot=200,
                                   write_report=False, **options)
-    except RecordError as exc:          # (strict)
+    except (RecordError, AlignmentError) as exc:      # (strict; by order, refused)
         return None, f"{type(exc).__name__}: {exc}", None
     results = json.loads((tmp_path / name / "results.json").read_text())
     for key in VOLATILE:
@@ -181,14 +181,32 @@ def test_two_files_with_bad_lines_in_the_second(tmp_path):
     _both(tmp_path, [first, second], questions=tmp_path / "coco_pope_random.json", chunk=900)
 
 
-def test_by_order_with_a_bad_line_goes_line_by_line(tmp_path):
-    """By order, a line's place counts the blank lines before it and the file's first answer
-    says how it aligns: columns beside lines read one by one are not scored then."""
+@pytest.mark.parametrize("align", ["order", "auto"])
+@pytest.mark.parametrize("case", ["bad", "blank", "first bad", "alone", "first by id",
+                                  "one more"])
+def test_by_order_beside_bad_and_blank_lines(tmp_path, align, case):
+    """By order, a line's place counts the bad lines before it but not the blank ones, and
+    the file's first answer says how its lines align: the columns find both as the line path
+    does (bad or blank lines anywhere; the first line by id; answers alone, which ``auto``
+    refuses; one answer too many, refused up front)."""
     questions, answers = _rows(120, ids=False)
-    answers[60] = BAD["null"]
-    _both(tmp_path, _write(tmp_path, answers, questions=questions), chunk=600,
-          scored="record by record", questions=tmp_path / "coco_pope_random.json",
-          pope_align="order")
+    if case == "alone":
+        answers = [b'{"answer": "%s"}\n' % (b"Yes" if i % 2 else b"No") for i in range(120)]
+    if case == "first by id":
+        answers[0] = answers[0].replace(b"{", b'{"question_id": 1, ', 1)
+    if case in ("bad", "alone", "first by id"):
+        answers[60] = BAD["null"]
+        answers[100] = BAD["json"]
+    if case == "first bad":
+        answers[0] = BAD["list"]
+    if case in ("blank", "first bad"):
+        answers[30:30] = [BAD["blank"], BAD["wide blank"]]
+        answers[90:90] = [b"\n"]
+        answers.append(b"  \n")
+    if case == "one more":
+        answers.insert(50, BAD["number"])
+    _both(tmp_path, _write(tmp_path, answers, questions=questions), chunk=3000,
+          questions=tmp_path / "coco_pope_random.json", pope_align=align)
 
 
 def test_a_file_mostly_bad_goes_line_by_line(tmp_path):

@@ -550,10 +550,10 @@ class PopeMetric(Metric):
 
     def columns_beside_lines(self, cols: Any) -> bool:
         """Whether a file's columns ``cols`` may be scored as columns while other lines of it
-        (bad ones) are scored line by line: not when they align by order (a line's place
-        counts the blank lines before it, and the file's first answer says how it aligns)."""
-        return self.questions is None or \
-            self._mode_for(cols.array("question_id") is not None) != "order"
+        (bad ones) are scored line by line: yes, by id, by label and by order alike (a line's
+        place counts the blank lines before it, and the file's first answer says how it
+        aligns, on both paths: :func:`.pope_columns._by_order`)."""
+        return True
 
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {

@@ -20,6 +20,7 @@ from typing import Any
 
 from halluscope._json import dumps_finite
 from halluscope.errors import ConfigError, RecordError
+from halluscope.finish_reasons import unfinished_reason
 from halluscope.journal import line_digest
 from halluscope.metrics.base import Metric
 from halluscope.redact import known_secrets, redact_mapping, redact_text
@@ -62,6 +63,8 @@ class StreamTally:
             many workers and why), for the run sheet.
         items_sha256: The sha256 of every byte written to the items file, hashed as it was
             written (the columnar path, into a UTF-8 file), else ``None``.
+        finish: The answers' finish reasons that are not ``complete``, counted
+            (:meth:`~halluscope.finish_reasons.FinishScreen.counts`; the run sheet's counts).
     """
 
     items: int = 0
@@ -73,6 +76,7 @@ class StreamTally:
     passed_by: dict[str, Counter] = field(default_factory=dict)
     execution: dict[str, Any] = field(default_factory=dict)
     items_sha256: str | None = None
+    finish: dict[str, Any] = field(default_factory=dict)
 
     def unscored(self, metrics: Iterable[Metric]) -> dict[str, list[str]]:
         """For every metric that scored no record: why, per cause, counted
@@ -287,6 +291,8 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
     if rec.prompt is not None:
         item["prompt"] = rec.prompt
     item["response"] = rec.response
+    if (cut := unfinished_reason(rec.metadata)) is not None:
+        item["finish_reason"] = cut     # cut at the token limit, or a reason not known
     applied, skips = [], {}
     for metric in metrics:
         kind, score = _fold_outcome(metric, rec, outcome_of(metric), folded)

@@ -35,6 +35,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from halluscope.errors import HalluscopeError
+# the finish reasons of an answer cut at the token limit (TRUNCATED) or stopped by a filter
+# (FILTERED): one set each, which the audit reads the answers' finish reasons with too
+from halluscope.finish_reasons import FILTERED, TRUNCATED
 
 log = logging.getLogger(__name__)
 
@@ -294,27 +297,10 @@ def with_a_user_turn(messages: tuple[Message, ...]) -> tuple[Message, ...]:
     return (Message("user", tuple(p for m in messages for p in m.content)),)
 
 
-#: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
-#: limit (compared lower-cased: Gemini's ``MAX_TOKENS``, its enum's ``FinishReason.MAX_TOKENS``),
-#: or cut where the context window ran out (Claude's ``model_context_window_exceeded``).
-TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens",
-                       "model_context_window_exceeded"})
-
-
 def cut_at_token_limit(finish_reason: str | None) -> bool:
     """Whether a response with ``finish_reason`` stopped at the token limit (its text is not
     the whole answer the model meant to give)."""
     return finish_reason is not None and str(finish_reason).lower() in TRUNCATED
-
-
-#: ``finish_reason`` values of an answer a provider's filter (or the model declining part way)
-#: stopped after some text came: OpenAI's ``content_filter``, Anthropic's ``refusal``, Gemini's
-#: withheld reasons (``SAFETY``, ``RECITATION``, ..., compared lower-cased). With no text at
-#: all such a response is a failed request; with some, the text is kept but is not the whole
-#: answer.
-FILTERED = frozenset({"content_filter", "refusal", "safety", "recitation", "language",
-                      "blocklist", "prohibited_content", "spii", "image_safety",
-                      "image_prohibited_content", "image_recitation", "model_armor"})
 
 
 def cut_by_filter(finish_reason: str | None) -> bool:

@@ -293,6 +293,9 @@ def render_summary(result: AuditResult, console: Console, *,
     if skipped:
         head.append(" · ")
         head.append(f"{skipped:,} not scored (no selected metric applies)", style="yellow")
+    for n, what, how in finish_facts(result):
+        head.append(" · ")
+        head.append(f"{n:,} {what} ({how})", style="yellow")
     if _finite(wall):
         head.append(f" · {wall:.2f} s")
     variants = _variants(sheet.get("metrics"))
@@ -331,6 +334,19 @@ def render_summary(result: AuditResult, console: Console, *,
             line.append(visible_controls(str(path)), style="green")
             line.append(f"  ({_size(path)})", style="dim")
             console.print(line)
+
+
+def finish_facts(result: Any) -> list[tuple[int, str, str]]:
+    """The answers cut short, withheld or of an unknown finish reason that ``result`` read
+    (:func:`halluscope.finish_reasons.finish_facts`), for the console and the report."""
+    from halluscope.finish_reasons import finish_counts
+    from halluscope.finish_reasons import finish_facts as facts
+    counts = finish_counts(getattr(result, "runsheet", None))
+    if not counts:
+        return []
+    from halluscope.adapters.offline import as_flag
+    options = getattr(getattr(result, "config", None), "options", None) or {}
+    return facts(counts, bool(as_flag(options.get("complete_only"))))
 
 
 def _variants(info: Any) -> str:

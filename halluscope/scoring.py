@@ -138,10 +138,14 @@ def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
                          f"{split['unfounded_claims']:,} claim(s) whose words are not in the "
                          f"response; they were not scored")
         if judge.get("pin_mismatch"):
-            others = [m for m in judge.get("reported_models") or {} if m != judge.get("model")]
-            lines.append(f"{name}: the judge is pinned to {judge.get('model')!r} but the server "
-                         f"answered as {', '.join(map(repr, others))} (judge_fatal_mismatch="
-                         f"true stops such a run)")
+            from halluscope.judges.spec import deployment_hint
+            pinned = judge.get("expected_model") or judge.get("model")
+            others = [m for m in judge.get("reported_models") or {} if m != pinned]
+            hint = deployment_hint(str(judge.get("provider")), judge.get("expected_model"),
+                                   others[0]) if others else ""
+            lines.append(f"{name}: the judge is pinned to {pinned!r} but the server answered "
+                         f"as {', '.join(map(repr, others))} (judge_fatal_mismatch=true stops "
+                         f"such a run){hint}")
     return lines
 
 

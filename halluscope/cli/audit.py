@@ -63,7 +63,9 @@ BoxFormat = Annotated[Optional[str], typer.Option(
     help="Coordinates of cited boxes: auto (the default), pixels, norm (0-1), "
     "norm1000 (0-1000).")]
 Device = Annotated[Optional[str], typer.Option(
-    help="Device for detector/segmenter/local models: cpu, cuda, cuda:1, ...")]
+    help="Device of the torch models: an hf: or groundingdino: detector, a sam: or hf-sam: "
+    "segmenter, a judge of provider hf (cpu, cuda, cuda:1, ...); a warning when the audit runs "
+    "none of them.")]
 Judge = Annotated[Optional[str], typer.Option(
     help="Judge spec (name in judges/ or a path to a .toml) for claims no other evidence "
     "decides and POPE answers the parser reads as unknown. Options: judge_base_url, "

@@ -356,9 +356,16 @@ def _variants(info: Any) -> str:
     for name, details in info.items():
         if not isinstance(details, Mapping):
             continue
-        for key in ("variant", "parser"):
-            if isinstance(details.get(key), (str, int, float)):
-                parts.append(f"{name} {key} {details[key]}")
+        own = [f"{name} {key} {details[key]}" for key in ("variant", "parser")
+               if isinstance(details.get(key), (str, int, float))]
+        truth = details.get("ground_truth")
+        built = truth.get("built_by_variant") if isinstance(truth, Mapping) else None
+        if isinstance(built, str) and isinstance(details.get("variant"), str) \
+                and built != details["variant"]:
+            # a ground-truth file whose captions the other variant's parser read: its numbers
+            # are neither variant's own, said beside the variant (own[0])
+            own[0] += f" (ground truth built by the {built} variant)"
+        parts.extend(own)
     return ", ".join(parts)
 
 

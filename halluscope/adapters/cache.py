@@ -18,6 +18,16 @@ The key is the sha256 of a canonical JSON document holding exactly what decides 
   else the adapter's default
   (``default_detail``: the OpenAI ``detail`` given as a provider option).
 
+What is stored is the answer and, for a provider whose replies halluscope post-processes (an
+OpenAI-compatible server's: the leading ``<think>`` block and the ``reasoning_content`` /
+``reasoning`` field kept out of the answer, :func:`~halluscope.adapters.types.finish_reply`),
+the reply as the server sent it (``content``, ``reasoning_content``). A read derives the answer and
+its ``reasoning`` from that again, by the rules of the day (the adapter's ``reread``, applied by
+:class:`~halluscope.adapters.client.ModelClient`), so an entry cached before a rule changed is
+served as the current code would have made it, without asking the model again; an entry cached
+before ``content`` was kept is split when read, unless it was split when cached (it has a
+``reasoning``). A row no answer can be read from is a miss (warned about once), not a crash.
+
 Timeouts, retry settings, concurrency and credentials are not part of it: they change
 how an answer is obtained, not which answer it is. The document itself is stored beside the
 answer (``request`` column) so that a row can be read by a person; it never holds a credential.
@@ -257,11 +267,18 @@ class ResponseCache:
             row = None
         if row is None and waiting is not None:
             row = (waiting[4],)
-        if row is None:
+        try:
+            hit = None if row is None else Response.from_cache(json.loads(row[0]))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # a row no answer can be read from (hand-edited, another tool's): asked anew
+            self._warn_once(f"cannot read an answer in the response cache {self.path} "
+                            f"({type(exc).__name__}: {exc}); asking the model instead")
+            hit = None
+        if hit is None:
             self.misses += 1
             return None
         self.hits += 1
-        return Response.from_cache(json.loads(row[0]))
+        return hit
 
     def put(self, key: str, doc: dict[str, Any], response: Response) -> None:
         """Store ``response`` under ``key`` unless an answer is already there."""

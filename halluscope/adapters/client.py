@@ -169,6 +169,9 @@ class ModelClient:
         if self.cache is not None and use_cache:
             hit = self.cache.get(key)
             if hit is not None:
+                reread = getattr(self.api, "reread", None)
+                if reread is not None:   # post-processed by the rules of the day
+                    hit = reread(hit)
                 self.cache_hits += 1
                 if hit.model:
                     self.reported_models[hit.model] += 1

@@ -32,7 +32,8 @@ import os
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
+from halluscope.adapters.images import (ImagePolicy, SendsPreparedImages, part_bytes, policy,
+                                        prepare)
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
@@ -85,7 +86,7 @@ def _import_openai():
     return openai
 
 
-class OpenAICompatible:
+class OpenAICompatible(SendsPreparedImages):
     """Chat completions against an OpenAI-compatible server.
 
     Args:

@@ -492,7 +492,11 @@ class ModelAPI(Protocol):
 
     Optional: ``answer_settings``, a dict of the adapter's own settings that change an answer
     (none or empty when there are none), and ``default_detail``, the image detail sent with
-    images a request gives none; both enter the cache key.
+    images a request gives none; both enter the cache key. ``sent_image_digest(data, name)``:
+    the sha256 of what the adapter sends in an image's place (prepared bytes, decoded pixels),
+    ``None`` where it sends the bytes as they are; it enters the cache key too. ``reread(
+    response)``: a cached answer as the adapter's reply parsing makes it today (see
+    :mod:`halluscope.adapters.cache`).
     """
 
     provider: str

@@ -227,6 +227,36 @@ def test_a_change_of_preparation_changes_only_the_keys_of_prepared_images(tmp_pa
     assert after[0] != before[0] and after[1] == before[1]
 
 
+def test_a_warm_cache_names_a_prepared_image_without_preparing_it(tmp_path, monkeypatch):
+    """Naming what is sent costs a preparation (over a second for a large photo); the cache file
+    remembers each image's digest under the identity of the code that prepares it, so a re-run
+    (another client, another process) is served without preparing, and other preparing code
+    works the digest out anew."""
+    from halluscope.adapters import client as client_module
+    from halluscope.adapters import images
+    image = _sixteen_bit_png(tmp_path / "scan.png")
+    request = Request((Message.user("What is shown?", (str(image),)),))
+    calls = []
+    real = images.sent_digest
+
+    def counted(data, pol, *, name="<bytes>"):
+        calls.append(name)
+        return real(data, pol, name=name)
+    monkeypatch.setattr(images, "sent_digest", counted)
+    with FakeServer(responder=lambda prompt, body: "A grey gradient.") as server:
+        with ResponseCache(tmp_path / "c") as cache:
+            first, _ = _ask(server, cache, request)
+        assert len(calls) == 1
+        with ResponseCache(tmp_path / "c") as cache:
+            again, _ = _ask(server, cache, request)
+        assert again.cached and len(calls) == 1                  # remembered, not prepared
+        monkeypatch.setattr(client_module, "preparer_identity", lambda api: "edited code")
+        with ResponseCache(tmp_path / "c") as cache:
+            third, _ = _ask(server, cache, request)
+        assert third.cached and len(calls) == 2                  # the same picture: a hit
+        assert len(server.requests) == 1
+
+
 # -- (c) a reasoning parser's field is reasoning, never the answer --------------------------------
 def _body(message, finish="stop"):
     return {"body": {"id": "chatcmpl-r", "object": "chat.completion", "model": "gpt-x",

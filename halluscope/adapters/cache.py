@@ -19,7 +19,11 @@ The key is the sha256 of a canonical JSON document holding exactly what decides 
   key named ``sent`` (for images a policy re-encoded, and for every image a local model was
   given) cannot tell which picture they were asked with: they miss once and are asked again,
   counted as ``superseded`` (:meth:`ResponseCache.describe`, the run sheet) and warned about.
-  Working out ``sent`` costs one preparation per image and client, on a cache hit too,
+  Working out ``sent`` costs a preparation (a second or more for a large photo), so the
+  cache file remembers each image's digest in a table of its own (``sent_images``), under the
+  identity of the code and libraries that prepare it (its source files, Pillow, numpy:
+  :func:`~halluscope.adapters.images.preparer_identity`); an edit of that code prepares each
+  image once more to name it, and moves no key whose picture it left alone,
 * the decoding parameters (temperature, top_p, max_tokens, seed, stop),
 * the sample index when decoding is sampled (temperature > 0), the seed a further sample sends
   when it is not the decoding's own (:attr:`Request.seed`), and the replicate number of a
@@ -99,6 +103,17 @@ CREATE TABLE IF NOT EXISTS responses (
     created  REAL NOT NULL
 )
 """
+
+_SENT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sent_images (
+    image TEXT NOT NULL,
+    how   TEXT NOT NULL,
+    sent  TEXT,
+    PRIMARY KEY (image, how)
+)
+"""
+#: :meth:`ResponseCache.sent_image`'s answer for an image whose digest it does not know.
+UNKNOWN = "unknown"
 
 
 def key_material(provider: str, pin: str, request: Request, image_hashes: list[str],
@@ -270,6 +285,7 @@ class ResponseCache:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
+            conn.execute(_SENT_SCHEMA)
             # reads every page of the table (cheaper than PRAGMA quick_check, which also walks
             # the key index): a truncated or overwritten file fails here, not mid-run
             conn.execute("SELECT COUNT(*), MAX(LENGTH(response)) FROM responses").fetchone()
@@ -312,6 +328,32 @@ class ResponseCache:
             return None
         self.hits += 1
         return hit
+
+    def sent_image(self, image: str, how: str) -> str | None:
+        """The digest of what is sent for the image with sha256 ``image`` by the preparer
+        ``how`` (:func:`~halluscope.adapters.images.preparer_identity`), as remembered; ``None``
+        for the image's own bytes, :data:`UNKNOWN` when it is not remembered (or unreadable)."""
+        if self._conn is None:
+            return UNKNOWN
+        try:
+            with self._lock:
+                row = self._conn.execute("SELECT sent FROM sent_images WHERE image = ? AND "
+                                         "how = ?", (image, how)).fetchone()
+        except sqlite3.Error:
+            return UNKNOWN
+        return UNKNOWN if row is None else row[0]
+
+    def remember_sent_image(self, image: str, how: str, sent: str | None) -> None:
+        """Remember :meth:`sent_image`'s answer (a failure to write only costs a later
+        preparation)."""
+        if self._conn is None:
+            return
+        try:
+            with self._lock:
+                self._conn.execute("INSERT OR REPLACE INTO sent_images (image, how, sent) "
+                                   "VALUES (?, ?, ?)", (image, how, sent))
+        except sqlite3.Error:
+            pass
 
     def note_superseded(self, doc: dict[str, Any]) -> None:
         """After a miss for ``doc``: count (``superseded``) and say once that an answer is

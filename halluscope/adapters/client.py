@@ -40,8 +40,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from halluscope.adapters.cache import ResponseCache, hash_material, key_material
-from halluscope.adapters.images import ImageLoader
+from halluscope.adapters.cache import UNKNOWN, ResponseCache, hash_material, key_material
+from halluscope.adapters.images import ImageLoader, preparer_identity
 from halluscope.adapters.limiter import AdaptiveLimiter
 from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ConnectionLost,
                                        ImageError, ImagePart, MalformedResponse, Message, ModelAPI,
@@ -112,6 +112,7 @@ class ModelClient:
         self._inflight: dict[str, tuple[asyncio.Future, tuple[str, ...]]] = {}
         # an image's sha256 -> the digest of what the adapter sends for it (None: its bytes)
         self._sent: dict[str, str | None] = {}
+        self._preparer: str | None = None
         self._auth_failure: AuthError | None = None
         self._unreachable: ServerUnreachable | None = None
         self._connect_failures = 0
@@ -143,17 +144,27 @@ class ModelClient:
         """For each image, the digest of what the adapter sends in its place when that is not
         the file's bytes (``sent_image_digest``: prepared bytes, or a local model's pixels);
         ``None`` for all where the adapter sends the bytes as they are. Worked out once per
-        image (by its sha256) for this client: preparing is CPU work."""
+        image (by its sha256) and remembered here and in the cache file
+        (:meth:`~halluscope.adapters.cache.ResponseCache.sent_image`): preparing is CPU work."""
         digest = getattr(self.api, "sent_image_digest", None)
         if digest is None:
             return [None] * len(hashes)
         parts = request.images()
 
         def work() -> None:
+            if self._preparer is None:
+                self._preparer = preparer_identity(self.api)
             for part, sha in zip(parts, hashes):
-                if sha not in self._sent:
+                if sha in self._sent:
+                    continue
+                known = (self.cache.sent_image(sha, self._preparer) if self.cache is not None
+                         else UNKNOWN)
+                if known == UNKNOWN:
                     data = part.data if part.data is not None else self.images.read(part.source)
-                    self._sent[sha] = digest(data, part.source)
+                    known = digest(data, part.source)
+                    if self.cache is not None:
+                        self.cache.remember_sent_image(sha, self._preparer, known)
+                self._sent[sha] = known
         if any(sha not in self._sent for sha in hashes):
             await asyncio.to_thread(work)
         return [self._sent[sha] for sha in hashes]

@@ -413,6 +413,41 @@ class SendsPreparedImages:
         return sent_digest(data, self.image_policy, name=name)
 
 
+def preparer_identity(adapter: Any) -> str:
+    """A sha256 naming everything a :meth:`sent_image_digest` of ``adapter`` is computed by:
+    its class, its image policy, the source files of this module, :mod:`halluscope.imageio`
+    and the adapter's module, and the installed Pillow and numpy. The response cache remembers
+    digests under it (:meth:`~halluscope.adapters.cache.ResponseCache.sent_image`), so that a
+    re-run does not prepare each image again only to name it; any edit of that code, or
+    another Pillow, makes the digests be worked out anew. Only the memo depends on it: the
+    answer's key names the digest itself."""
+    import sys
+
+    from halluscope import imageio
+    from halluscope.packages import installed_version
+    h = hashlib.sha256()
+    cls = type(adapter)
+    pol = getattr(adapter, "image_policy", None)
+    h.update(f"{cls.__module__}.{cls.__qualname__}\0{pol.key() if pol else None}\0"
+             f"{installed_version('pillow')}\0{installed_version('numpy')}".encode())
+    for module in (sys.modules[__name__], imageio, sys.modules.get(cls.__module__)):
+        h.update(b"\0" + _source_digest(getattr(module, "__file__", None)).encode())
+    return h.hexdigest()
+
+
+_SOURCE_DIGESTS: dict[str | None, str] = {}
+
+
+def _source_digest(path: str | None) -> str:
+    """The sha256 of a module's source file, once per process; ``?`` when unreadable."""
+    if path not in _SOURCE_DIGESTS:
+        try:
+            _SOURCE_DIGESTS[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except (OSError, TypeError):
+            _SOURCE_DIGESTS[path] = "?"
+    return _SOURCE_DIGESTS[path]
+
+
 def pixels_digest(img) -> str:
     """The hex sha256 of a PIL image's mode, size and pixels: what a model that is handed
     pixels (a local model's processor) sees."""

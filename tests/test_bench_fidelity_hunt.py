@@ -232,3 +232,32 @@ def test_hallusionbench_refined_still_leaves_partial_groups_out(tmp_path):
     m = _hb_audit(tmp_path, "refined")
     assert (m["facc"]["value"], m["facc"]["n"]) == (0.0, 1)
     assert (m["qacc"]["value"], m["qacc"]["n"]) == (1.0, 1)
+
+
+def test_hallusionbench_original_refuses_a_pair_without_its_figure_0_answer(tmp_path):
+    """utils.py compares every question with the answer to the same question on figure 0
+    (check_same_by_chatgpt, then get_eval_pair_all look it up by the pair's name): a file that
+    answers (figure 1, question 0) but not (figure 0, question 0) stops there with a KeyError
+    and gives no number. halluscope's original variant gave aAcc 1/1, fAcc 1/1, qAcc 1/1
+    under its name; now it stops with exit 2 naming the pair, as it does for a repeat. The
+    refined variant scores the file."""
+    from typer.testing import CliRunner
+
+    from fake_openai_server import FakeServer
+    from halluscope.cli import app
+    rows = [r for r in _hb_partial_rows() if r["figure_id"] == "1"]
+    path = tmp_path / "hb.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with FakeServer(responder=lambda prompt, body: "correct") as server:
+        common = ["--judge", "hallusionbench-gpt-4", "--option", f"judge_base_url={server.url}",
+                  "--cache-dir", tmp_path / "jc", "--bootstrap", "0", "--quiet"]
+        res = CliRunner().invoke(app, [str(a) for a in (
+            "audit", path, "--metric", "hallusionbench", "--option",
+            "hallusionbench_variant=original", *common, "--out", tmp_path / "o")])
+        assert res.exit_code == 2, res.output
+        assert "figure 0" in res.output and "VD_chart_1_0" in res.output
+        assert not (tmp_path / "o/results.json").exists()
+        res = CliRunner().invoke(app, [str(a) for a in (
+            "audit", path, "--metric", "hallusionbench", "--option",
+            "hallusionbench_variant=refined", *common, "--out", tmp_path / "r")])
+        assert res.exit_code == 0, res.output

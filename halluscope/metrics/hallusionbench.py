@@ -40,7 +40,8 @@ Rows: a row without ``question`` or ``gt_answer_details`` (the judge's prompt ne
 utils.py joins them with ``+`` and stops), whose category is neither VD nor VS (evaluation.py
 scores no other), or a VS row whose ``figure_id`` is not a whole number (utils.py reads it with
 ``int()``) is a bad record naming its field. The ``original`` variant refuses a question
-answered twice by one model (utils.py's ``get_eval_all`` asserts each question once): the run
+answered twice by one model (utils.py's ``get_eval_all`` asserts each question once) and a pair
+answered without its figure-0 question (utils.py looks that answer up: KeyError): the run
 stops with exit 2 and gives no number; the others score every row and count the repeats.
 
 Whose answers: figures and question pairs are keyed by the record's ``model`` as well (whatever
@@ -88,7 +89,7 @@ from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.draws import block_replicates
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
-    UNIT_PREFIX, Unit, coverage, easy_and_hard, expected_total, group_tallies,
+    UNIT_PREFIX, Unit, coverage, easy_and_hard, expected_total, group_tallies, lone_pairs,
     question_identity, units_from_items, warn_coverage)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
@@ -504,16 +505,19 @@ class HallusionBenchMetric(Metric):
             self._codes[k] = self._codes.get(k, 0) + n
 
     def finish(self) -> None:
-        if self.variant == "original" and self._repeats.count:
+        lone = lone_pairs(self.units) if self.variant == "original" else None
+        if self.variant == "original" and (self._repeats.count or lone):
             from halluscope.errors import InputError
             if self.judge is not None:
                 self.judge.close()
             first = f" (first: {self._first_repeat})" if self._first_repeat else ""
+            why = lone if not self._repeats.count else (
+                f"{self._repeats.count} answer(s) repeat a question already answered{first}; "
+                f"the original refuses such input (utils.py get_eval_all asserts each "
+                f"question once)")
             raise InputError(
-                f"hallusionbench (original variant): {self._repeats.count} answer(s) repeat a "
-                f"question already answered{first}; the original refuses such input "
-                f"(utils.py get_eval_all asserts each question once), so this variant gives "
-                f"no number for it: answer each question once per model, or use "
+                f"hallusionbench (original variant): {why}, so this variant gives no number "
+                f"for it: answer each question once per model, figure 0 included, or use "
                 f"hallusionbench_variant=refined, which scores every row and counts the "
                 f"repeats")
         if self.variant != "original":

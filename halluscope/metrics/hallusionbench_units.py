@@ -110,6 +110,21 @@ def warn_coverage(cov: dict[str, Any], whole_only: bool = True) -> None:
                     cov["incomplete_pairs"], how)
 
 
+def lone_pairs(units: list[Unit]) -> str | None:
+    """Why the original gives no number for ``units``, if it does not: utils.py looks up the
+    figure-0 answer of every question's pair by the pair's name (check_same_by_chatgpt, then
+    get_eval_pair_all), so a pair answered on another figure but not on figure 0 stops it
+    with a KeyError. ``None`` when every pair has its figure-0 answer."""
+    with_0 = {u.pair for u in units if u.cell[0] == "0"}
+    lone = sorted({u.pair.removeprefix("|") for u in units if u.pair not in with_0})
+    if not lone:
+        return None
+    more = f" and {len(lone) - 3} more" if len(lone) > 3 else ""
+    return (f"{len(lone)} question pair(s) answered without their figure 0 question "
+            f"({', '.join(lone[:3])}{more}); the original stops there (utils.py looks up "
+            f"each pair's figure-0 answer: KeyError)")
+
+
 #: A figure's or question pair's tally as fAcc / qAcc count it: (whose answers, every question
 #: right, counted, its question set).
 GroupTally = tuple[str, int, int, str]

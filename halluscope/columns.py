@@ -19,7 +19,9 @@ lines). pyarrow comes with the ``tables`` extra; without it every file is read l
 role (prompt, response, question id, ...) by handing :func:`~halluscope.records.record_from_dict`
 one probe line of the file's shape, so the columns mean exactly what the records would; keys the
 record reader does not know are the records' metadata (strings or integers; ``"metadata": {}``
-on every line adds none).
+on every line adds none). A file whose finish reasons (:mod:`halluscope.finish_reasons`) are not
+all ``complete`` (``stop``, ``end_turn``, ...) is read line by line, where such answers are
+counted, refused or left out.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from halluscope.errors import InputError
+from halluscope.finish_reasons import FIELDS as FINISH_FIELDS, all_complete
 from halluscope.records import (_KNOWN, Record, Source, _image_of, _task_of, is_gzip_name,
                                 open_binary, record_from_dict)
 
@@ -430,4 +433,7 @@ def record_columns(file: str, arrays: dict[str, Any], start: int = 0) -> RecordC
     labels = cols.coded("label")
     if labels is not None and not set(labels.values) <= {"yes", "no"}:
         return None        # labels to normalise (" Yes", True, "B"): line by line
+    finish = [k for k in FINISH_FIELDS if k in extra]    # (never null here; blank: the next)
+    if finish and not all_complete(cols.meta(finish[0]).values, blank=len(finish) == 1):
+        return None        # an answer cut short, withheld, of an unknown finish: line by line
     return cols

@@ -176,6 +176,7 @@ AUDIT_OPTIONS: dict[str, str] = {
     "judge_max_connections": "judge calls in flight at most",
     "judge_fatal_mismatch": "stop when the judge answers as another model than pinned",
     "ray_num_gpus": "GPUs per Ray actor (--engine ray)",
+    "complete_only": "leave out answers cut at the token limit or of an unknown finish reason",
 }
 
 

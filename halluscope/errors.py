@@ -5,7 +5,8 @@ Every error halluscope raises on purpose derives from :class:`HalluscopeError`::
     HalluscopeError
     ├── InputError            bad input data; names file, line and field when known
     │   ├── RecordError       one record (one line) is malformed or misses a field
-    │   │   └── UnreadableImage   its image or document page cannot be read (imageio.open_image)
+    │   │   ├── UnreadableImage   its image or document page cannot be read (imageio.open_image)
+    │   │   └── WithheldAnswer    a filter withheld its answer (its finish reason: finish_reasons)
     │   └── AlignmentError    answers cannot be aligned with questions (count mismatch, unknown id)
     ├── ConfigError           bad options, unknown metric/variant/parser, missing companion file
     │   ├── UnknownNameError  an unknown metric, statistic, group or option (suggests the nearest)
@@ -162,6 +163,12 @@ class RecordError(InputError):
         """Pickle by message and location (errors cross process boundaries from workers)."""
         return (_record_error, (type(self), self.message, self.location.file,
                                 self.location.line, self.location.field, self.record_id))
+
+
+class WithheldAnswer(RecordError):
+    """A record whose finish reason says a provider's filter, a safety stop or a refusal
+    withheld the model's answer (``content_filter``, ``refusal``, ``SAFETY``, ...): not the
+    model's answer, never scored (:mod:`halluscope.finish_reasons`)."""
 
 
 def _record_error(cls, message, file, line, field, record_id=None):

@@ -28,6 +28,7 @@ from halluscope.audit_inputs import resolve_inputs
 from halluscope.config import AuditConfig, validation_problems
 from halluscope.engine_choice import capped_workers, choose_workers, make_engine
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
+from halluscope.finish_reasons import FinishScreen, finish_notes
 from halluscope.hashing import remember_sha256
 from halluscope.metrics.base import (InputSample, Metric, MetricSummary, available_metrics,
                                       metric_class, remember)
@@ -156,6 +157,13 @@ def _iter_inputs(paths: list[Path], records: list[Any] | None, fmt: str | None =
         yield from iter_input_records(path, fmt)
 
 
+def complete_only(cfg: AuditConfig) -> bool:
+    """Option ``complete_only`` (``--complete-only``): leave out the answers whose finish
+    reason says they were cut at the token limit or that halluscope does not know."""
+    from halluscope.adapters.offline import as_flag
+    return bool(as_flag(cfg.options.get("complete_only")))
+
+
 def _model_identities(cfg: AuditConfig) -> dict[str, Any]:
     """The detector's and segmenter's weights and versions, for the journal's header."""
     if not (cfg.detector or cfg.segmenter):
@@ -202,9 +210,13 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
                     why = (f"{why} gave {workers}; whole files scored as columns run in one "
                            f"process")
             else:
-                tally = score_stream(_iter_inputs(paths, records, cfg.input_format), metric_objs,
-                                     sink, strict=cfg.strict, on_progress=on_progress,
-                                     total=total, engine=engine, journal=journal)
+                finish = FinishScreen(complete_only(cfg))
+                tally = score_stream(finish.screen(_iter_inputs(paths, records,
+                                                                cfg.input_format)),
+                                     metric_objs, sink, strict=cfg.strict,
+                                     on_progress=on_progress, total=total, engine=engine,
+                                     journal=journal)
+                tally.finish = finish.counts()
                 tally.execution = {"scored": f"record by record, {engine.name} engine",
                                    "engine": engine.name,
                                    "workers": getattr(engine, "workers", None) or 1}
@@ -301,7 +313,8 @@ def _runsheet(paths: list[Path], cfg: AuditConfig, summaries: dict[str, MetricSu
         started=started, finished=datetime.now(timezone.utc),
         counts={"items": tally.items, "errors": len(tally.problems),
                 "skipped": tally.skipped, "scored": dict(tally.scored),
-                **({"empty_answers_scored": dict(tally.empty)} if tally.empty else {})},
+                **({"empty_answers_scored": dict(tally.empty)} if tally.empty else {}),
+                **tally.finish},
         argv=argv if argv is not None else list(sys.argv), execution=tally.execution)
     if header is not None:
         from halluscope.finished import RESUME, resume_key
@@ -309,7 +322,7 @@ def _runsheet(paths: list[Path], cfg: AuditConfig, summaries: dict[str, MetricSu
     return runsheet
 
 
-_FLAGS = ("offline", "judge_fatal_mismatch", "allow_download")
+_FLAGS = ("offline", "judge_fatal_mismatch", "allow_download", "complete_only")
 
 
 def check_metric_options(cfg: AuditConfig, custom: list[Metric]) -> None:
@@ -425,6 +438,8 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     check_metric_options(cfg, custom)
     warn_unread_settings(cfg, custom, given=set(base) | {k for k, v in options.items()
                                                          if v is not None})
+    from halluscope.device_use import warn_unused_device
+    warn_unused_device(cfg, custom)
     check_fields(paths, records, cfg)
     return paths, records, cfg, custom
 
@@ -453,12 +468,12 @@ def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path],
 
 
 def _warn_notes(tally: StreamTally, metric_objs: list[Metric],
-                summaries: dict[str, MetricSummary]) -> None:
+                summaries: dict[str, MetricSummary], only: bool) -> None:
     """Log what the records and the judges leave to be said: empty answers scored, judge
-    calls that failed."""
+    calls that failed, answers cut short or withheld (``only``: complete_only)."""
     rules = {m.name: type(m).empty_answer for m in metric_objs}
     for line in empty_answers_note(tally, rules) + judge_failures_note(
-            {n: s.info for n, s in summaries.items()}):
+            {n: s.info for n, s in summaries.items()}) + finish_notes(tally.finish, only):
         log.warning("%s", line)
 
 
@@ -531,7 +546,7 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         runsheet = _runsheet(paths, cfg, summaries, tally, started, argv, header)
         log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
                  runsheet["wall_time_s"])
-        _warn_notes(tally, metric_objs, summaries)
+        _warn_notes(tally, metric_objs, summaries, complete_only(cfg))
         result = AuditResult(metrics=summaries, errors=tally.problems,
                              runsheet={"run_id": run_id, **runsheet}, items_path=items_path,
                              config=cfg, n_items=tally.items, n_skipped=tally.skipped,

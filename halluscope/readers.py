@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
+from halluscope.finish_reasons import withheld_error
 from halluscope.lmms_eval_log import (PopeSplitOfFile, is_lmms_eval, lmms_eval_line,
                                       lmms_eval_row, one_document, yes_no)
 from halluscope.records import (ANSWER_FIELDS, Record, drop_bom, id_hint, is_gzip_name,
@@ -246,13 +247,17 @@ def rows_of(obj: Any) -> list[Any]:
 
 
 def _record_row(record: Record) -> Record | dict[str, Any]:
-    """``record``, or, when its metadata carries a request ``"error"``, the dict that
-    :func:`record_from_dict` refuses as it refuses that JSON line: a hand-built
-    ``Record(response=..., metadata={"error": ...})`` was scored, the same dict was a bad record."""
-    failure = record.metadata.get("error") if isinstance(record.metadata, Mapping) else None
-    if not is_request_error(failure):
-        return record
-    return {**record.to_dict(), "error": failure}
+    """``record``, or, when its metadata carries a request ``"error"`` or a finish reason that
+    says a filter withheld the answer, the dict that :func:`record_from_dict` refuses as it
+    refuses that JSON line: a hand-built ``Record(response=..., metadata={"error": ...})`` was
+    scored, the same dict was a bad record."""
+    meta = record.metadata if isinstance(record.metadata, Mapping) else {}
+    failure = meta.get("error")
+    if is_request_error(failure):
+        return {**record.to_dict(), "error": failure}
+    if withheld_error(meta, {}) is not None:
+        return record.to_dict()
+    return record
 
 
 # --- peers' layouts ---------------------------------------------------------------------------

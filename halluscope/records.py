@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from halluscope import _json as fast_json
 from halluscope.errors import ConfigError, RecordError
+from halluscope.finish_reasons import withheld_error
 from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
     BLANK, drop_bom, gunzip, gzip_error, is_blank, is_gzip_name, json_line, json_problem,
     not_utf8, open_binary, open_text)
@@ -440,6 +441,9 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
     label, question_id, prompt, response, null_field = _texts_of(obj, where, vlmevalkit)
     image, image_id = _image_of(obj, where)
     task = _task_of(obj, label, prompt, where)
+    metadata = _metadata_of(obj, label, vlmevalkit)
+    if require_response and (withheld := withheld_error(metadata, where)) is not None:
+        raise withheld          # a filter's verdict (finish reason), not the model's answer
     if response is None and require_response and not _carries_samples(obj):
         raise _no_response(obj, label, prompt, null_field, where, vlmevalkit)
     number = source.line if source.index is None else source.index
@@ -450,7 +454,7 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
     return Record(id=rid, task=task, image=image, image_id=image_id, prompt=prompt,
                   response=response, label=label, model=model if isinstance(model, str) else None,
                   document=obj.get("document"), question_id=question_id,
-                  metadata=_metadata_of(obj, label, vlmevalkit), source=source,
+                  metadata=metadata, source=source,
                   id_from_line=from_line)
 
 

@@ -49,7 +49,8 @@ MIN_SECRET_LEN = 8
 #: Keys whose strings are model text under audit (answers, prompts): only known secret values
 #: quoted verbatim are replaced in them, never a pattern.
 AUDITED_TEXT = frozenset({"response", "prompt", "text", "caption", "question", "answer",
-                          "prediction", "model_answer", "model_prediction", "content"})
+                          "prediction", "model_answer", "model_prediction", "content",
+                          "reasoning", "reasoning_content"})
 
 # a key (mapping key, header name, query parameter) whose value is a credential
 SECRET_KEY = re.compile(

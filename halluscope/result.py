@@ -376,13 +376,20 @@ class AuditResult:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The content of ``results.json``."""
+        """The content of ``results.json`` (``n_truncated``, ``n_filtered`` and
+        ``unrecognised_finish`` only where the answers' finish reasons gave any:
+        :mod:`halluscope.finish_reasons`)."""
+        from halluscope.finish_reasons import finish_counts
+        finish = finish_counts(self.runsheet)
         return {
             "run_id": self.run_id,
             "metrics": {name: s.to_dict() for name, s in self.metrics.items()},
             "n_items": len(self.items),
             "n_errors": len(self.errors),
             "n_skipped": self.n_skipped,
+            **{f"n_{k}": finish[k] for k in ("truncated", "filtered") if k in finish},
+            **({"unrecognised_finish": finish["unrecognised_finish"]}
+               if "unrecognised_finish" in finish else {}),
             "unscored": self.unscored,
             "errors": self.errors,
         }

@@ -20,6 +20,7 @@ from typing import Any
 
 from halluscope._json import dumps_finite
 from halluscope.errors import ConfigError, RecordError
+from halluscope.finish_reasons import unfinished_reason
 from halluscope.journal import line_digest
 from halluscope.metrics.base import Metric
 from halluscope.redact import known_secrets, redact_mapping, redact_text
@@ -62,6 +63,8 @@ class StreamTally:
             many workers and why), for the run sheet.
         items_sha256: The sha256 of every byte written to the items file, hashed as it was
             written (the columnar path, into a UTF-8 file), else ``None``.
+        finish: The answers' finish reasons that are not ``complete``, counted
+            (:meth:`~halluscope.finish_reasons.FinishScreen.counts`; the run sheet's counts).
     """
 
     items: int = 0
@@ -73,6 +76,7 @@ class StreamTally:
     passed_by: dict[str, Counter] = field(default_factory=dict)
     execution: dict[str, Any] = field(default_factory=dict)
     items_sha256: str | None = None
+    finish: dict[str, Any] = field(default_factory=dict)
 
     def unscored(self, metrics: Iterable[Metric]) -> dict[str, list[str]]:
         """For every metric that scored no record: why, per cause, counted
@@ -134,10 +138,14 @@ def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
                          f"{split['unfounded_claims']:,} claim(s) whose words are not in the "
                          f"response; they were not scored")
         if judge.get("pin_mismatch"):
-            others = [m for m in judge.get("reported_models") or {} if m != judge.get("model")]
-            lines.append(f"{name}: the judge is pinned to {judge.get('model')!r} but the server "
-                         f"answered as {', '.join(map(repr, others))} (judge_fatal_mismatch="
-                         f"true stops such a run)")
+            from halluscope.judges.spec import deployment_hint
+            pinned = judge.get("expected_model") or judge.get("model")
+            others = [m for m in judge.get("reported_models") or {} if m != pinned]
+            hint = deployment_hint(str(judge.get("provider")), judge.get("expected_model"),
+                                   others[0]) if others else ""
+            lines.append(f"{name}: the judge is pinned to {pinned!r} but the server answered "
+                         f"as {', '.join(map(repr, others))} (judge_fatal_mismatch=true stops "
+                         f"such a run){hint}")
     return lines
 
 
@@ -292,6 +300,8 @@ def _score_record(rec: Record, metrics: list[Metric], tally: StreamTally, strict
     if rec.prompt is not None:
         item["prompt"] = rec.prompt
     item["response"] = rec.response
+    if (cut := unfinished_reason(rec.metadata)) is not None:
+        item["finish_reason"] = cut     # cut at the token limit, or a reason not known
     applied, skips = [], {}
     for metric in metrics:
         kind, score = _fold_outcome(metric, rec, outcome_of(metric), folded)

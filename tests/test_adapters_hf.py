@@ -198,3 +198,29 @@ def test_stop_strings_the_tokenizer_cannot_check_are_a_clear_error(vlm_dirs, tmp
         generate(api, Request((Message.user("Describe a cat."),),
                               Decoding(max_tokens=4, stop=("zz",))))
     asyncio.run(api.aclose())
+
+
+def test_the_cache_key_names_the_pixels_a_local_model_is_handed(vlm_dirs, photo, tmp_path):
+    """A local model is handed decoded pixels, so its key named only the file's bytes: the
+    answer made when a 16-bit scan was clipped to a white picture was served after the scaling
+    rule came. The key names the sha256 of the pixels the processor gets (``max_side``
+    included), so a change of decoding moves exactly the keys whose pixels it changed."""
+    import numpy as np
+
+    from halluscope.adapters.images import pixels_digest
+    ramp = np.linspace(0, 65535, 60 * 80).reshape(60, 80).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "scan.png")
+    api = HFLocalModel(str(vlm_dirs["llava"]), device="cpu", dtype="float32")
+    keys = {}
+    for name in (str(tmp_path / "scan.png"), str(photo)):
+        req = Request((Message.user("Is there a dog?", (name,)),), Decoding(max_tokens=3))
+        key, doc = asyncio.run(ModelClient(api).key(req))
+        part = doc["messages"][0]["content"][0]
+        assert part["sent"] == pixels_digest(api.conversation(req)[1][0])
+        keys[name] = key
+    gradient = np.asarray(api.conversation(Request((Message.user(
+        "?", (str(tmp_path / "scan.png"),)),)))[1][0])
+    assert 100 < gradient.mean() < 155                       # scaled, not clipped white
+    small = HFLocalModel(str(vlm_dirs["llava"]), device="cpu", dtype="float32", max_side=32)
+    req = Request((Message.user("Is there a dog?", (str(photo),)),), Decoding(max_tokens=3))
+    assert asyncio.run(ModelClient(small).key(req))[0] != keys[str(photo)]

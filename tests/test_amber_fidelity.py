@@ -134,3 +134,27 @@ def test_audit_end_to_end_with_nltk_data(nltk_data, tmp_path):
             printed
     sheet = json.loads((tmp_path / "runsheet.json").read_text("utf-8"))["metrics"]["amber"]
     assert sheet["tagger"].startswith("nltk averaged perceptron")
+
+
+# AMBER item 1: truth sky, forest, grass, person, lake, mountain, road (association words
+# include man, water, ...); hallu cloud, sun, bird, dog, flower. Each case was also run through
+# inference.py itself (its similarity step off), which printed these numbers.
+@pytest.mark.parametrize("responses,printed", [
+    # "Dogs"/"Dog" keep their capital: WordNet leaves "Dogs" as it is and neither is an AMBER
+    # word, so only "grass" counts (a truth word): CHAIR 0 / 1.001, Cover 1 / 7.001, and Hal
+    # 100 - 1 / 1.001 * 100 = 0.0999 -> 0.1 although nothing was hallucinated
+    (["Dogs are on the grass. Dog."], (0.0, 14.3, 0.1, 0.0)),
+    # every repeat is a noun of its own: six nouns, none a truth or association word (a
+    # hallu word is still hallucinated): CHAIR 6 / 6.001 -> 100.0; Cog 1 (dog) / 5.001 -> 20.0
+    (["dog dog dog dog cat cat"], (100.0, 0.0, 100.0, 20.0)),
+    # one id answered twice is scored twice: dog (hallucinated), lake, person per answer:
+    # CHAIR 2 / 6.001 -> 33.3, Cover 4 / 14.001 -> 28.6, Hal 100.0, Cog 2 / 10.001 -> 20.0
+    (["A dog sits by the lake near a person."] * 2, (33.3, 28.6, 100.0, 20.0)),
+])
+def test_generative_edge_cases_print_as_inference_py(nltk_data, responses, printed):
+    metric = _metric()
+    for rec in _records([{"id": 1, "response": r} for r in responses]):
+        metric.update(rec)
+    res = metric.compute().results
+    got = tuple(round(res[k].value * 100, 1) for k in ("chair", "cover", "hal", "cog"))
+    assert got == printed

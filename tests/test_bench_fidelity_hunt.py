@@ -16,6 +16,13 @@ AMBER (junyangwang0410/AMBER@534babf ``inference.py``):
   ``np.round`` rounds ``x * 10`` and differs on near-ties. Existence F1 adds 0.001 to its
   denominator, which makes ties: P 28.6, R 85.7 gives 0.4285 (``round`` -> 42.9, ``np.round``
   -> 42.8).
+
+HallusionBench (tianyi-lab/HallusionBench@744007c ``utils.py``; VLMEvalKit ``Hallusion_rating``):
+
+* both group whatever rows they are given into figures and question pairs, so on a partial
+  answer file a figure or pair lacking some questions counts over the ones it has; halluscope
+  left such groups out under the peers' names too (fAcc 0/1 and qAcc 1/1 where utils.py gives
+  1/2 and 1/2). Only ``refined`` leaves them out now.
 """
 
 from __future__ import annotations
@@ -163,3 +170,94 @@ def test_hallusionbench_original_repeat_is_keyed_as_utils_py_keys_a_question(tmp
     assert res.exit_code == 2, res.output
     assert "repeat a question" in res.output and "hb.jsonl:2" in res.output
     assert not (tmp_path / "o/results.json").exists()
+
+
+# -- HallusionBench on a partial answer file --------------------------------------------------
+def _hb_partial_rows() -> list[dict]:
+    """One VD set, figures 0 (visual_input 1) and 1 (visual_input 2) x questions 0 and 1, with
+    (figure 1, question 1) unanswered: (0, 0) right, (0, 1) wrong, (1, 0) right."""
+    def row(fig, qid, answer):
+        return {"category": "VD", "subcategory": "chart", "visual_input": "2" if fig == "1"
+                else "1", "set_id": "1", "figure_id": fig, "question_id": qid,
+                "question": f"Is it so ({fig}, {qid})?", "gt_answer_details": "It is so.",
+                "gt_answer": "1", "model_prediction": answer}
+    return [row("0", "0", "Yes."), row("0", "1", "No."), row("1", "0", "Yes.")]
+
+
+def _hb_audit(tmp_path, variant: str) -> dict:
+    from typer.testing import CliRunner
+
+    from fake_openai_server import FakeServer
+    from halluscope.cli import app
+    path = tmp_path / f"{variant}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in _hb_partial_rows()))
+    judge = []
+    if variant in ("original", "refined"):
+        judge = ["--judge", "hallusionbench-gpt-4", "--cache-dir", tmp_path / "jc"]
+    with FakeServer(responder=lambda prompt, body: "incorrect" if "answer:No." in prompt
+                    else "correct") as server:
+        if judge:
+            judge += ["--option", f"judge_base_url={server.url}"]
+        res = CliRunner().invoke(app, [str(a) for a in (
+            "audit", path, "--metric", "hallusionbench", "--option",
+            f"hallusionbench_variant={variant}", *judge, "--bootstrap", "0", "--quiet",
+            "--out", tmp_path / variant)])
+    assert res.exit_code == 0, res.output
+    return json.loads((tmp_path / variant / "results.json").read_text())["metrics"][
+        "hallusionbench"]
+
+
+@pytest.mark.parametrize("variant", ["original", "vlmevalkit", "vlmevalkit-v0.2"])
+def test_hallusionbench_peer_variants_count_a_partial_figure_and_pair_as_the_peers_do(
+        tmp_path, variant):
+    """utils.py's get_eval_fig / get_eval_pair_all (and VLMEvalKit's calc_fAcc / calc_qAcc)
+    group whatever rows they are given: figure 1, holding only (1, 0), right, is a correct
+    figure, and pair 1, holding only (0, 1), wrong, a wrong pair. So fAcc is 1/2 (figure 0 has
+    a wrong answer) and qAcc 1/2 (pair 0 right on both figures), as utils.py's own functions
+    give on these rows. halluscope left both partial groups out under the peers' names: fAcc
+    0/1 and qAcc 1/1 -- dropping the wrong pair raised qAcc from 50 to 100."""
+    m = _hb_audit(tmp_path, variant)
+    assert (m["aacc"]["value"], m["aacc"]["n"]) == (pytest.approx(2 / 3), 3)
+    assert (m["facc"]["value"], m["facc"]["n"]) == (0.5, 2)
+    assert (m["qacc"]["value"], m["qacc"]["n"]) == (0.5, 2)
+    assert m["info"]["coverage"]["incomplete_figures"] == 1     # still said
+    if variant == "original":       # pairs over the rows on no figure / the original figure
+        assert (m["easy_qacc"]["value"], m["easy_qacc"]["n"]) == (0.5, 2)
+        assert (m["hard_qacc"]["value"], m["hard_qacc"]["n"]) == (1.0, 1)
+
+
+def test_hallusionbench_refined_still_leaves_partial_groups_out(tmp_path):
+    """The refined variant keeps halluscope's rule: a figure or pair lacking one of its set's
+    questions is in neither fAcc nor qAcc (figure 0 and pair 0 are the whole ones)."""
+    m = _hb_audit(tmp_path, "refined")
+    assert (m["facc"]["value"], m["facc"]["n"]) == (0.0, 1)
+    assert (m["qacc"]["value"], m["qacc"]["n"]) == (1.0, 1)
+
+
+def test_hallusionbench_original_refuses_a_pair_without_its_figure_0_answer(tmp_path):
+    """utils.py compares every question with the answer to the same question on figure 0
+    (check_same_by_chatgpt, then get_eval_pair_all look it up by the pair's name): a file that
+    answers (figure 1, question 0) but not (figure 0, question 0) stops there with a KeyError
+    and gives no number. halluscope's original variant gave aAcc 1/1, fAcc 1/1, qAcc 1/1
+    under its name; now it stops with exit 2 naming the pair, as it does for a repeat. The
+    refined variant scores the file."""
+    from typer.testing import CliRunner
+
+    from fake_openai_server import FakeServer
+    from halluscope.cli import app
+    rows = [r for r in _hb_partial_rows() if r["figure_id"] == "1"]
+    path = tmp_path / "hb.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with FakeServer(responder=lambda prompt, body: "correct") as server:
+        common = ["--judge", "hallusionbench-gpt-4", "--option", f"judge_base_url={server.url}",
+                  "--cache-dir", tmp_path / "jc", "--bootstrap", "0", "--quiet"]
+        res = CliRunner().invoke(app, [str(a) for a in (
+            "audit", path, "--metric", "hallusionbench", "--option",
+            "hallusionbench_variant=original", *common, "--out", tmp_path / "o")])
+        assert res.exit_code == 2, res.output
+        assert "figure 0" in res.output and "VD_chart_1_0" in res.output
+        assert not (tmp_path / "o/results.json").exists()
+        res = CliRunner().invoke(app, [str(a) for a in (
+            "audit", path, "--metric", "hallusionbench", "--option",
+            "hallusionbench_variant=refined", *common, "--out", tmp_path / "r")])
+        assert res.exit_code == 0, res.output

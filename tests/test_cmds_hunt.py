@@ -244,6 +244,49 @@ def test_gt_file_built_by_the_other_variant_is_warned(tmp_path, monkeypatch, cap
     assert "built reading" not in caplog.text
 
 
+def test_the_run_sheet_and_summary_say_which_variant_built_the_gt_file(tmp_path, monkeypatch):
+    """`chair gt` (default --variant original) read by an audit (default refined): 'a red bus'
+    in the reference caption is 'bu' to the original parser, so the bus is not in the file's
+    ground truth and the caption 'A dog next to a bus.' scores CHAIR_i 0.5 where the refined
+    variant's own ground truth (--coco-annotations) gives 0.0. The log warned once; the results
+    said 'variant refined' alone. Now the run sheet records the file's variant, and the summary
+    says it beside the run's."""
+    import halluscope
+    from halluscope.report.console import _variants
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    inst = _coco(tmp_path, {1: ["dog"]})
+    caps = tmp_path / "captions.json"
+    caps.write_text(json.dumps({"images": [{"id": 1}], "annotations": [
+        {"id": 1, "image_id": 1, "caption": "A red bus on a street."}]}))
+    for variant in ("original", "refined"):
+        res = runner.invoke(app, ["chair", "gt", "-a", str(inst), "-a", str(caps), "-o",
+                                  str(tmp_path / f"gt_{variant}.json"), "--variant", variant])
+        assert res.exit_code == 0, res.output
+    outputs = tmp_path / "out.jsonl"
+    outputs.write_text(json.dumps({"id": "1", "image_id": 1, "image": "img_1.jpg",
+                                   "response": "A dog next to a bus."}) + "\n")
+
+    def chair(folder, **truth):
+        result = halluscope.audit(outputs, metrics="chair", n_boot=0, write_report=False,
+                                  out=tmp_path / folder, **truth)
+        sheet = json.loads((tmp_path / folder / "runsheet.json").read_text())
+        return result.metrics["chair"].results["chair_i"].value, sheet["metrics"]
+    mixed, sheet = chair("mixed", gt_objects=tmp_path / "gt_original.json")
+    own, _ = chair("own", coco_annotations=[inst, caps])
+    same, same_sheet = chair("same", gt_objects=tmp_path / "gt_refined.json")
+    assert (mixed, own, same) == (0.5, 0.0, 0.0)        # the other variant's file: another number
+    assert sheet["chair"]["variant"] == "refined"
+    assert sheet["chair"]["ground_truth"]["built_by_variant"] == "original"
+    assert _variants(sheet) == "chair variant refined (ground truth built by the original variant)"
+    assert same_sheet["chair"]["ground_truth"]["built_by_variant"] == "refined"
+    assert _variants(same_sheet) == "chair variant refined"
+    # a file built from instances alone read no caption: no parser, no variant to record
+    res = runner.invoke(app, ["chair", "gt", "-a", str(inst), "-o", str(tmp_path / "gt_i.json")])
+    assert res.exit_code == 0, res.output
+    _, sheet = chair("instances", gt_objects=tmp_path / "gt_i.json")
+    assert "built_by_variant" not in sheet["chair"]["ground_truth"]
+
+
 def test_gt_file_built_from_instances_alone_is_not_warned_about_its_variant(tmp_path, monkeypatch,
                                                                            caplog):
     """`halluscope chair gt -a instances.json` (default --variant original) read by a refined

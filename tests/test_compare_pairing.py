@@ -58,14 +58,42 @@ def test_each_run_is_recomputed_with_its_own_definitions(tmp_path):
     with pytest.raises(ConfigError, match="is refused"):        # read back from compare.json
         diff_gate_failures(res.to_dict(), below={"diff.pope.recall@lower": 0})
     out = CliRunner().invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"),
-                                   "--out", str(tmp_path / "c"), "--bootstrap", "0",
-                                   "--fail-above", "diff.pope.f1=0.5"], env={"COLUMNS": "300"})
+                                   "--out", str(tmp_path / "c"), "--bootstrap", "0"],
+                             env={"COLUMNS": "300"})
     text = " ".join(out.output.split())
-    assert out.exit_code == EXIT_USAGE, out.output
+    assert out.exit_code == 0, out.output
     assert "warning: pope was scored with other settings (parser: 'exact' in A" in text
-    assert "diff.pope.f1 is refused" in text
     html = (tmp_path / "c" / "compare.html").read_text()
     assert "Warning:</b> pope was scored with other settings" in html
+
+
+def test_a_refused_gate_writes_nothing(tmp_path):
+    """A gate on a difference between runs scored with other settings is refused (exit 2):
+    it was refused only after compare.json and compare.html were written, so the folder held
+    the outputs of a compare that failed as a usage error. Now it is refused before them."""
+    answers = [("yes", "Yes"), ("yes", "Maybe."), ("no", "No"), ("no", "Yes")] * 3
+    for name, parser in (("a", "exact"), ("b", "lmms-eval")):
+        audit(records=_pope(answers), metrics="pope", pope_parser=parser, n_boot=0,
+              out=tmp_path / name, write_report=False)
+    for gate in (["--fail-above", "diff.pope.f1=0.5"],
+                 ["--fail-below", "diff.pope.recall@lower=-1"],
+                 # two gates: refused before either is judged
+                 ["--fail-above", "diff.pope.accuracy=1", "--fail-above", "diff.pope.f1=1"]):
+        res = CliRunner().invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"),
+                                       "--out", str(tmp_path / "c"), "--bootstrap", "0", *gate],
+                                 env={"COLUMNS": "300"})
+        text = " ".join(res.output.split())
+        assert res.exit_code == EXIT_USAGE, res.output
+        assert "is refused: " in text and "parser: 'exact' in A, 'lmms-eval' in B" in text
+        assert f"(nothing was written to {tmp_path / 'c'})" in text
+        assert "gate failed" not in text and "wrote" not in text
+        assert not (tmp_path / "c").exists()
+    # the same compare without the gate writes both files
+    res = CliRunner().invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"),
+                                   "--out", str(tmp_path / "c"), "--bootstrap", "0", "-q"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["compare.html",
+                                                                   "compare.json"]
 
 
 def test_a_bad_record_does_not_shift_the_pairs_of_a_repeated_key(tmp_path):

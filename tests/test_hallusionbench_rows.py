@@ -203,11 +203,14 @@ def test_two_published_models_in_one_file_give_each_published_score(tmp_path):
 
 
 # -- partial files (bug 8) -------------------------------------------------------------------
-def test_a_figure_or_pair_missing_a_question_is_not_counted_correct(tmp_path, caplog):
-    """A 2 x 2 set with (figure 1, question 1) unanswered and the rest right: figure 1 and
-    pair 1 were counted fully correct (fAcc = qAcc = 1.0 over 2 figures and 2 pairs). Now only
-    figure 0 and pair 0 are whole; the 948 of VLMEvalKit's 951 questions without an answer are
-    counted and said."""
+def test_a_figure_or_pair_missing_a_question_is_said_and_counted_as_vlmevalkit_does(
+        tmp_path, caplog):
+    """A 2 x 2 set with (figure 1, question 1) unanswered and the rest right. VLMEvalKit's
+    calc_fAcc / calc_qAcc group whatever rows they get, so figure 1 and pair 1 count over the
+    one question each has: fAcc = qAcc = 1.0 over 2 figures and 2 pairs, the numbers its
+    variant must give; the partial file is said (the 948 of VLMEvalKit's 951 questions without
+    an answer, the incomplete figure and pair). The refined variant leaves incomplete figures
+    and pairs out (tests/test_bench_fidelity_hunt.py)."""
     rows = [_row(fig=f, qid=q) for f, q in (("0", "0"), ("0", "1"), ("1", "0"))]
     with caplog.at_level(logging.WARNING):
         res = halluscope.audit(_write(tmp_path / "p.jsonl", rows), metrics="hallusionbench",
@@ -215,8 +218,8 @@ def test_a_figure_or_pair_missing_a_question_is_not_counted_correct(tmp_path, ca
                                options={"hallusionbench_variant": "vlmevalkit"})
     r = res.metrics["hallusionbench"].results
     assert (r["aacc"].value, r["aacc"].n) == (1.0, 3)
-    assert (r["facc"].value, r["facc"].n) == (1.0, 1)
-    assert (r["qacc"].value, r["qacc"].n) == (1.0, 1)
+    assert (r["facc"].value, r["facc"].n) == (1.0, 2)
+    assert (r["qacc"].value, r["qacc"].n) == (1.0, 2)
     assert (r["unanswered"].value, r["unanswered"].n) == (948, 951)
     cov = res.runsheet["metrics"]["hallusionbench"]["coverage"]
     assert cov == {"expected_questions": 951, "answered": 3, "unanswered": 948,
@@ -224,6 +227,7 @@ def test_a_figure_or_pair_missing_a_question_is_not_counted_correct(tmp_path, ca
     said = caplog.text
     assert "948 of the benchmark's 951 questions have no answer" in said
     assert "1 figure(s) and 1 question pair(s) lack some of their questions" in said
+    assert "counted in fAcc / qAcc over the questions they have" in said
 
 
 def test_coverage_is_per_model_whatever_by_names(tmp_path, monkeypatch, caplog):

@@ -84,6 +84,9 @@ def check_original(res, items, expected):
     for qtype, value in ref["average_score_per_type"].items():
         assert math.isclose(m["groups"][qtype]["average_score"]["value"], value, abs_tol=1e-12)
     assert f"{m['average_score']['value']:.2f}" == "2.71"
+    # RLAIF-V's summarize_gpt_mmhal_review.py prints "Informativeness: 34.03"
+    assert f"{100 * m['informativeness']['value']:.2f}" == \
+        expected["metrics"]["informativeness (C only)"]
     by_index = {it["mmhal"]["index"]: it["mmhal"] for it in items}
     assert len(by_index) == 96
     for ref_item in expected["items"]:
@@ -174,3 +177,43 @@ def test_original_on_fewer_rows_says_the_question_types_shift(tmp_path, caplog):
         res, _ = run(tmp_path, short, "original")
     assert "mmhal original: 95 records, but the original asserts 96" in caplog.text
     assert "got 95" in res["metrics"]["mmhal"]["info"]["warning"]
+
+
+class _ListJudge:
+    """Gives each answer the next of its judge texts."""
+
+    def __init__(self, texts):
+        from halluscope.judges.reliability import JudgeStats
+        self.stats, self.texts = JudgeStats(), list(texts)
+
+    def ask_sync(self, use, **values):
+        from halluscope.judges.judge import JudgeAnswer
+        from halluscope.judges.parsers import parse_mmhal_rating
+        raw = self.texts.pop(0)
+        parsed = parse_mmhal_rating(raw)
+        return JudgeAnswer(parsed.value if parsed.ok else None, raw, parsed.ok, parsed.error)
+
+    def describe(self):
+        return {"name": "list"}
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("variant", ["original", "refined"])
+def test_informativeness_as_rlaifv_summarizes_it(variant):
+    """RLAIF-V's summarize_gpt_mmhal_review.py also prints Informativeness: the mean over the
+    ratings of (s - 3 if s >= 3 else s), divided by 3 (in percent there). Ratings 6, 5, 4, 3,
+    2, 1, 0 give 3, 2, 1, 0, 2, 1, 0: 9 / 7 / 3 = 0.428571...; an unreadable rating is 0 for
+    the original (so 0 informative), left out by refined (9 / 7 / 3 again)."""
+    from halluscope.metrics.mmhal import MMHalMetric
+    from halluscope.records import Record, Source
+    texts = [f"Rating: {s}" for s in (6, 5, 4, 3, 2, 1, 0)] + ["Rating: six"]
+    metric = MMHalMetric(judge=_ListJudge(texts), variant=variant, n_boot=0)
+    for i in range(8):
+        metric.update(Record(id=str(i), task="vqa", prompt=f"Q{i}?", response="A.",
+                             metadata={"image_content": ["x"], "gt_answer": "A."},
+                             source=Source("a.json", i + 1)))
+    got = metric.compute().results["informativeness"]
+    assert got.value == pytest.approx(9 / (8 if variant == "original" else 7) / 3)
+    assert got.n == (8 if variant == "original" else 7)

@@ -14,7 +14,8 @@ import asyncio
 import os
 from typing import Any
 
-from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
+from halluscope.adapters.images import (ImagePolicy, SendsPreparedImages, part_bytes, policy,
+                                        prepare)
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.openai_compat import split_query
 from halluscope.adapters.sdk_errors import map_sdk_error
@@ -49,7 +50,7 @@ def _no_answer(stop_reason: str | None) -> None:
         raise MalformedResponse(f"the response has no text block (stop_reason {stop_reason})")
 
 
-class AnthropicModel:
+class AnthropicModel(SendsPreparedImages):
     """Claude models through the Messages API.
 
     Args:

@@ -6,7 +6,24 @@ The key is the sha256 of a canonical JSON document holding exactly what decides 
   a model of the same name is asked anew) and the resolved model pin (dated snapshot, hub
   revision or weights hash),
 * every message, with images replaced by the sha256 of their bytes and the image policy that
-  decided what was sent,
+  decided what was sent, and, for an image that is not sent as its own bytes, the sha256 of
+  what is sent in its place (``sent``): the bytes :func:`~halluscope.adapters.images.prepare`
+  made (shrunk, re-encoded, turned upright, 16-bit scaled) for an HTTP provider, the decoded
+  pixels a local model's processor is handed (the adapter's ``sent_image_digest``). A change
+  to image preparation therefore moves the keys of exactly the images whose prepared bytes or
+  pixels it changed (their answers were asked with another picture: asked again, counted as
+  misses), and no other; an image sent as its own bytes keeps the key it always had. (A new
+  Pillow whose encoder writes other bytes moves the keys of the re-encoded images too: the
+  model would be sent other bytes.) The key names what is sent rather than a version number
+  of the rules, which would move every image's key at each change. Entries cached before the
+  key named ``sent`` (for images a policy re-encoded, and for every image a local model was
+  given) cannot tell which picture they were asked with: they miss once and are asked again,
+  counted as ``superseded`` (:meth:`ResponseCache.describe`, the run sheet) and warned about.
+  Working out ``sent`` costs a preparation (a second or more for a large photo), so the
+  cache file remembers each image's digest in a table of its own (``sent_images``), under the
+  identity of the code and libraries that prepare it (its source files, Pillow, numpy:
+  :func:`~halluscope.adapters.images.preparer_identity`); an edit of that code prepares each
+  image once more to name it, and moves no key whose picture it left alone,
 * the decoding parameters (temperature, top_p, max_tokens, seed, stop),
 * the sample index when decoding is sampled (temperature > 0), the seed a further sample sends
   when it is not the decoding's own (:attr:`Request.seed`), and the replicate number of a
@@ -17,6 +34,16 @@ The key is the sha256 of a canonical JSON document holding exactly what decides 
   installed transformers and torch versions), and an image's detail as sent: the request's,
   else the adapter's default
   (``default_detail``: the OpenAI ``detail`` given as a provider option).
+
+What is stored is the answer and, for a provider whose replies halluscope post-processes (an
+OpenAI-compatible server's: the leading ``<think>`` block and the ``reasoning_content`` /
+``reasoning`` field kept out of the answer, :func:`~halluscope.adapters.types.finish_reply`),
+the reply as the server sent it (``content``, ``reasoning_content``). A read derives the answer and
+its ``reasoning`` from that again, by the rules of the day (the adapter's ``reread``, applied by
+:class:`~halluscope.adapters.client.ModelClient`), so an entry cached before a rule changed is
+served as the current code would have made it, without asking the model again; an entry cached
+before ``content`` was kept is split when read, unless it was split when cached (it has a
+``reasoning``). A row no answer can be read from is a miss (warned about once), not a crash.
 
 Timeouts, retry settings, concurrency and credentials are not part of it: they change
 how an answer is obtained, not which answer it is. The document itself is stored beside the
@@ -77,20 +104,39 @@ CREATE TABLE IF NOT EXISTS responses (
 )
 """
 
+_SENT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sent_images (
+    image TEXT NOT NULL,
+    how   TEXT NOT NULL,
+    sent  TEXT,
+    PRIMARY KEY (image, how)
+)
+"""
+#: :meth:`ResponseCache.sent_image`'s answer for an image whose digest it does not know.
+UNKNOWN = "unknown"
+
 
 def key_material(provider: str, pin: str, request: Request, image_hashes: list[str],
                  image_policy: dict[str, Any] | None,
                  endpoint: str | None = None,
                  settings: dict[str, Any] | None = None,
-                 default_detail: str | None = None) -> dict[str, Any]:
-    """The canonical document whose hash is the cache key (see the module docstring)."""
+                 default_detail: str | None = None,
+                 sent_images: list[str | None] | None = None) -> dict[str, Any]:
+    """The canonical document whose hash is the cache key (see the module docstring).
+    ``sent_images``: for each image, the digest of what is sent in its place, or ``None``
+    where that is the image's bytes."""
     hashes = iter(image_hashes)
+    sent = iter(sent_images or [None] * len(image_hashes))
     messages = []
     for m in request.messages:
         parts = []
         for p in m.content:
             if isinstance(p, ImagePart):
-                parts.append({"image": next(hashes), "detail": p.detail or default_detail})
+                part = {"image": next(hashes), "detail": p.detail or default_detail}
+                sent_digest = next(sent)
+                if sent_digest is not None:
+                    part["sent"] = sent_digest
+                parts.append(part)
             else:
                 parts.append({"text": p.text})
         messages.append({"role": m.role, "content": parts})
@@ -113,6 +159,17 @@ def key_material(provider: str, pin: str, request: Request, image_hashes: list[s
     if request.replicate:
         doc["replicate"] = request.replicate
     return doc
+
+
+def superseded_key(doc: dict[str, Any]) -> str | None:
+    """The key ``doc`` had before the key named what is sent for an image (``sent``), when it
+    names any: an answer there was asked with the image as an older halluscope prepared it."""
+    if not any("sent" in part for m in doc["messages"] for part in m["content"]):
+        return None
+    old = dict(doc, messages=[dict(m, content=[{k: v for k, v in part.items() if k != "sent"}
+                                               for part in m["content"]])
+                              for m in doc["messages"]])
+    return hash_material(old)
 
 
 def _looks_corrupt(exc: sqlite3.Error) -> bool:
@@ -175,6 +232,7 @@ class ResponseCache:
         self.misses = 0
         self.writes = 0
         self.write_errors = 0
+        self.superseded = 0
         self._warned = False
         self._conn: sqlite3.Connection | None = None
         self.moved_aside: Path | None = None
@@ -227,6 +285,7 @@ class ResponseCache:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
+            conn.execute(_SENT_SCHEMA)
             # reads every page of the table (cheaper than PRAGMA quick_check, which also walks
             # the key index): a truncated or overwritten file fails here, not mid-run
             conn.execute("SELECT COUNT(*), MAX(LENGTH(response)) FROM responses").fetchone()
@@ -257,11 +316,66 @@ class ResponseCache:
             row = None
         if row is None and waiting is not None:
             row = (waiting[4],)
-        if row is None:
+        try:
+            hit = None if row is None else Response.from_cache(json.loads(row[0]))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # a row no answer can be read from (hand-edited, another tool's): asked anew
+            self._warn_once(f"cannot read an answer in the response cache {self.path} "
+                            f"({type(exc).__name__}: {exc}); asking the model instead")
+            hit = None
+        if hit is None:
             self.misses += 1
             return None
         self.hits += 1
-        return Response.from_cache(json.loads(row[0]))
+        return hit
+
+    def sent_image(self, image: str, how: str) -> str | None:
+        """The digest of what is sent for the image with sha256 ``image`` by the preparer
+        ``how`` (:func:`~halluscope.adapters.images.preparer_identity`), as remembered; ``None``
+        for the image's own bytes, :data:`UNKNOWN` when it is not remembered (or unreadable)."""
+        if self._conn is None:
+            return UNKNOWN
+        try:
+            with self._lock:
+                row = self._conn.execute("SELECT sent FROM sent_images WHERE image = ? AND "
+                                         "how = ?", (image, how)).fetchone()
+        except sqlite3.Error:
+            return UNKNOWN
+        return UNKNOWN if row is None else row[0]
+
+    def remember_sent_image(self, image: str, how: str, sent: str | None) -> None:
+        """Remember :meth:`sent_image`'s answer (a failure to write only costs a later
+        preparation)."""
+        if self._conn is None:
+            return
+        try:
+            with self._lock:
+                self._conn.execute("INSERT OR REPLACE INTO sent_images (image, how, sent) "
+                                   "VALUES (?, ?, ?)", (image, how, sent))
+        except sqlite3.Error:
+            pass
+
+    def note_superseded(self, doc: dict[str, Any]) -> None:
+        """After a miss for ``doc``: count (``superseded``) and say once that an answer is
+        cached under the key the request had before the key named its prepared image
+        (:func:`superseded_key`), so that asking again is seen for what it is."""
+        old = superseded_key(doc) if self._conn is not None else None
+        if old is None:
+            return
+        try:
+            with self._lock:
+                found = self._conn.execute("SELECT 1 FROM responses WHERE key = ?",
+                                           (old,)).fetchone()
+        except sqlite3.Error:
+            return
+        if found is None:
+            return
+        if not self.superseded:
+            log.warning("the response cache %s holds answers asked with images as an older "
+                        "halluscope prepared them (its key did not name the prepared picture); "
+                        "they are not served: asked again (counted as superseded misses)",
+                        self.path)
+        self.superseded += 1
 
     def put(self, key: str, doc: dict[str, Any], response: Response) -> None:
         """Store ``response`` under ``key`` unless an answer is already there."""
@@ -391,6 +505,7 @@ class ResponseCache:
         return {"path": str(self.path), "hits": self.hits, "misses": self.misses,
                 "writes": self.writes, **({} if self.exists else {"exists": False}),
                 **({"write_errors": self.write_errors} if self.write_errors else {}),
+                **({"superseded": self.superseded} if self.superseded else {}),
                 **({"moved_aside": str(self.moved_aside)} if self.moved_aside else {})}
 
 

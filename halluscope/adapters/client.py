@@ -40,8 +40,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from halluscope.adapters.cache import ResponseCache, hash_material, key_material
-from halluscope.adapters.images import ImageLoader
+from halluscope.adapters.cache import UNKNOWN, ResponseCache, hash_material, key_material
+from halluscope.adapters.images import ImageLoader, preparer_identity
 from halluscope.adapters.limiter import AdaptiveLimiter
 from halluscope.adapters.types import (AdapterError, AuthError, ConnectFailed, ConnectionLost,
                                        ImageError, ImagePart, MalformedResponse, Message, ModelAPI,
@@ -110,6 +110,9 @@ class ModelClient:
         self._rng = random.Random(seed)
         # cache key -> (the answer's future, the image sources of the request that asked)
         self._inflight: dict[str, tuple[asyncio.Future, tuple[str, ...]]] = {}
+        # an image's sha256 -> the digest of what the adapter sends for it (None: its bytes)
+        self._sent: dict[str, str | None] = {}
+        self._preparer: str | None = None
         self._auth_failure: AuthError | None = None
         self._unreachable: ServerUnreachable | None = None
         self._connect_failures = 0
@@ -137,13 +140,43 @@ class ModelClient:
             hashes[src] = await asyncio.to_thread(self.images.sha256, src)
         return [p.sha256 or hashes[p.source] for p in request.images()]
 
+    async def _sent_digests(self, request: Request, hashes: list[str]) -> list[str | None]:
+        """For each image, the digest of what the adapter sends in its place when that is not
+        the file's bytes (``sent_image_digest``: prepared bytes, or a local model's pixels);
+        ``None`` for all where the adapter sends the bytes as they are. Worked out once per
+        image (by its sha256) and remembered here and in the cache file
+        (:meth:`~halluscope.adapters.cache.ResponseCache.sent_image`): preparing is CPU work."""
+        digest = getattr(self.api, "sent_image_digest", None)
+        if digest is None:
+            return [None] * len(hashes)
+        parts = request.images()
+
+        def work() -> None:
+            if self._preparer is None:
+                self._preparer = preparer_identity(self.api)
+            for part, sha in zip(parts, hashes):
+                if sha in self._sent:
+                    continue
+                known = (self.cache.sent_image(sha, self._preparer) if self.cache is not None
+                         else UNKNOWN)
+                if known == UNKNOWN:
+                    data = part.data if part.data is not None else self.images.read(part.source)
+                    known = digest(data, part.source)
+                    if self.cache is not None:
+                        self.cache.remember_sent_image(sha, self._preparer, known)
+                self._sent[sha] = known
+        if any(sha not in self._sent for sha in hashes):
+            await asyncio.to_thread(work)
+        return [self._sent[sha] for sha in hashes]
+
     async def key(self, request: Request) -> tuple[str, dict[str, Any]]:
         """The cache key of ``request`` and the document it hashes."""
-        doc = key_material(self.api.provider, self.api.pin, request,
-                           await self._hash_images(request), self.policy_key,
+        hashes = await self._hash_images(request)
+        doc = key_material(self.api.provider, self.api.pin, request, hashes, self.policy_key,
                            endpoint=getattr(self.api, "endpoint", None),
                            settings=getattr(self.api, "answer_settings", None),
-                           default_detail=getattr(self.api, "default_detail", None))
+                           default_detail=getattr(self.api, "default_detail", None),
+                           sent_images=await self._sent_digests(request, hashes))
         return hash_material(doc), doc
 
     async def _with_image_bytes(self, request: Request) -> Request:
@@ -169,10 +202,14 @@ class ModelClient:
         if self.cache is not None and use_cache:
             hit = self.cache.get(key)
             if hit is not None:
+                reread = getattr(self.api, "reread", None)
+                if reread is not None:   # post-processed by the rules of the day
+                    hit = reread(hit)
                 self.cache_hits += 1
                 if hit.model:
                     self.reported_models[hit.model] += 1
                 return hit
+            self.cache.note_superseded(doc)
         if self.offline:
             raise CacheMiss(self.name, str(self.cache.path) if self.cache is not None else None,
                             role=self.role)

@@ -16,7 +16,8 @@ import math
 import os
 from typing import Any
 
-from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
+from halluscope.adapters.images import (ImagePolicy, SendsPreparedImages, part_bytes, policy,
+                                        prepare)
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import is_transport_failure, transport_error
 from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, MalformedResponse,
@@ -151,7 +152,7 @@ def _tolerant_transport():
     return Tolerant()
 
 
-class GeminiModel:
+class GeminiModel(SendsPreparedImages):
     """Gemini models through ``generate_content``.
 
     Args:

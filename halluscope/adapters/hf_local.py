@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from halluscope.adapters.images import part_image, policy
+from halluscope.adapters.images import decoded_image, part_image, pixels_digest, policy
 from halluscope.adapters.types import ImagePart, Request, RequestError, Response
 from halluscope.errors import ConfigError, MissingExtraError
 from halluscope.packages import installed_version
@@ -246,16 +246,26 @@ class HFLocalModel:
             content = []
             for p in m.content:
                 if isinstance(p, ImagePart):
-                    img = part_image(p)
-                    pol = self.image_policy
-                    if pol.max_side and max(img.size) > pol.max_side:
-                        img.thumbnail((pol.max_side, pol.max_side))
-                    images.append(img)
+                    images.append(self._pixels(part_image(p)))
                     content.append({"type": "image"})
                 else:
                     content.append({"type": "text", "text": p.text})
             conv.append({"role": m.role, "content": content})
         return conv, images
+
+    def _pixels(self, img):
+        """A decoded image as the processor is handed it (shrunk to ``max_side``)."""
+        pol = self.image_policy
+        if pol.max_side and max(img.size) > pol.max_side:
+            img.thumbnail((pol.max_side, pol.max_side))
+        return img
+
+    def sent_image_digest(self, data: bytes, name: str) -> str:
+        """What the cache key names for an image: the sha256 of the pixels the processor is
+        handed (:meth:`conversation`), since this adapter decodes the image itself: an answer
+        made from other pixels (a 16-bit scan clipped white before the scaling rule) is not
+        served for these."""
+        return pixels_digest(self._pixels(decoded_image(data, name=name)))
 
     def _prompt(self, conv) -> str:
         proc = self._processor

@@ -4,7 +4,8 @@ when allowed), hash, resize, re-encode.
 Each provider documents how large an image may be and what it does with larger ones; an
 :class:`ImagePolicy` states that, and :func:`prepare` shrinks and re-encodes an image so that the
 payload is within it (aspect ratio kept, never enlarged). An image that needs no change is sent as
-the original bytes. The policy enters the cache key, because it decides what the model saw.
+the original bytes. The policy enters the cache key, because it decides what the model saw,
+and so does the sha256 of the bytes sent where they are not the original's (:func:`sent_digest`).
 
 ==========  ==========================================================================  ===========
 policy      documented behaviour we pre-apply                                            max bytes
@@ -391,6 +392,70 @@ def prepare(data: bytes, pol: ImagePolicy, *, name: str = "<bytes>") -> Prepared
     raise ImageError(f"cannot bring image {name} under {pol.max_bytes} bytes")
 
 
+def sent_digest(data: bytes, pol: ImagePolicy, *, name: str = "<bytes>") -> str | None:
+    """The hex sha256 of what :func:`prepare` sends for ``data`` under ``pol`` when that is not
+    ``data`` itself (shrunk, re-encoded, turned upright, 16-bit scaled); ``None`` when the
+    bytes go as they are. The response cache key names it (an answer to other bytes is another
+    answer); an image that passes through keeps the key it had (the sha256 of its bytes)."""
+    prepared = prepare(data, pol, name=name)
+    if not prepared.resized:
+        return None
+    return hashlib.sha256(prepared.data).hexdigest()
+
+
+class SendsPreparedImages:
+    """For an adapter that sends each image as :func:`prepare` makes it under its
+    ``image_policy``: the cache key names what is sent (:func:`sent_digest`)."""
+
+    image_policy: ImagePolicy
+
+    def sent_image_digest(self, data: bytes, name: str) -> str | None:
+        return sent_digest(data, self.image_policy, name=name)
+
+
+def preparer_identity(adapter: Any) -> str:
+    """A sha256 naming everything a :meth:`sent_image_digest` of ``adapter`` is computed by:
+    its class, its image policy, the source files of this module, :mod:`halluscope.imageio`
+    and the adapter's module, and the installed Pillow and numpy. The response cache remembers
+    digests under it (:meth:`~halluscope.adapters.cache.ResponseCache.sent_image`), so that a
+    re-run does not prepare each image again only to name it; any edit of that code, or
+    another Pillow, makes the digests be worked out anew. Only the memo depends on it: the
+    answer's key names the digest itself."""
+    import sys
+
+    from halluscope import imageio
+    from halluscope.packages import installed_version
+    h = hashlib.sha256()
+    cls = type(adapter)
+    pol = getattr(adapter, "image_policy", None)
+    h.update(f"{cls.__module__}.{cls.__qualname__}\0{pol.key() if pol else None}\0"
+             f"{installed_version('pillow')}\0{installed_version('numpy')}".encode())
+    for module in (sys.modules[__name__], imageio, sys.modules.get(cls.__module__)):
+        h.update(b"\0" + _source_digest(getattr(module, "__file__", None)).encode())
+    return h.hexdigest()
+
+
+_SOURCE_DIGESTS: dict[str | None, str] = {}
+
+
+def _source_digest(path: str | None) -> str:
+    """The sha256 of a module's source file, once per process; ``?`` when unreadable."""
+    if path not in _SOURCE_DIGESTS:
+        try:
+            _SOURCE_DIGESTS[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except (OSError, TypeError):
+            _SOURCE_DIGESTS[path] = "?"
+    return _SOURCE_DIGESTS[path]
+
+
+def pixels_digest(img) -> str:
+    """The hex sha256 of a PIL image's mode, size and pixels: what a model that is handed
+    pixels (a local model's processor) sees."""
+    h = hashlib.sha256(f"{img.mode}:{img.width}x{img.height}:".encode("ascii"))
+    h.update(img.tobytes())
+    return h.hexdigest()
+
+
 _DEFAULT_LOADER: ImageLoader | None = None
 
 
@@ -407,10 +472,15 @@ def part_bytes(part) -> bytes:
 
 def part_image(part):
     """An :class:`~halluscope.adapters.types.ImagePart` as an RGB PIL image."""
+    return decoded_image(part_bytes(part), name=part.source)
+
+
+def decoded_image(data: bytes, *, name: str = "<bytes>"):
+    """Image bytes as an upright RGB PIL image (16-bit greyscale scaled by
+    :func:`~halluscope.imageio.converted`); :class:`ImageError` when they do not decode."""
     from PIL import Image, ImageOps
-    data = part_bytes(part)
     try:
         img = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
         return converted(img, "RGB")
     except Exception as exc:  # noqa: BLE001
-        raise decode_error(part.source, exc) from None
+        raise decode_error(name, exc) from None

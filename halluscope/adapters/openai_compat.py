@@ -25,18 +25,20 @@ The SDK's own retries are off: the client retries.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from halluscope.adapters.images import ImagePolicy, part_bytes, policy, prepare
+from halluscope.adapters.images import (ImagePolicy, SendsPreparedImages, part_bytes, policy,
+                                        prepare)
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
                                        RequestError, Response, check_detail, clip,
-                                       redact_secrets, split_thoughts, token_counts)
+                                       finish_reply, redact_secrets, token_counts)
 from halluscope.errors import MissingExtraError
 from halluscope.redact import endpoint_url, register_options, register_secret, register_url
 
@@ -84,7 +86,7 @@ def _import_openai():
     return openai
 
 
-class OpenAICompatible:
+class OpenAICompatible(SendsPreparedImages):
     """Chat completions against an OpenAI-compatible server.
 
     Args:
@@ -239,6 +241,10 @@ class OpenAICompatible:
                 "image_policy": self.image_policy.name, "detail": self.detail,
                 "max_tokens_param": self.max_tokens_param}
 
+    def reread(self, response: Response) -> Response:
+        """A cached answer as this adapter parses a reply today (:func:`reread`)."""
+        return reread(response)
+
     def redact(self, text: str) -> str:
         return redact_secrets(text, (self._key,) if self._key not in ("EMPTY", OFFLINE_KEY)
                               else ())
@@ -294,6 +300,7 @@ def parse_completion(body: bytes | str) -> Response:
             raise RequestError("the model declined to answer (message.refusal): "
                                + " ".join(refusal.split())[:500])
         finish = choices[0].get("finish_reason")
+        sent = _sent_reasoning(message)
         if text is None:
             if finish == "length":
                 # the token limit came before any answer text (a reasoning model that spent
@@ -305,21 +312,56 @@ def parse_completion(body: bytes | str) -> Response:
         if not isinstance(text, str):
             raise MalformedResponse(f"expected the content as a string, got "
                                     f"{type(text).__name__}")
-        # a reasoning model's inline <think> block (no reasoning parser on the server) is
-        # not the answer, as reasoning_content never is: kept apart in ``reasoning``
-        text, reasoning = split_thoughts(text)
+        # a reasoning parser's output (vLLM's reasoning_content, a newer server's reasoning)
+        # and a reasoning model's inline <think> block (no parser on the server) are not the
+        # answer: kept apart in ``reasoning``; the reply as sent is kept too (``raw``), so a
+        # cached answer is derived again by the rules of the day when it is read
+        answer, reasoning = finish_reply(text, sent)
         usage = token_counts(obj.get("usage"), _USAGE_NAMES, where="chat completion")
         model = obj.get("model")
         # a name or reason that is no string (a number, an object) is not written into the
         # output, counted as a served model, or compared with a pin: it is unknown
-        return Response(text=text, model=model if isinstance(model, str) and model else None,
+        return Response(text=answer, model=model if isinstance(model, str) and model else None,
                         usage=usage, finish_reason=finish if isinstance(finish, str) else None,
-                        reasoning=reasoning)
+                        reasoning=reasoning, raw=text, sent_reasoning=sent)
     except MalformedResponse:
         raise
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         raise MalformedResponse(f"malformed response: {type(exc).__name__}: "
                                 f"{clip(exc, 200)}") from None
+
+
+#: The message fields in which OpenAI-compatible servers send a reasoning parser's output:
+#: vLLM's (and SGLang's) ``reasoning_content``; ``reasoning`` in newer vLLM and OpenRouter.
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+
+
+def _sent_reasoning(message: Any) -> str | None:
+    """The reasoning a server sent beside the content (the first of :data:`REASONING_FIELDS`
+    holding non-blank text); ``None`` when none did. A value that is no text (an object some
+    gateway sends) is not reasoning halluscope can write: it is left out."""
+    for name in REASONING_FIELDS:
+        value = message.get(name)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def reread(response: Response) -> Response:
+    """A cached answer as :func:`parse_completion` makes it today: ``text`` and ``reasoning``
+    derived again (:func:`~halluscope.adapters.types.finish_reply`) from the reply as sent
+    (``raw``); an entry cached before ``raw`` was kept gets its ``<think>`` block split off
+    now, unless it was split when cached (it has a ``reasoning``)."""
+    if response.raw is not None:
+        text, reasoning = finish_reply(response.raw, response.sent_reasoning)
+    elif response.reasoning is None:
+        text, reasoning = finish_reply(response.text)
+    else:
+        return response
+    if (text, reasoning) == (response.text, response.reasoning):
+        return response
+    log.debug("cached answer derived again by the current rules (its <think> block split off)")
+    return dataclasses.replace(response, text=text, reasoning=reasoning)
 
 
 def create(model: str, *, provider: str = "openai", base_url: str | None = None,

@@ -107,7 +107,8 @@ class QueryCounts:
         filtered: Answers a provider's filter (or the model declining) stopped after some
             text (``finish_reason`` ``content_filter``, ``refusal``, ``SAFETY``, ...): kept,
             but not the whole answer.
-        reasoning: Answers that opened with a reasoning model's ``<think>`` block, kept out
+        reasoning: Answers that came with a reasoning model's thoughts (a leading ``<think>``
+            block, or the server's ``reasoning_content``/``reasoning`` field), kept out
             of ``response`` and written as ``reasoning``.
     """
 

@@ -35,6 +35,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from halluscope.errors import HalluscopeError
+# the finish reasons of an answer cut at the token limit (TRUNCATED) or stopped by a filter
+# (FILTERED): one set each, which the audit reads the answers' finish reasons with too
+from halluscope.finish_reasons import FILTERED, TRUNCATED
 
 log = logging.getLogger(__name__)
 
@@ -294,27 +297,10 @@ def with_a_user_turn(messages: tuple[Message, ...]) -> tuple[Message, ...]:
     return (Message("user", tuple(p for m in messages for p in m.content)),)
 
 
-#: ``finish_reason`` values (OpenAI, Anthropic, Gemini, local) of an answer cut at the token
-#: limit (compared lower-cased: Gemini's ``MAX_TOKENS``, its enum's ``FinishReason.MAX_TOKENS``),
-#: or cut where the context window ran out (Claude's ``model_context_window_exceeded``).
-TRUNCATED = frozenset({"length", "max_tokens", "finishreason.max_tokens",
-                       "model_context_window_exceeded"})
-
-
 def cut_at_token_limit(finish_reason: str | None) -> bool:
     """Whether a response with ``finish_reason`` stopped at the token limit (its text is not
     the whole answer the model meant to give)."""
     return finish_reason is not None and str(finish_reason).lower() in TRUNCATED
-
-
-#: ``finish_reason`` values of an answer a provider's filter (or the model declining part way)
-#: stopped after some text came: OpenAI's ``content_filter``, Anthropic's ``refusal``, Gemini's
-#: withheld reasons (``SAFETY``, ``RECITATION``, ..., compared lower-cased). With no text at
-#: all such a response is a failed request; with some, the text is kept but is not the whole
-#: answer.
-FILTERED = frozenset({"content_filter", "refusal", "safety", "recitation", "language",
-                      "blocklist", "prohibited_content", "spii", "image_safety",
-                      "image_prohibited_content", "image_recitation", "model_armor"})
 
 
 def cut_by_filter(finish_reason: str | None) -> bool:
@@ -353,6 +339,23 @@ def split_thoughts(text: str) -> tuple[str, str | None]:
     return rest.lstrip(), inner.strip()
 
 
+def finish_reply(content: str, sent_reasoning: str | None = None) -> tuple[str, str | None]:
+    """``(answer, reasoning)`` of an OpenAI-compatible reply: its ``content`` as the server sent
+    it and the reasoning the server sent in a field of its own (``sent_reasoning``: vLLM's
+    ``message.reasoning_content`` or a newer server's ``message.reasoning``, from a reasoning
+    parser), never part of the answer.
+
+    The content's inline ``<think>`` block (:func:`split_thoughts`) is reasoning too; with both,
+    the server's comes first. Blank sent reasoning is none. These are the rules a cached reply is
+    read by again (:meth:`Response.from_cache` keeps ``raw``), so an answer cached before a rule
+    changed is served as the rule of the day makes it, without asking the model again."""
+    text, inline = split_thoughts(content)
+    if not (isinstance(sent_reasoning, str) and sent_reasoning.strip()):
+        return text, inline
+    sent = sent_reasoning.strip()
+    return text, (f"{sent}\n\n{inline}" if inline else sent)
+
+
 @dataclass(frozen=True, slots=True)
 class Response:
     """A model's answer.
@@ -367,7 +370,14 @@ class Response:
         cached: True when read from the cache instead of calling the model.
         attempts: Attempts the call took (1 = no retry).
         reasoning: A reasoning model's thoughts kept out of ``text`` (the inline
-            ``<think>`` block of :func:`split_thoughts`); ``None`` when there were none.
+            ``<think>`` block of :func:`split_thoughts`, the reasoning field an OpenAI-compatible
+            server's parser fills); ``None`` when there were none.
+        raw: The reply's content as the server sent it, before :func:`finish_reply` made
+            ``text`` and ``reasoning`` of it (``None``: the adapter post-processes nothing).
+            Stored in the cache, so that reading an entry derives them again by the current
+            rules (the adapter's ``reread``).
+        sent_reasoning: The reasoning the server sent in a field of its own (``None``: none),
+            stored beside ``raw`` for the same reason.
     """
 
     text: str
@@ -378,20 +388,35 @@ class Response:
     cached: bool = False
     attempts: int = 1
     reasoning: str | None = None
+    raw: str | None = field(default=None, repr=False)
+    sent_reasoning: str | None = field(default=None, repr=False)
 
     def to_cache(self) -> dict[str, Any]:
+        """The cache entry: ``text`` and ``reasoning`` as derived (what a person, or an older
+        halluscope, reads) and, where the adapter post-processes its replies, the reply as
+        sent (``raw`` as ``content``, ``sent_reasoning`` as ``reasoning_content``: keys that
+        :mod:`halluscope.redact` treats as model text) that a read derives them from again."""
         obj = {"text": self.text, "model": self.model, "usage": self.usage,
                "latency_s": round(self.latency_s, 4), "finish_reason": self.finish_reason}
         if self.reasoning is not None:
             obj["reasoning"] = self.reasoning
+        if self.raw is not None:
+            obj["content"] = self.raw
+        if self.sent_reasoning is not None:
+            obj["reasoning_content"] = self.sent_reasoning
         return obj
 
     @classmethod
     def from_cache(cls, obj: Mapping[str, Any]) -> "Response":
+        """An entry as stored (entries written before ``content`` was kept have none); ``KeyError``
+        or ``TypeError`` for one that holds no answer text."""
+        if not isinstance(obj["text"], str):
+            raise TypeError(f"expected the cached answer as text, got {type(obj['text'])}")
         return cls(text=obj["text"], model=obj.get("model"), usage=dict(obj.get("usage") or {}),
                    latency_s=float(obj.get("latency_s") or 0.0),
                    finish_reason=obj.get("finish_reason"), cached=True, attempts=0,
-                   reasoning=obj.get("reasoning"))
+                   reasoning=obj.get("reasoning"), raw=obj.get("content"),
+                   sent_reasoning=obj.get("reasoning_content"))
 
 
 _USAGE_WARNED: set[tuple[str, str]] = set()
@@ -453,7 +478,11 @@ class ModelAPI(Protocol):
 
     Optional: ``answer_settings``, a dict of the adapter's own settings that change an answer
     (none or empty when there are none), and ``default_detail``, the image detail sent with
-    images a request gives none; both enter the cache key.
+    images a request gives none; both enter the cache key. ``sent_image_digest(data, name)``:
+    the sha256 of what the adapter sends in an image's place (prepared bytes, decoded pixels),
+    ``None`` where it sends the bytes as they are; it enters the cache key too. ``reread(
+    response)``: a cached answer as the adapter's reply parsing makes it today (see
+    :mod:`halluscope.adapters.cache`).
     """
 
     provider: str

@@ -63,7 +63,9 @@ BoxFormat = Annotated[Optional[str], typer.Option(
     help="Coordinates of cited boxes: auto (the default), pixels, norm (0-1), "
     "norm1000 (0-1000).")]
 Device = Annotated[Optional[str], typer.Option(
-    help="Device for detector/segmenter/local models: cpu, cuda, cuda:1, ...")]
+    help="Device of the torch models: an hf: or groundingdino: detector, a sam: or hf-sam: "
+    "segmenter, a judge of provider hf (cpu, cuda, cuda:1, ...); a warning when the audit runs "
+    "none of them.")]
 Judge = Annotated[Optional[str], typer.Option(
     help="Judge spec (name in judges/ or a path to a .toml) for claims no other evidence "
     "decides and POPE answers the parser reads as unknown. Options: judge_base_url, "
@@ -77,6 +79,11 @@ Option = Annotated[Optional[list[str]], typer.Option(
     "`halluscope metrics` lists each metric's options.")]
 Strict = Annotated[bool, typer.Option(
     "--strict", help="Stop at the first bad record instead of reporting it and going on.")]
+CompleteOnly = Annotated[bool, typer.Option(
+    "--complete-only", help="Leave out (as bad records) the answers whose finish reason says "
+    "the token limit cut them (length, max_tokens, MAX_TOKENS) or that halluscope does not know; "
+    "answers a filter withheld (content_filter, refusal, SAFETY) are never scored "
+    "(--option complete_only=true).")]
 Offline = Annotated[bool, typer.Option(
     "--offline", help="Judge answers from the cache only: no connection, a missing answer "
     "stops the audit (also HALLUSCOPE_OFFLINE=1 or --option offline=true).")]
@@ -129,7 +136,8 @@ def audit(
     detector_threshold: DetectorThreshold = None, segmenter: Segmenter = None, ocr: Ocr = None,
     region_iou: RegionIou = None, box_format: BoxFormat = None, device: Device = None,
     judge: Judge = None, claim_splitter: ClaimSplitter = None, cache_dir: CacheDir = None,
-    option: Option = None, strict: Strict = False, offline: Offline = False,
+    option: Option = None, strict: Strict = False, complete_only: CompleteOnly = False,
+    offline: Offline = False,
     fail_above: FailAbove = None, fail_below: FailBelow = None, bootstrap: Bootstrap = None,
     confidence: Confidence = None, seed: Seed = None, workers: Workers = None,
     engine: Engine = None, ray_address: RayAddress = None, resume: Resume = False,
@@ -154,7 +162,8 @@ def audit(
                    cluster_by=cluster_by, workers=workers, engine=engine,
                    ray_address=ray_address, resume=resume or None)
     extra = _extra_options(option, offline, detector_threshold, ocr=ocr, region_iou=region_iou,
-                           box_format=box_format, device=device)
+                           box_format=box_format, device=device,
+                           complete_only=complete_only or None)
     _refuse_settings_as_options(extra, ctx.command.params)
     if extra:
         options["options"] = extra

@@ -28,7 +28,9 @@ def build_gt(
         help="COCO instance and caption annotation files (repeat the option).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Ground-truth objects file.")],
     variant: Annotated[str, typer.Option(
-        help="Parser for the reference captions: original or refined.")] = "original",
+        help="Parser for the reference captions: original or refined. An audit scores "
+        "refined by default: one of the other variant warns and records this file's in its "
+        "run sheet.")] = "original",
     cache: Annotated[bool, typer.Option(help="Read and write the build cache.")] = True,
 ) -> None:
     """Build image id -> COCO categories from COCO annotations, as CHAIR does."""

@@ -43,14 +43,16 @@ def _gates(values: list[str] | None, flag: str) -> list[tuple[str, float]]:
     return gates
 
 
-def _gate_step(step, result, above, below):
-    """``step(result, above, below)``, a usage error of a gate said as one (exit 2)."""
+def _gate_step(step, result, above, below, after: str = ""):
+    """``step(result, above, below)``, a usage error of a gate said as one (exit 2), followed
+    by ``after``."""
     from halluscope.errors import HalluscopeError
     try:
         return step(result, above, below)
     except (KeyError, HalluscopeError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else exc
-        err_console.print(f"[bold red]error:[/] gate: {plain(message)}", highlight=False)
+        err_console.print(f"[bold red]error:[/] gate: {plain(message)}{plain(after)}",
+                          highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -139,8 +141,10 @@ def compare_command(
         result = compare(runs, out=None, n_boot=bootstrap, seed=seed, confidence=confidence,
                          metric_files=metric_file or ())
         # the gates as written are checked before anything is written (as an audit checks
-        # its gates before scoring): a misspelt gate is exit 2 with no compare.json
-        _gate_step(check_diff_gates, result, above, below)
+        # its gates before scoring): a misspelt gate, or one refused because the runs were
+        # scored with other settings, is exit 2 with no compare.json or compare.html
+        _gate_step(check_diff_gates, result, above, below,
+                   f" (nothing was written to {out})")
         result.save(out)
     except (HalluscopeError, OSError) as exc:
         err_console.print(f"[bold red]error:[/] {plain(exc)}", highlight=False)

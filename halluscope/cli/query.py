@@ -225,8 +225,10 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
                           f"their lines): partial answers, which an audit scores as given",
                           highlight=False, soft_wrap=True)
     if c.reasoning:
-        err_console.print(f"[yellow]note:[/yellow] {c.reasoning} answer(s) opened with a "
-                          f"<think>...</think> block: kept out of 'response', in 'reasoning'",
+        err_console.print(f"[yellow]note:[/yellow] {c.reasoning} answer(s) came with a "
+                          f"reasoning model's thoughts (a leading <think>...</think> block or "
+                          f"the server's reasoning field): kept out of 'response', in "
+                          f"'reasoning'",
                           highlight=False, soft_wrap=True)
     requested = result.runsheet.get("model", {}).get("model")
     for name, n in sorted(result.reported_models.items()):

@@ -150,14 +150,19 @@ def _checks(above: Gates | None, below: Gates | None) -> list[tuple[str, float, 
 def check_diff_gates(compared: Compared, above: Gates | None = None,
                      below: Gates | None = None) -> None:
     """The usage errors of the gates as written, in every comparison: a name that is no
-    difference (KeyError), a threshold that is NaN or outside the difference's range
-    (:class:`~halluscope.errors.ConfigError`). The CLI calls it before writing compare.json,
-    as an audit checks its gates before scoring."""
+    difference (KeyError), a threshold that is NaN or outside the difference's range, a gate
+    on a metric the runs scored with other settings (:class:`~halluscope.errors.ConfigError`).
+    The CLI calls it before writing compare.json, as an audit checks its gates before scoring:
+    a compare whose gate is refused writes nothing."""
     comparisons = _comparisons(compared)
-    for name, limit, _, _ in _checks(above, below):
+    checks = _checks(above, below)
+    for name, limit, _, _ in checks:
         for _, metrics, left_out in comparisons:
             _gate_entry(metrics, name, left_out)
             _check_limit(metrics, name, limit)
+    for name, _, _, _ in checks:     # every name is known: then whether a run may be gated
+        for run, metrics, _ in comparisons:
+            _check_setup(run, metrics, name)
 
 
 def diff_gate_failures(compared: Compared, above: Gates | None = None,
@@ -174,9 +179,6 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
     comparisons = _comparisons(compared)
     checks = _checks(above, below)
     check_diff_gates(compared, above, below)    # usage errors before any gate is judged
-    for name, _, _, _ in checks:
-        for run, metrics, _ in comparisons:
-            _check_setup(run, metrics, name)
     failures = []
     for run, metrics, _ in comparisons:
         label = f"{run}: " if len(comparisons) > 1 else ""

@@ -53,7 +53,7 @@ from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Messag
 from halluscope.errors import ConfigError, HalluscopeError
 from halluscope.judges.parsers import PARSERS, UNVERIFIABLE, Parsed
 from halluscope.judges.reliability import JudgeStats, human_agreement, repeat_agreement
-from halluscope.judges.spec import JudgeSpec, load_spec
+from halluscope.judges.spec import JudgeSpec, deployment_hint, load_spec
 from halluscope.numbers import NUMBER_WORDS
 from halluscope.types import Claim, Evidence, Verdict
 
@@ -290,16 +290,19 @@ class Judge:
         # served name ended the audit where items.jsonl was written: U+FFFD stands in for it
         resp = replace(resp, text=without_surrogates(resp.text),
                        model=without_surrogates(resp.model) if resp.model else resp.model)
+        pinned = self.spec.pinned_model
         if resp.model:
             self.stats.reported_models[resp.model] += 1
-            if resp.model != self.spec.model:
+            if resp.model != pinned:
                 stats.pin_mismatches += 1
                 if self.strict_pin:
-                    raise PinMismatch(f"judge {self.spec.name!r} pins {self.spec.model!r} but "
-                                      f"the server answered as {resp.model!r} (the pin is "
-                                      f"enforced: strict_pin / judge_fatal_mismatch)")
+                    raise PinMismatch(f"judge {self.spec.name!r} pins {pinned!r} but the server "
+                                      f"answered as {resp.model!r} (the pin is enforced: "
+                                      f"strict_pin / judge_fatal_mismatch)"
+                                      + deployment_hint(self.spec.provider,
+                                                        self.spec.expected_model, resp.model))
         elif self.strict_pin:   # strict means verified: a name nobody reported verifies nothing
-            raise PinMismatch(f"judge {self.spec.name!r} pins {self.spec.model!r} but the server "
+            raise PinMismatch(f"judge {self.spec.name!r} pins {pinned!r} but the server "
                               f"reported no model name, so the pin cannot be verified (it is "
                               f"enforced: strict_pin / judge_fatal_mismatch)")
         if cut_short(resp.finish_reason):   # an unfinished reply: read nothing from it
@@ -479,7 +482,7 @@ class Judge:
         reported = dict(self.stats.reported_models)
         return {**self.spec.describe(), "adapter": self.api.describe(),
                 "reported_models": reported,
-                "pin_mismatch": any(m != self.spec.model for m in reported),
+                "pin_mismatch": any(m != self.spec.pinned_model for m in reported),
                 "strict_pin": self.strict_pin, "offline": self.offline,
                 "cache": _cache_place(self.cache),
                 "stats": self.stats.to_dict()}

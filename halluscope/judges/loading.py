@@ -17,7 +17,10 @@ option                     meaning
 =========================  =========================================================================
 ``judge_base_url``         server of the judge model (overrides the spec's ``base_url``), http(s)
 ``judge_fatal_mismatch``   ``true``: an answer from a model other than the pinned one stops the run
-                           (:class:`~halluscope.judges.judge.PinMismatch`, a ``ConfigError``)
+                           (:class:`~halluscope.judges.judge.PinMismatch`, a ``ConfigError``); the
+                           pinned one is the spec's ``expected_model``, else its ``model`` (Azure
+                           OpenAI: ``model`` is the deployment, ``expected_model`` the model it
+                           serves, which Azure reports; judges/README.md)
 ``judge_max_connections``  judge calls in flight at most (default 4; local models run one at a time)
 ``judge_options``          extra provider options for the judge's adapter (a JSON object; never
                            ``revision`` or ``pin``: what the spec pins takes another spec)

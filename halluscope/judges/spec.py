@@ -135,6 +135,11 @@ class JudgeSpec(BaseModel):
     description: str = ""
     provider: str
     model: str
+    #: the model name the server reports in its answers, when it is not ``model``: on Azure
+    #: OpenAI ``model`` is the deployment (the name requests go to) and the server reports the
+    #: deployed model (``gpt-4o-2024-08-06``); the pin (``judge_fatal_mismatch``) checks the
+    #: reported name against this, and the run sheet records both
+    expected_model: str | None = Field(None, min_length=1)
     revision: str | None = None
     base_url: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
@@ -173,6 +178,11 @@ class JudgeSpec(BaseModel):
         return self._path
 
     @property
+    def pinned_model(self) -> str:
+        """The model name the server must report: ``expected_model``, else ``model``."""
+        return self.expected_model or self.model
+
+    @property
     def pin(self) -> str:
         """``provider/model`` plus ``@revision`` when there is one."""
         pin = f"{self.provider}/{self.model}"
@@ -207,6 +217,8 @@ class JudgeSpec(BaseModel):
         return {
             "name": self.name, "version": self.version, "pin": self.pin,
             "provider": self.provider, "model": self.model,
+            # only where a spec has one: the run sheets of every other judge stay as they were
+            **({"expected_model": self.expected_model} if self.expected_model else {}),
             "revision": self.revision, "spec_file": str(self._path) if self._path else None,
             "decoding": self.decoding.model_dump(mode="json"),
             "image": self.image.model_dump(mode="json", exclude_none=True),
@@ -214,6 +226,16 @@ class JudgeSpec(BaseModel):
             "prompts": {use: {"template": p.template, "sha256": p.sha256, "parser": p.parser}
                         for use, p in self.prompts.items()},
         }
+
+
+def deployment_hint(provider: str, expected_model: str | None, reported: str) -> str:
+    """What to add to an Azure OpenAI spec whose ``model`` (the deployment) the server does
+    not report, as Azure answers with the deployed model's name; empty for other specs."""
+    if str(provider).lower() != "azure" or expected_model:
+        return ""
+    return (f"; on Azure OpenAI 'model' is the deployment and the server reports the model "
+            f"deployed: if {reported!r} is the model this judge is meant to be, add "
+            f"expected_model = {reported!r} to the spec")
 
 
 def sha256_text_file(path: Path) -> str:

@@ -58,14 +58,20 @@ class GroundTruth(Mapping[int, frozenset[str]]):
         files: ``(path, sha256)`` of each input file.
         captions: How many reference captions a COCO-built ground truth read (``None``: not
             built from COCO, or read from a cache written before it was counted).
+        built_by: The CHAIR variant whose parser read the reference captions of a
+            ground-truth objects file, as the file says (``halluscope chair gt --variant``);
+            ``None`` when it says none or read no caption. The run sheet records it: a file
+            built by the other variant gives other numbers than the run's variant would.
     """
 
     def __init__(self, objects: Mapping[int, frozenset[str]], source: str,
-                 files: Iterable[tuple[str, str]], captions: int | None = None):
+                 files: Iterable[tuple[str, str]], captions: int | None = None,
+                 built_by: str | None = None):
         self._objects = objects
         self.source = source
         self.files = tuple(files)
         self.captions = captions
+        self.built_by = built_by
 
     def __getitem__(self, image_id: int) -> frozenset[str]:
         return self._objects[image_id]
@@ -89,6 +95,8 @@ class GroundTruth(Mapping[int, frozenset[str]]):
                "files": [{"path": p, "sha256": h} for p, h in self.files]}
         if self.captions == 0:
             out["reference_captions"] = 0    # the original always reads them: see no_captions
+        if self.built_by:
+            out["built_by_variant"] = self.built_by
         return out
 
 
@@ -328,10 +336,12 @@ def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str],
     ``variant``, warn when the file says it was built by the other variant's parser."""
     path = Path(path).expanduser()
     where = str(path)
+    built = None
     with fast_json.gc_paused(long_lived=True):   # ~120k small lists, kept for the run
         data = read_json_file(path, "a ground-truth objects file")
         if isinstance(data, dict) and isinstance(data.get("imid_to_objects"), dict):
-            _warn_other_variant(data.get("source"), variant, where)
+            built = _built_by(data.get("source"))
+            _warn_other_variant(built, variant, where)
             data = data["imid_to_objects"]
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: expected {{\"imid_to_objects\": {{image_id: [words]}}}} "
@@ -339,19 +349,25 @@ def load_gt_objects(path: str | Path, vocabulary: Mapping[str, str],
         objects = _lazy_objects(data, vocabulary, where) \
             or objects_from_mapping(data, vocabulary, where)
         del data
-    return GroundTruth(objects, "gt-objects", [(where, _sha256_file(path))])
+    return GroundTruth(objects, "gt-objects", [(where, _sha256_file(path))], built_by=built)
 
 
-def _warn_other_variant(source: Any, variant: str | None, where: str) -> None:
+def _built_by(source: Any) -> str | None:
+    """The variant whose parser read the reference captions of a file ``halluscope chair gt``
+    wrote (its ``source``), or ``None``: a file built from instances alone
+    (``reference_captions: 0``) read no caption, so no parser, and is the same under both."""
+    built = source.get("variant") if isinstance(source, dict) else None
+    if not isinstance(built, str) or source.get("reference_captions") == 0:
+        return None
+    return built
+
+
+def _warn_other_variant(built: str | None, variant: str | None, where: str) -> None:
     """A warning when ``halluscope chair gt`` built the file reading the reference captions
     with another variant's parser than the run's (its default is ``original``, an audit's
-    ``refined``): the ground truth then differs from what ``--coco-annotations`` gives. A file
-    built from instances alone (``reference_captions: 0``) read no caption, so no parser: the
-    same under both variants, and no warning."""
-    built = source.get("variant") if isinstance(source, dict) else None
-    if variant is None or not isinstance(built, str) or built == variant:
-        return
-    if source.get("reference_captions") == 0:
+    ``refined``): the ground truth then differs from what ``--coco-annotations`` gives (the
+    run sheet records it too: ``ground_truth.built_by_variant``)."""
+    if variant is None or built is None or built == variant:
         return
     log.warning("CHAIR %s: %s was built reading the reference captions with the %s parser "
                 "(halluscope chair gt --variant %s), so its ground truth differs from the %s "

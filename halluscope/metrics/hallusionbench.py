@@ -40,7 +40,8 @@ Rows: a row without ``question`` or ``gt_answer_details`` (the judge's prompt ne
 utils.py joins them with ``+`` and stops), whose category is neither VD nor VS (evaluation.py
 scores no other), or a VS row whose ``figure_id`` is not a whole number (utils.py reads it with
 ``int()``) is a bad record naming its field. The ``original`` variant refuses a question
-answered twice by one model (utils.py's ``get_eval_all`` asserts each question once): the run
+answered twice by one model (utils.py's ``get_eval_all`` asserts each question once) and a pair
+answered without its figure-0 question (utils.py looks that answer up: KeyError): the run
 stops with exit 2 and gives no number; the others score every row and count the repeats.
 
 Whose answers: figures and question pairs are keyed by the record's ``model`` as well (whatever
@@ -48,10 +49,11 @@ Whose answers: figures and question pairs are keyed by the record's ``model`` as
 each model's figures and pairs (and ``model:...`` groups), never pooled ones.
 
 Coverage: every question set of HallusionBench.json is a grid (each figure asks each
-question); a figure or pair that lacks one of its set's questions is left out of fAcc / qAcc
-(never counted as fully correct), and the questions answered are counted against the
-benchmark's (1,129; VLMEvalKit's rows 951), per model: ``info.coverage``, the ``unanswered``
-result and a warning say what a partial file leaves out.
+question); a figure or pair that lacks one of its set's questions is left out of fAcc / qAcc by
+``refined`` (never counted as fully correct), while the peers' variants count it over the
+questions it has, as utils.py and VLMEvalKit group whatever rows they get (their numbers); the
+questions answered are counted against the benchmark's (1,129; VLMEvalKit's rows 951), per
+model: ``info.coverage``, the ``unanswered`` result and a warning say what a partial file lacks.
 
 Intervals: Poisson bootstrap clustered by question *set* (category, subcategory, set), the unit
 that contains both the figures and the question pairs, so that fAcc and qAcc resample whole
@@ -87,7 +89,7 @@ from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.draws import block_replicates
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
-    UNIT_PREFIX, Unit, coverage, easy_and_hard, expected_total, group_tallies,
+    UNIT_PREFIX, Unit, coverage, easy_and_hard, expected_total, group_tallies, lone_pairs,
     question_identity, units_from_items, warn_coverage)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
@@ -196,24 +198,27 @@ def set_key(cluster: str) -> str:
 
 def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
                           confidence: float = 0.95, easy_hard: bool = False,
-                          min_units: int = MIN_UNITS) -> dict[str, MetricResult]:
+                          min_units: int = MIN_UNITS, whole_only: bool = True
+                          ) -> dict[str, MetricResult]:
     """aAcc, fAcc, qAcc (fractions) of ``units`` with cluster-bootstrap intervals; the pure twin
     of :class:`HallusionBenchMetric`. Units whose correctness is ``None`` are left out, with the
     figure and pair they belong to. With ``easy_hard``, also ``easy_qacc`` / ``hard_qacc``: what
     evaluation.py prints as "easy aAcc" / "hard aAcc", which are pair accuracies over the
     questions on original / edited figures. An interval over fewer than ``min_units``
     questions, figures or pairs, or over fewer question sets (the sets holding them), is not
-    computed (``ci_note`` says why), as for every metric."""
-    out = _scores(units, n_boot, seed, confidence, min_units)
+    computed (``ci_note`` says why), as for every metric. ``whole_only``: incomplete figures
+    and pairs left out (refined) or counted as the peers count them (:func:`group_tallies`)."""
+    out = _scores(units, n_boot, seed, confidence, min_units, whole_only)
     if easy_hard:
         for name, part in easy_and_hard(units):
             out[name] = dataclasses.replace(
-                _scores(part, n_boot, seed, confidence, min_units)["qacc"], name=name)
+                _scores(part, n_boot, seed, confidence, min_units, whole_only)["qacc"],
+                name=name)
     return out
 
 
 def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
-            min_units: int = MIN_UNITS) -> dict[str, MetricResult]:
+            min_units: int = MIN_UNITS, whole_only: bool = True) -> dict[str, MetricResult]:
     clusters = sorted({u.cluster for u in units})
     index = {c: i for i, c in enumerate(clusters)}
     counts = np.zeros((len(clusters), 6))  # q_ok q_n f_ok f_n p_ok p_n
@@ -221,7 +226,7 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
         if u.correct is not None:
             counts[index[u.cluster], 0] += u.correct
             counts[index[u.cluster], 1] += 1
-    for col, table in zip((2, 4), group_tallies(units)):   # figures, question pairs
+    for col, table in zip((2, 4), group_tallies(units, whole_only)):  # figures, pairs
         for _, right, counted, cluster in table.values():
             counts[index[cluster], col] += right
             counts[index[cluster], col + 1] += counted
@@ -319,10 +324,11 @@ class HallusionBenchMetric(Metric):
             raise ValueError(f"its results.json names no hallusionbench variant "
                              f"(info.variant: {variant!r})")
         units = units_from_items(scored, variant in KEYWORD_VARIANTS)
-        tallies = dict(zip(("facc", "qacc"), group_tallies(units)))
+        whole = variant == "refined"
+        tallies = dict(zip(("facc", "qacc"), group_tallies(units, whole)))
         if variant not in KEYWORD_VARIANTS:
             for stat, part in easy_and_hard(units):
-                tallies[stat] = group_tallies(part)[1]
+                tallies[stat] = group_tallies(part, whole)[1]
         return {stat: {k: (part, right, counted, set_key(cluster))
                        for k, (part, right, counted, cluster) in table.items()}
                 for stat, table in tallies.items()}
@@ -499,16 +505,19 @@ class HallusionBenchMetric(Metric):
             self._codes[k] = self._codes.get(k, 0) + n
 
     def finish(self) -> None:
-        if self.variant == "original" and self._repeats.count:
+        lone = lone_pairs(self.units) if self.variant == "original" else None
+        if self.variant == "original" and (self._repeats.count or lone):
             from halluscope.errors import InputError
             if self.judge is not None:
                 self.judge.close()
             first = f" (first: {self._first_repeat})" if self._first_repeat else ""
+            why = lone if not self._repeats.count else (
+                f"{self._repeats.count} answer(s) repeat a question already answered{first}; "
+                f"the original refuses such input (utils.py get_eval_all asserts each "
+                f"question once)")
             raise InputError(
-                f"hallusionbench (original variant): {self._repeats.count} answer(s) repeat a "
-                f"question already answered{first}; the original refuses such input "
-                f"(utils.py get_eval_all asserts each question once), so this variant gives "
-                f"no number for it: answer each question once per model, or use "
+                f"hallusionbench (original variant): {why}, so this variant gives no number "
+                f"for it: answer each question once per model, figure 0 included, or use "
                 f"hallusionbench_variant=refined, which scores every row and counts the "
                 f"repeats")
         if self.variant != "original":
@@ -516,7 +525,7 @@ class HallusionBenchMetric(Metric):
                 "VLMEvalKit scores every row" if self.variant in KEYWORD_VARIANTS else
                 "the refined variant scores every row; the original refuses a repeat"))
         self._coverage = coverage(self.units, EXPECTED_QUESTIONS[self.variant])
-        warn_coverage(self._coverage)
+        warn_coverage(self._coverage, self.variant == "refined")
         if self.judge is not None and self._judge_info is None:
             from halluscope.judges.fallback import judge_info
             self._diagnose()
@@ -544,7 +553,8 @@ class HallusionBenchMetric(Metric):
     def compute(self) -> MetricSummary:
         self.flush()
         kw = {"n_boot": self.n_boot, "seed": self.seed, "confidence": self.confidence,
-              "easy_hard": self.variant not in KEYWORD_VARIANTS, "min_units": self.min_units}
+              "easy_hard": self.variant not in KEYWORD_VARIANTS, "min_units": self.min_units,
+              "whole_only": self.variant == "refined"}
         names = sorted({g for u in self.units for g in u.groups})
         results = hallusionbench_scores(self.units, **kw)
         cov = self._coverage or coverage(self.units, EXPECTED_QUESTIONS[self.variant])

@@ -39,8 +39,10 @@ def incomplete_groups(units: list[Unit]) -> tuple[set[str], set[str]]:
     within one answerer's set a (figure, question) missing among the figures and questions seen
     leaves that figure and that pair incomplete: they are left out of fAcc and qAcc, never
     counted as answered in full (a figure or question missing from a set altogether cannot be
-    seen this way; :func:`coverage` counts the questions against the benchmark's). The two
-    are kept apart: ``<set>_1`` is figure 1's key and question 1's pair's."""
+    seen this way; :func:`coverage` counts the questions against the benchmark's). That is
+    the refined variant's rule; the peers' variants count them as the peers do
+    (:func:`group_tallies`). The two are kept apart: ``<set>_1`` is figure 1's key and
+    question 1's pair's."""
     grids: dict[tuple[str, str], dict[tuple[str, str], Unit]] = {}
     for u in units:
         grids.setdefault((u.part, u.cluster), {})[u.cell] = u
@@ -86,19 +88,41 @@ def expected_total(cov: dict[str, Any]) -> int:
     return cov["expected_questions"] * max(1, len(cov.get("unanswered_by") or {}))
 
 
-def warn_coverage(cov: dict[str, Any]) -> None:
-    """Say loudly what a partial answer file leaves out (nothing when it is whole)."""
+def warn_coverage(cov: dict[str, Any], whole_only: bool = True) -> None:
+    """Say loudly what a partial answer file leaves out (nothing when it is whole);
+    ``whole_only``: whether fAcc / qAcc leave the incomplete figures and pairs out (refined)
+    or count them over the questions they have, as the peers do (:func:`group_tallies`)."""
+    over = "the figures and pairs seen whole" if whole_only else \
+        "the figures and pairs as answered, some of them partial"
     if cov["unanswered"]:
         by = cov.get("unanswered_by")
         whose = (" (" + ", ".join(f"{p}: {n}" for p, n in by.items() if n) + ")") if by else ""
         log.warning("hallusionbench: %d of the benchmark's %d questions have no answer%s; "
-                    "aAcc is over the answered ones only, and fAcc / qAcc over the figures and "
-                    "pairs seen whole -- not the benchmark's numbers (info.coverage)",
-                    cov["unanswered"], expected_total(cov), whose)
+                    "aAcc is over the answered ones only, and fAcc / qAcc over %s -- not the "
+                    "benchmark's numbers (info.coverage)",
+                    cov["unanswered"], expected_total(cov), whose, over)
     if cov["incomplete_figures"] or cov["incomplete_pairs"]:
+        how = "left out of fAcc / qAcc, not counted as correct" if whole_only else \
+            ("counted in fAcc / qAcc over the questions they have, as the original scorer "
+             "counts them (the refined variant leaves them out)")
         log.warning("hallusionbench: %d figure(s) and %d question pair(s) lack some of their "
-                    "questions; they are left out of fAcc / qAcc, not counted as correct "
-                    "(info.coverage)", cov["incomplete_figures"], cov["incomplete_pairs"])
+                    "questions; they are %s (info.coverage)", cov["incomplete_figures"],
+                    cov["incomplete_pairs"], how)
+
+
+def lone_pairs(units: list[Unit]) -> str | None:
+    """Why the original gives no number for ``units``, if it does not: utils.py looks up the
+    figure-0 answer of every question's pair by the pair's name (check_same_by_chatgpt, then
+    get_eval_pair_all), so a pair answered on another figure but not on figure 0 stops it
+    with a KeyError. ``None`` when every pair has its figure-0 answer."""
+    with_0 = {u.pair for u in units if u.cell[0] == "0"}
+    lone = sorted({u.pair.removeprefix("|") for u in units if u.pair not in with_0})
+    if not lone:
+        return None
+    more = f" and {len(lone) - 3} more" if len(lone) > 3 else ""
+    return (f"{len(lone)} question pair(s) answered without their figure 0 question "
+            f"({', '.join(lone[:3])}{more}); the original stops there (utils.py looks up "
+            f"each pair's figure-0 answer: KeyError)")
 
 
 #: A figure's or question pair's tally as fAcc / qAcc count it: (whose answers, every question
@@ -106,18 +130,24 @@ def warn_coverage(cov: dict[str, Any]) -> None:
 GroupTally = tuple[str, int, int, str]
 
 
-def group_tallies(units: list[Unit]) -> tuple[dict[str, GroupTally], dict[str, GroupTally]]:
+def group_tallies(units: list[Unit], whole_only: bool = True
+                  ) -> tuple[dict[str, GroupTally], dict[str, GroupTally]]:
     """Each figure's and each question pair's :data:`GroupTally`, by its key: counted (1) when
-    it is whole (:func:`incomplete_groups`) and every question of it is decided, right (1) when
-    moreover every answer is right; its set is that of its last question. fAcc and qAcc are
-    the right over the counted; the audit and ``compare`` both count them here."""
+    every question of it is decided and, with ``whole_only`` (the refined variant), it is whole
+    (:func:`incomplete_groups`); right (1) when moreover every answer is right; its set is that
+    of its last question. Without ``whole_only`` a figure or pair is counted over the questions
+    it has, as utils.py's get_eval_fig / get_eval_pair_all and VLMEvalKit's calc_fAcc /
+    calc_qAcc group whatever rows they are given (the peers' variants: their numbers).
+    fAcc and qAcc are the right over the counted; the audit and ``compare`` both count them
+    here."""
     figures: dict[str, list[Unit]] = {}
     pairs: dict[str, list[Unit]] = {}
     for u in units:
         if u.figure is not None:
             figures.setdefault(u.figure, []).append(u)
         pairs.setdefault(u.pair, []).append(u)
-    partial_figures, partial_pairs = incomplete_groups(units)
+    partial_figures, partial_pairs = incomplete_groups(units) if whole_only else \
+        (set(), set())
 
     def tally(key: str, group: list[Unit], partial: set[str]) -> GroupTally:
         vals = [u.correct for u in group]

@@ -3,7 +3,9 @@
 The judge (``mmhal_rating`` prompt: the original review prompt, byte for byte) reads the image's
 contents, the question, the human answer and the model's answer and ends with ``Rating: N``.
 Reported: ``average_score`` (mean rating, 0-6), ``hallucination_rate`` (share rated below 3) and
-both per question type (eight types).
+both per question type (eight types); ``informativeness`` as RLAIF-V's
+summarize_gpt_mmhal_review.py computes it (the mean of ``s - 3`` for ratings of 3 or more, else
+``s``, over 3: the 0-3 informativeness scale the rating encodes; it prints the percentage).
 
 Variants (``options["mmhal_variant"]``):
 
@@ -65,12 +67,20 @@ def original_rating(judge_text: str | None) -> tuple[int, bool]:
     return 0, True
 
 
+def _informative(rating: int) -> float:
+    """A rating's informativeness, 0-3, as RLAIF-V's summary reads it: the rating less 3 when
+    it is 3 or more (no hallucination), else the rating itself."""
+    return float(rating - 3 if rating >= 3 else rating)
+
+
 def _stats() -> dict[str, Statistic]:
     return {
         "average_score": Statistic(lambda s: ratio(s["score"], s["rated"]), higher_is_better=True,
                                    units="rated"),
         "hallucination_rate": rate(lambda s: ratio(s["hallucinated"], s["rated"]), units="rated",
                                    proportion=True),
+        "informativeness": Statistic(lambda s: ratio(s["informative"], s["rated"]) / 3,
+                                     higher_is_better=True, units="rated"),
         "rated": Statistic(lambda s: s["rated"], count=True),
         "unverifiable": Statistic(lambda s: s["unverifiable"], count=True),
         "parse_fallback_to_0": Statistic(lambda s: s["fallback"], count=True),
@@ -136,7 +146,7 @@ class MMHalMetric(Metric):
                      config_field=True),
     )
     columns: ClassVar[tuple[str, ...]] = ("rated", "score", "hallucinated", "unverifiable",
-                                          "fallback")
+                                          "fallback", "informative")
     statistics: ClassVar[dict[str, Statistic]] = _stats()
 
     def __init__(self, *, judge: Any, variant: str = "refined",
@@ -215,20 +225,20 @@ class MMHalMetric(Metric):
             payload.update(rating=None, verdict="unverifiable", judge_error=ans.error)
             if ans.cut is not None:
                 payload["judge_cut_reply"] = ans.cut
-            return ItemScore(payload, (0.0, 0.0, 0.0, 1.0, 0.0), groups=(qtype,))
+            return ItemScore(payload, (0.0, 0.0, 0.0, 1.0, 0.0, 0.0), groups=(qtype,))
         if self.variant == "original":
             rating, fallback = original_rating(ans.raw)
             payload.update(rating=rating, parse_fallback_to_0=fallback,
                            hallucination=int(rating < 3))
             return ItemScore(payload, (1.0, float(rating), float(rating < 3), 0.0,
-                                       float(fallback)), groups=(qtype,))
+                                       float(fallback), _informative(rating)), groups=(qtype,))
         if ans.label is None:
             payload.update(rating=None, verdict="unverifiable", judge_error=ans.error)
-            return ItemScore(payload, (0.0, 0.0, 0.0, 1.0, 0.0), groups=(qtype,))
+            return ItemScore(payload, (0.0, 0.0, 0.0, 1.0, 0.0, 0.0), groups=(qtype,))
         rating = int(ans.label)
         payload.update(rating=rating, hallucination=int(rating < 3))
-        return ItemScore(payload, (1.0, float(rating), float(rating < 3), 0.0, 0.0),
-                         groups=(qtype,))
+        return ItemScore(payload, (1.0, float(rating), float(rating < 3), 0.0, 0.0,
+                                   _informative(rating)), groups=(qtype,))
 
     def reset(self) -> None:
         super().reset()

@@ -293,6 +293,9 @@ def render_summary(result: AuditResult, console: Console, *,
     if skipped:
         head.append(" · ")
         head.append(f"{skipped:,} not scored (no selected metric applies)", style="yellow")
+    for n, what, how in finish_facts(result):
+        head.append(" · ")
+        head.append(f"{n:,} {what} ({how})", style="yellow")
     if _finite(wall):
         head.append(f" · {wall:.2f} s")
     variants = _variants(sheet.get("metrics"))
@@ -333,6 +336,19 @@ def render_summary(result: AuditResult, console: Console, *,
             console.print(line)
 
 
+def finish_facts(result: Any) -> list[tuple[int, str, str]]:
+    """The answers cut short, withheld or of an unknown finish reason that ``result`` read
+    (:func:`halluscope.finish_reasons.finish_facts`), for the console and the report."""
+    from halluscope.finish_reasons import finish_counts
+    from halluscope.finish_reasons import finish_facts as facts
+    counts = finish_counts(getattr(result, "runsheet", None))
+    if not counts:
+        return []
+    from halluscope.adapters.offline import as_flag
+    options = getattr(getattr(result, "config", None), "options", None) or {}
+    return facts(counts, bool(as_flag(options.get("complete_only"))))
+
+
 def _variants(info: Any) -> str:
     if not isinstance(info, Mapping):
         return ""
@@ -340,9 +356,16 @@ def _variants(info: Any) -> str:
     for name, details in info.items():
         if not isinstance(details, Mapping):
             continue
-        for key in ("variant", "parser"):
-            if isinstance(details.get(key), (str, int, float)):
-                parts.append(f"{name} {key} {details[key]}")
+        own = [f"{name} {key} {details[key]}" for key in ("variant", "parser")
+               if isinstance(details.get(key), (str, int, float))]
+        truth = details.get("ground_truth")
+        built = truth.get("built_by_variant") if isinstance(truth, Mapping) else None
+        if isinstance(built, str) and isinstance(details.get("variant"), str) \
+                and built != details["variant"]:
+            # a ground-truth file whose captions the other variant's parser read: its numbers
+            # are neither variant's own, said beside the variant (own[0])
+            own[0] += f" (ground truth built by the {built} variant)"
+        parts.extend(own)
     return ", ".join(parts)
 
 

@@ -5,7 +5,8 @@ in ``templates/`` (autoescaping on: every prompt, response, word, reason and id 
 escaped, in text, in attributes and in JSON inside ``<script>`` tags). The report holds:
 
 * a header: input files with their hashes, the metrics that ran with their variants (from the
-  run sheet), counts and wall time;
+  run sheet), counts (answers cut at the token limit or withheld by a filter among them) and
+  wall time;
 * a summary table of every metric result with its confidence interval;
 * per-group tables (POPE per split and per object, ...), sortable;
 * the bad records (``file:line``, field, message);
@@ -268,6 +269,7 @@ def select_items(result: AuditResult, max_items: int, max_flagged: int,
 def build_context(result: AuditResult, *, max_items: int = 500,
                   max_flagged: int | None = None) -> dict[str, Any]:
     """Everything the report template shows, as plain data."""
+    from halluscope.report.console import finish_facts
     from halluscope.report.plots import all_plots, interval_level
     images = ImageStore()
     try:
@@ -288,6 +290,8 @@ def build_context(result: AuditResult, *, max_items: int = 500,
         "groups": group_tables(result),
         "errors": error_rows(result),
         "n_errors": len(result.errors),
+        # answers cut at the token limit, withheld by a filter, of an unknown finish reason
+        "finish": [{"n": n, "what": what, "how": how} for n, what, how in finish_facts(result)],
         # a metric asked for that scored nothing fails the run: the report says so and why
         "unscored": {name: list(reasons) for name, reasons in result.unscored.items()},
         "plots": plots,

@@ -565,6 +565,7 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
         "claims": claims, "mentions": mentions, "yes_no": yes_no, "others": others,
         "n_halluc": n_halluc, "badges": badges, "error": str(error) if error else "",
         "skipped": str(item.get("skipped") or ""), "flags": _flags(item, n_halluc),
+        "finish": "" if item.get("finish_reason") is None else str(item["finish_reason"]),
     }
 
 

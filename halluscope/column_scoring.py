@@ -25,6 +25,7 @@ import numpy as np
 from halluscope._json import dumps_finite
 from halluscope.config import AuditConfig
 from halluscope.errors import AlignmentError
+from halluscope.finish_reasons import FinishScreen
 from halluscope.metrics.base import Metric
 from halluscope.readers import detect_format
 from halluscope.redact import known_secrets
@@ -60,7 +61,8 @@ def _quotes_a_secret(paths: list[Path]) -> bool:
 
 def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink, *,
                   on_progress: Callable[[Progress], None] | None = None,
-                  total: int | None = None) -> StreamTally | None:
+                  total: int | None = None, finish: FinishScreen | None = None
+                  ) -> StreamTally | None:
     """Score flat JSON-lines inputs as columns, when the one metric asked for can
     (:meth:`Metric.scores_columns`, POPE) and every input is such a file
     (:mod:`halluscope.column_chunks`); ``None`` otherwise, with nothing written to ``sink`` and
@@ -75,12 +77,13 @@ def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], si
         return None
     from halluscope.column_chunks import chunk_memory
     with chunk_memory():
-        return _score_chunked(paths, cfg, metrics, sink, on_progress, total)
+        return _score_chunked(paths, cfg, metrics, sink, on_progress, total,
+                              finish or FinishScreen())
 
 
 def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink,
-                   on_progress: Callable[[Progress], None] | None, total: int | None
-                   ) -> StreamTally | None:
+                   on_progress: Callable[[Progress], None] | None, total: int | None,
+                   finish: FinishScreen) -> StreamTally | None:
     """:func:`score_columns` once the metric and the inputs' format allow it."""
     from halluscope.column_chunks import NotColumns, open_record_pieces
     # the first chunk of every file is read here, so that a file read line by line is known
@@ -98,7 +101,7 @@ def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], s
         chunks.close()
     start = sink.tell()
     try:
-        return _score_files(paths, first, cfg, metrics, sink, on_progress, total)
+        return _score_files(paths, first, cfg, metrics, sink, on_progress, total, finish)
     except (NotColumns, AlignmentError) as exc:
         sink.seek(start)                # as if the files had not been read as columns
         sink.truncate()
@@ -112,7 +115,7 @@ def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], s
 
 def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
                  metrics: list[Metric], sink, on_progress: Callable[[Progress], None] | None,
-                 total: int | None) -> StreamTally:
+                 total: int | None, finish: FinishScreen) -> StreamTally:
     """:func:`score_columns` of every chunk of every file, in order (``first``: the first
     file's chunks): each chunk scored, then folded on a thread while its items are written (one
     fold at a time, in order), the next chunk read and scored beside that fold. Lines that are
@@ -142,7 +145,8 @@ def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
                         mixed.lines(cols)
                         if folding is not None:
                             folding.result()        # the state folds in file order
-                        _score_lines(cols, cfg, metrics, tally, out, on_progress, total)
+                        _score_lines(finish.screen(cols.records()), cfg, metrics, tally,
+                                     out, on_progress, total)
                         apart += cols.raw.count(b"\n") + (not cols.raw.endswith(b"\n"))
                         continue
                     mixed.columns(cols)
@@ -161,6 +165,7 @@ def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
         if folding is not None:
             folding.result()
     tally.items_sha256 = hasher.hexdigest() if hasher is not None else None
+    tally.finish = finish.counts()      # (of the lines read apart: the columns' are complete)
     if apart:       # (the run sheet: a bad line and the few beside it, each)
         tally.execution["lines_read_line_by_line"] = apart
     return tally
@@ -173,16 +178,16 @@ class _Text(list):
     write = list.append
 
 
-def _score_lines(run: LineRun, cfg: AuditConfig, metrics: list[Metric], tally: StreamTally,
+def _score_lines(records: Any, cfg: AuditConfig, metrics: list[Metric], tally: StreamTally,
                  out: Writer, on_progress: Callable[[Progress], None] | None,
                  total: int | None) -> None:
-    """Score the lines of ``run`` as the line-by-line path does, into ``tally`` and ``out``:
-    each line read by the line reader's own steps (:meth:`LineRun.records`), scored and
-    written by
-    :func:`~halluscope.scoring.score_stream` (a blank line gives nothing, as there)."""
+    """Score the records of a run of lines as the line-by-line path does, into ``tally`` and
+    ``out``: each line read by the line reader's own steps (:meth:`LineRun.records`), its
+    finish reason screened as there (:class:`~halluscope.finish_reasons.FinishScreen`), scored
+    and written by :func:`~halluscope.scoring.score_stream` (a blank line gives nothing)."""
     from halluscope.scoring import score_stream
     text = _Text()
-    score_stream(run.records(), metrics, text, strict=cfg.strict, on_progress=on_progress,
+    score_stream(records, metrics, text, strict=cfg.strict, on_progress=on_progress,
                  total=total, tally=tally)
     out.text("".join(text))
 
@@ -190,7 +195,9 @@ def _score_lines(run: LineRun, cfg: AuditConfig, metrics: list[Metric], tally: S
 def _tally(tally: StreamTally, metric: Metric, cols: RecordColumns, scored: Any) -> None:
     """Count a chunk's lines, its scored lines and its scored empty answers."""
     tally.items += cols.n
-    tally.scored[metric.name] += int(np.count_nonzero(scored.ok))
+    n_scored = int(np.count_nonzero(scored.ok))
+    if n_scored:        # (as line by line: a metric that scored nothing has no count)
+        tally.scored[metric.name] += n_scored
     responses = cols.coded("response")
     if responses is not None and len(responses.codes):
         empty = np.array([is_empty_answer(v) for v in responses.values], dtype=bool)

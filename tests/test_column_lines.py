@@ -34,6 +34,9 @@ BAD = {     # a bad line of each kind (the line reader's reasons: invalid JSON, 
     "nested": b'{"question_id": 3, "answer": "Yes", "metadata": {"x": 1}}\n',
     "label": b'{"question_id": 3, "question": "Is there a dog in the image?", "answer": "No", '
              b'"label": " Yes"}\n',
+    "withheld": b'{"question_id": 3, "answer": "", "finish_reason": "content_filter"}\n',
+    "cut": b'{"question_id": 3, "question": "Is there a dog in the image?", "answer": "Ye", '
+           b'"finish_reason": "length"}\n',
 }
 
 
@@ -93,6 +96,7 @@ def _both(tmp_path, inputs, *, chunk=None, scored="as columns", **options):
     assert fast.runsheet["execution"]["scored"].startswith(scored), fast.runsheet["execution"]
     assert slow.runsheet["execution"]["scored"].startswith("record by record")
     assert fast.errors == slow.errors and fast.n_skipped == slow.n_skipped
+    assert fast.runsheet["counts"] == slow.runsheet["counts"]     # (finish reasons too)
     for name, summary in fast.metrics.items():
         assert json.dumps(summary.to_dict(), sort_keys=True) == \
             json.dumps(slow.metrics[name].to_dict(), sort_keys=True)

@@ -13,7 +13,9 @@ pyarrow reads as timestamps in one chunk (every value looks like a date) read as
 whole file would give unless every chunk reads it so (pyarrow widens such a column to strings
 where one value is not a date). What only the whole file tells (a bad line, a key missing on one
 line, a type that changes) may show in a later chunk: iterating then raises :class:`NotColumns`,
-and the caller starts over line by line.
+and the caller starts over line by line. The audit reads with :class:`RecordPieces` instead,
+which cuts such a chunk into pieces read as columns and runs of lines (:class:`LineRun`: a bad
+line and a few beside it) that the caller reads line by line in their place.
 
 A file of any size is read this way: :data:`~halluscope.columns.MAX_BYTES` bounds only the whole
 file read at once. Files over it (256 MiB) went line by line too, 16-26 times slower a line and
@@ -35,8 +37,9 @@ from halluscope.columns import (_INTEGER_KEYS, RECORD_KEYS, RecordColumns,
 from halluscope.errors import InputError
 from halluscope.records import open_binary
 
-__all__ = ["CHUNK_BYTES", "NotColumns", "RecordChunks", "TableChunks", "chunk_memory",
-           "open_record_chunks", "released"]
+__all__ = ["CHUNK_BYTES", "LEAF_LINES", "LineRun", "Mixing", "NotColumns", "RecordChunks",
+           "RecordPieces", "TableChunks", "chunk_memory", "json_lines_file", "open_record_chunks",
+           "open_record_pieces", "released"]
 
 CHUNK_BYTES = 4 << 20
 """Bytes of an answer file read, scored and written at a time on the columnar path (about
@@ -203,3 +206,291 @@ def open_record_chunks(path: str | Path, size: int | None = None) -> RecordChunk
     except (OSError, NotColumns):
         return None
 
+
+
+# -- files with lines that are not read as columns --------------------------------------------
+LEAF_LINES = 8
+"""A piece of a chunk that is not flat is halved until it holds at most this many lines: those
+are read line by line (a bad line and the few beside it), the rest as columns."""
+
+
+class LineRun:
+    """Consecutive lines of a file read line by line (:mod:`halluscope.column_scoring` reads
+    them as the line reader does): ``raw`` their bytes (the file's BOM already dropped),
+    ``start`` the lines of the file before them."""
+
+    __slots__ = ("file", "raw", "start")
+
+    def __init__(self, file: str, start: int, raw: bytes):
+        self.file, self.start, self.raw = file, start, raw
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        """``(line number, raw line)``, cut after each ``\\n`` only, as a file is read."""
+        import io
+        for k, raw in enumerate(io.BytesIO(self.raw), self.start + 1):
+            yield k, raw
+
+    def records(self) -> Iterator[Any]:
+        """Each line's record or :class:`~halluscope.errors.RecordError`, read by the line
+        reader's own steps (:func:`~halluscope.textfiles.json_line`, then
+        :func:`~halluscope.records.record_from_dict`); a blank line gives nothing."""
+        from halluscope.errors import RecordError
+        from halluscope.records import record_from_dict
+        from halluscope.textfiles import BLANK, json_line
+        text_name = str(Path(self.file))      # (as iter_json_values names a line not read)
+        for line, raw in self.lines():
+            value = json_line(raw, line, text_name)
+            if value is BLANK:
+                continue
+            if isinstance(value, RecordError):
+                yield value
+                continue
+            try:
+                yield record_from_dict(value, file=self.file, line=line)
+            except RecordError as exc:
+                yield exc
+
+
+class Mixing:
+    """Whether a file's columns and its lines read one by one (:class:`LineRun`) may be scored
+    side by side: not where the metric says such columns must not
+    (``metric.columns_beside_lines(cols)``, for a metric whose columns would not see what the
+    lines apart change: a line's place, the file's first line; a metric that does not say,
+    never), nor where the line reader would not read the file as JSON lines; then
+    :class:`NotColumns` (read it line by line)."""
+
+    def __init__(self, metric: Any):
+        self.beside = getattr(metric, "columns_beside_lines", lambda cols: False)
+        self.had_lines, self.refused = False, False
+
+    def lines(self, run: LineRun) -> None:
+        """Note that ``run`` comes next, before it is scored."""
+        if self.refused:
+            raise NotColumns(f"{run.file}: line {run.start + 1} is read line by line")
+        if run.start == 0 and not json_lines_file(run.file):
+            raise NotColumns(f"{run.file}: not JSON lines (an array, or one document)")
+        self.had_lines = True
+
+    def columns(self, cols: RecordColumns) -> None:
+        """Note that ``cols`` come next, before they are scored."""
+        self.refused = self.refused or not self.beside(cols)
+        if self.refused and self.had_lines:
+            raise NotColumns(f"{cols.file}: lines before line {cols.start + 1} were read "
+                             f"line by line")
+
+
+def json_lines_file(file: str) -> bool:
+    """Whether the line reader reads ``file`` as JSON lines: its first non-blank line neither
+    opens a JSON array (``[``) nor is ``{`` alone (one document over several lines)."""
+    from halluscope.records import iter_text_lines
+    for _, text in iter_text_lines(file, errors="surrogateescape"):
+        stripped = (text[0] if isinstance(text, tuple) else text).strip()
+        if stripped:
+            return not (stripped.startswith("[") or stripped == "{")
+    return True
+
+
+def _looks_flat(lines: list[bytes], names: list[str], types: dict[str, str]
+                ) -> list[bool] | None:
+    """Which ``lines`` look like a flat file's of keys ``names`` and pyarrow ``types``: one
+    JSON object each, of those keys, each value of its column's JSON type (``None`` where a
+    type is not one to look at). Only a guess at what pyarrow reads: what it reads is checked."""
+    kinds = {"string": str, "int64": int}
+    if any(types[name] not in kinds for name in names):
+        return None
+    try:
+        from orjson import loads
+    except ImportError:
+        from json import loads
+    want = [(name, kinds[types[name]]) for name in names]
+    good = []
+    for line in lines:
+        try:
+            obj = loads(line)
+        except (ValueError, RecursionError):
+            good.append(False)
+            continue
+        good.append(type(obj) is dict and len(obj) == len(want) and all(
+            type(obj.get(name)) is kind for name, kind in want))
+    return good
+
+
+def _line_count(raw: bytes) -> int:
+    return raw.count(b"\n") + (bool(raw) and not raw.endswith(b"\n"))
+
+
+class RecordPieces:
+    """The records of an answer file, a chunk at a time, as :class:`RecordChunks` reads them,
+    except that a chunk that is not flat is not the end of reading as columns: its lines that
+    look like the file's are read as columns together (:meth:`_screened`), and what that look
+    gets wrong (or a chunk before the file's keys are known) is halved until each piece either
+    reads as columns of the file's keys and types (the first such piece's) or holds at most
+    :data:`LEAF_LINES` lines; adjacent pieces of a kind are joined again. Iterating gives, in file order, :class:`~halluscope.columns.RecordColumns`
+    (whose ``start`` counts every line before it, blank and bad ones too) and
+    :class:`LineRun`. A file whose first chunk is less than half columns raises
+    :class:`NotColumns` on construction (it is read line by line, with its journal); a column
+    every piece reads as dates raises it once read (as :class:`TableChunks`)."""
+
+    def __init__(self, path: str | Path, size: int | None = None):
+        self.file = str(path)
+        self._blocks = _blocks(Path(path), size or CHUNK_BYTES)
+        self._names: list[str] | None = None
+        self._types: dict[str, str] = {}
+        self._dates: set[str] = set()
+        raw = next(self._blocks, b"")
+        if raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        self._lines = _line_count(raw)
+        self._first: list[Any] | None = self._pieces(raw, 0)
+        flat = sum(p.n for p in self._first if isinstance(p, RecordColumns))
+        if not raw or 2 * flat < self._lines:
+            raise NotColumns(f"{self.file}: its first lines are mostly not flat JSON lines")
+
+    def _table(self, raw: bytes, start: int) -> Any:
+        """The checked table of lines ``start + 1`` on (``None``: not flat, or other keys or
+        types than the file's), its date columns read as strings."""
+        first = start == 0
+        table = parsed_table(raw, first)
+        if table is None:
+            return None
+        dates = {name for name in table.column_names
+                 if str(table.column(name).type).startswith("timestamp")}
+        if dates:
+            import pyarrow as pa
+            names = table.column_names
+            table = parsed_table(raw, first, pa.schema([(name, pa.string()) for name in dates]))
+            if table is None or set(table.column_names) != set(names):
+                return None
+            table = table.select(names)
+        if self._names is not None and (set(table.column_names) != set(self._names) or any(
+                str(table.column(name).type) != self._types[name] for name in self._names)):
+            return None
+        return table, dates
+
+    def _columns(self, table: Any, start: int) -> RecordColumns | None:
+        arrays = checked_arrays(table, RECORD_KEYS, _INTEGER_KEYS, "flat")
+        return record_columns(self.file, arrays, start) if arrays else None
+
+    def _classify(self, raw: bytes, start: int, marks: list[tuple], screen: bool = True
+                  ) -> None:
+        """``(start, raw, table, columns)`` of ``raw``'s pieces, in order (``None``, ``None``
+        for a piece read line by line): ``raw`` whole when it reads as columns, else the
+        pieces :meth:`_screened` finds (once the file's keys are known), else its halves'."""
+        checked = self._table(raw, start)
+        if checked is not None:
+            table, dates = checked
+            if self._names is not None:
+                table = table.select(self._names)
+            cols = self._columns(table, start)
+            if cols is not None:
+                if self._names is None:         # the file's keys and types: the first piece's
+                    self._names = list(table.column_names)
+                    self._types = {n: str(table.column(n).type) for n in self._names}
+                    self._dates = set(dates)
+                else:
+                    self._dates &= dates
+                marks.append((start, raw, table, cols))
+                return
+        if _line_count(raw) <= LEAF_LINES:
+            marks.append((start, raw, None, None))
+            return
+        if screen and self._names is not None:
+            if self._screened(raw, start, marks):
+                return
+            screen = False
+        cut = raw.rfind(b"\n", 0, len(raw) // 2) + 1 or raw.index(b"\n") + 1
+        self._classify(raw[:cut], start, marks, screen)
+        self._classify(raw[cut:], start + raw.count(b"\n", 0, cut), marks, screen)
+
+    def _screened(self, raw: bytes, start: int, marks: list[tuple]) -> bool:
+        """The pieces of ``raw`` found by looking at each line in Python (each halving parses
+        again, and a pyarrow call costs ~0.3 ms: a chunk with 400 bad lines took 2,600): the
+        lines that look like the file's (a JSON object of its keys and value types) are read
+        as columns together, each run of them a piece; the others are read line by line.
+        ``False`` (nothing marked) when those lines do not read as columns together."""
+        lines = raw.split(b"\n")
+        if raw.endswith(b"\n"):
+            lines.pop()
+        good = _looks_flat(lines, self._names, self._types)
+        if good is None:
+            return False
+        ends = [b"\n"] * len(lines)
+        ends[-1] = b"\n" if raw.endswith(b"\n") else b""
+        checked = self._table(b"".join(line + b"\n" for line, ok in zip(lines, good) if ok),
+                              start if good[0] else -1) if any(good) else None
+        if checked is None and any(good):
+            return False
+        table = checked[0].select(self._names) if checked else None
+        at, k, found = 0, 0, []
+        while k < len(lines):
+            j = k + 1
+            while j < len(lines) and good[j] == good[k]:
+                j += 1
+            text = b"".join(line + end for line, end in zip(lines[k:j], ends[k:j]))
+            part = table.slice(at, j - k) if good[k] else None
+            cols = self._columns(part, start + k) if good[k] else None
+            if good[k] and cols is None:
+                self._classify(text, start + k, found, screen=False)
+            else:
+                found.append((start + k, text, part if cols is not None else None, cols))
+            at, k = at + (j - k if good[k] else 0), j
+        self._dates &= checked[1] if checked else self._dates
+        marks.extend(found)
+        return True
+
+    def _pieces(self, raw: bytes, start: int) -> list[Any]:
+        """The pieces of one chunk: runs of columns joined into one, runs of lines into one."""
+        marks: list[tuple] = []
+        if raw:
+            self._classify(raw, start, marks)
+        pieces: list[Any] = []
+        i = 0
+        while i < len(marks):
+            j = i + 1
+            while j < len(marks) and (marks[j][3] is None) == (marks[i][3] is None):
+                j += 1
+            run, i = marks[i:j], j
+            if run[0][3] is None:
+                pieces.append(LineRun(self.file, run[0][0], b"".join(m[1] for m in run)))
+            else:
+                pieces.extend(self._joined(run))
+        return pieces
+
+    def _joined(self, run: list[tuple]) -> list[RecordColumns]:
+        """The columns of adjacent pieces as one (each alone if, joined, they are not)."""
+        if len(run) > 1:
+            import pyarrow as pa
+            try:
+                cols = self._columns(pa.concat_tables([m[2] for m in run]), run[0][0])
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                cols = None
+            if cols is not None:
+                return [cols]
+        return [m[3] for m in run]
+
+    def __iter__(self) -> Iterator[Any]:
+        pieces, self._first = self._first, None
+        if pieces is None:
+            raise RuntimeError(f"{self.file}: its chunks are read once")
+        yield from pieces
+        start = self._lines
+        for raw in self._blocks:
+            yield from self._pieces(raw, start)
+            start += _line_count(raw)
+        if self._dates:
+            raise NotColumns(f"{self.file}: column {sorted(self._dates)[0]} holds only dates")
+
+    def close(self) -> None:
+        self._blocks.close()
+        self._first = None
+
+
+def open_record_pieces(path: str | Path, size: int | None = None) -> RecordPieces | None:
+    """:class:`RecordPieces` of a file whose first chunk is mostly flat; ``None`` when the
+    file is read line by line (pyarrow missing, its first chunk mostly not flat)."""
+    if _columns._pyarrow_json() is None:
+        return None
+    try:
+        return RecordPieces(path, size)
+    except (OSError, NotColumns):
+        return None

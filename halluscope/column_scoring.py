@@ -6,10 +6,12 @@ is a flat JSON-lines file: each chunk of a file (:mod:`halluscope.column_chunks`
 once, folded into the metric on a thread of its own (the bootstrap: numpy, mostly without the
 GIL) while its item lines are put together from whole columns and written
 (:mod:`halluscope.column_json`). Memory holds a chunk or two, never the file: a million answers
-audit in the memory of a few thousand. The items, tallies and metric state are those of the
-line-by-line path, to the byte and the bit (tested, with chunks of a few lines too): the
-replicates of integer rows are exact sums in any grouping, and each unit's weights come from its
-name, never from the chunk it falls in.
+audit in the memory of a few thousand. A file's bad lines (and the few beside them,
+:class:`~halluscope.column_chunks.RecordPieces`) are read by the line reader's steps and scored
+and written by :func:`~halluscope.scoring.score_stream` in their place, the rest as columns.
+The items, tallies and metric state are those of the line-by-line path, to the byte and the bit
+(tested, with chunks of a few lines too): the replicates of integer rows are exact sums in any
+grouping, and each unit's weights come from its name, never from the chunk it falls in.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 from halluscope._json import dumps_finite
 from halluscope.config import AuditConfig
 from halluscope.errors import AlignmentError
+from halluscope.finish_reasons import FinishScreen
 from halluscope.metrics.base import Metric
 from halluscope.readers import detect_format
 from halluscope.redact import known_secrets
@@ -30,7 +33,7 @@ from halluscope.scoring import Progress, StreamTally, _score_record, is_empty_an
 from halluscope.textfiles import path_text
 
 if TYPE_CHECKING:   # the columnar path (POPE's files) imports them when it runs
-    from halluscope.column_chunks import RecordChunks
+    from halluscope.column_chunks import LineRun, RecordPieces
     from halluscope.column_json import Pieces, Writer
     from halluscope.columns import RecordColumns
 
@@ -58,7 +61,8 @@ def _quotes_a_secret(paths: list[Path]) -> bool:
 
 def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink, *,
                   on_progress: Callable[[Progress], None] | None = None,
-                  total: int | None = None) -> StreamTally | None:
+                  total: int | None = None, finish: FinishScreen | None = None
+                  ) -> StreamTally | None:
     """Score flat JSON-lines inputs as columns, when the one metric asked for can
     (:meth:`Metric.scores_columns`, POPE) and every input is such a file
     (:mod:`halluscope.column_chunks`); ``None`` otherwise, with nothing written to ``sink`` and
@@ -73,30 +77,31 @@ def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], si
         return None
     from halluscope.column_chunks import chunk_memory
     with chunk_memory():
-        return _score_chunked(paths, cfg, metrics, sink, on_progress, total)
+        return _score_chunked(paths, cfg, metrics, sink, on_progress, total,
+                              finish or FinishScreen())
 
 
 def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink,
-                   on_progress: Callable[[Progress], None] | None, total: int | None
-                   ) -> StreamTally | None:
+                   on_progress: Callable[[Progress], None] | None, total: int | None,
+                   finish: FinishScreen) -> StreamTally | None:
     """:func:`score_columns` once the metric and the inputs' format allow it."""
-    from halluscope.column_chunks import NotColumns, open_record_chunks
+    from halluscope.column_chunks import NotColumns, open_record_pieces
     # the first chunk of every file is read here, so that a file read line by line is known
     # before anything is scored; the first file's is kept, the others' are read again when
     # their turn comes: kept, each would hold about 8 MiB until then (a 4 MiB chunk, parsed),
     # for every file, to save about 65 ms a file
-    first = open_record_chunks(paths[0])
+    first = open_record_pieces(paths[0])
     if first is None:
         return None
     for path in paths[1:]:
-        chunks = open_record_chunks(path)
+        chunks = open_record_pieces(path)
         if chunks is None:
             first.close()
             return None
         chunks.close()
     start = sink.tell()
     try:
-        return _score_files(paths, first, cfg, metrics, sink, on_progress, total)
+        return _score_files(paths, first, cfg, metrics, sink, on_progress, total, finish)
     except (NotColumns, AlignmentError) as exc:
         sink.seek(start)                # as if the files had not been read as columns
         sink.truncate()
@@ -108,19 +113,21 @@ def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], s
         first.close()
 
 
-def _score_files(paths: list[Path], first: RecordChunks, cfg: AuditConfig,
+def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
                  metrics: list[Metric], sink, on_progress: Callable[[Progress], None] | None,
-                 total: int | None) -> StreamTally:
+                 total: int | None, finish: FinishScreen) -> StreamTally:
     """:func:`score_columns` of every chunk of every file, in order (``first``: the first
     file's chunks): each chunk scored, then folded on a thread while its items are written (one
-    fold at a time, in order), the next chunk read and scored beside that fold."""
+    fold at a time, in order), the next chunk read and scored beside that fold. Lines that are
+    not read as columns (:class:`~halluscope.column_chunks.LineRun`: a bad line and a few
+    beside it) are scored line by line in their place, once the folds before them are done."""
     import hashlib
     from concurrent.futures import ThreadPoolExecutor
 
-    from halluscope.column_chunks import RecordChunks
+    from halluscope.column_chunks import LineRun, Mixing, RecordPieces
     from halluscope.column_json import Writer
     from halluscope.hashing import hash_ahead
-    metric, tally = metrics[0], StreamTally()
+    metric, tally, apart = metrics[0], StreamTally(), 0
     # the items are hashed as they are written (results.json lists their sha256), when every
     # byte of the file goes through the writers
     hasher = hashlib.sha256() if Writer.hashes(sink) and sink.tell() == 0 else None
@@ -130,9 +137,19 @@ def _score_files(paths: list[Path], first: RecordChunks, cfg: AuditConfig,
             Writer(sink, hasher=hasher) as out:
         folding = None
         for k, path in enumerate(paths):
-            chunks = first if k == 0 else RecordChunks(path)
+            chunks = first if k == 0 else RecordPieces(path)
+            mixed = Mixing(metric)
             try:
                 for cols in chunks:
+                    if isinstance(cols, LineRun):
+                        mixed.lines(cols)
+                        if folding is not None:
+                            folding.result()        # the state folds in file order
+                        _score_lines(finish.screen(cols.records()), cfg, metrics, tally,
+                                     out, on_progress, total)
+                        apart += cols.raw.count(b"\n") + (not cols.raw.endswith(b"\n"))
+                        continue
+                    mixed.columns(cols)
                     scored = metric.score_columns(cols, fold=False)
                     _tally(tally, metric, cols, scored)
                     if folding is not None:
@@ -148,13 +165,39 @@ def _score_files(paths: list[Path], first: RecordChunks, cfg: AuditConfig,
         if folding is not None:
             folding.result()
     tally.items_sha256 = hasher.hexdigest() if hasher is not None else None
+    tally.finish = finish.counts()      # (of the lines read apart: the columns' are complete)
+    if apart:       # (the run sheet: a bad line and the few beside it, each)
+        tally.execution["lines_read_line_by_line"] = apart
     return tally
+
+
+class _Text(list):
+    """The text sink :func:`~halluscope.scoring.score_stream` writes a run's lines to, handed
+    to the item writer at once (a write each cost a hand-over to its thread)."""
+
+    write = list.append
+
+
+def _score_lines(records: Any, cfg: AuditConfig, metrics: list[Metric], tally: StreamTally,
+                 out: Writer, on_progress: Callable[[Progress], None] | None,
+                 total: int | None) -> None:
+    """Score the records of a run of lines as the line-by-line path does, into ``tally`` and
+    ``out``: each line read by the line reader's own steps (:meth:`LineRun.records`), its
+    finish reason screened as there (:class:`~halluscope.finish_reasons.FinishScreen`), scored
+    and written by :func:`~halluscope.scoring.score_stream` (a blank line gives nothing)."""
+    from halluscope.scoring import score_stream
+    text = _Text()
+    score_stream(records, metrics, text, strict=cfg.strict, on_progress=on_progress,
+                 total=total, tally=tally)
+    out.text("".join(text))
 
 
 def _tally(tally: StreamTally, metric: Metric, cols: RecordColumns, scored: Any) -> None:
     """Count a chunk's lines, its scored lines and its scored empty answers."""
     tally.items += cols.n
-    tally.scored[metric.name] += int(np.count_nonzero(scored.ok))
+    n_scored = int(np.count_nonzero(scored.ok))
+    if n_scored:        # (as line by line: a metric that scored nothing has no count)
+        tally.scored[metric.name] += n_scored
     responses = cols.coded("response")
     if responses is not None and len(responses.codes):
         empty = np.array([is_empty_answer(v) for v in responses.values], dtype=bool)

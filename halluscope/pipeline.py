@@ -202,10 +202,10 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
             tally = None
             if records is None and not (journal is not None and journal.replay):
                 tally = score_columns(paths, cfg, metric_objs, sink, on_progress=on_progress,
-                                      total=total)
+                                      total=total, finish=FinishScreen(complete_only(cfg)))
             if tally is not None:
                 tally.execution = {"scored": "as columns (whole files)", "engine": "local",
-                                   "workers": 1}
+                                   "workers": 1, **tally.execution}
                 if (workers or 1) > 1:
                     why = (f"{why} gave {workers}; whole files scored as columns run in one "
                            f"process")

@@ -31,7 +31,8 @@ from halluscope import _json as fast_json
 from halluscope.errors import ConfigError, RecordError
 from halluscope.finish_reasons import withheld_error
 from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
-    drop_bom, gunzip, gzip_error, is_blank, is_gzip_name, open_binary, open_text)
+    BLANK, drop_bom, gunzip, gzip_error, is_blank, is_gzip_name, json_line, json_problem,
+    not_utf8, open_binary, open_text)
 
 Task = Literal["caption", "yes-no", "vqa", "document"]
 TASKS: tuple[str, ...] = ("caption", "yes-no", "vqa", "document")
@@ -464,11 +465,6 @@ def _carries_samples(obj: dict[str, Any]) -> bool:
     return isinstance(samples, list) and bool(samples)
 
 
-def _not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
-    return (f"not UTF-8 at byte {exc.start + 1} of the line: expected UTF-8 text, got byte "
-            f"0x{raw[exc.start]:02x}")
-
-
 def iter_text_lines(path: str | Path, *, errors: str = "strict"
                     ) -> Iterator[tuple[int, str | RecordError]]:
     """Yield ``(line_number, text)`` for every line of ``path``, decoded one line at a time.
@@ -487,7 +483,7 @@ def iter_text_lines(path: str | Path, *, errors: str = "strict"
             try:
                 yield lineno, raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                err = RecordError(_not_utf8(raw, exc), file=name, line=lineno)
+                err = RecordError(not_utf8(raw, exc), file=name, line=lineno)
                 if errors == "strict":
                     yield lineno, err
                 else:
@@ -520,31 +516,11 @@ def iter_json_values(path: str | Path
                 iter_text_lines(path, errors="surrogateescape"), name):
             yield line, n, item
         return
-    for lineno, text in iter_text_lines(path):
-        if isinstance(text, RecordError):
-            yield lineno, None, text
-            continue
-        if is_blank(text):        # the same blank lines as every counter (textfiles)
-            continue
-        try:
-            yield lineno, None, fast_json.loads(text)
-        except json.JSONDecodeError:
-            yield lineno, None, RecordError(json_problem(text), file=name, line=lineno)
-
-
-def json_problem(line: str) -> str:
-    """Why ``line`` is not JSON, said of the line without its end (the line end the reader
-    keeps made an unterminated string read as an 'invalid control character'), with the
-    column: ``invalid JSON: Unterminated string starting at column 29``."""
-    try:
-        fast_json.loads(line.rstrip("\r\n"))
-    except json.JSONDecodeError as exc:
-        if exc.msg == fast_json.TOO_DEEP:
-            return f"invalid JSON: {exc.msg}"
-        if exc.msg.endswith(" at"):
-            return f"invalid JSON: {exc.msg} column {exc.colno}"
-        return f"invalid JSON at column {exc.colno}: {exc.msg}"
-    return "invalid JSON: a line end inside the value"
+    with open_binary(Path(path)) as fh:       # (errors name the file as iter_text_lines did)
+        for lineno, raw in enumerate(fh, 1):
+            value = json_line(drop_bom(raw) if lineno == 1 else raw, lineno, str(Path(path)))
+            if value is not BLANK:
+                yield lineno, None, value
 
 
 def first_char(path: str | Path) -> str:

@@ -155,7 +155,8 @@ def _cause(err: RecordError) -> str:
 
 def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], sink,
                  *, strict: bool, on_progress: Callable[[Progress], None] | None = None,
-                 total: int | None = None, engine=None, journal=None) -> StreamTally:
+                 total: int | None = None, engine=None, journal=None,
+                 tally: StreamTally | None = None) -> StreamTally:
     """Score every record into the metrics, writing one item line per input line to ``sink``;
     return what the pass saw (:class:`StreamTally`).
 
@@ -165,13 +166,17 @@ def score_stream(stream: Iterable[Record | RecordError], metrics: list[Metric], 
     are folded and replays those of a resumed run. The judge counters each record's scoring
     took are added to the judges of ``engine.covers`` with it, and journaled with it, so that
     a resumed run counts the calls of the lines it replays once and those it scores again once
-    more: as many as an uninterrupted run."""
+    more: as many as an uninterrupted run. ``tally``: go on counting into it (the columnar
+    path's lines that are not read as columns, :mod:`halluscope.column_scoring`; no journal)."""
     from halluscope.engines import LocalEngine, fold_judge_stats, runs_in_parent
     if engine is None:
         engine = LocalEngine([m for m in metrics if not runs_in_parent(m)])
     remote = engine.covers
     slot = {id(m): i for i, m in enumerate(remote)}
-    tally = StreamTally()
+    if tally is None:
+        tally = StreamTally()
+    elif journal is not None:
+        raise ValueError("a journal counts its lines from the first: no tally to go on with")
     secrets = known_secrets()      # a model's text that quotes one is redacted in the items
     files = _stamper() if journal is not None else None
     for rec, outcomes, judges in _outcomes(stream, engine, journal, files):

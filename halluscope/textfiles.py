@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope import _json as fast_json
-from halluscope.errors import ConfigError, InputError
+from halluscope.errors import ConfigError, InputError, RecordError
 
 BOM = codecs.BOM_UTF8
 
@@ -145,8 +145,9 @@ def read_json_file(path: str | Path, what: str) -> Any:
                           f"{exc.msg}") from None
 
 
-__all__ = ["BLANK_LINE", "BOM", "WHITESPACE", "drop_bom", "is_blank", "is_blank_bytes",
-           "read_json_file", "read_text_file", "split_lines"]
+__all__ = ["BLANK", "BLANK_LINE", "BOM", "WHITESPACE", "drop_bom", "is_blank", "is_blank_bytes",
+           "json_line", "json_problem", "not_utf8", "read_json_file", "read_text_file",
+           "split_lines"]
 
 
 class _CheckedGzipFile(gzip.GzipFile):
@@ -239,3 +240,45 @@ def open_text(path: str | Path) -> io.TextIOBase:
     if is_gzip_name(path):
         return io.TextIOWrapper(_CheckedGzipFile(path), encoding="utf-8-sig")
     return open(path, encoding="utf-8-sig")
+
+
+def not_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
+    """Why a raw line is not UTF-8: the first bad byte, counted within the line."""
+    return (f"not UTF-8 at byte {exc.start + 1} of the line: expected UTF-8 text, got byte "
+            f"0x{raw[exc.start]:02x}")
+
+
+BLANK = object()
+"""What :func:`json_line` gives for a blank line (the reader skips it: no record, no item)."""
+
+
+def json_line(raw: bytes, lineno: int, name: str) -> Any:
+    """One raw line of a JSON-lines file (its BOM dropped when it is the first) as the reader
+    reads it: the parsed value, :data:`BLANK`, or a :class:`RecordError` (not UTF-8, not
+    JSON). The line-by-line reader and the columnar path's bad lines
+    (:mod:`halluscope.column_scoring`) both read lines here."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return RecordError(not_utf8(raw, exc), file=name, line=lineno)
+    if is_blank(text):        # the same blank lines as every counter
+        return BLANK
+    try:
+        return fast_json.loads(text)
+    except json.JSONDecodeError:
+        return RecordError(json_problem(text), file=name, line=lineno)
+
+
+def json_problem(line: str) -> str:
+    """Why ``line`` is not JSON, said of the line without its end (the line end the reader
+    keeps made an unterminated string read as an 'invalid control character'), with the
+    column: ``invalid JSON: Unterminated string starting at column 29``."""
+    try:
+        fast_json.loads(line.rstrip("\r\n"))
+    except json.JSONDecodeError as exc:
+        if exc.msg == fast_json.TOO_DEEP:
+            return f"invalid JSON: {exc.msg}"
+        if exc.msg.endswith(" at"):
+            return f"invalid JSON: {exc.msg} column {exc.colno}"
+        return f"invalid JSON at column {exc.colno}: {exc.msg}"
+    return "invalid JSON: a line end inside the value"

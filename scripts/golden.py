@@ -6,9 +6,13 @@ Refactors are measured: record before the first move, compare after the last.
     python scripts/golden.py compare A B     # every difference, key by key; exit 1 if any
 
 The audits: the demo (`data/`), and, when ../shared/data is there, CHAIR `original` on an
-OPERA caption file and POPE `original` on both reference answer sets. Each recording holds
-results.json and items.jsonl with what legitimately changes between runs removed (run ids,
-timings, absolute paths, output hashes).
+OPERA caption file and POPE `original` on both reference answer sets, each of those also with
+bad lines put in (`*_bad_lines`: at the start, a few together in the middle, blank ones, and a
+last line cut without its line end; written to a fixed folder under the temporary directory),
+and the first POPE set without its question ids, aligned by order, clean and with bad and blank
+lines.
+Each recording holds results.json and items.jsonl with what legitimately changes between runs
+removed (run ids, timings, absolute paths, output hashes).
 """
 
 from __future__ import annotations
@@ -21,6 +25,38 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 _VOLATILE = {"run_id", "outputs", "digest", "wall_time_s", "started", "finished"}
+BAD_INPUTS = Path(tempfile.gettempdir()) / "halluscope-golden-bad-lines"
+_BAD = [b'{"question_id": 1, "answer": "Ye\n', b'{"answer": ["Yes"]}\n', b"\n",
+        b'{"answer": "caf\xe9"}\n', b"17\n"]
+
+
+def _by_order(source: Path, bad: bool) -> Path:
+    """POPE answers without their question ids (aligned by order, as evaluate.py aligns
+    them); with ``bad``, some replaced by bad lines and blank lines put in (the count of
+    answers, blank lines not counted, kept)."""
+    lines = [json.dumps({k: v for k, v in json.loads(line).items() if k != "question_id"}
+                        ).encode() + b"\n" for line in source.read_bytes().splitlines()]
+    if bad:
+        middle = len(lines) // 2
+        lines[0], lines[middle:middle + 3] = _BAD[0], [_BAD[1], _BAD[3], _BAD[4]]
+        lines[middle + 10:middle + 10] = [b"\n", b"  \n"]
+        lines[-1] = b'{"answer": "Yes", '
+    BAD_INPUTS.mkdir(exist_ok=True)
+    out = BAD_INPUTS / f"{source.stem}_by_order{'_bad_lines' if bad else ''}{source.suffix}"
+    out.write_bytes(b"".join(lines))
+    return out
+
+
+def _with_bad_lines(source: Path) -> Path:
+    """A copy of ``source`` with bad lines put in (the answers and captions all kept)."""
+    lines = source.read_bytes().splitlines(keepends=True)
+    middle = len(lines) // 2
+    lines = ([_BAD[0]] + lines[:middle] + _BAD[1:4] + lines[middle:middle + 5] + [_BAD[4]]
+             + lines[middle + 5:] + [b'{"answer": "Yes", '])
+    BAD_INPUTS.mkdir(exist_ok=True)
+    out = BAD_INPUTS / f"{source.stem}_bad_lines{source.suffix}"
+    out.write_bytes(b"".join(lines))
+    return out
 
 
 def _audits() -> dict[str, dict]:
@@ -35,6 +71,13 @@ def _audits() -> dict[str, dict]:
                 "inputs": SHARED / "pope" / "answers" / f"coco_pope_random__{answers}.jsonl",
                 "metrics": "pope", "pope_parser": "original",
                 "questions": SHARED / "pope" / "coco" / "v3" / "coco_pope_random.json"}
+        for name in [n for n in runs if n != "demo"]:
+            runs[f"{name}_bad_lines"] = {**runs[name],
+                                         "inputs": _with_bad_lines(runs[name]["inputs"])}
+        clean = runs["pope_original_a_clean"]
+        for bad in (False, True):
+            runs[f"pope_original_a_clean_by_order{'_bad_lines' if bad else ''}"] = {
+                **clean, "pope_align": "order", "inputs": _by_order(clean["inputs"], bad)}
     return runs
 
 
@@ -52,7 +95,7 @@ def _clean(value, roots: tuple[str, ...]):
 def record(folder: Path) -> None:
     import halluscope
     folder.mkdir(parents=True, exist_ok=True)
-    roots = (str(ROOT), str(SHARED.resolve()), str(SHARED))
+    roots = (str(ROOT), str(SHARED.resolve()), str(SHARED), str(BAD_INPUTS))
     for name, options in _audits().items():
         options = dict(options)
         with tempfile.TemporaryDirectory() as tmp:
@@ -62,7 +105,8 @@ def record(folder: Path) -> None:
                 items = [json.loads(line) for line in fh]
         data = _clean({"results": results, "items": items}, roots)
         (folder / f"{name}.json").write_text(json.dumps(data, indent=1, sort_keys=True))
-        print(f"golden: {name}: {len(items)} items")
+        errors = sum("error" in item for item in items)
+        print(f"golden: {name}: {len(items)} items, {errors} with an error")
 
 
 def _diff(a, b, path: str, out: list[str]) -> None:

@@ -219,14 +219,23 @@ def test_answers_that_all_finished_score_as_columns_as_the_file_without_them(tmp
     assert one.runsheet["counts"] == two.runsheet["counts"]
 
 
-def test_a_cut_answer_in_a_later_chunk_sends_the_file_line_by_line(tmp_path, monkeypatch):
+@pytest.mark.parametrize("only", [False, True])
+def test_a_cut_answer_in_a_later_chunk_is_read_line_by_line_in_its_place(tmp_path, monkeypatch,
+                                                                        only):
+    """The columns read the answers whose finish is complete; the cut one, and the few beside
+    it, are read, screened (counted; left out with complete_only) and scored line by line."""
     import halluscope.column_chunks as column_chunks
     monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 300)
-    q = _questions(tmp_path)
-    a = _answers(tmp_path, ["stop"] * 11 + ["length"])
-    result, results, items = _audit_both(tmp_path, a, questions=q)
-    assert result.runsheet["execution"]["scored"].startswith("record by record")
-    assert results["n_truncated"] == 1 and items[-1]["finish_reason"] == "length"
+    q = _questions(tmp_path, 40)
+    a = _answers(tmp_path, ["stop"] * 30 + ["length"] + ["stop"] * 5 + ["content_filter"]
+                 + ["stop"] * 3)
+    result, results, items = _audit_both(tmp_path, a, questions=q,
+                                         options={"complete_only": only})
+    assert result.runsheet["execution"]["scored"].startswith("as columns")
+    assert result.runsheet["counts"]["truncated"] == 1
+    assert result.runsheet["counts"]["filtered"] == 1
+    assert results["n_truncated"] == 1
+    assert ("error" in items[30]) if only else items[30]["finish_reason"] == "length"
 
 
 def test_complete_only_leaves_out_the_cut_and_the_unknown_as_bad_records(tmp_path):

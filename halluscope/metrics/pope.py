@@ -197,6 +197,7 @@ class PopeMetric(Metric):
         else:
             self.questions = load_questions(questions)
         self._files: dict[str, AnswerFile] = {}
+        self._resolved: dict[str, str] = {}
         super().__init__(n_boot=n_boot, seed=seed, confidence=confidence)
 
     @classmethod
@@ -277,8 +278,11 @@ class PopeMetric(Metric):
         if file is None:
             return None
         info = self._files.get(file)
-        if info is None:
-            info = self._files.get(str(Path(file).resolve()))
+        if info is None:    # (a file begin did not note: resolved once, not for every line)
+            resolved = self._resolved.get(file)
+            if resolved is None:
+                resolved = self._resolved[file] = str(Path(file).resolve())
+            info = self._files.get(resolved)
         if info is None and scan:
             info = self._files[file] = AnswerFile(
                 file, True, table=is_table(file))
@@ -543,6 +547,13 @@ class PopeMetric(Metric):
 
     def fold_columns(self, cols: Any, scores: Any) -> None:
         fold_columns(self, cols, scores)
+
+    def columns_beside_lines(self, cols: Any) -> bool:
+        """Whether a file's columns ``cols`` may be scored as columns while other lines of it
+        (bad ones) are scored line by line: yes, by id, by label and by order alike (a line's
+        place counts the blank lines before it, and the file's first answer says how it
+        aligns, on both paths: :func:`.pope_columns._by_order`)."""
+        return True
 
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {

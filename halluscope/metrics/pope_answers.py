@@ -158,7 +158,8 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
     ``info`` (parser, alignment, question file version). A flat answer file is scored as
     columns a chunk at a time, as an audit reads it (:mod:`halluscope.column_chunks`,
     :mod:`halluscope.metrics.pope_columns`: memory does not grow with the file, but for the
-    lists returned), any other line by line, with the same result.
+    lists returned; a few bad lines are read line by line in their place), any other line by
+    line, with the same result.
 
     A file whose first line holds only an answer (``{"answer": ...}``, the original
     evaluate.py's input) aligns by order under ``align="auto"``, as evaluate.py aligns it (an
@@ -174,8 +175,7 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
     metric.begin([answers_path])
     chunked = _score_chunks(metric, answers_path) if scores_columns(metric) else None
     if chunked is not None:
-        predictions, labels, errors = chunked
-        counts = [1] * len(predictions)
+        predictions, labels, errors, counts = chunked
     else:
         predictions, labels, errors, counts = _score_lines(metric, answers_path)
     metric.finish()
@@ -197,32 +197,40 @@ def _scored(values: list, predictions: list[str | None], counts: list[int]) -> l
 
 
 def _score_chunks(metric: Any, answers_path: str | Path
-                  ) -> tuple[list[str | None], list[str | None], list[dict]] | None:
-    """(predictions, labels, errors) of a flat answer file scored as columns a chunk at a time,
-    by the reader an audit uses (:mod:`halluscope.column_chunks`): memory holds a chunk, not
-    the file (a million answers read whole peaked at 571 MiB, in chunks at 252 MiB).
-    ``None`` when the file is read line by line; a chunk past the first that shows it is not
-    flat leaves ``metric`` reset."""
-    from halluscope.column_chunks import NotColumns, chunk_memory, open_record_chunks
-    predictions: list[str | None] = []
-    labels: list[str | None] = []
-    errors: list[dict] = []
+                  ) -> tuple[list[str | None], list[str | None], list[dict], list[int]] | None:
+    """(predictions, labels, errors, counts) of a flat answer file scored as columns a chunk
+    at a time, by the reader an audit uses (:mod:`halluscope.column_chunks`): memory holds a
+    chunk, not the file (a million answers read whole peaked at 571 MiB, in chunks at
+    252 MiB); its bad lines, and the few beside them, are scored line by line in their place
+    (:func:`_score_records`). ``None`` when the file is read line by line; a chunk past the
+    first that shows it must be leaves ``metric`` reset."""
+    from halluscope.column_chunks import (LineRun, Mixing, NotColumns, chunk_memory,
+                                          open_record_pieces)
+    out: tuple[list, list, list, list] = ([], [], [], [])
+    predictions, labels, errors, counts = out
     with chunk_memory():
-        chunks = open_record_chunks(answers_path)
+        chunks = open_record_pieces(answers_path)
         if chunks is None:
             return None
+        mixing = Mixing(metric)
         try:
             for cols in chunks:
+                if isinstance(cols, LineRun):
+                    mixing.lines(cols)
+                    _score_records(metric, cols.records(), out)
+                    continue
+                mixing.columns(cols)
                 scored = score_columns(metric, cols, every_line=True)
                 predictions += scored.predictions
                 labels += scored.labels
                 errors += [scored.errors[i].to_dict() for i in sorted(scored.errors)]
+                counts += [1] * cols.n
         except NotColumns:
             metric.reset()          # what the chunks before scored is undone
             return None
         finally:
             chunks.close()
-    return predictions, labels, errors
+    return out
 
 
 def _answers_alone(path: Path) -> bool:
@@ -242,11 +250,15 @@ def _score_lines(metric: Any, answers_path: str | Path
                  ) -> tuple[list[str | None], list[str | None], list[dict], list[int]]:
     """(predictions, labels, errors, counts) of every line, one record at a time; a line's
     count is how many times the metric counts it (once per split it lists, or once)."""
-    predictions: list[str | None] = []
-    labels: list[str | None] = []
-    errors: list[dict] = []
-    counts: list[int] = []
-    for item in iter_records(answers_path):
+    out: tuple[list, list, list, list] = ([], [], [], [])
+    _score_records(metric, iter_records(answers_path), out)
+    return out
+
+
+def _score_records(metric: Any, records: Any, out: tuple[list, list, list, list]) -> None:
+    """Add each record's (prediction, label, error, count) to the lists ``out``."""
+    predictions, labels, errors, counts = out
+    for item in records:
         try:
             if isinstance(item, RecordError):
                 raise item
@@ -260,4 +272,3 @@ def _score_lines(metric: Any, answers_path: str | Path
         predictions.append(score.payload["prediction"])
         labels.append(score.payload["label"])
         counts.append(len(score.notes.get("splits", ())) or 1)
-    return predictions, labels, errors, counts

@@ -304,14 +304,8 @@ def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
         return
     alive = np.flatnonzero(out.ok)
     alone = _captions(cols)
-    if out.mode == "order" and metric.align == "auto":     # by order only when asked
-        out.fail(alive[alone[alive]], lambda i: no_question_id(_where(cols, i), alone=True))
-        alive = np.flatnonzero(out.ok)
-    if out.mode == "order":             # (a chunk of a file: its lines before come first)
-        past = alive[cols.start + alive >= len(qs)]
-        if past.size:
-            raise past_the_questions(qs, cols.start + int(past[0]), _where(cols, int(past[0])))
-        out.question[alive] = cols.start + alive
+    if out.mode == "order":
+        _by_order(metric, cols, out, alive, alone)
         return
     qids = cols.array("question_id")
     if qids is None:
@@ -331,6 +325,32 @@ def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
     out.question[alive] = index[alive]
     out.fail(alive[index[alive] < 0], lambda i: unknown_question_id(
         qs, qids[i].as_py(), _where(cols, i)))
+
+
+def _by_order(metric: PopeMetric, cols: RecordColumns, out: ColumnScores, alive: np.ndarray,
+              alone: np.ndarray) -> None:
+    """Each line's question by its place, as :meth:`PopeMetric._align` finds it line by line
+    (refused as there): its line less the blank lines before it (bad ones count)."""
+    qs, info = metric.questions, metric._file_info(cols.file)
+    if info is not None and info.by_id:
+        out.fail(alive, lambda i: no_question_id(_where(cols, i), alone=bool(alone[i]),
+                                                 by_id=True))
+        return
+    if metric.align == "auto":          # by order only when asked
+        wrong = alone[alive] | (info is not None and not info.by_order
+                                and info.n_answers != len(qs))
+        out.fail(alive[wrong], lambda i: no_question_id(_where(cols, i), alone=bool(alone[i])))
+        alive = np.flatnonzero(out.ok)
+    if not alive.size:
+        return
+    blanks = np.asarray(metric._file_info(cols.file, scan=True).blank_lines, dtype=np.intp)
+    lines = cols.start + alive + 1
+    index = lines - 1 - np.searchsorted(blanks, lines, side="left")
+    past = np.flatnonzero(index >= len(qs))
+    if past.size:
+        at = int(past[0])
+        raise past_the_questions(qs, int(index[at]), _where(cols, int(alive[at])))
+    out.question[alive] = index
 
 
 def index_of_numbers(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -536,8 +556,10 @@ def _units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores, rows: np.
     if qs is not None and metric.cluster_by == CLUSTER_DEFAULT:
         images = qs.coded("images").values
         code = _on_questions(qs.coded("images"), q)
-        usable = np.array([bool(v) for v in images] + [False], dtype=bool)[code]
-        image = np.where(usable, code, -1)
+        named = np.unique(code[code >= 0])      # (the images of these lines, not the file's)
+        usable = np.zeros(len(images) + 1, dtype=bool)
+        usable[named] = [bool(images[c]) for c in named.tolist()]
+        image = np.where(usable[code], code, -1)
     used, local = np.unique(image[image >= 0], return_inverse=True)
     out.units = [f"image:{images[c]}" for c in used.tolist()]
     out.unit[rows[image >= 0]] = local.reshape(-1)

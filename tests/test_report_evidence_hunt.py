@@ -27,3 +27,15 @@ def test_a_cited_box_far_outside_the_image_is_drawn_at_once():
     left = [out.getpixel((10, y)) for y in range(20, 300)]
     assert red in top and (255, 255, 255) in top[40:]
     assert red in left
+
+
+def test_a_page_quote_claim_reads_as_the_quote_on_its_page_not_as_a_number():
+    """The claims table and the hover title said `number = 0` for the number 4,210 cited on
+    p. 0 (the claim's value is the page it is put on), a number the model never gave."""
+    from halluscope.report.itemview import claim_summary
+    number = {"kind": "page", "subject": "number", "value": 0, "quote": "4,210"}
+    quote = {"kind": "page", "subject": "quote", "value": [2, 3],
+             "quote": "the committee approved the plan"}
+    assert claim_summary(number) == "number “4,210” on p. 0"
+    assert claim_summary(quote) == "quote “the committee approved the plan” on pp. 2, 3"
+    assert claim_summary({"kind": "page", "subject": "page", "value": 4}) == "page = 4"

@@ -39,3 +39,48 @@ def test_a_page_quote_claim_reads_as_the_quote_on_its_page_not_as_a_number():
     assert claim_summary(number) == "number “4,210” on p. 0"
     assert claim_summary(quote) == "quote “the committee approved the plan” on pp. 2, 3"
     assert claim_summary({"kind": "page", "subject": "page", "value": 4}) == "page = 4"
+
+
+WHY = ("no value for F1, the discriminative half (computed over 0 scored questions)")
+
+
+def _result_with_a_missing_value(tmp_path):
+    import json
+
+    from halluscope.metrics.base import MetricSummary
+    from halluscope.metrics.stats import MetricResult
+    from halluscope.result import AuditResult
+    out = tmp_path / "out"
+    out.mkdir()
+    items = out / "items.jsonl"
+    items.write_text(json.dumps({"id": "a", "response": "x"}) + "\n", encoding="utf-8")
+    chair = MetricResult("chair", 0.25, 40, False, (0.1, 0.4), 0.95)
+    missing = MetricResult("amber_score", None, 0, True, why_no_value=WHY)
+    summary = MetricSummary("amber", {"chair": chair, "amber_score": missing}, 40,
+                            groups={"model:a": {"chair": chair, "amber_score": missing}})
+    return AuditResult(metrics={"amber": summary}, errors=[], runsheet={}, items_path=items,
+                       config=None, n_items=1)
+
+
+def test_a_missing_value_reads_as_missing_with_its_reason(tmp_path):
+    """amber_score without its discriminative half showed `—` in report.html and the console
+    and never said why, though results.json had `why_no_value`."""
+    import re
+
+    from rich.console import Console
+
+    from halluscope.report.console import render_summary
+    from halluscope.report.html import render_report
+    result = _result_with_a_missing_value(tmp_path)
+    page = render_report(result)
+    summary = page[page.index('id="summary"'):page.index('id="groups"')]
+    row = re.search(r"<tr>\s*<td>amber_score.*?</tr>", summary, re.S).group(0)
+    assert "—" in row and "no value: " + WHY in row
+    groups = page[page.index('id="groups"'):]
+    cell = re.search(r'<td class="r mono"[^>]*>—', groups).group(0)
+    assert WHY in cell
+    console = Console(record=True, width=200)
+    render_summary(result, console)
+    text = console.export_text()
+    line = next(x for x in text.splitlines() if "amber_score" in x)
+    assert "—" in line and "no value" in text and "computed over 0 scored questions" in text

@@ -101,7 +101,11 @@ def _cell(res: Any) -> dict[str, Any]:
             "sort": _sort_key(value), "count": count, "bar": None,
             "better": (("higher" if res.higher_is_better else "lower")
                        if getattr(res, "direction", True) else None),
-            "gap": abs(value - 0.5) if isinstance(value, float) and math.isfinite(value) else None}
+            "gap": abs(value - 0.5) if isinstance(value, float) and math.isfinite(value) else None,
+            # a missing value reads as missing with its reason (results.json's why_no_value)
+            "why": (str(getattr(res, "why_no_value", None) or "")
+                    if value is None or (isinstance(value, float) and not math.isfinite(value))
+                    else "")}
     if not count and _unit(value):
         cell["bar"] = {"value": round(100 * value, 2)}
         if res.ci and all(_unit(float(v)) for v in res.ci if v is not None) and None not in res.ci:

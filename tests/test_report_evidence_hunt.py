@@ -84,3 +84,25 @@ def test_a_missing_value_reads_as_missing_with_its_reason(tmp_path):
     text = console.export_text()
     line = next(x for x in text.splitlines() if "amber_score" in x)
     assert "—" in line and "no value" in text and "computed over 0 scored questions" in text
+
+
+def test_a_cited_box_shows_the_numbers_the_model_wrote_and_how_they_were_read():
+    """`[600, 600, 900, 900]` on a 512 x 512 image is read as 0-1000; the region table's
+    `cited` column showed `[307.2, 307.2, 460.8, 460.8]`, numbers the model never wrote,
+    without saying they were a reading of its own."""
+    from halluscope.report.citations import region_citations
+    scaled = [307.2, 307.2, 460.8, 460.8]
+    item = {"claims": [
+        {"kind": "region", "subject": "person", "value": scaled, "verdict": "hallucinated",
+         "reason": "no person there: best IoU 0.05 < 0.5", "evidence": []},
+        {"kind": "region", "subject": "dog", "value": [10.0, 10.0, 50.0, 50.0],
+         "verdict": "unverifiable", "reason": "nothing is known", "evidence": []}],
+        "region": {"image_size": [512, 512], "boxes": [
+            {"label": "person", "box": scaled, "raw": [600.0, 600.0, 900.0, 900.0],
+             "format": "plain", "coords": "norm1000", "verdict": "hallucinated"},
+            {"label": "dog", "box": [10.0, 10.0, 50.0, 50.0], "raw": [10.0, 10.0, 50.0, 50.0],
+             "format": "plain", "coords": "pixels", "verdict": "unverifiable"}]}}
+    rows = region_citations(item)["rows"]
+    assert rows[0]["what"] == "[600, 600, 900, 900]"
+    assert rows[0]["read_as"] == "read as 0-1000 of the image: [307.2, 307.2, 460.8, 460.8] px"
+    assert rows[1]["what"] == "[10, 10, 50, 50]" and rows[1]["read_as"] == ""

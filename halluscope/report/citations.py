@@ -225,7 +225,8 @@ def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
     for k in payload.get("known") or []:
         if isinstance(k, Mapping) and k.get("region") is not None:
             offered[str(k["region"])] = str(k.get("label") or "")
-    rows, fabricated = [], []
+    from halluscope.report.boxreading import WrittenBoxes
+    rows, fabricated, written = [], [], WrittenBoxes(payload.get("boxes"))
     for c in claims:
         status = _status(c.get("verdict"))
         value = c.get("value")
@@ -240,11 +241,11 @@ def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
             any(e.get("fabricated") for e in evidence)
             or bool(offered and str(value) not in offered))
         # a numeric id shows as R<id>; a named id or an unread mention ("R1 and R9") as written
-        what = _box_text(value) if is_box else (f"R{value}" if str(value).isdigit()
-                                                else str(value))
+        what, read_as = written.take(value) if is_box else (
+            f"R{value}" if str(value).isdigit() else str(value), "")
         if fab:
             fabricated.append({"id": what, "object": str(c.get("subject") or "")})
-        rows.append({"kind": "box" if is_box else "id", "what": what,
+        rows.append({"kind": "box" if is_box else "id", "what": what, "read_as": read_as,
                      "object": str(c.get("subject") or ""), "status": status,
                      "verdict": str(c.get("verdict") or "unverifiable"),
                      "fabricated": fab, "matched": matched,

@@ -106,3 +106,15 @@ def test_a_cited_box_shows_the_numbers_the_model_wrote_and_how_they_were_read():
     assert rows[0]["what"] == "[600, 600, 900, 900]"
     assert rows[0]["read_as"] == "read as 0-1000 of the image: [307.2, 307.2, 460.8, 460.8] px"
     assert rows[1]["what"] == "[10, 10, 50, 50]" and rows[1]["read_as"] == ""
+
+
+def test_a_rate_too_small_for_four_decimals_is_not_shown_as_zero():
+    """One fabricated page in 30,000 citations (3.3e-05) read `0.0000` in report.html and on
+    the console, as if no page were fabricated; results.json had 3.3333e-05."""
+    from halluscope.report.console import _num
+    from halluscope.report.html import fmt_ci, fmt_value
+    rate = 1 / 30000
+    for fmt in (fmt_value, _num):
+        assert fmt(rate) == "3.3e-05" and fmt(-rate) == "-3.3e-05"
+        assert fmt(0.0) == "0.0000" and fmt(0.25) == "0.2500" and fmt(0.00005) == "0.0001"
+    assert fmt_ci((0.0, rate)) == "[0.0000, 3.3e-05]"

@@ -118,3 +118,14 @@ def test_a_rate_too_small_for_four_decimals_is_not_shown_as_zero():
         assert fmt(rate) == "3.3e-05" and fmt(-rate) == "-3.3e-05"
         assert fmt(0.0) == "0.0000" and fmt(0.25) == "0.2500" and fmt(0.00005) == "0.0001"
     assert fmt_ci((0.0, rate)) == "[0.0000, 3.3e-05]"
+
+
+def test_a_rate_just_short_of_one_is_not_shown_as_one():
+    """29,999 supported citations of 30,000 (0.99997) read `1.0000`, a perfect precision,
+    in report.html and on the console."""
+    from halluscope.report.console import _num
+    from halluscope.report.html import fmt_value
+    for fmt in (fmt_value, _num):
+        assert fmt(29999 / 30000) == "0.99997"
+        assert fmt(2 + 1e-9) == "2.000000001"
+        assert fmt(1.0) == "1.0000" and fmt(0.5) == "0.5000" and fmt(0.12344) == "0.1234"

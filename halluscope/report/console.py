@@ -43,9 +43,8 @@ def _num(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        if value and abs(value) < 0.00005:
-            return f"{value:.2g}"   # 1 in 30,000 is not 0.0000
-        return f"{value:.4f}" if math.isfinite(value) else "—"
+        from halluscope.report.decimals import fixed
+        return fixed(value) if math.isfinite(value) else "—"   # 0.99997 is not 1.0000
     return str(value)
 
 

@@ -57,9 +57,8 @@ def fmt_value(value: Any, digits: int = 4) -> str:
             return "—"
         if value.is_integer() and abs(value) >= 1000:
             return f"{int(value):,}"
-        if value and abs(value) < 0.5 * 10 ** -digits:
-            return f"{value:.2g}"   # 1 in 30,000 is not 0.0000
-        return f"{value:.{digits}f}"
+        from halluscope.report.decimals import fixed
+        return fixed(value, digits)     # 1 in 30,000 is not 0.0000, 0.99997 not 1.0000
     return str(value)
 
 

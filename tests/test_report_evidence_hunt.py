@@ -129,3 +129,18 @@ def test_a_rate_just_short_of_one_is_not_shown_as_one():
         assert fmt(29999 / 30000) == "0.99997"
         assert fmt(2 + 1e-9) == "2.000000001"
         assert fmt(1.0) == "1.0000" and fmt(0.5) == "0.5000" and fmt(0.12344) == "0.1234"
+
+
+def test_a_pixel_box_a_rounding_past_the_edge_is_still_read_as_pixels():
+    """`[0, 0, 515, 515]` on a 512 x 512 image (3 pixels past the edge, within the pixel or 1%
+    of rounding the region check allows a box everywhere else) was taken for 0-1000, shrunk
+    to [0, 0, 263.68, 263.68] and judged hallucinated against the person at [0, 0, 512, 512]."""
+    from halluscope.checks.regions import Truth, check_box
+    from halluscope.claims.citations import parse_cited_boxes
+    (box,) = parse_cited_boxes("The person is at [0, 0, 515, 515].", size=(512, 512))
+    assert box.coords == "pixels" and box.box == (0, 0, 515, 515)
+    truth = Truth(objects=[{"label": "person", "box": (0, 0, 512, 512), "source": "annotation"}],
+                  size=(512, 512))
+    assert check_box(box, truth).label == "supported"
+    (far,) = parse_cited_boxes("The person is at [0, 0, 600, 600].", size=(512, 512))
+    assert far.coords == "norm1000"                    # clearly past the edge: 0-1000

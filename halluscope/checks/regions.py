@@ -172,7 +172,8 @@ def _outside(box: Sequence[float], size: tuple[int, int] | None) -> str | None:
         return None
     width, height = size
     x1, y1, x2, y2 = box
-    tol_x, tol_y = max(2.0, 0.01 * width), max(2.0, 0.01 * height)
+    from halluscope.claims.citations import edge_slack
+    tol_x, tol_y = edge_slack(width), edge_slack(height)
     if min(x1, x2) < -tol_x or min(y1, y2) < -tol_y:
         return "it starts left of or above the image"
     if max(x1, x2) > width + tol_x or max(y1, y2) > height + tol_y:

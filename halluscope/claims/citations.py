@@ -25,7 +25,8 @@ JSON is read where it is the whole response, a fenced block, or written inline i
 (``Here: [{"bbox_2d": [...], "label": "cat"}] done``); each form keeps its label.
 
 *auto*: all four values within [0, 1] -> fractions of the image; otherwise, when the image
-size is known and a value exceeds the width or height but none exceeds 1000 -> 0-1000;
+size is known and a value exceeds the width or height (by more than a pixel or 1% of
+rounding, :func:`edge_slack`) but none exceeds 1000 -> 0-1000;
 otherwise pixels. The rule is applied once to all the boxes a response writes without a
 convention of their own (a model writes one convention), not box by box. A record can fix the convention with ``metadata["box_format"]``: ``pixels``,
 ``norm`` (0-1), ``norm1000`` (0-1000) or ``auto``; so can ``AuditConfig.options
@@ -204,10 +205,19 @@ def _auto_format(raws: Sequence[Sequence[float]], size: tuple[int, int] | None) 
     values = [v for raw in raws for v in raw]
     if values and all(0 <= v <= 1 for v in values):
         return "norm"
+    # past the edge by more than rounding (the slack the region check allows a pixel box):
+    # [0, 0, 515, 515] on a 512 x 512 image was read as 0-1000 and shrunk to half its size
     if size and values and all(0 <= v <= 1000 for v in values) and any(
-            max(r[0], r[2]) > size[0] or max(r[1], r[3]) > size[1] for r in raws):
+            max(r[0], r[2]) > size[0] + edge_slack(size[0])
+            or max(r[1], r[3]) > size[1] + edge_slack(size[1]) for r in raws):
         return "norm1000"
     return "pixels"
+
+
+def edge_slack(side: float) -> float:
+    """How far a pixel box may pass an image's edge of ``side`` pixels and still be in it: a
+    pixel or 1% of rounding (2 pixels at least)."""
+    return max(2.0, 0.01 * side)
 
 
 def _coords(raw: Sequence[float], fmt: str, size: tuple[int, int] | None

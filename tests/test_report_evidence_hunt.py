@@ -144,3 +144,33 @@ def test_a_pixel_box_a_rounding_past_the_edge_is_still_read_as_pixels():
     assert check_box(box, truth).label == "supported"
     (far,) = parse_cited_boxes("The person is at [0, 0, 600, 600].", size=(512, 512))
     assert far.coords == "norm1000"                    # clearly past the edge: 0-1000
+
+
+def _region_item(verdict="hallucinated", reason="region 1 holds the cat, not the dog",
+                 evidence_extra=None):
+    ev = {"source": "annotation", "label": "cat", "box": [10.0, 10.0, 200.0, 200.0],
+          "region": "R1", **(evidence_extra or {})}
+    return {"claims": [{"kind": "region", "subject": "dog", "value": "1", "verdict": verdict,
+                        "reason": reason, "evidence": [ev]}],
+            "region": {"image_size": [451, 300], "boxes": [], "known": [
+                {"label": "cat", "box": [10.0, 10.0, 200.0, 200.0], "source": "annotation",
+                 "region": "R1"},
+                {"label": "cat", "box": [50.0, 50.0, 300.0, 300.0], "source": "annotation",
+                 "region": "R2"}]}}
+
+
+def test_an_offered_id_cited_for_the_wrong_object_is_not_called_fabricated():
+    """Regions offered as "R1", "R2": `the dog is in [R1]` (R1 is the cat) is hallucinated,
+    not fabricated (results.json: fabricated_id_rate 0.0), but the report compared the read
+    id "1" with the offered "R1" as written and showed a `fabricated id` pill and listed R1
+    under `fabricated region ids`."""
+    from halluscope.report.citations import region_citations
+    view = region_citations(_region_item())
+    assert [r["fabricated"] for r in view["rows"]] == [False]
+    assert view["fabricated"] == []
+    never = _region_item(reason="region 9 was never offered (offered: 1, 2)",
+                         evidence_extra={"fabricated": True})
+    never["claims"][0]["value"] = "9"
+    never["claims"][0]["evidence"] = [{"source": "annotation", "offered": ["1", "2"],
+                                       "fabricated": True}]
+    assert region_citations(never)["fabricated"] == [{"id": "R9", "object": "dog"}]

@@ -225,6 +225,7 @@ def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
     for k in payload.get("known") or []:
         if isinstance(k, Mapping) and k.get("region") is not None:
             offered[str(k["region"])] = str(k.get("label") or "")
+    from halluscope.claims.citations import norm_region_id   # "R1" offered is id "1" read
     from halluscope.report.boxreading import WrittenBoxes
     rows, fabricated, written = [], [], WrittenBoxes(payload.get("boxes"))
     for c in claims:
@@ -239,7 +240,7 @@ def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
                 matched = "closest: " + matched
         fab = not is_box and status == "hallucinated" and (
             any(e.get("fabricated") for e in evidence)
-            or bool(offered and str(value) not in offered))
+            or bool(offered and norm_region_id(value) not in map(norm_region_id, offered)))
         # a numeric id shows as R<id>; a named id or an unread mention ("R1 and R9") as written
         what, read_as = written.take(value) if is_box else (
             f"R{value}" if str(value).isdigit() else str(value), "")

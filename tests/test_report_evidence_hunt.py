@@ -174,3 +174,20 @@ def test_an_offered_id_cited_for_the_wrong_object_is_not_called_fabricated():
     never["claims"][0]["evidence"] = [{"source": "annotation", "offered": ["1", "2"],
                                        "fabricated": True}]
     assert region_citations(never)["fabricated"] == [{"id": "R9", "object": "dog"}]
+
+
+def test_an_offered_region_id_written_with_its_r_is_not_shown_as_rr1():
+    """Regions offered as "R1", "R2" were shown as `RR1 cat` in the offered chips, the
+    matched-to column and the labels drawn on the image."""
+    from halluscope.report.citations import item_boxes, region_citations
+    item = _region_item()
+    view = region_citations(item)
+    assert view["offered"] == ["R1 cat", "R2 cat"]
+    assert "offered region R1)" in view["rows"][0]["matched"]
+    labels = {b["label"] for b in item_boxes(item)}
+    assert {"R1 cat", "R2 cat"} <= labels and not any("RR" in x for x in labels)
+    assert {b["label"] for b in overlays.region_boxes(item["region"])} == {"R1 cat", "R2 cat"}
+    numeric = _region_item()
+    for k in numeric["region"]["known"]:
+        k["region"] = int(k["region"][1:])
+    assert region_citations(numeric)["offered"] == ["R1 cat", "R2 cat"]

@@ -195,6 +195,13 @@ def norm_region_id(value: Any) -> str:
     return (s.lstrip("0") or "0") if s.isdigit() else s
 
 
+def region_name(value: Any) -> str:
+    """A region id as a reader sees it: ``R3`` for a number, any other id as it was offered
+    (``"R1"`` was shown as ``RR1``)."""
+    s = str(value)
+    return f"R{s}" if s.isdigit() else s
+
+
 # -- parsing -----------------------------------------------------------------------------------
 
 def _auto_format(raws: Sequence[Sequence[float]], size: tuple[int, int] | None) -> str:

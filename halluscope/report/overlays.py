@@ -229,7 +229,8 @@ def region_boxes(payload: dict[str, Any]) -> list[dict[str, Any]]:
             "region" if "region" in k else "annotation")
         label = k.get("label") or ""
         if "region" in k:
-            label = f"R{k['region']} {label}".strip()
+            from halluscope.claims.citations import region_name
+            label = f"{region_name(k['region'])} {label}".strip()
         out.append({"box": k["box"], "label": label, "kind": kind, "score": k.get("score")})
     for b in payload.get("boxes", []):
         if b.get("box"):

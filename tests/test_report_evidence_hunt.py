@@ -191,3 +191,14 @@ def test_an_offered_region_id_written_with_its_r_is_not_shown_as_rr1():
     for k in numeric["region"]["known"]:
         k["region"] = int(k["region"][1:])
     assert region_citations(numeric)["offered"] == ["R1 cat", "R2 cat"]
+
+
+def test_a_gemini_box_is_said_to_be_shown_x_first():
+    """Gemini's box_2d `[0, 10, 1000, 186]` is y first; the payload keeps it x first
+    ([10, 0, 186, 1000]): the table says so rather than passing it off as written."""
+    from halluscope.report.boxreading import WrittenBoxes
+    px = [5.12, 0.0, 95.23, 512.0]
+    boxes = WrittenBoxes([{"label": "flag", "box": px, "raw": [10.0, 0.0, 186.0, 1000.0],
+                           "format": "json", "coords": "norm1000"}])
+    assert boxes.take([5.12, 0.0, 95.232, 512.0]) == (
+        "[10, 0, 186, 1000]", "read as 0-1000 of the image, x first: [5.12, 0, 95.232, 512] px")

@@ -1,6 +1,7 @@
 """How a box a response cites was read, for the report's region table: the numbers as the model
 wrote them and, where they were not read as pixels, the convention that turned them into the
-pixels the check compared. The table showed only those pixels (``[307.2, 307.2, 460.8, 460.8]``
+pixels the check compared (a JSON box's numbers x first: Gemini's ``box_2d``, written y
+first, is turned). The table showed only those pixels (``[307.2, 307.2, 460.8, 460.8]``
 for a written ``[600, 600, 900, 900]`` read as 0-1000), numbers the model never wrote."""
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ class WrittenBoxes:
                 del self.left[k]
                 raw, coords = entry.get("raw"), entry.get("coords")
                 if coords in CONVENTIONS and isinstance(raw, (list, tuple)) and len(raw) == 4:
-                    return box_text(raw), (f"read as {CONVENTIONS[coords]}: "
+                    # a JSON box's numbers are kept x first (Gemini writes box_2d y first)
+                    order = ", x first" if entry.get("format") == "json" else ""
+                    return box_text(raw), (f"read as {CONVENTIONS[coords]}{order}: "
                                            f"{box_text(value)} px")
                 break
         return box_text(value), ""

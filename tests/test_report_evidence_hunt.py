@@ -202,3 +202,28 @@ def test_a_gemini_box_is_said_to_be_shown_x_first():
                            "format": "json", "coords": "norm1000"}])
     assert boxes.take([5.12, 0.0, 95.232, 512.0]) == (
         "[10, 0, 186, 1000]", "read as 0-1000 of the image, x first: [5.12, 0, 95.232, 512] px")
+
+
+def test_a_box_with_a_number_too_large_for_a_float_is_listed_unread_not_a_crash():
+    """`The cat is at [0, 0, 999...9, 5]` (320 digits) read as a box of `inf` pixels; its
+    reason rounded the infinity and the whole audit stopped with an internal error (exit 3),
+    where hostile model text may never abort an audit. Such a box, in prose or in a tag, is
+    listed as a box written in a form that is not read (unverifiable), as a JSON Infinity is."""
+    import math
+
+    from halluscope.checks.regions import Truth, check_box
+    from halluscope.claims.citations import parse_cited_boxes
+    big = "9" * 320
+    truth = Truth(objects=[{"label": "cat", "box": (10, 10, 200, 200), "source": "annotation"}],
+                  size=(512, 512))
+    for text in (f"The cat is at [0, 0, {big}, 5].",
+                 f"<ref>cat</ref><box>(0,0),({big},5)</box>",
+                 f"The cat is at [0, 0, {big}, 5] and at [10, 10, 200, 200]."):
+        boxes = parse_cited_boxes(text, size=(512, 512), known=["cat"])
+        assert all(b.box is None or all(math.isfinite(v) for v in b.box) for b in boxes)
+        unread = [b for b in boxes if b.coords == "unread"]
+        assert len(unread) == 1 and unread[0].written.startswith("[0, 0, 999") \
+            or unread[0].written.startswith("(0,0),(999")
+        assert check_box(unread[0], truth).label == "unverifiable"
+        for b in boxes:
+            check_box(b, truth)          # every box is decided, none stops the audit

@@ -373,9 +373,11 @@ def _boxes_in(text: str) -> _FoundBoxes:
     tags, taken, bad_tags = _tags_in(prose)
     bad_json = tuple((span, _written(next(obj[k] for k in _BOX_KEYS if obj.get(k) is not None)),
                       _json_label(obj), "json") for obj, span in bad)
+    plain, bad_plain = _plain_in(prose, taken)
     return _FoundBoxes(prose, tuple((*_json_box(obj), _json_label(obj), span)
-                                    for obj, span in found), tags, _plain_in(prose, taken),
-                       tuple(sorted(bad_json + bad_tags)))
+                                    for obj, span in found), tags, plain,
+                       tuple(sorted(bad_json + bad_tags + bad_plain,
+                                    key=lambda u: u[0])))
 
 
 def _written(value: Any) -> str:
@@ -393,7 +395,7 @@ def _tags_in(text: str) -> tuple[tuple[tuple, ...], list[Span], tuple[tuple, ...
         for m in rx.finditer(text):
             nums = _numbers(m.group("body"))
             ref = (m.group("ref") or "").strip()
-            if nums:
+            if nums and all(map(math.isfinite, itertools.chain(*nums))):
                 found.append((m.span(), tuple(nums), ref, form))
             else:
                 unread.append((m.span(), _written(m.group("body").strip()), ref or None, form))
@@ -402,9 +404,12 @@ def _tags_in(text: str) -> tuple[tuple[tuple, ...], list[Span], tuple[tuple, ...
     return tuple(forms), taken, tuple(unread)
 
 
-def _plain_in(text: str, taken: list[Span]) -> tuple[tuple[Span, tuple, str | None], ...]:
-    """``[x1, y1, x2, y2]`` in prose, outside the tags already read."""
-    out = []
+def _plain_in(text: str, taken: list[Span]) -> tuple[tuple[tuple[Span, tuple, str | None], ...],
+                                                    tuple[tuple, ...]]:
+    """``[x1, y1, x2, y2]`` in prose, outside the tags already read; and those with a number
+    no float holds (320 digits: a box of ``inf`` pixels stopped the audit), as unread
+    ``(span, written, None, "plain")``."""
+    out, unread = [], []
     taken = sorted(taken)
     starts = [a for a, _ in taken]
     reach = list(itertools.accumulate((b for _, b in taken), max))
@@ -413,12 +418,15 @@ def _plain_in(text: str, taken: list[Span]) -> tuple[tuple[Span, tuple, str | No
         if i >= 0 and reach[i] > m.start():          # inside a tag already read
             continue
         raw = tuple(float(v) for v in m.groups())
+        if not all(map(math.isfinite, raw)):
+            unread.append((m.span(), _written(m.group(0)), None, "plain"))
+            continue
         key = _KEY_BEFORE.search(text, max(0, m.start() - 16), m.start())
         key = key.group(1) if key else None
         if key == "box_2d":                          # Gemini's, inline: [y1, x1, y2, x2]
             raw = (raw[1], raw[0], raw[3], raw[2])
         out.append((m.span(), raw, key))
-    return tuple(out)
+    return tuple(out), tuple(unread)
 
 
 def cites_a_box_or_region(text: str | None) -> bool:

@@ -227,3 +227,22 @@ def test_a_box_with_a_number_too_large_for_a_float_is_listed_unread_not_a_crash(
         assert check_box(unread[0], truth).label == "unverifiable"
         for b in boxes:
             check_box(b, truth)          # every box is decided, none stops the audit
+
+
+def test_an_offered_region_whose_label_is_no_text_is_a_bad_record_not_a_crash():
+    """`metadata.regions[0].label` of `["cat"]` stopped the whole audit with an internal error
+    (unhashable list); a label of 7 was compared as if it named an object. Like an object's
+    label, a region's is text (or absent): anything else makes the record a bad record."""
+    import pytest
+
+    from halluscope.checks.regions import truth_from_metadata
+    from halluscope.errors import RecordError
+    for label in (["cat"], 7, {"name": "cat"}, True):
+        with pytest.raises(RecordError) as err:
+            truth_from_metadata({"regions": [{"id": 1, "box": [10, 10, 200, 200],
+                                              "label": label}]})
+        assert err.value.location.field == "metadata.regions[0].label"
+    for label in ("cat", None):
+        truth = truth_from_metadata({"regions": [{"id": 1, "box": [10, 10, 200, 200],
+                                                  "label": label}]})
+        assert truth.regions["1"]["label"] == label

@@ -80,9 +80,14 @@ def truth_from_metadata(metadata: dict[str, Any], size: tuple[int, int] | None =
                     f"{regions[key]['id']!r} (regions[{first[key]}]): ids compare without case, "
                     f"leading zeros or an R/region prefix before a number",
                     field=f"metadata.regions[{i}].id")
+            label = r.get("label")
+            if label is not None and not isinstance(label, str):
+                # a list label stopped the audit (unhashable), a number named no object
+                raise RecordError(f"expected an offered region's label as text, got "
+                                  f"{label!r:.80}", field=f"metadata.regions[{i}].label")
             first[key] = i
             regions[key] = {
-                "id": r["id"], "label": r.get("label"),
+                "id": r["id"], "label": label,
                 "box": _truth_box(r.get("box") or r.get("bbox"), f"regions[{i}].box", size)}
     objects = _truth_objects(metadata.get("objects"), size)
     absent = {label_key(a) for a in metadata.get("absent") or [] if isinstance(a, str)}

@@ -246,3 +246,24 @@ def test_an_offered_region_whose_label_is_no_text_is_a_bad_record_not_a_crash():
         truth = truth_from_metadata({"regions": [{"id": 1, "box": [10, 10, 200, 200],
                                                   "label": label}]})
         assert truth.regions["1"]["label"] == label
+
+
+def test_the_absent_and_objects_lists_of_a_record_are_lists_or_the_record_is_bad():
+    """`metadata.absent` of 5 stopped the whole audit with an internal error; `"dog"` was read
+    letter by letter (d, o, g: the cited dog was not known absent), `[5, null]` dropped in
+    silence, and `metadata.objects` of `"cat"` made objects named c, a and t."""
+    import pytest
+
+    from halluscope.checks.regions import truth_from_metadata
+    from halluscope.errors import RecordError
+    for meta, field in (({"absent": 5}, "metadata.absent"),
+                        ({"absent": "dog"}, "metadata.absent"),
+                        ({"absent": ["cat", 5]}, "metadata.absent[1]"),
+                        ({"objects": "cat"}, "metadata.objects"),
+                        ({"objects": {"cat": [1, 2, 3, 4]}}, "metadata.objects")):
+        with pytest.raises(RecordError) as err:
+            truth_from_metadata(meta)
+        assert err.value.location.field == field, meta
+    truth = truth_from_metadata({"absent": ["dog", "Cats"], "objects": ["cat"]})
+    assert truth.absent == {"dog", "cat"} and truth.objects[0]["label"] == "cat"
+    assert truth_from_metadata({"absent": None, "objects": None}).absent == set()

@@ -90,14 +90,33 @@ def truth_from_metadata(metadata: dict[str, Any], size: tuple[int, int] | None =
                 "id": r["id"], "label": label,
                 "box": _truth_box(r.get("box") or r.get("bbox"), f"regions[{i}].box", size)}
     objects = _truth_objects(metadata.get("objects"), size)
-    absent = {label_key(a) for a in metadata.get("absent") or [] if isinstance(a, str)}
-    return Truth(regions=regions, objects=objects, absent=absent, size=size)
+    return Truth(regions=regions, objects=objects, absent=_absent(metadata.get("absent")),
+                 size=size)
+
+
+def _absent(given: Any) -> set[str]:
+    """The labels a record says are not in the image: a list of labels. A number stopped the
+    audit, a text was read letter by letter, a non-text entry was dropped in silence: a bad
+    record naming the field."""
+    if given is None:
+        return set()
+    if not isinstance(given, list):
+        raise RecordError(f"expected the absent objects as a list of labels, got "
+                          f"{given!r:.80}", field="metadata.absent")
+    for i, a in enumerate(given):
+        if not isinstance(a, str):
+            raise RecordError(f"expected a label, got {a!r:.80}", field=f"metadata.absent[{i}]")
+    return {label_key(a) for a in given if a.strip()}
 
 
 def _truth_objects(given: Any, size: tuple[int, int] | None) -> list[dict[str, Any]]:
     """The record's annotated objects (``{"label", "box"}`` or a bare label). An entry that is
     neither (``{"name": "cat"}``, a number) was dropped in silence, and a right citation of its
     object was unverifiable or hallucinated: a bad record naming the entry."""
+    if given is not None and not isinstance(given, list):
+        # a text was read letter by letter (objects c, a and t), a mapping by its keys
+        raise RecordError(f"expected the objects as a list of {{'label', 'box'}} or labels, got "
+                          f"{given!r:.80}", field="metadata.objects")
     objects = []
     for i, o in enumerate(given or []):
         if isinstance(o, dict) and isinstance(o.get("label"), str) and o["label"].strip():

@@ -15,7 +15,9 @@ def fixed(value: float, digits: int = 4) -> str:
     text = f"{value:.{digits}f}"
     whole = round(value)
     more = digits
-    while value != whole and float(text) == whole and more < 15:
+    while value != whole and float(text) == whole:
+        if more >= 15:              # 0.9999999999999999: its shortest exact form
+            return repr(value)
         more += 1
         text = f"{value:.{more}f}".rstrip("0")
     return text

@@ -128,8 +128,8 @@ def test_a_rate_just_short_of_one_is_not_shown_as_one():
     for fmt in (fmt_value, _num):
         assert fmt(29999 / 30000) == "0.99997"
         assert fmt(2 + 1e-9) == "2.000000001"
-        assert fmt(0.9999999999999999) == "0.9999999999999999"
-        assert fmt(2.0000000000000004) == "2.0000000000000004"
+        assert fmt(0.9999999999999999) == "1.0000"      # float rounding, not a value
+        assert fmt(2.0000000000000004) == "2.0000" and fmt(5.551115123125783e-17) == "0.0000"
         assert fmt(1.0) == "1.0000" and fmt(0.5) == "0.5000" and fmt(0.12344) == "0.1234"
 
 

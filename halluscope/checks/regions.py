@@ -80,19 +80,43 @@ def truth_from_metadata(metadata: dict[str, Any], size: tuple[int, int] | None =
                     f"{regions[key]['id']!r} (regions[{first[key]}]): ids compare without case, "
                     f"leading zeros or an R/region prefix before a number",
                     field=f"metadata.regions[{i}].id")
+            label = r.get("label")
+            if label is not None and not isinstance(label, str):
+                # a list label stopped the audit (unhashable), a number named no object
+                raise RecordError(f"expected an offered region's label as text, got "
+                                  f"{label!r:.80}", field=f"metadata.regions[{i}].label")
             first[key] = i
             regions[key] = {
-                "id": r["id"], "label": r.get("label"),
+                "id": r["id"], "label": label,
                 "box": _truth_box(r.get("box") or r.get("bbox"), f"regions[{i}].box", size)}
     objects = _truth_objects(metadata.get("objects"), size)
-    absent = {label_key(a) for a in metadata.get("absent") or [] if isinstance(a, str)}
-    return Truth(regions=regions, objects=objects, absent=absent, size=size)
+    return Truth(regions=regions, objects=objects, absent=_absent(metadata.get("absent")),
+                 size=size)
+
+
+def _absent(given: Any) -> set[str]:
+    """The labels a record says are not in the image: a list of labels. A number stopped the
+    audit, a text was read letter by letter, a non-text entry was dropped in silence: a bad
+    record naming the field."""
+    if given is None:
+        return set()
+    if not isinstance(given, list):
+        raise RecordError(f"expected the absent objects as a list of labels, got "
+                          f"{given!r:.80}", field="metadata.absent")
+    for i, a in enumerate(given):
+        if not isinstance(a, str):
+            raise RecordError(f"expected a label, got {a!r:.80}", field=f"metadata.absent[{i}]")
+    return {label_key(a) for a in given if a.strip()}
 
 
 def _truth_objects(given: Any, size: tuple[int, int] | None) -> list[dict[str, Any]]:
     """The record's annotated objects (``{"label", "box"}`` or a bare label). An entry that is
     neither (``{"name": "cat"}``, a number) was dropped in silence, and a right citation of its
     object was unverifiable or hallucinated: a bad record naming the entry."""
+    if given is not None and not isinstance(given, list):
+        # a text was read letter by letter (objects c, a and t), a mapping by its keys
+        raise RecordError(f"expected the objects as a list of {{'label', 'box'}} or labels, got "
+                          f"{given!r:.80}", field="metadata.objects")
     objects = []
     for i, o in enumerate(given or []):
         if isinstance(o, dict) and isinstance(o.get("label"), str) and o["label"].strip():
@@ -172,7 +196,8 @@ def _outside(box: Sequence[float], size: tuple[int, int] | None) -> str | None:
         return None
     width, height = size
     x1, y1, x2, y2 = box
-    tol_x, tol_y = max(2.0, 0.01 * width), max(2.0, 0.01 * height)
+    from halluscope.claims.citations import edge_slack
+    tol_x, tol_y = edge_slack(width), edge_slack(height)
     if min(x1, x2) < -tol_x or min(y1, y2) < -tol_y:
         return "it starts left of or above the image"
     if max(x1, x2) > width + tol_x or max(y1, y2) > height + tol_y:

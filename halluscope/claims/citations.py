@@ -25,7 +25,8 @@ JSON is read where it is the whole response, a fenced block, or written inline i
 (``Here: [{"bbox_2d": [...], "label": "cat"}] done``); each form keeps its label.
 
 *auto*: all four values within [0, 1] -> fractions of the image; otherwise, when the image
-size is known and a value exceeds the width or height but none exceeds 1000 -> 0-1000;
+size is known and a value exceeds the width or height (by more than a pixel or 1% of
+rounding, :func:`edge_slack`) but none exceeds 1000 -> 0-1000;
 otherwise pixels. The rule is applied once to all the boxes a response writes without a
 convention of their own (a model writes one convention), not box by box. A record can fix the convention with ``metadata["box_format"]``: ``pixels``,
 ``norm`` (0-1), ``norm1000`` (0-1000) or ``auto``; so can ``AuditConfig.options
@@ -194,6 +195,13 @@ def norm_region_id(value: Any) -> str:
     return (s.lstrip("0") or "0") if s.isdigit() else s
 
 
+def region_name(value: Any) -> str:
+    """A region id as a reader sees it: ``R3`` for a number, any other id as it was offered
+    (``"R1"`` was shown as ``RR1``)."""
+    s = str(value)
+    return f"R{s}" if s.isdigit() else s
+
+
 # -- parsing -----------------------------------------------------------------------------------
 
 def _auto_format(raws: Sequence[Sequence[float]], size: tuple[int, int] | None) -> str:
@@ -204,10 +212,19 @@ def _auto_format(raws: Sequence[Sequence[float]], size: tuple[int, int] | None) 
     values = [v for raw in raws for v in raw]
     if values and all(0 <= v <= 1 for v in values):
         return "norm"
+    # past the edge by more than rounding (the slack the region check allows a pixel box):
+    # [0, 0, 515, 515] on a 512 x 512 image was read as 0-1000 and shrunk to half its size
     if size and values and all(0 <= v <= 1000 for v in values) and any(
-            max(r[0], r[2]) > size[0] or max(r[1], r[3]) > size[1] for r in raws):
+            max(r[0], r[2]) > size[0] + edge_slack(size[0])
+            or max(r[1], r[3]) > size[1] + edge_slack(size[1]) for r in raws):
         return "norm1000"
     return "pixels"
+
+
+def edge_slack(side: float) -> float:
+    """How far a pixel box may pass an image's edge of ``side`` pixels and still be in it: a
+    pixel or 1% of rounding (2 pixels at least)."""
+    return max(2.0, 0.01 * side)
 
 
 def _coords(raw: Sequence[float], fmt: str, size: tuple[int, int] | None
@@ -356,9 +373,11 @@ def _boxes_in(text: str) -> _FoundBoxes:
     tags, taken, bad_tags = _tags_in(prose)
     bad_json = tuple((span, _written(next(obj[k] for k in _BOX_KEYS if obj.get(k) is not None)),
                       _json_label(obj), "json") for obj, span in bad)
+    plain, bad_plain = _plain_in(prose, taken)
     return _FoundBoxes(prose, tuple((*_json_box(obj), _json_label(obj), span)
-                                    for obj, span in found), tags, _plain_in(prose, taken),
-                       tuple(sorted(bad_json + bad_tags)))
+                                    for obj, span in found), tags, plain,
+                       tuple(sorted(bad_json + bad_tags + bad_plain,
+                                    key=lambda u: u[0])))
 
 
 def _written(value: Any) -> str:
@@ -376,7 +395,7 @@ def _tags_in(text: str) -> tuple[tuple[tuple, ...], list[Span], tuple[tuple, ...
         for m in rx.finditer(text):
             nums = _numbers(m.group("body"))
             ref = (m.group("ref") or "").strip()
-            if nums:
+            if nums and all(map(math.isfinite, itertools.chain(*nums))):
                 found.append((m.span(), tuple(nums), ref, form))
             else:
                 unread.append((m.span(), _written(m.group("body").strip()), ref or None, form))
@@ -385,9 +404,12 @@ def _tags_in(text: str) -> tuple[tuple[tuple, ...], list[Span], tuple[tuple, ...
     return tuple(forms), taken, tuple(unread)
 
 
-def _plain_in(text: str, taken: list[Span]) -> tuple[tuple[Span, tuple, str | None], ...]:
-    """``[x1, y1, x2, y2]`` in prose, outside the tags already read."""
-    out = []
+def _plain_in(text: str, taken: list[Span]) -> tuple[tuple[tuple[Span, tuple, str | None], ...],
+                                                    tuple[tuple, ...]]:
+    """``[x1, y1, x2, y2]`` in prose, outside the tags already read; and those with a number
+    no float holds (320 digits: a box of ``inf`` pixels stopped the audit), as unread
+    ``(span, written, None, "plain")``."""
+    out, unread = [], []
     taken = sorted(taken)
     starts = [a for a, _ in taken]
     reach = list(itertools.accumulate((b for _, b in taken), max))
@@ -396,12 +418,15 @@ def _plain_in(text: str, taken: list[Span]) -> tuple[tuple[Span, tuple, str | No
         if i >= 0 and reach[i] > m.start():          # inside a tag already read
             continue
         raw = tuple(float(v) for v in m.groups())
+        if not all(map(math.isfinite, raw)):
+            unread.append((m.span(), _written(m.group(0)), None, "plain"))
+            continue
         key = _KEY_BEFORE.search(text, max(0, m.start() - 16), m.start())
         key = key.group(1) if key else None
         if key == "box_2d":                          # Gemini's, inline: [y1, x1, y2, x2]
             raw = (raw[1], raw[0], raw[3], raw[2])
         out.append((m.span(), raw, key))
-    return tuple(out)
+    return tuple(out), tuple(unread)
 
 
 def cites_a_box_or_region(text: str | None) -> bool:

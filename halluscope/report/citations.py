@@ -30,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from halluscope.claims.citations import region_name
+
 log = logging.getLogger(__name__)
 
 #: Page images rendered per item, at most.
@@ -153,7 +155,7 @@ def _add_region_payload(region: Mapping[str, Any], add: Any) -> None:
     for known in region.get("known") or []:
         if isinstance(known, Mapping) and known.get("region") is not None \
                 and _is_box(known.get("box")):
-            add(known["box"], f"R{known['region']} {known.get('label') or ''}".strip(),
+            add(known["box"], f"{region_name(known['region'])} {known.get('label') or ''}".strip(),
                 None, "regions")
     for key in ("regions", "boxes", "cited", "evidence"):
         for entry in region.get(key) or []:
@@ -196,7 +198,7 @@ def _instance(ev: Mapping[str, Any]) -> str:
     """``person (annotation) [11, 10, 370, 510], IoU 1.00`` for a matched instance."""
     source = str(ev.get("source") or "")
     if ev.get("region") is not None:
-        source = f"offered region R{ev['region']}"
+        source = f"offered region {region_name(ev['region'])}"
     score = ev.get("score")
     if isinstance(score, (int, float)) and score:
         source = f"{source}, score {float(score):.2f}" if source else f"score {score:.2f}"
@@ -225,7 +227,9 @@ def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
     for k in payload.get("known") or []:
         if isinstance(k, Mapping) and k.get("region") is not None:
             offered[str(k["region"])] = str(k.get("label") or "")
-    rows, fabricated = [], []
+    from halluscope.claims.citations import norm_region_id   # "R1" offered is id "1" read
+    from halluscope.report.boxreading import WrittenBoxes
+    rows, fabricated, written = [], [], WrittenBoxes(payload.get("boxes"))
     for c in claims:
         status = _status(c.get("verdict"))
         value = c.get("value")
@@ -238,20 +242,19 @@ def region_citations(item: Mapping[str, Any]) -> dict[str, Any] | None:
                 matched = "closest: " + matched
         fab = not is_box and status == "hallucinated" and (
             any(e.get("fabricated") for e in evidence)
-            or bool(offered and str(value) not in offered))
+            or bool(offered and norm_region_id(value) not in map(norm_region_id, offered)))
         # a numeric id shows as R<id>; a named id or an unread mention ("R1 and R9") as written
-        what = _box_text(value) if is_box else (f"R{value}" if str(value).isdigit()
-                                                else str(value))
+        what, read_as = written.take(value) if is_box else (region_name(value), "")
         if fab:
             fabricated.append({"id": what, "object": str(c.get("subject") or "")})
-        rows.append({"kind": "box" if is_box else "id", "what": what,
+        rows.append({"kind": "box" if is_box else "id", "what": what, "read_as": read_as,
                      "object": str(c.get("subject") or ""), "status": status,
                      "verdict": str(c.get("verdict") or "unverifiable"),
                      "fabricated": fab, "matched": matched,
                      "reason": str(c.get("reason") or "")})
     rows.sort(key=lambda r: r["kind"] != "id")          # ids first, as the image shows them
     return {"rows": rows,
-            "offered": [f"R{rid} {label}".strip() for rid, label in
+            "offered": [f"{region_name(rid)} {label}".strip() for rid, label in
                         sorted(offered.items(), key=lambda t: (len(t[0]), t[0]))],
             "fabricated": fabricated}
 

@@ -43,7 +43,8 @@ def _num(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:.4f}" if math.isfinite(value) else "—"
+        from halluscope.report.decimals import fixed
+        return fixed(value) if math.isfinite(value) else "—"   # 0.99997 is not 1.0000
     return str(value)
 
 
@@ -57,6 +58,13 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _why(res: Any) -> str:
+    """Why a statistic has no value, where its metric says (results.json's why_no_value): a
+    missing value reads as missing with its reason, not as a bare dash."""
+    why = getattr(res, "why_no_value", None)
+    return f"no value: {why}" if why and not _finite(res.value) else ""
+
+
 def metrics_table(result: AuditResult) -> Table:
     """Every top-level result: metric, statistic, value, interval (at the run's level), n."""
     from halluscope.metrics.stats import result_ci_label
@@ -68,6 +76,8 @@ def metrics_table(result: AuditResult) -> Table:
     table.add_column("value", justify="right", style="cyan")
     table.add_column(f"{interval_level(result)} CI", justify="right", style="dim")
     table.add_column("n", justify="right", style="dim")
+    # a metric that scored nothing has its reasons printed once, below the table
+    unscored = getattr(result, "unscored", None) or {}
     for name, summary in result.metrics.items():
         first = True
         for stat, res in summary.results.items():
@@ -78,7 +88,8 @@ def metrics_table(result: AuditResult) -> Table:
                 label += f" (0.5 ideal: off by {abs(res.value - 0.5):.3f})"
             table.add_row(_plain(name if first else ""), _plain(label),
                           _num(res.value),
-                          _ci(res.ci) or result_ci_label(res),
+                          _ci(res.ci) or ("" if name in unscored else _why(res))
+                          or result_ci_label(res),
                           _num(res.n))
             first = False
         if summary.results:

@@ -58,7 +58,8 @@ def fmt_value(value: Any, digits: int = 4) -> str:
             return "—"
         if value.is_integer() and abs(value) >= 1000:
             return f"{int(value):,}"
-        return f"{value:.{digits}f}"
+        from halluscope.report.decimals import fixed
+        return fixed(value, digits)     # 1 in 30,000 is not 0.0000, 0.99997 not 1.0000
     return str(value)
 
 
@@ -102,7 +103,11 @@ def _cell(res: Any) -> dict[str, Any]:
             "sort": _sort_key(value), "count": count, "bar": None,
             "better": (("higher" if res.higher_is_better else "lower")
                        if getattr(res, "direction", True) else None),
-            "gap": abs(value - 0.5) if isinstance(value, float) and math.isfinite(value) else None}
+            "gap": abs(value - 0.5) if isinstance(value, float) and math.isfinite(value) else None,
+            # a missing value reads as missing with its reason (results.json's why_no_value)
+            "why": (str(getattr(res, "why_no_value", None) or "")
+                    if value is None or (isinstance(value, float) and not math.isfinite(value))
+                    else "")}
     if not count and _unit(value):
         cell["bar"] = {"value": round(100 * value, 2)}
         if res.ci and all(_unit(float(v)) for v in res.ci if v is not None) and None not in res.ci:

@@ -230,6 +230,12 @@ def claim_summary(claim: Mapping[str, Any]) -> str:
     kind = claim.get("kind")
     if kind == "relation":
         return f"{subject} — {claim.get('relation') or '?'} — {claim.get('object') or '?'}"
+    if kind == "page" and isinstance(claim.get("quote"), str):
+        # the value is the page the quote is put on: "number = 0" for 4,210 on p. 0
+        pages = claim.get("value")
+        where = (f"pp. {_short(pages)}" if isinstance(pages, (list, tuple))
+                 else f"p. {_short(pages)}")
+        return f"{subject} “{_short(claim['quote'], 80)}” on {where}"
     if claim.get("value") is not None:
         return f"{subject} = {_short(claim['value'])}"
     return str(subject)

@@ -65,6 +65,13 @@ def _dashed_rect(draw, box, colour, width: int, dash: int = 8) -> None:
                        (ax + (bx - ax) * t1, ay + (by - ay) * t1)], fill=colour, width=width)
 
 
+def _clip(value: float, side: int, width: int) -> float:
+    """A box coordinate kept to just beyond the image's edge (an edge beyond it stays
+    unseen, one inside it stays where it is)."""
+    margin = 2 * width + 1
+    return min(max(value, -margin), side + margin)
+
+
 def _open(image: Any):
     from PIL import Image
 
@@ -142,8 +149,10 @@ def draw_boxes(image: Any, boxes: Iterable[dict[str, Any]], *, max_side: int = 1
         if not box or len(box) != 4:
             continue
         x1, y1, x2, y2 = (float(v) * scale for v in box)
-        x1, x2 = sorted((x1, x2))
-        y1, y2 = sorted((y1, y2))
+        # only what falls on the image is drawn: a far-off edge (a cited box of
+        # [0, 0, 99999999, 99999999]) took one dash per 8 pixels of it, 30 s a box
+        x1, x2 = (_clip(v, im.width, width) for v in sorted((x1, x2)))
+        y1, y2 = (_clip(v, im.height, width) for v in sorted((y1, y2)))
         colour, dashed = STYLES.get(_kind(spec), STYLES["detection"])
         colour = spec.get("color", spec.get("colour", colour))
         if isinstance(colour, list):
@@ -220,7 +229,8 @@ def region_boxes(payload: dict[str, Any]) -> list[dict[str, Any]]:
             "region" if "region" in k else "annotation")
         label = k.get("label") or ""
         if "region" in k:
-            label = f"R{k['region']} {label}".strip()
+            from halluscope.claims.citations import region_name
+            label = f"{region_name(k['region'])} {label}".strip()
         out.append({"box": k["box"], "label": label, "kind": kind, "score": k.get("score")})
     for b in payload.get("boxes", []):
         if b.get("box"):

@@ -371,15 +371,20 @@ def _record_id(obj: dict[str, Any], question_id: str | None, line: int | None,
     return str(line) if line is not None else ""
 
 
-def _metadata_of(obj: dict[str, Any], label: str | None, vlmevalkit: bool) -> dict[str, Any]:
+def _metadata_of(obj: dict[str, Any], label: str | None, vlmevalkit: bool,
+                 where: dict[str, Any]) -> dict[str, Any]:
     """The fields halluscope does not read itself, plus the line's ``metadata`` object."""
     metadata = {k: v for k, v in obj.items() if k not in _KNOWN}
     if label is None and isinstance(obj.get("label"), str) and obj["label"].strip():
         metadata["label"] = obj["label"].strip()                  # a choice letter
     if label is None and obj.get("answer") is not None and vlmevalkit:
         metadata["answer"] = obj["answer"]        # a VLMEvalKit truth other than Yes or No
-    if isinstance(obj.get("metadata"), dict):
-        metadata.update(obj["metadata"])
+    extra = obj.get("metadata")
+    if isinstance(extra, dict):
+        metadata.update(extra)
+    elif extra is not None:      # a string or list here was dropped in silence
+        raise RecordError(f"expected an object of further fields, got {type(extra).__name__} "
+                          f"{extra!r:.60}", field="metadata", **where)
     return metadata
 
 
@@ -441,7 +446,7 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
     label, question_id, prompt, response, null_field = _texts_of(obj, where, vlmevalkit)
     image, image_id = _image_of(obj, where)
     task = _task_of(obj, label, prompt, where)
-    metadata = _metadata_of(obj, label, vlmevalkit)
+    metadata = _metadata_of(obj, label, vlmevalkit, where)
     if require_response and (withheld := withheld_error(metadata, where)) is not None:
         raise withheld          # a filter's verdict (finish reason), not the model's answer
     if response is None and require_response and not _carries_samples(obj):

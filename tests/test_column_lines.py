@@ -32,6 +32,7 @@ BAD = {     # a bad line of each kind (the line reader's reasons: invalid JSON, 
     "wide blank": "\u3000\n".encode(),
     "number": b"17\n",
     "nested": b'{"question_id": 3, "answer": "Yes", "metadata": {"x": 1}}\n',
+    "metadata": b'{"question_id": 3, "answer": "Yes", "metadata": "a note"}\n',
     "label": b'{"question_id": 3, "question": "Is there a dog in the image?", "answer": "No", '
              b'"label": " Yes"}\n',
     "withheld": b'{"question_id": 3, "answer": "", "finish_reason": "content_filter"}\n',

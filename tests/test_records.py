@@ -63,6 +63,8 @@ def test_task_inference_and_explicit_task():
     ({"image_id": [1], "caption": "x"}, "image_id"),
     ({"label": "maybe", "text": "Is it?"}, "label"),
     ({"image": 3, "response": "x"}, "image"),
+    ({"image_id": 1, "caption": "x", "metadata": "a note"}, "metadata"),   # was dropped unsaid
+    ({"image_id": 1, "caption": "x", "metadata": ["a"]}, "metadata"),
 ])
 def test_errors_name_the_field(obj, field):
     with pytest.raises(RecordError) as exc:

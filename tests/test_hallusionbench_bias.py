@@ -137,8 +137,9 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_bias_and_consistency_equal_utils_py(case, tmp_path):
     rows = _grid(CASES[case])
+    theirs = _original(rows)            # (skips first when utils.py cannot be read)
     m = _audit(tmp_path, rows)
-    _check(m, _original(rows))
+    _check(m, theirs)
     assert m["consistency_inconsistent"]["n"] == m["facc"]["n"] == 4      # VS figure 0 out
     assert m["yes_no_pct_diff"]["n"] == 10
 
@@ -160,8 +161,9 @@ def test_no_no_truth_gives_the_originals_fp_ratio_of_zero(tmp_path):
               for f in figs for q in "01"}
     marks = {("VD", "0", "1", "0"): "<W>", ("VS", "0", "2", "1"): "<U>"}
     rows = _grid(marks, truths)
+    theirs = _original(rows)
     m = _audit(tmp_path, rows)
-    _check(m, _original(rows))
+    _check(m, theirs)
     assert m["yes_no_fp_ratio"]["value"] == 0.0 and m["yes_no_fp_ratio"]["n"] == 2
     assert m["yes_no_pct_diff"]["value"] == pytest.approx(-0.2)
 
@@ -169,8 +171,8 @@ def test_no_no_truth_gives_the_originals_fp_ratio_of_zero(tmp_path):
 def test_no_figure_has_no_consistency_shares(tmp_path):
     """Only image-less VS questions: get_eval_fig has no figure and divides by zero."""
     rows = [r for r in _grid({("VS", "0", "0", "0"): "<W>"}) if r["visual_input"] == "0"]
-    m = _audit(tmp_path, rows)
     theirs = _original(rows)
+    m = _audit(tmp_path, rows)
     _check(m, theirs)
     assert isinstance(theirs["consistency_wrong"], ZeroDivisionError)
     for name in ("consistency_inconsistent", "consistency_wrong"):
@@ -183,13 +185,13 @@ def test_a_truth_utils_py_cannot_read_leaves_the_bias_without_a_value(bad, tmp_p
     bias has no value (the row named); aAcc and the consistency shares are unchanged."""
     rows = _grid(CASES["mixed"])
     rows[3]["gt_answer"] = bad
+    theirs = _original(rows)
     m = _audit(tmp_path, rows)
     for name in ("yes_no_pct_diff", "yes_no_fp_ratio"):
         assert m[name]["value"] is None
         assert "1 decided question(s) have no gt_answer 1 (Yes) or 0 (No)" in \
             m[name]["why_no_value"] and "VD_illusion_0, figure 1, question 1" in \
             m[name]["why_no_value"]
-    theirs = _original(rows)
     assert isinstance(theirs["yes_no_pct_diff"], (ValueError, TypeError))
     _check(m, theirs)
 
@@ -198,8 +200,8 @@ def test_refined_reports_them_and_keyword_variants_do_not(tmp_path):
     """refined counts the same way over its decided questions; VLMEvalKit prints no such
     statistic, so its variants report none under its name."""
     rows = _grid(CASES["mixed"])
-    m = _audit(tmp_path / "r", rows, "refined")
-    _check(m, _original(rows))
+    theirs = _original(rows)
+    _check(_audit(tmp_path / "r", rows, "refined"), theirs)
     path = tmp_path / "k.jsonl"
     path.write_text("".join(json.dumps({**r, "model_prediction": "Yes"}) + "\n" for r in rows))
     res = CliRunner().invoke(app, ["audit", str(path), "--metric", "hallusionbench",

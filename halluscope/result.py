@@ -399,7 +399,8 @@ class AuditResult:
         """A DataFrame: one row per item (``level="items"``, metric payloads flattened; ids that
         are all integers come out as integers), one row per claim (``level="claims"``), or one
         row per metric, statistic and group (``level="metrics"``: ``group`` is empty overall,
-        ``model:demo-vlm-a`` per model, ...)."""
+        ``model:demo-vlm-a`` per model, ...; ``why_no_value`` says why a value is missing
+        where the metric knows)."""
         import pandas as pd
         if level == "metrics":
             return pd.DataFrame(self._metric_rows())
@@ -442,7 +443,8 @@ class AuditResult:
                                  "ci_note": getattr(res, "ci_note", None),
                                  "ci_method": getattr(res, "ci_method", None),
                                  "ci_reason": getattr(getattr(res, "ci_reason", None), "kind",
-                                                      None)})
+                                                      None),
+                                 "why_no_value": getattr(res, "why_no_value", None)})
         return rows
 
     def __repr__(self) -> str:

@@ -235,3 +235,64 @@ def test_vlmevalkit_published_vila_score_rows(model, variant, tmp_path):
                      for r in csv.DictReader(fh)}
     assert len(published) == 12
     _check_splits(res, published)
+
+
+def test_original_yes_no_bias_and_consistency_table(original_run):
+    """evaluation.py's last table: "Yes/No Bias (Pct Diff)" and "(FP Ratio)" (printed unrounded,
+    so equal to the bit), "Consistency Test (correct / inconsistent / wrong)" (percent, 4
+    places; "correct" is fAcc); per category, its figure table's "Wrong" column, which adds the
+    two separately rounded percentages; per subcategory, get_eval_fig's counts."""
+    res, _, expected = original_run
+    m = res["metrics"]["hallusionbench"]
+    header, row = expected["table_bias_consistency_diagnosis"]
+    printed = dict(zip(header, row))
+    assert m["yes_no_pct_diff"]["value"] == printed["Yes/No Bias (Pct Diff)"] == \
+        expected["yes_ratio_stats"]["diff"]
+    assert m["yes_no_fp_ratio"]["value"] == printed["Yes/No Bias (FP Ratio)"]
+    assert m["yes_no_pct_diff"]["n"] == 1129
+    wrong = sum(1 for it in expected["items"] if not it["correct"])
+    assert m["yes_no_fp_ratio"]["n"] == wrong
+    assert round(100 * m["facc"]["value"], 4) == printed["Consistency Test (correct)"]
+    assert round(100 * m["consistency_inconsistent"]["value"], 4) == \
+        printed["Consistency Test (inconsistent)"]
+    assert round(100 * m["consistency_wrong"]["value"], 4) == printed["Consistency Test (wrong)"]
+    figs = {r[0]: r[1:] for r in expected["table_per_figure"][1:]}
+    for cat in ("VD", "VS", "Overall"):
+        got = m if cat == "Overall" else m["groups"][cat]
+        assert round(100 * got["consistency_inconsistent"]["value"], 4) + \
+            round(100 * got["consistency_wrong"]["value"], 4) == figs[cat][1], cat
+    per_sub = next(v for k, v in expected.items() if k.startswith("per_subcategory"))
+    for name, ref in per_sub.items():
+        got, fig = m["groups"][name], ref["figure_stat"]
+        if not fig["total"]:
+            assert got["consistency_wrong"]["value"] is None, name
+            continue
+        assert got["consistency_wrong"]["n"] == fig["total"], name
+        assert round(got["consistency_wrong"]["value"] * fig["total"]) == fig["wrong"], name
+        assert round(got["consistency_inconsistent"]["value"] * fig["total"]) == \
+            fig["inconsistent"], name
+
+
+def test_original_bias_per_group_equals_utils_py(original_run):
+    """Per category and subcategory (evaluation.py prints the bias overall only): utils.py's
+    yes_ratio_stats and get_eval_fig, read from a snapshot of the repository, on each group's
+    rows of the reference run, against the audit's groups."""
+    from hallusionbench_upstream import upstream_utils
+    utils = upstream_utils("yes_ratio_stats", "get_eval_fig")
+    if utils is None:
+        pytest.skip("no git snapshot of tianyi-lab/HallusionBench @744007c (set "
+                    "HALLUSCOPE_HALLUSIONBENCH_GIT to a bare clone)")
+    res, _, expected = original_run
+    groups = res["metrics"]["hallusionbench"]["groups"]
+    rows = expected["items"]
+    for name in ("VD", "VS", *sorted({f"{r['category']}_{r['subcategory']}" for r in rows})):
+        part = [r for r in rows if name in (r["category"], f"{r['category']}_{r['subcategory']}")]
+        stats, fig = utils.yes_ratio_stats(part), utils.get_eval_fig(part)
+        got = groups[name]
+        assert got["yes_no_pct_diff"]["value"] == stats["diff"], name
+        assert got["yes_no_fp_ratio"]["value"] == stats["fp"], name
+        if fig["total"]:
+            assert round(100 * got["consistency_wrong"]["value"], 4) == \
+                round(100 * fig["wrong"] / fig["total"], 4), name
+            assert round(100 * got["consistency_inconsistent"]["value"], 4) == \
+                round(100 * fig["inconsistent"] / fig["total"], 4), name

@@ -17,9 +17,10 @@ Variants (``options["hallusionbench_variant"]``):
     read by substring: ``incorrect`` anywhere -> 0, else ``correct`` anywhere -> 1, else 2
     (unclear). A question is correct when the code is 1, or -- for a VS question without an
     image -- when it is 1 or 2 (so an empty or refused judge answer counts as correct there).
-    fAcc leaves out the image-less VS rows. It also reports ``easy_qacc`` / ``hard_qacc`` and,
-    in the run sheet, the consistency check and LH / VI / Mixed diagnosis
-    (:mod:`halluscope.metrics.hallusionbench_diagnosis`).
+    fAcc leaves out the image-less VS rows. It also reports ``easy_qacc`` / ``hard_qacc``, the
+    Yes/No bias and figure consistency of evaluation.py's last table (as ``refined`` does;
+    :mod:`~halluscope.metrics.hallusionbench_bias`) and, in the run sheet, the consistency
+    check's LH / VI / Mixed diagnosis (:mod:`halluscope.metrics.hallusionbench_diagnosis`).
 ``vlmevalkit``
     open-compass/VLMEvalKit@e8e78f0 keyword path (``YOrN_Extraction`` after
     ``process_punctuation``; ``Hallusion_rating``), no judge. Input: VLMEvalKit's rows (``index``
@@ -88,6 +89,7 @@ import numpy as np
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.draws import block_replicates
+from halluscope.metrics.hallusionbench_bias import bias_scores, truth_of
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
     UNIT_PREFIX, Unit, coverage, easy_and_hard, expected_total, group_tallies, lone_pairs,
     question_identity, units_from_items, warn_coverage)
@@ -198,8 +200,8 @@ def set_key(cluster: str) -> str:
 
 def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
                           confidence: float = 0.95, easy_hard: bool = False,
-                          min_units: int = MIN_UNITS, whole_only: bool = True
-                          ) -> dict[str, MetricResult]:
+                          min_units: int = MIN_UNITS, whole_only: bool = True,
+                          bias: bool = False) -> dict[str, MetricResult]:
     """aAcc, fAcc, qAcc (fractions) of ``units`` with cluster-bootstrap intervals; the pure twin
     of :class:`HallusionBenchMetric`. Units whose correctness is ``None`` are left out, with the
     figure and pair they belong to. With ``easy_hard``, also ``easy_qacc`` / ``hard_qacc``: what
@@ -207,13 +209,16 @@ def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
     questions on original / edited figures. An interval over fewer than ``min_units``
     questions, figures or pairs, or over fewer question sets (the sets holding them), is not
     computed (``ci_note`` says why), as for every metric. ``whole_only``: incomplete figures
-    and pairs left out (refined) or counted as the peers count them (:func:`group_tallies`)."""
+    and pairs left out (refined) or counted as the peers count them (:func:`group_tallies`).
+    ``bias``: also the Yes/No bias and consistency shares (:func:`bias_scores`)."""
     out = _scores(units, n_boot, seed, confidence, min_units, whole_only)
     if easy_hard:
         for name, part in easy_and_hard(units):
             out[name] = dataclasses.replace(
                 _scores(part, n_boot, seed, confidence, min_units, whole_only)["qacc"],
                 name=name)
+    if bias:
+        out.update(bias_scores(units, n_boot, seed, confidence, min_units, whole_only))
     return out
 
 
@@ -438,7 +443,8 @@ class HallusionBenchMetric(Metric):
             stem = f"{cat}_{sub}_{set_id}"
             figure = None if (cat == "VS" and fig == "0") else f"{part}|{stem}_{fig}"
             unit = Unit(stem, figure, f"{part}|{stem}_{qid}", correct,
-                        (cat, f"{cat}_{sub}", *by), visual == "2", part, (fig, qid))
+                        (cat, f"{cat}_{sub}", *by), visual == "2", part, (fig, qid),
+                        truth=truth_of(record.metadata.get("gt_answer")))
         payload["correct"] = correct
         payload["_unit"] = unit
         return ItemScore(payload=payload, row=(1.0, float(bool(correct)), float(correct is None),
@@ -554,7 +560,8 @@ class HallusionBenchMetric(Metric):
         self.flush()
         kw = {"n_boot": self.n_boot, "seed": self.seed, "confidence": self.confidence,
               "easy_hard": self.variant not in KEYWORD_VARIANTS, "min_units": self.min_units,
-              "whole_only": self.variant == "refined"}
+              "whole_only": self.variant == "refined",
+              "bias": self.variant not in KEYWORD_VARIANTS}
         names = sorted({g for u in self.units for g in u.groups})
         results = hallusionbench_scores(self.units, **kw)
         cov = self._coverage or coverage(self.units, EXPECTED_QUESTIONS[self.variant])

@@ -31,6 +31,9 @@ class Unit:
     #: (its index holds it); "" for the original's rows, whose name does not (utils.py asserts
     #: each <category>_<subcategory>_<set>_<figure>_<question> once)
     row: str = ""
+    #: the truth, Yes (True) or No (False), where the Yes/No bias is counted (judged
+    #: variants, :mod:`~halluscope.metrics.hallusionbench_bias`); ``None``: none read
+    truth: bool | None = None
 
 
 def incomplete_groups(units: list[Unit]) -> tuple[set[str], set[str]]:

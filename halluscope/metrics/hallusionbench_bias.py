@@ -1,0 +1,159 @@
+"""HallusionBench's Yes/No bias and per-figure consistency, as evaluation.py's last table
+prints them (judged variants: ``original`` and ``refined``).
+
+* ``yes_no_pct_diff`` -- evaluation.py's "Yes/No Bias (Pct Diff)": the share of questions
+  read as answered Yes less the share whose truth is Yes, over every decided question (the
+  image-less VS ones included). There is no parsed Yes/No: an answer reads as Yes when it is
+  right on a Yes question or wrong on a No one, so an unclear answer counts as the opposite of
+  the truth (and, on an image-less VS question, where unclear counts as right, as the truth).
+  A signed fraction (not a percentage, whatever the name says), printed unrounded.
+* ``yes_no_fp_ratio`` -- "Yes/No Bias (FP Ratio)": of the wrong answers, the share whose truth
+  is No. Unrounded fraction.
+* ``consistency_inconsistent`` / ``consistency_wrong`` -- "Consistency Test (inconsistent /
+  wrong)": the share of figures (fAcc's figures, image-less VS rows left out) with some but not
+  all / none of their questions right. evaluation.py prints them, and "Consistency Test
+  (correct)", which is fAcc itself (the same count over the same figures), in percent rounded
+  to 4 places; the three add up to 1.
+
+Denominators as utils.py's ``yes_ratio_stats`` / ``get_eval_fig``; a question the judge left
+undecided (``refined``'s unverifiable, a failed call) is left out, as from aAcc, with the
+figure it belongs to. Where utils.py divides by zero (no question, no wrong answer, no figure)
+or cannot read a truth (``int(gt_answer)``), the statistic has no value and ``why_no_value``
+says why; never a number made from nothing.
+
+The keyword variants report none of them: VLMEvalKit's ``Hallusion_rating`` gives aAcc, fAcc
+and qAcc only, and a number it never prints would be reported under its name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from halluscope.metrics.draws import block_replicates
+from halluscope.metrics.hallusionbench_units import UNIT_PREFIX, Unit, group_tallies
+from halluscope.metrics.intervals import decide_interval
+from halluscope.metrics.stats import MIN_UNITS, NO_ITEM_COUNTED, MetricResult
+
+#: The statistics this module adds, in the order they are reported.
+BIAS_STATISTICS = ("yes_no_pct_diff", "yes_no_fp_ratio", "consistency_inconsistent",
+                   "consistency_wrong")
+# per question set: decided questions, read as Yes, truth Yes, wrong, wrong on a No truth,
+# figures counted, inconsistent figures, wrong figures
+_Q, _YES, _TRUE, _WRONG, _WRONG_NO, _F, _F_INC, _F_WRONG = range(8)
+
+NO_WRONG = ("no wrong answer: the FP Ratio is the share of the wrong answers whose truth is "
+            "No, a share of none (utils.py's yes_ratio_stats divides by zero)")
+NO_DECIDED = ("no decided question: the Pct Diff is over the decided questions "
+              "(utils.py's yes_ratio_stats divides by zero)")
+NO_FIGURE = ("no figure counted: the consistency shares are over fAcc's figures "
+             "(evaluation.py divides by zero)")
+
+
+def truth_of(value: Any) -> bool | None:
+    """A row's ``gt_answer`` as utils.py reads it with ``int()``: ``True`` for 1 (Yes),
+    ``False`` for 0 (No), ``None`` for anything else (no truth to count)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return {1: True, 0: False}.get(number)
+
+
+def _counts(units: list[Unit], whole_only: bool) -> tuple[list[str], np.ndarray]:
+    clusters = sorted({u.cluster for u in units})
+    index = {c: i for i, c in enumerate(clusters)}
+    counts = np.zeros((len(clusters), 8))
+    for u in units:
+        if u.correct is None or u.truth is None:
+            continue
+        row = counts[index[u.cluster]]
+        row[_Q] += 1
+        row[_YES] += u.correct == u.truth     # right on Yes, or wrong on No
+        row[_TRUE] += u.truth
+        row[_WRONG] += not u.correct
+        row[_WRONG_NO] += not u.correct and not u.truth
+    members: dict[str, list[Unit]] = {}
+    for u in units:
+        if u.figure is not None:
+            members.setdefault(u.figure, []).append(u)
+    for key, (_, _, counted, cluster) in group_tallies(units, whole_only)[0].items():
+        if not counted:
+            continue
+        right = sum(bool(u.correct) for u in members[key])
+        row = counts[index[cluster]]
+        row[_F] += 1
+        row[_F_INC] += 0 < right < len(members[key])
+        row[_F_WRONG] += right == 0
+    return clusters, counts
+
+
+def _missing_truth(units: list[Unit]) -> str | None:
+    lacking = [u for u in units if u.correct is not None and u.truth is None]
+    if not lacking:
+        return None
+    first = f"{lacking[0].cluster}, figure {lacking[0].cell[0]}, question {lacking[0].cell[1]}"
+    return (f"{len(lacking)} decided question(s) have no gt_answer 1 (Yes) or 0 (No) (first: "
+            f"{first}); utils.py's yes_ratio_stats reads every row's with int()")
+
+
+def bias_scores(units: list[Unit], n_boot: int = 0, seed: int = 0, confidence: float = 0.95,
+                min_units: int = MIN_UNITS, whole_only: bool = True) -> dict[str, MetricResult]:
+    """The four statistics of the module docstring over ``units``, with intervals from the
+    same cluster bootstrap as aAcc / fAcc / qAcc (each question set's weights drawn from its
+    key); a statistic utils.py cannot compute has value ``None`` and ``why_no_value``."""
+    clusters, counts = _counts(units, whole_only)
+    reps = None
+    if n_boot and clusters:
+        reps = block_replicates(counts, [UNIT_PREFIX + c for c in clusters], n_boot, seed,
+                                integers=True)
+    total = counts.sum(axis=0)
+    no_truth = _missing_truth(units)
+    specs = {   # name: (numerator column(s), denominator column, proportion, why none)
+        "yes_no_pct_diff": ((_YES, _TRUE), _Q, False, no_truth or (
+            NO_DECIDED if units else NO_ITEM_COUNTED)),
+        "yes_no_fp_ratio": ((_WRONG_NO,), _WRONG, True, no_truth or (
+            NO_WRONG if total[_Q] else NO_DECIDED if units else NO_ITEM_COUNTED)),
+        "consistency_inconsistent": ((_F_INC,), _F, True, NO_FIGURE),
+        "consistency_wrong": ((_F_WRONG,), _F, True, NO_FIGURE)}
+    out = {}
+    for name, (num, den_col, proportion, why) in specs.items():
+        den = int(total[den_col])
+        if not den or (name.startswith("yes_no") and no_truth):
+            out[name] = MetricResult(name, None, den, False, direction=False,
+                                     bounds=_bounds(proportion), why_no_value=why)
+            continue
+        value = _value(total, num, den_col)
+        over = int((counts[:, den_col] > 0).sum())
+        ci = reason = None
+        if reps is not None:
+            ci, reason = decide_interval(
+                den, over, min_units, confidence,
+                lambda num=num, den_col=den_col: _value(reps, num, den_col),
+                score=(value, over) if proportion else None)
+        out[name] = MetricResult(name, value, den, False, ci, confidence if ci else None,
+                                 bounds=_bounds(proportion), ci_note=reason.note if reason
+                                 else None, clusters=over, direction=False, ci_reason=reason,
+                                 ci_method=reason.method if ci is not None and reason else None)
+    return out
+
+
+def _bounds(proportion: bool) -> tuple[float, float]:
+    return (0.0, 1.0) if proportion else (-1.0, 1.0)
+
+
+def _value(sums: np.ndarray, num: tuple[int, ...], den: int):
+    """A share (one numerator) or Pct Diff (two: Yes read less Yes true), computed as
+    utils.py computes it (``a/n - b/n``), over the last axis of ``sums``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if len(num) == 2:
+            got = sums[..., num[0]] / sums[..., den] - sums[..., num[1]] / sums[..., den]
+        else:
+            got = sums[..., num[0]] / sums[..., den]
+    return float(got) if np.ndim(got) == 0 else got
+
+
+__all__ = ["BIAS_STATISTICS", "bias_scores", "truth_of"]

@@ -93,3 +93,24 @@ def test_claude_thinking_only_is_an_empty_answer_with_its_reasoning(tmp_path, mo
     assert lines["cut"]["response"] == "" and lines["cut"]["reasoning"] == THOUGHT
     assert lines["cut"]["finish_reason"] == "max_tokens" and "error" not in lines["cut"]
     assert lines["plain"]["response"] == "A cat." and "reasoning" not in lines["plain"]
+
+
+# -- Gemini thought summaries -------------------------------------------------------------------
+def test_a_gemini_thought_summary_is_reasoning_fresh_and_cached(tmp_path, monkeypatch):
+    """A ``"thought": true`` part was left out of the answer and lost; it is now ``reasoning``,
+    the same when served from the cache. Thoughts alone (no answer text) are an empty answer
+    with its reasoning."""
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-think-0123456789")
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    reply = {"text": "A dog.", "thought": f"  {THOUGHT}\n"}
+    with FakeServer(responder=lambda prompt, body: reply) as server:
+        first, second = _run_twice(tmp_path, "gemini/g", server)
+        assert len(server.requests) == 1
+    assert first["response"] == "A dog." and first["reasoning"] == THOUGHT
+    assert second == first
+    only = {"text": "", "thought": THOUGHT}
+    with FakeServer(responder=lambda prompt, body: only) as server:
+        query(_prompts(tmp_path, {"b": "x"}), "gemini/g", base_url=server.base, cache=None,
+              retry=FAST, out=tmp_path / "only.jsonl")
+    line = _lines(tmp_path / "only.jsonl")["b"]
+    assert line["response"] == "" and line["reasoning"] == THOUGHT and "error" not in line

@@ -114,3 +114,84 @@ def test_a_gemini_thought_summary_is_reasoning_fresh_and_cached(tmp_path, monkey
               retry=FAST, out=tmp_path / "only.jsonl")
     line = _lines(tmp_path / "only.jsonl")["b"]
     assert line["response"] == "" and line["reasoning"] == THOUGHT and "error" not in line
+
+
+# -- local transformers models ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def llava(tmp_path_factory):
+    pytest.importorskip("torch")
+    from tiny_vlms import tiny_vlm
+    return tiny_vlm("llava", tmp_path_factory.mktemp("tiny"))
+
+
+def _local(llava, monkeypatch, decoded, opens=False):
+    """The tiny local model, its decoded reply replaced by ``decoded`` and, with ``opens``, its
+    chat template made to end the generation prompt with ``<think>`` (as DeepSeek-R1's)."""
+    from halluscope.adapters.registry import get_model
+    api = get_model(f"hf/{llava}", device="cpu", dtype="float32")
+    api.load()
+    tokenizer = getattr(api._processor, "tokenizer", api._processor)
+    monkeypatch.setattr(tokenizer, "decode", lambda ids, **kw: decoded)
+    if opens:
+        prompt = api._prompt
+        monkeypatch.setattr(api, "_prompt", lambda conv: prompt(conv) + "<think>\n")
+    return api
+
+
+def _generate(api, cache=None):
+    import asyncio
+
+    from halluscope.adapters.client import ModelClient
+    from halluscope.adapters.types import Decoding, Message, Request
+
+    async def main():
+        client = ModelClient(api, cache=cache)
+        return await client.generate(Request((Message.user("Describe a cat."),),
+                                             Decoding(max_tokens=4)))
+    return asyncio.run(main())
+
+
+def test_a_local_models_think_block_is_split_off_as_the_openai_path_splits_it(llava,
+                                                                              monkeypatch):
+    """A Qwen3 answer decoded with its ``<think>`` block was audited whole, thoughts included;
+    the block is now ``reasoning``, split by the shared rule (an unclosed block leaves an empty
+    answer). A template that opens the block itself (DeepSeek-R1 distills) leaves only the
+    ``</think>`` in the decoded text: what comes before it is a thought too."""
+    from halluscope.adapters import types
+    replies = {f"<think>\n{THOUGHT}\n</think>\n\nA cat. ": ("A cat.", THOUGHT, False),
+               f"<think>{THOUGHT}": ("", THOUGHT, False),
+               f"{THOUGHT}\n</think>\n\nA cat.": ("A cat.", THOUGHT, True),
+               " A cat. ": ("A cat.", None, False)}
+    seen = []
+    real = types.finish_reply
+    monkeypatch.setattr("halluscope.adapters.hf_local.finish_reply",
+                        lambda *a: seen.append(a) or real(*a))
+    for decoded, (answer, reasoning, opens) in replies.items():
+        with monkeypatch.context() as m:
+            resp = _generate(_local(llava, m, decoded, opens))
+        assert (resp.text, resp.reasoning) == (answer, reasoning), decoded
+    assert len(seen) == len(replies)                       # the one shared rule, every time
+
+
+def test_a_local_answer_cached_with_its_think_block_is_served_split(llava, monkeypatch,
+                                                                    tmp_path):
+    """An answer a local model gave before the split was cached whole; read now it is split
+    (no generation); a fresh one is cached so that a hit gives the same answer."""
+    import sqlite3
+
+    from halluscope.adapters.cache import ResponseCache
+    from halluscope.adapters.types import Response
+    api = _local(llava, monkeypatch, f"<think>{THOUGHT}</think>A cat.")
+    with ResponseCache(tmp_path) as cache:
+        fresh = _generate(api, cache)
+    with ResponseCache(tmp_path) as cache:
+        hit = _generate(api, cache)
+    assert hit.cached and (hit.text, hit.reasoning) == (fresh.text, fresh.reasoning) \
+        == ("A cat.", THOUGHT)
+    old = Response(text=f"<think>{THOUGHT}</think>A dog.", model="m").to_cache()
+    with sqlite3.connect(tmp_path / "responses.sqlite3") as conn:
+        conn.execute("UPDATE responses SET response = ?", (json.dumps(old),))
+    monkeypatch.setattr(api, "generate_sync", lambda request: pytest.fail("asked again"))
+    with ResponseCache(tmp_path) as cache:
+        hit = _generate(api, cache)
+    assert (hit.text, hit.reasoning) == ("A dog.", THOUGHT)

@@ -31,7 +31,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from halluscope.errors import HalluscopeError
@@ -418,6 +418,24 @@ class Response:
                    reasoning=obj.get("reasoning"), raw=obj.get("content"),
                    sent_reasoning=obj.get("reasoning_content"))
 
+
+
+def reread_reply(response: Response) -> Response:
+    """A cached answer of an adapter that post-processes its replies (an OpenAI-compatible
+    server's, a local transformers model's) as the adapter makes it today: ``text`` and
+    ``reasoning`` derived again (:func:`finish_reply`) from the reply as sent (``raw``); an
+    entry cached before ``raw`` was kept gets its ``<think>`` block split off now, unless it was
+    split when cached (it has a ``reasoning``)."""
+    if response.raw is not None:
+        text, reasoning = finish_reply(response.raw, response.sent_reasoning)
+    elif response.reasoning is None:
+        text, reasoning = finish_reply(response.text)
+    else:
+        return response
+    if (text, reasoning) == (response.text, response.reasoning):
+        return response
+    log.debug("cached answer derived again by the current rules (its <think> block split off)")
+    return replace(response, text=text, reasoning=reasoning)
 
 _USAGE_WARNED: set[tuple[str, str]] = set()
 #: More tokens than any call has; past it a count would not even survive a float.

@@ -195,3 +195,30 @@ def test_a_local_answer_cached_with_its_think_block_is_served_split(llava, monke
     with ResponseCache(tmp_path) as cache:
         hit = _generate(api, cache)
     assert (hit.text, hit.reasoning) == ("A dog.", THOUGHT)
+
+
+# -- OpenAI-compatible: reasoning alone ---------------------------------------------------------
+def test_reasoning_alone_with_finish_stop_is_an_empty_answer_not_retried(tmp_path, monkeypatch):
+    """A reasoning model that stops after its thoughts sends no content, ``reasoning_content``
+    and finish_reason ``stop``. That was a malformed body, asked 6 times and then a failed
+    record; asking again spends the output the same way. It is an empty answer with its
+    reasoning (as content that is all ``<think>`` block is), counted apart, and an audit of
+    it scores the empty answer by its rule and says so, never as an answer given silently."""
+    import halluscope
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-thoughtonly-0123456789")
+    body = {"model": "m", "choices": [{"finish_reason": "stop", "message": {
+        "role": "assistant", "content": None, "reasoning_content": THOUGHT}}]}
+    with FakeServer(responder=lambda prompt, b: {"body": body}) as server:
+        prompts = tmp_path / "p.jsonl"
+        prompts.write_text(json.dumps({"id": "a", "prompt": "Is there a dog in the image?",
+                                       "label": "yes"}) + "\n")
+        query(prompts, "vllm/m", base_url=server.base, cache=None, retry=FAST,
+              out=tmp_path / "out.jsonl")
+        assert len(server.requests) == 1                       # not retried
+    line = _lines(tmp_path / "out.jsonl")["a"]
+    assert line["response"] == "" and line["reasoning"] == THOUGHT
+    assert line["finish_reason"] == "stop" and "error" not in line
+    counts = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())["counts"]
+    assert counts["reasoning"] == counts["thought_only"] == 1 and counts["failed"] == 0
+    result = halluscope.audit(tmp_path / "out.jsonl", metrics="pope", n_boot=0)
+    assert result.runsheet["counts"]["empty_answers_scored"] == {"pope": 1}

@@ -303,10 +303,12 @@ def parse_completion(body: bytes | str) -> Response:
         finish = choices[0].get("finish_reason")
         sent = _sent_reasoning(message)
         if text is None:
-            if finish == "length":
+            if finish == "length" or (sent is not None and finish == "stop"):
                 # the token limit came before any answer text (a reasoning model that spent
                 # it thinking): an empty answer cut short, as Anthropic's and Gemini's are --
-                # not a malformed body retried to the same end
+                # not a malformed body retried to the same end. A model that stopped after
+                # reasoning alone answered too: an empty answer with its reasoning, as a
+                # content that is all <think> block is, and as Claude's thinking with no text
                 text = ""
             else:
                 raise MalformedResponse("the response has no message content")

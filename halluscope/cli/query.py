@@ -226,9 +226,14 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
                           highlight=False, soft_wrap=True)
     if c.reasoning:
         err_console.print(f"[yellow]note:[/yellow] {c.reasoning} answer(s) came with a "
-                          f"reasoning model's thoughts (a leading <think>...</think> block or "
-                          f"the server's reasoning field): kept out of 'response', in "
-                          f"'reasoning'",
+                          f"reasoning model's thoughts (a <think>...</think> block, the "
+                          f"server's reasoning field, Claude's thinking, Gemini's thought "
+                          f"summary): kept out of 'response', in 'reasoning'",
+                          highlight=False, soft_wrap=True)
+    if c.thought_only:
+        err_console.print(f"[yellow]note:[/yellow] {c.thought_only} of them have an empty "
+                          f"answer: the model's output was all reasoning. An audit scores an "
+                          f"empty answer by each metric's rule for one and says so",
                           highlight=False, soft_wrap=True)
     requested = result.runsheet.get("model", {}).get("model")
     for name, n in sorted(result.reported_models.items()):

@@ -222,3 +222,57 @@ def test_reasoning_alone_with_finish_stop_is_an_empty_answer_not_retried(tmp_pat
     assert counts["reasoning"] == counts["thought_only"] == 1 and counts["failed"] == 0
     result = halluscope.audit(tmp_path / "out.jsonl", metrics="pope", n_boot=0)
     assert result.runsheet["counts"]["empty_answers_scored"] == {"pope": 1}
+
+
+# -- the cache: an unreadable row gives way to a fresh answer ------------------------------------
+def _cached_rows(tmp_path):
+    import sqlite3
+    with sqlite3.connect(tmp_path / "cache" / "responses.sqlite3") as conn:
+        return [json.loads(r[0]) if r[0].startswith("{") else r[0]
+                for r in conn.execute("SELECT response FROM responses")]
+
+
+@pytest.mark.parametrize("unreadable", ['{"text": 5}', "not json", '["a dog"]'])
+def test_a_fresh_answer_replaces_a_cache_row_no_answer_could_be_read_from(tmp_path, monkeypatch,
+                                                                          unreadable):
+    """A row with no readable answer was a miss, but the fresh answer was not written over it
+    (the first answer written wins): the same prompt was asked again on every run. The fresh
+    answer now takes its place; the next run is served from the cache."""
+    import sqlite3
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-unreadable-0123456789")
+    prompts = _prompts(tmp_path, {"a": "What is it?"})
+    with FakeServer(responder=lambda prompt, body: "A dog.") as server:
+        query(prompts, "vllm/m", base_url=server.base, cache=tmp_path / "cache", retry=FAST,
+              out=tmp_path / "o1.jsonl")
+        with sqlite3.connect(tmp_path / "cache" / "responses.sqlite3") as conn:
+            conn.execute("UPDATE responses SET response = ?", (unreadable,))
+        for n in (2, 3):
+            query(prompts, "vllm/m", base_url=server.base, cache=tmp_path / "cache",
+                  retry=FAST, out=tmp_path / f"o{n}.jsonl")
+            assert _lines(tmp_path / f"o{n}.jsonl")["a"]["response"] == "A dog."
+            sheet = json.loads((tmp_path / f"o{n}.jsonl.runsheet.json").read_text())
+            assert sheet["cache"].get("replaced") == (1 if n == 2 else None)
+        assert len(server.requests) == 2                     # runs 1 and 2; run 3 is a hit
+    assert [row["text"] for row in _cached_rows(tmp_path)] == ["A dog."]
+
+
+def test_only_the_unreadable_row_is_replaced_never_an_answer(tmp_path):
+    """A readable row is never overwritten, and an unreadable one that another process has
+    answered since it was read stays that process's answer (the first answer wins)."""
+    import sqlite3
+
+    from halluscope.adapters.cache import ResponseCache
+    from halluscope.adapters.types import Response
+    (tmp_path / "cache").mkdir()
+    with ResponseCache(tmp_path / "cache") as cache:
+        cache.put("k", {}, Response(text="first", model="m"))
+        cache.put("k", {}, Response(text="second", model="m"))
+        assert cache.get("k").text == "first"
+        with sqlite3.connect(cache.path) as conn:
+            conn.execute("UPDATE responses SET response = '{}'")
+        assert cache.get("k") is None                         # unreadable: a miss
+        with sqlite3.connect(cache.path) as conn:             # another process answers it
+            conn.execute("UPDATE responses SET response = ?",
+                         (json.dumps(Response(text="theirs", model="m").to_cache()),))
+        cache.put("k", {}, Response(text="mine", model="m"))
+        assert cache.get("k").text == "theirs" and cache.replaced == 0

@@ -37,8 +37,10 @@ The key is the sha256 of a canonical JSON document holding exactly what decides 
 
 What is stored is the answer and, for a provider whose replies halluscope post-processes (an
 OpenAI-compatible server's: the leading ``<think>`` block and the ``reasoning_content`` /
-``reasoning`` field kept out of the answer, :func:`~halluscope.adapters.types.finish_reply`),
-the reply as the server sent it (``content``, ``reasoning_content``). A read derives the answer and
+``reasoning`` field kept out of the answer, :func:`~halluscope.adapters.types.finish_reply`; a
+local model's decoded text, split the same way), the reply as sent (``content``,
+``reasoning_content``). Claude's thinking and Gemini's thought summaries never entered the
+answer: their ``text`` and ``reasoning`` are stored as made and served so. A read derives the answer and
 its ``reasoning`` from that again, by the rules of the day (the adapter's ``reread``, applied by
 :class:`~halluscope.adapters.client.ModelClient`), so an entry cached before a rule changed is
 served as the current code would have made it, without asking the model again; an entry cached

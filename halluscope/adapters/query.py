@@ -108,7 +108,8 @@ class QueryCounts:
             text (``finish_reason`` ``content_filter``, ``refusal``, ``SAFETY``, ...): kept,
             but not the whole answer.
         reasoning: Answers that came with a reasoning model's thoughts (a leading ``<think>``
-            block, or the server's ``reasoning_content``/``reasoning`` field), kept out
+            block, the server's ``reasoning_content``/``reasoning`` field, Claude's thinking,
+            Gemini's thought summary), kept out
             of ``response`` and written as ``reasoning``.
         thought_only: Of those, answers whose ``response`` is empty: the model's output was
             all reasoning. An empty answer is an answer (an audit scores it by each metric's

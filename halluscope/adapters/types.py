@@ -371,8 +371,9 @@ class Response:
         attempts: Attempts the call took (1 = no retry).
         reasoning: A reasoning model's thoughts kept out of ``text`` (the inline
             ``<think>`` block of :func:`split_thoughts`, the reasoning field an OpenAI-compatible
-            server's parser fills); ``None`` when there were none.
-        raw: The reply's content as the server sent it, before :func:`finish_reply` made
+            server's parser fills, Claude's thinking blocks, Gemini's thought summary);
+            ``None`` when there were none.
+        raw: The reply's content as the server (or a local model) sent it, before :func:`finish_reply` made
             ``text`` and ``reasoning`` of it (``None``: the adapter post-processes nothing).
             Stored in the cache, so that reading an entry derives them again by the current
             rules (the adapter's ``reread``).

@@ -18,22 +18,13 @@ import json
 import pytest
 
 from fake_openai_server import FakeServer
+from tests.test_adapters_faults import _lines, _prompts
 from halluscope.adapters.client import RetryPolicy
 from halluscope.adapters.query import query
 
 FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.02)
 THOUGHT = "The user asks what is shown. I see a dog on a sofa."
 SECRET_BLOB = "EqQBCkgIARABGAIiQL0encryptedthinkingpayloadZZZ0123456789"
-
-
-def _lines(path):
-    return {r["id"]: r for r in map(json.loads, path.read_text().splitlines())}
-
-
-def _prompts(tmp_path, texts):
-    path = tmp_path / "p.jsonl"
-    path.write_text("".join(json.dumps({"id": k, "prompt": v}) + "\n" for k, v in texts.items()))
-    return path
 
 
 def _run_twice(tmp_path, model, server, **options):

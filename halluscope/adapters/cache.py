@@ -40,14 +40,14 @@ OpenAI-compatible server's: the leading ``<think>`` block and the ``reasoning_co
 ``reasoning`` field kept out of the answer, :func:`~halluscope.adapters.types.finish_reply`; a
 local model's decoded text, split the same way), the reply as sent (``content``,
 ``reasoning_content``). Claude's thinking and Gemini's thought summaries never entered the
-answer: their ``text`` and ``reasoning`` are stored as made and served so. A read derives the answer and
-its ``reasoning`` from that again, by the rules of the day (the adapter's ``reread``, applied by
-:class:`~halluscope.adapters.client.ModelClient`), so an entry cached before a rule changed is
-served as the current code would have made it, without asking the model again; an entry cached
-before ``content`` was kept is split when read, unless it was split when cached (it has a
-``reasoning``). A row no answer can be read from is a miss (warned about once), not a crash, and
-the answer then asked for replaces it (``replaced``); any other row is never overwritten (the
-first answer written wins).
+answer: their ``text`` and ``reasoning`` are stored as made and served so. A read derives the
+answer and its ``reasoning`` from that again, by the rules of the day (the adapter's ``reread``,
+applied by :class:`~halluscope.adapters.client.ModelClient`), so an entry cached before a rule
+changed is served as the current code would have made it, without asking the model again; an
+entry cached before ``content`` was kept is split when read, unless it was split when cached (it
+has a ``reasoning``). A row no answer can be read from is a miss (warned about once), not a
+crash, and the answer then asked for replaces it (``replaced``); any other row is never
+overwritten (the first answer written wins).
 
 Timeouts, retry settings, concurrency and credentials are not part of it: they change
 how an answer is obtained, not which answer it is. The document itself is stored beside the

@@ -373,10 +373,11 @@ class Response:
             ``<think>`` block of :func:`split_thoughts`, the reasoning field an OpenAI-compatible
             server's parser fills, Claude's thinking blocks, Gemini's thought summary);
             ``None`` when there were none.
-        raw: The reply's content as the server (or a local model) sent it, before :func:`finish_reply` made
-            ``text`` and ``reasoning`` of it (``None``: the adapter post-processes nothing).
-            Stored in the cache, so that reading an entry derives them again by the current
-            rules (the adapter's ``reread``).
+        raw: The reply's content as the server (or a local model) sent it, before
+            :func:`finish_reply` made ``text`` and ``reasoning`` of it (``None``: the adapter
+            post-processes nothing, or it is the answer as it is). Stored in the cache, so that
+            reading an entry derives them again by the current rules (the adapter's
+            ``reread``).
         sent_reasoning: The reasoning the server sent in a field of its own (``None``: none),
             stored beside ``raw`` for the same reason.
     """

@@ -44,7 +44,10 @@ def test_no_content_at_the_token_limit_is_an_empty_answer_cut_short(tmp_path, mo
     assert line["response"] == "" and line["finish_reason"] == "length" and "error" not in line
     sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
     assert sheet["counts"]["truncated"] == 1
-    body["choices"][0]["finish_reason"] = "stop"               # no text and no reason: malformed
+    body["choices"][0]["finish_reason"] = "stop"      # reasoning alone: an answer, empty
+    resp = parse_completion(json.dumps(body))            # (tests/test_reasoning_providers.py)
+    assert (resp.text, resp.reasoning) == ("", "Let me think")
+    del body["choices"][0]["message"]["reasoning_content"]   # no text, nothing: malformed
     with pytest.raises(Exception, match="no message content"):
         parse_completion(json.dumps(body))
 

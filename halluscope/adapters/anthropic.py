@@ -5,7 +5,10 @@
   policy (long edge 1568 px, ~1.15 MP, 5 MB), placed before the text as Anthropic recommends;
 * the SDK (2.x) no longer has sampling parameters and the API version it sends rejects them, so
   ``temperature``/``top_p`` are not sent unless ``send_sampling_params=True`` (for gateways or
-  older API versions that accept them); they still enter the cache key. The run sheet says so.
+  older API versions that accept them); they still enter the cache key. The run sheet says so;
+* extended thinking: the text of ``thinking`` blocks is the answer's ``reasoning``, never part of
+  the answer (the ``text`` blocks); a ``redacted_thinking`` block (encrypted by Anthropic) is
+  noted there as :data:`REDACTED_THINKING`, its data never kept (:func:`message_text`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,32 @@ def _no_answer(stop_reason: str | None) -> None:
         raise RequestError("Claude declined to answer (stop_reason refusal)")
     if stop_reason not in _ENDED:
         raise MalformedResponse(f"the response has no text block (stop_reason {stop_reason})")
+
+
+#: What ``reasoning`` holds in place of each ``redacted_thinking`` block: that Claude thought
+#: there and Anthropic sent the thoughts encrypted. The encrypted ``data`` is never kept: it is
+#: no text a person can read, and nothing of it goes into an output, a log or the cache.
+REDACTED_THINKING = "[redacted_thinking: encrypted by Anthropic, not kept]"
+
+
+def message_text(blocks: Any) -> tuple[str, str | None]:
+    """``(answer, reasoning)`` of a message's content blocks: the answer is its ``text`` blocks
+    joined; the reasoning its ``thinking`` blocks' text (extended thinking), one paragraph each,
+    with :data:`REDACTED_THINKING` where a block was ``redacted_thinking``; ``None`` when there
+    was no thinking. Blank thinking is none; other block types (tool use) are neither."""
+    texts: list[str] = []
+    thoughts: list[str] = []
+    for block in blocks or ():
+        kind = getattr(block, "type", None)
+        if kind == "text":
+            texts.append(block.text)
+        elif kind == "thinking":
+            thought = getattr(block, "thinking", None)
+            if isinstance(thought, str) and thought.strip():
+                thoughts.append(thought.strip())
+        elif kind == "redacted_thinking":
+            thoughts.append(REDACTED_THINKING)
+    return "".join(texts), ("\n\n".join(thoughts) if thoughts else None)
 
 
 class AnthropicModel(SendsPreparedImages):
@@ -139,14 +168,16 @@ class AnthropicModel(SendsPreparedImages):
         except Exception as exc:  # noqa: BLE001
             raise map_sdk_error(exc, self._sdk) from None
         try:
-            texts = [b.text for b in message.content if getattr(b, "type", None) == "text"]
-            if not "".join(texts):
+            text, reasoning = message_text(message.content)
+            if not text:
                 _no_answer(message.stop_reason)
             usage = token_counts(message.usage, {"input_tokens": "input_tokens",
                                                  "output_tokens": "output_tokens"},
                                  where="anthropic message")
-            return Response(text="".join(texts), model=message.model or None, usage=usage,
-                            finish_reason=message.stop_reason)
+            # stored in the cache as it is made here (text and reasoning): no reread needed,
+            # the thinking never entered ``text`` in any version
+            return Response(text=text, model=message.model or None, usage=usage,
+                            finish_reason=message.stop_reason, reasoning=reasoning)
         except (MalformedResponse, RequestError):
             raise
         except Exception as exc:  # noqa: BLE001

@@ -37,13 +37,17 @@ The key is the sha256 of a canonical JSON document holding exactly what decides 
 
 What is stored is the answer and, for a provider whose replies halluscope post-processes (an
 OpenAI-compatible server's: the leading ``<think>`` block and the ``reasoning_content`` /
-``reasoning`` field kept out of the answer, :func:`~halluscope.adapters.types.finish_reply`),
-the reply as the server sent it (``content``, ``reasoning_content``). A read derives the answer and
-its ``reasoning`` from that again, by the rules of the day (the adapter's ``reread``, applied by
-:class:`~halluscope.adapters.client.ModelClient`), so an entry cached before a rule changed is
-served as the current code would have made it, without asking the model again; an entry cached
-before ``content`` was kept is split when read, unless it was split when cached (it has a
-``reasoning``). A row no answer can be read from is a miss (warned about once), not a crash.
+``reasoning`` field kept out of the answer, :func:`~halluscope.adapters.types.finish_reply`; a
+local model's decoded text, split the same way), the reply as sent (``content``,
+``reasoning_content``). Claude's thinking and Gemini's thought summaries never entered the
+answer: their ``text`` and ``reasoning`` are stored as made and served so. A read derives the
+answer and its ``reasoning`` from that again, by the rules of the day (the adapter's ``reread``,
+applied by :class:`~halluscope.adapters.client.ModelClient`), so an entry cached before a rule
+changed is served as the current code would have made it, without asking the model again; an
+entry cached before ``content`` was kept is split when read, unless it was split when cached (it
+has a ``reasoning``). A row no answer can be read from is a miss (warned about once), not a
+crash, and the answer then asked for replaces it (``replaced``); any other row is never
+overwritten (the first answer written wins).
 
 Timeouts, retry settings, concurrency and credentials are not part of it: they change
 how an answer is obtained, not which answer it is. The document itself is stored beside the
@@ -233,7 +237,10 @@ class ResponseCache:
         self.writes = 0
         self.write_errors = 0
         self.superseded = 0
+        self.replaced = 0
         self._warned = False
+        # rows get() could read no answer from: key -> the stored text, which put() replaces
+        self._unreadable: dict[str, Any] = {}
         self._conn: sqlite3.Connection | None = None
         self.moved_aside: Path | None = None
         # inside batched(): rows not written yet, by key (the first one), the thread and loop
@@ -319,9 +326,12 @@ class ResponseCache:
         try:
             hit = None if row is None else Response.from_cache(json.loads(row[0]))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            # a row no answer can be read from (hand-edited, another tool's): asked anew
+            # a row no answer can be read from (hand-edited, another tool's): asked anew, and
+            # the new answer takes its place (put), or it would be asked on every run
             self._warn_once(f"cannot read an answer in the response cache {self.path} "
                             f"({type(exc).__name__}: {exc}); asking the model instead")
+            if waiting is None or row[0] is not waiting[4]:
+                self._unreadable[key] = row[0]
             hit = None
         if hit is None:
             self.misses += 1
@@ -378,7 +388,8 @@ class ResponseCache:
         self.superseded += 1
 
     def put(self, key: str, doc: dict[str, Any], response: Response) -> None:
-        """Store ``response`` under ``key`` unless an answer is already there."""
+        """Store ``response`` under ``key`` unless an answer is already there; a row
+        :meth:`get` could read no answer from is no answer: it is replaced."""
         if self._conn is None:
             return
         from halluscope._json import dumps_utf8
@@ -387,6 +398,8 @@ class ResponseCache:
         response_json = dumps_utf8(redact_mapping(response.to_cache()))
         row = (key, doc.get("provider", ""), doc.get("model", ""), request_json, response_json,
                time.time())
+        if key in self._unreadable and self._replace(row, self._unreadable.pop(key, None)):
+            return
         if self._pending is not None and threading.get_ident() == self._batch_thread:
             self._pending.append(row)
             self._pending_by_key.setdefault(key, row)
@@ -394,6 +407,25 @@ class ResponseCache:
                 self._flush_timer = self._loop.call_later(BATCH_DELAY, self.flush)
             return
         self._write([row])
+
+    def _replace(self, row: tuple, unreadable: Any) -> bool:
+        """Write ``row`` over the unreadable text :meth:`get` found under its key, if that is
+        still what is stored (another process may have written an answer since: the first
+        answer wins); whether it did."""
+        try:
+            with self._lock:
+                done = self._conn.execute(
+                    "UPDATE responses SET provider = ?, model = ?, request = ?, response = ?, "
+                    "created = ? WHERE key = ? AND response IS ?",
+                    (*row[1:], row[0], unreadable)).rowcount == 1
+                if done:
+                    self.writes += 1
+                    self.replaced += 1
+        except sqlite3.Error as exc:
+            self._warn_once(f"cannot write to the response cache {self.path} ({exc}); "
+                            f"answers are not being cached")
+            return False
+        return done
 
     def _write(self, rows: list[tuple]) -> None:
         """Insert ``rows`` (one transaction); a failure is counted and warned about once."""
@@ -506,6 +538,7 @@ class ResponseCache:
                 "writes": self.writes, **({} if self.exists else {"exists": False}),
                 **({"write_errors": self.write_errors} if self.write_errors else {}),
                 **({"superseded": self.superseded} if self.superseded else {}),
+                **({"replaced": self.replaced} if self.replaced else {}),
                 **({"moved_aside": str(self.moved_aside)} if self.moved_aside else {})}
 
 

@@ -6,7 +6,9 @@
 * the SDK's own retries are off (``HttpRetryOptions(attempts=1)``): the client retries,
   waiting what a 429's ``google.rpc.RetryInfo`` asks (Gemini sends no ``Retry-After``);
 * the model version Gemini reports (``model_version``) is recorded as the served model; one
-  that is no string is unknown (``None``), as the OpenAI adapter takes such a model name.
+  that is no string is unknown (``None``), as the OpenAI adapter takes such a model name;
+* a thinking model's thought summary (parts marked ``thought``) is the answer's ``reasoning``,
+  never part of the answer (:func:`candidate_thoughts`).
 """
 
 from __future__ import annotations
@@ -62,6 +64,16 @@ def candidate_text(cand: Any) -> tuple[str, str | None]:
     if finish == "MAX_TOKENS" or (parts and finish == "STOP"):
         return "", finish
     raise MalformedResponse(f"the response has no text (finish reason {finish})")
+
+
+def candidate_thoughts(cand: Any) -> str | None:
+    """A thinking model's thought summary in a Gemini candidate: the text of its parts marked
+    ``thought`` (``includeThoughts``), joined as the answer's parts are, stripped; ``None`` when
+    there is none (or only blank text). It is the answer's ``reasoning``, never the answer."""
+    parts = getattr(getattr(cand, "content", None), "parts", None)
+    thoughts = "".join(p.text for p in parts or () if getattr(p, "thought", False)
+                       and isinstance(getattr(p, "text", None), str)).strip()
+    return thoughts or None
 
 
 def _headers(exc: Any) -> dict[str, str]:
@@ -279,8 +291,11 @@ class GeminiModel(SendsPreparedImages):
         usage = token_counts(getattr(resp, "usage_metadata", None),
                              {"input_tokens": "prompt_token_count",
                               "output_tokens": "candidates_token_count"}, where="gemini response")
+        # stored in the cache as made here (text and reasoning): no version ever put a thought
+        # into ``text``, so a hit needs no re-derivation
         return Response(text=text, model=getattr(resp, "model_version", None),
-                        usage=usage, finish_reason=finish)
+                        usage=usage, finish_reason=finish,
+                        reasoning=candidate_thoughts(resp.candidates[0]))
 
     async def aclose(self) -> None:
         try:

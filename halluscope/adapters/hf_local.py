@@ -16,6 +16,14 @@ folder, ``files:`` and a sha256 over ``config.json`` and each weights file's nam
 MiB (the safetensors header: tensor names, shapes and offsets). Generation runs in a worker thread, one request at a
 time per model (``concurrency_hint = 1``); greedy unless temperature > 0, when the torch seed is
 derived from the decoding seed and sample index.
+
+A reasoning model's ``<think>...</think>`` block (Qwen3, DeepSeek-R1 distills) is split off the
+decoded text as the OpenAI-compatible adapter splits a server's content
+(:func:`~halluscope.adapters.types.finish_reply`): the thoughts are ``reasoning``, never the
+answer. Where the chat template itself opens the block (the generation prompt ends with
+``<think>``, as DeepSeek-R1 distills' and QwQ's do), the decoded text begins inside it, so it is
+read as the template's ``<think>`` followed by it (:func:`reply_as_sent`). The reply so read is
+kept in the cache (``raw``) and split again when a hit is read, as the OpenAI adapter's is.
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.adapters.images import decoded_image, part_image, pixels_digest, policy
-from halluscope.adapters.types import ImagePart, Request, RequestError, Response
+from halluscope.adapters.types import (THINK_OPEN, ImagePart, Request, RequestError, Response,
+                                       finish_reply, reread_reply)
 from halluscope.errors import ConfigError, MissingExtraError
 from halluscope.packages import installed_version
 
@@ -68,6 +77,15 @@ def cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
     stop string is not part of the answer), and whether one was found."""
     hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
     return (text[:min(hits)], True) if hits else (text, False)
+
+
+def reply_as_sent(prompt: str, decoded: str) -> str:
+    """The model's reply as one text to split (:func:`~halluscope.adapters.types.finish_reply`):
+    ``decoded``, after the ``<think>`` the chat template put at the very end of ``prompt``
+    when it did (its generation prompt opens the block, so the model's first token is already
+    a thought); stripped, as a local answer always was."""
+    opened = prompt.rstrip().endswith(THINK_OPEN)
+    return (f"{THINK_OPEN}\n{decoded}" if opened else decoded).strip()
 
 
 def files_pin(folder: Path) -> str:
@@ -311,18 +329,26 @@ class HFLocalModel:
             with torch.inference_mode():
                 out = model.generate(**inputs, **gen)
             new = out[0, n_in:]
-            answer, stopped = cut_at_stop(tokenizer.decode(new, skip_special_tokens=True),
-                                          d.stop)
-            answer = answer.strip()
+            decoded, stopped = cut_at_stop(tokenizer.decode(new, skip_special_tokens=True),
+                                           d.stop)
+            raw = reply_as_sent(text, decoded)
         eos = getattr(tokenizer, "eos_token_id", None)
         finished = stopped or len(new) < d.max_tokens or (eos is not None
                                                           and int(new[-1]) == eos)
+        answer, reasoning = finish_reply(raw)
         return Response(text=answer, model=self.model,
                         usage={"input_tokens": int(n_in), "output_tokens": int(len(new))},
-                        finish_reason="stop" if finished else "length")
+                        finish_reason="stop" if finished else "length", reasoning=reasoning,
+                        raw=raw if raw != answer else None)   # (the same text: kept once)
 
     async def generate(self, request: Request) -> Response:
         return await asyncio.to_thread(self.generate_sync, request)
+
+    def reread(self, response: Response) -> Response:
+        """A cached answer as :meth:`generate_sync` makes it today
+        (:func:`~halluscope.adapters.types.reread_reply`): an answer cached before the
+        ``<think>`` split is served split."""
+        return reread_reply(response)
 
     async def aclose(self) -> None:
         with self._lock:

@@ -25,7 +25,6 @@ The SDK's own retries are off: the client retries.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import os
@@ -38,7 +37,8 @@ from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
                                        RequestError, Response, check_detail, clip,
-                                       finish_reply, redact_secrets, token_counts)
+                                       finish_reply, redact_secrets, reread_reply,
+                                       token_counts)
 from halluscope.errors import MissingExtraError
 from halluscope.redact import endpoint_url, register_options, register_secret, register_url
 
@@ -242,8 +242,9 @@ class OpenAICompatible(SendsPreparedImages):
                 "max_tokens_param": self.max_tokens_param}
 
     def reread(self, response: Response) -> Response:
-        """A cached answer as this adapter parses a reply today (:func:`reread`)."""
-        return reread(response)
+        """A cached answer as this adapter parses a reply today
+        (:func:`~halluscope.adapters.types.reread_reply`)."""
+        return reread_reply(response)
 
     def redact(self, text: str) -> str:
         return redact_secrets(text, (self._key,) if self._key not in ("EMPTY", OFFLINE_KEY)
@@ -302,10 +303,12 @@ def parse_completion(body: bytes | str) -> Response:
         finish = choices[0].get("finish_reason")
         sent = _sent_reasoning(message)
         if text is None:
-            if finish == "length":
+            if finish == "length" or (sent is not None and finish == "stop"):
                 # the token limit came before any answer text (a reasoning model that spent
                 # it thinking): an empty answer cut short, as Anthropic's and Gemini's are --
-                # not a malformed body retried to the same end
+                # not a malformed body retried to the same end. A model that stopped after
+                # reasoning alone answered too: an empty answer with its reasoning, as a
+                # content that is all <think> block is, and as Claude's thinking with no text
                 text = ""
             else:
                 raise MalformedResponse("the response has no message content")
@@ -345,23 +348,6 @@ def _sent_reasoning(message: Any) -> str | None:
         if isinstance(value, str) and value.strip():
             return value
     return None
-
-
-def reread(response: Response) -> Response:
-    """A cached answer as :func:`parse_completion` makes it today: ``text`` and ``reasoning``
-    derived again (:func:`~halluscope.adapters.types.finish_reply`) from the reply as sent
-    (``raw``); an entry cached before ``raw`` was kept gets its ``<think>`` block split off
-    now, unless it was split when cached (it has a ``reasoning``)."""
-    if response.raw is not None:
-        text, reasoning = finish_reply(response.raw, response.sent_reasoning)
-    elif response.reasoning is None:
-        text, reasoning = finish_reply(response.text)
-    else:
-        return response
-    if (text, reasoning) == (response.text, response.reasoning):
-        return response
-    log.debug("cached answer derived again by the current rules (its <think> block split off)")
-    return dataclasses.replace(response, text=text, reasoning=reasoning)
 
 
 def create(model: str, *, provider: str = "openai", base_url: str | None = None,

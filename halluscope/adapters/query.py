@@ -108,8 +108,12 @@ class QueryCounts:
             text (``finish_reason`` ``content_filter``, ``refusal``, ``SAFETY``, ...): kept,
             but not the whole answer.
         reasoning: Answers that came with a reasoning model's thoughts (a leading ``<think>``
-            block, or the server's ``reasoning_content``/``reasoning`` field), kept out
+            block, the server's ``reasoning_content``/``reasoning`` field, Claude's thinking,
+            Gemini's thought summary), kept out
             of ``response`` and written as ``reasoning``.
+        thought_only: Of those, answers whose ``response`` is empty: the model's output was
+            all reasoning. An empty answer is an answer (an audit scores it by each metric's
+            rule for one, and says so); this says where it came from.
     """
 
     total: int = 0
@@ -120,6 +124,7 @@ class QueryCounts:
     truncated: int = 0
     filtered: int = 0
     reasoning: int = 0
+    thought_only: int = 0
 
     @property
     def done(self) -> int:
@@ -353,6 +358,7 @@ class _QueryRun:
             counts.filtered += 1
         if "reasoning" in rec and "error" not in rec:
             counts.reasoning += 1
+            counts.thought_only += not str(rec.get("response", "")).strip()
         if self.fh is not None:
             self.fh.write(dumps_utf8(rec) + "\n")
             self.fh.flush()

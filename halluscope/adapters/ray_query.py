@@ -235,7 +235,8 @@ class WorkerStats:
     Stands in for the client and the cache in :func:`~halluscope.adapters.query._runsheet`."""
 
     SUMMED = ("calls", "cache_hits", "retries", "retry_wait_s", "rate_limited",
-              "rate_limit_wait_s", "hits", "misses", "writes", "write_errors", "superseded")
+              "rate_limit_wait_s", "hits", "misses", "writes", "write_errors", "superseded",
+              "replaced")
 
     def __init__(self, cache_base: dict[str, Any] | None, offline: bool):
         self.clients: dict[str, dict[str, Any]] = {}

@@ -31,7 +31,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from halluscope.errors import HalluscopeError
@@ -371,11 +371,13 @@ class Response:
         attempts: Attempts the call took (1 = no retry).
         reasoning: A reasoning model's thoughts kept out of ``text`` (the inline
             ``<think>`` block of :func:`split_thoughts`, the reasoning field an OpenAI-compatible
-            server's parser fills); ``None`` when there were none.
-        raw: The reply's content as the server sent it, before :func:`finish_reply` made
-            ``text`` and ``reasoning`` of it (``None``: the adapter post-processes nothing).
-            Stored in the cache, so that reading an entry derives them again by the current
-            rules (the adapter's ``reread``).
+            server's parser fills, Claude's thinking blocks, Gemini's thought summary);
+            ``None`` when there were none.
+        raw: The reply's content as the server (or a local model) sent it, before
+            :func:`finish_reply` made ``text`` and ``reasoning`` of it (``None``: the adapter
+            post-processes nothing, or it is the answer as it is). Stored in the cache, so that
+            reading an entry derives them again by the current rules (the adapter's
+            ``reread``).
         sent_reasoning: The reasoning the server sent in a field of its own (``None``: none),
             stored beside ``raw`` for the same reason.
     """
@@ -418,6 +420,24 @@ class Response:
                    reasoning=obj.get("reasoning"), raw=obj.get("content"),
                    sent_reasoning=obj.get("reasoning_content"))
 
+
+
+def reread_reply(response: Response) -> Response:
+    """A cached answer of an adapter that post-processes its replies (an OpenAI-compatible
+    server's, a local transformers model's) as the adapter makes it today: ``text`` and
+    ``reasoning`` derived again (:func:`finish_reply`) from the reply as sent (``raw``); an
+    entry cached before ``raw`` was kept gets its ``<think>`` block split off now, unless it was
+    split when cached (it has a ``reasoning``)."""
+    if response.raw is not None:
+        text, reasoning = finish_reply(response.raw, response.sent_reasoning)
+    elif response.reasoning is None:
+        text, reasoning = finish_reply(response.text)
+    else:
+        return response
+    if (text, reasoning) == (response.text, response.reasoning):
+        return response
+    log.debug("cached answer derived again by the current rules (its <think> block split off)")
+    return replace(response, text=text, reasoning=reasoning)
 
 _USAGE_WARNED: set[tuple[str, str]] = set()
 #: More tokens than any call has; past it a count would not even survive a float.

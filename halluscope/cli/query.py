@@ -215,21 +215,22 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
         from halluscope.adapters.outlock import not_in_prompts_note
         err_console.print(f"[yellow]warning:[/yellow] {plain(not_in_prompts_note(out, stale))}",
                           highlight=False, soft_wrap=True)
-    if c.truncated:
-        err_console.print(f"[yellow]note:[/yellow] {c.truncated} answer(s) stopped at the token "
-                          f"limit (finish_reason in their lines); raise --max-tokens to let "
-                          f"them finish", highlight=False, soft_wrap=True)
-    if c.filtered:
-        err_console.print(f"[yellow]note:[/yellow] {c.filtered} answer(s) were cut short by the "
-                          f"provider's filter or a refusal after some text (finish_reason in "
-                          f"their lines): partial answers, which an audit scores as given",
-                          highlight=False, soft_wrap=True)
-    if c.reasoning:
-        err_console.print(f"[yellow]note:[/yellow] {c.reasoning} answer(s) came with a "
-                          f"reasoning model's thoughts (a leading <think>...</think> block or "
-                          f"the server's reasoning field): kept out of 'response', in "
-                          f"'reasoning'",
-                          highlight=False, soft_wrap=True)
+    notes = ((c.truncated, "answer(s) stopped at the token limit (finish_reason in their lines); "
+                           "raise --max-tokens to let them finish"),
+             (c.filtered, "answer(s) were cut short by the provider's filter or a refusal after "
+                          "some text (finish_reason in their lines): partial answers, which an "
+                          "audit scores as given"),
+             (c.reasoning, "answer(s) came with a reasoning model's thoughts (a "
+                           "<think>...</think> block, the server's reasoning field, Claude's "
+                           "thinking, Gemini's thought summary): kept out of 'response', in "
+                           "'reasoning'"),
+             (c.thought_only, "of them have an empty answer: the model's output was all "
+                              "reasoning. An audit scores an empty answer by each metric's rule "
+                              "for one and says so"))
+    for n, note in notes:
+        if n:
+            err_console.print(f"[yellow]note:[/yellow] {n} {note}", highlight=False,
+                              soft_wrap=True)
     requested = result.runsheet.get("model", {}).get("model")
     for name, n in sorted(result.reported_models.items()):
         if name != requested:

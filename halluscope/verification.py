@@ -449,7 +449,8 @@ class PageVerifier:
             # a quote across a page break has a part on each page
             for part in p.get("parts") or [{"page": p["page"], "char_span": p["char_span"]}]:
                 try:
-                    boxes = doc.char_boxes(part["page"], *part["char_span"])
+                    by = {"reading": p["reading"]} if p.get("reading") else {}
+                    boxes = doc.char_boxes(part["page"], *part["char_span"], **by)
                 except Exception as exc:             # noqa: BLE001 - drawing aid only
                     log.debug("no highlight boxes for %s: %s", record.id, exc)
                     boxes = []

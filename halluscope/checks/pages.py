@@ -62,6 +62,20 @@ with every line in before without, so a quote that contains the header (or quote
 found on its page exactly as before. A document of one or two pages, or with no such lines,
 is checked as if this step did not exist.
 
+Two readings of a page
+----------------------
+A page set in columns can be read two ways: row by row across the whole page (its ``text``:
+right for one column and for tables, read a row at a time) and column by column
+(:mod:`halluscope.evidence.ocr_columns`: OCR lines, or a PDF text layer drawn row across row,
+split at the gutters between columns). No rule tells an article's columns from a table's, so
+a quote holds when it is found in *either* reading: first as the page's text stands (every
+step above), then, only when that does not find it on the cited pages and a page of the
+document has columns, the same search in the column reading. A quote found there has
+``"reading": "columns"`` in its evidence (its ``char_span`` is then in the column reading's
+text, :meth:`~halluscope.evidence.documents.Document.column_text`) and its reason says "the
+page read column by column". A quote the row reading finds gets the verdict and evidence it
+always had; a page of one column has no second reading.
+
 Each page's normalised and loose forms are made once per document and remembered
 (:mod:`halluscope.checks.pagetext`): a quote looked for on every page of a 200-page document
 costs a search, not 200 normalisations.
@@ -445,6 +459,25 @@ def _page_verdict(claim: Claim, page: int, document: Any, prov: dict[str, Any]) 
                    f"page {page} does not exist: {document.name} has {pages}", "page-exists")
 
 
+def _find_in_readings(q: Quote, searched: tuple[int, ...], document: Any
+                      ) -> tuple[QuoteMatch, Any, str | None]:
+    """``q`` looked for in the pages as read row by row (their ``text``) and, when that does
+    not find it on the cited pages and a page of the document has columns
+    (:mod:`halluscope.evidence.ocr_columns`), read column by column: a quote holds in either
+    reading. Returns the match, the ``page number -> text`` its spans are in, and
+    ``"columns"`` when the column reading was used (else ``None``). A quote not on its cited
+    pages in either reading is reported where the row reading found it elsewhere, else where
+    the column reading did."""
+    rows = find_quote(q, searched, document.text, document.n_pages)
+    has_columns = getattr(document, "has_columns", None)
+    if rows.found or has_columns is None or not has_columns():
+        return rows, document.text, None
+    cols = find_quote(q, searched, document.column_text, document.n_pages)
+    if cols.found or (cols.others and not rows.others):
+        return cols, document.column_text, "columns"
+    return rows, document.text, None
+
+
 def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
                    prov: dict[str, Any]) -> Verdict:
     """Is quote or number ``q`` on the pages ``cit`` cites?"""
@@ -457,20 +490,22 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
     inside = tuple(p for lo, hi in cit.ranges for p in range(max(lo, 1),
                                                              min(hi, document.n_pages) + 1))
     searched = tuple(dict.fromkeys(cit.pages + inside))
-    m = find_quote(q, searched, document.text, document.n_pages)
+    m, text, reading = _find_in_readings(q, searched, document)
     where = "p. " + ", ".join([str(p) for p in cit.pages if not any(
         lo <= p <= hi for lo, hi in cit.ranges)] + [f"{lo}-{hi}" for lo, hi in cit.ranges])
+    by = {"reading": reading} if reading else {}
     if m.found:
         ev = Evidence(source=document.page(m.page).source, label=f"p. {m.page}",
                       payload={"page": m.page, "found": m.snippet, "match": m.how,
-                               "char_span": list(m.span), **_parts(m, document.text)},
+                               "char_span": list(m.span), **_parts(m, text), **by},
                       provenance=prov)
         how = f"on page {m.page}" if not m.parts else f"across {m.where()}"
+        read = ", the page read column by column" if reading else ""
         return Verdict(claim, "supported", 1.0, (ev,),
-                       f"found {how} ({m.how} match{_left_out(m, document.text)})",
+                       f"found {how} ({m.how} match{read}{_left_out(m, text)})",
                        "page-quote")
     ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=where,
-                  payload=_missing_payload(m, document.text), provenance=prov)
+                  payload={**_missing_payload(m, text), **by}, provenance=prov)
     why = (f"not on {where}; found on {_elsewhere_text(m)}" if m.others
            else f"not on {where} nor anywhere in the document")
     return Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote")
@@ -492,7 +527,8 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
     consecutive cited pages (the evidence then has ``pages`` and ``parts``, the span on each
     page); hallucinated when it is not: the reason says where else it was found, if anywhere,
     and the evidence's ``found_on`` lists those pages and ``found_elsewhere`` the match on each,
-    see :func:`found_elsewhere`).
+    see :func:`found_elsewhere`). A quote found only with the page read column by column has
+    ``"reading": "columns"`` in its evidence (see "Two readings of a page" above).
     """
     citations = parse_page_citations(record.response) if citations is None else citations
     out: list[Verdict] = []

@@ -16,6 +16,16 @@ Page text comes from, in order:
 :meth:`Document.char_boxes` maps a character range of a page's text back to pixel boxes on the
 page image :meth:`Document.render` draws (from the PDF's character boxes, or the OCR lines that
 hold the range), so that a report can highlight a quote where it was found.
+
+An OCR page set in columns has a second reading (:attr:`Page.columns`, made from the same OCR
+lines by :func:`~halluscope.evidence.ocr_columns.column_order`): the page's ``text`` reads
+rows across the whole page, as before, and the column reading reads each column top to
+bottom. :meth:`Document.column_text` gives it, page by page (a page without one: its text), and
+:meth:`Document.char_boxes` maps ranges of it with ``reading="columns"``. A PDF text layer is
+read in the order the PDF draws its characters (pdfium's): column by column in what LaTeX or a
+word processor writes, row across row in what some converters write; so a PDF page gets a
+column reading too, made on first use (after a quote was not found) from the text layer's
+line boxes, when it has columns and that reading differs from its text.
 """
 
 from __future__ import annotations
@@ -30,7 +40,9 @@ from typing import Any
 from halluscope.errors import ConfigError, UnreadableImage
 from halluscope.evidence.cache import EvidenceCache, sha256_file
 from halluscope.evidence.detect import require
-from halluscope.evidence.ocr import OcrEngine, OcrLine, cached_read, lines_text, load_ocr
+from halluscope.evidence.ocr import (OcrEngine, OcrLine, cached_read, lines_text, load_ocr,
+                                     reading_order)
+from halluscope.evidence.ocr_columns import column_order
 from halluscope.imageio import check_path, check_pixels, frame_count, open_image
 from halluscope.records import document_source, record_document_source  # noqa: F401 - here too
 
@@ -49,6 +61,8 @@ class Page:
         source: ``pdf`` (text layer) or ``ocr``.
         lines: OCR lines with pixel boxes (OCR pages only), at the document's render scale.
         starts: Offset of each OCR line in ``text``.
+        reading: ``rows`` (the page read row by row, its ``text``) or ``columns``.
+        columns: The page read column by column (an OCR page set in columns), else ``None``.
     """
 
     number: int
@@ -56,6 +70,36 @@ class Page:
     source: str
     lines: list[OcrLine] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)
+    reading: str = "rows"
+    columns: Page | None = None
+
+
+def ocr_page(number: int, lines: list[OcrLine], reading: str = "rows") -> Page:
+    """The page OCR ``lines`` (in that order) make: text one line per line, each line's
+    offset; a row reading also gets its column reading, when the page has columns."""
+    starts, pos = [], 0
+    for ln in lines:
+        starts.append(pos)
+        pos += len(ln.text) + 1
+    page = Page(number, lines_text(lines), "ocr", lines, starts, reading)
+    if reading == "rows":
+        by_columns = column_order(lines)
+        if by_columns is not None:
+            page.columns = ocr_page(number, by_columns, "columns")
+    return page
+
+
+class ColumnReading:
+    """``page number -> text`` of a document's column reading (see :meth:`Document.column_text`);
+    an object of its own so that the page forms made of it are remembered apart from those of
+    the row reading (:func:`~halluscope.checks.pagetext.page_forms` keys them by owner)."""
+
+    def __init__(self, document: Document):
+        self.document = document
+
+    def __call__(self, number: int) -> str:
+        columns = self.document.columns(number)
+        return columns.text if columns is not None else self.document.page(number).text
 
 
 class Document:
@@ -102,6 +146,9 @@ class Document:
         self.cache = cache
         self._pdf = None
         self._pages: dict[int, Page] = {}
+        self._columns_made: set[int] = set()       # PDF pages whose column reading was made
+        self.column_text = ColumnReading(self)
+        """``page number -> text`` read column by column (a page without columns: its text)."""
         if self.pdf_path is not None:
             pdfium = require("pypdfium2", "reading PDF documents", "docs", "pypdfium2")
             try:
@@ -149,6 +196,29 @@ class Document:
     def text(self, number: int) -> str:
         return self.page(number).text
 
+    def columns(self, number: int) -> Page | None:
+        """Page ``number`` read column by column, or ``None`` when it has no columns (an OCR
+        page's comes with its lines; a PDF page's is made from its text layer on first use)."""
+        page = self.page(number)
+        if page.source == "pdf" and number not in self._columns_made:
+            self._columns_made.add(number)
+            page.columns = self._pdf_columns(page)
+        return page.columns
+
+    def has_columns(self) -> bool:
+        """Whether a page read so far has a column reading."""
+        return any(self.columns(n) is not None for n in list(self._pages))
+
+    def _pdf_columns(self, page: Page) -> Page | None:
+        pdf_page = self._pdf[page.number - 1]
+        lines = pdf_lines(pdf_page.get_textpage(), pdf_page.get_height(), self.scale)
+        by_columns = column_order(reading_order(lines))
+        if by_columns is None:
+            return None
+        out = ocr_page(page.number, by_columns, "columns")
+        out.source = "pdf"
+        return None if " ".join(out.text.split()) == " ".join(page.text.split()) else out
+
     def _read(self, number: int) -> Page:
         if self._pdf is not None:
             try:
@@ -161,12 +231,7 @@ class Document:
                 return Page(number, text, "pdf")
             log.info("%s p.%d has no usable text layer; OCR", self.name, number)
         image = self.render(number)
-        lines = cached_read(self.ocr, image, self.cache)
-        starts, pos = [], 0
-        for ln in lines:
-            starts.append(pos)
-            pos += len(ln.text) + 1
-        return Page(number, lines_text(lines), "ocr", lines, starts)
+        return ocr_page(number, cached_read(self.ocr, image, self.cache))
 
     def render(self, number: int):
         """Page ``number`` as a PIL image (PDF pages rendered at ``dpi``); an unreadable page
@@ -191,12 +256,15 @@ class Document:
         except UnreadableImage as exc:
             raise UnreadableImage(exc.reason, path=exc.path, field="document") from None
 
-    def char_boxes(self, number: int, start: int, end: int
+    def char_boxes(self, number: int, start: int, end: int, reading: str | None = None
                    ) -> list[tuple[float, float, float, float]]:
         """Pixel boxes (on :meth:`render`'s image) covering characters ``start:end`` of page
-        ``number``'s text, one per text line."""
+        ``number``'s text (with ``reading="columns"``: of its column reading), one per text
+        line."""
         page = self.page(number)
-        if page.source == "ocr":
+        if reading == "columns" and self.columns(number) is not None:
+            page = page.columns
+        if page.source == "ocr" or page.reading == "columns":
             return [ln.box for ln, s in zip(page.lines, page.starts)
                     if s < end and s + len(ln.text) > start]
         pdf_page = self._pdf[number - 1]
@@ -226,6 +294,26 @@ class Document:
         if self._pdf is not None:
             self._pdf.close()
             self._pdf = None
+
+
+def pdf_lines(textpage: Any, height: float, scale: float) -> list[OcrLine]:
+    """The text lines of a PDF page's text layer with their boxes (render pixels at ``scale``):
+    pdfium's text rectangles, neighbours on one line less than a line height apart joined (it
+    splits a line at a ligature or a change of font)."""
+    rows: list[list[Any]] = []                # [x1, y1, x2, y2, text]
+    for i in range(textpage.count_rects()):
+        left, bottom, right, top = textpage.get_rect(i)
+        text = " ".join(textpage.get_text_bounded(left, bottom, right, top).split("\n"))
+        box = [left * scale, (height - top) * scale, right * scale, (height - bottom) * scale]
+        if not text.strip():
+            continue
+        if rows and _same_line(rows[-1], box) and box[0] - rows[-1][2] < box[3] - box[1]:
+            r = rows[-1]
+            rows[-1] = [r[0], min(r[1], box[1]), max(r[2], box[2]), max(r[3], box[3]),
+                        r[4] + text]
+        else:
+            rows.append(box + [text])
+    return [OcrLine(" ".join(r[4].split()), (r[0], r[1], r[2], r[3]), 1.0) for r in rows]
 
 
 def _same_line(a: Sequence[float], b: Sequence[float]) -> bool:

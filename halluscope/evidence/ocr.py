@@ -11,7 +11,8 @@ spec                          engine
 ============================  ================================================================
 
 Both give :class:`OcrLine` values (text, pixel box, confidence in [0, 1]) in reading order,
-top to bottom then left to right. :func:`cached_read` caches them by image sha256, decoding
+top to bottom then left to right (rows across the whole page; a page set in columns is also
+read column by column from the same lines, :mod:`halluscope.evidence.ocr_columns`). :func:`cached_read` caches them by image sha256, decoding
 rules and the engine's provenance (for tesseract: its version and each language's
 ``.traineddata`` path and content hash, since other language data reads other text).
 """

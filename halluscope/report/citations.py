@@ -380,11 +380,11 @@ class _Pages:
     def ok(self) -> bool:
         return self.doc is not None and not isinstance(self.doc, str)
 
-    def highlights(self, page: int, quote: str | None, char_span: Any = None
-                   ) -> list[list[float]]:
+    def highlights(self, page: int, quote: str | None, char_span: Any = None,
+                   reading: Any = None) -> list[list[float]]:
         """Boxes (render pixels) where ``quote`` is on ``page``: the payload's, else the text
         layer's boxes of the character span the verdict recorded (nothing is searched here: a
-        verdict without a span gets no highlight)."""
+        verdict without a span gets no highlight), of the page's ``reading`` (``"columns"``)."""
         for h in self.payload.get("highlights") or []:
             if isinstance(h, Mapping) and h.get("page") == page and \
                     _same_quote(h.get("quote"), quote) and h.get("boxes"):
@@ -395,7 +395,7 @@ class _Pages:
             return []
         try:
             return [list(b) for b in self.doc.char_boxes(page, int(char_span[0]),
-                                                         int(char_span[1]))]
+                                                         int(char_span[1]), reading)]
         except Exception as exc:  # noqa: BLE001 - no text layer (would need OCR), bad span
             log.debug("no highlight on page %s: %s", page, exc)
             self._no_text.add(page)
@@ -497,13 +497,15 @@ def _quote_row(c: Mapping[str, Any], status: str, pages: _Pages,
         shown = f"{parts[0]['page']}-{parts[-1]['page']}" if parts else found_on
         found = f"p. {shown} ({ev.get('match') or 'match'})"
         for part in parts or [{"page": found_on, "char_span": ev.get("char_span")}]:
-            boxes = pages.highlights(part["page"], quote, part.get("char_span"))
+            boxes = pages.highlights(part["page"], quote, part.get("char_span"),
+                                     ev.get("reading"))
             marks.setdefault(part["page"], []).extend(boxes)
     elif others:
         found = "not on the cited page; on p. " + ", ".join(map(str, others))
         spans = _spans_elsewhere(ev)
         for p in others[:2]:
-            elsewhere.setdefault(p, []).extend(pages.highlights(p, quote, spans.get(p)))
+            elsewhere.setdefault(p, []).extend(pages.highlights(p, quote, spans.get(p),
+                                                                ev.get("reading")))
     else:
         found = "not found" if status == "hallucinated" else "—"
     return {"text": quote or "", "kind": kind, "status": status,

@@ -1,0 +1,69 @@
+"""A user's hunt through two faces: the Python API (``halluscope.audit``, ``NotebookResult``,
+``score_answers``) and the pytest plugin. Each test here failed before its fix."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from halluscope.metrics.pope import score_answers
+
+OBJECTS = ["dog", "cat", "car", "bus", "cup", "tie"]
+
+
+def _jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _questions(tmp_path: Path, n: int = 8) -> Path:
+    return _jsonl(tmp_path / "coco_pope_random.json", [
+        {"question_id": i, "image": f"COCO_val2014_{i:012d}.jpg",
+         "text": f"Is there a {OBJECTS[i % 6]} in the image?",
+         "label": "yes" if i % 2 else "no"} for i in range(1, n + 1)])
+
+
+def _answers(tmp_path: Path, reasons: list) -> Path:
+    return _jsonl(tmp_path / "answers.jsonl", [
+        {"question_id": i, "prompt": f"Is there a {OBJECTS[i % 6]} in the image?",
+         "response": "Yes" if i % 2 else "No", "finish_reason": reason}
+        for i, reason in enumerate(reasons, 1)])
+
+
+# -- score_answers reads finish reasons as an audit does ---------------------------------------
+REASONS = ["stop", "length", "content_filter", "stop", "tool_calls", "MAX_TOKENS", "stop", "stop"]
+
+
+def test_score_answers_counts_cut_and_unknown_finish_reasons_as_an_audit_does(tmp_path, caplog):
+    q, a = _questions(tmp_path), _answers(tmp_path, REASONS)
+    with caplog.at_level(logging.WARNING):
+        got = score_answers(a, q)
+    assert [e["line"] for e in got["errors"]] == [3]            # withheld: a bad record
+    assert got["metrics"]["n"] == 7                            # cut and unknown: scored
+    assert got["finish"] == {"truncated": 2, "filtered": 1,
+                             "unrecognised_finish": {"tool_calls": 1}}
+    said = caplog.text
+    assert "cut at the token limit" in said and "tool_calls" in said
+    import halluscope
+    audit = halluscope.audit(a, metrics="pope", questions=q, n_boot=0)
+    assert {k: audit.runsheet["counts"][k] for k in got["finish"]} == got["finish"]
+
+
+def test_score_answers_complete_only_leaves_out_the_cut_and_the_unknown(tmp_path):
+    q, a = _questions(tmp_path), _answers(tmp_path, REASONS)
+    got = score_answers(a, q, complete_only=True)
+    assert [e["line"] for e in got["errors"]] == [2, 3, 5, 6]
+    assert all("complete-only" in e["message"] for e in got["errors"] if e["line"] != 3)
+    assert got["predictions"][1] is None and got["metrics"]["n"] == 4
+    assert got["finish"]["truncated"] == 2
+
+
+def test_score_answers_of_answers_without_finish_reasons_counts_nothing(tmp_path):
+    q = _questions(tmp_path)
+    plain = _jsonl(tmp_path / "plain.jsonl", [{"question_id": i, "text": "Yes"}
+                                              for i in range(1, 9)])
+    done = _answers(tmp_path, ["stop"] * 8)
+    assert score_answers(plain, q)["finish"] == {} == score_answers(done, q)["finish"]

@@ -67,3 +67,62 @@ def test_score_answers_of_answers_without_finish_reasons_counts_nothing(tmp_path
                                               for i in range(1, 9)])
     done = _answers(tmp_path, ["stop"] * 8)
     assert score_answers(plain, q)["finish"] == {} == score_answers(done, q)["finish"]
+
+
+# -- the plugin: a session that stopped early is never read as a verdict -----------------------
+from test_pytest_plugin import project  # noqa: E402,F401  (the pytester project fixture)
+
+pytest_plugins = ["pytester"]
+
+STOPS = '''
+import os
+
+def test_1(halluscope_audit):
+    halluscope_audit.assert_below("fakehall.rate", 0.5)
+
+def test_2(halluscope_audit):
+    halluscope_audit.assert_below("fakehall.rate", 0.5)
+    {stop}
+
+def test_3(halluscope_audit):
+    halluscope_audit.assert_below("fakehall.rate", 0.5)
+
+def test_4(halluscope_audit):
+    halluscope_audit.assert_below("fakehall.rate", 0.5)
+'''
+
+
+def test_an_interrupted_session_writes_a_report_that_says_so(project):
+    """Ctrl-C after the first gate: the report said "passed": 1, "failed": 0, "errors": [],
+    which a dashboard reads as green, though three tests never ran."""
+    project.makepyfile(test_gate=STOPS.format(stop="raise KeyboardInterrupt"))
+    result = project.runpytest_subprocess("-p", "no:cacheprovider",
+                                          "--halluscope-report", "report.json")
+    report = json.loads((project.path / "report.json").read_text())
+    assert report["complete"] is False and report["exitstatus"] == 2
+    assert "interrupted" in report["incomplete"][0]
+    result.stdout.fnmatch_lines(["*session interrupted*not a verdict*"])
+
+
+def test_a_crashed_xdist_worker_is_said_in_the_report_and_summary(project):
+    """A worker that died (a segfault in a model library, the OOM killer) took its tests'
+    assertions with it; the report listed the other worker's passes and "failed": 0."""
+    pytest.importorskip("xdist")
+    project.makepyfile(test_gate=STOPS.format(stop="os._exit(3)"))
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "-p", "xdist",
+                                          "--halluscope-report", "report.json")
+    report = json.loads((project.path / "report.json").read_text())
+    assert report["complete"] is False
+    crashed = [e for e in report["errors"] if e["when"] == "crash"]
+    assert [e["nodeid"] for e in crashed] == ["test_gate.py::test_2"]
+    assert any("crashed" in why for why in report["incomplete"])
+    result.stdout.fnmatch_lines(["*worker gw* crashed*"])
+
+
+def test_a_session_that_ran_through_is_complete(project):
+    project.makepyfile(test_gate=STOPS.format(stop="assert False"))
+    result = project.runpytest("-p", "no:cacheprovider", "--halluscope-report", "report.json")
+    result.assert_outcomes(passed=3, failed=1)
+    report = json.loads((project.path / "report.json").read_text())
+    assert report["complete"] is True and report["exitstatus"] == 1
+    assert report["incomplete"] == []

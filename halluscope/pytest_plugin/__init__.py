@@ -55,6 +55,8 @@ from halluscope.pytest_plugin.markers import ASSERT_KEYS as _ASSERT_KEYS
 from halluscope.pytest_plugin.markers import gate_kwargs, marker_mistake
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
                                                pytest_addoption)
+from halluscope.pytest_plugin.stops import (crash_entry, no_verdict, stopped_early,
+                                            worker_crashed)
 
 if TYPE_CHECKING:  # pragma: no cover
     from halluscope.gates.assertions import Outcome
@@ -109,6 +111,8 @@ class GateSession:
         self.outcomes: list[dict[str, Any]] = []
         self.updates: dict[str, dict[str, Any]] = {}
         self.errors: list[dict[str, Any]] = []    # gate tests that failed with no verdict
+        self.exitstatus: int | None = None
+        self.incomplete: list[str] = []           # why the session did not run through
         self.current: pytest.Item | None = None
         self._baseline: dict[str, Any] | None = None
         self._tmp: Path | None = None
@@ -242,7 +246,7 @@ class GateSession:
                 crash.message = "AssertionError: " + str(exc).split("\n", 1)[0]
         elif report.failed and _uses_plugin(item) and not any(
                 o["nodeid"] == item.nodeid and not o["passed"] for o in self.outcomes):
-            self.errors.append(_no_verdict(item.nodeid, report.when, exc, self.worker))
+            self.errors.append(no_verdict(item.nodeid, report.when, exc, self.worker))
         return report
 
     @pytest.hookimpl(wrapper=True)
@@ -257,13 +261,16 @@ class GateSession:
             _run_marker_gates(self, item, gates)
         return result
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: Any) -> None:
         if self.worker is not None:
             self.config.workeroutput["halluscope"] = json.dumps(  # type: ignore[attr-defined]
                 {"audits": self.audits, "outcomes": self.outcomes, "updates": self.updates,
                  "errors": self.errors},
                 default=str)
             return
+        self.exitstatus = int(exitstatus)
+        if (why := stopped_early(exitstatus)) is not None:
+            self.incomplete.append(why)
         if self.updates:
             from halluscope.gates.baseline import write_baseline
             write_baseline(self.settings.baseline, self.updates)
@@ -273,6 +280,8 @@ class GateSession:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """pytest-xdist, on the controller: merge what a worker audited and asserted."""
+        if error is not None:        # died: what it audited and asserted never came back
+            self.incomplete.append(worker_crashed(node, error))
         raw = getattr(node, "workeroutput", {}).get("halluscope")
         if not raw:
             return
@@ -287,6 +296,12 @@ class GateSession:
         self.updates.update(data.get("updates", {}))
         self.errors.extend(data.get("errors", []))
 
+    @pytest.hookimpl(optionalhook=True, trylast=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
+        """pytest-xdist, on the controller: the test a worker died in (unless rerun)."""
+        if report.outcome == "failed":
+            self.errors.append(crash_entry(crashitem, report))
+
     def write_report(self, path: Path) -> None:
         from halluscope._version import __version__
         failed = sum(1 for o in self.outcomes if not o["passed"])
@@ -298,6 +313,8 @@ class GateSession:
                                                                o["name"])),
             "passed": len(self.outcomes) - failed, "failed": failed,
             "errors": sorted(self.errors, key=lambda e: e["nodeid"]),
+            "exitstatus": self.exitstatus, "complete": not self.incomplete,
+            "incomplete": self.incomplete,
             "baseline": {"path": str(self.settings.baseline),
                          "updated": sorted(self.updates)} if self.updates else None,
         }
@@ -307,7 +324,7 @@ class GateSession:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.worker is not None or not (self.audits or self.outcomes or self.updates
-                                           or self.errors):
+                                           or self.errors or self.incomplete):
             return
         tr = terminalreporter
         from halluscope.report.visible import visible_controls as shown  # names from the data
@@ -351,26 +368,13 @@ class GateSession:
                 tag = "PASSED" if o["passed"] else "FAILED"
                 markup = {"green": True} if o["passed"] else {"red": True, "bold": True}
                 tr.write_line(f"  {tag} {_describe(o)}  [{o.get('nodeid') or '-'}]", **markup)
+        for why in self.incomplete:
+            tr.write_line(why, red=True, bold=True)
         if self.updates:
             tr.write_line(f"baseline: recorded {len(self.updates)} value(s) in "
                           f"{self.settings.baseline}")
         if self.settings.report:
             tr.write_line(f"report: {self.settings.report}")
-
-
-def _no_verdict(nodeid: str, when: str, exc: BaseException | None, worker: str | None
-                ) -> dict[str, Any]:
-    """A test that uses the plugin and failed before any check of its gave a verdict (a
-    misspelled metric, an audit that failed): listed, as the summary and report counted
-    only the checks and said "0 failed"."""
-    if exc is None:
-        message = "failed"
-    elif isinstance(exc, pytest.fail.Exception):
-        message = str(exc.msg or "failed")
-    else:
-        message = f"{type(exc).__name__}: {exc}"
-    return {"nodeid": nodeid, "when": when, "message": message.split("\n", 1)[0],
-            "worker": worker}
 
 
 def _uses_plugin(item: pytest.Item) -> bool:

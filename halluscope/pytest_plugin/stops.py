@@ -1,0 +1,65 @@
+"""What the plugin's record of a session misses: tests that failed without a verdict, and a
+session that stopped before its tests had run.
+
+The terminal section and the JSON report count assertions. A count of the assertions made is
+a verdict only when the session ran through: a Ctrl-C after the first gate left a report with
+``"passed": 1, "failed": 0, "errors": []``, and an xdist worker that died (a segfault in a model
+library, the OOM killer) took the assertions of every test it had run with it while the report
+listed the other worker's passes. The report now says ``"exitstatus"``, ``"complete"`` and, in
+``"incomplete"``, why not; a crashed test is listed in ``"errors"`` (``"when": "crash"``).
+
+Importing this module loads only pytest and the standard library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def no_verdict(nodeid: str, when: str, exc: BaseException | None, worker: str | None
+               ) -> dict[str, Any]:
+    """A test that uses the plugin and failed before any check of its gave a verdict (a
+    misspelled metric, an audit that failed): listed, as the summary and report counted
+    only the checks and said "0 failed"."""
+    if exc is None:
+        message = "failed"
+    elif isinstance(exc, pytest.fail.Exception):
+        message = str(exc.msg or "failed")
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    return {"nodeid": nodeid, "when": when, "message": message.split("\n", 1)[0],
+            "worker": worker}
+
+
+def stopped_early(exitstatus: Any) -> str | None:
+    """Why a session that ended with ``exitstatus`` did not run its tests through (``None``
+    when it did: all passed, some failed, none collected)."""
+    status = int(exitstatus)
+    if status == pytest.ExitCode.INTERRUPTED:
+        why = "session interrupted"
+    elif status == pytest.ExitCode.INTERNAL_ERROR:
+        why = "session stopped by an internal error"
+    else:
+        return None
+    return (f"{why} (exit status {status}): the assertions counted are those made before it "
+            f"stopped; tests that did not run made none, so the counts are not a verdict")
+
+
+def worker_crashed(node: Any, error: Any) -> str:
+    """Why a session whose xdist worker ``node`` died (``error``) is incomplete."""
+    name = getattr(getattr(node, "gateway", None), "id", None) or "?"
+    said = str(error).strip().splitlines()
+    return (f"worker {name} crashed ({said[-1] if said else 'no reason given'}): the "
+            f"assertions of the tests it ran are missing from these counts")
+
+
+def crash_entry(crashitem: str, report: Any) -> dict[str, Any]:
+    """The ``errors`` entry of the test a worker was running when it crashed."""
+    worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", None)
+    return {"nodeid": crashitem, "when": "crash",
+            "message": str(report.longrepr).split("\n", 1)[0], "worker": worker}
+
+
+__all__ = ["crash_entry", "no_verdict", "stopped_early", "worker_crashed"]

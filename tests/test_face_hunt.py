@@ -126,3 +126,82 @@ def test_a_session_that_ran_through_is_complete(project):
     report = json.loads((project.path / "report.json").read_text())
     assert report["complete"] is True and report["exitstatus"] == 1
     assert report["incomplete"] == []
+
+
+# -- a baseline made with other settings is not compared as if it were the same measure ---------
+def _pope_audit(tmp_path, parser: str, **options):
+    import halluscope
+    q = _questions(tmp_path, 12)
+    rows = [{"question_id": i, "prompt": f"Is there a {OBJECTS[i % 6]} in the image?",
+             "response": ("Not sure, maybe yes." if i % 4 == 0 else "Yes" if i % 2 else "No")}
+            for i in range(1, 13)]
+    return halluscope.audit(records=rows, metrics="pope", questions=q, n_boot=0,
+                            pope_parser=parser, **options)
+
+
+def test_a_regression_check_against_a_baseline_of_another_parser_fails_saying_so(tmp_path):
+    """A baseline recorded with the original POPE parser and compared with a run read by the
+    strict one passed or failed on two different definitions of the number, without a word."""
+    from halluscope.gates.assertions import HalluscopeAssertionError, check_regression
+    from halluscope.gates.baseline import baseline_entry, load_baseline, write_baseline
+    before = _pope_audit(tmp_path, "original")
+    path = write_baseline(tmp_path / "b.json", {"pope.accuracy": baseline_entry(
+        before, "pope.accuracy")})
+    assert load_baseline(path)["metrics"]["pope.accuracy"]["settings"]["parser"] == "original"
+    check_regression(before, path, "pope.accuracy")                 # same settings: compared
+    now = _pope_audit(tmp_path, "strict")
+    with pytest.raises(HalluscopeAssertionError) as caught:
+        check_regression(now, path, "pope.accuracy", tolerance=1.0)  # would pass on any value
+    said = str(caught.value)
+    assert "other settings" in said and "parser: 'original' in the baseline, 'strict' now" \
+        in said and "--halluscope-update-baseline" in said
+    assert caught.value.outcome.passed is False
+
+
+def test_a_baseline_without_settings_is_compared_as_before(tmp_path):
+    from halluscope.gates.assertions import check_regression
+    now = _pope_audit(tmp_path, "strict")
+    old = {"metrics": {"pope.accuracy": {"value": now.get("pope.accuracy").value}}}
+    assert check_regression(now, old, "pope.accuracy").passed
+
+
+def test_the_plugin_records_settings_and_a_run_with_another_parser_fails(pytester,
+                                                                          monkeypatch):
+    """End to end: ``--halluscope-update-baseline`` records the parser beside the value; the
+    same gate under ``pope_parser="strict"`` fails naming it instead of comparing."""
+    import os
+    import textwrap
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(root), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    pytester.makeconftest('pytest_plugins = ["halluscope.pytest_plugin"]\n')
+    _questions(pytester.path, 12)
+    _jsonl(pytester.path / "answers.jsonl", [
+        {"question_id": i, "prompt": f"Is there a {OBJECTS[i % 6]} in the image?",
+         "response": "Yes" if i % 2 else "No"} for i in range(1, 13)])
+    pytester.makeini(textwrap.dedent("""
+        [pytest]
+        halluscope_outputs = answers.jsonl
+        halluscope_questions = coco_pope_random.json
+        halluscope_metrics = pope
+        addopts = -p no:asyncio -p no:cacheprovider
+    """))
+    pytester.makepyfile(test_gate='''
+import pytest
+
+def test_same(halluscope_audit):
+    halluscope_audit.assert_no_regression("pope.accuracy")
+
+@pytest.mark.halluscope(pope_parser="strict")
+def test_other_parser(halluscope_audit):
+    halluscope_audit.assert_no_regression("pope.accuracy", tolerance=1.0)
+''')
+    pytester.runpytest_subprocess("--halluscope-update-baseline", "-k", "same") \
+        .assert_outcomes(passed=1)
+    data = json.loads((pytester.path / "halluscope-baseline.json").read_text())
+    assert data["metrics"]["pope.accuracy"]["settings"]["parser"] == "original"
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*recorded with other settings (parser: 'original' in the "
+                                 "baseline, 'strict' now*"])

@@ -198,9 +198,9 @@ class GateSession:
         tol = checked_tolerance(self.settings.tolerance if tolerance is None else tolerance)
         if self.settings.update_baseline:
             from halluscope.gates.assertions import over_no_units
-            from halluscope.gates.baseline import entry_from_result
+            from halluscope.gates.baseline import baseline_entry
             metric = result.get(name)
-            entry = entry_from_result(metric)   # a value over no units is a default, not one
+            entry = baseline_entry(result, name)   # a value over no units is a default, not one
             recorded = entry["value"] is not None and not over_no_units(metric.n, metric.value)
             if recorded:
                 self.updates[name] = entry

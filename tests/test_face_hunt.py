@@ -205,3 +205,23 @@ def test_other_parser(halluscope_audit):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*recorded with other settings (parser: 'original' in the "
                                  "baseline, 'strict' now*"])
+
+
+# -- examples/audit_api.py: a metric that scored nothing fails the script, saying why -----------
+def test_the_api_example_fails_when_a_metric_scored_nothing(tmp_path, capsys):
+    """``python examples/audit_api.py captions.jsonl --metrics pope`` printed ``pope.f1 nan
+    (n=0)`` and exited 0: the example of the Python API showed a run that scored nothing as
+    a result. It now says which metric scored nothing and why, and exits 2 as the CLI does."""
+    import importlib.util
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("audit_api_example",
+                                                  root / "examples" / "audit_api.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    captions = _jsonl(tmp_path / "captions.jsonl", [
+        {"id": "c1", "image": "a.jpg", "response": "A dog on a sofa."},
+        {"id": "c2", "image": "b.jpg", "response": "A cat."}])
+    code = example.main([str(captions), "--metrics", "pope", "--out", str(tmp_path / "out")])
+    said = capsys.readouterr().out
+    assert code == 2
+    assert "pope scored nothing:" in said and "0 of 2" in said

@@ -225,3 +225,28 @@ def test_the_api_example_fails_when_a_metric_scored_nothing(tmp_path, capsys):
     said = capsys.readouterr().out
     assert code == 2
     assert "pope scored nothing:" in said and "0 of 2" in said
+
+
+# -- the notebook view says what the console says about the answers read ------------------------
+def test_the_notebook_view_says_the_cut_and_unknown_answers_scored(tmp_path):
+    """An audit of answers cut at the token limit says so in the console's first line and the
+    report's header; the notebook's HTML summary showed the numbers with no word of them."""
+    import halluscope
+    q, a = _questions(tmp_path), _answers(tmp_path, REASONS)
+    result = halluscope.audit(a, metrics="pope", questions=q, n_boot=0)
+    shown = result._repr_html_()
+    assert "2 cut at the token limit (scored as written)" in shown
+    assert "1 withheld by a filter (bad records, not scored)" in shown
+    assert "1 of an unknown finish reason (scored as written)" in shown
+    plain = halluscope.audit(_answers(tmp_path, ["stop"] * 8), metrics="pope", questions=q,
+                             n_boot=0)
+    assert "finish" not in plain._repr_html_() and "token limit" not in plain._repr_html_()
+
+
+def test_the_notebook_view_escapes_what_it_shows(tmp_path):
+    """Names, reasons and the report's path come from the data: escaped, never markup."""
+    import halluscope
+    rows = [{"id": "<b>x</b>", "image": "a.jpg", "response": "<script>alert(1)</script>"}]
+    result = halluscope.audit(records=rows, metrics="pope", n_boot=0)
+    shown = result._repr_html_()
+    assert "<script>" not in shown and "<b>x" not in shown

@@ -250,3 +250,39 @@ def test_the_notebook_view_escapes_what_it_shows(tmp_path):
     result = halluscope.audit(records=rows, metrics="pope", n_boot=0)
     shown = result._repr_html_()
     assert "<script>" not in shown and "<b>x" not in shown
+
+
+# -- one baseline name recorded from two audits in one update run --------------------------------
+TWO_MODELS = '''
+import pytest
+
+@pytest.mark.halluscope(outputs="a.jsonl")
+def test_model_a(halluscope_audit):
+    halluscope_audit.assert_no_regression("fakehall.rate")
+
+@pytest.mark.halluscope(outputs="b.jsonl")
+def test_model_b(halluscope_audit):
+    halluscope_audit.assert_no_regression("fakehall.rate")
+'''
+
+
+@pytest.mark.parametrize("xdist", [False, True])
+def test_an_update_that_records_one_name_from_two_audits_is_refused(project, xdist):
+    """Two tests gating two models' outputs on "fakehall.rate" each recorded it: the baseline
+    kept whichever ran last, and the next run compared model A with model B's number."""
+    from test_pytest_plugin import OUTPUTS, write_jsonl
+    write_jsonl(project.path / "a.jsonl", OUTPUTS)
+    write_jsonl(project.path / "b.jsonl", OUTPUTS[:2])          # another rate: 2 of 5
+    project.makepyfile(test_gate=TWO_MODELS)
+    args = ["-p", "no:cacheprovider", "--halluscope-update-baseline",
+            "--halluscope-report", "report.json"]
+    if xdist:
+        pytest.importorskip("xdist")
+        result = project.runpytest_subprocess("-n", "2", "-p", "xdist", *args)
+    else:
+        result = project.runpytest_subprocess(*args)
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*fakehall.rate*recorded twice*"])
+    path = project.path / "halluscope-baseline.json"
+    data = json.loads(path.read_text()) if path.exists() else {"metrics": {}}
+    assert "fakehall.rate" not in data["metrics"]

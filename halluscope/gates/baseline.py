@@ -100,6 +100,23 @@ def settings_differences(entry: dict[str, Any], now: dict[str, Any]) -> list[str
             for k in sorted(set(then) | set(now)) if then.get(k) != now.get(k)]
 
 
+def entries_clash(name: str, first: dict[str, Any], first_test: str | None,
+                  entry: dict[str, Any]) -> str | None:
+    """Why ``entry`` cannot be recorded as ``name`` beside ``first``, recorded in the same
+    run (by ``first_test``): another value or other settings (``None`` when they agree). A
+    baseline holds one value per name; two tests gating two models' outputs on one name left
+    whichever ran last, and the next run compared one model with the other's number."""
+    differ = [f"{k} {first.get(k)!r:.60} vs {entry.get(k)!r:.60}" for k in ("value", "settings")
+              if first.get(k) != entry.get(k)]
+    if not differ:
+        return None
+    return (f"{name}: recorded twice in this run from different audits ({'; '.join(differ)}; "
+            f"first by {first_test or 'another test'}): a baseline holds one value per name, "
+            f"so neither is recorded; gate each audit under its own name (a group, such as "
+            f"'{name}@model:NAME') or record them in separate runs with separate "
+            f"--halluscope-baseline files")
+
+
 def empty_baseline() -> dict[str, Any]:
     from halluscope._version import __version__
     return {"halluscope": __version__, "created": None, "metrics": {}}
@@ -178,6 +195,7 @@ def write_baseline(path: str | Path, entries: dict[str, dict[str, Any]]) -> Path
     return path
 
 
-__all__ = ["BaselineError", "baseline_entry", "entry_from_result", "entry_problem",
+__all__ = ["BaselineError", "baseline_entry", "entries_clash", "entry_from_result",
+           "entry_problem",
            "empty_baseline", "load_baseline", "metric_settings", "settings_differences",
            "value_problem", "write_baseline"]

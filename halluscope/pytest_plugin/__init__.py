@@ -52,11 +52,11 @@ import pytest
 
 from halluscope.pytest_plugin.auditor import Auditor, fail_alone, gate_result
 from halluscope.pytest_plugin.markers import ASSERT_KEYS as _ASSERT_KEYS
-from halluscope.pytest_plugin.markers import gate_kwargs, marker_mistake
+from halluscope.pytest_plugin.markers import gate_kwargs, marker_bound, marker_mistake
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
                                                pytest_addoption)
-from halluscope.pytest_plugin.stops import (crash_entry, no_verdict, stopped_early,
-                                            worker_crashed)
+from halluscope.pytest_plugin.stops import (crash_entry, no_verdict, record_update,
+                                            stopped_early, worker_crashed)
 
 if TYPE_CHECKING:  # pragma: no cover
     from halluscope.gates.assertions import Outcome
@@ -110,6 +110,8 @@ class GateSession:
         self.audits: dict[str, dict[str, Any]] = {}
         self.outcomes: list[dict[str, Any]] = []
         self.updates: dict[str, dict[str, Any]] = {}
+        self.update_tests: dict[str, str | None] = {}  # name -> the test that recorded it
+        self.clashed: set[str] = set()     # names recorded twice with other values: not written
         self.errors: list[dict[str, Any]] = []    # gate tests that failed with no verdict
         self.exitstatus: int | None = None
         self.incomplete: list[str] = []           # why the session did not run through
@@ -202,8 +204,8 @@ class GateSession:
             metric = result.get(name)
             entry = baseline_entry(result, name)   # a value over no units is a default, not one
             recorded = entry["value"] is not None and not over_no_units(metric.n, metric.value)
-            if recorded:
-                self.updates[name] = entry
+            clash = record_update(self, name, entry, getattr(self.current, "nodeid", None)) \
+                if recorded else None
             outcome = Outcome(
                 kind="baseline", name=name, passed=recorded, value=entry["value"],
                 ci=tuple(metric.ci) if metric.ci is not None else None,
@@ -211,12 +213,13 @@ class GateSession:
                 higher_is_better=metric.higher_is_better, bound=None,
                 compared=entry["value"], direction="above" if metric.higher_is_better
                 else "below", limit=None, tolerance=tol,
-                message=f"{name}: recorded {entry['value']} into {self.settings.baseline}"
-                if recorded else f"{name}: has no value (n={metric.n}), so nothing was "
+                message=clash or f"{name}: recorded {entry['value']} into "
+                f"{self.settings.baseline}" if recorded else f"{name}: has no value (n={metric.n}), so nothing was "
                 f"recorded into {self.settings.baseline}; a baseline of a missing value would "
                 f"pass every later run")
+            outcome = replace(outcome, passed=recorded and clash is None)
             self.observe(outcome)
-            if not recorded:
+            if not outcome.passed:
                 from halluscope.gates.assertions import HalluscopeAssertionError
                 raise HalluscopeAssertionError(outcome)
             return outcome
@@ -265,9 +268,12 @@ class GateSession:
         if self.worker is not None:
             self.config.workeroutput["halluscope"] = json.dumps(  # type: ignore[attr-defined]
                 {"audits": self.audits, "outcomes": self.outcomes, "updates": self.updates,
+                 "update_tests": self.update_tests, "clashed": sorted(self.clashed),
                  "errors": self.errors},
                 default=str)
             return
+        if self.clashed and exitstatus == pytest.ExitCode.OK:   # (a clash across workers)
+            session.exitstatus = exitstatus = pytest.ExitCode.TESTS_FAILED
         self.exitstatus = int(exitstatus)
         if (why := stopped_early(exitstatus)) is not None:
             self.incomplete.append(why)
@@ -293,7 +299,16 @@ class GateSession:
             else:
                 mine["workers"] = sorted(set(mine["workers"]) | set(audit["workers"]))
         self.outcomes.extend(data.get("outcomes", []))
-        self.updates.update(data.get("updates", {}))
+        self.clashed.update(data.get("clashed", []))
+        for name, entry in data.get("updates", {}).items():   # one name, two workers' values
+            test = data.get("update_tests", {}).get(name)
+            clash = record_update(self, name, entry, test)
+            if clash is not None:
+                self.errors.append({"nodeid": test or "-", "when": "baseline",
+                                    "message": clash, "worker": node.gateway.id})
+                for o in self.outcomes:          # "recorded" was said by each worker: not so
+                    if o["kind"] == "baseline" and o["name"] == name:
+                        o.update(passed=False, message=clash)
         self.errors.extend(data.get("errors", []))
 
     @pytest.hookimpl(optionalhook=True, trylast=True)
@@ -458,7 +473,7 @@ def _run_marker_gates(session: GateSession, item: pytest.Item, gates: list[pytes
                                    ("min_value", result.assert_above, "above"),
                                    ("min_rate", result.assert_above, "above")):
             if kw.get(key) is not None:         # every threshold given is checked
-                checks.append(lambda f=assert_, t=kw[key], b=_bound(bound, side):
+                checks.append(lambda f=assert_, t=kw[key], b=marker_bound(bound, side):
                               f(name, t, bound=b))
         if kw.get("no_regression"):
             checks.append(lambda: result.assert_no_regression(name, kw.get("tolerance")))
@@ -472,21 +487,6 @@ def _run_marker_gates(session: GateSession, item: pytest.Item, gates: list[pytes
                 failures.append(f"@pytest.mark.halluscope(metric={name!r}): {exc}")
     if failures:
         pytest.fail("\n\n".join(failures), pytrace=False)
-
-
-def _bound(bound: Any, direction: str) -> str | None:
-    """A marker's ``bound``: ``None``, ``"upper"``, ``"lower"``, ``"conservative"`` (the end
-    that is harder to pass), or ``{"below": ..., "above": ...}`` when it sets both a maximum and
-    a minimum."""
-    if isinstance(bound, dict):
-        wrong = sorted(set(map(str, bound)) - {"below", "above"})
-        if wrong:
-            from halluscope.gates import suggest
-            pytest.fail(f"@pytest.mark.halluscope: expected bound={{'below': ..., 'above': "
-                        f"...}}, got the key {wrong[0]!r}{suggest(wrong[0], ['below', 'above'])}",
-                        pytrace=False)
-        return bound.get(direction)
-    return bound
 
 
 # -- rootdir ---------------------------------------------------------------------------------

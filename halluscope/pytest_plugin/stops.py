@@ -1,5 +1,5 @@
-"""What the plugin's record of a session misses: tests that failed without a verdict, and a
-session that stopped before its tests had run.
+"""What the plugin's record of a session misses: tests that failed without a verdict, a
+session that stopped before its tests had run, and a baseline name recorded twice.
 
 The terminal section and the JSON report count assertions. A count of the assertions made is
 a verdict only when the session ran through: a Ctrl-C after the first gate left a report with
@@ -62,4 +62,22 @@ def crash_entry(crashitem: str, report: Any) -> dict[str, Any]:
             "message": str(report.longrepr).split("\n", 1)[0], "worker": worker}
 
 
-__all__ = ["crash_entry", "no_verdict", "stopped_early", "worker_crashed"]
+def record_update(session: Any, name: str, entry: dict[str, Any], test: str | None
+                  ) -> str | None:
+    """Keep ``entry`` in ``session.updates`` to record as ``name`` (by ``test``), unless
+    another audit of this run recorded another value there
+    (:func:`~halluscope.gates.baseline.entries_clash`): then neither is written (``name``
+    joins ``session.clashed``) and the message is returned."""
+    from halluscope.gates.baseline import entries_clash
+    first = session.updates.get(name)
+    clash = entries_clash(name, first, session.update_tests.get(name), entry) \
+        if first is not None else ("" if name in session.clashed else None)
+    if clash is None:
+        session.updates[name], session.update_tests[name] = entry, test
+        return None
+    session.clashed.add(name)
+    session.updates.pop(name, None)
+    return clash or f"{name}: recorded twice in this run from different audits: not recorded"
+
+
+__all__ = ["crash_entry", "no_verdict", "record_update", "stopped_early", "worker_crashed"]

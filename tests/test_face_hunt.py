@@ -286,3 +286,30 @@ def test_an_update_that_records_one_name_from_two_audits_is_refused(project, xdi
     path = project.path / "halluscope-baseline.json"
     data = json.loads(path.read_text()) if path.exists() else {"metrics": {}}
     assert "fakehall.rate" not in data["metrics"]
+
+
+# -- in-memory POPE records: one without question_id is a bad record, as the same JSON line is --
+def test_a_record_in_memory_without_question_id_is_a_bad_record_not_the_audits_end(tmp_path):
+    """The same three answers, the second without its question_id: from a JSONL file, two
+    scored and line 2 a bad record naming question_id; as records=[...] (or a DataFrame whose
+    question_id column has a gap, read as NaN) the whole audit failed with "answers file
+    <records> has 0 answers (non-blank lines)", which was not so."""
+    import halluscope
+    import numpy as np
+    import pandas as pd
+    q = _questions(tmp_path)
+    rows = [{"question_id": 1, "prompt": "Is there a cat in the image?", "response": "Yes"},
+            {"prompt": "Is there a car in the image?", "response": "No"},
+            {"question_id": 3, "prompt": "Is there a bus in the image?", "response": "Yes"}]
+    from_file = halluscope.audit(_jsonl(tmp_path / "a.jsonl", rows), metrics="pope",
+                                 questions=q, n_boot=0)
+    frame = pd.DataFrame({"question_id": [1, np.nan, 3],
+                          "prompt": [r["prompt"] for r in rows],
+                          "response": [r["response"] for r in rows]})
+    for records in (rows, frame):
+        result = halluscope.audit(records=records, metrics="pope", questions=q, n_boot=0)
+        assert result.metrics["pope"].results["accuracy"].n == 2 == \
+            from_file.metrics["pope"].results["accuracy"].n
+        assert [(e["file"], e["line"], e["field"]) for e in result.errors] == \
+            [("<records>", 2, "question_id")]
+        assert "expected a question_id" in result.errors[0]["message"]

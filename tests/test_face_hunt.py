@@ -313,3 +313,13 @@ def test_a_record_in_memory_without_question_id_is_a_bad_record_not_the_audits_e
         assert [(e["file"], e["line"], e["field"]) for e in result.errors] == \
             [("<records>", 2, "question_id")]
         assert "expected a question_id" in result.errors[0]["message"]
+
+
+def test_a_session_stopped_by_maxfail_is_not_complete(project):
+    """``-x`` after a failing test that is no gate's: the report counted the gates that had
+    run ("failed": 0) and said nothing of those that never did."""
+    project.makepyfile(test_gate=STOPS.format(stop="assert False"))
+    project.runpytest("-p", "no:cacheprovider", "-x", "--halluscope-report", "report.json")
+    report = json.loads((project.path / "report.json").read_text())
+    assert report["complete"] is False
+    assert "stopped early (stopping after 1 failures)" in report["incomplete"][0]

@@ -275,7 +275,7 @@ class GateSession:
         if self.clashed and exitstatus == pytest.ExitCode.OK:   # (a clash across workers)
             session.exitstatus = exitstatus = pytest.ExitCode.TESTS_FAILED
         self.exitstatus = int(exitstatus)
-        if (why := stopped_early(exitstatus)) is not None:
+        if (why := stopped_early(exitstatus, session)) is not None:
             self.incomplete.append(why)
         if self.updates:
             from halluscope.gates.baseline import write_baseline

@@ -33,14 +33,20 @@ def no_verdict(nodeid: str, when: str, exc: BaseException | None, worker: str | 
             "worker": worker}
 
 
-def stopped_early(exitstatus: Any) -> str | None:
+def stopped_early(exitstatus: Any, session: Any = None) -> str | None:
     """Why a session that ended with ``exitstatus`` did not run its tests through (``None``
-    when it did: all passed, some failed, none collected)."""
+    when it did: all passed, some failed, none collected): interrupted, an internal error, or
+    ``-x``/``--maxfail`` (``session.shouldfail``), which stops after a failure that may be
+    no gate's."""
     status = int(exitstatus)
+    stop = getattr(session, "shouldfail", False) or getattr(session, "shouldstop", False)
     if status == pytest.ExitCode.INTERRUPTED:
         why = "session interrupted"
     elif status == pytest.ExitCode.INTERNAL_ERROR:
         why = "session stopped by an internal error"
+    elif stop:
+        why = f"session stopped early ({stop})" if isinstance(stop, str) else \
+            "session stopped early"
     else:
         return None
     return (f"{why} (exit status {status}): the assertions counted are those made before it "

@@ -158,7 +158,7 @@ class NotebookResult(AuditResult):
                           for name, reasons in self.unscored.items())
         report = self.items_path.parent / REPORT
         if report.is_file():
-            errors += (f"<p><a href='{html.escape(report.as_uri())}' target='_blank'>"
+            errors += (f"<p><a href='{html.escape(report.resolve().as_uri())}' target='_blank'>"
                        f"report.html</a></p>")
         return ("<div class='halluscope'><table><thead><tr><th>metric</th><th>statistic</th>"
                 "<th>value</th><th>CI</th><th>n</th></tr></thead><tbody>"

@@ -323,3 +323,15 @@ def test_a_session_stopped_by_maxfail_is_not_complete(project):
     report = json.loads((project.path / "report.json").read_text())
     assert report["complete"] is False
     assert "stopped early (stopping after 1 failures)" in report["incomplete"][0]
+
+
+def test_the_notebook_view_of_an_audit_into_a_relative_folder(tmp_path, monkeypatch):
+    """``halluscope.audit(..., out="runs/nb")`` then ``result`` in a cell: the HTML view
+    raised "relative path can't be expressed as a file URI" where it linked the report, and
+    Jupyter showed a traceback instead of the summary."""
+    import halluscope
+    monkeypatch.chdir(tmp_path)
+    q, a = _questions(tmp_path), _answers(tmp_path, ["stop"] * 8)
+    result = halluscope.audit(a, metrics="pope", questions=q, n_boot=0, out="runs/nb")
+    shown = result._repr_html_()
+    assert (tmp_path / "runs" / "nb" / "report.html").resolve().as_uri() in shown

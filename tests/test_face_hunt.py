@@ -335,3 +335,22 @@ def test_the_notebook_view_of_an_audit_into_a_relative_folder(tmp_path, monkeypa
     result = halluscope.audit(a, metrics="pope", questions=q, n_boot=0, out="runs/nb")
     shown = result._repr_html_()
     assert (tmp_path / "runs" / "nb" / "report.html").resolve().as_uri() in shown
+
+
+def test_score_answers_counts_a_cut_answer_read_apart_from_the_columns(tmp_path, monkeypatch):
+    """A flat file whose one cut answer sits among finished ones: the chunked reader reads
+    that line apart (a line run) or the whole file line by line; either way it is counted,
+    as the audit counts it."""
+    import halluscope
+    import halluscope.column_chunks as column_chunks
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 400)
+    q = _questions(tmp_path, 40)
+    a = _jsonl(tmp_path / "answers.jsonl", [
+        {"question_id": i, "text": "Yes" if i % 2 else "No",
+         "finish_reason": "length" if i == 23 else "stop"} for i in range(1, 41)])
+    got = score_answers(a, q)
+    assert got["finish"] == {"truncated": 1} and got["metrics"]["n"] == 40
+    audit = halluscope.audit(a, metrics="pope", questions=q, n_boot=0)
+    assert audit.runsheet["counts"]["truncated"] == 1
+    cut = score_answers(a, q, complete_only=True)
+    assert [e["line"] for e in cut["errors"]] == [23] and cut["metrics"]["n"] == 39

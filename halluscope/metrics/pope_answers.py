@@ -164,11 +164,12 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
     ``unrecognised_finish``; ``{}`` when every answer finished or none says),
     :mod:`halluscope.finish_reasons`. A withheld answer is an error; one cut at the token limit
     or of an unknown finish reason is scored as written, counted and logged as a warning, and
-    ``complete_only`` makes it an error instead, as ``--complete-only`` does. A flat answer file is scored as
-    columns a chunk at a time, as an audit reads it (:mod:`halluscope.column_chunks`,
-    :mod:`halluscope.metrics.pope_columns`: memory does not grow with the file, but for the
-    lists returned; a few bad lines are read line by line in their place), any other line by
-    line, with the same result.
+    ``complete_only`` makes it an error instead, as ``--complete-only`` does. A flat answer
+    file is scored as columns a chunk at a time, as an audit reads it
+    (:mod:`halluscope.column_chunks`, :mod:`halluscope.metrics.pope_columns`: memory does not
+    grow with the file, but for the lists returned; a few bad lines, and answers not known to
+    be whole, are read line by line in their place), any other line by line, with the same
+    result.
 
     A file whose first line holds only an answer (``{"answer": ...}``, the original
     evaluate.py's input) aligns by order under ``align="auto"``, as evaluate.py aligns it (an

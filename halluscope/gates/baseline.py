@@ -14,10 +14,12 @@ A baseline is a small JSON file kept in the repository next to the tests::
     }
 
 Only ``value`` is compared; ``ci`` and ``n`` are kept so that a reviewer of a baseline change can
-see how sure the old number was. ``settings`` (written since 0.1: the metric's variant, parser,
-vocabulary, detector, ...) say how the number was made: a run whose metric scored with other
-settings fails its regression check, naming them, instead of comparing two measures. Writing merges into the existing file: entries for metrics that
-were not recorded this time are kept, so that several test modules can share one baseline.
+see how sure the old number was. ``settings`` (the metric's variant, parser, vocabulary,
+detector, ...) say how the number was made: a run whose metric scored with other settings
+fails its regression check, naming them, instead of comparing two measures (an entry written
+without them is compared as before). Writing merges into the existing file: entries for
+metrics that were not recorded this time are kept, so that several test modules can share one
+baseline.
 
 This module imports only the standard library and :mod:`halluscope.atomicfiles` (itself standard
 library only; the pytest plugin imports it lazily anyway).

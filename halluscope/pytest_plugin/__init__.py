@@ -213,10 +213,11 @@ class GateSession:
                 higher_is_better=metric.higher_is_better, bound=None,
                 compared=entry["value"], direction="above" if metric.higher_is_better
                 else "below", limit=None, tolerance=tol,
-                message=clash or f"{name}: recorded {entry['value']} into "
-                f"{self.settings.baseline}" if recorded else f"{name}: has no value (n={metric.n}), so nothing was "
-                f"recorded into {self.settings.baseline}; a baseline of a missing value would "
-                f"pass every later run")
+                message=(clash or f"{name}: recorded {entry['value']} into "
+                         f"{self.settings.baseline}") if recorded else
+                f"{name}: has no value (n={metric.n}), so nothing was recorded into "
+                f"{self.settings.baseline}; a baseline of a missing value would pass every "
+                f"later run")
             outcome = replace(outcome, passed=recorded and clash is None)
             self.observe(outcome)
             if not outcome.passed:

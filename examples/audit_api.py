@@ -4,7 +4,8 @@
     python examples/audit_api.py my_outputs.jsonl --out audit-out
 
 Prints the metrics with their confidence intervals, the bad records, the most hallucinated
-claims, and writes results.json, items.jsonl, runsheet.json and report.html to --out.
+claims, and writes results.json, items.jsonl, runsheet.json and report.html to --out. Exits 2,
+as ``halluscope audit`` does, when a metric scored nothing (saying why).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     for err in result.errors[:10]:
         print(f"  problem: {err['file']}:{err['line']}: {err.get('field') or '-'}: "
               f"{err['message']}")
+    # a metric that scored no record has no numbers above, only reasons: the run failed
+    for name, reasons in result.unscored.items():
+        print(f"  {name} scored nothing: {'; '.join(reasons)}")
 
     items = result.to_pandas()
     print(f"\nitems table: {items.shape[0]} rows x {items.shape[1]} columns")
@@ -62,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_bytes(plot.png)
         print(f"plot: {path}")
     print(f"report: {out / 'report.html'}")
-    return 0
+    return 2 if result.unscored else 0      # as `halluscope audit` exits
 
 
 if __name__ == "__main__":

@@ -149,16 +149,31 @@ class NotebookResult(AuditResult):
                             f"<td>{value}</td><td>{ci}</td><td>{res.n}</td></tr>")
         errors = (f"<p>{len(self.errors)} bad record(s); see <code>.errors</code>.</p>"
                   if self.errors else "")
+        if self.n_skipped:
+            errors += f"<p>{self.n_skipped} not scored (no selected metric applies)</p>"
+        errors += "".join(f"<p>{n} {html.escape(what)} ({html.escape(how)})</p>"
+                          for n, what, how in self._finish_facts())
         errors += "".join(f"<p><b>{html.escape(name)} scored nothing</b>: "
                           f"{html.escape('; '.join(reasons))}</p>"
                           for name, reasons in self.unscored.items())
         report = self.items_path.parent / REPORT
         if report.is_file():
-            errors += (f"<p><a href='{html.escape(report.as_uri())}' target='_blank'>"
+            errors += (f"<p><a href='{html.escape(report.resolve().as_uri())}' target='_blank'>"
                        f"report.html</a></p>")
         return ("<div class='halluscope'><table><thead><tr><th>metric</th><th>statistic</th>"
                 "<th>value</th><th>CI</th><th>n</th></tr></thead><tbody>"
                 + "".join(rows) + f"</tbody></table><p>{len(self.items)} items</p>{errors}</div>")
+
+
+    def _finish_facts(self) -> list[tuple[int, str, str]]:
+        """The answers cut short, withheld or of an unknown finish reason read, as the
+        console's first line says them (:func:`halluscope.finish_reasons.finish_facts`)."""
+        from halluscope.adapters.offline import as_flag
+        from halluscope.finish_reasons import finish_counts, finish_facts
+        counts = finish_counts(self.runsheet)
+        options = getattr(self.config, "options", None) or {}
+        return finish_facts(counts, bool(as_flag(options.get("complete_only")))) \
+            if counts else []
 
 
 def audit(inputs: Any = None, *, records: list[Any] | None = None,

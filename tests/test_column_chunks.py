@@ -236,7 +236,7 @@ def test_score_answers_goes_line_by_line_when_a_later_chunk_is_not_flat(tmp_path
     assert column_chunks.open_record_chunks(answers) is not None      # the first chunk: flat
     chunked = score_answers(answers, questions, n_boot=100)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pope_answers, "_score_chunks", lambda metric, path: None)
+        mp.setattr(pope_answers, "_score_chunks", lambda *args: None)
         lines = score_answers(answers, questions, n_boot=100)
     assert json.dumps(chunked, sort_keys=True) == json.dumps(lines, sort_keys=True)
     assert len(chunked["predictions"]) == 240
@@ -264,7 +264,7 @@ def test_a_file_over_the_whole_file_limit_is_read_in_chunks_too(tmp_path, monkey
     api = score_answers(answers, questions, n_boot=200)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(pipeline, "score_columns", lambda *a, **k: None)
-        mp.setattr(pope_answers, "_score_chunks", lambda metric, path: None)
+        mp.setattr(pope_answers, "_score_chunks", lambda *args: None)
         _, slow_results, slow_items = _audit(tmp_path, "slow", answers, questions=questions)
         slow_api = score_answers(answers, questions, n_boot=200)
     assert fast_items == slow_items and len(fast_items.splitlines()) == 240

@@ -68,7 +68,7 @@ def _both(answers, questions, **kw):
     assert read_record_columns(answers) is not None
     fast = score_answers(answers, questions, **kw)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pope_answers, "_score_chunks", lambda metric, path: None)
+        mp.setattr(pope_answers, "_score_chunks", lambda *args: None)
         slow = score_answers(answers, questions, **kw)
     assert json.dumps(fast, sort_keys=True) == json.dumps(slow, sort_keys=True)
     return fast

@@ -473,6 +473,20 @@ def _why_unchecked(name: str, metric: Any, entry: Mapping[str, Any] | None,
     return None
 
 
+def _other_settings(result: Any, name: str, entry: Mapping[str, Any], where: str
+                    ) -> str | None:
+    """Why the baseline's value of ``name`` is another measure than the run's (recorded with
+    another variant, parser, vocabulary, ...), ``None`` when it is not or the entry does not
+    say."""
+    from halluscope.gates.baseline import metric_settings, settings_differences
+    differ = settings_differences(dict(entry), metric_settings(result, name))
+    if not differ:
+        return None
+    return (f"the baseline value of {name} in {where} was recorded with other settings "
+            f"({'; '.join(differ)}): it is another measure, not compared; audit with the "
+            f"baseline's settings, or re-record it (`pytest --halluscope-update-baseline`)")
+
+
 def checked_tolerance(tolerance: Any) -> float:
     """``tolerance`` as a float, or a ``ValueError`` unless it is a finite number >= 0 (nan
     slipped past ``< 0``; inf passed everything; text and booleans are no tolerance). The
@@ -521,7 +535,8 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
     direction = "either" if either_way else "above" if metric.higher_is_better else "below"
     op = "within" if either_way else ">=" if metric.higher_is_better else "<="
     base = _num(entry.get("value")) if isinstance(entry, Mapping) else None
-    problem = _why_unchecked(name, metric, entry, base, where)
+    problem = _why_unchecked(name, metric, entry, base, where) or _other_settings(
+        result, name, entry, where)
     limit = None
     if problem is None:
         limit = base - tolerance if metric.higher_is_better else base + tolerance

@@ -14,8 +14,12 @@ A baseline is a small JSON file kept in the repository next to the tests::
     }
 
 Only ``value`` is compared; ``ci`` and ``n`` are kept so that a reviewer of a baseline change can
-see how sure the old number was. Writing merges into the existing file: entries for metrics that
-were not recorded this time are kept, so that several test modules can share one baseline.
+see how sure the old number was. ``settings`` (the metric's variant, parser, vocabulary,
+detector, ...) say how the number was made: a run whose metric scored with other settings
+fails its regression check, naming them, instead of comparing two measures (an entry written
+without them is compared as before). Writing merges into the existing file: entries for
+metrics that were not recorded this time are kept, so that several test modules can share one
+baseline.
 
 This module imports only the standard library and :mod:`halluscope.atomicfiles` (itself standard
 library only; the pytest plugin imports it lazily anyway).
@@ -64,6 +68,57 @@ def entry_from_result(metric_result: Any) -> dict[str, Any]:
     return entry
 
 
+def metric_settings(result: Any, name: str) -> dict[str, Any]:
+    """How the metric of ``name`` (``"pope.f1@split:random"``) scored in ``result``: the
+    settings that change its numbers (a variant, a parser, a vocabulary, a detector: those
+    ``halluscope compare`` says beside two runs, :func:`halluscope.compare_runs._setup`), as
+    JSON reads them back; ``{}`` when its ``info`` says none."""
+    from halluscope.compare_runs import _setup
+    summary = getattr(result, "metrics", {}).get(name.partition(".")[0])
+    info = getattr(summary, "info", None)
+    if not isinstance(info, dict):
+        return {}
+    return json.loads(json.dumps(_setup(info)["settings"], default=str))
+
+
+def baseline_entry(result: Any, name: str) -> dict[str, Any]:
+    """The baseline entry of ``name`` in ``result``: :func:`entry_from_result` and, where the
+    metric has any, the ``settings`` it scored with, which a later check compares
+    (:func:`settings_differences`)."""
+    entry = entry_from_result(result.get(name))
+    settings = metric_settings(result, name)
+    if settings:
+        entry["settings"] = settings
+    return entry
+
+
+def settings_differences(entry: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """The settings of a baseline ``entry`` that differ from ``now``'s (``"parser: 'original'
+    in the baseline, 'strict' now"``); none for an entry that records none (an older file)."""
+    then = entry.get("settings")
+    if not isinstance(then, dict):
+        return []
+    return [f"{k}: {then.get(k)!r:.80} in the baseline, {now.get(k)!r:.80} now"
+            for k in sorted(set(then) | set(now)) if then.get(k) != now.get(k)]
+
+
+def entries_clash(name: str, first: dict[str, Any], first_test: str | None,
+                  entry: dict[str, Any]) -> str | None:
+    """Why ``entry`` cannot be recorded as ``name`` beside ``first``, recorded in the same
+    run (by ``first_test``): another value or other settings (``None`` when they agree). A
+    baseline holds one value per name; two tests gating two models' outputs on one name left
+    whichever ran last, and the next run compared one model with the other's number."""
+    differ = [f"{k} {first.get(k)!r:.60} vs {entry.get(k)!r:.60}" for k in ("value", "settings")
+              if first.get(k) != entry.get(k)]
+    if not differ:
+        return None
+    return (f"{name}: recorded twice in this run from different audits ({'; '.join(differ)}; "
+            f"first by {first_test or 'another test'}): a baseline holds one value per name, "
+            f"so neither is recorded; gate each audit under its own name (a group, such as "
+            f"'{name}@model:NAME') or record them in separate runs with separate "
+            f"--halluscope-baseline files")
+
+
 def empty_baseline() -> dict[str, Any]:
     from halluscope._version import __version__
     return {"halluscope": __version__, "created": None, "metrics": {}}
@@ -107,6 +162,10 @@ def entry_problem(entry: dict[str, Any]) -> str | None:
         return f"expected [lower, upper] (numbers or null) as the 'ci', got {ci!r:.80}"
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
         return f"expected a count (a whole number >= 0, or null) as the 'n', got {n!r:.80}"
+    settings = entry.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        return (f"expected an object (setting -> value) as the 'settings', got "
+                f"{settings!r:.80}")
     return None
 
 
@@ -138,5 +197,7 @@ def write_baseline(path: str | Path, entries: dict[str, dict[str, Any]]) -> Path
     return path
 
 
-__all__ = ["BaselineError", "entry_from_result", "entry_problem", "empty_baseline",
-           "load_baseline", "value_problem", "write_baseline"]
+__all__ = ["BaselineError", "baseline_entry", "entries_clash", "entry_from_result",
+           "entry_problem",
+           "empty_baseline", "load_baseline", "metric_settings", "settings_differences",
+           "value_problem", "write_baseline"]

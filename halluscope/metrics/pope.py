@@ -93,6 +93,8 @@ __all__ = ["KNOWN_QUESTION_FILES", "PARSERS", "PopeMetric", "Question", "Questio
 log = logging.getLogger(__name__)
 
 ALIGN_MODES = ("auto", "id", "order")
+#: The source file of records given in memory (``audit(records=...)``: dicts, a DataFrame).
+IN_MEMORY = "<records>"
 
 
 _ONE_HOT = {key: tuple(float(i == col) for i in range(6)) for key, col in ROW.items()}
@@ -364,10 +366,12 @@ class PopeMetric(Metric):
         if mode == "order" and info is not None and info.by_id:
             # the file's answers align by id: by its position this one would be a guess
             raise no_question_id(where, alone=alone, by_id=True)
-        if mode == "order" and self.align == "auto" and (alone or info is not None and not
-                                                         info.by_order
-                                                         and info.n_answers != len(qs)):
-            # by order it would mis-align, or nothing in the line could check it: a bad line
+        if mode == "order" and self.align == "auto" and (
+                alone or record.source.file == IN_MEMORY and info is None
+                or info is not None and not info.by_order and info.n_answers != len(qs)):
+            # by order it would mis-align, or nothing in the line could check it, or it is a
+            # record in memory (no file whose lines begin() counted: its place in a list is
+            # no line of the question file): a bad line
             raise no_question_id(where, alone=alone)
         if mode == "id":
             if record.question_id is None:

@@ -5,13 +5,17 @@ lines are and what its first answer looks like, for by-order alignment, see
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from halluscope.errors import RecordError
+from halluscope.finish_reasons import FinishScreen, finish_notes
 from halluscope.metrics.pope_columns import score_columns, scores_columns
 from halluscope.records import iter_json_values, iter_records, open_binary
 from halluscope.textfiles import BLANK_LINE, drop_bom, is_blank_bytes
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["AnswerFile", "first_answer", "scan_answers", "score_answers"]
 
@@ -147,19 +151,25 @@ def _read_array(path: Path) -> tuple[bool, tuple[int, list[int], Any] | None]:
 
 def score_answers(answers_path: str | Path, questions_path: str | Path | None,
                   parser: str = "original", align: str = "auto", *,
-                  check_questions: bool = True, n_boot: int = 0, seed: int = 0
-                  ) -> dict[str, Any]:
+                  check_questions: bool = True, n_boot: int = 0, seed: int = 0,
+                  complete_only: bool = False) -> dict[str, Any]:
     """Score one answer file against one question file (every line as a POPE answer).
 
     Returns ``metrics`` (see :func:`pope_scores`), ``predictions`` (one per answer line, ``None``
     for a line that could not be scored), ``labels``, ``errors`` (the lines that could not be
     scored, as dicts with file, line, field and message), ``results`` (each statistic with its
-    bootstrap interval when ``n_boot`` > 0), ``groups`` (metrics per split and object) and
-    ``info`` (parser, alignment, question file version). A flat answer file is scored as
-    columns a chunk at a time, as an audit reads it (:mod:`halluscope.column_chunks`,
-    :mod:`halluscope.metrics.pope_columns`: memory does not grow with the file, but for the
-    lists returned; a few bad lines are read line by line in their place), any other line by
-    line, with the same result.
+    bootstrap interval when ``n_boot`` > 0), ``groups`` (metrics per split and object),
+    ``info`` (parser, alignment, question file version) and ``finish``: the answers' finish
+    reasons as an audit's run sheet counts them (``truncated``, ``filtered``,
+    ``unrecognised_finish``; ``{}`` when every answer finished or none says),
+    :mod:`halluscope.finish_reasons`. A withheld answer is an error; one cut at the token limit
+    or of an unknown finish reason is scored as written, counted and logged as a warning, and
+    ``complete_only`` makes it an error instead, as ``--complete-only`` does. A flat answer
+    file is scored as columns a chunk at a time, as an audit reads it
+    (:mod:`halluscope.column_chunks`, :mod:`halluscope.metrics.pope_columns`: memory does not
+    grow with the file, but for the lists returned; a few bad lines, and answers not known to
+    be whole, are read line by line in their place), any other line by line, with the same
+    result.
 
     A file whose first line holds only an answer (``{"answer": ...}``, the original
     evaluate.py's input) aligns by order under ``align="auto"``, as evaluate.py aligns it (an
@@ -173,11 +183,16 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
     metric = PopeMetric(questions_path, parser=parser, align=align,
                         check_questions=check_questions, n_boot=n_boot, seed=seed)
     metric.begin([answers_path])
-    chunked = _score_chunks(metric, answers_path) if scores_columns(metric) else None
+    screen = FinishScreen(complete_only)     # (the columns' answers all finished)
+    chunked = _score_chunks(metric, answers_path, screen) if scores_columns(metric) else None
     if chunked is not None:
         predictions, labels, errors, counts = chunked
     else:
-        predictions, labels, errors, counts = _score_lines(metric, answers_path)
+        screen = FinishScreen(complete_only)     # (what chunks undone had counted: anew)
+        predictions, labels, errors, counts = _score_lines(metric, answers_path, screen)
+    finish = screen.counts()
+    for note in finish_notes(finish, complete_only):
+        logger.warning("pope: %s: %s", answers_path, note)
     metric.finish()
     metrics = pope_scores(_scored(predictions, predictions, counts),
                           _scored(labels, predictions, counts), unknowns=metric.parser.unknowns)
@@ -185,7 +200,7 @@ def score_answers(answers_path: str | Path, questions_path: str | Path | None,
     groups = {g: {k: r.value for k, r in res.items()} for g, res in summary.groups.items()}
     return {"metrics": metrics, "predictions": predictions, "labels": labels, "errors": errors,
             "results": {k: r.to_dict() for k, r in summary.results.items()},
-            "groups": groups, "info": metric.describe()}
+            "groups": groups, "info": metric.describe(), "finish": finish}
 
 
 def _scored(values: list, predictions: list[str | None], counts: list[int]) -> list:
@@ -196,7 +211,7 @@ def _scored(values: list, predictions: list[str | None], counts: list[int]) -> l
             for _ in range(k)]
 
 
-def _score_chunks(metric: Any, answers_path: str | Path
+def _score_chunks(metric: Any, answers_path: str | Path, screen: FinishScreen
                   ) -> tuple[list[str | None], list[str | None], list[dict], list[int]] | None:
     """(predictions, labels, errors, counts) of a flat answer file scored as columns a chunk
     at a time, by the reader an audit uses (:mod:`halluscope.column_chunks`): memory holds a
@@ -217,7 +232,7 @@ def _score_chunks(metric: Any, answers_path: str | Path
             for cols in chunks:
                 if isinstance(cols, LineRun):
                     mixing.lines(cols)
-                    _score_records(metric, cols.records(), out)
+                    _score_records(metric, screen.screen(cols.records()), out)
                     continue
                 mixing.columns(cols)
                 scored = score_columns(metric, cols, every_line=True)
@@ -246,12 +261,13 @@ def _answers_alone(path: Path) -> bool:
     return rec.task == "caption" and rec.prompt is None and rec.question_id is None
 
 
-def _score_lines(metric: Any, answers_path: str | Path
+def _score_lines(metric: Any, answers_path: str | Path, screen: FinishScreen
                  ) -> tuple[list[str | None], list[str | None], list[dict], list[int]]:
-    """(predictions, labels, errors, counts) of every line, one record at a time; a line's
-    count is how many times the metric counts it (once per split it lists, or once)."""
+    """(predictions, labels, errors, counts) of every line, one record at a time, through
+    ``screen`` (which counts their finish reasons); a line's count is how many times the
+    metric counts it (once per split it lists, or once)."""
     out: tuple[list, list, list, list] = ([], [], [], [])
-    _score_records(metric, iter_records(answers_path), out)
+    _score_records(metric, screen.screen(iter_records(answers_path)), out)
     return out
 
 

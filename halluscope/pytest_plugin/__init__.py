@@ -52,9 +52,11 @@ import pytest
 
 from halluscope.pytest_plugin.auditor import Auditor, fail_alone, gate_result
 from halluscope.pytest_plugin.markers import ASSERT_KEYS as _ASSERT_KEYS
-from halluscope.pytest_plugin.markers import gate_kwargs, marker_mistake
+from halluscope.pytest_plugin.markers import gate_kwargs, marker_bound, marker_mistake
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
                                                pytest_addoption)
+from halluscope.pytest_plugin.stops import (crash_entry, no_verdict, record_update,
+                                            stopped_early, worker_crashed)
 
 if TYPE_CHECKING:  # pragma: no cover
     from halluscope.gates.assertions import Outcome
@@ -108,7 +110,11 @@ class GateSession:
         self.audits: dict[str, dict[str, Any]] = {}
         self.outcomes: list[dict[str, Any]] = []
         self.updates: dict[str, dict[str, Any]] = {}
+        self.update_tests: dict[str, str | None] = {}  # name -> the test that recorded it
+        self.clashed: set[str] = set()     # names recorded twice with other values: not written
         self.errors: list[dict[str, Any]] = []    # gate tests that failed with no verdict
+        self.exitstatus: int | None = None
+        self.incomplete: list[str] = []           # why the session did not run through
         self.current: pytest.Item | None = None
         self._baseline: dict[str, Any] | None = None
         self._tmp: Path | None = None
@@ -194,12 +200,12 @@ class GateSession:
         tol = checked_tolerance(self.settings.tolerance if tolerance is None else tolerance)
         if self.settings.update_baseline:
             from halluscope.gates.assertions import over_no_units
-            from halluscope.gates.baseline import entry_from_result
+            from halluscope.gates.baseline import baseline_entry
             metric = result.get(name)
-            entry = entry_from_result(metric)   # a value over no units is a default, not one
+            entry = baseline_entry(result, name)   # a value over no units is a default, not one
             recorded = entry["value"] is not None and not over_no_units(metric.n, metric.value)
-            if recorded:
-                self.updates[name] = entry
+            clash = record_update(self, name, entry, getattr(self.current, "nodeid", None)) \
+                if recorded else None
             outcome = Outcome(
                 kind="baseline", name=name, passed=recorded, value=entry["value"],
                 ci=tuple(metric.ci) if metric.ci is not None else None,
@@ -207,12 +213,14 @@ class GateSession:
                 higher_is_better=metric.higher_is_better, bound=None,
                 compared=entry["value"], direction="above" if metric.higher_is_better
                 else "below", limit=None, tolerance=tol,
-                message=f"{name}: recorded {entry['value']} into {self.settings.baseline}"
-                if recorded else f"{name}: has no value (n={metric.n}), so nothing was "
-                f"recorded into {self.settings.baseline}; a baseline of a missing value would "
-                f"pass every later run")
+                message=(clash or f"{name}: recorded {entry['value']} into "
+                         f"{self.settings.baseline}") if recorded else
+                f"{name}: has no value (n={metric.n}), so nothing was recorded into "
+                f"{self.settings.baseline}; a baseline of a missing value would pass every "
+                f"later run")
+            outcome = replace(outcome, passed=recorded and clash is None)
             self.observe(outcome)
-            if not recorded:
+            if not outcome.passed:
                 from halluscope.gates.assertions import HalluscopeAssertionError
                 raise HalluscopeAssertionError(outcome)
             return outcome
@@ -242,7 +250,7 @@ class GateSession:
                 crash.message = "AssertionError: " + str(exc).split("\n", 1)[0]
         elif report.failed and _uses_plugin(item) and not any(
                 o["nodeid"] == item.nodeid and not o["passed"] for o in self.outcomes):
-            self.errors.append(_no_verdict(item.nodeid, report.when, exc, self.worker))
+            self.errors.append(no_verdict(item.nodeid, report.when, exc, self.worker))
         return report
 
     @pytest.hookimpl(wrapper=True)
@@ -257,13 +265,19 @@ class GateSession:
             _run_marker_gates(self, item, gates)
         return result
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: Any) -> None:
         if self.worker is not None:
             self.config.workeroutput["halluscope"] = json.dumps(  # type: ignore[attr-defined]
                 {"audits": self.audits, "outcomes": self.outcomes, "updates": self.updates,
+                 "update_tests": self.update_tests, "clashed": sorted(self.clashed),
                  "errors": self.errors},
                 default=str)
             return
+        if self.clashed and exitstatus == pytest.ExitCode.OK:   # (a clash across workers)
+            session.exitstatus = exitstatus = pytest.ExitCode.TESTS_FAILED
+        self.exitstatus = int(exitstatus)
+        if (why := stopped_early(exitstatus, session)) is not None:
+            self.incomplete.append(why)
         if self.updates:
             from halluscope.gates.baseline import write_baseline
             write_baseline(self.settings.baseline, self.updates)
@@ -273,6 +287,8 @@ class GateSession:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """pytest-xdist, on the controller: merge what a worker audited and asserted."""
+        if error is not None:        # died: what it audited and asserted never came back
+            self.incomplete.append(worker_crashed(node, error))
         raw = getattr(node, "workeroutput", {}).get("halluscope")
         if not raw:
             return
@@ -284,8 +300,23 @@ class GateSession:
             else:
                 mine["workers"] = sorted(set(mine["workers"]) | set(audit["workers"]))
         self.outcomes.extend(data.get("outcomes", []))
-        self.updates.update(data.get("updates", {}))
+        self.clashed.update(data.get("clashed", []))
+        for name, entry in data.get("updates", {}).items():   # one name, two workers' values
+            test = data.get("update_tests", {}).get(name)
+            clash = record_update(self, name, entry, test)
+            if clash is not None:
+                self.errors.append({"nodeid": test or "-", "when": "baseline",
+                                    "message": clash, "worker": node.gateway.id})
+                for o in self.outcomes:          # "recorded" was said by each worker: not so
+                    if o["kind"] == "baseline" and o["name"] == name:
+                        o.update(passed=False, message=clash)
         self.errors.extend(data.get("errors", []))
+
+    @pytest.hookimpl(optionalhook=True, trylast=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
+        """pytest-xdist, on the controller: the test a worker died in (unless rerun)."""
+        if report.outcome == "failed":
+            self.errors.append(crash_entry(crashitem, report))
 
     def write_report(self, path: Path) -> None:
         from halluscope._version import __version__
@@ -298,6 +329,8 @@ class GateSession:
                                                                o["name"])),
             "passed": len(self.outcomes) - failed, "failed": failed,
             "errors": sorted(self.errors, key=lambda e: e["nodeid"]),
+            "exitstatus": self.exitstatus, "complete": not self.incomplete,
+            "incomplete": self.incomplete,
             "baseline": {"path": str(self.settings.baseline),
                          "updated": sorted(self.updates)} if self.updates else None,
         }
@@ -307,7 +340,7 @@ class GateSession:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.worker is not None or not (self.audits or self.outcomes or self.updates
-                                           or self.errors):
+                                           or self.errors or self.incomplete):
             return
         tr = terminalreporter
         from halluscope.report.visible import visible_controls as shown  # names from the data
@@ -351,26 +384,13 @@ class GateSession:
                 tag = "PASSED" if o["passed"] else "FAILED"
                 markup = {"green": True} if o["passed"] else {"red": True, "bold": True}
                 tr.write_line(f"  {tag} {_describe(o)}  [{o.get('nodeid') or '-'}]", **markup)
+        for why in self.incomplete:
+            tr.write_line(why, red=True, bold=True)
         if self.updates:
             tr.write_line(f"baseline: recorded {len(self.updates)} value(s) in "
                           f"{self.settings.baseline}")
         if self.settings.report:
             tr.write_line(f"report: {self.settings.report}")
-
-
-def _no_verdict(nodeid: str, when: str, exc: BaseException | None, worker: str | None
-                ) -> dict[str, Any]:
-    """A test that uses the plugin and failed before any check of its gave a verdict (a
-    misspelled metric, an audit that failed): listed, as the summary and report counted
-    only the checks and said "0 failed"."""
-    if exc is None:
-        message = "failed"
-    elif isinstance(exc, pytest.fail.Exception):
-        message = str(exc.msg or "failed")
-    else:
-        message = f"{type(exc).__name__}: {exc}"
-    return {"nodeid": nodeid, "when": when, "message": message.split("\n", 1)[0],
-            "worker": worker}
 
 
 def _uses_plugin(item: pytest.Item) -> bool:
@@ -454,7 +474,7 @@ def _run_marker_gates(session: GateSession, item: pytest.Item, gates: list[pytes
                                    ("min_value", result.assert_above, "above"),
                                    ("min_rate", result.assert_above, "above")):
             if kw.get(key) is not None:         # every threshold given is checked
-                checks.append(lambda f=assert_, t=kw[key], b=_bound(bound, side):
+                checks.append(lambda f=assert_, t=kw[key], b=marker_bound(bound, side):
                               f(name, t, bound=b))
         if kw.get("no_regression"):
             checks.append(lambda: result.assert_no_regression(name, kw.get("tolerance")))
@@ -468,21 +488,6 @@ def _run_marker_gates(session: GateSession, item: pytest.Item, gates: list[pytes
                 failures.append(f"@pytest.mark.halluscope(metric={name!r}): {exc}")
     if failures:
         pytest.fail("\n\n".join(failures), pytrace=False)
-
-
-def _bound(bound: Any, direction: str) -> str | None:
-    """A marker's ``bound``: ``None``, ``"upper"``, ``"lower"``, ``"conservative"`` (the end
-    that is harder to pass), or ``{"below": ..., "above": ...}`` when it sets both a maximum and
-    a minimum."""
-    if isinstance(bound, dict):
-        wrong = sorted(set(map(str, bound)) - {"below", "above"})
-        if wrong:
-            from halluscope.gates import suggest
-            pytest.fail(f"@pytest.mark.halluscope: expected bound={{'below': ..., 'above': "
-                        f"...}}, got the key {wrong[0]!r}{suggest(wrong[0], ['below', 'above'])}",
-                        pytrace=False)
-        return bound.get(direction)
-    return bound
 
 
 # -- rootdir ---------------------------------------------------------------------------------

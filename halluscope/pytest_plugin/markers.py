@@ -58,4 +58,19 @@ def marker_mistake(marker: pytest.Mark) -> str | None:
     return None
 
 
-__all__ = ["ASSERT_KEYS", "gate_kwargs", "marker_mistake"]
+def marker_bound(bound: Any, direction: str) -> str | None:
+    """A marker's ``bound``: ``None``, ``"upper"``, ``"lower"``, ``"conservative"`` (the end
+    that is harder to pass), or ``{"below": ..., "above": ...}`` when it sets both a maximum and
+    a minimum."""
+    if isinstance(bound, dict):
+        wrong = sorted(set(map(str, bound)) - {"below", "above"})
+        if wrong:
+            from halluscope.gates import suggest
+            pytest.fail(f"@pytest.mark.halluscope: expected bound={{'below': ..., 'above': "
+                        f"...}}, got the key {wrong[0]!r}{suggest(wrong[0], ['below', 'above'])}",
+                        pytrace=False)
+        return bound.get(direction)
+    return bound
+
+
+__all__ = ["ASSERT_KEYS", "gate_kwargs", "marker_mistake", "marker_bound"]

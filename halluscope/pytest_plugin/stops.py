@@ -1,0 +1,89 @@
+"""What the plugin's record of a session misses: tests that failed without a verdict, a
+session that stopped before its tests had run, and a baseline name recorded twice.
+
+The terminal section and the JSON report count assertions. A count of the assertions made is
+a verdict only when the session ran through: a Ctrl-C after the first gate left a report with
+``"passed": 1, "failed": 0, "errors": []``, and an xdist worker that died (a segfault in a model
+library, the OOM killer) took the assertions of every test it had run with it while the report
+listed the other worker's passes. The report now says ``"exitstatus"``, ``"complete"`` and, in
+``"incomplete"``, why not; a crashed test is listed in ``"errors"`` (``"when": "crash"``).
+
+Importing this module loads only pytest and the standard library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def no_verdict(nodeid: str, when: str, exc: BaseException | None, worker: str | None
+               ) -> dict[str, Any]:
+    """A test that uses the plugin and failed before any check of its gave a verdict (a
+    misspelled metric, an audit that failed): listed, as the summary and report counted
+    only the checks and said "0 failed"."""
+    if exc is None:
+        message = "failed"
+    elif isinstance(exc, pytest.fail.Exception):
+        message = str(exc.msg or "failed")
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    return {"nodeid": nodeid, "when": when, "message": message.split("\n", 1)[0],
+            "worker": worker}
+
+
+def stopped_early(exitstatus: Any, session: Any = None) -> str | None:
+    """Why a session that ended with ``exitstatus`` did not run its tests through (``None``
+    when it did: all passed, some failed, none collected): interrupted, an internal error, or
+    ``-x``/``--maxfail`` (``session.shouldfail``), which stops after a failure that may be
+    no gate's."""
+    status = int(exitstatus)
+    stop = getattr(session, "shouldfail", False) or getattr(session, "shouldstop", False)
+    if status == pytest.ExitCode.INTERRUPTED:
+        why = "session interrupted"
+    elif status == pytest.ExitCode.INTERNAL_ERROR:
+        why = "session stopped by an internal error"
+    elif stop:
+        why = f"session stopped early ({stop})" if isinstance(stop, str) else \
+            "session stopped early"
+    else:
+        return None
+    return (f"{why} (exit status {status}): the assertions counted are those made before it "
+            f"stopped; tests that did not run made none, so the counts are not a verdict")
+
+
+def worker_crashed(node: Any, error: Any) -> str:
+    """Why a session whose xdist worker ``node`` died (``error``) is incomplete."""
+    name = getattr(getattr(node, "gateway", None), "id", None) or "?"
+    said = str(error).strip().splitlines()
+    return (f"worker {name} crashed ({said[-1] if said else 'no reason given'}): the "
+            f"assertions of the tests it ran are missing from these counts")
+
+
+def crash_entry(crashitem: str, report: Any) -> dict[str, Any]:
+    """The ``errors`` entry of the test a worker was running when it crashed."""
+    worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", None)
+    return {"nodeid": crashitem, "when": "crash",
+            "message": str(report.longrepr).split("\n", 1)[0], "worker": worker}
+
+
+def record_update(session: Any, name: str, entry: dict[str, Any], test: str | None
+                  ) -> str | None:
+    """Keep ``entry`` in ``session.updates`` to record as ``name`` (by ``test``), unless
+    another audit of this run recorded another value there
+    (:func:`~halluscope.gates.baseline.entries_clash`): then neither is written (``name``
+    joins ``session.clashed``) and the message is returned."""
+    from halluscope.gates.baseline import entries_clash
+    first = session.updates.get(name)
+    clash = entries_clash(name, first, session.update_tests.get(name), entry) \
+        if first is not None else ("" if name in session.clashed else None)
+    if clash is None:
+        session.updates[name], session.update_tests[name] = entry, test
+        return None
+    session.clashed.add(name)
+    session.updates.pop(name, None)
+    return clash or f"{name}: recorded twice in this run from different audits: not recorded"
+
+
+__all__ = ["crash_entry", "no_verdict", "record_update", "stopped_early", "worker_crashed"]

@@ -19,9 +19,10 @@ lines). pyarrow comes with the ``tables`` extra; without it every file is read l
 role (prompt, response, question id, ...) by handing :func:`~halluscope.records.record_from_dict`
 one probe line of the file's shape, so the columns mean exactly what the records would; keys the
 record reader does not know are the records' metadata (strings or integers; ``"metadata": {}``
-on every line adds none). A file whose finish reasons (:mod:`halluscope.finish_reasons`) are not
-all ``complete`` (``stop``, ``end_turn``, ...) is read line by line, where such answers are
-counted, refused or left out.
+on every line adds none). Columns whose finish reasons (:mod:`halluscope.finish_reasons`) are not
+all ``complete`` (``stop``, ``end_turn``, ...) are not read here (``None``): the columnar scorer
+reads such lines apart, line by line, where their answers are counted, refused or left out
+(:mod:`halluscope.column_scoring`).
 """
 
 from __future__ import annotations

@@ -23,8 +23,9 @@ is one of four kinds (:func:`finish_kind`):
 
 A line without any of the fields, or whose field is null or blank, has no finish reason and
 is read as it always was. :class:`FinishScreen` counts the kinds on the records an audit reads
-and applies ``complete_only``; the columnar reader scores a file only when every finish reason
-in it is ``complete`` (:func:`all_complete`), so both paths give the same items.
+and applies ``complete_only``; the columnar reader reads columns only where every finish reason
+in them is ``complete`` (:func:`all_complete`), and the lines of any other are read apart and
+screened by the same :class:`FinishScreen`, so both paths give the same items.
 """
 
 from __future__ import annotations

@@ -178,3 +178,20 @@ def test_resume_leaves_a_file_that_is_not_query_output_alone(app, runner, prompt
                               "--no-cache", "-q"])
     assert res.exit_code == EXIT_OK, res.output
     assert sorted(json.loads(line)["id"] for line in open(cut)) == [f"p{i}" for i in range(6)]
+
+
+def test_the_note_on_withheld_answers_says_what_an_audit_does_with_them(app, runner, prompts,
+                                                                        tmp_path, monkeypatch):
+    """query said answers a filter cut short are 'partial answers, which an audit scores as
+    given'; an audit lists them as bad records and never scores them (finish_reasons.FILTERED),
+    and the audit of the same file does so."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    out = tmp_path / "out.jsonl"
+    reply = {"text": "A dog on a", "finish_reason": "content_filter"}
+    with FakeServer(api_key=KEY, responder=lambda prompt, body: reply) as server:
+        res = runner.invoke(app, ["query", str(prompts), "--model", "openai/m", "--base-url",
+                                  server.url, "--out", str(out)])
+    assert res.exit_code == EXIT_OK, res.output
+    text = " ".join(res.output.split())
+    assert "scores as given" not in text
+    assert "bad records" in text and "never scored" in text

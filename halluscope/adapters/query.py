@@ -106,7 +106,8 @@ class QueryCounts:
             in their lines): answers, but cut short.
         filtered: Answers a provider's filter (or the model declining) stopped after some
             text (``finish_reason`` ``content_filter``, ``refusal``, ``SAFETY``, ...): kept,
-            but not the whole answer.
+            but not the whole answer (an audit lists such lines as bad records, never scored:
+            :mod:`halluscope.finish_reasons`).
         reasoning: Answers that came with a reasoning model's thoughts (a leading ``<think>``
             block, the server's ``reasoning_content``/``reasoning`` field, Claude's thinking,
             Gemini's thought summary), kept out

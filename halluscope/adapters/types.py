@@ -421,6 +421,9 @@ class Response:
         or ``TypeError`` for one that holds no answer text."""
         if not isinstance(obj["text"], str):
             raise TypeError(f"expected the cached answer as text, got {type(obj['text'])}")
+        if not isinstance(obj.get("content"), (str, type(None))):
+            # the reply as sent is split again when read: one that is not text is no answer
+            raise TypeError(f"expected the cached reply as text, got {type(obj['content'])}")
         return cls(text=obj["text"], model=obj.get("model"), usage=dict(obj.get("usage") or {}),
                    latency_s=float(obj.get("latency_s") or 0.0),
                    finish_reason=obj.get("finish_reason"), cached=True, attempts=0,

@@ -218,8 +218,8 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
     notes = ((c.truncated, "answer(s) stopped at the token limit (finish_reason in their lines); "
                            "raise --max-tokens to let them finish"),
              (c.filtered, "answer(s) were cut short by the provider's filter or a refusal after "
-                          "some text (finish_reason in their lines): partial answers, which an "
-                          "audit scores as given"),
+                          "some text (finish_reason in their lines): not the model's whole "
+                          "answer, which an audit lists as bad records, never scored"),
              (c.reasoning, "answer(s) came with a reasoning model's thoughts (a "
                            "<think>...</think> block, the server's reasoning field, Claude's "
                            "thinking, Gemini's thought summary): kept out of 'response', in "

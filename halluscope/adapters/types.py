@@ -327,18 +327,11 @@ def split_thoughts(text: str) -> tuple[str, str | None]:
 
     Only a block at the very start (after whitespace) counts: its inside, stripped, is the
     reasoning and the text after it the answer. A ``<think>`` never closed (cut at the token
-    limit) leaves the answer empty, all of it reasoning. A ``</think>`` with no ``<think>``
-    before it is the close of a block the chat template opened (DeepSeek-R1 distills and QwQ
-    end their generation prompt with ``<think>``, so a server without a reasoning parser sends
-    only the close, as vLLM's R1 parser reads it): the text before it is the reasoning.
-    Anything else -- a ``<think>`` later in the text, ``<Think>`` -- is the model's answer as
-    written: ``(text, None)``.
+    limit) leaves the answer empty, all of it reasoning. Anything else -- a ``<think>`` later
+    in the text, ``<Think>`` -- is the model's answer as written: ``(text, None)``.
     """
     body = text.lstrip()
     if not body.startswith(THINK_OPEN):
-        inner, closed, rest = text.partition(THINK_CLOSE)
-        if closed and THINK_OPEN not in inner:
-            return rest.lstrip(), inner.strip()
         return text, None
     inner, closed, rest = body[len(THINK_OPEN):].partition(THINK_CLOSE)
     if not closed:
@@ -431,6 +424,7 @@ class Response:
                    sent_reasoning=obj.get("reasoning_content"))
 
 
+
 def reread_reply(response: Response) -> Response:
     """A cached answer of an adapter that post-processes its replies (an OpenAI-compatible
     server's, a local transformers model's) as the adapter makes it today: ``text`` and
@@ -447,7 +441,6 @@ def reread_reply(response: Response) -> Response:
         return response
     log.debug("cached answer derived again by the current rules (its <think> block split off)")
     return replace(response, text=text, reasoning=reasoning)
-
 
 _USAGE_WARNED: set[tuple[str, str]] = set()
 #: More tokens than any call has; past it a count would not even survive a float.

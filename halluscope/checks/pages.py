@@ -42,6 +42,14 @@ both sides (``4,210`` = ``4210.0``; ``-5`` = ``−5``; ``+5`` = ``5`` but ``5`` 
 after the page's number). Anything else (paraphrase, ``4.2 million`` for ``4,200,000``) is not
 found: a quote must be a quote.
 
+A quote that elides text with an ellipsis (``…``, ``...``, ``[...]``) is, when not found whole,
+looked for in its parts: every part on the same page, in order, each matched as a whole quote
+is (all exactly, failing that all loosely). The verdict then says it was found in parts, and
+its evidence lists each part's span (``elided_parts``). Every part must hold at least five
+letters or digits (:data:`~halluscope.checks.elision.MIN_PART_CHARS`), or the quote is not
+matched in parts: a part such as ``a`` or ``5%`` is on nearly every page. Parts are not
+looked for across page breaks.
+
 Across pages
 ------------
 A quote cited on consecutive pages (``pp. 1-2``, ``pages 3 and 4``) that is on none of them
@@ -74,6 +82,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from halluscope.checks.elision import elided_parts, in_order
 from halluscope.checks.pagetext import (SIGN_MINUS, PageForms, joined, loose_form,
                                         normalise_form, page_forms)
 from halluscope.checks.running import RunningLines, running_lines
@@ -100,6 +109,9 @@ class QuoteMatch:
     #: running header/footer lines left out of the join to find it: (page, "start" | "end",
     #: span in that page's text), only where the quote was not found with them in
     skipped: list[tuple[int, str, tuple[int, int]]] = field(default_factory=list)
+    #: a quote that elides text with an ellipsis, found in its parts: the span of each part
+    #: in the page's text, in order (``span`` then runs from the first to the last)
+    elided: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def elsewhere(self) -> list[int]:
@@ -183,6 +195,8 @@ class _Needle:
     exact: str = ""
     loose: str = ""
     number: tuple[Decimal, bool] | None = None
+    #: the parts of a quote that elides text with an ellipsis, (exact, loose) each
+    parts: tuple[tuple[str, str], ...] = ()
 
 
 def _needle(quote: Quote | str) -> _Needle:
@@ -191,7 +205,9 @@ def _needle(quote: Quote | str) -> _Needle:
     if quote.kind == "number":
         return _Needle("number", number=number_value(quote.text))
     form = normalise_form(quote.text)
-    return _Needle(quote.kind, form.text, loose_form(form).text)
+    parts = elided_parts(form.text) or []
+    return _Needle(quote.kind, form.text, loose_form(form).text,
+                   parts=tuple((p, loose(p)) for p in parts))
 
 
 def find_in_text(quote: Quote | str, page_text: str) -> QuoteMatch:
@@ -217,6 +233,21 @@ def _find_on(needle: _Needle, forms: PageForms) -> QuoteMatch:
         if k is not None:
             span = form.source_span(k, len(text))
             return QuoteMatch(True, span=span, how=how, snippet=raw[span[0]:span[1]])
+    return _find_parts(needle, forms) if needle.parts else QuoteMatch(False)
+
+
+def _find_parts(needle: _Needle, forms: PageForms) -> QuoteMatch:
+    """``needle``, a quote that elides text, found in its parts, in order, on one page (all
+    parts exactly, failing that all loosely); see :mod:`halluscope.checks.elision`."""
+    raw = forms.raw
+    for how, form, i in (("exact", forms.exact, 0), ("loose", forms.loose, 1)):
+        texts = [p[i] for p in needle.parts]
+        ks = in_order(texts, form.text, _find_whole)
+        if ks is not None:
+            spans = [form.source_span(k, len(t)) for k, t in zip(ks, texts)]
+            return QuoteMatch(True, span=(spans[0][0], spans[-1][1]), how=how,
+                              snippet=" \u2026 ".join(raw[a:b] for a, b in spans),
+                              elided=spans)
     return QuoteMatch(False)
 
 
@@ -244,10 +275,10 @@ def _cuts_a_sign(needle: str, hay: str, k: int) -> bool:
     return hay[k - 1] == SIGN_MINUS or (hay[k - 1] == "+" and is_sign(hay, k - 1))
 
 
-def _find_whole(needle: str, hay: str) -> int | None:
-    """Where ``needle`` first occurs in ``hay`` on word edges (and not on the digits of a
-    signed number, past its sign), else ``None``."""
-    k = -1
+def _find_whole(needle: str, hay: str, start: int = 0) -> int | None:
+    """Where ``needle`` first occurs in ``hay`` (at or after ``start``) on word edges (and
+    not on the digits of a signed number, past its sign), else ``None``."""
+    k = start - 1
     while needle:
         k = hay.find(needle, k + 1)
         if k < 0:
@@ -377,6 +408,9 @@ def _with_running(runs: list[list[int]], page_text: Any, n_pages: int):
 def _parts(match: QuoteMatch, page_text: Any = None) -> dict[str, Any]:
     """A match across a page break: its pages and the span on each (``parts``), and the
     running header/footer lines left out at its breaks (``running_lines``), if any."""
+    if match.elided:
+        return {"elided_parts": [{"char_span": list(span), "found": page_text(match.page)[
+            span[0]:span[1]] if page_text is not None else None} for span in match.elided]}
     if not match.parts:
         return {}
     out: dict[str, Any] = {"pages": match.pages,
@@ -466,6 +500,8 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
                                "char_span": list(m.span), **_parts(m, document.text)},
                       provenance=prov)
         how = f"on page {m.page}" if not m.parts else f"across {m.where()}"
+        if m.elided:
+            how += f" in {len(m.elided)} parts, in order (the quote elides text with an ellipsis)"
         return Verdict(claim, "supported", 1.0, (ev,),
                        f"found {how} ({m.how} match{_left_out(m, document.text)})",
                        "page-quote")

@@ -33,7 +33,10 @@ is one after removing all punctuation except inside numbers and a number's sign,
 diacritic (``loose`` match). Diacritics are a design choice: the exact match keeps them
 (``naive`` is not ``naïve``, ``schon`` not ``schön``), the loose match, the tier for what
 text extraction and OCR lose, drops them (``naive`` is found in ``naïve`` and the other way
-round, and the verdict says "loose match"); a letter that is no accented form of another
+round, and the verdict says "loose match"; the punctuation it drops still ends a word, a
+hyphen at a line end aside: a quote "the well-known committee" is found loosely in
+``well-\nknown committee’s``, whose loose form reads ``committees``); a letter that is no
+accented form of another
 (``ø``, ``ł``, ``ß``, a dotless ``ı`` alone) is never folded. A quote is never found on the digits of a signed number past its sign: ``5%`` is not
 in ``−5%``, ``-5%`` or ``+5%``, nor ``$5`` in ``$-5`` (a quote that turns a loss into a gain
 was supported). A number is found when the page has a number of equal value, signs counted on
@@ -78,12 +81,13 @@ costs a search, not 200 normalisations.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from halluscope.checks.elision import elided_parts, in_order
-from halluscope.checks.pagetext import (SIGN_MINUS, PageForms, joined, loose_form,
+from halluscope.checks.pagetext import (SIGN_MINUS, PageForms, TextForm, joined, loose_form,
                                         normalise_form, page_forms)
 from halluscope.checks.running import RunningLines, running_lines
 from halluscope.claims.page_citations import (CURRENCY, MINUS_SIGNS, NUMBER_TOKEN, PLUS_SIGNS,
@@ -229,7 +233,7 @@ def _find_on(needle: _Needle, forms: PageForms) -> QuoteMatch:
         return QuoteMatch(False)
     for how, form, text in (("exact", forms.exact, needle.exact),
                             ("loose", forms.loose, needle.loose)):
-        k = _find_whole(text, form.text)
+        k = _find_whole(text, form.text, 0, _apart_on(form, raw) if how == "loose" else None)
         if k is not None:
             span = form.source_span(k, len(text))
             return QuoteMatch(True, span=span, how=how, snippet=raw[span[0]:span[1]])
@@ -242,7 +246,8 @@ def _find_parts(needle: _Needle, forms: PageForms) -> QuoteMatch:
     raw = forms.raw
     for how, form, i in (("exact", forms.exact, 0), ("loose", forms.loose, 1)):
         texts = [p[i] for p in needle.parts]
-        ks = in_order(texts, form.text, _find_whole)
+        apart = _apart_on(form, raw) if how == "loose" else None
+        ks = in_order(texts, form.text, lambda t, hay, pos: _find_whole(t, hay, pos, apart))
         if ks is not None:
             spans = [form.source_span(k, len(t)) for k, t in zip(ks, texts)]
             return QuoteMatch(True, span=(spans[0][0], spans[-1][1]), how=how,
@@ -257,13 +262,32 @@ def _in_words(c: str) -> bool:
                                 or "\uf900" <= c <= "\ufaff")
 
 
-def _whole_words(needle: str, hay: str, k: int) -> bool:
+def _whole_words(needle: str, hay: str, k: int, apart: Apart | None = None) -> bool:
     """Whether ``needle`` at ``hay[k:]`` starts and ends on word edges: a quote does not
-    begin or end inside a word or number ("Staff grew to 18" is not in "... to 185 people")."""
+    begin or end inside a word or number ("Staff grew to 18" is not in "... to 185 people").
+    ``apart(i)`` says ``hay[i - 1]`` and ``hay[i]`` were apart on the page (see
+    :func:`_apart_on`)."""
     end = k + len(needle)
-    inside_left = k > 0 and _in_words(needle[0]) and _in_words(hay[k - 1])
-    inside_right = end < len(hay) and _in_words(needle[-1]) and _in_words(hay[end])
+    inside_left = k > 0 and _in_words(needle[0]) and _in_words(hay[k - 1]) and \
+        not (apart is not None and apart(k))
+    inside_right = end < len(hay) and _in_words(needle[-1]) and _in_words(hay[end]) and \
+        not (apart is not None and apart(end))
     return not (inside_left or inside_right)
+
+
+Apart = Callable[[int], bool]
+_JOINING = frozenset("-\u00ad\ufffe\u200b\u2060\ufeff") | frozenset(
+    map(chr, (0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212)))
+
+
+def _apart_on(form: TextForm, raw: str) -> Apart:
+    """For a loose form of ``raw``: whether characters ``i - 1`` and ``i`` had punctuation
+    between them on the page other than a line-end hyphen (the loose form drops it, so
+    "committee\u2019s" reads "committees", yet "committee" ends a word there)."""
+    def apart(i: int) -> bool:
+        between = raw[form.ends[i - 1]:form.starts[i]]
+        return any(not c.isspace() and c not in _JOINING for c in between)
+    return apart
 
 
 def _cuts_a_sign(needle: str, hay: str, k: int) -> bool:
@@ -275,7 +299,8 @@ def _cuts_a_sign(needle: str, hay: str, k: int) -> bool:
     return hay[k - 1] == SIGN_MINUS or (hay[k - 1] == "+" and is_sign(hay, k - 1))
 
 
-def _find_whole(needle: str, hay: str, start: int = 0) -> int | None:
+def _find_whole(needle: str, hay: str, start: int = 0, apart: Apart | None = None
+                ) -> int | None:
     """Where ``needle`` first occurs in ``hay`` (at or after ``start``) on word edges (and
     not on the digits of a signed number, past its sign), else ``None``."""
     k = start - 1
@@ -283,7 +308,7 @@ def _find_whole(needle: str, hay: str, start: int = 0) -> int | None:
         k = hay.find(needle, k + 1)
         if k < 0:
             return None
-        if _whole_words(needle, hay, k) and not _cuts_a_sign(needle, hay, k):
+        if _whole_words(needle, hay, k, apart) and not _cuts_a_sign(needle, hay, k):
             return k
     return None
 

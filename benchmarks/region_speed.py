@@ -5,7 +5,10 @@ again each time), in one process.
 
 The record offers ``--n`` regions (labels from a few dozen words, some COCO synonyms) and its
 response cites each region's box (shifted a little) and id, with a label; the verdicts of both
-ways must be equal. Prints the CPU seconds of each and the ratio before/now.
+ways must be equal. Prints the CPU seconds of each and the ratio before/now. "Before" puts back
+the label comparisons only, not the offered ids sorted again for every cited id (now sorted
+only for a fabricated one), so it is a little faster than the code before was: 3,000 boxes and
+ids against 3,000 regions took 122 s CPU on that code, 112 s here, 1.8 s now.
 
     python benchmarks/region_speed.py [--n 1500]
 """

@@ -316,8 +316,8 @@ def check_region(cited: CitedRegion, truth: Truth):
     if truth.regions is None:
         return Verdict(claim, "unverifiable", None, (), "the record does not say which regions "
                        "were offered", "region-id")
-    offered = sorted(truth.regions, key=lambda s: (len(s), s))
-    if cited.id not in truth.regions:
+    if cited.id not in truth.regions:         # the offered ids sorted only where they are said
+        offered = sorted(truth.regions, key=lambda s: (len(s), s))
         ev = Evidence(source="annotation", payload={"offered": offered, "fabricated": True})
         return Verdict(claim, "hallucinated", 1.0, (ev,),
                        f"region {cited.id} was never offered (offered: "

@@ -33,7 +33,10 @@ is one after removing all punctuation except inside numbers and a number's sign,
 diacritic (``loose`` match). Diacritics are a design choice: the exact match keeps them
 (``naive`` is not ``naïve``, ``schon`` not ``schön``), the loose match, the tier for what
 text extraction and OCR lose, drops them (``naive`` is found in ``naïve`` and the other way
-round, and the verdict says "loose match"); a letter that is no accented form of another
+round, and the verdict says "loose match"; the punctuation it drops still ends a word, a
+hyphen at a line end aside: a quote "the well-known committee" is found loosely in
+``well-\nknown committee’s``, whose loose form reads ``committees``); a letter that is no
+accented form of another
 (``ø``, ``ł``, ``ß``, a dotless ``ı`` alone) is never folded. A quote is never found on the digits of a signed number past its sign: ``5%`` is not
 in ``−5%``, ``-5%`` or ``+5%``, nor ``$5`` in ``$-5`` (a quote that turns a loss into a gain
 was supported). A number is found when the page has a number of equal value, signs counted on
@@ -41,6 +44,14 @@ both sides (``4,210`` = ``4210.0``; ``-5`` = ``−5``; ``+5`` = ``5`` but ``5`` 
 ``−5``: a sign said in words, "fell 5%", is not read; ``12%`` needs a ``%`` or ``percent``
 after the page's number). Anything else (paraphrase, ``4.2 million`` for ``4,200,000``) is not
 found: a quote must be a quote.
+
+A quote that elides text with an ellipsis (``…``, ``...``, ``[...]``) is, when not found whole,
+looked for in its parts: every part on the same page, in order, each matched as a whole quote
+is (all exactly, failing that all loosely). The verdict then says it was found in parts, and
+its evidence lists each part's span (``elided_parts``). Every part must hold at least five
+letters or digits (:data:`~halluscope.checks.elision.MIN_PART_CHARS`), or the quote is not
+matched in parts: a part such as ``a`` or ``5%`` is on nearly every page. Parts are not
+looked for across page breaks.
 
 Across pages
 ------------
@@ -84,11 +95,15 @@ costs a search, not 200 normalisations.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from halluscope.checks.pagetext import (SIGN_MINUS, PageForms, joined, loose_form,
+from halluscope.checks.elision import elided_parts, in_order
+from halluscope.checks.quote_evidence import (elsewhere_text, left_out, match_parts,
+                                            missing_payload)
+from halluscope.checks.pagetext import (SIGN_MINUS, PageForms, TextForm, joined, loose_form,
                                         normalise_form, page_forms)
 from halluscope.checks.running import RunningLines, running_lines
 from halluscope.claims.page_citations import (CURRENCY, MINUS_SIGNS, NUMBER_TOKEN, PLUS_SIGNS,
@@ -114,6 +129,9 @@ class QuoteMatch:
     #: running header/footer lines left out of the join to find it: (page, "start" | "end",
     #: span in that page's text), only where the quote was not found with them in
     skipped: list[tuple[int, str, tuple[int, int]]] = field(default_factory=list)
+    #: a quote that elides text with an ellipsis, found in its parts: the span of each part
+    #: in the page's text, in order (``span`` then runs from the first to the last)
+    elided: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def elsewhere(self) -> list[int]:
@@ -197,6 +215,8 @@ class _Needle:
     exact: str = ""
     loose: str = ""
     number: tuple[Decimal, bool] | None = None
+    #: the parts of a quote that elides text with an ellipsis, (exact, loose) each
+    parts: tuple[tuple[str, str], ...] = ()
 
 
 def _needle(quote: Quote | str) -> _Needle:
@@ -205,7 +225,9 @@ def _needle(quote: Quote | str) -> _Needle:
     if quote.kind == "number":
         return _Needle("number", number=number_value(quote.text))
     form = normalise_form(quote.text)
-    return _Needle(quote.kind, form.text, loose_form(form).text)
+    parts = elided_parts(form.text) or []
+    return _Needle(quote.kind, form.text, loose_form(form).text,
+                   parts=tuple((p, loose(p)) for p in parts))
 
 
 def find_in_text(quote: Quote | str, page_text: str) -> QuoteMatch:
@@ -227,10 +249,26 @@ def _find_on(needle: _Needle, forms: PageForms) -> QuoteMatch:
         return QuoteMatch(False)
     for how, form, text in (("exact", forms.exact, needle.exact),
                             ("loose", forms.loose, needle.loose)):
-        k = _find_whole(text, form.text)
+        k = _find_whole(text, form.text, 0, _apart_on(form, raw) if how == "loose" else None)
         if k is not None:
             span = form.source_span(k, len(text))
             return QuoteMatch(True, span=span, how=how, snippet=raw[span[0]:span[1]])
+    return _find_parts(needle, forms) if needle.parts else QuoteMatch(False)
+
+
+def _find_parts(needle: _Needle, forms: PageForms) -> QuoteMatch:
+    """``needle``, a quote that elides text, found in its parts, in order, on one page (all
+    parts exactly, failing that all loosely); see :mod:`halluscope.checks.elision`."""
+    raw = forms.raw
+    for how, form, i in (("exact", forms.exact, 0), ("loose", forms.loose, 1)):
+        texts = [p[i] for p in needle.parts]
+        apart = _apart_on(form, raw) if how == "loose" else None
+        ks = in_order(texts, form.text, lambda t, hay, pos: _find_whole(t, hay, pos, apart))
+        if ks is not None:
+            spans = [form.source_span(k, len(t)) for k, t in zip(ks, texts)]
+            return QuoteMatch(True, span=(spans[0][0], spans[-1][1]), how=how,
+                              snippet=" \u2026 ".join(raw[a:b] for a, b in spans),
+                              elided=spans)
     return QuoteMatch(False)
 
 
@@ -240,13 +278,32 @@ def _in_words(c: str) -> bool:
                                 or "\uf900" <= c <= "\ufaff")
 
 
-def _whole_words(needle: str, hay: str, k: int) -> bool:
+def _whole_words(needle: str, hay: str, k: int, apart: Apart | None = None) -> bool:
     """Whether ``needle`` at ``hay[k:]`` starts and ends on word edges: a quote does not
-    begin or end inside a word or number ("Staff grew to 18" is not in "... to 185 people")."""
+    begin or end inside a word or number ("Staff grew to 18" is not in "... to 185 people").
+    ``apart(i)`` says ``hay[i - 1]`` and ``hay[i]`` were apart on the page (see
+    :func:`_apart_on`)."""
     end = k + len(needle)
-    inside_left = k > 0 and _in_words(needle[0]) and _in_words(hay[k - 1])
-    inside_right = end < len(hay) and _in_words(needle[-1]) and _in_words(hay[end])
+    inside_left = k > 0 and _in_words(needle[0]) and _in_words(hay[k - 1]) and \
+        not (apart is not None and apart(k))
+    inside_right = end < len(hay) and _in_words(needle[-1]) and _in_words(hay[end]) and \
+        not (apart is not None and apart(end))
     return not (inside_left or inside_right)
+
+
+Apart = Callable[[int], bool]
+_JOINING = frozenset("-\u00ad\ufffe\u200b\u2060\ufeff") | frozenset(
+    map(chr, (0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212)))
+
+
+def _apart_on(form: TextForm, raw: str) -> Apart:
+    """For a loose form of ``raw``: whether characters ``i - 1`` and ``i`` had punctuation
+    between them on the page other than a line-end hyphen (the loose form drops it, so
+    "committee\u2019s" reads "committees", yet "committee" ends a word there)."""
+    def apart(i: int) -> bool:
+        between = raw[form.ends[i - 1]:form.starts[i]]
+        return any(not c.isspace() and c not in _JOINING for c in between)
+    return apart
 
 
 def _cuts_a_sign(needle: str, hay: str, k: int) -> bool:
@@ -258,15 +315,16 @@ def _cuts_a_sign(needle: str, hay: str, k: int) -> bool:
     return hay[k - 1] == SIGN_MINUS or (hay[k - 1] == "+" and is_sign(hay, k - 1))
 
 
-def _find_whole(needle: str, hay: str) -> int | None:
-    """Where ``needle`` first occurs in ``hay`` on word edges (and not on the digits of a
-    signed number, past its sign), else ``None``."""
-    k = -1
+def _find_whole(needle: str, hay: str, start: int = 0, apart: Apart | None = None
+                ) -> int | None:
+    """Where ``needle`` first occurs in ``hay`` (at or after ``start``) on word edges (and
+    not on the digits of a signed number, past its sign), else ``None``."""
+    k = start - 1
     while needle:
         k = hay.find(needle, k + 1)
         if k < 0:
             return None
-        if _whole_words(needle, hay, k) and not _cuts_a_sign(needle, hay, k):
+        if _whole_words(needle, hay, k, apart) and not _cuts_a_sign(needle, hay, k):
             return k
     return None
 
@@ -388,60 +446,6 @@ def _with_running(runs: list[list[int]], page_text: Any, n_pages: int):
         yield found
 
 
-def _parts(match: QuoteMatch, page_text: Any = None) -> dict[str, Any]:
-    """A match across a page break: its pages and the span on each (``parts``), and the
-    running header/footer lines left out at its breaks (``running_lines``), if any."""
-    if not match.parts:
-        return {}
-    out: dict[str, Any] = {"pages": match.pages,
-                           "parts": [{"page": p, "char_span": list(span)}
-                                     for p, span in match.parts]}
-    if match.skipped:
-        out["running_lines"] = [       # the text first: what a one-line summary shows
-            {**({"text": page_text(p)[span[0]:span[1]]} if page_text is not None else {}),
-             "page": p, "at": at, "char_span": list(span)} for p, at, span in match.skipped]
-    return out
-
-
-def _left_out(match: QuoteMatch, page_text: Any) -> str:
-    """``; running header/footer left out: "Page 1 of 3"`` for a match that needed it."""
-    if not match.skipped:
-        return ""
-    lines = [page_text(p)[a:b] for p, _, (a, b) in match.skipped]
-    shown = ", ".join(repr(t if len(t) <= 40 else t[:39] + "\u2026") for t in lines[:4])
-    return f"; running header/footer left out: {shown}{', ...' if len(lines) > 4 else ''}"
-
-
-def found_elsewhere(match: QuoteMatch, page_text: Any = None) -> list[dict[str, Any]]:
-    """Where a quote missing from its cited pages was found instead, as verdict evidence: one
-    ``{"page", "found", "match", "char_span"}`` per page (the span in that page's text), so a
-    reader can draw it without searching again; one found across a page break has ``pages``
-    and ``parts`` too (``page`` and ``char_span`` are its first part), and ``running_lines``
-    when running header/footer lines were left out to find it (``page_text``, the document's
-    ``page number -> text``, gives each its ``text``)."""
-    return [{"page": m.page, "found": m.snippet, "match": m.how, "char_span": list(m.span),
-             **_parts(m, page_text)} for m in match.others if m.span is not None]
-
-
-def _missing_payload(match: QuoteMatch, page_text: Any) -> dict[str, Any]:
-    """Evidence of a quote not on its cited pages: the pages it is on instead (``found_on``)
-    and, when there are any, the match on each (``found_elsewhere``)."""
-    payload: dict[str, Any] = {"found_on": match.elsewhere}
-    if match.others:
-        payload["found_elsewhere"] = found_elsewhere(match, page_text)
-    return payload
-
-
-def _elsewhere_text(match: QuoteMatch) -> str:
-    """``page 2``, ``page 2, 5``, ``page 4-5 (across the page break)`` (``..., running
-    header/footer left out)`` when that found it)."""
-    return "page " + ", ".join(
-        f"{m.pages[0]}-{m.pages[-1]} (across the page break"
-        f"{', running header/footer left out' if m.skipped else ''})" if m.parts
-        else str(m.page)
-        for m in match.others)
-
-
 # -- verdicts ----------------------------------------------------------------------------------
 
 def _page_verdict(claim: Claim, page: int, document: Any, prov: dict[str, Any]) -> Verdict:
@@ -497,16 +501,18 @@ def _quote_verdict(claim: Claim, q: Quote, cit: PageCitation, document: Any,
     if m.found:
         ev = Evidence(source=document.page(m.page).source, label=f"p. {m.page}",
                       payload={"page": m.page, "found": m.snippet, "match": m.how,
-                               "char_span": list(m.span), **_parts(m, text), **by},
+                               "char_span": list(m.span), **match_parts(m, text), **by},
                       provenance=prov)
         how = f"on page {m.page}" if not m.parts else f"across {m.where()}"
         read = ", the page read column by column" if reading else ""
+        if m.elided:
+            how += f" in {len(m.elided)} parts, in order (the quote elides text with an ellipsis)"
         return Verdict(claim, "supported", 1.0, (ev,),
-                       f"found {how} ({m.how} match{read}{_left_out(m, text)})",
+                       f"found {how} ({m.how} match{read}{left_out(m, text)})",
                        "page-quote")
     ev = Evidence(source="pdf" if document.pdf_path else "ocr", label=where,
-                  payload={**_missing_payload(m, text), **by}, provenance=prov)
-    why = (f"not on {where}; found on {_elsewhere_text(m)}" if m.others
+                  payload={**missing_payload(m, text), **by}, provenance=prov)
+    why = (f"not on {where}; found on {elsewhere_text(m)}" if m.others
            else f"not on {where} nor anywhere in the document")
     return Verdict(claim, "hallucinated", 1.0, (ev,), why, "page-quote")
 
@@ -527,7 +533,7 @@ def check_pages(record: Any, document: Any, *, citations: list[PageCitation] | N
     consecutive cited pages (the evidence then has ``pages`` and ``parts``, the span on each
     page); hallucinated when it is not: the reason says where else it was found, if anywhere,
     and the evidence's ``found_on`` lists those pages and ``found_elsewhere`` the match on each,
-    see :func:`found_elsewhere`). A quote found only with the page read column by column has
+    see :func:`~halluscope.checks.quote_evidence.found_elsewhere`). A quote found only with the page read column by column has
     ``"reading": "columns"`` in its evidence (see "Two readings of a page" above).
     """
     citations = parse_page_citations(record.response) if citations is None else citations

@@ -21,7 +21,6 @@ import base64
 import io
 import json
 import logging
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,6 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.redact import cut_text
+from halluscope.report.claimtext import claim_summary
+from halluscope.report.claimtext import detail_rows as _details
+from halluscope.report.claimtext import number_text as _num
+from halluscope.report.claimtext import short_value as _short
 from halluscope.report.citations import (box_legend, item_boxes, page_citations,
                                          region_citations)
 
@@ -39,9 +42,6 @@ SEVERITY = {"hallucinated": 3, "unverifiable": 2, "supported": 1}
 MAX_SIDE = 480
 JPEG_QUALITY = 82
 #: Payload keys shown elsewhere (not repeated in an item's generic detail list).
-_HIDDEN_KEYS = {"spans", "mentioned", "hallucinated", "question", "prediction", "label"}
-
-
 # -- text segmentation ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Mark:
@@ -224,23 +224,6 @@ def evidence_text(ev: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def claim_summary(claim: Mapping[str, Any]) -> str:
-    """A compact statement of what a claim says (``dog · colour = brown``)."""
-    subject = claim.get("subject") or ""
-    kind = claim.get("kind")
-    if kind == "relation":
-        return f"{subject} — {claim.get('relation') or '?'} — {claim.get('object') or '?'}"
-    if kind == "page" and isinstance(claim.get("quote"), str):
-        # the value is the page the quote is put on: "number = 0" for 4,210 on p. 0
-        pages = claim.get("value")
-        where = (f"pp. {_short(pages)}" if isinstance(pages, (list, tuple))
-                 else f"p. {_short(pages)}")
-        return f"{subject} “{_short(claim['quote'], 80)}” on {where}"
-    if claim.get("value") is not None:
-        return f"{subject} = {_short(claim['value'])}"
-    return str(subject)
-
-
 def claim_rows(claims: Sequence[Mapping[str, Any]], response: str, anchor: str
                ) -> tuple[list[dict[str, Any]], list[Mark]]:
     """Detail rows and highlight marks for an item's claims."""
@@ -411,29 +394,6 @@ class ImageStore:
 
 
 # -- one item ---------------------------------------------------------------------------------
-def _num(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}" if math.isfinite(v) else "—"
-    return str(v)
-
-
-def _short(value: Any, limit: int = 160) -> str:
-    if isinstance(value, float):
-        text = _num(value)
-    elif isinstance(value, (list, tuple)):
-        text = ", ".join(_short(v, 40) for v in value)
-    elif isinstance(value, Mapping):
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    else:
-        text = str(value)
-    return cut_text(text, limit, "…")
-
-
-def _details(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
-    return [(str(k), _short(v)) for k, v in payload.items()
-            if k not in _HIDDEN_KEYS and v is not None and v != [] and v != {}]
-
-
 @lru_cache(maxsize=256)
 def view_of(name: str) -> str:
     """The report view a metric's payload gets (its class's ``report_view``; ``details`` for a

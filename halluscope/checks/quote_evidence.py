@@ -1,0 +1,68 @@
+"""The evidence a page-quote verdict carries: where a quote was found (its parts across a page
+break, the elided parts of a quote with an ellipsis, the running header/footer lines left out
+to find it) and, for a quote not on its cited pages, where it is instead. Split from
+:mod:`halluscope.checks.pages`, which finds the quotes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from halluscope.checks.pages import QuoteMatch
+
+
+def match_parts(match: "QuoteMatch", page_text: Any = None) -> dict[str, Any]:
+    """A match across a page break: its pages and the span on each (``parts``), and the
+    running header/footer lines left out at its breaks (``running_lines``), if any."""
+    if match.elided:
+        return {"elided_parts": [{"char_span": list(span), "found": page_text(match.page)[
+            span[0]:span[1]] if page_text is not None else None} for span in match.elided]}
+    if not match.parts:
+        return {}
+    out: dict[str, Any] = {"pages": match.pages,
+                           "parts": [{"page": p, "char_span": list(span)}
+                                     for p, span in match.parts]}
+    if match.skipped:
+        out["running_lines"] = [       # the text first: what a one-line summary shows
+            {**({"text": page_text(p)[span[0]:span[1]]} if page_text is not None else {}),
+             "page": p, "at": at, "char_span": list(span)} for p, at, span in match.skipped]
+    return out
+
+
+def left_out(match: "QuoteMatch", page_text: Any) -> str:
+    """``; running header/footer left out: "Page 1 of 3"`` for a match that needed it."""
+    if not match.skipped:
+        return ""
+    lines = [page_text(p)[a:b] for p, _, (a, b) in match.skipped]
+    shown = ", ".join(repr(t if len(t) <= 40 else t[:39] + "\u2026") for t in lines[:4])
+    return f"; running header/footer left out: {shown}{', ...' if len(lines) > 4 else ''}"
+
+
+def found_elsewhere(match: "QuoteMatch", page_text: Any = None) -> list[dict[str, Any]]:
+    """Where a quote missing from its cited pages was found instead, as verdict evidence: one
+    ``{"page", "found", "match", "char_span"}`` per page (the span in that page's text), so a
+    reader can draw it without searching again; one found across a page break has ``pages``
+    and ``parts`` too (``page`` and ``char_span`` are its first part), and ``running_lines``
+    when running header/footer lines were left out to find it (``page_text``, the document's
+    ``page number -> text``, gives each its ``text``)."""
+    return [{"page": m.page, "found": m.snippet, "match": m.how, "char_span": list(m.span),
+             **match_parts(m, page_text)} for m in match.others if m.span is not None]
+
+
+def missing_payload(match: "QuoteMatch", page_text: Any) -> dict[str, Any]:
+    """Evidence of a quote not on its cited pages: the pages it is on instead (``found_on``)
+    and, when there are any, the match on each (``found_elsewhere``)."""
+    payload: dict[str, Any] = {"found_on": match.elsewhere}
+    if match.others:
+        payload["found_elsewhere"] = found_elsewhere(match, page_text)
+    return payload
+
+
+def elsewhere_text(match: "QuoteMatch") -> str:
+    """``page 2``, ``page 2, 5``, ``page 4-5 (across the page break)`` (``..., running
+    header/footer left out)`` when that found it)."""
+    return "page " + ", ".join(
+        f"{m.pages[0]}-{m.pages[-1]} (across the page break"
+        f"{', running header/footer left out' if m.skipped else ''})" if m.parts
+        else str(m.page)
+        for m in match.others)

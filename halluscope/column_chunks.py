@@ -303,12 +303,16 @@ def _looks_flat(lines: list[bytes], names: list[str], types: dict[str, str]
     except ImportError:
         from json import loads
     want = [(name, kinds[types[name]]) for name in names]
+    keys, kinds_in_order = tuple(names), tuple(kind for _, kind in want)
     good = []
     for line in lines:
         try:
             obj = loads(line)
         except (ValueError, RecursionError):
             good.append(False)
+            continue
+        if type(obj) is dict and tuple(obj) == keys:    # (the keys in the file's order)
+            good.append(tuple(map(type, obj.values())) == kinds_in_order)
             continue
         good.append(type(obj) is dict and len(obj) == len(want) and all(
             type(obj.get(name)) is kind for name, kind in want))

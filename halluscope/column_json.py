@@ -259,6 +259,19 @@ class Writer:
     def text(self, text: str) -> None:
         self._submit(self._text, text)
 
+    def parts(self, lines: Piece, parts: list[tuple[int, int] | str]) -> None:
+        """Rows ``(start, stop)`` of ``lines`` and texts, in order, in one hand-over (a chunk's
+        rows with the lines read apart between them: a hand-over each cost a thread switch)."""
+        if parts:
+            self._submit(self._parts, lines, parts)
+
+    def _parts(self, lines: Piece, parts: list[tuple[int, int] | str]) -> None:
+        for part in parts:
+            if isinstance(part, str):
+                self._text(part)
+            else:
+                write_rows(self.sink, lines, part[0], part[1], self.hasher)
+
     def _text(self, text: str) -> None:
         self.sink.write(text)
         if self.hasher is not None:

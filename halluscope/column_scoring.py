@@ -182,7 +182,7 @@ class _InOrder:
         if isinstance(piece, LineRun):
             if not checked:
                 self.mixed.lines(piece)
-            self.lines(piece)
+            self.out.text(self.lines(piece))
             return
         if not checked:
             self.mixed.columns(piece)
@@ -194,12 +194,14 @@ class _InOrder:
         _write_column_items(piece, scored, self.metrics, self.tally, self.cfg.strict, self.out)
         self.progress()
 
-    def lines(self, run: LineRun) -> None:
-        """A run of lines scored line by line, once the folds before it are done."""
+    def lines(self, run: LineRun) -> str:
+        """A run of lines scored line by line, once the folds before it are done: the text of
+        its items."""
         self.wait()         # the state folds in file order
-        _score_lines(self.finish.screen(run.records()), self.cfg, self.metrics, self.tally,
-                     self.out, self.on_progress, self.total)
+        text = _score_lines(self.finish.screen(run.records()), self.cfg, self.metrics,
+                            self.tally, self.on_progress, self.total)
         self.apart += run.raw.count(b"\n") + (not run.raw.endswith(b"\n"))
+        return text
 
     def group(self, group: ChunkGroup) -> None:
         """A chunk's columns scored as one, its items written with its runs of lines scored in
@@ -240,17 +242,17 @@ class _Text(list):
 
 
 def _score_lines(records: Any, cfg: AuditConfig, metrics: list[Metric], tally: StreamTally,
-                 out: Writer, on_progress: Callable[[Progress], None] | None,
-                 total: int | None) -> None:
+                 on_progress: Callable[[Progress], None] | None, total: int | None) -> str:
     """Score the records of a run of lines as the line-by-line path does, into ``tally`` and
     ``out``: each line read by the line reader's own steps (:meth:`LineRun.records`), its
     finish reason screened as there (:class:`~halluscope.finish_reasons.FinishScreen`), scored
-    and written by :func:`~halluscope.scoring.score_stream` (a blank line gives nothing)."""
+    by :func:`~halluscope.scoring.score_stream` (a blank line gives nothing): the text it
+    writes, returned."""
     from halluscope.scoring import score_stream
     text = _Text()
     score_stream(records, metrics, text, strict=cfg.strict, on_progress=on_progress,
                  total=total, tally=tally)
-    out.text("".join(text))
+    return "".join(text)
 
 
 def _tally(tally: StreamTally, metric: Metric, cols: RecordColumns, scored: Any) -> None:
@@ -274,41 +276,46 @@ lines and the writes waiting hold a few times 8,192 lines of text (65,536 held 6
 
 def _write_column_items(cols: RecordColumns, scored: Any, metrics: list[Metric],
                         tally: StreamTally, strict: bool, out: Writer,
-                        runs: list[tuple[int, Callable[[], None]]] = ()) -> None:
+                        runs: list[tuple[int, Callable[[], str]]] = ()) -> None:
     """The item lines of ``cols``, in order, to ``out``: the scored ones put together from
     whole columns, the others (errors, skips) one by one as
-    :func:`~halluscope.scoring.score_stream` writes them; each of ``runs`` (``(row, write)``)
-    called in its place, before the line of row ``row``."""
+    :func:`~halluscope.scoring.score_stream` writes them; each of ``runs`` (``(row, text)``:
+    the lines read apart before row ``row``) called in its place for the text it writes."""
+    from halluscope.column_json import join
     ok = np.asarray(scored.ok, dtype=bool)
     pieces = _item_pieces(cols, scored.item_columns, metrics[0].name)
-    done = 0
-    for at, write in [*runs, (cols.n, None)]:
-        _write_rows(cols, scored, ok, pieces, done, at, metrics, tally, strict, out)
-        if write is not None:
-            write()
-        done = at
-
-
-def _write_rows(cols: RecordColumns, scored: Any, ok: np.ndarray, pieces: list[Pieces],
-                first: int, last: int, metrics: list[Metric], tally: StreamTally,
-                strict: bool, out: Writer) -> None:
-    """:func:`_write_column_items` of rows ``first`` to ``last`` (not included)."""
-    from halluscope.column_json import join
-    for start in range(first, last, ITEM_CHUNK):
-        stop = min(start + ITEM_CHUNK, last)
+    if not cols.n:
+        out.text("".join(text() for _, text in runs))
+        return
+    for start in range(0, cols.n, ITEM_CHUNK):
+        stop = min(start + ITEM_CHUNK, cols.n)
         lines = join([part for column in pieces for part in column.parts(start, stop)],
                      stop - start)
+        events = sorted([(i, 1, k) for k, i in enumerate(
+            (start + np.flatnonzero(~ok[start:stop])).tolist())] +
+            [(at, 0, k) for k, (at, _) in enumerate(runs)
+             if start <= at < stop or at == stop == cols.n])
+        parts: list[tuple[int, int] | str] = []
         done = start
-        for i in (start + np.flatnonzero(~ok[start:stop])).tolist():
-            out.rows(lines, done - start, i - start)
-            # a line the columns did not score is never scored here, beside the fold
-            outcome = (("error", scored.errors[i]) if i in scored.errors
-                       else ("skip", scored.skips[i]))
-            item = _score_record(cols.record(i), metrics, tally, strict,
-                                 lambda m: outcome, folded=True)
-            out.text(dumps_finite(item) + "\n")
-            done = i + 1
-        out.rows(lines, done - start, stop - start)
+        try:        # (what came before an error strict raises is written, as line by line)
+            for i, kind, k in events:
+                if done < i:
+                    parts.append((done - start, i - start))
+                done = i
+                if kind == 0:
+                    parts.append(runs[k][1]())
+                    continue
+                # a line the columns did not score is never scored here, beside the fold
+                outcome = (("error", scored.errors[i]) if i in scored.errors
+                           else ("skip", scored.skips[i]))
+                item = _score_record(cols.record(i), metrics, tally, strict,
+                                     lambda m: outcome, folded=True)
+                parts.append(dumps_finite(item) + "\n")
+                done = i + 1
+            if done < stop:
+                parts.append((done - start, stop - start))
+        finally:
+            out.parts(lines, parts)
 
 
 def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[Pieces]:

@@ -437,3 +437,29 @@ def test_a_group_joins_the_chunks_good_lines_with_their_lines(tmp_path):
     for at, run in group.runs:
         first = next(run.lines())[0]
         assert at == int((group.cols.lines < first).sum())
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_score_answers_with_many_scattered_bad_lines(tmp_path, monkeypatch, seed):
+    """The Python API scores a chunk's good lines as one group too: the same predictions,
+    labels, errors, values and bounds as line by line."""
+    from halluscope.metrics import pope_answers
+    from halluscope.metrics.pope import score_answers
+    rng = random.Random(seed)
+    questions, answers = _rows(500, seed=seed)
+    for at in rng.sample(range(40, 500), rng.randint(15, 50)):
+        answers[at] = BAD[rng.choice(sorted(BAD))]
+    path = _write(tmp_path, answers, questions=questions)
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", rng.choice([3000, 8000, 1 << 22]))
+    grouped = []
+    group = pope_answers._score_group
+
+    def spy(*args):
+        grouped.append(group(*args))
+        return grouped[-1]
+    monkeypatch.setattr(pope_answers, "_score_group", spy)
+    fast = score_answers(path, tmp_path / "coco_pope_random.json", n_boot=200)
+    assert grouped and all(grouped)
+    monkeypatch.setattr(pope_answers, "_score_chunks", lambda metric, path: None)
+    slow = score_answers(path, tmp_path / "coco_pope_random.json", n_boot=200)
+    assert json.dumps(fast, sort_keys=True) == json.dumps(slow, sort_keys=True)

@@ -88,12 +88,18 @@ class Fixed(Pieces):
 
 class LineNumbers(Pieces):
     """Each row's number, counted from ``first + 1`` (the rows of a chunk of a file: ``first``
-    lines come before it), as text."""
+    lines come before it), or each row's own (``lines``: a chunk's good lines, with gaps), as
+    text."""
 
-    def __init__(self, first: int = 0):
-        self.first = first
+    def __init__(self, first: int = 0, lines: np.ndarray | None = None):
+        self.first, self.lines = first, lines
 
     def rows(self, start: int, stop: int) -> Piece:
+        if self.lines is not None:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+            return pc.cast(arrow_ints(np.ascontiguousarray(self.lines[start:stop],
+                                                           dtype=np.int64)), pa.string())
         return numbers(self.first + start + 1, self.first + stop + 1)
 
 
@@ -252,6 +258,19 @@ class Writer:
 
     def text(self, text: str) -> None:
         self._submit(self._text, text)
+
+    def parts(self, lines: Piece, parts: list[tuple[int, int] | str]) -> None:
+        """Rows ``(start, stop)`` of ``lines`` and texts, in order, in one hand-over (a chunk's
+        rows with the lines read apart between them: a hand-over each cost a thread switch)."""
+        if parts:
+            self._submit(self._parts, lines, parts)
+
+    def _parts(self, lines: Piece, parts: list[tuple[int, int] | str]) -> None:
+        for part in parts:
+            if isinstance(part, str):
+                self._text(part)
+            else:
+                write_rows(self.sink, lines, part[0], part[1], self.hasher)
 
     def _text(self, text: str) -> None:
         self.sink.write(text)

@@ -33,7 +33,7 @@ from halluscope.scoring import Progress, StreamTally, _score_record, is_empty_an
 from halluscope.textfiles import path_text
 
 if TYPE_CHECKING:   # the columnar path (POPE's files) imports them when it runs
-    from halluscope.column_chunks import LineRun, RecordPieces
+    from halluscope.column_chunks import ChunkGroup, LineRun, RecordPieces
     from halluscope.column_json import Pieces, Writer
     from halluscope.columns import RecordColumns
 
@@ -120,14 +120,16 @@ def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
     file's chunks): each chunk scored, then folded on a thread while its items are written (one
     fold at a time, in order), the next chunk read and scored beside that fold. Lines that are
     not read as columns (:class:`~halluscope.column_chunks.LineRun`: a bad line and a few
-    beside it) are scored line by line in their place, once the folds before them are done."""
+    beside it) are scored line by line in their place, once the folds before them are done;
+    the columns of a chunk with such lines between them are scored as one
+    (:class:`~halluscope.column_chunks.ChunkGroup`)."""
     import hashlib
     from concurrent.futures import ThreadPoolExecutor
 
-    from halluscope.column_chunks import LineRun, Mixing, RecordPieces
+    from halluscope.column_chunks import ChunkGroup, Mixing, RecordPieces
     from halluscope.column_json import Writer
     from halluscope.hashing import hash_ahead
-    metric, tally, apart = metrics[0], StreamTally(), 0
+    tally = StreamTally()
     # the items are hashed as they are written (results.json lists their sha256), when every
     # byte of the file goes through the writers
     hasher = hashlib.sha256() if Writer.hashes(sink) and sink.tell() == 0 else None
@@ -135,40 +137,101 @@ def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
     # without the GIL; an error writing the items waits for the fold, then is raised
     with ThreadPoolExecutor(1, thread_name_prefix="halluscope-fold") as pool, \
             Writer(sink, hasher=hasher) as out:
-        folding = None
+        run = _InOrder(cfg, metrics, tally, out, pool, on_progress, total, finish)
         for k, path in enumerate(paths):
             chunks = first if k == 0 else RecordPieces(path)
-            mixed = Mixing(metric)
+            run.mixed = Mixing(metrics[0])
             try:
-                for cols in chunks:
-                    if isinstance(cols, LineRun):
-                        mixed.lines(cols)
-                        if folding is not None:
-                            folding.result()        # the state folds in file order
-                        _score_lines(finish.screen(cols.records()), cfg, metrics, tally,
-                                     out, on_progress, total)
-                        apart += cols.raw.count(b"\n") + (not cols.raw.endswith(b"\n"))
-                        continue
-                    mixed.columns(cols)
-                    scored = metric.score_columns(cols, fold=False)
-                    _tally(tally, metric, cols, scored)
-                    if folding is not None:
-                        folding.result()
-                    folding = pool.submit(metric.fold_columns, cols, scored)
-                    _write_column_items(cols, scored, metrics, tally, cfg.strict, out)
-                    if on_progress is not None:
-                        on_progress(Progress(tally.items, total, len(tally.problems)))
+                for piece in chunks.groups():
+                    if isinstance(piece, ChunkGroup):
+                        run.group(piece)
+                    else:
+                        run.piece(piece)
             finally:
                 chunks.close()
-            if folding is not None and not folding.done():  # the run sheet's hash of the input
-                hash_ahead([path])
-        if folding is not None:
-            folding.result()
+            if run.folding is not None and not run.folding.done():  # the run sheet's hash
+                hash_ahead([path])                                  # of the input
+        run.wait()
     tally.items_sha256 = hasher.hexdigest() if hasher is not None else None
     tally.finish = finish.counts()      # (of the lines read apart: the columns' are complete)
-    if apart:       # (the run sheet: a bad line and the few beside it, each)
-        tally.execution["lines_read_line_by_line"] = apart
+    if run.apart:       # (the run sheet: a bad line and the few beside it, each)
+        tally.execution["lines_read_line_by_line"] = run.apart
     return tally
+
+
+class _InOrder:
+    """The pieces of the inputs scored, written and folded in file order (one fold at a time,
+    on ``pool``'s thread; ``folding``: the last one submitted), for :func:`_score_files`."""
+
+    def __init__(self, cfg: AuditConfig, metrics: list[Metric], tally: StreamTally,
+                 out: Writer, pool: Any, on_progress: Callable[[Progress], None] | None,
+                 total: int | None, finish: FinishScreen):
+        self.cfg, self.metrics, self.tally, self.out, self.pool = cfg, metrics, tally, out, pool
+        self.on_progress, self.total, self.finish = on_progress, total, finish
+        self.folding: Any = None
+        self.apart = 0          # lines read apart
+        self.mixed: Any = None  # the file's Mixing
+
+    def wait(self) -> None:
+        if self.folding is not None:
+            self.folding.result()
+
+    def piece(self, piece: Any, checked: bool = False) -> None:
+        """A run of lines or of columns, in its place (``checked``: by :class:`Mixing`)."""
+        from halluscope.column_chunks import LineRun
+        if isinstance(piece, LineRun):
+            if not checked:
+                self.mixed.lines(piece)
+            self.out.text(self.lines(piece))
+            return
+        if not checked:
+            self.mixed.columns(piece)
+        metric = self.metrics[0]
+        scored = metric.score_columns(piece, fold=False)
+        _tally(self.tally, metric, piece, scored)
+        self.wait()
+        self.folding = self.pool.submit(metric.fold_columns, piece, scored)
+        _write_column_items(piece, scored, self.metrics, self.tally, self.cfg.strict, self.out)
+        self.progress()
+
+    def lines(self, run: LineRun) -> str:
+        """A run of lines scored line by line, once the folds before it are done: the text of
+        its items."""
+        self.wait()         # the state folds in file order
+        text = _score_lines(self.finish.screen(run.records()), self.cfg, self.metrics,
+                            self.tally, self.on_progress, self.total)
+        self.apart += run.raw.count(b"\n") + (not run.raw.endswith(b"\n"))
+        return text
+
+    def group(self, group: ChunkGroup) -> None:
+        """A chunk's columns scored as one, its items written with its runs of lines scored in
+        their place, then the columns folded. The state is the one piece by piece gives: the
+        rows fold as exact integer sums in any order, and what the metric keeps in input order
+        (a unit numbered record by record) refuses a group (:class:`NotInOrder`, nothing
+        changed), whose pieces are then scored one by one, as is a group an alignment error
+        stops (raised in its place)."""
+        from halluscope.column_chunks import LineRun
+        from halluscope.columns import NotInOrder
+        for piece in group.pieces:      # (the file's Mixing sees the pieces in order)
+            (self.mixed.lines if isinstance(piece, LineRun) else self.mixed.columns)(piece)
+        metric, cols = self.metrics[0], group.cols
+        try:
+            scored = metric.score_columns(cols, fold=False)
+        except (NotInOrder, AlignmentError):
+            for piece in group.pieces:
+                self.piece(piece, checked=True)
+            return
+        _tally(self.tally, metric, cols, scored)
+        self.wait()         # (the runs of lines fold here, on this thread)
+        runs = [(at, lambda run=run: self.lines(run)) for at, run in group.runs]
+        _write_column_items(cols, scored, self.metrics, self.tally, self.cfg.strict, self.out,
+                            runs)
+        self.folding = self.pool.submit(metric.fold_columns, cols, scored)
+        self.progress()
+
+    def progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(Progress(self.tally.items, self.total, len(self.tally.problems)))
 
 
 class _Text(list):
@@ -179,17 +242,17 @@ class _Text(list):
 
 
 def _score_lines(records: Any, cfg: AuditConfig, metrics: list[Metric], tally: StreamTally,
-                 out: Writer, on_progress: Callable[[Progress], None] | None,
-                 total: int | None) -> None:
+                 on_progress: Callable[[Progress], None] | None, total: int | None) -> str:
     """Score the records of a run of lines as the line-by-line path does, into ``tally`` and
     ``out``: each line read by the line reader's own steps (:meth:`LineRun.records`), its
     finish reason screened as there (:class:`~halluscope.finish_reasons.FinishScreen`), scored
-    and written by :func:`~halluscope.scoring.score_stream` (a blank line gives nothing)."""
+    by :func:`~halluscope.scoring.score_stream` (a blank line gives nothing): the text it
+    writes, returned."""
     from halluscope.scoring import score_stream
     text = _Text()
     score_stream(records, metrics, text, strict=cfg.strict, on_progress=on_progress,
                  total=total, tally=tally)
-    out.text("".join(text))
+    return "".join(text)
 
 
 def _tally(tally: StreamTally, metric: Metric, cols: RecordColumns, scored: Any) -> None:
@@ -212,28 +275,47 @@ lines and the writes waiting hold a few times 8,192 lines of text (65,536 held 6
 
 
 def _write_column_items(cols: RecordColumns, scored: Any, metrics: list[Metric],
-                        tally: StreamTally, strict: bool, out: Writer) -> None:
+                        tally: StreamTally, strict: bool, out: Writer,
+                        runs: list[tuple[int, Callable[[], str]]] = ()) -> None:
     """The item lines of ``cols``, in order, to ``out``: the scored ones put together from
     whole columns, the others (errors, skips) one by one as
-    :func:`~halluscope.scoring.score_stream` writes them."""
+    :func:`~halluscope.scoring.score_stream` writes them; each of ``runs`` (``(row, text)``:
+    the lines read apart before row ``row``) called in its place for the text it writes."""
     from halluscope.column_json import join
     ok = np.asarray(scored.ok, dtype=bool)
     pieces = _item_pieces(cols, scored.item_columns, metrics[0].name)
+    if not cols.n:
+        out.text("".join(text() for _, text in runs))
+        return
     for start in range(0, cols.n, ITEM_CHUNK):
         stop = min(start + ITEM_CHUNK, cols.n)
         lines = join([part for column in pieces for part in column.parts(start, stop)],
                      stop - start)
+        events = sorted([(i, 1, k) for k, i in enumerate(
+            (start + np.flatnonzero(~ok[start:stop])).tolist())] +
+            [(at, 0, k) for k, (at, _) in enumerate(runs)
+             if start <= at < stop or at == stop == cols.n])
+        parts: list[tuple[int, int] | str] = []
         done = start
-        for i in (start + np.flatnonzero(~ok[start:stop])).tolist():
-            out.rows(lines, done - start, i - start)
-            # a line the columns did not score is never scored here, beside the fold
-            outcome = (("error", scored.errors[i]) if i in scored.errors
-                       else ("skip", scored.skips[i]))
-            item = _score_record(cols.record(i), metrics, tally, strict,
-                                 lambda m: outcome, folded=True)
-            out.text(dumps_finite(item) + "\n")
-            done = i + 1
-        out.rows(lines, done - start, stop - start)
+        try:        # (what came before an error strict raises is written, as line by line)
+            for i, kind, k in events:
+                if done < i:
+                    parts.append((done - start, i - start))
+                done = i
+                if kind == 0:
+                    parts.append(runs[k][1]())
+                    continue
+                # a line the columns did not score is never scored here, beside the fold
+                outcome = (("error", scored.errors[i]) if i in scored.errors
+                           else ("skip", scored.skips[i]))
+                item = _score_record(cols.record(i), metrics, tally, strict,
+                                     lambda m: outcome, folded=True)
+                parts.append(dumps_finite(item) + "\n")
+                done = i + 1
+            if done < stop:
+                parts.append((done - start, stop - start))
+        finally:
+            out.parts(lines, parts)
 
 
 def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[Pieces]:
@@ -253,7 +335,7 @@ def _item_pieces(cols: RecordColumns, scores: Any, name: str) -> list[Pieces]:
     pieces = [field("id", False), field("task", False), field("image"), field("image_id")]
     if cols.file:
         pieces += [Fixed(',"source":' + dumps_finite(f"{path_text(cols.file)}:")[:-1]),
-                   LineNumbers(cols.start),
+                   LineNumbers(cols.start, cols.lines),
                    Fixed('"')]
     pieces += [field("prompt"), field("response", False),
                JsonColumn(scores.row, "row", lead=f',"scores":{{{dumps_finite(name)}:{{'),

@@ -261,25 +261,43 @@ class Coded:
         return table[self.codes].tolist()
 
 
+class NotInOrder(Exception):
+    """A metric cannot score the good lines of a chunk together (:attr:`RecordColumns.lines`
+    set) without changing what it keeps in input order (a unit numbered record by record); it
+    changed nothing: score them a run at a time."""
+
+
 class RecordColumns:
     """The records of one answer file as columns: element ``i`` of every column is what
     :func:`~halluscope.records.record_from_dict` gives for line ``i + 1`` (there is no blank line
     and no bad line: such files are read line by line). A column the file lacks is ``None``.
     Columns come as lists (:meth:`column`) or encoded (:meth:`coded`), each made on first use.
     ``start``: the lines of the file before these (a chunk of it: element ``i`` is line
-    ``start + i + 1``)."""
+    ``start + i + 1``); ``lines``, where set, each element's line instead (the good lines of a
+    chunk with bad ones between them: :class:`~halluscope.column_chunks.ChunkGroup`)."""
 
     def __init__(self, file: str, n: int, arrays: dict[str, Any], roles: dict[str, str | None],
                  metadata: list[str] | tuple[str, ...] = (), start: int = 0):
         self.file = file
         self.n = n
         self.start = start
+        self.lines: np.ndarray | None = None
         self._arrays = arrays
         self._roles = roles
         self.metadata = list(metadata)     # keys whose values are the records' metadata
         self._lists: dict[str, list | None] = {}
         self._coded: dict[str, Coded | None] = {}
         self._strings: dict[str, Any] = {}     # integer columns cast to their decimal strings
+
+    def line_numbers(self) -> np.ndarray:
+        """Each element's line in the file (``int64``, from 1)."""
+        if self.lines is not None:
+            return self.lines
+        return np.arange(self.start + 1, self.start + self.n + 1, dtype=np.int64)
+
+    def line(self, i: int) -> int:
+        """Element ``i``'s line in the file."""
+        return int(self.lines[i]) if self.lines is not None else self.start + i + 1
 
     def meta(self, key: str) -> Coded | None:
         """A metadata key's values (strings or integers, as the line reader gives them)."""
@@ -346,9 +364,8 @@ class RecordColumns:
             return images.map(lambda im: _image_of({"image": im}, where)[1]) if images else None
         if name == "id" and self._roles.get("id") is None:
             qids = self.coded("question_id")
-            first = self.start + 1
             return qids if qids is not None else Coded(
-                np.arange(self.n), [str(i) for i in range(first, first + self.n)])
+                np.arange(self.n), [str(i) for i in self.line_numbers().tolist()])
         values = self.array(name)
         return None if values is None else Coded.of(values)
 
@@ -378,7 +395,7 @@ class RecordColumns:
         fields, meta = self._record_columns
         values = [None if column is None else column[i] for column in fields]
         return Record(**dict(zip(_RECORD_FIELDS, values)),
-                      source=Source(self.file, self.start + i + 1),
+                      source=Source(self.file, self.line(i)),
                       metadata={k: column[i] for k, column in zip(self.metadata, meta)},
                       id_from_line=self._roles.get("id") is None and values[-1] is None)
 

@@ -351,3 +351,115 @@ def test_score_answers_reads_bad_lines_in_their_place_too(tmp_path, monkeypatch,
     slow = score_answers(path, tmp_path / "coco_pope_random.json", n_boot=200)
     assert json.dumps(fast, sort_keys=True) == json.dumps(slow, sort_keys=True)
     assert len(fast["errors"]) >= 1
+
+
+def _spy_groups(mp):
+    """Count the chunk groups scored as one and those scored piece by piece."""
+    from halluscope import column_scoring
+    seen = {"groups": 0, "one by one": 0}
+    group, piece = column_scoring._InOrder.group, column_scoring._InOrder.piece
+
+    def spy_group(self, g):
+        seen["groups"] += 1
+        return group(self, g)
+
+    def spy_piece(self, p, checked=False):
+        seen["one by one"] += checked
+        return piece(self, p, checked)
+    mp.setattr(column_scoring._InOrder, "group", spy_group)
+    mp.setattr(column_scoring._InOrder, "piece", spy_piece)
+    return seen
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13, 14, 15, 16])
+def test_many_scattered_bad_lines_score_as_the_line_path(tmp_path, seed):
+    """Many bad lines at random places (runs of a few together too), chunks of random sizes:
+    each chunk's good lines are scored as one group, its bad lines in their place, and
+    every output is the line path's."""
+    rng = random.Random(seed)
+    n = rng.choice([400, 700])
+    questions, answers = _rows(n, seed=seed)
+    # (a first chunk mostly bad goes line by line: its first lines good)
+    for at in rng.sample(range(40, n), rng.randint(n // 40, n // 10)):
+        answers[at] = BAD[rng.choice(sorted(BAD))]
+    for at in rng.sample(range(40, n - 3), 3):      # a few runs of bad lines together
+        answers[at:at + 3] = [BAD[rng.choice(["json", "list", "blank"])]] * 3
+    with pytest.MonkeyPatch.context() as mp:
+        seen = _spy_groups(mp)
+        _both(tmp_path, _write(tmp_path, answers, questions=questions), scored="",
+              questions=tmp_path / "coco_pope_random.json",
+              chunk=rng.choice([1500, 4000, 9000, None]))
+    assert seen["groups"] >= 1 and seen["one by one"] == 0
+
+
+@pytest.mark.parametrize("options", [{"cluster_by": "item", "by": ["model"]}, {},
+                                     {"pope_align": "order"}])
+@pytest.mark.parametrize("seed", [21, 22])
+def test_many_bad_lines_grouped_or_one_by_one(tmp_path, options, seed):
+    """Units numbered record by record (clustered by item, answers repeating an id; labels
+    with no question file) keep input order: such a group is scored piece by piece; by order,
+    the groups find each line's question by its own line. All as the line path."""
+    rng = random.Random(seed)
+    ids = options.get("pope_align") != "order"
+    questions, answers = _rows(300, seed=seed, ids=ids, labels="cluster_by" not in options)
+    answers = [a.replace(b'"answer"', b'"model": "m%d", "answer"' % (i % 2))
+               for i, a in enumerate(answers)]
+    if "cluster_by" in options:
+        answers[200:210] = answers[20:30]       # the same ids again: other items
+    for at in rng.sample(range(40, 300), 25):
+        answers[at] = BAD[rng.choice(["json", "list", "null", "number", "nested"])]
+    inputs = [_write(tmp_path, answers, questions=questions)]
+    if ids and "cluster_by" not in options:     # labels on the answers, no question file
+        _both(tmp_path, inputs, chunk=rng.choice([2000, 5000]), scored="", **options)
+    with pytest.MonkeyPatch.context() as mp:
+        seen = _spy_groups(mp)
+        _both(tmp_path, inputs, chunk=rng.choice([2000, 5000]), scored="",
+              questions=tmp_path / "coco_pope_random.json", **options)
+    assert seen["groups"] >= 1
+    if "cluster_by" in options:
+        assert seen["one by one"] >= 1
+
+
+def test_a_group_joins_the_chunks_good_lines_with_their_lines(tmp_path):
+    """A chunk's good lines are one group whose rows carry their own lines; the runs of lines
+    sit between them, in order."""
+    _, answers = _rows(120)
+    for at in (0, 10, 11, 50, 119):
+        answers[at] = BAD["json"]
+    pieces = list(column_chunks.RecordPieces(_write(tmp_path, answers)).groups())
+    assert len(pieces) == 1 and isinstance(pieces[0], column_chunks.ChunkGroup)
+    group = pieces[0]
+    covered = sorted(group.cols.lines.tolist() + [k for _, run in group.runs
+                                                   for k, _ in run.lines()])
+    assert covered == list(range(1, 121))
+    assert [group.cols.record(i).source.line for i in range(group.cols.n)] == \
+        group.cols.lines.tolist()
+    for at, run in group.runs:
+        first = next(run.lines())[0]
+        assert at == int((group.cols.lines < first).sum())
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_score_answers_with_many_scattered_bad_lines(tmp_path, monkeypatch, seed):
+    """The Python API scores a chunk's good lines as one group too: the same predictions,
+    labels, errors, values and bounds as line by line."""
+    from halluscope.metrics import pope_answers
+    from halluscope.metrics.pope import score_answers
+    rng = random.Random(seed)
+    questions, answers = _rows(500, seed=seed)
+    for at in rng.sample(range(40, 500), rng.randint(15, 50)):
+        answers[at] = BAD[rng.choice(sorted(BAD))]
+    path = _write(tmp_path, answers, questions=questions)
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", rng.choice([3000, 8000, 1 << 22]))
+    grouped = []
+    group = pope_answers._score_group
+
+    def spy(*args):
+        grouped.append(group(*args))
+        return grouped[-1]
+    monkeypatch.setattr(pope_answers, "_score_group", spy)
+    fast = score_answers(path, tmp_path / "coco_pope_random.json", n_boot=200)
+    assert grouped and all(grouped)
+    monkeypatch.setattr(pope_answers, "_score_chunks", lambda *args: None)
+    slow = score_answers(path, tmp_path / "coco_pope_random.json", n_boot=200)
+    assert json.dumps(fast, sort_keys=True) == json.dumps(slow, sort_keys=True)

@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from halluscope.errors import RecordError
+from halluscope.errors import AlignmentError, RecordError
 from halluscope.finish_reasons import FinishScreen, finish_notes
 from halluscope.metrics.pope_columns import score_columns, scores_columns
 from halluscope.records import iter_json_values, iter_records, open_binary
@@ -219,33 +219,63 @@ def _score_chunks(metric: Any, answers_path: str | Path, screen: FinishScreen
     252 MiB); its bad lines, and the few beside them, are scored line by line in their place
     (:func:`_score_records`). ``None`` when the file is read line by line; a chunk past the
     first that shows it must be leaves ``metric`` reset."""
-    from halluscope.column_chunks import (LineRun, Mixing, NotColumns, chunk_memory,
-                                          open_record_pieces)
+    from halluscope.column_chunks import (ChunkGroup, LineRun, Mixing, NotColumns,
+                                          chunk_memory, open_record_pieces)
     out: tuple[list, list, list, list] = ([], [], [], [])
-    predictions, labels, errors, counts = out
     with chunk_memory():
         chunks = open_record_pieces(answers_path)
         if chunks is None:
             return None
         mixing = Mixing(metric)
         try:
-            for cols in chunks:
-                if isinstance(cols, LineRun):
-                    mixing.lines(cols)
-                    _score_records(metric, screen.screen(cols.records()), out)
-                    continue
-                mixing.columns(cols)
-                scored = score_columns(metric, cols, every_line=True)
-                predictions += scored.predictions
-                labels += scored.labels
-                errors += [scored.errors[i].to_dict() for i in sorted(scored.errors)]
-                counts += [1] * cols.n
+            for cols in chunks.groups():
+                pieces = cols.pieces if isinstance(cols, ChunkGroup) else [cols]
+                for piece in pieces:
+                    (mixing.lines if isinstance(piece, LineRun) else mixing.columns)(piece)
+                if not isinstance(cols, ChunkGroup) or not _score_group(metric, cols, out,
+                                                                        screen):
+                    for piece in pieces:
+                        if isinstance(piece, LineRun):
+                            _score_records(metric, screen.screen(piece.records()), out)
+                        else:
+                            _add_rows(score_columns(metric, piece, every_line=True), 0,
+                                      piece.n, out)
         except NotColumns:
             metric.reset()          # what the chunks before scored is undone
             return None
         finally:
             chunks.close()
     return out
+
+
+def _score_group(metric: Any, group: Any, out: tuple[list, list, list, list],
+                 screen: FinishScreen) -> bool:
+    """A chunk's columns scored as one (:class:`~halluscope.column_chunks.ChunkGroup`), its
+    runs of lines scored in their place (the state is the same in any order: exact integer
+    sums); ``False``, nothing changed, where the columns must be scored a piece at a time
+    (:class:`~halluscope.columns.NotInOrder`, an alignment error: raised in its place then)."""
+    from halluscope.columns import NotInOrder
+    try:
+        scored = score_columns(metric, group.cols, every_line=True)
+    except (NotInOrder, AlignmentError):
+        return False
+    done = 0
+    for at, run in group.runs:
+        _add_rows(scored, done, at, out)
+        _score_records(metric, screen.screen(run.records()), out)
+        done = at
+    _add_rows(scored, done, group.cols.n, out)
+    return True
+
+
+def _add_rows(scored: Any, first: int, last: int, out: tuple[list, list, list, list]) -> None:
+    """Add rows ``first`` to ``last`` (not included) of columns ``scored`` to the lists
+    ``out`` (:func:`_score_records`)."""
+    predictions, labels, errors, counts = out
+    predictions += scored.predictions[first:last]
+    labels += scored.labels[first:last]
+    errors += [scored.errors[i].to_dict() for i in sorted(scored.errors) if first <= i < last]
+    counts += [1] * (last - first)
 
 
 def _answers_alone(path: Path) -> bool:

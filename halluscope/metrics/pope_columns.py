@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from halluscope.columns import Coded, arrow_bools, arrow_ints, integers
+from halluscope.columns import Coded, NotInOrder, arrow_bools, arrow_ints, integers
 from halluscope.errors import AlignmentError, RecordError
 from halluscope.metrics.base import ItemScore
 from halluscope.metrics.pope_coverage import (LABEL_CONFLICT, Answered, conflict_of,
@@ -168,10 +168,9 @@ _ROW_OF = np.array([[ROW[(p, y)] for y in (YES, NO)] for p in (YES, NO, UNKNOWN)
 
 def _codes(coded: Coded | None, table: dict[Any, int], n: int) -> np.ndarray:
     """Each line's code in ``table`` (-1: no value, or one outside the table)."""
-    if coded is None:
+    if coded is None or not coded.values:
         return np.full(n, -1, dtype=np.intp)
-    return np.array([table.get(v, -1) for v in coded.values], dtype=np.intp)[coded.codes] \
-        if coded.values else np.full(n, -1, dtype=np.intp)
+    return np.array([table.get(v, -1) for v in coded.values], dtype=np.intp)[coded.codes]
 
 
 @dataclass
@@ -251,8 +250,7 @@ class ColumnScores:
         import pyarrow as pa
         import pyarrow.compute as pc
         own = self.cols.array("question_id")
-        if own is None:
-            own = pa.nulls(self.cols.n, type=pa.string())
+        own = pa.nulls(self.cols.n, type=pa.string()) if own is None else own
         qs = self.question_set
         if qs is None or not len(qs):
             return own
@@ -294,7 +292,7 @@ class ColumnScores:
 
 
 def _where(cols: RecordColumns, i: int) -> dict[str, Any]:
-    return {"file": cols.file, "line": cols.start + i + 1}
+    return {"file": cols.file, "line": cols.line(i)}
 
 
 def _align(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> None:
@@ -344,7 +342,7 @@ def _by_order(metric: PopeMetric, cols: RecordColumns, out: ColumnScores, alive:
     if not alive.size:
         return
     blanks = np.asarray(metric._file_info(cols.file, scan=True).blank_lines, dtype=np.intp)
-    lines = cols.start + alive + 1
+    lines = cols.line_numbers()[alive]
     index = lines - 1 - np.searchsorted(blanks, lines, side="left")
     past = np.flatnonzero(index >= len(qs))
     if past.size:
@@ -560,6 +558,8 @@ def _units(metric: PopeMetric, cols: RecordColumns, out: ColumnScores, rows: np.
         usable = np.zeros(len(images) + 1, dtype=bool)
         usable[named] = [bool(images[c]) for c in named.tolist()]
         image = np.where(usable[code], code, -1)
+    if cols.lines is not None and (image < 0).any():   # (unit_of keeps input order)
+        raise NotInOrder(cols.file)
     used, local = np.unique(image[image >= 0], return_inverse=True)
     out.units = [f"image:{images[c]}" for c in used.tolist()]
     out.unit[rows[image >= 0]] = local.reshape(-1)

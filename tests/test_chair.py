@@ -542,7 +542,8 @@ def test_chair_commands(tmp_path, monkeypatch):
     monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
     files = _coco_files(tmp_path)
     out = tmp_path / "gt.json"
-    args = ["chair", "gt", "-a", str(files[0]), "-a", str(files[1]), "-o", str(out)]
+    args = ["chair", "gt", "-a", str(files[0]), "-a", str(files[1]), "-o", str(out),
+            "--variant", "original"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     written = json.loads(out.read_text())

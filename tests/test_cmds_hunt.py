@@ -228,7 +228,8 @@ def test_gt_file_built_by_the_other_variant_is_warned(tmp_path, monkeypatch, cap
     caps.write_text(json.dumps({"images": [{"id": 1}], "annotations": [
         {"id": 1, "image_id": 1, "caption": "A red bus on a street."}]}))
     gt = tmp_path / "gt.json"
-    res = runner.invoke(app, ["chair", "gt", "-a", str(inst), "-a", str(caps), "-o", str(gt)])
+    res = runner.invoke(app, ["chair", "gt", "-a", str(inst), "-a", str(caps), "-o", str(gt),
+                              "--variant", "original"])
     assert res.exit_code == 0, res.output
     refined = tmp_path / "gt_refined.json"
     runner.invoke(app, ["chair", "gt", "-a", str(inst), "-a", str(caps), "-o", str(refined),
@@ -245,7 +246,7 @@ def test_gt_file_built_by_the_other_variant_is_warned(tmp_path, monkeypatch, cap
 
 
 def test_the_run_sheet_and_summary_say_which_variant_built_the_gt_file(tmp_path, monkeypatch):
-    """`chair gt` (default --variant original) read by an audit (default refined): 'a red bus'
+    """`chair gt --variant original` read by an audit (default refined): 'a red bus'
     in the reference caption is 'bu' to the original parser, so the bus is not in the file's
     ground truth and the caption 'A dog next to a bus.' scores CHAIR_i 0.5 where the refined
     variant's own ground truth (--coco-annotations) gives 0.0. The log warned once; the results
@@ -289,7 +290,7 @@ def test_the_run_sheet_and_summary_say_which_variant_built_the_gt_file(tmp_path,
 
 def test_gt_file_built_from_instances_alone_is_not_warned_about_its_variant(tmp_path, monkeypatch,
                                                                            caplog):
-    """`halluscope chair gt -a instances.json` (default --variant original) read by a refined
+    """`halluscope chair gt -a instances.json --variant original` read by a refined
     audit warned that its ground truth differs from the refined variant's: without reference
     captions no parser ran, and the two variants build the same file."""
     import logging
@@ -310,3 +311,28 @@ def test_gt_file_built_from_instances_alone_is_not_warned_about_its_variant(tmp_
     with caplog.at_level(logging.WARNING, logger="halluscope.metrics.chair_gt"):
         load_ground_truth(parser_for("refined"), tmp_path / "gt_original.json")
     assert "built reading" not in caplog.text
+
+
+def test_chair_gt_defaults_to_the_variant_an_audit_defaults_to(tmp_path, monkeypatch):
+    """`chair gt` read its reference captions with the original parser by default and an
+    audit scores refined by default, so the default workflow (chair gt, then audit
+    --gt-objects) mixed the two ('a red bus' read as 'bu': the bus missing from the truth) and
+    warned on every run. Both default to refined now."""
+    import halluscope
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    inst = _coco(tmp_path, {1: ["dog"]})
+    caps = tmp_path / "captions.json"
+    caps.write_text(json.dumps({"images": [{"id": 1}], "annotations": [
+        {"id": 1, "image_id": 1, "caption": "A red bus on a street."}]}))
+    gt = tmp_path / "gt.json"
+    res = runner.invoke(app, ["chair", "gt", "-a", str(inst), "-a", str(caps), "-o", str(gt)])
+    assert res.exit_code == 0, res.output
+    assert json.loads(gt.read_text())["source"]["variant"] == "refined"
+    outputs = tmp_path / "out.jsonl"
+    outputs.write_text(json.dumps({"id": "1", "image_id": 1, "image": "img_1.jpg",
+                                   "response": "A dog next to a bus."}) + "\n")
+    result = halluscope.audit(outputs, metrics="chair", n_boot=0, write_report=False,
+                              out=tmp_path / "run", gt_objects=gt)
+    assert result.metrics["chair"].results["chair_i"].value == 0.0
+    sheet = json.loads((tmp_path / "run" / "runsheet.json").read_text())
+    assert sheet["metrics"]["chair"]["ground_truth"]["built_by_variant"] == "refined"

@@ -28,9 +28,10 @@ def build_gt(
         help="COCO instance and caption annotation files (repeat the option).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Ground-truth objects file.")],
     variant: Annotated[str, typer.Option(
-        help="Parser for the reference captions: original or refined. An audit scores "
-        "refined by default: one of the other variant warns and records this file's in its "
-        "run sheet.")] = "original",
+        help="Parser for the reference captions: original or refined, refined by default as "
+        "an audit's; build with the variant the audit scores (--variant original for the "
+        "original CHAIR): an audit of the other variant warns and records this file's in its "
+        "run sheet.")] = "refined",
     cache: Annotated[bool, typer.Option(help="Read and write the build cache.")] = True,
 ) -> None:
     """Build image id -> COCO categories from COCO annotations, as CHAIR does."""

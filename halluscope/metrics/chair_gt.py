@@ -364,8 +364,8 @@ def _built_by(source: Any) -> str | None:
 
 def _warn_other_variant(built: str | None, variant: str | None, where: str) -> None:
     """A warning when ``halluscope chair gt`` built the file reading the reference captions
-    with another variant's parser than the run's (its default is ``original``, an audit's
-    ``refined``): the ground truth then differs from what ``--coco-annotations`` gives (the
+    with another variant's parser than the run's (both default to ``refined``; ``--variant
+    original`` on one of them only): the ground truth then differs from what ``--coco-annotations`` gives (the
     run sheet records it too: ``ground_truth.built_by_variant``)."""
     if variant is None or built is None or built == variant:
         return

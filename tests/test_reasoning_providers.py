@@ -215,6 +215,36 @@ def test_reasoning_alone_with_finish_stop_is_an_empty_answer_not_retried(tmp_pat
     assert result.runsheet["counts"]["empty_answers_scored"] == {"pope": 1}
 
 
+def test_an_answer_holding_the_close_of_a_template_opened_think_block_is_kept_and_said(
+        tmp_path, monkeypatch):
+    """An R1 distill behind a server without a reasoning parser: its chat template opened the
+    ``<think>`` block, so the content is ``thoughts</think>answer``. The tag alone cannot tell
+    such thoughts from an answer that mentions it, so the answer is kept as written, but it is
+    counted (``think_close``) and ``halluscope query`` says what it likely is."""
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-thinkclose-0123456789")
+    text = f"{THOUGHT}\n</think>\n\nYes, there is a dog."
+    body = {"model": "m", "choices": [{"finish_reason": "stop", "message": {
+        "role": "assistant", "content": text}}]}
+    with FakeServer(responder=lambda prompt, b: {"body": body}) as server:
+        prompts = tmp_path / "p.jsonl"
+        prompts.write_text(json.dumps({"id": "a", "prompt": "Is there a dog in the image?",
+                                       "label": "yes"}) + "\n")
+        res = CliRunner().invoke(app, ["query", str(prompts), "--model", "vllm/m",
+                                       "--base-url", server.base, "--no-cache",
+                                       "--out", str(tmp_path / "out.jsonl")])
+    assert res.exit_code == 0, res.output
+    line = _lines(tmp_path / "out.jsonl")["a"]
+    assert line["response"] == text and "reasoning" not in line
+    counts = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())["counts"]
+    assert counts["think_close"] == 1 and counts["reasoning"] == 0
+    said = " ".join(res.output.split())
+    assert "1 answer(s) hold a '</think>' with no '<think>' before it" in said
+    assert "--reasoning-parser" in said
+
+
 # -- the cache: an unreadable row gives way to a fresh answer ------------------------------------
 def _cached_rows(tmp_path):
     import sqlite3

@@ -424,7 +424,7 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "counts": {"total": counts.total, "skipped": counts.skipped, "cached": counts.cached,
                    "new": counts.new, "failed": counts.failed, "truncated": counts.truncated,
                    "filtered": counts.filtered, "reasoning": counts.reasoning,
-                   "thought_only": counts.thought_only},
+                   "thought_only": counts.thought_only, "think_close": counts.think_close},
         "reported_models": reported,
         "model_mismatch": bool(mismatched),
         "client": client.describe(),

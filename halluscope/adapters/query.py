@@ -115,6 +115,11 @@ class QueryCounts:
         thought_only: Of those, answers whose ``response`` is empty: the model's output was
             all reasoning. An empty answer is an answer (an audit scores it by each metric's
             rule for one, and says so); this says where it came from.
+        think_close: Answers whose ``response`` holds a ``</think>`` with no ``<think>``
+            before it: most likely a reasoning model whose chat template opens the block
+            (DeepSeek-R1 distills, QwQ) behind a server without a reasoning parser, its
+            thoughts sent as the answer. They are kept as written (the tag alone cannot tell
+            thoughts from an answer that mentions it); this says so.
     """
 
     total: int = 0
@@ -126,6 +131,7 @@ class QueryCounts:
     filtered: int = 0
     reasoning: int = 0
     thought_only: int = 0
+    think_close: int = 0
 
     @property
     def done(self) -> int:
@@ -360,6 +366,8 @@ class _QueryRun:
         if "reasoning" in rec and "error" not in rec:
             counts.reasoning += 1
             counts.thought_only += not str(rec.get("response", "")).strip()
+        if "error" not in rec and _lone_think_close(rec.get("response")):
+            counts.think_close += 1
         if self.fh is not None:
             self.fh.write(dumps_utf8(rec) + "\n")
             self.fh.flush()
@@ -522,3 +530,12 @@ def query(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str
     if result.stopped:  # records were left unasked: never hand back a silently short list
         raise ServerUnreachable(result.stopped)
     return result.records or []
+
+
+def _lone_think_close(response: object) -> bool:
+    """Whether an answer holds a ``</think>`` with no ``<think>`` before it (see
+    :attr:`QueryCounts.think_close`)."""
+    if not isinstance(response, str):
+        return False
+    before, closed, _ = response.partition("</think>")
+    return bool(closed) and "<think>" not in before

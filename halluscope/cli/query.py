@@ -226,7 +226,12 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
                            "'reasoning'"),
              (c.thought_only, "of them have an empty answer: the model's output was all "
                               "reasoning. An audit scores an empty answer by each metric's rule "
-                              "for one and says so"))
+                              "for one and says so"),
+             (c.think_close, "answer(s) hold a '</think>' with no '<think>' before it: a "
+                             "reasoning model whose chat template opens the block, behind a "
+                             "server without a reasoning parser (vLLM: --reasoning-parser)? "
+                             "Its thoughts are then in 'response', and an audit scores them "
+                             "as the answer"))
     for n, note in notes:
         if n:
             err_console.print(f"[yellow]note:[/yellow] {n} {note}", highlight=False,

@@ -2,7 +2,7 @@
 
 Only torch models read the device: a ``hf:`` or ``groundingdino:`` detector, a ``sam:`` or
 ``hf-sam:`` segmenter, and a judge of provider ``hf`` whose spec and ``judge_options`` name no
-device of their own. ``--device cuda`` given to an audit with none of these (the packaged
+device of their own (a spec's ``device = "auto"`` names none: ``--device`` replaces it). ``--device cuda`` given to an audit with none of these (the packaged
 ``coco-ssd`` detector runs on OpenCV, an API judge on its server) was dropped in silence; it is a
 warning, as a setting no metric of the audit reads is
 (:func:`~halluscope.pipeline.warn_unread_settings`).
@@ -31,7 +31,7 @@ def _backend(spec: Any) -> str:
 def _judge_device(cfg: AuditConfig) -> tuple[str, str]:
     """``("reads", "")`` when the configured judge reads ``--device``; else ``("served", why)``
     for a judge served elsewhere, ``("own", why)`` for a local one given its own device."""
-    from halluscope.judges.loading import find_spec
+    from halluscope.judges.loading import find_spec, spec_sets_device
     from halluscope.judges.spec import load_spec
     try:
         spec = load_spec(find_spec(cfg.judge))
@@ -43,7 +43,7 @@ def _judge_device(cfg: AuditConfig) -> tuple[str, str]:
     if isinstance(options, dict) and "device" in options:
         return "own", (f"the judge {cfg.judge} takes its device from judge_options "
                        f"({options['device']!r})")
-    if "device" in spec.options:
+    if spec_sets_device(spec):          # device = "auto" is no choice: --device replaces it
         return "own", (f"the judge {cfg.judge} takes its device from its spec "
                        f"({spec.options['device']!r}; give judge_options={{\"device\": ...}} "
                        f"to run it elsewhere)")

@@ -52,27 +52,86 @@ def test_a_device_no_torch_model_reads_is_a_warning(settings, why):
     assert why in said[0] and said[0].endswith("it is left unused")
 
 
-def test_a_local_judge_with_a_device_of_its_own_is_said(tmp_path):
-    """The shipped Qwen judge's spec sets device = "auto", which --device does not replace:
-    with no other torch model the device is unused; beside a torch detector, the judge is
-    named as the one it does not reach."""
-    qwen = "qwen2.5-vl-7b-instruct"
-    said = notes(metrics=["claims"], judge=qwen)
-    assert len(said) == 1 and "left unused" in said[0]
-    assert f"the judge {qwen} takes its device from its spec ('auto'" in said[0]
-    said = notes(metrics=["claims"], judge=qwen, detector="hf:/models/owlv2")
-    assert said == [f"--device cpu (option 'device') does not reach the judge: the judge {qwen} "
-                    f"takes its device from its spec ('auto'; give judge_options="
-                    f"{{\"device\": ...}} to run it elsewhere)"]
-    spec = tmp_path / "local.toml"
+def local_spec(tmp_path, options="", name="local.toml", model=None):
+    """The loopback spec made a judge of provider hf (``options``: its ``[options]`` lines)."""
     import shutil
-    shutil.copytree(LOOPBACK.parent / "templates", tmp_path / "templates")
-    spec.write_text(LOOPBACK.read_text().replace('provider = "vllm"', 'provider = "hf"')
-                    .replace('base_url = "http://127.0.0.1:8000/v1"\n', ""))
+    if not (tmp_path / "templates").exists():
+        shutil.copytree(LOOPBACK.parent / "templates", tmp_path / "templates")
+    text = LOOPBACK.read_text().replace('provider = "vllm"', 'provider = "hf"') \
+        .replace('base_url = "http://127.0.0.1:8000/v1"\n', "") \
+        .replace('policy = "openai"\n', "")
+    if model is not None:
+        text = text.replace('model = "loopback-judge-2025-01-01"', f"model = {str(model)!r}")
+    if options:
+        text = text.replace("[decoding]", f"[options]\n{options}\n\n[decoding]")
+    spec = tmp_path / name
+    spec.write_text(text)
+    return spec
+
+
+def test_a_local_judge_with_a_device_of_its_own_is_said(tmp_path):
+    """A device the spec or judge_options names is kept, and --device is said not to reach the
+    judge: with no other torch model it is unused; beside a torch detector, the judge is named
+    as the one it does not reach."""
+    own = local_spec(tmp_path, 'device = "cuda:0"', "own.toml")
+    said = notes(metrics=["claims"], judge=str(own))
+    assert len(said) == 1 and "left unused" in said[0]
+    assert f"the judge {own} takes its device from its spec ('cuda:0'" in said[0]
+    said = notes(metrics=["claims"], judge=str(own), detector="hf:/models/owlv2")
+    assert said == [f"--device cpu (option 'device') does not reach the judge: the judge {own} "
+                    f"takes its device from its spec ('cuda:0'; give judge_options="
+                    f"{{\"device\": ...}} to run it elsewhere)"]
+    spec = local_spec(tmp_path)
     assert notes(metrics=["claims"], judge=str(spec)) == []      # the hf judge reads it
     said = notes(metrics=["claims"], judge=str(spec),
                  options={"judge_options": {"device": "cuda:1"}})
     assert "takes its device from judge_options ('cuda:1')" in said[0]
+
+
+def test_a_spec_device_auto_is_no_choice(tmp_path):
+    """The shipped Qwen judge's spec sets device = "auto": --device replaced nothing there, so
+    --device cuda:1 ran it on the first GPU (and was warned about). "auto" is no choice made:
+    --device replaces it, and nothing is warned."""
+    assert notes(metrics=["claims"], judge="qwen2.5-vl-7b-instruct") == []
+    assert notes(metrics=["claims"], judge=str(local_spec(tmp_path, 'device = "AUTO"'))) == []
+
+
+@pytest.mark.parametrize("spec_options, options, want", [
+    ('device = "auto"', {"device": "cuda:1"}, "cuda:1"),           # --device replaces auto
+    ("", {"device": "cuda:1"}, "cuda:1"),                          # ... and no device
+    ('device = "cuda:0"', {"device": "cuda:1"}, None),             # the spec's own is kept
+    ('device = "auto"', {"device": "cuda:1", "judge_options": {"device": "cpu"}}, "cpu"),
+    ('device = "auto"', {}, None),                                 # no --device: auto stays
+])
+def test_the_device_handed_to_the_judge(tmp_path, monkeypatch, spec_options, options, want):
+    import halluscope.judges.loading as loading
+    handed = {}
+    monkeypatch.setattr(loading, "load_judge", lambda spec, **kw: handed.update(kw))
+    spec = local_spec(tmp_path, spec_options)
+    loading.judge_from_config(AuditConfig(metrics=["claims"], judge=str(spec),
+                                          cache_dir=tmp_path / "cache", options=options))
+    assert handed.get("device") == want
+
+
+def test_the_run_sheet_records_the_device_asked_for(tmp_path):
+    """What the run sheet records of a local judge (``judge.describe()["adapter"]``) names the
+    device --device gave in place of the spec's "auto"."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from tiny_vlms import tiny_vlm
+    from halluscope.judges.loading import judge_from_config
+    folder = tiny_vlm("llava", tmp_path / "vlms")
+    spec = local_spec(tmp_path, 'device = "auto"', model=folder)
+    judge = judge_from_config(AuditConfig(metrics=["claims"], judge=str(spec),
+                                          cache_dir=tmp_path / "cache",
+                                          options={"device": "cpu"}))
+    try:
+        adapter = judge.describe()["adapter"]
+        assert adapter["device_requested"] == "cpu" and adapter["device"] == "cpu"
+    finally:
+        judge.close()
 
 
 def test_no_device_or_a_metric_of_ones_own_says_nothing():

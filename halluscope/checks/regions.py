@@ -220,6 +220,21 @@ def _candidates(truth: Truth, label: str | None) -> list[dict[str, Any]]:
     as :func:`~halluscope.claims.citations.same_object` says, in the truth's order); none for a
     box whose object could not be read (it was supported by whatever object it overlapped:
     ``At [box] there is a cat`` on the dog's box matched the dog)."""
+    index = _index(truth)
+    return [dict(index.cands[i]) for i in instances_of(truth, label)]
+
+
+def known_instances(truth: Truth) -> list[dict[str, Any]]:
+    """The truth's known instances with boxes (objects, then offered regions as instances with
+    ``source`` ``annotation`` and their ``region`` id), in order; the index's own list, not
+    copies: read them, do not change them."""
+    return _index(truth).cands
+
+
+def instances_of(truth: Truth, label: str | None) -> list[int]:
+    """Where in :func:`known_instances` the instances of ``label``'s object are (as
+    :func:`~halluscope.claims.citations.same_object` says, ascending), from the record's label
+    index: the same list for any two labels of the same object; none for no label."""
     if not label:
         return []
     from halluscope.claims.coco import coco_node
@@ -229,7 +244,7 @@ def _candidates(truth: Truth, label: str | None) -> list[dict[str, Any]]:
     hits = index.by_key.get(key, [])
     if node is not None and node in index.by_node:
         hits = sorted(set(hits) | set(index.by_node[node]))
-    return [dict(index.cands[i]) for i in hits]
+    return list(hits)
 
 
 def _evidence(c: dict[str, Any], overlap: float | None = None):

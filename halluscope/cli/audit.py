@@ -64,8 +64,9 @@ BoxFormat = Annotated[Optional[str], typer.Option(
     "norm1000 (0-1000).")]
 Device = Annotated[Optional[str], typer.Option(
     help="Device of the torch models: an hf: or groundingdino: detector, a sam: or hf-sam: "
-    "segmenter, a judge of provider hf (cpu, cuda, cuda:1, ...); a warning when the audit runs "
-    "none of them.")]
+    "segmenter, a judge of provider hf (cpu, cuda, cuda:1, ...); a judge spec's device = "
+    "\"auto\" is replaced, a device of the spec's own or judge_options' is kept (warned "
+    "about). A warning when the audit runs none of them.")]
 Judge = Annotated[Optional[str], typer.Option(
     help="Judge spec (name in judges/ or a path to a .toml) for claims no other evidence "
     "decides and POPE answers the parser reads as unknown. Options: judge_base_url, "

@@ -25,6 +25,9 @@ option                     meaning
 ``judge_options``          extra provider options for the judge's adapter (a JSON object; never
                            ``revision`` or ``pin``: what the spec pins takes another spec)
 ``offline``                answer from the cache only (default ``$HALLUSCOPE_OFFLINE``)
+``device``                 (``--device``) where a judge of provider ``hf`` runs, when neither
+                           ``judge_options`` nor the spec names a device (a spec's ``"auto"`` is
+                           none: :func:`spec_sets_device`)
 =========================  =========================================================================
 
 The judge's answers are cached in ``AuditConfig.cache_dir`` (default: the user cache folder,
@@ -125,9 +128,19 @@ def judge_from_config(config, **kw: Any):
     args.update(kw)
     spec = load_spec(find_spec(config.judge))
     if spec.provider == "hf" and opts.get("device") and "device" not in provider_kw \
-            and "device" not in spec.options:
+            and not spec_sets_device(spec):
         provider_kw["device"] = opts["device"]
     return load_judge(spec, **args, **provider_kw)
 
 
-__all__ = ["find_spec", "judge_from_config", "load_judge"]
+def spec_sets_device(spec: JudgeSpec) -> bool:
+    """Whether a judge spec names a device of its own: ``device = "auto"`` (the shipped Qwen
+    judge's) is no choice, and an audit's ``--device`` replaces it (it was kept, so
+    ``--device cuda:1`` ran the judge on the first GPU); a device the spec or
+    ``judge_options`` names is kept. The run sheet's ``judge.adapter`` records the device asked
+    for (``device_requested``) and the one the model ran on (``device``)."""
+    device = spec.options.get("device")
+    return device is not None and str(device).strip().lower() != "auto"
+
+
+__all__ = ["find_spec", "judge_from_config", "load_judge", "spec_sets_device"]

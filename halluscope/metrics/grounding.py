@@ -55,6 +55,48 @@ def _verdict_dict(v) -> dict[str, Any]:
     return d
 
 
+def _universe(truth: Any, cited_labels: list[str]
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The known instances with boxes, and those of the cited objects counted once each (one
+    of the same object as one kept, with IoU >= 0.9, is the same instance). Labels are matched
+    through the record's label index (:func:`~halluscope.checks.regions.instances_of`): every
+    instance's label compared with every cited label and every kept one, keys made again each
+    time, took 19 s for 1,500 offered regions."""
+    from halluscope.checks.regions import instances_of, known_instances
+    from halluscope.evidence.detect import iou
+    known = list(known_instances(truth))
+    wanted: set[int] = set()
+    for lab in cited_labels:
+        wanted.update(instances_of(truth, lab))
+    # same_object is an equivalence (one COCO class, else one label key): the instances of
+    # one object are one index list, so a kept instance is compared only with its own kind
+    kinds: dict[Any, tuple[int, ...]] = {}
+    kept: dict[tuple[int, ...], list[dict[str, Any]]] = {}
+    universe: list[dict[str, Any]] = []
+    for i, o in enumerate(known):
+        if i not in wanted:
+            continue
+        lab = o["label"]
+        if lab not in kinds:
+            kinds[lab] = tuple(instances_of(truth, lab))
+        same = kept.setdefault(kinds[lab], [])
+        if any(iou(o["box"], u["box"]) >= 0.9 for u in same):
+            continue
+        same.append(o)
+        universe.append(o)
+    return known, universe
+
+
+def _recalled(universe: list[dict[str, Any]], hits: list[Any], hit_regions: list[Any],
+              threshold: float) -> int:
+    """How many of ``universe`` a supported box (IoU >= ``threshold``) or a supported region
+    id's box (IoU >= 0.9) found."""
+    from halluscope.evidence.detect import iou
+    return sum(1 for u in universe
+               if any(h is not None and iou(h, u["box"]) >= threshold for h in hits)
+               or any(iou(b, u["box"]) >= 0.9 for b in hit_regions))
+
+
 class RegionMetric(ExplainsClaimVerdicts, Metric):
     """Region grounding of cited boxes and region ids (name ``region``)."""
 
@@ -179,7 +221,6 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
     def score_verified(self, verified: VerifiedRegions, *, emit_claims: bool = True
                        ) -> ItemScore:
         """Precision of the cited boxes and ids, recall over known instances (pure)."""
-        from halluscope.checks.regions import iou
         from halluscope.claims.citations import same_object
         truth, size, cited_labels = verified.truth, verified.size, verified.cited_labels
         boxes, regions = verified.boxes, verified.regions
@@ -189,31 +230,17 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
         # recall over known instances of the cited objects whose citations were decided: an
         # object cited only where nothing could check it (a box with no image size to scale
         # it) gave recall 0.0 from nothing
-        decided = [c.label for c, v in [*zip(boxes, box_verdicts), *zip(regions, id_verdicts)]
-                   if c.label and v.label != "unverifiable"]
+        decided = list(dict.fromkeys(
+            c.label for c, v in [*zip(boxes, box_verdicts), *zip(regions, id_verdicts)]
+            if c.label and v.label != "unverifiable"))
         cited_labels = [lab for lab in cited_labels
                         if any(same_object(lab, d) for d in decided)]
-        known = [o for o in truth.objects if o.get("box") is not None]
-        known += [{"label": r.get("label"), "box": r["box"], "source": "annotation",
-                   "region": r["id"]} for r in (truth.regions or {}).values()
-                  if r.get("box") is not None]
-        universe: list[dict[str, Any]] = []
-        for o in known:
-            if not any(same_object(o["label"], lab) for lab in cited_labels):
-                continue
-            if any(same_object(o["label"], u["label"]) and iou(o["box"], u["box"]) >= 0.9
-                   for u in universe):
-                continue
-            universe.append(o)
+        known, universe = _universe(truth, cited_labels)
         hits = [v.evidence[0].box for v in box_verdicts if v.label == "supported" and v.evidence]
         hit_ids = {str(v.claim.value) for v in id_verdicts if v.label == "supported"}
-        recalled = 0
-        for u in universe:
-            if any(h is not None and iou(h, u["box"]) >= self.iou_threshold for h in hits):
-                recalled += 1
-            elif any(r.get("box") is not None and iou(r["box"], u["box"]) >= 0.9
-                     for rid, r in (truth.regions or {}).items() if rid in hit_ids):
-                recalled += 1
+        recalled = _recalled(universe, hits, [
+            r["box"] for rid, r in (truth.regions or {}).items()
+            if rid in hit_ids and r.get("box") is not None], self.iou_threshold)
 
         counts = Counter(v.label for v in verdicts)
         fabricated = sum(1 for v in id_verdicts if v.label == "hallucinated"

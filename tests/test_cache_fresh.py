@@ -237,12 +237,12 @@ def test_a_warm_cache_names_a_prepared_image_without_preparing_it(tmp_path, monk
     image = _sixteen_bit_png(tmp_path / "scan.png")
     request = Request((Message.user("What is shown?", (str(image),)),))
     calls = []
-    real = images.sent_digest
+    real = images.prepare
 
     def counted(data, pol, *, name="<bytes>"):
         calls.append(name)
         return real(data, pol, name=name)
-    monkeypatch.setattr(images, "sent_digest", counted)
+    monkeypatch.setattr(images, "prepare", counted)   # the send reuses the key's preparation
     with FakeServer(responder=lambda prompt, body: "A grey gradient.") as server:
         with ResponseCache(tmp_path / "c") as cache:
             first, _ = _ask(server, cache, request)

@@ -17,8 +17,7 @@ import asyncio
 import os
 from typing import Any
 
-from halluscope.adapters.images import (ImagePolicy, SendsPreparedImages, part_bytes, policy,
-                                        prepare)
+from halluscope.adapters.images import ImagePolicy, SendsPreparedImages, part_bytes, policy
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.openai_compat import split_query
 from halluscope.adapters.sdk_errors import map_sdk_error
@@ -139,7 +138,7 @@ class AnthropicModel(SendsPreparedImages):
             blocks: list[dict[str, Any]] = []
             for p in m.content:
                 if isinstance(p, ImagePart):
-                    img = prepare(part_bytes(p), self.image_policy, name=p.source)
+                    img = self.prepared_image(part_bytes(p), p.source)
                     blocks.append({"type": "image", "source": {
                         "type": "base64", "media_type": img.mime, "data": img.base64()}})
                 else:

@@ -169,14 +169,19 @@ class ModelClient:
             await asyncio.to_thread(work)
         return [self._sent[sha] for sha in hashes]
 
-    async def key(self, request: Request) -> tuple[str, dict[str, Any]]:
-        """The cache key of ``request`` and the document it hashes."""
+    async def key(self, request: Request, *, name_sent: bool = True
+                  ) -> tuple[str, dict[str, Any]]:
+        """The cache key of ``request`` and the document it hashes. ``name_sent=False``: a key
+        that leaves out what is sent in an image's place (no preparation to name it) -- good
+        only for joining identical requests in flight, where one client's image sha256 decides
+        what it sends."""
         hashes = await self._hash_images(request)
+        sent = await self._sent_digests(request, hashes) if name_sent else None
         doc = key_material(self.api.provider, self.api.pin, request, hashes, self.policy_key,
                            endpoint=getattr(self.api, "endpoint", None),
                            settings=getattr(self.api, "answer_settings", None),
                            default_detail=getattr(self.api, "default_detail", None),
-                           sent_images=await self._sent_digests(request, hashes))
+                           sent_images=sent)
         return hash_material(doc), doc
 
     async def _with_image_bytes(self, request: Request) -> Request:
@@ -198,7 +203,9 @@ class ModelClient:
 
     async def generate(self, request: Request, *, use_cache: bool = True) -> Response:
         """The model's answer to ``request``; raises :class:`AdapterError` when it fails."""
-        key, doc = await self.key(request)
+        # without a cache the key only joins identical requests in flight: naming the
+        # prepared bytes in it would prepare each image once more than sending it does
+        key, doc = await self.key(request, name_sent=self.cache is not None)
         if self.cache is not None and use_cache:
             hit = self.cache.get(key)
             if hit is not None:

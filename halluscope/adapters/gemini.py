@@ -18,8 +18,7 @@ import math
 import os
 from typing import Any
 
-from halluscope.adapters.images import (ImagePolicy, SendsPreparedImages, part_bytes, policy,
-                                        prepare)
+from halluscope.adapters.images import ImagePolicy, SendsPreparedImages, part_bytes, policy
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import is_transport_failure, transport_error
 from halluscope.adapters.types import (AdapterError, AuthError, ImagePart, MalformedResponse,
@@ -228,7 +227,7 @@ class GeminiModel(SendsPreparedImages):
             parts = []
             for p in m.content:
                 if isinstance(p, ImagePart):
-                    img = prepare(part_bytes(p), self.image_policy, name=p.source)
+                    img = self.prepared_image(part_bytes(p), p.source)
                     parts.append(types.Part.from_bytes(data=img.data, mime_type=img.mime))
                 else:
                     parts.append(types.Part.from_text(text=p.text))

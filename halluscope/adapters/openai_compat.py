@@ -31,8 +31,7 @@ import os
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from halluscope.adapters.images import (ImagePolicy, SendsPreparedImages, part_bytes, policy,
-                                        prepare)
+from halluscope.adapters.images import ImagePolicy, SendsPreparedImages, part_bytes, policy
 from halluscope.adapters.offline import OFFLINE_KEY, is_offline
 from halluscope.adapters.sdk_errors import map_sdk_error
 from halluscope.adapters.types import (AuthError, ImagePart, MalformedResponse, Request,
@@ -191,7 +190,7 @@ class OpenAICompatible(SendsPreparedImages):
         out = []
         for p in parts:
             if isinstance(p, ImagePart):
-                img = prepare(part_bytes(p), self.image_policy, name=p.source)
+                img = self.prepared_image(part_bytes(p), p.source)
                 image_url: dict[str, Any] = {"url": img.data_url()}
                 if p.detail or self.detail:
                     image_url["detail"] = p.detail or self.detail

@@ -22,12 +22,14 @@ HallusionBench (tianyi-lab/HallusionBench@744007c ``utils.py``; VLMEvalKit ``Hal
 * both group whatever rows they are given into figures and question pairs, so on a partial
   answer file a figure or pair lacking some questions counts over the ones it has; halluscope
   left such groups out under the peers' names too (fAcc 0/1 and qAcc 1/1 where utils.py gives
-  1/2 and 1/2). Only ``refined`` leaves them out now.
+  1/2 and 1/2). ``refined`` never counts one correct: it counts one already holding a wrong
+  answer as wrong (determined) and leaves the others out (it used to leave all out: qAcc 1/1).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -226,12 +228,26 @@ def test_hallusionbench_peer_variants_count_a_partial_figure_and_pair_as_the_pee
         assert (m["hard_qacc"]["value"], m["hard_qacc"]["n"]) == (1.0, 1)
 
 
-def test_hallusionbench_refined_still_leaves_partial_groups_out(tmp_path):
-    """The refined variant keeps halluscope's rule: a figure or pair lacking one of its set's
-    questions is in neither fAcc nor qAcc (figure 0 and pair 0 are the whole ones)."""
-    m = _hb_audit(tmp_path, "refined")
+def test_hallusionbench_refined_counts_a_determined_partial_group_wrong(tmp_path, caplog):
+    """The refined variant never counts a figure or pair lacking one of its set's questions as
+    correct. It left every such group out, which raised qAcc: pair 1, holding only (0, 1),
+    wrong, is wrong whatever (1, 1) would have been, yet was dropped (qAcc 1/1). Now a partial
+    group already holding a wrong answer is counted wrong (determined) and one whose answers
+    are all right is still left out (undetermined): figure 1, holding only (1, 0), right, stays
+    out; fAcc 0/1 (figure 0 has the wrong (0, 1)), qAcc 1/2 (pair 0 right on both figures,
+    pair 1 wrong), and the coverage says both counts."""
+    with caplog.at_level(logging.WARNING):
+        m = _hb_audit(tmp_path, "refined")
     assert (m["facc"]["value"], m["facc"]["n"]) == (0.0, 1)
-    assert (m["qacc"]["value"], m["qacc"]["n"]) == (1.0, 1)
+    assert (m["qacc"]["value"], m["qacc"]["n"]) == (0.5, 2)
+    assert (m["easy_qacc"]["value"], m["easy_qacc"]["n"]) == (0.5, 2)   # figure 0: whole
+    assert (m["hard_qacc"]["value"], m["hard_qacc"]["n"]) == (1.0, 1)   # figure 1 alone
+    cov = m["info"]["coverage"]
+    assert (cov["incomplete_figures"], cov["incomplete_figures_counted_wrong"]) == (1, 0)
+    assert (cov["incomplete_pairs"], cov["incomplete_pairs_counted_wrong"]) == (1, 1)
+    assert ("0 incomplete figure(s) and 1 pair(s) are counted wrong in fAcc / qAcc (already "
+            "determined" in caplog.text)
+    assert "1 figure(s) and 0 pair(s) left out (undetermined" in caplog.text
 
 
 def test_hallusionbench_original_refuses_a_pair_without_its_figure_0_answer(tmp_path):

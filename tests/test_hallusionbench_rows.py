@@ -209,8 +209,9 @@ def test_a_figure_or_pair_missing_a_question_is_said_and_counted_as_vlmevalkit_d
     calc_fAcc / calc_qAcc group whatever rows they get, so figure 1 and pair 1 count over the
     one question each has: fAcc = qAcc = 1.0 over 2 figures and 2 pairs, the numbers its
     variant must give; the partial file is said (the 948 of VLMEvalKit's 951 questions without
-    an answer, the incomplete figure and pair). The refined variant leaves incomplete figures
-    and pairs out (tests/test_bench_fidelity_hunt.py)."""
+    an answer, the incomplete figure and pair). The refined variant counts an incomplete
+    figure or pair wrong where it holds a wrong answer and leaves the rest out
+    (tests/test_bench_fidelity_hunt.py, tests/test_hb_partial.py)."""
     rows = [_row(fig=f, qid=q) for f, q in (("0", "0"), ("0", "1"), ("1", "0"))]
     with caplog.at_level(logging.WARNING):
         res = halluscope.audit(_write(tmp_path / "p.jsonl", rows), metrics="hallusionbench",

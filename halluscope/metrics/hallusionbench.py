@@ -49,34 +49,31 @@ Whose answers: figures and question pairs are keyed by the record's ``model`` as
 ``--by`` says: other ``--by`` groups only report), so one file holding two models' answers gives
 each model's figures and pairs (and ``model:...`` groups), never pooled ones.
 
-Coverage: every question set of HallusionBench.json is a grid (each figure asks each
-question); a figure or pair that lacks one of its set's questions is left out of fAcc / qAcc by
-``refined`` (never counted as fully correct), while the peers' variants count it over the
-questions it has, as utils.py and VLMEvalKit group whatever rows they get (their numbers); the
-questions answered are counted against the benchmark's (1,129; VLMEvalKit's rows 951), per
-model: ``info.coverage``, the ``unanswered`` result and a warning say what a partial file lacks.
+Coverage: each question set is a grid (each figure asks each question); a figure or pair lacking
+one of its set's questions is never counted fully correct by ``refined``: counted wrong where it
+already holds a wrong answer (determined), else left out; the peers' variants count it over the
+questions it has, as utils.py and VLMEvalKit do. Questions answered are counted against the
+benchmark's (1,129; VLMEvalKit's rows 951) per model: ``info.coverage``, ``unanswered`` and a
+warning say what a partial file lacks.
 
 Intervals: Poisson bootstrap clustered by question *set* (category, subcategory, set), the unit
-that contains both the figures and the question pairs, so that fAcc and qAcc resample whole
-units; each set's weights are drawn from its key (``question_set:<set>``) and the seed by
-:mod:`halluscope.metrics.draws`, as every metric's unit, so any sharding gives the same
-interval; ``info.bootstrap`` names the unit and counts the sets. Another ``--cluster-by`` is
-refused (exit 2), not recorded while ignored. ``compare`` pairs the questions (aAcc and the
-unverifiable count, sums over them) by their row, visual_input included
+holding both the figures and the pairs, so fAcc and qAcc resample whole units; each set's
+weights are drawn from its key (``question_set:<set>``) and the seed by
+:mod:`halluscope.metrics.draws`, so any sharding gives the same interval; ``info.bootstrap``
+names the unit and counts the sets. Another ``--cluster-by`` is refused (exit 2). ``compare``
+pairs the questions (aAcc, the unverifiable count) by their row, visual_input included
 (:func:`question_identity`), and resamples their sets; fAcc, qAcc and easy / hard qAcc are over
-figures and pairs, which no one question's row can carry, so compare rebuilds those from the
-runs' items (the payload's ``key``, ``category`` and ``visual_input``, the unit's set, the
-``model:`` group) and pairs them figure by figure and pair by pair (:meth:`compare_groups`,
-:mod:`halluscope.compare_groups`).
+figures and pairs, which no one row carries, so compare rebuilds those from the runs' items (the
+payload's ``key``, ``category`` and ``visual_input``, the unit's set, the ``model:`` group) and
+pairs them figure by figure and pair by pair (:meth:`compare_groups`).
 
 visual_input: utils.py names a question ``<category>_<subcategory>_<set>_<figure>_<question>``
-(asserted once) and groups figures and pairs without it, as VLMEvalKit does; VLMEvalKit's rows
-are told apart by their ``index``, which holds it. So two rows differing only in visual_input
-are one question answered twice for ``original`` (refused) and ``refined`` (a repeat), and two
-rows for the keyword variants (both scored, both counted as answered); all variants put both in
-the same figure and pair, and the easy / hard split follows each row's own visual_input. In
-HallusionBench.json each figure is asked with one visual_input, so none of this moves its
-numbers.
+(asserted once) and groups figures and pairs without it, as VLMEvalKit does, whose rows are told
+apart by their ``index``, which holds it. So two rows differing only in visual_input are one
+question answered twice for ``original`` (refused) and ``refined`` (a repeat), and two rows for
+the keyword variants (both scored); all put both in the same figure and pair, and the easy /
+hard split follows each row's own visual_input. In HallusionBench.json each figure is asked
+with one visual_input, so none of this moves its numbers.
 """
 
 from __future__ import annotations
@@ -208,8 +205,8 @@ def hallusionbench_scores(units: list[Unit], *, n_boot: int = 0, seed: int = 0,
     evaluation.py prints as "easy aAcc" / "hard aAcc", which are pair accuracies over the
     questions on original / edited figures. An interval over fewer than ``min_units``
     questions, figures or pairs, or over fewer question sets (the sets holding them), is not
-    computed (``ci_note`` says why), as for every metric. ``whole_only``: incomplete figures
-    and pairs left out (refined) or counted as the peers count them (:func:`group_tallies`).
+    computed (``ci_note`` says why), as for every metric. ``whole_only``: incomplete figures and
+    pairs tallied by the refined rule, else as the peers count them (:func:`group_tallies`).
     ``bias``: also the Yes/No bias and consistency shares (:func:`bias_scores`)."""
     out = _scores(units, n_boot, seed, confidence, min_units, whole_only)
     if easy_hard:
@@ -530,7 +527,7 @@ class HallusionBenchMetric(Metric):
             self._repeats.warn(self.name, "a question", why=(
                 "VLMEvalKit scores every row" if self.variant in KEYWORD_VARIANTS else
                 "the refined variant scores every row; the original refuses a repeat"))
-        self._coverage = coverage(self.units, EXPECTED_QUESTIONS[self.variant])
+        self._coverage = self._covered()
         warn_coverage(self._coverage, self.variant == "refined")
         if self.judge is not None and self._judge_info is None:
             from halluscope.judges.fallback import judge_info
@@ -564,7 +561,7 @@ class HallusionBenchMetric(Metric):
               "bias": self.variant not in KEYWORD_VARIANTS}
         names = sorted({g for u in self.units for g in u.groups})
         results = hallusionbench_scores(self.units, **kw)
-        cov = self._coverage or coverage(self.units, EXPECTED_QUESTIONS[self.variant])
+        cov = self._coverage or self._covered()
         if cov["unanswered"]:
             results["unanswered"] = MetricResult("unanswered", cov["unanswered"],
                                                  expected_total(cov), False)
@@ -576,6 +573,9 @@ class HallusionBenchMetric(Metric):
             info={**self.describe(), "bootstrap": {
                 "n_boot": self.n_boot, "cluster_by": "question_set",
                 "clusters": len({u.cluster for u in self.units}), "min_units": self.min_units}})
+
+    def _covered(self) -> dict[str, Any]:
+        return coverage(self.units, EXPECTED_QUESTIONS[self.variant], self.variant == "refined")
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {

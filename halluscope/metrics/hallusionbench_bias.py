@@ -13,7 +13,9 @@ prints them (judged variants: ``original`` and ``refined``).
   wrong)": the share of figures (fAcc's figures, image-less VS rows left out) with some but not
   all / none of their questions right. evaluation.py prints them, and "Consistency Test
   (correct)", which is fAcc itself (the same count over the same figures), in percent rounded
-  to 4 places; the three add up to 1.
+  to 4 places; the three add up to 1. (On a partial file ``refined``'s shares are over its
+  whole figures only, where fAcc also counts an incomplete figure holding a wrong answer as
+  wrong: one wrong answer does not say whether the figure is inconsistent or all wrong.)
 
 Denominators as utils.py's ``yes_ratio_stats`` / ``get_eval_fig``; a question the judge left
 undecided (``refined``'s unverifiable, a failed call) is left out, as from aAcc, with the
@@ -80,7 +82,8 @@ def _counts(units: list[Unit], whole_only: bool) -> tuple[list[str], np.ndarray]
     for u in units:
         if u.figure is not None:
             members.setdefault(u.figure, []).append(u)
-    for key, (_, _, counted, cluster) in group_tallies(units, whole_only)[0].items():
+    for key, (_, _, counted, cluster) in group_tallies(
+            units, whole_only, determined=False)[0].items():
         if not counted:
             continue
         right = sum(bool(u.correct) for u in members[key])

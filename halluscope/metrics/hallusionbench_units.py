@@ -40,12 +40,12 @@ def incomplete_groups(units: list[Unit]) -> tuple[set[str], set[str]]:
     """The figure keys and the pair keys that lack some of their questions. Every question set
     of HallusionBench.json is a full grid (each of its figures asks each of its questions), so
     within one answerer's set a (figure, question) missing among the figures and questions seen
-    leaves that figure and that pair incomplete: they are left out of fAcc and qAcc, never
-    counted as answered in full (a figure or question missing from a set altogether cannot be
-    seen this way; :func:`coverage` counts the questions against the benchmark's). That is
-    the refined variant's rule; the peers' variants count them as the peers do
-    (:func:`group_tallies`). The two are kept apart: ``<set>_1`` is figure 1's key and
-    question 1's pair's."""
+    leaves that figure and that pair incomplete: never counted as answered in full (a figure
+    or question missing from a set altogether cannot be seen this way; :func:`coverage` counts
+    the questions against the benchmark's). The refined variant counts one that already holds
+    a wrong answer as wrong (whatever its missing answers, it is not all right) and leaves the
+    others out (:func:`group_tallies`); the peers' variants count them as the peers do. The
+    two are kept apart: ``<set>_1`` is figure 1's key and question 1's pair's."""
     grids: dict[tuple[str, str], dict[tuple[str, str], Unit]] = {}
     for u in units:
         grids.setdefault((u.part, u.cluster), {})[u.cell] = u
@@ -67,10 +67,13 @@ def incomplete_groups(units: list[Unit]) -> tuple[set[str], set[str]]:
     return figures, pairs
 
 
-def coverage(units: list[Unit], expected: int) -> dict[str, Any]:
+def coverage(units: list[Unit], expected: int, whole_only: bool = False) -> dict[str, Any]:
     """How much of the benchmark the answers cover: per answerer (``part``), the distinct
     questions answered against ``expected`` (the benchmark's count), and the figures and pairs
-    left out of fAcc / qAcc as incomplete (:func:`incomplete_groups`)."""
+    that are incomplete (:func:`incomplete_groups`). With ``whole_only`` (the refined variant)
+    also how many of them fAcc / qAcc count as wrong, being already determined
+    (``incomplete_figures_counted_wrong``, ``incomplete_pairs_counted_wrong``; the rest are
+    left out: :func:`group_tallies`)."""
     answered: dict[str, set] = {}
     for u in units:
         answered.setdefault(u.part, set()).add((u.cluster, u.cell, u.row))
@@ -80,6 +83,12 @@ def coverage(units: list[Unit], expected: int) -> dict[str, Any]:
         "answered": sum(len(v) for v in answered.values()),
         "unanswered": sum(max(0, expected - len(v)) for v in answered.values()),
         "incomplete_figures": len(partial_figures), "incomplete_pairs": len(partial_pairs)}
+    if whole_only:
+        figures, pairs = _groups(units)
+        out["incomplete_figures_counted_wrong"] = sum(
+            _determined_wrong(figures[k]) for k in partial_figures)
+        out["incomplete_pairs_counted_wrong"] = sum(
+            _determined_wrong(pairs[k]) for k in partial_pairs)
     if len(answered) > 1 or "" not in answered:
         out["unanswered_by"] = {p or "(none)": max(0, expected - len(v))
                                 for p, v in sorted(answered.items())}
@@ -93,9 +102,10 @@ def expected_total(cov: dict[str, Any]) -> int:
 
 def warn_coverage(cov: dict[str, Any], whole_only: bool = True) -> None:
     """Say loudly what a partial answer file leaves out (nothing when it is whole);
-    ``whole_only``: whether fAcc / qAcc leave the incomplete figures and pairs out (refined)
+    ``whole_only``: whether fAcc / qAcc count an incomplete figure or pair only when it is
+    already wrong (refined; :func:`coverage` says how many of each)
     or count them over the questions they have, as the peers do (:func:`group_tallies`)."""
-    over = "the figures and pairs seen whole" if whole_only else \
+    over = "the figures and pairs seen whole or already wrong" if whole_only else \
         "the figures and pairs as answered, some of them partial"
     if cov["unanswered"]:
         by = cov.get("unanswered_by")
@@ -105,11 +115,22 @@ def warn_coverage(cov: dict[str, Any], whole_only: bool = True) -> None:
                     "benchmark's numbers (info.coverage)",
                     cov["unanswered"], expected_total(cov), whose, over)
     if cov["incomplete_figures"] or cov["incomplete_pairs"]:
-        how = "left out of fAcc / qAcc, not counted as correct" if whole_only else \
-            ("counted in fAcc / qAcc over the questions they have, as the original scorer "
-             "counts them (the refined variant leaves them out)")
+        if whole_only and "incomplete_figures_counted_wrong" in cov:
+            wrong_f = cov["incomplete_figures_counted_wrong"]
+            wrong_p = cov["incomplete_pairs_counted_wrong"]
+            how = (f"{wrong_f} incomplete figure(s) and {wrong_p} pair(s) are counted wrong in "
+                   f"fAcc / qAcc (already determined: they hold a wrong answer), "
+                   f"{cov['incomplete_figures'] - wrong_f} figure(s) and "
+                   f"{cov['incomplete_pairs'] - wrong_p} pair(s) left out (undetermined: no "
+                   f"wrong answer, or an unverifiable one), none counted as correct")
+        else:
+            how = "they are " + (
+                "left out of fAcc / qAcc, not counted as correct" if whole_only else
+                "counted in fAcc / qAcc over the questions they have, as the original scorer "
+                "counts them (the refined variant counts those holding a wrong answer as wrong "
+                "and leaves the others out)")
         log.warning("hallusionbench: %d figure(s) and %d question pair(s) lack some of their "
-                    "questions; they are %s (info.coverage)", cov["incomplete_figures"],
+                    "questions; %s (info.coverage)", cov["incomplete_figures"],
                     cov["incomplete_pairs"], how)
 
 
@@ -133,32 +154,51 @@ def lone_pairs(units: list[Unit]) -> str | None:
 GroupTally = tuple[str, int, int, str]
 
 
-def group_tallies(units: list[Unit], whole_only: bool = True
+def group_tallies(units: list[Unit], whole_only: bool = True, determined: bool = True
                   ) -> tuple[dict[str, GroupTally], dict[str, GroupTally]]:
     """Each figure's and each question pair's :data:`GroupTally`, by its key: counted (1) when
-    every question of it is decided and, with ``whole_only`` (the refined variant), it is whole
-    (:func:`incomplete_groups`); right (1) when moreover every answer is right; its set is that
-    of its last question. Without ``whole_only`` a figure or pair is counted over the questions
-    it has, as utils.py's get_eval_fig / get_eval_pair_all and VLMEvalKit's calc_fAcc /
-    calc_qAcc group whatever rows they are given (the peers' variants: their numbers).
+    every question it has is decided and, with ``whole_only`` (the refined variant), it is
+    whole (:func:`incomplete_groups`) or, with ``determined``, it already holds a wrong answer
+    (:func:`_determined_wrong`: not all right whatever its missing answers are; counted wrong);
+    right (1) when moreover every answer is right; its set is that of its last question. An
+    incomplete one whose answers are all right is left out (undetermined), never counted right.
+    Without ``whole_only`` a figure or pair is counted over the questions it has, as utils.py's
+    get_eval_fig / get_eval_pair_all and VLMEvalKit's calc_fAcc / calc_qAcc group whatever
+    rows they are given (the peers' variants: their numbers). ``determined=False`` leaves every
+    incomplete one out (the consistency shares, which a wrong answer alone does not settle).
     fAcc and qAcc are the right over the counted; the audit and ``compare`` both count them
     here."""
+    figures, pairs = _groups(units)
+    partial_figures, partial_pairs = incomplete_groups(units) if whole_only else \
+        (set(), set())
+
+    def tally(key: str, group: list[Unit], partial: set[str]) -> GroupTally:
+        vals = [u.correct for u in group]
+        counted = not any(v is None for v in vals) and (
+            key not in partial or (determined and _determined_wrong(group)))
+        return group[-1].part, int(counted and all(vals)), int(counted), group[-1].cluster
+
+    return ({k: tally(k, g, partial_figures) for k, g in figures.items()},
+            {k: tally(k, g, partial_pairs) for k, g in pairs.items()})
+
+
+def _groups(units: list[Unit]) -> tuple[dict[str, list[Unit]], dict[str, list[Unit]]]:
+    """The units of each figure (image-less VS rows in none) and of each pair, by key."""
     figures: dict[str, list[Unit]] = {}
     pairs: dict[str, list[Unit]] = {}
     for u in units:
         if u.figure is not None:
             figures.setdefault(u.figure, []).append(u)
         pairs.setdefault(u.pair, []).append(u)
-    partial_figures, partial_pairs = incomplete_groups(units) if whole_only else \
-        (set(), set())
+    return figures, pairs
 
-    def tally(key: str, group: list[Unit], partial: set[str]) -> GroupTally:
-        vals = [u.correct for u in group]
-        counted = not (any(v is None for v in vals) or key in partial)
-        return group[-1].part, int(counted and all(vals)), int(counted), group[-1].cluster
 
-    return ({k: tally(k, g, partial_figures) for k, g in figures.items()},
-            {k: tally(k, g, partial_pairs) for k, g in pairs.items()})
+def _determined_wrong(group: list[Unit]) -> bool:
+    """Whether an incomplete figure's or pair's answers already settle it as wrong: one is
+    decided wrong and none is unverifiable (a unit whose correctness is ``None`` leaves its
+    figure and pair out, as in a whole one)."""
+    vals = [u.correct for u in group]
+    return None not in vals and False in vals
 
 
 def question_identity(item: Mapping[str, Any]) -> tuple[str, str]:

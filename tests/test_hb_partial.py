@@ -1,7 +1,8 @@
 """HallusionBench's refined variant on partial answer files, worked by hand: a figure or
 question pair lacking some of its set's questions is counted wrong when an answer it has is
 already wrong (whatever the missing ones are, it is not all right: determined), and left out
-when every answer it has is right (undetermined) or one is unverifiable; never counted right.
+when it could still be right (every answer it has is right or unverifiable); never counted
+right. A whole group holding a wrong answer beside an unverifiable one is counted wrong too.
 The peers' variants count such groups over the questions they have (unchanged), and the
 consistency shares keep to whole figures (a wrong answer alone does not settle them)."""
 
@@ -56,20 +57,32 @@ def test_a_partial_group_whose_answers_are_all_right_is_left_out():
         == (0, 1)
 
 
-def test_an_unverifiable_answer_still_leaves_its_group_out():
-    """The refined rule for unverifiable answers stands: a figure or pair holding one is left
-    out, partial or whole, even beside a wrong answer. (2, 0) unverifiable: figure 2 out, pair
-    0 out; pair 1 (T, F, missing) counted wrong. Then (0, 1) unverifiable too: pair 1 holds
-    (U, F) and is left out; figure 0 (T, U) out."""
+def test_an_unverifiable_answer_leaves_its_group_out_unless_a_wrong_one_settles_it():
+    """A figure or pair holding an unverifiable answer is left out (it could still be right),
+    unless it also holds a wrong answer: then it is wrong whatever the unverifiable (or
+    missing) answer is, and counted wrong, partial or whole (leaving it out raised fAcc/qAcc).
+    (2, 0) unverifiable: figure 2 out, pair 0 (T, T, U) out; pair 1 (T, F, missing) counted
+    wrong. Then (0, 1) unverifiable too: figure 0 (T, U) out; pair 1 holds (U, F): counted
+    wrong, qAcc 0/1 (it was left out: no qAcc at all)."""
     cells = {("0", "0"): T, ("0", "1"): T, ("1", "0"): T, ("1", "1"): F, ("2", "0"): U}
     assert _fq(_units(cells)) == ((0.5, 2), (0.0, 1))
     cells[("0", "1")] = U
     units = _units(cells)
-    (facc, qacc) = _fq(units)
-    assert facc == (0.0, 1) and qacc[1] == 0 and math.isnan(qacc[0])
+    assert _fq(units) == ((0.0, 1), (0.0, 1))
     cov = coverage(units, 6, whole_only=True)
     assert (cov["incomplete_figures_counted_wrong"], cov["incomplete_pairs_counted_wrong"]) \
-        == (0, 0)
+        == (0, 1)
+
+
+def test_a_whole_group_with_a_wrong_and_an_unverifiable_answer_is_counted_wrong():
+    """Figures 0-1 x questions 0-1, all answered. Figure 1 holds (T, U): left out; figure 0
+    holds (F, U): wrong whatever U is, counted. Pairs: q0 (F, T) wrong; q1 (U, U) out.
+    fAcc 0/1, qAcc 0/1 (figure 0 was left out: 0/0, no fAcc). The peers' variants never see
+    an unverifiable answer (their judges retry until they answer), and keep their rule."""
+    units = _units({("0", "0"): F, ("0", "1"): U, ("1", "0"): T, ("1", "1"): U})
+    assert _fq(units) == ((0.0, 1), (0.0, 1))
+    figures, _ = group_tallies(units, whole_only=False)
+    assert sorted(t[2] for t in figures.values()) == [0, 0]
 
 
 def test_the_peers_rule_is_unchanged_and_coverage_adds_nothing_for_them():

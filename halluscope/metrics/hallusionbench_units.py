@@ -158,8 +158,9 @@ def group_tallies(units: list[Unit], whole_only: bool = True, determined: bool =
                   ) -> tuple[dict[str, GroupTally], dict[str, GroupTally]]:
     """Each figure's and each question pair's :data:`GroupTally`, by its key: counted (1) when
     every question it has is decided and, with ``whole_only`` (the refined variant), it is
-    whole (:func:`incomplete_groups`) or, with ``determined``, it already holds a wrong answer
-    (:func:`_determined_wrong`: not all right whatever its missing answers are; counted wrong);
+    whole (:func:`incomplete_groups`); with ``whole_only`` and ``determined`` also when it
+    already holds a wrong answer (:func:`_determined_wrong`: not all right whatever its missing
+    or unverifiable answers are; counted wrong);
     right (1) when moreover every answer is right; its set is that of its last question. An
     incomplete one whose answers are all right is left out (undetermined), never counted right.
     Without ``whole_only`` a figure or pair is counted over the questions it has, as utils.py's
@@ -174,8 +175,8 @@ def group_tallies(units: list[Unit], whole_only: bool = True, determined: bool =
 
     def tally(key: str, group: list[Unit], partial: set[str]) -> GroupTally:
         vals = [u.correct for u in group]
-        counted = not any(v is None for v in vals) and (
-            key not in partial or (determined and _determined_wrong(group)))
+        counted = (whole_only and determined and _determined_wrong(group)) or (
+            None not in vals and key not in partial)
         return group[-1].part, int(counted and all(vals)), int(counted), group[-1].cluster
 
     return ({k: tally(k, g, partial_figures) for k, g in figures.items()},
@@ -194,11 +195,10 @@ def _groups(units: list[Unit]) -> tuple[dict[str, list[Unit]], dict[str, list[Un
 
 
 def _determined_wrong(group: list[Unit]) -> bool:
-    """Whether an incomplete figure's or pair's answers already settle it as wrong: one is
-    decided wrong and none is unverifiable (a unit whose correctness is ``None`` leaves its
-    figure and pair out, as in a whole one)."""
-    vals = [u.correct for u in group]
-    return None not in vals and False in vals
+    """Whether a figure's or pair's answers already settle it as wrong: one is decided wrong,
+    so it is not all right whatever its missing or unverifiable answers are (the refined
+    variant counts it wrong; only a group that could still be right is left out)."""
+    return any(u.correct is False for u in group)
 
 
 def question_identity(item: Mapping[str, Any]) -> tuple[str, str]:

@@ -215,6 +215,16 @@ def test_judges_list_names_what_loads_and_refuses_a_missing_folder(tmp_path):
     assert res.exit_code == 2
 
 
+def _dog_with_a_bus_caption(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    """COCO instances (image 1: a dog) and a reference caption naming a bus, which the two
+    CHAIR parsers read differently (original: 'bu'); a fresh build cache."""
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    caps = tmp_path / "captions.json"
+    caps.write_text(json.dumps({"images": [{"id": 1}], "annotations": [
+        {"id": 1, "image_id": 1, "caption": "A red bus on a street."}]}))
+    return _coco(tmp_path, {1: ["dog"]}), caps
+
+
 # -- chair gt: a file built by one variant, read by the other --------------------------------
 
 def test_gt_file_built_by_the_other_variant_is_warned(tmp_path, monkeypatch, caplog):
@@ -222,11 +232,7 @@ def test_gt_file_built_by_the_other_variant_is_warned(tmp_path, monkeypatch, cap
 
     from halluscope.metrics.chair import parser_for
     from halluscope.metrics.chair_gt import load_ground_truth
-    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
-    inst = _coco(tmp_path, {1: ["dog"]})
-    caps = tmp_path / "captions.json"
-    caps.write_text(json.dumps({"images": [{"id": 1}], "annotations": [
-        {"id": 1, "image_id": 1, "caption": "A red bus on a street."}]}))
+    inst, caps = _dog_with_a_bus_caption(tmp_path, monkeypatch)
     gt = tmp_path / "gt.json"
     res = runner.invoke(app, ["chair", "gt", "-a", str(inst), "-a", str(caps), "-o", str(gt),
                               "--variant", "original"])
@@ -254,11 +260,7 @@ def test_the_run_sheet_and_summary_say_which_variant_built_the_gt_file(tmp_path,
     says it beside the run's."""
     import halluscope
     from halluscope.report.console import _variants
-    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
-    inst = _coco(tmp_path, {1: ["dog"]})
-    caps = tmp_path / "captions.json"
-    caps.write_text(json.dumps({"images": [{"id": 1}], "annotations": [
-        {"id": 1, "image_id": 1, "caption": "A red bus on a street."}]}))
+    inst, caps = _dog_with_a_bus_caption(tmp_path, monkeypatch)
     for variant in ("original", "refined"):
         res = runner.invoke(app, ["chair", "gt", "-a", str(inst), "-a", str(caps), "-o",
                                   str(tmp_path / f"gt_{variant}.json"), "--variant", variant])
@@ -319,11 +321,7 @@ def test_chair_gt_defaults_to_the_variant_an_audit_defaults_to(tmp_path, monkeyp
     --gt-objects) mixed the two ('a red bus' read as 'bu': the bus missing from the truth) and
     warned on every run. Both default to refined now."""
     import halluscope
-    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
-    inst = _coco(tmp_path, {1: ["dog"]})
-    caps = tmp_path / "captions.json"
-    caps.write_text(json.dumps({"images": [{"id": 1}], "annotations": [
-        {"id": 1, "image_id": 1, "caption": "A red bus on a street."}]}))
+    inst, caps = _dog_with_a_bus_caption(tmp_path, monkeypatch)
     gt = tmp_path / "gt.json"
     res = runner.invoke(app, ["chair", "gt", "-a", str(inst), "-a", str(caps), "-o", str(gt)])
     assert res.exit_code == 0, res.output

@@ -354,3 +354,63 @@ def test_score_answers_counts_a_cut_answer_read_apart_from_the_columns(tmp_path,
     assert audit.runsheet["counts"]["truncated"] == 1
     cut = score_answers(a, q, complete_only=True)
     assert [e["line"] for e in cut["errors"]] == [23] and cut["metrics"]["n"] == 39
+
+
+# -- a baseline update that stopped early writes nothing -----------------------------------------
+UPDATE_STOPS = '''
+import os
+
+def test_1(halluscope_audit):
+    halluscope_audit.assert_no_regression("fakehall.rate")
+
+def test_2(halluscope_audit):
+    {stop}
+
+def test_3(halluscope_audit):
+    halluscope_audit.assert_no_regression("fakehall.recall")
+'''
+
+
+@pytest.mark.parametrize("stop", ["interrupt", "maxfail", "crash"])
+def test_an_update_run_that_stopped_early_leaves_the_baseline_as_it_was(project, stop):
+    """``--halluscope-update-baseline`` stopped by Ctrl-C, ``-x`` or a crashed xdist worker
+    wrote the values recorded before the stop: "fakehall.rate" of the new outputs beside the
+    old "fakehall.recall", a mix of two runs that the next run compared against."""
+    from test_pytest_plugin import OUTPUTS, write_jsonl
+    project.makepyfile(test_gate=UPDATE_STOPS.format(stop="pass"))
+    args = ["-p", "no:cacheprovider", "--halluscope-update-baseline",
+            "--halluscope-report", "report.json"]
+    project.runpytest_subprocess(*args).assert_outcomes(passed=3)
+    path = project.path / "halluscope-baseline.json"
+    before = path.read_bytes()
+    assert set(json.loads(before)["metrics"]) == {"fakehall.rate", "fakehall.recall"}
+
+    write_jsonl(project.path / "outputs.jsonl", OUTPUTS[:2])     # other values: 2 of 5
+    body = {"interrupt": "raise KeyboardInterrupt", "maxfail": "assert False",
+            "crash": "os._exit(3)"}[stop]
+    project.makepyfile(test_gate=UPDATE_STOPS.format(stop=body))
+    extra = {"interrupt": [], "maxfail": ["-x"], "crash": ["-n", "2", "-p", "xdist"]}[stop]
+    if stop == "crash":
+        pytest.importorskip("xdist")
+    result = project.runpytest_subprocess(*extra, *args)
+    assert result.ret != 0
+    assert path.read_bytes() == before
+    result.stdout.fnmatch_lines(["*baseline: NOT written*incomplete*"])
+    report = json.loads((project.path / "report.json").read_text())
+    assert report["complete"] is False
+    assert report["baseline"]["updated"] == [] and report["baseline"]["written"] is False
+    assert "fakehall.rate" in report["baseline"]["not_written"]
+    recorded = [o for o in report["assertions"] if o["kind"] == "baseline"]
+    assert recorded and not any(o["passed"] for o in recorded)
+
+
+def test_a_complete_update_run_writes_the_baseline_as_before(project):
+    project.makepyfile(test_gate=UPDATE_STOPS.format(stop="pass"))
+    result = project.runpytest_subprocess("-p", "no:cacheprovider",
+                                          "--halluscope-update-baseline",
+                                          "--halluscope-report", "report.json")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*baseline: recorded 2 value(s)*"])
+    report = json.loads((project.path / "report.json").read_text())
+    assert report["baseline"]["updated"] == ["fakehall.rate", "fakehall.recall"]
+    assert report["baseline"]["written"] is True

@@ -451,9 +451,10 @@ PlanCheck = Callable[[AuditConfig, list[Metric]], None]
 
 
 def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path],
-                   check_plan: PlanCheck | None = None) -> list[Metric]:
+                   check_plan: PlanCheck | None = None, n_records: int | None = None
+                   ) -> list[Metric]:
     """The configured metrics plus the caller's own, built, shown to ``check_plan`` and begun
-    on ``paths``."""
+    on ``paths`` (or told of ``n_records`` records in memory: POPE aligns them by order)."""
     metric_objs = build_metrics(cfg.metrics, cfg) + custom
     if check_plan is not None:
         check_plan(cfg, metric_objs)
@@ -464,6 +465,8 @@ def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path],
         remember(type(metric))
     for metric in metric_objs:
         metric.begin(paths)
+        if n_records is not None and hasattr(metric, "begin_records"):
+            metric.begin_records(n_records)
     return metric_objs
 
 
@@ -518,7 +521,8 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
     started = datetime.now(timezone.utc)
     paths, records, cfg, custom = _config_of(inputs, records, metrics, config, options,
                                              out=Path(out) if out is not None else None)
-    metric_objs = _begin_metrics(cfg, custom, paths, check_plan)
+    metric_objs = _begin_metrics(cfg, custom, paths, check_plan,
+                                 len(records) if records is not None else None)
     header = _resume_header(paths, cfg) if out is not None and records is None else None
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
     with hold_outputs(out_dir) if out is not None else nullcontext():  # one writer

@@ -414,3 +414,38 @@ def test_a_complete_update_run_writes_the_baseline_as_before(project):
     report = json.loads((project.path / "report.json").read_text())
     assert report["baseline"]["updated"] == ["fakehall.rate", "fakehall.recall"]
     assert report["baseline"]["written"] is True
+
+
+# -- in-memory POPE records aligned by order (pope_align="order") --------------------------------
+@pytest.mark.parametrize("gap", ["response", "question_id"])
+def test_records_in_memory_aligned_by_order_are_read_as_the_same_jsonl_lines(tmp_path, gap):
+    """``audit(records=..., pope_align="order")``: the whole audit failed with "answers file
+    <records> has 0 answers (non-blank lines)" (the reader counted the lines of a file named
+    "<records>", which is none) whatever was wrong, or nothing: a record without its response
+    is a bad record at ``<records>:2`` as line 2 of the JSONL file is, and one without a
+    question_id is aligned by its place, as the JSONL line is."""
+    import halluscope
+    q = _questions(tmp_path, 3)
+    rows = [{"question_id": i, "prompt": f"Is there a {OBJECTS[i % 6]} in the image?",
+             "response": "Yes" if i % 2 else "No"} for i in range(1, 4)]
+    del rows[1][gap]
+    from_file = halluscope.audit(_jsonl(tmp_path / "a.jsonl", rows), metrics="pope",
+                                 questions=q, n_boot=0, pope_align="order")
+    result = halluscope.audit(records=rows, metrics="pope", questions=q, n_boot=0,
+                              pope_align="order")
+    n = result.metrics["pope"].results["accuracy"].n
+    assert n == from_file.metrics["pope"].results["accuracy"].n == (2 if gap == "response" else 3)
+    assert [(e["line"], e["field"]) for e in result.errors] == \
+        [(e["line"], e["field"]) for e in from_file.errors]
+    assert all(e["file"] == "<records>" for e in result.errors)
+
+
+def test_records_in_memory_aligned_by_order_fewer_than_the_questions_say_so(tmp_path):
+    import halluscope
+    from halluscope.metrics.pope import AlignmentError
+    q = _questions(tmp_path, 3)
+    rows = [{"prompt": "Is there a cat in the image?", "response": "Yes"},
+            {"prompt": "Is there a car in the image?", "response": "No"}]
+    with pytest.raises(AlignmentError, match=r"2 records given in memory .* has 3"):
+        halluscope.audit(records=rows, metrics="pope", questions=q, n_boot=0,
+                         pope_align="order")

@@ -261,10 +261,11 @@ def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, li
             out[name] = [str(summary.info["decided_nothing"])]
             continue
         # what the model is scored on: not the share of what could not be decided (claims'
-        # unverifiable_rate is 1.0 when nothing could be), nor counts
+        # unverifiable_rate is 1.0 when nothing could be), nor counts (whole numbers: a count
+        # of a metric that scored records has a value); an undefined rate holds None
         rates = [r.value for k, r in summary.results.items()
-                 if isinstance(r.value, float) and "unverifiable" not in k]
-        if not rates or not all(math.isnan(v) for v in rates):
+                 if (r.value is None or isinstance(r.value, float)) and "unverifiable" not in k]
+        if not rates or any(v is not None for v in rates):
             continue
         n = tally.scored[name]
         why = [f"no statistic has a value: nothing the {n:,} {'record' if n == 1 else 'records'}"

@@ -449,3 +449,54 @@ def test_records_in_memory_aligned_by_order_fewer_than_the_questions_say_so(tmp_
     with pytest.raises(AlignmentError, match=r"2 records given in memory .* has 3"):
         halluscope.audit(records=rows, metrics="pope", questions=q, n_boot=0,
                          pope_align="order")
+
+
+# -- a statistic with no value is None, fresh or read back; Decimal thresholds are numbers ---------
+def test_a_group_statistic_without_value_is_none_fresh_and_after_resume(tmp_path):
+    """Model "b" answered "No" to all: its precision is 0/0. The fresh result held nan (a float,
+    a number to any code that did arithmetic or compared with it) while the same result read
+    back by ``--resume`` held None: one statistic, two answers. Both are None now, and say
+    why (``why_no_value``), as results.json does."""
+    import math
+
+    import halluscope
+    q = _questions(tmp_path)
+    rows = [{"question_id": i, "prompt": f"Is there a {OBJECTS[i % 6]} in the image?",
+             "response": ("Yes" if i % 2 else "No") if i <= 4 else "No",
+             "model": "a" if i <= 4 else "b"} for i in range(1, 9)]
+    path = _jsonl(tmp_path / "answers.jsonl", rows)
+    opts = dict(metrics="pope", questions=q, n_boot=0, by=["model"], out=tmp_path / "run")
+    fresh = halluscope.audit(path, **opts)
+    again = halluscope.audit(path, resume=True, **opts)
+    for result in (fresh, again):
+        stat = result.metrics["pope"].groups["model:b"]["precision"]
+        assert stat.value is None and not stat.defined, stat
+        assert stat.why_no_value
+    assert fresh.metrics["pope"].groups["model:b"]["precision"] == \
+        again.metrics["pope"].groups["model:b"]["precision"]
+    assert not any(isinstance(r.value, float) and math.isnan(r.value)
+                   for s in fresh.metrics.values() for g in [s.results, *s.groups.values()]
+                   for r in g.values())
+
+
+def test_decimal_thresholds_are_numbers_as_fractions_are(tmp_path):
+    """``assert_above("pope.accuracy", Fraction(1, 2))`` passed while ``Decimal("0.5")`` was
+    "expected a number"; ``gate_failures`` refused both (a Fraction as the text "1/2")."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    import halluscope
+    from halluscope.errors import ConfigError
+    q = _questions(tmp_path)
+    rows = [{"question_id": i, "prompt": f"Is there a {OBJECTS[i % 6]} in the image?",
+             "response": "Yes" if i % 2 else "No"} for i in range(1, 9)]
+    result = halluscope.audit(records=rows, metrics="pope", questions=q, n_boot=0)
+    for t in (Fraction(1, 2), Decimal("0.5"), 0.5):
+        assert result.assert_above("pope.accuracy", t).limit == 0.5
+        assert result.gate_failures(below={"pope.accuracy": t}) == []   # 1.0 is not below
+        assert result.gate_failures(above={"pope.accuracy": t}) != []
+    for bad in (Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity")):
+        with pytest.raises(ValueError, match="finite"):
+            result.assert_above("pope.accuracy", bad)
+        with pytest.raises(ConfigError, match="finite"):
+            result.gate_failures(above={"pope.accuracy": bad})

@@ -120,21 +120,21 @@ class NotebookResult(AuditResult):
         :class:`~halluscope.errors.ConfigError` for an unknown name, a threshold that is no
         number (``"0.1"``, refused as :meth:`assert_below` refuses it) or one outside the
         statistic's range (a rate above 1)."""
-        import numbers
-
         from halluscope.errors import ConfigError
         from halluscope.gates import check_gates, parse_gate
+        from halluscope.gates.assertions import finite_real
         for side, given in (("above", above), ("below", below)):
             if given is not None and not isinstance(given, Mapping):
                 raise ConfigError(f"gate_failures({side}=...): expected a dict of "
                                   f"{{'metric.stat': threshold}}, got {type(given).__name__}")
             for key, value in (given or {}).items():   # "0.1" was pasted into "name=0.1"
-                if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                if finite_real(value) is None:        # (a Fraction was read as "1/2")
                     raise ConfigError(f"gate_failures({side}=...): expected a number as the "
                                       f"threshold of {key}, got {type(value).__name__} "
-                                      f"{value!r:.60}")
-        gates = ([parse_gate(f"{k}={v}", "below") for k, v in (above or {}).items()]
-                 + [parse_gate(f"{k}={v}", "above") for k, v in (below or {}).items()])
+                                      f"{value!r:.60} (a finite one: nan and inf are no limit)")
+        gates = ([parse_gate(f"{k}={finite_real(v)!r}", "below") for k, v in (above or {}).items()]
+                 + [parse_gate(f"{k}={finite_real(v)!r}", "above")
+                    for k, v in (below or {}).items()])
         return check_gates(self, gates)
 
     # -- notebooks ----------------------------------------------------------------------------

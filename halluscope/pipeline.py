@@ -261,10 +261,11 @@ def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, li
             out[name] = [str(summary.info["decided_nothing"])]
             continue
         # what the model is scored on: not the share of what could not be decided (claims'
-        # unverifiable_rate is 1.0 when nothing could be), nor counts
+        # unverifiable_rate is 1.0 when nothing could be), nor counts (whole numbers: a count
+        # of a metric that scored records has a value); an undefined rate holds None
         rates = [r.value for k, r in summary.results.items()
-                 if isinstance(r.value, float) and "unverifiable" not in k]
-        if not rates or not all(math.isnan(v) for v in rates):
+                 if (r.value is None or isinstance(r.value, float)) and "unverifiable" not in k]
+        if not rates or any(v is not None for v in rates):
             continue
         n = tally.scored[name]
         why = [f"no statistic has a value: nothing the {n:,} {'record' if n == 1 else 'records'}"
@@ -451,9 +452,10 @@ PlanCheck = Callable[[AuditConfig, list[Metric]], None]
 
 
 def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path],
-                   check_plan: PlanCheck | None = None) -> list[Metric]:
+                   check_plan: PlanCheck | None = None, n_records: int | None = None
+                   ) -> list[Metric]:
     """The configured metrics plus the caller's own, built, shown to ``check_plan`` and begun
-    on ``paths``."""
+    on ``paths`` (or told of ``n_records`` records in memory: POPE aligns them by order)."""
     metric_objs = build_metrics(cfg.metrics, cfg) + custom
     if check_plan is not None:
         check_plan(cfg, metric_objs)
@@ -464,6 +466,8 @@ def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path],
         remember(type(metric))
     for metric in metric_objs:
         metric.begin(paths)
+        if n_records is not None and hasattr(metric, "begin_records"):
+            metric.begin_records(n_records)
     return metric_objs
 
 
@@ -518,7 +522,8 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
     started = datetime.now(timezone.utc)
     paths, records, cfg, custom = _config_of(inputs, records, metrics, config, options,
                                              out=Path(out) if out is not None else None)
-    metric_objs = _begin_metrics(cfg, custom, paths, check_plan)
+    metric_objs = _begin_metrics(cfg, custom, paths, check_plan,
+                                 len(records) if records is not None else None)
     header = _resume_header(paths, cfg) if out is not None and records is None else None
     out_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="halluscope-"))
     with hold_outputs(out_dir) if out is not None else nullcontext():  # one writer

@@ -63,7 +63,7 @@ def test_each_statistic_n_is_its_units(tmp_path, variant):
     assert res["recall"].value == pytest.approx(0.5, abs=1e-3)
     # no question of the number or action types: no value in either variant, with the reason
     for name in ("number_accuracy", "action_f1"):
-        assert math.isnan(res[name].value) and res[name].n == 0
+        assert res[name].value is None and res[name].n == 0
         assert "computed over 0 scored" in res[name].why_no_value
 
 
@@ -80,7 +80,7 @@ def test_within_a_scored_group_original_keeps_its_counter_value_refined_has_none
     with pytest.raises(HalluscopeAssertionError, match="computed over no units"):
         check_threshold(orig, "amber.relation_precision", 0.5, direction="above")
     ref = _audit(tmp_path / "b", ANSWERS, "refined").metrics["amber"].results
-    assert math.isnan(ref["relation_precision"].value)
+    assert ref["relation_precision"].value is None
     assert ref["relation_precision"].why_no_value == "computed over 0 relation answers read No"
 
 
@@ -104,7 +104,7 @@ def test_discriminative_half_alone_has_no_generative_value(tmp_path):
     result = _audit(tmp_path, [2, 3, 4, 5], "original")
     res = result.metrics["amber"].results
     for name in ("chair", "cover", "hal", "cog", "amber_score"):
-        assert math.isnan(res[name].value), name
+        assert res[name].value is None, name
     assert res["hal"].why_no_value == ("computed over 0 scored descriptions (the generative "
                                        "half, AMBER ids 1-1004)")
     assert res["amber_score"].why_no_value.startswith(
@@ -122,7 +122,7 @@ def test_discriminative_half_alone_has_no_generative_value(tmp_path):
 def test_generative_half_alone_has_no_discriminative_value(tmp_path):
     res = _audit(tmp_path, [1], "original").metrics["amber"].results
     for name in ("accuracy", "precision", "recall", "f1", "existence_f1", "amber_score"):
-        assert math.isnan(res[name].value), name
+        assert res[name].value is None, name
     assert res["accuracy"].why_no_value == "computed over 0 scored questions"
     assert "no value for F1, the discriminative half" in res["amber_score"].why_no_value
     assert res["hal"].value == pytest.approx(1.0)     # the one description hallucinates

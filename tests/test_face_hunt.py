@@ -354,3 +354,149 @@ def test_score_answers_counts_a_cut_answer_read_apart_from_the_columns(tmp_path,
     assert audit.runsheet["counts"]["truncated"] == 1
     cut = score_answers(a, q, complete_only=True)
     assert [e["line"] for e in cut["errors"]] == [23] and cut["metrics"]["n"] == 39
+
+
+# -- a baseline update that stopped early writes nothing -----------------------------------------
+UPDATE_STOPS = '''
+import os
+
+def test_1(halluscope_audit):
+    halluscope_audit.assert_no_regression("fakehall.rate")
+
+def test_2(halluscope_audit):
+    {stop}
+
+def test_3(halluscope_audit):
+    halluscope_audit.assert_no_regression("fakehall.recall")
+'''
+
+
+@pytest.mark.parametrize("stop", ["interrupt", "maxfail", "crash"])
+def test_an_update_run_that_stopped_early_leaves_the_baseline_as_it_was(project, stop):
+    """``--halluscope-update-baseline`` stopped by Ctrl-C, ``-x`` or a crashed xdist worker
+    wrote the values recorded before the stop: "fakehall.rate" of the new outputs beside the
+    old "fakehall.recall", a mix of two runs that the next run compared against."""
+    from test_pytest_plugin import OUTPUTS, write_jsonl
+    project.makepyfile(test_gate=UPDATE_STOPS.format(stop="pass"))
+    args = ["-p", "no:cacheprovider", "--halluscope-update-baseline",
+            "--halluscope-report", "report.json"]
+    project.runpytest_subprocess(*args).assert_outcomes(passed=3)
+    path = project.path / "halluscope-baseline.json"
+    before = path.read_bytes()
+    assert set(json.loads(before)["metrics"]) == {"fakehall.rate", "fakehall.recall"}
+
+    write_jsonl(project.path / "outputs.jsonl", OUTPUTS[:2])     # other values: 2 of 5
+    body = {"interrupt": "raise KeyboardInterrupt", "maxfail": "assert False",
+            "crash": "os._exit(3)"}[stop]
+    project.makepyfile(test_gate=UPDATE_STOPS.format(stop=body))
+    extra = {"interrupt": [], "maxfail": ["-x"], "crash": ["-n", "2", "-p", "xdist"]}[stop]
+    if stop == "crash":
+        pytest.importorskip("xdist")
+    result = project.runpytest_subprocess(*extra, *args)
+    assert result.ret != 0
+    assert path.read_bytes() == before
+    result.stdout.fnmatch_lines(["*baseline: NOT written*incomplete*"])
+    report = json.loads((project.path / "report.json").read_text())
+    assert report["complete"] is False
+    assert report["baseline"]["updated"] == [] and report["baseline"]["written"] is False
+    assert "fakehall.rate" in report["baseline"]["not_written"]
+    recorded = [o for o in report["assertions"] if o["kind"] == "baseline"]
+    assert recorded and not any(o["passed"] for o in recorded)
+
+
+def test_a_complete_update_run_writes_the_baseline_as_before(project):
+    project.makepyfile(test_gate=UPDATE_STOPS.format(stop="pass"))
+    result = project.runpytest_subprocess("-p", "no:cacheprovider",
+                                          "--halluscope-update-baseline",
+                                          "--halluscope-report", "report.json")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*baseline: recorded 2 value(s)*"])
+    report = json.loads((project.path / "report.json").read_text())
+    assert report["baseline"]["updated"] == ["fakehall.rate", "fakehall.recall"]
+    assert report["baseline"]["written"] is True
+
+
+# -- in-memory POPE records aligned by order (pope_align="order") --------------------------------
+@pytest.mark.parametrize("gap", ["response", "question_id"])
+def test_records_in_memory_aligned_by_order_are_read_as_the_same_jsonl_lines(tmp_path, gap):
+    """``audit(records=..., pope_align="order")``: the whole audit failed with "answers file
+    <records> has 0 answers (non-blank lines)" (the reader counted the lines of a file named
+    "<records>", which is none) whatever was wrong, or nothing: a record without its response
+    is a bad record at ``<records>:2`` as line 2 of the JSONL file is, and one without a
+    question_id is aligned by its place, as the JSONL line is."""
+    import halluscope
+    q = _questions(tmp_path, 3)
+    rows = [{"question_id": i, "prompt": f"Is there a {OBJECTS[i % 6]} in the image?",
+             "response": "Yes" if i % 2 else "No"} for i in range(1, 4)]
+    del rows[1][gap]
+    from_file = halluscope.audit(_jsonl(tmp_path / "a.jsonl", rows), metrics="pope",
+                                 questions=q, n_boot=0, pope_align="order")
+    result = halluscope.audit(records=rows, metrics="pope", questions=q, n_boot=0,
+                              pope_align="order")
+    n = result.metrics["pope"].results["accuracy"].n
+    assert n == from_file.metrics["pope"].results["accuracy"].n == (2 if gap == "response" else 3)
+    assert [(e["line"], e["field"]) for e in result.errors] == \
+        [(e["line"], e["field"]) for e in from_file.errors]
+    assert all(e["file"] == "<records>" for e in result.errors)
+
+
+def test_records_in_memory_aligned_by_order_fewer_than_the_questions_say_so(tmp_path):
+    import halluscope
+    from halluscope.metrics.pope import AlignmentError
+    q = _questions(tmp_path, 3)
+    rows = [{"prompt": "Is there a cat in the image?", "response": "Yes"},
+            {"prompt": "Is there a car in the image?", "response": "No"}]
+    with pytest.raises(AlignmentError, match=r"2 records given in memory .* has 3"):
+        halluscope.audit(records=rows, metrics="pope", questions=q, n_boot=0,
+                         pope_align="order")
+
+
+# -- a statistic with no value is None, fresh or read back; Decimal thresholds are numbers ---------
+def test_a_group_statistic_without_value_is_none_fresh_and_after_resume(tmp_path):
+    """Model "b" answered "No" to all: its precision is 0/0. The fresh result held nan (a float,
+    a number to any code that did arithmetic or compared with it) while the same result read
+    back by ``--resume`` held None: one statistic, two answers. Both are None now, and say
+    why (``why_no_value``), as results.json does."""
+    import math
+
+    import halluscope
+    q = _questions(tmp_path)
+    rows = [{"question_id": i, "prompt": f"Is there a {OBJECTS[i % 6]} in the image?",
+             "response": ("Yes" if i % 2 else "No") if i <= 4 else "No",
+             "model": "a" if i <= 4 else "b"} for i in range(1, 9)]
+    path = _jsonl(tmp_path / "answers.jsonl", rows)
+    opts = dict(metrics="pope", questions=q, n_boot=0, by=["model"], out=tmp_path / "run")
+    fresh = halluscope.audit(path, **opts)
+    again = halluscope.audit(path, resume=True, **opts)
+    for result in (fresh, again):
+        stat = result.metrics["pope"].groups["model:b"]["precision"]
+        assert stat.value is None and not stat.defined, stat
+        assert stat.why_no_value
+    assert fresh.metrics["pope"].groups["model:b"]["precision"] == \
+        again.metrics["pope"].groups["model:b"]["precision"]
+    assert not any(isinstance(r.value, float) and math.isnan(r.value)
+                   for s in fresh.metrics.values() for g in [s.results, *s.groups.values()]
+                   for r in g.values())
+
+
+def test_decimal_thresholds_are_numbers_as_fractions_are(tmp_path):
+    """``assert_above("pope.accuracy", Fraction(1, 2))`` passed while ``Decimal("0.5")`` was
+    "expected a number"; ``gate_failures`` refused both (a Fraction as the text "1/2")."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    import halluscope
+    from halluscope.errors import ConfigError
+    q = _questions(tmp_path)
+    rows = [{"question_id": i, "prompt": f"Is there a {OBJECTS[i % 6]} in the image?",
+             "response": "Yes" if i % 2 else "No"} for i in range(1, 9)]
+    result = halluscope.audit(records=rows, metrics="pope", questions=q, n_boot=0)
+    for t in (Fraction(1, 2), Decimal("0.5"), 0.5):
+        assert result.assert_above("pope.accuracy", t).limit == 0.5
+        assert result.gate_failures(below={"pope.accuracy": t}) == []   # 1.0 is not below
+        assert result.gate_failures(above={"pope.accuracy": t}) != []
+    for bad in (Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity")):
+        with pytest.raises(ValueError, match="finite"):
+            result.assert_above("pope.accuracy", bad)
+        with pytest.raises(ConfigError, match="finite"):
+            result.gate_failures(above={"pope.accuracy": bad})

@@ -33,7 +33,7 @@ def test_region_ids_no_record_can_check_stay_out_of_the_fabricated_rate(tmp_path
     rate was 0.0 over them."""
     result = _audit(tmp_path, [_rec("a", "The person is in [R9] and the flag in region 12.")],
                     "region")
-    assert math.isnan(result.metrics["region"].results["fabricated_id_rate"].value)
+    assert result.metrics["region"].results["fabricated_id_rate"].value is None
 
 
 def test_region_iou_outside_zero_one_is_a_usage_error(tmp_path):

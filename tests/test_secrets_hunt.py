@@ -27,7 +27,7 @@ def test_the_plugin_report_names_a_ray_address_without_its_password(tmp_path):
     result = halluscope.audit(records=records, metrics="pope", n_boot=0)
     session = GateSession.__new__(GateSession)
     session.audits, session.outcomes, session.updates, session.worker = {}, [], {}, None
-    session.errors = []
+    session.errors, session.exitstatus, session.incomplete, session.withheld = [], 0, [], []
     session.settings = SimpleNamespace(baseline=tmp_path / "baseline.json")
     address = f"ray://admin:{PASSWORD}@127.0.0.1:10001"
     session.record_audit("k" * 40, ["outputs.jsonl"], result, None,

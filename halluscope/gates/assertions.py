@@ -286,8 +286,7 @@ def check_threshold(result: Any, name: str, threshold: float, bound: str | None 
     check_name(name)
     if direction not in ("below", "above"):
         raise ValueError(f"expected direction 'below' or 'above', got {direction!r}")
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) \
-            or not math.isfinite(float(threshold)):     # inf passed every gate
+    if finite_real(threshold) is None:     # inf passed every gate
         raise ValueError(f"expected a number as the threshold of {name}, got {threshold!r}"
                          f" (a finite one: nan and inf are no limit)")   # as the CLI refuses
     threshold = float(threshold)
@@ -426,10 +425,8 @@ def _why_undefined(metric: Any) -> str:
     nothing."""
     if getattr(metric, "why_no_value", None):
         return metric.why_no_value
-    if metric.n:
-        return f"undefined over its {metric.n} scored items (a ratio with nothing in its " \
-               f"denominator)"
-    return "nothing it needs was scored"
+    from halluscope.metrics.stats import undefined_why
+    return undefined_why(metric.n)
 
 
 def _baseline_entry(baseline: Any, name: str) -> Mapping[str, Any] | None:
@@ -491,10 +488,23 @@ def checked_tolerance(tolerance: Any) -> float:
     """``tolerance`` as a float, or a ``ValueError`` unless it is a finite number >= 0 (nan
     slipped past ``< 0``; inf passed everything; text and booleans are no tolerance). The
     comparing run and the run that updates the baseline check it alike."""
-    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) \
-            or not 0 <= tolerance < math.inf:
+    value = finite_real(tolerance)
+    if value is None or value < 0:
         raise ValueError(f"expected a tolerance >= 0, got {tolerance!r} (a finite one)")
-    return float(tolerance)
+    return value
+
+
+def finite_real(x: Any) -> float | None:
+    """``x`` as a float when it is a finite real number (an int, a float, a numpy number, a
+    ``Fraction`` or a ``Decimal``: a Fraction was taken where a Decimal was "no number"), else
+    ``None``: a bool, text, nan, an infinity."""
+    import decimal
+    if isinstance(x, bool) or not isinstance(x, (numbers.Real, decimal.Decimal)):
+        return None
+    if isinstance(x, decimal.Decimal) and not x.is_finite():   # (sNaN raises in float())
+        return None
+    value = float(x)
+    return value if math.isfinite(value) else None
 
 
 def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name: str,

@@ -317,6 +317,14 @@ class PopeMetric(Metric):
                     f"by order would mis-score; pass the matching question file or answers "
                     f"with question_id")
 
+    def begin_records(self, n: int) -> None:
+        """``n`` records given in memory, aligned by order when asked (``pope_align="order"``):
+        record N answers question N. Counted here: the reader counted the lines of a file
+        named "<records>", which is none, and refused every such audit for its "0 answers"."""
+        if self.questions is not None and self.align == "order":
+            self._files[IN_MEMORY] = AnswerFile(IN_MEMORY, True, (n, []))
+            self._check_count(IN_MEMORY, self._files[IN_MEMORY], set(), len(self.questions))
+
     def _look_at(self, path: Path) -> AnswerFile | None:
         """How the answer file ``path`` aligns; ``None`` for a file that is not one (captions
         for CHAIR, ...) or whose first answer cannot be read."""
@@ -537,8 +545,10 @@ class PopeMetric(Metric):
                 f"{n:,} questions: aligning by order would mis-score; pass the matching "
                 f"question file or answers with question_id")
         if n_answers is not None and n_answers != n:
+            said = f"{n_answers:,} records given in memory" if file == IN_MEMORY else \
+                f"answers file {file} has {n_answers:,} answers (non-blank lines)"
             raise AlignmentError(
-                f"answers file {file} has {n_answers:,} answers (non-blank lines) but {where} "
+                f"{said} but {where} "
                 f"has {n:,}: aligning by order would mis-score; pass the matching question "
                 f"file or answers with question_id")
 

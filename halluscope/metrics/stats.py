@@ -152,6 +152,14 @@ class MetricResult:
     """Why there is no interval (or why it is Korn & Graubard's) as a kind and a note (written
     as ``ci_reason``, the kind, and ``ci_note``; read back from results.json, from those two)."""
 
+    def __post_init__(self) -> None:
+        # nan is no number: held as None, as results.json writes it and --resume reads it
+        # back (a fresh result held nan, the resumed one None), saying why
+        if isinstance(self.value, (float, np.floating)) and math.isnan(self.value):
+            object.__setattr__(self, "value", None)
+            if not self.why_no_value:
+                object.__setattr__(self, "why_no_value", undefined_why(self.n))
+
     @property
     def defined(self) -> bool:
         """Whether there is a value (a metric that scored nothing has none)."""
@@ -391,6 +399,14 @@ class SumState:
                             ci_note=reason.note if reason else None, clusters=clusters,
                             direction=stat.direction, ci_reason=reason,
                             ci_method=reason.method if ci is not None and reason else None)
+
+
+def undefined_why(n: int) -> str:
+    """Why a statistic over ``n`` units whose formula gave nan (a precision with no "yes"
+    answer) has no value."""
+    if n:
+        return f"undefined over its {n} scored items (a ratio with nothing in its denominator)"
+    return "nothing it needs was scored"
 
 
 #: Why a count (:attr:`Statistic.count`) over no scored item has no value.

@@ -56,7 +56,8 @@ from halluscope.pytest_plugin.markers import gate_kwargs, marker_bound, marker_m
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
                                                pytest_addoption)
 from halluscope.pytest_plugin.stops import (crash_entry, no_verdict, record_update,
-                                            stopped_early, worker_crashed)
+                                            stopped_early, withheld_line, withhold_updates,
+                                            worker_crashed)
 
 if TYPE_CHECKING:  # pragma: no cover
     from halluscope.gates.assertions import Outcome
@@ -115,6 +116,7 @@ class GateSession:
         self.errors: list[dict[str, Any]] = []    # gate tests that failed with no verdict
         self.exitstatus: int | None = None
         self.incomplete: list[str] = []           # why the session did not run through
+        self.withheld: list[str] = []   # names recorded by an incomplete update: not written
         self.current: pytest.Item | None = None
         self._baseline: dict[str, Any] | None = None
         self._tmp: Path | None = None
@@ -278,6 +280,7 @@ class GateSession:
         self.exitstatus = int(exitstatus)
         if (why := stopped_early(exitstatus, session)) is not None:
             self.incomplete.append(why)
+        withhold_updates(self)
         if self.updates:
             from halluscope.gates.baseline import write_baseline
             write_baseline(self.settings.baseline, self.updates)
@@ -331,8 +334,9 @@ class GateSession:
             "errors": sorted(self.errors, key=lambda e: e["nodeid"]),
             "exitstatus": self.exitstatus, "complete": not self.incomplete,
             "incomplete": self.incomplete,
-            "baseline": {"path": str(self.settings.baseline),
-                         "updated": sorted(self.updates)} if self.updates else None,
+            "baseline": {"path": str(self.settings.baseline), "updated": sorted(self.updates),
+                         "written": bool(self.updates), "not_written": self.withheld}
+            if self.updates or self.withheld else None,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n",
@@ -386,6 +390,8 @@ class GateSession:
                 tr.write_line(f"  {tag} {_describe(o)}  [{o.get('nodeid') or '-'}]", **markup)
         for why in self.incomplete:
             tr.write_line(why, red=True, bold=True)
+        if self.withheld:
+            tr.write_line(withheld_line(self), red=True, bold=True)
         if self.updates:
             tr.write_line(f"baseline: recorded {len(self.updates)} value(s) in "
                           f"{self.settings.baseline}")

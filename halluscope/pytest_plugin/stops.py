@@ -86,4 +86,29 @@ def record_update(session: Any, name: str, entry: dict[str, Any], test: str | No
     return clash or f"{name}: recorded twice in this run from different audits: not recorded"
 
 
-__all__ = ["crash_entry", "no_verdict", "record_update", "stopped_early", "worker_crashed"]
+def withhold_updates(session: Any) -> None:
+    """An update run that did not run through (``session.incomplete``: Ctrl-C, ``-x``, a
+    crashed worker) writes no baseline: the values recorded before the stop are a subset of
+    the run's, and written they replaced good values or left a mix of two runs. Each
+    "recorded" outcome is marked failed, saying so; the names go to ``session.withheld``."""
+    if not session.incomplete or not session.updates:
+        return
+    where = session.settings.baseline
+    session.withheld = sorted(session.updates)
+    session.updates = {}
+    said = (f"not written into {where}: the session is incomplete, and a baseline of the "
+            f"values recorded before it stopped would mix runs")
+    for o in session.outcomes:
+        if o["kind"] == "baseline" and o["name"] in session.withheld and o["passed"]:
+            o.update(passed=False, message=f"{o['name']}: recorded {o['value']}, but {said}")
+
+
+def withheld_line(session: Any) -> str:
+    """The summary's line for the names :func:`withhold_updates` kept out of the baseline."""
+    return (f"baseline: NOT written ({len(session.withheld)} value(s) recorded before the "
+            f"stop; the session is incomplete): {session.settings.baseline} is unchanged; "
+            f"rerun the update through to the end")
+
+
+__all__ = ["crash_entry", "no_verdict", "record_update", "stopped_early", "withheld_line",
+           "withhold_updates", "worker_crashed"]

@@ -11,19 +11,12 @@ import pytest
 
 from halluscope.metrics.pope import score_answers
 
-OBJECTS = ["dog", "cat", "car", "bus", "cup", "tie"]
-
-
-def _jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
+from tests.test_finish_reasons import OBJECTS, _jsonl
+from tests.test_finish_reasons import _questions as _questions_n
 
 
 def _questions(tmp_path: Path, n: int = 8) -> Path:
-    return _jsonl(tmp_path / "coco_pope_random.json", [
-        {"question_id": i, "image": f"COCO_val2014_{i:012d}.jpg",
-         "text": f"Is there a {OBJECTS[i % 6]} in the image?",
-         "label": "yes" if i % 2 else "no"} for i in range(1, n + 1)])
+    return _questions_n(tmp_path, n)
 
 
 def _answers(tmp_path: Path, reasons: list) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from halluscope.metrics.hallusionbench import hallusionbench_scores
 from halluscope.metrics.hallusionbench_units import Unit
@@ -39,6 +40,9 @@ def test_hallusionbench_counts_only_the_sets_a_statistic_is_over():
     # the other sets lack (figure 0, question 0) and (figure 1, question 1): both their
     # figures are incomplete (left out of fAcc), their pair of question 2 is not
     units = [u for u in units if u.cluster in keep or u.cell not in (("0", "0"), ("1", "1"))]
+    # ... and every answer they keep is right: an incomplete figure holding a wrong answer is
+    # determined wrong and counted in refined (tests/test_hb_partial.py); these stay undetermined
+    units = [u if u.cluster in keep else replace(u, correct=True) for u in units]
     scores = hallusionbench_scores(units, n_boot=1000)
     assert scores["aacc"].ci is not None and scores["aacc"].clusters == 12
     facc = scores["facc"]

@@ -326,6 +326,18 @@ def test_a_lone_brace_first_is_read_as_the_line_reader_reads_it(tmp_path):
     assert errors[0] == errors[1] and "one JSON object per line" in errors[0]
 
 
+def _spy(monkeypatch, module, name: str) -> list:
+    """What ``module.name`` returns on each call from now on, in a list (it still runs)."""
+    seen: list = []
+    real = getattr(module, name)
+
+    def spy(*args):
+        seen.append(real(*args))
+        return seen[-1]
+    monkeypatch.setattr(module, name, spy)
+    return seen
+
+
 @pytest.mark.parametrize("where", ["start", "one chunk", "spread"])
 def test_score_answers_reads_bad_lines_in_their_place_too(tmp_path, monkeypatch, where):
     """The Python API reads as the audit does: the same predictions, labels, errors, values
@@ -338,13 +350,7 @@ def test_score_answers_reads_bad_lines_in_their_place_too(tmp_path, monkeypatch,
         answers[at] = BAD[kinds[k % len(kinds)]]
     path = _write(tmp_path, answers, questions=questions)
     monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 2400)
-    seen = []
-    chunked = pope_answers._score_chunks
-
-    def spy(*args):
-        seen.append(chunked(*args))
-        return seen[-1]
-    monkeypatch.setattr(pope_answers, "_score_chunks", spy)
+    seen = _spy(monkeypatch, pope_answers, "_score_chunks")
     fast = score_answers(path, tmp_path / "coco_pope_random.json", n_boot=200)
     assert seen and seen[0] is not None           # (read as columns, with lines apart)
     monkeypatch.setattr(pope_answers, "_score_chunks", lambda *args: None)
@@ -451,13 +457,7 @@ def test_score_answers_with_many_scattered_bad_lines(tmp_path, monkeypatch, seed
         answers[at] = BAD[rng.choice(sorted(BAD))]
     path = _write(tmp_path, answers, questions=questions)
     monkeypatch.setattr(column_chunks, "CHUNK_BYTES", rng.choice([3000, 8000, 1 << 22]))
-    grouped = []
-    group = pope_answers._score_group
-
-    def spy(*args):
-        grouped.append(group(*args))
-        return grouped[-1]
-    monkeypatch.setattr(pope_answers, "_score_group", spy)
+    grouped = _spy(monkeypatch, pope_answers, "_score_group")
     fast = score_answers(path, tmp_path / "coco_pope_random.json", n_boot=200)
     assert grouped and all(grouped)
     monkeypatch.setattr(pope_answers, "_score_chunks", lambda *args: None)

@@ -335,7 +335,7 @@ class RegionVerifier:
             found.append(f)
             truth.objects.extend({"label": i.label, "box": i.box, "source": "annotation"}
                                  for i in f.instances if i.box is not None)
-            truth.absent |= {label_key(a) for a in f.absent}
+            truth.absent |= {label_key(a) for a in f.absent} - {None}
         return found
 
     def _add_detections(self, record: Record, truth: Any, cited: tuple[str, ...], size):
@@ -351,6 +351,8 @@ class RegionVerifier:
                               "source": "detector"} for inst in facts.instances)
         best = facts.provenance.get("max_scores", {})
         for a in facts.absent:
+            if label_key(a) is None:        # no letter or digit: nothing to compare
+                continue
             truth.absent.add(label_key(a))
             truth.absent_evidence[label_key(a)] = Evidence(
                 source="detector", label=a, score=float(best.get(a, 0.0)),

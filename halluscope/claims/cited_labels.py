@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Sequence
 
 LABEL_WINDOW = 300
@@ -67,11 +68,18 @@ _PHRASE_END = re.compile(r"[.,;:!?\n\[\]<>(){}\"]")
 # -- comparing labels ---------------------------------------------------------------------------
 
 def label_key(label: str | None) -> str | None:
-    """Compare labels by singular form, and by COCO class when both have one."""
+    """Compare labels by singular form, and by COCO class when both have one. Letters of any
+    script count and accents are folded (``café`` is ``cafe``; only a-z were kept, so every
+    label in Chinese had the key ``""`` and 犬 was the same object as 猫); ``None`` for a label
+    with no letter or digit, which names nothing to compare."""
     if not label:
         return None
     from halluscope.claims.coco import singular
-    words = re.sub(r"[^a-z0-9 ]+", " ", label.lower()).split()
+    folded = "".join(c for c in unicodedata.normalize("NFKD", label.lower())
+                     if not unicodedata.combining(c))
+    words = re.sub(r"[\W_]+", " ", folded).split()
+    if not words:
+        return None
     while len(words) > 1 and words[0] in _ARTICLES:      # "the flag" is the flag
         words.pop(0)
     return singular(" ".join(words))
@@ -86,6 +94,8 @@ def same_object(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return False
     ka, kb = label_key(a), label_key(b)
+    if ka is None or kb is None:        # no letter or digit: nothing to compare
+        return False
     if ka == kb:
         return True
     from halluscope.claims.coco import coco_node

@@ -78,7 +78,8 @@ Two readings of a page
 A page set in columns can be read two ways: row by row across the whole page (its ``text``:
 right for one column and for tables, read a row at a time) and column by column
 (:mod:`halluscope.evidence.ocr_columns`: OCR lines, or a PDF text layer drawn row across row,
-split at the gutters between columns). No rule tells an article's columns from a table's, so
+split at the gutters between columns; a table, whose gutters are wider than its columns, keeps
+its row reading alone). Which reading a writer meant is not known, so
 a quote holds when it is found in *either* reading: first as the page's text stands (every
 step above), then, only when that does not find it on the cited pages and a page of the
 document has columns, the same search in the column reading. A quote found there has

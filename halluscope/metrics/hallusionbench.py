@@ -35,7 +35,8 @@ Variants (``options["hallusionbench_variant"]``):
 ``refined``
     The original's rows, prompt and rules, except that the judge's text must be exactly one of
     correct / incorrect / unclear: anything else is *unverifiable*, counted in ``unverifiable``
-    and left out of every accuracy (with the figure and pair it belongs to), never a default.
+    and left out of every accuracy (with the figure and pair it belongs to, unless another of
+    their answers is wrong: they are wrong whatever it is, and counted so), never a default.
 
 Rows: a row without ``question`` or ``gt_answer_details`` (the judge's prompt needs both;
 utils.py joins them with ``+`` and stops), whose category is neither VD nor VS (evaluation.py

@@ -295,12 +295,20 @@ def _folded_run(run: str) -> str:
 def loose_form(form: TextForm) -> TextForm:
     """``form`` without punctuation, except ``.``/``%`` inside or after a number and a
     number's sign (``5%`` is not ``-5%`` or ``+5%``), and its letters without diacritics
-    (``naïve`` -> ``naive``: what OCR and PDF fonts lose; the exact match keeps them)."""
+    (``naïve`` -> ``naive``: what OCR and PDF fonts lose; the exact match keeps them).
+    Punctuation dropped between two digits leaves a space (``3-4`` -> ``3 4``, never ``34``)."""
     pieces: list[str] = []
     starts, ends = array("l"), array("l")
     text = form.text
+    last = 0
     for m in _LOOSE_KEEP.finditer(text):
         a, b = m.span()
+        if a > last and pieces and pieces[-1][-1].isdecimal() and text[a].isdecimal():
+            # punctuation dropped between two digits parts two numbers: "3-4" read "34"
+            pieces.append(" ")
+            starts.append(form.starts[a - 1])
+            ends.append(form.ends[a - 1])
+        last = b
         if text[a] == " ":
             if not pieces or pieces[-1][-1] == " ":
                 continue

@@ -127,8 +127,8 @@ def warn_coverage(cov: dict[str, Any], whole_only: bool = True) -> None:
             how = "they are " + (
                 "left out of fAcc / qAcc, not counted as correct" if whole_only else
                 "counted in fAcc / qAcc over the questions they have, as utils.py and "
-                "VLMEvalKit count them (the refined variant counts those holding a wrong answer as wrong "
-                "and leaves the others out)")
+                "VLMEvalKit count them (the refined variant counts those holding a wrong "
+                "answer as wrong and leaves the others out)")
         log.warning("hallusionbench: %d figure(s) and %d question pair(s) lack some of their "
                     "questions; %s (info.coverage)", cov["incomplete_figures"],
                     cov["incomplete_pairs"], how)

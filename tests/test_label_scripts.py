@@ -20,14 +20,15 @@ from halluscope.claims.citations import CitedBox, label_key, same_object
 
 
 @pytest.mark.parametrize("a, b", [("猫", "犬"), ("Ölbaum", "Älbaum"), ("!!!", "???"),
-                                  ("кошка", "собака"), ("猫", "")])
+                                  ("кошка", "собака"), ("猫", ""), ("ガラス", "カラス"),
+                                  ("мой", "мои")])
 def test_labels_in_other_scripts_are_not_all_one_object(a, b):
     assert not same_object(a, b)
 
 
 @pytest.mark.parametrize("a, b", [("猫", "猫"), ("café", "cafe"), ("Café", "CAFÉ"),
                                   ("the cats", "cat"), ("кошка", "Кошка"),
-                                  ("\ufb01sh", "fish")])
+                                  ("\ufb01sh", "fish"), ("\uff43\uff41\uff54", "cat")])
 def test_the_same_label_in_any_script_is_one_object(a, b):
     assert same_object(a, b)
 

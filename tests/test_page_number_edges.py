@@ -46,3 +46,22 @@ def test_a_number_the_page_does_not_hold_is_not_found(quote, page):
 def test_the_pages_own_numbers_are_found(quote, page, how):
     m = find_in_text(quote, page)
     assert (m.found, m.how) == (True, how)
+
+
+@pytest.mark.parametrize("quote, page", [
+    ("\u30ac\u30e9\u30b9\u306e\u7a93", "\u30ab\u30e9\u30b9\u306e\u7a93"),  # glass / crow
+    ("\u30d1\u30f3\u3092\u8cb7\u3046", "\u30cf\u30f3\u3092\u8cb7\u3046"),  # pan / han
+    ("\u043c\u043e\u0439 \u0434\u043e\u043c", "\u043c\u043e\u0438 \u0434\u043e\u043c"),
+])
+def test_marks_that_make_another_letter_are_kept_in_the_loose_match(quote, page):
+    """The loose match drops accents (what OCR loses), but a kana's voicing marks and the
+    breve of a Cyrillic short i make other letters: ガラス (glass) was found in カラス (crow)."""
+    assert not find_in_text(quote, page).found
+    assert find_in_text(quote, quote).found
+
+
+@pytest.mark.parametrize("quote, page", [("naive", "na\u00efve"),
+                                         ("\u0395\u03bb\u03bb\u03ac\u03b4\u03b1",
+                                          "\u0395\u03bb\u03bb\u03b1\u03b4\u03b1")])
+def test_accents_are_still_dropped_in_the_loose_match(quote, page):
+    assert (find_in_text(quote, page).how, find_in_text(page, quote).how) == ("loose", "loose")

@@ -37,7 +37,9 @@ round, and the verdict says "loose match"; the punctuation it drops still ends a
 hyphen at a line end aside: a quote "the well-known committee" is found loosely in
 ``well-\nknown committee’s``, whose loose form reads ``committees``); a letter that is no
 accented form of another
-(``ø``, ``ł``, ``ß``, a dotless ``ı`` alone) is never folded. A quote is never found on the digits of a signed number past its sign: ``5%`` is not
+(``ø``, ``ł``, ``ß``, a dotless ``ı`` alone) is never folded, nor one whose mark makes another
+letter (``ガ`` is not ``カ``, ``й`` not ``и``). A quote is never found on the digits of a signed
+number past its sign: ``5%`` is not
 in ``−5%``, ``-5%`` or ``+5%``, nor ``$5`` in ``$-5`` (a quote that turns a loss into a gain
 was supported), nor on part of a number cut at its decimal point or comma (``rose 5`` is
 not in ``rose 5.2%``, ``5% growth`` not in ``4.5% growth``); the loose match never joins two

@@ -280,10 +280,20 @@ _LOOSE_KEEP = re.compile(rf"[^\W_]+|(?<=\d)[.%](?=.)| +|{SIGN_MINUS}"
 @functools.lru_cache(maxsize=4096)
 def _folded(c: str) -> str:
     """``c`` without its diacritics (``ï`` -> ``i``); a letter that is no accented form of
-    another (``ø``, a dotless ``ı``, a Hangul syllable) stays as it is."""
+    another (``ø``, a dotless ``ı``, a Hangul syllable) stays as it is, and so does one whose
+    mark makes another letter (a kana's voicing marks: ``ガ`` is not ``カ``; the Cyrillic
+    short i, ``й`` is not ``и``)."""
     parts = unicodedata.normalize("NFD", c)
+    if c in _SHORT_LETTERS or _LETTER_MARKS.intersection(parts):
+        return c
     base = "".join(x for x in parts if not unicodedata.combining(x))
     return base if base and len(base) < len(parts) else c
+
+
+#: Combining marks that make another letter, never dropped: a kana's (han)dakuten.
+_LETTER_MARKS = frozenset("\u3099\u309a")
+#: The Cyrillic short i and short u, letters of their own (a Latin breve, ``ă``, is an accent).
+_SHORT_LETTERS = frozenset("\u0439\u0419\u045e\u040e")
 
 
 @functools.lru_cache(maxsize=4096)

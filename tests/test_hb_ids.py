@@ -3,8 +3,9 @@ was read as the text "None" and an empty one as "", and the row scored; every su
 became one figure (or pair) named "None", and fAcc / qAcc counted it. An id holding "_" made the
 names utils.py joins with "_" ambiguous (set "1_2" figure "3" is set "1" figure "2_3"), and
 ``compare`` split it back wrongly. VLMEvalKit's ``index`` with an empty part was read the same
-way. Each is a bad record naming its field; a visual_input other than 0, 1 or 2 too (the
-benchmark has no other: a null one was taken for an original figure)."""
+way. Each is a bad record naming its field; so are a subcategory that is no text and a
+visual_input other than 0, 1 or 2 (the benchmark has no other: a null one was taken for an
+original figure)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ BAD = [({"figure_id": None}, "figure_id"), ({"set_id": None}, "set_id"),
        ({"question_id": ""}, "question_id"), ({"figure_id": " "}, "figure_id"),
        ({"set_id": "1_2"}, "set_id"), ({"figure_id": 1.5}, "figure_id"),
        ({"figure_id": True}, "figure_id"), ({"figure_id": [1]}, "figure_id"),
-       ({"visual_input": None}, "visual_input"), ({"visual_input": "3"}, "visual_input")]
+       ({"visual_input": None}, "visual_input"), ({"visual_input": "3"}, "visual_input"),
+       ({"subcategory": None}, "subcategory"), ({"subcategory": ["chart"]}, "subcategory")]
 
 
 @pytest.mark.parametrize("variant", ["vlmevalkit", "refined"])

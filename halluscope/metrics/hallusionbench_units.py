@@ -285,12 +285,16 @@ def units_from_items(scored: Iterable[tuple[Sequence[float], str | None, Mapping
 
 
 def check_row_ids(md: Mapping[str, Any], file: str | None, line: int | None) -> None:
-    """A HallusionBench row's set, figure and question ids name something (text or a whole
-    number, not empty, without the ``_`` utils.py joins them with: a null id was read as the
-    text "None", every such row of a set one figure), its visual_input is 0, 1 or 2, and a VS
-    row's figure_id is a whole number (utils.py reads it with ``int()``): else a RecordError
-    naming the field."""
+    """A HallusionBench row's subcategory is text, its set, figure and question ids name
+    something (text or a whole number, not empty, without the ``_`` utils.py joins them with:
+    a null id was read as the text "None", every such row of a set one figure), its
+    visual_input is 0, 1 or 2, and a VS row's figure_id is a whole number (utils.py reads it
+    with ``int()``): else a RecordError naming the field."""
     from halluscope.errors import RecordError
+    sub = md["subcategory"]
+    if not isinstance(sub, str) or not sub.strip():     # (a null one was the text "None")
+        raise RecordError(f"expected the subcategory as text, got {sub!r:.60}",
+                          field="subcategory", file=file, line=line)
     for name in ("set_id", "figure_id", "question_id"):
         value = md[name]
         if isinstance(value, bool) or not isinstance(value, (str, int)) \

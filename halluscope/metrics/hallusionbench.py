@@ -41,10 +41,11 @@ Variants (``options["hallusionbench_variant"]``):
 Rows: a row without ``question`` or ``gt_answer_details`` (the judge's prompt needs both;
 utils.py joins them with ``+`` and stops), whose category is neither VD nor VS (evaluation.py
 scores no other), a VS row whose ``figure_id`` is not a whole number (utils.py reads it with
-``int()``), or whose set, figure or question id is null, empty or holds ``_`` (the names
-utils.py joins with ``_``), or whose visual_input is not 0, 1 or 2 is a bad record naming its
-field. The ``original`` variant refuses a question answered twice by one model (utils.py's ``get_eval_all`` asserts each question once) and a pair
-answered without its figure-0 question (utils.py looks that answer up: KeyError): the run
+``int()``), a row whose subcategory is no text, whose set, figure or question id is null, empty
+or holds ``_`` (the names utils.py joins with ``_``), or whose visual_input is not 0, 1 or 2 is
+a bad record naming its field. The ``original`` variant refuses a question answered twice by one
+model (utils.py's ``get_eval_all`` asserts each question once) and a pair answered without its
+figure-0 question (utils.py looks that answer up: KeyError): the run
 stops with exit 2 and gives no number; the others score every row and count the repeats.
 
 Whose answers: figures and question pairs are keyed by the record's ``model`` as well (whatever

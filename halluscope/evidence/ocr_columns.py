@@ -23,7 +23,9 @@ gives the column reading:
    columns of text (an article's gutter is a sliver of its columns' width): such a page keeps
    its one reading, by rows. Read by columns, a table joined the foot of one column to the head
    of the next, and the values of one column to each other, so a quote the table does not hold
-   was found there ("Staff 2023 4,210" where the Staff row reads 185 for 2023).
+   was found there ("Staff 2023 4,210" where the Staff row reads 185 for 2023). A page with
+   line numbers in a narrow margin column is taken for one too (read by rows, as before
+   column reading: a quote over a line break there is not found).
 4. **Sections.** Taken in row order, a line that crosses a gutter (a title, a full-width
    paragraph, a table's spanning cell) ends a section and stands alone; inside a section the
    lines are read column by column, left to right, each column top to bottom.

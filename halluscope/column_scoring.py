@@ -163,6 +163,11 @@ def _score_files(paths: list[Path], first: RecordPieces | None, cfg: AuditConfig
             Writer(sink, hasher=hasher) as out:
         run = _InOrder(cfg, metrics, tally, out, pool, on_progress, total, finish)
         run.points = points
+        if points is not None and points.journal.digests_due:
+            # the journal's first entry lists the inputs' sha256 (as the run sheet does):
+            # hashed here beside the first chunk's scoring, not on the items' thread then
+            from halluscope.hashing import hash_ahead
+            pool.submit(hash_ahead, list(paths))
         resumed = run.resume(plan, paths) if plan is not None else {}
         try:
             for k, path in enumerate(paths):

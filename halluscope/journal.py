@@ -436,6 +436,11 @@ class Journal:
                 time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
             self.flush()
 
+    @property
+    def digests_due(self) -> bool:
+        """Whether the files' digests are still to be written (with the first entry)."""
+        return self._due is not None
+
     def append_chunk(self, entry: ChunkEntry) -> None:
         """Journal a chunk scored as columns (flushed at once: a chunk is seconds of work)."""
         self._write_digests()

@@ -264,7 +264,7 @@ def test_a_chunk_of_another_size_is_refused_naming_its_line(tmp_path, monkeypatc
     stamp cannot be made here): the chunks passed unread are each checked for their size."""
     answers, out = _stopped(tmp_path, monkeypatch)
     from halluscope.column_journal import resume_plan
-    from halluscope.journal import ChunkEntry, Journal
+    from halluscope.journal import ChunkEntry
     real = resume_plan
 
     def shifted(journal, sink, chunk_bytes):
@@ -273,7 +273,6 @@ def test_a_chunk_of_another_size_is_refused_naming_its_line(tmp_path, monkeypatc
         return real(journal, sink, chunk_bytes)
 
     monkeypatch.setattr("halluscope.column_journal.resume_plan", shifted)
-    assert Journal and ChunkEntry
     with pytest.raises(ConfigError, match=r"answers.jsonl: cannot resume: line \d+ on is not"):
         _audit(answers, out, resume=True)
 
@@ -365,3 +364,66 @@ def test_a_crafted_state_is_refused_naming_the_global(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="names the global shutil.rmtree"):
         _audit(answers, out, resume=True)
     assert Path(tmp_path).is_dir()
+
+
+_CLI = """
+import sys, time
+import halluscope.column_chunks as column_chunks
+from halluscope.metrics.pope import PopeMetric
+column_chunks.CHUNK_BYTES = {chunk}
+if {slow}:          # a chunk takes a while: the test has time to press Ctrl-C
+    real = PopeMetric.score_columns
+    def slow(self, cols, fold=True):
+        time.sleep(0.2)
+        return real(self, cols, fold=fold)
+    PopeMetric.score_columns = slow
+sys.argv = ["halluscope"] + sys.argv[1:]
+from halluscope.cli import main
+main()
+"""
+
+
+def _cli(args, slow=False):
+    """``halluscope audit`` in a process of its own, in chunks of :data:`CHUNK` bytes."""
+    return subprocess.Popen([sys.executable, "-c", _CLI.format(chunk=CHUNK, slow=slow), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def _chunks_journaled(journal: Path) -> int:
+    from halluscope.journal import ChunkEntry
+    found = 0
+    try:
+        with open(journal, "rb") as fh:
+            while True:
+                found += isinstance(pickle.load(fh), ChunkEntry)
+    except Exception:   # noqa: BLE001 - the end, or an entry being written
+        return found
+
+
+def test_ctrl_c_at_the_cli_then_resume_gives_the_uninterrupted_outputs(tmp_path):
+    """A real SIGINT to ``halluscope audit`` once 3 chunks are journaled: exit 130, the
+    journal kept; ``--resume`` goes on from there to the outputs of a run never stopped."""
+    import signal
+    import time
+    answers = _answers(tmp_path, bad=[(100, "json"), (420, "blank")])
+    questions = answers.with_name("coco_pope_random.json")
+    args = ["audit", str(answers), "--metric", "pope", "--questions", str(questions),
+            "--bootstrap", "100", "--no-report", "--quiet"]
+    clean, out = tmp_path / "clean", tmp_path / "out"
+    proc = _cli(args + ["--out", str(clean)])
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    proc = _cli(args + ["--out", str(out)], slow=True)
+    deadline = time.monotonic() + 120
+    while _chunks_journaled(out / "items.journal.part") < 3 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130, proc.stderr.read()
+    assert not (out / "results.json").exists()
+    proc = _cli(args + ["--out", str(out), "--resume"])
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    sheet = json.loads((out / "runsheet.json").read_text())
+    resumed = sheet["execution"]["resumed"]
+    assert 3 <= resumed["chunks_from_the_journal"] < 10
+    assert _outputs(out) == _outputs(clean)

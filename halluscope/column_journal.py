@@ -137,8 +137,9 @@ class Checkpoints:
     """The chunk entries of one columnar pass (:meth:`entry`), and what a resume restores
     (:attr:`plan`, ``None`` for a fresh pass)."""
 
-    def __init__(self, journal: Journal, metric: Any, chunk_bytes: int):
+    def __init__(self, journal: Journal, metric: Any, chunk_bytes: int, fold: dict):
         self.journal, self.metric, self.chunk_bytes = journal, metric, chunk_bytes
+        self.fold = fold            # the options the state is folded with (fold_options)
         self.names = state_names(metric)
         self.names_done = 0         # unit names journaled so far
         self.problems_done = 0      # bad records journaled so far
@@ -155,7 +156,8 @@ class Checkpoints:
         self.problems_done = len(tally.problems)
         return ChunkEntry(mark["file"], mark["chunk"], mark["lines"], mark["sizes"],
                           self.chunk_bytes, -1, None, new_names, problems,
-                          snapshot(self.metric, self.names, tally, finish, mark["extra"]))
+                          snapshot(self.metric, self.names, tally, finish, mark["extra"]),
+                          self.fold)
 
 
 class ResumePlan:
@@ -209,14 +211,45 @@ class ResumePlan:
                        "scored as in an uninterrupted run"}
 
 
-def resume_plan(journal: Journal | None, sink: Any, chunk_bytes: int) -> ResumePlan | None:
+def fold_options(cfg: Any) -> dict[str, Any]:
+    """The options a chunk's state is folded with, of :data:`~halluscope.journal.FOLD_ONLY`
+    (the line path folds its journaled outcomes again, so a resume may change them there;
+    the confidence only reads the replicates, so it may change here too)."""
+    from halluscope.journal_diff import FOLD_ONLY
+    return {k: json_ready(getattr(cfg, k)) for k in FOLD_ONLY if k != "confidence"}
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` as the journal compares it (a tuple as a list)."""
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def _check_fold(journal: Journal, fold: dict[str, Any]) -> None:
+    """A :class:`ConfigError` naming each option the journaled chunks were folded otherwise
+    with: their state holds the bootstrap's replicates and the groups already."""
+    last = journal.chunks[-1].fold
+    said = [f"option {k}: expected {last.get(k)!r} as journaled, got {v!r}"
+            for k, v in fold.items() if last.get(k) != v]
+    if said:
+        raise ConfigError(
+            f"{journal.path}: cannot resume: {'; '.join(said)} (the chunks scored as columns "
+            f"were folded with it: their bootstrap replicates and groups are in the journal, "
+            f"not their answers' outcomes); resume with the journaled value, or run without "
+            f"--resume to start again")
+
+
+def resume_plan(journal: Journal | None, sink: Any, chunk_bytes: int,
+                fold: dict[str, Any] | None = None) -> ResumePlan | None:
     """The :class:`ResumePlan` of ``journal``'s chunks, with ``sink`` (the items file, open
     for reading and writing) cut after the last one's items; ``None`` when there is nothing
     to resume (no chunk journaled), or, with a warning, when the items written are not the
     journaled ones or the chunks were read in another size: then the chunks are forgotten
-    and ``sink`` emptied (the pass starts afresh). A chunk entry naming no input is refused."""
+    and ``sink`` emptied (the pass starts afresh). Chunks folded with other ``fold`` options
+    (:func:`fold_options`) are refused, naming them."""
     if journal is None or not journal.chunks:
         return None
+    if fold is not None:
+        _check_fold(journal, fold)
     last = journal.chunks[-1]
     why = None
     if any(e.chunk_bytes != chunk_bytes for e in journal.chunks):
@@ -272,4 +305,5 @@ def open_items(tmp_path: Path, items_path: Path, journal: Journal | None) -> Any
     return open(tmp_path, "w", encoding="utf-8")
 
 
-__all__ = ["Checkpoints", "ResumePlan", "open_items", "resume_plan", "snapshot", "state_names"]
+__all__ = ["Checkpoints", "ResumePlan", "fold_options", "open_items", "resume_plan", "snapshot",
+           "state_names"]

@@ -97,11 +97,12 @@ def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], s
     """:func:`score_columns` once the metric and the inputs' format allow it."""
     from halluscope import column_chunks
     from halluscope.column_chunks import NotColumns, open_record_pieces
-    from halluscope.column_journal import Checkpoints, resume_plan
+    from halluscope.column_journal import Checkpoints, fold_options, resume_plan
     points = plan = first = None
     if journal is not None:
-        points = Checkpoints(journal, metrics[0], column_chunks.CHUNK_BYTES)
-        plan = points.plan = resume_plan(journal, sink, column_chunks.CHUNK_BYTES)
+        fold = fold_options(cfg)
+        points = Checkpoints(journal, metrics[0], column_chunks.CHUNK_BYTES, fold)
+        plan = points.plan = resume_plan(journal, sink, column_chunks.CHUNK_BYTES, fold)
     # the first chunk of every file is read here, so that a file read line by line is known
     # before anything is scored; the first file's is kept, the others' are read again when
     # their turn comes: kept, each would hold about 8 MiB until then (a 4 MiB chunk, parsed),

@@ -262,8 +262,9 @@ class ChunkEntry:
     its end, ``sizes``: the chunk's bytes and lines, ``chunk_bytes``: the chunk size read
     with), the items written up to its end (``items``: their bytes, ``items_sha256``), the unit
     names first seen in it (``names``, in order) and the bad records it listed
-    (``problems``), and ``state``: what the metric, the tallies and the reader hold after it,
-    pickled (only the last entry's is kept when a journal is read back)."""
+    (``problems``), ``state``: what the metric, the tallies and the reader hold after it,
+    pickled (only the last entry's is kept when a journal is read back), and ``fold``: the
+    :data:`FOLD_ONLY` options that state was folded with (a resume must keep them)."""
 
     file: int
     chunk: int
@@ -275,6 +276,7 @@ class ChunkEntry:
     names: list = field(default_factory=list)
     problems: list = field(default_factory=list)
     state: bytes | None = None
+    fold: dict = field(default_factory=dict)
 
 
 def judge_counters(metrics: list[Any]) -> list[tuple[int, Any]]:

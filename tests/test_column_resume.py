@@ -42,8 +42,8 @@ def _answers(tmp_path, n=600, bad=(), ids=True, labels=False, name="answers.json
 def _audit(inputs, out, **options):
     options.setdefault("questions", Path(inputs if not isinstance(inputs, list) else inputs[0])
                        .with_name("coco_pope_random.json"))
-    return halluscope.audit(inputs, metrics="pope", out=out, n_boot=100, write_report=False,
-                            **options)
+    options.setdefault("n_boot", 100)
+    return halluscope.audit(inputs, metrics="pope", out=out, write_report=False, **options)
 
 
 def _outputs(out: Path) -> tuple[str, bytes]:
@@ -267,10 +267,9 @@ def test_a_chunk_of_another_size_is_refused_naming_its_line(tmp_path, monkeypatc
     from halluscope.journal import ChunkEntry
     real = resume_plan
 
-    def shifted(journal, sink, chunk_bytes):
-        journal.chunks[1] = ChunkEntry(**{**journal.chunks[1].__dict__,
-                                          "sizes": (1, 1)})
-        return real(journal, sink, chunk_bytes)
+    def shifted(journal, *args):
+        journal.chunks[1] = ChunkEntry(**{**journal.chunks[1].__dict__, "sizes": (1, 1)})
+        return real(journal, *args)
 
     monkeypatch.setattr("halluscope.column_journal.resume_plan", shifted)
     with pytest.raises(ConfigError, match=r"answers.jsonl: cannot resume: line \d+ on is not"):
@@ -426,4 +425,25 @@ def test_ctrl_c_at_the_cli_then_resume_gives_the_uninterrupted_outputs(tmp_path)
     sheet = json.loads((out / "runsheet.json").read_text())
     resumed = sheet["execution"]["resumed"]
     assert 3 <= resumed["chunks_from_the_journal"] < 10
+    assert _outputs(out) == _outputs(clean)
+
+
+@pytest.mark.parametrize("option", [{"seed": 7}, {"n_boot": 50}, {"by": ["image"]}])
+def test_a_resume_with_another_fold_option_is_refused_naming_it(tmp_path, monkeypatch, option):
+    """The line path folds its journaled outcomes again under a new --seed, --bootstrap or
+    --by; the chunks journaled here are folded already: refused, naming the option."""
+    answers, out = _stopped(tmp_path, monkeypatch)
+    (key, value), = option.items()
+    with pytest.raises(ConfigError, match=f"option {key}: expected .* as journaled, got"):
+        _audit(answers, out, resume=True, **option)
+    assert not (out / "results.json").exists()
+
+
+def test_a_resume_with_another_confidence_gives_that_confidence(tmp_path, monkeypatch):
+    """The confidence only reads the replicates: it may change, as on the line path."""
+    answers, out = _stopped(tmp_path, monkeypatch)
+    clean = tmp_path / "clean"
+    _audit(answers, clean, confidence=0.9)
+    result = _audit(answers, out, resume=True, confidence=0.9)
+    assert result.runsheet["execution"]["resumed"]["chunks_from_the_journal"] == 3
     assert _outputs(out) == _outputs(clean)

@@ -12,6 +12,8 @@ and written by :func:`~halluscope.scoring.score_stream` in their place, the rest
 The items, tallies and metric state are those of the line-by-line path, to the byte and the bit
 (tested, with chunks of a few lines too): the replicates of integer rows are exact sums in any
 grouping, and each unit's weights come from its name, never from the chunk it falls in.
+With an output folder, each chunk is journaled once folded and ``--resume`` goes on after the
+last one journaled (:mod:`halluscope.column_journal`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,11 @@ response cache when the cache folder is the same (:func:`resume_note` says so in
 sheet). Before, the counters of a whole chunk were journaled with its first record, and the
 records of that chunk scored again after a kill were counted twice.
 
+A file scored as columns (:mod:`halluscope.column_scoring`) is journaled a chunk at a time
+instead (:class:`ChunkEntry`, after the same header; :mod:`halluscope.column_journal`): the
+state after each chunk and the items written up to it, so that ``--resume`` passes the finished
+chunks unread. A journal holds line entries or chunk entries, never both.
+
 ``--resume`` reads back every complete entry (a half-written last one, from a kill, is cut off),
 and the audit then streams the inputs again from the start: the first ``k`` records take their
 outcomes from the journal instead of being scored, the rest are scored, and everything is folded

@@ -51,7 +51,7 @@ journaled as they come, each with the chunk that listed it)."""
 _STATE_GLOBALS = frozenset({
     ("halluscope.metrics.stats", "SumState"), ("halluscope.metrics.unit_sets", "UnitNames"),
     ("halluscope.metrics.pope_coverage", "Answered"), ("halluscope.metrics.units", "ImageKeys"),
-    ("halluscope.column_journal", "_unit_set"),
+    ("halluscope.column_journal", "_unit_set"), ("halluscope.column_journal", "_answered"),
 })
 """What a metric's state pickled by :func:`snapshot` may name beyond what any journal may
 (:mod:`halluscope.journal_safety`): the classes of the built-in metrics' states (plain classes
@@ -84,13 +84,24 @@ def _unit_set(names: UnitNames, packed: np.ndarray, size: int) -> UnitSet:
     return units
 
 
+def _answered(packed: np.ndarray, size: int) -> Any:
+    """An :class:`~halluscope.metrics.pope_coverage.Answered` whose flags are ``packed``
+    (:func:`numpy.packbits`)."""
+    from halluscope.metrics.pope_coverage import Answered
+    answered = Answered.__new__(Answered)
+    answered._flags = np.unpackbits(packed, count=size).astype(bool)
+    answered._n = int(np.count_nonzero(answered._flags))
+    return answered
+
+
 class _StatePickler(pickle.Pickler):
     """Pickles a state with ``names`` (the metric's :class:`UnitNames`) left out, to be given
-    back on loading, and each :class:`UnitSet` as its packed flags."""
+    back on loading, and each :class:`UnitSet` and ``Answered`` as its packed flags."""
 
     def __init__(self, fh: Any, names: Any):
+        from halluscope.metrics.pope_coverage import Answered
         super().__init__(fh, protocol=pickle.HIGHEST_PROTOCOL)
-        self._names = names
+        self._names, self._answered = names, Answered
 
     def persistent_id(self, obj: Any) -> str | None:
         return "unit names" if obj is self._names and obj is not None else None
@@ -98,6 +109,8 @@ class _StatePickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         if type(obj) is UnitSet:
             return _unit_set, (obj.names, np.packbits(obj._flags), len(obj._flags))
+        if type(obj) is self._answered:
+            return _answered, (np.packbits(obj._flags), len(obj._flags))
         return NotImplemented
 
 

@@ -184,6 +184,11 @@ def _score_files(paths: list[Path], first: RecordPieces | None, cfg: AuditConfig
         run.wait()
     tally.items_sha256 = hasher.hexdigest() if hasher is not None else None
     tally.finish = finish.counts()      # (of the lines read apart: the columns' are complete)
+    note = tally.execution.get("resumed")
+    if note is not None:    # (none: the interrupt came after the pass, in the finish step)
+        note["items_scored_after_the_resume"] = tally.items - note["items_from_the_journal"]
+        if not note["items_scored_after_the_resume"]:
+            note["scored_from"] = None
     if run.apart:       # (the run sheet: a bad line and the few beside it, each)
         tally.execution["lines_read_line_by_line"] = run.apart
     return tally

@@ -122,6 +122,7 @@ def test_interrupted_while_a_chunk_is_scored_resumes_to_the_uninterrupted_result
     assert resumed["items_from_the_journal"] == resumed["lines_from_the_journal"]
     line = resumed["lines_from_the_journal"] + 1
     assert resumed["scored_from"] == f"{answers}:{line}"
+    assert resumed["items_scored_after_the_resume"] == 600 - resumed["items_from_the_journal"]
 
 
 @pytest.mark.parametrize("nth", [1, 3])
@@ -162,6 +163,7 @@ def test_interrupted_in_the_finish_step_scores_nothing_again(tmp_path, monkeypat
     resumed = result.runsheet["execution"]["resumed"]
     assert scored["lines"] == 0 and resumed["lines_from_the_journal"] == 601
     assert resumed["items_from_the_journal"] == 601
+    assert resumed["items_scored_after_the_resume"] == 0 and resumed["scored_from"] is None
 
 
 def test_interrupted_while_the_outputs_are_written_resumes_alike(tmp_path, monkeypatch):

@@ -402,9 +402,12 @@ def _chunks_journaled(journal: Path) -> int:
         return found
 
 
-def test_ctrl_c_at_the_cli_then_resume_gives_the_uninterrupted_outputs(tmp_path):
-    """A real SIGINT to ``halluscope audit`` once 3 chunks are journaled: exit 130, the
-    journal kept; ``--resume`` goes on from there to the outputs of a run never stopped."""
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_ctrl_c_or_a_kill_at_the_cli_then_resume_gives_the_uninterrupted_outputs(tmp_path,
+                                                                                 how):
+    """A real SIGINT (Ctrl-C) to ``halluscope audit`` once 3 chunks are journaled: exit 130,
+    the journal kept; or a SIGKILL (the OOM killer), which nothing catches: ``--resume`` goes
+    on from the last chunk journaled to the outputs of a run never stopped."""
     import signal
     import time
     answers = _answers(tmp_path, bad=[(100, "json"), (420, "blank")])
@@ -419,8 +422,9 @@ def test_ctrl_c_at_the_cli_then_resume_gives_the_uninterrupted_outputs(tmp_path)
     while _chunks_journaled(out / "items.journal.part") < 3 and proc.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=120) == 130, proc.stderr.read()
+    proc.send_signal(getattr(signal, how))
+    assert proc.wait(timeout=120) == (130 if how == "SIGINT" else -signal.SIGKILL), \
+        proc.stderr.read()
     assert not (out / "results.json").exists()
     proc = _cli(args + ["--out", str(out), "--resume"])
     assert proc.wait(timeout=300) == 0, proc.stderr.read()
@@ -449,3 +453,28 @@ def test_a_resume_with_another_confidence_gives_that_confidence(tmp_path, monkey
     result = _audit(answers, out, resume=True, confidence=0.9)
     assert result.runsheet["execution"]["resumed"]["chunks_from_the_journal"] == 3
     assert _outputs(out) == _outputs(clean)
+
+
+@pytest.mark.parametrize("kind", ["gzip", "BOM"])
+def test_a_gzipped_file_or_one_with_a_bom_resumes_alike(tmp_path, monkeypatch, kind):
+    import gzip
+    plain = _answers(tmp_path, bad=[(250, "json")])
+    if kind == "gzip":
+        answers = plain.with_name("answers.jsonl.gz")
+        answers.write_bytes(gzip.compress(plain.read_bytes()))
+        plain.unlink()
+    else:
+        answers = plain
+        answers.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    result, scored = _interrupted_then_resumed(tmp_path, monkeypatch, answers, PopeMetric,
+                                               "score_columns", 5)
+    assert result.runsheet["execution"]["resumed"]["chunks_from_the_journal"] == 4
+
+
+def test_complete_only_with_cut_answers_resumes_alike(tmp_path, monkeypatch):
+    """Answers cut at the token limit, left out by --complete-only: the finish reasons'
+    counts before the interrupt come from the journal."""
+    answers = _answers(tmp_path, bad=[(40, "cut"), (41, "withheld"), (420, "cut")])
+    result, _ = _interrupted_then_resumed(tmp_path, monkeypatch, answers, PopeMetric,
+                                          "score_columns", 6, options={"complete_only": True})
+    assert result.runsheet["counts"]["truncated"] == 2

@@ -89,6 +89,11 @@ def _interrupted_then_resumed(tmp_path, monkeypatch, answers, owner, name, nth,
     result = _audit(answers, out, resume=True, **options)
     assert _outputs(out) == _outputs(clean)
     assert not (out / "items.journal.part").exists()
+    # the items' sha256 results.json lists: hashed as written, the part before the resume
+    # read back (never the digest of another file)
+    import hashlib
+    listed = json.loads((out / "results.json").read_text())["outputs"]["items.jsonl"]
+    assert listed["sha256"] == hashlib.sha256((out / "items.jsonl").read_bytes()).hexdigest()
     assert result.runsheet["execution"]["scored"].startswith("as columns")
     return result, scored
 

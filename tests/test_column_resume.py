@@ -407,12 +407,13 @@ def _chunks_journaled(journal: Path) -> int:
         return found
 
 
-@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
 def test_ctrl_c_or_a_kill_at_the_cli_then_resume_gives_the_uninterrupted_outputs(tmp_path,
                                                                                  how):
     """A real SIGINT (Ctrl-C) to ``halluscope audit`` once 3 chunks are journaled: exit 130,
-    the journal kept; or a SIGKILL (the OOM killer), which nothing catches: ``--resume`` goes
-    on from the last chunk journaled to the outputs of a run never stopped."""
+    the journal kept (SIGTERM: 143); or a SIGKILL (the OOM killer), which nothing catches:
+    ``--resume`` goes on from the last chunk journaled to the outputs of a run never
+    stopped."""
     import signal
     import time
     answers = _answers(tmp_path, bad=[(100, "json"), (420, "blank")])
@@ -428,8 +429,8 @@ def test_ctrl_c_or_a_kill_at_the_cli_then_resume_gives_the_uninterrupted_outputs
         assert time.monotonic() < deadline
         time.sleep(0.05)
     proc.send_signal(getattr(signal, how))
-    assert proc.wait(timeout=120) == (130 if how == "SIGINT" else -signal.SIGKILL), \
-        proc.stderr.read()
+    expected = {"SIGINT": 130, "SIGTERM": 143, "SIGKILL": -signal.SIGKILL}[how]
+    assert proc.wait(timeout=120) == expected, proc.stderr.read()
     assert not (out / "results.json").exists()
     proc = _cli(args + ["--out", str(out), "--resume"])
     assert proc.wait(timeout=300) == 0, proc.stderr.read()

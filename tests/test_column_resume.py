@@ -396,6 +396,13 @@ def _cli(args, slow=False):
                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
+def _ended(proc, timeout=300) -> tuple[int, str]:
+    """The exit status and the error output of ``proc`` once it ends (its pipes closed)."""
+    with proc:
+        _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err
+
+
 def _chunks_journaled(journal: Path) -> int:
     from halluscope.journal import ChunkEntry
     found = 0
@@ -421,19 +428,21 @@ def test_ctrl_c_or_a_kill_at_the_cli_then_resume_gives_the_uninterrupted_outputs
     args = ["audit", str(answers), "--metric", "pope", "--questions", str(questions),
             "--bootstrap", "100", "--no-report", "--quiet"]
     clean, out = tmp_path / "clean", tmp_path / "out"
-    proc = _cli(args + ["--out", str(clean)])
-    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    code, err = _ended(_cli(args + ["--out", str(clean)]))
+    assert code == 0, err
     proc = _cli(args + ["--out", str(out)], slow=True)
     deadline = time.monotonic() + 120
     while _chunks_journaled(out / "items.journal.part") < 3 and proc.poll() is None:
-        assert time.monotonic() < deadline
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no 3 chunks journaled in 120 s: {_ended(proc)[1]}")
         time.sleep(0.05)
     proc.send_signal(getattr(signal, how))
-    expected = {"SIGINT": 130, "SIGTERM": 143, "SIGKILL": -signal.SIGKILL}[how]
-    assert proc.wait(timeout=120) == expected, proc.stderr.read()
+    code, err = _ended(proc, timeout=120)
+    assert code == {"SIGINT": 130, "SIGTERM": 143, "SIGKILL": -signal.SIGKILL}[how], err
     assert not (out / "results.json").exists()
-    proc = _cli(args + ["--out", str(out), "--resume"])
-    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    code, err = _ended(_cli(args + ["--out", str(out), "--resume"]))
+    assert code == 0, err
     sheet = json.loads((out / "runsheet.json").read_text())
     resumed = sheet["execution"]["resumed"]
     assert 3 <= resumed["chunks_from_the_journal"] < 10

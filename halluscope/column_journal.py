@@ -178,7 +178,7 @@ class ResumePlan:
     file's journaled chunk sizes, and (:meth:`restore`) the state after it."""
 
     def __init__(self, journal: Journal, hasher: Any):
-        self.entries = journal.chunks
+        self.entries = list(journal.chunks)     # (the pass appends to the journal's)
         self.last = journal.chunks[-1]
         self.hasher = hasher
         self.path = journal.path

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 
 import pytest
 from PIL import Image
@@ -99,3 +100,70 @@ def test_a_killed_query_run_and_an_unreadable_query_run_sheet_are_said(pope_prom
     halluscope.audit(out, metrics=["pope"], out=tmp_path / "a3", n_boot=0)
     assert "query_runs" not in json.loads((tmp_path / "a3" / "runsheet.json").read_text())
 
+
+# -- prompts are asked in prompt order --------------------------------------------------------
+def test_the_limiter_hands_slots_by_ticket_not_by_arrival():
+    """A freed slot goes to the waiting call made first (lowest ticket), even when it reached
+    the limiter after calls made later; a cancelled waiter leaves the line without leaking
+    its slot; a call without a ticket goes after every ticket taken before it."""
+    import asyncio
+
+    from halluscope.adapters.limiter import AdaptiveLimiter
+
+    async def main():
+        lim = AdaptiveLimiter(1)
+        order, gate = [], asyncio.Event()
+        tickets = {name: lim.ticket() for name in "abcde"}
+
+        async def job(name, ticket):
+            async with lim.slot(ticket):
+                order.append(name)
+                await gate.wait()
+        holder = asyncio.create_task(job("a", tickets["a"]))
+        await asyncio.sleep(0)
+        waiting = {}
+        for name in "edcb":         # they arrive last made, first
+            waiting[name] = asyncio.create_task(job(name, tickets[name]))
+            await asyncio.sleep(0)
+        untagged = asyncio.create_task(job("f", None))
+        await asyncio.sleep(0)
+        waiting["c"].cancel()
+        gate.set()
+        await asyncio.gather(holder, waiting["b"], waiting["d"], waiting["e"], untagged)
+        assert order == ["a", "b", "d", "e", "f"]
+        assert (lim.in_flight, lim.waiting) == (0, 0)
+    asyncio.run(main())
+
+
+def test_a_prompt_whose_image_is_slow_to_read_is_still_asked_in_its_turn(tmp_path, monkeypatch):
+    """The first prompt's image took longer to hash (a large file, a slow disk) than the other
+    prompts': it reached the limiter after all of them and was asked last. The output file is
+    written in prompt order, so it held no line until the run's end: a kill -9 (or a run
+    without a cache) lost every answer. A call now keeps the place it was made in."""
+    from halluscope.adapters.images import ImageLoader
+
+    for name in ("slow", "fast"):
+        Image.new("RGB", (8, 8), (200, 10, 10)).save(tmp_path / f"{name}.png")
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps({
+        "id": f"p{i}", "image": "slow.png" if i == 0 else "fast.png",
+        "prompt": f"Is there a dog {i}?"}) + "\n" for i in range(8)))
+    plain, first_answered = ImageLoader.sha256, threading.Event()
+
+    def slow_sha256(self, source):      # done once another prompt has been answered
+        if str(source).endswith("slow.png"):
+            first_answered.wait(10)
+        return plain(self, source)
+    monkeypatch.setattr(ImageLoader, "sha256", slow_sha256)
+    asked = []
+
+    def responder(request):
+        asked.append(request.messages[-1].text())
+        first_answered.set()
+        return "No."
+    halluscope.query(prompts, "mock/echo", out=tmp_path / "out.jsonl", cache=False,
+                     max_connections=1, model_options={"latency": 0.1, "responder": responder})
+    assert len(asked) == 8
+    assert asked.index("Is there a dog 0?") <= 2, asked
+    ids = [json.loads(line)["id"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert ids == [f"p{i}" for i in range(8)]

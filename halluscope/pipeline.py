@@ -38,7 +38,7 @@ from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import (AuditResult, begin_outputs, hold_outputs, new_run_id,
                                refuse_outputs_as_inputs)
-from halluscope.query_sheets import query_runs, unfinished_notes
+from halluscope.query_sheets import query_runs, samples_notes, unfinished_notes
 from halluscope.runsheet import build_runsheet, redact
 from halluscope.column_scoring import score_columns
 from halluscope.scoring import (Progress, StreamTally, empty_answers_note, judge_failures_note,
@@ -479,11 +479,12 @@ def _warn_notes(tally: StreamTally, metric_objs: list[Metric],
                 runs: list[dict[str, Any]]) -> None:
     """Log what the records and the judges leave to be said: empty answers scored, judge
     calls that failed, answers cut short or withheld (``only``: complete_only), inputs whose
-    query run did not finish (``runs``: the run sheet's ``query_runs``)."""
+    query run did not finish or asked each prompt several times (``runs``: the run sheet's
+    ``query_runs``)."""
     rules = {m.name: type(m).empty_answer for m in metric_objs}
     for line in empty_answers_note(tally, rules) + judge_failures_note(
             {n: s.info for n, s in summaries.items()}) + finish_notes(tally.finish, only) + \
-            unfinished_notes(runs):
+            unfinished_notes(runs) + samples_notes(runs, [m.name for m in metric_objs]):
         log.warning("%s", line)
 
 

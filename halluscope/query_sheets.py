@@ -86,3 +86,24 @@ def unfinished_notes(runs: list[dict[str, Any]]) -> list[str]:
                          f"finish ({run['aborted']}{again}): {held}, and the scores are over "
                          f"those answers only")
     return notes
+
+
+#: Metrics that read a query run's samples (``-n N``) as groups of one prompt's answers.
+_READ_SAMPLES = frozenset({"consistency", "self_consistency"})
+
+
+def samples_notes(runs: list[dict[str, Any]], metrics: list[str]) -> list[str]:
+    """One warning for each audited file that holds several samples of each prompt (``query
+    -n N``) when a metric that scores answers one by one reads it: each sample counts as an
+    answer of its own (a question asked once weighs N answers), which nothing else says when
+    the answers carry their own labels."""
+    others = [m for m in metrics if m not in _READ_SAMPLES]
+    notes = []
+    for run in runs:
+        n = run.get("samples")
+        if others and isinstance(n, int) and not isinstance(n, bool) and n > 1:
+            notes.append(f"{run['input']} holds {n} sampled answers to each prompt (halluscope "
+                         f"query -n {n}): {', '.join(others)} scores every sample as an answer "
+                         f"of its own, so each prompt counts {n} times; --metric consistency "
+                         f"reads them as groups")
+    return notes

@@ -101,6 +101,27 @@ def test_a_killed_query_run_and_an_unreadable_query_run_sheet_are_said(pope_prom
     assert "query_runs" not in json.loads((tmp_path / "a3" / "runsheet.json").read_text())
 
 
+
+def test_an_audit_of_sampled_answers_says_each_prompt_counts_n_times(pope_prompts, tmp_path,
+                                                                    caplog):
+    """``query -n 3`` writes three answers per POPE question, each line with its label: POPE
+    scored 24 answers to 8 questions without a word (it counts repeats only against a
+    --questions file). The audit now says so for a metric that scores answers one by one, and
+    not for consistency, which reads the samples as groups."""
+    out = tmp_path / "out.jsonl"
+    halluscope.query(pope_prompts, "mock/yes-no", out=out, cache=False, samples=3,
+                     temperature=0.7, seed=1)
+    with caplog.at_level(logging.WARNING):
+        result = halluscope.audit(out, metrics=["pope"], out=tmp_path / "a1", n_boot=0)
+    assert result.metrics["pope"].results["accuracy"].n == 24
+    (note,) = [r.getMessage() for r in caplog.records if "sampled answers" in r.getMessage()]
+    assert "3 sampled answers to each prompt" in note and "pope" in note
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        halluscope.audit(out, metrics=["consistency"], out=tmp_path / "a2", n_boot=0)
+    assert not [r for r in caplog.records if "sampled answers" in r.getMessage()]
+
+
 # -- prompts are asked in prompt order --------------------------------------------------------
 def test_the_limiter_hands_slots_by_ticket_not_by_arrival():
     """A freed slot goes to the waiting call made first (lowest ticket), even when it reached

@@ -188,3 +188,47 @@ def test_a_prompt_whose_image_is_slow_to_read_is_still_asked_in_its_turn(tmp_pat
     assert asked.index("Is there a dog 0?") <= 2, asked
     ids = [json.loads(line)["id"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert ids == [f"p{i}" for i in range(8)]
+
+
+# -- the run sheet's waits are waits ----------------------------------------------------------
+def test_an_interrupted_retry_wait_counts_the_time_waited_not_the_time_asked_for():
+    """A 429 asking for 30 s, the run stopped 0.3 s later: the client counted the whole 30 s
+    as waited (retry_wait_s 150 for five such requests of a run that lasted 3 s). It counts
+    what it waited; a wait that ends counts whole."""
+    import asyncio
+    import time
+
+    from halluscope.adapters.client import ModelClient, RetryPolicy
+    from halluscope.adapters.mock import MockModel
+    from halluscope.adapters.types import Decoding, Message, RateLimited, Request, Response
+
+    class Limited(MockModel):
+        def __init__(self, retry_after):
+            super().__init__("echo")
+            self.retry_after = retry_after
+
+        async def generate(self, request):
+            self.calls += 1
+            if self.calls == 1:
+                raise RateLimited("429", retry_after=self.retry_after)
+            return Response("ok", "m")
+
+    request = Request((Message.user("hi"),), Decoding())
+
+    async def stopped():
+        client = ModelClient(Limited(30.0), retry=RetryPolicy(max_attempts=3))
+        task = asyncio.create_task(client.generate(request))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return client
+    client = asyncio.run(stopped())
+    assert 0.2 <= client.waited_s < 2 and 0.2 <= client.rate_limit_wait_s < 2
+    assert client.describe()["retry_wait_s"] < 2
+
+    client = ModelClient(Limited(0.2), retry=RetryPolicy(max_attempts=3))
+    t0 = time.monotonic()
+    assert asyncio.run(client.generate(request)).text == "ok"
+    assert 0.2 <= client.waited_s <= time.monotonic() - t0
+    assert client.rate_limit_wait_s == client.waited_s

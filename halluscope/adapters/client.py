@@ -331,12 +331,23 @@ class ModelClient:
             retry_after = getattr(error, "retry_after", None)
             delay = self.retry.delay(attempt, retry_after, self._rng)
             self.retries += 1
-            self.waited_s += delay
-            if isinstance(error, RateLimited) or retry_after is not None:
-                self.rate_limit_wait_s += delay
             log.debug("attempt %d failed (%s); retrying in %.2f s", attempt,
                       type(error).__name__, delay)
+            await self._wait_before_retry(delay, isinstance(error, RateLimited)
+                                          or retry_after is not None)
+
+    async def _wait_before_retry(self, delay: float, asked_by_server: bool) -> None:
+        """Sleep ``delay`` seconds before a retry and count the time slept: an interrupted
+        run counts what it waited, not the 30 s a Retry-After asked for that it never waited
+        (5 such retries stopped after 3 s read ``retry_wait_s: 150``)."""
+        t0 = time.monotonic()
+        try:
             await asyncio.sleep(delay)
+        finally:
+            waited = min(delay, time.monotonic() - t0)
+            self.waited_s += waited
+            if asked_by_server:
+                self.rate_limit_wait_s += waited
 
     def describe(self) -> dict[str, Any]:
         return {"calls": self.calls, "cache_hits": self.cache_hits, "retries": self.retries,

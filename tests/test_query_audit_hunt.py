@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 
 import pytest
@@ -232,3 +233,23 @@ def test_an_interrupted_retry_wait_counts_the_time_waited_not_the_time_asked_for
     assert asyncio.run(client.generate(request)).text == "ok"
     assert 0.2 <= client.waited_s <= time.monotonic() - t0
     assert client.rate_limit_wait_s == client.waited_s
+
+
+# -- usage errors say what is wrong -----------------------------------------------------------
+@pytest.mark.parametrize("make, said", [
+    (lambda p: p.mkdir(), "prompts: expected a JSON-lines file of prompts, got a folder"),
+    (lambda p: os.mkfifo(p), "prompts: expected a JSON-lines file of prompts, got a pipe"),
+    (lambda p: None, "prompts file not found:"),
+])
+def test_a_prompts_path_that_is_no_file_is_named_for_what_it_is(tmp_path, make, said):
+    """A folder given as the prompts file was reported 'prompts file not found' (it exists);
+    the message now says what the path is. Exit 2 either way."""
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    path = tmp_path / "prompts"
+    make(path)
+    res = CliRunner().invoke(app, ["query", str(path), "-m", "mock/echo",
+                                   "-o", str(tmp_path / "out.jsonl"), "-q"])
+    assert res.exit_code == 2
+    assert said in " ".join(res.output.split()).replace("/ ", "/")

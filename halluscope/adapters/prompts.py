@@ -16,7 +16,7 @@ from typing import Any
 from halluscope.adapters.images import file_uri_path, is_data_url, is_url
 from halluscope.adapters.prompt_ids import duplicate_id_problem
 from halluscope.errors import InputError, RecordError
-from halluscope.records import Record, iter_json_lines, record_from_dict
+from halluscope.records import Record, iter_json_values, record_from_dict
 
 MAX_PROBLEMS_SHOWN = 5
 
@@ -36,8 +36,9 @@ class PromptItem:
 
 # -- prompts --------------------------------------------------------------------------------
 def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
-          image_root: Path | None) -> PromptItem:
-    rec: Record = record_from_dict(obj, file=file, line=line, require_response=False)
+          image_root: Path | None, index: int | None = None) -> PromptItem:
+    rec: Record = record_from_dict(obj, file=file, line=line, require_response=False,
+                                   index=index)
     if rec.prompt is None:
         raise RecordError("expected the question in 'prompt' (or 'text', 'question'), found none",
                           file=file, line=line, field="prompt")
@@ -67,12 +68,14 @@ def iter_prompts(source: str | Path | Iterable[Mapping[str, Any] | Record], *,
     if isinstance(source, (str, Path)):
         name = str(source)
         base = Path(source).parent
-        for lineno, obj in iter_json_lines(source):
+        # a JSON array's element: its problems name the file line where it starts, as an
+        # audit's do (they named its element number as the line: 'p.json:2' for line 3)
+        for lineno, index, obj in iter_json_values(source):
             if isinstance(obj, RecordError):
                 yield obj
                 continue
             try:
-                yield _item(obj, file=name, line=lineno, base=base, image_root=root)
+                yield _item(obj, file=name, line=lineno, base=base, image_root=root, index=index)
             except RecordError as exc:
                 yield exc
         return

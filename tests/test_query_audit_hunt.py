@@ -123,6 +123,7 @@ def test_an_audit_of_sampled_answers_says_each_prompt_counts_n_times(pope_prompt
     assert not [r for r in caplog.records if "sampled answers" in r.getMessage()]
 
 
+
 # -- prompts are asked in prompt order --------------------------------------------------------
 def test_the_limiter_hands_slots_by_ticket_not_by_arrival():
     """A freed slot goes to the waiting call made first (lowest ticket), even when it reached
@@ -271,3 +272,38 @@ def test_a_bad_prompt_in_a_json_array_is_named_by_its_file_line(tmp_path):
     path.write_text('[\n  {"prompt": "Is there a cat?"},\n\n  {"prompt": "A dog?"}\n]\n')
     assert check_prompts(path) == ["1", "2"]
 
+
+# -- a resume keeps no stale truth ------------------------------------------------------------
+def test_a_resume_refuses_answers_whose_prompt_line_changed_its_label(pope_prompts, tmp_path):
+    """The labels of a POPE file corrected, query run again on the same --out: every id was
+    answered, so every line kept the old label (the truth an audit scores against), exit 0, and
+    the run sheet named the corrected prompts file. A resume now refuses it (exit 2 in the CLI)
+    naming the id, line and field; --restart writes the lines anew from the cache. Lines whose
+    fields did not change (a NaN, a redacted secret-named field, samples) resume as before."""
+    from halluscope.errors import InputError
+
+    lines = [json.loads(line) for line in pope_prompts.read_text().splitlines()]
+    for line in lines:
+        line.update({"score": float("nan"), "api_key": "sk-live-ABCDEF123456789"})
+    pope_prompts.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = tmp_path / "out.jsonl"
+    cache = tmp_path / "cache"
+    halluscope.query(pope_prompts, "mock/yes-no", out=out, cache=cache)
+    assert "sk-live-ABCDEF123456789" not in out.read_text()
+    halluscope.query(pope_prompts, "mock/yes-no", out=out, cache=cache)   # nothing changed
+
+    lines[3]["label"] = "no" if lines[3]["label"] == "yes" else "yes"
+    pope_prompts.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(InputError) as info:
+        halluscope.query(pope_prompts, "mock/yes-no", out=out, cache=cache)
+    message = str(info.value)
+    assert "'3' was answered for a prompt line" in message and "(line 4: 'label'" in message
+    assert "--restart" in message
+    records = halluscope.query(pope_prompts, "mock/yes-no", out=out, cache=cache, resume=False)
+    assert [r["label"] for r in records] == [line["label"] for line in lines]
+
+    samples = tmp_path / "samples.jsonl"
+    halluscope.query(pope_prompts, "mock/yes-no", out=samples, cache=cache, samples=2,
+                     temperature=0.5)
+    halluscope.query(pope_prompts, "mock/yes-no", out=samples, cache=cache, samples=2,
+                     temperature=0.5)

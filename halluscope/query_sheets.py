@@ -17,6 +17,7 @@ cannot be read is said as such, never guessed at.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ def query_run(path: Path) -> dict[str, Any] | None:
     entry["finished"] = sheet.get("aborted") is None
     if sheet.get("aborted") is not None:
         entry["aborted"] = sheet["aborted"]
+        if (pid := _writer(path)) is not None:    # not killed: still asking
+            entry["in_progress"] = pid
     counts = sheet.get("counts")
     if isinstance(counts, dict) and _whole(counts.get("total")) and _whole(counts.get("skipped")):
         answered = sum(counts.get(k, 0) for k in ("skipped", "cached", "new")
@@ -57,6 +60,24 @@ def query_run(path: Path) -> dict[str, Any] | None:
         entry["requests"] = counts["total"] + counts["skipped"]
         entry["answered"] = answered
     return entry
+
+
+def _writer(path: Path) -> int | None:
+    """The process id of the query run writing ``path`` now, if one is: the one its lock file
+    (``<file>.lock``, emptied when a run ends) names, when that process is alive."""
+    try:
+        pid = int(path.with_name(path.name + ".lock").read_text(encoding="utf-8").strip())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if pid <= 0 or pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except PermissionError:         # alive, another user's
+        return pid
+    except OSError:
+        return None
+    return pid
 
 
 def _whole(value: Any) -> bool:
@@ -76,6 +97,11 @@ def unfinished_notes(runs: list[dict[str, Any]]) -> list[str]:
         if run.get("unreadable"):
             notes.append(f"{run['input']}: its query run sheet {run['runsheet']} cannot be read "
                          f"({run['unreadable']}): whether the query finished is unknown")
+        elif run.get("in_progress"):
+            notes.append(f"{run['input']} is being written by a halluscope query run still in "
+                         f"progress (process {run['in_progress']}): it holds the answers that "
+                         f"run has written so far, and the scores are over those only; audit "
+                         f"it once the run has finished")
         elif run.get("finished") is False:
             held = (f"it holds answers to {run['answered']:,} of the {run['requests']:,} "
                     f"requests it was to make" if "requests" in run

@@ -124,6 +124,37 @@ def test_an_audit_of_sampled_answers_says_each_prompt_counts_n_times(pope_prompt
 
 
 
+def test_an_audit_of_a_file_a_query_run_is_still_writing_says_so(pope_prompts, tmp_path,
+                                                                caplog):
+    """Audited while its query runs, a file's run sheet is the one a run writes at its start
+    ('did not finish (killed ...)'): the audit said it was killed. It now says that a run (the
+    process its lock file names, alive) is still writing it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "halluscope", "query", str(pope_prompts),
+                             "-m", "mock/yes-no", "-O", "latency=3", "-c", "1", "--no-cache",
+                             "-o", str(out), "-q"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out.is_file() and out.read_text().count("\n") >= 1):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        with caplog.at_level(logging.WARNING):
+            halluscope.audit(out, metrics=["pope"], out=tmp_path / "a", n_boot=0)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    (note,) = [r.getMessage() for r in caplog.records if str(out) in r.getMessage()]
+    assert f"still in progress (process {proc.pid})" in note
+    run = json.loads((tmp_path / "a" / "runsheet.json").read_text())["query_runs"][0]
+    assert run["in_progress"] == proc.pid and run["finished"] is False
+
+
 # -- prompts are asked in prompt order --------------------------------------------------------
 def test_the_limiter_hands_slots_by_ticket_not_by_arrival():
     """A freed slot goes to the waiting call made first (lowest ticket), even when it reached

@@ -338,3 +338,23 @@ def test_a_resume_refuses_answers_whose_prompt_line_changed_its_label(pope_promp
                      temperature=0.5)
     halluscope.query(pope_prompts, "mock/yes-no", out=samples, cache=cache, samples=2,
                      temperature=0.5)
+
+
+def test_the_query_run_sheet_records_the_retry_settings(pope_prompts, tmp_path):
+    """--timeout and --max-attempts decide which records fail (a slow server: each attempt
+    waits the timeout, then the record fails after its attempts), but the run sheet did not
+    say them. It now does (``retry``); a run that takes the defaults records them too."""
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    out = tmp_path / "out.jsonl"
+    res = CliRunner().invoke(app, ["query", str(pope_prompts), "-m", "mock/yes-no", "-o",
+                                   str(out), "-q", "--no-cache", "--timeout", "7.5",
+                                   "--max-attempts", "2"])
+    assert res.exit_code == 0, res.output
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    assert sheet["retry"]["max_attempts"] == 2 and sheet["retry"]["timeout_s"] == 7.5
+    halluscope.query(pope_prompts, "mock/yes-no", out=tmp_path / "b.jsonl", cache=False)
+    sheet = json.loads((tmp_path / "b.jsonl.runsheet.json").read_text())
+    assert sheet["retry"]["max_attempts"] == 6
+    assert "timeout_s" in sheet["retry"] and sheet["retry"]["base_delay_s"] == 0.5

@@ -392,9 +392,12 @@ def _group_dict(g: Any) -> dict[str, Any]:
 def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,
               started, elapsed, aborted, argv, *, system, allow_urls,
               offline=False, detail=None, prompt_ids=None,
-              env: dict[str, Any] | None = None) -> dict[str, Any]:
+              env: dict[str, Any] | None = None, retry=None,
+              timeout: float | None = None) -> dict[str, Any]:
     """The run sheet of a query run (``env``: :func:`~halluscope.runsheet.environment`, when
-    the caller worked it out ahead)."""
+    the caller worked it out ahead; ``retry`` and ``timeout``: the
+    :class:`~halluscope.adapters.client.RetryPolicy` and seconds per attempt, which decide which
+    records fail)."""
     from halluscope.runsheet import environment, file_entry, redact
     files = []
     if isinstance(prompts, (str, Path)):
@@ -423,6 +426,9 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "allow_urls": allow_urls,
         "offline": offline,
         "max_connections": max_connections,
+        **({"retry": {"max_attempts": retry.max_attempts, "timeout_s": timeout,
+                      "base_delay_s": retry.base_delay, "max_delay_s": retry.max_delay,
+                      "max_retry_after_s": retry.max_retry_after}} if retry is not None else {}),
         "counts": {"total": counts.total, "skipped": counts.skipped, "cached": counts.cached,
                    "new": counts.new, "failed": counts.failed, "truncated": counts.truncated,
                    "filtered": counts.filtered, "reasoning": counts.reasoning,

@@ -233,7 +233,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline, detail=detail,
-                          prompt_ids=prompt_ids, env=run.environment)
+                          prompt_ids=prompt_ids, env=run.environment, retry=client.retry,
+                          timeout=timeout)
         sheet = redact_mapping({**sheet, "failures": [_group_dict(g) for g in run.groups.values()]})
         if out_path is not None:     # atomic: a resume reads it to refuse other settings
             write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)

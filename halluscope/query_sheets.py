@@ -64,9 +64,13 @@ def query_run(path: Path) -> dict[str, Any] | None:
 
 def _writer(path: Path) -> int | None:
     """The process id of the query run writing ``path`` now, if one is: the one its lock file
-    (``<file>.lock``, emptied when a run ends) names, when that process is alive."""
+    (``<file>.lock``, emptied when a run ends; a killed run leaves its id there) names, when
+    that process is alive and (where ``/proc`` tells) started before the lock was written, so
+    that a killed run's id taken since by another process is not it."""
+    lock = path.with_name(path.name + ".lock")
     try:
-        pid = int(path.with_name(path.name + ".lock").read_text(encoding="utf-8").strip())
+        pid = int(lock.read_text(encoding="utf-8").strip())
+        locked_at = lock.stat().st_mtime
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     if pid <= 0 or pid == os.getpid():
@@ -74,10 +78,23 @@ def _writer(path: Path) -> int | None:
     try:
         os.kill(pid, 0)
     except PermissionError:         # alive, another user's
-        return pid
+        pass
     except OSError:
         return None
-    return pid
+    started = _started_at(pid)
+    return pid if started is None or started <= locked_at + 1 else None
+
+
+def _started_at(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), from Linux's ``/proc``; None
+    where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(float(line.split()[1]) for line in
+                    Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def _whole(value: Any) -> bool:

@@ -83,8 +83,21 @@ def test_a_killed_query_run_and_an_unreadable_query_run_sheet_are_said(pope_prom
                                      "system_prompt", "samples", "detail")}
     sheet_path.write_text(json.dumps({**started, "aborted": "the run did not finish (killed "
                                                             "before it wrote its run sheet)"}))
-    with caplog.at_level(logging.WARNING):
-        halluscope.audit(out, metrics=["pope"], out=tmp_path / "a1", n_boot=0)
+    # its lock file still names it; that id now belongs to a process started after the lock
+    import subprocess
+    import sys
+    import time
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = tmp_path / "out.jsonl.lock"
+        lock.write_text(f"{other.pid}\n")
+        past = time.time() - 3600
+        os.utime(lock, (past, past))
+        with caplog.at_level(logging.WARNING):
+            halluscope.audit(out, metrics=["pope"], out=tmp_path / "a1", n_boot=0)
+    finally:
+        other.kill()
+        other.wait()
     (note,) = [r.getMessage() for r in caplog.records if "did not finish" in r.getMessage()]
     assert "killed" in note and "some of its prompts only" in note
 

@@ -38,7 +38,8 @@ from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import (AuditResult, begin_outputs, hold_outputs, new_run_id,
                                refuse_outputs_as_inputs)
-from halluscope.runsheet import build_runsheet
+from halluscope.query_sheets import query_runs, samples_notes, unfinished_notes
+from halluscope.runsheet import build_runsheet, redact
 from halluscope.column_scoring import score_columns
 from halluscope.scoring import (Progress, StreamTally, empty_answers_note, judge_failures_note,
                                 score_stream)
@@ -322,6 +323,8 @@ def _runsheet(paths: list[Path], cfg: AuditConfig, summaries: dict[str, MetricSu
     if header is not None:
         from halluscope.finished import RESUME, resume_key
         runsheet[RESUME] = resume_key(header)
+    if runs := query_runs(paths):   # the query run sheets beside the inputs: who answered
+        runsheet["query_runs"] = redact(runs)
     return runsheet
 
 
@@ -474,12 +477,16 @@ def _begin_metrics(cfg: AuditConfig, custom: list[Metric], paths: list[Path],
 
 
 def _warn_notes(tally: StreamTally, metric_objs: list[Metric],
-                summaries: dict[str, MetricSummary], only: bool) -> None:
+                summaries: dict[str, MetricSummary], only: bool,
+                runs: list[dict[str, Any]]) -> None:
     """Log what the records and the judges leave to be said: empty answers scored, judge
-    calls that failed, answers cut short or withheld (``only``: complete_only)."""
+    calls that failed, answers cut short or withheld (``only``: complete_only), inputs whose
+    query run did not finish or asked each prompt several times (``runs``: the run sheet's
+    ``query_runs``)."""
     rules = {m.name: type(m).empty_answer for m in metric_objs}
     for line in empty_answers_note(tally, rules) + judge_failures_note(
-            {n: s.info for n, s in summaries.items()}) + finish_notes(tally.finish, only):
+            {n: s.info for n, s in summaries.items()}) + finish_notes(tally.finish, only) + \
+            unfinished_notes(runs) + samples_notes(runs, [m.name for m in metric_objs]):
         log.warning("%s", line)
 
 
@@ -553,7 +560,8 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         runsheet = _runsheet(paths, cfg, summaries, tally, started, argv, header)
         log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
                  runsheet["wall_time_s"])
-        _warn_notes(tally, metric_objs, summaries, complete_only(cfg))
+        _warn_notes(tally, metric_objs, summaries, complete_only(cfg),
+                    runsheet.get("query_runs", []))
         result = AuditResult(metrics=summaries, errors=tally.problems,
                              runsheet={"run_id": run_id, **runsheet}, items_path=items_path,
                              config=cfg, n_items=tally.items, n_skipped=tally.skipped,

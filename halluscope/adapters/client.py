@@ -203,6 +203,9 @@ class ModelClient:
 
     async def generate(self, request: Request, *, use_cache: bool = True) -> Response:
         """The model's answer to ``request``; raises :class:`AdapterError` when it fails."""
+        # this call's place in line for a connection, taken before the image work below,
+        # which finishes in any order: calls are sent in the order they were made
+        ticket = self.limiter.ticket()
         # without a cache the key only joins identical requests in flight: naming the
         # prepared bytes in it would prepare each image once more than sending it does
         key, doc = await self.key(request, name_sent=self.cache is not None)
@@ -230,23 +233,24 @@ class ModelClient:
                     raise
                 # same bytes under another name: the error names the other request's file,
                 # so this one is prepared (and fails, or not) under its own name
-                return await self._answer(key, doc, request, None)
+                return await self._answer(key, doc, request, None, ticket)
             if response.model:
                 self.reported_models[response.model] += 1
             return response
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._inflight[key] = (future, sources)
         try:
-            return await self._answer(key, doc, request, future)
+            return await self._answer(key, doc, request, future, ticket)
         finally:
             self._inflight.pop(key, None)
 
     async def _answer(self, key: str, doc: dict[str, Any], request: Request,
-                      future: asyncio.Future | None) -> Response:
-        """Call the model for ``request``, cache the answer and settle ``future`` (the one
-        identical requests in flight join) with the answer or the failure."""
+                      future: asyncio.Future | None, ticket: int | None = None) -> Response:
+        """Call the model for ``request`` (its place in line: ``ticket``), cache the answer and
+        settle ``future`` (the one identical requests in flight join) with the answer or the
+        failure."""
         try:
-            response = await self._call(await self._with_image_bytes(request))
+            response = await self._call(await self._with_image_bytes(request), ticket)
         except BaseException as exc:
             if future is not None and not future.done():
                 future.set_exception(exc)
@@ -267,11 +271,13 @@ class ModelClient:
                 self.reported_models[response.model] += 1
         return response
 
-    async def _call(self, request: Request) -> Response:
+    async def _call(self, request: Request, ticket: int | None = None) -> Response:
+        if ticket is None:
+            ticket = self.limiter.ticket()
         attempt = 0
         while True:
             attempt += 1
-            async with self.limiter.slot() as generation:
+            async with self.limiter.slot(ticket) as generation:  # a retry keeps its place
                 if self._auth_failure is not None:  # refused once: refused for every call
                     self.failures += 1
                     raise AuthError(str(self._auth_failure), status=self._auth_failure.status)
@@ -325,12 +331,23 @@ class ModelClient:
             retry_after = getattr(error, "retry_after", None)
             delay = self.retry.delay(attempt, retry_after, self._rng)
             self.retries += 1
-            self.waited_s += delay
-            if isinstance(error, RateLimited) or retry_after is not None:
-                self.rate_limit_wait_s += delay
             log.debug("attempt %d failed (%s); retrying in %.2f s", attempt,
                       type(error).__name__, delay)
+            await self._wait_before_retry(delay, isinstance(error, RateLimited)
+                                          or retry_after is not None)
+
+    async def _wait_before_retry(self, delay: float, asked_by_server: bool) -> None:
+        """Sleep ``delay`` seconds before a retry and count the time slept: an interrupted
+        run counts what it waited, not the 30 s a Retry-After asked for that it never waited
+        (5 such retries stopped after 3 s read ``retry_wait_s: 150``)."""
+        t0 = time.monotonic()
+        try:
             await asyncio.sleep(delay)
+        finally:
+            waited = min(delay, time.monotonic() - t0)
+            self.waited_s += waited
+            if asked_by_server:
+                self.rate_limit_wait_s += waited
 
     def describe(self) -> dict[str, Any]:
         return {"calls": self.calls, "cache_hits": self.cache_hits, "retries": self.retries,

@@ -8,19 +8,26 @@ The limit follows additive-increase / multiplicative-decrease (as TCP congestion
 * a server-sent ``Retry-After`` pauses every new call until that moment;
 * after ``limit`` consecutive successes, the limit grows by one, up to ``max_limit``.
 
-Waiting calls get a freed slot first come, first served: it is handed to the call that waited
-longest (a queue of futures), so a call that arrives later never takes it first. (An
+Waiting calls get a freed slot in the order the calls were *made*: each call takes a ticket
+(:meth:`AdaptiveLimiter.ticket`) when it starts, and a freed slot is handed to the waiting call
+with the lowest ticket (a heap of futures), so a call that came later never takes it first. (An
 ``asyncio.Condition`` let newcomers take a freed slot before the woken call ran; a query run's
 answers then finished far out of prompt order and each waited ~0.6 s behind starved earlier
-prompts before its line could be written.)
+prompts before its line could be written. Serving calls in the order they reached the limiter
+was not enough either: a call reaches it only after its images are hashed and prepared in
+threads, which finish in any order, so the first prompts on an image could reach it after every
+other prompt, and the output file, written in prompt order, stayed empty until the end of the
+run: a ``kill -9`` or a run without a cache lost every answer.) A retry keeps its call's
+ticket, so it goes before calls made after it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import time
-from collections import deque
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +55,26 @@ class AdaptiveLimiter:
         self.generation = 0
         self.pause_until = 0.0
         self._successes = 0
-        # the calls waiting, first come first served: a freed slot is handed to the first of
-        # them (its future set), never taken by a call that came later
-        self._queue: deque[asyncio.Future] = deque()
+        # the calls waiting, as a heap of (ticket, arrival, future): a freed slot is handed to
+        # the call made first (its future set), never taken by a call made later
+        self._queue: list[tuple[int, int, asyncio.Future]] = []
+        self._tickets = itertools.count()
+        self._arrivals = itertools.count()
         self._resume: asyncio.TimerHandle | None = None    # hands out slots when a pause ends
         self.decreases = 0
         self.increases = 0
         self.peak_in_flight = 0
 
-    async def acquire(self) -> int:
-        """Wait for a free slot; returns the generation the slot belongs to."""
+    def ticket(self) -> int:
+        """A call's place in line, taken when the call starts (before the work that precedes
+        its first :meth:`acquire`): lower tickets are handed slots first."""
+        return next(self._tickets)
+
+    async def acquire(self, ticket: int | None = None) -> int:
+        """Wait for a free slot; returns the generation the slot belongs to. ``ticket``: the
+        call's place in line (:meth:`ticket`; default: a new one, after every call so far)."""
+        if ticket is None:
+            ticket = self.ticket()
         while True:
             wait = self.pause_until - time.monotonic()
             if wait > 0:
@@ -67,15 +84,17 @@ class AdaptiveLimiter:
                 self._take()
                 return self.generation
             waiter = asyncio.get_running_loop().create_future()
-            self._queue.append(waiter)
+            entry = (ticket, next(self._arrivals), waiter)
+            heapq.heappush(self._queue, entry)
             self.waiting += 1
             try:
                 await waiter    # the slot is ours once it is set (taken for us by _hand_out)
             except asyncio.CancelledError:
                 if waiter.done() and not waiter.cancelled():    # handed a slot, then cancelled
                     self.release()
-                elif waiter in self._queue:     # not skipped by _hand_out yet
-                    self._queue.remove(waiter)
+                elif entry in self._queue:      # not skipped by _hand_out yet
+                    self._queue.remove(entry)
+                    heapq.heapify(self._queue)
                 raise
             finally:
                 self.waiting -= 1
@@ -92,7 +111,7 @@ class AdaptiveLimiter:
         self._hand_out()
 
     def _hand_out(self) -> None:
-        """Give free slots to the calls waiting longest (the limit may have grown while a
+        """Give free slots to the waiting calls made first (the limit may have grown while a
         call ran: as many as there are slots); during a Retry-After pause, when it ends."""
         queue = self._queue
         while queue and self.in_flight < self.limit:
@@ -101,7 +120,7 @@ class AdaptiveLimiter:
                 if self._resume is None:
                     self._resume = asyncio.get_running_loop().call_later(wait, self._unpause)
                 return
-            waiter = queue.popleft()
+            waiter = heapq.heappop(queue)[2]
             if waiter.done():   # cancelled, its call not yet told: skipped
                 continue
             self._take()
@@ -111,9 +130,9 @@ class AdaptiveLimiter:
         self._resume = None
         self._hand_out()
 
-    def slot(self) -> "_Slot":
-        """``async with limiter.slot() as generation:`` around one call."""
-        return _Slot(self)
+    def slot(self, ticket: int | None = None) -> "_Slot":
+        """``async with limiter.slot(ticket) as generation:`` around one call."""
+        return _Slot(self, ticket)
 
     def on_success(self) -> None:
         self._successes += 1
@@ -145,13 +164,14 @@ class _Slot:
     """One call's slot of an :class:`AdaptiveLimiter` (``async with``): a plain class, cheaper
     than an ``asynccontextmanager`` generator on every request."""
 
-    __slots__ = ("_limiter",)
+    __slots__ = ("_limiter", "_ticket")
 
-    def __init__(self, limiter: AdaptiveLimiter):
+    def __init__(self, limiter: AdaptiveLimiter, ticket: int | None = None):
         self._limiter = limiter
+        self._ticket = ticket
 
     async def __aenter__(self) -> int:
-        return await self._limiter.acquire()
+        return await self._limiter.acquire(self._ticket)
 
     async def __aexit__(self, *exc) -> None:
         self._limiter.release()

@@ -16,6 +16,7 @@ from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
+from halluscope.adapters.prompts import copied_fields
 from halluscope.errors import ConfigError, InputError
 from halluscope.redact import redact_mapping
 from halluscope.atomicfiles import replace_atomically, write_json_atomically
@@ -91,7 +92,8 @@ __all__ = ["OutputLocked", "QUERY_LOCKED", "lock_output", "unlock_output"]
 
 
 def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None]:
-    """Ids already answered in ``out``, each with the prompt and image it was answered for;
+    """Ids already answered in ``out``, each with the prompt, image and other fields of the
+    prompt line it was answered for (:func:`~halluscope.adapters.prompts.copied_fields`);
     rewrites the file without error lines (when retrying them) and without a line cut short,
     so that appending never duplicates an id."""
     if not out.is_file():
@@ -131,7 +133,7 @@ def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None
                                  f"(with 'response' or 'error'), got one with neither (id "
                                  f"{str(rid)!r:.60}); the file is left as it is (is it the "
                                  f"prompts file? write to another --out)")
-            done[str(rid)] = ((obj.get("prompt"), obj.get("image"))
+            done[str(rid)] = ((obj.get("prompt"), obj.get("image"), copied_fields(obj))
                               if isinstance(obj.get("prompt"), str) else None)
             keep.append(text if text.endswith("\n") else text + "\n")
             last_open = not text.endswith("\n")
@@ -390,9 +392,12 @@ def _group_dict(g: Any) -> dict[str, Any]:
 def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_connections, counts,
               started, elapsed, aborted, argv, *, system, allow_urls,
               offline=False, detail=None, prompt_ids=None,
-              env: dict[str, Any] | None = None) -> dict[str, Any]:
+              env: dict[str, Any] | None = None, retry=None,
+              timeout: float | None = None) -> dict[str, Any]:
     """The run sheet of a query run (``env``: :func:`~halluscope.runsheet.environment`, when
-    the caller worked it out ahead)."""
+    the caller worked it out ahead; ``retry`` and ``timeout``: the
+    :class:`~halluscope.adapters.client.RetryPolicy` and seconds per attempt, which decide which
+    records fail)."""
     from halluscope.runsheet import environment, file_entry, redact
     files = []
     if isinstance(prompts, (str, Path)):
@@ -421,6 +426,9 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "allow_urls": allow_urls,
         "offline": offline,
         "max_connections": max_connections,
+        **({"retry": {"max_attempts": retry.max_attempts, "timeout_s": timeout,
+                      "base_delay_s": retry.base_delay, "max_delay_s": retry.max_delay,
+                      "max_retry_after_s": retry.max_retry_after}} if retry is not None else {}),
         "counts": {"total": counts.total, "skipped": counts.skipped, "cached": counts.cached,
                    "new": counts.new, "failed": counts.failed, "truncated": counts.truncated,
                    "filtered": counts.filtered, "reasoning": counts.reasoning,

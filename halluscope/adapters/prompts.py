@@ -7,6 +7,7 @@ refuses a file with bad lines or repeated ids before the first request goes out.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 from halluscope.adapters.images import file_uri_path, is_data_url, is_url
 from halluscope.adapters.prompt_ids import duplicate_id_problem
 from halluscope.errors import InputError, RecordError
-from halluscope.records import Record, iter_json_lines, record_from_dict
+from halluscope.records import Record, iter_json_values, record_from_dict
 
 MAX_PROBLEMS_SHOWN = 5
 
@@ -36,8 +37,9 @@ class PromptItem:
 
 # -- prompts --------------------------------------------------------------------------------
 def _item(obj: Any, *, file: str | None, line: int | None, base: Path | None,
-          image_root: Path | None) -> PromptItem:
-    rec: Record = record_from_dict(obj, file=file, line=line, require_response=False)
+          image_root: Path | None, index: int | None = None) -> PromptItem:
+    rec: Record = record_from_dict(obj, file=file, line=line, require_response=False,
+                                   index=index)
     if rec.prompt is None:
         raise RecordError("expected the question in 'prompt' (or 'text', 'question'), found none",
                           file=file, line=line, field="prompt")
@@ -67,12 +69,14 @@ def iter_prompts(source: str | Path | Iterable[Mapping[str, Any] | Record], *,
     if isinstance(source, (str, Path)):
         name = str(source)
         base = Path(source).parent
-        for lineno, obj in iter_json_lines(source):
+        # a JSON array's element: its problems name the file line where it starts, as an
+        # audit's do (they named its element number as the line: 'p.json:2' for line 3)
+        for lineno, index, obj in iter_json_values(source):
             if isinstance(obj, RecordError):
                 yield obj
                 continue
             try:
-                yield _item(obj, file=name, line=lineno, base=base, image_root=root)
+                yield _item(obj, file=name, line=lineno, base=base, image_root=root, index=index)
             except RecordError as exc:
                 yield exc
         return
@@ -111,6 +115,39 @@ def check_prompts(source, *, image_root=None) -> list[str]:
 
 
 # -- output file ----------------------------------------------------------------------------
+#: What an output line holds that is not copied from its prompt line as it is: the fields a run
+#: writes itself (its id, answer, model, sample) and the two a resume compares apart (the
+#: prompt; the image, written relative to the output file).
+_NOT_COPIED = frozenset({"id", "image", "prompt", "model", "sample_of", "sample_index",
+                         "response", "finish_reason", "requested_model", "error",
+                         "error_status", "reasoning"})
+_ABSENT = object()
+
+
+def copied_fields(line: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of an output (or prompt) line that an output line copies from its prompt
+    line: a POPE ``label``, a ``question_id``, a category, ..."""
+    return {k: v for k, v in line.items() if k not in _NOT_COPIED}
+
+
+def changed_fields(then: Mapping[str, Any], item: PromptItem) -> list[tuple[str, Any, Any]]:
+    """``(field, value then, value now)`` for each field that the output line (``then``: its
+    :func:`copied_fields`) holds otherwise than ``item``'s prompt line now; the line was written
+    redacted, so a value that equals today's redacted value is the same."""
+    from halluscope.redact import redact_mapping
+    now = copied_fields(item.fields)
+    shown = redact_mapping(now)
+
+    def same(a: Any, b: Any) -> bool:      # as JSON: NaN equals NaN, 1 and 1.0 stay apart
+        return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    out = []
+    for key in sorted(set(then) | set(now)):
+        old, new = then.get(key, _ABSENT), now.get(key, _ABSENT)
+        if not (same(old, new) or same(old, shown.get(key, _ABSENT))):
+            out.append((key, None if old is _ABSENT else old, None if new is _ABSENT else new))
+    return out
+
+
 def _portable_image(item: PromptItem, out_dir: Path | None) -> Any:
     original = item.fields.get("image")
     if item.image is None or is_url(item.image) or is_data_url(item.image) or out_dir is None:

@@ -60,7 +60,8 @@ from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  
                                          answers_of, interruption, prepare_output,
                                          put_in_order, read_done, unlock_output)
 from halluscope.adapters.prompts import (MAX_PROBLEMS_SHOWN, PromptItem,  # noqa: F401
-                                         _portable_image, check_prompts, iter_prompts)
+                                         _portable_image, changed_fields, check_prompts,
+                                         iter_prompts)
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message,
                                        Request, ServerUnreachable, check_detail,
@@ -232,7 +233,8 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
         sheet = _runsheet(api, client, store, prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline, detail=detail,
-                          prompt_ids=prompt_ids, env=run.environment)
+                          prompt_ids=prompt_ids, env=run.environment, retry=client.retry,
+                          timeout=timeout)
         sheet = redact_mapping({**sheet, "failures": [_group_dict(g) for g in run.groups.values()]})
         if out_path is not None:     # atomic: a resume reads it to refuse other settings
             write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
@@ -390,8 +392,9 @@ class _QueryRun:
 
     def _check_unchanged(self, item: PromptItem, task: str) -> None:
         """A usage error when ``task`` was answered for another prompt or image than the one
-        its id has now: keeping the old answer would file it under the new prompt."""
-        prompt, image = self.done[task]
+        its id has now (keeping the old answer would file it under the new prompt), or for a
+        prompt line whose other fields (a label) the prompts file now gives otherwise."""
+        prompt, image, fields = self.done[task]
         now = _portable_image(item, self.out_dir) if item.image is not None else None
         # the line holds what emit wrote: redacted (a signed URL's signature, a known secret
         # quoted in a prompt); compare with the same redaction of today's value, never the
@@ -403,6 +406,18 @@ class _QueryRun:
             raise InputError(f"{self.out_path}: {task!r} was answered for another {what} "
                              f"than the prompts file now gives it (line {item.line}); pass "
                              f"--restart to ask everything again, or write to another --out")
+        if changed := changed_fields(fields, item):
+            # the line keeps the prompt line's fields as they were (a POPE label: the truth
+            # an audit scores it against); resuming kept them without a word
+            said = "; ".join(f"{k!r}: {v0!r:.40} then, {v1!r:.40} now"
+                             for k, v0, v1 in changed[:3])
+            raise InputError(f"{self.out_path}: {task!r} was answered for a prompt line whose "
+                             f"fields the prompts file now gives otherwise (line {item.line}: "
+                             f"{said}{'; ...' if len(changed) > 3 else ''}); its output line "
+                             f"keeps them as they were, and an audit reads them (a label is the "
+                             f"truth it scores against). Pass --restart to write every line "
+                             f"anew (answers the cache holds are not asked again), or write to "
+                             f"another --out")
 
     async def _drive(self, items: Iterable[PromptItem | RecordError]) -> None:
         pending = self.pending

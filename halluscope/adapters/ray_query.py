@@ -567,7 +567,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
         sheet = _runsheet(api, stats, _CacheView(stats), prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline, detail=detail,
-                          prompt_ids=prompt_ids)
+                          prompt_ids=prompt_ids, retry=retry, timeout=timeout)
         sheet = _write_sheet(sheet, run, pool, out_path, address=address,
                              gpus_per_worker=gpus_per_worker, batch_size=batch_size)
         if lock is not None:

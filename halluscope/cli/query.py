@@ -116,7 +116,13 @@ def query_command(
                           "got neither")
         raise typer.Exit(EXIT_USAGE)
     if not prompts.is_file():
-        err_console.print(f"[red]error:[/red] prompts file not found: {plain(prompts)}")
+        if not prompts.exists():
+            err_console.print(f"[red]error:[/red] prompts file not found: {plain(prompts)}")
+        else:       # it exists: "not found" sent the user looking for a typo
+            what = ("a folder" if prompts.is_dir()
+                    else "a pipe or device (query reads the prompts twice)")
+            err_console.print(f"[red]error:[/red] {plain(prompts)}: expected a JSON-lines file "
+                              f"of prompts, got {what}")
         raise typer.Exit(EXIT_USAGE)
     try:
         if timeout is not None and not (math.isfinite(timeout) and timeout > 0):

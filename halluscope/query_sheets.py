@@ -1,0 +1,152 @@
+"""What the ``halluscope query`` run sheet beside an audited file says about it.
+
+``halluscope query -o out.jsonl`` writes ``out.jsonl.runsheet.json``: the model and settings
+that answered, and whether the run finished (``aborted``: interrupted, a server that could
+not be reached, killed). An audit of ``out.jsonl`` reads it when it is there, so that
+
+* the audit's run sheet names the model, pin, endpoint and decoding behind the answers it
+  scored (``query_runs``), not only the model name each line carries;
+* an audit of a run that did not finish says so: its file holds the answers of some prompts
+  only, and the scores are over those (the prompts never asked are in no line, so nothing
+  else could tell).
+
+A file without such a run sheet (not query's output) is audited as before. A run sheet that
+cannot be read is said as such, never guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+#: The parts of a query run sheet that say what answered (copied into the audit's run sheet).
+_WHAT_ANSWERED = ("model", "decoding", "samples", "detail", "system_prompt")
+
+
+def query_sheet_path(path: Path) -> Path:
+    """Where ``halluscope query`` writes the run sheet of the output file ``path``."""
+    return path.with_name(path.name + ".runsheet.json")
+
+
+def query_run(path: Path) -> dict[str, Any] | None:
+    """The audit run sheet's entry for input ``path`` written by ``halluscope query``; None
+    when no query run sheet lies beside it (or one of another kind)."""
+    sheet_path = query_sheet_path(path)
+    if not sheet_path.is_file():
+        return None
+    entry: dict[str, Any] = {"input": str(path), "runsheet": str(sheet_path)}
+    try:
+        sheet = json.loads(sheet_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return {**entry, "finished": None,
+                "unreadable": f"expected a JSON object, could not read it ({exc})"}
+    if not isinstance(sheet, dict):
+        return {**entry, "finished": None,
+                "unreadable": f"expected a JSON object, got {type(sheet).__name__}"}
+    if sheet.get("kind") != "query":
+        return None
+    entry.update({k: sheet[k] for k in _WHAT_ANSWERED if k in sheet})
+    entry["finished"] = sheet.get("aborted") is None
+    if sheet.get("aborted") is not None:
+        entry["aborted"] = sheet["aborted"]
+        if (pid := _writer(path)) is not None:    # not killed: still asking
+            entry["in_progress"] = pid
+    counts = sheet.get("counts")
+    if isinstance(counts, dict) and _whole(counts.get("total")) and _whole(counts.get("skipped")):
+        answered = sum(counts.get(k, 0) for k in ("skipped", "cached", "new")
+                       if _whole(counts.get(k)))
+        entry["requests"] = counts["total"] + counts["skipped"]
+        entry["answered"] = answered
+    return entry
+
+
+def _writer(path: Path) -> int | None:
+    """The process id of the query run writing ``path`` now, if one is: the one its lock file
+    (``<file>.lock``, emptied when a run ends; a killed run leaves its id there) names, when
+    that process is alive and (where ``/proc`` tells) started before the lock was written, so
+    that a killed run's id taken since by another process is not it."""
+    lock = path.with_name(path.name + ".lock")
+    try:
+        pid = int(lock.read_text(encoding="utf-8").strip())
+        locked_at = lock.stat().st_mtime
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if pid <= 0 or pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except PermissionError:         # alive, another user's
+        pass
+    except OSError:
+        return None
+    started = _started_at(pid)
+    return pid if started is None or started <= locked_at + 1 else None
+
+
+def _started_at(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), from Linux's ``/proc``; None
+    where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(float(line.split()[1]) for line in
+                    Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def query_runs(paths: list[Path]) -> list[dict[str, Any]]:
+    """:func:`query_run` of every input that has a query run sheet beside it."""
+    return [run for p in paths if (run := query_run(Path(p))) is not None]
+
+
+def unfinished_notes(runs: list[dict[str, Any]]) -> list[str]:
+    """One warning for each audited file whose query run did not finish (or whose run sheet
+    cannot be read): the scores are over the answers it holds only."""
+    notes = []
+    for run in runs:
+        if run.get("unreadable"):
+            notes.append(f"{run['input']}: its query run sheet {run['runsheet']} cannot be read "
+                         f"({run['unreadable']}): whether the query finished is unknown")
+        elif run.get("in_progress"):
+            notes.append(f"{run['input']} is being written by a halluscope query run still in "
+                         f"progress (process {run['in_progress']}): it holds the answers that "
+                         f"run has written so far, and the scores are over those only; audit "
+                         f"it once the run has finished")
+        elif run.get("finished") is False:
+            held = (f"it holds answers to {run['answered']:,} of the {run['requests']:,} "
+                    f"requests it was to make" if "requests" in run
+                    else "it may hold answers to some of its prompts only")
+            again = ("" if "run again" in str(run["aborted"])
+                     else "; run the same query command again to finish it")
+            notes.append(f"{run['input']} was written by a halluscope query run that did not "
+                         f"finish ({run['aborted']}{again}): {held}, and the scores are over "
+                         f"those answers only")
+    return notes
+
+
+#: Metrics that read a query run's samples (``-n N``) as groups of one prompt's answers.
+_READ_SAMPLES = frozenset({"consistency", "self_consistency"})
+
+
+def samples_notes(runs: list[dict[str, Any]], metrics: list[str]) -> list[str]:
+    """One warning for each audited file that holds several samples of each prompt (``query
+    -n N``) when a metric that scores answers one by one reads it: each sample counts as an
+    answer of its own (a question asked once weighs N answers), which nothing else says when
+    the answers carry their own labels."""
+    others = [m for m in metrics if m not in _READ_SAMPLES]
+    notes = []
+    for run in runs:
+        n = run.get("samples")
+        if others and isinstance(n, int) and not isinstance(n, bool) and n > 1:
+            notes.append(f"{run['input']} holds {n} sampled answers to each prompt (halluscope "
+                         f"query -n {n}): {', '.join(others)} scores every sample as an answer "
+                         f"of its own, so each prompt counts {n} times; --metric consistency "
+                         f"reads them as groups")
+    return notes

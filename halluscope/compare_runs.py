@@ -46,6 +46,7 @@ class RunItems:
     references: tuple[str, ...] = ()   # module:Class, file.py:Class metrics its run sheet names
     bootstrap: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> its settings
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> results.json's
+    finish: dict[str, Any] = field(default_factory=dict)  # its answers not known whole (finish_of)
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
@@ -172,7 +173,8 @@ def load_run(path: str | Path) -> RunItems:
     setup = {name: _setup(i) for name, i in info.items()}
     return RunItems(path, metrics, setup, info, unscored, metric_references(path),
                     bootstrap_settings(path, info),
-                    {n: s for n, s in summaries.items() if isinstance(s, dict)})
+                    {n: s for n, s in summaries.items() if isinstance(s, dict)},
+                    finish_of(path, results))
 
 
 #: A metric's settings that change what its numbers mean, or which verdicts it gives (its
@@ -293,12 +295,7 @@ def bootstrap_settings(path: Path, info: Mapping[str, Mapping[str, Any]]
                        ) -> dict[str, dict[str, Any]]:
     """Metric -> the bootstrap its run used: ``cluster_by`` and replicates (its info), seed
     and confidence (the run sheet's config; none where the sheet is missing or damaged)."""
-    from halluscope.result import RUNSHEET
-    try:
-        config = json.loads((path / RUNSHEET).read_text(encoding="utf-8"))["config"]
-        config = config if isinstance(config, dict) else {}
-    except (OSError, ValueError, KeyError, TypeError):
-        config = {}
+    config = _config(path)
     out = {}
     for name, i in info.items():
         boot = i.get("bootstrap") if isinstance(i, Mapping) else None
@@ -309,6 +306,63 @@ def bootstrap_settings(path: Path, info: Mapping[str, Mapping[str, Any]]
                                        ("confidence", config.get("confidence")))
                      if v is not None}
     return out
+
+
+def _config(path: Path) -> dict[str, Any]:
+    """The run sheet's config (``{}`` where the sheet is missing or damaged)."""
+    from halluscope.result import RUNSHEET
+    try:
+        config = json.loads((path / RUNSHEET).read_text(encoding="utf-8"))["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def finish_of(path: Path, results: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers of a run not known to be whole, from its results.json: ``truncated`` (cut
+    at the token limit), ``filtered`` (withheld: bad records), ``unrecognised`` (a finish
+    reason not known), and ``complete_only`` (whether the cut and unknown ones were left out
+    as bad records rather than scored as written)."""
+    from halluscope.adapters.offline import as_flag
+
+    def count(x: Any) -> int:
+        return x if isinstance(x, int) and not isinstance(x, bool) else 0
+    unknown = results.get("unrecognised_finish")
+    options = _config(path).get("options")
+    options = options if isinstance(options, Mapping) else {}
+    return {"truncated": count(results.get("n_truncated")),
+            "filtered": count(results.get("n_filtered")),
+            "unrecognised": sum(count(v) for v in unknown.values())
+            if isinstance(unknown, Mapping) else 0,
+            "complete_only": bool(as_flag(options.get("complete_only")))}
+
+
+#: What each kind of answer not known to be whole is called (:func:`finish_of`).
+_UNFINISHED = (("truncated", "cut at the token limit"),
+               ("unrecognised", "of an unknown finish reason"),
+               ("filtered", "withheld by a filter"))
+
+
+def finish_note(a: RunItems, b: RunItems) -> str | None:
+    """What a comparison says where the runs' answers were not all known to be whole, or
+    ``--complete-only`` differs: B − A then mixes the model's change with answers cut short
+    (or left out); ``None`` where neither run read such answers and the option agrees."""
+    said = []
+    for run, f in (("A", a.finish), ("B", b.finish)):
+        kinds = [f"{f[k]} answer(s) {what}" for k, what in _UNFINISHED if f.get(k)]
+        if kinds:
+            how = ("the cut and unknown left out as bad records (--complete-only)"
+                   if f.get("complete_only") else "the cut and unknown scored as written")
+            said.append(f"{run} read {', '.join(kinds)}: {how}")
+    only = [run for run, f in (("A", a.finish), ("B", b.finish)) if f.get("complete_only")]
+    if len(only) == 1:
+        said.append(f"--complete-only was given for {only[0]} only")
+    if not said:
+        return None
+    return (f"answers not known to be whole: {'; '.join(said)}. B − A mixes the change of "
+            f"model with answers cut short or left out (each entry's 'unfinished' counts them "
+            f"among its paired items; those left out are in only A / only B): audit both runs "
+            f"alike, with --complete-only to compare whole answers only")
 
 
 def bootstrap_differs(name: str, a: RunItems, b: RunItems) -> list[str]:

@@ -45,7 +45,8 @@ from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_SHARE, GROUP_SHARE_U
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
                                        run_folders)
 from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,  # noqa: F401
-                                     joined_units, load_run, pair_key)  # (re-exported)
+                                     finish_note, joined_units, load_run,
+                                     pair_key)  # (re-exported)
 from halluscope.errors import ConfigError
 from halluscope.gates.assertions import over_no_units
 from halluscope.gates.diff import (Gates, NoInterval, diff_gate_failures, diff_value,  # re-exported
@@ -131,6 +132,11 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
     weights = replicate_weights(units, n_boot, seed) if n_boot and keys else None
     common = {"n_paired": len(keys), "only_a": len(set(a) - set(b)),
               "only_b": len(set(b) - set(a)), "clusters": len(set(units))}
+    # paired answers not known to be whole (cut at the token limit, an unknown finish reason)
+    unfinished = {side: sum(items[k][2].get("finish_reason") is not None for k in keys)
+                  for side, items in (("a", a), ("b", b))}
+    if any(unfinished.values()):
+        common["unfinished"] = unfinished
     cluster_of = np.unique(units, return_inverse=True)[1].reshape(-1) if keys else None
     out: dict[str, dict[str, Any]] = {}
     for stat_name in (s for s in stats_a if s in stats_b):
@@ -284,6 +290,9 @@ class Comparison:
     metrics: dict[str, dict[str, Any]]
     changed: list[dict[str, Any]] = field(default_factory=list)
     left_out: dict[str, str] = field(default_factory=dict)   # metric (or metric.statistic) -> why
+    #: the runs' answers not known to be whole (``a``, ``b``: :func:`finish_of`) and what that
+    #: means for B − A (``note``); empty where both read only whole answers, alike
+    finish: dict[str, Any] = field(default_factory=dict)
 
     def item_changes(self) -> dict[str, str]:
         """Item -> how its verdict changed, each item once however many metrics scored it:
@@ -332,12 +341,14 @@ class Comparison:
                                  _bootstrap_note(metric, entry["bootstrap_differs"]))
             if entry.get("why_no_value"):     # a gate on it fails, saying the same
                 notes[f"v:{key}"] = f"{key} has no difference{no_value(entry)}"
-        return self.setup_notes() + list(notes.values())
+        finish = [self.finish["note"]] if self.finish.get("note") else []
+        return self.setup_notes() + finish + list(notes.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "metrics": self.metrics,
                 "changed": self.change_counts(),
-                **({"left_out": self.left_out} if self.left_out else {})}
+                **({"left_out": self.left_out} if self.left_out else {}),
+                **({"finish": self.finish} if self.finish else {})}
 
 
 @dataclass
@@ -470,7 +481,11 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
         why = "".join(f"; {name}: {reason}" for name, reason in left_out.items())
         raise ConfigError(f"{base.path} and {other.path} share no metric to compare{why}")
     _check_pairs(base, other, pairs)
-    return Comparison(str(base.path), str(other.path), metrics, changed, left_out)
+    note = finish_note(base, other)
+    if note:
+        log.warning("compare: %s", note)
+    return Comparison(str(base.path), str(other.path), metrics, changed, left_out,
+                      {"a": base.finish, "b": other.finish, "note": note} if note else {})
 
 
 def _not_compared(name: str, known: Any, *runs: RunItems) -> dict[str, str]:

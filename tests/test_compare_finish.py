@@ -1,0 +1,66 @@
+"""compare says when the two runs' answers were not all known to be whole: a run that read
+answers cut at the token limit (scored as written), or one audited with --complete-only
+(which left them out as bad records) against one without. Each entry counts its paired
+answers not known whole (``unfinished``); runs of whole answers alike say nothing."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+import halluscope
+from halluscope.cli import app
+from halluscope.comparison import compare
+from test_finish_reasons import _answers, _questions
+
+
+def _run(tmp_path, name, reasons, **options):
+    answers = _answers(tmp_path, reasons, name=f"{name}.jsonl")
+    out = tmp_path / f"out-{name}"
+    halluscope.audit(answers, metrics="pope", out=out, n_boot=50, write_report=False,
+                     questions=tmp_path / "coco_pope_random.json", options=options)
+    return out
+
+
+def test_truncated_answers_in_one_run_are_said_and_counted(tmp_path):
+    """B's answers 2 and 5 were cut at the token limit (scored as written), A's all ended: the
+    comparison says so beside the table (and in compare.json and compare.html), and each
+    entry counts the paired answers not known whole: A 0, B 2."""
+    _questions(tmp_path)
+    run_a = _run(tmp_path, "a", ["stop"] * 12)
+    run_b = _run(tmp_path, "b", ["stop", "length", "stop", "stop", "max_tokens"] + ["stop"] * 7)
+    cmp = compare([run_a, run_b], n_boot=50, out=tmp_path / "cmp")
+    comp = cmp.comparisons[0]
+    assert comp.finish["a"]["truncated"] == 0 and comp.finish["b"]["truncated"] == 2
+    note = comp.finish["note"]
+    assert "B read 2 answer(s) cut at the token limit" in note and "scored as written" in note
+    assert note in comp.notes()
+    assert cmp.metrics["pope.f1"]["unfinished"] == {"a": 0, "b": 2}
+    saved = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert saved["comparisons"][0]["finish"]["note"] == note
+    assert "cut at the token limit" in (tmp_path / "cmp" / "compare.html").read_text()
+    res = CliRunner().invoke(app, ["compare", str(run_a), str(run_b), "--out",
+                                   str(tmp_path / "cmp2")])
+    assert res.exit_code == 0 and "cut at the token limit" in " ".join(res.output.split())
+
+
+def test_complete_only_in_one_run_is_said(tmp_path):
+    """B audited with --complete-only leaves its 2 cut answers out (only A: 2): said, naming
+    the option given for B only."""
+    _questions(tmp_path)
+    run_a = _run(tmp_path, "a", ["stop"] * 12)
+    run_b = _run(tmp_path, "b", ["stop", "length"] * 2 + ["stop"] * 8, complete_only=True)
+    comp = compare([run_a, run_b], n_boot=50).comparisons[0]
+    assert comp.metrics["pope.f1"]["only_a"] == 2
+    assert "--complete-only was given for B only" in comp.finish["note"]
+    assert "left out as bad records" in comp.finish["note"]
+
+
+def test_whole_answers_alike_say_nothing(tmp_path):
+    _questions(tmp_path)
+    run_a = _run(tmp_path, "a", ["stop"] * 12)
+    run_b = _run(tmp_path, "b", [...] * 12)
+    comp = compare([run_a, run_b], n_boot=50).comparisons[0]
+    assert comp.finish == {} and "finish" not in comp.to_dict()
+    assert "unfinished" not in comp.metrics["pope.f1"]

@@ -201,7 +201,7 @@ class GateSession:
         check_name(name)
         tol = checked_tolerance(self.settings.tolerance if tolerance is None else tolerance)
         if self.settings.update_baseline:
-            from halluscope.gates.assertions import over_no_units
+            from halluscope.gates.assertions import over_no_units, why_undefined
             from halluscope.gates.baseline import baseline_entry
             metric = result.get(name)
             entry = baseline_entry(result, name)   # a value over no units is a default, not one
@@ -217,9 +217,9 @@ class GateSession:
                 else "below", limit=None, tolerance=tol,
                 message=(clash or f"{name}: recorded {entry['value']} into "
                          f"{self.settings.baseline}") if recorded else
-                f"{name}: has no value (n={metric.n}), so nothing was recorded into "
-                f"{self.settings.baseline}; a baseline of a missing value would pass every "
-                f"later run")
+                f"{name}: has no value (n={metric.n}: {why_undefined(metric)}), so nothing "
+                f"was recorded into {self.settings.baseline}; a baseline of a missing value "
+                f"would pass every later run")
             outcome = replace(outcome, passed=recorded and clash is None)
             self.observe(outcome)
             if not outcome.passed:

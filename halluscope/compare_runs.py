@@ -221,6 +221,54 @@ def _setup(info: Mapping[str, Any]) -> dict[str, Any]:
             "files": sorted(set(files))}
 
 
+def same_setup(name: str, a: RunItems, b: RunItems) -> list[str]:
+    """Why ``name`` in ``a`` and ``b`` is not the same measure: companion files that differ
+    raise (the items paired by id would not be the same questions or truths); settings that
+    differ (a variant, a parser) are returned, to be said beside the numbers."""
+    sa, sb = a.setup.get(name), b.setup.get(name)
+    if not sa or not sb:
+        return []
+    if sa["files"] != sb["files"]:
+        raise ConfigError(f"{a.path} and {b.path}: metric {name} read different companion files "
+                          f"(questions, ground truth or annotations: sha256 differ"
+                          f"{_files_differ(name, a, b)}), so items paired by id are not the "
+                          f"same questions; audit both against the same files to compare them")
+    return [f"{k}: {sa['settings'].get(k)!r} in A, {sb['settings'].get(k)!r} in B"
+            for k in sorted(set(sa["settings"]) | set(sb["settings"]))
+            if sa["settings"].get(k) != sb["settings"].get(k)]
+
+
+def _files_differ(name: str, a: RunItems, b: RunItems) -> str:
+    """Which of ``name``'s companion files differ (each run's path and sha256 prefix), and
+    the variant that built each run's ground truth where they differ (``chair gt --variant``:
+    a file built by another variant holds other objects)."""
+    def files(run: RunItems) -> dict[str, str]:
+        out: dict[str, str] = {}
+
+        def walk(value: Any) -> None:
+            if isinstance(value, Mapping):
+                if isinstance(value.get("sha256"), str):
+                    where = value.get("path") or value.get("file") or "?"
+                    out[value["sha256"]] = f"{where} ({value['sha256'][:12]})"
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v)
+        walk(run.info.get(name) or {})
+        return out
+    fa, fb = files(a), files(b)
+    said = [f"{run}: {', '.join(f[k] for k in sorted(f.keys() - g.keys()))}"
+            for run, f, g in (("A", fa, fb), ("B", fb, fa)) if f.keys() - g.keys()]
+    built = [((run.info.get(name) or {}).get("ground_truth") or {}).get("built_by_variant")
+             if isinstance((run.info.get(name) or {}).get("ground_truth"), Mapping) else None
+             for run in (a, b)]
+    if built[0] != built[1]:
+        said.append(f"the ground truth was built by the {built[0]!r} variant in A, "
+                    f"{built[1]!r} in B")
+    return "; " + "; ".join(said) if said else ""
+
+
 # --- pairing two runs -------------------------------------------------------------------------
 
 def _files_by_key(items: Mapping[Key, Any]) -> dict[str, set[str | None]]:

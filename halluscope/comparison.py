@@ -45,8 +45,8 @@ from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_SHARE, GROUP_SHARE_U
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
                                        run_folders)
 from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,  # noqa: F401
-                                     finish_note, joined_units, load_run,
-                                     pair_key)  # (re-exported)
+                                     finish_note, joined_units, load_run, pair_key,
+                                     same_setup)  # (re-exported)
 from halluscope.errors import ConfigError
 from halluscope.gates.assertions import over_no_units
 from halluscope.gates.diff import (Gates, NoInterval, diff_gate_failures, diff_value,  # re-exported
@@ -60,23 +60,6 @@ log = logging.getLogger(__name__)
 
 COMPARE_JSON = "compare.json"
 COMPARE_HTML = "compare.html"
-
-
-def _same_setup(name: str, a: RunItems, b: RunItems) -> list[str]:
-    """Why ``name`` in ``a`` and ``b`` is not the same measure: companion files that differ
-    raise (the items paired by id would not be the same questions or truths); settings that
-    differ (a variant, a parser) are returned, to be said beside the numbers."""
-    sa, sb = a.setup.get(name), b.setup.get(name)
-    if not sa or not sb:
-        return []
-    if sa["files"] != sb["files"]:
-        raise ConfigError(f"{a.path} and {b.path}: metric {name} read different companion files "
-                          f"(questions, ground truth or annotations: sha256 differ), so items "
-                          f"paired by id are not the same questions; audit both against the same "
-                          f"files to compare them")
-    return [f"{k}: {sa['settings'].get(k)!r} in A, {sb['settings'].get(k)!r} in B"
-            for k in sorted(set(sa["settings"]) | set(sb["settings"]))
-            if sa["settings"].get(k) != sb["settings"].get(k)]
 
 
 def _statistics(name: str, width: int, info: Mapping[str, Any] | None = None
@@ -408,7 +391,7 @@ def _check_pairs(a: RunItems, b: RunItems, pairs: Mapping[str, tuple[dict, dict,
 def _said(name: str, base: RunItems, other: RunItems) -> tuple[list[str], list[str]]:
     """How ``name`` was scored otherwise in the two runs (settings; bootstrap), said in the
     log as well as returned."""
-    differ = _same_setup(name, base, other)
+    differ = same_setup(name, base, other)
     if differ:
         log.warning("compare: %s was scored with other settings in the two runs (%s): "
                     "each run's numbers are its own, so B − A mixes the change of "

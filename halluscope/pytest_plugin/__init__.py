@@ -26,15 +26,13 @@ Options (group ``halluscope``; each also an ini key, e.g. ``halluscope_outputs``
     ``--halluscope-baseline``, ``--halluscope-update-baseline``, ``--halluscope-tolerance``,
     ``--halluscope-offline``, ``--halluscope-cache-dir``, ``--halluscope-report``.
 
-Offline mode (``--halluscope-offline``) sets ``HALLUSCOPE_OFFLINE=1`` for the session and
-``options["offline"] = True`` in every audit's config: model and judge adapters answer from their
-cache only, and a missing answer fails the test with a message naming the model and the cache.
-It is decided by the flag, else ``$HALLUSCOPE_OFFLINE`` when set, else ``halluscope_offline``.
+Offline mode (``--halluscope-offline``; else ``$HALLUSCOPE_OFFLINE``, else the ini key) sets
+``HALLUSCOPE_OFFLINE=1`` and ``options["offline"] = True`` in every audit's config: adapters
+answer from their cache only, and a missing answer fails the test naming the model and cache.
 
-Results: a ``halluscope`` section in the terminal summary (audited metrics, every assertion),
-JUnit XML properties (``halluscope.<metric>`` values and ``halluscope.<kind>.<metric>``
-assertions), an optional JSON report; under pytest-xdist the workers send their records to the
-controller, which prints and writes the merged result.
+Results: a ``halluscope`` section in the terminal summary (audited metrics, answers cut short,
+every assertion), JUnit XML properties, an optional JSON report; under pytest-xdist the workers
+send their records to the controller, which prints and writes the merged result.
 """
 
 from __future__ import annotations
@@ -172,6 +170,7 @@ class GateSession:
         # the report is a file CI uploads: the audit's keywords (a ray_address with its
         # password, an api_key in an option) leave redacted, as the run sheet's do
         from halluscope.redact import redact_mapping
+        from halluscope.report.console import finish_facts
         self.audits[key] = {
             "key": key[:12], "inputs": inputs,
             "overrides": redact_mapping({k: str(v) if isinstance(v, Path) else v
@@ -180,6 +179,8 @@ class GateSession:
             "n_items": len(result.items), "n_errors": len(result.errors),
             "unscored": {k: list(v) for k, v in result.unscored.items()},
             "out": str(out) if out else None, "workers": [self.worker] if self.worker else [],
+            # answers cut short or of an unknown finish reason, said beside the numbers
+            "finish": [f"{n:,} answer(s) {what}: {how}" for n, what, how in finish_facts(result)],
         }
 
     # -- baseline
@@ -365,6 +366,8 @@ class GateSession:
             for name, reasons in audit.get("unscored", {}).items():
                 tr.write_line(shown(f"    {name} scored nothing: {'; '.join(reasons)}"),
                               red=True, bold=True)
+            for line in audit.get("finish", ()):
+                tr.write_line(shown(f"    {line}"), yellow=True, bold=True)
             for name, entry in audit["metrics"].items():
                 if isinstance(entry.get("value"), int) and "ci" not in entry:
                     continue  # counts (tp, fp, ...) are in results.json

@@ -65,7 +65,7 @@ def truth_of(value: Any) -> bool | None:
         return None
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):    # (an infinite float: 1e400 in JSON)
         return None
     return {1: True, 0: False}.get(number)
 

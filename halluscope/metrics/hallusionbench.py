@@ -184,7 +184,7 @@ def _whole(value: Any) -> bool:
         return True
     try:
         int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):      # (1e400 in the JSON: infinite)
         return False
     return True
 

@@ -318,7 +318,7 @@ class Comparison:
             if entry.get("ambiguous_pairs"):
                 notes.setdefault(f"p:{metric}", f"{metric}: {entry['ambiguous_pairs']}")
             if entry.get("unpaired"):
-                notes.setdefault(f"u:{key}", entry["unpaired"])
+                notes.setdefault(f"u:{entry['unpaired']}", entry["unpaired"])  # said once
             if entry.get("bootstrap_differs"):
                 notes.setdefault(f"b:{metric}",
                                  _bootstrap_note(metric, entry["bootstrap_differs"]))

@@ -323,6 +323,8 @@ def test_a_missing_row_pairs_the_rest_and_is_said(tmp_path, caplog):
             "1 question(s) only in A (such as 'VS_chart_2_1_1_1'); 0 question(s) only in B; A and "
             "B are over the 7 questions both runs answer once")
     assert aacc["unpaired"] == said and said in caplog.text and said in comp.notes()
+    assert comp.notes().count(said) == 1        # once, however many statistics it concerns
+    assert comp.metrics["hallusionbench.unverifiable"]["unpaired"] == said
     assert "ambiguous_pairs" not in aacc
 
 

@@ -22,10 +22,17 @@ where one run alone has it. Then, per statistic:
   (``unpaired``); a group present in both whose questions one run leaves out of the statistic
   (unanswered or undecided) counts on the other side only, as an undecided question does in
   aAcc;
+* a statistic with no better direction (``UNDIRECTED``: HallusionBench's consistency shares)
+  says so in its entry (``"direction": false``);
 * each paired group is a row (right, counted) per run with its unit (the question set), from
   which compare gives both values, the difference and its interval by the rules of every
   compare statistic (:func:`halluscope.comparison._entry`), with the weights
   :func:`halluscope.metrics.draws.replicate_weights` draws from the units' names.
+
+Statistics over paired items whose rows are read off each items.jsonl line rather than its
+scores row (HallusionBench's Yes/No bias, which needs each question's truth from the payload)
+are offered with ``compare_item_statistics(info)`` and ``compare_item_row(row, line)``
+(:func:`item_statistics`), checked against results.json in the same way.
 """
 
 from __future__ import annotations

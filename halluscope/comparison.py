@@ -19,6 +19,10 @@ both runs computed, re-aggregates the statistics over the items the runs share:
   easy / hard qAcc, over whole figures and question pairs) are rebuilt from each run's items, checked against its
   results.json, and paired group by group (:mod:`halluscope.compare_groups`); a group present
   in one run only is left out and said (``unpaired``);
+* statistics read off the items' lines (HallusionBench's Yes/No bias) pair item by item
+  (:func:`~halluscope.compare_groups.item_statistics`); a statistic of a run's results.json
+  that compare does not pair is listed in ``left_out`` with why, and a side with no value says
+  why (``why_no_value``); answers not known to be whole are said (``finish``);
 * below :data:`~halluscope.metrics.stats.MIN_UNITS` paired items, or where a side's statistic
   is over fewer units of its own (mentions, yes answers) or those lie in fewer clusters, there
   is no interval (``ci_note`` says so), as in the audit.
@@ -105,10 +109,9 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
                     "(they depend on how the run was set up, or the columns differ); left out",
                     name)
         return {}, [], {}
-    one_side = sorted(set(stats_a) ^ set(stats_b))
-    if one_side:
-        log.warning("compare: metric %s: %s computed by one run only (its settings differ); "
-                    "left out", name, ", ".join(one_side))
+    one_side = {f"{name}.{s}": f"computed by run {'AB'[s in stats_b]} only (its settings "
+                               f"differ: {name}'s variant or parser)"
+                for s in sorted(set(stats_a) ^ set(stats_b))}     # (said by the caller)
     xa = np.asarray([a[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     xb = np.asarray([b[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     units = joined_units(keys, a, b)
@@ -127,6 +130,7 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
                                            weights, dict(common), n_boot, confidence,
                                            cluster_of)
     extra, left = item_statistics(name, *runs, a, b, keys)
+    left.update(one_side)
     for stat_name, r in extra.items():
         out[f"{name}.{stat_name}"] = _entry((r.stat, r.columns), (r.stat, r.columns), r.xa, r.xb,
                                            weights, dict(common), n_boot, confidence,

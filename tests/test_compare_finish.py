@@ -64,3 +64,33 @@ def test_whole_answers_alike_say_nothing(tmp_path):
     comp = compare([run_a, run_b], n_boot=50).comparisons[0]
     assert comp.finish == {} and "finish" not in comp.to_dict()
     assert "unfinished" not in comp.metrics["pope.f1"]
+
+
+def test_a_statistic_one_run_computed_is_left_out_saying_which(tmp_path, monkeypatch):
+    """A statistic that one run's settings define and the other's do not (here a parser whose
+    definitions lack F1) is left out naming the run that computed it and why, not as "no sum
+    over the items compare reads", and a gate on it says so."""
+    import pytest
+
+    from halluscope.comparison import diff_gate_failures
+    from halluscope.metrics.pope import PopeMetric
+    _questions(tmp_path)
+    run_a = _run(tmp_path, "a", ["stop"] * 12)
+    run_b = _run(tmp_path, "b", [...] * 12)
+    original = PopeMetric.statistics_for.__func__
+
+    def fewer(cls, info):
+        stats = dict(original(cls, info))
+        if info.get("_b"):
+            stats.pop("f1")
+        return stats
+    results = json.loads((run_b / "results.json").read_text())
+    results["metrics"]["pope"]["info"]["_b"] = True
+    from conftest import write_results
+    write_results(run_b, results)
+    monkeypatch.setattr(PopeMetric, "statistics_for", classmethod(fewer))
+    comp = compare([run_a, run_b], n_boot=0).comparisons[0]
+    assert "pope.f1" not in comp.metrics
+    assert comp.left_out["pope.f1"].startswith("computed by run A only (its settings differ")
+    with pytest.raises(KeyError, match="computed by run A only"):
+        diff_gate_failures({"comparisons": [comp.to_dict()]}, above={"diff.pope.f1": 0.0})

@@ -387,8 +387,7 @@ def finish_of(path: Path, results: Mapping[str, Any]) -> dict[str, Any]:
 
 #: What each kind of answer not known to be whole is called (:func:`finish_of`).
 _UNFINISHED = (("truncated", "cut at the token limit"),
-               ("unrecognised", "of an unknown finish reason"),
-               ("filtered", "withheld by a filter"))
+               ("unrecognised", "of an unknown finish reason"))
 
 
 def finish_note(a: RunItems, b: RunItems) -> str | None:
@@ -399,9 +398,12 @@ def finish_note(a: RunItems, b: RunItems) -> str | None:
     for run, f in (("A", a.finish), ("B", b.finish)):
         kinds = [f"{f[k]} answer(s) {what}" for k, what in _UNFINISHED if f.get(k)]
         if kinds:
-            how = ("the cut and unknown left out as bad records (--complete-only)"
-                   if f.get("complete_only") else "the cut and unknown scored as written")
-            said.append(f"{run} read {', '.join(kinds)}: {how}")
+            how = ("left out as bad records (--complete-only)" if f.get("complete_only")
+                   else "scored as written")
+            said.append(f"{run} read {' and '.join(kinds)}: {how}")
+        if f.get("filtered"):
+            said.append(f"{run} read {f['filtered']} answer(s) withheld by a filter: bad "
+                        f"records, not scored")
     only = [run for run, f in (("A", a.finish), ("B", b.finish)) if f.get("complete_only")]
     if len(only) == 1:
         said.append(f"--complete-only was given for {only[0]} only")

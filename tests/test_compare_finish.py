@@ -45,6 +45,19 @@ def test_truncated_answers_in_one_run_are_said_and_counted(tmp_path):
     assert res.exit_code == 0 and "cut at the token limit" in " ".join(res.output.split())
 
 
+def test_withheld_answers_are_said_as_bad_records(tmp_path):
+    """B's answer 3 was withheld by a content filter (a bad record, not scored): said as
+    such, counted in only A."""
+    _questions(tmp_path)
+    run_a = _run(tmp_path, "a", ["stop"] * 12)
+    run_b = _run(tmp_path, "b", ["stop", "stop", "content_filter"] + ["stop"] * 9)
+    comp = compare([run_a, run_b], n_boot=50).comparisons[0]
+    assert comp.metrics["pope.f1"]["only_a"] == 1
+    assert "B read 1 answer(s) withheld by a filter: bad records, not scored" in \
+        comp.finish["note"]
+    assert "scored as written" not in comp.finish["note"]
+
+
 def test_complete_only_in_one_run_is_said(tmp_path):
     """B audited with --complete-only leaves its 2 cut answers out (only A: 2): said, naming
     the option given for B only."""

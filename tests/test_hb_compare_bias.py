@@ -146,3 +146,66 @@ def test_a_keyword_run_against_a_judged_one_says_which_has_the_bias(tmp_path):
     got, left = item_statistics("hallusionbench", a, keyword, {}, {}, [])
     assert got == {} and set(left) == {f"hallusionbench.{s}" for s in BIAS}
     assert all(w.startswith("computed by run A only") for w in left.values())
+
+
+def _sets(seed: int, n_sets: int = 12) -> tuple[list[dict], dict]:
+    """``n_sets`` VD sets (figures 0-1, questions 0-1; truth Yes where figure + question is
+    even), each answer right (3 in 4) or wrong at random, and each cell's (right, truth)."""
+    import random
+
+    from test_hallusionbench_bias import _row
+    rng = random.Random(seed)
+    rows, cells = [], {}
+    for s in range(n_sets):
+        for fig in ("0", "1"):
+            for qid in ("0", "1"):
+                truth = "1" if (int(fig) + int(qid)) % 2 == 0 else "0"
+                right = rng.random() < 0.75
+                cells[(str(s), fig, qid)] = (right, truth == "1")
+                rows.append(_row("VD", "illusion", "1" if fig == "0" else "2", str(s), fig, qid,
+                                 truth, "<R>" if right else "<W>"))
+    return rows, cells
+
+
+def test_the_bias_interval_is_the_paired_bootstrap_by_question_set(tmp_path):
+    """Pct Diff and FP Ratio over 12 question sets: the interval of B - A is the percentile
+    interval of the replicates drawn per question set (draws.py's weights from
+    ``question_set:<set>``), each replicate's statistic computed as utils.py computes it,
+    and each side's value is its results.json's."""
+    import numpy as np
+
+    from halluscope.metrics.draws import replicate_weights
+    from halluscope.metrics.intervals import percentile_bounds
+    (rows_a, cells_a), (rows_b, cells_b) = _sets(1), _sets(2)
+    runs = {}
+    with FakeServer(responder=_responder) as server:
+        for name, rows in (("a", rows_a), ("b", rows_b)):
+            path = tmp_path / f"{name}.json"
+            path.write_text(json.dumps(rows))
+            res = CliRunner().invoke(app, [
+                "audit", str(path), "--metric", "hallusionbench", "--option",
+                "hallusionbench_variant=refined", "--judge", "hallusionbench-gpt-4", "--option",
+                f"judge_base_url={server.url}", "--cache-dir", str(tmp_path / "cache"),
+                "--bootstrap", "0", "--out", str(tmp_path / name), "--quiet", "--no-report"])
+            assert res.exit_code == 0, res.output
+            runs[name] = tmp_path / name
+    cmp = compare([runs["a"], runs["b"]], n_boot=300, seed=7)
+    keys = sorted(cells_a)
+    w = replicate_weights([f"question_set:VD_illusion_{k[0]}" for k in keys], 300, 7)
+    cols = []
+    for cells in (cells_a, cells_b):
+        right = np.array([cells[k][0] for k in keys], dtype=float)
+        truth = np.array([cells[k][1] for k in keys], dtype=float)
+        read_yes = np.where(right == 1, truth, 1 - truth)
+        cols.append((read_yes, truth, 1 - right, (1 - right) * (1 - truth)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n = w.sum(axis=1)
+        pct = [(w @ c[0]) / n - (w @ c[1]) / n for c in cols]
+        fp = [(w @ c[3]) / (w @ c[2]) for c in cols]
+    for stat, reps in (("yes_no_pct_diff", pct[1] - pct[0]), ("yes_no_fp_ratio", fp[1] - fp[0])):
+        want, _ = percentile_bounds(reps[~np.isnan(reps)], 0.95)
+        e = cmp.metrics[f"hallusionbench.{stat}"]
+        assert e["ci"] == pytest.approx(list(want), abs=1e-12), stat
+        assert (e["n_paired"], e["clusters"]) == (48, 12), stat
+        assert (e["a"], e["b"]) == (_results(runs["a"])[stat]["value"],
+                                    _results(runs["b"])[stat]["value"]), stat

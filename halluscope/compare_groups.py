@@ -233,6 +233,30 @@ def _pair(key: str, what: str, ta: Mapping[str, Tally], tb: Mapping[str, Tally]
                         len(only_a), len(only_b), unpaired)
 
 
+def truth_clash(name: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
+    """Why the paired items of metric ``name`` (key -> row, unit, line) are not the same
+    questions: the truth each was scored against differs between the runs (the class's
+    ``compare_truth(line)``: HallusionBench keeps each row's, as no companion file holds it),
+    such as two versions of the benchmark; ``None`` where none differs or none is kept."""
+    from halluscope.metrics.base import declared
+    truth = getattr(declared(name), "compare_truth", None)
+    if not callable(truth):
+        return None
+    differ = []
+    for key in sorted(a.keys() & b.keys()):
+        ta, tb = truth(a[key][2]), truth(b[key][2])
+        if ta is not None and tb is not None and \
+                str(ta).strip().lower() != str(tb).strip().lower():
+            differ.append((key, ta, tb))
+    if not differ:
+        return None
+    key, ta, tb = differ[0]
+    return (f"metric {name}: {len(differ)} paired question(s) were scored against another "
+            f"truth in the two runs (such as {_shown(key)}: {ta!r:.40} in A, {tb!r:.40} in B), "
+            f"so items paired by question are not the same questions (another version of the "
+            f"benchmark?); audit both against the same questions to compare them")
+
+
 @dataclass(frozen=True)
 class ItemRows:
     """A statistic compare pairs item by item from rows it reads off the items' lines."""
@@ -321,4 +345,4 @@ def _shown(ident: str) -> str:
 
 __all__ = ["GROUP_COLUMNS", "GROUP_SHARE", "GROUP_SHARE_UNDIRECTED", "ItemRows",
            "PairedGroups", "grouped_statistics", "identified_items", "item_statistics",
-           "paired_groups"]
+           "paired_groups", "truth_clash"]

@@ -45,7 +45,8 @@ from typing import Any
 import numpy as np
 
 from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_SHARE, GROUP_SHARE_UNDIRECTED,
-                                       identified_items, item_statistics, paired_groups)
+                                       identified_items, item_statistics, paired_groups,
+                                       truth_clash)
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
                                        run_folders)
 from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,  # noqa: F401
@@ -439,6 +440,9 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
             log.warning("compare: metric %s left out: %s", name, left_out[name])
             continue
         a_items, b_items, unclear = aligned or align(base.metrics[name], other.metrics[name])
+        clash = truth_clash(name, a_items, b_items)
+        if clash:       # as other companion files are refused: not the same questions
+            raise ConfigError(f"{base.path} and {other.path}: {clash}")
         if unclear:
             log.warning("compare: metric %s: %s", name, unclear)
         unpaired, unclear = (unclear, None) if aligned else (None, unclear)

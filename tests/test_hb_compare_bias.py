@@ -209,3 +209,36 @@ def test_the_bias_interval_is_the_paired_bootstrap_by_question_set(tmp_path):
         assert (e["n_paired"], e["clusters"]) == (48, 12), stat
         assert (e["a"], e["b"]) == (_results(runs["a"])[stat]["value"],
                                     _results(runs["b"])[stat]["value"]), stat
+
+
+def test_questions_scored_against_another_truth_are_refused(tmp_path):
+    """B's file gives VD set 0 figure 1 question 1 another gt_answer (another version of the
+    benchmark): the paired questions are not the same questions, so compare refuses the two
+    runs (exit 2) naming the question and both truths, as it refuses other question files;
+    it paired them and reported aAcc and the bias as if they were one question."""
+    from halluscope.errors import ConfigError
+    rows_a, rows_b = _grid(A), _grid(A)
+    moved = next(r for r in rows_b if (r["category"], r["figure_id"], r["question_id"])
+                 == ("VD", "1", "1"))
+    moved["gt_answer"] = "0" if moved["gt_answer"] == "1" else "1"
+    runs = {}
+    with FakeServer(responder=_responder) as server:
+        for name, rows in (("a", rows_a), ("b", rows_b)):
+            path = tmp_path / f"{name}.json"
+            path.write_text(json.dumps(rows))
+            res = CliRunner().invoke(app, [
+                "audit", str(path), "--metric", "hallusionbench", "--option",
+                "hallusionbench_variant=refined", "--judge", "hallusionbench-gpt-4", "--option",
+                f"judge_base_url={server.url}", "--cache-dir", str(tmp_path / "cache"),
+                "--bootstrap", "0", "--out", str(tmp_path / name), "--quiet", "--no-report"])
+            assert res.exit_code == 0, res.output
+            runs[name] = tmp_path / name
+    with pytest.raises(ConfigError) as info:
+        compare([runs["a"], runs["b"]], n_boot=0)
+    text = str(info.value)
+    assert "1 paired question(s) were scored against another truth" in text
+    assert "'VD_illusion_2_0_1_1': '1' in A, '0' in B" in text
+    res = CliRunner().invoke(app, ["compare", str(runs["a"]), str(runs["b"]), "--out",
+                                   str(tmp_path / "cmp")])
+    assert res.exit_code == 2 and not (tmp_path / "cmp").exists()
+    assert compare([runs["a"], runs["a"]], n_boot=0).metrics     # the same truths pair

@@ -86,7 +86,8 @@ from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.draws import block_replicates
 from halluscope.metrics.hallusionbench_bias import (BIAS_COLUMNS, BIAS_PAIRED, bias_row,
-                                                    bias_scores, items_tallies, truth_of)
+                                                    bias_scores, items_tallies,
+                                                    question_truth, truth_of)
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
     NOT_PAIRED, UNIT_PREFIX, Unit, coverage, easy_and_hard, expected_total, group_tallies,
     lone_pairs, question_identity, warn_coverage)
@@ -327,12 +328,11 @@ class HallusionBenchMetric(Metric):
     @classmethod
     def compare_item_statistics(cls, info) -> tuple[tuple[str, ...], dict[str, Statistic]]:
         """The statistics compare pairs question by question from rows it reads off each
-        items.jsonl line (:meth:`compare_item_row`) rather than its scores row: the judged
-        variants' Yes/No bias (:data:`~halluscope.metrics.hallusionbench_bias.BIAS_PAIRED`)."""
+        items.jsonl line (:meth:`compare_item_row`): the judged variants' Yes/No bias."""
         judged = info.get("variant") in VARIANTS and info.get("variant") not in KEYWORD_VARIANTS
         return BIAS_COLUMNS, (dict(BIAS_PAIRED) if judged else {})
 
-    compare_item_row = staticmethod(bias_row)
+    compare_item_row, compare_truth = staticmethod(bias_row), staticmethod(question_truth)
 
     @classmethod
     def compare_identity(cls, item) -> tuple[str, str]:

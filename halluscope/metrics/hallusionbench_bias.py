@@ -240,6 +240,16 @@ def items_tallies(scored: Sequence[tuple[Sequence[float], Any, Mapping[str, Any]
             for stat, table in tallies.items()}
 
 
+def question_truth(item: Mapping[str, Any]) -> Any:
+    """The truth an items.jsonl line's question was scored against, as its payload keeps it
+    (``gt_answer``; VLMEvalKit's rows: ``answer``), which ``compare`` checks alike in both
+    runs for each paired question; ``None`` where the line does not keep one."""
+    payload = item.get("hallusionbench")
+    if not isinstance(payload, Mapping):
+        return None
+    return payload.get("gt_answer", payload.get("answer"))
+
+
 def _bounds(proportion: bool) -> tuple[float, float]:
     return (0.0, 1.0) if proportion else (-1.0, 1.0)
 
@@ -256,4 +266,4 @@ def _value(sums: np.ndarray, num: tuple[int, ...], den: int):
 
 
 __all__ = ["BIAS_COLUMNS", "BIAS_PAIRED", "BIAS_STATISTICS", "bias_row", "bias_scores",
-           "consistency_tallies", "items_tallies", "truth_of"]
+           "consistency_tallies", "items_tallies", "question_truth", "truth_of"]

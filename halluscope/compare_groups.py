@@ -236,10 +236,17 @@ def _pair(key: str, what: str, ta: Mapping[str, Tally], tb: Mapping[str, Tally]
 def truth_clash(name: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
     """Why the paired items of metric ``name`` (key -> row, unit, line) are not the same
     questions: the truth each was scored against differs between the runs (the class's
-    ``compare_truth(line)``: HallusionBench keeps each row's, as no companion file holds it),
-    such as two versions of the benchmark; ``None`` where none differs or none is kept."""
+    ``compare_truth(line)``, or ``COMPARE_TRUTH`` = (payload, field): HallusionBench keeps each
+    row's, and POPE each answer's label, which an answer file may carry inline with no
+    question file to check), such as two versions of the benchmark; ``None`` where none
+    differs or none is kept."""
     from halluscope.metrics.base import declared
-    truth = getattr(declared(name), "compare_truth", None)
+    cls = declared(name)
+    truth, path = getattr(cls, "compare_truth", None), getattr(cls, "COMPARE_TRUTH", None)
+    if not callable(truth) and path:        # (payload, field): POPE's inline label
+        def truth(item: Mapping[str, Any]) -> Any:
+            payload = item.get(path[0])
+            return payload.get(path[1]) if isinstance(payload, Mapping) else None
     if not callable(truth):
         return None
     differ = []

@@ -107,3 +107,38 @@ def test_a_statistic_one_run_computed_is_left_out_saying_which(tmp_path, monkeyp
     assert comp.left_out["pope.f1"].startswith("computed by run A only (its settings differ")
     with pytest.raises(KeyError, match="computed by run A only"):
         diff_gate_failures({"comparisons": [comp.to_dict()]}, above={"diff.pope.f1": 0.0})
+
+
+def test_pope_answers_scored_against_other_labels_are_refused(tmp_path):
+    """Two POPE answer files carrying their labels inline (no question file whose sha256
+    compare checks): the same answers, 10 of 30 labels flipped in B. compare reported
+    accuracy 1.0 -> 0.667 as the model's change; the paired questions are not the same
+    questions, so it refuses (exit 2) naming one and both labels."""
+    import pytest
+
+    from halluscope.errors import ConfigError
+
+    def rows(flip: bool) -> list[dict]:
+        out = []
+        for i in range(30):
+            label = "yes" if i % 2 else "no"
+            if flip and i < 10:
+                label = "no" if label == "yes" else "yes"
+            out.append({"id": f"q{i}", "question_id": i, "task": "yes-no",
+                        "image": f"img{i % 10}.jpg", "prompt": "Is there a dog in the image?",
+                        "response": "Yes." if i % 2 else "No.", "label": label})
+        return out
+    runs = []
+    for name, flip in (("a", False), ("b", True)):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows(flip)))
+        halluscope.audit(path, metrics="pope", out=tmp_path / name, n_boot=0,
+                         write_report=False)
+        runs.append(tmp_path / name)
+    with pytest.raises(ConfigError) as info:
+        compare(runs, n_boot=0)
+    assert "10 paired question(s) were scored against another truth" in str(info.value)
+    assert "'img0.jpg|q0': 'no' in A, 'yes' in B" in str(info.value)
+    res = CliRunner().invoke(app, ["compare", *map(str, runs), "--out", str(tmp_path / "c")])
+    assert res.exit_code == 2
+    assert compare([runs[0], runs[0]], n_boot=0).metrics        # the same labels pair

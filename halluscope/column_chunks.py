@@ -335,16 +335,22 @@ class RecordPieces:
     :class:`NotColumns` on construction (it is read line by line, with its journal); a column
     every piece reads as dates raises it once read (as :class:`TableChunks`)."""
 
-    def __init__(self, path: str | Path, size: int | None = None):
+    def __init__(self, path: str | Path, size: int | None = None, after: Any = None):
         self.file = str(path)
         self._blocks = _blocks(Path(path), size or CHUNK_BYTES)
         self._names: list[str] | None = None
         self._types: dict[str, str] = {}
         self._dates: set[str] = set()
+        # chunks given so far, the file's lines up to the last one's end, its bytes and lines
+        self.chunks_read, self.lines_read, self.last_size = 0, 0, (0, 0)
+        if after is not None:
+            self._skip(*after)
+            return
         raw = next(self._blocks, b"")
         if raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]
         self._lines = _line_count(raw)
+        self.last_size = (len(raw), self._lines)
         self._first: list[Any] | None = self._pieces(raw, 0)
         flat = sum(p.n for p in self._first if isinstance(p, RecordColumns))
         if not raw or 2 * flat < self._lines:
@@ -472,16 +478,46 @@ class RecordPieces:
                 return [cols]
         return [m[3] for m in run]
 
+    def reader_state(self) -> tuple[list[str] | None, dict[str, str], list[str]]:
+        """What reading the chunks so far taught (the file's keys and types, the columns
+        every piece read as dates), for a resume to go on from (``after``)."""
+        return self._names, dict(self._types), sorted(self._dates)
+
+    def _skip(self, sizes: list[tuple[int, int]], state: tuple) -> None:
+        """Pass the chunks of ``sizes`` (each one's bytes and lines, as journaled) unread,
+        and take ``state`` (:meth:`reader_state` after them): a resume goes on from there.
+        A chunk of another size means another file: :class:`ConfigError`, naming it."""
+        from halluscope.errors import ConfigError
+        for k, size in enumerate(sizes):
+            raw = next(self._blocks, b"")
+            if not k and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+            if (len(raw), _line_count(raw)) != tuple(size):
+                raise ConfigError(
+                    f"{self.file}: cannot resume: line {self.lines_read + 1:,} on is not what "
+                    f"the interrupted run read there ({size[1]:,} lines, {size[0]:,} bytes "
+                    f"journaled; {_line_count(raw):,} lines, {len(raw):,} bytes now); run "
+                    f"without --resume to start again")
+            self.chunks_read, self.lines_read = k + 1, self.lines_read + size[1]
+        names, types, dates = state
+        self._names, self._types, self._dates = names, dict(types), set(dates)
+        self._first = []
+
     def _chunks(self) -> Iterator[list[Any]]:
-        """Each chunk's pieces, in order."""
+        """Each chunk's pieces, in order (``chunks_read``, ``lines_read`` and ``last_size``
+        say where the one given ends)."""
         pieces, self._first = self._first, None
         if pieces is None:
             raise RuntimeError(f"{self.file}: its chunks are read once")
-        yield pieces
-        start = self._lines
+        if not self.chunks_read:        # (the first, read on construction)
+            self.chunks_read, self.lines_read = 1, self._lines
+            yield pieces
         for raw in self._blocks:
-            yield self._pieces(raw, start)
-            start += _line_count(raw)
+            pieces = self._pieces(raw, self.lines_read)
+            self.last_size = (len(raw), _line_count(raw))
+            self.chunks_read += 1
+            self.lines_read += self.last_size[1]
+            yield pieces
         if self._dates:
             raise NotColumns(f"{self.file}: column {sorted(self._dates)[0]} holds only dates")
 
@@ -492,12 +528,14 @@ class RecordPieces:
     def groups(self) -> Iterator[Any]:
         """The pieces as iterating gives them, except that a chunk whose columns have runs of
         lines between them is one :class:`ChunkGroup` (where its columns join)."""
+        for pieces in self.chunk_groups():
+            yield from pieces
+
+    def chunk_groups(self) -> Iterator[list[Any]]:
+        """What :meth:`groups` gives, a list a chunk."""
         for pieces in self._chunks():
             group = ChunkGroup.of(self.file, pieces)
-            if group is None:
-                yield from pieces
-            else:
-                yield group
+            yield pieces if group is None else [group]
 
     def close(self) -> None:
         self._blocks.close()

@@ -272,6 +272,18 @@ class Writer:
             else:
                 write_rows(self.sink, lines, part[0], part[1], self.hasher)
 
+    def after(self, fn: Any) -> None:
+        """Call ``fn(size, sha256)`` on the writer's thread once every write asked for before
+        it is done: the bytes in the file by then (flushed to it) and their sha256 (``None``
+        without a hasher)."""
+        self._submit(self._after, fn)
+
+    def _after(self, fn: Any) -> None:
+        self.sink.flush()
+        raw = getattr(self.sink, "buffer", None)
+        size = raw.tell() if raw is not None else self.sink.tell()
+        fn(size, self.hasher.copy().hexdigest() if self.hasher is not None else None)
+
     def _text(self, text: str) -> None:
         self.sink.write(text)
         if self.hasher is not None:

@@ -12,11 +12,15 @@ and written by :func:`~halluscope.scoring.score_stream` in their place, the rest
 The items, tallies and metric state are those of the line-by-line path, to the byte and the bit
 (tested, with chunks of a few lines too): the replicates of integer rows are exact sums in any
 grouping, and each unit's weights come from its name, never from the chunk it falls in.
+With an output folder, each chunk is journaled once folded and ``--resume`` goes on after the
+last one journaled (:mod:`halluscope.column_journal`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +40,8 @@ if TYPE_CHECKING:   # the columnar path (POPE's files) imports them when it runs
     from halluscope.column_chunks import ChunkGroup, LineRun, RecordPieces
     from halluscope.column_json import Pieces, Writer
     from halluscope.columns import RecordColumns
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ITEM_CHUNK", "score_columns"]
 
@@ -61,99 +67,128 @@ def _quotes_a_secret(paths: list[Path]) -> bool:
 
 def score_columns(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink, *,
                   on_progress: Callable[[Progress], None] | None = None,
-                  total: int | None = None, finish: FinishScreen | None = None
-                  ) -> StreamTally | None:
+                  total: int | None = None, finish: FinishScreen | None = None,
+                  journal: Any = None) -> StreamTally | None:
     """Score flat JSON-lines inputs as columns, when the one metric asked for can
     (:meth:`Metric.scores_columns`, POPE) and every input is such a file
     (:mod:`halluscope.column_chunks`); ``None`` otherwise, with nothing written to ``sink`` and
     the metric as it was (reset: a chunk past the first may show that a file is not flat, and
     what was scored before it is undone). The items, tallies and metric state are the ones
-    :func:`~halluscope.scoring.score_stream` gives."""
-    if len(metrics) != 1 or not metrics[0].scores_columns() or cfg.engine == "ray" or not paths:
-        return None
-    if any((cfg.input_format or detect_format(p)) != "jsonl" for p in paths):
-        return None
-    if _quotes_a_secret(paths):         # the line path redacts it in the items
-        return None
-    from halluscope.column_chunks import chunk_memory
-    with chunk_memory():
-        return _score_chunked(paths, cfg, metrics, sink, on_progress, total,
-                              finish or FinishScreen())
+    :func:`~halluscope.scoring.score_stream` gives. With a ``journal``
+    (:class:`~halluscope.journal.Journal`), each chunk is journaled once done, and the chunks
+    it holds (a resume) are not scored again (:mod:`halluscope.column_journal`); a pass that
+    ends up line by line forgets them (``sink`` emptied: the lines are scored from the first)."""
+    tally = None
+    if len(metrics) == 1 and metrics[0].scores_columns() and cfg.engine != "ray" and paths \
+            and all((cfg.input_format or detect_format(p)) == "jsonl" for p in paths) \
+            and not _quotes_a_secret(paths):    # (the line path redacts a secret in the items)
+        from halluscope.column_chunks import chunk_memory
+        with chunk_memory():
+            tally = _score_chunked(paths, cfg, metrics, sink, on_progress, total,
+                                   finish or FinishScreen(), journal)
+    if tally is None and journal is not None and journal.chunks:
+        journal.cut_chunks()
+        sink.seek(0)
+        sink.truncate()
+    return tally
 
 
 def _score_chunked(paths: list[Path], cfg: AuditConfig, metrics: list[Metric], sink,
                    on_progress: Callable[[Progress], None] | None, total: int | None,
-                   finish: FinishScreen) -> StreamTally | None:
+                   finish: FinishScreen, journal: Any) -> StreamTally | None:
     """:func:`score_columns` once the metric and the inputs' format allow it."""
+    from halluscope import column_chunks
     from halluscope.column_chunks import NotColumns, open_record_pieces
+    from halluscope.column_journal import Checkpoints, fold_options, resume_plan
+    points = plan = first = None
+    if journal is not None:
+        fold = fold_options(cfg)
+        points = Checkpoints(journal, metrics[0], column_chunks.CHUNK_BYTES, fold)
+        plan = points.plan = resume_plan(journal, sink, column_chunks.CHUNK_BYTES, fold)
     # the first chunk of every file is read here, so that a file read line by line is known
     # before anything is scored; the first file's is kept, the others' are read again when
     # their turn comes: kept, each would hold about 8 MiB until then (a 4 MiB chunk, parsed),
-    # for every file, to save about 65 ms a file
-    first = open_record_pieces(paths[0])
-    if first is None:
-        return None
-    for path in paths[1:]:
-        chunks = open_record_pieces(path)
-        if chunks is None:
-            first.close()
+    # for every file, to save about 65 ms a file (a resume's files all passed this)
+    if plan is None:
+        first = open_record_pieces(paths[0])
+        if first is None:
             return None
-        chunks.close()
-    start = sink.tell()
+        for path in paths[1:]:
+            chunks = open_record_pieces(path)
+            if chunks is None:
+                first.close()
+                return None
+            chunks.close()
+    start = 0 if plan is not None else sink.tell()
     try:
-        return _score_files(paths, first, cfg, metrics, sink, on_progress, total, finish)
+        return _score_files(paths, first, cfg, metrics, sink, on_progress, total, finish,
+                            points)
     except (NotColumns, AlignmentError) as exc:
         sink.seek(start)                # as if the files had not been read as columns
         sink.truncate()
         if isinstance(exc, NotColumns):
             metrics[0].reset()
+            if journal is not None:
+                journal.cut_chunks()
             return None
         raise
     finally:
-        first.close()
+        if first is not None:
+            first.close()
 
 
-def _score_files(paths: list[Path], first: RecordPieces, cfg: AuditConfig,
+def _score_files(paths: list[Path], first: RecordPieces | None, cfg: AuditConfig,
                  metrics: list[Metric], sink, on_progress: Callable[[Progress], None] | None,
-                 total: int | None, finish: FinishScreen) -> StreamTally:
+                 total: int | None, finish: FinishScreen, points: Any = None) -> StreamTally:
     """:func:`score_columns` of every chunk of every file, in order (``first``: the first
     file's chunks): each chunk scored, then folded on a thread while its items are written (one
     fold at a time, in order), the next chunk read and scored beside that fold. Lines that are
     not read as columns (:class:`~halluscope.column_chunks.LineRun`: a bad line and a few
     beside it) are scored line by line in their place, once the folds before them are done;
     the columns of a chunk with such lines between them are scored as one
-    (:class:`~halluscope.column_chunks.ChunkGroup`)."""
+    (:class:`~halluscope.column_chunks.ChunkGroup`). With ``points``
+    (:class:`~halluscope.column_journal.Checkpoints`), each chunk is journaled once folded,
+    and a resume (``points.plan``) goes on after the last one journaled."""
     import hashlib
     from concurrent.futures import ThreadPoolExecutor
 
-    from halluscope.column_chunks import ChunkGroup, Mixing, RecordPieces
+    from halluscope.column_chunks import NotColumns
     from halluscope.column_json import Writer
-    from halluscope.hashing import hash_ahead
     tally = StreamTally()
+    plan = points.plan if points is not None else None
     # the items are hashed as they are written (results.json lists their sha256), when every
-    # byte of the file goes through the writers
-    hasher = hashlib.sha256() if Writer.hashes(sink) and sink.tell() == 0 else None
+    # byte of the file goes through the writers (a resume's hasher has read those before)
+    hasher = plan.hasher if plan is not None else \
+        hashlib.sha256() if Writer.hashes(sink) and sink.tell() == 0 else None
     # the fold (numpy, the bootstrap) runs beside the items (pyarrow, the file): both mostly
     # without the GIL; an error writing the items waits for the fold, then is raised
     with ThreadPoolExecutor(1, thread_name_prefix="halluscope-fold") as pool, \
             Writer(sink, hasher=hasher) as out:
         run = _InOrder(cfg, metrics, tally, out, pool, on_progress, total, finish)
-        for k, path in enumerate(paths):
-            chunks = first if k == 0 else RecordPieces(path)
-            run.mixed = Mixing(metrics[0])
-            try:
-                for piece in chunks.groups():
-                    if isinstance(piece, ChunkGroup):
-                        run.group(piece)
-                    else:
-                        run.piece(piece)
-            finally:
-                chunks.close()
-            if run.folding is not None and not run.folding.done():  # the run sheet's hash
-                hash_ahead([path])                                  # of the input
+        run.points = points
+        if points is not None and points.journal.digests_due:
+            # the journal's first entry lists the inputs' sha256 (as the run sheet does):
+            # hashed here beside the first chunk's scoring, not on the items' thread then
+            from halluscope.hashing import hash_ahead
+            pool.submit(hash_ahead, list(paths))
+        resumed = run.resume(plan, paths) if plan is not None else {}
+        try:
+            for k, path in enumerate(paths):
+                if plan is None or k >= plan.last.file:
+                    run.file(k, path, first if k == 0 else None, resumed)
+            run.checkpoint()
+        except BaseException as exc:
+            if not isinstance(exc, NotColumns):
+                run.rescue()        # the last chunk done, when the next one had not begun
+            raise
         run.wait()
     tally.items_sha256 = hasher.hexdigest() if hasher is not None else None
     tally.finish = finish.counts()      # (of the lines read apart: the columns' are complete)
+    note = tally.execution.get("resumed")
+    if note is not None:    # (none: the interrupt came after the pass, in the finish step)
+        note["items_scored_after_the_resume"] = tally.items - note["items_from_the_journal"]
+        if not note["items_scored_after_the_resume"]:
+            note["scored_from"] = None
     if run.apart:       # (the run sheet: a bad line and the few beside it, each)
         tally.execution["lines_read_line_by_line"] = run.apart
     return tally
@@ -171,10 +206,73 @@ class _InOrder:
         self.folding: Any = None
         self.apart = 0          # lines read apart
         self.mixed: Any = None  # the file's Mixing
+        self.points: Any = None     # Checkpoints: the journal's chunks
+        self.due: dict | None = None    # the chunk done whose entry is still to be taken
 
     def wait(self) -> None:
         if self.folding is not None:
             self.folding.result()
+
+    def file(self, k: int, path: Path, chunks: RecordPieces | None, resumed: dict) -> None:
+        """Every chunk of the ``k``-th input (``chunks``: its pieces, read already), or of
+        those left after the last one journaled (``resumed``: :meth:`resume`'s)."""
+        from halluscope.column_chunks import ChunkGroup, Mixing, RecordPieces
+        from halluscope.hashing import hash_ahead
+        plan = self.points.plan if self.points is not None else None
+        self.mixed = Mixing(self.metrics[0])
+        if plan is not None and k == plan.last.file:
+            chunks = RecordPieces(path, after=(plan.sizes(k), resumed["reader"]))
+            self.mixed.had_lines, self.mixed.refused = resumed["mixing"]
+        elif chunks is None:
+            chunks = RecordPieces(path)
+        try:
+            for chunk in chunks.chunk_groups():
+                self.checkpoint()
+                for piece in chunk:
+                    if isinstance(piece, ChunkGroup):
+                        self.group(piece)
+                    else:
+                        self.piece(piece)
+                if self.points is not None:
+                    self.due = {"file": k, "chunk": chunks.chunks_read - 1,
+                                "lines": chunks.lines_read, "sizes": chunks.last_size,
+                                "extra": {"reader": chunks.reader_state(), "apart": self.apart,
+                                          "mixing": (self.mixed.had_lines, self.mixed.refused)}}
+        finally:
+            chunks.close()
+        if self.folding is not None and not self.folding.done():   # the run sheet's hash
+            hash_ahead([path])                                      # of the input
+
+    def checkpoint(self) -> None:
+        """Journal the chunk done (:attr:`due`), once folded: its entry is taken here, before
+        the next chunk changes the state, and written on the items' thread after its items."""
+        if self.due is None:
+            return
+        self.wait()
+        points, journal = self.points, self.points.journal
+        entry, self.due = points.entry(self.due, self.tally, self.finish), None
+        self.out.after(lambda size, digest: journal.append_chunk(
+            replace(entry, items=size, items_sha256=digest)))
+
+    def rescue(self) -> None:
+        """On an interrupt: journal the chunk done if the next one had not begun."""
+        try:
+            self.checkpoint()
+        except BaseException:       # noqa: BLE001 - (the fold's own failure): not journaled
+            log.info("the last chunk scored as columns is not journaled", exc_info=True)
+
+    def resume(self, plan: Any, paths: list[Path]) -> dict:
+        """Take the state after the last chunk journaled; what the reader and the pass keep
+        is returned (for :meth:`file`)."""
+        data = plan.restore(self.metrics[0], self.tally, self.finish)
+        self.apart = data["apart"]
+        unit_names = getattr(self.metrics[0], "_unit_names", None)
+        self.points.names_done = len(unit_names.names) if unit_names is not None else 0
+        self.points.problems_done = len(self.tally.problems)
+        self.tally.execution["resumed"] = plan.note(paths, self.tally.items)
+        log.info("resuming: %d chunks (%d lines) already scored as columns",
+                 len(plan.entries), plan.lines())
+        return data
 
     def piece(self, piece: Any, checked: bool = False) -> None:
         """A run of lines or of columns, in its place (``checked``: by :class:`Mixing`)."""

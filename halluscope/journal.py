@@ -16,6 +16,11 @@ response cache when the cache folder is the same (:func:`resume_note` says so in
 sheet). Before, the counters of a whole chunk were journaled with its first record, and the
 records of that chunk scored again after a kill were counted twice.
 
+A file scored as columns (:mod:`halluscope.column_scoring`) is journaled a chunk at a time
+instead (:class:`ChunkEntry`, after the same header; :mod:`halluscope.column_journal`): the
+state after each chunk and the items written up to it, so that ``--resume`` passes the finished
+chunks unread. A journal holds line entries or chunk entries, never both.
+
 ``--resume`` reads back every complete entry (a half-written last one, from a kill, is cut off),
 and the audit then streams the inputs again from the start: the first ``k`` records take their
 outcomes from the journal instead of being scored, the rest are scored, and everything is folded
@@ -61,7 +66,7 @@ import logging
 import os
 import pickle
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -254,6 +259,31 @@ class Entry:
     judges: Any = ()
 
 
+@dataclass(frozen=True)
+class ChunkEntry:
+    """A journal entry for a chunk of an answer file scored as columns
+    (:mod:`halluscope.column_journal`): where the chunk ends (``file``: its input's index,
+    ``chunk``: its index in that file, counted from 0, ``lines``: the file's lines read up to
+    its end, ``sizes``: the chunk's bytes and lines, ``chunk_bytes``: the chunk size read
+    with), the items written up to its end (``items``: their bytes, ``items_sha256``), the unit
+    names first seen in it (``names``, in order) and the bad records it listed
+    (``problems``), ``state``: what the metric, the tallies and the reader hold after it,
+    pickled (only the last entry's is kept when a journal is read back), and ``fold``: the
+    :data:`FOLD_ONLY` options that state was folded with (a resume must keep them)."""
+
+    file: int
+    chunk: int
+    lines: int
+    sizes: tuple[int, int]
+    chunk_bytes: int
+    items: int
+    items_sha256: str | None
+    names: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    state: bytes | None = None
+    fold: dict = field(default_factory=dict)
+
+
 def judge_counters(metrics: list[Any]) -> list[tuple[int, Any]]:
     """The counters of each judge of ``metrics`` (by the index of the first metric holding it):
     the judges' own objects, left in place (pickling one into the journal copies it)."""
@@ -316,8 +346,11 @@ def read_journal(path: Path, header: dict[str, Any], offsets: list[int] | None =
                     digests = item["sha256"]    # (the last: a resume of none writes them anew)
                     good = fh.tell()
                     continue
+                if isinstance(item, ChunkEntry) and entries and \
+                        isinstance(entries[-1], ChunkEntry):    # (one state held at a time)
+                    entries[-1] = replace(entries[-1], state=None)
                 entries.append(item)
-                if offsets is not None and isinstance(item, Entry):
+                if offsets is not None and isinstance(item, (Entry, ChunkEntry)):
                     offsets.append(good)
             except EOFError:
                 break
@@ -336,7 +369,7 @@ def _check_contents(path: Path, found: dict[str, Any], header: dict[str, Any],
     """A :class:`ConfigError` naming the inputs and companion files whose content changed
     (:func:`_content_changes`) when the journal has outcomes to replay (without any, the
     resume is a fresh run whose digests are recorded then)."""
-    if not any(isinstance(e, Entry) for e in entries):
+    if not any(isinstance(e, (Entry, ChunkEntry)) for e in entries):
         return
     changed = _content_changes(found, header, digests)
     if changed:
@@ -362,13 +395,19 @@ class Journal:
     def __init__(self, path: Path, header: dict[str, Any], resume: bool,
                  modules: frozenset[str] = frozenset()):
         self.path = path
+        self.modules = modules
         self.replay: list[Entry] = []   # each journaled line's outcomes and files' stamps
+        self.chunks: list[ChunkEntry] = []  # or each chunk scored as columns (not both)
         self._offsets: list[int] = []   # where each one begins in the file (for cut)
         good = None
         if resume and path.is_file():
             try:
                 entries, good = read_journal(path, header, self._offsets, modules)
                 self.replay = [e for e in entries if isinstance(e, Entry)]
+                self.chunks = [e for e in entries if isinstance(e, ChunkEntry)]
+                if self.replay and self.chunks:     # (never written so: cut before either)
+                    raise ConfigError(f"{path}: cannot resume: the journal holds lines and "
+                                      f"chunks both; run without --resume to start again")
             except _NoHeader as exc:
                 log.warning("--resume: the journal in %s was cut before its header was "
                             "written (%s), so nothing was scored yet; starting from the "
@@ -380,7 +419,7 @@ class Journal:
             self.fh.truncate(good)
             self.fh.seek(good)
             log.info("resuming: %d input lines already scored", len(self.replay))
-            if not self.replay:     # (killed before its first entry: no digests either)
+            if not self.replay and not self.chunks:     # (killed before its first entry)
                 self._due = header
         else:
             self.fh = open(path, "wb")
@@ -403,6 +442,30 @@ class Journal:
         if self._unflushed >= FLUSH_EVERY or \
                 time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
             self.flush()
+
+    @property
+    def digests_due(self) -> bool:
+        """Whether the files' digests are still to be written (with the first entry)."""
+        return self._due is not None
+
+    def append_chunk(self, entry: ChunkEntry) -> None:
+        """Journal a chunk scored as columns (flushed at once: a chunk is seconds of work)."""
+        self._write_digests()
+        self._offsets.append(self.fh.tell())
+        pickle.dump(entry, self.fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self.fh.flush()
+        if self.chunks:         # (one state held at a time)
+            self.chunks[-1] = replace(self.chunks[-1], state=None)
+        self.chunks.append(entry)
+
+    def cut_chunks(self) -> None:
+        """Forget every chunk journaled (the file turned out not to be read as columns: it is
+        scored line by line, and journaled so, from its first line)."""
+        if self.chunks:
+            self.fh.flush()
+            self.fh.truncate(self._offsets[0])
+            self.fh.seek(self._offsets[0])
+            self.chunks, self._offsets = [], []
 
     def cut(self, k: int) -> None:
         """Forget the journaled lines from the ``k``-th on (counted from 0), their judge

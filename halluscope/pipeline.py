@@ -198,11 +198,13 @@ def _run_stream(paths: list[Path], records: list[Any] | None, cfg: AuditConfig,
         if journal_dir is not None and header is not None:
             journal = Journal(journal_dir / JOURNAL, header, cfg.resume,
                               modules=_metric_modules(metric_objs))
-        with open(tmp_path, "w", encoding="utf-8") as sink:
+        from halluscope.column_journal import open_items
+        with open_items(tmp_path, tmp_path.with_suffix(""), journal) as sink:
             tally = None
             if records is None and not (journal is not None and journal.replay):
                 tally = score_columns(paths, cfg, metric_objs, sink, on_progress=on_progress,
-                                      total=total, finish=FinishScreen(complete_only(cfg)))
+                                      total=total, finish=FinishScreen(complete_only(cfg)),
+                                      journal=journal)
             if tally is not None:
                 tally.execution = {"scored": "as columns (whole files)", "engine": "local",
                                    "workers": 1, **tally.execution}

@@ -335,7 +335,7 @@ class RegionVerifier:
             found.append(f)
             truth.objects.extend({"label": i.label, "box": i.box, "source": "annotation"}
                                  for i in f.instances if i.box is not None)
-            truth.absent |= {label_key(a) for a in f.absent}
+            truth.absent |= {label_key(a) for a in f.absent} - {None}
         return found
 
     def _add_detections(self, record: Record, truth: Any, cited: tuple[str, ...], size):
@@ -351,6 +351,8 @@ class RegionVerifier:
                               "source": "detector"} for inst in facts.instances)
         best = facts.provenance.get("max_scores", {})
         for a in facts.absent:
+            if label_key(a) is None:        # no letter or digit: nothing to compare
+                continue
             truth.absent.add(label_key(a))
             truth.absent_evidence[label_key(a)] = Evidence(
                 source="detector", label=a, score=float(best.get(a, 0.0)),
@@ -446,14 +448,19 @@ class PageVerifier:
             if v.checker != "page-quote" or v.label != "supported":
                 continue
             p = v.evidence[0].payload
-            # a quote across a page break has a part on each page
-            for part in p.get("parts") or [{"page": p["page"], "char_span": p["char_span"]}]:
-                try:
-                    by = {"reading": p["reading"]} if p.get("reading") else {}
-                    boxes = doc.char_boxes(part["page"], *part["char_span"], **by)
-                except Exception as exc:             # noqa: BLE001 - drawing aid only
-                    log.debug("no highlight boxes for %s: %s", record.id, exc)
-                    boxes = []
+            # a quote across a page break has a part on each page; an elided one, its parts
+            # on one page (never the text its ellipsis leaves out)
+            spans = [e["char_span"] for e in p.get("elided_parts") or []] or [p["char_span"]]
+            for part in p.get("parts") or [{"page": p["page"], "char_spans": spans}]:
+                boxes: list = []
+                by = {"reading": p["reading"]} if p.get("reading") else {}
+                for span in part.get("char_spans") or [part["char_span"]]:
+                    try:
+                        found = doc.char_boxes(part["page"], *span, **by)
+                    except Exception as exc:         # noqa: BLE001 - drawing aid only
+                        log.debug("no highlight boxes for %s: %s", record.id, exc)
+                        found = []
+                    boxes += [b for b in found if b not in boxes]
                 out.append({"page": part["page"], "quote": v.claim.quote,
                             "boxes": [[round(x, 1) for x in b] for b in boxes]})
         return out

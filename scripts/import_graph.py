@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = tuple((name, frozenset(rooms)) 
     ("verification", {"verification"}),
     ("metrics", {"metrics"}),
     ("result", {"result"}),
-    ("audit pipeline", {"pipeline", "audit_inputs", "engine_choice", "scoring", "column_scoring", "engines", "threadlimits", "forkfiles", "stopping", "ray_engine", "readers", "finished",
+    ("audit pipeline", {"pipeline", "audit_inputs", "engine_choice", "scoring", "column_scoring", "column_journal", "engines", "threadlimits", "forkfiles", "stopping", "ray_engine", "readers", "finished",
                         "lmms_eval_log", "benchmark_query", "device_use"}),
     ("report and gates", {"report", "gates", "comparison", "compare_inputs", "compare_runs", "compare_groups",
                           "tracking"}),

@@ -112,9 +112,9 @@ def test_the_row_reading_interleaves_the_columns_and_the_column_reading_does_not
 
 def test_a_single_column_page_and_a_table_keep_their_one_reading():
     assert gutters(one_column()) == [] and column_order(one_column()) is None
-    # a table has columns: its column reading is a second one; its row reading is unchanged
-    cells = column_order(table())
-    assert [ln.text for ln in cells][:4] == ["Item", "Revenue", "Costs", "Staff"]
+    # a table's gutters are wider than its columns: it keeps its row reading alone (see
+    # test_a_table_has_no_column_reading_to_join_its_cells_in)
+    assert len(gutters(table())) == 2 and column_order(table()) is None
     assert column_order([]) is None and column_order(two_columns()[:3]) is None
 
 
@@ -170,13 +170,29 @@ def test_single_column_pages_and_tables_read_as_before(tmp_path):
     grid.mkdir()
     doc = document(grid, table())
     assert doc.text(1).split("\n")[3:6] == ["Revenue", "4,210", "3,900"]     # row by row
-    assert doc.column_text(1).split("\n")[:4] == ["Item", "Revenue", "Costs", "Staff"]
+    assert doc.column_text(1) == doc.text(1) and not doc.has_columns()
     v = quote_verdict(doc, 'The table reads "Revenue 4,210 3,900" (p. 1).')
     assert (v.label, v.reason) == ("supported", "found on page 1 (exact match)")
     v = quote_verdict(doc, 'It reports 4,210 units (p. 1).')
     assert (v.label, v.reason) == ("supported", "found on page 1 (number match)")
     v = quote_verdict(doc, 'The table reads "Revenue 3,900 4,210" (p. 1).')
     assert v.label == "hallucinated"
+
+
+def test_a_table_has_no_column_reading_to_join_its_cells_in(tmp_path):
+    """Read by columns, the table joined the foot of its first column to the head of the next
+    ("... Staff 2023 4,210 ...") and one column's values to each other: a quote saying Staff
+    was 4,210 in 2023 (the table says 185) was supported. A gutter wider than a column beside
+    it parts a table's cells: the table keeps its row reading alone."""
+    doc = document(tmp_path, table())
+    for quote in ("Staff 2023 4,210", "Item Revenue Costs Staff", "2023 4,210 1,200 185"):
+        v = quote_verdict(doc, f'The table reads "{quote}" (p. 1).')
+        assert v.label == "hallucinated", (quote, v.reason)
+    # a two-column article's gutter is narrower than its columns: read both ways
+    assert column_order(two_columns()) is not None
+    wide = [OcrLine(ln.text, (ln.box[0] * 2, ln.box[1], ln.box[2] * 2, ln.box[3]), 0.9)
+            for ln in two_columns()]
+    assert column_order(reading_order(wide)) is not None
 
 
 def test_the_column_reading_comes_from_the_cached_ocr_lines(tmp_path):

@@ -83,3 +83,28 @@ def test_an_elided_quote_on_another_page_is_found_there_not_on_the_cited_one():
     quotes = [v for v in check_pages(rec, doc) if v.checker == "page-quote"]
     assert quotes[0].label == "hallucinated"
     assert quotes[0].evidence[0].payload["found_on"] == [1]
+
+
+def test_the_highlights_of_an_elided_quote_leave_out_the_text_it_elides(tmp_path):
+    """An elided quote's evidence spans its first part to its last: its highlight boxed the
+    lines its ellipsis leaves out too, as if they were quoted. The run's stored highlights and
+    the report's (from the spans, without them) box only the parts' lines."""
+    from halluscope.report.citations import _Pages, _quote_row
+    from halluscope.verification import PageVerifier
+    from tests.test_ocr_columns import document, one_column, record
+    doc = document(tmp_path, one_column())
+    first, elided, third = (ln.box for ln in doc.page(1).lines[:3])
+    assert doc.page(1).lines[1].text == "costs fell."
+    rec = record('It says "Revenue reached 4,210 units ... Staff grew to 185 people" (p. 1).',
+                 doc.images[0])
+    verdicts = check_pages(rec, doc)
+    marks = PageVerifier._highlights(rec, doc, verdicts)
+    assert marks == [{"page": 1, "quote": "Revenue reached 4,210 units ... Staff grew to 185 "
+                      "people", "boxes": [list(first), list(third)]}]
+    from halluscope.metrics.grounding import _verdict_dict
+    v = next(v for v in verdicts if v.checker == "page-quote")
+    claim = {**_verdict_dict(v), "quote": v.claim.quote}            # as items.jsonl holds it
+    for payload in ({"highlights": marks}, {}):           # stored, or from the spans
+        drawn: dict = {}
+        _quote_row(claim, "supported", _Pages(doc, payload, None, 4), drawn, {})
+        assert drawn == {1: [list(first), list(third)]}, drawn

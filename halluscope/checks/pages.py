@@ -37,9 +37,14 @@ round, and the verdict says "loose match"; the punctuation it drops still ends a
 hyphen at a line end aside: a quote "the well-known committee" is found loosely in
 ``well-\nknown committee’s``, whose loose form reads ``committees``); a letter that is no
 accented form of another
-(``ø``, ``ł``, ``ß``, a dotless ``ı`` alone) is never folded. A quote is never found on the digits of a signed number past its sign: ``5%`` is not
+(``ø``, ``ł``, ``ß``, a dotless ``ı`` alone) is never folded, nor one whose mark makes another
+letter (``ガ`` is not ``カ``, ``й`` not ``и``). A quote is never found on the digits of a signed
+number past its sign: ``5%`` is not
 in ``−5%``, ``-5%`` or ``+5%``, nor ``$5`` in ``$-5`` (a quote that turns a loss into a gain
-was supported). A number is found when the page has a number of equal value, signs counted on
+was supported), nor on part of a number cut at its decimal point or comma (``rose 5`` is
+not in ``rose 5.2%``, ``5% growth`` not in ``4.5% growth``); the loose match never joins two
+digits across the punctuation it drops (``3-4`` and ``1/2`` are not ``34`` and ``12``). A
+number is found when the page has a number of equal value, signs counted on
 both sides (``4,210`` = ``4210.0``; ``-5`` = ``−5``; ``+5`` = ``5`` but ``5`` is not
 ``−5``: a sign said in words, "fell 5%", is not read; ``12%`` needs a ``%`` or ``percent``
 after the page's number). Anything else (paraphrase, ``4.2 million`` for ``4,200,000``) is not
@@ -78,7 +83,8 @@ Two readings of a page
 A page set in columns can be read two ways: row by row across the whole page (its ``text``:
 right for one column and for tables, read a row at a time) and column by column
 (:mod:`halluscope.evidence.ocr_columns`: OCR lines, or a PDF text layer drawn row across row,
-split at the gutters between columns). No rule tells an article's columns from a table's, so
+split at the gutters between columns; a table, whose gutters are wider than its columns, keeps
+its row reading alone). Which reading a writer meant is not known, so
 a quote holds when it is found in *either* reading: first as the page's text stands (every
 step above), then, only when that does not find it on the cited pages and a page of the
 document has columns, the same search in the column reading. A quote found there has
@@ -285,10 +291,26 @@ def _whole_words(needle: str, hay: str, k: int, apart: Apart | None = None) -> b
     :func:`_apart_on`)."""
     end = k + len(needle)
     inside_left = k > 0 and _in_words(needle[0]) and _in_words(hay[k - 1]) and \
-        not (apart is not None and apart(k))
+        not (apart is not None and apart(k) and not _digits(hay[k - 1], needle[0]))
     inside_right = end < len(hay) and _in_words(needle[-1]) and _in_words(hay[end]) and \
-        not (apart is not None and apart(end))
-    return not (inside_left or inside_right)
+        not (apart is not None and apart(end) and not _digits(needle[-1], hay[end]))
+    return not (inside_left or inside_right or _cuts_a_number(needle, hay, k, end))
+
+
+def _digits(a: str, b: str) -> bool:
+    return a.isdecimal() and b.isdecimal()
+
+
+def _cuts_a_number(needle: str, hay: str, k: int, end: int) -> bool:
+    """Whether ``needle`` at ``hay[k:end]`` cuts a number at its decimal point or comma: "rose
+    5" (or "rose 5.") is not in "rose 5.2%", nor "5% growth" in "4.5% growth"."""
+    if end < len(hay) and hay[end].isdecimal() and len(needle) > 1 \
+            and needle[-1] in ".," and needle[-2].isdecimal():
+        return True
+    if end + 1 < len(hay) and needle[-1].isdecimal() and hay[end] in ".," \
+            and hay[end + 1].isdecimal():
+        return True
+    return k >= 2 and needle[0].isdecimal() and hay[k - 1] in ".," and hay[k - 2].isdecimal()
 
 
 Apart = Callable[[int], bool]

@@ -280,10 +280,20 @@ _LOOSE_KEEP = re.compile(rf"[^\W_]+|(?<=\d)[.%](?=.)| +|{SIGN_MINUS}"
 @functools.lru_cache(maxsize=4096)
 def _folded(c: str) -> str:
     """``c`` without its diacritics (``ï`` -> ``i``); a letter that is no accented form of
-    another (``ø``, a dotless ``ı``, a Hangul syllable) stays as it is."""
+    another (``ø``, a dotless ``ı``, a Hangul syllable) stays as it is, and so does one whose
+    mark makes another letter (a kana's voicing marks: ``ガ`` is not ``カ``; the Cyrillic
+    short i, ``й`` is not ``и``)."""
     parts = unicodedata.normalize("NFD", c)
+    if c in _SHORT_LETTERS or _LETTER_MARKS.intersection(parts):
+        return c
     base = "".join(x for x in parts if not unicodedata.combining(x))
     return base if base and len(base) < len(parts) else c
+
+
+#: Combining marks that make another letter, never dropped: a kana's (han)dakuten.
+_LETTER_MARKS = frozenset("\u3099\u309a")
+#: The Cyrillic short i and short u, letters of their own (a Latin breve, ``ă``, is an accent).
+_SHORT_LETTERS = frozenset("\u0439\u0419\u045e\u040e")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -295,12 +305,20 @@ def _folded_run(run: str) -> str:
 def loose_form(form: TextForm) -> TextForm:
     """``form`` without punctuation, except ``.``/``%`` inside or after a number and a
     number's sign (``5%`` is not ``-5%`` or ``+5%``), and its letters without diacritics
-    (``naïve`` -> ``naive``: what OCR and PDF fonts lose; the exact match keeps them)."""
+    (``naïve`` -> ``naive``: what OCR and PDF fonts lose; the exact match keeps them).
+    Punctuation dropped between two digits leaves a space (``3-4`` -> ``3 4``, never ``34``)."""
     pieces: list[str] = []
     starts, ends = array("l"), array("l")
     text = form.text
+    last = 0
     for m in _LOOSE_KEEP.finditer(text):
         a, b = m.span()
+        if a > last and pieces and pieces[-1][-1].isdecimal() and text[a].isdecimal():
+            # punctuation dropped between two digits parts two numbers: "3-4" read "34"
+            pieces.append(" ")
+            starts.append(form.starts[a - 1])
+            ends.append(form.ends[a - 1])
+        last = b
         if text[a] == " ":
             if not pieces or pieces[-1][-1] == " ":
                 continue

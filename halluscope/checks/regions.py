@@ -108,7 +108,7 @@ def _absent(given: Any) -> set[str]:
     for i, a in enumerate(given):
         if not isinstance(a, str):
             raise RecordError(f"expected a label, got {a!r:.80}", field=f"metadata.absent[{i}]")
-    return {label_key(a) for a in given if a.strip()}
+    return {label_key(a) for a in given if a.strip()} - {None}
 
 
 def _truth_objects(given: Any, size: tuple[int, int] | None) -> list[dict[str, Any]]:
@@ -202,11 +202,13 @@ def _index(truth: Truth) -> _Index:
             k = label_key(lab)
             keys[lab] = (k, coco_node(k))
         k, node = keys[lab]
+        if k is None:                       # no letter or digit: the same object as none
+            continue
         by_key.setdefault(k, []).append(i)
         if node is not None:
             by_node.setdefault(node, []).append(i)
     truth._index = _Index(stamp, cands, by_key, by_node,
-                          {label_key(x) for x in truth.labels()})
+                          {label_key(x) for x in truth.labels()} - {None})
     return truth._index
 
 
@@ -240,6 +242,8 @@ def instances_of(truth: Truth, label: str | None) -> list[int]:
     from halluscope.claims.coco import coco_node
     index = _index(truth)
     key = label_key(label)
+    if key is None:
+        return []
     node = coco_node(key)
     hits = index.by_key.get(key, [])
     if node is not None and node in index.by_node:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Sequence
 
 LABEL_WINDOW = 300
@@ -67,14 +68,28 @@ _PHRASE_END = re.compile(r"[.,;:!?\n\[\]<>(){}\"]")
 # -- comparing labels ---------------------------------------------------------------------------
 
 def label_key(label: str | None) -> str | None:
-    """Compare labels by singular form, and by COCO class when both have one."""
+    """Compare labels by singular form, and by COCO class when both have one. Letters of any
+    script count and Latin accents are folded (``café`` is ``cafe``; only a-z were kept, so every
+    label in Chinese had the key ``""`` and 犬 was the same object as 猫); ``None`` for a label
+    with no letter or digit, which names nothing to compare."""
     if not label:
         return None
     from halluscope.claims.coco import singular
-    words = re.sub(r"[^a-z0-9 ]+", " ", label.lower()).split()
+    words = re.sub(r"[\W_]+", " ", "".join(map(_ascii_fold, label.lower()))).split()
+    if not words:
+        return None
     while len(words) > 1 and words[0] in _ARTICLES:      # "the flag" is the flag
         words.pop(0)
     return singular(" ".join(words))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ascii_fold(c: str) -> str:
+    """``c`` as the ASCII letters it is an accented or compatibility form of (``é`` -> ``e``,
+    ``ﬁ`` -> ``fi``, a full-width ``ｃ`` -> ``c``), else ``c`` itself: a mark that tells two
+    letters of another script apart stays (``ガ`` is not ``カ``, ``й`` not ``и``)."""
+    base = "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x))
+    return base if base and base.isascii() else c
 
 
 _ARTICLES = frozenset({"the", "a", "an", "this", "that", "these", "those", "its", "their"})
@@ -86,6 +101,8 @@ def same_object(a: str | None, b: str | None) -> bool:
     if not a or not b:
         return False
     ka, kb = label_key(a), label_key(b)
+    if ka is None or kb is None:        # no letter or digit: nothing to compare
+        return False
     if ka == kb:
         return True
     from halluscope.claims.coco import coco_node

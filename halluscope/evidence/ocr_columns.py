@@ -19,7 +19,14 @@ gives the column reading:
 2. **Side by side.** A gutter counts only when lines lie wholly on each side of it *at the same
    height*: at least two lines left of it overlap, vertically, a line right of it. The ragged
    right edge of a single-column page, or a page number in a corner, makes no columns.
-3. **Sections.** Taken in row order, a line that crosses a gutter (a title, a full-width
+3. **Not a table.** A gutter wider than a column beside it parts the cells of a table, not
+   columns of text (an article's gutter is a sliver of its columns' width): such a page keeps
+   its one reading, by rows. Read by columns, a table joined the foot of one column to the head
+   of the next, and the values of one column to each other, so a quote the table does not hold
+   was found there ("Staff 2023 4,210" where the Staff row reads 185 for 2023). A page with
+   line numbers in a narrow margin column is taken for one too (read by rows, as before
+   column reading: a quote over a line break there is not found).
+4. **Sections.** Taken in row order, a line that crosses a gutter (a title, a full-width
    paragraph, a table's spanning cell) ends a section and stands alone; inside a section the
    lines are read column by column, left to right, each column top to bottom.
 
@@ -93,12 +100,23 @@ def _side_by_side(boxes: np.ndarray, start: float, end: float) -> bool:
     return int(overlap.any(axis=1).sum()) >= 2
 
 
+def _table_like(lines: Sequence[Any], cuts: list[tuple[float, float]]) -> bool:
+    """Whether a gutter of ``cuts`` is wider than a column beside it (from the lines' extent,
+    or the gutter before it, to the gutter after it, or the extent): cells of a table."""
+    boxes = np.array([_box(ln) for ln in lines], dtype=float)
+    edges = [float(boxes[:, 0].min()), *(x for cut in cuts for x in cut),
+             float(boxes[:, 2].max())]
+    widths = [edges[2 * k + 1] - edges[2 * k] for k in range(len(cuts) + 1)]
+    return any(end - start > min(widths[k], widths[k + 1])
+               for k, (start, end) in enumerate(cuts))
+
+
 def column_order(lines: Sequence[Any], min_gap: float | None = None) -> list[Any] | None:
     """``lines`` (in row order, as :func:`~halluscope.evidence.ocr.reading_order` gives them)
     read column by column within sections (see the module docstring), or ``None`` when the
-    page has no columns or that reading is the row reading itself."""
+    page has no columns, is a table, or that reading is the row reading itself."""
     cuts = gutters(lines, min_gap)
-    if not cuts:
+    if not cuts or _table_like(lines, cuts):
         return None
     mids = [(a + b) / 2 for a, b in cuts]
     out: list[Any] = []

@@ -35,14 +35,17 @@ Variants (``options["hallusionbench_variant"]``):
 ``refined``
     The original's rows, prompt and rules, except that the judge's text must be exactly one of
     correct / incorrect / unclear: anything else is *unverifiable*, counted in ``unverifiable``
-    and left out of every accuracy (with the figure and pair it belongs to), never a default.
+    and left out of every accuracy (with the figure and pair it belongs to, unless another of
+    their answers is wrong: they are wrong whatever it is, and counted so), never a default.
 
 Rows: a row without ``question`` or ``gt_answer_details`` (the judge's prompt needs both;
 utils.py joins them with ``+`` and stops), whose category is neither VD nor VS (evaluation.py
-scores no other), or a VS row whose ``figure_id`` is not a whole number (utils.py reads it with
-``int()``) is a bad record naming its field. The ``original`` variant refuses a question
-answered twice by one model (utils.py's ``get_eval_all`` asserts each question once) and a pair
-answered without its figure-0 question (utils.py looks that answer up: KeyError): the run
+scores no other), a VS row whose ``figure_id`` is not a whole number (utils.py reads it with
+``int()``), a row whose subcategory is no text, whose set, figure or question id is null, empty
+or holds ``_`` (the names utils.py joins with ``_``), or whose visual_input is not 0, 1 or 2 is
+a bad record naming its field. The ``original`` variant refuses a question answered twice by one
+model (utils.py's ``get_eval_all`` asserts each question once) and a pair answered without its
+figure-0 question (utils.py looks that answer up: KeyError): the run
 stops with exit 2 and gives no number; the others score every row and count the repeats.
 
 Whose answers: figures and question pairs are keyed by the record's ``model`` as well (whatever
@@ -89,8 +92,8 @@ from halluscope.metrics.hallusionbench_bias import (BIAS_COLUMNS, BIAS_PAIRED, b
                                                     bias_scores, items_tallies,
                                                     question_truth, truth_of)
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
-    NOT_PAIRED, UNIT_PREFIX, Unit, coverage, easy_and_hard, expected_total, group_tallies,
-    lone_pairs, question_identity, warn_coverage)
+    NOT_PAIRED, UNIT_PREFIX, Unit, check_row_ids, coverage, easy_and_hard, expected_total,
+    group_tallies, lone_pairs, question_identity, warn_coverage)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
@@ -153,7 +156,7 @@ def _keys(record: Record, variant: str) -> tuple[str, str, str, str, str, str]:
     if variant in KEYWORD_VARIANTS and "index" in md:
         index = str(md["index"])
         parts = index.split("_")
-        if len(parts) != 6:
+        if len(parts) != 6 or not all(p.strip() for p in parts):
             raise RecordError(f"expected VLMEvalKit's index <cat>_<subcat>_<visual_input>_<set>_"
                               f"<figure>_<question>, got {index!r:.80}", field="index",
                               file=record.source.file, line=record.source.line)
@@ -170,24 +173,8 @@ def _keys(record: Record, variant: str) -> tuple[str, str, str, str, str, str]:
         raise RecordError(f"expected HallusionBench's category VD or VS, got "
                           f"{md['category']!r:.60}: evaluation.py scores no other row",
                           field="category", file=record.source.file, line=record.source.line)
-    if md["category"] == "VS" and not _whole(md["figure_id"]):
-        raise RecordError(f"expected a whole-number figure_id, got {md['figure_id']!r:.60}: "
-                          f"utils.py reads a VS row's figure_id with int()", field="figure_id",
-                          file=record.source.file, line=record.source.line)
+    check_row_ids(md, record.source.file, record.source.line)
     return keys  # type: ignore[return-value]
-
-
-def _whole(value: Any) -> bool:
-    """Whether utils.py's ``int(figure_id)`` reads ``value`` (a string of digits, or an int)."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return True
-    try:
-        int(value)
-    except (TypeError, ValueError, OverflowError):      # (1e400 in the JSON: infinite)
-        return False
-    return True
 
 
 def set_key(cluster: str) -> str:

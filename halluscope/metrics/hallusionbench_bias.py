@@ -13,9 +13,10 @@ prints them (judged variants: ``original`` and ``refined``).
   wrong)": the share of figures (fAcc's figures, image-less VS rows left out) with some but not
   all / none of their questions right. evaluation.py prints them, and "Consistency Test
   (correct)", which is fAcc itself (the same count over the same figures), in percent rounded
-  to 4 places; the three add up to 1. (On a partial file ``refined``'s shares are over its
-  whole figures only, where fAcc also counts an incomplete figure holding a wrong answer as
-  wrong: one wrong answer does not say whether the figure is inconsistent or all wrong.)
+  to 4 places; the three add up to 1. (``refined``'s shares are over its whole, decided
+  figures only, where fAcc also counts wrong a figure lacking an answer, or holding an
+  unverifiable one, beside a wrong one: one wrong answer does not say whether the figure is
+  inconsistent or all wrong. There fAcc and the two shares need not add up to 1.)
 
 Denominators as utils.py's ``yes_ratio_stats`` / ``get_eval_fig``; a question the judge left
 undecided (``refined``'s unverifiable, a failed call) is left out, as from aAcc, with the

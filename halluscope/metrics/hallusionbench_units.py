@@ -126,9 +126,9 @@ def warn_coverage(cov: dict[str, Any], whole_only: bool = True) -> None:
         else:
             how = "they are " + (
                 "left out of fAcc / qAcc, not counted as correct" if whole_only else
-                "counted in fAcc / qAcc over the questions they have, as the original scorer "
-                "counts them (the refined variant counts those holding a wrong answer as wrong "
-                "and leaves the others out)")
+                "counted in fAcc / qAcc over the questions they have, as utils.py and "
+                "VLMEvalKit count them (the refined variant counts those holding a wrong "
+                "answer as wrong and leaves the others out)")
         log.warning("hallusionbench: %d figure(s) and %d question pair(s) lack some of their "
                     "questions; %s (info.coverage)", cov["incomplete_figures"],
                     cov["incomplete_pairs"], how)
@@ -288,6 +288,47 @@ def units_from_items(scored: Iterable[tuple[Sequence[float], str | None, Mapping
         out.append(Unit(stem, figure, f"{part}|{stem}_{qid}", correct, (), hard, part,
                         (fig, qid)))
     return out
+
+
+def check_row_ids(md: Mapping[str, Any], file: str | None, line: int | None) -> None:
+    """A HallusionBench row's subcategory is text, its set, figure and question ids name
+    something (text or a whole number, not empty, without the ``_`` utils.py joins them with:
+    a null id was read as the text "None", every such row of a set one figure), its
+    visual_input is 0, 1 or 2, and a VS row's figure_id is a whole number (utils.py reads it
+    with ``int()``): else a RecordError naming the field."""
+    from halluscope.errors import RecordError
+    sub = md["subcategory"]
+    if not isinstance(sub, str) or not sub.strip():     # (a null one was the text "None")
+        raise RecordError(f"expected the subcategory as text, got {sub!r:.60}",
+                          field="subcategory", file=file, line=line)
+    for name in ("set_id", "figure_id", "question_id"):
+        value = md[name]
+        if isinstance(value, bool) or not isinstance(value, (str, int)) \
+                or not str(value).strip() or "_" in str(value):
+            raise RecordError(f"expected {name} as text or a whole number, not empty and "
+                              f"without '_' (utils.py joins the ids with '_' into the names it "
+                              f"groups by), got {value!r:.60}", field=name, file=file,
+                              line=line)
+    visual = md["visual_input"]
+    if isinstance(visual, bool) or str(visual) not in ("0", "1", "2"):
+        raise RecordError(f"expected visual_input 0 (no figure), 1 (the original) or 2 (an "
+                          f"edited one), got {visual!r:.60}", field="visual_input", file=file,
+                          line=line)
+    if md["category"] == "VS" and not _whole(md["figure_id"]):
+        raise RecordError(f"expected a whole-number figure_id, got {md['figure_id']!r:.60}: "
+                          f"utils.py reads a VS row's figure_id with int()", field="figure_id",
+                          file=file, line=line)
+
+
+def _whole(value: Any) -> bool:
+    """Whether utils.py's ``int(figure_id)`` reads ``value`` (a string of digits, or an int)."""
+    if isinstance(value, int):
+        return True
+    try:
+        int(value)
+    except (TypeError, ValueError, OverflowError):      # (1e400 in the JSON: infinite)
+        return False
+    return True
 
 
 #: The statistics over the questions on original (easy) and edited (hard) figures.

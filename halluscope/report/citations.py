@@ -94,8 +94,7 @@ def item_boxes(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     * boxes in other region payload shapes (``regions``/``boxes``/``cited``/``evidence``).
 
     Boxes that coincide (IoU >= 0.95) are drawn once: as the offered region when one of them is,
-    else, from one source, with their labels joined (``person / woman``).
-    """
+    else, from one source, with their labels joined (``person / woman``)."""
     out: list[dict[str, Any]] = []
     seen = set()
 
@@ -179,8 +178,7 @@ _LEGEND = {"regions": ("bx-region", "offered region"),
 
 
 def box_legend(boxes: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """The legend entries for the box styles present in ``boxes`` (in :data:`_LEGEND`'s
-    order)."""
+    """The legend entries for the box styles present in ``boxes``, in :data:`_LEGEND`'s order."""
     present = set()
     for b in boxes:
         src = b.get("source")
@@ -496,10 +494,13 @@ def _quote_row(c: Mapping[str, Any], status: str, pages: _Pages,
                  and isinstance(x.get("page"), int)]      # a quote across a page break
         shown = f"{parts[0]['page']}-{parts[-1]['page']}" if parts else found_on
         found = f"p. {shown} ({ev.get('match') or 'match'})"
-        for part in parts or [{"page": found_on, "char_span": ev.get("char_span")}]:
+        elided = [{"page": found_on, "char_span": e.get("char_span")} for e in  # (not the
+                  ev.get("elided_parts") or [] if isinstance(e, Mapping)]  # text left out)
+        for part in parts or elided or [{"page": found_on, "char_span": ev.get("char_span")}]:
             boxes = pages.highlights(part["page"], quote, part.get("char_span"),
                                      ev.get("reading"))
-            marks.setdefault(part["page"], []).extend(boxes)
+            have = marks.setdefault(part["page"], [])       # (an elided quote's parts: once)
+            have += [b for b in boxes if b not in have]
     elif others:
         found = "not on the cited page; on p. " + ", ".join(map(str, others))
         spans = _spans_elsewhere(ev)
@@ -579,8 +580,7 @@ def page_citations(item: Mapping[str, Any], images: Any,
     ``sentence``, ``status``, ``pages`` (``{"page", "status", "exists", "reason"}``), ``quotes``
     (``{"text", "kind", "status", "found", "reason"}``) and ``thumbs`` (``{"page", "ref",
     "caption", "status", "note", "marked"}``; a cited page that does not exist has no image and
-    status ``hallucinated``).
-    """
+    status ``hallucinated``)."""
     payload = item.get("page") if isinstance(item.get("page"), Mapping) else {}
     claims = [c for c in item.get("claims") or []
               if isinstance(c, Mapping) and c.get("kind") == "page"]

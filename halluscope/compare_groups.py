@@ -22,16 +22,24 @@ where one run alone has it. Then, per statistic:
   (``unpaired``); a group present in both whose questions one run leaves out of the statistic
   (unanswered or undecided) counts on the other side only, as an undecided question does in
   aAcc;
+* a statistic with no better direction (``UNDIRECTED``: HallusionBench's consistency shares)
+  says so in its entry (``"direction": false``);
 * each paired group is a row (right, counted) per run with its unit (the question set), from
   which compare gives both values, the difference and its interval by the rules of every
   compare statistic (:func:`halluscope.comparison._entry`), with the weights
   :func:`halluscope.metrics.draws.replicate_weights` draws from the units' names.
+
+Statistics over paired items whose rows are read off each items.jsonl line rather than its
+scores row (HallusionBench's Yes/No bias, which needs each question's truth from the payload)
+are offered with ``compare_item_statistics(info)`` and ``compare_item_row(row, line)``
+(:func:`item_statistics`), checked against results.json in the same way.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +52,10 @@ GROUP_COLUMNS = ("right", "counted")
 #: The share of the counted groups that are right, over the counted groups.
 GROUP_SHARE: Statistic = rate(lambda s: ratio(s["right"], s["counted"]), higher_is_better=True,
                               units="counted", proportion=True)
+
+#: The same share for a statistic with no better direction (HallusionBench's consistency).
+GROUP_SHARE_UNDIRECTED: Statistic = rate(lambda s: ratio(s["right"], s["counted"]),
+                                         units="counted", proportion=True, direction=False)
 
 #: One group of a run: (whose answers, right, counted, bootstrap unit).
 Tally = tuple[str, int, int, str]
@@ -62,6 +74,7 @@ class PairedGroups:
     only_a: int
     only_b: int
     unpaired: str | None      # what is left out, said; None where nothing is
+    direction: bool = True    # False for a share with no better direction
 
 
 def identified_items(name: str, a: Mapping[Any, Any], b: Mapping[Any, Any]
@@ -155,7 +168,8 @@ def paired_groups(name: str, a: Any, b: Any) -> tuple[list[PairedGroups], dict[s
         if isinstance(paired, str):
             left[key] = paired
         else:
-            out.append(paired)
+            out.append(dataclasses.replace(
+                paired, direction=stat not in getattr(cls, "UNDIRECTED", ())))
     return out, left
 
 
@@ -219,10 +233,123 @@ def _pair(key: str, what: str, ta: Mapping[str, Tally], tb: Mapping[str, Tally]
                         len(only_a), len(only_b), unpaired)
 
 
+def truth_clash(name: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
+    """Why the paired items of metric ``name`` (key -> row, unit, line) are not the same
+    questions: the truth each was scored against differs between the runs (the class's
+    ``compare_truth(line)``, or ``COMPARE_TRUTH`` = (payload, field): HallusionBench keeps each
+    row's, and POPE each answer's label, which an answer file may carry inline with no
+    question file to check), such as two versions of the benchmark; ``None`` where none
+    differs or none is kept."""
+    from halluscope.metrics.base import declared
+    cls = declared(name)
+    truth, path = getattr(cls, "compare_truth", None), getattr(cls, "COMPARE_TRUTH", None)
+    if not callable(truth) and path:        # (payload, field): POPE's inline label
+        def truth(item: Mapping[str, Any]) -> Any:
+            payload = item.get(path[0])
+            return payload.get(path[1]) if isinstance(payload, Mapping) else None
+    if not callable(truth):
+        return None
+    differ = []
+    for key in sorted(a.keys() & b.keys()):
+        ta, tb = truth(a[key][2]), truth(b[key][2])
+        if ta is not None and tb is not None and \
+                str(ta).strip().lower() != str(tb).strip().lower():
+            differ.append((key, ta, tb))
+    if not differ:
+        return None
+    key, ta, tb = differ[0]
+    return (f"metric {name}: {len(differ)} paired question(s) were scored against another "
+            f"truth in the two runs (such as {_shown(key)}: {ta!r:.40} in A, {tb!r:.40} in B), "
+            f"so items paired by question are not the same questions (another version of the "
+            f"benchmark?); audit both against the same questions to compare them")
+
+
+@dataclass(frozen=True)
+class ItemRows:
+    """A statistic compare pairs item by item from rows it reads off the items' lines."""
+
+    stat: Statistic
+    columns: tuple[str, ...]
+    xa: np.ndarray            # (len(keys), len(columns)): A's rows of the paired items
+    xb: np.ndarray
+
+
+def item_statistics(name: str, run_a: Any, run_b: Any, a: Mapping[str, Any],
+                    b: Mapping[str, Any], keys: list[str]
+                    ) -> tuple[dict[str, ItemRows], dict[str, str]]:
+    """Metric ``name``'s statistics whose rows compare reads off each items.jsonl line rather
+    than its scores row (HallusionBench's Yes/No bias, which needs each question's truth):
+    the class offers ``compare_item_statistics(info)`` -> (columns, {statistic: Statistic})
+    and ``compare_item_row(row, line)`` -> a row of those columns (ValueError where a line
+    cannot say). ``a`` / ``b``: the paired items by key (row, unit, line); ``keys``: the
+    paired keys. Returns statistic -> its rows, and ``metric.statistic`` -> why one is left
+    out: one run's settings lack it, a run's lines cannot say, or the rows of all a run's
+    lines do not give its results.json value and ``n`` (then the items do not say what the
+    audit counted)."""
+    from halluscope.metrics.base import declared
+    cls = declared(name)
+    offer, row_of = (getattr(cls, "compare_item_statistics", None),
+                     getattr(cls, "compare_item_row", None))
+    if not callable(offer) or not callable(row_of):
+        return {}, {}
+    (columns, stats_a), (_, stats_b) = (offer(run.info.get(name) or {}) for run in (run_a, run_b))
+    left = {f"{name}.{s}": f"computed by run {'AB'[s in stats_b]} only (its settings differ: "
+                           f"{name}'s variant, or its version)"
+            for s in sorted(set(stats_a) ^ set(stats_b))}
+    common = [s for s in stats_a if s in stats_b]
+
+    def rows(scored) -> np.ndarray:
+        return np.asarray([row_of(v[0], v[2]) for v in scored],
+                          dtype=float).reshape(-1, len(columns))
+    try:
+        whole = [rows(run.metrics[name].values()) for run in (run_a, run_b)]
+        xa, xb = rows(a[k] for k in keys), rows(b[k] for k in keys)
+    except ValueError as exc:
+        return {}, {**left, **{f"{name}.{s}": f"it cannot be recomputed from the items: {exc}"
+                               for s in common}}
+    out = {}
+    for s in common:
+        why = next((w for run, x in zip((run_a, run_b), whole)
+                    if (w := _unlike_value(f"{name}.{s}", stats_a[s], columns, run, x))), None)
+        if why:
+            left[f"{name}.{s}"] = why
+        else:
+            out[s] = ItemRows(stats_a[s], tuple(columns), xa, xb)
+    return out, left
+
+
+def _unlike_value(key: str, stat: Statistic, columns: Sequence[str], run: Any,
+                  rows: np.ndarray) -> str | None:
+    """Why ``stat`` over all of ``run``'s lines (``rows``) is not its results.json value and
+    ``n``; ``None`` when it is."""
+    from halluscope.metrics.stats import units_over
+    name, _, stat_name = key.partition(".")
+    summary = run.summaries.get(name, {}).get(stat_name)
+    where = run.path / "results.json"
+    if not isinstance(summary, Mapping):
+        return f"{where} holds no {key} to check the items' rows against"
+    sums = rows.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mine = float(stat.fn({c: sums[i] for i, c in enumerate(columns)}))
+    mine_n = units_over(stat, columns, sums, len(rows))
+    value, n = summary.get("value"), summary.get("n")
+    value = None if isinstance(value, float) and math.isnan(value) else value
+    same = (value is None and math.isnan(mine)) or (
+        isinstance(value, (int, float)) and not isinstance(value, bool)
+        and not math.isnan(mine) and abs(value - mine) <= 1e-12)
+    if same and n == mine_n:
+        return None
+    return (f"recomputed from {run.path / 'items.jsonl'} it is "
+            f"{'none' if math.isnan(mine) else f'{mine:.6g}'} over n={mine_n}, but {where} has "
+            f"{value!r} over n={n!r}: the items do not say what the audit counted; audit "
+            f"again to compare it")
+
+
 def _shown(ident: str) -> str:
     """A group's key as said: without the separator of an empty answerer."""
     return repr(ident[1:] if ident.startswith("|") else ident)
 
 
-__all__ = ["GROUP_COLUMNS", "GROUP_SHARE", "PairedGroups", "grouped_statistics",
-           "identified_items", "paired_groups"]
+__all__ = ["GROUP_COLUMNS", "GROUP_SHARE", "GROUP_SHARE_UNDIRECTED", "ItemRows",
+           "PairedGroups", "grouped_statistics", "identified_items", "item_statistics",
+           "paired_groups", "truth_clash"]

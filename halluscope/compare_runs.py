@@ -46,6 +46,7 @@ class RunItems:
     references: tuple[str, ...] = ()   # module:Class, file.py:Class metrics its run sheet names
     bootstrap: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> its settings
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> results.json's
+    finish: dict[str, Any] = field(default_factory=dict)  # its answers not known whole (finish_of)
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
@@ -172,7 +173,8 @@ def load_run(path: str | Path) -> RunItems:
     setup = {name: _setup(i) for name, i in info.items()}
     return RunItems(path, metrics, setup, info, unscored, metric_references(path),
                     bootstrap_settings(path, info),
-                    {n: s for n, s in summaries.items() if isinstance(s, dict)})
+                    {n: s for n, s in summaries.items() if isinstance(s, dict)},
+                    finish_of(path, results))
 
 
 #: A metric's settings that change what its numbers mean, or which verdicts it gives (its
@@ -217,6 +219,54 @@ def _setup(info: Mapping[str, Any]) -> dict[str, Any]:
     walk(info, "")
     return {"settings": {k: _setting(info[k]) for k in _SETTINGS if k in info},
             "files": sorted(set(files))}
+
+
+def same_setup(name: str, a: RunItems, b: RunItems) -> list[str]:
+    """Why ``name`` in ``a`` and ``b`` is not the same measure: companion files that differ
+    raise (the items paired by id would not be the same questions or truths); settings that
+    differ (a variant, a parser) are returned, to be said beside the numbers."""
+    sa, sb = a.setup.get(name), b.setup.get(name)
+    if not sa or not sb:
+        return []
+    if sa["files"] != sb["files"]:
+        raise ConfigError(f"{a.path} and {b.path}: metric {name} read different companion files "
+                          f"(questions, ground truth or annotations: sha256 differ"
+                          f"{_files_differ(name, a, b)}), so items paired by id are not the "
+                          f"same questions; audit both against the same files to compare them")
+    return [f"{k}: {sa['settings'].get(k)!r} in A, {sb['settings'].get(k)!r} in B"
+            for k in sorted(set(sa["settings"]) | set(sb["settings"]))
+            if sa["settings"].get(k) != sb["settings"].get(k)]
+
+
+def _files_differ(name: str, a: RunItems, b: RunItems) -> str:
+    """Which of ``name``'s companion files differ (each run's path and sha256 prefix), and
+    the variant that built each run's ground truth where they differ (``chair gt --variant``:
+    a file built by another variant holds other objects)."""
+    def files(run: RunItems) -> dict[str, str]:
+        out: dict[str, str] = {}
+
+        def walk(value: Any) -> None:
+            if isinstance(value, Mapping):
+                if isinstance(value.get("sha256"), str):
+                    where = value.get("path") or value.get("file") or "?"
+                    out[value["sha256"]] = f"{where} ({value['sha256'][:12]})"
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v)
+        walk(run.info.get(name) or {})
+        return out
+    fa, fb = files(a), files(b)
+    said = [f"{run}: {', '.join(f[k] for k in sorted(f.keys() - g.keys()))}"
+            for run, f, g in (("A", fa, fb), ("B", fb, fa)) if f.keys() - g.keys()]
+    built = [((run.info.get(name) or {}).get("ground_truth") or {}).get("built_by_variant")
+             if isinstance((run.info.get(name) or {}).get("ground_truth"), Mapping) else None
+             for run in (a, b)]
+    if built[0] != built[1]:
+        said.append(f"the ground truth was built by the {built[0]!r} variant in A, "
+                    f"{built[1]!r} in B")
+    return "; " + "; ".join(said) if said else ""
 
 
 # --- pairing two runs -------------------------------------------------------------------------
@@ -293,12 +343,7 @@ def bootstrap_settings(path: Path, info: Mapping[str, Mapping[str, Any]]
                        ) -> dict[str, dict[str, Any]]:
     """Metric -> the bootstrap its run used: ``cluster_by`` and replicates (its info), seed
     and confidence (the run sheet's config; none where the sheet is missing or damaged)."""
-    from halluscope.result import RUNSHEET
-    try:
-        config = json.loads((path / RUNSHEET).read_text(encoding="utf-8"))["config"]
-        config = config if isinstance(config, dict) else {}
-    except (OSError, ValueError, KeyError, TypeError):
-        config = {}
+    config = _config(path)
     out = {}
     for name, i in info.items():
         boot = i.get("bootstrap") if isinstance(i, Mapping) else None
@@ -309,6 +354,65 @@ def bootstrap_settings(path: Path, info: Mapping[str, Mapping[str, Any]]
                                        ("confidence", config.get("confidence")))
                      if v is not None}
     return out
+
+
+def _config(path: Path) -> dict[str, Any]:
+    """The run sheet's config (``{}`` where the sheet is missing or damaged)."""
+    from halluscope.result import RUNSHEET
+    try:
+        config = json.loads((path / RUNSHEET).read_text(encoding="utf-8"))["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def finish_of(path: Path, results: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers of a run not known to be whole, from its results.json: ``truncated`` (cut
+    at the token limit), ``filtered`` (withheld: bad records), ``unrecognised`` (a finish
+    reason not known), and ``complete_only`` (whether the cut and unknown ones were left out
+    as bad records rather than scored as written)."""
+    from halluscope.adapters.offline import as_flag
+
+    def count(x: Any) -> int:
+        return x if isinstance(x, int) and not isinstance(x, bool) else 0
+    unknown = results.get("unrecognised_finish")
+    options = _config(path).get("options")
+    options = options if isinstance(options, Mapping) else {}
+    return {"truncated": count(results.get("n_truncated")),
+            "filtered": count(results.get("n_filtered")),
+            "unrecognised": sum(count(v) for v in unknown.values())
+            if isinstance(unknown, Mapping) else 0,
+            "complete_only": bool(as_flag(options.get("complete_only")))}
+
+
+#: What each kind of answer not known to be whole is called (:func:`finish_of`).
+_UNFINISHED = (("truncated", "cut at the token limit"),
+               ("unrecognised", "of an unknown finish reason"))
+
+
+def finish_note(a: RunItems, b: RunItems) -> str | None:
+    """What a comparison says where the runs' answers were not all known to be whole, or
+    ``--complete-only`` differs: B − A then mixes the model's change with answers cut short
+    (or left out); ``None`` where neither run read such answers and the option agrees."""
+    said = []
+    for run, f in (("A", a.finish), ("B", b.finish)):
+        kinds = [f"{f[k]} answer(s) {what}" for k, what in _UNFINISHED if f.get(k)]
+        if kinds:
+            how = ("left out as bad records (--complete-only)" if f.get("complete_only")
+                   else "scored as written")
+            said.append(f"{run} read {' and '.join(kinds)}: {how}")
+        if f.get("filtered"):
+            said.append(f"{run} read {f['filtered']} answer(s) withheld by a filter: bad "
+                        f"records, not scored")
+    only = [run for run, f in (("A", a.finish), ("B", b.finish)) if f.get("complete_only")]
+    if len(only) == 1:
+        said.append(f"--complete-only was given for {only[0]} only")
+    if not said:
+        return None
+    return (f"answers not known to be whole: {'; '.join(said)}. B − A mixes the change of "
+            f"model with answers cut short or left out (each entry's 'unfinished' counts them "
+            f"among its paired items; those left out are in only A / only B): audit both runs "
+            f"alike, with --complete-only to compare whole answers only")
 
 
 def bootstrap_differs(name: str, a: RunItems, b: RunItems) -> list[str]:

@@ -19,6 +19,10 @@ both runs computed, re-aggregates the statistics over the items the runs share:
   easy / hard qAcc, over whole figures and question pairs) are rebuilt from each run's items, checked against its
   results.json, and paired group by group (:mod:`halluscope.compare_groups`); a group present
   in one run only is left out and said (``unpaired``);
+* statistics read off the items' lines (HallusionBench's Yes/No bias) pair item by item
+  (:func:`~halluscope.compare_groups.item_statistics`); a statistic of a run's results.json
+  that compare does not pair is listed in ``left_out`` with why, and a side with no value says
+  why (``why_no_value``); answers not known to be whole are said (``finish``);
 * below :data:`~halluscope.metrics.stats.MIN_UNITS` paired items, or where a side's statistic
   is over fewer units of its own (mentions, yes answers) or those lie in fewer clusters, there
   is no interval (``ci_note`` says so), as in the audit.
@@ -30,7 +34,6 @@ the lead's gate parser) call.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import math
@@ -41,17 +44,20 @@ from typing import Any
 
 import numpy as np
 
-from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_SHARE, identified_items,
-                                       paired_groups)
+from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_SHARE, GROUP_SHARE_UNDIRECTED,
+                                       identified_items, item_statistics, paired_groups,
+                                       truth_clash)
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
                                        run_folders)
 from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,  # noqa: F401
-                                     joined_units, load_run, pair_key)  # (re-exported)
+                                     finish_note, joined_units, load_run, pair_key,
+                                     same_setup)  # (re-exported)
 from halluscope.errors import ConfigError
 from halluscope.gates.assertions import over_no_units
 from halluscope.gates.diff import (Gates, NoInterval, diff_gate_failures, diff_value,  # re-exported
-                                   too_few_paired)
+                                   no_value, too_few_paired)
 from halluscope.metrics.intervals import decide_interval
+from halluscope.report.compare_html import render_html  # noqa: F401  (re-exported)
 from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
                                       replicate_weights, units_over)
 
@@ -59,23 +65,6 @@ log = logging.getLogger(__name__)
 
 COMPARE_JSON = "compare.json"
 COMPARE_HTML = "compare.html"
-
-
-def _same_setup(name: str, a: RunItems, b: RunItems) -> list[str]:
-    """Why ``name`` in ``a`` and ``b`` is not the same measure: companion files that differ
-    raise (the items paired by id would not be the same questions or truths); settings that
-    differ (a variant, a parser) are returned, to be said beside the numbers."""
-    sa, sb = a.setup.get(name), b.setup.get(name)
-    if not sa or not sb:
-        return []
-    if sa["files"] != sb["files"]:
-        raise ConfigError(f"{a.path} and {b.path}: metric {name} read different companion files "
-                          f"(questions, ground truth or annotations: sha256 differ), so items "
-                          f"paired by id are not the same questions; audit both against the same "
-                          f"files to compare them")
-    return [f"{k}: {sa['settings'].get(k)!r} in A, {sb['settings'].get(k)!r} in B"
-            for k in sorted(set(sa["settings"]) | set(sb["settings"]))
-            if sa["settings"].get(k) != sb["settings"].get(k)]
 
 
 def _statistics(name: str, width: int, info: Mapping[str, Any] | None = None
@@ -105,12 +94,13 @@ def _clean(x: Any) -> Any:
 
 
 def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
-                    confidence: float, info_a: Mapping[str, Any] | None = None,
-                    info_b: Mapping[str, Any] | None = None
-                    ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Each run's statistics as that run computed them (``info_a``, ``info_b``: a POPE run with
-    lmms-eval's parser has lmms-eval's definitions, the other run may not), over the paired
-    items."""
+                    confidence: float, runs: tuple[RunItems, RunItems]
+                    ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+    """Each run's statistics as that run computed them (its info: a POPE run with lmms-eval's
+    parser has lmms-eval's definitions, the other run may not), over the paired items, those
+    read off the items' lines too (:func:`~halluscope.compare_groups.item_statistics`); and
+    ``metric.statistic`` -> why one of those is left out."""
+    info_a, info_b = (run.info.get(name) for run in runs)
     keys = sorted(set(a) & set(b))
     width = len(next(iter(a.values()))[0])
     stats_a = _statistics(name, width, info_a)
@@ -119,24 +109,34 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
         log.warning("compare: metric %s: its statistics cannot be recomputed from the items "
                     "(they depend on how the run was set up, or the columns differ); left out",
                     name)
-        return {}, []
-    one_side = sorted(set(stats_a) ^ set(stats_b))
-    if one_side:
-        log.warning("compare: metric %s: %s computed by one run only (its settings differ); "
-                    "left out", name, ", ".join(one_side))
+        return {}, [], {}
+    one_side = {f"{name}.{s}": f"computed by run {'AB'[s in stats_b]} only (its settings "
+                               f"differ: {name}'s variant or parser)"
+                for s in sorted(set(stats_a) ^ set(stats_b))}     # (said by the caller)
     xa = np.asarray([a[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     xb = np.asarray([b[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     units = joined_units(keys, a, b)
     weights = replicate_weights(units, n_boot, seed) if n_boot and keys else None
     common = {"n_paired": len(keys), "only_a": len(set(a) - set(b)),
               "only_b": len(set(b) - set(a)), "clusters": len(set(units))}
+    # paired answers not known to be whole (cut at the token limit, an unknown finish reason)
+    unfinished = {side: sum(items[k][2].get("finish_reason") is not None for k in keys)
+                  for side, items in (("a", a), ("b", b))}
+    if any(unfinished.values()):
+        common["unfinished"] = unfinished
     cluster_of = np.unique(units, return_inverse=True)[1].reshape(-1) if keys else None
     out: dict[str, dict[str, Any]] = {}
     for stat_name in (s for s in stats_a if s in stats_b):
         out[f"{name}.{stat_name}"] = _entry(stats_a[stat_name], stats_b[stat_name], xa, xb,
                                            weights, dict(common), n_boot, confidence,
                                            cluster_of)
-    return out, _changed(name, stats_a, stats_b, keys, a, b)
+    extra, left = item_statistics(name, *runs, a, b, keys)
+    left.update(one_side)
+    for stat_name, r in extra.items():
+        out[f"{name}.{stat_name}"] = _entry((r.stat, r.columns), (r.stat, r.columns), r.xa, r.xb,
+                                           weights, dict(common), n_boot, confidence,
+                                           cluster_of)
+    return out, _changed(name, stats_a, stats_b, keys, a, b), left
 
 
 def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, tuple[str, ...]],
@@ -152,7 +152,12 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
     va, vb = (_side_value(s, c, x, n_keys) for s, c, x in
               ((stat, columns, xa), (stat_b, columns_b, xb)))
     entry = {"a": va, "b": vb, "diff": None if va is None or vb is None else _clean(vb - va),
-             **entry, "higher_is_better": stat.higher_is_better}
+             **entry, "higher_is_better": stat.higher_is_better,
+             **({} if stat.direction else {"direction": False})}
+    why = {side: _why_no_value(s, c, x, n_keys) for side, v, s, c, x in
+           (("a", va, stat, columns, xa), ("b", vb, stat_b, columns_b, xb)) if v is None}
+    if why:         # said beside the entry, and by a gate on it
+        entry["why_no_value"] = why
     if stat.bounds is not None:         # a difference of two values in [lo, hi]
         lo, hi = stat.bounds
         entry["diff_bounds"] = [lo - hi, hi - lo]
@@ -214,6 +219,19 @@ def _side_value(stat: Statistic, columns: tuple[str, ...], x: np.ndarray,
     return value
 
 
+def _why_no_value(stat: Statistic, columns: tuple[str, ...], x: np.ndarray, n_keys: int) -> str:
+    """Why one side of an entry has no value (:func:`_side_value`)."""
+    if n_keys == 0:
+        return "no item pairs"
+    sums = x.sum(axis=0)
+    own = stat.why_none({c: sums[i] for i, c in enumerate(columns)}) if stat.why_none else None
+    if own:
+        return own
+    if stat.unit_columns and not units_over(stat, columns, sums, n_keys):
+        return f"over no {' or '.join(stat.unit_columns)} among the {n_keys} paired items"
+    return f"undefined over the {n_keys} paired items"
+
+
 def _primary(stats: Mapping[str, tuple[Statistic, tuple[str, ...]]]) -> tuple[str, Any] | None:
     for stat_name, (stat, columns) in stats.items():
         if not stat.count and stat.direction:
@@ -260,6 +278,9 @@ class Comparison:
     metrics: dict[str, dict[str, Any]]
     changed: list[dict[str, Any]] = field(default_factory=list)
     left_out: dict[str, str] = field(default_factory=dict)   # metric (or metric.statistic) -> why
+    #: the runs' answers not known to be whole (``a``, ``b``: :func:`finish_of`) and what that
+    #: means for B − A (``note``); empty where both read only whole answers, alike
+    finish: dict[str, Any] = field(default_factory=dict)
 
     def item_changes(self) -> dict[str, str]:
         """Item -> how its verdict changed, each item once however many metrics scored it:
@@ -302,16 +323,20 @@ class Comparison:
             if entry.get("ambiguous_pairs"):
                 notes.setdefault(f"p:{metric}", f"{metric}: {entry['ambiguous_pairs']}")
             if entry.get("unpaired"):
-                notes.setdefault(f"u:{key}", entry["unpaired"])
+                notes.setdefault(f"u:{entry['unpaired']}", entry["unpaired"])  # said once
             if entry.get("bootstrap_differs"):
                 notes.setdefault(f"b:{metric}",
                                  _bootstrap_note(metric, entry["bootstrap_differs"]))
-        return self.setup_notes() + list(notes.values())
+            if entry.get("why_no_value"):     # a gate on it fails, saying the same
+                notes[f"v:{key}"] = f"{key} has no difference{no_value(entry)}"
+        finish = [self.finish["note"]] if self.finish.get("note") else []
+        return self.setup_notes() + finish + list(notes.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "metrics": self.metrics,
                 "changed": self.change_counts(),
-                **({"left_out": self.left_out} if self.left_out else {})}
+                **({"left_out": self.left_out} if self.left_out else {}),
+                **({"finish": self.finish} if self.finish else {})}
 
 
 @dataclass
@@ -371,7 +396,7 @@ def _check_pairs(a: RunItems, b: RunItems, pairs: Mapping[str, tuple[dict, dict,
 def _said(name: str, base: RunItems, other: RunItems) -> tuple[list[str], list[str]]:
     """How ``name`` was scored otherwise in the two runs (settings; bootstrap), said in the
     log as well as returned."""
-    differ = _same_setup(name, base, other)
+    differ = same_setup(name, base, other)
     if differ:
         log.warning("compare: %s was scored with other settings in the two runs (%s): "
                     "each run's numbers are its own, so B − A mixes the change of "
@@ -415,19 +440,26 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
             log.warning("compare: metric %s left out: %s", name, left_out[name])
             continue
         a_items, b_items, unclear = aligned or align(base.metrics[name], other.metrics[name])
+        clash = truth_clash(name, a_items, b_items)
+        if clash:       # as other companion files are refused: not the same questions
+            raise ConfigError(f"{base.path} and {other.path}: {clash}")
         if unclear:
             log.warning("compare: metric %s: %s", name, unclear)
         unpaired, unclear = (unclear, None) if aligned else (None, unclear)
-        entries, moved = _compare_metric(name, a_items, b_items, n_boot=n_boot, seed=seed,
-                                         confidence=confidence, info_a=base.info.get(name),
-                                         info_b=other.info.get(name))
+        entries, moved, skipped = _compare_metric(name, a_items, b_items, n_boot=n_boot,
+                                                  seed=seed, confidence=confidence,
+                                                  runs=(base, other))
         for entry in entries.values() if unpaired else ():     # the questions left out
             entry["unpaired"] = unpaired
         if not entries:     # said in the log by _compare_metric; listed, never dropped
             left_out[name] = _not_recomputed(name, base, other)
             continue
-        grouped, skipped = _grouped_entries(name, base, other, n_boot, seed, confidence)
+        grouped, more = _grouped_entries(name, base, other, n_boot, seed, confidence)
         entries.update(grouped)
+        skipped.update(more)
+        skipped.update(_not_compared(name, entries.keys() | skipped.keys(), base, other))
+        for key, why in skipped.items():
+            log.warning("compare: %s left out: %s", key, why)
         left_out.update(skipped)
         for entry in entries.values():
             entry.update({"setup_differs": differ} if differ else {},
@@ -440,7 +472,29 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
         why = "".join(f"; {name}: {reason}" for name, reason in left_out.items())
         raise ConfigError(f"{base.path} and {other.path} share no metric to compare{why}")
     _check_pairs(base, other, pairs)
-    return Comparison(str(base.path), str(other.path), metrics, changed, left_out)
+    note = finish_note(base, other)
+    if note:
+        log.warning("compare: %s", note)
+    return Comparison(str(base.path), str(other.path), metrics, changed, left_out,
+                      {"a": base.finish, "b": other.finish, "note": note} if note else {})
+
+
+def _not_compared(name: str, known: Any, *runs: RunItems) -> dict[str, str]:
+    """``metric.statistic`` -> why, for each statistic of ``name`` in a run's results.json that
+    is not ``known`` (compared, or left out for a reason of its own), so that nothing a run
+    reports drops out in silence (and a gate on it says why)."""
+    from halluscope.metrics.base import declared
+    said = getattr(declared(name), "NOT_PAIRED", None) or {}
+    out = {}
+    for run in runs:
+        for stat, res in (run.summaries.get(name) or {}).items():
+            key = f"{name}.{stat}"
+            if isinstance(res, Mapping) and "value" in res and key not in known | out.keys():
+                out[key] = (f"{run.path / 'results.json'} reports it, but compare does not "
+                            f"recompute it over the paired items: "
+                            + (said.get(stat) or "it is no sum over the items compare reads")
+                            + "; each run's value is in its results.json")
+    return out
 
 
 def _not_recomputed(name: str, base: RunItems, other: RunItems) -> str:
@@ -465,11 +519,8 @@ def _grouped_entries(name: str, base: RunItems, other: RunItems, n_boot: int, se
     """The entries of ``name``'s statistics over groups of items (HallusionBench's fAcc, qAcc,
     easy / hard qAcc: :mod:`halluscope.compare_groups`), each group a paired row whose unit is its question
     set; and ``metric.statistic`` -> why one is left out."""
-    paired, left = paired_groups(name, base, other)
-    for key, why in left.items():
-        log.warning("compare: %s left out: %s", key, why)
+    paired, left = paired_groups(name, base, other)       # (left: said by the caller)
     out = {}
-    side = (GROUP_SHARE, GROUP_COLUMNS)
     for p in paired:
         if p.unpaired:
             log.warning("compare: %s", p.unpaired)
@@ -477,6 +528,7 @@ def _grouped_entries(name: str, base: RunItems, other: RunItems, n_boot: int, se
         common = {"n_paired": len(p.keys), "only_a": p.only_a, "only_b": p.only_b,
                   "clusters": len(set(p.units)), "paired_by": p.what}
         cluster_of = np.unique(p.units, return_inverse=True)[1].reshape(-1)
+        side = (GROUP_SHARE if p.direction else GROUP_SHARE_UNDIRECTED, GROUP_COLUMNS)
         out[p.key] = _entry(side, side, p.xa, p.xb, weights, common, n_boot, confidence,
                             cluster_of)
         if p.unpaired:
@@ -506,75 +558,6 @@ def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
 
 # diff_value and diff_gate_failures live in halluscope/gates/diff.py (imported above, and
 # re-exported: halluscope.comparison.diff_gate_failures is where callers find them)
-
-
-# --- HTML ------------------------------------------------------------------------------------
-
-def _fmt(x: Any, count: bool = False, sign: str = "") -> str:
-    """A value of compare.html: a count whole, a statistic to 4 places; ``sign="+"`` for a
-    difference (a value of A or B is no difference, and carries no sign)."""
-    if x is None:
-        return "–"
-    if not isinstance(x, (int, float)):
-        return html.escape(str(x))
-    return f"{x:{sign}.0f}" if count else f"{x:{sign}.4f}"   # a count whole, every digit
-
-
-def render_html(result: CompareResult) -> str:
-    """compare.html: per comparison, the metric table and the items that changed verdict."""
-    parts = ["<!doctype html><meta charset='utf-8'><title>halluscope compare</title>",
-             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:3px 8px}.better{background:#e6ffe6}"
-             ".worse{background:#ffe6e6}pre{white-space:pre-wrap;max-width:60em}</style>"]
-    for comp in result.comparisons:
-        parts.append(f"<h1>{html.escape(comp.b)} vs {html.escape(comp.a)}</h1>")
-        parts += [f"<p class='worse'><b>Warning:</b> {html.escape(note)}</p>"
-                  for note in comp.notes()]
-        parts.append("<table><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th>"
-                     "<th>interval</th><th>paired</th><th>only A</th><th>only B</th></tr>")
-        for key, e in comp.metrics.items():
-            ci = e.get("ci")
-            ci_text = (f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else
-                       html.escape(e.get("ci_note", "–")))
-            count = bool(e.get("count"))
-            parts.append(f"<tr><td>{html.escape(key)}</td><td>{_fmt(e['a'], count)}</td>"
-                         f"<td>{_fmt(e['b'], count)}</td><td>{_fmt(e['diff'], count, '+')}</td>"
-                         f"<td>{ci_text}</td>"
-                         f"<td>{e['n_paired']}</td><td>{e['only_a']}</td><td>{e['only_b']}</td>"
-                         "</tr>")
-        parts.append("</table>")
-        parts.extend(_changed_html(comp))
-    return "\n".join(parts)
-
-
-def _changed_html(comp: Comparison) -> list[str]:
-    """The items that changed verdict, each once (counted as :meth:`Comparison.item_changes`),
-    with every metric verdict that moved and its evidence."""
-    parts = []
-    kinds = comp.item_changes()
-    if kinds:       # what moved, as each metric counts it (a POPE answer is right or wrong)
-        parts.append("<p>An item's value is each metric's first directional statistic on it "
-                     "(a caption's CHAIR, a POPE answer's accuracy); each change below names "
-                     "it, A's value → B's.</p>")
-    for change, title in (("worse", "worse in B than in A"),
-                          ("better", "better in B than in A"),
-                          ("mixed", "better by one metric, worse by another")):
-        keys = [k for k, kind in kinds.items() if kind == change]
-        if change == "mixed" and not keys:
-            continue
-        parts.append(f"<h2 class='{change}'>{title} ({len(keys)})</h2>")
-        for key in keys:
-            parts.append(f"<div class='{change}'><h3>{html.escape(key)}</h3>")
-            for c in (c for c in comp.changed if c["key"] == key):
-                parts.append(f"<h4 class='{c['change']}'>{html.escape(c['metric'])}."
-                             f"{html.escape(c['statistic'])}: {c['a']:g} → {c['b']:g} "
-                             f"({c['change']})</h4>")
-                for side in ("item_a", "item_b"):
-                    parts.append(f"<b>{side[-1].upper()}</b><pre>"
-                                 f"{html.escape(json.dumps(c[side], indent=1, default=str))}"
-                                 f"</pre>")
-            parts.append("</div>")
-    return parts
 
 
 __all__ = ["compare", "CompareResult", "Comparison", "diff_value", "diff_gate_failures",

@@ -89,13 +89,13 @@ def _original(rows: list[dict]) -> dict:
     try:
         stats = utils.yes_ratio_stats(data)
         out.update(yes_no_pct_diff=stats["diff"], yes_no_fp_ratio=stats["fp"])
-    except (ZeroDivisionError, ValueError, TypeError, KeyError) as exc:
+    except (ZeroDivisionError, ValueError, TypeError, KeyError, OverflowError) as exc:
         out.update(yes_no_pct_diff=exc, yes_no_fp_ratio=exc)
         try:        # which of the two divides by zero: the diff is computed first
             n = len(data)
             yes = sum(int(int(i["correct"]) == int(i["gt_answer"])) for i in data)
             out["yes_no_pct_diff"] = yes / n - sum(int(i["gt_answer"]) for i in data) / n
-        except (ZeroDivisionError, ValueError, TypeError, KeyError):
+        except (ZeroDivisionError, ValueError, TypeError, KeyError, OverflowError):
             pass
     try:
         fig = utils.get_eval_fig(data)
@@ -179,10 +179,11 @@ def test_no_figure_has_no_consistency_shares(tmp_path):
         assert m[name]["why_no_value"] == NO_FIGURE and m[name]["n"] == 0
 
 
-@pytest.mark.parametrize("bad", ["yes", "", None])
+@pytest.mark.parametrize("bad", ["yes", "", None, float("inf")])
 def test_a_truth_utils_py_cannot_read_leaves_the_bias_without_a_value(bad, tmp_path):
     """utils.py reads gt_answer with int() after printing the leaderboard: it stops there. The
-    bias has no value (the row named); aAcc and the consistency shares are unchanged."""
+    bias has no value (the row named); aAcc and the consistency shares are unchanged. An
+    infinite gt_answer (1e400 in the JSON) was an internal error (OverflowError, exit 3)."""
     rows = _grid(CASES["mixed"])
     rows[3]["gt_answer"] = bad
     theirs = _original(rows)
@@ -192,7 +193,7 @@ def test_a_truth_utils_py_cannot_read_leaves_the_bias_without_a_value(bad, tmp_p
         assert "1 decided question(s) have no gt_answer 1 (Yes) or 0 (No)" in \
             m[name]["why_no_value"] and "VD_illusion_0, figure 1, question 1" in \
             m[name]["why_no_value"]
-    assert isinstance(theirs["yes_no_pct_diff"], (ValueError, TypeError))
+    assert isinstance(theirs["yes_no_pct_diff"], (ValueError, TypeError, OverflowError))
     _check(m, theirs)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 import pytest
@@ -57,18 +58,19 @@ def test_rows_the_original_never_scores_are_bad_records_naming_the_field(variant
     figure_id int() cannot read ended the audit with exit 3."""
     rows = [_row(), _row(fig="1"), _row(fig="2", question=None), _row(fig="3", category=None),
             _row(cat="VS", sub="chart", fig="x"), _row(cat="VS", sub="chart", fig=None),
-            _row(cat="VS", sub="chart", fig="0.0"), _row(cat="VD", fig="x")]
+            _row(cat="VS", sub="chart", fig="0.0"), _row(cat="VS", sub="chart", fig=math.inf),
+            _row(cat="VD", fig="x")]
     del rows[1]["gt_answer_details"]
     rows[3]["category"] = None
-    path = _write(tmp_path / "a.jsonl", rows)
+    path = _write(tmp_path / "a.jsonl", rows)      # (inf: 'Infinity', as 1e400 reads)
     metric = HallusionBenchMetric(variant=variant, judge=_NoJudge(), n_boot=0)
     found = []
-    for record in list(iter_records(path))[1:7]:
+    for record in list(iter_records(path))[1:8]:
         with pytest.raises(RecordError) as info:
             metric.score(record)
         found.append((info.value.location.line, info.value.location.field))
     assert found == [(2, "gt_answer_details"), (3, "question"), (4, "category"),
-                     (5, "figure_id"), (6, "figure_id"), (7, "figure_id")]
+                     (5, "figure_id"), (6, "figure_id"), (7, "figure_id"), (8, "figure_id")]
 
 
 def test_bad_rows_are_listed_and_never_reach_the_judge(tmp_path):

@@ -80,7 +80,8 @@ def test_hand_worked_facc_and_qacc_differences(tmp_path):
         assert cmp.metrics[f"hallusionbench.{stat}"]["a"] == res_a[stat]["value"]
         assert cmp.metrics[f"hallusionbench.{stat}"]["b"] == res_b[stat]["value"]
     assert diff_value(cmp, "diff.hallusionbench.qacc") == 0.5
-    assert cmp.comparisons[0].left_out == {}
+    # a partial file: only the count of unanswered questions is left out, saying why
+    assert list(cmp.comparisons[0].left_out) == ["hallusionbench.unanswered"]
 
 
 def _many_sets(seed: int, model: str, n_sets=14) -> tuple[list[dict], dict]:
@@ -322,6 +323,8 @@ def test_a_missing_row_pairs_the_rest_and_is_said(tmp_path, caplog):
             "1 question(s) only in A (such as 'VS_chart_2_1_1_1'); 0 question(s) only in B; A and "
             "B are over the 7 questions both runs answer once")
     assert aacc["unpaired"] == said and said in caplog.text and said in comp.notes()
+    assert comp.notes().count(said) == 1        # once, however many statistics it concerns
+    assert comp.metrics["hallusionbench.unverifiable"]["unpaired"] == said
     assert "ambiguous_pairs" not in aacc
 
 

@@ -168,7 +168,7 @@ def _compared(result: Any, name: str, metric: Any, threshold: float, which: str 
     """``(the value or bound compared, None)``, or ``(None, why it cannot be compared)``: no
     value, a value over no units, no interval for a bound, an undefined bound."""
     if not _defined(metric.value):
-        problem = (f"{name} has no value (n = {metric.n}): {_why_undefined(metric)}, so the "
+        problem = (f"{name} has no value (n = {metric.n}): {why_undefined(metric)}, so the "
                    f"threshold {threshold:g} cannot be checked")
         reasons = (getattr(result, "unscored", None) or {}).get(name.split(".", 1)[0])
         if reasons:
@@ -420,7 +420,7 @@ def _why_no_interval(metric: Any) -> str:
     return "bootstrap disabled with n_boot=0"
 
 
-def _why_undefined(metric: Any) -> str:
+def why_undefined(metric: Any) -> str:
     """Why a statistic has no value: its metric's reason, nothing scored, or a ratio over
     nothing."""
     if getattr(metric, "why_no_value", None):
@@ -458,12 +458,15 @@ def _why_unchecked(name: str, metric: Any, entry: Mapping[str, Any] | None,
                 f"`pytest --halluscope-update-baseline` (or halluscope.gates.baseline."
                 f"write_baseline)")
     if base is None:
-        return f"the baseline value of {name} in {where} is undefined"
+        why = entry.get("why_no_value")
+        return (f"the baseline value of {name} in {where} is undefined"
+                + (f" ({why})" if isinstance(why, str) and why else ""))
     if entry.get("n") == 0 and isinstance(entry.get("value"), float):
         return (f"the baseline value {_fmt(base)} of {name} in {where} is computed over no "
                 f"units (n = 0), which is no measurement to compare with")
     if not _defined(metric.value):
-        return f"{name} is undefined now (n = {metric.n}); the baseline has {_fmt(base)}"
+        return (f"{name} has no value now (n = {metric.n}): {why_undefined(metric)}; the "
+                f"baseline has {_fmt(base)}")
     if _over_no_units(metric):      # as check_threshold: a default, never a measurement
         return (f"{name} = {_fmt(metric.value)} is computed over no units (n = 0) now, so it "
                 f"cannot be compared with the baseline {_fmt(base)}")

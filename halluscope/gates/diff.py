@@ -61,9 +61,18 @@ def _diff_value(metrics: Mapping[str, Any], name: str) -> float:
         return entry["diff"]
     if not entry.get("ci"):
         why = "a count" if entry.get("count") else entry.get("ci_note", "none was computed")
-        raise NoInterval(f"diff.{key} (B − A) has no interval ({why}), so a gate on its "
-                         f"{bound} bound cannot hold")
+        raise NoInterval(f"diff.{key} (B − A) has no interval ({why}{no_value(entry)}), so a "
+                         f"gate on its {bound} bound cannot hold")
     return entry["ci"][1 if bound == "upper" else 0]
+
+
+def no_value(entry: Mapping[str, Any]) -> str:
+    """Which side of ``entry`` has no value and why (its ``why_no_value``), as said after a
+    reason; ``""`` where both have one."""
+    why = entry.get("why_no_value")
+    if not isinstance(why, Mapping) or not why:
+        return ""
+    return "".join(f"; {side.upper()} has no value: {text}" for side, text in sorted(why.items()))
 
 
 def too_few_paired(paired: int, n_a: int, n_b: int) -> bool:
@@ -193,8 +202,10 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
                 failures.append(f"{label}{exc}")
                 continue
             if value is None or (isinstance(value, float) and math.isnan(value)):
-                failures.append(f"{label}{name} has no value (undefined over the paired "
-                                f"items), so the gate cannot hold")
+                entry = metrics[name[len("diff."):].partition("@")[0]]
+                failures.append(f"{label}{name} has no value ("
+                                + (no_value(entry)[2:] or "undefined over the paired items")
+                                + "), so the gate cannot hold")
             elif worse(value, limit):
                 count = metrics[name[len("diff."):].partition("@")[0]].get("count")
                 shown = f"{value:+.0f}" if count else f"{value:+.4f}"    # a count is whole
@@ -203,4 +214,4 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
 
 
 __all__ = ["Gates", "NoInterval", "check_diff_gates", "diff_gate_failures", "diff_value",
-           "too_few_paired"]
+           "no_value", "too_few_paired"]

@@ -64,11 +64,10 @@ holding both the figures and the pairs, so fAcc and qAcc resample whole units; e
 weights are drawn from its key (``question_set:<set>``) and the seed by
 :mod:`halluscope.metrics.draws`, so any sharding gives the same interval; ``info.bootstrap``
 names the unit and counts the sets. Another ``--cluster-by`` is refused (exit 2). ``compare``
-pairs the questions (aAcc, the unverifiable count) by their row, visual_input included
-(:func:`question_identity`), and resamples their sets; fAcc, qAcc and easy / hard qAcc are over
-figures and pairs, which no one row carries, so compare rebuilds those from the runs' items (the
-payload's ``key``, ``category`` and ``visual_input``, the unit's set, the ``model:`` group) and
-pairs them figure by figure and pair by pair (:meth:`compare_groups`).
+pairs questions (aAcc, the unverifiable count, the Yes/No bias from the payload's ``gt_answer``)
+by their row, visual_input included (:func:`question_identity`), resampling their sets; it
+rebuilds fAcc, qAcc, easy / hard qAcc and the consistency shares figure by figure and pair by
+pair (:meth:`compare_groups`).
 
 visual_input: utils.py names a question ``<category>_<subcategory>_<set>_<figure>_<question>``
 (asserted once) and groups figures and pairs without it, as VLMEvalKit does, whose rows are told
@@ -89,10 +88,12 @@ import numpy as np
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSummary
 from halluscope.metrics.draws import block_replicates
-from halluscope.metrics.hallusionbench_bias import bias_scores, truth_of
+from halluscope.metrics.hallusionbench_bias import (BIAS_COLUMNS, BIAS_PAIRED, bias_row,
+                                                    bias_scores, items_tallies,
+                                                    question_truth, truth_of)
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
-    UNIT_PREFIX, Unit, check_row_ids, coverage, easy_and_hard, expected_total, group_tallies,
-    lone_pairs, question_identity, units_from_items, warn_coverage)
+    NOT_PAIRED, UNIT_PREFIX, Unit, check_row_ids, coverage, easy_and_hard, expected_total,
+    group_tallies, lone_pairs, question_identity, warn_coverage)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
@@ -111,8 +112,7 @@ _SOURCES = {"vlmevalkit": "open-compass/VLMEvalKit@e8e78f0 (keyword extraction)"
 CORRECTNESS = "hallusionbench_correctness"
 #: The benchmark's questions (metrics/benchmarks/hallusionbench.toml: HallusionBench.json has
 #: 1,129; VLMEvalKit's rows leave out the 178 asked without a figure).
-EXPECTED_QUESTIONS = {"original": 1129, "refined": 1129, "vlmevalkit": 951,
-                      "vlmevalkit-v0.2": 951}
+EXPECTED_QUESTIONS = {"original": 1129, "refined": 1129, "vlmevalkit": 951, "vlmevalkit-v0.2": 951}
 
 
 # -- parsers ---------------------------------------------------------------------------------
@@ -246,8 +246,7 @@ def _scores(units: list[Unit], n_boot: int, seed: int, confidence: float,
 
 
 def _set_ratios(reps: np.ndarray, col: int) -> np.ndarray:
-    """The replicates of column ``col`` over column ``col + 1`` (a replicate with no unit is
-    undefined)."""
+    """The replicates of column ``col`` over column ``col + 1`` (undefined with no unit)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return reps[:, col] / reps[:, col + 1]
 
@@ -284,43 +283,43 @@ class HallusionBenchMetric(Metric):
         super().__init__(**kw)
 
     #: What ``compare`` rebuilds from the items and pairs group by group: statistic -> its
-    #: groups (:meth:`compare_groups`, :mod:`halluscope.compare_groups`); easy / hard qAcc
-    #: only where the variant reports them (the original's and refined).
+    #: groups (:meth:`compare_groups`); the last four only where the variant reports them.
     GROUPED: ClassVar[dict[str, str]] = {
         "facc": "figures", "qacc": "question pairs",
         "easy_qacc": "easy question pairs (no figure or the original)",
-        "hard_qacc": "hard question pairs (edited figures)"}
+        "hard_qacc": "hard question pairs (edited figures)",
+        "consistency_inconsistent": "figures", "consistency_wrong": "figures"}
+    #: Of those, the statistics with no better direction; what compare does not pair, and why
+    UNDIRECTED: ClassVar[frozenset] = frozenset({"consistency_inconsistent", "consistency_wrong"})
+    NOT_PAIRED: ClassVar[dict[str, str]] = NOT_PAIRED
 
     @classmethod
     def statistics_for(cls, info) -> dict[str, Statistic] | None:
         """aAcc and the unverifiable count (:data:`PAIRED`): sums over questions, which
-        compare pairs one by one and resamples by question set (each item's unit). fAcc, qAcc
-        and easy / hard qAcc are over whole figures and question pairs, which no question's
-        row carries: compare rebuilds those from the items (:meth:`compare_groups`)."""
+        compare pairs one by one and resamples by question set (each item's unit); the
+        groups' statistics it rebuilds from the items (:meth:`compare_groups`)."""
         return dict(cls.PAIRED)
 
     @classmethod
     def compare_groups(cls, info, scored) -> dict[str, dict[str, tuple[str, int, int, str]]]:
-        """fAcc's figures and qAcc's question pairs of a run, rebuilt from its items.jsonl
-        lines (``scored``: row, unit, line; :func:`units_from_items`) and tallied as the audit
-        tallies them (:func:`group_tallies`), and for the variants that report them the easy
-        and hard qAcc's pairs (over the questions on no figure or the original / on an edited
-        one, tallied apart as :func:`hallusionbench_scores` does): statistic -> key -> (whose
-        answers, right, counted, the question set's bootstrap key). ValueError where the lines
-        cannot say."""
+        """What compare pairs group by group, rebuilt from a run's items.jsonl lines as the
+        audit tallies them (:func:`~halluscope.metrics.hallusionbench_bias.items_tallies`):
+        statistic -> key -> (whose answers, right, counted, the question set's bootstrap key).
+        ValueError where the lines cannot say."""
         variant = info.get("variant")
         if variant not in VARIANTS:
             raise ValueError(f"its results.json names no hallusionbench variant "
                              f"(info.variant: {variant!r})")
-        units = units_from_items(scored, variant in KEYWORD_VARIANTS)
-        whole = variant == "refined"
-        tallies = dict(zip(("facc", "qacc"), group_tallies(units, whole)))
-        if variant not in KEYWORD_VARIANTS:
-            for stat, part in easy_and_hard(units):
-                tallies[stat] = group_tallies(part, whole)[1]
-        return {stat: {k: (part, right, counted, set_key(cluster))
-                       for k, (part, right, counted, cluster) in table.items()}
-                for stat, table in tallies.items()}
+        return items_tallies(scored, variant in KEYWORD_VARIANTS, variant == "refined")
+
+    @classmethod
+    def compare_item_statistics(cls, info) -> tuple[tuple[str, ...], dict[str, Statistic]]:
+        """The statistics compare pairs question by question from rows it reads off each
+        items.jsonl line (:meth:`compare_item_row`): the judged variants' Yes/No bias."""
+        judged = info.get("variant") in VARIANTS and info.get("variant") not in KEYWORD_VARIANTS
+        return BIAS_COLUMNS, (dict(BIAS_PAIRED) if judged else {})
+
+    compare_item_row, compare_truth = staticmethod(bias_row), staticmethod(question_truth)
 
     @classmethod
     def compare_identity(cls, item) -> tuple[str, str]:
@@ -426,9 +425,10 @@ class HallusionBenchMetric(Metric):
                                                 record.response or "", part)
             stem = f"{cat}_{sub}_{set_id}"
             figure = None if (cat == "VS" and fig == "0") else f"{part}|{stem}_{fig}"
+            payload["gt_answer"] = record.metadata.get("gt_answer")   # compare's bias reads it
             unit = Unit(stem, figure, f"{part}|{stem}_{qid}", correct,
                         (cat, f"{cat}_{sub}", *by), visual == "2", part, (fig, qid),
-                        truth=truth_of(record.metadata.get("gt_answer")))
+                        truth=truth_of(payload["gt_answer"]))
         payload["correct"] = correct
         payload["_unit"] = unit
         return ItemScore(payload=payload, row=(1.0, float(bool(correct)), float(correct is None),

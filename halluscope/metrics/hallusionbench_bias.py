@@ -30,14 +30,19 @@ and qAcc only, and a number it never prints would be reported under its name.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from halluscope.metrics.draws import block_replicates
-from halluscope.metrics.hallusionbench_units import UNIT_PREFIX, Unit, group_tallies
+from halluscope.metrics.hallusionbench_units import (UNIT_PREFIX, GroupTally, Unit,
+                                                     easy_and_hard, group_tallies,
+                                                     units_from_items)
 from halluscope.metrics.intervals import decide_interval
-from halluscope.metrics.stats import MIN_UNITS, NO_ITEM_COUNTED, MetricResult
+from halluscope.metrics.stats import (MIN_UNITS, NO_ITEM_COUNTED, MetricResult, Statistic,
+                                      rate, ratio)
 
 #: The statistics this module adds, in the order they are reported.
 BIAS_STATISTICS = ("yes_no_pct_diff", "yes_no_fp_ratio", "consistency_inconsistent",
@@ -61,7 +66,7 @@ def truth_of(value: Any) -> bool | None:
         return None
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):    # (an infinite float: 1e400 in JSON)
         return None
     return {1: True, 0: False}.get(number)
 
@@ -79,20 +84,36 @@ def _counts(units: list[Unit], whole_only: bool) -> tuple[list[str], np.ndarray]
         row[_TRUE] += u.truth
         row[_WRONG] += not u.correct
         row[_WRONG_NO] += not u.correct and not u.truth
+    shares = consistency_tallies(units, whole_only)
+    for key, (_, inconsistent, counted, cluster) in shares["consistency_inconsistent"].items():
+        if not counted:
+            continue
+        row = counts[index[cluster]]
+        row[_F] += 1
+        row[_F_INC] += inconsistent
+        row[_F_WRONG] += shares["consistency_wrong"][key][1]
+    return clusters, counts
+
+
+def consistency_tallies(units: list[Unit], whole_only: bool) -> dict[str, dict[str, GroupTally]]:
+    """Each figure's tally for the two consistency shares, by its key: (whose answers,
+    inconsistent -- some but not all of its questions right -- or all wrong (0/1), counted
+    (0/1), its question set). Counted as fAcc counts a figure, except that an incomplete one
+    is left out even where it holds a wrong answer (:func:`group_tallies` with
+    ``determined=False``). The audit sums these; ``compare`` pairs them figure by figure."""
     members: dict[str, list[Unit]] = {}
     for u in units:
         if u.figure is not None:
             members.setdefault(u.figure, []).append(u)
-    for key, (_, _, counted, cluster) in group_tallies(
+    out: dict[str, dict[str, GroupTally]] = {"consistency_inconsistent": {},
+                                             "consistency_wrong": {}}
+    for key, (part, _, counted, cluster) in group_tallies(
             units, whole_only, determined=False)[0].items():
-        if not counted:
-            continue
         right = sum(bool(u.correct) for u in members[key])
-        row = counts[index[cluster]]
-        row[_F] += 1
-        row[_F_INC] += 0 < right < len(members[key])
-        row[_F_WRONG] += right == 0
-    return clusters, counts
+        flags = (0 < right < len(members[key]), right == 0)
+        for stat, flag in zip(out, flags):
+            out[stat][key] = (part, int(bool(counted and flag)), int(counted), cluster)
+    return out
 
 
 def _missing_truth(units: list[Unit]) -> str | None:
@@ -145,6 +166,91 @@ def bias_scores(units: list[Unit], n_boot: int = 0, seed: int = 0, confidence: f
     return out
 
 
+#: A question's row for the Yes/No bias in ``compare`` (:func:`bias_row`): decided with a
+#: truth read, read as Yes, truth Yes, wrong, wrong on a No truth, decided with no truth read.
+BIAS_COLUMNS = ("decided", "read_yes", "truth_yes", "wrong", "wrong_no", "no_truth")
+
+
+def _with_truths(value_of):
+    """``value_of(sums)``, NaN (no value) where a decided question has no truth to read, as
+    :func:`bias_scores` gives none there."""
+    def fn(sums):
+        value = np.asarray(value_of(sums), dtype=float)
+        out = np.where(np.asarray(sums["no_truth"]) > 0, np.nan, value)
+        return out if out.ndim else float(out)
+    return fn
+
+
+#: Pct Diff and FP Ratio as sums over questions (:data:`BIAS_COLUMNS`), which ``compare``
+#: pairs question by question as it pairs aAcc's: the same value as :func:`bias_scores`.
+BIAS_PAIRED: dict[str, Statistic] = {
+    "yes_no_pct_diff": Statistic(_with_truths(lambda s: ratio(s["read_yes"], s["decided"])
+                                              - ratio(s["truth_yes"], s["decided"])),
+                                 bounds=(-1.0, 1.0), units="decided", direction=False,
+                                 why_none=lambda s: _why_none(s, "decided", NO_DECIDED)),
+    "yes_no_fp_ratio": dataclasses.replace(
+        rate(_with_truths(lambda s: ratio(s["wrong_no"], s["wrong"])), units="wrong",
+             proportion=True, direction=False),
+        why_none=lambda s: _why_none(s, "wrong", NO_WRONG))}
+
+
+def _why_none(sums, units: str, none: str) -> str | None:
+    """Why a bias statistic over the paired questions has no value (:data:`BIAS_PAIRED`)."""
+    if float(np.sum(sums["no_truth"])):
+        return (f"{int(np.sum(sums['no_truth']))} decided question(s) have no gt_answer 1 "
+                f"(Yes) or 0 (No); utils.py's yes_ratio_stats reads every row's with int()")
+    return none if not float(np.sum(sums[units])) else None
+
+
+def bias_row(row: Sequence[float], item: Mapping[str, Any]) -> list[float]:
+    """The :data:`BIAS_COLUMNS` row of an items.jsonl line (``row``: its hallusionbench row,
+    questions, correct, unverifiable, decided), its truth read from the payload's
+    ``gt_answer`` as utils.py reads it. ValueError where the payload does not keep it (a run
+    audited before it did)."""
+    payload = item.get("hallusionbench")
+    if not isinstance(payload, Mapping) or "gt_answer" not in payload:
+        where = item.get("source") or f"item {item.get('id')!r}"
+        raise ValueError(f"{where}: its hallusionbench payload does not keep the question's "
+                         f"gt_answer (the Yes/No bias needs each question's truth); it was "
+                         f"audited by an earlier halluscope: audit it again to compare it")
+    if not row[3]:      # undecided: left out, as from aAcc
+        return [0.0] * len(BIAS_COLUMNS)
+    truth, right = truth_of(payload["gt_answer"]), bool(row[1])
+    if truth is None:
+        return [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+    return [1.0, float(right == truth), float(truth), float(not right),
+            float(not right and not truth), 0.0]
+
+
+def items_tallies(scored: Sequence[tuple[Sequence[float], Any, Mapping[str, Any]]],
+                  keyword: bool, whole_only: bool) -> dict[str, dict[str, GroupTally]]:
+    """What ``compare`` pairs group by group, rebuilt from a run's items.jsonl lines
+    (``scored``: row, unit, line; :func:`units_from_items`) and tallied as the audit tallies
+    them: fAcc's figures and qAcc's question pairs (:func:`group_tallies`) and, for the judged
+    variants (not ``keyword``), easy / hard qAcc's pairs and the consistency shares' figures
+    (:func:`consistency_tallies`): statistic -> key -> (whose answers, right, counted, the
+    question set's bootstrap key). ValueError where the lines cannot say."""
+    units = units_from_items(scored, keyword)
+    tallies = dict(zip(("facc", "qacc"), group_tallies(units, whole_only)))
+    if not keyword:
+        for stat, part in easy_and_hard(units):
+            tallies[stat] = group_tallies(part, whole_only)[1]
+        tallies.update(consistency_tallies(units, whole_only))
+    return {stat: {k: (part, right, counted, UNIT_PREFIX + cluster)
+                   for k, (part, right, counted, cluster) in table.items()}
+            for stat, table in tallies.items()}
+
+
+def question_truth(item: Mapping[str, Any]) -> Any:
+    """The truth an items.jsonl line's question was scored against, as its payload keeps it
+    (``gt_answer``; VLMEvalKit's rows: ``answer``), which ``compare`` checks alike in both
+    runs for each paired question; ``None`` where the line does not keep one."""
+    payload = item.get("hallusionbench")
+    if not isinstance(payload, Mapping):
+        return None
+    return payload.get("gt_answer", payload.get("answer"))
+
+
 def _bounds(proportion: bool) -> tuple[float, float]:
     return (0.0, 1.0) if proportion else (-1.0, 1.0)
 
@@ -160,4 +266,5 @@ def _value(sums: np.ndarray, num: tuple[int, ...], den: int):
     return float(got) if np.ndim(got) == 0 else got
 
 
-__all__ = ["BIAS_STATISTICS", "bias_scores", "truth_of"]
+__all__ = ["BIAS_COLUMNS", "BIAS_PAIRED", "BIAS_STATISTICS", "bias_row", "bias_scores",
+           "consistency_tallies", "items_tallies", "question_truth", "truth_of"]

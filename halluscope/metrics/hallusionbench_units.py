@@ -249,6 +249,12 @@ def _visual_input(payload: Mapping[str, Any]) -> str | None:
     return visual if isinstance(visual, str) else None
 
 
+#: What ``compare`` does not pair, and why (said in its ``left_out``).
+NOT_PAIRED = {"unanswered": "a count of the benchmark's questions a run has no answer to "
+                            "(info.coverage), not a sum over items, so it has no paired "
+                            "difference; the questions one run answers and the other does not "
+                            "are counted in each statistic's only_a / only_b"}
+
 UNIT_PREFIX = "question_set:"
 """The resampling unit's key: ``question_set:<category>_<subcategory>_<set>`` (VLMEvalKit's rows:
 ``<l2-category>_<set>``), from which :mod:`~halluscope.metrics.draws` draws its weights."""
@@ -320,7 +326,7 @@ def _whole(value: Any) -> bool:
         return True
     try:
         int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):      # (1e400 in the JSON: infinite)
         return False
     return True
 

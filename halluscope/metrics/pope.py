@@ -57,7 +57,7 @@ import bisect
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
@@ -172,6 +172,7 @@ class PopeMetric(Metric):
     }
     #: VLMEvalKit's (``POPE_rating``'s ``cal_f1_score``): halluscope's, an undefined ratio 0.
     vlmevalkit_statistics = _zero_when_undefined(statistics)
+    COMPARE_TRUTH: ClassVar[tuple[str, str]] = ("pope", "label")   # compare checks it alike
 
     @classmethod
     def statistics_for(cls, info: Mapping[str, Any]) -> dict[str, Statistic] | None:

@@ -102,6 +102,9 @@ class Statistic:
     units: str | tuple[str, ...] | None = None
     direction: bool = True
     proportion: bool = False
+    #: Why the value is undefined, from the column sums, where "undefined over the items" would
+    #: not say (HallusionBench's Yes/No bias: a question with no truth to read); ``None``: none.
+    why_none: Callable[[Mapping[str, Any]], str | None] | None = None
 
     @property
     def unit_columns(self) -> tuple[str, ...]:

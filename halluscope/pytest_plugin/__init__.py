@@ -26,15 +26,13 @@ Options (group ``halluscope``; each also an ini key, e.g. ``halluscope_outputs``
     ``--halluscope-baseline``, ``--halluscope-update-baseline``, ``--halluscope-tolerance``,
     ``--halluscope-offline``, ``--halluscope-cache-dir``, ``--halluscope-report``.
 
-Offline mode (``--halluscope-offline``) sets ``HALLUSCOPE_OFFLINE=1`` for the session and
-``options["offline"] = True`` in every audit's config: model and judge adapters answer from their
-cache only, and a missing answer fails the test with a message naming the model and the cache.
-It is decided by the flag, else ``$HALLUSCOPE_OFFLINE`` when set, else ``halluscope_offline``.
+Offline mode (``--halluscope-offline``; else ``$HALLUSCOPE_OFFLINE``, else the ini key) sets
+``HALLUSCOPE_OFFLINE=1`` and ``options["offline"] = True`` in every audit's config: adapters
+answer from their cache only, and a missing answer fails the test naming the model and cache.
 
-Results: a ``halluscope`` section in the terminal summary (audited metrics, every assertion),
-JUnit XML properties (``halluscope.<metric>`` values and ``halluscope.<kind>.<metric>``
-assertions), an optional JSON report; under pytest-xdist the workers send their records to the
-controller, which prints and writes the merged result.
+Results: a ``halluscope`` section in the terminal summary (audited metrics, answers cut short,
+every assertion), JUnit XML properties, an optional JSON report; under pytest-xdist the workers
+send their records to the controller, which prints and writes the merged result.
 """
 
 from __future__ import annotations
@@ -172,6 +170,7 @@ class GateSession:
         # the report is a file CI uploads: the audit's keywords (a ray_address with its
         # password, an api_key in an option) leave redacted, as the run sheet's do
         from halluscope.redact import redact_mapping
+        from halluscope.report.console import finish_facts
         self.audits[key] = {
             "key": key[:12], "inputs": inputs,
             "overrides": redact_mapping({k: str(v) if isinstance(v, Path) else v
@@ -180,6 +179,8 @@ class GateSession:
             "n_items": len(result.items), "n_errors": len(result.errors),
             "unscored": {k: list(v) for k, v in result.unscored.items()},
             "out": str(out) if out else None, "workers": [self.worker] if self.worker else [],
+            # answers cut short or of an unknown finish reason, said beside the numbers
+            "finish": [f"{n:,} answer(s) {what}: {how}" for n, what, how in finish_facts(result)],
         }
 
     # -- baseline
@@ -201,7 +202,7 @@ class GateSession:
         check_name(name)
         tol = checked_tolerance(self.settings.tolerance if tolerance is None else tolerance)
         if self.settings.update_baseline:
-            from halluscope.gates.assertions import over_no_units
+            from halluscope.gates.assertions import over_no_units, why_undefined
             from halluscope.gates.baseline import baseline_entry
             metric = result.get(name)
             entry = baseline_entry(result, name)   # a value over no units is a default, not one
@@ -217,9 +218,9 @@ class GateSession:
                 else "below", limit=None, tolerance=tol,
                 message=(clash or f"{name}: recorded {entry['value']} into "
                          f"{self.settings.baseline}") if recorded else
-                f"{name}: has no value (n={metric.n}), so nothing was recorded into "
-                f"{self.settings.baseline}; a baseline of a missing value would pass every "
-                f"later run")
+                f"{name}: has no value (n={metric.n}: {why_undefined(metric)}), so nothing "
+                f"was recorded into {self.settings.baseline}; a baseline of a missing value "
+                f"would pass every later run")
             outcome = replace(outcome, passed=recorded and clash is None)
             self.observe(outcome)
             if not outcome.passed:
@@ -365,6 +366,8 @@ class GateSession:
             for name, reasons in audit.get("unscored", {}).items():
                 tr.write_line(shown(f"    {name} scored nothing: {'; '.join(reasons)}"),
                               red=True, bold=True)
+            for line in audit.get("finish", ()):
+                tr.write_line(shown(f"    {line}"), yellow=True, bold=True)
             for name, entry in audit["metrics"].items():
                 if isinstance(entry.get("value"), int) and "ci" not in entry:
                     continue  # counts (tp, fp, ...) are in results.json

@@ -1,0 +1,80 @@
+"""compare.html: per comparison of :func:`halluscope.comparison.compare`, the metric table
+(a statistic with no value shows why), the warnings said beside it, and the items that changed
+verdict with their evidence; every text from a run (model answers, paths, notes) escaped."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+def _fmt(x: Any, count: bool = False, sign: str = "") -> str:
+    """A value of compare.html: a count whole, a statistic to 4 places; ``sign="+"`` for a
+    difference (a value of A or B is no difference, and carries no sign)."""
+    if x is None:
+        return "–"
+    if not isinstance(x, (int, float)):
+        return html.escape(str(x))
+    return f"{x:{sign}.0f}" if count else f"{x:{sign}.4f}"   # a count whole, every digit
+
+
+def render_html(result: Any) -> str:
+    """compare.html: per comparison, the metric table and the items that changed verdict."""
+    parts = ["<!doctype html><meta charset='utf-8'><title>halluscope compare</title>",
+             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:3px 8px}.better{background:#e6ffe6}"
+             ".worse{background:#ffe6e6}pre{white-space:pre-wrap;max-width:60em}</style>"]
+    for comp in result.comparisons:
+        parts.append(f"<h1>{html.escape(comp.b)} vs {html.escape(comp.a)}</h1>")
+        parts += [f"<p class='worse'><b>Warning:</b> {html.escape(note)}</p>"
+                  for note in comp.notes()]
+        parts += [f"<p class='worse'><b>Left out:</b> {html.escape(key)}: {html.escape(why)}</p>"
+                  for key, why in comp.left_out.items()]
+        parts.append("<table><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th>"
+                     "<th>interval</th><th>paired</th><th>only A</th><th>only B</th></tr>")
+        for key, e in comp.metrics.items():
+            ci = e.get("ci")
+            ci_text = (f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else
+                       html.escape(e.get("ci_note", "–")))
+            count = bool(e.get("count"))
+            parts.append(f"<tr><td>{html.escape(key)}</td><td>{_fmt(e['a'], count)}</td>"
+                         f"<td>{_fmt(e['b'], count)}</td><td>{_fmt(e['diff'], count, '+')}</td>"
+                         f"<td>{ci_text}</td>"
+                         f"<td>{e['n_paired']}</td><td>{e['only_a']}</td><td>{e['only_b']}</td>"
+                         "</tr>")
+        parts.append("</table>")
+        parts.extend(_changed_html(comp))
+    return "\n".join(parts)
+
+
+def _changed_html(comp: Any) -> list[str]:
+    """The items that changed verdict, each once (counted as :meth:`Comparison.item_changes`),
+    with every metric verdict that moved and its evidence."""
+    parts = []
+    kinds = comp.item_changes()
+    if kinds:       # what moved, as each metric counts it (a POPE answer is right or wrong)
+        parts.append("<p>An item's value is each metric's first directional statistic on it "
+                     "(a caption's CHAIR, a POPE answer's accuracy); each change below names "
+                     "it, A's value → B's.</p>")
+    for change, title in (("worse", "worse in B than in A"),
+                          ("better", "better in B than in A"),
+                          ("mixed", "better by one metric, worse by another")):
+        keys = [k for k, kind in kinds.items() if kind == change]
+        if change == "mixed" and not keys:
+            continue
+        parts.append(f"<h2 class='{change}'>{title} ({len(keys)})</h2>")
+        for key in keys:
+            parts.append(f"<div class='{change}'><h3>{html.escape(key)}</h3>")
+            for c in (c for c in comp.changed if c["key"] == key):
+                parts.append(f"<h4 class='{c['change']}'>{html.escape(c['metric'])}."
+                             f"{html.escape(c['statistic'])}: {c['a']:g} → {c['b']:g} "
+                             f"({c['change']})</h4>")
+                for side in ("item_a", "item_b"):
+                    parts.append(f"<b>{side[-1].upper()}</b><pre>"
+                                 f"{html.escape(json.dumps(c[side], indent=1, default=str))}"
+                                 f"</pre>")
+            parts.append("</div>")
+    return parts
+
+
+__all__ = ["render_html"]

@@ -161,16 +161,21 @@ class Checkpoints:
     def entry(self, mark: dict, tally: Any, finish: Any) -> ChunkEntry:
         """The entry of the chunk ``mark`` names (``file``, ``chunk``, ``lines``, ``sizes`` and
         the state the pass keeps: ``extra``), but for the items written up to it (filled in on
-        the writer's thread). Taken once the chunk is folded, before the next one is scored."""
+        the writer's thread). Taken once the chunk is folded, before the next one is scored.
+        Nothing changes here (an interrupt inside may take it again): :meth:`taken` says it
+        was handed over."""
         unit_names = getattr(self.metric, "_unit_names", None)
         new_names = list(unit_names.names[self.names_done:]) if unit_names is not None else []
-        self.names_done += len(new_names)
         problems = tally.problems[self.problems_done:]
-        self.problems_done = len(tally.problems)
         return ChunkEntry(mark["file"], mark["chunk"], mark["lines"], mark["sizes"],
                           self.chunk_bytes, -1, None, new_names, problems,
                           snapshot(self.metric, self.names, tally, finish, mark["extra"]),
                           self.fold)
+
+    def taken(self, entry: ChunkEntry) -> None:
+        """``entry`` is handed to the journal: its unit names and bad records are journaled."""
+        self.names_done += len(entry.names)
+        self.problems_done += len(entry.problems)
 
 
 class ResumePlan:

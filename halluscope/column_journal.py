@@ -75,11 +75,29 @@ def state_names(metric: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+class BadState(ValueError):
+    """A journaled state that :func:`snapshot` cannot have written (:meth:`ResumePlan.restore`
+    refuses the resume, naming the journal)."""
+
+
+def _unpacked(packed: Any, size: Any) -> np.ndarray:
+    """The ``size`` flags :func:`numpy.packbits` packed into ``packed``; :class:`BadState`
+    unless ``packed`` holds exactly those bits (``count`` beyond them would make numpy pad
+    with zeros: a crafted journal could ask for any amount of memory)."""
+    if type(packed) is not np.ndarray or packed.dtype != np.uint8 or packed.ndim != 1 or \
+            type(size) is not int or size < 0 or len(packed) != (size + 7) // 8:
+        raise BadState(f"expected the packed flags of a unit set, got {type(packed).__name__} "
+                       f"of {getattr(packed, 'shape', '?')} for {size!r} flags")
+    return np.unpackbits(packed, count=size).astype(bool)
+
+
 def _unit_set(names: UnitNames, packed: np.ndarray, size: int) -> UnitSet:
     """A :class:`UnitSet` of ``names`` whose flags are ``packed`` (:func:`numpy.packbits`)."""
+    if type(names) is not UnitNames:
+        raise BadState(f"expected the unit names of a unit set, got {type(names).__name__}")
     units = UnitSet.__new__(UnitSet)
     units.names = names
-    units._flags = np.unpackbits(packed, count=size).astype(bool)
+    units._flags = _unpacked(packed, size)
     units._n = int(np.count_nonzero(units._flags))
     return units
 
@@ -89,7 +107,7 @@ def _answered(packed: np.ndarray, size: int) -> Any:
     (:func:`numpy.packbits`)."""
     from halluscope.metrics.pope_coverage import Answered
     answered = Answered.__new__(Answered)
-    answered._flags = np.unpackbits(packed, count=size).astype(bool)
+    answered._flags = _unpacked(packed, size)
     answered._n = int(np.count_nonzero(answered._flags))
     return answered
 
@@ -199,8 +217,14 @@ class ResumePlan:
         for entry in self.entries:
             names.names.extend(entry.names)
         names.numbers = {name: i for i, name in enumerate(names.names)}
-        data = _StateUnpickler(io.BytesIO(self.last.state), self.path, names,
-                               self.modules).load()
+        try:
+            data = _StateUnpickler(io.BytesIO(self.last.state), self.path, names,
+                                   self.modules).load()
+            _check_state(data, state_names(metric))
+        except (BadState, pickle.UnpicklingError, EOFError) as exc:
+            raise ConfigError(f"{self.path}: cannot resume: its last chunk's state is not one "
+                              f"halluscope writes ({exc}); run without --resume to start "
+                              f"again") from None
         for key, value in data.pop("metric").items():
             setattr(metric, key, value)
         for key, value in data.pop("tally").items():
@@ -227,6 +251,24 @@ class ResumePlan:
                        "journal (the state after the last one, and the items written up to it, "
                        "checked by their sha256), not read or scored again; the rest was "
                        "scored as in an uninterrupted run"}
+
+
+_EXTRA = frozenset({"reader", "apart", "mixing"})
+"""What a state holds beside the metric's, the tallies' and the finish screen's (the pass's)."""
+
+
+def _check_state(data: Any, names: tuple[str, ...]) -> None:
+    """:class:`BadState` unless ``data`` has the shape :func:`snapshot` gives: only the
+    metric's state attributes (``names``) and the tallies' fields are ever set from it."""
+    if type(data) is not dict or set(data) != {"metric", "tally", "finish"} | _EXTRA:
+        raise BadState(f"expected the keys metric, tally, finish, {', '.join(sorted(_EXTRA))}")
+    if type(data["metric"]) is not dict or not set(data["metric"]) <= set(names):
+        extra = sorted(set(data["metric"]) - set(names)) if type(data["metric"]) is dict else []
+        raise BadState(f"expected the metric's state attributes, got {extra or 'another type'}")
+    if type(data["tally"]) is not dict or set(data["tally"]) != set(_TALLY):
+        raise BadState(f"expected the tallies {', '.join(_TALLY)}")
+    if type(data["finish"]) is not tuple or len(data["finish"]) != 2:
+        raise BadState("expected the finish screen's two counts")
 
 
 def fold_options(cfg: Any) -> dict[str, Any]:

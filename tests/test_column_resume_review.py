@@ -12,6 +12,7 @@ import pytest
 
 import halluscope.column_journal as column_journal
 from halluscope.errors import ConfigError
+from halluscope.journal import ChunkEntry
 from halluscope.metrics.pope import PopeMetric
 from halluscope.metrics.unit_sets import UnitNames
 from test_column_resume import (_answers, _audit, _interrupted_then_resumed, _outputs,
@@ -31,3 +32,78 @@ def test_an_interrupt_while_a_chunk_entry_is_taken_resumes_alike(tmp_path, monke
                                           "snapshot", nth)
     assert result.runsheet["execution"]["resumed"]["chunks_from_the_journal"] >= nth - 1
     assert len(result.errors) == 3
+
+
+class _Call:
+    """Pickles as a call of ``fn`` with ``args`` (what a crafted journal may hold)."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
+
+
+def _load_state(raw: bytes, tmp_path):
+    unpickler = column_journal._StateUnpickler(io.BytesIO(raw), tmp_path / "j", UnitNames(),
+                                               frozenset())
+    return unpickler.load()
+
+
+@pytest.mark.parametrize("args", [
+    (np.zeros(1, np.uint8), 10 ** 15),       # (numpy would pad: any amount of memory)
+    (np.zeros(1, np.uint8), -1), (np.zeros(4, np.uint8), 3), ([0, 1], 16),
+    (np.zeros(2, np.int64), 16), (np.zeros((1, 1), np.uint8), 8)])
+def test_a_crafted_unit_set_is_refused_without_allocating(tmp_path, args):
+    """The unit sets' reconstructors, which the state unpickler calls, accept only the packed
+    flags :func:`numpy.packbits` gives for the count named."""
+    for raw in (pickle.dumps(_Call(column_journal._unit_set, UnitNames(), *args)),
+                pickle.dumps(_Call(column_journal._answered, *args))):
+        with pytest.raises(column_journal.BadState):
+            _load_state(raw, tmp_path)
+    with pytest.raises(column_journal.BadState, match="unit names"):
+        _load_state(pickle.dumps(_Call(column_journal._unit_set, 7, np.zeros(1, np.uint8), 8)),
+                    tmp_path)
+
+
+def test_the_unit_sets_written_are_read_back(tmp_path):
+    from halluscope.metrics.unit_sets import UnitSet
+    names = UnitNames()
+    units = UnitSet(names, [f"u{i}" for i in range(13)])
+    out = io.BytesIO()
+    column_journal._StatePickler(out, names).dump(units)
+    back = column_journal._StateUnpickler(io.BytesIO(out.getvalue()), tmp_path / "j", names,
+                                          frozenset()).load()
+    assert back._flags.tolist() == units._flags.tolist() and back._n == 13
+
+
+def _crafted(tmp_path, monkeypatch, key, value):
+    """An audit stopped after 2 chunks whose journaled states hold ``value`` under ``key``
+    (``"metric.n_boot"``: in the metric's)."""
+    answers = _answers(tmp_path)
+    out = tmp_path / "out"
+    real = column_journal._StatePickler.dump
+
+    def dump(self, data):
+        where, _, name = key.rpartition(".")
+        (data[where] if where else data)[name] = value
+        real(self, data)
+
+    with monkeypatch.context() as mp:
+        mp.setattr(column_journal._StatePickler, "dump", dump)
+        _raise_at(mp, PopeMetric, "score_columns", 3)
+        with pytest.raises(KeyboardInterrupt):
+            _audit(answers, out)
+    return answers, out
+
+
+@pytest.mark.parametrize("key, value", [
+    ("metric.n_boot", 3), ("metric.parser", "strict"), ("metric.__class__", ChunkEntry),
+    ("tally.problems", []), ("surplus", 1), ("finish", None)])
+def test_a_state_setting_what_is_not_state_is_refused(tmp_path, monkeypatch, key, value):
+    """Only the attributes the metric's ``reset`` assigns and the tallies' own fields are set
+    from a journal; anything else (a crafted or foreign journal) is refused as a usage error,
+    never set on the metric or raised as an internal error."""
+    answers, out = _crafted(tmp_path, monkeypatch, key, value)
+    with pytest.raises(ConfigError, match="state is not one halluscope writes"):
+        _audit(answers, out, resume=True)

@@ -107,3 +107,33 @@ def test_a_state_setting_what_is_not_state_is_refused(tmp_path, monkeypatch, key
     answers, out = _crafted(tmp_path, monkeypatch, key, value)
     with pytest.raises(ConfigError, match="state is not one halluscope writes"):
         _audit(answers, out, resume=True)
+
+
+def test_a_failed_write_of_items_journals_no_chunk_after_it(tmp_path, monkeypatch):
+    """A write of a chunk's items that fails on the writer's thread (raised on the main thread
+    only at a later hand-over) must not be followed by a chunk entry naming the file as it is:
+    before, the entry went out with that chunk's items missing, and the resume went on from
+    it, its items.jsonl short of them."""
+    import time
+
+    import halluscope.column_json as column_json
+    answers = _answers(tmp_path)
+    clean = tmp_path / "clean"
+    _audit(answers, clean)
+    out = tmp_path / "out"
+    real = column_json.Writer._parts
+    calls = {"n": 0}
+
+    def failing(self, lines, parts):
+        calls["n"] += 1
+        if calls["n"] == 3:         # (slow: the next entry is handed over before it fails)
+            time.sleep(0.5)
+            raise ValueError("stopped here by the test")
+        return real(self, lines, parts)
+
+    with monkeypatch.context() as mp:
+        mp.setattr(column_json.Writer, "_parts", failing)
+        with pytest.raises(ValueError):
+            _audit(answers, out)
+    _audit(answers, out, resume=True)
+    assert _outputs(out) == _outputs(clean)

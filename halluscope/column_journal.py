@@ -112,17 +112,38 @@ def _answered(packed: np.ndarray, size: int) -> Any:
     return answered
 
 
-class _StatePickler(pickle.Pickler):
-    """Pickles a state with ``names`` (the metric's :class:`UnitNames`) left out, to be given
-    back on loading, and each :class:`UnitSet` and ``Answered`` as its packed flags."""
+class OwnUnits(dict):
+    """A metric's ``_own_units`` (the ids :func:`~halluscope.metrics.units.unit_of` saw, each
+    with how many times) noting the ids it is given (``touched``): an entry journals only
+    those of its chunk (:attr:`ChunkEntry.own`), not the whole dict, which grows with the
+    items where units come from the records (``--cluster-by item``)."""
 
-    def __init__(self, fh: Any, names: Any):
+    def __init__(self, *args: Any):
+        super().__init__(*args)
+        self.touched: list[str] = []
+
+    def __setitem__(self, key: str, value: int) -> None:
+        self.touched.append(key)
+        super().__setitem__(key, value)
+
+    def __reduce__(self) -> Any:        # (pickled elsewhere as the dict it is)
+        return dict, (dict(self),)
+
+
+class _StatePickler(pickle.Pickler):
+    """Pickles a state with ``names`` (the metric's :class:`UnitNames`) and ``own`` (its
+    :class:`OwnUnits`) left out, to be given back on loading, and each :class:`UnitSet` and
+    ``Answered`` as its packed flags."""
+
+    def __init__(self, fh: Any, names: Any, own: Any = None):
         from halluscope.metrics.pope_coverage import Answered
         super().__init__(fh, protocol=pickle.HIGHEST_PROTOCOL)
-        self._names, self._answered = names, Answered
+        self._names, self._own, self._answered = names, own, Answered
 
     def persistent_id(self, obj: Any) -> str | None:
-        return "unit names" if obj is self._names and obj is not None else None
+        if obj is self._names and obj is not None:
+            return "unit names"
+        return "own units" if obj is self._own and obj is not None else None
 
     def reducer_override(self, obj: Any) -> Any:
         if type(obj) is UnitSet:
@@ -136,11 +157,14 @@ class _StateUnpickler(_JournalUnpickler):
     """The journal's restricted unpickler, admitting :data:`_STATE_GLOBALS` too and giving the
     unit names back."""
 
-    def __init__(self, fh: Any, path: Path, names: UnitNames, modules: frozenset[str]):
+    def __init__(self, fh: Any, path: Path, names: UnitNames, modules: frozenset[str],
+                 own: OwnUnits | None = None):
         super().__init__(fh, path, modules)
-        self._names = names
+        self._names, self._own = names, own
 
     def persistent_load(self, pid: Any) -> Any:
+        if pid == "own units" and self._own is not None:
+            return self._own
         if pid != "unit names":
             raise ConfigError(f"{self.path}: cannot resume: an unknown reference {pid!r} in "
                               f"the journal; run without --resume to start again")
@@ -160,7 +184,9 @@ def snapshot(metric: Any, names: tuple[str, ...], tally: Any, finish: Any, extra
             "tally": {k: getattr(tally, k) for k in _TALLY},
             "finish": (finish.kinds, finish.unrecognised), **extra}
     out = io.BytesIO()
-    _StatePickler(out, getattr(metric, "_unit_names", None)).dump(data)
+    own = getattr(metric, "_own_units", None)
+    _StatePickler(out, getattr(metric, "_unit_names", None),
+                  own if type(own) is OwnUnits else None).dump(data)
     return out.getvalue()
 
 
@@ -175,6 +201,13 @@ class Checkpoints:
         self.names_done = 0         # unit names journaled so far
         self.problems_done = 0      # bad records journaled so far
         self.plan: ResumePlan | None = None
+        self.note_own()
+
+    def note_own(self) -> None:
+        """Have the metric's ``_own_units`` note the ids it is given from now on."""
+        own = getattr(self.metric, "_own_units", None)
+        if isinstance(own, dict) and type(own) is not OwnUnits:
+            self.metric._own_units = OwnUnits(own)
 
     def entry(self, mark: dict, tally: Any, finish: Any) -> ChunkEntry:
         """The entry of the chunk ``mark`` names (``file``, ``chunk``, ``lines``, ``sizes`` and
@@ -185,15 +218,21 @@ class Checkpoints:
         unit_names = getattr(self.metric, "_unit_names", None)
         new_names = list(unit_names.names[self.names_done:]) if unit_names is not None else []
         problems = tally.problems[self.problems_done:]
+        own = getattr(self.metric, "_own_units", None)
+        touched = {k: own[k] for k in dict.fromkeys(own.touched)} \
+            if type(own) is OwnUnits else {}
         return ChunkEntry(mark["file"], mark["chunk"], mark["lines"], mark["sizes"],
                           self.chunk_bytes, -1, None, new_names, problems,
                           snapshot(self.metric, self.names, tally, finish, mark["extra"]),
-                          self.fold)
+                          self.fold, touched)
 
     def taken(self, entry: ChunkEntry) -> None:
         """``entry`` is handed to the journal: its unit names and bad records are journaled."""
         self.names_done += len(entry.names)
         self.problems_done += len(entry.problems)
+        own = getattr(self.metric, "_own_units", None)
+        if type(own) is OwnUnits:
+            own.touched.clear()     # (nothing is scored between the entry and here)
 
 
 class ResumePlan:
@@ -217,9 +256,15 @@ class ResumePlan:
         for entry in self.entries:
             names.names.extend(entry.names)
         names.numbers = {name: i for i, name in enumerate(names.names)}
+        own = OwnUnits()
+        for entry in self.entries:      # (in order: each id where it was first given)
+            if type(entry.own) is not dict:
+                raise ConfigError(f"{self.path}: cannot resume: a chunk entry's ids are not "
+                                  f"a dict; run without --resume to start again")
+            dict.update(own, entry.own)
         try:
             data = _StateUnpickler(io.BytesIO(self.last.state), self.path, names,
-                                   self.modules).load()
+                                   self.modules, own).load()
             _check_state(data, state_names(metric))
         except (BadState, pickle.UnpicklingError, EOFError) as exc:
             raise ConfigError(f"{self.path}: cannot resume: its last chunk's state is not one "

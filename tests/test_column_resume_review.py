@@ -137,3 +137,32 @@ def test_a_failed_write_of_items_journals_no_chunk_after_it(tmp_path, monkeypatc
             _audit(answers, out)
     _audit(answers, out, resume=True)
     assert _outputs(out) == _outputs(clean)
+
+
+def test_an_entry_journals_only_the_own_unit_ids_of_its_chunk(tmp_path, monkeypatch):
+    """Clustered by item, the metric's ``_own_units`` grows with the items: each entry holds
+    only the ids its chunk gave (before, its state held them all, and the journal grew with
+    the square of the file), and the resume puts them back in order, repeats counted."""
+    import halluscope.column_chunks as column_chunks
+    from test_column_lines import _rows, _write
+    monkeypatch.setattr(column_chunks, "CHUNK_BYTES", 40_000)
+    questions, lines = _rows(3_000, labels=True)
+    lines[2_000:2_000] = lines[100:110]         # (repeated ids: each another item)
+    answers = _write(tmp_path, lines, questions=questions)
+    options = {"questions": None, "cluster_by": "item"}
+    out = tmp_path / "out"
+    sizes = []
+    real = column_journal.snapshot
+    monkeypatch.setattr(column_journal, "snapshot",
+                        lambda *a: sizes.append(len(real(*a))) or real(*a))
+    with monkeypatch.context() as mp:
+        _raise_at(mp, PopeMetric, "score_columns", 8)
+        with pytest.raises(KeyboardInterrupt):
+            _audit(answers, out, **options)
+    assert len(sizes) >= 6
+    # the state grows by the unit sets' packed flags only (a bit a unit), not by the ids
+    assert sizes[5] - sizes[1] < 16_000, sizes    # (27,600 before: the ids too)
+    clean = tmp_path / "clean"
+    _audit(answers, clean, **options)
+    _audit(answers, out, resume=True, **options)
+    assert _outputs(out) == _outputs(clean)

@@ -19,8 +19,9 @@ state, to the bit. What changed in between is refused by the journal's header (i
 companion files, code) or by a chunk of another size; items that are not the journaled ones (or
 a chunk size that is not this run's) make the audit start afresh, with a warning.
 
-The state is pickled with the metric's unit names left out (:class:`_StatePickler`: only the
-names first seen in each chunk are journaled, with the chunk) and each unit set as its packed
+The state is pickled with the metric's unit names and own-unit ids left out
+(:class:`_StatePickler`: only the names first seen and the ids given in each chunk are
+journaled, with the chunk: :class:`OwnUnits`) and each unit set as its packed
 flags, so that an entry costs a few milliseconds however many images were seen; it is read back
 by the journal's restricted unpickler, which admits here only the state classes named in
 :data:`_STATE_GLOBALS` (none runs code when unpickled: ``tests/test_column_resume.py``).
@@ -410,5 +411,5 @@ def open_items(tmp_path: Path, items_path: Path, journal: Journal | None) -> Any
     return open(tmp_path, "w", encoding="utf-8")
 
 
-__all__ = ["Checkpoints", "ResumePlan", "fold_options", "open_items", "resume_plan", "snapshot",
-           "state_names"]
+__all__ = ["BadState", "Checkpoints", "OwnUnits", "ResumePlan", "fold_options", "open_items",
+           "resume_plan", "snapshot", "state_names"]

@@ -19,8 +19,9 @@ state, to the bit. What changed in between is refused by the journal's header (i
 companion files, code) or by a chunk of another size; items that are not the journaled ones (or
 a chunk size that is not this run's) make the audit start afresh, with a warning.
 
-The state is pickled with the metric's unit names left out (:class:`_StatePickler`: only the
-names first seen in each chunk are journaled, with the chunk) and each unit set as its packed
+The state is pickled with the metric's unit names and own-unit ids left out
+(:class:`_StatePickler`: only the names first seen and the ids given in each chunk are
+journaled, with the chunk: :class:`OwnUnits`) and each unit set as its packed
 flags, so that an entry costs a few milliseconds however many images were seen; it is read back
 by the journal's restricted unpickler, which admits here only the state classes named in
 :data:`_STATE_GLOBALS` (none runs code when unpickled: ``tests/test_column_resume.py``).
@@ -75,11 +76,29 @@ def state_names(metric: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+class BadState(ValueError):
+    """A journaled state that :func:`snapshot` cannot have written (:meth:`ResumePlan.restore`
+    refuses the resume, naming the journal)."""
+
+
+def _unpacked(packed: Any, size: Any) -> np.ndarray:
+    """The ``size`` flags :func:`numpy.packbits` packed into ``packed``; :class:`BadState`
+    unless ``packed`` holds exactly those bits (``count`` beyond them would make numpy pad
+    with zeros: a crafted journal could ask for any amount of memory)."""
+    if type(packed) is not np.ndarray or packed.dtype != np.uint8 or packed.ndim != 1 or \
+            type(size) is not int or size < 0 or len(packed) != (size + 7) // 8:
+        raise BadState(f"expected the packed flags of a unit set, got {type(packed).__name__} "
+                       f"of {getattr(packed, 'shape', '?')} for {size!r} flags")
+    return np.unpackbits(packed, count=size).astype(bool)
+
+
 def _unit_set(names: UnitNames, packed: np.ndarray, size: int) -> UnitSet:
     """A :class:`UnitSet` of ``names`` whose flags are ``packed`` (:func:`numpy.packbits`)."""
+    if type(names) is not UnitNames:
+        raise BadState(f"expected the unit names of a unit set, got {type(names).__name__}")
     units = UnitSet.__new__(UnitSet)
     units.names = names
-    units._flags = np.unpackbits(packed, count=size).astype(bool)
+    units._flags = _unpacked(packed, size)
     units._n = int(np.count_nonzero(units._flags))
     return units
 
@@ -89,22 +108,43 @@ def _answered(packed: np.ndarray, size: int) -> Any:
     (:func:`numpy.packbits`)."""
     from halluscope.metrics.pope_coverage import Answered
     answered = Answered.__new__(Answered)
-    answered._flags = np.unpackbits(packed, count=size).astype(bool)
+    answered._flags = _unpacked(packed, size)
     answered._n = int(np.count_nonzero(answered._flags))
     return answered
 
 
-class _StatePickler(pickle.Pickler):
-    """Pickles a state with ``names`` (the metric's :class:`UnitNames`) left out, to be given
-    back on loading, and each :class:`UnitSet` and ``Answered`` as its packed flags."""
+class OwnUnits(dict):
+    """A metric's ``_own_units`` (the ids :func:`~halluscope.metrics.units.unit_of` saw, each
+    with how many times) noting the ids it is given (``touched``): an entry journals only
+    those of its chunk (:attr:`ChunkEntry.own`), not the whole dict, which grows with the
+    items where units come from the records (``--cluster-by item``)."""
 
-    def __init__(self, fh: Any, names: Any):
+    def __init__(self, *args: Any):
+        super().__init__(*args)
+        self.touched: list[str] = []
+
+    def __setitem__(self, key: str, value: int) -> None:
+        self.touched.append(key)
+        super().__setitem__(key, value)
+
+    def __reduce__(self) -> Any:        # (pickled elsewhere as the dict it is)
+        return dict, (dict(self),)
+
+
+class _StatePickler(pickle.Pickler):
+    """Pickles a state with ``names`` (the metric's :class:`UnitNames`) and ``own`` (its
+    :class:`OwnUnits`) left out, to be given back on loading, and each :class:`UnitSet` and
+    ``Answered`` as its packed flags."""
+
+    def __init__(self, fh: Any, names: Any, own: Any = None):
         from halluscope.metrics.pope_coverage import Answered
         super().__init__(fh, protocol=pickle.HIGHEST_PROTOCOL)
-        self._names, self._answered = names, Answered
+        self._names, self._own, self._answered = names, own, Answered
 
     def persistent_id(self, obj: Any) -> str | None:
-        return "unit names" if obj is self._names and obj is not None else None
+        if obj is self._names and obj is not None:
+            return "unit names"
+        return "own units" if obj is self._own and obj is not None else None
 
     def reducer_override(self, obj: Any) -> Any:
         if type(obj) is UnitSet:
@@ -118,11 +158,14 @@ class _StateUnpickler(_JournalUnpickler):
     """The journal's restricted unpickler, admitting :data:`_STATE_GLOBALS` too and giving the
     unit names back."""
 
-    def __init__(self, fh: Any, path: Path, names: UnitNames, modules: frozenset[str]):
+    def __init__(self, fh: Any, path: Path, names: UnitNames, modules: frozenset[str],
+                 own: OwnUnits | None = None):
         super().__init__(fh, path, modules)
-        self._names = names
+        self._names, self._own = names, own
 
     def persistent_load(self, pid: Any) -> Any:
+        if pid == "own units" and self._own is not None:
+            return self._own
         if pid != "unit names":
             raise ConfigError(f"{self.path}: cannot resume: an unknown reference {pid!r} in "
                               f"the journal; run without --resume to start again")
@@ -142,7 +185,9 @@ def snapshot(metric: Any, names: tuple[str, ...], tally: Any, finish: Any, extra
             "tally": {k: getattr(tally, k) for k in _TALLY},
             "finish": (finish.kinds, finish.unrecognised), **extra}
     out = io.BytesIO()
-    _StatePickler(out, getattr(metric, "_unit_names", None)).dump(data)
+    own = getattr(metric, "_own_units", None)
+    _StatePickler(out, getattr(metric, "_unit_names", None),
+                  own if type(own) is OwnUnits else None).dump(data)
     return out.getvalue()
 
 
@@ -157,20 +202,38 @@ class Checkpoints:
         self.names_done = 0         # unit names journaled so far
         self.problems_done = 0      # bad records journaled so far
         self.plan: ResumePlan | None = None
+        self.note_own()
+
+    def note_own(self) -> None:
+        """Have the metric's ``_own_units`` note the ids it is given from now on."""
+        own = getattr(self.metric, "_own_units", None)
+        if isinstance(own, dict) and type(own) is not OwnUnits:
+            self.metric._own_units = OwnUnits(own)
 
     def entry(self, mark: dict, tally: Any, finish: Any) -> ChunkEntry:
         """The entry of the chunk ``mark`` names (``file``, ``chunk``, ``lines``, ``sizes`` and
         the state the pass keeps: ``extra``), but for the items written up to it (filled in on
-        the writer's thread). Taken once the chunk is folded, before the next one is scored."""
+        the writer's thread). Taken once the chunk is folded, before the next one is scored.
+        Nothing changes here (an interrupt inside may take it again): :meth:`taken` says it
+        was handed over."""
         unit_names = getattr(self.metric, "_unit_names", None)
         new_names = list(unit_names.names[self.names_done:]) if unit_names is not None else []
-        self.names_done += len(new_names)
         problems = tally.problems[self.problems_done:]
-        self.problems_done = len(tally.problems)
+        own = getattr(self.metric, "_own_units", None)
+        touched = {k: own[k] for k in dict.fromkeys(own.touched)} \
+            if type(own) is OwnUnits else {}
         return ChunkEntry(mark["file"], mark["chunk"], mark["lines"], mark["sizes"],
                           self.chunk_bytes, -1, None, new_names, problems,
                           snapshot(self.metric, self.names, tally, finish, mark["extra"]),
-                          self.fold)
+                          self.fold, touched)
+
+    def taken(self, entry: ChunkEntry) -> None:
+        """``entry`` is handed to the journal: its unit names and bad records are journaled."""
+        self.names_done += len(entry.names)
+        self.problems_done += len(entry.problems)
+        own = getattr(self.metric, "_own_units", None)
+        if type(own) is OwnUnits:
+            own.touched.clear()     # (nothing is scored between the entry and here)
 
 
 class ResumePlan:
@@ -194,8 +257,20 @@ class ResumePlan:
         for entry in self.entries:
             names.names.extend(entry.names)
         names.numbers = {name: i for i, name in enumerate(names.names)}
-        data = _StateUnpickler(io.BytesIO(self.last.state), self.path, names,
-                               self.modules).load()
+        own = OwnUnits()
+        for entry in self.entries:      # (in order: each id where it was first given)
+            if type(entry.own) is not dict:
+                raise ConfigError(f"{self.path}: cannot resume: a chunk entry's ids are not "
+                                  f"a dict; run without --resume to start again")
+            dict.update(own, entry.own)
+        try:
+            data = _StateUnpickler(io.BytesIO(self.last.state), self.path, names,
+                                   self.modules, own).load()
+            _check_state(data, state_names(metric))
+        except (BadState, pickle.UnpicklingError, EOFError) as exc:
+            raise ConfigError(f"{self.path}: cannot resume: its last chunk's state is not one "
+                              f"halluscope writes ({exc}); run without --resume to start "
+                              f"again") from None
         for key, value in data.pop("metric").items():
             setattr(metric, key, value)
         for key, value in data.pop("tally").items():
@@ -222,6 +297,24 @@ class ResumePlan:
                        "journal (the state after the last one, and the items written up to it, "
                        "checked by their sha256), not read or scored again; the rest was "
                        "scored as in an uninterrupted run"}
+
+
+_EXTRA = frozenset({"reader", "apart", "mixing"})
+"""What a state holds beside the metric's, the tallies' and the finish screen's (the pass's)."""
+
+
+def _check_state(data: Any, names: tuple[str, ...]) -> None:
+    """:class:`BadState` unless ``data`` has the shape :func:`snapshot` gives: only the
+    metric's state attributes (``names``) and the tallies' fields are ever set from it."""
+    if type(data) is not dict or set(data) != {"metric", "tally", "finish"} | _EXTRA:
+        raise BadState(f"expected the keys metric, tally, finish, {', '.join(sorted(_EXTRA))}")
+    if type(data["metric"]) is not dict or not set(data["metric"]) <= set(names):
+        extra = sorted(set(data["metric"]) - set(names)) if type(data["metric"]) is dict else []
+        raise BadState(f"expected the metric's state attributes, got {extra or 'another type'}")
+    if type(data["tally"]) is not dict or set(data["tally"]) != set(_TALLY):
+        raise BadState(f"expected the tallies {', '.join(_TALLY)}")
+    if type(data["finish"]) is not tuple or len(data["finish"]) != 2:
+        raise BadState("expected the finish screen's two counts")
 
 
 def fold_options(cfg: Any) -> dict[str, Any]:
@@ -318,5 +411,5 @@ def open_items(tmp_path: Path, items_path: Path, journal: Journal | None) -> Any
     return open(tmp_path, "w", encoding="utf-8")
 
 
-__all__ = ["Checkpoints", "ResumePlan", "fold_options", "open_items", "resume_plan", "snapshot",
-           "state_names"]
+__all__ = ["BadState", "Checkpoints", "OwnUnits", "ResumePlan", "fold_options", "open_items",
+           "resume_plan", "snapshot", "state_names"]

@@ -239,11 +239,21 @@ class Writer:
         self.sink, self.ahead, self.hasher = sink, ahead, hasher
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="halluscope-items")
         self._pending: list[Any] = []
+        self._failed = False    # a write failed (on the writer's thread): nothing is whole
 
     def _submit(self, fn: Any, *args: Any) -> None:
         while self._pending and (len(self._pending) >= self.ahead or self._pending[0].done()):
             self._pending.pop(0).result()
-        self._pending.append(self._pool.submit(fn, *args))
+        self._pending.append(self._pool.submit(self._run, fn, *args))
+
+    def _run(self, fn: Any, *args: Any) -> None:
+        """``fn(*args)`` on the writer's thread, noting that it failed (:meth:`after` then
+        calls nothing: the file lacks what it should hold)."""
+        try:
+            fn(*args)
+        except BaseException:
+            self._failed = True
+            raise
 
     @staticmethod
     def hashes(sink: Any) -> bool:
@@ -275,10 +285,13 @@ class Writer:
     def after(self, fn: Any) -> None:
         """Call ``fn(size, sha256)`` on the writer's thread once every write asked for before
         it is done: the bytes in the file by then (flushed to it) and their sha256 (``None``
-        without a hasher)."""
+        without a hasher). Not called once a write has failed (the failure is raised on the
+        main thread by a later call): the file is not what was asked for."""
         self._submit(self._after, fn)
 
     def _after(self, fn: Any) -> None:
+        if self._failed:
+            return
         self.sink.flush()
         raw = getattr(self.sink, "buffer", None)
         size = raw.tell() if raw is not None else self.sink.tell()

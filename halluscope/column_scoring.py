@@ -250,7 +250,12 @@ class _InOrder:
             return
         self.wait()
         points, journal = self.points, self.points.journal
-        entry, self.due = points.entry(self.due, self.tally, self.finish), None
+        # the entry is taken without changing anything, then the chunk marked done, then the
+        # names and bad records it lists counted as journaled: an interrupt anywhere in
+        # between either takes the whole entry again (on the way out) or journals nothing
+        entry = points.entry(self.due, self.tally, self.finish)
+        self.due = None
+        points.taken(entry)
         self.out.after(lambda size, digest: journal.append_chunk(
             replace(entry, items=size, items_sha256=digest)))
 

@@ -268,8 +268,10 @@ class ChunkEntry:
     with), the items written up to its end (``items``: their bytes, ``items_sha256``), the unit
     names first seen in it (``names``, in order) and the bad records it listed
     (``problems``), ``state``: what the metric, the tallies and the reader hold after it,
-    pickled (only the last entry's is kept when a journal is read back), and ``fold``: the
-    :data:`FOLD_ONLY` options that state was folded with (a resume must keep them)."""
+    pickled (only the last entry's is kept when a journal is read back), ``fold``: the
+    :data:`FOLD_ONLY` options that state was folded with (a resume must keep them), and
+    ``own``: the metric's own-unit ids given in the chunk, with their counts after it (the
+    state holds the rest of the metric's, not these: they grow with the items)."""
 
     file: int
     chunk: int
@@ -282,6 +284,7 @@ class ChunkEntry:
     problems: list = field(default_factory=list)
     state: bytes | None = None
     fold: dict = field(default_factory=dict)
+    own: dict = field(default_factory=dict)
 
 
 def judge_counters(metrics: list[Any]) -> list[tuple[int, Any]]:

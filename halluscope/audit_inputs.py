@@ -50,6 +50,31 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = ()) -> tuple[list[Path], 
     return expanded, manifest
 
 
+def given_settings(base: dict[str, Any], options: dict[str, Any]) -> set[str]:
+    """The settings given explicitly (in Python's ``config`` or as arguments and flags), whose
+    values replace a manifest's: each setting's name, and ``options.KEY`` for each key of an
+    ``options`` mapping, since the options are merged key by key (:func:`merge_settings`)."""
+    given = set(base) | {k for k, v in options.items() if v is not None}
+    given.discard("options")
+    for source in (base, options):
+        given |= {f"options.{k}" for k in (source.get("options") or {})}
+    return given
+
+
+def merge_settings(manifest: dict[str, Any], base: dict[str, Any],
+                   options: dict[str, Any]) -> dict[str, Any]:
+    """The audit's settings: a folder's ``manifest``, then ``base`` (a config object's), then
+    ``options`` (arguments and flags; ``None`` is not given), each replacing the one before;
+    ``options`` merged key by key. The ``options`` given on the command line replaced the
+    manifest's whole table: ``--offline`` or any ``--option`` dropped its ``complete_only``,
+    ``judge_base_url`` or ``claims_analytic`` without a word, and the numbers changed."""
+    merged = {**manifest, **base, **{k: v for k, v in options.items() if v is not None}}
+    tables = [t for source in (manifest, base, options) if (t := source.get("options")) is not None]
+    if len(tables) > 1 and all(isinstance(t, dict) for t in tables):   # else refused as given
+        merged["options"] = {k: v for t in tables for k, v in t.items()}
+    return merged
+
+
 def _merge_manifest(manifest: dict[str, Any], read: dict[str, Path], table: dict[str, Any],
                     folder: Path, given: frozenset[str]) -> None:
     """Add ``folder``'s manifest ``table`` to the defaults ``manifest`` (``read``: the folder
@@ -60,6 +85,9 @@ def _merge_manifest(manifest: dict[str, Any], read: dict[str, Path], table: dict
     ground truth or variant."""
     from halluscope.config import MANIFEST, key_line
     for key, value in table.items():
+        if key == "options" and isinstance(value, dict):
+            _merge_options(manifest, read, value, folder, given)
+            continue
         if key == "inputs" or key in given:
             continue
         if key in manifest and manifest[key] != value:
@@ -71,6 +99,27 @@ def _merge_manifest(manifest: dict[str, Any], read: dict[str, Path], table: dict
                 f"it for both, or audit the folders apart")
         manifest.setdefault(key, value)
         read.setdefault(key, folder)
+
+
+def _merge_options(manifest: dict[str, Any], read: dict[str, Path], table: dict[str, Any],
+                   folder: Path, given: frozenset[str]) -> None:
+    """:func:`_merge_manifest` of a manifest's ``options`` table, key by key: two folders may
+    set different options, not one option to two values."""
+    from halluscope.config import MANIFEST, key_line
+    merged = manifest.setdefault("options", {})
+    for key, value in table.items():
+        name = f"options.{key}"
+        if name in given:
+            continue
+        if key in merged and merged[key] != value:
+            where = [f"{f / MANIFEST}{f':{n}' if (n := key_line(f / MANIFEST, key)) else ''}"
+                     for f in (read[name], folder)]
+            raise ConfigError(
+                f"{where[1]}: {name}: {value!r} here, but {merged[key]!r} in {where[0]}: one "
+                f"audit takes one value; set it on the command line (or in Python) to choose "
+                f"it for both, or audit the folders apart")
+        merged.setdefault(key, value)
+        read.setdefault(name, folder)
 
 
 def _manifest_input(folder: Path, path: Path) -> Path:

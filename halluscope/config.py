@@ -321,8 +321,8 @@ def _check_manifest_values(path: Path, table: dict[str, Any], check_value: Value
     :class:`ConfigError` naming ``path``, the line and the key."""
     values = [(k, v, True) for k, v in table.items() if k not in given and k != "options"]
     options = table.get("options") if "options" not in given else None
-    if isinstance(options, dict):
-        values += [(k, v, False) for k, v in options.items()]
+    if isinstance(options, dict):       # (a key given explicitly: ``options.KEY``)
+        values += [(k, v, False) for k, v in options.items() if f"options.{k}" not in given]
     for key, value, setting in values:
         try:
             check_value(key, value, setting)

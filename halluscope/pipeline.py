@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from halluscope.audit_inputs import resolve_inputs
+from halluscope.audit_inputs import given_settings, merge_settings, resolve_inputs
 from halluscope.config import AuditConfig, validation_problems
 from halluscope.engine_choice import capped_workers, choose_workers, make_engine
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
@@ -409,8 +409,7 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     if records is not None:
         records = rows_of(records)        # DataFrames, datasets.Dataset, iterables of dicts
     if records is None:     # a folder's bad value, named by file and line before any work
-        paths, manifest = resolve_inputs(inputs, given=set(base) | {
-            k for k, v in options.items() if v is not None})
+        paths, manifest = resolve_inputs(inputs, given=given_settings(base, options))
         if out is not None:
             refuse_outputs_as_inputs(paths, out)
     custom: list[Metric] = []
@@ -424,7 +423,7 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     if "metric" in options and "metrics" not in options:     # audit(metric="chair") too
         options["metrics"] = options.pop("metric")
     _check_option_names(options)
-    merged = {**manifest, **base, **{k: v for k, v in options.items() if v is not None}}
+    merged = merge_settings(manifest, base, options)
     try:
         cfg = AuditConfig(**merged)
     except ValidationError as exc:

@@ -1,0 +1,99 @@
+"""A folder's ``halluscope.toml`` ``options`` table and the options given on the command line or
+in Python are merged key by key: an explicit option replaces the manifest's value of that key
+only. The explicit ``options`` used to replace the whole table, so ``--offline`` (or any
+``--option``) dropped the manifest's ``complete_only`` in silence and answers cut at the token
+limit were scored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import halluscope
+from halluscope.cli import EXIT_USAGE, app
+from halluscope.errors import ConfigError
+from tests.test_finish_reasons import _answers, _questions
+
+
+def _folder(root: Path, options: str, name: str = "run") -> Path:
+    """A folder of 12 POPE answers, the 4th and 8th cut at the token limit, whose manifest
+    sets ``options``."""
+    folder = root / name
+    folder.mkdir()
+    _questions(folder)
+    reasons = ["stop"] * 12
+    reasons[3] = reasons[7] = "length"
+    _answers(folder, reasons)
+    (folder / "halluscope.toml").write_text(
+        '[audit]\ninputs = ["answers.jsonl"]\nquestions = "coco_pope_random.json"\n'
+        f'metrics = ["pope"]\noptions = {{{options}}}\n', encoding="utf-8")
+    return folder
+
+
+def _cut_left_out(result) -> list[int]:
+    return sorted(e["line"] for e in result.errors if e["field"] == "finish_reason")
+
+
+def test_an_explicit_option_keeps_the_manifests_other_options(tmp_path):
+    folder = _folder(tmp_path, "complete_only = true")
+    alone = halluscope.audit(folder, n_boot=0)
+    assert _cut_left_out(alone) == [4, 8]
+    both = halluscope.audit(folder, n_boot=0, options={"offline": True})
+    assert _cut_left_out(both) == [4, 8]
+    assert both.runsheet["config"]["options"] == {"complete_only": True, "offline": True}
+    assert both.metrics["pope"].to_dict() == alone.metrics["pope"].to_dict()
+
+
+def test_the_command_line_keeps_the_manifests_other_options(tmp_path):
+    folder = _folder(tmp_path, "complete_only = true")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["audit", str(folder), "--out", str(out), "--bootstrap", "0",
+                                   "--no-report", "-q", "--offline"])
+    assert res.exit_code == 0, res.output
+    results = json.loads((out / "results.json").read_text())
+    assert [e["line"] for e in results["errors"]] == [4, 8]
+    sheet = json.loads((out / "runsheet.json").read_text())
+    assert sheet["config"]["options"] == {"complete_only": True, "offline": True}
+
+
+def test_an_explicit_option_replaces_the_manifests_value_of_that_key_alone(tmp_path):
+    folder = _folder(tmp_path, 'complete_only = true, judge_max_connections = 2')
+    result = halluscope.audit(folder, n_boot=0, options={"complete_only": False})
+    assert _cut_left_out(result) == []
+    assert result.runsheet["config"]["options"] == {"complete_only": False,
+                                                    "judge_max_connections": 2}
+    # a manifest value given explicitly is not the one used, so it is not checked either
+    bad = _folder(tmp_path, 'complete_only = "maybe"', name="bad")
+    with pytest.raises(ConfigError, match="complete_only"):
+        halluscope.audit(bad, n_boot=0)
+    assert _cut_left_out(halluscope.audit(bad, n_boot=0, options={"complete_only": True})) \
+        == [4, 8]
+
+
+def test_two_folders_options_merge_key_by_key_and_a_key_set_twice_otherwise_is_refused(tmp_path):
+    a = _folder(tmp_path, "complete_only = true", name="a")
+    b = _folder(tmp_path, "judge_max_connections = 2", name="b")
+    questions = a / "coco_pope_random.json"      # (each folder names its own copy)
+    result = halluscope.audit([a, b], n_boot=0, questions=questions)
+    assert result.runsheet["config"]["options"] == {"complete_only": True,
+                                                    "judge_max_connections": 2}
+    assert len(_cut_left_out(result)) == 4
+    c = _folder(tmp_path, "complete_only = false", name="c")
+    with pytest.raises(ConfigError) as info:
+        halluscope.audit([a, c], n_boot=0, questions=questions)
+    message = str(info.value)
+    assert "options.complete_only" in message
+    assert str(a / "halluscope.toml") in message and str(c / "halluscope.toml") in message
+    # given explicitly, one value for both
+    assert len(_cut_left_out(halluscope.audit([a, c], n_boot=0, questions=questions,
+                                              options={"complete_only": True}))) == 4
+
+
+def test_a_usage_error_in_the_merged_options_exits_2(tmp_path):
+    folder = _folder(tmp_path, "complete_only = true")
+    res = CliRunner().invoke(app, ["audit", str(folder), "--out", str(tmp_path / "out"),
+                                   "--option", "complete_onyl=true", "-q"])
+    assert res.exit_code == EXIT_USAGE, res.output

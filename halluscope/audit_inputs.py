@@ -4,16 +4,18 @@ why a path cannot be an input (split from :mod:`halluscope.pipeline`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from halluscope.config import load_manifest
+from halluscope.config import ValueCheck, load_manifest
 from halluscope.errors import ConfigError
 
 
-def resolve_inputs(inputs: Any, given: Iterable[str] = ()) -> tuple[list[Path], dict[str, Any]]:
-    """Paths to read and the manifest defaults that apply to them.
+def resolve_inputs(inputs: Any, given: Iterable[str] = ()
+                   ) -> tuple[list[Path], dict[str, Any], dict[str, Path]]:
+    """Paths to read, the manifest defaults that apply to them and the folder whose manifest
+    set each default (``options.KEY`` for a key of its ``options``).
 
     ``inputs`` may be a file, a folder holding ``halluscope.toml`` (whose ``inputs`` it names), or
     a list of files. A ``halluscope.toml`` next to the first file also supplies defaults. Every
@@ -22,7 +24,7 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = ()) -> tuple[list[Path], 
     explicitly (the file's value is not used).
     """
     from halluscope.metrics.settings import declared_value_check
-    check, given = declared_value_check(), frozenset(given)
+    check, given = _value_check(declared_value_check()), frozenset(given)
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     paths = [Path(p) for p in inputs]
@@ -47,7 +49,36 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = ()) -> tuple[list[Path], 
         else:
             raise ConfigError(_not_a_file(p))
     manifest.pop("inputs", None)
-    return expanded, manifest
+    return expanded, manifest, read
+
+
+def _value_check(declared: ValueCheck) -> ValueCheck:
+    """``declared`` (the metrics' declared values) and the input format, which the readers
+    know: ``input_format = "xml"`` was refused only when the files were read, as a bad
+    ``--format``, naming neither the file nor the key."""
+    def check(key: str, value: Any, setting: bool) -> None:
+        if setting and key == "input_format":
+            from halluscope.readers import FORMATS
+            if value not in FORMATS:
+                raise ConfigError(f"expected one of {', '.join(FORMATS)}, got {value!r:.60}")
+        declared(key, value, setting)
+    return check
+
+
+def manifest_blame(read: dict[str, Path]) -> Callable[[str], str | None]:
+    """Where a manifest set an option (``read``: :func:`resolve_inputs`'s third value), for an
+    error about it found after the settings were merged: ``file:line: invalid [audit] table:
+    options.KEY``; ``None`` for an option given explicitly."""
+    from halluscope.config import MANIFEST, key_line
+
+    def where(key: str) -> str | None:
+        folder = read.get(f"options.{key}")
+        if folder is None:
+            return None
+        path = folder / MANIFEST
+        line = key_line(path, key) or key_line(path, "options")
+        return f"{path}{f':{line}' if line else ''}: invalid [audit] table: options.{key}"
+    return where
 
 
 def given_settings(base: dict[str, Any], options: dict[str, Any]) -> set[str]:

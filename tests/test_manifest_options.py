@@ -97,3 +97,29 @@ def test_a_usage_error_in_the_merged_options_exits_2(tmp_path):
     res = CliRunner().invoke(app, ["audit", str(folder), "--out", str(tmp_path / "out"),
                                    "--option", "complete_onyl=true", "-q"])
     assert res.exit_code == EXIT_USAGE, res.output
+    assert "complete_onyl" in res.output
+    assert "halluscope.toml" not in res.output     # the command line's key, not the file's
+
+
+@pytest.mark.parametrize("line, key, expected", [
+    ('input_format = "xml"', "input_format", "expected one of jsonl"),
+    ("[audit.options]\ncomplete_only = \"yes\"", "options.complete_only", "TOML boolean"),
+    ("[audit.options]\ncomplete_onyl = true", "options.complete_onyl", "unknown option"),
+    ('options = {pope_parser = "yesno"}', "options.pope_parser", "is an audit setting"),
+])
+def test_a_bad_manifest_value_found_late_names_the_file_the_line_and_the_key(tmp_path, line,
+                                                                             key, expected):
+    """Each was refused (exit 2) naming neither the manifest nor the key: the input format
+    when the files were read (as a bad ``--format``), an ``options`` key once the settings were
+    merged; a quoted ``complete_only`` was read as a flag."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    _questions(folder)
+    _answers(folder, ["stop"] * 12)
+    manifest = folder / "halluscope.toml"
+    manifest.write_text('[audit]\ninputs = ["answers.jsonl"]\nquestions = '
+                        f'"coco_pope_random.json"\n{line}\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["audit", str(folder), "--out", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == EXIT_USAGE, res.output
+    text = " ".join(res.output.split())
+    assert f"{manifest}:" in text and f": {key}: " in text and expected in text, text

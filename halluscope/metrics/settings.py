@@ -58,7 +58,7 @@ def check_audit_option(key: str, value: Any) -> None:
     def fail(want: str) -> ConfigError:
         return ConfigError(f"expected {want}, got {type(value).__name__} {value!r:.60}")
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if key in ("offline", "allow_download", "judge_fatal_mismatch"):
+    if key in ("offline", "allow_download", "judge_fatal_mismatch", "complete_only"):
         if not isinstance(value, bool):
             raise fail("true or false (a TOML boolean, unquoted)")
     elif key == "max_image_pixels":

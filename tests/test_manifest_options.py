@@ -123,3 +123,27 @@ def test_a_bad_manifest_value_found_late_names_the_file_the_line_and_the_key(tmp
     assert res.exit_code == EXIT_USAGE, res.output
     text = " ".join(res.output.split())
     assert f"{manifest}:" in text and f": {key}: " in text and expected in text, text
+
+
+pytest_plugins = ["pytester"]
+
+
+def test_the_pytest_plugins_offline_mode_keeps_the_manifests_options(pytester, monkeypatch):
+    """``halluscope_offline`` (the usual CI setting) passed ``options={"offline": True}``, which
+    replaced the data folder's whole ``options`` table: its ``complete_only`` was dropped."""
+    import os
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(root), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    pytester.makeconftest('pytest_plugins = ["halluscope.pytest_plugin"]\n')
+    _folder(pytester.path, "complete_only = true")
+    pytester.makeini("[pytest]\nhalluscope_outputs = run\nhalluscope_offline = true\n"
+                     "addopts = -p no:asyncio -p no:cacheprovider\n")
+    pytester.makepyfile(test_gate='''
+def test_cut_answers_left_out(halluscope_audit):
+    assert halluscope_audit.runsheet["config"]["options"] == {"complete_only": True,
+                                                               "offline": True}
+    assert sorted(e["line"] for e in halluscope_audit.errors) == [4, 8]
+''')
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)

@@ -23,8 +23,9 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = ()
     (:func:`~halluscope.metrics.settings.declared_value_check`), but for the keys ``given``
     explicitly (the file's value is not used).
     """
-    from halluscope.metrics.settings import declared_value_check
+    from halluscope.metrics.settings import declared_path_options, declared_value_check
     check, given = _value_check(declared_value_check()), frozenset(given)
+    files = declared_path_options()
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     paths = [Path(p) for p in inputs]
@@ -35,7 +36,7 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = ()
     expanded: list[Path] = []
     for p in paths:
         if p.is_dir():
-            table = load_manifest(p, check_value=check, given=given)
+            table = load_manifest(p, check_value=check, given=given, path_options=files)
             if not table.get("inputs"):
                 raise ConfigError(f"{p} is a folder without a halluscope.toml naming its "
                                   f"'inputs'; pass a JSONL file instead")
@@ -43,7 +44,8 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = ()
             expanded.extend(_manifest_input(p, Path(i)) for i in table["inputs"])
         elif p.is_file():
             if not manifest:
-                table = load_manifest(p.parent, check_value=check, given=given)
+                table = load_manifest(p.parent, check_value=check, given=given,
+                                      path_options=files)
                 _merge_manifest(manifest, read, table, p.parent, given)
             expanded.append(p)
         else:

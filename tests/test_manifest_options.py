@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 import halluscope
 from halluscope.cli import EXIT_USAGE, app
 from halluscope.errors import ConfigError
-from tests.test_finish_reasons import _answers, _questions
+from tests.conftest import shared_data_dir
+from tests.test_finish_reasons import _answers, _jsonl, _questions
 
 
 def _folder(root: Path, options: str, name: str = "run") -> Path:
@@ -147,3 +148,53 @@ def test_cut_answers_left_out(halluscope_audit):
     assert sorted(e["line"] for e in halluscope_audit.errors) == [4, 8]
 ''')
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+# -- options that name files: relative to the manifest's folder -------------------------------
+FILE_OPTIONS = ("amber_annotations", "mmhal_template", "objhal_gt_objects", "objhal_questions")
+
+
+def test_a_metrics_file_options_in_a_manifest_are_relative_to_its_folder(tmp_path, monkeypatch):
+    """Only keys ending in ``_file`` or ``_path`` were resolved: ``amber_annotations``,
+    ``mmhal_template`` and ObjHal's files were read from the working directory, where a file of
+    the same name (another data set's) would have been used without a word."""
+    from halluscope.audit_inputs import resolve_inputs
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "answers.jsonl").write_text('{"id": 1, "response": "Yes"}\n', encoding="utf-8")
+    table = ", ".join(f'{k} = "data/{k}.json"' for k in FILE_OPTIONS)
+    (folder / "halluscope.toml").write_text(
+        f'[audit]\ninputs = ["answers.jsonl"]\noptions = {{{table}}}\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    _, manifest, _ = resolve_inputs(folder)
+    assert manifest["options"] == {k: str(folder / "data" / f"{k}.json") for k in FILE_OPTIONS}
+    # and an empty one is refused as an empty path, naming the file and the key
+    (folder / "halluscope.toml").write_text(
+        '[audit]\ninputs = ["answers.jsonl"]\noptions = {amber_annotations = ""}\n',
+        encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"halluscope.toml:3: .*options.amber_annotations: "
+                                          r"expected a path, got an empty one"):
+        resolve_inputs(folder)
+
+
+SHARED = shared_data_dir("amber/annotations.json")
+
+
+@pytest.mark.skipif(SHARED is None, reason="AMBER annotations not in ../shared/data/amber")
+def test_an_amber_audit_finds_the_annotations_its_manifest_names_from_any_folder(tmp_path,
+                                                                                  monkeypatch):
+    folder = tmp_path / "amber"
+    folder.mkdir()
+    (folder / "annotations.json").write_bytes((SHARED / "amber/annotations.json").read_bytes())
+    _jsonl(folder / "answers.jsonl", [{"id": i, "response": "Yes" if i % 2 else "No"}
+                                      for i in range(1005, 1025)])
+    (folder / "halluscope.toml").write_text(
+        '[audit]\ninputs = ["answers.jsonl"]\nmetrics = ["amber"]\n'
+        'options = {amber_annotations = "annotations.json"}\n', encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = halluscope.audit(folder, n_boot=0)
+    assert result.runsheet["config"]["options"] == {
+        "amber_annotations": str(folder / "annotations.json")}
+    assert not result.errors and len(result.items) == 20

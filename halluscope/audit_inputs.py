@@ -12,10 +12,12 @@ from halluscope.config import ValueCheck, load_manifest
 from halluscope.errors import ConfigError
 
 
-def resolve_inputs(inputs: Any, given: Iterable[str] = ()
-                   ) -> tuple[list[Path], dict[str, Any], dict[str, Path]]:
-    """Paths to read, the manifest defaults that apply to them and the folder whose manifest
-    set each default (``options.KEY`` for a key of its ``options``).
+def resolve_inputs(inputs: Any, given: Iterable[str] = (), *,
+                   origins: dict[str, Path] | None = None
+                   ) -> tuple[list[Path], dict[str, Any]]:
+    """Paths to read and the manifest defaults that apply to them; ``origins``, when given,
+    is filled with the folder whose manifest set each default (``options.KEY`` for a key of
+    its ``options``).
 
     ``inputs`` may be a file, a folder holding ``halluscope.toml`` (whose ``inputs`` it names), or
     a list of files. A ``halluscope.toml`` next to the first file also supplies defaults. Every
@@ -32,7 +34,7 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = ()
     if not paths:
         raise ConfigError("expected at least one input file, got none")
     manifest: dict[str, Any] = {}
-    read: dict[str, Path] = {}          # each manifest key: the folder whose file set it
+    read = origins if origins is not None else {}   # each key: the folder whose file set it
     expanded: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -51,7 +53,7 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = ()
         else:
             raise ConfigError(_not_a_file(p))
     manifest.pop("inputs", None)
-    return expanded, manifest, read
+    return expanded, manifest
 
 
 def _value_check(declared: ValueCheck) -> ValueCheck:
@@ -68,7 +70,7 @@ def _value_check(declared: ValueCheck) -> ValueCheck:
 
 
 def manifest_blame(read: dict[str, Path]) -> Callable[[str], str | None]:
-    """Where a manifest set an option (``read``: :func:`resolve_inputs`'s third value), for an
+    """Where a manifest set an option (``read``: :func:`resolve_inputs`'s ``origins``), for an
     error about it found after the settings were merged: ``file:line: invalid [audit] table:
     options.KEY``; ``None`` for an option given explicitly."""
     from halluscope.config import MANIFEST, key_line

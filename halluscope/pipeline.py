@@ -427,7 +427,8 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     if records is not None:
         records = rows_of(records)        # DataFrames, datasets.Dataset, iterables of dicts
     if records is None:     # a folder's bad value, named by file and line before any work
-        paths, manifest, read = resolve_inputs(inputs, given=given_settings(base, options))
+        paths, manifest = resolve_inputs(inputs, given=given_settings(base, options),
+                                         origins=read)
         if out is not None:
             refuse_outputs_as_inputs(paths, out)
     custom: list[Metric] = []

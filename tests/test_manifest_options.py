@@ -166,7 +166,7 @@ def test_a_metrics_file_options_in_a_manifest_are_relative_to_its_folder(tmp_pat
     (folder / "halluscope.toml").write_text(
         f'[audit]\ninputs = ["answers.jsonl"]\noptions = {{{table}}}\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    _, manifest, _ = resolve_inputs(folder)
+    _, manifest = resolve_inputs(folder)
     assert manifest["options"] == {k: str(folder / "data" / f"{k}.json") for k in FILE_OPTIONS}
     # and an empty one is refused as an empty path, naming the file and the key
     (folder / "halluscope.toml").write_text(

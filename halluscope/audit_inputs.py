@@ -20,7 +20,10 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = (), *,
     its ``options``).
 
     ``inputs`` may be a file, a folder holding ``halluscope.toml`` (whose ``inputs`` it names), or
-    a list of files. A ``halluscope.toml`` next to the first file also supplies defaults. Every
+    a list of files. A ``halluscope.toml`` next to a file also supplies defaults: each file's
+    folder's, merged as the folders' are (a key two of them set to different values is refused
+    unless ``given``); only the first file's folder was read, so a second folder's answers were
+    scored against the first one's question file or ground truth without a word. Every
     manifest read has its values checked against the metrics' declared options
     (:func:`~halluscope.metrics.settings.declared_value_check`), but for the keys ``given``
     explicitly (the file's value is not used).
@@ -36,6 +39,7 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = (), *,
     manifest: dict[str, Any] = {}
     read = origins if origins is not None else {}   # each key: the folder whose file set it
     expanded: list[Path] = []
+    beside: set[Path] = set()           # the folders of the files given, whose manifest is read
     for p in paths:
         if p.is_dir():
             table = load_manifest(p, check_value=check, given=given, path_options=files)
@@ -45,7 +49,8 @@ def resolve_inputs(inputs: Any, given: Iterable[str] = (), *,
             _merge_manifest(manifest, read, table, p, given)
             expanded.extend(_manifest_input(p, Path(i)) for i in table["inputs"])
         elif p.is_file():
-            if not manifest:
+            if p.parent.resolve() not in beside:
+                beside.add(p.parent.resolve())
                 table = load_manifest(p.parent, check_value=check, given=given,
                                       path_options=files)
                 _merge_manifest(manifest, read, table, p.parent, given)
@@ -118,7 +123,6 @@ def _merge_manifest(manifest: dict[str, Any], read: dict[str, Path], table: dict
     on the command line or in Python (whose value replaces both): the first folder's value used
     to win without a word, so the second folder's outputs were scored with another folder's
     ground truth or variant."""
-    from halluscope.config import MANIFEST, key_line
     for key, value in table.items():
         if key == "options" and isinstance(value, dict):
             _merge_options(manifest, read, value, folder, given)
@@ -126,12 +130,7 @@ def _merge_manifest(manifest: dict[str, Any], read: dict[str, Path], table: dict
         if key == "inputs" or key in given:
             continue
         if key in manifest and manifest[key] != value:
-            where = [f"{f / MANIFEST}{f':{n}' if (n := key_line(f / MANIFEST, key)) else ''}"
-                     for f in (read[key], folder)]
-            raise ConfigError(
-                f"{where[1]}: {key}: {value!r} here, but {manifest[key]!r} in {where[0]}: one "
-                f"audit takes one value; set it on the command line (or in Python) to choose "
-                f"it for both, or audit the folders apart")
+            raise _two_values(key, key, value, manifest[key], read[key], folder)
         manifest.setdefault(key, value)
         read.setdefault(key, folder)
 
@@ -140,21 +139,36 @@ def _merge_options(manifest: dict[str, Any], read: dict[str, Path], table: dict[
                    folder: Path, given: frozenset[str]) -> None:
     """:func:`_merge_manifest` of a manifest's ``options`` table, key by key: two folders may
     set different options, not one option to two values."""
-    from halluscope.config import MANIFEST, key_line
     merged = manifest.setdefault("options", {})
     for key, value in table.items():
         name = f"options.{key}"
         if name in given:
             continue
         if key in merged and merged[key] != value:
-            where = [f"{f / MANIFEST}{f':{n}' if (n := key_line(f / MANIFEST, key)) else ''}"
-                     for f in (read[name], folder)]
-            raise ConfigError(
-                f"{where[1]}: {name}: {value!r} here, but {merged[key]!r} in {where[0]}: one "
-                f"audit takes one value; set it on the command line (or in Python) to choose "
-                f"it for both, or audit the folders apart")
+            raise _two_values(name, key, value, merged[key], read[name], folder)
         merged.setdefault(key, value)
         read.setdefault(name, folder)
+
+
+def _two_values(name: str, key: str, value: Any, before: Any, first: Path, folder: Path
+                ) -> ConfigError:
+    """Two manifests (``first``'s, then ``folder``'s) set ``name`` (its ``key`` on its line)
+    to ``before`` and ``value``."""
+    from halluscope.config import MANIFEST, key_line
+    where = [f"{f / MANIFEST}{f':{n}' if (n := key_line(f / MANIFEST, key)) else ''}"
+             for f in (first, folder)]
+    return ConfigError(f"{where[1]}: {name}: {_shown(value)} here, but {_shown(before)} in "
+                       f"{where[0]}: one audit takes one value; set it on the command line (or "
+                       f"in Python) to choose it for both, or audit the folders apart")
+
+
+def _shown(value: Any) -> str:
+    """A manifest value in an error: a path as the text it is (not ``PosixPath('...')``)."""
+    if isinstance(value, Path):
+        return repr(str(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return repr(value)
 
 
 def _manifest_input(folder: Path, path: Path) -> Path:

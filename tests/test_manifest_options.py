@@ -198,3 +198,33 @@ def test_an_amber_audit_finds_the_annotations_its_manifest_names_from_any_folder
     assert result.runsheet["config"]["options"] == {
         "amber_annotations": str(folder / "annotations.json")}
     assert not result.errors and len(result.items) == 20
+
+
+# -- files from several folders: each file's folder's manifest --------------------------------
+def test_files_from_two_folders_read_both_manifests_and_a_key_they_set_apart_is_refused(tmp_path):
+    """Only the first file's folder's manifest was read: the second folder's answers were
+    scored against the first folder's question file, its own labels never read."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, flip in ((a, False), (b, True)):
+        folder.mkdir()
+        questions = [json.loads(line) for line in
+                     _questions(folder).read_text(encoding="utf-8").splitlines()]
+        if flip:            # b's truth is the other answer to every question
+            _jsonl(folder / "coco_pope_random.json", [
+                {**q, "label": "no" if q["label"] == "yes" else "yes"} for q in questions])
+        _answers(folder, ["stop"] * 12)
+        (folder / "halluscope.toml").write_text(
+            '[audit]\ninputs = ["answers.jsonl"]\nquestions = "coco_pope_random.json"\n'
+            'metrics = ["pope"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        halluscope.audit([a / "answers.jsonl", b / "answers.jsonl"], n_boot=0)
+    message = str(info.value)
+    assert str(a / "halluscope.toml") in message and str(b / "halluscope.toml") in message
+    assert "questions" in message and "PosixPath" not in message
+    # chosen explicitly, b's answers are scored against b's questions
+    alone = halluscope.audit(b / "answers.jsonl", n_boot=0)
+    both = halluscope.audit([b / "answers.jsonl", a / "answers.jsonl"], n_boot=0,
+                            questions=b / "coco_pope_random.json")
+    assert [i["pope"] for i in both.items][:12] == [i["pope"] for i in alone.items]
+    # a folder and a file of it read one manifest: nothing to refuse
+    assert len(halluscope.audit([a, a / "answers.jsonl"], n_boot=0).items) == 24

@@ -4,50 +4,115 @@ why a path cannot be an input (split from :mod:`halluscope.pipeline`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from halluscope.config import load_manifest
+from halluscope.config import ValueCheck, load_manifest
 from halluscope.errors import ConfigError
 
 
-def resolve_inputs(inputs: Any, given: Iterable[str] = ()) -> tuple[list[Path], dict[str, Any]]:
-    """Paths to read and the manifest defaults that apply to them.
+def resolve_inputs(inputs: Any, given: Iterable[str] = (), *,
+                   origins: dict[str, Path] | None = None
+                   ) -> tuple[list[Path], dict[str, Any]]:
+    """Paths to read and the manifest defaults that apply to them; ``origins``, when given,
+    is filled with the folder whose manifest set each default (``options.KEY`` for a key of
+    its ``options``).
 
     ``inputs`` may be a file, a folder holding ``halluscope.toml`` (whose ``inputs`` it names), or
-    a list of files. A ``halluscope.toml`` next to the first file also supplies defaults. Every
+    a list of files. A ``halluscope.toml`` next to a file also supplies defaults: each file's
+    folder's, merged as the folders' are (a key two of them set to different values is refused
+    unless ``given``); only the first file's folder was read, so a second folder's answers were
+    scored against the first one's question file or ground truth without a word. Every
     manifest read has its values checked against the metrics' declared options
     (:func:`~halluscope.metrics.settings.declared_value_check`), but for the keys ``given``
     explicitly (the file's value is not used).
     """
-    from halluscope.metrics.settings import declared_value_check
-    check, given = declared_value_check(), frozenset(given)
+    from halluscope.metrics.settings import declared_path_options, declared_value_check
+    check, given = _value_check(declared_value_check()), frozenset(given)
+    files = declared_path_options()
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     paths = [Path(p) for p in inputs]
     if not paths:
         raise ConfigError("expected at least one input file, got none")
     manifest: dict[str, Any] = {}
-    read: dict[str, Path] = {}          # each manifest key: the folder whose file set it
+    read = origins if origins is not None else {}   # each key: the folder whose file set it
     expanded: list[Path] = []
+    beside: set[Path] = set()           # the folders of the files given, whose manifest is read
     for p in paths:
         if p.is_dir():
-            table = load_manifest(p, check_value=check, given=given)
+            table = load_manifest(p, check_value=check, given=given, path_options=files)
             if not table.get("inputs"):
                 raise ConfigError(f"{p} is a folder without a halluscope.toml naming its "
                                   f"'inputs'; pass a JSONL file instead")
             _merge_manifest(manifest, read, table, p, given)
             expanded.extend(_manifest_input(p, Path(i)) for i in table["inputs"])
         elif p.is_file():
-            if not manifest:
-                table = load_manifest(p.parent, check_value=check, given=given)
+            if p.parent.resolve() not in beside:
+                beside.add(p.parent.resolve())
+                table = load_manifest(p.parent, check_value=check, given=given,
+                                      path_options=files)
                 _merge_manifest(manifest, read, table, p.parent, given)
             expanded.append(p)
         else:
             raise ConfigError(_not_a_file(p))
     manifest.pop("inputs", None)
     return expanded, manifest
+
+
+def _value_check(declared: ValueCheck) -> ValueCheck:
+    """``declared`` (the metrics' declared values) and the input format, which the readers
+    know: ``input_format = "xml"`` was refused only when the files were read, as a bad
+    ``--format``, naming neither the file nor the key."""
+    def check(key: str, value: Any, setting: bool) -> None:
+        if setting and key == "input_format":
+            from halluscope.readers import FORMATS
+            if value not in FORMATS:
+                raise ConfigError(f"expected one of {', '.join(FORMATS)}, got {value!r:.60}")
+        declared(key, value, setting)
+    return check
+
+
+def manifest_blame(read: dict[str, Path]) -> Callable[[str], str | None]:
+    """Where a manifest set an option (``read``: :func:`resolve_inputs`'s ``origins``), for an
+    error about it found after the settings were merged: ``file:line: invalid [audit] table:
+    options.KEY``; ``None`` for an option given explicitly."""
+    from halluscope.config import MANIFEST, key_line
+
+    def where(key: str) -> str | None:
+        folder = read.get(f"options.{key}")
+        if folder is None:
+            return None
+        path = folder / MANIFEST
+        line = key_line(path, key) or key_line(path, "options")
+        return f"{path}{f':{line}' if line else ''}: invalid [audit] table: options.{key}"
+    return where
+
+
+def given_settings(base: dict[str, Any], options: dict[str, Any]) -> set[str]:
+    """The settings given explicitly (in Python's ``config`` or as arguments and flags), whose
+    values replace a manifest's: each setting's name, and ``options.KEY`` for each key of an
+    ``options`` mapping, since the options are merged key by key (:func:`merge_settings`)."""
+    given = set(base) | {k for k, v in options.items() if v is not None}
+    given.discard("options")
+    for source in (base, options):
+        given |= {f"options.{k}" for k in (source.get("options") or {})}
+    return given
+
+
+def merge_settings(manifest: dict[str, Any], base: dict[str, Any],
+                   options: dict[str, Any]) -> dict[str, Any]:
+    """The audit's settings: a folder's ``manifest``, then ``base`` (a config object's), then
+    ``options`` (arguments and flags; ``None`` is not given), each replacing the one before;
+    ``options`` merged key by key. The ``options`` given on the command line replaced the
+    manifest's whole table: ``--offline`` or any ``--option`` dropped its ``complete_only``,
+    ``judge_base_url`` or ``claims_analytic`` without a word, and the numbers changed."""
+    merged = {**manifest, **base, **{k: v for k, v in options.items() if v is not None}}
+    tables = [t for source in (manifest, base, options) if (t := source.get("options")) is not None]
+    if len(tables) > 1 and all(isinstance(t, dict) for t in tables):   # else refused as given
+        merged["options"] = {k: v for t in tables for k, v in t.items()}
+    return merged
 
 
 def _merge_manifest(manifest: dict[str, Any], read: dict[str, Path], table: dict[str, Any],
@@ -58,19 +123,52 @@ def _merge_manifest(manifest: dict[str, Any], read: dict[str, Path], table: dict
     on the command line or in Python (whose value replaces both): the first folder's value used
     to win without a word, so the second folder's outputs were scored with another folder's
     ground truth or variant."""
-    from halluscope.config import MANIFEST, key_line
     for key, value in table.items():
+        if key == "options" and isinstance(value, dict):
+            _merge_options(manifest, read, value, folder, given)
+            continue
         if key == "inputs" or key in given:
             continue
         if key in manifest and manifest[key] != value:
-            where = [f"{f / MANIFEST}{f':{n}' if (n := key_line(f / MANIFEST, key)) else ''}"
-                     for f in (read[key], folder)]
-            raise ConfigError(
-                f"{where[1]}: {key}: {value!r} here, but {manifest[key]!r} in {where[0]}: one "
-                f"audit takes one value; set it on the command line (or in Python) to choose "
-                f"it for both, or audit the folders apart")
+            raise _two_values(key, key, value, manifest[key], read[key], folder)
         manifest.setdefault(key, value)
         read.setdefault(key, folder)
+
+
+def _merge_options(manifest: dict[str, Any], read: dict[str, Path], table: dict[str, Any],
+                   folder: Path, given: frozenset[str]) -> None:
+    """:func:`_merge_manifest` of a manifest's ``options`` table, key by key: two folders may
+    set different options, not one option to two values."""
+    merged = manifest.setdefault("options", {})
+    for key, value in table.items():
+        name = f"options.{key}"
+        if name in given:
+            continue
+        if key in merged and merged[key] != value:
+            raise _two_values(name, key, value, merged[key], read[name], folder)
+        merged.setdefault(key, value)
+        read.setdefault(name, folder)
+
+
+def _two_values(name: str, key: str, value: Any, before: Any, first: Path, folder: Path
+                ) -> ConfigError:
+    """Two manifests (``first``'s, then ``folder``'s) set ``name`` (its ``key`` on its line)
+    to ``before`` and ``value``."""
+    from halluscope.config import MANIFEST, key_line
+    where = [f"{f / MANIFEST}{f':{n}' if (n := key_line(f / MANIFEST, key)) else ''}"
+             for f in (first, folder)]
+    return ConfigError(f"{where[1]}: {name}: {_shown(value)} here, but {_shown(before)} in "
+                       f"{where[0]}: one audit takes one value; set it on the command line (or "
+                       f"in Python) to choose it for both, or audit the folders apart")
+
+
+def _shown(value: Any) -> str:
+    """A manifest value in an error: a path as the text it is (not ``PosixPath('...')``)."""
+    if isinstance(value, Path):
+        return repr(str(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return repr(value)
 
 
 def _manifest_input(folder: Path, path: Path) -> Path:

@@ -233,11 +233,14 @@ ValueCheck = Callable[[str, Any, bool], None]
 
 
 def load_manifest(folder: Path, *, check_value: ValueCheck | None = None,
-                  given: Collection[str] = ()) -> dict[str, Any]:
+                  given: Collection[str] = (), path_options: Collection[str] = ()
+                  ) -> dict[str, Any]:
     """The ``[audit]`` table of ``folder/halluscope.toml`` with paths made absolute; ``{}`` if
     none. An unknown key, a value of the wrong type and a value ``check_value`` refuses are a
     :class:`ConfigError` naming the file, the line and the key; keys in ``given`` (set
-    explicitly, so the file's value is not used) are not passed to ``check_value``."""
+    explicitly, so the file's value is not used) are not passed to ``check_value``.
+    ``path_options``: the ``options`` keys that name a file besides those ending in ``_file``
+    or ``_path`` (a metric's options declared as paths, such as ``amber_annotations``)."""
     path = folder / MANIFEST
     if not path.is_file():
         return {}
@@ -251,7 +254,8 @@ def load_manifest(folder: Path, *, check_value: ValueCheck | None = None,
         raise ConfigError(f"{path}: expected only an [audit] table, got {other[0]!r}{hint}")
     table = dict(data.get("audit", {}))
     _check_manifest_keys(path, table)
-    _check_manifest_paths(path, table)
+    is_path = _path_option(path_options)
+    _check_manifest_paths(path, table, is_path)
     _check_manifest_flags(path, table)
     if check_value is not None:
         _check_manifest_values(path, table, check_value, set(given))
@@ -266,7 +270,7 @@ def load_manifest(folder: Path, *, check_value: ValueCheck | None = None,
     opts = table.get("options")
     if isinstance(opts, dict):
         for k, v in list(opts.items()):
-            if isinstance(v, str) and (k.endswith("_file") or k.endswith("_path")):
+            if isinstance(v, str) and is_path(k):
                 opts[k] = str((folder / Path(v).expanduser()).resolve())
     for key in _SPEC_KEYS:
         if isinstance(table.get(key), str):
@@ -321,8 +325,8 @@ def _check_manifest_values(path: Path, table: dict[str, Any], check_value: Value
     :class:`ConfigError` naming ``path``, the line and the key."""
     values = [(k, v, True) for k, v in table.items() if k not in given and k != "options"]
     options = table.get("options") if "options" not in given else None
-    if isinstance(options, dict):
-        values += [(k, v, False) for k, v in options.items()]
+    if isinstance(options, dict):       # (a key given explicitly: ``options.KEY``)
+        values += [(k, v, False) for k, v in options.items() if f"options.{k}" not in given]
     for key, value, setting in values:
         try:
             check_value(key, value, setting)
@@ -338,7 +342,16 @@ _PATH_KEYS = ("gt_objects", "questions", "cache_dir")
 _PATHS_KEYS = ("coco_annotations", "annotations", "inputs")
 
 
-def _check_manifest_paths(path: Path, table: dict[str, Any]) -> None:
+def _path_option(declared: Collection[str]) -> Callable[[str], bool]:
+    """Whether an ``options`` key names a file: it ends in ``_file`` or ``_path``, or a metric
+    declares it a path (``amber_annotations``, ``mmhal_template``: those were read from the
+    working directory, not the manifest's folder)."""
+    declared = frozenset(declared)
+    return lambda key: key.endswith(("_file", "_path")) or key in declared
+
+
+def _check_manifest_paths(path: Path, table: dict[str, Any],
+                          is_path: Callable[[str], bool]) -> None:
     """A path key holding anything but text (``questions = 7``, ``inputs = 5``) is a
     :class:`ConfigError` naming the file, the line and the key; it crashed while the path was
     made absolute (``TypeError: unsupported operand type(s) for /``, exit 3). So is an empty
@@ -347,8 +360,7 @@ def _check_manifest_paths(path: Path, table: dict[str, Any]) -> None:
     opts = table.get("options")
     paths = [(k, v, k) for k, v in table.items() if k in (*_PATH_KEYS, *_PATHS_KEYS)]
     if isinstance(opts, dict):
-        paths += [(k, v, f"options.{k}") for k, v in opts.items()
-                  if k.endswith(("_file", "_path"))]
+        paths += [(k, v, f"options.{k}") for k, v in opts.items() if is_path(k)]
     for key, value, name in paths:
         many = key in _PATHS_KEYS and name == key
         ok = (isinstance(value, str) or many and isinstance(value, list)

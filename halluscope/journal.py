@@ -235,6 +235,11 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str],
         dumped["options"] = {k: v for k, v in dumped["options"].items()
                              if k not in EXECUTION_OPTIONS}
     companions = sorted(_identity(p) for p in _files_named(dumped))
+    if isinstance(dumped.get("options"), dict):
+        # the header is written into the output folder, and stays there when the run is
+        # stopped: a judge_base_url's password and judge_options' headers were in it
+        from halluscope.redact import redact_mapping
+        dumped["options"] = redact_mapping(dumped["options"])
     settings = json.dumps(text_of(_files_resolved(dumped)), ensure_ascii=False,
                           separators=(",", ":"))
     header = {"version": JOURNAL_FORMAT, "halluscope": __version__, "code": code_sha256(),

@@ -24,7 +24,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from halluscope.audit_inputs import resolve_inputs
+from halluscope.audit_inputs import (given_settings, manifest_blame, merge_settings,
+                                     resolve_inputs)
 from halluscope.config import AuditConfig, validation_problems
 from halluscope.engine_choice import capped_workers, choose_workers, make_engine
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
@@ -331,42 +332,58 @@ def _runsheet(paths: list[Path], cfg: AuditConfig, summaries: dict[str, MetricSu
 _FLAGS = ("offline", "judge_fatal_mismatch", "allow_download", "complete_only")
 
 
-def check_metric_options(cfg: AuditConfig, custom: list[Metric]) -> None:
+def check_metric_options(cfg: AuditConfig, custom: list[Metric],
+                         where: Callable[[str], str | None] = lambda key: None) -> None:
     """Every ``--option`` key is read by something: a usage error names an unknown one (and
     the nearest known ones) or an audit setting given as an option (it has a flag of its own,
-    and the option was ignored); an option of a metric this audit does not run is a warning."""
+    and the option was ignored); an option of a metric this audit does not run is a warning.
+    ``where(key)``: the manifest's file, line and key that set the option, put before its
+    error (an option of a manifest was refused naming neither)."""
     from halluscope.config import AUDIT_OPTIONS
-    from halluscope.errors import UnknownNameError, suggest
     if not cfg.options:
         return
     running = {opt.name for cls in [metric_class(m) for m in cfg.metrics]
                + [type(m) for m in custom] for opt in getattr(cls, "options", ())}
-    fields = set(AuditConfig.model_fields)
     declared: dict[str, str] = {}       # option -> metric, of every installed metric
     if any(k not in AUDIT_OPTIONS and k not in running for k in cfg.options):
         for name in available_metrics():     # imported only for a key found nowhere else
             for opt in getattr(metric_class(name), "options", ()):
                 declared.setdefault(opt.name, name)
     for key in cfg.options:
-        if key in fields:
-            raise ConfigError(f"option {key!r} is an audit setting, not an --option: pass "
-                              f"{key}=... (on the command line, its own flag: see "
-                              f"`halluscope audit --help`)")
-        if key in _FLAGS:               # 'maybe' was taken for true
-            from halluscope.adapters.offline import as_flag
-            try:
-                as_flag(cfg.options[key])
-            except ConfigError as exc:
-                raise ConfigError(f"option {key!r}: {exc}") from None
-        if key in AUDIT_OPTIONS or key in running:
-            continue
-        if key in declared:
-            log.warning("option %r is read by metric %r, which this audit does not run",
-                        key, declared[key])
-            continue
-        known = set(AUDIT_OPTIONS) | set(declared) | running
-        raise UnknownNameError(f"unknown option {key!r}{suggest(key, known) or ''} (known: "
-                               f"{', '.join(sorted(known - fields))})")
+        try:
+            _check_option_key(key, cfg.options[key], running, declared)
+        except ConfigError as exc:
+            if (place := where(key)) is None:
+                raise
+            raise type(exc)(f"{place}: {exc}") from None
+
+
+def _check_option_key(key: str, value: Any, running: set[str], declared: dict[str, str]
+                      ) -> None:
+    """:func:`check_metric_options` of one key (``running``: the options of the metrics the
+    audit runs; ``declared``: option -> metric, of every installed one where needed)."""
+    from halluscope.config import AUDIT_OPTIONS
+    from halluscope.errors import UnknownNameError, suggest
+    fields = set(AuditConfig.model_fields)
+    if key in fields:
+        raise ConfigError(f"option {key!r} is an audit setting, not an --option: pass "
+                          f"{key}=... (on the command line, its own flag: see "
+                          f"`halluscope audit --help`)")
+    if key in _FLAGS:               # 'maybe' was taken for true
+        from halluscope.adapters.offline import as_flag
+        try:
+            as_flag(value)
+        except ConfigError as exc:
+            raise ConfigError(f"option {key!r}: {exc}") from None
+    if key in AUDIT_OPTIONS or key in running:
+        return
+    if key in declared:
+        log.warning("option %r is read by metric %r, which this audit does not run",
+                    key, declared[key])
+        return
+    known = set(AUDIT_OPTIONS) | set(declared) | running
+    raise UnknownNameError(f"unknown option {key!r}{suggest(key, known) or ''} (known: "
+                           f"{', '.join(sorted(known - fields))})")
 
 
 #: Audit settings that only some metrics read (each declares it: ``MetricOption(config_field=True)``).
@@ -410,12 +427,13 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
                           f"read the files into the records)")
     paths: list[Path] = []
     manifest: dict[str, Any] = {}
+    read: dict[str, Path] = {}
     base = config.model_dump(exclude_unset=True) if config else {}
     if records is not None:
         records = rows_of(records)        # DataFrames, datasets.Dataset, iterables of dicts
     if records is None:     # a folder's bad value, named by file and line before any work
-        paths, manifest = resolve_inputs(inputs, given=set(base) | {
-            k for k, v in options.items() if v is not None})
+        paths, manifest = resolve_inputs(inputs, given=given_settings(base, options),
+                                         origins=read)
         if out is not None:
             refuse_outputs_as_inputs(paths, out)
     custom: list[Metric] = []
@@ -429,7 +447,7 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     if "metric" in options and "metrics" not in options:     # audit(metric="chair") too
         options["metrics"] = options.pop("metric")
     _check_option_names(options)
-    merged = {**manifest, **base, **{k: v for k, v in options.items() if v is not None}}
+    merged = merge_settings(manifest, base, options)
     try:
         cfg = AuditConfig(**merged)
     except ValidationError as exc:
@@ -441,7 +459,7 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
                                      "metrics_inferred": True})
     from halluscope.redact import register_options
     register_options(cfg.options)    # secret-named option values leave no file, log or message
-    check_metric_options(cfg, custom)
+    check_metric_options(cfg, custom, where=manifest_blame(read))
     warn_unread_settings(cfg, custom, given=set(base) | {k for k, v in options.items()
                                                          if v is not None})
     from halluscope.device_use import warn_unused_device

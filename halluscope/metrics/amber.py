@@ -52,6 +52,7 @@ import logging
 import re
 from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -458,7 +459,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
     options: ClassVar[tuple[MetricOption, ...]] = (
         MetricOption("amber_variant", str, "original", "original or refined (module docstring)",
                      choices=VARIANTS),
-        MetricOption("amber_annotations", str, None, "AMBER's annotations.json (default: the "
+        MetricOption("amber_annotations", Path, None, "AMBER's annotations.json (default: the "
                      "AMBER file among --annotations)"),
         MetricOption("annotations", tuple, (), "annotation files", config_field=True),
     )

@@ -140,7 +140,7 @@ class MMHalMetric(Metric):
     options: ClassVar[tuple[MetricOption, ...]] = (
         MetricOption("mmhal_variant", str, "refined", "original or refined (module docstring)",
                      choices=VARIANTS),
-        MetricOption("mmhal_template", str, None, "question template file (image contents "
+        MetricOption("mmhal_template", Path, None, "question template file (image contents "
                      "and standard answers for records without them)"),
         MetricOption("judge", str, None, "judge spec (name in judges/ or a .toml path)",
                      config_field=True),

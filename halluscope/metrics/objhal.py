@@ -340,9 +340,9 @@ class ObjhalMetric(Metric):
     options: ClassVar[tuple[MetricOption, ...]] = (
         MetricOption("objhal_variant", str, "refined", "original or refined (module docstring)",
                      choices=VARIANTS),
-        MetricOption("objhal_gt_objects", str, None, "ground-truth objects file (default: "
+        MetricOption("objhal_gt_objects", Path, None, "ground-truth objects file (default: "
                      "--gt-objects)"),
-        MetricOption("objhal_questions", str, None, "question file naming the images asked "
+        MetricOption("objhal_questions", Path, None, "question file naming the images asked "
                      "about (default: --questions)"),
         MetricOption("gt_objects", Path, None, "ground-truth objects file", config_field=True),
         MetricOption("questions", Path, None, "question file", config_field=True),

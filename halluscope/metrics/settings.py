@@ -13,6 +13,7 @@ names the file, the line and the key.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from halluscope.config import AUDIT_OPTIONS, ValueCheck
@@ -58,7 +59,7 @@ def check_audit_option(key: str, value: Any) -> None:
     def fail(want: str) -> ConfigError:
         return ConfigError(f"expected {want}, got {type(value).__name__} {value!r:.60}")
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if key in ("offline", "allow_download", "judge_fatal_mismatch"):
+    if key in ("offline", "allow_download", "judge_fatal_mismatch", "complete_only"):
         if not isinstance(value, bool):
             raise fail("true or false (a TOML boolean, unquoted)")
     elif key == "max_image_pixels":
@@ -83,6 +84,13 @@ def check_audit_option(key: str, value: Any) -> None:
         raise fail("a device name such as cpu or cuda")
 
 
+def declared_path_options() -> frozenset[str]:
+    """The ``options`` keys (not settings) that an installed metric declares as paths
+    (``MetricOption(type=Path)``): a manifest's value is relative to its folder."""
+    return frozenset(name for (name, setting), (_, opt) in _declared_options().items()
+                     if not setting and opt.type is Path)
+
+
 def _declared_options() -> dict[tuple[str, bool], tuple[str, MetricOption]]:
     """``(option name, whether it is an audit setting) -> (metric, its declaration)`` of every
     installed metric (the first to declare a name); a metric that cannot be loaded is left
@@ -98,4 +106,4 @@ def _declared_options() -> dict[tuple[str, bool], tuple[str, MetricOption]]:
     return out
 
 
-__all__ = ["check_audit_option", "declared_value_check"]
+__all__ = ["check_audit_option", "declared_path_options", "declared_value_check"]

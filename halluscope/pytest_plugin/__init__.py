@@ -205,7 +205,10 @@ class GateSession:
             from halluscope.gates.baseline import baseline_entry
             metric = result.get(name)
             entry = baseline_entry(result, name)   # a value over no units is a default, not one
-            recorded = entry["value"] is not None and not over_no_units(metric.n, metric.value)
+            from halluscope.query_sheets import undecided_of    # partial numbers: no baseline
+            undecided = undecided_of(result)
+            recorded = entry["value"] is not None and not over_no_units(metric.n, metric.value) \
+                and not undecided
             clash = record_update(self, name, entry, getattr(self.current, "nodeid", None)) \
                 if recorded else None
             outcome = Outcome(
@@ -216,8 +219,8 @@ class GateSession:
                 compared=entry["value"], direction="above" if metric.higher_is_better
                 else "below", limit=None, tolerance=tol,
                 message=(clash or f"{name}: recorded {entry['value']} into "
-                         f"{self.settings.baseline}") if recorded else
-                f"{name}: has no value (n={metric.n}), so nothing was recorded into "
+                         f"{self.settings.baseline}") if recorded else f"{name}: {undecided}"
+                if undecided else f"{name}: has no value (n={metric.n}), so nothing was recorded into "
                 f"{self.settings.baseline}; a baseline of a missing value would pass every "
                 f"later run")
             outcome = replace(outcome, passed=recorded and clash is None)

@@ -68,6 +68,11 @@ class AuditConfig(BaseModel):
             ``None`` detects it per file.
         cluster_by: The bootstrap's resampling unit: ``image`` (items sharing an image are
             resampled together), ``item`` (every item alone) or any record/metadata field.
+        allow_unfinished_query: Judge the gates on an input written by a ``halluscope
+            query`` run that did not finish (its run sheet beside it says so), over the
+            answers it holds. Without it such a gate fails as not decided
+            (:func:`halluscope.query_sheets.undecided_reason`). Recorded in the run sheet;
+            it changes no number, so a resume may change it.
         by: Record or metadata fields whose values make groups (``model:demo-vlm-a``) that every
             metric reports beside its overall numbers.
     """
@@ -100,6 +105,7 @@ class AuditConfig(BaseModel):
     input_format: str | None = None
     cluster_by: str = "image"
     by: tuple[str, ...] = ("model",)
+    allow_unfinished_query: bool = False
 
     @field_validator("metrics", "by", mode="before")
     @classmethod

@@ -86,7 +86,8 @@ FLUSH_SECONDS = 1.0
 """An entry is also flushed when the last flush is this old: records that take seconds each (a
 judge's calls) were journaled 64 at a time (or 8 KiB), and a ``kill -9`` or the OOM killer
 lost up to a minute of judged lines, which ``--resume`` asked again."""
-_EXECUTION = ("workers", "engine", "ray_address", "resume", "cache_dir")
+_EXECUTION = ("workers", "engine", "ray_address", "resume", "cache_dir",
+              "allow_unfinished_query")
 EXECUTION_OPTIONS = ("offline", "judge_max_connections", "judge_fatal_mismatch", "ray_num_gpus")
 """``--option`` keys that change how the work is done, not what a line's outcomes are (answers
 from the cache only, calls in flight, whether a pin mismatch stops the run, a Ray actor's

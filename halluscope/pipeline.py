@@ -39,7 +39,8 @@ from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
 from halluscope.result import (AuditResult, begin_outputs, hold_outputs, new_run_id,
                                refuse_outputs_as_inputs)
-from halluscope.query_sheets import query_runs, samples_notes, unfinished_notes
+from halluscope.query_sheets import (query_runs, samples_notes, unfinished_inputs,
+                                     unfinished_notes)
 from halluscope.runsheet import build_runsheet, redact
 from halluscope.column_scoring import score_columns
 from halluscope.scoring import (Progress, StreamTally, empty_answers_note, judge_failures_note,
@@ -326,6 +327,9 @@ def _runsheet(paths: list[Path], cfg: AuditConfig, summaries: dict[str, MetricSu
         runsheet[RESUME] = resume_key(header)
     if runs := query_runs(paths):   # the query run sheets beside the inputs: who answered
         runsheet["query_runs"] = redact(runs)
+        if unfinished := unfinished_inputs(runsheet["query_runs"]):  # partial numbers
+            runsheet["unfinished_inputs"] = unfinished
+            runsheet["allow_unfinished_query"] = cfg.allow_unfinished_query
     return runsheet
 
 

@@ -131,6 +131,62 @@ def unfinished_notes(runs: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
+def unfinished_inputs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The audited files whose query run did not finish (interrupted, killed, still in
+    progress) or whose run sheet cannot be read, from the run sheet's ``query_runs``: each
+    with its ``input``, why (``reason``) and, where the run sheet counts them, how many
+    ``requests`` the run was to make, how many were ``answered`` and how many are ``missing``.
+    The audit's scores are over the answers held only: ``results.json`` says so
+    (``unfinished_inputs``) and a gate is not decided on them (:func:`undecided_reason`)."""
+    out = []
+    for run in runs:
+        if not isinstance(run, dict) or run.get("finished") is True:
+            continue
+        entry: dict[str, Any] = {"input": run.get("input"), "runsheet": run.get("runsheet")}
+        if run.get("unreadable") or run.get("finished") is not False:
+            entry["reason"] = (f"its query run sheet cannot be read ({run.get('unreadable')}): "
+                               f"whether the query finished is unknown")
+        elif run.get("in_progress"):
+            entry["reason"] = f"still in progress, process {run['in_progress']}"
+        else:
+            entry["reason"] = str(run.get("aborted"))
+        if _whole(run.get("requests")) and _whole(run.get("answered")):
+            entry.update(requests=run["requests"], answered=run["answered"],
+                         missing=max(run["requests"] - run["answered"], 0))
+        out.append(entry)
+    return out
+
+
+def undecided_reason(runsheet: Any, allowed: bool = False) -> str | None:
+    """Why no gate can be decided on the audit whose run sheet is ``runsheet``: an input from a
+    query run that did not finish (its numbers are over some of the benchmark's requests
+    only); None when every input's query run finished (or none has one), or when ``allowed``
+    (``allow_unfinished_query``: the user said to judge the gates on the answers held)."""
+    runs = runsheet.get("query_runs") if isinstance(runsheet, dict) else None
+    unfinished = unfinished_inputs(runs) if isinstance(runs, list) and not allowed else []
+    if not unfinished:
+        return None
+    said = []
+    for entry in unfinished:
+        held = (f": {entry['answered']:,} of {entry['requests']:,} requests answered"
+                if "requests" in entry else "")
+        said.append(f"input {entry['input']}: {entry['reason']}" if "cannot be read" in
+                    entry["reason"] else f"input {entry['input']} is from a query run that "
+                    f"did not finish{held} ({entry['reason']})")
+    return ("not decided: " + "; ".join(said) + "; finish the query (run the same command "
+            "again) and audit again, or allow it to judge the gates on the answers held "
+            "(audit --allow-unfinished-query, allow_unfinished_query=True, pytest "
+            "--halluscope-allow-unfinished-query)")
+
+
+def undecided_of(result: Any) -> str | None:
+    """:func:`undecided_reason` of an audit result (its run sheet; allowed where its
+    configuration's ``allow_unfinished_query`` is set): what every gate on it says instead of
+    passing or failing on its numbers."""
+    allowed = getattr(getattr(result, "config", None), "allow_unfinished_query", False)
+    return undecided_reason(getattr(result, "runsheet", None), allowed is True)
+
+
 #: Metrics that read a query run's samples (``-n N``) as groups of one prompt's answers.
 _READ_SAMPLES = frozenset({"consistency", "self_consistency"})
 

@@ -391,8 +391,20 @@ class AuditResult:
             **({"unrecognised_finish": finish["unrecognised_finish"]}
                if "unrecognised_finish" in finish else {}),
             "unscored": self.unscored,
+            # inputs from a query run that did not finish: the numbers are over part of them
+            **({"partial": True, "unfinished_inputs": self.unfinished_inputs}
+               if self.unfinished_inputs else {}),
             "errors": self.errors,
         }
+
+    @property
+    def unfinished_inputs(self) -> list[dict[str, Any]]:
+        """The inputs written by a ``halluscope query`` run that did not finish (the run
+        sheet's ``unfinished_inputs``: input, reason, requests, answered, missing): the
+        metrics are over the answers they hold only, and no gate is decided on them unless
+        ``allow_unfinished_query`` is set."""
+        found = (self.runsheet or {}).get("unfinished_inputs")
+        return list(found) if isinstance(found, list) else []
 
     # -- export -------------------------------------------------------------------------------
     def to_pandas(self, level: str = "items"):

@@ -93,7 +93,9 @@ __all__ = ["OutputLocked", "QUERY_LOCKED", "lock_output", "unlock_output"]
 
 def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None]:
     """Ids already answered in ``out``, each with the prompt, image and other fields of the
-    prompt line it was answered for (:func:`~halluscope.adapters.prompts.copied_fields`);
+    prompt line it was answered for (:func:`~halluscope.adapters.prompts.copied_fields`), the
+    image's sha256 the line records (None in a file written before lines carried it) and the
+    line's number in the file;
     rewrites the file without error lines (when retrying them) and without a line cut short,
     so that appending never duplicates an id."""
     if not out.is_file():
@@ -133,10 +135,14 @@ def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None
                                  f"(with 'response' or 'error'), got one with neither (id "
                                  f"{str(rid)!r:.60}); the file is left as it is (is it the "
                                  f"prompts file? write to another --out)")
-            done[str(rid)] = ((obj.get("prompt"), obj.get("image"), copied_fields(obj))
+            done[str(rid)] = ((obj.get("prompt"), obj.get("image"), copied_fields(obj),
+                               obj.get("image_sha256"), lineno, len(keep) + 1)
                               if isinstance(obj.get("prompt"), str) else None)
             keep.append(text if text.endswith("\n") else text + "\n")
             last_open = not text.endswith("\n")
+    # each entry ends with its line in the file as it will be: the kept lines' places once
+    # the dropped ones are gone
+    done = {k: v and (*v[:4], v[5] if dropped else v[4]) for k, v in done.items()}
     if keep and not dropped and last_open:
         with open(out, "a", encoding="utf-8") as fh:     # the next answer on a line of its own
             fh.write("\n")

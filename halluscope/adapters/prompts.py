@@ -116,11 +116,11 @@ def check_prompts(source, *, image_root=None) -> list[str]:
 
 # -- output file ----------------------------------------------------------------------------
 #: What an output line holds that is not copied from its prompt line as it is: the fields a run
-#: writes itself (its id, answer, model, sample) and the two a resume compares apart (the
-#: prompt; the image, written relative to the output file).
+#: writes itself (its id, answer, model, sample, the image's sha256) and the two a resume
+#: compares apart (the prompt; the image, written relative to the output file).
 _NOT_COPIED = frozenset({"id", "image", "prompt", "model", "sample_of", "sample_index",
                          "response", "finish_reason", "requested_model", "error",
-                         "error_status", "reasoning"})
+                         "error_status", "reasoning", "image_sha256"})
 _ABSENT = object()
 
 

@@ -55,7 +55,7 @@ from typing import Any
 from halluscope._json import dumps_utf8
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
-from halluscope.adapters.images import ImageLoader
+from halluscope.adapters.images import ImageLoader, is_data_url, is_url
 from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  # noqa: F401
                                          answers_of, interruption, prepare_output,
                                          put_in_order, read_done, unlock_output)
@@ -90,7 +90,7 @@ class FailureGroup:
 #: What a run writes about its answer; left out of a prompt line (an output file asked again,
 #: by another model, say: its answer, finish reason or failure are not this run's).
 _ANSWER_FIELDS = frozenset({"response", "finish_reason", "requested_model", "error",
-                            "error_status", "reasoning"})
+                            "error_status", "reasoning", "image_sha256"})
 
 
 @dataclass
@@ -278,6 +278,7 @@ class _QueryRun:
         self.last = -1                      # the highest place written so far
         self.unordered = False              # a line was written before one it follows
         self.environment: dict[str, Any] | None = None  # the run sheet's, read ahead
+        self.undigested = False             # a resumed line without image_sha256 was noted
 
     def task_id(self, prompt_id: str, k: int) -> str:
         return prompt_id if self.samples == 1 else f"{prompt_id}#{k}"
@@ -326,6 +327,10 @@ class _QueryRun:
             rec["_failure"] = (type(exc).__name__, exc.status, message)
             return rec
         rec["response"] = resp.text
+        # hashed once asked (the call keeps its place in line; the cache key's hash is memoised)
+        if item.image is not None and (digest := await asyncio.to_thread(
+                self.image_digest, item)) is not None:
+            rec["image_sha256"] = digest    # a resume sees the bytes changed under a name
         if resp.reasoning is not None:
             rec["reasoning"] = resp.reasoning
         if resp.finish_reason is not None:
@@ -394,7 +399,7 @@ class _QueryRun:
         """A usage error when ``task`` was answered for another prompt or image than the one
         its id has now (keeping the old answer would file it under the new prompt), or for a
         prompt line whose other fields (a label) the prompts file now gives otherwise."""
-        prompt, image, fields = self.done[task]
+        prompt, image, fields, digest, out_line = self.done[task]
         now = _portable_image(item, self.out_dir) if item.image is not None else None
         # the line holds what emit wrote: redacted (a signed URL's signature, a known secret
         # quoted in a prompt); compare with the same redaction of today's value, never the
@@ -418,6 +423,44 @@ class _QueryRun:
                              f"truth it scores against). Pass --restart to write every line "
                              f"anew (answers the cache holds are not asked again), or write to "
                              f"another --out")
+        self._check_image_bytes(item, task, digest, out_line)
+
+    def image_digest(self, item: PromptItem) -> str | None:
+        """The sha256 of the bytes of ``item``'s image when it is a local file (the answer
+        cache's key holds the same, memoised by the loader); None for a URL, inline data or
+        an image that cannot be read (its request fails and says why)."""
+        if item.image is None or is_url(item.image) or is_data_url(item.image):
+            return None
+        loader = getattr(self.client, "images", None)
+        try:
+            return (loader or ImageLoader()).sha256(item.image)
+        except (OSError, AdapterError, ValueError):
+            return None
+
+    def _check_image_bytes(self, item: PromptItem, task: str, then: Any, out_line: int) -> None:
+        """A usage error when the image file ``task`` was answered for now holds other bytes
+        under the same name (its answer would be kept for a picture the model never saw); a
+        line without ``image_sha256`` (written by an older halluscope) is noted once, unchecked."""
+        now = self.image_digest(item) if item.image is not None else None
+        if now is None:
+            return
+        if not isinstance(then, str):
+            if not self.undigested:
+                log.warning("%s: its answered lines carry no image_sha256 (written by an older "
+                            "halluscope; the first at line %d): an image whose bytes changed "
+                            "since under the same name is not noticed; pass --restart to ask "
+                            "everything again (the cache answers unchanged images)",
+                            self.out_path, out_line)
+            self.undigested = True
+            return
+        if then != now:
+            raise InputError(f"{self.out_path}:{out_line}: field 'image_sha256': {task!r} was "
+                             f"answered for the image {item.image} with other bytes "
+                             f"(sha256 {then[:12]}... then, {now[:12]}... now; prompt line "
+                             f"{item.line}): its answer is about a picture the file no longer "
+                             f"holds. Pass --restart to ask everything again (answers the "
+                             f"cache holds for unchanged images are not asked again), or "
+                             f"write to another --out")
 
     async def _drive(self, items: Iterable[PromptItem | RecordError]) -> None:
         pending = self.pending

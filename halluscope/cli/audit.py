@@ -95,6 +95,10 @@ FailAbove = Annotated[Optional[list[str]], typer.Option(
 FailBelow = Annotated[Optional[list[str]], typer.Option(
     help="Gate METRIC.STAT\\[@GROUP]\\[@BOUND]=VALUE: exit 1 when the value (or that end of its "
          "interval) is below VALUE, or missing (repeatable), e.g. pope.f1@split:random@lower=0.8.")]
+AllowUnfinishedQuery = Annotated[bool, typer.Option(
+    "--allow-unfinished-query", help="Judge the gates on an input written by a `halluscope "
+    "query` run that did not finish (interrupted, killed, still running), over the answers it "
+    "holds; without it such a gate fails as not decided. Recorded in the run sheet.")]
 Bootstrap = Annotated[Optional[int], typer.Option(
     help="Bootstrap replicates for confidence intervals (default 1000; 0: none).")]
 Confidence = Annotated[Optional[float], typer.Option(
@@ -139,7 +143,8 @@ def audit(
     judge: Judge = None, claim_splitter: ClaimSplitter = None, cache_dir: CacheDir = None,
     option: Option = None, strict: Strict = False, complete_only: CompleteOnly = False,
     offline: Offline = False,
-    fail_above: FailAbove = None, fail_below: FailBelow = None, bootstrap: Bootstrap = None,
+    fail_above: FailAbove = None, fail_below: FailBelow = None,
+    allow_unfinished_query: AllowUnfinishedQuery = False, bootstrap: Bootstrap = None,
     confidence: Confidence = None, seed: Seed = None, workers: Workers = None,
     engine: Engine = None, ray_address: RayAddress = None, resume: Resume = False,
     no_report: NoReport = False, input_format: InputFormat = None, by: By = None,
@@ -161,7 +166,8 @@ def audit(
                    n_boot=bootstrap, confidence=confidence, seed=seed,
                    strict=strict or None, input_format=input_format, by=by or None,
                    cluster_by=cluster_by, workers=workers, engine=engine,
-                   ray_address=ray_address, resume=resume or None)
+                   ray_address=ray_address, resume=resume or None,
+                   allow_unfinished_query=allow_unfinished_query or None)
     extra = _extra_options(option, offline, detector_threshold, ocr=ocr, region_iou=region_iou,
                            box_format=box_format, device=device,
                            complete_only=complete_only or None)

@@ -185,7 +185,12 @@ def _compared(result: Any, name: str, metric: Any, threshold: float, which: str 
     compared = _num(metric.bound(which))
     if not _defined(compared):
         return compared, f"the {which} bound of {name} is undefined"
-    return compared, None
+    return (None, why) if (why := _undecided(name, result)) else (compared, None)
+
+
+def _undecided(name: str, result: Any) -> str | None:   # from an unfinished query run
+    from halluscope.query_sheets import undecided_of
+    return f"{name}: {why}" if (why := undecided_of(result)) else None
 
 
 def _over_no_units(metric: Any) -> bool:
@@ -549,7 +554,7 @@ def check_regression(result: Any, baseline: Mapping[str, Any] | str | Path, name
     op = "within" if either_way else ">=" if metric.higher_is_better else "<="
     base = _num(entry.get("value")) if isinstance(entry, Mapping) else None
     problem = _why_unchecked(name, metric, entry, base, where) or _other_settings(
-        result, name, entry, where)
+        result, name, entry, where) or _undecided(name, result)
     limit = None
     if problem is None:
         limit = base - tolerance if metric.higher_is_better else base + tolerance

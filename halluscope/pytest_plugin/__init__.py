@@ -54,8 +54,8 @@ from halluscope.pytest_plugin.markers import gate_kwargs, marker_bound, marker_m
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
                                                pytest_addoption)
 from halluscope.pytest_plugin.stops import (crash_entry, no_verdict, record_update,
-                                            stopped_early, withheld_line, withhold_updates,
-                                            worker_crashed)
+                                            stopped_early, update_outcome, withheld_line,
+                                            withhold_updates, worker_crashed)
 
 if TYPE_CHECKING:  # pragma: no cover
     from halluscope.gates.assertions import Outcome
@@ -196,32 +196,12 @@ class GateSession:
     def check_regression(self, result: AuditResult, name: str,
                          tolerance: float | None = None) -> Outcome:
         __tracebackhide__ = True
-        from halluscope.gates.assertions import (Outcome, check_name, check_regression,
-                                                 checked_tolerance)
+        from halluscope.gates.assertions import check_name, check_regression, checked_tolerance
         # checked in both modes: an update run took tolerance=-1 and the next run refused it
         check_name(name)
         tol = checked_tolerance(self.settings.tolerance if tolerance is None else tolerance)
         if self.settings.update_baseline:
-            from halluscope.gates.assertions import over_no_units, why_undefined
-            from halluscope.gates.baseline import baseline_entry
-            metric = result.get(name)
-            entry = baseline_entry(result, name)   # a value over no units is a default, not one
-            recorded = entry["value"] is not None and not over_no_units(metric.n, metric.value)
-            clash = record_update(self, name, entry, getattr(self.current, "nodeid", None)) \
-                if recorded else None
-            outcome = Outcome(
-                kind="baseline", name=name, passed=recorded, value=entry["value"],
-                ci=tuple(metric.ci) if metric.ci is not None else None,
-                confidence=metric.confidence, n=metric.n,
-                higher_is_better=metric.higher_is_better, bound=None,
-                compared=entry["value"], direction="above" if metric.higher_is_better
-                else "below", limit=None, tolerance=tol,
-                message=(clash or f"{name}: recorded {entry['value']} into "
-                         f"{self.settings.baseline}") if recorded else
-                f"{name}: has no value (n={metric.n}: {why_undefined(metric)}), so nothing "
-                f"was recorded into {self.settings.baseline}; a baseline of a missing value "
-                f"would pass every later run")
-            outcome = replace(outcome, passed=recorded and clash is None)
+            outcome = update_outcome(self, result, name, tol)
             self.observe(outcome)
             if not outcome.passed:
                 from halluscope.gates.assertions import HalluscopeAssertionError

@@ -51,6 +51,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "miss fails (sets HALLUSCOPE_OFFLINE=1)", action="store_true", default=None)
     add("cache-dir", "string", "cache of model and judge answers (default: $HALLUSCOPE_CACHE "
         "or ~/.cache/halluscope)", metavar="DIR")
+    add("allow-unfinished-query", "bool", "judge the assertions on outputs of a halluscope "
+        "query run that did not finish (over the answers they hold); without it such an "
+        "assertion fails as not decided", action="store_true", default=None)
     add("report", "string", "write every assertion and audited metric to this JSON file",
         metavar="PATH")
 
@@ -73,6 +76,7 @@ class Settings:
     offline: bool = False
     cache_dir: Path | None = None
     report: Path | None = None
+    allow_unfinished_query: bool = False
     rootpath: Path = field(default_factory=Path.cwd)
 
     @classmethod
@@ -135,6 +139,8 @@ class Settings:
             baseline=one_path("baseline") or Path(config.rootpath) / DEFAULT_BASELINE,
             update_baseline=bool(cli("update_baseline")), tolerance=tolerance,
             offline=bool(offline), cache_dir=one_path("cache_dir"), report=one_path("report"),
+            allow_unfinished_query=bool(cli("allow_unfinished_query")
+                                        or ini("allow_unfinished_query")),
             rootpath=Path(config.rootpath))
 
     def audit_options(self) -> dict[str, Any]:
@@ -152,6 +158,8 @@ class Settings:
             opts["cache_dir"] = self.cache_dir
         if self.offline:
             opts["options"] = {"offline": True}
+        if self.allow_unfinished_query:
+            opts["allow_unfinished_query"] = True
         return opts
 
 

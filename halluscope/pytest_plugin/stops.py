@@ -86,6 +86,40 @@ def record_update(session: Any, name: str, entry: dict[str, Any], test: str | No
     return clash or f"{name}: recorded twice in this run from different audits: not recorded"
 
 
+def update_outcome(session: Any, result: Any, name: str, tol: float) -> Any:
+    """The outcome of recording ``name`` of ``result`` into the baseline under
+    ``--halluscope-update-baseline`` (passed when recorded without a clash): a
+    missing value, a value over no units and a partial run's numbers are never recorded, since
+    a baseline of any of them would pass or fail later runs on nothing."""
+    from halluscope.gates.assertions import Outcome, over_no_units, why_undefined
+    from halluscope.gates.baseline import baseline_entry
+    from halluscope.query_sheets import undecided_of
+    metric = result.get(name)
+    entry = baseline_entry(result, name)   # a value over no units is a default, not one
+    undecided = undecided_of(result)
+    recorded = entry["value"] is not None and not over_no_units(metric.n, metric.value) \
+        and not undecided
+    clash = record_update(session, name, entry, getattr(session.current, "nodeid", None)) \
+        if recorded else None
+    baseline = session.settings.baseline
+    if recorded:
+        message = clash or f"{name}: recorded {entry['value']} into {baseline}"
+    elif undecided:
+        message = f"{name}: {undecided}"
+    else:
+        message = (f"{name}: has no value (n={metric.n}: {why_undefined(metric)}), so nothing "
+                   f"was recorded into {baseline}; a baseline of a missing value would pass "
+                   f"every later run")
+    outcome = Outcome(
+        kind="baseline", name=name, passed=recorded and clash is None, value=entry["value"],
+        ci=tuple(metric.ci) if metric.ci is not None else None,
+        confidence=metric.confidence, n=metric.n, higher_is_better=metric.higher_is_better,
+        bound=None, compared=entry["value"],
+        direction="above" if metric.higher_is_better else "below", limit=None,
+        tolerance=tol, message=message)
+    return outcome
+
+
 def withhold_updates(session: Any) -> None:
     """An update run that did not run through (``session.incomplete``: Ctrl-C, ``-x``, a
     crashed worker) writes no baseline: the values recorded before the stop are a subset of

@@ -262,6 +262,27 @@ def unscored_lines(result: AuditResult) -> list[Text]:
     return lines
 
 
+def unfinished_lines(result: AuditResult) -> list[Text]:
+    """One line per input from a ``halluscope query`` run that did not finish: the numbers
+    above are over the answers it holds, and no gate is decided on them unless allowed."""
+    unfinished = getattr(result, "unfinished_inputs", None) or []
+    allowed = getattr(getattr(result, "config", None), "allow_unfinished_query", False)
+    lines = []
+    for entry in unfinished:
+        line = Text()
+        line.append("PARTIAL", style="bold red")
+        held = (f"{entry['answered']:,} of {entry['requests']:,} requests answered, "
+                f"{entry['missing']:,} missing" if "requests" in entry else "how many "
+                "requests it lacks is unknown")
+        line.append(visible_controls(
+            f": {entry['input']} is from a query run that did not finish ({held}; "
+            f"{entry['reason']}): the numbers above are over the answers it holds only; "
+            + ("the gates were judged on them (--allow-unfinished-query)" if allowed
+               else "no gate is decided on them")))
+        lines.append(line)
+    return lines
+
+
 def output_files(result: AuditResult, out_dir: str | Path | None = None) -> list[Path]:
     """The files this audit wrote (those that exist)."""
     folder = Path(out_dir) if out_dir is not None else result.items_path.parent
@@ -307,6 +328,9 @@ def render_summary(result: AuditResult, console: Console, *,
     for n, what, how in finish_facts(result):
         head.append(" · ")
         head.append(f"{n:,} {what} ({how})", style="yellow")
+    if getattr(result, "unfinished_inputs", None):
+        head.append(" · ")
+        head.append("partial: from an unfinished query run", style="bold red")
     if _finite(wall):
         head.append(f" · {wall:.2f} s")
     variants = _variants(sheet.get("metrics"))
@@ -335,7 +359,7 @@ def render_summary(result: AuditResult, console: Console, *,
         if kinds > max_problems:
             console.print(Text(f"... and {kinds - max_problems:,} more kinds of problem "
                                f"(every one is in results.json)", style="dim"))
-    for line in unscored_lines(result):
+    for line in unscored_lines(result) + unfinished_lines(result):
         console.print(line)
 
     if files:

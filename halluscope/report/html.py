@@ -299,6 +299,9 @@ def build_context(result: AuditResult, *, max_items: int = 500,
         "finish": [{"n": n, "what": what, "how": how} for n, what, how in finish_facts(result)],
         # a metric asked for that scored nothing fails the run: the report says so and why
         "unscored": {name: list(reasons) for name, reasons in result.unscored.items()},
+        # inputs from a query run that did not finish: the numbers are over part of them
+        "unfinished": list(getattr(result, "unfinished_inputs", None) or []),
+        "unfinished_allowed": bool(getattr(result.config, "allow_unfinished_query", False)),
         "plots": plots,
         "items": items,
         "images": images.uris,

@@ -100,3 +100,16 @@ def test_placeholders_and_names_as_values_stay_readable():
     register_named_secret("EMPTY", "ollama", "PASSWORD", "TOKEN", "abc")
     text = "EMPTY ollama PASSWORD TOKEN abc"
     assert redact_text(text) == text
+
+
+def test_an_image_fetch_error_hides_a_letters_only_signature():
+    from halluscope.adapters.images import ImageLoader
+    from halluscope.adapters.types import ImageError
+    url = "https://bucket.example/cat.jpg?X-Amz-Signature=lettersonlysig&size=2"
+    with pytest.raises(ImageError, match="fetching URLs is off") as got:
+        ImageLoader(allow_urls=False).read(url)
+    assert "lettersonlysig" not in str(got.value) and "size=2" in str(got.value)
+    url = f"http://127.0.0.1:{_closed_port()}/cat.jpg?sig=lettersonlysig"
+    with pytest.raises(ImageError, match="fetching") as got:
+        ImageLoader(allow_urls=True, timeout=2).read(url)
+    assert "lettersonlysig" not in str(got.value)

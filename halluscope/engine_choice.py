@@ -99,7 +99,9 @@ def make_engine(engine: str, workers: int | None, names: list[str], config: Any,
     if engine not in ("local", "processes"):
         raise ConfigError(f"expected engine 'local', 'processes' or 'ray', got {engine!r}")
     if getattr(config, "ray_address", None):    # else silently ignored: scored here instead
-        raise ConfigError(f"--ray-address {config.ray_address} is for --engine ray; add it, or "
+        from halluscope.redact import redact_text
+        raise ConfigError(f"--ray-address {redact_text(config.ray_address)} is for --engine "
+                          f"ray; add it, or "
                           f"drop the address to score on this machine")
     n = engines.default_workers() if workers == 0 else (workers or 1)
     if n <= 1 or not remote:

@@ -22,7 +22,20 @@ before it says the key is a lookup key (``image_key``, ``sort_keys``, ``cache_ke
 ``public_key``: :data:`LOOKUP_KEY_WORDS`); "key" inside a word (``keyword``, ``monkey``) does not.
 
 A URL written without its scheme, or with one slash (``user:PASS@host/v1``,
-``http:/user:PASS@host/v1``), loses its password as a URL does.
+``http:/user:PASS@host/v1``, ``127.0.0.1:6379?token=...``), loses its password and its
+credential query values as a URL does.
+
+**A name decides, not only a shape.** A value given under a credential name is redacted
+whatever it looks like (letters only, short): the password of a URL's user info (and a user
+name alone, ``https://TOKEN@host``); a query parameter named as :data:`SECRET_PARAM` says --
+``token``, ``access_token`` (``refresh_``/``id_``), ``api_key``/``apikey``/``api-key``, ``key``,
+``secret``, ``password``/``passwd``/``pwd``, ``passphrase``, ``auth``, ``authorization``,
+``credential(s)``, ``cookie``, ``jwt``, ``sig``, ``signature``, ``code``, ``session``; and a
+mapping key or header as :func:`is_secret_key` says (the same names but ``key``, ``sig``,
+``signature``, ``code`` and ``session`` alone, which in data name lookup keys, hashes and
+groups; ``x-api-key`` and ``*-key`` headers count). Such a value is also remembered
+(:func:`register_named_secret`) and replaced as a whole word in messages, even where it is
+quoted without its name. Ordinary names keep their values readable.
 
 **The audited text is never rewritten by pattern.** A model's answer and the prompt it was
 given (:data:`AUDITED_TEXT` keys) lose only known secret values quoted verbatim; the patterns
@@ -56,11 +69,15 @@ AUDITED_TEXT = frozenset({"response", "prompt", "text", "caption", "question", "
 SECRET_KEY = re.compile(
     r"(api[_-]?key|apikey|(?<![a-z])token(?![a-z])|(?<![a-z])(access|refresh|id)[_-]?token|"
     r"secret|passw(or)?d|passphrase|authorization|credential|cookie|(?<![a-z])auth(?![a-z])|"
-    r"(?<![a-z])jwt(?![a-z]))",
+    r"(?<![a-z])(jwt|pwd)(?![a-z]))",
     re.IGNORECASE)
-# a URL query parameter whose value is a credential (adds key=, sig=, signature=, code=)
-SECRET_PARAM = re.compile(SECRET_KEY.pattern[:-1] + r"|(?<![a-z])(key|sig|signature|code)"
-                          r"(?![a-z]))", re.IGNORECASE)
+# a URL query parameter whose value is a credential (adds key=, sig=, signature=, code=,
+# session=)
+SECRET_PARAM = re.compile(SECRET_KEY.pattern[:-1] + r"|(?<![a-z])(key|sig|signature|code|"
+                          r"session|sessionid)(?![a-z]))", re.IGNORECASE)
+# "?name=value" / "&name=value" / ";name=value" in text: a query string, of a URL with or
+# without its scheme ("127.0.0.1:6379?token=..."); the value ends where the parameter does
+_QUERY_PAIR = re.compile(r"(?<=[?&;])([A-Za-z][\w.\[\]-]*)=([^\s&#'\"<>()\[\]{}]+)")
 # environment variables whose values are secrets wherever they appear
 SECRET_ENV = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_KEY|_PASSPHRASE)$|"
                         r"^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN)$", re.IGNORECASE)
@@ -85,7 +102,18 @@ _AUTH_VALUE = re.compile(r"((?:authorization|proxy-authorization)['\"]?\s*[:=]\s
 _BEARER = re.compile(r"\b((?i:bearer))\s+[A-Za-z0-9._~+/=-]{12,}|"
                      r"\b(Basic)\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}")
 
+#: A value given under a credential name is a secret whatever its shape, but one shorter than
+#: this, or one that only repeats a credential's name (``PASSWORD``, ``TOKEN``), is a
+#: placeholder left readable.
+MIN_NAMED_LEN = 6
+#: Placeholder values that servers accept as "no key" (vLLM's ``EMPTY``, Ollama's ``ollama``).
+PLACEHOLDERS = frozenset({"none", "null", "empty", "dummy", "ollama", "lm-studio", "unused",
+                          "not-needed", "placeholder", "nokey", "no-key", "redacted"})
+
 _known: set[str] = set()
+# values given under a credential name (a URL's password or token=, a secret header) that do
+# not look like credentials (letters only, short): replaced as whole words in messages only
+_named: set[str] = set()
 _lock = threading.Lock()
 # known_secrets' last answer: (registered secrets, the environment it was read from, the list);
 # every output line and cache row asks for it, and reading os.environ costs ~40 us a time
@@ -135,6 +163,32 @@ def register_secret(*values: Any) -> None:
                     _known.add(quote(value, safe=""))
 
 
+def register_named_secret(*values: Any) -> None:
+    """Remember values given under a credential name (a URL's password, ``?token=``, an
+    ``x-api-key`` header): one that looks like a credential is registered as
+    :func:`register_secret` does; any other of :data:`MIN_NAMED_LEN` characters or more, that
+    is no placeholder, is replaced as a whole word in messages (:func:`redact_text` with its
+    patterns), never in the audited text, where "hunter" may be the model's word."""
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        if credential_like(value):
+            register_secret(value)
+        elif (len(value) >= MIN_NAMED_LEN and value.lower() not in PLACEHOLDERS
+              and not SECRET_PARAM.fullmatch(value.strip("_-"))):
+            install_record_redaction()
+            with _lock:
+                _named.add(value)
+
+
+@lru_cache(maxsize=64)
+def _named_pattern(values: frozenset[str]) -> re.Pattern[str]:
+    """One pattern matching any of ``values`` as a whole word (no letter, digit or ``_``
+    touching it), longest first."""
+    words = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
+    return re.compile(rf"(?<![\w])(?:{words})(?![\w])")
+
+
 def known_secrets() -> list[str]:
     """Registered secrets and secret environment values, longest first.
 
@@ -167,22 +221,26 @@ def register_url(url: str | None) -> None:
         import base64
         basic = base64.b64encode(f"{unquote(parts.username or '')}:"
                                  f"{unquote(parts.password)}".encode()).decode()
-        register_secret(parts.password, unquote(parts.password), basic)
+        register_secret(basic)
+        register_named_secret(parts.password, unquote(parts.password))
     if parts.username and parts.password is None and "@" in parts.netloc:
-        register_secret(parts.username, unquote(parts.username))  # token-as-username
+        register_named_secret(parts.username, unquote(parts.username))  # token-as-username
     if "://" not in url:          # "user:PASS@host/v1", "http:/user:PASS@host/v1"
         for match in _BARE_USERINFO.finditer(url):
-            register_secret(match.group(3), unquote(match.group(3)))
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            register_named_secret(match.group(3), unquote(match.group(3)))
+    query = parts.query or ("?" in url and url.split("?", 1)[1].split("#", 1)[0]) or ""
+    for name, value in parse_qsl(query, keep_blank_values=True):
         if SECRET_PARAM.search(name):
-            register_secret(value)
+            register_named_secret(value)
 
 
 def redact_url(url: str | None) -> str | None:
     """``url`` with the user-info password and credential-like query values redacted (also
     for a URL without its scheme or with one slash: ``user:PASS@host/v1``)."""
     if not url or "://" not in url:
-        return _redact_bare_userinfo(url) if url and "@" in url else url
+        if url and "@" in url:
+            url = _redact_bare_userinfo(url)
+        return _redact_query_pairs(url) if url and "=" in url else url
     try:
         parts = urlsplit(url)
         netloc = parts.netloc
@@ -198,6 +256,14 @@ def redact_url(url: str | None) -> str | None:
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return REDACTED
+
+
+def _redact_query_pairs(text: str) -> str:
+    """``text`` with the value of every query parameter under a credential name
+    (:data:`SECRET_PARAM`) redacted, whatever its shape, wherever a query string appears in it
+    (a URL written without its scheme included)."""
+    return _QUERY_PAIR.sub(lambda m: f"{m.group(1)}={REDACTED}"
+                           if SECRET_PARAM.search(m.group(1)) else m.group(0), text)
 
 
 def _redact_bare_userinfo(text: str) -> str:
@@ -240,11 +306,18 @@ def redact_text(text: Any, extra: Iterable[str] = (), *,
         text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)) or "", text)
     if patterns and "@" in text:
         text = _redact_bare_userinfo(text)
+    if patterns and "=" in text and ("?" in text or "&" in text or ";" in text):
+        # a query string outside a scheme:// URL
+        text = _redact_query_pairs(text)
     for secret in values:
         if secret in text:
             text = text.replace(secret, REDACTED)
     if not patterns:
         return text
+    if _named:
+        with _lock:
+            named = frozenset(_named)
+        text = _named_pattern(named).sub(REDACTED, text)
     lower = text.lower()
     if "authoriz" in lower:
         text = _AUTH_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
@@ -310,13 +383,13 @@ def register_options(options: Mapping[str, Any] | None) -> None:
         if isinstance(value, Mapping):
             for k, v in value.items():
                 if is_secret_key(k):
-                    register_secret(str(v))
+                    register_named_secret(str(v))
                     if isinstance(v, str) and " " in v:  # "Bearer xyz": the credential part
-                        register_secret(v.split(None, 1)[1])
+                        register_named_secret(v.split(None, 1)[1])
             register_options({k: v for k, v in value.items() if not is_secret_key(k)})
         elif isinstance(value, str):
             if is_secret_key(key):
-                register_secret(value)
+                register_named_secret(value)
             if "://" in value:
                 register_url(value)
 

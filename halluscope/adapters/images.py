@@ -286,24 +286,28 @@ class ImageLoader:
         return h
 
     def _fetch(self, url: str) -> bytes:
+        from halluscope.redact import redact_url
+        shown = redact_url(url)     # a signed URL's signature stays out of the message
         if not self.allow_urls:
-            raise ImageError(f"image is a URL ({url}) but fetching URLs is off; "
+            raise ImageError(f"image is a URL ({shown}) but fetching URLs is off; "
                              f"allow it with --allow-urls (allow_urls=True)")
         import httpx
         try:
             with httpx.Client(timeout=self.timeout, follow_redirects=True) as client:
                 with client.stream("GET", url) as resp:
                     if resp.status_code != 200:
-                        raise ImageError(f"fetching {url}: HTTP {resp.status_code}")
+                        raise ImageError(f"fetching {shown}: HTTP {resp.status_code}")
                     chunks, size = [], 0
                     for chunk in resp.iter_bytes():
                         size += len(chunk)
                         if size > MAX_DOWNLOAD_BYTES:
-                            raise ImageError(f"fetching {url}: larger than "
+                            raise ImageError(f"fetching {shown}: larger than "
                                              f"{MAX_DOWNLOAD_BYTES // _MB} MB")
                         chunks.append(chunk)
         except httpx.HTTPError as exc:
-            raise ImageError(f"fetching {url}: {type(exc).__name__}: {exc}") from None
+            from halluscope.redact import redact_text
+            raise ImageError(f"fetching {shown}: {type(exc).__name__}: "
+                             f"{redact_text(str(exc))}") from None
         return b"".join(chunks)
 
     def open(self, source: str):

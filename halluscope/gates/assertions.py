@@ -174,7 +174,7 @@ def _compared(result: Any, name: str, metric: Any, threshold: float, which: str 
         if reasons:
             problem += " (" + "; ".join(reasons) + ")"
         return None, problem
-    if _over_no_units(metric):
+    if over_no_units(metric.n, metric.value):
         return None, (f"{name} = {_fmt(metric.value)} is computed over no units (n = 0): a "
                       f"value given over nothing (a compatibility variant's default, such as "
                       f"AMBER's 0.001 starting counters), so the threshold {threshold:g} cannot "
@@ -191,10 +191,6 @@ def _compared(result: Any, name: str, metric: Any, threshold: float, which: str 
 def _undecided(name: str, result: Any) -> str | None:   # from an unfinished query run
     from halluscope.query_sheets import undecided_of
     return f"{name}: {why}" if (why := undecided_of(result)) else None
-
-
-def _over_no_units(metric: Any) -> bool:
-    return over_no_units(metric.n, metric.value)
 
 
 def over_no_units(n: int, value: Any) -> bool:
@@ -472,7 +468,7 @@ def _why_unchecked(name: str, metric: Any, entry: Mapping[str, Any] | None,
     if not _defined(metric.value):
         return (f"{name} has no value now (n = {metric.n}): {why_undefined(metric)}; the "
                 f"baseline has {_fmt(base)}")
-    if _over_no_units(metric):      # as check_threshold: a default, never a measurement
+    if over_no_units(metric.n, metric.value):      # as check_threshold: a default, never a measurement
         return (f"{name} = {_fmt(metric.value)} is computed over no units (n = 0) now, so it "
                 f"cannot be compared with the baseline {_fmt(base)}")
     return None

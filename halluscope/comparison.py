@@ -158,6 +158,8 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
            (("a", va, stat, columns, xa), ("b", vb, stat_b, columns_b, xb)) if v is None}
     if why:         # said beside the entry, and by a gate on it
         entry["why_no_value"] = why
+    if stat.count and isinstance(va, int) and isinstance(vb, int):
+        entry["diff"] = vb - va         # whole counts stay whole (:func:`_side_value`)
     if stat.bounds is not None:         # a difference of two values in [lo, hi]
         lo, hi = stat.bounds
         entry["diff_bounds"] = [lo - hi, hi - lo]
@@ -209,13 +211,15 @@ def _side_value(stat: Statistic, columns: tuple[str, ...], x: np.ndarray,
     """One side's value, or ``None`` when it has none: undefined, a rate over no units
     (AMBER's 0.001 starting counters give one), which the audit's gates refuse as well, or
     any statistic, a count too, over no paired item (a 0 there would come from nothing, and a
-    gate on it would pass)."""
+    gate on it would pass). A whole count is an int; a rate stays a float."""
     if n_keys == 0:
         return None
     sums = x.sum(axis=0)
     value = _clean(_evaluate(stat, columns, sums))
     if not stat.count and over_no_units(units_over(stat, columns, sums, n_keys), value):
         return None
+    if stat.count and value is not None and value.is_integer():
+        return int(value)       # a count written as results.json writes it (96, not 96.0)
     return value
 
 

@@ -107,3 +107,34 @@ def test_finished_runs_compare_as_before(runs, tmp_path):
     data = json.loads((out / "compare.json").read_text())
     assert "partial" not in data and "allow_unfinished_query" not in data
     assert "partial" not in data["comparisons"][0]
+
+
+def test_counts_are_written_whole_as_in_results_json(runs, tmp_path):
+    """compare.json wrote POPE's tp as ``"a": 1.0`` where results.json writes ``1``; a count
+    that is whole is now an int (its difference too), and a rate stays a float."""
+    full, part, _ = runs
+    result = compare([full, part], n_boot=0, out=tmp_path / "cmp",
+                     allow_unfinished_query=True)
+    data = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    results = json.loads((full / "results.json").read_text())
+    for stat in ("tp", "fp", "tn", "fn"):
+        entry = data["metrics"][f"pope.{stat}"]
+        assert entry["count"] is True
+        assert [type(entry[k]) for k in ("a", "b", "diff")] == [int, int, int], entry
+        assert type(results["metrics"]["pope"][stat]["value"]) is int
+    assert entry["a"] == result.metrics["pope.fn"]["a"]
+    accuracy = data["metrics"]["pope.accuracy"]
+    assert [type(accuracy[k]) for k in ("a", "b", "diff")] == [float, float, float]
+
+
+def test_a_partial_marker_without_its_inputs_is_refused(tmp_path):
+    """A results.json saying partial but not which inputs (or the reverse) is damaged: it is
+    refused naming the file and fields, never read as finished."""
+    from halluscope.compare_runs import unfinished_of
+    from halluscope.errors import ConfigError
+    assert unfinished_of(tmp_path, {"metrics": {}}) == ()
+    for bad in ({"partial": True}, {"unfinished_inputs": [{"input": "x"}]},
+                {"partial": True, "unfinished_inputs": []}):
+        with pytest.raises(ConfigError, match="results.json: fields 'partial' and "
+                                              "'unfinished_inputs'"):
+            unfinished_of(tmp_path, bad)

@@ -47,6 +47,8 @@ class RunItems:
     bootstrap: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> its settings
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric -> results.json's
     finish: dict[str, Any] = field(default_factory=dict)  # its answers not known whole (finish_of)
+    #: results.json's ``unfinished_inputs``: inputs from a query run that did not finish
+    unfinished: tuple[Any, ...] = ()
 
 
 def pair_key(item: Mapping[str, Any]) -> str:
@@ -174,7 +176,29 @@ def load_run(path: str | Path) -> RunItems:
     return RunItems(path, metrics, setup, info, unscored, metric_references(path),
                     bootstrap_settings(path, info),
                     {n: s for n, s in summaries.items() if isinstance(s, dict)},
-                    finish_of(path, results))
+                    finish_of(path, results), unfinished_of(path, results))
+
+
+def unfinished_of(path: Path, results: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The inputs of the run at ``path`` that a ``halluscope query`` run did not finish (its
+    results.json's ``unfinished_inputs``, beside ``"partial": true``): its numbers are over
+    part of the requests. A ``partial`` marker without them is refused, naming the field."""
+    entries = results.get("unfinished_inputs")
+    if results.get("partial") is None and entries is None:
+        return ()
+    if results.get("partial") is not True or not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path / 'results.json'}: fields 'partial' and 'unfinished_inputs': "
+                          f"expected true and a list of the unfinished inputs, got "
+                          f"{results.get('partial')!r} and {entries!r}: the file is damaged; "
+                          f"audit again")
+    return tuple(entries)
+
+
+def partial_of(a: RunItems, b: RunItems) -> dict[str, list[Any]]:
+    """A comparison's ``partial``: side (``a``, ``b``) -> its run's unfinished inputs, for
+    each side whose numbers are over part of a query run's requests (empty: neither)."""
+    return {side: list(run.unfinished) for side, run in (("a", a), ("b", b))
+            if run.unfinished}
 
 
 #: A metric's settings that change what its numbers mean, or which verdicts it gives (its

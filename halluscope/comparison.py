@@ -51,11 +51,11 @@ from halluscope.compare_inputs import (find_metric_class, load_metric_files, not
                                        run_folders)
 from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,  # noqa: F401
                                      finish_note, joined_units, load_run, pair_key,
-                                     same_setup)  # (re-exported)
+                                     partial_of, same_setup)  # (re-exported)
 from halluscope.errors import ConfigError
 from halluscope.gates.assertions import over_no_units
 from halluscope.gates.diff import (Gates, NoInterval, diff_gate_failures, diff_value,  # re-exported
-                                   no_value, too_few_paired)
+                                   no_value, partial_reason, too_few_paired)
 from halluscope.metrics.intervals import decide_interval
 from halluscope.report.compare_html import render_html  # noqa: F401  (re-exported)
 from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
@@ -158,6 +158,8 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
            (("a", va, stat, columns, xa), ("b", vb, stat_b, columns_b, xb)) if v is None}
     if why:         # said beside the entry, and by a gate on it
         entry["why_no_value"] = why
+    if stat.count and isinstance(va, int) and isinstance(vb, int):
+        entry["diff"] = vb - va         # whole counts stay whole (:func:`_side_value`)
     if stat.bounds is not None:         # a difference of two values in [lo, hi]
         lo, hi = stat.bounds
         entry["diff_bounds"] = [lo - hi, hi - lo]
@@ -209,13 +211,15 @@ def _side_value(stat: Statistic, columns: tuple[str, ...], x: np.ndarray,
     """One side's value, or ``None`` when it has none: undefined, a rate over no units
     (AMBER's 0.001 starting counters give one), which the audit's gates refuse as well, or
     any statistic, a count too, over no paired item (a 0 there would come from nothing, and a
-    gate on it would pass)."""
+    gate on it would pass). A whole count is an int; a rate stays a float."""
     if n_keys == 0:
         return None
     sums = x.sum(axis=0)
     value = _clean(_evaluate(stat, columns, sums))
     if not stat.count and over_no_units(units_over(stat, columns, sums, n_keys), value):
         return None
+    if stat.count and value is not None and value.is_integer():
+        return int(value)       # a count written as results.json writes it (96, not 96.0)
     return value
 
 
@@ -281,6 +285,19 @@ class Comparison:
     #: the runs' answers not known to be whole (``a``, ``b``: :func:`finish_of`) and what that
     #: means for B − A (``note``); empty where both read only whole answers, alike
     finish: dict[str, Any] = field(default_factory=dict)
+    #: side (``a``, ``b``) -> its run's inputs from a query run that did not finish
+    partial: dict[str, list[Any]] = field(default_factory=dict)
+
+    def partial_note(self, allowed: bool = False) -> str | None:
+        """What is said beside the table where a side is partial (``allowed``: compare
+        --allow-unfinished-query was given); None where neither is."""
+        why = partial_reason(self.a, self.b, self.partial)
+        if not why:
+            return None
+        return (f"{why}: its numbers are over the answers held only, so B − A is not over the "
+                f"whole benchmark; " + ("the diff gates were judged on them "
+                                        "(--allow-unfinished-query)" if allowed else
+                                        "no diff gate is decided on this comparison"))
 
     def item_changes(self) -> dict[str, str]:
         """Item -> how its verdict changed, each item once however many metrics scored it:
@@ -336,7 +353,8 @@ class Comparison:
         return {"a": self.a, "b": self.b, "metrics": self.metrics,
                 "changed": self.change_counts(),
                 **({"left_out": self.left_out} if self.left_out else {}),
-                **({"finish": self.finish} if self.finish else {})}
+                **({"finish": self.finish} if self.finish else {}),
+                **({"partial": self.partial} if self.partial else {})}
 
 
 @dataclass
@@ -347,6 +365,8 @@ class CompareResult:
     comparisons: list[Comparison]
     #: compare's own bootstrap (``n_boot``, ``seed``, ``confidence``): its intervals' settings
     bootstrap: dict[str, Any] = field(default_factory=dict)
+    #: judge the diff gates on a partial run (``compare --allow-unfinished-query``)
+    allow_unfinished_query: bool = False
 
     @property
     def metrics(self) -> dict[str, dict[str, Any]]:
@@ -354,8 +374,12 @@ class CompareResult:
         return self.comparisons[0].metrics if self.comparisons else {}
 
     def to_dict(self) -> dict[str, Any]:
+        partial = any(c.partial for c in self.comparisons)
         return {"runs": self.runs, "baseline": self.runs[0],
                 **({"bootstrap": self.bootstrap} if self.bootstrap else {}),
+                **({"partial": True} if partial else {}),
+                **({"allow_unfinished_query": self.allow_unfinished_query}
+                   if partial or self.allow_unfinished_query else {}),
                 "metrics": self.metrics, "comparisons": [c.to_dict() for c in self.comparisons]}
 
     def save(self, out: str | Path) -> Path:
@@ -476,7 +500,8 @@ def _compare_runs(base: RunItems, other: RunItems, n_boot: int, seed: int,
     if note:
         log.warning("compare: %s", note)
     return Comparison(str(base.path), str(other.path), metrics, changed, left_out,
-                      {"a": base.finish, "b": other.finish, "note": note} if note else {})
+                      {"a": base.finish, "b": other.finish, "note": note} if note else {},
+                      partial_of(base, other))
 
 
 def _not_compared(name: str, known: Any, *runs: RunItems) -> dict[str, str]:
@@ -538,17 +563,21 @@ def _grouped_entries(name: str, base: RunItems, other: RunItems, n_boot: int, se
 
 def compare(runs: Sequence[str | Path], *, out: str | Path | None = None,
             n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, confidence: float = 0.95,
-            metric_files: Sequence[str] = ()) -> CompareResult:
+            metric_files: Sequence[str] = (), allow_unfinished_query: bool = False
+            ) -> CompareResult:
     """Compare audit output folders: every run after the first against the first.
     ``metric_files``: metrics to load first (``module:Class``, ``path/to/file.py:Class``), for
-    runs of a metric that is not installed (a file a run sheet names is never run unasked)."""
+    runs of a metric that is not installed (a file a run sheet names is never run unasked).
+    ``allow_unfinished_query``: judge diff gates on a run whose input came from a query run
+    that did not finish (else they fail as not decided); recorded in compare.json."""
     runs = run_folders(runs)
     load_metric_files(metric_files)
     loaded = [load_run(r) for r in runs]
     comparisons = [_compare_runs(loaded[0], other, n_boot, seed, confidence)
                    for other in loaded[1:]]
     result = CompareResult([str(r.path) for r in loaded], comparisons,
-                           {"n_boot": n_boot, "seed": seed, "confidence": confidence})
+                           {"n_boot": n_boot, "seed": seed, "confidence": confidence},
+                           allow_unfinished_query)
     if out is not None:
         result.save(out)
     return result

@@ -179,6 +179,24 @@ def undecided_reason(runsheet: Any, allowed: bool = False) -> str | None:
             "--halluscope-allow-unfinished-query)")
 
 
+def partial_said(entries: Any) -> str:
+    """``results.json``'s ``unfinished_inputs`` (input, reason, requests, answered, missing)
+    said in one line: which inputs a query run did not finish and how many requests each
+    lacks; an entry that is not such an object is said as unreadable, never left out."""
+    said = []
+    for entry in entries if isinstance(entries, list) else [entries]:
+        if not isinstance(entry, dict) or "input" not in entry:
+            said.append(f"an unfinished input whose entry cannot be read ({entry!r})")
+            continue
+        held = (f"{entry['answered']:,} of {entry['requests']:,} requests answered, "
+                f"{entry['missing']:,} missing" if all(_whole(entry.get(k)) for k in
+                                                      ("requests", "answered", "missing"))
+                else "how many requests it lacks is unknown")
+        said.append(f"input {entry['input']} is from a query run that did not finish ({held}; "
+                    f"{entry.get('reason', 'no reason recorded')})")
+    return "; ".join(said)
+
+
 def undecided_of(result: Any) -> str | None:
     """:func:`undecided_reason` of an audit result (its run sheet; allowed where its
     configuration's ``allow_unfinished_query`` is set): what every gate on it says instead of

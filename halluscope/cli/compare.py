@@ -118,6 +118,11 @@ def compare_command(
     fail_below: Annotated[Optional[list[str]], typer.Option(
         help="Gate diff.METRIC.STAT\\[@upper|@lower]=VALUE: exit 1 when below (repeatable).")
     ] = None,
+    allow_unfinished_query: Annotated[bool, typer.Option(
+        "--allow-unfinished-query", help="Judge the diff gates where a run's input was written "
+        "by a `halluscope query` run that did not finish (its results.json says partial), over "
+        "the answers it holds; without it such a gate fails as not decided. Recorded in "
+        "compare.json.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
     metric_file: Annotated[Optional[list[str]], typer.Option(
         help="A metric the runs used that is not installed, loaded first: module:Class or "
@@ -139,7 +144,8 @@ def compare_command(
                                  f"got {confidence}", param_hint="--confidence")
     try:
         result = compare(runs, out=None, n_boot=bootstrap, seed=seed, confidence=confidence,
-                         metric_files=metric_file or ())
+                         metric_files=metric_file or (),
+                         allow_unfinished_query=allow_unfinished_query)
         # the gates as written are checked before anything is written (as an audit checks
         # its gates before scoring): a misspelt gate, or one refused because the runs were
         # scored with other settings, is exit 2 with no compare.json or compare.html
@@ -153,6 +159,9 @@ def compare_command(
         console = make_console()
         for comp in result.comparisons:
             _print_comparison(console, comp)
+            partial = comp.partial_note(result.allow_unfinished_query)
+            if partial:         # beside the table: its numbers are over part of a benchmark
+                console.print(f"[bold red]PARTIAL:[/] {plain(partial)}", highlight=False)
             for note in comp.notes():       # beside the table, not only in the log
                 console.print(f"[bold yellow]warning:[/] {plain(note)}", highlight=False)
         console.print(f"wrote {plain(out / 'compare.json')}, {plain(out / 'compare.html')}")

@@ -93,6 +93,28 @@ def _few_pairs(entry: Mapping[str, Any]) -> str | None:
             f"a run's), so the difference is not the runs' and the gate cannot hold")
 
 
+def partial_reason(a: str, b: str, partial: Any) -> str:
+    """Which side of a comparison (runs ``a``, ``b``) is partial and why, from its
+    ``partial`` (side -> the run's ``unfinished_inputs``); ``""`` where neither is."""
+    from halluscope.query_sheets import partial_said
+    if not isinstance(partial, Mapping):
+        return "" if not partial else f"its 'partial' cannot be read ({partial!r})"
+    return "; ".join(f"{side.upper()} ({run}) is partial: {partial_said(partial[side])}"
+                     for side, run in (("a", a), ("b", b)) if partial.get(side))
+
+
+def undecided(a: str, b: str, partial: Any, allowed: bool) -> str | None:
+    """What every diff gate on a comparison says where a side's audit read an input from a
+    ``halluscope query`` run that did not finish (its difference is over part of the
+    requests), unless ``allowed`` (``compare --allow-unfinished-query``); else None."""
+    why = partial_reason(a, b, partial)
+    if not why or allowed is True:
+        return None
+    return (f"not decided: {why}; finish the query (run the same command again), audit it "
+            f"again and compare again, or judge the gates on the answers held with compare "
+            f"--allow-unfinished-query")
+
+
 class NoInterval(KeyError):
     """A gate on a bound of a difference that has none: it fails (exit 1), as an audit gate on
     a missing value does, rather than being a usage error."""
@@ -156,6 +178,19 @@ def _checks(above: Gates | None, below: Gates | None) -> list[tuple[str, float, 
             for name, limit in (gates.items() if isinstance(gates, Mapping) else gates or ())]
 
 
+def _undecided_each(compared: Compared) -> list[str | None]:
+    """:func:`undecided` of every comparison (as :func:`_comparisons` lists them)."""
+    if not isinstance(compared, Mapping):               # a CompareResult
+        allowed = getattr(compared, "allow_unfinished_query", False)
+        return [undecided(c.a, c.b, getattr(c, "partial", None), allowed)
+                for c in compared.comparisons]
+    if isinstance(compared.get("comparisons"), list):
+        allowed = compared.get("allow_unfinished_query", False)
+        return [undecided(c.get("a", "A"), c.get("b", "B"), c.get("partial"), allowed)
+                for c in compared["comparisons"]]
+    return [None]
+
+
 def check_diff_gates(compared: Compared, above: Gates | None = None,
                      below: Gates | None = None) -> None:
     """The usage errors of the gates as written, in every comparison: a name that is no
@@ -181,7 +216,9 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
     twice with two thresholds is two gates.
 
     A gate never passes on a missing value: a difference that is undefined (a statistic one of
-    the runs could not compute over the paired items) fails its gate, saying so. An unknown
+    the runs could not compute over the paired items) fails its gate, saying so. Nor does one
+    pass on a comparison with a ``partial`` side (an input from a ``halluscope query`` run that
+    did not finish): it fails as not decided, unless ``allow_unfinished_query`` is set. An unknown
     name, a NaN threshold or one outside the difference's range is a usage error (KeyError,
     :class:`~halluscope.errors.ConfigError`), and so is a gate on a metric the two runs scored
     with other settings (``setup_differs``)."""
@@ -189,9 +226,12 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
     checks = _checks(above, below)
     check_diff_gates(compared, above, below)    # usage errors before any gate is judged
     failures = []
-    for run, metrics, _ in comparisons:
+    for (run, metrics, _), not_decided in zip(comparisons, _undecided_each(compared)):
         label = f"{run}: " if len(comparisons) > 1 else ""
         for name, limit, worse, word in checks:
+            if not_decided:                  # over part of a query run's requests
+                failures.append(f"{label}{name}: {not_decided}")
+                continue
             few = _few_pairs(metrics[name[len("diff."):].partition("@")[0]])
             if few:                          # never passes on a small share of the items
                 failures.append(f"{label}{name}: {few}")
@@ -214,4 +254,4 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
 
 
 __all__ = ["Gates", "NoInterval", "check_diff_gates", "diff_gate_failures", "diff_value",
-           "no_value", "too_few_paired"]
+           "no_value", "partial_reason", "too_few_paired", "undecided"]

@@ -26,6 +26,10 @@ def render_html(result: Any) -> str:
              ".worse{background:#ffe6e6}pre{white-space:pre-wrap;max-width:60em}</style>"]
     for comp in result.comparisons:
         parts.append(f"<h1>{html.escape(comp.b)} vs {html.escape(comp.a)}</h1>")
+        partial = comp.partial_note(getattr(result, "allow_unfinished_query", False))
+        if partial:     # its numbers are over part of the requests of a query run
+            parts.append(f"<p class='worse' id='partial'><b>Partial:</b> "
+                         f"{html.escape(partial)}</p>")
         parts += [f"<p class='worse'><b>Warning:</b> {html.escape(note)}</p>"
                   for note in comp.notes()]
         parts += [f"<p class='worse'><b>Left out:</b> {html.escape(key)}: {html.escape(why)}</p>"

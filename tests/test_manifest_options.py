@@ -251,3 +251,22 @@ def test_the_command_line_switches_off_a_true_the_manifest_sets_for_one_run(tmp_
         False, False, False)
     assert config["options"] == {"complete_only": False, "offline": False}
     assert json.loads((out / "results.json").read_text())["errors"] == []
+
+
+def test_a_metric_the_manifest_chose_that_scored_nothing_names_the_file_and_key(tmp_path):
+    coco = Path(__file__).resolve().parents[1] / "data" / "annotations" / "instances.json"
+    (tmp_path / "a.jsonl").write_text(json.dumps(
+        {"id": "q1", "question_id": 1, "image": "a.jpg", "label": "no",
+         "prompt": "Is there a dog in the image?", "response": "No."}) + "\n")
+    toml = tmp_path / "halluscope.toml"
+    toml.write_text(f'[audit]\ninputs = ["a.jsonl"]\nmetrics = ["chair"]\n'
+                    f'coco_annotations = ["{coco}"]\n', encoding="utf-8")
+    result = halluscope.audit(tmp_path, n_boot=0)
+    assert result.unscored["chair"][-1] == f"chair was chosen by the 'metrics' key of {toml}:3"
+    asked = halluscope.audit(tmp_path / "a.jsonl", metrics="chair", n_boot=0,
+                             coco_annotations=[coco])
+    assert not any("chosen by" in r for r in asked.unscored["chair"])
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["audit", str(tmp_path), "--out", str(out), "--no-report"])
+    assert res.exit_code == EXIT_USAGE
+    assert f"chosen by the 'metrics' key of {toml}:3" in "".join(res.output.split("\n"))

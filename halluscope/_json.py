@@ -152,14 +152,18 @@ def repeated_key(text: str | bytes, value: Any) -> str | None:
     """The first key that an object of the JSON document ``text`` (parsed as ``value``) holds
     more than once, ``None`` when none does. A parser keeps a repeated key's last value and
     drops the others without a word, so a reader refuses such a line rather than score a value
-    the file also contradicts. Cheap in the common case: a document with no more key ends
-    (:data:`_KEY_END`) than ``value`` has keys repeats none; otherwise it is parsed again,
-    keeping every pair."""
+    the file also contradicts. Cheap in the common case: every key is followed by a colon, so
+    a document with no more colons (a C-speed count), or key ends (:data:`_KEY_END`), than
+    ``value`` has keys repeats none; otherwise it is parsed again, keeping every pair."""
     if not isinstance(value, (dict, list)):
+        return None
+    colons = text.count(b":" if isinstance(text, (bytes, bytearray)) else ":")
+    if isinstance(value, dict) and colons <= len(value):   # the top level alone: a flat line
         return None
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", "surrogateescape")
-    if len(_KEY_END.findall(text)) <= _n_keys(value):
+    n = _n_keys(value)
+    if colons <= n or len(_KEY_END.findall(text)) <= n:
         return None
     found: list[str] = []
 

@@ -131,6 +131,60 @@ def unencodable(value: Any, path: str = "") -> tuple[str, str, int] | None:
 _SCALARS = (int, float, bool)
 
 
+#: The end of a JSON key (its closing quote, blanks, the colon); text inside a string can match
+#: too (an escaped quote before a colon), never fewer times than there are keys.
+_KEY_END = re.compile(r'"\s*:')
+
+
+def _n_keys(value: Any) -> int:
+    """How many keys the dicts inside ``value`` hold together (without recursion)."""
+    n, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        inner = item.values() if isinstance(item, dict) else item
+        if isinstance(item, dict):
+            n += len(item)
+        stack.extend(v for v in inner if isinstance(v, (dict, list)))
+    return n
+
+
+def repeated_key(text: str | bytes, value: Any) -> str | None:
+    """The first key that an object of the JSON document ``text`` (parsed as ``value``) holds
+    more than once, ``None`` when none does. A parser keeps a repeated key's last value and
+    drops the others without a word, so a reader refuses such a line rather than score a value
+    the file also contradicts. Cheap in the common case: every key is followed by a colon, so
+    a document with no more colons (a C-speed count), or key ends (:data:`_KEY_END`), than
+    ``value`` has keys repeats none; otherwise it is parsed again, keeping every pair."""
+    if not isinstance(value, (dict, list)):
+        return None
+    colons = text.count(b":" if isinstance(text, (bytes, bytearray)) else ":")
+    if isinstance(value, dict) and colons <= len(value):   # the top level alone: a flat line
+        return None
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", "surrogateescape")
+    n = _n_keys(value)
+    if colons <= n or len(_KEY_END.findall(text)) <= n:
+        return None
+    found: list[str] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        if not found and len(set(keys)) < len(keys):
+            found.append(next(k for i, k in enumerate(keys) if k in keys[:i]))
+        return dict(pairs)
+    try:
+        json.loads(text, object_pairs_hook=pairs_hook)
+    except (ValueError, RecursionError):    # parsed once already; nothing more to say here
+        return None
+    return found[0] if found else None
+
+
+def repeated_key_message(key: str) -> str:
+    """What a reader says of a line or array element that holds ``key`` more than once."""
+    return (f"expected each key once in an object, got {key!r} more than once (JSON readers "
+            f"keep only its last value)")
+
+
 def writable(text: str) -> str:
     """``text`` with each lone surrogate written as its escape (``\\ud83d``), for messages."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -156,5 +210,7 @@ def without_surrogates(text: str) -> str:
     return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
-__all__ = ["dumps_finite", "dumps_utf8", "gc_paused", "loads", "unencodable",
+__all__ = ["dumps_finite", "dumps_utf8", "gc_paused", "loads", "repeated_key",
+           "repeated_key_message",
+           "unencodable",
            "without_surrogates", "writable"]

@@ -203,3 +203,29 @@ def _not_a_file(path: Path) -> str:
             f"(format, metrics, scoring), records their sha256 for the run sheet and checks "
             f"them line by line on --resume, which a pipe cannot give; save it to a file first "
             f"(e.g. `... > answers.jsonl`) and audit that")
+
+
+def setting_origins(read: dict[str, Path], base: dict[str, Any], options: dict[str, Any]
+                    ) -> dict[str, str]:
+    """``path:line`` of the manifest that set each setting taken from one (``read``:
+    :func:`resolve_inputs`'s ``origins``; ``base`` and ``options``, whose settings replace the
+    manifest's, as for :func:`merge_settings`; the ``options`` keys apart, see
+    :func:`manifest_blame`)."""
+    from halluscope.config import MANIFEST, key_line
+    out, given = {}, given_settings(base, options)
+    for key, folder in read.items():
+        if not key.startswith("options.") and key not in given:
+            line = key_line(folder / MANIFEST, key)
+            out[key] = f"{folder / MANIFEST}{f':{line}' if line else ''}"
+    return out
+
+
+def say_chosen_by(unscored: dict[str, list[str]], cfg: Any) -> None:
+    """Add to the reasons of each metric that scored nothing the manifest whose ``metrics``
+    key chose it: the reasons said why, but not who asked for the metric."""
+    where = cfg.set_by.get("metrics")
+    if where is None or cfg.metrics_inferred:
+        return
+    for name, reasons in unscored.items():
+        if name in cfg.metrics:
+            reasons.append(f"{name} was chosen by the 'metrics' key of {where}")

@@ -75,6 +75,9 @@ class AuditConfig(BaseModel):
             it changes no number, so a resume may change it.
         by: Record or metadata fields whose values make groups (``model:demo-vlm-a``) that every
             metric reports beside its overall numbers.
+        set_by: Where each setting a folder's manifest gave was set (``metrics`` ->
+            ``path/halluscope.toml:3``), for messages about it (set by the pipeline; not part
+            of the run sheet).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -106,6 +109,7 @@ class AuditConfig(BaseModel):
     cluster_by: str = "image"
     by: tuple[str, ...] = ("model",)
     allow_unfinished_query: bool = False
+    set_by: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @field_validator("metrics", "by", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from halluscope._json import repeated_key, repeated_key_message
 from halluscope.errors import RecordError
 
 _DECODER = json.JSONDecoder()
@@ -170,12 +171,16 @@ def _elements(lines: Iterator[tuple[int, Any]], name: str
         n += 1
         bad = [e for e in buf.bad if start_line <= (e.location.line or 0) <= end_line]
         buf.bad = [e for e in buf.bad if (e.location.line or 0) > end_line]
+        key = None if isinstance(value, _Control) else repeated_key(buf.text[:end], value)
         buf.drop(end)
         if bad:
             yield n, RecordError(f"element {n}: line {bad[0].location.line} is "
                                  f"{bad[0].message}", file=name, line=bad[0].location.line)
         elif isinstance(value, _Control):
             yield n, RecordError(f"element {n}: {value.why}", file=name, line=value.line)
+        elif key is not None:
+            yield n, RecordError(f"element {n}: {repeated_key_message(key)}", file=name,
+                                 line=start_line, field=key)
         else:
             yield n, (start_line, value)
         sep = buf.skip_ws()

@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from halluscope.audit_inputs import (given_settings, manifest_blame, merge_settings,
-                                     resolve_inputs)
+                                     resolve_inputs, say_chosen_by, setting_origins)
 from halluscope.config import AuditConfig, validation_problems
 from halluscope.engine_choice import capped_workers, choose_workers, make_engine
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
@@ -453,7 +453,7 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     _check_option_names(options)
     merged = merge_settings(manifest, base, options)
     try:
-        cfg = AuditConfig(**merged)
+        cfg = AuditConfig(**{**merged, "set_by": setting_origins(read, base, options)})
     except ValidationError as exc:
         raise ConfigError(f"invalid audit options: {validation_problems(exc)}") from None
     if not cfg.metrics and not custom:
@@ -579,6 +579,7 @@ def run_audit(inputs: Any = None, *, records: list[Any] | None = None,
         summaries: dict[str, MetricSummary] = {m.name: m.compute() for m in metric_objs}
         unscored = tally.unscored(metric_objs)  # shown by the CLI, repr and report; exit 2
         unscored.update(_decided_nothing(summaries, unscored, tally))
+        say_chosen_by(unscored, cfg)
         runsheet = _runsheet(paths, cfg, summaries, tally, started, argv, header)
         log.info("audited %d items (%d problems) in %.2fs", tally.items, len(tally.problems),
                  runsheet["wall_time_s"])

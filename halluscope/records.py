@@ -456,6 +456,8 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
     from_line = obj.get("id") is None and question_id is None and obj.get("image_id") is None \
         and not (obj.get("index") is not None and rid == str(obj["index"]))
     model = obj.get("model", obj.get("model_id"))
+    if model is None:   # a query line whose server named no model: the one it asked
+        model = obj.get("requested_model")
     return Record(id=rid, task=task, image=image, image_id=image_id, prompt=prompt,
                   response=response, label=label, model=model if isinstance(model, str) else None,
                   document=obj.get("document"), question_id=question_id,

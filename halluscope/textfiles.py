@@ -264,9 +264,14 @@ def json_line(raw: bytes, lineno: int, name: str) -> Any:
     if is_blank(text):        # the same blank lines as every counter
         return BLANK
     try:
-        return fast_json.loads(text)
+        value = fast_json.loads(text)
     except json.JSONDecodeError:
         return RecordError(json_problem(text), file=name, line=lineno)
+    key = fast_json.repeated_key(text, value)
+    if key is not None:
+        return RecordError(fast_json.repeated_key_message(key), file=name, line=lineno,
+                           field=key)
+    return value
 
 
 def json_problem(line: str) -> str:

@@ -9,6 +9,7 @@ Used by the adapter tests and ``benchmarks/adapter_throughput.py``::
 Faults (per request): ``429`` (with ``Retry-After``), ``500``, ``503``, ``401``, ``timeout``
 (answers only after ``hang`` seconds), ``malformed`` (a 200 whose body is not JSON),
 ``empty`` (a 200 with no choices), ``wrong_model`` (a normal answer naming another model),
+``no_model`` (a normal answer whose ``model`` is null, as some servers send),
 ``disconnect`` (closes the connection without answering), ``cut`` (a 200 whose body stops
 after 20 of the bytes its ``Content-Length`` announces, then the connection closes), ``leak``
 (a 400 whose error message repeats the request's credentials -- and every header and the query
@@ -38,7 +39,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("429", "500", "503", "401", "timeout", "malformed", "empty", "wrong_model",
-          "disconnect", "cut", "leak", "refuse")
+          "no_model", "disconnect", "cut", "leak", "refuse")
 _GEMINI = re.compile(r"^/v1(?:beta)?/models/([^:]+):generateContent")
 
 
@@ -323,7 +324,8 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(text, dict):          # {"text", "finish_reason", "thought"}: special
             finish, thought, text = text.get("finish_reason", "stop"), text.get("thought"), \
                 text["text"]
-        reported = "some-other-model" if fault == "wrong_model" else (fake.model_name or model)
+        reported = ("some-other-model" if fault == "wrong_model" else None
+                    if fault == "no_model" else (fake.model_name or model))
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
         n_in, n_out = len(prompt.split()), len(text.split())
         if fault == "empty":

@@ -291,3 +291,22 @@ def test_image_urls_need_permission(tmp_path):
         recs = query(src, "openai/m", base_url=server.url, cache=False)
         assert server.requests == []
     assert "ImageError" in recs[0]["error"] and "--allow-urls" in recs[0]["error"]
+
+
+def test_an_answer_whose_server_names_no_model_says_null_beside_the_requested_model(
+        tmp_path, prompts):
+    src = prompts(4)
+    with FakeServer(script={"picture 1?": ["no_model"], "picture 2?": ["no_model"]}) as server:
+        result = asyncio.run(aquery(src, "openai/gpt-test", out=tmp_path / "out.jsonl",
+                                    base_url=server.url, cache=False))
+    lines = {r["id"]: r for r in map(json.loads, open(tmp_path / "out.jsonl"))}
+    for rid in ("q1", "q2"):
+        assert lines[rid]["model"] is None and lines[rid]["requested_model"] == "gpt-test"
+    for rid in ("q0", "q3"):
+        assert lines[rid]["model"] == "gpt-test" and "requested_model" not in lines[rid]
+    assert result.runsheet["reported_models"] == {"gpt-test": 2}
+    assert result.runsheet["model_not_reported"] == 2
+    assert result.runsheet["model_mismatch"] is False
+    # audit reads them as before: the model asked, the answer scored
+    assert {r.id: r.model for r in read_records(tmp_path / "out.jsonl")} == {
+        f"q{i}": "gpt-test" for i in range(4)}

@@ -306,3 +306,17 @@ def test_a_figure_and_a_pair_of_one_name_are_kept_apart():
     cov = coverage(units, 6)
     assert (cov["incomplete_figures"], cov["incomplete_pairs"]) == (1, 1)
     assert set().union(*incomplete_groups(units)) == {"B|s_2", "B|s_1"}
+
+
+def test_a_cluster_by_from_a_manifest_is_refused_naming_the_file_not_a_flag(tmp_path):
+    _write(tmp_path / "a.jsonl", [_row(model="A")])
+    (tmp_path / "halluscope.toml").write_text(
+        '[audit]\ninputs = ["a.jsonl"]\nmetrics = ["hallusionbench"]\n'
+        'options = {hallusionbench_variant = "vlmevalkit"}\ncluster_by = "item"\n')
+    with pytest.raises(ConfigError) as caught:
+        halluscope.audit(tmp_path, n_boot=0)
+    said = str(caught.value)
+    assert f"cluster_by = 'item' (set in {tmp_path / 'halluscope.toml'}:5)" in said
+    assert "--cluster-by" not in said
+    with pytest.raises(ConfigError, match="not by --cluster-by model: leave --cluster-by out"):
+        halluscope.audit(tmp_path / "a.jsonl", n_boot=0, cluster_by="model")

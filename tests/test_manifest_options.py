@@ -228,3 +228,45 @@ def test_files_from_two_folders_read_both_manifests_and_a_key_they_set_apart_is_
     assert [i["pope"] for i in both.items][:12] == [i["pope"] for i in alone.items]
     # a folder and a file of it read one manifest: nothing to refuse
     assert len(halluscope.audit([a, a / "answers.jsonl"], n_boot=0).items) == 24
+
+
+def test_the_command_line_switches_off_a_true_the_manifest_sets_for_one_run(tmp_path):
+    """``strict``, ``resume``, ``allow_unfinished_query`` and the ``complete_only`` and
+    ``offline`` options set true in a folder's manifest had no flag that switched them off."""
+    folder = _folder(tmp_path, "complete_only = true, offline = true")
+    toml = folder / "halluscope.toml"
+    toml.write_text(toml.read_text() + "strict = true\nresume = true\n"
+                    "allow_unfinished_query = true\n", encoding="utf-8")
+    base = ["audit", str(folder), "--bootstrap", "0", "--no-report", "-q"]
+    res = CliRunner().invoke(app, base + ["--out", str(tmp_path / "strict")])
+    assert res.exit_code == EXIT_USAGE, res.output         # strict: the first cut answer stops it
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, base + ["--out", str(out), "--no-strict", "--no-resume",
+                                          "--no-complete-only", "--no-offline",
+                                          "--no-allow-unfinished-query"])
+    assert res.exit_code == 0, res.output
+    sheet = json.loads((out / "runsheet.json").read_text())
+    config = sheet["config"]
+    assert (config["strict"], config["resume"], config["allow_unfinished_query"]) == (
+        False, False, False)
+    assert config["options"] == {"complete_only": False, "offline": False}
+    assert json.loads((out / "results.json").read_text())["errors"] == []
+
+
+def test_a_metric_the_manifest_chose_that_scored_nothing_names_the_file_and_key(tmp_path):
+    coco = Path(__file__).resolve().parents[1] / "data" / "annotations" / "instances.json"
+    (tmp_path / "a.jsonl").write_text(json.dumps(
+        {"id": "q1", "question_id": 1, "image": "a.jpg", "label": "no",
+         "prompt": "Is there a dog in the image?", "response": "No."}) + "\n")
+    toml = tmp_path / "halluscope.toml"
+    toml.write_text(f'[audit]\ninputs = ["a.jsonl"]\nmetrics = ["chair"]\n'
+                    f'coco_annotations = ["{coco}"]\n', encoding="utf-8")
+    result = halluscope.audit(tmp_path, n_boot=0)
+    assert result.unscored["chair"][-1] == f"chair was chosen by the 'metrics' key of {toml}:3"
+    asked = halluscope.audit(tmp_path / "a.jsonl", metrics="chair", n_boot=0,
+                             coco_annotations=[coco])
+    assert not any("chosen by" in r for r in asked.unscored["chair"])
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["audit", str(tmp_path), "--out", str(out), "--no-report"])
+    assert res.exit_code == EXIT_USAGE
+    assert f"chosen by the 'metrics' key of {toml}:3" in "".join(res.output.split("\n"))

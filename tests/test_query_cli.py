@@ -195,3 +195,15 @@ def test_the_note_on_withheld_answers_says_what_an_audit_does_with_them(app, run
     text = " ".join(res.output.split())
     assert "scores as given" not in text
     assert "bad records" in text and "never scored" in text
+
+
+def test_a_prompt_line_giving_a_key_twice_exits_2_naming_file_line_and_key(app, runner,
+                                                                           prompts, tmp_path):
+    lines = prompts.read_text().splitlines()
+    lines[1] = lines[1][:-1] + ', "prompt": "What else?"}'
+    prompts.write_text("\n".join(lines) + "\n")
+    res = runner.invoke(app, ["query", str(prompts), "-m", "mock/echo", "-o",
+                              str(tmp_path / "o.jsonl"), "--no-cache"])
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert f"{prompts}:2: field 'prompt'" in " ".join(res.output.split())
+    assert not (tmp_path / "o.jsonl").exists() or not (tmp_path / "o.jsonl").read_text()

@@ -331,3 +331,22 @@ def test_a_vlmevalkit_row_is_decided_once_and_read_alike():
     with pytest.raises(RecordError, match="VLMEvalKit row") as exc:
         record_from_dict({"index": 7, "question": "Is there a dog?", "answer": "Yes"}, line=4)
     assert exc.value.location.field == "prediction"
+
+
+def test_a_key_given_twice_is_a_bad_record_naming_it_in_lines_and_arrays(tmp_path):
+    lines = tmp_path / "o.jsonl"
+    lines.write_text('{"id": "1", "image": "a.png", "response": "A cat.", "response": "A dog."}\n'
+                     '{"id": "2", "image": "a.png", "response": "A \\": cat.", '
+                     '"metadata": {"k": 1, "k" : 2}}\n'
+                     '{"id": "3", "image": "a.png", "response": "A \\": dog."}\n')
+    out = list(iter_records(lines))
+    assert [(e.location.line, e.location.field) for e in out[:2]] == [(1, "response"), (2, "k")]
+    assert all(isinstance(e, RecordError) and "more than once" in str(e) for e in out[:2])
+    assert out[2].response == 'A ": dog.'
+    array = tmp_path / "a.json"
+    array.write_text('[\n{"id": "1", "image": "a.png", "response": "A cat."},\n'
+                     '{"id": "2", "image": "a.png",\n "id": "3", "response": "A dog."}\n]\n')
+    first, second = iter_records(array)
+    assert first.response == "A cat."
+    assert isinstance(second, RecordError) and second.location.line == 3
+    assert second.location.field == "id" and "element 2" in str(second)

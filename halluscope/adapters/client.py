@@ -123,6 +123,7 @@ class ModelClient:
         self.role = role
         self.name = name or f"{api.provider}/{getattr(api, 'model', '?')}"
         self.reported_models: Counter[str] = Counter()
+        self.unreported_models = 0      # answers whose server named no model
         self.calls = 0
         self.cache_hits = 0
         self.retries = 0
@@ -216,8 +217,7 @@ class ModelClient:
                 if reread is not None:   # post-processed by the rules of the day
                     hit = reread(hit)
                 self.cache_hits += 1
-                if hit.model:
-                    self.reported_models[hit.model] += 1
+                self._count_model(hit)
                 return hit
             self.cache.note_superseded(doc)
         if self.offline:
@@ -234,8 +234,7 @@ class ModelClient:
                 # same bytes under another name: the error names the other request's file,
                 # so this one is prepared (and fails, or not) under its own name
                 return await self._answer(key, doc, request, None, ticket)
-            if response.model:
-                self.reported_models[response.model] += 1
+            self._count_model(response)
             return response
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._inflight[key] = (future, sources)
@@ -267,9 +266,15 @@ class ModelClient:
         finally:
             if self.cache is not None:
                 self.cache.put(key, doc, response)
-            if response.model:
-                self.reported_models[response.model] += 1
+            self._count_model(response)
         return response
+
+    def _count_model(self, response: Response) -> None:
+        """Count the model ``response`` names, or that it names none."""
+        if response.model:
+            self.reported_models[response.model] += 1
+        else:
+            self.unreported_models += 1
 
     async def _call(self, request: Request, ticket: int | None = None) -> Response:
         if ticket is None:
@@ -356,7 +361,8 @@ class ModelClient:
                 "rate_limit_wait_s": round(self.rate_limit_wait_s, 3),
                 "offline": self.offline,
                 "failures": self.failures, "limiter": self.limiter.describe(),
-                "reported_models": dict(self.reported_models)}
+                "reported_models": dict(self.reported_models),
+                "unreported_models": self.unreported_models}
 
     async def aclose(self) -> None:
         await self.api.aclose()

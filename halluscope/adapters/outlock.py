@@ -354,6 +354,13 @@ def file_models(out_path: Path) -> dict[str, int]:
     return dict(found)
 
 
+def file_unreported(out_path: Path) -> int:
+    """How many answers of the output file came from a server that named no model (their
+    lines say ``"model": null`` beside the ``requested_model``)."""
+    return sum(1 for obj in _file_objects(out_path)
+               if isinstance(obj.get("response"), str) and obj.get("model", "") is None)
+
+
 def put_in_order(out: Path, rank: dict[str, int]) -> bool:
     """Rewrite ``out`` with its lines in prompt order (``rank``: output id -> position; lines
     whose id ``rank`` lacks, and a last line cut short, after the others in their order),
@@ -410,9 +417,10 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         files.append(file_entry(prompts, "prompts"))
     if out_path is not None:
         files.append({"role": "outputs", "path": str(out_path)})
-    reported = dict(client.reported_models)
+    reported, unreported = dict(client.reported_models), client.unreported_models
     if out_path is not None and out_path.is_file():
         reported = file_models(out_path)  # the whole file: earlier runs' answers too
+        unreported = file_unreported(out_path)
     mismatched = {m: n for m, n in reported.items() if m != api.model}
     stale = (ids_not_in_prompts(_file_ids(out_path), prompt_ids)
              if prompt_ids is not None and out_path is not None and out_path.is_file() else None)
@@ -440,6 +448,7 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
                    "filtered": counts.filtered, "reasoning": counts.reasoning,
                    "thought_only": counts.thought_only, "think_close": counts.think_close},
         "reported_models": reported,
+        "model_not_reported": unreported,
         "model_mismatch": bool(mismatched),
         "client": client.describe(),
         "cache": store.describe() if store is not None else None,

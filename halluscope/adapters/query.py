@@ -3,7 +3,8 @@
 Prompts are JSON Lines with ``"id"``, ``"image"`` and ``"prompt"`` (POPE question files --
 ``question_id``/``image``/``text``/``label`` -- and the other formats
 :func:`halluscope.records.record_from_dict` reads work as they are). Each output line repeats its
-prompt line and adds ``"response"`` and ``"model"`` (the model name the server reported), or
+prompt line and adds ``"response"`` and ``"model"`` (the model name the server reported;
+``null`` when it named none), ``"requested_model"`` beside it when that is not the model asked, or
 ``"error"`` when the call failed after its retries; the file is what ``halluscope audit`` reads.
 
 * **Sampling.** With ``samples=N`` every prompt is asked N times; the output lines get the ids
@@ -335,8 +336,8 @@ class _QueryRun:
             rec["reasoning"] = resp.reasoning
         if resp.finish_reason is not None:
             rec["finish_reason"] = resp.finish_reason      # 'length': cut at the token limit
-        rec["model"] = resp.model or self.requested
-        if resp.model and resp.model != self.requested:
+        rec["model"] = resp.model       # None (null): the server named no model
+        if resp.model != self.requested:
             rec["requested_model"] = self.requested
         rec["_cached"] = resp.cached
         return rec

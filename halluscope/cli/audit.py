@@ -78,15 +78,16 @@ CacheDir = Annotated[Optional[Path], typer.Option(
 Option = Annotated[Optional[list[str]], typer.Option(
     "--option", help="Extra metric option KEY=VALUE (JSON values allowed), repeatable; "
     "`halluscope metrics` lists each metric's options.")]
-Strict = Annotated[bool, typer.Option(
-    "--strict", help="Stop at the first bad record instead of reporting it and going on.")]
-CompleteOnly = Annotated[bool, typer.Option(
-    "--complete-only", help="Leave out (as bad records) the answers whose finish reason says "
+Strict = Annotated[Optional[bool], typer.Option(
+    "--strict/--no-strict", show_default=False, help="Stop at the first bad record instead of "
+    "reporting it and going on (--no-strict: report and go on, whatever halluscope.toml says).")]
+CompleteOnly = Annotated[Optional[bool], typer.Option(
+    "--complete-only/--no-complete-only", show_default=False, help="Leave out (as bad records) the answers whose finish reason says "
     "the token limit cut them (length, max_tokens, MAX_TOKENS) or that halluscope does not know; "
     "answers a filter withheld (content_filter, refusal, SAFETY) are never scored "
     "(--option complete_only=true).")]
-Offline = Annotated[bool, typer.Option(
-    "--offline", help="Judge answers from the cache only: no connection, a missing answer "
+Offline = Annotated[Optional[bool], typer.Option(
+    "--offline/--no-offline", show_default=False, help="Judge answers from the cache only: no connection, a missing answer "
     "stops the audit (also HALLUSCOPE_OFFLINE=1 or --option offline=true).")]
 FailAbove = Annotated[Optional[list[str]], typer.Option(
     help="Gate METRIC.STAT\\[@GROUP]\\[@BOUND]=VALUE: exit 1 when the value (@upper / @lower: that "
@@ -95,8 +96,8 @@ FailAbove = Annotated[Optional[list[str]], typer.Option(
 FailBelow = Annotated[Optional[list[str]], typer.Option(
     help="Gate METRIC.STAT\\[@GROUP]\\[@BOUND]=VALUE: exit 1 when the value (or that end of its "
          "interval) is below VALUE, or missing (repeatable), e.g. pope.f1@split:random@lower=0.8.")]
-AllowUnfinishedQuery = Annotated[bool, typer.Option(
-    "--allow-unfinished-query", help="Judge the gates on an input written by a `halluscope "
+AllowUnfinishedQuery = Annotated[Optional[bool], typer.Option(
+    "--allow-unfinished-query/--no-allow-unfinished-query", show_default=False, help="Judge the gates on an input written by a `halluscope "
     "query` run that did not finish (interrupted, killed, still running), over the answers it "
     "holds; without it such a gate fails as not decided. Recorded in the run sheet.")]
 Bootstrap = Annotated[Optional[int], typer.Option(
@@ -112,8 +113,8 @@ Engine = Annotated[Optional[str], typer.Option(
     "(Ray Data; pip install 'halluscope\\[ray]'); default: local.")]
 RayAddress = Annotated[Optional[str], typer.Option(
     help="Ray cluster address for --engine ray (default: a local Ray instance).")]
-Resume = Annotated[bool, typer.Option(
-    "--resume", help="Continue an interrupted audit in the same --out folder, scoring "
+Resume = Annotated[Optional[bool], typer.Option(
+    "--resume/--no-resume", show_default=False, help="Continue an interrupted audit in the same --out folder, scoring "
     "only what is missing; after a finished one with the same inputs and options, read its "
     "results back and judge the gates given now.")]
 NoReport = Annotated[bool, typer.Option("--no-report", help="Skip report.html.")]
@@ -141,12 +142,12 @@ def audit(
     detector_threshold: DetectorThreshold = None, segmenter: Segmenter = None, ocr: Ocr = None,
     region_iou: RegionIou = None, box_format: BoxFormat = None, device: Device = None,
     judge: Judge = None, claim_splitter: ClaimSplitter = None, cache_dir: CacheDir = None,
-    option: Option = None, strict: Strict = False, complete_only: CompleteOnly = False,
-    offline: Offline = False,
+    option: Option = None, strict: Strict = None, complete_only: CompleteOnly = None,
+    offline: Offline = None,
     fail_above: FailAbove = None, fail_below: FailBelow = None,
-    allow_unfinished_query: AllowUnfinishedQuery = False, bootstrap: Bootstrap = None,
+    allow_unfinished_query: AllowUnfinishedQuery = None, bootstrap: Bootstrap = None,
     confidence: Confidence = None, seed: Seed = None, workers: Workers = None,
-    engine: Engine = None, ray_address: RayAddress = None, resume: Resume = False,
+    engine: Engine = None, ray_address: RayAddress = None, resume: Resume = None,
     no_report: NoReport = False, input_format: InputFormat = None, by: By = None,
     cluster_by: ClusterBy = None, log_to: LogTo = None, quiet: Quiet = False,
 ) -> None:
@@ -164,13 +165,13 @@ def audit(
                    annotations=annotations or None, detector=detector, segmenter=segmenter,
                    judge=judge, claim_splitter=claim_splitter, cache_dir=cache_dir,
                    n_boot=bootstrap, confidence=confidence, seed=seed,
-                   strict=strict or None, input_format=input_format, by=by or None,
+                   strict=strict, input_format=input_format, by=by or None,
                    cluster_by=cluster_by, workers=workers, engine=engine,
-                   ray_address=ray_address, resume=resume or None,
-                   allow_unfinished_query=allow_unfinished_query or None)
+                   ray_address=ray_address, resume=resume,
+                   allow_unfinished_query=allow_unfinished_query)
     extra = _extra_options(option, offline, detector_threshold, ocr=ocr, region_iou=region_iou,
                            box_format=box_format, device=device,
-                           complete_only=complete_only or None)
+                           complete_only=complete_only)
     _refuse_settings_as_options(extra, ctx.command.params)
     if extra:
         options["options"] = extra
@@ -207,12 +208,13 @@ def _refuse_settings_as_options(extra: dict[str, Any], params: list[Any]) -> Non
                                      param_hint="--option")
 
 
-def _extra_options(option: list[str] | None, offline: bool, detector_threshold: str | None,
+def _extra_options(option: list[str] | None, offline: bool | None,
+                   detector_threshold: str | None,
                    **named: Any) -> dict[str, Any]:
     """``--option KEY=VALUE`` pairs plus the flags that travel as metric options."""
     extra = parse_key_values(option)
-    if offline:
-        extra["offline"] = True
+    if offline is not None:     # --no-offline: the file's (or the environment's) true is off
+        extra["offline"] = offline
     if detector_threshold:
         present, _, absent = detector_threshold.partition(",")
         try:

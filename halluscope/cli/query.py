@@ -247,6 +247,10 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
         if name != requested:
             err_console.print(f"[yellow]note:[/yellow] the server reported model {name!r} for "
                               f"{n} answer(s) (requested {requested!r})")
+    if unreported := result.runsheet.get("model_not_reported"):
+        err_console.print(f"[yellow]note:[/yellow] the server named no model for {unreported} "
+                          f"answer(s): their lines say \"model\": null beside "
+                          f"\"requested_model\": {requested!r}", highlight=False)
     if result.failures:
         err_console.print(f"[red]{c.failed} record(s) failed[/red], by cause:")
         for g in result.failures[:5]:

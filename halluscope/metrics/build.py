@@ -31,6 +31,7 @@ def build_metrics(names: Iterable[str], config: AuditConfig) -> list[Metric]:
     out = [_scoring_class(name).from_config(config) for name in names]
     for metric in out:
         metric.cluster_by = config.cluster_by
+        metric.cluster_by_origin = config.set_by.get("cluster_by")  # a manifest's path:line
         metric.by = tuple(config.by)
         metric.explicit = not config.metrics_inferred
     return out

@@ -354,11 +354,14 @@ class HallusionBenchMetric(Metric):
         question pairs in each resampling unit, so the unit is the question set (which holds
         both), whatever field is named."""
         if self.cluster_by != CLUSTER_DEFAULT:
+            unit, origin = self.cluster_by or "item", getattr(self, "cluster_by_origin", None)
+            said, out = ((f"cluster_by = {unit!r} (set in {origin})", f"cluster_by out of "
+                          f"{origin.rpartition(':')[0] or origin}") if origin else
+                         (f"--cluster-by {unit}", "--cluster-by out"))
             raise ConfigError(f"hallusionbench resamples whole question sets (the unit holding "
                               f"both its figures and its question pairs, which fAcc and qAcc "
-                              f"need), not by --cluster-by {self.cluster_by or 'item'}: leave "
-                              f"--cluster-by out (and audit metrics that need it in a run of "
-                              f"their own)")
+                              f"need), not by {said}: leave {out} (and audit metrics that need "
+                              f"it in a run of their own)")
 
     def applies_to(self, record: Record) -> bool:
         """A VLMEvalKit row (``index``), or a row of HallusionBench's own question file

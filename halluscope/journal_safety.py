@@ -354,10 +354,19 @@ def _load(fh: Any, path: Path, modules: frozenset[str] = frozenset()) -> Any:
     :class:`_JournalUnpickler` allows (the data classes of the metric ``modules`` among it)."""
     start = fh.tell()
     try:
-        return _FastUnpickler(fh, path, modules).load()
-    except _NumpyDtype:
-        fh.seek(start)
-        return _JournalUnpickler(fh, path, modules).load()
+        try:
+            return _FastUnpickler(fh, path, modules).load()
+        except _NumpyDtype:
+            fh.seek(start)
+            return _JournalUnpickler(fh, path, modules).load()
+    except MemoryError:
+        # a length field of the pickle itself (BINBYTES8, BYTEARRAY8, FRAME, LONG4) is read
+        # by pickle before anything is looked up: what no machine can give is refused here,
+        # never taken for a half-written entry (cut in silence)
+        raise ConfigError(
+            f"{path}: cannot resume: reading the journal asks for more memory than this machine "
+            f"gives (a length in it is larger than any journal halluscope writes here); run "
+            f"without --resume to start afresh") from None
 
 
 __all__ = ["_load"]

@@ -10,6 +10,7 @@ import collections
 import datetime
 import io
 import pickle
+import struct
 
 import numpy as np
 import pytest
@@ -103,3 +104,14 @@ def test_inert_arrays_and_bytes_still_read_back(tmp_path):
         # the same, to the byte, as the unrestricted reader gives
         assert pickle.dumps(back, protocol=4) == pickle.dumps(pickle.loads(data), protocol=4)
         assert all(pickle.dumps(back[k]) == pickle.dumps(v) for k, v in values.items())
+
+
+@pytest.mark.parametrize("opcode", [b"\x8e", b"\x96", b"\x95"])  # BINBYTES8, BYTEARRAY8, FRAME
+def test_a_pickle_length_no_machine_gives_is_refused(tmp_path, opcode):
+    """A length of the pickle itself (read before any global is looked up) that no address
+    space holds: a refusal, not a MemoryError taken for a half-written entry."""
+    journal = tmp_path / "items.journal.part"
+    journal.write_bytes(b"\x80\x05" + opcode + struct.pack("<Q", 2 ** 50) + b"x.")
+    with pytest.raises(ConfigError, match="more memory") as err, open(journal, "rb") as fh:
+        _load(fh, journal)
+    assert str(journal) in str(err.value)

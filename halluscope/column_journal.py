@@ -173,7 +173,7 @@ class _StateUnpickler(_JournalUnpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _STATE_GLOBALS:
-            return pickle.Unpickler.find_class(self, module, name)
+            return pickle._Unpickler.find_class(self, module, name)  # type: ignore[attr-defined]
         return super().find_class(module, name)
 
 

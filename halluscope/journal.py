@@ -220,6 +220,19 @@ def _files_named(value: Any) -> set[Path]:
     return {Path(c) for c in {value, value.rpartition(":")[0]} - {""} if _is_file(c)}
 
 
+def _dumped(config: Any) -> dict[str, Any]:
+    """``config`` as JSON values, but its :data:`_EXECUTION` options. A Ctrl-C landing inside
+    pydantic's serializer comes out as a ``PydanticSerializationError`` caused by the
+    ``KeyboardInterrupt``: it is raised as the interrupt it was (the CLI said "internal error",
+    exit 3, not "interrupted", exit 130)."""
+    try:
+        return config.model_dump(mode="json", exclude=set(_EXECUTION))
+    except Exception as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            raise exc.__cause__ from None
+        raise
+
+
 def journal_header(paths: list[Path], config: Any, metrics: list[str],
                    models: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a journal must match to be resumed: inputs, scoring options, the files the
@@ -231,7 +244,7 @@ def journal_header(paths: list[Path], config: Any, metrics: list[str],
     results)."""
     from halluscope.textfiles import text_of     # a path that is not UTF-8, made writable
     inputs = [_identity(Path(p)) for p in paths]
-    dumped = config.model_dump(mode="json", exclude=set(_EXECUTION))
+    dumped = _dumped(config)
     if isinstance(dumped.get("options"), dict):
         dumped["options"] = {k: v for k, v in dumped["options"].items()
                              if k not in EXECUTION_OPTIONS}

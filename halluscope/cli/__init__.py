@@ -182,6 +182,10 @@ def main() -> None:
     except KeyboardInterrupt as exc:
         _interrupted(exc)
     except Exception as exc:  # noqa: BLE001 - the one place that turns a crash into exit 3
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            # a Ctrl-C that a library wrapped (pydantic's serializer raises
+            # PydanticSerializationError from it): an interrupt, not a crash
+            _interrupted(exc.__cause__)
         sys.exit(_crash(exc))
     if code == 130:     # typer turns Ctrl-C inside a command into a silent Exit(130)
         _interrupted(None)

@@ -83,6 +83,25 @@ def test_ray_output_equals_local_and_keeps_the_key_secret(app, prompts, tmp_path
     assert not [p for p in written if KEY.encode() in p.read_bytes()]
 
 
+def test_ray_counts_answers_whose_server_named_no_model_as_local_does(app, prompts, tmp_path,
+                                                                     local_ray):
+    """The run sheet's ``model_not_reported`` sums the actors' clients (WorkerStats had no
+    ``unreported_models``: every Ray query ended in an AttributeError once the count came)."""
+    outs = {}
+    script = {f"Is there a dog {i}?": ["no_model"] for i in (1, 4, 9)}
+    for engine in ("local", "ray"):         # a script's faults are spent: a server each
+        with FakeServer(script=script, model_name="served") as server:
+            out = tmp_path / f"{engine}.jsonl"
+            res = _query(app, prompts, out, server.url, engine, "-c", "4", "--no-cache")
+            assert res.exit_code == EXIT_OK, res.output
+            outs[engine] = out
+    local, ray_lines = _lines(outs["local"]), _lines(outs["ray"])
+    assert ray_lines == local
+    assert [r["id"] for r in ray_lines if r["model"] is None] == ["p1", "p4", "p9"]
+    assert _sheet(outs["ray"])["model_not_reported"] == \
+        _sheet(outs["local"])["model_not_reported"] == 3
+
+
 def test_ray_resumes_and_a_cached_rerun_makes_no_calls(app, prompts, tmp_path, local_ray):
     out = tmp_path / "out.jsonl"
     cache = str(tmp_path / "cache")

@@ -255,6 +255,10 @@ class WorkerStats:
             total.update(d.get("reported_models") or {})
         return total
 
+    @property
+    def unreported_models(self) -> int:     # answers whose server named no model
+        return sum(int(d.get("unreported_models") or 0) for d in self.clients.values())
+
     def _sum(self, rows: Iterable[dict[str, Any]], base: dict[str, Any]) -> dict[str, Any]:
         out = dict(base)
         for row in rows:

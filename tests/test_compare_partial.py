@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from PIL import Image
 from typer.testing import CliRunner
 
 import halluscope
 from halluscope.cli import EXIT_GATE, EXIT_OK, app
 from halluscope.comparison import compare, diff_gate_failures
+from test_partial_gate import pope_prompts
 
 runner = CliRunner()
 
@@ -21,12 +21,7 @@ runner = CliRunner()
 def runs(tmp_path):
     """``full``: an audit of a POPE query of 8 questions that finished; ``part``: of the same
     query interrupted after 5 answers or so (so that more than half of the items pair)."""
-    for n in range(2):
-        Image.new("RGB", (8, 8), (40 * n, 90, 200)).save(tmp_path / f"img{n}.png")
-    prompts = tmp_path / "pope.jsonl"
-    prompts.write_text("".join(json.dumps({
-        "question_id": i, "image": f"img{i % 2}.png", "text": f"Is there a dog {i}?",
-        "label": "yes" if i % 2 else "no"}) + "\n" for i in range(8)))
+    prompts = pope_prompts(tmp_path)
 
     def stop(counts):
         if counts.new >= 5:

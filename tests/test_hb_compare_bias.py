@@ -167,16 +167,9 @@ def _sets(seed: int, n_sets: int = 12) -> tuple[list[dict], dict]:
     return rows, cells
 
 
-def test_the_bias_interval_is_the_paired_bootstrap_by_question_set(tmp_path):
-    """Pct Diff and FP Ratio over 12 question sets: the interval of B - A is the percentile
-    interval of the replicates drawn per question set (draws.py's weights from
-    ``question_set:<set>``), each replicate's statistic computed as utils.py computes it,
-    and each side's value is its results.json's."""
-    import numpy as np
-
-    from halluscope.metrics.draws import replicate_weights
-    from halluscope.metrics.intervals import percentile_bounds
-    (rows_a, cells_a), (rows_b, cells_b) = _sets(1), _sets(2)
+def _audit_refined(tmp_path, rows_a, rows_b) -> dict[str, Path]:
+    """Run folders ``a`` and ``b``: the refined variant's audits of the two row lists, judged
+    by the fake server, without a bootstrap."""
     runs = {}
     with FakeServer(responder=_responder) as server:
         for name, rows in (("a", rows_a), ("b", rows_b)):
@@ -189,6 +182,20 @@ def test_the_bias_interval_is_the_paired_bootstrap_by_question_set(tmp_path):
                 "--bootstrap", "0", "--out", str(tmp_path / name), "--quiet", "--no-report"])
             assert res.exit_code == 0, res.output
             runs[name] = tmp_path / name
+    return runs
+
+
+def test_the_bias_interval_is_the_paired_bootstrap_by_question_set(tmp_path):
+    """Pct Diff and FP Ratio over 12 question sets: the interval of B - A is the percentile
+    interval of the replicates drawn per question set (draws.py's weights from
+    ``question_set:<set>``), each replicate's statistic computed as utils.py computes it,
+    and each side's value is its results.json's."""
+    import numpy as np
+
+    from halluscope.metrics.draws import replicate_weights
+    from halluscope.metrics.intervals import percentile_bounds
+    (rows_a, cells_a), (rows_b, cells_b) = _sets(1), _sets(2)
+    runs = _audit_refined(tmp_path, rows_a, rows_b)
     cmp = compare([runs["a"], runs["b"]], n_boot=300, seed=7)
     keys = sorted(cells_a)
     w = replicate_weights([f"question_set:VD_illusion_{k[0]}" for k in keys], 300, 7)
@@ -221,18 +228,7 @@ def test_questions_scored_against_another_truth_are_refused(tmp_path):
     moved = next(r for r in rows_b if (r["category"], r["figure_id"], r["question_id"])
                  == ("VD", "1", "1"))
     moved["gt_answer"] = "0" if moved["gt_answer"] == "1" else "1"
-    runs = {}
-    with FakeServer(responder=_responder) as server:
-        for name, rows in (("a", rows_a), ("b", rows_b)):
-            path = tmp_path / f"{name}.json"
-            path.write_text(json.dumps(rows))
-            res = CliRunner().invoke(app, [
-                "audit", str(path), "--metric", "hallusionbench", "--option",
-                "hallusionbench_variant=refined", "--judge", "hallusionbench-gpt-4", "--option",
-                f"judge_base_url={server.url}", "--cache-dir", str(tmp_path / "cache"),
-                "--bootstrap", "0", "--out", str(tmp_path / name), "--quiet", "--no-report"])
-            assert res.exit_code == 0, res.output
-            runs[name] = tmp_path / name
+    runs = _audit_refined(tmp_path, rows_a, rows_b)
     with pytest.raises(ConfigError) as info:
         compare([runs["a"], runs["b"]], n_boot=0)
     text = str(info.value)

@@ -6,32 +6,19 @@ word of it."""
 from __future__ import annotations
 
 import json
-import os
-import textwrap
 
 import pytest
 
-from test_plugin_hunt import ROOT, pope_rows
+from test_plugin_hunt import make_pope_project, pope_rows
 
 pytest_plugins = ["pytester"]
 
 
 def test_cut_answers_are_said_in_the_summary_and_report(pytester, monkeypatch):
-    monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    pytester.makeconftest('pytest_plugins = ["halluscope.pytest_plugin"]\n')
     rows = pope_rows(flip=1, n=20)
     for row in rows[:3]:
         row["finish_reason"] = "length"
-    (pytester.path / "answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows),
-                                                 encoding="utf-8")
-    pytester.makeini(textwrap.dedent("""
-        [pytest]
-        halluscope_outputs = answers.jsonl
-        halluscope_metrics = pope
-        addopts = -p no:asyncio
-    """))
+    make_pope_project(pytester, monkeypatch, rows)
     pytester.makepyfile(test_gate='''
 def test_f1(halluscope_audit):
     halluscope_audit.assert_above("pope.f1", 0.5)

@@ -288,11 +288,16 @@ def test_the_auditor_memo_tells_data_frames_apart(tmp_path):
 
 @pytest.fixture
 def pope_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    return make_pope_project(pytester, monkeypatch, pope_rows(flip=1, n=20))
+
+
+def make_pope_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                      rows: list[dict]) -> pytest.Pytester:
+    """A project whose ini audits ``answers.jsonl`` (``rows``) with POPE through the plugin."""
     monkeypatch.delenv("HALLUSCOPE_OFFLINE", raising=False)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
     pytester.makeconftest('pytest_plugins = ["halluscope.pytest_plugin"]\n')
-    rows = pope_rows(flip=1, n=20)
     (pytester.path / "answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows),
                                                  encoding="utf-8")
     pytester.makeini(textwrap.dedent("""

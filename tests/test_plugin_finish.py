@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-
 from test_plugin_hunt import make_pope_project, pope_rows
 
 pytest_plugins = ["pytester"]

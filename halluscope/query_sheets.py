@@ -166,15 +166,8 @@ def undecided_reason(runsheet: Any, allowed: bool = False) -> str | None:
     unfinished = unfinished_inputs(runs) if isinstance(runs, list) and not allowed else []
     if not unfinished:
         return None
-    said = []
-    for entry in unfinished:
-        held = (f": {entry['answered']:,} of {entry['requests']:,} requests answered"
-                if "requests" in entry else "")
-        said.append(f"input {entry['input']}: {entry['reason']}" if "cannot be read" in
-                    entry["reason"] else f"input {entry['input']} is from a query run that "
-                    f"did not finish{held} ({entry['reason']})")
-    return ("not decided: " + "; ".join(said) + "; finish the query (run the same command "
-            "again) and audit again, or allow it to judge the gates on the answers held "
+    return ("not decided: " + partial_said(unfinished) + "; finish the query (run the same "
+            "command again) and audit again, or allow it to judge the gates on the answers held "
             "(audit --allow-unfinished-query, allow_unfinished_query=True, pytest "
             "--halluscope-allow-unfinished-query)")
 
@@ -188,12 +181,16 @@ def partial_said(entries: Any) -> str:
         if not isinstance(entry, dict) or "input" not in entry:
             said.append(f"an unfinished input whose entry cannot be read ({entry!r})")
             continue
+        reason = entry.get("reason", "no reason recorded")
+        if "cannot be read" in str(reason):        # whether it finished is unknown
+            said.append(f"input {entry['input']}: {reason}")
+            continue
         held = (f"{entry['answered']:,} of {entry['requests']:,} requests answered, "
                 f"{entry['missing']:,} missing" if all(_whole(entry.get(k)) for k in
                                                       ("requests", "answered", "missing"))
                 else "how many requests it lacks is unknown")
         said.append(f"input {entry['input']} is from a query run that did not finish ({held}; "
-                    f"{entry.get('reason', 'no reason recorded')})")
+                    f"{reason})")
     return "; ".join(said)
 
 

@@ -62,7 +62,7 @@ def test_a_gate_on_an_unfinished_query_run_fails_as_not_decided(partial, tmp_pat
     assert res.exit_code == EXIT_GATE, res.output
     text = " ".join(res.output.split())
     assert (f"pope.accuracy: not decided: input {out} is from a query run that did not "
-            f"finish: {held} of 8 requests answered") in text
+            f"finish ({held} of 8 requests answered, {8 - held} missing; interrupted") in text
     assert "--allow-unfinished-query" in text
     assert "PARTIAL" in text and f"{held} of 8 requests answered, {8 - held} missing" in text
     results = json.loads((tmp_path / "a" / "results.json").read_text())
@@ -103,7 +103,7 @@ def test_the_notebook_and_plugin_assertions_refuse_an_unfinished_query_run(parti
     held = _held(out)
     assert result.get("pope.accuracy").n == held and result.unfinished_inputs
     with pytest.raises(HalluscopeAssertionError, match=f"pope.accuracy: not decided: input .* "
-                                                       f"did not finish: {held} of 8 requests"):
+                                                       f"did not finish \\({held} of 8 requests"):
         result.assert_above("pope.accuracy", 0.1)
     (failure,) = result.gate_failures(below={"pope.accuracy": 0.1})
     assert "not decided" in failure
@@ -160,6 +160,6 @@ def test_the_plugin_fixture_fails_a_threshold_on_an_unfinished_query_run(partial
     """))
     res = pytester.runpytest("-p", "no:cacheprovider")
     res.assert_outcomes(passed=1, failed=1)
-    res.stdout.fnmatch_lines([f"*not decided: input*did not finish: {_held(out)} of 8 requests*"])
+    res.stdout.fnmatch_lines([f"*not decided: input*did not finish ({_held(out)} of 8 requests*"])
     res = pytester.runpytest("-p", "no:cacheprovider", "--halluscope-allow-unfinished-query")
     res.assert_outcomes(passed=2)

@@ -46,6 +46,21 @@ def _own_cache_folder(tmp_path_factory):
         os.environ["HALLUSCOPE_CACHE"] = before
 
 
+def pope_prompt_file(folder: Path, n: int = 8, text: str = "Is there a dog {i}?") -> Path:
+    """``folder/pope.jsonl``: ``n`` POPE questions (``text`` formatted with the question's
+    number; labels alternate no/yes) on two tiny images, ``img0.png`` and ``img1.png``."""
+    import json
+
+    from PIL import Image
+    for k in range(2):
+        Image.new("RGB", (8, 8), (40 * k, 90, 200)).save(folder / f"img{k}.png")
+    path = folder / "pope.jsonl"
+    path.write_text("".join(json.dumps({
+        "question_id": i, "image": f"img{i % 2}.png", "text": text.format(i=i),
+        "label": "yes" if i % 2 else "no"}) + "\n" for i in range(n)))
+    return path
+
+
 def write_results(run: Path, results: dict) -> None:
     """Write ``results`` as ``run``'s results.json with its own sha256 (``digest``) stamped
     afresh, as a tool that rewrites a run's outputs consistently would: the tests that use it

@@ -9,10 +9,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from conftest import pope_prompt_file
 import halluscope
 from halluscope.cli import EXIT_GATE, EXIT_OK, app
 from halluscope.comparison import compare, diff_gate_failures
-from test_partial_gate import pope_prompts
 
 runner = CliRunner()
 
@@ -21,7 +21,7 @@ runner = CliRunner()
 def runs(tmp_path):
     """``full``: an audit of a POPE query of 8 questions that finished; ``part``: of the same
     query interrupted after 5 answers or so (so that more than half of the items pair)."""
-    prompts = pope_prompts(tmp_path)
+    prompts = pope_prompt_file(tmp_path)
 
     def stop(counts):
         if counts.new >= 5:

@@ -8,9 +8,9 @@ import json
 import textwrap
 
 import pytest
-from PIL import Image
 from typer.testing import CliRunner
 
+from conftest import pope_prompt_file
 import halluscope
 import halluscope.gates.assertions  # noqa: F401  (loaded outside pytester's module snapshot)
 from halluscope.cli import EXIT_GATE, app
@@ -21,22 +21,11 @@ pytest_plugins = ["pytester"]
 runner = CliRunner()
 
 
-def pope_prompts(tmp_path):
-    """``pope.jsonl``: 8 POPE questions over two small images, alternately labelled no/yes."""
-    for n in range(2):
-        Image.new("RGB", (8, 8), (40 * n, 90, 200)).save(tmp_path / f"img{n}.png")
-    prompts = tmp_path / "pope.jsonl"
-    prompts.write_text("".join(json.dumps({
-        "question_id": i, "image": f"img{i % 2}.png", "text": f"Is there a dog {i}?",
-        "label": "yes" if i % 2 else "no"}) + "\n" for i in range(8)))
-    return prompts
-
-
 @pytest.fixture
 def partial(tmp_path):
     """``out.jsonl``: a POPE query of 8 questions interrupted after 3 answers or so; and
     ``prompts``, to finish it."""
-    prompts = pope_prompts(tmp_path)
+    prompts = pope_prompt_file(tmp_path)
     out = tmp_path / "out.jsonl"
 
     def stop(counts):

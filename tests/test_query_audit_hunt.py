@@ -12,19 +12,14 @@ import threading
 import pytest
 from PIL import Image
 
+from conftest import pope_prompt_file
 import halluscope
 
 
 @pytest.fixture
 def pope_prompts(tmp_path):
     """Eight POPE questions (labels alternate no/yes) on two tiny images."""
-    for n in range(2):
-        Image.new("RGB", (8, 8), (40 * n, 90, 200)).save(tmp_path / f"img{n}.png")
-    path = tmp_path / "pope.jsonl"
-    path.write_text("".join(json.dumps({
-        "question_id": i, "image": f"img{i % 2}.png", "text": f"Is there a dog {i} in the image?",
-        "label": "yes" if i % 2 else "no"}) + "\n" for i in range(8)))
-    return path
+    return pope_prompt_file(tmp_path, text="Is there a dog {i} in the image?")
 
 
 def _stop_after(n):

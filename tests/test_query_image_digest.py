@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from conftest import pope_prompt_file
 import halluscope
 from halluscope.cli import EXIT_USAGE, app
 from halluscope.errors import InputError
@@ -20,13 +21,7 @@ from halluscope.errors import InputError
 
 @pytest.fixture
 def prompts(tmp_path):
-    for n in range(2):
-        Image.new("RGB", (8, 8), (40 * n, 90, 200)).save(tmp_path / f"img{n}.png")
-    path = tmp_path / "pope.jsonl"
-    path.write_text("".join(json.dumps({
-        "question_id": i, "image": f"img{i % 2}.png", "text": f"Is there a dog {i}?",
-        "label": "yes" if i % 2 else "no"}) + "\n" for i in range(6)))
-    return path
+    return pope_prompt_file(tmp_path, n=6)
 
 
 def _interrupted(prompts, out, n=3):

@@ -198,13 +198,7 @@ class RecordChunks:
 def open_record_chunks(path: str | Path, size: int | None = None) -> RecordChunks | None:
     """:class:`RecordChunks` of a file whose first chunk is flat, whatever its size; ``None``
     when the file is read line by line (pyarrow missing, its first chunk not flat)."""
-    path = Path(path)
-    if _columns._pyarrow_json() is None:
-        return None
-    try:
-        return RecordChunks(path, size)
-    except (OSError, NotColumns):
-        return None
+    return _opened(RecordChunks, Path(path), size)
 
 
 
@@ -589,9 +583,15 @@ class ChunkGroup:
 def open_record_pieces(path: str | Path, size: int | None = None) -> RecordPieces | None:
     """:class:`RecordPieces` of a file whose first chunk is mostly flat; ``None`` when the
     file is read line by line (pyarrow missing, its first chunk mostly not flat)."""
+    return _opened(RecordPieces, path, size)
+
+
+def _opened(cls: Any, path: str | Path, size: int | None) -> Any:
+    """``cls(path, size)``, or ``None`` when the file is read line by line instead (pyarrow
+    missing, the file unreadable, its first chunk not flat enough)."""
     if _columns._pyarrow_json() is None:
         return None
     try:
-        return RecordPieces(path, size)
+        return cls(path, size)
     except (OSError, NotColumns):
         return None

@@ -223,7 +223,11 @@ class JudgeExtractor:
                               f"spec such as objhal-gpt-3.5-turbo-0613")
 
     def prompt(self, question: str, answer: str) -> str:
-        return self.judge.spec.prompt(USE).render(question=question, answer=answer)
+        """The extraction prompt as the original builds it: ``{question}`` is replaced first,
+        then every ``{answer}`` in the result, so a question holding the text ``{answer}`` gets
+        the answer there too (an answer holding ``{question}`` keeps it)."""
+        return self.judge.spec.prompt(USE).render(
+            question=question.replace("{answer}", answer), answer=answer)
 
     def __call__(self, question: str, answer: str) -> tuple[Any, list[str]]:
         """``(parsed JSON, raw completions)``; raises :class:`RecordError` after ``fail_limit``

@@ -40,6 +40,10 @@ def build_gt(
     """Build image id -> COCO categories from COCO annotations, as CHAIR does."""
     from halluscope.metrics.chair import parser_for
     from halluscope.metrics.chair_gt import load_coco_ground_truth
+    if variant not in ("original", "refined", "objhal"):
+        typer.echo(f"error: expected --variant original, refined or objhal, got {variant!r}",
+                   err=True)
+        raise typer.Exit(EXIT_USAGE)
     try:
         if variant == "objhal":
             from halluscope.metrics.objhal_gt import ObjhalCaptionParser

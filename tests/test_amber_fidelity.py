@@ -150,6 +150,20 @@ def test_audit_end_to_end_with_nltk_data(nltk_data, tmp_path):
     # one id answered twice is scored twice: dog (hallucinated), lake, person per answer:
     # CHAIR 2 / 6.001 -> 33.3, Cover 4 / 14.001 -> 28.6, Hal 100.0, Cog 2 / 10.001 -> 20.0
     (["A dog sits by the lake near a person."] * 2, (33.3, 28.6, 100.0, 20.0)),
+    # an empty answer, one of punctuation only, and one whose nouns are hyphenated words
+    # ("dog-walker", "road-side": no AMBER word) are descriptions without a noun: CHAIR
+    # 0 / 0.001, Cover 0 / 7.001, Cog 0 / 5.001, and Hal 100 - 1 / 1.001 * 100 -> 0.1
+    ([""], (0.0, 0.0, 0.1, 0.0)),
+    (["..."], (0.0, 0.0, 0.1, 0.0)),
+    (["A dog-walker on the road-side."], (0.0, 0.0, 0.1, 0.0)),
+    # curly quotes are tokens of their own (NLTK tags the closing ones NN, no AMBER word):
+    # dog (a hallu word, hallucinated) and grass (truth): CHAIR 1 / 2.001 -> 50.0, Cover
+    # 1 / 7.001 -> 14.3, Hal 100.0, Cog 1 / 5.001 -> 20.0
+    (["\u201cdog\u201d on the \u2018grass\u2019."], (50.0, 14.3, 100.0, 20.0)),
+    # WordNet: "mice" -> mouse (an AMBER word, not of this image: hallucinated), "people"
+    # (person's association word), "trees" -> tree (forest's): CHAIR 1 / 3.001 -> 33.3, Cover
+    # 2 / 7.001 -> 28.6, Hal 100.0, Cog 0.0
+    (["Two mice and some people near trees."], (33.3, 28.6, 100.0, 0.0)),
 ])
 def test_generative_edge_cases_print_as_inference_py(nltk_data, responses, printed):
     metric = _metric()

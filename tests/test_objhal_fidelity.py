@@ -174,3 +174,22 @@ def test_offline_rule_extractor_is_labelled_as_halluscopes_own():
     res = m.compute()
     assert res.results["chairi"].value == 1 / 3
     assert "not the paper's" in res.info["extractor"]
+
+
+def test_extraction_prompt_fills_the_question_first_then_every_answer_placeholder():
+    """RLAIF-V builds the prompt with ``replace("{question}", q)`` and then
+    ``replace("{answer}", a)`` on the result, so a question that holds the text ``{answer}``
+    gets the answer there as well; the answer is not scanned again (its ``{question}`` stays).
+    A prompt built otherwise is another prompt: another judge call, another replay key."""
+    from types import SimpleNamespace
+
+    from halluscope.judges.spec import load_spec
+    from halluscope.metrics.objhal import JudgeExtractor
+    extractor = JudgeExtractor(SimpleNamespace(spec=load_spec(SPEC)))
+    prompt = extractor.prompt("What is {answer} here?", "A {question} cat.")
+    assert "<image> What is A {question} cat. here?\n" in prompt
+    assert "\n\nA {question} cat.\n\n[End of Examiner's Answer]" in prompt
+    assert "{answer}" not in prompt and prompt.count("A {question} cat.") == 2
+    # an ordinary question is filled in as written
+    plain = extractor.prompt("Describe the image.", "A cat.")
+    assert "<image> Describe the image.\n" in plain and plain.count("A cat.") == 1

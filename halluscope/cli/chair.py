@@ -4,7 +4,9 @@
     halluscope chair words "Two hot dogs and a bus." --variant original
 
 ``gt`` writes a ground-truth objects file (``{"imid_to_objects": {...}}``) that ``--gt-objects``
-reads in well under a second; the build itself is cached too (see ``chair_gt``).
+reads in well under a second; the build itself is cached too (see ``chair_gt``). ``--variant
+objhal`` reads the reference captions as Object HalBench's scorer does
+(:mod:`halluscope.metrics.objhal_gt`), for ``--metric objhal``.
 """
 
 from __future__ import annotations
@@ -31,14 +33,24 @@ def build_gt(
         help="Parser for the reference captions: original or refined, refined by default as "
         "an audit's; build with the variant the audit scores (--variant original for the "
         "original CHAIR): an audit of the other variant warns and records this file's in its "
-        "run sheet.")] = "refined",
+        "run sheet. objhal: as Object HalBench's scorer reads them (WordNet lemmas, its own "
+        "synonym list), for --metric objhal.")] = "refined",
     cache: Annotated[bool, typer.Option(help="Read and write the build cache.")] = True,
 ) -> None:
     """Build image id -> COCO categories from COCO annotations, as CHAIR does."""
     from halluscope.metrics.chair import parser_for
     from halluscope.metrics.chair_gt import load_coco_ground_truth
+    if variant not in ("original", "refined", "objhal"):
+        typer.echo(f"error: expected --variant original, refined or objhal, got {variant!r}",
+                   err=True)
+        raise typer.Exit(EXIT_USAGE)
     try:
-        gt = load_coco_ground_truth(coco_annotations, parser_for(variant), use_cache=cache)
+        if variant == "objhal":
+            from halluscope.metrics.objhal_gt import ObjhalCaptionParser
+            parser = ObjhalCaptionParser()
+        else:
+            parser = parser_for(variant)
+        gt = load_coco_ground_truth(coco_annotations, parser, use_cache=cache)
     except HalluscopeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None

@@ -15,6 +15,12 @@ The original scorer (RLHF-V/RLAIF-V @83d917b ``eval/eval_gpt_obj_halbench.py``) 
    and their synonyms) map to their COCO object; one not among the image's ground-truth objects
    is hallucinated.
 
+Ground truth (``--gt-objects``): the scorer builds each image's objects from COCO instances and
+reference captions, reading the captions with WordNet's lemmatiser and its own synonym list, not
+as the original CHAIR does; ``halluscope chair gt --variant objhal`` builds it that way
+(:mod:`halluscope.metrics.objhal_gt`). The ``original`` variant warns, and its run sheet says,
+when the file was built by one of CHAIR's parsers instead (``ground_truth_warning``).
+
 Numbers: ``chairs`` = answers with a hallucinated object / answers; ``chairs_refine`` (what the
 papers report as response-level hallucination) = the same over answers that name at least one
 COCO object; ``chairi`` = hallucinated object mentions / COCO object mentions; ``obj_rec`` =
@@ -223,7 +229,11 @@ class JudgeExtractor:
                               f"spec such as objhal-gpt-3.5-turbo-0613")
 
     def prompt(self, question: str, answer: str) -> str:
-        return self.judge.spec.prompt(USE).render(question=question, answer=answer)
+        """The extraction prompt as the original builds it: ``{question}`` is replaced first,
+        then every ``{answer}`` in the result, so a question holding the text ``{answer}`` gets
+        the answer there too (an answer holding ``{question}`` keeps it)."""
+        return self.judge.spec.prompt(USE).render(
+            question=question.replace("{answer}", answer), answer=answer)
 
     def __call__(self, question: str, answer: str) -> tuple[Any, list[str]]:
         """``(parsed JSON, raw completions)``; raises :class:`RecordError` after ``fail_limit``
@@ -273,9 +283,21 @@ def _nlp():
 
 def load_gt_objects(path: str | Path) -> dict[int, frozenset[str]]:
     """``{image id: objects}`` from a JSON object ``{"<image id>": [object, ...]}``."""
+    return load_gt_file(path)[0]
+
+
+def load_gt_file(path: str | Path) -> tuple[dict[int, frozenset[str]], str | None]:
+    """:func:`load_gt_objects`, and the parser the file's reference captions were read with as
+    ``halluscope chair gt --variant`` records it (``objhal``, ``original``, ``refined``;
+    ``None`` when the file does not say or was built from instances alone)."""
     data = read_json_file(path, "a JSON object image id -> objects")
+    built = None
     if isinstance(data, dict) and isinstance(data.get("imid_to_objects"), dict):
-        data = data["imid_to_objects"]        # CHAIR's layout (halluscope chair gt writes it)
+        source = data.get("source")    # CHAIR's layout (halluscope chair gt writes it)
+        if isinstance(source, dict) and isinstance(source.get("variant"), str) and \
+                source.get("reference_captions") != 0:
+            built = source["variant"]
+        data = data["imid_to_objects"]
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object image id -> objects, got "
                           f"{type(data).__name__}")
@@ -287,7 +309,14 @@ def load_gt_objects(path: str | Path) -> dict[int, frozenset[str]]:
                               f"values (or CHAIR's {{\"imid_to_objects\": ...}}), got "
                               f"{k!r:.40}: {v!r:.60}")
         out[int(k)] = frozenset(v)
-    return out
+    return out, built
+
+
+GT_NOT_OBJHAL = ("{path} was built reading the reference captions with CHAIR's {built} parser "
+                 "(halluscope chair gt --variant {built}), not as Object HalBench's scorer "
+                 "reads them (WordNet lemmas, its own synonym list): some images' ground truth "
+                 "differs from the original's (a lone 'bus', 'ties', 'pedestrians'), so these "
+                 "numbers can differ from its; rebuild it with --variant objhal")
 
 
 def load_question_file(path: str | Path) -> tuple[list[int], QuestionRows]:
@@ -377,8 +406,15 @@ class ObjhalMetric(Metric):
         if variant not in VARIANTS:
             raise ConfigError(f"expected objhal_variant in {VARIANTS}, got {variant!r}")
         self.variant = variant
-        self.gt = load_gt_objects(gt_objects) if isinstance(gt_objects, (str, Path)) else \
-            {int(k): frozenset(v) for k, v in gt_objects.items()}
+        self.gt_built_by = None
+        if isinstance(gt_objects, (str, Path)):
+            self.gt, self.gt_built_by = load_gt_file(gt_objects)
+        else:
+            self.gt = {int(k): frozenset(v) for k, v in gt_objects.items()}
+        self.gt_warning = None
+        if variant == "original" and self.gt_built_by not in (None, "objhal"):
+            self.gt_warning = GT_NOT_OBJHAL.format(path=gt_objects, built=self.gt_built_by)
+            log.warning("objhal original: %s", self.gt_warning)
         self.vocab = vocabulary or ObjhalVocabulary.load()
         self.extractor = extractor if extractor is not None else rule_extractor(_nlp())
         self.question_image_ids = list(question_image_ids) if question_image_ids else None
@@ -517,6 +553,10 @@ class ObjhalMetric(Metric):
             "short_answers": "three words or fewer: no objects (original)"
             if self.variant == "original" else "read like any other answer",
         }
+        if self.gt_built_by is not None:
+            info["ground_truth_built_by"] = self.gt_built_by
+        if self.gt_warning is not None:
+            info["ground_truth_warning"] = self.gt_warning
         self._repeats.describe(info)
         describe_unanswered(info, self._unanswered()[0])
         if isinstance(self.extractor, JudgeExtractor):

@@ -56,13 +56,13 @@ from typing import Any
 from halluscope._json import dumps_utf8
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
-from halluscope.adapters.images import ImageLoader, is_data_url, is_url
+from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  # noqa: F401
                                          answers_of, interruption, prepare_output,
                                          put_in_order, read_done, unlock_output)
 from halluscope.adapters.prompts import (MAX_PROBLEMS_SHOWN, PromptItem,  # noqa: F401
-                                         _portable_image, changed_fields, check_prompts,
-                                         iter_prompts)
+                                         _portable_image, check_prompts, iter_prompts)
+from halluscope.adapters.resume_checks import AnsweredLineChecks
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message,
                                        Request, ServerUnreachable, check_detail,
@@ -257,8 +257,9 @@ async def _close(client: ModelClient, store: ResponseCache | None, lock) -> None
             unlock_output(lock)
 
 
-class _QueryRun:
-    """The state of one :func:`aquery` run: what is done, in flight, counted and written."""
+class _QueryRun(AnsweredLineChecks):
+    """The state of one :func:`aquery` run: what is done, in flight, counted and written (and,
+    from :class:`AnsweredLineChecks`, what a resume checks of the lines answered before)."""
 
     def __init__(self, client: ModelClient, requested: str, samples: int, done: dict,
                  out_path: Path | None, collect: bool,
@@ -395,73 +396,6 @@ class _QueryRun:
                     yield item, k
                 elif self.done[task] is not None:
                     self._check_unchanged(item, task)
-
-    def _check_unchanged(self, item: PromptItem, task: str) -> None:
-        """A usage error when ``task`` was answered for another prompt or image than the one
-        its id has now (keeping the old answer would file it under the new prompt), or for a
-        prompt line whose other fields (a label) the prompts file now gives otherwise."""
-        prompt, image, fields, digest, out_line = self.done[task]
-        now = _portable_image(item, self.out_dir) if item.image is not None else None
-        # the line holds what emit wrote: redacted (a signed URL's signature, a known secret
-        # quoted in a prompt); compare with the same redaction of today's value, never the
-        # secret itself
-        same_prompt = prompt in (item.prompt, redact_text(item.prompt, patterns=False))
-        same_image = image is None or image in (now, redact_mapping({"image": now})["image"])
-        if not (same_prompt and same_image):
-            what = "prompt" if not same_prompt else "image"
-            raise InputError(f"{self.out_path}: {task!r} was answered for another {what} "
-                             f"than the prompts file now gives it (line {item.line}); pass "
-                             f"--restart to ask everything again, or write to another --out")
-        if changed := changed_fields(fields, item):
-            # the line keeps the prompt line's fields as they were (a POPE label: the truth
-            # an audit scores it against); resuming kept them without a word
-            said = "; ".join(f"{k!r}: {v0!r:.40} then, {v1!r:.40} now"
-                             for k, v0, v1 in changed[:3])
-            raise InputError(f"{self.out_path}: {task!r} was answered for a prompt line whose "
-                             f"fields the prompts file now gives otherwise (line {item.line}: "
-                             f"{said}{'; ...' if len(changed) > 3 else ''}); its output line "
-                             f"keeps them as they were, and an audit reads them (a label is the "
-                             f"truth it scores against). Pass --restart to write every line "
-                             f"anew (answers the cache holds are not asked again), or write to "
-                             f"another --out")
-        self._check_image_bytes(item, task, digest, out_line)
-
-    def image_digest(self, item: PromptItem) -> str | None:
-        """The sha256 of the bytes of ``item``'s image when it is a local file (the answer
-        cache's key holds the same, memoised by the loader); None for a URL, inline data or
-        an image that cannot be read (its request fails and says why)."""
-        if item.image is None or is_url(item.image) or is_data_url(item.image):
-            return None
-        loader = getattr(self.client, "images", None)
-        try:
-            return (loader or ImageLoader()).sha256(item.image)
-        except (OSError, AdapterError, ValueError):
-            return None
-
-    def _check_image_bytes(self, item: PromptItem, task: str, then: Any, out_line: int) -> None:
-        """A usage error when the image file ``task`` was answered for now holds other bytes
-        under the same name (its answer would be kept for a picture the model never saw); a
-        line without ``image_sha256`` (written by an older halluscope) is noted once, unchecked."""
-        now = self.image_digest(item) if item.image is not None else None
-        if now is None:
-            return
-        if not isinstance(then, str):
-            if not self.undigested:
-                log.warning("%s: its answered lines carry no image_sha256 (written by an older "
-                            "halluscope; the first at line %d): an image whose bytes changed "
-                            "since under the same name is not noticed; pass --restart to ask "
-                            "everything again (the cache answers unchanged images)",
-                            self.out_path, out_line)
-            self.undigested = True
-            return
-        if then != now:
-            raise InputError(f"{self.out_path}:{out_line}: field 'image_sha256': {task!r} was "
-                             f"answered for the image {item.image} with other bytes "
-                             f"(sha256 {then[:12]}... then, {now[:12]}... now; prompt line "
-                             f"{item.line}): its answer is about a picture the file no longer "
-                             f"holds. Pass --restart to ask everything again (answers the "
-                             f"cache holds for unchanged images are not asked again), or "
-                             f"write to another --out")
 
     async def _drive(self, items: Iterable[PromptItem | RecordError]) -> None:
         pending = self.pending

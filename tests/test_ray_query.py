@@ -70,8 +70,8 @@ def test_ray_output_equals_local_and_keeps_the_key_secret(app, prompts, tmp_path
     assert [r["id"] for r in ray_lines] == [f"p{i}" for i in range(N)]
     assert all(r["response"] and r["model"] == "served" for r in ray_lines)
     sheet, local_sheet = _sheet(outs["ray"]), _sheet(outs["local"])
-    assert sheet["counts"] == local_sheet["counts"] == {"total": N, "skipped": 0, "cached": 0,
-                                                        "new": N, "failed": 0, "truncated": 0,
+    assert sheet["counts"] == local_sheet["counts"] == {"total": N, "skipped": 0, "to_ask": N,
+                                                        "cached": 0, "new": N, "failed": 0, "truncated": 0,
                                                         "filtered": 0, "reasoning": 0,
                                                         "thought_only": 0, "think_close": 0}
     assert sheet["client"]["calls"] == N and sheet["client"]["workers"] == 2
@@ -113,7 +113,8 @@ def test_ray_resumes_and_a_cached_rerun_makes_no_calls(app, prompts, tmp_path, l
         assert res.exit_code == EXIT_OK, res.output
         assert len(server.requests) == N + N - 5       # only the unanswered ones
         assert _lines(out) == full
-        assert _sheet(out)["counts"]["skipped"] == 5
+        counts = _sheet(out)["counts"]     # total: the whole set, not what was left of it
+        assert (counts["total"], counts["skipped"], counts["to_ask"]) == (N, 5, N - 5)
         again = tmp_path / "again.jsonl"
         res = _query(app, prompts, again, server.url, "ray", "--cache", cache)
         assert res.exit_code == EXIT_OK, res.output

@@ -76,7 +76,6 @@ from halluscope.atomicfiles import write_json_atomically
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class FailureGroup:
     """Failed records that share one cause (error type, HTTP status, message)."""
@@ -99,7 +98,8 @@ class QueryCounts:
     """Progress of a run.
 
     Attributes:
-        total: Outputs this run must produce (prompts x samples, minus those already done).
+        total: Outputs of the whole prompt set (prompts x samples), those an earlier run
+            already wrote included (:attr:`to_ask`: the ones this run set out to ask).
         skipped: Outputs already in the output file from an earlier run.
         cached: Answered from the cache.
         new: Answered by the model in this run.
@@ -138,6 +138,10 @@ class QueryCounts:
     @property
     def done(self) -> int:
         return self.cached + self.new + self.failed
+
+    @property
+    def to_ask(self) -> int:
+        return self.total - self.skipped
 
 
 @dataclass
@@ -295,7 +299,7 @@ class _QueryRun(AnsweredLineChecks):
         if self.done:
             counts.skipped = sum(self.task_id(i, k) in self.done
                                  for i in prompt_ids for k in range(self.samples))
-        counts.total = len(prompt_ids) * self.samples - counts.skipped
+        counts.total = len(prompt_ids) * self.samples
         if self.out_path is not None:
             self.fh = open(self.out_path, "a", encoding="utf-8")
         if self.progress:

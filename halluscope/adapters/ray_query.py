@@ -402,7 +402,7 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
     ray, inflight = pool.ray, pool.inflight
     limit = 2 * len(pool.actors)
     # small runs: smaller batches, so that every actor gets some
-    batch_size = max(1, min(batch_size, math.ceil(run.counts.total / len(pool.actors))))
+    batch_size = max(1, min(batch_size, math.ceil(run.counts.to_ask / len(pool.actors))))
     held: deque = deque()       # the records of a batch taken and not written yet
 
     def write(records: list[dict[str, Any] | None]) -> None:
@@ -556,7 +556,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
     pool = None
     try:
         run.start(prompt_ids)
-        if run.counts.total:
+        if run.counts.to_ask:
             pool = _start_for(run, settings_for, workers=workers, address=address,
                               gpus_per_worker=gpus_per_worker)
             drive_pool(run, pool, stats, iter_prompts(prompts, image_root=image_root),

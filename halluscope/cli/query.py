@@ -172,7 +172,7 @@ def _ask(quiet: bool, prompts: Path, model: str, ray_options: dict | None, **kwa
         nonlocal task_id
         detail_text = f"cached {c.cached}  new {c.new}  failed {c.failed}"
         if task_id is None:
-            task_id = bar.add_task("query", total=c.total, detail=detail_text)
+            task_id = bar.add_task("query", total=c.to_ask, detail=detail_text)
         bar.update(task_id, completed=c.done, detail=detail_text)
 
     from halluscope.stopping import sigterm_as_interruption
@@ -198,9 +198,9 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
 
     c = result.counts
     table = Table(title=f"halluscope query: {model}", show_header=True)
-    for col in ("already done", "cached", "new", "failed", "seconds"):
+    for col in ("total", "already done", "cached", "new", "failed", "seconds"):
         table.add_column(col, justify="right")
-    table.add_row(str(c.skipped), str(c.cached), str(c.new), str(c.failed),
+    table.add_row(str(c.total), str(c.skipped), str(c.cached), str(c.new), str(c.failed),
                   f"{result.elapsed_s:.1f}")
     if not quiet:
         err_console.print(table)

@@ -1,0 +1,56 @@
+"""What ``halluscope query`` says about a run, taken at its word: the run sheet's counts on a
+fresh and a resumed run, the model named on a failed line, and what a resume checked of an
+image given by URL. Servers are loopback ones (127.0.0.1) that the tests start and stop."""
+
+from __future__ import annotations
+
+import json
+
+from halluscope.adapters.query import query
+from halluscope.query_sheets import query_run
+
+
+def _sheet(out):
+    return json.loads(out.with_name(out.name + ".runsheet.json").read_text())
+
+
+def _counts(out, *keys):
+    counts = _sheet(out)["counts"]
+    return tuple(counts.get(k) for k in keys)
+
+
+def _prompts(folder, n):
+    from PIL import Image
+    for k in range(n):
+        Image.new("RGB", (8, 8), (30 * k, 90, 200)).save(folder / f"img{k}.png")
+    path = folder / f"p{n}.jsonl"
+    path.write_text("".join(json.dumps({"id": f"p{k}", "image": f"img{k}.png",
+                                        "prompt": f"Is there a dog {k}?"}) + "\n"
+                            for k in range(n)))
+    return path
+
+
+def test_counts_total_is_every_request_of_the_set_on_a_fresh_and_a_resumed_run(tmp_path):
+    # a resumed run said total 1 (the one left to ask) of a set of 3, and a run that found
+    # everything answered total 0: 'total' meant 'left', which the audit then added back
+    out = tmp_path / "out.jsonl"
+    query(_prompts(tmp_path, 2), "mock/yes-no", out=out, cache=False)
+    keys = ("total", "skipped", "to_ask", "new")
+    assert _counts(out, *keys) == (2, 0, 2, 2)
+    three = _prompts(tmp_path, 3)
+    query(three, "mock/yes-no", out=out, cache=False)
+    assert _counts(out, *keys) == (3, 2, 1, 1)
+    query(three, "mock/yes-no", out=out, cache=False)
+    assert _counts(out, *keys) == (3, 3, 0, 0)
+    run = query_run(out)
+    assert (run["requests"], run["answered"]) == (3, 3)
+
+
+def test_an_older_run_sheet_whose_total_was_what_was_left_is_still_read(tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_text(json.dumps({"id": "a", "response": "yes"}) + "\n")
+    out.with_name(out.name + ".runsheet.json").write_text(json.dumps({
+        "kind": "query", "aborted": "interrupted (Ctrl-C); run again to ask what is left",
+        "counts": {"total": 3, "skipped": 2, "cached": 0, "new": 1, "failed": 0}}))
+    run = query_run(out)
+    assert (run["requests"], run["answered"]) == (5, 3)

@@ -54,3 +54,30 @@ def test_an_older_run_sheet_whose_total_was_what_was_left_is_still_read(tmp_path
         "counts": {"total": 3, "skipped": 2, "cached": 0, "new": 1, "failed": 0}}))
     run = query_run(out)
     assert (run["requests"], run["answered"]) == (5, 3)
+
+
+def test_a_failed_line_names_the_model_asked_never_as_one_a_server_reported(tmp_path):
+    # a failed line said "model": "<requested>", the field an answered line fills with the
+    # name its server reported: no server named a model for a request it refused
+    from fake_openai_server import FakeServer
+
+    import halluscope
+    prompts = tmp_path / "pope.jsonl"
+    _prompts(tmp_path, 4)
+    prompts.write_text("".join(json.dumps({
+        "question_id": k, "image": f"img{k}.png", "text": f"q{k} Is there a dog?",
+        "label": "yes" if k % 2 else "no"}) + "\n" for k in range(4)))
+    out = tmp_path / "out.jsonl"
+    with FakeServer(model_name="served", script={"q1 ": ["refuse"] * 3}) as server:
+        query(prompts, "vllm/asked", out=out, base_url=server.url, cache=False,
+              max_attempts=1)
+    lines = [json.loads(t) for t in out.read_text().splitlines()]
+    failed = [r for r in lines if "error" in r]
+    assert [r["id"] for r in failed] == ["1"]
+    assert failed[0]["model"] is None and failed[0]["requested_model"] == "asked"
+    assert all(r["model"] == "served" for r in lines if "response" in r)
+    sheet = _sheet(out)
+    assert sheet["reported_models"] == {"served": 3} and sheet["model_not_reported"] == 0
+    result = halluscope.audit(out, metrics=["pope"])
+    assert result.metrics["pope"].results["accuracy"].n == 3    # the failed line never scored
+    assert [e["field"] for e in result.errors] == ["error"]

@@ -5,7 +5,8 @@ Prompts are JSON Lines with ``"id"``, ``"image"`` and ``"prompt"`` (POPE questio
 :func:`halluscope.records.record_from_dict` reads work as they are). Each output line repeats its
 prompt line and adds ``"response"`` and ``"model"`` (the model name the server reported;
 ``null`` when it named none), ``"requested_model"`` beside it when that is not the model asked, or
-``"error"`` when the call failed after its retries; the file is what ``halluscope audit`` reads.
+``"error"`` when the call failed after its retries (its ``"model"`` null, as no server named one,
+beside ``"requested_model"``); the file is what ``halluscope audit`` reads.
 
 * **Sampling.** With ``samples=N`` every prompt is asked N times; the output lines get the ids
   ``<id>#<k>`` and the fields ``"sample_of": <id>`` and ``"sample_index": k`` (what
@@ -325,7 +326,9 @@ class _QueryRun(AnsweredLineChecks):
         except CacheMiss as exc:
             raise exc.for_record(rec["id"], item.file, item.line) from None
         except AdapterError as exc:
-            rec["model"] = self.requested
+            # no server named a model for it: null beside the model asked, as for an answer
+            # whose server named none (never the asked name where a reported one would stand)
+            rec["model"], rec["requested_model"] = None, self.requested
             message = redact_text(str(exc))
             rec["error"] = f"{type(exc).__name__}: {message}"
             if exc.status is not None:

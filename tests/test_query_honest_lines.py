@@ -8,6 +8,8 @@ import json
 
 from halluscope.adapters.query import query
 from halluscope.query_sheets import query_run
+from test_query_reliability import app, runner  # noqa: F401 - fixtures
+from test_query_resume import _image_server
 
 
 def _sheet(out):
@@ -81,3 +83,41 @@ def test_a_failed_line_names_the_model_asked_never_as_one_a_server_reported(tmp_
     result = halluscope.audit(out, metrics=["pope"])
     assert result.metrics["pope"].results["accuracy"].n == 3    # the failed line never scored
     assert [e["field"] for e in result.errors] == ["error"]
+
+
+def test_a_resume_says_it_did_not_fetch_url_images_again_and_lines_carry_their_hash(
+        app, runner, tmp_path):
+    # a resume checks a local image's bytes (image_sha256) but kept an answer for an image URL
+    # whose bytes had changed without a word: its lines carried no hash, and nothing said the
+    # URL was compared by address only
+    import hashlib
+
+    _prompts(tmp_path, 2)
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "a.png").write_bytes((tmp_path / "img0.png").read_bytes())
+    images = _image_server(web)
+    try:
+        url = f"http://127.0.0.1:{images.server_address[1]}/a.png"
+        prompts = tmp_path / "urls.jsonl"
+        prompts.write_text(json.dumps({"id": "u", "image": url, "prompt": "Any dog?"}) + "\n"
+                           + json.dumps({"id": "f", "image": "img1.png", "prompt": "Any dog?"})
+                           + "\n")
+        out = tmp_path / "out.jsonl"
+        args = ["query", str(prompts), "-m", "mock/yes-no", "--allow-urls", "--no-cache",
+                "-o", str(out)]
+        assert runner.invoke(app, args).exit_code == 0
+        first = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+        sent = hashlib.sha256((web / "a.png").read_bytes()).hexdigest()
+        assert first["u"]["image_sha256"] == sent          # the bytes the model was sent
+        assert _counts(out, "url_images_unchecked") == (0,)
+        (web / "a.png").write_bytes((tmp_path / "img1.png").read_bytes())   # other bytes
+        res = runner.invoke(app, args)
+    finally:
+        images.shutdown()
+        images.server_close()
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "1 kept answer(s) are about an image URL, compared by address only" in said
+    assert "not fetched again" in said
+    assert _counts(out, "skipped", "url_images_unchecked") == (2, 1)

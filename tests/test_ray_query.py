@@ -73,7 +73,8 @@ def test_ray_output_equals_local_and_keeps_the_key_secret(app, prompts, tmp_path
     assert sheet["counts"] == local_sheet["counts"] == {"total": N, "skipped": 0, "to_ask": N,
                                                         "cached": 0, "new": N, "failed": 0, "truncated": 0,
                                                         "filtered": 0, "reasoning": 0,
-                                                        "thought_only": 0, "think_close": 0}
+                                                        "thought_only": 0, "think_close": 0,
+                                                        "url_images_unchecked": 0}
     assert sheet["client"]["calls"] == N and sheet["client"]["workers"] == 2
     assert sheet["reported_models"] == local_sheet["reported_models"] == {"served": N}
     assert sheet["cache"]["writes"] == N and sheet["engine"]["workers"] == 2

@@ -23,7 +23,9 @@ beside ``"requested_model"``); the file is what ``halluscope audit`` reads.
   file never holds an id twice. Answers that arrived but were not yet written are in the cache,
   so finishing an interrupted run makes no repeated model calls. A line answered for another
   prompt or image than its id has now is a usage error; images are compared as they are
-  written (a signed URL's signature redacted), so a signature that changed is the same image.
+  written (a signed URL's signature redacted), so a signature that changed is the same image;
+  a local image's bytes are compared too (``image_sha256``), a URL's are not (it is not fetched
+  again: ``counts.url_images_unchecked``, and a warning).
   The run sheet beside the output says which model and settings answered it: a resume with
   others, or with a run sheet that cannot be read, is a usage error.
 * **Failures.** An authentication failure stops the run (every further call would fail too), and
@@ -123,6 +125,9 @@ class QueryCounts:
             (DeepSeek-R1 distills, QwQ) behind a server without a reasoning parser, its
             thoughts sent as the answer. They are kept as written (the tag alone cannot tell
             thoughts from an answer that mentions it); this says so.
+        url_images_unchecked: Of ``skipped``, the answers about an image URL: kept without
+            fetching the image again, so bytes that changed at the same URL go unnoticed
+            (their lines' ``image_sha256`` says what was sent).
     """
 
     total: int = 0
@@ -135,6 +140,7 @@ class QueryCounts:
     reasoning: int = 0
     thought_only: int = 0
     think_close: int = 0
+    url_images_unchecked: int = 0
 
     @property
     def done(self) -> int:

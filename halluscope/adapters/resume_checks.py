@@ -30,6 +30,7 @@ class AnsweredLineChecks:
     out_path: Any
     out_dir: Any
     client: Any
+    counts: Any
     undigested: bool
 
     def _check_unchanged(self, item: PromptItem, task: str) -> None:
@@ -64,21 +65,34 @@ class AnsweredLineChecks:
 
     def image_digest(self, item: PromptItem) -> str | None:
         """The sha256 of the bytes of ``item``'s image when it is a local file (the answer
-        cache's key holds the same, memoised by the loader); None for a URL, inline data or
-        an image that cannot be read (its request fails and says why)."""
-        if item.image is None or is_url(item.image) or is_data_url(item.image):
+        cache's key holds the same, memoised by the loader), or a URL this run's loader already
+        fetched (the bytes sent for it; never fetched here); None for inline data (its line
+        holds it), a URL not fetched, or an image that cannot be read (its request fails and
+        says why)."""
+        if item.image is None or is_data_url(item.image):
             return None
-        loader = getattr(self.client, "images", None)
+        loader = getattr(self.client, "images", None) or ImageLoader()
         try:
-            return (loader or ImageLoader()).sha256(item.image)
+            return (loader.fetched_sha256(item.image) if is_url(item.image)
+                    else loader.sha256(item.image))
         except (OSError, AdapterError, ValueError):
             return None
 
     def _check_image_bytes(self, item: PromptItem, task: str, then: Any, out_line: int) -> None:
         """A usage error when the image file ``task`` was answered for now holds other bytes
         under the same name (its answer would be kept for a picture the model never saw); a
-        line without ``image_sha256`` (written by an older halluscope) is noted once, unchecked."""
+        line without ``image_sha256`` (written by an older halluscope) is noted once, unchecked,
+        and so is a kept line whose image is a URL: it is not fetched again to compare its bytes
+        (counted: ``url_images_unchecked``)."""
         now = self.image_digest(item) if item.image is not None else None
+        if now is None and item.image is not None and is_url(item.image):
+            if not self.counts.url_images_unchecked:
+                log.warning("%s: kept answers about an image URL (the first at line %d) are "
+                            "compared with the prompts by address only: the image is not "
+                            "fetched again, so bytes that changed since at the same URL are "
+                            "not noticed; pass --restart to ask everything again",
+                            self.out_path, out_line)
+            self.counts.url_images_unchecked += 1
         if now is None:
             return
         if not isinstance(then, str):

@@ -233,6 +233,9 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
              (c.thought_only, "of them have an empty answer: the model's output was all "
                               "reasoning. An audit scores an empty answer by each metric's rule "
                               "for one and says so"),
+             (c.url_images_unchecked, "kept answer(s) are about an image URL, compared by "
+                                      "address only: not fetched again, so changed bytes there "
+                                      "go unnoticed (--restart asks everything again)"),
              (c.think_close, "answer(s) hold a '</think>' with no '<think>' before it: a "
                              "reasoning model whose chat template opens the block, behind a "
                              "server without a reasoning parser (vLLM: --reasoning-parser)? "

@@ -561,6 +561,8 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                               gpus_per_worker=gpus_per_worker)
             drive_pool(run, pool, stats, iter_prompts(prompts, image_root=image_root),
                        batch_size=batch_size)
+        else:   # nothing to ask: the kept lines are checked against the prompts all the same
+            deque(run.todo(iter_prompts(prompts, image_root=image_root)), maxlen=0)
     finally:
         if run.fh is not None:
             run.fh.close()

@@ -229,6 +229,8 @@ def validation_problems(exc: ValidationError) -> str:
         where = ".".join(str(x) for x in e["loc"]) or "value"
         given = (f" (got {e['input']!r:.80})" if "input" in e and e["type"] != "missing"
                  and "got " not in e["msg"] else "")
+        if e["type"] in ("int_type", "float_type") and isinstance(e.get("input"), str):
+            given += ": write the number without quotes"    # TOML "0" is text, not 0
         return f"{where}: {e['msg']}{given}"
     return "; ".join(one(e) for e in exc.errors())
 

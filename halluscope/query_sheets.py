@@ -57,7 +57,9 @@ def query_run(path: Path) -> dict[str, Any] | None:
     if isinstance(counts, dict) and _whole(counts.get("total")) and _whole(counts.get("skipped")):
         answered = sum(counts.get(k, 0) for k in ("skipped", "cached", "new")
                        if _whole(counts.get(k)))
-        entry["requests"] = counts["total"] + counts["skipped"]
+        # total is the whole set where the sheet has to_ask; an older sheet's total was the
+        # requests left to ask, besides the skipped ones
+        entry["requests"] = counts["total"] + (0 if "to_ask" in counts else counts["skipped"])
         entry["answered"] = answered
     return entry
 

@@ -84,7 +84,8 @@ def test_persistent_failure_is_recorded_with_error(tmp_path, prompts):
     bad = [r for r in recs if "error" in r]
     assert [r["id"] for r in bad] == ["q3"]
     assert "ServerError" in bad[0]["error"] and "3 attempts" in bad[0]["error"]
-    assert "response" not in bad[0] and bad[0]["model"] == "m"
+    assert "response" not in bad[0]
+    assert bad[0]["model"] is None and bad[0]["requested_model"] == "m"    # none answered
 
 
 def test_auth_failure_stops_without_retry(tmp_path, prompts, monkeypatch):

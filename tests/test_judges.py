@@ -83,6 +83,33 @@ def test_spec_checks(spec_dir, tmp_path):
         load_spec("nope")
 
 
+@pytest.mark.parametrize("field, old, new, given", [
+    ("version", 'provider = "openai"', 'provider = "openai"\nversion = "2"', "'2'"),
+    ("decoding.temperature", "temperature = 0.0", 'temperature = "0"', "'0'"),
+    ("decoding.temperature", "temperature = 0.0", "temperature = true", "True"),
+    ("decoding.max_tokens", "max_tokens = 600", 'max_tokens = "600"', "'600'"),
+    ("decoding.seed", "seed = 20240806", 'seed = "20240806"', "'20240806'"),
+    ("image.max_side", 'policy = "openai"', 'policy = "openai"\nmax_side = "1568"', "'1568'")])
+def test_a_number_given_as_text_in_a_spec_is_an_error_naming_file_and_field(
+        spec_dir, field, old, new, given):
+    # TOML keeps "0" a string: a spec that quoted a number was read as that number without a
+    # word (and `temperature = true` as 1.0); the spec's numbers are numbers by design
+    spec = spec_dir / "gpt-4o-2024-08-06.toml"
+    spec.write_text(spec.read_text().replace(old, new, 1))
+    with pytest.raises(ConfigError) as err:
+        load_spec(spec)
+    said = str(err.value)
+    assert said.startswith(f"{spec}: invalid judge spec: {field}: Input should be a valid")
+    assert f"got {given}" in said
+    assert ("without quotes" in said) is given.startswith("'")
+
+
+def test_a_spec_may_give_a_float_as_a_whole_number(spec_dir):
+    spec = spec_dir / "gpt-4o-2024-08-06.toml"
+    spec.write_text(spec.read_text().replace("temperature = 0.0", "temperature = 0"))
+    assert load_spec(spec).decoding.temperature == 0.0
+
+
 def test_user_specs_found_by_env(spec_dir, monkeypatch):
     (spec_dir / "gpt-4o-2024-08-06.toml").rename(spec_dir / "my-judge.toml")
     monkeypatch.setenv("HALLUSCOPE_JUDGES", str(spec_dir))

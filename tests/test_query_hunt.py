@@ -343,8 +343,9 @@ def test_an_output_reused_as_prompts_loses_its_old_error_status(tmp_path):
                                      "requested_model": "A0"}) + "\n")
     a, b = query(prompts, "mock/echo", out=tmp_path / "b.jsonl", cache=False)
     assert a["response"] == "x" and "error" not in a and "error_status" not in a
-    assert "ImageError" in b["error"] and b["model"] == "echo"     # B failed: nothing of A's
-    assert not {"response", "finish_reason", "requested_model"} & set(b)
+    assert "ImageError" in b["error"]                    # B failed: nothing of A's
+    assert b["model"] is None and b["requested_model"] == "echo"    # B asked, none answered
+    assert not {"response", "finish_reason"} & set(b)
 
 
 def test_a_count_the_judge_writes_in_words_is_read():

@@ -70,10 +70,11 @@ def test_ray_output_equals_local_and_keeps_the_key_secret(app, prompts, tmp_path
     assert [r["id"] for r in ray_lines] == [f"p{i}" for i in range(N)]
     assert all(r["response"] and r["model"] == "served" for r in ray_lines)
     sheet, local_sheet = _sheet(outs["ray"]), _sheet(outs["local"])
-    assert sheet["counts"] == local_sheet["counts"] == {"total": N, "skipped": 0, "cached": 0,
-                                                        "new": N, "failed": 0, "truncated": 0,
+    assert sheet["counts"] == local_sheet["counts"] == {"total": N, "skipped": 0, "to_ask": N,
+                                                        "cached": 0, "new": N, "failed": 0, "truncated": 0,
                                                         "filtered": 0, "reasoning": 0,
-                                                        "thought_only": 0, "think_close": 0}
+                                                        "thought_only": 0, "think_close": 0,
+                                                        "url_images_unchecked": 0}
     assert sheet["client"]["calls"] == N and sheet["client"]["workers"] == 2
     assert sheet["reported_models"] == local_sheet["reported_models"] == {"served": N}
     assert sheet["cache"]["writes"] == N and sheet["engine"]["workers"] == 2
@@ -113,7 +114,8 @@ def test_ray_resumes_and_a_cached_rerun_makes_no_calls(app, prompts, tmp_path, l
         assert res.exit_code == EXIT_OK, res.output
         assert len(server.requests) == N + N - 5       # only the unanswered ones
         assert _lines(out) == full
-        assert _sheet(out)["counts"]["skipped"] == 5
+        counts = _sheet(out)["counts"]     # total: the whole set, not what was left of it
+        assert (counts["total"], counts["skipped"], counts["to_ask"]) == (N, 5, N - 5)
         again = tmp_path / "again.jsonl"
         res = _query(app, prompts, again, server.url, "ray", "--cache", cache)
         assert res.exit_code == EXIT_OK, res.output
@@ -250,7 +252,52 @@ def test_ray_failures_give_the_local_exit_code_and_causes(app, prompts, tmp_path
         assert "1 x RequestError HTTP 400 (p1)" in res.output
         assert "1 x ServerError HTTP 500 (p4)" in res.output
     assert results["ray"][1] == results["local"][1]
+    assert [(r["id"], r["model"], r["requested_model"]) for r in results["ray"][1]
+            if "error" in r] == [("p1", None, "m"), ("p4", None, "m")]   # none answered them
     assert results["ray"][2]["failures"] == results["local"][2]["failures"]
+
+
+def test_a_ray_resume_with_nothing_left_to_ask_still_checks_the_kept_lines(app, prompts,
+                                                                          tmp_path, local_ray):
+    """With every answer in the file no actor was started and the kept lines were never
+    checked against the prompts: an image whose bytes changed since was kept without a word
+    (the one-process run refuses it)."""
+    out = tmp_path / "out.jsonl"
+    with FakeServer() as server:
+        assert _query(app, prompts, out, server.url, "ray", "--no-cache").exit_code == EXIT_OK
+        from PIL import Image
+        Image.new("RGB", (24, 24), (200, 10, 30)).save(tmp_path / "a.png")    # other bytes
+        res = _query(app, prompts, out, server.url, "ray", "--no-cache")
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "field 'image_sha256'" in " ".join(res.output.split())
+
+
+def test_ray_url_image_lines_carry_the_hash_sent_and_a_resume_says_they_went_unchecked(
+        app, tmp_path, local_ray):
+    import hashlib
+
+    from PIL import Image
+
+    from test_query_resume import _image_server
+    Image.new("RGB", (8, 8), "red").save(tmp_path / "a.png")
+    images = _image_server(tmp_path)
+    url = f"http://127.0.0.1:{images.server_address[1]}/a.png"
+    prompts = tmp_path / "urls.jsonl"
+    prompts.write_text("".join(json.dumps({"id": f"u{i}", "image": url, "prompt": f"dog {i}?"})
+                               + "\n" for i in range(3)))
+    out = tmp_path / "out.jsonl"
+    try:
+        with FakeServer() as server:
+            for _ in range(2):
+                res = _query(app, prompts, out, server.url, "ray", "--allow-urls", "--no-cache")
+                assert res.exit_code == EXIT_OK, res.output
+    finally:
+        images.shutdown()
+        images.server_close()
+    sent = hashlib.sha256((tmp_path / "a.png").read_bytes()).hexdigest()
+    assert [r["image_sha256"] for r in _lines(out)] == [sent] * 3
+    counts = _sheet(out)["counts"]
+    assert (counts["skipped"], counts["url_images_unchecked"]) == (3, 3)
 
 
 def test_ray_unreachable_server_stops_with_exit_2(app, prompts, tmp_path, local_ray):

@@ -285,6 +285,12 @@ class ImageLoader:
                 self._hashes[memo_key] = h
         return h
 
+    def fetched_sha256(self, url: str) -> str | None:
+        """Hex sha256 of the bytes of image URL ``url`` when this loader already fetched and
+        hashed it (what the request sent); None otherwise. Never fetches."""
+        with self._lock:
+            return self._hashes.get(self._memo_key(self.resolve(url)))
+
     def _fetch(self, url: str) -> bytes:
         from halluscope.redact import redact_url
         shown = redact_url(url)     # a signed URL's signature stays out of the message

@@ -443,10 +443,14 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         **({"retry": {"max_attempts": retry.max_attempts, "timeout_s": timeout,
                       "base_delay_s": retry.base_delay, "max_delay_s": retry.max_delay,
                       "max_retry_after_s": retry.max_retry_after}} if retry is not None else {}),
-        "counts": {"total": counts.total, "skipped": counts.skipped, "cached": counts.cached,
+        # total: the whole prompt set (prompts x samples); to_ask: those this run set out to
+        # ask (an older run sheet, without to_ask, said the latter as total)
+        "counts": {"total": counts.total, "skipped": counts.skipped, "to_ask": counts.to_ask,
+                   "cached": counts.cached,
                    "new": counts.new, "failed": counts.failed, "truncated": counts.truncated,
                    "filtered": counts.filtered, "reasoning": counts.reasoning,
-                   "thought_only": counts.thought_only, "think_close": counts.think_close},
+                   "thought_only": counts.thought_only, "think_close": counts.think_close,
+                   "url_images_unchecked": counts.url_images_unchecked},
         "reported_models": reported,
         "model_not_reported": unreported,
         "model_mismatch": bool(mismatched),

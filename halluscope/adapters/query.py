@@ -5,7 +5,8 @@ Prompts are JSON Lines with ``"id"``, ``"image"`` and ``"prompt"`` (POPE questio
 :func:`halluscope.records.record_from_dict` reads work as they are). Each output line repeats its
 prompt line and adds ``"response"`` and ``"model"`` (the model name the server reported;
 ``null`` when it named none), ``"requested_model"`` beside it when that is not the model asked, or
-``"error"`` when the call failed after its retries; the file is what ``halluscope audit`` reads.
+``"error"`` when the call failed after its retries (its ``"model"`` null, as no server named one,
+beside ``"requested_model"``); the file is what ``halluscope audit`` reads.
 
 * **Sampling.** With ``samples=N`` every prompt is asked N times; the output lines get the ids
   ``<id>#<k>`` and the fields ``"sample_of": <id>`` and ``"sample_index": k`` (what
@@ -22,7 +23,9 @@ prompt line and adds ``"response"`` and ``"model"`` (the model name the server r
   file never holds an id twice. Answers that arrived but were not yet written are in the cache,
   so finishing an interrupted run makes no repeated model calls. A line answered for another
   prompt or image than its id has now is a usage error; images are compared as they are
-  written (a signed URL's signature redacted), so a signature that changed is the same image.
+  written (a signed URL's signature redacted), so a signature that changed is the same image;
+  a local image's bytes are compared too (``image_sha256``), a URL's are not (it is not fetched
+  again: ``counts.url_images_unchecked``, and a warning).
   The run sheet beside the output says which model and settings answered it: a resume with
   others, or with a run sheet that cannot be read, is a usage error.
 * **Failures.** An authentication failure stops the run (every further call would fail too), and
@@ -56,13 +59,13 @@ from typing import Any
 from halluscope._json import dumps_utf8
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
-from halluscope.adapters.images import ImageLoader, is_data_url, is_url
+from halluscope.adapters.images import ImageLoader
 from halluscope.adapters.outlock import (OutputLocked, _group_dict, _runsheet,  # noqa: F401
                                          answers_of, interruption, prepare_output,
                                          put_in_order, read_done, unlock_output)
 from halluscope.adapters.prompts import (MAX_PROBLEMS_SHOWN, PromptItem,  # noqa: F401
-                                         _portable_image, changed_fields, check_prompts,
-                                         iter_prompts)
+                                         _portable_image, check_prompts, iter_prompts)
+from halluscope.adapters.resume_checks import AnsweredLineChecks
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message,
                                        Request, ServerUnreachable, check_detail,
@@ -74,7 +77,6 @@ from halluscope.runsheet import environment
 from halluscope.atomicfiles import write_json_atomically
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -99,7 +101,8 @@ class QueryCounts:
     """Progress of a run.
 
     Attributes:
-        total: Outputs this run must produce (prompts x samples, minus those already done).
+        total: Outputs of the whole prompt set (prompts x samples), those an earlier run
+            already wrote included (:attr:`to_ask`: the ones this run set out to ask).
         skipped: Outputs already in the output file from an earlier run.
         cached: Answered from the cache.
         new: Answered by the model in this run.
@@ -122,6 +125,9 @@ class QueryCounts:
             (DeepSeek-R1 distills, QwQ) behind a server without a reasoning parser, its
             thoughts sent as the answer. They are kept as written (the tag alone cannot tell
             thoughts from an answer that mentions it); this says so.
+        url_images_unchecked: Of ``skipped``, the answers about an image URL: kept without
+            fetching the image again, so bytes that changed at the same URL go unnoticed
+            (their lines' ``image_sha256`` says what was sent).
     """
 
     total: int = 0
@@ -134,10 +140,15 @@ class QueryCounts:
     reasoning: int = 0
     thought_only: int = 0
     think_close: int = 0
+    url_images_unchecked: int = 0
 
     @property
     def done(self) -> int:
         return self.cached + self.new + self.failed
+
+    @property
+    def to_ask(self) -> int:
+        return self.total - self.skipped
 
 
 @dataclass
@@ -257,8 +268,9 @@ async def _close(client: ModelClient, store: ResponseCache | None, lock) -> None
             unlock_output(lock)
 
 
-class _QueryRun:
-    """The state of one :func:`aquery` run: what is done, in flight, counted and written."""
+class _QueryRun(AnsweredLineChecks):
+    """The state of one :func:`aquery` run: what is done, in flight, counted and written (and,
+    from :class:`AnsweredLineChecks`, what a resume checks of the lines answered before)."""
 
     def __init__(self, client: ModelClient, requested: str, samples: int, done: dict,
                  out_path: Path | None, collect: bool,
@@ -294,7 +306,7 @@ class _QueryRun:
         if self.done:
             counts.skipped = sum(self.task_id(i, k) in self.done
                                  for i in prompt_ids for k in range(self.samples))
-        counts.total = len(prompt_ids) * self.samples - counts.skipped
+        counts.total = len(prompt_ids) * self.samples
         if self.out_path is not None:
             self.fh = open(self.out_path, "a", encoding="utf-8")
         if self.progress:
@@ -320,7 +332,9 @@ class _QueryRun:
         except CacheMiss as exc:
             raise exc.for_record(rec["id"], item.file, item.line) from None
         except AdapterError as exc:
-            rec["model"] = self.requested
+            # no server named a model for it: null beside the model asked, as for an answer
+            # whose server named none (never the asked name where a reported one would stand)
+            rec["model"], rec["requested_model"] = None, self.requested
             message = redact_text(str(exc))
             rec["error"] = f"{type(exc).__name__}: {message}"
             if exc.status is not None:
@@ -395,73 +409,6 @@ class _QueryRun:
                     yield item, k
                 elif self.done[task] is not None:
                     self._check_unchanged(item, task)
-
-    def _check_unchanged(self, item: PromptItem, task: str) -> None:
-        """A usage error when ``task`` was answered for another prompt or image than the one
-        its id has now (keeping the old answer would file it under the new prompt), or for a
-        prompt line whose other fields (a label) the prompts file now gives otherwise."""
-        prompt, image, fields, digest, out_line = self.done[task]
-        now = _portable_image(item, self.out_dir) if item.image is not None else None
-        # the line holds what emit wrote: redacted (a signed URL's signature, a known secret
-        # quoted in a prompt); compare with the same redaction of today's value, never the
-        # secret itself
-        same_prompt = prompt in (item.prompt, redact_text(item.prompt, patterns=False))
-        same_image = image is None or image in (now, redact_mapping({"image": now})["image"])
-        if not (same_prompt and same_image):
-            what = "prompt" if not same_prompt else "image"
-            raise InputError(f"{self.out_path}: {task!r} was answered for another {what} "
-                             f"than the prompts file now gives it (line {item.line}); pass "
-                             f"--restart to ask everything again, or write to another --out")
-        if changed := changed_fields(fields, item):
-            # the line keeps the prompt line's fields as they were (a POPE label: the truth
-            # an audit scores it against); resuming kept them without a word
-            said = "; ".join(f"{k!r}: {v0!r:.40} then, {v1!r:.40} now"
-                             for k, v0, v1 in changed[:3])
-            raise InputError(f"{self.out_path}: {task!r} was answered for a prompt line whose "
-                             f"fields the prompts file now gives otherwise (line {item.line}: "
-                             f"{said}{'; ...' if len(changed) > 3 else ''}); its output line "
-                             f"keeps them as they were, and an audit reads them (a label is the "
-                             f"truth it scores against). Pass --restart to write every line "
-                             f"anew (answers the cache holds are not asked again), or write to "
-                             f"another --out")
-        self._check_image_bytes(item, task, digest, out_line)
-
-    def image_digest(self, item: PromptItem) -> str | None:
-        """The sha256 of the bytes of ``item``'s image when it is a local file (the answer
-        cache's key holds the same, memoised by the loader); None for a URL, inline data or
-        an image that cannot be read (its request fails and says why)."""
-        if item.image is None or is_url(item.image) or is_data_url(item.image):
-            return None
-        loader = getattr(self.client, "images", None)
-        try:
-            return (loader or ImageLoader()).sha256(item.image)
-        except (OSError, AdapterError, ValueError):
-            return None
-
-    def _check_image_bytes(self, item: PromptItem, task: str, then: Any, out_line: int) -> None:
-        """A usage error when the image file ``task`` was answered for now holds other bytes
-        under the same name (its answer would be kept for a picture the model never saw); a
-        line without ``image_sha256`` (written by an older halluscope) is noted once, unchecked."""
-        now = self.image_digest(item) if item.image is not None else None
-        if now is None:
-            return
-        if not isinstance(then, str):
-            if not self.undigested:
-                log.warning("%s: its answered lines carry no image_sha256 (written by an older "
-                            "halluscope; the first at line %d): an image whose bytes changed "
-                            "since under the same name is not noticed; pass --restart to ask "
-                            "everything again (the cache answers unchanged images)",
-                            self.out_path, out_line)
-            self.undigested = True
-            return
-        if then != now:
-            raise InputError(f"{self.out_path}:{out_line}: field 'image_sha256': {task!r} was "
-                             f"answered for the image {item.image} with other bytes "
-                             f"(sha256 {then[:12]}... then, {now[:12]}... now; prompt line "
-                             f"{item.line}): its answer is about a picture the file no longer "
-                             f"holds. Pass --restart to ask everything again (answers the "
-                             f"cache holds for unchanged images are not asked again), or "
-                             f"write to another --out")
 
     async def _drive(self, items: Iterable[PromptItem | RecordError]) -> None:
         pending = self.pending

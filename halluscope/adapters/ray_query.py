@@ -402,7 +402,7 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
     ray, inflight = pool.ray, pool.inflight
     limit = 2 * len(pool.actors)
     # small runs: smaller batches, so that every actor gets some
-    batch_size = max(1, min(batch_size, math.ceil(run.counts.total / len(pool.actors))))
+    batch_size = max(1, min(batch_size, math.ceil(run.counts.to_ask / len(pool.actors))))
     held: deque = deque()       # the records of a batch taken and not written yet
 
     def write(records: list[dict[str, Any] | None]) -> None:
@@ -556,11 +556,13 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
     pool = None
     try:
         run.start(prompt_ids)
-        if run.counts.total:
+        if run.counts.to_ask:
             pool = _start_for(run, settings_for, workers=workers, address=address,
                               gpus_per_worker=gpus_per_worker)
             drive_pool(run, pool, stats, iter_prompts(prompts, image_root=image_root),
                        batch_size=batch_size)
+        else:   # nothing to ask: the kept lines are checked against the prompts all the same
+            deque(run.todo(iter_prompts(prompts, image_root=image_root)), maxlen=0)
     finally:
         if run.fh is not None:
             run.fh.close()

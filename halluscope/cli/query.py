@@ -172,7 +172,7 @@ def _ask(quiet: bool, prompts: Path, model: str, ray_options: dict | None, **kwa
         nonlocal task_id
         detail_text = f"cached {c.cached}  new {c.new}  failed {c.failed}"
         if task_id is None:
-            task_id = bar.add_task("query", total=c.total, detail=detail_text)
+            task_id = bar.add_task("query", total=c.to_ask, detail=detail_text)
         bar.update(task_id, completed=c.done, detail=detail_text)
 
     from halluscope.stopping import sigterm_as_interruption
@@ -198,9 +198,9 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
 
     c = result.counts
     table = Table(title=f"halluscope query: {model}", show_header=True)
-    for col in ("already done", "cached", "new", "failed", "seconds"):
+    for col in ("total", "already done", "cached", "new", "failed", "seconds"):
         table.add_column(col, justify="right")
-    table.add_row(str(c.skipped), str(c.cached), str(c.new), str(c.failed),
+    table.add_row(str(c.total), str(c.skipped), str(c.cached), str(c.new), str(c.failed),
                   f"{result.elapsed_s:.1f}")
     if not quiet:
         err_console.print(table)
@@ -233,6 +233,9 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
              (c.thought_only, "of them have an empty answer: the model's output was all "
                               "reasoning. An audit scores an empty answer by each metric's rule "
                               "for one and says so"),
+             (c.url_images_unchecked, "kept answer(s) are about an image URL, compared by "
+                                      "address only: not fetched again, so changed bytes there "
+                                      "go unnoticed (--restart asks everything again)"),
              (c.think_close, "answer(s) hold a '</think>' with no '<think>' before it: a "
                              "reasoning model whose chat template opens the block, behind a "
                              "server without a reasoning parser (vLLM: --reasoning-parser)? "

@@ -60,11 +60,12 @@ class DecodingSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # the ranges a request can carry (adapters.types.Decoding): a spec outside them is a bad
-    # spec when it is loaded, not a crash when the judge is built
-    temperature: float = Field(0.0, ge=0, allow_inf_nan=False)
-    top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
-    max_tokens: int = Field(512, ge=1)
-    seed: int | None = None
+    # spec when it is loaded, not a crash when the judge is built. Strict: a number quoted in
+    # the TOML ("0") or a boolean is a bad spec, never read as the number it looks like
+    temperature: float = Field(0.0, ge=0, allow_inf_nan=False, strict=True)
+    top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, strict=True)
+    max_tokens: int = Field(512, ge=1, strict=True)
+    seed: int | None = Field(None, strict=True)
     stop: tuple[str, ...] = ()
 
 
@@ -75,7 +76,7 @@ class ImageSpec(BaseModel):
 
     detail: str | None = None
     policy: str | None = None
-    max_side: int | None = Field(None, ge=16)
+    max_side: int | None = Field(None, ge=16, strict=True)
 
     @field_validator("detail")
     @classmethod
@@ -130,8 +131,9 @@ class JudgeSpec(BaseModel):
     name: str
     #: bumped when a pinned spec's decoding or image handling changes (a changed prompt is a
     #: new spec and name); run sheets record it beside the decoding, and the response cache's
-    #: key holds the decoding, so answers given under the old settings are not reused
-    version: int = Field(1, ge=1)
+    #: key holds the decoding, so answers given under the old settings are not reused; a whole
+    #: number (strict: ``version = "2"`` is a bad spec, not read as 2)
+    version: int = Field(1, ge=1, strict=True)
     description: str = ""
     provider: str
     model: str

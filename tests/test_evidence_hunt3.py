@@ -74,3 +74,93 @@ def test_an_audit_detects_the_cat_of_a_float_tiff(tmp_path, monkeypatch):
                "--out", str(tmp_path / "run"))
     assert res.exit_code == 0, res.output
     assert _claims(tmp_path / "run") == [("cat", "supported")]
+
+
+# -- 2. a colour a segmenter measured, against the claim's colour word -------------------------
+
+class _OneBox:
+    """An open-vocabulary detector that finds each phrase asked in one box."""
+
+    name = "one-box"
+    backend = "test"
+    vocabulary = None
+    calls = 0
+
+    def __init__(self, box=(40.0, 30.0, 120.0, 90.0)):
+        from halluscope.evidence.detect import Thresholds
+        self.thresholds = Thresholds(present=0.5, absent=0.2)
+        self.box = box
+
+    def detect(self, image, phrases):
+        from halluscope.evidence.detect import Detection
+        return [Detection(p, self.box, 0.9) for p in phrases]
+
+    def provenance(self):
+        return {"backend": "test"}
+
+
+class _MaskOf:
+    """A segmenter whose mask is the box itself (or nothing, ``empty``)."""
+
+    name = "box-mask"
+    calls = 0
+
+    def __init__(self, empty=False):
+        self.empty = empty
+
+    def segment(self, image, boxes):
+        from halluscope.evidence.detect import load_rgb
+        h, w = load_rgb(image).shape[:2]
+        out = []
+        for x1, y1, x2, y2 in boxes:
+            m = np.zeros((h, w), bool)
+            if not self.empty:
+                m[int(y1):int(y2), int(x1):int(x2)] = True
+            out.append(m)
+        return out
+
+    def provenance(self):
+        return {"backend": "test"}
+
+
+def _colour_verdicts(tmp_path, text, rgb=(150, 150, 150), empty=False):
+    from PIL import Image
+
+    from halluscope.checks import check_claim
+    from halluscope.claims import split_claims
+    from halluscope.evidence.cache import EvidenceCache
+    from halluscope.evidence.detector_facts import DetectorFacts
+    arr = np.full((120, 160, 3), 245, np.uint8)
+    arr[30:90, 40:120] = rgb
+    Image.fromarray(arr).save(tmp_path / "car.png")
+    claims = split_claims(text)
+    facts = DetectorFacts(_OneBox(), segmenter=_MaskOf(empty), cache=EvidenceCache(None)
+                          ).image_facts(tmp_path / "car.png", claims)
+    return [(c.value, check_claim(c, [facts]).label) for c in claims if c.kind == "attribute"]
+
+
+@pytest.mark.parametrize("text, colour", [
+    ("A silver car.", (150, 150, 150)), ("A golden car.", (245, 220, 100)),
+    ("A navy car.", (0, 20, 130)), ("A tan car.", (165, 115, 65)),
+])
+def test_a_colour_word_the_measurement_names_otherwise_is_supported(tmp_path, text, colour):
+    """A grey car measured grey was "annotated as gray, grey, not silver", hallucinated: the
+    detector facts measure a silver thing's colour as grey (COLOUR_WORDS), and the check then
+    compared the words, not the colours."""
+    assert [v for _, v in _colour_verdicts(tmp_path, text, colour)] == ["supported"]
+
+
+def test_another_measured_colour_still_contradicts(tmp_path):
+    assert _colour_verdicts(tmp_path, "A navy car.") == [("navy", "hallucinated")]
+
+
+@pytest.mark.parametrize("word", ["teal", "dark", "colorful", "light"])
+def test_a_colour_word_no_measured_term_names_is_unverifiable(tmp_path, word):
+    """Once the car was measured (for "grey"), "the car is dark" was hallucinated ("annotated
+    as gray, grey, not dark"): the measurement has no term for it, so it cannot say no."""
+    got = dict(_colour_verdicts(tmp_path, f"A grey car. The car is {word}."))
+    assert got == {"grey": "supported", word: "unverifiable"}
+
+
+def test_an_empty_mask_measures_no_colour_and_decides_nothing(tmp_path):
+    assert _colour_verdicts(tmp_path, "A blue car.", empty=True) == [("blue", "unverifiable")]

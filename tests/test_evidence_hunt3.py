@@ -164,3 +164,41 @@ def test_a_colour_word_no_measured_term_names_is_unverifiable(tmp_path, word):
 
 def test_an_empty_mask_measures_no_colour_and_decides_nothing(tmp_path):
     assert _colour_verdicts(tmp_path, "A blue car.", empty=True) == [("blue", "unverifiable")]
+
+
+# -- 3. an image_size the detector never reads ----------------------------------------------------
+
+@pytest.mark.parametrize("detector", ["coco-ssd", "hf:./owl"])
+def test_an_image_size_the_detector_does_not_read_is_said_and_not_recorded(detector):
+    """``--option image_size=64`` with a coco-ssd or hf: detector ran it at its own input size
+    in silence, while the run sheet's detector identity (and the cache key) said image_size 64."""
+    from halluscope.config import AuditConfig
+    from halluscope.device_use import image_size_notes
+    from halluscope.evidence.cache import EvidenceCache
+    from halluscope.evidence.detector_facts import DetectorFacts
+    cfg = AuditConfig(metrics=["claims"], detector=detector, options={"image_size": 64})
+    assert image_size_notes(cfg, []) == [
+        f"option 'image_size' (64) is read only by a groundingdino: detector; the detector "
+        f"{detector} takes the input size its model fixes: it is left unused"]
+    if detector == "coco-ssd":
+        pytest.importorskip("cv2")
+        facts = DetectorFacts.from_config(cfg, cache=EvidenceCache(None))
+        assert "image_size" not in facts.describe()["identity"]["options"]
+
+
+def test_groundingdino_reads_the_image_size():
+    from halluscope.config import AuditConfig
+    from halluscope.device_use import image_size_notes
+    cfg = AuditConfig(metrics=["claims"], detector="groundingdino:c.py,w.pth",
+                      options={"image_size": 64})
+    assert image_size_notes(cfg, []) == []
+
+
+def test_a_bad_image_size_is_still_a_usage_error(tmp_path):
+    pytest.importorskip("cv2")
+    from halluscope.config import AuditConfig
+    from halluscope.errors import ConfigError
+    from halluscope.evidence.detector_facts import DetectorFacts
+    cfg = AuditConfig(metrics=["claims"], detector="coco-ssd", options={"image_size": "abc"})
+    with pytest.raises(ConfigError, match="image_size"):
+        DetectorFacts.from_config(cfg)

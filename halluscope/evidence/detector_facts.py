@@ -244,6 +244,10 @@ class DetectorFacts:
             if backend_opts["image_size"] <= 0:
                 raise ConfigError(f"option 'image_size': expected a size in pixels > 0, got "
                                   f"{opts['image_size']!r}")
+        if config.detector.strip().partition(":")[0].lower() not in ("groundingdino", "gdino"):
+            # only GroundingDINO's own code reads it (the audit warns); in the identity, it
+            # told the run sheet and the cache key that the detector ran at a size it never did
+            backend_opts.pop("image_size", None)
         kw.setdefault("cache", EvidenceCache.from_config(config))
         return cls(config.detector, segmenter=config.segmenter, thresholds=th,
                    options=backend_opts, **kw)

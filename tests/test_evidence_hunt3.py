@@ -202,3 +202,35 @@ def test_a_bad_image_size_is_still_a_usage_error(tmp_path):
     cfg = AuditConfig(metrics=["claims"], detector="coco-ssd", options={"image_size": "abc"})
     with pytest.raises(ConfigError, match="image_size"):
         DetectorFacts.from_config(cfg)
+
+
+# -- 4. GroundingDINO's text encoder from the environment -----------------------------------------
+
+def test_the_text_encoder_the_environment_names_keys_the_detections(tmp_path, monkeypatch):
+    """``$HALLUSCOPE_GDINO_TEXT_ENCODER`` picks the tokenizer that decides GroundingDINO's phrase
+    scores, but the detections were keyed by the spec's paths alone: pointing it at another
+    folder served the first folder's detections from the cache (and a --resume took it)."""
+    from halluscope.evidence.detect_gdino import TEXT_ENCODER_ENV
+    from halluscope.evidence.detector_facts import model_identities, spec_identity
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cfg.py").write_text("max_text_len = 32\n")
+    (tmp_path / "w.pth").write_bytes(b"weights")
+    for name, words in (("a", "[PAD]\ncat\n"), ("b", "[PAD]\ndog\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "vocab.txt").write_text(words)
+    spec = f"groundingdino:{tmp_path / 'cfg.py'},{tmp_path / 'w.pth'}"
+    seen = []
+    for name in ("a", "b"):
+        monkeypatch.setenv(TEXT_ENCODER_ENV, str(tmp_path / name))
+        seen.append(spec_identity(spec))
+    assert seen[0] != seen[1]
+    assert "torch" in seen[0]
+    from halluscope.config import AuditConfig
+    assert model_identities(AuditConfig(detector=spec))["detector"] == {
+        k: v for k, v in seen[1].items() if k != "options"}
+    # a third spec element names the folder itself: the environment is not read then
+    named = f"{spec},{tmp_path / 'a'}"
+    monkeypatch.setenv(TEXT_ENCODER_ENV, str(tmp_path / "b"))
+    first = spec_identity(named)
+    monkeypatch.setenv(TEXT_ENCODER_ENV, str(tmp_path / "a"))
+    assert spec_identity(named) == first

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,10 +74,19 @@ def spec_identity(spec: str, options: dict[str, Any] | None = None) -> dict[str,
     elif backend == "hf":
         ident.update(hf_model_identity(rest))
     elif backend in ("groundingdino", "gdino"):
-        ident["weights"] = [weights_hash(x.strip()) for x in rest.split(",")
-                            if Path(x.strip()).exists()]
+        paths = [x.strip() for x in rest.split(",")]
+        ident["weights"] = [weights_hash(x) for x in paths if Path(x).exists()]
+        if len(paths) < 3:
+            # the text encoder the environment names (its tokenizer decides the scores); it
+            # was in no key, so another folder there was served the first one's detections
+            from halluscope.evidence.detect_gdino import TEXT_ENCODER_ENV
+            folder = os.environ.get(TEXT_ENCODER_ENV)
+            if folder:
+                ident["text_encoder"] = (weights_hash(folder) if Path(folder).is_dir()
+                                         else folder)
         ident["groundingdino-py"] = installed_version("groundingdino-py")
         ident["transformers"] = installed_version("transformers")
+        ident["torch"] = installed_version("torch")       # its kernels, as for hf: detectors
     else:
         ident["spec"] = spec
     return ident

@@ -354,9 +354,11 @@ class RegionVerifier:
             if label_key(a) is None:        # no letter or digit: nothing to compare
                 continue
             truth.absent.add(label_key(a))
+            score = best.get(a)         # None: nothing at or above the detector's floor
             truth.absent_evidence[label_key(a)] = Evidence(
-                source="detector", label=a, score=float(best.get(a, 0.0)),
-                payload={"below": facts.provenance.get("thresholds", {}).get("absent")},
+                source="detector", label=a, score=None if score is None else float(score),
+                payload={"below": facts.provenance.get("thresholds", {}).get("absent"),
+                         **({"floor": facts.provenance.get("floor")} if score is None else {})},
                 provenance={"detector": facts.provenance.get("detector")})
         return size or facts.size
 

@@ -234,3 +234,49 @@ def test_the_text_encoder_the_environment_names_keys_the_detections(tmp_path, mo
     first = spec_identity(named)
     monkeypatch.setenv(TEXT_ENCODER_ENV, str(tmp_path / "a"))
     assert spec_identity(named) == first
+
+
+# -- 5. "best score 0.00": a score no detection had ------------------------------------------------
+
+def test_a_label_detected_nowhere_has_no_best_score(tmp_path):
+    """A label the detector reported nothing of (every score below the floor it keeps) was
+    "no dog detected (best score 0.00 < 0.2)" with an evidence score of 0.0 in items.jsonl: a
+    score the detector never gave. Its best score is unknown, below the floor."""
+    from PIL import Image
+
+    from halluscope.checks import check_claim
+    from halluscope.evidence.cache import EvidenceCache
+    from halluscope.evidence.detect import Detection
+    from halluscope.evidence.detector_facts import DetectorFacts
+    from halluscope.types import Claim
+    Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(tmp_path / "img.png")
+    det = _OneBox()
+    det.floor = 0.05
+    det.detect = lambda image, phrases: [Detection("cat", (1.0, 1.0, 9.0, 9.0), 0.1)]
+    claims = [Claim("existence", "dog", node="dog"), Claim("existence", "cat", node="cat")]
+    facts = DetectorFacts(det, cache=EvidenceCache(None)).image_facts(tmp_path / "img.png",
+                                                                      claims)
+    assert facts.provenance["max_scores"] == {"dog": None, "cat": 0.1}
+    dog, cat = (check_claim(c, [facts]) for c in claims)
+    assert dog.reason == ("no dog detected (detector one-box: no detection scored 0.05 or "
+                          "more; absent below 0.2)")
+    assert dog.evidence[0].score is None and dog.evidence[0].payload["floor"] == 0.05
+    assert cat.reason == "no cat detected (detector one-box: best score 0.10 < 0.2)"
+    assert cat.evidence[0].score == 0.1
+
+
+def test_a_cited_box_of_a_label_detected_nowhere_has_no_score(tmp_path, monkeypatch):
+    """The region metric's evidence for an object the detector found nowhere read score 0.0."""
+    pytest.importorskip("cv2")
+    from PIL import Image
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    Image.fromarray(np.full((60, 80, 3), 128, np.uint8)).save(tmp_path / "grey.png")
+    (tmp_path / "out.jsonl").write_text(json.dumps(
+        {"id": "g", "image": "grey.png", "response": "The giraffe is at [10, 10, 50, 40]."}) + "\n")
+    res = _cli(str(tmp_path / "out.jsonl"), "--metric", "region", "--detector", "coco-ssd",
+               "--out", str(tmp_path / "run"))
+    row = json.loads((tmp_path / "run" / "items.jsonl").read_text())
+    (claim,) = row["claims"]
+    assert claim["verdict"] == "hallucinated", res.output
+    (ev,) = claim["evidence"]
+    assert ev.get("score") is None and ev["below"] == 0.3 and ev["floor"] == 0.05, ev

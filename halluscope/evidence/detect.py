@@ -310,9 +310,10 @@ def torch_device(device: str | None = None) -> str:
     device named that torch does not know, or that this machine lacks (``cuda`` without a
     GPU), is a usage error: the model failed on every record instead, each a warning, and the
     audit went on with every claim unverifiable."""
-    device = device or os.environ.get("HALLUSCOPE_DEVICE")
     if device:
         return _checked_device(str(device))
+    if os.environ.get("HALLUSCOPE_DEVICE"):     # said as what set it, not as an option
+        return _checked_device(os.environ["HALLUSCOPE_DEVICE"], "$HALLUSCOPE_DEVICE")
     try:
         import torch
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -320,8 +321,9 @@ def torch_device(device: str | None = None) -> str:
         return "cpu"
 
 
-def _checked_device(device: str) -> str:
-    """``device`` when torch knows it and this machine has it (see :func:`torch_device`)."""
+def _checked_device(device: str, source: str = "option 'device'") -> str:
+    """``device`` when torch knows it and this machine has it (see :func:`torch_device`);
+    ``source``: what set it, for the error."""
     try:
         import torch
     except ImportError:
@@ -329,20 +331,20 @@ def _checked_device(device: str) -> str:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError) as exc:
-        raise ConfigError(f"option 'device': expected a torch device (cpu, cuda, cuda:0, mps, "
+        raise ConfigError(f"{source}: expected a torch device (cpu, cuda, cuda:0, mps, "
                           f"...), got {device!r}: {exc}") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ConfigError(f"option 'device': expected a device this machine has, got "
+            raise ConfigError(f"{source}: expected a device this machine has, got "
                               f"{device!r}: no CUDA GPU is available to torch "
                               f"{torch.__version__} (use --option device=cpu)")
         count = torch.cuda.device_count()
         if dev.index is not None and dev.index >= count:
-            raise ConfigError(f"option 'device': expected a device this machine has, got "
+            raise ConfigError(f"{source}: expected a device this machine has, got "
                               f"{device!r}: torch sees {count} CUDA device"
                               f"{'s' * (count != 1)}")
     elif dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"option 'device': expected a device this machine has, got "
+        raise ConfigError(f"{source}: expected a device this machine has, got "
                           f"{device!r}: MPS is not available")
     return device
 

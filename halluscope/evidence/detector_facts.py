@@ -236,7 +236,26 @@ class DetectorFacts:
         if self._segmenter_spec is not None:
             out["segmenter"] = str(self._segmenter_spec) if isinstance(
                 self._segmenter_spec, str) else getattr(self._segmenter_spec, "name", "?")
+        device = self._device()
+        if device is not None:
+            out["device"] = device
         return out
+
+    def _device(self) -> str | None:
+        """The device a torch detector runs on (loaded or not: as it would be loaded; an
+        explicit ``device`` option, else ``$HALLUSCOPE_DEVICE``, else cuda when there is one),
+        ``None`` for one on OpenCV. The run sheet said nothing of it, though a GPU's kernels
+        give other scores than a CPU's."""
+        if self._detector is not None:
+            device = getattr(self._detector, "device", None)
+            return None if device is None else str(device)
+        if self.spec.strip().partition(":")[0].lower() not in ("hf", "groundingdino", "gdino"):
+            return None
+        from halluscope.evidence.detect import torch_device
+        try:
+            return torch_device(self.options.get("device"))
+        except ConfigError:         # said when the model loads, as a usage error
+            return str(self.options.get("device") or "?")
 
     @classmethod
     def from_config(cls, config: Any, **kw: Any) -> "DetectorFacts":

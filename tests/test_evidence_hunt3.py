@@ -365,3 +365,31 @@ def test_a_detection_with_a_nan_box_makes_a_bad_record(tmp_path):
         DetectorFacts(det, cache=cache).image_facts(tmp_path / "img.png",
                                                     [Claim("existence", "dog", node="dog")])
     assert not list((tmp_path / "cache").rglob("*.json"))        # nothing cached
+
+
+# -- 8. an annotated box of no area -----------------------------------------------------------------
+
+def test_an_annotated_box_of_no_area_places_the_object_nowhere(tmp_path, monkeypatch):
+    """A COCO bbox of width or height 0 (files converted from other datasets hold them) was a
+    truth box: every cited box had IoU 0 with it ("no cat there", hallucinated), and a spatial
+    relation was decided from a point."""
+    from PIL import Image
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    Image.fromarray(np.full((300, 451, 3), 128, np.uint8)).save(tmp_path / "cat.png")
+    (tmp_path / "coco.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "cat.png", "width": 451, "height": 300}],
+        "categories": [{"id": 17, "name": "cat"}, {"id": 18, "name": "dog"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 17, "bbox": [10, 0, 0, 0], "iscrowd": 0},
+            {"id": 2, "image_id": 1, "category_id": 18, "bbox": [300, 0, 100, 100],
+             "iscrowd": 0}]}))
+    (tmp_path / "out.jsonl").write_text(json.dumps(
+        {"id": "1", "image": "cat.png", "image_id": 1,
+         "response": "A cat sits to the left of a dog. The cat is at [10, 0, 100, 100]."}) + "\n")
+    _cli(str(tmp_path / "out.jsonl"), "--metric", "claims,region", "--coco-annotations",
+         str(tmp_path / "coco.json"), "--out", str(tmp_path / "run"))
+    row = json.loads((tmp_path / "run" / "items.jsonl").read_text())
+    got = {(c["kind"], c["subject"]): (c["verdict"], c["reason"]) for c in row["claims"]}
+    assert got[("existence", "cat")][0] == "supported"       # it is there, somewhere
+    assert got[("relation", "cat")] == ("unverifiable", "no boxes for cat")
+    assert got[("region", "cat")] == ("unverifiable", "nothing is known about where cat is")

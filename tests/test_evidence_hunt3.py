@@ -393,3 +393,26 @@ def test_an_annotated_box_of_no_area_places_the_object_nowhere(tmp_path, monkeyp
     assert got[("existence", "cat")][0] == "supported"       # it is there, somewhere
     assert got[("relation", "cat")] == ("unverifiable", "no boxes for cat")
     assert got[("region", "cat")] == ("unverifiable", "nothing is known about where cat is")
+
+
+def test_an_annotated_box_past_the_image_edge_is_its_visible_part(tmp_path, monkeypatch):
+    """A COCO box running past the image's right edge ([400, 0, 200, 100] on a 451-wide image):
+    the right box of what is visible, [400, 0, 451, 100], had IoU 0.26 with it and was
+    hallucinated ("no dog there")."""
+    from PIL import Image
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    Image.fromarray(np.full((300, 451, 3), 128, np.uint8)).save(tmp_path / "dog.png")
+    (tmp_path / "coco.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "dog.png", "width": 451, "height": 300}],
+        "categories": [{"id": 18, "name": "dog"}],
+        "annotations": [{"id": 2, "image_id": 1, "category_id": 18,
+                         "bbox": [400, 0, 200, 100], "iscrowd": 0}]}))
+    (tmp_path / "out.jsonl").write_text(json.dumps(
+        {"id": "1", "image": "dog.png", "image_id": 1,
+         "response": "The dog is at [400, 0, 451, 100]."}) + "\n")
+    _cli(str(tmp_path / "out.jsonl"), "--metric", "region", "--coco-annotations",
+         str(tmp_path / "coco.json"), "--out", str(tmp_path / "run"))
+    row = json.loads((tmp_path / "run" / "items.jsonl").read_text())
+    (claim,) = row["claims"]
+    assert (claim["verdict"], claim["reason"]) == (
+        "supported", "matches the dog at [400, 0, 451, 100] (IoU 1.00)")

@@ -416,3 +416,72 @@ def test_an_annotated_box_past_the_image_edge_is_its_visible_part(tmp_path, monk
     (claim,) = row["claims"]
     assert (claim["verdict"], claim["reason"]) == (
         "supported", "matches the dog at [400, 0, 451, 100] (IoU 1.00)")
+
+
+# -- 9. the words of one object, all asked ----------------------------------------------------------
+
+class _People:
+    """An open-vocabulary detector that sees a woman (0.8) and scores "man" 0.25 on her."""
+
+    name = "people"
+    backend = "test"
+    vocabulary = None
+    calls = 0
+    floor = 0.05
+
+    def __init__(self):
+        from halluscope.evidence.detect import Thresholds
+        self.thresholds = Thresholds(present=0.35, absent=0.2)
+        self.asked = None
+
+    def detect(self, image, phrases):
+        from halluscope.evidence.detect import Detection
+        self.asked = list(phrases)
+        table = {"woman": Detection("woman", (10.0, 10.0, 50.0, 90.0), 0.8),
+                 "man": Detection("man", (12.0, 10.0, 50.0, 90.0), 0.25)}
+        return [table[p] for p in phrases if p in table]
+
+    def provenance(self):
+        return {"backend": "test"}
+
+
+@pytest.mark.parametrize("text", ["A man and a woman walk.", "A woman and a man walk."])
+def test_every_word_of_one_object_is_asked_whatever_the_order(tmp_path, text):
+    """Claims whose nouns map to one vocabulary node (man, woman -> person) asked an open-
+    vocabulary detector the first word alone, which then decided the others' claims: "a man and
+    a woman" asked "man" (0.25, unsure) and the woman was unverifiable; written "a woman and a
+    man", both were supported. "Two people: a man and a woman" asked "people" alone."""
+    from PIL import Image
+
+    from halluscope.checks import check_claim
+    from halluscope.claims import split_claims
+    from halluscope.evidence.cache import EvidenceCache
+    from halluscope.evidence.detector_facts import DetectorFacts
+    Image.fromarray(np.full((100, 100, 3), 90, np.uint8)).save(tmp_path / "img.png")
+    det = _People()
+    claims = [c for c in split_claims(text) if c.kind == "existence"]
+    facts = DetectorFacts(det, cache=EvidenceCache(None)).image_facts(tmp_path / "img.png",
+                                                                      claims)
+    assert sorted(det.asked) == ["man", "woman"]
+    assert [check_claim(c, [facts]).label for c in claims] == ["supported", "supported"]
+    (inst,) = facts.instances                 # one person, found by "woman"
+    assert (inst.label, inst.payload) == ("person", {"detector_label": "woman"})
+
+
+def test_two_words_finding_one_object_count_it_once(tmp_path):
+    from PIL import Image
+
+    from halluscope.checks import check_claim
+    from halluscope.claims import split_claims
+    from halluscope.evidence.cache import EvidenceCache
+    from halluscope.evidence.detect import Detection
+    from halluscope.evidence.detector_facts import DetectorFacts
+    Image.fromarray(np.full((100, 100, 3), 90, np.uint8)).save(tmp_path / "img.png")
+    det = _People()
+    det.detect = lambda image, phrases: [Detection("woman", (10.0, 10.0, 50.0, 90.0), 0.8),
+                                         Detection("people", (11.0, 10.0, 50.0, 90.0), 0.7)]
+    claims = split_claims("There are two people: a man and a woman.")
+    facts = DetectorFacts(det, cache=EvidenceCache(None)).image_facts(tmp_path / "img.png",
+                                                                      claims)
+    (count,) = [c for c in claims if c.kind == "count"]
+    assert check_claim(count, [facts]).reason == "1 person detected, not 2"

@@ -6,6 +6,9 @@
 
 1. The labels the claims need: each claim's subject (and a relation's object), keyed by the
    claim's vocabulary node when it has one (``claim.node``), else by the word as written.
+   An open-vocabulary detector is asked every word written for a key ("a man and a woman":
+   ``person`` asked as ``man`` and ``woman``), and its instances are the detections of any of
+   them after one NMS over them all.
 2. ONE detector pass over the record's image with all of them (a closed-vocabulary detector
    such as ``coco-ssd`` detects its 80 classes at once and each label is mapped to its COCO
    class, e.g. ``kitten`` -> ``cat``; a label with no COCO class stays outside the vocabulary
@@ -141,11 +144,18 @@ class Target:
 
     key: str
     phrase: str | None            # None: the detector cannot speak about it
+    also: tuple[str, ...] = ()    # other words of the same key, asked as well (open vocabulary)
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return (self.phrase, *self.also) if self.phrase else ()
 
 
-def claim_targets(claims: Iterable[Any]) -> list[tuple[str, str, str | None]]:
-    """``(key, written word, node)`` of each noun the claims need, in order, without repeats."""
-    out: dict[str, tuple[str, str, str | None]] = {}
+def claim_targets(claims: Iterable[Any]) -> list[tuple[str, tuple[str, ...], str | None]]:
+    """``(key, written words, node)`` of each noun the claims need, in order, without repeats
+    (the words of one key in the order written: "a man and a woman" -> ``person``, ``(man,
+    woman)``)."""
+    out: dict[str, tuple[str, tuple[str, ...], str | None]] = {}
     for c in claims:
         if getattr(c, "kind", None) == "page":
             continue
@@ -156,8 +166,11 @@ def claim_targets(claims: Iterable[Any]) -> list[tuple[str, str, str | None]]:
             if not word and not node:
                 continue
             key = str(node or word).strip().lower()
+            written = str(word or node).strip().lower()
             if key and key not in out:
-                out[key] = (key, str(word or node).strip().lower(), node)
+                out[key] = (key, (written,), node)
+            elif key and written not in out[key][1]:
+                out[key] = (key, (*out[key][1], written), out[key][2])
     return list(out.values())
 
 
@@ -319,11 +332,14 @@ class DetectorFacts:
     # -- detection ----------------------------------------------------------------------------
     def targets(self, claims: Iterable[Any]) -> list[Target]:
         out = []
-        for key, word, node in claim_targets(claims):
+        for key, words, node in claim_targets(claims):
             if self.closed:
-                out.append(Target(key, _coco_class(node, word, key)))
+                out.append(Target(key, _coco_class(node, words[0], key)))
             else:
-                out.append(Target(key, word))
+                # every word of the key is asked: the first one alone decided the others'
+                # claims ("a man and a woman" asked "man" only, and the woman's claim went by
+                # it; written the other way round, by "woman")
+                out.append(Target(key, words[0], words[1:]))
         return out
 
     def detect(self, image: str | Path, phrases: Sequence[str], *, sha: str | None = None
@@ -368,7 +384,7 @@ class DetectorFacts:
             from halluscope.imageio import check_path
             image = check_path(image)    # UnreadableImage before hashing a directory or nothing
         targets = self.targets(claims)
-        phrases = [t.phrase for t in targets if t.phrase]
+        phrases = [p for t in targets for p in t.phrases]
         sha = image_sha256(image)
         dets, size = self.detect(image, phrases, sha=sha) if phrases else ([], None)
         # a box of no area (outside the image, clipped) is no object: the backends drop them
@@ -383,13 +399,17 @@ class DetectorFacts:
         for t in targets:
             if not t.phrase:
                 continue
-            mine = [d for d in dets if d.label == t.phrase]
+            mine = [d for d in dets if d.label in t.phrases]
             best = max((d.score for d in mine), default=0.0)
             # None: nothing at or above the floor (a best score of 0.00 was never computed)
             max_scores[t.key] = round(best, 4) if mine else None
-            kept = nms([d for d in mine if d.score >= th.present], self.nms_iou)
+            # one object, whichever of the key's words found it: NMS over them all
+            sure = [(Detection(t.key, d.box, d.score), d.label) for d in mine
+                    if d.score >= th.present]
+            said = {id(r): label for r, label in sure}
+            kept = nms([r for r, _ in sure], self.nms_iou)
             for d in kept:
-                payload = {} if d.label == t.key else {"detector_label": d.label}
+                payload = {} if said[id(d)] == t.key else {"detector_label": said[id(d)]}
                 instances.append(Instance(label=t.key, box=d.box, score=d.score,
                                           source="detector", payload=payload))
             if kept:
@@ -407,7 +427,8 @@ class DetectorFacts:
                 "detector": self.spec,
                 "identity": {k: v for k, v in self.identity.items() if k != "options"},
                 "thresholds": {"present": th.present, "absent": th.absent},
-                "floor": self.floor, "asked": {t.key: t.phrase for t in targets},
+                "floor": self.floor,
+                "asked": {t.key: list(t.phrases) if t.also else t.phrase for t in targets},
                 "max_scores": max_scores, "uncertain": uncertain,
                 # labels with an unsure detection apart from the sure ones: their count is
                 # not known (checks.count reads "not_exhaustive")

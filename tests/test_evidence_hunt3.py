@@ -486,3 +486,37 @@ def test_two_words_finding_one_object_count_it_once(tmp_path):
                                                                       claims)
     (count,) = [c for c in claims if c.kind == "count"]
     assert check_claim(count, [facts]).reason == "1 person detected, not 2"
+
+
+# -- 10. a record id that meets another image's COCO id ---------------------------------------------
+
+def _coco_one(tmp_path: Path) -> Path:
+    (tmp_path / "coco.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "chelsea.jpg", "width": 451, "height": 300}],
+        "categories": [{"id": 17, "name": "cat"}, {"id": 1, "name": "person"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 17,
+                         "bbox": [10, 0, 300, 290], "iscrowd": 0}]}))
+    return tmp_path / "coco.json"
+
+
+def test_a_record_id_does_not_fetch_another_files_annotations(tmp_path):
+    """``{"id": "1", "image": "astronaut.jpg"}`` took the objects of COCO image 1,
+    chelsea.jpg, through the record-id fallback: "a person" was hallucinated and "a cat"
+    supported, on another picture. Now the image is unknown to the file: a bad record."""
+    from halluscope.records import record_from_dict
+    coco = _coco_one(tmp_path)
+    (tmp_path / "out.jsonl").write_text(json.dumps(
+        {"id": "1", "image": "astronaut.jpg", "response": "A person and a cat."}) + "\n")
+    _cli(str(tmp_path / "out.jsonl"), "--metric", "claims", "--coco-annotations", str(coco),
+         "--out", str(tmp_path / "run"))
+    row = json.loads((tmp_path / "run" / "items.jsonl").read_text())
+    assert "claims" not in row or not row["claims"], row
+    assert "expected an image the annotation files know, got 'astronaut.jpg'" in row["error"]
+    # the same id with the right file, or with the COCO id stated, still finds it
+    from halluscope.evidence.annotations import load_annotations
+    from halluscope.evidence.providers import AnnotationProvider
+    provider = AnnotationProvider(load_annotations(coco))
+    for rec in ({"id": "1", "image": "imgs/chelsea.jpg"}, {"id": "1", "image": "x.jpg",
+                                                           "image_id": 1},
+                {"id": "1"}):
+        assert provider.facts(record_from_dict({**rec, "response": "x"})) is not None, rec

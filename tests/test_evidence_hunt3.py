@@ -520,3 +520,23 @@ def test_a_record_id_does_not_fetch_another_files_annotations(tmp_path):
                                                            "image_id": 1},
                 {"id": "1"}):
         assert provider.facts(record_from_dict({**rec, "response": "x"})) is not None, rec
+
+
+# -- 11. a SAM checkpoint under ~ --------------------------------------------------------------------
+
+def test_a_sam_checkpoint_under_home_loads_as_the_check_found_it(tmp_path, monkeypatch):
+    """``--segmenter sam:~/sam.pth`` passed the planning check (which expands ~) and then
+    failed to load at the first colour claim ("not found"); its colours were keyed by the
+    text ``~/sam.pth``, not by the weights, so another checkpoint there reused them."""
+    pytest.importorskip("segment_anything")
+    from tiny_detectors import build_sam_checkpoint
+
+    from halluscope.evidence.detector_facts import _segmenter_spec_identity
+    from halluscope.evidence.segment import check_segmenter_spec, load_segmenter
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    build_sam_checkpoint(tmp_path / "sam.pth")
+    check_segmenter_spec("sam:~/sam.pth")
+    assert load_segmenter("sam:~/sam.pth", device="cpu").checkpoint == tmp_path / "sam.pth"
+    ident = _segmenter_spec_identity("sam:~/sam.pth")
+    assert ident[1] != "~/sam.pth" and len(ident[1]) == 16         # the weights' hash

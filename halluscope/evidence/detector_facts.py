@@ -185,7 +185,7 @@ def _segmenter_spec_identity(spec: str) -> list[Any]:
         # no weights: what decides its masks is OpenCV's GrabCut, so its version
         from halluscope.evidence.segment import opencv_version
         return [backend, rest, {"opencv": opencv_version()}]
-    path = Path(rest.rpartition(":")[2] if backend == "sam" else rest)
+    path = Path(rest.rpartition(":")[2] if backend == "sam" else rest).expanduser()
     ident = [backend, weights_hash(path) if rest and path.exists() else rest]
     if kind == "sam":
         # segment-anything's mask decoding and torch's kernels decide the masks too

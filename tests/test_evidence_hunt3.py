@@ -236,7 +236,7 @@ def test_the_text_encoder_the_environment_names_keys_the_detections(tmp_path, mo
     assert spec_identity(named) == first
 
 
-# -- 5. "best score 0.00": a score no detection had ------------------------------------------------
+# -- 5. "best score 0.00": a score no detection had -----------------------------------------------
 
 def test_a_label_detected_nowhere_has_no_best_score(tmp_path):
     """A label the detector reported nothing of (every score below the floor it keeps) was
@@ -368,7 +368,7 @@ def test_a_detection_with_a_nan_box_makes_a_bad_record(tmp_path):
     assert not list((tmp_path / "cache").rglob("*.json"))        # nothing cached
 
 
-# -- 8. an annotated box of no area -----------------------------------------------------------------
+# -- 8. an annotated box of no area ---------------------------------------------------------------
 
 def test_an_annotated_box_of_no_area_places_the_object_nowhere(tmp_path, monkeypatch):
     """A COCO bbox of width or height 0 (files converted from other datasets hold them) was a
@@ -419,7 +419,7 @@ def test_an_annotated_box_past_the_image_edge_is_its_visible_part(tmp_path, monk
         "supported", "matches the dog at [400, 0, 451, 100] (IoU 1.00)")
 
 
-# -- 9. the words of one object, all asked ----------------------------------------------------------
+# -- 9. the words of one object, all asked --------------------------------------------------------
 
 class _People:
     """An open-vocabulary detector that sees a woman (0.8) and scores "man" 0.25 on her."""
@@ -488,7 +488,7 @@ def test_two_words_finding_one_object_count_it_once(tmp_path):
     assert check_claim(count, [facts]).reason == "1 person detected, not 2"
 
 
-# -- 10. a record id that meets another image's COCO id ---------------------------------------------
+# -- 10. a record id that meets another image's COCO id -------------------------------------------
 
 def _coco_one(tmp_path: Path) -> Path:
     (tmp_path / "coco.json").write_text(json.dumps({
@@ -522,7 +522,7 @@ def test_a_record_id_does_not_fetch_another_files_annotations(tmp_path):
         assert provider.facts(record_from_dict({**rec, "response": "x"})) is not None, rec
 
 
-# -- 11. a SAM checkpoint under ~ --------------------------------------------------------------------
+# -- 11. a SAM checkpoint under ~ -----------------------------------------------------------------
 
 def test_a_sam_checkpoint_under_home_loads_as_the_check_found_it(tmp_path, monkeypatch):
     """``--segmenter sam:~/sam.pth`` passed the planning check (which expands ~) and then

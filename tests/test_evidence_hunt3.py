@@ -540,3 +540,23 @@ def test_a_sam_checkpoint_under_home_loads_as_the_check_found_it(tmp_path, monke
     assert load_segmenter("sam:~/sam.pth", device="cpu").checkpoint == tmp_path / "sam.pth"
     ident = _segmenter_spec_identity("sam:~/sam.pth")
     assert ident[1] != "~/sam.pth" and len(ident[1]) == 16         # the weights' hash
+
+
+# -- 12. what a detector does not say -------------------------------------------------------------
+
+def test_an_attribute_a_detector_does_not_decide_names_the_detector(tmp_path):
+    """"A blue cup" against a detector without a segmenter read "no annotation says whether
+    cup is blue", naming annotations the user never gave."""
+    from PIL import Image
+
+    from halluscope.checks import check_claim
+    from halluscope.claims import split_claims
+    from halluscope.evidence.cache import EvidenceCache
+    from halluscope.evidence.detector_facts import DetectorFacts
+    Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(tmp_path / "img.png")
+    claims = [c for c in split_claims("A blue cup. The cup is empty.") if c.kind == "attribute"]
+    facts = DetectorFacts(_OneBox(), cache=EvidenceCache(None)).image_facts(
+        tmp_path / "img.png", claims)
+    assert [check_claim(c, [facts]).reason for c in claims] == [
+        "the detector one-box does not say whether cup is blue (a --segmenter measures "
+        "colours)", "the detector one-box does not say whether cup is empty"]

@@ -20,7 +20,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from halluscope.checks.common import (absence_detail, absence_evidence, checker, evidence_of,
-                                      instances, match, name_of, not_known, state, unverifiable)
+                                      instances, match, name_of, not_known, source_name,
+                                      source_of, state, unverifiable)
 from halluscope.claims.lexicon import COLORS
 from halluscope.types import Claim, ImageFacts, Verdict
 
@@ -118,5 +119,10 @@ def check_attribute(claim: Claim, facts: ImageFacts) -> Verdict:
         return Verdict(claim, "hallucinated", 1.0, evidence_of(facts, m),
                        f"{label} is annotated as {', '.join(annotated)}, not {value}",
                        checker(facts, "attribute"))
+    if source_of(facts) == "detector":   # ("no annotation says" named files never given)
+        hint = (" (a --segmenter measures colours)" if norm(value) in _COLOUR_FORMS and
+                not (facts.provenance or {}).get("segmenter") else "")
+        return unverifiable(claim, f"the detector {source_name(facts)} does not say whether "
+                            f"{label} is {value}{hint}", facts, "attribute")
     return unverifiable(claim, f"no annotation says whether {label} is {value}", facts,
                         "attribute")

@@ -518,7 +518,7 @@ def test_a_record_id_does_not_fetch_another_files_annotations(tmp_path):
     provider = AnnotationProvider(load_annotations(coco))
     for rec in ({"id": "1", "image": "imgs/chelsea.jpg"}, {"id": "1", "image": "x.jpg",
                                                            "image_id": 1},
-                {"id": "1"}):
+                {"id": "1"}, {"id": "1", "image": "coco/000000000001.png"}):
         assert provider.facts(record_from_dict({**rec, "response": "x"})) is not None, rec
 
 

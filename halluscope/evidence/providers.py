@@ -91,6 +91,9 @@ def _another_file(facts: ImageFacts, key: str, record) -> bool:
     meta = getattr(record, "metadata", None) or {}
     if key in {str(getattr(record, "image_id", None)), str(meta.get("image_key"))}:
         return False                # the record names that image itself
+    stem = PurePosixPath(_file_name(image)).stem
+    if key.isdigit() and stem.isdigit() and int(stem) == int(key):
+        return False                # a copy named by its COCO id: 42.jpg, 000000000042.jpg
     return _file_name(named) != _file_name(image)
 
 

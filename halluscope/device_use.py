@@ -83,10 +83,31 @@ def device_notes(cfg: AuditConfig, custom: list[Metric]) -> list[str]:
     return [f"{head} does not reach the judge: {judge_note}"] if judge_note else []
 
 
-def warn_unused_device(cfg: AuditConfig, custom: list[Metric]) -> None:
-    """Log :func:`device_notes` as warnings."""
-    for note in device_notes(cfg, custom):
+#: Detector backends that read the ``image_size`` option (the shorter side the image is resized
+#: to); the others take the input size their model or processor fixes.
+SIZED_DETECTORS = frozenset({"groundingdino", "gdino"})
+
+
+def image_size_notes(cfg: AuditConfig, custom: list[Metric]) -> list[str]:
+    """What to warn about ``cfg.options["image_size"]``: that the audit's detector does not
+    read it. A ``coco-ssd`` or ``hf:`` detector ran at its own input size in silence while the
+    run sheet recorded ``image_size`` among the detector's options, as if it had been used."""
+    size = (cfg.options or {}).get("image_size")
+    if size is None or custom or any(m not in set(available_metrics()) for m in cfg.metrics):
+        return []
+    if cfg.detector and _backend(cfg.detector) in SIZED_DETECTORS:
+        return []
+    why = (f"the detector {cfg.detector} takes the input size its model fixes" if cfg.detector
+           else "this audit has no detector")
+    return [f"option 'image_size' ({size}) is read only by a groundingdino: detector; {why}: "
+            f"it is left unused"]
+
+
+def warn_unused_model_options(cfg: AuditConfig, custom: list[Metric]) -> None:
+    """Log :func:`device_notes` and :func:`image_size_notes` as warnings."""
+    for note in device_notes(cfg, custom) + image_size_notes(cfg, custom):
         log.warning("%s", note)
 
 
-__all__ = ["TORCH_DETECTORS", "TORCH_SEGMENTERS", "device_notes", "warn_unused_device"]
+__all__ = ["SIZED_DETECTORS", "TORCH_DETECTORS", "TORCH_SEGMENTERS", "device_notes",
+           "image_size_notes", "warn_unused_model_options"]

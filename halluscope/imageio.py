@@ -25,14 +25,16 @@ from halluscope.errors import ConfigError, UnreadableImage
 DEFAULT_MAX_PIXELS = 89_478_485
 """Default limit on width x height (Pillow's ``Image.MAX_IMAGE_PIXELS``)."""
 
-DECODING_RULES = 2
+DECODING_RULES = 3
 """Version of the rules by which :func:`open_image` turns a file into pixels. Everything
 computed from decoded pixels (detections, segmenter masks and colours, OCR text) is cached
 under it (:func:`halluscope.evidence.cache.pixels_key`), so that a change of the rules makes
 the entries computed under the old ones miss instead of being served for the same file bytes.
 Bump it with every change to what a file decodes to. 1 (no version in the keys): Pillow's own
 conversion, read as stored; 2: 16-bit greyscale scaled to 8 bits (Pillow clipped it to a white
-picture) and the EXIF orientation applied (the picture was read on its side)."""
+picture) and the EXIF orientation applied (the picture was read on its side); 3: 32-bit float
+greyscale (mode ``F``) with values in [0, 1] scaled to 8 bits (Pillow truncated it to a black
+picture), other ranges than [0, 1] and [0, 255] refused."""
 
 _ENV = "HALLUSCOPE_MAX_IMAGE_PIXELS"
 _limit: int | None = None
@@ -151,7 +153,9 @@ def open_image(source: Any, *, mode: str | None = "RGB", frame: int = 0):
                 im.load()
                 im = _upright(im)
                 return converted(im, mode) if mode and im.mode != mode else im.copy()
-    except UnreadableImage:
+    except UnreadableImage as exc:
+        if exc.path is None:          # (from converted(), which knows no path)
+            raise UnreadableImage(exc.reason, path=name) from None
         raise
     except UnidentifiedImageError:
         raise UnreadableImage("not an image (no image format recognised)", path=name) from None
@@ -199,7 +203,13 @@ _WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 def converted(im, mode: str):
     """``im`` in ``mode``. A 16-bit greyscale image (a PNG or TIFF scan: ``I;16``, or ``I``) is
     scaled to 8 bits first: Pillow's own conversion clips every value over 255, so a 16-bit
-    photo became a white picture, in which the detector found nothing ("no cat detected")."""
+    photo became a white picture, in which the detector found nothing ("no cat detected").
+    A 32-bit float image (mode ``F``, a TIFF of a scientific camera or of ``skimage``) holds
+    values in [0, 1] (scaled to 0-255) or in [0, 255] (read as they are); Pillow truncated the
+    first to a black picture, in which the detector found nothing either. Other values (or NaN)
+    are an :class:`UnreadableImage` saying which, never a guess."""
+    if im.mode == "F":
+        return _float_eight(im).convert(mode)
     if im.mode not in _WIDE_MODES:
         return im.convert(mode)
     import numpy as np
@@ -209,6 +219,24 @@ def converted(im, mode: str):
     sixteen = im.mode != "I" or wide.max(initial=0) > 255     # "I" may hold 8-bit values
     eight = np.clip((wide + 128) // 257 if sixteen else wide, 0, 255)
     return Image.fromarray(eight.astype(np.uint8), "L").convert(mode)
+
+
+def _float_eight(im):
+    """A mode ``F`` image as an 8-bit greyscale one (see :func:`converted`)."""
+    import numpy as np
+    from PIL import Image
+
+    arr = np.asarray(im, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        raise UnreadableImage("expected finite pixel values in a 32-bit float image, got NaN "
+                              "or infinity")
+    low, high = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+    if -0.01 <= low and high <= 1.01:                 # (a resampled [0, 1] image overshoots)
+        arr = np.clip(arr, 0.0, 1.0) * 255.0
+    elif not (0.0 <= low and high <= 255.0):
+        raise UnreadableImage(f"expected the values of a 32-bit float image in [0, 1] or "
+                              f"[0, 255], got {low:g} to {high:g}")
+    return Image.fromarray(np.rint(arr).astype(np.uint8), "L")
 
 
 def frame_count(path: str | os.PathLike) -> int:

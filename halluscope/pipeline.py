@@ -466,8 +466,8 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     check_metric_options(cfg, custom, where=manifest_blame(read))
     warn_unread_settings(cfg, custom, given=set(base) | {k for k, v in options.items()
                                                          if v is not None})
-    from halluscope.device_use import warn_unused_device
-    warn_unused_device(cfg, custom)
+    from halluscope.device_use import warn_unused_model_options
+    warn_unused_model_options(cfg, custom)
     check_fields(paths, records, cfg)
     return paths, records, cfg, custom
 

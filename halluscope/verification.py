@@ -326,6 +326,7 @@ class RegionVerifier:
         """Annotated objects with boxes (and annotated absences) join the truth; the facts of
         the files that know the record's image."""
         from halluscope.claims.citations import label_key
+        from halluscope.evidence.detect import clip_box, has_area
         from halluscope.evidence.providers import facts_of
         found = []
         for provider in self.annotations:
@@ -333,8 +334,14 @@ class RegionVerifier:
             if f is None:
                 continue
             found.append(f)
-            truth.objects.extend({"label": i.label, "box": i.box, "source": "annotation"}
-                                 for i in f.instances if i.box is not None)
+            for i in f.instances:
+                # the part inside the image the file sizes (a COCO box past the edge made the
+                # right box of what is visible "no dog there", its IoU cut by the part outside
+                # that no citation can reach); a box of no area (a COCO bbox of width 0) says
+                # nowhere where the object is: every cited box had IoU 0 with it
+                box = i.box if i.box is None or not f.size else clip_box(i.box, *f.size)
+                if box is not None and has_area(box):
+                    truth.objects.append({"label": i.label, "box": box, "source": "annotation"})
             truth.absent |= {label_key(a) for a in f.absent} - {None}
         return found
 
@@ -354,9 +361,11 @@ class RegionVerifier:
             if label_key(a) is None:        # no letter or digit: nothing to compare
                 continue
             truth.absent.add(label_key(a))
+            score = best.get(a)         # None: nothing at or above the detector's floor
             truth.absent_evidence[label_key(a)] = Evidence(
-                source="detector", label=a, score=float(best.get(a, 0.0)),
-                payload={"below": facts.provenance.get("thresholds", {}).get("absent")},
+                source="detector", label=a, score=None if score is None else float(score),
+                payload={"below": facts.provenance.get("thresholds", {}).get("absent"),
+                         **({"floor": facts.provenance.get("floor")} if score is None else {})},
                 provenance={"detector": facts.provenance.get("detector")})
         return size or facts.size
 

@@ -354,14 +354,17 @@ def evidence_of(facts: ImageFacts, label: str | Match, limit: int = 5) -> tuple[
     return tuple(out)
 
 
-def _detector_miss(facts: ImageFacts, label: str) -> tuple[float, float] | None:
+def _detector_miss(facts: ImageFacts, label: str) -> tuple[float | None, float] | None:
     """``(best score, absent threshold)`` when ``label`` is absent because a detector scored it
-    below its threshold; ``None`` for any other source."""
+    below its threshold (the best score ``None`` when the detector reported nothing of it at or
+    above its floor); ``None`` for any other source."""
     prov = facts.provenance or {}
-    best, th = prov.get("max_scores", {}).get(label), prov.get("thresholds", {}).get("absent")
-    if source_of(facts) != "detector" or label not in facts.absent or best is None or th is None:
+    scores, th = prov.get("max_scores", {}), prov.get("thresholds", {}).get("absent")
+    if source_of(facts) != "detector" or label not in facts.absent or label not in scores \
+            or th is None:
         return None
-    return float(best), float(th)
+    best = scores[label]
+    return (None if best is None else float(best)), float(th)
 
 
 def absence_evidence(facts: ImageFacts, label: str) -> tuple[Evidence, ...]:
@@ -374,6 +377,8 @@ def absence_evidence(facts: ImageFacts, label: str) -> tuple[Evidence, ...]:
     miss = _detector_miss(facts, label)
     if miss is not None:
         payload["below"] = miss[1]
+        if miss[0] is None and (facts.provenance or {}).get("floor") is not None:
+            payload["floor"] = facts.provenance["floor"]
     return (Evidence(source=source_of(facts), label=label, score=None if miss is None else miss[0],
                      payload=payload, provenance=_prov(facts, ("name", "file"))),)
 
@@ -386,6 +391,10 @@ def absence_detail(facts: ImageFacts, label: str) -> str:
     if miss is None:
         return ""
     name = (facts.provenance or {}).get("name") or "detector"
+    if miss[0] is None:             # "best score 0.00": a score no detection had
+        floor = (facts.provenance or {}).get("floor")
+        least = f" scored {float(floor):g} or more" if floor is not None else ""
+        return f" (detector {name}: no detection{least}; absent below {miss[1]:g})"
     return f" (detector {name}: best score {miss[0]:.2f} < {miss[1]:g})"
 
 

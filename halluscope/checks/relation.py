@@ -18,6 +18,7 @@ from halluscope.checks import spatial
 from halluscope.checks.common import (absence_detail, absence_evidence, checker, evidence_of,
                                       instances, match, name_of, not_known, resolve, state,
                                       unverifiable)
+from halluscope.evidence.detect import has_area
 from halluscope.types import Claim, Evidence, ImageFacts, Verdict
 
 CONTACT_WORDS = ("on", "holding", "riding", "wearing", "carrying", "touching", "sitting on",
@@ -131,8 +132,9 @@ def check_relation(claim: Claim, facts: ImageFacts) -> Verdict:
         outside, node = (claim.subject, claim.node) if not sm else (claim.object,
                                                                     claim.object_node)
         return unverifiable(claim, not_known(outside or "", facts, node), facts, "relation")
-    s_boxes = [i for i in instances(facts, sm) if i.box is not None]
-    o_boxes = [i for i in instances(facts, om) if i.box is not None]
+    # (a box of no area, a COCO bbox of width 0, places the object nowhere)
+    s_boxes = [i for i in instances(facts, sm) if i.box is not None and has_area(i.box)]
+    o_boxes = [i for i in instances(facts, om) if i.box is not None and has_area(i.box)]
     s_name, o_name = name_of(sm), name_of(om)
     if not s_boxes or not o_boxes:
         return unverifiable(claim, f"no boxes for {s_name if not s_boxes else o_name}", facts,

@@ -211,8 +211,8 @@ class CocoSource(AnnotationSource):
             size = (img["width"], img["height"]) if "width" in img else None
             f = ImageFacts(key=key, instances=tuple(instances), vocabulary=self.vocabulary,
                            closed_world=True, size=size,
-                           provenance={"source": "annotation", "name": "coco",
-                                       "file": str(self.path)})
+                           provenance={"source": "annotation", "name": "coco", "file": str(
+                               self.path), "file_name": img.get("file_name")})
             self._facts[key] = f
         return f
 

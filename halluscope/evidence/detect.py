@@ -289,6 +289,8 @@ def detections_from_scores(scores: np.ndarray, boxes_xyxy: np.ndarray,
     out = []
     if scores.size == 0:
         return out
+    check_finite(scores, "scores")
+    check_finite(boxes_xyxy, "boxes")
     best = scores.argmax(axis=1)
     for q, j in enumerate(best):
         s = float(scores[q, j])
@@ -297,6 +299,19 @@ def detections_from_scores(scores: np.ndarray, boxes_xyxy: np.ndarray,
             out.append(Detection(phrases[j], box, s))
     out.sort(key=lambda d: -d.score)
     return out
+
+
+def check_finite(values: Any, what: str) -> None:
+    """A ``ValueError`` when a model's output holds NaN or infinity (half precision that
+    overflowed, broken weights): a NaN score fails every threshold, so the model's objects were
+    dropped and read as absent ("no cat detected"), hallucinations from no evidence. The
+    caller's :func:`~halluscope.evidence.detector_facts._failing_on` makes it a bad record
+    naming the image."""
+    arr = np.asarray(values, dtype=float)
+    bad = int(arr.size - np.isfinite(arr).sum())
+    if bad:
+        raise ValueError(f"expected finite {what} from the model, got {bad} NaN or infinite "
+                         f"value{'s' * (bad != 1)} of {arr.size}")
 
 
 def cxcywh_to_xyxy(boxes: np.ndarray, width: float, height: float) -> np.ndarray:
@@ -310,9 +325,10 @@ def torch_device(device: str | None = None) -> str:
     device named that torch does not know, or that this machine lacks (``cuda`` without a
     GPU), is a usage error: the model failed on every record instead, each a warning, and the
     audit went on with every claim unverifiable."""
-    device = device or os.environ.get("HALLUSCOPE_DEVICE")
     if device:
         return _checked_device(str(device))
+    if os.environ.get("HALLUSCOPE_DEVICE"):     # said as what set it, not as an option
+        return _checked_device(os.environ["HALLUSCOPE_DEVICE"], "$HALLUSCOPE_DEVICE")
     try:
         import torch
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -320,8 +336,9 @@ def torch_device(device: str | None = None) -> str:
         return "cpu"
 
 
-def _checked_device(device: str) -> str:
-    """``device`` when torch knows it and this machine has it (see :func:`torch_device`)."""
+def _checked_device(device: str, source: str = "option 'device'") -> str:
+    """``device`` when torch knows it and this machine has it (see :func:`torch_device`);
+    ``source``: what set it, for the error."""
     try:
         import torch
     except ImportError:
@@ -329,20 +346,20 @@ def _checked_device(device: str) -> str:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError) as exc:
-        raise ConfigError(f"option 'device': expected a torch device (cpu, cuda, cuda:0, mps, "
+        raise ConfigError(f"{source}: expected a torch device (cpu, cuda, cuda:0, mps, "
                           f"...), got {device!r}: {exc}") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ConfigError(f"option 'device': expected a device this machine has, got "
+            raise ConfigError(f"{source}: expected a device this machine has, got "
                               f"{device!r}: no CUDA GPU is available to torch "
                               f"{torch.__version__} (use --option device=cpu)")
         count = torch.cuda.device_count()
         if dev.index is not None and dev.index >= count:
-            raise ConfigError(f"option 'device': expected a device this machine has, got "
+            raise ConfigError(f"{source}: expected a device this machine has, got "
                               f"{device!r}: torch sees {count} CUDA device"
                               f"{'s' * (count != 1)}")
     elif dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"option 'device': expected a device this machine has, got "
+        raise ConfigError(f"{source}: expected a device this machine has, got "
                           f"{device!r}: MPS is not available")
     return device
 

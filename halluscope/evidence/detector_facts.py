@@ -6,6 +6,9 @@
 
 1. The labels the claims need: each claim's subject (and a relation's object), keyed by the
    claim's vocabulary node when it has one (``claim.node``), else by the word as written.
+   An open-vocabulary detector is asked every word written for a key ("a man and a woman":
+   ``person`` asked as ``man`` and ``woman``), and its instances are the detections of any of
+   them after one NMS over them all.
 2. ONE detector pass over the record's image with all of them (a closed-vocabulary detector
    such as ``coco-ssd`` detects its 80 classes at once and each label is mapped to its COCO
    class, e.g. ``kitten`` -> ``cat``; a label with no COCO class stays outside the vocabulary
@@ -17,7 +20,8 @@
    at IoU 0.5); a label whose best score is below ``absent`` is absent; a label in between is
    left out of the vocabulary, so that its claims are unverifiable (the detector is unsure);
    ``provenance["uncertain"]`` lists those with their best score, and
-   ``provenance["max_scores"]`` every label's best score.
+   ``provenance["max_scores"]`` every label's best score (``None`` when the detector reported
+   nothing of it at or above its ``provenance["floor"]``).
 4. With a segmenter, each instance named by an attribute claim with a colour word is
    segmented (box prompt) and its colours measured (:func:`~halluscope.evidence.segment.
    measure_colour`); they become ``Instance.attributes`` (``grey`` also as ``gray``) and
@@ -31,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +45,8 @@ from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.evidence.cache import (NUMBER, EvidenceCache, hf_model_identity,
                                        image_sha256, pixels_key, weights_hash)
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
-                                        default_thresholds, has_area, load_detector,
-                                        load_rgb, nms)
+                                        check_finite, default_thresholds, has_area,
+                                        load_detector, load_rgb, nms)
 from halluscope.packages import installed_version
 from halluscope.types import ImageFacts, Instance
 
@@ -73,10 +78,19 @@ def spec_identity(spec: str, options: dict[str, Any] | None = None) -> dict[str,
     elif backend == "hf":
         ident.update(hf_model_identity(rest))
     elif backend in ("groundingdino", "gdino"):
-        ident["weights"] = [weights_hash(x.strip()) for x in rest.split(",")
-                            if Path(x.strip()).exists()]
+        paths = [x.strip() for x in rest.split(",")]
+        ident["weights"] = [weights_hash(x) for x in paths if Path(x).exists()]
+        if len(paths) < 3:
+            # the text encoder the environment names (its tokenizer decides the scores); it
+            # was in no key, so another folder there was served the first one's detections
+            from halluscope.evidence.detect_gdino import TEXT_ENCODER_ENV
+            folder = os.environ.get(TEXT_ENCODER_ENV)
+            if folder:
+                ident["text_encoder"] = (weights_hash(folder) if Path(folder).is_dir()
+                                         else folder)
         ident["groundingdino-py"] = installed_version("groundingdino-py")
         ident["transformers"] = installed_version("transformers")
+        ident["torch"] = installed_version("torch")       # its kernels, as for hf: detectors
     else:
         ident["spec"] = spec
     return ident
@@ -130,11 +144,18 @@ class Target:
 
     key: str
     phrase: str | None            # None: the detector cannot speak about it
+    also: tuple[str, ...] = ()    # other words of the same key, asked as well (open vocabulary)
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return (self.phrase, *self.also) if self.phrase else ()
 
 
-def claim_targets(claims: Iterable[Any]) -> list[tuple[str, str, str | None]]:
-    """``(key, written word, node)`` of each noun the claims need, in order, without repeats."""
-    out: dict[str, tuple[str, str, str | None]] = {}
+def claim_targets(claims: Iterable[Any]) -> list[tuple[str, tuple[str, ...], str | None]]:
+    """``(key, written words, node)`` of each noun the claims need, in order, without repeats
+    (the words of one key in the order written: "a man and a woman" -> ``person``, ``(man,
+    woman)``)."""
+    out: dict[str, tuple[str, tuple[str, ...], str | None]] = {}
     for c in claims:
         if getattr(c, "kind", None) == "page":
             continue
@@ -145,8 +166,11 @@ def claim_targets(claims: Iterable[Any]) -> list[tuple[str, str, str | None]]:
             if not word and not node:
                 continue
             key = str(node or word).strip().lower()
+            written = str(word or node).strip().lower()
             if key and key not in out:
-                out[key] = (key, str(word or node).strip().lower(), node)
+                out[key] = (key, (written,), node)
+            elif key and written not in out[key][1]:
+                out[key] = (key, (*out[key][1], written), out[key][2])
     return list(out.values())
 
 
@@ -161,7 +185,7 @@ def _segmenter_spec_identity(spec: str) -> list[Any]:
         # no weights: what decides its masks is OpenCV's GrabCut, so its version
         from halluscope.evidence.segment import opencv_version
         return [backend, rest, {"opencv": opencv_version()}]
-    path = Path(rest.rpartition(":")[2] if backend == "sam" else rest)
+    path = Path(rest.rpartition(":")[2] if backend == "sam" else rest).expanduser()
     ident = [backend, weights_hash(path) if rest and path.exists() else rest]
     if kind == "sam":
         # segment-anything's mask decoding and torch's kernels decide the masks too
@@ -203,6 +227,9 @@ class DetectorFacts:
             base = detector.thresholds
             self.closed = detector.vocabulary is not None
         self.thresholds = thresholds or base
+        # the lowest score the detector reports: a label it reports nothing of scored below it
+        self.floor = float(self.options.get("floor", getattr(self._detector, "floor",
+                                                             base.floor)))
         self.nms_iou = nms_iou
         self._segmenter_spec = segmenter
         self._spec_identity: list[Any] | None = None     # _segmenter_identity, worked out once
@@ -216,13 +243,33 @@ class DetectorFacts:
         out = {"detector": self.spec, "identity": self.identity,
                "thresholds": {"present": self.thresholds.present,
                               "absent": self.thresholds.absent},
+               "floor": self.floor,         # nothing reported at or above it: absent
                # the cache's folder only: its hit counters count this process's lookups (a
                # warm cache, another worker), and results.json is the same for any of them
                "nms_iou": self.nms_iou, "cache": {"dir": self.cache.stats()["dir"]}}
         if self._segmenter_spec is not None:
             out["segmenter"] = str(self._segmenter_spec) if isinstance(
                 self._segmenter_spec, str) else getattr(self._segmenter_spec, "name", "?")
+        device = self._device()
+        if device is not None:
+            out["device"] = device
         return out
+
+    def _device(self) -> str | None:
+        """The device a torch detector runs on (loaded or not: as it would be loaded; an
+        explicit ``device`` option, else ``$HALLUSCOPE_DEVICE``, else cuda when there is one),
+        ``None`` for one on OpenCV. The run sheet said nothing of it, though a GPU's kernels
+        give other scores than a CPU's."""
+        if self._detector is not None:
+            device = getattr(self._detector, "device", None)
+            return None if device is None else str(device)
+        if self.spec.strip().partition(":")[0].lower() not in ("hf", "groundingdino", "gdino"):
+            return None
+        from halluscope.evidence.detect import torch_device
+        try:
+            return torch_device(self.options.get("device"))
+        except ConfigError:         # said when the model loads, as a usage error
+            return str(self.options.get("device") or "?")
 
     @classmethod
     def from_config(cls, config: Any, **kw: Any) -> "DetectorFacts":
@@ -244,6 +291,10 @@ class DetectorFacts:
             if backend_opts["image_size"] <= 0:
                 raise ConfigError(f"option 'image_size': expected a size in pixels > 0, got "
                                   f"{opts['image_size']!r}")
+        if config.detector.strip().partition(":")[0].lower() not in ("groundingdino", "gdino"):
+            # only GroundingDINO's own code reads it (the audit warns); in the identity, it
+            # told the run sheet and the cache key that the detector ran at a size it never did
+            backend_opts.pop("image_size", None)
         kw.setdefault("cache", EvidenceCache.from_config(config))
         return cls(config.detector, segmenter=config.segmenter, thresholds=th,
                    options=backend_opts, **kw)
@@ -282,11 +333,14 @@ class DetectorFacts:
     # -- detection ----------------------------------------------------------------------------
     def targets(self, claims: Iterable[Any]) -> list[Target]:
         out = []
-        for key, word, node in claim_targets(claims):
+        for key, words, node in claim_targets(claims):
             if self.closed:
-                out.append(Target(key, _coco_class(node, word, key)))
+                out.append(Target(key, _coco_class(node, words[0], key)))
             else:
-                out.append(Target(key, word))
+                # every word of the key is asked: the first one alone decided the others'
+                # claims ("a man and a woman" asked "man" only, and the woman's claim went by
+                # it; written the other way round, by "woman")
+                out.append(Target(key, words[0], words[1:]))
         return out
 
     def detect(self, image: str | Path, phrases: Sequence[str], *, sha: str | None = None
@@ -301,7 +355,11 @@ class DetectorFacts:
         rgb = load_rgb(image)
         detector = self.detector
         with _failing_on(image, rgb, f"the detector {self.spec}"):
-            stored = [d.to_dict() for d in detector.detect(rgb, asked)]
+            found = detector.detect(rgb, asked)
+            # (any backend, a detector of one's own: a NaN box was dropped as of no area, and
+            # its object read as absent)
+            check_finite([[d.score, *d.box] for d in found], "scores and boxes")
+            stored = [d.to_dict() for d in found]
         self.passes += 1
         size = (int(rgb.shape[1]), int(rgb.shape[0]))
         self.cache.put("detections", key, {"detections": stored, "size": list(size)})
@@ -327,7 +385,7 @@ class DetectorFacts:
             from halluscope.imageio import check_path
             image = check_path(image)    # UnreadableImage before hashing a directory or nothing
         targets = self.targets(claims)
-        phrases = [t.phrase for t in targets if t.phrase]
+        phrases = [p for t in targets for p in t.phrases]
         sha = image_sha256(image)
         dets, size = self.detect(image, phrases, sha=sha) if phrases else ([], None)
         # a box of no area (outside the image, clipped) is no object: the backends drop them
@@ -342,12 +400,17 @@ class DetectorFacts:
         for t in targets:
             if not t.phrase:
                 continue
-            mine = [d for d in dets if d.label == t.phrase]
+            mine = [d for d in dets if d.label in t.phrases]
             best = max((d.score for d in mine), default=0.0)
-            max_scores[t.key] = round(best, 4)
-            kept = nms([d for d in mine if d.score >= th.present], self.nms_iou)
+            # None: nothing at or above the floor (a best score of 0.00 was never computed)
+            max_scores[t.key] = round(best, 4) if mine else None
+            # one object, whichever of the key's words found it: NMS over them all
+            sure = [(Detection(t.key, d.box, d.score), d.label) for d in mine
+                    if d.score >= th.present]
+            said = {id(r): label for r, label in sure}
+            kept = nms([r for r, _ in sure], self.nms_iou)
             for d in kept:
-                payload = {} if d.label == t.key else {"detector_label": d.label}
+                payload = {} if said[id(d)] == t.key else {"detector_label": said[id(d)]}
                 instances.append(Instance(label=t.key, box=d.box, score=d.score,
                                           source="detector", payload=payload))
             if kept:
@@ -365,7 +428,8 @@ class DetectorFacts:
                 "detector": self.spec,
                 "identity": {k: v for k, v in self.identity.items() if k != "options"},
                 "thresholds": {"present": th.present, "absent": th.absent},
-                "asked": {t.key: t.phrase for t in targets},
+                "floor": self.floor,
+                "asked": {t.key: list(t.phrases) if t.also else t.phrase for t in targets},
                 "max_scores": max_scores, "uncertain": uncertain,
                 # labels with an unsure detection apart from the sure ones: their count is
                 # not known (checks.count reads "not_exhaustive")

@@ -66,7 +66,7 @@ class AnnotationProvider:
     def facts(self, record, claims: Sequence[Any] = ()) -> ImageFacts | None:
         for key in image_keys(record):
             f = self.source.get(key)
-            if f is not None:
+            if f is not None and not _another_file(f, key, record):
                 return f
         return None
 
@@ -76,6 +76,29 @@ class AnnotationProvider:
 
     def describe(self) -> dict[str, Any]:
         return self.source.describe()
+
+
+def _another_file(facts: ImageFacts, key: str, record) -> bool:
+    """Whether ``facts`` were found under the record's id alone for an image the file names by
+    another file name than the record's image: a record ``{"id": "1", "image":
+    "astronaut.jpg"}`` took the objects of COCO image 1, ``chelsea.jpg`` (sample ids 1, 2, ...
+    meet COCO's image ids), and its claims were decided on another picture."""
+    named = (facts.provenance or {}).get("file_name")
+    image = getattr(record, "image", None)
+    if key != str(getattr(record, "id", None)) or not isinstance(named, str) or not named \
+            or not isinstance(image, str) or not image:
+        return False
+    meta = getattr(record, "metadata", None) or {}
+    if key in {str(getattr(record, "image_id", None)), str(meta.get("image_key"))}:
+        return False                # the record names that image itself
+    stem = PurePosixPath(_file_name(image)).stem
+    if key.isdigit() and stem.isdigit() and int(stem) == int(key):
+        return False                # a copy named by its COCO id: 42.jpg, 000000000042.jpg
+    return _file_name(named) != _file_name(image)
+
+
+def _file_name(path: str) -> str:
+    return PurePosixPath(path.replace("\\", "/")).name
 
 
 def build_providers(config) -> list[FactsProvider]:

@@ -260,7 +260,7 @@ class SamSegmenter:
                      "segment-anything")
         build = require("segment_anything.build_sam", "the segment-anything segmenter", "sam",
                         "segment-anything")
-        self.checkpoint = Path(checkpoint)
+        self.checkpoint = Path(checkpoint).expanduser()
         if not self.checkpoint.is_file():
             raise ConfigError(f"expected a SAM checkpoint, got {checkpoint} (not found)")
         state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)

@@ -184,6 +184,11 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
                                "box_format": self.box_format}
         if self.facts is not None:
             out["detector"] = getattr(self.facts, "spec", str(self.facts))
+            # its thresholds, identity (weights, versions) and device, as claims records them:
+            # the spec alone did not say which absent/present scores decided the boxes
+            describe = getattr(self.facts, "describe", None)
+            if callable(describe):
+                out["providers"] = [describe()]
         if self.annotations:        # the files and what they held that gave no fact
             out["annotations"] = [a.describe() for a in self.annotations]
         return out

@@ -1,0 +1,62 @@
+"""The Python API as a notebook uses it (apihunt): what a second audit in the same process
+runs, and what a result shows of itself."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import halluscope
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "custom_metric.py"
+CAPTIONS = [{"id": f"c{i}", "task": "caption", "image": f"img{i}.jpg",
+             "response": "A cat sits on a red sofa next to a small dog."} for i in range(4)]
+
+
+def test_an_edited_metric_file_is_run_again_by_the_next_audit(tmp_path):
+    """A notebook audited with ``mine.py:WordCount``, edited the file and audited again: the
+    second audit ran the old code (the file was run once per process), while its run sheet
+    fingerprinted the edited file. The edited metric is what runs now."""
+    mine = tmp_path / "mine.py"
+    shutil.copyfile(EXAMPLE, mine)
+    ref = f"{mine}:WordCount"
+    first = halluscope.audit(records=CAPTIONS, metrics=ref, cluster_by="item", n_boot=0)
+    assert first.get("wordcount.mean_words").value == 12
+    mine.write_text(mine.read_text().replace("return len(_WORD.findall(text))",
+                                             "return 2 * len(_WORD.findall(text))"))
+    again = halluscope.audit(records=CAPTIONS, metrics=ref, cluster_by="item", n_boot=0)
+    assert again.get("wordcount.mean_words").value == 24
+    same = halluscope.audit(records=CAPTIONS, metrics=ref, cluster_by="item", n_boot=0)
+    assert same.get("wordcount.mean_words").value == 24
+    from halluscope.metrics.base import metric_class
+    assert metric_class(ref) is metric_class(ref)          # unchanged: not run again
+
+
+def test_a_redefined_metric_class_explains_the_next_audits_gate(tmp_path):
+    """A notebook cell that redefines a metric class (same name) and audits again: gate
+    messages, the console and the report read the class by name, and got the first class
+    ever run under it (its ``explain_item``), not the one whose numbers they show."""
+    from halluscope.metrics.base import declared, metric_class
+    base = metric_class(f"{EXAMPLE}:WordCount")
+
+    class Before(base):
+        pass
+    halluscope.audit(records=CAPTIONS, metrics=[Before(min_words=20)], n_boot=0,
+                     cluster_by="item")
+
+    class Counted(base):        # the cell, run again after an edit (the same metric name)
+        @classmethod
+        def explain_item(cls, item, statistic, group=None):
+            return 1.0, ["explained by the edited class"]
+    result = halluscope.audit(records=CAPTIONS, metrics=[Counted(min_words=20)], n_boot=0,
+                              cluster_by="item")
+    assert declared("wordcount") is Counted
+    failures = result.gate_failures(above={"wordcount.short_rate": 0.5})
+    assert failures
+    try:
+        result.assert_below("wordcount.short_rate", 0.5)
+    except AssertionError as exc:
+        assert "explained by the edited class" in str(exc)
+    else:
+        raise AssertionError("the gate passed on a short_rate of 1")

@@ -144,7 +144,10 @@ class NotebookResult(AuditResult):
             for stat, res in summary.results.items():
                 level = f"{round(res.confidence * 100, 1):g}% " if res.confidence else ""
                 ci = (f"{level}[{res.ci[0]:.4f}, {res.ci[1]:.4f}]" if res.ci else "")
-                value = f"{res.value:.4f}" if isinstance(res.value, float) else str(res.value)
+                value = html.escape(f"{res.value:.4f}" if isinstance(res.value, float)
+                                    else str(res.value))
+                if res.value is None and getattr(res, "why_no_value", None):
+                    value += f" <small>({html.escape(str(res.why_no_value))})</small>"
                 rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(stat)}</td>"
                             f"<td>{value}</td><td>{ci}</td><td>{res.n}</td></tr>")
         errors = (f"<p>{len(self.errors)} bad record(s); see <code>.errors</code>.</p>"
@@ -160,10 +163,22 @@ class NotebookResult(AuditResult):
         if report.is_file():
             errors += (f"<p><a href='{html.escape(report.resolve().as_uri())}' target='_blank'>"
                        f"report.html</a></p>")
-        return ("<div class='halluscope'><table><thead><tr><th>metric</th><th>statistic</th>"
+        return ("<div class='halluscope'>" + self._partial_html() + "<table><thead><tr><th>metric</th><th>statistic</th>"
                 "<th>value</th><th>CI</th><th>n</th></tr></thead><tbody>"
                 + "".join(rows) + f"</tbody></table><p>{len(self.items)} items</p>{errors}</div>")
 
+
+    def _partial_html(self) -> str:
+        """The console's red PARTIAL line: inputs of a query run that did not finish, so the
+        numbers are over some of the requests only (the summary showed them as whole)."""
+        if not self.unfinished_inputs:
+            return ""
+        from halluscope.query_sheets import partial_said, undecided_of
+        gates = ("no gate is decided on them" if undecided_of(self)
+                 else "gates are judged on them (allow_unfinished_query)")
+        return (f"<p style='color:#b00000'><b>PARTIAL</b>: "
+                f"{html.escape(partial_said(self.unfinished_inputs))}; the numbers are over "
+                f"the answers held only, and {gates}</p>")
 
     def _finish_facts(self) -> list[tuple[int, str, str]]:
         """The answers cut short, withheld or of an unknown finish reason read, as the

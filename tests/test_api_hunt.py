@@ -60,3 +60,46 @@ def test_a_redefined_metric_class_explains_the_next_audits_gate(tmp_path):
         assert "explained by the edited class" in str(exc)
     else:
         raise AssertionError("the gate passed on a short_rate of 1")
+
+
+def _interrupted_pope_query(folder: Path) -> Path:
+    """``out.jsonl``: a POPE query of 8 questions stopped after 3 answers or so."""
+    import pytest
+
+    from conftest import pope_prompt_file
+    out = folder / "out.jsonl"
+
+    def stop(counts):
+        if counts.new >= 3:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        halluscope.query(pope_prompt_file(folder), "mock/yes-no", out=out, cache=False,
+                         progress=stop)
+    return out
+
+
+def test_a_notebook_shows_partial_numbers_as_partial(tmp_path):
+    """The console marks an audit of an unfinished query run PARTIAL in red, results.json and
+    the report say so; the notebook's summary (``result`` in Jupyter) and ``repr`` showed the
+    numbers as if every request had been answered."""
+    result = halluscope.audit(_interrupted_pope_query(tmp_path), metrics="pope", n_boot=0)
+    assert result.unfinished_inputs
+    shown = result._repr_html_()
+    assert "<b>PARTIAL</b>" in shown and "of 8 requests answered" in shown
+    assert "no gate is decided on them" in shown
+    assert "PARTIAL" in repr(result)
+    allowed = halluscope.audit(tmp_path / "out.jsonl", metrics="pope", n_boot=0,
+                               allow_unfinished_query=True)
+    assert "gates are judged on them" in allowed._repr_html_()
+
+
+def test_a_notebook_says_why_a_statistic_has_no_value(tmp_path):
+    """A statistic without a value showed ``None`` in the notebook's table, its reason
+    (``why_no_value``, what the console and to_pandas('metrics') give) left out."""
+    result = halluscope.audit(records=[{"id": "q1", "question_id": 1, "image": "a.jpg",
+                                        "prompt": "Is there a dog in the image?",
+                                        "response": "No.", "label": "no"}] * 3,
+                              metrics="pope", n_boot=0)
+    precision = result.get("pope.precision")
+    assert precision.value is None and precision.why_no_value
+    assert f"None <small>({precision.why_no_value}" in result._repr_html_()

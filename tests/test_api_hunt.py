@@ -3,10 +3,15 @@ runs, and what a result shows of itself."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import textwrap
 from pathlib import Path
 
 import halluscope
+import halluscope.gates.assertions  # noqa: F401  (loaded outside pytester's module snapshot)
+
+pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "custom_metric.py"
@@ -103,3 +108,22 @@ def test_a_notebook_says_why_a_statistic_has_no_value(tmp_path):
     precision = result.get("pope.precision")
     assert precision.value is None and precision.why_no_value
     assert f"None <small>({precision.why_no_value}" in result._repr_html_()
+
+
+def test_the_plugin_summary_marks_an_audit_of_an_unfinished_query_partial(tmp_path, pytester):
+    """With ``--halluscope-allow-unfinished-query`` the assertions pass on the answers held,
+    and the plugin's terminal section and JSON report showed those numbers as whole: the
+    console's red PARTIAL line was missing from both."""
+    out = _interrupted_pope_query(tmp_path)
+    pytester.makeini(f"[pytest]\nhalluscope_outputs = {out}\nhalluscope_metrics = pope\n")
+    pytester.makepyfile(test_gate=textwrap.dedent("""
+        def test_allowed(halluscope_audit):
+            halluscope_audit.assert_above("pope.accuracy", 0.1)
+    """))
+    report = pytester.path / "report.json"
+    res = pytester.runpytest("-p", "no:cacheprovider", "--halluscope-allow-unfinished-query",
+                             f"--halluscope-report={report}")
+    res.assert_outcomes(passed=1)
+    res.stdout.fnmatch_lines(["*PARTIAL: input*did not finish (* of 8 requests answered*"])
+    (audit,) = json.loads(report.read_text())["audits"]
+    assert "of 8 requests answered" in audit["partial"]

@@ -9,7 +9,14 @@ import textwrap
 from pathlib import Path
 
 import halluscope
-import halluscope.gates.assertions  # noqa: F401  (loaded outside pytester's module snapshot)
+# loaded outside pytester's module snapshot: a module that an in-process pytest run loads
+# first is dropped after it, and loaded again beside the copies other modules hold (two
+# Coded classes: isinstance fails), whichever test file ran such a run before these tests
+import halluscope.column_json  # noqa: F401
+import halluscope.gates.assertions  # noqa: F401
+import halluscope.metrics.pope_columns  # noqa: F401
+import halluscope.metrics.pope_coverage  # noqa: F401
+import halluscope.metrics.pope_questions  # noqa: F401
 
 pytest_plugins = ["pytester"]
 
@@ -127,3 +134,25 @@ def test_the_plugin_summary_marks_an_audit_of_an_unfinished_query_partial(tmp_pa
     res.stdout.fnmatch_lines(["*PARTIAL: input*did not finish (* of 8 requests answered*"])
     (audit,) = json.loads(report.read_text())["audits"]
     assert "of 8 requests answered" in audit["partial"]
+
+
+def test_the_plugin_names_where_the_bad_records_are_when_a_metric_scored_nothing(pytester):
+    """An audit whose every record is bad fails the test with the reasons, counted
+    ("3 records: bad record: field 'error': ..."), which named no file or line: the CI log
+    now says where they are, as the console's problems table does."""
+    lines = [json.dumps({"id": f"c{i}", "task": "caption", "image": "a.jpg",
+                         "response": None, "error": "timeout"}) for i in range(3)]
+    (pytester.path / "failed.jsonl").write_text("\n".join([*lines, "{oops"]) + "\n")
+    pytester.makepyfile(test_gate=textwrap.dedent(f"""
+        def test_gate(halluscope_auditor):
+            result = halluscope_auditor.audit("failed.jsonl", metrics="{EXAMPLE}:WordCount")
+            result.assert_below("wordcount.short_rate", 0.5)
+    """))
+    res = pytester.runpytest("-p", "no:cacheprovider")
+    res.assert_outcomes(failed=1)
+    res.stdout.fnmatch_lines([
+        "*wordcount scored nothing: 0 of 4 records scored*",
+        "  bad records:",
+        "    *failed.jsonl:1, *failed.jsonl:2, *failed.jsonl:3: field 'error': the model gave "
+        "no answer: timeout",
+        "    *failed.jsonl:4: invalid JSON*"])

@@ -248,7 +248,26 @@ def _fail_if_unscored(result: AuditResult) -> None:
     if result.unscored:
         pytest.fail("halluscope audit failed: " + "; ".join(
             f"{name} scored nothing: {'; '.join(reasons)}"
-            for name, reasons in result.unscored.items()), pytrace=False)
+            for name, reasons in result.unscored.items()) + _bad_records_said(result),
+            pytrace=False)
+
+
+def _bad_records_said(result: AuditResult, limit: int = 5) -> str:
+    """Where the bad records are (file:line, field, message; identical problems as one line,
+    as the console's problems table shows them): the reasons alone ("5 records: bad record:
+    field 'error': ...") named no file or line to open."""
+    if not result.errors:
+        return ""
+    from halluscope.redact import redact_text
+    from halluscope.report.console import collapse_errors
+    groups = collapse_errors(result.errors)
+    lines = ["\n  bad records:"]
+    for err, _, where in groups[:limit]:
+        field = f"field {err['field']!r}: " if err.get("field") else ""
+        lines.append(f"\n    {where}: {field}{redact_text(str(err.get('message') or ''))}")
+    if len(groups) > limit:
+        lines.append(f"\n    ... and {len(groups) - limit:,} other problem(s)")
+    return "".join(lines)
 
 
 # -- the returned result --------------------------------------------------------------------

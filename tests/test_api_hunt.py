@@ -156,3 +156,34 @@ def test_the_plugin_names_where_the_bad_records_are_when_a_metric_scored_nothing
         "    *failed.jsonl:1, *failed.jsonl:2, *failed.jsonl:3: field 'error': the model gave "
         "no answer: timeout",
         "    *failed.jsonl:4: invalid JSON*"])
+
+
+def test_the_plugin_audits_again_when_the_outputs_file_changed(pytester):
+    """Identical audits run once per session, keyed by the path: two tests that wrote other
+    outputs to the same file (a parametrized model run) got the first one's result, and the
+    second gate passed on numbers of outputs no longer there (CHAIR_i 0 for 0.75)."""
+    from halluscope.metrics.chair_gt import GroundTruth  # noqa: F401  (loaded before pytester)
+    (pytester.path / "gt.json").write_text(json.dumps({"2": ["cat"]}))
+    pytester.makepyfile(test_gate=textwrap.dedent("""
+        import json, pytest
+
+        @pytest.mark.parametrize("said", ["A cat.", "A cat, a dog, a car and a bus."])
+        def test_model(halluscope_auditor, said):
+            rows = [{"id": f"c{i}", "image_id": 2, "caption": said} for i in range(3)]
+            with open("outputs.jsonl", "w") as fh:
+                fh.write("".join(json.dumps(r) + "\\n" for r in rows))
+            result = halluscope_auditor.audit("outputs.jsonl", metrics="chair",
+                                              gt_objects="gt.json", n_boot=0)
+            result.assert_below("chair.chair_i", 0.1)
+
+        def test_same_again(halluscope_auditor):
+            result = halluscope_auditor.audit("outputs.jsonl", metrics="chair",
+                                              gt_objects="gt.json", n_boot=0)
+            assert result.get("chair.chair_i").value == 0.75
+    """))
+    report = pytester.path / "report.json"
+    res = pytester.runpytest("-p", "no:cacheprovider", f"--halluscope-report={report}")
+    res.assert_outcomes(passed=2, failed=1)
+    res.stdout.fnmatch_lines(["*FAILED chair.chair_i value 0.7500 <= 0.1000*"])
+    keys = [a["key"] for a in json.loads(report.read_text())["audits"]]
+    assert len(keys) == 2 and keys[1] == keys[0] + "-1"        # the third: the second's memo

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from halluscope.pytest_plugin.auditor import Auditor, fail_alone, gate_result
+from halluscope.pytest_plugin.auditor import Auditor, fail_alone, gate_result, short_key
 from halluscope.pytest_plugin.markers import ASSERT_KEYS as _ASSERT_KEYS
 from halluscope.pytest_plugin.markers import gate_kwargs, marker_bound, marker_mistake
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
@@ -173,7 +173,7 @@ class GateSession:
         from halluscope.query_sheets import partial_said
         from halluscope.report.console import finish_facts
         self.audits[key] = {
-            "key": key[:12], "inputs": inputs,
+            "key": short_key(key), "inputs": inputs,
             "overrides": redact_mapping({k: str(v) if isinstance(v, Path) else v
                                          for k, v in (overrides or {}).items()}),
             "metrics": _metric_table(result),

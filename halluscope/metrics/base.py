@@ -582,9 +582,7 @@ objects passed to ``audit``), by metric name, so that the report finds their dec
 
 
 def remember(cls: type[Metric]) -> None:
-    """Note a metric class that ran in this process under its name (see :func:`declared`):
-    the latest one, as a notebook that redefines a class (or edits its file) and audits again
-    runs the new one, whose ``explain_item`` and headline its results must be read with."""
+    """Note the latest metric class run in this process under its name (:func:`declared`)."""
     name = getattr(cls, "name", None)
     if isinstance(name, str):
         _SEEN[name] = cls

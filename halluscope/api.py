@@ -234,9 +234,10 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     inputs = _input_paths(inputs)
     warned: set[str] = set()
     check_plan = None
+    if gates is not None:
+        gates = _gate_list(gates)
     if gates:
         from halluscope.gates.preflight import check_gates_ahead
-        gates = list(gates)
 
         def check_plan(cfg: AuditConfig, built: list) -> None:
             warned.update(check_gates_ahead(gates, cfg, built))
@@ -250,6 +251,28 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         if out is not None and not result.reread:   # (a finished run read back: as it is)
             write_outputs(result, out, write_items=False, write_report=write_report)
     return result
+
+
+def _gate_list(gates: Any) -> list[Gate]:
+    """``gates`` as a list of :class:`~halluscope.gates.thresholds.Gate`; anything else (a
+    spec string, a dict of thresholds, one Gate alone) a :class:`ConfigError` saying how to
+    make them: ``gates=["chair.chair_i=0.1"]`` failed with "'str' object has no attribute
+    'where'", and a Gate alone with "'Gate' object is not iterable"."""
+    from halluscope.errors import ConfigError
+    from halluscope.gates.thresholds import Gate
+    how = ("halluscope.gates.parse_gates(above=['chair.chair_i=0.1'], below=['pope.f1=0.8']) "
+           "makes them (above: fail when a value is above its threshold)")
+    if isinstance(gates, Gate):
+        gates = [gates]
+    if isinstance(gates, (str, bytes, Mapping)) or not isinstance(gates, Iterable):
+        raise ConfigError(f"audit(gates=...): expected a list of Gate objects, got "
+                          f"{type(gates).__name__} {gates!r:.60}; {how}")
+    gates = list(gates)
+    bad = next((g for g in gates if not isinstance(g, Gate)), None)
+    if bad is not None:
+        raise ConfigError(f"audit(gates=...): expected Gate objects, got {type(bad).__name__} "
+                          f"{bad!r:.60}; {how}")
+    return gates
 
 
 #: Errors of a write that the disk refused (full, over quota, a file too large, read-only).

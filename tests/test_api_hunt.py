@@ -187,3 +187,25 @@ def test_the_plugin_audits_again_when_the_outputs_file_changed(pytester):
     res.stdout.fnmatch_lines(["*FAILED chair.chair_i value 0.7500 <= 0.1000*"])
     keys = [a["key"] for a in json.loads(report.read_text())["audits"]]
     assert len(keys) == 2 and keys[1] == keys[0] + "-1"        # the third: the second's memo
+
+
+def test_gates_that_are_no_gate_objects_are_a_usage_error_saying_how_to_make_them():
+    """``audit(gates=["chair.chair_i=0.1"])`` failed deep inside with "'str' object has no
+    attribute 'where'", one Gate alone with "'Gate' object is not iterable", and
+    ``parse_gates(above="chair.chair_i=0.1")`` read each character as a gate ("got 'c'")."""
+    import pytest
+
+    from halluscope.errors import ConfigError
+    from halluscope.gates import parse_gates
+    for wrong in (["chair.chair_i=0.1"], "chair.chair_i=0.1", {"chair.chair_i": 0.1}):
+        with pytest.raises(ConfigError, match=r"audit\(gates=\.\.\.\): expected .*Gate "
+                                              r"objects.*parse_gates\(above="):
+            halluscope.audit(records=CAPTIONS, metrics="chair", gates=wrong)
+    with pytest.raises(ConfigError, match=r"parse_gates\(above=\.\.\.\): expected a list of "
+                                          r"gates such as \['chair.chair_i=0.1'\], got the "
+                                          r"string"):
+        parse_gates(above="chair.chair_i=0.1")
+    (gate,) = parse_gates(above=["wordcount.short_rate=0.1"])
+    result = halluscope.audit(records=CAPTIONS, metrics=f"{EXAMPLE}:WordCount", gates=gate,
+                              n_boot=0, cluster_by="item")          # one Gate alone is one
+    assert result.get("wordcount.responses").value == 4

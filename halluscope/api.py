@@ -84,6 +84,9 @@ class NotebookResult(AuditResult):
     #: were given before scoring (:func:`~halluscope.gates.thresholds.check_gates` skips them).
     gates_warned: frozenset[str] = frozenset()
 
+    #: The folder :meth:`save` wrote last (its report is the one the HTML summary links).
+    saved_to: Path | None = None
+
     @classmethod
     def of(cls, result: AuditResult) -> NotebookResult:
         """``result``'s data (shared, not copied: the same items file) as a ``cls``: every
@@ -94,8 +97,11 @@ class NotebookResult(AuditResult):
 
     def save(self, out: str | Path, *, write_items: bool = True,
              write_report: bool = True) -> Path:
-        """Write the outputs into ``out`` (:func:`write_outputs`)."""
-        return write_outputs(self, out, write_items=write_items, write_report=write_report)
+        """Write the outputs into ``out`` (:func:`write_outputs`); the notebook's summary links
+        the report written last."""
+        written = write_outputs(self, out, write_items=write_items, write_report=write_report)
+        self.saved_to = written
+        return written
 
     # -- gates (pytest plugin and notebooks) ---------------------------------------------------
     def assert_below(self, name: str, threshold: float, bound: str | None = None):
@@ -159,7 +165,9 @@ class NotebookResult(AuditResult):
         errors += "".join(f"<p><b>{html.escape(name)} scored nothing</b>: "
                           f"{html.escape('; '.join(reasons))}</p>"
                           for name, reasons in self.unscored.items())
-        report = self.items_path.parent / REPORT
+        report = (self.saved_to or self.items_path.parent) / REPORT
+        if not report.is_file():
+            report = self.items_path.parent / REPORT
         if report.is_file():
             errors += (f"<p><a href='{html.escape(report.resolve().as_uri())}' target='_blank'>"
                        f"report.html</a></p>")

@@ -209,3 +209,14 @@ def test_gates_that_are_no_gate_objects_are_a_usage_error_saying_how_to_make_the
     result = halluscope.audit(records=CAPTIONS, metrics=f"{EXAMPLE}:WordCount", gates=gate,
                               n_boot=0, cluster_by="item")          # one Gate alone is one
     assert result.get("wordcount.responses").value == 4
+
+
+def test_the_notebook_summary_links_the_report_that_save_wrote(tmp_path):
+    """The README's ``result.save("runs/notebook")`` then ``result``: the summary linked a
+    report only beside the items, and an audit without ``out`` has none there, so the report
+    just written was not linked."""
+    result = halluscope.audit(records=CAPTIONS, metrics=f"{EXAMPLE}:WordCount", n_boot=0,
+                              cluster_by="item")
+    assert "report.html</a>" not in result._repr_html_()
+    result.save(tmp_path / "notebook")
+    assert (tmp_path / "notebook" / "report.html").resolve().as_uri() in result._repr_html_()

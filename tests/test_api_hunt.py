@@ -220,3 +220,56 @@ def test_the_notebook_summary_links_the_report_that_save_wrote(tmp_path):
     assert "report.html</a>" not in result._repr_html_()
     result.save(tmp_path / "notebook")
     assert (tmp_path / "notebook" / "report.html").resolve().as_uri() in result._repr_html_()
+
+
+_BOOM = '''
+from custom_metric import WordCount
+
+
+class Boom(WordCount):
+    name = "boom"
+
+    def score(self, record):
+        if record.id == "c3":
+            raise RuntimeError("bug in my metric")
+        return super().score(record)
+'''
+
+
+def test_a_metric_that_crashes_says_on_which_record(tmp_path, monkeypatch, capsys):
+    """A metric of one's own that raised on one record stopped the audit with "RuntimeError:
+    bug in my metric" and nothing else (notebook, workers, the command line's one line): the
+    record had to be found by hand. The error now carries a note naming the metric and the
+    record's file and line, and the command line's one line says it too."""
+    import sys
+
+    import pytest
+
+    from halluscope import cli
+    monkeypatch.syspath_prepend(str(EXAMPLE.parent))
+    (tmp_path / "boom.py").write_text(_BOOM)
+    caps = tmp_path / "caps.jsonl"
+    caps.write_text("".join(json.dumps(r) + "\n" for r in
+                            [{**c, "id": f"c{i}"} for i, c in enumerate(CAPTIONS * 2)]))
+    note = f"while metric 'boom' scored record 'c3' ({caps}:4)"
+    for workers in (None, 2):                                 # in the parent, and in workers
+        with pytest.raises(RuntimeError, match="bug in my metric") as exc:
+            halluscope.audit(caps, metrics=f"{tmp_path / 'boom.py'}:Boom", workers=workers,
+                             cluster_by="item", n_boot=0)
+        assert exc.value.__notes__ == [note]
+    from halluscope.metrics.base import metric_class
+    boom = metric_class(f"{tmp_path / 'boom.py'}:Boom")
+    with pytest.raises(RuntimeError) as exc:                  # an object: updated in the parent
+        halluscope.audit(records=[{**c, "id": f"c{i}"} for i, c in enumerate(CAPTIONS)],
+                         metrics=[boom()], n_boot=0)
+    assert exc.value.__notes__ == ["while metric 'boom' scored record 'c3' (<records>:4)"]
+    monkeypatch.setattr(sys, "argv", ["halluscope", "audit", str(caps), "--metric",
+                                      f"{tmp_path / 'boom.py'}:Boom", "--cluster-by", "item",
+                                      "--out", str(tmp_path / "out")])
+    monkeypatch.setattr(cli, "_debug", False)
+    monkeypatch.delenv(cli.ENV_DEBUG, raising=False)
+    with pytest.raises(SystemExit) as cli_boom:
+        cli.main()
+    assert cli_boom.value.code == 3
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"internal error: RuntimeError: bug in my metric, {note}" in err

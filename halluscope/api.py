@@ -84,6 +84,9 @@ class NotebookResult(AuditResult):
     #: were given before scoring (:func:`~halluscope.gates.thresholds.check_gates` skips them).
     gates_warned: frozenset[str] = frozenset()
 
+    #: The folder :meth:`save` wrote last (its report is the one the HTML summary links).
+    saved_to: Path | None = None
+
     @classmethod
     def of(cls, result: AuditResult) -> NotebookResult:
         """``result``'s data (shared, not copied: the same items file) as a ``cls``: every
@@ -94,8 +97,11 @@ class NotebookResult(AuditResult):
 
     def save(self, out: str | Path, *, write_items: bool = True,
              write_report: bool = True) -> Path:
-        """Write the outputs into ``out`` (:func:`write_outputs`)."""
-        return write_outputs(self, out, write_items=write_items, write_report=write_report)
+        """Write the outputs into ``out`` (:func:`write_outputs`); the notebook's summary links
+        the report written last."""
+        written = write_outputs(self, out, write_items=write_items, write_report=write_report)
+        self.saved_to = written
+        return written
 
     # -- gates (pytest plugin and notebooks) ---------------------------------------------------
     def assert_below(self, name: str, threshold: float, bound: str | None = None):
@@ -144,7 +150,10 @@ class NotebookResult(AuditResult):
             for stat, res in summary.results.items():
                 level = f"{round(res.confidence * 100, 1):g}% " if res.confidence else ""
                 ci = (f"{level}[{res.ci[0]:.4f}, {res.ci[1]:.4f}]" if res.ci else "")
-                value = f"{res.value:.4f}" if isinstance(res.value, float) else str(res.value)
+                value = html.escape(f"{res.value:.4f}" if isinstance(res.value, float)
+                                    else str(res.value))
+                if res.value is None and getattr(res, "why_no_value", None):
+                    value += f" <small>({html.escape(str(res.why_no_value))})</small>"
                 rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(stat)}</td>"
                             f"<td>{value}</td><td>{ci}</td><td>{res.n}</td></tr>")
         errors = (f"<p>{len(self.errors)} bad record(s); see <code>.errors</code>.</p>"
@@ -156,14 +165,28 @@ class NotebookResult(AuditResult):
         errors += "".join(f"<p><b>{html.escape(name)} scored nothing</b>: "
                           f"{html.escape('; '.join(reasons))}</p>"
                           for name, reasons in self.unscored.items())
-        report = self.items_path.parent / REPORT
+        report = (self.saved_to or self.items_path.parent) / REPORT
+        if not report.is_file():
+            report = self.items_path.parent / REPORT
         if report.is_file():
             errors += (f"<p><a href='{html.escape(report.resolve().as_uri())}' target='_blank'>"
                        f"report.html</a></p>")
-        return ("<div class='halluscope'><table><thead><tr><th>metric</th><th>statistic</th>"
+        return ("<div class='halluscope'>" + self._partial_html() + "<table><thead><tr><th>metric</th><th>statistic</th>"
                 "<th>value</th><th>CI</th><th>n</th></tr></thead><tbody>"
                 + "".join(rows) + f"</tbody></table><p>{len(self.items)} items</p>{errors}</div>")
 
+
+    def _partial_html(self) -> str:
+        """The console's red PARTIAL line: inputs of a query run that did not finish, so the
+        numbers are over some of the requests only (the summary showed them as whole)."""
+        if not self.unfinished_inputs:
+            return ""
+        from halluscope.query_sheets import partial_said, undecided_of
+        gates = ("no gate is decided on them" if undecided_of(self)
+                 else "gates are judged on them (allow_unfinished_query)")
+        return (f"<p style='color:#b00000'><b>PARTIAL</b>: "
+                f"{html.escape(partial_said(self.unfinished_inputs))}; the numbers are over "
+                f"the answers held only, and {gates}</p>")
 
     def _finish_facts(self) -> list[tuple[int, str, str]]:
         """The answers cut short, withheld or of an unknown finish reason read, as the
@@ -219,9 +242,10 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
     inputs = _input_paths(inputs)
     warned: set[str] = set()
     check_plan = None
+    if gates is not None:
+        gates = _gate_list(gates)
     if gates:
         from halluscope.gates.preflight import check_gates_ahead
-        gates = list(gates)
 
         def check_plan(cfg: AuditConfig, built: list) -> None:
             warned.update(check_gates_ahead(gates, cfg, built))
@@ -235,6 +259,28 @@ def audit(inputs: Any = None, *, records: list[Any] | None = None,
         if out is not None and not result.reread:   # (a finished run read back: as it is)
             write_outputs(result, out, write_items=False, write_report=write_report)
     return result
+
+
+def _gate_list(gates: Any) -> list[Gate]:
+    """``gates`` as a list of :class:`~halluscope.gates.thresholds.Gate`; anything else (a
+    spec string, a dict of thresholds, one Gate alone) a :class:`ConfigError` saying how to
+    make them: ``gates=["chair.chair_i=0.1"]`` failed with "'str' object has no attribute
+    'where'", and a Gate alone with "'Gate' object is not iterable"."""
+    from halluscope.errors import ConfigError
+    from halluscope.gates.thresholds import Gate
+    how = ("halluscope.gates.parse_gates(above=['chair.chair_i=0.1'], below=['pope.f1=0.8']) "
+           "makes them (above: fail when a value is above its threshold)")
+    if isinstance(gates, Gate):
+        gates = [gates]
+    if isinstance(gates, (str, bytes, Mapping)) or not isinstance(gates, Iterable):
+        raise ConfigError(f"audit(gates=...): expected a list of Gate objects, got "
+                          f"{type(gates).__name__} {gates!r:.60}; {how}")
+    gates = list(gates)
+    bad = next((g for g in gates if not isinstance(g, Gate)), None)
+    if bad is not None:
+        raise ConfigError(f"audit(gates=...): expected Gate objects, got {type(bad).__name__} "
+                          f"{bad!r:.60}; {how}")
+    return gates
 
 
 #: Errors of a write that the disk refused (full, over quota, a file too large, read-only).

@@ -34,7 +34,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from halluscope.errors import ConfigError, RecordError
+from halluscope.errors import ConfigError, RecordError, failed_outcome
 from halluscope.forkfiles import close_reopenable, open_files, opened_between
 from halluscope.metrics.base import Metric
 from halluscope.records import Record
@@ -60,8 +60,8 @@ def score_outcome(metric: Metric, rec: Record) -> Outcome:
         return ("skip", metric.skip_reason(rec))
     try:
         return ("ok", metric.score(rec))
-    except RecordError as exc:
-        return ("error", exc.located(rec.source))
+    except Exception as exc:    # a bad record, or a metric's bug said with its record
+        return failed_outcome(exc, metric.name, rec)
 
 
 def _verified_outcome(metric: Metric, rec: Record, done: dict) -> Outcome:
@@ -82,8 +82,8 @@ def _verified_outcome(metric: Metric, rec: Record, done: dict) -> Outcome:
         if isinstance(verified, Exception):
             raise verified
         return ("ok", metric.score_verified(verified, emit_claims=first))
-    except RecordError as exc:
-        return ("error", exc.located(rec.source))
+    except Exception as exc:    # a bad record, or a metric's bug said with its record
+        return failed_outcome(exc, metric.name, rec)
 
 
 def score_outcomes(rec: Record, metrics: list[Metric]) -> list[Outcome]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 class HalluscopeError(Exception):
@@ -233,3 +234,19 @@ class UnreadableImage(RecordError):
 
 def _unreadable(reason, path, file, line, field):
     return UnreadableImage(reason, path=path, file=file, line=line, field=field)
+
+
+def failed_outcome(exc: Exception, metric: str, rec: Any) -> tuple[str, Any]:
+    """A metric's outcome for record ``rec`` that raised ``exc``: a :class:`RecordError` is the
+    record's problem, located at its source (``("error", ...)``); anything else is the
+    metric's bug, raised again with a note naming the metric and the record (file and line):
+    the traceback said "RuntimeError: ..." with neither, and a metric of one's own that failed
+    on one record of 50,000 left that record to be found by hand."""
+    source = rec.source
+    if isinstance(exc, RecordError):
+        return ("error", exc.located(source))
+    where = f"{source.file}:{source.line}" if source.file and source.line is not None else \
+        source.file
+    exc.add_note(f"while metric {metric!r} scored record {rec.id!r}"
+                 + (f" ({where})" if where else ""))
+    raise exc

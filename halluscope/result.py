@@ -463,5 +463,7 @@ class AuditResult:
         parts = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                           for k, v in self.summary.items())
         unscored = f", unscored={sorted(self.unscored)}" if self.unscored else ""
+        partial = (", PARTIAL: inputs of an unfinished query run (see .unfinished_inputs)"
+                   if self.unfinished_inputs else "")
         return (f"AuditResult({parts}; items={len(self.items)}, errors={len(self.errors)}"
-                f"{unscored})")
+                f"{unscored}{partial})")

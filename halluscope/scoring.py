@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope._json import dumps_finite
-from halluscope.errors import ConfigError, RecordError
+from halluscope.errors import ConfigError, RecordError, failed_outcome
 from halluscope.finish_reasons import unfinished_reason
 from halluscope.journal import line_digest
 from halluscope.metrics.base import Metric
@@ -278,8 +278,8 @@ def _fold_outcome(metric: Metric, rec: Record, outcome, folded: bool = False
             return ("skip", metric.skip_reason(rec))
         try:
             return ("ok", metric.update(rec))
-        except RecordError as exc:
-            return ("error", exc.located(rec.source))
+        except Exception as exc:    # a bad record, or a metric's bug said with its record
+            return failed_outcome(exc, metric.name, rec)
     kind, value = outcome
     if kind == "ok" and not folded:
         metric.fold(rec, value)

@@ -79,7 +79,8 @@ def _crash(exc: BaseException) -> int:
     import traceback
     from halluscope.redact import redact_text
     text = redact_text("".join(traceback.format_exception(exc)))
-    message = redact_text(f"{type(exc).__name__}: {exc}")
+    notes = "".join(f", {note}" for note in getattr(exc, "__notes__", ()) if isinstance(note, str))
+    message = redact_text(f"{type(exc).__name__}: {exc}{notes}")    # (which record it was)
     if _debug or os.environ.get(ENV_DEBUG, "").strip() not in ("", "0", "false"):
         sys.stderr.write(text)
         print_error(f"internal error: {message}", prefix="halluscope:")

@@ -104,6 +104,10 @@ def parse_gates(above: Iterable[str] | None = None, below: Iterable[str] | None 
     ``below``. ``flags`` name them in messages: the keywords by default, as a Python caller
     wrote them (``parse_gates(above=['chair.chair_i=0.1'])``); the command line passes
     ``("--fail-above", "--fail-below")``."""
+    for side, given in (("above", above), ("below", below)):
+        if isinstance(given, (str, bytes)):     # each character was read as a gate: "got 'c'"
+            raise ConfigError(f"parse_gates({side}=...): expected a list of gates such as "
+                              f"[{given!r:.60}], got the string {given!r:.60}")
     return ([parse_gate(r, "below", flags[0]) for r in above or ()]
             + [parse_gate(r, "above", flags[1]) for r in below or ()])
 

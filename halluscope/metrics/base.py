@@ -582,10 +582,10 @@ objects passed to ``audit``), by metric name, so that the report finds their dec
 
 
 def remember(cls: type[Metric]) -> None:
-    """Note a metric class that ran in this process under its name (see :func:`declared`)."""
+    """Note the latest metric class run in this process under its name (:func:`declared`)."""
     name = getattr(cls, "name", None)
     if isinstance(name, str):
-        _SEEN.setdefault(name, cls)
+        _SEEN[name] = cls
 
 
 def declared(name: str) -> type[Metric] | None:

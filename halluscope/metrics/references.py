@@ -1,6 +1,7 @@
 """Metrics that are not installed, named by reference: ``module:Class`` or
-``path/to/file.py:Class`` (a file is run once per process, as a module of its own), and such
-references made absolute for worker processes."""
+``path/to/file.py:Class`` (a file is run as a module of its own, once per process while its
+content stays the same, and again when it changed: a notebook that edits the file and audits
+again runs the edited metric), and such references made absolute for worker processes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from halluscope.errors import ConfigError
 if TYPE_CHECKING:
     from halluscope.metrics.base import Metric
 
-_FILES: dict[str, Any] = {}
+_FILES: dict[str, tuple[str, Any]] = {}     # resolved path -> (sha256 of the source, module)
 
 
 def _exec_file(path: Path, ref: str) -> Any:
@@ -34,6 +35,28 @@ def _exec_file(path: Path, ref: str) -> Any:
     return module
 
 
+def _file_module(path: Path, ref: str) -> Any:
+    """The module of metric file ``path``, run once per process like an import, and run again
+    when its content changed since: a notebook that edited the file and audited again got the
+    old class's numbers, while the run sheet fingerprinted the edited file."""
+    import hashlib
+    key = str(path.resolve())
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ConfigError(f"metric {ref!r}: cannot read {path}: {exc}") from exc
+    held = _FILES.get(key)
+    if held is not None and held[0] == digest:
+        return held[1]
+    if held is not None:
+        import logging
+        logging.getLogger(__name__).info("metric file %s changed since this process ran it: "
+                                         "running it again", path)
+    module = _exec_file(path, ref)
+    _FILES[key] = (digest, module)
+    return module
+
+
 def load_reference(ref: str) -> type[Metric]:
     """The class ``Class`` of ``module:Class`` or ``path/to/file.py:Class``."""
     import importlib
@@ -42,9 +65,7 @@ def load_reference(ref: str) -> type[Metric]:
         path = Path(target)
         if not path.is_file():
             raise ConfigError(f"metric {ref!r}: expected a Python file at {path}, found none")
-        module = _FILES.get(str(path.resolve()))
-        if module is None:              # a file is run once per process, like an import
-            module = _FILES[str(path.resolve())] = _exec_file(path, ref)
+        module = _file_module(path, ref)
     else:
         try:
             module = importlib.import_module(target)

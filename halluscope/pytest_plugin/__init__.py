@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from halluscope.pytest_plugin.auditor import Auditor, fail_alone, gate_result
+from halluscope.pytest_plugin.auditor import Auditor, fail_alone, gate_result, short_key
 from halluscope.pytest_plugin.markers import ASSERT_KEYS as _ASSERT_KEYS
 from halluscope.pytest_plugin.markers import gate_kwargs, marker_bound, marker_mistake
 from halluscope.pytest_plugin.settings import (DEFAULT_BASELINE, ENV_OFFLINE, Settings,
@@ -170,9 +170,10 @@ class GateSession:
         # the report is a file CI uploads: the audit's keywords (a ray_address with its
         # password, an api_key in an option) leave redacted, as the run sheet's do
         from halluscope.redact import redact_mapping
+        from halluscope.query_sheets import partial_said
         from halluscope.report.console import finish_facts
         self.audits[key] = {
-            "key": key[:12], "inputs": inputs,
+            "key": short_key(key), "inputs": inputs,
             "overrides": redact_mapping({k: str(v) if isinstance(v, Path) else v
                                          for k, v in (overrides or {}).items()}),
             "metrics": _metric_table(result),
@@ -181,6 +182,9 @@ class GateSession:
             "out": str(out) if out else None, "workers": [self.worker] if self.worker else [],
             # answers cut short or of an unknown finish reason, said beside the numbers
             "finish": [f"{n:,} answer(s) {what}: {how}" for n, what, how in finish_facts(result)],
+            # inputs of a query run that did not finish: numbers over some requests only
+            "partial": partial_said(result.unfinished_inputs) if result.unfinished_inputs
+            else None,
         }
 
     # -- baseline
@@ -346,6 +350,9 @@ class GateSession:
             for name, reasons in audit.get("unscored", {}).items():
                 tr.write_line(shown(f"    {name} scored nothing: {'; '.join(reasons)}"),
                               red=True, bold=True)
+            if audit.get("partial"):
+                tr.write_line(shown(f"    PARTIAL: {audit['partial']}; the numbers are over "
+                                    f"the answers held only"), red=True, bold=True)
             for line in audit.get("finish", ()):
                 tr.write_line(shown(f"    {line}"), yellow=True, bold=True)
             for name, entry in audit["metrics"].items():

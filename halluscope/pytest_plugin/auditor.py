@@ -98,6 +98,8 @@ class Auditor:
     def __init__(self, session: AuditSession):
         self.session = session
         self._cache: dict[str, AuditResult] = {}
+        self._given: dict[str, list[tuple[str, Any]]] = {}    # key -> its inputs' stamps
+        self._reruns: dict[str, int] = {}       # key -> audits again after a file changed
 
     @property
     def settings(self) -> Settings:
@@ -164,27 +166,31 @@ class Auditor:
         key = _key([str(p) for p in inputs], records, {**opts, "model": model,
                                                         "base_url": base_url})
         cached = self._cache.get(key)
-        if cached is not None:
+        given = _given_stamps(inputs)
+        if cached is not None and not _files_changed(cached, self._given.get(key, [])):
             _fail_if_unscored(cached)
             return cached
-        out = self._out_dir(key, opts)
+        if cached is not None:          # a file changed: audited again, into a folder of its own
+            self._reruns[key] = self._reruns.get(key, 0) + 1
+        run = key if key not in self._reruns else f"{key}-{self._reruns[key]}"
+        out = self._out_dir(run, opts)
         try:
             if model is not None:
                 inputs = self._answer_with_model(inputs, model, opts, out or self.session
-                                                 .scratch() / key[:12], base_url=base_url)
+                                                 .scratch() / short_key(run), base_url=base_url)
             from halluscope.api import audit
             result = audit(inputs or None, records=records, out=out or self.session.scratch()
-                           / key[:12], write_report=out is not None, **opts)
+                           / short_key(run), write_report=out is not None, **opts)
         except HalluscopeError as exc:
             offline = (opts.get("options") or {}).get("offline")
             note = " (offline mode: only cached model/judge answers are used)" if offline \
                 else ""
             fail_alone(f"halluscope audit failed{note}: {exc}")
-        self._cache[key] = result
+        self._cache[key], self._given[key] = result, given
         shown = {k: v for k, v in overrides.items() if k not in ("inputs", "options")}
         if model is not None:
             shown["model"] = model
-        self.session.record_audit(key, [str(p) for p in inputs], result, out, shown)
+        self.session.record_audit(run, [str(p) for p in inputs], result, out, shown)
         _fail_if_unscored(result)
         return result
 
@@ -196,7 +202,7 @@ class Auditor:
             base = base / self.session.worker
         metrics = opts.get("metrics")
         label = metrics if isinstance(metrics, str) else "-".join(metrics or ()) or "audit"
-        return base / f"{label.replace(',', '-')}-{key[:8]}"
+        return base / f"{label.replace(',', '-')}-{key[:8]}{key[64:]}"    # a rerun's "-1"
 
     def _answer_with_model(self, inputs: list[Path], model: str, opts: dict[str, Any],
                            folder: Path, base_url: str | None = None) -> list[Path]:
@@ -232,6 +238,35 @@ class Auditor:
         return answers
 
 
+def short_key(run: str) -> str:
+    """An audit's key as its folder and the report name it: the memo key's first 12 digits,
+    and ``-N`` for its N-th audit again after a file changed."""
+    return run[:12] + run[64:]
+
+
+def _given_stamps(inputs: list[Path]) -> list[tuple[str, Any]]:
+    """The size and modification time of each input as given (prompts that a model answers,
+    a folder's ``halluscope.toml``), which the run sheet's files do not show."""
+    from halluscope.hashing import path_stamp
+    paths = [Path(p) for p in inputs]
+    paths += [p / "halluscope.toml" for p in paths if p.is_dir()]
+    return [(str(p), (path_stamp(p) or ())[:2]) for p in paths]
+
+
+def _files_changed(result: AuditResult, given: list[tuple[str, Any]]) -> bool:
+    """Whether an input of ``result``'s audit (``given``, and those its run sheet lists), or a
+    file its options name (annotations, questions, a metric's file), is gone or has another
+    size or modification time now: the memo is keyed by path, and a test that wrote other
+    outputs to the same file got the first audit's result, its gate passing on numbers of
+    outputs no longer there."""
+    from halluscope.hashing import path_stamp
+    header = ((result.runsheet or {}).get("resume") or {}).get("header") or {}
+    files = [(entry[0], tuple(entry[1:3])) for key in ("inputs", "companions")
+             for entry in header.get(key) or () if isinstance(entry, list) and entry]
+    return any((path_stamp(path) or ())[:2] != tuple(stamp) for path, stamp in
+               [*given, *files])
+
+
 def fail_alone(message: str) -> NoReturn:
     """``pytest.fail(message, pytrace=False)`` without the exception being handled: called in
     an ``except`` block, pytest.fail showed that exception's message, then "During handling of
@@ -248,7 +283,26 @@ def _fail_if_unscored(result: AuditResult) -> None:
     if result.unscored:
         pytest.fail("halluscope audit failed: " + "; ".join(
             f"{name} scored nothing: {'; '.join(reasons)}"
-            for name, reasons in result.unscored.items()), pytrace=False)
+            for name, reasons in result.unscored.items()) + _bad_records_said(result),
+            pytrace=False)
+
+
+def _bad_records_said(result: AuditResult, limit: int = 5) -> str:
+    """Where the bad records are (file:line, field, message; identical problems as one line,
+    as the console's problems table shows them): the reasons alone ("5 records: bad record:
+    field 'error': ...") named no file or line to open."""
+    if not result.errors:
+        return ""
+    from halluscope.redact import redact_text
+    from halluscope.report.console import collapse_errors
+    groups = collapse_errors(result.errors)
+    lines = ["\n  bad records:"]
+    for err, _, where in groups[:limit]:
+        field = f"field {err['field']!r}: " if err.get("field") else ""
+        lines.append(f"\n    {where}: {field}{redact_text(str(err.get('message') or ''))}")
+    if len(groups) > limit:
+        lines.append(f"\n    ... and {len(groups) - limit:,} other problem(s)")
+    return "".join(lines)
 
 
 # -- the returned result --------------------------------------------------------------------
@@ -287,4 +341,5 @@ def gate_result(result: AuditResult, session: AuditSession) -> AuditResult:
     return gate
 
 
-__all__ = ["AuditSession", "Auditor", "cached_answers", "fail_alone", "gate_result"]
+__all__ = ["AuditSession", "Auditor", "cached_answers", "fail_alone", "gate_result",
+           "short_key"]

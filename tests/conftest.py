@@ -80,3 +80,30 @@ def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
+
+
+def _keep_halluscope_modules_across_inline_runs() -> None:
+    """An in-process ``pytester.runpytest`` restores ``sys.modules`` afterwards, dropping every
+    module it loaded first; a halluscope module dropped so is loaded again by the next import,
+    beside the copies of its classes that modules loaded before still hold, and an isinstance
+    check between the two fails ("'Coded' object is not subscriptable") in whichever test the
+    order of the run puts after it. Keep halluscope's modules as a user's one process would:
+    pytest's snapshot already keeps a few (zope, readline) by a ``preserve`` test; widen it."""
+    from _pytest import pytester
+    base = getattr(pytester, "SysModulesSnapshot", None)
+    if base is None or getattr(base, "_keeps_halluscope", False):
+        return
+
+    class KeepHalluscope(base):
+        _keeps_halluscope = True
+
+        def __init__(self, preserve=None):
+            def keep(name: str) -> bool:
+                return name == "halluscope" or name.startswith("halluscope.") or \
+                    bool(preserve and preserve(name))
+            super().__init__(preserve=keep)
+
+    pytester.SysModulesSnapshot = KeepHalluscope
+
+
+_keep_halluscope_modules_across_inline_runs()

@@ -17,6 +17,7 @@ leaves the element's end plain to find (it is found with ``strict=False``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,23 +27,35 @@ from halluscope.errors import RecordError
 _DECODER = json.JSONDecoder()
 _LENIENT = json.JSONDecoder(strict=False)    # control characters inside strings allowed
 _WS = " \t\n\r"
+_NOT_WS = re.compile(r"[^ \t\n\r]")
 
 
 class _Buffer:
-    """The unread text of the array, with the file line and column of its first character."""
+    """The unread text of the array, from ``text[at]``, with the file line and column of that
+    character. Read text is skipped by moving ``at`` (and dropped only when more is read and
+    it is most of the buffer): cutting the buffer after each element copied all that was left
+    of it, so a one-line array (``json.dump`` writes one) took time quadratic in its size,
+    8 minutes for 11 MB."""
 
     def __init__(self, lines: Iterator[tuple[int, Any]], name: str):
         self.lines = lines
         self.name = name
         self.text = ""
-        self.line = 1          # file line of text[0]
-        self.col = 1           # 1-based column of text[0]
+        self.at = 0            # index in text of the first unread character
+        self.line = 1          # file line of text[at]
+        self.col = 1           # 1-based column of text[at]
         self.last_line = 0     # file line of the last line appended
         self.eof = False
         self.bad: list[RecordError] = []  # not-UTF-8 lines not yet claimed by an element
 
+    def unread(self) -> int:
+        """How many characters are left to read."""
+        return len(self.text) - self.at
+
     def more(self, at_least: int = 1) -> bool:
         """Append whole lines until ``at_least`` characters were added; False at end of file."""
+        if self.at and self.at * 2 >= len(self.text):
+            self.text, self.at = self.text[self.at:], 0
         added = 0
         while added < at_least:
             try:
@@ -53,7 +66,8 @@ class _Buffer:
             if isinstance(text, tuple):
                 text, err = text
                 self.bad.append(err)
-            if not self.text:
+            if not self.unread():
+                self.text, self.at = "", 0
                 self.line, self.col = lineno, 1
             self.text += text
             self.last_line = lineno
@@ -61,36 +75,38 @@ class _Buffer:
         return True
 
     def where(self, pos: int) -> tuple[int, int]:
-        """File line and column of ``text[pos]``."""
-        before = self.text[:pos]
-        newlines = before.count("\n")
+        """File line and column of the unread character ``pos`` (``text[at + pos]``)."""
+        end = self.at + pos
+        newlines = self.text.count("\n", self.at, end)
         if not newlines:
             return self.line, self.col + pos
-        return self.line + newlines, pos - before.rfind("\n")
+        return self.line + newlines, end - self.text.rfind("\n", self.at, end)
 
     def drop(self, pos: int) -> None:
-        """Forget ``text[:pos]``."""
+        """Forget the next ``pos`` unread characters."""
         self.line, self.col = self.where(pos)
-        self.text = self.text[pos:]
+        self.at += pos
 
     def skip_ws(self) -> str:
         """Drop blanks (reading on as needed); the next character, ``""`` at end of file."""
         while True:
-            stripped = self.text.lstrip(_WS)
-            if stripped:
-                self.drop(len(self.text) - len(stripped))
-                return stripped[0]
-            self.drop(len(self.text))
+            found = _NOT_WS.search(self.text, self.at)
+            if found:
+                self.drop(found.start() - self.at)
+                return found.group()
+            self.drop(self.unread())
             if self.eof or not self.more():
                 return ""
 
-    def error(self, pos: int, what: str) -> RecordError:
+    def error(self, pos: int, what: str, after: str = "elements") -> RecordError:
         line, col = self.where(pos)
         # json's messages end with " at" before the position it adds ("Unterminated string
         # starting at"), which is given here as the line and column
         what = what.removesuffix(" starting at").removesuffix(" at")
-        return RecordError(f"invalid JSON array at line {line} column {col}: {what}; the elements "
-                           f"after it were not read", file=self.name, line=line)
+        return RecordError(f"invalid JSON {self.what} at line {line} column {col}: {what}; the "
+                           f"{after} after it were not read", file=self.name, line=line)
+
+    what = "array"
 
 
 class _Control:
@@ -108,23 +124,24 @@ def _value(buf: _Buffer) -> tuple[Any, int] | RecordError:
     decoder, control = _DECODER, None
     while True:
         try:
-            value, end = decoder.raw_decode(buf.text)
-            return (value if control is None else control), end
+            value, end = decoder.raw_decode(buf.text, buf.at)
+            return (value if control is None else control), end - buf.at
         except RecursionError:
             from halluscope._json import TOO_DEEP
             return buf.error(0, TOO_DEEP)
         except json.JSONDecodeError as exc:
+            pos = exc.pos - buf.at
             if control is None and exc.msg.startswith("Invalid control character"):
-                line, col = buf.where(exc.pos)
+                line, col = buf.where(pos)
                 control = _Control(line, f"invalid JSON at line {line} column {col}: a "
                                    f"control character (U+{ord(buf.text[exc.pos]):04X}) "
                                    f"inside a string")
                 decoder = _LENIENT
                 continue
-            if exc.pos < len(buf.text.rstrip(_WS)) or buf.eof:
-                return buf.error(exc.pos, exc.msg)
-            if not buf.more(at_least=max(len(buf.text), 4096)):
-                return buf.error(exc.pos, exc.msg)
+            if buf.text[exc.pos:].strip(_WS) or buf.eof:
+                return buf.error(pos, exc.msg)
+            if not buf.more(at_least=max(buf.unread(), 4096)):
+                return buf.error(pos, exc.msg)
 
 
 def iter_json_array(lines: Iterator[tuple[int, Any]], name: str
@@ -171,7 +188,8 @@ def _elements(lines: Iterator[tuple[int, Any]], name: str
         n += 1
         bad = [e for e in buf.bad if start_line <= (e.location.line or 0) <= end_line]
         buf.bad = [e for e in buf.bad if (e.location.line or 0) > end_line]
-        key = None if isinstance(value, _Control) else repeated_key(buf.text[:end], value)
+        key = None if isinstance(value, _Control) else repeated_key(
+            buf.text[buf.at:buf.at + end], value)
         buf.drop(end)
         if bad:
             yield n, RecordError(f"element {n}: line {bad[0].location.line} is "

@@ -346,6 +346,11 @@ def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
                            "answer_id, model_id); pass the model's answers (for POPE, the "
                            "questions as --questions), or write an answer so laid out as "
                            "'response'", field="text", **where)
+    if isinstance(obj.get("imgToEval"), dict):
+        return RecordError("expected the model's answer, got coco-caption's evaluation layout "
+                           "(overall, imgToEval: the original CHAIR's input) read as one JSON "
+                           "line: leave --format out (it is detected) or pass --format "
+                           "coco-caption", field="imgToEval", **where)
     if all(key in obj for key in _HALLUSIONBENCH_KEYS):
         return RecordError("expected the model's answer in 'model_prediction' beside "
                            "HallusionBench's question fields (evaluation.py's input rows), "

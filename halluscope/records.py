@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from halluscope import _json as fast_json
+from halluscope.answer_fields import ambiguous_answer
 from halluscope.errors import ConfigError, RecordError
 from halluscope.finish_reasons import withheld_error
 from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
@@ -449,6 +450,9 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
                           **where)
     vlmevalkit = _vlmevalkit_row(obj)
     label, question_id, prompt, response, null_field = _texts_of(obj, where, vlmevalkit)
+    if require_response and (ambiguous := ambiguous_answer(obj, ANSWER_FIELDS, vlmevalkit,
+                                                            where)):
+        raise ambiguous
     image, image_id = _image_of(obj, where)
     task = _task_of(obj, label, prompt, where)
     metadata = _metadata_of(obj, label, vlmevalkit, where)

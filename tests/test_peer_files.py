@@ -138,3 +138,55 @@ def test_audit_of_a_coco_caption_file_gives_the_original_chair(tmp_path):
     assert result.get("chair.chair_s").n == 500
     assert result.summary["chair.chair_s"] == pytest.approx(ref["overall"]["CHAIRs"])
     assert result.summary["chair.chair_i"] == pytest.approx(ref["overall"]["CHAIRi"])
+
+
+# --- which field is the answer ----------------------------------------------------------------
+
+def _lines(tmp_path, rows, name="answers.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return list(iter_input_records(path))
+
+
+def test_two_different_answers_in_text_and_answer_are_a_bad_record(tmp_path):
+    """RLAIF-V's Object HalBench scorer reads 'text' before 'answer'; halluscope read
+    'answer': on this line it scored "A cat." where the original scores "A dog on a sofa."."""
+    out = _lines(tmp_path, [{"question_id": 0, "prompt": "Describe the image.",
+                             "text": "A dog on a sofa.", "answer": "A cat."}])
+    assert isinstance(out[0], RecordError), out[0]
+    assert out[0].location.field == "answer" and out[0].location.line == 1
+    assert "'answer' 'A cat.' and 'text' 'A dog on a sofa.'" in out[0].message
+    assert "Object HalBench scorer reads 'text' first" in out[0].message
+
+
+def test_an_empty_model_answer_beside_a_text_is_a_bad_record(tmp_path):
+    """RLAIF-V's MMHal-Bench merge reads 'answer', then 'text', then 'model_answer': an empty
+    'model_answer' left from the template beside the answer in 'text' was scored as an empty
+    answer; MMHal scores the text."""
+    out = _lines(tmp_path, [{"question_id": 0, "question": "What color is the cap?",
+                             "model_answer": "", "text": "The cap is yellow."}])
+    assert isinstance(out[0], RecordError) and out[0].location.field == "model_answer"
+
+
+def test_answer_fields_that_agree_or_are_not_answers_are_read(tmp_path):
+    """The same text twice ("Assistant:" aside, as the peers strip it), 'text' that is the
+    line's question (no prompt beside it), a VLMEvalKit row's 'answer' (the truth): read."""
+    out = _lines(tmp_path, [
+        {"question_id": 0, "prompt": "Describe it.", "text": "Assistant: A dog.",
+         "answer": "A dog."},
+        {"question_id": 1, "image": "x.jpg", "text": "Is there a dog?", "label": "yes",
+         "answer": "no"},
+        {"index": 2, "question": "Is there a dog?", "answer": "Yes", "prediction": "No"},
+        {"question_id": 3, "prompt": "Describe it.", "text": "A dog."}])
+    assert [(r.response, r.prompt) for r in out] == [
+        ("A dog.", "Describe it."), ("no", "Is there a dog?"), ("No", "Is there a dog?"),
+        ("A dog.", "Describe it.")]
+
+
+def test_a_table_with_two_different_answers_is_a_bad_record_too(tmp_path):
+    path = tmp_path / "answers.csv"
+    path.write_text("question_id,prompt,text,answer\n0,Describe it.,A dog.,A cat.\n"
+                    "1,Describe it.,A dog.,A dog.\n")
+    out = list(iter_input_records(path))
+    assert isinstance(out[0], RecordError) and out[0].location.line == 2
+    assert not isinstance(out[1], RecordError) and out[1].response == "A dog."

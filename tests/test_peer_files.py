@@ -30,7 +30,8 @@ from conftest import shared_data_dir  # noqa: E402
 
 import halluscope  # noqa: E402
 from halluscope.errors import InputError, RecordError  # noqa: E402
-from halluscope.readers import detect_format, iter_input_records  # noqa: E402
+from halluscope.readers import (count_input_records, detect_format,  # noqa: E402
+                                iter_input_records)
 
 _METRICS = {"Bleu_1": 0.7, "Bleu_4": 0.3, "METEOR": 0.25, "CIDEr": 1.1, "ROUGE_L": 0.5}
 
@@ -87,6 +88,7 @@ def test_coco_caption_bad_entries_are_named_by_json_path(tmp_path):
     assert all(line is not None and e.location.file == str(path)
                for (_, line, _), e in zip(bad, [e for e in out if isinstance(e, RecordError)]))
     assert [b[2] for b in bad] == ["140", "142", "143", "144", "145", "146"]
+    assert count_input_records(path) == 7           # (progress bars, Ray's count check)
     messages = [e.message for e in out if isinstance(e, RecordError)]
     assert "its key '140', got 141" in messages[0]
     assert "adds the caption" in messages[1]

@@ -42,17 +42,27 @@ FORMAT = "coco-caption"
 ENTRIES = "imgToEval"
 # the object's first key, as coco-caption and self-critical.pytorch write it (json.dump keeps
 # the order: overall, imgToEval), with or without an indent
-_HEAD = re.compile(r'\A\s*\{\s*"(?:overall|imgToEval)"\s*:')
-_HEAD_BYTES = 4096
+_FIRST_KEY = re.compile(r'\A\s*\{\s*"(overall|imgToEval)"\s*:\s*')
+_NEXT_KEY = re.compile(r'\s*,\s*"imgToEval"\s*:')
+_HEAD_BYTES = 1 << 16
+_DECODER = json.JSONDecoder()
 
 
 def is_coco_caption(path: str | Path) -> bool:
     """Whether ``path`` (plain or gzip) starts as coco-caption's evaluation file: a JSON
-    object whose first key is ``overall`` or ``imgToEval`` (no JSON line of another format
-    starts so)."""
+    object whose first key is ``imgToEval``, or ``overall`` (an object) followed by
+    ``imgToEval``, within its first 64 KiB (a JSON line of another format that starts with
+    ``overall`` is not taken for one)."""
     with open_binary(Path(path)) as fh:
-        head = fh.read(_HEAD_BYTES)
-    return bool(_HEAD.match(head.decode("utf-8", "ignore").lstrip("\ufeff")))
+        head = fh.read(_HEAD_BYTES).decode("utf-8", "ignore").lstrip("\ufeff")
+    first = _FIRST_KEY.match(head)
+    if first is None or first.group(1) == "imgToEval":
+        return first is not None
+    try:
+        overall, end = _DECODER.raw_decode(head, first.end())
+    except ValueError:
+        return False
+    return isinstance(overall, dict) and _NEXT_KEY.match(head, end) is not None
 
 
 def coco_caption_rows(path: str | Path

@@ -192,3 +192,12 @@ def test_a_table_with_two_different_answers_is_a_bad_record_too(tmp_path):
     out = list(iter_input_records(path))
     assert isinstance(out[0], RecordError) and out[0].location.line == 2
     assert not isinstance(out[1], RecordError) and out[1].response == "A dog."
+
+
+def test_a_json_line_starting_with_overall_is_not_taken_for_coco_caption(tmp_path):
+    """Only an object whose 'overall' is followed by 'imgToEval' is coco-caption's file."""
+    path = tmp_path / "answers.jsonl"
+    path.write_text('{"overall": {"score": 3}, "id": 1, "response": "A dog."}\n'
+                    '{"overall": {"score": 2}, "id": 2, "response": "A cat."}\n')
+    assert detect_format(path) == "jsonl"
+    assert [r.response for r in iter_input_records(path)] == ["A dog.", "A cat."]

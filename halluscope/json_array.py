@@ -17,32 +17,45 @@ leaves the element's end plain to find (it is found with ``strict=False``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from halluscope._json import repeated_key, repeated_key_message
-from halluscope.errors import RecordError
+from halluscope.errors import InputError, RecordError
 
 _DECODER = json.JSONDecoder()
 _LENIENT = json.JSONDecoder(strict=False)    # control characters inside strings allowed
 _WS = " \t\n\r"
+_NOT_WS = re.compile(r"[^ \t\n\r]")
 
 
 class _Buffer:
-    """The unread text of the array, with the file line and column of its first character."""
+    """The unread text of the array, from ``text[at]``, with the file line and column of that
+    character. Read text is skipped by moving ``at`` (and dropped only when more is read and
+    it is most of the buffer): cutting the buffer after each element copied all that was left
+    of it, so a one-line array (``json.dump`` writes one) took time quadratic in its size,
+    8 minutes for 11 MB."""
 
     def __init__(self, lines: Iterator[tuple[int, Any]], name: str):
         self.lines = lines
         self.name = name
         self.text = ""
-        self.line = 1          # file line of text[0]
-        self.col = 1           # 1-based column of text[0]
+        self.at = 0            # index in text of the first unread character
+        self.line = 1          # file line of text[at]
+        self.col = 1           # 1-based column of text[at]
         self.last_line = 0     # file line of the last line appended
         self.eof = False
         self.bad: list[RecordError] = []  # not-UTF-8 lines not yet claimed by an element
 
+    def unread(self) -> int:
+        """How many characters are left to read."""
+        return len(self.text) - self.at
+
     def more(self, at_least: int = 1) -> bool:
         """Append whole lines until ``at_least`` characters were added; False at end of file."""
+        if self.at and self.at * 2 >= len(self.text):
+            self.text, self.at = self.text[self.at:], 0
         added = 0
         while added < at_least:
             try:
@@ -53,7 +66,8 @@ class _Buffer:
             if isinstance(text, tuple):
                 text, err = text
                 self.bad.append(err)
-            if not self.text:
+            if not self.unread():
+                self.text, self.at = "", 0
                 self.line, self.col = lineno, 1
             self.text += text
             self.last_line = lineno
@@ -61,26 +75,26 @@ class _Buffer:
         return True
 
     def where(self, pos: int) -> tuple[int, int]:
-        """File line and column of ``text[pos]``."""
-        before = self.text[:pos]
-        newlines = before.count("\n")
+        """File line and column of the unread character ``pos`` (``text[at + pos]``)."""
+        end = self.at + pos
+        newlines = self.text.count("\n", self.at, end)
         if not newlines:
             return self.line, self.col + pos
-        return self.line + newlines, pos - before.rfind("\n")
+        return self.line + newlines, end - self.text.rfind("\n", self.at, end)
 
     def drop(self, pos: int) -> None:
-        """Forget ``text[:pos]``."""
+        """Forget the next ``pos`` unread characters."""
         self.line, self.col = self.where(pos)
-        self.text = self.text[pos:]
+        self.at += pos
 
     def skip_ws(self) -> str:
         """Drop blanks (reading on as needed); the next character, ``""`` at end of file."""
         while True:
-            stripped = self.text.lstrip(_WS)
-            if stripped:
-                self.drop(len(self.text) - len(stripped))
-                return stripped[0]
-            self.drop(len(self.text))
+            found = _NOT_WS.search(self.text, self.at)
+            if found:
+                self.drop(found.start() - self.at)
+                return found.group()
+            self.drop(self.unread())
             if self.eof or not self.more():
                 return ""
 
@@ -89,8 +103,11 @@ class _Buffer:
         # json's messages end with " at" before the position it adds ("Unterminated string
         # starting at"), which is given here as the line and column
         what = what.removesuffix(" starting at").removesuffix(" at")
-        return RecordError(f"invalid JSON array at line {line} column {col}: {what}; the elements "
-                           f"after it were not read", file=self.name, line=line)
+        return RecordError(f"invalid JSON {self.what} at line {line} column {col}: {what}; the "
+                           f"{self.after} after it were not read", file=self.name, line=line)
+
+    what = "array"          # what the file holds, and what follows an error, for messages
+    after = "elements"
 
 
 class _Control:
@@ -108,23 +125,24 @@ def _value(buf: _Buffer) -> tuple[Any, int] | RecordError:
     decoder, control = _DECODER, None
     while True:
         try:
-            value, end = decoder.raw_decode(buf.text)
-            return (value if control is None else control), end
+            value, end = decoder.raw_decode(buf.text, buf.at)
+            return (value if control is None else control), end - buf.at
         except RecursionError:
             from halluscope._json import TOO_DEEP
             return buf.error(0, TOO_DEEP)
         except json.JSONDecodeError as exc:
+            pos = exc.pos - buf.at
             if control is None and exc.msg.startswith("Invalid control character"):
-                line, col = buf.where(exc.pos)
+                line, col = buf.where(pos)
                 control = _Control(line, f"invalid JSON at line {line} column {col}: a "
                                    f"control character (U+{ord(buf.text[exc.pos]):04X}) "
                                    f"inside a string")
                 decoder = _LENIENT
                 continue
-            if exc.pos < len(buf.text.rstrip(_WS)) or buf.eof:
-                return buf.error(exc.pos, exc.msg)
-            if not buf.more(at_least=max(len(buf.text), 4096)):
-                return buf.error(exc.pos, exc.msg)
+            if buf.text[exc.pos:].strip(_WS) or buf.eof:
+                return buf.error(pos, exc.msg)
+            if not buf.more(at_least=max(buf.unread(), 4096)):
+                return buf.error(pos, exc.msg)
 
 
 def iter_json_array(lines: Iterator[tuple[int, Any]], name: str
@@ -166,23 +184,8 @@ def _elements(lines: Iterator[tuple[int, Any]], name: str
         if isinstance(parsed, RecordError):
             yield n + 1, parsed
             return
-        value, end = parsed
-        end_line = buf.where(end - 1)[0]
         n += 1
-        bad = [e for e in buf.bad if start_line <= (e.location.line or 0) <= end_line]
-        buf.bad = [e for e in buf.bad if (e.location.line or 0) > end_line]
-        key = None if isinstance(value, _Control) else repeated_key(buf.text[:end], value)
-        buf.drop(end)
-        if bad:
-            yield n, RecordError(f"element {n}: line {bad[0].location.line} is "
-                                 f"{bad[0].message}", file=name, line=bad[0].location.line)
-        elif isinstance(value, _Control):
-            yield n, RecordError(f"element {n}: {value.why}", file=name, line=value.line)
-        elif key is not None:
-            yield n, RecordError(f"element {n}: {repeated_key_message(key)}", file=name,
-                                 line=start_line, field=key)
-        else:
-            yield n, (start_line, value)
+        yield n, _taken(buf, parsed, start_line, f"element {n}")
         sep = buf.skip_ws()
         if sep == "]":
             buf.drop(1)
@@ -195,6 +198,124 @@ def _elements(lines: Iterator[tuple[int, Any]], name: str
         buf.drop(1)
 
 
+def _taken(buf: _Buffer, parsed: tuple[Any, int], start_line: int, label: str
+           ) -> tuple[int, Any] | RecordError:
+    """``(start_line, value)`` of the value just parsed at the buffer's start (``parsed``:
+    :func:`_value`'s), which is then dropped, or the bad record it is: it spans a line that is
+    not UTF-8, holds a raw control character in a string, or repeats a key. ``label`` names
+    it in the message (``element 3``)."""
+    value, end = parsed
+    end_line = buf.where(end - 1)[0]
+    name = buf.name
+    bad = [e for e in buf.bad if start_line <= (e.location.line or 0) <= end_line]
+    buf.bad = [e for e in buf.bad if (e.location.line or 0) > end_line]
+    key = None if isinstance(value, _Control) else repeated_key(
+        buf.text[buf.at:buf.at + end], value)
+    buf.drop(end)
+    if bad:
+        return RecordError(f"{label}: line {bad[0].location.line} is {bad[0].message}",
+                           file=name, line=bad[0].location.line)
+    if isinstance(value, _Control):
+        return RecordError(f"{label}: {value.why}", file=name, line=value.line)
+    if key is not None:
+        return RecordError(f"{label}: {repeated_key_message(key)}", file=name, line=start_line,
+                           field=key)
+    return start_line, value
+
+
 def _trailing(buf: _Buffer, n: int) -> Iterator[tuple[int, RecordError]]:
     if buf.skip_ws() != "":
         yield n + 1, buf.error(0, "expected the end of the file after the array's ']'")
+
+
+# --- one object's members ---------------------------------------------------------------------
+
+def iter_object_members(lines: Iterator[tuple[int, Any]], name: str, key: str
+                        ) -> Iterator[tuple[int, str | None, int | None, Any | RecordError]]:
+    """Yield ``(number, member_key, file_line, value_or_error)`` for each member of the object
+    that the JSON object in ``lines`` holds under ``key`` (coco-caption's ``imgToEval``),
+    streamed as an array's elements are (:func:`iter_json_elements`); the object's other
+    members are parsed and passed over. A syntax error is yielded last, as for an array (with
+    ``member_key`` ``None``). Raises :class:`InputError` when the file is a JSON object with
+    no object under ``key`` (naming the keys it has)."""
+    buf = _Buffer(lines, name)
+    buf.what, buf.after = "object", "entries"
+    keys: list[str] = []
+    n, found = 0, False
+    for top in _members(buf):
+        if isinstance(top, RecordError):
+            yield n + 1, None, top.location.line, top
+            return
+        keys.append(top)
+        if top != key:
+            parsed = _value(buf)
+            if isinstance(parsed, RecordError):
+                yield n + 1, None, parsed.location.line, parsed
+                return
+            buf.drop(parsed[1])
+            continue
+        if buf.skip_ws() != "{":
+            raise InputError(f"{name}:{buf.line}: expected an object of entries under {key!r}, "
+                             f"got {buf.text[buf.at:buf.at + 40]!r}...")
+        found = True
+        for inner in _members(buf):
+            if isinstance(inner, RecordError):
+                yield n + 1, None, inner.location.line, inner
+                return
+            start_line = buf.line
+            parsed = _value(buf)
+            if isinstance(parsed, RecordError):
+                yield n + 1, inner, parsed.location.line, parsed
+                return
+            n += 1
+            taken = _taken(buf, parsed, start_line, f"{key}[{json.dumps(inner)}]")
+            yield (n, inner, taken.location.line, taken) if isinstance(taken, RecordError) \
+                else (n, inner, taken[0], taken[1])
+    if buf.skip_ws() != "":
+        yield n + 1, None, buf.line, buf.error(0, "expected the end of the file after the "
+                                                 "object's '}'")
+    elif not found:
+        raise InputError(f"{name}: expected a JSON object holding {key!r}, got one with the "
+                         f"keys {', '.join(map(repr, keys[:8])) or 'none'}")
+
+
+def _members(buf: _Buffer) -> Iterator[str | RecordError]:
+    """The key of each member of the object at the buffer's start, the buffer being at the
+    member's value when it is yielded (the caller reads the value, or stops); a syntax error
+    is yielded last. The object's closing brace is read."""
+    if buf.skip_ws() != "{":
+        yield buf.error(0, "expected '{'")
+        return
+    buf.drop(1)
+    if buf.skip_ws() == "}":
+        buf.drop(1)
+        return
+    while True:
+        if buf.skip_ws() != '"':
+            got = buf.text[buf.at:buf.at + 1] or "the end of the file"
+            yield buf.error(0, f"expected a key in double quotes, got {got!r}")
+            return
+        parsed = _value(buf)
+        if isinstance(parsed, RecordError) or not isinstance(parsed[0], str):
+            yield parsed if isinstance(parsed, RecordError) else buf.error(
+                0, "a control character inside a key")
+            return
+        key, end = parsed
+        buf.drop(end)
+        if buf.skip_ws() != ":":
+            yield buf.error(0, f"expected ':' after the key {key!r:.60}")
+            return
+        buf.drop(1)
+        if buf.skip_ws() == "":
+            yield buf.error(0, "expected a value, got the end of the file")
+            return
+        yield key
+        sep = buf.skip_ws()
+        if sep == "}":
+            buf.drop(1)
+            return
+        if sep != ",":
+            got = "the end of the file" if sep == "" else repr(sep)
+            yield buf.error(0, f"expected ',' or '}}' after the value of {key!r:.60}, got {got}")
+            return
+        buf.drop(1)

@@ -254,6 +254,9 @@ def one_document(path: Path, small: int) -> list[tuple[int | None, Any]] | None:
         whole = None
     if isinstance(whole, dict) and isinstance(whole.get("logs"), list) and "args" in whole:
         return list(zip(_element_lines(text, len(whole["logs"])), whole["logs"]))
+    if isinstance(whole, dict) and "imgToEval" in whole:
+        how = ("it is coco-caption's evaluation layout (overall, imgToEval), the original "
+               "CHAIR's input: leave --format out (it is detected) or pass --format coco-caption")
     if isinstance(whole, dict) and "results" in whole and (
             "configs" in whole or "config" in whole):
         how = ("it is lmms-eval's aggregated results (results, configs), which hold no "

@@ -11,6 +11,8 @@ format            what it is
 ``lmms-eval``     lmms-eval ``samples_*.jsonl`` from ``--log_samples``: the current layout
                   (``doc_id``, ``target``, ``filtered_resps``, per-metric dicts holding
                   ``question_id``) and the pre-0.4 one (``doc``, ``resps``, ``arguments``)
+``coco-caption``  coco-caption's evaluation file (``overall``, ``imgToEval``: image id -> caption
+                  and metrics), as the original CHAIR reads it (:mod:`halluscope.coco_caption`)
 ``vlmevalkit``    VLMEvalKit prediction files (``.xlsx`` or ``.tsv`` with ``index``,
                   ``question``, ``answer``, ``prediction``, ``category``, ...); such rows
                   written as JSON (lines) are read as JSON, as when detected
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from halluscope.coco_caption import coco_caption_rows, count_coco_caption, is_coco_caption
 from halluscope.errors import ConfigError, InputError, MissingExtraError, RecordError
 from halluscope.finish_reasons import withheld_error
 from halluscope.lmms_eval_log import (PopeSplitOfFile, is_lmms_eval, lmms_eval_line,
@@ -53,7 +56,8 @@ from halluscope.tables import TABLE_SUFFIXES, table_columns, table_suffix
 
 logger = logging.getLogger(__name__)
 
-FORMATS: tuple[str, ...] = ("jsonl", "lmms-eval", "vlmevalkit", "csv", "tsv", "parquet", "xlsx")
+FORMATS: tuple[str, ...] = ("jsonl", "lmms-eval", "coco-caption", "vlmevalkit", "csv", "tsv",
+                           "parquet", "xlsx")
 _JSON_SUFFIXES = {".jsonl", ".json", ".ndjson"}         # and gzip (is_gzip_name)
 _VLMEVALKIT_COLUMNS = {"index", "prediction"}
 # bulky columns of VLMEvalKit tables that are never needed for scoring (base64 images)
@@ -108,6 +112,8 @@ def detect_format(path: str | Path) -> str:
     if suffix not in _JSON_SUFFIXES and not is_gzip_name(path) \
             and not head.lstrip()[:1] in (b"{", b"[", b"\xef", b""):
         raise _unknown(path, f"suffix {suffix or 'none'!r} and first bytes {head!r} match none")
+    if is_coco_caption(path):
+        return "coco-caption"
     for _, _, obj in iter_json_values(path):
         if isinstance(obj, dict):
             return "lmms-eval" if is_lmms_eval(obj) else "jsonl"
@@ -495,6 +501,9 @@ def _rows(path: Path, fmt: str, detected: bool = False
     (said in the reason of a line of another format), not forced."""
     if fmt == "vlmevalkit" and _json_file(path):
         fmt = "jsonl"       # VLMEvalKit rows as JSON: read as when detected (records.py)
+    if fmt == "coco-caption":
+        yield from coco_caption_rows(path)
+        return
     if fmt in ("jsonl", "lmms-eval"):
         splits = PopeSplitOfFile(path)          # (for lmms-eval >= 0.4's POPE samples)
         logs = one_document(path, _SMALL_JSON_BYTES)    # (an error, for another document)
@@ -558,6 +567,8 @@ def count_input_records(path: str | Path, fmt: str | None = None) -> int:
     samples of an lmms-eval v0.1-v0.2 ``<task>.json`` (its lines are ~30 a sample)."""
     path = Path(path)
     fmt = fmt or detect_format(path)
+    if fmt == "coco-caption":
+        return count_coco_caption(path)
     if fmt in ("jsonl", "lmms-eval") or fmt == "vlmevalkit" and _json_file(path):
         try:
             logs = one_document(path, _SMALL_JSON_BYTES)

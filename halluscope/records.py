@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from halluscope import _json as fast_json
+from halluscope.answer_fields import ambiguous_answer
 from halluscope.errors import ConfigError, RecordError
 from halluscope.finish_reasons import withheld_error
 from halluscope.textfiles import (  # noqa: F401 - the gzip readers, long imported from here
@@ -346,6 +347,11 @@ def _no_response(obj: dict[str, Any], label: str | None, prompt: str | None,
                            "answer_id, model_id); pass the model's answers (for POPE, the "
                            "questions as --questions), or write an answer so laid out as "
                            "'response'", field="text", **where)
+    if isinstance(obj.get("imgToEval"), dict):
+        return RecordError("expected the model's answer, got coco-caption's evaluation layout "
+                           "(overall, imgToEval: the original CHAIR's input) read as one JSON "
+                           "line: leave --format out (it is detected) or pass --format "
+                           "coco-caption", field="imgToEval", **where)
     if all(key in obj for key in _HALLUSIONBENCH_KEYS):
         return RecordError("expected the model's answer in 'model_prediction' beside "
                            "HallusionBench's question fields (evaluation.py's input rows), "
@@ -444,6 +450,9 @@ def _record_of(obj: dict[str, Any], source: Source, require_response: bool,
                           **where)
     vlmevalkit = _vlmevalkit_row(obj)
     label, question_id, prompt, response, null_field = _texts_of(obj, where, vlmevalkit)
+    if require_response and (ambiguous := ambiguous_answer(obj, ANSWER_FIELDS, vlmevalkit,
+                                                            where)):
+        raise ambiguous
     image, image_id = _image_of(obj, where)
     task = _task_of(obj, label, prompt, where)
     metadata = _metadata_of(obj, label, vlmevalkit, where)

@@ -119,7 +119,8 @@ Resume = Annotated[Optional[bool], typer.Option(
     "results back and judge the gates given now.")]
 NoReport = Annotated[bool, typer.Option("--no-report", help="Skip report.html.")]
 InputFormat = Annotated[Optional[str], typer.Option(
-    "--format", help="Input format: jsonl, lmms-eval, vlmevalkit, csv, tsv, parquet, xlsx "
+    "--format", help="Input format: jsonl, lmms-eval, coco-caption, vlmevalkit, csv, tsv, "
+    "parquet, xlsx "
     "(default: detected from each file).")]
 By = Annotated[Optional[list[str]], typer.Option(
     "--by", help="Also report every metric per value of this record field (repeatable; "

@@ -37,3 +37,40 @@ def test_compare_html_of_three_runs_has_unique_ids():
     page = render_html(CompareResult(["full", "part", "part"], comps))
     ids = re.findall(r"id='([^']*)'", page)
     assert len(ids) == 2 and len(set(ids)) == 2, ids
+
+
+def _long_answers(tmp_path, n: int, size: int, task: str = "yes-no"):
+    import json
+    path = tmp_path / "long.jsonl"
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            f.write(json.dumps({"id": f"q{i}", "question_id": i, "image": "a.jpg", "task": task,
+                                "label": "yes", "prompt": "Is there a dog?",
+                                "response": "Yes. " + "<b>dog</b> " * (size // 11)}) + "\n")
+    return path
+
+
+def test_a_huge_answer_is_folded_up_to_a_bound_and_the_report_says_what_it_leaves_out(
+        tmp_path):
+    """20 answers of a million characters gave a 35 MB report.html: each fold held the whole
+    answer (escaped, so larger still), without limit."""
+    import halluscope
+    from halluscope.report.itemview import FOLD_CHARS
+    size = 3 * FOLD_CHARS
+    halluscope.audit(_long_answers(tmp_path, 3, size), metrics=["pope"], n_boot=0,
+                     out=tmp_path / "out")
+    text = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert len(text) < 2_000_000, len(text)      # escaped, the whole answers made 3.8 MB
+    left = len("Yes. " + "<b>dog</b> " * (size // 11)) - FOLD_CHARS
+    assert text.count(f"… {left:,} characters more are left out of this report (the whole "
+                      f"answer is in items.jsonl)") == 3
+    assert "<b>dog" not in text
+
+
+def test_folds_share_one_budget_across_the_report():
+    from halluscope.report.itemview import FOLD_CHARS, ImageStore, fold_text
+    store = ImageStore(text_budget=FOLD_CHARS + 10)
+    assert fold_text("x" * (FOLD_CHARS + 5), store) == ("x" * FOLD_CHARS, 5)
+    assert fold_text("y" * 30, store) == ("y" * 10, 20)
+    assert fold_text("z" * 30, store) == ("", 30)
+    assert fold_text("w" * 30) == ("w" * 30, 0)       # no store: the per-fold bound alone

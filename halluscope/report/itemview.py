@@ -145,6 +145,22 @@ def truncate_segments(segments: list[dict[str, Any]], limit: int = SHOWN_CHARS
     return kept, total - used
 
 
+#: Characters of a long response in its "full response" fold, and in all folds of a report
+#: together (the budget is the :class:`ImageStore`'s); what is left out is said, and is in
+#: items.jsonl. 20 answers of a million characters made a 35 MB report.
+FOLD_CHARS = 200_000
+FOLDS_CHARS = 10_000_000
+
+
+def fold_text(response: str, images: ImageStore | None = None) -> tuple[str, int]:
+    """The text a long response's fold holds, and how many characters it leaves out."""
+    room = FOLD_CHARS
+    if images is not None:
+        room = max(0, min(room, images.text_budget - images.text_size))
+        images.text_size += min(room, len(response))
+    return response[:room], max(0, len(response) - room)
+
+
 # -- CHAIR mentions ---------------------------------------------------------------------------
 def _word_node(entry: Any) -> tuple[str, str, bool | None]:
     """(word, node, explicit hallucination flag) of a CHAIR mention in any of its shapes:
@@ -341,6 +357,8 @@ class ImageStore:
     """
 
     budget: int = 80_000_000
+    text_budget: int = FOLDS_CHARS    # characters of long responses' folds (:func:`fold_text`)
+    text_size: int = 0
     uris: dict[str, str] = field(default_factory=dict)
     _keys: dict[str, str | None] = field(default_factory=dict)
     size: int = 0
@@ -516,6 +534,7 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
     pages = page_citations(item, images)
     image_ref, image_note, legend = _image_view(item, images)
     shown, left_out = truncate_segments(segment_text(response, marks))
+    full_text, full_left_out = fold_text(response, images) if left_out else ("", 0)
     error = item.get("error")
     return {
         "anchor": anchor, "index": index,
@@ -528,6 +547,7 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
         "prompt": str(item.get("prompt") or ""),
         "response": response, "has_response": isinstance(item.get("response"), str),
         "segments": shown, "truncated": left_out,
+        "full_text": full_text, "full_left_out": full_left_out,
         "claims": claims, "mentions": mentions, "yes_no": yes_no, "others": others,
         "n_halluc": n_halluc, "badges": badges, "error": str(error) if error else "",
         "skipped": str(item.get("skipped") or ""), "flags": _flags(item, n_halluc),

@@ -74,3 +74,20 @@ def test_folds_share_one_budget_across_the_report():
     assert fold_text("y" * 30, store) == ("y" * 10, 20)
     assert fold_text("z" * 30, store) == ("", 30)
     assert fold_text("w" * 30) == ("w" * 30, 0)       # no store: the per-fold bound alone
+
+
+def test_scores_ious_and_confidences_that_are_no_whole_number_never_read_as_one():
+    """The region table read 'IoU 1.00' for 0.9972, a detector box 'score 1.00' for 0.996 and
+    a verdict 'supported 1.00' for 0.999: the rule of report/decimals.py (a value that is no
+    whole number is never printed as one) was not applied to them. A NaN still prints."""
+    from halluscope.report.citations import _instance
+    from halluscope.report.itemview import claim_rows, evidence_text
+    assert _instance({"label": "person", "source": "detector", "score": 0.996, "iou": 0.9972}
+                     ) == "person (detector, score 0.996), IoU 0.997"
+    assert evidence_text({"source": "detector", "label": "dog", "score": 0.996}
+                         ) == "detector · dog · score 0.996"
+    assert evidence_text({"source": "detector", "score": float("nan")}) == "detector · score nan"
+    assert evidence_text({"source": "detector", "score": 0.5}) == "detector · score 0.50"
+    rows, _ = claim_rows([{"kind": "existence", "subject": "dog", "verdict": "supported",
+                           "confidence": 0.999}], "a dog", "it0")
+    assert rows[0]["confidence"] == "0.999"

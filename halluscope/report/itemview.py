@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.redact import cut_text
+from halluscope.report.decimals import fixed_any
 from halluscope.report.claimtext import claim_summary
 from halluscope.report.claimtext import detail_rows as _details
 from halluscope.report.claimtext import number_text as _num
@@ -227,7 +228,7 @@ def evidence_text(ev: Mapping[str, Any]) -> str:
     if ev.get("label") is not None:
         parts.append(str(ev["label"]))
     if isinstance(ev.get("score"), (int, float)):
-        parts.append(f"score {ev['score']:.2f}")
+        parts.append(f"score {fixed_any(ev['score'], 2)}")   # 0.996 is not 1.00
     box = ev.get("box")
     if isinstance(box, (list, tuple)) and len(box) == 4:
         parts.append("box [" + ", ".join(_num(v) for v in box) + "]")
@@ -269,7 +270,7 @@ def claim_rows(claims: Sequence[Mapping[str, Any]], response: str, anchor: str
             "text": response[span[0]:span[1]] if span else "",
             "summary": claim_summary(claim), "reason": reason,
             "checker": str(claim.get("checker") or ""), "evidence": evidence,
-            "confidence": f"{conf:.2f}" if isinstance(conf, (int, float)) else "",
+            "confidence": fixed_any(conf, 2) if isinstance(conf, (int, float)) else "",
             "analytic": bool(claim.get("analytic")),
         })
     return rows, marks

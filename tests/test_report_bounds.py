@@ -91,3 +91,26 @@ def test_scores_ious_and_confidences_that_are_no_whole_number_never_read_as_one(
     rows, _ = claim_rows([{"kind": "existence", "subject": "dog", "verdict": "supported",
                            "confidence": 0.999}], "a dog", "it0")
     assert rows[0]["confidence"] == "0.999"
+
+
+def test_the_forest_and_scale_plots_say_how_many_statistics_they_leave_out():
+    """The forest plot, captioned 'every rate', drew the first 30 and dropped the rest in
+    silence (an audit of POPE, CHAIR, claims, region, page and AMBER has more); the scale
+    plot likewise past 12. A rate of 0.9996 was labelled 1.000."""
+    from halluscope.metrics.stats import MetricResult
+    from halluscope.report import plots, svgplots
+    from test_report_scales import _Result, _Summary
+    rates = {f"r{i:02d}": MetricResult(f"r{i:02d}", 0.9996, 100, False, (0.99, 0.9999), 0.95)
+             for i in range(35)}
+    lengths = {f"len{i:02d}": MetricResult(f"len{i:02d}", 10.0 + i, 100, False,
+                                           (9.0 + i, 11.0 + i), 0.95, direction=False)
+               for i in range(14)}
+    result = _Result({"m": _Summary({**rates, **lengths})})
+    forest = svgplots.forest_svg(result)
+    assert "the first 30 of 35 rates; 5 more in the summary table" in forest
+    assert ">0.9996<" in forest and ">1.000<" not in forest
+    assert "the first 12 of 14; 2 more in the summary table" in svgplots.scale_svg(result)
+    few = _Result({"m": _Summary(dict(list(rates.items())[:3]))})
+    assert "more in the summary table" not in svgplots.forest_svg(few)
+    assert plots.forest_plot(result).startswith(b"\x89PNG")
+    assert plots.scale_plot(result).startswith(b"\x89PNG")

@@ -114,3 +114,38 @@ def test_the_forest_and_scale_plots_say_how_many_statistics_they_leave_out():
     assert "more in the summary table" not in svgplots.forest_svg(few)
     assert plots.forest_plot(result).startswith(b"\x89PNG")
     assert plots.scale_plot(result).startswith(b"\x89PNG")
+
+
+def test_a_group_table_of_many_groups_is_bounded_and_says_how_many_it_leaves_out():
+    """``--by question_id`` on 50,000 POPE answers made a 45 MB report.html: one row per
+    group, every one of 50,000."""
+    from halluscope.metrics.stats import MetricResult
+    from halluscope.report.html import MAX_GROUP_ROWS, environment, group_tables
+    from test_report_scales import _Result, _Summary
+    summary = _Summary({})
+    summary.groups = {f"question_id:{i}": {"accuracy": MetricResult("accuracy", 1.0, 1, True)}
+                      for i in range(MAX_GROUP_ROWS + 7)}
+    summary.groups["split:random"] = {"accuracy": MetricResult("accuracy", 0.5, 9, True)}
+    tables = group_tables(_Result({"pope": summary}))
+    by_q, by_split = tables
+    assert len(by_q["rows"]) == MAX_GROUP_ROWS and by_q["left_out"] == 7
+    assert by_split["left_out"] == 0 and len(by_split["rows"]) == 1
+    assert group_tables(_Result({"pope": summary}), max_rows=3)[0]["left_out"] == 504
+
+
+def test_the_report_says_how_many_groups_a_table_leaves_out(tmp_path, monkeypatch):
+    import json
+
+    import halluscope
+    from halluscope.report import html
+    monkeypatch.setattr(html, "MAX_GROUP_ROWS", 3)
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(json.dumps({"id": f"q{i}", "question_id": i, "image": "a.jpg",
+                                        "task": "yes-no", "label": "yes", "response": "Yes"})
+                            + "\n" for i in range(5)))
+    halluscope.audit(path, metrics=["pope"], n_boot=0, by=["question_id"], out=tmp_path / "o")
+    text = " ".join((tmp_path / "o" / "report.html").read_text(encoding="utf-8").split())
+    assert ('pope by question_id <span class="muted small">(the first 3 of 5 groups; 2 more '
+            'in <span class="mono">results.json</span>') in text
+    table = text.split("pope by question_id", 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr><td>") == 3

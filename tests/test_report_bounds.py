@@ -149,3 +149,30 @@ def test_the_report_says_how_many_groups_a_table_leaves_out(tmp_path, monkeypatc
             'in <span class="mono">results.json</span>') in text
     table = text.split("pope by question_id", 1)[1].split("</table>", 1)[0]
     assert table.count("<tr><td>") == 3
+
+
+def test_redaction_of_the_report_leaves_its_html_whole(tmp_path, monkeypatch):
+    """report.html was redacted after escaping, as one string: a redacted value became a raw
+    ``<redacted>`` tag (an element left open to the end of the page), a URL's ``&amp;`` in a
+    model's answer was read as a parameter ``amp;b`` and shown as ``&amp%3Bb=2``, and
+    ``<b>key=5</b>`` lost its 5 to an entity's ``;`` taken for a query string's. The secret
+    itself is still cut out."""
+    import json
+
+    import halluscope
+    from halluscope import redact
+    from halluscope.redact import register_secret
+    monkeypatch.setattr(redact, "_known", set())     # the secret is this test's alone
+    secret = "sk-test-ABCDEFGHIJKLMNOP123456"
+    register_secret(secret)
+    answer = (f"Yes. See https://x.org/a?q=1&b=2 and https://x.org/b?token=abc123&c=3 and "
+              f"<b>key=5</b>, key {secret} here")
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"id": "q1", "question_id": 1, "image": "a.jpg",
+                                "task": "yes-no", "label": "yes", "response": answer}) + "\n")
+    halluscope.audit(path, metrics=["pope"], n_boot=0, out=tmp_path / "o")
+    text = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert secret not in text and "abc123" not in text
+    assert "<redacted>" not in text and "&lt;redacted&gt;" in text
+    assert "https://x.org/a?q=1&amp;b=2" in text and "%3B" not in text
+    assert "&lt;b&gt;key=5&lt;/b&gt;" in text

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from halluscope.atomicfiles import write_text_atomically
-from halluscope.redact import cut_text
+from halluscope.redact import cut_text, redact_text
 from halluscope.report.itemview import ImageStore, has_hallucination, item_view
 
 if TYPE_CHECKING:
@@ -82,12 +82,22 @@ def _unit(value: Any) -> bool:
     return (isinstance(value, float) and math.isfinite(value) and 0.0 <= value <= 1.0)
 
 
+def _redacted(value: Any) -> Any:
+    """Every text the report shows, redacted before it is escaped (Jinja's ``finalize``).
+    Redacting the escaped page instead wrote the marker ``<redacted>`` as a raw tag, read
+    ``&amp;b=2`` of a URL's query as a parameter ``amp;b`` (shown as ``&amp%3Bb=2``), and
+    took an entity's ``;`` for a query string's (``<b>key=5</b>`` lost its 5)."""
+    return redact_text(value) if type(value) is str and value else value
+
+
 @lru_cache(maxsize=1)
 def environment():
-    """The Jinja environment of the report templates (autoescaping on for everything)."""
+    """The Jinja environment of the report templates (autoescaping on for everything; every
+    value redacted: :func:`_redacted`)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      finalize=_redacted)
     env.filters["num"] = fmt_value
     env.filters["ci"] = fmt_ci
     from halluscope.report.itemview import SHOWN_CHARS
@@ -334,10 +344,10 @@ def write_report(result: AuditResult, path: Path, max_items: int = 500, *,
         max_flagged: At most this many such extra items (default: ``max_items``).
     """
     path = Path(path)
-    from halluscope.redact import redact_text
     from halluscope.report.visible import visible_controls
-    text = visible_controls(redact_text(render_report(result, max_items=max_items,
-                                                      max_flagged=max_flagged)))
+    # every value is redacted as it is rendered (_redacted), the page as a whole is not
+    text = visible_controls(render_report(result, max_items=max_items,
+                                          max_flagged=max_flagged))
     write_text_atomically(path, text)
     log.info("wrote report %s (%.1f MB)", path, len(text.encode("utf-8")) / 1e6)
 

@@ -176,3 +176,24 @@ def test_redaction_of_the_report_leaves_its_html_whole(tmp_path, monkeypatch):
     assert "<redacted>" not in text and "&lt;redacted&gt;" in text
     assert "https://x.org/a?q=1&amp;b=2" in text and "%3B" not in text
     assert "&lt;b&gt;key=5&lt;/b&gt;" in text
+
+
+def test_yes_ratio_off_balance_is_never_shown_as_none(tmp_path):
+    """A yes_ratio of 0.5004 read '(0.5 ideal: off by 0.000)' in report.html and on the
+    console, as if exactly balanced."""
+    from rich.console import Console
+
+    from halluscope.metrics.stats import MetricResult
+    from halluscope.report.console import metrics_table
+    from halluscope.report.html import summary_rows
+    from test_report_scales import _Result, _Summary
+    result = _Result({"pope": _Summary({
+        "yes_ratio": MetricResult("yes_ratio", 0.5004, 5000, False, None, 0.95, direction=False),
+    })})
+    result.unscored = {}
+    result.metrics["pope"].n = 5000
+    (row,) = summary_rows(result)[0]["rows"]
+    assert row["gap"] == "0.0004"
+    console = Console(width=200, record=True)
+    console.print(metrics_table(result))
+    assert "off by 0.0004" in console.export_text()

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from halluscope.atomicfiles import write_text_atomically
 from halluscope.redact import cut_text, redact_text
+from halluscope.report.decimals import fixed
 from halluscope.report.itemview import ImageStore, has_hallucination, item_view
 
 if TYPE_CHECKING:
@@ -61,7 +62,6 @@ def fmt_value(value: Any, digits: int = 4) -> str:
             return "—"
         if value.is_integer() and abs(value) >= 1000:
             return f"{int(value):,}"
-        from halluscope.report.decimals import fixed
         return fixed(value, digits)     # 1 in 30,000 is not 0.0000, 0.99997 not 1.0000
     return str(value)
 
@@ -116,7 +116,9 @@ def _cell(res: Any) -> dict[str, Any]:
             "sort": _sort_key(value), "count": count, "bar": None,
             "better": (("higher" if res.higher_is_better else "lower")
                        if getattr(res, "direction", True) else None),
-            "gap": abs(value - 0.5) if isinstance(value, float) and math.isfinite(value) else None,
+            # how far from 0.5: never "off by 0.000" for 0.5004 (report/decimals.py)
+            "gap": (fixed(abs(value - 0.5), 3) if isinstance(value, float)
+                    and math.isfinite(value) else None),
             # a missing value reads as missing with its reason (results.json's why_no_value)
             "why": (str(getattr(res, "why_no_value", None) or "")
                     if value is None or (isinstance(value, float) and not math.isfinite(value))

@@ -197,3 +197,21 @@ def test_yes_ratio_off_balance_is_never_shown_as_none(tmp_path):
     console = Console(width=200, record=True)
     console.print(metrics_table(result))
     assert "off by 0.0004" in console.export_text()
+
+
+def test_compare_shows_a_small_difference_and_a_near_one_value_as_they_are():
+    """compare.html and the compare table printed every rate with 4 decimals: a difference
+    of 0.00003 read '+0.0000' (no change) and a precision of 0.99997 read '1.0000'."""
+    from halluscope.cli import compare as cli_compare
+    entry = {"a": 0.99994, "b": 0.99997, "diff": 0.00003, "ci": [-0.00001, 0.00007],
+             "n_paired": 30000, "only_a": 0, "only_b": 0}
+    comp = Comparison("runs/a", "runs/b", {"region.precision": entry,
+                                           "pope.accuracy": {**entry, "a": 0.5, "b": 0.5,
+                                                             "diff": 0.0, "ci": None}})
+    page = render_html(CompareResult(["runs/a", "runs/b"], [comp]))
+    assert ("<td>0.9999</td><td>0.99997</td><td>+3e-05</td><td>[-1e-05, +0.0001]</td>"
+            in page), page
+    assert "<td>0.5000</td><td>0.5000</td><td>+0.0000</td>" in page
+    cols = cli_compare._table(comp).columns
+    assert [list(c.cells)[0] for c in cols[1:5]] == ["0.9999", "0.99997", "+3e-05",
+                                                    "[-1e-05, +0.0001]"]

@@ -20,7 +20,10 @@ def _fmt(x: Any, count: bool = False, sign: str = "") -> str:
         return "–"
     if not isinstance(x, (int, float)):
         return html.escape(str(x))
-    return f"{x:{sign}.0f}" if count else f"{x:{sign}.4f}"   # a count whole, every digit
+    if count:
+        return f"{x:{sign}.0f}"     # a count whole, every digit
+    from halluscope.report.decimals import fixed_any, signed   # +0.00003 is no +0.0000
+    return signed(x) if sign else fixed_any(x)
 
 
 def render_html(result: Any) -> str:
@@ -43,7 +46,7 @@ def render_html(result: Any) -> str:
                      "<th>interval</th><th>paired</th><th>only A</th><th>only B</th></tr>")
         for key, e in comp.metrics.items():
             ci = e.get("ci")
-            ci_text = (f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else
+            ci_text = (f"[{_fmt(ci[0], sign='+')}, {_fmt(ci[1], sign='+')}]" if ci else
                        html.escape(e.get("ci_note", "–")))
             count = bool(e.get("count"))
             parts.append(f"<tr><td>{html.escape(key)}</td><td>{_fmt(e['a'], count)}</td>"

@@ -32,4 +32,11 @@ def fixed_any(value: float, digits: int = 4) -> str:
     return fixed(value, digits) if math.isfinite(value) else str(value)
 
 
-__all__ = ["fixed", "fixed_any"]
+def signed(value: float, digits: int = 4) -> str:
+    """:func:`fixed_any` with its sign always written (a difference: ``+0.00003``, never the
+    ``+0.0000`` that reads as no change)."""
+    text = fixed_any(value, digits)
+    return text if text.startswith(("-", "+")) or text == "nan" else "+" + text
+
+
+__all__ = ["fixed", "fixed_any", "signed"]

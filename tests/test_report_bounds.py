@@ -215,3 +215,20 @@ def test_compare_shows_a_small_difference_and_a_near_one_value_as_they_are():
     cols = cli_compare._table(comp).columns
     assert [list(c.cells)[0] for c in cols[1:5]] == ["0.9999", "0.99997", "+3e-05",
                                                     "[-1e-05, +0.0001]"]
+
+
+def test_the_notebook_summary_shows_a_missing_value_as_missing_with_its_reason(tmp_path):
+    """``result`` in a notebook showed precision over no yes answer as 'None', with no
+    reason, and printed rates with four decimals whatever they were (0.99997 as 1.0000)."""
+    import json
+
+    import halluscope
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(json.dumps({"id": f"q{i}", "question_id": i, "image": f"{i}.jpg",
+                                        "task": "yes-no", "label": "yes" if i % 2 else "no",
+                                        "response": "No"}) + "\n" for i in range(12)))
+    result = halluscope.audit(path, metrics=["pope"], n_boot=0)
+    shown = result._repr_html_()
+    assert "None" not in shown
+    why = result.metrics["pope"].results["precision"].why_no_value
+    assert why and f"<td>precision</td><td>— ({why})</td>" in shown

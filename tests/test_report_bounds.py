@@ -232,3 +232,20 @@ def test_the_notebook_summary_shows_a_missing_value_as_missing_with_its_reason(t
     assert "None" not in shown
     why = result.metrics["pope"].results["precision"].why_no_value
     assert why and f"<td>precision</td><td>— ({why})</td>" in shown
+
+
+def test_a_report_without_intervals_says_they_were_turned_off(tmp_path):
+    """With --bootstrap 0 every rate's interval cell was blank, with no word of why."""
+    import json
+
+    import halluscope
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(json.dumps({"id": f"q{i}", "question_id": i, "image": f"{i}.jpg",
+                                        "task": "yes-no", "label": "yes" if i % 2 else "no",
+                                        "response": "Yes" if i % 3 else "No"}) + "\n"
+                            for i in range(12)))
+    halluscope.audit(path, metrics=["pope"], n_boot=0, out=tmp_path / "o")
+    text = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert text.count(">off (--bootstrap 0)</span>") == 6      # the rates, not tp/fp/tn/fn
+    halluscope.audit(path, metrics=["pope"], n_boot=50, out=tmp_path / "b")
+    assert "--bootstrap 0" not in (tmp_path / "b" / "report.html").read_text(encoding="utf-8")

@@ -310,6 +310,8 @@ def build_context(result: AuditResult, *, max_items: int = 500,
         "header": header(result),
         "summary": summary_rows(result),
         "level": interval_level(result),      # of the intervals: --confidence, not always 95%
+        # --bootstrap 0: an interval column left blank says why
+        "no_intervals": getattr(result.config, "n_boot", None) == 0,
         "groups": group_tables(result),
         "errors": error_rows(result),
         "n_errors": len(result.errors),

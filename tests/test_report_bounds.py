@@ -249,3 +249,23 @@ def test_a_report_without_intervals_says_they_were_turned_off(tmp_path):
     assert text.count(">off (--bootstrap 0)</span>") == 6      # the rates, not tp/fp/tn/fn
     halluscope.audit(path, metrics=["pope"], n_boot=50, out=tmp_path / "b")
     assert "--bootstrap 0" not in (tmp_path / "b" / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_huge_prompt_or_question_is_cut_in_the_report(tmp_path):
+    """A prompt was shown whole however long: an item of a million-character prompt added a
+    million characters to report.html."""
+    import json
+
+    import halluscope
+    from halluscope.report.itemview import SHOWN_CHARS
+    path = tmp_path / "a.jsonl"
+    long = "Is there a dog? " * (SHOWN_CHARS // 4)
+    path.write_text(json.dumps({"id": "q", "question_id": 1, "image": "a.jpg", "task": "yes-no",
+                                "label": "yes", "prompt": long, "response": "Yes"}) + "\n"
+                    + json.dumps({"id": "c", "task": "caption", "image": "a.jpg",
+                                  "prompt": long, "response": "A dog."}) + "\n")
+    halluscope.audit(path, metrics=["pope"], n_boot=0, out=tmp_path / "o")
+    text = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert len(text) < 3 * SHOWN_CHARS + 200_000
+    assert "… (cut here; the whole question is in items.jsonl)" in text
+    assert "… (cut here; the whole prompt is in items.jsonl)" in text

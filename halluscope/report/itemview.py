@@ -286,7 +286,8 @@ def pope_view(payload: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, 
                    ("no", "yes"): "FN"}[(prediction, label)]
     elif prediction is not None:
         outcome = "unknown"
-    return {"question": str(payload.get("question") or item.get("prompt") or ""),
+    return {"question": cut_text(str(payload.get("question") or item.get("prompt") or ""),
+                                 SHOWN_CHARS, "… (cut here; the whole question is in items.jsonl)"),
             "prediction": "" if prediction is None else str(prediction),
             "label": "" if label is None else str(label),
             "outcome": outcome, "correct": prediction == label,
@@ -545,7 +546,9 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
         "image_note": image_note, "box_legend": legend if image_ref is not None else [],
         "wide": regions is not None,
         "regions": regions, "pages": pages,
-        "prompt": str(item.get("prompt") or ""),
+        # a prompt is shown up to SHOWN_CHARS, as a response is; the rest is in items.jsonl
+        "prompt": cut_text(str(item.get("prompt") or ""), SHOWN_CHARS,
+                           "… (cut here; the whole prompt is in items.jsonl)"),
         "response": response, "has_response": isinstance(item.get("response"), str),
         "segments": shown, "truncated": left_out,
         "full_text": full_text, "full_left_out": full_left_out,

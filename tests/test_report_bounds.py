@@ -269,3 +269,15 @@ def test_a_huge_prompt_or_question_is_cut_in_the_report(tmp_path):
     assert len(text) < 3 * SHOWN_CHARS + 200_000
     assert "… (cut here; the whole question is in items.jsonl)" in text
     assert "… (cut here; the whole prompt is in items.jsonl)" in text
+
+
+def test_an_item_score_or_box_coordinate_is_never_rounded_to_a_whole_number_it_is_not():
+    """An item's scores and evidence boxes were written in four significant digits: a score
+    of 0.99997 read 1, a box corner at 999.99 read 1000."""
+    from halluscope.report.claimtext import detail_rows, number_text
+    from halluscope.report.itemview import evidence_text
+    assert number_text(0.99997) == "0.99997" and number_text(999.99) == "999.99"
+    assert number_text(0.5) == "0.5" and number_text(2.0) == "2" and number_text(1 / 3) == "0.3333"
+    assert ("faithscore", "0.99997") in detail_rows({"faithscore": 0.99997})
+    assert "box [10, 20, 999.99, 40]" in evidence_text({"source": "detector",
+                                                        "box": [10.0, 20.0, 999.99, 40.0]})

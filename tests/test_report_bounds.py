@@ -281,3 +281,15 @@ def test_an_item_score_or_box_coordinate_is_never_rounded_to_a_whole_number_it_i
     assert ("faithscore", "0.99997") in detail_rows({"faithscore": 0.99997})
     assert "box [10, 20, 999.99, 40]" in evidence_text({"source": "detector",
                                                         "box": [10.0, 20.0, 999.99, 40.0]})
+
+
+def test_compare_html_cuts_a_changed_items_huge_answer():
+    """A changed item was shown as its whole items.jsonl line: 100 answers of a million
+    characters made compare.html 200 MB however few items it listed."""
+    from halluscope.report.compare_html import MAX_ITEM_CHARS
+    changed = _changed(3, "worse")
+    for c in changed:
+        c["item_b"]["response"] = "<b>" * 100_000
+    page = render_html(CompareResult(["runs/a", "runs/b"], [Comparison("a", "b", {}, changed)]))
+    assert len(page) < 3 * 2 * MAX_ITEM_CHARS * 4      # escaped '<' is 4 characters; 2.7 MB before
+    assert page.count("characters more (the whole item is in the run&#x27;s items.jsonl)") == 3

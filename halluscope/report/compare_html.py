@@ -11,6 +11,8 @@ from typing import Any
 #: Items that changed verdict shown per kind (worse, better, mixed), each with both runs' lines;
 #: the rest are counted, not shown, so that compare.html of two large runs stays small.
 MAX_CHANGED_SHOWN = 100
+#: Characters of one run's line of a changed item shown (a million-character answer is cut).
+MAX_ITEM_CHARS = 20_000
 
 
 def _fmt(x: Any, count: bool = False, sign: str = "") -> str:
@@ -86,9 +88,12 @@ def _changed_html(comp: Any) -> list[str]:
                              f"{html.escape(c['statistic'])}: {c['a']:g} → {c['b']:g} "
                              f"({c['change']})</h4>")
                 for side in ("item_a", "item_b"):
+                    text = json.dumps(c[side], indent=1, default=str)
+                    more = len(text) - MAX_ITEM_CHARS
+                    cut = (f"\n… {more:,} characters more (the whole item is in the run's "
+                           f"items.jsonl)" if more > 0 else "")
                     parts.append(f"<b>{side[-1].upper()}</b><pre>"
-                                 f"{html.escape(json.dumps(c[side], indent=1, default=str))}"
-                                 f"</pre>")
+                                 f"{html.escape(text[:MAX_ITEM_CHARS] + cut)}</pre>")
             parts.append("</div>")
     return parts
 

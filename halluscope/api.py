@@ -145,15 +145,15 @@ class NotebookResult(AuditResult):
 
     # -- notebooks ----------------------------------------------------------------------------
     def _repr_html_(self) -> str:
+        from halluscope.report.html import fmt_ci, fmt_value    # as report.html shows them
         rows = []
         for name, summary in self.metrics.items():
             for stat, res in summary.results.items():
                 level = f"{round(res.confidence * 100, 1):g}% " if res.confidence else ""
-                ci = (f"{level}[{res.ci[0]:.4f}, {res.ci[1]:.4f}]" if res.ci else "")
-                value = html.escape(f"{res.value:.4f}" if isinstance(res.value, float)
-                                    else str(res.value))
-                if res.value is None and getattr(res, "why_no_value", None):
-                    value += f" <small>({html.escape(str(res.why_no_value))})</small>"
+                ci = f"{level}{fmt_ci(res.ci)}" if fmt_ci(res.ci) else ""
+                why = getattr(res, "why_no_value", None)   # a missing value, with its reason
+                value = fmt_value(res.value) + (f" ({html.escape(str(why))})"
+                                                if fmt_value(res.value) == "—" and why else "")
                 rows.append(f"<tr><td>{html.escape(name)}</td><td>{html.escape(stat)}</td>"
                             f"<td>{value}</td><td>{ci}</td><td>{res.n}</td></tr>")
         errors = (f"<p>{len(self.errors)} bad record(s); see <code>.errors</code>.</p>"

@@ -64,17 +64,19 @@ def _table(comp) -> Table:
         table.add_column(col, justify="left" if col == "metric" else "right",
                          overflow="fold", no_wrap=col != "metric")
 
+    from halluscope.report.decimals import fixed_any, signed   # +0.00003 is no +0.0000
+
     def num(x, count=False):
-        return "–" if x is None else (f"{x:.0f}" if count else f"{x:.4f}")   # every digit
+        return "–" if x is None else (f"{x:.0f}" if count else fixed_any(x))   # every digit
 
     for key, e in comp.metrics.items():
         if e.get("count"):
             ci = "(count)"
             diff = "–" if e["diff"] is None else f"{e['diff']:+.0f}"
         else:
-            ci = (f"[{e['ci'][0]:+.4f}, {e['ci'][1]:+.4f}]" if e.get("ci")
+            ci = (f"[{signed(e['ci'][0])}, {signed(e['ci'][1])}]" if e.get("ci")
                   else (ci_note_label(e.get("ci_note"), e.get("ci_reason")) or "–"))
-            diff = "–" if e["diff"] is None else f"{e['diff']:+.4f}"
+            diff = "–" if e["diff"] is None else signed(e["diff"])
         count = bool(e.get("count"))
         table.add_row(plain(key), num(e["a"], count), num(e["b"], count), diff, ci, str(e["n_paired"]),
                       str(e["only_a"]), str(e["only_b"]))

@@ -193,18 +193,18 @@ def box_legend(boxes: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
 
 # -- regions ------------------------------------------------------------------------------------
 def _instance(ev: Mapping[str, Any]) -> str:
-    """``person (annotation) [11, 10, 370, 510], IoU 1.00`` for a matched instance."""
+    """``person (annotation) [11, 10, 370, 510], IoU 0.997`` for a matched instance."""
+    from halluscope.report.decimals import fixed_any    # 0.9972 is no IoU of 1.00
     source = str(ev.get("source") or "")
     if ev.get("region") is not None:
         source = f"offered region {region_name(ev['region'])}"
-    score = ev.get("score")
-    if isinstance(score, (int, float)) and score:
-        source = f"{source}, score {float(score):.2f}" if source else f"score {score:.2f}"
+    if isinstance(score := ev.get("score"), (int, float)) and score:
+        source = ", ".join(filter(None, (source, f"score {fixed_any(score, 2)}")))
     text = str(ev.get("label") or "object") + (f" ({source})" if source else "")
     if ev.get("box") is not None:
         text += " " + _box_text(ev["box"])
     if isinstance(ev.get("iou"), (int, float)):
-        text += f", IoU {float(ev['iou']):.2f}"
+        text += f", IoU {fixed_any(ev['iou'], 2)}"
     return text
 
 

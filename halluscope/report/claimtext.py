@@ -20,9 +20,13 @@ _WHY = "_why_no_value"
 
 
 def number_text(v: Any) -> str:
-    """A number as a row shows it (four significant digits; a non-finite one as missing)."""
+    """A number as a row shows it (four significant digits, more where four would make it a
+    whole number it is not: 0.99997, not 1; a non-finite one as missing)."""
     if isinstance(v, float):
-        return f"{v:.4g}" if math.isfinite(v) else MISSING
+        if not math.isfinite(v):
+            return MISSING
+        text = f"{v:.4g}"
+        return f"{v:.10g}" if float(text).is_integer() and not v.is_integer() else text
     return str(v)
 
 

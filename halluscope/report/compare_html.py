@@ -8,6 +8,13 @@ import html
 import json
 from typing import Any
 
+#: Items that changed verdict shown per kind (worse, better, mixed), each with both runs' lines;
+#: the rest are counted, not shown, so that compare.html of two large runs stays small.
+MAX_CHANGED_SHOWN = 100
+#: Characters of one run's line of a changed item shown (a million-character answer is cut).
+MAX_ITEM_CHARS = 20_000
+
+
 def _fmt(x: Any, count: bool = False, sign: str = "") -> str:
     """A value of compare.html: a count whole, a statistic to 4 places; ``sign="+"`` for a
     difference (a value of A or B is no difference, and carries no sign)."""
@@ -15,7 +22,10 @@ def _fmt(x: Any, count: bool = False, sign: str = "") -> str:
         return "–"
     if not isinstance(x, (int, float)):
         return html.escape(str(x))
-    return f"{x:{sign}.0f}" if count else f"{x:{sign}.4f}"   # a count whole, every digit
+    if count:
+        return f"{x:{sign}.0f}"     # a count whole, every digit
+    from halluscope.report.decimals import fixed_any, signed   # +0.00003 is no +0.0000
+    return signed(x) if sign else fixed_any(x)
 
 
 def render_html(result: Any) -> str:
@@ -24,11 +34,11 @@ def render_html(result: Any) -> str:
              "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:3px 8px}.better{background:#e6ffe6}"
              ".worse{background:#ffe6e6}pre{white-space:pre-wrap;max-width:60em}</style>"]
-    for comp in result.comparisons:
+    for number, comp in enumerate(result.comparisons, 1):
         parts.append(f"<h1>{html.escape(comp.b)} vs {html.escape(comp.a)}</h1>")
         partial = comp.partial_note(getattr(result, "allow_unfinished_query", False))
         if partial:     # its numbers are over part of the requests of a query run
-            parts.append(f"<p class='worse' id='partial'><b>Partial:</b> "
+            parts.append(f"<p class='worse' id='partial-{number}'><b>Partial:</b> "
                          f"{html.escape(partial)}</p>")
         parts += [f"<p class='worse'><b>Warning:</b> {html.escape(note)}</p>"
                   for note in comp.notes()]
@@ -38,7 +48,7 @@ def render_html(result: Any) -> str:
                      "<th>interval</th><th>paired</th><th>only A</th><th>only B</th></tr>")
         for key, e in comp.metrics.items():
             ci = e.get("ci")
-            ci_text = (f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else
+            ci_text = (f"[{_fmt(ci[0], sign='+')}, {_fmt(ci[1], sign='+')}]" if ci else
                        html.escape(e.get("ci_note", "–")))
             count = bool(e.get("count"))
             parts.append(f"<tr><td>{html.escape(key)}</td><td>{_fmt(e['a'], count)}</td>"
@@ -66,17 +76,24 @@ def _changed_html(comp: Any) -> list[str]:
         keys = [k for k, kind in kinds.items() if kind == change]
         if change == "mixed" and not keys:
             continue
-        parts.append(f"<h2 class='{change}'>{title} ({len(keys)})</h2>")
-        for key in keys:
+        parts.append(f"<h2 class='{change}'>{title} ({len(keys):,})</h2>")
+        if len(keys) > MAX_CHANGED_SHOWN:
+            parts.append(f"<p>The first {MAX_CHANGED_SHOWN:,} of {len(keys):,} are shown; "
+                         f"{len(keys) - MAX_CHANGED_SHOWN:,} more are left out here (every "
+                         f"item is in each run's items.jsonl).</p>")
+        for key in keys[:MAX_CHANGED_SHOWN]:
             parts.append(f"<div class='{change}'><h3>{html.escape(key)}</h3>")
             for c in (c for c in comp.changed if c["key"] == key):
                 parts.append(f"<h4 class='{c['change']}'>{html.escape(c['metric'])}."
                              f"{html.escape(c['statistic'])}: {c['a']:g} → {c['b']:g} "
                              f"({c['change']})</h4>")
                 for side in ("item_a", "item_b"):
+                    text = json.dumps(c[side], indent=1, default=str)
+                    more = len(text) - MAX_ITEM_CHARS
+                    cut = (f"\n… {more:,} characters more (the whole item is in the run's "
+                           f"items.jsonl)" if more > 0 else "")
                     parts.append(f"<b>{side[-1].upper()}</b><pre>"
-                                 f"{html.escape(json.dumps(c[side], indent=1, default=str))}"
-                                 f"</pre>")
+                                 f"{html.escape(text[:MAX_ITEM_CHARS] + cut)}</pre>")
             parts.append("</div>")
     return parts
 

@@ -85,7 +85,8 @@ def metrics_table(result: AuditResult) -> Table:
                 res, "direction", True) else ""
             label = f"{stat}{arrow}"
             if stat == "yes_ratio" and _finite(res.value):
-                label += f" (0.5 ideal: off by {abs(res.value - 0.5):.3f})"
+                from halluscope.report.decimals import fixed    # 0.5004 is not off by 0.000
+                label += f" (0.5 ideal: off by {fixed(abs(res.value - 0.5), 3)})"
             table.add_row(_plain(name if first else ""), _plain(label),
                           _num(res.value),
                           _ci(res.ci) or ("" if name in unscored else _why(res))

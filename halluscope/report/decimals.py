@@ -7,6 +7,8 @@ number a value is taken for it: that far off is float rounding, not a rate."""
 
 from __future__ import annotations
 
+import math
+
 
 def fixed(value: float, digits: int = 4) -> str:
     """``value`` (finite) with ``digits`` decimals, or as many more as keep it from reading as
@@ -24,4 +26,17 @@ def fixed(value: float, digits: int = 4) -> str:
     return text
 
 
-__all__ = ["fixed"]
+def fixed_any(value: float, digits: int = 4) -> str:
+    """:func:`fixed` for a finite value; a NaN or infinity as Python writes it."""
+    value = float(value)
+    return fixed(value, digits) if math.isfinite(value) else str(value)
+
+
+def signed(value: float, digits: int = 4) -> str:
+    """:func:`fixed_any` with its sign always written (a difference: ``+0.00003``, never the
+    ``+0.0000`` that reads as no change)."""
+    text = fixed_any(value, digits)
+    return text if text.startswith(("-", "+")) or text == "nan" else "+" + text
+
+
+__all__ = ["fixed", "fixed_any", "signed"]

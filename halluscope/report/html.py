@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from halluscope.atomicfiles import write_text_atomically
-from halluscope.redact import cut_text
+from halluscope.redact import cut_text, redact_text
+from halluscope.report.decimals import fixed
 from halluscope.report.itemview import ImageStore, has_hallucination, item_view
 
 if TYPE_CHECKING:
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_ERROR_ROWS = 1000
+#: Rows of one group table (``--by id`` on 50,000 answers made a 45 MB report); the table says
+#: how many groups it leaves out, and results.json holds them all.
+MAX_GROUP_ROWS = 500
 
 
 # -- formatting (also used as Jinja filters) --------------------------------------------------
@@ -58,7 +62,6 @@ def fmt_value(value: Any, digits: int = 4) -> str:
             return "—"
         if value.is_integer() and abs(value) >= 1000:
             return f"{int(value):,}"
-        from halluscope.report.decimals import fixed
         return fixed(value, digits)     # 1 in 30,000 is not 0.0000, 0.99997 not 1.0000
     return str(value)
 
@@ -79,12 +82,22 @@ def _unit(value: Any) -> bool:
     return (isinstance(value, float) and math.isfinite(value) and 0.0 <= value <= 1.0)
 
 
+def _redacted(value: Any) -> Any:
+    """Every text the report shows, redacted before it is escaped (Jinja's ``finalize``).
+    Redacting the escaped page instead wrote the marker ``<redacted>`` as a raw tag, read
+    ``&amp;b=2`` of a URL's query as a parameter ``amp;b`` (shown as ``&amp%3Bb=2``), and
+    took an entity's ``;`` for a query string's (``<b>key=5</b>`` lost its 5)."""
+    return redact_text(value) if type(value) is str and value else value
+
+
 @lru_cache(maxsize=1)
 def environment():
-    """The Jinja environment of the report templates (autoescaping on for everything)."""
+    """The Jinja environment of the report templates (autoescaping on for everything; every
+    value redacted: :func:`_redacted`)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      finalize=_redacted)
     env.filters["num"] = fmt_value
     env.filters["ci"] = fmt_ci
     from halluscope.report.itemview import SHOWN_CHARS
@@ -103,7 +116,9 @@ def _cell(res: Any) -> dict[str, Any]:
             "sort": _sort_key(value), "count": count, "bar": None,
             "better": (("higher" if res.higher_is_better else "lower")
                        if getattr(res, "direction", True) else None),
-            "gap": abs(value - 0.5) if isinstance(value, float) and math.isfinite(value) else None,
+            # how far from 0.5: never "off by 0.000" for 0.5004 (report/decimals.py)
+            "gap": (fixed(abs(value - 0.5), 3) if isinstance(value, float)
+                    and math.isfinite(value) else None),
             # a missing value reads as missing with its reason (results.json's why_no_value)
             "why": (str(getattr(res, "why_no_value", None) or "")
                     if value is None or (isinstance(value, float) and not math.isfinite(value))
@@ -125,16 +140,18 @@ def summary_rows(result: AuditResult) -> list[dict[str, Any]]:
     return blocks
 
 
-def group_tables(result: AuditResult) -> list[dict[str, Any]]:
-    """Per metric and per dimension (``split``, ``object``, ...) a table of group results."""
-    tables = []
+def group_tables(result: AuditResult, max_rows: int | None = None) -> list[dict[str, Any]]:
+    """Per metric and per dimension (``split``, ``object``, ...) a table of group results: the
+    first ``max_rows`` groups, and how many more there are (``left_out``)."""
+    tables, max_rows = [], MAX_GROUP_ROWS if max_rows is None else max_rows
     for name, summary in result.metrics.items():
         by_dim: dict[str, list[tuple[str, dict]]] = {}
         for group, results in summary.groups.items():
             dim, sep, value = group.partition(":")
             by_dim.setdefault(dim if sep else "group", []).append((value if sep else group,
                                                                    results))
-        for dim, groups in by_dim.items():
+        for dim, every in by_dim.items():
+            groups = every[:max_rows]
             columns: list[str] = []
             for _, results in groups:
                 columns += [s for s in results if s not in columns]
@@ -147,7 +164,8 @@ def group_tables(result: AuditResult) -> list[dict[str, Any]]:
                              "cells": [_cell(results[c]) if c in results else None
                                        for c in columns]})
             tables.append({"metric": name, "dimension": dim, "columns": columns, "rows": rows,
-                           "own_n": own_n})
+                           "own_n": own_n, "total": len(every),
+                           "left_out": len(every) - len(groups)})
     return tables
 
 
@@ -292,6 +310,8 @@ def build_context(result: AuditResult, *, max_items: int = 500,
         "header": header(result),
         "summary": summary_rows(result),
         "level": interval_level(result),      # of the intervals: --confidence, not always 95%
+        # --bootstrap 0: an interval column left blank says why
+        "no_intervals": getattr(result.config, "n_boot", None) == 0,
         "groups": group_tables(result),
         "errors": error_rows(result),
         "n_errors": len(result.errors),
@@ -328,10 +348,10 @@ def write_report(result: AuditResult, path: Path, max_items: int = 500, *,
         max_flagged: At most this many such extra items (default: ``max_items``).
     """
     path = Path(path)
-    from halluscope.redact import redact_text
     from halluscope.report.visible import visible_controls
-    text = visible_controls(redact_text(render_report(result, max_items=max_items,
-                                                      max_flagged=max_flagged)))
+    # every value is redacted as it is rendered (_redacted), the page as a whole is not
+    text = visible_controls(render_report(result, max_items=max_items,
+                                          max_flagged=max_flagged))
     write_text_atomically(path, text)
     log.info("wrote report %s (%.1f MB)", path, len(text.encode("utf-8")) / 1e6)
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from halluscope.redact import cut_text
+from halluscope.report.decimals import fixed_any
 from halluscope.report.claimtext import claim_summary
 from halluscope.report.claimtext import detail_rows as _details
 from halluscope.report.claimtext import number_text as _num
@@ -145,6 +146,22 @@ def truncate_segments(segments: list[dict[str, Any]], limit: int = SHOWN_CHARS
     return kept, total - used
 
 
+#: Characters of a long response in its "full response" fold, and in all folds of a report
+#: together (the budget is the :class:`ImageStore`'s); what is left out is said, and is in
+#: items.jsonl. 20 answers of a million characters made a 35 MB report.
+FOLD_CHARS = 200_000
+FOLDS_CHARS = 10_000_000
+
+
+def fold_text(response: str, images: ImageStore | None = None) -> tuple[str, int]:
+    """The text a long response's fold holds, and how many characters it leaves out."""
+    room = FOLD_CHARS
+    if images is not None:
+        room = max(0, min(room, images.text_budget - images.text_size))
+        images.text_size += min(room, len(response))
+    return response[:room], max(0, len(response) - room)
+
+
 # -- CHAIR mentions ---------------------------------------------------------------------------
 def _word_node(entry: Any) -> tuple[str, str, bool | None]:
     """(word, node, explicit hallucination flag) of a CHAIR mention in any of its shapes:
@@ -211,7 +228,7 @@ def evidence_text(ev: Mapping[str, Any]) -> str:
     if ev.get("label") is not None:
         parts.append(str(ev["label"]))
     if isinstance(ev.get("score"), (int, float)):
-        parts.append(f"score {ev['score']:.2f}")
+        parts.append(f"score {fixed_any(ev['score'], 2)}")   # 0.996 is not 1.00
     box = ev.get("box")
     if isinstance(box, (list, tuple)) and len(box) == 4:
         parts.append("box [" + ", ".join(_num(v) for v in box) + "]")
@@ -253,7 +270,7 @@ def claim_rows(claims: Sequence[Mapping[str, Any]], response: str, anchor: str
             "text": response[span[0]:span[1]] if span else "",
             "summary": claim_summary(claim), "reason": reason,
             "checker": str(claim.get("checker") or ""), "evidence": evidence,
-            "confidence": f"{conf:.2f}" if isinstance(conf, (int, float)) else "",
+            "confidence": fixed_any(conf, 2) if isinstance(conf, (int, float)) else "",
             "analytic": bool(claim.get("analytic")),
         })
     return rows, marks
@@ -269,7 +286,8 @@ def pope_view(payload: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, 
                    ("no", "yes"): "FN"}[(prediction, label)]
     elif prediction is not None:
         outcome = "unknown"
-    return {"question": str(payload.get("question") or item.get("prompt") or ""),
+    return {"question": cut_text(str(payload.get("question") or item.get("prompt") or ""),
+                                 SHOWN_CHARS, "… (cut here; the whole question is in items.jsonl)"),
             "prediction": "" if prediction is None else str(prediction),
             "label": "" if label is None else str(label),
             "outcome": outcome, "correct": prediction == label,
@@ -341,6 +359,8 @@ class ImageStore:
     """
 
     budget: int = 80_000_000
+    text_budget: int = FOLDS_CHARS    # characters of long responses' folds (:func:`fold_text`)
+    text_size: int = 0
     uris: dict[str, str] = field(default_factory=dict)
     _keys: dict[str, str | None] = field(default_factory=dict)
     size: int = 0
@@ -516,6 +536,7 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
     pages = page_citations(item, images)
     image_ref, image_note, legend = _image_view(item, images)
     shown, left_out = truncate_segments(segment_text(response, marks))
+    full_text, full_left_out = fold_text(response, images) if left_out else ("", 0)
     error = item.get("error")
     return {
         "anchor": anchor, "index": index,
@@ -525,9 +546,12 @@ def item_view(item: Mapping[str, Any], index: int, metric_names: Iterable[str],
         "image_note": image_note, "box_legend": legend if image_ref is not None else [],
         "wide": regions is not None,
         "regions": regions, "pages": pages,
-        "prompt": str(item.get("prompt") or ""),
+        # a prompt is shown up to SHOWN_CHARS, as a response is; the rest is in items.jsonl
+        "prompt": cut_text(str(item.get("prompt") or ""), SHOWN_CHARS,
+                           "… (cut here; the whole prompt is in items.jsonl)"),
         "response": response, "has_response": isinstance(item.get("response"), str),
         "segments": shown, "truncated": left_out,
+        "full_text": full_text, "full_left_out": full_left_out,
         "claims": claims, "mentions": mentions, "yes_no": yes_no, "others": others,
         "n_halluc": n_halluc, "badges": badges, "error": str(error) if error else "",
         "skipped": str(item.get("skipped") or ""), "flags": _flags(item, n_halluc),

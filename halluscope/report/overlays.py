@@ -168,7 +168,8 @@ def draw_boxes(image: Any, boxes: Iterable[dict[str, Any]], *, max_side: int = 1
     for rect, colour, _, spec in specs:
         label = spec.get("label")
         if spec.get("score") is not None:
-            label = f"{label or ''} {float(spec['score']):.2f}".strip()
+            from halluscope.report.decimals import fixed_any
+            label = f"{label or ''} {fixed_any(spec['score'], 2)}".strip()
         if not label:
             continue
         tb = draw.textbbox((0, 0), str(label), font=font)

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from halluscope.report.decimals import fixed
+
 log = logging.getLogger(__name__)
 
 RED = "#c8423b"
@@ -285,10 +287,14 @@ def _interval_rows(result: Any, rates: bool) -> list[tuple[str, float, Any, bool
 def scale_plot(result: Any, max_rows: int = 12) -> bytes | None:
     """Results that are not rates (caption length, scores in other units), each on its own
     axis so that a length of ~100 words does not flatten the rates."""
-    rows = _interval_rows(result, rates=False)[:max_rows]
+    every = _interval_rows(result, rates=False)
+    rows = every[:max_rows]
     if not rows:
         return None
     fig = _figure(6.4, 0.5 + 0.7 * len(rows))
+    if len(every) > len(rows):
+        fig.suptitle(f"the first {len(rows)} of {len(every)}; {len(every) - len(rows)} more in "
+                     f"the summary table", fontsize=9, x=0.02, ha="left")
     for i, (label, value, (lo, hi), better) in enumerate(rows, 1):
         ax = fig.add_subplot(len(rows), 1, i)
         colour = GREY if better is None else (GREEN if better else RED)
@@ -304,10 +310,10 @@ def scale_plot(result: Any, max_rows: int = 12) -> bytes | None:
 def forest_plot(result: Any, max_rows: int = 30) -> bytes | None:
     """Every rate with a confidence interval: point and interval on one 0-1 axis (other units
     are drawn by :func:`scale_plot`; grey marks statistics without a better direction)."""
-    rows = _interval_rows(result, rates=True)
-    if not rows:
+    every = _interval_rows(result, rates=True)
+    if not every:
         return None
-    rows = rows[:max_rows]
+    rows = every[:max_rows]
     fig = _figure(6.4, 0.9 + 0.32 * len(rows))
     ax = fig.add_subplot()
     ys = list(range(len(rows)))[::-1]
@@ -315,10 +321,12 @@ def forest_plot(result: Any, max_rows: int = 30) -> bytes | None:
         colour = GREY if better is None else (GREEN if better else RED)
         ax.plot([lo, hi], [y, y], color=colour, linewidth=2, alpha=0.7, solid_capstyle="round")
         ax.plot([value], [y], "o", color=colour, markersize=5)
-        ax.text(hi, y, f"  {value:.3f}", va="center", fontsize=8, color="#374151")
+        ax.text(hi, y, f"  {fixed(value, 3)}", va="center", fontsize=8, color="#374151")
     ax.set_yticks(ys, [r[0] for r in rows])
+    more = (f"\nthe first {len(rows)} of {len(every)} rates; {len(every) - len(rows)} more in "
+            f"the summary table" if len(every) > len(rows) else "")
     ax.set_title(f"Rates with {interval_level(result)} intervals (green: higher is better, red: "
-                 "lower, grey: neither)",
+                 f"lower, grey: neither){more}",
                  fontsize=10, loc="left")
     _style(ax)
     ax.margins(x=0.15, y=0.08)

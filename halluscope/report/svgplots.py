@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from halluscope.report.decimals import fixed
 from halluscope.report.plots import (BLUE, CONFUSION_NAMES, GREEN, GREY, RED, TOP_CATEGORIES,
                                      _interval_rows, _metrics, category_counts_data, kind_rate_rows,
                                      confusion_cell_colour, interval_level, pope_confusion_data)
@@ -103,7 +104,8 @@ def _colour(better: bool | None) -> str:
 def forest_svg(result: Any, max_rows: int = 30) -> str | None:
     """Every rate with a confidence interval: point and interval on one axis (green: higher is
     better, red: lower, grey: neither)."""
-    rows = _interval_rows(result, rates=True)[:max_rows]
+    every = _interval_rows(result, rates=True)
+    rows = every[:max_rows]
     if not rows:
         return None
     left, right, top, step = 230, WIDTH - 60, 36, 22
@@ -112,22 +114,29 @@ def forest_svg(result: Any, max_rows: int = 30) -> str | None:
     x = _scale(lo, hi, left, right)
     body = [_text(8, 14, f"Rates with {interval_level(result)} intervals (green: higher is "
                   f"better, red: lower, grey: neither)", 11.5)]
+    if len(every) > len(rows):      # said, not dropped in silence: the summary has them all
+        body.append(_text(8, bottom + 34, f"the first {len(rows)} of {len(every)} rates; "
+                          f"{len(every) - len(rows)} more in the summary table", 10))
     body += _x_axis(x, lo, hi, top - 6, bottom)
     for i, (label, value, (a, b), better) in enumerate(rows):
         y = top + step * i + step / 2 - 6
         colour = _colour(better)
         body += [_text(left - 8, y, label, 10, "end"), _line(x(a), y, x(b), y, colour, 2.5, 0.7),
-                 _dot(x(value), y, colour), _text(x(b) + 6, y, f"{value:.3f}", 9)]
-    return _svg(bottom + 24, body)
+                 _dot(x(value), y, colour), _text(x(b) + 6, y, fixed(value, 3), 9)]
+    return _svg(bottom + (48 if len(every) > len(rows) else 24), body)
 
 
 def scale_svg(result: Any, max_rows: int = 12) -> str | None:
     """Results that are not rates, each on its own axis."""
-    rows = _interval_rows(result, rates=False)[:max_rows]
+    every = _interval_rows(result, rates=False)
+    rows = every[:max_rows]
     if not rows:
         return None
     left, right, band = 230, WIDTH - 70, 46
     body = []
+    if len(every) > len(rows):
+        body.append(_text(8, band * len(rows) + 14, f"the first {len(rows)} of {len(every)}; "
+                          f"{len(every) - len(rows)} more in the summary table", 10))
     for i, (label, value, (a, b), better) in enumerate(rows):
         y = 14 + band * i
         lo, hi = _padded([a, b], 0.25)
@@ -136,7 +145,7 @@ def scale_svg(result: Any, max_rows: int = 12) -> str | None:
         body += [_text(left - 8, y, label, 10, "end"), _line(x(a), y, x(b), y, colour, 2.5, 0.7),
                  _dot(x(value), y, colour), _text(x(b) + 6, y, f"{value:.3g}", 9)]
         body += _x_axis(x, lo, hi, y - 8, y + 12)
-    return _svg(band * len(rows) + 8, body)
+    return _svg(band * len(rows) + (30 if len(every) > len(rows) else 8), body)
 
 
 # -- per-category hallucination counts --------------------------------------------------------

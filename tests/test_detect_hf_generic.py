@@ -83,3 +83,10 @@ def test_the_bad_record_names_the_model_and_image(tmp_path):
                                           r"expected finite logits"):
         DetectorFacts(det, cache=EvidenceCache(tmp_path / "cache")).image_facts(
             tmp_path / "img.png", [Claim("existence", "cat", node="cat")])
+
+
+def test_nothing_above_the_floor_is_no_detection_not_a_failure():
+    """An empty list of text labels fell through to ``res.get("labels")`` (None): the image
+    failed with "TypeError: 'NoneType' object is not iterable" whenever nothing scored."""
+    det = _detector([[-6.0]], [[0.1, 0.1, 0.5, 0.5]])
+    assert det.detect(np.zeros((10, 10, 3), np.uint8), ["cat"]) == []

@@ -199,8 +199,10 @@ class HFZeroShotDetector:
         check_finite(res["boxes"], "boxes")
         norm = {" ".join(p.lower().split()): p for p in phrases}
         dets = []
-        for box, score, text in zip(res["boxes"].tolist(), res["scores"].tolist(),
-                                    res.get("text_labels") or res.get("labels")):
+        # an empty list of text labels is no cue to read ids: `[] or None` failed the image
+        texts = res.get("text_labels")
+        texts = res.get("labels") if texts is None else texts
+        for box, score, text in zip(res["boxes"].tolist(), res["scores"].tolist(), texts):
             label = norm.get(" ".join(str(text).lower().split()), str(text))
             box = clip_box(box, w, h)
             if has_area(box):               # a box outside the image is no object in it

@@ -170,3 +170,11 @@ def test_a_coco_bbox_is_no_longer_scored_hallucinated(tmp_path):
     item, result = _audit(tmp_path, cited, box_format="xywh")
     assert item["boxes"][0]["verdict"] == "supported"
     assert result.metrics["region"].results["precision"].value == 1.0
+
+
+def test_the_report_says_a_box_was_read_as_x_y_w_h():
+    from halluscope.report.boxreading import WrittenBoxes
+    written = WrittenBoxes([{"box": [100, 100, 300, 250], "raw": [100, 100, 200, 150],
+                             "coords": "pixels", "layout": "xywh", "format": "plain"}])
+    assert written.take([100, 100, 300, 250]) == (
+        "[100, 100, 200, 150]", "read as x, y, width, height: [100, 100, 300, 250] px")

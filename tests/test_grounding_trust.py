@@ -52,7 +52,7 @@ def test_bad_boxes_and_box_formats_in_metadata_are_bad_records(tmp_path):
             _rec("null", "The person is at [11, 10, 370, 510].",
                  objects=[{"label": "person", "box": [11, 10, None, 510]}]),
             _rec("fmt", "The person is at [11, 10, 370, 510].", regions=REGIONS,
-                 box_format="xywh"),
+                 box_format="cxcywh"),
             _rec("huge", "The person is at [11, 10, 370, 510].",
                  objects=[{"label": "person", "box": [11, 10, 10**400, 510]}])]
     result = _audit(tmp_path, rows, "region")

@@ -18,19 +18,25 @@ format                                                             coordinates
 JSON ``{"bbox_2d": [...], "label": "dog"}`` (Qwen2.5-VL)            pixels
 JSON ``{"box_2d": [y1, x1, y2, x2], "label": ...}`` (Gemini)       0-1000, y first
 JSON ``{"bbox"|"box": [...], "label"|"name"|"object"|"category"}``  auto
-``dog [x1, y1, x2, y2]`` in text (Shikra, Kosmos-style captions)   auto
+JSON ``{"bbox_xywh"|"xywh": [x, y, w, h]}``, ``{"xyxy": [...]}``      auto (layout as named)
+``<phrase>dog</phrase><object><patch_index_0044><patch_index_0863></object>``
+(Kosmos-2: top-left and bottom-right cells of a 32 x 32 grid)        fractions
+``dog [x1, y1, x2, y2]`` in text (Shikra, Ferret, Kosmos-style)    auto
 =================================================================  =========================
 
 JSON is read where it is the whole response, a fenced block, or written inline in a sentence
 (``Here: [{"bbox_2d": [...], "label": "cat"}] done``); each form keeps its label.
 
-*auto*: all four values within [0, 1] -> fractions of the image; otherwise, when the image
-size is known and a value exceeds the width or height (by more than a pixel or 1% of
-rounding, :func:`edge_slack`) but none exceeds 1000 -> 0-1000;
-otherwise pixels. The rule is applied once to all the boxes a response writes without a
-convention of their own (a model writes one convention), not box by box. A record can fix the convention with ``metadata["box_format"]``: ``pixels``,
-``norm`` (0-1), ``norm1000`` (0-1000) or ``auto``; so can ``AuditConfig.options
-["box_format"]`` for a whole audit.
+*auto* scale: all four values within [0, 1] -> fractions of the image; otherwise, when the
+image size is known and a value exceeds the width or height (by more than a pixel or 1% of
+rounding, :func:`edge_slack`) but none exceeds 1000 -> 0-1000; otherwise pixels. The rule is
+applied once to all the boxes a response writes without a convention of their own (a model
+writes one convention), not box by box. The *layout* (corners, or ``[x, y, width, height]``:
+a JSON ``bbox`` is COCO's x, y, w, h as well) is :mod:`halluscope.claims.box_forms`'s: a
+``bbox`` no rule places is an ambiguous citation, never a guess. A record can fix the
+convention with ``metadata["box_format"]``: ``pixels``, ``norm`` (0-1), ``norm1000``
+(0-1000), ``xywh``, ``xywh-norm``, ``xywh-norm1000`` or ``auto``; so can
+``AuditConfig.options["box_format"]`` for a whole audit.
 
 Region ids
 ----------
@@ -84,10 +90,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from halluscope.claims.box_forms import (  # noqa: F401 - BOX_FORMATS, edge_slack re-exported
+    AMBIGUOUS, BOX_FORMATS, KOSMOS, auto_scale, bbox_layout, corners, edge_slack, finite_box,
+    kosmos_boxes, layout_of, scale_of, to_pixels)
 from halluscope.claims.cited_labels import label_around, label_key, same_object  # noqa: F401
 from halluscope.jsonblobs import inline_json_blobs, json_blobs, walk_dicts
 
-BOX_FORMATS = ("auto", "pixels", "norm", "norm1000")
 
 _F = r"[-+]?\d+(?:\.\d+)?"
 _LIST4 = rf"\[\s*({_F})\s*,\s*({_F})\s*,\s*({_F})\s*,\s*({_F})\s*\]"
@@ -114,7 +122,8 @@ _ID_RANGE = re.compile(r"(?:#\s*+)?(?:R\s*+)?(" + _DEC + r")(?:\s*+(?:-|\u2013|t
 # what looks like a region id the forms above do not read: a bare R7, a <region ...> tag, or
 # "region #"/"region no."/"region id" before something else
 _REGION_HINT = re.compile(r"\bR\d+\b|(?i:<region[^<>\n]{0,20}>|\bregions?\s*+(?:#|no\.|ids?\b))")
-_BOX_KEYS = ("bbox_2d", "box_2d", "bbox", "box")
+_BOX_KEYS = ("bbox_2d", "box_2d", "bbox_xywh", "box_xywh", "xywh", "bbox_xyxy", "box_xyxy", "xyxy",
+             "bbox", "box")
 _REGION_KEYS = ("region", "region_id", "regionId")
 
 
@@ -128,12 +137,15 @@ class CitedBox:
             numbers are normalised).
         label: The object it is about, when one could be read.
         span: Character span in the response.
-        format: ``qwen`` | ``tag`` | ``json`` | ``plain``.
-        coords: The convention it was read with (``pixels`` | ``norm`` | ``norm1000``), or
+        format: ``qwen`` | ``tag`` | ``kosmos`` | ``json`` | ``plain``.
+        coords: The scale it was read in (``pixels`` | ``norm`` | ``norm1000``), or
             ``unread``: a box written where one is read (a JSON box key, a box tag) whose
             value is no four finite numbers (``[NaN, 0, 4, 5]``, three numbers, text); it is
             listed as unverifiable, never dropped (``raw`` is empty, ``written`` says what).
         written: What an unread box holds, as written (shortened).
+        layout: How ``raw`` is laid out: ``xyxy`` (corners), ``xywh`` (x, y, width, height)
+            or ``ambiguous`` (a JSON ``bbox`` that the rules of
+            :mod:`halluscope.claims.box_forms` cannot place: ``box`` is ``None``).
     """
 
     raw: tuple[float, ...]
@@ -143,24 +155,40 @@ class CitedBox:
     format: str
     coords: str
     written: str | None = None
+    layout: str = "xyxy"
 
     @property
     def malformed(self) -> tuple[str, str] | None:
-        """Why the four numbers are no box, as ``(kind, reason)``: ``corners swapped`` when
-        ``x2 < x1`` or ``y2 < y1`` as written (x first; Gemini's ``box_2d`` turned so), ``zero
-        area`` when ``x2 = x1`` or ``y2 = y1``; ``None`` for a box. The corners are never
-        sorted: ``[300, 300, 100, 100]`` was quietly read as ``[100, 100, 300, 300]`` and
-        supported, while the same box in a record's metadata is refused."""
+        """Why the four numbers are no box, as ``(kind, reason)``: ``ambiguous layout`` (a
+        ``bbox`` that may be corners or x, y, w, h), ``corners swapped`` when ``x2 < x1`` or
+        ``y2 < y1`` as written (x first; Gemini's ``box_2d`` turned so), ``negative size``
+        (x, y, w, h), ``zero area``; ``None`` for a box. The corners are never sorted:
+        ``[300, 300, 100, 100]`` was quietly read as ``[100, 100, 300, 300]`` and supported,
+        while the same box in a record's metadata is refused."""
         if self.coords == "unread" or len(self.raw) != 4:
             return None
-        x1, y1, x2, y2 = self.raw
         shown = "[" + ", ".join(f"{v:g}" for v in self.raw) + "]"
-        if x2 < x1 or y2 < y1:
+        if self.layout == AMBIGUOUS:
+            return "ambiguous layout", (
+                f"an ambiguous citation: \"bbox\": {shown} may be corners [x1, y1, x2, y2] or "
+                f"COCO's [x, y, width, height], and both fit the image; set --box-format "
+                f"(pixels, norm, norm1000 for corners; xywh, xywh-norm, xywh-norm1000) or "
+                f"metadata.box_format")
+        a, b, c, d = self.raw
+        if self.layout == "xywh":
+            if c < 0 or d < 0:
+                return "negative size", (f"a malformed citation: the box {shown} (x, y, width, "
+                                         f"height) has a negative width or height")
+            c, d = a + c, b + d
+        if c < a or d < b:
             return "corners swapped", (f"a malformed citation: the box {shown} has its corners "
                                        f"swapped (expected [x1, y1, x2, y2] with x2 > x1 and "
-                                       f"y2 > y1)")
-        if x2 == x1 or y2 == y1:
-            axis = "x1 = x2" if x2 == x1 else "y1 = y2"
+                                       f"y2 > y1; a model that writes [x, y, width, height] "
+                                       f"needs --box-format xywh)")
+        if c == a or d == b:
+            axis = "x1 = x2" if c == a else "y1 = y2"
+            if self.layout == "xywh":
+                axis = "width 0" if c == a else "height 0"
             return "zero area", f"a malformed citation: the box {shown} has zero area ({axis})"
         return None
 
@@ -204,45 +232,6 @@ def region_name(value: Any) -> str:
 
 # -- parsing -----------------------------------------------------------------------------------
 
-def _auto_format(raws: Sequence[Sequence[float]], size: tuple[int, int] | None) -> str:
-    """The one convention of the boxes a response writes without one (*auto*, see the module
-    docstring), decided over all of them together: box by box, ``[100, 100, 300, 300]`` was
-    read as pixels and ``[700, 500, 900, 700]`` beside it as 0-1000, a mixture no model
-    writes, so each box matched in whichever convention suited it."""
-    values = [v for raw in raws for v in raw]
-    if values and all(0 <= v <= 1 for v in values):
-        return "norm"
-    # past the edge by more than rounding (the slack the region check allows a pixel box):
-    # [0, 0, 515, 515] on a 512 x 512 image was read as 0-1000 and shrunk to half its size
-    if size and values and all(0 <= v <= 1000 for v in values) and any(
-            max(r[0], r[2]) > size[0] + edge_slack(size[0])
-            or max(r[1], r[3]) > size[1] + edge_slack(size[1]) for r in raws):
-        return "norm1000"
-    return "pixels"
-
-
-def edge_slack(side: float) -> float:
-    """How far a pixel box may pass an image's edge of ``side`` pixels and still be in it: a
-    pixel or 1% of rounding (2 pixels at least)."""
-    return max(2.0, 0.01 * side)
-
-
-def _coords(raw: Sequence[float], fmt: str, size: tuple[int, int] | None
-            ) -> tuple[str, tuple[float, float, float, float] | None]:
-    """The convention ``raw`` is read in and the box in pixels, corners as written (a box
-    whose corners are swapped stays so: :attr:`CitedBox.malformed`)."""
-    x1, y1, x2, y2 = raw
-    if fmt == "auto":
-        fmt = _auto_format([raw], size)
-    if fmt == "pixels":
-        return fmt, (x1, y1, x2, y2)
-    if size is None:
-        return fmt, None
-    scale = 1.0 if fmt == "norm" else 1000.0
-    w, h = size
-    return fmt, (x1 / scale * w, y1 / scale * h, x2 / scale * w, y2 / scale * h)
-
-
 def _numbers(body: str) -> list[tuple[float, float, float, float]]:
     out = []
     for m in re.finditer(_LIST4 + "|" + _PAIRS, body):
@@ -251,23 +240,9 @@ def _numbers(body: str) -> list[tuple[float, float, float, float]]:
     return out
 
 
-def finite_box(raw: Any) -> list[float] | None:
-    """Four numbers (a JSON list or a tuple; not booleans) as finite floats, else ``None`` (a
-    400-digit integer overflows): the one test of a box's shape, for cited boxes, ground-truth
-    boxes in a record's metadata and annotation files alike."""
-    if not (isinstance(raw, (list, tuple)) and len(raw) == 4 and
-            all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw)):
-        return None
-    try:
-        vals = [float(v) for v in raw]
-    except OverflowError:
-        return None
-    return vals if all(math.isfinite(v) for v in vals) else None
-
-
 _LABEL_KEYS = ("label", "name", "object", "category", "class", "phrase", "ref")
 # a JSON key right before a box the prose parser reads (JSON inline in a sentence)
-_KEY_BEFORE = re.compile(r'"(box_2d|bbox_2d)"\s*:\s*$')
+_KEY_BEFORE = re.compile(r'"(' + "|".join(_BOX_KEYS) + r')"\s*:\s*$')
 
 
 def _json_label(obj: dict[str, Any]) -> str | None:
@@ -296,14 +271,12 @@ def _json_box(obj: dict[str, Any]) -> tuple[str, tuple[float, float, float, floa
     return None
 
 
-def _keyed_format(key: str | None, box_format: str) -> str:
-    """The convention a box under JSON key ``key`` is read with: Gemini's ``box_2d`` 0-1000,
+def _scale_of(key: str | None, box_format: str) -> str:
+    """The scale a box under JSON key ``key`` is read in: Gemini's ``box_2d`` 0-1000,
     Qwen2.5-VL's ``bbox_2d`` pixels, unless ``box_format`` fixes one (not ``auto``)."""
-    if key == "box_2d":
-        return "norm1000" if box_format == "auto" else box_format
-    if key == "bbox_2d" and box_format == "auto":
-        return "pixels"
-    return box_format
+    if box_format == "auto":
+        return {"box_2d": "norm1000", "bbox_2d": "pixels"}.get(key or "", "auto")
+    return scale_of(box_format)
 
 
 def _json_citations_of(text: str, blobs: list[tuple[Any, int, int, bool]], read
@@ -387,13 +360,14 @@ def _written(value: Any) -> str:
 
 
 def _tags_in(text: str) -> tuple[tuple[tuple, ...], list[Span], tuple[tuple, ...]]:
-    """Boxes in Qwen box tokens and ``<ref>/<box>`` tags (one tuple per form), the spans of
+    """Boxes in Qwen box tokens, ``<ref>/<box>`` tags and Kosmos-2's ``<phrase>/<object>``
+    patch tokens (one tuple per form), the spans of
     the tags, and the tags whose body holds no box (span, body, ref, form)."""
     forms, taken, unread = [], [], []
-    for rx, form in ((_QWEN, "qwen"), (_TAG, "tag")):
+    for rx, form in ((_QWEN, "qwen"), (_TAG, "tag"), (KOSMOS, "kosmos")):
         found = []
         for m in rx.finditer(text):
-            nums = _numbers(m.group("body"))
+            nums = (kosmos_boxes if form == "kosmos" else _numbers)(m.group("body"))
             ref = (m.group("ref") or "").strip()
             if nums and all(map(math.isfinite, itertools.chain(*nums))):
                 found.append((m.span(), tuple(nums), ref, form))
@@ -421,7 +395,7 @@ def _plain_in(text: str, taken: list[Span]) -> tuple[tuple[tuple[Span, tuple, st
         if not all(map(math.isfinite, raw)):
             unread.append((m.span(), _written(m.group(0)), None, "plain"))
             continue
-        key = _KEY_BEFORE.search(text, max(0, m.start() - 16), m.start())
+        key = _KEY_BEFORE.search(text, max(0, m.start() - 20), m.start())
         key = key.group(1) if key else None
         if key == "box_2d":                          # Gemini's, inline: [y1, x1, y2, x2]
             raw = (raw[1], raw[0], raw[3], raw[2])
@@ -446,32 +420,37 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
         raise ConfigError(f"expected box_format in {BOX_FORMATS}, got {box_format!r}")
     found = _boxes_in(text)
     out = []
-    # the convention of every box written without one, decided once for the response
+    # the scale of every box written without one, and the layout of JSON "bbox" boxes,
+    # decided once for the response (box_forms' rules)
     keyed = [(key, raw) for key, raw, _, _ in found.json] + \
         [(key, raw) for _, raw, key in found.plain]
-    auto = _auto_format([raw for key, raw in keyed
-                         if _keyed_format(key, box_format) == "auto"], size)
+    layout = {key: layout_of(key, box_format) for key, _ in keyed}
+    auto = auto_scale([corners(raw, layout[key]) if layout[key] != "auto" else raw
+                       for key, raw in keyed if _scale_of(key, box_format) == "auto"], size)
+    bbox = bbox_layout([raw for key, raw in keyed if layout[key] == "auto"], auto, size)
 
-    def fmt_of(key: str | None) -> str:
-        fmt = _keyed_format(key, box_format)
-        return auto if fmt == "auto" else fmt
+    def cite(raw, key, label, span, form):
+        scale = _scale_of(key, box_format)
+        scale = auto if scale == "auto" else scale
+        how = bbox if layout[key] == "auto" else layout[key]
+        box = None if how == AMBIGUOUS else to_pixels(corners(raw, how), scale, size)
+        return CitedBox(raw, box, label, span, form, scale, layout=how)
     for key, raw, label, span in found.json:
-        coords, box = _coords(raw, fmt_of(key), size)
-        out.append(CitedBox(raw, box, label, span, "json", coords))
+        out.append(cite(raw, key, label, span, "json"))
     for tags in found.tags:
         floor = 0
         for span, nums, ref, form in tags:
             if not ref:
                 ref, floor = label_around(found.prose, span, known, floor)
-            fmt = "norm1000" if box_format == "auto" else box_format
+            # Kosmos-2's patch cells are fractions whatever box_format says
+            scale = "norm" if form == "kosmos" else (
+                "norm1000" if box_format == "auto" else scale_of(box_format))
             for raw in nums:
-                coords, box = _coords(raw, fmt, size)
-                out.append(CitedBox(raw, box, ref, span, form, coords))
+                out.append(CitedBox(raw, to_pixels(raw, scale, size), ref, span, form, scale))
     floor = 0
     for span, raw, key in found.plain:
-        coords, box = _coords(raw, fmt_of(key), size)
         label, floor = label_around(found.prose, span, known, floor)
-        out.append(CitedBox(raw, box, label, span, "plain", coords))
+        out.append(cite(raw, key, label, span, "plain"))
     for span, written, label, form in found.unread:
         out.append(CitedBox((), None, label, span, form, "unread", written))
     out.sort(key=lambda c: c.span)

@@ -61,7 +61,8 @@ RegionIou = Annotated[Optional[float], typer.Option(
     help="IoU a cited box needs with a known instance of its object (default 0.5).")]
 BoxFormat = Annotated[Optional[str], typer.Option(
     help="Coordinates of cited boxes: auto (the default), pixels, norm (0-1), "
-    "norm1000 (0-1000).")]
+    "norm1000 (0-1000) as \\[x1, y1, x2, y2]; xywh, xywh-norm, xywh-norm1000 as "
+    "\\[x, y, width, height] (COCO's bbox).")]
 Device = Annotated[Optional[str], typer.Option(
     help="Device of the torch models: an hf: or groundingdino: detector, a sam: or hf-sam: "
     "segmenter, a judge of provider hf (cpu, cuda, cuda:1, ...); a judge spec's device = "

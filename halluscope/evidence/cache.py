@@ -23,6 +23,7 @@ import itertools
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
@@ -151,18 +152,27 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: Cache folders this process has said it cannot write: said once per folder, not once per
+#: image (every image of a run logged the same warning); each worker process says it once.
+_UNWRITABLE: set[str] = set()
+_UNWRITABLE_LOCK = threading.Lock()
+
+
 class EvidenceCache:
     """A content-addressed JSON cache in a folder (``root=None`` disables it).
 
     Attributes:
         hits: Lookups answered from disk.
         misses: Lookups that were not.
+        unwritten: Entries that could not be written (the folder is not writable): their
+            evidence was computed and used, not cached.
     """
 
     def __init__(self, root: str | os.PathLike | None):
         self.root = Path(root) if root is not None else None
         self.hits = 0
         self.misses = 0
+        self.unwritten = 0
 
     @classmethod
     def from_config(cls, config: Any = None) -> "EvidenceCache":
@@ -196,8 +206,8 @@ class EvidenceCache:
         path = self._path(namespace, key)
         try:
             value = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            self.misses += 1
+        except (FileNotFoundError, NotADirectoryError):   # (the folder is a file: no entry;
+            self.misses += 1                                # put says so, once)
             return None
         except (OSError, ValueError) as exc:       # (UnicodeDecodeError, JSONDecodeError)
             log.warning("ignoring unreadable cache entry %s (computed again): %s: %s", path,
@@ -222,7 +232,14 @@ class EvidenceCache:
         try:
             _atomic_write(self._path(namespace, key), json.dumps(_jsonable(value)))
         except OSError as exc:
-            log.warning("cannot write the evidence cache under %s: %s", self.root, exc)
+            self.unwritten += 1
+            with _UNWRITABLE_LOCK:
+                first = str(self.root) not in _UNWRITABLE
+                _UNWRITABLE.add(str(self.root))
+            if first:
+                log.warning("cannot write the evidence cache folder %s (%s: %s): results are "
+                            "still computed, not cached (said once for this folder)",
+                            self.root, type(exc).__name__, exc)
 
     def stats(self) -> dict[str, Any]:
         return {"dir": str(self.root) if self.root else None, "hits": self.hits,

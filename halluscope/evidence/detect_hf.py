@@ -14,7 +14,10 @@ All phrases a record needs go into one forward pass:
   than the model's ``max_text_len`` are split into several passes.
 * OWL-ViT / OWLv2: one text query per phrase; scores are the sigmoid of the class logits. OWLv2
   pads images to a square, so its normalised boxes are scaled by the longer side.
-* other zero-shot models: the processor's ``post_process_grounded_object_detection``.
+* other zero-shot models: the processor's ``post_process_grounded_object_detection``. NaN in
+  the model's logits or boxes (or NaN or infinity in what the processor keeps) is a bad record
+  naming the model and image, as on the two paths above: the processor's threshold dropped a
+  NaN score unseen, and its object was read as absent.
 """
 
 from __future__ import annotations
@@ -27,15 +30,33 @@ from typing import Any
 import numpy as np
 
 from halluscope.errors import ConfigError
-from halluscope.evidence.detect import (THRESHOLDS, Detection, caption_for, chunk_phrases,
-                                        clip_box, cxcywh_to_xyxy, detections_from_scores,
-                                        has_area, load_rgb, phrase_scores, require,
-                                        torch_device)
+from halluscope.evidence.detect import (THRESHOLDS, Detection, caption_for, check_finite,
+                                        chunk_phrases, clip_box, cxcywh_to_xyxy,
+                                        detections_from_scores, has_area, load_rgb,
+                                        phrase_scores, require, torch_device)
 
 log = logging.getLogger(__name__)
 
 GDINO_TYPES = ("grounding-dino", "mm-grounding-dino", "llmdet")
 OWL_TYPES = ("owlv2", "owlvit")
+
+
+def nan_in_output(out: Any, torch: Any) -> None:
+    """A ``ValueError`` (made a bad record naming the image and model by the caller) when a
+    model's output holds NaN in a ``*logits*`` tensor, or NaN or infinity in a box one
+    (``*box*``, ``*coord*``): ``-inf`` logits are masks (padded text tokens), no fault."""
+    for key, value in (out.items() if hasattr(out, "items") else ()):
+        if not (torch.is_tensor(value) and value.is_floating_point()):
+            continue
+        if "logit" in key and "coord" not in key:
+            bad, kind = int(torch.isnan(value).sum()), "NaN"
+        elif "box" in key or "coord" in key:
+            bad, kind = int((~torch.isfinite(value)).sum()), "NaN or infinite"
+        else:
+            continue
+        if bad:
+            raise ValueError(f"expected finite {key} from the model, got {bad} {kind} "
+                             f"value{'s' * (bad != 1)} of {value.numel()}")
 
 
 class HFZeroShotDetector:
@@ -166,15 +187,22 @@ class HFZeroShotDetector:
         h, w = rgb.shape[:2]
         inputs = self.processor(text=[phrases], images=Image.fromarray(rgb), return_tensors="pt")
         out = self._forward(inputs)
+        # before the processor's threshold: a NaN score fails it and was dropped unseen, its
+        # object read as absent, where the GroundingDINO and OWL paths make a bad record
+        nan_in_output(out, self._torch)
         post = getattr(self.processor, "post_process_grounded_object_detection", None)
         if post is None:
             raise ConfigError(f"{self.model_id}: expected a zero-shot detection processor with "
                               f"post_process_grounded_object_detection")
         res = post(out, threshold=self.floor, target_sizes=[(h, w)], text_labels=[phrases])[0]
+        check_finite(res["scores"], "scores")
+        check_finite(res["boxes"], "boxes")
         norm = {" ".join(p.lower().split()): p for p in phrases}
         dets = []
-        for box, score, text in zip(res["boxes"].tolist(), res["scores"].tolist(),
-                                    res.get("text_labels") or res.get("labels")):
+        # an empty list of text labels is no cue to read ids: `[] or None` failed the image
+        texts = res.get("text_labels")
+        texts = res.get("labels") if texts is None else texts
+        for box, score, text in zip(res["boxes"].tolist(), res["scores"].tolist(), texts):
             label = norm.get(" ".join(str(text).lower().split()), str(text))
             box = clip_box(box, w, h)
             if has_area(box):               # a box outside the image is no object in it

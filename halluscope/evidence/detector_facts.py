@@ -194,6 +194,19 @@ def _segmenter_spec_identity(spec: str) -> list[Any]:
     return ident
 
 
+def _check_floor(spec: str, floor: float, thresholds: Thresholds) -> None:
+    """A :class:`ConfigError` when the detector reports nothing below a floor above the
+    ``absent`` threshold: an object it scored between the two was reported as nothing, read as
+    a best score of 0 and so as absent ("no cat detected", hallucinated) where the thresholds
+    call it unsure."""
+    if floor > thresholds.absent:
+        raise ConfigError(
+            f"the detector {spec} reports nothing below its floor {floor:g}, above the absent "
+            f"threshold {thresholds.absent:g}: an object scoring between them would be read "
+            f"as absent; expected floor <= absent (give the detector floor <= "
+            f"{thresholds.absent:g}, or an absent threshold >= {floor:g})")
+
+
 class DetectorFacts:
     """Builds :class:`ImageFacts` from detections (see the module docstring).
 
@@ -230,6 +243,7 @@ class DetectorFacts:
         # the lowest score the detector reports: a label it reports nothing of scored below it
         self.floor = float(self.options.get("floor", getattr(self._detector, "floor",
                                                              base.floor)))
+        _check_floor(self.spec, self.floor, self.thresholds)
         self.nms_iou = nms_iou
         self._segmenter_spec = segmenter
         self._spec_identity: list[Any] | None = None     # _segmenter_identity, worked out once

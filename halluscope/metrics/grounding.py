@@ -106,7 +106,8 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
         MetricOption("region_iou", float, None, "IoU a cited box needs with a known instance of "
                      "its object (default 0.5)"),
         MetricOption("box_format", str, "auto", "coordinates of cited boxes: auto, pixels, "
-                     "norm (0-1), norm1000 (0-1000)"),
+                     "norm (0-1), norm1000 (0-1000) as corners; xywh, xywh-norm, "
+                     "xywh-norm1000 as [x, y, width, height]"),
         MetricOption("detector", str, None, "detector backend", config_field=True),
         MetricOption("annotations", tuple, (), "object annotations", config_field=True),
         MetricOption("coco_annotations", tuple, (), "COCO instance annotations",
@@ -260,6 +261,7 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
             "iou_threshold": self.iou_threshold,
             "boxes": [{"label": b.label, "box": [round(x, 2) for x in b.box] if b.box else None,
                        "raw": list(b.raw), "format": b.format, "coords": b.coords,
+                       "layout": b.layout,
                        "verdict": v.label, "reason": v.reason}
                       for b, v in zip(boxes, box_verdicts)],
             "regions": [{"id": r.id, "label": r.label, "verdict": v.label, "reason": v.reason}

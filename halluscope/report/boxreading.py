@@ -43,11 +43,14 @@ class WrittenBoxes:
             if key is not None and _key(entry.get("box") or ()) == key:
                 del self.left[k]
                 raw, coords = entry.get("raw"), entry.get("coords")
-                if coords in CONVENTIONS and isinstance(raw, (list, tuple)) and len(raw) == 4:
+                xywh = entry.get("layout") == "xywh"
+                if (coords in CONVENTIONS or xywh) and isinstance(raw, (list, tuple)) \
+                        and len(raw) == 4:
                     # a JSON box's numbers are kept x first (Gemini writes box_2d y first)
                     order = ", x first" if entry.get("format") == "json" else ""
-                    return box_text(raw), (f"read as {CONVENTIONS[coords]}{order}: "
-                                           f"{box_text(value)} px")
+                    how = ", ".join(filter(None, ["x, y, width, height" if xywh else "",
+                                                  CONVENTIONS.get(coords, "")]))
+                    return box_text(raw), f"read as {how}{order}: {box_text(value)} px"
                 break
         return box_text(value), ""
 

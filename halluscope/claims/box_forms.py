@@ -1,0 +1,184 @@
+"""How the four numbers of a cited box are read: their layout and their scale.
+
+A box is four numbers in one of two **layouts**: corners ``[x1, y1, x2, y2]`` (``xyxy``) or
+``[x, y, width, height]`` (``xywh``, COCO's ``bbox``); and in one of three **scales**: pixels,
+fractions of the image (``norm``) or 0-1000 of it (``norm1000``). ``--box-format`` (or
+``metadata.box_format``, ``AuditConfig.options["box_format"]``) fixes both:
+
+==================  ==========  ===========
+box_format          layout      scale
+==================  ==========  ===========
+``pixels``          corners     pixels
+``norm``            corners     0-1
+``norm1000``        corners     0-1000
+``xywh``            x, y, w, h  pixels
+``xywh-norm``       x, y, w, h  0-1
+``xywh-norm1000``   x, y, w, h  0-1000
+``auto``            see below   see below
+==================  ==========  ===========
+
+A form that says its layout keeps it whatever ``box_format`` says (only the scale is taken
+from a fixed ``box_format``): Qwen's box tokens and ``<box>`` tags (two corner points),
+``bbox_2d``, Gemini's ``box_2d`` and JSON keys ``xyxy`` / ``bbox_xyxy`` / ``box_xyxy`` are
+corners; JSON keys ``xywh`` / ``bbox_xywh`` / ``box_xywh`` are x, y, width, height.
+
+*auto* layout (:func:`bbox_layout`): ``[a, b, c, d]`` in prose and JSON ``box`` are corners
+(Shikra, Ferret, Kosmos-2's captions and GPT-4o asked for ``[x1, y1, x2, y2]`` write them so);
+JSON ``bbox`` is COCO's name for ``[x, y, w, h]`` as well, so its layout is decided once per
+response over all its ``bbox`` boxes, by these rules in order:
+
+1. some box cannot be corners (``c <= a`` or ``d <= b``) and each is a box as x, y, w, h that
+   lies in the image: ``xywh``;
+2. each box is corners and lies in the image, and some box read as x, y, w, h would pass the
+   image's edge (by more than :func:`edge_slack`): corners;
+3. otherwise the layout is **ambiguous**: each ``bbox`` box is an unverifiable, malformed
+   citation ("ambiguous layout") that says to set ``--box-format``; never a guess.
+
+*auto* scale: see :mod:`halluscope.claims.citations` (all four values within [0, 1] ->
+fractions; past an edge but within 1000 -> 0-1000; otherwise pixels), applied to the corners
+each box stands for.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+BOX_FORMATS = ("auto", "pixels", "norm", "norm1000", "xywh", "xywh-norm", "xywh-norm1000")
+_SCALES = {"pixels": "pixels", "norm": "norm", "norm1000": "norm1000", "xywh": "pixels",
+           "xywh-norm": "norm", "xywh-norm1000": "norm1000"}
+#: JSON keys that say their layout.
+KEYED_LAYOUT = {"bbox_2d": "xyxy", "box_2d": "xyxy", "xyxy": "xyxy", "bbox_xyxy": "xyxy",
+                "box_xyxy": "xyxy", "xywh": "xywh", "bbox_xywh": "xywh", "box_xywh": "xywh"}
+AMBIGUOUS = "ambiguous"
+
+
+def scale_of(box_format: str) -> str:
+    """The scale a fixed ``box_format`` names (``auto`` for ``auto``)."""
+    return _SCALES.get(box_format, "auto")
+
+
+def layout_of(key: str | None, box_format: str) -> str:
+    """The layout of a box under JSON ``key`` (``None``: prose) as far as the key and
+    ``box_format`` say: ``xyxy``, ``xywh``, or ``auto`` (a ``bbox`` box under ``auto``)."""
+    if key in KEYED_LAYOUT:
+        return KEYED_LAYOUT[key]
+    if box_format != "auto":
+        return "xywh" if box_format.startswith("xywh") else "xyxy"
+    return "auto" if key == "bbox" else "xyxy"
+
+
+def corners(raw: Sequence[float], layout: str) -> tuple[float, float, float, float]:
+    """The corners four numbers in ``layout`` stand for (as written for ``xyxy``)."""
+    a, b, c, d = raw
+    return (a, b, a + c, b + d) if layout == "xywh" else (a, b, c, d)
+
+
+def _limit(scale: str, size: tuple[int, int] | None) -> tuple[float, float] | None:
+    if scale == "norm":
+        return 1.0, 1.0
+    if scale == "norm1000":
+        return 1000.0, 1000.0
+    return (size[0] + edge_slack(size[0]), size[1] + edge_slack(size[1])) if size else None
+
+
+def _inside(box: Sequence[float], limit: tuple[float, float]) -> bool:
+    x1, y1, x2, y2 = box
+    return x2 > x1 and y2 > y1 and min(box) >= 0 and x2 <= limit[0] and y2 <= limit[1]
+
+
+def bbox_layout(raws: Sequence[Sequence[float]], scale: str,
+                size: tuple[int, int] | None) -> str:
+    """The layout of a response's JSON ``bbox`` boxes under *auto* (the module docstring's
+    rules): ``xywh``, ``xyxy`` or :data:`AMBIGUOUS`."""
+    limit = _limit(scale, size)
+    if not raws or limit is None:
+        return AMBIGUOUS
+    as_xywh = [corners(r, "xywh") for r in raws]
+    if any(r[2] <= r[0] or r[3] <= r[1] for r in raws):
+        return "xywh" if all(_inside(b, limit) for b in as_xywh) else AMBIGUOUS
+    if all(_inside(r, limit) for r in raws) and not all(_inside(b, limit) for b in as_xywh):
+        return "xyxy"
+    return AMBIGUOUS
+
+
+def auto_scale(raws: Sequence[Sequence[float]], size: tuple[int, int] | None) -> str:
+    """The one scale of the boxes (corners) a response writes without one, decided over all of
+    them together: box by box, ``[100, 100, 300, 300]`` was read as pixels and ``[700, 500,
+    900, 700]`` beside it as 0-1000, a mixture no model writes."""
+    values = [v for raw in raws for v in raw]
+    if values and all(0 <= v <= 1 for v in values):
+        return "norm"
+    # past the edge by more than rounding (the slack the region check allows a pixel box):
+    # [0, 0, 515, 515] on a 512 x 512 image was read as 0-1000 and shrunk to half its size
+    if size and values and all(0 <= v <= 1000 for v in values) and any(
+            max(r[0], r[2]) > size[0] + edge_slack(size[0])
+            or max(r[1], r[3]) > size[1] + edge_slack(size[1]) for r in raws):
+        return "norm1000"
+    return "pixels"
+
+
+def edge_slack(side: float) -> float:
+    """How far a pixel box may pass an image's edge of ``side`` pixels and still be in it: a
+    pixel or 1% of rounding (2 pixels at least)."""
+    return max(2.0, 0.01 * side)
+
+
+def to_pixels(box: Sequence[float], scale: str, size: tuple[int, int] | None
+              ) -> tuple[float, float, float, float] | None:
+    """Corners in ``scale`` as pixels (``None`` for a normalised box and no image size);
+    corners stay as written (a box whose corners are swapped stays so)."""
+    x1, y1, x2, y2 = box
+    if scale == "pixels":
+        return x1, y1, x2, y2
+    if size is None:
+        return None
+    s = 1.0 if scale == "norm" else 1000.0
+    w, h = size
+    return x1 / s * w, y1 / s * h, x2 / s * w, y2 / s * h
+
+
+def finite_box(raw: Any) -> list[float] | None:
+    """Four numbers (a JSON list or a tuple; not booleans) as finite floats, else ``None`` (a
+    400-digit integer overflows): the one test of a box's shape, for cited boxes, ground-truth
+    boxes in a record's metadata and annotation files alike."""
+    if not (isinstance(raw, (list, tuple)) and len(raw) == 4 and
+            all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw)):
+        return None
+    try:
+        vals = [float(v) for v in raw]
+    except OverflowError:
+        return None
+    return vals if all(math.isfinite(v) for v in vals) else None
+
+
+# Kosmos-2: <phrase>a dog</phrase><object><patch_index_0044><patch_index_0863></object>, the
+# top-left and bottom-right cells of a 32 x 32 grid; boxes of one object are joined by
+# </delimiter_of_multi_objects/>
+KOSMOS = re.compile(r"(?:<phrase>(?P<ref>.{0,300}?)</phrase>\s*)?<object>(?P<body>.{0,2000}?)"
+                    r"</object>", re.S)
+_KOSMOS_PAIR = re.compile(r"<patch_index_(\d{4})>\s*<patch_index_(\d{4})>")
+KOSMOS_GRID = 32
+
+
+def kosmos_boxes(body: str) -> list[tuple[float, float, float, float]] | None:
+    """The boxes (corners, fractions of the image) of a Kosmos-2 ``<object>`` body, as
+    transformers' ``patch_index_to_coordinate`` reads them (cell centres, or the cells' outer
+    edges where the two cells share a row or column); ``None`` when the body holds anything
+    else or an index off the grid."""
+    parts = [p.strip() for p in body.split("</delimiter_of_multi_objects/>")]
+    out = []
+    n, cell = KOSMOS_GRID, 1.0 / KOSMOS_GRID
+    for part in parts:
+        m = _KOSMOS_PAIR.fullmatch(part)
+        if m is None or max(int(m.group(1)), int(m.group(2))) >= n * n:
+            return None
+        (ux, uy), (lx, ly) = (divmod(int(g), n)[::-1] for g in m.groups())
+        if ux == lx or uy == ly:
+            out.append((ux * cell, uy * cell, (lx + 1) * cell, (ly + 1) * cell))
+        else:
+            half = cell / 2
+            out.append((ux * cell + half, uy * cell + half, lx * cell + half, ly * cell + half))
+    return out

@@ -1,0 +1,180 @@
+"""Cited boxes as [x, y, width, height] (COCO's bbox) and the box forms real models write.
+
+A COCO-style {"bbox": [x, y, w, h]} was read as corners [x1, y1, x2, y2]: a right box could be
+scored hallucinated. Under auto a JSON bbox is now decided by documented rules or listed as an
+ambiguous (unverifiable) citation; --box-format xywh, xywh-norm, xywh-norm1000 fix it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import halluscope
+from halluscope.claims.citations import BOX_FORMATS, parse_cited_boxes
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SIZE = (640, 480)
+
+
+def boxes(text, box_format="auto", size=SIZE, known=("cat", "dog")):
+    return parse_cited_boxes(text, size=size, box_format=box_format, known=list(known))
+
+
+def test_the_formats():
+    assert BOX_FORMATS == ("auto", "pixels", "norm", "norm1000", "xywh", "xywh-norm",
+                           "xywh-norm1000")
+
+
+def test_a_bbox_both_readings_fit_is_ambiguous_never_a_guess():
+    (b,) = boxes('{"bbox": [100, 100, 200, 150], "label": "cat"}')
+    assert b.layout == "ambiguous" and b.box is None
+    kind, reason = b.malformed
+    assert kind == "ambiguous layout"
+    assert "[x, y, width, height]" in reason and "--box-format" in reason
+    (b,) = boxes('{"bbox": [100, 100, 200, 150], "label": "cat"}', size=None)
+    assert b.layout == "ambiguous"            # no image size: nothing decides it
+
+
+def test_a_bbox_that_cannot_be_corners_is_x_y_w_h():
+    """Rule 1: one box of the response is no corners box; every box fits as x, y, w, h."""
+    a, b = boxes('[{"bbox": [100, 100, 200, 150], "label": "cat"}, '
+                 '{"bbox": [350, 20, 100, 60], "label": "dog"}]')
+    assert (a.layout, a.box) == ("xywh", (100, 100, 300, 250))
+    assert (b.layout, b.box) == ("xywh", (350, 20, 450, 80))
+    assert a.malformed is None and b.malformed is None
+    # no corners and no x, y, w, h inside the image either: ambiguous
+    (c,) = boxes('{"bbox": [600, 20, 100, 60], "label": "dog"}')
+    assert c.layout == "ambiguous"
+
+
+def test_a_bbox_whose_x_y_w_h_reading_leaves_the_image_is_corners():
+    """Rule 2: [300, 200, 600, 450] as x, y, w, h would end at (900, 650) on 640 x 480."""
+    (b,) = boxes('{"bbox": [300, 200, 600, 450], "label": "cat"}')
+    assert (b.layout, b.box, b.malformed) == ("xyxy", (300, 200, 600, 450), None)
+    (b,) = boxes('{"bbox": [0.5, 0.5, 0.9, 0.9], "label": "cat"}')     # fractions
+    assert (b.layout, b.coords) == ("xyxy", "norm")
+    assert b.box == pytest.approx((320, 240, 576, 432))
+
+
+def test_box_format_xywh_fixes_bbox_box_and_prose_not_corner_forms():
+    text = ('{"bbox": [100, 100, 200, 150], "label": "cat"} and a dog [10, 20, 30, 40], '
+            '<ref>dog</ref><box>(100,100),(500,500)</box>')
+    a, b, c = boxes(text, "xywh")
+    assert (a.layout, a.box) == ("xywh", (100, 100, 300, 250))
+    assert (b.layout, b.box) == ("xywh", (10, 20, 40, 60))
+    assert c.layout == "xyxy" and c.coords == "pixels"      # two corner points stay corners
+    (n,) = boxes('{"box": [0.25, 0.5, 0.5, 0.25], "label": "cat"}', "xywh-norm")
+    assert n.box == pytest.approx((160, 240, 480, 360))
+    (k,) = boxes('{"box": [250, 500, 500, 250], "label": "cat"}', "xywh-norm1000")
+    assert k.box == pytest.approx((160, 240, 480, 360)) and k.coords == "norm1000"
+    (p,) = boxes('{"bbox": [300, 200, 600, 450], "label": "cat"}', "pixels")
+    assert p.layout == "xyxy"                # a fixed corners format is never ambiguous
+
+
+def test_keys_that_say_their_layout():
+    a, b = boxes('[{"bbox_xywh": [100, 100, 200, 150], "label": "cat"}, '
+                 '{"xyxy": [100, 100, 200, 150], "label": "dog"}]')
+    assert (a.layout, a.box) == ("xywh", (100, 100, 300, 250))
+    assert (b.layout, b.box) == ("xyxy", (100, 100, 200, 150))
+    (c,) = boxes('{"bbox_2d": [100, 100, 200, 150], "label": "cat"}', "xywh")
+    assert c.layout == "xyxy"              # Qwen2.5-VL's bbox_2d is corners by definition
+
+
+def test_x_y_w_h_without_size_is_malformed_not_a_box():
+    (b,) = boxes('{"xywh": [100, 100, -20, 50], "label": "cat"}')
+    assert b.malformed[0] == "negative size"
+    (b,) = boxes('{"xywh": [100, 100, 0, 50], "label": "cat"}')
+    assert b.malformed == ("zero area", "a malformed citation: the box [100, 100, 0, 50] has "
+                                        "zero area (width 0)")
+
+
+def test_swapped_prose_corners_say_how_to_read_x_y_w_h():
+    (b,) = boxes("The cat is at [300, 50, 100, 80].")
+    kind, reason = b.malformed
+    assert kind == "corners swapped" and "--box-format xywh" in reason
+
+
+# -- what real models write ---------------------------------------------------------------------
+
+def test_qwen_vl_boxes_over_1000():
+    (b,) = boxes("<ref>cat</ref><box>(100,200),(500,800)</box>")
+    assert (b.coords, b.label) == ("norm1000", "cat")
+    assert b.box == pytest.approx((64, 96, 320, 384))
+    (q,) = boxes("<|object_ref_start|>dog<|object_ref_end|><|box_start|>(100,200),(500,800)"
+                 "<|box_end|>")
+    assert q.box == pytest.approx((64, 96, 320, 384)) and q.label == "dog"
+
+
+def test_shikra_fractions_and_ferret_over_1000():
+    (s,) = boxes("A cat [0.102,0.215,0.503,0.811] sits there.")       # Shikra
+    assert s.coords == "norm" and s.label == "cat"
+    assert s.box == pytest.approx((65.28, 103.2, 321.92, 389.28))
+    # Ferret writes [x1, y1, x2, y2] over 0-999; within the image's pixels auto cannot tell
+    (f,) = boxes("A cat [102, 215, 503, 811].", "norm1000")
+    assert f.box == pytest.approx((65.28, 103.2, 321.92, 389.28))
+
+
+def test_kosmos2_patch_tokens_as_transformers_reads_them():
+    text = ("An image of<phrase> a snowman</phrase><object><patch_index_0044>"
+            "<patch_index_0863></object> warming himself by<phrase> a fire</phrase><object>"
+            "<patch_index_0005><patch_index_0911></delimiter_of_multi_objects/>"
+            "<patch_index_0640><patch_index_0671></object>.")
+    a, b, c = boxes(text, known=["snowman", "fire"])
+    assert (a.format, a.coords, a.label) == ("kosmos", "norm", "a snowman")
+    assert a.raw == pytest.approx((12.5 / 32, 1.5 / 32, 31.5 / 32, 26.5 / 32))
+    assert b.label == c.label == "a fire"
+    assert c.raw == pytest.approx((0, 20 / 32, 1, 21 / 32))        # one row: the cells' edges
+    try:
+        from transformers.models.kosmos2.processing_kosmos2 import patch_index_to_coordinate
+    except ImportError:
+        return
+    assert a.raw == pytest.approx(patch_index_to_coordinate(44, 863, 32))
+    assert b.raw == pytest.approx(patch_index_to_coordinate(5, 911, 32))
+    assert c.raw == pytest.approx(patch_index_to_coordinate(640, 671, 32))
+    # box_format does not rescale patch cells; an index off the grid is an unread citation
+    assert boxes(text, "pixels", known=["snowman"])[0].raw == a.raw
+    (u,) = boxes("<object><patch_index_1024><patch_index_0001></object>")
+    assert u.coords == "unread"
+
+
+def test_gpt4o_style_json_list():
+    text = ('```json\n[{"label": "cat", "bbox": [120, 80, 260, 300]},\n'
+            ' {"label": "dog", "bbox": [300, 200, 620, 470]}]\n```')
+    a, b = boxes(text)
+    assert a.layout == b.layout == "xyxy"   # [300, 200, 620, 470] as x, y, w, h leaves the image
+
+
+# -- end to end ---------------------------------------------------------------------------------
+
+def _audit(tmp_path, response, **meta):
+    row = {"id": "a", "task": "vqa", "image": str(DATA / "images" / "astronaut.jpg"),
+           "prompt": "p", "response": response,
+           "metadata": {"objects": [{"label": "cat", "box": [100, 100, 300, 250]}], **meta}}
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    result = halluscope.audit(path, metrics="region", out=tmp_path / "o", write_report=False,
+                              n_boot=0)
+    return result.items[0]["region"], result
+
+
+def test_a_coco_bbox_is_no_longer_scored_hallucinated(tmp_path):
+    """[100, 100, 200, 150] as x, y, w, h is the cat at [100, 100, 300, 250]: read as corners
+    it had IoU 0.17 and was hallucinated."""
+    cited = '{"bbox": [100, 100, 200, 150], "label": "cat"}'
+    item, _ = _audit(tmp_path, cited)
+    (box,) = item["boxes"]
+    assert box["verdict"] == "unverifiable" and box["layout"] == "ambiguous"
+    assert "--box-format" in box["reason"]
+    item, result = _audit(tmp_path, cited, box_format="xywh")
+    assert item["boxes"][0]["verdict"] == "supported"
+    assert result.metrics["region"].results["precision"].value == 1.0
+
+
+def test_the_report_says_a_box_was_read_as_x_y_w_h():
+    from halluscope.report.boxreading import WrittenBoxes
+    written = WrittenBoxes([{"box": [100, 100, 300, 250], "raw": [100, 100, 200, 150],
+                             "coords": "pixels", "layout": "xywh", "format": "plain"}])
+    assert written.take([100, 100, 300, 250]) == (
+        "[100, 100, 200, 150]", "read as x, y, width, height: [100, 100, 300, 250] px")

@@ -50,19 +50,24 @@ def benchmarks_command(
         typer.echo(json.dumps(out, indent=2))
         raise typer.Exit(EXIT_OK)
     table = Table(title="halluscope benchmarks")
-    for col in ("benchmark", "metric", "variants", "judge", "data"):
-        table.add_column(col)
+    # the names (what --benchmark and --judge take) are never cut to '…' nor folded; at 80
+    # columns they were ('mmhal-gpt-4-03…'); the metric is said where it is not the benchmark
+    for col in ("benchmark", "variants", "judge", "data"):
+        table.add_column(col, no_wrap=col != "variants", overflow="fold")
     for s, st in rows:
         status = data_status(st)
         colour = {"found": "green", "missing": "yellow"}.get(status, "red")
-        table.add_row(f"{s.name}@{s.version}", s.metric, ", ".join(
-            f"[b]{v}[/b]" if v == s.default_variant else v for v in s.variants),
+        name = f"{s.name}@{s.version}" + (f" (metric {s.metric})" if s.metric != s.name else "")
+        table.add_row(name, ", ".join(
+            f"[b]{v}[/b]" if v == s.default_variant else v for v in s.variants) or "-",
             s.judge or "-", f"[{colour}]{status}[/{colour}]")
     out_console.print(table)
     for s, st in rows:
         for x in st:
             if x.status != "found":
-                out_console.print(f"{s.name}: {plain(x.message())}", highlight=False)
+                # unwrapped: a path or hash broken across lines cannot be copied
+                out_console.print(f"{s.name}: {plain(x.message())}", highlight=False,
+                                  soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -328,7 +328,7 @@ def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, o
         path, bench_system = write_benchmark_prompts(
             benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out)
     except HalluscopeError as exc:
-        err_console.print(f"[red]error:[/red] {plain(exc)}")
+        print_error(str(exc))       # unwrapped: the file, its sha256 and where to put it
         raise typer.Exit(EXIT_USAGE) from None
     return path, system if system is not None else bench_system
 

@@ -19,9 +19,12 @@ def pope_build(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for coco_pope_<split>.json.")],
     split: Annotated[Optional[list[str]], typer.Option(
         help="random, popular, adversarial (repeatable; default all three).")] = None,
-    images: Annotated[int, typer.Option(help="Images to sample.")] = 500,
-    per_image: Annotated[int, typer.Option(help="Yes (and as many no) questions per image; only images with at least "
-             "this many object categories are sampled, as in the original.")] = 3,
+    # min=1: a 0 was refused as "expected n_images, n_per_image and min_objects >= 1",
+    # names no flag has
+    images: Annotated[int, typer.Option(min=1, help="Images to sample.")] = 500,
+    per_image: Annotated[int, typer.Option(
+        min=1, help="Yes (and as many no) questions per image; only images with at least "
+        "this many object categories are sampled, as in the original.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Build POPE question sets (random / popular / adversarial) from COCO annotations."""

@@ -95,6 +95,8 @@ def load_coco_objects(annotations_path: str | Path) -> tuple[list[ImageObjects],
     pycocotools' index gives (annotations in file order per image).
     """
     path = Path(annotations_path)
+    if path.is_dir():       # it was "not found", sending the user after a typo
+        raise ConfigError(f"{path}: expected a COCO annotation file, got a folder")
     if not path.is_file():
         raise ConfigError(f"COCO annotation file not found: {path}")
     data = read_json_file(path, "a COCO instances file")
@@ -251,8 +253,11 @@ def build_command(annotations: str | Path, out_dir: str | Path,
     if unknown or not splits:
         raise ConfigError(f"expected POPE splits among {', '.join(SPLITS)}, got "
                           f"{', '.join(splits) or 'none'}")
-    images, categories = load_coco_objects(annotations)
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():   # was "cannot write out/coco_pope_random.json:
+        # File exists", after the annotations were read, and blaming a file that is not there
+        raise ConfigError(f"{out}: expected a folder for {prefix}_pope_<split>.json, got a file")
+    images, categories = load_coco_objects(annotations)
     paths = []
     for split in dict.fromkeys(splits):
         questions = questions_from_objects(images, split, n_images=n_images,

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 from rich.markup import escape
 from rich.text import Text
 
 from halluscope.cli.common import make_console
+
+
+#: "(see the module docstring)", "(module docstring)": a pointer a command-line reader could
+#: not follow; said as the command that shows that docstring
+_MODULE_DOC = re.compile(r"\((?:see )?(?:the )?module docstring\)")
+
+
+def readable(text: str, module: str) -> str:
+    """A metric's docstring text for the terminal: a reference to its module's docstring says
+    how to read it, and reST's double backquotes are single (```page``` -> ``page``)."""
+    return _MODULE_DOC.sub(f"(python -m pydoc {module})", text).replace("``", "`")
 
 
 def list_metrics() -> None:
@@ -27,17 +40,19 @@ def list_metrics() -> None:
             continue
         head = Text()
         head.append(name, style="bold")
-        line = cls.summary_line()
+        line = readable(cls.summary_line(), cls.__module__)
         if line:
             head.append(f": {line}")
         if cls.needs_verification:
             head.append(" [checks claims]", style="dim")
         console.print(head, highlight=False)
         for opt in cls.options:
-            console.print(Text(f"  {opt.describe()} ({opt.flag})"), highlight=False)
-        console.print(Text(f"  empty answer: {cls.empty_answer}"), highlight=False)
+            console.print(Text(readable(f"  {opt.describe()} ({opt.flag})", cls.__module__)),
+                          highlight=False)
+        console.print(Text(readable(f"  empty answer: {cls.empty_answer}", cls.__module__)),
+                      highlight=False)
         for extra in cls.listing():
-            console.print(Text(f"  {extra}"), highlight=False)
+            console.print(Text(readable(f"  {extra}", cls.__module__)), highlight=False)
     console.print(Text("Any metric not installed: --metric module:Class or "
                        "--metric path/to/file.py:Class"), highlight=False)
 

@@ -11,13 +11,15 @@ from rich.table import Table
 
 from halluscope.cli.common import (EXIT_OK, EXIT_USAGE, err_console, make_console, plain,
                                    print_error)
+from halluscope.cli.helpformat import PanelledCommand
 
 out_console = make_console()
 
 
 def benchmarks_command(
     data: Annotated[Optional[list[Path]], typer.Option(
-        "--data", help="Folder (or file) holding your copies of the benchmark data; "
+        "--data", metavar="PATH",
+        help="Folder (or file) holding your copies of the benchmark data; "
                        "$HALLUSCOPE_DATA is also searched.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
                        ] = False,
@@ -72,4 +74,4 @@ def benchmarks_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``benchmarks`` to ``app``."""
-    app.command("benchmarks")(benchmarks_command)
+    app.command("benchmarks", cls=PanelledCommand)(benchmarks_command)

@@ -90,6 +90,22 @@ def _rows(rows: list[tuple[str, object]], names_width: int):
     return Group(*parts)
 
 
+def _help_text(text: str):
+    """A command's help as typer shows it: up to a ``\\f`` line, each paragraph's lines joined
+    (a paragraph led by ``\\b`` keeps them), the paragraphs after the first dim."""
+    from rich.text import Text
+    paragraphs = inspect.cleandoc(text).partition("\f")[0].split("\n\n")
+    out = Text()
+    for number, paragraph in enumerate(paragraphs):
+        kept = paragraph.startswith("\b")
+        paragraph = paragraph.removeprefix("\b").lstrip("\n") if kept else \
+            paragraph.replace("\n", " ")
+        if number:
+            out.append("\n\n")
+        out.append_text(Text.from_markup(paragraph.strip(), style="dim" if number else ""))
+    return out
+
+
 def print_help(command, ctx) -> None:
     """Usage, the command's help and its option panels, on stdout."""
     from rich.console import Console
@@ -101,7 +117,7 @@ def print_help(command, ctx) -> None:
                       width=int(width) if width.isdigit() else None)
     console.print(Padding(Text(command.get_usage(ctx), style="bold"), 1))
     if command.help:
-        console.print(Padding(Text.from_markup(inspect.cleandoc(command.help)), (0, 1, 1, 1)))
+        console.print(Padding(_help_text(command.help), (0, 1, 1, 1)))
     panels = _panels(command, ctx)
     names_width = _names_width(panels, max(console.width - 4, 20))  # less border and padding
     for title, rows in panels:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from halluscope.cli.common import EXIT_USAGE, err_console, make_console, plain, print_error
+from halluscope.cli.helpformat import PanelledCommand
 
 out_console = make_console()
 
@@ -27,9 +28,10 @@ def refuse_missing_folders(path: list[Path] | None) -> None:
         raise typer.Exit(EXIT_USAGE)
 
 
-@judges_app.command("list")
+@judges_app.command("list", cls=PanelledCommand)
 def judges_list(
-    path: Annotated[Optional[list[Path]], typer.Option("--path", help="Extra folder of "
+    path: Annotated[Optional[list[Path]], typer.Option("--path", metavar="DIR",
+                                                       help="Extra folder of "
                                                        "judge specs (repeatable).")] = None,
 ) -> None:
     """List the judge specs that can be loaded by name; an invalid spec file is named with
@@ -63,11 +65,13 @@ def judges_list(
         raise typer.Exit(EXIT_USAGE)
 
 
-@judges_app.command("show")
+@judges_app.command("show", cls=PanelledCommand)
 def judges_show(
-    name: Annotated[str, typer.Argument(help="Spec name (or path to a spec file).")],
+    name: Annotated[str, typer.Argument(help="Spec name (or path to a spec file).",
+                                         metavar="NAME")],
     path: Annotated[Optional[list[Path]], typer.Option(
-        "--path", help="Extra folder of judge specs to look the name up in (repeatable).")] = None,
+        "--path", metavar="DIR",
+        help="Extra folder of judge specs to look the name up in (repeatable).")] = None,
     template: Annotated[bool, typer.Option("--templates", help="Print the prompt "
                                            "templates too.")] = False,
 ) -> None:

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from halluscope.cli.common import make_console
+from halluscope.cli.helpformat import PanelledCommand
 
 
 #: "(see the module docstring)", "(module docstring)": a pointer a command-line reader could
@@ -59,4 +60,4 @@ def list_metrics() -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``metrics`` to ``app``."""
-    app.command("metrics")(list_metrics)
+    app.command("metrics", cls=PanelledCommand)(list_metrics)

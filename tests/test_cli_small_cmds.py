@@ -115,3 +115,14 @@ def test_judges_show_refuses_a_mistyped_path_as_list_does(tmp_path):
     res, text = run(["judges", "show", "gpt-4o-2024-08-06", "--path", str(tmp_path / "nowhere")])
     assert res.exit_code == EXIT_USAGE
     assert "nowhere: expected a folder of judge specs, got nothing there" in text
+
+
+def test_pope_build_says_once_that_fewer_images_qualify(tmp_path, caplog):
+    """The warning came once per split: three times the same sentence."""
+    import logging
+
+    from halluscope.metrics.pope_build import build_command
+    with caplog.at_level(logging.WARNING, logger="halluscope"):
+        paths = build_command(INSTANCES, tmp_path / "p", n_images=500)
+    said = [r.getMessage() for r in caplog.records if "asked for 500 images" in r.getMessage()]
+    assert len(paths) == 3 and len(said) == 1, said

@@ -21,7 +21,8 @@ from halluscope.cli.common import EXIT_USAGE
 from halluscope.cli.helpformat import PanelledCommand
 from halluscope.errors import HalluscopeError
 
-chair_app = typer.Typer(help="CHAIR ground truth.", no_args_is_help=True)
+chair_app = typer.Typer(help="CHAIR ground truth, and what CHAIR reads in a caption.",
+                        no_args_is_help=True)
 
 
 @chair_app.command("gt", cls=PanelledCommand)

@@ -124,11 +124,15 @@ def _sample_images(images: Sequence[ImageObjects], n_images: int, min_objects: i
         raise InputError(f"no image shows at least {min_objects} distinct object categories "
                          f"({len(images)} images read); ask fewer questions per image "
                          f"(--per-image)")
-    if n_images > len(eligible):
+    return rng.sample(eligible, _images_to_use(n_images, len(eligible), min_objects))
+
+
+def _images_to_use(n_images: int, n_eligible: int, min_objects: int) -> int:
+    """``n_images``, or fewer (with a warning) when fewer images qualify."""
+    if n_images > n_eligible:
         log.warning("POPE build: asked for %d images but only %d show at least %d categories; "
-                    "using %d", n_images, len(eligible), min_objects, len(eligible))
-        n_images = len(eligible)
-    return rng.sample(eligible, n_images)
+                    "using %d", n_images, n_eligible, min_objects, n_eligible)
+    return min(n_images, n_eligible)
 
 
 def _rankings(sample: Sequence[tuple[str, list[str]]]
@@ -258,6 +262,11 @@ def build_command(annotations: str | Path, out_dir: str | Path,
         # File exists", after the annotations were read, and blaming a file that is not there
         raise ConfigError(f"{out}: expected a folder for {prefix}_pope_<split>.json, got a file")
     images, categories = load_coco_objects(annotations)
+    least = n_per_image if min_objects is None else min_objects
+    eligible = sum(1 for _, objs in images if len(set(objs)) >= least)
+    if eligible and n_images >= 1 and least >= 1:
+        # said once here, not once per split (every split samples the same images)
+        n_images = _images_to_use(n_images, eligible, least)
     paths = []
     for split in dict.fromkeys(splits):
         questions = questions_from_objects(images, split, n_images=n_images,

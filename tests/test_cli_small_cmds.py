@@ -126,3 +126,14 @@ def test_pope_build_says_once_that_fewer_images_qualify(tmp_path, caplog):
         paths = build_command(INSTANCES, tmp_path / "p", n_images=500)
     said = [r.getMessage() for r in caplog.records if "asked for 500 images" in r.getMessage()]
     assert len(paths) == 3 and len(said) == 1, said
+
+
+def test_metrics_names_the_audit_flag_of_an_option_that_has_one(tmp_path):
+    """region_iou, box_format and ocr were listed as '--option region_iou=VALUE' only, though
+    audit has --region-iou, --box-format and --ocr; both ways set the same value."""
+    res, text = run(["metrics"], columns=250)
+    for flag, name in (("--region-iou", "region_iou"), ("--box-format", "box_format"),
+                       ("--ocr", "ocr")):
+        assert f"({flag} or --option {name}=VALUE)" in text, flag
+        res, _ = run(["audit", "--help"])
+        assert flag in res.output

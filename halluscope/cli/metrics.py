@@ -23,12 +23,25 @@ def readable(text: str, module: str) -> str:
     return _MODULE_DOC.sub(f"(python -m pydoc {module})", text).replace("``", "`")
 
 
+def option_flag(opt, audit_params: set[str]) -> str:
+    """How ``opt`` is set: its own flag, else ``--option NAME=VALUE``, with the audit flag that
+    sets it where audit has one (``--region-iou``, ``--box-format``, ``--ocr``), which the
+    listing left out."""
+    if not opt.config_field and opt.name in audit_params:
+        return f"--{opt.name.replace('_', '-')} or {opt.flag}"
+    return opt.flag
+
+
 def list_metrics() -> None:
     """List the registered metrics, what each computes and the options it reads.
 
     Also whether a metric needs claims checked, and each option's type, default and how to set it.
     """
+    import inspect
+
+    from halluscope.cli.audit import audit
     from halluscope.metrics.base import available_metrics, metric_class
+    audit_params = set(inspect.signature(audit).parameters) - {"option", "ctx"}
     console = make_console()
     names = sorted(available_metrics())
     console.print("[bold]metrics:[/] " + ", ".join(names))
@@ -48,7 +61,8 @@ def list_metrics() -> None:
             head.append(" [checks claims]", style="dim")
         console.print(head, highlight=False)
         for opt in cls.options:
-            console.print(Text(readable(f"  {opt.describe()} ({opt.flag})", cls.__module__)),
+            flag = option_flag(opt, audit_params)
+            console.print(Text(readable(f"  {opt.describe()} ({flag})", cls.__module__)),
                           highlight=False)
         console.print(Text(readable(f"  empty answer: {cls.empty_answer}", cls.__module__)),
                       highlight=False)

@@ -137,3 +137,11 @@ def test_metrics_names_the_audit_flag_of_an_option_that_has_one(tmp_path):
         assert f"({flag} or --option {name}=VALUE)" in text, flag
         res, _ = run(["audit", "--help"])
         assert flag in res.output
+
+
+def test_benchmarks_json_says_where_a_missing_file_goes(tmp_path):
+    import json
+    res, _ = run(["benchmarks", "--json", "--data", str(tmp_path)])
+    pope = {b["name"]: b for b in json.loads(res.output)}["pope"]["files"][0]
+    assert pope["status"] == "missing" and pope["searched"] == [str(tmp_path)]
+    assert pope["put_at"] == str(tmp_path / "pope" / "coco_pope_random.json")

@@ -48,7 +48,11 @@ def benchmarks_command(
                 "files": [{"role": x.file.role, "name": x.file.name, "status": x.status,
                            "path": str(x.path) if x.path else None,
                            "expected_sha256": x.file.sha256, "actual_sha256": x.actual_sha256,
-                           "url": x.file.url} for x in st]} for s, st in rows]
+                           "url": x.file.url,
+                           # a missing file: the places looked in and where it would be found
+                           "searched": [str(d) for d in x.searched],
+                           "put_at": str(x.put_at) if x.put_at else None}
+                          for x in st]} for s, st in rows]
         typer.echo(json.dumps(out, indent=2))
         raise typer.Exit(EXIT_OK)
     table = Table(title="halluscope benchmarks")

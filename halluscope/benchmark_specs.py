@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,10 @@ class FileStatus:
     status: str                     # found | missing | wrong hash
     path: Path | None = None        # the file found (also when its hash is wrong)
     actual_sha256: str | None = None
+    #: missing: the data folders looked in (``--data``, then ``$HALLUSCOPE_DATA``), and where
+    #: the file would be found (``<first folder>/<benchmark>/<name>``)
+    searched: tuple[Path, ...] = ()
+    put_at: Path | None = None
 
     def message(self) -> str:
         f = self.file
@@ -166,9 +170,19 @@ class FileStatus:
             return f"{f.name}: found at {self.path}"
         if self.status == MISSING:
             where = f" (get it from {f.url})" if f.url else ""
-            return f"{f.name}: missing; expected a file with sha256 {f.sha256}{where}"
+            return (f"{f.name}: missing; expected a file with sha256 {f.sha256}{where}; "
+                    f"{self._where_to_put()}")
         return (f"{f.name}: wrong hash at {self.path}: expected sha256 {f.sha256}, "
                 f"got {self.actual_sha256}")
+
+    def _where_to_put(self) -> str:
+        """Where a missing file was looked for, and where to put it to be found."""
+        if not self.searched:
+            return (f"no data folder was given: put it in a folder and pass --data FOLDER "
+                    f"(or set ${DATA_ENV}=FOLDER)")
+        places = ", ".join(str(d) for d in self.searched)
+        return (f"looked in {places} (folders {SEARCH_DEPTH} levels down too): put it at "
+                f"{self.put_at}")
 
 
 def benchmark_dirs() -> list[Path]:
@@ -291,7 +305,11 @@ def check_files(spec: BenchmarkSpec, data: str | Path | list[str | Path] | None 
         if d.is_dir() and (d / spec.name).is_dir():
             places.append(d / spec.name)        # its own folder first: fewer files to hash
         places.append(d)
-    return [check_file(f, places, guess=guess) for f in spec.files]
+    dirs = tuple(data_dirs(data))
+    folder = next((d if d.is_dir() else d.parent for d in dirs), None)
+    return [replace(st, searched=dirs, put_at=folder / spec.name / st.file.name if folder
+                    else None) if st.status == MISSING else st
+            for st in (check_file(f, places, guess=guess) for f in spec.files)]
 
 
 def data_status(statuses: list[FileStatus]) -> str:

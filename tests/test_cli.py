@@ -159,7 +159,7 @@ def test_help_shows_the_extra_in_brackets():
     assert "halluscope[ray]" in res.output
 
 
-def test_no_help_text_loses_a_bracket_to_rich_markup():
+def test_no_help_text_of_any_command_loses_a_bracket():
     """`--segmenter`'s help showed `sam:<checkpoint>`: rich read `[vit_b|vit_l|vit_h:]` as a
     markup tag and dropped it. Every option's and command's help must render as written."""
     import typer

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from halluscope.cli.common import EXIT_GATE, EXIT_USAGE, err_console, make_console, print_error
+from halluscope.cli.helpformat import PanelledCommand
 from halluscope.cli.options import parse_key_values, whole_number
 from halluscope.errors import HalluscopeError
 
@@ -20,120 +21,159 @@ from halluscope.errors import HalluscopeError
 _Paths = Optional[list[Path]]
 Inputs = Annotated[list[Path], typer.Argument(
     help="Model outputs (JSONL; .gz and JSON arrays too), or a folder with a halluscope.toml.",
-    show_default=False)]
+    show_default=False,
+    metavar='INPUTS')]
 Metric = Annotated[Optional[list[str]], typer.Option(
     "--metric", "-m", help="Metric(s) to compute: registered names (`halluscope metrics` "
     "lists them with their options), module:Class or path/to/file.py:Class for one that "
-    "is not installed (comma-separated or repeated). Default: inferred.")]
+    "is not installed (comma-separated or repeated). Default: inferred.",
+    rich_help_panel='Metrics', metavar='NAME')]
 Out = Annotated[Optional[Path], typer.Option(
     "--out", "-o", help="Output folder for results.json, items.jsonl, report.html, "
-    "runsheet.json (default: ./halluscope-out).")]
+    "runsheet.json (default: ./halluscope-out).",
+    rich_help_panel='Output', metavar='DIR')]
 ChairVariant = Annotated[Optional[str], typer.Option(
     help="CHAIR variant: 'original' reproduces Rohrbach et al.'s code, 'refined' (the default) "
-    "fixes its known defects.")]
+    "fixes its known defects.",
+    rich_help_panel='Metrics', metavar='NAME')]
 GtObjects = Annotated[Optional[Path], typer.Option(
-    help="CHAIR ground-truth objects file (image id -> object words).")]
+    help="CHAIR ground-truth objects file (image id -> object words).",
+    rich_help_panel='Metrics', metavar='FILE')]
 CocoAnnotations = Annotated[_Paths, typer.Option(
-    help="COCO instance (and caption) annotation files; repeat for several.")]
+    help="COCO instance (and caption) annotation files; repeat for several.",
+    rich_help_panel='Metrics', metavar='FILE')]
 Questions = Annotated[Optional[Path], typer.Option(
-    help="POPE question file the answers are aligned with.")]
+    help="POPE question file the answers are aligned with.",
+    rich_help_panel='Metrics', metavar='FILE')]
 PopeParser = Annotated[Optional[str], typer.Option(
     help="Yes/no parser: original, strict, llava, vlmevalkit, ... "
-    "(see `halluscope metrics`; default: original).")]
+    "(see `halluscope metrics`; default: original).",
+    rich_help_panel='Metrics', metavar='NAME')]
 PopeAlign = Annotated[Optional[str], typer.Option(
-    help="Align answers to questions by 'id', by 'order', or 'auto' (the default).")]
+    help="Align answers to questions by 'id', by 'order', or 'auto' (the default).",
+    rich_help_panel='Metrics', metavar='HOW')]
 Annotations = Annotated[_Paths, typer.Option(
-    help="Object annotations for claim checks (halluscope JSON, AMBER, Visual Genome).")]
+    help="Object annotations for claim checks (halluscope JSON, AMBER, Visual Genome).",
+    rich_help_panel='Evidence', metavar='FILE')]
 Detector = Annotated[Optional[str], typer.Option(
     help="Detector for claim and region checks: coco-ssd (packaged COCO-80 SSD, offline), "
     "coco-ssd:<model>[,<config>], hf:<path or id> (GroundingDINO, OWL-ViT/OWLv2), "
-    "groundingdino:<config>,<weights>[,<text encoder folder>].")]
+    "groundingdino:<config>,<weights>[,<text encoder folder>].",
+    rich_help_panel='Evidence', metavar='SPEC')]
 DetectorThreshold = Annotated[Optional[str], typer.Option(
     help="Detector scores PRESENT[,ABSENT]: at or above PRESENT an object is there, below "
-    "ABSENT it is not, in between undecided (defaults per backend).")]
+    "ABSENT it is not, in between undecided (defaults per backend).",
+    rich_help_panel='Evidence', metavar='PRESENT[,ABSENT]')]
 Segmenter = Annotated[Optional[str], typer.Option(
     help="Segmenter for colour attributes: grabcut (OpenCV, no weights), "
-    "sam:\\[vit_b|vit_l|vit_h:]<checkpoint>, hf-sam:<path or id>.")]
+    "sam:\\[vit_b|vit_l|vit_h:]<checkpoint>, hf-sam:<path or id>.",
+    rich_help_panel='Evidence', metavar='SPEC')]
 Ocr = Annotated[Optional[str], typer.Option(
     help="OCR for page images and PDF pages without a text layer: rapidocr (default) or "
-    "tesseract[:<langs>].")]
+    "tesseract[:<langs>].",
+    rich_help_panel='Evidence', metavar='SPEC')]
 RegionIou = Annotated[Optional[float], typer.Option(
-    help="IoU a cited box needs with a known instance of its object (default 0.5).")]
+    help="IoU a cited box needs with a known instance of its object (default 0.5).",
+    rich_help_panel='Evidence', metavar='IOU')]
 BoxFormat = Annotated[Optional[str], typer.Option(
     help="Coordinates of cited boxes: auto (the default), pixels, norm (0-1), "
     "norm1000 (0-1000) as \\[x1, y1, x2, y2]; xywh, xywh-norm, xywh-norm1000 as "
-    "\\[x, y, width, height] (COCO's bbox).")]
+    "\\[x, y, width, height] (COCO's bbox).",
+    rich_help_panel='Evidence', metavar='FORMAT')]
 Device = Annotated[Optional[str], typer.Option(
     help="Device of the torch models: an hf: or groundingdino: detector, a sam: or hf-sam: "
     "segmenter, a judge of provider hf (cpu, cuda, cuda:1, ...); a judge spec's device = "
     "\"auto\" is replaced, a device of the spec's own or judge_options' is kept (warned "
-    "about). A warning when the audit runs none of them.")]
+    "about). A warning when the audit runs none of them.",
+    rich_help_panel='Evidence', metavar='DEVICE')]
 Judge = Annotated[Optional[str], typer.Option(
     help="Judge spec (name in judges/ or a path to a .toml) for claims no other evidence "
     "decides and POPE answers the parser reads as unknown. Options: judge_base_url, "
-    "judge_fatal_mismatch, judge_max_connections, judge_options (--option).")]
+    "judge_fatal_mismatch, judge_max_connections, judge_options (--option).",
+    rich_help_panel='Judge', metavar='SPEC')]
 ClaimSplitter = Annotated[Optional[str], typer.Option(
-    help="Claim splitter: 'rules' (spaCy; the default) or 'judge'.")]
+    help="Claim splitter: 'rules' (spaCy; the default) or 'judge'.",
+    rich_help_panel='Evidence', metavar='NAME')]
 CacheDir = Annotated[Optional[Path], typer.Option(
-    help="Cache folder for evidence and model answers.")]
+    help="Cache folder for evidence and model answers.",
+    rich_help_panel='Run and scale', metavar='DIR')]
 Option = Annotated[Optional[list[str]], typer.Option(
     "--option", help="Extra metric option KEY=VALUE (JSON values allowed), repeatable; "
-    "`halluscope metrics` lists each metric's options.")]
+    "`halluscope metrics` lists each metric's options.",
+    rich_help_panel='Metrics', metavar='KEY=VALUE')]
 Strict = Annotated[Optional[bool], typer.Option(
     "--strict/--no-strict", show_default=False, help="Stop at the first bad record instead of "
-    "reporting it and going on (--no-strict: report and go on, whatever halluscope.toml says).")]
+    "reporting it and going on (--no-strict: report and go on, whatever halluscope.toml says).",
+    rich_help_panel='Inputs')]
 CompleteOnly = Annotated[Optional[bool], typer.Option(
     "--complete-only/--no-complete-only", show_default=False, help="Leave out (as bad records) the answers whose finish reason says "
     "the token limit cut them (length, max_tokens, MAX_TOKENS) or that halluscope does not know; "
     "answers a filter withheld (content_filter, refusal, SAFETY) are never scored "
-    "(--option complete_only=true).")]
+    "(--option complete_only=true).",
+    rich_help_panel='Inputs')]
 Offline = Annotated[Optional[bool], typer.Option(
     "--offline/--no-offline", show_default=False, help="Judge answers from the cache only: no connection, a missing answer "
-    "stops the audit (also HALLUSCOPE_OFFLINE=1 or --option offline=true).")]
+    "stops the audit (also HALLUSCOPE_OFFLINE=1 or --option offline=true).",
+    rich_help_panel='Judge')]
 FailAbove = Annotated[Optional[list[str]], typer.Option(
     help="Gate METRIC.STAT\\[@GROUP]\\[@BOUND]=VALUE: exit 1 when the value (@upper / @lower: that "
          "end of its interval) is above VALUE, or missing (repeatable), e.g. "
-         "chair.chair_i@upper=0.12.")]
+         "chair.chair_i@upper=0.12.",
+    rich_help_panel='Gates', metavar='GATE')]
 FailBelow = Annotated[Optional[list[str]], typer.Option(
     help="Gate METRIC.STAT\\[@GROUP]\\[@BOUND]=VALUE: exit 1 when the value (or that end of its "
-         "interval) is below VALUE, or missing (repeatable), e.g. pope.f1@split:random@lower=0.8.")]
+         "interval) is below VALUE, or missing (repeatable), e.g. pope.f1@split:random@lower=0.8.",
+    rich_help_panel='Gates', metavar='GATE')]
 AllowUnfinishedQuery = Annotated[Optional[bool], typer.Option(
     "--allow-unfinished-query/--no-allow-unfinished-query", show_default=False, help="Judge the gates on an input written by a `halluscope "
     "query` run that did not finish (interrupted, killed, still running), over the answers it "
-    "holds; without it such a gate fails as not decided. Recorded in the run sheet.")]
+    "holds; without it such a gate fails as not decided. Recorded in the run sheet.",
+    rich_help_panel='Gates')]
 Bootstrap = Annotated[Optional[int], typer.Option(
-    help="Bootstrap replicates for confidence intervals (default 1000; 0: none).")]
+    help="Bootstrap replicates for confidence intervals (default 1000; 0: none).",
+    rich_help_panel='Statistics', metavar='N')]
 Confidence = Annotated[Optional[float], typer.Option(
-    help="Confidence level of the intervals (default 0.95).")]
-Seed = Annotated[Optional[int], typer.Option(help="Random seed (default 0).")]
+    help="Confidence level of the intervals (default 0.95).",
+    rich_help_panel='Statistics', metavar='LEVEL')]
+Seed = Annotated[Optional[int], typer.Option(help="Random seed (default 0).",
+    rich_help_panel='Statistics', metavar='N')]
 Workers = Annotated[Optional[int], typer.Option(
     parser=whole_number, help="Score in N processes (0: one per core; default: one per core for a detector or "
-    "segmenter over 64 records or more, else 1); results are identical for any N.")]
+    "segmenter over 64 records or more, else 1); results are identical for any N.",
+    rich_help_panel='Run and scale', metavar='N')]
 Engine = Annotated[Optional[str], typer.Option(
     help="Where scoring runs: local (this process or --workers processes) or ray "
-    "(Ray Data; pip install 'halluscope\\[ray]'); default: local.")]
+    "(Ray Data; pip install 'halluscope\\[ray]'); default: local.",
+    rich_help_panel='Run and scale', metavar='NAME')]
 RayAddress = Annotated[Optional[str], typer.Option(
-    help="Ray cluster address for --engine ray (default: a local Ray instance).")]
+    help="Ray cluster address for --engine ray (default: a local Ray instance).",
+    rich_help_panel='Run and scale', metavar='ADDRESS')]
 Resume = Annotated[Optional[bool], typer.Option(
     "--resume/--no-resume", show_default=False, help="Continue an interrupted audit in the same --out folder, scoring "
     "only what is missing; after a finished one with the same inputs and options, read its "
-    "results back and judge the gates given now.")]
-NoReport = Annotated[bool, typer.Option("--no-report", help="Skip report.html.")]
+    "results back and judge the gates given now.",
+    rich_help_panel='Run and scale')]
+NoReport = Annotated[bool, typer.Option("--no-report", help="Skip report.html.",
+    rich_help_panel='Output')]
 InputFormat = Annotated[Optional[str], typer.Option(
     "--format", help="Input format: jsonl, lmms-eval, coco-caption, vlmevalkit, csv, tsv, "
-    "parquet, xlsx "
-    "(default: detected from each file).")]
+    "parquet, xlsx (default: detected from each file).",
+    rich_help_panel='Inputs', metavar='FORMAT')]
 By = Annotated[Optional[list[str]], typer.Option(
     "--by", help="Also report every metric per value of this record field (repeatable; "
-    "default: model).")]
+    "default: model).",
+    rich_help_panel='Statistics', metavar='FIELD')]
 ClusterBy = Annotated[Optional[str], typer.Option(
     "--cluster-by", help="Bootstrap resampling unit: image (default: items sharing an image "
-    "are resampled together), item, or a record field.")]
+    "are resampled together), item, or a record field.",
+    rich_help_panel='Statistics', metavar='UNIT')]
 LogTo = Annotated[Optional[list[str]], typer.Option(
     "--log", help="Also log metrics, intervals, n, the run sheet and report.html to wandb "
     "or mlflow (repeatable; offline into the output folder unless WANDB_MODE / "
-    "MLFLOW_TRACKING_URI say otherwise).")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")]
+    "MLFLOW_TRACKING_URI say otherwise).",
+    rich_help_panel='Output', metavar='NAME')]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.",
+    rich_help_panel='Output')]
 
 
 def audit(
@@ -319,4 +359,4 @@ def _finish(result, out: Path, gates, log_to: list[str] | None, quiet: bool) -> 
 
 def register(app: typer.Typer) -> None:
     """Add ``audit`` to ``app``."""
-    app.command("audit")(audit)
+    app.command("audit", cls=PanelledCommand)(audit)

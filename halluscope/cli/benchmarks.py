@@ -11,13 +11,15 @@ from rich.table import Table
 
 from halluscope.cli.common import (EXIT_OK, EXIT_USAGE, err_console, make_console, plain,
                                    print_error)
+from halluscope.cli.helpformat import PanelledCommand
 
 out_console = make_console()
 
 
 def benchmarks_command(
     data: Annotated[Optional[list[Path]], typer.Option(
-        "--data", help="Folder (or file) holding your copies of the benchmark data; "
+        "--data", metavar="PATH",
+        help="Folder (or file) holding your copies of the benchmark data; "
                        "$HALLUSCOPE_DATA is also searched.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
                        ] = False,
@@ -46,25 +48,34 @@ def benchmarks_command(
                 "files": [{"role": x.file.role, "name": x.file.name, "status": x.status,
                            "path": str(x.path) if x.path else None,
                            "expected_sha256": x.file.sha256, "actual_sha256": x.actual_sha256,
-                           "url": x.file.url} for x in st]} for s, st in rows]
+                           "url": x.file.url,
+                           # a missing file: the places looked in and where it would be found
+                           "searched": [str(d) for d in x.searched],
+                           "put_at": str(x.put_at) if x.put_at else None}
+                          for x in st]} for s, st in rows]
         typer.echo(json.dumps(out, indent=2))
         raise typer.Exit(EXIT_OK)
     table = Table(title="halluscope benchmarks")
-    for col in ("benchmark", "metric", "variants", "judge", "data"):
-        table.add_column(col)
+    # the names (what --benchmark and --judge take) are never cut to '…' nor folded; at 80
+    # columns they were ('mmhal-gpt-4-03…'); the metric is said where it is not the benchmark
+    for col in ("benchmark", "variants", "judge", "data"):
+        table.add_column(col, no_wrap=col != "variants", overflow="fold")
     for s, st in rows:
         status = data_status(st)
         colour = {"found": "green", "missing": "yellow"}.get(status, "red")
-        table.add_row(f"{s.name}@{s.version}", s.metric, ", ".join(
-            f"[b]{v}[/b]" if v == s.default_variant else v for v in s.variants),
+        name = f"{s.name}@{s.version}" + (f" (metric {s.metric})" if s.metric != s.name else "")
+        table.add_row(name, ", ".join(
+            f"[b]{v}[/b]" if v == s.default_variant else v for v in s.variants) or "-",
             s.judge or "-", f"[{colour}]{status}[/{colour}]")
     out_console.print(table)
     for s, st in rows:
         for x in st:
             if x.status != "found":
-                out_console.print(f"{s.name}: {plain(x.message())}", highlight=False)
+                # unwrapped: a path or hash broken across lines cannot be copied
+                out_console.print(f"{s.name}: {plain(x.message())}", highlight=False,
+                                  soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``benchmarks`` to ``app``."""
-    app.command("benchmarks")(benchmarks_command)
+    app.command("benchmarks", cls=PanelledCommand)(benchmarks_command)

@@ -18,18 +18,22 @@ from typing import Annotated
 import typer
 
 from halluscope.cli.common import EXIT_USAGE
+from halluscope.cli.helpformat import PanelledCommand
 from halluscope.errors import HalluscopeError
 
-chair_app = typer.Typer(help="CHAIR ground truth.", no_args_is_help=True)
+chair_app = typer.Typer(help="CHAIR ground truth, and what CHAIR reads in a caption.",
+                        no_args_is_help=True)
 
 
-@chair_app.command("gt")
+@chair_app.command("gt", cls=PanelledCommand)
 def build_gt(
     coco_annotations: Annotated[list[Path], typer.Option(
-        "--coco-annotations", "-a", exists=True, dir_okay=False,
+        "--coco-annotations", "-a", exists=True, dir_okay=False, metavar="FILE",
         help="COCO instance and caption annotation files (repeat the option).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Ground-truth objects file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE",
+                                      help="Ground-truth objects file.")],
     variant: Annotated[str, typer.Option(
+        metavar="NAME",
         help="Parser for the reference captions: original or refined, refined by default as "
         "an audit's; build with the variant the audit scores (--variant original for the "
         "original CHAIR): an audit of the other variant warns and records this file's in its "
@@ -65,10 +69,11 @@ def build_gt(
     typer.echo(f"{out}: {len(gt)} images")
 
 
-@chair_app.command("words")
+@chair_app.command("words", cls=PanelledCommand)
 def show_words(
-    caption: Annotated[str, typer.Argument(help="A caption.")],
-    variant: Annotated[str, typer.Option(help="original or refined.")] = "refined",
+    caption: Annotated[str, typer.Argument(help="A caption.", metavar="CAPTION")],
+    variant: Annotated[str, typer.Option(help="original or refined.",
+                                                   metavar="NAME")] = "refined",
 ) -> None:
     """Print the object mentions CHAIR finds in a caption (word, category, token, span)."""
     from halluscope.metrics.chair import parser_for

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from halluscope.cli.common import (EXIT_GATE, EXIT_OK, EXIT_USAGE, err_console, make_console,
                                    plain)
+from halluscope.cli.helpformat import PanelledCommand
 
 __all__ = ["EXIT_GATE", "EXIT_OK", "EXIT_USAGE", "compare_command", "register"]
 
@@ -108,28 +109,38 @@ def _print_comparison(console: Console, comp) -> None:
 def compare_command(
     runs: Annotated[list[Path], typer.Argument(
         help="Audit output folders (holding items.jsonl); every run is compared with the first.",
-        show_default=False)],
+        show_default=False, metavar="RUNS")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for compare.json and "
-                                                          "compare.html.")] = Path("compare-out"),
-    bootstrap: Annotated[int, typer.Option(help="Paired-bootstrap replicates.")] = 1000,
-    confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
-    seed: Annotated[int, typer.Option(help="Random seed of the bootstrap weights.")] = 0,
+                                                          "compare.html.",
+                                      metavar="DIR", rich_help_panel="Output")
+    ] = Path("compare-out"),
+    bootstrap: Annotated[int, typer.Option(
+        help="Paired-bootstrap replicates.", metavar="N", rich_help_panel="Statistics")] = 1000,
+    confidence: Annotated[float, typer.Option(
+        help="Confidence level.", metavar="LEVEL", rich_help_panel="Statistics")] = 0.95,
+    seed: Annotated[int, typer.Option(
+        help="Random seed of the bootstrap weights.", metavar="N",
+        rich_help_panel="Statistics")] = 0,
     fail_above: Annotated[Optional[list[str]], typer.Option(
         help="Gate diff.METRIC.STAT\\[@upper|@lower]=VALUE: exit 1 when above (repeatable), e.g. "
-             "diff.chair.chair_i@upper=0 for 'no worse than the baseline run'.")] = None,
+             "diff.chair.chair_i@upper=0 for 'no worse than the baseline run'.",
+        metavar="GATE", rich_help_panel="Gates")] = None,
     fail_below: Annotated[Optional[list[str]], typer.Option(
-        help="Gate diff.METRIC.STAT\\[@upper|@lower]=VALUE: exit 1 when below (repeatable).")
+        help="Gate diff.METRIC.STAT\\[@upper|@lower]=VALUE: exit 1 when below (repeatable).",
+        metavar="GATE", rich_help_panel="Gates")
     ] = None,
     allow_unfinished_query: Annotated[bool, typer.Option(
         "--allow-unfinished-query", help="Judge the diff gates where a run's input was written "
         "by a `halluscope query` run that did not finish (its results.json says partial), over "
         "the answers it holds; without it such a gate fails as not decided. Recorded in "
-        "compare.json.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.")] = False,
+        "compare.json.", rich_help_panel="Gates")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table.",
+                                         rich_help_panel="Output")] = False,
     metric_file: Annotated[Optional[list[str]], typer.Option(
         help="A metric the runs used that is not installed, loaded first: module:Class or "
              "path/to/file.py:Class (repeatable). compare never runs a Python file because a "
-             "run folder names it.")] = None,
+             "run folder names it.", metavar="SPEC",
+        rich_help_panel="Metrics")] = None,
 ) -> None:
     """Compare audits item by item: per metric A, B, B − A with a paired-bootstrap interval."""
     from halluscope.comparison import compare, diff_gate_failures
@@ -176,4 +187,4 @@ def compare_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``compare`` to ``app``."""
-    app.command("compare")(compare_command)
+    app.command("compare", cls=PanelledCommand)(compare_command)

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from halluscope.cli.common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, err_console, plain,
                                    print_error)
+from halluscope.cli.helpformat import PanelledCommand
 from halluscope.cli.options import parse_key_values
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "query_command", "register"]
@@ -28,67 +29,100 @@ __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "query_command", "register"]
 # -- the options, one alias each (typer reads them from the signature) ----------------------
 Prompts = Annotated[Optional[Path], typer.Argument(
     help="Prompts JSONL: id, image, prompt per line (POPE question files work as they "
-         "are). Not needed with --benchmark.")]
+         "are). Not needed with --benchmark.",
+    metavar='PROMPTS')]
 Model = Annotated[str, typer.Option(
     "--model", "-m", help="PROVIDER/MODEL, e.g. openai/gpt-4o-2024-08-06 or "
-                          "vllm/Qwen/Qwen2.5-VL-7B-Instruct.")]
+                          "vllm/Qwen/Qwen2.5-VL-7B-Instruct.",
+    rich_help_panel='Model', metavar='PROVIDER/MODEL')]
 Out = Annotated[Path, typer.Option("--out", "-o", help="Outputs JSONL (appended to and "
-                                                      "resumed when it exists).")]
+                                                      "resumed when it exists).",
+    rich_help_panel='Output', metavar='FILE')]
 BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="Server URL of an "
-                                                "OpenAI-compatible (or other) API.")]
+                                                "OpenAI-compatible (or other) API.",
+    rich_help_panel='Model', metavar='URL')]
 MaxConnections = Annotated[int, typer.Option("--max-connections", "-c", min=1,
-                                             help="Requests in flight at most.")]
+                                             help="Requests in flight at most.",
+    rich_help_panel='Run and scale', metavar='N')]
 Cache = Annotated[Optional[Path], typer.Option(
     "--cache", help="Cache directory (default $HALLUSCOPE_CACHE or "
-                    "~/.cache/halluscope).")]
+                    "~/.cache/halluscope).",
+    rich_help_panel='Run and scale', metavar='DIR')]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
-                                                          "cache.")]
+                                                          "cache.",
+    rich_help_panel='Run and scale')]
 Samples = Annotated[int, typer.Option("--samples", "-n", min=1, help="Answers per prompt "
-                                      "(for Self-Consistency@N; use temperature > 0).")]
-Temperature = Annotated[float, typer.Option("--temperature", "-t", min=0.0)]
-TopP = Annotated[Optional[float], typer.Option("--top-p")]
-MaxTokens = Annotated[int, typer.Option("--max-tokens", min=1)]
-Seed = Annotated[Optional[int], typer.Option("--seed")]
-System = Annotated[Optional[str], typer.Option("--system", help="System prompt.")]
+                                      "(for Self-Consistency@N; use temperature > 0).",
+    rich_help_panel='Decoding', metavar='N')]
+Temperature = Annotated[float, typer.Option(
+    "--temperature", "-t", min=0.0, help="Sampling temperature.",
+    rich_help_panel='Decoding', metavar='T')]
+TopP = Annotated[Optional[float], typer.Option(
+    "--top-p", help="Nucleus sampling: the top probability mass kept.",
+    rich_help_panel='Decoding', metavar='P')]
+MaxTokens = Annotated[int, typer.Option(
+    "--max-tokens", min=1, help="Tokens per answer at most.",
+    rich_help_panel='Decoding', metavar='N')]
+Seed = Annotated[Optional[int], typer.Option(
+    "--seed", help="Sampling seed, where the provider takes one.",
+    rich_help_panel='Decoding', metavar='N')]
+System = Annotated[Optional[str], typer.Option("--system", help="System prompt.",
+    rich_help_panel='Decoding', metavar='TEXT')]
 ImageRoot = Annotated[Optional[Path], typer.Option("--image-root", help="Folder that "
                       "relative image paths are resolved against (default: the prompts "
-                      "file's folder).")]
-AllowUrls = Annotated[bool, typer.Option("--allow-urls", help="Fetch http(s) images.")]
+                      "file's folder).",
+    rich_help_panel='Inputs', metavar='DIR')]
+AllowUrls = Annotated[bool, typer.Option("--allow-urls", help="Fetch http(s) images.",
+    rich_help_panel='Inputs')]
 Detail = Annotated[Optional[str], typer.Option("--detail", help="OpenAI image detail: "
-                                               "auto, low, high or original.")]
+                                               "auto, low, high or original.",
+    rich_help_panel='Inputs', metavar='LEVEL')]
 Timeout = Annotated[Optional[float], typer.Option(
-    "--timeout", help="Seconds per attempt (default 120; none for local models).")]
+    "--timeout", help="Seconds per attempt (default 120; none for local models).",
+    rich_help_panel='Run and scale', metavar='SECONDS')]
 Retries = Annotated[int, typer.Option("--max-attempts", min=1, help="Attempts per "
-                                      "request, the first included.")]
+                                      "request, the first included.",
+    rich_help_panel='Run and scale', metavar='N')]
 Restart = Annotated[bool, typer.Option("--restart", help="Start the output file afresh "
-                                                         "instead of resuming.")]
+                                                         "instead of resuming.",
+    rich_help_panel='Output')]
 ModelOption = Annotated[Optional[list[str]], typer.Option("--option", "-O", help="Provider "
                         "option KEY=VALUE (repeatable): revision, device, dtype, "
-                        "max_tokens_param, ...")]
+                        "max_tokens_param, ...",
+    rich_help_panel='Model', metavar='KEY=VALUE')]
 Offline = Annotated[bool, typer.Option("--offline", help="Answer from the cache only: "
                     "open no connection and stop at the first answer the cache lacks "
-                    "(also: HALLUSCOPE_OFFLINE=1).")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+                    "(also: HALLUSCOPE_OFFLINE=1).",
+    rich_help_panel='Run and scale')]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.",
+    rich_help_panel='Output')]
 Benchmark = Annotated[Optional[str], typer.Option(
     "--benchmark", help="Ask a pinned benchmark's questions (see `halluscope benchmarks`); "
                         "its question file comes from --data or $HALLUSCOPE_DATA and is "
-                        "hash-checked first.")]
+                        "hash-checked first.",
+    rich_help_panel='Inputs', metavar='NAME')]
 Data = Annotated[Optional[Path], typer.Option(
-    "--data", help="With --benchmark: the question file, or a folder holding it.")]
+    "--data", help="With --benchmark: the question file, or a folder holding it.",
+    rich_help_panel='Inputs', metavar='PATH')]
 Engine = Annotated[str, typer.Option(
     "--engine", help="local: one process (asyncio); ray: Ray actors ask the prompts in "
-                     "batches, this process writes the output in prompt order.")]
+                     "batches, this process writes the output in prompt order.",
+    rich_help_panel='Run and scale', metavar='NAME')]
 RayAddress = Annotated[Optional[str], typer.Option(
     "--ray-address", help="Ray cluster address for --engine ray (default: a local Ray "
-                          "instance).")]
+                          "instance).",
+    rich_help_panel='Run and scale', metavar='ADDRESS')]
 RayWorkers = Annotated[Optional[int], typer.Option(
     "--ray-workers", min=1, help="Actors for --engine ray (default: one per CPU of the "
-                                 "cluster); --max-connections is shared among them.")]
+                                 "cluster); --max-connections is shared among them.",
+    rich_help_panel='Run and scale', metavar='N')]
 RayGpus = Annotated[float, typer.Option(
     "--ray-gpus-per-worker", min=0.0, help="GPUs each Ray actor asks for (local models are "
-                                           "loaded once per actor).")]
+                                           "loaded once per actor).",
+    rich_help_panel='Run and scale', metavar='GPUS')]
 Images = Annotated[Optional[Path], typer.Option(
-    "--images", help="With --benchmark: the folder of the benchmark's images.")]
+    "--images", help="With --benchmark: the folder of the benchmark's images.",
+    rich_help_panel='Inputs', metavar='DIR')]
 
 
 def query_command(
@@ -294,11 +328,11 @@ def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, o
         path, bench_system = write_benchmark_prompts(
             benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out)
     except HalluscopeError as exc:
-        err_console.print(f"[red]error:[/red] {plain(exc)}")
+        print_error(str(exc))       # unwrapped: the file, its sha256 and where to put it
         raise typer.Exit(EXIT_USAGE) from None
     return path, system if system is not None else bench_system
 
 
 def register(app: typer.Typer) -> None:
     """Add ``query`` to ``app``."""
-    app.command("query")(query_command)
+    app.command("query", cls=PanelledCommand)(query_command)

@@ -95,6 +95,8 @@ def load_coco_objects(annotations_path: str | Path) -> tuple[list[ImageObjects],
     pycocotools' index gives (annotations in file order per image).
     """
     path = Path(annotations_path)
+    if path.is_dir():       # it was "not found", sending the user after a typo
+        raise ConfigError(f"{path}: expected a COCO annotation file, got a folder")
     if not path.is_file():
         raise ConfigError(f"COCO annotation file not found: {path}")
     data = read_json_file(path, "a COCO instances file")
@@ -122,11 +124,15 @@ def _sample_images(images: Sequence[ImageObjects], n_images: int, min_objects: i
         raise InputError(f"no image shows at least {min_objects} distinct object categories "
                          f"({len(images)} images read); ask fewer questions per image "
                          f"(--per-image)")
-    if n_images > len(eligible):
+    return rng.sample(eligible, _images_to_use(n_images, len(eligible), min_objects))
+
+
+def _images_to_use(n_images: int, n_eligible: int, min_objects: int) -> int:
+    """``n_images``, or fewer (with a warning) when fewer images qualify."""
+    if n_images > n_eligible:
         log.warning("POPE build: asked for %d images but only %d show at least %d categories; "
-                    "using %d", n_images, len(eligible), min_objects, len(eligible))
-        n_images = len(eligible)
-    return rng.sample(eligible, n_images)
+                    "using %d", n_images, n_eligible, min_objects, n_eligible)
+    return min(n_images, n_eligible)
 
 
 def _rankings(sample: Sequence[tuple[str, list[str]]]
@@ -251,8 +257,16 @@ def build_command(annotations: str | Path, out_dir: str | Path,
     if unknown or not splits:
         raise ConfigError(f"expected POPE splits among {', '.join(SPLITS)}, got "
                           f"{', '.join(splits) or 'none'}")
-    images, categories = load_coco_objects(annotations)
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():   # was "cannot write out/coco_pope_random.json:
+        # File exists", after the annotations were read, and blaming a file that is not there
+        raise ConfigError(f"{out}: expected a folder for {prefix}_pope_<split>.json, got a file")
+    images, categories = load_coco_objects(annotations)
+    least = n_per_image if min_objects is None else min_objects
+    eligible = sum(1 for _, objs in images if len(set(objs)) >= least)
+    if eligible and n_images >= 1 and least >= 1:
+        # said once here, not once per split (every split samples the same images)
+        n_images = _images_to_use(n_images, eligible, least)
     paths = []
     for split in dict.fromkeys(splits):
         questions = questions_from_objects(images, split, n_images=n_images,

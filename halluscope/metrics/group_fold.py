@@ -1,0 +1,136 @@
+"""Folding groups over few resampling units without drawing their replicates.
+
+``--by`` a field with nearly a value per answer (``question_id``) makes a group of one or two
+answers each. An interval over fewer than ``min_units`` units is never computed ("too few
+units"), yet folding such groups replicated each one like a large group: a column of
+``per_unit`` per group and metric column (50,000 groups x 6 columns x 8,334 images: 20 GB) and
+its product with 1,000 replicates of weights. Here the groups whose states may still defer
+(:meth:`~halluscope.metrics.stats.SumState.deferring`) are split off and folded as their rows
+summed per resampling key (:meth:`~halluscope.metrics.stats.SumState.add_pending`); their
+replicates are drawn only if an interval asks for them, the same to the bit (the rows are
+:func:`~halluscope.metrics.draws.small_integers`, whose weighted sums are exact in any order).
+Everything is worked out for all the groups at once, in array passes over (group, item) pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from halluscope.metrics.stats import DEFER_UNITS, RowUnits, SumState, group_replicates
+
+
+@dataclass
+class FewKeyGroups:
+    """The groups to fold deferred, each with its resampling keys and their rows' sums:
+    group ``names[j]`` has ``counts[j]`` items and keys ``key[start[j]:start[j + 1]]`` (indices
+    into the fold's keys, ascending) whose column sums are ``sums[start[j]:start[j + 1]]``."""
+
+    names: list[str]
+    counts: np.ndarray
+    start: np.ndarray
+    key: np.ndarray
+    sums: np.ndarray
+
+
+def split_few_keys(members: Mapping[str, np.ndarray], key_of_row: np.ndarray, n_keys: int,
+                   rows: np.ndarray, state_of: Callable[[str], SumState | None],
+                   n_boot: int) -> tuple[dict[str, np.ndarray], FewKeyGroups | None]:
+    """``(others, few)``: the groups of ``members`` (group -> its items, ascending) whose
+    states cannot defer, and those that can (``state_of(g)``: the group's state, ``None``
+    before its first rows), with their items' rows ``rows`` (m x k) summed per key
+    (``key_of_row[i]``: item ``i``'s key, of ``n_keys``)."""
+    if not n_boot or not members:
+        return dict(members), None
+    names = list(members)
+    lens = np.fromiter((len(v) for v in members.values()), dtype=np.intp, count=len(names))
+    if lens.min(initial=DEFER_UNITS) >= DEFER_UNITS and lens.sum() > 0 and \
+            all(state_of(g) is not None and not state_of(g).deferring(0) for g in names):
+        return dict(members), None      # (the usual groups: nothing to look at)
+    item = np.concatenate([np.asarray(v, dtype=np.intp) for v in members.values()])
+    pair = np.repeat(np.arange(len(names), dtype=np.int64), lens) * n_keys + key_of_row[item]
+    pairs, pair_of = np.unique(pair, return_inverse=True)
+    group_of_pair = pairs // n_keys
+    keys_per_group = np.bincount(group_of_pair, minlength=len(names))
+    few = np.zeros(len(names), dtype=bool)
+    for j, g in enumerate(names):
+        st = state_of(g)
+        few[j] = (keys_per_group[j] < DEFER_UNITS if st is None
+                  else st.deferring(int(keys_per_group[j])))
+    if not few.any():
+        return dict(members), None
+    pair_of = pair_of.reshape(-1)
+    sums = np.empty((len(pairs), rows.shape[1]))
+    for c in range(rows.shape[1]):          # each pair's rows, summed in item order
+        sums[:, c] = np.bincount(pair_of, rows[item, c], minlength=len(pairs))
+    chosen = few[group_of_pair]
+    start = np.concatenate([[0], np.cumsum(keys_per_group[few])])
+    others = {g: members[g] for j, g in enumerate(names) if not few[j]}
+    return others, FewKeyGroups([g for j, g in enumerate(names) if few[j]], lens[few], start,
+                                (pairs[chosen] % n_keys).astype(np.intp), sums[chosen])
+
+
+def fold_few_keys(few: FewKeyGroups | None, keys: Sequence[str],
+                  state_of: Callable[[str], SumState],
+                  count: Callable[[str, SumState], None] | None = None) -> None:
+    """Fold :func:`split_few_keys`'s deferred groups into their states (``state_of`` makes
+    one where there is none): their sums per key (``keys``: the names the weights are drawn
+    from), pending, and the items' count, column totals, units and the clusters holding each
+    column, from the sums per key (the keys being the units) or by ``count(group, state)``."""
+    if few is None:
+        return
+    for j, g in enumerate(few.names):
+        a, b = few.start[j], few.start[j + 1]
+        sums, named = few.sums[a:b], [keys[k] for k in few.key[a:b].tolist()]
+        st = state_of(g)
+        if count is not None:
+            count(g, st)
+        else:
+            nonzero = sums != 0
+            st.add_summed(int(few.counts[j]), sums.sum(axis=0), None, named,
+                          lambda c, u=named, on=nonzero: [x for x, y in zip(u, on[:, c].tolist()) if y])
+        st.add_pending(named, sums)
+
+
+
+def fold_groups_exact(metric, x: np.ndarray, weights: np.ndarray, inv: np.ndarray,
+                      keys: Sequence[str], units: RowUnits,
+                      members: Mapping[str, np.ndarray]) -> None:
+    """Fold :func:`~halluscope.metrics.stats.small_integers` rows ``x`` (row ``i`` weighted by
+    column ``inv[i]`` of ``weights``, drawn from ``keys``) into ``metric``'s group states: the
+    groups over few keys deferred (:func:`split_few_keys`), every other group's replicates
+    from one matrix product per batch of groups
+    (:func:`~halluscope.metrics.stats.group_replicates`), bit-identical to group by group."""
+    others, few = split_few_keys(members, inv, len(keys), x, metric.group_states.get,
+                                 metric.n_boot)
+    for g, boot in group_replicates(x, weights, inv, others):
+        idx = others[g]
+        if len(idx) == len(x):
+            metric._group_state(g).add_replicated(x, boot, units)
+        else:
+            metric._group_state(g).add_replicated(x[idx], boot, units.take(idx))
+    fold_few_keys(few, keys, metric._group_state,
+                  lambda g, st: st._count(x[members[g]], units.take(members[g])))
+
+
+def group_members(signatures: list[tuple[str, ...]], signature: np.ndarray) -> dict[str, np.ndarray]:
+    """Each group's rows, ascending (``signature[i]``: row ``i``'s set of groups, an index into
+    ``signatures``), groups in order of first naming: one sort of (group, row) pairs, not a
+    pass over every row per group (50,000 groups of one answer each took minutes)."""
+    index: dict[str, int] = {}
+    code_groups = [[index.setdefault(g, len(index)) for g in groups] for groups in signatures]
+    if not index:
+        return {}
+    lens = np.array([len(c) for c in code_groups], dtype=np.intp)
+    flat = np.fromiter((g for c in code_groups for g in c), dtype=np.intp, count=int(lens.sum()))
+    starts = np.concatenate([[0], np.cumsum(lens)])
+    rows = np.repeat(np.arange(len(signature), dtype=np.intp), lens[signature])
+    # each row's groups: flat[starts[sig] : starts[sig] + lens[sig]], laid end to end
+    offset = np.arange(len(rows)) - np.repeat(np.cumsum(lens[signature]) - lens[signature],
+                                              lens[signature])
+    group = flat[np.repeat(starts[:-1][signature], lens[signature]) + offset]
+    order = np.argsort(group, kind="stable")            # rows stay ascending within a group
+    bounds = np.searchsorted(group[order], np.arange(len(index) + 1))
+    return {g: rows[order[bounds[j]:bounds[j + 1]]] for g, j in index.items()}

@@ -134,3 +134,42 @@ def group_members(signatures: list[tuple[str, ...]], signature: np.ndarray) -> d
     order = np.argsort(group, kind="stable")            # rows stay ascending within a group
     bounds = np.searchsorted(group[order], np.arange(len(index) + 1))
     return {g: rows[order[bounds[j]:bounds[j + 1]]] for g, j in index.items()}
+
+
+SPARSE_MIN_GROUPS = 50
+"""Fewest groups of one ``--by`` field that :func:`sparse_group_notes` looks at (with fewer,
+one group per answer costs and hides little)."""
+
+
+def sparse_group_notes(summaries: Mapping[str, object], metrics: Sequence[object]) -> list[str]:
+    """Warnings for ``--by`` fields with nearly a value per scored item (at least
+    :data:`SPARSE_MIN_GROUPS` groups and half as many groups as the metric's items): how many
+    groups, how many of them too small for an interval, and a coarser field to group by. Each
+    is also noted in the metric's ``info`` (``sparse_by``, written to results.json); every
+    group stays in the results."""
+    notes = []
+    for metric in metrics:
+        summary = summaries.get(metric.name)
+        if summary is None or not summary.groups or not summary.n:
+            continue
+        fields: dict[str, list[str]] = {}
+        for g in summary.groups:
+            fields.setdefault(g.split(":", 1)[0], []).append(g)
+        sparse = {}
+        for field in getattr(metric, "by", ()):
+            groups = fields.get(field, [])
+            if len(groups) < max(SPARSE_MIN_GROUPS, summary.n / 2):
+                continue
+            small = sum(max((r.n for r in summary.groups[g].values()), default=0)
+                        < metric.min_units for g in groups)
+            sparse[field] = {"groups": len(groups), "items": summary.n, "too_few_units": small}
+            notes.append(
+                f"{metric.name}: --by {field} made {len(groups):,} groups of {summary.n:,} scored "
+                f"items ({summary.n / len(groups):.1f} items a group); {small:,} of them are over "
+                f"fewer than {metric.min_units} units, too few for an interval. Every group is in "
+                f"results.json ({field}:...); to compare parts of the run, group by a field with "
+                f"fewer values (model, split, a category); each item's own result is in "
+                f"items.jsonl")
+        if sparse:
+            summary.info["sparse_by"] = sparse
+    return notes

@@ -93,3 +93,23 @@ def test_group_members_is_the_pass_per_group_it_replaces():
     got = group_members(signatures, signature)
     assert list(got) == list(expected)
     assert all(np.array_equal(got[g], expected[g]) for g in expected)
+
+
+@pytest.mark.parametrize("min_units", [1, 10])
+def test_group_results_side_by_side_equal_group_by_group(min_units):
+    """Metric.compute's groups (group_fold.group_results: point values of all groups in one
+    call, intervals only where allowed) are SumState.result's, group by group; a statistic
+    whose function takes scalars only (a count: no replicates) is computed group by group."""
+    from halluscope.metrics.group_fold import group_results
+    statistics = {**Dogs.statistics,
+                  "scalar": Statistic(lambda s: float(max(s["dog"], 1.0)), count=True)}
+    _, metric = _fold(*_data(), "block", min_units)
+    assert len(metric.group_states) > 64
+    got = group_results(metric.group_states, statistics, 0.9, min_units)
+    expected = {g: {k: st.result(k, s, 0.9, min_units) for k, s in statistics.items()}
+                for g, st in sorted(metric.group_states.items())}
+    assert list(got) == list(expected)
+
+    def as_json(x):
+        return json.dumps({g: {k: r.to_dict() for k, r in v.items()} for g, v in x.items()})
+    assert as_json(got) == as_json(expected)

@@ -42,7 +42,8 @@ from halluscope.metrics.explain import Explanation, explain_payload
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
                                       NonzeroUnits, RowUnits, Statistic, SumState, block_replicates,
                                       one_blas_thread, small_integers)
-from halluscope.metrics.group_fold import fold_few_keys, fold_groups_exact, split_few_keys
+from halluscope.metrics.group_fold import (fold_few_keys, fold_groups_exact, group_results,
+                                           split_few_keys)
 from halluscope.metrics.unit_sets import UnitNames
 from halluscope.metrics.units import (CLUSTER_DEFAULT, ImageKeys, group_names, item_key,
                                       record_field, unit_of)
@@ -530,7 +531,9 @@ class Metric(ABC):
             name=self.name,
             results=self._results(self.state),
             n=self.state.n,
-            groups={g: self._results(st) for g, st in sorted(self.group_states.items())},
+            groups=(group_results(self.group_states, self.statistics, self.confidence,
+                                  self.min_units) if type(self)._results is Metric._results
+                    else {g: self._results(st) for g, st in sorted(self.group_states.items())}),
             tallies={k: dict(c.most_common()) for k, c in self.tallies.items()},
             info={**self.describe(), "bootstrap": {
                 "n_boot": self.n_boot, "cluster_by": self.cluster_by or "item",

@@ -19,7 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from halluscope.metrics.stats import DEFER_UNITS, RowUnits, SumState, group_replicates
+from halluscope.metrics.intervals import too_few
+from halluscope.metrics.stats import (DEFER_UNITS, NO_ITEM_COUNTED, MetricResult, RowUnits,
+                                      Statistic, SumState, group_replicates, range_of,
+                                      units_over)
 
 
 @dataclass
@@ -173,3 +176,63 @@ def sparse_group_notes(summaries: Mapping[str, object], metrics: Sequence[object
         if sparse:
             summary.info["sparse_by"] = sparse
     return notes
+
+
+BATCH_GROUPS = 64
+"""Fewest groups whose statistics :func:`group_results` computes side by side."""
+
+
+def group_results(states: Mapping[str, SumState], statistics: Mapping[str, Statistic],
+                  confidence: float, min_units: int) -> dict[str, dict[str, MetricResult]]:
+    """Every group's results (sorted by group), as :meth:`SumState.result` gives them: each
+    statistic's point values for all the groups from one call of its function on their
+    column sums side by side; a group with too few units or clusters for an interval
+    (:func:`~halluscope.metrics.intervals.too_few`) gets its result here, any other from
+    :meth:`SumState.result`. A function that does not map columns to columns (a value per
+    group) is called group by group."""
+    names = sorted(states)
+    one = {g: {} for g in names}
+    if len(names) < BATCH_GROUPS:
+        return {g: {k: states[g].result(k, s, confidence, min_units)
+                    for k, s in statistics.items()} for g in names}
+    group = [states[g] for g in names]
+    columns = group[0].columns
+    for st in group:
+        st.flush()
+    totals = np.array([st.totals for st in group]).reshape(len(group), len(columns))
+    items = np.array([st.n for st in group])
+    clusters = [len(st.units) or None for st in group]
+    for name, stat in statistics.items():
+        try:
+            with np.errstate(all="ignore"):
+                point = np.asarray(stat.fn({c: totals[:, i] for i, c in enumerate(columns)}))
+        except Exception:  # noqa: BLE001 - a function of scalars only: group by group
+            point = None
+        if point is None or point.shape != (len(group),):
+            for g, st in zip(names, group):
+                one[g][name] = st.result(name, stat, confidence, min_units)
+            continue
+        for j, (g, st) in enumerate(zip(names, group)):
+            one[g][name] = _one_result(st, name, stat, point[j], int(items[j]), clusters[j],
+                                       confidence, min_units)
+    return one
+
+
+def _one_result(st: SumState, name: str, stat: Statistic, point, items: int,
+                clusters: int | None, confidence: float, min_units: int) -> MetricResult:
+    """:meth:`SumState.result` given the point value; the state's own where an interval may
+    be computed."""
+    if stat.count:
+        return MetricResult(name, int(round(float(point))) if items else None, items,
+                            stat.higher_is_better, bounds=range_of(stat), direction=False,
+                            why_no_value=None if items else NO_ITEM_COUNTED)
+    n = units_over(stat, st.columns, st.totals, items)
+    reason = None
+    if st.n_boot:
+        reason = too_few(n, clusters, min_units, holding=st.clusters_holding(stat))
+        if reason is None:
+            return st.result(name, stat, confidence, min_units)
+    return MetricResult(name, float(point), n, stat.higher_is_better, None, None,
+                        bounds=stat.bounds, ci_note=reason.note if reason else None,
+                        clusters=clusters, direction=stat.direction, ci_reason=reason,
+                        ci_method=None)

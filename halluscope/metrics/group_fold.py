@@ -14,6 +14,7 @@ Everything is worked out for all the groups at once, in array passes over (group
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,8 +22,7 @@ import numpy as np
 
 from halluscope.metrics.intervals import too_few
 from halluscope.metrics.stats import (DEFER_UNITS, NO_ITEM_COUNTED, MetricResult, RowUnits,
-                                      Statistic, SumState, group_replicates, range_of,
-                                      units_over)
+                                      Statistic, SumState, group_replicates, range_of)
 
 
 @dataclass
@@ -212,24 +212,28 @@ def group_results(states: Mapping[str, SumState], statistics: Mapping[str, Stati
             for g, st in zip(names, group):
                 one[g][name] = st.result(name, stat, confidence, min_units)
             continue
+        units = (items.tolist() if stat.units is None else [   # (units_over, side by side)
+            int(round(v)) for v in sum(totals[:, columns.index(c)]
+                                       for c in stat.unit_columns).tolist()])
+        too_few_of = functools.lru_cache(maxsize=1024)(too_few)  # (many groups alike)
         for j, (g, st) in enumerate(zip(names, group)):
-            one[g][name] = _one_result(st, name, stat, point[j], int(items[j]), clusters[j],
-                                       confidence, min_units)
+            one[g][name] = _one_result(st, name, stat, point[j], int(items[j]), units[j],
+                                       clusters[j], confidence, min_units, too_few_of)
     return one
 
 
-def _one_result(st: SumState, name: str, stat: Statistic, point, items: int,
-                clusters: int | None, confidence: float, min_units: int) -> MetricResult:
-    """:meth:`SumState.result` given the point value; the state's own where an interval may
-    be computed."""
+def _one_result(st: SumState, name: str, stat: Statistic, point, items: int, n: int,
+                clusters: int | None, confidence: float, min_units: int,
+                too_few_of: Callable = too_few) -> MetricResult:
+    """:meth:`SumState.result` given the point value and units (``n``); the state's own
+    where an interval may be computed."""
     if stat.count:
         return MetricResult(name, int(round(float(point))) if items else None, items,
                             stat.higher_is_better, bounds=range_of(stat), direction=False,
                             why_no_value=None if items else NO_ITEM_COUNTED)
-    n = units_over(stat, st.columns, st.totals, items)
     reason = None
     if st.n_boot:
-        reason = too_few(n, clusters, min_units, holding=st.clusters_holding(stat))
+        reason = too_few_of(n, clusters, min_units, holding=st.clusters_holding(stat))
         if reason is None:
             return st.result(name, stat, confidence, min_units)
     return MetricResult(name, float(point), n, stat.higher_is_better, None, None,

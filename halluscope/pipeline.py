@@ -34,6 +34,7 @@ from halluscope.hashing import remember_sha256
 from halluscope.metrics.base import (InputSample, Metric, MetricSummary, available_metrics,
                                       metric_class, remember)
 from halluscope.metrics.build import build_metrics
+from halluscope.metrics.group_fold import sparse_group_notes
 from halluscope.metrics.references import portable_reference
 from halluscope.readers import iter_input_records, rows_of
 from halluscope.records import Record, record_from_dict
@@ -504,11 +505,12 @@ def _warn_notes(tally: StreamTally, metric_objs: list[Metric],
     """Log what the records and the judges leave to be said: empty answers scored, judge
     calls that failed, answers cut short or withheld (``only``: complete_only), inputs whose
     query run did not finish or asked each prompt several times (``runs``: the run sheet's
-    ``query_runs``)."""
+    ``query_runs``), ``--by`` fields with nearly a value per item (noted in results.json)."""
     rules = {m.name: type(m).empty_answer for m in metric_objs}
     for line in empty_answers_note(tally, rules) + judge_failures_note(
             {n: s.info for n, s in summaries.items()}) + finish_notes(tally.finish, only) + \
-            unfinished_notes(runs) + samples_notes(runs, [m.name for m in metric_objs]):
+            unfinished_notes(runs) + samples_notes(runs, [m.name for m in metric_objs]) + \
+            sparse_group_notes(summaries, metric_objs):
         log.warning("%s", line)
 
 

@@ -41,7 +41,9 @@ from halluscope.errors import ConfigError, RecordError, UnknownNameError, Unread
 from halluscope.metrics.explain import Explanation, explain_payload
 from halluscope.metrics.stats import (CHUNK, DEFAULT_BOOTSTRAP, MIN_UNITS, MetricResult,
                                       NonzeroUnits, RowUnits, Statistic, SumState, block_replicates,
-                                      group_replicates, one_blas_thread, small_integers)
+                                      one_blas_thread, small_integers)
+from halluscope.metrics.group_fold import (fold_few_keys, fold_groups_exact, group_results,
+                                           split_few_keys)
 from halluscope.metrics.unit_sets import UnitNames
 from halluscope.metrics.units import (CLUSTER_DEFAULT, ImageKeys, group_names, item_key,
                                       record_field, unit_of)
@@ -436,7 +438,7 @@ class Metric(ABC):
                 listed.setdefault(g, []).append(i)
         members = {g: np.asarray(idx, dtype=np.intp) for g, idx in listed.items()}
         if weights is not None and members and small_integers(x):
-            self._fold_groups_exact(x, weights, inv, units, members)
+            fold_groups_exact(self, x, weights, inv, list(index), units, members)
         else:
             for g, idx in members.items():
                 st = self._group_state(g)
@@ -464,6 +466,8 @@ class Metric(ABC):
         if not small_integers(x):
             raise ValueError(f"{self.name}: add_block takes rows of small integers")
         k, n_units, d = x.shape[1], len(units), len(x)
+        members, few = split_few_keys(members, unit_of_row, n_units, x[codes],
+                                      self.group_states.get, self.n_boot)
         rows = [np.arange(len(codes)), *(np.asarray(i, dtype=np.intp) for i in members.values())]
         per_unit = np.zeros((n_units, k * len(rows)))
         present = []
@@ -492,6 +496,7 @@ class Metric(ABC):
                              None if boot is None else boot[:, j * k:(j + 1) * k],
                              [units[u] for u in np.flatnonzero(present[j]).tolist()],
                              lambda c, j=j: nonzero.units(j * k + c))
+        fold_few_keys(few, units, self._group_state)    # (after: the others' order as it was)
         self._added += len(codes)
 
     def _group_state(self, group: str) -> SumState:
@@ -499,17 +504,6 @@ class Metric(ABC):
             self.group_states[group] = SumState(self.columns, self.n_boot, self.seed,
                                                 self._unit_names)
         return self.group_states[group]
-
-    def _fold_groups_exact(self, x: np.ndarray, weights: np.ndarray, inv: np.ndarray,
-                           units: RowUnits, members: dict[str, np.ndarray]) -> None:
-        """Integer rows: every group's replicates from one matrix product per batch of groups
-        (:func:`~halluscope.metrics.stats.group_replicates`), bit-identical to group by group."""
-        for g, boot in group_replicates(x, weights, inv, members):
-            idx = members[g]
-            if len(idx) == len(x):
-                self._group_state(g).add_replicated(x, boot, units)
-            else:
-                self._group_state(g).add_replicated(x[idx], boot, units.take(idx))
 
     def merge(self, other: "Metric") -> None:
         """Fold another instance's state (a shard of the same run) into this one."""
@@ -537,7 +531,9 @@ class Metric(ABC):
             name=self.name,
             results=self._results(self.state),
             n=self.state.n,
-            groups={g: self._results(st) for g, st in sorted(self.group_states.items())},
+            groups=(group_results(self.group_states, self.statistics, self.confidence,
+                                  self.min_units) if type(self)._results is Metric._results
+                    else {g: self._results(st) for g, st in sorted(self.group_states.items())}),
             tallies={k: dict(c.most_common()) for k, c in self.tallies.items()},
             info={**self.describe(), "bootstrap": {
                 "n_boot": self.n_boot, "cluster_by": self.cluster_by or "item",

@@ -21,6 +21,7 @@ import numpy as np
 from halluscope.columns import Coded, NotInOrder, arrow_bools, arrow_ints, integers
 from halluscope.errors import AlignmentError, RecordError
 from halluscope.metrics.base import ItemScore
+from halluscope.metrics.group_fold import group_members
 from halluscope.metrics.pope_coverage import (LABEL_CONFLICT, Answered, conflict_of,
                                               image_mismatch, image_mismatches, unchecked_rows)
 from halluscope.metrics.pope_parsers import NO, UNKNOWN, YES
@@ -577,15 +578,7 @@ def fold_columns(metric: PopeMetric, cols: RecordColumns, out: ColumnScores) -> 
     rows = np.flatnonzero(out.ok)
     row_code = _ROW_OF[out.prediction[rows], out.label[rows]]
     signature = out.signature[rows]
-    codes_of: dict[str, list[int]] = {}     # group -> the signatures (sets of groups) naming it
-    for code, groups in enumerate(out.signatures):
-        for g in groups:
-            codes_of.setdefault(g, []).append(code)
-    members = {}
-    for g, codes in codes_of.items():       # each group's rows, ascending, in one pass
-        named = np.zeros(len(out.signatures), dtype=bool)
-        named[codes] = True
-        members[g] = np.flatnonzero(named[signature])
+    members = group_members(out.signatures, signature)
     metric.add_block(np.eye(len(ROW)), out.unit[rows], out.units, members, codes=row_code)
     if len(rows):           # (as line by line: a mode no answer was aligned by is not named)
         metric._used[out.mode] = metric._used.get(out.mode, 0) + len(rows)

@@ -53,6 +53,10 @@ DEFAULT_BOOTSTRAP = 1000
 CHUNK = 2048
 MIN_UNITS = 10
 """Fewest units (and fewest resampled clusters) an interval is computed over."""
+DEFER_UNITS = MIN_UNITS
+"""Fewest resampling keys whose replicates a group's state draws as its rows come; a group
+over fewer (``--by`` a field with a value per answer) keeps their sums and draws them only
+when an interval asks (:meth:`SumState.add_pending`), which one over so few units never does."""
 
 
 def ratio(num, den):
@@ -232,7 +236,10 @@ class SumState:
         # mentions that lie in two images rests on two clusters, however many were resampled
         self.held: list[set[str]] = [set() for _ in range(k)]
         self.totals = np.zeros(k)
-        self.boot = np.zeros((self.n_boot, k))
+        self._boot: np.ndarray | None = None    # the replicates, made when first added to
+        # per resampling key, the column sums whose replicates are not drawn yet (a group over
+        # fewer than DEFER_UNITS keys: drawn only if an interval asks, see add_pending)
+        self.pending: dict[str, np.ndarray] = {}
         self._buffer: list[Sequence[float]] = []
         self._keys: list[str] = []
 
@@ -245,6 +252,45 @@ class SumState:
         self._buffer.append(row)
         if len(self._buffer) >= CHUNK:
             self.flush()
+
+    @property
+    def boot(self) -> np.ndarray:
+        """The replicates of the column sums (n_boot x columns), the pending ones drawn."""
+        return self._draw()
+
+    @boot.setter
+    def boot(self, value: np.ndarray) -> None:
+        self._boot = value
+
+    def _draw(self) -> np.ndarray:
+        if self._boot is None:
+            self._boot = np.zeros((self.n_boot, len(self.columns)))
+        if self.pending:
+            keys, sums = list(self.pending), np.array(list(self.pending.values()))
+            self.pending = {}
+            with one_blas_thread():     # small integers: exact, as any other order adds them
+                self._boot += replicate_weights(keys, self.n_boot, self.seed) @ sums
+        return self._boot
+
+    def deferring(self, keys: int) -> bool:
+        """Whether ``keys`` more resampling keys may be kept pending (:meth:`add_pending`)
+        rather than replicated now: no replicates were made yet and all would stay fewer than
+        :data:`DEFER_UNITS`."""
+        return bool(self.n_boot) and self._boot is None and len(self.pending) + keys < DEFER_UNITS
+
+    def add_pending(self, keys: Sequence[str], sums: np.ndarray) -> None:
+        """Add the replicates of rows summed per resampling key (``sums[i]``: the
+        :func:`small_integers` column sums of key ``keys[i]``'s rows) without drawing them: they
+        are drawn when :attr:`boot` is first read (an interval over this state, a merge, rows
+        added otherwise), as exact as drawn now. The point totals, units and held clusters
+        are the caller's (:meth:`add_summed`)."""
+        if not self.n_boot:
+            return
+        for key, row in zip(keys, sums):
+            had = self.pending.get(key)
+            self.pending[key] = row if had is None else had + row
+        if self._boot is not None or len(self.pending) >= DEFER_UNITS:
+            self._draw()
 
     def draw_weights(self, keys: Sequence[str]) -> np.ndarray | None:
         """Poisson(1) bootstrap weights for the items ``keys``, shape ``(n_boot, len(keys))``
@@ -370,7 +416,10 @@ class SumState:
         for c, h in enumerate(other.held):
             self._hold(c, sorted(h))
         self.totals += other.totals
-        self.boot += other.boot
+        if self._boot is None and other._boot is None:
+            self.add_pending(list(other.pending), list(other.pending.values()))
+        else:
+            self.boot += other.boot
 
     def sums(self) -> dict[str, float]:
         self.flush()

@@ -236,3 +236,18 @@ def test_degrees_of_freedom_never_exceed_the_units():
     reps = np.random.default_rng(0).binomial(120, 0.05, 1000) / 120
     assert korn_graubard_interval(0.05, 120, reps, 240)[0] == \
         korn_graubard_interval(0.05, 120, reps, 120)[0]
+
+
+@pytest.mark.parametrize("events", [(2.0, 2.0), (2.0, 1.0)])
+def test_a_proportion_over_one_is_a_clear_error(events):
+    """A statistic declared a proportion whose columns count more than one event per unit:
+    with every unit alike Korn & Graubard's interval failed with 'math domain error'; with
+    units that differ a "share" of 1.5 got a percentile interval as if it were one."""
+    from halluscope.errors import ConfigError
+    state = SumState(("events", "units"))
+    for i in range(30):
+        state.add_rows(np.array([[events[i % 2], 1.0]]), state.draw_weights([f"image:{i}"]),
+                       np.array([0]), [f"image:{i}"])
+    with pytest.raises(ConfigError, match=r"'share' is declared a proportion .* value is 1\.5|"
+                                          r"'share' is declared a proportion .* value is 2"):
+        state.result("share", SHARE)

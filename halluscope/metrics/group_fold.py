@@ -22,7 +22,8 @@ import numpy as np
 
 from halluscope.metrics.intervals import too_few
 from halluscope.metrics.stats import (DEFER_UNITS, NO_ITEM_COUNTED, MetricResult, RowUnits,
-                                      Statistic, SumState, group_replicates, range_of)
+                                      Statistic, SumState, check_share, group_replicates,
+                                      range_of)
 
 
 @dataclass
@@ -231,6 +232,7 @@ def _one_result(st: SumState, name: str, stat: Statistic, point, items: int, n: 
         return MetricResult(name, int(round(float(point))) if items else None, items,
                             stat.higher_is_better, bounds=range_of(stat), direction=False,
                             why_no_value=None if items else NO_ITEM_COUNTED)
+    check_share(name, stat, point)
     reason = None
     if st.n_boot:
         reason = too_few_of(n, clusters, min_units, holding=st.clusters_holding(stat))

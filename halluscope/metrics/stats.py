@@ -435,6 +435,7 @@ class SumState:
             return MetricResult(name, int(round(float(point))) if self.n else None, self.n,
                                 stat.higher_is_better, bounds=range_of(stat), direction=False,
                                 why_no_value=None if self.n else NO_ITEM_COUNTED)
+        check_share(name, stat, point)
         n = units_over(stat, self.columns, self.totals, self.n)
         clusters = len(self.units) or None
         holding = self.clusters_holding(stat)
@@ -451,6 +452,20 @@ class SumState:
                             ci_note=reason.note if reason else None, clusters=clusters,
                             direction=stat.direction, ci_reason=reason,
                             ci_method=reason.method if ci is not None and reason else None)
+
+
+def check_share(name: str, stat: Statistic, value: Any) -> None:
+    """A :class:`ConfigError` when a statistic declared a proportion (a share of its units)
+    has a value outside [0, 1]: its columns count more than one event per unit, so no
+    proportion's interval applies (Korn & Graubard's failed with 'math domain error', or the
+    percentile interval of a "share" of 1.5 was given as if it were one)."""
+    if stat.proportion and value is not None and math.isfinite(float(value)) and \
+            not -1e-9 <= float(value) <= 1.0 + 1e-9:
+        from halluscope.errors import ConfigError
+        raise ConfigError(f"statistic {name!r} is declared a proportion (proportion=True: a "
+                          f"share of its units, in [0, 1]) but its value is {float(value):g}: "
+                          f"its columns count more than one event per unit; declare it "
+                          f"without proportion=True or count each unit's event once")
 
 
 def undefined_why(n: int) -> str:

@@ -37,6 +37,7 @@ from typing import Any
 
 from halluscope.gates.worst_items import (DEFAULT_WORST, WorstItem, explain_claims, explain_generic,
                                     explainer_for, worst_items, worst_items_block)
+from halluscope.numbers import fixed_apart
 
 log = logging.getLogger(__name__)
 
@@ -88,19 +89,23 @@ class Outcome:
         return out
 
     def describe(self) -> str:
-        """One line: ``chair.chair_i upper 0.3125 <= 0.05``; for a failed check that compared
-        nothing (no value, no interval, no baseline entry), the first line of its message."""
+        """One line that says what was found and what was required:
+        ``chair.chair_i upper bound = 0.3125, required <= 0.05`` (it read ``chair.chair_i
+        value 0.3810 <= 0.0500`` for a failed check: as if the comparison held); for a failed
+        check that compared nothing (no value, no interval, no baseline entry), the first line
+        of its message."""
         if not self.passed and self.message and (not _defined(self.compared)
                                                  or self.limit is None):
             return self.message.split("\n", 1)[0]    # compared nothing: why, not "undefined"
         if self.kind == "baseline":
             return f"{self.name} recorded {_fmt(self.value)} into the baseline"
+        what = f"{self.name} {self.bound} bound" if self.bound else self.name
         if self.direction == "either":        # no better direction: a move either way
-            return (f"{self.name} value {_fmt(self.compared)} within {_fmt(self.baseline)} ± "
-                    f"{self.tolerance:g} (the baseline)")
+            return (f"{what} = {_fmt(self.compared, self.baseline)}, required within "
+                    f"{_fmt(self.baseline)} ± {self.tolerance:g} (the baseline)")
         op = "<=" if self.direction == "below" else ">="
-        what = self.bound or "value"
-        text = f"{self.name} {what} {_fmt(self.compared)} {op} {_fmt(self.limit)}"
+        text = (f"{what} = {_fmt(self.compared, self.limit)}, required {op} "
+                f"{_fmt(self.limit)}")
         if self.kind == "regression":
             text += f" (baseline {_fmt(self.baseline)}, tolerance {self.tolerance:g})"
         return text
@@ -146,7 +151,10 @@ def _conclude(outcome: Outcome) -> Outcome:
     return outcome
 
 
-def _fmt(x: Any) -> str:
+def _fmt(x: Any, *bounds: Any) -> str:
+    """``x`` with 4 decimals by the report's rule (:func:`halluscope.numbers.fixed`), and the
+    decimals that keep it from reading as a number of ``bounds`` it is compared with and is not
+    (0.04996 failing "<= 0.05" read "0.0500 <= 0.0500")."""
     if x is None:
         return "undefined"
     if isinstance(x, bool):
@@ -156,7 +164,7 @@ def _fmt(x: Any) -> str:
     x = float(x)
     if math.isnan(x):
         return "undefined"
-    return f"{x:.4f}"
+    return fixed_apart(x, *(float(b) for b in bounds if _defined(b) and not isinstance(b, bool)))
 
 
 def _defined(x: Any) -> bool:

@@ -89,11 +89,9 @@ class Outcome:
         return out
 
     def describe(self) -> str:
-        """One line that says what was found and what was required:
-        ``chair.chair_i upper bound = 0.3125, required <= 0.05`` (it read ``chair.chair_i
-        value 0.3810 <= 0.0500`` for a failed check: as if the comparison held); for a failed
-        check that compared nothing (no value, no interval, no baseline entry), the first line
-        of its message."""
+        """What was found and what was required: ``chair.chair_i = 0.3810, required <= 0.05``
+        (not "value 0.3810 <= 0.05", as if it held); for a failed check that compared nothing
+        (no value, interval or baseline entry), the first line of its message."""
         if not self.passed and self.message and (not _defined(self.compared)
                                                  or self.limit is None):
             return self.message.split("\n", 1)[0]    # compared nothing: why, not "undefined"
@@ -104,8 +102,7 @@ class Outcome:
             return (f"{what} = {_fmt(self.compared, self.baseline)}, required within "
                     f"{_fmt(self.baseline)} ± {self.tolerance:g} (the baseline)")
         op = "<=" if self.direction == "below" else ">="
-        text = (f"{what} = {_fmt(self.compared, self.limit)}, required {op} "
-                f"{_fmt(self.limit)}")
+        text = f"{what} = {_fmt(self.compared, self.limit)}, required {op} {_fmt(self.limit)}"
         if self.kind == "regression":
             text += f" (baseline {_fmt(self.baseline)}, tolerance {self.tolerance:g})"
         return text
@@ -152,14 +149,10 @@ def _conclude(outcome: Outcome) -> Outcome:
 
 
 def _fmt(x: Any, *bounds: Any) -> str:
-    """``x`` with 4 decimals by the report's rule (:func:`halluscope.numbers.fixed`), and the
-    decimals that keep it from reading as a number of ``bounds`` it is compared with and is not
-    (0.04996 failing "<= 0.05" read "0.0500 <= 0.0500")."""
+    """``x`` by the report's rule, never reading as one of ``bounds`` it is not (numbers)."""
     if x is None:
         return "undefined"
-    if isinstance(x, bool):
-        return str(x)
-    if isinstance(x, int):
+    if isinstance(x, int):      # a bool too: True, not 1.0000
         return str(x)
     x = float(x)
     if math.isnan(x):

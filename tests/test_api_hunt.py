@@ -186,7 +186,7 @@ def test_the_plugin_audits_again_when_the_outputs_file_changed(pytester):
     report = pytester.path / "report.json"
     res = pytester.runpytest("-p", "no:cacheprovider", f"--halluscope-report={report}")
     res.assert_outcomes(passed=2, failed=1)
-    res.stdout.fnmatch_lines(["*FAILED chair.chair_i value 0.7500 <= 0.1000*"])
+    res.stdout.fnmatch_lines(["*FAILED chair.chair_i = 0.7500, required <= 0.1000*"])
     keys = [a["key"] for a in json.loads(report.read_text())["audits"]]
     assert len(keys) == 2 and keys[1] == keys[0] + "-1"        # the third: the second's memo
 

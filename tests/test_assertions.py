@@ -115,7 +115,7 @@ def test_observers_see_every_check(result):
     assert data["name"] == "words.rate" and data["limit"] == 0.1 and "worst items" in \
         data["message"]
     json.dumps(data)
-    assert seen[0].describe() == "words.rate value 0.5000 <= 0.9000"
+    assert seen[0].describe() == "words.rate = 0.5000, required <= 0.9000"
 
 
 # -- regression -----------------------------------------------------------------------------
@@ -263,3 +263,27 @@ def test_a_gate_on_a_group_whose_value_holds_an_equals_sign():
     assert (gate.name, gate.bound, gate.limit) == ("pope.f1@split:a=b", "lower", 0.8)
     with pytest.raises(ConfigError, match=r"METRIC\.STAT\[@GROUP\]\[@BOUND\]=VALUE"):
         parse_gate("pope.f1", "above")
+
+
+def _outcome(**kw):
+    from halluscope.gates.assertions import Outcome
+    base = dict(kind="threshold", name="chair.chair_i", passed=False, value=0.381, ci=None,
+                confidence=None, n=21, higher_is_better=False, bound=None, compared=0.381,
+                direction="below", limit=0.05)
+    return Outcome(**{**base, **kw})
+
+
+def test_the_summary_line_says_what_was_found_and_what_was_required():
+    """'FAILED chair.chair_i value 0.3810 <= 0.0500' read as if the comparison held."""
+    assert _outcome().describe() == "chair.chair_i = 0.3810, required <= 0.0500"
+    assert _outcome(bound="upper", compared=0.6667).describe() == \
+        "chair.chair_i upper bound = 0.6667, required <= 0.0500"
+    assert _outcome(name="pope.f1", higher_is_better=True, direction="above", value=0.7273,
+                    compared=0.7273, limit=0.9).describe() == \
+        "pope.f1 = 0.7273, required >= 0.9000"
+    assert _outcome(kind="regression", passed=True, limit=0.401, baseline=0.381,
+                    tolerance=0.02).describe() == \
+        "chair.chair_i = 0.3810, required <= 0.4010 (baseline 0.3810, tolerance 0.02)"
+    # a value that fails by less than the decimals show keeps the decimals that tell
+    assert _outcome(value=0.050004, compared=0.050004).describe() == \
+        "chair.chair_i = 0.050004, required <= 0.0500"

@@ -54,3 +54,35 @@ def test_repeats_and_empty_captions_in_the_overall_numbers():
     assert overall["chair_i"] == pytest.approx(2 / 5)
     assert overall["len"] == pytest.approx(5.0)
     assert out["captions"][1]["hallucinated"] == [("person", "person"), ("mouse", "mouse")]
+
+
+# -- a missing per-caption value says why (items.jsonl showed a bare null, the report "—") -----
+
+def test_a_missing_per_caption_value_says_why():
+    out = chair_scores([(1, "A sunny afternoon."), (2, "A dog."), (1, "A dog.")],
+                       {1: {"dog"}, 2: set()})
+    none, no_gt, full = out["captions"]
+    assert none["chair_i"] is None and "mentions no object" in none["chair_i_why_no_value"]
+    assert "recall_why_no_value" not in none                   # recall 0.0 is a value
+    assert no_gt["recall"] is None and "no ground-truth object" in no_gt["recall_why_no_value"]
+    assert not any(k.endswith("_why_no_value") for k in full)
+
+
+def test_the_item_and_its_report_say_why_chair_i_is_missing(tmp_path):
+    import json
+    from pathlib import Path
+
+    import halluscope
+    from halluscope.report.claimtext import detail_rows
+    data = Path(__file__).resolve().parents[1] / "data"
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "c", "image": str(data / "images" / "astronaut.jpg"),
+                                "image_id": 1, "response": "A sunny afternoon."}) + "\n")
+    halluscope.audit(path, metrics="chair", out=tmp_path / "o", n_boot=0,
+                     coco_annotations=[str(data / "annotations" / "instances.json")])
+    item = json.loads((tmp_path / "o" / "items.jsonl").read_text())
+    assert item["chair"]["chair_i"] is None
+    rows = dict(detail_rows(item["chair"]))
+    assert rows["chair_i"].startswith("— (no value: the caption mentions no object")
+    assert "no value: the caption mentions no object" in \
+        (tmp_path / "o" / "report.html").read_text()

@@ -437,7 +437,7 @@ def test_a_check_that_compared_nothing_is_summed_up_by_its_reason(result, tmp_pa
     said = err.value.outcome.describe()
     assert said.startswith("no baseline value for words.rate") and "undefined" not in said
     passed = check_threshold(result, "words.rate", 1.0)
-    assert passed.describe().startswith("words.rate value ")      # compared: as before
+    assert passed.describe().startswith("words.rate = ")      # compared: as before
 
 
 @pytest.mark.parametrize("xdist", [False, True])
@@ -490,7 +490,7 @@ def test_a_count_is_shown_whole_in_gate_messages(result):
     assert str(err.value).startswith(f"words.items: value {n} is above the threshold {n - 1}")
     assert f"value      {n}   " in str(err.value)
     outcome = check_regression(result, {"words.items": n}, "words.items")
-    assert outcome.describe() == f"words.items value {n} within {n} ± 0 (the baseline)"
+    assert outcome.describe() == f"words.items = {n}, required within {n} ± 0 (the baseline)"
 
 
 @pytest.mark.parametrize("option", ["--halluscope-baseline", "--halluscope-report"])

@@ -133,7 +133,7 @@ def test_passing_suite(project: pytest.Pytester):
         "audit outputs.jsonl [[]fakehall[]]: 4 items, 0 problem(s)",
         "*fakehall.rate*0.3000*CI*n=4",
         "assertions: 5 passed, 0 failed",
-        "*PASSED fakehall.rate value 0.3000 <= 0.5000*test_gate.py::test_rate_below*",
+        "*PASSED fakehall.rate = 0.3000, required <= 0.5000*test_gate.py::test_rate_below*",
     ])
 
 
@@ -288,8 +288,8 @@ def test_both_hold(halluscope_audit):
     result = project.runpytest()
     result.assert_outcomes(failed=4, passed=1)
     out = result.stdout.str()
-    assert out.count("FAILED fakehall.rate value 0.3000 <= 0.1000") == 2
-    assert "FAILED fakehall.recall value 0.7000 >= 0.9000" in out
+    assert out.count("FAILED fakehall.rate = 0.3000, required <= 0.1000") == 2
+    assert "FAILED fakehall.recall = 0.7000, required >= 0.9000" in out
     assert "got the key 'abov'; did you mean 'above'?" in out
 
 

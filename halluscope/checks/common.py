@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from halluscope.numbers import fixed_apart
 from halluscope.types import Claim, Evidence, ImageFacts, Instance, Verdict
 
 _VOCABS: dict[int, tuple[frozenset, Any]] = {}
@@ -324,7 +325,8 @@ def _detector_unsure(facts: ImageFacts, noun: str, node: str | None) -> str | No
         if key in unsure and "absent" in th and "present" in th:
             name = prov.get("name") or "detector"
             return (f"the detector {name} is unsure whether there is a {key}: best score "
-                    f"{float(unsure[key]):.2f}, between absent < {th['absent']:g} and present "
+                    f"{fixed_apart(float(unsure[key]), th['absent'], th['present'], digits=2)}, "
+                    f"between absent < {th['absent']:g} and present "
                     f">= {th['present']:g}")
     return None
 
@@ -395,7 +397,7 @@ def absence_detail(facts: ImageFacts, label: str) -> str:
         floor = (facts.provenance or {}).get("floor")
         least = f" scored {float(floor):g} or more" if floor is not None else ""
         return f" (detector {name}: no detection{least}; absent below {miss[1]:g})"
-    return f" (detector {name}: best score {miss[0]:.2f} < {miss[1]:g})"
+    return f" (detector {name}: best score {fixed_apart(miss[0], miss[1], digits=2)} < {miss[1]:g})"
 
 
 def unverifiable(claim: Claim, reason: str, facts: ImageFacts | None = None, kind: str = ""

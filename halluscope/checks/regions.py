@@ -33,6 +33,7 @@ from typing import Any
 from halluscope.claims.citations import (CitedBox, CitedRegion, label_key, norm_region_id,
                                          same_object)
 from halluscope.errors import RecordError
+from halluscope.numbers import fixed, fixed_apart
 from halluscope.types import Claim, Evidence, Verdict
 
 IOU_THRESHOLD = 0.5
@@ -304,9 +305,10 @@ def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRES
         if best >= iou_threshold:
             return Verdict(claim, "supported", 1.0, (_evidence(c, best),),
                            f"matches the {c.get('label') or name} at "
-                           f"{[round(v) for v in c['box']]} (IoU {best:.2f})", "region-box")
+                           f"{[round(v) for v in c['box']]} (IoU {fixed(best, 2)})", "region-box")
         return Verdict(claim, "hallucinated", 1.0, tuple(_evidence(x, o) for o, x in scored[:3]),
-                       f"no {name} there: best IoU {best:.2f} < {iou_threshold}", "region-box")
+                       f"no {name} there: best IoU {fixed_apart(best, iou_threshold, digits=2)} "
+                       f"< {iou_threshold:g}", "region-box")
     key = label_key(cited.label)
     if cited.label and key in truth.absent:
         ev = truth.absent_evidence.get(key)

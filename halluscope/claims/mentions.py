@@ -29,6 +29,7 @@ from typing import Any
 
 from halluscope.claims import lexicon as L
 from halluscope.claims.negation import denied
+from halluscope.claims.notation import inside, notation_spans
 from halluscope.claims.tokens import first_child
 from halluscope.claims.vocab import IRREGULAR_PLURALS as L_IRREGULAR
 from halluscope.claims.vocab import Vocabulary, is_concrete, is_person_word, singular_forms
@@ -125,6 +126,14 @@ class MentionIndex:
         self.frames: set[int] = set()   # framing nouns ("in a close-up of"), aliases
         self.pron: dict[int, list[Mention]] = {}
         self._memo = _facts_memo(vocab)
+        self._notation: tuple[tuple[int, int], ...] | None = None
+
+    def in_notation(self, tok) -> bool:
+        """Whether ``tok`` is written in box, coordinate or region notation, whose numbers are
+        never counts and whose marks are no names (:mod:`halluscope.claims.notation`)."""
+        if self._notation is None:
+            self._notation = notation_spans(self.doc.text)
+        return bool(self._notation) and inside(self._notation, tok.idx)
 
     # -- names --------------------------------------------------------------------------------
     def _name(self, tok) -> tuple[str, list, list]:
@@ -148,11 +157,12 @@ class MentionIndex:
 
     def _compounds(self, tok, stack: list) -> list:
         """The compounds of noun ``tok`` that are part of its name (``stack``: its compound
-        children): the contiguous run before it, without colours and numbers."""
+        children): the contiguous run before it, without colours, numbers and notation (a box
+        tag's ``>`` was part of the name: "<|box_end|> dog" named "> dog")."""
         comps = []
         while stack:
             c = stack.pop()
-            if c.lower_ in L.COLORS or c.pos_ == "NUM":
+            if c.lower_ in L.COLORS or c.pos_ == "NUM" or self.in_notation(c):
                 continue
             comps.append(c)
             stack.extend(x for x in c.lefts if x.dep_ in ("compound",))
@@ -337,6 +347,8 @@ class MentionIndex:
             if c.dep_ == "nummod" and c.i < tok.i:
                 prev = self.doc[c.i - 1].lower_ if c.i > 0 else ""
                 if prev in L.APPROXIMATE or any(g.lower_ in L.APPROXIMATE for g in c.children):
+                    continue
+                if self.in_notation(c):      # "[120, 45, 370, 510] dog": a box, no count
                     continue
                 n = numeral_value(c)
                 if n is not None:

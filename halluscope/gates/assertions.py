@@ -37,6 +37,7 @@ from typing import Any
 
 from halluscope.gates.worst_items import (DEFAULT_WORST, WorstItem, explain_claims, explain_generic,
                                     explainer_for, worst_items, worst_items_block)
+from halluscope.numbers import fixed_apart
 
 log = logging.getLogger(__name__)
 
@@ -88,19 +89,20 @@ class Outcome:
         return out
 
     def describe(self) -> str:
-        """One line: ``chair.chair_i upper 0.3125 <= 0.05``; for a failed check that compared
-        nothing (no value, no interval, no baseline entry), the first line of its message."""
+        """What was found and what was required: ``chair.chair_i = 0.3810, required <= 0.05``
+        (not "value 0.3810 <= 0.05", as if it held); for a failed check that compared nothing
+        (no value, interval or baseline entry), the first line of its message."""
         if not self.passed and self.message and (not _defined(self.compared)
                                                  or self.limit is None):
             return self.message.split("\n", 1)[0]    # compared nothing: why, not "undefined"
         if self.kind == "baseline":
             return f"{self.name} recorded {_fmt(self.value)} into the baseline"
+        what = f"{self.name} {self.bound} bound" if self.bound else self.name
         if self.direction == "either":        # no better direction: a move either way
-            return (f"{self.name} value {_fmt(self.compared)} within {_fmt(self.baseline)} ± "
-                    f"{self.tolerance:g} (the baseline)")
+            return (f"{what} = {_fmt(self.compared, self.baseline)}, required within "
+                    f"{_fmt(self.baseline)} ± {self.tolerance:g} (the baseline)")
         op = "<=" if self.direction == "below" else ">="
-        what = self.bound or "value"
-        text = f"{self.name} {what} {_fmt(self.compared)} {op} {_fmt(self.limit)}"
+        text = f"{what} = {_fmt(self.compared, self.limit)}, required {op} {_fmt(self.limit)}"
         if self.kind == "regression":
             text += f" (baseline {_fmt(self.baseline)}, tolerance {self.tolerance:g})"
         return text
@@ -146,17 +148,16 @@ def _conclude(outcome: Outcome) -> Outcome:
     return outcome
 
 
-def _fmt(x: Any) -> str:
+def _fmt(x: Any, *bounds: Any) -> str:
+    """``x`` by the report's rule, never reading as one of ``bounds`` it is not (numbers)."""
     if x is None:
         return "undefined"
-    if isinstance(x, bool):
-        return str(x)
-    if isinstance(x, int):
+    if isinstance(x, int):      # a bool too: True, not 1.0000
         return str(x)
     x = float(x)
     if math.isnan(x):
         return "undefined"
-    return f"{x:.4f}"
+    return fixed_apart(x, *(float(b) for b in bounds if _defined(b) and not isinstance(b, bool)))
 
 
 def _defined(x: Any) -> bool:

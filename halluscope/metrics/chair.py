@@ -101,11 +101,18 @@ def parser_for(variant: str = "original", spec: ChairSpec | str | Path | None = 
     return parser
 
 
+#: why a caption's ``chair_i`` has no value (CHAIR_i divides by the caption's mentions)
+NO_MENTION = "the caption mentions no object of CHAIR's vocabulary (CHAIR_i divides by mentions)"
+#: why a caption's ``recall`` has no value (recall divides by the image's ground-truth objects)
+NO_GT_OBJECT = "the image has no ground-truth object (recall divides by them)"
+
+
 def score_caption(parsed: Parsed, gt: frozenset[str], gt_sorted: list[str] | None = None,
                   spans: bool = True) -> dict[str, Any]:
     """One caption's CHAIR detail from its parse and its image's ground truth.
 
-    Word/category pairs and spans are tuples (JSON arrays once written)."""
+    Word/category pairs and spans are tuples (JSON arrays once written). A ``chair_i`` or
+    ``recall`` of ``None`` comes with ``chair_i_why_no_value`` / ``recall_why_no_value``."""
     ms = parsed.mentions
     mentioned = [(m.word, m.node) for m in ms]
     bad = [k for k, m in enumerate(ms) if m.node not in gt]
@@ -121,6 +128,11 @@ def score_caption(parsed: Parsed, gt: frozenset[str], gt_sorted: list[str] | Non
         "recalled": len(gt.intersection([m.node for m in ms])) if n else 0,
     }
     out["recall"] = out["recalled"] / len(gt) if gt else None
+    # a missing value says why (the report reads "<key>_why_no_value" beside its "—")
+    if out["chair_i"] is None:
+        out["chair_i_why_no_value"] = NO_MENTION
+    if out["recall"] is None:
+        out["recall_why_no_value"] = NO_GT_OBJECT
     if spans:
         out["spans"] = [m.span for m in ms]
     return out

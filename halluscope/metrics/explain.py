@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from halluscope.numbers import fixed_any
+
 Explanation = tuple[float, list[str]]
 Explainer = Callable[[dict, str, "str | None"], "Explanation | None"]
 _TEXT = 160
@@ -80,7 +82,8 @@ def _evidence_text(evidence: Any) -> str:
         if ev.get("label") is not None:
             piece += f" {ev['label']}"
         if ev.get("score") is not None:
-            piece += f" {ev['score']:.2f}" if isinstance(ev["score"], float) else f" {ev['score']}"
+            score = ev["score"]
+            piece += f" {fixed_any(score, 2)}" if isinstance(score, float) else f" {score}"
         if ev.get("box") is not None:
             piece += f" box {ev['box']}"
         if ev.get("answer") is not None:

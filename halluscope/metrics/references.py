@@ -17,11 +17,15 @@ _FILES: dict[str, tuple[str, Any]] = {}     # resolved path -> (sha256 of the so
 
 
 def _exec_file(path: Path, ref: str) -> Any:
-    """Run a metric's Python file as a module of its own."""
+    """Run a metric's Python file as a module of its own, named after its stem and its resolved
+    path (``a/m.py`` and ``b/m.py`` both loaded as ``halluscope_user_metric_m``: the second
+    took the first's place in ``sys.modules``, and the first's classes no longer pickled)."""
+    import hashlib
     import importlib.util
     import sys
+    where = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
     module_name = "halluscope_user_metric_" + "".join(
-        c if c.isalnum() else "_" for c in path.stem)
+        c if c.isalnum() else "_" for c in path.stem) + "_" + where
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ConfigError(f"metric {ref!r}: cannot load {path} as a Python module")

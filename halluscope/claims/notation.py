@@ -1,0 +1,87 @@
+"""Where a response writes box, coordinate or region notation: text whose numbers are never
+counts.
+
+``A dog [120, 45, 370, 510] dog at the left`` made a claim ``count: dog = 510``: spaCy reads
+the box's last number as a numeral of the noun after it, and the claim was scored hallucinated.
+:func:`notation_spans` gives the character spans the claim rules read no count in:
+
+* every citation :mod:`halluscope.claims.citations` reads or recognises (so the splitter and the
+  citation parser agree on what a box is): Qwen-VL box tokens and ``<ref>/<box>`` tags (the
+  ``<ref>`` label excepted: "<ref>two dogs</ref>" is the model's own words), plain
+  ``[x1, y1, x2, y2]``, JSON boxes and region ids, ``[R3]``, ``<region7>``, ``region 4``, and
+  what only looks like one of those (an unread citation);
+* coordinate notation the parser reads no box in: two or more numbers, comma-separated, in
+  brackets or parentheses (``(120, 45)``, ``(0.1, 0.2, 0.5, 0.7)``, ``[[1, 2], [3, 4]]``).
+
+A single number in brackets or parentheses ("(2) cats") is no notation.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+
+from halluscope.claims import citations as C
+
+Span = tuple[int, int]
+
+_NUM = r"[-+]?\d+(?:\.\d+)?"
+#: two or more comma-separated numbers in brackets or parentheses (one nesting level of either)
+_COORDS = re.compile(r"[\[(]\s*+[\[(]?\s*+" + _NUM + r"(?:\s*+[\])]?\s*+,\s*+[\[(]?\s*+"
+                     + _NUM + r")++\s*+[\])]?\s*+[\])]")
+#: the rest of a JSON key and its scalar value (``": "R3"``, ``": 3``)
+_VALUE = re.compile(r'"?\s*+:?\s*+(?:"[^"\n]{0,100}"|[^,}\]\s]{1,100})')
+#: characters without which a text writes no notation (the common caption skips the parsers)
+_HINT = re.compile(r"[\[(<{]|region", re.IGNORECASE)
+
+
+def _tag_spans(span: Span, text: str) -> list[Span]:
+    """A tag's span, less the words of its ``<ref>`` label."""
+    ref = re.search(r"(?:<ref>|<\|object_ref_start\|>)(.*?)(?:</ref>|<\|object_ref_end\|>)",
+                    text[span[0]:span[1]], re.S)
+    if ref is None:
+        return [span]
+    a, b = span[0] + ref.start(1), span[0] + ref.end(1)
+    return [(span[0], a), (b, span[1])]
+
+
+def _json_value(span: Span, text: str) -> Span:
+    """A JSON region citation's span (its key) stretched over the value after the key."""
+    m = _VALUE.match(text, span[1] - 1)
+    return (span[0], m.end()) if m else span
+
+
+def notation_spans(text: str) -> tuple[Span, ...]:
+    """The sorted, merged character spans of box, coordinate and region notation in ``text``."""
+    if not text or _HINT.search(text) is None:
+        return ()
+    spans: list[Span] = []
+    boxes = C._boxes_in(text)
+    spans += [span for *_, span in boxes.json]
+    for form in boxes.tags:
+        for span, *_ in form:
+            spans += _tag_spans(span, text)
+    spans += [span for span, *_ in boxes.plain]
+    spans += [span for span, *_ in boxes.unread]
+    regions = C._regions_in(text)
+    spans += [_json_value(r.span, text) for r in regions.json]
+    spans += [span for span, _ in regions.ids]
+    spans += [span for span, _ in regions.unread]
+    spans += [m.span() for m in _COORDS.finditer(text)]
+    merged: list[list[int]] = []
+    for a, b in sorted(s for s in spans if s[1] > s[0]):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return tuple((a, b) for a, b in merged)
+
+
+def inside(spans: Sequence[Span], at: int) -> bool:
+    """Whether character offset ``at`` lies in one of the sorted, disjoint ``spans``."""
+    i = bisect.bisect_right(spans, (at, float("inf"))) - 1
+    return i >= 0 and spans[i][0] <= at < spans[i][1]
+
+
+__all__: Sequence[str] = ("notation_spans", "inside")

@@ -1,0 +1,108 @@
+"""Numbers written in box, coordinate or region notation are never counts (a user's hunt: "...
+[120, 45, 370, 510] dog at the left" made ``count: dog = 510``, scored hallucinated), and the
+splitter agrees with the citation parser on what a box is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import halluscope
+from halluscope.claims.citations import parse_cited_boxes, parse_cited_regions
+from halluscope.claims.notation import inside, notation_spans
+from halluscope.claims.splitter import split_claims
+
+pytest.importorskip("spacy")
+
+IMAGE = Path(__file__).resolve().parents[1] / "data" / "images" / "astronaut.jpg"
+
+
+def _counts(text):
+    return [(c.subject, c.value) for c in split_claims(text) if c.kind == "count"]
+
+
+@pytest.mark.parametrize("text", [
+    "The image shows a dog [120, 45, 370, 510] dog at the left.",
+    "A dog [120, 45, 370, 510] dog at the left.",
+    "The image shows a woman [11, 10, 370, 510] dog at the left.",
+    "See region 4 dogs sit there.",
+])
+def test_a_number_in_notation_is_no_count(text):
+    assert _counts(text) == []
+    assert any(c.kind == "existence" and c.subject == "dog" for c in split_claims(text))
+
+
+@pytest.mark.parametrize("text,counts", [
+    ("Two dogs [1, 2, 3, 4].", [("dog", 2)]),                  # the count before the box stays
+    ("A dog at [0.1, 0.2, 0.5, 0.7] 3 cats here", [("cat", 3)]),
+    ("There are 3 dogs and (2) cats.", [("dog", 3)]),
+    ("I see 3 dogs, 2 cats.", [("dog", 3), ("cat", 2)]),       # a list in prose is no notation
+    ("See [R3] 2 dogs.", [("dog", 2)]),
+])
+def test_counts_beside_notation_stay(text, counts):
+    assert _counts(text) == counts
+
+
+def test_a_box_tag_is_no_part_of_a_name():
+    text = ("<|object_ref_start|>dog<|object_ref_end|><|box_start|>(120,45),(370,510)"
+            "<|box_end|> dog sits")
+    assert {c.subject for c in split_claims(text)} == {"dog"}      # was "> dog"
+
+
+@pytest.mark.parametrize("text", [
+    "a dog [120, 45, 370, 510] here",
+    "<ref>dog</ref><box>(120,45),(370,510)</box> here",
+    "<ref>dog</ref><box>[[120, 45, 370, 510]]</box> here",
+    "<|object_ref_start|>dog<|object_ref_end|><|box_start|>(1,2),(3,4)<|box_end|> here",
+    'here {"bbox_2d": [10, 20, 30, 40], "label": "dog"} 5 cats',
+])
+def test_every_box_the_parser_reads_is_notation(text):
+    spans = notation_spans(text)
+    boxes = parse_cited_boxes(text)
+    assert boxes
+    for box in boxes:
+        digits = [i for i in range(*box.span) if text[i].isdigit()]
+        assert digits and all(inside(spans, i) for i in digits)
+    if "<ref>" in text or "object_ref" in text:      # the label's words stay prose
+        assert not inside(spans, text.index("dog"))
+    assert not inside(spans, text.index("here"))
+
+
+@pytest.mark.parametrize("text", ["see [R3] now", "see <region7> now", "see region 4 now",
+                                  'see {"region": 3} now', "see [R1, R9] now"])
+def test_every_region_the_parser_reads_is_notation(text):
+    spans = notation_spans(text)
+    assert parse_cited_regions(text)
+    digits = [i for i, ch in enumerate(text) if ch.isdigit()]
+    assert all(inside(spans, i) for i in digits)
+    assert not inside(spans, text.index("now"))
+
+
+@pytest.mark.parametrize("text,notation", [
+    ("a point (120, 45) here", True), ("(0.1, 0.2, 0.5, 0.7)", True),
+    ("[[1, 2], [3, 4]]", True), ("(120,45),(370,510)", True),
+    ("(2) cats", False), ("[3] cats", False), ("3, 4 cats", False), ("a caption", False),
+])
+def test_coordinate_notation(text, notation):
+    at = next(i for i, ch in enumerate(text) if ch.isdigit()) if notation else 0
+    assert inside(notation_spans(text), at) is notation
+
+
+def test_the_audit_scores_no_count_from_a_box(tmp_path):
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps({"images": {"astronaut.jpg": {"size": [512, 512], "objects": [
+        {"label": "woman", "box": [11, 10, 370, 510]},
+        {"label": "dog", "box": [120, 45, 370, 510]}]}}}))
+    rows = [{"id": "a", "image": str(IMAGE),
+             "response": "The image shows a dog [120, 45, 370, 510] dog at the left."},
+            {"id": "b", "image": str(IMAGE), "response": "There is one dog."}]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    halluscope.audit(path, metrics="claims", annotations=str(ann), out=tmp_path / "o",
+                     write_report=False, n_boot=0)
+    items = {d["id"]: d for d in map(json.loads, (tmp_path / "o" / "items.jsonl")
+                                     .read_text().splitlines())}
+    assert [(c["kind"], c["value"], c["verdict"]) for c in items["a"]["claims"]] == \
+        [("existence", None, "supported")]

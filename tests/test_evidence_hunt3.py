@@ -265,16 +265,21 @@ def test_a_label_detected_nowhere_has_no_best_score(tmp_path):
     assert cat.evidence[0].score == 0.1
 
 
-def test_a_cited_box_of_a_label_detected_nowhere_has_no_score(tmp_path, monkeypatch):
-    """The region metric's evidence for an object the detector found nowhere read score 0.0."""
+def _grey_region_run(tmp_path, monkeypatch, response: str, *options: str):
+    """A region audit with coco-ssd of one record citing a box in a plain grey picture."""
     pytest.importorskip("cv2")
     from PIL import Image
     monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
     Image.fromarray(np.full((60, 80, 3), 128, np.uint8)).save(tmp_path / "grey.png")
     (tmp_path / "out.jsonl").write_text(json.dumps(
-        {"id": "g", "image": "grey.png", "response": "The giraffe is at [10, 10, 50, 40]."}) + "\n")
-    res = _cli(str(tmp_path / "out.jsonl"), "--metric", "region", "--detector", "coco-ssd",
-               "--out", str(tmp_path / "run"))
+        {"id": "g", "image": "grey.png", "response": response}) + "\n")
+    return _cli(str(tmp_path / "out.jsonl"), "--metric", "region", "--detector", "coco-ssd",
+                *options, "--out", str(tmp_path / "run"))
+
+
+def test_a_cited_box_of_a_label_detected_nowhere_has_no_score(tmp_path, monkeypatch):
+    """The region metric's evidence for an object the detector found nowhere read score 0.0."""
+    res = _grey_region_run(tmp_path, monkeypatch, "The giraffe is at [10, 10, 50, 40].")
     row = json.loads((tmp_path / "run" / "items.jsonl").read_text())
     (claim,) = row["claims"]
     assert claim["verdict"] == "hallucinated", res.output
@@ -317,14 +322,8 @@ def test_the_run_sheet_says_which_device_a_torch_detector_runs_on(monkeypatch):
 def test_the_region_run_sheet_records_the_detectors_thresholds(tmp_path, monkeypatch):
     """The region metric recorded its detector as the spec string alone: not the thresholds
     that decided which boxes are there (--detector-threshold), nor its weights or versions."""
-    pytest.importorskip("cv2")
-    from PIL import Image
-    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
-    Image.fromarray(np.full((60, 80, 3), 128, np.uint8)).save(tmp_path / "grey.png")
-    (tmp_path / "out.jsonl").write_text(json.dumps(
-        {"id": "g", "image": "grey.png", "response": "The cat is at [10, 10, 50, 40]."}) + "\n")
-    res = _cli(str(tmp_path / "out.jsonl"), "--metric", "region", "--detector", "coco-ssd",
-               "--detector-threshold", "0.6,0.2", "--out", str(tmp_path / "run"))
+    res = _grey_region_run(tmp_path, monkeypatch, "The cat is at [10, 10, 50, 40].",
+                           "--detector-threshold", "0.6,0.2")
     assert res.exit_code == 0, res.output
     info = json.loads((tmp_path / "run" / "runsheet.json").read_text())["metrics"]["region"]
     assert info["detector"] == "coco-ssd"

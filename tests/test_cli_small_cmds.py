@@ -145,3 +145,49 @@ def test_benchmarks_json_says_where_a_missing_file_goes(tmp_path):
     pope = {b["name"]: b for b in json.loads(res.output)}["pope"]["files"][0]
     assert pope["status"] == "missing" and pope["searched"] == [str(tmp_path)]
     assert pope["put_at"] == str(tmp_path / "pope" / "coco_pope_random.json")
+
+
+def test_chair_words_names_the_flag_and_the_variants_it_takes():
+    """It said "expected CHAIR variant 'original' or 'refined', got 'foo'", naming no flag,
+    where `chair gt --variant foo` names it."""
+    res, text = run(["chair", "words", "A dog.", "--variant", "foo"])
+    assert res.exit_code == EXIT_USAGE
+    assert "expected --variant original or refined, got 'foo'" in text
+
+
+def test_pope_build_takes_comma_separated_splits_as_metric_takes_names(tmp_path):
+    """`--split random,popular` was refused with exit 2 quoting the value whole."""
+    out = tmp_path / "p"
+    res, text = run(["pope", "build", "--annotations", str(INSTANCES), "--out", str(out),
+                     "--images", "1", "--split", "random,popular", "--split", "popular"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["coco_pope_popular.json",
+                                                     "coco_pope_random.json"]
+    res, text = run(["pope", "build", "--annotations", str(INSTANCES), "--out", str(out),
+                     "--split", "random,randm"])
+    assert res.exit_code == EXIT_USAGE
+    assert "expected POPE splits among random, popular, adversarial, got 'randm'" in text
+
+
+@pytest.mark.parametrize("args, said", [
+    (["pope", "build", "--annotations", str(INSTANCES), "--out", "p", "--images", "0"],
+     "Invalid value for '--images': expected a whole number >= 1, got 0"),
+    (["pope", "build", "--annotations", str(INSTANCES), "--out", "p", "--per-image=-2"],
+     "Invalid value for '--per-image': expected a whole number >= 1, got -2"),
+    (["audit", str(INSTANCES), "--workers=-1"],
+     "Invalid value for '--workers': expected a whole number >= 0, got -1"),
+    (["audit", str(INSTANCES), "--bootstrap=-5"],
+     "Invalid value for '--bootstrap': expected a whole number >= 0, got -5"),
+    (["query", "p.jsonl", "--model", "mock/x", "--max-tokens", "0"],
+     "Invalid value for '--max-tokens': expected a whole number >= 1, got 0"),
+    (["query", "p.jsonl", "--model", "mock/x", "--samples", "0"],
+     "expected a whole number >= 1, got 0"),
+])
+def test_a_count_out_of_range_names_the_flag_and_the_value(tmp_path, monkeypatch, args, said):
+    """typer said "Input should be greater than or equal to 1", without the value; --workers
+    and --bootstrap were refused as settings ("workers: Input should be ...")."""
+    monkeypatch.chdir(tmp_path)
+    res, text = run(args, columns=200)
+    assert res.exit_code == EXIT_USAGE
+    assert said in text, text
+    assert "Input should be" not in text and not (tmp_path / "p").exists()

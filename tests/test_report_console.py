@@ -192,3 +192,27 @@ def test_at_80_columns_group_names_stay_whole_and_numbers_uncut(tmp_path):
     render_summary(result, narrow)
     out = narrow.export_text()
     assert "model:demo-vlm-a" in out and "more statistic(s) per group in" in out
+
+
+def test_groups_too_small_for_an_interval_come_after_those_with_one(tmp_path):
+    """With --by question_id every one-answer group (each 0 or 1) ranked worst first and
+    pushed every group with an interval out of the table; now they come last and the footer
+    says how many there are. results.json is not the console's business: untouched."""
+    from halluscope.metrics.intervals import IntervalReason
+    result = build_result(tmp_path, n_objects=0)
+    groups = result.metrics["pope"].groups
+    for i in range(40):
+        groups[f"question_id:{i}"] = {"f1": MetricResult(
+            "f1", 0.0, 1, True, ci_reason=IntervalReason("units", "no interval: n=1 units, "
+                                                          "fewer than 10"))}
+    for i, name in enumerate(("model:a", "model:b")):
+        groups[name] = {"f1": _res("f1", 0.6 + i / 10, 40, (0.5, 0.8), True)}
+    order = ranked_groups(result.metrics["pope"])
+    assert order[:4] == ["split:adversarial", "split:random", "model:a", "model:b"]
+    assert all(g.startswith("question_id:") for g in order[4:])
+    text = " ".join(render(result).split())
+    assert "model:a" in text and "model:b" in text
+    assert "40 of 44 groups are over too few units for an interval: ranked after the " \
+        "others, all in results.json" in text
+    (tmp_path / "b").mkdir()
+    assert "too few units" not in " ".join(render(build_result(tmp_path / "b")).split())

@@ -14,7 +14,7 @@ import typer
 
 from halluscope.cli.common import EXIT_GATE, EXIT_USAGE, err_console, make_console, print_error
 from halluscope.cli.helpformat import PanelledCommand
-from halluscope.cli.options import parse_key_values, whole_number
+from halluscope.cli.options import at_least, parse_key_values
 from halluscope.errors import HalluscopeError
 
 # -- the options, one alias each (typer reads them from the signature) ----------------------
@@ -130,7 +130,7 @@ AllowUnfinishedQuery = Annotated[Optional[bool], typer.Option(
     "holds; without it such a gate fails as not decided. Recorded in the run sheet.",
     rich_help_panel='Gates')]
 Bootstrap = Annotated[Optional[int], typer.Option(
-    help="Bootstrap replicates for confidence intervals (default 1000; 0: none).",
+    min=0, parser=at_least(0), help="Bootstrap replicates for confidence intervals (default 1000; 0: none).",
     rich_help_panel='Statistics', metavar='N')]
 Confidence = Annotated[Optional[float], typer.Option(
     help="Confidence level of the intervals (default 0.95).",
@@ -138,7 +138,7 @@ Confidence = Annotated[Optional[float], typer.Option(
 Seed = Annotated[Optional[int], typer.Option(help="Random seed (default 0).",
     rich_help_panel='Statistics', metavar='N')]
 Workers = Annotated[Optional[int], typer.Option(
-    parser=whole_number, help="Score in N processes (0: one per core; default: one per core for a detector or "
+    min=0, parser=at_least(0), help="Score in N processes (0: one per core; default: one per core for a detector or "
     "segmenter over 64 records or more, else 1); results are identical for any N.",
     rich_help_panel='Run and scale', metavar='N')]
 Engine = Annotated[Optional[str], typer.Option(

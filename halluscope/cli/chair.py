@@ -77,6 +77,9 @@ def show_words(
 ) -> None:
     """Print the object mentions CHAIR finds in a caption (word, category, token, span)."""
     from halluscope.metrics.chair import parser_for
+    if variant not in ("original", "refined"):
+        typer.echo(f"error: expected --variant original or refined, got {variant!r}", err=True)
+        raise typer.Exit(EXIT_USAGE)
     try:
         parsed = parser_for(variant).parse(caption)
     except HalluscopeError as exc:

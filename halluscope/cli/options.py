@@ -31,3 +31,16 @@ def whole_number(value: str | int) -> int:
         return int(value.strip())
     except (ValueError, AttributeError):
         raise typer.BadParameter(f"expected a whole number, got {value!r}") from None
+
+
+def at_least(minimum: int):
+    """A parser of a whole number ``>= minimum`` (``--images``, ``--workers``): typer's own
+    range check said "Input should be greater than or equal to 1" without the value given, and
+    a settings check named the setting (``workers``), not the flag. Click names the flag; keep
+    ``min=`` on the option as well, for the ``x>=1`` that ``--help`` shows."""
+    def parse(value: str | int) -> int:
+        number = whole_number(value)
+        if number < minimum:
+            raise typer.BadParameter(f"expected a whole number >= {minimum}, got {number}")
+        return number
+    return parse

@@ -9,6 +9,7 @@ import typer
 
 from halluscope.cli.common import EXIT_USAGE, print_error
 from halluscope.cli.helpformat import PanelledCommand
+from halluscope.cli.options import at_least
 from halluscope.errors import HalluscopeError
 
 pope_app = typer.Typer(help="POPE question sets.", no_args_is_help=True)
@@ -21,13 +22,14 @@ def pope_build(
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Folder for coco_pope_<split>.json.", metavar="DIR")],
     split: Annotated[Optional[list[str]], typer.Option(
-        help="random, popular, adversarial (repeatable; default all three).",
+        help="random, popular, adversarial (comma-separated or repeated; default all three).",
         metavar="SPLIT")] = None,
-    # min=1: a 0 was refused as "expected n_images, n_per_image and min_objects >= 1",
-    # names no flag has
-    images: Annotated[int, typer.Option(min=1, metavar="N", help="Images to sample.")] = 500,
+    # at_least(1): a 0 was refused as "expected n_images, n_per_image and min_objects >= 1",
+    # names no flag has, then as "Input should be greater than or equal to 1", without the 0
+    images: Annotated[int, typer.Option(min=1, parser=at_least(1), metavar="N",
+                                        help="Images to sample.")] = 500,
     per_image: Annotated[int, typer.Option(
-        min=1, metavar="N",
+        min=1, parser=at_least(1), metavar="N",
         help="Yes (and as many no) questions per image; only images with at least "
         "this many object categories are sampled, as in the original.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed.", metavar="N")] = 0,

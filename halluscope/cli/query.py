@@ -22,7 +22,7 @@ from rich.table import Table
 from halluscope.cli.common import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, err_console, plain,
                                    print_error)
 from halluscope.cli.helpformat import PanelledCommand
-from halluscope.cli.options import parse_key_values
+from halluscope.cli.options import at_least, parse_key_values
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "query_command", "register"]
 
@@ -41,7 +41,7 @@ Out = Annotated[Path, typer.Option("--out", "-o", help="Outputs JSONL (appended 
 BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="Server URL of an "
                                                 "OpenAI-compatible (or other) API.",
     rich_help_panel='Model', metavar='URL')]
-MaxConnections = Annotated[int, typer.Option("--max-connections", "-c", min=1,
+MaxConnections = Annotated[int, typer.Option("--max-connections", "-c", min=1, parser=at_least(1),
                                              help="Requests in flight at most.",
     rich_help_panel='Run and scale', metavar='N')]
 Cache = Annotated[Optional[Path], typer.Option(
@@ -51,7 +51,7 @@ Cache = Annotated[Optional[Path], typer.Option(
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
                                                           "cache.",
     rich_help_panel='Run and scale')]
-Samples = Annotated[int, typer.Option("--samples", "-n", min=1, help="Answers per prompt "
+Samples = Annotated[int, typer.Option("--samples", "-n", min=1, parser=at_least(1), help="Answers per prompt "
                                       "(for Self-Consistency@N; use temperature > 0).",
     rich_help_panel='Decoding', metavar='N')]
 Temperature = Annotated[float, typer.Option(
@@ -61,7 +61,7 @@ TopP = Annotated[Optional[float], typer.Option(
     "--top-p", help="Nucleus sampling: the top probability mass kept.",
     rich_help_panel='Decoding', metavar='P')]
 MaxTokens = Annotated[int, typer.Option(
-    "--max-tokens", min=1, help="Tokens per answer at most.",
+    "--max-tokens", min=1, parser=at_least(1), help="Tokens per answer at most.",
     rich_help_panel='Decoding', metavar='N')]
 Seed = Annotated[Optional[int], typer.Option(
     "--seed", help="Sampling seed, where the provider takes one.",
@@ -80,7 +80,7 @@ Detail = Annotated[Optional[str], typer.Option("--detail", help="OpenAI image de
 Timeout = Annotated[Optional[float], typer.Option(
     "--timeout", help="Seconds per attempt (default 120; none for local models).",
     rich_help_panel='Run and scale', metavar='SECONDS')]
-Retries = Annotated[int, typer.Option("--max-attempts", min=1, help="Attempts per "
+Retries = Annotated[int, typer.Option("--max-attempts", min=1, parser=at_least(1), help="Attempts per "
                                       "request, the first included.",
     rich_help_panel='Run and scale', metavar='N')]
 Restart = Annotated[bool, typer.Option("--restart", help="Start the output file afresh "
@@ -113,7 +113,7 @@ RayAddress = Annotated[Optional[str], typer.Option(
                           "instance).",
     rich_help_panel='Run and scale', metavar='ADDRESS')]
 RayWorkers = Annotated[Optional[int], typer.Option(
-    "--ray-workers", min=1, help="Actors for --engine ray (default: one per CPU of the "
+    "--ray-workers", min=1, parser=at_least(1), help="Actors for --engine ray (default: one per CPU of the "
                                  "cluster); --max-connections is shared among them.",
     rich_help_panel='Run and scale', metavar='N')]
 RayGpus = Annotated[float, typer.Option(

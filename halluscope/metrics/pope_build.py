@@ -251,12 +251,13 @@ def build_command(annotations: str | Path, out_dir: str | Path,
 
     The annotation file is read once and every split uses the same sampled images.
     """
-    if isinstance(splits, str):
-        splits = [s.strip() for s in splits.split(",") if s.strip()]
+    # comma-separated or repeated, as --metric takes names: "random,popular" was refused whole
+    splits = [s.strip() for part in ([splits] if isinstance(splits, str) else splits)
+              for s in str(part).split(",") if s.strip()]
     unknown = [s for s in splits if s not in SPLITS]
     if unknown or not splits:
         raise ConfigError(f"expected POPE splits among {', '.join(SPLITS)}, got "
-                          f"{', '.join(splits) or 'none'}")
+                          f"{', '.join(map(repr, unknown)) or 'none'}")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():   # was "cannot write out/coco_pope_random.json:
         # File exists", after the annotations were read, and blaming a file that is not there

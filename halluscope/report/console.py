@@ -116,9 +116,18 @@ def _headline(summary: MetricSummary) -> str | None:
     return max(order, key=lambda s: (defined(s), -order.index(s)))
 
 
+def _too_small(results: Mapping[str, Any], head: str | None) -> bool:
+    """Whether a group's headline statistic is over too few units (or clusters) for an
+    interval, as its ``ci_reason`` says."""
+    reason = getattr(results.get(head), "ci_reason", None) if head else None
+    return bool(reason is not None and reason.too_small)
+
+
 def ranked_groups(summary: MetricSummary) -> list[str]:
     """Group names, most relevant first: splits, then the worst values of the headline
-    statistic (larger groups first among equals)."""
+    statistic (larger groups first among equals); groups too small for an interval come after
+    all the others: with ``--by question_id`` the one-answer groups, each 0 or 1, filled the
+    table worst first and pushed out every group with an interval."""
     head = _headline(summary)
     better = summary.results[head].higher_is_better if head else False
 
@@ -129,7 +138,8 @@ def ranked_groups(summary: MetricSummary) -> list[str]:
         value = res.value if res is not None and _finite(res.value) else None
         badness = (value if better else -value) if value is not None else math.inf
         n = max((r.n for r in results.values()), default=0)
-        return (split, badness if split else 0, -n, group)
+        small = bool(split) and _too_small(results, head)
+        return (split, small, badness if split else 0, -n, group)
 
     return sorted(summary.groups, key=key)
 
@@ -157,7 +167,10 @@ def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS,
             for stat, res in summary.groups[group].items():
                 if isinstance(res.value, float) and stat not in columns:
                     columns.append(stat)
-        tables.append(_group_table(name, summary, rows, columns[:MAX_GROUP_COLUMNS], width))
+        small = sum(1 for g in groups if not g.startswith("split:")
+                    and _too_small(summary.groups[g], head))
+        tables.append(_group_table(name, summary, rows, columns[:MAX_GROUP_COLUMNS], width,
+                                   small))
     total = sum(len(g) for g in ranked.values())
     if len(tables) == 1:
         return tables[0], total - shown
@@ -166,12 +179,13 @@ def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS,
 
 
 def _group_table(name: str, summary: MetricSummary, rows: list[str], columns: list[str],
-                 width: int | None) -> Table:
+                 width: int | None, small: int = 0) -> Table:
     """One metric's group rows. The title names the metric (a column repeating it took the
     names' width). A group's name is never cut (at 80 columns two models' rows both read
     "model:d…"): it keeps its width, up to 40, and folds beyond; a number is never cut either;
     the statistics' headers are cut instead, and the columns that do not fit in ``width`` are
-    left out, the caption says how many."""
+    left out, the caption says how many. ``small``: the metric's groups too small for an
+    interval, ranked last (the caption says so)."""
     names = [visible_controls(g) for g in rows]
     from halluscope.metrics.stats import shared_n
     shared = [shared_n(summary.groups[g], columns) for g in rows]
@@ -196,6 +210,9 @@ def _group_table(name: str, summary: MetricSummary, rows: list[str], columns: li
     if len(kept) < len(columns):
         caption.append(f"{len(columns) - len(kept)} more statistic(s) per group in "
                        f"results.json (a wider terminal shows them)")
+    if small:
+        caption.append(f"{small:,} of {len(summary.groups):,} groups are over too few units "
+                       f"for an interval: ranked after the others, all in results.json")
     if caption:
         table.caption = Text("; ".join(caption))
         table.caption_justify = "left"

@@ -182,10 +182,16 @@ def test_pope_build_takes_comma_separated_splits_as_metric_takes_names(tmp_path)
      "Invalid value for '--max-tokens': expected a whole number >= 1, got 0"),
     (["query", "p.jsonl", "--model", "mock/x", "--samples", "0"],
      "expected a whole number >= 1, got 0"),
+    (["compare", "a", "b", "--bootstrap=-5"],
+     "Invalid value for '--bootstrap': expected a whole number >= 0, got -5"),
+    (["compare", "a", "b", "--bootstrap", "x"],
+     "Invalid value for '--bootstrap': expected a whole number, got 'x'"),
 ])
 def test_a_count_out_of_range_names_the_flag_and_the_value(tmp_path, monkeypatch, args, said):
     """typer said "Input should be greater than or equal to 1", without the value; --workers
-    and --bootstrap were refused as settings ("workers: Input should be ...")."""
+    and --bootstrap were refused as settings ("workers: Input should be ..."). compare's
+    --bootstrap was checked in the command's body, in words of its own, and a value that was
+    no number was not named ("Input should be a valid integer")."""
     monkeypatch.chdir(tmp_path)
     res, text = run(args, columns=200)
     assert res.exit_code == EXIT_USAGE

@@ -145,8 +145,8 @@ def test_the_report_says_how_many_groups_a_table_leaves_out(tmp_path, monkeypatc
                             + "\n" for i in range(5)))
     halluscope.audit(path, metrics=["pope"], n_boot=0, by=["question_id"], out=tmp_path / "o")
     text = " ".join((tmp_path / "o" / "report.html").read_text(encoding="utf-8").split())
-    assert ('pope by question_id <span class="muted small">(the first 3 of 5 groups; 2 more '
-            'in <span class="mono">results.json</span>') in text
+    assert ('pope by question_id <span class="muted small">(the first 3 of 5 groups, worst '
+            'accuracy first; 2 more in <span class="mono">results.json</span>') in text
     table = text.split("pope by question_id", 1)[1].split("</table>", 1)[0]
     assert table.count("<tr><td>") == 3
 
@@ -293,3 +293,34 @@ def test_compare_html_cuts_a_changed_items_huge_answer():
     page = render_html(CompareResult(["runs/a", "runs/b"], [Comparison("a", "b", {}, changed)]))
     assert len(page) < 3 * 2 * MAX_ITEM_CHARS * 4      # escaped '<' is 4 characters; 2.7 MB before
     assert page.count("characters more (the whole item is in the run&#x27;s items.jsonl)") == 3
+
+
+def test_a_capped_group_table_keeps_the_groups_with_an_interval(tmp_path, monkeypatch):
+    """The report's group tables were in results.json's order (by name) and cut at
+    MAX_GROUP_ROWS: with ``--by question_id`` where one question was asked 12 times and six
+    once each, the six one-answer groups (each 0 or 1, no interval) filled the table and the
+    only group with an interval was cut. The rows now follow the console's ranking (worst
+    first, groups too small for an interval after the others) and the note says so."""
+    import json
+
+    import halluscope
+    from halluscope.report import html
+    monkeypatch.setattr(html, "MAX_GROUP_ROWS", 3)
+    path = tmp_path / "a.jsonl"
+    qids = list(range(6)) + [9] * 12
+    path.write_text("".join(json.dumps({"id": f"r{i}", "question_id": q, "image": f"{i}.jpg",
+                                        "task": "yes-no", "label": "yes",
+                                        "response": "Yes" if i % 3 else "No"}) + "\n"
+                            for i, q in enumerate(qids)))
+    halluscope.audit(path, metrics=["pope"], n_boot=200, by=["question_id"],
+                     out=tmp_path / "o")
+    saved = json.loads((tmp_path / "o" / "results.json").read_text(encoding="utf-8"))
+    assert list(saved["metrics"]["pope"]["groups"])[:2] == ["question_id:0", "question_id:1"]
+    text = " ".join((tmp_path / "o" / "report.html").read_text(encoding="utf-8").split())
+    table = text.split("pope by question_id", 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr><td>") == 3
+    assert table.index("<tr><td>9</td>") == table.index("<tr><td>")
+    assert ("(the first 3 of 7 groups, worst accuracy first; 4 more in "
+            "<span class=\"mono\">results.json</span>; 6 of 7 groups over too few units for an interval: ranked "
+            "after the others"
+            in table)

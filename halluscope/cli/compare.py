@@ -19,6 +19,7 @@ from rich.table import Table
 from halluscope.cli.common import (EXIT_GATE, EXIT_OK, EXIT_USAGE, err_console, make_console,
                                    plain)
 from halluscope.cli.helpformat import PanelledCommand
+from halluscope.cli.options import at_least
 
 __all__ = ["EXIT_GATE", "EXIT_OK", "EXIT_USAGE", "compare_command", "register"]
 
@@ -115,7 +116,8 @@ def compare_command(
                                       metavar="DIR", rich_help_panel="Output")
     ] = Path("compare-out"),
     bootstrap: Annotated[int, typer.Option(
-        help="Paired-bootstrap replicates.", metavar="N", rich_help_panel="Statistics")] = 1000,
+        min=0, parser=at_least(0), help="Paired-bootstrap replicates.", metavar="N",
+        rich_help_panel="Statistics")] = 1000,
     confidence: Annotated[float, typer.Option(
         help="Confidence level.", metavar="LEVEL", rich_help_panel="Statistics")] = 0.95,
     seed: Annotated[int, typer.Option(
@@ -149,9 +151,6 @@ def compare_command(
 
     above = _gates(fail_above, "--fail-above")
     below = _gates(fail_below, "--fail-below")
-    if bootstrap < 0:
-        raise typer.BadParameter(f"expected 0 or more replicates, got {bootstrap}",
-                                 param_hint="--bootstrap")
     if not 0 < confidence < 1:
         raise typer.BadParameter(f"expected a confidence level between 0 and 1 (e.g. 0.95), "
                                  f"got {confidence}", param_hint="--confidence")

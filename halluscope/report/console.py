@@ -123,12 +123,21 @@ def _too_small(results: Mapping[str, Any], head: str | None) -> bool:
     return bool(reason is not None and reason.too_small)
 
 
+def too_small_groups(summary: MetricSummary) -> tuple[str | None, set[str]]:
+    """The statistic groups are ranked by, and the groups (splits aside) whose value of it is
+    over too few units for an interval: :func:`ranked_groups` puts them last."""
+    head = _headline(summary)
+    return head, {g for g, results in summary.groups.items()
+                  if not g.startswith("split:") and _too_small(results, head)}
+
+
 def ranked_groups(summary: MetricSummary) -> list[str]:
     """Group names, most relevant first: splits, then the worst values of the headline
     statistic (larger groups first among equals); groups too small for an interval come after
     all the others: with ``--by question_id`` the one-answer groups, each 0 or 1, filled the
-    table worst first and pushed out every group with an interval."""
-    head = _headline(summary)
+    table worst first and pushed out every group with an interval. report.html's group tables
+    follow this order too."""
+    head, too_small = too_small_groups(summary)
     better = summary.results[head].higher_is_better if head else False
 
     def key(group: str):
@@ -138,8 +147,7 @@ def ranked_groups(summary: MetricSummary) -> list[str]:
         value = res.value if res is not None and _finite(res.value) else None
         badness = (value if better else -value) if value is not None else math.inf
         n = max((r.n for r in results.values()), default=0)
-        small = bool(split) and _too_small(results, head)
-        return (split, small, badness if split else 0, -n, group)
+        return (split, group in too_small, badness if split else 0, -n, group)
 
     return sorted(summary.groups, key=key)
 
@@ -167,10 +175,8 @@ def groups_table(result: AuditResult, limit: int = MAX_GROUP_ROWS,
             for stat, res in summary.groups[group].items():
                 if isinstance(res.value, float) and stat not in columns:
                     columns.append(stat)
-        small = sum(1 for g in groups if not g.startswith("split:")
-                    and _too_small(summary.groups[g], head))
         tables.append(_group_table(name, summary, rows, columns[:MAX_GROUP_COLUMNS], width,
-                                   small))
+                                   len(too_small_groups(summary)[1])))
     total = sum(len(g) for g in ranked.values())
     if len(tables) == 1:
         return tables[0], total - shown

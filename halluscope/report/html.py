@@ -142,14 +142,20 @@ def summary_rows(result: AuditResult) -> list[dict[str, Any]]:
 
 def group_tables(result: AuditResult, max_rows: int | None = None) -> list[dict[str, Any]]:
     """Per metric and per dimension (``split``, ``object``, ...) a table of group results: the
-    first ``max_rows`` groups, and how many more there are (``left_out``)."""
+    first ``max_rows`` groups in the console's order (worst headline value first, groups too
+    small for an interval after the others: in results.json's order, by name, ``--by
+    question_id``'s one-answer groups cut out those with an interval), how many more there
+    are (``left_out``) and how many are too small for an interval (``small``)."""
+    from halluscope.report.console import ranked_groups, too_small_groups
     tables, max_rows = [], MAX_GROUP_ROWS if max_rows is None else max_rows
     for name, summary in result.metrics.items():
+        head, too_small = too_small_groups(summary)
         by_dim: dict[str, list[tuple[str, dict]]] = {}
-        for group, results in summary.groups.items():
-            dim, sep, value = group.partition(":")
-            by_dim.setdefault(dim if sep else "group", []).append((value if sep else group,
-                                                                   results))
+        for group in summary.groups:            # the dimensions in results.json's order
+            by_dim.setdefault(_dimension(group)[0], [])
+        for group in ranked_groups(summary):
+            dim, value = _dimension(group)
+            by_dim[dim].append((value, summary.groups[group]))
         for dim, every in by_dim.items():
             groups = every[:max_rows]
             columns: list[str] = []
@@ -165,8 +171,17 @@ def group_tables(result: AuditResult, max_rows: int | None = None) -> list[dict[
                                        for c in columns]})
             tables.append({"metric": name, "dimension": dim, "columns": columns, "rows": rows,
                            "own_n": own_n, "total": len(every),
-                           "left_out": len(every) - len(groups)})
+                           "left_out": len(every) - len(groups), "head": head,
+                           "small": sum(1 for g in summary.groups
+                                        if g in too_small and _dimension(g)[0] == dim)})
     return tables
+
+
+def _dimension(group: str) -> tuple[str, str]:
+    """A group's dimension and value: ``object:dog`` is ``("object", "dog")``; a name with no
+    ``:`` is a value of ``group``."""
+    dim, sep, value = group.partition(":")
+    return (dim, value) if sep else ("group", group)
 
 
 def _short(value: Any, limit: int = 120) -> str:

@@ -1,4 +1,5 @@
-"""The terminal summary of an audit (rich tables). Only the CLI imports this module.
+"""The terminal summary of an audit (rich tables), printed by the CLI; report.html shares its
+group ranking and finish facts.
 
 :func:`render_summary` prints, in order: the metrics with their confidence intervals, the most
 relevant per-group rows (POPE splits first, then the worst groups), the first bad records and

@@ -12,7 +12,8 @@ two significant digits (1 in 30,000 is ``3.3e-05``, not ``0.0000``), and a value
 whole number but would print as one gets the decimals that tell it from it (29,999 in 30,000 is
 ``0.99997``, not a perfect ``1.0000``). Within 1e-12 of a whole number a value is taken for it:
 that far off is float rounding, not a rate. :func:`fixed_apart` likewise never writes a value
-as a bound it differs from ("best IoU 0.4996 < 0.5" read "0.50 < 0.5").
+as a bound it differs from ("best IoU 0.4996 < 0.5" read "0.50 < 0.5"); :func:`percent`
+writes a share by the same rule ("99.6%", never "100%").
 """
 
 from __future__ import annotations
@@ -75,3 +76,10 @@ def fixed_apart(value: float, *bounds: float, digits: int = 4) -> str:
         more += 1
         text = f"{value:.{more}f}".rstrip("0")
     return text
+
+
+def percent(share: float, *bounds: float) -> str:
+    """A share (0.996) as a whole percent where it is one, else with the decimals that keep it
+    from reading as a whole number or as one of the ``bounds`` (shares too) it is not:
+    ``99.6%``, never ``100%``; ``69.96%`` beside a bound of 0.7, never ``70%``."""
+    return fixed_apart(100 * share, *(100 * b for b in bounds), digits=0) + "%"

@@ -178,3 +178,85 @@ def test_the_report_says_a_box_was_read_as_x_y_w_h():
                              "coords": "pixels", "layout": "xywh", "format": "plain"}])
     assert written.take([100, 100, 300, 250]) == (
         "[100, 100, 200, 150]", "read as x, y, width, height: [100, 100, 300, 250] px")
+
+
+# -- JSON objects that name their coordinates ---------------------------------------------------
+
+@pytest.mark.parametrize("text,layout,box", [
+    ('{"label": "cat", "x": 100, "y": 100, "w": 200, "h": 150}', "xywh", (100, 100, 300, 250)),
+    ('{"label": "cat", "x": 100, "y": 100, "width": 200, "height": 150}', "xywh",
+     (100, 100, 300, 250)),
+    ('{"label": "cat", "x1": 100, "y1": 100, "x2": 200, "y2": 150}', "xyxy",
+     (100, 100, 200, 150)),
+    ('{"label": "cat", "xmin": 100, "ymin": 100, "xmax": 200, "ymax": 150}', "xyxy",
+     (100, 100, 200, 150)),
+    ('{"label": "cat", "left": 100, "top": 100, "right": 200, "bottom": 150}', "xyxy",
+     (100, 100, 200, 150)),
+    # the box as an object under a key, the label beside it (GPT-4o's usual JSON answer)
+    ('[{"object": "cat", "bounding_box": {"x": 100, "y": 100, "width": 200, "height": 150}}]',
+     "xywh", (100, 100, 300, 250)),
+    ('{"label": "cat", "bbox": {"xmin": 100, "ymin": 100, "xmax": 200, "ymax": 150}}', "xyxy",
+     (100, 100, 200, 150)),
+    ('Here: {"x": 100, "y": 100, "w": 200, "h": 150, "label": "cat"} done.', "xywh",
+     (100, 100, 300, 250)),
+])
+def test_named_coordinates_say_their_layout(text, layout, box):
+    """A box written as {"x": .., "y": .., "w": .., "h": ..} or with named corners was not
+    read at all (or, under a "bbox" key, listed as unread): the names say the layout."""
+    (b,) = boxes(text)
+    assert (b.layout, b.box, b.label, b.malformed) == (layout, box, "cat", None)
+    assert b.format == "json" and b.coords == "pixels"
+    assert "cat" not in text[b.span[0]:b.span[1]]          # the label's word stays prose
+
+
+def test_named_coordinates_take_the_scale_rules():
+    (f,) = boxes('{"label": "cat", "x": 0.25, "y": 0.5, "w": 0.5, "h": 0.25}')   # auto: 0-1
+    assert (f.coords, f.layout) == ("norm", "xywh")
+    assert f.box == pytest.approx((160, 240, 480, 360))
+    (k,) = boxes('{"label": "cat", "xmin": 250, "ymin": 500, "xmax": 750, "ymax": 750}',
+                 "norm1000")
+    assert k.box == pytest.approx((160, 240, 480, 360)) and k.layout == "xyxy"
+    (p,) = boxes('{"label": "cat", "x": 100, "y": 100, "w": 200, "h": 150}', "pixels")
+    assert p.layout == "xywh"            # a fixed corners format does not rename the names
+
+
+@pytest.mark.parametrize("text,kind,word", [
+    ('{"label": "cat", "x": 100, "y": 100, "w": 200}', "missing coordinate", "h"),
+    ('{"label": "cat", "xmin": 100, "ymax": 150}', "missing coordinate", "ymin"),
+    ('{"label": "cat", "x": 100, "y": "100px", "w": 200, "h": 150}', "non-numeric coordinate",
+     '"100px"'),
+    ('{"label": "cat", "bbox": {"x1": 100, "y1": null, "x2": 200, "y2": 150}}',
+     "non-numeric coordinate", "null"),
+    ('{"label": "cat", "x": 100, "y": 100, "w": true, "h": 150}', "non-numeric coordinate",
+     "true"),
+])
+def test_named_coordinates_missing_or_not_numbers_are_malformed(text, kind, word):
+    (b,) = boxes(text)
+    assert b.box is None and b.label == "cat"
+    got, reason = b.malformed
+    assert got == kind and word in reason and reason.startswith("a malformed citation")
+
+
+def test_a_point_or_a_size_is_no_box():
+    assert boxes('{"label": "cat", "x": 100, "y": 100}') == []
+    assert boxes('{"image": {"width": 640, "height": 480}}') == []
+
+
+def test_a_malformed_named_box_is_tallied(tmp_path):
+    from halluscope.metrics.grounding import RegionMetric
+    from halluscope.records import record_from_dict
+    meta = {"image_size": [640, 480],
+            "objects": [{"label": "cat", "box": [100, 100, 300, 250]}]}
+
+    def score(response):
+        rec = record_from_dict({"id": "1", "response": response, "metadata": meta},
+                               file="out.jsonl", line=1)
+        return RegionMetric(n_boot=0).score(rec)
+    item = score('{"label": "cat", "x": 100, "y": 100, "w": 200}')
+    (claim,) = item.top["claims"]
+    assert claim["verdict"] == "unverifiable" and "no h" in claim["reason"], claim
+    assert item.tallies["malformed_citations"] == {"missing coordinate": 1}
+    item = score('{"label": "cat", "x": 100, "y": 100, "w": 200, "h": 150}')
+    assert [c["verdict"] for c in item.top["claims"]] == ["supported"]
+    item, _ = _audit(tmp_path, '{"label": "cat", "x": 100, "y": 100, "w": 200, "h": 150}')
+    assert item["boxes"][0]["verdict"] == "supported"

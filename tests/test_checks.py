@@ -365,3 +365,14 @@ def test_under_without_overlap_says_why_it_is_not_decided():
     label, why = spatial.decide("under", (50, 300, 250, 480), (400, 20, 500, 80))
     assert label is None and "no horizontal overlap" in why
     assert spatial.decide("under", (380, 300, 480, 480), (400, 20, 500, 80))[0] == "supported"
+
+
+@pytest.mark.parametrize("o,share", [
+    ((0, 0.4, 100, 200), "99.6%"),         # 0.996 was written "100%"
+    ((0, 30.04, 100, 200), "69.96%"),      # below the 70% "in" needs, was written "70%"
+    ((0, 0, 100, 200), "100%"),
+    ((0, 50, 100, 200), "50%"),
+])
+def test_the_share_inside_is_never_written_whole_when_it_is_not(o, share):
+    _, why = spatial.decide("in", (0, 0, 100, 100), o)
+    assert why.startswith(f"{share} of the subject box inside"), why

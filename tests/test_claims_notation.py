@@ -28,6 +28,8 @@ def _counts(text):
     "A dog [120, 45, 370, 510] dog at the left.",
     "The image shows a woman [11, 10, 370, 510] dog at the left.",
     "See region 4 dogs sit there.",
+    'A dog {"x": 120, "y": 45, "w": 370, "h": 510} dog at the left.',
+    'A dog {"x1": 120, "y1": 45, "x2": 370, "y2": 510} dog at the left.',
 ])
 def test_a_number_in_notation_is_no_count(text):
     assert _counts(text) == []
@@ -57,6 +59,10 @@ def test_a_box_tag_is_no_part_of_a_name():
     "<ref>dog</ref><box>[[120, 45, 370, 510]]</box> here",
     "<|object_ref_start|>dog<|object_ref_end|><|box_start|>(1,2),(3,4)<|box_end|> here",
     'here {"bbox_2d": [10, 20, 30, 40], "label": "dog"} 5 cats',
+    'here {"x": 10, "y": 20, "w": 30, "h": 40, "label": "dog"} 5 cats',
+    'here {"label": "dog", "xmin": 10, "ymin": 20, "xmax": 30, "ymax": 40} 5 cats',
+    'here {"label": "dog", "bbox": {"left": 10, "top": 20, "right": 30, "bottom": 40}} 5 cats',
+    'here {"label": "dog", "x": 10, "y": 20, "width": 30} 5 cats',      # malformed, still a box
 ])
 def test_every_box_the_parser_reads_is_notation(text):
     spans = notation_spans(text)

@@ -283,13 +283,13 @@ def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRES
     """The verdict on one cited box (see the module docstring)."""
     claim = Claim(kind="region", subject=cited.label or "", value=list(cited.box or cited.raw),
                   span=cited.span, text=None)
+    malformed = cited.malformed
+    if malformed:      # refused as a box of the record's metadata is; counted by the metric
+        return Verdict(claim, "unverifiable", None, (), malformed[1], "region-box")
     if cited.coords == "unread":       # listed, not dropped: the record cites a box
         return Verdict(claim, "unverifiable", None, (), f"a box written in a form that is not "
                        f"read: {cited.written} (expected four finite numbers [x1, y1, x2, y2])",
                        "region-box")
-    malformed = cited.malformed
-    if malformed:      # refused as a box of the record's metadata is; counted by the metric
-        return Verdict(claim, "unverifiable", None, (), malformed[1], "region-box")
     if cited.box is None:
         return Verdict(claim, "unverifiable", None, (), f"normalised box {list(cited.raw)} and "
                        f"no image size to scale it", "region-box")

@@ -37,6 +37,8 @@ import math
 import re
 from collections.abc import Sequence
 
+from halluscope.numbers import percent
+
 Box = Sequence[float]
 
 MARGIN = 0.25
@@ -119,7 +121,8 @@ def decide(relation: str, s: Box, o: Box) -> tuple[str | None, str]:
     if relation == "in":
         area = max(g["sw"] * g["sh"], 1e-9)
         share = g["inter"] / area
-        why = f"{share:.0%} of the subject box inside the object box, gap {g['gap']:.0f}px"
+        why = (f"{percent(share, 0.7)} of the subject box inside the object box, "
+               f"gap {g['gap']:.0f}px")
         if share >= 0.7:
             return "supported", why
         return ("hallucinated" if g["gap"] > 0.1 * D else None), why

@@ -22,6 +22,15 @@ from a fixed ``box_format``): Qwen's box tokens and ``<box>`` tags (two corner p
 ``bbox_2d``, Gemini's ``box_2d`` and JSON keys ``xyxy`` / ``bbox_xyxy`` / ``box_xyxy`` are
 corners; JSON keys ``xywh`` / ``bbox_xywh`` / ``box_xywh`` are x, y, width, height.
 
+A JSON object that names its coordinates says its layout too (:func:`named_box`):
+``{"x", "y", "w", "h"}``, ``{"x", "y", "width", "height"}``, ``{"left", "top", "width",
+"height"}`` are x, y, width, height; ``{"x1", "y1", "x2", "y2"}``, ``{"xmin", "ymin", "xmax",
+"ymax"}``, ``{"x_min", ...}``, ``{"left", "top", "right", "bottom"}`` are corners (names
+compare without case); written as the object itself or as an object under any key (``"bbox":
+{...}``, ``"bounding_box": {...}``). A coordinate missing or not a finite number makes the
+citation malformed, with the reason; a start and no end (``{"x", "y"}``: a point) or an end
+and no start (``{"width", "height"}``: a size) is no box.
+
 *auto* layout (:func:`bbox_layout`): ``[a, b, c, d]`` in prose and JSON ``box`` are corners
 (Shikra, Ferret, Kosmos-2's captions and GPT-4o asked for ``[x1, y1, x2, y2]`` write them so);
 JSON ``bbox`` is COCO's name for ``[x, y, w, h]`` as well, so its layout is decided once per
@@ -41,9 +50,11 @@ each box stands for.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 BOX_FORMATS = ("auto", "pixels", "norm", "norm1000", "xywh", "xywh-norm", "xywh-norm1000")
@@ -58,6 +69,20 @@ AMBIGUOUS = "ambiguous"
 def scale_of(box_format: str) -> str:
     """The scale a fixed ``box_format`` names (``auto`` for ``auto``)."""
     return _SCALES.get(box_format, "auto")
+
+
+def key_scale(key: str | None, box_format: str) -> str:
+    """The scale a box under JSON key ``key`` is read in: Gemini's ``box_2d`` 0-1000,
+    Qwen2.5-VL's ``bbox_2d`` pixels, unless ``box_format`` fixes one (not ``auto``)."""
+    if box_format == "auto":
+        return {"box_2d": "norm1000", "bbox_2d": "pixels"}.get(key or "", "auto")
+    return scale_of(box_format)
+
+
+def shorten(value: object) -> str:
+    """What a box that is not read holds, as written (JSON for a value; 60 characters)."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def layout_of(key: str | None, box_format: str) -> str:
@@ -152,6 +177,116 @@ def finite_box(raw: Any) -> list[float] | None:
     except OverflowError:
         return None
     return vals if all(math.isfinite(v) for v in vals) else None
+
+
+# -- JSON objects that name their coordinates ---------------------------------------------------
+
+#: The names of a box's four numbers, in the order the layout writes them: the first two say
+#: where it starts, the last two where it ends.
+NAMED_LAYOUTS: tuple[tuple[str, tuple[str, str, str, str]], ...] = (
+    ("xywh", ("x", "y", "w", "h")), ("xywh", ("x", "y", "width", "height")),
+    ("xywh", ("left", "top", "width", "height")),
+    ("xyxy", ("x1", "y1", "x2", "y2")), ("xyxy", ("xmin", "ymin", "xmax", "ymax")),
+    ("xyxy", ("x_min", "y_min", "x_max", "y_max")), ("xyxy", ("left", "top", "right", "bottom")))
+NAMED_KEYS = tuple(dict.fromkeys(n for _, names in NAMED_LAYOUTS for n in names))
+
+
+@dataclass(frozen=True)
+class NamedBox:
+    """A box a JSON object writes with named coordinates (:func:`named_box`).
+
+    Attributes:
+        layout: ``xywh`` or ``xyxy``, as the names say.
+        keys: The coordinate keys as written, in the object's order.
+        raw: The four numbers in ``layout``'s order, or ``None`` when malformed.
+        written: The coordinates as written (JSON, shortened).
+        problem: ``(kind, reason)`` when malformed: ``missing coordinate``, ``non-numeric
+            coordinate`` or ``conflicting coordinates``.
+    """
+
+    layout: str
+    keys: tuple[str, ...]
+    raw: tuple[float, float, float, float] | None
+    written: str
+    problem: tuple[str, str] | None = None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def named_box(obj: dict) -> NamedBox | None:
+    """The box ``obj`` writes with named coordinates (see the module docstring), else
+    ``None``: a layout is tried when the object holds one of its start names and one of its
+    end names; the one with most names there is read (malformed for the names it lacks), and
+    two whose four names are all there must agree on the corners."""
+    keys = {k.lower(): k for k in obj if isinstance(k, str)}
+    tried = [(layout, names) for layout, names in NAMED_LAYOUTS
+             if any(n in keys for n in names[:2]) and any(n in keys for n in names[2:])]
+    if not tried:
+        return None
+    layout, names = max(tried, key=lambda t: sum(n in keys for n in t[1]))
+    present = tuple(k for k in obj if isinstance(k, str) and k.lower() in names)
+    shown = shorten({k: obj[k] for k in present})
+    missing = [n for n in names if n not in keys]
+    if missing:
+        return NamedBox(layout, present, None, shown, ("missing coordinate", (
+            f"a malformed citation: the box {shown} names {', '.join(names)} and has no "
+            f"{' and no '.join(missing)}")))
+    values = [_number(obj[keys[n]]) for n in names]
+    bad = [n for n, v in zip(names, values) if v is None]
+    if bad:
+        what = ", ".join(f"{keys[n]} {shorten(json.dumps(obj[keys[n]], default=str))}"
+                         for n in bad)
+        return NamedBox(layout, present, None, shown, ("non-numeric coordinate", (
+            f"a malformed citation: the box {shown} has a coordinate that is no finite number: "
+            f"{what}")))
+    raw = tuple(values)
+    for other, more in tried:      # {"left", "top", "right", "bottom", "width", "height"}
+        again = [_number(obj[keys[n]]) if n in keys else None for n in more]
+        if None not in again and corners(again, other) != corners(raw, layout):
+            return NamedBox(layout, present, None, shown, ("conflicting coordinates", (
+                f"a malformed citation: the box {shown} is not the box "
+                f"{json.dumps({keys[n]: obj[keys[n]] for n in more})} it also writes")))
+    return NamedBox(layout, present, raw, shown)  # type: ignore[arg-type]
+
+
+def named_in(obj: dict) -> tuple[str | None, dict, NamedBox] | None:
+    """A box ``obj`` writes with named coordinates: ``(None, obj, box)`` when its own keys
+    name them, ``(key, inner, box)`` when the object under ``key`` does; else ``None``."""
+    box = named_box(obj)
+    if box is not None:
+        return None, obj, box
+    for key, value in obj.items():
+        if isinstance(value, dict) and (box := named_box(value)) is not None:
+            return key, value, box
+    return None
+
+
+_SCALAR = re.compile(r'"\s*+:\s*+(?:"(?:[^"\\\n]|\\.)*+"|[^,}\]\s]*+)')
+
+
+def named_span(text: str, at: int, key: str | None, keys: Sequence[str]) -> tuple[int, int]:
+    """The span of a named box whose first key (``key`` for an inner object, else the first
+    coordinate's) is written at ``at``: to the inner object's ``}``, or over the coordinates
+    and their values (a label written after them stays prose)."""
+    if key is not None:
+        end = text.find("}", at)
+        return at, (end + 1 if end >= 0 else at + len(key) + 2)
+    end = at
+    for name in keys:
+        k = text.find(f'"{name}"', end)
+        if k < 0:
+            break
+        m = _SCALAR.match(text, k + len(name) + 1)
+        end = m.end() if m else k + len(name) + 2
+    return at, end
 
 
 # Kosmos-2: <phrase>a dog</phrase><object><patch_index_0044><patch_index_0863></object>, the

@@ -19,6 +19,8 @@ JSON ``{"bbox_2d": [...], "label": "dog"}`` (Qwen2.5-VL)            pixels
 JSON ``{"box_2d": [y1, x1, y2, x2], "label": ...}`` (Gemini)       0-1000, y first
 JSON ``{"bbox"|"box": [...], "label"|"name"|"object"|"category"}``  auto
 JSON ``{"bbox_xywh"|"xywh": [x, y, w, h]}``, ``{"xyxy": [...]}``      auto (layout as named)
+JSON ``{"x", "y", "w"|"width", "h"|"height"}``, ``{"x1", "y1", "x2",   auto (layout as named)
+"y2"}``, ``{"xmin", ...}``, ``{"left", "top", "right", "bottom"}``
 ``<phrase>dog</phrase><object><patch_index_0044><patch_index_0863></object>``
 (Kosmos-2: top-left and bottom-right cells of a 32 x 32 grid)        fractions
 ``dog [x1, y1, x2, y2]`` in text (Shikra, Ferret, Kosmos-style)    auto
@@ -91,8 +93,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from halluscope.claims.box_forms import (  # noqa: F401 - BOX_FORMATS, edge_slack re-exported
-    AMBIGUOUS, BOX_FORMATS, KOSMOS, auto_scale, bbox_layout, corners, edge_slack, finite_box,
-    kosmos_boxes, layout_of, scale_of, to_pixels)
+    AMBIGUOUS, BOX_FORMATS, KOSMOS, NAMED_KEYS, auto_scale, bbox_layout, corners, edge_slack,
+    finite_box, key_scale, kosmos_boxes, layout_of, named_in, named_span, scale_of,
+    shorten, to_pixels)
 from halluscope.claims.cited_labels import label_around, label_key, same_object  # noqa: F401
 from halluscope.jsonblobs import inline_json_blobs, json_blobs, walk_dicts
 
@@ -146,6 +149,8 @@ class CitedBox:
         layout: How ``raw`` is laid out: ``xyxy`` (corners), ``xywh`` (x, y, width, height)
             or ``ambiguous`` (a JSON ``bbox`` that the rules of
             :mod:`halluscope.claims.box_forms` cannot place: ``box`` is ``None``).
+        problem: ``(kind, reason)`` of a box written with named coordinates that lacks one or
+            holds one that is no number (:func:`~halluscope.claims.box_forms.named_box`).
     """
 
     raw: tuple[float, ...]
@@ -156,6 +161,7 @@ class CitedBox:
     coords: str
     written: str | None = None
     layout: str = "xyxy"
+    problem: tuple[str, str] | None = None
 
     @property
     def malformed(self) -> tuple[str, str] | None:
@@ -165,6 +171,8 @@ class CitedBox:
         (x, y, w, h), ``zero area``; ``None`` for a box. The corners are never sorted:
         ``[300, 300, 100, 100]`` was quietly read as ``[100, 100, 300, 300]`` and supported,
         while the same box in a record's metadata is refused."""
+        if self.problem:
+            return self.problem
         if self.coords == "unread" or len(self.raw) != 4:
             return None
         shown = "[" + ", ".join(f"{v:g}" for v in self.raw) + "]"
@@ -271,14 +279,6 @@ def _json_box(obj: dict[str, Any]) -> tuple[str, tuple[float, float, float, floa
     return None
 
 
-def _scale_of(key: str | None, box_format: str) -> str:
-    """The scale a box under JSON key ``key`` is read in: Gemini's ``box_2d`` 0-1000,
-    Qwen2.5-VL's ``bbox_2d`` pixels, unless ``box_format`` fixes one (not ``auto``)."""
-    if box_format == "auto":
-        return {"box_2d": "norm1000", "bbox_2d": "pixels"}.get(key or "", "auto")
-    return scale_of(box_format)
-
-
 def _json_citations_of(text: str, blobs: list[tuple[Any, int, int, bool]], read
                        ) -> tuple[list[Any], list[tuple[Any, int, int, bool]]]:
     """What ``read(obj)`` -> ``(key, make(span))`` finds in the blobs' objects, spans located
@@ -323,9 +323,11 @@ class _FoundBoxes:
     tags: tuple[tuple[tuple[Span, tuple[tuple[float, ...], ...], str, str], ...], ...]
     plain: tuple[tuple[Span, tuple[float, ...], str | None], ...]
     unread: tuple[tuple[Span, str, str | None, str], ...] = ()   # span, written, label, form
+    # named coordinates, malformed: span, label, NamedBox
+    named_bad: tuple[tuple[Span, str | None, Any], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.json or any(self.tags) or self.plain or self.unread)
+        return bool(self.json or any(self.tags) or self.plain or self.unread or self.named_bad)
 
 
 @functools.lru_cache(maxsize=8)
@@ -336,27 +338,40 @@ def _boxes_in(text: str) -> _FoundBoxes:
 
     def unread(obj):                 # a box key whose value is no box: NaN, 3 numbers, text
         key = next((k for k in _BOX_KEYS if obj.get(k) is not None), None)
-        if key is None or _json_box(obj) is not None:
+        if key is None or _json_box(obj) is not None or named_in(obj) is not None:
             return None
         return key, lambda at: (at, at + len(key) + 2)
-    blobs = _all_blobs(text, _BOX_KEYS)
+    held: set[int] = set()           # {"bbox": {"x": ...}}: the inner object is read once
+
+    def named(obj):
+        found = None if id(obj) in held or _json_box(obj) else named_in(obj)
+        if found is None:
+            return None
+        key, inner, box = found
+        held.add(id(inner))
+        return key or box.keys[0], lambda at: named_span(text, at, key, box.keys)
+    blobs = _all_blobs(text, _BOX_KEYS + NAMED_KEYS)
     found, used = _json_citations_of(text, blobs, read)
     bad, used_bad = _json_citations_of(text, blobs, unread)
-    prose = _prose(text, used + [b for b in used_bad if b not in used])
+    by_name, used_named = _json_citations_of(text, blobs, named)
+    named_ok, named_bad = [], []
+    for obj, span in by_name:
+        _, inner, box = named_in(obj)
+        label = _json_label(inner) or _json_label(obj)
+        if box.raw is None:
+            named_bad.append((span, label, box))
+        else:
+            named_ok.append((box.layout, box.raw, label, span))
+    used += [b for b in used_bad + used_named if b not in used]
+    prose = _prose(text, used)
     tags, taken, bad_tags = _tags_in(prose)
-    bad_json = tuple((span, _written(next(obj[k] for k in _BOX_KEYS if obj.get(k) is not None)),
+    bad_json = tuple((span, shorten(next(obj[k] for k in _BOX_KEYS if obj.get(k) is not None)),
                       _json_label(obj), "json") for obj, span in bad)
     plain, bad_plain = _plain_in(prose, taken)
-    return _FoundBoxes(prose, tuple((*_json_box(obj), _json_label(obj), span)
-                                    for obj, span in found), tags, plain,
-                       tuple(sorted(bad_json + bad_tags + bad_plain,
-                                    key=lambda u: u[0])))
-
-
-def _written(value: Any) -> str:
-    import json
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return _FoundBoxes(prose, tuple(sorted(
+        [(*_json_box(obj), _json_label(obj), span) for obj, span in found] + named_ok,
+        key=lambda j: j[3])), tags, plain,
+        tuple(sorted(bad_json + bad_tags + bad_plain, key=lambda u: u[0])), tuple(named_bad))
 
 
 def _tags_in(text: str) -> tuple[tuple[tuple, ...], list[Span], tuple[tuple, ...]]:
@@ -372,7 +387,7 @@ def _tags_in(text: str) -> tuple[tuple[tuple, ...], list[Span], tuple[tuple, ...
             if nums and all(map(math.isfinite, itertools.chain(*nums))):
                 found.append((m.span(), tuple(nums), ref, form))
             else:
-                unread.append((m.span(), _written(m.group("body").strip()), ref or None, form))
+                unread.append((m.span(), shorten(m.group("body").strip()), ref or None, form))
             taken.append(m.span())
         forms.append(tuple(found))
     return tuple(forms), taken, tuple(unread)
@@ -393,7 +408,7 @@ def _plain_in(text: str, taken: list[Span]) -> tuple[tuple[tuple[Span, tuple, st
             continue
         raw = tuple(float(v) for v in m.groups())
         if not all(map(math.isfinite, raw)):
-            unread.append((m.span(), _written(m.group(0)), None, "plain"))
+            unread.append((m.span(), shorten(m.group(0)), None, "plain"))
             continue
         key = _KEY_BEFORE.search(text, max(0, m.start() - 20), m.start())
         key = key.group(1) if key else None
@@ -426,11 +441,11 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
         [(key, raw) for _, raw, key in found.plain]
     layout = {key: layout_of(key, box_format) for key, _ in keyed}
     auto = auto_scale([corners(raw, layout[key]) if layout[key] != "auto" else raw
-                       for key, raw in keyed if _scale_of(key, box_format) == "auto"], size)
+                       for key, raw in keyed if key_scale(key, box_format) == "auto"], size)
     bbox = bbox_layout([raw for key, raw in keyed if layout[key] == "auto"], auto, size)
 
     def cite(raw, key, label, span, form):
-        scale = _scale_of(key, box_format)
+        scale = key_scale(key, box_format)
         scale = auto if scale == "auto" else scale
         how = bbox if layout[key] == "auto" else layout[key]
         box = None if how == AMBIGUOUS else to_pixels(corners(raw, how), scale, size)
@@ -453,6 +468,9 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
         out.append(cite(raw, key, label, span, "plain"))
     for span, written, label, form in found.unread:
         out.append(CitedBox((), None, label, span, form, "unread", written))
+    for span, label, box in found.named_bad:
+        out.append(CitedBox((), None, label, span, "json", "unread", box.written,
+                            box.layout, box.problem))
     out.sort(key=lambda c: c.span)
     return out
 

@@ -8,7 +8,8 @@ the box's last number as a numeral of the noun after it, and the claim was score
 * every citation :mod:`halluscope.claims.citations` reads or recognises (so the splitter and the
   citation parser agree on what a box is): Qwen-VL box tokens and ``<ref>/<box>`` tags (the
   ``<ref>`` label excepted: "<ref>two dogs</ref>" is the model's own words), plain
-  ``[x1, y1, x2, y2]``, JSON boxes and region ids, ``[R3]``, ``<region7>``, ``region 4``, and
+  ``[x1, y1, x2, y2]``, JSON boxes (named coordinates ``{"x": .., "y": .., "w": .., "h": ..}``
+  too) and region ids, ``[R3]``, ``<region7>``, ``region 4``, and
   what only looks like one of those (an unread citation);
 * coordinate notation the parser reads no box in: two or more numbers, comma-separated, in
   brackets or parentheses (``(120, 45)``, ``(0.1, 0.2, 0.5, 0.7)``, ``[[1, 2], [3, 4]]``).
@@ -64,6 +65,7 @@ def notation_spans(text: str) -> tuple[Span, ...]:
             spans += _tag_spans(span, text)
     spans += [span for span, *_ in boxes.plain]
     spans += [span for span, *_ in boxes.unread]
+    spans += [span for span, *_ in boxes.named_bad]
     regions = C._regions_in(text)
     spans += [_json_value(r.span, text) for r in regions.json]
     spans += [span for span, _ in regions.ids]

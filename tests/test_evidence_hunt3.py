@@ -369,26 +369,31 @@ def test_a_detection_with_a_nan_box_makes_a_bad_record(tmp_path):
 
 # -- 8. an annotated box of no area ---------------------------------------------------------------
 
+def _coco_run(tmp_path, monkeypatch, image: str, metrics: str, objects, response: str) -> dict:
+    """The items.jsonl row of an audit (``metrics``) of one record about a grey 451x300
+    ``image`` annotated in a COCO file with ``objects``: (category id, name, COCO bbox)."""
+    from PIL import Image
+    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
+    Image.fromarray(np.full((300, 451, 3), 128, np.uint8)).save(tmp_path / image)
+    (tmp_path / "coco.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": image, "width": 451, "height": 300}],
+        "categories": [{"id": c, "name": name} for c, name, _ in objects],
+        "annotations": [{"id": k, "image_id": 1, "category_id": c, "bbox": box, "iscrowd": 0}
+                        for k, (c, _, box) in enumerate(objects, 1)]}))
+    (tmp_path / "out.jsonl").write_text(json.dumps(
+        {"id": "1", "image": image, "image_id": 1, "response": response}) + "\n")
+    _cli(str(tmp_path / "out.jsonl"), "--metric", metrics, "--coco-annotations",
+         str(tmp_path / "coco.json"), "--out", str(tmp_path / "run"))
+    return json.loads((tmp_path / "run" / "items.jsonl").read_text())
+
+
 def test_an_annotated_box_of_no_area_places_the_object_nowhere(tmp_path, monkeypatch):
     """A COCO bbox of width or height 0 (files converted from other datasets hold them) was a
     truth box: every cited box had IoU 0 with it ("no cat there", hallucinated), and a spatial
     relation was decided from a point."""
-    from PIL import Image
-    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
-    Image.fromarray(np.full((300, 451, 3), 128, np.uint8)).save(tmp_path / "cat.png")
-    (tmp_path / "coco.json").write_text(json.dumps({
-        "images": [{"id": 1, "file_name": "cat.png", "width": 451, "height": 300}],
-        "categories": [{"id": 17, "name": "cat"}, {"id": 18, "name": "dog"}],
-        "annotations": [
-            {"id": 1, "image_id": 1, "category_id": 17, "bbox": [10, 0, 0, 0], "iscrowd": 0},
-            {"id": 2, "image_id": 1, "category_id": 18, "bbox": [300, 0, 100, 100],
-             "iscrowd": 0}]}))
-    (tmp_path / "out.jsonl").write_text(json.dumps(
-        {"id": "1", "image": "cat.png", "image_id": 1,
-         "response": "A cat sits to the left of a dog. The cat is at [10, 0, 100, 100]."}) + "\n")
-    _cli(str(tmp_path / "out.jsonl"), "--metric", "claims,region", "--coco-annotations",
-         str(tmp_path / "coco.json"), "--out", str(tmp_path / "run"))
-    row = json.loads((tmp_path / "run" / "items.jsonl").read_text())
+    row = _coco_run(tmp_path, monkeypatch, "cat.png", "claims,region",
+                    [(17, "cat", [10, 0, 0, 0]), (18, "dog", [300, 0, 100, 100])],
+                    "A cat sits to the left of a dog. The cat is at [10, 0, 100, 100].")
     got = {(c["kind"], c["subject"]): (c["verdict"], c["reason"]) for c in row["claims"]}
     assert got[("existence", "cat")][0] == "supported"       # it is there, somewhere
     assert got[("relation", "cat")] == ("unverifiable", "no boxes for cat")
@@ -399,20 +404,8 @@ def test_an_annotated_box_past_the_image_edge_is_its_visible_part(tmp_path, monk
     """A COCO box running past the image's right edge ([400, 0, 200, 100] on a 451-wide image):
     the right box of what is visible, [400, 0, 451, 100], had IoU 0.26 with it and was
     hallucinated ("no dog there")."""
-    from PIL import Image
-    monkeypatch.setenv("HALLUSCOPE_CACHE", str(tmp_path / "cache"))
-    Image.fromarray(np.full((300, 451, 3), 128, np.uint8)).save(tmp_path / "dog.png")
-    (tmp_path / "coco.json").write_text(json.dumps({
-        "images": [{"id": 1, "file_name": "dog.png", "width": 451, "height": 300}],
-        "categories": [{"id": 18, "name": "dog"}],
-        "annotations": [{"id": 2, "image_id": 1, "category_id": 18,
-                         "bbox": [400, 0, 200, 100], "iscrowd": 0}]}))
-    (tmp_path / "out.jsonl").write_text(json.dumps(
-        {"id": "1", "image": "dog.png", "image_id": 1,
-         "response": "The dog is at [400, 0, 451, 100]."}) + "\n")
-    _cli(str(tmp_path / "out.jsonl"), "--metric", "region", "--coco-annotations",
-         str(tmp_path / "coco.json"), "--out", str(tmp_path / "run"))
-    row = json.loads((tmp_path / "run" / "items.jsonl").read_text())
+    row = _coco_run(tmp_path, monkeypatch, "dog.png", "region", [(18, "dog", [400, 0, 200, 100])],
+                    "The dog is at [400, 0, 451, 100].")
     (claim,) = row["claims"]
     assert (claim["verdict"], claim["reason"]) == (
         "supported", "matches the dog at [400, 0, 451, 100] (IoU 1.00)")

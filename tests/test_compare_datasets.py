@@ -1,0 +1,58 @@
+"""compare refuses runs whose paired items are not the same questions, however the files were
+given: POPE answer files with their labels inline (no question file) from the random and the
+popular question files ask the same ids of the same images, their absent objects differ and
+all are labelled "no", so only the object asked about tells them apart."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import halluscope
+from halluscope.cli import app
+from halluscope.errors import ConfigError
+
+ABSENT = {"random": ["car", "kite"], "popular": ["dining table", "kite"]}
+
+
+def _run(tmp_path, name, split, prompt_suffix="", answer="Yes", images=range(20)):
+    """20 images, each asked about a dog (yes) and about an absent object (no): the random
+    file's or the popular file's, the second image of each pair asking the same object."""
+    rows = []
+    for img in images:
+        absent = ABSENT[split][img % 2]
+        for qid, (obj, label) in enumerate((("dog", "yes"), (absent, "no"))):
+            article = "an" if obj[0] in "aeiou" else "a"
+            rows.append({"question_id": 2 * img + qid, "image": f"{img}.jpg", "label": label,
+                         "question": f"Is there {article} {obj} in the image?{prompt_suffix}",
+                         "answer": answer if qid else "Yes"})
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    halluscope.audit(path, metrics="pope", out=tmp_path / name, n_boot=0, write_report=False)
+    return tmp_path / name
+
+
+def test_pope_inline_labels_of_another_question_file_are_refused(tmp_path):
+    """Before: 'items that changed verdict' and B − A over 40 pairs, 10 of which asked about
+    a car in A and a dining table in B, exit 0 and the gates judged."""
+    a = _run(tmp_path, "a", "random")
+    b = _run(tmp_path, "b", "popular", answer="No")
+    with pytest.raises(ConfigError) as info:
+        halluscope.compare([a, b], n_boot=0)
+    said = str(info.value)
+    assert "10 paired question(s) asked about another object" in said
+    assert "'0|1': a question about 'car' in A, a question about 'dining table' in B" \
+        in said
+    res = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c"),
+                                   "--fail-below", "diff.pope.accuracy=-1"])
+    assert res.exit_code == 2 and not (tmp_path / "c").exists()
+
+
+def test_pope_same_questions_worded_otherwise_still_pair(tmp_path):
+    """The same objects asked with another instruction after the question pair (the object is
+    what must match, not the prompt's wording), and another answer compares."""
+    a = _run(tmp_path, "a", "random")
+    b = _run(tmp_path, "b", "random", prompt_suffix=" Answer yes or no.", answer="No")
+    res = halluscope.compare([a, b], n_boot=0)
+    assert res.metrics["pope.accuracy"]["diff"] == pytest.approx(20 / 40)
+

@@ -56,3 +56,21 @@ def test_pope_same_questions_worded_otherwise_still_pair(tmp_path):
     res = halluscope.compare([a, b], n_boot=0)
     assert res.metrics["pope.accuracy"]["diff"] == pytest.approx(20 / 40)
 
+
+def test_few_pairs_said_beside_the_table_and_in_compare_html(tmp_path):
+    """Runs on mostly other data (2 of 20 images shared): the log said 'only 4 of A's 40 and
+    B's 40 items pair', but neither the lines beside the table nor compare.html did, where
+    B − A over those 4 items read as the runs' difference."""
+    a = _run(tmp_path, "a", "random")
+    b = _run(tmp_path, "b", "random", answer="No", images=range(18, 38))
+    res = halluscope.compare([a, b], out=tmp_path / "c", n_boot=0)
+    note = ("pope: only 4 of A's 40 and B's 40 items pair (by image, document and id); its "
+            "numbers hold those 4 items alone, and a diff gate on it fails")
+    assert note in res.comparisons[0].notes()
+    html = (tmp_path / "c" / "compare.html").read_text(encoding="utf-8")
+    assert note.replace("'", "&#x27;") in html
+    cli = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c2"),
+                                   "--fail-below", "diff.pope.accuracy=-1"])
+    assert cli.exit_code == 1 and "only 4 of A's 40" in cli.output
+    same = halluscope.compare([a, a], n_boot=0)          # all paired: nothing said
+    assert not [n for n in same.comparisons[0].notes() if "pair (by image" in n]

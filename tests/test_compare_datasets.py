@@ -74,3 +74,31 @@ def test_few_pairs_said_beside_the_table_and_in_compare_html(tmp_path):
     assert cli.exit_code == 1 and "only 4 of A's 40" in cli.output
     same = halluscope.compare([a, a], n_boot=0)          # all paired: nothing said
     assert not [n for n in same.comparisons[0].notes() if "pair (by image" in n]
+
+
+def test_metric_scored_nothing_names_a_few_causes(tmp_path):
+    """CHAIR against a ground truth of other images: a cause per image id ('unknown image id
+    226988: not in gt.json'), all of them in 'scored nothing', the audit's error and
+    compare's (60,000 characters for 500 captions). The five most common are named, the rest
+    counted; each record's reason stays in results.json 'errors'."""
+    from halluscope.compare_inputs import unscored_reasons
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"imid_to_objects": {"999": ["dog"]}}), encoding="utf-8")
+    captions = tmp_path / "captions.jsonl"
+    captions.write_text("".join(json.dumps({"image_id": i, "caption": "A dog on a bed."}) + "\n"
+                                for i in range(1, 31)), encoding="utf-8")
+    res = CliRunner().invoke(app, ["audit", str(captions), "--metric", "chair", "--gt-objects",
+                                   str(gt), "--out", str(tmp_path / "run"), "-q",
+                                   "--no-report"])
+    assert res.exit_code == 2
+    results = json.loads((tmp_path / "run" / "results.json").read_text(encoding="utf-8"))
+    reasons = results["unscored"]["chair"]
+    assert len(reasons) == 1 + 5 + 1 and reasons[0] == "0 of 30 records scored"
+    assert reasons[-1] == ("25 more causes (25 records; each record's reason is in "
+                           "results.json 'errors')")
+    assert len(results["errors"]) == 30
+    # a run written before the cap: compare names 7 reasons and counts the rest
+    results["unscored"]["chair"] = [f"1 record: unknown image id {i}" for i in range(40)]
+    said = unscored_reasons(results)["chair"]
+    assert said.endswith("unknown image id 6; 33 more)") and "id 7" not in said
+

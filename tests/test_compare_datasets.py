@@ -102,3 +102,13 @@ def test_metric_scored_nothing_names_a_few_causes(tmp_path):
     said = unscored_reasons(results)["chair"]
     assert said.endswith("unknown image id 6; 33 more)") and "id 7" not in said
 
+
+def test_compare_html_shows_model_text_as_written_and_escaped(tmp_path):
+    """compare.html's evidence of a changed item showed 'it\\u2019s \\ud83d\\udc36' for
+    "it’s 🐶" (JSON's ASCII escapes); now the text as written, HTML-escaped."""
+    a = _run(tmp_path, "a", "random")
+    b = _run(tmp_path, "b", "random", answer="No — it’s 🐶 猫 </pre><script>x()</script>")
+    halluscope.compare([a, b], out=tmp_path / "c", n_boot=0)
+    html = (tmp_path / "c" / "compare.html").read_text(encoding="utf-8")
+    assert "No — it’s 🐶 猫 &lt;/pre&gt;&lt;script&gt;x()&lt;/script&gt;" in html
+    assert "<script>" not in html and "\\u2019" not in html

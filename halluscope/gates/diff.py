@@ -268,9 +268,18 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
                                 + "), so the gate cannot hold")
             elif worse(value, limit):
                 count = metrics[name[len("diff."):].partition("@")[0]].get("count")
-                shown = f"{value:+.0f}" if count else f"{value:+.4f}"    # a count is whole
+                shown = f"{value:+.0f}" if count else _signed_apart(value, limit)
                 failures.append(f"{label}{name} = {shown} is {word} {limit:g}")
     return failures
+
+
+def _signed_apart(value: float, limit: float) -> str:
+    """A crossed difference as the report writes numbers, signed, with the decimals that keep
+    it from reading as its limit: ``{value:+.4f}`` said 'diff.chair.chair_i = +0.0000 is above
+    0' of +0.00003, and '-0.1000 is below -0.1' of -0.100004."""
+    from halluscope.numbers import fixed_apart
+    text = fixed_apart(value, limit)
+    return text if text.startswith(("-", "+")) else "+" + text
 
 
 __all__ = ["Gates", "NoInterval", "check_diff_gates", "diff_gate_failures", "diff_value",

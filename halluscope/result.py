@@ -242,7 +242,7 @@ def check_outputs(out: str | Path) -> dict[str, Any]:
         raise InputError(f"{out}: expected a finished audit with {RESULTS}, found none: the "
                          f"run that wrote this folder was interrupted or is still running")
     try:
-        data = fast_json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: expected the JSON an audit writes, got a damaged file "
                          f"({exc}); audit again") from None

@@ -112,3 +112,33 @@ def test_compare_html_shows_model_text_as_written_and_escaped(tmp_path):
     html = (tmp_path / "c" / "compare.html").read_text(encoding="utf-8")
     assert "No — it’s 🐶 猫 &lt;/pre&gt;&lt;script&gt;x()&lt;/script&gt;" in html
     assert "<script>" not in html and "\\u2019" not in html
+
+
+def _two_models(tmp_path, name, order, llava_wrong=()):
+    """40 questions, each answered by llava (right, but for ``llava_wrong``) and qwen (wrong),
+    one file, the two models' lines in ``order``."""
+    rows = []
+    for i in range(40):
+        label = "yes" if i % 2 else "no"
+        wrong = "no" if label == "yes" else "yes"
+        answers = {"llava": wrong if i in llava_wrong else label, "qwen": wrong}
+        rows += [{"question_id": i, "image": f"{i // 4}.jpg", "label": label, "model": m,
+                  "question": "Is there a dog in the image?", "answer": answers[m]}
+                 for m in order]
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    halluscope.audit(path, metrics="pope", out=tmp_path / name, n_boot=0, write_report=False)
+    return tmp_path / name
+
+
+def test_several_models_answers_pair_model_by_model(tmp_path):
+    """A file of two models' answers to each question, the models listed in another order in
+    B: paired by occurrence, llava's answer met qwen's, and compare listed 40 better and 40
+    worse for the same answers. Each model's answer pairs with its own."""
+    a = _two_models(tmp_path, "a", ("llava", "qwen"))
+    b = _two_models(tmp_path, "b", ("qwen", "llava"), llava_wrong={1, 2, 3})
+    comp = halluscope.compare([a, b], n_boot=0).comparisons[0]
+    assert comp.change_counts()["better"] == 0 and comp.change_counts()["worse"] == 3
+    assert sorted(c["key"] for c in comp.changed) == ["0|1~llava", "0|2~llava", "0|3~llava"]
+    assert comp.metrics["pope.accuracy"]["n_paired"] == 80
+    assert comp.metrics["pope.accuracy"]["diff"] == pytest.approx(-3 / 80)

@@ -19,3 +19,19 @@ def test_small_difference_is_not_written_as_its_limit():
                      "diff.chair.chair_i@upper = +1.1e-05 is above 1e-05",
                      "diff.pope.accuracy = -0.100004 is below -0.1",
                      "diff.pope.f1 = -0.0500 is below 0"]
+
+
+def test_out_that_is_a_file_is_a_usage_error(tmp_path):
+    """compare --out FILE said '[Errno 17] File exists: ...' after reading both runs; now the
+    flag and what it expects, before any run is read (exit 2)."""
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    out = tmp_path / "notes.txt"
+    out.write_text("mine", encoding="utf-8")
+    res = CliRunner().invoke(app, ["compare", str(tmp_path / "a"), str(tmp_path / "b"),
+                                   "--out", str(out)])
+    assert res.exit_code == 2
+    said = " ".join(res.output.replace("│", " ").split())     # the panel wraps it
+    assert "expected a folder for compare.json and compare.html, got a file" in said
+    assert out.read_text(encoding="utf-8") == "mine"

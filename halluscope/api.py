@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from halluscope.atomicfiles import replace_atomically
 from halluscope.pipeline import Progress, run_audit
 from halluscope.result import (DIGEST, ITEMS, REPORT, RESULTS, RUNSHEET, AuditResult,
-                               begin_outputs, hold_outputs, results_digest)
+                               begin_outputs, hold_outputs, results_digest, results_text)
 
 if TYPE_CHECKING:  # pragma: no cover
     from halluscope.config import AuditConfig
@@ -70,7 +70,7 @@ def write_outputs(result: AuditResult, out: str | Path, *, write_items: bool = T
                        for name in written if (out / name).is_file()}
     data[DIGEST] = results_digest(data)
     replace_atomically(out / RESULTS, lambda tmp: tmp.write_text(
-        json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8"))
+        results_text(data), encoding="utf-8"))
     discard_journal(out)        # kept till now: an interrupt before this resumes from it
     return out
 

@@ -237,9 +237,9 @@ def truth_clash(name: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> str | 
     """Why the paired items of metric ``name`` (key -> row, unit, line) are not the same
     questions: the truth each was scored against differs between the runs (the class's
     ``compare_truth(line)``, or ``COMPARE_TRUTH`` = (payload, field): HallusionBench keeps each
-    row's, and POPE each answer's label, which an answer file may carry inline with no
-    question file to check), such as two versions of the benchmark; ``None`` where none
-    differs or none is kept."""
+    row's; POPE each answer's label and the object asked about, which an answer file may carry
+    inline with no question file to check), such as two versions of the benchmark or its
+    random and popular files; ``None`` where none differs or none is kept."""
     from halluscope.metrics.base import declared
     cls = declared(name)
     truth, path = getattr(cls, "compare_truth", None), getattr(cls, "COMPARE_TRUTH", None)
@@ -252,16 +252,35 @@ def truth_clash(name: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> str | 
     differ = []
     for key in sorted(a.keys() & b.keys()):
         ta, tb = truth(a[key][2]), truth(b[key][2])
-        if ta is not None and tb is not None and \
-                str(ta).strip().lower() != str(tb).strip().lower():
-            differ.append((key, ta, tb))
+        field = _differing(ta, tb)
+        if field:
+            differ.append((key, field, ta, tb))
     if not differ:
         return None
-    key, ta, tb = differ[0]
-    return (f"metric {name}: {len(differ)} paired question(s) were scored against another "
-            f"truth in the two runs (such as {_shown(key)}: {ta!r:.40} in A, {tb!r:.40} in B), "
-            f"so items paired by question are not the same questions (another version of the "
-            f"benchmark?); audit both against the same questions to compare them")
+    key, field, ta, tb = differ[0]
+    if isinstance(ta, Mapping):
+        ta, tb = ta[field], tb[field]
+    if field == "object":
+        ta, tb = (f"a question about {t!r:.40}" for t in (ta, tb))
+    else:
+        ta, tb = f"{ta!r:.40}", f"{tb!r:.40}"
+    lead = ("were scored against another truth" if all(d[1] != "object" for d in differ)
+            else "asked about another object, or were scored against another truth,")
+    return (f"metric {name}: {len(differ)} paired question(s) {lead} in the two runs (such as "
+            f"{_shown(key)}: {ta} in A, {tb} in B), so items paired by question are not the "
+            f"same questions (another version of the benchmark, or another of its files?); "
+            f"audit both against the same questions to compare them")
+
+
+def _differing(ta: Any, tb: Any) -> str | None:
+    """What differs between two truths of a paired question: ``"truth"`` for two values, the
+    first field known on both sides that differs for two mappings (``{"label", "object"}``:
+    POPE's), ``None`` when nothing known differs."""
+    def same(x: Any, y: Any) -> bool:
+        return x is None or y is None or str(x).strip().lower() == str(y).strip().lower()
+    if isinstance(ta, Mapping) and isinstance(tb, Mapping):
+        return next((f for f in ta if not same(ta[f], tb.get(f))), None)
+    return None if same(ta, tb) else "truth"
 
 
 @dataclass(frozen=True)

@@ -73,8 +73,16 @@ def unscored_reasons(results: Mapping[str, Any], where: Path | str = "results.js
     for name, reasons in unscored.items():
         if not isinstance(reasons, list):
             raise bad(f"unscored.{name}", "a list of reasons", reasons)
-    return {str(name): f"{name} scored nothing ({'; '.join(map(str, reasons))})"
+    return {str(name): f"{name} scored nothing ({_first_reasons(reasons)})"
             if reasons else f"{name} scored nothing" for name, reasons in unscored.items()}
+
+
+def _first_reasons(reasons: list[Any], shown: int = 7) -> str:
+    """The first ``shown`` reasons, the rest counted: a run audited before the audit capped
+    its causes holds one per record (CHAIR's unknown image ids), 60,000 characters."""
+    more = len(reasons) - shown
+    return "; ".join(map(str, reasons[:shown])) + (
+        f"; {more:,} more" if more > 0 else "")
 
 
 def load_metric_files(refs: Sequence[str]) -> None:

@@ -3,7 +3,8 @@ pairing the items of two runs.
 
 An item is known by its key (:func:`pair_key`: image, document and id), by the input file it
 came from and by its occurrence among that file's items with that key. Keys that repeat within a
-file (several captions of one image) pair by occurrence; a key a run holds in only one file
+file (several captions of one image) pair by occurrence, or model by model where the file holds
+several models' answers to the key and the other run the same models' (:func:`align`); a key a run holds in only one file
 pairs whatever the files are called (``greedy.jsonl`` against ``ours.jsonl``); a key that one run
 holds in several input files (ids that repeat across files) pairs by the file's name (its
 basename, or as many of its last folders as tell the run's files apart), so runs that read the
@@ -306,17 +307,21 @@ def align(a: Mapping[Key, Scored], b: Mapping[Key, Scored]
           ) -> tuple[dict[str, Scored], dict[str, Scored], str | None]:
     """One metric's items of runs A and B keyed so that equal keys are one item: ``key``,
     ``key#2`` (its second occurrence) where each run holds the key in one input file, and
-    ``key@file`` where either holds it in several (ids that repeat across files). The third
+    ``key@file`` where either holds it in several (ids that repeat across files), ``key~model``
+    where both runs hold the same models' answers to it, each once, in one file. The third
     value says, when some are, which items of a repeated key cannot be paired because their
     files are named otherwise in the two runs (their counterparts are ambiguous)."""
     files_a, files_b = _files_by_key(a), _files_by_key(b)
+    models_a, models_b = _answered_by_each(a), _answered_by_each(b)
+    by_model = {k for k in models_a.keys() & models_b.keys() if models_a[k] == models_b[k]}
 
     def named(items, own, other) -> dict[str, Scored]:
         out = {}
         for (key, label, occ), value in items.items():
+            model = _answerer(value[2]) if key in by_model else None
             if len(own[key]) > 1 or len(other.get(key, ())) > 1:
                 key = f"{key}@{label}"
-            out[key if occ == 1 else f"{key}#{occ}"] = value
+            out[f"{key}~{model}" if model else key if occ == 1 else f"{key}#{occ}"] = value
         return out
 
     unclear = [key for key in files_a.keys() & files_b.keys()
@@ -333,6 +338,33 @@ def align(a: Mapping[Key, Scored], b: Mapping[Key, Scored]
                 f"only A / only B); give the input files the same names in both runs to pair "
                 f"them")
     return named(a, files_a, files_b), named(b, files_b, files_a), note
+
+
+def _answerer(item: Mapping[str, Any]) -> str | None:
+    """Whose answer an items.jsonl line is: its ``model:`` group (``--by model``, the
+    default), or ``None`` where it has none."""
+    for entry in (item.get("scores") or {}).values():
+        for group in (entry.get("groups") or ()) if isinstance(entry, Mapping) else ():
+            if isinstance(group, str) and group.startswith("model:"):
+                return group[len("model:"):]
+    return None
+
+
+def _answered_by_each(items: Mapping[Key, Scored]) -> dict[str, frozenset[str]]:
+    """Key -> the models whose answers to it a run holds, for each key held in one input file
+    with several models' answers, each model once (a file of several models' answers): such a
+    key pairs model by model with a run holding the same models' answers to it. By
+    occurrence, a run listing the models in another order paired llava's answer with qwen's."""
+    models: dict[str, dict[Any, list[str | None]]] = {}
+    for (key, label, _), value in items.items():
+        models.setdefault(key, {}).setdefault(label, []).append(_answerer(value[2]))
+    out = {}
+    for key, files in models.items():
+        held = next(iter(files.values()))
+        if len(files) == 1 and len(held) > 1 and None not in held \
+                and len(set(held)) == len(held):
+            out[key] = frozenset(held)
+    return out
 
 
 def joined_units(keys: Sequence[str], a: Mapping[str, Scored], b: Mapping[str, Scored]

@@ -55,7 +55,7 @@ from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,
 from halluscope.errors import ConfigError
 from halluscope.gates.assertions import over_no_units
 from halluscope.gates.diff import (Gates, NoInterval, diff_gate_failures, diff_value,  # re-exported
-                                   no_value, partial_reason, too_few_paired)
+                                   few_pairs_note, no_value, partial_reason, too_few_paired)
 from halluscope.metrics.intervals import decide_interval
 from halluscope.report.compare_html import render_html  # noqa: F401  (re-exported)
 from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
@@ -344,6 +344,9 @@ class Comparison:
             if entry.get("bootstrap_differs"):
                 notes.setdefault(f"b:{metric}",
                                  _bootstrap_note(metric, entry["bootstrap_differs"]))
+            few = few_pairs_note(entry)       # runs on other data: few items pair
+            if few:
+                notes.setdefault(f"f:{metric}", f"{metric}: {few}")
             if entry.get("why_no_value"):     # a gate on it fails, saying the same
                 notes[f"v:{key}"] = f"{key} has no difference{no_value(entry)}"
         finish = [self.finish["note"]] if self.finish.get("note") else []

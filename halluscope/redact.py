@@ -342,22 +342,36 @@ def redact_mapping(value: Any, *, secrets: list[str] | None = None,
     strings under :data:`AUDITED_TEXT` keys lose known secret values only."""
     if secrets is None:
         secrets = known_secrets()
+    # a string met again is redacted once (results.json with 50,000 groups repeats the same
+    # few interval notes half a million times)
+    return _redacted(value, secrets, patterns, {})
+
+
+def _redacted(value: Any, secrets: list[str], patterns: bool,
+              seen: dict[tuple[str, bool], Any]) -> Any:
+    """:func:`redact_mapping`'s recursion; ``seen``: (string, patterns) -> its redaction."""
     kind = type(value)      # the common types first: isinstance(x, Mapping) is slow
     if kind is str:
-        return redact_text(value, secrets=secrets, patterns=patterns)
+        done = seen.get((value, patterns))
+        if done is None:
+            done = seen[value, patterns] = redact_text(value, secrets=secrets,
+                                                       patterns=patterns)
+        return done
     if kind in _PLAIN:
         return value
     if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
         # a key is data too (a group named after a model): known secrets leave it; and a
         # secret-looking key hides a credential, not a table (results.json's group
-        # "model:llava-token-merge" lost its metrics to "<redacted>")
-        return {redact_text(k, secrets=secrets, patterns=False):
-                _under_secret_key(v) if is_secret_key(k) and not isinstance(v, Mapping)
-                else redact_mapping(v, secrets=secrets,
-                                    patterns=patterns and k not in AUDITED_TEXT)
+        # "model:llava-token-merge" lost its metrics to "<redacted>"); a number, flag or
+        # null stays as it is under any key
+        return {redact_text(k, secrets=secrets, patterns=False) if secrets else k:
+                v if type(v) in _PLAIN
+                else _under_secret_key(v) if type(v) is not dict and is_secret_key(k)
+                and not isinstance(v, Mapping)
+                else _redacted(v, secrets, patterns and k not in AUDITED_TEXT, seen)
                 for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact_mapping(v, secrets=secrets, patterns=patterns) for v in value]
+        return [_redacted(v, secrets, patterns, seen) for v in value]
     if isinstance(value, str):
         return redact_text(value, secrets=secrets, patterns=patterns)
     return value

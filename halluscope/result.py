@@ -181,6 +181,54 @@ def results_digest(data: dict[str, Any]) -> str:
     return json_sha256({k: v for k, v in data.items() if k != DIGEST})
 
 
+#: More entries than this in a metric's ``groups``, or in ``errors``, and :func:`results_text`
+#: writes each entry on a line of its own.
+ONE_LINE_OVER = 100
+
+
+def results_text(data: dict[str, Any]) -> str:
+    """results.json's text: ``json.dumps(data, indent=2, ensure_ascii=False)``, except that a
+    metric's ``groups`` with more than :data:`ONE_LINE_OVER` groups, and ``errors`` with more
+    than that many entries, hold one entry a line, written without spaces. The same JSON
+    values either way; with ``--by question_id`` (50,000 groups) indenting every statistic of
+    every group made the file 112 MB instead of 61 MB and its writing (Python's indenting
+    encoder) took 4.6 s of an audit's 5.5 s of JSON, one line a group 1 s."""
+    def one_line(value: Any) -> bool:
+        return (isinstance(value, dict) and len(value) > ONE_LINE_OVER
+                and all(type(k) is str for k in value)) or (
+            isinstance(value, list) and len(value) > ONE_LINE_OVER)
+    marks: dict[str, Any] = {}
+
+    def mark(value: Any) -> str:
+        token = f"halluscope-one-line-{uuid.uuid4().hex}"
+        marks[token] = value
+        return token
+    top = dict(data)
+    if isinstance(top.get("metrics"), dict):
+        top["metrics"] = {name: {**m, "groups": mark(m["groups"])}
+                          if isinstance(m, dict) and one_line(m.get("groups")) else m
+                          for name, m in top["metrics"].items()}
+    if one_line(top.get("errors")):
+        top["errors"] = mark(top["errors"])
+    text = json.dumps(top, indent=2, ensure_ascii=False)
+    if not marks:
+        return text
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    parts, start = [], 0
+    for at, token in sorted((text.index(f'"{token}"'), token) for token in marks):
+        line = text.rfind("\n", 0, at) + 1
+        pad = " " * (at - line - len(text[line:at].lstrip(" ")) + 2)
+        value = marks[token]
+        rows = ([f"{pad}{encode(k)}: {encode(v)}" for k, v in value.items()]
+                if isinstance(value, dict) else [f"{pad}{encode(v)}" for v in value])
+        brackets = "{}" if isinstance(value, dict) else "[]"
+        parts += [text[start:at], brackets[0], "\n", ",\n".join(rows), "\n", pad[2:],
+                  brackets[1]]
+        start = at + len(token) + 2
+    parts.append(text[start:])
+    return "".join(parts)
+
+
 def check_outputs(out: str | Path) -> dict[str, Any]:
     """The content of ``out/results.json`` after checking that it is as the run wrote it (its
     :data:`DIGEST`, where it has one: files written before it was kept have none) and that

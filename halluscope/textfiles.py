@@ -79,13 +79,22 @@ def path_text(path: Any) -> str:
 def text_of(value: Any) -> Any:
     """``value`` (JSON-ready data: dicts, lists, strings) with every string made
     :func:`path_text`-safe; the same object where nothing needs it."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
     if isinstance(value, str):
         return path_text(value)
     if isinstance(value, dict):
-        return {text_of(k): text_of(v) for k, v in value.items()}
+        # numbers and ASCII keys inline: a results.json with 50,000 groups holds millions
+        return {k if type(k) is str and k.isascii() else text_of(k):
+                v if type(v) in _PLAIN else text_of(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [text_of(v) for v in value]
+        return [v if type(v) in _PLAIN else text_of(v) for v in value]
     return value
+
+
+#: Types :func:`text_of` returns as they are (no strings inside).
+_PLAIN = frozenset({int, float, bool, type(None)})
 
 
 def drop_bom(data: bytes) -> bytes:

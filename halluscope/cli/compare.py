@@ -154,6 +154,9 @@ def compare_command(
     if not 0 < confidence < 1:
         raise typer.BadParameter(f"expected a confidence level between 0 and 1 (e.g. 0.95), "
                                  f"got {confidence}", param_hint="--confidence")
+    if out.exists() and not out.is_dir():     # said before the runs are read, not as errno 17
+        raise typer.BadParameter(f"expected a folder for compare.json and compare.html, got "
+                                 f"a file: {out}", param_hint="--out")
     try:
         result = compare(runs, out=None, n_boot=bootstrap, seed=seed, confidence=confidence,
                          metric_files=metric_file or (),

@@ -81,16 +81,36 @@ def too_few_paired(paired: int, n_a: int, n_b: int) -> bool:
     return 2 * paired < max(n_a, n_b)
 
 
-def _few_pairs(entry: Mapping[str, Any]) -> str | None:
-    """Why a gate cannot hold on ``entry`` for pairing too few items, or None."""
+def _paired_few(entry: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    """(paired, A's items, B's items) of ``entry`` where it pairs too few items, or None."""
     if not all(isinstance(entry.get(k), int) for k in ("n_paired", "only_a", "only_b")):
         return None                          # a hand-made entry without its counts
     paired = entry["n_paired"]
     n_a, n_b = paired + entry["only_a"], paired + entry["only_b"]
     if not paired or not too_few_paired(paired, n_a, n_b):    # none paired: it has no value
         return None
+    return paired, n_a, n_b
+
+
+def _few_pairs(entry: Mapping[str, Any]) -> str | None:
+    """Why a gate cannot hold on ``entry`` for pairing too few items, or None."""
+    few = _paired_few(entry)
+    if few is None:
+        return None
+    paired, n_a, n_b = few
     return (f"only {paired} of A's {n_a} and B's {n_b} items were paired (less than half of "
             f"a run's), so the difference is not the runs' and the gate cannot hold")
+
+
+def few_pairs_note(entry: Mapping[str, Any]) -> str | None:
+    """What compare says beside the table and in compare.html of an entry that pairs less
+    than half of a run's items (runs on other data: the log alone said it), or None."""
+    few = _paired_few(entry)
+    if few is None:
+        return None
+    paired, n_a, n_b = few
+    return (f"only {paired} of A's {n_a} and B's {n_b} items pair (by image, document and "
+            f"id); its numbers hold those {paired} items alone, and a diff gate on it fails")
 
 
 def partial_reason(a: str, b: str, partial: Any) -> str:
@@ -248,10 +268,20 @@ def diff_gate_failures(compared: Compared, above: Gates | None = None,
                                 + "), so the gate cannot hold")
             elif worse(value, limit):
                 count = metrics[name[len("diff."):].partition("@")[0]].get("count")
-                shown = f"{value:+.0f}" if count else f"{value:+.4f}"    # a count is whole
+                shown = f"{value:+.0f}" if count else _signed_apart(value, limit)
                 failures.append(f"{label}{name} = {shown} is {word} {limit:g}")
     return failures
 
 
+def _signed_apart(value: float, limit: float) -> str:
+    """A crossed difference as the report writes numbers, signed, with the decimals that keep
+    it from reading as its limit: ``{value:+.4f}`` said 'diff.chair.chair_i = +0.0000 is above
+    0' of +0.00003, and '-0.1000 is below -0.1' of -0.100004."""
+    from halluscope.numbers import fixed_apart
+    text = fixed_apart(value, limit)
+    return text if text.startswith(("-", "+")) else "+" + text
+
+
 __all__ = ["Gates", "NoInterval", "check_diff_gates", "diff_gate_failures", "diff_value",
+           "few_pairs_note",
            "no_value", "partial_reason", "too_few_paired", "undecided"]

@@ -57,7 +57,7 @@ import bisect
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from halluscope.errors import AlignmentError, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
@@ -74,7 +74,8 @@ from halluscope.metrics.pope_parsers import (NO, PARSERS, UNKNOWN, UNKNOWN_TREAT
                                              AnswerParser, get_parser)
 from halluscope.metrics.pope_splits import copies, split_names
 from halluscope.metrics.pope_questions import (KNOWN_QUESTION_FILES, Question, QuestionSet,
-                                               load_questions, normalise_question, object_of)
+                                               answer_truth, load_questions,
+                                               normalise_question, object_of)
 from halluscope.metrics.pope_stats import (COLUMNS, _answers, _f1, _lmms_f1, _lmms_recall,
                                            _precision, _recall, _yes_labels,
                                            _zero_if_undefined, _zero_when_undefined,
@@ -164,15 +165,14 @@ class PopeMetric(Metric):
                          higher_is_better=True, proportion=True),
         "precision": rate(lambda s: _zero_if_undefined(_precision(s)), higher_is_better=True,
                           units=("tp", "fp"), proportion=True),
-        "recall": rate(_lmms_recall, higher_is_better=True, units=("tp", "fn"),
-                       proportion=True),
+        "recall": rate(_lmms_recall, higher_is_better=True, units=("tp", "fn"), proportion=True),
         "f1": rate(_lmms_f1, higher_is_better=True, units=("tp", "fp", "fn")),
         "yes_ratio": rate(lambda s: _zero_if_undefined(ratio(_yes_labels(s), _answers(s))),
                           direction=False, proportion=True),
     }
     #: VLMEvalKit's (``POPE_rating``'s ``cal_f1_score``): halluscope's, an undefined ratio 0.
     vlmevalkit_statistics = _zero_when_undefined(statistics)
-    COMPARE_TRUTH: ClassVar[tuple[str, str]] = ("pope", "label")   # compare checks it alike
+    compare_truth = staticmethod(answer_truth)      # compare: the same label and object
 
     @classmethod
     def statistics_for(cls, info: Mapping[str, Any]) -> dict[str, Statistic] | None:

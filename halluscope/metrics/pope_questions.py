@@ -75,6 +75,20 @@ def float_id_problem(question_id: str, known: Any) -> str | None:
             f"df['question_id'] = df['question_id'].astype('Int64') before saving)")
 
 
+def answer_truth(line: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an answer (its items.jsonl ``line``) must share with the answer ``compare`` pairs
+    it with in another run: its label and the object its question asks about (``None`` where
+    not known). POPE's random and popular files ask the same ids of the same images about
+    other absent objects, all labelled ``no``: answer files carrying their labels inline (no
+    question file whose sha256 compare checks) paired "a car?" with "a dining table?"."""
+    payload = line.get("pope")
+    if not isinstance(payload, Mapping):
+        return None
+    question = payload.get("question")
+    return {"label": payload.get("label"),
+            "object": object_of(question) if isinstance(question, str) else None}
+
+
 @lru_cache(maxsize=1 << 16)         # a POPE file asks a few hundred distinct questions
 def object_of(question: str | None) -> str | None:
     """The object a POPE question asks about (``"Is there a dog in the image?"`` -> ``dog``)."""

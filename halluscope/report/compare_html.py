@@ -5,8 +5,9 @@ verdict with their evidence; every text from a run (model answers, paths, notes)
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
+
+from halluscope._json import dumps_utf8
 
 #: Items that changed verdict shown per kind (worse, better, mixed), each with both runs' lines;
 #: the rest are counted, not shown, so that compare.html of two large runs stays small.
@@ -88,7 +89,9 @@ def _changed_html(comp: Any) -> list[str]:
                              f"{html.escape(c['statistic'])}: {c['a']:g} → {c['b']:g} "
                              f"({c['change']})</h4>")
                 for side in ("item_a", "item_b"):
-                    text = json.dumps(c[side], indent=1, default=str)
+                    # as written (an answer's ’, 猫 or 🐶, not \u2019), escaped below;
+                    # a lone surrogate stays its escape, which UTF-8 can hold
+                    text = dumps_utf8(c[side], indent=1, default=str)
                     more = len(text) - MAX_ITEM_CHARS
                     cut = (f"\n… {more:,} characters more (the whole item is in the run's "
                            f"items.jsonl)" if more > 0 else "")

@@ -128,6 +128,7 @@ def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
                          f"each is in items.jsonl: 'judge_error', or the left-out record's "
                          f"'error'); what it was asked about was left unverifiable or, where a "
                          f"metric needs the judge's reading (POPE), left out of it")
+        lines += _other_uses_failed(name, info)
         if rel.get("no_confidence"):
             lines.append(f"{name}: the judge gave no confidence for {rel['no_confidence']:,} "
                          f"verdict(s); their confidence is left empty (None), not set to 1.0")
@@ -146,6 +147,23 @@ def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
             lines.append(f"{name}: the judge is pinned to {pinned!r} but the server answered "
                          f"as {', '.join(map(repr, others))} (judge_fatal_mismatch=true stops "
                          f"such a run){hint}")
+    return lines
+
+
+def _other_uses_failed(name: str, info: dict[str, Any]) -> list[str]:
+    """The failed calls of a metric's further judge uses (``judge_reliability_<use>``: the
+    HallusionBench original's consistency prompt), which ``judge_reliability`` does not count:
+    they were said nowhere but the run sheet while the audit exited 0."""
+    lines = []
+    for key, rel in sorted(info.items()):
+        if not key.startswith("judge_reliability_") or not isinstance(rel, dict):
+            continue
+        failed, calls = rel.get("call_failures") or 0, rel.get("calls") or 0
+        if failed:
+            lines.append(f"{name}: the judge failed {failed:,} of {calls:,} "
+                         f"{rel.get('use') or key} calls; what depends on them was computed "
+                         f"without those answers (the run sheet's '{key}' and what it feeds "
+                         f"say how many)")
     return lines
 
 

@@ -129,6 +129,13 @@ def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
                          f"'error'); what it was asked about was left unverifiable or, where a "
                          f"metric needs the judge's reading (POPE), left out of it")
         lines += _other_uses_failed(name, info)
+        uses = (((info.get("judge") or {}).get("stats") or {}).get("uses") or {}).values()
+        unnamed = sum(u.get("model_not_reported") or 0 for u in uses)
+        if unnamed:
+            pinned = (info.get("judge") or {}).get("pin")
+            lines.append(f"{name}: the judge's server named no model for {unnamed:,} "
+                         f"answer(s), so the pin {pinned!r} is not verified for them "
+                         f"(judge_fatal_mismatch=true stops such a run)")
         if rel.get("no_confidence"):
             lines.append(f"{name}: the judge gave no confidence for {rel['no_confidence']:,} "
                          f"verdict(s); their confidence is left empty (None), not set to 1.0")

@@ -44,3 +44,30 @@ def test_failed_consistency_calls_of_hallusionbench_are_said_not_only_recorded(
     assert info["judge_reliability_same"]["call_failures"] == 4
     assert info["diagnosis"]["same_replies"]["failed"] == 4
     assert "hallusionbench: the judge failed 4 of 4 hallusionbench_same calls" in caplog.text
+
+
+def mmhal_rows(n: int = 2) -> list[dict]:
+    return [{"question_type": "attribute", "question_topic": "outdoor", "image_id": f"img{i}",
+             "image_src": f"https://example.invalid/{i}.jpg", "image_content": ["Hydrant"],
+             "question": f"What colour is hydrant {i}?", "gt_answer": "It is yellow.",
+             "model_answer": "It is yellow."} for i in range(n)]
+
+
+def test_a_judge_server_that_names_no_model_leaves_the_pin_unverified_and_says_so(
+        tmp_path, caplog):
+    """A server answering with "model": null: the run sheet said pin_mismatch false and
+    reported_models {}, which reads as a verified pin, and nothing was said. The answers are
+    now counted (model_not_reported) and said; judge_fatal_mismatch stops such a run."""
+    answers = tmp_path / "mm.json"
+    answers.write_text(json.dumps(mmhal_rows()), encoding="utf-8")
+    with FakeServer(responder=lambda prompt, body: "Fine. Rating: 5",
+                    faults={"no_model": 1.0}) as server:
+        result = halluscope.audit(
+            answers, metrics="mmhal", judge="mmhal-gpt-4o-2024-08-06", n_boot=0,
+            cache_dir=tmp_path / "cache", options={"judge_base_url": server.url})
+    info = result.metrics["mmhal"].info
+    assert result.get("mmhal.average_score").value == 5.0
+    assert info["judge_reliability"]["model_not_reported"] == 2
+    assert info["judge"]["reported_models"] == {}
+    assert ("mmhal: the judge's server named no model for 2 answer(s), so the pin "
+            "'openai/gpt-4o-2024-08-06' is not verified") in caplog.text

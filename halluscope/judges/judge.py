@@ -301,7 +301,9 @@ class Judge:
                                       f"strict_pin / judge_fatal_mismatch)"
                                       + deployment_hint(self.spec.provider,
                                                         self.spec.expected_model, resp.model))
-        elif self.strict_pin:   # strict means verified: a name nobody reported verifies nothing
+        else:                   # answered, but by whom: the pin is not verified
+            stats.model_not_reported += 1
+        if not resp.model and self.strict_pin:   # strict means verified: a name nobody
             raise PinMismatch(f"judge {self.spec.name!r} pins {pinned!r} but the server "
                               f"reported no model name, so the pin cannot be verified (it is "
                               f"enforced: strict_pin / judge_fatal_mismatch)")

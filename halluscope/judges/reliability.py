@@ -4,7 +4,8 @@ calls, agreement with human labels (Cohen's kappa, via scikit-learn).
 * :class:`JudgeStats` counts, per use, calls, calls answered from the cache, failed calls (of
   them ``cut_replies``: replies cut at the token limit, which are never read),
   answers that could not be parsed, abstentions (``unverifiable`` / ``unknown``), answers
-  from a model other than the pinned one and verdicts given without a confidence (theirs is
+  from a model other than the pinned one, answers whose server named no model (so the pin is
+  not verified: ``model_not_reported``) and verdicts given without a confidence (theirs is
   ``None``, not a default).
 * :func:`repeat_agreement` takes, for each item, the labels of repeated calls and reports the
   share of items where every repeat agrees, the mean pairwise agreement, and Fleiss' kappa.
@@ -40,6 +41,7 @@ class UseStats:
     no_confidence: int = 0        # verify: verdicts the judge gave no confidence for (None)
     cut_replies: int = 0          # replies cut at max_tokens or by a filter (also in
     #                               call_failures: not read)
+    model_not_reported: int = 0   # answers whose server named no model: the pin unverified
 
     def to_dict(self) -> dict[str, Any]:
         answered = self.calls - self.call_failures
@@ -48,6 +50,7 @@ class UseStats:
                 "parse_failures": self.parse_failures, "abstains": self.abstains,
                 "pin_mismatches": self.pin_mismatches, "unfounded_claims": self.unfounded_claims,
                 "no_confidence": self.no_confidence, "cut_replies": self.cut_replies,
+                "model_not_reported": self.model_not_reported,
                 "parse_failure_rate": rate(self.parse_failures),
                 "abstain_rate": rate(self.abstains)}
 
@@ -67,7 +70,8 @@ class JudgeStats:
         for name, theirs in other.uses.items():
             mine = self.use(name)
             for f in ("calls", "cached", "call_failures", "parse_failures", "abstains",
-                      "pin_mismatches", "unfounded_claims", "no_confidence", "cut_replies"):
+                      "pin_mismatches", "unfounded_claims", "no_confidence", "cut_replies",
+                      "model_not_reported"):
                 setattr(mine, f, getattr(mine, f) + getattr(theirs, f))
         self.reported_models.update(other.reported_models)
 

@@ -128,6 +128,7 @@ def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
                          f"each is in items.jsonl: 'judge_error', or the left-out record's "
                          f"'error'); what it was asked about was left unverifiable or, where a "
                          f"metric needs the judge's reading (POPE), left out of it")
+        lines += _unparsed_note(name, info, rel)
         lines += _other_uses_failed(name, info)
         uses = (((info.get("judge") or {}).get("stats") or {}).get("uses") or {}).values()
         unnamed = sum(u.get("model_not_reported") or 0 for u in uses)
@@ -155,6 +156,26 @@ def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
                          f"as {', '.join(map(repr, others))} (judge_fatal_mismatch=true stops "
                          f"such a run){hint}")
     return lines
+
+
+#: what is left of an answer the judge's parser could not read, per use whose parsed answer
+#: is what a metric takes (a benchmark's original variant reads the raw text by its own rule)
+_UNPARSED_LEFT = {"verify": "those claims were left unverifiable",
+                  "classify_yes_no": "those answers stayed 'unknown'"}
+
+
+def _unparsed_note(name: str, info: dict[str, Any], rel: dict[str, Any]) -> list[str]:
+    """A line when judge answers could not be parsed (a refusal, a spec whose parser does not
+    fit its prompt): the claims stayed unverifiable in silence, only the run sheet's
+    ``parse_failures`` said why."""
+    use, unparsed = rel.get("use"), rel.get("parse_failures") or 0
+    if not unparsed or use not in _UNPARSED_LEFT:
+        return []
+    answered = (rel.get("calls") or 0) - (rel.get("call_failures") or 0)
+    prompts = (info.get("judge") or {}).get("prompts") or {}
+    parser = (prompts.get(use) or {}).get("parser")
+    return [f"{name}: {unparsed:,} of the judge's {answered:,} answers could not be parsed "
+            f"(parser {parser!r}; items.jsonl keeps each raw answer); {_UNPARSED_LEFT[use]}"]
 
 
 def _other_uses_failed(name: str, info: dict[str, Any]) -> list[str]:

@@ -71,3 +71,26 @@ def test_a_judge_server_that_names_no_model_leaves_the_pin_unverified_and_says_s
     assert info["judge"]["reported_models"] == {}
     assert ("mmhal: the judge's server named no model for 2 answer(s), so the pin "
             "'openai/gpt-4o-2024-08-06' is not verified") in caplog.text
+
+
+def test_judge_answers_that_do_not_parse_are_said_not_only_counted(tmp_path, caplog):
+    """A judge that refuses ("I'm sorry, I cannot evaluate this.") or whose spec's parser does
+    not fit its replies: every claim it was asked about stayed unverifiable, the run sheet
+    counted parse_failures, and the console said nothing of the judge."""
+    from PIL import Image
+    Image.new("RGB", (64, 64), (120, 80, 40)).save(tmp_path / "a.png")
+    (tmp_path / "ann.json").write_text(json.dumps({"images": {"a.png": {
+        "size": [64, 64], "objects": [{"label": "dog", "box": [0, 0, 30, 30]}]}}}))
+    spec = Path(__file__).resolve().parent / "judges" / "loopback-judge.toml"
+    records = [{"id": "c1", "image": str(tmp_path / "a.png"), "task": "caption",
+                "response": "A purple dog sits next to a zebra."}]
+    with FakeServer(responder=lambda p, b: "I'm sorry, I cannot evaluate this.") as server:
+        result = halluscope.audit(
+            records=records, metrics="claims", annotations=[tmp_path / "ann.json"],
+            judge=str(spec), n_boot=0, cache_dir=tmp_path / "cache",
+            options={"judge_base_url": server.url})
+    rel = result.metrics["claims"].info["judge_reliability"]
+    assert rel["calls"] == rel["parse_failures"] >= 2
+    assert (f"claims: {rel['calls']} of the judge's {rel['calls']} answers could not be "
+            f"parsed (parser 'verdict-json'; items.jsonl keeps each raw answer); those claims "
+            f"were left unverifiable") in caplog.text

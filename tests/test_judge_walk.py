@@ -94,3 +94,53 @@ def test_judge_answers_that_do_not_parse_are_said_not_only_counted(tmp_path, cap
     assert (f"claims: {rel['calls']} of the judge's {rel['calls']} answers could not be "
             f"parsed (parser 'verdict-json'; items.jsonl keeps each raw answer); those claims "
             f"were left unverifiable") in caplog.text
+
+
+def test_a_judge_whose_calls_fail_does_not_agree_with_itself(tmp_path):
+    """Judge.repeatability over a server that refused every call gave all_agree 1.0 and
+    pairwise 1.0: each failed call came back 'unverifiable', and those agreed. A repeat that
+    gave no verdict now leaves its item out, counted and said."""
+    from PIL import Image
+    from halluscope.judges import load_judge
+    from halluscope.types import Claim
+    Image.new("RGB", (16, 16)).save(tmp_path / "a.png")
+    spec = Path(__file__).resolve().parent / "judges" / "loopback-judge.toml"
+    items = [(Claim("existence", "dog"), tmp_path / "a.png"),
+             (Claim("existence", "cat"), tmp_path / "a.png")]
+    with FakeServer(faults={"refuse": 1.0}) as server:
+        judge = load_judge(spec, base_url=server.url, cache_dir=tmp_path / "cache")
+        try:
+            report = judge._run(judge.repeatability(items, repeats=3))
+        finally:
+            judge.close()
+    assert report["items"] == 0 and report["all_agree"] is None and report["pairwise"] is None
+    assert report["items_left_out"] == 2 and "HTTP 400" in report["items_left_out_why"]
+    assert report["fleiss_kappa"] is None and report["fleiss_kappa_why_no_value"]
+
+
+def test_agreement_never_reads_a_missing_label_as_one():
+    from halluscope.judges import human_agreement, repeat_agreement
+    rep = repeat_agreement([["yes", None, "yes"], ["yes", "no", "yes"], ["no", "no", "no"]])
+    assert rep["items"] == 2 and rep["items_left_out"] == 1 and rep["all_agree"] == 0.5
+    # None was compared as the text "None": a disagreement with the human's "yes"
+    got = human_agreement({"a": "yes", "b": None}, {"a": "yes", "b": "yes"})
+    assert got["n"] == 1 and got["agreement"] == 1.0 and got["only_human"] == 1
+
+
+@pytest.mark.parametrize("lines,message", [
+    (['{"id": "a", "label": "yes"}', '{"id": "b", "label": null}'],
+     ":2: field 'label': expected a label, got null"),
+    (['{"id": "a", "label": "  "}'], ":1: field 'label': expected a label"),
+    (['{"id": "a", "label": "yes"}', '{"id": "a", "label": "no"}'],
+     ":2: id 'a' is labelled twice (line 1 and line 2)")])
+def test_a_human_label_file_with_a_null_label_or_an_id_twice_is_refused(tmp_path, lines,
+                                                                         message):
+    """A null label was read as the label "none" (a disagreement with every judge verdict),
+    and an id given twice kept its last label in silence."""
+    from halluscope.errors import InputError
+    from halluscope.judges.reliability import load_labels
+    path = tmp_path / "human.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_labels(path)
+    assert message in str(info.value) and str(path) in str(info.value)

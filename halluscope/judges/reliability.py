@@ -111,11 +111,17 @@ def fleiss_kappa(rows: Sequence[Sequence[str]]) -> float | None:
 
 
 def repeat_agreement(labels: Sequence[Sequence[str]]) -> dict[str, Any]:
-    """Agreement of repeated judge calls; ``labels[i]`` holds item i's labels over repeats."""
-    rows = [list(r) for r in labels if len(r) >= 2]
+    """Agreement of repeated judge calls; ``labels[i]`` holds item i's labels over repeats.
+    An item with a ``None`` among its labels (a repeat that gave no verdict) is left out and
+    counted (``items_left_out``): a failed call is no label, so it neither agrees nor differs."""
+    given = [list(r) for r in labels if len(r) >= 2]
+    rows = [r for r in given if all(x is not None for x in r)]
+    left = {"items_left_out": len(given) - len(rows)} if len(rows) < len(given) else {}
     if not rows:
         return {"items": 0, "repeats": 0, "all_agree": None, "pairwise": None,
-                "fleiss_kappa": None, "fleiss_kappa_why_no_value": "no item has 2 or more labels"}
+                "fleiss_kappa": None, "fleiss_kappa_why_no_value": (
+                    "no item had a label from every repeat" if left else
+                    "no item has 2 or more labels"), **left}
     all_agree = sum(len(set(r)) == 1 for r in rows) / len(rows)
     pair_scores = []
     for r in rows:
@@ -135,14 +141,18 @@ def repeat_agreement(labels: Sequence[Sequence[str]]) -> dict[str, Any]:
            "fleiss_kappa": None if kappa is None else round(kappa, 4)}
     if why:
         out["fleiss_kappa_why_no_value"] = why
-    return out
+    return {**out, **left}
 
 
 def human_agreement(judge: Mapping[str, str], human: Mapping[str, str]) -> dict[str, Any]:
     """Raw agreement and Cohen's kappa between judge and human labels on their common ids.
 
     Kappa is ``None`` where it is undefined -- no common id, or one label on both sides (the
-    expected agreement is then 1 and kappa 0/0) -- and ``cohen_kappa_why_no_value`` says why."""
+    expected agreement is then 1 and kappa 0/0) -- and ``cohen_kappa_why_no_value`` says why.
+    A label that is ``None`` (a failed judge call, an item nobody labelled) is no label: its id
+    counts as the other side's only (it was compared as the text "None", a disagreement)."""
+    judge = {k: v for k, v in judge.items() if v is not None}
+    human = {k: v for k, v in human.items() if v is not None}
     ids = sorted(set(judge) & set(human))
     if not ids:
         return {"n": 0, "agreement": None, "cohen_kappa": None,
@@ -168,8 +178,12 @@ def human_agreement(judge: Mapping[str, str], human: Mapping[str, str]) -> dict[
 
 
 def load_labels(path: str | Path, *, field_name: str = "label") -> dict[str, str]:
-    """Human labels from JSON Lines ``{"id": ..., "label": ...}`` (``field_name`` to change)."""
+    """Human labels from JSON Lines ``{"id": ..., "label": ...}`` (``field_name`` to change).
+    A label that is null, blank or not a scalar, or an id given twice, is an
+    :class:`~halluscope.errors.InputError` naming the line: a null label was read as the label
+    "none", and a second line replaced the first in silence."""
     out: dict[str, str] = {}
+    lines: dict[str, int] = {}
     with open(path, encoding="utf-8") as fh:
         for lineno, text in enumerate(fh, 1):
             if not text.strip():
@@ -181,5 +195,13 @@ def load_labels(path: str | Path, *, field_name: str = "label") -> dict[str, str
             if not isinstance(obj, dict) or "id" not in obj or field_name not in obj:
                 raise InputError(f"{path}:{lineno}: expected an object with 'id' and "
                                  f"'{field_name}'")
-            out[str(obj["id"])] = str(obj[field_name]).strip().lower()
+            label, key = obj[field_name], str(obj["id"])
+            if label is None or isinstance(label, (dict, list)) or not str(label).strip():
+                raise InputError(f"{path}:{lineno}: field '{field_name}': expected a label, "
+                                 f"got {json.dumps(label)[:60]}")
+            if key in lines:
+                raise InputError(f"{path}:{lineno}: id {key!r} is labelled twice (line "
+                                 f"{lines[key]} and line {lineno})")
+            lines[key] = lineno
+            out[key] = str(label).strip().lower()
     return out

@@ -144,3 +144,28 @@ def test_a_human_label_file_with_a_null_label_or_an_id_twice_is_refused(tmp_path
     with pytest.raises(InputError) as info:
         load_labels(path)
     assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_faithscore_beside_claims_records_the_judge_that_decided_its_claims(tmp_path):
+    """claims and faithscore share one verification; each built a judge of its own and only
+    claims' was asked, so faithscore's run-sheet entry said 0 calls, no reported model, no
+    parse failure (and no pin mismatch could show there) while its score rested on them."""
+    from PIL import Image
+    Image.new("RGB", (64, 64), (120, 80, 40)).save(tmp_path / "a.png")
+    (tmp_path / "ann.json").write_text(json.dumps({"images": {"a.png": {
+        "size": [64, 64], "objects": [{"label": "dog", "box": [0, 0, 30, 30]}]}}}))
+    spec = Path(__file__).resolve().parent / "judges" / "loopback-judge.toml"
+    records = [{"id": "c1", "image": str(tmp_path / "a.png"), "task": "caption",
+                "response": "A purple dog sits next to a zebra."}]
+    verdict = json.dumps({"verdict": "hallucinated", "confidence": 0.8, "reason": "no"})
+    with FakeServer(responder=lambda p, b: verdict, model_name="served-model") as server:
+        result = halluscope.audit(
+            records=records, metrics="claims,faithscore", annotations=[tmp_path / "ann.json"],
+            judge=str(spec), n_boot=0, cache_dir=tmp_path / "cache",
+            options={"judge_base_url": server.url})
+        asked = len(server.requests)
+    claims, faith = (result.metrics[m].info for m in ("claims", "faithscore"))
+    assert asked >= 2 and claims["judge_reliability"]["calls"] == asked
+    assert faith["judge_reliability"] == claims["judge_reliability"]
+    assert faith["judge"]["reported_models"] == {"served-model": asked}
+    assert faith["judge"]["pin_mismatch"] is True

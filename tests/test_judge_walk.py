@@ -169,3 +169,23 @@ def test_faithscore_beside_claims_records_the_judge_that_decided_its_claims(tmp_
     assert faith["judge_reliability"] == claims["judge_reliability"]
     assert faith["judge"]["reported_models"] == {"served-model": asked}
     assert faith["judge"]["pin_mismatch"] is True
+
+
+def test_mmhal_original_says_the_judge_answers_it_scored_0(tmp_path, caplog):
+    """The original variant reads a judge answer without a rating (a refusal) as 0, a
+    hallucination, as LLaVA-RLHF's script does; only the table's parse_fallback_to_0 row said
+    so, and the console's warnings were silent about it."""
+    from fake_openai_server import scripted_responder
+    answers = tmp_path / "mm.json"
+    answers.write_text(json.dumps(mmhal_rows(3)), encoding="utf-8")
+    replies = scripted_responder([("hydrant 1?", "I'm sorry, I can't rate this.")],
+                                 default=lambda prompt, body: "Fine. Rating: 5")
+    with FakeServer(responder=replies) as server:
+        result = halluscope.audit(
+            answers, metrics="mmhal", judge="mmhal-gpt-4o-2024-08-06", n_boot=0,
+            cache_dir=tmp_path / "cache",
+            options={"judge_base_url": server.url, "mmhal_variant": "original"})
+    assert result.get("mmhal.parse_fallback_to_0").value == 1
+    assert result.get("mmhal.hallucination_rate").value == pytest.approx(1 / 3)
+    assert ("mmhal original: 1 of 3 judge answers held no rating the original reads, each "
+            "scored 0 and counted as a hallucination") in caplog.text

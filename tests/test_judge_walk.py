@@ -189,3 +189,30 @@ def test_mmhal_original_says_the_judge_answers_it_scored_0(tmp_path, caplog):
     assert result.get("mmhal.hallucination_rate").value == pytest.approx(1 / 3)
     assert ("mmhal original: 1 of 3 judge answers held no rating the original reads, each "
             "scored 0 and counted as a hallucination") in caplog.text
+
+
+@pytest.mark.parametrize("reply,exit_code", [("<<<%%%>>>", 2), ("I'm sorry, I can't.", 2),
+                                             ("unclear", 0)])
+def test_hallusionbench_original_on_a_judge_that_gives_no_verdict(tmp_path, reply, exit_code):
+    """Every judge answer held no verdict (garbage, a refusal): the original reads each as
+    unclear, which is wrong on these VD questions, and the audit reported aAcc 0.0 and exited
+    0 -- the original's default, not a judgement. MMHal's original fails the run in the same
+    case; now HallusionBench's does too. A judge that says "unclear" has given a verdict."""
+    from typer.testing import CliRunner
+    from halluscope.cli import app
+    answers = tmp_path / "hb.json"
+    answers.write_text(json.dumps(ROWS), encoding="utf-8")
+    with FakeServer(responder=lambda prompt, body: reply) as server:
+        res = CliRunner().invoke(app, [
+            "audit", str(answers), "--metric", "hallusionbench", "--judge",
+            "hallusionbench-gpt-4", "--option", "hallusionbench_variant=original", "--option",
+            f"judge_base_url={server.url}", "--cache-dir", str(tmp_path / "cache"),
+            "--bootstrap", "0", "--out", str(tmp_path / "run"), "--quiet"])
+    assert res.exit_code == exit_code, res.output
+    info = json.loads((tmp_path / "run" / "results.json").read_text())["metrics"][
+        "hallusionbench"]["info"]
+    if exit_code:
+        assert info["judge_no_verdict"] == 4
+        assert "every one of the 4 judge answers held no verdict" in res.output
+    else:
+        assert "judge_no_verdict" not in info

@@ -216,3 +216,15 @@ def test_hallusionbench_original_on_a_judge_that_gives_no_verdict(tmp_path, repl
         assert "every one of the 4 judge answers held no verdict" in res.output
     else:
         assert "judge_no_verdict" not in info
+
+
+@pytest.mark.parametrize("given,read", [
+    ("0.7", 0.7), ("90", 0.9), ('"85"', 0.85), ("1", 1.0),
+    ("true", None), ("1.5", None), ("4.5", None), ("101", None), ("-0.2", None)])
+def test_a_judge_confidence_is_a_share_it_gave_or_none(given, read):
+    """`true` was read as confidence 1.0 and 1.5 as 0.015 (1.5%): numbers the judge did not
+    give. A whole percentage is still read as one."""
+    from halluscope.judges.parsers import parse_verdict_json
+    got = parse_verdict_json('{"verdict": "supported", "confidence": %s}' % given)
+    assert got.ok and got.value == "supported"
+    assert got.confidence == (pytest.approx(read) if read is not None else None)

@@ -89,6 +89,21 @@ def _verdict_word(value: Any) -> str | None:
     return _VERDICT_WORDS.get(key)
 
 
+def _confidence(given: Any) -> float | None:
+    """A judge's confidence as a share: a number in [0, 1], or a whole percentage (``90``:
+    0.9). Anything else is none given (``None``): ``true`` is no number (it read as 1.0), and a
+    fraction above 1 (``1.5``, read as 1.5%) or past 100 is on no scale the prompt asked for."""
+    if given is None or isinstance(given, bool):
+        return None
+    try:
+        conf = float(given)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if 0.0 <= conf <= 1.0:
+        return conf
+    return conf / 100.0 if 1.0 < conf <= 100.0 and conf.is_integer() else None
+
+
 def parse_verdict_json(text: str) -> Parsed:
     try:
         obj = extract_json(text or "", "{")
@@ -102,13 +117,7 @@ def parse_verdict_json(text: str) -> Parsed:
     label = _verdict_word(raw)
     if label is None:
         return _fail(f"expected verdict supported, hallucinated or unverifiable, got {raw!r:.40}")
-    conf = obj.get("confidence")
-    try:
-        conf = float(conf) if conf is not None else None
-        if conf is not None and not 0.0 <= conf <= 1.0:
-            conf = conf / 100.0 if 1.0 < conf <= 100.0 else None
-    except (TypeError, ValueError):
-        conf = None
+    conf = _confidence(obj.get("confidence"))
     reason = obj.get("reason")
     return Parsed(True, label, confidence=conf, reason=str(reason) if reason else None)
 

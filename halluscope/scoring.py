@@ -115,6 +115,20 @@ def empty_answers_note(tally: StreamTally, rules: dict[str, str] | None = None) 
             for name, n in sorted(tally.empty.items()) if n]
 
 
+def judge_causes(rel: dict[str, Any]) -> list[str]:
+    """The likely causes, in a judge's counters (``judge_reliability``), of a metric that
+    decided nothing: failed calls, or answers none of which its parser reads (a refusing
+    judge, a spec whose parser does not fit its prompt), said where the failure is read."""
+    out = []
+    if rel.get("call_failures"):
+        out.append(f"the judge failed {rel['call_failures']:,} of {rel.get('calls', 0):,} "
+                   f"calls (each item's 'judge_error' says why)")
+    if rel.get("parse_failures"):
+        out.append(f"{rel['parse_failures']:,} of the judge's answers could not be parsed "
+                   f"(each item keeps the judge's raw answer)")
+    return out
+
+
 def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
     """One line per metric whose judge failed calls or answered as another model than its
     pin: the audit goes on (those answers or claims are read without the judge, or left

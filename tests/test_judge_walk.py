@@ -228,3 +228,15 @@ def test_a_judge_confidence_is_a_share_it_gave_or_none(given, read):
     got = parse_verdict_json('{"verdict": "supported", "confidence": %s}' % given)
     assert got.ok and got.value == "supported"
     assert got.confidence == (pytest.approx(read) if read is not None else None)
+
+
+def test_a_metric_that_decided_nothing_names_the_judge_answers_it_could_not_parse(tmp_path):
+    """MMHal (refined) on a judge whose every reply is unreadable: the audit failed with
+    "2 unverifiable (no evidence could decide them)", never naming the judge's answers."""
+    answers = tmp_path / "mm.json"
+    answers.write_text(json.dumps(mmhal_rows()), encoding="utf-8")
+    with FakeServer(responder=lambda prompt, body: "I'm sorry, I can't rate this.") as server:
+        result = halluscope.audit(
+            answers, metrics="mmhal", judge="mmhal-gpt-4o-2024-08-06", n_boot=0,
+            cache_dir=tmp_path / "cache", options={"judge_base_url": server.url})
+    assert "2 of the judge's answers could not be parsed" in " ".join(result.unscored["mmhal"])

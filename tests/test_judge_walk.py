@@ -240,3 +240,14 @@ def test_a_metric_that_decided_nothing_names_the_judge_answers_it_could_not_pars
             answers, metrics="mmhal", judge="mmhal-gpt-4o-2024-08-06", n_boot=0,
             cache_dir=tmp_path / "cache", options={"judge_base_url": server.url})
     assert "2 of the judge's answers could not be parsed" in " ".join(result.unscored["mmhal"])
+
+
+@pytest.mark.parametrize("reply,read", [
+    ("Yes.", "yes"), (" NO, it does not", "no"), ("No. The answer says no.", "no"),
+    ("Yes/No", None), ("yes or no", None), ("No, yes", None), ("Yes and no", None)])
+def test_a_yes_no_judge_reply_that_names_both_is_no_verdict(reply, read):
+    """The judge is asked for one word; "Yes/No" was read as yes by its first word, a
+    verdict the judge did not give (and POPE scored the model's answer by it)."""
+    from halluscope.judges.parsers import parse_yes_no_word
+    got = parse_yes_no_word(reply)
+    assert (got.value if got.ok else None) == read

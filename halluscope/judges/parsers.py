@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import islice
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -141,12 +142,21 @@ def parse_verdict_line(text: str) -> Parsed:
 _WORD = re.compile(r"[a-z]+")
 
 
+_YES_NO = ("yes", "no", "unknown")
+
+
 def parse_yes_no_word(text: str) -> Parsed:
-    m = _WORD.search((text or "").lower())
-    word = m.group(0) if m else ""
-    if word in ("yes", "no", "unknown"):
-        return Parsed(True, word)
-    return _fail(f"expected yes, no or unknown as the first word, got {word!r:.40}")
+    """The first word, when it is yes, no or unknown -- unless the reply goes on to name
+    another of them as its alternative ("Yes/No", "yes or no", "No, yes"): a reply that says
+    both says neither, and its first word was read as the verdict."""
+    words = [m.group(0) for m in islice(_WORD.finditer((text or "").lower()), 3)]
+    word = words[0] if words else ""
+    if word not in _YES_NO:
+        return _fail(f"expected yes, no or unknown as the first word, got {word!r:.40}")
+    rest = [w for w in words[1:3] if w not in ("or", "and")]
+    if rest and rest[0] in _YES_NO and rest[0] != word:
+        return _fail(f"expected one of yes, no or unknown, got both {word!r} and {rest[0]!r}")
+    return Parsed(True, word)
 
 
 _CLAIM_FIELDS = ("kind", "subject", "value", "relation", "object", "text")

@@ -251,3 +251,24 @@ def test_a_yes_no_judge_reply_that_names_both_is_no_verdict(reply, read):
     from halluscope.judges.parsers import parse_yes_no_word
     got = parse_yes_no_word(reply)
     assert (got.value if got.ok else None) == read
+
+
+def test_a_failed_consistency_call_drops_only_the_questions_whose_label_needs_it():
+    """A failed 'same' call left its question out of the LH / VI / Mixed shares even where the
+    label does not depend on the reply (a figure-0 question), moving the shares."""
+    from halluscope.metrics.hallusionbench_diagnosis import Answered, diagnose
+    qs = [Answered("VD", "illusion", "0", "0", "0", "1", "0", "No."),     # wrong on figure 0
+          Answered("VD", "illusion", "0", "1", "0", "1", "0", "Yes."),    # wrong on figure 1
+          Answered("VS", "chart", "0", "0", "0", "1", "0", "No.")]        # wrong, figure 0
+    ok = diagnose(qs, lambda a, b: "same")
+    failed = diagnose(qs, lambda a, b: None)
+    assert failed["same_replies"]["failed"] == 3
+    # figure-0 questions are labelled from their own code alone; the VD figure-1 one is too
+    # (orig wrong, code wrong: VI whatever the reply)
+    assert failed["counts"] == ok["counts"] == {"LH": 1, "VI": 2, "Mixed": 0}
+    # figure 0 right, figure 1 wrong: Mixed when the answers are the same, else VI -- that
+    # one needs the reply, and a failed call leaves it out
+    qs += [Answered("VD", "illusion", "1", "0", "0", "1", "1", "Yes."),
+           Answered("VD", "illusion", "1", "1", "0", "1", "0", "Yes.")]
+    assert diagnose(qs, lambda a, b: "same")["counts"] == {"LH": 1, "VI": 2, "Mixed": 1}
+    assert diagnose(qs, lambda a, b: None)["counts"] == {"LH": 1, "VI": 2, "Mixed": 0}

@@ -203,9 +203,9 @@ def _other_uses_failed(name: str, info: dict[str, Any]) -> list[str]:
         failed, calls = rel.get("call_failures") or 0, rel.get("calls") or 0
         if failed:
             lines.append(f"{name}: the judge failed {failed:,} of {calls:,} "
-                         f"{rel.get('use') or key} calls; what depends on them was computed "
-                         f"without those answers (the run sheet's '{key}' and what it feeds "
-                         f"say how many)")
+                         f"{rel.get('use') or key} calls; what needs those answers was "
+                         f"computed without them (the run sheet's '{key}' and what it feeds "
+                         f"say how many: HallusionBench's info.diagnosis)")
     return lines
 
 

@@ -44,8 +44,8 @@ from halluscope.query_sheets import (query_runs, samples_notes, unfinished_input
                                      unfinished_notes)
 from halluscope.runsheet import build_runsheet, redact
 from halluscope.column_scoring import score_columns
-from halluscope.scoring import (Progress, StreamTally, empty_answers_note, judge_failures_note,
-                                score_stream)
+from halluscope.scoring import (Progress, StreamTally, empty_answers_note, judge_causes,
+                                judge_failures_note, score_stream)
 
 log = logging.getLogger(__name__)
 
@@ -284,11 +284,7 @@ def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, li
         elif unverifiable is not None and unverifiable.value:
             why.append(f"{unverifiable.value:,} unverifiable (no evidence could decide them: "
                        f"see the items' reasons)")
-        rel = (summary.info or {}).get("judge_reliability") or {}
-        if rel.get("call_failures"):    # the likely cause, said where the failure is read
-            why.append(f"the judge failed {rel['call_failures']:,} of {rel.get('calls', 0):,} "
-                       f"calls (each item's 'judge_error' says why)")
-        out[name] = why
+        out[name] = why + judge_causes((summary.info or {}).get("judge_reliability") or {})
     return out
 
 

@@ -127,6 +127,20 @@ def empty_answers_note(tally: StreamTally, rules: dict[str, str] | None = None) 
             for name, n in sorted(tally.empty.items()) if n]
 
 
+def judge_causes(rel: dict[str, Any]) -> list[str]:
+    """The likely causes, in a judge's counters (``judge_reliability``), of a metric that
+    decided nothing: failed calls, or answers none of which its parser reads (a refusing
+    judge, a spec whose parser does not fit its prompt), said where the failure is read."""
+    out = []
+    if rel.get("call_failures"):
+        out.append(f"the judge failed {rel['call_failures']:,} of {rel.get('calls', 0):,} "
+                   f"calls (each item's 'judge_error' says why)")
+    if rel.get("parse_failures"):
+        out.append(f"{rel['parse_failures']:,} of the judge's answers could not be parsed "
+                   f"(each item keeps the judge's raw answer)")
+    return out
+
+
 def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
     """One line per metric whose judge failed calls or answered as another model than its
     pin: the audit goes on (those answers or claims are read without the judge, or left
@@ -140,6 +154,15 @@ def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
                          f"each is in items.jsonl: 'judge_error', or the left-out record's "
                          f"'error'); what it was asked about was left unverifiable or, where a "
                          f"metric needs the judge's reading (POPE), left out of it")
+        lines += _unparsed_note(name, info, rel)
+        lines += _other_uses_failed(name, info)
+        uses = (((info.get("judge") or {}).get("stats") or {}).get("uses") or {}).values()
+        unnamed = sum(u.get("model_not_reported") or 0 for u in uses)
+        if unnamed:
+            pinned = (info.get("judge") or {}).get("pin")
+            lines.append(f"{name}: the judge's server named no model for {unnamed:,} "
+                         f"answer(s), so the pin {pinned!r} is not verified for them "
+                         f"(judge_fatal_mismatch=true stops such a run)")
         if rel.get("no_confidence"):
             lines.append(f"{name}: the judge gave no confidence for {rel['no_confidence']:,} "
                          f"verdict(s); their confidence is left empty (None), not set to 1.0")
@@ -158,6 +181,43 @@ def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
             lines.append(f"{name}: the judge is pinned to {pinned!r} but the server answered "
                          f"as {', '.join(map(repr, others))} (judge_fatal_mismatch=true stops "
                          f"such a run){hint}")
+    return lines
+
+
+#: what is left of an answer the judge's parser could not read, per use whose parsed answer
+#: is what a metric takes (a benchmark's original variant reads the raw text by its own rule)
+_UNPARSED_LEFT = {"verify": "those claims were left unverifiable",
+                  "classify_yes_no": "those answers stayed 'unknown'"}
+
+
+def _unparsed_note(name: str, info: dict[str, Any], rel: dict[str, Any]) -> list[str]:
+    """A line when judge answers could not be parsed (a refusal, a spec whose parser does not
+    fit its prompt): the claims stayed unverifiable in silence, only the run sheet's
+    ``parse_failures`` said why."""
+    use, unparsed = rel.get("use"), rel.get("parse_failures") or 0
+    if not unparsed or use not in _UNPARSED_LEFT:
+        return []
+    answered = (rel.get("calls") or 0) - (rel.get("call_failures") or 0)
+    prompts = (info.get("judge") or {}).get("prompts") or {}
+    parser = (prompts.get(use) or {}).get("parser")
+    return [f"{name}: {unparsed:,} of the judge's {answered:,} answers could not be parsed "
+            f"(parser {parser!r}; items.jsonl keeps each raw answer); {_UNPARSED_LEFT[use]}"]
+
+
+def _other_uses_failed(name: str, info: dict[str, Any]) -> list[str]:
+    """The failed calls of a metric's further judge uses (``judge_reliability_<use>``: the
+    HallusionBench original's consistency prompt), which ``judge_reliability`` does not count:
+    they were said nowhere but the run sheet while the audit exited 0."""
+    lines = []
+    for key, rel in sorted(info.items()):
+        if not key.startswith("judge_reliability_") or not isinstance(rel, dict):
+            continue
+        failed, calls = rel.get("call_failures") or 0, rel.get("calls") or 0
+        if failed:
+            lines.append(f"{name}: the judge failed {failed:,} of {calls:,} "
+                         f"{rel.get('use') or key} calls; what needs those answers was "
+                         f"computed without them (the run sheet's '{key}' and what it feeds "
+                         f"say how many: HallusionBench's info.diagnosis)")
     return lines
 
 

@@ -229,11 +229,15 @@ def test_pin_mismatch_is_flagged_and_can_be_fatal(image):
 
 def test_repeatability_makes_distinct_calls(image, tmp_path):
     judge, api = mock_judge()
-    items = [(Claim("existence", "dog"), image), (Claim("existence", "bird"), image)]
+    items = [(Claim("existence", "dog"), image), (Claim("existence", "zebra"), image)]
     report = asyncio.run(judge.repeatability(items, repeats=3))
     assert api.calls == 6
     assert report == {"items": 2, "repeats": 3, "all_agree": 1.0, "pairwise": 1.0,
-                      "fleiss_kappa": 1.0}
+                      "fleiss_kappa": 1.0}         # an abstention ('unverifiable') is a label
+    # an answer no parser reads is none: its item is left out, not counted as agreeing
+    bird = asyncio.run(judge.repeatability(items + [(Claim("existence", "bird"), image)], 3))
+    assert bird["items"] == 2 and bird["items_left_out"] == 1 and bird["fleiss_kappa"] == 1.0
+    assert "could not be parsed" in bird["items_left_out_why"]
 
 
 def test_judge_through_the_openai_protocol_with_the_shipped_spec(image, tmp_path, monkeypatch):

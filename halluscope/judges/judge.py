@@ -301,7 +301,9 @@ class Judge:
                                       f"strict_pin / judge_fatal_mismatch)"
                                       + deployment_hint(self.spec.provider,
                                                         self.spec.expected_model, resp.model))
-        elif self.strict_pin:   # strict means verified: a name nobody reported verifies nothing
+        else:                   # answered, but by whom: the pin is not verified
+            stats.model_not_reported += 1
+        if not resp.model and self.strict_pin:   # strict means verified: a name nobody
             raise PinMismatch(f"judge {self.spec.name!r} pins {pinned!r} but the server "
                               f"reported no model name, so the pin cannot be verified (it is "
                               f"enforced: strict_pin / judge_fatal_mismatch)")
@@ -452,15 +454,26 @@ class Judge:
     async def repeatability(self, items: Sequence[tuple[Claim, str | Path]], repeats: int = 3
                             ) -> dict[str, Any]:
         """Verify each (claim, image) ``repeats`` times as deliberate repeats (each its own
-        call, not a cache hit) and report how often the verdicts agree."""
+        call, not a cache hit) and report how often the verdicts agree. A repeat that gave no
+        verdict (a failed call, an answer no parser reads: its ``unverifiable`` is no label
+        the judge chose) leaves its item out, counted as ``items_left_out`` with the first
+        reason: a judge whose every call failed used to agree with itself perfectly."""
         if repeats < 2:
             raise ConfigError(f"expected repeats >= 2, got {repeats}")
-        rows = []
+        rows, why = [], None
         for claim, image in items:
             verdicts = await asyncio.gather(*[self.verify(claim, image, replicate=r)
                                               for r in range(repeats)])
-            rows.append([v.label for v in verdicts])
-        return repeat_agreement(rows)
+            labels = [None if v.evidence and "error" in v.evidence[0].payload else v.label
+                      for v in verdicts]
+            if why is None and None in labels:
+                why = f"{claim_statement(claim)!r}: {verdicts[labels.index(None)].reason}"
+            rows.append(labels)
+        out = repeat_agreement(rows)
+        if why:
+            out["items_left_out_why"] = (f"a repeat gave no verdict (a failed call or an "
+                                         f"unreadable answer); first: {why}")
+        return out
 
     def reliability(self, *, judge_labels: dict[str, str] | None = None,
                     human_labels: dict[str, str] | None = None,

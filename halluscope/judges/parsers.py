@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import islice
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,21 @@ def _verdict_word(value: Any) -> str | None:
     return _VERDICT_WORDS.get(key)
 
 
+def _confidence(given: Any) -> float | None:
+    """A judge's confidence as a share: a number in [0, 1], or a whole percentage (``90``:
+    0.9). Anything else is none given (``None``): ``true`` is no number (it read as 1.0), and a
+    fraction above 1 (``1.5``, read as 1.5%) or past 100 is on no scale the prompt asked for."""
+    if given is None or isinstance(given, bool):
+        return None
+    try:
+        conf = float(given)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if 0.0 <= conf <= 1.0:
+        return conf
+    return conf / 100.0 if 1.0 < conf <= 100.0 and conf.is_integer() else None
+
+
 def parse_verdict_json(text: str) -> Parsed:
     try:
         obj = extract_json(text or "", "{")
@@ -102,13 +118,7 @@ def parse_verdict_json(text: str) -> Parsed:
     label = _verdict_word(raw)
     if label is None:
         return _fail(f"expected verdict supported, hallucinated or unverifiable, got {raw!r:.40}")
-    conf = obj.get("confidence")
-    try:
-        conf = float(conf) if conf is not None else None
-        if conf is not None and not 0.0 <= conf <= 1.0:
-            conf = conf / 100.0 if 1.0 < conf <= 100.0 else None
-    except (TypeError, ValueError):
-        conf = None
+    conf = _confidence(obj.get("confidence"))
     reason = obj.get("reason")
     return Parsed(True, label, confidence=conf, reason=str(reason) if reason else None)
 
@@ -132,12 +142,21 @@ def parse_verdict_line(text: str) -> Parsed:
 _WORD = re.compile(r"[a-z]+")
 
 
+_YES_NO = ("yes", "no", "unknown")
+
+
 def parse_yes_no_word(text: str) -> Parsed:
-    m = _WORD.search((text or "").lower())
-    word = m.group(0) if m else ""
-    if word in ("yes", "no", "unknown"):
-        return Parsed(True, word)
-    return _fail(f"expected yes, no or unknown as the first word, got {word!r:.40}")
+    """The first word, when it is yes, no or unknown -- unless the reply goes on to name
+    another of them as its alternative ("Yes/No", "yes or no", "No, yes"): a reply that says
+    both says neither, and its first word was read as the verdict."""
+    words = [m.group(0) for m in islice(_WORD.finditer((text or "").lower()), 3)]
+    word = words[0] if words else ""
+    if word not in _YES_NO:
+        return _fail(f"expected yes, no or unknown as the first word, got {word!r:.40}")
+    rest = [w for w in words[1:3] if w not in ("or", "and")]
+    if rest and rest[0] in _YES_NO and rest[0] != word:
+        return _fail(f"expected one of yes, no or unknown, got both {word!r} and {rest[0]!r}")
+    return Parsed(True, word)
 
 
 _CLAIM_FIELDS = ("kind", "subject", "value", "relation", "object", "text")

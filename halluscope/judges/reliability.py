@@ -4,7 +4,8 @@ calls, agreement with human labels (Cohen's kappa, via scikit-learn).
 * :class:`JudgeStats` counts, per use, calls, calls answered from the cache, failed calls (of
   them ``cut_replies``: replies cut at the token limit, which are never read),
   answers that could not be parsed, abstentions (``unverifiable`` / ``unknown``), answers
-  from a model other than the pinned one and verdicts given without a confidence (theirs is
+  from a model other than the pinned one, answers whose server named no model (so the pin is
+  not verified: ``model_not_reported``) and verdicts given without a confidence (theirs is
   ``None``, not a default).
 * :func:`repeat_agreement` takes, for each item, the labels of repeated calls and reports the
   share of items where every repeat agrees, the mean pairwise agreement, and Fleiss' kappa.
@@ -40,6 +41,7 @@ class UseStats:
     no_confidence: int = 0        # verify: verdicts the judge gave no confidence for (None)
     cut_replies: int = 0          # replies cut at max_tokens or by a filter (also in
     #                               call_failures: not read)
+    model_not_reported: int = 0   # answers whose server named no model: the pin unverified
 
     def to_dict(self) -> dict[str, Any]:
         answered = self.calls - self.call_failures
@@ -48,6 +50,7 @@ class UseStats:
                 "parse_failures": self.parse_failures, "abstains": self.abstains,
                 "pin_mismatches": self.pin_mismatches, "unfounded_claims": self.unfounded_claims,
                 "no_confidence": self.no_confidence, "cut_replies": self.cut_replies,
+                "model_not_reported": self.model_not_reported,
                 "parse_failure_rate": rate(self.parse_failures),
                 "abstain_rate": rate(self.abstains)}
 
@@ -67,7 +70,8 @@ class JudgeStats:
         for name, theirs in other.uses.items():
             mine = self.use(name)
             for f in ("calls", "cached", "call_failures", "parse_failures", "abstains",
-                      "pin_mismatches", "unfounded_claims", "no_confidence", "cut_replies"):
+                      "pin_mismatches", "unfounded_claims", "no_confidence", "cut_replies",
+                      "model_not_reported"):
                 setattr(mine, f, getattr(mine, f) + getattr(theirs, f))
         self.reported_models.update(other.reported_models)
 
@@ -107,11 +111,17 @@ def fleiss_kappa(rows: Sequence[Sequence[str]]) -> float | None:
 
 
 def repeat_agreement(labels: Sequence[Sequence[str]]) -> dict[str, Any]:
-    """Agreement of repeated judge calls; ``labels[i]`` holds item i's labels over repeats."""
-    rows = [list(r) for r in labels if len(r) >= 2]
+    """Agreement of repeated judge calls; ``labels[i]`` holds item i's labels over repeats.
+    An item with a ``None`` among its labels (a repeat that gave no verdict) is left out and
+    counted (``items_left_out``): a failed call is no label, so it neither agrees nor differs."""
+    given = [list(r) for r in labels if len(r) >= 2]
+    rows = [r for r in given if all(x is not None for x in r)]
+    left = {"items_left_out": len(given) - len(rows)} if len(rows) < len(given) else {}
     if not rows:
         return {"items": 0, "repeats": 0, "all_agree": None, "pairwise": None,
-                "fleiss_kappa": None, "fleiss_kappa_why_no_value": "no item has 2 or more labels"}
+                "fleiss_kappa": None, "fleiss_kappa_why_no_value": (
+                    "no item had a label from every repeat" if left else
+                    "no item has 2 or more labels"), **left}
     all_agree = sum(len(set(r)) == 1 for r in rows) / len(rows)
     pair_scores = []
     for r in rows:
@@ -131,14 +141,18 @@ def repeat_agreement(labels: Sequence[Sequence[str]]) -> dict[str, Any]:
            "fleiss_kappa": None if kappa is None else round(kappa, 4)}
     if why:
         out["fleiss_kappa_why_no_value"] = why
-    return out
+    return {**out, **left}
 
 
 def human_agreement(judge: Mapping[str, str], human: Mapping[str, str]) -> dict[str, Any]:
     """Raw agreement and Cohen's kappa between judge and human labels on their common ids.
 
     Kappa is ``None`` where it is undefined -- no common id, or one label on both sides (the
-    expected agreement is then 1 and kappa 0/0) -- and ``cohen_kappa_why_no_value`` says why."""
+    expected agreement is then 1 and kappa 0/0) -- and ``cohen_kappa_why_no_value`` says why.
+    A label that is ``None`` (a failed judge call, an item nobody labelled) is no label: its id
+    counts as the other side's only (it was compared as the text "None", a disagreement)."""
+    judge = {k: v for k, v in judge.items() if v is not None}
+    human = {k: v for k, v in human.items() if v is not None}
     ids = sorted(set(judge) & set(human))
     if not ids:
         return {"n": 0, "agreement": None, "cohen_kappa": None,
@@ -164,8 +178,12 @@ def human_agreement(judge: Mapping[str, str], human: Mapping[str, str]) -> dict[
 
 
 def load_labels(path: str | Path, *, field_name: str = "label") -> dict[str, str]:
-    """Human labels from JSON Lines ``{"id": ..., "label": ...}`` (``field_name`` to change)."""
+    """Human labels from JSON Lines ``{"id": ..., "label": ...}`` (``field_name`` to change).
+    A label that is null, blank or not a scalar, or an id given twice, is an
+    :class:`~halluscope.errors.InputError` naming the line: a null label was read as the label
+    "none", and a second line replaced the first in silence."""
     out: dict[str, str] = {}
+    lines: dict[str, int] = {}
     with open(path, encoding="utf-8") as fh:
         for lineno, text in enumerate(fh, 1):
             if not text.strip():
@@ -177,5 +195,13 @@ def load_labels(path: str | Path, *, field_name: str = "label") -> dict[str, str
             if not isinstance(obj, dict) or "id" not in obj or field_name not in obj:
                 raise InputError(f"{path}:{lineno}: expected an object with 'id' and "
                                  f"'{field_name}'")
-            out[str(obj["id"])] = str(obj[field_name]).strip().lower()
+            label, key = obj[field_name], str(obj["id"])
+            if label is None or isinstance(label, (dict, list)) or not str(label).strip():
+                raise InputError(f"{path}:{lineno}: field '{field_name}': expected a label, "
+                                 f"got {json.dumps(label)[:60]}")
+            if key in lines:
+                raise InputError(f"{path}:{lineno}: id {key!r} is labelled twice (line "
+                                 f"{lines[key]} and line {lineno})")
+            lines[key] = lineno
+            out[key] = str(label).strip().lower()
     return out

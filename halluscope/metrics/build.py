@@ -29,12 +29,31 @@ def build_metrics(names: Iterable[str], config: AuditConfig) -> list[Metric]:
     from halluscope.imageio import set_max_image_pixels
     set_max_image_pixels((config.options or {}).get("max_image_pixels"))
     out = [_scoring_class(name).from_config(config) for name in names]
+    _share_judges(out)
     for metric in out:
         metric.cluster_by = config.cluster_by
         metric.cluster_by_origin = config.set_by.get("cluster_by")  # a manifest's path:line
         metric.by = tuple(config.by)
         metric.explicit = not config.metrics_inferred
     return out
+
+
+def _share_judges(metrics: list[Metric]) -> None:
+    """Metrics that share one verification of a record (``claims`` and ``faithscore`` of one
+    configuration: equal verifier keys) share its judge too. Each built its own, and only the
+    first metric's judge was asked, so the other's run-sheet entry said 0 calls, no reported
+    model and no failure, while its scores rested on that judge's verdicts."""
+    from halluscope.judges.fallback import is_model_judge
+    owners: dict = {}
+    for metric in metrics:
+        judge = getattr(metric, "judge", None)
+        if not (metric.needs_verification and getattr(metric, "config_key", "")
+                and is_model_judge(judge)):
+            continue
+        owner = owners.setdefault(metric.verifier.key, metric)
+        if owner is not metric and owner.judge is not judge:
+            judge.close()
+            metric.judge, metric.decomposer = owner.judge, owner.decomposer
 
 
 __all__ = ["build_metrics"]

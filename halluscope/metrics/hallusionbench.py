@@ -93,7 +93,8 @@ from halluscope.metrics.hallusionbench_bias import (BIAS_COLUMNS, BIAS_PAIRED, b
                                                     question_truth, truth_of)
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
     NOT_PAIRED, UNIT_PREFIX, Unit, check_row_ids, coverage, easy_and_hard, expected_total,
-    group_tallies, lone_pairs, question_identity, warn_coverage)
+    group_tallies, lone_pairs, no_verdict_info, question_identity, warn_coverage,
+    warn_no_verdict)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
     vlmevalkit_punctuation, vlmevalkit_yes_no)
 from halluscope.metrics.repeats import Repeats
@@ -343,6 +344,7 @@ class HallusionBenchMetric(Metric):
         super().reset()
         self.units: list[Unit] = []
         self._codes: dict[str, int] = {}
+        self._no_verdict = 0        # original: judge answers read as unclear for holding none
         self._answered: list = []
         self._diagnosis: dict[str, Any] | None = None
         self._repeats = Repeats()
@@ -464,6 +466,8 @@ class HallusionBenchMetric(Metric):
         if self.variant == "original":
             code = original_correctness(ans.raw)
             payload["gpt4v_output_gpt_check"] = code
+            if code == "2" and ans.label is None:   # no verdict at all, not the judge's unclear
+                payload["_no_verdict"] = True
             return original_is_correct(code, cat, fig)
         if ans.label is None:
             payload.update(verdict="unverifiable", judge_error=ans.error)
@@ -480,6 +484,7 @@ class HallusionBenchMetric(Metric):
             self._first_repeat = f"{item.payload['key']}{at}"
         self._repeats.note(seen)
         self.units.append(unit)
+        self._no_verdict += bool(item.payload.pop("_no_verdict", False))
         answered = item.payload.pop("_answered", None)
         if answered is not None:
             self._answered.append(answered)
@@ -496,6 +501,7 @@ class HallusionBenchMetric(Metric):
         self._answered.extend(other._answered)
         for k, n in other._codes.items():
             self._codes[k] = self._codes.get(k, 0) + n
+        self._no_verdict += other._no_verdict
 
     def finish(self) -> None:
         lone = lone_pairs(self.units) if self.variant == "original" else None
@@ -519,6 +525,7 @@ class HallusionBenchMetric(Metric):
                 "the refined variant scores every row; the original refuses a repeat"))
         self._coverage = self._covered()
         warn_coverage(self._coverage, self.variant == "refined")
+        warn_no_verdict(no_verdict_info(self._no_verdict, self._codes))
         if self.judge is not None and self._judge_info is None:
             from halluscope.judges.fallback import judge_info
             self._diagnose()
@@ -576,6 +583,7 @@ class HallusionBenchMetric(Metric):
         }
         if self._coverage is not None:
             out["coverage"] = self._coverage
+        out.update(no_verdict_info(self._no_verdict, self._codes))
         if self.judge is not None:
             from halluscope.judges.fallback import judge_info
             out.update(self._judge_info or judge_info(self.judge, CORRECTNESS))

@@ -82,8 +82,11 @@ def analysis(q: Answered, orig_code: str, same: str) -> tuple[int, int]:
 
 def diagnose(questions: list[Answered], ask_same) -> dict[str, Any]:
     """Ask the consistency prompt for every question (``ask_same(response1, response2)`` returns
-    the judge's raw text or ``None`` when the call failed) and label the failures. Returns the
-    counts and the shares (percent, rounded to 4 places as printed)."""
+    the judge's raw text or ``None`` when the call failed) and label the failures. A question
+    whose call failed is labelled all the same where its label does not depend on the reply
+    (a figure-0 question, a right answer), else left out; ``same_replies["failed"]`` counts the
+    failed calls. Returns the counts and the shares (percent, rounded to 4 places as
+    printed)."""
     originals = {q.pair: q for q in questions if q.figure_id == "0"}
     counts = {"LH": 0, "VI": 0, "Mixed": 0}
     same_replies = {"1": 0, "0": 0, "failed": 0}
@@ -95,10 +98,14 @@ def diagnose(questions: list[Answered], ask_same) -> dict[str, Any]:
         raw = ask_same(q.response, orig.response)
         if raw is None:
             same_replies["failed"] += 1
-            continue
-        same = original_same(raw)
-        same_replies[same] += 1
-        lh, vi = analysis(q, orig.code, same)
+            label = analysis(q, orig.code, "1")
+            if label != analysis(q, orig.code, "0"):
+                continue        # the label needs the reply the judge did not give
+            lh, vi = label      # it does not: a failed call leaves no question out in vain
+        else:
+            same = original_same(raw)
+            same_replies[same] += 1
+            lh, vi = analysis(q, orig.code, same)
         if lh and vi:
             counts["Mixed"] += 1
         elif lh:

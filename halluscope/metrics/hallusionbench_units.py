@@ -100,6 +100,35 @@ def expected_total(cov: dict[str, Any]) -> int:
     return cov["expected_questions"] * max(1, len(cov.get("unanswered_by") or {}))
 
 
+def no_verdict_info(no_verdict: int, codes: dict[str, int]) -> dict[str, Any]:
+    """The original variant's judge answers that hold no verdict (no "correct", "incorrect"
+    or "unclear": a refusal, an empty reply), which utils.py reads as unclear -- wrong, or
+    right for a VS question without a figure -- counted as ``judge_no_verdict``. When every
+    judged answer (``codes``: the original's codes "0", "1", "2" read) is one, the numbers are
+    that default's, not the judge's: ``decided_nothing`` (the audit exits 2), as MMHal's
+    original says when every rating fell back to 0."""
+    if not no_verdict:
+        return {}
+    read = sum(n for k, n in codes.items() if k in ("0", "1", "2"))
+    out: dict[str, Any] = {"judge_no_verdict": no_verdict}
+    if no_verdict >= read:
+        out["decided_nothing"] = (
+            f"every one of the {read} judge answers held no verdict (no 'correct', "
+            f"'incorrect' or 'unclear'), each read as unclear by the original's rule "
+            f"(judge_no_verdict)")
+    return out
+
+
+def warn_no_verdict(info: dict[str, Any]) -> None:
+    """Say :func:`no_verdict_info`'s count where some, not all, answers held no verdict (all
+    of them: the run fails, saying so)."""
+    if info and "decided_nothing" not in info:
+        log.warning("hallusionbench original: %d judge answer(s) held no verdict (no "
+                    "'correct', 'incorrect' or 'unclear'); the original reads each as unclear: "
+                    "wrong, or right for a VS question without a figure (judge_no_verdict; "
+                    "each item's judge_raw shows the answer)", info["judge_no_verdict"])
+
+
 def warn_coverage(cov: dict[str, Any], whole_only: bool = True) -> None:
     """Say loudly what a partial answer file leaves out (nothing when it is whole);
     ``whole_only``: whether fAcc / qAcc count an incomplete figure or pair only when it is

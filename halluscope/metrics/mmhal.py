@@ -280,10 +280,26 @@ class MMHalMetric(Metric):
             log.warning("mmhal original: %s, but the original asserts %d in template order and "
                         "takes each one's question type from its position: a missing, repeated "
                         "or extra row shifts the types of every later one", got, TEMPLATE_SIZE)
+        self._warn_fallbacks()
         if self._judge_info is None:
             from halluscope.judges.fallback import judge_info
             self._judge_info = judge_info(self.judge, USE)
             self.judge.close()
+
+    def _warn_fallbacks(self) -> None:
+        """Say how many judge answers the original variant scored 0 for want of a rating (a
+        refusal, a reply without "Rating: N"): each counts as a hallucination, as in the
+        original, but only the table's ``parse_fallback_to_0`` row showed it."""
+        if self.variant != "original":
+            return
+        self.flush()
+        sums = self.state.sums()
+        fell, rated = int(sums["fallback"]), int(sums["rated"])
+        if fell and fell < rated:       # all of them: the run fails as deciding nothing
+            log.warning("mmhal original: %d of %d judge answers held no rating the original "
+                        "reads, each scored 0 and counted as a hallucination, as the original "
+                        "does (parse_fallback_to_0; each item's judge_raw shows the answer); "
+                        "mmhal_variant=refined leaves such an answer unverifiable", fell, rated)
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -4,6 +4,7 @@ query``, the audit engines) can use it without importing the layers above."""
 
 from __future__ import annotations
 
+import logging
 import signal
 
 from halluscope.errors import ConfigError
@@ -25,7 +26,6 @@ def start_ray(ray, address: str | None) -> None:
     dashboard, workers' logs kept in Ray's session folder, and Ray's own messages on this
     terminal from warnings up (from INFO when halluscope logs at INFO, ``-v``), without the
     warning that progress bars are off (halluscope shows its own)."""
-    import logging
     level = logging.INFO if logging.getLogger("halluscope").isEnabledFor(logging.INFO) \
         else logging.WARNING
     _check_reachable(address)
@@ -184,6 +184,31 @@ def _runs(pid: int) -> bool:
     except OSError:     # another user's: it runs
         pass
     return True
+
+
+def driver_folder() -> str:
+    """This driver's working folder, for its actors to work in (:func:`enter_driver_folder`)."""
+    import os
+    return os.getcwd()
+
+
+def enter_driver_folder(folder: str | None) -> None:
+    """In a Ray actor: work in the driver's folder, so that a relative path the user gave (an
+    input, an option file, a record's image, the cache folder, a local model) names there the
+    file it names for the driver. An actor works in the folder its node's Ray started in (where
+    ``ray start`` ran): ``--coco-annotations data/instances.json`` was not found there (exit 3)
+    or, worse, named another file, and a relative cache folder was another cache. A node without
+    that folder keeps its own, with a warning (absolute paths still work there)."""
+    import os
+    if not folder or os.path.realpath(folder) == os.path.realpath(os.getcwd()):
+        return
+    try:
+        os.chdir(folder)
+    except OSError as exc:
+        logging.getLogger("halluscope").warning(
+            "this Ray worker cannot work in the driver's folder %s (%s): relative paths are "
+            "read from %s here; give absolute paths, readable on every node", folder,
+            exc.strerror or exc, os.getcwd())
 
 
 class Terminated(KeyboardInterrupt):

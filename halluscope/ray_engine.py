@@ -17,7 +17,8 @@ What runs where:
   process writes.
 
 Shipped to workers: the config (small, paths included: the inputs, annotations and cache folder
-must be readable at the same paths on every node, e.g. on shared storage) and the records.
+must be readable at the same paths on every node, e.g. on shared storage), the records and the
+driver's folder, which each actor works in, so that relative paths name the driver's files.
 Ray is imported only here, when ``--engine ray`` asks for it.
 """
 
@@ -31,8 +32,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import (DriverWatch, import_ray, start_ray,  # noqa: F401 - also importable
-                             stop_ray, this_driver)
+from halluscope._ray import (DriverWatch, driver_folder,  # noqa: F401 - also importable
+                             enter_driver_folder, import_ray, start_ray, stop_ray, this_driver)
 from halluscope.engines import (build_worker_metrics, chunked, claims_split_together,
                                 default_workers, died_on, score_outcomes, take_judge_stats)
 from halluscope.errors import ConfigError, RecordError
@@ -215,8 +216,10 @@ class RecordScorer:
     record at a time, noted with the tracker, when the batch killed an actor before)."""
 
     def __init__(self, names: list[str], config: Any, paths: list[str], tracker: Any,
-                 actors: int, driver: tuple[str, int] | None = None):
+                 actors: int, driver: tuple[str, int] | None = None,
+                 folder: str | None = None):
         import ray
+        enter_driver_folder(folder)     # relative paths name the driver's files
         self.tracker = tracker
         self.driver = DriverWatch(driver)
         died = self._get(tracker.starting.remote()) - (actors - 1)
@@ -409,7 +412,7 @@ class RayEngine:
             ds = ds.map_batches(RecordScorer, batch_size=min(BATCH, size), batch_format="pandas",
                                 fn_constructor_args=(self.names, self.config, self.paths,
                                                      self.tracker, actors,
-                                                     this_driver(self.ray)),
+                                                     this_driver(self.ray), driver_folder()),
                                 compute=self.ray.data.ActorPoolStrategy(size=actors),
                                 num_cpus=1, num_gpus=self.num_gpus or None,
                                 max_restarts=-1, max_task_retries=-1)

@@ -66,6 +66,25 @@ def test_one_actor_pool_scores_the_whole_run_and_loads_the_models_once_per_actor
     assert sheet["execution"]["workers"] == 2
 
 
+def test_relative_paths_name_the_drivers_files_on_the_actors(tmp_path, local_ray,
+                                                            monkeypatch):
+    """Relative paths (inputs, option files, images, the cache folder) name what they name in
+    the driver's folder: the actors worked in the folder Ray started in (where `ray start` ran),
+    so `--coco-annotations sample/instances.json` failed there (exit 3) or read another file."""
+    import shutil
+    shutil.copytree(DATA, tmp_path / "sample")
+    monkeypatch.chdir(tmp_path)     # Ray started in another folder (the local_ray fixture's)
+    opts = dict(metrics="chair,claims,pope", n_boot=50, write_report=False, cache_dir="cache",
+                coco_annotations=["sample/annotations/instances.json"],
+                annotations=["sample/annotations/objects.json"])
+    outs = {}
+    for engine in ("local", "ray"):
+        audit("sample/outputs.jsonl", out=engine, engine=engine,
+              workers=2 if engine == "ray" else 1, **opts)
+        outs[engine] = comparable(tmp_path / engine)
+    assert outs["local"] == outs["ray"]
+
+
 def test_blocks_grow_with_the_input_within_their_bounds(tmp_path):
     """About 16 blocks per actor: small blocks spread a small heavy run over every actor,
     large inputs get large blocks (Ray Data costs milliseconds per block)."""

@@ -126,6 +126,21 @@ def test_ray_resumes_and_a_cached_rerun_makes_no_calls(app, prompts, tmp_path, l
     assert _lines(again) == full
 
 
+def test_relative_paths_name_the_drivers_files_on_the_actors(app, prompts, tmp_path,
+                                                            local_ray, monkeypatch):
+    """The images and the cache folder given relative to this folder: the actors worked in
+    the folder Ray started in, so every image was "not found" and the cache was another one."""
+    monkeypatch.chdir(tmp_path)     # Ray started in another folder (the local_ray fixture's)
+    with FakeServer() as server:
+        res = _query(app, "prompts.jsonl", "local.jsonl", server.url, "local", "--cache", "c")
+        assert res.exit_code == EXIT_OK, res.output
+        res = _query(app, "prompts.jsonl", "ray.jsonl", server.url, "ray", "--cache", "c")
+        assert res.exit_code == EXIT_OK, res.output
+        assert len(server.requests) == N        # every answer from the driver's cache
+    assert _lines(tmp_path / "ray.jsonl") == _lines(tmp_path / "local.jsonl")
+    assert _sheet(tmp_path / "ray.jsonl")["counts"]["cached"] == N
+
+
 def test_ray_resume_says_which_kept_answers_left_the_prompts(app, prompts, tmp_path,
                                                              local_ray):
     """As the one-process run: answers for ids the prompts file no longer holds are kept,

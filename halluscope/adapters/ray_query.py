@@ -41,7 +41,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import DriverWatch, import_ray, start_ray, stop_ray, this_driver
+from halluscope._ray import (DriverWatch, driver_folder, enter_driver_folder, import_ray,
+                             start_ray, stop_ray, this_driver)
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
@@ -108,6 +109,7 @@ class WorkerSettings:
     decoding: Decoding
     out_path: str | None
     driver: tuple[str, int] | None = None   # the driver's Ray node id and process id
+    folder: str | None = None   # the driver's working folder: relative paths are read from it
 
 
 #: Seconds between an actor's checks that the driver still runs (:meth:`QueryWorker._watch`).
@@ -120,6 +122,7 @@ class QueryWorker:
 
     def __init__(self, settings: WorkerSettings, env: ForwardedEnv):
         os.environ.update(env.env)
+        enter_driver_folder(settings.folder)    # images, cache, a local model: the driver's
         self.settings = settings
         self.name = uuid.uuid4().hex
         self.run: _QueryRun | None = None
@@ -545,7 +548,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                               max(1, math.ceil(max_connections / n)), retry, timeout,
                               allow_urls, samples, system, detail, decoding,
                               str(out_path) if out_path is not None else None,
-                              this_driver(ray))
+                              this_driver(ray), driver_folder())
 
     stats = WorkerStats(cache_base, offline)
     answers = answers_of(api, decoding, system, samples=samples, detail=detail)

@@ -43,12 +43,34 @@ def start_ray(ray, address: str | None) -> None:
         global terminated
         terminated = True
         raise Terminated("terminated (signal 15) while Ray started") from None
+    except ConnectionError as exc:      # Ray's own: "Failed to connect to Ray cluster at ..."
+        raise ConfigError(_not_joined(address, exc)) from None
     logging.getLogger("ray.data").setLevel(level)
     logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
     if level > logging.INFO:    # the error reaches the user as halluscope's own, traced in
         for name in _TASK_ERRORS:   # its crash log
             logging.getLogger(name).addFilter(_drop_task_errors)
     _terminate_as_an_interruption()
+
+
+def _not_joined(address: str | None, exc: BaseException) -> str:
+    """Why Ray could not join the cluster at ``address``, and what to do. A cluster that asks
+    for a token (Ray 2.5x's ``ray start`` makes one, ``~/.ray/auth_token``) refuses a driver
+    given its address without ``RAY_AUTH_MODE=token``: Ray said only "Failed to connect",
+    after 20 s of warnings."""
+    from halluscope.redact import redact_text
+    causes, seen = [], exc
+    while seen is not None and len(causes) < 5:
+        causes.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    said = " ".join(causes)
+    where = redact_text(address) if address else "a local instance"
+    if "InvalidAuthToken" in said or "AuthenticationError" in said:
+        return (f"the Ray cluster at {where} asks for an authentication token, and this process "
+                f"sent none or another: set RAY_AUTH_MODE=token and give the cluster's token "
+                f"(~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN); --ray-address auto "
+                f"finds a local cluster's token itself")
+    return f"cannot join the Ray cluster at {where}: {redact_text(str(exc))}"
 
 
 #: Where Ray Data logs, with its traceback, an error that it then raises to the driver.

@@ -287,6 +287,33 @@ def test_a_cluster_address_nothing_answers_at_is_a_usage_error():
     _check_reachable(None)
 
 
+def test_a_cluster_that_refuses_the_driver_says_why(monkeypatch):
+    """A cluster of `ray start` (Ray 2.5x) asks for a token, which Ray sends only with
+    RAY_AUTH_MODE=token when given an address: Ray said "Failed to connect to Ray cluster at
+    ...", its cause (the token) left in a chained traceback, and the CLI printed only that."""
+    from types import SimpleNamespace
+
+    from halluscope import _ray
+    from halluscope.errors import ConfigError
+
+    def refused(**kwargs):
+        try:
+            raise RuntimeError("Failed to connect to GCS. ray.exceptions.AuthenticationError: "
+                               "RPC error: InvalidAuthToken: Authentication token is missing")
+        except RuntimeError as exc:
+            raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.5:6379") from exc
+
+    def down(**kwargs):
+        raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.5:6379")
+
+    monkeypatch.setattr(_ray, "_check_reachable", lambda address: None)
+    monkeypatch.setattr(_ray, "_terminate_as_an_interruption", lambda: None)
+    with pytest.raises(ConfigError, match="asks for an authentication token.*RAY_AUTH_MODE=token"):
+        _ray.start_ray(SimpleNamespace(init=refused), "10.0.0.5:6379")
+    with pytest.raises(ConfigError, match="cannot join the Ray cluster at 10.0.0.5:6379: Failed"):
+        _ray.start_ray(SimpleNamespace(init=down), "10.0.0.5:6379")
+
+
 def test_a_port_that_accepts_and_never_answers_is_a_usage_error_not_a_wait(monkeypatch):
     """A GCS address whose port accepts connections but is no Ray GCS (a Redis, a dashboard, a
     tunnel whose far end is gone): Ray's own connect retried it for minutes with only warnings;

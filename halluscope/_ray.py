@@ -233,6 +233,103 @@ def enter_driver_folder(folder: str | None) -> None:
             exc.strerror or exc, os.getcwd())
 
 
+#: Seconds the cluster's GCS may refuse connections before a run stops as having lost it. Ray
+#: ends a driver whose GCS is gone for 60 s itself, with exit 1 (the code of a crossed gate),
+#: after a minute of warnings and with no word of what happened.
+LOST_AFTER_S = 10.0
+#: Seconds after the loss is noticed before this process ends itself (exit 3) if stopping
+#: through the interruption did not end it: before Ray's own end (exit 1) comes.
+FORCED_EXIT_S = 30.0
+
+
+class ClusterLost(RuntimeError):
+    """The Ray cluster's GCS stopped answering while the run went on (the head node died,
+    ``ray stop``): an internal error (exit 3), the journal kept for ``--resume``."""
+
+
+class ClusterWatch:
+    """While a run waits on Ray: a thread that checks each second that the cluster's GCS
+    accepts connections. Once it has refused them for :data:`LOST_AFTER_S`, :attr:`lost`
+    says so and the main thread is interrupted as by a Ctrl-C (the run journals what it can
+    and stops; the engine turns that into :class:`ClusterLost`); if the process still runs
+    :data:`FORCED_EXIT_S` later (Ray's shutdown waiting on the lost cluster), it ends with exit
+    3 unless :meth:`cancel` came first (Ray was shut down). Nothing is watched through the Ray
+    Client (``ray://``), whose driver is another machine's."""
+
+    def __init__(self, ray) -> None:
+        import threading
+        self.lost: str | None = None
+        self.address = _gcs_address(ray)
+        self._done = threading.Event()
+        self._cancelled = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="halluscope-cluster-watch")
+
+    def __enter__(self) -> ClusterWatch:
+        if self.address is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+
+    def cancel(self) -> None:
+        """Ray is shut down: nothing is left to end the process."""
+        self._done.set()
+        self._cancelled.set()
+
+    def _run(self) -> None:
+        import os
+        import sys
+        import threading
+        import time
+        down = None
+        while not self._done.wait(1.0):
+            if _accepts(self.address):
+                down = None
+            elif down is None:
+                down = time.monotonic()
+            elif time.monotonic() - down >= LOST_AFTER_S:
+                break
+        else:
+            return
+        from halluscope.redact import redact_text
+        where = redact_text("%s:%d" % self.address)
+        self.lost = (f"lost the Ray cluster: its GCS at {where} has "
+                     f"refused connections for {LOST_AFTER_S:g} s (the head node died, or `ray "
+                     f"stop` ran); what was scored or answered is kept: run the command again "
+                     f"(an audit with --resume) once a cluster runs")
+        logging.getLogger("halluscope").error("%s; stopping", self.lost)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        if not self._cancelled.wait(FORCED_EXIT_S):
+            sys.stderr.write(f"halluscope: internal error: ClusterLost: {self.lost}\n")
+            sys.stderr.flush()
+            os._exit(3)
+
+
+def _gcs_address(ray) -> tuple[str, int] | None:
+    """The connected cluster's GCS as ``(host, port)``; ``None`` through the Ray Client or
+    where Ray does not say."""
+    from ray.util.client import ray as client
+    if client.is_connected():
+        return None
+    try:
+        host, _, port = ray.get_runtime_context().gcs_address.rpartition(":")
+        return host, int(port)
+    except (AttributeError, ValueError):
+        return None
+
+
+def _accepts(address: tuple[str, int], timeout: float = 2.0) -> bool:
+    """Whether something accepts a connection at ``address``."""
+    import socket
+    try:
+        socket.create_connection(address, timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM while Ray runs: an interruption (the journal kept, the run sheet saying so),
     reported with exit 143 as for a process ended by SIGTERM."""

@@ -32,8 +32,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import (DriverWatch, driver_folder,  # noqa: F401 - also importable
-                             enter_driver_folder, import_ray, start_ray, stop_ray, this_driver)
+from halluscope._ray import (ClusterLost, ClusterWatch,  # noqa: F401 - also importable
+                             DriverWatch, driver_folder, enter_driver_folder, import_ray,
+                             start_ray, stop_ray, this_driver)
 from halluscope.engines import (build_worker_metrics, chunked, claims_split_together,
                                 default_workers, died_on, score_outcomes, take_judge_stats)
 from halluscope.errors import ConfigError, RecordError
@@ -343,9 +344,11 @@ class RayEngine:
         self._refs: list[Any] = []        # the entries' object-store blocks, of _size each
         self._size = 1
         self.num_gpus = _gpus_per_actor(config.options or {})
+        self.watch: Any = None
         try:
             if self._owns:
                 start_ray(ray, address)
+            self.watch = ClusterWatch(ray)      # (Ray ends a driver that lost it with exit 1)
             self.workers = self._actors_wanted(workers, address)
         except BaseException:
             self.close()        # the caller's Ray Data settings back, our Ray instance down
@@ -418,9 +421,16 @@ class RayEngine:
                                 max_restarts=-1, max_task_retries=-1)
         self._refs, self._size = refs, size
         try:
-            with InFlight("the batches the Ray actors scored", drain=self._drain) as stop:
+            with InFlight("the batches the Ray actors scored", drain=self._drain) as stop, \
+                    self.watch:
                 yield from self._in_order(ds.iter_rows(), n, stop)
+        except (KeyboardInterrupt, Interrupted):
+            if self.watch.lost:     # (its interruption, once what was scored is journaled)
+                raise ClusterLost(self.watch.lost) from None
+            raise
         except self.ray.exceptions.RayError as exc:
+            if self.watch.lost:
+                raise ClusterLost(self.watch.lost) from None
             dying = _keeps_dying(exc)
             if dying is not None:       # as itself, without what Ray Data appends to errors
                 raise ActorsKeepDying(dying.reason) from None
@@ -554,3 +564,5 @@ class RayEngine:
         ctx.raise_original_map_exception = original
         if self._owns:
             stop_ray(self.ray)      # (SIGTERM still interrupts while results are written)
+        if self.watch is not None:
+            self.watch.cancel()

@@ -287,6 +287,72 @@ def test_a_cluster_address_nothing_answers_at_is_a_usage_error():
     _check_reachable(None)
 
 
+LOSING_METRIC = '''
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, {examples!r})
+from custom_metric import WordCount
+
+
+class Lose(WordCount):
+    """Kills the cluster's GCS (the head node dies) at record 6, and takes its time."""
+    name = "lose"
+
+    def score(self, record):
+        if record.id == "6":
+            import psutil
+            import ray
+            session = ray._private.worker.global_worker.node.get_session_dir_path()
+            for proc in psutil.process_iter(["name", "cmdline"]):
+                if proc.info["name"] == "gcs_server" and \
+                        f"--session-dir={{session}}" in (proc.info["cmdline"] or []):
+                    os.kill(proc.pid, signal.SIGKILL)
+        time.sleep(0.2)
+        return super().score(record)
+'''
+
+
+def test_a_cluster_lost_mid_run_is_an_internal_error_not_a_crossed_gate(tmp_path):
+    """Ray ends a driver whose GCS is gone for 60 s itself, with exit 1 (a crossed gate's
+    code) and no word from halluscope. The run now notices within seconds, journals what it
+    can and stops: exit 3, saying the cluster was lost, no results, the journal kept."""
+    metric = tmp_path / "lose.py"
+    metric.write_text(LOSING_METRIC.format(examples=str(DATA.parent / "examples")))
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(json.dumps({"id": str(i), "caption": f"a caption {i}"}) + "\n"
+                            for i in range(200)))
+    done = _ray_audit(tmp_path, f"{metric}:Lose", many)
+    assert done.returncode == 3, done.stderr[-3000:]       # Ray's own end: 1, after 60 s
+    assert "internal error: ClusterLost: lost the Ray cluster: its GCS at " in done.stderr
+    assert not (tmp_path / "out" / "results.json").exists()
+    assert (tmp_path / "out" / "items.journal.part").exists()
+
+
+def test_the_watch_interrupts_once_the_gcs_refuses_and_stands_down_when_cancelled(
+        monkeypatch):
+    """The watch itself: a GCS that accepts is left alone; one that refuses for
+    LOST_AFTER_S interrupts the main thread (a KeyboardInterrupt here) and says why."""
+    import socket
+    import time
+
+    from halluscope import _ray
+    monkeypatch.setattr(_ray, "LOST_AFTER_S", 1.5)
+    monkeypatch.setattr(_ray, "_gcs_address", lambda ray: server.getsockname())
+    server = socket.create_server(("127.0.0.1", 0))
+    watch = _ray.ClusterWatch(None)
+    with pytest.raises(KeyboardInterrupt):
+        with watch:
+            time.sleep(2.5)
+            assert watch.lost is None       # it accepts: nothing to say
+            server.close()
+            time.sleep(10)
+    watch.cancel()
+    assert "lost the Ray cluster: its GCS at 127.0.0.1:" in watch.lost
+
+
 def test_a_cluster_that_refuses_the_driver_says_why(monkeypatch):
     """A cluster of `ray start` (Ray 2.5x) asks for a token, which Ray sends only with
     RAY_AUTH_MODE=token when given an address: Ray said "Failed to connect to Ray cluster at

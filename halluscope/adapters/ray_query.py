@@ -41,8 +41,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import (DriverWatch, driver_folder, enter_driver_folder, import_ray,
-                             start_ray, stop_ray, this_driver)
+from halluscope._ray import (ClusterLost, ClusterWatch, DriverWatch, driver_folder,
+                             enter_driver_folder, import_ray, start_ray, stop_ray, this_driver)
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
@@ -301,12 +301,14 @@ class RayPool:
     startup_s: float = 0.0
     inflight: deque = field(default_factory=deque)
 
-    def close(self) -> None:
+    def close(self, lost: bool = False) -> None:
+        """Close the actors (``lost``: the cluster is gone, no actor is waited for) and the
+        Ray instance this run started."""
         for ref in self.inflight:
             self.ray.cancel(ref, force=False)
         for actor in self.actors:
             try:
-                self.ray.get(actor.close.remote(), timeout=30)
+                self.ray.get(actor.close.remote(), timeout=0 if lost else 30)
             except Exception as exc:  # noqa: BLE001 - best effort, the run is over
                 log.debug("closing a query actor: %s", exc)
             self.ray.kill(actor)
@@ -441,6 +443,9 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
     except KeyboardInterrupt as exc:          # Ctrl-C, or SIGTERM (halluscope._ray)
         run.aborted = interruption(exc)
         raise
+    except Exception as exc:    # an actor or the cluster lost: never a run sheet that looks
+        run.aborted = redact_text(f"{type(exc).__name__}: {exc}")   # finished (exit 3)
+        raise
     finally:
         if inflight or held:
             _keep_received(pool, stats, write)
@@ -556,14 +561,21 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                                 answers=answers, prompts=prompts, prompt_ids=prompt_ids)
     run = _QueryRun(stats, api.model, samples, done, out_path, collect, progress,
                     head=(), detail=detail, decoding=decoding, window=0)
-    pool = None
+    pool = watch = None
     try:
         run.start(prompt_ids)
         if run.counts.to_ask:
             pool = _start_for(run, settings_for, workers=workers, address=address,
                               gpus_per_worker=gpus_per_worker)
-            drive_pool(run, pool, stats, iter_prompts(prompts, image_root=image_root),
-                       batch_size=batch_size)
+            with ClusterWatch(pool.ray) as watch:
+                try:
+                    drive_pool(run, pool, stats, iter_prompts(prompts, image_root=image_root),
+                               batch_size=batch_size)
+                except (KeyboardInterrupt, pool.ray.exceptions.RayError):
+                    if watch.lost:      # (its interruption: Ray would end this with exit 1)
+                        run.aborted = watch.lost
+                        raise ClusterLost(watch.lost) from None
+                    raise
         else:   # nothing to ask: the kept lines are checked against the prompts all the same
             deque(run.todo(iter_prompts(prompts, image_root=image_root)), maxlen=0)
     finally:
@@ -571,7 +583,8 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
             run.fh.close()
         run.restore_order()
         if pool is not None:
-            pool.close()
+            pool.close(lost=bool(watch and watch.lost))
+            watch and watch.cancel()
         elapsed = time.perf_counter() - t0
         sheet = _runsheet(api, stats, _CacheView(stats), prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,

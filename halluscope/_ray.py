@@ -89,6 +89,9 @@ def _check_reachable(address: str | None, timeout: float = 10.0) -> None:
     (well past a minute) with only its own warnings. ``auto`` and a local instance are Ray's
     to find."""
     if not address or address == "auto":
+        _check_found(address, timeout)
+        return
+    if address == "local":      # Ray's: a new local instance, whatever runs
         return
     import socket
     from urllib.parse import urlsplit
@@ -127,6 +130,39 @@ def _check_reachable(address: str | None, timeout: float = 10.0) -> None:
                 f"head node's GCS address (port 6379 unless changed; ray://host:10001 is the "
                 f"Ray Client's), got a server that did not answer an HTTP/2 greeting within "
                 f"{timeout:g} s")
+
+
+def _check_found(address: str | None, timeout: float) -> None:
+    """Without an address (or ``auto``) Ray joins ``RAY_ADDRESS``, else the cluster the last
+    ``ray start`` on this machine named in its ``ray_current_cluster`` file: one stopped
+    without ``ray stop`` (killed, crashed, the machine restarted) left the file, and Ray tried
+    to join it for more than ten minutes, with only its own warnings. The same check as a
+    given address, with a message that says where the address came from."""
+    import os
+    env = os.environ.get("RAY_ADDRESS", "")
+    if env:
+        if env not in ("auto", "local"):
+            _check_reachable(env, timeout)
+        return
+    try:
+        from ray._common.utils import get_ray_address_file
+        path = get_ray_address_file(None)
+        with open(path, encoding="utf-8") as fh:
+            found = fh.read().strip()
+    except (ImportError, OSError):
+        return
+    if not found:
+        return
+    try:
+        _check_reachable(found, timeout)
+    except ConfigError as exc:
+        how = "--ray-address auto" if address == "auto" else "no --ray-address"
+        why = str(exc).split("; is it running?")[0]
+        raise ConfigError(
+            f"--engine ray with {how} joins the cluster that `ray start` last started on this "
+            f"machine, {found} (named in {path}), which does not answer ({why}): start it "
+            f"again, forget it (`ray stop`, or remove that file), or pass --ray-address local "
+            f"for a new local instance") from None
 
 
 def _check_ray_client(address: str) -> None:

@@ -353,6 +353,31 @@ def test_the_watch_interrupts_once_the_gcs_refuses_and_stands_down_when_cancelle
     assert "lost the Ray cluster: its GCS at 127.0.0.1:" in watch.lost
 
 
+def test_a_dead_cluster_that_ray_start_left_behind_is_a_usage_error_not_a_wait(
+        tmp_path, monkeypatch):
+    """Without an address Ray joins the cluster named in the file the last `ray start` wrote
+    (or RAY_ADDRESS): one killed without `ray stop` left the file, and the audit waited in
+    Ray's retries for more than ten minutes. Checked as a given address is; `local` asks
+    for a new local instance and is Ray's."""
+    from halluscope._ray import _check_reachable
+    from halluscope.errors import ConfigError
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
+    _check_reachable(None)                  # no file: a new local instance
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "ray" / "ray_current_cluster").write_text("127.0.0.1:1")
+    for address in (None, "auto"):
+        with pytest.raises(ConfigError, match=r"joins the cluster that `ray start` last "
+                           r"started on this machine, 127.0.0.1:1 \(named in .*ray_current_"
+                           r"cluster\), which does not answer \(cannot reach .*--ray-address "
+                           r"local"):
+            _check_reachable(address, timeout=2)
+    _check_reachable("local")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    with pytest.raises(ConfigError, match="cannot reach the Ray cluster at 127.0.0.1:1"):
+        _check_reachable(None, timeout=2)
+
+
 def test_a_cluster_that_refuses_the_driver_says_why(monkeypatch):
     """A cluster of `ray start` (Ray 2.5x) asks for a token, which Ray sends only with
     RAY_AUTH_MODE=token when given an address: Ray said "Failed to connect to Ray cluster at

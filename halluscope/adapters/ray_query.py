@@ -300,20 +300,22 @@ class RayPool:
     gpus_per_worker: float
     startup_s: float = 0.0
     inflight: deque = field(default_factory=deque)
+    watch: Any = None       # ClusterWatch: Ray ends a driver that lost its cluster (exit 1)
 
-    def close(self, lost: bool = False) -> None:
-        """Close the actors (``lost``: the cluster is gone, no actor is waited for) and the
-        Ray instance this run started."""
+    def close(self) -> None:
+        """Close the actors (none waited for once the cluster is lost) and the Ray instance
+        this run started."""
         for ref in self.inflight:
             self.ray.cancel(ref, force=False)
         for actor in self.actors:
             try:
-                self.ray.get(actor.close.remote(), timeout=0 if lost else 30)
+                self.ray.get(actor.close.remote(), timeout=0 if self.watch.lost else 30)
             except Exception as exc:  # noqa: BLE001 - best effort, the run is over
                 log.debug("closing a query actor: %s", exc)
             self.ray.kill(actor)
         if self.owns_ray:
             stop_ray(self.ray)
+        self.watch.cancel()
 
 
 def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | None,
@@ -337,7 +339,7 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
     env = forwarded_env()
     t0 = time.perf_counter()
     actors = [actor_cls.remote(settings, env) for _ in range(workers)]
-    pool = RayPool(ray, actors, owns, address, gpus_per_worker)
+    pool = RayPool(ray, actors, owns, address, gpus_per_worker, watch=ClusterWatch(ray))
     try:
         ray.get([a.ready.remote() for a in actors])
     except BaseException:
@@ -429,22 +431,24 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
             raise RuntimeError("a Ray query actor stopped asking while the run went on")
 
     try:
-        for n, batch in enumerate(_batches(run, items, batch_size)):
-            inflight.append(pool.actors[n % len(pool.actors)].ask.remote(batch))
-            if len(inflight) >= limit:
+        with pool.watch:
+            for n, batch in enumerate(_batches(run, items, batch_size)):
+                inflight.append(pool.actors[n % len(pool.actors)].ask.remote(batch))
+                if len(inflight) >= limit:
+                    take()
+            while inflight:
                 take()
-        while inflight:
-            take()
     except ServerUnreachable as exc:
         run.stopped = run.aborted = redact_text(f"{type(exc).__name__}: {exc}")
     except (AuthError, CacheMiss) as exc:
         run.aborted = redact_text(f"{type(exc).__name__}: {exc}")
         raise
-    except KeyboardInterrupt as exc:          # Ctrl-C, or SIGTERM (halluscope._ray)
-        run.aborted = interruption(exc)
-        raise
-    except Exception as exc:    # an actor or the cluster lost: never a run sheet that looks
-        run.aborted = redact_text(f"{type(exc).__name__}: {exc}")   # finished (exit 3)
+    except BaseException as exc:    # Ctrl-C, SIGTERM (halluscope._ray), an actor or the
+        if pool.watch.lost:         # cluster lost: never a run sheet that looks finished
+            run.aborted = pool.watch.lost
+            raise ClusterLost(pool.watch.lost) from None    # (exit 3; Ray's own end: 1)
+        run.aborted = interruption(exc) if isinstance(exc, KeyboardInterrupt) else \
+            redact_text(f"{type(exc).__name__}: {exc}")
         raise
     finally:
         if inflight or held:
@@ -561,21 +565,14 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                                 answers=answers, prompts=prompts, prompt_ids=prompt_ids)
     run = _QueryRun(stats, api.model, samples, done, out_path, collect, progress,
                     head=(), detail=detail, decoding=decoding, window=0)
-    pool = watch = None
+    pool = None
     try:
         run.start(prompt_ids)
         if run.counts.to_ask:
             pool = _start_for(run, settings_for, workers=workers, address=address,
                               gpus_per_worker=gpus_per_worker)
-            with ClusterWatch(pool.ray) as watch:
-                try:
-                    drive_pool(run, pool, stats, iter_prompts(prompts, image_root=image_root),
-                               batch_size=batch_size)
-                except (KeyboardInterrupt, pool.ray.exceptions.RayError):
-                    if watch.lost:      # (its interruption: Ray would end this with exit 1)
-                        run.aborted = watch.lost
-                        raise ClusterLost(watch.lost) from None
-                    raise
+            drive_pool(run, pool, stats, iter_prompts(prompts, image_root=image_root),
+                       batch_size=batch_size)
         else:   # nothing to ask: the kept lines are checked against the prompts all the same
             deque(run.todo(iter_prompts(prompts, image_root=image_root)), maxlen=0)
     finally:
@@ -583,8 +580,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
             run.fh.close()
         run.restore_order()
         if pool is not None:
-            pool.close(lost=bool(watch and watch.lost))
-            watch and watch.cancel()
+            pool.close()
         elapsed = time.perf_counter() - t0
         sheet = _runsheet(api, stats, _CacheView(stats), prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,

@@ -119,6 +119,17 @@ def _keeps_dying(exc: BaseException | None, depth: int = 0) -> ActorsKeepDying |
     return ActorsKeepDying(said.group(1).strip()) if said else None
 
 
+def _usage_error(exc: BaseException) -> ConfigError | None:
+    """The usage error an actor's constructor raised (a file its node cannot read, an option
+    its metric refuses), which Ray hands on as text only (``ActorDiedError``): it reached the
+    user as an internal error (exit 3) wrapped in Ray's message, where one process says it
+    as a usage error (exit 2)."""
+    import re
+    said = re.search(r"halluscope\.errors\.(?:ConfigError|InputError): ([^\n]+)", str(exc))
+    return ConfigError(f"{said.group(1).strip()} (on a Ray actor, while it built its "
+                       f"metrics)") if said else None
+
+
 def _where(entry: Any) -> str:
     return str(entry.location) if isinstance(entry, RecordError) else \
         f"{entry.source.file}:{entry.source.line}"
@@ -434,6 +445,10 @@ class RayEngine:
             dying = _keeps_dying(exc)
             if dying is not None:       # as itself, without what Ray Data appends to errors
                 raise ActorsKeepDying(dying.reason) from None
+            usage = _usage_error(exc) if isinstance(exc, self.ray.exceptions.ActorDiedError) \
+                else None
+            if usage is not None:
+                raise usage from None
             cause = getattr(exc, "cause", None)    # what the actor raised, as the actor raised it
             if isinstance(exc, self.ray.exceptions.RayTaskError) and isinstance(
                     cause, Exception) and not isinstance(cause, self.ray.exceptions.RayError):

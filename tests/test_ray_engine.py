@@ -152,6 +152,18 @@ class Every(WordCount):
         os._exit(7)
 
 
+class NoFile(WordCount):
+    """A file the actors' node cannot read (the driver's can): their metric is not built."""
+    name = "nofile"
+
+    def __init__(self, *args, **kwargs):
+        from halluscope.errors import ConfigError
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized() and ray.get_runtime_context().get_actor_id():
+            raise ConfigError("cannot read /nfs/objects.json: [Errno 2] No such file")
+        super().__init__(*args, **kwargs)
+
+
 class Start(WordCount):
     """Kills a Ray actor while it builds its metrics (not the driver, which builds them too)."""
     name = "start"
@@ -218,6 +230,19 @@ def test_actors_that_die_on_every_record_stop_the_run(tmp_path):
     assert done.returncode == 3, done.stderr[-3000:]
     assert "internal error: ActorsKeepDying: Ray actors keep dying while they start" \
         in done.stderr
+
+
+def test_a_usage_error_of_an_actor_being_built_is_a_usage_error(tmp_path):
+    """Ray hands an actor's constructor error on as text (ActorDiedError): a file the node
+    cannot read was an internal error (exit 3) inside Ray's message; one process says it as a
+    usage error (exit 2), and so does Ray now, saying where."""
+    metric = tmp_path / "nofile.py"
+    metric.write_text(DYING_METRICS.format(examples=str(DATA.parent / "examples")))
+    done = _ray_audit(tmp_path, f"{metric}:NoFile")
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "error: cannot read /nfs/objects.json: [Errno 2] No such file (on a Ray actor, " \
+        "while it built its metrics)" in done.stderr
+    assert "internal error" not in done.stderr
 
 
 def test_an_error_raised_on_an_actor_reaches_the_user_as_itself(tmp_path):

@@ -300,10 +300,12 @@ def test_sigterm_while_ray_runs_is_an_interruption_with_exit_143(monkeypatch):
         signal.signal(signal.SIGTERM, previous)
 
 
-def test_a_cluster_address_nothing_answers_at_is_a_usage_error():
+def test_a_cluster_address_nothing_answers_at_is_a_usage_error(tmp_path, monkeypatch):
     """Ray waited and retried well past a minute with only its own warnings."""
     from halluscope._ray import _check_reachable
     from halluscope.errors import ConfigError
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)    # (no cluster `ray start` left: below)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
     with pytest.raises(ConfigError, match="cannot reach the Ray cluster at 127.0.0.1:1"):
         _check_reachable("127.0.0.1:1", timeout=2)
     with pytest.raises(ConfigError, match="expected --ray-address as host:port"):

@@ -4,6 +4,7 @@ query``, the audit engines) can use it without importing the layers above."""
 
 from __future__ import annotations
 
+import logging
 import signal
 
 from halluscope.errors import ConfigError
@@ -25,7 +26,6 @@ def start_ray(ray, address: str | None) -> None:
     dashboard, workers' logs kept in Ray's session folder, and Ray's own messages on this
     terminal from warnings up (from INFO when halluscope logs at INFO, ``-v``), without the
     warning that progress bars are off (halluscope shows its own)."""
-    import logging
     level = logging.INFO if logging.getLogger("halluscope").isEnabledFor(logging.INFO) \
         else logging.WARNING
     _check_reachable(address)
@@ -43,12 +43,34 @@ def start_ray(ray, address: str | None) -> None:
         global terminated
         terminated = True
         raise Terminated("terminated (signal 15) while Ray started") from None
+    except ConnectionError as exc:      # Ray's own: "Failed to connect to Ray cluster at ..."
+        raise ConfigError(_not_joined(address, exc)) from None
     logging.getLogger("ray.data").setLevel(level)
     logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
     if level > logging.INFO:    # the error reaches the user as halluscope's own, traced in
         for name in _TASK_ERRORS:   # its crash log
             logging.getLogger(name).addFilter(_drop_task_errors)
     _terminate_as_an_interruption()
+
+
+def _not_joined(address: str | None, exc: BaseException) -> str:
+    """Why Ray could not join the cluster at ``address``, and what to do. A cluster that asks
+    for a token (Ray 2.5x's ``ray start`` makes one, ``~/.ray/auth_token``) refuses a driver
+    given its address without ``RAY_AUTH_MODE=token``: Ray said only "Failed to connect",
+    after 20 s of warnings."""
+    from halluscope.redact import redact_text
+    causes, seen = [], exc
+    while seen is not None and len(causes) < 5:
+        causes.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    said = " ".join(causes)
+    where = redact_text(address) if address else "a local instance"
+    if "InvalidAuthToken" in said or "AuthenticationError" in said:
+        return (f"the Ray cluster at {where} asks for an authentication token, and this process "
+                f"sent none or another: set RAY_AUTH_MODE=token and give the cluster's token "
+                f"(~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN); --ray-address auto "
+                f"finds a local cluster's token itself")
+    return f"cannot join the Ray cluster at {where}: {redact_text(str(exc))}"
 
 
 #: Where Ray Data logs, with its traceback, an error that it then raises to the driver.
@@ -67,6 +89,9 @@ def _check_reachable(address: str | None, timeout: float = 10.0) -> None:
     (well past a minute) with only its own warnings. ``auto`` and a local instance are Ray's
     to find."""
     if not address or address == "auto":
+        _check_found(address, timeout)
+        return
+    if address == "local":      # Ray's: a new local instance, whatever runs
         return
     import socket
     from urllib.parse import urlsplit
@@ -105,6 +130,39 @@ def _check_reachable(address: str | None, timeout: float = 10.0) -> None:
                 f"head node's GCS address (port 6379 unless changed; ray://host:10001 is the "
                 f"Ray Client's), got a server that did not answer an HTTP/2 greeting within "
                 f"{timeout:g} s")
+
+
+def _check_found(address: str | None, timeout: float) -> None:
+    """Without an address (or ``auto``) Ray joins ``RAY_ADDRESS``, else the cluster the last
+    ``ray start`` on this machine named in its ``ray_current_cluster`` file: one stopped
+    without ``ray stop`` (killed, crashed, the machine restarted) left the file, and Ray tried
+    to join it for more than ten minutes, with only its own warnings. The same check as a
+    given address, with a message that says where the address came from."""
+    import os
+    env = os.environ.get("RAY_ADDRESS", "")
+    if env:
+        if env not in ("auto", "local"):
+            _check_reachable(env, timeout)
+        return
+    try:
+        from ray._common.utils import get_ray_address_file
+        path = get_ray_address_file(None)
+        with open(path, encoding="utf-8") as fh:
+            found = fh.read().strip()
+    except (ImportError, OSError):
+        return
+    if not found:
+        return
+    try:
+        _check_reachable(found, timeout)
+    except ConfigError as exc:
+        how = "--ray-address auto" if address == "auto" else "no --ray-address"
+        why = str(exc).split("; is it running?")[0]
+        raise ConfigError(
+            f"--engine ray with {how} joins the cluster that `ray start` last started on this "
+            f"machine, {found} (named in {path}), which does not answer ({why}): start it "
+            f"again, forget it (`ray stop`, or remove that file), or pass --ray-address local "
+            f"for a new local instance") from None
 
 
 def _check_ray_client(address: str) -> None:
@@ -183,6 +241,128 @@ def _runs(pid: int) -> bool:
         return False
     except OSError:     # another user's: it runs
         pass
+    return True
+
+
+def driver_folder() -> str:
+    """This driver's working folder, for its actors to work in (:func:`enter_driver_folder`)."""
+    import os
+    return os.getcwd()
+
+
+def enter_driver_folder(folder: str | None) -> None:
+    """In a Ray actor: work in the driver's folder, so that a relative path the user gave (an
+    input, an option file, a record's image, the cache folder, a local model) names there the
+    file it names for the driver. An actor works in the folder its node's Ray started in (where
+    ``ray start`` ran): ``--coco-annotations data/instances.json`` was not found there (exit 3)
+    or, worse, named another file, and a relative cache folder was another cache. A node without
+    that folder keeps its own, with a warning (absolute paths still work there)."""
+    import os
+    if not folder or os.path.realpath(folder) == os.path.realpath(os.getcwd()):
+        return
+    try:
+        os.chdir(folder)
+    except OSError as exc:
+        logging.getLogger("halluscope").warning(
+            "this Ray worker cannot work in the driver's folder %s (%s): relative paths are "
+            "read from %s here; give absolute paths, readable on every node", folder,
+            exc.strerror or exc, os.getcwd())
+
+
+#: Seconds the cluster's GCS may refuse connections before a run stops as having lost it. Ray
+#: ends a driver whose GCS is gone for 60 s itself, with exit 1 (the code of a crossed gate),
+#: after a minute of warnings and with no word of what happened.
+LOST_AFTER_S = 10.0
+#: Seconds after the loss is noticed before this process ends itself (exit 3) if stopping
+#: through the interruption did not end it: before Ray's own end (exit 1) comes.
+FORCED_EXIT_S = 30.0
+
+
+class ClusterLost(RuntimeError):
+    """The Ray cluster's GCS stopped answering while the run went on (the head node died,
+    ``ray stop``): an internal error (exit 3), the journal kept for ``--resume``."""
+
+
+class ClusterWatch:
+    """While a run waits on Ray: a thread that checks each second that the cluster's GCS
+    accepts connections. Once it has refused them for :data:`LOST_AFTER_S`, :attr:`lost`
+    says so and the main thread is interrupted as by a Ctrl-C (the run journals what it can
+    and stops; the engine turns that into :class:`ClusterLost`); if the process still runs
+    :data:`FORCED_EXIT_S` later (Ray's shutdown waiting on the lost cluster), it ends with exit
+    3 unless :meth:`cancel` came first (Ray was shut down). Nothing is watched through the Ray
+    Client (``ray://``), whose driver is another machine's."""
+
+    def __init__(self, ray) -> None:
+        import threading
+        self.lost: str | None = None
+        self.address = _gcs_address(ray)
+        self._done = threading.Event()
+        self._cancelled = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="halluscope-cluster-watch")
+
+    def __enter__(self) -> ClusterWatch:
+        if self.address is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+
+    def cancel(self) -> None:
+        """Ray is shut down: nothing is left to end the process."""
+        self._done.set()
+        self._cancelled.set()
+
+    def _run(self) -> None:
+        import os
+        import sys
+        import threading
+        import time
+        down = None
+        while not self._done.wait(1.0):
+            if _accepts(self.address):
+                down = None
+            elif down is None:
+                down = time.monotonic()
+            elif time.monotonic() - down >= LOST_AFTER_S:
+                break
+        else:
+            return
+        from halluscope.redact import redact_text
+        where = redact_text("%s:%d" % self.address)
+        self.lost = (f"lost the Ray cluster: its GCS at {where} has "
+                     f"refused connections for {LOST_AFTER_S:g} s (the head node died, or `ray "
+                     f"stop` ran); what was scored or answered is kept: run the command again "
+                     f"(an audit with --resume) once a cluster runs")
+        logging.getLogger("halluscope").error("%s; stopping", self.lost)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        if not self._cancelled.wait(FORCED_EXIT_S):
+            sys.stderr.write(f"halluscope: internal error: ClusterLost: {self.lost}\n")
+            sys.stderr.flush()
+            os._exit(3)
+
+
+def _gcs_address(ray) -> tuple[str, int] | None:
+    """The connected cluster's GCS as ``(host, port)``; ``None`` through the Ray Client or
+    where Ray does not say."""
+    from ray.util.client import ray as client
+    if client.is_connected():
+        return None
+    try:
+        host, _, port = ray.get_runtime_context().gcs_address.rpartition(":")
+        return host, int(port)
+    except (AttributeError, ValueError):
+        return None
+
+
+def _accepts(address: tuple[str, int], timeout: float = 2.0) -> bool:
+    """Whether something accepts a connection at ``address``."""
+    import socket
+    try:
+        socket.create_connection(address, timeout=timeout).close()
+    except OSError:
+        return False
     return True
 
 

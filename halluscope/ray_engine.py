@@ -17,7 +17,8 @@ What runs where:
   process writes.
 
 Shipped to workers: the config (small, paths included: the inputs, annotations and cache folder
-must be readable at the same paths on every node, e.g. on shared storage) and the records.
+must be readable at the same paths on every node, e.g. on shared storage), the records and the
+driver's folder, which each actor works in, so that relative paths name the driver's files.
 Ray is imported only here, when ``--engine ray`` asks for it.
 """
 
@@ -31,8 +32,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import (DriverWatch, import_ray, start_ray,  # noqa: F401 - also importable
-                             stop_ray, this_driver)
+from halluscope._ray import (ClusterLost, ClusterWatch,  # noqa: F401 - also importable
+                             DriverWatch, driver_folder, enter_driver_folder, import_ray,
+                             start_ray, stop_ray, this_driver)
 from halluscope.engines import (build_worker_metrics, chunked, claims_split_together,
                                 default_workers, died_on, score_outcomes, take_judge_stats)
 from halluscope.errors import ConfigError, RecordError
@@ -115,6 +117,17 @@ def _keeps_dying(exc: BaseException | None, depth: int = 0) -> ActorsKeepDying |
     import re
     said = re.search(r"ActorsKeepDying: ([^\n]+)", str(exc))
     return ActorsKeepDying(said.group(1).strip()) if said else None
+
+
+def _usage_error(exc: BaseException) -> ConfigError | None:
+    """The usage error an actor's constructor raised (a file its node cannot read, an option
+    its metric refuses), which Ray hands on as text only (``ActorDiedError``): it reached the
+    user as an internal error (exit 3) wrapped in Ray's message, where one process says it
+    as a usage error (exit 2)."""
+    import re
+    said = re.search(r"halluscope\.errors\.(?:ConfigError|InputError): ([^\n]+)", str(exc))
+    return ConfigError(f"{said.group(1).strip()} (on a Ray actor, while it built its "
+                       f"metrics)") if said else None
 
 
 def _where(entry: Any) -> str:
@@ -215,8 +228,10 @@ class RecordScorer:
     record at a time, noted with the tracker, when the batch killed an actor before)."""
 
     def __init__(self, names: list[str], config: Any, paths: list[str], tracker: Any,
-                 actors: int, driver: tuple[str, int] | None = None):
+                 actors: int, driver: tuple[str, int] | None = None,
+                 folder: str | None = None):
         import ray
+        enter_driver_folder(folder)     # relative paths name the driver's files
         self.tracker = tracker
         self.driver = DriverWatch(driver)
         died = self._get(tracker.starting.remote()) - (actors - 1)
@@ -340,9 +355,11 @@ class RayEngine:
         self._refs: list[Any] = []        # the entries' object-store blocks, of _size each
         self._size = 1
         self.num_gpus = _gpus_per_actor(config.options or {})
+        self.watch: Any = None
         try:
             if self._owns:
                 start_ray(ray, address)
+            self.watch = ClusterWatch(ray)      # (Ray ends a driver that lost it with exit 1)
             self.workers = self._actors_wanted(workers, address)
         except BaseException:
             self.close()        # the caller's Ray Data settings back, our Ray instance down
@@ -409,18 +426,29 @@ class RayEngine:
             ds = ds.map_batches(RecordScorer, batch_size=min(BATCH, size), batch_format="pandas",
                                 fn_constructor_args=(self.names, self.config, self.paths,
                                                      self.tracker, actors,
-                                                     this_driver(self.ray)),
+                                                     this_driver(self.ray), driver_folder()),
                                 compute=self.ray.data.ActorPoolStrategy(size=actors),
                                 num_cpus=1, num_gpus=self.num_gpus or None,
                                 max_restarts=-1, max_task_retries=-1)
         self._refs, self._size = refs, size
         try:
-            with InFlight("the batches the Ray actors scored", drain=self._drain) as stop:
+            with InFlight("the batches the Ray actors scored", drain=self._drain) as stop, \
+                    self.watch:
                 yield from self._in_order(ds.iter_rows(), n, stop)
+        except (KeyboardInterrupt, Interrupted):
+            if self.watch.lost:     # (its interruption, once what was scored is journaled)
+                raise ClusterLost(self.watch.lost) from None
+            raise
         except self.ray.exceptions.RayError as exc:
+            if self.watch.lost:
+                raise ClusterLost(self.watch.lost) from None
             dying = _keeps_dying(exc)
             if dying is not None:       # as itself, without what Ray Data appends to errors
                 raise ActorsKeepDying(dying.reason) from None
+            usage = _usage_error(exc) if isinstance(exc, self.ray.exceptions.ActorDiedError) \
+                else None
+            if usage is not None:
+                raise usage from None
             cause = getattr(exc, "cause", None)    # what the actor raised, as the actor raised it
             if isinstance(exc, self.ray.exceptions.RayTaskError) and isinstance(
                     cause, Exception) and not isinstance(cause, self.ray.exceptions.RayError):
@@ -551,3 +579,5 @@ class RayEngine:
         ctx.raise_original_map_exception = original
         if self._owns:
             stop_ray(self.ray)      # (SIGTERM still interrupts while results are written)
+        if self.watch is not None:
+            self.watch.cancel()

@@ -66,6 +66,25 @@ def test_one_actor_pool_scores_the_whole_run_and_loads_the_models_once_per_actor
     assert sheet["execution"]["workers"] == 2
 
 
+def test_relative_paths_name_the_drivers_files_on_the_actors(tmp_path, local_ray,
+                                                            monkeypatch):
+    """Relative paths (inputs, option files, images, the cache folder) name what they name in
+    the driver's folder: the actors worked in the folder Ray started in (where `ray start` ran),
+    so `--coco-annotations sample/instances.json` failed there (exit 3) or read another file."""
+    import shutil
+    shutil.copytree(DATA, tmp_path / "sample")
+    monkeypatch.chdir(tmp_path)     # Ray started in another folder (the local_ray fixture's)
+    opts = dict(metrics="chair,claims,pope", n_boot=50, write_report=False, cache_dir="cache",
+                coco_annotations=["sample/annotations/instances.json"],
+                annotations=["sample/annotations/objects.json"])
+    outs = {}
+    for engine in ("local", "ray"):
+        audit("sample/outputs.jsonl", out=engine, engine=engine,
+              workers=2 if engine == "ray" else 1, **opts)
+        outs[engine] = comparable(tmp_path / engine)
+    assert outs["local"] == outs["ray"]
+
+
 def test_blocks_grow_with_the_input_within_their_bounds(tmp_path):
     """About 16 blocks per actor: small blocks spread a small heavy run over every actor,
     large inputs get large blocks (Ray Data costs milliseconds per block)."""
@@ -131,6 +150,18 @@ class Every(WordCount):
 
     def score(self, record):
         os._exit(7)
+
+
+class NoFile(WordCount):
+    """A file the actors' node cannot read (the driver's can): their metric is not built."""
+    name = "nofile"
+
+    def __init__(self, *args, **kwargs):
+        from halluscope.errors import ConfigError
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized() and ray.get_runtime_context().get_actor_id():
+            raise ConfigError("cannot read /nfs/objects.json: [Errno 2] No such file")
+        super().__init__(*args, **kwargs)
 
 
 class Start(WordCount):
@@ -201,6 +232,19 @@ def test_actors_that_die_on_every_record_stop_the_run(tmp_path):
         in done.stderr
 
 
+def test_a_usage_error_of_an_actor_being_built_is_a_usage_error(tmp_path):
+    """Ray hands an actor's constructor error on as text (ActorDiedError): a file the node
+    cannot read was an internal error (exit 3) inside Ray's message; one process says it as a
+    usage error (exit 2), and so does Ray now, saying where."""
+    metric = tmp_path / "nofile.py"
+    metric.write_text(DYING_METRICS.format(examples=str(DATA.parent / "examples")))
+    done = _ray_audit(tmp_path, f"{metric}:NoFile")
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "error: cannot read /nfs/objects.json: [Errno 2] No such file (on a Ray actor, " \
+        "while it built its metrics)" in done.stderr
+    assert "internal error" not in done.stderr
+
+
 def test_an_error_raised_on_an_actor_reaches_the_user_as_itself(tmp_path):
     """Not as Ray's wrapper (RayTaskError(UserCodeException) and the actor's name): the
     error's own type and message, as with one process."""
@@ -256,16 +300,136 @@ def test_sigterm_while_ray_runs_is_an_interruption_with_exit_143(monkeypatch):
         signal.signal(signal.SIGTERM, previous)
 
 
-def test_a_cluster_address_nothing_answers_at_is_a_usage_error():
+def test_a_cluster_address_nothing_answers_at_is_a_usage_error(tmp_path, monkeypatch):
     """Ray waited and retried well past a minute with only its own warnings."""
     from halluscope._ray import _check_reachable
     from halluscope.errors import ConfigError
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)    # (no cluster `ray start` left: below)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
     with pytest.raises(ConfigError, match="cannot reach the Ray cluster at 127.0.0.1:1"):
         _check_reachable("127.0.0.1:1", timeout=2)
     with pytest.raises(ConfigError, match="expected --ray-address as host:port"):
         _check_reachable("nonsense")
     _check_reachable("auto")
     _check_reachable(None)
+
+
+LOSING_METRIC = '''
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, {examples!r})
+from custom_metric import WordCount
+
+
+class Lose(WordCount):
+    """Kills the cluster's GCS (the head node dies) at record 6, and takes its time."""
+    name = "lose"
+
+    def score(self, record):
+        if record.id == "6":
+            import psutil
+            import ray
+            session = ray._private.worker.global_worker.node.get_session_dir_path()
+            for proc in psutil.process_iter(["name", "cmdline"]):
+                if proc.info["name"] == "gcs_server" and \
+                        f"--session-dir={{session}}" in (proc.info["cmdline"] or []):
+                    os.kill(proc.pid, signal.SIGKILL)
+        time.sleep(0.2)
+        return super().score(record)
+'''
+
+
+def test_a_cluster_lost_mid_run_is_an_internal_error_not_a_crossed_gate(tmp_path):
+    """Ray ends a driver whose GCS is gone for 60 s itself, with exit 1 (a crossed gate's
+    code) and no word from halluscope. The run now notices within seconds, journals what it
+    can and stops: exit 3, saying the cluster was lost, no results, the journal kept."""
+    metric = tmp_path / "lose.py"
+    metric.write_text(LOSING_METRIC.format(examples=str(DATA.parent / "examples")))
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(json.dumps({"id": str(i), "caption": f"a caption {i}"}) + "\n"
+                            for i in range(200)))
+    done = _ray_audit(tmp_path, f"{metric}:Lose", many)
+    assert done.returncode == 3, done.stderr[-3000:]       # Ray's own end: 1, after 60 s
+    assert "internal error: ClusterLost: lost the Ray cluster: its GCS at " in done.stderr
+    assert not (tmp_path / "out" / "results.json").exists()
+    assert (tmp_path / "out" / "items.journal.part").exists()
+
+
+def test_the_watch_interrupts_once_the_gcs_refuses_and_stands_down_when_cancelled(
+        monkeypatch):
+    """The watch itself: a GCS that accepts is left alone; one that refuses for
+    LOST_AFTER_S interrupts the main thread (a KeyboardInterrupt here) and says why."""
+    import socket
+    import time
+
+    from halluscope import _ray
+    monkeypatch.setattr(_ray, "LOST_AFTER_S", 1.5)
+    monkeypatch.setattr(_ray, "_gcs_address", lambda ray: server.getsockname())
+    server = socket.create_server(("127.0.0.1", 0))
+    watch = _ray.ClusterWatch(None)
+    with pytest.raises(KeyboardInterrupt):
+        with watch:
+            time.sleep(2.5)
+            assert watch.lost is None       # it accepts: nothing to say
+            server.close()
+            time.sleep(10)
+    watch.cancel()
+    assert "lost the Ray cluster: its GCS at 127.0.0.1:" in watch.lost
+
+
+def test_a_dead_cluster_that_ray_start_left_behind_is_a_usage_error_not_a_wait(
+        tmp_path, monkeypatch):
+    """Without an address Ray joins the cluster named in the file the last `ray start` wrote
+    (or RAY_ADDRESS): one killed without `ray stop` left the file, and the audit waited in
+    Ray's retries for more than ten minutes. Checked as a given address is; `local` asks
+    for a new local instance and is Ray's."""
+    from halluscope._ray import _check_reachable
+    from halluscope.errors import ConfigError
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
+    _check_reachable(None)                  # no file: a new local instance
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "ray" / "ray_current_cluster").write_text("127.0.0.1:1")
+    for address in (None, "auto"):
+        with pytest.raises(ConfigError, match=r"joins the cluster that `ray start` last "
+                           r"started on this machine, 127.0.0.1:1 \(named in .*ray_current_"
+                           r"cluster\), which does not answer \(cannot reach .*--ray-address "
+                           r"local"):
+            _check_reachable(address, timeout=2)
+    _check_reachable("local")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    with pytest.raises(ConfigError, match="cannot reach the Ray cluster at 127.0.0.1:1"):
+        _check_reachable(None, timeout=2)
+
+
+def test_a_cluster_that_refuses_the_driver_says_why(monkeypatch):
+    """A cluster of `ray start` (Ray 2.5x) asks for a token, which Ray sends only with
+    RAY_AUTH_MODE=token when given an address: Ray said "Failed to connect to Ray cluster at
+    ...", its cause (the token) left in a chained traceback, and the CLI printed only that."""
+    from types import SimpleNamespace
+
+    from halluscope import _ray
+    from halluscope.errors import ConfigError
+
+    def refused(**kwargs):
+        try:
+            raise RuntimeError("Failed to connect to GCS. ray.exceptions.AuthenticationError: "
+                               "RPC error: InvalidAuthToken: Authentication token is missing")
+        except RuntimeError as exc:
+            raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.5:6379") from exc
+
+    def down(**kwargs):
+        raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.5:6379")
+
+    monkeypatch.setattr(_ray, "_check_reachable", lambda address: None)
+    monkeypatch.setattr(_ray, "_terminate_as_an_interruption", lambda: None)
+    with pytest.raises(ConfigError, match="asks for an authentication token.*RAY_AUTH_MODE=token"):
+        _ray.start_ray(SimpleNamespace(init=refused), "10.0.0.5:6379")
+    with pytest.raises(ConfigError, match="cannot join the Ray cluster at 10.0.0.5:6379: Failed"):
+        _ray.start_ray(SimpleNamespace(init=down), "10.0.0.5:6379")
 
 
 def test_a_port_that_accepts_and_never_answers_is_a_usage_error_not_a_wait(monkeypatch):

@@ -126,6 +126,54 @@ def test_ray_resumes_and_a_cached_rerun_makes_no_calls(app, prompts, tmp_path, l
     assert _lines(again) == full
 
 
+def test_relative_paths_name_the_drivers_files_on_the_actors(app, prompts, tmp_path,
+                                                            local_ray, monkeypatch):
+    """The images and the cache folder given relative to this folder: the actors worked in
+    the folder Ray started in, so every image was "not found" and the cache was another one."""
+    monkeypatch.chdir(tmp_path)     # Ray started in another folder (the local_ray fixture's)
+    with FakeServer() as server:
+        res = _query(app, "prompts.jsonl", "local.jsonl", server.url, "local", "--cache", "c")
+        assert res.exit_code == EXIT_OK, res.output
+        res = _query(app, "prompts.jsonl", "ray.jsonl", server.url, "ray", "--cache", "c")
+        assert res.exit_code == EXIT_OK, res.output
+        assert len(server.requests) == N        # every answer from the driver's cache
+    assert _lines(tmp_path / "ray.jsonl") == _lines(tmp_path / "local.jsonl")
+    assert _sheet(tmp_path / "ray.jsonl")["counts"]["cached"] == N
+
+
+def test_actors_lost_mid_run_leave_a_run_sheet_that_says_the_run_did_not_finish(
+        tmp_path, local_ray):
+    """Query actors that die (their node lost, the OOM killer) ended the run with Ray's error
+    (exit 3) and a run sheet whose ``aborted`` was null, a finished run's: an audit of the
+    answers it held (32 of 300 in a user's run) judged its gates as over the whole set."""
+    import signal
+
+    import psutil
+
+    from fake_openai_server import scripted_responder
+    from halluscope.adapters.ray_query import query_ray
+    from halluscope.query_sheets import query_run
+
+    def die(prompt, body):          # the actors asking die
+        raylet = ray._private.worker._global_node.all_processes["raylet"][0].process.pid
+        for proc in psutil.Process(raylet).children():
+            if "QueryWorker" in " ".join(proc.cmdline()):
+                proc.send_signal(signal.SIGKILL)
+        return f"echo: {prompt}"
+
+    src = tmp_path / "p.jsonl"
+    src.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"Q{i}" +
+                                       (" die" if i == 9 else "")}) + "\n" for i in range(30)))
+    out = tmp_path / "out.jsonl"
+    with FakeServer(responder=scripted_responder({"die": die})) as server:
+        with pytest.raises(ray.exceptions.RayError):
+            query_ray(src, "openai/m", base_url=server.url, out=out, cache=False, workers=2,
+                      max_connections=2, batch_size=2)
+    sheet = _sheet(out)
+    assert sheet["aborted"] and "Actor" in sheet["aborted"]
+    assert query_run(out)["finished"] is False
+
+
 def test_ray_resume_says_which_kept_answers_left_the_prompts(app, prompts, tmp_path,
                                                              local_ray):
     """As the one-process run: answers for ids the prompts file no longer holds are kept,

@@ -41,7 +41,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from halluscope._ray import DriverWatch, import_ray, start_ray, stop_ray, this_driver
+from halluscope._ray import (ClusterLost, ClusterWatch, DriverWatch, driver_folder,
+                             enter_driver_folder, import_ray, start_ray, stop_ray, this_driver)
 from halluscope.adapters.cache import ResponseCache, open_response_cache
 from halluscope.adapters.client import ModelClient, RetryPolicy
 from halluscope.adapters.images import ImageLoader
@@ -108,6 +109,7 @@ class WorkerSettings:
     decoding: Decoding
     out_path: str | None
     driver: tuple[str, int] | None = None   # the driver's Ray node id and process id
+    folder: str | None = None   # the driver's working folder: relative paths are read from it
 
 
 #: Seconds between an actor's checks that the driver still runs (:meth:`QueryWorker._watch`).
@@ -120,6 +122,7 @@ class QueryWorker:
 
     def __init__(self, settings: WorkerSettings, env: ForwardedEnv):
         os.environ.update(env.env)
+        enter_driver_folder(settings.folder)    # images, cache, a local model: the driver's
         self.settings = settings
         self.name = uuid.uuid4().hex
         self.run: _QueryRun | None = None
@@ -297,18 +300,22 @@ class RayPool:
     gpus_per_worker: float
     startup_s: float = 0.0
     inflight: deque = field(default_factory=deque)
+    watch: Any = None       # ClusterWatch: Ray ends a driver that lost its cluster (exit 1)
 
     def close(self) -> None:
+        """Close the actors (none waited for once the cluster is lost) and the Ray instance
+        this run started."""
         for ref in self.inflight:
             self.ray.cancel(ref, force=False)
         for actor in self.actors:
             try:
-                self.ray.get(actor.close.remote(), timeout=30)
+                self.ray.get(actor.close.remote(), timeout=0 if self.watch.lost else 30)
             except Exception as exc:  # noqa: BLE001 - best effort, the run is over
                 log.debug("closing a query actor: %s", exc)
             self.ray.kill(actor)
         if self.owns_ray:
             stop_ray(self.ray)
+        self.watch.cancel()
 
 
 def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | None,
@@ -332,7 +339,7 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
     env = forwarded_env()
     t0 = time.perf_counter()
     actors = [actor_cls.remote(settings, env) for _ in range(workers)]
-    pool = RayPool(ray, actors, owns, address, gpus_per_worker)
+    pool = RayPool(ray, actors, owns, address, gpus_per_worker, watch=ClusterWatch(ray))
     try:
         ray.get([a.ready.remote() for a in actors])
     except BaseException:
@@ -424,19 +431,24 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
             raise RuntimeError("a Ray query actor stopped asking while the run went on")
 
     try:
-        for n, batch in enumerate(_batches(run, items, batch_size)):
-            inflight.append(pool.actors[n % len(pool.actors)].ask.remote(batch))
-            if len(inflight) >= limit:
+        with pool.watch:
+            for n, batch in enumerate(_batches(run, items, batch_size)):
+                inflight.append(pool.actors[n % len(pool.actors)].ask.remote(batch))
+                if len(inflight) >= limit:
+                    take()
+            while inflight:
                 take()
-        while inflight:
-            take()
     except ServerUnreachable as exc:
         run.stopped = run.aborted = redact_text(f"{type(exc).__name__}: {exc}")
     except (AuthError, CacheMiss) as exc:
         run.aborted = redact_text(f"{type(exc).__name__}: {exc}")
         raise
-    except KeyboardInterrupt as exc:          # Ctrl-C, or SIGTERM (halluscope._ray)
-        run.aborted = interruption(exc)
+    except BaseException as exc:    # Ctrl-C, SIGTERM (halluscope._ray), an actor or the
+        if pool.watch.lost:         # cluster lost: never a run sheet that looks finished
+            run.aborted = pool.watch.lost
+            raise ClusterLost(pool.watch.lost) from None    # (exit 3; Ray's own end: 1)
+        run.aborted = interruption(exc) if isinstance(exc, KeyboardInterrupt) else \
+            redact_text(f"{type(exc).__name__}: {exc}")
         raise
     finally:
         if inflight or held:
@@ -545,7 +557,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                               max(1, math.ceil(max_connections / n)), retry, timeout,
                               allow_urls, samples, system, detail, decoding,
                               str(out_path) if out_path is not None else None,
-                              this_driver(ray))
+                              this_driver(ray), driver_folder())
 
     stats = WorkerStats(cache_base, offline)
     answers = answers_of(api, decoding, system, samples=samples, detail=detail)

@@ -146,7 +146,9 @@ Engine = Annotated[Optional[str], typer.Option(
     "(Ray Data; pip install 'halluscope\\[ray]'); default: local.",
     rich_help_panel='Run and scale', metavar='NAME')]
 RayAddress = Annotated[Optional[str], typer.Option(
-    help="Ray cluster address for --engine ray (default: a local Ray instance).",
+    help="Ray cluster address for --engine ray: host:port, ray://host:port, auto, or local "
+    "(a new local Ray instance). Default: $RAY_ADDRESS, else the cluster `ray start` started "
+    "on this machine, else a new local instance.",
     rich_help_panel='Run and scale', metavar='ADDRESS')]
 Resume = Annotated[Optional[bool], typer.Option(
     "--resume/--no-resume", show_default=False, help="Continue an interrupted audit in the same --out folder, scoring "

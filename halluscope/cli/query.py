@@ -109,8 +109,9 @@ Engine = Annotated[str, typer.Option(
                      "batches, this process writes the output in prompt order.",
     rich_help_panel='Run and scale', metavar='NAME')]
 RayAddress = Annotated[Optional[str], typer.Option(
-    "--ray-address", help="Ray cluster address for --engine ray (default: a local Ray "
-                          "instance).",
+    "--ray-address", help="Ray cluster address for --engine ray: host:port, ray://host:port, "
+    "auto, or local (a new local Ray instance). Default: $RAY_ADDRESS, else the cluster `ray "
+    "start` started on this machine, else a new local instance.",
     rich_help_panel='Run and scale', metavar='ADDRESS')]
 RayWorkers = Annotated[Optional[int], typer.Option(
     "--ray-workers", min=1, parser=at_least(1), help="Actors for --engine ray (default: one per CPU of the "

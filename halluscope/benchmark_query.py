@@ -89,6 +89,10 @@ def benchmark_prompts(spec: BenchmarkSpec, questions: Path, images: str | Path |
                 missing.append(f"{name} (row {number})")
             line["image"] = str(path)
         out.append(line)
+    if missing and not root.is_dir():     # said as such, not as every image missing from it
+        raise InputError(f"--images {images}: expected the folder of {spec.pin}'s images, got "
+                         f"{'a file' if root.exists() else 'no such folder'} (its rows name "
+                         f"{len(missing)} image(s), e.g. {missing[0]})")
     if missing:
         raise InputError(f"{len(missing)} image(s) of {spec.pin} not found under {root}: "
                          f"{', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""))

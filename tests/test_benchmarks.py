@@ -158,6 +158,31 @@ def test_query_benchmark_names_a_missing_image(bench):
     assert "VS/chart/0_1.png" in res.output
 
 
+@pytest.mark.parametrize("images", ["nowhere", "a-file.png"])
+def test_query_benchmark_says_an_images_folder_that_is_none(bench, images):
+    """It said every image was "not found under" the path, as if the folder lacked them."""
+    tmp, spec, questions = bench
+    (tmp / "a-file.png").write_bytes(b"x")
+    res = invoke(["query", "--benchmark", spec, "--data", questions, "--images", tmp / images,
+                  "--model", "openai/fake-vlm", "--out", tmp / "o.jsonl"], expect=2)
+    text = " ".join(res.output.split())
+    said = "no such folder" if images == "nowhere" else "a file"
+    assert f"--images {tmp / images}: expected the folder of tinybench@1's images, got " \
+           f"{said}" in text, text
+    assert "not found under" not in text
+
+
+@pytest.mark.parametrize("out", ["folder", "o.jsonl.gz"])
+def test_query_benchmark_refused_out_leaves_no_prompts_file_behind(bench, out):
+    """A refused --out (a folder, a compressed name) left <out>.prompts.jsonl beside it."""
+    tmp, spec, questions = bench
+    (tmp / "folder").mkdir()
+    res = invoke(["query", "--benchmark", spec, "--data", questions, "--images", tmp / "images",
+                  "--model", "openai/fake-vlm", "--out", tmp / out], expect=2)
+    assert f"--out {tmp / out}: expected" in " ".join(res.output.split())
+    assert not (tmp / f"{out}.prompts.jsonl").exists()
+
+
 def test_check_files_statuses(bench):
     tmp, spec_path, questions = bench
     spec = read_benchmark(spec_path)

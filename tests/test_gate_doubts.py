@@ -255,7 +255,11 @@ def test_metrics_declare_the_statistics_they_will_compute():
     amber = metric_class("amber").declared_statistics(cfg)
     assert {"amber_score", "chair", "n_generative"} <= set(amber)
     assert "claim_jaccard" in SelfConsistencyMetric.declared_statistics(cfg)
-    assert metric_class("hallusionbench").declared_statistics(cfg) is None
+    hb = metric_class("hallusionbench")       # by variant: the judged ones add the bias
+    assert {"aacc", "unanswered", "yes_no_pct_diff"} <= set(hb.declared_statistics(cfg))
+    keyword = AuditConfig(options={"hallusionbench_variant": "vlmevalkit"})
+    assert list(hb.declared_statistics(keyword)) == ["aacc", "facc", "qacc", "unverifiable",
+                                                     "unanswered"]
     assert set(metric_class("pope").declared_statistics(cfg)) >= {"f1", "tp", "yes_ratio"}
 
 

@@ -191,6 +191,16 @@ def _check_has_run_sheet(out_path: Path) -> None:
                          f"--restart to replace it, or write to another --out")
 
 
+def check_out_path(out_path: Path, prompts: Any = None) -> None:
+    """A usage error (:class:`InputError`) for an ``--out`` query cannot write: a folder, the
+    prompts file itself, a compressed name. Also checked before ``--benchmark`` writes its
+    prompts file beside it (``<out>.prompts.jsonl``), which a refused ``--out`` left behind."""
+    if out_path.is_dir():
+        raise InputError(f"--out {out_path}: expected the path of a JSON-lines file to write, "
+                         f"got a folder")
+    _check_target(out_path, prompts)
+
+
 def _check_target(out_path: Path, prompts: Any) -> None:
     """A usage error for an output path query cannot write: the prompts file itself (it would
     be emptied, or taken for answers), a compressed name (query writes plain lines)."""
@@ -316,10 +326,7 @@ def prepare_output(out_path: Path | None, *, resume: bool, retry_failed: bool,
     a symbolic link to the file is the same file."""
     if out_path is None:
         return None, {}
-    if out_path.is_dir():
-        raise InputError(f"--out {out_path}: expected the path of a JSON-lines file to write, "
-                         f"got a folder")
-    _check_target(out_path, prompts)
+    check_out_path(out_path, prompts)
     _make_parent(out_path)
     lock = lock_output(out_path.resolve())
     try:

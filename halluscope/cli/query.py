@@ -317,8 +317,14 @@ def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, o
     if prompts is not None:
         err_console.print("[red]error:[/red] give a prompts file or --benchmark, not both")
         raise typer.Exit(EXIT_USAGE)
+    from halluscope.adapters.outlock import check_out_path
     from halluscope.benchmark_query import questions_file
     from halluscope.benchmark_specs import load_benchmark, missing_data_places
+    try:        # before its prompts file is written beside it
+        check_out_path(out)
+    except HalluscopeError as exc:
+        print_error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
     missing = missing_data_places(data)     # said as such, not only as a missing question file
     for problem in missing:
         print_error(problem)

@@ -59,7 +59,8 @@ import numpy as np
 
 from halluscope.errors import ConfigError, RecordError
 from halluscope.evidence.amber import AmberData, amber_among, amber_id, dimension, load_amber
-from halluscope.metrics.amber_records import amber_item, foreign, refusal, skip_reason
+from halluscope.metrics.amber_records import (amber_item, coverage, foreign, refusal,
+                                              skip_reason, warn_partial)
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.explain import ExplainsClaimVerdicts
 from halluscope.metrics.repeats import Repeats
@@ -556,6 +557,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
 
     def finish(self) -> None:
         self._repeats.warn(self.name, "an AMBER id")
+        warn_partial(coverage(self.data, self._repeats.seen))
         if self.variant == "original":
             made = counter_values(self.statistics, self.state.sums())
             if made:
@@ -580,6 +582,7 @@ class AmberMetric(ExplainsClaimVerdicts, Metric):
         out: dict[str, Any] = {"variant": self.variant, "annotations": str(self.data.path),
                                "initial": dict(self.data.initial)}
         self._repeats.describe(out)
+        out["coverage"] = coverage(self.data, self._repeats.seen)
         if self.variant == "original":
             made = counter_values(self.statistics, self.state.sums())
             if made:

@@ -28,12 +28,16 @@ AMBER's, its id is wrong.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Collection
 from typing import Any
 
 from halluscope.errors import RecordError
 from halluscope.evidence.amber import AmberData, amber_id, amber_image
 from halluscope.records import Record, yes_no_prompt
+
+log = logging.getLogger(__name__)
 
 #: How AMBER words its yes/no questions (every one of its 14,216 does one or the other).
 _AMBER_WORDED = re.compile(r"\bin this image\s*\?|\bis there direct contact between\b",
@@ -164,3 +168,29 @@ def amber_item(record: Record, data: AmberData) -> tuple[int, dict[str, Any]]:
         raise RecordError(f"expected {want} for AMBER item {i}, got the yes/no question "
                           f"{question!r:.120}: is the id off?", field="id", **where)
     return i, item
+
+
+def coverage(data: AmberData, answered: Collection[int]) -> dict[str, dict[str, int]]:
+    """Per AMBER question type (``generative``, ``discriminative-hallucination``, ...), the
+    questions the annotations hold and how many of them a scored answer answers (an id answered
+    only by a bad record is not)."""
+    out: dict[str, dict[str, int]] = {}
+    for i, item in data.items.items():
+        counts = out.setdefault(str(item.get("type")), {"answered": 0, "questions": 0})
+        counts["questions"] += 1
+        counts["answered"] += i in answered
+    return out
+
+
+def warn_partial(cov: dict[str, dict[str, int]]) -> None:
+    """Say which question types hold answers to some of their questions only (a file cut
+    short, failed requests): their scores, and the AMBER score, are then over those answers, not
+    the benchmark's. A type with no answer at all is a part of AMBER not asked (a generative-only
+    run, as AMBER's own query files allow), said by the statistics that have no value."""
+    partial = [f"{kind} {c['answered']:,} of {c['questions']:,}"
+               for kind, c in cov.items() if 0 < c["answered"] < c["questions"]]
+    if partial:
+        log.warning("amber: some questions have no scored answer (answered: %s); the scores "
+                    "over those question types, and the AMBER score, are over the answered "
+                    "ones only -- not the benchmark's numbers (info.coverage)",
+                    "; ".join(partial))

@@ -90,7 +90,8 @@ from halluscope.metrics.base import ItemScore, Metric, MetricOption, MetricSumma
 from halluscope.metrics.draws import block_replicates
 from halluscope.metrics.hallusionbench_bias import (BIAS_COLUMNS, BIAS_PAIRED, bias_row,
                                                     bias_scores, items_tallies,
-                                                    question_truth, truth_of)
+                                                    question_truth, truth_of,
+                                                    variant_statistics)
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
     NOT_PAIRED, UNIT_PREFIX, Unit, check_row_ids, coverage, easy_and_hard, expected_total,
     group_tallies, lone_pairs, no_verdict_info, question_identity, warn_coverage,
@@ -293,6 +294,12 @@ class HallusionBenchMetric(Metric):
     #: Of those, the statistics with no better direction; what compare does not pair, and why
     UNDIRECTED: ClassVar[frozenset] = frozenset({"consistency_inconsistent", "consistency_wrong"})
     NOT_PAIRED: ClassVar[dict[str, str]] = NOT_PAIRED
+
+    @classmethod
+    def declared_statistics(cls, config) -> dict[str, Statistic]:
+        """What its variant reports (:func:`variant_statistics`): gates checked before scoring."""
+        judged = cls.option(config, "hallusionbench_variant") not in KEYWORD_VARIANTS
+        return variant_statistics(judged)
 
     @classmethod
     def statistics_for(cls, info) -> dict[str, Statistic] | None:
@@ -559,9 +566,11 @@ class HallusionBenchMetric(Metric):
         names = sorted({g for u in self.units for g in u.groups})
         results = hallusionbench_scores(self.units, **kw)
         cov = self._coverage or self._covered()
-        if cov["unanswered"]:
-            results["unanswered"] = MetricResult("unanswered", cov["unanswered"],
-                                                 expected_total(cov), False)
+        # a count, 0 included, so that a gate on it passes on a whole file (it was left out
+        # then, and the gate refused as naming no statistic); nothing scored: no value, not 0
+        results["unanswered"] = MetricResult(
+            "unanswered", cov["unanswered"] if self.units else None, expected_total(cov),
+            False, why_no_value=None if self.units else NO_ITEM_COUNTED)
         return MetricSummary(
             name=self.name, results=results, n=len(self.units),
             groups={g: hallusionbench_scores([u for u in self.units if g in u.groups], **kw)

@@ -194,6 +194,23 @@ BIAS_PAIRED: dict[str, Statistic] = {
         why_none=lambda s: _why_none(s, "wrong", NO_WRONG))}
 
 
+def variant_statistics(judged: bool) -> dict[str, Statistic]:
+    """The statistics a HallusionBench audit reports, in the order it reports them, known
+    before it scores (gates are checked against them first, so a misspelled statistic costs a
+    second, not the judge's calls): aAcc, fAcc, qAcc and the unverifiable count; the judged
+    variants (``judged``: original, refined) add easy / hard qAcc and this module's four; then
+    the count of the benchmark's questions left unanswered."""
+    share = rate(lambda s: s, higher_is_better=True, proportion=True)
+    count = Statistic(lambda s: s, count=True)
+    out = {"aacc": share, "facc": share, "qacc": share, "unverifiable": count}
+    if judged:
+        figures = rate(lambda s: s, proportion=True, direction=False)
+        out.update(easy_qacc=share, hard_qacc=share, **BIAS_PAIRED,
+                   consistency_inconsistent=figures, consistency_wrong=figures)
+    out["unanswered"] = count
+    return out
+
+
 def _why_none(sums, units: str, none: str) -> str | None:
     """Why a bias statistic over the paired questions has no value (:data:`BIAS_PAIRED`)."""
     if float(np.sum(sums["no_truth"])):
@@ -267,4 +284,5 @@ def _value(sums: np.ndarray, num: tuple[int, ...], den: int):
 
 
 __all__ = ["BIAS_COLUMNS", "BIAS_PAIRED", "BIAS_STATISTICS", "bias_row", "bias_scores",
-           "consistency_tallies", "items_tallies", "question_truth", "truth_of"]
+           "consistency_tallies", "items_tallies", "question_truth", "truth_of",
+           "variant_statistics"]

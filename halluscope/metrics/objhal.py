@@ -237,7 +237,9 @@ class JudgeExtractor:
 
     def __call__(self, question: str, answer: str) -> tuple[Any, list[str]]:
         """``(parsed JSON, raw completions)``; raises :class:`RecordError` after ``fail_limit``
-        unparsable or failed answers (the original stops the whole run there)."""
+        unparsable answers (the original stops the whole run there), or at once when a call
+        got no reply after the adapter's own retries (an outage: asked 100 times more, each
+        with its retries, one answer took half an hour and counted 100 calls)."""
         prompt = self.prompt(question, answer)
         raws: list[str] = []
         for attempt in range(self.fail_limit):
@@ -246,6 +248,9 @@ class JudgeExtractor:
             raws.append(got.raw if got.raw is not None else f"<call failed: {got.error}>")
             if got.parsed:
                 return got.label, raws
+            if got.raw is None and got.cut is None:    # no reply, after the adapter's retries
+                raise RecordError(f"the judge could not be asked: {got.error}",
+                                  field="response")
         raise RecordError(f"expected a JSON object list from the judge within "
                           f"{self.fail_limit} attempts, got {raws[-1]!r:.80}", field="response")
 

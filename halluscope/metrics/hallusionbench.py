@@ -94,10 +94,10 @@ from halluscope.metrics.hallusionbench_bias import (BIAS_COLUMNS, BIAS_PAIRED, b
                                                     variant_statistics)
 from halluscope.metrics.hallusionbench_units import (  # noqa: F401  (UNIT_PREFIX re-exported)
     NOT_PAIRED, UNIT_PREFIX, Unit, check_row_ids, coverage, easy_and_hard, expected_total,
-    group_tallies, lone_pairs, no_verdict_info, question_identity, warn_coverage,
-    warn_no_verdict)
+    group_tallies, lone_pairs, no_verdict_info, original_correctness, original_is_correct,
+    question_identity, vlmevalkit_extract, warn_coverage, warn_no_verdict)
 from halluscope.metrics.pope_parsers import (  # noqa: F401  (vlmevalkit_punctuation re-exported)
-    vlmevalkit_punctuation, vlmevalkit_yes_no)
+    vlmevalkit_punctuation)
 from halluscope.metrics.repeats import Repeats
 from halluscope.metrics.intervals import decide_interval
 from halluscope.metrics.stats import (MIN_UNITS, NO_ITEM_COUNTED, RATE_BOUNDS, MetricResult,
@@ -115,35 +115,6 @@ CORRECTNESS = "hallusionbench_correctness"
 #: The benchmark's questions (metrics/benchmarks/hallusionbench.toml: HallusionBench.json has
 #: 1,129; VLMEvalKit's rows leave out the 178 asked without a figure).
 EXPECTED_QUESTIONS = {"original": 1129, "refined": 1129, "vlmevalkit": 951, "vlmevalkit-v0.2": 951}
-
-
-# -- parsers ---------------------------------------------------------------------------------
-def original_correctness(judge_text: str | None) -> str:
-    """utils.py's reading of the judge's text: ``"0"`` incorrect, ``"1"`` correct, ``"2"``
-    unclear (anything else, the empty text included)."""
-    low = (judge_text or "").lower()
-    if "incorrect" in low:
-        return "0"
-    if "correct" in low:
-        return "1"
-    return "2"
-
-
-def original_is_correct(code: str, category: str, figure_id: str) -> bool:
-    """utils.py's ``assign_correctness``: 2 counts as correct for VS questions without a figure."""
-    if category == "VS" and int(figure_id) == 0:
-        return code in ("1", "2")
-    return code == "1"
-
-
-def vlmevalkit_extract(prediction: str | None, variant: str = "vlmevalkit") -> str:
-    """VLMEvalKit's ``YOrN_Extraction``: ``Yes`` / ``No`` when exactly one of the words occurs
-    (``variant``: which release's full-stop rule, :func:`vlmevalkit_punctuation`); the reading
-    is POPE's ``vlmevalkit`` parser's, one implementation for both."""
-    return _EXTRACTED[vlmevalkit_yes_no((prediction or "").lower(), variant)]
-
-
-_EXTRACTED = {"yes": "Yes", "no": "No", "unknown": "Unknown"}
 
 
 # -- per-item bookkeeping ------------------------------------------------------------------

@@ -2,7 +2,8 @@
 figures and question pairs seen whole or not (:func:`incomplete_groups`), questions answered against
 the benchmark's count (:func:`coverage`), said loudly when a file is partial; each figure's and
 question pair's tally for fAcc and qAcc (:func:`group_tallies`), and the questions rebuilt
-from a run's ``items.jsonl`` (:func:`units_from_items`), which ``compare`` counts with it."""
+from a run's ``items.jsonl`` (:func:`units_from_items`), which ``compare`` counts with it; and
+how an answer or the judge's text is read as right or wrong (the original's and VLMEvalKit's)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from halluscope.metrics.pope_parsers import vlmevalkit_yes_no
 
 log = logging.getLogger("halluscope.metrics.hallusionbench")
 
@@ -369,3 +372,31 @@ def easy_and_hard(units: list[Unit]) -> list[tuple[str, list[Unit]]]:
     original figure, then those asked about an edited one."""
     return [(name, [u for u in units if u.hard == hard]) for name, hard in EASY_HARD]
 
+
+# -- parsers ---------------------------------------------------------------------------------
+def original_correctness(judge_text: str | None) -> str:
+    """utils.py's reading of the judge's text: ``"0"`` incorrect, ``"1"`` correct, ``"2"``
+    unclear (anything else, the empty text included)."""
+    low = (judge_text or "").lower()
+    if "incorrect" in low:
+        return "0"
+    if "correct" in low:
+        return "1"
+    return "2"
+
+
+def original_is_correct(code: str, category: str, figure_id: str) -> bool:
+    """utils.py's ``assign_correctness``: 2 counts as correct for VS questions without a figure."""
+    if category == "VS" and int(figure_id) == 0:
+        return code in ("1", "2")
+    return code == "1"
+
+
+def vlmevalkit_extract(prediction: str | None, variant: str = "vlmevalkit") -> str:
+    """VLMEvalKit's ``YOrN_Extraction``: ``Yes`` / ``No`` when exactly one of the words occurs
+    (``variant``: which release's full-stop rule, :func:`vlmevalkit_punctuation`); the reading
+    is POPE's ``vlmevalkit`` parser's, one implementation for both."""
+    return _EXTRACTED[vlmevalkit_yes_no((prediction or "").lower(), variant)]
+
+
+_EXTRACTED = {"yes": "Yes", "no": "No", "unknown": "Unknown"}

@@ -34,6 +34,11 @@ def _rec(rid, response, regions=DOG_CAT, **meta):
             "metadata": {"regions": regions, **meta}}
 
 
+#: Boxes in pixels (on the 512 x 512 astronaut they also fit as 0-1000: auto finds them
+#: ambiguous).
+PX = {"box_format": "pixels"}
+
+
 def _claims(item):
     return [(c["subject"], c["value"], c["verdict"]) for c in item["claims"]]
 
@@ -108,10 +113,10 @@ def test_region_ids_read_their_object_after_them_too():
 def test_a_box_named_after_it_is_checked_against_that_object(tmp_path):
     """The dog's box called a cat was supported ('matches the dog'), precision 1.0."""
     result, items = _audit(tmp_path, [
-        _rec("after1", "At [100, 100, 300, 300] there is a cat."),      # the dog's box
-        _rec("after2", "[100, 100, 300, 300] is the cat."),             # the dog's box
-        _rec("right", "At [300, 300, 500, 500] there is a cat."),       # the cat's box
-        _rec("unread", "At [100, 100, 300, 300] there is nothing."),    # no object read
+        _rec("after1", "At [100, 100, 300, 300] there is a cat.", **PX),      # the dog's box
+        _rec("after2", "[100, 100, 300, 300] is the cat.", **PX),             # the dog's box
+        _rec("right", "At [300, 300, 500, 500] there is a cat.", **PX),       # the cat's box
+        _rec("unread", "At [100, 100, 300, 300] there is nothing.", **PX),    # no object read
     ])
     assert _claims(items["after1"]) == [("cat", [100.0, 100.0, 300.0, 300.0], "hallucinated")]
     assert _claims(items["after2"])[0][2] == "hallucinated"

@@ -43,9 +43,11 @@ response over all its ``bbox`` boxes, by these rules in order:
 3. otherwise the layout is **ambiguous**: each ``bbox`` box is an unverifiable, malformed
    citation ("ambiguous layout") that says to set ``--box-format``; never a guess.
 
-*auto* scale: see :mod:`halluscope.claims.citations` (all four values within [0, 1] ->
-fractions; past an edge but within 1000 -> 0-1000; otherwise pixels), applied to the corners
-each box stands for.
+*auto* scale (:func:`auto_scale`, over the corners every box of a response without a scale
+of its own stands for): all values within [0, 1] -> fractions; a value past an edge but none
+above 1000 -> 0-1000; every value within the image's pixels and within 1000, where the two
+readings differ -> :data:`AMBIGUOUS` (an unverifiable, malformed citation, "ambiguous scale",
+that says to set ``--box-format``; never a guess); otherwise pixels.
 """
 
 from __future__ import annotations
@@ -132,17 +134,31 @@ def bbox_layout(raws: Sequence[Sequence[float]], scale: str,
 def auto_scale(raws: Sequence[Sequence[float]], size: tuple[int, int] | None) -> str:
     """The one scale of the boxes (corners) a response writes without one, decided over all of
     them together: box by box, ``[100, 100, 300, 300]`` was read as pixels and ``[700, 500,
-    900, 700]`` beside it as 0-1000, a mixture no model writes."""
+    900, 700]`` beside it as 0-1000, a mixture no model writes. :data:`AMBIGUOUS` when every
+    value fits the image both as pixels and as 0-1000 and the two readings are other boxes
+    (Ferret's and CogVLM's 0-999 boxes were read as pixels wherever they fit the image), or
+    fits 0-1000 and the image's size is not known."""
     values = [v for raw in raws for v in raw]
     if values and all(0 <= v <= 1 for v in values):
         return "norm"
-    # past the edge by more than rounding (the slack the region check allows a pixel box):
-    # [0, 0, 515, 515] on a 512 x 512 image was read as 0-1000 and shrunk to half its size
-    if size and values and all(0 <= v <= 1000 for v in values) and any(
-            max(r[0], r[2]) > size[0] + edge_slack(size[0])
-            or max(r[1], r[3]) > size[1] + edge_slack(size[1]) for r in raws):
-        return "norm1000"
+    if values and all(0 <= v <= 1000 for v in values):
+        if not size:                    # no image to tell them apart by
+            return AMBIGUOUS
+        # past the edge by more than rounding (the slack the region check allows a pixel
+        # box): [0, 0, 515, 515] on a 512 x 512 image was read as 0-1000 and shrunk to half
+        if any(max(r[0], r[2]) > size[0] + edge_slack(size[0])
+               or max(r[1], r[3]) > size[1] + edge_slack(size[1]) for r in raws):
+            return "norm1000"
+        if not _readings_agree(values[0::2], size[0]) or \
+                not _readings_agree(values[1::2], size[1]):
+            return AMBIGUOUS
     return "pixels"
+
+
+def _readings_agree(values: Sequence[float], side: int) -> bool:
+    """Whether coordinates along an image's ``side`` name the same pixels (within
+    :func:`edge_slack`) read as pixels and as 0-1000: so on an image about 1000 pixels wide."""
+    return all(abs(v - v * side / 1000.0) <= edge_slack(side) for v in values)
 
 
 def edge_slack(side: float) -> float:

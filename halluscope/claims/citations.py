@@ -29,11 +29,11 @@ JSON ``{"x", "y", "w"|"width", "h"|"height"}``, ``{"x1", "y1", "x2",   auto (lay
 JSON is read where it is the whole response, a fenced block, or written inline in a sentence
 (``Here: [{"bbox_2d": [...], "label": "cat"}] done``); each form keeps its label.
 
-*auto* scale: all four values within [0, 1] -> fractions of the image; otherwise, when the
-image size is known and a value exceeds the width or height (by more than a pixel or 1% of
-rounding, :func:`edge_slack`) but none exceeds 1000 -> 0-1000; otherwise pixels. The rule is
-applied once to all the boxes a response writes without a convention of their own (a model
-writes one convention), not box by box. The *layout* (corners, or ``[x, y, width, height]``:
+*auto* scale: all values within [0, 1] -> fractions; a value past the image's width or
+height (:func:`edge_slack`) but none above 1000 -> 0-1000; all within both the image and 1000,
+read as other boxes in pixels and 0-1000 -> ambiguous (unverifiable, never a guess); otherwise
+pixels. Decided once over the boxes a response writes without a convention of their own (a
+model writes one), not box by box. The *layout* (corners, or ``[x, y, width, height]``:
 a JSON ``bbox`` is COCO's x, y, w, h as well) is :mod:`halluscope.claims.box_forms`'s: a
 ``bbox`` no rule places is an ambiguous citation, never a guess. A record can fix the
 convention with ``metadata["box_format"]``: ``pixels``, ``norm`` (0-1), ``norm1000``
@@ -168,9 +168,9 @@ class CitedBox:
         """Why the four numbers are no box, as ``(kind, reason)``: ``ambiguous layout`` (a
         ``bbox`` that may be corners or x, y, w, h), ``corners swapped`` when ``x2 < x1`` or
         ``y2 < y1`` as written (x first; Gemini's ``box_2d`` turned so), ``negative size``
-        (x, y, w, h), ``zero area``; ``None`` for a box. The corners are never sorted:
-        ``[300, 300, 100, 100]`` was quietly read as ``[100, 100, 300, 300]`` and supported,
-        while the same box in a record's metadata is refused."""
+        (x, y, w, h), ``zero area``, ``ambiguous scale`` (pixels or 0-1000); ``None`` for a
+        box. Corners are never sorted: ``[300, 300, 100, 100]`` was read as ``[100, 100, 300,
+        300]`` and supported, while the same box in a record's metadata is refused."""
         if self.problem:
             return self.problem
         if self.coords == "unread" or len(self.raw) != 4:
@@ -198,6 +198,11 @@ class CitedBox:
             if self.layout == "xywh":
                 axis = "width 0" if c == a else "height 0"
             return "zero area", f"a malformed citation: the box {shown} has zero area ({axis})"
+        if self.coords == AMBIGUOUS:
+            return "ambiguous scale", (
+                f"an ambiguous citation: {shown} fits the image both as pixels and as 0-1000 "
+                f"of it (Ferret and CogVLM write 0-999), which read as other boxes; set "
+                f"--box-format (pixels or norm1000; xywh, xywh-norm1000) or metadata.box_format")
         return None
 
 
@@ -448,7 +453,7 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
         scale = key_scale(key, box_format)
         scale = auto if scale == "auto" else scale
         how = bbox if layout[key] == "auto" else layout[key]
-        box = None if how == AMBIGUOUS else to_pixels(corners(raw, how), scale, size)
+        box = None if AMBIGUOUS in (how, scale) else to_pixels(corners(raw, how), scale, size)
         return CitedBox(raw, box, label, span, form, scale, layout=how)
     for key, raw, label, span in found.json:
         out.append(cite(raw, key, label, span, "json"))

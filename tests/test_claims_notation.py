@@ -89,7 +89,9 @@ def test_every_region_the_parser_reads_is_notation(text):
 @pytest.mark.parametrize("text,notation", [
     ("a point (120, 45) here", True), ("(0.1, 0.2, 0.5, 0.7)", True),
     ("[[1, 2], [3, 4]]", True), ("(120,45),(370,510)", True),
+    ("[0; 12; 40; 80]", True), ("[0 12 40 80]", True),
     ("(2) cats", False), ("[3] cats", False), ("3, 4 cats", False), ("a caption", False),
+    ("(2 3) cats", False),
 ])
 def test_coordinate_notation(text, notation):
     at = next(i for i, ch in enumerate(text) if ch.isdigit()) if notation else 0
@@ -112,3 +114,22 @@ def test_the_audit_scores_no_count_from_a_box(tmp_path):
                                      .read_text().splitlines())}
     assert [(c["kind"], c["value"], c["verdict"]) for c in items["a"]["claims"]] == \
         [("existence", None, "supported")]
+
+
+@pytest.mark.parametrize("text", [
+    "(0, 12) dog lies on the sofa.",
+    "The picture shows a (0, 12, 40, 80) dog.",
+    "There is [0; 12; 40; 80] dog on the sofa.",
+    "A [0 12 40 80] dog.",
+])
+def test_a_zero_in_notation_denies_no_noun_and_counts_nothing(text):
+    """A box's "0" read as "zero dogs" denied the dog ("a (0, 12, 40, 80) dog" made no claim
+    at all), and semicolon-separated coordinates gave ``count: dog = 80``."""
+    claims = split_claims(text)
+    assert any(c.kind == "existence" and c.subject == "dog" for c in claims), claims
+    assert _counts(text) == []
+
+
+def test_a_zero_in_words_still_denies():
+    for text in ("There are 0 dogs.", "There are zero dogs.", "I see 0 dogs (0, 12)."):
+        assert not any(c.subject == "dog" for c in split_claims(text)), text

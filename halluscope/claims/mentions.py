@@ -337,7 +337,7 @@ class MentionIndex:
 
     def _negation(self, m: Mention) -> None:
         """A denied noun makes no claim (the rules: :mod:`halluscope.claims.negation`)."""
-        if denied(m.head):
+        if denied(m.head, self.in_notation):
             m.negated = True
 
     def _count_and_attributes(self, m: Mention) -> None:

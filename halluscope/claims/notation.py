@@ -11,8 +11,9 @@ the box's last number as a numeral of the noun after it, and the claim was score
   ``[x1, y1, x2, y2]``, JSON boxes (named coordinates ``{"x": .., "y": .., "w": .., "h": ..}``
   too) and region ids, ``[R3]``, ``<region7>``, ``region 4``, and
   what only looks like one of those (an unread citation);
-* coordinate notation the parser reads no box in: two or more numbers, comma-separated, in
-  brackets or parentheses (``(120, 45)``, ``(0.1, 0.2, 0.5, 0.7)``, ``[[1, 2], [3, 4]]``).
+* coordinate notation the parser reads no box in: two or more numbers, comma- or
+  semicolon-separated, in brackets or parentheses (``(120, 45)``, ``(0.1, 0.2, 0.5, 0.7)``,
+  ``[[1, 2], [3, 4]]``, ``[0; 12; 40; 80]``), or four separated by spaces (``[0 12 40 80]``).
 
 A single number in brackets or parentheses ("(2) cats") is no notation.
 """
@@ -28,9 +29,12 @@ from halluscope.claims import citations as C
 Span = tuple[int, int]
 
 _NUM = r"[-+]?\d+(?:\.\d+)?"
-#: two or more comma-separated numbers in brackets or parentheses (one nesting level of either)
-_COORDS = re.compile(r"[\[(]\s*+[\[(]?\s*+" + _NUM + r"(?:\s*+[\])]?\s*+,\s*+[\[(]?\s*+"
-                     + _NUM + r")++\s*+[\])]?\s*+[\])]")
+#: two or more numbers separated by commas or semicolons in brackets or parentheses (one
+#: nesting level of either), or four separated by spaces (``[0; 12; 40; 80] dog`` made a
+#: claim ``count: dog = 80``)
+_COORDS = re.compile(r"[\[(]\s*+[\[(]?\s*+" + _NUM + r"(?:\s*+[\])]?\s*+[,;]\s*+[\[(]?\s*+"
+                     + _NUM + r")++\s*+[\])]?\s*+[\])]"
+                     r"|[\[(]\s*+" + _NUM + r"(?:\s++" + _NUM + r"){3}\s*+[\])]")
 #: the rest of a JSON key and its scalar value (``": "R3"``, ``": 3``)
 _VALUE = re.compile(r'"?\s*+:?\s*+(?:"[^"\n]{0,100}"|[^,}\]\s]{1,100})')
 #: characters without which a text writes no notation (the common caption skips the parsers)

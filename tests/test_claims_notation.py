@@ -133,3 +133,55 @@ def test_a_zero_in_notation_denies_no_noun_and_counts_nothing(text):
 def test_a_zero_in_words_still_denies():
     for text in ("There are 0 dogs.", "There are zero dogs.", "I see 0 dogs (0, 12)."):
         assert not any(c.subject == "dog" for c in split_claims(text)), text
+
+
+# -- grounding markup around the model's words ----------------------------------------------------
+
+@pytest.mark.parametrize("text,subjects", [
+    ("<ref>a dog</ref><box>(0,25),(62,166)</box> lies on <ref>the sofa</ref>"
+     "<box>(0,0),(937,833)</box>.", ["dog", "sofa"]),
+    ("A <p>dog</p> [0, 12, 40, 80] sits on a <p>sofa</p> [0, 0, 600, 400].", ["dog", "sofa"]),
+    ("<p>dog</p>[0.1, 0.2, 0.4, 0.8] sits.", ["dog"]),
+    ("<|object_ref_start|>The dog<|object_ref_end|><|box_start|>(0,25),(62,166)<|box_end|> "
+     "sleeps next to <|object_ref_start|>a cat<|object_ref_end|><|box_start|>(500,500),"
+     "(600,600)<|box_end|>.", ["dog", "cat"]),
+    ("A<phrase> dog</phrase><object><patch_index_0044><patch_index_0863></object> sleeps on"
+     "<phrase> a sofa</phrase><object><patch_index_0005><patch_index_0911></object>.",
+     ["dog", "sofa"]),
+    ("The<ref>dog</ref> sleeps.", ["dog"]),
+])
+def test_the_words_inside_grounding_tags_make_claims(text, subjects):
+    """spaCy read "<ref>a dog</ref><box>..." as the tokens "<ref>a" and "dog</ref><box>...": the
+    object inside the tags made no claim (a Qwen-VL answer made only "existence: ref", a
+    Qwen2-VL one none, so its hallucinated cat went uncounted). The markup is dropped before
+    parsing; the claims' spans and texts are the response's as written."""
+    claims = split_claims(text)
+    assert [c.subject for c in claims if c.kind == "existence"] == subjects, claims
+    for c in claims:
+        if c.kind == "existence":
+            assert text[c.span[0]:c.span[1]] == c.subject, (c.span, c.subject)
+            assert "<" in c.text                      # the sentence as the model wrote it
+    assert _counts(text) == []
+    if len(subjects) == 2:
+        assert [(c.subject, c.object) for c in claims if c.kind == "relation"] == [tuple(subjects)]
+
+
+def test_the_words_of_a_ref_tag_keep_their_count_and_colour():
+    text = "There are <ref>two red dogs</ref><box>(10,12),(40,80)</box>."
+    got = {(c.kind, c.value) for c in split_claims(text)}
+    assert {("count", 2), ("attribute", "red")} <= got
+    batch = halluscope.split_claims_batch([text, "A <p>cat</p>."])
+    assert batch[0] == split_claims(text) and [c.subject for c in batch[1]] == ["cat"]
+
+
+def test_markup_is_dropped_with_its_offsets_kept():
+    from halluscope.claims.notation import without_markup
+    text = ("The<p>cat</p>[1,2,3,4] sleeps on <ref>a mat</ref><box>(1,2),(3,4)</box>. A"
+            "<phrase> dog</phrase><object><patch_index_0044><patch_index_0863></object>.")
+    parsed, where = without_markup(text)
+    # a box's numbers stay (notation, never counts), keeping the words beside it apart
+    assert parsed == "The cat [1,2,3,4] sleeps on a mat (1,2),(3,4). A dog."
+    assert len(where) == len(parsed) + 1
+    assert all(text[where[i]] == ch for i, ch in enumerate(parsed) if ch != " ")
+    assert without_markup("A dog [1, 2, 3, 4].") == ("A dog [1, 2, 3, 4].", None)
+    assert without_markup("x < y and <b>bold</b>") == ("x < y and <b>bold</b>", None)

@@ -84,10 +84,52 @@ def notation_spans(text: str) -> tuple[Span, ...]:
     return tuple((a, b) for a, b in merged)
 
 
+#: Grounding markup: the tags around a label (its words are the model's) and around a box
+#: (its numbers stay, as notation: a box between two words keeps them apart), and the tokens
+#: that hold no number (Kosmos-2's patch indices, Florence-2's ``<loc_N>``)
+_MARKUP = re.compile(r"</?(?:ref|p|phrase|box|object)>|<\|object_ref_(?:start|end)\|>"
+                     r"|<\|box_(?:start|end)\|>|<\|/?(?:ref|det)\|>|<patch_index_\d{1,5}>"
+                     r"|<loc_\d{1,5}>|</delimiter_of_multi_objects/>", re.IGNORECASE)
+
+
+def without_markup(text: str) -> tuple[str, list[int] | None]:
+    """``text`` without its grounding markup, what the claim splitter parses, and where each
+    of its characters is in ``text`` (one more entry: ``len(text)``); ``(text, None)`` when it
+    has none. spaCy read ``<ref>a dog</ref><box>(0,12),(40,80)</box> sits`` as the tokens
+    ``<ref>a`` and ``dog</ref><box>...``, and the dog made no claim (``<p>dog</p>``,
+    Kosmos-2's ``<phrase>`` alike). Markup between two words leaves one space (none before a
+    closing mark); blanking it with spaces left runs of them, which spaCy parses worse."""
+    if "<" not in text or _MARKUP.search(text) is None:
+        return text, None
+    out: list[str] = []
+    where: list[int] = []
+    at, gap = 0, None            # gap: (offset, separator) of markup dropped since the last text
+
+    def keep(a: int, b: int) -> None:
+        nonlocal gap
+        if gap is not None and out and not out[-1][-1].isspace() and not text[a].isspace() \
+                and text[a] not in ".,;:!?)]}" and out[-1][-1] not in "([{":
+            out.append(gap[1])
+            where.append(gap[0])
+        gap = None
+        out.append(text[a:b])
+        where.extend(range(a, b))
+    for m in _MARKUP.finditer(text):
+        if m.start() > at:
+            keep(at, m.start())
+        if gap is None:
+            gap = (m.start(), " ")
+        at = m.end()
+    if at < len(text):
+        keep(at, len(text))
+    where.append(len(text))
+    return "".join(out), where
+
+
 def inside(spans: Sequence[Span], at: int) -> bool:
     """Whether character offset ``at`` lies in one of the sorted, disjoint ``spans``."""
     i = bisect.bisect_right(spans, (at, float("inf"))) - 1
     return i >= 0 and spans[i][0] <= at < spans[i][1]
 
 
-__all__: Sequence[str] = ("notation_spans", "inside")
+__all__: Sequence[str] = ("notation_spans", "inside", "without_markup")

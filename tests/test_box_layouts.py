@@ -314,3 +314,57 @@ def test_a_box_is_ambiguous_only_where_its_two_readings_differ(size, coords):
     # no image size: nothing tells pixels from 0-1000 (a value over 1000 does)
     assert boxes("A cat [100, 100, 400, 450].", size=None)[0].coords == "ambiguous"
     assert boxes("A cat [100, 100, 400, 1450].", size=None)[0].coords == "pixels"
+
+
+# -- JSON keys in any spelling ------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,label,box", [
+    ('[{"BBox": [100, 100, 300, 250], "Label": "cat"}]', "cat", (100, 100, 300, 250)),
+    ('[{"BOX": [100, 100, 300, 250], "NAME": "cat"}]', "cat", (100, 100, 300, 250)),
+    # Gemini: [ymin, xmin, ymax, xmax] over 1000, whatever the case of its key
+    ('[{"Box_2D": [100, 100, 250, 300], "Label": "cat"}]', "cat", (100, 100, 300, 250)),
+    ('[{"BBOX_2D": [100, 100, 300, 250], "label": "cat"}]', "cat", (100, 100, 300, 250)),
+    ('[{"bounding_box": [100, 100, 300, 250], "label": "cat"}]', "cat", (100, 100, 300, 250)),
+    ('Here: {"boundingBox": [100, 100, 300, 250], "Category": "cat"} done.', "cat",
+     (100, 100, 300, 250)),
+])
+def test_json_box_and_label_keys_are_read_in_any_case(text, label, box):
+    """Only lower-case keys were read: Gemini's {"Box_2D": ..., "Label": ...} cited nothing
+    (the box was dropped, the record scored without it), "bounding_box": [...] neither."""
+    (b,) = boxes(text, "pixels" if "2D" not in text.upper() else "auto", size=SQUARE)
+    assert (b.label, b.box, b.malformed) == (label, box, None)
+    assert b.format == "json" and text[b.span[0]:b.span[1]].startswith('"')
+
+
+def test_bounding_box_is_laid_out_as_bbox_is():
+    """Its name says no layout: under auto it is decided as a COCO bbox, ambiguous when both
+    layouts fit."""
+    (b,) = boxes('{"bounding_box": [100, 100, 200, 150], "label": "cat"}', size=SQUARE)
+    assert b.layout == "ambiguous" and b.malformed[0] == "ambiguous layout"
+
+
+def test_two_boxes_or_two_labels_in_one_object_are_never_chosen_between():
+    """{"bbox": A, "bbox_2d": B} was read as B, silently; now a malformed citation."""
+    (b,) = boxes('[{"bbox": [1, 2, 30, 40], "bbox_2d": [100, 100, 300, 250], "label": "cat"}]')
+    assert b.box is None and b.label == "cat"
+    kind, reason = b.malformed
+    assert kind == "conflicting boxes" and '"bbox": [1, 2, 30, 40]' in reason
+    (same,) = boxes('[{"bbox": [100, 100, 300, 250], "BBox": [100, 100, 300, 250], '
+                    '"label": "cat"}]', "pixels")
+    assert same.box == (100, 100, 300, 250) and same.malformed is None
+    (two,) = boxes('[{"bbox": [100, 100, 300, 250], "Label": "dog", "label": "cat"}]', "pixels")
+    assert two.label is None                       # not one of them: its object is not known
+
+
+def test_region_keys_in_any_case():
+    from halluscope.claims.citations import parse_cited_regions
+    for text in ('{"Region": 3, "Label": "dog"}', '{"REGION_ID": "R3", "label": "dog"}',
+                 '{"regionId": 3, "label": "dog"}'):
+        assert [(r.id, r.label) for r in parse_cited_regions(text)] == [("3", "dog")], text
+
+
+def test_gemini_keys_in_capitals_are_scored_end_to_end(tmp_path):
+    cited = '```json\n[{"Box_2D": [195, 195, 488, 586], "Label": "cat"}]\n```'
+    item, result = _audit(tmp_path, cited)       # astronaut.jpg: 512 x 512; the cat's box
+    assert [b["verdict"] for b in item["boxes"]] == ["supported"]     # [100, 100, 300, 250]
+    assert result.metrics["region"].results["precision"].value == 1.0

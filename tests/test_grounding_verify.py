@@ -340,8 +340,8 @@ def test_a_records_citations_are_found_once_for_applies_to_and_the_verifier(monk
     metric = RegionMetric(n_boot=0)
     assert metric.applies_to(rec)
     verified = metric.verifier.verify(rec)
-    assert sorted(scans) == sorted([citations._BOX_KEYS + citations.NAMED_KEYS,
-                                    citations._REGION_KEYS])
+    assert sorted(scans) == sorted([citations.BOX_KEY_HINTS + citations.NAMED_KEYS,
+                                    citations.REGION_KEY_HINTS])
     assert [(b.label, b.coords, b.box) for b in verified.boxes] == [
         ("dog", "pixels", (100.0, 100.0, 300.0, 300.0)),
         ("dog", "norm", (51.2, 51.2, 102.4, 102.4))]

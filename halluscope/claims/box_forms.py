@@ -333,3 +333,64 @@ def kosmos_boxes(body: str) -> list[tuple[float, float, float, float]] | None:
             half = cell / 2
             out.append((ux * cell + half, uy * cell + half, lx * cell + half, ly * cell + half))
     return out
+
+
+# -- the keys of a JSON citation ----------------------------------------------------------------
+
+#: JSON keys of a box, in the order they are read. Keys compare by :func:`key_form`
+#: (``BBox``, ``Box_2D``, ``BOUNDING_BOX``); ``bounding_box`` / ``boundingBox`` is read as
+#: ``bbox`` (its name says no layout).
+BOX_KEYS = ("bbox_2d", "box_2d", "bbox_xywh", "box_xywh", "xywh", "bbox_xyxy", "box_xyxy",
+            "xyxy", "bbox", "box")
+BOX_ALIASES = {"boundingbox": "bbox"}
+#: Keys inline JSON of a box is found by (compared without case).
+BOX_KEY_HINTS = (*BOX_KEYS, "bounding_box", "boundingBox")
+LABEL_KEYS = ("label", "name", "object", "category", "class", "phrase", "ref")
+REGION_KEYS = ("region", "region_id")
+REGION_KEY_HINTS = (*REGION_KEYS, "regionId")
+
+
+def key_form(key: str) -> str:
+    """How a JSON key compares: without case, ``_``, ``-`` or spaces (``BBox`` = ``bbox``,
+    ``Box_2D`` = ``box_2d``, ``regionId`` = ``region_id``)."""
+    return re.sub(r"[\s_-]+", "", key).lower()
+
+
+def keys_named(obj: dict, names: Sequence[str], aliases: dict[str, str] | None = None
+               ) -> list[tuple[str, str]]:
+    """``(name, key as written)`` for each key of ``obj`` that is one of ``names`` (or of
+    ``aliases``, form -> name) by :func:`key_form`, in the order of ``names``."""
+    forms = {key_form(n): n for n in names} | dict(aliases or {})
+    order = {n: i for i, n in enumerate(names)}
+    hits = [(forms[key_form(k)], k) for k in obj if isinstance(k, str) and key_form(k) in forms]
+    return sorted(hits, key=lambda h: order[h[0]])
+
+
+def json_label(obj: dict) -> str | None:
+    """The label of a JSON citation: the first of :data:`LABEL_KEYS` it writes as text (any
+    case: ``"Label"``, ``"NAME"``); ``None`` when two spellings of that key disagree
+    (``"Label": "dog", "label": "cat"``): the object is then not known, never one of them."""
+    for name in LABEL_KEYS:
+        said = {str(obj[k]) for n, k in keys_named(obj, (name,)) if isinstance(obj[k], str)}
+        if said:
+            return said.pop() if len(said) == 1 else None
+    return None
+
+
+def json_box(obj: dict) -> tuple[str | None, str, Any] | None:
+    """``(name, key as written, raw)`` of the box a JSON object carries under one of
+    :data:`BOX_KEYS` (Gemini's ``box_2d``, y first, put x first); ``(None, key, reason)``
+    when it writes two boxes that differ (``"bbox"`` and ``"bbox_2d"``, or ``"BBox"`` and
+    ``"bbox"``: the second was silently ignored); else ``None``."""
+    found = [(name, key, raw) for name, key in keys_named(obj, BOX_KEYS, BOX_ALIASES)
+             if (raw := finite_box(obj[key])) is not None]
+    if not found:
+        return None
+    if len({tuple(raw) for *_, raw in found}) > 1:
+        shown = ", ".join(f'"{key}": {shorten(obj[key])}' for _, key, _ in found)
+        return None, found[0][1], (f"a malformed citation: the object writes {len(found)} "
+                                   f"different boxes ({shown}); which one it cites is not known")
+    name, key, raw = found[0]
+    if name == "box_2d":                           # Gemini: [y1, x1, y2, x2] / 1000
+        raw = [raw[1], raw[0], raw[3], raw[2]]
+    return name, key, tuple(raw)

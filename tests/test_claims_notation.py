@@ -185,3 +185,15 @@ def test_markup_is_dropped_with_its_offsets_kept():
     assert all(text[where[i]] == ch for i, ch in enumerate(parsed) if ch != " ")
     assert without_markup("A dog [1, 2, 3, 4].") == ("A dog [1, 2, 3, 4].", None)
     assert without_markup("x < y and <b>bold</b>") == ("x < y and <b>bold</b>", None)
+
+
+@pytest.mark.parametrize("text,subjects", [
+    ('[{"label": "cat", "bbox": [1, 2, 3, 4]}, {"label": "dog", "bbox": [5, 6, 7, 8]}]',
+     ["cat", "dog"]),
+    ('Here: {"bbox": [0, 12, 40, 80], "Label": "dog"} sits.', ["dog"]),
+    ('{"objects": [{"name": "cat", "box_2d": [1, 2, 3, 4]}]}', ["cat"]),
+])
+def test_json_keys_are_no_objects(text, subjects):
+    """A JSON answer's keys made claims "existence: label" and "existence: bbox", each
+    unverifiable: half the claims of a two-object answer (unverifiable_rate 0.5)."""
+    assert [c.subject for c in split_claims(text) if c.kind == "existence"] == subjects

@@ -37,6 +37,8 @@ _COORDS = re.compile(r"[\[(]\s*+[\[(]?\s*+" + _NUM + r"(?:\s*+[\])]?\s*+[,;]\s*+
                      r"|[\[(]\s*+" + _NUM + r"(?:\s++" + _NUM + r"){3}\s*+[\])]")
 #: the rest of a JSON key and its scalar value (``": "R3"``, ``": 3``)
 _VALUE = re.compile(r'"?\s*+:?\s*+(?:"[^"\n]{0,100}"|[^,}\]\s]{1,100})')
+#: a JSON key: a quoted name and its colon (``"label":``, ``"bbox":``), a name of no object
+_JSON_KEY = re.compile(r'"[A-Za-z_][\w -]{0,40}"\s*+:')
 #: characters without which a text writes no notation (the common caption skips the parsers)
 _HINT = re.compile(r"[\[(<{]|region", re.IGNORECASE)
 
@@ -75,6 +77,7 @@ def notation_spans(text: str) -> tuple[Span, ...]:
     spans += [span for span, _ in regions.ids]
     spans += [span for span, _ in regions.unread]
     spans += [m.span() for m in _COORDS.finditer(text)]
+    spans += [m.span() for m in _JSON_KEY.finditer(text)]
     merged: list[list[int]] = []
     for a, b in sorted(s for s in spans if s[1] > s[0]):
         if merged and a <= merged[-1][1]:

@@ -96,6 +96,7 @@ def test_a_metric_that_decided_nothing_fails_the_run(tmp_path):
     auto = _audit(tmp_path, [_rec("c", "The person is at [11, 10, 370, 510].",
                                   regions=REGIONS)], "region")
     assert auto.unscored["region"][0].startswith("no statistic has a value")
+    assert auto.unscored["region"][-1] == "malformed citations: ambiguous scale 1"   # said why
     assert auto.metrics["region"].tallies["malformed_citations"] == {"ambiguous scale": 1}
 
 

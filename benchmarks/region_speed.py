@@ -43,7 +43,7 @@ def make(n: int):
                      f"{said} [R{i + 1}].")
     truth = regions.truth_from_metadata({"regions": offered}, (1000, 700))
     text = " ".join(parts)
-    boxes = parse_cited_boxes(text, size=(1000, 700), known=truth.labels())
+    boxes = parse_cited_boxes(text, size=(1000, 700), box_format="pixels", known=truth.labels())
     ids = parse_cited_regions(text, known=truth.labels())
     return truth, boxes, ids
 

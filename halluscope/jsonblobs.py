@@ -123,7 +123,9 @@ def inline_json_blobs(text: str, keys: tuple[str, ...] = ()) -> list[tuple[Any, 
     prose (``Here: [{"bbox_2d": [...], "label": "cat"}] done``): the outermost bracketed runs
     that parse, holding one of ``keys`` as a JSON key when ``keys`` are given. Linear: parsing
     stops once the candidates tried have cost :data:`INLINE_BUDGET` times the text's length."""
-    wanted = re.compile("|".join(f'"{re.escape(k)}"\\s*:' for k in keys)) if keys else None
+    # (keys without case: a model writes "BBox" and "Label" as well)
+    wanted = re.compile("|".join(f'"{re.escape(k)}"\\s*:' for k in keys),
+                        re.IGNORECASE) if keys else None
     pairs = sorted((p for p in _bracket_pairs(text) if _opens_object(text, p[0])),
                    key=lambda p: (p[0], -p[1]))
     budget = INLINE_BUDGET * len(text) + 10_000

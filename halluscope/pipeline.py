@@ -6,9 +6,8 @@ Data flow (one way)::
                                         │
                                         └──> Metric state (sums) ──> AuditResult (run sheet)
 
-A malformed line or a record a metric cannot score is written to ``items.jsonl`` with an
-``"error"`` and listed in the summary; the rest is scored. With ``strict`` the first such problem
-stops the audit.
+A bad line or a record a metric cannot score is in ``items.jsonl`` with an ``"error"`` and
+listed in the summary; the rest is scored. ``strict``: the first such problem stops the audit.
 """
 
 from __future__ import annotations
@@ -255,9 +254,9 @@ def _metric_modules(metric_objs: list[Metric]) -> frozenset[str]:
 def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, list[str]],
                      tally: StreamTally) -> dict[str, list[str]]:
     """Metrics that scored records but whose every rate is undefined: nothing those records
-    said could be decided (every citation or claim unverifiable: no region offered, a judge
-    that could not be reached). They fail the run as a metric that scored nothing does,
-    instead of exiting 0 with only dashes."""
+    said could be decided (every citation or claim unverifiable: no region offered, a judge out
+    of reach, boxes of an ambiguous scale). They fail the run as a metric that scored nothing
+    does, instead of exiting 0 with only dashes."""
     import math
     out = {}
     for name, summary in summaries.items():
@@ -267,8 +266,7 @@ def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, li
             out[name] = [str(summary.info["decided_nothing"])]
             continue
         # what the model is scored on: not the share of what could not be decided (claims'
-        # unverifiable_rate is 1.0 when nothing could be), nor counts (whole numbers: a count
-        # of a metric that scored records has a value); an undefined rate holds None
+        # unverifiable_rate), nor counts (whole numbers); an undefined rate holds None
         rates = [r.value for k, r in summary.results.items()
                  if (r.value is None or isinstance(r.value, float)) and "unverifiable" not in k]
         if not rates or any(v is not None for v in rates):
@@ -284,6 +282,8 @@ def _decided_nothing(summaries: dict[str, MetricSummary], unscored: dict[str, li
         elif unverifiable is not None and unverifiable.value:
             why.append(f"{unverifiable.value:,} unverifiable (no evidence could decide them: "
                        f"see the items' reasons)")
+        if (bad := (summary.tallies or {}).get("malformed_citations")):   # ambiguous scale...
+            why.append("malformed citations: " + ", ".join(f"{k} {v:,}" for k, v in bad.items()))
         out[name] = why + judge_causes((summary.info or {}).get("judge_reliability") or {})
     return out
 

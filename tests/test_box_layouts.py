@@ -16,6 +16,10 @@ from halluscope.claims.citations import BOX_FORMATS, parse_cited_boxes
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SIZE = (640, 480)
+#: An image 1000 pixels a side, where a box reads the same in pixels and in 0-1000: the auto
+#: layout rules are tested on it (on 640 x 480, [100, 100, 200, 150] fits as both scales, so
+#: its scale is ambiguous whatever its layout).
+SQUARE = (1000, 1000)
 
 
 def boxes(text, box_format="auto", size=SIZE, known=("cat", "dog")):
@@ -40,19 +44,19 @@ def test_a_bbox_both_readings_fit_is_ambiguous_never_a_guess():
 def test_a_bbox_that_cannot_be_corners_is_x_y_w_h():
     """Rule 1: one box of the response is no corners box; every box fits as x, y, w, h."""
     a, b = boxes('[{"bbox": [100, 100, 200, 150], "label": "cat"}, '
-                 '{"bbox": [350, 20, 100, 60], "label": "dog"}]')
+                 '{"bbox": [350, 20, 100, 60], "label": "dog"}]', size=SQUARE)
     assert (a.layout, a.box) == ("xywh", (100, 100, 300, 250))
     assert (b.layout, b.box) == ("xywh", (350, 20, 450, 80))
     assert a.malformed is None and b.malformed is None
     # no corners and no x, y, w, h inside the image either: ambiguous
-    (c,) = boxes('{"bbox": [600, 20, 100, 60], "label": "dog"}')
+    (c,) = boxes('{"bbox": [950, 20, 100, 60], "label": "dog"}', size=SQUARE)
     assert c.layout == "ambiguous"
 
 
 def test_a_bbox_whose_x_y_w_h_reading_leaves_the_image_is_corners():
-    """Rule 2: [300, 200, 600, 450] as x, y, w, h would end at (900, 650) on 640 x 480."""
-    (b,) = boxes('{"bbox": [300, 200, 600, 450], "label": "cat"}')
-    assert (b.layout, b.box, b.malformed) == ("xyxy", (300, 200, 600, 450), None)
+    """Rule 2: [300, 200, 900, 750] as x, y, w, h would end at (1200, 950) on 1000 x 1000."""
+    (b,) = boxes('{"bbox": [300, 200, 900, 750], "label": "cat"}', size=SQUARE)
+    assert (b.layout, b.box, b.malformed) == ("xyxy", (300, 200, 900, 750), None)
     (b,) = boxes('{"bbox": [0.5, 0.5, 0.9, 0.9], "label": "cat"}')     # fractions
     assert (b.layout, b.coords) == ("xyxy", "norm")
     assert b.box == pytest.approx((320, 240, 576, 432))
@@ -75,7 +79,7 @@ def test_box_format_xywh_fixes_bbox_box_and_prose_not_corner_forms():
 
 def test_keys_that_say_their_layout():
     a, b = boxes('[{"bbox_xywh": [100, 100, 200, 150], "label": "cat"}, '
-                 '{"xyxy": [100, 100, 200, 150], "label": "dog"}]')
+                 '{"xyxy": [100, 100, 200, 150], "label": "dog"}]', size=SQUARE)
     assert (a.layout, a.box) == ("xywh", (100, 100, 300, 250))
     assert (b.layout, b.box) == ("xyxy", (100, 100, 200, 150))
     (c,) = boxes('{"bbox_2d": [100, 100, 200, 150], "label": "cat"}', "xywh")
@@ -83,9 +87,9 @@ def test_keys_that_say_their_layout():
 
 
 def test_x_y_w_h_without_size_is_malformed_not_a_box():
-    (b,) = boxes('{"xywh": [100, 100, -20, 50], "label": "cat"}')
+    (b,) = boxes('{"xywh": [100, 100, -20, 50], "label": "cat"}', size=SQUARE)
     assert b.malformed[0] == "negative size"
-    (b,) = boxes('{"xywh": [100, 100, 0, 50], "label": "cat"}')
+    (b,) = boxes('{"xywh": [100, 100, 0, 50], "label": "cat"}', size=SQUARE)
     assert b.malformed == ("zero area", "a malformed citation: the box [100, 100, 0, 50] has "
                                         "zero area (width 0)")
 
@@ -203,7 +207,7 @@ def test_the_report_says_a_box_was_read_as_x_y_w_h():
 def test_named_coordinates_say_their_layout(text, layout, box):
     """A box written as {"x": .., "y": .., "w": .., "h": ..} or with named corners was not
     read at all (or, under a "bbox" key, listed as unread): the names say the layout."""
-    (b,) = boxes(text)
+    (b,) = boxes(text, size=SQUARE)
     assert (b.layout, b.box, b.label, b.malformed) == (layout, box, "cat", None)
     assert b.format == "json" and b.coords == "pixels"
     assert "cat" not in text[b.span[0]:b.span[1]]          # the label's word stays prose
@@ -248,15 +252,119 @@ def test_a_malformed_named_box_is_tallied(tmp_path):
     meta = {"image_size": [640, 480],
             "objects": [{"label": "cat", "box": [100, 100, 300, 250]}]}
 
-    def score(response):
-        rec = record_from_dict({"id": "1", "response": response, "metadata": meta},
+    def score(response, **more):
+        rec = record_from_dict({"id": "1", "response": response, "metadata": {**meta, **more}},
                                file="out.jsonl", line=1)
         return RegionMetric(n_boot=0).score(rec)
     item = score('{"label": "cat", "x": 100, "y": 100, "w": 200}')
     (claim,) = item.top["claims"]
     assert claim["verdict"] == "unverifiable" and "no h" in claim["reason"], claim
     assert item.tallies["malformed_citations"] == {"missing coordinate": 1}
-    item = score('{"label": "cat", "x": 100, "y": 100, "w": 200, "h": 150}')
+    item = score('{"label": "cat", "x": 100, "y": 100, "w": 200, "h": 150}', box_format="pixels")
     assert [c["verdict"] for c in item.top["claims"]] == ["supported"]
-    item, _ = _audit(tmp_path, '{"label": "cat", "x": 100, "y": 100, "w": 200, "h": 150}')
+    item, _ = _audit(tmp_path, '{"label": "cat", "x": 100, "y": 100, "w": 200, "h": 150}',
+                     box_format="pixels")
     assert item["boxes"][0]["verdict"] == "supported"
+
+
+# -- the scale: pixels or 0-1000 -----------------------------------------------------------------
+
+def test_ferret_boxes_over_0_999_are_ambiguous_never_read_as_pixels(tmp_path):
+    """Ferret writes corners over 0-999: on a 640 x 480 image the cat's [100, 100, 500, 450]
+    (the pixels [64, 48, 320, 216]) fitted the image, so auto read it as pixels and scored it
+    hallucinated (IoU 0.16), while the dog's [600, 500, 900, 900] beside it passed the edge and
+    was read right: precision 0.5 from a guess. Every value fitting the image both ways is now
+    an ambiguous citation; --box-format norm1000 reads both."""
+    from PIL import Image
+    Image.new("RGB", (640, 480)).save(tmp_path / "grey.png")
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps({"images": {"grey.png": {"size": [640, 480], "objects": [
+        {"label": "cat", "box": [64, 48, 320, 216]}, {"label": "dog", "box": [384, 240, 576, 432]}]}}}))
+    rows = [{"id": "cat", "image": "grey.png", "model": "ferret-7b",
+             "response": "There is a cat [100, 100, 500, 450] on the left."},
+            {"id": "dog", "image": "grey.png", "model": "ferret-7b",
+             "response": "There is a dog [600, 500, 900, 900] on the right."}]
+    path = tmp_path / "outputs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def run(**options):
+        res = halluscope.audit(path, metrics="region", annotations=[ann], n_boot=0,
+                               out=tmp_path / "o", write_report=False, options=options)
+        return res, [b["verdict"] for i in res.items for b in i["region"]["boxes"]]
+    res, verdicts = run()
+    assert verdicts == ["unverifiable", "supported"]
+    (cat,) = res.items[0]["region"]["boxes"]
+    assert cat["coords"] == "ambiguous" and "--box-format" in cat["reason"]
+    region = res.metrics["region"]
+    assert region.tallies["malformed_citations"] == {"ambiguous scale": 1}
+    assert region.results["precision"].value == 1.0 and region.results["precision"].n == 1
+    res, verdicts = run(box_format="norm1000")
+    assert verdicts == ["supported", "supported"]
+
+
+@pytest.mark.parametrize("size,coords", [
+    ((1000, 1000), "pixels"), ((1003, 998), "pixels"),     # both readings the same pixels
+    ((1024, 768), "ambiguous"), ((640, 480), "ambiguous"),
+    ((1500, 1500), "ambiguous"),                           # fits as 0-1000 as well
+])
+def test_a_box_is_ambiguous_only_where_its_two_readings_differ(size, coords):
+    (b,) = boxes("A cat [100, 100, 400, 450].", size=size)
+    assert b.coords == coords
+    assert boxes("A cat [100, 100, 400, 1450].", size=(1500, 1500))[0].coords == "pixels"
+    # no image size: nothing tells pixels from 0-1000 (a value over 1000 does)
+    assert boxes("A cat [100, 100, 400, 450].", size=None)[0].coords == "ambiguous"
+    assert boxes("A cat [100, 100, 400, 1450].", size=None)[0].coords == "pixels"
+
+
+# -- JSON keys in any spelling ------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,label,box", [
+    ('[{"BBox": [100, 100, 300, 250], "Label": "cat"}]', "cat", (100, 100, 300, 250)),
+    ('[{"BOX": [100, 100, 300, 250], "NAME": "cat"}]', "cat", (100, 100, 300, 250)),
+    # Gemini: [ymin, xmin, ymax, xmax] over 1000, whatever the case of its key
+    ('[{"Box_2D": [100, 100, 250, 300], "Label": "cat"}]', "cat", (100, 100, 300, 250)),
+    ('[{"BBOX_2D": [100, 100, 300, 250], "label": "cat"}]', "cat", (100, 100, 300, 250)),
+    ('[{"bounding_box": [100, 100, 300, 250], "label": "cat"}]', "cat", (100, 100, 300, 250)),
+    ('Here: {"boundingBox": [100, 100, 300, 250], "Category": "cat"} done.', "cat",
+     (100, 100, 300, 250)),
+])
+def test_json_box_and_label_keys_are_read_in_any_case(text, label, box):
+    """Only lower-case keys were read: Gemini's {"Box_2D": ..., "Label": ...} cited nothing
+    (the box was dropped, the record scored without it), "bounding_box": [...] neither."""
+    (b,) = boxes(text, "pixels" if "2D" not in text.upper() else "auto", size=SQUARE)
+    assert (b.label, b.box, b.malformed) == (label, box, None)
+    assert b.format == "json" and text[b.span[0]:b.span[1]].startswith('"')
+
+
+def test_bounding_box_is_laid_out_as_bbox_is():
+    """Its name says no layout: under auto it is decided as a COCO bbox, ambiguous when both
+    layouts fit."""
+    (b,) = boxes('{"bounding_box": [100, 100, 200, 150], "label": "cat"}', size=SQUARE)
+    assert b.layout == "ambiguous" and b.malformed[0] == "ambiguous layout"
+
+
+def test_two_boxes_or_two_labels_in_one_object_are_never_chosen_between():
+    """{"bbox": A, "bbox_2d": B} was read as B, silently; now a malformed citation."""
+    (b,) = boxes('[{"bbox": [1, 2, 30, 40], "bbox_2d": [100, 100, 300, 250], "label": "cat"}]')
+    assert b.box is None and b.label == "cat"
+    kind, reason = b.malformed
+    assert kind == "conflicting boxes" and '"bbox": [1, 2, 30, 40]' in reason
+    (same,) = boxes('[{"bbox": [100, 100, 300, 250], "BBox": [100, 100, 300, 250], '
+                    '"label": "cat"}]', "pixels")
+    assert same.box == (100, 100, 300, 250) and same.malformed is None
+    (two,) = boxes('[{"bbox": [100, 100, 300, 250], "Label": "dog", "label": "cat"}]', "pixels")
+    assert two.label is None                       # not one of them: its object is not known
+
+
+def test_region_keys_in_any_case():
+    from halluscope.claims.citations import parse_cited_regions
+    for text in ('{"Region": 3, "Label": "dog"}', '{"REGION_ID": "R3", "label": "dog"}',
+                 '{"regionId": 3, "label": "dog"}'):
+        assert [(r.id, r.label) for r in parse_cited_regions(text)] == [("3", "dog")], text
+
+
+def test_gemini_keys_in_capitals_are_scored_end_to_end(tmp_path):
+    cited = '```json\n[{"Box_2D": [195, 195, 488, 586], "Label": "cat"}]\n```'
+    item, result = _audit(tmp_path, cited)       # astronaut.jpg: 512 x 512; the cat's box
+    assert [b["verdict"] for b in item["boxes"]] == ["supported"]     # [100, 100, 300, 250]
+    assert result.metrics["region"].results["precision"].value == 1.0

@@ -266,10 +266,10 @@ def test_split_together_leaves_what_fails_to_the_single_split(monkeypatch):
     from halluscope.claims.splitter import MAX_SPLIT_CHARS, split_claims_or_none
     real = splitter.claims_from_doc
 
-    def fragile(doc, vocabulary, *, text=None):
+    def fragile(doc, vocabulary, *, text=None, **kw):
         if "zebra" in (text or ""):
             raise RecursionError("too deep")
-        return real(doc, vocabulary, text=text)
+        return real(doc, vocabulary, text=text, **kw)
 
     monkeypatch.setattr(splitter, "claims_from_doc", fragile)
     texts = ["A dog on a sofa.", "A zebra.", "x" * (MAX_SPLIT_CHARS + 1), "", "Two cats."]

@@ -456,3 +456,59 @@ def test_an_hf_detector_is_keyed_by_the_transformers_and_torch_versions(tmp_path
     after = spec_identity(f"hf:{tmp_path}")
     assert after[dist] == "0.0.1"
     assert EvidenceCache.key("detect", "x", before) != EvidenceCache.key("detect", "x", after)
+
+
+def _as_if_cuda(monkeypatch, available: bool):
+    """torch as on a machine with (or without) one CUDA GPU, for the device's resolution."""
+    import torch
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: int(available))
+
+
+def test_detections_are_keyed_by_the_device_type_they_ran_on(tmp_path, monkeypatch):
+    """The device was in no key unless --device named it, as written: on a GPU machine a run
+    without --device (cuda) and one under HALLUSCOPE_DEVICE=cpu shared their detections (the
+    run sheet of the second said cpu), while --device cpu and no --device on a CPU machine
+    missed each other. The key now holds the type the device resolves to."""
+    pytest.importorskip("torch")
+    (tmp_path / "config.json").write_text("{}")
+    spec = f"hf:{tmp_path}"
+
+    def key(cuda, env=None, **options):
+        _as_if_cuda(monkeypatch, cuda)
+        monkeypatch.delenv("HALLUSCOPE_DEVICE", raising=False)
+        if env:
+            monkeypatch.setenv("HALLUSCOPE_DEVICE", env)
+        facts = DetectorFacts(spec, options=options)
+        return EvidenceCache.key(facts.identity), facts.identity["device"]
+
+    gpu_auto, gpu_cpu = key(True), key(True, env="cpu")
+    assert gpu_auto[1] == "cuda" and gpu_cpu[1] == "cpu" and gpu_auto[0] != gpu_cpu[0]
+    assert key(True, device="cuda:0") == key(True, device="cuda") == gpu_auto
+    assert key(False) == key(False, device="cpu") == gpu_cpu
+    # OpenCV's coco-ssd runs on no torch device: nothing to key
+    assert "device" not in DetectorFacts("coco-ssd").identity
+
+
+def test_a_detector_object_and_a_segmenter_are_keyed_by_their_device(tmp_path, monkeypatch):
+    """A detector of one's own that runs on a device, and a torch segmenter's colours, were
+    keyed without it too."""
+    recs = make_records(tmp_path, n_images=1, per_image=1)
+    cache, claims = EvidenceCache(tmp_path / "cache"), [Claim("existence", "dog")]
+    det = CountingDetector()
+    for device in ("cuda:0", "cuda:1", "cpu"):
+        det.device = device
+        facts = DetectorFacts(det, cache=cache)
+        assert facts.facts(recs[0], claims).provenance["identity"]["device"] == device[:4]
+    assert det.calls == 2                    # cuda:1 reused cuda:0's; cpu ran again
+    pytest.importorskip("torch")
+    ckpt = tmp_path / "sam.pth"
+    ckpt.write_bytes(b"weights")
+    seg = FakeSegmenter()
+    colour = [Claim("existence", "dog"), Claim("attribute", "dog", value="red", node="dog")]
+    for cuda in (True, False, True):
+        _as_if_cuda(monkeypatch, cuda)
+        facts = DetectorFacts(CountingDetector(), segmenter=f"sam:{ckpt}", cache=cache)
+        facts._segmenter = seg
+        facts.facts(recs[0], colour)
+    assert seg.calls == 2                    # measured on cuda, on cpu, then cuda's reused

@@ -191,7 +191,7 @@ def test_a_cited_box_of_zero_area_says_so(response):
 
 
 def test_a_well_formed_box_is_still_supported():
-    item = _region_item("The cat is at [100, 100, 300, 300].")
+    item = _region_item("The cat is at [100, 100, 300, 300].", {**_CAT, "box_format": "pixels"})
     assert [c["verdict"] for c in item.top["claims"]] == ["supported"]
     assert not item.tallies.get("malformed_citations")
 

@@ -166,8 +166,8 @@ def test_a_stated_size_is_compared_with_the_upright_image(tmp_path, stated, bad)
     stored size is told why the sizes differ."""
     _png(tmp_path / "cat.png", (320, 240), turn=6)
     rows = [{"id": "a", "image": "cat.png", "response": "The cat is at [20, 20, 100, 100].",
-             "metadata": {"image_size": stated, "objects": [{"label": "cat",
-                                                              "box": [20, 20, 100, 100]}]}}]
+             "metadata": {"image_size": stated, "box_format": "pixels",
+                          "objects": [{"label": "cat", "box": [20, 20, 100, 100]}]}}]
     out, errors = _region_audit(tmp_path, rows)
     assert out.exit_code == (2 if bad else 0), out.output      # 2: the metric scored nothing
     if not bad:

@@ -600,6 +600,7 @@ def test_the_boxes_of_one_response_are_read_in_one_convention():
     from halluscope.claims.citations import parse_cited_boxes
     text = "The cat is at [100, 100, 300, 300] and the dog at [700, 500, 900, 700]."
     boxes = parse_cited_boxes(text, size=(640, 480), known=["cat", "dog"])
+    assert {b.coords for b in boxes} == {"norm1000"}      # 700 passes the 640-pixel width
     assert len({b.coords for b in boxes}) == 1, [(b.raw, b.coords) for b in boxes]
     truth = Truth(objects=[{"label": "cat", "box": (100, 100, 300, 300), "source": "annotation"},
                            {"label": "dog", "box": (448, 240, 576, 336), "source": "annotation"}],
@@ -608,7 +609,7 @@ def test_the_boxes_of_one_response_are_read_in_one_convention():
     # all within [0, 1] only together: a 1-pixel box beside pixel boxes is pixels
     mixed = parse_cited_boxes("A dot [0, 0, 1, 1] and a cat [100, 100, 300, 300].",
                               size=(640, 480), known=["dot", "cat"])
-    assert [b.coords for b in mixed] == ["pixels", "pixels"]
+    assert [b.coords for b in mixed] == ["ambiguous", "ambiguous"]     # (pixels or 0-1000)
     # a keyed box keeps its format (Gemini's box_2d beside plain boxes)
     keyed = parse_cited_boxes('{"box_2d": [208, 156, 625, 468], "label": "cat"} and a dog '
                               '[0.1, 0.1, 0.3, 0.3]', size=(640, 480), known=["cat", "dog"])

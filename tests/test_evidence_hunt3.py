@@ -274,7 +274,7 @@ def _grey_region_run(tmp_path, monkeypatch, response: str, *options: str):
     (tmp_path / "out.jsonl").write_text(json.dumps(
         {"id": "g", "image": "grey.png", "response": response}) + "\n")
     return _cli(str(tmp_path / "out.jsonl"), "--metric", "region", "--detector", "coco-ssd",
-                *options, "--out", str(tmp_path / "run"))
+                "--box-format", "pixels", *options, "--out", str(tmp_path / "run"))
 
 
 def test_a_cited_box_of_a_label_detected_nowhere_has_no_score(tmp_path, monkeypatch):
@@ -383,7 +383,7 @@ def _coco_run(tmp_path, monkeypatch, image: str, metrics: str, objects, response
     (tmp_path / "out.jsonl").write_text(json.dumps(
         {"id": "1", "image": image, "image_id": 1, "response": response}) + "\n")
     _cli(str(tmp_path / "out.jsonl"), "--metric", metrics, "--coco-annotations",
-         str(tmp_path / "coco.json"), "--out", str(tmp_path / "run"))
+         str(tmp_path / "coco.json"), "--box-format", "pixels", "--out", str(tmp_path / "run"))
     return json.loads((tmp_path / "run" / "items.jsonl").read_text())
 
 

@@ -20,10 +20,11 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 REGION = {
     "id": "region-astronaut", "task": "vqa", "image": "images/astronaut.jpg",
     "prompt": "Regions [R1] [R2] [R3] are marked. Where are the astronaut, the flag and the "
-              "helmet? Give boxes too.",
+              "helmet? Give boxes in pixels too.",
     "response": "The astronaut [R1] stands in front of the flag [R2] and holds a helmet [R5]. "
                 "The astronaut is at [10, 10, 370, 510] and a dog sits at [400, 50, 500, 150].",
-    "metadata": {"regions": [{"id": 1, "box": [11, 10, 370, 510], "label": "person"},
+    "metadata": {"box_format": "pixels",          # (fits the image as 0-1000 too: ambiguous)
+                 "regions": [{"id": 1, "box": [11, 10, 370, 510], "label": "person"},
                              {"id": 2, "box": [0, 0, 95, 512], "label": "flag"},
                              {"id": 3, "box": [195, 330, 360, 512], "label": "helmet"}]}}
 PAGE = {

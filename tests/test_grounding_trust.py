@@ -47,7 +47,8 @@ def test_bad_boxes_and_box_formats_in_metadata_are_bad_records(tmp_path):
     """A NaN box made the right cited box miss ('best IoU 0.00'); a null or text coordinate
     stopped the run (exit 3); one record's box_format stopped the whole run, unlocated."""
     nan_box = [{"id": 1, "box": [float("nan"), 10, 370, 510], "label": "person"}]
-    rows = [_rec("good", "The person is at [11, 10, 370, 510].", regions=REGIONS),
+    rows = [_rec("good", "The person is at [11, 10, 370, 510].", regions=REGIONS,
+                 box_format="pixels"),
             _rec("nan", "The person is at [11, 10, 370, 510].", regions=nan_box),
             _rec("null", "The person is at [11, 10, 370, 510].",
                  objects=[{"label": "person", "box": [11, 10, None, 510]}]),
@@ -88,8 +89,15 @@ def test_a_metric_that_decided_nothing_fails_the_run(tmp_path):
                                    str(tmp_path / "cli"), "--no-report"])
     assert res.exit_code == 2 and "no statistic has a value" in res.output
     fine = _audit(tmp_path, [_rec("b", "The person is at [11, 10, 370, 510].",
-                                  regions=REGIONS)], "region")
+                                  regions=REGIONS, box_format="pixels")], "region")
     assert fine.unscored == {}
+    # the same box, its scale not said: it fits 512 x 512 as pixels and as 0-1000, so it is
+    # an ambiguous citation, and a run that decided nothing else fails saying so
+    auto = _audit(tmp_path, [_rec("c", "The person is at [11, 10, 370, 510].",
+                                  regions=REGIONS)], "region")
+    assert auto.unscored["region"][0].startswith("no statistic has a value")
+    assert auto.unscored["region"][-1] == "malformed citations: ambiguous scale 1"   # said why
+    assert auto.metrics["region"].tallies["malformed_citations"] == {"ambiguous scale": 1}
 
 
 def test_a_box_outside_the_image_is_not_a_real_box(tmp_path):

@@ -27,6 +27,10 @@ def _audit(tmp_path, rows, metric, **kw):
                             out=tmp_path / "o", write_report=False, **kw)
 
 
+#: The pixel boxes below also fit the 512 x 512 astronaut as 0-1000 (auto: ambiguous).
+PX = {"box_format": "pixels"}
+
+
 def _items(tmp_path) -> list[dict]:
     return [json.loads(line) for line in (tmp_path / "o" / "items.jsonl").open()]
 
@@ -44,7 +48,7 @@ def test_region_rates_count_their_units_not_records(tmp_path):
                {"id": 3, "box": [350, 20, 450, 120], "label": "dog"}]
     rows = [{"id": "a", "image": ASTRONAUT, "image_id": 1,
              "response": "The dog is at [100, 100, 300, 300]. The cat is at [300, 300, 400, 400].",
-             "metadata": {"regions": offered}},
+             "metadata": {"regions": offered, **PX}},
             {"id": "b", "image": ASTRONAUT, "image_id": 2, "response": "The dog is in region 4.",
              "metadata": {"regions": offered[:1]}},
             {"id": "c", "image": ASTRONAUT, "image_id": 3, "response": "A dog.",
@@ -127,9 +131,9 @@ def test_a_number_option_that_is_not_a_number_exits_2_on_the_command_line(tmp_pa
 def test_bad_truth_boxes_in_metadata_regions_are_bad_records(tmp_path, box, why):
     good = [{"id": 1, "box": [100, 100, 300, 300], "label": "dog"}]
     rows = [{"id": "bad", "image": ASTRONAUT, "response": "The dog is at [100, 100, 300, 300].",
-             "metadata": {"regions": [{"id": 1, "box": box, "label": "dog"}]}},
+             "metadata": {"regions": [{"id": 1, "box": box, "label": "dog"}], **PX}},
             {"id": "ok", "image": ASTRONAUT, "response": "The dog is at [100, 100, 300, 300].",
-             "metadata": {"regions": good}}]
+             "metadata": {"regions": good, **PX}}]
     result = _audit(tmp_path, rows, "region")
     (err,) = result.errors
     assert (Path(err["file"]).name, err["line"], err["field"]) == (
@@ -214,12 +218,13 @@ def test_an_image_no_annotation_file_knows_is_a_bad_record_for_region(tmp_path):
     for name in ("img_001.jpg", "img_01.jpg"):
         shutil.copy(ASTRONAUT, tmp_path / name)
     rows = [{"id": "known", "image": "img_001.jpg",
-             "response": "The dog is at [100, 100, 300, 300]."},
+             "response": "The dog is at [100, 100, 300, 300].", "metadata": PX},
             {"id": "typo", "image": "img_01.jpg",
-             "response": "The dog is at [100, 100, 300, 300]."},
+             "response": "The dog is at [100, 100, 300, 300].", "metadata": PX},
             {"id": "own", "image": "img_01.jpg",       # its own regions: it has evidence
              "response": "The dog is at [100, 100, 300, 300].",
-             "metadata": {"regions": [{"id": 1, "box": [100, 100, 300, 300], "label": "dog"}]}}]
+             "metadata": {"regions": [{"id": 1, "box": [100, 100, 300, 300], "label": "dog"}],
+                          **PX}}]
     result = _audit(tmp_path, rows, "region", annotations=[ann])
     (err,) = result.errors
     assert (err["line"], err["field"]) == (2, "image")
@@ -335,8 +340,8 @@ def test_a_records_citations_are_found_once_for_applies_to_and_the_verifier(monk
     metric = RegionMetric(n_boot=0)
     assert metric.applies_to(rec)
     verified = metric.verifier.verify(rec)
-    assert sorted(scans) == sorted([citations._BOX_KEYS + citations.NAMED_KEYS,
-                                    citations._REGION_KEYS])
+    assert sorted(scans) == sorted([citations.BOX_KEY_HINTS + citations.NAMED_KEYS,
+                                    citations.REGION_KEY_HINTS])
     assert [(b.label, b.coords, b.box) for b in verified.boxes] == [
         ("dog", "pixels", (100.0, 100.0, 300.0, 300.0)),
         ("dog", "norm", (51.2, 51.2, 102.4, 102.4))]
@@ -362,7 +367,10 @@ def test_an_exif_turned_photo_is_checked_upright(tmp_path):
     # the decoding rules (test_detect_cache: ..._decoding_rules_misses_every_pixel_cache)
     _audit(tmp_path, [{"id": "a", "image": str(path),
                        "response": "The cat [9, 0, 408, 297] is here.",
-                       "metadata": {"objects": [{"label": "cat", "box": [9, 0, 408, 297]}]}}],
+                       # (pixels: on 451 x 300 it fits as 0-1000 too; read on the stored
+                       # 300 x 451 picture it would pass the edge, hallucinated)
+                       "metadata": {"objects": [{"label": "cat", "box": [9, 0, 408, 297]}],
+                                    **PX}}],
            "region")
     (item,) = _items(tmp_path)
     assert item["region"]["image_size"] == [451, 300]

@@ -230,8 +230,9 @@ def _image_records(folder: Path, metric: str) -> Path:
         rec = {"id": f"r{i}", "task": "vqa" if metric == "region" else "caption",
                "image": name, "response": "A cat lies on a bed next to a dog."}
         if metric == "region":
-            rec["prompt"] = "Where is the cat? Give a box."
+            rec["prompt"] = "Where is the cat? Give a box in pixels."
             rec["response"] = "The cat is at [10, 10, 200, 200]."
+            rec["metadata"] = {"box_format": "pixels"}
         recs.append(rec)
     path = folder / "outputs.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in recs))

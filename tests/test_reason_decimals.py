@@ -29,7 +29,7 @@ def test_the_rule():
 
 def _reasons(tmp_path, cited):
     rows = [{"id": str(i), "image": str(IMAGE), "response": f"The dog {box} is here.",
-             "metadata": {"regions": DOG}} for i, box in enumerate(cited)]
+             "metadata": {"regions": DOG, "box_format": "pixels"}} for i, box in enumerate(cited)]
     path = tmp_path / "in.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     halluscope.audit(path, metrics="region", out=tmp_path / "o", write_report=False, n_boot=0)

@@ -34,6 +34,11 @@ def _rec(rid, response, regions=DOG_CAT, **meta):
             "metadata": {"regions": regions, **meta}}
 
 
+#: Boxes in pixels (on the 512 x 512 astronaut they also fit as 0-1000: auto finds them
+#: ambiguous).
+PX = {"box_format": "pixels"}
+
+
 def _claims(item):
     return [(c["subject"], c["value"], c["verdict"]) for c in item["claims"]]
 
@@ -108,10 +113,10 @@ def test_region_ids_read_their_object_after_them_too():
 def test_a_box_named_after_it_is_checked_against_that_object(tmp_path):
     """The dog's box called a cat was supported ('matches the dog'), precision 1.0."""
     result, items = _audit(tmp_path, [
-        _rec("after1", "At [100, 100, 300, 300] there is a cat."),      # the dog's box
-        _rec("after2", "[100, 100, 300, 300] is the cat."),             # the dog's box
-        _rec("right", "At [300, 300, 500, 500] there is a cat."),       # the cat's box
-        _rec("unread", "At [100, 100, 300, 300] there is nothing."),    # no object read
+        _rec("after1", "At [100, 100, 300, 300] there is a cat.", **PX),      # the dog's box
+        _rec("after2", "[100, 100, 300, 300] is the cat.", **PX),             # the dog's box
+        _rec("right", "At [300, 300, 500, 500] there is a cat.", **PX),       # the cat's box
+        _rec("unread", "At [100, 100, 300, 300] there is nothing.", **PX),    # no object read
     ])
     assert _claims(items["after1"]) == [("cat", [100.0, 100.0, 300.0, 300.0], "hallucinated")]
     assert _claims(items["after2"])[0][2] == "hallucinated"
@@ -217,3 +222,27 @@ def test_unread_region_citations_are_listed_not_scored_as_nothing(tmp_path):
     (tmp_path / "solo").mkdir()
     alone, _ = _audit(tmp_path / "solo", [_rec("none", "Two animals sit on the grass.")])
     assert "1 record: cites no box or region id" in alone.unscored["region"]
+
+
+@pytest.mark.parametrize("text,labels", [
+    ("<p>dog</p>[0.1, 0.2, 0.4, 0.8] sits.", ["dog"]),
+    ("A <p>dog</p> [0.1, 0.2, 0.4, 0.8] sits on a <p>sofa</p> [0, 0.5, 0.99, 0.99].",
+     ["dog", "sofa"]),
+    ("<|ref|>cat<|/ref|><|det|>[[0.1, 0.2, 0.4, 0.8]]<|/det|> sleeps.", ["cat"]),
+    ("<ref>cat</ref> [0.1, 0.2, 0.4, 0.8]", ["cat"]),
+])
+def test_a_label_tag_before_a_bracketed_box_names_its_object(text, labels):
+    """The tag's '>' ended the label window, so '<p>dog</p> [...]' (MiniGPT-v2 style) and
+    DeepSeek-VL's '<|ref|>cat<|/ref|><|det|>[[...]]' cited boxes of no object: unverifiable,
+    and an audit of them scored nothing."""
+    from halluscope.claims.citations import parse_cited_boxes
+    for known in ((), ("dog", "cat", "sofa")):
+        assert [b.label for b in parse_cited_boxes(text, size=(512, 512), known=known)] == labels
+
+
+def test_boxes_after_label_tags_are_checked_end_to_end(tmp_path):
+    result, items = _audit(tmp_path, [
+        _rec("p", "A <p>dog</p> [0.1953, 0.1953, 0.5859, 0.5859] sits by a <p>cat</p> "
+                  "[0.5859, 0.5859, 0.9766, 0.9766].")])
+    assert [c[2] for c in _claims(items["p"])] == ["supported", "supported"]
+    assert result.metrics["region"].results["precision"].value == 1.0

@@ -18,7 +18,7 @@ def boxes(text, **kw):
 
 
 def test_plain_pixel_box_with_its_label():
-    (b,) = boxes("The dog is at [10, 20, 110, 220].")
+    (b,) = boxes("The dog is at [10, 20, 110, 220].", box_format="pixels")
     assert b.box == (10, 20, 110, 220) and b.label == "dog" and b.format == "plain"
     assert b.coords == "pixels" and "[10, 20, 110, 220]" == "The dog is at [10, 20, 110, 220]."[
         b.span[0]:b.span[1]]
@@ -34,8 +34,14 @@ def test_normalised_fractions():
 def test_auto_detects_0_to_1000_when_values_exceed_the_image():
     (b,) = boxes("the bed [100, 500, 900, 950]")
     assert b.coords == "norm1000" and b.box == pytest.approx((51.2, 200, 460.8, 380))
-    (b,) = boxes("the bed [100, 50, 300, 350]")             # fits the image: pixels
+    # fits the image as pixels and as 0-1000, two other boxes: ambiguous, never a guess
+    (b,) = boxes("the bed [100, 50, 300, 350]")
+    assert b.coords == "ambiguous" and b.box is None
+    assert b.malformed[0] == "ambiguous scale" and "--box-format" in b.malformed[1]
+    (b,) = boxes("the bed [100, 50, 300, 1350]")            # over 1000: no 0-1000 box
     assert b.coords == "pixels"
+    (b,) = boxes("the bed [100, 50, 300, 350]", box_format="pixels")
+    assert b.box == (100, 50, 300, 350)
     (b,) = boxes("the bed [100, 50, 300, 350]", box_format="norm1000")
     assert b.box == pytest.approx((51.2, 20, 153.6, 140))
     with pytest.raises(ConfigError):
@@ -69,7 +75,7 @@ def test_json_outputs():
     assert c.label == "cup" and c.coords == "norm"
     assert text[a.span[0]:a.span[1]].startswith('"bbox_2d"')
     fenced = 'Here:\n```json\n{"objects": [{"box": [1, 2, 30, 40], "category": "bird"}]}\n```'
-    (d,) = boxes(fenced)
+    (d,) = boxes(fenced, box_format="pixels")
     assert d.label == "bird" and d.box == (1, 2, 30, 40)
 
 

@@ -139,8 +139,12 @@ def test_a_pixel_box_a_rounding_past_the_edge_is_still_read_as_pixels():
     to [0, 0, 263.68, 263.68] and judged hallucinated against the person at [0, 0, 512, 512]."""
     from halluscope.checks.regions import Truth, check_box
     from halluscope.claims.citations import parse_cited_boxes
-    (box,) = parse_cited_boxes("The person is at [0, 0, 515, 515].", size=(512, 512))
+    (box,) = parse_cited_boxes("The person is at [0, 0, 515, 515].", size=(512, 512),
+                               box_format="pixels")
     assert box.coords == "pixels" and box.box == (0, 0, 515, 515)
+    # under auto it fits as pixels and as 0-1000, two other boxes: ambiguous, not shrunk
+    (auto,) = parse_cited_boxes("The person is at [0, 0, 515, 515].", size=(512, 512))
+    assert auto.coords == "ambiguous" and auto.box is None
     truth = Truth(objects=[{"label": "person", "box": (0, 0, 512, 512), "source": "annotation"}],
                   size=(512, 512))
     assert check_box(box, truth).label == "supported"

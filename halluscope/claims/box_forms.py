@@ -43,9 +43,11 @@ response over all its ``bbox`` boxes, by these rules in order:
 3. otherwise the layout is **ambiguous**: each ``bbox`` box is an unverifiable, malformed
    citation ("ambiguous layout") that says to set ``--box-format``; never a guess.
 
-*auto* scale: see :mod:`halluscope.claims.citations` (all four values within [0, 1] ->
-fractions; past an edge but within 1000 -> 0-1000; otherwise pixels), applied to the corners
-each box stands for.
+*auto* scale (:func:`auto_scale`, over the corners every box of a response without a scale
+of its own stands for): all values within [0, 1] -> fractions; a value past an edge but none
+above 1000 -> 0-1000; every value within the image's pixels and within 1000, where the two
+readings differ -> :data:`AMBIGUOUS` (an unverifiable, malformed citation, "ambiguous scale",
+that says to set ``--box-format``; never a guess); otherwise pixels.
 """
 
 from __future__ import annotations
@@ -132,17 +134,31 @@ def bbox_layout(raws: Sequence[Sequence[float]], scale: str,
 def auto_scale(raws: Sequence[Sequence[float]], size: tuple[int, int] | None) -> str:
     """The one scale of the boxes (corners) a response writes without one, decided over all of
     them together: box by box, ``[100, 100, 300, 300]`` was read as pixels and ``[700, 500,
-    900, 700]`` beside it as 0-1000, a mixture no model writes."""
+    900, 700]`` beside it as 0-1000, a mixture no model writes. :data:`AMBIGUOUS` when every
+    value fits the image both as pixels and as 0-1000 and the two readings are other boxes
+    (Ferret's and CogVLM's 0-999 boxes were read as pixels wherever they fit the image), or
+    fits 0-1000 and the image's size is not known."""
     values = [v for raw in raws for v in raw]
     if values and all(0 <= v <= 1 for v in values):
         return "norm"
-    # past the edge by more than rounding (the slack the region check allows a pixel box):
-    # [0, 0, 515, 515] on a 512 x 512 image was read as 0-1000 and shrunk to half its size
-    if size and values and all(0 <= v <= 1000 for v in values) and any(
-            max(r[0], r[2]) > size[0] + edge_slack(size[0])
-            or max(r[1], r[3]) > size[1] + edge_slack(size[1]) for r in raws):
-        return "norm1000"
+    if values and all(0 <= v <= 1000 for v in values):
+        if not size:                    # no image to tell them apart by
+            return AMBIGUOUS
+        # past the edge by more than rounding (the slack the region check allows a pixel
+        # box): [0, 0, 515, 515] on a 512 x 512 image was read as 0-1000 and shrunk to half
+        if any(max(r[0], r[2]) > size[0] + edge_slack(size[0])
+               or max(r[1], r[3]) > size[1] + edge_slack(size[1]) for r in raws):
+            return "norm1000"
+        if not _readings_agree(values[0::2], size[0]) or \
+                not _readings_agree(values[1::2], size[1]):
+            return AMBIGUOUS
     return "pixels"
+
+
+def _readings_agree(values: Sequence[float], side: int) -> bool:
+    """Whether coordinates along an image's ``side`` name the same pixels (within
+    :func:`edge_slack`) read as pixels and as 0-1000: so on an image about 1000 pixels wide."""
+    return all(abs(v - v * side / 1000.0) <= edge_slack(side) for v in values)
 
 
 def edge_slack(side: float) -> float:
@@ -317,3 +333,64 @@ def kosmos_boxes(body: str) -> list[tuple[float, float, float, float]] | None:
             half = cell / 2
             out.append((ux * cell + half, uy * cell + half, lx * cell + half, ly * cell + half))
     return out
+
+
+# -- the keys of a JSON citation ----------------------------------------------------------------
+
+#: JSON keys of a box, in the order they are read. Keys compare by :func:`key_form`
+#: (``BBox``, ``Box_2D``, ``BOUNDING_BOX``); ``bounding_box`` / ``boundingBox`` is read as
+#: ``bbox`` (its name says no layout).
+BOX_KEYS = ("bbox_2d", "box_2d", "bbox_xywh", "box_xywh", "xywh", "bbox_xyxy", "box_xyxy",
+            "xyxy", "bbox", "box")
+BOX_ALIASES = {"boundingbox": "bbox"}
+#: Keys inline JSON of a box is found by (compared without case).
+BOX_KEY_HINTS = (*BOX_KEYS, "bounding_box", "boundingBox")
+LABEL_KEYS = ("label", "name", "object", "category", "class", "phrase", "ref")
+REGION_KEYS = ("region", "region_id")
+REGION_KEY_HINTS = (*REGION_KEYS, "regionId")
+
+
+def key_form(key: str) -> str:
+    """How a JSON key compares: without case, ``_``, ``-`` or spaces (``BBox`` = ``bbox``,
+    ``Box_2D`` = ``box_2d``, ``regionId`` = ``region_id``)."""
+    return re.sub(r"[\s_-]+", "", key).lower()
+
+
+def keys_named(obj: dict, names: Sequence[str], aliases: dict[str, str] | None = None
+               ) -> list[tuple[str, str]]:
+    """``(name, key as written)`` for each key of ``obj`` that is one of ``names`` (or of
+    ``aliases``, form -> name) by :func:`key_form`, in the order of ``names``."""
+    forms = {key_form(n): n for n in names} | dict(aliases or {})
+    order = {n: i for i, n in enumerate(names)}
+    hits = [(forms[key_form(k)], k) for k in obj if isinstance(k, str) and key_form(k) in forms]
+    return sorted(hits, key=lambda h: order[h[0]])
+
+
+def json_label(obj: dict) -> str | None:
+    """The label of a JSON citation: the first of :data:`LABEL_KEYS` it writes as text (any
+    case: ``"Label"``, ``"NAME"``); ``None`` when two spellings of that key disagree
+    (``"Label": "dog", "label": "cat"``): the object is then not known, never one of them."""
+    for name in LABEL_KEYS:
+        said = {str(obj[k]) for n, k in keys_named(obj, (name,)) if isinstance(obj[k], str)}
+        if said:
+            return said.pop() if len(said) == 1 else None
+    return None
+
+
+def json_box(obj: dict) -> tuple[str | None, str, Any] | None:
+    """``(name, key as written, raw)`` of the box a JSON object carries under one of
+    :data:`BOX_KEYS` (Gemini's ``box_2d``, y first, put x first); ``(None, key, reason)``
+    when it writes two boxes that differ (``"bbox"`` and ``"bbox_2d"``, or ``"BBox"`` and
+    ``"bbox"``: the second was silently ignored); else ``None``."""
+    found = [(name, key, raw) for name, key in keys_named(obj, BOX_KEYS, BOX_ALIASES)
+             if (raw := finite_box(obj[key])) is not None]
+    if not found:
+        return None
+    if len({tuple(raw) for *_, raw in found}) > 1:
+        shown = ", ".join(f'"{key}": {shorten(obj[key])}' for _, key, _ in found)
+        return None, found[0][1], (f"a malformed citation: the object writes {len(found)} "
+                                   f"different boxes ({shown}); which one it cites is not known")
+    name, key, raw = found[0]
+    if name == "box_2d":                           # Gemini: [y1, x1, y2, x2] / 1000
+        raw = [raw[1], raw[0], raw[3], raw[2]]
+    return name, key, tuple(raw)

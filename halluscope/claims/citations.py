@@ -29,11 +29,11 @@ JSON ``{"x", "y", "w"|"width", "h"|"height"}``, ``{"x1", "y1", "x2",   auto (lay
 JSON is read where it is the whole response, a fenced block, or written inline in a sentence
 (``Here: [{"bbox_2d": [...], "label": "cat"}] done``); each form keeps its label.
 
-*auto* scale: all four values within [0, 1] -> fractions of the image; otherwise, when the
-image size is known and a value exceeds the width or height (by more than a pixel or 1% of
-rounding, :func:`edge_slack`) but none exceeds 1000 -> 0-1000; otherwise pixels. The rule is
-applied once to all the boxes a response writes without a convention of their own (a model
-writes one convention), not box by box. The *layout* (corners, or ``[x, y, width, height]``:
+*auto* scale: all values within [0, 1] -> fractions; a value past the image's width or
+height (:func:`edge_slack`) but none above 1000 -> 0-1000; all within both the image and 1000,
+read as other boxes in pixels and 0-1000 -> ambiguous (unverifiable, never a guess); otherwise
+pixels. Decided once over the boxes a response writes without a convention of their own (a
+model writes one), not box by box. The *layout* (corners, or ``[x, y, width, height]``:
 a JSON ``bbox`` is COCO's x, y, w, h as well) is :mod:`halluscope.claims.box_forms`'s: a
 ``bbox`` no rule places is an ambiguous citation, never a guess. A record can fix the
 convention with ``metadata["box_format"]``: ``pixels``, ``norm`` (0-1), ``norm1000``
@@ -93,9 +93,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from halluscope.claims.box_forms import (  # noqa: F401 - BOX_FORMATS, edge_slack re-exported
-    AMBIGUOUS, BOX_FORMATS, KOSMOS, NAMED_KEYS, auto_scale, bbox_layout, corners, edge_slack,
-    finite_box, key_scale, kosmos_boxes, layout_of, named_in, named_span, scale_of,
-    shorten, to_pixels)
+    AMBIGUOUS, BOX_ALIASES, BOX_FORMATS, BOX_KEY_HINTS, BOX_KEYS, KOSMOS, NAMED_KEYS,
+    REGION_KEY_HINTS, REGION_KEYS, NamedBox, auto_scale, bbox_layout, corners, edge_slack,
+    finite_box, json_box, json_label, key_scale, keys_named, kosmos_boxes, layout_of, named_in,
+    named_span, scale_of, shorten, to_pixels)
 from halluscope.claims.cited_labels import label_around, label_key, same_object  # noqa: F401
 from halluscope.jsonblobs import inline_json_blobs, json_blobs, walk_dicts
 
@@ -125,9 +126,6 @@ _ID_RANGE = re.compile(r"(?:#\s*+)?(?:R\s*+)?(" + _DEC + r")(?:\s*+(?:-|\u2013|t
 # what looks like a region id the forms above do not read: a bare R7, a <region ...> tag, or
 # "region #"/"region no."/"region id" before something else
 _REGION_HINT = re.compile(r"\bR\d+\b|(?i:<region[^<>\n]{0,20}>|\bregions?\s*+(?:#|no\.|ids?\b))")
-_BOX_KEYS = ("bbox_2d", "box_2d", "bbox_xywh", "box_xywh", "xywh", "bbox_xyxy", "box_xyxy", "xyxy",
-             "bbox", "box")
-_REGION_KEYS = ("region", "region_id", "regionId")
 
 
 @dataclass(frozen=True)
@@ -168,9 +166,9 @@ class CitedBox:
         """Why the four numbers are no box, as ``(kind, reason)``: ``ambiguous layout`` (a
         ``bbox`` that may be corners or x, y, w, h), ``corners swapped`` when ``x2 < x1`` or
         ``y2 < y1`` as written (x first; Gemini's ``box_2d`` turned so), ``negative size``
-        (x, y, w, h), ``zero area``; ``None`` for a box. The corners are never sorted:
-        ``[300, 300, 100, 100]`` was quietly read as ``[100, 100, 300, 300]`` and supported,
-        while the same box in a record's metadata is refused."""
+        (x, y, w, h), ``zero area``, ``ambiguous scale`` (pixels or 0-1000); ``None`` for a
+        box. Corners are never sorted: ``[300, 300, 100, 100]`` was read as ``[100, 100, 300,
+        300]`` and supported, while the same box in a record's metadata is refused."""
         if self.problem:
             return self.problem
         if self.coords == "unread" or len(self.raw) != 4:
@@ -198,6 +196,11 @@ class CitedBox:
             if self.layout == "xywh":
                 axis = "width 0" if c == a else "height 0"
             return "zero area", f"a malformed citation: the box {shown} has zero area ({axis})"
+        if self.coords == AMBIGUOUS:
+            return "ambiguous scale", (
+                f"an ambiguous citation: {shown} fits the image both as pixels and as 0-1000 "
+                f"of it (Ferret and CogVLM write 0-999), which read as other boxes; set "
+                f"--box-format (pixels or norm1000; xywh, xywh-norm1000) or metadata.box_format")
         return None
 
 
@@ -248,13 +251,8 @@ def _numbers(body: str) -> list[tuple[float, float, float, float]]:
     return out
 
 
-_LABEL_KEYS = ("label", "name", "object", "category", "class", "phrase", "ref")
 # a JSON key right before a box the prose parser reads (JSON inline in a sentence)
-_KEY_BEFORE = re.compile(r'"(' + "|".join(_BOX_KEYS) + r')"\s*:\s*$')
-
-
-def _json_label(obj: dict[str, Any]) -> str | None:
-    return next((str(obj[k]) for k in _LABEL_KEYS if isinstance(obj.get(k), str)), None)
+_KEY_BEFORE = re.compile(r'"(' + "|".join(BOX_KEY_HINTS) + r')"\s*:\s*$', re.I)
 
 
 def _all_blobs(text: str, keys: tuple[str, ...]) -> list[tuple[Any, int, int, bool]]:
@@ -264,19 +262,6 @@ def _all_blobs(text: str, keys: tuple[str, ...]) -> list[tuple[Any, int, int, bo
     blobs = [(*b, False) for b in json_blobs(text)]
     blobs += [(*b, True) for b in inline_json_blobs(_prose(text, blobs), keys)]
     return sorted(blobs, key=lambda b: b[1])
-
-
-def _json_box(obj: dict[str, Any]) -> tuple[str, tuple[float, float, float, float]] | None:
-    """``(key, raw)`` of the box a JSON object carries (Gemini's ``box_2d``, y first, put x
-    first), else ``None``."""
-    for key in _BOX_KEYS:
-        raw = finite_box(obj.get(key))
-        if raw is None:
-            continue
-        if key == "box_2d":                       # Gemini: [y1, x1, y2, x2] / 1000
-            raw = [raw[1], raw[0], raw[3], raw[2]]
-        return key, tuple(raw)
-    return None
 
 
 def _json_citations_of(text: str, blobs: list[tuple[Any, int, int, bool]], read
@@ -332,32 +317,37 @@ class _FoundBoxes:
 
 @functools.lru_cache(maxsize=8)
 def _boxes_in(text: str) -> _FoundBoxes:
-    def read(obj):
-        found = _json_box(obj)
-        return found and (found[0], lambda at: (at, text.find("]", at) + 1))
+    def read(obj):                   # (two boxes that differ too: a malformed citation)
+        found = json_box(obj)
+        return found and (found[1], lambda at: (at, text.find("]", at) + 1))
+
+    def box_key(obj):                # the first box key (any spelling) that holds something
+        return next((k for _, k in keys_named(obj, BOX_KEYS, BOX_ALIASES)
+                     if obj[k] is not None), None)
 
     def unread(obj):                 # a box key whose value is no box: NaN, 3 numbers, text
-        key = next((k for k in _BOX_KEYS if obj.get(k) is not None), None)
-        if key is None or _json_box(obj) is not None or named_in(obj) is not None:
+        key = box_key(obj)
+        if key is None or json_box(obj) is not None or named_in(obj) is not None:
             return None
         return key, lambda at: (at, at + len(key) + 2)
     held: set[int] = set()           # {"bbox": {"x": ...}}: the inner object is read once
 
     def named(obj):
-        found = None if id(obj) in held or _json_box(obj) else named_in(obj)
+        found = None if id(obj) in held or json_box(obj) else named_in(obj)
         if found is None:
             return None
         key, inner, box = found
         held.add(id(inner))
         return key or box.keys[0], lambda at: named_span(text, at, key, box.keys)
-    blobs = _all_blobs(text, _BOX_KEYS + NAMED_KEYS)
+    blobs = _all_blobs(text, BOX_KEY_HINTS + NAMED_KEYS)
     found, used = _json_citations_of(text, blobs, read)
+    boxes = [(json_box(obj), json_label(obj), span) for obj, span in found]
     bad, used_bad = _json_citations_of(text, blobs, unread)
     by_name, used_named = _json_citations_of(text, blobs, named)
     named_ok, named_bad = [], []
     for obj, span in by_name:
         _, inner, box = named_in(obj)
-        label = _json_label(inner) or _json_label(obj)
+        label = json_label(inner) or json_label(obj)
         if box.raw is None:
             named_bad.append((span, label, box))
         else:
@@ -365,11 +355,14 @@ def _boxes_in(text: str) -> _FoundBoxes:
     used += [b for b in used_bad + used_named if b not in used]
     prose = _prose(text, used)
     tags, taken, bad_tags = _tags_in(prose)
-    bad_json = tuple((span, shorten(next(obj[k] for k in _BOX_KEYS if obj.get(k) is not None)),
-                      _json_label(obj), "json") for obj, span in bad)
+    bad_json = tuple((span, shorten(obj[box_key(obj)]), json_label(obj), "json")
+                     for obj, span in bad)
+    named_bad += [(span, label, NamedBox("xyxy", (), None, shorten(b[2][b[2].find("("):]),
+                                         ("conflicting boxes", b[2])))
+                  for b, label, span in boxes if b[0] is None]
     plain, bad_plain = _plain_in(prose, taken)
     return _FoundBoxes(prose, tuple(sorted(
-        [(*_json_box(obj), _json_label(obj), span) for obj, span in found] + named_ok,
+        [(b[0], b[2], label, span) for b, label, span in boxes if b[0]] + named_ok,
         key=lambda j: j[3])), tags, plain,
         tuple(sorted(bad_json + bad_tags + bad_plain, key=lambda u: u[0])), tuple(named_bad))
 
@@ -411,7 +404,7 @@ def _plain_in(text: str, taken: list[Span]) -> tuple[tuple[tuple[Span, tuple, st
             unread.append((m.span(), shorten(m.group(0)), None, "plain"))
             continue
         key = _KEY_BEFORE.search(text, max(0, m.start() - 20), m.start())
-        key = key.group(1) if key else None
+        key = keys_named({key.group(1): 0}, BOX_KEYS, BOX_ALIASES)[0][0] if key else None
         if key == "box_2d":                          # Gemini's, inline: [y1, x1, y2, x2]
             raw = (raw[1], raw[0], raw[3], raw[2])
         out.append((m.span(), raw, key))
@@ -448,7 +441,7 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
         scale = key_scale(key, box_format)
         scale = auto if scale == "auto" else scale
         how = bbox if layout[key] == "auto" else layout[key]
-        box = None if how == AMBIGUOUS else to_pixels(corners(raw, how), scale, size)
+        box = None if AMBIGUOUS in (how, scale) else to_pixels(corners(raw, how), scale, size)
         return CitedBox(raw, box, label, span, form, scale, layout=how)
     for key, raw, label, span in found.json:
         out.append(cite(raw, key, label, span, "json"))
@@ -523,14 +516,14 @@ def _json_region(value: Any, label: str | None, span: Span) -> CitedRegion:
 @functools.lru_cache(maxsize=8)
 def _regions_in(text: str) -> _FoundRegions:
     def key_of(obj):        # a number with decimals too: {"region": 1.5} cited nothing
-        return next((k for k in _REGION_KEYS if isinstance(obj.get(k), (int, float, str))
-                     and not isinstance(obj.get(k), bool)), None)
+        return next((k for _, k in keys_named(obj, REGION_KEYS) if isinstance(
+            obj[k], (int, float, str)) and not isinstance(obj[k], bool)), None)
 
     def read(obj):
         key = key_of(obj)
         return key and (key, lambda at: (at, at + len(key) + 2))
-    found, used = _json_citations_of(text, _all_blobs(text, _REGION_KEYS), read)
-    json_found = tuple(_json_region(obj[key_of(obj)], _json_label(obj), span)
+    found, used = _json_citations_of(text, _all_blobs(text, REGION_KEY_HINTS), read)
+    json_found = tuple(_json_region(obj[key_of(obj)], json_label(obj), span)
                        for obj, span in found)
     text = _prose(text, used)
     ids, ends, unread = [], [], []

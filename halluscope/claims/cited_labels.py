@@ -183,12 +183,24 @@ def _after(text: str, end: int, known: Sequence[str]) -> tuple[str | None, str |
     return None, noun[-1][0], end + link.end() + np_end
 
 
+#: A label tag right before a box written in brackets: MiniGPT-v2 / Ferret-style
+#: ``<p>dog</p> [...]``, Qwen-VL's ``<ref>dog</ref>`` and DeepSeek-VL's ``<|ref|>dog<|/ref|>
+#: <|det|>[[...]]`` (the box inside a list; a ``<box>`` tag is read as a tag, with its ref)
+_REF_BEFORE = re.compile(r"(?:<p>|<ref>|<\|ref\|>)([^<>\n]{1,300})(?:</p>|</ref>|<\|/ref\|>)"
+                         r"\s*+(?:<\|det\|>\s*+)?(?:\[\s*+)?$", re.I)
+
+
 def label_around(text: str, span: tuple[int, int], known: Sequence[str] = (), floor: int = 0
                  ) -> tuple[str | None, int]:
     """The object a citation at ``span`` of ``text`` names (see the module docstring), and
     where the next citation's window may start at the earliest (past a label read after this
-    one, else ``floor``). ``known`` are the labels the truth knows."""
+    one, else ``floor``). ``known`` are the labels the truth knows. A label tag right before
+    it (``<p>dog</p> [...]``) names it first: its ``>`` ended the window, and the box had no
+    object."""
     pos, end = span
+    tag = _REF_BEFORE.search(text, max(0, pos - 320, floor), pos)
+    if tag and tag.group(1).strip():
+        return tag.group(1).strip(), floor
     window = text[_window_start(text, pos, floor):pos]
     low = window.lower()
     clause = _clause(low)

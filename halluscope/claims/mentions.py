@@ -266,6 +266,8 @@ class MentionIndex:
             if tok.pos_ == "PROPN" and tok.dep_ not in ("nsubj", "dobj", "pobj", "attr",
                                                         "conj", "nsubjpass", "appos"):
                 continue
+            if self.in_notation(tok):   # a JSON key ("bbox", "label"), a box: no object
+                continue
             subject, name_toks, _merged = self._name(tok)
             self.mentions[tok.i] = self._mention(tok, subject, name_toks)
         for m in self.mentions.values():
@@ -337,7 +339,7 @@ class MentionIndex:
 
     def _negation(self, m: Mention) -> None:
         """A denied noun makes no claim (the rules: :mod:`halluscope.claims.negation`)."""
-        if denied(m.head):
+        if denied(m.head, self.in_notation):
             m.negated = True
 
     def _count_and_attributes(self, m: Mention) -> None:

@@ -88,15 +88,16 @@ def _restrictive(neg: Any) -> bool:
     return nxt < len(doc) and doc[nxt].lower_ in L.NOT_RESTRICTORS
 
 
-def _own_denial(tok: Any) -> bool:
-    """Whether a noun's own words deny it: "no", "neither", "not a", "zero"."""
+def _own_denial(tok: Any, notation: Any = None) -> bool:
+    """Whether a noun's own words deny it: "no", "neither", "not a", "zero"; a "0" that
+    ``notation(token)`` says is box or coordinate notation is none ("(0, 12) dog")."""
     for c in tok.children:
         dep = c.dep_
         if dep == "det" and c.lower_ in L.NEGATIVE_DETERMINERS:
             return True
         if dep == "neg" and c.i < tok.i and not _restrictive(c):
             return True
-        if dep == "nummod" and c.lower_ in ("zero", "0"):
+        if dep == "nummod" and c.lower_ in ("zero", "0") and not (notation and notation(c)):
             return True
     return tok.lower_ in ("nothing", "nobody")
 
@@ -153,14 +154,16 @@ def subject_denied(v: Any) -> bool:
         _presence_predicate(v.head)
 
 
-def denied(tok: Any) -> bool:
-    """Whether noun ``tok`` is denied (see the module docstring)."""
+def denied(tok: Any, notation: Any = None) -> bool:
+    """Whether noun ``tok`` is denied (see the module docstring); ``notation``: whether a
+    token is written in box or coordinate notation, whose numbers are never counts (a box's
+    "0" denied its noun: "(0, 12) dog" made no claim)."""
     first = first_conjunct(tok)
-    if _own_denial(tok):
+    if _own_denial(tok, notation):
         return True
     if _neither(first) and first.dep_ not in _SUBJECTS:
         return True         # a subject's "neither" denies its verb instead (verb_denied)
-    if first.i != tok.i and _own_denial(first) and not _asserts_itself(tok):
+    if first.i != tok.i and _own_denial(first, notation) and not _asserts_itself(tok):
         return True
     if tok.dep_ in ("appos", "conj") and any(
             c.dep_ == "neg" and tok.head.i < c.i < tok.i and not _restrictive(c)

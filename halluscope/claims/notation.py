@@ -11,8 +11,9 @@ the box's last number as a numeral of the noun after it, and the claim was score
   ``[x1, y1, x2, y2]``, JSON boxes (named coordinates ``{"x": .., "y": .., "w": .., "h": ..}``
   too) and region ids, ``[R3]``, ``<region7>``, ``region 4``, and
   what only looks like one of those (an unread citation);
-* coordinate notation the parser reads no box in: two or more numbers, comma-separated, in
-  brackets or parentheses (``(120, 45)``, ``(0.1, 0.2, 0.5, 0.7)``, ``[[1, 2], [3, 4]]``).
+* coordinate notation the parser reads no box in: two or more numbers, comma- or
+  semicolon-separated, in brackets or parentheses (``(120, 45)``, ``(0.1, 0.2, 0.5, 0.7)``,
+  ``[[1, 2], [3, 4]]``, ``[0; 12; 40; 80]``), or four separated by spaces (``[0 12 40 80]``).
 
 A single number in brackets or parentheses ("(2) cats") is no notation.
 """
@@ -28,11 +29,16 @@ from halluscope.claims import citations as C
 Span = tuple[int, int]
 
 _NUM = r"[-+]?\d+(?:\.\d+)?"
-#: two or more comma-separated numbers in brackets or parentheses (one nesting level of either)
-_COORDS = re.compile(r"[\[(]\s*+[\[(]?\s*+" + _NUM + r"(?:\s*+[\])]?\s*+,\s*+[\[(]?\s*+"
-                     + _NUM + r")++\s*+[\])]?\s*+[\])]")
+#: two or more numbers separated by commas or semicolons in brackets or parentheses (one
+#: nesting level of either), or four separated by spaces (``[0; 12; 40; 80] dog`` made a
+#: claim ``count: dog = 80``)
+_COORDS = re.compile(r"[\[(]\s*+[\[(]?\s*+" + _NUM + r"(?:\s*+[\])]?\s*+[,;]\s*+[\[(]?\s*+"
+                     + _NUM + r")++\s*+[\])]?\s*+[\])]"
+                     r"|[\[(]\s*+" + _NUM + r"(?:\s++" + _NUM + r"){3}\s*+[\])]")
 #: the rest of a JSON key and its scalar value (``": "R3"``, ``": 3``)
 _VALUE = re.compile(r'"?\s*+:?\s*+(?:"[^"\n]{0,100}"|[^,}\]\s]{1,100})')
+#: a JSON key: a quoted name and its colon (``"label":``, ``"bbox":``), a name of no object
+_JSON_KEY = re.compile(r'"[A-Za-z_][\w -]{0,40}"\s*+:')
 #: characters without which a text writes no notation (the common caption skips the parsers)
 _HINT = re.compile(r"[\[(<{]|region", re.IGNORECASE)
 
@@ -71,6 +77,7 @@ def notation_spans(text: str) -> tuple[Span, ...]:
     spans += [span for span, _ in regions.ids]
     spans += [span for span, _ in regions.unread]
     spans += [m.span() for m in _COORDS.finditer(text)]
+    spans += [m.span() for m in _JSON_KEY.finditer(text)]
     merged: list[list[int]] = []
     for a, b in sorted(s for s in spans if s[1] > s[0]):
         if merged and a <= merged[-1][1]:
@@ -80,10 +87,52 @@ def notation_spans(text: str) -> tuple[Span, ...]:
     return tuple((a, b) for a, b in merged)
 
 
+#: Grounding markup: the tags around a label (its words are the model's) and around a box
+#: (its numbers stay, as notation: a box between two words keeps them apart), and the tokens
+#: that hold no number (Kosmos-2's patch indices, Florence-2's ``<loc_N>``)
+_MARKUP = re.compile(r"</?(?:ref|p|phrase|box|object)>|<\|object_ref_(?:start|end)\|>"
+                     r"|<\|box_(?:start|end)\|>|<\|/?(?:ref|det)\|>|<patch_index_\d{1,5}>"
+                     r"|<loc_\d{1,5}>|</delimiter_of_multi_objects/>", re.IGNORECASE)
+
+
+def without_markup(text: str) -> tuple[str, list[int] | None]:
+    """``text`` without its grounding markup, what the claim splitter parses, and where each
+    of its characters is in ``text`` (one more entry: ``len(text)``); ``(text, None)`` when it
+    has none. spaCy read ``<ref>a dog</ref><box>(0,12),(40,80)</box> sits`` as the tokens
+    ``<ref>a`` and ``dog</ref><box>...``, and the dog made no claim (``<p>dog</p>``,
+    Kosmos-2's ``<phrase>`` alike). Markup between two words leaves one space (none before a
+    closing mark); blanking it with spaces left runs of them, which spaCy parses worse."""
+    if "<" not in text or _MARKUP.search(text) is None:
+        return text, None
+    out: list[str] = []
+    where: list[int] = []
+    at, gap = 0, None            # gap: (offset, separator) of markup dropped since the last text
+
+    def keep(a: int, b: int) -> None:
+        nonlocal gap
+        if gap is not None and out and not out[-1][-1].isspace() and not text[a].isspace() \
+                and text[a] not in ".,;:!?)]}" and out[-1][-1] not in "([{":
+            out.append(gap[1])
+            where.append(gap[0])
+        gap = None
+        out.append(text[a:b])
+        where.extend(range(a, b))
+    for m in _MARKUP.finditer(text):
+        if m.start() > at:
+            keep(at, m.start())
+        if gap is None:
+            gap = (m.start(), " ")
+        at = m.end()
+    if at < len(text):
+        keep(at, len(text))
+    where.append(len(text))
+    return "".join(out), where
+
+
 def inside(spans: Sequence[Span], at: int) -> bool:
     """Whether character offset ``at`` lies in one of the sorted, disjoint ``spans``."""
     i = bisect.bisect_right(spans, (at, float("inf"))) - 1
     return i >= 0 and spans[i][0] <= at < spans[i][1]
 
 
-__all__: Sequence[str] = ("notation_spans", "inside")
+__all__: Sequence[str] = ("notation_spans", "inside", "without_markup")

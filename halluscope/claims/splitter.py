@@ -49,6 +49,7 @@ from halluscope._json import gc_paused
 from halluscope.claims import lexicon as L
 from halluscope.claims.mentions import Mention, MentionIndex
 from halluscope.claims.negation import verb_denied
+from halluscope.claims.notation import without_markup
 from halluscope.claims.parse import PIPELINES, load_pipeline, needs_repair, pipeline_name, repair
 from halluscope.claims.tokens import first_child, snapshot
 from halluscope.claims.vocab import Vocabulary, load_vocabulary
@@ -105,7 +106,8 @@ def _ing_form(lemma: str) -> str | None:
 class _DocClaims(MentionIndex):
     """The claims of one parsed response."""
 
-    def __init__(self, doc, vocab: Vocabulary | None, text: str | None = None):
+    def __init__(self, doc, vocab: Vocabulary | None, text: str | None = None,
+                 shown: tuple[str, list[int] | None] | None = None):
         super().__init__(doc, vocab)
         self.analytic: set[int] = set()
         self.consumed: set[int] = set()
@@ -114,6 +116,8 @@ class _DocClaims(MentionIndex):
         self._predicates: dict[int, tuple[list[tuple[Mention, Any]], bool]] = {}
         # ``doc.text`` joins every token's text anew at each call: read once (or given)
         self.text = doc.text if text is None else text
+        # the response as written and where each parsed character is in it (None: the same)
+        self.shown, self.where = shown or (self.text, None)
 
     def _sentence_text(self, tok) -> str:
         """``tok.sent.text``, from one pass over the sentences (spaCy builds a span and its
@@ -123,8 +127,16 @@ class _DocClaims(MentionIndex):
             doc = self.doc
             texts = self._sentence_texts = [""] * len(doc)
             for sent in doc.sents:
-                texts[sent.start:sent.end] = [self.text[sent.start_char:sent.end_char]] * len(sent)
+                a, b = self._written((sent.start_char, sent.end_char))
+                texts[sent.start:sent.end] = [self.shown[a:b]] * len(sent)
         return texts[tok.i]
+
+    def _written(self, span: tuple[int, int]) -> tuple[int, int]:
+        """A span of the parsed text as a span of the response as written."""
+        where = self.where
+        if where is None or span[1] <= span[0]:
+            return span
+        return where[span[0]], where[span[1] - 1] + 1
 
     # -- analytic scope -----------------------------------------------------------------------
     def _mark(self, tok) -> None:
@@ -379,8 +391,9 @@ class _DocClaims(MentionIndex):
                 continue
             seen[key] = len(kept)
             kept.append(f)
-        return [Claim(kind=k, subject=s, value=v, relation=r, object=o, span=sp, analytic=a,
-                      node=n, object_node=on, text=t) for k, s, v, r, o, sp, a, n, on, t in kept]
+        return [Claim(kind=k, subject=s, value=v, relation=r, object=o, span=self._written(sp),
+                      analytic=a, node=n, object_node=on, text=t)
+                for k, s, v, r, o, sp, a, n, on, t in kept]
 
 
 def _vocab(vocabulary) -> Vocabulary | None:
@@ -389,10 +402,13 @@ def _vocab(vocabulary) -> Vocabulary | None:
     return load_vocabulary(vocabulary)
 
 
-def claims_from_doc(doc, vocabulary: Vocabulary | None, *, text: str | None = None
-                    ) -> list[Claim]:
+def claims_from_doc(doc, vocabulary: Vocabulary | None, *, text: str | None = None,
+                    shown: tuple[str, list[int] | None] | None = None) -> list[Claim]:
     """The claims of one spaCy ``Doc`` (whose mis-tagged verbs are repaired in place);
-    ``text``: the text the doc was parsed from, when the caller has it (saves a pass).
+    ``text``: the text the doc was parsed from, when the caller has it (saves a pass);
+    ``shown``: the response as written and where each character of ``text`` is in it (the
+    doc parses it :func:`~halluscope.claims.notation.without_markup`): the claims' spans
+    and texts are the response's.
 
     The rules read a :func:`~halluscope.claims.tokens.snapshot` of the parse, taken again after
     a repair. The cyclic garbage collector is paused meanwhile: the snapshot's tokens point at
@@ -406,7 +422,7 @@ def claims_from_doc(doc, vocabulary: Vocabulary | None, *, text: str | None = No
             repair(doc)
             view = snapshot(doc, view.text, exact_edges=True)
         try:
-            return _DocClaims(view, vocabulary, view.text).run()
+            return _DocClaims(view, vocabulary, view.text, shown).run()
         finally:
             view.release()
 
@@ -433,7 +449,9 @@ def split_claims(text: str, vocabulary: Any = None) -> list[Claim]:
     if len(text) > MAX_SPLIT_CHARS:
         raise ValueError(f"expected a response of at most {MAX_SPLIT_CHARS:,} characters for "
                          f"the rule-based claim splitter, got {len(text):,}")
-    return claims_from_doc(load_pipeline()(text), _vocab(vocabulary), text=text)
+    parsed, where = without_markup(text)     # grounding tags dropped: their words parsed
+    return claims_from_doc(load_pipeline()(parsed), _vocab(vocabulary), text=parsed,
+                           shown=(text, where))
 
 
 def split_claims_batch(texts: Iterable[str], vocabulary: Any = None, *, batch_size: int = 64,
@@ -464,10 +482,13 @@ def _split_each(texts: Iterable[str], vocabulary: Any, batch_size: int, n_proces
     """Each text's claims, or the exception the rules raised on it."""
     vocab = _vocab(vocabulary)
     texts = [t or "" for t in texts]
-    docs = load_pipeline().pipe(texts, batch_size=batch_size, n_process=n_process)
-    for text, doc in zip(texts, docs):      # a doc's text is the text it was parsed from
+    parsed = [without_markup(t) for t in texts]
+    docs = load_pipeline().pipe([p for p, _ in parsed], batch_size=batch_size,
+                                n_process=n_process)
+    for text, (clean, where), doc in zip(texts, parsed, docs):   # parsed from ``clean``
         try:
-            yield claims_from_doc(doc, vocab, text=text) if text.strip() else []
+            yield claims_from_doc(doc, vocab, text=clean, shown=(text, where)) \
+                if text.strip() else []
         except Exception as exc:  # noqa: BLE001 - the caller decides: raise, or split alone
             yield exc
 

@@ -2,8 +2,9 @@
 
 A cached answer is reused only when everything that decides it is the same: the image's
 sha256 and the version of the rules that decode it into pixels (:func:`pixels_key`), the
-backend, the weights' hash and the backend's configuration (plus, for open-vocabulary
-detectors, the phrases asked). Entries are small JSON files under
+backend, the weights' hash and the backend's configuration, the type of device a torch model
+runs on (``cpu``, ``cuda``: a GPU's kernels give other scores; ``cuda:0`` and ``cuda:1`` alike),
+plus, for open-vocabulary detectors, the phrases asked. Entries are small JSON files under
 ``<cache dir>/<namespace>/<key[:2]>/<key>.json``, written atomically, so that concurrent
 audits can share a folder and a re-audit of the same records runs no model at all.
 

@@ -336,6 +336,16 @@ def torch_device(device: str | None = None) -> str:
         return "cpu"
 
 
+def device_type(device: Any) -> str | None:
+    """The type of a torch device (``cuda:1`` -> ``cuda``; ``None`` for none), what enters
+    the key of evidence a torch model computed: kernels of one type give the same numbers on
+    any of its devices, as for a local answering model
+    (:attr:`halluscope.adapters.hf_local.HFLocalModel.answer_settings`)."""
+    if device is None:
+        return None
+    return str(device).split(":")[0].strip().lower() or None
+
+
 def _checked_device(device: str, source: str = "option 'device'") -> str:
     """``device`` when torch knows it and this machine has it (see :func:`torch_device`);
     ``source``: what set it, for the error."""

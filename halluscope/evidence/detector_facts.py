@@ -45,8 +45,9 @@ from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.evidence.cache import (NUMBER, EvidenceCache, hf_model_identity,
                                        image_sha256, pixels_key, weights_hash)
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
-                                        check_finite, default_thresholds, has_area,
-                                        load_detector, load_rgb, nms)
+                                        check_finite, default_thresholds, device_type,
+                                        has_area, load_detector, load_rgb, nms,
+                                        torch_device)
 from halluscope.packages import installed_version
 from halluscope.types import ImageFacts, Instance
 
@@ -231,14 +232,22 @@ class DetectorFacts:
                 # chair at 0.045 read as "best score 0.00 < 0.03" (absent) under absent=0.03;
                 # the floor is an option, so it is part of the cache key too
                 self.options.setdefault("floor", thresholds.floor)
-            self.identity = spec_identity(detector, self.options)
+            # the device enters as the type it resolves to (below): "cuda" and "cuda:0" alike
+            self.identity = spec_identity(detector, {k: v for k, v in self.options.items()
+                                                     if k != "device"})
             self.closed = detector.strip().lower().startswith("coco-ssd")
         else:
             self.spec = detector.name
             self._detector = detector
-            self.identity = detector.provenance()
+            self.identity = dict(detector.provenance())
             base = detector.thresholds
             self.closed = detector.vocabulary is not None
+        if (device := device_type(self._device())) is not None:
+            # a GPU's kernels give other scores than a CPU's: detections computed on one were
+            # served to a run on the other (the key named an explicit --device as written and
+            # nothing when torch chose, so a cuda run's entries were reused under
+            # HALLUSCOPE_DEVICE=cpu while the run sheet said cpu)
+            self.identity.setdefault("device", device)
         self.thresholds = thresholds or base
         # the lowest score the detector reports: a label it reports nothing of scored below it
         self.floor = float(self.options.get("floor", getattr(self._detector, "floor",
@@ -279,7 +288,6 @@ class DetectorFacts:
             return None if device is None else str(device)
         if self.spec.strip().partition(":")[0].lower() not in ("hf", "groundingdino", "gdino"):
             return None
-        from halluscope.evidence.detect import torch_device
         try:
             return torch_device(self.options.get("device"))
         except ConfigError:         # said when the model loads, as a usage error
@@ -339,9 +347,22 @@ class DetectorFacts:
         made for every image); a segmenter object's provenance is asked each time."""
         spec = self._segmenter_spec
         if not isinstance(spec, str):
-            return spec.provenance() if spec is not None else None
+            if spec is None:
+                return None
+            ident = dict(spec.provenance())
+            if (device := device_type(getattr(spec, "device", None))) is not None:
+                ident.setdefault("device", device)
+            return ident
         if self._spec_identity is None:
-            self._spec_identity = _segmenter_spec_identity(spec)
+            ident = _segmenter_spec_identity(spec)
+            if spec.partition(":")[0].strip().lower() in ("sam", "hf-sam"):
+                # masks from a GPU differ from a CPU's as detections do: the device's type
+                try:
+                    ident.append({"device": device_type(torch_device(
+                        self.options.get("device")))})
+                except ConfigError:         # said when the segmenter loads
+                    ident.append({"device": str(self.options.get("device"))})
+            self._spec_identity = ident
         return self._spec_identity
 
     # -- detection ----------------------------------------------------------------------------

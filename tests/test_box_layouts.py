@@ -7,6 +7,7 @@ ambiguous (unverifiable) citation; --box-format xywh, xywh-norm, xywh-norm1000 f
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -269,7 +270,7 @@ def test_a_malformed_named_box_is_tallied(tmp_path):
 
 # -- the scale: pixels or 0-1000 -----------------------------------------------------------------
 
-def test_ferret_boxes_over_0_999_are_ambiguous_never_read_as_pixels(tmp_path):
+def test_ferret_boxes_over_0_999_are_ambiguous_never_read_as_pixels(tmp_path, caplog):
     """Ferret writes corners over 0-999: on a 640 x 480 image the cat's [100, 100, 500, 450]
     (the pixels [64, 48, 320, 216]) fitted the image, so auto read it as pixels and scored it
     hallucinated (IoU 0.16), while the dog's [600, 500, 900, 900] beside it passed the edge and
@@ -291,7 +292,11 @@ def test_ferret_boxes_over_0_999_are_ambiguous_never_read_as_pixels(tmp_path):
         res = halluscope.audit(path, metrics="region", annotations=[ann], n_boot=0,
                                out=tmp_path / "o", write_report=False, options=options)
         return res, [b["verdict"] for i in res.items for b in i["region"]["boxes"]]
-    res, verdicts = run()
+    with caplog.at_level(logging.WARNING, logger="halluscope"):
+        res, verdicts = run()
+    # said, not only counted: a run of such boxes read as a table of unverifiable citations
+    (said,) = [r.getMessage() for r in caplog.records if "could not be read" in r.getMessage()]
+    assert "1 cited box" in said and "ambiguous scale 1" in said and "--box-format" in said
     assert verdicts == ["unverifiable", "supported"]
     (cat,) = res.items[0]["region"]["boxes"]
     assert cat["coords"] == "ambiguous" and "--box-format" in cat["reason"]

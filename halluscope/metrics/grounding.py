@@ -286,6 +286,22 @@ class RegionMetric(ExplainsClaimVerdicts, Metric):
                          tallies=tallies)
 
 
+    def finish(self) -> None:
+        """Cited boxes that could not be read are said, not only counted: under ``auto`` a box
+        that fits the image both as pixels and as 0-1000 is unverifiable until
+        ``--box-format`` says which (a run of GPT-4o pixel boxes on small images left most
+        citations unverifiable with only the table's count showing it)."""
+        bad = self.tallies.get("malformed_citations")
+        if not bad:
+            return
+        kinds = ", ".join(f"{kind} {n:,}" for kind, n in Counter(bad).most_common())
+        hint = (f"; pass --box-format (now {self.box_format}) or a record's metadata.box_format "
+                f"to say how the numbers read" if "ambiguous scale" in bad else "")
+        log.warning("region: %s cited %s could not be read and %s unverifiable (%s)%s",
+                    f"{sum(bad.values()):,}", "box" if sum(bad.values()) == 1 else "boxes",
+                    "is" if sum(bad.values()) == 1 else "are", kinds, hint)
+
+
 class PageMetric(ExplainsClaimVerdicts, Metric):
     """Page citations and the quotes attributed to pages (name ``page``)."""
 

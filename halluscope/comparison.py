@@ -58,8 +58,8 @@ from halluscope.gates.diff import (Gates, NoInterval, diff_gate_failures, diff_v
                                    few_pairs_note, no_value, partial_reason, too_few_paired)
 from halluscope.metrics.intervals import decide_interval
 from halluscope.report.compare_html import render_html  # noqa: F401  (re-exported)
-from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
-                                      replicate_weights, units_over)
+from halluscope.metrics.draws import ReplicateSums
+from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, units_over
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
     xa = np.asarray([a[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     xb = np.asarray([b[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     units = joined_units(keys, a, b)
-    weights = replicate_weights(units, n_boot, seed) if n_boot and keys else None
+    weights = ReplicateSums(units, n_boot, seed) if n_boot and keys else None
     common = {"n_paired": len(keys), "only_a": len(set(a) - set(b)),
               "only_b": len(set(b) - set(a)), "clusters": len(set(units))}
     # paired answers not known to be whole (cut at the token limit, an unknown finish reason)
@@ -124,7 +124,8 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
                   for side, items in (("a", a), ("b", b))}
     if any(unfinished.values()):
         common["unfinished"] = unfinished
-    cluster_of = np.unique(units, return_inverse=True)[1].reshape(-1) if keys else None
+    cluster_of = (weights.cluster_of if weights is not None else
+                  np.unique(units, return_inverse=True)[1].reshape(-1)) if keys else None
     out: dict[str, dict[str, Any]] = {}
     for stat_name in (s for s in stats_a if s in stats_b):
         out[f"{name}.{stat_name}"] = _entry(stats_a[stat_name], stats_b[stat_name], xa, xb,
@@ -140,7 +141,7 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
 
 
 def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, tuple[str, ...]],
-           xa: np.ndarray, xb: np.ndarray, weights: np.ndarray | None, entry: dict[str, Any],
+           xa: np.ndarray, xb: np.ndarray, weights: ReplicateSums | None, entry: dict[str, Any],
            n_boot: int, confidence: float, cluster_of: np.ndarray | None = None
            ) -> dict[str, Any]:
     """One statistic's entry: A's value by A's definition, B's by B's, and the paired-bootstrap
@@ -173,8 +174,7 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
         entry.update(ci=None, ci_note=note, ci_reason=kind)
     else:
         def replicates() -> np.ndarray:
-            with one_blas_thread():
-                boot_a, boot_b = weights @ xa, weights @ xb
+            boot_a, boot_b = weights.of(xa), weights.of(xb)
             return (np.asarray(_evaluate(stat_b, columns_b, boot_b), dtype=float)
                     - np.asarray(_evaluate(stat, columns, boot_a), dtype=float))
 
@@ -552,7 +552,7 @@ def _grouped_entries(name: str, base: RunItems, other: RunItems, n_boot: int, se
     for p in paired:
         if p.unpaired:
             log.warning("compare: %s", p.unpaired)
-        weights = replicate_weights(p.units, n_boot, seed) if n_boot else None
+        weights = ReplicateSums(p.units, n_boot, seed) if n_boot else None
         common = {"n_paired": len(p.keys), "only_a": p.only_a, "only_b": p.only_b,
                   "clusters": len(set(p.units)), "paired_by": p.what}
         cluster_of = np.unique(p.units, return_inverse=True)[1].reshape(-1)

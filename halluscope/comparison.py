@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ import numpy as np
 from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_SHARE, GROUP_SHARE_UNDIRECTED,
                                        identified_items, item_statistics, paired_groups,
                                        truth_clash)
+from halluscope.compare_changes import _clean, _evaluate, changed_items
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
                                        run_folders)
 from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,  # noqa: F401
@@ -80,17 +80,6 @@ def _statistics(name: str, width: int, info: Mapping[str, Any] | None = None
     if not isinstance(stats, dict) or columns is None or len(columns) != width:
         return None
     return {k: (v, tuple(columns)) for k, v in stats.items()}
-
-
-def _evaluate(stat: Statistic, columns: Sequence[str], sums: np.ndarray) -> Any:
-    return stat.fn({c: sums[..., i] for i, c in enumerate(columns)})
-
-
-def _clean(x: Any) -> Any:
-    if x is None:
-        return None
-    x = float(x)
-    return None if math.isnan(x) else x
 
 
 def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
@@ -137,7 +126,7 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
         out[f"{name}.{stat_name}"] = _entry((r.stat, r.columns), (r.stat, r.columns), r.xa, r.xb,
                                            weights, dict(common), n_boot, confidence,
                                            cluster_of)
-    return out, _changed(name, stats_a, stats_b, keys, a, b), left
+    return out, changed_items(name, stats_a, stats_b, keys, a, b, xa, xb), left
 
 
 def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, tuple[str, ...]],
@@ -234,43 +223,6 @@ def _why_no_value(stat: Statistic, columns: tuple[str, ...], x: np.ndarray, n_ke
     if stat.unit_columns and not units_over(stat, columns, sums, n_keys):
         return f"over no {' or '.join(stat.unit_columns)} among the {n_keys} paired items"
     return f"undefined over the {n_keys} paired items"
-
-
-def _primary(stats: Mapping[str, tuple[Statistic, tuple[str, ...]]]) -> tuple[str, Any] | None:
-    for stat_name, (stat, columns) in stats.items():
-        if not stat.count and stat.direction:
-            return stat_name, (stat, columns)
-    return None
-
-
-def _changed(name: str, stats_a, stats_b, keys: list[str], a: dict, b: dict
-             ) -> list[dict[str, Any]]:
-    """Items whose per-item value of the metric's first directional statistic differs (each
-    run's by its own definition): better in B than in A (``better``: fewer hallucinated
-    objects, a right answer where A's was wrong) or the reverse (``worse``)."""
-    primary = _primary(stats_a)
-    if primary is None or primary[0] not in stats_b:
-        return []
-    stat_name, (stat, columns) = primary
-    stat_b, columns_b = stats_b[stat_name]
-    out = []
-    for k in keys:
-        va = _clean(_evaluate(stat, columns, np.asarray(a[k][0], dtype=float)))
-        vb = _clean(_evaluate(stat_b, columns_b, np.asarray(b[k][0], dtype=float)))
-        if va is None or vb is None or va == vb:
-            continue
-        better = (vb > va) == stat.higher_is_better
-        out.append({"metric": name, "statistic": stat_name, "key": k, "a": va, "b": vb,
-                    "change": "better" if better else "worse",
-                    "item_a": _evidence(a[k][2], name), "item_b": _evidence(b[k][2], name)})
-    return out
-
-
-def _evidence(item: Mapping[str, Any], metric: str) -> dict[str, Any]:
-    keep = {k: item.get(k) for k in ("id", "image", "image_id", "prompt", "response")
-            if item.get(k) is not None}
-    keep["evidence"] = item.get(metric, item.get(f"{metric}_summary"))
-    return keep
 
 
 @dataclass

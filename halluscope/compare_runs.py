@@ -363,9 +363,14 @@ def _answered_by_each(items: Mapping[Key, Scored]) -> dict[str, frozenset[str]]:
     with several models' answers, each model once (a file of several models' answers): such a
     key pairs model by model with a run holding the same models' answers to it. By
     occurrence, a run listing the models in another order paired llava's answer with qwen's."""
+    counts: dict[str, dict[Any, int]] = {}     # key -> file -> its items (most: one, once)
+    for key, label, _ in items:
+        files = counts.setdefault(key, {})
+        files[label] = files.get(label, 0) + 1
     models: dict[str, dict[Any, list[str | None]]] = {}
-    for (key, label, _), value in items.items():
-        models.setdefault(key, {}).setdefault(label, []).append(_answerer(value[2]))
+    for (key, label, _), value in items.items():   # whose answers, where it can matter
+        if counts[key][label] > 1 and len(counts[key]) == 1:
+            models.setdefault(key, {}).setdefault(label, []).append(_answerer(value[2]))
     out = {}
     for key, files in models.items():
         held = next(iter(files.values()))

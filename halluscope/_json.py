@@ -61,6 +61,19 @@ def loads(data: str | bytes | bytearray) -> Any:
         raise json.JSONDecodeError(TOO_DEEP, "", 0) from None
 
 
+def try_loads_utf8(data: bytes) -> tuple[bool, Any]:
+    """``(True, value)`` where orjson parses the UTF-8 bytes ``data`` to what
+    ``loads(data.decode("utf-8"))`` gives (no run of 19 digits, valid JSON, valid UTF-8), with
+    no decoded copy of the text; ``(False, None)`` otherwise: the caller decodes and parses it
+    as before (its errors, its blank lines)."""
+    if _orjson is None or _has_long_digits(data):
+        return False, None
+    try:
+        return True, _orjson.loads(data)
+    except _orjson.JSONDecodeError:
+        return False, None
+
+
 #: Why a document nested deeper than Python's JSON parser recurses is not read (orjson stops at
 #: 1,024 levels, ``json`` at the interpreter's recursion limit, about 1,000).
 TOO_DEEP = ("expected JSON nested at most about 1,000 brackets deep, got deeper nesting "
@@ -210,7 +223,7 @@ def without_surrogates(text: str) -> str:
     return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
-__all__ = ["dumps_finite", "dumps_utf8", "gc_paused", "loads", "repeated_key",
+__all__ = ["dumps_finite", "dumps_utf8", "gc_paused", "loads", "repeated_key", "try_loads_utf8",
            "repeated_key_message",
            "unencodable",
            "without_surrogates", "writable"]

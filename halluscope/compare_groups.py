@@ -252,7 +252,7 @@ def truth_clash(name: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> str | 
     differ = []
     for key in sorted(a.keys() & b.keys()):
         ta, tb = truth(a[key][2]), truth(b[key][2])
-        field = _differing(ta, tb)
+        field = None if ta == tb else _differing(ta, tb)    # equal truths differ in nothing
         if field:
             differ.append((key, field, ta, tb))
     if not differ:

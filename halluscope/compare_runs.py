@@ -75,7 +75,11 @@ _SOURCE = re.compile(r"(.*):(\d+)(?:: field .*)?", re.S)
 def source_file(item: Mapping[str, Any]) -> str | None:
     """The input file an items.jsonl line came from (its ``source``, ``file:line``, or a bad
     line's ``file:line: field 'x'``); ``None`` for records given in memory."""
-    match = _SOURCE.fullmatch(str(item.get("source") or ""))
+    source = str(item.get("source") or "")
+    head, colon, line = source.rpartition(":")
+    if colon and line.isascii() and line.isdigit():     # file:line, as the regex reads it
+        return head if head != "<input>" else None
+    match = _SOURCE.fullmatch(source)
     return match[1] if match and match[1] != "<input>" else None
 
 
@@ -97,6 +101,9 @@ def file_labels(paths: Iterable[str | None]) -> dict[str, str]:
 
 def _item(raw: bytes, where: Path, lineno: int) -> tuple[Any, bool]:
     """A line of items.jsonl, and whether it was blank."""
+    parsed, item = fast_json.try_loads_utf8(raw)
+    if parsed:
+        return item, False
     try:        # a byte that is not UTF-8 is the line's fault, not an internal error
         line = raw.decode("utf-8")
         return (fast_json.loads(line) if line.strip() else None), not line.strip()
@@ -115,7 +122,8 @@ def _read_items(items_path: Path) -> dict[str, dict[Key, Scored]]:
     seen: dict[tuple[str | None, str], int] = {}        # lines so far per file and key
     blind: dict[tuple[str | None, Any], int] = {}      # unreadable lines so far per file and id
     widths: dict[str, tuple[int, str]] = {}     # metric -> its row width, where first seen
-    with open(items_path, "rb") as fh:
+    # 100,000 small dicts kept: no collector rescans of them while they are built
+    with open(items_path, "rb") as fh, fast_json.gc_paused(long_lived=True):
         for lineno, raw in enumerate(fh, 1):
             item, blank = _item(raw, items_path, lineno)
             if blank:
@@ -355,9 +363,14 @@ def _answered_by_each(items: Mapping[Key, Scored]) -> dict[str, frozenset[str]]:
     with several models' answers, each model once (a file of several models' answers): such a
     key pairs model by model with a run holding the same models' answers to it. By
     occurrence, a run listing the models in another order paired llava's answer with qwen's."""
+    counts: dict[str, dict[Any, int]] = {}     # key -> file -> its items (most: one, once)
+    for key, label, _ in items:
+        files = counts.setdefault(key, {})
+        files[label] = files.get(label, 0) + 1
     models: dict[str, dict[Any, list[str | None]]] = {}
-    for (key, label, _), value in items.items():
-        models.setdefault(key, {}).setdefault(label, []).append(_answerer(value[2]))
+    for (key, label, _), value in items.items():   # whose answers, where it can matter
+        if counts[key][label] > 1 and len(counts[key]) == 1:
+            models.setdefault(key, {}).setdefault(label, []).append(_answerer(value[2]))
     out = {}
     for key, files in models.items():
         held = next(iter(files.values()))

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ import numpy as np
 from halluscope.compare_groups import (GROUP_COLUMNS, GROUP_SHARE, GROUP_SHARE_UNDIRECTED,
                                        identified_items, item_statistics, paired_groups,
                                        truth_clash)
+from halluscope.compare_changes import _clean, _evaluate, changed_items
 from halluscope.compare_inputs import (find_metric_class, load_metric_files, not_in_both,
                                        run_folders)
 from halluscope.compare_runs import (RunItems, _setup, align, bootstrap_differs,  # noqa: F401
@@ -58,8 +58,8 @@ from halluscope.gates.diff import (Gates, NoInterval, diff_gate_failures, diff_v
                                    few_pairs_note, no_value, partial_reason, too_few_paired)
 from halluscope.metrics.intervals import decide_interval
 from halluscope.report.compare_html import render_html  # noqa: F401  (re-exported)
-from halluscope.metrics.stats import (DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, one_blas_thread,
-                                      replicate_weights, units_over)
+from halluscope.metrics.draws import ReplicateSums
+from halluscope.metrics.stats import DEFAULT_BOOTSTRAP, MIN_UNITS, Statistic, units_over
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +80,6 @@ def _statistics(name: str, width: int, info: Mapping[str, Any] | None = None
     if not isinstance(stats, dict) or columns is None or len(columns) != width:
         return None
     return {k: (v, tuple(columns)) for k, v in stats.items()}
-
-
-def _evaluate(stat: Statistic, columns: Sequence[str], sums: np.ndarray) -> Any:
-    return stat.fn({c: sums[..., i] for i, c in enumerate(columns)})
-
-
-def _clean(x: Any) -> Any:
-    if x is None:
-        return None
-    x = float(x)
-    return None if math.isnan(x) else x
 
 
 def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
@@ -116,7 +105,7 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
     xa = np.asarray([a[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     xb = np.asarray([b[k][0] for k in keys], dtype=float).reshape(len(keys), width)
     units = joined_units(keys, a, b)
-    weights = replicate_weights(units, n_boot, seed) if n_boot and keys else None
+    weights = ReplicateSums(units, n_boot, seed) if n_boot and keys else None
     common = {"n_paired": len(keys), "only_a": len(set(a) - set(b)),
               "only_b": len(set(b) - set(a)), "clusters": len(set(units))}
     # paired answers not known to be whole (cut at the token limit, an unknown finish reason)
@@ -124,7 +113,8 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
                   for side, items in (("a", a), ("b", b))}
     if any(unfinished.values()):
         common["unfinished"] = unfinished
-    cluster_of = np.unique(units, return_inverse=True)[1].reshape(-1) if keys else None
+    cluster_of = (weights.cluster_of if weights is not None else
+                  np.unique(units, return_inverse=True)[1].reshape(-1)) if keys else None
     out: dict[str, dict[str, Any]] = {}
     for stat_name in (s for s in stats_a if s in stats_b):
         out[f"{name}.{stat_name}"] = _entry(stats_a[stat_name], stats_b[stat_name], xa, xb,
@@ -136,11 +126,11 @@ def _compare_metric(name: str, a: dict, b: dict, *, n_boot: int, seed: int,
         out[f"{name}.{stat_name}"] = _entry((r.stat, r.columns), (r.stat, r.columns), r.xa, r.xb,
                                            weights, dict(common), n_boot, confidence,
                                            cluster_of)
-    return out, _changed(name, stats_a, stats_b, keys, a, b), left
+    return out, changed_items(name, stats_a, stats_b, keys, a, b, xa, xb), left
 
 
 def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, tuple[str, ...]],
-           xa: np.ndarray, xb: np.ndarray, weights: np.ndarray | None, entry: dict[str, Any],
+           xa: np.ndarray, xb: np.ndarray, weights: ReplicateSums | None, entry: dict[str, Any],
            n_boot: int, confidence: float, cluster_of: np.ndarray | None = None
            ) -> dict[str, Any]:
     """One statistic's entry: A's value by A's definition, B's by B's, and the paired-bootstrap
@@ -173,8 +163,7 @@ def _entry(side_a: tuple[Statistic, tuple[str, ...]], side_b: tuple[Statistic, t
         entry.update(ci=None, ci_note=note, ci_reason=kind)
     else:
         def replicates() -> np.ndarray:
-            with one_blas_thread():
-                boot_a, boot_b = weights @ xa, weights @ xb
+            boot_a, boot_b = weights.of(xa), weights.of(xb)
             return (np.asarray(_evaluate(stat_b, columns_b, boot_b), dtype=float)
                     - np.asarray(_evaluate(stat, columns, boot_a), dtype=float))
 
@@ -234,43 +223,6 @@ def _why_no_value(stat: Statistic, columns: tuple[str, ...], x: np.ndarray, n_ke
     if stat.unit_columns and not units_over(stat, columns, sums, n_keys):
         return f"over no {' or '.join(stat.unit_columns)} among the {n_keys} paired items"
     return f"undefined over the {n_keys} paired items"
-
-
-def _primary(stats: Mapping[str, tuple[Statistic, tuple[str, ...]]]) -> tuple[str, Any] | None:
-    for stat_name, (stat, columns) in stats.items():
-        if not stat.count and stat.direction:
-            return stat_name, (stat, columns)
-    return None
-
-
-def _changed(name: str, stats_a, stats_b, keys: list[str], a: dict, b: dict
-             ) -> list[dict[str, Any]]:
-    """Items whose per-item value of the metric's first directional statistic differs (each
-    run's by its own definition): better in B than in A (``better``: fewer hallucinated
-    objects, a right answer where A's was wrong) or the reverse (``worse``)."""
-    primary = _primary(stats_a)
-    if primary is None or primary[0] not in stats_b:
-        return []
-    stat_name, (stat, columns) = primary
-    stat_b, columns_b = stats_b[stat_name]
-    out = []
-    for k in keys:
-        va = _clean(_evaluate(stat, columns, np.asarray(a[k][0], dtype=float)))
-        vb = _clean(_evaluate(stat_b, columns_b, np.asarray(b[k][0], dtype=float)))
-        if va is None or vb is None or va == vb:
-            continue
-        better = (vb > va) == stat.higher_is_better
-        out.append({"metric": name, "statistic": stat_name, "key": k, "a": va, "b": vb,
-                    "change": "better" if better else "worse",
-                    "item_a": _evidence(a[k][2], name), "item_b": _evidence(b[k][2], name)})
-    return out
-
-
-def _evidence(item: Mapping[str, Any], metric: str) -> dict[str, Any]:
-    keep = {k: item.get(k) for k in ("id", "image", "image_id", "prompt", "response")
-            if item.get(k) is not None}
-    keep["evidence"] = item.get(metric, item.get(f"{metric}_summary"))
-    return keep
 
 
 @dataclass
@@ -552,7 +504,7 @@ def _grouped_entries(name: str, base: RunItems, other: RunItems, n_boot: int, se
     for p in paired:
         if p.unpaired:
             log.warning("compare: %s", p.unpaired)
-        weights = replicate_weights(p.units, n_boot, seed) if n_boot else None
+        weights = ReplicateSums(p.units, n_boot, seed) if n_boot else None
         common = {"n_paired": len(p.keys), "only_a": p.only_a, "only_b": p.only_b,
                   "clusters": len(set(p.units)), "paired_by": p.what}
         cluster_of = np.unique(p.units, return_inverse=True)[1].reshape(-1)

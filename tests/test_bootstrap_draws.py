@@ -192,3 +192,34 @@ def test_distinct_columns():
     assert np.array_equal(same_print.T @ np.cos(np.arange(2.0)), [c, c])
     distinct, column = stats._distinct_columns(same_print)
     assert np.array_equal(distinct, same_print) and column.tolist() == [0, 1]
+
+
+def test_replicate_weights_in_row_chunks(monkeypatch):
+    keys = random_keys(np.random.default_rng(4), 300)
+    monkeypatch.setattr(stats, "WEIGHT_ROWS_CELLS", 7 * 300 + 5)  # 7 rows, a short last chunk
+    assert np.array_equal(replicate_weights(keys, 50, 3), reference_weights(keys, 50, 3))
+    monkeypatch.setattr(stats, "WEIGHT_ROWS_CELLS", 1)            # one row at a time
+    assert np.array_equal(replicate_weights(keys, 9, 0), reference_weights(keys, 9, 0))
+
+
+def test_replicate_sums_per_unit_are_every_items_weights_times_rows():
+    """Items sharing units: counts added up per unit first, the same bits as ``W @ x`` with
+    every item's weight; other rows (fractions, negatives) multiplied item by item."""
+    rng = np.random.default_rng(5)
+    names = random_keys(rng, 400)
+    units = [names[i] for i in rng.integers(0, len(names), size=3000)]
+    w = reference_weights(units, 200, 7)
+    counts = rng.integers(0, 3, size=(3000, 6)).astype(float)
+    counts[:, 4] = 0                                 # a column with nothing in it
+    sums = stats.ReplicateSums(units, 200, 7)
+    assert sums._per_unit(counts) is not None
+    assert np.array_equal(sums.of(counts), w @ counts)
+    assert sums.of(counts) is sums.of(counts)        # multiplied once
+    fractions = rng.random((3000, 2))
+    signed = counts - 1
+    for x in (fractions, signed):
+        assert sums._per_unit(x) is None
+        with stats.one_blas_thread():                # as compare always multiplied them
+            expected = w @ x
+        assert np.array_equal(sums.of(x), expected)
+    assert np.array_equal(np.asarray(sums.names)[sums.cluster_of], units)

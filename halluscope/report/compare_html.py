@@ -67,6 +67,9 @@ def _changed_html(comp: Any) -> list[str]:
     with every metric verdict that moved and its evidence."""
     parts = []
     kinds = comp.item_changes()
+    by_key: dict[str, list] = {}        # each item's changes, in order (one pass, not one a key)
+    for c in comp.changed:
+        by_key.setdefault(c["key"], []).append(c)
     if kinds:       # what moved, as each metric counts it (a POPE answer is right or wrong)
         parts.append("<p>An item's value is each metric's first directional statistic on it "
                      "(a caption's CHAIR, a POPE answer's accuracy); each change below names "
@@ -84,7 +87,7 @@ def _changed_html(comp: Any) -> list[str]:
                          f"item is in each run's items.jsonl).</p>")
         for key in keys[:MAX_CHANGED_SHOWN]:
             parts.append(f"<div class='{change}'><h3>{html.escape(key)}</h3>")
-            for c in (c for c in comp.changed if c["key"] == key):
+            for c in by_key[key]:
                 parts.append(f"<h4 class='{c['change']}'>{html.escape(c['metric'])}."
                              f"{html.escape(c['statistic'])}: {c['a']:g} → {c['b']:g} "
                              f"({c['change']})</h4>")

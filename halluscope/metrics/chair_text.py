@@ -431,10 +431,13 @@ def span_finder(text: str, tokens: list[str]):
     if "".join(chunks) == "".join(tokens):
         tok_at = list(accumulate(map(len, tokens), initial=0))
         chunk_at = list(accumulate(map(len, chunks), initial=0))
-        gaps = _WS_RUN.findall(text)
-        lead = len(gaps[0]) if text[:1].isspace() else 0
-        between = gaps[1:] if lead else gaps
-        gap_at = list(accumulate(map(len, between[:max(len(chunks) - 1, 0)]), initial=0))
+        body = text.lstrip()
+        lead = len(text) - len(body)
+        if len(body.rstrip()) == chunk_at[-1] + len(chunks) - 1:
+            gap_at = range(len(chunks))     # every gap one character (three captions in four)
+        else:
+            gaps = _WS_RUN.findall(body)
+            gap_at = list(accumulate(map(len, gaps[:max(len(chunks) - 1, 0)]), initial=0))
 
         def place(squeezed: int) -> int:
             c = bisect_right(chunk_at, squeezed) - 1

@@ -65,7 +65,46 @@ def _mention_spans(caption: str, low: str, tokens: list[str], first: list[int],
     return spans
 
 
-class OriginalParser:
+class _Memo:
+    """What :meth:`parse` found for each caption seen lately, by its exact text: a caption
+    repeated in a run (the same answer by several models, or to several prompts; short
+    captions) is parsed once. A :class:`Parsed` is immutable, so a repeat gets the very same
+    value. Bounded by the characters of the captions held (:data:`MEMO_CHARS`): past it the
+    memo starts again empty."""
+
+    _memo: dict[tuple[str, bool], Parsed]
+    _memo_chars = 0
+
+    def parse(self, caption: str, spans: bool = True) -> Parsed:
+        """The mentions and token count of ``caption`` (spans placed when ``spans``)."""
+        key = (caption, spans)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._parse(caption, spans)
+            size = len(caption) + 64
+            if size <= MEMO_CHARS:
+                if self._memo_chars + size > MEMO_CHARS:
+                    self._memo.clear()
+                    self._memo_chars = 0
+                self._memo[key] = hit
+                self._memo_chars += size
+        return hit
+
+    def clear_memo(self) -> None:
+        """Forget the captions parsed so far (benchmarks time a cold pass)."""
+        self._memo.clear()
+        self._memo_chars = 0
+
+    def _parse(self, caption: str, spans: bool) -> Parsed:
+        raise NotImplementedError
+
+
+#: Characters of captions (plus 64 for each) a parser's memo holds before it starts again: about
+#: 2,000 detailed descriptions or 10,000 short captions, a few MB with their parses.
+MEMO_CHARS = 1_000_000
+
+
+class OriginalParser(_Memo):
     """The caption parser of the original CHAIR (``caption_to_words``), quirks included."""
 
     variant = "original"
@@ -91,6 +130,7 @@ class OriginalParser:
         self._interesting = frozenset(self.vocabulary) | self._firsts | {t for _, t in self._drop}
         self._cache: dict[str, str] = {}
         self._tokenize = tokenize
+        self._memo = {}
 
     @property
     def tokenize(self) -> Callable[[str], list[str]]:
@@ -126,7 +166,7 @@ class OriginalParser:
             i += 1 if target is None else 2
         return tokens, fused, starts
 
-    def parse(self, caption: str, spans: bool = True) -> Parsed:
+    def _parse(self, caption: str, spans: bool) -> Parsed:
         low = caption.lower()
         tokens = self.tokenize(low)
         words = self.singulars(tokens)
@@ -189,7 +229,7 @@ class OriginalParser:
         return out
 
 
-class RefinedParser:
+class RefinedParser(_Memo):
     """halluscope's corrected parser (the fixes are listed in ``halluscope.metrics.chair``)."""
 
     variant = "refined"
@@ -243,6 +283,7 @@ class RefinedParser:
         self._colour_mods = frozenset(orange.get("colour_modifiers", ()))
         self._function_words = frozenset(orange.get("function_words", ()))
         self._tokenize = tokenize
+        self._memo = {}
 
     @property
     def tokenize(self) -> Callable[[str], list[str]]:
@@ -294,7 +335,7 @@ class RefinedParser:
             return True
         return False
 
-    def parse(self, caption: str, spans: bool = True) -> Parsed:
+    def _parse(self, caption: str, spans: bool) -> Parsed:
         tokens, units, owner = self.units(caption)
         sing = [self._singular(u) for u in units]
         n = len(units)

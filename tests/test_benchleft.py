@@ -1,0 +1,66 @@
+"""Leftovers of a hunt of ``halluscope query --benchmark`` and ``audit``: the metric told by
+the lines' ``benchmark`` field, the benchmark in the query run sheet, choosing a split,
+a refused resume leaving the prompts file alone, repeated ``--data``, and ``unanswered`` as a
+statistic of MMHal-Bench and Object HalBench."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from halluscope.cli import app
+
+
+def _hb_line(**extra) -> dict:
+    return {"category": "VD", "subcategory": "illusion", "visual_input": "1", "set_id": "0",
+            "figure_id": "0", "question_id": "0", "question": "Is the left circle bigger?",
+            "gt_answer_details": "Same.", "gt_answer": "0", "id": "VD_illusion_0_0_0",
+            "prompt": "Is the left circle bigger?", "benchmark": "hallusionbench@1",
+            "response": "No.", "model": "m", **extra}
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _audit(tmp_path: Path, *args) -> tuple[int, str]:
+    res = CliRunner().invoke(app, ["audit", *map(str, args), "--bootstrap", "0",
+                                   "--no-report", "--quiet", "--out", str(tmp_path / "o")])
+    return res.exit_code, res.output
+
+
+def test_audit_without_metric_scores_a_benchmark_file_with_its_own_metric(tmp_path):
+    """A `query --benchmark hallusionbench` file was taken for POPE ("pass a question file
+    with labels"): the lines' benchmark field names the metric."""
+    answers = _write(tmp_path / "hb.jsonl", [_hb_line()])
+    code, out = _audit(tmp_path, answers)
+    assert code == 2, out
+    assert "pass --judge hallusionbench-gpt-4" in out and "label" not in out
+    code, out = _audit(tmp_path, answers, "--option", "hallusionbench_variant=vlmevalkit")
+    assert code == 0, out
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert list(results["metrics"]) == ["hallusionbench"]
+    assert results["metrics"]["hallusionbench"]["aacc"]["value"] == 1.0
+
+
+@pytest.mark.parametrize("pin, said", [("mmhal@1", "MMHal-Bench is scored by a judge"),
+                                       ("objhal@1", "needs ground-truth objects"),
+                                       ("amber@1", "AMBER's annotations.json")])
+def test_each_benchmark_pin_runs_its_metric(tmp_path, pin, said):
+    answers = _write(tmp_path / "a.jsonl", [_hb_line(benchmark=pin)])
+    code, out = _audit(tmp_path, answers)
+    assert code == 2 and said in " ".join(out.split()), out
+
+
+def test_an_unknown_benchmark_pin_falls_back_and_says_so(tmp_path, caplog):
+    from halluscope.metric_inference import choose_metrics
+    from halluscope.config import AuditConfig
+    answers = _write(tmp_path / "a.jsonl", [_hb_line(benchmark="nosuch@1", label="no")])
+    with caplog.at_level("WARNING"):
+        names, named = choose_metrics([answers], AuditConfig())
+    assert names == ("pope",) and not named
+    assert "'nosuch@1' names no known benchmark" in caplog.text

@@ -100,9 +100,11 @@ def benchmark_prompts(spec: BenchmarkSpec, questions: Path, images: str | Path |
 
 
 def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Path | None,
-                            dest: Path, out: Path | None = None) -> tuple[Path, str | None]:
+                            dest: Path, out: Path | None = None
+                            ) -> tuple[Path, str | None, dict[str, Any]]:
     """Verify the question file, build the prompts and write them to ``dest`` (JSON Lines);
-    returns the file and the manifest's system prompt (``None`` when it has none). With
+    returns the file, the manifest's system prompt (``None`` when it has none) and what the
+    query's run sheet records of the benchmark (:func:`benchmark_entry`). With
     ``out`` (the answers file they are asked for), a changed file is written only while this
     process holds ``out``'s lock: :class:`~halluscope.adapters.outlock.OutputLocked` when a
     running query holds it, and the running one's prompts are left as they are."""
@@ -118,7 +120,28 @@ def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Pa
         # prompts leave the file untouched
         _write_unless_running(dest, text, out)
     log.info("benchmark %s: %d prompts from %s -> %s", spec.pin, len(lines), questions, dest)
-    return dest, (spec.prompt.system or None) if spec.prompt else None
+    return (dest, (spec.prompt.system or None) if spec.prompt else None,
+            benchmark_entry(spec, "questions", questions, images, dest, len(lines)))
+
+
+def benchmark_entry(spec: BenchmarkSpec, role: str, questions: Path, images: str | Path | None,
+                    prompts: Path, count: int) -> dict[str, Any]:
+    """The run sheet's ``benchmark``: the manifest's name and version, the split asked, the
+    question file read (its path and the sha256 it was checked to have), the images folder
+    and the prompts file written from them."""
+    pinned = spec.file(role)
+    return {"name": spec.name, "version": spec.version, "pin": spec.pin,
+            "split": split_of(spec, role),
+            "questions": {"role": role, "name": pinned.name, "path": str(questions.resolve()),
+                          "sha256": pinned.sha256, "bytes": questions.stat().st_size},
+            "images": str(Path(images).expanduser().resolve()) if images is not None else None,
+            "prompts": str(prompts), "prompt_count": count}
+
+
+def split_of(spec: BenchmarkSpec, role: str) -> str | None:
+    """The split a question file's role stands for (``questions_popular``: popular); the
+    ``questions`` file's is the manifest's ``default_split`` (None: the benchmark has one)."""
+    return role.removeprefix("questions_") if role != "questions" else spec.default_split
 
 
 def _write_unless_running(dest: Path, text: str, out: Path | None) -> None:
@@ -137,4 +160,4 @@ def _write_unless_running(dest: Path, text: str, out: Path | None) -> None:
             unlock_output(held, remove=lock_path)
 
 
-__all__ = ["benchmark_prompts", "questions_file", "read_questions", "write_benchmark_prompts"]
+__all__ = ["benchmark_entry", "benchmark_prompts", "questions_file", "split_of", "read_questions", "write_benchmark_prompts"]

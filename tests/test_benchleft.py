@@ -64,3 +64,32 @@ def test_an_unknown_benchmark_pin_falls_back_and_says_so(tmp_path, caplog):
         names, named = choose_metrics([answers], AuditConfig())
     assert names == ("pope",) and not named
     assert "'nosuch@1' names no known benchmark" in caplog.text
+
+
+def _tiny(tmp_path: Path, roots=("img",)):
+    from test_query_hunt2 import _benchmark
+    return _benchmark(tmp_path, roots)
+
+
+def _query(tmp_path: Path, spec, data, images, *args) -> tuple[int, str]:
+    res = CliRunner().invoke(app, ["query", "--benchmark", str(spec), "--data", str(data),
+                                   "--images", str(tmp_path / images), "-m", "mock/echo",
+                                   "-o", str(tmp_path / "out.jsonl"), "-q", "--no-cache",
+                                   *map(str, args)])
+    return res.exit_code, res.output
+
+
+def test_the_query_run_sheet_names_the_benchmark_its_question_file_and_split(tmp_path):
+    import hashlib
+    spec, data = _tiny(tmp_path)
+    code, out = _query(tmp_path, spec, data, "img")
+    assert code == 0, out
+    sheet = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())
+    asked = sheet["benchmark"]
+    questions = data / "tiny.json"
+    assert (asked["name"], asked["version"], asked["pin"]) == ("tinybench", "1", "tinybench@1")
+    assert asked["questions"]["path"] == str(questions.resolve())
+    assert asked["questions"]["sha256"] == hashlib.sha256(questions.read_bytes()).hexdigest()
+    assert asked["split"] is None and asked["prompt_count"] == 4
+    assert asked["images"] == str((tmp_path / "img").resolve())
+    assert asked["prompts"].endswith("out.jsonl.prompts.jsonl")

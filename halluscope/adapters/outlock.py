@@ -413,11 +413,11 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
               started, elapsed, aborted, argv, *, system, allow_urls,
               offline=False, detail=None, prompt_ids=None,
               env: dict[str, Any] | None = None, retry=None,
-              timeout: float | None = None) -> dict[str, Any]:
+              timeout: float | None = None, benchmark: Any = None) -> dict[str, Any]:
     """The run sheet of a query run (``env``: :func:`~halluscope.runsheet.environment`, when
     the caller worked it out ahead; ``retry`` and ``timeout``: the
     :class:`~halluscope.adapters.client.RetryPolicy` and seconds per attempt, which decide which
-    records fail)."""
+    records fail; ``benchmark``: what ``--benchmark`` asked, its question file and split)."""
     from halluscope.runsheet import environment, file_entry, redact
     files = []
     if isinstance(prompts, (str, Path)):
@@ -444,6 +444,7 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "samples": samples,
         "detail": detail,
         "system_prompt": system,
+        **({"benchmark": dict(benchmark)} if benchmark else {}),
         "allow_urls": allow_urls,
         "offline": offline,
         "max_connections": max_connections,

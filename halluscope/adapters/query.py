@@ -189,13 +189,16 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                  progress: Callable[[QueryCounts], None] | None = None,
                  model_options: Mapping[str, Any] | None = None,
                  offline: bool | None = None,
-                 argv: list[str] | None = None) -> QueryResult:
+                 argv: list[str] | None = None,
+                 benchmark: Mapping[str, Any] | None = None) -> QueryResult:
     """Ask ``model`` every prompt (see the module docstring); the async form of :func:`query`.
 
     Raises :class:`~halluscope.errors.InputError` for a bad prompts file (before any call),
     :class:`~halluscope.adapters.types.AuthError` when the credentials are refused and, in
     offline mode (``offline=True``, default ``$HALLUSCOPE_OFFLINE``),
     :class:`~halluscope.errors.CacheMiss` for the first answer the cache lacks.
+    ``benchmark`` (what ``query --benchmark`` asked: name, version, question file and its
+    sha256, split) is recorded in the run sheet as it is.
     """
     from halluscope.adapters.offline import is_offline
     offline = is_offline(offline)
@@ -246,7 +249,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline, detail=detail,
                           prompt_ids=prompt_ids, env=run.environment, retry=client.retry,
-                          timeout=timeout)
+                          timeout=timeout, benchmark=benchmark)
         sheet = redact_mapping({**sheet, "failures": [_group_dict(g) for g in run.groups.values()]})
         if out_path is not None:     # atomic: a resume reads it to refuse other settings
             write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)

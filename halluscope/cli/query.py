@@ -145,7 +145,8 @@ def query_command(
     install_log_redaction()
 
     if benchmark is not None:
-        prompts, system = _benchmark_prompts(benchmark, data, images, out, prompts, system)
+        prompts, system, asked = _benchmark_prompts(benchmark, data, images, out, prompts,
+                                                    system)
     if prompts is None:
         err_console.print("[red]error:[/red] expected a prompts file (or --benchmark NAME), "
                           "got neither")
@@ -182,7 +183,8 @@ def query_command(
                   decoding=decoding, samples=samples, system=system, allow_urls=allow_urls,
                   image_root=image_root, detail=detail, timeout=timeout, max_attempts=retries,
                   resume=not restart, collect=False, model_options=parse_key_values(option),
-                  offline=True if offline else None, argv=sys.argv)
+                  offline=True if offline else None, argv=sys.argv,
+                  **({"benchmark": asked} if benchmark is not None else {}))
     _print_summary(result, model, out, quiet)
     raise typer.Exit(result.exit_code)
 
@@ -310,8 +312,10 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
 
 
 def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, out: Path,
-                       prompts: Path | None, system: str | None) -> tuple[Path, str | None]:
-    """The prompts file of ``--benchmark`` (written beside ``--out``) and the system prompt."""
+                       prompts: Path | None, system: str | None
+                       ) -> tuple[Path, str | None, dict]:
+    """The prompts file of ``--benchmark`` (written beside ``--out``), the system prompt and
+    the run sheet's ``benchmark`` entry."""
     from halluscope.benchmark_query import write_benchmark_prompts
     from halluscope.errors import HalluscopeError
     if prompts is not None:
@@ -332,12 +336,12 @@ def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, o
         if missing:     # refused, as by `benchmarks`; the file it must be, where none has it
             questions_file(load_benchmark(benchmark), data)
             raise typer.Exit(EXIT_USAGE)
-        path, bench_system = write_benchmark_prompts(
+        path, bench_system, asked = write_benchmark_prompts(
             benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out)
     except HalluscopeError as exc:
         print_error(str(exc))       # unwrapped: the file, its sha256 and where to put it
         raise typer.Exit(EXIT_USAGE) from None
-    return path, system if system is not None else bench_system
+    return path, system if system is not None else bench_system, asked
 
 
 def register(app: typer.Typer) -> None:

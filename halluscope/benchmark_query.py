@@ -41,9 +41,31 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def questions_file(spec: BenchmarkSpec, data: str | Path | None) -> Path:
-    """The user's verified copy of ``spec``'s questions file, else :class:`InputError`."""
-    status = next(s for s in check_files(spec, data) if s.file.role == "questions")
+def splits(spec: BenchmarkSpec) -> list[str]:
+    """The splits a benchmark's question files hold, its default first (none: one file)."""
+    others = [split_of(spec, f.role) for f in spec.files if f.role.startswith("questions_")]
+    return [spec.default_split, *others] if spec.default_split else others
+
+
+def split_role(spec: BenchmarkSpec, split: str | None) -> str:
+    """The role of the question file of ``split`` (None: the default one), else
+    :class:`InputError` naming the splits there are."""
+    if split is None or split == spec.default_split:
+        return "questions"
+    if split in splits(spec):
+        return f"questions_{split}"
+    there = splits(spec)
+    raise InputError(f"--split {split}: benchmark {spec.pin} has " + (
+        f"the splits {', '.join(there)} (default {spec.default_split})" if there
+        else "one question file, no splits to choose from"))
+
+
+def questions_file(spec: BenchmarkSpec, data: str | Path | None, split: str | None = None
+                   ) -> Path:
+    """The user's verified copy of ``spec``'s questions file (of ``split``: see
+    :func:`split_role`), else :class:`InputError`."""
+    role = split_role(spec, split)
+    status = next(s for s in check_files(spec, data) if s.file.role == role)
     if status.status != FOUND:
         raise InputError(f"benchmark {spec.pin}: {status.message()}")
     return status.path  # type: ignore[return-value]
@@ -100,7 +122,7 @@ def benchmark_prompts(spec: BenchmarkSpec, questions: Path, images: str | Path |
 
 
 def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Path | None,
-                            dest: Path, out: Path | None = None
+                            dest: Path, out: Path | None = None, split: str | None = None
                             ) -> tuple[Path, str | None, dict[str, Any]]:
     """Verify the question file, build the prompts and write them to ``dest`` (JSON Lines);
     returns the file, the manifest's system prompt (``None`` when it has none) and what the
@@ -109,7 +131,7 @@ def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Pa
     process holds ``out``'s lock: :class:`~halluscope.adapters.outlock.OutputLocked` when a
     running query holds it, and the running one's prompts are left as they are."""
     spec = load_benchmark(name)
-    questions = questions_file(spec, data)
+    questions = questions_file(spec, data, split)
     lines = benchmark_prompts(spec, questions, images)
     dest.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
@@ -121,7 +143,7 @@ def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Pa
         _write_unless_running(dest, text, out)
     log.info("benchmark %s: %d prompts from %s -> %s", spec.pin, len(lines), questions, dest)
     return (dest, (spec.prompt.system or None) if spec.prompt else None,
-            benchmark_entry(spec, "questions", questions, images, dest, len(lines)))
+            benchmark_entry(spec, split_role(spec, split), questions, images, dest, len(lines)))
 
 
 def benchmark_entry(spec: BenchmarkSpec, role: str, questions: Path, images: str | Path | None,
@@ -160,4 +182,5 @@ def _write_unless_running(dest: Path, text: str, out: Path | None) -> None:
             unlock_output(held, remove=lock_path)
 
 
-__all__ = ["benchmark_entry", "benchmark_prompts", "questions_file", "split_of", "read_questions", "write_benchmark_prompts"]
+__all__ = ["benchmark_entry", "benchmark_prompts", "questions_file", "split_of",
+           "split_role", "splits", "read_questions", "write_benchmark_prompts"]

@@ -93,3 +93,59 @@ def test_the_query_run_sheet_names_the_benchmark_its_question_file_and_split(tmp
     assert asked["split"] is None and asked["prompt_count"] == 4
     assert asked["images"] == str((tmp_path / "img").resolve())
     assert asked["prompts"].endswith("out.jsonl.prompts.jsonl")
+
+
+def _two_splits(tmp_path: Path) -> tuple[Path, Path]:
+    """A yes/no benchmark of two splits (a default ``first`` and ``second``), one image."""
+    import hashlib
+    from PIL import Image
+    data = tmp_path / "data"
+    data.mkdir()
+    (tmp_path / "img").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "img" / "a.png")
+    files = ""
+    for role, name, text in (("questions", "first.jsonl", "Is there a dog?"),
+                             ("questions_second", "second.jsonl", "Is there a cat?")):
+        path = _write(data / name, [{"question_id": 1, "image": "a.png", "text": text,
+                                     "label": "no"}])
+        files += (f'[[files]]\nrole = "{role}"\nname = "{name}"\n'
+                  f'sha256 = "{hashlib.sha256(path.read_bytes()).hexdigest()}"\n')
+    spec = tmp_path / "twosplit.toml"
+    spec.write_text(f'name = "twosplit"\nversion = "2"\nmetric = "pope"\n'
+                    f'default_split = "first"\n{files}'
+                    f'[prompt]\ntemplate = "{{text}}"\nimage_field = "image"\n'
+                    f'id_field = "question_id"\n')
+    return spec, data
+
+
+@pytest.mark.parametrize("split, text", [(None, "Is there a dog?"), ("first", "Is there a dog?"),
+                                         ("second", "Is there a cat?")])
+def test_split_chooses_the_question_file_and_the_run_sheet_says_which(tmp_path, split, text):
+    spec, data = _two_splits(tmp_path)
+    code, out = _query(tmp_path, spec, data, "img", *(["--split", split] if split else []))
+    assert code == 0, out
+    [line] = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert line["prompt"] == text
+    asked = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())["benchmark"]
+    assert asked["split"] == (split or "first")
+    assert asked["questions"]["role"] == ("questions_second" if split == "second"
+                                          else "questions")
+
+
+def test_an_unknown_split_or_one_without_benchmark_is_refused(tmp_path):
+    spec, data = _two_splits(tmp_path)
+    code, out = _query(tmp_path, spec, data, "img", "--split", "third")
+    assert code == 2
+    assert "--split third: benchmark twosplit@2 has the splits first, second" in out
+    assert not (tmp_path / "out.jsonl.prompts.jsonl").exists()
+    res = CliRunner().invoke(app, ["query", str(tmp_path / "p.jsonl"), "-m", "mock/echo",
+                                   "-o", str(tmp_path / "o.jsonl"), "--split", "x"])
+    assert res.exit_code == 2 and "got no --benchmark" in res.output
+
+
+def test_the_shipped_manifests_name_their_splits():
+    from halluscope.benchmark_query import splits
+    from halluscope.benchmark_specs import load_benchmark
+    assert splits(load_benchmark("pope")) == ["random", "popular", "adversarial"]
+    assert splits(load_benchmark("reefknot")) == ["yesno", "multichoice"]
+    assert splits(load_benchmark("hallusionbench")) == []

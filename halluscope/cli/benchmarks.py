@@ -27,6 +27,7 @@ def benchmarks_command(
     """List the pinned benchmarks with their data status (found / missing / wrong hash)."""
     from halluscope.benchmark_specs import (check_files, data_status, list_benchmarks,
                                             missing_data_places)
+    from halluscope.benchmark_query import splits
     from halluscope.errors import HalluscopeError
     missing = missing_data_places(list(data or []))
     if missing:             # a mistyped folder listed every benchmark as "missing", exit 0
@@ -44,6 +45,7 @@ def benchmarks_command(
     if as_json:
         out = [{"name": s.name, "version": s.version, "metric": s.metric, "title": s.title,
                 "variants": s.variants, "default_variant": s.default_variant, "judge": s.judge,
+                "splits": splits(s),
                 "status": data_status(st),
                 "files": [{"role": x.file.role, "name": x.file.name, "status": x.status,
                            "path": str(x.path) if x.path else None,

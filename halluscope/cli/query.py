@@ -99,7 +99,8 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.",
 Benchmark = Annotated[Optional[str], typer.Option(
     "--benchmark", help="Ask a pinned benchmark's questions (see `halluscope benchmarks`); "
                         "its question file comes from --data or $HALLUSCOPE_DATA and is "
-                        "hash-checked first.",
+                        "hash-checked first. One split per run: pope asks the random split "
+                        "and reefknot YESNO.jsonl unless --split names another.",
     rich_help_panel='Inputs', metavar='NAME')]
 Data = Annotated[Optional[Path], typer.Option(
     "--data", help="With --benchmark: the question file, or a folder holding it.",
@@ -121,6 +122,10 @@ RayGpus = Annotated[float, typer.Option(
     "--ray-gpus-per-worker", min=0.0, help="GPUs each Ray actor asks for (local models are "
                                            "loaded once per actor).",
     rich_help_panel='Run and scale', metavar='GPUS')]
+Split = Annotated[Optional[str], typer.Option(
+    "--split", help="With --benchmark: the split to ask (pope: random, popular, "
+                    "adversarial; reefknot: yesno, multichoice). Default: the first one.",
+    rich_help_panel='Inputs', metavar='NAME')]
 Images = Annotated[Optional[Path], typer.Option(
     "--images", help="With --benchmark: the folder of the benchmark's images.",
     rich_help_panel='Inputs', metavar='DIR')]
@@ -136,7 +141,7 @@ def query_command(
     option: ModelOption = None, offline: Offline = False, quiet: Quiet = False,
     benchmark: Benchmark = None, data: Data = None, images: Images = None,
     engine: Engine = "local", ray_address: RayAddress = None, ray_workers: RayWorkers = None,
-    ray_gpus_per_worker: RayGpus = 0.0,
+    ray_gpus_per_worker: RayGpus = 0.0, split: Split = None,
 ) -> None:
     """Ask a model every prompt of a file; write outputs that `halluscope audit` reads."""
     from halluscope.adapters.types import Decoding, check_detail
@@ -146,7 +151,11 @@ def query_command(
 
     if benchmark is not None:
         prompts, system, asked = _benchmark_prompts(benchmark, data, images, out, prompts,
-                                                    system)
+                                                    system, split)
+    elif split is not None:
+        err_console.print("[red]error:[/red] --split names a split of --benchmark's questions; "
+                          "got no --benchmark")
+        raise typer.Exit(EXIT_USAGE)
     if prompts is None:
         err_console.print("[red]error:[/red] expected a prompts file (or --benchmark NAME), "
                           "got neither")
@@ -312,7 +321,7 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
 
 
 def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, out: Path,
-                       prompts: Path | None, system: str | None
+                       prompts: Path | None, system: str | None, split: str | None = None
                        ) -> tuple[Path, str | None, dict]:
     """The prompts file of ``--benchmark`` (written beside ``--out``), the system prompt and
     the run sheet's ``benchmark`` entry."""
@@ -334,10 +343,10 @@ def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, o
         print_error(problem)
     try:
         if missing:     # refused, as by `benchmarks`; the file it must be, where none has it
-            questions_file(load_benchmark(benchmark), data)
+            questions_file(load_benchmark(benchmark), data, split)
             raise typer.Exit(EXIT_USAGE)
         path, bench_system, asked = write_benchmark_prompts(
-            benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out)
+            benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out, split)
     except HalluscopeError as exc:
         print_error(str(exc))       # unwrapped: the file, its sha256 and where to put it
         raise typer.Exit(EXIT_USAGE) from None

@@ -122,14 +122,18 @@ def benchmark_prompts(spec: BenchmarkSpec, questions: Path, images: str | Path |
 
 
 def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Path | None,
-                            dest: Path, out: Path | None = None, split: str | None = None
+                            dest: Path, out: Path | None = None, split: str | None = None, *,
+                            resume: bool = False, samples: int = 1
                             ) -> tuple[Path, str | None, dict[str, Any]]:
     """Verify the question file, build the prompts and write them to ``dest`` (JSON Lines);
     returns the file, the manifest's system prompt (``None`` when it has none) and what the
     query's run sheet records of the benchmark (:func:`benchmark_entry`). With
     ``out`` (the answers file they are asked for), a changed file is written only while this
     process holds ``out``'s lock: :class:`~halluscope.adapters.outlock.OutputLocked` when a
-    running query holds it, and the running one's prompts are left as they are."""
+    running query holds it, and the running one's prompts are left as they are. With
+    ``resume`` (the query will resume ``out``, asking ``samples`` answers a prompt), prompts
+    that the resume would refuse (:func:`check_resumable`) are refused first, the prompts
+    file of ``out``'s answers left as it is."""
     spec = load_benchmark(name)
     questions = questions_file(spec, data, split)
     lines = benchmark_prompts(spec, questions, images)
@@ -140,6 +144,8 @@ def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Pa
         # (refused then) must not rewrite in place the file a running one still reads. A new
         # file renamed into place leaves the running one reading its own, whole; the same
         # prompts leave the file untouched
+        if resume and out is not None:
+            check_resumable(out, [json.loads(t) for t in text.splitlines()], samples)
         _write_unless_running(dest, text, out)
     log.info("benchmark %s: %d prompts from %s -> %s", spec.pin, len(lines), questions, dest)
     return (dest, (spec.prompt.system or None) if spec.prompt else None,
@@ -166,6 +172,39 @@ def split_of(spec: BenchmarkSpec, role: str) -> str | None:
     return role.removeprefix("questions_") if role != "questions" else spec.default_split
 
 
+def check_resumable(out: Path, lines: list[dict[str, Any]], samples: int = 1) -> None:
+    """An :class:`InputError` when resuming ``out`` with the prompt ``lines`` would be refused
+    for an answered line (asked for another prompt, image, image bytes or question row than
+    its id has now: :class:`~halluscope.adapters.resume_checks.AnsweredLineChecks`, the
+    query's own checks), or for a file with lines but no run sheet. Reads ``out`` only: the
+    query refused such a resume only after the new prompts had replaced the file its answers
+    were asked from."""
+    from types import SimpleNamespace
+
+    from halluscope.adapters.outlock import _check_has_run_sheet, read_done
+    from halluscope.adapters.prompts import PromptItem, iter_prompts
+    from halluscope.adapters.resume_checks import AnsweredLineChecks
+    if not out.is_file():
+        return
+    _check_has_run_sheet(out)
+    done = read_done(out, rewrite=False)
+    if not done:
+        return
+    checks = AnsweredLineChecks()
+    checks.done, checks.out_path, checks.out_dir, checks.client = (
+        done, out, out.parent.resolve(), None)
+    # the notes these checks make once (URL images, lines without image_sha256) are the
+    # query's to make: counted as made already here
+    checks.counts, checks.undigested = SimpleNamespace(url_images_unchecked=1), True
+    for item in iter_prompts(lines):
+        if not isinstance(item, PromptItem):
+            continue        # the query reports a bad line
+        for k in range(samples):
+            task = item.id if samples == 1 else f"{item.id}#{k}"
+            if done.get(task) is not None:
+                checks._check_unchanged(item, task)
+
+
 def _write_unless_running(dest: Path, text: str, out: Path | None) -> None:
     """Write ``dest`` while holding ``out``'s lock (none: without one); the lock file is
     removed again, for the query to take its own."""
@@ -182,5 +221,5 @@ def _write_unless_running(dest: Path, text: str, out: Path | None) -> None:
             unlock_output(held, remove=lock_path)
 
 
-__all__ = ["benchmark_entry", "benchmark_prompts", "questions_file", "split_of",
+__all__ = ["benchmark_entry", "benchmark_prompts", "check_resumable", "questions_file", "split_of",
            "split_role", "splits", "read_questions", "write_benchmark_prompts"]

@@ -149,3 +149,40 @@ def test_the_shipped_manifests_name_their_splits():
     assert splits(load_benchmark("pope")) == ["random", "popular", "adversarial"]
     assert splits(load_benchmark("reefknot")) == ["yesno", "multichoice"]
     assert splits(load_benchmark("hallusionbench")) == []
+
+
+def test_a_refused_resume_leaves_the_prompts_file_and_run_sheet_untouched(tmp_path):
+    """A rerun on the same --out with other --images is refused (its answers are about other
+    pictures), but the prompts file of the existing answers was rewritten first (and the run
+    sheet by the refused run)."""
+    spec, data = _tiny(tmp_path, ("img", "other"))
+    assert _query(tmp_path, spec, data, "img")[0] == 0
+    kept = {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in tmp_path.glob("out.jsonl*") if not p.name.endswith(".lock")}
+    code, out = _query(tmp_path, spec, data, "other")
+    assert code == 2, out
+    assert "was answered for another image" in " ".join(out.split())
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in tmp_path.glob("out.jsonl*") if not p.name.endswith(".lock")} == kept
+    # changed bytes under the same name, and a changed question row, are refused alike
+    from PIL import Image
+    [png, *_] = sorted((tmp_path / "img").rglob("*.png"))
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(png)
+    code, out = _query(tmp_path, spec, data, "img")
+    assert code == 2 and "other bytes" in " ".join(out.split()), out
+    prompts, (before, _) = tmp_path / "out.jsonl.prompts.jsonl", kept["out.jsonl.prompts.jsonl"]
+    assert prompts.read_bytes() == before
+    code, out = _query(tmp_path, spec, data, "other", "--restart")   # asked for: rewritten
+    assert code == 0, out
+    assert prompts.read_bytes() != before
+
+
+def test_a_resume_that_only_adds_questions_goes_on(tmp_path):
+    """Answers kept, new rows asked: the check refuses only what the query would."""
+    spec, data = _tiny(tmp_path)
+    assert _query(tmp_path, spec, data, "img")[0] == 0
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    (tmp_path / "out.jsonl").write_text("\n".join(lines[:2]) + "\n")   # two left to ask
+    code, out = _query(tmp_path, spec, data, "img")
+    assert code == 0, out
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 4

@@ -91,13 +91,15 @@ def unlock_output(fh, *, remove: Path | None = None) -> None:
 __all__ = ["OutputLocked", "QUERY_LOCKED", "lock_output", "unlock_output"]
 
 
-def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None]:
+def read_done(out: Path, *, retry_failed: bool = True, rewrite: bool = True
+              ) -> dict[str, tuple | None]:
     """Ids already answered in ``out``, each with the prompt, image and other fields of the
     prompt line it was answered for (:func:`~halluscope.adapters.prompts.copied_fields`), the
     image's sha256 the line records (None in a file written before lines carried it) and the
     line's number in the file;
     rewrites the file without error lines (when retrying them) and without a line cut short,
-    so that appending never duplicates an id."""
+    so that appending never duplicates an id (without ``rewrite``: reads only, for a check
+    made before the run)."""
     if not out.is_file():
         return {}
     keep: list[str] = []
@@ -143,6 +145,8 @@ def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None
     # each entry ends with its line in the file as it will be: the kept lines' places once
     # the dropped ones are gone
     done = {k: v and (*v[:4], v[5] if dropped else v[4]) for k, v in done.items()}
+    if not rewrite:
+        return done
     if keep and not dropped and last_open:
         with open(out, "a", encoding="utf-8") as fh:     # the next answer on a line of its own
             fh.write("\n")

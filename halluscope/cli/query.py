@@ -151,7 +151,8 @@ def query_command(
 
     if benchmark is not None:
         prompts, system, asked = _benchmark_prompts(benchmark, data, images, out, prompts,
-                                                    system, split)
+                                                    system, split,
+                                                    samples=samples if not restart else None)
     elif split is not None:
         err_console.print("[red]error:[/red] --split names a split of --benchmark's questions; "
                           "got no --benchmark")
@@ -321,10 +322,11 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
 
 
 def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, out: Path,
-                       prompts: Path | None, system: str | None, split: str | None = None
-                       ) -> tuple[Path, str | None, dict]:
+                       prompts: Path | None, system: str | None, split: str | None = None,
+                       samples: int | None = 1) -> tuple[Path, str | None, dict]:
     """The prompts file of ``--benchmark`` (written beside ``--out``), the system prompt and
-    the run sheet's ``benchmark`` entry."""
+    the run sheet's ``benchmark`` entry; ``samples`` (None: ``--restart``) for the checks of
+    a resume, made before the prompts file is rewritten."""
     from halluscope.benchmark_query import write_benchmark_prompts
     from halluscope.errors import HalluscopeError
     if prompts is not None:
@@ -346,7 +348,8 @@ def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, o
             questions_file(load_benchmark(benchmark), data, split)
             raise typer.Exit(EXIT_USAGE)
         path, bench_system, asked = write_benchmark_prompts(
-            benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out, split)
+            benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out, split,
+            resume=samples is not None, samples=samples or 1)
     except HalluscopeError as exc:
         print_error(str(exc))       # unwrapped: the file, its sha256 and where to put it
         raise typer.Exit(EXIT_USAGE) from None

@@ -60,7 +60,7 @@ def split_role(spec: BenchmarkSpec, split: str | None) -> str:
         else "one question file, no splits to choose from"))
 
 
-def questions_file(spec: BenchmarkSpec, data: str | Path | None, split: str | None = None
+def questions_file(spec: BenchmarkSpec, data: str | Path | list | None, split: str | None = None
                    ) -> Path:
     """The user's verified copy of ``spec``'s questions file (of ``split``: see
     :func:`split_role`), else :class:`InputError`."""
@@ -121,7 +121,7 @@ def benchmark_prompts(spec: BenchmarkSpec, questions: Path, images: str | Path |
     return out
 
 
-def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Path | None,
+def write_benchmark_prompts(name: str, data: str | Path | list | None, images: str | Path | None,
                             dest: Path, out: Path | None = None, split: str | None = None, *,
                             resume: bool = False, samples: int = 1
                             ) -> tuple[Path, str | None, dict[str, Any]]:

@@ -186,3 +186,38 @@ def test_a_resume_that_only_adds_questions_goes_on(tmp_path):
     code, out = _query(tmp_path, spec, data, "img")
     assert code == 0, out
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 4
+
+
+def test_repeated_data_is_searched_in_order_by_query_and_benchmarks(tmp_path):
+    """`query --data a --data b` searched b alone (the last one given): a question file in a
+    was reported missing. Both commands search every --data, in order."""
+    spec, data = _tiny(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out = _query(tmp_path, spec, data, "img", "--data", empty)   # data first, then empty
+    assert code == 0, out
+    asked = json.loads((tmp_path / "out.jsonl.runsheet.json").read_text())["benchmark"]
+    assert asked["questions"]["path"] == str((data / "tiny.json").resolve())
+    res = CliRunner().invoke(app, ["benchmarks", "--json", "--data", str(empty), "--data",
+                                   str(data)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["benchmarks", "--json", "--data", str(tmp_path / "typo"),
+                                   "--data", str(data)])
+    assert res.exit_code == 2 and "--data " + str(tmp_path / "typo") in res.output
+
+
+def test_benchmarks_finds_files_in_either_of_two_data_folders(tmp_path):
+    import shutil
+    from conftest import shared_data_dir
+    shared = shared_data_dir("hallusionbench/HallusionBench.json",
+                             "mmhal/mmhal-bench_answer_template.json")
+    if shared is None:
+        pytest.skip("shared reference data not here")
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    shutil.copy(shared / "hallusionbench" / "HallusionBench.json", a)
+    shutil.copy(shared / "mmhal" / "mmhal-bench_answer_template.json", b)
+    res = CliRunner().invoke(app, ["benchmarks", "--json", "--data", str(a), "--data", str(b)],
+                             env={"HALLUSCOPE_DATA": ""})
+    status = {x["name"]: x["status"] for x in json.loads(res.output)}
+    assert status["hallusionbench"] == "found" and status["mmhal"] == "found"

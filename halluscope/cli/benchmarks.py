@@ -19,8 +19,8 @@ out_console = make_console()
 def benchmarks_command(
     data: Annotated[Optional[list[Path]], typer.Option(
         "--data", metavar="PATH",
-        help="Folder (or file) holding your copies of the benchmark data; "
-                       "$HALLUSCOPE_DATA is also searched.")] = None,
+        help="Folder (or file) holding your copies of the benchmark data; repeatable "
+                       "(each searched, in the order given), then $HALLUSCOPE_DATA.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
                        ] = False,
 ) -> None:

@@ -102,8 +102,9 @@ Benchmark = Annotated[Optional[str], typer.Option(
                         "hash-checked first. One split per run: pope asks the random split "
                         "and reefknot YESNO.jsonl unless --split names another.",
     rich_help_panel='Inputs', metavar='NAME')]
-Data = Annotated[Optional[Path], typer.Option(
-    "--data", help="With --benchmark: the question file, or a folder holding it.",
+Data = Annotated[Optional[list[Path]], typer.Option(
+    "--data", help="With --benchmark: the question file, or a folder holding it; repeatable "
+                   "(searched in the order given, then $HALLUSCOPE_DATA).",
     rich_help_panel='Inputs', metavar='PATH')]
 Engine = Annotated[str, typer.Option(
     "--engine", help="local: one process (asyncio); ray: Ray actors ask the prompts in "
@@ -321,7 +322,7 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
     err_console.print(f"wrote {out}{tail}", highlight=False, soft_wrap=True)
 
 
-def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, out: Path,
+def _benchmark_prompts(benchmark: str, data: list[Path] | None, images: Path | None, out: Path,
                        prompts: Path | None, system: str | None, split: str | None = None,
                        samples: int | None = 1) -> tuple[Path, str | None, dict]:
     """The prompts file of ``--benchmark`` (written beside ``--out``), the system prompt and
@@ -340,6 +341,7 @@ def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, o
     except HalluscopeError as exc:
         print_error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
+    data = list(data or [])     # every --data, in order (the last one alone was searched)
     missing = missing_data_places(data)     # said as such, not only as a missing question file
     for problem in missing:
         print_error(problem)

@@ -221,3 +221,86 @@ def test_benchmarks_finds_files_in_either_of_two_data_folders(tmp_path):
                              env={"HALLUSCOPE_DATA": ""})
     status = {x["name"]: x["status"] for x in json.loads(res.output)}
     assert status["hallusionbench"] == "found" and status["mmhal"] == "found"
+
+
+def _mmhal_lines(n: int, pin: str | None = "mmhal@1") -> list[dict]:
+    """Lines as `query --benchmark mmhal` writes them (the template row's fields kept)."""
+    return [{"question_type": "attribute", "question_topic": "x", "image_id": f"img{i}",
+             "image_src": f"https://example.org/{i}.jpg", "image_content": ["Fire hydrant"],
+             "question": f"What colour is hydrant {i}?", "gt_answer": "Red.",
+             "id": f"img{i}", "prompt": f"What colour is hydrant {i}?", "response": "Red.",
+             "model": "m", **({"benchmark": pin} if pin else {})} for i in range(n)]
+
+
+def _mmhal_audit(tmp_path: Path, server, answers: Path, out: str, *args) -> tuple[int, str]:
+    res = CliRunner().invoke(app, [str(a) for a in (
+        "audit", answers, "--metric", "mmhal", "--judge", "mmhal-gpt-4-0314", "--option",
+        f"judge_base_url={server.url}", "--cache-dir", tmp_path / "c", "--bootstrap", "0",
+        "--no-report", "--quiet", "--out", tmp_path / out, *args)])
+    return res.exit_code, res.output
+
+
+def test_mmhal_reports_unanswered_and_a_gate_on_it_works(tmp_path, monkeypatch):
+    """`unanswered` was only in info (and only when > 0): `--fail-above mmhal.unanswered=0`
+    was refused as naming no statistic. It is a statistic, 0 included."""
+    import halluscope.metrics.mmhal as mmhal
+    from fake_openai_server import FakeServer
+    monkeypatch.setattr(mmhal, "TEMPLATE_SIZE", 3)
+    gate = ("--fail-above", "mmhal.unanswered=0")
+    whole = _write(tmp_path / "whole.jsonl", _mmhal_lines(3))
+    part = _write(tmp_path / "part.jsonl", _mmhal_lines(2))
+    bare = _write(tmp_path / "bare.jsonl", _mmhal_lines(2, pin=None))
+    with FakeServer(responder=lambda prompt, body: "Fine.\nRating: 5") as server:
+        code, out = _mmhal_audit(tmp_path, server, whole, "w", *gate)
+        assert code == 0, out
+        res = json.loads((tmp_path / "w/results.json").read_text())["metrics"]["mmhal"]
+        assert (res["unanswered"]["value"], res["unanswered"]["n"]) == (0, 3)
+        code, out = _mmhal_audit(tmp_path, server, part, "p", *gate)
+        assert code == 1 and "mmhal.unanswered: value 1 is above the threshold 0" in out, out
+        # a file of template rows that is not the benchmark's (refined: its own question
+        # set): the count is not known, and the gate does not pass on it
+        code, out = _mmhal_audit(tmp_path, server, bare, "b", *gate)
+        assert code == 1, out
+        res = json.loads((tmp_path / "b/results.json").read_text())["metrics"]["mmhal"]
+        assert res["unanswered"]["value"] is None
+        assert "mmhal_template" in res["unanswered"]["why_no_value"]
+        asked = len(server.requests)
+        code, out = _mmhal_audit(tmp_path, server, whole, "x", "--fail-above",
+                                 "mmhal.unanswerd=0")
+        assert code == 2 and "has no statistic" in out, out
+        assert len(server.requests) == asked
+    # compare still works, and says why it does not pair the count
+    res = CliRunner().invoke(app, ["compare", str(tmp_path / "w"), str(tmp_path / "p"),
+                                   "--bootstrap", "0", "--out", str(tmp_path / "cmp")])
+    assert res.exit_code == 0, res.output
+    cmp = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert "mmhal.average_score" in json.dumps(cmp["metrics"])
+    assert "no paired difference" in json.dumps(cmp)
+
+
+def test_objhal_reports_unanswered_against_its_question_file():
+    from halluscope.metrics.objhal import ObjhalMetric, ObjhalVocabulary
+    from halluscope.records import Record, Source
+    vocab = ObjhalVocabulary.from_lines(["dog, puppy", "cat, kitten"], "test")
+
+    def extract(question, answer):
+        return [w.strip(".").lower() for w in answer.split() if w.strip(".") in ("dog", "cat")], []
+
+    def run(lines, **kw):
+        m = ObjhalMetric({7: ["dog"], 8: ["cat"], 9: ["dog"]}, extractor=extract,
+                         vocabulary=vocab, n_boot=0, **kw)
+        for i, text in enumerate(lines, 1):
+            rec = Record(id=str(i), task="vqa", prompt="Describe.", response=text,
+                         source=Source("o.jsonl", i))
+            m.update(rec)
+        m.finish()
+        return m.compute().results["unanswered"]
+
+    whole = run(["A dog.", "A cat.", "A dog."], question_image_ids=[7, 8, 9])
+    assert (whole.value, whole.n) == (0, 3)
+    part = run(["A dog.", "A cat."], question_image_ids=[7, 8, 9])
+    assert (part.value, part.n) == (1, 3)
+    from halluscope.metrics.repeats import unanswered_result
+    unknown = unanswered_result([], 0, 2, "no question file")
+    assert unknown.value is None and unknown.why_no_value == "no question file"
+    assert unanswered_result([], 3, 0, "x").value is None        # nothing scored

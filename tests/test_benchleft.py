@@ -304,3 +304,31 @@ def test_objhal_reports_unanswered_against_its_question_file():
     unknown = unanswered_result([], 0, 2, "no question file")
     assert unknown.value is None and unknown.why_no_value == "no question file"
     assert unanswered_result([], 3, 0, "x").value is None        # nothing scored
+
+
+def test_a_query_refused_mid_run_says_so_in_its_run_sheet(tmp_path):
+    """A plain `query` resumed with another image for an answered id is refused while it
+    runs; the run sheet it then wrote said "aborted": null, as a finished run's."""
+    from PIL import Image
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+    prompts = _write(tmp_path / "p.jsonl", [{"id": "1", "image": "a.png", "prompt": "Hi?"}])
+    args = ["query", str(prompts), "-m", "mock/echo", "-o", str(tmp_path / "o.jsonl"), "-q",
+            "--no-cache"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    _write(prompts, [{"id": "1", "image": "b.png", "prompt": "Hi?"}])
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2, res.output
+    sheet = json.loads((tmp_path / "o.jsonl.runsheet.json").read_text())
+    assert sheet["aborted"] and "answered for another image" in sheet["aborted"]
+
+
+def test_a_pope_benchmark_file_is_still_scored_by_pope(tmp_path):
+    rows = [{"question_id": i, "image": "a.jpg", "text": "Is there a dog?", "label": label,
+             "id": str(i), "prompt": "Is there a dog?", "response": answer, "model": "m",
+             "benchmark": "pope@3"}
+            for i, (label, answer) in enumerate([("yes", "Yes"), ("no", "No"), ("no", "Yes")])]
+    code, out = _audit(tmp_path, _write(tmp_path / "p.jsonl", rows))
+    assert code == 0, out
+    pope = json.loads((tmp_path / "o" / "results.json").read_text())["metrics"]["pope"]
+    assert pope["accuracy"]["value"] == pytest.approx(2 / 3)

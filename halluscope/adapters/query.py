@@ -432,13 +432,15 @@ class _QueryRun(AnsweredLineChecks):
 
     async def drive(self, items: Iterable[PromptItem | RecordError]) -> None:
         """Ask every prompt not done, at most ``window`` in flight, emitting in order; an
-        unreachable server stops the run (``stopped``), refused credentials and cache misses
-        end it with the exception."""
+        unreachable server stops the run (``stopped``), refused credentials, cache misses and
+        a refused resume (an answered line asked for another prompt) end it with the exception,
+        which the run sheet's ``aborted`` says (the Ray engine's did; this one's looked
+        finished)."""
         try:
             await self._drive(items)
         except ServerUnreachable as exc:  # stop: every further call would fail the same way
             self.stopped = self.aborted = redact_text(f"{type(exc).__name__}: {exc}")
-        except (AuthError, CacheMiss) as exc:
+        except (AuthError, CacheMiss, InputError) as exc:
             self.aborted = redact_text(f"{type(exc).__name__}: {exc}")
             raise
         except (KeyboardInterrupt, asyncio.CancelledError) as exc:

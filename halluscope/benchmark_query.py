@@ -41,9 +41,31 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def questions_file(spec: BenchmarkSpec, data: str | Path | None) -> Path:
-    """The user's verified copy of ``spec``'s questions file, else :class:`InputError`."""
-    status = next(s for s in check_files(spec, data) if s.file.role == "questions")
+def splits(spec: BenchmarkSpec) -> list[str]:
+    """The splits a benchmark's question files hold, its default first (none: one file)."""
+    others = [split_of(spec, f.role) for f in spec.files if f.role.startswith("questions_")]
+    return [spec.default_split, *others] if spec.default_split else others
+
+
+def split_role(spec: BenchmarkSpec, split: str | None) -> str:
+    """The role of the question file of ``split`` (None: the default one), else
+    :class:`InputError` naming the splits there are."""
+    if split is None or split == spec.default_split:
+        return "questions"
+    if split in splits(spec):
+        return f"questions_{split}"
+    there = splits(spec)
+    raise InputError(f"--split {split}: benchmark {spec.pin} has " + (
+        f"the splits {', '.join(there)} (default {spec.default_split})" if there
+        else "one question file, no splits to choose from"))
+
+
+def questions_file(spec: BenchmarkSpec, data: str | Path | list | None, split: str | None = None
+                   ) -> Path:
+    """The user's verified copy of ``spec``'s questions file (of ``split``: see
+    :func:`split_role`), else :class:`InputError`."""
+    role = split_role(spec, split)
+    status = next(s for s in check_files(spec, data) if s.file.role == role)
     if status.status != FOUND:
         raise InputError(f"benchmark {spec.pin}: {status.message()}")
     return status.path  # type: ignore[return-value]
@@ -99,15 +121,21 @@ def benchmark_prompts(spec: BenchmarkSpec, questions: Path, images: str | Path |
     return out
 
 
-def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Path | None,
-                            dest: Path, out: Path | None = None) -> tuple[Path, str | None]:
+def write_benchmark_prompts(name: str, data: str | Path | list | None, images: str | Path | None,
+                            dest: Path, out: Path | None = None, split: str | None = None, *,
+                            resume: bool = False, samples: int = 1
+                            ) -> tuple[Path, str | None, dict[str, Any]]:
     """Verify the question file, build the prompts and write them to ``dest`` (JSON Lines);
-    returns the file and the manifest's system prompt (``None`` when it has none). With
+    returns the file, the manifest's system prompt (``None`` when it has none) and what the
+    query's run sheet records of the benchmark (:func:`benchmark_entry`). With
     ``out`` (the answers file they are asked for), a changed file is written only while this
     process holds ``out``'s lock: :class:`~halluscope.adapters.outlock.OutputLocked` when a
-    running query holds it, and the running one's prompts are left as they are."""
+    running query holds it, and the running one's prompts are left as they are. With
+    ``resume`` (the query will resume ``out``, asking ``samples`` answers a prompt), prompts
+    that the resume would refuse (:func:`check_resumable`) are refused first, the prompts
+    file of ``out``'s answers left as it is."""
     spec = load_benchmark(name)
-    questions = questions_file(spec, data)
+    questions = questions_file(spec, data, split)
     lines = benchmark_prompts(spec, questions, images)
     dest.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
@@ -116,9 +144,65 @@ def write_benchmark_prompts(name: str, data: str | Path | None, images: str | Pa
         # (refused then) must not rewrite in place the file a running one still reads. A new
         # file renamed into place leaves the running one reading its own, whole; the same
         # prompts leave the file untouched
+        if resume and out is not None:
+            check_resumable(out, [json.loads(t) for t in text.splitlines()], samples)
         _write_unless_running(dest, text, out)
     log.info("benchmark %s: %d prompts from %s -> %s", spec.pin, len(lines), questions, dest)
-    return dest, (spec.prompt.system or None) if spec.prompt else None
+    return (dest, (spec.prompt.system or None) if spec.prompt else None,
+            benchmark_entry(spec, split_role(spec, split), questions, images, dest, len(lines)))
+
+
+def benchmark_entry(spec: BenchmarkSpec, role: str, questions: Path, images: str | Path | None,
+                    prompts: Path, count: int) -> dict[str, Any]:
+    """The run sheet's ``benchmark``: the manifest's name and version, the split asked, the
+    question file read (its path and the sha256 it was checked to have), the images folder
+    and the prompts file written from them."""
+    pinned = spec.file(role)
+    return {"name": spec.name, "version": spec.version, "pin": spec.pin,
+            "split": split_of(spec, role),
+            "questions": {"role": role, "name": pinned.name, "path": str(questions.resolve()),
+                          "sha256": pinned.sha256, "bytes": questions.stat().st_size},
+            "images": str(Path(images).expanduser().resolve()) if images is not None else None,
+            "prompts": str(prompts), "prompt_count": count}
+
+
+def split_of(spec: BenchmarkSpec, role: str) -> str | None:
+    """The split a question file's role stands for (``questions_popular``: popular); the
+    ``questions`` file's is the manifest's ``default_split`` (None: the benchmark has one)."""
+    return role.removeprefix("questions_") if role != "questions" else spec.default_split
+
+
+def check_resumable(out: Path, lines: list[dict[str, Any]], samples: int = 1) -> None:
+    """An :class:`InputError` when resuming ``out`` with the prompt ``lines`` would be refused
+    for an answered line (asked for another prompt, image, image bytes or question row than
+    its id has now: :class:`~halluscope.adapters.resume_checks.AnsweredLineChecks`, the
+    query's own checks), or for a file with lines but no run sheet. Reads ``out`` only: the
+    query refused such a resume only after the new prompts had replaced the file its answers
+    were asked from."""
+    from types import SimpleNamespace
+
+    from halluscope.adapters.outlock import _check_has_run_sheet, read_done
+    from halluscope.adapters.prompts import PromptItem, iter_prompts
+    from halluscope.adapters.resume_checks import AnsweredLineChecks
+    if not out.is_file():
+        return
+    _check_has_run_sheet(out)
+    done = read_done(out, rewrite=False)
+    if not done:
+        return
+    checks = AnsweredLineChecks()
+    checks.done, checks.out_path, checks.out_dir, checks.client = (
+        done, out, out.parent.resolve(), None)
+    # the notes these checks make once (URL images, lines without image_sha256) are the
+    # query's to make: counted as made already here
+    checks.counts, checks.undigested = SimpleNamespace(url_images_unchecked=1), True
+    for item in iter_prompts(lines):
+        if not isinstance(item, PromptItem):
+            continue        # the query reports a bad line
+        for k in range(samples):
+            task = item.id if samples == 1 else f"{item.id}#{k}"
+            if done.get(task) is not None:
+                checks._check_unchanged(item, task)
 
 
 def _write_unless_running(dest: Path, text: str, out: Path | None) -> None:
@@ -137,4 +221,5 @@ def _write_unless_running(dest: Path, text: str, out: Path | None) -> None:
             unlock_output(held, remove=lock_path)
 
 
-__all__ = ["benchmark_prompts", "questions_file", "read_questions", "write_benchmark_prompts"]
+__all__ = ["benchmark_entry", "benchmark_prompts", "check_resumable", "questions_file", "split_of",
+           "split_role", "splits", "read_questions", "write_benchmark_prompts"]

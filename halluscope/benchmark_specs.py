@@ -126,6 +126,9 @@ class BenchmarkSpec(BaseModel):
     default_variant: str | None = None
     variants: list[str] = Field(default_factory=list)
     judge: str | None = None
+    default_split: str | None = None
+    """The split the ``questions`` file holds, where the benchmark has several (``random``;
+    each other one is a file whose role is ``questions_<split>``)."""
     ships_data: bool = False
     files: list[BenchmarkFile]
     prompt: BenchmarkPrompt | None = None

@@ -30,9 +30,10 @@ from halluscope.engine_choice import capped_workers, choose_workers, make_engine
 from halluscope.errors import ConfigError, HalluscopeError, RecordError
 from halluscope.finish_reasons import FinishScreen, finish_notes
 from halluscope.hashing import remember_sha256
-from halluscope.metrics.base import (InputSample, Metric, MetricSummary, available_metrics,
-                                      metric_class, remember)
+from halluscope.metrics.base import (Metric, MetricSummary, available_metrics, metric_class,
+                                      remember)
 from halluscope.metrics.build import build_metrics
+from halluscope.metric_inference import PEEK, choose_metrics, infer_metrics
 from halluscope.metrics.group_fold import sparse_group_notes
 from halluscope.metrics.references import portable_reference
 from halluscope.readers import iter_input_records, rows_of
@@ -49,7 +50,6 @@ from halluscope.scoring import (Progress, StreamTally, empty_answers_note, judge
 log = logging.getLogger(__name__)
 
 ITEMS = "items.jsonl"
-_PEEK = 200
 
 
 def count_lines(path: Path, fmt: str | None = None) -> int:
@@ -57,22 +57,6 @@ def count_lines(path: Path, fmt: str | None = None) -> int:
     alignment checks)."""
     from halluscope.readers import count_input_records
     return count_input_records(path, fmt)
-
-
-def _peek_inputs(paths: list[Path], fmt: str | None = None) -> InputSample:
-    """The tasks and metadata keys of the first records (up to ``_PEEK`` lines)."""
-    tasks: set[str] = set()
-    keys: set[str] = set()
-    seen = 0
-    for path in paths:
-        for rec in iter_input_records(path, fmt):
-            if isinstance(rec, Record):
-                tasks.add(rec.task)
-                keys.update(rec.metadata)
-            seen += 1
-            if seen >= _PEEK:
-                return InputSample(frozenset(tasks), frozenset(keys))
-    return InputSample(frozenset(tasks), frozenset(keys))
 
 
 def check_fields(paths: list[Path], records: list[Any] | None, cfg: AuditConfig) -> None:
@@ -88,7 +72,7 @@ def check_fields(paths: list[Path], records: list[Any] | None, cfg: AuditConfig)
     if not wanted:
         return
     missing, seen, keys = set(wanted), 0, set()
-    sample = records[:_PEEK] if records is not None else (
+    sample = records[:PEEK] if records is not None else (
         rec for p in paths for rec in iter_input_records(p, cfg.input_format))
     for rec in sample:
         if isinstance(rec, dict):
@@ -100,7 +84,7 @@ def check_fields(paths: list[Path], records: list[Any] | None, cfg: AuditConfig)
             keys.update(rec.metadata)
             missing = {f for f in missing if record_field(rec, f) is None}
         seen += 1
-        if not missing or seen >= _PEEK:
+        if not missing or seen >= PEEK:
             break
     if not seen or not keys and not missing:
         return
@@ -113,29 +97,6 @@ def check_fields(paths: list[Path], records: list[Any] | None, cfg: AuditConfig)
             raise ConfigError(f"--cluster-by {field}: {said}; every item would be its own "
                               f"resampling unit")
         log.warning("--by %s: %s; no group comes of it", field, said)
-
-
-def infer_metrics(paths: list[Path], config: AuditConfig) -> tuple[str, ...]:
-    """Which metrics fit the records and the companion files given: every registered metric
-    whose :meth:`~halluscope.metrics.base.Metric.fits` says so, in ``infer_rank`` order."""
-    sample = _peek_inputs(paths, config.input_format)
-    ranked = []
-    for name in available_metrics():
-        try:
-            cls = metric_class(name)
-        except Exception as exc:  # noqa: BLE001 - a broken third-party metric is not inferred
-            log.warning("metric %s cannot be loaded (%s: %s); not inferred", name,
-                        type(exc).__name__, exc)
-            continue
-        if cls.fits(sample, config):
-            ranked.append((cls.infer_rank, name))
-    names = [name for _, name in sorted(ranked)]
-    if not names:
-        raise ConfigError(
-            f"cannot tell what to score in {', '.join(map(str, paths))} (tasks seen: "
-            f"{', '.join(sorted(sample.tasks)) or 'none'}): pass --metric, and the ground truth "
-            f"it needs (--gt-objects or --coco-annotations for chair, --questions for pope)")
-    return tuple(names)
 
 
 def _iter_inputs(paths: list[Path], records: list[Any] | None, fmt: str | None = None
@@ -456,8 +417,8 @@ def _config_of(inputs: Any, records: list[Any] | None, metrics: Any,
     if not cfg.metrics and not custom:
         if records is not None:
             raise ConfigError("pass metrics=... when auditing in-memory records")
-        cfg = cfg.model_copy(update={"metrics": infer_metrics(paths, cfg),
-                                     "metrics_inferred": True})
+        names, named = choose_metrics(paths, cfg)     # named: the records' benchmark field
+        cfg = cfg.model_copy(update={"metrics": names, "metrics_inferred": not named})
     from halluscope.redact import register_options
     register_options(cfg.options)    # secret-named option values leave no file, log or message
     check_metric_options(cfg, custom, where=manifest_blame(read))

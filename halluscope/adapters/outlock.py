@@ -91,13 +91,15 @@ def unlock_output(fh, *, remove: Path | None = None) -> None:
 __all__ = ["OutputLocked", "QUERY_LOCKED", "lock_output", "unlock_output"]
 
 
-def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None]:
+def read_done(out: Path, *, retry_failed: bool = True, rewrite: bool = True
+              ) -> dict[str, tuple | None]:
     """Ids already answered in ``out``, each with the prompt, image and other fields of the
     prompt line it was answered for (:func:`~halluscope.adapters.prompts.copied_fields`), the
     image's sha256 the line records (None in a file written before lines carried it) and the
     line's number in the file;
     rewrites the file without error lines (when retrying them) and without a line cut short,
-    so that appending never duplicates an id."""
+    so that appending never duplicates an id (without ``rewrite``: reads only, for a check
+    made before the run)."""
     if not out.is_file():
         return {}
     keep: list[str] = []
@@ -143,6 +145,8 @@ def read_done(out: Path, *, retry_failed: bool = True) -> dict[str, tuple | None
     # each entry ends with its line in the file as it will be: the kept lines' places once
     # the dropped ones are gone
     done = {k: v and (*v[:4], v[5] if dropped else v[4]) for k, v in done.items()}
+    if not rewrite:
+        return done
     if keep and not dropped and last_open:
         with open(out, "a", encoding="utf-8") as fh:     # the next answer on a line of its own
             fh.write("\n")
@@ -413,11 +417,11 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
               started, elapsed, aborted, argv, *, system, allow_urls,
               offline=False, detail=None, prompt_ids=None,
               env: dict[str, Any] | None = None, retry=None,
-              timeout: float | None = None) -> dict[str, Any]:
+              timeout: float | None = None, benchmark: Any = None) -> dict[str, Any]:
     """The run sheet of a query run (``env``: :func:`~halluscope.runsheet.environment`, when
     the caller worked it out ahead; ``retry`` and ``timeout``: the
     :class:`~halluscope.adapters.client.RetryPolicy` and seconds per attempt, which decide which
-    records fail)."""
+    records fail; ``benchmark``: what ``--benchmark`` asked, its question file and split)."""
     from halluscope.runsheet import environment, file_entry, redact
     files = []
     if isinstance(prompts, (str, Path)):
@@ -444,6 +448,7 @@ def _runsheet(api, client, store, prompts, out_path, decoding, samples, max_conn
         "samples": samples,
         "detail": detail,
         "system_prompt": system,
+        **({"benchmark": dict(benchmark)} if benchmark else {}),
         "allow_urls": allow_urls,
         "offline": offline,
         "max_connections": max_connections,

@@ -189,13 +189,16 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                  progress: Callable[[QueryCounts], None] | None = None,
                  model_options: Mapping[str, Any] | None = None,
                  offline: bool | None = None,
-                 argv: list[str] | None = None) -> QueryResult:
+                 argv: list[str] | None = None,
+                 benchmark: Mapping[str, Any] | None = None) -> QueryResult:
     """Ask ``model`` every prompt (see the module docstring); the async form of :func:`query`.
 
     Raises :class:`~halluscope.errors.InputError` for a bad prompts file (before any call),
     :class:`~halluscope.adapters.types.AuthError` when the credentials are refused and, in
     offline mode (``offline=True``, default ``$HALLUSCOPE_OFFLINE``),
     :class:`~halluscope.errors.CacheMiss` for the first answer the cache lacks.
+    ``benchmark`` (what ``query --benchmark`` asked: name, version, question file and its
+    sha256, split) is recorded in the run sheet as it is.
     """
     from halluscope.adapters.offline import is_offline
     offline = is_offline(offline)
@@ -246,7 +249,7 @@ async def aquery(prompts: str | Path | Iterable[Mapping[str, Any] | Record], mod
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline, detail=detail,
                           prompt_ids=prompt_ids, env=run.environment, retry=client.retry,
-                          timeout=timeout)
+                          timeout=timeout, benchmark=benchmark)
         sheet = redact_mapping({**sheet, "failures": [_group_dict(g) for g in run.groups.values()]})
         if out_path is not None:     # atomic: a resume reads it to refuse other settings
             write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
@@ -429,13 +432,15 @@ class _QueryRun(AnsweredLineChecks):
 
     async def drive(self, items: Iterable[PromptItem | RecordError]) -> None:
         """Ask every prompt not done, at most ``window`` in flight, emitting in order; an
-        unreachable server stops the run (``stopped``), refused credentials and cache misses
-        end it with the exception."""
+        unreachable server stops the run (``stopped``), refused credentials, cache misses and
+        a refused resume (an answered line asked for another prompt) end it with the exception,
+        which the run sheet's ``aborted`` says (the Ray engine's did; this one's looked
+        finished)."""
         try:
             await self._drive(items)
         except ServerUnreachable as exc:  # stop: every further call would fail the same way
             self.stopped = self.aborted = redact_text(f"{type(exc).__name__}: {exc}")
-        except (AuthError, CacheMiss) as exc:
+        except (AuthError, CacheMiss, InputError) as exc:
             self.aborted = redact_text(f"{type(exc).__name__}: {exc}")
             raise
         except (KeyboardInterrupt, asyncio.CancelledError) as exc:

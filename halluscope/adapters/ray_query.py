@@ -525,8 +525,8 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
               collect: bool = True, progress: Callable[[QueryCounts], None] | None = None,
               model_options: Mapping[str, Any] | None = None, offline: bool | None = None,
               argv: list[str] | None = None, workers: int | None = None,
-              address: str | None = None, gpus_per_worker: float = 0.0,
-              batch_size: int = BATCH) -> QueryResult:
+              address: str | None = None, gpus_per_worker: float = 0.0, batch_size: int = BATCH,
+              benchmark: Mapping[str, Any] | None = None) -> QueryResult:
     """:func:`~halluscope.adapters.query.aquery` with the calls made by Ray actors (see the
     module docstring); the same arguments, output, run sheet and errors, plus ``workers``,
     ``address`` (a Ray cluster; default a local instance), ``gpus_per_worker`` and
@@ -585,7 +585,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
         sheet = _runsheet(api, stats, _CacheView(stats), prompts, out_path, decoding, samples,
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline, detail=detail,
-                          prompt_ids=prompt_ids, retry=retry, timeout=timeout)
+                          prompt_ids=prompt_ids, retry=retry, timeout=timeout, benchmark=benchmark)
         sheet = _write_sheet(sheet, run, pool, out_path, address=address,
                              gpus_per_worker=gpus_per_worker, batch_size=batch_size)
         if lock is not None:

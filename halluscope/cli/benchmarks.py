@@ -19,14 +19,15 @@ out_console = make_console()
 def benchmarks_command(
     data: Annotated[Optional[list[Path]], typer.Option(
         "--data", metavar="PATH",
-        help="Folder (or file) holding your copies of the benchmark data; "
-                       "$HALLUSCOPE_DATA is also searched.")] = None,
+        help="Folder (or file) holding your copies of the benchmark data; repeatable "
+                       "(each searched, in the order given), then $HALLUSCOPE_DATA.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
                        ] = False,
 ) -> None:
     """List the pinned benchmarks with their data status (found / missing / wrong hash)."""
     from halluscope.benchmark_specs import (check_files, data_status, list_benchmarks,
                                             missing_data_places)
+    from halluscope.benchmark_query import splits
     from halluscope.errors import HalluscopeError
     missing = missing_data_places(list(data or []))
     if missing:             # a mistyped folder listed every benchmark as "missing", exit 0
@@ -44,6 +45,7 @@ def benchmarks_command(
     if as_json:
         out = [{"name": s.name, "version": s.version, "metric": s.metric, "title": s.title,
                 "variants": s.variants, "default_variant": s.default_variant, "judge": s.judge,
+                "splits": splits(s),
                 "status": data_status(st),
                 "files": [{"role": x.file.role, "name": x.file.name, "status": x.status,
                            "path": str(x.path) if x.path else None,

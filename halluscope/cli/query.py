@@ -99,10 +99,12 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.",
 Benchmark = Annotated[Optional[str], typer.Option(
     "--benchmark", help="Ask a pinned benchmark's questions (see `halluscope benchmarks`); "
                         "its question file comes from --data or $HALLUSCOPE_DATA and is "
-                        "hash-checked first.",
+                        "hash-checked first. One split per run: pope asks the random split "
+                        "and reefknot YESNO.jsonl unless --split names another.",
     rich_help_panel='Inputs', metavar='NAME')]
-Data = Annotated[Optional[Path], typer.Option(
-    "--data", help="With --benchmark: the question file, or a folder holding it.",
+Data = Annotated[Optional[list[Path]], typer.Option(
+    "--data", help="With --benchmark: the question file, or a folder holding it; repeatable "
+                   "(searched in the order given, then $HALLUSCOPE_DATA).",
     rich_help_panel='Inputs', metavar='PATH')]
 Engine = Annotated[str, typer.Option(
     "--engine", help="local: one process (asyncio); ray: Ray actors ask the prompts in "
@@ -121,6 +123,10 @@ RayGpus = Annotated[float, typer.Option(
     "--ray-gpus-per-worker", min=0.0, help="GPUs each Ray actor asks for (local models are "
                                            "loaded once per actor).",
     rich_help_panel='Run and scale', metavar='GPUS')]
+Split = Annotated[Optional[str], typer.Option(
+    "--split", help="With --benchmark: the split to ask (pope: random, popular, "
+                    "adversarial; reefknot: yesno, multichoice). Default: the first one.",
+    rich_help_panel='Inputs', metavar='NAME')]
 Images = Annotated[Optional[Path], typer.Option(
     "--images", help="With --benchmark: the folder of the benchmark's images.",
     rich_help_panel='Inputs', metavar='DIR')]
@@ -136,7 +142,7 @@ def query_command(
     option: ModelOption = None, offline: Offline = False, quiet: Quiet = False,
     benchmark: Benchmark = None, data: Data = None, images: Images = None,
     engine: Engine = "local", ray_address: RayAddress = None, ray_workers: RayWorkers = None,
-    ray_gpus_per_worker: RayGpus = 0.0,
+    ray_gpus_per_worker: RayGpus = 0.0, split: Split = None,
 ) -> None:
     """Ask a model every prompt of a file; write outputs that `halluscope audit` reads."""
     from halluscope.adapters.types import Decoding, check_detail
@@ -145,7 +151,13 @@ def query_command(
     install_log_redaction()
 
     if benchmark is not None:
-        prompts, system = _benchmark_prompts(benchmark, data, images, out, prompts, system)
+        prompts, system, asked = _benchmark_prompts(benchmark, data, images, out, prompts,
+                                                    system, split,
+                                                    samples=samples if not restart else None)
+    elif split is not None:
+        err_console.print("[red]error:[/red] --split names a split of --benchmark's questions; "
+                          "got no --benchmark")
+        raise typer.Exit(EXIT_USAGE)
     if prompts is None:
         err_console.print("[red]error:[/red] expected a prompts file (or --benchmark NAME), "
                           "got neither")
@@ -182,7 +194,8 @@ def query_command(
                   decoding=decoding, samples=samples, system=system, allow_urls=allow_urls,
                   image_root=image_root, detail=detail, timeout=timeout, max_attempts=retries,
                   resume=not restart, collect=False, model_options=parse_key_values(option),
-                  offline=True if offline else None, argv=sys.argv)
+                  offline=True if offline else None, argv=sys.argv,
+                  **({"benchmark": asked} if benchmark is not None else {}))
     _print_summary(result, model, out, quiet)
     raise typer.Exit(result.exit_code)
 
@@ -309,9 +322,12 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
     err_console.print(f"wrote {out}{tail}", highlight=False, soft_wrap=True)
 
 
-def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, out: Path,
-                       prompts: Path | None, system: str | None) -> tuple[Path, str | None]:
-    """The prompts file of ``--benchmark`` (written beside ``--out``) and the system prompt."""
+def _benchmark_prompts(benchmark: str, data: list[Path] | None, images: Path | None, out: Path,
+                       prompts: Path | None, system: str | None, split: str | None = None,
+                       samples: int | None = 1) -> tuple[Path, str | None, dict]:
+    """The prompts file of ``--benchmark`` (written beside ``--out``), the system prompt and
+    the run sheet's ``benchmark`` entry; ``samples`` (None: ``--restart``) for the checks of
+    a resume, made before the prompts file is rewritten."""
     from halluscope.benchmark_query import write_benchmark_prompts
     from halluscope.errors import HalluscopeError
     if prompts is not None:
@@ -325,19 +341,21 @@ def _benchmark_prompts(benchmark: str, data: Path | None, images: Path | None, o
     except HalluscopeError as exc:
         print_error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
+    data = list(data or [])     # every --data, in order (the last one alone was searched)
     missing = missing_data_places(data)     # said as such, not only as a missing question file
     for problem in missing:
         print_error(problem)
     try:
         if missing:     # refused, as by `benchmarks`; the file it must be, where none has it
-            questions_file(load_benchmark(benchmark), data)
+            questions_file(load_benchmark(benchmark), data, split)
             raise typer.Exit(EXIT_USAGE)
-        path, bench_system = write_benchmark_prompts(
-            benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out)
+        path, bench_system, asked = write_benchmark_prompts(
+            benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out, split,
+            resume=samples is not None, samples=samples or 1)
     except HalluscopeError as exc:
         print_error(str(exc))       # unwrapped: the file, its sha256 and where to put it
         raise typer.Exit(EXIT_USAGE) from None
-    return path, system if system is not None else bench_system
+    return path, system if system is not None else bench_system, asked
 
 
 def register(app: typer.Typer) -> None:

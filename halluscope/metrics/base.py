@@ -108,6 +108,9 @@ class InputSample:
 
     tasks: frozenset[str]
     metadata_keys: frozenset[str]
+    benchmarks: frozenset[str] = frozenset()
+    """The ``name@version`` values of their ``benchmark`` field (``query --benchmark`` writes
+    it)."""
 
 
 @dataclass(frozen=True)

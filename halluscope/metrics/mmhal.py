@@ -43,7 +43,9 @@ from typing import Any, ClassVar
 from halluscope.errors import CacheMiss, ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.question_align import RowAligner, rows_of
-from halluscope.metrics.repeats import Repeats, describe_unanswered, warn_unanswered
+from halluscope.metrics.repeats import (UNANSWERED, UNANSWERED_NOT_PAIRED, Repeats,
+                                        describe_unanswered, unanswered_result,
+                                        warn_unanswered)
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 from halluscope.textfiles import read_json_file
@@ -148,6 +150,12 @@ class MMHalMetric(Metric):
     columns: ClassVar[tuple[str, ...]] = ("rated", "score", "hallucinated", "unverifiable",
                                           "fallback", "informative")
     statistics: ClassVar[dict[str, Statistic]] = _stats()
+    NOT_PAIRED: ClassVar[dict[str, str]] = UNANSWERED_NOT_PAIRED
+
+    @classmethod
+    def declared_statistics(cls, config) -> dict[str, Statistic]:
+        """Its statistics and ``unanswered`` (:meth:`compute`): gates checked before scoring."""
+        return {**cls.statistics, "unanswered": UNANSWERED}
 
     def __init__(self, *, judge: Any, variant: str = "refined",
                  template: list[dict[str, Any]] | None = None, **kw):
@@ -243,22 +251,40 @@ class MMHalMetric(Metric):
     def reset(self) -> None:
         super().reset()
         self._repeats = Repeats()                # keyed by the question's template row
+        self._pinned = False    # answers of `query --benchmark mmhal`: the 96 rows, in order
+
+    def compute(self):
+        """The statistics, and ``unanswered``: the count of the template's rows no scored
+        answer answered (0 included; no value where the question set is not known)."""
+        summary = super().compute()
+        questions = self._questions()
+        summary.results["unanswered"] = unanswered_result(
+            self._repeats.missing(questions), len(questions), len(self._repeats.seen),
+            "the question set is not known: refined scores a file of template rows as its own "
+            "question set; pass --option mmhal_template=PATH (the 96-row template) to count "
+            "the benchmark's questions never answered")
+        return summary
 
     def fold(self, record: Record, item: ItemScore) -> None:
         self.add(item, record=record)
         self._repeats.note(item.payload["index"])
+        if str(record.metadata.get("benchmark", "")).startswith("mmhal@"):
+            self._pinned = True
 
     def merge(self, other: Metric) -> None:
         super().merge(other)
         if isinstance(other, MMHalMetric):
             self._repeats.merge(other._repeats)
+            self._pinned = self._pinned or other._pinned
 
     def _questions(self) -> range:
         """The questions every answer file must answer: the template's rows; on the template
-        layout, the 96 rows the original asserts (refined: the file is the question set)."""
+        layout, the 96 rows the original asserts, and those a file of ``query --benchmark
+        mmhal`` asks (its lines name ``mmhal@...``; otherwise refined takes the file as the
+        question set)."""
         if self.template is not None:
             return range(len(self.template))
-        return range(TEMPLATE_SIZE) if self.variant == "original" else range(0)
+        return range(TEMPLATE_SIZE) if self.variant == "original" or self._pinned else range(0)
 
     def _count_check(self) -> str | None:
         """What the original would assert against: not exactly 96 distinct questions, once

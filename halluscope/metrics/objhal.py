@@ -65,7 +65,9 @@ from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.chair_text import MAX_TOKENIZE_CHARS
 from halluscope.metrics.question_align import QuestionRows, RowAligner, rows_of
-from halluscope.metrics.repeats import Repeats, describe_unanswered, warn_unanswered
+from halluscope.metrics.repeats import (UNANSWERED, UNANSWERED_NOT_PAIRED, Repeats,
+                                        describe_unanswered, unanswered_result,
+                                        warn_unanswered)
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
 from halluscope.textfiles import is_blank, read_json_file, read_text_file, split_lines
@@ -544,6 +546,25 @@ class ObjhalMetric(Metric):
             return [], 0
         n = len(self.aligner.questions)
         return self._repeats.missing(range(n)), n
+
+    NOT_PAIRED: ClassVar[dict[str, str]] = UNANSWERED_NOT_PAIRED
+
+    @classmethod
+    def declared_statistics(cls, config) -> dict[str, Statistic]:
+        """Its statistics and ``unanswered`` (:meth:`compute`): gates checked before scoring."""
+        return {**cls.statistics, "unanswered": UNANSWERED}
+
+    def compute(self):
+        """The statistics, and ``unanswered``: the count of the question file's rows no scored
+        answer was paired with (0 included; no value when no answer was paired with one)."""
+        summary = super().compute()
+        missing, n = self._unanswered()
+        summary.results["unanswered"] = unanswered_result(
+            missing, n, len(self._repeats.seen),
+            "no answer was paired with a question file's rows (answers with their own "
+            "image_id, or no --questions): the questions never answered cannot be counted; "
+            "pass --questions FILE with answers in its order")
+        return summary
 
     def finish(self) -> None:
         self._repeats.warn(self.name, "a question")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Hashable, Iterable
 
+from halluscope.metrics.stats import NO_ITEM_COUNTED, MetricResult, Statistic
+
 log = logging.getLogger(__name__)
 
 
@@ -72,4 +74,27 @@ def describe_unanswered(out: dict, missing: list) -> None:
         out["unanswered_first"] = missing[:10]
 
 
-__all__ = ["Repeats", "describe_unanswered", "warn_unanswered"]
+#: The statistic a benchmark metric reports beside its own: the questions never answered.
+UNANSWERED = Statistic(lambda s: s, count=True)
+
+#: What ``compare`` does not pair, and why (said in its ``left_out``).
+UNANSWERED_NOT_PAIRED = {
+    "unanswered": "a count of the benchmark's questions a run has no answer to "
+                  "(info.unanswered_first names the first ten), not a sum over items, so it "
+                  "has no paired difference; each run's count is in its results.json"}
+
+
+def unanswered_result(missing: list, total: int, scored: int, unknown: str) -> MetricResult:
+    """``unanswered``, the count of the ``total`` questions no scored answer answered: 0
+    included, so that ``--fail-above NAME.unanswered=0`` passes on a whole file; no value
+    when nothing was scored, or when the question set is not known (``total`` 0: ``unknown``
+    says why and what to pass), so that no gate passes on a count never made."""
+    if not scored:
+        return MetricResult("unanswered", None, total, False, why_no_value=NO_ITEM_COUNTED)
+    if not total:
+        return MetricResult("unanswered", None, 0, False, why_no_value=unknown)
+    return MetricResult("unanswered", len(missing), total, False)
+
+
+__all__ = ["Repeats", "UNANSWERED", "UNANSWERED_NOT_PAIRED", "describe_unanswered",
+           "unanswered_result", "warn_unanswered"]

@@ -104,10 +104,13 @@ def test_judge_calls_overlap_and_give_what_one_at_a_time_gives(tmp_path, metric)
         assert sum(info["diagnosis"]["same_replies"].values()) == 30
 
 
-def test_worker_processes_overlap_their_judge_calls_with_the_same_items(tmp_path):
+@pytest.mark.parametrize("engine", [["--workers", "2"], ["--engine", "ray", "--workers", "2"]])
+def test_worker_processes_overlap_their_judge_calls_with_the_same_items(tmp_path, engine):
+    if "ray" in engine:
+        pytest.importorskip("ray")
     args = _inputs(tmp_path, 24)["mmhal"]
     serial = _audit(args, tmp_path / "one", 1)
-    workers = _audit(args, tmp_path / "w", 4, "--workers", "2")
+    workers = _audit(args, tmp_path / "w", 4, *engine)
     assert workers["peak"] > 1
     for key in ("asked", "items", "cache"):
         assert workers[key] == serial[key], key
@@ -135,3 +138,46 @@ def test_answers_asked_ahead_are_counted_when_taken(tmp_path):
         judge.forget_ahead()
         assert not judge._held
         judge.close()
+
+
+class Stop(Exception):
+    """Stands for a kill in the middle of an audit."""
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_resume_after_a_kill_inside_a_chunk_gives_the_uninterrupted_run(tmp_path, workers):
+    """A kill after 5 records, while the rest of the chunk's questions had been asked ahead:
+    --resume gives the uninterrupted run's items and results (the judge counters included but
+    'cached': the resumed part reads from the cache what the killed part asked)."""
+    from halluscope.api import audit
+    answers = _inputs(tmp_path, 30)["mmhal"][0]
+
+    def run(out, **kw):
+        return audit(answers, out=out, metrics="mmhal", judge="mmhal-gpt-4o-2024-08-06",
+                     n_boot=20, options={"judge_base_url": server.url,
+                                         "judge_max_connections": 4},
+                     cache_dir=str(tmp_path / out.name / "cache"), workers=workers,
+                     write_report=False, **kw)
+
+    def stop_after(n):
+        def progress(p):
+            if p.done == n:
+                raise Stop
+        return progress
+
+    with FakeServer(latency=0.02, responder=_reply) as server:
+        run(tmp_path / "whole")
+        with pytest.raises(Stop):
+            run(tmp_path / "cut", on_progress=stop_after(5))
+        run(tmp_path / "cut", resume=True)
+    results = {}
+    for name in ("whole", "cut"):
+        data = json.loads((tmp_path / name / "results.json").read_text())
+        info = data["metrics"]["mmhal"]["info"]
+        info["judge"]["cache"].pop("path")
+        info["judge_reliability"].pop("cached")
+        info["judge"]["stats"]["uses"]["mmhal_rating"].pop("cached")
+        results[name] = {k: v for k, v in data.items() if k not in ("run_id", "outputs", "digest")}
+    assert results["cut"] == results["whole"]
+    assert (tmp_path / "cut" / "items.jsonl").read_text() == \
+        (tmp_path / "whole" / "items.jsonl").read_text()

@@ -54,7 +54,8 @@ def write_inputs(folder: Path, rows: int) -> dict[str, list[str]]:
         hb.append({"category": "VD", "subcategory": "illusion", "visual_input": "1" if fig == 0
                    else "2", "set_id": str(s), "figure_id": str(fig), "question_id": str(q),
                    "question": f"Is it so ({s}, {fig}, {q})?", "gt_answer_details": "It is so.",
-                   "gt_answer": "1", "model_prediction": ["Yes.", "No.", "Maybe."][k % 3]})
+                   "gt_answer": "1",
+                   "model_prediction": f"{['Yes', 'No', 'Maybe'][k % 3]}, as seen ({k})."})
     mm = [{"question_type": "attribute", "question": f"What is thing {i}?",
            "gt_answer": f"Thing {i}.", "image_content": [f"thing {i}"],
            "model_answer": f"It is thing {i % 7}."} for i in range(rows)]
@@ -82,7 +83,7 @@ def audit(tree: Path, args: list[str], server: FakeServer, out: Path, connection
            "--cache-dir", str(out / "cache"), "--out", str(out / "o"), "--no-report",
            "--quiet", "--bootstrap", "0", *extra]
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    done = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True)  # -m: cwd first
     seconds = time.perf_counter() - t0
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)}: exit {done.returncode}\n{done.stdout}{done.stderr}")

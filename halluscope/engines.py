@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 from halluscope.errors import ConfigError, RecordError, failed_outcome
 from halluscope.forkfiles import close_reopenable, open_files, opened_between
 from halluscope.metrics.base import Metric
+from halluscope.metrics.judge_ahead import chunk_floor, judges_asked_ahead
 from halluscope.records import Record
 from halluscope.threadlimits import ThreadLimit, cores, limit_threads
 
@@ -98,8 +99,9 @@ def score_outcomes(rec: Record, metrics: list[Metric]) -> list[Outcome]:
 def claims_split_together(records: list[Record], metrics: list[Metric]) -> Iterator[None]:
     """Within the block, the claims of ``records`` that ``metrics`` will verify are split
     ahead, all in one parse per verifier (:meth:`~halluscope.verification.Verifier.split_ahead`)
-    and taken as each record is verified; the outcomes are those of one record at a time."""
-    with _taken_ahead(split_claims_ahead(records, metrics)):
+    and taken as each record is verified, and judge questions asked together (:mod:`.metrics.
+    judge_ahead`); the outcomes are those of one record at a time."""
+    with _taken_ahead(split_claims_ahead(records, metrics)), judges_asked_ahead(records, metrics):
         yield
 
 
@@ -146,27 +148,26 @@ class LocalEngine:
 
     def run(self, stream: Iterable[Any]) -> Iterator[tuple[Any, list[Outcome] | None, Judges]]:
         for chunk in chunked(stream, LOCAL_BATCH):
-            ahead = split_claims_ahead([r for r in chunk if isinstance(r, Record)],
-                                       self.metrics)
+            ahead = split_claims_ahead([r for r in chunk if isinstance(r, Record)], self.metrics)
             # each record handed on (folded, journaled) as soon as it is scored: a Ctrl-C or
             # an offline cache miss inside the chunk loses none of the records before it (all
             # 64 were scored before the first was handed on, and --resume scored them again);
-            # its judge counters taken with it
-            for rec in chunk:
-                if not isinstance(rec, Record):
-                    yield rec, None, []
-                    continue
-                # the judges' counters taken are this record's alone: the caller adds each
-                # record's back into these same judges, and a take that included them
-                # journaled every call so far with the record (a resume counted them again)
-                totals = take_judge_stats(self.metrics)
-                try:
-                    with _taken_ahead(ahead):
-                        scored = (rec, score_outcomes(rec, self.metrics),
-                                  take_judge_stats(self.metrics))
-                finally:
-                    fold_judge_stats(self.metrics, totals)
-                yield scored
+            # its judge counters taken with it (its judge question may have been asked ahead)
+            with judges_asked_ahead(chunk, self.metrics):
+                for rec in chunk:
+                    if not isinstance(rec, Record):
+                        yield rec, None, []
+                        continue
+                    # the judges' counters taken are this record's alone (the caller adds them
+                    # back; all calls so far journaled with it were counted again on a resume)
+                    totals = take_judge_stats(self.metrics)
+                    try:
+                        with _taken_ahead(ahead):
+                            scored = (rec, score_outcomes(rec, self.metrics),
+                                      take_judge_stats(self.metrics))
+                    finally:
+                        fold_judge_stats(self.metrics, totals)
+                    yield scored
 
     def close(self) -> None:
         pass
@@ -314,8 +315,8 @@ class ChunkSizer:
     (:attr:`workers`: pid -> records, scoring seconds, longest record, CPU seconds)."""
 
     def __init__(self, first: int = FIRST_CHUNK_RECORDS, most: int = MAX_CHUNK_RECORDS,
-                 seconds: float = CHUNK_SECONDS):
-        self.size = first
+                 seconds: float = CHUNK_SECONDS, least: int = 1):
+        self.size, self.least = max(first, least), least    # least: the judge's connections
         self.most = most
         self.seconds = seconds
         self.sizes: list[int] = []
@@ -327,7 +328,7 @@ class ChunkSizer:
         tally[1] += info.busy
         tally[2] = max(tally[2], info.longest)
         tally[3] = info.cpu
-        self.size = max(1, min(self.most, int(self.seconds / max(info.median, 1e-6))))
+        self.size = max(self.least, min(self.most, int(self.seconds / max(info.median, 1e-6))))
 
     def summary(self) -> str:
         """One line per worker for the log: records, seconds scoring, slowest record, CPU."""
@@ -425,7 +426,7 @@ class ProcessEngine:
                  covers: list[Metric]):
         self.workers = workers
         self.covers = covers
-        self.sizer = ChunkSizer()
+        self.sizer = ChunkSizer(least=chunk_floor(config))   # a chunk's judge calls overlap
         self.threads = max(1, default_workers() // workers)
         self.spec = (list(names), config, [str(p) for p in paths])
         self.pool: Any = None

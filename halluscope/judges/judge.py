@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from halluscope.adapters.registry import check_base_url, get_model, server_and_o
 from halluscope.adapters.types import (AdapterError, AuthError, Decoding, Message, Request,
                                        cut_at_token_limit, cut_short)
 from halluscope.errors import ConfigError, HalluscopeError
+from halluscope.judges.ahead import fetch_ahead, take_held
 from halluscope.judges.parsers import PARSERS, UNVERIFIABLE, Parsed
 from halluscope.judges.reliability import JudgeStats, human_agreement, repeat_agreement
 from halluscope.judges.spec import JudgeSpec, deployment_hint, load_spec
@@ -256,6 +257,7 @@ class Judge:
                                  max_tokens=d.max_tokens, seed=d.seed, stop=d.stop)
         self._runner: asyncio.Runner | None = None
         self._thread: concurrent.futures.ThreadPoolExecutor | None = None
+        self._held: dict[Request, Any] = {}     # answers asked ahead (:mod:`.ahead`)
 
     @classmethod
     def load(cls, name_or_path: str | Path, **kwargs: Any) -> "Judge":
@@ -266,19 +268,38 @@ class Judge:
         return self.spec.pin
 
     # -- one call ---------------------------------------------------------------------------
+    def _request(self, use: str, prompt: str, images: Sequence[str] = (),
+                 replicate: int = 0) -> Request:
+        if self.spec.prompt(use).role == "system":  # as the original scorer sends it
+            message = Message.system(prompt)
+        else:
+            message = Message.user(prompt, tuple(str(i) for i in images), self.spec.image.detail)
+        return Request((message,), self.decoding, replicate=replicate)
+
+    def ask_ahead(self, questions: Iterable[tuple[str, str | dict[str, Any]]]) -> int:
+        """Send the ``(use, prompt or the values its template is filled with)`` questions
+        concurrently (at most ``max_connections`` in flight) and hold their answers for the
+        :meth:`ask` / :meth:`ask_prompt` calls that ask them, which count them as their own
+        calls (:mod:`halluscope.judges.ahead`); returns the number sent."""
+        requests = [self._request(use, p if isinstance(p, str) else
+                                  self.spec.prompt(use).render(**p)) for use, p in questions]
+        return self._run(fetch_ahead(self.client, requests, self._held)) if requests else 0
+
+    def forget_ahead(self) -> None:
+        """Drop the answers asked ahead that no question took."""
+        self._held.clear()
+
     async def _ask(self, use: str, prompt: str, images: Sequence[str] = (),
                    replicate: int = 0) -> tuple[Parsed | None, str | None, str | None, str | None]:
         """(parsed or None when the call failed, raw text, served model, call error); a
         reply cut at the token limit is a failed call whose raw text is the unfinished reply."""
         stats = self.stats.use(use)
         stats.calls += 1
-        if self.spec.prompt(use).role == "system":  # as the original scorer sends it
-            message = Message.system(prompt)
-        else:
-            message = Message.user(prompt, tuple(str(i) for i in images), self.spec.image.detail)
-        request = Request((message,), self.decoding, replicate=replicate)
+        request = self._request(use, prompt, images, replicate)
         try:
-            resp = await self.client.generate(request)
+            held, resp = take_held(self._held, request)
+            if not held:
+                resp = await self.client.generate(request)
         except AuthError:
             raise
         except AdapterError as exc:

@@ -418,21 +418,43 @@ class HallusionBenchMetric(Metric):
                                                float(correct is not None)),
                          groups=unit.groups, unit=set_key(unit.cluster))
 
-    def _judged(self, record: Record, cat: str, fig: str, payload: dict) -> bool | None:
-        md = record.metadata
+    def _question(self, record: Record) -> dict[str, str]:
+        """What the correctness prompt is filled with; a bad record lacks what it needs."""
         where = {"file": record.source.file, "line": record.source.line}
         if record.prompt is None:       # utils.py joins the prompt with +: it never sends ""
             raise RecordError("expected the question (a string) the judge is shown, found "
                               "none", field="question", **where)
-        reference = md.get("gt_answer_details")
+        reference = record.metadata.get("gt_answer_details")
         if not isinstance(reference, str):
             raise RecordError(f"expected the reference answer as a string for the judge, got "
                               f"{'none' if reference is None else type(reference).__name__}",
                               field="gt_answer_details", **where)
+        return {"question": record.prompt, "reference": reference,
+                "prediction": record.response or ""}
+
+    def ask_judge_ahead(self, records: list[Record]) -> Any:
+        """Ask the judge the correctness questions of ``records`` together, those that
+        :meth:`score` reaches its call with (:mod:`halluscope.metrics.judge_ahead`)."""
+        from halluscope.metrics.judge_ahead import asker
+        ask = asker(self.judge) if self.variant not in KEYWORD_VARIANTS else None
+        if ask is None:
+            return None
+        questions = []
+        for record in records:
+            try:        # what score checks before the judge is asked, in its order
+                _keys(record, self.variant)
+                group_names(record, self.by)
+                questions.append((CORRECTNESS, self._question(record)))
+            except Exception:       # a bad record: score says so, and asks nothing
+                continue
+        ask(questions)
+        return self.judge
+
+    def _judged(self, record: Record, cat: str, fig: str, payload: dict) -> bool | None:
+        values = self._question(record)
         from halluscope.errors import CacheMiss
         try:
-            ans = self.judge.ask_sync(CORRECTNESS, question=record.prompt,
-                                      reference=reference, prediction=record.response or "")
+            ans = self.judge.ask_sync(CORRECTNESS, **values)
         except CacheMiss as exc:
             raise exc.for_record(record.id, record.source.file, record.source.line) from None
         payload.update(judge_raw=ans.raw, judge_label=ans.label)
@@ -516,17 +538,11 @@ class HallusionBenchMetric(Metric):
     def _diagnose(self) -> None:
         """The original's consistency check and LH / VI / Mixed diagnosis (original variant,
         when the judge spec has the ``hallusionbench_same`` prompt)."""
-        from halluscope.metrics.hallusionbench_diagnosis import SAME, diagnose
+        from halluscope.metrics.hallusionbench_diagnosis import SAME, diagnose_with
         if self.variant != "original" or not self._answered \
                 or SAME not in getattr(getattr(self.judge, "spec", None), "prompts", {}):
             return
-
-        def ask(first: str, second: str) -> str | None:
-            return self.judge.ask_sync(SAME, response1=first, response2=second).raw
-        try:
-            self._diagnosis = diagnose(self._answered, ask)
-        except ValueError as exc:
-            self._diagnosis = {"error": str(exc)}
+        self._diagnosis = diagnose_with(self.judge, self._answered)
 
     def compute(self) -> MetricSummary:
         self.flush()

@@ -80,6 +80,24 @@ def analysis(q: Answered, orig_code: str, same: str) -> tuple[int, int]:
     return _vs(q.code, orig_code, same, q.visual_input)
 
 
+def same_questions(questions: list[Answered]) -> list[tuple[str, str]]:
+    """The ``(response1, response2)`` consistency questions :func:`diagnose` asks, in its
+    order, up to where it stops: before a question whose pair has no figure-0 question, after
+    one it cannot label (whatever the reply: :func:`analysis` raises before reading it)."""
+    originals = {q.pair: q for q in questions if q.figure_id == "0"}
+    out = []
+    for q in questions:
+        orig = originals.get(q.pair)
+        if orig is None:
+            break
+        out.append((q.response, orig.response))
+        try:
+            analysis(q, orig.code, "1")
+        except ValueError:
+            break
+    return out
+
+
 def diagnose(questions: list[Answered], ask_same) -> dict[str, Any]:
     """Ask the consistency prompt for every question (``ask_same(response1, response2)`` returns
     the judge's raw text or ``None`` when the call failed) and label the failures. A question
@@ -117,4 +135,24 @@ def diagnose(questions: list[Answered], ask_same) -> dict[str, Any]:
     return {"counts": counts, "percent": shares, "same_replies": same_replies}
 
 
-__all__ = ["Answered", "analysis", "diagnose", "original_same"]
+def diagnose_with(judge: Any, questions: list[Answered]) -> dict[str, Any]:
+    """:func:`diagnose` with ``judge``'s consistency prompt; its questions asked together
+    (:meth:`Judge.ask_ahead <halluscope.judges.judge.Judge.ask_ahead>`, where the judge has
+    it) and taken one at a time in :func:`diagnose`'s order, so each is counted as asked then.
+    A pair without its figure-0 question gives ``{"error": ...}``."""
+    def ask(first: str, second: str) -> str | None:
+        return judge.ask_sync(SAME, response1=first, response2=second).raw
+    ahead = getattr(judge, "ask_ahead", None)
+    try:
+        if ahead is not None:
+            ahead([(SAME, {"response1": a, "response2": b}) for a, b in same_questions(questions)])
+        return diagnose(questions, ask)
+    except ValueError as exc:
+        return {"error": str(exc)}
+    finally:
+        if ahead is not None:
+            judge.forget_ahead()
+
+
+__all__ = ["Answered", "analysis", "diagnose", "diagnose_with", "original_same",
+           "same_questions"]

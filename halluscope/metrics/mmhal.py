@@ -116,6 +116,12 @@ def _missing_message(field: str, got: str) -> str:
             f"one), so it is not judged")
 
 
+def _prompt_values(row: dict[str, Any], answer: str) -> dict[str, str]:
+    """What the rating prompt is filled with, for a question row and the answer."""
+    return {"image_content": ", ".join(map(str, row["image_content"])),
+            "question": row["question"], "standard_answer": row["gt_answer"], "response": answer}
+
+
 def load_template(path: str | Path) -> list[dict[str, Any]]:
     """The 96 question rows of ``mmhal-bench_answer_template.json`` (each with the question, the
     standard answer and the image contents the judge prompt is built from)."""
@@ -215,6 +221,23 @@ class MMHalMetric(Metric):
         answer = (record.response or "").replace("Assistant:", "").strip()
         return self.template[index], answer, index
 
+    def ask_judge_ahead(self, records: list[Record]) -> Any:
+        """Ask the judge the rating questions of ``records`` together, those whose row
+        :meth:`score` finds (:mod:`halluscope.metrics.judge_ahead`); the judge asked."""
+        from halluscope.metrics.judge_ahead import asker
+        ask = asker(self.judge)
+        if ask is None:
+            return None
+        questions = []
+        for record in records:
+            try:
+                row, answer, _ = self._row(record)
+            except Exception:       # a bad record: score says so, and asks nothing
+                continue
+            questions.append((USE, _prompt_values(row, answer)))
+        ask(questions)
+        return self.judge
+
     def score(self, record: Record) -> ItemScore:
         row, answer, position = self._row(record)
         if self.variant == "original":
@@ -222,9 +245,7 @@ class MMHalMetric(Metric):
         else:
             qtype = str(row.get("question_type") or QUESTION_TYPES[position % 8])
         try:
-            ans = self.judge.ask_sync(USE, image_content=", ".join(map(str, row["image_content"])),
-                                      question=row["question"],
-                                      standard_answer=row["gt_answer"], response=answer)
+            ans = self.judge.ask_sync(USE, **_prompt_values(row, answer))
         except CacheMiss as exc:
             raise exc.for_record(record.id, record.source.file, record.source.line) from None
         payload: dict[str, Any] = {"index": position, "question_type": qtype,

@@ -491,7 +491,9 @@ class ObjhalMetric(Metric):
                               "an answer without one", field="prompt")
         return ""                           # halluscope's rules read the answer alone
 
-    def score(self, record: Record) -> ItemScore:
+    def _read(self, record: Record) -> tuple[int, int | None, str, str]:
+        """The image id, question row, answer and question of ``record``: what :meth:`score`
+        checks before any extraction (a bad record raises)."""
         image_id, row = self._image_id(record)
         if image_id not in self.gt:
             raise RecordError(f"expected ground-truth objects for image {image_id}, found none "
@@ -500,7 +502,30 @@ class ObjhalMetric(Metric):
         if len(answer) > MAX_TOKENIZE_CHARS:  # spaCy's parse costs ~1 GB per 100k characters
             raise RecordError(f"expected an answer of at most {MAX_TOKENIZE_CHARS:,} characters "
                               f"to extract objects from, got {len(answer):,}", field="response")
-        question = self._question(record, row)
+        return image_id, row, answer, self._question(record, row)
+
+    def ask_judge_ahead(self, records: list[Record]) -> Any:
+        """Ask the extraction judge the first question of each of ``records`` that
+        :meth:`score` sends to it, together (:mod:`halluscope.metrics.judge_ahead`); a
+        completion it cannot read is asked again when scored, one at a time, as ever."""
+        from halluscope.metrics.judge_ahead import asker
+        extractor = self.extractor
+        ask = asker(extractor.judge) if isinstance(extractor, JudgeExtractor) else None
+        if ask is None:
+            return None
+        questions = []
+        for record in records:
+            try:
+                _, _, answer, question = self._read(record)
+            except Exception:       # a bad record: score says so, and asks nothing
+                continue
+            if extractor.fail_limit and not (self.variant == "original" and is_short(answer)):
+                questions.append((USE, extractor.prompt(question, answer)))
+        ask(questions)
+        return extractor.judge
+
+    def score(self, record: Record) -> ItemScore:
+        image_id, row, answer, question = self._read(record)
         raws: list[str] = []
         if self.variant == "original" and is_short(answer):
             phrases: Any = []

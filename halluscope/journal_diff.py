@@ -121,13 +121,25 @@ def _difference(found: Any, header: dict[str, Any]) -> str:
         said.append(f"inputs in another order: {_first(order[0])} then, {_first(order[1])} now")
     for name in sorted((found.get("models") or {}).keys() | (header.get("models") or {}).keys()):
         before, now = (found.get("models") or {}).get(name), (header.get("models") or {}).get(name)
-        if before != now:
+        if before != now and name == "device":
+            said.append(_device_change(before, now))
+        elif before != now:
             said.append(f"the {name}'s weights or versions changed: {_shown_model(before)} as "
                         f"journaled, {_shown_model(now)} now")
     if found.get("metrics") != header["metrics"]:
         said.append(f"metrics {found.get('metrics')} then, {header['metrics']} now")
     said += _option_changes(found, header)
     return "; ".join(said) or "headers differ"
+
+
+def _device_change(before: Any, now: Any) -> str:
+    """The device type the detector and segmenter run on changed (a GPU's kernels give other
+    scores than a CPU's): what to do about it."""
+    first = before or "none recorded"
+    return (f"the detector/segmenter device changed: {first} as journaled, {now or 'none'} now "
+            f"(--device, else $HALLUSCOPE_DEVICE, else cuda when torch sees a GPU): resume "
+            f"where it resolves to {first} as the first run did (its --device and "
+            f"$HALLUSCOPE_DEVICE), or start over without --resume")
 
 
 def header_difference(found: Any, header: dict[str, Any]) -> str:

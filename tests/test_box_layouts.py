@@ -127,9 +127,10 @@ def test_kosmos2_patch_tokens_as_transformers_reads_them():
             "<patch_index_0005><patch_index_0911></delimiter_of_multi_objects/>"
             "<patch_index_0640><patch_index_0671></object>.")
     a, b, c = boxes(text, known=["snowman", "fire"])
-    assert (a.format, a.coords, a.label) == ("kosmos", "norm", "a snowman")
+    assert (a.format, a.coords, a.label) == ("kosmos", "norm", "snowman")
+    assert a.label_written.strip() == "a snowman"      # the phrase as written stays
     assert a.raw == pytest.approx((12.5 / 32, 1.5 / 32, 31.5 / 32, 26.5 / 32))
-    assert b.label == c.label == "a fire"
+    assert b.label == c.label == "fire"
     assert c.raw == pytest.approx((0, 20 / 32, 1, 21 / 32))        # one row: the cells' edges
     try:
         from transformers.models.kosmos2.processing_kosmos2 import patch_index_to_coordinate

@@ -52,7 +52,7 @@ def test_qwen_box_tokens_are_0_to_1000():
     text = ("<|object_ref_start|>the flag<|object_ref_end|><|box_start|>(0,0),(185,999)"
             "<|box_end|> and <|box_start|>(500,500),(1000,1000)<|box_end|>")
     a, b = boxes(text, known=["flag"])
-    assert a.format == "qwen" and a.label == "the flag"
+    assert a.format == "qwen" and a.label == "flag" and a.label_written == "the flag"
     assert a.box == pytest.approx((0, 0, 94.72, 399.6))
     assert b.box == pytest.approx((256, 200, 512, 400))
 
@@ -239,3 +239,48 @@ def test_a_box_written_in_a_form_not_read_is_listed_unverifiable(response, writt
                              size=(451, 300)))
     assert v.label == "unverifiable" and "not read: " + written in v.reason
     assert not cites_a_box_or_region('{"box": null, "label": "cat"}')   # no box, said so
+
+
+# -- a label read with its article -------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "<ref>The cat</ref><box>(100,100),(300,300)</box>",
+    "<p>The cat</p> [51, 40, 154, 120]",
+    "<|ref|>THE cat<|/ref|><|det|>[[100, 100, 300, 300]]",
+    '{"label": "the cat", "bbox_2d": [51, 40, 154, 120]}',
+])
+def test_a_tag_label_loses_its_article_in_matching_and_reasons(text):
+    """``<ref>The cat</ref>`` kept its article: the reason read "there is no The cat in the
+    image to box". The label is the bare noun; the words as written stay in the item's
+    ``text``."""
+    from halluscope.metrics.grounding import _verdict_dict
+    (b,) = boxes(text, box_format="pixels" if "<box>" not in text else "auto")
+    assert b.label == "cat" and b.label_written.lower() == "the cat"
+    gone = truth_from_metadata({"absent": ["cat"]}, SIZE)
+    v = check_box(b, gone)
+    assert v.label == "hallucinated" and v.reason == "there is no cat in the image to box"
+    assert v.claim.subject == "cat" and _verdict_dict(v)["text"] == b.label_written
+    # a COCO annotation labelled 'cat' at the cited place: matched
+    there = truth_from_metadata({"objects": [{"label": "cat", "box": list(b.box)}]}, SIZE)
+    v = check_box(b, there)
+    assert v.label == "supported" and v.reason.startswith("matches the cat at "), v.reason
+    wrong = truth_from_metadata({"objects": [{"label": "cat", "box": [400, 300, 500, 390]}]},
+                                SIZE)
+    assert check_box(b, wrong).reason.startswith("no cat there: best IoU")
+
+
+def test_only_leading_articles_go_and_a_lone_word_stays():
+    from halluscope.claims.cited_labels import bare_label
+    for written, bare in (("An apple", "apple"), ("this Dog", "Dog"), ("That  cat", "cat"),
+                          ("a the cat", "cat"), ("The", "The"), ("cat", "cat"),
+                          ("teddy bear", "teddy bear"), ("theatre seat", "theatre seat"),
+                          (None, None), ("", "")):
+        assert bare_label(written) == bare, written
+    (b,) = boxes("<ref>dog</ref><box>(1,1),(9,9)</box>")
+    assert b.label == "dog" and b.label_written is None
+    (r,) = parse_cited_regions('{"region_id": "R2", "label": "The flag"}')
+    assert r.label == "flag" and r.label_written == "The flag"
+    truth = truth_from_metadata({"regions": [{"id": "R2", "box": [0, 0, 9, 9],
+                                              "label": "flag"}]}, SIZE)
+    v = check_region(r, truth)
+    assert v.label == "supported" and v.claim.text == "The flag"

@@ -282,7 +282,7 @@ def _outside(box: Sequence[float], size: tuple[int, int] | None) -> str | None:
 def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRESHOLD):
     """The verdict on one cited box (see the module docstring)."""
     claim = Claim(kind="region", subject=cited.label or "", value=list(cited.box or cited.raw),
-                  span=cited.span, text=None)
+                  span=cited.span, text=cited.label_written)
     malformed = cited.malformed
     if malformed:      # refused as a box of the record's metadata is; counted by the metric
         return Verdict(claim, "unverifiable", None, (), malformed[1], "region-box")
@@ -329,7 +329,8 @@ def _both_coco(a: str, b: str) -> bool:
 
 def check_region(cited: CitedRegion, truth: Truth):
     """The verdict on one cited region id."""
-    claim = Claim(kind="region", subject=cited.label or "", value=cited.id, span=cited.span)
+    claim = Claim(kind="region", subject=cited.label or "", value=cited.id, span=cited.span,
+                  text=cited.label_written)
     if cited.unread:        # an unread citation is not scored as nothing: it is listed
         return Verdict(claim, "unverifiable", None, (), f"{cited.id!r} looks like a region id "
                        f"in a form that is not read (write [R1, R2], region 3 or regions "

@@ -97,7 +97,8 @@ from halluscope.claims.box_forms import (  # noqa: F401 - BOX_FORMATS, edge_slac
     REGION_KEY_HINTS, REGION_KEYS, NamedBox, auto_scale, bbox_layout, corners, edge_slack,
     finite_box, json_box, json_label, key_scale, keys_named, kosmos_boxes, layout_of, named_in,
     named_span, scale_of, shorten, to_pixels)
-from halluscope.claims.cited_labels import label_around, label_key, same_object  # noqa: F401
+from halluscope.claims.cited_labels import (BareLabel, label_around, label_key,  # noqa: F401
+                                            same_object)
 from halluscope.jsonblobs import inline_json_blobs, json_blobs, walk_dicts
 
 
@@ -129,15 +130,16 @@ _REGION_HINT = re.compile(r"\bR\d+\b|(?i:<region[^<>\n]{0,20}>|\bregions?\s*+(?:
 
 
 @dataclass(frozen=True)
-class CitedBox:
+class CitedBox(BareLabel):
     """A box cited in a response.
 
     Attributes:
         raw: The four numbers as written.
         box: ``[x1, y1, x2, y2]`` in pixels (``None`` when the image size is unknown and the
             numbers are normalised).
-        label: The object it is about, when one could be read.
+        label: The object it is about, when one could be read, without its articles.
         span: Character span in the response.
+        label_written: The label as written, when it had articles (``The cat``).
         format: ``qwen`` | ``tag`` | ``kosmos`` | ``json`` | ``plain``.
         coords: The scale it was read in (``pixels`` | ``norm`` | ``norm1000``), or
             ``unread``: a box written where one is read (a JSON box key, a box tag) whose
@@ -160,6 +162,7 @@ class CitedBox:
     written: str | None = None
     layout: str = "xyxy"
     problem: tuple[str, str] | None = None
+    label_written: str | None = None
 
     @property
     def malformed(self) -> tuple[str, str] | None:
@@ -205,12 +208,13 @@ class CitedBox:
 
 
 @dataclass(frozen=True)
-class CitedRegion:
+class CitedRegion(BareLabel):
     """A region id cited in a response.
 
     Attributes:
         id: The id as compared (:func:`norm_region_id`); for an unread mention, its text.
-        label: The object it is about, when one could be read.
+        label: The object it is about, when one could be read, without its articles
+            (``label_written``: as written, when it had some).
         span: Character span in the response.
         unread: A mention that looks like a region id in a form the parser does not read
             (``R1 and R9`` without brackets, ``<region A>``): it cannot be checked.
@@ -220,6 +224,7 @@ class CitedRegion:
     label: str | None
     span: tuple[int, int]
     unread: bool = False
+    label_written: str | None = None
 
 
 # -- labels ------------------------------------------------------------------------------------

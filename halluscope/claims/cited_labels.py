@@ -95,6 +95,29 @@ def _ascii_fold(c: str) -> str:
 _ARTICLES = frozenset({"the", "a", "an", "this", "that", "these", "those", "its", "their"})
 
 
+def bare_label(label: str | None) -> str | None:
+    """``label`` without its leading articles or determiners (``The cat`` -> ``cat``, as
+    :func:`label_key` compares it): a tag's ``<ref>The cat</ref>`` gave the reason "there is
+    no The cat". A label of one word, or of nothing else, is kept as written."""
+    if not label:
+        return label
+    words = label.split()
+    while len(words) > 1 and words[0].lower() in _ARTICLES:
+        words.pop(0)
+    return " ".join(words) if len(words) < len(label.split()) else label
+
+
+class BareLabel:
+    """What a citation holds a ``label`` and a ``label_written`` field for: the label without
+    its articles (:func:`bare_label`), and as written when that differs (else ``None``)."""
+
+    def __post_init__(self) -> None:
+        bare = bare_label(self.label)       # type: ignore[attr-defined]
+        if bare != self.label:              # type: ignore[attr-defined]
+            object.__setattr__(self, "label_written", self.label)  # type: ignore[attr-defined]
+            object.__setattr__(self, "label", bare)
+
+
 def same_object(a: str | None, b: str | None) -> bool:
     """Whether two labels name the same object: the same :func:`label_key`, or the same COCO
     class (``astronaut`` and ``person``)."""

@@ -346,6 +346,16 @@ def device_type(device: Any) -> str | None:
     return str(device).split(":")[0].strip().lower() or None
 
 
+def resolved_device_type(device: Any = None) -> str | None:
+    """The type of the device a torch model given the option ``device`` runs on (as
+    :func:`torch_device` resolves it); an option this machine cannot use, as written (said as a
+    usage error when the model loads)."""
+    try:
+        return device_type(torch_device(device))
+    except ConfigError:
+        return str(device)
+
+
 def _checked_device(device: str, source: str = "option 'device'") -> str:
     """``device`` when torch knows it and this machine has it (see :func:`torch_device`);
     ``source``: what set it, for the error."""

@@ -47,7 +47,7 @@ from halluscope.evidence.cache import (NUMBER, EvidenceCache, hf_model_identity,
 from halluscope.evidence.detect import (THRESHOLDS, Detection, Detector, Thresholds,
                                         check_finite, default_thresholds, device_type,
                                         has_area, load_detector, load_rgb, nms,
-                                        torch_device)
+                                        resolved_device_type, torch_device)
 from halluscope.packages import installed_version
 from halluscope.types import ImageFacts, Instance
 
@@ -357,11 +357,7 @@ class DetectorFacts:
             ident = _segmenter_spec_identity(spec)
             if spec.partition(":")[0].strip().lower() in ("sam", "hf-sam"):
                 # masks from a GPU differ from a CPU's as detections do: the device's type
-                try:
-                    ident.append({"device": device_type(torch_device(
-                        self.options.get("device")))})
-                except ConfigError:         # said when the segmenter loads
-                    ident.append({"device": str(self.options.get("device"))})
+                ident.append({"device": resolved_device_type(self.options.get("device"))})
             self._spec_identity = ident
         return self._spec_identity
 
@@ -582,13 +578,18 @@ def model_identities(config: Any) -> dict[str, Any]:
     names (weights hashes, hub snapshots, library versions; read without loading them), for
     the journal a ``--resume`` must match: the spec strings alone let a checkpoint replaced in
     its folder between the kill and the resume score the rest of the records with other
-    weights than the journaled ones. ``{}`` without either."""
+    weights than the journaled ones. ``{}`` without either. ``device``: the type of a torch
+    one's (killed on cuda, resumed on cpu: two devices' detections were mixed)."""
     out: dict[str, Any] = {}
     detector, segmenter = getattr(config, "detector", None), getattr(config, "segmenter", None)
     if isinstance(detector, str) and detector.strip():
         out["detector"] = {k: v for k, v in spec_identity(detector).items() if k != "options"}
     if isinstance(segmenter, str) and segmenter.strip():
         out["segmenter"] = _segmenter_spec_identity(segmenter)
+    kind = [s.strip().partition(":")[0].strip().lower() if isinstance(s, str) else ""
+            for s in (detector, segmenter)]
+    if kind[0] in ("hf", "groundingdino", "gdino") or kind[1] in ("sam", "hf-sam"):
+        out["device"] = resolved_device_type((getattr(config, "options", {}) or {}).get("device"))
     return out
 
 

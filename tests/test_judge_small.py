@@ -32,3 +32,52 @@ def test_a_percent_template_reads_percentages(given, read):
     assert got.ok and got.value == "hallucinated"
     assert got.confidence == (pytest.approx(read) if read is not None else None)
     assert PARSERS["verify"]["verdict-json-percent"] is parse_verdict_json_percent
+
+
+def _shared_judge_audit(tmp_path, caplog, model_name, responder):
+    import json
+    import logging
+
+    import halluscope
+    from fake_openai_server import FakeServer
+    from PIL import Image
+    Image.new("RGB", (64, 64), "white").save(tmp_path / "a.png")
+    (tmp_path / "ann.json").write_text(json.dumps({"images": {"a.png": {
+        "size": [64, 64], "objects": [{"label": "dog", "box": [0, 0, 30, 30]}]}}}))
+    from pathlib import Path
+    spec = Path(__file__).resolve().parent / "judges" / "loopback-judge.toml"
+    records = [{"id": "c1", "image": str(tmp_path / "a.png"), "task": "caption",
+                "response": "A purple dog sits next to a zebra."}]
+    caplog.set_level(logging.WARNING)
+    with FakeServer(responder=responder, model_name=model_name) as server:
+        return halluscope.audit(
+            records=records, metrics="claims,faithscore", annotations=[tmp_path / "ann.json"],
+            judge=str(spec), n_boot=0, cache_dir=tmp_path / "cache",
+            options={"judge_base_url": server.url})
+
+
+def test_a_shared_judges_warnings_are_said_once_naming_both_metrics(tmp_path, caplog):
+    """claims and faithscore ask one judge; each of its warnings (pin mismatch, answers no
+    parser reads, no confidence) was printed twice, once per metric, with the same counts."""
+    _shared_judge_audit(tmp_path, caplog, "served-model", lambda p, b: "no idea")
+    text = caplog.text
+    assert "claims and faithscore (one shared judge): the judge is pinned to" in text
+    assert "could not be parsed" in text
+    for warning in ("the judge is pinned to", "could not be parsed"):
+        assert text.count(warning) == 1, text
+    assert "\nclaims: the judge" not in text and "faithscore: the judge" not in text
+
+
+def test_warnings_that_differ_per_metric_stay_per_metric():
+    """Only a line both metrics would say word for word is merged."""
+    from halluscope.scoring import judge_failures_note
+    judge = {"pin_mismatch": True, "model": "m", "reported_models": {"x": 2}, "provider": "o"}
+    infos = {"claims": {"judge": judge, "judge_reliability": {"calls": 4, "call_failures": 1}},
+             "faithscore": {"judge": judge, "judge_reliability": {"calls": 4, "call_failures": 2}},
+             "pope": {"judge": judge, "judge_reliability": {"calls": 1}}}
+    lines = judge_failures_note(infos, [["claims", "faithscore"]])
+    assert [ln.split(":")[0] for ln in lines] == [
+        "claims", "claims and faithscore (one shared judge)", "faithscore", "pope"]
+    assert "failed 1 of 4" in lines[0] and "failed 2 of 4" in lines[2]
+    # without the sharing known, two judges with equal counts are not merged
+    assert len(judge_failures_note(infos)) == 5

@@ -81,3 +81,57 @@ def test_warnings_that_differ_per_metric_stay_per_metric():
     assert "failed 1 of 4" in lines[0] and "failed 2 of 4" in lines[2]
     # without the sharing known, two judges with equal counts are not merged
     assert len(judge_failures_note(infos)) == 5
+
+
+def _cli_audit(tmp_path, model_name, faults=None):
+    import json
+    from pathlib import Path
+
+    from fake_openai_server import FakeServer
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from halluscope.cli import app
+    Image.new("RGB", (64, 64), "white").save(tmp_path / "a.png")
+    (tmp_path / "ann.json").write_text(json.dumps({"images": {"a.png": {
+        "size": [64, 64], "objects": [{"label": "dog", "box": [0, 0, 30, 30]}]}}}))
+    (tmp_path / "out.jsonl").write_text(json.dumps(
+        {"id": "c1", "image": str(tmp_path / "a.png"), "task": "caption",
+         "response": "A purple dog sits next to a zebra."}) + "\n")
+    spec = Path(__file__).resolve().parent / "judges" / "loopback-judge.toml"
+    verdict = json.dumps({"verdict": "hallucinated", "confidence": 0.8, "reason": "no"})
+    with FakeServer(responder=lambda p, b: verdict, model_name=model_name,
+                    faults=faults or {}) as server:
+        return CliRunner().invoke(app, [
+            "audit", str(tmp_path / "out.jsonl"), "--metric", "claims,faithscore",
+            "--annotations", str(tmp_path / "ann.json"), "--judge", str(spec),
+            "--option", f"judge_base_url={server.url}", "--cache-dir", str(tmp_path / "cache"),
+            "--bootstrap", "0", "--out", str(tmp_path / "run")], env={"COLUMNS": "80"})
+
+
+@pytest.mark.parametrize("served,faults,status", [
+    ("loopback-judge-2025-01-01", None, "pin verified"),
+    ("other-model", None, "pin MISMATCH"),
+    ("loopback-judge-2025-01-01", {"no_model": 1.0}, "pin unverified (3 answers)")])
+def test_the_console_summary_names_the_judge_and_its_pin(tmp_path, served, faults, status):
+    """Only the run sheet and the report named the judge; the console said nothing of which
+    judge decided the claims nor whether its server bore the pin out."""
+    res = _cli_audit(tmp_path, served, faults)
+    line = next((ln for ln in res.output.splitlines() if ln.startswith("judge ")), None)
+    assert line is not None, res.output
+    assert line == f"judge loopback-judge@1 · loopback-judge-2025-01-01 · {status}", line
+    assert len(line) <= 80 and res.output.count("\njudge loopback-judge@1") == 1
+
+
+def test_several_judges_each_get_a_line_naming_their_metrics():
+    from types import SimpleNamespace as NS
+
+    from halluscope.report.console import judge_lines
+    a = {"name": "a", "version": 2, "pin": "openai/m", "model": "m", "reported_models": {"m": 1}}
+    b = {"name": "b", "version": 1, "pin": "hf/q@" + "c" * 40, "model": "q",
+         "revision": "c" * 40, "reported_models": {}}
+    result = NS(metrics={"claims": NS(info={"judge": a}), "faithscore": NS(info={"judge": a}),
+                         "mmhal": NS(info={"judge": b}), "chair": NS(info={})})
+    assert [t.plain for t in judge_lines(result)] == [
+        "judge a@2 · m · pin verified (claims, faithscore)",
+        "judge b@1 · q@cccccccccccc · pin unverified (no model named) (mmhal)"]

@@ -465,10 +465,23 @@ def _warn_notes(tally: StreamTally, metric_objs: list[Metric],
     ``query_runs``), ``--by`` fields with nearly a value per item (noted in results.json)."""
     rules = {m.name: type(m).empty_answer for m in metric_objs}
     for line in empty_answers_note(tally, rules) + judge_failures_note(
-            {n: s.info for n, s in summaries.items()}) + finish_notes(tally.finish, only) + \
+            {n: s.info for n, s in summaries.items()}, _judge_sharers(metric_objs)) + \
+            finish_notes(tally.finish, only) + \
             unfinished_notes(runs) + samples_notes(runs, [m.name for m in metric_objs]) + \
             sparse_group_notes(summaries, metric_objs):
         log.warning("%s", line)
+
+
+def _judge_sharers(metric_objs: list[Metric]) -> list[list[str]]:
+    """The names of metrics that ask one judge object (claims and faithscore of one
+    configuration, as ``build_metrics`` shares it): their judge warnings are said once."""
+    from halluscope.judges.fallback import is_model_judge
+    by_judge: dict[int, list[str]] = {}
+    for m in metric_objs:
+        judge = getattr(m, "judge", None)
+        if is_model_judge(judge):
+            by_judge.setdefault(id(judge), []).append(m.name)
+    return [names for names in by_judge.values() if len(names) > 1]
 
 
 def run_audit(inputs: Any = None, *, records: list[Any] | None = None,

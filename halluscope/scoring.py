@@ -141,46 +141,71 @@ def judge_causes(rel: dict[str, Any]) -> list[str]:
     return out
 
 
-def judge_failures_note(infos: dict[str, dict[str, Any]]) -> list[str]:
+def judge_failures_note(infos: dict[str, dict[str, Any]],
+                        shared: Iterable[Iterable[str]] = ()) -> list[str]:
     """One line per metric whose judge failed calls or answered as another model than its
     pin: the audit goes on (those answers or claims are read without the judge, or left
-    unverifiable), and this says so where the user looks, not only in the run sheet."""
-    lines = []
+    unverifiable), and this says so where the user looks, not only in the run sheet.
+
+    ``shared``: groups of metric names that asked one judge object (``claims`` and
+    ``faithscore``); a warning that each of them would give word for word (the same judge's
+    counters) is said once, naming them all, not once per metric."""
+    group_of = {n: tuple(sorted(g)) for g in map(tuple, shared) if len(g) > 1 for n in g}
+    lines, said = [], set()
     for name, info in sorted(infos.items()):
-        rel = info.get("judge_reliability") or {}
-        failed, calls = rel.get("call_failures") or 0, rel.get("calls") or 0
-        if failed:
-            lines.append(f"{name}: the judge failed {failed:,} of {calls:,} calls (the reason of "
-                         f"each is in items.jsonl: 'judge_error', or the left-out record's "
-                         f"'error'); what it was asked about was left unverifiable or, where a "
-                         f"metric needs the judge's reading (POPE), left out of it")
-        lines += _unparsed_note(name, info, rel)
-        lines += _other_uses_failed(name, info)
-        uses = (((info.get("judge") or {}).get("stats") or {}).get("uses") or {}).values()
-        unnamed = sum(u.get("model_not_reported") or 0 for u in uses)
-        if unnamed:
-            pinned = (info.get("judge") or {}).get("pin")
-            lines.append(f"{name}: the judge's server named no model for {unnamed:,} "
-                         f"answer(s), so the pin {pinned!r} is not verified for them "
-                         f"(judge_fatal_mismatch=true stops such a run)")
-        if rel.get("no_confidence"):
-            lines.append(f"{name}: the judge gave no confidence for {rel['no_confidence']:,} "
-                         f"verdict(s); their confidence is left empty (None), not set to 1.0")
-        judge = info.get("judge") or {}
-        split = ((judge.get("stats") or {}).get("uses") or {}).get("decompose") or {}
-        if split.get("unfounded_claims"):
-            lines.append(f"{name}: the judge splitting the responses proposed "
-                         f"{split['unfounded_claims']:,} claim(s) whose words are not in the "
-                         f"response; they were not scored")
-        if judge.get("pin_mismatch"):
-            from halluscope.judges.spec import deployment_hint
-            pinned = judge.get("expected_model") or judge.get("model")
-            others = [m for m in judge.get("reported_models") or {} if m != pinned]
-            hint = deployment_hint(str(judge.get("provider")), judge.get("expected_model"),
-                                   others[0]) if others else ""
-            lines.append(f"{name}: the judge is pinned to {pinned!r} but the server answered "
-                         f"as {', '.join(map(repr, others))} (judge_fatal_mismatch=true stops "
-                         f"such a run){hint}")
+        group = tuple(n for n in group_of.get(name, (name,)) if n in infos)
+        if name != group[0]:
+            continue  # said with the group's first metric
+        mine = _judge_lines(name, info)
+        others = [_judge_lines(n, infos[n]) for n in group[1:]]
+        for line in mine:
+            body = line[len(name) + 2:]
+            if others and all(f"{n}: {body}" in o for n, o in zip(group[1:], others)):
+                lines.append(f"{' and '.join(group)} (one shared judge): {body}")
+                said.update(f"{n}: {body}" for n in group[1:])
+            else:
+                lines.append(line)
+        lines += [line for o in others for line in o if line not in said]
+    return lines
+
+
+def _judge_lines(name: str, info: dict[str, Any]) -> list[str]:
+    """:func:`judge_failures_note`'s lines for one metric, each ``"<name>: ..."``."""
+    lines: list[str] = []
+    rel = info.get("judge_reliability") or {}
+    failed, calls = rel.get("call_failures") or 0, rel.get("calls") or 0
+    if failed:
+        lines.append(f"{name}: the judge failed {failed:,} of {calls:,} calls (the reason of "
+                     f"each is in items.jsonl: 'judge_error', or the left-out record's "
+                     f"'error'); what it was asked about was left unverifiable or, where a "
+                     f"metric needs the judge's reading (POPE), left out of it")
+    lines += _unparsed_note(name, info, rel)
+    lines += _other_uses_failed(name, info)
+    uses = (((info.get("judge") or {}).get("stats") or {}).get("uses") or {}).values()
+    unnamed = sum(u.get("model_not_reported") or 0 for u in uses)
+    if unnamed:
+        pinned = (info.get("judge") or {}).get("pin")
+        lines.append(f"{name}: the judge's server named no model for {unnamed:,} "
+                     f"answer(s), so the pin {pinned!r} is not verified for them "
+                     f"(judge_fatal_mismatch=true stops such a run)")
+    if rel.get("no_confidence"):
+        lines.append(f"{name}: the judge gave no confidence for {rel['no_confidence']:,} "
+                     f"verdict(s); their confidence is left empty (None), not set to 1.0")
+    judge = info.get("judge") or {}
+    split = ((judge.get("stats") or {}).get("uses") or {}).get("decompose") or {}
+    if split.get("unfounded_claims"):
+        lines.append(f"{name}: the judge splitting the responses proposed "
+                     f"{split['unfounded_claims']:,} claim(s) whose words are not in the "
+                     f"response; they were not scored")
+    if judge.get("pin_mismatch"):
+        from halluscope.judges.spec import deployment_hint
+        pinned = judge.get("expected_model") or judge.get("model")
+        others = [m for m in judge.get("reported_models") or {} if m != pinned]
+        hint = deployment_hint(str(judge.get("provider")), judge.get("expected_model"),
+                               others[0]) if others else ""
+        lines.append(f"{name}: the judge is pinned to {pinned!r} but the server answered "
+                     f"as {', '.join(map(repr, others))} (judge_fatal_mismatch=true stops "
+                     f"such a run){hint}")
     return lines
 
 

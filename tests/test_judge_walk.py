@@ -219,11 +219,12 @@ def test_hallusionbench_original_on_a_judge_that_gives_no_verdict(tmp_path, repl
 
 
 @pytest.mark.parametrize("given,read", [
-    ("0.7", 0.7), ("90", 0.9), ('"85"', 0.85), ("1", 1.0),
+    ("0.7", 0.7), ("90", None), ('"85"', None), ("1", 1.0), ('"0.85"', 0.85),
     ("true", None), ("1.5", None), ("4.5", None), ("101", None), ("-0.2", None)])
 def test_a_judge_confidence_is_a_share_it_gave_or_none(given, read):
     """`true` was read as confidence 1.0 and 1.5 as 0.015 (1.5%): numbers the judge did not
-    give. A whole percentage is still read as one."""
+    give. The `verdict-json` template asks for 0 to 1: a whole percentage is off its scale
+    (`verdict-json-percent` reads those; tests/test_judge_small.py)."""
     from halluscope.judges.parsers import parse_verdict_json
     got = parse_verdict_json('{"verdict": "supported", "confidence": %s}' % given)
     assert got.ok and got.value == "supported"

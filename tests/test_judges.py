@@ -122,7 +122,8 @@ def test_verdict_json_parser():
     ok = parse_verdict_json('Sure!\n```json\n{"verdict": "Hallucinated", "confidence": 0.7, '
                             '"reason": "no cat"}\n```')
     assert ok.ok and ok.value == "hallucinated" and ok.confidence == 0.7 and ok.reason == "no cat"
-    assert parse_verdict_json('{"verdict": "yes", "confidence": 90}').confidence == 0.9
+    # the shipped template asks for 0..1: 90 is off its scale (a percentage? a guess), no share
+    assert parse_verdict_json('{"verdict": "yes", "confidence": 90}').confidence is None
     assert parse_verdict_json('{"verdict": "unsure"}').value == "unverifiable"
     for bad in ("supported", '{"verdict": "maybe"}', '{"reason": "x"}', "", "[1, 2]"):
         assert not parse_verdict_json(bad).ok, bad

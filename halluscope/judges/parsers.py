@@ -7,6 +7,9 @@ use                parser               accepts
 verify             ``verdict-json``     a JSON object (a code fence or text around it is fine) with
                                         ``verdict`` in supported / hallucinated / unverifiable (or
                                         the synonyms below), optional ``confidence`` and ``reason``
+verify             ``verdict-json-``    the same, its template asking for ``confidence`` in percent
+                   ``percent``          (0 to 100); ``verdict-json`` reads it from 0 to 1, and a
+                                        number off the template's scale is no confidence (None)
 verify             ``verdict-line``     a line ``Verdict: <label>`` (or the label alone)
 classify_yes_no    ``yes-no-word``      ``yes``, ``no`` or ``unknown`` as the first word
 decompose          ``claims-json``      a JSON array of claim objects (or ``{"claims": [...]}``)
@@ -90,22 +93,28 @@ def _verdict_word(value: Any) -> str | None:
     return _VERDICT_WORDS.get(key)
 
 
-def _confidence(given: Any) -> float | None:
-    """A judge's confidence as a share: a number in [0, 1], or a whole percentage (``90``:
-    0.9). Anything else is none given (``None``): ``true`` is no number (it read as 1.0), and a
-    fraction above 1 (``1.5``, read as 1.5%) or past 100 is on no scale the prompt asked for."""
+def _confidence(given: Any, scale: str = "unit") -> float | None:
+    """A judge's confidence as a share, read on the scale its template asks for.
+
+    ``unit`` (the shipped ``verify_claim.txt``: "a number from 0 to 1"): a number in [0, 1];
+    anything else is none given (``None``) -- ``90`` could be a percentage, ``4`` a 1-5 or 1-10
+    rating: guessing which would put a number into the scores that the judge did not give.
+    ``percent`` (a template asking for 0 to 100): a number in [0, 100] read as a percentage,
+    except a fraction below 1 (``0.7``: 0.7% or 70%?). ``true`` is no number on either scale."""
     if given is None or isinstance(given, bool):
         return None
     try:
         conf = float(given)
     except (TypeError, ValueError, OverflowError):
         return None
-    if 0.0 <= conf <= 1.0:
-        return conf
-    return conf / 100.0 if 1.0 < conf <= 100.0 and conf.is_integer() else None
+    if scale == "percent":
+        if 0.0 <= conf <= 100.0 and (conf >= 1.0 or conf == 0.0):
+            return conf / 100.0
+        return None
+    return conf if 0.0 <= conf <= 1.0 else None
 
 
-def parse_verdict_json(text: str) -> Parsed:
+def _parse_verdict_json(text: str, scale: str) -> Parsed:
     try:
         obj = extract_json(text or "", "{")
     except ValueError as exc:
@@ -118,9 +127,19 @@ def parse_verdict_json(text: str) -> Parsed:
     label = _verdict_word(raw)
     if label is None:
         return _fail(f"expected verdict supported, hallucinated or unverifiable, got {raw!r:.40}")
-    conf = _confidence(obj.get("confidence"))
+    conf = _confidence(obj.get("confidence"), scale)
     reason = obj.get("reason")
     return Parsed(True, label, confidence=conf, reason=str(reason) if reason else None)
+
+
+def parse_verdict_json(text: str) -> Parsed:
+    """A verdict object whose template asks for ``confidence`` from 0 to 1."""
+    return _parse_verdict_json(text, "unit")
+
+
+def parse_verdict_json_percent(text: str) -> Parsed:
+    """A verdict object whose template asks for ``confidence`` as a percentage (0 to 100)."""
+    return _parse_verdict_json(text, "percent")
 
 
 # horizontal space only before the colon: "^\s*" would rescan every following blank line from
@@ -256,7 +275,9 @@ def parse_object_list_original(text: str) -> Parsed:
 
 #: use -> parser name -> function
 PARSERS: dict[str, dict[str, Callable[[str], Parsed]]] = {
-    "verify": {"verdict-json": parse_verdict_json, "verdict-line": parse_verdict_line},
+    "verify": {"verdict-json": parse_verdict_json,
+               "verdict-json-percent": parse_verdict_json_percent,
+               "verdict-line": parse_verdict_line},
     "classify_yes_no": {"yes-no-word": parse_yes_no_word},
     "decompose": {"claims-json": parse_claims_json},
     "hallusionbench_correctness": {"correct-incorrect-unclear": parse_correct_incorrect},

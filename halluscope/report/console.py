@@ -367,6 +367,8 @@ def render_summary(result: AuditResult, console: Console, *,
         console.print(metrics_table(result))
     else:
         console.print(Text("No metrics ran.", style="dim"))
+    for line in judge_lines(result):
+        console.print(line)
 
     files = output_files(result, out_dir)
     table, more = groups_table(result, max_groups, width=console.width)
@@ -394,6 +396,46 @@ def render_summary(result: AuditResult, console: Console, *,
             line.append(visible_controls(str(path)), style="green")
             line.append(f"  ({_size(path)})", style="dim")
             console.print(line)
+
+
+def judge_lines(result: Any) -> list[Text]:
+    """One short line per judge the audit asked: ``name@version``, the pinned model (and
+    revision, shortened) and whether the server's answers bore the pin out; metrics asking one
+    judge share its line (their names are added when the audit asked several judges)."""
+    judges: dict[tuple, tuple[Mapping[str, Any], list[str]]] = {}
+    for name, summary in (getattr(result, "metrics", None) or {}).items():
+        judge = (getattr(summary, "info", None) or {}).get("judge")
+        if isinstance(judge, Mapping) and judge.get("name"):
+            key = (judge.get("name"), judge.get("version"), judge.get("pin"))
+            judges.setdefault(key, (judge, []))[1].append(name)
+    lines = []
+    for judge, names in judges.values():
+        rev = judge.get("revision")
+        line = Text("judge ", style="dim")
+        line.append(visible_controls(f"{judge['name']}@{judge.get('version', 1)}"), style="bold")
+        line.append(visible_controls(f" · {judge.get('model')}" + (f"@{str(rev)[:12]}" if rev
+                                                                  else "")))
+        status, style = _pin_status(judge)
+        line.append(" · ")
+        line.append(status, style=style)
+        if len(judges) > 1:
+            line.append(visible_controls(f" ({', '.join(names)})"), style="dim")
+        lines.append(line)
+    return lines
+
+
+def _pin_status(judge: Mapping[str, Any]) -> tuple[str, str]:
+    """Whether the model names the judge's server reported bear out its pin."""
+    uses = ((judge.get("stats") or {}).get("uses") or {}).values()
+    unnamed = sum((u.get("model_not_reported") or 0) for u in uses if isinstance(u, Mapping))
+    reported = judge.get("reported_models") or {}
+    if judge.get("pin_mismatch"):   # the warning above names the models served
+        return "pin MISMATCH", "bold red"
+    if unnamed:
+        return f"pin unverified ({unnamed:,} answer{'s' if unnamed > 1 else ''})", "yellow"
+    if reported:
+        return "pin verified", "green"
+    return "pin unverified (no model named)", "yellow"
 
 
 def finish_facts(result: Any) -> list[tuple[int, str, str]]:
@@ -429,4 +471,4 @@ def _variants(info: Any) -> str:
     return ", ".join(parts)
 
 
-__all__ = ["render_summary", "metrics_table", "groups_table", "problems_table", "output_files"]
+__all__ = ["render_summary", "judge_lines", "metrics_table", "groups_table", "problems_table", "output_files"]

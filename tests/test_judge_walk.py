@@ -11,6 +11,19 @@ import pytest
 from fake_openai_server import FakeServer
 import halluscope
 
+
+def _purple_dog(tmp_path: Path) -> tuple[Path, list[dict]]:
+    """The loopback judge's spec and a caption of a brown picture annotated with one dog (at
+    tmp_path/ann.json) that also names a zebra: claims for the judge to verify."""
+    from PIL import Image
+    Image.new("RGB", (64, 64), (120, 80, 40)).save(tmp_path / "a.png")
+    (tmp_path / "ann.json").write_text(json.dumps({"images": {"a.png": {
+        "size": [64, 64], "objects": [{"label": "dog", "box": [0, 0, 30, 30]}]}}}))
+    spec = Path(__file__).resolve().parent / "judges" / "loopback-judge.toml"
+    return spec, [{"id": "c1", "image": str(tmp_path / "a.png"), "task": "caption",
+                   "response": "A purple dog sits next to a zebra."}]
+
+
 ROWS = [{"category": "VD", "subcategory": "illusion", "visual_input": "1", "set_id": "0",
          "figure_id": figure, "question_id": question, "question": f"Is circle {question} big?",
          "gt_answer_details": "The circles are the same size.", "gt_answer": "1",
@@ -77,13 +90,7 @@ def test_judge_answers_that_do_not_parse_are_said_not_only_counted(tmp_path, cap
     """A judge that refuses ("I'm sorry, I cannot evaluate this.") or whose spec's parser does
     not fit its replies: every claim it was asked about stayed unverifiable, the run sheet
     counted parse_failures, and the console said nothing of the judge."""
-    from PIL import Image
-    Image.new("RGB", (64, 64), (120, 80, 40)).save(tmp_path / "a.png")
-    (tmp_path / "ann.json").write_text(json.dumps({"images": {"a.png": {
-        "size": [64, 64], "objects": [{"label": "dog", "box": [0, 0, 30, 30]}]}}}))
-    spec = Path(__file__).resolve().parent / "judges" / "loopback-judge.toml"
-    records = [{"id": "c1", "image": str(tmp_path / "a.png"), "task": "caption",
-                "response": "A purple dog sits next to a zebra."}]
+    spec, records = _purple_dog(tmp_path)
     with FakeServer(responder=lambda p, b: "I'm sorry, I cannot evaluate this.") as server:
         result = halluscope.audit(
             records=records, metrics="claims", annotations=[tmp_path / "ann.json"],
@@ -150,13 +157,7 @@ def test_faithscore_beside_claims_records_the_judge_that_decided_its_claims(tmp_
     """claims and faithscore share one verification; each built a judge of its own and only
     claims' was asked, so faithscore's run-sheet entry said 0 calls, no reported model, no
     parse failure (and no pin mismatch could show there) while its score rested on them."""
-    from PIL import Image
-    Image.new("RGB", (64, 64), (120, 80, 40)).save(tmp_path / "a.png")
-    (tmp_path / "ann.json").write_text(json.dumps({"images": {"a.png": {
-        "size": [64, 64], "objects": [{"label": "dog", "box": [0, 0, 30, 30]}]}}}))
-    spec = Path(__file__).resolve().parent / "judges" / "loopback-judge.toml"
-    records = [{"id": "c1", "image": str(tmp_path / "a.png"), "task": "caption",
-                "response": "A purple dog sits next to a zebra."}]
+    spec, records = _purple_dog(tmp_path)
     verdict = json.dumps({"verdict": "hallucinated", "confidence": 0.8, "reason": "no"})
     with FakeServer(responder=lambda p, b: verdict, model_name="served-model") as server:
         result = halluscope.audit(

@@ -14,7 +14,7 @@ from halluscope.evidence.detect import Detection, Thresholds
 from halluscope.evidence.detector_facts import DetectorFacts
 from halluscope.records import record_from_dict
 from halluscope.types import Claim
-from tests.tiny_detectors import isolated_cache  # noqa: F401
+from tests.tiny_detectors import as_if_cuda, isolated_cache  # noqa: F401
 
 
 class CountingDetector:
@@ -458,13 +458,6 @@ def test_an_hf_detector_is_keyed_by_the_transformers_and_torch_versions(tmp_path
     assert EvidenceCache.key("detect", "x", before) != EvidenceCache.key("detect", "x", after)
 
 
-def _as_if_cuda(monkeypatch, available: bool):
-    """torch as on a machine with (or without) one CUDA GPU, for the device's resolution."""
-    import torch
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: int(available))
-
-
 def test_detections_are_keyed_by_the_device_type_they_ran_on(tmp_path, monkeypatch):
     """The device was in no key unless --device named it, as written: on a GPU machine a run
     without --device (cuda) and one under HALLUSCOPE_DEVICE=cpu shared their detections (the
@@ -475,7 +468,7 @@ def test_detections_are_keyed_by_the_device_type_they_ran_on(tmp_path, monkeypat
     spec = f"hf:{tmp_path}"
 
     def key(cuda, env=None, **options):
-        _as_if_cuda(monkeypatch, cuda)
+        as_if_cuda(monkeypatch, cuda)
         monkeypatch.delenv("HALLUSCOPE_DEVICE", raising=False)
         if env:
             monkeypatch.setenv("HALLUSCOPE_DEVICE", env)
@@ -507,7 +500,7 @@ def test_a_detector_object_and_a_segmenter_are_keyed_by_their_device(tmp_path, m
     seg = FakeSegmenter()
     colour = [Claim("existence", "dog"), Claim("attribute", "dog", value="red", node="dog")]
     for cuda in (True, False, True):
-        _as_if_cuda(monkeypatch, cuda)
+        as_if_cuda(monkeypatch, cuda)
         facts = DetectorFacts(CountingDetector(), segmenter=f"sam:{ckpt}", cache=cache)
         facts._segmenter = seg
         facts.facts(recs[0], colour)

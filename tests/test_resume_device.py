@@ -8,14 +8,8 @@ import pytest
 
 from halluscope.errors import ConfigError
 from tests.tiny_detectors import isolated_cache, owl_folder  # noqa: F401
+from tests.tiny_detectors import as_if_cuda, interrupted_audit
 from tests.tiny_detectors import captioned_photos as _photos
-
-
-def _as_if_cuda(monkeypatch, available: bool):
-    """torch as on a machine with (or without) one CUDA GPU, for the device's resolution."""
-    import torch
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: int(available))
 
 
 def test_a_resume_on_another_device_type_is_refused_saying_what_to_do(tmp_path, monkeypatch,
@@ -26,15 +20,9 @@ def test_a_resume_on_another_device_type_is_refused_saying_what_to_do(tmp_path, 
     kw = dict(metrics="claims", detector=f"hf:{owl_folder}", out=out, workers=1, n_boot=0,
               write_report=False)
     monkeypatch.delenv("HALLUSCOPE_DEVICE", raising=False)
-    _as_if_cuda(monkeypatch, False)                     # the first run: no GPU, so cpu
-
-    def stop(progress):
-        if progress.done == 2:
-            raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        audit(path, on_progress=stop, **kw)
-    assert (out / "items.journal.part").is_file()
-    _as_if_cuda(monkeypatch, True)                      # resumed where torch sees a GPU
+    as_if_cuda(monkeypatch, False)                     # the first run: no GPU, so cpu
+    interrupted_audit(path, **kw)
+    as_if_cuda(monkeypatch, True)                      # resumed where torch sees a GPU
     with pytest.raises(ConfigError) as caught:
         audit(path, resume=True, **kw)
     said = str(caught.value)
@@ -63,7 +51,7 @@ def test_the_device_enters_the_journal_only_with_a_torch_detector_or_segmenter(
         return model_identities(cfg).get("device", "absent")
 
     for cuda, resolved in ((True, "cuda"), (False, "cpu")):
-        _as_if_cuda(monkeypatch, cuda)
+        as_if_cuda(monkeypatch, cuda)
         assert device(f"hf:{tmp_path}") == device(segmenter=f"sam:{ckpt}") == resolved
         assert device(f"gdino:{tmp_path}") == resolved
         assert device(f"hf:{tmp_path}", device="cpu") == "cpu"
@@ -71,7 +59,7 @@ def test_the_device_enters_the_journal_only_with_a_torch_detector_or_segmenter(
         # either (its journal is as before, so its resume is too)
         assert device("coco-ssd") == device("coco-ssd", "grabcut") == device() == "absent"
     monkeypatch.setenv("HALLUSCOPE_DEVICE", "cpu")
-    _as_if_cuda(monkeypatch, True)
+    as_if_cuda(monkeypatch, True)
     assert device(f"hf:{tmp_path}") == "cpu"
     assert device(f"hf:{tmp_path}", device="cuda:0") == "cuda"
 
@@ -83,15 +71,9 @@ def test_a_resume_without_a_detector_ignores_the_device(tmp_path, monkeypatch):
     out = tmp_path / "run"
     kw = dict(metrics="claims", out=out, workers=1, n_boot=0, write_report=False)
     monkeypatch.delenv("HALLUSCOPE_DEVICE", raising=False)
-    _as_if_cuda(monkeypatch, True)
-
-    def stop(progress):
-        if progress.done == 2:
-            raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        audit(path, on_progress=stop, **kw)
-    assert (out / "items.journal.part").is_file()
+    as_if_cuda(monkeypatch, True)
+    interrupted_audit(path, **kw)
     monkeypatch.setenv("HALLUSCOPE_DEVICE", "cpu")
-    _as_if_cuda(monkeypatch, False)
+    as_if_cuda(monkeypatch, False)
     audit(path, resume=True, **kw)
     assert (out / "results.json").is_file()

@@ -241,3 +241,23 @@ def captioned_photos(tmp_path: Path, n: int) -> Path:
     path = tmp_path / "out.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+def as_if_cuda(monkeypatch, available: bool) -> None:
+    """torch as on a machine with (or without) one CUDA GPU, for the device's resolution."""
+    import torch
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: int(available))
+
+
+def interrupted_audit(path: Path, **kw) -> None:
+    """An audit of ``path`` stopped (Ctrl-C) after its second record, its journal left for a
+    ``--resume``."""
+    from halluscope.api import audit
+
+    def stop(progress):
+        if progress.done == 2:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        audit(path, on_progress=stop, **kw)
+    assert (kw["out"] / "items.journal.part").is_file()

@@ -15,6 +15,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from fake_openai_server import FakeServer, scripted_responder
+from test_workers import Stop, stop_after
 import halluscope
 from halluscope.cli import app
 from halluscope.errors import CacheMiss, ConfigError
@@ -418,10 +419,6 @@ def test_judge_calls_made_by_workers_are_counted_in_the_run_sheet(work, runner, 
     assert results["many"] == results["one"]
 
 
-class Stop(Exception):
-    """Stands for a kill in the middle of an audit."""
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_resume_counts_the_judge_calls_of_the_interrupted_part(work, workers):
     """The first part of an audit answered by a judge reporting another model than its pin,
@@ -438,12 +435,6 @@ def test_resume_counts_the_judge_calls_of_the_interrupted_part(work, workers):
                      options={"judge_base_url": server.url}, cache_dir=str(cache),
                      annotations=[str(work / "ann.json")], workers=workers,
                      write_report=False, **kw)
-
-    def stop_after(n):
-        def progress(p):
-            if p.done == n:
-                raise Stop
-        return progress
 
     with FakeServer(responder=scripted_responder(REPLIES), model_name="impostor") as server:
         run(work / "whole", server, work / "cache-whole")
@@ -496,12 +487,6 @@ def test_resumed_judge_counters_are_an_uninterrupted_runs(work, workers, cache, 
                      options={"judge_base_url": server.url}, cache_dir=str(cache_dir),
                      annotations=[str(work / "ann.json")], workers=workers,
                      write_report=False, **engine, **kw)
-
-    def stop_after(n):
-        def progress(p):
-            if p.done == n:
-                raise Stop
-        return progress
 
     with FakeServer(responder=scripted_responder(REPLIES)) as server:
         run(work / "whole", work / "cache-whole")

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from benchmark_judges import judge_reply, write_inputs
 from fake_openai_server import FakeServer
+from test_workers import Stop, stop_after
 from halluscope.cli import app
 from halluscope.judges import load_judge
 
@@ -93,10 +94,6 @@ def test_answers_asked_ahead_are_counted_when_taken(tmp_path):
         judge.close()
 
 
-class Stop(Exception):
-    """Stands for a kill in the middle of an audit."""
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_resume_after_a_kill_inside_a_chunk_gives_the_uninterrupted_run(tmp_path, workers):
     """A kill after 5 records, while the rest of the chunk's questions had been asked ahead:
@@ -111,12 +108,6 @@ def test_a_resume_after_a_kill_inside_a_chunk_gives_the_uninterrupted_run(tmp_pa
                                          "judge_max_connections": 4},
                      cache_dir=str(tmp_path / out.name / "cache"), workers=workers,
                      write_report=False, **kw)
-
-    def stop_after(n):
-        def progress(p):
-            if p.done == n:
-                raise Stop
-        return progress
 
     with FakeServer(latency=0.02, responder=judge_reply) as server:
         run(tmp_path / "whole")

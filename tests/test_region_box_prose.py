@@ -162,6 +162,7 @@ def test_four_fractions_after_at():
     "The dog x1=10, y1=20, x2=50, height=90 sits.",        # names of no one layout
     "x1=10, y1=20, x2=50, y2=90, z=4",                     # a fifth named number
     "Team scores: 3, 1, 4, 2.",
+    "GPS coordinates: 40.71, -74.00, 34.05, -118.24.",    # two places, not a box
     "In 2019, 2020, 2021, 2022 the dog grew.",
     "Its values at 0.12, 0.30, 0.45, 0.80 were low.",     # "values": not a place
 ])

@@ -28,7 +28,8 @@ box (a false box citation is worse than none; numbers in prose are prices, dates
 
 In every case the four numbers stand alone: no currency sign before (``$0.12``), no unit or
 ``%`` after (``0.80 dollars``), no fifth number continuing the list, no ``and`` inside it
-(``0.1, 0.2, 0.5 and 0.9`` is prose); and whole numbers after a comma are separated by a space
+(``0.1, 0.2, 0.5 and 0.9`` is prose), none negative (``coordinates 40.7, -74.0, 34.1,
+-118.2`` are two places); and whole numbers after a comma are separated by a space
 (``1,200,300,400`` is a number). Anything else, ``the dog at 10, 20, 50, 90`` included, is no
 box. The scale of rules 1-3 is *auto*, decided with the response's other boxes.
 """
@@ -99,9 +100,9 @@ def _clause_before(text: str, start: int) -> str:
 
 def _bare_box(text: str, m: re.Match) -> bool:
     """Whether four bare numbers at ``m`` are a box by rule 2 or 3 (module docstring)."""
-    if _AFTER.match(text, m.end()):
-        return False
     nums = [m.group(g) for g in "abcd"]
+    if _AFTER.match(text, m.end()) or any(n.startswith("-") for n in nums):
+        return False                                  # a unit, a longer list; GPS degrees
     seps = text[m.start("a"):m.end("d")]
     if any(re.fullmatch(r"\d{3}", n) for n in nums[1:]) and re.search(r",\d", seps):
         return False                                  # 1,200,300,400: thousands

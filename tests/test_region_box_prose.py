@@ -74,6 +74,9 @@ def test_a_minigpt_v2_body_that_is_no_box_is_unread_never_a_guess(text):
     (b,) = boxes(text)
     assert (b.format, b.coords, b.box, b.label) == ("minigpt", "unread", None, "dog")
     assert b.written.startswith("{<12><30><45>")
+    from halluscope.checks.regions import Truth, check_box
+    verdict = check_box(b, Truth(size=SIZE))
+    assert verdict.label == "unverifiable" and "from 0 to 100" in verdict.reason
 
 
 def test_minigpt_v2_tokens_are_notation_but_the_phrase_is_words():
@@ -199,20 +202,25 @@ def _audit(tmp_path, responses):
     return result.items
 
 
-def test_minigpt_and_prose_boxes_are_decided(tmp_path):
+def test_minigpt_and_prose_boxes_are_decided(tmp_path, caplog):
     """The cat at [100, 100, 300, 250] on the 512 x 512 astronaut: MiniGPT-v2 writes it
     {<20><20><59><49>} (int(100 / 512 * 100) = 19.5 -> 20 rounded), 102.4..302.08 x
     102.4..250.88 pixels, IoU 0.98; the same box as fractions after "at"; and a box where
-    there is no cat: {<60><60><90><90>} (307.2..460.8 px), IoU 0."""
+    there is no cat: {<60><60><90><90>} (307.2..460.8 px), IoU 0; named coordinates that fit
+    the image both as pixels and as 0-1000 are ambiguous, as a bracketed box is."""
     items = _audit(tmp_path, ["<p>cat</p> {<20><20><59><49>}",
                               "The cat at 0.20, 0.20, 0.59, 0.49.",
                               "<p>cat</p> {<60><60><90><90>}",
-                              "Shares traded at 0.12, 0.30, 0.45, 0.80 this week."])
+                              "Shares traded at 0.12, 0.30, 0.45, 0.80 this week.",
+                              "The cat (x1=100, y1=100, x2=300, y2=250) sleeps."])
     verdicts = [[b["verdict"] for b in it["region"]["boxes"]] if "region" in it else None
                 for it in items]
-    assert verdicts == [["supported"], ["supported"], ["hallucinated"], None]
+    assert verdicts == [["supported"], ["supported"], ["hallucinated"], None, ["unverifiable"]]
     assert items[0]["region"]["boxes"][0]["coords"] == "norm100"
     assert "cites no box or region id" in items[3]["skipped"]
+    # pixels or 0-1000 on 512 x 512: ambiguous, unverifiable, and said with the --box-format hint
+    assert "ambiguous" in items[4]["region"]["boxes"][0]["reason"]
+    assert "pass --box-format" in caplog.text
 
 
 def test_the_report_says_a_minigpt_box_was_read_on_its_grid():

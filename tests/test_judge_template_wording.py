@@ -124,6 +124,7 @@ def test_percent_wordings_load_under_verdict_json_percent(tmp_path, conf):
     ("a number from 0 to 1", "verdict-json-percent", "from 0 to 1, but"),
     ("a number (how sure you are)", "verdict-json-percent", "without saying it is from 0 to 100"),
     ("0 to 1, or a percentage", "verdict-json", "two scales"),
+    ('"high", "medium" or "low"', "verdict-json", "as words (high, medium, low), but"),
 ])
 def test_confidence_scale_mismatches(tmp_path, conf, parser, said):
     with pytest.raises(ConfigError) as err:

@@ -33,9 +33,10 @@ parser                          the template must
 
 A confidence scale is read in the sentence or JSON field that names ``confidence``: a range
 (``0 to 1``, ``0-100``, ``between 0 and 1``, ``[0, 1]``, ``out of 100``), ``percent`` /
-``percentage`` / ``%`` (not after ``not``), ``probability``, or an example value (``"confidence":
-85``). Two different scales stated for it are a mismatch too. A spec whose template is right
-and trips a rule can say so with ``check_wording = false`` under its prompt (judges/README.md).
+``percentage`` / ``%`` (not after ``not``), ``probability``, an example value (``"confidence":
+85``), or words and no number (``high, medium or low``: no parser reads those). Two different
+scales stated for it are a mismatch too. A spec whose template is right and trips a rule can say
+so with ``check_wording = false`` under its prompt (judges/README.md).
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def _scale_name(lo: float, hi: float) -> str:
 
 def confidence_scales(template: str) -> set[str]:
     """The scales ``template`` states for ``confidence``: ``unit`` (0 to 1), ``percent`` (0 to
-    100), or a range as written (``1 to 5``); empty when it asks for none or states none."""
+    100), ``words`` (high, medium, low: no number), or a range as written (``1 to 5``); empty
+    when it asks for none or states none."""
     text = _text(template)
     found: set[str] = set()
     for m in _CONFIDENCE.finditer(text):
@@ -95,6 +97,8 @@ def confidence_scales(template: str) -> set[str]:
             found.add("percent")
         if re.search(r"\bprobabilit(?:y|ies)\b", window, re.I):
             found.add("unit")
+        if re.search(r"\b(?:high|medium|low)\b", window, re.I) and not re.search(r"\d", window):
+            found.add("words")
     for m in _EXAMPLE.finditer(text):       # an example value: 85 or 0.85 (0 and 1 say nothing)
         value = float(m.group(1))
         if value not in (0.0, 1.0):
@@ -102,7 +106,8 @@ def confidence_scales(template: str) -> set[str]:
     return found
 
 
-_SCALE_WORDS = {"unit": "from 0 to 1", "percent": "from 0 to 100 (percent)"}
+_SCALE_WORDS = {"unit": "from 0 to 1", "percent": "from 0 to 100 (percent)",
+                "words": "as words (high, medium, low)"}
 
 
 def _verdict_json(scale: str) -> Callable[[str], list[str]]:

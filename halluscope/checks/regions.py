@@ -287,9 +287,10 @@ def check_box(cited: CitedBox, truth: Truth, *, iou_threshold: float = IOU_THRES
     if malformed:      # refused as a box of the record's metadata is; counted by the metric
         return Verdict(claim, "unverifiable", None, (), malformed[1], "region-box")
     if cited.coords == "unread":       # listed, not dropped: the record cites a box
+        expected = ("four whole numbers from 0 to 100 per box, {<x1><y1><x2><y2>}"
+                    if cited.format == "minigpt" else "four finite numbers [x1, y1, x2, y2]")
         return Verdict(claim, "unverifiable", None, (), f"a box written in a form that is not "
-                       f"read: {cited.written} (expected four finite numbers [x1, y1, x2, y2])",
-                       "region-box")
+                       f"read: {cited.written} (expected {expected})", "region-box")
     if cited.box is None:
         return Verdict(claim, "unverifiable", None, (), f"normalised box {list(cited.raw)} and "
                        f"no image size to scale it", "region-box")

@@ -169,14 +169,15 @@ def edge_slack(side: float) -> float:
 
 def to_pixels(box: Sequence[float], scale: str, size: tuple[int, int] | None
               ) -> tuple[float, float, float, float] | None:
-    """Corners in ``scale`` as pixels (``None`` for a normalised box and no image size);
+    """Corners in ``scale`` (``pixels``, ``norm``, ``norm100``: MiniGPT-v2's grid, or
+    ``norm1000``) as pixels (``None`` for a normalised box and no image size);
     corners stay as written (a box whose corners are swapped stays so)."""
     x1, y1, x2, y2 = box
     if scale == "pixels":
         return x1, y1, x2, y2
     if size is None:
         return None
-    s = 1.0 if scale == "norm" else 1000.0
+    s = {"norm": 1.0, "norm100": 100.0}.get(scale, 1000.0)
     w, h = size
     return x1 / s * w, y1 / s * h, x2 / s * w, y2 / s * h
 

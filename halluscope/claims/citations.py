@@ -23,21 +23,19 @@ JSON ``{"x", "y", "w"|"width", "h"|"height"}``, ``{"x1", "y1", "x2",   auto (lay
 "y2"}``, ``{"xmin", ...}``, ``{"left", "top", "right", "bottom"}``
 ``<phrase>dog</phrase><object><patch_index_0044><patch_index_0863></object>``
 (Kosmos-2: top-left and bottom-right cells of a 32 x 32 grid)        fractions
+``<p>dog</p> {<x1><y1><x2><y2>}`` (MiniGPT-v2; ``<delim>`` joins)    0-100
 ``dog [x1, y1, x2, y2]`` in text (Shikra, Ferret, Kosmos-style)    auto
+``x1=10, y1=20, x2=50, y2=90``; ``bounding box: 10, 20, 50, 90``;
+``at 0.12, 0.30, 0.45, 0.80`` (no brackets; only these, :mod:`~.box_prose`)  auto
 =================================================================  =========================
 
 JSON is read where it is the whole response, a fenced block, or written inline in a sentence
 (``Here: [{"bbox_2d": [...], "label": "cat"}] done``); each form keeps its label.
 
-*auto* scale: all values within [0, 1] -> fractions; a value past the image's width or
-height (:func:`edge_slack`) but none above 1000 -> 0-1000; all within both the image and 1000,
-read as other boxes in pixels and 0-1000 -> ambiguous (unverifiable, never a guess); otherwise
-pixels. Decided once over the boxes a response writes without a convention of their own (a
-model writes one), not box by box. The *layout* (corners, or ``[x, y, width, height]``:
-a JSON ``bbox`` is COCO's x, y, w, h as well) is :mod:`halluscope.claims.box_forms`'s: a
-``bbox`` no rule places is an ambiguous citation, never a guess. A record can fix the
-convention with ``metadata["box_format"]``: ``pixels``, ``norm`` (0-1), ``norm1000``
-(0-1000), ``xywh``, ``xywh-norm``, ``xywh-norm1000`` or ``auto``; so can
+The *auto* scale and layout, decided once per response over the boxes written without a
+convention of their own, are :mod:`halluscope.claims.box_forms`'s (an ambiguous box is an
+unverifiable citation, never a guess). ``metadata["box_format"]`` (``pixels``, ``norm``,
+``norm1000``, ``xywh``, ``xywh-norm``, ``xywh-norm1000``, ``auto``) fixes it for a record,
 ``AuditConfig.options["box_format"]`` for a whole audit.
 
 Region ids
@@ -51,10 +49,8 @@ letters (``rear`` is not ``ear``). What looks like a region id in a form not rea
 ``R1 and R9``, ``<region A>``, ``region #x``, a number with decimals: ``Region 3.5``, and a
 range or bracket with one, read whole: ``regions 1.5-3``, ``[R1.5-R3]``, ``regions 1..3``, a
 JSON ``{"region": 1.5}``; never a whole id read out of it) is returned ``unread``, once per
-mention: the check lists it as
-unverifiable rather than the record scoring as if nothing were cited. The regions offered to
-the model come from ``metadata["regions"]``: ``[{"id": 3, "box": [x1, y1, x2, y2], "label":
-"dog"}]`` (pixels).
+mention: the check lists it as unverifiable rather than the record scoring as if nothing were
+cited. Offered regions: ``metadata["regions"]``, ``[{"id": 3, "box": [...], "label": "dog"}]``.
 
 The object a citation is about is its label field in JSON or ``<ref>`` tags, else read from
 the words around it (before it, or after it when a linking word joins them: ``At [...] there is
@@ -66,19 +62,14 @@ Page citations
 ``pp. 3, 5``, ``page 3``, ``pages 3 and 4``, ``pages 2-3``, ``[page 3]``, ``(p3)`` / ``[p3]``
 (inside brackets only), and in JSON (the whole response, or fenced ``json`` blocks) any object
 with ``"page"`` / ``"page_number"`` (a number, text such as ``"p. 9"`` or ``"2-3"``, or a list
-of those) and optionally ``"quote"`` /
-``"text"`` / ``"evidence"``. A range cites every page in it (a range of more than
-:data:`MAX_RANGE` pages cites its two ends only, for the pages it says exist; a quote put on
-it is looked for on every page of it the document has: ``PageCitation.ranges``).
+of those) and optionally ``"quote"`` / ``"text"`` / ``"evidence"``. A range cites every
+page in it (a range of more than :data:`MAX_RANGE` pages cites its two ends only, for the
+pages it says exist; a quote put on it is looked for on every page of it the document has:
+``PageCitation.ranges``).
 
-Attribution
------------
-A response is split into sentences; every quotation in a sentence that cites pages is
-attributed to one of its citations: text in double quotes (``"…"``, ``“…”``, ``«…»``) of at
-least 3 characters. A citing sentence without quotations attributes its *numbers* instead
-(``4,210``, ``12%``, ``3.5``; not the page numbers themselves, and not a number that is part of
-a word). The rules (quotations that end in a period, a sentence citing two pages) are in
-:mod:`halluscope.claims.page_citations`, where page citations are parsed.
+Quotations and numbers in a citing sentence are attributed to its page citations by the rules
+of :mod:`halluscope.claims.page_citations`, where page citations are parsed.
+
 """
 
 from __future__ import annotations
@@ -97,6 +88,7 @@ from halluscope.claims.box_forms import (  # noqa: F401 - BOX_FORMATS, edge_slac
     REGION_KEY_HINTS, REGION_KEYS, NamedBox, auto_scale, bbox_layout, corners, edge_slack,
     finite_box, json_box, json_label, key_scale, keys_named, kosmos_boxes, layout_of, named_in,
     named_span, scale_of, shorten, to_pixels)
+from halluscope.claims.box_prose import MINIGPT, minigpt_boxes, prose_boxes
 from halluscope.claims.cited_labels import (BareLabel, label_around, label_key,  # noqa: F401
                                             same_object)
 from halluscope.jsonblobs import inline_json_blobs, json_blobs, walk_dicts
@@ -140,8 +132,10 @@ class CitedBox(BareLabel):
         label: The object it is about, when one could be read, without its articles.
         span: Character span in the response.
         label_written: The label as written, when it had articles (``The cat``).
-        format: ``qwen`` | ``tag`` | ``kosmos`` | ``json`` | ``plain``.
-        coords: The scale it was read in (``pixels`` | ``norm`` | ``norm1000``), or
+        format: ``qwen`` | ``tag`` | ``kosmos`` | ``minigpt`` | ``json`` | ``plain`` |
+            ``prose`` (no brackets: :mod:`halluscope.claims.box_prose`).
+        coords: The scale it was read in (``pixels`` | ``norm`` | ``norm100`` |
+            ``norm1000``), or
             ``unread``: a box written where one is read (a JSON box key, a box tag) whose
             value is no four finite numbers (``[NaN, 0, 4, 5]``, three numbers, text); it is
             listed as unverifiable, never dropped (``raw`` is empty, ``written`` says what).
@@ -306,7 +300,8 @@ Span = tuple[int, int]
 class _FoundBoxes:
     """The boxes a text cites, found: ``json`` (key, raw, label, span), ``tags`` (for Qwen's
     tokens, then ``<ref>/<box>`` tags: span, the boxes' numbers, the ref, the form), ``plain``
-    (span, raw, the JSON key written before it); ``prose``: the text, its JSON blanked out."""
+    (span, raw, the JSON key written before it); ``loose``: boxes without brackets (span, raw,
+    ``None`` or the layout their names say); ``prose``: the text, its JSON blanked out."""
 
     prose: str
     json: tuple[tuple[str, tuple[float, ...], str | None, Span], ...]
@@ -315,9 +310,11 @@ class _FoundBoxes:
     unread: tuple[tuple[Span, str, str | None, str], ...] = ()   # span, written, label, form
     # named coordinates, malformed: span, label, NamedBox
     named_bad: tuple[tuple[Span, str | None, Any], ...] = ()
+    loose: tuple[tuple[Span, tuple[float, ...], str | None], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.json or any(self.tags) or self.plain or self.unread or self.named_bad)
+        return bool(self.json or any(self.tags) or self.plain or self.unread or self.named_bad
+                    or self.loose)
 
 
 @functools.lru_cache(maxsize=8)
@@ -366,21 +363,24 @@ def _boxes_in(text: str) -> _FoundBoxes:
                                          ("conflicting boxes", b[2])))
                   for b, label, span in boxes if b[0] is None]
     plain, bad_plain = _plain_in(prose, taken)
+    loose = prose_boxes(prose, taken + [span for span, *_ in plain + bad_plain])
     return _FoundBoxes(prose, tuple(sorted(
         [(b[0], b[2], label, span) for b, label, span in boxes if b[0]] + named_ok,
         key=lambda j: j[3])), tags, plain,
-        tuple(sorted(bad_json + bad_tags + bad_plain, key=lambda u: u[0])), tuple(named_bad))
+        tuple(sorted(bad_json + bad_tags + bad_plain, key=lambda u: u[0])), tuple(named_bad),
+        loose)
 
 
 def _tags_in(text: str) -> tuple[tuple[tuple, ...], list[Span], tuple[tuple, ...]]:
-    """Boxes in Qwen box tokens, ``<ref>/<box>`` tags and Kosmos-2's ``<phrase>/<object>``
-    patch tokens (one tuple per form), the spans of
+    """Boxes in Qwen box tokens, ``<ref>/<box>`` tags, Kosmos-2's ``<phrase>/<object>``
+    patch tokens and MiniGPT-v2's ``<p>/{<..>}`` (one tuple per form), the spans of
     the tags, and the tags whose body holds no box (span, body, ref, form)."""
     forms, taken, unread = [], [], []
-    for rx, form in ((_QWEN, "qwen"), (_TAG, "tag"), (KOSMOS, "kosmos")):
+    for rx, form in ((_QWEN, "qwen"), (_TAG, "tag"), (KOSMOS, "kosmos"), (MINIGPT, "minigpt")):
         found = []
         for m in rx.finditer(text):
-            nums = (kosmos_boxes if form == "kosmos" else _numbers)(m.group("body"))
+            read = {"kosmos": kosmos_boxes, "minigpt": minigpt_boxes}.get(form, _numbers)
+            nums = read(m.group("body"))
             ref = (m.group("ref") or "").strip()
             if nums and all(map(math.isfinite, itertools.chain(*nums))):
                 found.append((m.span(), tuple(nums), ref, form))
@@ -423,7 +423,11 @@ def cites_a_box_or_region(text: str | None) -> bool:
     return bool(text) and bool(_regions_in(text) or _boxes_in(text))
 
 
-def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
+_OWN_SCALE = {"kosmos": "norm", "minigpt": "norm100"}
+
+
+def parse_cited_boxes(text: str | None,
+ *, size: tuple[int, int] | None = None,
                       box_format: str = "auto", known: Sequence[str] = ()) -> list[CitedBox]:
     """Every box cited in ``text`` (see the module docstring), in pixels when possible."""
     if not text:
@@ -436,7 +440,7 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
     # the scale of every box written without one, and the layout of JSON "bbox" boxes,
     # decided once for the response (box_forms' rules)
     keyed = [(key, raw) for key, raw, _, _ in found.json] + \
-        [(key, raw) for _, raw, key in found.plain]
+        [(key, raw) for _, raw, key in found.plain + found.loose]
     layout = {key: layout_of(key, box_format) for key, _ in keyed}
     auto = auto_scale([corners(raw, layout[key]) if layout[key] != "auto" else raw
                        for key, raw in keyed if key_scale(key, box_format) == "auto"], size)
@@ -455,15 +459,18 @@ def parse_cited_boxes(text: str | None, *, size: tuple[int, int] | None = None,
         for span, nums, ref, form in tags:
             if not ref:
                 ref, floor = label_around(found.prose, span, known, floor)
-            # Kosmos-2's patch cells are fractions whatever box_format says
-            scale = "norm" if form == "kosmos" else (
+            # Kosmos-2's patch cells are fractions, MiniGPT-v2's grid 0-100, whatever
+            # box_format says
+            scale = _OWN_SCALE.get(form) or (
                 "norm1000" if box_format == "auto" else scale_of(box_format))
             for raw in nums:
                 out.append(CitedBox(raw, to_pixels(raw, scale, size), ref, span, form, scale))
     floor = 0
-    for span, raw, key in found.plain:
+    for span, raw, key, form in sorted([(*p, "plain") for p in found.plain]
+                                       + [(*p, "prose") for p in found.loose],
+                                       key=lambda p: p[0]):
         label, floor = label_around(found.prose, span, known, floor)
-        out.append(cite(raw, key, label, span, "plain"))
+        out.append(cite(raw, key, label, span, form))
     for span, written, label, form in found.unread:
         out.append(CitedBox((), None, label, span, form, "unread", written))
     for span, label, box in found.named_bad:

@@ -7,10 +7,12 @@ the box's last number as a numeral of the noun after it, and the claim was score
 
 * every citation :mod:`halluscope.claims.citations` reads or recognises (so the splitter and the
   citation parser agree on what a box is): Qwen-VL box tokens and ``<ref>/<box>`` tags (the
-  ``<ref>`` label excepted: "<ref>two dogs</ref>" is the model's own words), plain
-  ``[x1, y1, x2, y2]``, JSON boxes (named coordinates ``{"x": .., "y": .., "w": .., "h": ..}``
-  too) and region ids, ``[R3]``, ``<region7>``, ``region 4``, and
-  what only looks like one of those (an unread citation);
+  ``<ref>`` label excepted: "<ref>two dogs</ref>" is the model's own words), MiniGPT-v2's
+  ``<p>dog</p> {<12><30><45><80>}`` (the ``<p>`` label excepted), plain ``[x1, y1, x2, y2]``,
+  boxes without brackets (``x1=10, y1=20, x2=50, y2=90``, ``at 0.12, 0.30, 0.45, 0.80``),
+  JSON boxes (named coordinates ``{"x": .., "y": .., "w": .., "h": ..}`` too) and region ids,
+  ``[R3]``, ``<region7>``, ``region 4``, and what only looks like one of those (an unread
+  citation);
 * coordinate notation the parser reads no box in: two or more numbers, comma- or
   semicolon-separated, in brackets or parentheses (``(120, 45)``, ``(0.1, 0.2, 0.5, 0.7)``,
   ``[[1, 2], [3, 4]]``, ``[0; 12; 40; 80]``), or four separated by spaces (``[0 12 40 80]``).
@@ -39,13 +41,15 @@ _COORDS = re.compile(r"[\[(]\s*+[\[(]?\s*+" + _NUM + r"(?:\s*+[\])]?\s*+[,;]\s*+
 _VALUE = re.compile(r'"?\s*+:?\s*+(?:"[^"\n]{0,100}"|[^,}\]\s]{1,100})')
 #: a JSON key: a quoted name and its colon (``"label":``, ``"bbox":``), a name of no object
 _JSON_KEY = re.compile(r'"[A-Za-z_][\w -]{0,40}"\s*+:')
-#: characters without which a text writes no notation (the common caption skips the parsers)
-_HINT = re.compile(r"[\[(<{]|region", re.IGNORECASE)
+#: characters without which a text writes no notation (the common caption skips the parsers):
+#: a bracket, "region", or a number after a comma, ``=`` or ``:`` (boxes without brackets)
+_HINT = re.compile(r"[\[(<{]|region|\d\s*+,\s*+[-+]?\.?\d|[=:]\s*+[-+]?\.?\d", re.IGNORECASE)
 
 
 def _tag_spans(span: Span, text: str) -> list[Span]:
     """A tag's span, less the words of its ``<ref>`` label."""
-    ref = re.search(r"(?:<ref>|<\|object_ref_start\|>)(.*?)(?:</ref>|<\|object_ref_end\|>)",
+    ref = re.search(r"(?:<ref>|<p>|<\|object_ref_start\|>)(.*?)"
+                    r"(?:</ref>|</p>|<\|object_ref_end\|>)",
                     text[span[0]:span[1]], re.S)
     if ref is None:
         return [span]
@@ -72,6 +76,7 @@ def notation_spans(text: str) -> tuple[Span, ...]:
     spans += [span for span, *_ in boxes.plain]
     spans += [span for span, *_ in boxes.unread]
     spans += [span for span, *_ in boxes.named_bad]
+    spans += [span for span, *_ in boxes.loose]
     regions = C._regions_in(text)
     spans += [_json_value(r.span, text) for r in regions.json]
     spans += [span for span, _ in regions.ids]
@@ -92,7 +97,7 @@ def notation_spans(text: str) -> tuple[Span, ...]:
 #: that hold no number (Kosmos-2's patch indices, Florence-2's ``<loc_N>``)
 _MARKUP = re.compile(r"</?(?:ref|p|phrase|box|object)>|<\|object_ref_(?:start|end)\|>"
                      r"|<\|box_(?:start|end)\|>|<\|/?(?:ref|det)\|>|<patch_index_\d{1,5}>"
-                     r"|<loc_\d{1,5}>|</delimiter_of_multi_objects/>", re.IGNORECASE)
+                     r"|<loc_\d{1,5}>|</delimiter_of_multi_objects/>|<delim>", re.IGNORECASE)
 
 
 def without_markup(text: str) -> tuple[str, list[int] | None]:

@@ -88,7 +88,9 @@ class ImageSpec(BaseModel):
 
 
 class PromptSpec(BaseModel):
-    """One use's prompt template (path relative to the spec file), its sha256 and parser."""
+    """One use's prompt template (path relative to the spec file), its sha256 and parser;
+    ``check_wording = false`` skips the check that the template asks for what its parser
+    reads (:mod:`halluscope.judges.wording`), for a template that is right and trips it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -96,6 +98,7 @@ class PromptSpec(BaseModel):
     sha256: str
     parser: str
     role: str = "user"
+    check_wording: bool = Field(True, strict=True)
     _text: str = PrivateAttr(default="")
 
     @field_validator("role")
@@ -225,7 +228,8 @@ class JudgeSpec(BaseModel):
             "decoding": self.decoding.model_dump(mode="json"),
             "image": self.image.model_dump(mode="json", exclude_none=True),
             "options": self.options,
-            "prompts": {use: {"template": p.template, "sha256": p.sha256, "parser": p.parser}
+            "prompts": {use: {"template": p.template, "sha256": p.sha256, "parser": p.parser,
+                              **({} if p.check_wording else {"check_wording": False})}
                         for use, p in self.prompts.items()},
         }
 
@@ -312,4 +316,21 @@ def load_spec(name_or_path: str | Path, *, extra: Iterable[str | Path] = (),
         if prompt.parser not in PARSERS.get(use, {}):
             raise ConfigError(f"{p}: prompts.{use}: unknown parser {prompt.parser!r}; expected "
                               f"one of {', '.join(PARSERS.get(use, {}))}")
+        _check_wording(p, use, prompt, tpl)
     return spec
+
+
+def _check_wording(path: Path, use: str, prompt: PromptSpec, template: Path) -> None:
+    """Refuse a template whose instructions contradict its parser (a confidence asked for on
+    another scale, yes/no asked for where a JSON verdict is read): its answers would be read
+    wrong or not at all (:mod:`halluscope.judges.wording`)."""
+    if not prompt.check_wording:
+        return
+    from halluscope.judges.wording import wording_problems
+    problems = wording_problems(prompt.parser, prompt.text)
+    if problems:
+        raise ConfigError(
+            f"{path}: prompts.{use}: template {template} does not match its parser "
+            f"{prompt.parser!r}: {'; '.join(problems)}. Reword the template or name the parser "
+            f"that reads what it asks for (a template that is right: check_wording = false "
+            f"under [prompts.{use}])")

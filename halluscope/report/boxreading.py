@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 #: The conventions a box is read in other than pixels, as the table says them.
-CONVENTIONS = {"norm": "fractions of the image", "norm1000": "0-1000 of the image"}
+CONVENTIONS = {"norm": "fractions of the image", "norm100": "0-100 of the image",
+               "norm1000": "0-1000 of the image"}
 
 
 def box_text(box: Any) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,8 @@ def benchmark_prompts(spec: BenchmarkSpec, questions: Path, images: str | Path |
 
 def write_benchmark_prompts(name: str, data: str | Path | list | None, images: str | Path | None,
                             dest: Path, out: Path | None = None, split: str | None = None, *,
-                            resume: bool = False, samples: int = 1
+                            resume: bool = False, samples: int = 1,
+                            check_settings: Callable[[str | None], None] | None = None
                             ) -> tuple[Path, str | None, dict[str, Any]]:
     """Verify the question file, build the prompts and write them to ``dest`` (JSON Lines);
     returns the file, the manifest's system prompt (``None`` when it has none) and what the
@@ -133,7 +135,8 @@ def write_benchmark_prompts(name: str, data: str | Path | list | None, images: s
     running query holds it, and the running one's prompts are left as they are. With
     ``resume`` (the query will resume ``out``, asking ``samples`` answers a prompt), prompts
     that the resume would refuse (:func:`check_resumable`) are refused first, the prompts
-    file of ``out``'s answers left as it is."""
+    file of ``out``'s answers left as it is; so are a model and settings the resume would
+    refuse: ``check_settings(system)`` (the manifest's system prompt) raises to refuse them."""
     spec = load_benchmark(name)
     questions = questions_file(spec, data, split)
     lines = benchmark_prompts(spec, questions, images)
@@ -145,6 +148,8 @@ def write_benchmark_prompts(name: str, data: str | Path | list | None, images: s
         # file renamed into place leaves the running one reading its own, whole; the same
         # prompts leave the file untouched
         if resume and out is not None:
+            if check_settings is not None:
+                check_settings((spec.prompt.system or None) if spec.prompt else None)
             check_resumable(out, [json.loads(t) for t in text.splitlines()], samples)
         _write_unless_running(dest, text, out)
     log.info("benchmark %s: %d prompts from %s -> %s", spec.pin, len(lines), questions, dest)

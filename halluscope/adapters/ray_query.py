@@ -42,7 +42,7 @@ from halluscope._ray import (ClusterLost, ClusterWatch, driver_folder, import_ra
                              stop_ray, this_driver)
 from halluscope.adapters.cache import open_response_cache
 from halluscope.adapters.client import RetryPolicy
-from halluscope.adapters.outlock import answers_of, prepare_output, unlock_output
+from halluscope.adapters.outlock import answers_of, unlock_output
 from halluscope.adapters.query import (QueryCounts, QueryResult, _group_dict, _QueryRun,
                                        interruption,
                                        _run_sync, _runsheet, check_prompts, iter_prompts)
@@ -282,6 +282,17 @@ def _write_sheet(sheet: dict[str, Any], run: _QueryRun, pool: RayPool | None,
     return sheet
 
 
+def _prepare(run: _QueryRun, api: Any, answers: dict[str, Any], prompts: Any, prompt_ids: Any,
+             image_root: Any, **resume: bool) -> Any:
+    """:meth:`_QueryRun.prepare` (a refused resume touches nothing), the adapter closed when
+    it raises; the output's lock."""
+    try:
+        return run.prepare(answers, prompts, prompt_ids, image_root, **resume)
+    except BaseException:
+        _run_sync(api.aclose())
+        raise
+
+
 def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model: str, *,
               out: str | Path | None = None, base_url: str | None = None,
               max_connections: int = 8, cache: Any = None, decoding: Decoding | None = None,
@@ -327,11 +338,10 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                               this_driver(ray), driver_folder())
 
     stats = WorkerStats(cache_base, offline)
-    answers = answers_of(api, decoding, system, samples=samples, detail=detail)
-    lock, done = prepare_output(out_path, resume=resume, retry_failed=retry_failed,
-                                answers=answers, prompts=prompts, prompt_ids=prompt_ids)
-    run = _QueryRun(stats, api.model, samples, done, out_path, collect, progress,
+    run = _QueryRun(stats, api.model, samples, {}, out_path, collect, progress,
                     head=(), detail=detail, decoding=decoding, window=0)
+    lock = _prepare(run, api, answers_of(api, decoding, system, samples=samples, detail=detail),
+                    prompts, prompt_ids, image_root, resume=resume, retry_failed=retry_failed)
     pool = None
     try:
         run.start(prompt_ids)

@@ -151,9 +151,14 @@ def query_command(
     install_log_redaction()
 
     if benchmark is not None:
-        prompts, system, asked = _benchmark_prompts(benchmark, data, images, out, prompts,
-                                                    system, split,
-                                                    samples=samples if not restart else None)
+        prompts, system, asked = _benchmark_prompts(
+            benchmark, data, images, out, prompts, system, split,
+            samples=samples if not restart else None,
+            resume_settings=dict(model=model, base_url=base_url,
+                                 model_options=parse_key_values(option),
+                                 offline=True if offline else None,
+                                 decoding=_decoding(temperature, top_p, max_tokens, seed),
+                                 detail=detail))
     elif split is not None:
         err_console.print("[red]error:[/red] --split names a split of --benchmark's questions; "
                           "got no --benchmark")
@@ -322,12 +327,23 @@ def _print_summary(result, model: str, out: Path, quiet: bool) -> None:
     err_console.print(f"wrote {out}{tail}", highlight=False, soft_wrap=True)
 
 
+def _decoding(temperature: float, top_p: float | None, max_tokens: int, seed: int | None):
+    """The decoding asked for, or None when it is invalid (the query says why)."""
+    from halluscope.adapters.types import Decoding
+    try:
+        return Decoding(temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
+    except ValueError:
+        return None
+
+
 def _benchmark_prompts(benchmark: str, data: list[Path] | None, images: Path | None, out: Path,
                        prompts: Path | None, system: str | None, split: str | None = None,
-                       samples: int | None = 1) -> tuple[Path, str | None, dict]:
+                       samples: int | None = 1, resume_settings: dict | None = None
+                       ) -> tuple[Path, str | None, dict]:
     """The prompts file of ``--benchmark`` (written beside ``--out``), the system prompt and
-    the run sheet's ``benchmark`` entry; ``samples`` (None: ``--restart``) for the checks of
-    a resume, made before the prompts file is rewritten."""
+    the run sheet's ``benchmark`` entry; ``samples`` (None: ``--restart``) and
+    ``resume_settings`` (model, decoding, ...) for the checks of a resume, made before the
+    prompts file is rewritten: a refused resume writes nothing."""
     from halluscope.benchmark_query import write_benchmark_prompts
     from halluscope.errors import HalluscopeError
     if prompts is not None:
@@ -351,11 +367,26 @@ def _benchmark_prompts(benchmark: str, data: list[Path] | None, images: Path | N
             raise typer.Exit(EXIT_USAGE)
         path, bench_system, asked = write_benchmark_prompts(
             benchmark, data, images, out.with_name(out.name + ".prompts.jsonl"), out, split,
-            resume=samples is not None, samples=samples or 1)
+            resume=samples is not None, samples=samples or 1,
+            check_settings=_settings_check(out, resume_settings, system, samples))
     except HalluscopeError as exc:
         print_error(str(exc))       # unwrapped: the file, its sha256 and where to put it
         raise typer.Exit(EXIT_USAGE) from None
     return path, system if system is not None else bench_system, asked
+
+
+def _settings_check(out: Path, settings: dict | None, system: str | None,
+                    samples: int | None):
+    """``check_settings(manifest system prompt)`` for :func:`write_benchmark_prompts`: the
+    resume's refusal of another model or settings, before the prompts file is written."""
+    if settings is None or samples is None or settings.get("decoding") is None:
+        return None
+    from halluscope.adapters.resume_checks import check_resume_settings
+
+    def check(bench_system: str | None) -> None:
+        check_resume_settings(out, **settings, samples=samples,
+                              system=system if system is not None else bench_system)
+    return check
 
 
 def register(app: typer.Typer) -> None:

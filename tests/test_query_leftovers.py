@@ -1,0 +1,114 @@
+"""`halluscope query` leftovers, used as a user would against the loopback server: a refused
+resume touches nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from fake_openai_server import FakeServer
+from halluscope.cli import app
+
+QUESTIONS = [{"image_id": 11, "question": "Describe the image."},
+             {"image_id": 12, "question": "What is this photo about?"},
+             {"image_id": 13, "question": "Describe the picture in detail."}]
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` (its path) with the sha256 of its bytes."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def objhal_bench(tmp: Path) -> tuple[Path, Path, Path]:
+    """A three-question Object HalBench (the manifest named ``objhal``, as the shipped one,
+    pinning this question file), its images; the manifest, the data folder, the images."""
+    data = tmp / "data"
+    data.mkdir()
+    questions = data / "questions.jsonl"
+    questions.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS))
+    images = tmp / "val2014"
+    images.mkdir()
+    for q in QUESTIONS:
+        Image.new("RGB", (8, 8), (q["image_id"], 0, 0)).save(
+            images / f"COCO_val2014_{q['image_id']:012d}.jpg")
+    digest = hashlib.sha256(questions.read_bytes()).hexdigest()
+    spec = tmp / "objhal.toml"
+    spec.write_text(f'''name = "objhal"
+version = "1"
+metric = "objhal"
+default_variant = "refined"
+variants = ["original", "refined"]
+judge = "objhal-gpt-3.5-turbo-0613"
+[[files]]
+role = "questions"
+name = "questions.jsonl"
+sha256 = "{digest}"
+size = {questions.stat().st_size}
+[prompt]
+template = "{{question}}"
+image_field = "image_id"
+image_file = "COCO_val2014_{{image_id:012d}}.jpg"
+id_field = "image_id"
+''')
+    return spec, data, images
+
+
+def query(server: FakeServer, *args) -> tuple[int, str]:
+    res = CliRunner().invoke(app, ["query", "-m", "openai/fake-vlm", "--base-url", server.url,
+                                   "--no-cache", *map(str, args)])
+    return res.exit_code, res.output
+
+
+# -- 1. a refused resume touches nothing ----------------------------------------------------
+def test_a_benchmark_resume_refused_for_its_decoding_writes_no_prompts_file(tmp_path,
+                                                                           monkeypatch):
+    """The prompts file of --benchmark was written before the resume was refused for its
+    other temperature: a refused resume left a new prompts file (and removed the lock
+    file)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
+    spec, data, images = objhal_bench(tmp_path)
+    out = tmp_path / "run" / "out.jsonl"
+    bench = ["--benchmark", spec, "--data", data, "--images", images, "-o", out, "-q"]
+    with FakeServer() as server:
+        code, text = query(server, *bench)
+        assert code == 0, text
+        (out.parent / "out.jsonl.prompts.jsonl").unlink()    # or changed, or never there
+        before = folder_digest(out.parent)
+        for other in (["-t", "0.5"], ["--system", "Be brief."], ["-n", "2", "-t", "1"],
+                      ["-m", "openai/another-vlm"]):
+            code, text = query(server, *bench, *other)
+            assert code == 2, text
+            assert "holds answers of another run" in text, text
+            assert folder_digest(out.parent) == before, other
+
+
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_a_resume_refused_for_an_answered_line_leaves_the_output_as_it_was(tmp_path,
+                                                                          monkeypatch, engine):
+    """A resume refused because an answered id now has another prompt was refused mid-run,
+    after the failed lines had been dropped from the output and the run sheet rewritten."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
+    if engine == "ray":
+        pytest.importorskip("ray")
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps({"id": i, "prompt": f"question {i}"}) + "\n"
+                               for i in ("a", "b", "c")))
+    out = tmp_path / "run" / "out.jsonl"
+    with FakeServer(script={"question c": ["refuse"]}) as server:
+        code, text = query(server, prompts, "-o", out, "-q", "--max-attempts", "1")
+        assert code == 1, text              # c failed: a resume would ask it again
+        (out.parent / "out.jsonl.lock").unlink()
+        prompts.write_text(prompts.read_text().replace("question a", "question A"))
+        before = folder_digest(out.parent)
+        code, text = query(server, prompts, "-o", out, "-q", "--engine", engine,
+                           "--ray-address", "local", "--ray-workers", "1")
+        assert code == 2, text
+        assert "'a' was answered for another prompt" in text
+        assert folder_digest(out.parent) == before      # no lock file left behind either
+        assert not [r for r in server.requests if "question c" in json.dumps(r)][1:]

@@ -1,8 +1,14 @@
 """The actor side of ``halluscope query --engine ray`` (:mod:`halluscope.adapters.ray_query`):
 what each :class:`QueryWorker` actor is built from (:class:`WorkerSettings`, the credentials in
 :class:`ForwardedEnv`), how it asks its batches, how its errors come back as plain data, and the
-statistics the driver sums over the actors (:class:`WorkerStats`). Split from
-:mod:`~halluscope.adapters.ray_query`, which re-exports every name.
+statistics the driver sums over the actors (:class:`WorkerStats`).
+
+An actor whose process dies (the OOM killer, a node lost, a crash in a model's native code) is
+restarted by Ray, at most :data:`MAX_RESTARTS` times, and the batches it was asking are asked
+again by the new one (``max_task_retries``): answers the cache holds come from it, the others
+are asked again. An actor that cannot be restarted (killed for good, or out of restarts) ends
+the run with :class:`WorkerLost` (exit 3) naming the requests it left unanswered; the answers
+received before are written, so the same command asks what is left.
 """
 
 from __future__ import annotations
@@ -28,6 +34,34 @@ from halluscope.errors import CacheMiss, InputError
 from halluscope.redact import redact_mapping, redact_text, register_options, register_url
 
 log = logging.getLogger(__name__)
+
+MAX_RESTARTS = 2
+"""Times Ray restarts a query actor whose process died; each batch it was asking is asked
+again by the restarted actor (as many times)."""
+
+
+class WorkerLost(RuntimeError):
+    """A query actor died and could not be restarted: an internal error (exit 3) whose message
+    names the requests it left unanswered; the answers received before are written."""
+
+
+def actor_died(exc: BaseException) -> bool:
+    """Whether ``exc`` is Ray's word that an actor died (``RayActorError``, ``ActorDiedError``:
+    read by name, so that nothing here imports Ray)."""
+    return any(c.__name__ == "RayActorError" for c in type(exc).__mro__)
+
+
+def lost_message(ids: list[str], exc: BaseException) -> str:
+    """What :class:`WorkerLost` says: the requests left unanswered and why."""
+    why = str(exc).strip().splitlines()
+    why = next((w.strip() for w in reversed(why) if w.strip().startswith("The actor")),
+               why[0] if why else type(exc).__name__).split(". ")[0].rstrip(".")
+    shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+    return (f"a Ray query actor died and could not be restarted (at most {MAX_RESTARTS} "
+            f"restarts each; {why}): the {len(ids)} request(s) it was asking went unanswered "
+            f"({shown}); every answer received before is written: run the same command again "
+            f"to ask what is left")
+
 
 FORWARDED_ENV = re.compile(r"(_API_KEY|_TOKEN|_API_VERSION|_ENDPOINT|_BASE_URL)$|"
                            r"^(HALLUSCOPE_|OPENAI_|ANTHROPIC_|GEMINI_|GOOGLE_|AZURE_|HF_)")
@@ -83,11 +117,12 @@ class QueryWorker:
     """A Ray actor (async): builds the adapter, client and cache once, then asks batches of
     ``(PromptItem, sample index)`` and returns their output records in batch order."""
 
-    def __init__(self, settings: WorkerSettings, env: ForwardedEnv):
+    def __init__(self, settings: WorkerSettings, env: ForwardedEnv, index: int = 0):
         os.environ.update(env.env)
         enter_driver_folder(settings.folder)    # images, cache, a local model: the driver's
         self.settings = settings
-        self.name = uuid.uuid4().hex
+        self.name = uuid.uuid4().hex        # a restarted actor gets another
+        self.index = index                  # its place in the pool: the same after a restart
         self.run: _QueryRun | None = None
         self.store: ResponseCache | None = None
         self.asking: set[Any] = set()       # the requests of the batches being asked
@@ -136,7 +171,7 @@ class QueryWorker:
         records = [None if isinstance(r, asyncio.CancelledError) else
                    {"_raise": portable_error(r)} if isinstance(r, BaseException) else r
                    for r in results] if tasks else [None] * len(batch)
-        return {"worker": self.name, "records": records,
+        return {"worker": self.name, "actor": self.index, "records": records,
                 "client": redact_mapping(run.client.describe()),
                 "cache": self.store.describe() if self.store is not None else None}
 
@@ -209,10 +244,23 @@ class WorkerStats:
         self.caches: dict[str, dict[str, Any] | None] = {}
         self.cache_base = cache_base
         self.offline = offline
+        self.incarnations: dict[int, set[str]] = {}     # actor index -> the names it had
 
     def update(self, answer: dict[str, Any]) -> None:
+        """Keep an actor's statistics (a restarted actor's are another incarnation's, summed
+        with those its dead one reported)."""
         self.clients[answer["worker"]] = answer["client"]
         self.caches[answer["worker"]] = answer["cache"]
+        names = self.incarnations.setdefault(answer.get("actor", 0), set())
+        if names and answer["worker"] not in names:
+            log.warning("Ray query actor %d was restarted (its process died): the batches it "
+                        "was asking were asked again", answer.get("actor", 0))
+        names.add(answer["worker"])
+
+    @property
+    def restarts(self) -> int:
+        """Restarts seen: incarnations of an actor after its first that answered a batch."""
+        return sum(len(names) - 1 for names in self.incarnations.values())
 
     @property
     def reported_models(self) -> Counter[str]:
@@ -264,5 +312,6 @@ class _CacheView:
         return self.stats.describe_cache()
 
 
-__all__ = ["DRIVER_CHECK_S", "FORWARDED_ENV", "ForwardedEnv", "QueryWorker", "WorkerSettings",
-           "WorkerStats", "forwarded_env", "portable_error", "rebuild_error"]
+__all__ = ["DRIVER_CHECK_S", "FORWARDED_ENV", "ForwardedEnv", "MAX_RESTARTS", "QueryWorker",
+           "WorkerLost", "WorkerSettings", "WorkerStats", "actor_died", "forwarded_env",
+           "lost_message", "portable_error", "rebuild_error"]

@@ -48,8 +48,9 @@ from halluscope.adapters.query import (QueryCounts, QueryResult, _group_dict, _Q
                                        _run_sync, _runsheet, check_prompts, iter_prompts)
 # the actors' side, re-exported: ray_query named them all before it was split
 from halluscope.adapters.ray_actors import (  # noqa: F401
-    DRIVER_CHECK_S, FORWARDED_ENV, ForwardedEnv, QueryWorker, WorkerSettings, WorkerStats,
-    forwarded_env, portable_error, rebuild_error, _CacheView)
+    DRIVER_CHECK_S, FORWARDED_ENV, MAX_RESTARTS, ForwardedEnv, QueryWorker, WorkerLost,
+    WorkerSettings, WorkerStats, actor_died, forwarded_env, lost_message, portable_error,
+    rebuild_error, _CacheView)
 from halluscope.adapters.registry import get_model, server_and_options
 from halluscope.adapters.types import AuthError, Decoding, ServerUnreachable, check_detail
 from halluscope.errors import CacheMiss, ConfigError, InputError
@@ -78,6 +79,20 @@ class RayPool:
     startup_s: float = 0.0
     inflight: deque = field(default_factory=deque)
     watch: Any = None       # ClusterWatch: Ray ends a driver that lost its cluster (exit 1)
+    sent: dict = field(default_factory=dict)    # id(ref) -> (actor index, its request ids)
+
+    def send(self, n: int, batch: list[tuple[Any, int]], ids: list[str]) -> None:
+        """Send ``batch`` (whose requests are ``ids``) to actor ``n`` (of the pool, round)."""
+        n %= len(self.actors)
+        ref = self.actors[n].ask.remote(batch)
+        self.inflight.append(ref)
+        self.sent[id(ref)] = (n, ids)
+
+    def unanswered(self, ref: Any) -> list[str]:
+        """The requests of every batch in flight on the actor ``ref`` went to, in order."""
+        actor = self.sent.get(id(ref), (None, []))[0]
+        return [i for r in self.inflight if self.sent.get(id(r), (None,))[0] == actor
+                for i in self.sent[id(r)][1]]
 
     def close(self) -> None:
         """Close the actors (none waited for once the cluster is lost) and the Ray instance
@@ -111,11 +126,13 @@ def start_pool(settings_for: Callable[[int], WorkerSettings], *, workers: int | 
             stop_ray(ray)
         raise
     settings = settings_for(workers)
+    # an actor whose process dies is restarted and asks its batches again (ray_actors)
     actor_cls = ray.remote(QueryWorker).options(num_cpus=1, num_gpus=gpus_per_worker or 0,
-                                                max_concurrency=64)
+                                                max_concurrency=64, max_restarts=MAX_RESTARTS,
+                                                max_task_retries=MAX_RESTARTS)
     env = forwarded_env()
     t0 = time.perf_counter()
-    actors = [actor_cls.remote(settings, env) for _ in range(workers)]
+    actors = [actor_cls.remote(settings, env, n) for n in range(workers)]
     pool = RayPool(ray, actors, owns, address, gpus_per_worker, watch=ClusterWatch(ray))
     try:
         ray.get([a.ready.remote() for a in actors])
@@ -197,8 +214,13 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
                 run.emit(rec)
 
     def take() -> None:
-        answer = ray.get(inflight[0])     # (left in flight while a signal may land)
-        inflight.popleft()
+        try:
+            answer = ray.get(inflight[0])     # (left in flight while a signal may land)
+        except Exception as exc:
+            if not actor_died(exc):     # (restarted, it asks its batches again: not here)
+                raise
+            raise WorkerLost(lost_message(pool.unanswered(inflight[0]), exc)) from None
+        pool.sent.pop(id(inflight.popleft()), None)
         stats.update(answer)
         raised = [rec["_raise"] for rec in answer["records"] if rec and "_raise" in rec]
         write(answer["records"])    # the batch's answers are kept even when it stops
@@ -210,7 +232,7 @@ def drive_pool(run: _QueryRun, pool: RayPool, stats: WorkerStats, items: Iterabl
     try:
         with pool.watch:
             for n, batch in enumerate(_batches(run, items, batch_size)):
-                inflight.append(pool.actors[n % len(pool.actors)].ask.remote(batch))
+                pool.send(n, batch, [run.task_id(item.id, k) for item, k in batch])
                 if len(inflight) >= limit:
                     take()
             while inflight:
@@ -248,7 +270,8 @@ def _keep_received(pool: RayPool, stats: WorkerStats, write: Callable[[list], No
         try:
             answer = ray.get(ref, timeout=max(0.0, until - time.monotonic()))
         except ray.exceptions.RayError as exc:  # (a timeout too): cancelled by pool.close
-            log.warning("could not collect the answers of a batch in flight (%s)", exc)
+            if not actor_died(exc):     # (a dead actor's batches: WorkerLost names them)
+                log.warning("could not collect the answers of a batch in flight (%s)", exc)
             continue
         inflight.remove(ref)
         stats.update(answer)
@@ -270,12 +293,14 @@ def _cache_location(cache: Any, offline: bool) -> tuple[str | None, dict[str, An
 
 
 def _write_sheet(sheet: dict[str, Any], run: _QueryRun, pool: RayPool | None,
-                 out_path: Path | None, **engine: Any) -> dict[str, Any]:
-    """The run sheet with the failure groups and the ``engine`` entry, redacted, written beside
+                 out_path: Path | None, stats: WorkerStats, **engine: Any) -> dict[str, Any]:
+    """The run sheet with the failure groups and the ``engine`` entry (with the actors'
+    restarts: ``actor_restarts``, of ``max_restarts`` each), redacted, written beside
     ``out_path``."""
     sheet["failures"] = [_group_dict(g) for g in run.groups.values()]
     sheet["engine"] = {"name": "ray", **engine, "workers": len(pool.actors) if pool else 0,
-                       "startup_s": pool.startup_s if pool else 0.0}
+                       "startup_s": pool.startup_s if pool else 0.0,
+                       "max_restarts": MAX_RESTARTS, "actor_restarts": stats.restarts}
     sheet = redact_mapping(sheet)
     if out_path is not None:
         write_json_atomically(out_path.with_name(out_path.name + ".runsheet.json"), sheet)
@@ -363,7 +388,7 @@ def query_ray(prompts: str | Path | Iterable[Mapping[str, Any] | Record], model:
                           max_connections, run.counts, started, elapsed, run.aborted, argv,
                           system=system, allow_urls=allow_urls, offline=offline, detail=detail,
                           prompt_ids=prompt_ids, retry=retry, timeout=timeout, benchmark=benchmark)
-        sheet = _write_sheet(sheet, run, pool, out_path, address=address,
+        sheet = _write_sheet(sheet, run, pool, out_path, stats, address=address,
                              gpus_per_worker=gpus_per_worker, batch_size=batch_size)
         if lock is not None:
             unlock_output(lock)

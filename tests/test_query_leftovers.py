@@ -1,5 +1,6 @@
 """`halluscope query` leftovers, used as a user would against the loopback server: a refused
-resume touches nothing."""
+resume touches nothing; answers of `query --benchmark objhal` count the questions never
+answered; what `--quiet` and a benchmark run say."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from halluscope.cli import app
 QUESTIONS = [{"image_id": 11, "question": "Describe the image."},
              {"image_id": 12, "question": "What is this photo about?"},
              {"image_id": 13, "question": "Describe the picture in detail."}]
+GT = {"11": ["dog"], "12": ["cat"], "13": ["person"]}
 
 
 def folder_digest(folder: Path) -> dict[str, str]:
@@ -112,3 +114,37 @@ def test_a_resume_refused_for_an_answered_line_leaves_the_output_as_it_was(tmp_p
         assert "'a' was answered for another prompt" in text
         assert folder_digest(out.parent) == before      # no lock file left behind either
         assert not [r for r in server.requests if "question c" in json.dumps(r)][1:]
+
+
+# -- 3. Object HalBench answers of `query --benchmark objhal` count the unanswered -----------
+def test_objhal_answers_of_a_benchmark_query_count_the_questions_never_answered(
+        tmp_path, monkeypatch, caplog):
+    """`query --benchmark objhal` lines carry their image_id; the audit left them unpaired
+    with the question file and `unanswered` had no value. The query's run sheet names the
+    question file (checked by its sha256), so the audit knows the question set: a question
+    whose request failed has no answer and is unanswered, never scored."""
+    pytest.importorskip("spacy")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
+    spec, data, images = objhal_bench(tmp_path)
+    out = tmp_path / "out.jsonl"
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps(GT))
+    with FakeServer(script={"photo about": ["refuse"]}) as server:
+        code, text = query(server, "--benchmark", spec, "--data", data, "--images", images,
+                           "-o", out, "-q", "--max-attempts", "1")
+    assert code == 1, text
+    res = CliRunner().invoke(app, ["audit", str(out), "--gt-objects", str(gt), "--bootstrap",
+                                   "0", "--out", str(tmp_path / "a"), "-q"])
+    assert res.exit_code == 0, res.output
+    results = json.loads((tmp_path / "a" / "results.json").read_text())["metrics"]["objhal"]
+    assert (results["unanswered"]["value"], results["unanswered"]["n"]) == (1, 3)
+    assert results["chairs"]["n"] == 2                  # the failed line is not scored
+    assert "objhal: 1 of the 3 questions never answered" in caplog.text
+
+    # the question file gone (or changed): no count, and why
+    (data / "questions.jsonl").write_text("")
+    res = CliRunner().invoke(app, ["audit", str(out), "--gt-objects", str(gt), "--bootstrap",
+                                   "0", "--out", str(tmp_path / "b"), "-q"])
+    results = json.loads((tmp_path / "b" / "results.json").read_text())["metrics"]["objhal"]
+    assert results["unanswered"]["value"] is None
+    assert "other bytes than the query checked" in results["unanswered"]["why_no_value"]

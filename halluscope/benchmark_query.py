@@ -159,16 +159,33 @@ def write_benchmark_prompts(name: str, data: str | Path | list | None, images: s
 
 def benchmark_entry(spec: BenchmarkSpec, role: str, questions: Path, images: str | Path | None,
                     prompts: Path, count: int) -> dict[str, Any]:
-    """The run sheet's ``benchmark``: the manifest's name and version, the split asked, the
-    question file read (its path and the sha256 it was checked to have), the images folder
-    and the prompts file written from them."""
+    """The run sheet's ``benchmark``: the manifest's name and version, the metric that scores
+    it and the judge that metric asks (:func:`scoring_judge`: an audit's, never this run's),
+    the split asked, the question file read (its path and the sha256 it was checked to have),
+    the images folder and the prompts file written from them."""
     pinned = spec.file(role)
     return {"name": spec.name, "version": spec.version, "pin": spec.pin,
+            "metric": spec.metric, "judge": scoring_judge(spec),
             "split": split_of(spec, role),
             "questions": {"role": role, "name": pinned.name, "path": str(questions.resolve()),
                           "sha256": pinned.sha256, "bytes": questions.stat().st_size},
             "images": str(Path(images).expanduser().resolve()) if images is not None else None,
             "prompts": str(prompts), "prompt_count": count}
+
+
+def scoring_judge(spec: BenchmarkSpec) -> dict[str, Any] | None:
+    """The judge the benchmark's scorer asks (its manifest's ``judge``: name, version and
+    pinned model, from its spec in ``judges/``), which an audit of the answers asks with
+    ``--judge``; the query asks none. ``None`` when it has none; a spec that cannot be read
+    is named with the reason."""
+    if not spec.judge:
+        return None
+    from halluscope.judges.spec import load_spec
+    try:
+        judge = load_spec(spec.judge)
+    except ConfigError as exc:
+        return {"name": spec.judge, "unreadable": str(exc)}
+    return {"name": judge.name, "version": judge.version, "pin": judge.pin}
 
 
 def split_of(spec: BenchmarkSpec, role: str) -> str | None:
@@ -226,5 +243,6 @@ def _write_unless_running(dest: Path, text: str, out: Path | None) -> None:
             unlock_output(held, remove=lock_path)
 
 
-__all__ = ["benchmark_entry", "benchmark_prompts", "check_resumable", "questions_file", "split_of",
-           "split_role", "splits", "read_questions", "write_benchmark_prompts"]
+__all__ = ["benchmark_entry", "benchmark_prompts", "check_resumable", "questions_file",
+           "scoring_judge", "split_of", "split_role", "splits", "read_questions",
+           "write_benchmark_prompts"]

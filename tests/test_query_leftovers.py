@@ -109,7 +109,8 @@ def test_a_resume_refused_for_an_answered_line_leaves_the_output_as_it_was(tmp_p
         prompts.write_text(prompts.read_text().replace("question a", "question A"))
         before = folder_digest(out.parent)
         code, text = query(server, prompts, "-o", out, "-q", "--engine", engine,
-                           "--ray-address", "local", "--ray-workers", "1")
+                           *(["--ray-address", "local", "--ray-workers", "1"]
+                             if engine == "ray" else []))
         assert code == 2, text
         assert "'a' was answered for another prompt" in text
         assert folder_digest(out.parent) == before      # no lock file left behind either
@@ -148,3 +149,53 @@ def test_objhal_answers_of_a_benchmark_query_count_the_questions_never_answered(
     results = json.loads((tmp_path / "b" / "results.json").read_text())["metrics"]["objhal"]
     assert results["unanswered"]["value"] is None
     assert "other bytes than the query checked" in results["unanswered"]["why_no_value"]
+
+
+# -- 4. what a benchmark run and --quiet say; flags that need another flag -------------------
+def test_a_benchmark_query_names_the_judge_its_audit_asks_not_one_it_asked(tmp_path,
+                                                                          monkeypatch):
+    """The query asks no judge; a benchmark scored with one said nothing of it. The run sheet
+    now records the metric and the judge (name, version, pin) and the summary names it for
+    the audit, except under --quiet, which keeps the notes, failures and the line written."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-loopback")
+    spec, data, images = objhal_bench(tmp_path)
+    bench = ["--benchmark", spec, "--data", data, "--images", images]
+    with FakeServer() as server:
+        code, text = query(server, *bench, "-o", tmp_path / "a.jsonl")
+        assert code == 0, text
+        quiet_code, quiet = query(server, *bench, "-o", tmp_path / "b.jsonl", "-q")
+    asked = json.loads((tmp_path / "a.jsonl.runsheet.json").read_text())["benchmark"]
+    assert asked["metric"] == "objhal"
+    assert asked["judge"] == {"name": "objhal-gpt-3.5-turbo-0613", "version": 1,
+                              "pin": "openai/gpt-3.5-turbo-0613"}
+    said = " ".join(text.split())
+    assert ("benchmark objhal@1 is scored by objhal with the judge objhal-gpt-3.5-turbo-0613@1 "
+            "(openai/gpt-3.5-turbo-0613): this run asked none") in said
+    assert "--judge objhal-gpt-3.5-turbo-0613" in said
+    assert quiet_code == 0 and "judge" not in quiet and "wrote" in quiet
+
+
+@pytest.mark.parametrize("flags, said", [
+    (["--ray-workers", "2"], "--ray-workers is for --engine ray; got --engine local"),
+    (["--ray-address", "local"], "--ray-address is for --engine ray"),
+    (["--ray-gpus-per-worker", "1"], "--ray-gpus-per-worker is for --engine ray"),
+    (["--images", "imgs"], "--images is for --benchmark; got no --benchmark"),
+    (["--data", "d"], "--data is for --benchmark"),
+    (["--split", "popular"], "--split is for --benchmark; got no --benchmark"),
+])
+def test_a_flag_that_needs_another_is_a_usage_error_not_ignored(tmp_path, flags, said):
+    """--ray-workers without --engine ray ran in one process without a word (as did --data
+    and --images without --benchmark; --split alone was refused)."""
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"id": "1", "prompt": "Hi?"}\n')
+    res = CliRunner().invoke(app, ["query", str(prompts), "-m", "mock/echo", "-o",
+                                   str(tmp_path / "o.jsonl"), "--no-cache", *flags])
+    assert res.exit_code == 2, res.output
+    assert said in " ".join(res.output.split())
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_query_help_says_what_quiet_keeps():
+    res = CliRunner().invoke(app, ["query", "--help"], env={"COLUMNS": "200"})
+    assert "No progress bar or counts table (notes, failures and the file written are still " \
+           "said)." in " ".join(res.output.split())

@@ -42,7 +42,10 @@ whose own ``prompt`` is not its question's is a bad record
 answer line put every later answer on the previous question's image. The judge is shown the
 answer's own question, else its question file row's (never an empty one). A question answered
 twice is scored twice and counted (``repeated_answers``); question file rows no answer was paired
-with are counted (``unanswered``); both are said.
+with are counted (``unanswered``); both are said. An answer with its own ``image_id`` counts for
+the question set's one row about that image; the question set is ``--questions``, else the file
+the ``halluscope query --benchmark objhal`` run sheet beside the answers names (while it holds
+the sha256 recorded there: :func:`~halluscope.metrics.objhal_files.pinned_question_ids`).
 
 Extraction: with a judge (``--judge objhal-gpt-3.5-turbo-0613``) as the original; without one,
 halluscope's rule-based extractor takes spaCy's noun chunks of the answer (its own numbers, not
